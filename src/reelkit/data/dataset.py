@@ -1,0 +1,332 @@
+"""The columnar dataset model: members, titles and events, and the aggregated interaction matrix.
+
+A :class:`Dataset` holds three pandas tables:
+
+``events``
+    one row per event, columns ``member_id`` (str), ``title_id`` (str), ``timestamp`` (int64 unix seconds,
+    0 when unknown), ``kind`` (``rating`` | ``thumb`` | ``play``), ``value`` (float: the rating, +1/-1 for a
+    thumb, seconds watched for a play, NaN when unknown) and ``fraction`` (float in [0, 1]: how much of the
+    title a play covered; NaN for other kinds).
+``titles``
+    indexed by ``title_id`` (str); columns ``name``, ``genres`` (``|``-separated), ``year`` (nullable Int64),
+    ``kind`` (``movie`` | ``series`` | …) and ``released`` (unix seconds, nullable Int64).
+``members``
+    indexed by ``member_id`` (str); column ``name``.
+
+Ids are strings everywhere, so that files with numeric and textual ids behave alike.
+
+:meth:`Dataset.interactions` aggregates events into one entry per (member, title) pair, in index space, for
+the models: see :mod:`reelkit.data.confidence` for how implicit signals become weights.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from reelkit.data.confidence import ConfidenceConfig, aggregate_events
+from reelkit.errors import DuplicateEventsWarning, EmptyDataError, MissingColumnsError, UnknownIdError
+
+__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "Dataset", "Interactions"]
+
+EVENT_KINDS: tuple[str, ...] = ("rating", "thumb", "play")
+EVENT_COLUMNS: tuple[str, ...] = ("member_id", "title_id", "timestamp", "kind", "value", "fraction")
+TITLE_COLUMNS: tuple[str, ...] = ("name", "genres", "year", "kind", "released")
+
+
+def _as_id(series: pd.Series) -> pd.Series:
+    """Ids as plain strings; integral floats lose their ``.0`` so ``1.0`` and ``1`` are the same id."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        if series.isna().any():
+            raise EmptyDataError("an id column has missing values; every event needs a member and a title id")
+        if bool((series == np.floor(series)).all()):
+            series = series.astype(np.int64)
+    return series.astype(str)
+
+
+def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.DataFrame:
+    """Return ``events`` with the canonical columns and dtypes; missing optional columns are filled.
+
+    ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given,
+    ``timestamp`` to 0, ``fraction`` to NaN.
+    """
+    missing = [c for c in ("member_id", "title_id") if c not in events.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"missing column(s) {', '.join(missing)}; have {', '.join(map(str, events.columns)) or 'none'}",
+            path=source,
+        )
+    out = pd.DataFrame(
+        {
+            "member_id": _as_id(events["member_id"]),
+            "title_id": _as_id(events["title_id"]),
+        }
+    )
+    n = len(out)
+    out["timestamp"] = (
+        pd.to_numeric(events["timestamp"], errors="raise").fillna(0).astype(np.int64).to_numpy()
+        if "timestamp" in events.columns
+        else np.zeros(n, dtype=np.int64)
+    )
+    if "kind" in events.columns:
+        kind = events["kind"].astype(str).str.lower()
+        bad = ~kind.isin(EVENT_KINDS)
+        if bad.any():
+            first = kind[bad].iloc[0]
+            raise EmptyDataError(
+                f"unknown event kind {first!r}; use one of {', '.join(EVENT_KINDS)}", path=source
+            )
+    else:
+        kind = pd.Series(["rating"] * n, index=events.index)
+    out["kind"] = pd.Categorical(kind.to_numpy(), categories=list(EVENT_KINDS))
+    out["value"] = (
+        pd.to_numeric(events["value"], errors="raise").astype(np.float64).to_numpy()
+        if "value" in events.columns
+        else np.full(n, np.nan)
+    )
+    out["fraction"] = (
+        pd.to_numeric(events["fraction"], errors="raise").astype(np.float64).clip(0.0, 1.0).to_numpy()
+        if "fraction" in events.columns
+        else np.full(n, np.nan)
+    )
+    return out.reset_index(drop=True)
+
+
+def normalize_titles(titles: pd.DataFrame | None, title_ids: pd.Index | None = None) -> pd.DataFrame:
+    """Canonical titles table indexed by string ``title_id``; adds rows for ids seen only in events."""
+    if titles is None:
+        titles = pd.DataFrame(index=pd.Index([], name="title_id", dtype=str))
+    if titles.index.name != "title_id":
+        if "title_id" in titles.columns:
+            titles = titles.set_index("title_id")
+        else:
+            titles = titles.copy()
+            titles.index.name = "title_id"
+    titles = titles.copy()
+    titles.index = pd.Index(_as_id(titles.index.to_series()).to_numpy(), name="title_id")
+    if title_ids is not None:
+        extra = title_ids.difference(titles.index)
+        if len(extra):
+            titles = pd.concat([titles, pd.DataFrame(index=pd.Index(extra, name="title_id"))])
+    out = pd.DataFrame(index=titles.index)
+    out["name"] = titles["name"].astype(object) if "name" in titles else pd.Series(index=titles.index, dtype=object)
+    out["name"] = out["name"].where(out["name"].notna(), "Title " + out.index.to_series()).astype(str)
+    out["genres"] = titles["genres"].fillna("").astype(str) if "genres" in titles else ""
+    out["year"] = pd.array(titles["year"], dtype="Int64") if "year" in titles else pd.array(
+        [pd.NA] * len(out), dtype="Int64"
+    )
+    out["kind"] = titles["kind"].fillna("movie").astype(str) if "kind" in titles else "movie"
+    out["released"] = pd.array(titles["released"], dtype="Int64") if "released" in titles else pd.array(
+        [pd.NA] * len(out), dtype="Int64"
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Aggregated (member, title) interactions in index space: what models are trained on.
+
+    Row ``k`` of the coordinate arrays says member ``member_ids[rows[k]]`` interacted with title
+    ``title_ids[cols[k]]`` with confidence weight ``weight[k]`` (> 0), last at ``timestamp[k]``, with explicit
+    rating ``rating[k]`` (NaN when none). Entries are unique per (row, col) and sorted by (row, col).
+    """
+
+    member_ids: np.ndarray
+    title_ids: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    weight: np.ndarray
+    rating: np.ndarray
+    timestamp: np.ndarray
+    titles: pd.DataFrame = field(repr=False)
+    rating_scale: tuple[float, float] = (1.0, 5.0)
+
+    @property
+    def n_members(self) -> int:
+        return int(self.member_ids.shape[0])
+
+    @property
+    def n_titles(self) -> int:
+        return int(self.title_ids.shape[0])
+
+    @property
+    def nnz(self) -> int:
+        return int(self.rows.shape[0])
+
+    def matrix(self, values: Literal["binary", "weight", "rating", "timestamp"] = "weight") -> sp.csr_matrix:
+        """Members x titles CSR matrix (float32; float64 for timestamps) of the chosen values.
+
+        ``rating`` keeps only entries with an explicit rating.
+        """
+        rows, cols = self.rows, self.cols
+        if values == "binary":
+            data: np.ndarray = np.ones(self.nnz, dtype=np.float32)
+        elif values == "weight":
+            data = self.weight.astype(np.float32, copy=False)
+        elif values == "rating":
+            keep = ~np.isnan(self.rating)
+            rows, cols, data = rows[keep], cols[keep], self.rating[keep].astype(np.float32)
+        elif values == "timestamp":
+            data = self.timestamp.astype(np.float64)
+        else:  # pragma: no cover - guarded by the Literal type
+            raise ValueError(f"unknown values {values!r}")
+        m = sp.csr_matrix((data, (rows, cols)), shape=(self.n_members, self.n_titles))
+        m.sort_indices()
+        return m
+
+    def member_index(self) -> pd.Index:
+        return pd.Index(self.member_ids)
+
+    def title_index(self) -> pd.Index:
+        return pd.Index(self.title_ids)
+
+
+@dataclass
+class Dataset:
+    """Members, titles and events; see the module docstring for the columns."""
+
+    events: pd.DataFrame
+    titles: pd.DataFrame
+    members: pd.DataFrame
+
+    @classmethod
+    def from_events(
+        cls,
+        events: pd.DataFrame,
+        titles: pd.DataFrame | None = None,
+        members: pd.DataFrame | None = None,
+        *,
+        source: str = "events",
+        strict_titles: bool = False,
+    ) -> Dataset:
+        """Build a validated dataset.
+
+        Exact duplicate events (same member, title, kind, timestamp and value) are dropped with a
+        :class:`~reelkit.errors.DuplicateEventsWarning`. When ``strict_titles`` is true, events that name a
+        title missing from ``titles`` are an error; otherwise such titles are added with placeholder names.
+        """
+        ev = normalize_events(events, source=source)
+        if len(ev) == 0:
+            raise EmptyDataError("no events: the file or table has no data rows", path=source)
+        dup = ev.duplicated(subset=["member_id", "title_id", "kind", "timestamp", "value"], keep="first")
+        if dup.any():
+            warnings.warn(
+                f"{source}: dropped {int(dup.sum())} exact duplicate event(s) (same member, title, kind, "
+                "timestamp and value)",
+                DuplicateEventsWarning,
+                stacklevel=2,
+            )
+            ev = ev.loc[~dup].reset_index(drop=True)
+        seen_titles = pd.Index(pd.unique(ev["title_id"]))
+        if strict_titles and titles is not None:
+            cat = normalize_titles(titles)
+            unknown = seen_titles.difference(cat.index)
+            if len(unknown):
+                raise UnknownIdError(
+                    f"{source}: {len(unknown)} event title id(s) are not in the catalog, e.g. "
+                    f"{', '.join(map(str, unknown[:5]))}; add them to the titles file or drop those events"
+                )
+        tt = normalize_titles(titles, seen_titles)
+        mem_ids = pd.Index(pd.unique(ev["member_id"]), name="member_id")
+        if members is None:
+            mm = pd.DataFrame({"name": ["Member " + m for m in mem_ids]}, index=mem_ids)
+        else:
+            mm = members.copy()
+            if mm.index.name != "member_id" and "member_id" in mm.columns:
+                mm = mm.set_index("member_id")
+            mm.index = pd.Index(_as_id(mm.index.to_series()).to_numpy(), name="member_id")
+            extra = mem_ids.difference(mm.index)
+            if len(extra):
+                mm = pd.concat([mm, pd.DataFrame(index=pd.Index(extra, name="member_id"))])
+            if "name" not in mm:
+                mm["name"] = np.nan
+            mm["name"] = mm["name"].where(mm["name"].notna(), "Member " + mm.index.to_series()).astype(str)
+            mm = mm[["name"]]
+        return cls(events=ev, titles=tt, members=mm)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.events)
+
+    def with_events(self, events: pd.DataFrame) -> Dataset:
+        """The same catalog and members with other (already normalised) events, e.g. a split."""
+        return Dataset(events=events.reset_index(drop=True), titles=self.titles, members=self.members)
+
+    def interactions(
+        self,
+        *,
+        confidence: ConfidenceConfig | None = None,
+        min_rating: float | None = None,
+        all_titles: bool = False,
+        rating_scale: tuple[float, float] | None = None,
+    ) -> Interactions:
+        """Aggregate events into one entry per (member, title); see :mod:`reelkit.data.confidence`.
+
+        ``min_rating`` drops pairs whose explicit rating is below it (pairs with no rating are kept).
+        ``all_titles`` keeps every catalog title as a column, not only those with interactions.
+        """
+        cfg = confidence or ConfidenceConfig()
+        ev = self.events
+        if rating_scale is None:
+            rated = ev.loc[ev["kind"] == "rating", "value"].dropna()
+            rating_scale = (float(rated.min()), float(rated.max())) if len(rated) else (1.0, 5.0)
+            if rating_scale[0] == rating_scale[1]:
+                rating_scale = (min(rating_scale[0], 0.0), max(rating_scale[1], 1.0))
+        agg = aggregate_events(ev, cfg, rating_scale)
+        if min_rating is not None:
+            agg = agg.loc[agg["rating"].isna() | (agg["rating"] >= min_rating)]
+        agg = agg.loc[agg["weight"] > 0]
+        if len(agg) == 0:
+            raise EmptyDataError("no positive interactions left after aggregation (check --min-rating)")
+        member_codes, member_ids = pd.factorize(agg["member_id"], sort=True)
+        if all_titles:
+            title_ids = np.sort(self.titles.index.to_numpy().astype(str))
+            title_codes = pd.Index(title_ids).get_indexer(agg["title_id"])
+        else:
+            title_codes, tids = pd.factorize(agg["title_id"], sort=True)
+            title_ids = np.asarray(tids, dtype=str)
+        order = np.lexsort((title_codes, member_codes))
+        title_ids_arr = np.asarray(title_ids, dtype=str)
+        return Interactions(
+            member_ids=np.asarray(member_ids, dtype=str),
+            title_ids=title_ids_arr,
+            rows=member_codes[order].astype(np.int32),
+            cols=np.asarray(title_codes)[order].astype(np.int32),
+            weight=agg["weight"].to_numpy(np.float32)[order],
+            rating=agg["rating"].to_numpy(np.float32)[order],
+            timestamp=agg["timestamp"].to_numpy(np.int64)[order],
+            titles=self.titles.reindex(title_ids_arr),
+            rating_scale=rating_scale,
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> None:
+        """Write the three tables as Parquet files into ``folder`` (each written to a temp file, then renamed)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):
+            tmp = folder / f".{name}.parquet.tmp"
+            frame.to_parquet(tmp)
+            tmp.replace(folder / f"{name}.parquet")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Dataset:
+        """Read a dataset written by :meth:`save`."""
+        folder = Path(folder)
+        try:
+            events = pd.read_parquet(folder / "events.parquet")
+            titles = pd.read_parquet(folder / "titles.parquet")
+            members = pd.read_parquet(folder / "members.parquet")
+        except FileNotFoundError as exc:
+            raise EmptyDataError(
+                "not a reelkit dataset folder (needs events/titles/members.parquet); "
+                "create one with 'reelkit data demo' or 'reelkit data convert'",
+                path=str(folder),
+            ) from exc
+        return cls.from_events(events, titles, members, source=str(folder))

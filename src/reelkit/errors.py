@@ -1,0 +1,87 @@
+"""The one exception tree of reelkit.
+
+Every error reelkit raises on purpose derives from :class:`ReelkitError`. Errors caused by what a user gave
+us (a file, a parameter, an id) derive from :class:`UserInputError`; the CLI turns those into a one-line
+message and exit status 2. Messages say what was wrong, where (file, line, field) and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChecksumError",
+    "ConfigError",
+    "DataFormatError",
+    "DuplicateEventsWarning",
+    "EmptyDataError",
+    "FetchError",
+    "MissingColumnsError",
+    "ModelFormatError",
+    "NotFittedError",
+    "ReelkitError",
+    "ReelkitWarning",
+    "UnknownIdError",
+    "UserInputError",
+]
+
+
+class ReelkitError(Exception):
+    """Base class of every error reelkit raises on purpose."""
+
+
+class UserInputError(ReelkitError):
+    """Something the user supplied is wrong; the message says what to do. The CLI exits 2."""
+
+
+class ConfigError(UserInputError, ValueError):
+    """An invalid parameter or configuration value."""
+
+
+class DataFormatError(UserInputError, ValueError):
+    """A data file cannot be read as the format says; names the file and, where known, the line."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class MissingColumnsError(DataFormatError):
+    """A table lacks columns that are required."""
+
+
+class EmptyDataError(DataFormatError):
+    """A file or table holds no usable rows."""
+
+
+class UnknownIdError(UserInputError, KeyError):
+    """A member or title id that the model or dataset does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFittedError(ReelkitError, ValueError):
+    """A model was used before ``fit``."""
+
+
+class ModelFormatError(UserInputError):
+    """A saved model file is missing, corrupt, or from an incompatible format version."""
+
+
+class FetchError(ReelkitError):
+    """A data set could not be downloaded."""
+
+
+class ChecksumError(FetchError, UserInputError):
+    """A downloaded file does not match its published sha256; it was not kept."""
+
+
+class ReelkitWarning(UserWarning):
+    """Base class of reelkit's warnings, so users can filter them as a group."""
+
+
+class DuplicateEventsWarning(ReelkitWarning):
+    """Duplicate events were found and resolved by the documented rule."""

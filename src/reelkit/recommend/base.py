@@ -1,0 +1,510 @@
+"""The recommender contract every model implements, and what they share.
+
+A model is built with its parameters only (validated by its pydantic ``Config``), learns in :meth:`fit`
+(which returns ``self``; learned attributes end in ``_``) and answers batch-first:
+
+* :meth:`Recommender.recommend` — top-N titles for many members at once;
+* :meth:`Recommender.recommend_history` — top-N for members described only by their history (fold-in,
+  no refit: new members, or known members with fresh events);
+* :meth:`Recommender.similar_titles` — titles most like each query title;
+* :meth:`Recommender.predict` — predicted ratings (rating models only);
+* :meth:`Recommender.save` / :func:`load_model` — one ``.npz`` file, loaded with ``allow_pickle=False``.
+
+Subclasses implement the index-space hooks ``_fit``, ``_score`` and (optionally) ``_similar``,
+``_predict``, and list their learned arrays in ``_state``/``_set_state``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+import pandas as pd
+import pydantic
+import scipy.sparse as sp
+
+from reelkit.data.dataset import Dataset, Interactions
+from reelkit.errors import ConfigError, ModelFormatError, NotFittedError, UnknownIdError
+from reelkit.progress import SILENT, Progress
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ModelConfig",
+    "Recommendations",
+    "Recommender",
+    "Space",
+    "load_model",
+    "register",
+    "top_k",
+]
+
+FORMAT_VERSION = 1
+ModelKind = Literal["top-n", "rating", "both"]
+History = Mapping[str, float] | Sequence[str]
+
+_REGISTRY: dict[str, type[Recommender]] = {}
+
+
+@dataclass(frozen=True)
+class Space:
+    """One tunable parameter's search range: ``float``/``int`` uniform, ``log``/``logint`` log-uniform,
+    or ``choice`` among ``choices``."""
+
+    kind: Literal["float", "log", "int", "logint", "choice"]
+    low: float = 0.0
+    high: float = 0.0
+    choices: tuple[Any, ...] = ()
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        if self.kind == "choice":
+            return self.choices[int(rng.integers(len(self.choices)))]
+        if self.kind in ("log", "logint"):
+            v = float(np.exp(rng.uniform(np.log(self.low), np.log(self.high))))
+        else:
+            v = float(rng.uniform(self.low, self.high))
+        return round(v) if self.kind in ("int", "logint") else v
+
+
+def register(cls: type[Recommender]) -> type[Recommender]:
+    """Class decorator: make a model known by its ``name`` (for the CLI and :func:`load_model`)."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered_models() -> dict[str, type[Recommender]]:
+    """Every registered model class by name (importing :mod:`reelkit.recommend` registers them)."""
+    return dict(_REGISTRY)
+
+
+class ModelConfig(pydantic.BaseModel):
+    """Base of every model's typed parameters; unknown keys are an error; round-trips through JSON."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Top-N lists for a batch of queries (members or titles).
+
+    ``ids[i, :lengths[i]]`` are the recommended title ids for ``queries[i]`` in rank order, with
+    ``scores[i, :lengths[i]]``; the rest of each row is padding (``""`` and NaN).
+    """
+
+    queries: np.ndarray
+    ids: np.ndarray
+    scores: np.ndarray
+    lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.queries.shape[0])
+
+    def items(self, i: int) -> list[tuple[str, float]]:
+        """The (title id, score) list of query ``i``."""
+        k = int(self.lengths[i])
+        return [(str(t), float(s)) for t, s in zip(self.ids[i, :k], self.scores[i, :k], strict=True)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format: ``query``, ``rank`` (1-based), ``title_id``, ``score``."""
+        rows = [
+            (str(q), r + 1, str(self.ids[i, r]), float(self.scores[i, r]))
+            for i, q in enumerate(self.queries)
+            for r in range(int(self.lengths[i]))
+        ]
+        return pd.DataFrame(rows, columns=["query", "rank", "title_id", "score"])
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest finite scores per row, best first.
+
+    Ties break by the lower index (deterministic). Rows with fewer than ``k`` finite scores are padded with
+    index -1 and value -inf. ``scores`` is ``(m, n)``; returns ``(m, k)`` int32 and float32 arrays.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    m, n = scores.shape
+    k_eff = min(k, n)
+    if k_eff <= 0:
+        return np.full((m, k), -1, np.int32), np.full((m, k), -np.inf, np.float32)
+    # negate so that argpartition/argsort's "smallest" are our largest; -inf sorts last; ties by index
+    neg = -scores
+    if k_eff < n:
+        part = np.argpartition(neg, k_eff - 1, axis=1)[:, :k_eff]
+    else:
+        part = np.broadcast_to(np.arange(n), (m, n)).copy()
+    vals = np.take_along_axis(neg, part, axis=1)
+    order = np.lexsort((part, vals), axis=1)
+    idx = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    out = -np.take_along_axis(vals, order, axis=1)
+    if k_eff < n:
+        # argpartition may split ties at the boundary arbitrarily: include all equal-to-kth candidates
+        kth = out[:, -1:]
+        need_fix = np.flatnonzero((np.sum(scores == kth, axis=1) > np.sum(out == kth, axis=1)) & np.isfinite(kth[:, 0]))
+        for r in need_fix:
+            row = scores[r]
+            full = np.lexsort((np.arange(n), -row))[:k_eff]
+            idx[r] = full
+            out[r] = row[full]
+    invalid = ~np.isfinite(out)
+    idx[invalid] = -1
+    out[invalid] = -np.inf
+    if k_eff < k:
+        idx = np.pad(idx, ((0, 0), (0, k - k_eff)), constant_values=-1)
+        out = np.pad(out, ((0, 0), (0, k - k_eff)), constant_values=-np.inf)
+    return idx, out.astype(np.float32)
+
+
+class Recommender(ABC):
+    """Base class of every reelkit recommender (see the module docstring for the contract)."""
+
+    name: ClassVar[str]
+    kind: ClassVar[ModelKind] = "top-n"
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+    #: Batch size (members) for scoring, to bound memory on large catalogs.
+    score_batch: ClassVar[int] = 4096
+    #: Parameters that ``--tune`` searches, with their ranges (empty: nothing to tune).
+    search_space: ClassVar[dict[str, Space]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        try:
+            self.config = self.Config(**params)
+        except pydantic.ValidationError as exc:
+            raise ConfigError(_pydantic_message(self.name, exc)) from None
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict[str, Any]:
+        """The model's parameters as a JSON-compatible dict."""
+        return self.config.model_dump(mode="json")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Interactions | Dataset, *, progress: Progress = SILENT) -> Self:
+        """Learn from ``data`` (a :class:`Dataset` is aggregated with default settings first)."""
+        inter = data.interactions() if isinstance(data, Dataset) else data
+        self.member_ids_: np.ndarray = np.asarray(inter.member_ids, dtype=str)
+        self.title_ids_: np.ndarray = np.asarray(inter.title_ids, dtype=str)
+        self.history_: sp.csr_matrix = inter.matrix("weight")
+        self.ratings_: sp.csr_matrix = inter.matrix("rating")
+        self.rating_scale_: tuple[float, float] = inter.rating_scale
+        self._build_indexes()
+        self._fit(inter, progress)
+        return self
+
+    @abstractmethod
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        """Learn the model's state from ``data`` (ids and history are already stored)."""
+
+    @abstractmethod
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        """Dense ``(len(rows), n_titles)`` scores.
+
+        ``rows[i]`` is the member's training row, or -1 for a member known only by ``history[i]``
+        (weights) and ``ratings[i]`` (explicit ratings, may be empty). For a known member the two
+        matrices hold its training history.
+        """
+
+    def _similar(self, items: np.ndarray) -> np.ndarray:
+        """Dense ``(len(items), n_titles)`` title-title similarities; default: cosine of co-occurrence."""
+        x = (self.history_ > 0).astype(np.float32).tocsc()
+        norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
+        norms[norms == 0] = 1.0
+        q = x[:, items]
+        sims = (q.T @ x).toarray() / norms[items][:, None] / norms[None, :]
+        return np.asarray(sims, dtype=np.float32)
+
+    def _predict(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to save (names must not start with ``__``)."""
+
+    @abstractmethod
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    # ------------------------------------------------------------------ helpers
+    def _build_indexes(self) -> None:
+        self._member_index = pd.Index(self.member_ids_)
+        self._title_index = pd.Index(self.title_ids_)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "history_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() or load a saved model")
+
+    @property
+    def n_titles(self) -> int:
+        self._check_fitted()
+        return int(self.title_ids_.shape[0])
+
+    def member_rows(self, members: Sequence[str] | np.ndarray, *, missing_ok: bool = False) -> np.ndarray:
+        """Training rows of ``members`` (-1 for unknown ones when ``missing_ok``)."""
+        self._check_fitted()
+        rows = self._member_index.get_indexer(np.asarray(members, dtype=str))
+        if not missing_ok and (rows < 0).any():
+            bad = np.asarray(members, dtype=str)[rows < 0][:5]
+            raise UnknownIdError(
+                f"unknown member id(s) {', '.join(bad)}; for new members use recommend_history()"
+            )
+        return np.asarray(rows, dtype=np.int64)
+
+    def title_cols(self, titles: Sequence[str] | np.ndarray, *, missing_ok: bool = False) -> np.ndarray:
+        """Columns of ``titles`` (-1 for unknown ones when ``missing_ok``)."""
+        self._check_fitted()
+        cols = self._title_index.get_indexer(np.asarray(titles, dtype=str))
+        if not missing_ok and (cols < 0).any():
+            bad = np.asarray(titles, dtype=str)[cols < 0][:5]
+            raise UnknownIdError(f"unknown title id(s) {', '.join(bad)}; the model was not trained on them")
+        return np.asarray(cols, dtype=np.int64)
+
+    def histories_matrix(
+        self, histories: Sequence[History]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Weight and rating matrices for histories given as title lists or ``{title: rating}`` maps.
+
+        A list gives each title weight 1 and no rating; a mapping gives the rating and a weight by the
+        default confidence formula (``1 + normalised rating``). Unknown titles are ignored.
+        """
+        self._check_fitted()
+        lo, hi = self.rating_scale_
+        span = hi - lo if hi > lo else 1.0
+        w_rows, w_cols, w_vals, r_vals = [], [], [], []
+        for i, h in enumerate(histories):
+            if isinstance(h, Mapping):
+                titles = list(h.keys())
+                rates = np.asarray([float(v) for v in h.values()], dtype=np.float64)
+            else:
+                titles = list(h)
+                rates = np.full(len(titles), np.nan)
+            cols = self.title_cols(titles, missing_ok=True) if titles else np.zeros(0, np.int64)
+            keep = cols >= 0
+            w_rows.extend([i] * int(keep.sum()))
+            w_cols.extend(cols[keep].tolist())
+            r = rates[keep]
+            r_vals.extend(r.tolist())
+            w_vals.extend(np.where(np.isnan(r), 1.0, 1.0 + np.clip((r - lo) / span, 0, 1)).tolist())
+        shape = (len(histories), self.n_titles)
+        hist = sp.csr_matrix((np.asarray(w_vals, np.float32), (w_rows, w_cols)), shape=shape)
+        rr = np.asarray(r_vals, dtype=np.float32)
+        has = ~np.isnan(rr)
+        ratings = sp.csr_matrix(
+            (rr[has], (np.asarray(w_rows, np.int64)[has], np.asarray(w_cols, np.int64)[has])), shape=shape
+        )
+        hist.sum_duplicates()
+        ratings.sum_duplicates()
+        return hist, ratings
+
+    # ------------------------------------------------------------------ index-space verbs
+    def score_rows(
+        self,
+        rows: np.ndarray,
+        history: sp.csr_matrix | None = None,
+        ratings: sp.csr_matrix | None = None,
+    ) -> np.ndarray:
+        """Scores of every title for training rows (or, with ``history``, for members given by history)."""
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.int64)
+        if history is None:
+            history = self.history_[rows]
+            ratings = self.ratings_[rows]
+        elif ratings is None:
+            ratings = sp.csr_matrix(history.shape, dtype=np.float32)
+        return self._score(rows, history, ratings)
+
+    def recommend_rows(
+        self,
+        rows: np.ndarray,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        history: sp.csr_matrix | None = None,
+        ratings: sp.csr_matrix | None = None,
+        candidates: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` title columns and scores per row (batched); see :func:`top_k` for padding.
+
+        ``candidates`` (a boolean mask over titles) restricts what may be recommended.
+        """
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.int64)
+        all_idx, all_val = [], []
+        for start in range(0, max(len(rows), 1), self.score_batch):
+            sl = slice(start, start + self.score_batch)
+            r = rows[sl]
+            if len(r) == 0:
+                break
+            h = self.history_[r] if history is None else history[sl]
+            rt = (self.ratings_[r] if history is None else (None if ratings is None else ratings[sl]))
+            scores = self.score_rows(r, h if history is not None else None, rt if history is not None else None)
+            scores = np.array(scores, dtype=np.float32, copy=True)
+            if exclude_seen:
+                hh = h.tocoo()
+                scores[hh.row, hh.col] = -np.inf
+            if candidates is not None:
+                scores[:, ~candidates] = -np.inf
+            i, v = top_k(scores, n)
+            all_idx.append(i)
+            all_val.append(v)
+        if not all_idx:
+            return np.zeros((0, n), np.int32), np.zeros((0, n), np.float32)
+        return np.vstack(all_idx), np.vstack(all_val)
+
+    # ------------------------------------------------------------------ id-space verbs
+    def _to_recs(self, queries: Sequence[str] | np.ndarray, idx: np.ndarray, val: np.ndarray) -> Recommendations:
+        valid = idx >= 0
+        ids = np.where(valid, self.title_ids_[np.where(valid, idx, 0)], "")
+        scores = np.where(valid, val, np.nan).astype(np.float32)
+        return Recommendations(
+            queries=np.asarray(queries, dtype=str), ids=ids, scores=scores, lengths=valid.sum(axis=1)
+        )
+
+    def recommend(
+        self, members: Sequence[str] | np.ndarray, n: int = 10, *, exclude_seen: bool = True
+    ) -> Recommendations:
+        """Top-``n`` titles for each known member (batch-first)."""
+        rows = self.member_rows(members)
+        idx, val = self.recommend_rows(rows, n, exclude_seen=exclude_seen)
+        return self._to_recs(members, idx, val)
+
+    def recommend_history(
+        self,
+        histories: Sequence[History],
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        queries: Sequence[str] | None = None,
+    ) -> Recommendations:
+        """Top-``n`` for members given only by their histories (fold-in, no refit)."""
+        hist, ratings = self.histories_matrix(histories)
+        rows = np.full(len(histories), -1, dtype=np.int64)
+        idx, val = self.recommend_rows(rows, n, exclude_seen=exclude_seen, history=hist, ratings=ratings)
+        q = list(queries) if queries is not None else [f"#{i}" for i in range(len(histories))]
+        return self._to_recs(q, idx, val)
+
+    def similar_titles(self, titles: Sequence[str] | np.ndarray, n: int = 10) -> Recommendations:
+        """The ``n`` titles most similar to each query title (the query itself excluded)."""
+        cols = self.title_cols(titles)
+        sims = np.array(self._similar(cols), dtype=np.float32, copy=True)
+        sims[np.arange(len(cols)), cols] = -np.inf
+        idx, val = top_k(sims, n)
+        return self._to_recs(titles, idx, val)
+
+    def predict(self, members: Sequence[str] | np.ndarray, titles: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Predicted ratings for (member, title) pairs; rating models only.
+
+        Unknown members or titles get the model's fallback (global or bias-only estimate).
+        """
+        if self.kind == "top-n":
+            raise ConfigError(f"model {self.name!r} ranks titles but does not predict ratings")
+        rows = self.member_rows(members, missing_ok=True)
+        cols = self.title_cols(titles, missing_ok=True)
+        return np.asarray(self._predict(rows, cols), dtype=np.float64)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to one ``.npz`` file (atomically: temp file, then rename)."""
+        self._check_fitted()
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+        meta = {
+            "format": "reelkit-model",
+            "version": FORMAT_VERSION,
+            "model": self.name,
+            "params": self.get_params(),
+            "rating_scale": list(self.rating_scale_),
+        }
+        arrays: dict[str, np.ndarray] = {
+            "__meta__": np.asarray(json.dumps(meta)),
+            "__member_ids__": self.member_ids_.astype(str),
+            "__title_ids__": self.title_ids_.astype(str),
+        }
+        for prefix, m in (("__history", self.history_), ("__ratings", self.ratings_)):
+            arrays[f"{prefix}_data__"] = m.data
+            arrays[f"{prefix}_indices__"] = m.indices
+            arrays[f"{prefix}_indptr__"] = m.indptr
+        for k, v in self._state().items():
+            if k.startswith("__"):
+                raise ValueError(f"state key {k!r} is reserved")
+            arrays[k] = np.asarray(v)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load a model saved by :meth:`save` (any registered class; see :func:`load_model`)."""
+        model = load_model(path)
+        if cls is not Recommender and not isinstance(model, cls):
+            raise ModelFormatError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
+
+def load_model(path: str | Path) -> Recommender:
+    """Load any reelkit model file (never unpickles)."""
+    import reelkit.recommend  # noqa: F401  (registers the models)
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ModelFormatError(f"{path}: no such model file; train one with 'reelkit train'") from None
+    except (OSError, ValueError) as exc:
+        raise ModelFormatError(f"{path}: not a reelkit model file ({exc})") from None
+    try:
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except (KeyError, json.JSONDecodeError):
+        raise ModelFormatError(f"{path}: not a reelkit model file (no metadata)") from None
+    if meta.get("format") != "reelkit-model":
+        raise ModelFormatError(f"{path}: not a reelkit model file")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: model format version {meta.get('version')} is not supported by this reelkit "
+            f"(reads version {FORMAT_VERSION}); retrain the model"
+        )
+    cls = _REGISTRY.get(meta["model"])
+    if cls is None:
+        raise ModelFormatError(f"{path}: unknown model {meta['model']!r}")
+    model = cls(**meta["params"])
+    model.member_ids_ = arrays.pop("__member_ids__").astype(str)
+    model.title_ids_ = arrays.pop("__title_ids__").astype(str)
+    shape = (len(model.member_ids_), len(model.title_ids_))
+    for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_")):
+        m = sp.csr_matrix(
+            (
+                arrays.pop(f"{prefix}_data__"),
+                arrays.pop(f"{prefix}_indices__"),
+                arrays.pop(f"{prefix}_indptr__"),
+            ),
+            shape=shape,
+        )
+        setattr(model, attr, m)
+    lo, hi = meta.get("rating_scale", [1.0, 5.0])
+    model.rating_scale_ = (float(lo), float(hi))
+    model._build_indexes()
+    model._set_state(arrays)
+    return model
+
+
+def _pydantic_message(name: str, exc: pydantic.ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(x) for x in err["loc"]) or "(params)"
+        parts.append(f"{field}: {err['msg']}")
+    return f"invalid parameter(s) for model {name!r}: " + "; ".join(parts)

@@ -1,0 +1,84 @@
+"""Popularity and Trending: the non-personal baselines (and two home-page rows).
+
+``Popularity`` scores a title by how many members interacted with it (or the sum of their confidence
+weights). ``Trending`` decays each interaction exponentially with its age at the reference time (the latest
+training event unless given), so a title watched by many this week outranks one watched by many years ago:
+``score = sum_k w_k * 2 ** (-(t_ref - t_k) / half_life)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from reelkit.data.dataset import Interactions
+from reelkit.progress import Progress
+from reelkit.recommend.base import ModelConfig, Recommender, register
+
+__all__ = ["Popularity", "Trending"]
+
+
+class PopularityConfig(ModelConfig):
+    weighting: Literal["count", "weight"] = "count"
+
+
+@register
+class Popularity(Recommender):
+    """Most-popular titles: the same list for everyone (minus what each member has seen)."""
+
+    name = "popular"
+    kind = "top-n"
+    Config = PopularityConfig
+    config: PopularityConfig
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        vals = np.ones(data.nnz) if self.config.weighting == "count" else data.weight.astype(np.float64)
+        self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (len(rows), self.item_scores_.shape[0]))
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"item_scores": self.item_scores_}
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.item_scores_ = np.asarray(state["item_scores"], dtype=np.float32)
+
+
+class TrendingConfig(ModelConfig):
+    half_life_days: float = Field(7.0, gt=0)
+    #: Reference time (unix seconds); by default the latest training event.
+    now: int | None = None
+    weighting: Literal["count", "weight"] = "count"
+
+
+@register
+class Trending(Recommender):
+    """Time-decayed popularity: what is being watched now."""
+
+    name = "trending"
+    kind = "top-n"
+    Config = TrendingConfig
+    config: TrendingConfig
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        t_ref = self.config.now if self.config.now is not None else int(data.timestamp.max())
+        age_days = np.maximum(0, t_ref - data.timestamp).astype(np.float64) / 86400.0
+        decay = np.exp2(-age_days / self.config.half_life_days)
+        vals = decay if self.config.weighting == "count" else decay * data.weight
+        self.reference_time_ = t_ref
+        self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (len(rows), self.item_scores_.shape[0]))
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"item_scores": self.item_scores_, "reference_time": np.asarray(self.reference_time_)}
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.item_scores_ = np.asarray(state["item_scores"], dtype=np.float32)
+        self.reference_time_ = int(state["reference_time"])
