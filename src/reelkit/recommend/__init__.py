@@ -7,9 +7,12 @@ from reelkit.recommend.base import (
     registered_models,
     top_k,
 )
+from reelkit.recommend.communities import Community, CommunityPopularity
 from reelkit.recommend.popularity import Popularity, Trending
 
 __all__ = [
+    "Community",
+    "CommunityPopularity",
     "Popularity",
     "Recommendations",
     "Recommender",

@@ -169,6 +169,8 @@ class Recommender(ABC):
     score_batch: ClassVar[int] = 4096
     #: Parameters that ``--tune`` searches, with their ranges (empty: nothing to tune).
     search_space: ClassVar[dict[str, Space]] = {}
+    #: Small, fast parameters for the conformance suite (:mod:`reelkit.testing`).
+    fast_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **params: Any) -> None:
         try:

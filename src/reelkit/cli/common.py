@@ -1,0 +1,113 @@
+"""What every CLI command shares: output (rich tables or JSON), progress bars, parameter parsing."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reelkit.errors import ConfigError
+from reelkit.progress import ProgressTask
+
+__all__ = ["RichProgress", "console", "err_console", "emit_json", "parse_params", "print_table", "progress_for"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task_id: Any) -> None:
+        self._progress = progress
+        self._id = task_id
+
+    def advance(self, n: float = 1) -> None:
+        self._progress.advance(self._id, n)
+
+
+class RichProgress:
+    """The :class:`reelkit.progress.Progress` protocol drawn as rich progress bars on stderr."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    @contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[ProgressTask]:
+        task_id = self._progress.add_task(description, total=total)
+        try:
+            yield _RichTask(self._progress, task_id)
+        finally:
+            if total is not None:
+                self._progress.update(task_id, completed=total)
+            self._progress.stop_task(task_id)
+
+
+@contextmanager
+def progress_for(enabled: bool = True) -> Iterator[RichProgress]:
+    """Rich progress bars on stderr (hidden when ``enabled`` is false or stderr is not a terminal)."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not enabled,
+    )
+    with bar:
+        yield RichProgress(bar)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout (NaN/inf become null; numpy types become plain ones)."""
+    sys.stdout.write(json.dumps(_jsonable(obj), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
+    console.print(table)
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
+    """``["l2=500", "factors=64", "weighting=binary"]`` -> typed values (JSON literals where they parse)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param {item!r}: expected key=value, e.g. --param factors=64")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out

@@ -1,0 +1,220 @@
+"""Ranking, catalog and rating metrics, per member, plus a bootstrap confidence interval.
+
+Top-N metrics take
+
+``recs``
+    an ``(m, k)`` integer array of recommended title columns per member, best first, ``-1`` as padding
+    (what :meth:`Recommender.recommend_rows` returns); each row holds distinct titles;
+``truth``
+    an ``(m, n_all)`` binary sparse matrix of each member's held-out relevant titles (any stored non-zero
+    counts as relevant). ``n_all`` may exceed the model's title count: titles never seen in training get
+    columns ``>= n_model_titles``; they can never be recommended but still count in the ideal DCG and in
+    recall's denominator, so a model is not rewarded for a catalog it never saw.
+
+and return one value per member (``float64``) so a confidence interval can be computed over members. With
+``rel_r = 1`` when the title at rank ``r`` (1-based) is relevant, ``R`` the member's relevant set and
+``hits@k = sum_{r<=k} rel_r``:
+
+.. code-block:: text
+
+    precision@k = hits@k / k                     (k even when fewer titles were recommended)
+    recall@k    = hits@k / |R|
+    hitrate@k   = [hits@k >= 1]
+    DCG@k       = sum_{r<=k} rel_r / log2(r + 1)
+    IDCG@k      = sum_{r<=min(|R|, k)} 1 / log2(r + 1)
+    nDCG@k      = DCG@k / IDCG@k
+    AP@k        = sum_{r<=k} P@r * rel_r / min(|R|, k)        (P@r = hits@r / r)
+
+A member with no relevant title gets NaN for the metrics divided by ``|R|``; the caller excludes such
+members. ``k`` defaults to the width of ``recs``.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "bootstrap_ci",
+    "coverage",
+    "hit_rate_at_k",
+    "mae",
+    "map_at_k",
+    "ndcg_at_k",
+    "novelty",
+    "precision_at_k",
+    "recall_at_k",
+    "rmse",
+]
+
+#: A held-out relevance matrix: any scipy sparse matrix or array (or a dense array).
+Truth: TypeAlias = sp.spmatrix | sp.sparray | np.ndarray
+
+#: Most resampled values held in memory at once by :func:`bootstrap_ci`.
+_BOOTSTRAP_CHUNK = 4_000_000
+
+
+def _relevant(truth: Truth) -> sp.csr_matrix:
+    """``truth`` as a CSR matrix of ones at the relevant entries, indices sorted, no duplicates."""
+    t = sp.csr_matrix(truth, copy=True)
+    t.sum_duplicates()
+    t.data = (t.data != 0).astype(np.float32)
+    t.eliminate_zeros()
+    t.sort_indices()
+    return t
+
+
+def _csr_contains(mat: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Whether ``mat`` stores an entry at each ``(rows[i], cols[i])`` (broadcast); negative or out-of-range
+    columns are never contained. ``mat`` must have sorted indices and no duplicates."""
+    n_rows, n_cols = mat.shape
+    rows, cols = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
+    valid = (cols >= 0) & (cols < n_cols) & (rows >= 0) & (rows < n_rows)
+    if mat.nnz == 0:
+        return np.zeros(rows.shape, dtype=bool)
+    counts = np.diff(mat.indptr)
+    keys = np.repeat(np.arange(n_rows, dtype=np.int64), counts) * n_cols + mat.indices.astype(np.int64)
+    query = np.where(valid, rows * n_cols + cols, -1)
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return valid & (keys[pos] == query)
+
+
+def _hits(
+    recs: np.ndarray, truth: Truth, k: int | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Boolean ``(m, min(k, width))`` hit matrix, ``|R|`` per member, and the effective ``k``."""
+    recs = np.asarray(recs)
+    if recs.ndim != 2:
+        raise ValueError(f"recs must be a 2-d (members, k) array, got shape {recs.shape}")
+    t = _relevant(truth)
+    if t.shape[0] != recs.shape[0]:
+        raise ValueError(f"recs has {recs.shape[0]} rows but truth has {t.shape[0]}")
+    k = recs.shape[1] if k is None else int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    top = recs[:, :k]
+    hits = _csr_contains(t, np.arange(top.shape[0])[:, None], top)
+    return hits, np.diff(t.indptr).astype(np.float64), k
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _discounts(k: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+
+
+def precision_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
+    """``hits@k / k`` per member."""
+    hits, _, k = _hits(recs, truth, k)
+    return hits.sum(axis=1) / float(k)
+
+
+def recall_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
+    """``hits@k / |R|`` per member (NaN when ``|R| = 0``)."""
+    hits, n_rel, _ = _hits(recs, truth, k)
+    return _ratio(hits.sum(axis=1).astype(np.float64), n_rel)
+
+
+def hit_rate_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
+    """``1`` when at least one of the top ``k`` is relevant, else ``0``, per member."""
+    hits, _, _ = _hits(recs, truth, k)
+    return hits.any(axis=1).astype(np.float64)
+
+
+def ndcg_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
+    """Binary-gain nDCG: ``sum_r rel_r / log2(r+1)`` over the ideal ``sum_{r<=min(|R|,k)} 1/log2(r+1)``."""
+    hits, n_rel, k = _hits(recs, truth, k)
+    disc = _discounts(k)
+    dcg = hits.astype(np.float64) @ disc[: hits.shape[1]]
+    ideal = np.concatenate([[0.0], np.cumsum(disc)])[np.minimum(n_rel, k).astype(np.int64)]
+    return _ratio(dcg, ideal)
+
+
+def map_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
+    """AP@k per member: ``sum_{r<=k} P@r * rel_r / min(|R|, k)``; its mean over members is MAP@k."""
+    hits, n_rel, k = _hits(recs, truth, k)
+    h = hits.astype(np.float64)
+    prec = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1, dtype=np.float64)
+    return _ratio((prec * h).sum(axis=1), np.minimum(n_rel, k))
+
+
+def coverage(recs: np.ndarray, n_titles: int, k: int | None = None) -> float:
+    """Catalog coverage: the fraction of the ``n_titles`` catalog recommended (in the top ``k``) to anyone."""
+    if n_titles < 1:
+        raise ValueError(f"n_titles must be at least 1, got {n_titles}")
+    top = np.asarray(recs)[:, :k] if k is not None else np.asarray(recs)
+    valid = top[(top >= 0) & (top < n_titles)]
+    return float(np.unique(valid).shape[0] / n_titles)
+
+
+def novelty(recs: np.ndarray, item_popularity: np.ndarray, k: int | None = None) -> np.ndarray:
+    """Mean self-information ``-log2 p(i)`` of each member's recommended titles (NaN for an empty list).
+
+    ``item_popularity[i] = p(i)`` is the fraction of training members who interacted with title ``i``; a
+    title everyone has seen carries 0 bits, one seen by 1 member in 1024 carries 10 bits. Padding (``-1``)
+    is skipped.
+    """
+    top = np.asarray(recs)[:, :k] if k is not None else np.asarray(recs)
+    pop = np.asarray(item_popularity, dtype=np.float64)
+    valid = (top >= 0) & (top < pop.shape[0])
+    p = pop[np.where(valid, top, 0)]
+    if np.any(valid & ~(p > 0)):
+        raise ValueError("item_popularity must be > 0 for every recommended title")
+    info = np.where(valid, -np.log2(np.where(valid, p, 1.0)), 0.0)
+    return _ratio(info.sum(axis=1), valid.sum(axis=1).astype(np.float64))
+
+
+def _pair_arrays(predicted: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(predicted, dtype=np.float64).ravel()
+    a = np.asarray(actual, dtype=np.float64).ravel()
+    if p.shape != a.shape:
+        raise ValueError(f"predicted has {p.shape[0]} values but actual has {a.shape[0]}")
+    return p, a
+
+
+def rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Root mean squared error ``sqrt(mean((p - a)^2))`` over rating pairs (NaN when there are none)."""
+    p, a = _pair_arrays(predicted, actual)
+    return float(np.sqrt(np.mean((p - a) ** 2))) if p.size else float("nan")
+
+
+def mae(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Mean absolute error ``mean(|p - a|)`` over rating pairs (NaN when there are none); ``MAE <= RMSE``."""
+    p, a = _pair_arrays(predicted, actual)
+    return float(np.mean(np.abs(p - a))) if p.size else float("nan")
+
+
+def bootstrap_ci(
+    values: np.ndarray, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of per-member ``values``.
+
+    Draws ``n_resamples`` resamples of the members with replacement (``numpy.random.default_rng(seed)``),
+    takes each resample's mean, and returns the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
+    quantiles of those means. NaN values are dropped first; no values gives ``(nan, nan)``. Vectorised in
+    chunks of resamples to bound memory.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[~np.isnan(v)]
+    n = v.shape[0]
+    if n == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _BOOTSTRAP_CHUNK // n)
+    means = np.empty(n_resamples, dtype=np.float64)
+    for start in range(0, n_resamples, chunk):
+        b = min(chunk, n_resamples - start)
+        means[start : start + b] = v[rng.integers(0, n, size=(b, n))].mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)

@@ -1,0 +1,313 @@
+"""Taste communities: members grouped by what they watch, and "popular in your community".
+
+Representation
+    Each member's interaction row (binary) is scaled per title by ``1 / sqrt(title popularity)`` (so that
+    blockbusters everyone watched do not dominate) and L2-normalised; a truncated SVD of that matrix gives
+    ``dims``-dimensional taste vectors, normalised to unit length (so Euclidean k-means clusters by cosine).
+    A new member is placed in the same space by projecting their history onto the SVD components: fold-in,
+    no refit.
+
+Number of communities
+    Unless ``n_communities`` is given, each ``k`` in ``candidates`` is tried and scored by how well
+    "popular in your community" predicts held-out titles: every member with at least 5 titles holds out 20% of
+    them (seeded), communities are clustered on the rest, and the held-out titles are ranked by their community's
+    popularity (NDCG@10). The smallest ``k`` whose score is within ``tolerance`` (relative) of the best wins:
+    the stated criterion is "predict what members watch next, with as few communities as that allows".
+
+Profiles
+    Each community has a size; its *distinctive titles* (highest lift ``P(title | community) / P(title)``
+    among titles with at least ``min_support`` community members); its *favourites* (most watched within
+    it); and a generated name from its most distinctive genres (genre lift over the whole membership).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from pydantic import Field
+from sklearn.cluster import KMeans
+from sklearn.utils.extmath import randomized_svd
+
+from reelkit.data.dataset import Interactions
+from reelkit.errors import ConfigError
+from reelkit.progress import Progress
+from reelkit.recommend.base import ModelConfig, Recommender, Space, register
+
+__all__ = ["Community", "CommunityPopularity"]
+
+
+@dataclass(frozen=True)
+class Community:
+    """One taste community's profile."""
+
+    id: int
+    name: str
+    size: int
+    genres: list[tuple[str, float]]
+    distinctive: list[tuple[str, float]]
+    favourites: list[tuple[str, int]]
+
+
+class CommunityConfig(ModelConfig):
+    n_communities: int | None = Field(None, ge=1, le=500)
+    candidates: tuple[int, ...] = (4, 6, 8, 12, 16, 24, 32)
+    tolerance: float = Field(0.01, ge=0, le=0.5)
+    dims: int = Field(48, ge=2, le=512)
+    #: Softness of the assignment when scoring: 0 = hard (own community only); >0 mixes communities with
+    #: weights ``softmax(cosine(member, centroid) / temperature)``.
+    temperature: float = Field(0.1, ge=0)
+    min_support: int = Field(5, ge=1)
+    seed: int = 0
+
+
+def _taste_matrix(binary: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    x = binary.multiply(idf[None, :]).tocsr()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(x.multiply(1.0 / norms[:, None]))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return np.asarray(v / n, dtype=np.float32)
+
+
+def _ndcg10(scores: np.ndarray, truth: sp.csr_matrix) -> float:
+    k = 10
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    hits = np.asarray(truth[np.arange(truth.shape[0])[:, None], top].todense()) > 0
+    n_rel = np.diff(truth.indptr)
+    idcg = np.array([disc[: min(int(r), k)].sum() for r in n_rel])
+    ok = n_rel > 0
+    return float(np.mean((hits * disc).sum(axis=1)[ok] / idcg[ok])) if ok.any() else 0.0
+
+
+@register
+class CommunityPopularity(Recommender):
+    """Taste communities (see the module docstring) and the "popular in your community" recommender."""
+
+    name = "community-pop"
+    kind = "top-n"
+    Config = CommunityConfig
+    config: CommunityConfig
+    search_space = {"dims": Space("logint", 8, 128), "temperature": Space("choice", choices=(0.0, 0.05, 0.1, 0.2))}
+
+    # ------------------------------------------------------------------ fitting
+    def _embed_fit(self, binary: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pop = np.asarray(binary.sum(axis=0)).ravel()
+        idf = (1.0 / np.sqrt(np.maximum(pop, 1.0))).astype(np.float32)
+        x = _taste_matrix(binary, idf)
+        dims = int(min(self.config.dims, min(x.shape) - 1))
+        if dims < 1:
+            raise ConfigError("too little data for taste communities: need at least 2 members and 2 titles")
+        u, s, vt = randomized_svd(x, dims, random_state=self.config.seed, n_iter=5)
+        return _unit(u * s), vt.astype(np.float32), idf
+
+    def _cluster(self, emb: np.ndarray, k: int) -> KMeans:
+        k = int(min(k, emb.shape[0]))
+        return KMeans(n_clusters=k, n_init=3, random_state=self.config.seed).fit(emb)
+
+    def _choose_k(self, binary: sp.csr_matrix, progress: Progress) -> int:
+        rng = np.random.default_rng(self.config.seed)
+        coo = binary.tocoo()
+        keys = rng.random(coo.nnz)
+        order = np.lexsort((keys, coo.row))
+        counts = np.diff(binary.indptr)
+        start = np.repeat(binary.indptr[:-1], counts)
+        rank = np.empty(coo.nnz, dtype=np.int64)
+        rank[order] = np.arange(coo.nnz) - start
+        n_test = np.where(counts >= 5, np.round(counts * 0.2), 0).astype(np.int64)
+        is_test = np.zeros(coo.nnz, bool)
+        is_test[order] = (rank[order] < n_test[coo.row[order]])
+        shape = binary.shape
+        train = sp.csr_matrix((coo.data[~is_test], (coo.row[~is_test], coo.col[~is_test])), shape=shape)
+        test = sp.csr_matrix((coo.data[is_test], (coo.row[is_test], coo.col[is_test])), shape=shape)
+        emb, _, _ = self._embed_fit(train)
+        eval_rows = np.flatnonzero(n_test > 0)
+        results: list[tuple[int, float]] = []
+        cands = sorted({int(c) for c in self.config.candidates if 1 <= c <= shape[0]})
+        if not cands:
+            raise ConfigError("no candidate community count fits the number of members; set n_communities")
+        with progress.task("choosing the number of communities", total=len(cands)) as task:
+            for k in cands:
+                km = self._cluster(emb, k)
+                pop = _community_popularity(train, km.labels_, km.n_clusters)
+                scores = pop[km.labels_[eval_rows]].astype(np.float64)
+                seen = train[eval_rows].tocoo()
+                scores[seen.row, seen.col] = -np.inf
+                results.append((k, _ndcg10(scores, test[eval_rows])))
+                task.advance()
+        self.k_scores_ = np.asarray(results, dtype=np.float64)
+        best = max(s for _, s in results)
+        return min(k for k, s in results if s >= best * (1 - self.config.tolerance))
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        binary = data.matrix("binary")
+        if self.config.n_communities is None:
+            k = self._choose_k(binary, progress)
+        else:
+            k = self.config.n_communities
+            self.k_scores_ = np.zeros((0, 2))
+        emb, comps, idf = self._embed_fit(binary)
+        km = self._cluster(emb, k)
+        self.components_ = comps
+        self.idf_ = idf
+        self.centroids_ = _unit(km.cluster_centers_.astype(np.float32))
+        self.labels_ = km.labels_.astype(np.int32)
+        self.embedding_ = emb
+        self.community_popularity_ = _community_popularity(binary, self.labels_, km.n_clusters)
+        self.global_popularity_ = np.asarray(binary.sum(axis=0)).ravel().astype(np.float32)
+        genres = data.titles["genres"].fillna("").astype(str).to_numpy() if "genres" in data.titles else None
+        self.title_genres_ = (
+            np.asarray(genres, dtype=str) if genres is not None else np.full(data.n_titles, "", dtype=str)
+        )
+
+    # ------------------------------------------------------------------ assignment
+    @property
+    def n_communities_(self) -> int:
+        return int(self.centroids_.shape[0])
+
+    def embed(self, history: sp.csr_matrix) -> np.ndarray:
+        """Taste vectors of members given by history rows (fold-in by projection)."""
+        x = _taste_matrix((history > 0).astype(np.float32), self.idf_)
+        return _unit(np.asarray(x @ self.components_.T))
+
+    def affinities(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """``(m, n_communities)`` cosine similarity of each member's taste to each community centroid."""
+        rows = np.asarray(rows)
+        emb = np.empty((len(rows), self.components_.shape[0]), dtype=np.float32)
+        known = rows >= 0
+        if known.any():
+            emb[known] = self.embedding_[rows[known]]
+        if (~known).any():
+            emb[~known] = self.embed(history[np.flatnonzero(~known)])
+        return np.asarray(emb @ self.centroids_.T)
+
+    def assign_rows(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Community of each member: the learned label for known rows, the nearest centroid otherwise."""
+        rows = np.asarray(rows)
+        out = np.empty(len(rows), dtype=np.int32)
+        known = rows >= 0
+        out[known] = self.labels_[rows[known]]
+        if (~known).any():
+            sims = self.affinities(rows[~known], history[np.flatnonzero(~known)])
+            # a member with no history has a zero vector: the largest community is the best guess
+            empty = np.asarray(history[np.flatnonzero(~known)].sum(axis=1)).ravel() == 0
+            guess = np.argmax(sims, axis=1)
+            guess[empty] = int(np.argmax(np.bincount(self.labels_, minlength=self.n_communities_)))
+            out[~known] = guess
+        return out
+
+    def assign(self, members: list[str]) -> np.ndarray:
+        """Community ids of known members."""
+        return self.labels_[self.member_rows(members)]
+
+    def assign_history(self, histories: list[list[str]] | list[Mapping[str, float]]) -> np.ndarray:
+        """Community ids of members given by their histories (new members included)."""
+        hist, _ = self.histories_matrix(histories)
+        return self.assign_rows(np.full(len(histories), -1), hist)
+
+    # ------------------------------------------------------------------ scoring
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        pop = self.community_popularity_
+        if self.config.temperature <= 0:
+            labels = self.assign_rows(rows, history)
+            return pop[labels]
+        sims = self.affinities(rows, history) / self.config.temperature
+        sims -= sims.max(axis=1, keepdims=True)
+        w = np.exp(sims)
+        w /= w.sum(axis=1, keepdims=True)
+        return np.asarray(w @ pop, dtype=np.float32)
+
+    # ------------------------------------------------------------------ profiles
+    def communities(self, titles: pd.DataFrame | None = None, *, top: int = 10) -> list[Community]:
+        """Profiles of every community, largest first (``titles`` gives names; else ids are shown)."""
+        self._check_fitted()
+        sizes = np.bincount(self.labels_, minlength=self.n_communities_)
+        n_members = max(int(sizes.sum()), 1)
+        glob = self.global_popularity_ / n_members
+        genre_lists = [g.split("|") if g else [] for g in self.title_genres_]
+        all_genres = sorted({g for gl in genre_lists for g in gl if g and g != "(no genres listed)"})
+        g_index = {g: i for i, g in enumerate(all_genres)}
+        gm_rows, gm_cols = [], []
+        for t, gl in enumerate(genre_lists):
+            for g in gl:
+                if g in g_index:
+                    gm_rows.append(t)
+                    gm_cols.append(g_index[g])
+        genre_matrix = sp.csr_matrix(
+            (np.ones(len(gm_rows), np.float32), (gm_rows, gm_cols)), shape=(len(genre_lists), len(all_genres))
+        )
+        glob_genre = np.asarray(genre_matrix.T @ self.global_popularity_).ravel()
+        glob_share = glob_genre / max(glob_genre.sum(), 1e-9)
+        out: list[Community] = []
+        used_names: dict[str, int] = {}
+        for c in np.argsort(-sizes, kind="stable"):
+            size = int(sizes[c])
+            counts = self.community_popularity_[c]
+            share = counts / max(size, 1)
+            lift = np.where((counts >= self.config.min_support) & (glob > 0), share / np.maximum(glob, 1e-12), 0)
+            dist = np.argsort(-lift, kind="stable")[:top]
+            dist = dist[lift[dist] > 0]
+            fav = np.argsort(-counts, kind="stable")[:top]
+            cg = np.asarray(genre_matrix.T @ counts).ravel()
+            c_share = cg / max(cg.sum(), 1e-9)
+            g_lift = np.where((glob_share > 0.01) & (c_share > 0.02), c_share / np.maximum(glob_share, 1e-12), 0)
+            g_order = np.argsort(-g_lift, kind="stable")[:3]
+            g_top = [(all_genres[i], float(g_lift[i])) for i in g_order if g_lift[i] > 0]
+            name = " & ".join(g for g, _ in g_top[:2]) or "Eclectic"
+            name += " fans"
+            n_seen = used_names.get(name, 0)
+            used_names[name] = n_seen + 1
+            if n_seen:
+                name = f"{name} {['', 'II', 'III', 'IV', 'V'][n_seen] if n_seen < 5 else n_seen + 1}"
+            out.append(
+                Community(
+                    id=int(c),
+                    name=name,
+                    size=size,
+                    genres=g_top,
+                    distinctive=[(str(self.title_ids_[i]), float(lift[i])) for i in dist],
+                    favourites=[(str(self.title_ids_[i]), int(counts[i])) for i in fav if counts[i] > 0],
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "components": self.components_,
+            "idf": self.idf_,
+            "centroids": self.centroids_,
+            "labels": self.labels_,
+            "embedding": self.embedding_,
+            "community_popularity": self.community_popularity_,
+            "global_popularity": self.global_popularity_,
+            "title_genres": self.title_genres_.astype(str),
+            "k_scores": self.k_scores_,
+        }
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.components_ = state["components"]
+        self.idf_ = state["idf"]
+        self.centroids_ = state["centroids"]
+        self.labels_ = state["labels"]
+        self.embedding_ = state["embedding"]
+        self.community_popularity_ = state["community_popularity"]
+        self.global_popularity_ = state["global_popularity"]
+        self.title_genres_ = state["title_genres"].astype(str)
+        self.k_scores_ = state["k_scores"]
+
+
+def _community_popularity(binary: sp.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:
+    """``(k, n_titles)`` number of members of each community who interacted with each title."""
+    onehot = sp.csr_matrix(
+        (np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels))
+    )
+    return np.asarray((onehot @ (binary > 0).astype(np.float32)).todense(), dtype=np.float32)
