@@ -20,7 +20,7 @@ from reelkit.progress import ProgressTask
 __all__ = ["RichProgress", "console", "err_console", "emit_json", "parse_params", "print_table", "progress_for"]
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class _RichTask:

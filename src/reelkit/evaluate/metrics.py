@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "bootstrap_ci",
+    "bootstrap_cis",
     "coverage",
     "hit_rate_at_k",
     "mae",
@@ -78,7 +79,8 @@ def _csr_contains(mat: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.
     keys = np.repeat(np.arange(n_rows, dtype=np.int64), counts) * n_cols + mat.indices.astype(np.int64)
     query = np.where(valid, rows * n_cols + cols, -1)
     pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    return valid & (keys[pos] == query)
+    found: np.ndarray = valid & (keys[pos] == query)
+    return found
 
 
 def _hits(
@@ -112,7 +114,7 @@ def _discounts(k: int) -> np.ndarray:
 def precision_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
     """``hits@k / k`` per member."""
     hits, _, k = _hits(recs, truth, k)
-    return hits.sum(axis=1) / float(k)
+    return np.asarray(hits.sum(axis=1) / float(k), dtype=np.float64)
 
 
 def recall_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
@@ -124,7 +126,7 @@ def recall_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndar
 def hit_rate_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
     """``1`` when at least one of the top ``k`` is relevant, else ``0``, per member."""
     hits, _, _ = _hits(recs, truth, k)
-    return hits.any(axis=1).astype(np.float64)
+    return np.asarray(hits.any(axis=1), dtype=np.float64)
 
 
 def ndcg_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
@@ -197,24 +199,52 @@ def bootstrap_ci(
 
     Draws ``n_resamples`` resamples of the members with replacement (``numpy.random.default_rng(seed)``),
     takes each resample's mean, and returns the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
-    quantiles of those means. NaN values are dropped first; no values gives ``(nan, nan)``. Vectorised in
-    chunks of resamples to bound memory.
+    quantiles of those means. NaN values are dropped first; no values gives ``(nan, nan)``.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    lo, hi = bootstrap_cis(v[~np.isnan(v)][None, :], n_resamples, confidence, seed)[0]
+    return float(lo), float(hi)
+
+
+def bootstrap_cis(
+    values: np.ndarray, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> np.ndarray:
+    """Paired percentile bootstrap intervals for several per-member series at once.
+
+    ``values`` is ``(n_series, n_members)``; every resample draws one multiset of members (as counts
+    ``c_j``) shared by all series, whose resampled mean is ``sum_j c_j v_j / sum_j c_j`` over the members
+    where the series is defined (not NaN). Returns an ``(n_series, 2)`` array of ``(lo, hi)``; a series with
+    no defined value gets NaNs. Vectorised (one count matrix and one matrix product per chunk of resamples,
+    chunks bounded in memory), so many metrics cost little more than one.
     """
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[~np.isnan(v)]
-    n = v.shape[0]
-    if n == 0:
-        return float("nan"), float("nan")
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"values must be 2-d (series, members), got shape {v.shape}")
+    n_series, n = v.shape
+    out = np.full((n_series, 2), np.nan)
+    defined = ~np.isnan(v)
+    has = defined.any(axis=1)
+    if n == 0 or not has.any():
+        return out
+    x = np.where(defined, v, 0.0)[has].T  # (n, s)
+    w = defined[has].astype(np.float64).T
     rng = np.random.default_rng(seed)
     chunk = max(1, _BOOTSTRAP_CHUNK // n)
-    means = np.empty(n_resamples, dtype=np.float64)
+    means = np.empty((n_resamples, x.shape[1]), dtype=np.float64)
     for start in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - start)
-        means[start : start + b] = v[rng.integers(0, n, size=(b, n))].mean(axis=1)
+        idx = rng.integers(0, n, size=(b, n))
+        counts = np.empty((b, n), dtype=np.float64)
+        for r in range(b):
+            counts[r] = np.bincount(idx[r], minlength=n)
+        num, den = counts @ x, counts @ w
+        block = np.full(num.shape, np.nan)
+        np.divide(num, den, out=block, where=den > 0)
+        means[start : start + b] = block
     alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)
+    out[has] = np.nanquantile(means, [alpha, 1.0 - alpha], axis=0).T
+    return out

@@ -9,7 +9,7 @@
   are not held-out titles; a test title never seen in training cannot be recommended but still counts in the
   ideal DCG and in recall's denominator. Members without training data are skipped. One top-``max(ks)``
   list per member is computed (batched through :meth:`Recommender.recommend_rows`) and cut at each ``k``.
-  Per-member metrics get a percentile bootstrap confidence interval over members.
+  Per-member metrics get a paired percentile bootstrap confidence interval over members.
 * **rating metrics** (``rmse``, ``mae``), for models of kind ``rating``/``both``: over *all* test pairs with
   an explicit rating (the last rating of the pair), whatever ``min_rating``; unknown members or titles get
   the model's fallback through :meth:`Recommender.predict`.
@@ -34,7 +34,7 @@ from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.evaluate.metrics import (
     _csr_contains,
-    bootstrap_ci,
+    bootstrap_cis,
     coverage,
     hit_rate_at_k,
     mae,
@@ -130,18 +130,19 @@ def evaluate(
     """Fit ``model`` on ``train`` and evaluate it on ``test`` (see the module docstring).
 
     The model is fitted in place on ``train.interactions(confidence=confidence, min_rating=min_rating)``;
-    ``fit_seconds`` times that fit alone. ``seed`` and ``n_resamples`` drive the bootstrap intervals.
+    ``fit_seconds`` times that fit alone. ``seed`` and ``n_resamples`` drive the bootstrap intervals
+    (``n_resamples=0``: no intervals, ``ci`` is empty).
     Raises :class:`~reelkit.errors.EmptyDataError` when nothing can be evaluated.
     """
     cutoffs = _check_ks(ks)
     max_k = cutoffs[-1]
+    if test.n_events == 0:
+        raise EmptyDataError("the test set has no events")
     cfg = confidence or ConfidenceConfig()
     inter = train.interactions(confidence=cfg, min_rating=min_rating)
     start = time.perf_counter()
     model.fit(inter, progress=progress)
     fit_seconds = time.perf_counter() - start
-    if test.n_events == 0:
-        raise EmptyDataError("the test set has no events")
 
     pairs = aggregate_events(test.events, cfg, inter.rating_scale)
     member_ids = np.asarray(pairs["member_id"], dtype=str)
@@ -182,14 +183,18 @@ def evaluate(
         recs = _top_lists(model, eval_rows, max_k, progress)
         n_train_members = max(int(model.history_.shape[0]), 1)
         popularity = np.bincount(model.history_.indices, minlength=n_model) / n_train_members
+        series: dict[str, np.ndarray] = {}
         for k in cutoffs:
-            per_member = {name: fn(recs, truth, k) for name, fn in _RANKING.items()}
-            per_member["novelty"] = novelty(recs, popularity, k)
-            for name, values in per_member.items():
-                key = f"{name}@{k}"
-                metrics[key] = float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
-                ci[key] = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
+            for name, fn in _RANKING.items():
+                series[f"{name}@{k}"] = fn(recs, truth, k)
+            series[f"novelty@{k}"] = novelty(recs, popularity, k)
             metrics[f"coverage@{k}"] = coverage(recs, n_model, k)
+        for key, values in series.items():
+            metrics[key] = float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
+        if n_resamples > 0:
+            keys = list(series)
+            intervals = bootstrap_cis(np.vstack([series[key] for key in keys]), n_resamples, seed=seed)
+            ci = {key: (float(lo), float(hi)) for key, (lo, hi) in zip(keys, intervals, strict=True)}
         metrics = {key: metrics[key] for key in _metric_order(cutoffs) if key in metrics}
 
     n_rating_pairs = 0

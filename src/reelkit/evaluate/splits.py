@@ -81,7 +81,9 @@ def _check_events(ds: Dataset, what: str) -> None:
         raise EmptyDataError(f"{what}: the dataset has no events to split")
 
 
-def _finish(ds: Dataset, pairs: _Pairs, test_pair: np.ndarray, what: str, hint: str) -> tuple[Dataset, Dataset]:
+def _finish(
+    ds: Dataset, pairs: _Pairs, test_pair: np.ndarray, what: str, hint: str
+) -> tuple[Dataset, Dataset]:
     test_event = test_pair[pairs.event_pair]
     n_test = int(test_event.sum())
     if n_test == 0 or n_test == len(test_event):
@@ -108,9 +110,8 @@ def split_random(ds: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tupl
     counts = pairs.counts()
     n_test = np.minimum(np.floor(test_fraction * counts + 0.5 + 1e-9).astype(np.int64), counts - 1)
     test_pair = rank < n_test[pairs.member]
-    return _finish(
-        ds, pairs, test_pair, "split_random", "members need at least two titles each; try a larger test_fraction"
-    )
+    hint = "members need at least two titles each; try a larger test_fraction"
+    return _finish(ds, pairs, test_pair, "split_random", hint)
 
 
 def split_last(ds: Dataset, n: int = 1) -> tuple[Dataset, Dataset]:
@@ -148,10 +149,5 @@ def split_time(ds: Dataset, cut: float) -> tuple[Dataset, Dataset]:
     pairs = _pairs(ds.events)
     first_ts = _pair_timestamps(ds.events, pairs, "first")
     test_pair = first_ts >= threshold
-    return _finish(
-        ds,
-        pairs,
-        test_pair,
-        "split_time",
-        f"the cut {threshold:.0f} lies outside the event times [{ts.min()}, {ts.max()}]; choose a cut inside them",
-    )
+    hint = f"the cut {threshold:.0f} is outside the event times [{ts.min()}, {ts.max()}]; choose one inside"
+    return _finish(ds, pairs, test_pair, "split_time", hint)

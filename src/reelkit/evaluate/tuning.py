@@ -25,7 +25,7 @@ from reelkit.evaluate.splits import split_random
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.base import Recommender
 
-__all__ = ["DEFAULT_BUDGET", "TuneResult", "Trial", "tune"]
+__all__ = ["DEFAULT_BUDGET", "Trial", "TuneResult", "tune"]
 
 #: Configurations evaluated by :func:`tune` unless told otherwise (the defaults plus 19 random draws).
 DEFAULT_BUDGET = 20
@@ -134,14 +134,16 @@ def tune(
             try:
                 model = model_cls(**params)
             except ConfigError as exc:
-                trials.append(Trial(params=params, score=float("nan"), metrics={}, fit_seconds=0.0, error=str(exc)))
+                failed = Trial(params=params, score=float("nan"), metrics={}, fit_seconds=0.0, error=str(exc))
+                trials.append(failed)
                 task.advance()
                 continue
             full = model.get_params()
             key = json.dumps(full, sort_keys=True, default=str)
             if key not in cache:
                 result = evaluate(
-                    model, fit_part, valid_part, ks=ks, min_rating=min_rating, confidence=confidence, seed=seed
+                    model, fit_part, valid_part, ks=ks, min_rating=min_rating, confidence=confidence,
+                    seed=seed, n_resamples=0,
                 )
                 if metric not in result.metrics:
                     raise ConfigError(

@@ -196,6 +196,12 @@ class Recommender(ABC):
         self.history_: sp.csr_matrix = inter.matrix("weight")
         self.ratings_: sp.csr_matrix = inter.matrix("rating")
         self.rating_scale_: tuple[float, float] = inter.rating_scale
+        names = inter.titles["name"] if "name" in inter.titles else None
+        self.title_names_: np.ndarray = (
+            np.asarray(names.fillna("").astype(str).to_numpy(), dtype=str)
+            if names is not None
+            else self.title_ids_.copy()
+        )
         self._build_indexes()
         self._fit(inter, progress)
         return self
@@ -215,6 +221,10 @@ class Recommender(ABC):
 
     def _similar(self, items: np.ndarray) -> np.ndarray:
         """Dense ``(len(items), n_titles)`` title-title similarities; default: cosine of co-occurrence."""
+        return self.cooccurrence_similarity(items)
+
+    def cooccurrence_similarity(self, items: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the titles' member sets in the training data (model-independent)."""
         x = (self.history_ > 0).astype(np.float32).tocsc()
         norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
         norms[norms == 0] = 1.0
@@ -428,6 +438,7 @@ class Recommender(ABC):
             "__meta__": np.asarray(json.dumps(meta)),
             "__member_ids__": self.member_ids_.astype(str),
             "__title_ids__": self.title_ids_.astype(str),
+            "__title_names__": self.title_names_.astype(str),
         }
         for prefix, m in (("__history", self.history_), ("__ratings", self.ratings_)):
             arrays[f"{prefix}_data__"] = m.data
@@ -486,6 +497,7 @@ def load_model(path: str | Path) -> Recommender:
     model = cls(**meta["params"])
     model.member_ids_ = arrays.pop("__member_ids__").astype(str)
     model.title_ids_ = arrays.pop("__title_ids__").astype(str)
+    model.title_names_ = arrays.pop("__title_names__", model.title_ids_).astype(str)
     shape = (len(model.member_ids_), len(model.title_ids_))
     for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_")):
         m = sp.csr_matrix(

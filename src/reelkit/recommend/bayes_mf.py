@@ -72,53 +72,56 @@ def _check(cfg: BayesianMFConfig) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- kernels
-# Parameter matrices have 1 + rank columns: column 0 is a bias, columns 1.. are factors. "Totals" hold, per
-# member (title), the bias and vector that enter the prediction (direct + implicit parts), so that
-#   pred(n) = mu + U[u, 0] + T[i, 0] + sum_{f >= 1} U[u, f] * T[i, f].
-# For column 0 the regressor of a parameter is 1; for column f it is the other side's total T[., f].
+# Parameter blocks are stored transposed, ``(1 + rank, n)``: row 0 holds biases, rows 1.. factors, so that the
+# sampler walks contiguous memory. "Totals" hold, per member (title), the bias and vector that enter the
+# prediction (direct + implicit parts):
+#   pred(n) = mu + U[0, u] + T[0, i] + sum_{f >= 1} U[f, u] * T[f, i].
+# The regressor of a row-0 parameter is 1 (``other`` is a vector of ones); of a row-f parameter, the other
+# side's total ``T[f, .]``.
 
 
 @njit(cache=True)
-def _sample_direct(f, theta, total, ptr, ridx, rating_other, other, e, alpha, m, lam, noise):  # type: ignore[no-untyped-def]
-    """Sample ``theta[:, f]`` (one parameter per owner, e.g. member) from its Gaussian conditional."""
+def _sample_direct(theta, total, ptr, ridx, rating_other, other, e, alpha, m, lam, noise, a, b):  # type: ignore[no-untyped-def]
+    """Sample ``theta`` (one scalar per owner, e.g. member) from its Gaussian conditionals, in turn.
+
+    Leaves in ``a[o]``/``b[o]`` the owner's sums of regressor squared and regressor times (new) residual,
+    which :func:`_sample_implicit` needs next.
+    """
     for o in range(ptr.shape[0] - 1):
         sh2 = 0.0
         she = 0.0
         for k in range(ptr[o], ptr[o + 1]):
             n = ridx[k]
-            h = 1.0 if f == 0 else other[rating_other[n], f]
+            h = other[rating_other[n]]
             sh2 += h * h
             she += h * e[n]
-        old = theta[o, f]
+        old = theta[o]
         prec = alpha * sh2 + lam
         mean = (alpha * (she + old * sh2) + lam * m) / prec
         new = mean + noise[o] / np.sqrt(prec)
         delta = new - old
-        theta[o, f] = new
-        total[o, f] += delta
+        theta[o] = new
+        total[o] += delta
+        a[o] = sh2
+        b[o] = she - delta * sh2
         for k in range(ptr[o], ptr[o + 1]):
             n = ridx[k]
-            h = 1.0 if f == 0 else other[rating_other[n], f]
-            e[n] -= delta * h
+            e[n] -= delta * other[rating_other[n]]
 
 
 @njit(cache=True)
 def _sample_implicit(  # type: ignore[no-untyped-def]
-    f, theta, total, feat_ptr, feat_owner, owner_norm, ptr, ridx, rating_owner, rating_other, other, e,
-    alpha, m, lam, noise,
+    theta, total, feat_ptr, feat_owner, owner_norm, rating_owner, rating_other, other, e, alpha, m, lam, noise,
+    a, b,
 ):
-    """Sample the implicit parameters ``theta[:, f]``: feature ``j`` enters the total of every owner ``o``
-    listed in ``feat_owner[feat_ptr[j]:feat_ptr[j+1]]`` with weight ``owner_norm[o]``."""
-    n_owner = ptr.shape[0] - 1
-    a = np.zeros(n_owner)
-    b = np.zeros(n_owner)
+    """Sample implicit parameters ``theta``: feature ``j`` enters the total of every owner ``o`` listed in
+    ``feat_owner[feat_ptr[j]:feat_ptr[j+1]]`` with weight ``owner_norm[o]``.
+
+    ``a``/``b`` are the per-owner sums of regressor squared and regressor times residual (as left by
+    :func:`_sample_direct`); keeping ``b`` current makes each conditional cost O(owners of j).
+    """
+    n_owner = a.shape[0]
     d_total = np.zeros(n_owner)
-    for o in range(n_owner):
-        for k in range(ptr[o], ptr[o + 1]):
-            n = ridx[k]
-            h = 1.0 if f == 0 else other[rating_other[n], f]
-            a[o] += h * h
-            b[o] += h * e[n]
     for j in range(feat_ptr.shape[0] - 1):
         sh2 = 0.0
         she = 0.0
@@ -127,40 +130,37 @@ def _sample_implicit(  # type: ignore[no-untyped-def]
             s = owner_norm[o]
             sh2 += s * s * a[o]
             she += s * b[o]
-        old = theta[j, f]
+        old = theta[j]
         prec = alpha * sh2 + lam
         mean = (alpha * (she + old * sh2) + lam * m) / prec
         new = mean + noise[j] / np.sqrt(prec)
         delta = new - old
-        theta[j, f] = new
+        theta[j] = new
         for k in range(feat_ptr[j], feat_ptr[j + 1]):
             o = feat_owner[k]
             s = owner_norm[o]
             b[o] -= s * a[o] * delta
             d_total[o] += s * delta
     for o in range(n_owner):
-        total[o, f] += d_total[o]
+        total[o] += d_total[o]
     for n in range(e.shape[0]):
-        h = 1.0 if f == 0 else other[rating_other[n], f]
-        e[n] -= d_total[rating_owner[n]] * h
+        e[n] -= d_total[rating_owner[n]] * other[rating_other[n]]
 
 
 @njit(cache=True)
 def _totals(direct, implicit, imp_ptr, imp_idx, norm, out):  # type: ignore[no-untyped-def]
-    """``out[o] = direct[o] + norm[o] * sum_{j in imp_idx[imp_ptr[o]:imp_ptr[o+1]]} implicit[j]``."""
-    for o in range(direct.shape[0]):
-        for f in range(direct.shape[1]):
-            out[o, f] = direct[o, f]
-        s = norm[o]
-        if s != 0.0:
+    """``out[:, o] = direct[:, o] + norm[o] * sum_{j in imp_idx[imp_ptr[o]:imp_ptr[o+1]]} implicit[:, j]``."""
+    for f in range(direct.shape[0]):
+        for o in range(direct.shape[1]):
+            acc = 0.0
             for k in range(imp_ptr[o], imp_ptr[o + 1]):
-                j = imp_idx[k]
-                for f in range(direct.shape[1]):
-                    out[o, f] += s * implicit[j, f]
+                acc += implicit[f, imp_idx[k]]
+            out[f, o] = direct[f, o] + norm[o] * acc
 
 
 @njit(cache=True)
 def _pair_predict(mu, ut, it, rows, cols):  # type: ignore[no-untyped-def]
+    """Predictions for pairs; ``ut``/``it`` are ``(n, 1 + rank)`` totals (bias first)."""
     out = np.empty(rows.shape[0])
     for n in range(rows.shape[0]):
         u = rows[n]
@@ -194,12 +194,10 @@ class _Sampler:
         self.r_user = rows.astype(np.int64)
         self.r_item = cols.astype(np.int64)
         self.values = values.astype(np.float64)
-        by_user = np.argsort(self.r_user, kind="stable")
-        by_item = np.argsort(self.r_item, kind="stable")
         self.u_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.r_user, minlength=n_users))]).astype(np.int64)
         self.i_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.r_item, minlength=n_items))]).astype(np.int64)
-        self.u_ridx = by_user.astype(np.int64)
-        self.i_ridx = by_item.astype(np.int64)
+        self.u_ridx = np.argsort(self.r_user, kind="stable").astype(np.int64)
+        self.i_ridx = np.argsort(self.r_item, kind="stable").astype(np.int64)
         imp = (implicit != 0).astype(np.float64).tocsr()
         imp.sort_indices()
         imp_t = imp.T.tocsr()
@@ -211,35 +209,38 @@ class _Sampler:
         cnt_i = np.diff(self.m_ptr).astype(np.float64)
         self.s_user = np.where(cnt_u > 0, 1.0 / np.sqrt(np.maximum(cnt_u, 1.0)), 0.0)
         self.t_item = np.where(cnt_i > 0, 1.0 / np.sqrt(np.maximum(cnt_i, 1.0)), 0.0)
+        self.ones_u = np.ones(n_users)
+        self.ones_i = np.ones(n_items)
 
         k = self.k
         self.mu = float(self.values.mean())
-        self.P = np.zeros((n_users, k))
-        self.Q = np.zeros((n_items, k))
-        self.P[:, 1:] = rng.normal(0.0, init_std, (n_users, rank))
-        self.Q[:, 1:] = rng.normal(0.0, init_std, (n_items, rank))
-        self.Y = np.zeros((n_items, k))  # implicit, member side: feature j = title j
-        self.Z = np.zeros((n_users, k))  # implicit, title side: feature v = member v
-        self.U = np.zeros((n_users, k))
-        self.T = np.zeros((n_items, k))
-        # hyperparameters: mean and precision per column of each block
+        self.P = np.zeros((k, n_users))
+        self.Q = np.zeros((k, n_items))
+        self.P[1:] = rng.normal(0.0, init_std, (rank, n_users))
+        self.Q[1:] = rng.normal(0.0, init_std, (rank, n_items))
+        self.Y = np.zeros((k, n_items))  # implicit, member side: feature j = title j
+        self.Z = np.zeros((k, n_users))  # implicit, title side: feature v = member v
+        self.U = np.zeros((k, n_users))
+        self.T = np.zeros((k, n_items))
+        # hyperparameters: mean and precision per row of each block
         self.hyper = {name: (np.zeros(k), np.ones(k)) for name in ("P", "Q", "Y", "Z")}
         self.alpha = 1.0
+        self.n_sweeps = 0
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute totals and residuals from the parameters (bounds round-off drift)."""
         _totals(self.P, self.Y, self.n_ptr, self.n_idx, self.s_user, self.U)
         _totals(self.Q, self.Z, self.m_ptr, self.m_idx, self.t_item, self.T)
-        self.e = self.values - _pair_predict(self.mu, self.U, self.T, self.r_user, self.r_item)
+        self.e = self.values - _pair_predict(self.mu, self.U.T, self.T.T, self.r_user, self.r_item)
 
     def _sample_hyper(self, name: str, theta: np.ndarray) -> None:
-        # normal-gamma hyperprior (libFM): alpha_0 = beta_0 = 1, mu_0 = 0, gamma_0 = 1
+        # normal-gamma hyperprior (libFM): alpha_0 = beta_0 = 1, mu_0 = 0, gamma_0 = 1; theta is (k, n)
         m_old, _ = self.hyper[name]
-        n = theta.shape[0]
-        sq = ((theta - m_old) ** 2).sum(axis=0) + m_old**2
+        n = theta.shape[1]
+        sq = ((theta - m_old[:, None]) ** 2).sum(axis=1) + m_old**2
         lam = self.rng.gamma((1.0 + n + 1.0) / 2.0, 2.0 / (1.0 + sq))
-        m = theta.sum(axis=0) / (n + 1.0) + self.rng.standard_normal(self.k) / np.sqrt((n + 1.0) * lam)
+        m = theta.sum(axis=1) / (n + 1.0) + self.rng.standard_normal(self.k) / np.sqrt((n + 1.0) * lam)
         self.hyper[name] = (m, lam)
 
     def sweep(self) -> None:
@@ -257,25 +258,32 @@ class _Sampler:
         delta = (alpha * float(self.e.sum())) / prec + rng.standard_normal() / np.sqrt(prec)
         self.mu += delta
         self.e -= delta
-        n_u, n_i = self.P.shape[0], self.Q.shape[0]
+        n_u, n_i = self.P.shape[1], self.Q.shape[1]
+        mp, lp = self.hyper["P"]
+        mq, lq = self.hyper["Q"]
+        my, ly = self.hyper["Y"]
+        mz, lz = self.hyper["Z"]
+        a_u, b_u = np.empty(n_u), np.empty(n_u)
+        a_i, b_i = np.empty(n_i), np.empty(n_i)
         for f in range(self.k):
-            mp, lp = self.hyper["P"]
-            _sample_direct(f, self.P, self.U, self.u_ptr, self.u_ridx, self.r_item, self.T, self.e, alpha,
-                           mp[f], lp[f], rng.standard_normal(n_u))
-            mq, lq = self.hyper["Q"]
-            _sample_direct(f, self.Q, self.T, self.i_ptr, self.i_ridx, self.r_user, self.U, self.e, alpha,
-                           mq[f], lq[f], rng.standard_normal(n_i))
+            # member side: direct then implicit parameters; then the title side
+            other_t = self.ones_i if f == 0 else self.T[f]
+            _sample_direct(self.P[f], self.U[f], self.u_ptr, self.u_ridx, self.r_item, other_t, self.e, alpha,
+                           mp[f], lp[f], rng.standard_normal(n_u), a_u, b_u)
             if use_member:
-                my, ly = self.hyper["Y"]
-                _sample_implicit(f, self.Y, self.U, self.m_ptr, self.m_idx, self.s_user, self.u_ptr,
-                                 self.u_ridx, self.r_user, self.r_item, self.T, self.e, alpha, my[f], ly[f],
-                                 rng.standard_normal(n_i))
+                _sample_implicit(self.Y[f], self.U[f], self.m_ptr, self.m_idx, self.s_user, self.r_user,
+                                 self.r_item, other_t, self.e, alpha, my[f], ly[f], rng.standard_normal(n_i),
+                                 a_u, b_u)
+            other_u = self.ones_u if f == 0 else self.U[f]
+            _sample_direct(self.Q[f], self.T[f], self.i_ptr, self.i_ridx, self.r_user, other_u, self.e, alpha,
+                           mq[f], lq[f], rng.standard_normal(n_i), a_i, b_i)
             if use_title:
-                mz, lz = self.hyper["Z"]
-                _sample_implicit(f, self.Z, self.T, self.n_ptr, self.n_idx, self.t_item, self.i_ptr,
-                                 self.i_ridx, self.r_item, self.r_user, self.U, self.e, alpha, mz[f], lz[f],
-                                 rng.standard_normal(n_u))
-        self.refresh()
+                _sample_implicit(self.Z[f], self.T[f], self.n_ptr, self.n_idx, self.t_item, self.r_item,
+                                 self.r_user, other_u, self.e, alpha, mz[f], lz[f], rng.standard_normal(n_u),
+                                 a_i, b_i)
+        self.n_sweeps += 1
+        if self.n_sweeps % 10 == 0:
+            self.refresh()
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -333,9 +341,9 @@ class BayesianMF(Recommender):
                 if it >= cfg.burn_in:
                     kept += 1
                     acc_mu += chain.mu
-                    acc_u += chain.U
-                    acc_t += chain.T
-                    acc_y += chain.Y
+                    acc_u += chain.U.T
+                    acc_t += chain.T.T
+                    acc_y += chain.Y.T
                     m, lam = chain.hyper["P"]
                     acc_prior_m += m
                     acc_prior_l += lam

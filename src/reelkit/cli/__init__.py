@@ -1,0 +1,59 @@
+"""The ``reelkit`` command line: a thin layer over the library.
+
+Exceptions map to exit codes in one place (:func:`main`): user errors (:class:`~reelkit.errors.UserInputError`
+and bad command-line usage) print one line and exit 2; other reelkit errors exit 1; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from reelkit.errors import ReelkitError, UserInputError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="reelkit",
+    help="reelkit: machine learning for streaming platforms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    from reelkit.cli import data, demo, evaluate, recommend
+
+    app.add_typer(data.app, name="data")
+    for module in (recommend, evaluate, demo):
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``reelkit`` script."""
+    from reelkit.cli.common import err_console
+
+    try:
+        # standalone mode: the command-line parser reports usage errors itself and exits 2
+        app(args=list(argv) if argv is not None else None, prog_name="reelkit")
+    except KeyboardInterrupt:
+        err_console.print("aborted")
+        sys.exit(130)
+    except UserInputError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+    except ReelkitError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(1)
+    except OSError as exc:  # a file we were told to read or write
+        if exc.filename is not None:
+            err_console.print(f"error: {exc.filename}: {exc.strerror}", highlight=False, markup=False)
+            sys.exit(2)
+        raise

@@ -1,0 +1,100 @@
+"""``reelkit evaluate``: fit a model on training data and measure it on held-out data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from reelkit.cli.common import emit_json, parse_params, print_table, progress_for
+from reelkit.cli.inputs import parse_columns
+from reelkit.cli.recommend import ColumnsOpt, JsonOpt, ParamOpt, SepOpt, model_class
+from reelkit.errors import ConfigError
+
+SplitName = Literal["random", "last", "time"]
+
+
+def evaluate_cmd(
+    model: Annotated[str, typer.Option("--model", help="Model name (see 'reelkit models').")],
+    train: Annotated[Path | None, typer.Option("--train", help="Training file (with --test).")] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="Test file (with --train).")] = None,
+    ratings: Annotated[Path | None, typer.Option("--ratings", help="One file to split (with --split).")] = None,
+    split: Annotated[str, typer.Option("--split", help="random | last | time")] = "random",
+    test_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="For --split random.")] = 0.2,
+    last_n: Annotated[int, typer.Option(min=1, help="For --split last: titles held out per member.")] = 1,
+    cut: Annotated[
+        float, typer.Option(help="For --split time: a unix time, or a quantile of event times in (0, 1).")
+    ] = 0.8,
+    seed: Annotated[int, typer.Option(help="Seed for the split, tuning and bootstrap.")] = 0,
+    param: ParamOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    min_rating: Annotated[
+        float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
+    ] = None,
+    k: Annotated[list[int] | None, typer.Option("--k", help="Cut-offs for top-N metrics (repeatable).")] = None,
+    tune: Annotated[bool, typer.Option("--tune", help="Tune parameters on a validation split of train first.")] = False,
+    budget: Annotated[int | None, typer.Option(min=1, help="Tuning trials (default: the tuner's).")] = None,
+    tune_metric: Annotated[
+        str | None, typer.Option(help="Metric to tune (default: rmse for rating models, else ndcg@10).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate a model: given train/test files, or one ratings file split by --split."""
+    from reelkit.data.loaders import load_events_file
+    from reelkit.evaluate import evaluate, split_last, split_random, split_time, tune as tune_fn
+
+    cls = model_class(model)
+    params: dict[str, Any] = parse_params(param)
+    cls(**params)  # validate parameters before any data is read
+    cols = parse_columns(columns)
+    ks = tuple(sorted(set(k or [10, 20])))
+    with progress_for(not json_out) as progress:
+        if train is not None or test is not None:
+            if train is None or test is None or ratings is not None:
+                raise ConfigError("give --train and --test together (or --ratings with --split)")
+            train_ds = load_events_file(train, columns=cols, sep=sep)
+            test_ds = load_events_file(test, columns=cols, sep=sep)
+        elif ratings is not None:
+            ds = load_events_file(ratings, columns=cols, sep=sep)
+            if split == "random":
+                train_ds, test_ds = split_random(ds, test_fraction=test_fraction, seed=seed)
+            elif split == "last":
+                train_ds, test_ds = split_last(ds, n=last_n)
+            elif split == "time":
+                train_ds, test_ds = split_time(ds, cut)
+            else:
+                raise ConfigError(f"--split {split!r}: use random, last or time")
+        else:
+            raise ConfigError("give --train FILE --test FILE, or --ratings FILE --split random|last|time")
+        tuned: dict[str, Any] | None = None
+        if tune:
+            metric = tune_metric or ("rmse" if cls.kind in ("rating", "both") else "ndcg@10")
+            kwargs: dict[str, Any] = {"metric": metric, "seed": seed, "base_params": params, "progress": progress}
+            if budget is not None:
+                kwargs["budget"] = budget
+            result = tune_fn(cls, train_ds, min_rating=min_rating, **kwargs)
+            params = dict(result.best_params)
+            tuned = {"metric": metric, "best_score": result.best_score, "trials": len(result.trials)}
+        est = cls(**params)
+        res = evaluate(est, train_ds, test_ds, ks=ks, min_rating=min_rating, progress=progress, seed=seed)
+    out = res.to_json()
+    if tuned is not None:
+        out["tuning"] = tuned
+    if json_out:
+        emit_json(out)
+        return
+    ci = out.get("ci", {})
+    print_table(
+        f"{model}  (fit {out['fit_seconds']:.2f} s, {out.get('n_members', '?')} members)",
+        ["metric", "value", "95% CI"],
+        [
+            (name, value, f"[{ci[name][0]:.4f}, {ci[name][1]:.4f}]" if name in ci else "")
+            for name, value in out["metrics"].items()
+        ],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_cmd)

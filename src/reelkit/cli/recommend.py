@@ -1,0 +1,235 @@
+"""``reelkit models | train | recommend | similar | communities``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reelkit.cli.common import console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.inputs import read_data
+from reelkit.errors import ConfigError
+
+RatingsOpt = Annotated[Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Dataset folder or file.")]
+ColumnsOpt = Annotated[
+    str | None, typer.Option("--columns", help="Column names by position, e.g. user,item,rating,timestamp.")
+]
+SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator (auto-detected by default).")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ModelFileOpt = Annotated[Path, typer.Option("--model-file", "-m", help="A model saved by 'reelkit train'.")]
+
+
+def model_class(name: str) -> Any:
+    from reelkit.recommend import registered_models
+
+    models = registered_models()
+    if name not in models:
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(sorted(models))} ('reelkit models')")
+    return models[name]
+
+
+def _title_label(model: Any, title_id: str) -> str:
+    names = getattr(model, "title_names_", None)
+    if names is None:
+        return title_id
+    col = model.title_cols([title_id], missing_ok=True)[0]
+    return str(names[col]) if col >= 0 else title_id
+
+
+def models_cmd(json_out: JsonOpt = False) -> None:
+    """List every model with its kind and default (tuned) parameters."""
+    from reelkit.recommend import registered_models
+
+    rows = []
+    for name, cls in sorted(registered_models().items()):
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        rows.append({"name": name, "kind": cls.kind, "params": cls().get_params(), "description": doc})
+    if json_out:
+        emit_json(rows)
+        return
+    print_table(
+        "models",
+        ["name", "kind", "default parameters"],
+        [(r["name"], r["kind"], ", ".join(f"{k}={v}" for k, v in r["params"].items())) for r in rows],
+    )
+
+
+def train_cmd(
+    model: Annotated[str, typer.Option("--model", help="Model name (see 'reelkit models').")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")] = Path("model.npz"),
+    ratings: RatingsOpt = None,
+    data: DataOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    param: ParamOpt = None,
+    min_rating: Annotated[float | None, typer.Option(help="Ignore ratings below this.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a model on a ratings/events file and save it."""
+    cls = model_class(model)
+    est = cls(**parse_params(param))
+    with progress_for(not json_out) as progress:
+        ds = read_data(ratings, data, columns=columns, sep=sep)
+        inter = ds.interactions(min_rating=min_rating)
+        t0 = time.perf_counter()
+        est.fit(inter, progress=progress)
+        fit_s = time.perf_counter() - t0
+    path = est.save(out)
+    summary = {
+        "model": model,
+        "params": est.get_params(),
+        "members": inter.n_members,
+        "titles": inter.n_titles,
+        "interactions": inter.nnz,
+        "fit_seconds": fit_s,
+        "path": str(path),
+    }
+    if json_out:
+        emit_json(summary)
+    else:
+        console.print(
+            f"trained [bold]{model}[/] on {inter.nnz:,} interactions ({inter.n_members:,} members, "
+            f"{inter.n_titles:,} titles) in {fit_s:.2f} s -> {path}"
+        )
+
+
+def recommend_cmd(
+    member: Annotated[list[str], typer.Option("--member", help="Member id (repeatable).")],
+    model_file: ModelFileOpt = Path("model.npz"),
+    n: Annotated[int, typer.Option("-n", min=1, help="How many titles.")] = 10,
+    include_seen: Annotated[bool, typer.Option(help="Allow titles the member has already seen.")] = False,
+    explain: Annotated[bool, typer.Option(help="Add a reason to each recommendation.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Top-N titles for one or more members of a trained model."""
+    from reelkit.recommend import load_model
+    from reelkit.recommend.reasons import explain_recommendations
+
+    est = load_model(model_file)
+    recs = est.recommend(member, n, exclude_seen=not include_seen)
+    reasons = explain_recommendations(est, recs) if explain else None
+    out = []
+    for i, m in enumerate(recs.queries):
+        items = []
+        for r, (tid, score) in enumerate(recs.items(i)):
+            entry: dict[str, Any] = {"rank": r + 1, "title_id": tid, "title": _title_label(est, tid), "score": score}
+            if reasons is not None:
+                entry["reason"] = reasons[i][r]
+            items.append(entry)
+        out.append({"member_id": str(m), "recommendations": items})
+    if json_out:
+        emit_json(out if len(out) > 1 else out[0])
+        return
+    for block in out:
+        print_table(
+            f"member {block['member_id']}",
+            ["#", "title", "score", *(["reason"] if explain else [])],
+            [
+                (e["rank"], e["title"], e["score"], *([e["reason"]] if explain else []))
+                for e in block["recommendations"]
+            ],
+        )
+
+
+def similar_cmd(
+    title: Annotated[list[str], typer.Option("--title", help="Title id (repeatable).")],
+    model_file: ModelFileOpt = Path("model.npz"),
+    n: Annotated[int, typer.Option("-n", min=1)] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Titles most similar to the given ones."""
+    from reelkit.recommend import load_model
+
+    est = load_model(model_file)
+    recs = est.similar_titles(title, n)
+    out = [
+        {
+            "title_id": str(q),
+            "title": _title_label(est, str(q)),
+            "similar": [
+                {"title_id": t, "title": _title_label(est, t), "score": s} for t, s in recs.items(i)
+            ],
+        }
+        for i, q in enumerate(recs.queries)
+    ]
+    if json_out:
+        emit_json(out if len(out) > 1 else out[0])
+        return
+    for block in out:
+        print_table(
+            f"like {block['title']}", ["title", "score"], [(e["title"], e["score"]) for e in block["similar"]]
+        )
+
+
+def communities_cmd(
+    ratings: RatingsOpt = None,
+    data: DataOpt = None,
+    model_file: Annotated[
+        Path | None, typer.Option("--model-file", "-m", help="A trained community-pop model instead of data.")
+    ] = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    n_communities: Annotated[
+        int | None, typer.Option("--n", help="Number of communities (default: chosen by held-out NDCG).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    top: Annotated[int, typer.Option(help="Titles listed per community.")] = 5,
+    json_out: JsonOpt = False,
+) -> None:
+    """Group members into taste communities and describe each one."""
+    from reelkit.recommend import CommunityPopularity, load_model
+
+    if model_file is not None:
+        est = load_model(model_file)
+        if not isinstance(est, CommunityPopularity):
+            raise ConfigError(f"{model_file}: holds a {est.name!r} model; train one with --model community-pop")
+    else:
+        est = CommunityPopularity(n_communities=n_communities, seed=seed)
+        with progress_for(not json_out) as progress:
+            ds = read_data(ratings, data, columns=columns, sep=sep)
+            est.fit(ds.interactions(), progress=progress)
+    comms = est.communities(top=top)
+
+    def named(items: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+        return [{"title_id": t, "title": _title_label(est, t), "score": v} for t, v in items]
+
+    out = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "size": c.size,
+            "genres": [{"genre": g, "lift": v} for g, v in c.genres],
+            "distinctive": named(c.distinctive),
+            "favourites": named(list(c.favourites)),
+        }
+        for c in comms
+    ]
+    if json_out:
+        emit_json({"n_communities": len(out), "communities": out})
+        return
+    print_table(
+        f"{len(out)} taste communities",
+        ["id", "name", "members", "distinctive titles", "favourites"],
+        [
+            (
+                c["id"],
+                c["name"],
+                c["size"],
+                "; ".join(e["title"] for e in c["distinctive"][:top]),
+                "; ".join(e["title"] for e in c["favourites"][:3]),
+            )
+            for c in out
+        ],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("models")(models_cmd)
+    app.command("train")(train_cmd)
+    app.command("recommend")(recommend_cmd)
+    app.command("similar")(similar_cmd)
+    app.command("communities")(communities_cmd)

@@ -1,0 +1,277 @@
+"""Metrics: hand-computed examples (worked out in the comments) and property tests."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reelkit.evaluate.metrics import (
+    bootstrap_ci,
+    bootstrap_cis,
+    coverage,
+    hit_rate_at_k,
+    mae,
+    map_at_k,
+    ndcg_at_k,
+    novelty,
+    precision_at_k,
+    recall_at_k,
+    rmse,
+)
+
+LOG2_3 = math.log2(3)
+LOG2_5 = math.log2(5)
+
+
+def truth_matrix(rel: list[list[int]], n_all: int) -> sp.csr_matrix:
+    rows = [i for i, r in enumerate(rel) for _ in r]
+    cols = [c for r in rel for c in r]
+    return sp.csr_matrix((np.ones(len(cols), dtype=bool), (rows, cols)), shape=(len(rel), n_all))
+
+
+# Member 0 is recommended [0, 1, 2, 3]; its relevant titles are {1, 3, 7}, where 7 was never seen in
+# training (a column past the model's titles), so rel = [0, 1, 0, 1] and |R| = 3.
+# Member 1 is recommended [4, 5] (then padding); its only relevant title 9 is not among them.
+RECS = np.array([[0, 1, 2, 3], [4, 5, -1, -1]])
+TRUTH = truth_matrix([[1, 3, 7], [9]], n_all=10)
+
+
+def test_precision_hand_computed() -> None:
+    # member 0: 2 hits / k=4 = 0.5; at k=2: 1 hit / 2 = 0.5; member 1: 0
+    np.testing.assert_allclose(precision_at_k(RECS, TRUTH), [0.5, 0.0])
+    np.testing.assert_allclose(precision_at_k(RECS, TRUTH, 2), [0.5, 0.0])
+    # at k=1 member 0's first title (0) is not relevant: 0 / 1
+    np.testing.assert_allclose(precision_at_k(RECS, TRUTH, 1), [0.0, 0.0])
+
+
+def test_recall_hand_computed() -> None:
+    # member 0: 2 hits / |R|=3 (the unseen title 7 counts in the denominator); at k=2: 1/3
+    np.testing.assert_allclose(recall_at_k(RECS, TRUTH), [2 / 3, 0.0])
+    np.testing.assert_allclose(recall_at_k(RECS, TRUTH, 2), [1 / 3, 0.0])
+
+
+def test_hit_rate_hand_computed() -> None:
+    # member 0 hits at rank 2, so hitrate@1 = 0 and hitrate@2 = 1; member 1 never hits
+    np.testing.assert_allclose(hit_rate_at_k(RECS, TRUTH, 1), [0.0, 0.0])
+    np.testing.assert_allclose(hit_rate_at_k(RECS, TRUTH, 2), [1.0, 0.0])
+
+
+def test_ndcg_hand_computed() -> None:
+    # member 0 at k=4: DCG = 1/log2(3) + 1/log2(5) = 0.63093 + 0.43068 = 1.06161
+    #   IDCG over min(|R|=3, 4) = 3 ranks: 1 + 1/log2(3) + 1/log2(4) = 2.13093  ->  nDCG = 0.49819
+    # at k=2: DCG = 1/log2(3) = 0.63093; IDCG over min(3, 2) = 2 ranks: 1 + 0.63093  ->  0.38685
+    dcg4 = 1 / LOG2_3 + 1 / LOG2_5
+    idcg4 = 1 + 1 / LOG2_3 + 0.5
+    np.testing.assert_allclose(ndcg_at_k(RECS, TRUTH), [dcg4 / idcg4, 0.0])
+    np.testing.assert_allclose(ndcg_at_k(RECS, TRUTH, 2), [(1 / LOG2_3) / (1 + 1 / LOG2_3), 0.0])
+    assert ndcg_at_k(RECS, TRUTH)[0] == pytest.approx(0.49819, abs=1e-5)
+
+
+def test_map_hand_computed() -> None:
+    # member 0 at k=4: hits at ranks 2 and 4 with P@2 = 1/2, P@4 = 2/4; AP = (1/2 + 1/2) / min(3, 4) = 1/3
+    # at k=2: only rank 2: AP = (1/2) / min(3, 2) = 1/4
+    np.testing.assert_allclose(map_at_k(RECS, TRUTH), [1 / 3, 0.0])
+    np.testing.assert_allclose(map_at_k(RECS, TRUTH, 2), [0.25, 0.0])
+
+
+def test_member_without_relevant_titles_is_nan() -> None:
+    recs = np.array([[0, 1]])
+    empty = truth_matrix([[]], n_all=3)
+    assert np.isnan(recall_at_k(recs, empty)[0])
+    assert np.isnan(ndcg_at_k(recs, empty)[0])
+    assert np.isnan(map_at_k(recs, empty)[0])
+    assert hit_rate_at_k(recs, empty)[0] == 0.0
+
+
+def test_explicit_zeros_and_dense_truth() -> None:
+    # a stored 0 is not relevant; a dense 0/1 array works the same as a sparse matrix
+    t = sp.csr_matrix((np.array([1.0, 0.0]), (np.array([0, 0]), np.array([1, 0]))), shape=(1, 3))
+    np.testing.assert_allclose(recall_at_k(np.array([[0, 1]]), t, 1), [0.0])
+    np.testing.assert_allclose(recall_at_k(np.array([[0, 1]]), t.toarray()), [1.0])
+
+
+def test_shape_mismatch_is_an_error() -> None:
+    with pytest.raises(ValueError, match="rows"):
+        ndcg_at_k(np.zeros((3, 2), dtype=int), TRUTH)
+
+
+def test_coverage_hand_computed() -> None:
+    # recommended (any member): {0, 1, 2, 3, 4, 5} of 8 titles = 0.75; at k=1: {0, 4} -> 2/8
+    assert coverage(RECS, 8) == pytest.approx(0.75)
+    assert coverage(RECS, 8, k=1) == pytest.approx(0.25)
+
+
+def test_novelty_hand_computed() -> None:
+    # p = [0.5, 0.25]: title 0 carries -log2(0.5) = 1 bit, title 1 carries 2 bits
+    # member 0 gets [0, 1] -> (1 + 2) / 2 = 1.5; member 1 gets [1] (padding skipped) -> 2
+    pop = np.array([0.5, 0.25])
+    np.testing.assert_allclose(novelty(np.array([[0, 1], [1, -1]]), pop), [1.5, 2.0])
+    np.testing.assert_allclose(novelty(np.array([[0, 1], [1, -1]]), pop, k=1), [1.0, 2.0])
+    assert np.isnan(novelty(np.array([[-1, -1]]), pop)[0])
+    with pytest.raises(ValueError, match="> 0"):
+        novelty(np.array([[0]]), np.array([0.0]))
+
+
+def test_rmse_mae_hand_computed() -> None:
+    # errors -1, 0, +2: MSE = (1 + 0 + 4) / 3 = 5/3 -> RMSE = 1.29099; MAE = (1 + 0 + 2) / 3 = 1
+    p, a = np.array([3.0, 4.0, 5.0]), np.array([4.0, 4.0, 3.0])
+    assert rmse(p, a) == pytest.approx(math.sqrt(5 / 3))
+    assert mae(p, a) == pytest.approx(1.0)
+    assert math.isnan(rmse(np.array([]), np.array([])))
+    with pytest.raises(ValueError):
+        rmse(np.array([1.0]), np.array([1.0, 2.0]))
+
+
+def test_bootstrap_ci_basic() -> None:
+    # constant values: every resample mean is the value itself
+    assert bootstrap_ci(np.full(50, 0.3)) == pytest.approx((0.3, 0.3))
+    # NaNs are dropped; no values at all gives (nan, nan)
+    assert bootstrap_ci(np.array([1.0, np.nan])) == pytest.approx((1.0, 1.0))
+    lo, hi = bootstrap_ci(np.array([np.nan]))
+    assert math.isnan(lo) and math.isnan(hi)
+    # deterministic by seed; wider at higher confidence; about +-1.96 * sd / sqrt(n) for n = 400
+    v = np.random.default_rng(1).normal(size=400)
+    assert bootstrap_ci(v, seed=3) == bootstrap_ci(v, seed=3)
+    lo95, hi95 = bootstrap_ci(v)
+    lo50, hi50 = bootstrap_ci(v, confidence=0.5)
+    assert lo95 < lo50 < hi50 < hi95
+    half = 1.96 * v.std() / math.sqrt(len(v))
+    assert (hi95 - lo95) / 2 == pytest.approx(half, rel=0.15)
+    # chunked resampling (many resamples of many members) gives the same kind of interval
+    lo_big, hi_big = bootstrap_ci(np.tile(v, 50), n_resamples=300)
+    assert lo_big < v.mean() < hi_big
+
+
+# ----------------------------------------------------------------------------- property tests
+Case = tuple[np.ndarray, sp.csr_matrix, int]
+
+
+@st.composite
+def ranking_case(draw: st.DrawFn) -> Case:
+    """Random recs (distinct titles per row, -1 padded) over n_model titles, and truth over n_all >= n_model
+    titles with at least one relevant title per member."""
+    m = draw(st.integers(1, 6))
+    n_model = draw(st.integers(1, 12))
+    n_all = n_model + draw(st.integers(0, 4))
+    k = draw(st.integers(1, 8))
+    recs = np.full((m, k), -1, dtype=np.int64)
+    rel: list[list[int]] = []
+    for i in range(m):
+        row = draw(st.lists(st.integers(0, n_model - 1), unique=True, max_size=min(k, n_model)))
+        recs[i, : len(row)] = row
+        rel.append(draw(st.lists(st.integers(0, n_all - 1), unique=True, min_size=1, max_size=n_all)))
+    return recs, truth_matrix(rel, n_all), k
+
+
+def reference(recs: np.ndarray, truth: sp.csr_matrix, k: int) -> dict[str, list[float]]:
+    """Plain-Python metrics, straight from the definitions."""
+    out: dict[str, list[float]] = {"ndcg": [], "recall": [], "map": [], "precision": [], "hitrate": []}
+    for i in range(recs.shape[0]):
+        rel = set(truth[i].indices.tolist())
+        top = [int(c) for c in recs[i, :k]]
+        gains = [1.0 if c >= 0 and c in rel else 0.0 for c in top]
+        hits = sum(gains)
+        dcg = sum(g / math.log2(r + 2) for r, g in enumerate(gains))
+        idcg = sum(1 / math.log2(r + 2) for r in range(min(len(rel), k)))
+        ap = sum(sum(gains[: r + 1]) / (r + 1) * g for r, g in enumerate(gains)) / min(len(rel), k)
+        out["ndcg"].append(dcg / idcg)
+        out["recall"].append(hits / len(rel))
+        out["map"].append(ap)
+        out["precision"].append(hits / k)
+        out["hitrate"].append(float(hits > 0))
+    return out
+
+
+FUNCS = {
+    "ndcg": ndcg_at_k,
+    "recall": recall_at_k,
+    "map": map_at_k,
+    "precision": precision_at_k,
+    "hitrate": hit_rate_at_k,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(ranking_case())
+def test_metrics_match_reference_and_lie_in_unit_interval(case: Case) -> None:
+    recs, truth, k = case
+    ref = reference(recs, truth, k)
+    for name, fn in FUNCS.items():
+        got = fn(recs, truth, k)
+        assert np.all((got >= 0) & (got <= 1 + 1e-12)), name
+        np.testing.assert_allclose(got, ref[name], atol=1e-12, err_msg=name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ranking_case())
+def test_recall_and_hitrate_monotone_in_k(case: Case) -> None:
+    recs, truth, k = case
+    for kk in range(1, k):
+        assert np.all(recall_at_k(recs, truth, kk) <= recall_at_k(recs, truth, kk + 1) + 1e-12)
+        assert np.all(hit_rate_at_k(recs, truth, kk) <= hit_rate_at_k(recs, truth, kk + 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 15), unique=True, min_size=1, max_size=8), min_size=1, max_size=5),
+    st.integers(1, 10),
+)
+def test_perfect_ranking_scores_one(rel: list[list[int]], k: int) -> None:
+    # every relevant title first, then filler titles 100+ that are not relevant
+    recs = np.array([(r + list(range(100, 100 + k)))[:k] for r in rel])
+    truth = truth_matrix(rel, 120)
+    np.testing.assert_allclose(ndcg_at_k(recs, truth, k), 1.0)
+    np.testing.assert_allclose(map_at_k(recs, truth, k), 1.0)
+    np.testing.assert_allclose(hit_rate_at_k(recs, truth, k), 1.0)
+    expected_recall = [min(len(r), k) / len(r) for r in rel]
+    np.testing.assert_allclose(recall_at_k(recs, truth, k), expected_recall)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ranking_case())
+def test_no_hits_scores_zero(case: Case) -> None:
+    recs, truth, k = case
+    # recommend only titles past every relevant column
+    far = np.where(recs >= 0, recs + truth.shape[1], -1)
+    m, n_all = truth.shape
+    wide = sp.csr_matrix((truth.data, truth.indices, truth.indptr), shape=(m, 2 * n_all))
+    for fn in FUNCS.values():
+        np.testing.assert_array_equal(fn(far, wide, k), 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=60),
+    st.integers(0, 2**16),
+)
+def test_bootstrap_ci_contains_the_mean(values: list[float], seed: int) -> None:
+    v = np.asarray(values)
+    lo, hi = bootstrap_ci(v, n_resamples=200, seed=seed)
+    assert lo - 1e-9 <= v.mean() <= hi + 1e-9
+    assert lo <= hi
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-10, 10), st.floats(-10, 10)), min_size=1, max_size=30)
+)
+def test_rmse_at_least_mae(pairs: list[tuple[float, float]]) -> None:
+    p = np.array([a for a, _ in pairs])
+    a = np.array([b for _, b in pairs])
+    assert rmse(p, a) >= mae(p, a) - 1e-12
+    assert mae(p, a) >= 0
+
+
+def test_bootstrap_cis_is_paired_and_handles_nan_series() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.random(200), rng.random(200)
+    both = bootstrap_cis(np.vstack([a, b, np.full(200, np.nan)]), n_resamples=300, seed=4)
+    # the first series sees exactly the resamples that bootstrap_ci draws with the same seed
+    assert tuple(both[0]) == pytest.approx(bootstrap_ci(a, n_resamples=300, seed=4))
+    assert both[1, 0] < b.mean() < both[1, 1]
+    assert np.isnan(both[2]).all()

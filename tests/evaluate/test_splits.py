@@ -1,0 +1,147 @@
+"""Splits: pairs stay whole, fractions, leave-last, time cuts, determinism, single-title members."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.data.dataset import Dataset
+from reelkit.errors import ConfigError, EmptyDataError
+from reelkit.evaluate.splits import split_last, split_random, split_time
+
+
+def make_dataset(titles_per_member: dict[str, int], *, seed: int = 0) -> Dataset:
+    """Member ``m`` watched titles ``t0..t{c-1}``; title ``tj`` at time ``1000 * (j + 1)`` (rated), and each
+    even title also has a later play at ``+ 10`` seconds, so pairs have several events."""
+    rows = []
+    for m, c in titles_per_member.items():
+        for j in range(c):
+            t = 1000 * (j + 1)
+            rows.append((m, f"t{j}", t, "rating", float(1 + j % 5), np.nan))
+            if j % 2 == 0:
+                rows.append((m, f"t{j}", t + 10, "play", 3600.0, 0.95))
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"])
+    ev = ev.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    return Dataset.from_events(ev)
+
+
+def pairs(ds: Dataset) -> set[tuple[str, str]]:
+    return set(zip(ds.events["member_id"].astype(str), ds.events["title_id"].astype(str), strict=True))
+
+
+def titles_of(ds: Dataset, member: str) -> set[str]:
+    ev = ds.events
+    return set(ev.loc[ev["member_id"] == member, "title_id"].astype(str))
+
+
+DS = make_dataset({"a": 10, "b": 5, "c": 1, "d": 2, "e": 3})
+
+
+@pytest.mark.parametrize(
+    "split", [lambda d: split_random(d, 0.2, 0), lambda d: split_last(d, 2), lambda d: split_time(d, 0.5)]
+)
+def test_pairs_never_split_and_events_preserved(split: Callable[[Dataset], tuple[Dataset, Dataset]]) -> None:
+    train, test = split(DS)
+    assert not pairs(train) & pairs(test)
+    assert pairs(train) | pairs(test) == pairs(DS)
+    assert train.n_events + test.n_events == DS.n_events
+    # the catalog and members are shared
+    assert train.titles is DS.titles and test.members is DS.members
+
+
+def test_random_fractions_round_half_up_and_keep_one_in_train() -> None:
+    train, test = split_random(DS, 0.2, seed=0)
+    # round(0.2 * c) half-up, capped at c - 1: a 10 -> 2, b 5 -> 1, c 1 -> 0, d 2 -> 0 (0.4), e 3 -> 1 (0.6)
+    expected = {"a": 2, "b": 1, "c": 0, "d": 0, "e": 1}
+    for m, n in expected.items():
+        assert len(titles_of(test, m)) == n
+        assert len(titles_of(train, m)) == len(titles_of(DS, m)) - n
+    # 0.5 of 5 is 2.5 -> 3 (half-up); 0.9 of 2 would be 2 -> capped at 1
+    _, test = split_random(DS, 0.5, seed=0)
+    assert len(titles_of(test, "b")) == 3
+    _, test = split_random(DS, 0.9, seed=0)
+    assert len(titles_of(test, "d")) == 1 and len(titles_of(test, "c")) == 0
+
+
+def test_random_is_deterministic_and_ignores_row_order() -> None:
+    a = split_random(DS, 0.3, seed=7)
+    b = split_random(make_dataset({"a": 10, "b": 5, "c": 1, "d": 2, "e": 3}, seed=99), 0.3, seed=7)
+    assert pairs(a[1]) == pairs(b[1])
+    tests = {frozenset(pairs(split_random(DS, 0.3, seed=s)[1])) for s in range(6)}
+    assert len(tests) > 1  # the seed matters
+
+
+def test_random_rejects_bad_fraction_and_empty_test() -> None:
+    with pytest.raises(ConfigError):
+        split_random(DS, 1.0)
+    with pytest.raises(ConfigError):
+        split_random(DS, 0.0)
+    with pytest.raises(EmptyDataError, match="test side would be empty"):
+        split_random(make_dataset({"x": 1, "y": 1}), 0.2)
+
+
+def test_last_holds_out_latest_titles() -> None:
+    train, test = split_last(DS, n=1)
+    # titles get later with their index: the latest of a is t9, of b t4, of e t2; c keeps its only title
+    assert titles_of(test, "a") == {"t9"}
+    assert titles_of(test, "b") == {"t4"}
+    assert titles_of(test, "e") == {"t2"}
+    assert titles_of(test, "c") == set() and titles_of(train, "c") == {"t0"}
+    _, test2 = split_last(DS, n=3)
+    assert titles_of(test2, "a") == {"t7", "t8", "t9"}
+    assert titles_of(test2, "d") == {"t1"}  # 2 titles: at most 1 held out
+
+
+def test_last_uses_the_pairs_latest_event_and_breaks_ties_by_id() -> None:
+    ev = pd.DataFrame(
+        {
+            "member_id": ["m", "m", "m", "m", "m"],
+            "title_id": ["x", "y", "x", "z", "w"],
+            # x is first rated at 100 but played again at 500, so it is the most recent pair
+            "timestamp": [100, 300, 500, 200, 200],
+            "value": [4.0, 3.0, np.nan, 5.0, 5.0],
+            "kind": ["rating", "rating", "play", "rating", "rating"],
+        }
+    )
+    ds = Dataset.from_events(ev)
+    _, test = split_last(ds, 1)
+    assert pairs(test) == {("m", "x")}
+    assert len(test.events) == 2  # both of x's events moved together
+    _, test = split_last(ds, 3)
+    # z and w tie at 200: the larger id (z) counts as more recent
+    assert titles_of(test, "m") == {"x", "y", "z"}
+
+
+def test_time_cut_by_timestamp_and_quantile() -> None:
+    train, test = split_time(DS, 5000)
+    # a pair's time is its first event: t4 (first at 5000) and later go to test, t0..t3 stay in train
+    assert titles_of(test, "a") == {f"t{j}" for j in range(4, 10)}
+    assert titles_of(test, "b") == {"t4"}
+    assert titles_of(train, "e") == {"t0", "t1", "t2"}
+    assert int(test.events["timestamp"].min()) >= 5000
+    # quantile: the median event time
+    median = float(np.quantile(DS.events["timestamp"], 0.5))
+    train_q, test_q = split_time(DS, 0.5)
+    first = test_q.events.groupby(["member_id", "title_id"])["timestamp"].min()
+    assert (first >= median).all()
+    first_train = train_q.events.groupby(["member_id", "title_id"])["timestamp"].min()
+    assert (first_train < median).all()
+
+
+def test_time_cut_keeps_pairs_begun_before_the_cut_in_train() -> None:
+    # title t0 is rated at 1000 and played at 1010; a cut at 1005 keeps both events in train
+    train, test = split_time(DS, 1005)
+    assert ("a", "t0") in pairs(train) and ("a", "t0") not in pairs(test)
+    assert int(train.events["timestamp"].max()) == 1010
+
+
+def test_time_cut_errors() -> None:
+    with pytest.raises(ConfigError):
+        split_time(DS, 0)
+    with pytest.raises(EmptyDataError, match="test side"):
+        split_time(DS, 10**9)
+    with pytest.raises(EmptyDataError, match="training side"):
+        split_time(DS, 1)

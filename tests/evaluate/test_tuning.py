@@ -1,0 +1,167 @@
+"""Random-search tuning: budget, defaults first, determinism, metric direction, fixed parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from pydantic import Field
+
+from reelkit.data.dataset import Dataset, Interactions
+from reelkit.errors import ConfigError
+from reelkit.evaluate import DEFAULT_BUDGET, TuneResult, tune
+from reelkit.progress import Progress
+from reelkit.recommend.base import ModelConfig, Recommender, Space
+
+
+class ToyConfig(ModelConfig):
+    shift: float = Field(0.5, ge=0, le=0.5)
+    mode: Literal["pop", "antipop"] = "pop"
+
+
+class Toy(Recommender):
+    """Popularity (or its reverse) plus ``shift`` times a fixed pseudo-random score per title."""
+
+    name = "test-toy"
+    kind = "top-n"
+    Config = ToyConfig
+    config: ToyConfig
+    search_space: ClassVar[dict[str, Space]] = {
+        "shift": Space("float", 0.0, 1.0),  # half of the draws exceed the config's limit of 0.5
+        "mode": Space("choice", choices=("pop", "antipop")),
+    }
+    fits: ClassVar[int] = 0
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        type(self).fits += 1
+        counts = np.bincount(data.cols, minlength=data.n_titles).astype(np.float64)
+        sign = 1.0 if self.config.mode == "pop" else -1.0
+        noise = np.random.default_rng(42).random(data.n_titles) * counts.max()
+        self.scores_ = (sign * counts + self.config.shift * noise).astype(np.float32)
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.scores_, (len(rows), self.scores_.shape[0]))
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"scores": self.scores_}
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.scores_ = state["scores"]
+
+
+class ShrunkMeanConfig(ModelConfig):
+    shrink: float = Field(1.0, ge=0)
+
+
+class ShrunkMean(Recommender):
+    """Rating model: title mean rating shrunk towards the global mean by ``shrink`` pseudo-ratings."""
+
+    name = "test-shrunk-mean"
+    kind = "rating"
+    Config = ShrunkMeanConfig
+    config: ShrunkMeanConfig
+    search_space: ClassVar[dict[str, Space]] = {"shrink": Space("log", 0.01, 1000.0)}
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        has = ~np.isnan(data.rating)
+        r = data.rating[has].astype(np.float64)
+        self.mu_ = float(r.mean())
+        sums = np.bincount(data.cols[has], weights=r, minlength=data.n_titles)
+        counts = np.bincount(data.cols[has], minlength=data.n_titles)
+        self.means_ = (sums + self.config.shrink * self.mu_) / (counts + self.config.shrink)
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.means_, (len(rows), self.means_.shape[0]))
+
+    def _predict(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.where(items >= 0, self.means_[np.maximum(items, 0)], self.mu_)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"means": self.means_}
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.means_ = state["means"]
+
+
+def synthetic(seed: int = 0, n: int = 1500) -> Dataset:
+    rng = np.random.default_rng(seed)
+    titles = rng.zipf(1.4, n) % 40
+    ev = pd.DataFrame(
+        {
+            "member_id": rng.integers(0, 80, n),
+            "title_id": titles,
+            "timestamp": np.arange(n) + 1,
+            "value": np.clip(np.round(5 - titles / 10 + rng.normal(0, 1, n)), 1, 5),
+        }
+    )
+    return Dataset.from_events(ev)
+
+
+DS = synthetic()
+
+
+def test_budget_default_first_and_failures_recorded() -> None:
+    res = tune(Toy, DS, budget=10, seed=3)
+    assert len(res.trials) == 10
+    assert res.trials[0].params == Toy().get_params()
+    assert res.metric == "ndcg@10" and not res.lower_is_better
+    failed = [t for t in res.trials if t.error is not None]
+    assert failed and all("shift" in (t.error or "") and np.isnan(t.score) for t in failed)
+    scored = [t for t in res.trials if t.error is None]
+    assert res.best_score == max(t.score for t in scored)
+    assert res.best_params == next(t.params for t in scored if t.score == res.best_score)
+    json.dumps(res.to_json(), allow_nan=False)
+
+
+def outcome(res: TuneResult) -> list[tuple[dict[str, object], float | None, dict[str, float]]]:
+    """Everything about the trials but their fit times (NaN scores as None, so they compare equal)."""
+    return [(t.params, None if np.isnan(t.score) else t.score, t.metrics) for t in res.trials]
+
+
+def test_deterministic_by_seed() -> None:
+    a = tune(Toy, DS, budget=6, seed=5)
+    b = tune(Toy, DS, budget=6, seed=5)
+    assert outcome(a) == outcome(b)
+    assert a.best_params == b.best_params and a.best_score == b.best_score
+    c = tune(Toy, DS, budget=6, seed=6)
+    assert [t.params for t in a.trials] != [t.params for t in c.trials]
+
+
+def test_base_params_stay_fixed_and_repeats_are_not_refitted() -> None:
+    Toy.fits = 0
+    res = tune(Toy, DS, budget=8, seed=1, base_params={"shift": 0.0})
+    # only "mode" is searched: at most two distinct configurations are ever fitted
+    assert all(t.params["shift"] == 0.0 for t in res.trials)
+    assert {t.params["mode"] for t in res.trials} <= {"pop", "antipop"}
+    assert Toy.fits <= 2 and len(res.trials) == 8
+    # popularity beats reversed popularity on a popularity-skewed data set
+    assert res.best_params["mode"] == "pop"
+
+
+def test_other_metric() -> None:
+    res = tune(Toy, DS, budget=3, metric="recall@5")
+    assert res.metric == "recall@5"
+    assert all("recall@5" in t.metrics for t in res.trials if t.error is None)
+
+
+def test_rating_model_minimises_rmse() -> None:
+    res = tune(ShrunkMean, DS, budget=6, seed=0)
+    assert res.metric == "rmse" and res.lower_is_better
+    assert res.trials[0].params == {"shrink": 1.0}
+    assert res.best_score == min(t.score for t in res.trials)
+    assert len({t.params["shrink"] for t in res.trials}) == 6
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ConfigError, match="budget"):
+        tune(Toy, DS, budget=0)
+    with pytest.raises(ConfigError, match="does not predict ratings"):
+        tune(Toy, DS, metric="rmse")
+    with pytest.raises(ConfigError, match="not available"):
+        tune(Toy, DS, budget=1, metric="auc@10")
+    assert DEFAULT_BUDGET == 20
