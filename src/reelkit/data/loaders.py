@@ -206,16 +206,33 @@ def _split_line(line: str, sep: str) -> list[str]:
 
 def _iter_lines(path: Path, encoding: str | None, sep: str) -> Iterator[tuple[int, str]]:
     """``(1-based line number, text)`` of the non-blank lines, as the fast parser sees them."""
-    enc = encoding or "utf-8"
-    blank = " \t\r" if sep == " " else "\r"
-    with _open_binary(path) as fh:
+    blank = " \t" if sep == " " else ""
+    # newline="": lines end at \n, \r or \r\n, as for the fast parser
+    with io.TextIOWrapper(
+        _open_binary(path), encoding=encoding or "utf-8", errors="replace", newline=""
+    ) as fh:
         for no, raw in enumerate(fh, start=1):
-            text = raw.decode(enc, errors="replace").rstrip("\r\n")
+            text = raw.rstrip("\r\n")
             if no == 1:
                 text = text.lstrip("\ufeff")
             if text.strip(blank) == "":
                 continue
             yield no, text
+
+
+def _sniff_encoding(path: Path) -> str | None:
+    """``utf-16`` when the file starts with a UTF-16 byte-order mark; None (UTF-8 / latin-1) otherwise."""
+    with _open_binary(path) as fh:
+        head = fh.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head:
+        raise DataFormatError(
+            "holds NUL bytes: not a text file, or UTF-16/32 text without a byte-order mark; convert it to "
+            "UTF-8 or pass encoding=",
+            path=str(path),
+        )
+    return None
 
 
 def _sample_lines(path: Path, encoding: str | None, n: int = 50) -> list[str]:
@@ -380,7 +397,8 @@ def _sniff_layout(
                     "give positions instead, e.g. columns='user,item,rating,timestamp'",
                     path=str(path),
                 )
-        fields = [None] * n
+        # the mapping overrides; other header columns are still matched by their names
+        fields = _fields_from_header(header_names, path) if has_header else [None] * n
         norm_header = [_norm_name(h) for h in header_names]
         for src, dst in mapping.items():
             if src.isdigit() and (not has_header or _norm_name(src) not in norm_header):
@@ -395,6 +413,7 @@ def _sniff_layout(
                     path=str(path),
                     line=1,
                 )
+            fields = [None if f == dst else f for f in fields]
             fields[pos] = dst
     elif positional is not None:
         if len(positional) > n:
@@ -536,11 +555,19 @@ def _raise_at_row(
 _FIELD_WORDS = {
     "member_id": "member id",
     "title_id": "title id",
-    "value": "rating/value",
+    "value": "rating",
     "timestamp": "timestamp",
     "fraction": "fraction",
     "kind": "kind",
 }
+
+
+def _field_word(layout: _Layout, field: str) -> str:
+    """How to call a field in a message: its header name when the file has one."""
+    pos = layout.position(field)
+    if layout.header_names and pos is not None and pos < len(layout.header_names):
+        return f"{_FIELD_WORDS[field]} ({layout.header_names[pos]!r} column)"
+    return _FIELD_WORDS[field]
 
 
 def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -566,6 +593,7 @@ def _events_from_table(
     table: pa.Table,
     *,
     required: Sequence[str],
+    strip_ids: bool = True,
 ) -> pd.DataFrame:
     """Validate a parsed table (ids present, numbers numeric, kinds known) into an events frame."""
     frame: pd.DataFrame = table.to_pandas()
@@ -578,13 +606,14 @@ def _events_from_table(
         ids = frame[field]
         if ids.dtype != object and not pd.api.types.is_string_dtype(ids.dtype):
             ids = ids.astype(str)
-        ids = ids.str.strip() if layout.sep not in ("\t", "::", " ") else ids
+        if strip_ids and layout.sep not in ("\t", "::", " "):
+            ids = ids.str.strip()
         empty = (ids == "").to_numpy() | ids.isna().to_numpy()
         if empty.any():
             _raise_at_row(
                 path, layout, encoding, int(np.argmax(empty)),
-                f"empty {_FIELD_WORDS[field]}; every event needs a member and a title id: fill it in or "
-                "remove this line",
+                f"empty {_field_word(layout, field)}; every event needs a member and a title id: fill it "
+                "in or remove this line",
                 DataFormatError,
             )  # fmt: skip
         frame[field] = ids
@@ -604,7 +633,8 @@ def _events_from_table(
                 what = "a number" if field != "timestamp" else "a number (unix seconds) or a date"
                 _raise_at_row(
                     path, layout, encoding, i,
-                    f"{_FIELD_WORDS[field]} {str(col.iloc[i])!r} is not {what}; fix or remove this line",
+                    f"{_field_word(layout, field)} {str(col.iloc[i])!r} is not {what}; fix or remove this "
+                    "line",
                     DataFormatError,
                 )  # fmt: skip
             frame[field] = values
@@ -613,7 +643,8 @@ def _events_from_table(
             if missing.any():
                 _raise_at_row(
                     path, layout, encoding, int(np.argmax(missing)),
-                    f"empty {_FIELD_WORDS[field]}; every line needs one: fill it in or remove this line",
+                    f"empty {_field_word(layout, field)}; every line needs one: fill it in or remove this "
+                    "line",
                     DataFormatError,
                 )  # fmt: skip
     if "fraction" in frame:
@@ -626,7 +657,7 @@ def _events_from_table(
                 layout,
                 encoding,
                 i,
-                f"fraction {frac[i]!r} is outside [0, 1]; fix this line",
+                f"fraction {float(frac[i])} is outside [0, 1]; fix this line",
                 DataFormatError,
             )
     if "kind" in frame:
@@ -665,6 +696,7 @@ def _read_events(
     encoding: str | None,
     *,
     required: Sequence[str] = (),
+    strip_ids: bool = True,
 ) -> pd.DataFrame:
     """Fast typed parse; on any failure a string parse plus vectorised checks to find the bad line."""
     table: pa.Table | None = None
@@ -675,7 +707,7 @@ def _read_events(
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "UTF8" in msg and encoding is None:
-            return _read_events(path, layout, "latin-1", required=required)
+            return _read_events(path, layout, "latin-1", required=required, strip_ids=strip_ids)
         if "Empty CSV file" in msg:
             raise EmptyDataError("no data rows; it needs one event per line", path=str(path)) from None
         table = None
@@ -689,7 +721,7 @@ def _read_events(
         if bad is not None:
             raise _locate_field_count(path, layout, encoding, bad)
         assert table is not None
-    return _events_from_table(path, layout, encoding, table, required=required)
+    return _events_from_table(path, layout, encoding, table, required=required, strip_ids=strip_ids)
 
 
 # ---------------------------------------------------------------------------------------------- catalogs
@@ -989,7 +1021,7 @@ def load_movielens_100k(
         p = p / "u.data"
     _need_file(p)
     layout = _Layout(sep="\t", header=False, fields=_ML_FIELDS)
-    events = _read_events(p, layout, None, required=_ML_FIELDS)
+    events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
     cat_path = Path(titles_path) if titles_path is not None else p.with_name("u.item")
     titles, used = _optional_catalog(cat_path)
     return _build(events, titles, p, used, unknown_titles)
@@ -1014,7 +1046,7 @@ def load_movielens_csv(
             path=str(p),
             line=1,
         )
-    events = _read_events(p, layout, None, required=_ML_FIELDS)
+    events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
     cat_path = Path(titles_path) if titles_path is not None else p.with_name("movies.csv")
     titles, used = _optional_catalog(cat_path)
     return _build(events, titles, p, used, unknown_titles)
@@ -1030,7 +1062,7 @@ def load_movielens_1m(
         p = p / "ratings.dat"
     _need_file(p)
     layout = _Layout(sep="::", header=False, fields=_ML_FIELDS)
-    events = _read_events(p, layout, None, required=_ML_FIELDS)
+    events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
     cat_path = Path(titles_path) if titles_path is not None else p.with_name("movies.dat")
     titles, used = _optional_catalog(cat_path)
     return _build(events, titles, p, used, unknown_titles)
@@ -1052,6 +1084,7 @@ def load_delimited(
     """
     p = Path(path)
     _need_file(p)
+    encoding = encoding or _sniff_encoding(p)
     layout = _sniff_layout(p, sep=sep, columns=columns, header=header, encoding=encoding)
     events = _read_events(p, layout, encoding)
     titles, used = _optional_catalog(Path(titles_path) if titles_path is not None else None)
@@ -1093,7 +1126,13 @@ def load_parquet(
                 f"no column(s) {', '.join(absent)} (have {', '.join(map(str, raw.columns))}); check columns=",
                 path=str(p),
             )
-        fields = [rename.get(str(c)) for c in raw.columns]
+        fields = _fields_from_header([str(c) for c in raw.columns if str(c) not in rename], p)
+        auto = iter(fields)
+        fields = [rename[str(c)] if str(c) in rename else next(auto) for c in raw.columns]
+        fields = [
+            f if str(c) in rename or f not in rename.values() else None
+            for c, f in zip(raw.columns, fields, strict=True)
+        ]
     else:
         fields = _fields_from_header([str(c) for c in raw.columns], p)
     _check_dup_fields(fields)

@@ -1,5 +1,10 @@
-"""Recommendation models behind one contract (:class:`Recommender`)."""
+"""Recommendation models behind one contract (:class:`Recommender`).
 
+Importing this package registers every model by name (``registered_models()``), for the CLI and
+:func:`load_model`.
+"""
+
+from reelkit.recommend.als import ALS
 from reelkit.recommend.base import (
     Recommendations,
     Recommender,
@@ -7,13 +12,22 @@ from reelkit.recommend.base import (
     registered_models,
     top_k,
 )
+from reelkit.recommend.bayes_mf import BayesianMF
 from reelkit.recommend.communities import Community, CommunityPopularity
+from reelkit.recommend.ease import EASE
+from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Popularity, Trending
+from reelkit.recommend.rp3beta import RP3beta
 
 __all__ = [
+    "ALS",
+    "EASE",
+    "BayesianMF",
     "Community",
     "CommunityPopularity",
+    "ItemKNN",
     "Popularity",
+    "RP3beta",
     "Recommendations",
     "Recommender",
     "Trending",

@@ -43,7 +43,9 @@ class EASEConfig(ModelConfig):
     precision: Literal["auto", "float32", "float64"] = "auto"
 
 
-def ease_weights(x: sp.csr_matrix, regularization: float, dtype: type[np.floating] = np.float64) -> np.ndarray:
+def ease_weights(
+    x: sp.csr_matrix, regularization: float, dtype: type[np.floating] = np.float64
+) -> np.ndarray:
     """The EASE weight matrix ``B`` (float32, ``n x n``, zero diagonal) for the members x titles ``x``."""
     xs = sp.csr_matrix(x, dtype=np.float64)
     n = xs.shape[1]
@@ -72,6 +74,7 @@ class EASE(Recommender):
     kind = "top-n"
     Config = EASEConfig
     config: EASEConfig
+    fast_params = {"regularization": 50.0}  # noqa: RUF012
     search_space = {  # noqa: RUF012 - class-level constant, never mutated
         "regularization": Space("log", 10.0, 5000.0),
         "weighting": Space("choice", choices=("binary", "weight")),

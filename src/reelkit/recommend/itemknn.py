@@ -94,6 +94,7 @@ class ItemKNN(Recommender):
     kind = "top-n"
     Config = ItemKNNConfig
     config: ItemKNNConfig
+    fast_params = {"k": 30}  # noqa: RUF012
     search_space = {  # noqa: RUF012 - class-level constant, never mutated
         "k": Space("logint", 10, 1000),
         "shrink": Space("float", 0.0, 200.0),

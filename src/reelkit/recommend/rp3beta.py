@@ -96,6 +96,7 @@ class RP3beta(Recommender):
     kind = "top-n"
     Config = RP3betaConfig
     config: RP3betaConfig
+    fast_params = {"k": 30}  # noqa: RUF012
     search_space = {  # noqa: RUF012 - class-level constant, never mutated
         "alpha": Space("float", 0.1, 2.0),
         "beta": Space("float", 0.0, 1.0),

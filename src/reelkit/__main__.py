@@ -1,0 +1,5 @@
+"""``python -m reelkit`` runs the command line."""
+
+from reelkit.cli import main
+
+main()

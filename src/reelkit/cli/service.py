@@ -1,0 +1,198 @@
+"""``reelkit serve | import | retrain``: run the member-facing service and manage its data folder.
+
+A thin layer: parse options, call :mod:`reelkit.service`, print. ``serve --demo`` sets a data folder up
+first (the demo catalog, or MovieLens when ``REELKIT_DATA`` points at a ratings file or folder), so
+``make run`` is one command; a second run reuses the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelkit.cli.common import console, emit_json, err_console, parse_params, progress_for
+from reelkit.errors import ConfigError
+
+__all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "import_cmd", "register", "retrain_cmd", "serve_cmd"]
+
+DATA_ENV = "REELKIT_DATA"
+DEFAULT_DATA_DIR = Path(".reelkit/service")
+
+DataDirOpt = Annotated[
+    Path, typer.Option("--data-dir", help="The service's data folder (store, models, service.json).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _missing_extra(exc: ImportError) -> ConfigError:
+    return ConfigError(
+        f"the service needs extra packages ({exc.name} is missing); install them with "
+        "pip install 'reelkit[service]'"
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8000,
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help=f"Set the data folder up first if needed: the demo catalog, or ${DATA_ENV} (a ratings file or "
+            "folder) when set; then train a model version.",
+        ),
+    ] = False,
+    config: Annotated[Path | None, typer.Option(help="Config file (default: DATA_DIR/service.json).")] = None,
+    log_level: Annotated[str, typer.Option(help="Server log level.")] = "warning",
+) -> None:
+    """Run the HTTP service (API, web pages, /docs) on a data folder."""
+    try:
+        import uvicorn
+
+        from reelkit.service.app import create_app
+    except ImportError as exc:
+        raise _missing_extra(exc) from None
+    from reelkit.service.settings import ServiceSettings
+    from reelkit.service.store import DB_NAME
+
+    if demo:
+        from reelkit.service.bootstrap import bootstrap
+
+        source = os.environ.get(DATA_ENV) or None
+        with progress_for() as progress:
+            report = bootstrap(data_dir, source=source, progress=progress)
+        if report.imported is not None:
+            err_console.print(
+                f"imported {report.source}: {report.imported.titles:,} titles, {report.imported.members:,} "
+                f"members, {report.imported.events_stored:,} events -> {data_dir}"
+            )
+        else:
+            err_console.print(f"reusing the data in {data_dir}")
+        if report.trained is not None:
+            err_console.print(
+                f"trained model version {report.trained.version} ({report.trained.personal_model}) in "
+                f"{report.trained.train_seconds:.1f} s"
+            )
+        if report.token_file is not None:
+            err_console.print(f"API token for writes: in {report.token_file}")
+    elif not (data_dir / DB_NAME).exists():
+        raise ConfigError(
+            f"{data_dir}: no reelkit store here; load data with 'reelkit import --data-dir {data_dir} "
+            "--ratings FILE' or start with 'reelkit serve --demo'"
+        )
+    settings = ServiceSettings.load(data_dir, config_file=config)
+    app = create_app(settings)
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    sys.stdout.write(f"reelkit serving {data_dir} on http://{shown}:{bound_port}/ (API docs: /docs)\n")
+    sys.stdout.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    )
+    server.run(sockets=[sock])
+
+
+def import_cmd(
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    ratings: Annotated[Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Dataset folder or file.")] = None,
+    columns: Annotated[str | None, typer.Option(help="Column names by position, e.g. user,item,rating.")] = None,
+    sep: Annotated[str | None, typer.Option(help="Field separator (auto-detected by default).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store."""
+    from reelkit.service.ingest import import_dataset, read_source
+    from reelkit.service.store import open_store
+
+    if (ratings is None) == (data is None):
+        raise ConfigError("give exactly one of --ratings FILE or --data PATH")
+    source = ratings if ratings is not None else data
+    assert source is not None
+    with progress_for(not json_out) as progress:
+        ds = read_source(source, columns=columns, sep=sep)
+        store = open_store(data_dir)
+        try:
+            summary = import_dataset(store, ds, progress=progress)
+        finally:
+            store.close()
+    out = {"data_dir": str(data_dir), "source": str(source), **summary.__dict__}
+    if json_out:
+        emit_json(out)
+    else:
+        console.print(
+            f"imported {summary.titles:,} titles, {summary.members:,} members and {summary.events_stored:,} new "
+            f"events ({summary.events_duplicate:,} already stored) into {data_dir}; next: "
+            f"reelkit retrain --data-dir {data_dir}"
+        )
+
+
+def retrain_cmd(
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    model: Annotated[str, typer.Option("--model", help="The personal model (see 'reelkit models').")] = "ease",
+    param: Annotated[list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a new model version from the stored events; a running server switches to it by itself."""
+    from reelkit.service.models import describe_record, train_store
+
+    with progress_for(not json_out) as progress:
+        record = train_store(data_dir, personal=model, params=parse_params(param), progress=progress)
+    if json_out:
+        emit_json(describe_record(record))
+    else:
+        console.print(
+            f"model version {record.version}: {record.personal_model} + itemknn + trending + communities on "
+            f"{record.n_events:,} events ({record.n_members:,} members, {record.n_titles:,} titles) in "
+            f"{record.train_seconds:.1f} s"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)
+    app.command("import")(import_cmd)
+    app.command("retrain")(retrain_cmd)
+
+
+def main() -> None:
+    """``python -m reelkit.cli.service``: these commands on their own (same exit codes as ``reelkit``)."""
+    from reelkit.errors import ReelkitError, UserInputError
+
+    app = typer.Typer(
+        name="reelkit", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    register(app)
+    try:
+        app(prog_name="reelkit")
+    except UserInputError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+    except ReelkitError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

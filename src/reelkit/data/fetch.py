@@ -1,0 +1,297 @@
+"""Download public datasets into a local cache, verified and unpacked.
+
+Nothing is downloaded or read at import: :func:`fetch` does the work when called.
+
+* Where: ``cache_dir`` if given, else ``$REELKIT_CACHE``, else ``~/.cache/reelkit`` (read at call time).
+* From: ``base_url`` if given, else ``$REELKIT_DATA_URL``, else GroupLens
+  (``https://files.grouplens.org/datasets/movielens/``); the archive name is appended.
+* How: streamed in chunks to a temporary file inside the cache folder, hashed on the way; a checksum
+  mismatch raises :class:`~reelkit.errors.ChecksumError` and deletes the download. The zip is extracted
+  member by member into a temporary folder (absolute paths, ``..`` and links are refused), then renamed
+  into place, so an interrupted fetch never leaves a half-written dataset. A second call reuses the cache.
+
+Checksums: ``movielens-100k`` has a pinned sha256. ``movielens-1m`` and ``movielens-25m`` are verified
+against the MD5 sums GroupLens publishes next to each archive (``<archive>.md5``); no sha256 of those
+archives could be confirmed from an independent source, so none is pinned. ``movielens-latest-small`` is
+a development snapshot that GroupLens regenerates, so it has no fixed checksum at all: fetching it (or
+anything else without a checksum) is refused unless ``allow_unverified=True`` (CLI:
+``--insecure-skip-checksum``), in which case the download is used without any integrity check.
+
+MovieLens data is for research use under the GroupLens terms (cite Harper & Konstan 2015; ML-100K and
+ML-1M may not be redistributed): the cache is local and nothing here re-publishes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from reelkit.errors import ChecksumError, ConfigError, FetchError
+from reelkit.progress import SILENT, Progress
+
+__all__ = ["DATASETS", "DEFAULT_BASE_URL", "RemoteDataset", "cache_root", "fetch"]
+
+DEFAULT_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
+_CHUNK = 1 << 20
+_MARKER = ".reelkit-fetch.json"
+
+
+@dataclass(frozen=True)
+class RemoteDataset:
+    """One downloadable archive: ``filename`` under the base URL, unpacked into ``folder``.
+
+    ``sha256`` (preferred) and ``md5`` are the expected digests of the archive; ``None`` when unknown.
+    """
+
+    name: str
+    filename: str
+    folder: str
+    sha256: str | None = None
+    md5: str | None = None
+    size: int | None = None
+    description: str = ""
+
+    @property
+    def verifiable(self) -> bool:
+        return self.sha256 is not None or self.md5 is not None
+
+
+DATASETS: dict[str, RemoteDataset] = {
+    d.name: d
+    for d in (
+        RemoteDataset(
+            "movielens-100k",
+            "ml-100k.zip",
+            "ml-100k",
+            sha256="50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
+            md5="0e33842e24a9c977be4e0107933c0723",
+            size=4_924_029,
+            description="MovieLens 100K: 100,000 ratings, 943 users, 1,682 movies (1998)",
+        ),
+        RemoteDataset(
+            "movielens-latest-small",
+            "ml-latest-small.zip",
+            "ml-latest-small",
+            description="MovieLens latest-small: ~100k ratings, ~600 users, ~9,700 movies; changes over time",
+        ),
+        RemoteDataset(
+            "movielens-1m",
+            "ml-1m.zip",
+            "ml-1m",
+            md5="c4d9eecfca2ab87c1945afe126590906",
+            description="MovieLens 1M: 1,000,209 ratings, 6,040 users, ~3,900 movies (2003)",
+        ),
+        RemoteDataset(
+            "movielens-25m",
+            "ml-25m.zip",
+            "ml-25m",
+            md5="6b51fb2759a8657d3bfcbfc42b592ada",
+            description="MovieLens 25M: 25,000,095 ratings, 162,541 users, 62,423 movies (2019)",
+        ),
+    )
+}
+
+
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """The cache folder: ``cache_dir``, else ``$REELKIT_CACHE``, else ``~/.cache/reelkit``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("REELKIT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "reelkit"
+
+
+def _lookup(name: str | RemoteDataset) -> RemoteDataset:
+    if isinstance(name, RemoteDataset):
+        return name
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}") from None
+
+
+def _url(entry: RemoteDataset, base_url: str | None) -> str:
+    base = base_url or os.environ.get("REELKIT_DATA_URL") or DEFAULT_BASE_URL
+    return base.rstrip("/") + "/" + entry.filename
+
+
+def _download(
+    url: str, dest: Path, entry: RemoteDataset, progress: Progress, timeout: float
+) -> tuple[str, str]:
+    """Stream ``url`` into ``dest``; returns its (sha256, md5) hex digests."""
+    sha = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, dest.open("wb") as out:
+            length = resp.headers.get("Content-Length")
+            total = float(length) if length and length.isdigit() else entry.size
+            with progress.task(f"downloading {entry.filename}", total=total) as task:
+                while chunk := resp.read(_CHUNK):
+                    out.write(chunk)
+                    sha.update(chunk)
+                    md5.update(chunk)
+                    task.advance(len(chunk))
+    except urllib.error.HTTPError as exc:
+        raise FetchError(
+            f"{url}: HTTP {exc.code} {exc.reason}; check the address (base_url / $REELKIT_DATA_URL)"
+        ) from None
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FetchError(
+            f"{url}: download failed ({reason}); check the network, or point base_url / $REELKIT_DATA_URL "
+            "at a mirror"
+        ) from None
+    return sha.hexdigest(), md5.hexdigest()
+
+
+def _verify(entry: RemoteDataset, url: str, sha256: str, md5: str) -> None:
+    if entry.sha256 is not None and sha256 != entry.sha256:
+        raise ChecksumError(
+            f"{url}: sha256 is {sha256}, expected {entry.sha256}; the download was deleted. Try again; if it "
+            "persists, the file on the server (or the mirror) is not the published one"
+        )
+    if entry.md5 is not None and md5 != entry.md5:
+        raise ChecksumError(
+            f"{url}: md5 is {md5}, expected {entry.md5} (published by GroupLens); the download was deleted. "
+            "Try again; if it persists, the file on the server (or the mirror) is not the published one"
+        )
+
+
+def _safe_members(zf: zipfile.ZipFile, url: str) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Members with their relative paths; refuses absolute paths, ``..``, drive letters and links."""
+    out = []
+    for info in zf.infolist():
+        name = info.filename.replace("\\", "/")
+        rel = PurePosixPath(name)
+        mode = info.external_attr >> 16
+        if (
+            name.startswith("/")
+            or rel.is_absolute()
+            or ".." in rel.parts
+            or (rel.parts and ":" in rel.parts[0])
+            or stat.S_ISLNK(mode)
+        ):
+            raise FetchError(f"{url}: unsafe path {info.filename!r} in the archive; refusing to extract it")
+        if name.startswith("__MACOSX/") or not rel.parts:
+            continue
+        out.append((info, rel))
+    return out
+
+
+def _extract(archive: Path, into: Path, url: str) -> Path:
+    """Extract ``archive`` into the new folder ``into``; returns the dataset folder (the single top folder
+    of the archive, or ``into`` itself)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = _safe_members(zf, url)
+            root = into.resolve()
+            for info, rel in members:
+                target = into.joinpath(*rel.parts)
+                if not target.resolve().is_relative_to(root):
+                    raise FetchError(f"{url}: unsafe path {info.filename!r} in the archive; refusing it")
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, _CHUNK)
+    except zipfile.BadZipFile as exc:
+        raise FetchError(f"{url}: not a valid zip archive ({exc}); try again with force=True") from None
+    tops = {rel.parts[0] for _, rel in members}
+    if len(tops) == 1 and all(len(rel.parts) > 1 for _, rel in members):
+        return into / tops.pop()
+    return into
+
+
+def _is_complete(folder: Path) -> bool:
+    return (folder / _MARKER).is_file()
+
+
+def fetch(
+    name: str | RemoteDataset,
+    *,
+    cache_dir: str | Path | None = None,
+    base_url: str | None = None,
+    progress: Progress = SILENT,
+    force: bool = False,
+    allow_unverified: bool = False,
+    timeout: float = 60.0,
+) -> Path:
+    """Download, verify and unpack a dataset of :data:`DATASETS` (or a :class:`RemoteDataset`) into the
+    cache; returns its folder, ready for :func:`reelkit.data.loaders.load_dataset`.
+
+    A cached copy is reused unless ``force``. Archives without a known checksum are refused unless
+    ``allow_unverified`` (then nothing checks their integrity). Raises :class:`FetchError` when the
+    download fails and :class:`ChecksumError` when it does not match; neither leaves files behind.
+    """
+    entry = _lookup(name)
+    root = cache_root(cache_dir)
+    final = root / entry.folder
+    if not force and _is_complete(final):
+        return final
+    if not entry.verifiable and not allow_unverified:
+        raise FetchError(
+            f"{entry.name}: no published checksum is known for {entry.filename}, so the download cannot be "
+            "verified; refusing. Pass allow_unverified=True (CLI: --insecure-skip-checksum) to download it "
+            "without any integrity check"
+        )
+    url = _url(entry, base_url)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FetchError(f"cannot create the cache folder {root} ({exc}); pass cache_dir=") from None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=root)
+    os.close(fd)
+    archive = Path(tmp_name)
+    staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder}.", suffix=".extract", dir=root))
+    try:
+        sha256, md5 = _download(url, archive, entry, progress, timeout)
+        _verify(entry, url, sha256, md5)
+        with progress.task(f"unpacking {entry.filename}", total=None):
+            folder = _extract(archive, staging, url)
+        (folder / _MARKER).write_text(
+            json.dumps(
+                {
+                    "dataset": entry.name,
+                    "url": url,
+                    "sha256": sha256,
+                    "md5": md5,
+                    "verified": entry.verifiable,
+                }
+            )
+        )
+        _move_into_place(folder, final)
+    finally:
+        archive.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _move_into_place(folder: Path, final: Path) -> None:
+    """Rename ``folder`` to ``final``; an existing ``final`` is swapped out first, then removed."""
+    old: Path | None = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    try:
+        folder.rename(final)
+    except OSError:
+        if old is not None:  # put the previous copy back
+            old.rename(final)
+            old = None
+        if not _is_complete(final):
+            raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,732 @@
+"""The personal home page: ordered rows of titles, each row and each title with its reason.
+
+:class:`HomeBuilder` turns a member's event history into a :class:`HomePage`, using four fitted models
+trained on the same interactions (:class:`HomeModels`). The member is always described by their full history
+(fold-in through :meth:`Recommender.score_rows` with row ``-1``), so a known member with fresh events and a
+brand-new member are handled alike and no refit is needed.
+
+Rows
+----
+``continue-watching``
+    Titles whose last play stopped between ``continue_min_fraction`` and the completion threshold of the
+    confidence formula (not thumbed down), most recent play first. The reason is the progress.
+``top-picks``
+    The personal model's best titles (fold-in scores), unseen titles only.
+``because-you-watched``
+    For each of the member's ``because_rows`` most recent *strongly engaged* titles (a completed play, a
+    thumb up, or a rating in the top quarter of the rating scale), that title's nearest neighbours by item
+    similarity (the :class:`~reelkit.recommend.itemknn.ItemKNN` top-k list, most similar first).
+``trending``
+    Time-decayed popularity (:class:`~reelkit.recommend.popularity.Trending`), unseen titles only.
+``community``
+    The most watched titles within the member's taste community
+    (:class:`~reelkit.recommend.communities.CommunityPopularity`; a new member is placed by projection).
+``new-releases``
+    The ``new_release_pool`` most recently released catalog titles (``released``, else 1 January of
+    ``year``) within ``new_release_days`` of the newest release, ranked by the personal model.
+
+Every row skips titles the member has any event for (except Continue Watching, which is made of them).
+
+Dedupe and dropped rows
+    Rows are filled in a fixed priority order: Continue Watching, Top Picks, Because You Watched (most
+    recent anchor first), New Releases, Popular in Your Taste Community, Trending Now. A title taken by an
+    earlier row is skipped by later ones, so a title appears at most once per page. A row with fewer than
+    ``min_row_titles`` titles (``min_continue_titles`` for Continue Watching) is dropped and gives its
+    titles back to the rows after it.
+
+Row order (expected engagement)
+    A row's expected engagement is the mean, over its titles, of the title's *personal percentile*: the
+    fraction of catalog titles that the member's personal-model fold-in scores below it (0 = least likely
+    to be watched, 1 = most). Percentiles make the scores of any model comparable across rows. Rows are
+    shown by decreasing expected engagement (ties in priority order), except that Continue Watching, when
+    present, is pinned first with engagement 1: titles a member started are the ones they most often play
+    next. A member with no history is scored by global popularity instead of the personal model.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelkit.data.confidence import ConfidenceConfig, aggregate_events
+from reelkit.errors import ConfigError, UnknownIdError
+from reelkit.recommend.base import Recommender
+from reelkit.recommend.communities import Community, CommunityPopularity
+from reelkit.recommend.itemknn import ItemKNN
+from reelkit.recommend.popularity import Trending
+
+__all__ = [
+    "ROW_KINDS",
+    "HomeBuilder",
+    "HomeConfig",
+    "HomeModels",
+    "HomePage",
+    "HomeRow",
+    "HomeTitle",
+    "MemberHistory",
+    "RowKind",
+    "TitleCommunity",
+]
+
+RowKind = Literal["continue-watching", "top-picks", "because-you-watched", "trending", "community", "new-releases"]
+ROW_KINDS: tuple[RowKind, ...] = (
+    "continue-watching",
+    "top-picks",
+    "because-you-watched",
+    "trending",
+    "community",
+    "new-releases",
+)
+#: How many candidates each row looks at beyond its size (so that dedupe rarely empties it).
+_POOL = 200
+
+
+class HomeConfig(BaseModel):
+    """How the home page is built (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Titles per row at most.
+    row_size: int = Field(10, ge=1, le=100)
+    #: Rows with fewer titles are dropped.
+    min_row_titles: int = Field(3, ge=1, le=100)
+    #: Continue Watching is kept from this many titles.
+    min_continue_titles: int = Field(1, ge=1, le=100)
+    #: How many "Because You Watched" rows (the member's most recent strongly engaged titles).
+    because_rows: int = Field(3, ge=0, le=3)
+    #: A rating counts as strong engagement from this normalised value (0 = lowest, 1 = highest rating).
+    strong_rating: float = Field(0.75, ge=0, le=1)
+    #: A play counts as started (for Continue Watching) from this fraction.
+    continue_min_fraction: float = Field(0.02, ge=0, lt=1)
+    #: New releases: titles released within this many days of the newest release in the catalog ...
+    new_release_days: int = Field(365, ge=1)
+    #: ... at most this many of the newest.
+    new_release_pool: int = Field(200, ge=1)
+    #: The confidence formula that turns the member's events into weights (as in training).
+    confidence: ConfidenceConfig = ConfidenceConfig()
+
+
+@dataclass(frozen=True)
+class MemberHistory:
+    """A member's events in store order (oldest first), as parallel arrays.
+
+    ``kinds`` are ``play``/``rating``/``thumb``; ``values`` are the rating, +1/-1, or seconds watched;
+    ``fractions`` the part of the title a play covered (NaN when unknown or not a play); ``seqs`` the store's
+    sequence numbers (0 when the history did not come from a store).
+    """
+
+    title_ids: np.ndarray
+    kinds: np.ndarray
+    timestamps: np.ndarray
+    values: np.ndarray
+    fractions: np.ndarray
+    seqs: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.title_ids.shape[0])
+
+    @classmethod
+    def empty(cls) -> MemberHistory:
+        return cls(
+            title_ids=np.zeros(0, dtype=object),
+            kinds=np.zeros(0, dtype=object),
+            timestamps=np.zeros(0, dtype=np.int64),
+            values=np.zeros(0, dtype=np.float64),
+            fractions=np.zeros(0, dtype=np.float64),
+            seqs=np.zeros(0, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_frame(cls, events: pd.DataFrame) -> MemberHistory:
+        """From a normalised events table (see :mod:`reelkit.data.dataset`) of one member, in order."""
+        n = len(events)
+        return cls(
+            title_ids=events["title_id"].astype(str).to_numpy(dtype=object),
+            kinds=events["kind"].astype(str).to_numpy(dtype=object),
+            timestamps=events["timestamp"].to_numpy(np.int64),
+            values=events["value"].to_numpy(np.float64),
+            fractions=events["fraction"].to_numpy(np.float64),
+            seqs=events["seq"].to_numpy(np.int64) if "seq" in events else np.zeros(n, np.int64),
+        )
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.seqs.max()) if len(self.seqs) else 0
+
+
+@dataclass(frozen=True)
+class HomeTitle:
+    """One title on the page, with why it is there."""
+
+    title_id: str
+    name: str
+    genres: tuple[str, ...]
+    reason: str
+    #: Row-specific score: progress for Continue Watching, similarity, share, or the personal score.
+    score: float
+    #: Watched fraction (Continue Watching only).
+    progress: float | None = None
+
+
+@dataclass(frozen=True)
+class HomeRow:
+    """One row of the home page."""
+
+    kind: RowKind
+    heading: str
+    reason: str
+    titles: tuple[HomeTitle, ...]
+    #: Expected engagement used to order the rows (see the module docstring).
+    engagement: float
+    #: The title a "Because You Watched" row is about.
+    anchor_title_id: str | None = None
+    #: The community a "Popular in Your Taste Community" row is about.
+    community_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """A member's home page: rows in display order."""
+
+    member_id: str
+    rows: tuple[HomeRow, ...]
+    community_id: int | None
+    community_name: str | None
+    #: Number of distinct titles in the member's history.
+    history_titles: int
+    #: How the rows were ordered, in words.
+    ranking: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class TitleCommunity:
+    """A community that loves a title: ``lift`` = share of the community that watched it / share of all."""
+
+    community_id: int
+    name: str
+    size: int
+    share: float
+    lift: float
+
+
+@dataclass(frozen=True)
+class HomeModels:
+    """The fitted models a home page is built from; all trained on the same interactions."""
+
+    personal: Recommender
+    similar: ItemKNN
+    trending: Trending
+    communities: CommunityPopularity
+    #: The catalog (indexed by ``title_id``; ``name``, ``genres``, ``year``, ``released`` columns).
+    titles: pd.DataFrame
+
+
+RANKING_RULE = (
+    "rows are ordered by expected engagement: the mean personal percentile of their titles under the "
+    "personal model's fold-in scores; Continue Watching is pinned first"
+)
+
+
+@dataclass
+class _Folded:
+    """A member's history folded into model space."""
+
+    seen: np.ndarray  # bool mask over titles: any event
+    scores: np.ndarray  # personal scores (float32, n_titles)
+    sorted_scores: np.ndarray
+    history_cols: np.ndarray  # titles with positive weight
+    history_weights: np.ndarray
+    community: int
+    continue_rows: list[tuple[str, float, int]]  # (title_id, fraction, timestamp), most recent first
+    strong: list[tuple[str, str]]  # (title_id, verb), most recent first
+    n_titles_seen: int
+
+
+class HomeBuilder:
+    """Builds home pages and the title-level lists (top picks, similar titles) for one set of models.
+
+    Construction precomputes what does not depend on the member (trending order, community popularity
+    orders and profiles, sorted similarity lists, the new-release pool), so a page costs one fold-in.
+    """
+
+    def __init__(self, models: HomeModels, config: HomeConfig | None = None) -> None:
+        self.models = models
+        self.config = config or HomeConfig()
+        p = models.personal
+        ids = p.title_ids_
+        for other in (models.similar, models.trending, models.communities):
+            if other.title_ids_.shape != ids.shape or not np.array_equal(other.title_ids_, ids):
+                raise ConfigError(
+                    "home page models were trained on different title sets; train them on the same interactions"
+                )
+        self.title_ids: np.ndarray = np.asarray(ids, dtype=str)
+        self.n_titles = int(ids.shape[0])
+        self._index = pd.Index(self.title_ids)
+        cat = models.titles.reindex(self.title_ids)
+        names = cat["name"] if "name" in cat else pd.Series(np.nan, index=cat.index)
+        fallback = pd.Series(p.title_names_, index=cat.index)
+        names = names.where(names.notna() & (names.astype(str) != ""), fallback)
+        self.names: np.ndarray = names.astype(str).to_numpy(dtype=object)
+        genres = cat["genres"].fillna("").astype(str) if "genres" in cat else pd.Series("", index=cat.index)
+        self.genres: list[tuple[str, ...]] = [
+            tuple(g for g in s.split("|") if g and g != "(no genres listed)") for s in genres
+        ]
+        # trending and community orders
+        trend = np.asarray(models.trending.item_scores_, dtype=np.float64)
+        self._trending = np.argsort(-trend, kind="stable")[: max(_POOL * 5, 1000)]
+        self._trending = self._trending[trend[self._trending] > 0]
+        comm = models.communities
+        self.community_profiles: list[Community] = comm.communities(top=20)
+        self._community_by_id = {c.id: c for c in self.community_profiles}
+        pop = np.asarray(comm.community_popularity_, dtype=np.float64)
+        sizes = np.bincount(comm.labels_, minlength=comm.n_communities_).astype(np.float64)
+        self._community_sizes = sizes
+        self._community_share = pop / np.maximum(sizes, 1.0)[:, None]
+        glob = np.asarray(comm.global_popularity_, dtype=np.float64) / max(float(sizes.sum()), 1.0)
+        self._global_share = glob
+        self._global_popularity = np.asarray(comm.global_popularity_, dtype=np.float32)
+        self._community_order = [
+            np.asarray(o[pop[c, o] > 0])
+            for c, o in enumerate(np.argsort(-pop, axis=1, kind="stable")[:, : max(_POOL * 5, 1000)])
+        ]
+        self._largest_community = int(np.argmax(sizes)) if len(sizes) else 0
+        # similarity lists, each sorted by decreasing similarity
+        s = sp.csr_matrix(models.similar.similarity_)
+        s.sort_indices()
+        row_of = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
+        order = np.lexsort((-s.data, row_of))
+        self._sim_indptr = s.indptr
+        self._sim_indices = s.indices[order]
+        self._sim_data = s.data[order]
+        # new releases
+        self._new_releases = self._release_pool(cat)
+        self._rating_scale = p.rating_scale_
+
+    # ------------------------------------------------------------------ precomputation
+    def _release_pool(self, cat: pd.DataFrame) -> np.ndarray:
+        cfg = self.config
+        released = (
+            pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
+            if "released" in cat
+            else np.full(self.n_titles, np.nan)
+        )
+        if "year" in cat:
+            years = pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
+            from_year = np.array(
+                [
+                    _dt.datetime(int(y), 1, 1, tzinfo=_dt.UTC).timestamp() if np.isfinite(y) and 1800 < y < 3000
+                    else np.nan
+                    for y in years
+                ]
+            )
+            released = np.where(np.isnan(released), from_year, released)
+        ok = np.flatnonzero(np.isfinite(released))
+        if len(ok) == 0:
+            return np.zeros(0, dtype=np.int64)
+        newest = float(released[ok].max())
+        recent = ok[released[ok] >= newest - cfg.new_release_days * 86400.0]
+        recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
+        self.release_dates: np.ndarray = released
+        return np.asarray(recent, dtype=np.int64)
+
+    # ------------------------------------------------------------------ fold-in
+    def _col(self, title_id: str) -> int:
+        return int(self._index.get_indexer([title_id])[0])
+
+    def fold(self, history: MemberHistory) -> _Folded:
+        """Aggregate a history with the confidence formula and score it with the personal model."""
+        cfg = self.config
+        n = self.n_titles
+        seen = np.zeros(n, dtype=bool)
+        continue_rows: list[tuple[str, float, int]] = []
+        strong: list[tuple[str, str]] = []
+        cols_pos = np.zeros(0, dtype=np.int64)
+        w_pos = np.zeros(0, dtype=np.float32)
+        ratings_csr = sp.csr_matrix((1, n), dtype=np.float32)
+        n_seen = 0
+        if len(history):
+            frame = pd.DataFrame(
+                {
+                    "member_id": np.zeros(len(history), dtype=np.int64),
+                    "title_id": history.title_ids,
+                    "kind": history.kinds,
+                    "timestamp": history.timestamps,
+                    "value": history.values,
+                    "fraction": history.fractions,
+                }
+            )
+            agg = aggregate_events(frame, cfg.confidence, self._rating_scale)
+            tids = agg["title_id"].to_numpy(dtype=object)
+            n_seen = len(tids)
+            cols = self._index.get_indexer(tids.astype(str))
+            known = cols >= 0
+            seen[cols[known]] = True
+            weight = agg["weight"].to_numpy(np.float64)
+            pos = known & (weight > 0)
+            cols_pos = cols[pos].astype(np.int64)
+            w_pos = weight[pos].astype(np.float32)
+            rating = agg["rating"].to_numpy(np.float64)
+            has_r = pos & ~np.isnan(rating)
+            ratings_csr = sp.csr_matrix(
+                (rating[has_r].astype(np.float32), (np.zeros(int(has_r.sum()), np.int64), cols[has_r])),
+                shape=(1, n),
+            )
+            # strongly engaged titles, most recent first
+            lo, hi = self._rating_scale
+            rnorm = (rating - lo) / (hi - lo if hi > lo else 1.0)
+            thumb = agg["thumb"].to_numpy(np.float64)
+            completions = agg["completions"].to_numpy(np.int64)
+            is_strong = (weight > 0) & (
+                (completions >= 1) | (thumb > 0) | (np.nan_to_num(rnorm, nan=-1.0) >= cfg.strong_rating)
+            )
+            ts = agg["timestamp"].to_numpy(np.int64)
+            for i in np.flatnonzero(is_strong)[np.argsort(-ts[is_strong], kind="stable")]:
+                verb = "watched" if completions[i] >= 1 else ("liked" if thumb[i] > 0 else "rated")
+                strong.append((str(tids[i]), verb))
+            continue_rows = self._continue_watching(history, set(tids[thumb < 0].astype(str).tolist()))
+        hist = sp.csr_matrix((w_pos, (np.zeros(len(cols_pos), np.int64), cols_pos)), shape=(1, n))
+        if hist.nnz:
+            rows = np.full(1, -1, dtype=np.int64)
+            scores = np.asarray(self.models.personal.score_rows(rows, hist, ratings_csr)[0], dtype=np.float32)
+            community = int(self.models.communities.assign_rows(rows, hist)[0])
+        else:
+            scores = self._global_popularity.copy()
+            community = self._largest_community
+        scores = np.where(np.isfinite(scores), scores, np.float32(-np.inf)).astype(np.float32)
+        return _Folded(
+            seen=seen,
+            scores=scores,
+            sorted_scores=np.sort(scores),
+            history_cols=cols_pos,
+            history_weights=w_pos,
+            community=community,
+            continue_rows=continue_rows,
+            strong=strong,
+            n_titles_seen=n_seen,
+        )
+
+    def _continue_watching(self, history: MemberHistory, thumbed_down: set[str]) -> list[tuple[str, float, int]]:
+        cfg = self.config
+        threshold = cfg.confidence.completion_threshold
+        last: dict[str, tuple[float, int, int]] = {}
+        plays = np.flatnonzero(history.kinds == "play")
+        for i in plays:  # store order: a later play of the same title replaces an earlier one
+            frac = float(history.fractions[i])
+            last[str(history.title_ids[i])] = (frac, int(history.timestamps[i]), int(i))
+        out = [
+            (t, frac, ts, order)
+            for t, (frac, ts, order) in last.items()
+            if np.isfinite(frac) and cfg.continue_min_fraction <= frac < threshold and t not in thumbed_down
+        ]
+        out.sort(key=lambda r: (-r[2], -r[3]))
+        return [(t, f, ts) for t, f, ts, _ in out]
+
+    def _percentile(self, folded: _Folded, cols: np.ndarray) -> np.ndarray:
+        if len(cols) == 0:
+            return np.zeros(0)
+        pos = np.searchsorted(folded.sorted_scores, folded.scores[cols], side="left")
+        return np.asarray(pos / max(self.n_titles - 1, 1), dtype=np.float64)
+
+    # ------------------------------------------------------------------ lists
+    def _title(self, col: int, reason: str, score: float, progress: float | None = None) -> HomeTitle:
+        return HomeTitle(
+            title_id=str(self.title_ids[col]),
+            name=str(self.names[col]),
+            genres=self.genres[col],
+            reason=reason,
+            score=float(score),
+            progress=progress,
+        )
+
+    def has_title(self, title_id: str) -> bool:
+        """Whether the models know the title."""
+        return self._col(title_id) >= 0
+
+    def genres_of(self, title_id: str) -> tuple[str, ...]:
+        col = self._col(title_id)
+        return self.genres[col] if col >= 0 else ()
+
+    def name_of(self, title_id: str) -> str:
+        col = self._col(title_id)
+        return str(self.names[col]) if col >= 0 else f"Title {title_id}"
+
+    def _best_anchor(self, folded: _Folded, cols: np.ndarray) -> list[int]:
+        """For each candidate, the history title most similar to it (-1 when none is similar)."""
+        out = [-1] * len(cols)
+        if len(folded.history_cols) == 0 or len(cols) == 0:
+            return out
+        sim = sp.csr_matrix(self.models.similar.similarity_)[cols][:, folded.history_cols]
+        sim = sim.multiply(folded.history_weights[None, :]).tocsr()
+        if sim.nnz == 0:
+            return out
+        dense = sim.toarray()
+        best = np.argmax(dense, axis=1)
+        for i in range(len(cols)):
+            if dense[i, best[i]] > 0:
+                out[i] = int(folded.history_cols[best[i]])
+        return out
+
+    def _top_pick_titles(self, folded: _Folded, cols: np.ndarray) -> list[HomeTitle]:
+        anchors = self._best_anchor(folded, cols)
+        model = self.models.personal.name
+        out = []
+        for c, a in zip(cols.tolist(), anchors, strict=True):
+            reason = f"Picked for you: like {self.names[a]}" if a >= 0 else f"Picked for you by {model}"
+            out.append(self._title(c, reason, float(folded.scores[c])))
+        return out
+
+    def _ranked(self, folded: _Folded, candidates: np.ndarray | None, k: int, blocked: np.ndarray) -> np.ndarray:
+        scores = folded.scores.copy()
+        scores[blocked] = -np.inf
+        if candidates is not None:
+            mask = np.zeros(self.n_titles, dtype=bool)
+            mask[candidates] = True
+            scores[~mask] = -np.inf
+        k = min(k, self.n_titles)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64)
+        part = np.argpartition(-scores, k - 1)[:k] if k < self.n_titles else np.arange(self.n_titles)
+        part = part[np.lexsort((part, -scores[part]))]
+        return np.asarray(part[np.isfinite(scores[part])], dtype=np.int64)
+
+    def top_picks(self, history: MemberHistory, n: int = 10) -> tuple[HomeTitle, ...]:
+        """The personal model's top-``n`` unseen titles for a member given by history, with reasons."""
+        folded = self.fold(history)
+        cols = self._ranked(folded, None, n, folded.seen)
+        return tuple(self._top_pick_titles(folded, cols))
+
+    def similar(self, title_id: str, n: int = 10) -> tuple[HomeTitle, ...]:
+        """The ``n`` titles most similar to ``title_id`` (item-item similarity), with reasons."""
+        col = self._col(title_id)
+        if col < 0:
+            raise UnknownIdError(f"unknown title id {title_id}; the current model was not trained on it")
+        lo, hi = self._sim_indptr[col], self._sim_indptr[col + 1]
+        name = self.names[col]
+        return tuple(
+            self._title(int(j), f"Similar to {name} ({v:.2f})", float(v))
+            for j, v in zip(self._sim_indices[lo:hi][:n], self._sim_data[lo:hi][:n], strict=True)
+        )
+
+    def title_communities(self, title_id: str, top: int = 3) -> tuple[TitleCommunity, ...]:
+        """Communities that love a title most: highest lift among those where at least 5% watched it."""
+        col = self._col(title_id)
+        if col < 0:
+            return ()
+        share = self._community_share[:, col]
+        glob = self._global_share[col]
+        if glob <= 0:
+            return ()
+        lift = share / glob
+        order = np.argsort(-lift, kind="stable")
+        out = []
+        for c in order:
+            if share[c] < 0.05 or lift[c] <= 1.0 or len(out) >= top:
+                continue
+            prof = self._community_by_id.get(int(c))
+            if prof is None:
+                continue
+            out.append(
+                TitleCommunity(
+                    community_id=int(c), name=prof.name, size=prof.size, share=float(share[c]), lift=float(lift[c])
+                )
+            )
+        return tuple(out)
+
+    def community(self, community_id: int) -> Community:
+        prof = self._community_by_id.get(community_id)
+        if prof is None:
+            raise UnknownIdError(f"unknown community id {community_id}")
+        return prof
+
+    # ------------------------------------------------------------------ the page
+    def build(self, member_id: str, history: MemberHistory) -> HomePage:
+        """The member's home page (see the module docstring for the rules)."""
+        cfg = self.config
+        folded = self.fold(history)
+        used = folded.seen.copy()
+        used_ids: set[str] = set()
+        size = cfg.row_size
+        rows: list[tuple[int, HomeRow]] = []  # (priority, row)
+
+        def take(cols: Sequence[int]) -> list[int]:
+            out: list[int] = []
+            for c in cols:
+                if not used[c]:
+                    out.append(int(c))
+                    if len(out) >= size:
+                        break
+            return out
+
+        def keep(priority: int, row: HomeRow, cols: Sequence[int], minimum: int) -> None:
+            if len(row.titles) < minimum:
+                return
+            used[np.asarray(cols, dtype=np.int64)] = True
+            used_ids.update(t.title_id for t in row.titles)
+            rows.append((priority, row))
+
+        # 1. Continue Watching
+        cw_titles: list[HomeTitle] = []
+        cw_cols: list[int] = []
+        for tid, frac, _ts in folded.continue_rows[:size]:
+            c = self._col(tid)
+            name = str(self.names[c]) if c >= 0 else self._catalog_name(tid)
+            genres = self.genres[c] if c >= 0 else ()
+            cw_titles.append(
+                HomeTitle(tid, name, genres, f"Resume: {round(frac * 100)}% watched", float(frac), progress=frac)
+            )
+            if c >= 0:
+                cw_cols.append(c)
+        keep(
+            0,
+            HomeRow(
+                "continue-watching",
+                "Continue Watching",
+                "Titles you started and have not finished, most recent first",
+                tuple(cw_titles),
+                1.0,
+            ),
+            cw_cols,
+            cfg.min_continue_titles,
+        )
+
+        # 2. Top Picks
+        tp = take(self._ranked(folded, None, size + _POOL, used))
+        keep(
+            1,
+            HomeRow(
+                "top-picks",
+                "Top Picks for You",
+                f"Ranked for you by the {self.models.personal.name} model from your {folded.n_titles_seen} titles",
+                tuple(self._top_pick_titles(folded, np.asarray(tp, dtype=np.int64))),
+                self._engagement(folded, tp),
+            ),
+            tp,
+            cfg.min_row_titles,
+        )
+
+        # 3. Because You Watched
+        for i, (anchor, verb) in enumerate(folded.strong[: cfg.because_rows]):
+            a = self._col(anchor)
+            if a < 0:
+                continue
+            lo, hi = self._sim_indptr[a], self._sim_indptr[a + 1]
+            neigh = self._sim_indices[lo:hi]
+            sims = self._sim_data[lo:hi]
+            cols = take(neigh)
+            sim_of = dict(zip(neigh.tolist(), sims.tolist(), strict=True))
+            name = str(self.names[a])
+            keep(
+                2 + i,
+                HomeRow(
+                    "because-you-watched",
+                    f"Because You Watched {name}",
+                    f"You {verb} {name} recently; these are the titles most similar to it",
+                    tuple(self._title(c, f"Similar to {name} ({sim_of[c]:.2f})", sim_of[c]) for c in cols),
+                    self._engagement(folded, cols),
+                    anchor_title_id=anchor,
+                ),
+                cols,
+                cfg.min_row_titles,
+            )
+
+        # 4. New Releases (ranked for the member)
+        nr = take(self._ranked(folded, self._new_releases, size + _POOL, used))
+        pct = self._percentile(folded, np.asarray(nr, dtype=np.int64))
+        keep(
+            6,
+            HomeRow(
+                "new-releases",
+                "New Releases",
+                f"Released in the last {cfg.new_release_days} days of the catalog, ranked for you",
+                tuple(
+                    self._title(c, f"New {self._date(c)}; in your top {_top_share(p)}%", float(p))
+                    for c, p in zip(nr, pct.tolist(), strict=True)
+                ),
+                self._engagement(folded, nr),
+            ),
+            nr,
+            cfg.min_row_titles,
+        )
+
+        # 5. Popular in Your Taste Community
+        cid = folded.community
+        prof = self._community_by_id.get(cid)
+        cname = prof.name if prof is not None else f"community {cid}"
+        cc = take(self._community_order[cid]) if cid < len(self._community_order) else []
+        share = self._community_share[cid] if cid < len(self._community_share) else np.zeros(self.n_titles)
+        keep(
+            7,
+            HomeRow(
+                "community",
+                f"Popular in Your Taste Community: {cname}",
+                f"Most watched by the {int(self._community_sizes[cid]) if cid < len(self._community_sizes) else 0}"
+                f" members whose taste is closest to yours",
+                tuple(
+                    self._title(c, f"Watched by {100 * share[c]:.0f}% of {cname}", float(share[c])) for c in cc
+                ),
+                self._engagement(folded, cc),
+                community_id=cid,
+            ),
+            cc,
+            cfg.min_row_titles,
+        )
+
+        # 6. Trending Now
+        trend_scores = self.models.trending.item_scores_
+        rank_of = {int(c): r + 1 for r, c in enumerate(self._trending[: size + _POOL * 5])}
+        tr = take(self._trending)
+        keep(
+            8,
+            HomeRow(
+                "trending",
+                "Trending Now",
+                f"Most watched recently (plays halve in weight every "
+                f"{self.models.trending.config.half_life_days:g} days)",
+                tuple(
+                    self._title(c, f"Trending now: #{rank_of.get(c, 0)} on the service", float(trend_scores[c]))
+                    for c in tr
+                ),
+                self._engagement(folded, tr),
+            ),
+            tr,
+            cfg.min_row_titles,
+        )
+
+        ordered = sorted(rows, key=lambda pr: (pr[0] != 0, -pr[1].engagement, pr[0]))
+        return HomePage(
+            member_id=member_id,
+            rows=tuple(r for _, r in ordered),
+            community_id=cid if prof is not None else None,
+            community_name=cname if prof is not None else None,
+            history_titles=folded.n_titles_seen,
+            ranking=RANKING_RULE,
+        )
+
+    def _engagement(self, folded: _Folded, cols: Sequence[int]) -> float:
+        if not cols:
+            return 0.0
+        return float(np.mean(self._percentile(folded, np.asarray(cols, dtype=np.int64))))
+
+    def _date(self, col: int) -> str:
+        ts = float(self.release_dates[col]) if hasattr(self, "release_dates") else float("nan")
+        if not np.isfinite(ts):
+            return "release"
+        return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d")
+
+    def _catalog_name(self, title_id: str) -> str:
+        titles = self.models.titles
+        if title_id in titles.index and "name" in titles:
+            return str(titles.at[title_id, "name"])
+        return f"Title {title_id}"
+
+
+def _top_share(percentile: float) -> int:
+    """``0.97`` -> ``3`` (the title is in the member's top 3%); at least 1."""
+    return max(1, int(np.ceil(100.0 * (1.0 - percentile))))

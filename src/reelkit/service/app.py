@@ -1,0 +1,229 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds the app; nothing is opened or loaded until the app starts: the lifespan
+handler opens the store, loads the current model version, and starts a background task that switches to a
+newer version when ``reelkit retrain`` records one (see :mod:`reelkit.service.models`).
+
+Errors are JSON everywhere under ``/v1`` (and for ``/health``, ``/metrics``, ``/ui``)::
+
+    {"error": "not_found", "message": "unknown member id 'x'", "fields": []}
+
+with ``fields`` naming each invalid field for 422s (``events[3].position``). Unknown ids: 404; invalid
+payloads: 422; batches or bodies too large: 413; missing or wrong token: 401; event id reused with other
+content, or a member id taken: 409; no model trained yet: 503. Web pages get an HTML error page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
+from reelkit.service.deps import BodyLimitMiddleware, ServiceState
+from reelkit.service.errors import (
+    EventConflictError,
+    MemberExistsError,
+    NoModelError,
+    UnknownReferenceError,
+)
+from reelkit.service.metrics import Metrics, MetricsMiddleware
+from reelkit.service.models import ModelHolder
+from reelkit.service.settings import ServiceSettings
+from reelkit.service.store import Store, open_store
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_request",
+    503: "unavailable",
+}
+_JSON_PREFIXES = ("/v1", "/health", "/metrics", "/ui", "/docs", "/openapi", "/redoc")
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(resources.files("reelkit.service").joinpath(name)))
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    prev: Any = None
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif isinstance(prev, int) and p in ("play", "rating", "thumb"):
+            pass  # the discriminated union's tag: not a field of the request
+        else:
+            out += ("." if out else "") + str(p)
+        prev = p
+    return out or "(request)"
+
+
+def _error(status: int, message: str, fields: Sequence[tuple[str, str]] = (), **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": _CODES.get(status, "error"),
+            "message": message,
+            "fields": [{"field": f, "message": m} for f, m in fields],
+        },
+        status_code=status,
+        headers=headers or None,
+    )
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(_JSON_PREFIXES) and "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
+        fields = []
+        for err in exc.errors():
+            msg = str(err.get("msg", "invalid"))
+            if err.get("type") == "json_invalid":
+                msg = f"invalid JSON: {err.get('ctx', {}).get('error', msg)}"
+            fields.append((_field_name(err.get("loc", ())), msg))
+        names = ", ".join(dict.fromkeys(f for f, _ in fields))
+        return _error(422, f"invalid request: {names}", fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail) if exc.detail else _CODES.get(exc.status_code, "error")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such page or endpoint: {request.url.path}"
+        if _wants_html(request):
+            return _html_error(request, exc.status_code, message)
+        return _error(exc.status_code, message, **dict(exc.headers or {}))
+
+    @app.exception_handler(ReelkitError)
+    async def reelkit_error(request: Request, exc: ReelkitError) -> Response:
+        fields: list[tuple[str, str]] = []
+        if isinstance(exc, UnknownReferenceError):
+            status, fields = 404, [(loc, f"unknown id {value!r}") for loc, value in exc.fields]
+        elif isinstance(exc, EventConflictError):
+            status, fields = 409, [(loc, f"event id {value!r} already used with other content") for loc, value in exc.fields]
+        elif isinstance(exc, MemberExistsError):
+            status = 409
+        elif isinstance(exc, UnknownIdError):
+            status = 404
+        elif isinstance(exc, NoModelError):
+            status = 503
+        elif isinstance(exc, UserInputError):
+            status = 400
+        else:
+            log.error("request %s failed: %s", request.url.path, exc)
+            status = 500
+        if _wants_html(request):
+            return _html_error(request, status, str(exc))
+        return _error(status, str(exc), fields)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return _error(500, "internal error; the server log has the details")
+
+
+def _html_error(request: Request, status: int, message: str) -> Response:
+    state: ServiceState | None = getattr(request.app.state, "reelkit", None)
+    if state is None:  # pragma: no cover - only before startup
+        return _error(status, message)
+    return state.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"message": message, "profile": None, "model_version": None},
+        status_code=status,
+    )
+
+
+def create_app(settings: ServiceSettings, *, store: Store | None = None) -> FastAPI:
+    """The reelkit service as an ASGI app (see the module docstring).
+
+    ``store`` overrides the store opened from ``settings.data_dir`` (it is then not closed on shutdown).
+    """
+    metrics = Metrics()
+    templates = Jinja2Templates(directory=str(_package_dir("templates")))
+    from reelkit.service.routers import communities, events, members, system, titles, web
+
+    templates.env.globals.update(web.template_globals())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_store = store is None
+        st = open_store(settings.data_dir) if store is None else store
+        holder = ModelHolder(settings.data_dir, st, config=settings.home, cache_size=settings.page_cache_size)
+        await run_in_threadpool(holder.refresh)
+        key = (
+            settings.session_secret.get_secret_value().encode()
+            if settings.session_secret is not None
+            else secrets.token_bytes(32)
+        )
+        app.state.reelkit = ServiceState(
+            settings=settings, store=st, models=holder, metrics=metrics, templates=templates, session_key=key
+        )
+        poller: asyncio.Task[None] | None = None
+        if settings.model_poll_seconds > 0:
+            poller = asyncio.create_task(_poll(holder, settings.model_poll_seconds))
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+            if own_store:
+                st.close()
+
+    app = FastAPI(
+        title="reelkit",
+        summary="Personal home pages, live events and taste communities for a streaming catalog.",
+        version="1",
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    for module in (members, titles, communities, events, system):
+        app.include_router(module.router)
+    if settings.web_ui and not settings.protect_reads:
+        app.include_router(web.router)
+        app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+async def _poll(holder: ModelHolder, every: float) -> None:
+    """Switch to a newly trained version when the store names one (loading happens off the event loop)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(holder.refresh)
+        except ReelkitError as exc:  # pragma: no cover - logged, retried
+            log.warning("model refresh failed: %s", exc)
+        except Exception:  # pragma: no cover - a poll must never die
+            log.exception("model refresh failed")

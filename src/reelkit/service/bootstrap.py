@@ -1,0 +1,63 @@
+"""Setting up a data folder in one step (``reelkit serve --demo``, ``make run``).
+
+:func:`bootstrap` imports the demo catalog (or a MovieLens/CSV/Parquet source) when the store has no events,
+trains a model version when there is none, and gives a fresh folder a random API token. A second call finds
+everything in place and does nothing, so ``make run`` reuses what the first run built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelkit.progress import SILENT, Progress
+from reelkit.service.ingest import ImportSummary, import_dataset, read_source
+from reelkit.service.models import DEFAULT_PERSONAL, train_store
+from reelkit.service.settings import ensure_token
+from reelkit.service.store import ModelVersionRecord, open_store
+
+__all__ = ["BootstrapReport", "bootstrap"]
+
+
+@dataclass(frozen=True)
+class BootstrapReport:
+    """What :func:`bootstrap` did (None: that step was already done)."""
+
+    data_dir: Path
+    source: str
+    imported: ImportSummary | None
+    trained: ModelVersionRecord | None
+    token_file: Path | None
+
+
+def bootstrap(
+    data_dir: str | Path,
+    *,
+    source: str | Path | None = None,
+    n_members: int = 2000,
+    n_titles: int = 1000,
+    seed: int = 0,
+    personal: str = DEFAULT_PERSONAL,
+    progress: Progress = SILENT,
+) -> BootstrapReport:
+    """Make ``data_dir`` ready to serve: data imported, a model version trained, an API token set."""
+    data_dir = Path(data_dir)
+    label = str(source) if source is not None else f"demo catalog ({n_members} members, {n_titles} titles)"
+    store = open_store(data_dir)
+    try:
+        imported = None
+        if store.count_events() == 0:
+            if source is not None:
+                ds = read_source(Path(source))
+            else:
+                from reelkit.data.demo import make_demo
+
+                with progress.task("generating the demo catalog", total=None):
+                    ds = make_demo(n_members=n_members, n_titles=n_titles, seed=seed)
+            imported = import_dataset(store, ds, progress=progress)
+        need_model = store.current_model_version() is None
+    finally:
+        store.close()
+    trained = train_store(data_dir, personal=personal, progress=progress) if need_model else None
+    token_file = ensure_token(data_dir)
+    return BootstrapReport(data_dir=data_dir, source=label, imported=imported, trained=trained, token_file=token_file)

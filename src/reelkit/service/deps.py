@@ -1,0 +1,163 @@
+"""What the routers share: the service state, typed dependencies, authentication, the body size limit."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reelkit.service.metrics import Metrics
+from reelkit.service.models import ModelBundle, ModelHolder
+from reelkit.service.settings import ServiceSettings
+from reelkit.service.store import Store
+
+__all__ = [
+    "BodyLimitMiddleware",
+    "BundleDep",
+    "ServiceState",
+    "StateDep",
+    "get_state",
+    "require_read",
+    "require_write",
+]
+
+
+@dataclass
+class ServiceState:
+    """Everything a request needs, built by the app's lifespan."""
+
+    settings: ServiceSettings
+    store: Store
+    models: ModelHolder
+    metrics: Metrics
+    templates: Jinja2Templates
+    session_key: bytes
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # profile cookies of the web pages: base64url(member id) "." hmac
+    def sign_member(self, member_id: str) -> str:
+        raw = base64.urlsafe_b64encode(member_id.encode()).decode().rstrip("=")
+        mac = hmac.new(self.session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{raw}.{mac}"
+
+    def member_from_cookie(self, value: str | None) -> str | None:
+        if not value or "." not in value:
+            return None
+        raw, _, mac = value.rpartition(".")
+        good = hmac.new(self.session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+        if not hmac.compare_digest(mac, good):
+            return None
+        try:
+            return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.reelkit
+    return state
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_bundle(state: StateDep) -> ModelBundle:
+    """The model bundle for this request (read once: a switch during the request does not affect it)."""
+    return state.models.require()
+
+
+BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
+
+_bearer = HTTPBearer(auto_error=False, description="The API token (REELKIT_API_TOKEN or service.json).")
+
+
+def _check_token(state: ServiceState, creds: HTTPAuthorizationCredentials | None, what: str) -> None:
+    token = state.settings.api_token
+    if token is None:
+        raise HTTPException(
+            status_code=403,
+            detail=f"{what} are disabled: no API token is configured; set REELKIT_API_TOKEN or "
+            f"'api_token' in {state.settings.data_dir / 'service.json'}",
+        )
+    if creds is None:
+        raise HTTPException(
+            status_code=401,
+            detail=f"{what} need a bearer token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not hmac.compare_digest(creds.credentials.encode(), token.get_secret_value().encode()):
+        raise HTTPException(
+            status_code=401, detail="invalid bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
+
+
+def require_write(
+    state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Write endpoints always need the API token."""
+    _check_token(state, creds, "writes")
+
+
+def require_read(
+    state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Read endpoints need the token only when ``protect_reads`` is set."""
+    if state.settings.protect_reads:
+        _check_token(state, creds, "reads")
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = 0
+                if length > self.max_bytes:
+                    await self._refuse(send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(status_code=413, detail=self._message())
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _message(self) -> str:
+        return f"request body too large: at most {self.max_bytes} bytes; send smaller batches"
+
+    async def _refuse(self, send: Send) -> None:
+        import json
+
+        body = json.dumps({"error": "too_large", "message": self._message(), "fields": []}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,47 @@
+"""Errors of the service layer (all in the :mod:`reelkit.errors` tree)."""
+
+from __future__ import annotations
+
+from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
+
+__all__ = [
+    "EventConflictError",
+    "MemberExistsError",
+    "NoModelError",
+    "StoreError",
+    "UnknownReferenceError",
+]
+
+
+class StoreError(ReelkitError):
+    """The store cannot be opened or is in a state this reelkit cannot use."""
+
+
+class UnknownReferenceError(UnknownIdError):
+    """Events (or a new member's titles) name members or titles the store does not know.
+
+    ``fields`` lists ``(location, id)`` pairs such as ``("events[3].title_id", "42")``.
+    """
+
+    def __init__(self, message: str, fields: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class EventConflictError(UserInputError):
+    """An event id was already stored (or repeated in the batch) with different content.
+
+    ``fields`` lists ``(location, event_id)`` pairs.
+    """
+
+    def __init__(self, message: str, fields: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class MemberExistsError(UserInputError):
+    """A member with this id already exists."""
+
+
+class NoModelError(ReelkitError):
+    """No model version has been trained for this data folder yet."""

@@ -1,0 +1,455 @@
+"""Model bundles: trained from the stored events, saved as versions, served with an atomic switch.
+
+A *bundle* is what a home page needs: the personal model, :class:`~reelkit.recommend.itemknn.ItemKNN`
+(similar titles), :class:`~reelkit.recommend.popularity.Trending` and
+:class:`~reelkit.recommend.communities.CommunityPopularity`, all fitted on the same interactions (every catalog
+title is a column, so new releases without events can be ranked too).
+
+On disk (``<data folder>/models/<version>/``)
+    ``manifest.json`` and one ``.npz`` per model. :func:`train_store` writes a new version into a temporary
+    folder, syncs it, renames it into place and only then records it in the store as the current version,
+    so a reader never sees a partial version.
+
+Serving
+    :class:`ModelHolder` holds the bundle being served. :meth:`ModelHolder.refresh` loads a newer version
+    completely (models, precomputed lists) *before* replacing the one reference the request handlers read;
+    a request takes that reference once, so requests in flight finish on the old bundle and no request
+    ever sees a half-loaded one.
+
+Fresh events
+    A home page is built from the member's full history as stored (fold-in), so an event is reflected on
+    the next page without retraining. Pages are cached per bundle, keyed by the member and the sequence
+    number of their latest event: a new event changes the key.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pydantic
+
+from reelkit.data.dataset import Dataset
+from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning
+from reelkit.progress import SILENT, Progress
+from reelkit.recommend.base import Recommender, load_model, registered_models
+from reelkit.recommend.communities import CommunityPopularity
+from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage, MemberHistory
+from reelkit.recommend.itemknn import ItemKNN
+from reelkit.recommend.popularity import Trending
+from reelkit.service.errors import NoModelError
+from reelkit.service.store import ModelVersionRecord, Store, open_store
+
+__all__ = [
+    "BUNDLE_FILES",
+    "DEFAULT_PERSONAL",
+    "BundleManifest",
+    "ModelBundle",
+    "ModelHolder",
+    "load_bundle",
+    "models_dir",
+    "train_store",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PERSONAL = "ease"
+BUNDLE_FILES: dict[str, str] = {
+    "personal": "personal.npz",
+    "similar": "itemknn.npz",
+    "trending": "trending.npz",
+    "communities": "communities.npz",
+}
+_VERSION_RE = re.compile(r"^v(\d{4,9})$")
+MANIFEST_FORMAT = 1
+
+
+class BundleManifest(pydantic.BaseModel):
+    """``manifest.json`` of a model version."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    format: int = MANIFEST_FORMAT
+    version: str
+    created_at: int
+    personal_model: str
+    personal_params: dict[str, Any]
+    events_seq: int
+    n_events: int
+    n_members: int
+    n_titles: int
+    train_seconds: float
+    files: dict[str, str]
+
+
+#: Model modules imported before training or loading, so that their models are registered even when
+#: :mod:`reelkit.recommend` does not import them itself.
+_MODEL_MODULES = ("ease", "itemknn", "als", "rp3beta", "bayes_mf")
+
+
+def _register_models() -> None:
+    for name in _MODEL_MODULES:
+        try:
+            importlib.import_module(f"reelkit.recommend.{name}")
+        except ImportError:  # pragma: no cover - an optional model's dependency is missing
+            log.debug("model module %s not available", name)
+
+
+def models_dir(data_dir: str | Path) -> Path:
+    return Path(data_dir) / "models"
+
+
+def _version_path(data_dir: str | Path, version: str) -> Path:
+    """The folder of a version; the name must look like ``v0001`` (it never comes from a request)."""
+    if not _VERSION_RE.match(version):
+        raise ModelFormatError(f"invalid model version name {version!r}")
+    return models_dir(data_dir) / version
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _next_version(store: Store, root: Path) -> int:
+    numbers = [0]
+    for rec in store.model_versions():
+        m = _VERSION_RE.match(rec.version)
+        if m:
+            numbers.append(int(m.group(1)))
+    if root.is_dir():
+        for child in root.iterdir():
+            m = _VERSION_RE.match(child.name)
+            if m:
+                numbers.append(int(m.group(1)))
+    return max(numbers) + 1
+
+
+def train_store(
+    data_dir: str | Path,
+    *,
+    personal: str = DEFAULT_PERSONAL,
+    params: Mapping[str, Any] | None = None,
+    community_params: Mapping[str, Any] | None = None,
+    make_current: bool = True,
+    progress: Progress = SILENT,
+) -> ModelVersionRecord:
+    """Train a new model bundle from every event stored in ``data_dir`` and make it the current version.
+
+    ``personal`` names the personal model (any registered top-N model; see ``reelkit models``) and
+    ``params`` its parameters. Returns the new version's record.
+    """
+    _register_models()
+    models = registered_models()
+    if personal not in models:
+        raise ConfigError(f"unknown model {personal!r}; choose one of {', '.join(sorted(models))}")
+    store = open_store(data_dir)
+    try:
+        t0 = time.perf_counter()
+        events, seq = store.events_frame()
+        if len(events) == 0:
+            raise EmptyDataError(
+                "no events stored yet; load some with 'reelkit import --data-dir DIR --ratings FILE'",
+                path=str(data_dir),
+            )
+        titles = store.titles_frame()
+        members = store.members_frame()
+        with warnings.catch_warnings():
+            # two stored plays with the same second and value are both real; training may merge them
+            warnings.simplefilter("ignore", ReelkitWarning)
+            ds = Dataset.from_events(events, titles.drop(columns=["duration"]), members, source=str(data_dir))
+        inter = ds.interactions(all_titles=True)
+        fitted: dict[str, Recommender] = {}
+        with progress.task("training the model bundle", total=4) as task:
+            fitted["personal"] = models[personal](**dict(params or {})).fit(inter, progress=progress)
+            task.advance()
+            fitted["similar"] = ItemKNN().fit(inter, progress=progress)
+            task.advance()
+            fitted["trending"] = Trending().fit(inter, progress=progress)
+            task.advance()
+            fitted["communities"] = CommunityPopularity(**dict(community_params or {})).fit(
+                inter, progress=progress
+            )
+            task.advance()
+        train_s = time.perf_counter() - t0
+        root = models_dir(data_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+        try:
+            for key, model in fitted.items():
+                model.save(tmp / BUNDLE_FILES[key])
+            for _ in range(100):
+                version = f"v{_next_version(store, root):04d}"
+                manifest = BundleManifest(
+                    version=version,
+                    created_at=int(time.time()),
+                    personal_model=personal,
+                    personal_params=fitted["personal"].get_params(),
+                    events_seq=seq,
+                    n_events=len(events),
+                    n_members=inter.n_members,
+                    n_titles=inter.n_titles,
+                    train_seconds=round(train_s, 3),
+                    files=dict(BUNDLE_FILES),
+                )
+                (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+                for f in tmp.iterdir():
+                    with open(f, "rb") as fh:
+                        os.fsync(fh.fileno())
+                _fsync_dir(tmp)
+                try:
+                    os.rename(tmp, root / version)  # fails if another trainer took this number
+                except OSError:
+                    continue
+                _fsync_dir(root)
+                break
+            else:  # pragma: no cover - 100 concurrent trainers
+                raise ModelFormatError(f"{root}: could not pick a new version name")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        record = ModelVersionRecord(
+            version=manifest.version,
+            created_at=manifest.created_at,
+            personal_model=personal,
+            events_seq=seq,
+            n_events=manifest.n_events,
+            n_members=manifest.n_members,
+            n_titles=manifest.n_titles,
+            train_seconds=manifest.train_seconds,
+        )
+        store.add_model_version(record, make_current=make_current)
+        return record
+    finally:
+        store.close()
+
+
+class _PageCache:
+    """A small thread-safe LRU of home pages keyed by (member, last event sequence)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[str, int], tuple[HomePage, bytes | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> tuple[HomePage, bytes | None] | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[str, int], value: tuple[HomePage, bytes | None]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class ModelBundle:
+    """One loaded model version, ready to serve (immutable once built)."""
+
+    def __init__(self, record: ModelVersionRecord, home: HomeBuilder, *, cache_size: int = 50_000) -> None:
+        self.record = record
+        self.version = record.version
+        self.home = home
+        self.loaded_at = time.time()
+        self._pages = _PageCache(cache_size)
+
+    @property
+    def cached_pages(self) -> int:
+        return len(self._pages)
+
+    @property
+    def personal(self) -> Recommender:
+        return self.home.models.personal
+
+    @property
+    def rating_scale(self) -> tuple[float, float]:
+        return self.home.models.personal.rating_scale_
+
+    def home_page(
+        self,
+        store: Store,
+        member_id: str,
+        *,
+        last_seq: int | None = None,
+        render: Callable[[HomePage], bytes] | None = None,
+    ) -> tuple[HomePage, bytes | None]:
+        """The member's home page (cached by their latest event), and ``render(page)`` when given.
+
+        The member must exist (callers check); their full stored history is folded in.
+        """
+        seq = store.member_last_seq(member_id) if last_seq is None else last_seq
+        key = (member_id, seq)
+        hit = self._pages.get(key)
+        if hit is not None and (render is None or hit[1] is not None):
+            return hit
+        history = store.member_history(member_id)
+        page = self.home.build(member_id, history)
+        value = (page, render(page) if render is not None else None)
+        # the key is the sequence number the history was read at (a newer event makes a newer key)
+        self._pages.put((member_id, history.last_seq), value)
+        return value
+
+    def history_page(self, member_id: str, history: MemberHistory) -> HomePage:
+        """A page for a history given directly (not cached)."""
+        return self.home.build(member_id, history)
+
+
+def load_bundle(
+    data_dir: str | Path,
+    record: ModelVersionRecord,
+    titles: pd.DataFrame,
+    *,
+    config: HomeConfig | None = None,
+    cache_size: int = 50_000,
+) -> ModelBundle:
+    """Load a saved version completely and precompute what its pages share."""
+    _register_models()
+    folder = _version_path(data_dir, record.version)
+    try:
+        manifest = BundleManifest.model_validate_json((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFormatError(f"{folder}: model version has no manifest.json; retrain it") from None
+    except pydantic.ValidationError as exc:
+        raise ModelFormatError(f"{folder}/manifest.json: invalid manifest ({exc.error_count()} errors)") from None
+    if manifest.format != MANIFEST_FORMAT:
+        raise ModelFormatError(f"{folder}: manifest format {manifest.format} is not supported; retrain")
+    loaded = {key: load_model(folder / BUNDLE_FILES[key]) for key in BUNDLE_FILES}
+    similar, trending, comm = loaded["similar"], loaded["trending"], loaded["communities"]
+    if not (
+        isinstance(similar, ItemKNN) and isinstance(trending, Trending) and isinstance(comm, CommunityPopularity)
+    ):
+        raise ModelFormatError(f"{folder}: the bundle's files hold the wrong model kinds; retrain")
+    models = HomeModels(
+        personal=loaded["personal"], similar=similar, trending=trending, communities=comm, titles=titles
+    )
+    return ModelBundle(record, HomeBuilder(models, config), cache_size=cache_size)
+
+
+class ModelHolder:
+    """The bundle being served, switched atomically (see the module docstring)."""
+
+    def __init__(
+        self, data_dir: str | Path, store: Store, *, config: HomeConfig | None = None, cache_size: int = 50_000
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.store = store
+        self.config = config
+        self.cache_size = cache_size
+        self._bundle: ModelBundle | None = None
+        self._load_lock = threading.Lock()
+        self._failed: set[str] = set()
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> ModelBundle | None:
+        """The bundle to serve this request with (read it once per request)."""
+        return self._bundle
+
+    def require(self) -> ModelBundle:
+        bundle = self._bundle
+        if bundle is None:
+            raise NoModelError(
+                f"no model version is loaded yet; train one with 'reelkit retrain --data-dir {self.data_dir}'"
+                + (f" (last load error: {self.last_error})" if self.last_error else "")
+            )
+        return bundle
+
+    def swap(self, bundle: ModelBundle) -> ModelBundle | None:
+        """Serve ``bundle`` from now on (one reference assignment); returns the previous one."""
+        with self._load_lock:
+            old, self._bundle = self._bundle, bundle
+        return old
+
+    def refresh(self) -> bool:
+        """Load the store's current version if it is not the one served; True when switched.
+
+        A version that fails to load is logged, remembered and skipped; the old bundle keeps serving.
+        """
+        record = self.store.current_model_version()
+        current = self._bundle
+        if record is None or (current is not None and current.version == record.version):
+            return False
+        if record.version in self._failed:
+            return False
+        with self._load_lock:
+            current = self._bundle
+            if current is not None and current.version == record.version:
+                return False
+            try:
+                bundle = load_bundle(
+                    self.data_dir,
+                    record,
+                    self.store.titles_frame(),
+                    config=self.config,
+                    cache_size=self.cache_size,
+                )
+            except (ModelFormatError, ConfigError, OSError, ValueError) as exc:
+                self._failed.add(record.version)
+                self.last_error = f"{record.version}: {exc}"
+                log.error("could not load model version %s: %s", record.version, exc)
+                return False
+            self._bundle = bundle  # the switch: one reference assignment
+            log.info("serving model version %s", record.version)
+            return True
+
+
+def format_time(ts: int | float | None) -> str:
+    """Unix seconds as ``YYYY-MM-DD HH:MM`` (UTC), or ``""``."""
+    if ts is None or not np.isfinite(ts):
+        return ""
+    return _dt.datetime.fromtimestamp(float(ts), tz=_dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def describe_record(record: ModelVersionRecord) -> dict[str, Any]:
+    """A version record as plain JSON-ready values."""
+    return {
+        "version": record.version,
+        "created_at": record.created_at,
+        "personal_model": record.personal_model,
+        "events_seq": record.events_seq,
+        "n_events": record.n_events,
+        "n_members": record.n_members,
+        "n_titles": record.n_titles,
+        "train_seconds": record.train_seconds,
+    }
+
+
+def manifest_of(data_dir: str | Path, version: str) -> BundleManifest:
+    path = _version_path(data_dir, version) / "manifest.json"
+    try:
+        return BundleManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, pydantic.ValidationError) as exc:
+        raise ModelFormatError(f"{path}: cannot read the manifest ({exc})") from None

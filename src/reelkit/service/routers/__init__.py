@@ -1,0 +1,1 @@
+"""One router per resource: members, titles, communities, events, system (health, metrics, models), web."""

@@ -1,0 +1,116 @@
+"""``/v1/events``: ingest a batch of events (idempotent, all or nothing); list the latest."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from reelkit.service.deps import StateDep, require_read, require_write
+from reelkit.service.schemas import (
+    ErrorBody,
+    EventBatch,
+    EventBatchResult,
+    PlayEvent,
+    RatingEvent,
+    ThumbEvent,
+)
+from reelkit.service.store import EventRecord
+
+__all__ = ["router", "to_record"]
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+async def batch_limit(request: Request, state: StateDep) -> None:
+    """413 for a batch over ``max_batch_events``, before its events are validated one by one."""
+    try:
+        data = await request.json()
+    except Exception:  # invalid JSON: the body validation reports it (422)
+        return
+    limit = state.settings.max_batch_events
+    if isinstance(data, dict) and isinstance(data.get("events"), list) and len(data["events"]) > limit:
+        raise HTTPException(
+            status_code=413,
+            detail=f"batch of {len(data['events'])} events is too large: at most {limit} per request",
+        )
+
+
+def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRecord:
+    """A validated API event as a store record (a play's value is the seconds watched)."""
+    ts = event.timestamp if event.timestamp is not None else now
+    if isinstance(event, PlayEvent):
+        fraction = min(1.0, event.position / event.duration)
+        return EventRecord(event.event_id, event.member_id, event.title_id, "play", ts, event.position, fraction)
+    if isinstance(event, RatingEvent):
+        return EventRecord(event.event_id, event.member_id, event.title_id, "rating", ts, float(event.value))
+    return EventRecord(event.event_id, event.member_id, event.title_id, "thumb", ts, float(event.value))
+
+
+@router.post(
+    "",
+    response_model=EventBatchResult,
+    responses={
+        401: {"model": ErrorBody},
+        404: {"model": ErrorBody, "description": "An event names an unknown member or title"},
+        409: {"model": ErrorBody, "description": "An event id was already used with other content"},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+    dependencies=[Depends(require_write), Depends(batch_limit)],
+)
+def post_events(batch: EventBatch, state: StateDep) -> EventBatchResult:
+    """Store a batch of events: all of them or none; repeated event ids are acknowledged, not stored twice.
+
+    The response comes after the batch is durably stored. The members' next home pages reflect it.
+    """
+    now = int(time.time())
+    bundle = state.models.current
+    lo, hi = bundle.rating_scale if bundle is not None else (0.0, 10.0)
+    errors: list[dict[str, Any]] = []
+    records = []
+    for i, event in enumerate(batch.events):
+        if isinstance(event, RatingEvent) and not lo <= event.value <= hi:
+            errors.append(
+                {
+                    "loc": ("body", "events", i, "value"),
+                    "msg": f"rating {event.value:g} is outside the rating scale {lo:g}-{hi:g}",
+                    "type": "value_error",
+                }
+            )
+        records.append(to_record(event, now))
+    if errors:
+        raise RequestValidationError(errors)
+    result = state.store.append_events(records, received_at=now)
+    state.metrics.count_events(result.stored, result.duplicates)
+    return EventBatchResult(stored=result.stored, duplicates=result.duplicates, last_seq=result.last_seq)
+
+
+class StoredEventOut(BaseModel):
+    seq: int
+    event_id: str
+    member_id: str
+    title_id: str
+    kind: str
+    timestamp: int
+    value: float | None
+    fraction: float | None
+    received_at: int
+
+
+class EventList(BaseModel):
+    events: list[StoredEventOut]
+    total: int
+
+
+@router.get("", response_model=EventList, dependencies=[Depends(require_read)])
+def latest_events(state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> EventList:
+    """The latest stored events, newest first."""
+    rows = state.store.latest_events(limit)
+    return EventList(
+        events=[StoredEventOut(**r.__dict__) for r in rows],
+        total=state.store.count_events(),
+    )

@@ -1,0 +1,129 @@
+"""``/v1/members``: list, create (cold start), home page, recommendations."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from reelkit.errors import UnknownIdError
+from reelkit.service.deps import BundleDep, StateDep, require_read, require_write
+from reelkit.service.schemas import (
+    ErrorBody,
+    HomeOut,
+    MemberCreated,
+    MemberList,
+    MemberOut,
+    NewMember,
+    RecommendationsOut,
+    cards,
+    home_out,
+)
+from reelkit.service.store import EventRecord, MemberRecord
+
+__all__ = ["MemberPath", "router"]
+
+router = APIRouter(prefix="/v1/members", tags=["members"])
+MemberPath = Annotated[str, Path(min_length=1, max_length=128, description="A member id.")]
+_ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+def _require_member(state: StateDep, member_id: str) -> MemberRecord:
+    member = state.store.get_member(member_id)
+    if member is None:
+        raise UnknownIdError(f"unknown member id {member_id!r}")
+    return member
+
+
+@router.get("", response_model=MemberList, dependencies=[Depends(require_read)])
+def list_members(
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> MemberList:
+    """Member ids and names, in the order they joined."""
+    rows = state.store.list_members(limit, offset)
+    return MemberList(
+        members=[MemberOut(member_id=m.member_id, name=m.name) for m in rows],
+        total=state.store.count_members(),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{member_id}", response_model=MemberOut, responses=_ERRORS, dependencies=[Depends(require_read)])
+def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
+    member = _require_member(state, member_id)
+    return MemberOut(member_id=member.member_id, name=member.name)
+
+
+@router.get(
+    "/{member_id}/home",
+    response_class=Response,
+    responses={200: {"model": HomeOut, "description": "The home page rows"}, **_ERRORS},
+    dependencies=[Depends(require_read)],
+)
+def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) -> Response:
+    """The member's personal home page: ordered rows, each title with its reason.
+
+    Built from the member's full stored history (fold-in), so fresh events show without retraining.
+    """
+    _require_member(state, member_id)
+    _, body = bundle.home_page(
+        state.store, member_id, render=lambda page: home_out(page, bundle.version).model_dump_json().encode()
+    )
+    return Response(content=body, media_type="application/json")
+
+
+@router.get(
+    "/{member_id}/recommendations",
+    response_model=RecommendationsOut,
+    responses=_ERRORS,
+    dependencies=[Depends(require_read)],
+)
+def get_recommendations(
+    member_id: MemberPath,
+    state: StateDep,
+    bundle: BundleDep,
+    n: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> RecommendationsOut:
+    """The personal model's top-``n`` titles for the member (unseen ones), with reasons."""
+    _require_member(state, member_id)
+    history = state.store.member_history(member_id)
+    titles = bundle.home.top_picks(history, n)
+    return RecommendationsOut(member_id=member_id, model_version=bundle.version, titles=cards(titles))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=MemberCreated,
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    dependencies=[Depends(require_write)],
+)
+def create_member(body: NewMember, state: StateDep) -> MemberCreated:
+    """Add a member; their liked titles are recorded as thumbs up and shape the cold-start home page."""
+    member_id = body.member_id or f"u-{secrets.token_hex(6)}"
+    now = int(time.time())
+    liked = list(dict.fromkeys(body.liked_titles))
+    events = [
+        EventRecord(
+            event_id=f"signup:{member_id}:{i}",
+            member_id=member_id,
+            title_id=t,
+            kind="thumb",
+            timestamp=now,
+            value=1.0,
+        )
+        for i, t in enumerate(liked)
+    ]
+    state.store.create_member(MemberRecord(member_id=member_id, name=body.name, created_at=now), events)
+    state.metrics.count_events(len(events), 0)
+    bundle = state.models.current
+    home = None
+    if bundle is not None:
+        page, _ = bundle.home_page(state.store, member_id)
+        home = home_out(page, bundle.version)
+    return MemberCreated(member=MemberOut(member_id=member_id, name=body.name), home=home)

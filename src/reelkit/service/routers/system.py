@@ -1,0 +1,101 @@
+"""``/health``, ``/metrics`` (Prometheus text format) and ``/v1/models`` (versions; reload)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from reelkit.service.deps import StateDep, require_read, require_write
+from reelkit.service.metrics import Gauge
+from reelkit.service.schemas import ErrorBody, HealthOut
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health(state: StateDep) -> HealthOut:
+    """Liveness and readiness: ``ok`` once a model version is loaded."""
+    bundle = state.models.current
+    return HealthOut(
+        status="ok" if bundle is not None else "no_model",
+        model_version=bundle.version if bundle is not None else None,
+        store=state.store.location.partition("://")[0],
+        events=state.store.count_events(),
+    )
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(state: StateDep) -> Response:
+    """Request counts and latency histograms, model version, events stored (Prometheus text format)."""
+    bundle = state.models.current
+    gauges = [
+        Gauge("reelkit_events_stored", "Events in the store.", float(state.store.count_events())),
+        Gauge("reelkit_members", "Members in the store.", float(state.store.count_members())),
+        Gauge("reelkit_titles", "Titles in the catalog.", float(state.store.count_titles())),
+    ]
+    if bundle is not None:
+        gauges += [
+            Gauge(
+                "reelkit_model_info",
+                "The model version being served (value 1).",
+                1.0,
+                (("version", bundle.version), ("personal_model", bundle.record.personal_model)),
+            ),
+            Gauge("reelkit_model_loaded_timestamp_seconds", "When the served version was loaded.", bundle.loaded_at),
+            Gauge("reelkit_model_events_seq", "Last event sequence the served version was trained on.",
+                  float(bundle.record.events_seq)),
+            Gauge("reelkit_home_cache_entries", "Home pages cached for the served version.",
+                  float(bundle.cached_pages)),
+        ]
+    else:
+        gauges.append(Gauge("reelkit_model_info", "The model version being served (value 1).", 0.0))
+    return Response(state.metrics.render(gauges), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    created_at: int
+    personal_model: str
+    events_seq: int
+    n_events: int
+    n_members: int
+    n_titles: int
+    train_seconds: float
+
+
+class ModelsOut(BaseModel):
+    serving: str | None
+    current: str | None
+    versions: list[ModelVersionOut]
+
+
+def _models(state: StateDep) -> ModelsOut:
+    bundle = state.models.current
+    current = state.store.current_model_version()
+    return ModelsOut(
+        serving=bundle.version if bundle is not None else None,
+        current=current.version if current is not None else None,
+        versions=[ModelVersionOut(**r.__dict__) for r in state.store.model_versions()],
+    )
+
+
+@router.get("/v1/models", response_model=ModelsOut, tags=["models"], dependencies=[Depends(require_read)])
+def list_models(state: StateDep) -> ModelsOut:
+    """Trained model versions; ``serving`` is the one this process serves, ``current`` the store's choice."""
+    return _models(state)
+
+
+@router.post(
+    "/v1/models/reload",
+    response_model=ModelsOut,
+    tags=["models"],
+    responses={401: {"model": ErrorBody}},
+    dependencies=[Depends(require_write)],
+)
+async def reload_models(state: StateDep) -> ModelsOut:
+    """Switch to the store's current version now (the server also checks every few seconds)."""
+    await run_in_threadpool(state.models.refresh)
+    return _models(state)

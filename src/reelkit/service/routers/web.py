@@ -1,0 +1,222 @@
+"""The web pages: choose a profile and see their home page; title pages with a play button; communities;
+latest events. Server-rendered (Jinja2) with a little plain JavaScript (``static/app.js``).
+
+The pages act for the profile chosen on ``/`` (a signed cookie, like a "who's watching?" screen). The play
+button posts to ``/ui/play``, which records a play event for that profile; it needs the cookie and the
+``X-Reelkit-UI`` header (which a cross-site form cannot send), not the API token.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import zlib
+from collections.abc import Sequence
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from reelkit.service.deps import ServiceState, StateDep
+from reelkit.service.models import format_time
+from reelkit.service.routers.members import MemberPath
+from reelkit.service.routers.titles import TitlePath
+from reelkit.service.store import EventRecord
+
+__all__ = ["COOKIE", "poster_style", "router", "template_globals"]
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "rk_profile"
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def poster_style(genres: Sequence[str], title_id: str) -> str:
+    """A CSS background for a generated poster: a gradient of the title's genre colours."""
+    hues = [zlib.crc32(g.encode()) % 360 for g in genres] or [zlib.crc32(title_id.encode()) % 360]
+    h1 = hues[0]
+    h2 = hues[1] if len(hues) > 1 else (h1 + 50) % 360
+    tilt = 120 + zlib.crc32(title_id.encode()) % 90
+    return (
+        f"background: linear-gradient({tilt}deg, hsl({h1} 62% 40%) 0%, hsl({h2} 58% 24%) 70%, "
+        f"hsl({h2} 50% 12%) 100%);"
+    )
+
+
+def genre_colour(genre: str) -> str:
+    return f"hsl({zlib.crc32(genre.encode()) % 360} 60% 45%)"
+
+
+def path_segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def template_globals() -> dict[str, Any]:
+    """Helpers the templates (and their macros) use."""
+    return {"poster_style": poster_style, "genre_colour": genre_colour, "seg": path_segment, "fmt_time": format_time}
+
+
+def _render(request: Request, state: ServiceState, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    member_id = state.member_from_cookie(request.cookies.get(COOKIE))
+    member = state.store.get_member(member_id) if member_id else None
+    bundle = state.models.current
+    ctx = {
+        "profile": member,
+        "model_version": bundle.version if bundle is not None else None,
+        **context,
+    }
+    return state.templates.TemplateResponse(request, name, ctx, status_code=status, headers=_NO_STORE)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    request: Request,
+    state: StateDep,
+    member: Annotated[str | None, Query(max_length=128)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Profiles, and the chosen profile's home page."""
+    error = None
+    chosen = member or state.member_from_cookie(request.cookies.get(COOKIE))
+    record = state.store.get_member(chosen) if chosen else None
+    if member and record is None:
+        error = f"There is no member {member!r}."
+    page = None
+    bundle = state.models.current
+    if record is not None and bundle is not None:
+        page, _ = bundle.home_page(state.store, record.member_id)
+    response = _render(
+        request,
+        state,
+        "index.html",
+        {
+            "members": state.store.list_members(48, offset),
+            "n_members": state.store.count_members(),
+            "offset": offset,
+            "member": record,
+            "page": page,
+            "error": error,
+            "no_model": bundle is None,
+        },
+        status=404 if error else 200,
+    )
+    if member and record is not None:
+        response.set_cookie(COOKIE, state.sign_member(record.member_id), httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/titles/{title_id}", response_class=HTMLResponse)
+def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Response:
+    t = state.store.get_title(title_id)
+    if t is None:
+        return _render(request, state, "error.html", {"message": f"There is no title {title_id!r}."}, status=404)
+    bundle = state.models.current
+    similar = bundle.home.similar(title_id, 12) if bundle is not None and bundle.home.has_title(title_id) else ()
+    loved = bundle.home.title_communities(title_id) if bundle is not None else ()
+    member_id = state.member_from_cookie(request.cookies.get(COOKIE))
+    progress = None
+    if member_id:
+        h = state.store.member_history(member_id)
+        plays = [float(f) for tid, k, f in zip(h.title_ids, h.kinds, h.fractions, strict=True)
+                 if tid == title_id and k == "play"]
+        progress = plays[-1] if plays else None
+    genres = [g for g in t.genres.split("|") if g]
+    return _render(
+        request,
+        state,
+        "title.html",
+        {
+            "title": t,
+            "genres": genres,
+            "similar": similar,
+            "loved": loved,
+            "progress": progress,
+            "duration": t.duration or state.settings.default_duration_seconds,
+        },
+    )
+
+
+@router.get("/members/{member_id}", response_class=HTMLResponse)
+def member_page(member_id: MemberPath) -> Response:
+    return RedirectResponse(f"/?member={quote(member_id, safe='')}", status_code=303)
+
+
+@router.get("/communities", response_class=HTMLResponse)
+def communities_page(request: Request, state: StateDep) -> Response:
+    bundle = state.models.current
+    comms = bundle.home.community_profiles if bundle is not None else []
+
+    def names(items: Sequence[tuple[str, Any]], n: int) -> list[dict[str, Any]]:
+        assert bundle is not None
+        return [
+            {"title_id": t, "name": bundle.home.name_of(t), "genres": bundle.home.genres_of(t), "score": s}
+            for t, s in items[:n]
+        ]
+
+    rows = [
+        {"c": c, "distinctive": names(c.distinctive, 8), "favourites": names(c.favourites, 5)} for c in comms
+    ]
+    return _render(request, state, "communities.html", {"communities": rows})
+
+
+@router.get("/events", response_class=HTMLResponse)
+def events_page(
+    request: Request, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> Response:
+    events = state.store.latest_events(limit)
+    names: dict[str, str] = {}
+    for e in events:
+        if e.title_id not in names:
+            rec = state.store.get_title(e.title_id)
+            names[e.title_id] = rec.name if rec is not None else e.title_id
+    return _render(
+        request,
+        state,
+        "events.html",
+        {"events": events, "names": names, "total": state.store.count_events()},
+    )
+
+
+class PlayIn(BaseModel):
+    title_id: str = Field(min_length=1, max_length=128)
+    fraction: float = Field(0.35, ge=0.0, le=1.0, allow_inf_nan=False)
+
+
+class PlayOut(BaseModel):
+    member_id: str
+    title_id: str
+    fraction: float
+    stored: int
+
+
+@router.post("/ui/play", response_model=PlayOut)
+def ui_play(
+    body: PlayIn,
+    request: Request,
+    state: StateDep,
+    x_reelkit_ui: Annotated[str | None, Header()] = None,
+) -> PlayOut:
+    """Record a (partial) play of a title by the profile chosen on the home page."""
+    if x_reelkit_ui != "1":
+        raise HTTPException(status_code=403, detail="plays from the web page need the X-Reelkit-UI: 1 header")
+    member_id = state.member_from_cookie(request.cookies.get(COOKIE))
+    if member_id is None or state.store.get_member(member_id) is None:
+        raise HTTPException(status_code=401, detail="choose a profile on the home page first")
+    title = state.store.get_title(body.title_id)
+    if title is None:
+        raise HTTPException(status_code=404, detail=f"unknown title id {body.title_id!r}")
+    duration = title.duration or state.settings.default_duration_seconds
+    now = int(time.time())
+    event = EventRecord(
+        event_id=f"ui-{uuid.uuid4().hex}",
+        member_id=member_id,
+        title_id=title.title_id,
+        kind="play",
+        timestamp=now,
+        value=round(body.fraction * duration, 1),
+        fraction=body.fraction,
+    )
+    result = state.store.append_events([event], received_at=now)
+    state.metrics.count_events(result.stored, result.duplicates)
+    return PlayOut(member_id=member_id, title_id=title.title_id, fraction=body.fraction, stored=result.stored)

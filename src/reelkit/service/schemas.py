@@ -1,0 +1,277 @@
+"""Request and response models of the HTTP API (pydantic), and conversions from library results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from reelkit.recommend.home import HomePage, HomeRow, HomeTitle, RowKind
+
+__all__ = [
+    "CommunityDetail",
+    "CommunityList",
+    "CommunitySummary",
+    "ErrorBody",
+    "ErrorField",
+    "EventBatch",
+    "EventBatchResult",
+    "EventIn",
+    "HealthOut",
+    "HomeOut",
+    "MemberCreated",
+    "MemberList",
+    "MemberOut",
+    "NewMember",
+    "PlayEvent",
+    "RatingEvent",
+    "RecommendationsOut",
+    "SimilarOut",
+    "ThumbEvent",
+    "TitleOut",
+    "home_out",
+]
+
+#: Ids of members, titles and events: 1-128 printable characters, no control characters.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~@+\-]+$")]
+#: Unix seconds from 1970 to 2100.
+Timestamp = Annotated[int, Field(ge=0, le=4_102_444_800)]
+
+
+# ---------------------------------------------------------------------- errors
+class ErrorField(BaseModel):
+    field: str = Field(description="Where in the request, e.g. events[3].position")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape."""
+
+    error: str = Field(description="Machine-readable code: not_found, invalid_request, unauthorized, ...")
+    message: str
+    fields: list[ErrorField] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------- events
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: EventId = Field(description="The client's id for this event; repeating it is harmless.")
+    member_id: Id
+    title_id: Id
+    timestamp: Timestamp | None = Field(None, description="Unix seconds; the server's clock when omitted.")
+
+
+class PlayEvent(_EventBase):
+    """The member played a title up to ``position`` seconds of its ``duration``."""
+
+    kind: Literal["play"]
+    position: float = Field(ge=0, le=1_000_000, allow_inf_nan=False, description="Seconds watched.")
+    duration: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Length of the title, seconds.")
+
+    @model_validator(mode="after")
+    def _position_within(self) -> PlayEvent:
+        if self.position > self.duration:
+            raise ValueError("position is beyond the duration")
+        return self
+
+
+class RatingEvent(_EventBase):
+    """An explicit rating (on the catalog's rating scale, e.g. 0.5-5 stars)."""
+
+    kind: Literal["rating"]
+    value: float = Field(ge=0, le=10, allow_inf_nan=False)
+
+
+class ThumbEvent(_EventBase):
+    """Thumb up (+1) or down (-1)."""
+
+    kind: Literal["thumb"]
+    value: Literal[1, -1]
+
+
+EventIn = Annotated[PlayEvent | RatingEvent | ThumbEvent, Field(discriminator="kind")]
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, description="Stored all together, or not at all.")
+
+
+class EventBatchResult(BaseModel):
+    stored: int = Field(description="Events newly stored.")
+    duplicates: int = Field(description="Events whose id was already stored (acknowledged, not stored again).")
+    last_seq: int = Field(description="The store's latest event sequence number.")
+
+
+# ---------------------------------------------------------------------- home page
+class TitleCard(BaseModel):
+    title_id: str
+    name: str
+    genres: list[str]
+    reason: str
+    score: float
+    progress: float | None = None
+
+
+class RowOut(BaseModel):
+    kind: RowKind
+    heading: str
+    reason: str
+    engagement: float = Field(description="Expected engagement that ordered the rows.")
+    anchor_title_id: str | None = None
+    community_id: int | None = None
+    titles: list[TitleCard]
+
+
+class CommunityRef(BaseModel):
+    id: int
+    name: str
+
+
+class HomeOut(BaseModel):
+    member_id: str
+    model_version: str
+    community: CommunityRef | None
+    history_titles: int
+    ranking: str = Field(description="How the rows were ordered.")
+    rows: list[RowOut]
+
+
+def _card(t: HomeTitle) -> TitleCard:
+    return TitleCard(
+        title_id=t.title_id, name=t.name, genres=list(t.genres), reason=t.reason, score=t.score, progress=t.progress
+    )
+
+
+def _row(r: HomeRow) -> RowOut:
+    return RowOut(
+        kind=r.kind,
+        heading=r.heading,
+        reason=r.reason,
+        engagement=r.engagement,
+        anchor_title_id=r.anchor_title_id,
+        community_id=r.community_id,
+        titles=[_card(t) for t in r.titles],
+    )
+
+
+def home_out(page: HomePage, version: str) -> HomeOut:
+    community = (
+        CommunityRef(id=page.community_id, name=page.community_name)
+        if page.community_id is not None and page.community_name is not None
+        else None
+    )
+    return HomeOut(
+        member_id=page.member_id,
+        model_version=version,
+        community=community,
+        history_titles=page.history_titles,
+        ranking=page.ranking,
+        rows=[_row(r) for r in page.rows],
+    )
+
+
+def cards(titles: tuple[HomeTitle, ...] | list[HomeTitle]) -> list[TitleCard]:
+    return [_card(t) for t in titles]
+
+
+# ---------------------------------------------------------------------- members
+class MemberOut(BaseModel):
+    member_id: str
+    name: str
+
+
+class MemberList(BaseModel):
+    members: list[MemberOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class NewMember(BaseModel):
+    """A new member; ``liked_titles`` are recorded as thumbs up and shape their first home page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: Id | None = Field(None, description="Chosen by the server when omitted.")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    liked_titles: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class MemberCreated(BaseModel):
+    member: MemberOut
+    home: HomeOut | None = Field(description="The cold-start home page (null until a model is trained).")
+
+
+class RecommendationsOut(BaseModel):
+    member_id: str
+    model_version: str
+    titles: list[TitleCard]
+
+
+# ---------------------------------------------------------------------- titles
+class TitleCommunityOut(BaseModel):
+    community_id: int
+    name: str
+    size: int
+    share: float = Field(description="Share of the community that watched the title.")
+    lift: float = Field(description="That share over the share of all members.")
+
+
+class TitleOut(BaseModel):
+    title_id: str
+    name: str
+    genres: list[str]
+    year: int | None
+    kind: str
+    released: int | None
+    duration: float | None
+    in_model: bool = Field(description="Whether the current model version knows the title.")
+    loved_by: list[TitleCommunityOut]
+
+
+class SimilarOut(BaseModel):
+    title_id: str
+    model_version: str
+    titles: list[TitleCard]
+
+
+# ---------------------------------------------------------------------- communities
+class GenreLift(BaseModel):
+    genre: str
+    lift: float
+
+
+class TitleScore(BaseModel):
+    title_id: str
+    name: str
+    score: float
+
+
+class CommunitySummary(BaseModel):
+    id: int
+    name: str
+    size: int
+    genres: list[GenreLift]
+    distinctive: list[TitleScore]
+
+
+class CommunityList(BaseModel):
+    model_version: str
+    communities: list[CommunitySummary]
+
+
+class CommunityDetail(CommunitySummary):
+    model_version: str
+    favourites: list[TitleScore]
+
+
+# ---------------------------------------------------------------------- system
+class HealthOut(BaseModel):
+    status: Literal["ok", "no_model"]
+    model_version: str | None
+    store: str
+    events: int

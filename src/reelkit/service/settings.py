@@ -1,0 +1,104 @@
+"""Service settings: one typed model, read from a config file and the environment only when asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from reelkit.errors import ConfigError
+from reelkit.recommend.home import HomeConfig
+
+__all__ = ["CONFIG_NAME", "TOKEN_ENV", "ServiceSettings", "ensure_token"]
+
+CONFIG_NAME = "service.json"
+TOKEN_ENV = "REELKIT_API_TOKEN"
+
+
+class ServiceSettings(BaseModel):
+    """Everything the service is configured by (round-trips through JSON, the token excepted).
+
+    ``api_token`` guards the write endpoints (``Authorization: Bearer <token>``); without one, writes are
+    refused. ``protect_reads`` makes the read endpoints need the token too (and turns the web pages off,
+    since a browser cannot send it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path
+    api_token: SecretStr | None = None
+    protect_reads: bool = False
+    web_ui: bool = True
+    #: Events per ``POST /v1/events`` batch at most (more: 413).
+    max_batch_events: int = Field(1000, ge=1, le=100_000)
+    #: Request bodies larger than this are refused with 413.
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    #: Home pages cached per model version (keyed by member and their last event).
+    page_cache_size: int = Field(50_000, ge=0)
+    #: How often the server checks the store for a newly trained model version (0: never).
+    model_poll_seconds: float = Field(2.0, ge=0)
+    #: Assumed length of titles without a known duration, for plays from the web page.
+    default_duration_seconds: float = Field(6000.0, gt=0)
+    #: Secret that signs the web page's profile cookie (random per process when not set).
+    session_secret: SecretStr | None = None
+    home: HomeConfig = HomeConfig()
+
+    @classmethod
+    def load(
+        cls,
+        data_dir: str | Path,
+        *,
+        config_file: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> ServiceSettings:
+        """Settings for ``data_dir``: its ``service.json`` (or ``config_file``), then ``REELKIT_API_TOKEN``
+        from ``environ`` (default: the process environment), then ``overrides`` (``None`` values ignored)."""
+        data_dir = Path(data_dir)
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = Path(config_file) if config_file is not None else data_dir / CONFIG_NAME
+        if config_file is not None and not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        if path.is_file():
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ConfigError(f"{path}: not a readable JSON config file ({exc})") from None
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: the config file must hold a JSON object")
+            values.update(loaded)
+        token = env.get(TOKEN_ENV)
+        if token:
+            values["api_token"] = token
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["data_dir"] = data_dir
+        try:
+            return cls.model_validate(values)
+        except pydantic.ValidationError as exc:
+            parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
+
+
+def ensure_token(data_dir: str | Path, environ: Mapping[str, str] | None = None) -> Path | None:
+    """Give a fresh data folder a random API token in its ``service.json`` (mode 0600).
+
+    Nothing is written when the environment already sets ``REELKIT_API_TOKEN`` or the config file exists.
+    Returns the config file written, or None.
+    """
+    env = os.environ if environ is None else environ
+    path = Path(data_dir) / CONFIG_NAME
+    if env.get(TOKEN_ENV) or path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"api_token": secrets.token_urlsafe(24)}, fh, indent=2)
+        fh.write("\n")
+    return path

@@ -1,0 +1,50 @@
+// reelkit web pages: the play buttons, typing a member id, and fresh pages after "back".
+"use strict";
+
+// a page restored from the back/forward cache would show stale rows: reload it
+window.addEventListener("pageshow", (event) => { if (event.persisted) { window.location.reload(); } });
+
+async function play(button) {
+  const status = document.getElementById("play-status");
+  const fraction = parseFloat(button.dataset.fraction || "0.35");
+  button.disabled = true;
+  try {
+    const response = await fetch("/ui/play", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Reelkit-UI": "1" },
+      body: JSON.stringify({ title_id: button.dataset.titleId, fraction: fraction }),
+      credentials: "same-origin",
+    });
+    const body = await response.json();
+    if (!response.ok) { throw new Error(body.message || response.statusText); }
+    const pct = Math.round(body.fraction * 100);
+    status.textContent = pct >= 90
+      ? "Watched to the end. Your home page now takes it into account."
+      : `Playing… stopped at ${pct}%. It is now in Continue Watching on your home page.`;
+    status.dataset.state = "recorded";
+    const note = document.getElementById("progress-note");
+    if (note) { note.textContent = `You have watched ${pct}%.`; }
+  } catch (err) {
+    status.textContent = "Could not record the play: " + err.message;
+    status.dataset.state = "error";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const id of ["play", "finish"]) {
+    const b = document.getElementById(id);
+    if (b) { b.addEventListener("click", () => play(b)); }
+  }
+  const typeId = document.getElementById("type-id");
+  if (typeId) {
+    typeId.addEventListener("click", () => {
+      const select = document.getElementById("member-select");
+      const input = document.getElementById("member-id");
+      select.disabled = true;
+      input.disabled = false;
+      input.focus();
+    });
+  }
+});

@@ -1,0 +1,163 @@
+"""The command line end to end: exit codes, JSON shapes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reelkit.cli import main
+from reelkit.testing import synthetic_dataset
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli")
+    ds = synthetic_dataset(seed=3)
+    ev = ds.events[["member_id", "title_id", "value", "timestamp"]]
+    ev = ev.rename(columns={"member_id": "user", "title_id": "item", "value": "rating"})
+    ev.to_csv(folder / "all.csv", index=False)
+    rng = pd.Series(range(len(ev))).sample(frac=1.0, random_state=0).to_numpy()
+    cut = int(len(ev) * 0.8)
+    ev.iloc[rng[:cut]].to_csv(folder / "train.csv", index=False)
+    ev.iloc[rng[cut:]].to_csv(folder / "test.csv", index=False)
+    return {"all": folder / "all.csv", "train": folder / "train.csv", "test": folder / "test.csv", "dir": folder}
+
+
+def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    for cmd in ([], ["train"], ["evaluate"], ["recommend"], ["similar"], ["communities"], ["models"],
+                ["data"], ["data", "fetch"], ["data", "demo"], ["demo"]):
+        code, out, _ = run(capsys, *cmd, "--help")
+        assert code == 0, cmd
+        assert "Usage" in out
+
+
+def test_models_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "models", "--json")
+    assert code == 0
+    models = {m["name"]: m for m in json.loads(out)}
+    assert {"popular", "trending", "itemknn", "ease", "als", "community-pop", "bmf"} <= set(models)
+    assert models["bmf"]["kind"] == "both"
+    assert models["ease"]["kind"] == "top-n"
+    assert all(isinstance(m["params"], dict) for m in models.values())
+
+
+def test_evaluate_train_test_json(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    code, out, err = run(
+        capsys, "evaluate", "--train", str(files["train"]), "--test", str(files["test"]), "--model", "ease",
+        "--param", "regularization=50", "--json",
+    )
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["model"] == "ease"
+    assert res["params"]["regularization"] == 50
+    assert 0 < res["metrics"]["ndcg@10"] <= 1
+    assert 0 < res["metrics"]["recall@20"] <= 1
+    assert res["fit_seconds"] >= 0
+
+
+def test_evaluate_split_rating_model(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    code, out, err = run(
+        capsys, "evaluate", "--ratings", str(files["all"]), "--split", "random", "--test-fraction", "0.2",
+        "--seed", "1", "--model", "bmf", "--param", "n_iter=20", "--param", "burn_in=5", "--json",
+    )
+    assert code == 0, err
+    res = json.loads(out)
+    assert 0.3 < res["metrics"]["rmse"] < 2.0
+    assert res["metrics"]["mae"] <= res["metrics"]["rmse"]
+
+
+def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    code, out, err = run(
+        capsys, "evaluate", "--ratings", str(files["all"]), "--model", "itemknn", "--tune", "--budget", "3", "--json",
+    )
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["tuning"]["trials"] == 3
+    assert res["tuning"]["metric"] == "ndcg@10"
+
+
+def test_train_recommend_similar(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    model = files["dir"] / "m.npz"
+    code, out, err = run(capsys, "train", "--ratings", str(files["all"]), "--model", "itemknn", "-o", str(model),
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["path"] == str(model)
+    code, out, err = run(capsys, "recommend", "-m", str(model), "--member", "m1", "-n", "5", "--json")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["member_id"] == "m1"
+    assert len(rec["recommendations"]) == 5
+    assert all(r["reason"] for r in rec["recommendations"])
+    code, out, err = run(capsys, "similar", "-m", str(model), "--title", "t0", "-n", "3", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)["similar"]) == 3
+
+
+def test_communities_json(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    code, out, err = run(capsys, "communities", "--ratings", str(files["all"]), "--n", "4", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["n_communities"] == 4
+    assert sum(c["size"] for c in res["communities"]) == 160
+    assert all(c["name"] for c in res["communities"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--model", "nope", "--ratings", "x.csv"], "unknown model 'nope'"),
+        (["evaluate", "--model", "ease", "--param", "regularization=-1", "--ratings", "x.csv"], "regularization"),
+        (["evaluate", "--model", "ease", "--param", "bogus", "--ratings", "x.csv"], "key=value"),
+        (["evaluate", "--model", "ease", "--ratings", "/no/such/file.csv"], "/no/such/file.csv"),
+        (["recommend", "-m", "/no/such/model.npz", "--member", "1"], "no such model file"),
+        (["evaluate", "--model", "ease"], "--train"),
+        (["no-such-command"], "No such command"),
+    ],
+)
+def test_user_errors_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert needle in err + out
+    assert "Traceback" not in err
+
+
+def test_malformed_file_names_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,rating,timestamp\n1,10,4,100\n2,11,five,200\n")
+    code, _, err = run(capsys, "evaluate", "--ratings", str(bad), "--model", "popular")
+    assert code == 2
+    assert "bad.csv" in err and ":3" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_member_exit_2(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    model = files["dir"] / "p.npz"
+    assert run(capsys, "train", "--ratings", str(files["all"]), "--model", "popular", "-o", str(model))[0] == 0
+    code, _, err = run(capsys, "recommend", "-m", str(model), "--member", "ghost")
+    assert code == 2
+    assert "ghost" in err
+
+
+def test_data_demo_and_info(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "data", "demo", "--out", str(tmp_path / "d"), "--members", "100", "--titles", "60",
+                         "--json")
+    assert code == 0, err
+    made = json.loads(out)
+    code, out, err = run(capsys, "data", "info", str(tmp_path / "d"), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["events"] == made["events"]
+    assert set(info["kinds"]) <= {"rating", "thumb", "play"}

@@ -1,0 +1,289 @@
+"""fetch: download from a local HTTP server, verify, extract, reuse the cache; never touch the network."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reelkit.data.fetch import DATASETS, RemoteDataset, cache_root, fetch
+from reelkit.data.loaders import load_dataset
+from reelkit.errors import ChecksumError, ConfigError, FetchError, UserInputError
+from reelkit.progress import ProgressTask
+
+U_DATA = "1\t10\t5\t881250949\n2\t10\t3\t881250950\n"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection that is not to this machine; no cache/mirror settings from the environment."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.delenv("REELKIT_CACHE", raising=False)
+    monkeypatch.delenv("REELKIT_DATA_URL", raising=False)
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+    requests: list[str] = field(default_factory=list)
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def __init__(self, *args: Any, requests: list[str], **kwargs: Any) -> None:
+        self._requests = requests
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        self._requests.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    root = tmp_path.parent / f"{tmp_path.name}-www"
+    root.mkdir()
+    requests: list[str] = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root), requests=requests))
+    thread = threading.Thread(target=partial(httpd.serve_forever, poll_interval=0.02), daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_address[1]}/data", root, requests)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def make_zip(members: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return buf.getvalue()
+
+
+def publish(server: Server, filename: str, payload: bytes) -> None:
+    (server.root / "data").mkdir(exist_ok=True)
+    (server.root / "data" / filename).write_bytes(payload)
+
+
+def entry_for(payload: bytes, **kw: Any) -> RemoteDataset:
+    return replace(
+        DATASETS["movielens-100k"], sha256=hashlib.sha256(payload).hexdigest(), md5=None, size=None, **kw
+    )
+
+
+class Recorder:
+    """A Progress that records what was reported."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, float | None]] = []
+        self.advanced = 0.0
+
+    @contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[ProgressTask]:
+        self.tasks.append((description, total))
+        yield self
+
+    def advance(self, n: float = 1) -> None:
+        self.advanced += n
+
+
+def leftovers(cache: Path, keep: str) -> list[str]:
+    return sorted(p.name for p in cache.iterdir() if p.name != keep) if cache.exists() else []
+
+
+# ------------------------------------------------------------------------------------ the good path
+def test_download_verify_extract_and_load(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA, "ml-100k/README": "hello"})
+    publish(server, "ml-100k.zip", payload)
+    cache = tmp_path / "cache"
+    progress = Recorder()
+    folder = fetch(entry_for(payload), cache_dir=cache, base_url=server.url, progress=progress)
+    assert folder == cache / "ml-100k"
+    assert (folder / "README").read_text() == "hello"
+    assert load_dataset(folder).n_events == 2
+    assert server.requests == ["/data/ml-100k.zip"]
+    assert progress.tasks[0] == ("downloading ml-100k.zip", float(len(payload)))
+    assert progress.advanced == len(payload)
+    assert leftovers(cache, "ml-100k") == []  # no temp files or staging folders
+
+
+def test_second_call_reuses_the_cache_and_force_downloads_again(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    entry = entry_for(payload)
+    first = fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    (server.root / "data" / "ml-100k.zip").unlink()  # a second download would now fail
+    assert fetch(entry, cache_dir=tmp_path, base_url=server.url) == first
+    assert len(server.requests) == 1
+    publish(server, "ml-100k.zip", payload)
+    assert fetch(entry, cache_dir=tmp_path, base_url=server.url, force=True) == first
+    assert len(server.requests) == 2
+    assert (first / "u.data").read_text() == U_DATA
+    assert leftovers(tmp_path, "ml-100k") == []
+
+
+def test_by_name_with_environment_settings(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    monkeypatch.setitem(DATASETS, "movielens-100k", entry_for(payload))
+    monkeypatch.setenv("REELKIT_CACHE", str(tmp_path / "env-cache"))
+    monkeypatch.setenv("REELKIT_DATA_URL", server.url + "/")
+    assert fetch("movielens-100k") == tmp_path / "env-cache" / "ml-100k"
+    assert cache_root() == tmp_path / "env-cache"
+    assert cache_root(tmp_path / "x") == tmp_path / "x"
+
+
+def test_md5_only_entry(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-1m/ratings.dat": "1::1::5::978300760\n"})
+    publish(server, "ml-1m.zip", payload)
+    good = replace(DATASETS["movielens-1m"], md5=hashlib.md5(payload).hexdigest())
+    assert load_dataset(fetch(good, cache_dir=tmp_path, base_url=server.url)).n_events == 1
+    bad = replace(DATASETS["movielens-1m"], md5="0" * 32)
+    with pytest.raises(ChecksumError, match="md5 is"):
+        fetch(bad, cache_dir=tmp_path / "other", base_url=server.url)
+
+
+def test_archive_without_top_folder(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    assert (folder / "u.data").is_file()
+
+
+def test_incomplete_folder_is_replaced(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "ml-100k").mkdir()
+    (tmp_path / "ml-100k" / "junk").write_text("half-written by something else")
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["u.data"]
+
+
+# ------------------------------------------------------------------------------------ failures
+def test_checksum_mismatch_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    entry = replace(entry_for(payload), sha256="0" * 64)
+    cache = tmp_path / "cache"
+    with pytest.raises(ChecksumError, match=r"sha256 is .* expected 0000") as info:
+        fetch(entry, cache_dir=cache, base_url=server.url)
+    assert isinstance(info.value, UserInputError) and isinstance(info.value, FetchError)
+    assert list(cache.iterdir()) == []
+
+
+def test_mismatch_does_not_touch_a_good_cached_copy(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    publish(server, "ml-100k.zip", make_zip({"ml-100k/u.data": "tampered"}))
+    with pytest.raises(ChecksumError):
+        fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url, force=True)
+    assert (tmp_path / "ml-100k" / "u.data").read_text() == U_DATA
+    assert leftovers(tmp_path, "ml-100k") == []
+
+
+def test_unverifiable_downloads_are_refused_unless_allowed(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-latest-small/ratings.csv": "userId,movieId,rating,timestamp\n1,1,4,1\n"})
+    publish(server, "ml-latest-small.zip", payload)
+    entry = DATASETS["movielens-latest-small"]
+    assert entry.sha256 is None and entry.md5 is None
+    with pytest.raises(FetchError, match=r"cannot be verified; refusing.*allow_unverified=True"):
+        fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    assert server.requests == []
+    folder = fetch(entry, cache_dir=tmp_path, base_url=server.url, allow_unverified=True)
+    assert load_dataset(folder).n_events == 1
+
+
+@pytest.mark.parametrize("bad_name", ["../evil.txt", "ml-100k/../../evil.txt", "/abs/evil.txt"])
+def test_unsafe_archive_paths_are_refused(server: Server, tmp_path: Path, bad_name: str) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA, bad_name: "pwned"})
+    publish(server, "ml-100k.zip", payload)
+    cache = tmp_path / "deep" / "cache"
+    with pytest.raises(FetchError, match="unsafe path"):
+        fetch(entry_for(payload), cache_dir=cache, base_url=server.url)
+    assert list(cache.iterdir()) == []
+    assert not list(tmp_path.rglob("evil.txt"))
+
+
+def test_http_errors_and_bad_archives(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    publish(server, "ml-100k.zip", b"not a zip")
+    with pytest.raises(FetchError, match="not a valid zip"):
+        fetch(entry_for(b"not a zip"), cache_dir=tmp_path, base_url=server.url)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_source_is_grouplens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def refuse(url: str, timeout: float) -> Any:
+        seen.append(url)
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    with pytest.raises(FetchError, match="download failed"):
+        fetch("movielens-100k", cache_dir=tmp_path)
+    assert seen == ["https://files.grouplens.org/datasets/movielens/ml-100k.zip"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_registry_and_unknown_names() -> None:
+    assert set(DATASETS) == {"movielens-100k", "movielens-latest-small", "movielens-1m", "movielens-25m"}
+    assert (
+        DATASETS["movielens-100k"].sha256
+        == "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229"
+    )
+    assert {d.filename for d in DATASETS.values()} == {
+        "ml-100k.zip",
+        "ml-latest-small.zip",
+        "ml-1m.zip",
+        "ml-25m.zip",
+    }
+    with pytest.raises(ConfigError, match="unknown dataset 'nope'; available: movielens-100k"):
+        fetch("nope")
+
+
+def test_nothing_happens_at_import(tmp_path: Path) -> None:
+    env = {**os.environ, "REELKIT_CACHE": str(tmp_path / "never"), "REELKIT_DATA_URL": "http://192.0.2.1/"}
+    code = (
+        "import socket\n"
+        "def no(*a, **k): raise SystemExit('network at import')\n"
+        "socket.socket.connect = no\n"
+        "import reelkit.data.fetch\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    assert not (tmp_path / "never").exists()

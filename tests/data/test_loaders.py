@@ -1,0 +1,437 @@
+"""Loaders: every format from small files written here, the error cases, and the real MovieLens files."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.data.dataset import Dataset
+from reelkit.data.loaders import (
+    ML100K_GENRES,
+    load_dataset,
+    load_delimited,
+    load_events_file,
+    load_movielens_1m,
+    load_movielens_100k,
+    load_movielens_csv,
+    load_parquet,
+    load_titles,
+)
+from reelkit.errors import (
+    ConfigError,
+    DataFormatError,
+    DuplicateEventsWarning,
+    EmptyDataError,
+    MissingColumnsError,
+    ReelkitWarning,
+    UnknownIdError,
+    UserInputError,
+)
+
+MOVIELENS = Path(__file__).resolve().parents[3] / "shared" / "data" / "movielens"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def flags(*genres: str) -> str:
+    return "|".join("1" if g in genres else "0" for g in ML100K_GENRES)
+
+
+# ------------------------------------------------------------------------------------ MovieLens 100K
+@pytest.fixture
+def ml100k(tmp_path: Path) -> Path:
+    folder = tmp_path / "ml-100k"
+    write(folder / "u.data", "1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t881250951\n")
+    write(
+        folder / "u.item",
+        f"10|Toy Story (1995)|01-Jan-1995||http://x|{flags('Animation', 'Comedy')}\n"
+        f"20|Café Society (1995)||||{flags('Drama')}\n"
+        f"30|Unrated (1996)|15-Mar-1996||http://y|{flags('unknown')}\n",
+        encoding="latin-1",
+    )
+    return folder
+
+
+def test_movielens_100k_folder_and_catalog(ml100k: Path) -> None:
+    ds = load_movielens_100k(ml100k)
+    assert ds.n_events == 3
+    assert set(ds.events["kind"].astype(str)) == {"rating"}
+    assert ds.events["value"].tolist() == [5.0, 3.0, 4.0]
+    assert ds.events["timestamp"].dtype == np.int64
+    assert sorted(ds.members.index) == ["1", "2"]
+    assert len(ds.titles) == 3  # catalog titles without events are kept
+    toy = ds.titles.loc["10"]
+    assert toy["name"] == "Toy Story"
+    assert toy["genres"] == "Animation|Comedy"
+    assert toy["year"] == 1995
+    assert toy["released"] == 788918400  # 1995-01-01 UTC
+    cafe = ds.titles.loc["20"]
+    assert cafe["name"] == "Café Society"  # latin-1 decoded
+    assert cafe["year"] == 1995  # no release date: year from the title
+    assert pd.isna(cafe["released"])
+    assert ds.titles.loc["30", "genres"] == "unknown"
+
+
+def test_movielens_100k_split_files_dispatch(ml100k: Path) -> None:
+    write(ml100k / "u1.base", "1\t10\t5\t881250949\n")
+    write(ml100k / "ua.test", "2\t20\t1\t881250949\n")
+    assert load_events_file(ml100k / "u1.base").n_events == 1
+    ds = load_events_file(ml100k / "ua.test")
+    assert ds.titles.loc["20", "name"] == "Café Society"
+    assert load_dataset(ml100k).n_events == 3
+
+
+def test_movielens_100k_bad_catalog_line(ml100k: Path) -> None:
+    write(ml100k / "u.item", f"10|Toy Story (1995)|01-Jan-1995||http://x|{flags('Comedy')}\n20|Broken|x\n")
+    with pytest.raises(DataFormatError, match=r"u\.item:2: expected 24") as info:
+        load_movielens_100k(ml100k)
+    assert info.value.line == 2
+
+
+# ------------------------------------------------------------------------------------ MovieLens CSV
+def test_movielens_csv_with_movies(tmp_path: Path) -> None:
+    write(tmp_path / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,3.5,964981247\n")
+    write(
+        tmp_path / "movies.csv",
+        "movieId,title,genres\n"
+        '1,"American President, The (1995)",Comedy|Drama|Romance\n'
+        "2,Babylon 5,(no genres listed)\n"
+        "3,Fawlty Towers (1975-1979),Comedy\n",
+    )
+    ds = load_events_file(tmp_path / "ratings.csv")
+    assert ds.n_events == 2
+    assert ds.events["value"].tolist() == [4.0, 3.5]
+    t = ds.titles
+    assert t.loc["1", "name"] == "American President, The"
+    assert t.loc["1", "year"] == 1995
+    assert t.loc["1", "genres"] == "Comedy|Drama|Romance"
+    assert t.loc["2", "genres"] == ""
+    assert pd.isna(t.loc["2", "year"])
+    assert t.loc["3", "year"] == 1975
+    assert load_dataset(tmp_path).n_events == 2
+
+
+def test_movielens_csv_requires_its_header(tmp_path: Path) -> None:
+    p = write(tmp_path / "ratings.csv", "userId,movieId\n1,1\n")
+    with pytest.raises(MissingColumnsError, match="userId,movieId,rating,timestamp"):
+        load_movielens_csv(p)
+
+
+# ------------------------------------------------------------------------------------ MovieLens 1M
+def test_movielens_1m(tmp_path: Path) -> None:
+    write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
+    write(
+        tmp_path / "movies.dat",
+        "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::"
+        "Animation|Children's|Musical\n2::Pokémon: The Movie (1999)::Animation\n",
+        encoding="latin-1",
+    )
+    ds = load_events_file(tmp_path / "ratings.dat")
+    assert ds.n_events == 3
+    assert ds.titles.loc["661", "genres"] == "Animation|Children's|Musical"
+    assert ds.titles.loc["2", "name"] == "Pokémon: The Movie"
+    assert ds.titles.loc["1193", "year"] == 1975
+    assert load_dataset(tmp_path).n_events == 3
+    assert load_movielens_1m(tmp_path).n_events == 3
+
+
+def test_movielens_1m_bad_line(tmp_path: Path) -> None:
+    p = write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::3\n")
+    with pytest.raises(
+        DataFormatError, match=r"ratings\.dat:2: expected 4 fields separated by '::', found 3"
+    ):
+        load_movielens_1m(p)
+
+
+# ------------------------------------------------------------------------------------ generic
+@pytest.mark.parametrize(
+    ("sep", "header"),
+    [(",", True), (",", False), ("\t", True), ("\t", False), ("::", False), (";", True), ("|", False)],
+)
+def test_generic_separators_detected(tmp_path: Path, sep: str, header: bool) -> None:
+    lines = ["u1 i1 4 100", "u1 i2 2 200", "u2 i1 5 300"]
+    text = ("user item rating timestamp\n" if header else "") + "\n".join(lines) + "\n"
+    p = write(tmp_path / "events.txt", text.replace(" ", sep))
+    ds = load_events_file(p)
+    assert ds.n_events == 3
+    assert ds.events["member_id"].tolist() == ["u1", "u1", "u2"]
+    assert ds.events["value"].tolist() == [4.0, 2.0, 5.0]
+    assert ds.events["timestamp"].tolist() == [100, 200, 300]
+
+
+def test_generic_whitespace_runs(tmp_path: Path) -> None:
+    p = write(tmp_path / "events.txt", "  1   10  4 100\n2\t 20 3   200  \n")
+    ds = load_events_file(p)
+    assert ds.events["title_id"].tolist() == ["10", "20"]
+    assert ds.events["timestamp"].tolist() == [100, 200]
+
+
+def test_generic_explicit_sep_and_columns(tmp_path: Path) -> None:
+    p = write(tmp_path / "log.txt", "100;u1;i1;x;4\n200;u2;i1;y;3\n")
+    ds = load_events_file(p, sep=";", columns="ts,user,item,-,rating")
+    assert ds.events["member_id"].tolist() == ["u1", "u2"]
+    assert ds.events["value"].tolist() == [4.0, 3.0]
+    assert ds.events["timestamp"].tolist() == [100, 200]
+    ds = load_events_file(p, columns=["time", "member", "movie", None, "value"])
+    assert ds.n_events == 2
+
+
+def test_generic_columns_by_name(tmp_path: Path) -> None:
+    p = write(tmp_path / "log.csv", "when,uid,sku,stars\n100,a,x,5\n")
+    ds = load_events_file(p, columns="uid=member_id,sku=title_id,stars=rating,when=timestamp")
+    assert ds.events.iloc[0][["member_id", "title_id", "value", "timestamp"]].tolist() == ["a", "x", 5.0, 100]
+    ds = load_events_file(p, columns={"uid": "user", "sku": "item"})
+    assert ds.events["kind"].tolist() == ["play"]  # no value column: implicit plays
+
+
+def test_generic_header_aliases_kinds_and_fractions(tmp_path: Path) -> None:
+    p = write(
+        tmp_path / "events.csv",
+        "user_id,item_id,kind,value,fraction,time\n"
+        "m1,t1,play,3000,0.5,100\nm1,t1,thumb,1,,200\nm1,t2,RATING,4,,300\n",
+    )
+    ds = load_events_file(p)
+    ev = ds.events
+    assert ev["kind"].astype(str).tolist() == ["play", "thumb", "rating"]
+    assert ev["fraction"].iloc[0] == 0.5
+    assert np.isnan(ev["fraction"].iloc[1])
+
+
+def test_generic_dates_as_timestamps(tmp_path: Path) -> None:
+    p = write(tmp_path / "e.csv", "user,item,rating,date\n1,2,3,2024-01-01\n1,3,4,2024-01-02T10:00:00Z\n")
+    assert load_events_file(p).events["timestamp"].tolist() == [1704067200, 1704189600]
+
+
+def test_generic_textual_ids_without_header_are_implicit(tmp_path: Path) -> None:
+    p = write(tmp_path / "e.csv", "alice,matrix\nbob,matrix\nbob,alien\n")
+    ds = load_events_file(p)
+    assert ds.events["kind"].astype(str).tolist() == ["play"] * 3
+    assert ds.interactions().nnz == 3
+
+
+def test_generic_gzip(tmp_path: Path) -> None:
+    p = tmp_path / "events.csv.gz"
+    with gzip.open(p, "wt") as fh:
+        fh.write("user,item,rating\n1,2,3\n1,3,x\n")
+    with pytest.raises(
+        DataFormatError, match=r"events\.csv\.gz:3: rating \('rating' column\) 'x' is not a number"
+    ):
+        load_events_file(p)
+
+
+def test_generic_sibling_and_explicit_catalog(tmp_path: Path) -> None:
+    write(tmp_path / "events.csv", "user,item\n1,a\n2,b\n")
+    write(tmp_path / "titles.csv", "item_id,name,genres,year,kind\na,Alpha,Drama,2001,series\nb,Beta,,,\n")
+    ds = load_events_file(tmp_path / "events.csv")
+    assert ds.titles.loc["a"].tolist()[:4] == ["Alpha", "Drama", 2001, "series"]
+    assert ds.titles.loc["b", "kind"] == "movie"
+    cat = write(tmp_path / "other" / "cat.tsv", "id\ttitle\nb\tBeta (2003)\na\tAlpha\n")
+    ds = load_delimited(tmp_path / "events.csv", titles_path=cat)
+    assert ds.titles.loc["b", "year"] == 2003
+
+
+# ------------------------------------------------------------------------------------ Parquet
+def test_parquet_events_with_aliases_and_datetimes(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "userId": [1, 1, 2],
+            "movieId": [10, 20, 10],
+            "rating": [4.0, 5.0, 3.0],
+            "time": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True),
+        }
+    )
+    p = tmp_path / "events.parquet"
+    frame.to_parquet(p)
+    ds = load_events_file(p)
+    assert ds.events["member_id"].tolist() == ["1", "1", "2"]
+    assert ds.events["timestamp"].tolist() == [1704067200, 1704153600, 1704240000]
+    frame.rename(columns={"userId": "who"}).to_parquet(p)
+    with pytest.raises(MissingColumnsError, match="no member_id column"):
+        load_parquet(p)
+    assert load_parquet(p, columns={"who": "member_id"}).n_events == 3
+
+
+def test_parquet_garbage(tmp_path: Path) -> None:
+    p = write(tmp_path / "x.parquet", "not parquet")
+    with pytest.raises(DataFormatError, match="cannot read as Parquet"):
+        load_events_file(p)
+
+
+def test_dataset_folders(tmp_path: Path, ml100k: Path) -> None:
+    ds = load_dataset(ml100k)
+    ds.save(tmp_path / "saved")
+    again = load_dataset(tmp_path / "saved")
+    pd.testing.assert_frame_equal(again.events, ds.events)
+    nested = tmp_path / "unpacked"
+    (nested / "ml-100k").mkdir(parents=True)
+    for f in ml100k.iterdir():
+        (nested / "ml-100k" / f.name).write_bytes(f.read_bytes())
+    assert load_dataset(nested).n_events == 3
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFormatError, match="not a dataset folder"):
+        load_dataset(tmp_path / "empty")
+    with pytest.raises(DataFormatError, match="no such file"):
+        load_dataset(tmp_path / "missing")
+
+
+# ------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("user,item,rating\n1,2,3\n\n\n4,5,6,7\n", 5, "expected 3 fields separated by commas, found 4"),
+        ("user,item,rating\n1,2,3\n4,5\n", 3, "expected 3 fields separated by commas, found 2"),
+        ("1,2,3,100\n1,2,3,100\n\n1,3,x,100\n", 4, "rating 'x' is not a number"),
+        ("1,2,3,100\n1,3,4,1e\n", 2, "timestamp '1e' is not a number"),
+        ("user,item,rating\n1,2,3\n\n3,,3\n", 4, "empty title id"),
+        ("user,item,rating\n,2,3\n", 2, "empty member id"),
+        ("user,item,rating\n1,2,3\n1,3,\n", 3, "empty rating"),
+        ("user,item,kind\n1,2,play\n1,2,watch\n", 3, "unknown event kind 'watch'"),
+        ("user,item,kind,fraction\n1,2,play,0.5\n1,2,play,1.5\n", 3, r"fraction 1.5 is outside \[0, 1\]"),
+    ],
+)
+def test_malformed_line_is_reported_precisely(tmp_path: Path, text: str, line: int, message: str) -> None:
+    p = write(tmp_path / "events.csv", text)
+    with pytest.raises(DataFormatError, match=message) as info:
+        load_events_file(p)
+    assert info.value.line == line
+    assert info.value.path == str(p)
+    assert str(info.value).startswith(f"{p}:{line}: ")
+    assert isinstance(info.value, UserInputError)
+
+
+def test_malformed_line_late_in_a_large_file(tmp_path: Path) -> None:
+    n = 200_000
+    rng = np.random.default_rng(0)
+    lines = [f"{u}\t{i}\t{r}\t{881250949 + k}" for k, (u, i, r) in enumerate(rng.integers(1, 500, (n, 3)))]
+    lines[150_000] = "12\t34\tfive\t881250949"
+    p = write(tmp_path / "u.data", "\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"u\.data:150001: rating 'five' is not a number") as info:
+        load_events_file(p)
+    assert info.value.line == 150_001
+
+
+def test_missing_columns(tmp_path: Path) -> None:
+    p = write(tmp_path / "e.csv", "name,score\nx,1\n")
+    with pytest.raises(MissingColumnsError, match="no member_id or title_id column"):
+        load_events_file(p)
+    p = write(tmp_path / "f.csv", "user,item\n1,2\n")
+    with pytest.raises(MissingColumnsError, match="no column 'stars' in the header"):
+        load_events_file(p, columns="user=member_id,stars=rating")
+    with pytest.raises(ConfigError, match="unknown column name 'bogus'"):
+        load_events_file(p, columns="user,bogus")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "user,item,rating\n"])
+def test_empty_files(tmp_path: Path, text: str) -> None:
+    p = write(tmp_path / "events.csv", text)
+    with pytest.raises(EmptyDataError):
+        load_events_file(p)
+
+
+def test_empty_movielens_file(tmp_path: Path) -> None:
+    p = write(tmp_path / "u.data", "")
+    with pytest.raises(EmptyDataError, match="empty"):
+        load_movielens_100k(p)
+
+
+def test_unknown_title_ids(tmp_path: Path) -> None:
+    write(tmp_path / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4,1\n1,99,3,2\n2,99,5,3\n")
+    write(tmp_path / "movies.csv", "movieId,title,genres\n1,One (2000),Drama\n")
+    with pytest.raises(
+        UnknownIdError, match=r"1 title id\(s\) in the events are not in the catalog .*movies\.csv"
+    ):
+        load_events_file(tmp_path / "ratings.csv")
+    with pytest.warns(ReelkitWarning, match="added with placeholder names"):
+        ds = load_movielens_csv(tmp_path / "ratings.csv", unknown_titles="keep")
+    assert ds.titles.loc["99", "name"] == "Title 99"
+    with pytest.warns(ReelkitWarning, match="their 2 event"):
+        ds = load_movielens_csv(tmp_path / "ratings.csv", unknown_titles="drop")
+    assert ds.n_events == 1
+
+
+def test_duplicates_and_repeated_ratings(tmp_path: Path) -> None:
+    p = write(tmp_path / "e.csv", "user,item,rating,timestamp\n1,2,3,100\n1,2,3,100\n1,2,5,50\n1,3,2,10\n")
+    with pytest.warns(DuplicateEventsWarning, match="dropped 1 exact duplicate"):
+        ds = load_events_file(p)
+    assert ds.n_events == 3  # the repeated rating is kept as an event...
+    inter = ds.interactions()
+    got = dict(zip(inter.title_ids[inter.cols], inter.rating, strict=True))
+    assert got == {"2": 3.0, "3": 2.0}  # ...and the last by timestamp is the one that counts
+
+
+def test_encodings(tmp_path: Path) -> None:
+    p = write(tmp_path / "latin.csv", "user,item,rating\ncafé,2,3\n", encoding="latin-1")
+    assert load_events_file(p).events["member_id"].tolist() == ["café"]
+    p = write(tmp_path / "bom.csv", "\ufeffuser,item,rating\nzoë,2,3\n")
+    assert load_events_file(p).events["member_id"].tolist() == ["zoë"]
+    p = write(tmp_path / "wide.csv", "user,item,rating\nx,2,3\n", encoding="utf-16")
+    assert load_events_file(p).events["member_id"].tolist() == ["x"]
+    p = write(tmp_path / "wide_bad.csv", "user,item,rating\nx,2,3\r\n\r\ny,2,z\n", encoding="utf-16")
+    with pytest.raises(DataFormatError, match=r"wide_bad\.csv:4: rating .* 'z' is not a number"):
+        load_events_file(p)
+    p = write(tmp_path / "wide.csv", "user,item,rating\nx,2,3\n", encoding="utf-16-le")  # no byte-order mark
+    with pytest.raises(DataFormatError, match="NUL bytes"):
+        load_events_file(p)
+
+
+def test_catalog_errors(tmp_path: Path) -> None:
+    p = write(tmp_path / "titles.csv", "name,genres\nA,Drama\n")
+    with pytest.raises(MissingColumnsError, match="no title id column"):
+        load_titles(p)
+    p = write(tmp_path / "dups.csv", "id,name\n1,A\n1,B\n")
+    with pytest.warns(ReelkitWarning, match="appear more than once"):
+        titles = load_titles(p)
+    assert titles.loc["1", "name"] == "A"
+
+
+# ------------------------------------------------------------------------------------ real data
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is absent (MovieLens files live in ../shared/data; see its SOURCES.md)")
+    return path
+
+
+@pytest.mark.data
+def test_real_movielens_100k() -> None:
+    folder = _need(MOVIELENS / "ml-100k")
+    start = time.perf_counter()
+    ds = load_dataset(folder)
+    elapsed = time.perf_counter() - start
+    assert (ds.n_events, ds.events["member_id"].nunique(), len(ds.titles)) == (100_000, 943, 1_682)
+    counts = ds.events["value"].value_counts().sort_index().tolist()
+    assert counts == [6_110, 11_370, 27_145, 34_174, 21_201]
+    assert ds.titles.loc["1", "name"] == "Toy Story"
+    assert ds.titles.loc["1", "genres"] == "Animation|Children's|Comedy"
+    assert elapsed < 5.0
+    assert load_events_file(folder / "u1.base").n_events == 80_000
+
+
+@pytest.mark.data
+def test_real_movielens_latest_small() -> None:
+    folder = _need(MOVIELENS / "ml-latest-small")
+    ds = load_dataset(folder)
+    assert (ds.n_events, ds.events["member_id"].nunique(), len(ds.titles)) == (100_836, 610, 9_742)
+    assert ds.events["title_id"].nunique() == 9_724
+    assert ds.events["value"].min() == 0.5
+    assert ds.titles.loc["1", "year"] == 1995
+
+
+def test_dataset_roundtrip_keeps_everything(tmp_path: Path, ml100k: Path) -> None:
+    ds = load_dataset(ml100k)
+    ds.save(tmp_path / "out")
+    again = Dataset.load(tmp_path / "out")
+    pd.testing.assert_frame_equal(again.titles, ds.titles)
+    pd.testing.assert_frame_equal(again.members, ds.members)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.load(tmp_path / "out")

@@ -1,0 +1,321 @@
+"""Known-answer, round-trip and determinism tests of the top-N models (EASE, ItemKNN, RP3beta, ALS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.data.dataset import Interactions
+from reelkit.recommend.als import ALS
+from reelkit.recommend.base import Recommender, load_model
+from reelkit.recommend.ease import EASE
+from reelkit.recommend.itemknn import ItemKNN
+from reelkit.recommend.rp3beta import RP3beta
+
+
+def make_interactions(matrix: np.ndarray) -> Interactions:
+    """Interactions whose ``weight`` matrix is ``matrix`` (members x titles, zeros = no interaction)."""
+    m = np.asarray(matrix, dtype=np.float32)
+    rows, cols = np.nonzero(m)
+    title_ids = np.asarray([f"t{j}" for j in range(m.shape[1])])
+    return Interactions(
+        member_ids=np.asarray([f"m{i}" for i in range(m.shape[0])]),
+        title_ids=title_ids,
+        rows=rows.astype(np.int32),
+        cols=cols.astype(np.int32),
+        weight=m[rows, cols],
+        rating=np.full(len(rows), np.nan, dtype=np.float32),
+        timestamp=np.zeros(len(rows), dtype=np.int64),
+        titles=pd.DataFrame(index=pd.Index(title_ids, name="title_id")),
+    )
+
+
+#: 6 members x 5 titles, binary.
+SMALL = np.array(
+    [
+        [1, 1, 0, 0, 1],
+        [1, 0, 1, 0, 0],
+        [0, 1, 1, 1, 0],
+        [1, 1, 1, 0, 0],
+        [0, 0, 1, 1, 1],
+        [1, 0, 0, 1, 0],
+    ],
+    dtype=np.float32,
+)
+
+
+def synthetic(n_members: int = 120, n_titles: int = 60, seed: int = 7) -> np.ndarray:
+    """A low-rank implicit matrix with weights in [1, 2] (like rated MovieLens)."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n_members, 4))
+    v = rng.normal(size=(n_titles, 4))
+    logits = u @ v.T - 1.5
+    seen = rng.random(logits.shape) < 1 / (1 + np.exp(-logits))
+    weights = 1.0 + rng.integers(0, 5, size=logits.shape) / 4.0
+    out = np.where(seen, weights, 0.0).astype(np.float32)
+    out[np.arange(n_members), rng.integers(0, n_titles, n_members)] = 1.0  # nobody empty
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ EASE
+def test_ease_matches_per_column_constrained_ridge() -> None:
+    lam = 2.0
+    model = EASE(regularization=lam).fit(make_interactions(SMALL))
+    x = SMALL.astype(np.float64)
+    n = x.shape[1]
+    expected = np.zeros((n, n))
+    for j in range(n):
+        # B[:, j] = argmin |x_j - X_{-j} b|^2 + lam |b|^2 with b_j = 0 (EASE's definition, solved directly)
+        others = [i for i in range(n) if i != j]
+        xo = x[:, others]
+        expected[others, j] = np.linalg.solve(xo.T @ xo + lam * np.eye(n - 1), xo.T @ x[:, j])
+    np.testing.assert_allclose(model.weights_, expected, rtol=1e-5, atol=1e-6)
+    assert np.all(np.diag(model.weights_) == 0)
+    np.testing.assert_allclose(model.score_rows(np.arange(6)), x @ expected, rtol=1e-5, atol=1e-6)
+
+
+def test_ease_float32_and_float64_agree() -> None:
+    inter = make_interactions(synthetic())
+    b64 = EASE(regularization=5.0, precision="float64").fit(inter).weights_
+    b32 = EASE(regularization=5.0, precision="float32").fit(inter).weights_
+    np.testing.assert_allclose(b32, b64, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------------ ItemKNN
+def _shrunk_cosine(x: np.ndarray, shrink: float) -> np.ndarray:
+    n = x.shape[1]
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                dot = float(x[:, i] @ x[:, j])
+                out[i, j] = dot / (np.linalg.norm(x[:, i]) * np.linalg.norm(x[:, j]) + shrink)
+    return out
+
+
+@pytest.mark.parametrize("weighting", ["binary", "weight"])
+def test_itemknn_shrunk_cosine(weighting: str) -> None:
+    m = SMALL * np.array([1.0, 2.0, 1.5, 1.0, 2.0], dtype=np.float32)
+    shrink = 3.0
+    model = ItemKNN(k=10, shrink=shrink, weighting=weighting).fit(make_interactions(m))
+    x = (m > 0).astype(np.float64) if weighting == "binary" else m.astype(np.float64)
+    expected = _shrunk_cosine(x, shrink)
+    np.testing.assert_allclose(model._similar(np.arange(5)), expected, rtol=1e-5, atol=1e-7)
+    # target neighbourhood: score_j = sum_i x_ui sim(j, i)
+    np.testing.assert_allclose(model.score_rows(np.arange(6)), x @ expected.T, rtol=1e-5, atol=1e-6)
+
+
+def test_itemknn_keeps_top_k_per_title() -> None:
+    x = SMALL.astype(np.float64)
+    model = ItemKNN(k=1, shrink=0.0).fit(make_interactions(SMALL))
+    full = _shrunk_cosine(x, 0.0)
+    s = model.similarity_.toarray()
+    assert (np.count_nonzero(s, axis=1) <= 1).all()
+    for i in range(5):
+        j = int(np.flatnonzero(s[i])[0])
+        assert full[i, j] == pytest.approx(full[i].max(), rel=1e-6)
+    # titles that share no member are not neighbours at all
+    disjoint = ItemKNN(k=5, shrink=0.0).fit(make_interactions(np.eye(3, dtype=np.float32)))
+    assert disjoint.similarity_.nnz == 0
+
+
+# ------------------------------------------------------------------------------------------------ RP3beta
+def test_rp3beta_tiny_graph_by_walks() -> None:
+    # members: a watched {0, 1}, b watched {1, 2}, c watched {1}
+    m = np.array([[1, 1, 0], [0, 1, 1], [0, 1, 0]], dtype=np.float32)
+    alpha, beta = 1.0, 0.5
+    model = RP3beta(alpha=alpha, beta=beta, k=10, normalize=False).fit(make_interactions(m))
+    # W[i, j] = sum_u P(i -> u) P(u -> j) / deg(j)^beta, by enumerating the walks
+    deg_title = m.sum(axis=0)
+    deg_member = m.sum(axis=1)
+    expected = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            if i == j:
+                continue
+            walk = sum((m[u, i] / deg_title[i]) * (m[u, j] / deg_member[u]) for u in range(3))
+            expected[i, j] = walk / deg_title[j] ** beta
+    # spelled out: title 0 -> member a (1) -> title 1 (1/2); popularity of title 1 is 3
+    assert expected[0, 1] == pytest.approx(0.5 / np.sqrt(3))
+    np.testing.assert_allclose(model.weights_.toarray(), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.score_rows(np.arange(3)), m @ expected, rtol=1e-6)
+
+    normed = RP3beta(alpha=alpha, beta=beta, k=1, normalize=True).fit(make_interactions(m))
+    w = normed.weights_.toarray()
+    assert (np.count_nonzero(w, axis=1) <= 1).all()
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_rp3beta_alpha_sharpens_transitions() -> None:
+    m = synthetic(40, 20)
+    a1 = RP3beta(alpha=1.0, beta=0.0, k=100, normalize=False).fit(make_interactions(m)).weights_.toarray()
+    a2 = RP3beta(alpha=2.0, beta=0.0, k=100, normalize=False).fit(make_interactions(m)).weights_.toarray()
+    x = (m > 0).astype(np.float64)
+    p_ui = x / x.sum(axis=1, keepdims=True)
+    p_iu = x.T / x.T.sum(axis=1, keepdims=True)
+    exp2 = (p_iu**2) @ (p_ui**2)
+    np.fill_diagonal(exp2, 0)
+    np.testing.assert_allclose(a2, exp2, rtol=1e-5, atol=1e-9)
+    assert not np.allclose(a1, a2)
+
+
+# ------------------------------------------------------------------------------------------------ ALS
+@pytest.fixture(scope="module")
+def als_data() -> Interactions:
+    return make_interactions(synthetic())
+
+
+@pytest.fixture(scope="module")
+def als_model(als_data: Interactions) -> ALS:
+    return ALS(factors=8, regularization=0.5, alpha=5.0, iterations=25, cg_steps=4, seed=3).fit(als_data)
+
+
+def test_als_loss_decreases(als_model: ALS) -> None:
+    loss = als_model.loss_history_
+    assert loss.shape == (25,)
+    assert np.all(np.isfinite(loss))
+    assert np.all(np.diff(loss) <= 1e-6 * loss[:-1])
+    assert loss[-1] < 0.8 * loss[0]
+
+
+def test_als_loss_is_the_objective(als_model: ALS, als_data: Interactions) -> None:
+    # recompute the final loss densely: sum c (p - x.y)^2 + reg (|X|^2 + |Y|^2), over the total confidence
+    w = als_data.matrix("weight").toarray().astype(np.float64)
+    c = 1.0 + 5.0 * w
+    p = (w > 0).astype(np.float64)
+    x = als_model.user_factors_.astype(np.float64)
+    y = als_model.item_factors_.astype(np.float64)
+    obj = (c * (p - x @ y.T) ** 2).sum() + 0.5 * ((x**2).sum() + (y**2).sum())
+    assert als_model.loss_history_[-1] == pytest.approx(obj / c.sum(), rel=1e-4)
+
+
+def test_als_fold_in_solves_the_member_step(als_model: ALS, als_data: Interactions) -> None:
+    hist = als_data.matrix("weight")[:5]
+    xs = als_model.fold_in(hist).astype(np.float64)
+    y = als_model.item_factors_.astype(np.float64)
+    for r in range(5):
+        c = 1.0 + 5.0 * hist[r].toarray().ravel()
+        p = (hist[r].toarray().ravel() > 0).astype(np.float64)
+        a = y.T @ (c[:, None] * y) + 0.5 * np.eye(8)
+        b = y.T @ (c * p)
+        np.testing.assert_allclose(xs[r], np.linalg.solve(a, b), rtol=1e-4, atol=1e-5)
+
+
+def test_als_fold_in_of_training_member_is_close(als_model: ALS, als_data: Interactions) -> None:
+    rows = np.arange(20)
+    hist = als_data.matrix("weight")[rows]
+    learned = als_model.user_factors_[rows]
+    folded = als_model.fold_in(hist)
+    rel = np.linalg.norm(folded - learned, axis=1) / np.linalg.norm(learned, axis=1)
+    assert np.median(rel) < 0.05
+    known = als_model.score_rows(rows)
+    fresh = als_model.score_rows(np.full(20, -1), history=hist)
+    for r in range(20):
+        assert np.corrcoef(known[r], fresh[r])[0, 1] > 0.99
+
+
+def test_als_is_deterministic_by_seed(als_data: Interactions) -> None:
+    a = ALS(factors=6, iterations=3, seed=1).fit(als_data)
+    b = ALS(factors=6, iterations=3, seed=1).fit(als_data)
+    c = ALS(factors=6, iterations=3, seed=2).fit(als_data)
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    np.testing.assert_array_equal(a.loss_history_, b.loss_history_)
+    assert not np.array_equal(a.item_factors_, c.item_factors_)
+
+
+def test_als_thread_count_does_not_change_result(als_data: Interactions) -> None:
+    a = ALS(factors=6, iterations=2, seed=1, num_threads=1).fit(als_data)
+    b = ALS(factors=6, iterations=2, seed=1).fit(als_data)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+
+
+def test_als_similar_is_cosine_of_title_factors(als_model: ALS) -> None:
+    y = als_model.item_factors_.astype(np.float64)
+    unit = y / np.linalg.norm(y, axis=1, keepdims=True)
+    np.testing.assert_allclose(als_model._similar(np.array([0, 3])), unit[[0, 3]] @ unit.T, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ all models
+MODELS: list[tuple[type[Recommender], dict[str, object]]] = [
+    (EASE, {"regularization": 3.0}),
+    (ItemKNN, {"k": 5, "shrink": 2.0}),
+    (ItemKNN, {"k": 5, "shrink": 2.0, "weighting": "weight", "neighbourhood": "source"}),
+    (RP3beta, {"k": 5, "alpha": 0.7, "beta": 0.4}),
+    (ALS, {"factors": 6, "iterations": 3, "seed": 5}),
+]
+
+
+@pytest.mark.parametrize(("cls", "params"), MODELS, ids=lambda v: getattr(v, "name", ""))
+def test_save_load_round_trip(cls: type[Recommender], params: dict[str, object], tmp_path: Path) -> None:
+    inter = make_interactions(synthetic(50, 30))
+    model = cls(**params).fit(inter)
+    path = model.save(tmp_path / "model.npz")
+    loaded = load_model(path)
+    assert type(loaded) is cls
+    assert loaded.get_params() == model.get_params()
+    rows = np.arange(inter.n_members)
+    np.testing.assert_array_equal(loaded.score_rows(rows), model.score_rows(rows))
+    hist = inter.matrix("weight")[:7]
+    np.testing.assert_array_equal(
+        loaded.score_rows(np.full(7, -1), history=hist), model.score_rows(np.full(7, -1), history=hist)
+    )
+    np.testing.assert_array_equal(loaded._similar(np.arange(3)), model._similar(np.arange(3)))
+    a = model.recommend(["m1", "m2"], n=5)
+    b = loaded.recommend(["m1", "m2"], n=5)
+    np.testing.assert_array_equal(a.ids, b.ids)
+
+
+@pytest.mark.parametrize(("cls", "params"), MODELS[:4], ids=lambda v: getattr(v, "name", ""))
+def test_item_models_fold_in_equals_known_member(cls: type[Recommender], params: dict[str, object]) -> None:
+    inter = make_interactions(synthetic(50, 30))
+    model = cls(**params).fit(inter)
+    rows = np.arange(10)
+    hist = inter.matrix("weight")[rows]
+    np.testing.assert_allclose(
+        model.score_rows(np.full(10, -1), history=hist), model.score_rows(rows), rtol=1e-6, atol=1e-7
+    )
+    # refitting is deterministic too
+    again = cls(**params).fit(inter)
+    np.testing.assert_array_equal(again.score_rows(rows), model.score_rows(rows))
+
+
+@pytest.mark.parametrize(("cls", "params"), MODELS, ids=lambda v: getattr(v, "name", ""))
+def test_recommend_excludes_seen_and_new_member_works(
+    cls: type[Recommender], params: dict[str, object]
+) -> None:
+    inter = make_interactions(synthetic(50, 30))
+    model = cls(**params).fit(inter)
+    recs = model.recommend(["m0"], n=5)
+    seen = set(inter.title_ids[inter.cols[inter.rows == 0]])
+    assert not seen & set(recs.ids[0][: recs.lengths[0]])
+    new = model.recommend_history([["t1", "t2", "t3"], {"t4": 5.0, "t5": 1.0}], n=5)
+    assert len(new) == 2
+    assert new.lengths[0] > 0
+    assert not {"t1", "t2", "t3"} & set(new.ids[0][: new.lengths[0]])
+    sims = model.similar_titles(["t0"], n=5)
+    assert "t0" not in set(sims.ids[0])
+
+
+def test_configs_reject_bad_values() -> None:
+    from reelkit.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        EASE(regularization=0)
+    with pytest.raises(ConfigError):
+        ItemKNN(k=0)
+    with pytest.raises(ConfigError):
+        ALS(factors=0)
+    with pytest.raises(ConfigError):
+        RP3beta(beta=-1)
+
+
+@pytest.mark.parametrize("cls", [EASE, ItemKNN, RP3beta, ALS])
+def test_search_space_samples_are_valid_configs(cls: type[Recommender]) -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        params = {k: space.sample(rng) for k, space in cls.search_space.items()}
+        cls(**params)  # validates
