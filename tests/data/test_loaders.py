@@ -78,7 +78,7 @@ def test_movielens_100k_folder_and_catalog(ml100k: Path) -> None:
     cafe = ds.titles.loc["20"]
     assert cafe["name"] == "Café Society"  # latin-1 decoded
     assert cafe["year"] == 1995  # no release date: year from the title
-    assert pd.isna(cafe["released"])
+    assert ds.titles["released"].isna().tolist() == [False, True, False]
     assert ds.titles.loc["30", "genres"] == "unknown"
 
 
@@ -116,7 +116,7 @@ def test_movielens_csv_with_movies(tmp_path: Path) -> None:
     assert t.loc["1", "year"] == 1995
     assert t.loc["1", "genres"] == "Comedy|Drama|Romance"
     assert t.loc["2", "genres"] == ""
-    assert pd.isna(t.loc["2", "year"])
+    assert t["year"].isna().tolist() == [False, True, False]
     assert t.loc["3", "year"] == 1975
     assert load_dataset(tmp_path).n_events == 2
 
@@ -233,7 +233,8 @@ def test_generic_sibling_and_explicit_catalog(tmp_path: Path) -> None:
     write(tmp_path / "events.csv", "user,item\n1,a\n2,b\n")
     write(tmp_path / "titles.csv", "item_id,name,genres,year,kind\na,Alpha,Drama,2001,series\nb,Beta,,,\n")
     ds = load_events_file(tmp_path / "events.csv")
-    assert ds.titles.loc["a"].tolist()[:4] == ["Alpha", "Drama", 2001, "series"]
+    got = [ds.titles.at["a", c] for c in ("name", "genres", "year", "kind")]
+    assert got == ["Alpha", "Drama", 2001, "series"]
     assert ds.titles.loc["b", "kind"] == "movie"
     cat = write(tmp_path / "other" / "cat.tsv", "id\ttitle\nb\tBeta (2003)\na\tAlpha\n")
     ds = load_delimited(tmp_path / "events.csv", titles_path=cat)

@@ -19,13 +19,28 @@ def fetch_cmd(
     cache_dir: Annotated[Path | None, typer.Option(help="Cache folder (default $REELKIT_CACHE or ~/.cache/reelkit).")] = None,
     base_url: Annotated[str | None, typer.Option(help="Mirror to download from instead of GroupLens.")] = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+    insecure_skip_checksum: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-skip-checksum",
+            help="Accept a download that has no published checksum (e.g. movielens-latest-small, which "
+            "GroupLens regenerates). Nothing then checks the file's integrity.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Download a public dataset into the cache (sha256-verified)."""
+    """Download a public dataset into the cache (checksum-verified)."""
     from reelkit.data.fetch import fetch
 
     with progress_for(not json_out) as progress:
-        path = fetch(name, cache_dir=cache_dir, base_url=base_url, force=force, progress=progress)
+        path = fetch(
+            name,
+            cache_dir=cache_dir,
+            base_url=base_url,
+            force=force,
+            progress=progress,
+            allow_unverified=insecure_skip_checksum,
+        )
     if json_out:
         emit_json({"dataset": name, "path": str(path)})
     else:

@@ -37,9 +37,11 @@ def _missing_extra(exc: ImportError) -> ConfigError:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    family, _, _, _, addr = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    family, kind, proto, _, addr = infos[0]
+    # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on such sockets, and without it
+    # Nagle's algorithm and delayed ACKs add 40 ms to every response
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(addr)
@@ -59,8 +61,8 @@ def serve_cmd(
         bool,
         typer.Option(
             "--demo",
-            help=f"Set the data folder up first if needed: the demo catalog, or ${DATA_ENV} (a ratings file or "
-            "folder) when set; then train a model version.",
+            help=f"Set the data folder up first if needed: the demo catalog, or ${DATA_ENV} (a ratings "
+            "file or folder) when set; then train a model version.",
         ),
     ] = False,
     config: Annotated[Path | None, typer.Option(help="Config file (default: DATA_DIR/service.json).")] = None,
@@ -116,9 +118,13 @@ def serve_cmd(
 
 def import_cmd(
     data_dir: DataDirOpt = DEFAULT_DATA_DIR,
-    ratings: Annotated[Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")] = None,
+    ratings: Annotated[
+        Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")
+    ] = None,
     data: Annotated[Path | None, typer.Option("--data", help="Dataset folder or file.")] = None,
-    columns: Annotated[str | None, typer.Option(help="Column names by position, e.g. user,item,rating.")] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="Column names by position, e.g. user,item,rating.")
+    ] = None,
     sep: Annotated[str | None, typer.Option(help="Field separator (auto-detected by default).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -142,16 +148,20 @@ def import_cmd(
         emit_json(out)
     else:
         console.print(
-            f"imported {summary.titles:,} titles, {summary.members:,} members and {summary.events_stored:,} new "
-            f"events ({summary.events_duplicate:,} already stored) into {data_dir}; next: "
-            f"reelkit retrain --data-dir {data_dir}"
+            f"imported {summary.titles:,} titles, {summary.members:,} members and "
+            f"{summary.events_stored:,} new events ({summary.events_duplicate:,} already stored) "
+            f"into {data_dir}; next: reelkit retrain --data-dir {data_dir}"
         )
 
 
 def retrain_cmd(
     data_dir: DataDirOpt = DEFAULT_DATA_DIR,
-    model: Annotated[str, typer.Option("--model", help="The personal model (see 'reelkit models').")] = "ease",
-    param: Annotated[list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="The personal model (see 'reelkit models').")
+    ] = "ease",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Train a new model version from the stored events; a running server switches to it by itself."""
@@ -180,7 +190,10 @@ def main() -> None:
     from reelkit.errors import ReelkitError, UserInputError
 
     app = typer.Typer(
-        name="reelkit", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+        name="reelkit",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
     register(app)

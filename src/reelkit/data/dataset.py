@@ -84,9 +84,8 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
             )
         out["kind"] = pd.Categorical(kind.to_numpy(), categories=list(EVENT_KINDS))
     else:  # all ratings: codes directly (a list of n strings is slow for tens of millions of rows)
-        out["kind"] = pd.Categorical.from_codes(
-            np.full(n, EVENT_KINDS.index("rating"), dtype=np.int8), categories=list(EVENT_KINDS)
-        )
+        rating = np.full(n, EVENT_KINDS.index("rating"), dtype=np.int8)
+        out["kind"] = pd.Categorical.from_codes(rating, dtype=pd.CategoricalDtype(list(EVENT_KINDS)))
     out["value"] = (
         pd.to_numeric(events["value"], errors="raise").astype(np.float64).to_numpy()
         if "value" in events.columns
@@ -249,7 +248,7 @@ class Dataset:
             if "name" not in mm:
                 mm["name"] = np.nan
             mm["name"] = mm["name"].where(mm["name"].notna(), "Member " + mm.index.to_series()).astype(str)
-            mm = mm[["name"]]
+            # other member columns (e.g. the demo's ground-truth community) are kept as they are
         return cls(events=ev, titles=tt, members=mm)
 
     @property

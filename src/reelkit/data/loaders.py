@@ -28,7 +28,8 @@ folder). Gzip/bz2/zstd-compressed delimited files (``.gz`` …) are read transpa
 
 Speed and errors
 ----------------
-Delimited files are parsed by pyarrow's multithreaded CSV reader (25 million rows in well under a minute).
+Delimited files are parsed by pyarrow's multithreaded CSV reader (25 million rows in well under a minute;
+``::``- and whitespace-separated files are first rewritten in memory, which needs about twice their size).
 When that fails, or a value is invalid, a second, slower pass over the raw lines finds the first bad line,
 and a :class:`~reelkit.errors.DataFormatError` names the file, the 1-based line number and the problem.
 

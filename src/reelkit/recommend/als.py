@@ -40,12 +40,14 @@ __all__ = ["ALS", "ALSConfig"]
 class ALSConfig(ModelConfig):
     """Parameters of :class:`ALS`."""
 
-    #: Latent dimensions.
-    factors: int = Field(64, ge=1)
-    #: L2 penalty on both factor matrices.
-    regularization: float = Field(1.0, ge=0)
+    #: Latent dimensions (128 beats 64 by about 0.01 NDCG@10 on ml-latest-small, ties on ML-100K).
+    factors: int = Field(128, ge=1)
+    #: L2 penalty on both factor matrices. With ``alpha`` it sets the balance between fitting the
+    #: observed cells and shrinking towards popularity; on MovieLens the optimum is a ridge at about
+    #: ``regularization = 10 * alpha`` (default tuned for NDCG@10 on ML-100K and ml-latest-small).
+    regularization: float = Field(50.0, ge=0)
     #: Confidence slope: ``c = 1 + alpha * w``.
-    alpha: float = Field(10.0, ge=0)
+    alpha: float = Field(5.0, ge=0)
     #: ALS sweeps (one member step and one title step each).
     iterations: int = Field(15, ge=1)
     #: Conjugate-gradient steps per solve (``implicit`` uses 3).

@@ -75,7 +75,9 @@ __all__ = [
     "TitleCommunity",
 ]
 
-RowKind = Literal["continue-watching", "top-picks", "because-you-watched", "trending", "community", "new-releases"]
+RowKind = Literal[
+    "continue-watching", "top-picks", "because-you-watched", "trending", "community", "new-releases"
+]
 ROW_KINDS: tuple[RowKind, ...] = (
     "continue-watching",
     "top-picks",
@@ -264,11 +266,12 @@ class HomeBuilder:
         for other in (models.similar, models.trending, models.communities):
             if other.title_ids_.shape != ids.shape or not np.array_equal(other.title_ids_, ids):
                 raise ConfigError(
-                    "home page models were trained on different title sets; train them on the same interactions"
+                    "home page models were trained on different title sets; "
+                    "train them on the same interactions"
                 )
         self.title_ids: np.ndarray = np.asarray(ids, dtype=str)
         self.n_titles = int(ids.shape[0])
-        self._index = pd.Index(self.title_ids)
+        self._col_of: dict[str, int] = {str(t): i for i, t in enumerate(self.title_ids)}
         cat = models.titles.reindex(self.title_ids)
         names = cat["name"] if "name" in cat else pd.Series(np.nan, index=cat.index)
         fallback = pd.Series(p.title_names_, index=cat.index)
@@ -321,7 +324,8 @@ class HomeBuilder:
             years = pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
             from_year = np.array(
                 [
-                    _dt.datetime(int(y), 1, 1, tzinfo=_dt.UTC).timestamp() if np.isfinite(y) and 1800 < y < 3000
+                    _dt.datetime(int(y), 1, 1, tzinfo=_dt.UTC).timestamp()
+                    if np.isfinite(y) and 1800 < y < 3000
                     else np.nan
                     for y in years
                 ]
@@ -338,7 +342,7 @@ class HomeBuilder:
 
     # ------------------------------------------------------------------ fold-in
     def _col(self, title_id: str) -> int:
-        return int(self._index.get_indexer([title_id])[0])
+        return self._col_of.get(title_id, -1)
 
     def fold(self, history: MemberHistory) -> _Folded:
         """Aggregate a history with the confidence formula and score it with the personal model."""
@@ -365,7 +369,7 @@ class HomeBuilder:
             agg = aggregate_events(frame, cfg.confidence, self._rating_scale)
             tids = agg["title_id"].to_numpy(dtype=object)
             n_seen = len(tids)
-            cols = self._index.get_indexer(tids.astype(str))
+            cols = np.fromiter((self._col_of.get(str(t), -1) for t in tids), dtype=np.int64, count=len(tids))
             known = cols >= 0
             seen[cols[known]] = True
             weight = agg["weight"].to_numpy(np.float64)
@@ -412,7 +416,9 @@ class HomeBuilder:
             n_titles_seen=n_seen,
         )
 
-    def _continue_watching(self, history: MemberHistory, thumbed_down: set[str]) -> list[tuple[str, float, int]]:
+    def _continue_watching(
+        self, history: MemberHistory, thumbed_down: set[str]
+    ) -> list[tuple[str, float, int]]:
         cfg = self.config
         threshold = cfg.confidence.completion_threshold
         last: dict[str, tuple[float, int, int]] = {}
@@ -476,13 +482,15 @@ class HomeBuilder:
     def _top_pick_titles(self, folded: _Folded, cols: np.ndarray) -> list[HomeTitle]:
         anchors = self._best_anchor(folded, cols)
         model = self.models.personal.name
-        out = []
+        out: list[HomeTitle] = []
         for c, a in zip(cols.tolist(), anchors, strict=True):
             reason = f"Picked for you: like {self.names[a]}" if a >= 0 else f"Picked for you by {model}"
             out.append(self._title(c, reason, float(folded.scores[c])))
         return out
 
-    def _ranked(self, folded: _Folded, candidates: np.ndarray | None, k: int, blocked: np.ndarray) -> np.ndarray:
+    def _ranked(
+        self, folded: _Folded, candidates: np.ndarray | None, k: int, blocked: np.ndarray
+    ) -> np.ndarray:
         scores = folded.scores.copy()
         scores[blocked] = -np.inf
         if candidates is not None:
@@ -525,7 +533,7 @@ class HomeBuilder:
             return ()
         lift = share / glob
         order = np.argsort(-lift, kind="stable")
-        out = []
+        out: list[TitleCommunity] = []
         for c in order:
             if share[c] < 0.05 or lift[c] <= 1.0 or len(out) >= top:
                 continue
@@ -534,7 +542,11 @@ class HomeBuilder:
                 continue
             out.append(
                 TitleCommunity(
-                    community_id=int(c), name=prof.name, size=prof.size, share=float(share[c]), lift=float(lift[c])
+                    community_id=int(c),
+                    name=prof.name,
+                    size=prof.size,
+                    share=float(share[c]),
+                    lift=float(lift[c]),
                 )
             )
         return tuple(out)
@@ -555,7 +567,7 @@ class HomeBuilder:
         size = cfg.row_size
         rows: list[tuple[int, HomeRow]] = []  # (priority, row)
 
-        def take(cols: Sequence[int]) -> list[int]:
+        def take(cols: Sequence[int] | np.ndarray) -> list[int]:
             out: list[int] = []
             for c in cols:
                 if not used[c]:
@@ -579,7 +591,9 @@ class HomeBuilder:
             name = str(self.names[c]) if c >= 0 else self._catalog_name(tid)
             genres = self.genres[c] if c >= 0 else ()
             cw_titles.append(
-                HomeTitle(tid, name, genres, f"Resume: {round(frac * 100)}% watched", float(frac), progress=frac)
+                HomeTitle(
+                    tid, name, genres, f"Resume: {round(frac * 100)}% watched", float(frac), progress=frac
+                )
             )
             if c >= 0:
                 cw_cols.append(c)
@@ -603,7 +617,8 @@ class HomeBuilder:
             HomeRow(
                 "top-picks",
                 "Top Picks for You",
-                f"Ranked for you by the {self.models.personal.name} model from your {folded.n_titles_seen} titles",
+                f"Ranked for you by the {self.models.personal.name} model "
+                f"from your {folded.n_titles_seen} titles",
                 tuple(self._top_pick_titles(folded, np.asarray(tp, dtype=np.int64))),
                 self._engagement(folded, tp),
             ),
@@ -661,15 +676,16 @@ class HomeBuilder:
         cname = prof.name if prof is not None else f"community {cid}"
         cc = take(self._community_order[cid]) if cid < len(self._community_order) else []
         share = self._community_share[cid] if cid < len(self._community_share) else np.zeros(self.n_titles)
+        csize = int(self._community_sizes[cid]) if cid < len(self._community_sizes) else 0
         keep(
             7,
             HomeRow(
                 "community",
                 f"Popular in Your Taste Community: {cname}",
-                f"Most watched by the {int(self._community_sizes[cid]) if cid < len(self._community_sizes) else 0}"
-                f" members whose taste is closest to yours",
+                f"Most watched by the {csize} members whose taste is closest to yours",
                 tuple(
-                    self._title(c, f"Watched by {100 * share[c]:.0f}% of {cname}", float(share[c])) for c in cc
+                    self._title(c, f"Watched by {100 * share[c]:.0f}% of {cname}", float(share[c]))
+                    for c in cc
                 ),
                 self._engagement(folded, cc),
                 community_id=cid,
@@ -690,7 +706,9 @@ class HomeBuilder:
                 f"Most watched recently (plays halve in weight every "
                 f"{self.models.trending.config.half_life_days:g} days)",
                 tuple(
-                    self._title(c, f"Trending now: #{rank_of.get(c, 0)} on the service", float(trend_scores[c]))
+                    self._title(
+                        c, f"Trending now: #{rank_of.get(c, 0)} on the service", float(trend_scores[c])
+                    )
                     for c in tr
                 ),
                 self._engagement(folded, tr),

@@ -36,12 +36,13 @@ _BLOCK_CELLS = 8_000_000
 class ItemKNNConfig(ModelConfig):
     """Parameters of :class:`ItemKNN`."""
 
-    #: Neighbours kept per title (tuned on ML-100K and ml-latest-small: 50-100 are best).
-    k: int = Field(100, ge=1)
-    #: Shrinkage added to the cosine denominator (in co-occurrence units); 10-50 is a broad optimum.
+    #: Neighbours kept per title (NDCG@10 on MovieLens: ML-100K prefers 200+, ml-latest-small 100).
+    k: int = Field(200, ge=1)
+    #: Shrinkage added to the cosine denominator (in co-occurrence units); 10-40 is a flat optimum.
     shrink: float = Field(20.0, ge=0)
-    #: ``binary`` builds similarities and scores from who watched what; ``weight`` from confidence weights.
-    weighting: Literal["binary", "weight"] = "binary"
+    #: ``weight`` builds similarities and scores from confidence weights (+0.005 to +0.01 NDCG@10 on
+    #: MovieLens over ``binary``: who watched what).
+    weighting: Literal["binary", "weight"] = "weight"
     #: ``target``: title ``j`` is scored from its own ``k`` neighbours (item-based CF);
     #: ``source``: each watched title votes for its ``k`` neighbours.
     neighbourhood: Literal["target", "source"] = "target"

@@ -85,7 +85,12 @@ def _field_name(loc: Sequence[Any]) -> str:
     return out or "(request)"
 
 
-def _error(status: int, message: str, fields: Sequence[tuple[str, str]] = (), **headers: str) -> JSONResponse:
+def _error(
+    status: int,
+    message: str,
+    fields: Sequence[tuple[str, str]] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         {
             "error": _CODES.get(status, "error"),
@@ -98,7 +103,9 @@ def _error(status: int, message: str, fields: Sequence[tuple[str, str]] = (), **
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(_JSON_PREFIXES) and "text/html" in request.headers.get("accept", "")
+    return not request.url.path.startswith(_JSON_PREFIXES) and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -120,7 +127,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = f"no such page or endpoint: {request.url.path}"
         if _wants_html(request):
             return _html_error(request, exc.status_code, message)
-        return _error(exc.status_code, message, **dict(exc.headers or {}))
+        return _error(exc.status_code, message, headers=dict(exc.headers or {}))
 
     @app.exception_handler(ReelkitError)
     async def reelkit_error(request: Request, exc: ReelkitError) -> Response:
@@ -128,7 +135,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, UnknownReferenceError):
             status, fields = 404, [(loc, f"unknown id {value!r}") for loc, value in exc.fields]
         elif isinstance(exc, EventConflictError):
-            status, fields = 409, [(loc, f"event id {value!r} already used with other content") for loc, value in exc.fields]
+            status, fields = (
+                409,
+                [(loc, f"event id {value!r} already used with other content") for loc, value in exc.fields],
+            )
         elif isinstance(exc, MemberExistsError):
             status = 409
         elif isinstance(exc, UnknownIdError):

@@ -60,4 +60,6 @@ def bootstrap(
         store.close()
     trained = train_store(data_dir, personal=personal, progress=progress) if need_model else None
     token_file = ensure_token(data_dir)
-    return BootstrapReport(data_dir=data_dir, source=label, imported=imported, trained=trained, token_file=token_file)
+    return BootstrapReport(
+        data_dir=data_dir, source=label, imported=imported, trained=trained, token_file=token_file
+    )

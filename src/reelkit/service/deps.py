@@ -94,7 +94,9 @@ def _check_token(state: ServiceState, creds: HTTPAuthorizationCredentials | None
         )
     if not hmac.compare_digest(creds.credentials.encode(), token.get_secret_value().encode()):
         raise HTTPException(
-            status_code=401, detail="invalid bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            status_code=401,
+            detail="invalid bearer token",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
 
 
@@ -157,7 +159,10 @@ class BodyLimitMiddleware:
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -106,11 +106,14 @@ def dataset_events(ds: Dataset, chunk: int = 50_000) -> Iterator[list[EventRecor
         yield batch
 
 
-def import_dataset(store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT) -> ImportSummary:
+def import_dataset(
+    store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT
+) -> ImportSummary:
     """Store a dataset's catalog, members and events (each chunk of events is one transaction)."""
     n_titles = store.upsert_titles(_titles(ds))
     n_members = store.upsert_members(
-        MemberRecord(member_id=str(m), name=str(n)) for m, n in zip(ds.members.index, ds.members["name"], strict=True)
+        MemberRecord(member_id=str(m), name=str(n))
+        for m, n in zip(ds.members.index, ds.members["name"], strict=True)
     )
     stored = dup = 0
     n_chunks = max(1, math.ceil(ds.n_events / chunk))

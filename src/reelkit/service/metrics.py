@@ -90,22 +90,22 @@ class Metrics:
         ]
         for (method, route, status), n in requests:
             lines.append(
-                f"reelkit_http_requests_total{_labels((('method', method), ('route', route), ('status', status)))}"
+                f"reelkit_http_requests_total"
+                f"{_labels((('method', method), ('route', route), ('status', status)))}"
                 f" {n}"
             )
         lines += [
             "# HELP reelkit_http_request_duration_seconds HTTP request latency by method and route template.",
             "# TYPE reelkit_http_request_duration_seconds histogram",
         ]
+        name = "reelkit_http_request_duration_seconds"
         for (method, route), h in hist:
             base = (("method", method), ("route", route))
             for i, b in enumerate(self.buckets):
-                lines.append(
-                    f"reelkit_http_request_duration_seconds_bucket{_labels((*base, ('le', _num(b))))} {_num(h[i])}"
-                )
-            lines.append(f"reelkit_http_request_duration_seconds_bucket{_labels((*base, ('le', '+Inf')))} {_num(h[-2])}")
-            lines.append(f"reelkit_http_request_duration_seconds_count{_labels(base)} {_num(h[-2])}")
-            lines.append(f"reelkit_http_request_duration_seconds_sum{_labels(base)} {h[-1]!r}")
+                lines.append(f"{name}_bucket{_labels((*base, ('le', _num(b))))} {_num(h[i])}")
+            lines.append(f"{name}_bucket{_labels((*base, ('le', '+Inf')))} {_num(h[-2])}")
+            lines.append(f"{name}_count{_labels(base)} {_num(h[-2])}")
+            lines.append(f"{name}_sum{_labels(base)} {h[-1]!r}")
         lines += [
             "# HELP reelkit_events_ingested_total Events stored through this process's API.",
             "# TYPE reelkit_events_ingested_total counter",

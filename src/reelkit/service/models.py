@@ -2,8 +2,8 @@
 
 A *bundle* is what a home page needs: the personal model, :class:`~reelkit.recommend.itemknn.ItemKNN`
 (similar titles), :class:`~reelkit.recommend.popularity.Trending` and
-:class:`~reelkit.recommend.communities.CommunityPopularity`, all fitted on the same interactions (every catalog
-title is a column, so new releases without events can be ranked too).
+:class:`~reelkit.recommend.communities.CommunityPopularity`, all fitted on the same interactions (every
+catalog title is a column, so new releases without events can be ranked too).
 
 On disk (``<data folder>/models/<version>/``)
     ``manifest.json`` and one ``.npz`` per model. :func:`train_store` writes a new version into a temporary
@@ -37,7 +37,6 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,12 +155,14 @@ def train_store(
     params: Mapping[str, Any] | None = None,
     community_params: Mapping[str, Any] | None = None,
     make_current: bool = True,
+    keep_versions: int = 3,
     progress: Progress = SILENT,
 ) -> ModelVersionRecord:
     """Train a new model bundle from every event stored in ``data_dir`` and make it the current version.
 
     ``personal`` names the personal model (any registered top-N model; see ``reelkit models``) and
-    ``params`` its parameters. Returns the new version's record.
+    ``params`` its parameters. The files of all but the newest ``keep_versions`` versions are deleted (the
+    current one is always kept; a server keeps serving a version it has loaded). Returns the new record.
     """
     _register_models()
     models = registered_models()
@@ -216,7 +217,9 @@ def train_store(
                     train_seconds=round(train_s, 3),
                     files=dict(BUNDLE_FILES),
                 )
-                (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+                (tmp / "manifest.json").write_text(
+                    manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
+                )
                 for f in tmp.iterdir():
                     with open(f, "rb") as fh:
                         os.fsync(fh.fileno())
@@ -243,9 +246,23 @@ def train_store(
             train_seconds=manifest.train_seconds,
         )
         store.add_model_version(record, make_current=make_current)
+        current = store.current_model_version()
+        _prune(root, keep=max(1, keep_versions), protect={record.version, current.version if current else ""})
         return record
     finally:
         store.close()
+
+
+def _prune(root: Path, *, keep: int, protect: set[str]) -> None:
+    """Delete the folders of old versions beyond the newest ``keep`` (never those in ``protect``)."""
+    versions = sorted(
+        (int(m.group(1)), child)
+        for child in root.iterdir()
+        if (m := _VERSION_RE.match(child.name)) and child.is_dir()
+    )
+    for _, child in versions[:-keep]:
+        if child.name not in protect:
+            shutil.rmtree(child, ignore_errors=True)
 
 
 class _PageCache:
@@ -343,13 +360,17 @@ def load_bundle(
     except FileNotFoundError:
         raise ModelFormatError(f"{folder}: model version has no manifest.json; retrain it") from None
     except pydantic.ValidationError as exc:
-        raise ModelFormatError(f"{folder}/manifest.json: invalid manifest ({exc.error_count()} errors)") from None
+        raise ModelFormatError(
+            f"{folder}/manifest.json: invalid manifest ({exc.error_count()} errors)"
+        ) from None
     if manifest.format != MANIFEST_FORMAT:
         raise ModelFormatError(f"{folder}: manifest format {manifest.format} is not supported; retrain")
     loaded = {key: load_model(folder / BUNDLE_FILES[key]) for key in BUNDLE_FILES}
     similar, trending, comm = loaded["similar"], loaded["trending"], loaded["communities"]
     if not (
-        isinstance(similar, ItemKNN) and isinstance(trending, Trending) and isinstance(comm, CommunityPopularity)
+        isinstance(similar, ItemKNN)
+        and isinstance(trending, Trending)
+        and isinstance(comm, CommunityPopularity)
     ):
         raise ModelFormatError(f"{folder}: the bundle's files hold the wrong model kinds; retrain")
     models = HomeModels(
@@ -362,7 +383,12 @@ class ModelHolder:
     """The bundle being served, switched atomically (see the module docstring)."""
 
     def __init__(
-        self, data_dir: str | Path, store: Store, *, config: HomeConfig | None = None, cache_size: int = 50_000
+        self,
+        data_dir: str | Path,
+        store: Store,
+        *,
+        config: HomeConfig | None = None,
+        cache_size: int = 50_000,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.store = store

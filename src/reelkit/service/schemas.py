@@ -68,7 +68,9 @@ class PlayEvent(_EventBase):
 
     kind: Literal["play"]
     position: float = Field(ge=0, le=1_000_000, allow_inf_nan=False, description="Seconds watched.")
-    duration: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Length of the title, seconds.")
+    duration: float = Field(
+        gt=0, le=1_000_000, allow_inf_nan=False, description="Length of the title, seconds."
+    )
 
     @model_validator(mode="after")
     def _position_within(self) -> PlayEvent:
@@ -102,7 +104,9 @@ class EventBatch(BaseModel):
 
 class EventBatchResult(BaseModel):
     stored: int = Field(description="Events newly stored.")
-    duplicates: int = Field(description="Events whose id was already stored (acknowledged, not stored again).")
+    duplicates: int = Field(
+        description="Events whose id was already stored (acknowledged, not stored again)."
+    )
     last_seq: int = Field(description="The store's latest event sequence number.")
 
 
@@ -142,7 +146,12 @@ class HomeOut(BaseModel):
 
 def _card(t: HomeTitle) -> TitleCard:
     return TitleCard(
-        title_id=t.title_id, name=t.name, genres=list(t.genres), reason=t.reason, score=t.score, progress=t.progress
+        title_id=t.title_id,
+        name=t.name,
+        genres=list(t.genres),
+        reason=t.reason,
+        score=t.score,
+        progress=t.progress,
     )
 
 

@@ -35,6 +35,7 @@ Idempotency
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
 import threading
@@ -173,7 +174,9 @@ class Store(Protocol):
     def members_frame(self) -> pd.DataFrame: ...
 
     # events
-    def append_events(self, events: Sequence[EventRecord], *, received_at: int | None = None) -> AppendResult: ...
+    def append_events(
+        self, events: Sequence[EventRecord], *, received_at: int | None = None
+    ) -> AppendResult: ...
     def member_history(self, member_id: str) -> MemberHistory: ...
     def member_last_seq(self, member_id: str) -> int: ...
     def latest_events(self, limit: int = 50) -> list[StoredEvent]: ...
@@ -371,10 +374,8 @@ class SQLiteStore:
         with self._conns_lock:
             conns, self._conns = self._conns, []
         for con in conns:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 con.close()
-            except sqlite3.Error:  # pragma: no cover - best effort
-                pass
         self._local = threading.local()
 
     def __enter__(self) -> SQLiteStore:
@@ -385,10 +386,7 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ catalog
     def upsert_titles(self, titles: Iterable[TitleRecord]) -> int:
-        rows = [
-            (t.title_id, t.name, t.genres, t.year, t.kind, t.released, t.duration)
-            for t in titles
-        ]
+        rows = [(t.title_id, t.name, t.genres, t.year, t.kind, t.released, t.duration) for t in titles]
         with self._write() as con:
             con.executemany(
                 "INSERT INTO titles(title_id, name, genres, year, kind, released, duration) "
@@ -400,10 +398,15 @@ class SQLiteStore:
         return len(rows)
 
     def get_title(self, title_id: str) -> TitleRecord | None:
-        row = self._con().execute(
-            "SELECT title_id, name, genres, year, kind, released, duration FROM titles WHERE title_id = ?",
-            (title_id,),
-        ).fetchone()
+        row = (
+            self._con()
+            .execute(
+                "SELECT title_id, name, genres, year, kind, released, duration FROM titles "
+                "WHERE title_id = ?",
+                (title_id,),
+            )
+            .fetchone()
+        )
         return TitleRecord(*row) if row is not None else None
 
     def count_titles(self) -> int:
@@ -411,10 +414,16 @@ class SQLiteStore:
 
     def titles_frame(self) -> pd.DataFrame:
         """The catalog as a titles table (see :mod:`reelkit.data.dataset`) plus ``duration``."""
-        rows = self._con().execute(
-            "SELECT title_id, name, genres, year, kind, released, duration FROM titles ORDER BY rowid"
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["title_id", "name", "genres", "year", "kind", "released", "duration"])
+        rows = (
+            self._con()
+            .execute(
+                "SELECT title_id, name, genres, year, kind, released, duration FROM titles ORDER BY rowid"
+            )
+            .fetchall()
+        )
+        frame = pd.DataFrame(
+            rows, columns=["title_id", "name", "genres", "year", "kind", "released", "duration"]
+        )
         frame["title_id"] = frame["title_id"].astype(str)
         frame["year"] = pd.array(frame["year"].tolist(), dtype="Int64")
         frame["released"] = pd.array(frame["released"].tolist(), dtype="Int64")
@@ -449,16 +458,22 @@ class SQLiteStore:
         return AppendResult(stored, dup, last)
 
     def get_member(self, member_id: str) -> MemberRecord | None:
-        row = self._con().execute(
-            "SELECT member_id, name, created_at FROM members WHERE member_id = ?", (member_id,)
-        ).fetchone()
+        row = (
+            self._con()
+            .execute("SELECT member_id, name, created_at FROM members WHERE member_id = ?", (member_id,))
+            .fetchone()
+        )
         return MemberRecord(*row) if row is not None else None
 
     def list_members(self, limit: int, offset: int = 0) -> list[MemberRecord]:
-        rows = self._con().execute(
-            "SELECT member_id, name, created_at FROM members ORDER BY rowid LIMIT ? OFFSET ?",
-            (int(limit), int(offset)),
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT member_id, name, created_at FROM members ORDER BY rowid LIMIT ? OFFSET ?",
+                (int(limit), int(offset)),
+            )
+            .fetchall()
+        )
         return [MemberRecord(*r) for r in rows]
 
     def count_members(self) -> int:
@@ -507,7 +522,8 @@ class SQLiteStore:
         for chunk in _chunks(ids):
             q = ",".join("?" * len(chunk))
             for row in con.execute(
-                f"SELECT event_id, member_id, title_id, kind, value, fraction FROM events WHERE event_id IN ({q})",
+                "SELECT event_id, member_id, title_id, kind, value, fraction FROM events "
+                f"WHERE event_id IN ({q})",
                 list(chunk),
             ):
                 existing[row[0]] = (row[1], row[2], row[3], row[4], row[5])
@@ -515,7 +531,9 @@ class SQLiteStore:
         for i, e in unique:
             old = existing.get(e.event_id)
             if old is None:
-                new.append((e.event_id, e.member_id, e.title_id, e.kind, e.timestamp, e.value, e.fraction, now))
+                new.append(
+                    (e.event_id, e.member_id, e.title_id, e.kind, e.timestamp, e.value, e.fraction, now)
+                )
             elif _same_content(e, old):
                 dup += 1
             else:
@@ -527,13 +545,15 @@ class SQLiteStore:
                 conflicts,
             )
         con.executemany(
-            "INSERT INTO events(event_id, member_id, title_id, kind, timestamp, value, fraction, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events(event_id, member_id, title_id, kind, timestamp, value, fraction, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             new,
         )
         return len(new), dup
 
-    def _check_refs(self, con: sqlite3.Connection, events: Sequence[tuple[int, EventRecord]], field: str) -> None:
+    def _check_refs(
+        self, con: sqlite3.Connection, events: Sequence[tuple[int, EventRecord]], field: str
+    ) -> None:
         missing: list[tuple[str, str]] = []
         for attr, table in (("member_id", "members"), ("title_id", "titles")):
             wanted = sorted({getattr(e, attr) for _, e in events})
@@ -541,7 +561,8 @@ class SQLiteStore:
             for chunk in _chunks(wanted):
                 q = ",".join("?" * len(chunk))
                 found.update(
-                    r[0] for r in con.execute(f"SELECT {attr} FROM {table} WHERE {attr} IN ({q})", list(chunk))
+                    r[0]
+                    for r in con.execute(f"SELECT {attr} FROM {table} WHERE {attr} IN ({q})", list(chunk))
                 )
             if len(found) < len(wanted):
                 for i, e in events:
@@ -563,10 +584,15 @@ class SQLiteStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     def member_history(self, member_id: str) -> MemberHistory:
-        rows = self._con().execute(
-            "SELECT title_id, kind, timestamp, value, fraction, seq FROM events WHERE member_id = ? ORDER BY seq",
-            (member_id,),
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT title_id, kind, timestamp, value, fraction, seq FROM events "
+                "WHERE member_id = ? ORDER BY seq",
+                (member_id,),
+            )
+            .fetchall()
+        )
         if not rows:
             return MemberHistory.empty()
         tids, kinds, ts, vals, fracs, seqs = zip(*rows, strict=True)
@@ -584,11 +610,15 @@ class SQLiteStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     def latest_events(self, limit: int = 50) -> list[StoredEvent]:
-        rows = self._con().execute(
-            "SELECT seq, event_id, member_id, title_id, kind, timestamp, value, fraction, received_at "
-            "FROM events ORDER BY seq DESC LIMIT ?",
-            (int(limit),),
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT seq, event_id, member_id, title_id, kind, timestamp, value, fraction, received_at "
+                "FROM events ORDER BY seq DESC LIMIT ?",
+                (int(limit),),
+            )
+            .fetchall()
+        )
         return [StoredEvent(*r) for r in rows]
 
     def count_events(self) -> int:
@@ -636,18 +666,26 @@ class SQLiteStore:
                 )
 
     def current_model_version(self) -> ModelVersionRecord | None:
-        row = self._con().execute(
-            "SELECT v.version, v.created_at, v.personal_model, v.events_seq, v.n_events, v.n_members, "
-            "v.n_titles, v.train_seconds FROM meta m JOIN model_versions v ON v.version = m.value "
-            "WHERE m.key = 'current_model'"
-        ).fetchone()
+        row = (
+            self._con()
+            .execute(
+                "SELECT v.version, v.created_at, v.personal_model, v.events_seq, v.n_events, v.n_members, "
+                "v.n_titles, v.train_seconds FROM meta m JOIN model_versions v ON v.version = m.value "
+                "WHERE m.key = 'current_model'"
+            )
+            .fetchone()
+        )
         return ModelVersionRecord(*row) if row is not None else None
 
     def model_versions(self) -> list[ModelVersionRecord]:
-        rows = self._con().execute(
-            "SELECT version, created_at, personal_model, events_seq, n_events, n_members, n_titles, "
-            "train_seconds FROM model_versions ORDER BY version"
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT version, created_at, personal_model, events_seq, n_events, n_members, n_titles, "
+                "train_seconds FROM model_versions ORDER BY version"
+            )
+            .fetchall()
+        )
         return [ModelVersionRecord(*r) for r in rows]
 
     # ------------------------------------------------------------------ maintenance

@@ -9,14 +9,23 @@ from fastapi import APIRouter, Depends, Path
 from reelkit.recommend.communities import Community
 from reelkit.service.deps import BundleDep, require_read
 from reelkit.service.models import ModelBundle
-from reelkit.service.schemas import CommunityDetail, CommunityList, CommunitySummary, ErrorBody, GenreLift, TitleScore
+from reelkit.service.schemas import (
+    CommunityDetail,
+    CommunityList,
+    CommunitySummary,
+    ErrorBody,
+    GenreLift,
+    TitleScore,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/communities", tags=["communities"], dependencies=[Depends(require_read)])
 
 
-def _titles(bundle: ModelBundle, items: list[tuple[str, float]] | list[tuple[str, int]], n: int) -> list[TitleScore]:
+def _titles(
+    bundle: ModelBundle, items: list[tuple[str, float]] | list[tuple[str, int]], n: int
+) -> list[TitleScore]:
     return [TitleScore(title_id=t, name=bundle.home.name_of(t), score=float(s)) for t, s in items[:n]]
 
 
@@ -34,7 +43,8 @@ def _summary(bundle: ModelBundle, c: Community, n: int = 5) -> CommunitySummary:
 def list_communities(bundle: BundleDep) -> CommunityList:
     """Every community, largest first: name, size, most distinctive genres and titles."""
     return CommunityList(
-        model_version=bundle.version, communities=[_summary(bundle, c) for c in bundle.home.community_profiles]
+        model_version=bundle.version,
+        communities=[_summary(bundle, c) for c in bundle.home.community_profiles],
     )
 
 

@@ -44,7 +44,9 @@ def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRec
     ts = event.timestamp if event.timestamp is not None else now
     if isinstance(event, PlayEvent):
         fraction = min(1.0, event.position / event.duration)
-        return EventRecord(event.event_id, event.member_id, event.title_id, "play", ts, event.position, fraction)
+        return EventRecord(
+            event.event_id, event.member_id, event.title_id, "play", ts, event.position, fraction
+        )
     if isinstance(event, RatingEvent):
         return EventRecord(event.event_id, event.member_id, event.title_id, "rating", ts, float(event.value))
     return EventRecord(event.event_id, event.member_id, event.title_id, "thumb", ts, float(event.value))

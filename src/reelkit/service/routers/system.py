@@ -44,11 +44,21 @@ def metrics(state: StateDep) -> Response:
                 1.0,
                 (("version", bundle.version), ("personal_model", bundle.record.personal_model)),
             ),
-            Gauge("reelkit_model_loaded_timestamp_seconds", "When the served version was loaded.", bundle.loaded_at),
-            Gauge("reelkit_model_events_seq", "Last event sequence the served version was trained on.",
-                  float(bundle.record.events_seq)),
-            Gauge("reelkit_home_cache_entries", "Home pages cached for the served version.",
-                  float(bundle.cached_pages)),
+            Gauge(
+                "reelkit_model_loaded_timestamp_seconds",
+                "When the served version was loaded.",
+                bundle.loaded_at,
+            ),
+            Gauge(
+                "reelkit_model_events_seq",
+                "Last event sequence the served version was trained on.",
+                float(bundle.record.events_seq),
+            ),
+            Gauge(
+                "reelkit_home_cache_entries",
+                "Home pages cached for the served version.",
+                float(bundle.cached_pages),
+            ),
         ]
     else:
         gauges.append(Gauge("reelkit_model_info", "The model version being served (value 1).", 0.0))

@@ -54,10 +54,17 @@ def path_segment(value: str) -> str:
 
 def template_globals() -> dict[str, Any]:
     """Helpers the templates (and their macros) use."""
-    return {"poster_style": poster_style, "genre_colour": genre_colour, "seg": path_segment, "fmt_time": format_time}
+    return {
+        "poster_style": poster_style,
+        "genre_colour": genre_colour,
+        "seg": path_segment,
+        "fmt_time": format_time,
+    }
 
 
-def _render(request: Request, state: ServiceState, name: str, context: dict[str, Any], status: int = 200) -> Response:
+def _render(
+    request: Request, state: ServiceState, name: str, context: dict[str, Any], status: int = 200
+) -> Response:
     member_id = state.member_from_cookie(request.cookies.get(COOKIE))
     member = state.store.get_member(member_id) if member_id else None
     bundle = state.models.current
@@ -110,16 +117,23 @@ def index(
 def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Response:
     t = state.store.get_title(title_id)
     if t is None:
-        return _render(request, state, "error.html", {"message": f"There is no title {title_id!r}."}, status=404)
+        return _render(
+            request, state, "error.html", {"message": f"There is no title {title_id!r}."}, status=404
+        )
     bundle = state.models.current
-    similar = bundle.home.similar(title_id, 12) if bundle is not None and bundle.home.has_title(title_id) else ()
+    similar = (
+        bundle.home.similar(title_id, 12) if bundle is not None and bundle.home.has_title(title_id) else ()
+    )
     loved = bundle.home.title_communities(title_id) if bundle is not None else ()
     member_id = state.member_from_cookie(request.cookies.get(COOKIE))
     progress = None
     if member_id:
         h = state.store.member_history(member_id)
-        plays = [float(f) for tid, k, f in zip(h.title_ids, h.kinds, h.fractions, strict=True)
-                 if tid == title_id and k == "play"]
+        plays = [
+            float(f)
+            for tid, k, f in zip(h.title_ids, h.kinds, h.fractions, strict=True)
+            if tid == title_id and k == "play"
+        ]
         progress = plays[-1] if plays else None
     genres = [g for g in t.genres.split("|") if g]
     return _render(

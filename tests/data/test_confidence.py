@@ -1,0 +1,144 @@
+"""The confidence formula of :mod:`reelkit.data.confidence`, checked against hand-computed weights, and the
+Parquet round-trip of :class:`Dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.data.confidence import ConfidenceConfig
+from reelkit.data.dataset import Dataset
+from reelkit.data.demo import make_demo
+
+# (member, title, timestamp, kind, value, fraction)
+EVENTS = [
+    ("a", "only5", 10, "rating", 5.0, np.nan),
+    ("a", "only3", 11, "rating", 3.0, np.nan),
+    ("a", "only1", 12, "rating", 1.0, np.nan),
+    ("a", "rerated", 30, "rating", 2.0, np.nan),  # later by timestamp, earlier in the file: wins
+    ("a", "rerated", 20, "rating", 4.0, np.nan),
+    ("a", "half", 40, "play", 1800.0, 0.5),
+    ("a", "twice", 50, "play", 6000.0, 1.0),
+    ("a", "twice", 60, "play", 6000.0, 1.0),
+    ("a", "unknown", 70, "play", np.nan, np.nan),
+    ("b", "liked", 80, "play", 5700.0, 0.95),
+    ("b", "liked", 81, "thumb", 1.0, np.nan),
+    ("b", "changed", 90, "play", 6000.0, 1.0),
+    ("b", "changed", 91, "thumb", 1.0, np.nan),
+    ("b", "changed", 92, "thumb", -1.0, np.nan),
+    ("b", "forgiven", 93, "thumb", -1.0, np.nan),
+    ("b", "forgiven", 94, "thumb", 1.0, np.nan),
+    ("b", "binge", 100, "play", 1000.0, 0.3),
+    ("b", "binge", 101, "play", 3000.0, 0.92),
+    ("b", "binge", 102, "play", 3000.0, 1.0),
+    ("b", "both", 110, "play", 6000.0, 1.0),
+    ("b", "both", 111, "rating", 5.0, np.nan),
+]
+
+# by the docstring's formula with the defaults (play 1, completion at 0.9 +0.5, each further completion
+# +0.5, unknown fraction 0.5, rating 1 + (r - 1) / 4, thumb up +1.5, last thumb down -> 0)
+EXPECTED = {
+    ("a", "only5"): 2.0,  # 1 + 1
+    ("a", "only3"): 1.5,  # 1 + 0.5
+    ("a", "only1"): 1.0,  # 1 + 0
+    ("a", "rerated"): 1.25,  # last rating (t=30) is 2: 1 + 0.25
+    ("a", "half"): 0.5,
+    ("a", "twice"): 3.0,  # 2 + 0.5 + 0.5
+    ("a", "unknown"): 0.5,  # a play without a fraction counts as half, no completion
+    ("b", "liked"): 2.95,  # 0.95 + 0.5 + 1.5
+    ("b", "forgiven"): 1.5,  # last thumb is up
+    ("b", "binge"): 3.22,  # 0.3 + 0.92 + 1.0 + 0.5 + 0.5
+    ("b", "both"): 3.5,  # 1 + 0.5 + (1 + 1)
+}
+
+
+def dataset() -> Dataset:
+    frame = pd.DataFrame(EVENTS, columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"])
+    return Dataset.from_events(frame)
+
+
+def weights(ds: Dataset, **kw: object) -> dict[tuple[str, str], float]:
+    inter = ds.interactions(**kw)  # type: ignore[arg-type]
+    return {
+        (str(inter.member_ids[r]), str(inter.title_ids[c])): float(w)
+        for r, c, w in zip(inter.rows, inter.cols, inter.weight, strict=True)
+    }
+
+
+def test_default_weights_match_hand_computation() -> None:
+    got = weights(dataset())
+    assert set(got) == set(EXPECTED)  # ("b", "changed") ends on a thumb down: not a positive interaction
+    for pair, want in EXPECTED.items():
+        assert got[pair] == pytest.approx(want, abs=1e-6), pair
+
+
+def test_ratings_timestamps_and_scale() -> None:
+    inter = dataset().interactions()
+    assert inter.rating_scale == (1.0, 5.0)
+    pos = {
+        (str(inter.member_ids[r]), str(inter.title_ids[c])): k
+        for k, (r, c) in enumerate(zip(inter.rows, inter.cols, strict=True))
+    }
+    assert inter.rating[pos[("a", "rerated")]] == 2.0
+    assert np.isnan(inter.rating[pos[("a", "half")]])
+    assert inter.timestamp[pos[("a", "rerated")]] == 30  # the latest event
+    assert inter.timestamp[pos[("b", "binge")]] == 102
+
+
+def test_explicit_scale_and_custom_coefficients() -> None:
+    ds = dataset()
+    assert weights(ds, rating_scale=(0.0, 10.0))[("a", "only5")] == pytest.approx(1.5)  # 1 + 5/10
+    cfg = ConfidenceConfig(play_weight=2.0, completion_bonus=0.0, rewatch_bonus=1.0, thumb_weight=0.0)
+    got = weights(ds, confidence=cfg)
+    assert got[("a", "twice")] == pytest.approx(2 * 2.0 + 0.0 + 1.0)
+    assert got[("b", "liked")] == pytest.approx(2 * 0.95)
+    assert ("b", "forgiven") not in got  # a thumb up with thumb_weight 0 is weight 0: dropped
+    cfg = ConfidenceConfig(completion_threshold=0.3, unknown_fraction=1.0)
+    got = weights(ds, confidence=cfg)
+    assert got[("a", "half")] == pytest.approx(0.5 + 0.5)
+    assert got[("a", "unknown")] == pytest.approx(1.0 + 0.5)
+
+
+def test_min_rating_keeps_unrated_pairs() -> None:
+    got = weights(dataset(), min_rating=3.0)
+    assert ("a", "only1") not in got and ("a", "rerated") not in got
+    assert ("a", "only3") in got and ("a", "half") in got
+
+
+# ------------------------------------------------------------------------------------ Parquet round-trip
+def test_roundtrip_hand_made(tmp_path: Path) -> None:
+    titles = pd.DataFrame(
+        {
+            "title_id": ["only5", "half"],
+            "name": ["Five Stars", "Half Way"],
+            "genres": ["Drama|Comedy", ""],
+            "year": pd.array([1999, None], dtype="Int64"),
+            "kind": ["movie", "series"],
+            "released": pd.array([915148800, None], dtype="Int64"),
+        }
+    )
+    frame = pd.DataFrame(EVENTS, columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"])
+    ds = Dataset.from_events(frame, titles)
+    ds.save(tmp_path / "ds")
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == [
+        "events.parquet",
+        "members.parquet",
+        "titles.parquet",
+    ]
+    again = Dataset.load(tmp_path / "ds")
+    pd.testing.assert_frame_equal(again.events, ds.events)
+    pd.testing.assert_frame_equal(again.titles, ds.titles)
+    pd.testing.assert_frame_equal(again.members, ds.members)
+    assert weights(again) == weights(ds)
+
+
+def test_roundtrip_demo(tmp_path: Path) -> None:
+    ds = make_demo(n_members=150, n_titles=100, n_communities=3, seed=2)
+    ds.save(tmp_path / "demo")
+    again = Dataset.load(tmp_path / "demo")
+    pd.testing.assert_frame_equal(again.events, ds.events)
+    pd.testing.assert_frame_equal(again.titles, ds.titles)
+    pd.testing.assert_series_equal(again.members["name"], ds.members["name"])

@@ -1,0 +1,323 @@
+"""The HTTP API in process (TestClient runs the lifespan): endpoints, auth, error codes, metrics, pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reelkit.service.app import create_app
+from reelkit.service.settings import ServiceSettings
+
+TOKEN = "test-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+Settings = Callable[..., ServiceSettings]
+Play = Callable[..., dict[str, object]]
+
+
+def make_settings(data_dir: Path, **overrides: object) -> ServiceSettings:
+    return ServiceSettings.load(data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, model_poll_seconds=0, **overrides)
+
+
+def play(event_id: str, member: str, title: str, fraction: float) -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "member_id": member,
+        "title_id": title,
+        "kind": "play",
+        "position": round(6000 * fraction, 3),
+        "duration": 6000,
+    }
+
+
+def first_member(client: TestClient) -> str:
+    return str(client.get("/v1/members?limit=1").json()["members"][0]["member_id"])
+
+
+def unseen_title(client: TestClient, member: str) -> str:
+    recs = client.get(f"/v1/members/{member}/recommendations?n=1").json()
+    return str(recs["titles"][0]["title_id"])
+
+
+def test_health_and_docs(client: TestClient) -> None:
+    h = client.get("/health").json()
+    assert h["status"] == "ok" and h["model_version"] == "v0001" and h["store"] == "sqlite" and h["events"] > 0
+    assert client.get("/docs").status_code == 200
+    paths = set(client.get("/openapi.json").json()["paths"])
+    assert {
+        "/v1/members",
+        "/v1/members/{member_id}/home",
+        "/v1/members/{member_id}/recommendations",
+        "/v1/titles/{title_id}",
+        "/v1/titles/{title_id}/similar",
+        "/v1/communities",
+        "/v1/communities/{community_id}",
+        "/v1/events",
+        "/health",
+        "/metrics",
+    } <= paths
+
+
+def test_members_list_and_home(client: TestClient) -> None:
+    page = client.get("/v1/members?limit=5&offset=2").json()
+    assert page["limit"] == 5 and page["offset"] == 2 and page["total"] == 150 and len(page["members"]) == 5
+    member = page["members"][0]["member_id"]
+    assert client.get(f"/v1/members/{member}").json()["name"] == page["members"][0]["name"]
+    home = client.get(f"/v1/members/{member}/home").json()
+    assert home["member_id"] == member and home["model_version"] == "v0001" and home["ranking"]
+    ids = [t["title_id"] for r in home["rows"] for t in r["titles"]]
+    assert len(ids) == len(set(ids))
+    assert all(t["reason"] for r in home["rows"] for t in r["titles"])
+    kinds = {r["kind"] for r in home["rows"]}
+    assert {"top-picks", "trending"} <= kinds
+
+
+def test_recommendations(client: TestClient) -> None:
+    member = first_member(client)
+    recs = client.get(f"/v1/members/{member}/recommendations?n=7").json()
+    assert len(recs["titles"]) == 7 and all(t["reason"] for t in recs["titles"])
+    scores = [t["score"] for t in recs["titles"]]
+    assert scores == sorted(scores, reverse=True)
+    assert client.get(f"/v1/members/{member}/recommendations?n=0").status_code == 422
+    assert client.get(f"/v1/members/{member}/recommendations?n=101").status_code == 422
+
+
+def test_titles_similar_and_communities(client: TestClient) -> None:
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    t = client.get(f"/v1/titles/{tid}").json()
+    assert t["title_id"] == tid and t["name"] and t["in_model"] is True and isinstance(t["loved_by"], list)
+    sim = client.get(f"/v1/titles/{tid}/similar?n=4").json()
+    assert 0 < len(sim["titles"]) <= 4 and tid not in [x["title_id"] for x in sim["titles"]]
+    comms = client.get("/v1/communities").json()["communities"]
+    assert len(comms) == 4 and sum(c["size"] for c in comms) == 150
+    assert all(c["name"] for c in comms)
+    one = client.get(f"/v1/communities/{comms[0]['id']}").json()
+    assert one["name"] == comms[0]["name"] and one["favourites"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/members/nobody", "/v1/members/nobody/home", "/v1/members/nobody/recommendations",
+     "/v1/titles/nothing", "/v1/titles/nothing/similar", "/v1/communities/999"],
+)  # fmt: skip
+def test_unknown_ids_are_404_json(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 404
+    body = r.json()
+    assert body["error"] == "not_found" and body["message"] and body["fields"] == []
+
+
+def test_events_need_the_token(client: TestClient) -> None:
+    member = first_member(client)
+    batch = {"events": [play("a1", member, unseen_title(client, member), 0.3)]}
+    r = client.post("/v1/events", json=batch)
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    r = client.post("/v1/events", json=batch, headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and r.json()["message"] == "invalid bearer token"
+    assert client.post("/v1/events", json=batch, headers=AUTH).status_code == 200
+
+
+def test_no_token_configured_refuses_writes(data_dir: Path) -> None:
+    settings = ServiceSettings.load(data_dir, environ={}, model_poll_seconds=0)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/events", json={"events": []}, headers=AUTH)
+        assert r.status_code == 403 and "REELKIT_API_TOKEN" in r.json()["message"]
+        assert c.get("/v1/members").status_code == 200  # reads stay open
+
+
+def test_reads_can_be_closed(data_dir: Path) -> None:
+    with TestClient(create_app(make_settings(data_dir, protect_reads=True))) as c:
+        assert c.get("/v1/members").status_code == 401
+        assert c.get("/v1/communities").status_code == 401
+        assert c.get("/v1/members", headers=AUTH).status_code == 200
+        assert c.get("/").status_code == 404  # the web pages are off: a browser cannot send the token
+        assert c.get("/health").status_code == 200
+
+
+def test_token_from_config_file(data_dir: Path) -> None:
+    (data_dir / "service.json").write_text('{"api_token": "from-file", "max_batch_events": 5}')
+    settings = ServiceSettings.load(data_dir, environ={}, model_poll_seconds=0)
+    assert settings.api_token is not None and settings.api_token.get_secret_value() == "from-file"
+    assert settings.max_batch_events == 5
+    env = ServiceSettings.load(data_dir, environ={"REELKIT_API_TOKEN": TOKEN})
+    assert env.api_token is not None and env.api_token.get_secret_value() == TOKEN
+
+
+def test_event_ingest_idempotent_and_reflected(client: TestClient) -> None:
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    batch = {"events": [play("e-1", member, tid, 0.4)]}
+    r = client.post("/v1/events", json=batch, headers=AUTH).json()
+    assert r["stored"] == 1 and r["duplicates"] == 0
+    r = client.post("/v1/events", json=batch, headers=AUTH).json()
+    assert r["stored"] == 0 and r["duplicates"] == 1
+    home = client.get(f"/v1/members/{member}/home").json()
+    assert home["rows"][0]["kind"] == "continue-watching"
+    assert home["rows"][0]["titles"][0]["title_id"] == tid
+    assert home["rows"][0]["titles"][0]["progress"] == pytest.approx(0.4)
+    conflict = {"events": [{**batch["events"][0], "position": 100}]}
+    r = client.post("/v1/events", json=conflict, headers=AUTH)
+    assert r.status_code == 409 and r.json()["fields"][0]["field"] == "events[0].event_id"
+
+
+def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    before = client.get("/health").json()["events"]
+    bad = {
+        "events": [
+            play("ok-1", member, tid, 0.5),
+            {**play("bad-1", member, tid, 0.5), "position": -5},
+            {"event_id": "bad-2", "member_id": member, "title_id": tid, "kind": "rating", "value": 99},
+            {"event_id": "bad-3", "member_id": member, "title_id": tid, "kind": "thumb", "value": 0},
+            {"event_id": "bad 4", "member_id": member, "title_id": tid, "kind": "nap"},
+            {**play("bad-5", member, tid, 0.5), "position": 7000},
+            {**play("bad-6", member, tid, 0.5), "extra": 1},
+        ]
+    }
+    r = client.post("/v1/events", json=bad, headers=AUTH)
+    assert r.status_code == 422
+    body = r.json()
+    fields = {f["field"] for f in body["fields"]}
+    assert {"events[1].position", "events[2].value", "events[3].value", "events[4]", "events[5]",
+            "events[6].extra"} <= fields  # fmt: skip
+    assert "events[1].position" in body["message"]
+    assert client.get("/health").json()["events"] == before  # nothing stored, not even the valid event
+    # a rating outside the model's rating scale (1-5 on the demo data)
+    r = client.post(
+        "/v1/events",
+        json={"events": [{"event_id": "r", "member_id": member, "title_id": tid, "kind": "rating", "value": 7}]},
+        headers=AUTH,
+    )
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events[0].value"
+    for payload in ({"events": []}, {}, [], {"events": "x"}):
+        assert client.post("/v1/events", json=payload, headers=AUTH).status_code == 422
+    r = client.post("/v1/events", content=b"{not json", headers={**AUTH, "content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_unknown_ids_in_events_are_404_and_store_nothing(client: TestClient) -> None:
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    before = client.get("/health").json()["events"]
+    r = client.post(
+        "/v1/events",
+        json={"events": [play("u1", member, tid, 0.5), play("u2", member, "no-such-title", 0.5)]},
+        headers=AUTH,
+    )
+    assert r.status_code == 404
+    assert r.json()["fields"] == [{"field": "events[1].title_id", "message": "unknown id 'no-such-title'"}]
+    assert client.get("/health").json()["events"] == before
+
+
+def test_too_large_is_413(data_dir: Path) -> None:
+    with TestClient(create_app(make_settings(data_dir, max_batch_events=10, max_body_bytes=20_000))) as c:
+        member = first_member(c)
+        big = {"events": [play(f"b{i}", member, "t001", 0.5) for i in range(11)]}
+        r = c.post("/v1/events", json=big, headers=AUTH)
+        assert r.status_code == 413 and r.json()["error"] == "too_large"
+        r = c.post("/v1/events", content=b"x" * 30_000, headers={**AUTH, "content-type": "application/json"})
+        assert r.status_code == 413
+
+        def chunks() -> object:
+            for _ in range(30):
+                yield b"x" * 1000
+
+        r = c.post("/v1/events", content=chunks(), headers={**AUTH, "content-type": "application/json"})
+        assert r.status_code == 413
+
+
+def test_new_member_gets_a_cold_start_home_page(client: TestClient) -> None:
+    member = first_member(client)
+    liked = [t["title_id"] for t in client.get(f"/v1/members/{member}/recommendations?n=3").json()["titles"]]
+    r = client.post("/v1/members", json={"name": "Newcomer", "liked_titles": liked}, headers=AUTH)
+    assert r.status_code == 201
+    body = r.json()
+    new_id = body["member"]["member_id"]
+    assert body["member"]["name"] == "Newcomer" and new_id.startswith("u-")
+    rows = body["home"]["rows"]
+    kinds = [row["kind"] for row in rows]
+    assert "top-picks" in kinds and "because-you-watched" in kinds
+    shown = {t["title_id"] for row in rows for t in row["titles"]}
+    assert not shown & set(liked)
+    assert client.get(f"/v1/members/{new_id}/home").json()["rows"] == rows
+    r = client.post("/v1/members", json={"member_id": new_id, "name": "Again"}, headers=AUTH)
+    assert r.status_code == 409
+    r = client.post("/v1/members", json={"name": "X", "liked_titles": ["nope"]}, headers=AUTH)
+    assert r.status_code == 404 and r.json()["fields"][0]["field"] == "liked_titles[0]"
+    assert client.post("/v1/members", json={"name": ""}, headers=AUTH).status_code == 422
+    assert client.post("/v1/members", json={"name": "No token"}).status_code == 401
+
+
+def test_metrics_prometheus_format(client: TestClient) -> None:
+    member = first_member(client)
+    client.get(f"/v1/members/{member}/home")
+    client.get("/v1/members/nobody/home")
+    text = client.get("/metrics").text
+    assert 'reelkit_http_requests_total{method="GET",route="/v1/members/{member_id}/home",status="200"} 1' in text
+    assert 'reelkit_http_requests_total{method="GET",route="/v1/members/{member_id}/home",status="404"} 1' in text
+    assert "# TYPE reelkit_http_request_duration_seconds histogram" in text
+    assert re.search(r'reelkit_http_request_duration_seconds_bucket\{method="GET",route="/v1/members/\{member_id\}'
+                     r'/home",le="\+Inf"\} 2', text)  # fmt: skip
+    assert 'reelkit_model_info{version="v0001",personal_model="ease"} 1' in text
+    assert re.search(r"^reelkit_events_stored \d+$", text, re.M)
+    for line in text.splitlines():
+        assert line.startswith("#") or re.match(r"^[a-z_]+(\{.*\})? [0-9.e+-]+$", line), line
+
+
+def test_models_endpoints(client: TestClient) -> None:
+    m = client.get("/v1/models").json()
+    assert m["serving"] == m["current"] == "v0001" and len(m["versions"]) == 1
+    assert client.post("/v1/models/reload").status_code == 401
+    assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == "v0001"
+
+
+def test_web_pages_and_play(client: TestClient) -> None:
+    index = client.get("/")
+    assert index.status_code == 200 and "Who's watching?" in index.text
+    member = first_member(client)
+    home = client.get(f"/?member={member}")
+    assert home.status_code == 200 and 'data-row-kind="top-picks"' in home.text
+    assert home.headers["cache-control"] == "no-store"
+    tid = unseen_title(client, member)
+    page = client.get(f"/titles/{tid}")
+    assert page.status_code == 200 and 'id="play"' in page.text
+    assert client.get("/titles/nothing", headers={"accept": "text/html"}).status_code == 404
+    # the play endpoint needs the UI header and the profile cookie (set by choosing the member above)
+    assert client.post("/ui/play", json={"title_id": tid}).status_code == 403
+    r = client.post("/ui/play", json={"title_id": tid, "fraction": 0.25}, headers={"X-Reelkit-UI": "1"})
+    assert r.status_code == 200 and r.json()["member_id"] == member
+    home = client.get("/").text
+    cw = home.split('data-row-kind="continue-watching"')[1].split("</section>")[0]
+    assert f'data-title-id="{tid}"' in cw
+    assert client.get("/communities").status_code == 200
+    events = client.get("/events")
+    assert events.status_code == 200 and "ui-" in events.text
+    client.cookies.clear()
+    assert client.post("/ui/play", json={"title_id": tid}, headers={"X-Reelkit-UI": "1"}).status_code == 401
+
+
+def test_forged_profile_cookie_is_ignored(client: TestClient) -> None:
+    client.cookies.set("rk_profile", "bTAwMQ.deadbeef")
+    r = client.post("/ui/play", json={"title_id": "t001"}, headers={"X-Reelkit-UI": "1"})
+    assert r.status_code == 401
+
+
+def test_no_model_yet(tmp_path: Path) -> None:
+    from reelkit.service.store import MemberRecord, TitleRecord, open_store
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord("t1", "One")])
+    store.upsert_members([MemberRecord("m1", "Ann")])
+    store.close()
+    with TestClient(create_app(make_settings(tmp_path))) as c:
+        assert c.get("/health").json()["status"] == "no_model"
+        r = c.get("/v1/members/m1/home")
+        assert r.status_code == 503 and "reelkit retrain" in r.json()["message"]
+        ok = c.post("/v1/events", json={"events": [play("n1", "m1", "t1", 0.2)]}, headers=AUTH)
+        assert ok.status_code == 200  # writes work without a model
+        assert c.get("/").status_code == 200

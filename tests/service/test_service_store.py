@@ -1,0 +1,200 @@
+"""The SQLite store: idempotent, all-or-nothing, append-only, durable settings, thread-safe."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.service.errors import (
+    EventConflictError,
+    MemberExistsError,
+    StoreError,
+    UnknownReferenceError,
+)
+from reelkit.service.store import (
+    EventRecord,
+    MemberRecord,
+    ModelVersionRecord,
+    SQLiteStore,
+    TitleRecord,
+    open_store,
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    s = SQLiteStore(tmp_path / "reelkit.db")
+    s.upsert_titles([TitleRecord(f"t{i}", f"Title {i}", "Drama|Comedy", 2020, "movie", 1_700_000_000) for i in range(5)])
+    s.upsert_members([MemberRecord("m1", "Ann"), MemberRecord("m2", "Bob")])
+    return s
+
+
+def ev(event_id: str, member: str = "m1", title: str = "t0", kind: str = "play", **kw: float) -> EventRecord:
+    return EventRecord(
+        event_id=event_id,
+        member_id=member,
+        title_id=title,
+        kind=kind,  # type: ignore[arg-type]
+        timestamp=int(kw.get("ts", 1_700_000_000)),
+        value=kw.get("value", 600.0),
+        fraction=kw.get("fraction", 0.1 if kind == "play" else None),
+    )
+
+
+def test_durability_settings(store: SQLiteStore) -> None:
+    con = sqlite3.connect(store.path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    own = store._con()
+    assert own.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert own.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.integrity_check() == "ok"
+
+
+def test_idempotent_by_event_id(store: SQLiteStore) -> None:
+    first = store.append_events([ev("a"), ev("b", title="t1")])
+    assert (first.stored, first.duplicates) == (2, 0)
+    again = store.append_events([ev("a"), ev("b", title="t1"), ev("c", title="t2")])
+    assert (again.stored, again.duplicates) == (1, 2)
+    # the same id twice within one batch is one event
+    inside = store.append_events([ev("d"), ev("d")])
+    assert (inside.stored, inside.duplicates) == (1, 1)
+    assert store.count_events() == 4
+    # the server may fill in the timestamp: a retry with another timestamp is still the same event
+    assert store.append_events([ev("a", ts=1_800_000_000)]).duplicates == 1
+
+
+def test_conflicting_reuse_of_an_id_refuses_the_whole_batch(store: SQLiteStore) -> None:
+    store.append_events([ev("a")])
+    with pytest.raises(EventConflictError) as info:
+        store.append_events([ev("new1"), ev("a", fraction=0.9)])
+    assert info.value.fields == [("events[1].event_id", "a")]
+    with pytest.raises(EventConflictError):
+        store.append_events([ev("new2"), ev("new2", title="t3")])
+    assert store.count_events() == 1
+
+
+def test_unknown_references_store_nothing(store: SQLiteStore) -> None:
+    batch = [ev("x1"), ev("x2", title="nope"), ev("x3", member="ghost")]
+    with pytest.raises(UnknownReferenceError) as info:
+        store.append_events(batch)
+    assert ("events[1].title_id", "nope") in info.value.fields
+    assert ("events[2].member_id", "ghost") in info.value.fields
+    assert store.count_events() == 0
+
+
+def test_failure_inside_the_transaction_rolls_back(store: SQLiteStore) -> None:
+    # a CHECK constraint fails on the third row, after two rows were inserted in the same transaction
+    bad = [ev("ok1"), ev("ok2", title="t1"), ev("bad", fraction=1.5)]
+    with pytest.raises(sqlite3.IntegrityError):
+        store.append_events(bad)
+    assert store.count_events() == 0
+    assert store.append_events([ev("ok1")]).stored == 1
+
+
+def test_events_are_append_only(store: SQLiteStore) -> None:
+    store.append_events([ev("a")])
+    con = store._con()
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        con.execute("UPDATE events SET value = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        con.execute("DELETE FROM events")
+    assert store.count_events() == 1
+
+
+def test_member_history_and_latest(store: SQLiteStore) -> None:
+    store.append_events([ev("a", ts=10), ev("b", title="t1", kind="rating", value=4.0, ts=5), ev("c", member="m2")])
+    h = store.member_history("m1")
+    assert list(h.title_ids) == ["t0", "t1"]
+    assert list(h.kinds) == ["play", "rating"]
+    assert h.last_seq == store.member_last_seq("m1") == 2
+    assert store.member_last_seq("m2") == 3
+    assert store.member_last_seq("nobody") == 0
+    assert len(store.member_history("nobody")) == 0
+    latest = store.latest_events(2)
+    assert [e.event_id for e in latest] == ["c", "b"]
+    frame, seq = store.events_frame()
+    assert seq == 3 and list(frame.columns) == ["member_id", "title_id", "timestamp", "kind", "value", "fraction"]
+
+
+def test_create_member_is_atomic(store: SQLiteStore) -> None:
+    with pytest.raises(UnknownReferenceError) as info:
+        store.create_member(MemberRecord("new", "New"), [ev("s1", member="new"), ev("s2", member="new", title="zz")])
+    assert info.value.fields == [("liked_titles[1]", "zz")]
+    assert store.get_member("new") is None and store.count_events() == 0
+    res = store.create_member(MemberRecord("new", "New"), [ev("s1", member="new")])
+    assert res.stored == 1 and store.get_member("new") is not None
+    with pytest.raises(MemberExistsError):
+        store.create_member(MemberRecord("new", "Again"))
+
+
+def test_members_titles_and_versions(store: SQLiteStore) -> None:
+    assert [m.member_id for m in store.list_members(10)] == ["m1", "m2"]
+    assert [m.member_id for m in store.list_members(1, 1)] == ["m2"]
+    assert store.count_members() == 2 and store.count_titles() == 5
+    t = store.get_title("t1")
+    assert t is not None and t.genres == "Drama|Comedy" and t.year == 2020
+    assert store.get_title("missing") is None
+    assert store.titles_frame().loc["t1", "name"] == "Title 1"
+    assert store.current_model_version() is None
+    rec = ModelVersionRecord("v0001", 1, "ease", 0, 0, 0, 0, 0.5)
+    store.add_model_version(rec)
+    assert store.current_model_version() == rec
+    store.add_model_version(ModelVersionRecord("v0002", 2, "ease", 0, 0, 0, 0, 0.5), make_current=False)
+    assert store.current_model_version() == rec
+    assert [r.version for r in store.model_versions()] == ["v0001", "v0002"]
+
+
+def test_concurrent_writers_all_land(store: SQLiteStore) -> None:
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for j in range(20):
+                store.append_events([ev(f"w{k}-{j}-{i}", title=f"t{i % 5}") for i in range(10)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count_events() == 4 * 20 * 10
+    seqs = [e.seq for e in store.latest_events(1000)]
+    assert len(set(seqs)) == len(seqs)
+
+
+def test_second_process_style_connection_sees_commits(store: SQLiteStore, tmp_path: Path) -> None:
+    other = open_store(tmp_path)  # a folder: the same reelkit.db
+    store.append_events([ev("a")])
+    assert other.count_events() == 1
+    other.close()
+
+
+def test_open_store_locations(tmp_path: Path) -> None:
+    s = open_store(f"sqlite:///{tmp_path}/x.db")
+    assert isinstance(s, SQLiteStore) and s.path == tmp_path / "x.db"
+    s.close()
+    with pytest.raises(ConfigError, match="not supported yet"):
+        open_store("postgresql://localhost/reelkit")
+
+
+def test_schema_version_mismatch_is_refused(tmp_path: Path) -> None:
+    s = SQLiteStore(tmp_path / "r.db")
+    s._con().execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    s.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        SQLiteStore(tmp_path / "r.db")
+
+
+def test_closed_store_refuses(tmp_path: Path) -> None:
+    s = SQLiteStore(tmp_path / "r.db")
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.count_events()
