@@ -122,14 +122,14 @@ def bench_models(inter: Interactions, threads: int, repeats: int, queries: int) 
     return rows
 
 
-def bench_als_vs_implicit(inter: Interactions, threads: int, repeats: int, iterations: int) -> dict[str, Any]:
-    cfg = ALS().config
+def bench_als_vs_implicit(
+    inter: Interactions, threads: int, repeats: int, iterations: int, factors: int | None = None
+) -> dict[str, Any]:
+    cfg = ALS(**({"factors": factors} if factors else {})).config
     out: dict[str, Any] = {"factors": cfg.factors, "iterations": iterations, "threads": threads}
-    model = ALS(iterations=1, num_threads=threads)
-    model.fit(inter)  # compile
-    out["reelkit_s_per_iter"] = (
-        median_time(lambda: ALS(iterations=iterations, num_threads=threads).fit(inter), repeats) / iterations
-    )
+    params = {**cfg.model_dump(), "iterations": iterations, "num_threads": threads}
+    ALS(**params).fit(inter)  # compile, warm up
+    out["reelkit_s_per_iter"] = median_time(lambda: ALS(**params).fit(inter), repeats) / iterations
     try:
         from implicit.cpu.als import AlternatingLeastSquares
     except ImportError:
@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--queries", type=int, default=1000, help="single-member calls for the latency figures")
     ap.add_argument("--iterations", type=int, default=15, help="ALS iterations per timed fit")
+    ap.add_argument("--als-factors", type=int, default=None, help="ALS factors (default: the model's)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
     if not args.data.is_file():
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     inter = load_ml100k(args.data)
     with blas_threads(args.threads):
         rows = bench_models(inter, args.threads, args.repeats, args.queries)
-        als = bench_als_vs_implicit(inter, args.threads, args.repeats, args.iterations)
+        als = bench_als_vs_implicit(inter, args.threads, args.repeats, args.iterations, args.als_factors)
     result = {
         "data": {"members": inter.n_members, "titles": inter.n_titles, "interactions": inter.nnz},
         "threads": args.threads,

@@ -29,11 +29,11 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import PEERS  # noqa: E402
+from peers import PEERS
 
-from reelkit.data.loaders import load_events_file  # noqa: E402
-from reelkit.evaluate import evaluate, split_random, tune  # noqa: E402
-from reelkit.recommend import registered_models  # noqa: E402
+from reelkit.data.loaders import load_events_file
+from reelkit.evaluate import evaluate, split_random, tune
+from reelkit.recommend import registered_models
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens"
 FILES = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-latest-small": DATA / "ml-latest-small" / "ratings.csv"}
@@ -115,8 +115,10 @@ def main() -> None:
             ratio=float(best_ours["ndcg@10"] / best_peer["ndcg@10"]),
             ratio_per_seed=ratios.tolist(),
         )
-        print(f"best reelkit {best_ours['model']} / best peer {best_peer['model']}: {summary['ratio']:.3f}x "
-              f"(per seed {', '.join(f'{x:.3f}' for x in ratios)})")
+        print(
+            f"best reelkit {best_ours['model']} / best peer {best_peer['model']}: {summary['ratio']:.3f}x "
+            f"(per seed {', '.join(f'{x:.3f}' for x in ratios)})"
+        )
     pop = next((r for r in results if r["model"] == "popular"), None)
     comm = next((r for r in results if r["model"] == "community-pop"), None)
     if pop and comm:

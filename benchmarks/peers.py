@@ -194,12 +194,20 @@ class SurpriseSVD(_PeerBase):
         algo_cls = getattr(surprise, self.algo_name)
         c = self.config
         self.algo_ = algo_cls(
-            n_factors=c.n_factors, n_epochs=c.n_epochs, lr_all=c.lr_all, reg_all=c.reg_all, random_state=c.seed
+            n_factors=c.n_factors,
+            n_epochs=c.n_epochs,
+            lr_all=c.lr_all,
+            reg_all=c.reg_all,
+            random_state=c.seed,
         )
         self.algo_.fit(trainset)
         ts = self.algo_.trainset
-        self.u_inner_ = np.array([ts.to_inner_uid(r) if ts.knows_user_raw(r) else -1 for r in range(data.n_members)])
-        self.i_inner_ = np.array([ts.to_inner_iid(c_) if ts.knows_item_raw(c_) else -1 for c_ in range(data.n_titles)])
+        self.u_inner_ = np.array(
+            [ts.to_inner_uid(r) if ts.knows_user_raw(r) else -1 for r in range(data.n_members)]
+        )
+        self.i_inner_ = np.array(
+            [ts.to_inner_iid(c_) if ts.knows_item_raw(c_) else -1 for c_ in range(data.n_titles)]
+        )
         self._user_vectors()
 
     def _user_vectors(self) -> None:

@@ -33,12 +33,28 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     cut = int(len(ev) * 0.8)
     ev.iloc[rng[:cut]].to_csv(folder / "train.csv", index=False)
     ev.iloc[rng[cut:]].to_csv(folder / "test.csv", index=False)
-    return {"all": folder / "all.csv", "train": folder / "train.csv", "test": folder / "test.csv", "dir": folder}
+    return {
+        "all": folder / "all.csv",
+        "train": folder / "train.csv",
+        "test": folder / "test.csv",
+        "dir": folder,
+    }
 
 
 def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
-    for cmd in ([], ["train"], ["evaluate"], ["recommend"], ["similar"], ["communities"], ["models"],
-                ["data"], ["data", "fetch"], ["data", "demo"], ["demo"]):
+    for cmd in (
+        [],
+        ["train"],
+        ["evaluate"],
+        ["recommend"],
+        ["similar"],
+        ["communities"],
+        ["models"],
+        ["data"],
+        ["data", "fetch"],
+        ["data", "demo"],
+        ["demo"],
+    ):
         code, out, _ = run(capsys, *cmd, "--help")
         assert code == 0, cmd
         assert "Usage" in out
@@ -56,8 +72,17 @@ def test_models_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_evaluate_train_test_json(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     code, out, err = run(
-        capsys, "evaluate", "--train", str(files["train"]), "--test", str(files["test"]), "--model", "ease",
-        "--param", "regularization=50", "--json",
+        capsys,
+        "evaluate",
+        "--train",
+        str(files["train"]),
+        "--test",
+        str(files["test"]),
+        "--model",
+        "ease",
+        "--param",
+        "regularization=50",
+        "--json",
     )
     assert code == 0, err
     res = json.loads(out)
@@ -70,8 +95,23 @@ def test_evaluate_train_test_json(capsys: pytest.CaptureFixture[str], files: dic
 
 def test_evaluate_split_rating_model(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     code, out, err = run(
-        capsys, "evaluate", "--ratings", str(files["all"]), "--split", "random", "--test-fraction", "0.2",
-        "--seed", "1", "--model", "bmf", "--param", "n_iter=20", "--param", "burn_in=5", "--json",
+        capsys,
+        "evaluate",
+        "--ratings",
+        str(files["all"]),
+        "--split",
+        "random",
+        "--test-fraction",
+        "0.2",
+        "--seed",
+        "1",
+        "--model",
+        "bmf",
+        "--param",
+        "n_iter=20",
+        "--param",
+        "burn_in=5",
+        "--json",
     )
     assert code == 0, err
     res = json.loads(out)
@@ -81,7 +121,16 @@ def test_evaluate_split_rating_model(capsys: pytest.CaptureFixture[str], files: 
 
 def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     code, out, err = run(
-        capsys, "evaluate", "--ratings", str(files["all"]), "--model", "itemknn", "--tune", "--budget", "3", "--json",
+        capsys,
+        "evaluate",
+        "--ratings",
+        str(files["all"]),
+        "--model",
+        "itemknn",
+        "--tune",
+        "--budget",
+        "3",
+        "--json",
     )
     assert code == 0, err
     res = json.loads(out)
@@ -91,8 +140,9 @@ def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path
 
 def test_train_recommend_similar(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     model = files["dir"] / "m.npz"
-    code, out, err = run(capsys, "train", "--ratings", str(files["all"]), "--model", "itemknn", "-o", str(model),
-                         "--json")
+    code, out, err = run(
+        capsys, "train", "--ratings", str(files["all"]), "--model", "itemknn", "-o", str(model), "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["path"] == str(model)
     code, out, err = run(capsys, "recommend", "-m", str(model), "--member", "m1", "-n", "5", "--json")
@@ -119,7 +169,10 @@ def test_communities_json(capsys: pytest.CaptureFixture[str], files: dict[str, P
     ("args", "needle"),
     [
         (["train", "--model", "nope", "--ratings", "x.csv"], "unknown model 'nope'"),
-        (["evaluate", "--model", "ease", "--param", "regularization=-1", "--ratings", "x.csv"], "regularization"),
+        (
+            ["evaluate", "--model", "ease", "--param", "regularization=-1", "--ratings", "x.csv"],
+            "regularization",
+        ),
         (["evaluate", "--model", "ease", "--param", "bogus", "--ratings", "x.csv"], "key=value"),
         (["evaluate", "--model", "ease", "--ratings", "/no/such/file.csv"], "/no/such/file.csv"),
         (["recommend", "-m", "/no/such/model.npz", "--member", "1"], "no such model file"),
@@ -145,15 +198,18 @@ def test_malformed_file_names_line(capsys: pytest.CaptureFixture[str], tmp_path:
 
 def test_unknown_member_exit_2(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     model = files["dir"] / "p.npz"
-    assert run(capsys, "train", "--ratings", str(files["all"]), "--model", "popular", "-o", str(model))[0] == 0
+    assert (
+        run(capsys, "train", "--ratings", str(files["all"]), "--model", "popular", "-o", str(model))[0] == 0
+    )
     code, _, err = run(capsys, "recommend", "-m", str(model), "--member", "ghost")
     assert code == 2
     assert "ghost" in err
 
 
 def test_data_demo_and_info(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(capsys, "data", "demo", "--out", str(tmp_path / "d"), "--members", "100", "--titles", "60",
-                         "--json")
+    code, out, err = run(
+        capsys, "data", "demo", "--out", str(tmp_path / "d"), "--members", "100", "--titles", "60", "--json"
+    )
     assert code == 0, err
     made = json.loads(out)
     code, out, err = run(capsys, "data", "info", str(tmp_path / "d"), "--json")

@@ -257,9 +257,7 @@ def test_bootstrap_ci_contains_the_mean(values: list[float], seed: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.tuples(st.floats(-10, 10), st.floats(-10, 10)), min_size=1, max_size=30)
-)
+@given(st.lists(st.tuples(st.floats(-10, 10), st.floats(-10, 10)), min_size=1, max_size=30))
 def test_rmse_at_least_mae(pairs: list[tuple[float, float]]) -> None:
     p = np.array([a for a, _ in pairs])
     a = np.array([b for _, b in pairs])

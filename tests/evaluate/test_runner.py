@@ -185,7 +185,14 @@ def test_to_json_shape() -> None:
     result = evaluate(ItemMean(), TRAIN, TEST, ks=(10,))
     out = result.to_json()
     assert set(out) == {
-        "model", "params", "metrics", "ci", "fit_seconds", "n_members", "n_test_pairs", "n_rating_pairs",
+        "model",
+        "params",
+        "metrics",
+        "ci",
+        "fit_seconds",
+        "n_members",
+        "n_test_pairs",
+        "n_rating_pairs",
     }
     assert out["ci"]["ndcg@10"] == list(result.ci["ndcg@10"])
     json.dumps(out, allow_nan=False)
@@ -232,8 +239,11 @@ def test_popularity_end_to_end_batched() -> None:
     result = evaluate(SmallBatches(), train, test, progress=progress)
     whole = evaluate(Popularity(), train, test)
     assert result.metrics == pytest.approx(whole.metrics)
-    expected = [f"{n}@{k}" for k in (10, 20) for n in
-                ("ndcg", "recall", "map", "hitrate", "precision", "coverage", "novelty")]
+    expected = [
+        f"{n}@{k}"
+        for k in (10, 20)
+        for n in ("ndcg", "recall", "map", "hitrate", "precision", "coverage", "novelty")
+    ]
     assert list(result.metrics) == expected
     assert all(0 <= result.metrics[k] <= 1 for k in expected if not k.startswith("novelty"))
     assert result.metrics["recall@10"] <= result.metrics["recall@20"]

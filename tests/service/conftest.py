@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 pytest.importorskip("fastapi", reason="the service extra (fastapi, uvicorn, jinja2, httpx) is not installed")
 
-from starlette.exceptions import StarletteDeprecationWarning  # noqa: E402
+from starlette.exceptions import StarletteDeprecationWarning
 
 with warnings.catch_warnings():  # starlette's test client warns that it prefers httpx2 to httpx
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient  # noqa: E402
+    from fastapi.testclient import TestClient
 
-from reelkit.data.demo import make_demo  # noqa: E402
-from reelkit.service.app import create_app  # noqa: E402
-from reelkit.service.ingest import import_dataset  # noqa: E402
-from reelkit.service.models import train_store  # noqa: E402
-from reelkit.service.settings import ServiceSettings  # noqa: E402
-from reelkit.service.store import open_store  # noqa: E402
+from reelkit.data.demo import make_demo
+from reelkit.service.app import create_app
+from reelkit.service.ingest import import_dataset
+from reelkit.service.models import train_store
+from reelkit.service.settings import ServiceSettings
+from reelkit.service.store import open_store
+from reelkit.service.testing import LiveServer
+from reelkit.service.testing import start_server as start_live
 
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -63,7 +58,9 @@ def data_dir(small_dir: Path, tmp_path: Path) -> Path:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> ServiceSettings:
-    return ServiceSettings.load(data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, model_poll_seconds=0, **overrides)
+    return ServiceSettings.load(
+        data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, model_poll_seconds=0, **overrides
+    )
 
 
 @pytest.fixture
@@ -72,63 +69,8 @@ def client(data_dir: Path) -> Iterator[TestClient]:
         yield c
 
 
-@dataclass
-class LiveServer:
-    """A ``reelkit serve`` subprocess on a free loopback port."""
-
-    process: subprocess.Popen[str]
-    url: str
-    data_dir: Path
-    output: list[str]
-
-    def stop(self, *, kill: bool = False) -> None:
-        if self.process.poll() is None:
-            if kill:
-                self.process.kill()
-            else:
-                self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-def start_server(data_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 60.0) -> LiveServer:
-    """Start ``python -m reelkit.cli.service serve --port 0`` and wait until /health answers."""
-    full_env = {**os.environ, "REELKIT_API_TOKEN": TOKEN, **(env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reelkit.cli.service", "serve", "--data-dir", str(data_dir), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=full_env,
-    )
-    output: list[str] = []
-    url: list[str] = []
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            if not url and "serving" in line and "http://" in line:
-                url.append(line.split("http://", 1)[1].split("/", 1)[0])
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early:\n" + "".join(output))
-        if url:
-            base = f"http://{url[0]}"
-            try:
-                if httpx.get(base + "/health", timeout=2).status_code == 200:
-                    return LiveServer(proc, base, data_dir, output)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start in time:\n" + "".join(output))
+def start_server(data_dir: Path) -> LiveServer:
+    return start_live(data_dir, token=TOKEN)
 
 
 @pytest.fixture
@@ -137,6 +79,21 @@ def live_server(data_dir: Path) -> Iterator[LiveServer]:
     try:
         yield server
     finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[[Path], LiveServer]]:
+    """``server_factory(data_dir)`` starts a live server; every one started is stopped afterwards."""
+    started: list[LiveServer] = []
+
+    def start(data_dir: Path) -> LiveServer:
+        server = start_server(data_dir)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
         server.stop()
 
 
@@ -158,7 +115,9 @@ def play_event() -> Callable[..., dict[str, object]]:
     return play
 
 
-def play(event_id: str, member: str, title: str, fraction: float, *, ts: int | None = None) -> dict[str, object]:
+def play(
+    event_id: str, member: str, title: str, fraction: float, *, ts: int | None = None
+) -> dict[str, object]:
     out: dict[str, object] = {
         "event_id": event_id,
         "member_id": member,

@@ -19,7 +19,9 @@ Play = Callable[..., dict[str, object]]
 
 
 def make_settings(data_dir: Path, **overrides: object) -> ServiceSettings:
-    return ServiceSettings.load(data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, model_poll_seconds=0, **overrides)
+    return ServiceSettings.load(
+        data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, model_poll_seconds=0, **overrides
+    )
 
 
 def play(event_id: str, member: str, title: str, fraction: float) -> dict[str, object]:
@@ -44,7 +46,9 @@ def unseen_title(client: TestClient, member: str) -> str:
 
 def test_health_and_docs(client: TestClient) -> None:
     h = client.get("/health").json()
-    assert h["status"] == "ok" and h["model_version"] == "v0001" and h["store"] == "sqlite" and h["events"] > 0
+    assert (
+        h["status"] == "ok" and h["model_version"] == "v0001" and h["store"] == "sqlite" and h["events"] > 0
+    )
     assert client.get("/docs").status_code == 200
     paths = set(client.get("/openapi.json").json()["paths"])
     assert {
@@ -190,7 +194,9 @@ def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
     # a rating outside the model's rating scale (1-5 on the demo data)
     r = client.post(
         "/v1/events",
-        json={"events": [{"event_id": "r", "member_id": member, "title_id": tid, "kind": "rating", "value": 7}]},
+        json={
+            "events": [{"event_id": "r", "member_id": member, "title_id": tid, "kind": "rating", "value": 7}]
+        },
         headers=AUTH,
     )
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events[0].value"
@@ -258,11 +264,17 @@ def test_metrics_prometheus_format(client: TestClient) -> None:
     client.get(f"/v1/members/{member}/home")
     client.get("/v1/members/nobody/home")
     text = client.get("/metrics").text
-    assert 'reelkit_http_requests_total{method="GET",route="/v1/members/{member_id}/home",status="200"} 1' in text
-    assert 'reelkit_http_requests_total{method="GET",route="/v1/members/{member_id}/home",status="404"} 1' in text
+    assert (
+        'reelkit_http_requests_total{method="GET",route="/v1/members/{member_id}/home",status="200"} 1'
+        in text
+    )
+    assert (
+        'reelkit_http_requests_total{method="GET",route="/v1/members/{member_id}/home",status="404"} 1'
+        in text
+    )
     assert "# TYPE reelkit_http_request_duration_seconds histogram" in text
-    assert re.search(r'reelkit_http_request_duration_seconds_bucket\{method="GET",route="/v1/members/\{member_id\}'
-                     r'/home",le="\+Inf"\} 2', text)  # fmt: skip
+    bucket = 'reelkit_http_request_duration_seconds_bucket{method="GET",route="/v1/members/{member_id}/home"'
+    assert bucket + ',le="+Inf"} 2' in text
     assert 'reelkit_model_info{version="v0001",personal_model="ease"} 1' in text
     assert re.search(r"^reelkit_events_stored \d+$", text, re.M)
     for line in text.splitlines():

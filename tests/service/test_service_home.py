@@ -158,7 +158,9 @@ def test_because_you_watched_anchors_are_recent_strong_engagement(builder: HomeB
     anchors = [r.anchor_title_id for r in page.rows if r.kind == "because-you-watched"]
     # only strongly engaged titles, at most 3 rows, chosen most recent first
     assert anchors and set(anchors) <= {t[3], t[1], t[0]}
-    h = history((t[0], "play", 100, 6000, 1.0), (t[1], "rating", 200, 5.0, np.nan), (t[3], "thumb", 400, 1.0, np.nan))
+    h = history(
+        (t[0], "play", 100, 6000, 1.0), (t[1], "rating", 200, 5.0, np.nan), (t[3], "thumb", 400, 1.0, np.nan)
+    )
     assert [a for a, _ in builder.fold(h).strong] == [t[3], t[1], t[0]]
     assert [v for _, v in builder.fold(h).strong] == ["liked", "rated", "watched"]
     for r in page.rows:

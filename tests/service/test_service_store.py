@@ -28,7 +28,9 @@ from reelkit.service.store import (
 @pytest.fixture
 def store(tmp_path: Path) -> SQLiteStore:
     s = SQLiteStore(tmp_path / "reelkit.db")
-    s.upsert_titles([TitleRecord(f"t{i}", f"Title {i}", "Drama|Comedy", 2020, "movie", 1_700_000_000) for i in range(5)])
+    s.upsert_titles(
+        [TitleRecord(f"t{i}", f"Title {i}", "Drama|Comedy", 2020, "movie", 1_700_000_000) for i in range(5)]
+    )
     s.upsert_members([MemberRecord("m1", "Ann"), MemberRecord("m2", "Bob")])
     return s
 
@@ -107,7 +109,9 @@ def test_events_are_append_only(store: SQLiteStore) -> None:
 
 
 def test_member_history_and_latest(store: SQLiteStore) -> None:
-    store.append_events([ev("a", ts=10), ev("b", title="t1", kind="rating", value=4.0, ts=5), ev("c", member="m2")])
+    store.append_events(
+        [ev("a", ts=10), ev("b", title="t1", kind="rating", value=4.0, ts=5), ev("c", member="m2")]
+    )
     h = store.member_history("m1")
     assert list(h.title_ids) == ["t0", "t1"]
     assert list(h.kinds) == ["play", "rating"]
@@ -118,12 +122,21 @@ def test_member_history_and_latest(store: SQLiteStore) -> None:
     latest = store.latest_events(2)
     assert [e.event_id for e in latest] == ["c", "b"]
     frame, seq = store.events_frame()
-    assert seq == 3 and list(frame.columns) == ["member_id", "title_id", "timestamp", "kind", "value", "fraction"]
+    assert seq == 3 and list(frame.columns) == [
+        "member_id",
+        "title_id",
+        "timestamp",
+        "kind",
+        "value",
+        "fraction",
+    ]
 
 
 def test_create_member_is_atomic(store: SQLiteStore) -> None:
     with pytest.raises(UnknownReferenceError) as info:
-        store.create_member(MemberRecord("new", "New"), [ev("s1", member="new"), ev("s2", member="new", title="zz")])
+        store.create_member(
+            MemberRecord("new", "New"), [ev("s1", member="new"), ev("s2", member="new", title="zz")]
+        )
     assert info.value.fields == [("liked_titles[1]", "zz")]
     assert store.get_member("new") is None and store.count_events() == 0
     res = store.create_member(MemberRecord("new", "New"), [ev("s1", member="new")])

@@ -11,13 +11,28 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from reelkit.errors import ConfigError
 from reelkit.progress import ProgressTask
 
-__all__ = ["RichProgress", "console", "err_console", "emit_json", "parse_params", "print_table", "progress_for"]
+__all__ = [
+    "RichProgress",
+    "console",
+    "emit_json",
+    "err_console",
+    "parse_params",
+    "print_table",
+    "progress_for",
+]
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)

@@ -15,9 +15,15 @@ app = typer.Typer(help="Fetch, generate and inspect datasets.", no_args_is_help=
 
 @app.command("fetch")
 def fetch_cmd(
-    name: Annotated[str, typer.Argument(help="movielens-100k | movielens-latest-small | movielens-1m | movielens-25m")],
-    cache_dir: Annotated[Path | None, typer.Option(help="Cache folder (default $REELKIT_CACHE or ~/.cache/reelkit).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Mirror to download from instead of GroupLens.")] = None,
+    name: Annotated[
+        str, typer.Argument(help="movielens-100k | movielens-latest-small | movielens-1m | movielens-25m")
+    ],
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache folder (default $REELKIT_CACHE or ~/.cache/reelkit).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Mirror to download from instead of GroupLens.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
     insecure_skip_checksum: Annotated[
         bool,
@@ -64,8 +70,10 @@ def demo_cmd(
     if json_out:
         emit_json(info)
     else:
-        console.print(f"demo dataset: {info['members']:,} members, {info['titles']:,} titles, "
-                      f"{info['events']:,} events -> {out}")
+        console.print(
+            f"demo dataset: {info['members']:,} members, {info['titles']:,} titles, "
+            f"{info['events']:,} events -> {out}"
+        )
 
 
 @app.command("info")
@@ -83,10 +91,10 @@ def info_cmd(
     kinds = {str(k): int(v) for k, v in ev["kind"].value_counts().items() if v}
     n_m, n_t = ev["member_id"].nunique(), ev["title_id"].nunique()
     info = {
-        "events": int(len(ev)),
+        "events": len(ev),
         "members": int(n_m),
         "titles_with_events": int(n_t),
-        "catalog_titles": int(len(ds.titles)),
+        "catalog_titles": len(ds.titles),
         "kinds": kinds,
         "first_timestamp": int(ev["timestamp"].min()),
         "last_timestamp": int(ev["timestamp"].max()),
@@ -110,4 +118,6 @@ def convert_cmd(
 
     ds = read_data(None, source, columns=columns, sep=sep)
     ds.save(out)
-    console.print(f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out}")
+    console.print(
+        f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out}"
+    )

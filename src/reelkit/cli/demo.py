@@ -56,8 +56,10 @@ def demo_cmd(
     print_table(
         "held-out evaluation (per-member random 20%)",
         ["model", "NDCG@10", "Recall@10", "coverage@10", "fit s"],
-        [(r.model, r.metrics["ndcg@10"], r.metrics["recall@10"], r.metrics["coverage@10"], r.fit_seconds)
-         for r in results],
+        [
+            (r.model, r.metrics["ndcg@10"], r.metrics["recall@10"], r.metrics["coverage@10"], r.fit_seconds)
+            for r in results
+        ],
     )
     best = results[0].model
     with progress_for() as progress:
@@ -70,8 +72,14 @@ def demo_cmd(
     print_table(
         f"{len(comms)} taste communities",
         ["name", "members", "distinctive titles"],
-        [(c.name, c.size, "; ".join(str(comm.title_names_[comm.title_cols([t])[0]]) for t, _ in c.distinctive[:3]))
-         for c in comms],
+        [
+            (
+                c.name,
+                c.size,
+                "; ".join(str(comm.title_names_[comm.title_cols([t])[0]]) for t, _ in c.distinctive[:3]),
+            )
+            for c in comms
+        ],
     )
     who = member or str(model.member_ids_[0])
     recs = model.recommend([who], 10)
@@ -79,10 +87,14 @@ def demo_cmd(
     print_table(
         f"top picks for member {who} ({best})",
         ["#", "title", "reason"],
-        [(i + 1, str(model.title_names_[model.title_cols([t])[0]]), reasons[i]) for i, (t, _) in
-         enumerate(recs.items(0))],
+        [
+            (i + 1, str(model.title_names_[model.title_cols([t])[0]]), reasons[i])
+            for i, (t, _) in enumerate(recs.items(0))
+        ],
     )
-    console.print(f"models saved in {workdir}; try: reelkit recommend -m {workdir / 'model.npz'} --member {who}")
+    console.print(
+        f"models saved in {workdir}; try: reelkit recommend -m {workdir / 'model.npz'} --member {who}"
+    )
 
 
 def register(app: typer.Typer) -> None:

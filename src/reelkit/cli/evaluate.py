@@ -19,7 +19,9 @@ def evaluate_cmd(
     model: Annotated[str, typer.Option("--model", help="Model name (see 'reelkit models').")],
     train: Annotated[Path | None, typer.Option("--train", help="Training file (with --test).")] = None,
     test: Annotated[Path | None, typer.Option("--test", help="Test file (with --train).")] = None,
-    ratings: Annotated[Path | None, typer.Option("--ratings", help="One file to split (with --split).")] = None,
+    ratings: Annotated[
+        Path | None, typer.Option("--ratings", help="One file to split (with --split).")
+    ] = None,
     split: Annotated[str, typer.Option("--split", help="random | last | time")] = "random",
     test_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="For --split random.")] = 0.2,
     last_n: Annotated[int, typer.Option(min=1, help="For --split last: titles held out per member.")] = 1,
@@ -33,8 +35,12 @@ def evaluate_cmd(
     min_rating: Annotated[
         float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
     ] = None,
-    k: Annotated[list[int] | None, typer.Option("--k", help="Cut-offs for top-N metrics (repeatable).")] = None,
-    tune: Annotated[bool, typer.Option("--tune", help="Tune parameters on a validation split of train first.")] = False,
+    k: Annotated[
+        list[int] | None, typer.Option("--k", help="Cut-offs for top-N metrics (repeatable).")
+    ] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Tune parameters on a validation split of train first.")
+    ] = False,
     budget: Annotated[int | None, typer.Option(min=1, help="Tuning trials (default: the tuner's).")] = None,
     tune_metric: Annotated[
         str | None, typer.Option(help="Metric to tune (default: rmse for rating models, else ndcg@10).")
@@ -43,7 +49,8 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a model: given train/test files, or one ratings file split by --split."""
     from reelkit.data.loaders import load_events_file
-    from reelkit.evaluate import evaluate, split_last, split_random, split_time, tune as tune_fn
+    from reelkit.evaluate import evaluate, split_last, split_random, split_time
+    from reelkit.evaluate import tune as tune_fn
 
     cls = model_class(model)
     params: dict[str, Any] = parse_params(param)
@@ -71,7 +78,12 @@ def evaluate_cmd(
         tuned: dict[str, Any] | None = None
         if tune:
             metric = tune_metric or ("rmse" if cls.kind in ("rating", "both") else "ndcg@10")
-            kwargs: dict[str, Any] = {"metric": metric, "seed": seed, "base_params": params, "progress": progress}
+            kwargs: dict[str, Any] = {
+                "metric": metric,
+                "seed": seed,
+                "base_params": params,
+                "progress": progress,
+            }
             if budget is not None:
                 kwargs["budget"] = budget
             result = tune_fn(cls, train_ds, min_rating=min_rating, **kwargs)

@@ -13,7 +13,9 @@ def parse_columns(columns: str | None) -> list[str] | None:
         return None
     names = [c.strip() for c in columns.split(",")]
     if not all(names):
-        raise ConfigError(f"--columns {columns!r}: give comma-separated names, e.g. user,item,rating,timestamp")
+        raise ConfigError(
+            f"--columns {columns!r}: give comma-separated names, e.g. user,item,rating,timestamp"
+        )
     return names
 
 

@@ -12,13 +12,17 @@ from reelkit.cli.common import console, emit_json, parse_params, print_table, pr
 from reelkit.cli.inputs import read_data
 from reelkit.errors import ConfigError
 
-RatingsOpt = Annotated[Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")]
+RatingsOpt = Annotated[
+    Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")
+]
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Dataset folder or file.")]
 ColumnsOpt = Annotated[
     str | None, typer.Option("--columns", help="Column names by position, e.g. user,item,rating,timestamp.")
 ]
 SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator (auto-detected by default).")]
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ModelFileOpt = Annotated[Path, typer.Option("--model-file", "-m", help="A model saved by 'reelkit train'.")]
 
@@ -28,7 +32,9 @@ def model_class(name: str) -> Any:
 
     models = registered_models()
     if name not in models:
-        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(sorted(models))} ('reelkit models')")
+        raise ConfigError(
+            f"unknown model {name!r}; choose one of {', '.join(sorted(models))} ('reelkit models')"
+        )
     return models[name]
 
 
@@ -44,7 +50,7 @@ def models_cmd(json_out: JsonOpt = False) -> None:
     """List every model with its kind and default (tuned) parameters."""
     from reelkit.recommend import registered_models
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, cls in sorted(registered_models().items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         rows.append({"name": name, "kind": cls.kind, "params": cls().get_params(), "description": doc})
@@ -60,7 +66,9 @@ def models_cmd(json_out: JsonOpt = False) -> None:
 
 def train_cmd(
     model: Annotated[str, typer.Option("--model", help="Model name (see 'reelkit models').")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")] = Path("model.npz"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")] = Path(
+        "model.npz"
+    ),
     ratings: RatingsOpt = None,
     data: DataOpt = None,
     columns: ColumnsOpt = None,
@@ -112,11 +120,16 @@ def recommend_cmd(
     est = load_model(model_file)
     recs = est.recommend(member, n, exclude_seen=not include_seen)
     reasons = explain_recommendations(est, recs) if explain else None
-    out = []
+    out: list[dict[str, Any]] = []
     for i, m in enumerate(recs.queries):
         items = []
         for r, (tid, score) in enumerate(recs.items(i)):
-            entry: dict[str, Any] = {"rank": r + 1, "title_id": tid, "title": _title_label(est, tid), "score": score}
+            entry: dict[str, Any] = {
+                "rank": r + 1,
+                "title_id": tid,
+                "title": _title_label(est, tid),
+                "score": score,
+            }
             if reasons is not None:
                 entry["reason"] = reasons[i][r]
             items.append(entry)
@@ -146,13 +159,11 @@ def similar_cmd(
 
     est = load_model(model_file)
     recs = est.similar_titles(title, n)
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "title_id": str(q),
             "title": _title_label(est, str(q)),
-            "similar": [
-                {"title_id": t, "title": _title_label(est, t), "score": s} for t, s in recs.items(i)
-            ],
+            "similar": [{"title_id": t, "title": _title_label(est, t), "score": s} for t, s in recs.items(i)],
         }
         for i, q in enumerate(recs.queries)
     ]
@@ -186,7 +197,9 @@ def communities_cmd(
     if model_file is not None:
         est = load_model(model_file)
         if not isinstance(est, CommunityPopularity):
-            raise ConfigError(f"{model_file}: holds a {est.name!r} model; train one with --model community-pop")
+            raise ConfigError(
+                f"{model_file}: holds a {est.name!r} model; train one with --model community-pop"
+            )
     else:
         est = CommunityPopularity(n_communities=n_communities, seed=seed)
         with progress_for(not json_out) as progress:
@@ -197,7 +210,7 @@ def communities_cmd(
     def named(items: list[tuple[str, Any]]) -> list[dict[str, Any]]:
         return [{"title_id": t, "title": _title_label(est, t), "score": v} for t, v in items]
 
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "id": c.id,
             "name": c.name,

@@ -116,15 +116,21 @@ def normalize_titles(titles: pd.DataFrame | None, title_ids: pd.Index | None = N
         if len(extra):
             titles = pd.concat([titles, pd.DataFrame(index=pd.Index(extra, name="title_id"))])
     out = pd.DataFrame(index=titles.index)
-    out["name"] = titles["name"].astype(object) if "name" in titles else pd.Series(index=titles.index, dtype=object)
+    out["name"] = (
+        titles["name"].astype(object) if "name" in titles else pd.Series(index=titles.index, dtype=object)
+    )
     out["name"] = out["name"].where(out["name"].notna(), "Title " + out.index.to_series()).astype(str)
     out["genres"] = titles["genres"].fillna("").astype(str) if "genres" in titles else ""
-    out["year"] = pd.array(titles["year"], dtype="Int64") if "year" in titles else pd.array(
-        [pd.NA] * len(out), dtype="Int64"
+    out["year"] = (
+        pd.to_numeric(titles["year"], errors="coerce").astype("Int64")
+        if "year" in titles
+        else pd.array([pd.NA] * len(out), dtype="Int64")
     )
     out["kind"] = titles["kind"].fillna("movie").astype(str) if "kind" in titles else "movie"
-    out["released"] = pd.array(titles["released"], dtype="Int64") if "released" in titles else pd.array(
-        [pd.NA] * len(out), dtype="Int64"
+    out["released"] = (
+        pd.to_numeric(titles["released"], errors="coerce").astype("Int64")
+        if "released" in titles
+        else pd.array([pd.NA] * len(out), dtype="Int64")
     )
     return out
 
@@ -181,12 +187,6 @@ class Interactions:
         m.sort_indices()
         return m
 
-    def member_index(self) -> pd.Index:
-        return pd.Index(self.member_ids)
-
-    def title_index(self) -> pd.Index:
-        return pd.Index(self.title_ids)
-
 
 @dataclass
 class Dataset:
@@ -227,7 +227,7 @@ class Dataset:
         seen_titles = pd.Index(pd.unique(ev["title_id"]))
         if strict_titles and titles is not None:
             cat = normalize_titles(titles)
-            unknown = seen_titles.difference(cat.index)
+            unknown = seen_titles.difference(list(cat.index))
             if len(unknown):
                 raise UnknownIdError(
                     f"{source}: {len(unknown)} event title id(s) are not in the catalog, e.g. "
@@ -242,7 +242,7 @@ class Dataset:
             if mm.index.name != "member_id" and "member_id" in mm.columns:
                 mm = mm.set_index("member_id")
             mm.index = pd.Index(_as_id(mm.index.to_series()).to_numpy(), name="member_id")
-            extra = mem_ids.difference(mm.index)
+            extra = mem_ids.difference(list(mm.index))
             if len(extra):
                 mm = pd.concat([mm, pd.DataFrame(index=pd.Index(extra, name="member_id"))])
             if "name" not in mm:
@@ -308,7 +308,7 @@ class Dataset:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> None:
-        """Write the three tables as Parquet files into ``folder`` (each written to a temp file, then renamed)."""
+        """Write the three tables as Parquet files into ``folder`` (each to a temp file, then renamed)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):

@@ -83,9 +83,7 @@ def _csr_contains(mat: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.
     return found
 
 
-def _hits(
-    recs: np.ndarray, truth: Truth, k: int | None
-) -> tuple[np.ndarray, np.ndarray, int]:
+def _hits(recs: np.ndarray, truth: Truth, k: int | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Boolean ``(m, min(k, width))`` hit matrix, ``|R|`` per member, and the effective ``k``."""
     recs = np.asarray(recs)
     if recs.ndim != 2:

@@ -60,9 +60,7 @@ def _pairs(events: pd.DataFrame) -> _Pairs:
     n_t = max(len(t_ids), 1)
     key = np.asarray(m_codes, dtype=np.int64) * n_t + np.asarray(t_codes, dtype=np.int64)
     uniq, inv = np.unique(key, return_inverse=True)
-    return _Pairs(
-        event_pair=inv.ravel(), member=uniq // n_t, title=uniq % n_t, n_members=len(m_ids)
-    )
+    return _Pairs(event_pair=inv.ravel(), member=uniq // n_t, title=uniq % n_t, n_members=len(m_ids))
 
 
 def _pair_timestamps(events: pd.DataFrame, pairs: _Pairs, how: str) -> np.ndarray:

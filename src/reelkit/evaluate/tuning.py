@@ -142,8 +142,14 @@ def tune(
             key = json.dumps(full, sort_keys=True, default=str)
             if key not in cache:
                 result = evaluate(
-                    model, fit_part, valid_part, ks=ks, min_rating=min_rating, confidence=confidence,
-                    seed=seed, n_resamples=0,
+                    model,
+                    fit_part,
+                    valid_part,
+                    ks=ks,
+                    min_rating=min_rating,
+                    confidence=confidence,
+                    seed=seed,
+                    n_resamples=0,
                 )
                 if metric not in result.metrics:
                     raise ConfigError(

@@ -13,6 +13,7 @@ from reelkit.recommend.base import (
     top_k,
 )
 from reelkit.recommend.bayes_mf import BayesianMF
+from reelkit.recommend.blend import Blend
 from reelkit.recommend.communities import Community, CommunityPopularity
 from reelkit.recommend.ease import EASE
 from reelkit.recommend.itemknn import ItemKNN
@@ -23,6 +24,7 @@ __all__ = [
     "ALS",
     "EASE",
     "BayesianMF",
+    "Blend",
     "Community",
     "CommunityPopularity",
     "ItemKNN",

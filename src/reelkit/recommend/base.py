@@ -144,7 +144,9 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k_eff < n:
         # argpartition may split ties at the boundary arbitrarily: include all equal-to-kth candidates
         kth = out[:, -1:]
-        need_fix = np.flatnonzero((np.sum(scores == kth, axis=1) > np.sum(out == kth, axis=1)) & np.isfinite(kth[:, 0]))
+        need_fix = np.flatnonzero(
+            (np.sum(scores == kth, axis=1) > np.sum(out == kth, axis=1)) & np.isfinite(kth[:, 0])
+        )
         for r in need_fix:
             row = scores[r]
             full = np.lexsort((np.arange(n), -row))[:k_eff]
@@ -196,7 +198,7 @@ class Recommender(ABC):
         self.history_: sp.csr_matrix = inter.matrix("weight")
         self.ratings_: sp.csr_matrix = inter.matrix("rating")
         self.rating_scale_: tuple[float, float] = inter.rating_scale
-        names = inter.titles["name"] if "name" in inter.titles else None
+        names = inter.titles.get("name")
         self.title_names_: np.ndarray = (
             np.asarray(names.fillna("").astype(str).to_numpy(), dtype=str)
             if names is not None
@@ -277,9 +279,7 @@ class Recommender(ABC):
             raise UnknownIdError(f"unknown title id(s) {', '.join(bad)}; the model was not trained on them")
         return np.asarray(cols, dtype=np.int64)
 
-    def histories_matrix(
-        self, histories: Sequence[History]
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def histories_matrix(self, histories: Sequence[History]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Weight and rating matrices for histories given as title lists or ``{title: rating}`` maps.
 
         A list gives each title weight 1 and no rating; a mapping gives the rating and a weight by the
@@ -353,10 +353,12 @@ class Recommender(ABC):
             r = rows[sl]
             if len(r) == 0:
                 break
-            h = self.history_[r] if history is None else history[sl]
-            rt = (self.ratings_[r] if history is None else (None if ratings is None else ratings[sl]))
-            scores = self.score_rows(r, h if history is not None else None, rt if history is not None else None)
-            scores = np.array(scores, dtype=np.float32, copy=True)
+            if history is None:
+                h, rt = self.history_[r], self.ratings_[r]
+            else:
+                h = history[sl]
+                rt = ratings[sl] if ratings is not None else sp.csr_matrix(h.shape, dtype=np.float32)
+            scores = np.array(self._score(r, h, rt), dtype=np.float32, copy=True)
             if exclude_seen:
                 hh = h.tocoo()
                 scores[hh.row, hh.col] = -np.inf
@@ -370,7 +372,9 @@ class Recommender(ABC):
         return np.vstack(all_idx), np.vstack(all_val)
 
     # ------------------------------------------------------------------ id-space verbs
-    def _to_recs(self, queries: Sequence[str] | np.ndarray, idx: np.ndarray, val: np.ndarray) -> Recommendations:
+    def _to_recs(
+        self, queries: Sequence[str] | np.ndarray, idx: np.ndarray, val: np.ndarray
+    ) -> Recommendations:
         valid = idx >= 0
         ids = np.where(valid, self.title_ids_[np.where(valid, idx, 0)], "")
         scores = np.where(valid, val, np.nan).astype(np.float32)

@@ -9,10 +9,11 @@ Representation
 
 Number of communities
     Unless ``n_communities`` is given, each ``k`` in ``candidates`` is tried and scored by how well
-    "popular in your community" predicts held-out titles: every member with at least 5 titles holds out 20% of
-    them (seeded), communities are clustered on the rest, and the held-out titles are ranked by their community's
-    popularity (NDCG@10). The smallest ``k`` whose score is within ``tolerance`` (relative) of the best wins:
-    the stated criterion is "predict what members watch next, with as few communities as that allows".
+    "popular in your community" predicts held-out titles: every member with at least 5 titles holds out 20%
+    of them (seeded), communities are clustered on the rest, and the held-out titles are ranked by their
+    community's popularity (NDCG@10). The smallest ``k`` whose score is within ``tolerance`` (relative) of
+    the best wins: the stated criterion is "predict what members watch next, with as few communities as
+    that allows".
 
 Profiles
     Each community has a size; its *distinctive titles* (highest lift ``P(title | community) / P(title)``
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -96,7 +98,10 @@ class CommunityPopularity(Recommender):
     kind = "top-n"
     Config = CommunityConfig
     config: CommunityConfig
-    search_space = {"dims": Space("logint", 8, 128), "temperature": Space("choice", choices=(0.0, 0.05, 0.1, 0.2))}
+    search_space: ClassVar[dict[str, Space]] = {
+        "dims": Space("logint", 8, 128),
+        "temperature": Space("choice", choices=(0.0, 0.05, 0.1, 0.2)),
+    }
 
     # ------------------------------------------------------------------ fitting
     def _embed_fit(self, binary: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,7 +129,7 @@ class CommunityPopularity(Recommender):
         rank[order] = np.arange(coo.nnz) - start
         n_test = np.where(counts >= 5, np.round(counts * 0.2), 0).astype(np.int64)
         is_test = np.zeros(coo.nnz, bool)
-        is_test[order] = (rank[order] < n_test[coo.row[order]])
+        is_test[order] = rank[order] < n_test[coo.row[order]]
         shape = binary.shape
         train = sp.csr_matrix((coo.data[~is_test], (coo.row[~is_test], coo.col[~is_test])), shape=shape)
         test = sp.csr_matrix((coo.data[is_test], (coo.row[is_test], coo.col[is_test])), shape=shape)
@@ -206,19 +211,19 @@ class CommunityPopularity(Recommender):
 
     def assign(self, members: list[str]) -> np.ndarray:
         """Community ids of known members."""
-        return self.labels_[self.member_rows(members)]
+        return np.asarray(self.labels_[self.member_rows(members)])
 
     def assign_history(self, histories: list[list[str]] | list[Mapping[str, float]]) -> np.ndarray:
         """Community ids of members given by their histories (new members included)."""
         hist, _ = self.histories_matrix(histories)
-        return self.assign_rows(np.full(len(histories), -1), hist)
+        return np.asarray(self.assign_rows(np.full(len(histories), -1), hist))
 
     # ------------------------------------------------------------------ scoring
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
         pop = self.community_popularity_
         if self.config.temperature <= 0:
             labels = self.assign_rows(rows, history)
-            return pop[labels]
+            return np.asarray(pop[labels])
         sims = self.affinities(rows, history) / self.config.temperature
         sims -= sims.max(axis=1, keepdims=True)
         w = np.exp(sims)
@@ -252,13 +257,17 @@ class CommunityPopularity(Recommender):
             size = int(sizes[c])
             counts = self.community_popularity_[c]
             share = counts / max(size, 1)
-            lift = np.where((counts >= self.config.min_support) & (glob > 0), share / np.maximum(glob, 1e-12), 0)
+            lift = np.where(
+                (counts >= self.config.min_support) & (glob > 0), share / np.maximum(glob, 1e-12), 0
+            )
             dist = np.argsort(-lift, kind="stable")[:top]
             dist = dist[lift[dist] > 0]
             fav = np.argsort(-counts, kind="stable")[:top]
             cg = np.asarray(genre_matrix.T @ counts).ravel()
             c_share = cg / max(cg.sum(), 1e-9)
-            g_lift = np.where((glob_share > 0.01) & (c_share > 0.02), c_share / np.maximum(glob_share, 1e-12), 0)
+            g_lift = np.where(
+                (glob_share > 0.01) & (c_share > 0.02), c_share / np.maximum(glob_share, 1e-12), 0
+            )
             g_order = np.argsort(-g_lift, kind="stable")[:3]
             g_top = [(all_genres[i], float(g_lift[i])) for i in g_order if g_lift[i] > 0]
             name = " & ".join(g for g, _ in g_top[:2]) or "Eclectic"

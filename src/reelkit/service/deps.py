@@ -60,7 +60,9 @@ class ServiceState:
             return None
 
 
-def get_state(request: Request) -> ServiceState:
+# The dependencies are ``async`` although they do not await: FastAPI runs sync dependencies in the thread
+# pool, and a thread hop per dependency costs more than the work they do.
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.reelkit
     return state
 
@@ -68,7 +70,7 @@ def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_bundle(state: StateDep) -> ModelBundle:
+async def get_bundle(state: StateDep) -> ModelBundle:
     """The model bundle for this request (read once: a switch during the request does not affect it)."""
     return state.models.require()
 
@@ -100,14 +102,14 @@ def _check_token(state: ServiceState, creds: HTTPAuthorizationCredentials | None
         )
 
 
-def require_write(
+async def require_write(
     state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Write endpoints always need the API token."""
     _check_token(state, creds, "writes")
 
 
-def require_read(
+async def require_read(
     state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Read endpoints need the token only when ``protect_reads`` is set."""

@@ -315,6 +315,10 @@ class ModelBundle:
     def rating_scale(self) -> tuple[float, float]:
         return self.home.models.personal.rating_scale_
 
+    def cached_page(self, member_id: str, last_seq: int) -> tuple[HomePage, bytes | None] | None:
+        """The cached page of a member whose latest event has sequence ``last_seq``, if any."""
+        return self._pages.get((member_id, last_seq))
+
     def home_page(
         self,
         store: Store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -29,6 +30,7 @@ __all__ = [
     "SimilarOut",
     "ThumbEvent",
     "TitleOut",
+    "home_json",
     "home_out",
 ]
 
@@ -181,6 +183,46 @@ def home_out(page: HomePage, version: str) -> HomeOut:
         ranking=page.ranking,
         rows=[_row(r) for r in page.rows],
     )
+
+
+def home_json(page: HomePage, version: str) -> bytes:
+    """The :class:`HomeOut` JSON of a page, serialised directly (the hot path; a test checks the schema)."""
+    community = (
+        {"id": page.community_id, "name": page.community_name}
+        if page.community_id is not None and page.community_name is not None
+        else None
+    )
+    rows = [
+        {
+            "kind": r.kind,
+            "heading": r.heading,
+            "reason": r.reason,
+            "engagement": r.engagement,
+            "anchor_title_id": r.anchor_title_id,
+            "community_id": r.community_id,
+            "titles": [
+                {
+                    "title_id": t.title_id,
+                    "name": t.name,
+                    "genres": list(t.genres),
+                    "reason": t.reason,
+                    "score": t.score,
+                    "progress": t.progress,
+                }
+                for t in r.titles
+            ],
+        }
+        for r in page.rows
+    ]
+    out = {
+        "member_id": page.member_id,
+        "model_version": version,
+        "community": community,
+        "history_titles": page.history_titles,
+        "ranking": page.ranking,
+        "rows": rows,
+    }
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def cards(titles: tuple[HomeTitle, ...] | list[HomeTitle]) -> list[TitleCard]:

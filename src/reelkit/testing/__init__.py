@@ -28,7 +28,7 @@ def synthetic_dataset(
     group = rng.integers(n_groups, size=n_members)
     title_group = np.arange(n_titles) % n_groups
     base_pop = 1.0 / np.arange(1, n_titles + 1) ** 0.6
-    rows = []
+    rows: list[tuple[str, str, int, str, float]] = []
     t0 = 1_600_000_000
     for m in range(n_members):
         affinity = np.where(title_group == group[m], 6.0, 1.0) * base_pop
@@ -41,7 +41,7 @@ def synthetic_dataset(
             rows.append((f"m{m}", f"t{t}", t0 + int(rng.integers(0, 86400 * 60)), "rating", rating))
     ev = pd.DataFrame(rows, columns=["member_id", "title_id", "timestamp", "kind", "value"])
     genres = np.array(["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"])
-    titles = pd.DataFrame(
+    catalog = pd.DataFrame(
         {
             "title_id": [f"t{t}" for t in range(n_titles)],
             "name": [f"Title {t}" for t in range(n_titles)],
@@ -49,7 +49,7 @@ def synthetic_dataset(
             "year": 2000 + np.arange(n_titles) % 20,
         }
     )
-    return Dataset.from_events(ev, titles)
+    return Dataset.from_events(ev, catalog)
 
 
 class RecommenderConformance:
@@ -159,9 +159,15 @@ class RecommenderConformance:
         held = [int(r) for r in np.argsort(-counts)[:8]]
         keep = ~np.isin(data.rows, held)
         reduced = Interactions(
-            member_ids=data.member_ids, title_ids=data.title_ids, rows=data.rows[keep], cols=data.cols[keep],
-            weight=data.weight[keep], rating=data.rating[keep], timestamp=data.timestamp[keep],
-            titles=data.titles, rating_scale=data.rating_scale,
+            member_ids=data.member_ids,
+            title_ids=data.title_ids,
+            rows=data.rows[keep],
+            cols=data.cols[keep],
+            weight=data.weight[keep],
+            rating=data.rating[keep],
+            timestamp=data.timestamp[keep],
+            titles=data.titles,
+            rating_scale=data.rating_scale,
         )
         without = self.make().fit(reduced)
         full = self.make().fit(data)
@@ -170,14 +176,10 @@ class RecommenderConformance:
             sel = data.rows == r
             rated = ~np.isnan(data.rating[sel])
             cols = data.title_ids[data.cols[sel]]
-            histories.append(
-                dict(zip(cols, data.rating[sel], strict=True)) if rated.all() else list(cols)
-            )
+            histories.append(dict(zip(cols, data.rating[sel], strict=True)) if rated.all() else list(cols))
         folded = without.recommend_history(histories, 10)
         refit = full.recommend(data.member_ids[held], 10)
-        overlap = np.mean(
-            [len(set(folded.ids[i]) & set(refit.ids[i])) / 10 for i in range(len(held))]
-        )
+        overlap = np.mean([len(set(folded.ids[i]) & set(refit.ids[i])) / 10 for i in range(len(held))])
         assert overlap >= self.foldin_overlap, f"fold-in top-10 overlap with refit only {overlap:.2f}"
 
     def test_similar_titles(self, fitted: Recommender, data: Interactions) -> None:

@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from reelkit.errors import UnknownIdError
 from reelkit.service.deps import BundleDep, StateDep, require_read, require_write
@@ -19,6 +20,7 @@ from reelkit.service.schemas import (
     NewMember,
     RecommendationsOut,
     cards,
+    home_json,
     home_out,
 )
 from reelkit.service.store import EventRecord, MemberRecord
@@ -65,15 +67,21 @@ def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
     responses={200: {"model": HomeOut, "description": "The home page rows"}, **_ERRORS},
     dependencies=[Depends(require_read)],
 )
-def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) -> Response:
+async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) -> Response:
     """The member's personal home page: ordered rows, each title with its reason.
 
     Built from the member's full stored history (fold-in), so fresh events show without retraining.
     """
+    # the cached path (two indexed lookups) runs on the event loop; building a page goes to the thread pool
     _require_member(state, member_id)
-    _, body = bundle.home_page(
-        state.store, member_id, render=lambda page: home_out(page, bundle.version).model_dump_json().encode()
-    )
+    seq = state.store.member_last_seq(member_id)
+    cached = bundle.cached_page(member_id, seq)
+    if cached is None or cached[1] is None:
+        _, body = await run_in_threadpool(
+            bundle.home_page, state.store, member_id, render=lambda page: home_json(page, bundle.version)
+        )
+    else:
+        body = cached[1]
     return Response(content=body, media_type="application/json")
 
 

@@ -105,6 +105,7 @@ def index(
             "page": page,
             "error": error,
             "no_model": bundle is None,
+            **({"profile": record} if record is not None else {}),
         },
         status=404 if error else 200,
     )

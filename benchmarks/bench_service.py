@@ -1,0 +1,284 @@
+"""Load test of ``reelkit serve``: home page latency under an open-loop load, and event ingest throughput.
+
+The server runs in its own process (``reelkit serve`` on a loopback port); this script is the load generator
+(asyncio + httpx). Home page requests are sent open-loop at a fixed rate: request ``i`` is due at
+``t0 + i / rate`` whether or not earlier ones have finished, and its latency is measured from when it was due
+(so a server that falls behind is charged for the queueing, not hidden by it). Members are drawn uniformly
+at random (seeded). Ingest posts batches of ``--batch`` play events with fresh ids; the store commits every
+batch with ``synchronous=FULL`` (durability on) before answering.
+
+Data: the demo catalog (2,000 members, 1,000 titles) and MovieLens ml-latest-small when available; each is
+set up once under ``--workdir`` (imported and trained) and reused.
+
+    python benchmarks/bench_service.py                      # both data sets, 100 and 300 req/s, 60 s each
+    python benchmarks/bench_service.py --data demo --duration 10 --json
+    python benchmarks/bench_service.py --uncached           # also with the page cache off (every page folded in)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from reelkit.service.bootstrap import bootstrap
+from reelkit.service.testing import LiveServer, start_server
+
+ROOT = Path(__file__).resolve().parents[1]
+ML_DEFAULT = ROOT.parent / "shared" / "data" / "movielens" / "ml-latest-small"
+TOKEN = "bench-" + uuid.uuid4().hex
+
+
+@dataclass
+class LoadResult:
+    data: str
+    scenario: str
+    rate: float
+    duration_s: float
+    requests: int
+    errors: int
+    achieved_rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass
+class IngestResult:
+    data: str
+    batch: int
+    concurrency: int
+    events: int
+    errors: int
+    seconds: float
+    events_per_s: float
+    batch_p50_ms: float
+    batch_p99_ms: float
+
+
+async def _open_loop(
+    url: str, members: list[str], rate: float, duration: float, seed: int
+) -> tuple[np.ndarray, int]:
+    rng = random.Random(seed)
+    n = int(rate * duration)
+    latencies = np.full(n, np.nan)
+    errors = 0
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        t0 = time.perf_counter() + 0.2
+
+        async def one(i: int, member: str) -> None:
+            nonlocal errors
+            due = t0 + i / rate
+            try:
+                r = await client.get(f"/v1/members/{member}/home")
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies[i] = time.perf_counter() - due
+            if not ok:
+                errors += 1
+
+        tasks = []
+        for i in range(n):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, rng.choice(members))))
+        await asyncio.gather(*tasks)
+    return latencies * 1000.0, errors
+
+
+def run_load(
+    server: LiveServer, data: str, scenario: str, rate: float, duration: float, seed: int
+) -> LoadResult:
+    members = [
+        m["member_id"] for m in httpx.get(server.url + "/v1/members?limit=1000", timeout=30).json()["members"]
+    ]
+    total = httpx.get(server.url + "/v1/members?limit=1", timeout=30).json()["total"]
+    offset = len(members)
+    while offset < total:
+        page = httpx.get(server.url + f"/v1/members?limit=1000&offset={offset}", timeout=30).json()["members"]
+        members += [m["member_id"] for m in page]
+        offset += len(page)
+    start = time.perf_counter()
+    lat, errors = asyncio.run(_open_loop(server.url, members, rate, duration, seed))
+    wall = time.perf_counter() - start
+    done = lat[np.isfinite(lat)]
+    return LoadResult(
+        data=data,
+        scenario=scenario,
+        rate=rate,
+        duration_s=duration,
+        requests=len(lat),
+        errors=errors,
+        achieved_rps=len(lat) / wall,
+        p50_ms=float(np.percentile(done, 50)),
+        p90_ms=float(np.percentile(done, 90)),
+        p99_ms=float(np.percentile(done, 99)),
+        max_ms=float(done.max()),
+    )
+
+
+async def _ingest(
+    url: str, members: list[str], titles: list[str], total: int, batch: int, conc: int
+) -> tuple[list[float], int]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    run = uuid.uuid4().hex[:8]
+    n_batches = total // batch
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for b in range(n_batches):
+        queue.put_nowait(b)
+    times: list[float] = []
+    errors = 0
+    rng = random.Random(1)
+    now = int(time.time())
+
+    def body(b: int) -> bytes:
+        events = []
+        for i in range(batch):
+            frac = round(rng.random(), 3)
+            events.append(
+                {
+                    "event_id": f"bench-{run}-{b}-{i}",
+                    "member_id": rng.choice(members),
+                    "title_id": rng.choice(titles),
+                    "kind": "play",
+                    "position": round(frac * 5400, 1),
+                    "duration": 5400,
+                    "timestamp": now,
+                }
+            )
+        return json.dumps({"events": events}).encode()
+
+    bodies = [body(b) for b in range(n_batches)]
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while True:
+            try:
+                b = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            t = time.perf_counter()
+            r = await client.post(
+                "/v1/events", content=bodies[b], headers={**headers, "content-type": "application/json"}
+            )
+            times.append(time.perf_counter() - t)
+            if r.status_code != 200 or r.json()["stored"] != batch:
+                errors += 1
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(conc)))
+    return times, errors
+
+
+def run_ingest(server: LiveServer, data: str, total: int, batch: int, conc: int) -> IngestResult:
+    members = [
+        m["member_id"] for m in httpx.get(server.url + "/v1/members?limit=500", timeout=30).json()["members"]
+    ]
+    home = httpx.get(server.url + f"/v1/members/{members[0]}/home", timeout=30).json()
+    titles = sorted({t["title_id"] for r in home["rows"] for t in r["titles"]})
+    start = time.perf_counter()
+    times, errors = asyncio.run(_ingest(server.url, members, titles, total, batch, conc))
+    wall = time.perf_counter() - start
+    n = len(times) * batch
+    ms = np.asarray(times) * 1000
+    return IngestResult(
+        data=data,
+        batch=batch,
+        concurrency=conc,
+        events=n,
+        errors=errors,
+        seconds=wall,
+        events_per_s=n / wall,
+        batch_p50_ms=float(np.percentile(ms, 50)),
+        batch_p99_ms=float(np.percentile(ms, 99)),
+    )
+
+
+def prepare(workdir: Path, data: str, ml_path: Path) -> Path:
+    folder = workdir / data
+    if data == "demo":
+        report = bootstrap(folder)
+    else:
+        report = bootstrap(folder, source=ml_path)
+    what = "set up" if report.imported or report.trained else "reusing"
+    print(f"[{data}] {what} {folder}", file=sys.stderr)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", choices=["demo", "ml", "both"], default="both")
+    ap.add_argument("--ml-path", type=Path, default=ML_DEFAULT, help="ml-latest-small folder")
+    ap.add_argument("--workdir", type=Path, default=ROOT / ".reelkit" / "bench-service")
+    ap.add_argument("--rates", default="100,300", help="home page requests per second, comma-separated")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds per load level")
+    ap.add_argument("--ingest-events", type=int, default=50_000)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--ingest-concurrency", default="1,4", help="concurrent ingest clients, comma-separated")
+    ap.add_argument("--uncached", action="store_true", help="also run with the home page cache off")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = ap.parse_args(argv)
+
+    datasets = ["demo", "ml"] if args.data == "both" else [args.data]
+    if "ml" in datasets and not (args.ml_path / "ratings.csv").exists():
+        print(f"skipping ml-latest-small: {args.ml_path} not found", file=sys.stderr)
+        datasets.remove("ml")
+    rates = [float(r) for r in args.rates.split(",") if r]
+    loads: list[LoadResult] = []
+    ingests: list[IngestResult] = []
+    for data in datasets:
+        folder = prepare(args.workdir, data, args.ml_path)
+        scenarios = [("cached", None)]
+        if args.uncached:
+            cfg = args.workdir / f"{data}-uncached.json"
+            cfg.write_text(json.dumps({"page_cache_size": 0}))
+            scenarios.append(("uncached", cfg))
+        for scenario, cfg in scenarios:
+            extra = ["--config", str(cfg)] if cfg is not None else []
+            with start_server(folder, token=TOKEN, extra_args=extra) as server:
+                for rate in rates:
+                    res = run_load(server, data, scenario, rate, args.duration, args.seed)
+                    loads.append(res)
+                    print(f"[{data}/{scenario}] {rate:g} req/s: p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms, "
+                          f"{res.errors} errors", file=sys.stderr)  # fmt: skip
+                if scenario == "cached":
+                    for conc in [int(c) for c in args.ingest_concurrency.split(",") if c]:
+                        ing = run_ingest(server, data, args.ingest_events, args.batch, conc)
+                        ingests.append(ing)
+                        print(f"[{data}] ingest x{conc}: {ing.events_per_s:,.0f} events/s", file=sys.stderr)
+    if args.json:
+        print(
+            json.dumps({"load": [asdict(r) for r in loads], "ingest": [asdict(r) for r in ingests]}, indent=2)
+        )
+        return 0
+    print("\nhome page, open-loop load (latency from when each request was due)")
+    print(f"{'data':6} {'cache':9} {'req/s':>6} {'sent':>6} {'errors':>6} {'got/s':>7} {'p50 ms':>7} {'p90 ms':>7} "
+          f"{'p99 ms':>7} {'max ms':>7}")  # fmt: skip
+    for r in loads:
+        print(f"{r.data:6} {r.scenario:9} {r.rate:6g} {r.requests:6d} {r.errors:6d} {r.achieved_rps:7.1f} "
+              f"{r.p50_ms:7.1f} {r.p90_ms:7.1f} {r.p99_ms:7.1f} {r.max_ms:7.1f}")  # fmt: skip
+    print(f"\nevent ingest, batches of {args.batch}, synchronous=FULL")
+    print(f"{'data':6} {'clients':>7} {'events':>8} {'errors':>6} {'seconds':>8} {'events/s':>9} {'batch p50':>9} "
+          f"{'batch p99':>9}")  # fmt: skip
+    for i in ingests:
+        print(f"{i.data:6} {i.concurrency:7d} {i.events:8d} {i.errors:6d} {i.seconds:8.2f} {i.events_per_s:9,.0f} "
+              f"{i.batch_p50_ms:8.1f}ms {i.batch_p99_ms:8.1f}ms")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""A blend of complementary top-N models: EASE, implicit ALS and item-kNN.
+
+Each component scores every title for the member; the scores are standardised per member over the titles
+the member has not seen (z-scores, so the components' scales do not matter), and summed with weights:
+
+.. code-block:: text
+
+    score = ease_weight * z(EASE) + als_weight * z(ALS) + knn_weight * z(ItemKNN)
+
+The components make different errors (a linear item-item model, a low-rank factorisation and a sparse
+neighbourhood), so the blend ranks better than any of them alone (``benchmarks/RESULTS.md``). Fold-in,
+save/load and similar titles come from the components: ``similar_titles`` uses item-kNN, the "because you
+watched" engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from reelkit.data.dataset import Interactions
+from reelkit.progress import Progress
+from reelkit.recommend.als import ALS, ALSConfig
+from reelkit.recommend.base import ModelConfig, Recommender, Space, register
+from reelkit.recommend.ease import EASE, EASEConfig
+from reelkit.recommend.itemknn import ItemKNN, ItemKNNConfig
+
+__all__ = ["Blend", "BlendConfig"]
+
+
+class BlendConfig(ModelConfig):
+    """Weights of the components and each component's own parameters."""
+
+    #: Default weights tuned for NDCG@10 on ML-100K and ml-latest-small validation splits.
+    ease_weight: float = Field(1.0, ge=0)
+    als_weight: float = Field(0.75, ge=0)
+    knn_weight: float = Field(0.15, ge=0)
+    ease: EASEConfig = EASEConfig()
+    als: ALSConfig = ALSConfig()
+    itemknn: ItemKNNConfig = ItemKNNConfig()
+
+
+def _standardise(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
+    """Per-row z-scores over the unseen titles (seen titles get 0; they are excluded later anyway)."""
+    s = np.array(scores, dtype=np.float64, copy=True)
+    mask = np.ones(s.shape, dtype=bool)
+    coo = seen.tocoo()
+    mask[coo.row, coo.col] = False
+    n = np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    mean = np.where(mask, s, 0.0).sum(axis=1, keepdims=True) / n
+    var = np.where(mask, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n
+    z = (s - mean) / np.sqrt(var + 1e-12)
+    z[~mask] = 0.0
+    return np.asarray(z)
+
+
+@register
+class Blend(Recommender):
+    """EASE + ALS + item-kNN, z-scored per member and summed with weights (the best top-N model)."""
+
+    name = "blend"
+    kind = "top-n"
+    Config = BlendConfig
+    config: BlendConfig
+    search_space: ClassVar[dict[str, Space]] = {
+        "als_weight": Space("float", 0.0, 1.5),
+        "knn_weight": Space("float", 0.0, 0.6),
+    }
+    fast_params: ClassVar[dict[str, Any]] = {
+        "ease": {"regularization": 50.0},
+        "als": {"factors": 8, "iterations": 4, "regularization": 1.0, "alpha": 2.0},
+        "itemknn": {"k": 20},
+    }
+
+    def _components(self) -> dict[str, Recommender]:
+        c = self.config
+        return {
+            "ease": EASE(**c.ease.model_dump()),
+            "als": ALS(**c.als.model_dump()),
+            "itemknn": ItemKNN(**c.itemknn.model_dump()),
+        }
+
+    def _weights(self) -> dict[str, float]:
+        c = self.config
+        return {"ease": c.ease_weight, "als": c.als_weight, "itemknn": c.knn_weight}
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        self.components_ = {}
+        weights = self._weights()
+        with progress.task("fitting blend components", total=3) as task:
+            for name, model in self._components().items():
+                if weights[name] > 0 or name == "itemknn":  # item-kNN also serves similar_titles
+                    self.components_[name] = model.fit(data)
+                task.advance()
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        total = np.zeros((len(rows), self.n_titles), dtype=np.float64)
+        for name, w in self._weights().items():
+            if w <= 0:
+                continue
+            model = self.components_[name]
+            total += w * _standardise(model._score(rows, history, ratings), history)
+        return total.astype(np.float32)
+
+    def _similar(self, items: np.ndarray) -> np.ndarray:
+        return self.components_["itemknn"]._similar(items)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for name, model in self.components_.items():
+            for k, v in model._state().items():
+                out[f"{name}.{k}"] = v
+        return out
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.components_ = {}
+        for name, model in self._components().items():
+            prefix = f"{name}."
+            sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            if not sub:
+                continue
+            for attr in (
+                "member_ids_",
+                "title_ids_",
+                "history_",
+                "ratings_",
+                "rating_scale_",
+                "title_names_",
+            ):
+                setattr(model, attr, getattr(self, attr))
+            model._build_indexes()
+            model._set_state(sub)
+            self.components_[name] = model

@@ -1,0 +1,100 @@
+"""``reelkit import | retrain | serve`` and the one-step setup behind ``make run``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from reelkit.cli.service import register
+from reelkit.errors import ConfigError
+from reelkit.service.bootstrap import bootstrap
+from reelkit.service.store import open_store
+
+ML_SMALL = Path(__file__).resolve().parents[3] / "shared" / "data" / "movielens" / "ml-latest-small"
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def write_ratings(path: Path) -> Path:
+    rows = ["user,item,rating,timestamp"]
+    for u in range(30):
+        for i in range(12):
+            if (u * 7 + i * 3) % 4:
+                rows.append(f"u{u},i{(u + i) % 25},{1 + (u + i) % 5},{1_600_000_000 + u * 1000 + i}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
+    ratings = write_ratings(tmp_path / "ratings.csv")
+    data = tmp_path / "svc"
+    runner = CliRunner()
+    r = runner.invoke(cli, ["import", "--data-dir", str(data), "--ratings", str(ratings), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["members"] == 30 and out["events_stored"] > 200 and out["events_duplicate"] == 0
+    # importing again stores nothing new (deterministic event ids)
+    r = runner.invoke(cli, ["import", "--data-dir", str(data), "--ratings", str(ratings), "--json"])
+    again = json.loads(r.stdout)
+    assert again["events_stored"] == 0 and again["events_duplicate"] == out["events_stored"]
+    r = runner.invoke(
+        cli, ["retrain", "--data-dir", str(data), "--model", "itemknn", "--param", "k=20", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)
+    assert rec["version"] == "v0001" and rec["personal_model"] == "itemknn" and rec["n_members"] == 30
+    r = runner.invoke(cli, ["import", "--data-dir", str(data)])
+    assert isinstance(r.exception, ConfigError)
+
+
+def test_serve_without_data_exits_2(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "reelkit.cli.service", "serve", "--data-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "reelkit import" in r.stderr and "serve --demo" in r.stderr
+
+
+def test_bootstrap_is_reused(tmp_path: Path) -> None:
+    data = tmp_path / "svc"
+    first = bootstrap(data, n_members=80, n_titles=60, seed=1)
+    assert first.imported is not None and first.imported.members == 80
+    assert first.trained is not None and first.trained.version == "v0001"
+    assert first.token_file is not None and (first.token_file.stat().st_mode & 0o777) == 0o600
+    second = bootstrap(data, n_members=80, n_titles=60, seed=1)
+    assert second.imported is None and second.trained is None and second.token_file is None
+    store = open_store(data)
+    assert store.count_members() == 80
+    store.close()
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_import_movielens(cli: typer.Typer, tmp_path: Path) -> None:
+    if not (ML_SMALL / "ratings.csv").exists():
+        pytest.skip(f"{ML_SMALL} is not available")
+    runner = CliRunner()
+    r = runner.invoke(
+        cli, ["import", "--data-dir", str(tmp_path), "--ratings", str(ML_SMALL / "ratings.csv"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["members"], out["events_stored"]) == (610, 100_836)
+    store = open_store(tmp_path)
+    t = store.get_title("1")
+    assert t is not None and t.name.startswith("Toy Story") and "Animation" in t.genres
+    store.close()

@@ -1,0 +1,135 @@
+"""Model versions: written atomically, switched atomically, bad versions never served, old ones pruned."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from reelkit.errors import ConfigError, EmptyDataError
+from reelkit.service.errors import NoModelError
+from reelkit.service.models import ModelBundle, ModelHolder, manifest_of, models_dir, train_store
+from reelkit.service.store import EventRecord, ModelVersionRecord, open_store
+
+COMMUNITY = {"n_communities": 4, "dims": 16}  # fast community training (as in conftest)
+
+
+def test_train_writes_a_complete_version(data_dir: Path) -> None:
+    rec = train_store(data_dir, community_params=COMMUNITY)
+    assert rec.version == "v0002" and rec.personal_model == "ease"
+    folder = models_dir(data_dir) / "v0002"
+    assert {p.name for p in folder.iterdir()} == {
+        "manifest.json",
+        "personal.npz",
+        "itemknn.npz",
+        "trending.npz",
+        "communities.npz",
+    }
+    assert manifest_of(data_dir, "v0002").events_seq == rec.events_seq
+    assert not [p for p in models_dir(data_dir).iterdir() if p.name.startswith(".tmp")]
+    store = open_store(data_dir)
+    assert store.current_model_version() == rec
+    store.close()
+
+
+def test_other_personal_models_and_bad_names(data_dir: Path) -> None:
+    rec = train_store(data_dir, personal="itemknn", community_params=COMMUNITY)
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    assert holder.refresh() and holder.require().personal.name == "itemknn"
+    store.close()
+    assert rec.personal_model == "itemknn"
+    with pytest.raises(ConfigError, match="unknown model"):
+        train_store(data_dir, personal="no-such-model")
+
+
+def test_train_needs_events(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    with pytest.raises(EmptyDataError, match="reelkit import"):
+        train_store(tmp_path)
+
+
+def test_holder_switches_atomically_while_serving(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    with pytest.raises(NoModelError):
+        holder.require()
+    assert holder.refresh()
+    old = holder.require()
+    members = [m.member_id for m in store.list_members(30)]
+    seen: set[str] = set()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def requests() -> None:
+        # each "request" reads the bundle once and uses only it, as the route handlers do
+        try:
+            while not stop.is_set():
+                for m in members:
+                    bundle = holder.current
+                    assert isinstance(bundle, ModelBundle)
+                    page = bundle.home.build(m, store.member_history(m))
+                    assert page.rows
+                    seen.add(bundle.version)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=requests) for _ in range(2)]
+    for t in threads:
+        t.start()
+    in_flight = holder.current  # a request that started before the switch
+    train_store(data_dir, community_params=COMMUNITY)
+    assert holder.refresh()
+    time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert holder.require().version == "v0002" and seen <= {"v0001", "v0002"} and "v0002" in seen
+    # the request in flight finishes on the old bundle, which still works
+    assert in_flight is old and in_flight is not None and in_flight.version == "v0001"
+    assert in_flight.home.build(members[0], store.member_history(members[0])).rows
+    assert not holder.refresh()  # already serving the current version
+    store.close()
+
+
+def test_a_broken_version_is_never_served(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    good = holder.require()
+    rec = train_store(data_dir, community_params=COMMUNITY)
+    # damage the new version's files after it was recorded
+    (models_dir(data_dir) / rec.version / "personal.npz").write_bytes(b"not a model")
+    assert not holder.refresh()
+    assert holder.require() is good
+    assert holder.last_error is not None and rec.version in holder.last_error
+    # a version record whose folder is missing is skipped too
+    store.add_model_version(ModelVersionRecord("v0009", 0, "ease", 0, 0, 0, 0, 0.0))
+    assert not holder.refresh() and holder.require() is good
+    store.close()
+
+
+def test_old_versions_are_pruned(data_dir: Path) -> None:
+    for _ in range(3):
+        train_store(data_dir, community_params=COMMUNITY, keep_versions=2)
+    names = sorted(p.name for p in models_dir(data_dir).iterdir())
+    assert names == ["v0003", "v0004"]
+
+
+def test_fresh_events_do_not_need_a_new_version(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    bundle = holder.require()
+    member = store.list_members(1)[0].member_id
+    page1, _ = bundle.home_page(store, member)
+    tid = next(t.title_id for r in page1.rows if r.kind != "continue-watching" for t in r.titles)
+    store.append_events([EventRecord("x1", member, tid, "play", 2_000_000_000, 100.0, 0.5)])
+    page2, _ = bundle.home_page(store, member)
+    assert page2.rows[0].kind == "continue-watching" and page2.rows[0].titles[0].title_id == tid
+    current = store.current_model_version()
+    assert current is not None and current.version == "v0001"
+    store.close()
