@@ -7,12 +7,17 @@ The server runs in its own process (``reelkit serve`` on a loopback port); this 
 at random (seeded). Ingest posts batches of ``--batch`` play events with fresh ids; the store commits every
 batch with ``synchronous=FULL`` (durability on) before answering.
 
+Scenarios: ``cached`` is the server as configured by default, measured after it has warmed its home page
+cache (the pages of the most recently active members, built in the background after a model version
+loads); ``uncached`` (``--uncached``) turns the page cache off, so every request folds the member's history
+in and builds the page.
+
 Data: the demo catalog (2,000 members, 1,000 titles) and MovieLens ml-latest-small when available; each is
 set up once under ``--workdir`` (imported and trained) and reused.
 
     python benchmarks/bench_service.py                      # both data sets, 100 and 300 req/s, 60 s each
     python benchmarks/bench_service.py --data demo --duration 10 --json
-    python benchmarks/bench_service.py --uncached           # also with the page cache off (every page folded in)
+    python benchmarks/bench_service.py --uncached    # also with the page cache off (every page folded in)
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class LoadResult:
     duration_s: float
     requests: int
     errors: int
+    error_kinds: dict[str, int]
     achieved_rps: float
     p50_ms: float
     p90_ms: float
@@ -68,26 +74,27 @@ class IngestResult:
 
 async def _open_loop(
     url: str, members: list[str], rate: float, duration: float, seed: int
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, dict[str, int]]:
     rng = random.Random(seed)
     n = int(rate * duration)
     latencies = np.full(n, np.nan)
-    errors = 0
+    errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         t0 = time.perf_counter() + 0.2
 
         async def one(i: int, member: str) -> None:
-            nonlocal errors
             due = t0 + i / rate
+            error = None
             try:
                 r = await client.get(f"/v1/members/{member}/home")
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                if r.status_code != 200:
+                    error = f"HTTP {r.status_code}"
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
             latencies[i] = time.perf_counter() - due
-            if not ok:
-                errors += 1
+            if error is not None:
+                errors[error] = errors.get(error, 0) + 1
 
         tasks = []
         for i in range(n):
@@ -121,7 +128,8 @@ def run_load(
         rate=rate,
         duration_s=duration,
         requests=len(lat),
-        errors=errors,
+        errors=sum(errors.values()),
+        error_kinds=errors,
         achieved_rps=len(lat) / wall,
         p50_ms=float(np.percentile(done, 50)),
         p90_ms=float(np.percentile(done, 90)),
@@ -207,12 +215,21 @@ def run_ingest(server: LiveServer, data: str, total: int, batch: int, conc: int)
     )
 
 
+def wait_warm(server: LiveServer, timeout: float) -> None:
+    """Wait until the server has warmed its home page cache (it does so after loading a model version)."""
+    deadline = time.monotonic() + timeout
+    health = {}
+    while time.monotonic() < deadline:
+        health = httpx.get(server.url + "/health", timeout=10).json()
+        if health.get("warmed"):
+            break
+        time.sleep(0.5)
+    print(f"cache: {health.get('cached_pages')} pages, warmed: {health.get('warmed')}", file=sys.stderr)
+
+
 def prepare(workdir: Path, data: str, ml_path: Path) -> Path:
     folder = workdir / data
-    if data == "demo":
-        report = bootstrap(folder)
-    else:
-        report = bootstrap(folder, source=ml_path)
+    report = bootstrap(folder) if data == "demo" else bootstrap(folder, source=ml_path)
     what = "set up" if report.imported or report.trained else "reusing"
     print(f"[{data}] {what} {folder}", file=sys.stderr)
     return folder
@@ -229,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--ingest-concurrency", default="1,4", help="concurrent ingest clients, comma-separated")
     ap.add_argument("--uncached", action="store_true", help="also run with the home page cache off")
+    ap.add_argument("--warm-timeout", type=float, default=120.0, help="seconds to wait for the cache warm-up")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = ap.parse_args(argv)
@@ -242,19 +260,21 @@ def main(argv: list[str] | None = None) -> int:
     ingests: list[IngestResult] = []
     for data in datasets:
         folder = prepare(args.workdir, data, args.ml_path)
-        scenarios = [("cached", None)]
+        scenarios: list[tuple[str, Path | None]] = [("cached", None)]
         if args.uncached:
             cfg = args.workdir / f"{data}-uncached.json"
             cfg.write_text(json.dumps({"page_cache_size": 0}))
             scenarios.append(("uncached", cfg))
         for scenario, cfg in scenarios:
-            extra = ["--config", str(cfg)] if cfg is not None else []
+            extra: list[str] = ["--config", str(cfg)] if cfg is not None else []
             with start_server(folder, token=TOKEN, extra_args=extra) as server:
+                if scenario == "cached":
+                    wait_warm(server, args.warm_timeout)
                 for rate in rates:
                     res = run_load(server, data, scenario, rate, args.duration, args.seed)
                     loads.append(res)
-                    print(f"[{data}/{scenario}] {rate:g} req/s: p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms, "
-                          f"{res.errors} errors", file=sys.stderr)  # fmt: skip
+                    print(f"[{data}/{scenario}] {rate:g} req/s: p50 {res.p50_ms:.1f} ms, "
+                          f"p99 {res.p99_ms:.1f} ms, errors {res.error_kinds}", file=sys.stderr)  # fmt: skip
                 if scenario == "cached":
                     for conc in [int(c) for c in args.ingest_concurrency.split(",") if c]:
                         ing = run_ingest(server, data, args.ingest_events, args.batch, conc)
@@ -266,17 +286,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     print("\nhome page, open-loop load (latency from when each request was due)")
-    print(f"{'data':6} {'cache':9} {'req/s':>6} {'sent':>6} {'errors':>6} {'got/s':>7} {'p50 ms':>7} {'p90 ms':>7} "
-          f"{'p99 ms':>7} {'max ms':>7}")  # fmt: skip
+    print(f"{'data':6} {'cache':9} {'req/s':>6} {'sent':>6} {'errors':>6} {'got/s':>7} {'p50 ms':>7} "
+          f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7}")  # fmt: skip
     for r in loads:
         print(f"{r.data:6} {r.scenario:9} {r.rate:6g} {r.requests:6d} {r.errors:6d} {r.achieved_rps:7.1f} "
               f"{r.p50_ms:7.1f} {r.p90_ms:7.1f} {r.p99_ms:7.1f} {r.max_ms:7.1f}")  # fmt: skip
     print(f"\nevent ingest, batches of {args.batch}, synchronous=FULL")
-    print(f"{'data':6} {'clients':>7} {'events':>8} {'errors':>6} {'seconds':>8} {'events/s':>9} {'batch p50':>9} "
-          f"{'batch p99':>9}")  # fmt: skip
+    print(f"{'data':6} {'clients':>7} {'events':>8} {'errors':>6} {'seconds':>8} {'events/s':>9} "
+          f"{'batch p50':>9} {'batch p99':>9}")  # fmt: skip
     for i in ingests:
-        print(f"{i.data:6} {i.concurrency:7d} {i.events:8d} {i.errors:6d} {i.seconds:8.2f} {i.events_per_s:9,.0f} "
-              f"{i.batch_p50_ms:8.1f}ms {i.batch_p99_ms:8.1f}ms")  # fmt: skip
+        print(f"{i.data:6} {i.concurrency:7d} {i.events:8d} {i.errors:6d} {i.seconds:8.2f} "
+              f"{i.events_per_s:9,.0f} {i.batch_p50_ms:8.1f}ms {i.batch_p99_ms:8.1f}ms")  # fmt: skip
     return 0
 
 

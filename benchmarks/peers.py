@@ -202,12 +202,8 @@ class SurpriseSVD(_PeerBase):
         )
         self.algo_.fit(trainset)
         ts = self.algo_.trainset
-        self.u_inner_ = np.array(
-            [ts.to_inner_uid(r) if ts.knows_user_raw(r) else -1 for r in range(data.n_members)]
-        )
-        self.i_inner_ = np.array(
-            [ts.to_inner_iid(c_) if ts.knows_item_raw(c_) else -1 for c_ in range(data.n_titles)]
-        )
+        self.u_inner_ = np.array([_inner(ts.to_inner_uid, r) for r in range(data.n_members)])
+        self.i_inner_ = np.array([_inner(ts.to_inner_iid, c_) for c_ in range(data.n_titles)])
         self._user_vectors()
 
     def _user_vectors(self) -> None:
@@ -264,6 +260,14 @@ class SurpriseSVDpp(SurpriseSVD):
             if items:
                 vec[u] += np.asarray(a.yj)[items].sum(axis=0) / np.sqrt(len(items))
         self.uvec_ = vec
+
+
+def _inner(to_inner: Any, raw: int) -> int:
+    """Surprise's inner id of a raw id, or -1 when the trainset does not know it."""
+    try:
+        return int(to_inner(raw))
+    except ValueError:
+        return -1
 
 
 PEERS: dict[str, type[Recommender]] = {

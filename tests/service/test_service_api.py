@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reelkit.service.app import create_app
+from reelkit.service.schemas import HomeOut
 from reelkit.service.settings import ServiceSettings
 
 TOKEN = "test-token-123"
@@ -77,6 +78,7 @@ def test_members_list_and_home(client: TestClient) -> None:
     assert all(t["reason"] for r in home["rows"] for t in r["titles"])
     kinds = {r["kind"] for r in home["rows"]}
     assert {"top-picks", "trending"} <= kinds
+    HomeOut.model_validate(home)  # the hand-serialised JSON follows the documented schema
 
 
 def test_recommendations(client: TestClient) -> None:
@@ -333,3 +335,15 @@ def test_no_model_yet(tmp_path: Path) -> None:
         ok = c.post("/v1/events", json={"events": [play("n1", "m1", "t1", 0.2)]}, headers=AUTH)
         assert ok.status_code == 200  # writes work without a model
         assert c.get("/").status_code == 200
+
+
+def test_pages_escape_user_data(client: TestClient) -> None:
+    r = client.post(
+        "/v1/members",
+        json={"member_id": "x<b>", "name": "<script>alert(1)</script>", "liked_titles": []},
+        headers=AUTH,
+    )
+    assert r.status_code == 201
+    page = client.get("/", params={"member": "x<b>"}).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'value="x<b>"' not in page

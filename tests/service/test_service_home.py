@@ -257,3 +257,69 @@ def test_property_random_histories(builder: HomeBuilder) -> None:
         check_page(page, builder, set(h.title_ids.tolist()))
 
     check()
+
+
+def test_aggregate_member_matches_the_training_formula(builder: HomeBuilder) -> None:
+    import pandas as pd
+
+    from reelkit.data.confidence import ConfidenceConfig, aggregate_events
+    from reelkit.recommend.home import aggregate_member
+
+    titles = [str(t) for t in builder.title_ids[:6]]
+    cfg = ConfidenceConfig()
+
+    @settings(max_examples=60, deadline=None)
+    @given(histories(titles))
+    def check(h: MemberHistory) -> None:
+        if len(h) == 0:
+            return
+        mine = aggregate_member(h, cfg, (1.0, 5.0))
+        frame = pd.DataFrame(
+            {
+                "member_id": ["m"] * len(h),
+                "title_id": h.title_ids.astype(str),
+                "kind": h.kinds.astype(str),
+                "timestamp": h.timestamps,
+                "value": h.values,
+                "fraction": h.fractions,
+            }
+        )
+        ref = aggregate_events(frame, cfg, (1.0, 5.0)).set_index("title_id").loc[mine.title_ids]
+        np.testing.assert_allclose(mine.weight, ref["weight"].to_numpy(), rtol=1e-12)
+        np.testing.assert_array_equal(mine.rating, ref["rating"].to_numpy())
+        np.testing.assert_array_equal(mine.thumb, ref["thumb"].to_numpy())
+        np.testing.assert_array_equal(mine.completions, ref["completions"].to_numpy())
+        np.testing.assert_array_equal(mine.timestamp, ref["timestamp"].to_numpy())
+
+    check()
+
+
+def test_fast_community_assignment_matches_the_model(builder: HomeBuilder) -> None:
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    comm = builder.models.communities
+    for _ in range(40):
+        cols = np.sort(rng.choice(builder.n_titles, size=int(rng.integers(1, 15)), replace=False))
+        hist = sp.csr_matrix(
+            (np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)), shape=(1, builder.n_titles)
+        )
+        assert builder._assign_community(cols) == int(comm.assign_rows(np.full(1, -1), hist)[0])
+
+
+def test_cache_warm_up_after_a_switch(data_dir: Path) -> None:
+    import time
+
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store, warm_pages=40)
+    holder.refresh()
+    bundle = holder.require()
+    deadline = time.monotonic() + 30
+    while not bundle.warmed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bundle.warmed and bundle.cached_pages == 40
+    member = store.active_members(1)[0]
+    hit = bundle.cached_page(member, store.member_last_seq(member))
+    assert hit is not None and hit[1] is not None  # the API's JSON is cached too
+    holder.close()
+    store.close()

@@ -211,3 +211,12 @@ def test_closed_store_refuses(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(StoreError, match="closed"):
         s.count_events()
+
+
+def test_active_members_most_recent_first(store: SQLiteStore) -> None:
+    store.upsert_members([MemberRecord("m3", "Cy")])
+    store.append_events(
+        [ev("a", member="m2"), ev("b", member="m1", title="t1"), ev("c", member="m2", title="t2")]
+    )
+    assert store.active_members(10) == ["m2", "m1", "m3"]
+    assert store.active_members(1) == ["m2"]

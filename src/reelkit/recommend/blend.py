@@ -1,14 +1,16 @@
-"""A blend of complementary top-N models: EASE, implicit ALS and item-kNN.
+"""A blend of complementary models: EASE, implicit ALS, item-kNN and Bayesian MF.
 
 Each component scores every title for the member; the scores are standardised per member over the titles
 the member has not seen (z-scores, so the components' scales do not matter), and summed with weights:
 
 .. code-block:: text
 
-    score = ease_weight * z(EASE) + als_weight * z(ALS) + knn_weight * z(ItemKNN)
+    score = ease_weight * z(EASE) + als_weight * z(ALS) + knn_weight * z(ItemKNN) + bmf_weight * z(BMF)
 
-The components make different errors (a linear item-item model, a low-rank factorisation and a sparse
-neighbourhood), so the blend ranks better than any of them alone (``benchmarks/RESULTS.md``). Fold-in,
+The components make different errors (a linear item-item model, a low-rank factorisation of who watched
+what, a sparse neighbourhood, and a rating model that knows how much each member liked each title), so the
+blend ranks better than any of them alone (``benchmarks/RESULTS.md``). A component with weight 0 is not
+fitted (item-kNN always is). Fold-in,
 save/load and similar titles come from the components: ``similar_titles`` uses item-kNN, the "because you
 watched" engine.
 """
@@ -25,6 +27,7 @@ from pydantic import Field
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
 from reelkit.recommend.als import ALS, ALSConfig
+from reelkit.recommend.bayes_mf import BayesianMF, BayesianMFConfig
 from reelkit.recommend.base import ModelConfig, Recommender, Space, register
 from reelkit.recommend.ease import EASE, EASEConfig
 from reelkit.recommend.itemknn import ItemKNN, ItemKNNConfig
@@ -39,9 +42,11 @@ class BlendConfig(ModelConfig):
     ease_weight: float = Field(1.0, ge=0)
     als_weight: float = Field(0.75, ge=0)
     knn_weight: float = Field(0.15, ge=0)
+    bmf_weight: float = Field(0.3, ge=0)
     ease: EASEConfig = EASEConfig()
     als: ALSConfig = ALSConfig()
     itemknn: ItemKNNConfig = ItemKNNConfig()
+    bmf: BayesianMFConfig = BayesianMFConfig()
 
 
 def _standardise(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
@@ -69,11 +74,13 @@ class Blend(Recommender):
     search_space: ClassVar[dict[str, Space]] = {
         "als_weight": Space("float", 0.0, 1.5),
         "knn_weight": Space("float", 0.0, 0.6),
+        "bmf_weight": Space("float", 0.0, 0.6),
     }
     fast_params: ClassVar[dict[str, Any]] = {
         "ease": {"regularization": 50.0},
         "als": {"factors": 8, "iterations": 4, "regularization": 1.0, "alpha": 2.0},
         "itemknn": {"k": 20},
+        "bmf": {"rank": 4, "n_iter": 20, "burn_in": 5},
     }
 
     def _components(self) -> dict[str, Recommender]:
@@ -82,25 +89,30 @@ class Blend(Recommender):
             "ease": EASE(**c.ease.model_dump()),
             "als": ALS(**c.als.model_dump()),
             "itemknn": ItemKNN(**c.itemknn.model_dump()),
+            "bmf": BayesianMF(**c.bmf.model_dump()),
         }
 
     def _weights(self) -> dict[str, float]:
         c = self.config
-        return {"ease": c.ease_weight, "als": c.als_weight, "itemknn": c.knn_weight}
+        return {"ease": c.ease_weight, "als": c.als_weight, "itemknn": c.knn_weight, "bmf": c.bmf_weight}
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
         self.components_ = {}
         weights = self._weights()
-        with progress.task("fitting blend components", total=3) as task:
+        with progress.task("fitting blend components", total=len(weights)) as task:
+            has_ratings = bool((~np.isnan(data.rating)).any())
             for name, model in self._components().items():
-                if weights[name] > 0 or name == "itemknn":  # item-kNN also serves similar_titles
+                wanted = weights[name] > 0 or name == "itemknn"  # item-kNN also serves similar_titles
+                if name == "bmf" and not has_ratings:
+                    wanted = False  # nothing to learn ratings from: the blend runs without it
+                if wanted:
                     self.components_[name] = model.fit(data)
                 task.advance()
 
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
         total = np.zeros((len(rows), self.n_titles), dtype=np.float64)
         for name, w in self._weights().items():
-            if w <= 0:
+            if w <= 0 or name not in self.components_:
                 continue
             model = self.components_[name]
             total += w * _standardise(model._score(rows, history, ratings), history)

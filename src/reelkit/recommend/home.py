@@ -406,13 +406,13 @@ class HomeBuilder:
                 ]
             )
             released = np.where(np.isnan(released), from_year, released)
+        self.release_dates: np.ndarray = released
         ok = np.flatnonzero(np.isfinite(released))
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
         newest = float(released[ok].max())
         recent = ok[released[ok] >= newest - cfg.new_release_days * 86400.0]
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
-        self.release_dates: np.ndarray = released
         return np.asarray(recent, dtype=np.int64)
 
     # ------------------------------------------------------------------ fold-in
@@ -649,7 +649,6 @@ class HomeBuilder:
         cfg = self.config
         folded = self.fold(history)
         used = folded.seen.copy()
-        used_ids: set[str] = set()
         size = cfg.row_size
         rows: list[tuple[int, HomeRow]] = []  # (priority, row)
 
@@ -666,7 +665,6 @@ class HomeBuilder:
             if len(row.titles) < minimum:
                 return
             used[np.asarray(cols, dtype=np.int64)] = True
-            used_ids.update(t.title_id for t in row.titles)
             rows.append((priority, row))
 
         # 1. Continue Watching
@@ -818,7 +816,7 @@ class HomeBuilder:
         return float(np.mean(self._percentile(folded, np.asarray(cols, dtype=np.int64))))
 
     def _date(self, col: int) -> str:
-        ts = float(self.release_dates[col]) if hasattr(self, "release_dates") else float("nan")
+        ts = float(self.release_dates[col])
         if not np.isfinite(ts):
             return "release"
         return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d")

@@ -187,7 +187,13 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_store = store is None
         st = open_store(settings.data_dir) if store is None else store
-        holder = ModelHolder(settings.data_dir, st, config=settings.home, cache_size=settings.page_cache_size)
+        holder = ModelHolder(
+            settings.data_dir,
+            st,
+            config=settings.home,
+            cache_size=settings.page_cache_size,
+            warm_pages=settings.warm_pages,
+        )
         await run_in_threadpool(holder.refresh)
         key = (
             settings.session_secret.get_secret_value().encode()
@@ -207,6 +213,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
+            holder.close()
             if own_store:
                 st.close()
 

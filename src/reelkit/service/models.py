@@ -19,7 +19,9 @@ Serving
 Fresh events
     A home page is built from the member's full history as stored (fold-in), so an event is reflected on
     the next page without retraining. Pages are cached per bundle, keyed by the member and the sequence
-    number of their latest event: a new event changes the key.
+    number of their latest event: a new event changes the key. After a switch, a background thread fills
+    the new bundle's cache with the pages of the most recently active members (``warm_pages``), pausing
+    between pages so that requests come first.
 """
 
 from __future__ import annotations
@@ -296,11 +298,12 @@ class _PageCache:
 class ModelBundle:
     """One loaded model version, ready to serve (immutable once built)."""
 
-    def __init__(self, record: ModelVersionRecord, home: HomeBuilder, *, cache_size: int = 50_000) -> None:
+    def __init__(self, record: ModelVersionRecord, home: HomeBuilder, *, cache_size: int = 10_000) -> None:
         self.record = record
         self.version = record.version
         self.home = home
         self.loaded_at = time.time()
+        self.warmed = False
         self._pages = _PageCache(cache_size)
 
     @property
@@ -354,7 +357,7 @@ def load_bundle(
     titles: pd.DataFrame,
     *,
     config: HomeConfig | None = None,
-    cache_size: int = 50_000,
+    cache_size: int = 10_000,
 ) -> ModelBundle:
     """Load a saved version completely and precompute what its pages share."""
     _register_models()
@@ -392,16 +395,46 @@ class ModelHolder:
         store: Store,
         *,
         config: HomeConfig | None = None,
-        cache_size: int = 50_000,
+        cache_size: int = 10_000,
+        warm_pages: int = 0,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.store = store
         self.config = config
         self.cache_size = cache_size
+        self.warm_pages = min(warm_pages, cache_size)
         self._bundle: ModelBundle | None = None
         self._load_lock = threading.Lock()
         self._failed: set[str] = set()
+        self._closed = threading.Event()
         self.last_error: str | None = None
+
+    def close(self) -> None:
+        """Stop background work (cache warm-up); the bundle keeps serving until the process ends."""
+        self._closed.set()
+
+    def _warm(self, bundle: ModelBundle) -> None:
+        """Build the pages of the most recently active members into the new bundle's cache, in the
+        background and gently (it pauses between pages so that requests go first)."""
+        from reelkit.service.schemas import home_json
+
+        try:
+            members = self.store.active_members(self.warm_pages)
+            for member in members:
+                if self._closed.is_set() or self._bundle is not bundle:
+                    return
+                bundle.home_page(self.store, member, render=lambda page: home_json(page, bundle.version))
+                time.sleep(0.002)
+            bundle.warmed = True
+        except Exception as exc:  # the store closed under us at shutdown, or a bad history: not fatal
+            if not self._closed.is_set():
+                log.warning("home page cache warm-up of %s stopped: %s", bundle.version, exc)
+
+    def _start_warmup(self, bundle: ModelBundle) -> None:
+        if self.warm_pages > 0:
+            threading.Thread(
+                target=self._warm, args=(bundle,), name=f"warm-{bundle.version}", daemon=True
+            ).start()
 
     @property
     def current(self) -> ModelBundle | None:
@@ -453,7 +486,8 @@ class ModelHolder:
                 return False
             self._bundle = bundle  # the switch: one reference assignment
             log.info("serving model version %s", record.version)
-            return True
+        self._start_warmup(bundle)
+        return True
 
 
 def format_time(ts: int | float | None) -> str:

@@ -326,3 +326,5 @@ class HealthOut(BaseModel):
     model_version: str | None
     store: str
     events: int
+    cached_pages: int = Field(description="Home pages in the served version's cache.")
+    warmed: bool = Field(description="Whether the cache warm-up of the served version has finished.")

@@ -39,8 +39,11 @@ class ServiceSettings(BaseModel):
     max_batch_events: int = Field(1000, ge=1, le=100_000)
     #: Request bodies larger than this are refused with 413.
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
-    #: Home pages cached per model version (keyed by member and their last event).
-    page_cache_size: int = Field(50_000, ge=0)
+    #: Home pages cached per model version (keyed by member and their last event); about 30 KB each.
+    page_cache_size: int = Field(10_000, ge=0)
+    #: After loading a model version, build the pages of this many most recently active members in the
+    #: background (0: off; at most ``page_cache_size``).
+    warm_pages: int = Field(5_000, ge=0)
     #: How often the server checks the store for a newly trained model version (0: never).
     model_poll_seconds: float = Field(2.0, ge=0)
     #: Assumed length of titles without a known duration, for plays from the web page.

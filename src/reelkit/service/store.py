@@ -179,6 +179,7 @@ class Store(Protocol):
     ) -> AppendResult: ...
     def member_history(self, member_id: str) -> MemberHistory: ...
     def member_last_seq(self, member_id: str) -> int: ...
+    def active_members(self, limit: int) -> list[str]: ...
     def latest_events(self, limit: int = 50) -> list[StoredEvent]: ...
     def count_events(self) -> int: ...
     def events_frame(self) -> tuple[pd.DataFrame, int]: ...
@@ -608,6 +609,19 @@ class SQLiteStore:
     def member_last_seq(self, member_id: str) -> int:
         row = self._con().execute("SELECT max(seq) FROM events WHERE member_id = ?", (member_id,)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def active_members(self, limit: int) -> list[str]:
+        """Up to ``limit`` member ids, the most recently active first (members without events last)."""
+        rows = (
+            self._con()
+            .execute(
+                "SELECT m.member_id FROM members m LEFT JOIN (SELECT member_id, max(seq) AS last FROM events "
+                "GROUP BY member_id) e ON e.member_id = m.member_id ORDER BY e.last DESC NULLS LAST LIMIT ?",
+                (int(limit),),
+            )
+            .fetchall()
+        )
+        return [str(r[0]) for r in rows]
 
     def latest_events(self, limit: int = 50) -> list[StoredEvent]:
         rows = (

@@ -24,6 +24,8 @@ def health(state: StateDep) -> HealthOut:
         model_version=bundle.version if bundle is not None else None,
         store=state.store.location.partition("://")[0],
         events=state.store.count_events(),
+        cached_pages=bundle.cached_pages if bundle is not None else 0,
+        warmed=bundle.warmed if bundle is not None else False,
     )
 
 
