@@ -1,32 +1,45 @@
-# reelkit: `make run` sets up and runs the main job; `make test` sets up and runs the checks.
+# reelkit: `make run` sets up and starts the service on demo data; `make test` sets up and runs the checks.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
-DEMO_DIR ?= .reelkit/demo
+DATA_DIR ?= .reelkit/service
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: setup setup-bench run demo test lint typecheck unit bench clean
+.PHONY: setup setup-bench browser run demo test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,service]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev,service,bench]'
 	touch $(BENCH_STAMP)
 
 setup-bench: $(BENCH_STAMP)
 
-run: setup
-	$(VENV)/bin/reelkit demo --workdir $(DEMO_DIR)
+# Debian's chromium for the browser test (Playwright drives it; no browser download). Where it cannot be
+# installed the browser test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "note: could not install chromium; the browser test will be skipped"; }
 
-demo: run
+# The service with the web page on demo data (or MovieLens when REELKIT_DATA points at it):
+# builds the data folder and trains on the first run, reuses both afterwards.
+run: setup
+	$(VENV)/bin/reelkit serve --demo --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+# The command-line demo: evaluate the models on the demo catalog, show recommendations and communities.
+demo: setup
+	$(VENV)/bin/reelkit demo --workdir .reelkit/demo
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -35,13 +48,15 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup browser
 	$(VENV)/bin/pytest -q -n 2
 
 test: lint typecheck unit
 
 bench: setup-bench
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_topn.py --dataset ml-100k
+	$(PY) benchmarks/bench_rating_peers.py
+	$(PY) benchmarks/bench_speed.py
 
 clean:
 	rm -rf $(VENV) .reelkit .mypy_cache .ruff_cache .pytest_cache

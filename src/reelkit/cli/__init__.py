@@ -26,10 +26,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from reelkit.cli import data, demo, evaluate, recommend
+    from reelkit.cli import data, demo, evaluate, recommend, service
 
     app.add_typer(data.app, name="data")
-    for module in (recommend, evaluate, demo):
+    for module in (recommend, evaluate, demo, service):
         module.register(app)
 
 

@@ -75,9 +75,24 @@ def train_cmd(
     sep: SepOpt = None,
     param: ParamOpt = None,
     min_rating: Annotated[float | None, typer.Option(help="Ignore ratings below this.")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="A service data folder: train a new model version from its stored events (a running "
+            "server switches to it); --model names the personal model.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train a model on a ratings/events file and save it."""
+    """Train a model on a ratings/events file and save it (or a new service model version: --data-dir)."""
+    if data_dir is not None:
+        if ratings is not None or data is not None:
+            raise ConfigError("--data-dir trains from the stored events; do not also give --ratings/--data")
+        from reelkit.cli.service import retrain_cmd
+
+        retrain_cmd(data_dir=data_dir, model=model, param=param, json_out=json_out)
+        return
     cls = model_class(model)
     est = cls(**parse_params(param))
     with progress_for(not json_out) as progress:

@@ -27,8 +27,8 @@ from pydantic import Field
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
 from reelkit.recommend.als import ALS, ALSConfig
-from reelkit.recommend.bayes_mf import BayesianMF, BayesianMFConfig
 from reelkit.recommend.base import ModelConfig, Recommender, Space, register
+from reelkit.recommend.bayes_mf import BayesianMF, BayesianMFConfig
 from reelkit.recommend.ease import EASE, EASEConfig
 from reelkit.recommend.itemknn import ItemKNN, ItemKNNConfig
 

@@ -653,13 +653,9 @@ class HomeBuilder:
         rows: list[tuple[int, HomeRow]] = []  # (priority, row)
 
         def take(cols: Sequence[int] | np.ndarray) -> list[int]:
-            out: list[int] = []
-            for c in cols:
-                if not used[c]:
-                    out.append(int(c))
-                    if len(out) >= size:
-                        break
-            return out
+            """The first ``size`` of ``cols`` (in order) not taken by an earlier row nor seen."""
+            arr = np.asarray(cols, dtype=np.int64)
+            return [int(c) for c in arr[~used[arr]][:size]] if len(arr) else []
 
         def keep(priority: int, row: HomeRow, cols: Sequence[int], minimum: int) -> None:
             if len(row.titles) < minimum:
