@@ -28,11 +28,13 @@ Models that want binary data ignore the weights; implicit ALS uses ``1 + alpha *
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ConfidenceConfig", "aggregate_events"]
+__all__ = ["ConfidenceConfig", "PairAggregates", "aggregate_events", "aggregate_pairs"]
 
 
 class ConfidenceConfig(BaseModel):
@@ -50,43 +52,56 @@ class ConfidenceConfig(BaseModel):
     thumb_weight: float = Field(1.5, ge=0)
 
 
-def aggregate_events(
-    events: pd.DataFrame, cfg: ConfidenceConfig, rating_scale: tuple[float, float]
-) -> pd.DataFrame:
-    """One row per (member_id, title_id) with ``rating``, ``thumb``, ``watched``, ``completions``,
-    ``timestamp`` and ``weight``; ``events`` must be normalised (see :func:`normalize_events`)."""
-    ev = events
-    key_m, members = pd.factorize(ev["member_id"])
-    key_t, titles = pd.factorize(ev["title_id"])
-    n_t = max(len(titles), 1)
-    key = key_m.astype(np.int64) * n_t + key_t
-    kind = ev["kind"].to_numpy()
-    ts = ev["timestamp"].to_numpy(np.int64)
-    val = ev["value"].to_numpy(np.float64)
-    frac = ev["fraction"].to_numpy(np.float64)
+@dataclass(frozen=True)
+class PairAggregates:
+    """Events aggregated per (member, title) pair, one array entry per pair (see the module docstring)."""
 
-    uniq, inv = np.unique(key, return_inverse=True)
-    n = len(uniq)
+    rating: np.ndarray
+    thumb: np.ndarray
+    watched: np.ndarray
+    completions: np.ndarray
+    timestamp: np.ndarray
+    weight: np.ndarray
+
+
+def aggregate_pairs(
+    pair: np.ndarray,
+    n_pairs: int,
+    kind: np.ndarray,
+    timestamp: np.ndarray,
+    value: np.ndarray,
+    fraction: np.ndarray,
+    cfg: ConfidenceConfig,
+    rating_scale: tuple[float, float],
+) -> PairAggregates:
+    """The confidence formula on plain arrays: event ``k`` belongs to pair ``pair[k]`` (0..n_pairs-1).
+
+    The one implementation of the rules; :func:`aggregate_events` (tables) and the home page's per-member
+    aggregation (a few events, no pandas) both call it.
+    """
+    ts = np.asarray(timestamp, dtype=np.int64)
+    val = np.asarray(value, dtype=np.float64)
+    frac = np.asarray(fraction, dtype=np.float64)
 
     def last_value(mask: np.ndarray) -> np.ndarray:
-        out = np.full(n, np.nan)
+        out = np.full(n_pairs, np.nan)
         idx = np.flatnonzero(mask & ~np.isnan(val))
         if len(idx):
-            # stable sort by timestamp, so the last in file order wins ties; later writes overwrite earlier
+            # stable sort by timestamp, so the last in event order wins ties; later writes overwrite earlier
             idx = idx[np.argsort(ts[idx], kind="stable")]
-            out[inv[idx]] = val[idx]
+            out[pair[idx]] = val[idx]
         return out
 
     rating = last_value(kind == "rating")
     thumb = last_value(kind == "thumb")
     is_play = kind == "play"
     f = np.where(np.isnan(frac), cfg.unknown_fraction, np.minimum(frac, 1.0))
-    watched = np.bincount(inv, weights=np.where(is_play, f, 0.0), minlength=n)
+    watched = np.bincount(pair, weights=np.where(is_play, f, 0.0), minlength=n_pairs)
     completions = np.bincount(
-        inv, weights=(is_play & (f >= cfg.completion_threshold)).astype(np.float64), minlength=n
-    )
-    last_ts = np.full(n, np.iinfo(np.int64).min)
-    np.maximum.at(last_ts, inv, ts)
+        pair, weights=(is_play & (f >= cfg.completion_threshold)).astype(np.float64), minlength=n_pairs
+    ).astype(np.int64)
+    last_ts = np.full(n_pairs, np.iinfo(np.int64).min)
+    np.maximum.at(last_ts, pair, ts)
 
     lo, hi = rating_scale
     span = hi - lo if hi > lo else 1.0
@@ -99,15 +114,39 @@ def aggregate_events(
         + np.where(thumb > 0, cfg.thumb_weight, 0.0)
     )
     weight = np.where(thumb < 0, 0.0, weight)
+    return PairAggregates(rating, thumb, watched, completions, last_ts, weight)
+
+
+def aggregate_events(
+    events: pd.DataFrame, cfg: ConfidenceConfig, rating_scale: tuple[float, float]
+) -> pd.DataFrame:
+    """One row per (member_id, title_id) with ``rating``, ``thumb``, ``watched``, ``completions``,
+    ``timestamp`` and ``weight``; ``events`` must be normalised (see :func:`normalize_events`)."""
+    ev = events
+    key_m, members = pd.factorize(ev["member_id"])
+    key_t, titles = pd.factorize(ev["title_id"])
+    n_t = max(len(titles), 1)
+    key = key_m.astype(np.int64) * n_t + key_t
+    uniq, inv = np.unique(key, return_inverse=True)
+    agg = aggregate_pairs(
+        inv.ravel(),
+        len(uniq),
+        ev["kind"].to_numpy(),
+        ev["timestamp"].to_numpy(np.int64),
+        ev["value"].to_numpy(np.float64),
+        ev["fraction"].to_numpy(np.float64),
+        cfg,
+        rating_scale,
+    )
     return pd.DataFrame(
         {
             "member_id": np.asarray(members)[uniq // n_t],
             "title_id": np.asarray(titles)[uniq % n_t],
-            "rating": rating,
-            "thumb": thumb,
-            "watched": watched,
-            "completions": completions.astype(np.int64),
-            "timestamp": last_ts,
-            "weight": weight,
+            "rating": agg.rating,
+            "thumb": agg.thumb,
+            "watched": agg.watched,
+            "completions": agg.completions,
+            "timestamp": agg.timestamp,
+            "weight": agg.weight,
         }
     )

@@ -42,6 +42,8 @@ __all__ = [
     "Space",
     "load_model",
     "register",
+    "sparse_from_state",
+    "sparse_state",
     "top_k",
 ]
 
@@ -470,6 +472,25 @@ class Recommender(ABC):
         if cls is not Recommender and not isinstance(model, cls):
             raise ModelFormatError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+
+def sparse_state(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """A CSR matrix as three named arrays for ``_state`` (``{prefix}_data``, ``_indices``, ``_indptr``)."""
+    return {f"{prefix}_data": m.data, f"{prefix}_indices": m.indices, f"{prefix}_indptr": m.indptr}
+
+
+def sparse_from_state(
+    state: Mapping[str, np.ndarray], prefix: str, shape: tuple[int, int], dtype: type = np.float32
+) -> sp.csr_matrix:
+    """The inverse of :func:`sparse_state`."""
+    return sp.csr_matrix(
+        (
+            np.asarray(state[f"{prefix}_data"], dtype=dtype),
+            np.asarray(state[f"{prefix}_indices"]),
+            np.asarray(state[f"{prefix}_indptr"]),
+        ),
+        shape=shape,
+    )
 
 
 def load_model(path: str | Path) -> Recommender:

@@ -25,7 +25,14 @@ from pydantic import Field
 
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
-from reelkit.recommend.base import ModelConfig, Recommender, Space, register
+from reelkit.recommend.base import (
+    ModelConfig,
+    Recommender,
+    Space,
+    register,
+    sparse_from_state,
+    sparse_state,
+)
 
 __all__ = ["ItemKNN", "ItemKNNConfig", "topk_sparse_rows"]
 
@@ -129,17 +136,9 @@ class ItemKNN(Recommender):
         return np.asarray(self.similarity_[np.asarray(items)].toarray(), dtype=np.float32)
 
     def _state(self) -> dict[str, np.ndarray]:
-        s = self.similarity_
-        return {"sim_data": s.data, "sim_indices": s.indices, "sim_indptr": s.indptr}
+        return sparse_state("sim", self.similarity_)
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         n = int(self.title_ids_.shape[0])
-        self.similarity_ = sp.csr_matrix(
-            (
-                np.asarray(state["sim_data"], dtype=np.float32),
-                np.asarray(state["sim_indices"]),
-                np.asarray(state["sim_indptr"]),
-            ),
-            shape=(n, n),
-        )
+        self.similarity_ = sparse_from_state(state, "sim", (n, n))
         self._prepare()

@@ -25,7 +25,14 @@ from pydantic import Field
 
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
-from reelkit.recommend.base import ModelConfig, Recommender, Space, register
+from reelkit.recommend.base import (
+    ModelConfig,
+    Recommender,
+    Space,
+    register,
+    sparse_from_state,
+    sparse_state,
+)
 from reelkit.recommend.itemknn import topk_sparse_rows
 
 __all__ = ["RP3beta", "RP3betaConfig", "rp3beta_weights"]
@@ -127,16 +134,8 @@ class RP3beta(Recommender):
         return np.asarray(self.weights_[np.asarray(items)].toarray(), dtype=np.float32)
 
     def _state(self) -> dict[str, np.ndarray]:
-        w = self.weights_
-        return {"w_data": w.data, "w_indices": w.indices, "w_indptr": w.indptr}
+        return sparse_state("w", self.weights_)
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         n = int(self.title_ids_.shape[0])
-        self.weights_ = sp.csr_matrix(
-            (
-                np.asarray(state["w_data"], dtype=np.float32),
-                np.asarray(state["w_indices"]),
-                np.asarray(state["w_indptr"]),
-            ),
-            shape=(n, n),
-        )
+        self.weights_ = sparse_from_state(state, "w", (n, n))
