@@ -240,6 +240,13 @@ def wait_warm(server: LiveServer, timeout: float) -> None:
     print(f"cache: {health.get('cached_pages')} pages, warmed: {health.get('warmed')}", file=sys.stderr)
 
 
+def fresh_copy(pristine: Path, folder: Path) -> None:
+    """Replace ``folder`` with a copy of the store in ``pristine``, sharing its model versions."""
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(pristine, folder, ignore=shutil.ignore_patterns("models", "*-wal", "*-shm"))
+    (folder / "models").symlink_to((pristine / "models").resolve(), target_is_directory=True)
+
+
 def prepare(workdir: Path, data: str, ml_path: Path) -> Path:
     folder = workdir / data
     report = bootstrap(folder) if data == "demo" else bootstrap(folder, source=ml_path)
@@ -275,11 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     ingests: list[IngestResult] = []
     for data in datasets:
         pristine = prepare(args.workdir, data, args.ml_path)
-        # every run works on a fresh copy of the store (the ingest test adds events), sharing the models
         folder = args.workdir / f"{data}-run"
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(pristine, folder, ignore=shutil.ignore_patterns("models", "*-wal", "*-shm"))
-        (folder / "models").symlink_to((pristine / "models").resolve(), target_is_directory=True)
         scenarios: list[tuple[str, Path | None]] = [("cached", None)]
         if args.uncached:
             cfg = args.workdir / f"{data}-uncached.json"
@@ -287,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             scenarios.append(("uncached", cfg))
         for scenario, cfg in scenarios:
             extra: list[str] = ["--config", str(cfg)] if cfg is not None else []
+            # every scenario serves a fresh copy of the store (the ingest test adds events)
+            fresh_copy(pristine, folder)
             with start_server(folder, token=TOKEN, extra_args=extra) as server:
                 if scenario == "cached":
                     wait_warm(server, args.warm_timeout)

@@ -145,15 +145,18 @@ def test_train_recommend_similar(capsys: pytest.CaptureFixture[str], files: dict
     )
     assert code == 0, err
     assert json.loads(out)["path"] == str(model)
-    code, out, err = run(capsys, "recommend", "-m", str(model), "--member", "m1", "-n", "5", "--json")
+    code, out, err = run(
+        capsys, "recommend", "-m", str(model), "--member", "m1", "--member", "m2", "-n", "5", "--json"
+    )
     assert code == 0, err
-    rec = json.loads(out)
-    assert rec["member_id"] == "m1"
+    recs = json.loads(out)
+    assert [r["member_id"] for r in recs] == ["m1", "m2"]
+    rec = recs[0]
     assert len(rec["recommendations"]) == 5
     assert all(r["reason"] for r in rec["recommendations"])
     code, out, err = run(capsys, "similar", "-m", str(model), "--title", "t0", "-n", "3", "--json")
     assert code == 0, err
-    assert len(json.loads(out)["similar"]) == 3
+    assert len(json.loads(out)[0]["similar"]) == 3
 
 
 def test_communities_json(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:

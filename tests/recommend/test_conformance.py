@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from reelkit.recommend import registered_models
-from reelkit.testing import RecommenderConformance
+from reelkit.errors import ModelFormatError
+from reelkit.recommend import load_model, registered_models
+from reelkit.testing import RecommenderConformance, synthetic_dataset
 
 _MODELS = registered_models()
 
@@ -20,6 +25,24 @@ for _name in sorted(_MODELS):
 
 
 def test_every_model_is_covered() -> None:
-    assert {"popular", "trending", "community-pop"} <= set(_MODELS)
-    with pytest.raises(KeyError):
-        _ = _MODELS["no-such-model"]
+    """The issue's models are all registered, and each one's fast parameters make a valid model."""
+    expected = {"popular", "trending", "itemknn", "ease", "als", "rp3beta", "bmf", "community-pop", "blend"}
+    assert expected <= set(_MODELS)
+    for cls in _MODELS.values():
+        assert cls(**cls.fast_params).get_params()
+
+
+def test_load_rejects_unknown_or_corrupt_model(tmp_path: Path) -> None:
+    model = _MODELS["popular"]().fit(synthetic_dataset().interactions())
+    path = model.save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    bad = tmp_path / "unknown.npz"
+    np.savez(bad, **{**arrays, "__meta__": np.asarray(json.dumps({**meta, "model": "no-such-model"}))})
+    with pytest.raises(ModelFormatError, match="unknown model"):
+        load_model(bad)
+    corrupt = tmp_path / "corrupt.npz"
+    np.savez(corrupt, **{k: v for k, v in arrays.items() if k != "item_scores"})
+    with pytest.raises(ModelFormatError, match="corrupt"):
+        load_model(corrupt)

@@ -347,3 +347,93 @@ def test_pages_escape_user_data(client: TestClient) -> None:
     page = client.get("/", params={"member": "x<b>"}).text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'value="x<b>"' not in page
+
+
+def test_reload_retries_a_version_that_failed_to_load(client: TestClient, data_dir: Path) -> None:
+    from reelkit.service.models import models_dir, train_store
+
+    rec = train_store(data_dir, community_params={"n_communities": 4, "dims": 16})
+    personal = models_dir(data_dir) / rec.version / "personal.npz"
+    saved = personal.read_bytes()
+    personal.write_bytes(b"not a model")
+    assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == "v0001"
+    personal.write_bytes(saved)
+    assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == rec.version
+
+
+def count_events(data_dir: Path) -> int:
+    from reelkit.service.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        return store.count_events()
+    finally:
+        store.close()
+
+
+def test_web_play_is_refused_without_a_token(data_dir: Path) -> None:
+    settings = ServiceSettings.load(data_dir, environ={}, model_poll_seconds=0)
+    assert settings.web_ui_writes is None and not settings.ui_writes_allowed
+    with TestClient(create_app(settings)) as c:
+        member = first_member(c)
+        assert c.get(f"/?member={member}").status_code == 200  # the profile cookie is set
+        total = count_events(data_dir)
+        tid = unseen_title(c, member)
+        r = c.post("/ui/play", json={"title_id": tid, "fraction": 0.3}, headers={"X-Reelkit-UI": "1"})
+        assert r.status_code == 403 and "web_ui_writes" in r.json()["message"]
+        assert count_events(data_dir) == total
+    # turned on explicitly, the page's play button works without a token; turned off, not even with one
+    with TestClient(create_app(ServiceSettings.load(data_dir, environ={}, web_ui_writes=True))) as c:
+        member = first_member(c)
+        c.get(f"/?member={member}")
+        r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
+        assert r.status_code == 200 and r.json()["stored"] == 1
+    with TestClient(create_app(make_settings(data_dir, web_ui_writes=False))) as c:
+        member = first_member(c)
+        c.get(f"/?member={member}")
+        r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
+        assert r.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/v1/members?offset=9223372036854775808", "/?offset=9223372036854775808"])
+def test_huge_offsets_are_422_not_500(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_request"
+    assert [f["field"] for f in r.json()["fields"]] == ["offset"]
+    assert client.get("/v1/members?offset=2147483648").status_code == 200  # the bound itself is fine
+
+
+def test_title_page_progress_is_the_latest_play_by_timestamp(client: TestClient) -> None:
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    newer = {**play("tp-new", member, tid, 0.4), "timestamp": 1_700_002_000}
+    older = {**play("tp-old", member, tid, 0.8), "timestamp": 1_700_001_000}  # arrives later
+    assert client.post("/v1/events", json={"events": [newer]}, headers=AUTH).status_code == 200
+    assert client.post("/v1/events", json={"events": [older]}, headers=AUTH).status_code == 200
+    client.get(f"/?member={member}")
+    assert "You have watched 40%." in client.get(f"/titles/{tid}").text
+
+
+def test_signup_event_ids_are_reserved(client: TestClient) -> None:
+    member = first_member(client)
+    batch = {"events": [play(f"signup:{member}:0", member, unseen_title(client, member), 0.3)]}
+    r = client.post("/v1/events", json=batch, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events[0].event_id"
+    assert "reserved" in r.json()["fields"][0]["message"]
+
+
+def test_home_reads_the_last_sequence_once(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelkit.service.store import SQLiteStore
+
+    calls: list[str] = []
+    original = SQLiteStore.member_last_seq
+
+    def counting(self: SQLiteStore, member_id: str) -> int:
+        calls.append(member_id)
+        return original(self, member_id)
+
+    with TestClient(create_app(make_settings(data_dir, warm_pages=0))) as c:
+        member = first_member(c)
+        monkeypatch.setattr(SQLiteStore, "member_last_seq", counting)
+        assert c.get(f"/v1/members/{member}/home").status_code == 200  # built: not cached yet
+        assert calls == [member]

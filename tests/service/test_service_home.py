@@ -321,5 +321,71 @@ def test_cache_warm_up_after_a_switch(data_dir: Path) -> None:
     member = store.active_members(1)[0]
     hit = bundle.cached_page(member, store.member_last_seq(member))
     assert hit is not None and hit[1] is not None  # the API's JSON is cached too
+    # the warm-up thread closes its store connection when it ends (one left: this thread's)
+    assert isinstance(store, SQLiteStore)
+    while len(store._conns) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(store._conns) == 1
     holder.close()
     store.close()
+
+
+def test_titles_unknown_to_the_model_take_no_because_you_watched_slot(builder: HomeBuilder) -> None:
+    t = list(builder.title_ids[:3])
+    h = history(
+        (t[0], "play", 100, 6000, 1.0),
+        (t[1], "rating", 200, 5.0, np.nan),
+        (t[2], "thumb", 300, 1.0, np.nan),
+        ("not-in-the-model", "play", 400, 6000, 1.0),  # the most recent strong engagement, but unknown
+    )
+    assert [a for a, _ in builder.fold(h).strong] == [t[2], t[1], t[0]]
+
+
+def test_continue_watching_keeps_the_latest_play_by_timestamp(builder: HomeBuilder) -> None:
+    t = list(builder.title_ids[:2])
+    page = builder.build(
+        "x",
+        history(
+            (t[0], "play", 300, 600, 0.40),
+            (t[0], "play", 100, 6000, 0.95),  # an older play that arrived late: does not finish t0
+            (t[1], "play", 200, 600, 0.30),
+        ),
+    )
+    cw = page.rows[0]
+    assert cw.kind == "continue-watching"
+    assert [(x.title_id, x.progress) for x in cw.titles] == [(t[0], 0.4), (t[1], 0.3)]
+
+
+def test_latest_plays_by_timestamp_then_sequence() -> None:
+    h = history(
+        ("a", "play", 300, 1, 0.4),
+        ("a", "play", 100, 1, 0.9),  # older, arrived later
+        ("b", "play", 200, 1, 0.2),
+        ("b", "play", 200, 1, 0.3),  # same second: the later sequence number wins
+        ("c", "play", 100, 1, 0.5),
+        ("c", "play", 200, 1, np.nan),  # fraction unknown
+        ("c", "rating", 300, 4.0, np.nan),  # not a play
+    )
+    latest = h.latest_plays()
+    assert {k: (v.fraction, v.timestamp) for k, v in latest.items() if k != "c"} == {
+        "a": (0.4, 300),
+        "b": (0.3, 200),
+    }
+    assert np.isnan(latest["c"].fraction)
+    assert h.latest_plays(known_fraction=True)["c"].fraction == 0.5
+
+
+def test_a_page_cached_without_json_is_rendered_not_rebuilt(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    try:
+        holder = ModelHolder(data_dir, store)
+        assert holder.refresh()
+        bundle = holder.require()
+        member = store.list_members(1, 7)[0].member_id
+        page, body = bundle.home_page(store, member)
+        assert body is None
+        again, rendered = bundle.home_page(store, member, render=lambda p: p.member_id.encode())
+        assert again is page and rendered == member.encode()
+        assert bundle.cached_page(member, store.member_last_seq(member)) == (page, rendered)
+    finally:
+        store.close()

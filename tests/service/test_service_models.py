@@ -133,3 +133,20 @@ def test_fresh_events_do_not_need_a_new_version(data_dir: Path) -> None:
     current = store.current_model_version()
     assert current is not None and current.version == "v0001"
     store.close()
+
+
+def test_a_forced_refresh_retries_a_version_that_failed(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    good = holder.require()
+    rec = train_store(data_dir, community_params=COMMUNITY)
+    personal = models_dir(data_dir) / rec.version / "personal.npz"
+    saved = personal.read_bytes()
+    personal.write_bytes(b"not a model")
+    assert not holder.refresh() and holder.require() is good
+    personal.write_bytes(saved)  # repaired (say, copied again)
+    assert not holder.refresh()  # the failure is remembered by the poll ...
+    assert holder.refresh(force=True)  # ... but a forced refresh tries again
+    assert holder.require().version == rec.version
+    store.close()

@@ -220,3 +220,35 @@ def test_active_members_most_recent_first(store: SQLiteStore) -> None:
     )
     assert store.active_members(10) == ["m2", "m1", "m3"]
     assert store.active_members(1) == ["m2"]
+
+
+def test_a_failed_commit_is_rolled_back(store: SQLiteStore) -> None:
+    # a deferred foreign key check fails at COMMIT, which leaves the transaction open unless rolled back
+    with pytest.raises(sqlite3.IntegrityError), store._write() as con:
+        con.execute("PRAGMA defer_foreign_keys=ON")
+        con.execute(
+            "INSERT INTO events(event_id, member_id, title_id, kind, timestamp, value, fraction, "
+            "received_at) VALUES ('e1', 'nobody', 't0', 'play', 1, 1.0, 0.1, 1)"
+        )
+    assert not store._con().in_transaction
+    assert store.count_events() == 0
+    assert store.append_events([ev("ok1")]).stored == 1
+
+
+def test_release_thread_closes_the_threads_connection(store: SQLiteStore) -> None:
+    before = len(store._conns)
+    seen: list[sqlite3.Connection] = []
+
+    def work() -> None:
+        store.count_events()
+        seen.append(store._con())
+        store.release_thread()
+        store.release_thread()  # a second call is harmless
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert len(store._conns) == before
+    with pytest.raises(sqlite3.ProgrammingError):
+        seen[0].execute("SELECT 1")  # closed
+    assert store.count_events() == 0  # the store and this thread's connection still work

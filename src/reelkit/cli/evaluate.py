@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
@@ -11,8 +11,6 @@ from reelkit.cli.common import emit_json, parse_params, print_table, progress_fo
 from reelkit.cli.inputs import parse_columns
 from reelkit.cli.recommend import ColumnsOpt, JsonOpt, ParamOpt, SepOpt, model_class
 from reelkit.errors import ConfigError
-
-SplitName = Literal["random", "last", "time"]
 
 
 def evaluate_cmd(

@@ -150,7 +150,7 @@ def recommend_cmd(
             items.append(entry)
         out.append({"member_id": str(m), "recommendations": items})
     if json_out:
-        emit_json(out if len(out) > 1 else out[0])
+        emit_json(out)
         return
     for block in out:
         print_table(
@@ -183,7 +183,7 @@ def similar_cmd(
         for i, q in enumerate(recs.queries)
     ]
     if json_out:
-        emit_json(out if len(out) > 1 else out[0])
+        emit_json(out)
         return
     for block in out:
         print_table(

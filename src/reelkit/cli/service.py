@@ -104,6 +104,9 @@ def serve_cmd(
             "--ratings FILE' or start with 'reelkit serve --demo'"
         )
     settings = ServiceSettings.load(data_dir, config_file=config)
+    if demo and settings.web_ui_writes is None:
+        # the demo's play button works even when the config file has no token (unless it turns it off)
+        settings = settings.model_copy(update={"web_ui_writes": True})
     app = create_app(settings)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]

@@ -87,9 +87,11 @@ def aggregate_pairs(
         out = np.full(n_pairs, np.nan)
         idx = np.flatnonzero(mask & ~np.isnan(val))
         if len(idx):
-            # stable sort by timestamp, so the last in event order wins ties; later writes overwrite earlier
-            idx = idx[np.argsort(ts[idx], kind="stable")]
-            out[pair[idx]] = val[idx]
+            # order by (pair, timestamp), stable so that ties keep event order; keep each pair's last
+            o = idx[np.lexsort((ts[idx], pair[idx]))]
+            p = pair[o]
+            last = np.r_[p[1:] != p[:-1], True]
+            out[p[last]] = val[o[last]]
         return out
 
     rating = last_value(kind == "rating")

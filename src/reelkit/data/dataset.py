@@ -21,6 +21,9 @@ the models: see :mod:`reelkit.data.confidence` for how implicit signals become w
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,10 +53,19 @@ def _as_id(series: pd.Series) -> pd.Series:
     return series.astype(str)
 
 
+def datetime_to_unix(col: pd.Series) -> pd.Series:
+    """Datetimes (naive ones taken as UTC) as whole unix seconds, nullable ``Int64``."""
+    ts = pd.to_datetime(col, utc=True)
+    secs = ((ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype("Int64")
+    return pd.Series(secs.to_numpy(), index=col.index, dtype="Int64")
+
+
 def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.DataFrame:
     """Return ``events`` with the canonical columns and dtypes; missing optional columns are filled.
 
-    ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given,
+    ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given
+    and to ``play`` otherwise (a bare member-title list is implicit feedback); a datetime ``timestamp`` is
+    converted to unix seconds,
     ``timestamp`` to 0, ``fraction`` to NaN.
     """
     missing = [c for c in ("member_id", "title_id") if c not in events.columns]
@@ -69,11 +81,14 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         }
     )
     n = len(out)
-    out["timestamp"] = (
-        pd.to_numeric(events["timestamp"], errors="raise").fillna(0).astype(np.int64).to_numpy()
-        if "timestamp" in events.columns
-        else np.zeros(n, dtype=np.int64)
-    )
+    if "timestamp" not in events.columns:
+        out["timestamp"] = np.zeros(n, dtype=np.int64)
+    elif pd.api.types.is_datetime64_any_dtype(events["timestamp"]):
+        out["timestamp"] = datetime_to_unix(events["timestamp"]).fillna(0).astype(np.int64).to_numpy()
+    else:
+        out["timestamp"] = (
+            pd.to_numeric(events["timestamp"], errors="raise").fillna(0).astype(np.int64).to_numpy()
+        )
     if "kind" in events.columns:
         kind = events["kind"].astype(str).str.lower()
         bad = ~kind.isin(EVENT_KINDS)
@@ -83,9 +98,10 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
                 f"unknown event kind {first!r}; use one of {', '.join(EVENT_KINDS)}", path=source
             )
         out["kind"] = pd.Categorical(kind.to_numpy(), categories=list(EVENT_KINDS))
-    else:  # all ratings: codes directly (a list of n strings is slow for tens of millions of rows)
-        rating = np.full(n, EVENT_KINDS.index("rating"), dtype=np.int8)
-        out["kind"] = pd.Categorical.from_codes(rating, dtype=pd.CategoricalDtype(list(EVENT_KINDS)))
+    else:  # one kind for all: codes directly (a list of n strings is slow for tens of millions of rows)
+        default = "rating" if "value" in events.columns else "play"
+        codes = np.full(n, EVENT_KINDS.index(default), dtype=np.int8)
+        out["kind"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(EVENT_KINDS)))
     out["value"] = (
         pd.to_numeric(events["value"], errors="raise").astype(np.float64).to_numpy()
         if "value" in events.columns
@@ -308,13 +324,26 @@ class Dataset:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> None:
-        """Write the three tables as Parquet files into ``folder`` (each to a temp file, then renamed)."""
+        """Write the three tables as Parquet files into ``folder``, all or nothing: they are written and
+        fsynced in a temporary folder beside it, which then replaces ``folder`` by renames."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):
-            tmp = folder / f".{name}.parquet.tmp"
-            frame.to_parquet(tmp)
-            tmp.replace(folder / f"{name}.parquet")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+        old = folder.parent / f".{folder.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
+        try:
+            for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):
+                frame.to_parquet(tmp / f"{name}.parquet")
+                with open(tmp / f"{name}.parquet", "rb") as fh:
+                    os.fsync(fh.fileno())
+            if folder.exists():
+                folder.rename(old)
+            tmp.rename(folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old.exists() and not folder.exists():
+                old.rename(folder)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: str | Path) -> Dataset:

@@ -64,7 +64,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from reelkit.data.dataset import Dataset
+from reelkit.data.dataset import Dataset, datetime_to_unix
 from reelkit.errors import (
     ConfigError,
     DataFormatError,
@@ -935,10 +935,7 @@ def load_titles(path: str | Path, *, encoding: str | None = None) -> pd.DataFram
 
 
 # ---------------------------------------------------------------------------------------------- assembly
-def _datetime_to_unix(col: pd.Series) -> pd.Series:
-    ts = pd.to_datetime(col, utc=True)
-    secs = ((ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype("Int64")
-    return pd.Series(secs.to_numpy(), index=col.index, dtype="Int64")
+_datetime_to_unix = datetime_to_unix
 
 
 def _check_titles(

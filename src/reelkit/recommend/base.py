@@ -456,6 +456,9 @@ class Recommender(ABC):
             arrays[k] = np.asarray(v)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is an ordinary file
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)  # type: ignore[arg-type]
@@ -516,9 +519,18 @@ def load_model(path: str | Path) -> Recommender:
             f"{path}: model format version {meta.get('version')} is not supported by this reelkit "
             f"(reads version {FORMAT_VERSION}); retrain the model"
         )
-    cls = _REGISTRY.get(meta["model"])
+    cls = _REGISTRY.get(str(meta.get("model")))
     if cls is None:
-        raise ModelFormatError(f"{path}: unknown model {meta['model']!r}")
+        raise ModelFormatError(f"{path}: unknown model {meta.get('model')!r}")
+    try:
+        return _restore(cls, meta, arrays)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFormatError(
+            f"{path}: incomplete or corrupt model file ({exc}); retrain the model"
+        ) from None
+
+
+def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Recommender:
     model = cls(**meta["params"])
     model.member_ids_ = arrays.pop("__member_ids__").astype(str)
     model.title_ids_ = arrays.pop("__title_ids__").astype(str)

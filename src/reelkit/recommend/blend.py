@@ -49,23 +49,27 @@ class BlendConfig(ModelConfig):
     bmf: BayesianMFConfig = BayesianMFConfig()
 
 
-def _standardise(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
-    """Per-row z-scores over the unseen titles (seen titles get 0; they are excluded later anyway)."""
-    s = np.array(scores, dtype=np.float64, copy=True)
-    mask = np.ones(s.shape, dtype=bool)
+def _unseen_mask(seen: sp.csr_matrix) -> np.ndarray:
+    """Dense boolean mask of the titles each row has not seen."""
+    mask = np.ones(seen.shape, dtype=bool)
     coo = seen.tocoo()
     mask[coo.row, coo.col] = False
-    n = np.maximum(mask.sum(axis=1, keepdims=True), 1)
-    mean = np.where(mask, s, 0.0).sum(axis=1, keepdims=True) / n
-    var = np.where(mask, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n
-    z = (s - mean) / np.sqrt(var + 1e-12)
-    z[~mask] = 0.0
-    return np.asarray(z)
+    return mask
+
+
+def _standardise(scores: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+    """Per-row z-scores, with the mean and spread taken over the unseen titles (the candidates) and applied
+    to every title, so seen titles keep their standing when they are not excluded."""
+    s = np.asarray(scores, dtype=np.float64)
+    n = np.maximum(unseen.sum(axis=1, keepdims=True), 1)
+    mean = np.where(unseen, s, 0.0).sum(axis=1, keepdims=True) / n
+    var = np.where(unseen, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n
+    return np.asarray((s - mean) / np.sqrt(var + 1e-12))
 
 
 @register
 class Blend(Recommender):
-    """EASE + ALS + item-kNN, z-scored per member and summed with weights (the best top-N model)."""
+    """EASE + ALS + item-kNN + Bayesian MF, z-scored per member and summed with weights."""
 
     name = "blend"
     kind = "top-n"
@@ -111,11 +115,12 @@ class Blend(Recommender):
 
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
         total = np.zeros((len(rows), self.n_titles), dtype=np.float64)
+        unseen = _unseen_mask(history)
         for name, w in self._weights().items():
             if w <= 0 or name not in self.components_:
                 continue
             model = self.components_[name]
-            total += w * _standardise(model._score(rows, history, ratings), history)
+            total += w * _standardise(model._score(rows, history, ratings), unseen)
         return total.astype(np.float32)
 
     def _similar(self, items: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ An item-item linear model ``scores = x @ B`` whose weights have a closed form: w
 
 It is a dense ``n_titles x n_titles`` model: fitting costs one symmetric inverse (``O(n_titles^3)``) and
 ``4 * n_titles^2`` bytes of memory, which is fine to a few tens of thousands of titles. Scoring a new member
-(fold-in) is the same product as for a training member, so it equals what a refit would give for the same
-weights, without refitting.
+(fold-in) is the same product as for a training member: a member given by history scores exactly as a
+training member with that history would, without refitting.
 """
 
 from __future__ import annotations

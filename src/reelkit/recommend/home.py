@@ -48,7 +48,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,7 @@ __all__ = [
     "HomePage",
     "HomeRow",
     "HomeTitle",
+    "LatestPlay",
     "MemberAggregate",
     "MemberHistory",
     "RowKind",
@@ -163,6 +164,34 @@ class MemberHistory:
     @property
     def last_seq(self) -> int:
         return int(self.seqs.max()) if len(self.seqs) else 0
+
+    def latest_plays(self, *, known_fraction: bool = False) -> dict[str, LatestPlay]:
+        """Each played title's latest play: the one with the largest ``(timestamp, seq)`` (then the later
+        in store order), so a late-arriving older play does not replace a newer one.
+
+        With ``known_fraction``, plays whose fraction is unknown (NaN) are ignored.
+        """
+        out: dict[str, LatestPlay] = {}
+        best: dict[str, tuple[int, int, int]] = {}
+        for i in np.flatnonzero(self.kinds == "play"):
+            frac = float(self.fractions[i])
+            if known_fraction and not np.isfinite(frac):
+                continue
+            tid = str(self.title_ids[i])
+            key = (int(self.timestamps[i]), int(self.seqs[i]), int(i))
+            if tid not in best or key >= best[tid]:
+                best[tid] = key
+                out[tid] = LatestPlay(fraction=frac, timestamp=key[0], order=int(i))
+        return out
+
+
+class LatestPlay(NamedTuple):
+    """A title's latest play in a :class:`MemberHistory` (see :meth:`MemberHistory.latest_plays`)."""
+
+    fraction: float
+    timestamp: int
+    #: The play's index in the history.
+    order: int
 
 
 @dataclass(frozen=True)
@@ -428,7 +457,7 @@ class HomeBuilder:
             rnorm = (rating - lo) / (hi - lo if hi > lo else 1.0)
             thumb = agg.thumb
             completions = agg.completions
-            is_strong = (weight > 0) & (
+            is_strong = pos & (
                 (completions >= 1) | (thumb > 0) | (np.nan_to_num(rnorm, nan=-1.0) >= cfg.strong_rating)
             )
             ts = agg.timestamp
@@ -480,15 +509,12 @@ class HomeBuilder:
     ) -> list[tuple[str, float, int]]:
         cfg = self.config
         threshold = cfg.confidence.completion_threshold
-        last: dict[str, tuple[float, int, int]] = {}
-        plays = np.flatnonzero(history.kinds == "play")
-        for i in plays:  # store order: a later play of the same title replaces an earlier one
-            frac = float(history.fractions[i])
-            last[str(history.title_ids[i])] = (frac, int(history.timestamps[i]), int(i))
         out = [
-            (t, frac, ts, order)
-            for t, (frac, ts, order) in last.items()
-            if np.isfinite(frac) and cfg.continue_min_fraction <= frac < threshold and t not in thumbed_down
+            (t, play.fraction, play.timestamp, play.order)
+            for t, play in history.latest_plays().items()
+            if np.isfinite(play.fraction)
+            and cfg.continue_min_fraction <= play.fraction < threshold
+            and t not in thumbed_down
         ]
         out.sort(key=lambda r: (-r[2], -r[3]))
         return [(t, f, ts) for t, f, ts, _ in out]

@@ -2,8 +2,9 @@
 
 The reason for recommending title ``t`` to a member is the title ``h`` of their history most similar to ``t``
 by co-occurrence cosine (the same for every model, so reasons read alike whatever ranked the list), when that
-similarity is at least ``min_similarity``; otherwise the model's own kind of reason (its community, trending,
-popular), else "top pick for you".
+similarity is at least ``min_similarity``; otherwise the model's own kind of reason (trending, popular),
+else "top pick for you". A taste-community model always gives its own reason ("popular in your community:
+<name>"), since that is why it ranked the title.
 """
 
 from __future__ import annotations
@@ -23,34 +24,37 @@ def explain_recommendations(
     from reelkit.recommend.popularity import Popularity, Trending
 
     rows = model.member_rows(recs.queries)
-    fallback = "top pick for you"
-    community_names: dict[int, str] = {}
-    labels = None
     if isinstance(model, CommunityPopularity):
-        community_names = {c.id: c.name for c in model.communities(top=1)}
-        labels = model.labels_
-    elif isinstance(model, Trending):
+        names = {c.id: c.name for c in model.communities(top=1)}
+        return [
+            [f"popular in your community: {names[int(model.labels_[r])]}"] * int(recs.lengths[i])
+            for i, r in enumerate(rows)
+        ]
+    fallback = "top pick for you"
+    if isinstance(model, Trending):
         fallback = "trending now"
     elif isinstance(model, Popularity):
         fallback = "popular on the service"
+    # co-occurrence cosine, built once for the whole batch
+    x = (model.history_ > 0).astype(np.float32).tocsc()
+    norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
+    norms[norms == 0] = 1.0
     out: list[list[str]] = []
     for i, r in enumerate(rows):
         k = int(recs.lengths[i])
-        cols = model.title_cols(recs.ids[i, :k])
         hist = model.history_[r].indices
-        reasons = []
-        own = fallback
-        if labels is not None:
-            own = f"popular in your community: {community_names[int(labels[r])]}"
-        if k and len(hist):
-            sims = model.cooccurrence_similarity(cols)[:, hist]
-            best = np.argmax(sims, axis=1)
-            for j in range(k):
-                if sims[j, best[j]] >= min_similarity and labels is None:
-                    reasons.append(f"because you watched {model.title_names_[hist[best[j]]]}")
-                else:
-                    reasons.append(own)
-        else:
-            reasons = [own] * k
-        out.append(reasons)
+        if not k or not len(hist):
+            out.append([fallback] * k)
+            continue
+        cols = model.title_cols(recs.ids[i, :k])
+        sims = (x[:, cols].T @ x[:, hist]).toarray() / norms[cols][:, None] / norms[hist][None, :]
+        best = np.argmax(sims, axis=1)
+        out.append(
+            [
+                f"because you watched {model.title_names_[hist[best[j]]]}"
+                if sims[j, best[j]] >= min_similarity
+                else fallback
+                for j in range(k)
+            ]
+        )
     return out

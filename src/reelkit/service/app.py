@@ -59,6 +59,7 @@ _CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid_request",
+    500: "internal_error",
     503: "unavailable",
 }
 _JSON_PREFIXES = ("/v1", "/health", "/metrics", "/ui", "/docs", "/openapi", "/redoc")

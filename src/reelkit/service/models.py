@@ -51,7 +51,7 @@ from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, Reelki
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.base import Recommender, load_model, registered_models
 from reelkit.recommend.communities import CommunityPopularity
-from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage, MemberHistory
+from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Trending
 from reelkit.service.errors import NoModelError
@@ -337,18 +337,18 @@ class ModelBundle:
         seq = store.member_last_seq(member_id) if last_seq is None else last_seq
         key = (member_id, seq)
         hit = self._pages.get(key)
-        if hit is not None and (render is None or hit[1] is not None):
-            return hit
+        if hit is not None:
+            if render is None or hit[1] is not None:
+                return hit
+            rendered: tuple[HomePage, bytes | None] = (hit[0], render(hit[0]))  # cached without JSON
+            self._pages.put(key, rendered)
+            return rendered
         history = store.member_history(member_id)
         page = self.home.build(member_id, history)
         value = (page, render(page) if render is not None else None)
         # the key is the sequence number the history was read at (a newer event makes a newer key)
         self._pages.put((member_id, history.last_seq), value)
         return value
-
-    def history_page(self, member_id: str, history: MemberHistory) -> HomePage:
-        """A page for a history given directly (not cached)."""
-        return self.home.build(member_id, history)
 
 
 def load_bundle(
@@ -429,6 +429,11 @@ class ModelHolder:
         except Exception as exc:  # the store closed under us at shutdown, or a bad history: not fatal
             if not self._closed.is_set():
                 log.warning("home page cache warm-up of %s stopped: %s", bundle.version, exc)
+        finally:
+            try:
+                self.store.release_thread()  # the thread ends: close its connection
+            except Exception:  # pragma: no cover - closing never matters more than the warm-up
+                log.debug("could not release the warm-up thread's store connection", exc_info=True)
 
     def _start_warmup(self, bundle: ModelBundle) -> None:
         if self.warm_pages > 0:
@@ -450,22 +455,19 @@ class ModelHolder:
             )
         return bundle
 
-    def swap(self, bundle: ModelBundle) -> ModelBundle | None:
-        """Serve ``bundle`` from now on (one reference assignment); returns the previous one."""
-        with self._load_lock:
-            old, self._bundle = self._bundle, bundle
-        return old
-
-    def refresh(self) -> bool:
+    def refresh(self, *, force: bool = False) -> bool:
         """Load the store's current version if it is not the one served; True when switched.
 
-        A version that fails to load is logged, remembered and skipped; the old bundle keeps serving.
+        A version that fails to load is logged, remembered and skipped by later refreshes (the old bundle
+        keeps serving) unless ``force`` (``POST /v1/models/reload``), which tries it again.
         """
         record = self.store.current_model_version()
         current = self._bundle
         if record is None or (current is not None and current.version == record.version):
             return False
-        if record.version in self._failed:
+        if force:
+            self._failed.discard(record.version)
+        elif record.version in self._failed:
             return False
         with self._load_lock:
             current = self._bundle

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from reelkit.recommend.home import HomePage, HomeRow, HomeTitle, RowKind
 
 __all__ = [
+    "RESERVED_EVENT_PREFIX",
     "CommunityDetail",
     "CommunityList",
     "CommunitySummary",
@@ -36,7 +37,21 @@ __all__ = [
 
 #: Ids of members, titles and events: 1-128 printable characters, no control characters.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~@+\-]+$")]
+#: Event ids the server makes itself start with this (a member's liked titles at sign-up); clients may not.
+RESERVED_EVENT_PREFIX = "signup:"
+
+
+def _not_reserved(value: str) -> str:
+    if value.startswith(RESERVED_EVENT_PREFIX):
+        raise ValueError(f"event ids starting with {RESERVED_EVENT_PREFIX!r} are reserved for the server")
+    return value
+
+
+EventId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~@+\-]+$"),
+    AfterValidator(_not_reserved),
+]
 #: Unix seconds from 1970 to 2100.
 Timestamp = Annotated[int, Field(ge=0, le=4_102_444_800)]
 

@@ -24,9 +24,15 @@ TOKEN_ENV = "REELKIT_API_TOKEN"
 class ServiceSettings(BaseModel):
     """Everything the service is configured by (round-trips through JSON, the token excepted).
 
-    ``api_token`` guards the write endpoints (``Authorization: Bearer <token>``); without one, writes are
-    refused. ``protect_reads`` makes the read endpoints need the token too (and turns the web pages off,
-    since a browser cannot send it).
+    ``api_token`` guards the write endpoints of the API (``Authorization: Bearer <token>``); without one,
+    API writes are refused. ``protect_reads`` makes the read endpoints need the token too (and turns the web
+    pages off, since a browser cannot send it).
+
+    The web page's play button (``POST /ui/play``) writes play events for the profile chosen on the page,
+    without the token (a browser cannot send it). ``web_ui_writes`` decides whether it may: ``True``
+    always, ``False`` never, and ``None`` (the default) only when an ``api_token`` is configured, so that a
+    server without a token stores nothing. ``reelkit serve --demo`` turns it on unless the config file
+    says otherwise.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,6 +41,8 @@ class ServiceSettings(BaseModel):
     api_token: SecretStr | None = None
     protect_reads: bool = False
     web_ui: bool = True
+    #: Whether the web page's play button may record plays (``None``: only when ``api_token`` is set).
+    web_ui_writes: bool | None = None
     #: Events per ``POST /v1/events`` batch at most (more: 413).
     max_batch_events: int = Field(1000, ge=1, le=100_000)
     #: Request bodies larger than this are refused with 413.
@@ -87,6 +95,13 @@ class ServiceSettings(BaseModel):
         except pydantic.ValidationError as exc:
             parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
             raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
+
+    @property
+    def ui_writes_allowed(self) -> bool:
+        """Whether ``POST /ui/play`` may store plays (see ``web_ui_writes``)."""
+        if self.web_ui_writes is not None:
+            return self.web_ui_writes
+        return self.api_token is not None
 
 
 def ensure_token(data_dir: str | Path, environ: Mapping[str, str] | None = None) -> Path | None:

@@ -158,6 +158,7 @@ class Store(Protocol):
     location: str
 
     def close(self) -> None: ...
+    def release_thread(self) -> None: ...
 
     # catalog
     def upsert_titles(self, titles: Iterable[TitleRecord]) -> int: ...
@@ -342,8 +343,14 @@ class SQLiteStore:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            else:
+            try:
                 con.execute("COMMIT")
+            except BaseException:
+                # a failed COMMIT (disk full, I/O error) may leave the transaction open: end it
+                if con.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        con.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -378,6 +385,18 @@ class SQLiteStore:
             with contextlib.suppress(sqlite3.Error):
                 con.close()
         self._local = threading.local()
+
+    def release_thread(self) -> None:
+        """Close the calling thread's connection, if it has one (for threads that end, such as the cache
+        warm-up thread; the thread gets a new one if it uses the store again)."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            return
+        self._local.con = None
+        with self._conns_lock:
+            self._conns = [c for c in self._conns if c is not con]
+        with contextlib.suppress(sqlite3.Error):
+            con.close()
 
     def __enter__(self) -> SQLiteStore:
         return self

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from reelkit.errors import UnknownIdError
 from reelkit.service.deps import BundleDep, StateDep, require_read, require_write
 from reelkit.service.schemas import (
+    RESERVED_EVENT_PREFIX,
     ErrorBody,
     HomeOut,
     MemberCreated,
@@ -43,7 +44,7 @@ def _require_member(state: StateDep, member_id: str) -> MemberRecord:
 def list_members(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> MemberList:
     """Member ids and names, in the order they joined."""
     rows = state.store.list_members(limit, offset)
@@ -78,7 +79,9 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
     cached = bundle.cached_page(member_id, seq)
     if cached is None or cached[1] is None:
         _, body = await run_in_threadpool(
-            bundle.home_page, state.store, member_id, render=lambda page: home_json(page, bundle.version)
+            lambda: bundle.home_page(
+                state.store, member_id, last_seq=seq, render=lambda page: home_json(page, bundle.version)
+            )
         )
     else:
         body = cached[1]
@@ -118,7 +121,7 @@ def create_member(body: NewMember, state: StateDep) -> MemberCreated:
     liked = list(dict.fromkeys(body.liked_titles))
     events = [
         EventRecord(
-            event_id=f"signup:{member_id}:{i}",
+            event_id=f"{RESERVED_EVENT_PREFIX}{member_id}:{i}",
             member_id=member_id,
             title_id=t,
             kind="thumb",

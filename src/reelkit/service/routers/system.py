@@ -108,6 +108,7 @@ def list_models(state: StateDep) -> ModelsOut:
     dependencies=[Depends(require_write)],
 )
 async def reload_models(state: StateDep) -> ModelsOut:
-    """Switch to the store's current version now (the server also checks every few seconds)."""
-    await run_in_threadpool(state.models.refresh)
+    """Switch to the store's current version now (the server also checks every few seconds); a version
+    that failed to load before is tried again."""
+    await run_in_threadpool(lambda: state.models.refresh(force=True))
     return _models(state)

@@ -3,7 +3,8 @@ latest events. Server-rendered (Jinja2) with a little plain JavaScript (``static
 
 The pages act for the profile chosen on ``/`` (a signed cookie, like a "who's watching?" screen). The play
 button posts to ``/ui/play``, which records a play event for that profile; it needs the cookie and the
-``X-Reelkit-UI`` header (which a cross-site form cannot send), not the API token.
+``X-Reelkit-UI`` header (which a cross-site form cannot send), not the API token, and the server must
+allow it (setting ``web_ui_writes``; by default only a server with an API token does).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def index(
     request: Request,
     state: StateDep,
     member: Annotated[str | None, Query(max_length=128)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> Response:
     """Profiles, and the chosen profile's home page."""
     error = None
@@ -129,13 +130,8 @@ def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Respon
     member_id = state.member_from_cookie(request.cookies.get(COOKIE))
     progress = None
     if member_id:
-        h = state.store.member_history(member_id)
-        plays = [
-            float(f)
-            for tid, k, f in zip(h.title_ids, h.kinds, h.fractions, strict=True)
-            if tid == title_id and k == "play"
-        ]
-        progress = plays[-1] if plays else None
+        latest = state.store.member_history(member_id).latest_plays(known_fraction=True).get(title_id)
+        progress = latest.fraction if latest is not None else None
     genres = [g for g in t.genres.split("|") if g]
     return _render(
         request,
@@ -213,6 +209,12 @@ def ui_play(
     x_reelkit_ui: Annotated[str | None, Header()] = None,
 ) -> PlayOut:
     """Record a (partial) play of a title by the profile chosen on the home page."""
+    if not state.settings.ui_writes_allowed:
+        raise HTTPException(
+            status_code=403,
+            detail="plays from the web page are turned off on this server (no API token is configured; "
+            "set web_ui_writes to allow them)",
+        )
     if x_reelkit_ui != "1":
         raise HTTPException(status_code=403, detail="plays from the web page need the X-Reelkit-UI: 1 header")
     member_id = state.member_from_cookie(request.cookies.get(COOKIE))

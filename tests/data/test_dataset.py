@@ -1,0 +1,79 @@
+"""Dataset normalisation rules and persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.data import Dataset
+
+
+def test_datetime_timestamps_become_unix_seconds() -> None:
+    ev = pd.DataFrame(
+        {
+            "member_id": ["a", "b"],
+            "title_id": ["x", "y"],
+            "value": [4.0, 5.0],
+            "timestamp": pd.to_datetime(["1970-01-02 00:00:00", "2024-01-01 00:00:01"]),
+        }
+    )
+    ds = Dataset.from_events(ev)
+    assert ds.events["timestamp"].tolist() == [86400, 1704067201]
+
+
+def test_kind_defaults_to_play_without_values_and_rating_with() -> None:
+    bare = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"]}))
+    assert bare.events["kind"].tolist() == ["play"]
+    # a play with unknown fraction counts as half watched (the documented unknown_fraction)
+    assert bare.interactions().weight.tolist() == [0.5]
+    rated = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    assert rated.events["kind"].tolist() == ["rating"]
+
+
+def test_last_rating_wins_and_ties_keep_event_order() -> None:
+    ev = pd.DataFrame(
+        {
+            "member_id": ["a"] * 4 + ["b"] * 2,
+            "title_id": ["x"] * 4 + ["x"] * 2,
+            "value": [1.0, 5.0, 2.0, 4.0, 3.0, 1.0],
+            # a: the latest (t=30) is written twice; the later event (4.0) wins the tie
+            "timestamp": [10, 20, 30, 30, 5, 1],
+        }
+    )
+    inter = Dataset.from_events(ev).interactions()
+    got = dict(zip(inter.member_ids[inter.rows], inter.rating, strict=True))
+    assert got == {"a": 4.0, "b": 3.0}
+
+
+def test_save_replaces_whole_folder(tmp_path: Path) -> None:
+    one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    two = Dataset.from_events(
+        pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [3.0, 4.0]})
+    )
+    folder = tmp_path / "ds"
+    one.save(folder)
+    two.save(folder)
+    back = Dataset.load(folder)
+    assert back.n_events == 2
+    assert sorted(back.titles.index) == ["x", "y"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"], "no temporary folders left behind"
+    assert np.array_equal(back.events["value"].to_numpy(), two.events["value"].to_numpy())
+
+
+def test_save_failure_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    folder = tmp_path / "ds"
+    one.save(folder)
+
+    def boom(self: pd.DataFrame, *args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    with pytest.raises(OSError, match="disk full"):
+        one.save(folder)
+    monkeypatch.undo()
+    assert Dataset.load(folder).n_events == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
