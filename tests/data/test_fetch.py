@@ -86,7 +86,10 @@ def make_zip(members: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, text in members.items():
-            zf.writestr(name, text)
+            if name.endswith("/"):  # a directory entry, as `zip -r` writes
+                zf.mkdir(name)
+            else:
+                zf.writestr(name, text)
     return buf.getvalue()
 
 
@@ -173,6 +176,17 @@ def test_md5_only_entry(server: Server, tmp_path: Path) -> None:
     bad = replace(DATASETS["movielens-1m"], md5="0" * 32)
     with pytest.raises(ChecksumError, match="md5 is"):
         fetch(bad, cache_dir=tmp_path / "other", base_url=server.url)
+
+
+def test_archive_with_directory_entries(server: Server, tmp_path: Path) -> None:
+    payload = make_zip({"ml-100k/": "", "ml-100k/u.data": U_DATA, "ml-100k/docs/": "", "ml-100k/docs/a": "x"})
+    publish(server, "ml-100k.zip", payload)
+    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    assert folder == tmp_path / "ml-100k"
+    assert (tmp_path / "ml-100k" / "u.data").read_text() == U_DATA
+    assert (tmp_path / "ml-100k" / "docs" / "a").read_text() == "x"
+    assert not (tmp_path / "ml-100k" / "ml-100k").exists()
+    assert load_dataset(folder).n_events == 2
 
 
 def test_archive_without_top_folder(server: Server, tmp_path: Path) -> None:

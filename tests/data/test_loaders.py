@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import re
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from reelkit.data.dataset import Dataset
@@ -89,6 +91,31 @@ def test_movielens_100k_split_files_dispatch(ml100k: Path) -> None:
     ds = load_events_file(ml100k / "ua.test")
     assert ds.titles.loc["20", "name"] == "Café Society"
     assert load_dataset(ml100k).n_events == 3
+
+
+@pytest.mark.parametrize("name", ["users.test", "uploads.base", "u12.base", "ux.test"])
+def test_only_movielens_split_names_dispatch_to_100k(tmp_path: Path, name: str) -> None:
+    # comma-separated with a header: the 100K reader (tabs, no header) would reject it
+    ds = load_events_file(write(tmp_path / name, "user,item\n1,2\n3,4\n"))
+    assert ds.n_events == 2
+    assert set(ds.events["kind"]) == {"play"}
+
+
+def test_catalog_lines_end_only_at_newlines(tmp_path: Path) -> None:
+    # latin-1 0x85 decodes to NEL; \x0c, \x1c and \u2028 are line breaks to str.splitlines() too
+    p = tmp_path / "movies.dat"
+    p.write_bytes(b"1::Caf\x85 Story (1995)::Drama\r\n2::Plain::Comedy\r3::Three::Drama\n")
+    titles = load_titles(p)
+    assert titles.loc["1", "name"] == "Caf\x85 Story"
+    assert titles.loc["1", "year"] == 1995
+    assert list(titles.index) == ["1", "2", "3"]
+    p = write(tmp_path / "titles.csv", "id,name\n1,Up\u2028Down\n2,Form\x0cFeed\n3,Group\x1cSep\n")
+    assert load_titles(p)["name"].tolist() == ["Up\u2028Down", "Form\x0cFeed", "Group\x1cSep"]
+    u_item = write(tmp_path / "ml" / "u.data", "1\t10\t5\t881250949\n").with_name("u.item")
+    u_item.write_bytes(
+        f"10|Caf\x85 Society (1995)|01-Jan-1995||http://x|{flags('Drama')}\n".encode("latin-1")
+    )
+    assert load_movielens_100k(u_item.parent).titles.loc["10", "name"] == "Caf\x85 Society"
 
 
 def test_movielens_100k_bad_catalog_line(ml100k: Path) -> None:
@@ -229,6 +256,45 @@ def test_generic_gzip(tmp_path: Path) -> None:
         load_events_file(p)
 
 
+@pytest.mark.parametrize(
+    ("name", "codec", "good", "bad"),
+    [
+        ("events.csv.zst", "zstd", "user,item,rating\n1,2,3\n", "1,3,x\n"),
+        ("events.tsv.ZSTD", "zstd", "user\titem\trating\n1\t2\t3\n", "1\t3\tx\n"),
+        ("events.csv.lz4", "lz4", "user,item,rating\n1,2,3\n", "1,3,x\n"),
+        ("ratings.dat.zst", "zstd", "1::2::3::100\n", "1::3::x::100\n"),
+    ],
+)
+def test_generic_zstd_and_lz4(tmp_path: Path, name: str, codec: str, good: str, bad: str) -> None:
+    if not pa.Codec.is_available(codec):
+        pytest.skip(f"pyarrow lacks {codec}")
+    p = tmp_path / name
+    with pa.CompressedOutputStream(str(p), codec) as out:
+        out.write(good.encode())
+    events = load_events_file(p).events
+    assert events[["member_id", "title_id", "value"]].values.tolist() == [["1", "2", 3.0]]
+    with pa.CompressedOutputStream(str(p), codec) as out:
+        out.write((good + bad).encode())
+    with pytest.raises(DataFormatError, match=rf"{re.escape(name)}:\d: rating .*'x' is not a number") as info:
+        load_events_file(p)
+    assert info.value.line == (good + bad).count("\n")
+
+
+def test_blank_lines_before_the_header(tmp_path: Path) -> None:
+    p = write(tmp_path / "lead.csv", "\nuser,item,rating\n1,2,3\n")
+    ds = load_events_file(p)
+    assert ds.events["value"].tolist() == [3.0]
+    assert ds.events["member_id"].tolist() == ["1"]
+    p = write(tmp_path / "lead.tsv", "\r\n \r\nuser\titem\trating\r\n1\t2\t3\r\n")
+    assert load_events_file(p).n_events == 1
+    p = write(tmp_path / "lead.txt", "\n  \n\nuser item rating\n1 2 3\n")
+    assert load_events_file(p).n_events == 1
+    p = write(tmp_path / "lead_uid.csv", "\n\nuid,sku,stars\n1,2,3\n")
+    with pytest.raises(MissingColumnsError, match="no column 'nope'") as info:
+        load_events_file(p, columns="nope=member_id,sku=title_id")
+    assert info.value.line == 3
+
+
 def test_generic_sibling_and_explicit_catalog(tmp_path: Path) -> None:
     write(tmp_path / "events.csv", "user,item\n1,a\n2,b\n")
     write(tmp_path / "titles.csv", "item_id,name,genres,year,kind\na,Alpha,Drama,2001,series\nb,Beta,,,\n")
@@ -291,6 +357,9 @@ def test_dataset_folders(tmp_path: Path, ml100k: Path) -> None:
     [
         ("user,item,rating\n1,2,3\n\n\n4,5,6,7\n", 5, "expected 3 fields separated by commas, found 4"),
         ("user,item,rating\n1,2,3\n4,5\n", 3, "expected 3 fields separated by commas, found 2"),
+        ("\nuser,item,rating\n1,2,3\n4,5\n", 4, "expected 3 fields separated by commas, found 2"),
+        ("\n\nuser,item,rating\n1,2,3\n\n1,3,x\n", 6, "rating .*'x' is not a number"),
+        ("\n\nuser,item,rating\n1,2,3\n\n1,,4\n", 6, "empty title id"),
         ("1,2,3,100\n1,2,3,100\n\n1,3,x,100\n", 4, "rating 'x' is not a number"),
         ("1,2,3,100\n1,3,4,1e\n", 2, "timestamp '1e' is not a number"),
         ("user,item,rating\n1,2,3\n\n3,,3\n", 4, "empty title id"),

@@ -207,8 +207,10 @@ def _extract(archive: Path, into: Path, url: str) -> Path:
                     shutil.copyfileobj(src, dst, _CHUNK)
     except zipfile.BadZipFile as exc:
         raise FetchError(f"{url}: not a valid zip archive ({exc}); try again with force=True") from None
-    tops = {rel.parts[0] for _, rel in members}
-    if len(tops) == 1 and all(len(rel.parts) > 1 for _, rel in members):
+    # over files only: `zip -r` also stores the top folder itself ("ml-100k/", a single path part)
+    files = [rel for info, rel in members if not info.is_dir()]
+    tops = {rel.parts[0] for rel in files}
+    if len(tops) == 1 and all(len(rel.parts) > 1 for rel in files):
         return into / tops.pop()
     return into
 

@@ -24,7 +24,8 @@ Parquet (:func:`load_parquet`)
 
 :func:`load_events_file` picks the format from the file name and contents and loads a sibling catalog;
 :func:`load_dataset` also accepts folders (a reelkit dataset saved by :meth:`Dataset.save`, or a MovieLens
-folder). Gzip/bz2/zstd-compressed delimited files (``.gz`` …) are read transparently.
+folder). Gzip/bz2/zstd/lz4-compressed delimited files (``.gz``, ``.bz2``, ``.zst``, ``.lz4``) are read
+transparently.
 
 Speed and errors
 ----------------
@@ -53,7 +54,7 @@ import io
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,13 +165,25 @@ def _resolve_field(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- raw files
+_ARROW_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4"}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # only these end a line (not \x85, \x0c, \u2028 … as splitlines)
+
+
 def _open_binary(path: Path) -> IO[bytes]:
     suffix = path.suffix.lower()
     if suffix == ".gz":
         return cast(IO[bytes], gzip.open(path, "rb"))
     if suffix == ".bz2":
         return cast(IO[bytes], bz2.open(path, "rb"))
+    if suffix in _ARROW_CODECS:  # zstd, lz4: through pyarrow's codecs
+        return _arrow_stream(path)
     return path.open("rb")
+
+
+def _arrow_stream(path: Path) -> IO[bytes]:
+    """A pyarrow input stream of the file, decompressed according to its suffix (any case)."""
+    codec = _ARROW_CODECS.get(path.suffix.lower())
+    return cast(IO[bytes], pa.input_stream(str(path), compression=codec))
 
 
 def _base_name(path: Path) -> str:
@@ -205,7 +218,7 @@ def _split_line(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep))
 
 
-def _iter_lines(path: Path, encoding: str | None, sep: str) -> Iterator[tuple[int, str]]:
+def _iter_lines(path: Path, encoding: str | None, sep: str) -> Generator[tuple[int, str], None, None]:
     """``(1-based line number, text)`` of the non-blank lines, as the fast parser sees them."""
     blank = " \t" if sep == " " else ""
     # newline="": lines end at \n, \r or \r\n, as for the fast parser
@@ -219,6 +232,15 @@ def _iter_lines(path: Path, encoding: str | None, sep: str) -> Iterator[tuple[in
             if text.strip(blank) == "":
                 continue
             yield no, text
+
+
+def _first_line_no(path: Path, encoding: str | None, sep: str) -> int:
+    """1-based line number of the first line with more than whitespace (the header's); 0 if none."""
+    lines = _iter_lines(path, encoding, sep)
+    try:
+        return next((no for no, text in lines if text.strip()), 0)
+    finally:
+        lines.close()
 
 
 def _sniff_encoding(path: Path) -> str | None:
@@ -242,7 +264,7 @@ def _sample_lines(path: Path, encoding: str | None, n: int = 50) -> list[str]:
     if not raw:
         return []
     text = _decode(raw, encoding) if encoding else raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = text.splitlines()
+    lines = _LINE_BREAK.split(text)
     if len(raw) == 1 << 16 and lines:
         lines = lines[:-1]  # the last one may be cut
     return [ln for ln in lines if ln.strip()][:n]
@@ -257,6 +279,7 @@ class _Layout:
     header: bool
     fields: tuple[str | None, ...]  # canonical field per position, None = not read
     header_names: tuple[str, ...] = ()
+    header_line: int = 0  # 1-based line number of the header (blank lines may come first); 0: none
 
     @property
     def n_fields(self) -> int:
@@ -333,7 +356,7 @@ def _parse_columns_spec(columns: ColumnsSpec) -> tuple[list[str | None] | None, 
     return fields, None
 
 
-def _fields_from_header(names: Sequence[str], path: Path) -> list[str | None]:
+def _fields_from_header(names: Sequence[str], path: Path, line: int = 1) -> list[str | None]:
     best: dict[str, tuple[int, int]] = {}  # field -> (priority, position)
     for pos, name in enumerate(names):
         hit = _EVENT_LOOKUP.get(_norm_name(name))
@@ -345,7 +368,7 @@ def _fields_from_header(names: Sequence[str], path: Path) -> list[str | None]:
                 f"columns {names[best[field][1]]!r} and {name!r} both look like {field}; "
                 "pass columns= to say which to use",
                 path=str(path),
-                line=1,
+                line=line,
             )
         if field not in best or prio < best[field][0]:
             best[field] = (prio, pos)
@@ -388,6 +411,7 @@ def _sniff_layout(
         n = Counter(len(_split_line(ln, sep)) for ln in lines).most_common(1)[0][0]
     positional, mapping = (None, None) if columns is None else _parse_columns_spec(columns)
     header_names = tuple(t.strip().lstrip("\ufeff") for t in first) if has_header else ()
+    header_line = _first_line_no(path, encoding, sep) if has_header else 0
     fields: list[str | None]
     if mapping is not None:
         if not has_header:
@@ -399,7 +423,7 @@ def _sniff_layout(
                     path=str(path),
                 )
         # the mapping overrides; other header columns are still matched by their names
-        fields = _fields_from_header(header_names, path) if has_header else [None] * n
+        fields = _fields_from_header(header_names, path, header_line) if has_header else [None] * n
         norm_header = [_norm_name(h) for h in header_names]
         for src, dst in mapping.items():
             if src.isdigit() and (not has_header or _norm_name(src) not in norm_header):
@@ -412,7 +436,7 @@ def _sniff_layout(
                 raise MissingColumnsError(
                     f"no column {src!r} in the header ({', '.join(header_names)}); check columns=",
                     path=str(path),
-                    line=1,
+                    line=header_line,
                 )
             fields = [None if f == dst else f for f in fields]
             fields[pos] = dst
@@ -425,7 +449,7 @@ def _sniff_layout(
             )
         fields = [*positional, *([None] * (n - len(positional)))]
     elif has_header:
-        fields = _fields_from_header(header_names, path)
+        fields = _fields_from_header(header_names, path, header_line)
     else:
         default: list[str | None] = ["member_id", "title_id", "value", "timestamp"]
         fields = default[:n] + [None] * max(0, n - 4)
@@ -439,7 +463,9 @@ def _sniff_layout(
             "columns='user,item,rating,timestamp'",
             path=str(path),
         )
-    return _Layout(sep=sep, header=has_header, fields=tuple(fields), header_names=header_names)
+    return _Layout(
+        sep=sep, header=has_header, fields=tuple(fields), header_names=header_names, header_line=header_line
+    )
 
 
 # ---------------------------------------------------------------------------------------------- fast read
@@ -450,10 +476,10 @@ class _BadRow:
     text: str
 
 
-def _pyarrow_input(path: Path, sep: str) -> tuple[str | io.BytesIO, str, bool]:
+def _pyarrow_input(path: Path, sep: str) -> tuple[IO[bytes], str, bool]:
     """``(source, one-byte delimiter, quoting)`` for pyarrow; ``::``/whitespace are rewritten in memory."""
     if sep not in ("::", " "):
-        return str(path), sep, sep in (",", ";", "|")
+        return _arrow_stream(path), sep, sep in (",", ";", "|")
     with _open_binary(path) as fh:
         data = fh.read()
     delim = next(c for c in ("\x1f", "\x1e", "\x1d", "\x1c", "\x01") if c.encode() not in data)
@@ -486,12 +512,12 @@ def _read_arrow(
         return "error"
 
     source, delim, quoted = _pyarrow_input(path, layout.sep)
+    # skip through the header's own line: blank lines before it count as rows for skip_rows
+    skip = (layout.header_line or 1) if layout.header else 0
     try:
         table = pacsv.read_csv(
             source,
-            read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1 if layout.header else 0, encoding=encoding or "utf8"
-            ),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip, encoding=encoding or "utf8"),
             parse_options=pacsv.ParseOptions(
                 delimiter=delim, quote_char='"' if quoted else False, invalid_row_handler=on_bad
             ),
@@ -506,6 +532,8 @@ def _read_arrow(
         if bad:
             return None, bad[0]
         raise
+    finally:
+        source.close()
     return table.rename_columns([used[c] for c in table.column_names]), None
 
 
@@ -513,10 +541,9 @@ def _locate_field_count(
     path: Path, layout: _Layout, encoding: str | None, bad: _BadRow | None
 ) -> DataFormatError:
     expected = layout.n_fields
-    seen_header = not layout.header
+    skip = (layout.header_line or 1) if layout.header else 0
     for no, text in _iter_lines(path, encoding, layout.sep):
-        if not seen_header:
-            seen_header = True
+        if no <= skip:
             continue
         try:
             n = len(_split_line(text, layout.sep))
@@ -540,9 +567,10 @@ def _locate_field_count(
 
 def _line_of_row(path: Path, layout: _Layout, encoding: str | None, row: int) -> int | None:
     """1-based line number of data row ``row`` (0-based), counting as the parser does."""
-    target = row + (1 if layout.header else 0)
-    for i, (no, _) in enumerate(_iter_lines(path, encoding, layout.sep)):
-        if i == target:
+    skip = (layout.header_line or 1) if layout.header else 0
+    data = (no for no, _ in _iter_lines(path, encoding, layout.sep) if no > skip)
+    for i, no in enumerate(data):
+        if i == row:
             return no
     return None
 
@@ -780,7 +808,7 @@ def _catalog_lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str]
     with _open_binary(path) as fh:
         raw = fh.read()
     text = _decode(raw, encoding)
-    for no, line in enumerate(text.splitlines(), start=1):
+    for no, line in enumerate(_LINE_BREAK.split(text), start=1):
         if line.strip():
             yield no, line
 
@@ -1042,7 +1070,7 @@ def load_movielens_csv(
             + (f" (missing {', '.join(missing)})" if missing else "")
             + "; for other layouts use load_delimited() with columns=",
             path=str(p),
-            line=1,
+            line=layout.header_line or 1,
         )
     events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
     cat_path = Path(titles_path) if titles_path is not None else p.with_name("movies.csv")
@@ -1180,7 +1208,7 @@ def _sibling_catalog(path: Path) -> Path | None:
     return None
 
 
-_ML100K_RATINGS = re.compile(r"^u(\.data|[0-9a-z]*\.(base|test))$")
+_ML100K_RATINGS = re.compile(r"^u(\.data|[1-5ab]\.(base|test))$")
 
 
 def load_events_file(

@@ -214,7 +214,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
-            holder.close()
+            await run_in_threadpool(holder.close)  # waits for the cache warm-up to stop
             if own_store:
                 st.close()
 

@@ -407,11 +407,16 @@ class ModelHolder:
         self._load_lock = threading.Lock()
         self._failed: set[str] = set()
         self._closed = threading.Event()
+        self._warmers: list[threading.Thread] = []
         self.last_error: str | None = None
 
-    def close(self) -> None:
-        """Stop background work (cache warm-up); the bundle keeps serving until the process ends."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop background work (cache warm-up) and wait for it, so that the store can be closed next; the
+        bundle keeps serving until the process ends."""
         self._closed.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._warmers:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _warm(self, bundle: ModelBundle) -> None:
         """Build the pages of the most recently active members into the new bundle's cache, in the
@@ -437,9 +442,11 @@ class ModelHolder:
 
     def _start_warmup(self, bundle: ModelBundle) -> None:
         if self.warm_pages > 0:
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._warm, args=(bundle,), name=f"warm-{bundle.version}", daemon=True
-            ).start()
+            )
+            self._warmers = [t for t in self._warmers if t.is_alive()] + [thread]
+            thread.start()
 
     @property
     def current(self) -> ModelBundle | None:
