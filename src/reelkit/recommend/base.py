@@ -45,6 +45,7 @@ __all__ = [
     "sparse_from_state",
     "sparse_state",
     "top_k",
+    "weighted_input",
 ]
 
 FORMAT_VERSION = 1
@@ -475,6 +476,14 @@ class Recommender(ABC):
         if cls is not Recommender and not isinstance(model, cls):
             raise ModelFormatError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+
+def weighted_input(history: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
+    """A copy of ``history`` as float32: its confidence weights (``weight``) or 0/1 (``binary``)."""
+    out = sp.csr_matrix(history, dtype=np.float32, copy=True)
+    if weighting == "binary":
+        out.data = (out.data > 0).astype(np.float32)
+    return out
 
 
 def sparse_state(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
-from reelkit.recommend.base import ModelConfig, Recommender, Space, register
+from reelkit.recommend.base import ModelConfig, Recommender, Space, register, weighted_input
 
 __all__ = ["EASE", "EASEConfig", "ease_weights"]
 
@@ -110,11 +110,7 @@ class EASE(Recommender):
     }
 
     def _input(self, history: sp.csr_matrix) -> sp.csr_matrix:
-        if self.config.weighting == "binary":
-            out = history.copy()
-            out.data = (out.data > 0).astype(np.float32)
-            return out
-        return history.astype(np.float32)
+        return weighted_input(history, self.config.weighting)
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
         x = self._input(data.matrix("weight"))

@@ -16,7 +16,7 @@ of ``S`` (exactly the top-``k`` of the unpruned similarity).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -32,9 +32,10 @@ from reelkit.recommend.base import (
     register,
     sparse_from_state,
     sparse_state,
+    weighted_input,
 )
 
-__all__ = ["ItemKNN", "ItemKNNConfig", "topk_sparse_rows"]
+__all__ = ["ItemKNN", "ItemKNNConfig", "blocked_topk", "cosine_knn", "topk_sparse_rows"]
 
 #: Dense work block (rows x titles) is kept under about this many float32 cells.
 _BLOCK_CELLS = 8_000_000
@@ -69,29 +70,40 @@ def topk_sparse_rows(dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray,
     return r, part[keep], vals[keep].astype(np.float32)
 
 
-def cosine_knn(x: sp.csr_matrix, k: int, shrink: float) -> sp.csr_matrix:
-    """Row-pruned shrunk-cosine similarity of the columns of ``x`` (``n x n`` CSR, zero diagonal)."""
-    xc = sp.csc_matrix(x, dtype=np.float32)
-    n = xc.shape[1]
-    norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0), dtype=np.float64).ravel())
-    xt = xc.T.tocsr()
+def blocked_topk(n: int, k: int, block_rows: Callable[[int, int], np.ndarray]) -> sp.csr_matrix:
+    """An ``n x n`` CSR matrix keeping the ``k`` largest positive entries of each row, built block by block:
+    ``block_rows(start, stop)`` returns rows ``start:stop`` dense (``(stop - start) x n``); the diagonal is
+    zeroed. Bounds memory to one dense block of about ``_BLOCK_CELLS`` cells."""
     block = max(1, min(n, _BLOCK_CELLS // max(n, 1)))
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
         stop = min(n, start + block)
-        # rows start:stop of the co-occurrence matrix, dense (block x n)
-        co = (xt[start:stop] @ xc).toarray().astype(np.float64)
-        co /= norms[start:stop, None] * norms[None, :] + shrink + 1e-12
-        co[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        r, c, v = topk_sparse_rows(co.astype(np.float32), k)
+        dense = block_rows(start, stop)
+        dense[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        r, c, v = topk_sparse_rows(dense.astype(np.float32), k)
         rows.append(r + start)
         cols.append(c)
         vals.append(v)
     if not rows:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    s = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    s.sort_indices()
-    return s
+    out = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    out.sort_indices()
+    return out
+
+
+def cosine_knn(x: sp.csr_matrix, k: int, shrink: float) -> sp.csr_matrix:
+    """Row-pruned shrunk-cosine similarity of the columns of ``x`` (``n x n`` CSR, zero diagonal)."""
+    xc = sp.csc_matrix(x, dtype=np.float32)
+    norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0), dtype=np.float64).ravel())
+    xt = xc.T.tocsr()
+
+    def block_rows(start: int, stop: int) -> np.ndarray:
+        # rows start:stop of the co-occurrence matrix, dense, divided by the shrunk norms
+        co = (xt[start:stop] @ xc).toarray().astype(np.float64)
+        co /= norms[start:stop, None] * norms[None, :] + shrink + 1e-12
+        return np.asarray(co)
+
+    return blocked_topk(xc.shape[1], k, block_rows)
 
 
 @register
@@ -111,10 +123,7 @@ class ItemKNN(Recommender):
     }
 
     def _input(self, history: sp.csr_matrix) -> sp.csr_matrix:
-        out = sp.csr_matrix(history, dtype=np.float32, copy=True)
-        if self.config.weighting == "binary":
-            out.data = (out.data > 0).astype(np.float32)
-        return out
+        return weighted_input(history, self.config.weighting)
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
         with progress.task("ItemKNN: similarities", total=1) as task:

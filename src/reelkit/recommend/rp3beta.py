@@ -32,12 +32,11 @@ from reelkit.recommend.base import (
     register,
     sparse_from_state,
     sparse_state,
+    weighted_input,
 )
-from reelkit.recommend.itemknn import topk_sparse_rows
+from reelkit.recommend.itemknn import blocked_topk
 
 __all__ = ["RP3beta", "RP3betaConfig", "rp3beta_weights"]
-
-_BLOCK_CELLS = 8_000_000
 
 
 class RP3betaConfig(ModelConfig):
@@ -75,21 +74,13 @@ def rp3beta_weights(x: sp.csr_matrix, alpha: float, beta: float, k: int, normali
     penalty = np.zeros(n)
     seen = pop > 0
     penalty[seen] = np.power(pop[seen], -beta)
-    block = max(1, min(n, _BLOCK_CELLS // max(n, 1)))
-    rows, cols, vals = [], [], []
-    for start in range(0, n, block):
-        stop = min(n, start + block)
+
+    def block_rows(start: int, stop: int) -> np.ndarray:
         w = (p_iu[start:stop] @ p_ui).toarray()
         w *= penalty[None, :]
-        w[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        r, c, v = topk_sparse_rows(w.astype(np.float32), k)
-        rows.append(r + start)
-        cols.append(c)
-        vals.append(v)
-    if not rows:
-        return sp.csr_matrix((n, n), dtype=np.float32)
-    out = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    out.sort_indices()
+        return np.asarray(w)
+
+    out = blocked_topk(n, k, block_rows)
     if normalize:
         sums = np.asarray(out.sum(axis=1), dtype=np.float64).ravel()
         sums[sums == 0] = 1.0
@@ -114,10 +105,7 @@ class RP3beta(Recommender):
     }
 
     def _input(self, history: sp.csr_matrix) -> sp.csr_matrix:
-        out = sp.csr_matrix(history, dtype=np.float32, copy=True)
-        if self.config.weighting == "binary":
-            out.data = (out.data > 0).astype(np.float32)
-        return out
+        return weighted_input(history, self.config.weighting)
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
         cfg = self.config
