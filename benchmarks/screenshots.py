@@ -16,18 +16,9 @@ import uuid
 from pathlib import Path
 
 from reelkit.service.bootstrap import bootstrap
-from reelkit.service.testing import start_server
+from reelkit.service.testing import CHROMIUM_ARGS, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def main(argv: list[str] | None = None) -> int:

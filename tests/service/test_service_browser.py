@@ -12,20 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from reelkit.service.testing import LiveServer
+from reelkit.service.testing import CHROMIUM_ARGS, LiveServer
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def _playwright() -> object:

@@ -17,7 +17,7 @@ of ``S`` (exactly the top-``k`` of the unpruned similarity).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +35,7 @@ from reelkit.recommend.base import (
     weighted_input,
 )
 
-__all__ = ["ItemKNN", "ItemKNNConfig", "blocked_topk", "cosine_knn", "topk_sparse_rows"]
+__all__ = ["ItemKNN", "ItemKNNConfig", "SparseItemItem", "blocked_topk", "cosine_knn", "topk_sparse_rows"]
 
 #: Dense work block (rows x titles) is kept under about this many float32 cells.
 _BLOCK_CELLS = 8_000_000
@@ -106,12 +106,46 @@ def cosine_knn(x: sp.csr_matrix, k: int, shrink: float) -> sp.csr_matrix:
     return blocked_topk(xc.shape[1], k, block_rows)
 
 
+class SparseItemItem(Recommender):
+    """Shared by the sparse item-item models: ``scores = input(history) @ W`` for a pruned title x title CSR
+    matrix kept in the attribute named by ``matrix_attr``, whose rows are also the similar titles; the matrix
+    is the saved state (under ``state_key``)."""
+
+    matrix_attr: ClassVar[str]
+    state_key: ClassVar[str]
+
+    def _input(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        raise NotImplementedError
+
+    def _item_matrix(self) -> sp.csr_matrix:
+        m: sp.csr_matrix = getattr(self, self.matrix_attr)
+        return m
+
+    def _scoring_matrix(self) -> sp.csr_matrix:
+        return self._item_matrix()
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((self._input(history) @ self._scoring_matrix()).toarray(), dtype=np.float32)
+
+    def _similar(self, items: np.ndarray) -> np.ndarray:
+        return np.asarray(self._item_matrix()[np.asarray(items)].toarray(), dtype=np.float32)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return sparse_state(self.state_key, self._item_matrix())
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        n = int(self.title_ids_.shape[0])
+        setattr(self, self.matrix_attr, sparse_from_state(state, self.state_key, (n, n)))
+
+
 @register
-class ItemKNN(Recommender):
+class ItemKNN(SparseItemItem):
     """Item-based nearest neighbours with shrunk cosine similarity."""
 
     name = "itemknn"
     kind = "top-n"
+    matrix_attr = "similarity_"
+    state_key = "sim"
     Config = ItemKNNConfig
     config: ItemKNNConfig
     fast_params = {"k": 30}  # noqa: RUF012
@@ -134,20 +168,13 @@ class ItemKNN(Recommender):
         self._prepare()
 
     def _prepare(self) -> None:
-        # scores = history @ W, with W = S.T (target) or S (source)
+        # scores = history @ W, with W = S.T (target) or S (source); made once per fit or load
         s = self.similarity_
         self._w: sp.csr_matrix = s.T.tocsr() if self.config.neighbourhood == "target" else s
 
-    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((self._input(history) @ self._w).toarray(), dtype=np.float32)
-
-    def _similar(self, items: np.ndarray) -> np.ndarray:
-        return np.asarray(self.similarity_[np.asarray(items)].toarray(), dtype=np.float32)
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return sparse_state("sim", self.similarity_)
+    def _scoring_matrix(self) -> sp.csr_matrix:
+        return self._w
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
-        n = int(self.title_ids_.shape[0])
-        self.similarity_ = sparse_from_state(state, "sim", (n, n))
+        super()._set_state(state)
         self._prepare()

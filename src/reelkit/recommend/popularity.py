@@ -22,12 +22,25 @@ from reelkit.recommend.base import ModelConfig, Recommender, register
 __all__ = ["Popularity", "Trending"]
 
 
+class _ItemScores(Recommender):
+    """A non-personal model: one score per title (``item_scores_``), the same for every member."""
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (len(rows), self.item_scores_.shape[0]))
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"item_scores": self.item_scores_}
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.item_scores_: np.ndarray = np.asarray(state["item_scores"], dtype=np.float32)
+
+
 class PopularityConfig(ModelConfig):
     weighting: Literal["count", "weight"] = "count"
 
 
 @register
-class Popularity(Recommender):
+class Popularity(_ItemScores):
     """Most-popular titles: the same list for everyone (minus what each member has seen)."""
 
     name = "popular"
@@ -39,15 +52,6 @@ class Popularity(Recommender):
         vals = np.ones(data.nnz) if self.config.weighting == "count" else data.weight.astype(np.float64)
         self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
 
-    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
-        return np.broadcast_to(self.item_scores_, (len(rows), self.item_scores_.shape[0]))
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return {"item_scores": self.item_scores_}
-
-    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
-        self.item_scores_ = np.asarray(state["item_scores"], dtype=np.float32)
-
 
 class TrendingConfig(ModelConfig):
     half_life_days: float = Field(7.0, gt=0)
@@ -57,7 +61,7 @@ class TrendingConfig(ModelConfig):
 
 
 @register
-class Trending(Recommender):
+class Trending(_ItemScores):
     """Time-decayed popularity: what is being watched now."""
 
     name = "trending"
@@ -73,12 +77,9 @@ class Trending(Recommender):
         self.reference_time_ = t_ref
         self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
 
-    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
-        return np.broadcast_to(self.item_scores_, (len(rows), self.item_scores_.shape[0]))
-
     def _state(self) -> dict[str, np.ndarray]:
-        return {"item_scores": self.item_scores_, "reference_time": np.asarray(self.reference_time_)}
+        return {**super()._state(), "reference_time": np.asarray(self.reference_time_)}
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
-        self.item_scores_ = np.asarray(state["item_scores"], dtype=np.float32)
+        super()._set_state(state)
         self.reference_time_ = int(state["reference_time"])

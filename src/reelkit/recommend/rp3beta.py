@@ -16,7 +16,6 @@ Each row of ``W`` keeps its ``k`` largest entries (and is optionally L1-normalis
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -27,14 +26,11 @@ from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
 from reelkit.recommend.base import (
     ModelConfig,
-    Recommender,
     Space,
     register,
-    sparse_from_state,
-    sparse_state,
     weighted_input,
 )
-from reelkit.recommend.itemknn import blocked_topk
+from reelkit.recommend.itemknn import SparseItemItem, blocked_topk
 
 __all__ = ["RP3beta", "RP3betaConfig", "rp3beta_weights"]
 
@@ -89,11 +85,13 @@ def rp3beta_weights(x: sp.csr_matrix, alpha: float, beta: float, k: int, normali
 
 
 @register
-class RP3beta(Recommender):
+class RP3beta(SparseItemItem):
     """Popularity-penalised three-step random walk (graph-based item-item model)."""
 
     name = "rp3beta"
     kind = "top-n"
+    matrix_attr = "weights_"
+    state_key = "w"
     Config = RP3betaConfig
     config: RP3betaConfig
     fast_params = {"k": 30}  # noqa: RUF012
@@ -114,16 +112,3 @@ class RP3beta(Recommender):
                 self._input(data.matrix("weight")), cfg.alpha, cfg.beta, cfg.k, cfg.normalize
             )
             task.advance()
-
-    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((self._input(history) @ self.weights_).toarray(), dtype=np.float32)
-
-    def _similar(self, items: np.ndarray) -> np.ndarray:
-        return np.asarray(self.weights_[np.asarray(items)].toarray(), dtype=np.float32)
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return sparse_state("w", self.weights_)
-
-    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
-        n = int(self.title_ids_.shape[0])
-        self.weights_ = sparse_from_state(state, "w", (n, n))

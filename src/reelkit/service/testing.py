@@ -13,7 +13,19 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["LiveServer", "start_server"]
+__all__ = ["CHROMIUM_ARGS", "LiveServer", "start_server"]
+
+#: Flags for Debian's headless chromium on a machine without network access (the browser test and the
+#: screenshot script both launch it with these).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @dataclass
