@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,service]'
+	# silero-vad's model files only (run through onnxruntime); its torch dependency is not wanted
+	$(PY) -m pip install -q --no-deps 'silero-vad>=5'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -31,6 +33,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "note: could not install chromium; the browser test will be skipped"; }
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null) \
+	  || echo "note: could not install espeak-ng; the speech tests will be skipped"; }
 
 # The service with the web page on demo data (or MovieLens when REELKIT_DATA points at it):
 # builds the data folder and trains on the first run, reuses both afterwards.

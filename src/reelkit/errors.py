@@ -14,11 +14,15 @@ __all__ = [
     "DuplicateEventsWarning",
     "EmptyDataError",
     "FetchError",
+    "InfeasibleError",
+    "MediaError",
     "MissingColumnsError",
     "ModelFormatError",
     "NotFittedError",
     "ReelkitError",
     "ReelkitWarning",
+    "SyncRefusedError",
+    "ToolError",
     "UnknownIdError",
     "UserInputError",
 ]
@@ -77,6 +81,32 @@ class FetchError(ReelkitError):
 
 class ChecksumError(FetchError, UserInputError):
     """A downloaded file does not match its published sha256; it was not kept."""
+
+
+class MediaError(DataFormatError):
+    """A media file is missing, unreadable, has no stream of the kind needed, or uses an unsupported codec."""
+
+
+class ToolError(ReelkitError):
+    """An external tool (ffmpeg) failed on input it should have handled; the message quotes its last words."""
+
+
+class InfeasibleError(UserInputError):
+    """A problem has no solution; the message names the constraints that conflict."""
+
+    def __init__(self, message: str, *, conflicts: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.conflicts = list(conflicts or [])
+
+
+class SyncRefusedError(ReelkitError):
+    """An alignment (subtitle sync) fit is not trustworthy; nothing was written. The CLI exits 3."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, confidence: float | None = None) -> None:
+        super().__init__(message)
+        self.confidence = confidence
 
 
 class ReelkitWarning(UserWarning):

@@ -26,10 +26,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from reelkit.cli import data, demo, evaluate, recommend, service
+    from reelkit.cli import abr, audio, cache, data, demo, evaluate, produce, recommend, service, subs, video
 
     app.add_typer(data.app, name="data")
-    for module in (recommend, evaluate, demo, service):
+    for module in (recommend, evaluate, demo, service, abr, cache, subs, audio, video, produce):
         module.register(app)
 
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(2)
     except ReelkitError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
-        sys.exit(1)
+        sys.exit(int(getattr(exc, "exit_code", 1)))
     except OSError as exc:  # a file we were told to read or write
         if exc.filename is not None:
             err_console.print(f"error: {exc.filename}: {exc.strerror}", highlight=False, markup=False)

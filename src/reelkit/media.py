@@ -1,0 +1,247 @@
+"""The one place that runs ffmpeg.
+
+reelkit uses the ffmpeg binary shipped by the ``imageio-ffmpeg`` wheel (built with libx264 and libvmaf), so no
+system package is needed; ``REELKIT_FFMPEG`` overrides the path. Other modules build ffmpeg argument lists and
+call :func:`run_ffmpeg` (or a helper here); they never start ffmpeg themselves.
+
+There is no ffprobe in the wheel: :func:`probe` reads the stream description ffmpeg prints for ``-i``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from reelkit.errors import MediaError, ToolError
+
+__all__ = [
+    "AudioStream",
+    "MediaInfo",
+    "VideoStream",
+    "decode_audio",
+    "ffmpeg_exe",
+    "ffmpeg_has",
+    "probe",
+    "run_ffmpeg",
+    "write_audio",
+]
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary: ``$REELKIT_FFMPEG``, else the one in the imageio-ffmpeg wheel."""
+    override = os.environ.get("REELKIT_FFMPEG")
+    if override:
+        return override
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - a dependency of reelkit
+        raise ToolError("ffmpeg is not available: install the imageio-ffmpeg package") from exc
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@lru_cache(maxsize=64)
+def ffmpeg_has(kind: str, name: str) -> bool:
+    """Whether this ffmpeg has a filter / encoder / decoder (``kind`` is ``filters``, ``encoders``, ...)."""
+    out = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", f"-{kind}"], capture_output=True, text=True, check=False
+    ).stdout
+    return any(len(parts := line.split()) >= 2 and parts[1] == name for line in out.splitlines())
+
+
+def run_ffmpeg(
+    args: Sequence[str],
+    *,
+    input_bytes: bytes | None = None,
+    timeout: float | None = None,
+    what: str = "ffmpeg",
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``ffmpeg -hide_banner -nostdin <args>`` and return the finished process (stdout/stderr as bytes).
+
+    A non-zero exit raises :class:`ToolError` quoting ffmpeg's last lines; ``what`` names the job in it.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *args]
+    try:
+        proc = subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s") from exc
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")
+    return proc
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    layout: str
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    index: int
+    codec: str
+    width: int
+    height: int
+    fps: float | None
+    pix_fmt: str
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffmpeg reports about a file: its duration and streams."""
+
+    path: str
+    duration_s: float | None
+    audio: list[AudioStream] = field(default_factory=list)
+    video: list[VideoStream] = field(default_factory=list)
+    subtitles: int = 0
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle): (.*)")
+_LAYOUTS = {
+    "mono": 1,
+    "stereo": 2,
+    "2.1": 3,
+    "quad": 4,
+    "4.0": 4,
+    "5.0": 5,
+    "5.1": 6,
+    "5.1(side)": 6,
+    "6.1": 7,
+    "7.1": 8,
+}
+
+
+def _check_file(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise MediaError("no such file; check the path", path=str(p))
+    if p.is_dir():
+        raise MediaError("is a folder, not a media file", path=str(p))
+    return p
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Duration and streams of a media file (raises :class:`MediaError` when ffmpeg cannot read it)."""
+    p = _check_file(path)
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p)], capture_output=True, text=True, check=False
+    )
+    err = proc.stderr
+    if "Input #0" not in err:
+        last = err.strip().splitlines()[-1] if err.strip() else "unknown format"
+        raise MediaError(f"ffmpeg cannot read this file ({last.split(': ')[-1]})", path=str(p))
+    m = _DURATION.search(err)
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+    audio: list[AudioStream] = []
+    video: list[VideoStream] = []
+    subs = 0
+    for sm in _STREAM.finditer(err):
+        idx, kind, desc = int(sm.group(1)), sm.group(2), sm.group(3)
+        parts = [x.strip() for x in re.split(r",(?![^(]*\))", desc)]
+        codec = parts[0].split()[0] if parts else "?"
+        if kind == "Audio":
+            rate = next((int(x.split()[0]) for x in parts if x.endswith(" Hz")), 0)
+            layout = parts[2] if len(parts) > 2 else "?"
+            ch_match = re.match(r"(\d+) channels", layout)
+            channels = int(ch_match.group(1)) if ch_match else _LAYOUTS.get(layout.split()[0], 0)
+            audio.append(AudioStream(idx, codec, rate, channels, layout))
+        elif kind == "Video":
+            size = next(
+                (re.search(r"(\d{2,5})x(\d{2,5})", x) for x in parts if re.search(r"\d+x\d+", x)), None
+            )
+            fps_m = re.search(r"([\d.]+) fps", desc) or re.search(r"([\d.]+) tbr", desc)
+            pix = parts[1].split("(")[0].strip() if len(parts) > 1 else "?"
+            video.append(
+                VideoStream(
+                    idx,
+                    codec,
+                    int(size.group(1)) if size else 0,
+                    int(size.group(2)) if size else 0,
+                    float(fps_m.group(1)) if fps_m else None,
+                    pix,
+                )
+            )
+        else:
+            subs += 1
+    return MediaInfo(str(p), duration, audio, video, subs)
+
+
+def decode_audio(
+    path: str | Path,
+    *,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    stream: int = 0,
+) -> tuple[npt.NDArray[np.float32], int]:
+    """Decode an audio stream to float32 samples shaped ``(n, channels)`` and return them with the rate.
+
+    ``sample_rate``/``channels`` resample or downmix (ffmpeg's resampler); by default the file's own are kept.
+    WAV/FLAC could be read by soundfile too; this path reads any container ffmpeg knows.
+    """
+    info = probe(path)
+    if len(info.audio) <= stream:
+        raise MediaError(
+            "has no audio stream" if not info.audio else f"has no audio stream {stream}", path=str(path)
+        )
+    a = info.audio[stream]
+    rate = sample_rate or a.sample_rate
+    ch = channels or a.channels or 2
+    args = [
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        f"0:a:{stream}",
+        "-vn",
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-ar",
+        str(rate),
+        "-ac",
+        str(ch),
+        "-",
+    ]
+    proc = run_ffmpeg(args, what=f"decoding audio of {path}")
+    samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32, copy=False)
+    return samples.reshape(-1, ch), rate
+
+
+def write_audio(
+    path: str | Path, samples: npt.ArrayLike, sample_rate: int, *, codec: str | None = None
+) -> Path:
+    """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
+
+    Writes to a temporary file beside ``path`` and renames it, so an existing file is never half-written.
+    """
+    out = Path(path)
+    x = np.asarray(samples, dtype="<f4")
+    if x.ndim == 1:
+        x = x[:, None]
+    tmp = out.with_name(f".{out.name}.part{out.suffix}")
+    args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(x.shape[1]), "-i", "-"]
+    if codec:
+        args += ["-c:a", codec]
+    args.append(str(tmp))
+    try:
+        run_ffmpeg(args, input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

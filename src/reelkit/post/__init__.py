@@ -1,0 +1,1 @@
+"""Post-production: subtitle sync, loudness, video quality and encoding ladders, QC reports."""

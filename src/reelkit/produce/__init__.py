@@ -1,0 +1,1 @@
+"""Pre-production: shoot scheduling, crew and cast matching, audience forecasts for new titles."""
