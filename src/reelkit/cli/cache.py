@@ -14,7 +14,7 @@ group = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     """Add the ``cache`` group (and any top-level commands of this pillar) to the root app."""
-    from reelkit.cli import cache_sim, cache_plan
+    from reelkit.cli import cache_plan, cache_sim
 
     cache_sim.add_commands(group, app)
     cache_plan.add_commands(group, app)

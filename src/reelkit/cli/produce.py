@@ -13,7 +13,7 @@ group = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     """Add the ``schedule`` group (and any top-level commands of this pillar) to the root app."""
-    from reelkit.cli import produce_talent, produce_plan
+    from reelkit.cli import produce_plan, produce_talent
 
     produce_talent.add_commands(group, app)
     produce_plan.add_commands(group, app)
