@@ -1,0 +1,248 @@
+"""Encoding candidates with libx264/libx265 and scoring them, cached on disk.
+
+One candidate is an :class:`EncodeSpec` (size, CRF or target bitrate, preset, GOP, optional frame range of the
+source). :func:`encode_and_score` encodes it through :func:`reelkit.media.run_ffmpeg`, measures the bitrate
+from the packet sizes (no container overhead) and scores VMAF at the source's (display) resolution. Results
+are cached under ``cache_dir`` keyed by a content hash of the source, the spec, the scoring options and the
+ffmpeg version: ``<key>.json`` plus ``<key>.mp4``, so a rerun encodes nothing twice.
+
+Every encode has closed GOPs of a fixed length (``gop_s``, no scene-cut keyframes), so the rungs of a ladder
+are segment-aligned for DASH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from reelkit.errors import ConfigError
+from reelkit.media import ffmpeg_exe, probe, run_ffmpeg
+from reelkit.post.video.quality import measure_quality
+
+__all__ = [
+    "CODECS",
+    "EncodeResult",
+    "EncodeSpec",
+    "EncodeTask",
+    "default_cache_dir",
+    "encode_and_score",
+    "file_hash",
+    "packet_bytes",
+]
+
+CODECS = {"x264": "libx264", "x265": "libx265"}
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EncodeSpec:
+    """One encode: ``crf`` (constant quality) or ``bitrate_kbps`` (1-pass ABR, peak 2x, buffer 2x)."""
+
+    width: int
+    height: int
+    crf: float | None = None
+    bitrate_kbps: float | None = None
+    codec: Literal["x264", "x265"] = "x264"
+    preset: str = "veryfast"
+    gop_s: float = 2.0
+    start_frame: int | None = None
+    end_frame: int | None = None
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if (self.crf is None) == (self.bitrate_kbps is None):
+            raise ConfigError("an encode needs exactly one of crf and bitrate_kbps")
+        if self.codec not in CODECS:
+            raise ConfigError(f"unknown codec {self.codec!r}; choose from {sorted(CODECS)}")
+        if self.width % 2 or self.height % 2 or self.width <= 0 or self.height <= 0:
+            raise ConfigError(f"encode size {self.width}x{self.height} must be positive and even")
+
+    @property
+    def label(self) -> str:
+        q = f"crf{self.crf:g}" if self.crf is not None else f"{self.bitrate_kbps:g}k"
+        shot = f"_f{self.start_frame}-{self.end_frame}" if self.start_frame is not None else ""
+        return f"{self.width}x{self.height}_{q}{shot}"
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    """An encode and its scores (VMAF ``vmaf_v0.6.1`` mean at display resolution, PSNR-Y, bitrate)."""
+
+    spec: EncodeSpec
+    path: str
+    bits: int
+    frames: int
+    duration_s: float
+    bitrate_kbps: float
+    vmaf: float
+    vmaf_hmean: float
+    vmaf_p5: float
+    psnr_y: float
+    encode_s: float
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["spec"] = asdict(self.spec)
+        return d
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> EncodeResult:
+        d = dict(d)
+        d["spec"] = EncodeSpec(**d["spec"])
+        return EncodeResult(**d)
+
+
+@dataclass(frozen=True)
+class EncodeTask:
+    """What a worker needs: the source, its content hash, the spec, the cache and the scoring options."""
+
+    source: str
+    source_hash: str
+    spec: EncodeSpec
+    cache_dir: str
+    display_width: int
+    display_height: int
+    vmaf_subsample: int = 1
+
+
+def default_cache_dir() -> Path:
+    """``$REELKIT_CACHE/video`` or ``~/.cache/reelkit/video``."""
+    root = os.environ.get("REELKIT_CACHE")
+    return Path(root) / "video" if root else Path.home() / ".cache" / "reelkit" / "video"
+
+
+@lru_cache(maxsize=256)
+def _hash_cached(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file's bytes (memoised per path, size and modification time)."""
+    st = os.stat(path)
+    return _hash_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def _ffmpeg_version() -> str:
+    out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+_PACKET = re.compile(r"^\s*\d+,\s*-?\d+,\s*-?\d+,\s*-?\d+,\s*(\d+),", re.MULTILINE)
+
+
+def packet_bytes(path: str | Path) -> tuple[int, int]:
+    """(bytes, packets) of the first video stream, summed from ffmpeg's per-packet ``framecrc`` listing."""
+    proc = run_ffmpeg(
+        ["-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
+        what=f"reading packet sizes of {path}",
+    )
+    sizes = [int(x) for x in _PACKET.findall(proc.stdout.decode("ascii", "replace"))]
+    return sum(sizes), len(sizes)
+
+
+def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str]:
+    """The ffmpeg arguments of one encode (video only, yuv420p, fixed closed GOPs)."""
+    gop = max(1, round(spec.gop_s * fps))
+    vf = []
+    if spec.start_frame is not None:
+        end = f":end_frame={spec.end_frame}" if spec.end_frame is not None else ""
+        vf += [f"trim=start_frame={spec.start_frame}{end}", "setpts=PTS-STARTPTS"]
+    vf += [f"scale={spec.width}:{spec.height}:flags=bicubic", "format=yuv420p"]
+    args = ["-v", "error", "-y", "-i", source, "-map", "0:v:0", "-an", "-sn", "-vf", ",".join(vf)]
+    args += ["-c:v", CODECS[spec.codec], "-preset", spec.preset, "-threads", str(spec.threads)]
+    if spec.crf is not None:
+        args += ["-crf", f"{spec.crf:g}"]
+    else:
+        kb = spec.bitrate_kbps or 0.0
+        args += ["-b:v", f"{kb:g}k", "-maxrate", f"{2 * kb:g}k", "-bufsize", f"{2 * kb:g}k"]
+    if spec.codec == "x264":
+        args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop"]
+        args += ["-x264-params", "open-gop=0"]
+    else:
+        args += ["-x265-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error"]
+        args += ["-tag:v", "hvc1"]
+    return [*args, "-movflags", "+faststart", out]
+
+
+def _key(task: EncodeTask) -> str:
+    payload = {
+        "v": CACHE_VERSION,
+        "source": task.source_hash,
+        "spec": asdict(task.spec),
+        "display": [task.display_width, task.display_height],
+        "vmaf_subsample": task.vmaf_subsample,
+        "ffmpeg": _ffmpeg_version(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def encode_and_score(task: EncodeTask) -> EncodeResult:
+    """Encode ``task.spec`` (or take it from the cache) and score it; safe to run in parallel threads."""
+    cache = Path(task.cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    key = _key(task)
+    meta, media = cache / f"{key}.json", cache / f"{key}.mp4"
+    if meta.exists() and media.exists():
+        try:
+            res = EncodeResult.from_dict(json.loads(meta.read_text()))
+            return EncodeResult(**{**res.__dict__, "path": str(media), "cached": True})
+        except (ValueError, TypeError, KeyError):
+            pass  # a damaged entry is redone
+    info = probe(task.source)
+    fps = info.video[0].fps or 25.0
+    spec = task.spec
+    with tempfile.TemporaryDirectory(prefix="reelkit-enc-", dir=cache) as tmp:
+        out = Path(tmp) / "enc.mp4"
+        t0 = time.perf_counter()
+        run_ffmpeg(encode_args(task.source, spec, fps, str(out)), what=f"encoding {spec.label}")
+        elapsed = time.perf_counter() - t0
+        nbytes, frames = packet_bytes(out)
+        ref_frames = (spec.start_frame, spec.end_frame) if spec.start_frame is not None else None
+        if ref_frames is not None and ref_frames[1] is None:
+            raise ConfigError("a frame range needs an end_frame")
+        q = measure_quality(
+            task.source,
+            out,
+            models=("vmaf",),
+            features=("psnr",),
+            width=task.display_width,
+            height=task.display_height,
+            subsample=task.vmaf_subsample,
+            reference_frames=ref_frames,  # type: ignore[arg-type]
+        )
+        duration = frames / fps
+        pooled = q.pooled["vmaf"]
+        result = EncodeResult(
+            spec=spec,
+            path=str(media),
+            bits=8 * nbytes,
+            frames=frames,
+            duration_s=duration,
+            bitrate_kbps=8 * nbytes / duration / 1000.0,
+            vmaf=pooled.mean,
+            vmaf_hmean=pooled.harmonic_mean,
+            vmaf_p5=pooled.p5,
+            psnr_y=q.psnr_y,
+            encode_s=elapsed,
+        )
+        shutil.move(str(out), media)
+        tmp_meta = meta.with_suffix(".json.part")
+        tmp_meta.write_text(json.dumps(result.to_dict(), indent=1))
+        os.replace(tmp_meta, meta)
+    return result

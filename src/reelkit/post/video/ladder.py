@@ -1,0 +1,409 @@
+"""Per-title encoding ladders: candidates over a resolution x CRF grid, the convex hull, rungs, BD-rate.
+
+Per-title encoding (Netflix, 2015): encode the title at several resolutions and quality settings, score each
+encode with VMAF at the display resolution (the source's), and keep the upper convex hull of the
+(bitrate, VMAF) points: the encodes no mix of others beats. The ladder's rungs come from the hull by this rule
+(:class:`RungRule`):
+
+1. top rung: the cheapest hull point with VMAF >= ``top_vmaf`` (default 95), else the best hull point;
+2. bottom rung: the cheapest hull point with bitrate >= ``min_kbps`` (default 145 kbps, the HLS ladder's
+   lowest rung), else the cheapest hull point;
+3. rungs in between at quality steps: aim at VMAF levels ``step`` apart (default 6, about one just-noticeable
+   difference) going up from the bottom, each the cheapest hull point that reaches the level;
+4. a rung closer than ``min_ratio`` (1.3x) in bitrate to the next one up is dropped (the top one stays), and
+   at most ``max_rungs`` are kept (evenly spread over the list).
+
+The fixed ladder it is compared with is the H.264 ladder of Apple's HLS authoring specification (16:9), with
+rungs above the source's height left out. Both curves are compared by BD-rate at equal VMAF
+(:func:`reelkit.post.video.bdrate.bd_rate`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reelkit.errors import ConfigError, MediaError
+from reelkit.executor import Executor, LocalExecutor
+from reelkit.media import probe, run_ffmpeg
+from reelkit.post.video.bdrate import bd_rate
+from reelkit.post.video.encode import (
+    EncodeResult,
+    EncodeSpec,
+    EncodeTask,
+    default_cache_dir,
+    encode_and_score,
+    file_hash,
+)
+from reelkit.progress import SILENT, Progress
+
+__all__ = [
+    "DEFAULT_CRFS",
+    "DEFAULT_HEIGHTS",
+    "HLS_LADDER",
+    "Ladder",
+    "RDPoint",
+    "RungRule",
+    "convex_hull",
+    "grid_sizes",
+    "per_title_ladder",
+    "plot_curves",
+    "select_rungs",
+    "write_dash",
+]
+
+DEFAULT_HEIGHTS = (1080, 720, 540, 432, 360, 288, 240)
+DEFAULT_CRFS = (20.0, 24.0, 28.0, 32.0, 36.0, 40.0)
+
+#: Apple HLS authoring specification, H.264 16:9 ladder: (width, height, kbps)
+HLS_LADDER: tuple[tuple[int, int, int], ...] = (
+    (416, 234, 145),
+    (640, 360, 365),
+    (768, 432, 730),
+    (768, 432, 1100),
+    (960, 540, 2000),
+    (1280, 720, 3000),
+    (1280, 720, 4500),
+    (1920, 1080, 6000),
+    (1920, 1080, 7800),
+)
+
+
+@dataclass(frozen=True)
+class RDPoint:
+    """A rate-quality point; ``rate`` in kbps (or bits), ``quality`` in VMAF; ``ref`` the object behind it."""
+
+    rate: float
+    quality: float
+    ref: Any = field(default=None, compare=False)
+
+
+def convex_hull(points: Sequence[RDPoint]) -> list[RDPoint]:
+    """Upper convex hull of rate-quality points, by rising rate.
+
+    First the Pareto front (each point better than every cheaper one), then the concave envelope: a point
+    below the chord of its neighbours is dropped, so slopes (quality per rate) fall strictly along the hull.
+    """
+    pts = sorted(points, key=lambda p: (p.rate, -p.quality))
+    front: list[RDPoint] = []
+    for p in pts:
+        if not front or p.quality > front[-1].quality:
+            if front and p.rate == front[-1].rate:
+                front[-1] = p
+            else:
+                front.append(p)
+    hull: list[RDPoint] = []
+    for p in front:
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # drop b when it lies on or below the chord a -> p
+            if (b.quality - a.quality) * (p.rate - a.rate) <= (p.quality - a.quality) * (b.rate - a.rate):
+                hull.pop()
+            else:
+                break
+        hull.append(p)
+    return hull
+
+
+@dataclass(frozen=True)
+class RungRule:
+    """How rungs are picked from the hull (see the module text)."""
+
+    top_vmaf: float = 95.0
+    min_kbps: float = 145.0
+    step: float = 6.0
+    min_ratio: float = 1.3
+    max_rungs: int = 8
+
+    def __post_init__(self) -> None:
+        if self.step <= 0 or self.min_ratio < 1 or self.max_rungs < 2:
+            raise ConfigError("rung rule: step > 0, min_ratio >= 1 and max_rungs >= 2 are required")
+
+
+def select_rungs(hull: Sequence[RDPoint], rule: RungRule = RungRule()) -> list[RDPoint]:
+    """Pick ladder rungs from a hull (by rising rate) with :class:`RungRule`'s stated rule."""
+    if not hull:
+        return []
+    pts = sorted(hull, key=lambda p: p.rate)
+    top = next((p for p in pts if p.quality >= rule.top_vmaf), pts[-1])
+    below_top = [p for p in pts if p.rate <= top.rate]
+    bottom = next((p for p in below_top if p.rate >= rule.min_kbps), below_top[0])
+    chosen = [bottom]
+    level = bottom.quality + rule.step
+    while level < top.quality:
+        nxt = next((p for p in below_top if p.quality >= level and p.rate > chosen[-1].rate), None)
+        if nxt is None or nxt is top:
+            break
+        chosen.append(nxt)
+        level = nxt.quality + rule.step
+    if top is not chosen[-1]:
+        chosen.append(top)
+    # bitrate spacing, walking down from the top
+    spaced = [chosen[-1]]
+    for p in reversed(chosen[:-1]):
+        if spaced[-1].rate / p.rate >= rule.min_ratio:
+            spaced.append(p)
+    spaced.reverse()
+    if len(spaced) > rule.max_rungs:
+        idx = sorted({round(i * (len(spaced) - 1) / (rule.max_rungs - 1)) for i in range(rule.max_rungs)})
+        spaced = [spaced[i] for i in idx]
+    return spaced
+
+
+def _even(x: float) -> int:
+    return max(2, round(x / 2.0) * 2)
+
+
+def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS) -> list[tuple[int, int]]:
+    """Encode sizes: each height of ``heights`` not above the source's (plus the source's own), width by the
+    source's aspect ratio, both even; largest first."""
+    hs = sorted({h for h in heights if h <= height} | {height - height % 2}, reverse=True)
+    return [(_even(width * h / height), h) for h in hs]
+
+
+def fixed_ladder_specs(
+    width: int, height: int, codec: Literal["x264", "x265"] = "x264", preset: str = "veryfast"
+) -> list[EncodeSpec]:
+    """The HLS ladder's rungs not above the source's height, sized to the source's aspect ratio."""
+    specs = []
+    for _w, h, kbps in HLS_LADDER:
+        if h <= height:
+            specs.append(
+                EncodeSpec(_even(width * h / height), h, bitrate_kbps=kbps, codec=codec, preset=preset)
+            )
+    if not specs:
+        raise MediaError(
+            f"the source ({width}x{height}) is smaller than the fixed ladder's lowest rung (234 lines)",
+            path=None,
+        )
+    return specs
+
+
+@dataclass
+class Ladder:
+    """A ladder and how it was found: every candidate, the hull, the rungs, the fixed ladder and BD-rates."""
+
+    source: str
+    width: int
+    height: int
+    mode: str
+    candidates: list[EncodeResult]
+    hull: list[RDPoint]
+    rungs: list[RDPoint]
+    fixed: list[EncodeResult] = field(default_factory=list)
+    bd_rate_vs_fixed: float | None = None
+    bd_rate_hull_vs_fixed: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def rung_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for p in self.rungs:
+            r = p.ref
+            spec = r.spec if isinstance(r, EncodeResult) else None
+            row: dict[str, Any] = {
+                "width": spec.width if spec else r.get("width"),
+                "height": spec.height if spec else r.get("height"),
+                "bitrate_kbps": round(p.rate, 2),
+                "vmaf": round(p.quality, 3),
+            }
+            if spec is not None:
+                row["crf"] = spec.crf
+            elif isinstance(r, dict):
+                row.update({k: v for k, v in r.items() if k not in row})
+            rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "mode": self.mode,
+            "width": self.width,
+            "height": self.height,
+            "rungs": self.rung_rows(),
+            "bd_rate_vs_fixed": self.bd_rate_vs_fixed,
+            "bd_rate_hull_vs_fixed": self.bd_rate_hull_vs_fixed,
+            "hull": [{"bitrate_kbps": p.rate, "vmaf": p.quality} for p in self.hull],
+            "fixed": [
+                {
+                    "width": f.spec.width,
+                    "height": f.spec.height,
+                    "target_kbps": f.spec.bitrate_kbps,
+                    "bitrate_kbps": f.bitrate_kbps,
+                    "vmaf": f.vmaf,
+                }
+                for f in self.fixed
+            ],
+            "candidates": [
+                {
+                    "width": c.spec.width,
+                    "height": c.spec.height,
+                    "crf": c.spec.crf,
+                    "bitrate_kbps": c.bitrate_kbps,
+                    "vmaf": c.vmaf,
+                    "psnr_y": c.psnr_y,
+                }
+                for c in self.candidates
+                if c.spec.start_frame is None
+            ],
+            **self.extra,
+        }
+
+
+def safe_bd_rate(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> float | None:
+    """BD-rate of ``test`` vs ``anchor`` (pchip), or ``None`` when the curves do not overlap in quality."""
+    try:
+        return bd_rate(
+            [p.rate for p in anchor],
+            [p.quality for p in anchor],
+            [p.rate for p in test],
+            [p.quality for p in test],
+        )
+    except ConfigError:
+        return None
+
+
+def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: float = 2.0) -> Path:
+    """Package rung encodes (segment-aligned, same frame rate) as one DASH presentation: ``manifest.mpd``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    args = ["-v", "error", "-y"]
+    for e in encodes:
+        args += ["-i", str(e)]
+    for i in range(len(encodes)):
+        args += ["-map", f"{i}:v:0"]
+    args += ["-c", "copy", "-f", "dash", "-seg_duration", f"{seg_s:g}", "-use_template", "1"]
+    args += ["-use_timeline", "1", "-adaptation_sets", "id=0,streams=v", str(out / "manifest.mpd")]
+    run_ffmpeg(args, what="writing the DASH manifest")
+    return out / "manifest.mpd"
+
+
+def plot_curves(
+    curves: dict[str, Sequence[RDPoint]],
+    path: str | Path,
+    *,
+    title: str = "",
+    points: Sequence[RDPoint] = (),
+) -> Path:
+    """Rate-quality curves (log bitrate axis) as a PNG; ``points`` are drawn faintly (all candidates)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if points:
+        ax.scatter([p.rate for p in points], [p.quality for p in points], s=10, c="0.75", label="candidates")
+    for name, pts in curves.items():
+        pts = sorted(pts, key=lambda p: p.rate)
+        ax.plot([p.rate for p in pts], [p.quality for p in pts], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("bitrate (kbps)")
+    ax.set_ylabel("VMAF (vmaf_v0.6.1, mean)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def run_encodes(
+    source: str | Path,
+    specs: Sequence[EncodeSpec],
+    *,
+    display: tuple[int, int],
+    cache_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress = SILENT,
+    description: str = "encoding",
+    vmaf_subsample: int = 1,
+) -> list[EncodeResult]:
+    """Encode and score every spec (in parallel, cached); results in spec order."""
+    src = str(Path(source).resolve())
+    h = file_hash(src)
+    cache = str(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    tasks = [EncodeTask(src, h, s, cache, display[0], display[1], vmaf_subsample) for s in specs]
+    ex = executor or LocalExecutor(kind="thread")
+    return ex.map(encode_and_score, tasks, progress=progress, description=description)
+
+
+def per_title_ladder(
+    source: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    heights: Sequence[int] = DEFAULT_HEIGHTS,
+    crfs: Sequence[float] = DEFAULT_CRFS,
+    codec: Literal["x264", "x265"] = "x264",
+    preset: str = "veryfast",
+    rule: RungRule = RungRule(),
+    compare_fixed: bool = True,
+    cache_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress = SILENT,
+    vmaf_subsample: int = 1,
+    dash: bool = True,
+) -> Ladder:
+    """Build the per-title ladder of ``source`` (see the module text); with ``out_dir``, write
+    ``ladder.json``, the rung encodes, a DASH manifest under ``dash/`` and ``rd.png``."""
+    info = probe(source)
+    if not info.video:
+        raise MediaError("has no video stream", path=str(source))
+    W, H = info.video[0].width, info.video[0].height
+    sizes = grid_sizes(W, H, heights)
+    specs = [EncodeSpec(w, h, crf=float(c), codec=codec, preset=preset) for w, h in sizes for c in crfs]
+    kw: dict[str, Any] = {
+        "display": (W, H),
+        "cache_dir": cache_dir,
+        "executor": executor,
+        "progress": progress,
+        "vmaf_subsample": vmaf_subsample,
+    }
+    results = run_encodes(source, specs, description="per-title candidates", **kw)
+    hull = convex_hull([RDPoint(r.bitrate_kbps, r.vmaf, r) for r in results])
+    rungs = select_rungs(hull, rule)
+    ladder = Ladder(str(source), W, H, "title", results, hull, rungs)
+    if compare_fixed:
+        fixed = run_encodes(source, fixed_ladder_specs(W, H, codec, preset), description="fixed ladder", **kw)
+        ladder.fixed = fixed
+        fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in fixed]
+        ladder.bd_rate_vs_fixed = safe_bd_rate(fixed_pts, rungs)
+        ladder.bd_rate_hull_vs_fixed = safe_bd_rate(fixed_pts, hull)
+    if out_dir is not None:
+        write_outputs(ladder, out_dir, dash=dash)
+    return ladder
+
+
+def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> None:
+    """Write ``ladder.json``, the rung encodes (``rung<i>_<w>x<h>_<kbps>k.mp4``), ``dash/manifest.mpd`` and
+    ``rd.png``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i, p in enumerate(ladder.rungs):
+        src = p.ref.path if isinstance(p.ref, EncodeResult) else p.ref["path"]
+        row = ladder.rung_rows()[i]
+        name = f"rung{i}_{row['width']}x{row['height']}_{math.floor(p.rate)}k.mp4"
+        shutil.copyfile(src, out / name)
+        files.append(out / name)
+    payload = ladder.to_dict()
+    for row, f in zip(payload["rungs"], files, strict=True):
+        row["file"] = f.name
+        row.pop("path", None)
+    if dash and files:
+        payload["dash_manifest"] = str(write_dash(files, out / "dash").relative_to(out))
+    curves: dict[str, Sequence[RDPoint]] = {f"{ladder.mode} ladder": ladder.rungs, "hull": ladder.hull}
+    if ladder.fixed:
+        curves["fixed (HLS)"] = [RDPoint(f.bitrate_kbps, f.vmaf) for f in ladder.fixed]
+    cand = [RDPoint(c.bitrate_kbps, c.vmaf) for c in ladder.candidates if c.spec.start_frame is None]
+    plot_curves(curves, out / "rd.png", title=Path(ladder.source).name, points=cand)
+    payload["plot"] = "rd.png"
+    (out / "ladder.json").write_text(json.dumps(payload, indent=1, default=str))
