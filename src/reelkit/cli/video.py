@@ -1,9 +1,189 @@
-"""CLI commands of this pillar (placeholder until its module is written)."""
+"""The ``reelkit video`` command group: ``quality``, ``ladder`` and ``qc``."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.errors import ConfigError
+
+__all__ = ["group", "register"]
+
+group = typer.Typer(
+    help="Video: quality (VMAF, PSNR, SSIM), per-title and shot-based ladders, QC.", no_args_is_help=True
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        out = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"{what}: give comma-separated numbers, e.g. 22,28,34") from exc
+    if not out:
+        raise ConfigError(f"{what}: give at least one number")
+    return out
+
+
+@group.command("quality")
+def quality_cmd(
+    reference: Annotated[Path, typer.Argument(help="Reference (source) video.")],
+    distorted: Annotated[Path, typer.Argument(help="Distorted (encoded) video.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="VMAF model (repeatable): vmaf, vmaf_neg, vmaf_phone, vmaf_4k."),
+    ] = None,
+    align: Annotated[
+        bool, typer.Option("--align", help="Resample a different frame rate and compare the common frames.")
+    ] = False,
+    subsample: Annotated[int, typer.Option("--subsample", help="Score every n-th frame.")] = 1,
+    threads: Annotated[int, typer.Option("--threads", help="libvmaf threads.")] = 2,
+    per_frame: Annotated[
+        Path | None, typer.Option("--per-frame", help="Per-frame JSON (default: DIST.quality.json).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score DIST against REF: VMAF (libvmaf), PSNR-Y, SSIM, MS-SSIM, per frame and pooled."""
+    from reelkit.post.video.quality import measure_quality
+
+    models = tuple(model or ["vmaf"])
+    res = measure_quality(
+        reference, distorted, models=models, align=align, subsample=subsample, threads=threads
+    )
+    path = per_frame or distorted.with_name(distorted.name + ".quality.json")
+    res.write_per_frame(path)
+    out: dict[str, Any] = {
+        "vmaf": res.vmaf,
+        "psnr_y": res.psnr_y,
+        "psnr_yuv": res.psnr_yuv,
+        "ssim": res.ssim,
+        "ms_ssim": res.ms_ssim,
+        "frames": res.frames,
+        "per_frame": str(path),
+        "models": {m: res.mean(m) for m in models},
+        "pooled": {k: p.to_dict() for k, p in res.pooled.items()},
+    }
+    if json_out:
+        emit_json(out)
+        return
+    rows = [[k, p.mean, p.harmonic_mean, p.p5, p.min, p.max] for k, p in res.pooled.items()]
+    print_table(
+        f"{distorted.name} vs {reference.name}: {res.frames} frames at {res.width}x{res.height}",
+        ["metric", "mean", "harmonic mean", "5th pct", "min", "max"],
+        rows,
+    )
+    console.print(f"per-frame scores: {path}")
+
+
+@group.command("ladder")
+def ladder_cmd(
+    input: Annotated[Path, typer.Argument(help="Source video (the mezzanine).")],
+    out_dir: Annotated[
+        Path, typer.Option("-o", "--out", help="Folder for ladder.json, encodes, DASH, plot.")
+    ],
+    codec: Annotated[str, typer.Option("--codec", help="x264 or x265.")] = "x264",
+    mode: Annotated[
+        str, typer.Option("--mode", help="title (per-title) or shot (dynamic optimizer).")
+    ] = "title",
+    crf: Annotated[str, typer.Option("--crf", help="CRF grid, comma-separated.")] = "20,24,28,32,36,40",
+    heights: Annotated[
+        str,
+        typer.Option("--heights", help="Resolution grid (heights; those above the source's are skipped)."),
+    ] = "1080,720,540,432,360,288,240",
+    preset: Annotated[str, typer.Option("--preset", help="Encoder preset.")] = "veryfast",
+    workers: Annotated[int, typer.Option("--workers", help="Encodes in parallel (threads).")] = 2,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Encode cache (default ~/.cache/reelkit).")
+    ] = None,
+    subsample: Annotated[int, typer.Option("--subsample", help="VMAF on every n-th frame.")] = 1,
+    fixed: Annotated[
+        bool, typer.Option("--fixed/--no-fixed", help="Compare with the HLS fixed ladder.")
+    ] = True,
+    dash: Annotated[bool, typer.Option("--dash/--no-dash", help="Write a DASH manifest.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build a per-title (or shot-based) ladder: candidates, hull, rungs, BD-rate vs the fixed ladder."""
+    from reelkit.executor import LocalExecutor
+    from reelkit.post.video.ladder import per_title_ladder
+    from reelkit.post.video.shots import per_shot_ladder
+
+    if codec not in ("x264", "x265"):
+        raise ConfigError(f"--codec {codec!r}: use x264 or x265")
+    if mode not in ("title", "shot"):
+        raise ConfigError(f"--mode {mode!r}: use title or shot")
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    build = per_title_ladder if mode == "title" else per_shot_ladder
+    with progress_for(sys.stderr.isatty()) as progress:
+        ladder = build(
+            input,
+            out_dir,
+            heights=[int(h) for h in _floats(heights, "--heights")],
+            crfs=_floats(crf, "--crf"),
+            codec=codec,  # type: ignore[arg-type]
+            preset=preset,
+            compare_fixed=fixed,
+            cache_dir=cache,
+            executor=LocalExecutor(workers, kind="thread"),
+            progress=progress,
+            vmaf_subsample=subsample,
+            dash=dash,
+        )
+    rungs = [{k: r[k] for k in ("width", "height", "bitrate_kbps", "vmaf")} for r in ladder.rung_rows()]
+    out = {
+        "rungs": rungs,
+        "bd_rate_vs_fixed": ladder.bd_rate_vs_fixed,
+        "bd_rate_hull_vs_fixed": ladder.bd_rate_hull_vs_fixed,
+        "mode": mode,
+        "ladder": str(out_dir / "ladder.json"),
+    }
+    if json_out:
+        emit_json(out)
+        return
+    print_table(
+        f"{mode} ladder of {input.name}",
+        ["width", "height", "kbps", "VMAF"],
+        [[r["width"], r["height"], r["bitrate_kbps"], r["vmaf"]] for r in rungs],
+    )
+    if ladder.bd_rate_vs_fixed is not None:
+        console.print(
+            f"BD-rate vs the fixed ladder: {100 * ladder.bd_rate_vs_fixed:+.1f}% (negative: fewer bits)"
+        )
+    console.print(f"written to {out_dir}")
+
+
+@group.command("qc")
+def qc_cmd(
+    input: Annotated[Path, typer.Argument(help="Video file to check.")],
+    check: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check",
+            help="Only these checks (repeatable): black, freeze, letterbox, pillarbox, interlaced, "
+            "cut, av_mismatch.",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Black and frozen frames, letterbox/pillarbox, interlacing, cuts and A/V length, with timecodes."""
+    from reelkit.post.video.qc import KINDS, QCOptions, video_qc
+
+    findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS))
+    if json_out:
+        emit_json({"findings": [f.to_dict() for f in findings]})
+        return
+    print_table(
+        f"video QC of {input.name}: {len(findings)} findings",
+        ["kind", "start s", "end s", "severity", "message"],
+        [[f.kind, f.start_s, "" if f.end_s is None else f.end_s, f.severity, f.message] for f in findings],
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the ``video`` group to the root app."""
+    app.add_typer(group, name="video")

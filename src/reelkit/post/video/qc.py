@@ -31,7 +31,7 @@ from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
 
-KINDS = ("black", "freeze", "letterbox", "pillarbox", "interlaced", "cut", "av_mismatch")
+KINDS: tuple[str, ...] = ("black", "freeze", "letterbox", "pillarbox", "interlaced", "cut", "av_mismatch")
 
 
 @dataclass(frozen=True)
