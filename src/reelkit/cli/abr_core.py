@@ -1,3 +1,4 @@
+# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session: no git commits, results in benchmarks/RESULTS.d/, files you must not edit, report deadline 09:20).
 """Commands of ``reelkit abr`` (placeholder until written)."""
 
 from __future__ import annotations

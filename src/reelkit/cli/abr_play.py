@@ -1,9 +1,168 @@
-"""Commands of ``reelkit abr`` (placeholder until written)."""
+"""``reelkit abr package | playback``: build a DASH stream; play it in headless chromium through a shaped
+trace and compare the player with the simulator."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from reelkit.cli.common import emit_json, err_console, print_table
+from reelkit.errors import ConfigError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _ladder(text: str | None, small: bool) -> tuple[object, ...]:
+    from reelkit.stream.dash import DEFAULT_LADDER, SMALL_LADDER, Rendition
+
+    if text:
+        return tuple(Rendition.parse(x) for x in text.split(",") if x.strip())
+    return SMALL_LADDER if small else DEFAULT_LADDER
+
+
+def package_cmd(
+    clip: Annotated[
+        Path | None, typer.Argument(help="Video file to package (default: a generated test clip).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; must be empty).")] = Path(
+        "dash"
+    ),
+    ladder: Annotated[
+        str | None,
+        typer.Option(
+            help="Renditions WIDTHxHEIGHT@KBPS, comma separated (default: 240p..720p, 300..2850 kbps)."
+        ),
+    ] = None,
+    small: Annotated[bool, typer.Option(help="Four tiny levels, 90p..180p, 100..1000 kbps (fast).")] = False,
+    segment: Annotated[float, typer.Option(help="Segment length in seconds.")] = 4.0,
+    duration: Annotated[
+        float, typer.Option(help="Length of the generated clip, or cut of CLIP, in s.")
+    ] = 48.0,
+    source: Annotated[
+        str, typer.Option(help="Generated clip's source: testsrc2 or mandelbrot.")
+    ] = "testsrc2",
+    audio: Annotated[bool, typer.Option(help="Package the clip's audio too.")] = False,
+    preset: Annotated[str, typer.Option(help="x264 preset.")] = "veryfast",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Encode a clip into a DASH stream (H.264 ladder, fixed GOP, MPD) that the service can serve.
+
+    For the service's demo page, write it to <data dir>/abr/streams/<name>.
+    """
+    from reelkit.stream.dash import make_sample_clip, package_dash
+
+    renditions = _ladder(ladder, small)
+    with tempfile.TemporaryDirectory(prefix="reelkit-clip-") as tmp:
+        if clip is None:
+            biggest = max(renditions, key=lambda r: r.width)  # type: ignore[attr-defined]
+            err_console.print(f"generating a {duration:g} s {source} clip")
+            src = make_sample_clip(
+                Path(tmp) / "clip.mp4",
+                duration_s=duration,
+                size=(biggest.width, biggest.height),  # type: ignore[attr-defined]
+                source=source,
+                audio=audio,
+            )
+            cut = None
+        else:
+            src, cut = clip, duration if duration > 0 else None
+        stream = package_dash(
+            src,
+            out,
+            renditions=renditions,  # type: ignore[arg-type]
+            segment_s=segment,
+            audio=audio,
+            preset=preset,
+            max_duration_s=cut,
+            overwrite=overwrite,
+        )
+    info = stream.to_json()
+    info.pop("sizes")
+    info.update(
+        folder=str(out), segments=stream.n_segments, mean_segment_bytes=stream.sizes.mean(axis=1).round()
+    )
+    if json_out:
+        emit_json(info)
+        return
+    print_table(
+        f"DASH stream {out} ({stream.n_segments} segments of {segment:g} s)",
+        ["level", "size", "kbps", "mean segment bytes", "measured kbps"],
+        [
+            (i, f"{r.width}x{r.height}", r.bitrate_kbps, int(m), m * 8 / segment / 1000)
+            for i, (r, m) in enumerate(zip(stream.renditions, stream.sizes.mean(axis=1), strict=True))
+        ],
+    )
+
+
+def playback_cmd(
+    trace: Annotated[Path, typer.Option("--trace", help="Cooked network trace (time_s Mbps per line).")],
+    stream: Annotated[
+        Path | None,
+        typer.Option(help="A folder from 'reelkit abr package' (default: a tiny 24 s stream built now)."),
+    ] = None,
+    algo: Annotated[str, typer.Option(help="Policy that /v1/abr/decide uses.")] = "robustmpc",
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 120.0,
+    chromium: Annotated[Path, typer.Option(help="The chromium binary.")] = Path("/usr/bin/chromium"),
+    clock: Annotated[
+        str, typer.Option(help="Trace clock: busy (as the simulator: moves only while bytes move) or wall.")
+    ] = "busy",
+    json_out: JsonOpt = False,
+) -> None:
+    """Play a DASH stream in headless chromium through a trace-shaped server; compare with the simulator."""
+    from reelkit.stream.abr import available_policies
+    from reelkit.stream.abr.traces import load_trace
+    from reelkit.stream.dash import SMALL_LADDER, load_stream, make_sample_clip, package_dash
+    from reelkit.stream.playback import compare_with_simulator, run_headless_playback
+
+    if algo not in available_policies():
+        raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(available_policies())}")
+    tr = load_trace(trace)
+    with tempfile.TemporaryDirectory(prefix="reelkit-playback-") as tmp:
+        if stream is None:
+            err_console.print("building a tiny 24 s DASH stream (4 levels, 100..1000 kbps)")
+            clip = make_sample_clip(Path(tmp) / "clip.mp4", duration_s=24, size=(320, 180), audio=False)
+            folder = package_dash(
+                clip, Path(tmp) / "stream", renditions=SMALL_LADDER, preset="ultrafast"
+            ).folder
+        else:
+            folder = stream
+        video = load_stream(folder).video()
+        err_console.print(f"playing {video.n_chunks} segments through {trace.name} with {algo}")
+        run = run_headless_playback(
+            folder, trace, algo=algo, chromium=chromium, timeout_s=timeout, trace_clock=clock
+        )
+    cmp = compare_with_simulator(run.chunks, tr, video, algo)
+    summary = {
+        **cmp.summary(),
+        "player_stalls": run.stalls,
+        "player_stall_s": run.stall_s,
+        "player_startup_s": run.startup_s,
+        "wall_s": run.wall_s,
+    }
+    if json_out:
+        emit_json({**summary, "chunks": [dict(zip(_COLUMNS, r, strict=True)) for r in cmp.rows()]})
+        return
+    print_table(f"playback of {run.stream} through {trace.name} ({algo})", _COLUMNS, cmp.rows())
+    print_table("summary", ["metric", "value"], list(summary.items()))
+
+
+_COLUMNS = [
+    "chunk",
+    "player level",
+    "sim level",
+    "player download s",
+    "sim download s",
+    "sim download s (player's levels)",
+    "player buffer s",
+    "sim buffer s",
+]
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:
-    """Add this module's commands to the ``abr`` group (``group``) or the root app (``app``)."""
+    """Add ``package`` and ``playback`` to the ``abr`` group."""
+    group.command("package")(package_cmd)
+    group.command("playback")(playback_cmd)

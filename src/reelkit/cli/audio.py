@@ -1,9 +1,229 @@
-"""CLI commands of this pillar (placeholder until its module is written)."""
+"""``reelkit loudness FILE``, ``reelkit loudness normalize FILE -o OUT`` and ``reelkit qc MEDIA``."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
 import typer
+from typer.core import TyperGroup
+
+from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.errors import ConfigError
+
+__all__ = ["register"]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+VadChoice = Literal["silero", "webrtc", "none"]
+
+
+class _FileOrCommandGroup(TyperGroup):
+    """``loudness FILE [OPTIONS]`` measures; ``loudness normalize FILE ...`` runs the subcommand.
+
+    The file is taken out of the arguments before click parses them (a group's own positional argument would
+    otherwise swallow the subcommand's name) and handed to the callback through ``ctx.meta``.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # options of the group that take a value (typer ships its own copy of click: no isinstance checks)
+        takes_value = {
+            opt
+            for p in self.params
+            if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
+            for opt in p.opts
+        }
+        rest = list(args)
+        i = 0
+        while i < len(rest):
+            tok = rest[i]
+            if tok == "--":
+                if i + 1 < len(rest):
+                    ctx.meta["loudness_file"] = rest.pop(i + 1)
+                rest.pop(i)
+                break
+            if tok.startswith("-"):
+                i += 2 if tok in takes_value else 1
+                continue
+            if tok not in self.commands:
+                ctx.meta["loudness_file"] = rest.pop(i)
+            break
+        return super().parse_args(ctx, rest)
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(
+            ctx.command_path, "FILE [--json] [--vad silero|webrtc|none] | normalize FILE -o OUT ..."
+        )
+
+
+loudness_app = typer.Typer(
+    cls=_FileOrCommandGroup,
+    invoke_without_command=True,
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Measure loudness (BS.1770-4 / EBU R128): 'reelkit loudness FILE'; or normalise a file: "
+    "'reelkit loudness normalize FILE -o OUT --target -24 --true-peak -2'.",
+)
+
+
+def _fmt(v: Any, unit: str) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{v:.2f} {unit}".strip()
+
+
+@loudness_app.callback()
+def loudness_cmd(
+    ctx: typer.Context,
+    vad: Annotated[
+        str, typer.Option("--vad", help="Speech detector for dialogue loudness: silero, webrtc or none.")
+    ] = "silero",
+    json_out: JsonOpt = False,
+) -> None:
+    """Integrated loudness, loudness range, true and sample peak, max momentary and short-term loudness,
+    dialogue-gated loudness and the share of speech of an audio or video FILE."""
+    if ctx.invoked_subcommand is not None:
+        if "loudness_file" in ctx.meta:
+            raise ConfigError(
+                f"give the file after the subcommand: reelkit loudness {ctx.invoked_subcommand} FILE ..."
+            )
+        return
+    file = ctx.meta.get("loudness_file")
+    if file is None:
+        console.print(ctx.get_help())
+        raise typer.Exit(2)
+    if vad not in ("silero", "webrtc", "none"):
+        raise ConfigError(f"--vad {vad!r}: choose silero, webrtc or none")
+    from reelkit.post.audio import read_audio
+    from reelkit.post.loudness import Meter
+
+    audio = read_audio(Path(file))
+    speech = None if vad == "none" else vad
+    result = Meter(speech=speech).measure(audio.samples, audio.sample_rate)  # type: ignore[arg-type]
+    summary = result.summary()
+    if json_out:
+        emit_json(summary)
+        return
+    units = {
+        "integrated_lufs": "LUFS",
+        "lra_lu": "LU",
+        "true_peak_dbtp": "dBTP",
+        "sample_peak_dbfs": "dBFS",
+        "momentary_max_lufs": "LUFS",
+        "short_term_max_lufs": "LUFS",
+        "dialogue_lufs": "LUFS",
+        "speech_fraction": "",
+    }
+    print_table(
+        f"loudness of {file} ({audio.channels} ch, {audio.sample_rate} Hz, {audio.duration_s:.1f} s)",
+        ["measure", "value"],
+        [(k, _fmt(v, units[k])) for k, v in summary.items()],
+    )
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+
+
+@loudness_app.command("normalize")
+def normalize_cmd(
+    file: Annotated[Path, typer.Argument(help="Audio (or video) file to normalise.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the normalised audio.")],
+    target: Annotated[float, typer.Option("--target", help="Target loudness in LUFS.")] = -24.0,
+    true_peak: Annotated[float, typer.Option("--true-peak", help="True-peak ceiling in dBTP.")] = -2.0,
+    reference: Annotated[
+        str, typer.Option("--reference", help="What the target applies to: integrated or dialogue.")
+    ] = "integrated",
+    json_out: JsonOpt = False,
+) -> None:
+    """Gain FILE to --target (with a look-ahead true-peak limiter when the gain would pass --true-peak)
+    and write OUT (WAV/FLAC 24-bit, other formats through ffmpeg), atomically."""
+    if reference not in ("integrated", "dialogue"):
+        raise ConfigError(f"--reference {reference!r}: choose integrated or dialogue")
+    from reelkit.post.normalize import normalize_file
+
+    result = normalize_file(
+        file,
+        out,
+        target_lufs=target,
+        true_peak_dbtp=true_peak,
+        reference=reference,  # type: ignore[arg-type]
+    )
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    console.print(
+        f"{file}: {result.input_lufs:.1f} -> {result.output_lufs:.1f} LUFS (gain {result.gain_db:+.1f} dB), "
+        f"true peak {result.output_true_peak_dbtp:.1f} dBTP"
+        + (f", limited by up to {result.max_reduction_db:.1f} dB" if result.limited else "")
+        + f" -> {out}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def qc_cmd(
+    media: Annotated[Path, typer.Argument(help="Audio or video file to check.")],
+    subs: Annotated[Path | None, typer.Option("--subs", help="Subtitle file to check with it.")] = None,
+    spec: Annotated[
+        str, typer.Option("--spec", help="Delivery spec: netflix, ebu-r128 or atsc-a85.")
+    ] = "ebu-r128",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML report here.")] = None,
+    vad: Annotated[str, typer.Option("--vad", help="Speech detector: silero or webrtc.")] = "silero",
+    no_video: Annotated[bool, typer.Option("--no-video", help="Skip the video checks.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any finding is an error.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Quality control of a deliverable: loudness against the spec, clipping, silences, channel problems,
+    subtitle timing (--subs) and video findings; an HTML report with -o."""
+    from reelkit.post.qc import QCOptions, get_spec, run_qc, write_report
+
+    sp = get_spec(spec)
+    if vad not in ("silero", "webrtc"):
+        raise ConfigError(f"--vad {vad!r}: choose silero or webrtc")
+    if out is not None and not out.parent.exists():
+        raise ConfigError(f"{out}: the output folder does not exist; create it first")
+    opts = QCOptions(vad=vad, video=not no_video)  # type: ignore[arg-type]
+    with progress_for(not json_out) as progress:
+        report = run_qc(media, subs=subs, spec=sp, options=opts, progress=progress, plot=out is not None)
+    if out is not None:
+        write_report(report, out)
+    data = report.to_dict()
+    if out is not None:
+        data["report"] = str(out)
+    if json_out:
+        emit_json(data)
+    else:
+        counts = data["counts"]
+        verdict = "PASS" if report.passed else "FAIL"
+        console.print(
+            f"{verdict} against {sp.title}: {counts['error']} error(s), {counts['warning']} warning(s)",
+            highlight=False,
+            markup=False,
+        )
+        print_table(
+            "findings",
+            ["start", "end", "severity", "kind", "message"],
+            [
+                (
+                    f["timecode"],
+                    "" if f["end_s"] is None else f"{f['end_s']:.3f}",
+                    f["severity"],
+                    f["kind"],
+                    f["message"],
+                )
+                for f in data["findings"]
+            ],
+        )
+        for note in report.notes:
+            console.print(f"note: {note}", highlight=False, markup=False)
+        if out is not None:
+            console.print(f"report -> {out}", highlight=False, markup=False)
+    if strict and not report.passed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``loudness`` (with ``normalize``) and ``qc`` to the root app."""
+    app.add_typer(loudness_app, name="loudness")
+    app.command("qc")(qc_cmd)

@@ -1,9 +1,341 @@
-"""Commands of ``reelkit cache`` (placeholder until written)."""
+"""``reelkit cache simulate | compare | trace | synth``: the cache simulator and its workloads."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from reelkit.cli.common import console, emit_json, parse_params, print_table, progress_for
+from reelkit.errors import ConfigError
+
+TraceOpt = Annotated[Path, typer.Option("--trace", help="Request trace: .csv, .parquet or .oracleGeneral.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+WarmupOpt = Annotated[
+    str,
+    typer.Option(
+        "--warmup",
+        help="Leading requests simulated but not counted: a fraction (0.1), a percentage (10%) or a "
+        "duration (6h, 1d). Default 0: every request counts, as in libCacheSim.",
+    ),
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="Policy parameter key=value (repeatable), e.g. aging=true."),
+]
+
+
+def _gb(n: int) -> str:
+    """Bytes in the largest unit that keeps the number readable (SI units, as capacities are written)."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.2f} {unit}"
+    return f"{n} B"
+
+
+def _split(text: str, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ConfigError(f"{what}: give a comma-separated list, e.g. lru,arc,s3fifo")
+    return items
+
+
+def simulate_cmd(
+    trace: TraceOpt,
+    policy: Annotated[str, typer.Option("--policy", help="Policy name (lru, fifo, lfu, arc, s3fifo, ...).")],
+    capacity: Annotated[str, typer.Option("--capacity", help="Cache size: 50GB, 500MiB, bytes, or 5%.")],
+    warmup: WarmupOpt = "0",
+    param: ParamOpt = None,
+    hourly: Annotated[bool, typer.Option("--hourly", help="Also print the hit ratios per hour.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Simulate one policy at one capacity over a trace."""
+    from reelkit.stream.cache import make_policy, parse_capacity, read_trace, simulate
+
+    pol = make_policy(policy, **parse_params(param))
+    tr = read_trace(trace)
+    cap = parse_capacity(capacity, tr)
+    res = simulate(tr, pol, cap, warmup=warmup)
+    if json_out:
+        emit_json(res.summary())
+        return
+    print_table(
+        f"{trace.name}: {res.requests:,} requests, {tr.n_objects:,} objects",
+        ["policy", "capacity", "hit ratio", "byte hit ratio", "requests/s", "warm-up requests"],
+        [
+            (
+                res.policy,
+                _gb(res.capacity_bytes),
+                res.hit_ratio,
+                res.byte_hit_ratio,
+                f"{res.requests_per_s:,.0f}",
+                res.warmup_requests,
+            )
+        ],
+    )
+    if res.by_region is not None:
+        w = res.by_region
+        print_table(
+            "per region",
+            ["region", "requests", "hit ratio", "byte hit ratio"],
+            list(
+                zip(
+                    w.key.astype(int).tolist(),
+                    w.requests.tolist(),
+                    w.hit_ratio.tolist(),
+                    w.byte_hit_ratio.tolist(),
+                    strict=True,
+                )
+            ),
+        )
+    if hourly:
+        import pandas as pd
+
+        w = res.hourly
+        hours = pd.to_datetime(w.key, unit="s", utc=True).strftime("%Y-%m-%d %H:%M").tolist()
+        print_table(
+            "per hour (UTC)",
+            ["hour", "requests", "hit ratio", "byte hit ratio"],
+            list(
+                zip(hours, w.requests.tolist(), w.hit_ratio.tolist(), w.byte_hit_ratio.tolist(), strict=True)
+            ),
+        )
+
+
+def _write_plot(results: list[Any], bounds: list[Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    caps = sorted({r.capacity_bytes for r in results})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for ax, attr, label in (
+        (axes[0], "hit_ratio", "object hit ratio"),
+        (axes[1], "byte_hit_ratio", "byte hit ratio"),
+    ):
+        for name in dict.fromkeys(r.policy for r in results):
+            rows = sorted((r for r in results if r.policy == name), key=lambda r: r.capacity_bytes)
+            ax.plot(
+                [r.capacity_bytes / 1e9 for r in rows],
+                [getattr(r, attr) for r in rows],
+                marker="o",
+                label=name,
+            )
+        if bounds:
+            ax.plot(
+                [b.capacity_bytes / 1e9 for b in bounds],
+                [getattr(b, attr) for b in bounds],
+                "k--",
+                label="upper bound",
+            )
+        ax.set_xlabel("cache size (GB)")
+        ax.set_ylabel(label)
+        if len(caps) > 1 and caps[0] > 0 and caps[-1] / caps[0] >= 8:
+            from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+            ax.set_xscale("log")
+            ax.set_xticks([c / 1e9 for c in caps])
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside right center")
+    fig.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def compare_cmd(
+    trace: TraceOpt,
+    policies: Annotated[str, typer.Option("--policies", help="Comma-separated policy names.")] = (
+        "lru,fifo,lfu,arc,s3fifo,sieve,gdsf,tinylfu,belady"
+    ),
+    capacities: Annotated[
+        str, typer.Option("--capacities", help="Comma-separated sizes (1%,5%,10% or 10GB,...).")
+    ] = "1%,5%,10%",
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of hit ratio vs size.")] = None,
+    bound: Annotated[
+        bool, typer.Option("--bound/--no-bound", help="Add the offline upper bound (any policy, any size).")
+    ] = True,
+    warmup: WarmupOpt = "0",
+    json_out: JsonOpt = False,
+) -> None:
+    """Several policies at several capacities: a table, and a plot with --plot."""
+    from reelkit.stream.cache import compare, make_policy, offline_upper_bound, parse_capacity, read_trace
+
+    pols = [make_policy(p) for p in _split(policies, "--policies")]
+    cap_texts = _split(capacities, "--capacities")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
+    tr = read_trace(trace)
+    caps = [parse_capacity(c, tr) for c in cap_texts]
+    with progress_for(not json_out) as progress:
+        results = compare(tr, pols, caps, warmup=warmup, progress=progress)
+    bounds = [offline_upper_bound(tr, c, warmup=warmup) for c in caps] if bound else []
+    label = dict(zip(caps, cap_texts, strict=True))
+    if json_out:
+        out: dict[str, Any] = {"results": [r.summary() for r in results]}
+        if bounds:
+            out["upper_bound"] = [
+                {
+                    "capacity_bytes": b.capacity_bytes,
+                    "hit_ratio": b.hit_ratio,
+                    "byte_hit_ratio": b.byte_hit_ratio,
+                }
+                for b in bounds
+            ]
+        if plot is not None:
+            _write_plot(results, bounds, plot, trace.name)
+            out["plot"] = str(plot)
+        emit_json(out)
+        return
+    rows: list[tuple[Any, ...]] = [
+        (
+            r.policy,
+            label[r.capacity_bytes],
+            _gb(r.capacity_bytes),
+            r.hit_ratio,
+            r.byte_hit_ratio,
+            f"{r.requests_per_s:,.0f}",
+        )
+        for r in results
+    ]
+    rows += [
+        ("upper bound", label[b.capacity_bytes], _gb(b.capacity_bytes), b.hit_ratio, b.byte_hit_ratio, "")
+        for b in bounds
+    ]
+    print_table(
+        f"{trace.name}: {tr.n_requests:,} requests, {tr.n_objects:,} objects, "
+        f"{_gb(tr.working_set_bytes())} distinct",
+        ["policy", "size", "capacity", "hit ratio", "byte hit ratio", "requests/s"],
+        rows,
+    )
+    if plot is not None:
+        _write_plot(results, bounds, plot, trace.name)
+        console.print(f"plot -> {plot}")
+
+
+def _summary(workload: Any, path: Path) -> dict[str, Any]:
+    tr = workload.trace
+    return {
+        "path": str(path),
+        "requests": tr.n_requests,
+        "objects": tr.n_objects,
+        "titles": len(workload.title_ids),
+        "bytes_requested": int(tr.sizes.sum()),
+        "working_set_bytes": tr.working_set_bytes(),
+        "regions": tr.n_regions,
+        "start": float(tr.timestamps.min()),
+        "end": float(tr.timestamps.max()),
+    }
+
+
+def _report(summary: dict[str, Any], json_out: bool) -> None:
+    if json_out:
+        emit_json(summary)
+        return
+    console.print(
+        f"wrote {summary['requests']:,} requests for {summary['objects']:,} objects "
+        f"({summary['titles']:,} titles, {summary['working_set_bytes'] / 1e9:,.1f} GB distinct) -> "
+        f"{summary['path']}"
+    )
+
+
+ChunkOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--chunk-s", help="Split each file into chunks of this many seconds (default: whole files)."
+    ),
+]
+
+
+def trace_cmd(
+    from_events: Annotated[
+        Path, typer.Option("--from-events", help="Viewing events: a ratings/events file or dataset folder.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Trace to write (.parquet, .csv, .oracleGeneral).")
+    ],
+    chunk_s: ChunkOpt = None,
+    regions: Annotated[
+        int, typer.Option("--regions", min=1, help="Split members into this many regions.")
+    ] = 1,
+    kinds: Annotated[str, typer.Option("--kinds", help="Event kinds that count as views.")] = "rating,play",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the ABR throughput draws.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Turn viewing events (MovieLens ratings as views, or play events) into a request trace."""
+    from reelkit.cli.inputs import read_data
+    from reelkit.stream.cache import trace_format, trace_from_events, write_trace
+
+    trace_format(out)  # fail on a bad output name before the work
+    ds = read_data(from_events, None) if from_events.is_file() else read_data(None, from_events)
+    wl = trace_from_events(
+        ds, chunk_s=chunk_s, n_regions=regions, kinds=tuple(_split(kinds, "--kinds")), seed=seed
+    )
+    path = write_trace(wl.trace, out)
+    _report(_summary(wl, path), json_out)
+
+
+def synth_cmd(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Trace to write (.parquet, .csv, .oracleGeneral).")
+    ],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same trace).")] = 0,
+    days: Annotated[float, typer.Option("--days", help="Length of the trace in days.")] = 7.0,
+    titles: Annotated[int, typer.Option("--titles", min=1, help="Catalogue size.")] = 2000,
+    views_per_day: Annotated[
+        float, typer.Option("--views-per-day", help="Background views a day.")
+    ] = 20000.0,
+    zipf_s: Annotated[float, typer.Option("--zipf-s", help="Zipf-Mandelbrot exponent.")] = 0.9,
+    zipf_q: Annotated[float, typer.Option("--zipf-q", help="Zipf-Mandelbrot shift.")] = 10.0,
+    releases_per_day: Annotated[float, typer.Option("--releases-per-day", help="New releases a day.")] = 2.0,
+    regions: Annotated[
+        str, typer.Option("--timezones", help="One UTC offset (hours) per region, comma-separated.")
+    ] = "0,-5,8",
+    chunk_s: ChunkOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A seeded synthetic VoD trace: Zipf-Mandelbrot catalogue, new releases, daily cycle, regions."""
+    from reelkit.stream.cache import SynthConfig, synthesize, trace_format, write_trace
+
+    trace_format(out)
+    try:
+        tz = tuple(float(t) for t in _split(regions, "--timezones"))
+    except ValueError:
+        raise ConfigError(f"--timezones {regions!r}: expected numbers such as 0,-5,8") from None
+    cfg = SynthConfig(
+        seed=seed,
+        days=days,
+        n_titles=titles,
+        views_per_day=views_per_day,
+        zipf_s=zipf_s,
+        zipf_q=zipf_q,
+        releases_per_day=releases_per_day,
+        timezones=tz,
+        region_weights=tuple(1.0 for _ in tz),
+        chunk_s=chunk_s,
+    )
+    wl = synthesize(cfg)
+    path = write_trace(wl.trace, out)
+    _report(_summary(wl, path), json_out)
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:
     """Add this module's commands to the ``cache`` group (``group``) or the root app (``app``)."""
+    group.command("simulate")(simulate_cmd)
+    group.command("compare")(compare_cmd)
+    group.command("trace")(trace_cmd)
+    group.command("synth")(synth_cmd)

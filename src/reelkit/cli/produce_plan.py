@@ -1,9 +1,171 @@
-"""Commands of ``reelkit schedule`` (placeholder until written)."""
+"""``reelkit schedule plan | generate``, ``reelkit crew match`` and ``reelkit forecast``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from reelkit.cli.common import console, emit_json, print_table, progress_for
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+TimeLimitOpt = Annotated[
+    float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds.")
+]
+
+crew_group = typer.Typer(help="Crew and cast matching for a production.", no_args_is_help=True)
+
+
+def plan_cmd(
+    production: Annotated[Path, typer.Argument(help="Production file (YAML or JSON).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the schedule, stripboard, calendars.")],
+    time_limit: TimeLimitOpt = 30.0,
+    seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, max=2, help="Solver threads (1 or 2).")] = 2,
+    json_out: JsonOpt = False,
+) -> None:
+    """Schedule a production (CP-SAT): schedule.json/csv, stripboard.html and calendars/<person>.ics."""
+    from reelkit.produce.outputs import write_plan
+    from reelkit.produce.production import load_production
+    from reelkit.produce.shoot import SolveOptions, plan_shoot
+
+    prod = load_production(production)
+    with progress_for(not json_out) as progress, progress.task("solving"):
+        schedule = plan_shoot(prod, SolveOptions(time_limit=time_limit, num_workers=workers, seed=seed))
+    files = write_plan(schedule, prod, out)
+    if json_out:
+        data = schedule.to_dict()
+        data["files"] = {
+            "schedule_json": str(files.schedule_json),
+            "schedule_csv": str(files.schedule_csv),
+            "stripboard": str(files.stripboard),
+            "calendars": {k: str(v) for k, v in files.calendars.items()},
+        }
+        emit_json(data)
+        return
+    print_table(
+        f"{schedule.production}: {schedule.n_days} days, cost {schedule.costs.total:,.0f} "
+        f"({schedule.status}, gap {schedule.gap:.1%})",
+        ["day", "date", "scenes", "locations", "hours"],
+        [
+            (d.number, d.date.isoformat(), " ".join(s.scene_id for s in d.scenes), " > ".join(d.locations), d.hours)
+            for d in schedule.days
+        ],
+    )
+    console.print(f"wrote {files.schedule_json.parent}/ (schedule.json, schedule.csv, stripboard.html, calendars/)")
+
+
+def generate_cmd(
+    scenes: Annotated[int, typer.Option("--scenes", min=2, max=400, help="Number of scenes.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Production file to write (.yaml or .json).")] = Path(
+        "production.yaml"
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Generate a realistic, feasible production (seeded)."""
+    from reelkit.produce.generator import generate_production
+    from reelkit.produce.production import dump_production
+
+    prod = generate_production(scenes, seed)
+    path = dump_production(prod, out)
+    summary = {
+        "path": str(path),
+        "name": prod.name,
+        "scenes": len(prod.scenes),
+        "people": len(prod.people),
+        "locations": len(prod.locations),
+        "max_days": prod.calendar.max_days,
+    }
+    if json_out:
+        emit_json(summary)
+    else:
+        console.print(
+            f"wrote {path}: {summary['scenes']} scenes, {summary['people']} people, "
+            f"{summary['locations']} locations"
+        )
+
+
+def crew_match_cmd(
+    production: Annotated[Path, typer.Argument(help="Production file with roles (YAML or JSON).")],
+    pool: Annotated[Path, typer.Option("--pool", help="Candidate pool file (YAML or JSON).")],
+    schedule: Annotated[
+        Path | None,
+        typer.Option("--schedule", help="schedule.json from 'reelkit schedule plan' (default: solve one)."),
+    ] = None,
+    time_limit: TimeLimitOpt = 20.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Choose a team covering every role within availability and budget, maximising fit; explain each pick."""
+    import json
+
+    from reelkit.produce.crew import load_pool, match_team
+    from reelkit.produce.production import load_production
+    from reelkit.produce.shoot import Schedule, SolveOptions, plan_shoot
+
+    prod = load_production(production)
+    candidates = load_pool(pool)
+    with progress_for(not json_out) as progress, progress.task("matching"):
+        if schedule is not None:
+            sched = Schedule.from_dict(json.loads(schedule.read_text(encoding="utf-8")))
+        else:
+            sched = plan_shoot(prod, SolveOptions(time_limit=time_limit))
+        team = match_team(prod, candidates, sched, time_limit=time_limit)
+    if json_out:
+        emit_json(team.to_dict())
+        return
+    print_table(
+        f"team: fit {team.fit:.3f}, cost {team.cost:,.0f} of {team.budget:,.0f} ({team.status})"
+        if team.budget is not None
+        else f"team: fit {team.fit:.3f}, cost {team.cost:,.0f} ({team.status})",
+        ["role", "candidate", "fit", "skill", "genre", "shared work", "cost"],
+        [
+            (c.role_id, c.name, c.fit, c.skill, c.genre, c.shared, c.cost)
+            for c in team.choices
+        ],
+    )
+
+
+def forecast_cmd(
+    concept: Annotated[Path, typer.Option("--concept", help="Concept file (YAML or JSON).")],
+    ratings: Annotated[
+        Path | None,
+        typer.Option(
+            "--ratings",
+            help="A MovieLens ratings file (movies.csv beside it) for the taste communities "
+            "(default: the concept's 'catalog', if any).",
+        ),
+    ] = None,
+    communities: Annotated[int, typer.Option(min=2, max=64, help="Number of taste communities.")] = 8,
+    json_out: JsonOpt = False,
+) -> None:
+    """Forecast a new title's audience (IMDb-vote scale) and the taste communities that would watch it."""
+    from reelkit.produce.forecast import forecast_concept, load_concept
+
+    c = load_concept(concept)
+    with progress_for(not json_out) as progress:
+        result = forecast_concept(c, ratings=ratings, n_communities=communities, progress=progress)
+    data: dict[str, Any] = result.to_dict()
+    if json_out:
+        emit_json(data)
+        return
+    console.print(
+        f"[bold]{c.title}[/]: about {result.audience:,.0f} votes "
+        f"(80% interval {result.audience_low:,.0f}–{result.audience_high:,.0f})"
+    )
+    if result.communities:
+        print_table(
+            "taste communities most likely to watch",
+            ["community", "share", "lift"],
+            [(x.name, x.share, x.lift) for x in result.communities],
+        )
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:
-    """Add this module's commands to the ``schedule`` group (``group``) or the root app (``app``)."""
+    """``schedule plan|generate``, the ``crew`` group and the ``forecast`` command."""
+    group.command("plan")(plan_cmd)
+    group.command("generate")(generate_cmd)
+    crew_group.command("match")(crew_match_cmd)
+    app.add_typer(crew_group, name="crew")
+    app.command("forecast")(forecast_cmd)

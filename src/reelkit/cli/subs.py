@@ -1,9 +1,166 @@
-"""CLI commands of this pillar (placeholder until its module is written)."""
+"""``reelkit subs sync MEDIA SUBS -o OUT`` and ``reelkit subs check SUBS``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
 import typer
+
+from reelkit.cli.common import console, emit_json, err_console, print_table, progress_for
+from reelkit.errors import SyncRefusedError
+
+__all__ = ["group", "register"]
+
+group = typer.Typer(
+    help="Subtitles: synchronise to the speech in the media (or to a reference file), check timing rules.",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@group.command("sync")
+def sync_cmd(
+    media: Annotated[
+        str, typer.Argument(help="Media file whose audio the subtitles follow ('-' with --reference only).")
+    ],
+    subs: Annotated[Path, typer.Argument(help="Subtitle file to fix (SRT, WebVTT, ASS/SSA, TTML, ...).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the synchronised file.")],
+    reference: Annotated[
+        Path | None,
+        typer.Option("--reference", help="A well-timed subtitle file to align to instead of the audio."),
+    ] = None,
+    vad: Annotated[
+        Literal["silero", "webrtc"], typer.Option("--vad", help="Voice-activity detector for the audio.")
+    ] = "silero",
+    max_offset: Annotated[
+        float | None,
+        typer.Option("--max-offset", help="Largest offset searched, seconds (default: max(60, media/2))."),
+    ] = None,
+    no_splits: Annotated[bool, typer.Option("--no-splits", help="One offset for the whole file.")] = False,
+    no_scale: Annotated[
+        bool, typer.Option("--no-scale", help="Do not search frame-rate ratios or scales.")
+    ] = False,
+    split_penalty: Annotated[
+        float, typer.Option("--split-penalty", help="Score (seconds) a split must gain to be made.")
+    ] = 6.0,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", help="Refuse (exit 3, nothing written) below this.")
+    ] = 0.5,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit SUBS to the speech in MEDIA (offset, frame-rate scale, splits) and write OUT.
+
+    Exit status 3 when the fit is not trustworthy; OUT is then not written.
+    """
+    from reelkit.post.subs import SyncOptions, load_subtitles, sync_subtitles, write_synced
+    from reelkit.post.subs.sync import FRAME_RATIOS
+
+    opts = SyncOptions(
+        vad=vad,
+        max_offset_s=max_offset,
+        ratios=(1.0,) if no_scale else FRAME_RATIOS,
+        fine_scale=not no_scale,
+        splits=not no_splits,
+        split_penalty=split_penalty,
+        min_confidence=min_confidence,
+    )
+    sub = load_subtitles(subs)
+    media_arg: Any = None if media == "-" else media
+    if media_arg is None and reference is None:
+        from reelkit.errors import ConfigError
+
+        raise ConfigError("MEDIA '-' needs --reference REF (a well-timed subtitle file)")
+    if reference is not None and media_arg is not None:
+        from reelkit.media import probe
+
+        probe(media_arg)  # the media must exist and be readable; its audio is not needed
+        media_arg = None
+    try:
+        with progress_for(not json_out) as progress:
+            result = sync_subtitles(media_arg, sub, reference=reference, options=opts, progress=progress)
+    except SyncRefusedError as exc:
+        if json_out:
+            emit_json({"refused": True, "confidence": exc.confidence, "message": str(exc)})
+        raise
+    clamped = write_synced(sub, result, out)
+    payload = result.to_dict()
+    payload["output"] = str(out)
+    payload["clamped_cues"] = [
+        {"cue": c.index + 1, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3), "text": c.text}
+        for c in clamped
+    ]
+    if json_out:
+        emit_json(payload)
+        return
+    rows: list[tuple[str, Any]] = [
+        ("offset (s)", f"{result.offset_s:+.3f}"),
+        ("scale", f"{result.scale:.6f}"),
+        ("splits", ", ".join(f"{s.at_s:.2f} s -> {s.offset_s:+.3f}" for s in result.splits) or "none"),
+        ("confidence", f"{result.confidence:.2f}"),
+        ("cue time over speech", f"{100 * result.agreement_before:.0f}% -> {100 * result.agreement:.0f}%"),
+        ("written", str(out) + (" (unchanged copy)" if result.unchanged else "")),
+    ]
+    print_table("subtitle sync", ["", "value"], rows)
+    if clamped:
+        err_console.print(
+            f"note: {len(clamped)} cue(s) fell before zero and were clamped to start at 0: "
+            + ", ".join(str(c.index + 1) for c in clamped[:20]),
+            highlight=False,
+            markup=False,
+        )
+
+
+@group.command("check")
+def check_cmd(
+    subs: Annotated[Path, typer.Argument(help="Subtitle file to check.")],
+    media: Annotated[
+        Path | None, typer.Option("--media", help="The media, to flag cues past its end.")
+    ] = None,
+    fps: Annotated[float, typer.Option("--fps", help="Frame rate for the minimum gap (2 frames).")] = 24.0,
+    max_cps: Annotated[float, typer.Option("--max-cps", help="Reading speed limit.")] = 17.0,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per line.")] = 42,
+    max_lines: Annotated[int, typer.Option("--max-lines", help="Lines per cue.")] = 2,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check timing and layout rules (Netflix Timed Text Style Guide defaults)."""
+    from reelkit.post.findings import timecode
+    from reelkit.post.subs import SubtitleRules, check_subtitles, load_subtitles
+
+    rules = SubtitleRules(fps=fps, max_cps=max_cps, max_line_chars=max_chars, max_lines=max_lines)
+    duration = None
+    if media is not None:
+        from reelkit.media import probe
+
+        duration = probe(media).duration_s
+    sub = load_subtitles(subs)
+    findings = check_subtitles(sub, media_duration_s=duration, rules=rules)
+    notes = list(sub.notes)
+    if json_out:
+        emit_json(
+            {
+                "file": str(subs),
+                "format": sub.format,
+                "encoding": sub.encoding,
+                "cues": len(sub.cues),
+                "findings": [f.to_dict() for f in findings],
+                "counts": {k: sum(f.severity == k for f in findings) for k in ("error", "warning", "info")},
+                "notes": notes,
+            }
+        )
+        return
+    console.print(f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}")
+    if not findings:
+        console.print("no problems found")
+        return
+    print_table(
+        "findings",
+        ["time", "severity", "kind", "message"],
+        [(timecode(f.start_s), f.severity, f.kind, f.message) for f in findings],
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the ``subs`` group to the root app."""
+    app.add_typer(group, name="subs")

@@ -49,11 +49,22 @@ def quality_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Score DIST against REF: VMAF (libvmaf), PSNR-Y, SSIM, MS-SSIM, per frame and pooled."""
+    from reelkit.media import probe
     from reelkit.post.video.quality import measure_quality
 
     models = tuple(model or ["vmaf"])
+    features = ["psnr", "ssim", "ms_ssim"]
+    ref_video = probe(reference).video
+    if ref_video and min(ref_video[0].width, ref_video[0].height) < 176:
+        features.remove("ms_ssim")  # MS-SSIM's five scales need 176 lines; reported as null
     res = measure_quality(
-        reference, distorted, models=models, align=align, subsample=subsample, threads=threads
+        reference,
+        distorted,
+        models=models,
+        features=features,
+        align=align,
+        subsample=subsample,
+        threads=threads,
     )
     path = per_frame or distorted.with_name(distorted.name + ".quality.json")
     res.write_per_frame(path)

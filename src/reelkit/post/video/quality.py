@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from reelkit.errors import ConfigError, MediaError, UserInputError
+from reelkit.errors import ConfigError, MediaError, ToolError, UserInputError
 from reelkit.media import probe, run_ffmpeg
 
 __all__ = [
@@ -247,6 +247,11 @@ def measure_quality(
             raise FrameMismatchError("no frames in common after alignment")
     W = width or rv.width
     H = height or rv.height
+    if "ms_ssim" in features and min(W, H) < 176:
+        raise ConfigError(
+            f"MS-SSIM needs a picture of at least 176x176 (five scales of an 11-tap window); this one is "
+            f"{W}x{H}: leave ms_ssim out of the features or compare at a larger display size"
+        )
     pix = "yuv420p10le" if "10" in rv.pix_fmt else "yuv420p"
 
     def prep(label: str, w: int, h: int, trim: tuple[int, int] | None, fps: float | None) -> str:
@@ -291,6 +296,13 @@ def measure_quality(
     if "psnr_y" in per and "psnr_cb" in per and "psnr_cr" in per:
         y, cb, cr = (np.asarray(per[k]) for k in ("psnr_y", "psnr_cb", "psnr_cr"))
         per["psnr_yuv"] = list((6 * y + cb + cr) / 8)
+    missing = [
+        m for m in (*models, *features) if _RENAME.get(FEATURES.get(m, m), m) not in per and m != "psnr"
+    ]
+    if "psnr" in features and "psnr_y" not in per:
+        missing.append("psnr")
+    if missing or not frames:
+        raise ToolError(f"libvmaf returned no {', '.join(missing) or 'frames'} for {distorted}")
     per_frame = {k: np.asarray(v, dtype=np.float64) for k, v in per.items()}
     numbers = np.asarray([int(fr.get("frameNum", i)) for i, fr in enumerate(frames)], dtype=np.int64)
     return QualityResult(

@@ -1,7 +1,705 @@
-"""Service routes of this pillar (placeholder until written)."""
+"""Adaptive bitrate in the service: the decision endpoint, a trace-shaped DASH segment server, the demo page.
+
+* ``POST /v1/abr/decide``: a player sends what it saw of its last chunk (bytes, download time, buffer level)
+  and its ladder; it gets the level of its next chunk. Each session (``session_id``) keeps its own policy
+  object (:mod:`reelkit.stream.abr`) in a bounded table: at most ``MAX_SESSIONS``, the least recently used
+  evicted first, and each forgotten ``SESSION_TTL_S`` after its last request.
+* ``GET /abr/stream/{stream}/{trace}/{session}/{file}``: the MPD and segments of a stream packaged by
+  ``reelkit abr package`` (folders under ``<data dir>/abr/streams/``), media segments paced by the network
+  trace ``trace`` (a file under ``<data dir>/abr/traces/``, ``const-<Mbps>``, or ``none``) on one link per
+  session (:class:`reelkit.stream.shaping.ShapedLink`; Pensieve's link: 0.95 payload, 80 ms RTT).
+* ``POST /v1/abr/sessions/{id}/log`` and ``GET /v1/abr/sessions/{id}``: the player's own log (levels,
+  buffer, stalls), the server's decisions and the paced transfers, for comparison with the simulator.
+* ``GET /abr/demo``: a page that plays a stream with dash.js and a custom ABR rule calling the endpoint.
+  dash.js is the npm package ``dashjs`` (``web/abr/package.json``), served from
+  ``/abr/vendor/dash.all.min.js`` (``$REELKIT_DASHJS``, then ``static/vendor/``, then ``web/abr/node_modules``); nothing comes from a CDN.
+
+The stream ``sample`` is built on first use (a generated test clip, 240p..720p, 4 s segments).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import itertools
+import math
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+
+from reelkit.errors import ReelkitError
+from reelkit.service.deps import ServiceState, StateDep, require_read
+from reelkit.service.schemas import ErrorBody
+
+__all__ = ["MAX_SESSIONS", "SESSION_TTL_S", "AbrRuntime", "dashjs_path", "router"]
+
+router = APIRouter(tags=["abr"])
+
+MAX_SESSIONS = 1000
+SESSION_TTL_S = 1800.0
+MAX_LOG_EVENTS = 20_000
+#: chunks of the constant-bitrate video assumed for a session without a packaged stream
+UNKNOWN_VIDEO_CHUNKS = 1000
+SAMPLE_STREAM = "sample"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
+_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*\.(mpd|m4s|mp4|json)$")
+_CHUNK = re.compile(r"^chunk-(\d+)-(\d+)\.m4s$")
+_NO_STORE = {"Cache-Control": "no-store"}
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+Name = Annotated[str, PathParam(pattern=_NAME, max_length=100)]
+TracePath = Annotated[
+    str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}(~(busy|wall))?$", max_length=106)
+]
+
+
+# ---------------------------------------------------------------------------------------------------- state
+@dataclass
+class AbrSession:
+    """One player session: its policy, what it was told, what it reported, its shaped link."""
+
+    session_id: str
+    algo: str
+    ladder_kbps: tuple[float, ...]
+    chunk_s: float
+    stream: str | None
+    policy: Any
+    created: float = field(default_factory=time.time)
+    last_seen: float = field(default_factory=time.monotonic)
+    last_level: int | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    link: Any = None  # ShapedLink once the segment server paces for this session
+    trace: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionTable:
+    """Sessions by id: the least recently used go beyond ``max_sessions``; idle ones expire after ``ttl_s``."""
+
+    def __init__(self, max_sessions: int = MAX_SESSIONS, ttl_s: float = SESSION_TTL_S) -> None:
+        self.max_sessions = max_sessions
+        self.ttl_s = ttl_s
+        self._items: OrderedDict[str, AbrSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _expire(self, now: float) -> None:
+        while self._items:
+            sid, s = next(iter(self._items.items()))
+            if now - s.last_seen <= self.ttl_s:
+                break
+            del self._items[sid]
+
+    def get(self, session_id: str) -> AbrSession | None:
+        with self._lock:
+            now = time.monotonic()
+            self._expire(now)
+            s = self._items.get(session_id)
+            if s is not None:
+                s.last_seen = now
+                self._items.move_to_end(session_id)
+            return s
+
+    def put(self, session: AbrSession) -> None:
+        with self._lock:
+            now = time.monotonic()
+            session.last_seen = now
+            self._items[session.session_id] = session
+            self._items.move_to_end(session.session_id)
+            self._expire(now)
+            while len(self._items) > self.max_sessions:
+                self._items.popitem(last=False)
+
+
+@dataclass
+class AbrRuntime:
+    """What the ABR routes keep in the service state (``state.extra['abr']``)."""
+
+    folder: Path
+    sessions: SessionTable = field(default_factory=SessionTable)
+    build_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def streams_dir(self) -> Path:
+        return self.folder / "streams"
+
+    @property
+    def traces_dir(self) -> Path:
+        return self.folder / "traces"
+
+
+def _runtime(state: ServiceState) -> AbrRuntime:
+    rt = state.extra.get("abr")
+    if rt is None:
+        rt = state.extra.setdefault("abr", AbrRuntime(Path(state.settings.data_dir) / "abr"))
+    assert isinstance(rt, AbrRuntime)
+    return rt
+
+
+# ---------------------------------------------------------------------------------------------------- schemas
+class DecideRequest(BaseModel):
+    """What the player saw; ``chunk_index`` is the chunk it is about to fetch (0: a new playback)."""
+
+    session_id: str = Field(pattern=_NAME, max_length=100)
+    chunk_index: int = Field(ge=0, le=10_000_000)
+    last_chunk_bytes: float = Field(0.0, ge=0, le=1e10)
+    download_s: float = Field(0.0, ge=0, le=86_400)
+    buffer_s: float = Field(0.0, ge=0, le=86_400)
+    rebuffer_s: float = Field(0.0, ge=0, le=86_400)
+    ladder_kbps: list[float] = Field(min_length=1, max_length=32)
+    last_level: int | None = Field(
+        None, ge=0, description="Level of the last chunk (default: the last decision)."
+    )
+    algo: str | None = Field(None, max_length=64, description="Policy name (see GET /v1/abr/algos).")
+    chunk_s: float = Field(4.0, gt=0, le=60)
+    stream: str | None = Field(None, pattern=_NAME, max_length=100, description="A packaged stream's name.")
+
+    @field_validator("ladder_kbps")
+    @classmethod
+    def _ascending(cls, v: list[float]) -> list[float]:
+        if any(not (math.isfinite(x) and x > 0) for x in v):
+            raise ValueError("bitrates must be positive kbps")
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError("bitrates must be strictly ascending (lowest first)")
+        return v
+
+
+class DecideResponse(BaseModel):
+    session_id: str
+    chunk_index: int
+    level: int
+    bitrate_kbps: float
+    algo: str
+    new_session: bool
+    decisions: int
+
+
+class LogEvent(BaseModel):
+    """One player event: ``chunk`` (a segment loaded), ``stall`` / ``resume`` (playback waiting / playing),
+    ``play`` (playback started), ``buffer`` (a buffer sample), ``end``."""
+
+    kind: Literal["chunk", "stall", "resume", "play", "buffer", "end"]
+    t_s: float = Field(ge=0, le=86_400, description="Seconds since the player started.")
+    chunk_index: int | None = Field(None, ge=0)
+    level: int | None = Field(None, ge=0)
+    bytes: float | None = Field(None, ge=0)
+    download_s: float | None = Field(None, ge=0)
+    buffer_s: float | None = Field(None, ge=0)
+    stall_s: float | None = Field(None, ge=0)
+
+
+class LogBatch(BaseModel):
+    events: list[LogEvent] = Field(max_length=1000)
+
+
+class LogResult(BaseModel):
+    stored: int
+    total: int
+
+
+class TransferOut(BaseModel):
+    file: str
+    chunk_index: int | None
+    level: int | None
+    bytes: int
+    start_s: float
+    end_s: float
+    trace_start_s: float
+    predicted_s: float
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    algo: str
+    ladder_kbps: list[float]
+    stream: str | None
+    trace: str | None
+    decisions: list[dict[str, Any]]
+    log: list[dict[str, Any]]
+    transfers: list[TransferOut]
+
+
+class AlgoList(BaseModel):
+    algos: list[str]
+    default: str
+
+
+class StreamOut(BaseModel):
+    name: str
+    ladder_kbps: list[float]
+    resolutions: list[str]
+    segment_s: float
+    segments: int
+    mpd: str
+
+
+class StreamList(BaseModel):
+    streams: list[StreamOut]
+    traces: list[str]
+
+
+# ------------------------------------------------------------------------------------------------ policies
+def _algos() -> list[str]:
+    from reelkit.stream.abr import available_policies
+
+    return list(available_policies())
+
+
+def default_algo() -> str:
+    """``best`` when this reelkit ships it (and its model loads), else ``robustmpc``."""
+    from reelkit.stream.abr import make_policy
+
+    names = _algos()
+    if "best" in names:
+        try:
+            make_policy("best")
+        except ReelkitError:
+            pass
+        else:
+            return "best"
+    return "robustmpc" if "robustmpc" in names else names[0]
+
+
+@lru_cache(maxsize=64)
+def _constant_video(ladder: tuple[float, ...], chunk_s: float) -> Any:
+    from reelkit.stream.abr import Video
+
+    return Video.constant_bitrate(list(ladder), chunk_s, UNKNOWN_VIDEO_CHUNKS)
+
+
+def _invalid(field_name: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field_name), "msg": message, "type": "value_error"}])
+
+
+def _new_session(rt: AbrRuntime, req: DecideRequest) -> AbrSession:
+    from reelkit.stream.abr import make_policy
+
+    algo = req.algo or default_algo()
+    names = _algos()
+    if algo not in names:
+        raise _invalid("algo", f"unknown algo {algo!r}; choose one of {', '.join(names)}")
+    ladder = tuple(float(x) for x in req.ladder_kbps)
+    video = None
+    if req.stream is not None:
+        stream = _load_stream(rt, req.stream)
+        if [float(x) for x in stream.bitrates_kbps] != list(ladder):
+            raise _invalid(
+                "ladder_kbps",
+                f"stream {req.stream!r} has the ladder {stream.bitrates_kbps}; got {list(ladder)}",
+            )
+        video = stream.video()
+    if video is None:
+        video = _constant_video(ladder, float(req.chunk_s))
+    policy = make_policy(algo)
+    _warm_up(policy, video)
+    policy.reset(video)
+    return AbrSession(req.session_id, algo, ladder, float(req.chunk_s), req.stream, policy)
+
+
+def _warm_up(policy: Any, video: Any) -> None:
+    """One throw-away decision, so that compiling a policy's kernels (numba) happens when a session starts
+    (before the player fetches anything), not while its first chunk's decision is awaited."""
+    from reelkit.stream.abr import Observation
+
+    if video.n_chunks < 2:
+        return
+    policy.reset(video)
+    bytes0 = float(video.sizes[0, 0])
+    policy.choose(Observation(1, 0, bytes0, 1.0, video.chunk_s))
+
+
+def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
+    from reelkit.stream.abr import Observation
+
+    session = rt.sessions.get(req.session_id)
+    fresh = (
+        session is None
+        or req.chunk_index == 0
+        or (req.algo is not None and req.algo != session.algo)
+        or tuple(req.ladder_kbps) != session.ladder_kbps
+        or req.stream != session.stream
+        or float(req.chunk_s) != session.chunk_s
+    )
+    if fresh:
+        old = session
+        session = _new_session(rt, req)
+        if old is not None and old.link is not None and req.chunk_index == 0:
+            session.link, session.trace = old.link, old.trace  # the segment server may have started already
+        rt.sessions.put(session)
+    assert session is not None
+    n_levels = len(session.ladder_kbps)
+    video = session.policy.video
+    n_chunks = int(video.n_chunks) if video is not None else UNKNOWN_VIDEO_CHUNKS
+    if req.chunk_index >= n_chunks:
+        raise _invalid("chunk_index", f"chunk_index {req.chunk_index} is past the video's {n_chunks} chunks")
+    with session.lock:
+        if req.chunk_index == 0:
+            level = min(1, n_levels - 1)  # Pensieve's first chunk (DEFAULT_QUALITY)
+        else:
+            last = req.last_level if req.last_level is not None else session.last_level
+            if last is None:
+                last = min(1, n_levels - 1)
+            if last >= n_levels:
+                raise _invalid("last_level", f"last_level {last} is not a level of a {n_levels}-level ladder")
+            obs = Observation(
+                chunk_index=req.chunk_index,
+                last_level=int(last),
+                last_chunk_bytes=float(req.last_chunk_bytes),
+                last_download_s=float(req.download_s),
+                buffer_s=float(req.buffer_s),
+                rebuffer_s=float(req.rebuffer_s),
+            )
+            level = int(session.policy.choose(obs))
+            if not 0 <= level < n_levels:  # pragma: no cover - every policy passes the conformance suite
+                raise ReelkitError(f"policy {session.algo!r} chose level {level} of {n_levels}")
+        session.last_level = level
+        session.decisions.append(
+            {
+                "t": time.time(),
+                "chunk_index": req.chunk_index,
+                "level": level,
+                "last_chunk_bytes": req.last_chunk_bytes,
+                "download_s": req.download_s,
+                "buffer_s": req.buffer_s,
+                "rebuffer_s": req.rebuffer_s,
+            }
+        )
+        if len(session.decisions) > MAX_LOG_EVENTS:
+            del session.decisions[: len(session.decisions) - MAX_LOG_EVENTS]
+        count = len(session.decisions)
+    return DecideResponse(
+        session_id=session.session_id,
+        chunk_index=req.chunk_index,
+        level=level,
+        bitrate_kbps=session.ladder_kbps[level],
+        algo=session.algo,
+        new_session=fresh,
+        decisions=count,
+    )
+
+
+# --------------------------------------------------------------------------------------------- routes: API
+@router.post(
+    "/v1/abr/decide", response_model=DecideResponse, responses=_ERRORS, dependencies=[Depends(require_read)]
+)
+def decide(req: DecideRequest, state: StateDep) -> DecideResponse:
+    """The level of the session's next chunk, from its last chunk's size and download time and its buffer.
+
+    A request with ``chunk_index`` 0, or another ladder, algo or stream than the session had, starts the
+    session afresh. The first chunk is fetched at level 1 (as Pensieve's simulator does); later ones are
+    the policy's choice. Without ``stream`` the policy assumes constant-bitrate chunks of the ladder.
+    """
+    return _decide(_runtime(state), req)
+
+
+@router.get("/v1/abr/algos", response_model=AlgoList, dependencies=[Depends(require_read)])
+def algos() -> AlgoList:
+    """The policies ``/v1/abr/decide`` accepts, and the one used when a request names none."""
+    return AlgoList(algos=_algos(), default=default_algo())
+
+
+def _session_or_404(rt: AbrRuntime, session_id: str) -> AbrSession:
+    s = rt.sessions.get(session_id)
+    if s is None:
+        raise HTTPException(404, f"unknown or expired ABR session {session_id!r}")
+    return s
+
+
+@router.post(
+    "/v1/abr/sessions/{session_id}/log",
+    response_model=LogResult,
+    responses=_ERRORS,
+    dependencies=[Depends(require_read)],
+)
+def post_log(session_id: Name, batch: LogBatch, state: StateDep) -> LogResult:
+    """Append the player's events (chunk loaded, stall, resume, buffer samples) to its session."""
+    s = _session_or_404(_runtime(state), session_id)
+    with s.lock:
+        s.log.extend(e.model_dump(exclude_none=True) for e in batch.events)
+        if len(s.log) > MAX_LOG_EVENTS:
+            del s.log[: len(s.log) - MAX_LOG_EVENTS]
+        return LogResult(stored=len(batch.events), total=len(s.log))
+
+
+def _transfer_out(t: Any) -> TransferOut:
+    m = _CHUNK.match(t.label)
+    return TransferOut(
+        file=t.label,
+        chunk_index=int(m.group(2)) - 1 if m else None,
+        level=int(m.group(1)) if m else None,
+        bytes=t.n_bytes,
+        start_s=t.start_s,
+        end_s=t.end_s,
+        trace_start_s=t.trace_start_s,
+        predicted_s=t.predicted_s,
+    )
+
+
+@router.get(
+    "/v1/abr/sessions/{session_id}",
+    response_model=SessionOut,
+    responses=_ERRORS,
+    dependencies=[Depends(require_read)],
+)
+def get_session(session_id: Name, state: StateDep) -> SessionOut:
+    """A session's decisions, the player's log and the segment server's paced transfers."""
+    s = _session_or_404(_runtime(state), session_id)
+    with s.lock:
+        transfers = [_transfer_out(t) for t in (s.link.transfers if s.link is not None else [])]
+        return SessionOut(
+            session_id=s.session_id,
+            algo=s.algo,
+            ladder_kbps=list(s.ladder_kbps),
+            stream=s.stream,
+            trace=s.trace,
+            decisions=list(s.decisions),
+            log=list(s.log),
+            transfers=transfers,
+        )
+
+
+@router.get("/v1/abr/streams", response_model=StreamList, dependencies=[Depends(require_read)])
+def streams(state: StateDep) -> StreamList:
+    """The packaged streams and the traces the segment server can pace by."""
+    rt = _runtime(state)
+    out = []
+    if rt.streams_dir.is_dir():
+        for d in sorted(rt.streams_dir.iterdir()):
+            if not re.match(_NAME, d.name) or not (d / "stream.json").is_file():
+                continue
+            try:
+                s = _load_stream(rt, d.name)
+            except HTTPException:
+                continue
+            out.append(
+                StreamOut(
+                    name=d.name,
+                    ladder_kbps=list(s.bitrates_kbps),
+                    resolutions=[f"{r.width}x{r.height}" for r in s.renditions],
+                    segment_s=s.segment_s,
+                    segments=s.n_segments,
+                    mpd=f"/abr/stream/{d.name}/none/-/manifest.mpd",
+                )
+            )
+    return StreamList(streams=out, traces=_trace_names(rt))
+
+
+# ---------------------------------------------------------------------------------------------------- streams
+def _load_stream(rt: AbrRuntime, name: str) -> Any:
+
+    folder = rt.streams_dir / name
+    if not (folder / "stream.json").is_file():
+        raise HTTPException(
+            404, f"no stream {name!r}; package one with 'reelkit abr package CLIP -o {rt.streams_dir / name}'"
+        )
+    return _cached_stream(str(folder), (folder / "stream.json").stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _cached_stream(folder: str, mtime: int) -> Any:
+    from reelkit.stream.dash import load_stream
+
+    return load_stream(folder)
+
+
+def build_sample_stream(folder: Path) -> Any:
+    """The demo's stream: a generated 48 s clip, five levels 240p..720p (300..2850 kbps), 4 s segments."""
+    import tempfile
+
+    from reelkit.stream.dash import DEFAULT_LADDER, make_sample_clip, package_dash
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        clip = make_sample_clip(Path(tmp) / "clip.mp4", duration_s=48, size=(1280, 720), audio=False)
+        return package_dash(clip, folder, renditions=DEFAULT_LADDER, segment_s=4.0, preset="ultrafast")
+
+
+async def _ensure_stream(rt: AbrRuntime, name: str) -> None:
+    folder = rt.streams_dir / name
+    if name != SAMPLE_STREAM or (folder / "stream.json").is_file():
+        return
+
+    def build() -> None:
+        with rt.build_lock:
+            if not (folder / "stream.json").is_file():
+                build_sample_stream(folder)
+
+    await run_in_threadpool(build)
+
+
+def _trace_names(rt: AbrRuntime) -> list[str]:
+    names = ["none"]
+    if rt.traces_dir.is_dir():
+        names += sorted(p.name for p in rt.traces_dir.iterdir() if p.is_file() and re.match(_NAME, p.name))
+    return names
+
+
+def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
+    """A trace by name: ``const-<Mbps>``, or a file under ``<data dir>/abr/traces``."""
+    from reelkit.stream.abr.traces import Trace, load_trace
+
+    m = re.fullmatch(r"const-(\d+(?:\.\d+)?)", name)
+    if m:
+        mbps = float(m.group(1))
+        if not 0 < mbps <= 10_000:
+            raise HTTPException(404, f"trace {name!r}: the rate must be in (0, 10000] Mbps")
+        return Trace.constant(mbps, name=name)
+    path = rt.traces_dir / name
+    if not path.is_file():
+        raise HTTPException(
+            404, f"no trace {name!r}: put a cooked trace file in {rt.traces_dir}, or use const-<Mbps> or none"
+        )
+    return load_trace(path)
+
+
+@router.get("/abr/stream/{stream}/{trace}/{session_id}/{file}", dependencies=[Depends(require_read)])
+async def stream_file(
+    stream: Name, trace: TracePath, session_id: Name, file: str, state: StateDep
+) -> Response:
+    """The MPD or a segment of ``stream``; media segments paced by ``trace`` on the session's link.
+
+    The MPD and init segments are sent at once; ``chunk-*`` segments go through the link (80 ms RTT, then
+    the trace's rate x 0.95), one transfer at a time per session. ``session_id`` ``-`` means unshaped.
+    ``<trace>~busy`` advances the trace only while payload moves (the simulator's clock); by default, or
+    with ``~wall``, it runs on wall time.
+    """
+    rt = _runtime(state)
+    if not _FILE.match(file):
+        raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
+    await _ensure_stream(rt, stream)
+    s = _load_stream(rt, stream)
+    path = Path(s.folder) / file
+    if not path.is_file():
+        raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
+    if file.endswith(".mpd"):
+        return FileResponse(path, media_type="application/dash+xml", headers=_NO_STORE)
+    if trace.startswith("none") or session_id == "-" or not file.startswith("chunk-"):
+        return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
+    link = await _session_link(rt, session_id, trace, s)
+    if link is None:
+        return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
+    body = await asyncio.to_thread(path.read_bytes)
+    headers = {**_NO_STORE, "Content-Length": str(len(body))}
+    return StreamingResponse(link.paced(body, label=file), media_type="video/mp4", headers=headers)
+
+
+async def _session_link(rt: AbrRuntime, session_id: str, trace: str, stream: Any) -> Any | None:
+    from reelkit.stream.shaping import ShapedLink
+
+    session = rt.sessions.get(session_id)
+    if session is None:  # the player fetched before deciding: a session with the default algo
+        req = DecideRequest(
+            session_id=session_id, chunk_index=0, ladder_kbps=list(stream.bitrates_kbps), stream=stream.name
+        )
+        session = await run_in_threadpool(_new_session, rt, req)
+        rt.sessions.put(session)
+    if session.link is None or session.trace != trace:
+        name, _, mode = trace.partition("~")
+        if name == "none":
+            return None
+        session.link = ShapedLink(
+            _load_link_trace(rt, name), trace_clock="busy" if mode == "busy" else "wall"
+        )
+        session.trace = trace
+    return session.link
+
+
+# ------------------------------------------------------------------------------------------------ page, JS
+def dashjs_path() -> Path | None:
+    """Where dash.js is: ``$REELKIT_DASHJS``, ``static/vendor/dash.all.min.js``, or the npm install in
+    ``web/abr``."""
+    env = os.environ.get("REELKIT_DASHJS")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve()
+    candidates.append(here.parents[1] / "static" / "vendor" / "dash.all.min.js")
+    candidates += [
+        p / "web" / "abr" / "node_modules" / "dashjs" / "dist" / "modern" / "umd" / "dash.all.min.js"
+        for p in here.parents
+    ]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+@router.get("/abr/vendor/dash.all.min.js", include_in_schema=False)
+def dashjs() -> Response:
+    """dash.js from the local npm install (``scripts/vendor_dashjs.sh``)."""
+    path = dashjs_path()
+    if path is None:
+        raise HTTPException(
+            404,
+            "dash.js is not installed: run scripts/vendor_dashjs.sh (npm ci in web/abr) "
+            "or set REELKIT_DASHJS",
+        )
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/abr/rule.js", include_in_schema=False)
+def rule_js() -> Response:
+    """The custom dash.js ABR rule (also under /static when the web pages are on)."""
+    path = Path(__file__).resolve().parents[1] / "static" / "abr_rule.js"
+    return FileResponse(path, media_type="text/javascript", headers=_NO_STORE)
+
+
+@router.get("/abr/demo", response_class=HTMLResponse, include_in_schema=False)
+async def demo(
+    request: Request,
+    state: StateDep,
+    stream: Annotated[str, Query(pattern=_NAME, max_length=100)] = SAMPLE_STREAM,
+    trace: Annotated[str, Query(pattern=_NAME, max_length=100)] = "none",
+    algo: Annotated[str | None, Query(max_length=64)] = None,
+    session: Annotated[str | None, Query(pattern=_NAME, max_length=100)] = None,
+    clock: Literal["wall", "busy"] = "wall",
+) -> Response:
+    """Play ``stream`` with dash.js: levels chosen by ``/v1/abr/decide``, segments paced by ``trace``."""
+    if not state.settings.web_ui or state.settings.protect_reads:
+        raise HTTPException(404, "the web pages are turned off on this server")
+    rt = _runtime(state)
+    await _ensure_stream(rt, stream)
+    s = _load_stream(rt, stream)
+    names = _algos()
+    chosen = algo or default_algo()
+    if chosen not in names:
+        raise HTTPException(404, f"unknown algo {chosen!r}; choose one of {', '.join(names)}")
+    traces = _trace_names(rt)
+    if trace not in traces and not re.fullmatch(r"const-\d+(\.\d+)?", trace):
+        raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
+    sid = session or f"demo-{os.urandom(6).hex()}"
+    config = {
+        "sessionId": sid,
+        "stream": stream,
+        "trace": trace,
+        "algo": chosen,
+        "ladderKbps": list(s.bitrates_kbps),
+        "segmentS": s.segment_s,
+        "segments": s.n_segments,
+        "clock": clock,
+        "mpd": f"/abr/stream/{stream}/{trace}{'~busy' if clock == 'busy' else ''}/{sid}/manifest.mpd",
+        "decideUrl": "/v1/abr/decide",
+        "logUrl": f"/v1/abr/sessions/{sid}/log",
+    }
+    ctx = {
+        "profile": None,
+        "model_version": None,
+        "config": config,
+        "stream": s,
+        "traces": traces,
+        "algos": names,
+        "dashjs_ok": dashjs_path() is not None,
+        "ladder": list(zip(s.renditions, np.arange(len(s.renditions)), strict=True)),
+    }
+    return state.templates.TemplateResponse(request, "abr_demo.html", ctx, headers=_NO_STORE)

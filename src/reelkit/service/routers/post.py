@@ -1,7 +1,165 @@
-"""Service routes of this pillar (placeholder until written)."""
+"""Post-production in the service: quality control of an uploaded deliverable.
+
+* ``GET /qc``: a page with an upload form (media, optional subtitles, delivery spec).
+* ``POST /qc``: runs the QC (:func:`reelkit.post.qc.run_qc`) on the upload and shows the report on the page.
+* ``POST /v1/qc``: the same as JSON (the ``reelkit qc --json`` document).
+
+Uploads are copied to a private temporary folder (removed when the request ends, whatever happens) in chunks,
+and refused with 413 beyond ``MAX_UPLOAD_BYTES`` (the app's request body limit, ``max_body_bytes``, applies
+first). QC runs in the thread pool, at most ``MAX_CONCURRENT`` at a time, so the event loop stays free.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from reelkit.errors import ReelkitError, UserInputError
+from reelkit.service.deps import ServiceState, StateDep, require_read
+
+__all__ = ["MAX_CONCURRENT", "MAX_UPLOAD_BYTES", "router"]
+
+router = APIRouter(tags=["post"])
+
+#: Largest media upload accepted (the app-wide ``max_body_bytes`` may be lower and then applies first).
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+#: QC jobs running at once (each decodes the whole file into memory).
+MAX_CONCURRENT = 2
+_CHUNK = 1024 * 1024
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _gate(state: ServiceState) -> asyncio.Semaphore:
+    """The app's QC semaphore (one per app, made on first use inside its event loop)."""
+    gate = state.extra.get("qc_semaphore")
+    if not isinstance(gate, asyncio.Semaphore):
+        gate = state.extra["qc_semaphore"] = asyncio.Semaphore(MAX_CONCURRENT)
+    return gate
+
+
+def _safe_name(name: str | None, default: str) -> str:
+    """A file name safe to create in our temporary folder (keeps the extension the decoders look at)."""
+    base = Path(name or "").name
+    cleaned = _SAFE.sub("_", base).strip("._")[-100:]
+    return cleaned or default
+
+
+async def _save(upload: UploadFile, folder: Path, default: str, limit: int) -> Path:
+    dest = folder / _safe_name(upload.filename, default)
+    size = 0
+    with dest.open("wb") as fh:
+        while chunk := await upload.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(
+                    status_code=413, detail=f"upload too large: at most {limit} bytes; send a shorter file"
+                )
+            fh.write(chunk)
+    if size == 0:
+        raise HTTPException(status_code=422, detail=f"the uploaded file {upload.filename!r} is empty")
+    return dest
+
+
+def _limit(state: ServiceState) -> int:
+    return min(MAX_UPLOAD_BYTES, state.settings.max_body_bytes)
+
+
+async def _run(
+    state: ServiceState, media: UploadFile, subs: UploadFile | None, spec: str
+) -> tuple[Any, str | None]:
+    """Save the uploads, run QC in the thread pool; returns (report, error message for the user)."""
+    from reelkit.post.qc import get_spec, run_qc
+
+    sp = get_spec(spec)  # an unknown spec is a user error (400) before any upload is read
+    folder = Path(tempfile.mkdtemp(prefix="reelkit-qc-"))
+    try:
+        media_path = await _save(media, folder, "media.bin", _limit(state))
+        subs_path = None
+        if subs is not None and subs.filename:
+            subs_path = await _save(subs, folder, "subtitles.srt", _limit(state))
+        async with _gate(state):
+            try:
+                report = await run_in_threadpool(run_qc, media_path, subs=subs_path, spec=sp)
+            except UserInputError as exc:
+                return None, str(exc).replace(str(folder) + "/", "")
+        return report, None
+    finally:
+        await run_in_threadpool(shutil.rmtree, folder, True)
+
+
+def _page(request: Request, state: ServiceState, context: dict[str, Any], status: int = 200) -> Response:
+    from reelkit.post.qc import SPECS
+
+    bundle = state.models.current
+    ctx = {
+        "profile": None,
+        "model_version": bundle.version if bundle is not None else None,
+        "specs": SPECS,
+        "chosen_spec": "ebu-r128",
+        "max_mb": _limit(state) // (1024 * 1024),
+        **context,
+    }
+    return state.templates.TemplateResponse(
+        request, "qc.html", ctx, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _require_pages(state: ServiceState) -> None:
+    if not state.settings.web_ui or state.settings.protect_reads:
+        raise HTTPException(status_code=404, detail="the web pages are turned off on this server")
+
+
+@router.get("/qc", response_class=HTMLResponse, include_in_schema=False)
+def qc_form(request: Request, state: StateDep) -> Response:
+    """The upload form."""
+    _require_pages(state)
+    return _page(request, state, {"report": None})
+
+
+@router.post("/qc", response_class=HTMLResponse, include_in_schema=False)
+async def qc_page(
+    request: Request,
+    state: StateDep,
+    media: Annotated[UploadFile, File(description="Audio or video file")],
+    subs: Annotated[UploadFile | None, File(description="Subtitle file (optional)")] = None,
+    spec: Annotated[str, Form()] = "ebu-r128",
+) -> Response:
+    """Run QC on the upload and show the report."""
+    from reelkit.post.qc import report_context
+
+    _require_pages(state)
+    try:
+        report, error = await _run(state, media, subs, spec)
+    except ReelkitError as exc:
+        return _page(request, state, {"report": None, "error": str(exc), "chosen_spec": spec}, status=400)
+    if report is None:
+        return _page(request, state, {"report": None, "error": error, "chosen_spec": spec}, status=400)
+    ctx = report_context(report)
+    ctx["media_name"] = media.filename or ctx["media_name"]
+    return _page(request, state, {**ctx, "chosen_spec": spec})
+
+
+@router.post("/v1/qc", dependencies=[Depends(require_read)])
+async def qc_api(
+    state: StateDep,
+    media: Annotated[UploadFile, File(description="Audio or video file")],
+    subs: Annotated[UploadFile | None, File(description="Subtitle file (optional)")] = None,
+    spec: Annotated[str, Form(description="netflix, ebu-r128 or atsc-a85")] = "ebu-r128",
+) -> Response:
+    """QC of an uploaded deliverable as JSON: loudness, findings with timecodes and severities."""
+    report, error = await _run(state, media, subs, spec)
+    if report is None:
+        return JSONResponse({"error": "bad_request", "message": error, "fields": []}, status_code=400)
+    data = report.to_dict()
+    data["media"] = media.filename
+    if subs is not None and subs.filename:
+        data["subs"] = subs.filename
+    return JSONResponse(data)

@@ -1,7 +1,120 @@
-"""Service routes of this pillar (placeholder until written)."""
+"""Pre-production routes: a stripboard page for an uploaded production file, and the plan as JSON.
+
+``GET /produce/stripboard`` shows an upload form; ``POST /produce/stripboard`` (multipart ``file``) solves the
+schedule and shows the stripboard, or the errors naming each invalid field, or the conflicting constraints.
+``POST /v1/produce/plan`` takes the production as JSON and answers the schedule (422 naming fields for an
+invalid production; 409 with ``conflicts`` when no schedule exists).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from reelkit.errors import InfeasibleError, ReelkitError
+from reelkit.produce.production import ProductionFormatError, parse_production, parse_production_text
+from reelkit.service.deps import StateDep
+
+__all__ = ["MAX_TIME_LIMIT", "router"]
 
 router = APIRouter()
+#: The longest a request may make the solver run (seconds).
+MAX_TIME_LIMIT = 30.0
+_MAX_UPLOAD = 2 * 1024 * 1024
+
+
+def _solve(data_or_text: Any, time_limit: float, source: str) -> tuple[Any, Any]:
+    from reelkit.produce.shoot import SolveOptions, plan_shoot
+
+    if isinstance(data_or_text, bytes | str):
+        prod = parse_production_text(data_or_text, source=source)
+    else:
+        prod = parse_production(data_or_text, source=source)
+    return prod, plan_shoot(prod, SolveOptions(time_limit=time_limit))
+
+
+def _page(request: Request, state: StateDep, status: int = 200, **ctx: Any) -> Response:
+    context = {
+        "profile": None,
+        "model_version": None,
+        "time_limit": 10,
+        "max_time_limit": int(MAX_TIME_LIMIT),
+        "error": None,
+        "fields": [],
+        "conflicts": [],
+        "board": None,
+        **ctx,
+    }
+    return state.templates.TemplateResponse(
+        request, "stripboard.html", context, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/produce/stripboard", response_class=HTMLResponse, include_in_schema=False)
+def stripboard_form(request: Request, state: StateDep) -> Response:
+    """The upload form."""
+    return _page(request, state)
+
+
+@router.post("/produce/stripboard", response_class=HTMLResponse, include_in_schema=False)
+async def stripboard_upload(
+    request: Request,
+    state: StateDep,
+    file: Annotated[UploadFile, File(description="Production file (YAML or JSON).")],
+    time_limit: Annotated[float, Form(gt=0, le=MAX_TIME_LIMIT)] = 10.0,
+) -> Response:
+    """Schedule the uploaded production and show its stripboard (or what is wrong with it)."""
+    from reelkit.produce.outputs import stripboard_fragment
+
+    raw = await file.read(_MAX_UPLOAD + 1)
+    name = file.filename or "upload"
+    if len(raw) > _MAX_UPLOAD:
+        return _page(request, state, 413, error=f"{name}: larger than {_MAX_UPLOAD // 1024} KiB")
+    try:
+        prod, schedule = await run_in_threadpool(_solve, raw, time_limit, name)
+    except ProductionFormatError as exc:
+        return _page(request, state, 422, error=str(exc), fields=exc.fields, time_limit=time_limit)
+    except InfeasibleError as exc:
+        return _page(
+            request, state, 409, error="No schedule satisfies every constraint.", conflicts=exc.conflicts
+        )
+    except ReelkitError as exc:
+        return _page(request, state, 400, error=str(exc))
+    board = stripboard_fragment(schedule, prod)
+    return _page(request, state, board=board, time_limit=time_limit)
+
+
+@router.post("/v1/produce/plan", tags=["produce"])
+def plan(
+    production: Annotated[dict[str, Any], Body(description="The production file's content as JSON.")],
+    time_limit: Annotated[float, Query(gt=0, le=MAX_TIME_LIMIT)] = 10.0,
+) -> Response:
+    """The optimal (or best found) shooting schedule of a production."""
+    try:
+        _, schedule = _solve(production, time_limit, "production")
+    except ProductionFormatError as exc:
+        return JSONResponse(
+            {
+                "error": "invalid_request",
+                "message": str(exc),
+                "fields": [{"field": f, "message": m} for f, m in exc.fields],
+            },
+            status_code=422,
+        )
+    except InfeasibleError as exc:
+        return JSONResponse(
+            {"error": "conflict", "message": str(exc), "fields": [], "conflicts": exc.conflicts},
+            status_code=409,
+        )
+    return JSONResponse(_jsonable(schedule.to_dict()))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj

@@ -1,0 +1,348 @@
+"""Subtitle-sync benchmark: reelkit against ffsubsync on the synthetic cases of ``subsync_cases.py``.
+
+For every case (104; see that module) each tool gets the media and the distorted subtitle file and writes
+a synchronised one. Metric: the share of cues whose start lies within 0.25 s of the truth; a case
+*passes* when that share is at least 90%. Summaries per distortion class. Tools:
+
+* ``reelkit``: :func:`reelkit.post.subs.sync_subtitles` with its defaults (a refused fit leaves the file
+  as it was and is scored that way);
+* ``ffsubsync``: its CLI with defaults (``--max-offset-seconds`` raised to reelkit's search range, so both
+  search the same offsets);
+* ``ffsubsync-split``: the same with ``--split-penalty`` (its alass-style piecewise mode, default penalty).
+
+Negative controls (not part of the 104): subtitles of another programme, and audio without speech; a
+trustworthy tool refuses them (reelkit exits 3; ffsubsync has no refusal by default).
+
+Usage::
+
+    python benchmarks/bench_subsync.py [--workers 2] [--tools reelkit,ffsubsync,ffsubsync-split] [--force]
+
+Writes ``benchmarks/out/subsync/results.json`` and ``benchmarks/RESULTS.d/subsync.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import subsync_cases as cases_mod
+
+OUT = cases_mod.OUT
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.d" / "subsync.md"
+TOL = 0.25
+PASS_SHARE = 0.9
+TOOLS = ("reelkit", "ffsubsync", "ffsubsync-split")
+
+
+def _starts_texts(path: Path) -> tuple[list[float], list[str]]:
+    from reelkit.post.subs import load_subtitles
+
+    sub = load_subtitles(path)
+    return [c.start_s for c in sub.cues], [c.text for c in sub.cues]
+
+
+def score_file(out_path: Path, truth_path: Path) -> dict[str, Any]:
+    """Share of truth cues whose start is within ``TOL`` in ``out_path`` (cues matched in order, by text
+    when the counts differ)."""
+    t_starts, t_texts = _starts_texts(truth_path)
+    if not out_path.exists():
+        return {"share": 0.0, "median_err_s": None, "matched": 0, "cues": len(t_starts)}
+    o_starts, o_texts = _starts_texts(out_path)
+    pairs: list[tuple[int, int]]
+    if len(o_starts) == len(t_starts):
+        pairs = [(i, i) for i in range(len(t_starts))]
+    else:
+        sm = SequenceMatcher(a=t_texts, b=o_texts, autojunk=False)
+        pairs = [(b.a + k, b.b + k) for b in sm.get_matching_blocks() for k in range(b.size)]
+    errs = np.array([abs(o_starts[j] - t_starts[i]) for i, j in pairs])
+    within = int((errs <= TOL + 1e-9).sum()) if len(errs) else 0
+    return {
+        "share": within / max(1, len(t_starts)),
+        "median_err_s": float(np.median(errs)) if len(errs) else None,
+        "matched": len(pairs),
+        "cues": len(t_starts),
+    }
+
+
+def search_range(media_duration_s: float) -> float:
+    return max(60.0, 0.5 * media_duration_s)
+
+
+def run_reelkit(
+    folder: Path, media: str = "media.flac", subs: str = "in.srt", name: str = "reelkit"
+) -> dict[str, Any]:
+    from reelkit.errors import SyncRefusedError
+    from reelkit.post.subs import load_subtitles, sync_subtitles, write_synced
+
+    out = folder / f"{name}.srt"
+    t0 = time.perf_counter()
+    refused = False
+    info: dict[str, Any] = {}
+    sub = load_subtitles(folder / subs)
+    try:
+        res = sync_subtitles(folder / media, sub)
+        write_synced(sub, res, out)
+        info = res.to_dict()
+    except SyncRefusedError as exc:
+        refused = True
+        shutil.copyfile(folder / subs, out)
+        info = {"confidence": exc.confidence, "message": str(exc)}
+    return {"seconds": time.perf_counter() - t0, "refused": refused, "info": info}
+
+
+def _ffmpeg_dir() -> Path:
+    import imageio_ffmpeg
+
+    d = OUT / "bin"
+    d.mkdir(parents=True, exist_ok=True)
+    link = d / "ffmpeg"
+    if not link.exists():
+        link.symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
+    return d
+
+
+def run_ffsubsync(
+    folder: Path, split: bool, media: str = "media.flac", subs: str = "in.srt", name: str | None = None
+) -> dict[str, Any]:
+    meta = json.loads((folder / "case.json").read_text())
+    exe = Path(sys.executable).with_name("ffsubsync")
+    out = folder / f"{name or ('ffsubsync-split' if split else 'ffsubsync')}.srt"
+    out.unlink(missing_ok=True)
+    cmd = [
+        str(exe),
+        str(folder / media),
+        "-i",
+        str(folder / subs),
+        "-o",
+        str(out),
+        "--ffmpeg-path",
+        str(_ffmpeg_dir()),
+        "--max-offset-seconds",
+        f"{search_range(meta['media_duration_s']):.0f}",
+    ]
+    if split:
+        cmd.append("--split-penalty")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+    sec = time.perf_counter() - t0
+    if proc.returncode != 0 or not out.exists():
+        shutil.copyfile(folder / subs, out)
+        return {"seconds": sec, "failed": True, "stderr": proc.stderr[-400:]}
+    return {"seconds": sec, "failed": False}
+
+
+def _task(args: tuple[str, str, bool]) -> dict[str, Any]:
+    tool, folder_s, force = args
+    folder = Path(folder_s)
+    res_path = folder / f"result-{tool}.json"
+    if res_path.exists() and not force:
+        return dict(json.loads(res_path.read_text()))
+    run = run_reelkit(folder) if tool == "reelkit" else run_ffsubsync(folder, split=tool == "ffsubsync-split")
+    run.update(score_file(folder / f"{tool}.srt", folder / "truth.srt"))
+    run["tool"] = tool
+    run["case"] = folder.name
+    res_path.write_text(json.dumps(run, indent=1))
+    return run
+
+
+def negative_controls(out: Path) -> list[tuple[str, Path, str, str]]:
+    """(name, folder, media file, subtitle file) of inputs that should be refused."""
+    import soundfile as sf
+
+    from reelkit.post.subs import synth
+
+    folder = out / "negative"
+    folder.mkdir(parents=True, exist_ok=True)
+    specs = cases_mod.case_specs()
+    items: list[tuple[str, Path, str, str]] = []
+    # subtitles of another programme: media of case i with the true subtitles of case i + 52
+    for i in range(0, 8):
+        a = out / "cases" / specs[i * 6].id
+        b = out / "cases" / specs[(i * 6 + 52) % len(specs)].id
+        media_name = f"mismatch{i}.flac"
+        subs_name = f"mismatch{i}.srt"
+        if not (folder / media_name).exists():
+            shutil.copyfile(a / "media.flac", folder / media_name)
+            shutil.copyfile(b / "truth.srt", folder / subs_name)
+        items.append((f"mismatched subtitles {i}", folder, media_name, subs_name))
+    # audio without speech: music, noise, music + noise; subtitles of case 0
+    rng = np.random.default_rng(7)
+    for k, kind in enumerate(("music", "noise", "music+noise", "silence")):
+        media_name = f"nospeech{k}.flac"
+        subs_name = f"nospeech{k}.srt"
+        if not (folder / media_name).exists():
+            n = 240 * synth.SR
+            x = np.zeros(n, dtype=np.float32)
+            if "music" in kind:
+                x += 0.1 * synth.music_bed(rng, n)
+            if "noise" in kind:
+                x += 0.05 * synth.noise_bed(rng, n)
+            sf.write(folder / media_name, np.clip(x, -0.9, 0.9), synth.SR, subtype="PCM_16")
+            shutil.copyfile(out / "cases" / specs[k].id / "truth.srt", folder / subs_name)
+        items.append((f"no speech ({kind})", folder, media_name, subs_name))
+    return items
+
+
+def _neg_task(args: tuple[str, str, str, str, str]) -> dict[str, Any]:
+    tool, name, folder_s, media, subs = args
+    folder = Path(folder_s)
+    stem = Path(media).stem
+    if tool == "reelkit":
+        r = run_reelkit(folder, media, subs, name=f"{stem}-reelkit")
+    else:
+        (folder / "case.json").write_text(json.dumps({"media_duration_s": 240.0}))
+        r = run_ffsubsync(folder, False, media, subs, name=f"{stem}-ffsubsync")
+        r["refused"] = False  # ffsubsync always writes a result
+    r.update({"tool": tool, "name": name})
+    return r
+
+
+def summarise(rows: list[dict[str, Any]], specs: dict[str, Any], tools: list[str]) -> dict[str, Any]:
+    classes = list(cases_mod.CLASSES)
+    summary: dict[str, Any] = {}
+    for cls in [*classes, "all classes"]:
+        entry: dict[str, Any] = {}
+        for tool in tools:
+            rs = [
+                r for r in rows if r["tool"] == tool and (cls == "all classes" or specs[r["case"]].cls == cls)
+            ]
+            if not rs:
+                continue
+            shares = [r["share"] for r in rs]
+            entry[tool] = {
+                "cases": len(rs),
+                "pass_rate": float(np.mean([s >= PASS_SHARE - 1e-9 for s in shares])),
+                "mean_share": float(np.mean(shares)),
+                "median_seconds": float(statistics.median(r["seconds"] for r in rs)),
+                "refused": sum(bool(r.get("refused")) for r in rs),
+            }
+        summary[cls] = entry
+    return summary
+
+
+def write_markdown(
+    summary: dict[str, Any], negatives: list[dict[str, Any]], tools: list[str], extra: dict[str, Any]
+) -> None:
+    lines = [
+        "# Subtitle synchronisation: reelkit vs ffsubsync",
+        "",
+        f"Command: `{extra['command']}` — {extra['date']}, {extra['machine']}.",
+        "",
+        "Cases: 104 synthetic programmes (`benchmarks/subsync_cases.py`): espeak-ng speech (en, de, fr,",
+        "es and mixed; 5 English voice variants, speeds 130-230 wpm) laid out with pauses and music gaps",
+        "with [MUSIC] / ♪ cues; beds: none, music -15 / -8 dB, noise -20 / -10 dB, music -10 dB + noise",
+        "-20 dB (relative to the speech level); true cues start 0-0.1 s before the speech and end 0.2-0.6 s",
+        "after it. Distortions: offsets 0.5-120 s (log-uniform, both signs), frame-rate ratios 25/23.976,",
+        "24/23.976, 25/24 and inverses, 1-3 ad breaks (10-90 s of music, a third with an unsubtitled",
+        "voice-over) or cuts (5-40 s), and combinations.",
+        "",
+        f"Metric: share of cues whose start is within {TOL} s of the truth; a case passes at >= 90 %.",
+        "ffsubsync 0.5.1 gets the same offset search range (`--max-offset-seconds` = max(60, media/2));",
+        "`ffsubsync-split` adds `--split-penalty` (its alass-style piecewise mode, default penalty).",
+        "",
+        "| class | cases | " + " | ".join(f"{t} pass | {t} mean share" for t in tools) + " |",
+        "|---|---|" + "---|---|" * len(tools),
+    ]
+    for cls, entry in summary.items():
+        n = next(iter(entry.values()))["cases"] if entry else 0
+        cells = []
+        for t in tools:
+            e = entry.get(t)
+            cells += [f"{100 * e['pass_rate']:.0f}%", f"{100 * e['mean_share']:.1f}%"] if e else ["-", "-"]
+        name = f"**{cls}**" if cls == "all classes" else cls
+        lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
+    lines += ["", "Median seconds per case (audio decoding and speech detection included):", ""]
+    allc = summary["all classes"]
+    lines.append(
+        ", ".join(f"{t} {allc[t]['median_seconds']:.1f} s" for t in tools if t in allc)
+        + f" (2 workers, {extra['machine']})."
+    )
+    if "reelkit" in allc:
+        lines.append("")
+        lines.append(
+            f"reelkit refused {allc['reelkit']['refused']} of the {allc['reelkit']['cases']} real cases."
+        )
+    if negatives:
+        lines += [
+            "",
+            "Negative controls (should be refused):",
+            "",
+            "| input | reelkit | ffsubsync |",
+            "|---|---|---|",
+        ]
+        names = list(dict.fromkeys(r["name"] for r in negatives))
+        for nm in names:
+            rk = next((r for r in negatives if r["name"] == nm and r["tool"] == "reelkit"), None)
+            fs = next((r for r in negatives if r["name"] == nm and r["tool"] == "ffsubsync"), None)
+            rk_s = (
+                "-"
+                if rk is None
+                else ("refused" if rk["refused"] else f"accepted ({rk['info'].get('confidence')})")
+            )
+            fs_s = "-" if fs is None else ("failed" if fs.get("failed") else "wrote a result")
+            lines.append(f"| {nm} | {rk_s} | {fs_s} |")
+    RESULTS_MD.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS_MD.with_suffix(".part")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(RESULTS_MD)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--force", action="store_true", help="rerun the tools (cases are kept)")
+    ap.add_argument("--cases", default="", help="comma-separated case ids (default: all)")
+    ap.add_argument("--no-negatives", action="store_true")
+    args = ap.parse_args()
+    from reelkit.executor import LocalExecutor
+
+    workers = max(1, min(args.workers, 2))
+    tools = [t for t in args.tools.split(",") if t]
+    folders = cases_mod.generate_all(OUT, workers)
+    specs = {s.id: s for s in cases_mod.case_specs()}
+    if args.cases:
+        keep = set(args.cases.split(","))
+        folders = [f for f in folders if f.name in keep]
+    rows: list[dict[str, Any]] = []
+    for tool in tools:
+        kind = "process" if tool == "reelkit" else "thread"
+        rows += LocalExecutor(workers, kind=kind).map(_task, [(tool, str(f), args.force) for f in folders])
+    negatives: list[dict[str, Any]] = []
+    if not args.no_negatives:
+        items = negative_controls(OUT)
+        for tool in [t for t in tools if t in ("reelkit", "ffsubsync")]:
+            kind = "process" if tool == "reelkit" else "thread"
+            negatives += LocalExecutor(workers, kind=kind).map(
+                _neg_task, [(tool, n, str(f), m, s) for n, f, m, s in items]
+            )
+    summary = summarise(rows, specs, tools)
+    extra = {
+        "command": "python benchmarks/bench_subsync.py " + " ".join(sys.argv[1:]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores ({platform.machine()}), shared with other jobs",
+    }
+    (OUT / "results.json").write_text(
+        json.dumps({"summary": summary, "cases": rows, "negatives": negatives, **extra}, indent=1)
+    )
+    write_markdown(summary, negatives, tools, extra)
+    for cls, entry in summary.items():
+        print(cls, {t: (round(e["pass_rate"], 3), round(e["mean_share"], 3)) for t, e in entry.items()})
+
+
+if __name__ == "__main__":
+    main()

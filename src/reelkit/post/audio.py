@@ -1,0 +1,134 @@
+"""Audio input for the post-production checks: any container through ffmpeg, WAV/FLAC through soundfile.
+
+:func:`read_audio` returns float32 samples shaped ``(n, channels)`` with their rate. Every failure a user can
+cause (a missing file, a folder, a file without an audio stream, a codec ffmpeg cannot decode, an empty
+stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from reelkit.errors import ConfigError, MediaError, ToolError
+
+__all__ = ["Audio", "read_audio", "write_audio_file"]
+
+#: Extensions soundfile (libsndfile) reads directly; everything else goes through ffmpeg.
+_SOUNDFILE_EXT = {".wav", ".flac", ".w64", ".rf64", ".aif", ".aiff"}
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio: ``samples`` float32 ``(n, channels)`` in [-1, 1] full scale, and its rate."""
+
+    samples: npt.NDArray[np.float32]
+    sample_rate: int
+    path: str | None = None
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    def mono(self) -> npt.NDArray[np.float32]:
+        """The channels averaged to one, shaped ``(n,)``."""
+        return np.asarray(self.samples.mean(axis=1, dtype=np.float64), dtype=np.float32)
+
+
+def _check_path(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise MediaError("no such file; check the path", path=str(p))
+    if p.is_dir():
+        raise MediaError("is a folder, not an audio or video file", path=str(p))
+    return p
+
+
+def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
+    """Samples by libsndfile, or None when it cannot read the file (then ffmpeg tries)."""
+    import soundfile
+
+    try:
+        data, rate = soundfile.read(str(p), dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
+        return None
+    return np.ascontiguousarray(data, dtype=np.float32), int(rate)
+
+
+def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int]:
+    from reelkit import media
+
+    info = media.probe(p)
+    if not info.audio:
+        what = "video only" if info.video else "no audio"
+        raise MediaError(f"has no audio stream ({what}); give a file with a soundtrack", path=str(p))
+    if stream >= len(info.audio):
+        raise MediaError(
+            f"has {len(info.audio)} audio stream(s); stream {stream} does not exist", path=str(p)
+        )
+    codec = info.audio[stream].codec
+    try:
+        return media.decode_audio(p, stream=stream)
+    except ToolError as exc:
+        raise MediaError(
+            f"ffmpeg cannot decode its audio (codec {codec!r}): {exc}; convert it to WAV or FLAC first",
+            path=str(p),
+        ) from None
+
+
+def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
+    """Decode the ``stream``-th audio stream of ``path`` (WAV/FLAC by soundfile, the rest by ffmpeg)."""
+    p = _check_path(path)
+    got = _read_soundfile(p) if p.suffix.lower() in _SOUNDFILE_EXT and stream == 0 else None
+    samples, rate = got if got is not None else _read_ffmpeg(p, stream)
+    if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
+        raise MediaError("its audio stream holds no samples", path=str(p))
+    if rate <= 0:
+        raise MediaError("its audio stream has no sample rate", path=str(p))
+    if not np.isfinite(samples).all():
+        raise MediaError("its audio holds NaN or infinite samples", path=str(p))
+    return Audio(samples, rate, str(p))
+
+
+def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int) -> Path:
+    """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
+
+    WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
+    (:func:`reelkit.media.write_audio`, which is atomic too).
+    """
+    out = Path(path)
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ConfigError("no samples to write")
+    if not out.parent.exists():
+        raise MediaError("the output folder does not exist; create it first", path=str(out))
+    ext = out.suffix.lower()
+    if ext not in (".wav", ".flac"):
+        from reelkit import media
+
+        return media.write_audio(out, x, sample_rate)
+    import soundfile
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=ext, dir=out.parent)
+    os.close(fd)
+    try:
+        soundfile.write(tmp_name, x, sample_rate, subtype="PCM_24", format=ext[1:].upper())
+        os.replace(tmp_name, out)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return out

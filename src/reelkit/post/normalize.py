@@ -1,0 +1,244 @@
+"""Loudness normalisation: a gain to a target, and a true-peak limiter where the gain would break the ceiling.
+
+The gain is ``target - measured`` (integrated loudness, or dialogue-gated loudness when asked). When the
+gained signal's true peak would pass the ceiling, a look-ahead limiter brings it down:
+
+1. the true-peak envelope of every sample (its own value and the interpolated points after it, 4x at 48 kHz,
+   the same polyphase filter as the meter), the largest over the channels;
+2. the gain each sample needs, ``min(1, ceiling / envelope)``;
+3. a sliding minimum over twice the look-ahead, then a moving average over the look-ahead: the gain starts to
+   fall one look-ahead before a peak, smoothly, and is never above what any sample needs;
+4. a release (one-pole, ``release_ms``) back towards unity; channels share one gain, so the image holds.
+
+Limiting takes a little loudness away, so the gain is corrected and the limiter rerun (at most a few rounds)
+until the result is within 0.1 LU of the target with its true peak at or under the ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from reelkit.errors import ConfigError, MediaError
+from reelkit.post.loudness import Meter, _polyphase_table, oversampling_factor
+
+__all__ = ["NormalizeResult", "limit_true_peak", "normalize_file", "normalize_samples", "true_peak_envelope"]
+
+Reference = Literal["integrated", "dialogue"]
+
+
+@dataclass(frozen=True)
+class NormalizeResult:
+    """What :func:`normalize_samples` did: the loudness before and after, the gain, whether it limited."""
+
+    reference: Reference
+    input_lufs: float
+    input_true_peak_dbtp: float
+    target_lufs: float
+    true_peak_ceiling_dbtp: float
+    gain_db: float
+    output_lufs: float
+    output_true_peak_dbtp: float
+    limited: bool
+    max_reduction_db: float
+    output_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def true_peak_envelope(samples: npt.ArrayLike, sample_rate: int) -> npt.NDArray[np.float32]:
+    """For each sample, the largest absolute value of it and the oversampled points up to the next sample,
+    over all channels (what a true-peak meter sees there)."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    frames = x.shape[0]
+    env: npt.NDArray[np.float32] = np.abs(x).max(axis=1).astype(np.float32)
+    factor = oversampling_factor(sample_rate)
+    if factor == 1 or frames == 0:
+        return env
+    coef, o_min = _polyphase_table(factor)
+    o_max = o_min + coef.shape[1] - 1
+    ctx = np.zeros((x.shape[1], frames + o_max - o_min), dtype=np.float32)
+    ctx[:, -o_min : -o_min + frames] = x.T
+    interp: npt.NDArray[np.float32] = _interp_kernel(ctx, coef, frames)
+    np.maximum(env, interp, out=env)
+    return env
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def _interp_kernel(
+    ctx: npt.NDArray[np.float32], coef: npt.NDArray[np.float32], n: int
+) -> npt.NDArray[np.float32]:  # pragma: no cover - compiled
+    """Max |interpolated value| per input sample over channels and branches (``ctx`` holds the context)."""
+    channels = ctx.shape[0]
+    branches, taps = coef.shape
+    out = np.zeros(n, dtype=np.float32)
+    acc = np.empty(n, dtype=np.float32)
+    for c in range(channels):
+        row = ctx[c]
+        for p in range(branches):
+            for i in range(n):
+                acc[i] = 0.0
+            for t in range(taps):
+                cf = coef[p, t]
+                seg = row[t : t + n]
+                for i in range(n):
+                    acc[i] += cf * seg[i]
+            for i in range(n):
+                v = abs(acc[i])
+                if v > out[i]:
+                    out[i] = v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _release(gain: npt.NDArray[np.float64], coeff: float) -> npt.NDArray[np.float64]:  # pragma: no cover
+    """Falls at once to any lower gain; rises back with a one-pole release (never above the input)."""
+    out = np.empty_like(gain)
+    g = 1.0
+    for i in range(gain.shape[0]):
+        target = gain[i]
+        g = target if target < g else g + (target - g) * coeff
+        out[i] = g
+    return out
+
+
+def limit_true_peak(
+    samples: npt.ArrayLike,
+    sample_rate: int,
+    ceiling_dbtp: float,
+    *,
+    lookahead_ms: float = 5.0,
+    release_ms: float = 80.0,
+) -> tuple[npt.NDArray[np.float32], float]:
+    """Limit ``samples`` ``(frames, channels)`` so that their true peak stays at or under ``ceiling_dbtp``.
+
+    Returns the limited samples and the largest gain reduction in dB (0 when nothing was over).
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    ceiling = 10.0 ** (ceiling_dbtp / 20.0)
+    la = max(1, round(lookahead_ms * 1e-3 * sample_rate))
+    y = x
+    reduction_db = 0.0
+    margin = 0.0
+    for _ in range(6):  # modulation adds a little peak of its own: tighten and rerun when needed
+        env = true_peak_envelope(x, sample_rate).astype(np.float64)
+        need = np.minimum(1.0, (ceiling * 10.0 ** (-margin / 20.0)) / np.maximum(env, 1e-12))
+        if need.min() >= 1.0:
+            return x.copy(), 0.0
+        held = minimum_filter1d(need, size=2 * la + 1, mode="nearest")
+        smooth = uniform_filter1d(held, size=la, mode="nearest", origin=(la - 1) // 2)
+        smooth = np.minimum(smooth, held)
+        coeff = 1.0 - math.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
+        gain = _release(smooth, coeff)
+        y = (x * gain[:, None].astype(np.float32)).astype(np.float32)
+        reduction_db = float(-20.0 * np.log10(max(gain.min(), 1e-12)))
+        over = float(true_peak_envelope(y, sample_rate).max())
+        if over <= ceiling * (1.0 + 1e-6):
+            break
+        margin += 20.0 * math.log10(over / ceiling) + 0.02
+    return y, reduction_db
+
+
+def normalize_samples(
+    samples: npt.ArrayLike,
+    sample_rate: int,
+    *,
+    target_lufs: float = -24.0,
+    true_peak_dbtp: float = -2.0,
+    reference: Reference = "integrated",
+    lookahead_ms: float = 5.0,
+    release_ms: float = 80.0,
+) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
+    """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling."""
+    if not -70.0 < target_lufs < 0.0:
+        raise ConfigError(f"--target {target_lufs}: a loudness target must be between -70 and 0 LUFS")
+    if not -20.0 <= true_peak_dbtp <= 0.0:
+        raise ConfigError(f"--true-peak {true_peak_dbtp}: the ceiling must be between -20 and 0 dBTP")
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    meter = Meter(speech="silero" if reference == "dialogue" else None)
+    before = meter.measure(x, sample_rate)
+    level = before.dialogue_lufs if reference == "dialogue" else before.integrated_lufs
+    if level is None or not math.isfinite(level):
+        what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
+        raise ConfigError(f"cannot normalise: {what}, so its loudness is undefined")
+    gain_db = target_lufs - level
+    limited = False
+    reduction = 0.0
+    out = x
+    plain = Meter(true_peak=True)
+    for _ in range(4):
+        gained = x * np.float32(10.0 ** (gain_db / 20.0))
+        out, reduction = limit_true_peak(
+            gained, sample_rate, true_peak_dbtp, lookahead_ms=lookahead_ms, release_ms=release_ms
+        )
+        limited = reduction > 0.0
+        if not limited:
+            break
+        after = plain.measure(out, sample_rate).integrated_lufs
+        if reference == "dialogue":  # the limiter's loss, measured on the whole programme
+            after_in = plain.measure(gained, sample_rate).integrated_lufs
+            shortfall = after_in - after
+        else:
+            shortfall = target_lufs - after
+        if abs(shortfall) < 0.05:
+            break
+        gain_db += shortfall
+    final = meter.measure(out, sample_rate)
+    out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
+    return out, NormalizeResult(
+        reference=reference,
+        input_lufs=float(level),
+        input_true_peak_dbtp=before.true_peak_dbtp,
+        target_lufs=target_lufs,
+        true_peak_ceiling_dbtp=true_peak_dbtp,
+        gain_db=float(gain_db),
+        output_lufs=float(out_level) if out_level is not None else -math.inf,
+        output_true_peak_dbtp=final.true_peak_dbtp,
+        limited=limited,
+        max_reduction_db=reduction,
+    )
+
+
+def normalize_file(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    target_lufs: float = -24.0,
+    true_peak_dbtp: float = -2.0,
+    reference: Reference = "integrated",
+) -> NormalizeResult:
+    """Read ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit; others through ffmpeg)."""
+    from dataclasses import replace
+
+    from reelkit.post.audio import read_audio, write_audio_file
+
+    src_p, dst_p = Path(src), Path(dst)
+    if dst_p.exists() and src_p.exists() and dst_p.resolve() == src_p.resolve():
+        raise MediaError("the output would overwrite the input; choose another -o", path=str(dst_p))
+    audio = read_audio(src_p)
+    out, result = normalize_samples(
+        audio.samples,
+        audio.sample_rate,
+        target_lufs=target_lufs,
+        true_peak_dbtp=true_peak_dbtp,
+        reference=reference,
+    )
+    write_audio_file(dst_p, out, audio.sample_rate)
+    return replace(result, output_path=str(dst_p))

@@ -1,0 +1,688 @@
+"""Quality control of a deliverable: loudness against a delivery spec, audio faults, subtitles, video.
+
+:func:`run_qc` reads the media's audio once and checks:
+
+- ``loudness`` / ``true_peak`` / ``loudness_range``: the programme (or dialogue-gated) loudness against the
+  spec's target and tolerance, the true peak against its ceiling (each stretch over it, with timecodes);
+- ``clipping``: runs of at least ``clip_run_samples`` consecutive samples at full scale on a channel;
+- ``silence``: stretches of at least ``silence_min_s`` with every channel under ``silence_dbfs``;
+- ``silent_channel`` and ``phase``: a channel with nothing on it while others play; a stereo (or surround)
+  pair whose correlation is strongly negative (polarity inverted) over stretches of the programme;
+- subtitle timing (``reelkit.post.subs.check_subtitles``) and sync (``sync_subtitles``, when it exists) with
+  ``subs=``; video findings (``reelkit.post.video.video_qc``) when the media has a picture.
+
+Checks whose module is not installed are skipped with a note in the report. The report renders to a
+self-contained HTML page (findings with timecodes and severities, a loudness-over-time plot) and to JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelkit.errors import ConfigError, ReelkitError
+from reelkit.post.findings import Finding, Severity, timecode
+from reelkit.post.loudness import LoudnessResult, Meter
+from reelkit.progress import SILENT, Progress
+
+__all__ = [
+    "SPECS",
+    "DeliverySpec",
+    "QCOptions",
+    "QCReport",
+    "audio_findings",
+    "get_spec",
+    "render_html",
+    "run_qc",
+    "write_report",
+]
+
+
+class DeliverySpec(BaseModel):
+    """A loudness delivery specification (round-trips through JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title: str
+    #: What the target applies to: the whole programme, or the dialogue-gated loudness.
+    measure: Literal["integrated", "dialogue"]
+    target_lufs: float = Field(ge=-70, le=0)
+    tolerance_lu: float = Field(gt=0, le=10)
+    max_true_peak_dbtp: float = Field(ge=-20, le=0)
+    #: Loudness range above this is a warning (None: not checked).
+    max_lra_lu: float | None = None
+    unit: str = "LUFS"
+
+
+SPECS: dict[str, DeliverySpec] = {
+    "netflix": DeliverySpec(
+        name="netflix",
+        title="Netflix (dialogue-gated -27 LKFS ±2, true peak ≤ -2 dBTP)",
+        measure="dialogue",
+        target_lufs=-27.0,
+        tolerance_lu=2.0,
+        max_true_peak_dbtp=-2.0,
+        unit="LKFS",
+    ),
+    "ebu-r128": DeliverySpec(
+        name="ebu-r128",
+        title="EBU R128 (-23 LUFS ±0.5, true peak ≤ -1 dBTP)",
+        measure="integrated",
+        target_lufs=-23.0,
+        tolerance_lu=0.5,
+        max_true_peak_dbtp=-1.0,
+        max_lra_lu=20.0,
+    ),
+    "atsc-a85": DeliverySpec(
+        name="atsc-a85",
+        title="ATSC A/85 (-24 LKFS ±2, true peak ≤ -2 dBTP)",
+        measure="integrated",
+        target_lufs=-24.0,
+        tolerance_lu=2.0,
+        max_true_peak_dbtp=-2.0,
+        unit="LKFS",
+    ),
+}
+
+
+def get_spec(name: str | DeliverySpec) -> DeliverySpec:
+    """A spec by name (``netflix``, ``ebu-r128``, ``atsc-a85``), or the spec given."""
+    if isinstance(name, DeliverySpec):
+        return name
+    key = name.strip().lower()
+    if key not in SPECS:
+        raise ConfigError(f"unknown delivery spec {name!r}; choose one of {', '.join(SPECS)}")
+    return SPECS[key]
+
+
+@dataclass(frozen=True)
+class QCOptions:
+    """Thresholds of the audio checks."""
+
+    clip_level: float = 0.999  # |sample| at or above this is at full scale (-0.009 dBFS)
+    clip_run_samples: int = 3
+    silence_dbfs: float = -60.0
+    silence_min_s: float = 2.0
+    silent_channel_dbfs: float = -70.0
+    phase_window_s: float = 1.0
+    phase_correlation: float = -0.5  # windows below this correlation are out of phase
+    phase_min_s: float = 2.0
+    merge_gap_s: float = 0.5
+    max_findings_per_kind: int = 50
+    vad: Literal["silero", "webrtc"] = "silero"
+    video: bool = True
+    sync: bool = True
+
+    def validate(self) -> QCOptions:
+        if not 0.5 < self.clip_level <= 1.0:
+            raise ConfigError("clip_level must lie in (0.5, 1]")
+        if self.clip_run_samples < 1 or self.silence_min_s <= 0 or self.phase_window_s <= 0:
+            raise ConfigError("clip_run_samples, silence_min_s and phase_window_s must be positive")
+        return self
+
+
+@dataclass(frozen=True)
+class QCReport:
+    """The result of :func:`run_qc`: measurements, findings (sorted by time), notes and the plot."""
+
+    media: str
+    spec: DeliverySpec
+    loudness: LoudnessResult
+    programme_lufs: float | None  # the figure the spec's target applies to
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+    subs: str | None = None
+    has_video: bool = False
+    plot_png: bytes | None = field(default=None, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        """No finding of severity ``error``."""
+        return not any(f.severity == "error" for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        out = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            out[f.severity] = out.get(f.severity, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (non-finite numbers become ``None``)."""
+
+        def fin(v: float | None) -> float | None:
+            return float(v) if v is not None and math.isfinite(v) else None
+
+        lo = self.loudness
+        return {
+            "media": self.media,
+            "subs": self.subs,
+            "spec": self.spec.model_dump(),
+            "passed": self.passed,
+            "counts": self.counts(),
+            "programme_lufs": fin(self.programme_lufs),
+            "loudness": {
+                **lo.summary(),
+                "duration_s": lo.duration_s,
+                "sample_rate": lo.sample_rate,
+                "channels": lo.channels,
+                "true_peak_time_s": lo.true_peak_time_s,
+            },
+            "findings": [{**f.to_dict(), "timecode": timecode(f.start_s)} for f in self.findings],
+            "notes": list(self.notes),
+        }
+
+
+# -- audio checks ---------------------------------------------------------------------------------------
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start and end (exclusive) indices of the runs of True in ``mask``."""
+    if mask.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _merge(spans: Iterable[tuple[float, float]], gap: float) -> list[tuple[float, float, int]]:
+    """Merge spans closer than ``gap``; each merged span carries how many it joined."""
+    out: list[tuple[float, float, int]] = []
+    for s, e in sorted(spans):
+        if out and s - out[-1][1] <= gap:
+            ps, pe, n = out[-1]
+            out[-1] = (ps, max(pe, e), n + 1)
+        else:
+            out.append((s, e, 1))
+    return out
+
+
+_NAMES = {
+    1: ["mono"],
+    2: ["L", "R"],
+    3: ["L", "R", "C"],
+    4: ["L", "R", "Ls", "Rs"],
+    5: ["L", "R", "C", "Ls", "Rs"],
+    6: ["L", "R", "C", "LFE", "Ls", "Rs"],
+}
+
+
+def channel_names(channels: int) -> list[str]:
+    return _NAMES.get(channels, [f"ch{i + 1}" for i in range(channels)])
+
+
+def _capped(findings: list[Finding], kind: str, cap: int) -> list[Finding]:
+    if len(findings) <= cap:
+        return findings
+    rest = findings[cap:]
+    note = Finding(
+        kind=kind,
+        start_s=rest[0].start_s,
+        end_s=rest[-1].end_s,
+        severity=rest[0].severity,
+        message=f"... and {len(rest)} more {kind} findings (list cut at {cap})",
+        source="audio",
+    )
+    return [*findings[:cap], note]
+
+
+def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Finding]:
+    spans: list[tuple[float, float]] = []
+    chans: dict[tuple[float, float], set[int]] = {}
+    for c in range(x.shape[1]):
+        starts, ends = _runs(np.abs(x[:, c]) >= opt.clip_level)
+        keep = (ends - starts) >= opt.clip_run_samples
+        for s, e in zip(starts[keep], ends[keep], strict=True):
+            span = (s / rate, e / rate)
+            spans.append(span)
+            chans.setdefault(span, set()).add(c)
+    names = channel_names(x.shape[1])
+    out: list[Finding] = []
+    for s, e, n in _merge(spans, opt.merge_gap_s):
+        where = sorted({names[c] for span, cs in chans.items() if s <= span[0] <= e for c in cs})
+        out.append(
+            Finding(
+                kind="clipping",
+                start_s=s,
+                end_s=e,
+                severity="error",
+                message=f"{n} run(s) of {opt.clip_run_samples}+ samples at full scale on {', '.join(where)}",
+                source="audio",
+            )
+        )
+    return _capped(out, "clipping", opt.max_findings_per_kind)
+
+
+def _segment_power(x: npt.NDArray[np.float32], rate: int, seg_s: float) -> npt.NDArray[np.float64]:
+    """Mean square per channel over consecutive ``seg_s`` stretches: ``(segments, channels)``."""
+    n = max(1, round(seg_s * rate))
+    k = x.shape[0] // n
+    if k == 0:
+        return np.zeros((0, x.shape[1]))
+    xs = x[: k * n].astype(np.float64).reshape(k, n, x.shape[1])
+    power: npt.NDArray[np.float64] = np.einsum("knc,knc->kc", xs, xs) / n
+    return power
+
+
+def _silences(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Finding]:
+    seg = 0.05
+    power = _segment_power(x, rate, seg)
+    if power.size == 0:
+        return []
+    quiet = power.max(axis=1) < 10.0 ** (opt.silence_dbfs / 10.0)
+    starts, ends = _runs(quiet)
+    total = x.shape[0] / rate
+    out: list[Finding] = []
+    for s, e in zip(starts, ends, strict=True):
+        t0, t1 = s * seg, min(e * seg, total)
+        if e == len(quiet):
+            t1 = total
+        if t1 - t0 < opt.silence_min_s:
+            continue
+        whole = t0 <= 0.0 and t1 >= total - seg
+        sev: Severity = "error" if whole else "warning"
+        where = "the whole programme" if whole else "head" if t0 <= 0 else "tail" if t1 >= total - seg else ""
+        msg = f"silence of {t1 - t0:.1f} s (all channels under {opt.silence_dbfs:.0f} dBFS)"
+        out.append(
+            Finding(
+                "silence", t0, t1, sev, msg + (f" at the {where}" if where and not whole else ""), "audio"
+            )
+        )
+    return _capped(out, "silence", opt.max_findings_per_kind)
+
+
+def _channel_findings(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Finding]:
+    channels = x.shape[1]
+    if channels < 2:
+        return []
+    names = channel_names(channels)
+    duration = x.shape[0] / rate
+    out: list[Finding] = []
+    ms = np.einsum("nc,nc->c", x.astype(np.float64), x.astype(np.float64)) / max(x.shape[0], 1)
+    with np.errstate(divide="ignore"):
+        level = 10.0 * np.log10(ms)
+    loudest = float(level.max())
+    if loudest > opt.silent_channel_dbfs + 20:
+        for c in range(channels):
+            if level[c] < opt.silent_channel_dbfs:
+                lfe = names[c] == "LFE"
+                out.append(
+                    Finding(
+                        "silent_channel",
+                        0.0,
+                        duration,
+                        "warning" if lfe else "error",
+                        f"channel {c + 1} ({names[c]}) is silent ({level[c]:.0f} dBFS RMS) "
+                        f"while others play (loudest {loudest:.0f} dBFS)",
+                        "audio",
+                    )
+                )
+    pairs = [(0, 1)]
+    if channels >= 6:
+        pairs.append((4, 5))
+    elif channels in (4, 5):
+        pairs.append((channels - 2, channels - 1))
+    win = max(1, round(opt.phase_window_s * rate))
+    k = x.shape[0] // win
+    active_floor = 10.0 ** ((opt.silent_channel_dbfs + 20) / 10.0)
+    for a, b in pairs:
+        if k == 0:
+            break
+        xa = x[: k * win, a].astype(np.float64).reshape(k, win)
+        xb = x[: k * win, b].astype(np.float64).reshape(k, win)
+        xa = xa - xa.mean(axis=1, keepdims=True)
+        xb = xb - xb.mean(axis=1, keepdims=True)
+        pa, pb = (xa * xa).mean(axis=1), (xb * xb).mean(axis=1)
+        active = (pa > active_floor) & (pb > active_floor)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = (xa * xb).mean(axis=1) / np.sqrt(pa * pb)
+        bad = active & (corr < opt.phase_correlation)
+        starts, ends = _runs(bad)
+        pair = f"{names[a]}/{names[b]}"
+        if active.any() and bad.sum() >= 0.9 * active.sum():
+            out.append(
+                Finding(
+                    "phase",
+                    0.0,
+                    duration,
+                    "error",
+                    f"{pair} out of phase over the whole programme (median correlation "
+                    f"{float(np.median(corr[active])):+.2f}): one channel's polarity looks inverted",
+                    "audio",
+                )
+            )
+            continue
+        for s, e in zip(starts, ends, strict=True):
+            t0, t1 = s * opt.phase_window_s, e * opt.phase_window_s
+            if t1 - t0 < opt.phase_min_s:
+                continue
+            out.append(
+                Finding(
+                    "phase",
+                    t0,
+                    t1,
+                    "warning",
+                    f"{pair} out of phase (correlation {float(corr[s:e].mean()):+.2f}); "
+                    "it will cancel when downmixed to mono",
+                    "audio",
+                )
+            )
+    return out
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    return f"{v:.1f}{(' ' + unit) if unit else ''}"
+
+
+def _loudness_findings(
+    x: npt.NDArray[np.float32], rate: int, lo: LoudnessResult, spec: DeliverySpec, opt: QCOptions
+) -> tuple[list[Finding], float | None, list[str]]:
+    notes: list[str] = []
+    out: list[Finding] = []
+    duration = lo.duration_s
+    programme: float | None = lo.integrated_lufs
+    label = "integrated loudness"
+    if spec.measure == "dialogue":
+        if lo.dialogue_lufs is not None and math.isfinite(lo.dialogue_lufs):
+            programme, label = lo.dialogue_lufs, "dialogue-gated loudness"
+        else:
+            notes.append(
+                "the spec targets dialogue-gated loudness, but no dialogue was measured "
+                f"({'no speech found' if lo.speech_fraction is not None else 'no speech detector'}); "
+                "the integrated loudness is checked instead"
+            )
+    if programme is None or not math.isfinite(programme):
+        out.append(
+            Finding("loudness", 0.0, duration, "error", "the programme is silent: no loudness", "loudness")
+        )
+        programme = None
+    else:
+        diff = programme - spec.target_lufs
+        ok = abs(diff) <= spec.tolerance_lu + 1e-9
+        sev: Severity = "info" if ok else "error"
+        where = "within" if ok else ("above" if diff > 0 else "below")
+        out.append(
+            Finding(
+                "loudness",
+                0.0,
+                duration,
+                sev,
+                f"{label} {programme:.1f} {spec.unit} is {abs(diff):.1f} LU {where} "
+                f"{'the tolerance of ' if ok else 'the target '}{spec.target_lufs:g} ±{spec.tolerance_lu:g}",
+                "loudness",
+            )
+        )
+    ceiling = spec.max_true_peak_dbtp
+    if lo.true_peak_dbtp > ceiling + 1e-9:
+        from reelkit.post.normalize import true_peak_envelope
+
+        env = true_peak_envelope(x, rate)
+        starts, ends = _runs(env > 10.0 ** (ceiling / 20.0))
+        spans = _merge(((s / rate, e / rate) for s, e in zip(starts, ends, strict=True)), opt.merge_gap_s)
+        tp_f = [
+            Finding(
+                "true_peak",
+                s,
+                e,
+                "error",
+                f"true peak over {ceiling:g} dBTP ({n} peak(s); loudest {lo.true_peak_dbtp:.1f} dBTP at "
+                f"{timecode(lo.true_peak_time_s)})"
+                if s <= lo.true_peak_time_s <= e + 1.0 / rate
+                else f"true peak over {ceiling:g} dBTP ({n} peak(s))",
+                "loudness",
+            )
+            for s, e, n in spans
+        ]
+        out.extend(_capped(tp_f, "true_peak", opt.max_findings_per_kind))
+    else:
+        out.append(
+            Finding(
+                "true_peak",
+                lo.true_peak_time_s,
+                None,
+                "info",
+                f"true peak {lo.true_peak_dbtp:.1f} dBTP (ceiling {ceiling:g} dBTP)",
+                "loudness",
+            )
+        )
+    if spec.max_lra_lu is not None and math.isfinite(lo.lra_lu) and lo.lra_lu > spec.max_lra_lu:
+        out.append(
+            Finding(
+                "loudness_range",
+                0.0,
+                duration,
+                "warning",
+                f"loudness range {lo.lra_lu:.1f} LU is wider than {spec.max_lra_lu:g} LU",
+                "loudness",
+            )
+        )
+    return out, programme, notes
+
+
+def audio_findings(
+    samples: npt.NDArray[np.float32], sample_rate: int, options: QCOptions | None = None
+) -> list[Finding]:
+    """Clipping, long silences, silent channels and phase problems of ``samples`` ``(frames, channels)``."""
+    opt = (options or QCOptions()).validate()
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    return [
+        *_clipping(x, sample_rate, opt),
+        *_silences(x, sample_rate, opt),
+        *_channel_findings(x, sample_rate, opt),
+    ]
+
+
+# -- other modules (optional) ---------------------------------------------------------------------------
+
+
+def _subtitle_findings(
+    subs: Path, media: Path, duration_s: float, opt: QCOptions, notes: list[str]
+) -> list[Finding]:
+    try:
+        from reelkit.post import subs as subs_mod
+    except ImportError:
+        notes.append("subtitle checks skipped: the subtitle module (reelkit.post.subs) is not installed")
+        return []
+    out: list[Finding] = []
+    check = getattr(subs_mod, "check_subtitles", None)
+    if check is None:
+        notes.append("subtitle timing checks skipped: reelkit.post.subs has no check_subtitles")
+    else:
+        out.extend(check(subs, media_duration_s=duration_s))
+    sync = getattr(subs_mod, "sync_findings", None) if opt.sync else None
+    if opt.sync and sync is None:
+        notes.append("subtitle sync check skipped: reelkit.post.subs has no sync_findings")
+    elif sync is not None:
+        try:
+            out.extend(sync(media, subs))
+        except ReelkitError as exc:
+            notes.append(f"subtitle sync check failed: {exc}")
+    return out
+
+
+def _video_findings(media: Path, notes: list[str]) -> list[Finding]:
+    try:
+        from reelkit.post.video import video_qc
+    except ImportError:
+        notes.append("video checks skipped: the video module (reelkit.post.video) is not installed")
+        return []
+    try:
+        return list(video_qc(media))
+    except ReelkitError as exc:
+        notes.append(f"video checks failed: {exc}")
+        return []
+
+
+# -- plot, report ---------------------------------------------------------------------------------------
+
+
+def loudness_plot(lo: LoudnessResult, spec: DeliverySpec, findings: Iterable[Finding] = ()) -> bytes | None:
+    """Momentary and short-term loudness over time with the spec's target band, as PNG bytes."""
+    if lo.curve is None or lo.curve.momentary_lufs.size == 0:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    c = lo.curve
+
+    def thin(t: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> tuple[Any, Any]:
+        step = max(1, t.size // 4000)  # at most ~4000 points: the max of each bin keeps the peaks
+        k = t.size // step
+        if step == 1 or k == 0:
+            return t, v
+        return t[: k * step : step], v[: k * step].reshape(k, step).max(axis=1)
+
+    fig = Figure(figsize=(10, 3.4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    tm, vm = thin(c.momentary_times_s, np.maximum(c.momentary_lufs, -80.0))
+    ax.plot(tm, vm, lw=0.6, color="#8aa8d6", label="momentary (400 ms)")
+    if c.short_term_lufs.size:
+        ts, vs = thin(c.short_term_times_s, np.maximum(c.short_term_lufs, -80.0))
+        ax.plot(ts, vs, lw=1.4, color="#1f4e9c", label="short-term (3 s)")
+    lo_band, hi_band = spec.target_lufs - spec.tolerance_lu, spec.target_lufs + spec.tolerance_lu
+    ax.axhspan(
+        lo_band, hi_band, color="#3c9d5d", alpha=0.15, label=f"{spec.name} target ±{spec.tolerance_lu:g}"
+    )
+    if math.isfinite(lo.integrated_lufs):
+        ax.axhline(
+            lo.integrated_lufs, color="#333", lw=0.8, ls="--", label=f"integrated {lo.integrated_lufs:.1f}"
+        )
+    for f in findings:
+        if f.kind in ("clipping", "true_peak") and f.severity == "error":
+            ax.axvline(f.start_s, color="#c0392b", lw=0.6, alpha=0.6)
+    finite = vm[np.isfinite(vm) & (vm > -80)]
+    bottom = max(-80.0, float(finite.min()) - 3) if finite.size else -80.0
+    ax.set_ylim(min(bottom, lo_band - 6), max(float(vm.max()) + 3 if vm.size else 0.0, hi_band + 3))
+    ax.set_xlim(0, max(lo.duration_s, 1e-3))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("loudness (LUFS)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8, ncol=4)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def run_qc(
+    media: str | Path,
+    *,
+    subs: str | Path | None = None,
+    spec: str | DeliverySpec = "ebu-r128",
+    options: QCOptions | None = None,
+    progress: Progress = SILENT,
+    plot: bool = True,
+) -> QCReport:
+    """Run every check on ``media`` (and ``subs``) against ``spec``; see the module docstring."""
+    from reelkit.post.audio import read_audio
+
+    opt = (options or QCOptions()).validate()
+    sp = get_spec(spec)
+    media_p = Path(media)
+    subs_p = Path(subs) if subs is not None else None
+    if subs_p is not None and not subs_p.is_file():
+        from reelkit.errors import DataFormatError
+
+        raise DataFormatError("no such subtitle file; check the path", path=str(subs_p))
+    notes: list[str] = []
+    steps = 4 + (subs_p is not None)
+    with progress.task(f"QC {media_p.name}", total=steps) as bar:
+        audio = read_audio(media_p)
+        bar.advance()
+        x, rate = audio.samples, audio.sample_rate
+        meter = Meter(speech=opt.vad, keep_curve=True)
+        lo = meter.measure(x, rate)
+        notes.extend(lo.notes)
+        bar.advance()
+        findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)
+        notes.extend(lnotes)
+        findings.extend(audio_findings(x, rate, opt))
+        bar.advance()
+        has_video = False
+        if opt.video and audio.path is not None and media_p.suffix.lower() not in (".wav", ".flac"):
+            from reelkit import media as media_mod
+
+            has_video = bool(media_mod.probe(media_p).video)
+            if has_video:
+                findings.extend(_video_findings(media_p, notes))
+        bar.advance()
+        if subs_p is not None:
+            findings.extend(_subtitle_findings(subs_p, media_p, audio.duration_s, opt, notes))
+            bar.advance()
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda f: (f.start_s, order.get(f.severity, 3), f.kind))
+    png = loudness_plot(lo, sp, findings) if plot else None
+    return QCReport(
+        media=str(media_p),
+        spec=sp,
+        loudness=lo,
+        programme_lufs=programme,
+        findings=tuple(findings),
+        notes=tuple(dict.fromkeys(notes)),
+        subs=str(subs_p) if subs_p is not None else None,
+        has_video=has_video,
+        plot_png=png,
+    )
+
+
+def _template_env() -> Any:
+    import jinja2
+
+    folder = Path(str(resources.files("reelkit.post").joinpath("templates")))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True)
+    env.filters["tc"] = timecode
+    env.filters["num"] = _fmt
+    return env
+
+
+def report_context(report: QCReport) -> dict[str, Any]:
+    """What the HTML templates show (the service's page uses it too)."""
+    return {
+        "report": report,
+        "data": report.to_dict(),
+        "plot_b64": base64.b64encode(report.plot_png).decode() if report.plot_png else None,
+        "media_name": Path(report.media).name,
+    }
+
+
+def render_html(report: QCReport) -> str:
+    """The report as a self-contained HTML page."""
+    return str(_template_env().get_template("qc_report.html").render(**report_context(report)))
+
+
+def write_report(report: QCReport, path: str | Path, render: Callable[[QCReport], str] = render_html) -> Path:
+    """Write the HTML report atomically (temporary file beside ``path``, then rename)."""
+    out = Path(path)
+    if not out.parent.exists():
+        raise ConfigError(f"{out}: the output folder does not exist; create it first")
+    text = render(report)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return out
+
+
+def with_findings(report: QCReport, extra: Iterable[Finding]) -> QCReport:
+    """A copy of ``report`` with more findings (kept sorted by time)."""
+    merged = sorted([*report.findings, *extra], key=lambda f: f.start_s)
+    return replace(report, findings=tuple(merged))

@@ -1,0 +1,192 @@
+"""Timing and layout rules for a subtitle file, reported as QC findings.
+
+Defaults follow the Netflix Timed Text Style Guide — "General Requirements" (partnerhelp.netflixstudios.com,
+article 215758617: minimum duration 5/6 s, maximum 7 s, 2-frame minimum gap, 2 lines maximum) and its
+"English Template" guide (article 219375728: 17 characters per second for adult programmes, 42 characters
+per line). Every limit is a field of :class:`SubtitleRules`, so other delivery specs (BBC, EBU-TT-D) can
+be expressed by changing it.
+
+Reading speed counts the characters a viewer reads (letters, digits, punctuation and spaces inside a line;
+markup and line breaks excluded) over the cue's duration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from reelkit.errors import ConfigError
+from reelkit.post.findings import Finding, Severity, timecode
+from reelkit.post.subs.io import SubtitleFile, load_subtitles
+
+__all__ = ["SubtitleRules", "check_subtitles"]
+
+
+@dataclass(frozen=True)
+class SubtitleRules:
+    """Limits a delivery spec puts on subtitle timing and layout (defaults: Netflix English)."""
+
+    min_duration_s: float = 5.0 / 6.0
+    max_duration_s: float = 7.0
+    max_cps: float = 17.0
+    max_line_chars: int = 42
+    max_lines: int = 2
+    min_gap_frames: float = 2.0
+    fps: float = 24.0
+    # a cue whose end is within this of the media's end is not "past the end" (rounding of the last frame)
+    end_tolerance_s: float = 0.04
+
+    def __post_init__(self) -> None:
+        for name in ("min_duration_s", "max_duration_s", "max_cps", "fps"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"subtitle rule {name} must be positive")
+        if self.max_line_chars < 1 or self.max_lines < 1 or self.min_gap_frames < 0:
+            raise ConfigError("subtitle rules: max_line_chars and max_lines >= 1, min_gap_frames >= 0")
+
+
+def _f(kind: str, start: float, end: float | None, sev: Severity, msg: str) -> Finding:
+    return Finding(kind=kind, start_s=start, end_s=end, severity=sev, message=msg, source="subtitles")
+
+
+def check_subtitles(
+    path_or_file: str | os.PathLike[str] | SubtitleFile,
+    *,
+    media_duration_s: float | None = None,
+    rules: SubtitleRules | None = None,
+) -> list[Finding]:
+    """Check a subtitle file against timing and layout rules; findings sorted by time.
+
+    Kinds: ``bad_timing`` (end not after start), ``before_zero``, ``past_end`` (needs
+    ``media_duration_s``), ``overlap``, ``gap`` (shorter than ``min_gap_frames``), ``out_of_order``,
+    ``min_duration``, ``max_duration``, ``reading_speed``, ``line_length``, ``line_count``, ``empty``.
+    """
+    r = rules or SubtitleRules()
+    sub = path_or_file if isinstance(path_or_file, SubtitleFile) else load_subtitles(path_or_file)
+    out: list[Finding] = []
+    cues = sub.cues
+    for c in cues:
+        n = c.index + 1
+        tc = timecode(c.start_s)
+        if c.end_s <= c.start_s:
+            out.append(
+                _f("bad_timing", c.start_s, c.end_s, "error", f"cue {n} at {tc} ends before it starts")
+            )
+        if c.start_s < 0:
+            out.append(_f("before_zero", c.start_s, c.end_s, "error", f"cue {n} starts before zero ({tc})"))
+        if media_duration_s is not None and c.end_s > media_duration_s + r.end_tolerance_s:
+            out.append(
+                _f(
+                    "past_end",
+                    c.start_s,
+                    c.end_s,
+                    "error",
+                    f"cue {n} ends at {timecode(c.end_s)}, "
+                    f"after the media's end ({timecode(media_duration_s)})",
+                )
+            )
+        if not c.text.strip():
+            out.append(_f("empty", c.start_s, c.end_s, "warning", f"cue {n} at {tc} has no text"))
+            continue
+        dur = c.end_s - c.start_s
+        if 0 < dur < r.min_duration_s - 0.001:  # times in files are rounded to the millisecond
+            out.append(
+                _f(
+                    "min_duration",
+                    c.start_s,
+                    c.end_s,
+                    "warning",
+                    f"cue {n} at {tc} lasts {dur:.3f} s, under the minimum {r.min_duration_s:.3f} s",
+                )
+            )
+        if dur > r.max_duration_s + 1e-6:
+            out.append(
+                _f(
+                    "max_duration",
+                    c.start_s,
+                    c.end_s,
+                    "warning",
+                    f"cue {n} at {tc} lasts {dur:.3f} s, over the maximum {r.max_duration_s:g} s",
+                )
+            )
+        chars = sum(len(line) for line in c.lines)
+        if dur > 0 and chars / dur > r.max_cps + 1e-9:
+            out.append(
+                _f(
+                    "reading_speed",
+                    c.start_s,
+                    c.end_s,
+                    "warning",
+                    f"cue {n} at {tc}: {chars / dur:.1f} characters per second, over {r.max_cps:g}",
+                )
+            )
+        longest = max((len(line) for line in c.lines), default=0)
+        if longest > r.max_line_chars:
+            out.append(
+                _f(
+                    "line_length",
+                    c.start_s,
+                    c.end_s,
+                    "warning",
+                    f"cue {n} at {tc}: a line of {longest} characters, over {r.max_line_chars}",
+                )
+            )
+        if len(c.lines) > r.max_lines:
+            out.append(
+                _f(
+                    "line_count",
+                    c.start_s,
+                    c.end_s,
+                    "warning",
+                    f"cue {n} at {tc} has {len(c.lines)} lines, over {r.max_lines}",
+                )
+            )
+    # pairwise rules between consecutive cues in time (file order may differ)
+    order = sorted(range(len(cues)), key=lambda i: (cues[i].start_s, cues[i].end_s))
+    if order != list(range(len(cues))):
+        first = next(k for k, i in enumerate(order) if i != k)
+        c = cues[order[first]]
+        out.append(
+            _f(
+                "out_of_order",
+                c.start_s,
+                None,
+                "info",
+                f"cues are not in time order in the file (first at cue {c.index + 1}, {timecode(c.start_s)})",
+            )
+        )
+    min_gap = r.min_gap_frames / r.fps
+    latest_end = -float("inf")
+    latest_idx = -1
+    for i in order:
+        c = cues[i]
+        if c.end_s <= c.start_s:
+            continue
+        if latest_idx >= 0:
+            p = cues[latest_idx]
+            if c.start_s < latest_end - 1e-6:
+                out.append(
+                    _f(
+                        "overlap",
+                        c.start_s,
+                        min(latest_end, c.end_s),
+                        "error",
+                        f"cue {c.index + 1} at {timecode(c.start_s)} overlaps cue {p.index + 1} "
+                        f"(which ends at {timecode(latest_end)})",
+                    )
+                )
+            elif c.start_s - latest_end < min_gap - 1e-6:
+                gap = c.start_s - latest_end
+                out.append(
+                    _f(
+                        "gap",
+                        latest_end,
+                        c.start_s,
+                        "warning",
+                        f"cue {c.index + 1} at {timecode(c.start_s)} follows cue {p.index + 1} after "
+                        f"{gap * 1000:.0f} ms, under {r.min_gap_frames:g} frames ({min_gap * 1000:.0f} ms)",
+                    )
+                )
+        if c.end_s > latest_end:
+            latest_end, latest_idx = c.end_s, i
+    out.sort(key=lambda f: (f.start_s, f.kind))
+    return out

@@ -1,0 +1,466 @@
+"""Reading and writing subtitle files: SRT, WebVTT, ASS/SSA, TTML (and the other formats pysubs2 reads).
+
+Text encoding is detected from the bytes: a byte-order mark (UTF-8, UTF-16, UTF-32), then strict UTF-8,
+then UTF-16 without a mark (NUL bytes in alternate positions), then ``charset-normalizer``'s best guess
+(with cp1252 preferred among the Western single-byte encodings that decode the file the same way). A file
+none of these read raises :class:`~reelkit.errors.DataFormatError` naming the file and asking for
+``encoding=``.
+
+SRT, WebVTT and ASS/SSA are parsed here line by line, so that writing a re-timed file changes *only the
+timestamps*: cue order, numbering, styling tags, VTT cue settings, NOTE/STYLE blocks, ASS styles and fonts,
+the encoding and the byte-order mark all stay as they were. Other formats (TTML, SAMI, MicroDVD, ...) are
+read and written through pysubs2, which regenerates the file.
+
+Timestamps before zero are kept as negative times on reading (pysubs2 would drop the sign of an SRT
+``-00:00:01,000``) and reported as :attr:`SubtitleFile.notes`; :func:`check_subtitles` reports them as
+findings. On writing, no format can hold a negative time: cues that start before zero are moved to start at
+zero, cues that end before zero are written as zero-length cues at 0, and each such cue is listed in the
+list :func:`write_subtitles` returns — never dropped silently.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from reelkit.errors import DataFormatError
+
+__all__ = [
+    "Cue",
+    "SubtitleFile",
+    "decode_text",
+    "load_subtitles",
+    "parse_subtitles",
+    "plain_text",
+    "write_subtitles",
+]
+
+_TEXT_FORMATS = ("srt", "vtt", "ass", "ssa")
+_EXT_FORMAT = {
+    ".srt": "srt",
+    ".vtt": "vtt",
+    ".webvtt": "vtt",
+    ".ass": "ass",
+    ".ssa": "ssa",
+    ".ttml": "ttml",
+    ".dfxp": "ttml",
+    ".xml": "ttml",
+    ".sami": "sami",
+    ".smi": "sami",
+    ".sub": "microdvd",
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle event. ``index`` is its position in the file (0-based, comments excluded)."""
+
+    index: int
+    start_s: float
+    end_s: float
+    text: str  # plain text: markup removed, lines joined with "\n"
+    raw: str = ""  # the text as written in the file (markup kept)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n") if self.text else []
+
+
+@dataclass
+class SubtitleFile:
+    """A subtitle file as read: its cues and what is needed to write it back the same way."""
+
+    cues: list[Cue]
+    format: str
+    encoding: str = "utf-8"
+    bom: bool = False
+    path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    source: str = ""  # the decoded text (for srt/vtt/ass/ssa: what writing edits)
+    newline: str = "\n"
+    # (line number, start char, end char) of each cue's start and end timestamp in `source`
+    _spans: list[tuple[tuple[int, int, int], tuple[int, int, int]]] = field(default_factory=list, repr=False)
+    _ssa: Any = field(default=None, repr=False)  # pysubs2.SSAFile for formats pysubs2 writes
+    _ssa_events: list[int] = field(default_factory=list, repr=False)  # pysubs2 event index of each cue
+
+    def __len__(self) -> int:
+        return len(self.cues)
+
+    @property
+    def starts(self) -> list[float]:
+        return [c.start_s for c in self.cues]
+
+    @property
+    def end_s(self) -> float:
+        return max((c.end_s for c in self.cues), default=0.0)
+
+    def retimed(self, fn: Callable[[float], float]) -> SubtitleFile:
+        """A copy with every cue time ``t`` replaced by ``fn(t)`` (same order, text and styling)."""
+        cues = [replace(c, start_s=fn(c.start_s), end_s=fn(c.end_s)) for c in self.cues]
+        return replace(self, cues=cues, notes=list(self.notes))
+
+    def with_times(self, times: Sequence[tuple[float, float]]) -> SubtitleFile:
+        """A copy with the given ``(start_s, end_s)`` per cue."""
+        if len(times) != len(self.cues):
+            raise ValueError("one (start, end) per cue is needed")
+        cues = [replace(c, start_s=s, end_s=e) for c, (s, e) in zip(self.cues, times, strict=True)]
+        return replace(self, cues=cues, notes=list(self.notes))
+
+    def to_string(self) -> tuple[str, list[Cue]]:
+        """The file's text with the current cue times, and the cues that had to be clamped at zero."""
+        return _render(self)
+
+
+# ---------------------------------------------------------------------------------------------- encoding
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+# single-byte Western encodings charset-normalizer may name for what is most often a Windows-1252 file
+_WESTERN = {"cp1252", "windows-1252", "latin_1", "iso8859_1", "iso8859_15", "cp1250", "mac_roman", "cp850"}
+
+
+def decode_text(
+    data: bytes, *, path: str | None = None, encoding: str | None = None
+) -> tuple[str, str, bool]:
+    """Decode subtitle bytes: ``(text, encoding, had_bom)``. See the module notes for the order of tries."""
+    if encoding:
+        try:
+            bom = encoding.lower().replace("_", "-") in {"utf-8-sig"}
+            return data.decode(encoding), encoding, bom
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise DataFormatError(f"cannot decode as {encoding}: {exc}", path=path) from exc
+    for mark, enc in _BOMS:
+        if data.startswith(mark):
+            try:
+                return data[len(mark) :].decode(enc), enc, True
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    f"has a {enc} byte-order mark but is not {enc}: {exc}", path=path
+                ) from exc
+    try:
+        return data.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError:
+        pass
+    if len(data) >= 4:
+        even_nul = data[0::2].count(0) / max(1, len(data[0::2]))
+        odd_nul = data[1::2].count(0) / max(1, len(data[1::2]))
+        for enc, ok in (
+            ("utf-16-le", odd_nul > 0.3 and even_nul < 0.05),
+            ("utf-16-be", even_nul > 0.3 and odd_nul < 0.05),
+        ):
+            if ok:
+                try:
+                    return data.decode(enc), enc, False
+                except UnicodeDecodeError:
+                    pass
+    if b"\x00" not in data:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is not None:
+            enc = str(best.encoding)
+            if enc.lower() in _WESTERN:
+                try:
+                    return data.decode("cp1252"), "cp1252", False
+                except UnicodeDecodeError:
+                    pass
+            return str(best), enc, False
+    raise DataFormatError(
+        "cannot tell the text encoding (not UTF-8, UTF-16 or a recognisable 8-bit encoding); "
+        "give it explicitly (encoding=..., --encoding)",
+        path=path,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ parsing
+
+_TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.:]\d{1,3})?"
+_TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>.*)$")
+_ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
+
+
+def _parse_ts(s: str) -> float:
+    neg = s.startswith("-")
+    s = s.lstrip("-")
+    frac = 0.0
+    m = re.match(r"^(.*?)[,.](\d{1,3})$", s)
+    if m:
+        s, digits = m.group(1), m.group(2)
+        frac = int(digits) / (10 ** len(digits))
+    parts = [int(p) for p in s.split(":")]
+    secs = 0.0
+    for p in parts:
+        secs = secs * 60 + p
+    secs += frac
+    return -secs if neg else secs
+
+
+def plain_text(raw: str) -> str:
+    """Subtitle text without markup (HTML-like tags, ASS override blocks); ``\\N`` and ``\\n`` become
+    line breaks and ``\\h`` a space."""
+    t = raw.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+    t = _TAG.sub("", t)
+    t = t.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ")
+    lines = [ln.strip() for ln in t.replace("\r", "").split("\n")]
+    return "\n".join(ln for ln in lines if ln)
+
+
+def _detect_format(text: str, path: str | None) -> str:
+    head = text.lstrip("\ufeff \t\r\n")[:2000]
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    if re.search(r"^\[Script Info\]", head, re.MULTILINE | re.IGNORECASE):
+        return "ssa" if re.search(r"ScriptType:\s*v4\.00\s*$", head, re.MULTILINE | re.IGNORECASE) else "ass"
+    if head.startswith("<") and re.search(r"<tt[\s>]", head):
+        return "ttml"
+    if re.search(r"<sami>", head, re.IGNORECASE):
+        return "sami"
+    if re.search(rf"^\s*{_TS}\s*-->", head, re.MULTILINE):
+        return "srt"
+    if path:
+        ext = Path(path).suffix.lower()
+        if ext in _EXT_FORMAT:
+            return _EXT_FORMAT[ext]
+    return "unknown"
+
+
+def _parse_srt_vtt(text: str, fmt: str, path: str | None) -> tuple[list[Cue], list[Any], list[str]]:
+    lines = text.split("\n")
+    cues: list[Cue] = []
+    spans: list[Any] = []
+    notes: list[str] = []
+    i = 0
+    n = len(lines)
+    in_block = False  # inside a VTT NOTE/STYLE/REGION block
+    while i < n:
+        line = lines[i].rstrip("\r")
+        if fmt == "vtt" and not in_block and re.match(r"^(NOTE|STYLE|REGION)(\s|$)", line):
+            in_block = True
+        if in_block:
+            if not line.strip():
+                in_block = False
+            i += 1
+            continue
+        m = _TIMING.match(line)
+        if not m:
+            i += 1
+            continue
+        a, b = m.group("a"), m.group("b")
+        start, end = _parse_ts(a), _parse_ts(b)
+        body: list[str] = []
+        j = i + 1
+        while j < n and lines[j].strip():
+            if _TIMING.match(lines[j]):  # a cue without the blank line before the next one
+                if body and re.fullmatch(r"\s*\d+\s*", body[-1]):
+                    body.pop()
+                break
+            body.append(lines[j].rstrip("\r"))
+            j += 1
+        raw = "\n".join(body)
+        a0 = line.index(a)
+        b0 = line.index(b, a0 + len(a))
+        spans.append(((i, a0, a0 + len(a)), (i, b0, b0 + len(b))))
+        cues.append(Cue(len(cues), start, end, plain_text(raw), raw))
+        if start < 0 or end < 0:
+            notes.append(f"cue {len(cues)} ({a} --> {b}) has a time before zero")
+        i = j
+    if not cues and text.strip():
+        raise DataFormatError(f"no {fmt.upper()} cues found (no 'start --> end' timing lines)", path=path)
+    return cues, spans, notes
+
+
+def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[str]]:
+    lines = text.split("\n")
+    cues: list[Cue] = []
+    spans: list[Any] = []
+    notes: list[str] = []
+    section = ""
+    fmt_fields: list[str] = []
+    for i, raw_line in enumerate(lines):
+        line = raw_line.rstrip("\r")
+        st = line.strip()
+        if st.startswith("[") and st.endswith("]"):
+            section = st.lower()
+            continue
+        if section != "[events]":
+            continue
+        if st.lower().startswith("format:"):
+            fmt_fields = [f.strip().lower() for f in st.split(":", 1)[1].split(",")]
+            continue
+        m = _ASS_EVENT.match(st)
+        if not m or m.group("kind").lower() != "dialogue":
+            continue
+        if not fmt_fields:
+            raise DataFormatError(f"line {i + 1}: an event before the [Events] Format line", path=path)
+        body_start = line.index(m.group("body"))
+        body = m.group("body")
+        values = body.split(",", len(fmt_fields) - 1)
+        if len(values) < len(fmt_fields) or "start" not in fmt_fields or "end" not in fmt_fields:
+            raise DataFormatError("malformed Dialogue line", path=path, line=i + 1)
+        # character offsets of each field inside the line
+        offs = []
+        pos = body_start
+        for v in values:
+            offs.append(pos)
+            pos += len(v) + 1
+        si, ei = fmt_fields.index("start"), fmt_fields.index("end")
+        ti = fmt_fields.index("text") if "text" in fmt_fields else len(values) - 1
+
+        def span(
+            k: int, i: int = i, values: list[str] = values, offs: list[int] = offs
+        ) -> tuple[int, int, int]:
+            v = values[k]
+            lead = len(v) - len(v.lstrip())
+            return (i, offs[k] + lead, offs[k] + len(v.rstrip()))
+
+        start, end = _parse_ts(values[si].strip()), _parse_ts(values[ei].strip())
+        raw = values[ti]
+        spans.append((span(si), span(ei)))
+        cues.append(Cue(len(cues), start, end, plain_text(raw), raw))
+        if start < 0 or end < 0:
+            notes.append(f"event {len(cues)} has a time before zero")
+    if not spans and "[events]" not in text.lower():
+        raise DataFormatError("no [Events] section", path=path)
+    return cues, spans, notes
+
+
+def parse_subtitles(
+    text: str, *, format: str | None = None, path: str | None = None
+) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str]:
+    fmt = format or _detect_format(text, path)
+    if fmt in ("srt", "vtt"):
+        cues, spans, notes = _parse_srt_vtt(text, fmt, path)
+        return cues, spans, notes, None, [], fmt
+    if fmt in ("ass", "ssa"):
+        cues, spans, notes = _parse_ass(text, path)
+        return cues, spans, notes, None, [], fmt
+    import pysubs2
+
+    try:
+        ssa = pysubs2.SSAFile.from_string(text, format_=None if fmt == "unknown" else fmt)
+    except Exception as exc:  # pysubs2 raises several kinds
+        raise DataFormatError(
+            f"not a subtitle file pysubs2 can read ({type(exc).__name__}: {exc})", path=path
+        ) from exc
+    cues = []
+    events = []
+    for k, ev in enumerate(ssa.events):
+        if ev.is_comment:
+            continue
+        cues.append(Cue(len(cues), ev.start / 1000.0, ev.end / 1000.0, plain_text(ev.text), ev.text))
+        events.append(k)
+    return cues, [], [], ssa, events, str(ssa.format or fmt)
+
+
+def load_subtitles(
+    path: str | os.PathLike[str], *, encoding: str | None = None, format: str | None = None
+) -> SubtitleFile:
+    """Read a subtitle file (format from the content, else the extension; encoding detected)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataFormatError("no such file; check the path", path=str(p))
+    if p.is_dir():
+        raise DataFormatError("is a folder, not a subtitle file", path=str(p))
+    data = p.read_bytes()
+    text, enc, bom = decode_text(data, path=str(p), encoding=encoding)
+    if text.startswith("\ufeff"):
+        text, bom = text[1:], True
+    newline = "\r\n" if "\r\n" in text[:5000] else "\n"
+    norm = text.replace("\r\n", "\n")
+    cues, spans, notes, ssa, events, fmt = parse_subtitles(norm, format=format, path=str(p))
+    return SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events)
+
+
+def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
+    """A :class:`SubtitleFile` from text (UTF-8 when written)."""
+    norm = text.lstrip("\ufeff").replace("\r\n", "\n")
+    cues, spans, notes, ssa, events, fmt = parse_subtitles(norm, format=format)
+    return SubtitleFile(cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events)
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def _fmt_ts(t: float, fmt: str, template: str) -> str:
+    ms = round(max(t, 0.0) * 1000)
+    if fmt in ("ass", "ssa"):
+        cs = (ms + 5) // 10
+        h, rem = divmod(cs, 360000)
+        m, rem = divmod(rem, 6000)
+        s, c = divmod(rem, 100)
+        return f"{h}:{m:02d}:{s:02d}.{c:02d}"
+    h, rem = divmod(ms, 3600000)
+    m, rem = divmod(rem, 60000)
+    s, f = divmod(rem, 1000)
+    sep = "," if fmt == "srt" and "." not in template else ("." if fmt == "vtt" or "." in template else ",")
+    hours_in_template = template.lstrip("-").count(":") >= 2
+    if fmt == "vtt" and not hours_in_template and h == 0:
+        return f"{m:02d}:{s:02d}.{f:03d}"
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{f:03d}"
+
+
+def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
+    clamped = [c for c in sub.cues if c.start_s < 0 or c.end_s < 0]
+    if sub.format in _TEXT_FORMATS and sub._spans:
+        lines = sub.source.split("\n")
+        edits: dict[int, list[tuple[int, int, str]]] = {}
+        for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True):
+            for (ln, c0, c1), t in ((sa, cue.start_s), (sb, cue.end_s)):
+                tmpl = lines[ln][c0:c1]
+                edits.setdefault(ln, []).append((c0, c1, _fmt_ts(t, sub.format, tmpl)))
+        for ln, items in edits.items():
+            s = lines[ln]
+            for c0, c1, rep in sorted(items, reverse=True):
+                s = s[:c0] + rep + s[c1:]
+            lines[ln] = s
+        return sub.newline.join(lines), clamped
+    if sub.format in _TEXT_FORMATS:  # a file without cues
+        return sub.source.replace("\n", sub.newline), clamped
+    ssa = sub._ssa.copy() if hasattr(sub._ssa, "copy") else sub._ssa
+    for cue, k in zip(sub.cues, sub._ssa_events, strict=True):
+        ssa.events[k].start = round(max(cue.start_s, 0.0) * 1000)
+        ssa.events[k].end = round(max(cue.end_s, 0.0) * 1000)
+    return str(ssa.to_string(sub.format)).replace("\n", sub.newline), clamped
+
+
+def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue]:
+    """Write ``sub`` to ``path`` atomically, in its own format, encoding and byte-order mark.
+
+    Returns the cues whose times were before zero and were clamped to zero (report them to the user).
+    """
+    text, clamped = sub.to_string()
+    out = Path(path)
+    enc = sub.encoding
+    data = text.encode(enc)
+    if sub.bom:
+        mark = {
+            "utf-8": codecs.BOM_UTF8,
+            "utf-8-sig": b"",
+            "utf-16-le": codecs.BOM_UTF16_LE,
+            "utf-16-be": codecs.BOM_UTF16_BE,
+            "utf-32-le": codecs.BOM_UTF32_LE,
+            "utf-32-be": codecs.BOM_UTF32_BE,
+        }.get(enc.lower(), b"")
+        data = mark + data
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return clamped

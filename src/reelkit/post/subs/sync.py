@@ -1,0 +1,550 @@
+"""Subtitle synchronisation: fit a subtitle file to the speech in the media (or to a reference file).
+
+Pipeline (each step scored by :mod:`reelkit.post.subs.align`'s ``S(s, o)``: seconds of cue over speech
+minus seconds of cue over silence, cues weighted by :mod:`~reelkit.post.subs.nonspeech`):
+
+1. **Reference activity**: the Silero voice-activity probability of the media's audio (16 kHz mono), or the
+   cue coverage of a well-timed reference subtitle file, on a 10 ms grid.
+2. **Global fit**: for each frame-rate ratio (1, 25/23.976, 24/23.976, 25/24 and their inverses) the best
+   offset by FFT cross-correlation over ``+/- max_offset_s`` (default ``max(60 s, half the media)``); the
+   ratio with the best score wins, then a fine scale search around it (coarse-to-fine grid down to a drift
+   of 20 ms over the file).
+3. **Splits**: piecewise offsets by dynamic programming over the cues (``split_penalty`` seconds of score
+   per split), each segment's offset then refined on the 10 ms grid; the scale is refined once more with
+   the segments fixed.
+4. **Leave correct files alone**: a scale within 0.1 s of drift of a candidate ratio is snapped to it; a fit
+   with scale 1, no split and ``|offset| <= snap_s`` (3 frames at 24 fps, the timing tolerance of the
+   Netflix style guide) is reported as offset 0 exactly, and :func:`apply_sync` then leaves every time as
+   it was.
+5. **Confidence** in [0, 1] from how much more of the cue time lies over speech than chance would give
+   (``lift``) and how clearly the chosen offset stands out of the correlation curve (``peak``); below
+   ``min_confidence`` the fit is refused with :class:`~reelkit.errors.SyncRefusedError`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from reelkit.errors import ConfigError, SyncRefusedError
+from reelkit.post.subs.align import ActivityReference, _c_at, offset_scores, split_fit
+from reelkit.post.subs.io import Cue, SubtitleFile, load_subtitles, write_subtitles
+from reelkit.post.subs.nonspeech import cue_weights
+from reelkit.post.vad import SpeechActivity, speech_activity
+from reelkit.progress import SILENT, Progress
+
+__all__ = [
+    "FRAME_RATIOS",
+    "Split",
+    "SyncOptions",
+    "SyncResult",
+    "apply_sync",
+    "reference_activity",
+    "sync_subtitles",
+]
+
+F64 = npt.NDArray[np.float64]
+_NTSC = 24000 / 1001
+FRAME_RATIOS: tuple[float, ...] = (
+    1.0,
+    25 / _NTSC,
+    _NTSC / 25,
+    24 / _NTSC,
+    _NTSC / 24,
+    25 / 24,
+    24 / 25,
+)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Parameters of :func:`sync_subtitles`."""
+
+    vad: Literal["silero", "webrtc"] = "silero"
+    dt: float = 0.01
+    max_offset_s: float | None = None
+    ratios: tuple[float, ...] = FRAME_RATIOS
+    fine_scale: bool = True
+    splits: bool = True
+    split_penalty: float = 6.0
+    split_radius_s: float | None = None
+    min_confidence: float = 0.5
+    snap_s: float = 0.125
+
+    def __post_init__(self) -> None:
+        if not 0 < self.dt <= 0.1:
+            raise ConfigError("dt must be in (0, 0.1] seconds")
+        if self.max_offset_s is not None and self.max_offset_s <= 0:
+            raise ConfigError("max_offset_s must be positive")
+        if not self.ratios or any(r <= 0 for r in self.ratios):
+            raise ConfigError("ratios must be positive numbers")
+        if self.split_penalty < 0 or not 0 <= self.min_confidence <= 1:
+            raise ConfigError("split_penalty >= 0 and min_confidence in [0, 1]")
+
+
+@dataclass(frozen=True)
+class Split:
+    """From cue ``first_cue`` on (at ``at_s`` in the input file's time), times get ``offset_s``."""
+
+    at_s: float
+    offset_s: float
+    first_cue: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"at_s": round(self.at_s, 3), "offset_s": round(self.offset_s, 3), "first_cue": self.first_cue}
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The fitted map ``t -> scale * t + offset`` (offset per segment) and how far to trust it."""
+
+    offset_s: float
+    scale: float
+    splits: tuple[Split, ...]
+    confidence: float
+    score: float
+    agreement: float  # share of (weighted) cue time over speech after the fit
+    agreement_before: float  # the same for the file as given
+    lift: float
+    peak: float
+    speech_fraction: float
+    reference: str  # "audio:silero", "audio:webrtc" or "subtitles"
+    cue_offsets: F64 = field(repr=False)  # offset of each cue, in file order
+    notes: tuple[str, ...] = ()
+
+    @property
+    def unchanged(self) -> bool:
+        return self.offset_s == 0.0 and self.scale == 1.0 and not self.splits
+
+    def cue_time(self, index: int, t: float) -> float:
+        """Where time ``t`` of cue ``index`` goes."""
+        if self.unchanged:
+            return t
+        return float(self.scale * t + self.cue_offsets[index])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offset_s": round(self.offset_s, 3),
+            "scale": self.scale,
+            "splits": [s.to_dict() for s in self.splits],
+            "confidence": round(self.confidence, 3),
+            "score": round(self.score, 3),
+            "agreement": round(self.agreement, 4),
+            "agreement_before": round(self.agreement_before, 4),
+            "speech_fraction": round(self.speech_fraction, 4),
+            "reference": self.reference,
+            "unchanged": self.unchanged,
+            "notes": list(self.notes),
+        }
+
+
+# -------------------------------------------------------------------------------------- reference signals
+
+
+def _activity_from_media(
+    media: str | os.PathLike[str], method: Literal["silero", "webrtc"]
+) -> SpeechActivity:
+    from reelkit.media import decode_audio
+
+    samples, rate = decode_audio(Path(media), sample_rate=16000, channels=1)
+    return speech_activity(samples[:, 0], rate, method=method)
+
+
+def reference_activity(cues: list[Cue], dt: float, *, duration_s: float | None = None) -> ActivityReference:
+    """Activity signal of a well-timed reference subtitle file: 1 inside speech cues, 0.5 inside lyrics
+    and effects (they may or may not hold speech), 0 elsewhere."""
+    end = max([c.end_s for c in cues] + [duration_s or 0.0]) + 1.0
+    n = int(np.ceil(end / dt))
+    v = np.zeros(n)
+    w = cue_weights([c.text for c in cues])
+    for c, wi in zip(cues, w, strict=True):
+        i0, i1 = max(0, round(c.start_s / dt)), min(n, round(c.end_s / dt))
+        if i1 > i0:
+            v[i0:i1] = np.maximum(v[i0:i1], 1.0 if wi >= 1.0 else 0.5)
+    return ActivityReference(dt, v)
+
+
+# -------------------------------------------------------------------------------------------- the fitting
+
+
+@dataclass
+class _Cues:
+    starts: F64
+    ends: F64
+    weights: F64
+
+    @property
+    def span(self) -> float:
+        return float(self.ends.max() - self.starts.min()) if len(self.starts) else 0.0
+
+
+def _best_offset(
+    ref: ActivityReference, c: _Cues, scale: float, lo: float, hi: float
+) -> tuple[float, float, F64, F64]:
+    offs, corr = offset_scores(ref, c.starts, c.ends, c.weights, scale, lo, hi)
+    ok = (offs >= lo - 1e-9) & (offs <= hi + 1e-9)
+    offs, corr = offs[ok], corr[ok] / scale
+    k = int(np.argmax(corr))
+    return float(offs[k]), float(corr[k]), offs, corr
+
+
+def _exact_score(ref: ActivityReference, cum: F64, c: _Cues, scale: float, offsets: F64) -> float:
+    return float(
+        np.sum(
+            c.weights
+            * (_c_at(ref, cum, scale * c.ends + offsets) - _c_at(ref, cum, scale * c.starts + offsets))
+        )
+    )
+
+
+def _refine_offset(
+    ref: ActivityReference, cum: F64, c: _Cues, scale: float, center: float, radius: float
+) -> tuple[float, float]:
+    """Best single offset on the ``dt`` grid within ``center +/- radius`` (exact scores)."""
+    grid = center + np.arange(-round(radius / ref.dt), round(radius / ref.dt) + 1) * ref.dt
+    ends = scale * c.ends[:, None] + grid[None, :]
+    starts = scale * c.starts[:, None] + grid[None, :]
+    s = (c.weights[:, None] * (_c_at(ref, cum, ends) - _c_at(ref, cum, starts))).sum(axis=0)
+    # prefer the offset closest to the centre among equal scores
+    k = int(np.argmax(s - 1e-9 * np.abs(grid - center)))
+    return float(grid[k]), float(s[k])
+
+
+def _fine_scale(
+    ref: ActivityReference, c: _Cues, ratio: float, offset: float, max_offset: float
+) -> tuple[float, float, float]:
+    """Coarse-to-fine search of the scale around ``ratio`` (+/- 0.5 %), each by FFT over offsets near the
+    current best; stops when a step moves the last cue by under 20 ms."""
+    span = max(c.span, 1.0)
+    t_ref = float(np.abs(c.ends).max()) if len(c.ends) else 1.0
+    best_s, best_o = ratio, offset
+    _, best_score, _, _ = _best_offset(ref, c, ratio, offset - 0.5, offset + 0.5)
+    half = 0.005 * ratio
+    while True:
+        grid = best_s + np.linspace(-half, half, 11)
+        step = grid[1] - grid[0]
+        cand = []
+        for s in grid:
+            drift = abs(s - best_s) * t_ref + 1.0
+            lo = max(-max_offset, best_o - drift)
+            hi = min(max_offset, best_o + drift)
+            o, sc, _, _ = _best_offset(ref, c, float(s), lo, hi)
+            cand.append((sc, float(s), o))
+        sc, s, o = max(cand)
+        if sc > best_score:
+            best_score, best_s, best_o = sc, s, o
+        if step * span < 0.02:
+            break
+        half = step
+    return best_s, best_o, best_score
+
+
+def _peak_prominence(offs: F64, corr: F64, best: float, exclude_s: float = 2.0) -> float:
+    """How far the best offset's score stands above the rest of the curve: (best - second best peak away
+    from it) / (best - median), in [0, 1]."""
+    far = np.abs(offs - best) > exclude_s
+    if not far.any():
+        return 1.0
+    top = float(corr.max())
+    med = float(np.median(corr))
+    second = float(corr[far].max())
+    if top - med <= 1e-9:
+        return 0.0
+    return float(np.clip((top - second) / (top - med), 0.0, 1.0))
+
+
+def _segments(offsets: F64, order: npt.NDArray[np.intp]) -> list[npt.NDArray[np.intp]]:
+    """Runs of equal offset along ``order`` (cue indices in time order)."""
+    segs: list[list[int]] = []
+    prev = None
+    for i in order.tolist():
+        if prev is None or abs(offsets[i] - prev) > 1e-9:
+            segs.append([])
+        segs[-1].append(i)
+        prev = offsets[i]
+    return [np.array(s, dtype=np.intp) for s in segs]
+
+
+def _split_pass(
+    ref: ActivityReference, cum: F64, c: _Cues, opts: SyncOptions, scale: float, center: float, radius: float
+) -> tuple[F64, int]:
+    """Per-cue offsets from the split DP, each segment's offset refined on the fine grid; and the number
+    of segments."""
+    placed = split_fit(
+        ref, cum, c.starts, c.ends, c.weights, scale, center, radius, split_penalty=opts.split_penalty
+    )
+    order = np.argsort(c.starts, kind="stable")
+    return _refit_offsets(ref, cum, c, scale, placed.offsets), len(_segments(placed.offsets, order))
+
+
+def _penalised(
+    ref: ActivityReference, cum: F64, c: _Cues, opts: SyncOptions, scale: float, offsets: F64
+) -> float:
+    n_seg = len(_segments(offsets, np.argsort(c.starts, kind="stable")))
+    return _exact_score(ref, cum, c, scale, offsets) - opts.split_penalty * (n_seg - 1)
+
+
+def _fit(
+    ref: ActivityReference, c: _Cues, opts: SyncOptions, duration_s: float
+) -> tuple[float, F64, float, float]:
+    """Scale, per-cue offsets, total score (split penalties included), peak prominence."""
+    cum = ref.cumulative()
+    max_off = opts.max_offset_s or max(60.0, 0.5 * duration_s)
+    # 1. global fit over the frame-rate ratios
+    best: tuple[float, float, float, F64, F64] | None = None
+    for r in opts.ratios:
+        o, sc, offs, corr = _best_offset(ref, c, r, -max_off, max_off)
+        if best is None or sc > best[0] + 1e-9:
+            best = (sc, r, o, offs, corr)
+    assert best is not None
+    _, ratio, offset, offs, corr = best
+    peak = _peak_prominence(offs, corr, offset)
+    scale = ratio
+    if opts.fine_scale:
+        scale, offset, _ = _fine_scale(ref, c, ratio, offset, max_off)
+    offset, _ = _refine_offset(ref, cum, c, scale, offset, 0.3)
+    offsets = np.full(len(c.starts), offset)
+    total = _penalised(ref, cum, c, opts, scale, offsets)
+    # 2. splits: DP, then the scale again with the segments fixed, then DP once more at that scale
+    if opts.splits and len(c.starts) >= 4:
+        radius = opts.split_radius_s or max(30.0, min(max_off, 600.0))
+        split_offsets, n_seg = _split_pass(ref, cum, c, opts, scale, offset, radius)
+        if n_seg > 1 and _penalised(ref, cum, c, opts, scale, split_offsets) > total:
+            order = np.argsort(c.starts, kind="stable")
+            segs = _segments(split_offsets, order)
+            single_scale = scale
+            scale, split_offsets = _scale_with_segments(
+                ref, cum, c, scale, split_offsets, segs, opts.ratios, opts.fine_scale
+            )
+            center = float(np.median(split_offsets))
+            again, _ = _split_pass(ref, cum, c, opts, scale, center, radius)
+            if _penalised(ref, cum, c, opts, scale, again) >= _penalised(
+                ref, cum, c, opts, scale, split_offsets
+            ):
+                split_offsets = again
+            new_total = _penalised(ref, cum, c, opts, scale, split_offsets)
+            if new_total > total:
+                offsets, total = split_offsets, new_total
+            else:  # back to the single-offset fit
+                scale = single_scale
+    # 3. prefer no scaling, then the nearest standard ratio, unless the fine scale is clearly better (by 1 %
+    #    of the score) or drifts by under 0.1 s from it anyway
+    t_ref = float(np.abs(c.ends).max()) if len(c.ends) else 0.0
+    nearest = min(opts.ratios, key=lambda r: abs(r - scale))
+    for cand in dict.fromkeys([1.0, nearest]):
+        if cand == scale:
+            break
+        radius = min(0.15 + abs(cand - scale) * t_ref, 5.0)
+        cand_offsets = _refit_offsets(ref, cum, c, cand, offsets, radius=radius)
+        cand_total = _penalised(ref, cum, c, opts, cand, cand_offsets)
+        if abs(cand - scale) * t_ref < 0.1 or cand_total >= total - 0.01 * abs(total):
+            scale, offsets, total = cand, cand_offsets, cand_total
+            break
+    return float(scale), offsets, float(total), peak
+
+
+def _refit_offsets(
+    ref: ActivityReference, cum: F64, c: _Cues, scale: float, offsets: F64, radius: float = 0.15
+) -> F64:
+    order = np.argsort(c.starts, kind="stable")
+    out = offsets.copy()
+    for seg in _segments(offsets, order):
+        sub = _Cues(c.starts[seg], c.ends[seg], c.weights[seg])
+        out[seg], _ = _refine_offset(ref, cum, sub, scale, float(offsets[seg[0]]), radius)
+    return out
+
+
+def _segment_offsets(
+    ref: ActivityReference,
+    cum: F64,
+    c: _Cues,
+    old_scale: float,
+    offsets: F64,
+    segs: list[npt.NDArray[np.intp]],
+    s: float,
+) -> F64:
+    """Each segment's offset at scale ``s``, searched around where its middle was at ``old_scale``."""
+    new = offsets.copy()
+    for seg in segs:
+        sub = _Cues(c.starts[seg], c.ends[seg], c.weights[seg])
+        mid = float(c.starts[seg].mean())
+        anchor = float(offsets[seg[0]] + (old_scale - s) * mid)
+        radius = 0.3 + abs(s - old_scale) * float(c.ends[seg].max() - c.starts[seg].min())
+        new[seg], _ = _refine_offset(ref, cum, sub, s, anchor, min(radius, 5.0))
+    return new
+
+
+def _scale_with_segments(
+    ref: ActivityReference,
+    cum: F64,
+    c: _Cues,
+    scale: float,
+    offsets: F64,
+    segs: list[npt.NDArray[np.intp]],
+    ratios: tuple[float, ...],
+    fine: bool,
+) -> tuple[float, F64]:
+    """The scale re-chosen with the segments fixed: the candidate ratios first, then a fine search."""
+    best = (_exact_score(ref, cum, c, scale, offsets), scale, offsets)
+    for r in ratios:
+        new = _segment_offsets(ref, cum, c, scale, offsets, segs, r)
+        sc = _exact_score(ref, cum, c, r, new)
+        if sc > best[0] + 1e-9:
+            best = (sc, r, new)
+    if not fine:
+        return best[1], best[2]
+    t_ref = float(np.abs(c.ends).max())
+    half = 0.002 * best[1]
+    while True:
+        center, base = best[1], best[2]
+        grid = center + np.linspace(-half, half, 9)
+        step = float(grid[1] - grid[0])
+        for s in grid:
+            new = _segment_offsets(ref, cum, c, center, base, segs, float(s))
+            sc = _exact_score(ref, cum, c, float(s), new)
+            if sc > best[0] + 1e-9:
+                best = (sc, float(s), new)
+        if step * t_ref < 0.02:
+            break
+        half = step
+    return best[1], best[2]
+
+
+def _agreement(ref: ActivityReference, c: _Cues, scale: float, offsets: F64) -> float:
+    cum_v = ref.cumulative_v()
+    a = scale * c.starts + offsets
+    b = scale * c.ends + offsets
+    cover = ref.speech_integral_at(cum_v, b) - ref.speech_integral_at(cum_v, a)
+    dur = np.maximum(b - a, 1e-9)
+    return float(np.sum(c.weights * cover) / np.sum(c.weights * dur))
+
+
+def sync_subtitles(
+    media_or_none: str | os.PathLike[str] | SpeechActivity | None,
+    subs: str | os.PathLike[str] | SubtitleFile,
+    *,
+    reference: str | os.PathLike[str] | SubtitleFile | None = None,
+    options: SyncOptions | None = None,
+    progress: Progress = SILENT,
+) -> SyncResult:
+    """Fit ``subs`` to the speech in ``media_or_none`` (a media file or a :class:`SpeechActivity`), or to
+    the ``reference`` subtitle file when given. Raises :class:`SyncRefusedError` when the fit is not
+    trustworthy (confidence under ``options.min_confidence``)."""
+    opts = options or SyncOptions()
+    sub = subs if isinstance(subs, SubtitleFile) else load_subtitles(subs)
+    timed = [c for c in sub.cues if c.end_s > c.start_s]
+    if len(timed) < 2:
+        raise SyncRefusedError(
+            "the subtitle file has fewer than two timed cues; nothing to align", confidence=0.0
+        )
+    with progress.task("reading the reference", total=None):
+        if reference is not None:
+            ref_file = reference if isinstance(reference, SubtitleFile) else load_subtitles(reference)
+            duration = None
+            if isinstance(media_or_none, SpeechActivity):
+                duration = media_or_none.duration_s
+            ref = reference_activity(ref_file.cues, opts.dt, duration_s=duration)
+            kind = "subtitles"
+        else:
+            if media_or_none is None:
+                raise ConfigError("give a media file (or a SpeechActivity) or a reference subtitle file")
+            act = (
+                media_or_none
+                if isinstance(media_or_none, SpeechActivity)
+                else _activity_from_media(media_or_none, opts.vad)
+            )
+            ref = ActivityReference(opts.dt, act.resample(opts.dt).astype(np.float64))
+            kind = f"audio:{opts.vad}"
+    idx = np.array([c.index for c in timed])
+    c = _Cues(
+        np.array([x.start_s for x in timed]),
+        np.array([x.end_s for x in timed]),
+        cue_weights([x.text for x in timed]),
+    )
+    if c.weights.sum() <= 0:
+        raise SyncRefusedError("no cue holds speech; nothing to align", confidence=0.0)
+    sf = ref.speech_fraction
+    speech_s = float(ref.v.sum() * ref.dt)
+    if speech_s < 5.0 or sf < 0.02:
+        raise SyncRefusedError(
+            f"the reference has almost no speech ({speech_s:.1f} s, {100 * sf:.1f}% of its time); "
+            "check the audio track (or give --reference)",
+            confidence=0.0,
+        )
+    with progress.task("aligning", total=None):
+        scale, offsets, total, peak = _fit(ref, c, opts, ref.duration_s)
+    notes: list[str] = []
+    before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
+    after = _agreement(ref, c, scale, offsets)
+    lift = float(np.clip((after - sf) / max(1e-6, 1.0 - sf), 0.0, 1.0))
+    confidence = float(np.clip(min(lift / 0.5, 1.0) * (0.5 + 0.5 * min(peak / 0.3, 1.0)), 0.0, 1.0))
+    order = np.argsort(c.starts, kind="stable")
+    segs = _segments(offsets, order)
+    first_offset = float(offsets[segs[0][0]])
+    if scale == 1.0 and len(segs) == 1 and abs(first_offset) <= opts.snap_s:
+        first_offset = 0.0
+        offsets = np.zeros_like(offsets)
+    splits = tuple(
+        Split(float(c.starts[seg[0]]), float(offsets[seg[0]]), int(idx[seg[0]])) for seg in segs[1:]
+    )
+    # per cue of the file (untimed cues follow the offset of the cue before them)
+    per_cue = np.zeros(len(sub.cues))
+    pos = {int(i): k for k, i in enumerate(idx)}
+    last = first_offset
+    for j in range(len(sub.cues)):
+        if j in pos:
+            last = float(offsets[pos[j]])
+        per_cue[j] = last
+    result = SyncResult(
+        offset_s=first_offset,
+        scale=float(scale),
+        splits=splits,
+        confidence=confidence,
+        score=float(total),
+        agreement=after,
+        agreement_before=before,
+        lift=lift,
+        peak=peak,
+        speech_fraction=sf,
+        reference=kind,
+        cue_offsets=per_cue,
+        notes=tuple(notes),
+    )
+    if confidence < opts.min_confidence:
+        raise SyncRefusedError(
+            f"the fit is not trustworthy (confidence {confidence:.2f} < {opts.min_confidence:.2f}: "
+            f"{100 * after:.0f}% of the cue time over speech against {100 * sf:.0f}% by chance, "
+            f"peak prominence {peak:.2f}); is this the right subtitle file for this media?",
+            confidence=confidence,
+        )
+    return result
+
+
+def apply_sync(subs: SubtitleFile, result: SyncResult) -> SubtitleFile:
+    """``subs`` with the fitted times (the same object when the result leaves it unchanged)."""
+    if result.unchanged:
+        return subs
+    return subs.with_times(
+        [(result.cue_time(c.index, c.start_s), result.cue_time(c.index, c.end_s)) for c in subs.cues]
+    )
+
+
+def write_synced(subs: SubtitleFile, result: SyncResult, out: str | os.PathLike[str]) -> list[Cue]:
+    """Write the re-timed file to ``out`` (a byte-for-byte copy when nothing changes); returns the cues
+    that had to be clamped at zero."""
+    if result.unchanged and subs.path is not None and Path(subs.path).exists():
+        data = Path(subs.path).read_bytes()
+        target = Path(out)
+        tmp = target.with_name(f".{target.name}.part")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return []
+    return write_subtitles(apply_sync(subs, result), out)

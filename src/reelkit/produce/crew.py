@@ -1,0 +1,344 @@
+"""Crew and cast matching: a team that covers every role, within availability and budget, with the best fit.
+
+Fit of candidate ``c`` for role ``r`` (each part in [0, 1], weighted by the pool's ``weights``):
+
+* skill: the role's skill weights times the candidate's levels, divided by the sum of the weights;
+* genre: the production's genres the candidate has credits in (``min(credits, cap) / cap`` averaged over
+  the production's genres);
+* shared past work: for every pair of chosen people, ``min(shared credits, cap) / cap`` — a pairwise bonus,
+  modelled in CP-SAT with a product literal ``z_ij <= chosen_i``, ``z_ij <= chosen_j`` (maximising, so
+  ``z_ij`` is exactly their product at the optimum).
+
+A candidate is eligible for a role when they do that kind of work and are available on every date the role
+needs: the character's paid dates for cast roles (from the schedule), every shooting day for the director,
+director of photography, editor and crew roles, none for the composer (post-production). The cost of a role
+is ``days x (daily rate + per diem when the home city is not the production's city)``; the team's cost is
+at most the production's ``budget``. Each choice is explained by its fit components and by what the team
+would lose if that candidate could not take the role (a re-solve without them).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from ortools.sat.python import cp_model
+from pydantic import Field
+
+from reelkit.errors import InfeasibleError, ReelkitError
+from reelkit.produce.production import (
+    Production,
+    ProductionFormatError,
+    Role,
+    _Available,
+    _Model,
+    _pydantic_fields,
+    _raise,
+    read_structured,
+)
+from reelkit.produce.shoot import Schedule
+
+__all__ = [
+    "Candidate",
+    "Choice",
+    "Pool",
+    "Team",
+    "Weights",
+    "fit_parts",
+    "load_pool",
+    "match_team",
+    "role_dates",
+]
+
+_SCALE = 1000
+_CAST_KINDS = {"lead", "supporting"}
+
+
+class Candidate(_Available):
+    id: str = Field(min_length=1)
+    name: str = ""
+    #: Kinds of work: director, dop, editor, composer, actor (or lead / supporting), crew.
+    roles: list[str] = Field(min_length=1)
+    skills: dict[str, float] = Field(default_factory=dict)
+    #: Past credits per genre.
+    genres: dict[str, int] = Field(default_factory=dict)
+    daily_rate: float = Field(0.0, ge=0)
+    home_city: str = ""
+    #: Ids of past projects (shared ones earn the pairwise bonus).
+    credits: list[str] = Field(default_factory=list)
+
+    @pydantic.field_validator("skills")
+    @classmethod
+    def _levels(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, lvl in v.items():
+            if not 0 <= lvl <= 1:
+                raise ValueError(f"skill {k!r}: level must be between 0 and 1, not {lvl}")
+        return v
+
+    def does(self, kind: str) -> bool:
+        if kind in _CAST_KINDS:
+            return kind in self.roles or "actor" in self.roles
+        return kind in self.roles
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Weights(_Model):
+    skill: float = Field(1.0, ge=0)
+    genre: float = Field(0.5, ge=0)
+    shared: float = Field(0.25, ge=0)
+    #: Credits at which genre experience and shared work count in full.
+    cap: int = Field(3, ge=1)
+
+
+class Pool(_Model):
+    candidates: list[Candidate] = Field(min_length=1)
+    weights: Weights = Weights()
+    per_diem: float = Field(0.0, ge=0)
+    #: Engaged days of roles without dates of their own (the composer), unless the role says.
+    post_days: int = Field(20, ge=1)
+
+
+def load_pool(path: str | Path) -> Pool:
+    """Read and validate a candidate pool (YAML or JSON); errors name the file and the field."""
+    data = read_structured(path)
+    if not isinstance(data, dict):
+        raise ProductionFormatError("a pool file is a mapping with 'candidates'", path=str(path))
+    try:
+        pool = Pool.model_validate(data)
+    except pydantic.ValidationError as exc:
+        _raise(_pydantic_fields(exc), str(path))
+    seen: dict[str, int] = {}
+    for i, c in enumerate(pool.candidates):
+        if c.id in seen:
+            _raise([(f"candidates[{i}].id", f"duplicate id {c.id!r} (also candidates[{seen[c.id]}])")], str(path))
+        seen[c.id] = i
+    return pool
+
+
+@dataclass(frozen=True)
+class Choice:
+    role_id: str
+    kind: str
+    candidate_id: str
+    name: str
+    fit: float
+    skill: float
+    genre: float
+    #: This person's share of the pairwise bonus (half of each pair's bonus).
+    shared: float
+    shared_with: tuple[str, ...]
+    cost: float
+    days: int
+    #: Team fit lost if this candidate could not take the role (``None``: no other team is possible).
+    loss_without: float | None
+    next_best: str | None
+
+
+@dataclass(frozen=True)
+class Team:
+    status: str
+    fit: float
+    bound: float
+    cost: float
+    budget: float | None
+    choices: tuple[Choice, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def role_dates(prod: Production, role: Role, schedule: Schedule) -> tuple[list[date], int]:
+    """The dates a role needs its person for (availability) and the days it is paid."""
+    shoot = [d.date for d in schedule.days]
+    if role.kind in _CAST_KINDS and role.character is not None:
+        call = next((p for p in schedule.people if p.person_id == role.character), None)
+        dates = sorted([*call.work_days, *call.hold_days]) if call is not None else []
+        return dates, role.days or len(dates)
+    if role.kind == "composer":
+        return [], role.days or 20
+    return shoot, role.days or len(shoot)
+
+
+def fit_parts(prod: Production, role: Role, cand: Candidate, weights: Weights) -> tuple[float, float]:
+    """(skill match, genre experience) of ``cand`` for ``role``, each in [0, 1]."""
+    total_w = sum(role.skills.values())
+    skill = sum(w * cand.skills.get(k, 0.0) for k, w in role.skills.items()) / total_w if total_w > 0 else 0.0
+    if prod.genres:
+        genre = sum(min(cand.genres.get(g, 0), weights.cap) / weights.cap for g in prod.genres) / len(prod.genres)
+    else:
+        genre = 0.0
+    return skill, genre
+
+
+def _shared(a: Candidate, b: Candidate, cap: int) -> float:
+    return min(len(set(a.credits) & set(b.credits)), cap) / cap
+
+
+def match_team(
+    prod: Production,
+    pool: Pool,
+    schedule: Schedule,
+    *,
+    time_limit: float = 20.0,
+    seed: int = 0,
+    explain: bool = True,
+) -> Team:
+    """The team of best fit (see the module docstring); :class:`InfeasibleError` when none exists."""
+    roles = list(prod.roles)
+    if not roles:
+        raise ProductionFormatError("the production has no roles to fill; add a 'roles' list")
+    w = pool.weights
+    cands = pool.candidates
+    eligible: dict[tuple[int, int], tuple[float, float, float, int]] = {}  # (c, r) -> skill, genre, cost, days
+    why_none: dict[int, list[str]] = {}
+    for r, role in enumerate(roles):
+        dates, days = role_dates(prod, role, schedule)
+        if role.kind == "composer" and role.days is None:
+            days = pool.post_days
+        reasons = []
+        for c, cand in enumerate(cands):
+            if not cand.does(role.kind):
+                continue
+            missing = [d for d in dates if not cand.is_available(d)]
+            if missing:
+                reasons.append(f"{cand.label} is unavailable on {missing[0].isoformat()}")
+                continue
+            travel = pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
+            skill, genre = fit_parts(prod, role, cand, w)
+            eligible[c, r] = (skill, genre, (cand.daily_rate + travel) * days, days)
+        if not any(rr == r for _, rr in eligible):
+            why_none[r] = reasons or [f"no candidate does {role.kind} work"]
+    if why_none:
+        conflicts = [f"role {roles[r].id}: {'; '.join(v[:3])}" for r, v in why_none.items()]
+        raise InfeasibleError("some roles have no eligible candidate: " + " | ".join(conflicts), conflicts=conflicts)
+
+    def solve(forbid: tuple[int, int] | None) -> tuple[int, cp_model.CpSolver, dict[Any, Any], dict[Any, Any]]:
+        m = cp_model.CpModel()
+        x = {k: m.NewBoolVar(f"x{k}") for k in eligible if k != forbid}
+        for r in range(len(roles)):
+            m.AddExactlyOne(v for (c, rr), v in x.items() if rr == r)
+        chosen: dict[int, Any] = {}
+        for c in range(len(cands)):
+            vs = [v for (cc, _), v in x.items() if cc == c]
+            if vs:
+                m.AddAtMostOne(vs)
+                chosen[c] = sum(vs)
+        if prod.budget is not None:
+            m.Add(sum(round(eligible[k][2]) * v for k, v in x.items()) <= round(prod.budget))
+        terms = [
+            round(_SCALE * (w.skill * eligible[k][0] + w.genre * eligible[k][1])) * v for k, v in x.items()
+        ]
+        z: dict[tuple[int, int], Any] = {}
+        for a, b in itertools.combinations(sorted(chosen), 2):
+            bonus = round(_SCALE * w.shared * _shared(cands[a], cands[b], w.cap))
+            if bonus > 0:
+                zv = m.NewBoolVar(f"z{a},{b}")
+                m.Add(zv <= chosen[a])
+                m.Add(zv <= chosen[b])
+                z[a, b] = zv
+                terms.append(bonus * zv)
+        m.Maximize(sum(terms))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = float(time_limit)
+        solver.parameters.num_workers = 2
+        solver.parameters.random_seed = seed
+        status = solver.Solve(m)
+        return status, solver, x, z
+
+    status, solver, x, _ = solve(None)
+    if status == cp_model.INFEASIBLE:
+        cheapest = {r: min(eligible[k][2] for k in eligible if k[1] == r) for r in range(len(roles))}
+        conflicts = [f"budget {prod.budget:,.0f}"] + [
+            f"role {roles[r].id} costs at least {v:,.0f}" for r, v in cheapest.items()
+        ]
+        raise InfeasibleError(
+            f"no team fits the budget of {prod.budget:,.0f}: filling every role costs at least "
+            f"{sum(cheapest.values()):,.0f} (one person per role, each person in one role)",
+            conflicts=conflicts,
+        )
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise ReelkitError(f"no team found within {time_limit:g} s; give it more time")
+    best = solver.ObjectiveValue() / _SCALE
+    picks = {r: c for (c, r), v in x.items() if solver.Value(v)}
+    chosen_ids = set(picks.values())
+    choices: list[Choice] = []
+    for r, c in sorted(picks.items()):
+        skill, genre, cost, days = eligible[c, r]
+        others = [o for o in chosen_ids if o != c]
+        pairs = [(cands[o].id, _shared(cands[c], cands[o], w.cap)) for o in others]
+        shared = sum(w.shared * s for _, s in pairs if s > 0) / 2
+        loss: float | None = None
+        nxt: str | None = None
+        if explain:
+            st2, s2, x2, _ = solve((c, r))
+            if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                loss = best - s2.ObjectiveValue() / _SCALE
+                nxt = next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.Value(v))
+        choices.append(
+            Choice(
+                role_id=roles[r].id,
+                kind=roles[r].kind,
+                candidate_id=cands[c].id,
+                name=cands[c].label,
+                fit=w.skill * skill + w.genre * genre + shared,
+                skill=skill,
+                genre=genre,
+                shared=shared,
+                shared_with=tuple(o for o, s in pairs if s > 0),
+                cost=cost,
+                days=days,
+                loss_without=loss,
+                next_best=nxt,
+            )
+        )
+    return Team(
+        status=solver.StatusName(status),
+        fit=best,
+        bound=solver.BestObjectiveBound() / _SCALE,
+        cost=sum(ch.cost for ch in choices),
+        budget=prod.budget,
+        choices=tuple(choices),
+    )
+
+
+def brute_force_team(
+    prod: Production, pool: Pool, schedule: Schedule
+) -> tuple[float, dict[str, str]] | None:
+    """Exhaustive search over every assignment (small pools only; the tests' oracle)."""
+    roles = list(prod.roles)
+    w = pool.weights
+    options: list[list[tuple[int, float, float]]] = []
+    for role in roles:
+        dates, days = role_dates(prod, role, schedule)
+        if role.kind == "composer" and role.days is None:
+            days = pool.post_days
+        opts = []
+        for c, cand in enumerate(pool.candidates):
+            if cand.does(role.kind) and all(cand.is_available(d) for d in dates):
+                travel = pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
+                skill, genre = fit_parts(prod, role, cand, w)
+                fit = round(_SCALE * (w.skill * skill + w.genre * genre))
+                opts.append((c, fit, round((cand.daily_rate + travel) * days)))
+        options.append(opts)
+    best: tuple[int, dict[str, str]] | None = None
+    for combo in itertools.product(*options):
+        people = [c for c, _, _ in combo]
+        if len(set(people)) < len(people):
+            continue
+        if prod.budget is not None and sum(k for _, _, k in combo) > round(prod.budget):
+            continue
+        score = sum(f for _, f, _ in combo) + sum(
+            round(_SCALE * w.shared * _shared(pool.candidates[a], pool.candidates[b], w.cap))
+            for a, b in itertools.combinations(people, 2)
+        )
+        if best is None or score > best[0]:
+            best = (score, {roles[i].id: pool.candidates[c].id for i, (c, _, _) in enumerate(combo)})
+    return None if best is None else (best[0] / _SCALE, best[1])
+

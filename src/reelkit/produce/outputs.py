@@ -1,0 +1,228 @@
+"""What a schedule is written as: JSON, CSV (a row per scene), an HTML stripboard, an iCalendar file per person.
+
+The stripboard follows the production-office convention: one strip per scene coloured by interior/exterior
+and day/night (white INT DAY, yellow EXT DAY, blue INT NIGHT, green EXT NIGHT) and a black strip at the end
+of each shooting day. Every file is written atomically (temporary file and ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+
+import icalendar
+import jinja2
+from markupsafe import Markup
+
+from reelkit.produce.production import Production, atomic_write_text
+from reelkit.produce.shoot import Schedule
+
+__all__ = [
+    "CSV_COLUMNS",
+    "PlanFiles",
+    "read_schedule_csv",
+    "schedule_csv",
+    "stripboard_fragment",
+    "stripboard_html",
+    "person_calendar",
+    "write_plan",
+]
+
+CSV_COLUMNS = (
+    "day",
+    "date",
+    "order",
+    "scene_id",
+    "name",
+    "location",
+    "int_ext",
+    "day_night",
+    "hours",
+    "start",
+    "end",
+    "cast",
+    "crew",
+)
+
+
+def _env() -> jinja2.Environment:
+    folder = resources.files("reelkit.produce").joinpath("templates")
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
+    """The stripboard as an HTML fragment (its own scoped styles), for the standalone page and the service."""
+    numbers = {p.id: i + 1 for i, p in enumerate(p for p in production.people if p.kind == "cast")}
+    names = {p.id: p.label for p in production.people}
+
+    def cast_numbers(ids: tuple[str, ...]) -> str:
+        return ", ".join(f"{numbers.get(i, '?')}. {names.get(i, i)}" for i in ids)
+
+    cast = [p for p in schedule.people if p.kind == "cast" and p.work_days]
+    cast.sort(key=lambda p: numbers.get(p.person_id, 10**6))
+    html = (
+        _env()
+        .get_template("_strips.html")
+        .render(
+            schedule=schedule,
+            n_scenes=sum(len(d.scenes) for d in schedule.days),
+            location_names={loc.id: loc.label for loc in production.locations},
+            cast_numbers=cast_numbers,
+            cast=cast,
+            roles={p.id: p.role for p in production.people},
+        )
+    )
+    return Markup(html)
+
+
+def stripboard_html(schedule: Schedule, production: Production) -> str:
+    """A standalone HTML page with the stripboard."""
+    board = stripboard_fragment(schedule, production)
+    return _env().get_template("stripboard.html").render(schedule=schedule, board=board)
+
+
+def schedule_csv(schedule: Schedule) -> str:
+    """One row per scene in shooting order (columns :data:`CSV_COLUMNS`; cast and crew ``;``-joined)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for day in schedule.days:
+        for k, s in enumerate(day.scenes):
+            w.writerow(
+                [
+                    day.number,
+                    day.date.isoformat(),
+                    k + 1,
+                    s.scene_id,
+                    s.name,
+                    s.location,
+                    s.int_ext,
+                    s.day_night,
+                    f"{s.hours:g}",
+                    s.start,
+                    s.end,
+                    ";".join(s.cast),
+                    ";".join(s.crew),
+                ]
+            )
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    day: int
+    date: date
+    order: int
+    scene_id: str
+    location: str
+    start: str
+    end: str
+    cast: tuple[str, ...]
+
+
+def read_schedule_csv(text: str) -> list[CsvRow]:
+    """Rows of a CSV written by :func:`schedule_csv` (for checks and round trips)."""
+    out = []
+    for row in csv.DictReader(io.StringIO(text)):
+        out.append(
+            CsvRow(
+                day=int(row["day"]),
+                date=date.fromisoformat(row["date"]),
+                order=int(row["order"]),
+                scene_id=row["scene_id"],
+                location=row["location"],
+                start=row["start"],
+                end=row["end"],
+                cast=tuple(c for c in row["cast"].split(";") if c),
+            )
+        )
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "person"
+
+
+def person_calendar(schedule: Schedule, production: Production, person_id: str) -> bytes:
+    """An iCalendar file for one person: a timed event per working day (their first scene's start to their
+    last scene's end, with the scenes and locations) and an all-day "hold" event per paid day off set."""
+    person = production.person(person_id)
+    call = next(p for p in schedule.people if p.person_id == person_id)
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//reelkit//shoot schedule//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"{schedule.production} — {person.label}")
+    stamp = datetime(2000, 1, 1, 0, 0, 0)
+    for day in schedule.days:
+        mine = [s for s in day.scenes if person_id in s.cast or person_id in s.crew]
+        if not mine:
+            continue
+        ev = icalendar.Event()
+        ev.add("uid", f"{_slug(schedule.production)}-{_slug(person_id)}-{day.date.isoformat()}@reelkit")
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", datetime.combine(day.date, time.fromisoformat(mine[0].start)))
+        end = datetime.combine(day.date, time.fromisoformat(mine[-1].end))
+        if end <= datetime.combine(day.date, time.fromisoformat(mine[0].start)):
+            end += timedelta(days=1)  # past midnight
+        ev.add("dtend", end)
+        ev.add("summary", f"Shoot day {day.number}: scenes {', '.join(s.scene_id for s in mine)}")
+        locs = list(dict.fromkeys(production.location(s.location).label for s in mine))
+        ev.add("location", ", ".join(locs))
+        ev.add(
+            "description",
+            "\n".join(f"{s.start}-{s.end} scene {s.scene_id} {s.int_ext} {s.day_night} {s.name}" for s in mine),
+        )
+        cal.add_component(ev)
+    for d in call.hold_days:
+        ev = icalendar.Event()
+        ev.add("uid", f"{_slug(schedule.production)}-{_slug(person_id)}-{d.isoformat()}-hold@reelkit")
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", d)
+        ev.add("dtend", d + timedelta(days=1))
+        ev.add("summary", "On hold (paid, not called)")
+        ev.add("transp", "TRANSPARENT")
+        cal.add_component(ev)
+    data: bytes = cal.to_ical()
+    return data
+
+
+@dataclass(frozen=True)
+class PlanFiles:
+    schedule_json: Path
+    schedule_csv: Path
+    stripboard: Path
+    calendars: dict[str, Path]
+
+
+def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) -> PlanFiles:
+    """Write ``schedule.json``, ``schedule.csv``, ``stripboard.html`` and ``calendars/<person>.ics``."""
+    out = Path(out_dir)
+    sj = atomic_write_text(out / "schedule.json", json.dumps(schedule.to_dict(), indent=2) + "\n")
+    sc = atomic_write_text(out / "schedule.csv", schedule_csv(schedule))
+    sb = atomic_write_text(out / "stripboard.html", stripboard_html(schedule, production))
+    cals: dict[str, Path] = {}
+    used: set[str] = set()
+    from reelkit.produce.production import atomic_write_bytes
+
+    for call in schedule.people:
+        if not call.work_days:
+            continue
+        name = _slug(call.person_id)
+        while name in used:
+            name += "_"
+        used.add(name)
+        cals[call.person_id] = atomic_write_bytes(
+            out / "calendars" / f"{name}.ics", person_calendar(schedule, production, call.person_id)
+        )
+    return PlanFiles(sj, sc, sb, cals)

@@ -1,0 +1,483 @@
+"""The production file: scenes, people, locations, the shooting calendar and the hard constraints.
+
+A production file is YAML or JSON (:func:`load_production`). Everything is validated by pydantic and then
+cross-checked (ids referenced by scenes and constraints must exist, durations must fit a working day);
+every problem is reported with the file and the field path, e.g. ``prod.yaml: scenes[3].cast[1]: unknown
+person 'bob'``, as a :class:`ProductionFormatError` (a user error: the CLI exits 2, the service answers 422).
+
+Conventions
+    Durations are hours of shooting (``duration: 1.5``). Dates are ISO dates. ``available`` is a list of
+    date windows (empty: always available); ``days_off`` are single dates inside them. Cast are paid their
+    ``daily_rate`` for every shooting day from their first to their last working day (the classic holding
+    rule); crew named by scenes (day players: stunt coordinator, steadicam, ...) are paid for the days they
+    work; the core crew and the unit's overheads are ``costs.day_cost`` per shooting day. A location's
+    ``setup_cost`` is paid for each day the unit shoots there; ``move_costs`` prices a company move between
+    two locations on the same day (symmetric; ``costs.default_move_cost`` otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from reelkit.errors import DataFormatError
+
+__all__ = [
+    "WEEKDAYS",
+    "Calendar",
+    "Constraints",
+    "Costs",
+    "Location",
+    "NotBefore",
+    "Person",
+    "Precedence",
+    "Production",
+    "ProductionFormatError",
+    "SameDay",
+    "Scene",
+    "Window",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "dump_production",
+    "load_production",
+    "parse_production",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ProductionFormatError(DataFormatError):
+    """A production (or pool, concept) file is invalid; ``fields`` lists ``(field path, message)`` pairs."""
+
+    def __init__(self, message: str, *, path: str | None = None, fields: Sequence[tuple[str, str]] = ()):
+        super().__init__(message, path=path)
+        self.fields = list(fields)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Id = pydantic.constr(min_length=1, max_length=200)  # type: ignore[valid-type]
+
+
+class Window(_Model):
+    """Dates ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class _Available(_Model):
+    available: list[Window] = Field(default_factory=list)
+    days_off: list[date] = Field(default_factory=list)
+
+    def is_available(self, day: date) -> bool:
+        if day in self.days_off:
+            return False
+        return not self.available or any(w.start <= day <= w.end for w in self.available)
+
+
+class Person(_Available):
+    """A member of the cast or of the crew."""
+
+    id: Id
+    name: str = ""
+    kind: Literal["cast", "crew"] = "cast"
+    #: The character played (cast) or the job (crew).
+    role: str = ""
+    daily_rate: float = Field(0.0, ge=0, le=1e7)
+    email: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Location(_Available):
+    """A place the unit shoots at."""
+
+    id: Id
+    name: str = ""
+    address: str = ""
+    setup_cost: float = Field(0.0, ge=0, le=1e8)
+    #: Cost of a company move from here to another location on the same day (by location id).
+    move_costs: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("move_costs")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, c in v.items():
+            if not (c >= 0 and math.isfinite(c)):
+                raise ValueError(f"move cost to {k!r} must be a non-negative number, not {c}")
+        return v
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Scene(_Model):
+    """One scene (a strip on the board)."""
+
+    id: Id
+    name: str = ""
+    description: str = ""
+    #: Shooting time in hours.
+    duration: float = Field(gt=0, le=24)
+    cast: list[Id] = Field(default_factory=list)
+    crew: list[Id] = Field(default_factory=list)
+    location: Id
+    int_ext: Literal["INT", "EXT"] = "INT"
+    day_night: Literal["DAY", "NIGHT"] = "DAY"
+    pages: float | None = Field(None, ge=0)
+
+    @field_validator("int_ext", "day_night", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @property
+    def minutes(self) -> int:
+        return round(self.duration * 60)
+
+
+class Calendar(_Model):
+    """The shooting calendar."""
+
+    start: date
+    hours_per_day: float = Field(10.0, gt=0, le=24)
+    #: Weekdays without shooting (``mon`` ... ``sun``).
+    rest_days: list[str] = Field(default_factory=lambda: ["sat", "sun"])
+    holidays: list[date] = Field(default_factory=list)
+    #: At most this many shooting days (default: 1.5 times the days the scenes need, plus 5).
+    max_days: int | None = Field(None, ge=1, le=400)
+    call_time: time = time(7, 0)
+    #: Allow working days without shooting inside the shoot (default: the shoot is continuous).
+    allow_gaps: bool = False
+    timezone: str = "UTC"
+
+    @field_validator("rest_days", mode="before")
+    @classmethod
+    def _weekdays(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            out = []
+            for d in v:
+                key = str(d).strip().lower()[:3]
+                if key not in WEEKDAYS:
+                    raise ValueError(f"unknown weekday {d!r}; use mon, tue, wed, thu, fri, sat, sun")
+                out.append(key)
+            if len(set(out)) == 7:
+                raise ValueError("every weekday is a rest day")
+            return out
+        return v
+
+    @property
+    def minutes(self) -> int:
+        return round(self.hours_per_day * 60)
+
+    def working_days(self, n: int) -> list[date]:
+        """The first ``n`` dates from ``start`` that are neither rest days nor holidays."""
+        rest = {WEEKDAYS.index(d) for d in self.rest_days}
+        hol = set(self.holidays)
+        out: list[date] = []
+        day = self.start
+        while len(out) < n:
+            if day.weekday() not in rest and day not in hol:
+                out.append(day)
+            day += timedelta(days=1)
+        return out
+
+
+class Costs(_Model):
+    #: Core crew, equipment and overheads per shooting day.
+    day_cost: float = Field(0.0, ge=0, le=1e9)
+    default_move_cost: float = Field(0.0, ge=0, le=1e8)
+
+
+class Precedence(_Model):
+    """Scene ``before`` is shot before scene ``after`` (an earlier day, or earlier the same day)."""
+
+    before: Id
+    after: Id
+
+
+class SameDay(_Model):
+    """These scenes are shot on the same day."""
+
+    scenes: list[Id] = Field(min_length=2)
+
+
+class NotBefore(_Model):
+    """Scene ``scene`` is not shot before ``date``."""
+
+    scene: Id
+    date: date
+
+
+class Constraints(_Model):
+    precedences: list[Precedence] = Field(default_factory=list)
+    same_day: list[SameDay] = Field(default_factory=list)
+    not_before: list[NotBefore] = Field(default_factory=list)
+
+
+class Role(_Model):
+    """A position to fill in crew and cast matching (see :mod:`reelkit.produce.crew`)."""
+
+    id: Id
+    kind: Literal["director", "dop", "editor", "composer", "lead", "supporting", "crew"]
+    #: For cast roles: the person id (character) in ``people`` whose shooting days the actor works.
+    character: str | None = None
+    #: Skills the role asks for with their weights (``{"action": 2, "period": 1}``).
+    skills: dict[str, float] = Field(default_factory=dict)
+    #: Days engaged; default: the character's days (cast) or every shooting day (crew).
+    days: int | None = Field(None, ge=1)
+
+
+class Production(_Model):
+    """A whole production file."""
+
+    name: str = "production"
+    calendar: Calendar
+    costs: Costs = Costs()
+    people: list[Person] = Field(default_factory=list)
+    locations: list[Location] = Field(min_length=1)
+    scenes: list[Scene] = Field(min_length=1)
+    constraints: Constraints = Constraints()
+    # crew and cast matching (optional)
+    genres: list[str] = Field(default_factory=list)
+    city: str = ""
+    budget: float | None = Field(None, ge=0)
+    roles: list[Role] = Field(default_factory=list)
+
+    def person(self, pid: str) -> Person:
+        return self._people[pid]
+
+    def location(self, lid: str) -> Location:
+        return self._locations[lid]
+
+    def scene(self, sid: str) -> Scene:
+        return self._scenes[sid]
+
+    _people: dict[str, Person] = PrivateAttr(default_factory=dict)
+    _locations: dict[str, Location] = PrivateAttr(default_factory=dict)
+    _scenes: dict[str, Scene] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any) -> None:
+        self._people = {p.id: p for p in self.people}
+        self._locations = {loc.id: loc for loc in self.locations}
+        self._scenes = {s.id: s for s in self.scenes}
+
+    def move_cost(self, a: str, b: str) -> float:
+        """Cost of a company move between locations ``a`` and ``b`` (symmetric)."""
+        if a == b:
+            return 0.0
+        la, lb = self._locations[a], self._locations[b]
+        if b in la.move_costs:
+            return la.move_costs[b]
+        if a in lb.move_costs:
+            return lb.move_costs[a]
+        return self.costs.default_move_cost
+
+    def default_days(self) -> int:
+        total = sum(s.minutes for s in self.scenes)
+        return math.ceil(total / self.calendar.minutes * 1.5) + 5
+
+    def horizon(self) -> int:
+        return self.calendar.max_days if self.calendar.max_days is not None else self.default_days()
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def _loc_str(loc: Sequence[Any]) -> str:
+    out = ""
+    for p in loc:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "(top level)"
+
+
+def _cross_check(prod: Production) -> list[tuple[str, str]]:
+    errs: list[tuple[str, str]] = []
+
+    def dup(items: Sequence[Any], name: str) -> None:
+        seen: dict[str, int] = {}
+        for i, it in enumerate(items):
+            if it.id in seen:
+                errs.append((f"{name}[{i}].id", f"duplicate id {it.id!r} (also {name}[{seen[it.id]}])"))
+            seen.setdefault(it.id, i)
+
+    dup(prod.people, "people")
+    dup(prod.locations, "locations")
+    dup(prod.scenes, "scenes")
+    dup(prod.roles, "roles")
+    people = {p.id: p for p in prod.people}
+    locs = {loc.id for loc in prod.locations}
+    scenes = {s.id for s in prod.scenes}
+    cap = prod.calendar.minutes
+    for i, s in enumerate(prod.scenes):
+        for j, c in enumerate(s.cast):
+            if c not in people:
+                errs.append((f"scenes[{i}].cast[{j}]", f"unknown person {c!r}; add it to people"))
+        for j, c in enumerate(s.crew):
+            if c not in people:
+                errs.append((f"scenes[{i}].crew[{j}]", f"unknown person {c!r}; add it to people"))
+        if len(set(s.cast)) != len(s.cast):
+            errs.append((f"scenes[{i}].cast", "a person is listed twice"))
+        if s.location not in locs:
+            errs.append((f"scenes[{i}].location", f"unknown location {s.location!r}; add it to locations"))
+        if s.minutes > cap:
+            errs.append(
+                (
+                    f"scenes[{i}].duration",
+                    f"{s.duration} h does not fit a working day of {prod.calendar.hours_per_day} h; "
+                    "split the scene or lengthen calendar.hours_per_day",
+                )
+            )
+    for i, loc in enumerate(prod.locations):
+        for other in loc.move_costs:
+            if other not in locs:
+                errs.append((f"locations[{i}].move_costs.{other}", f"unknown location {other!r}"))
+    cons = prod.constraints
+    for i, p in enumerate(cons.precedences):
+        for f in ("before", "after"):
+            if getattr(p, f) not in scenes:
+                errs.append((f"constraints.precedences[{i}].{f}", f"unknown scene {getattr(p, f)!r}"))
+        if p.before == p.after:
+            errs.append((f"constraints.precedences[{i}]", "a scene cannot precede itself"))
+    for i, g in enumerate(cons.same_day):
+        for j, sid in enumerate(g.scenes):
+            if sid not in scenes:
+                errs.append((f"constraints.same_day[{i}].scenes[{j}]", f"unknown scene {sid!r}"))
+    for i, nb in enumerate(cons.not_before):
+        if nb.scene not in scenes:
+            errs.append((f"constraints.not_before[{i}].scene", f"unknown scene {nb.scene!r}"))
+    for i, r in enumerate(prod.roles):
+        if r.character is not None and r.character not in people:
+            errs.append((f"roles[{i}].character", f"unknown person {r.character!r}"))
+    return errs
+
+
+def _raise(errs: Sequence[tuple[str, str]], source: str | None) -> NoReturn:
+    shown = "; ".join(f"{f}: {m}" for f, m in errs[:5])
+    more = f" (and {len(errs) - 5} more)" if len(errs) > 5 else ""
+    raise ProductionFormatError(shown + more, path=source, fields=errs)
+
+
+def _pydantic_fields(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for e in exc.errors():
+        msg = str(e.get("msg", "invalid"))
+        msg = msg.removeprefix("Value error, ")
+        if e.get("type") == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
+        out.append((_loc_str(e.get("loc", ())), msg))
+    return out
+
+
+def parse_production(data: Any, *, source: str | None = None) -> Production:
+    """A validated :class:`Production` from parsed YAML/JSON; errors name ``source`` and the field."""
+    if not isinstance(data, Mapping):
+        raise ProductionFormatError(
+            "a production file is a mapping with calendar, locations, scenes (and people, constraints)",
+            path=source,
+        )
+    try:
+        prod = Production.model_validate(data)
+    except pydantic.ValidationError as exc:
+        _raise(_pydantic_fields(exc), source)
+    errs = _cross_check(prod)
+    if errs:
+        _raise(errs, source)
+    return prod
+
+
+def read_structured(path: str | Path) -> Any:
+    """Parsed YAML or JSON (by extension; YAML otherwise, which also reads JSON)."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ProductionFormatError(f"invalid JSON: {exc.msg}", path=f"{p}:{exc.lineno}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
+        raise ProductionFormatError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=where) from None
+
+
+def load_production(path: str | Path) -> Production:
+    """Read and validate a production file (YAML or JSON)."""
+    return parse_production(read_structured(path), source=str(path))
+
+
+def parse_production_text(text: str | bytes, *, source: str = "upload") -> Production:
+    """Validate a production given as YAML/JSON text (an upload)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ProductionFormatError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=where) from None
+    return parse_production(data, source=source)
+
+
+def production_to_data(prod: Production) -> dict[str, Any]:
+    """The production as plain JSON-compatible data (defaults left out)."""
+    data: dict[str, Any] = prod.model_dump(mode="json", exclude_defaults=True)
+    return data
+
+
+def dump_production(prod: Production, path: str | Path) -> Path:
+    """Write ``prod`` as YAML (or JSON for ``.json``), atomically."""
+    data = production_to_data(prod)
+    p = Path(path)
+    if p.suffix.lower() == ".json":
+        text = json.dumps(data, indent=2) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return atomic_write_text(p, text)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))

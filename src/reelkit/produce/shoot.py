@@ -1,0 +1,747 @@
+"""Shoot scheduling for a real production with CP-SAT: scenes to shooting days, and their order in a day.
+
+Model
+    ``x[s, d]``: scene ``s`` is shot on working day ``d`` (one day per scene; only days on which its cast,
+    crew and location are available and that respect its "not before" date). Each day's scenes fit the
+    working hours. ``y[l, d]``: the unit shoots at location ``l`` on day ``d`` (setup cost); ``used[d]``: day
+    ``d`` is a shooting day (``costs.day_cost``); unless ``calendar.allow_gaps``, the shooting days are the
+    first working days (a continuous shoot). The order of a day's locations is a circuit through a depot
+    (``AddCircuit``; an unused location takes its self-loop) whose arcs carry the company-move costs; a
+    day's scenes at one location are shot together (day scenes before night scenes). Precedences bound the
+    scenes' days (and, on a shared day, the locations' positions in the circuit); "same day" groups share
+    their day.
+
+    Cast pay is the holding rule of talent scheduling: ``started[p, d]`` (monotone up) and ``going[p, d]``
+    (monotone down) are at least the person's working indicator, ``on[p, d] >= started + going - 1``, and the
+    person is paid ``daily_rate`` for every shooting day ``on`` (with gaps allowed, also ``used[d]``). Crew
+    named by scenes are paid for the days they work.
+
+Objective
+    cast pay + crew pay + day cost x shooting days + setup costs + company moves, in whole currency units.
+    The solver runs with a time limit, at most 2 workers and a seed; the result carries the status, the
+    objective, the best bound and the relative gap.
+
+Infeasibility
+    When the model has no solution, it is rebuilt with one assumption literal per constraint group (each
+    person's and each location's availability, the working hours, the number of shooting days, each
+    precedence, each "same day" group, each "not before" date) and solved again (one worker, as CP-SAT's
+    cores need); ``SufficientAssumptionsForInfeasibility`` gives a conflicting set, which is then shrunk by
+    deletion (drop a group, re-solve, keep it out while still infeasible) and raised as
+    :class:`~reelkit.errors.InfeasibleError` whose ``conflicts`` describe each group.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from reelkit.errors import ConfigError, InfeasibleError, ReelkitError
+from reelkit.produce.production import Location, Person, Production
+
+__all__ = [
+    "CostBreakdown",
+    "PersonCall",
+    "ScheduledScene",
+    "Schedule",
+    "ShootDay",
+    "SolveOptions",
+    "plan_shoot",
+]
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How long and how the solver runs."""
+
+    time_limit: float = 30.0
+    num_workers: int = 2
+    seed: int = 0
+    #: CP-SAT's linearization level (2 puts the pay chains' clauses in the LP: a tighter bound).
+    linearization: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.time_limit > 0:
+            raise ConfigError(f"time limit must be positive, not {self.time_limit}")
+        if not 1 <= self.num_workers <= 2:
+            raise ConfigError("num_workers must be 1 or 2")
+
+
+@dataclass(frozen=True)
+class ScheduledScene:
+    scene_id: str
+    name: str
+    location: str
+    int_ext: str
+    day_night: str
+    hours: float
+    start: str  # HH:MM
+    end: str
+    cast: tuple[str, ...]
+    crew: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShootDay:
+    number: int
+    date: date
+    scenes: tuple[ScheduledScene, ...]
+    locations: tuple[str, ...]
+    hours: float
+    setup_cost: float
+    move_cost: float
+
+
+@dataclass(frozen=True)
+class PersonCall:
+    person_id: str
+    name: str
+    kind: str
+    work_days: tuple[date, ...]
+    #: Paid days without work (cast only: between the first and last working day).
+    hold_days: tuple[date, ...]
+    cost: float
+
+    @property
+    def first(self) -> date | None:
+        return self.work_days[0] if self.work_days else None
+
+    @property
+    def last(self) -> date | None:
+        return self.work_days[-1] if self.work_days else None
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    cast_pay: float
+    #: The part of cast pay for days on hold (paid, not working).
+    holding: float
+    crew_pay: float
+    days: float
+    setup: float
+    moves: float
+    total: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A day-by-day shooting schedule and how good it is."""
+
+    production: str
+    status: str  # OPTIMAL or FEASIBLE
+    objective: float
+    bound: float
+    gap: float
+    wall_s: float
+    days: tuple[ShootDay, ...]
+    people: tuple[PersonCall, ...]
+    costs: CostBreakdown
+    n_moves: int = 0
+    timezone: str = "UTC"
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "OPTIMAL"
+
+    @property
+    def n_days(self) -> int:
+        return len(self.days)
+
+    def day_of(self) -> dict[str, int]:
+        """Scene id -> shooting day number."""
+        return {sc.scene_id: d.number for d in self.days for sc in d.scenes}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["optimal"] = self.optimal
+        out["n_days"] = self.n_days
+        out["stats"] = dict(self.stats)
+        for d in out["days"]:
+            d["date"] = d["date"].isoformat()
+        for p, pc in zip(out["people"], self.people, strict=True):
+            p["work_days"] = [x.isoformat() for x in p["work_days"]]
+            p["hold_days"] = [x.isoformat() for x in p["hold_days"]]
+            p["first"] = pc.first.isoformat() if pc.first else None
+            p["last"] = pc.last.isoformat() if pc.last else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
+        """Inverse of :meth:`to_dict` (reads a ``schedule.json``)."""
+        try:
+            days = tuple(
+                ShootDay(
+                    number=int(d["number"]),
+                    date=date.fromisoformat(d["date"]),
+                    scenes=tuple(
+                        ScheduledScene(**{**s, "cast": tuple(s["cast"]), "crew": tuple(s["crew"])})
+                        for s in d["scenes"]
+                    ),
+                    locations=tuple(d["locations"]),
+                    hours=float(d["hours"]),
+                    setup_cost=float(d["setup_cost"]),
+                    move_cost=float(d["move_cost"]),
+                )
+                for d in data["days"]
+            )
+            people = tuple(
+                PersonCall(
+                    person_id=p["person_id"],
+                    name=p["name"],
+                    kind=p["kind"],
+                    work_days=tuple(date.fromisoformat(x) for x in p["work_days"]),
+                    hold_days=tuple(date.fromisoformat(x) for x in p["hold_days"]),
+                    cost=float(p["cost"]),
+                )
+                for p in data["people"]
+            )
+            return cls(
+                production=str(data["production"]),
+                status=str(data["status"]),
+                objective=float(data["objective"]),
+                bound=float(data["bound"]),
+                gap=float(data["gap"]),
+                wall_s=float(data["wall_s"]),
+                days=days,
+                people=people,
+                costs=CostBreakdown(**data["costs"]),
+                n_moves=int(data.get("n_moves", 0)),
+                timezone=str(data.get("timezone", "UTC")),
+                stats=dict(data.get("stats", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            from reelkit.produce.production import Location, Person, ProductionFormatError
+
+            raise ProductionFormatError(f"not a schedule written by 'reelkit schedule plan': {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------- the model
+def _dates(item: Person | Location) -> str:
+    parts = [
+        w.start.isoformat() if w.start == w.end else f"{w.start.isoformat()} to {w.end.isoformat()}"
+        for w in item.available
+    ]
+    text = ", ".join(parts) if parts else "any day"
+    if item.days_off:
+        text += "; off " + ", ".join(d.isoformat() for d in item.days_off[:5])
+        if len(item.days_off) > 5:
+            text += f" and {len(item.days_off) - 5} more"
+    return text
+
+
+def precedence_cycle(prod: Production) -> list[int] | None:
+    """Indexes of precedences that form a cycle (no order can satisfy them), or ``None``."""
+    edges: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for k, p in enumerate(prod.constraints.precedences):
+        edges[p.before].append((p.after, k))
+    state: dict[str, int] = {}
+    stack: list[tuple[str, int]] = []
+
+    def visit(node: str) -> list[int] | None:
+        state[node] = 1
+        for nxt, k in edges.get(node, []):
+            stack.append((nxt, k))
+            if state.get(nxt) == 1:
+                start = next(i for i, (n, _) in enumerate(stack) if n == nxt)
+                return [kk for _, kk in stack[start + 1 :]] + [k] if start + 1 < len(stack) else [k]
+            if nxt not in state:
+                found = visit(nxt)
+                if found is not None:
+                    return found
+            stack.pop()
+        state[node] = 2
+        return None
+
+    for node in list(edges):
+        if node not in state:
+            stack.clear()
+            stack.append((node, -1))
+            found = visit(node)
+            if found is not None:
+                return sorted(set(found))
+    return None
+
+
+@dataclass
+class _Groups:
+    """Assumption literals per constraint group (explain mode) and what each means."""
+
+    explain: bool
+    model: cp_model.CpModel
+    lits: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)
+
+    def lit(self, key: str, text: str) -> cp_model.IntVar | None:
+        if not self.explain:
+            return None
+        if key not in self.lits:
+            self.lits[key] = self.model.NewBoolVar(f"assume[{key}]")
+            self.text[key] = text
+        return self.lits[key]
+
+
+def _enforce(ct: cp_model.Constraint, lit: cp_model.IntVar | None) -> None:
+    if lit is not None:
+        ct.OnlyEnforceIf(lit)
+
+
+@dataclass
+class _Built:
+    model: cp_model.CpModel
+    days: list[date]
+    x: dict[tuple[int, int], cp_model.IntVar]
+    y: dict[tuple[int, int], cp_model.IntVar]
+    used: list[cp_model.IntVar]
+    arcs: dict[int, list[tuple[int, int, cp_model.IntVar]]]
+    groups: _Groups
+    objective_terms: int
+
+
+def _build(prod: Production, *, explain: bool) -> _Built:
+    m = cp_model.CpModel()
+    groups = _Groups(explain, m)
+    cal = prod.calendar
+    horizon = prod.horizon()
+    n_days = horizon * 2 if explain else horizon
+    days = cal.working_days(n_days)
+    scenes = prod.scenes
+    loc_index = {loc.id: i for i, loc in enumerate(prod.locations)}
+    scene_index = {s.id: i for i, s in enumerate(scenes)}
+    n_loc = len(prod.locations)
+    not_before: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for k, nb in enumerate(prod.constraints.not_before):
+        not_before[scene_index[nb.scene]].append((k, nb.date))
+
+    # ---- scene-day variables with the reasons a day is closed to a scene
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    for si, s in enumerate(scenes):
+        loc = prod.location(s.location)
+        persons = [prod.person(p) for p in dict.fromkeys([*s.cast, *s.crew])]
+        for d, day in enumerate(days):
+            reasons: list[tuple[str, str]] = []
+            if d >= horizon:
+                reasons.append(("horizon", f"the shoot has at most {horizon} shooting days (calendar.max_days)"))
+            if not loc.is_available(day):
+                reasons.append((f"loc:{loc.id}", f"availability of location {loc.label} ({_dates(loc)})"))
+            for p in persons:
+                if not p.is_available(day):
+                    reasons.append((f"person:{p.id}", f"availability of {p.label} ({_dates(p)})"))
+            for k, nb_date in not_before[si]:
+                if day < nb_date:
+                    reasons.append((f"notbefore:{k}", f"scene {s.id} not before {nb_date.isoformat()}"))
+            if reasons and not explain:
+                continue
+            var = m.NewBoolVar(f"x[{s.id},{d}]")
+            x[si, d] = var
+            for key, text in reasons:
+                lit = groups.lit(key, text)
+                assert lit is not None
+                m.AddImplication(lit, var.Not())
+    by_scene: dict[int, list[int]] = defaultdict(list)
+    by_day: dict[int, list[int]] = defaultdict(list)
+    for si, d in x:
+        by_scene[si].append(d)
+        by_day[d].append(si)
+    for si, s in enumerate(scenes):
+        if not by_scene[si]:  # no day is open to it: infeasible, explained by the explain-mode model
+            m.AddBoolOr([])
+            continue
+        m.AddExactlyOne(x[si, d] for d in by_scene[si])
+
+    # ---- working hours
+    cap_lit = groups.lit("hours", f"working hours: {cal.hours_per_day:g} h a day (calendar.hours_per_day)")
+    for d in range(len(days)):
+        if by_day[d]:
+            _enforce(m.Add(sum(scenes[si].minutes * x[si, d] for si in by_day[d]) <= cal.minutes), cap_lit)
+
+    # ---- locations and shooting days
+    y: dict[tuple[int, int], cp_model.IntVar] = {}
+    loc_scenes: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (si, d) in x:
+        loc_scenes[loc_index[scenes[si].location], d].append(si)
+    for (li, d), sis in loc_scenes.items():
+        v = m.NewBoolVar(f"y[{li},{d}]")
+        y[li, d] = v
+        for si in sis:
+            m.AddImplication(x[si, d], v)
+        m.AddBoolOr([x[si, d] for si in sis]).OnlyEnforceIf(v)
+    used = [m.NewBoolVar(f"used[{d}]") for d in range(len(days))]
+    for d in range(len(days)):
+        locs_d = [y[li, d] for li in range(n_loc) if (li, d) in y]
+        for v in locs_d:
+            m.AddImplication(v, used[d])
+        if locs_d:
+            m.AddBoolOr(locs_d).OnlyEnforceIf(used[d])
+        else:
+            m.Add(used[d] == 0)
+    # redundant cuts that tighten the bound: enough days for all the hours, and for each location's hours
+    if not explain:
+        total = sum(sc.minutes for sc in scenes)
+        m.Add(sum(used) >= -(-total // cal.minutes))
+        for li in range(n_loc):
+            lmin = sum(sc.minutes for sc in scenes if loc_index[sc.location] == li)
+            ys = [y[li, d] for d in range(len(days)) if (li, d) in y]
+            if lmin and ys:
+                m.Add(sum(ys) >= -(-lmin // cal.minutes))
+    if not cal.allow_gaps:
+        gap_lit = groups.lit("continuous", "a continuous shoot: no working day off inside it (calendar.allow_gaps)")
+        for d in range(len(days) - 1):
+            _enforce(m.AddImplication(used[d + 1], used[d]), gap_lit)
+
+    # ---- location order within a day: a circuit through a depot (node 0)
+    cons = prod.constraints
+    cross_prec = any(
+        prod.scene(p.before).location != prod.scene(p.after).location for p in cons.precedences
+    )
+    any_move_cost = any(
+        prod.move_cost(a.id, b.id) > 0 for a in prod.locations for b in prod.locations if a.id != b.id
+    )
+    arcs: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
+    pos: dict[tuple[int, int], cp_model.IntVar] = {}
+    move_terms: list[tuple[int, cp_model.IntVar]] = []
+    for d in range(len(days)):
+        locs_d = [li for li in range(n_loc) if (li, d) in y]
+        if len(locs_d) < 2 or not (cross_prec or any_move_cost):
+            continue
+        day_arcs: list[tuple[int, int, cp_model.IntVar]] = []
+        circuit: list[tuple[int, int, cp_model.IntVar]] = [(0, 0, used[d].Not())]
+        for li in locs_d:
+            node = li + 1
+            circuit.append((node, node, y[li, d].Not()))
+            a0 = m.NewBoolVar(f"start[{li},{d}]")
+            a1 = m.NewBoolVar(f"end[{li},{d}]")
+            circuit += [(0, node, a0), (node, 0, a1)]
+            day_arcs += [(-1, li, a0), (li, -1, a1)]
+            for lj in locs_d:
+                if lj == li:
+                    continue
+                a = m.NewBoolVar(f"move[{li},{lj},{d}]")
+                circuit.append((node, lj + 1, a))
+                day_arcs.append((li, lj, a))
+                cost = round(prod.move_cost(prod.locations[li].id, prod.locations[lj].id))
+                if cost:
+                    move_terms.append((cost, a))
+        m.AddCircuit(circuit)
+        arcs[d] = day_arcs
+        # redundant: the moves of a day are its locations minus one (tightens the LP bound)
+        m.Add(sum(a for f, t, a in day_arcs if f != -1 and t != -1) == sum(y[li, d] for li in locs_d) - used[d])
+        if cross_prec:
+            for li in locs_d:
+                pos[li, d] = m.NewIntVar(0, len(locs_d), f"pos[{li},{d}]")
+            for a_from, a_to, lit in day_arcs:
+                if a_from == -1:
+                    m.Add(pos[a_to, d] == 1).OnlyEnforceIf(lit)
+                elif a_to != -1:
+                    m.Add(pos[a_to, d] == pos[a_from, d] + 1).OnlyEnforceIf(lit)
+
+    # ---- precedences, same day, with a day-number variable per scene
+    def day_var(si: int) -> cp_model.LinearExprT:
+        return sum(d * x[si, d] for d in by_scene[si])
+
+    for k, p in enumerate(cons.precedences):
+        a, b = scene_index[p.before], scene_index[p.after]
+        lit = groups.lit(f"prec:{k}", f"scene {p.before} before scene {p.after} (constraints.precedences[{k}])")
+        _enforce(m.Add(day_var(a) <= day_var(b)), lit)
+        la, lb = loc_index[scenes[a].location], loc_index[scenes[b].location]
+        if la != lb:
+            for d in set(by_scene[a]) & set(by_scene[b]):
+                if (la, d) in pos and (lb, d) in pos:
+                    ct = m.Add(pos[la, d] < pos[lb, d])
+                    ct.OnlyEnforceIf([x[a, d], x[b, d], *([lit] if lit is not None else [])])
+    for k, g in enumerate(cons.same_day):
+        ids = [scene_index[s] for s in g.scenes]
+        lit = groups.lit(f"same:{k}", f"scenes {', '.join(g.scenes)} on the same day (constraints.same_day[{k}])")
+        first = ids[0]
+        for other in ids[1:]:
+            for d in set(by_scene[first]) | set(by_scene[other]):
+                va = x.get((first, d))
+                vb = x.get((other, d))
+                if va is None and vb is not None:
+                    _enforce(m.Add(vb == 0), lit)
+                elif vb is None and va is not None:
+                    _enforce(m.Add(va == 0), lit)
+                elif va is not None and vb is not None:
+                    _enforce(m.Add(va == vb), lit)
+
+    # ---- pay
+    terms: list[tuple[int, cp_model.IntVar]] = list(move_terms)
+    person_scenes: dict[str, list[int]] = defaultdict(list)
+    for si, s in enumerate(scenes):
+        for p in dict.fromkeys([*s.cast, *s.crew]):
+            person_scenes[p].append(si)
+    n_d = len(days)
+    for pid, sis in person_scenes.items():
+        person = prod.person(pid)
+        rate = round(person.daily_rate)
+        work: list[cp_model.IntVar | None] = []
+        for d in range(n_d):
+            vs = [x[si, d] for si in sis if (si, d) in x]
+            if not vs:
+                work.append(None)
+                continue
+            w = m.NewBoolVar(f"work[{pid},{d}]")
+            for v in vs:
+                m.AddImplication(v, w)
+            m.AddBoolOr(vs).OnlyEnforceIf(w)
+            work.append(w)
+        if rate == 0:
+            continue
+        if person.kind == "crew":
+            terms += [(rate, w) for w in work if w is not None]
+            continue
+        days_with = [d for d in range(n_d) if work[d] is not None]
+        lo, hi = days_with[0], days_with[-1]
+        started: dict[int, cp_model.IntVar] = {}
+        going: dict[int, cp_model.IntVar] = {}
+        for d in range(lo, hi + 1):
+            started[d] = m.NewBoolVar(f"started[{pid},{d}]")
+            if d > lo:
+                m.AddImplication(started[d - 1], started[d])
+            wd = work[d]
+            if wd is not None:
+                m.AddImplication(wd, started[d])
+        for d in range(hi, lo - 1, -1):
+            going[d] = m.NewBoolVar(f"going[{pid},{d}]")
+            if d < hi:
+                m.AddImplication(going[d + 1], going[d])
+            wd = work[d]
+            if wd is not None:
+                m.AddImplication(wd, going[d])
+        pmin = -(-sum(scenes[si].minutes for si in sis) // cal.minutes)
+        ons: list[cp_model.IntVar] = []
+        for d in range(lo, hi + 1):
+            on = m.NewBoolVar(f"on[{pid},{d}]")
+            ons.append(on)
+            wd = work[d]
+            if wd is not None:
+                m.AddImplication(wd, on)
+            if cal.allow_gaps:
+                m.AddBoolOr([started[d].Not(), going[d].Not(), used[d].Not(), on])
+            else:
+                m.AddBoolOr([started[d].Not(), going[d].Not(), on])
+            terms.append((rate, on))
+        if not explain:
+            m.Add(sum(ons) >= pmin)
+    day_cost = round(prod.costs.day_cost)
+    if day_cost:
+        terms += [(day_cost, u) for u in used]
+    for (li, _d), v in y.items():
+        setup = round(prod.locations[li].setup_cost)
+        if setup:
+            terms.append((setup, v))
+    if not explain:
+        m.Minimize(sum(c * v for c, v in terms))
+    else:
+        m.AddAssumptions(list(groups.lits.values()))
+    return _Built(m, days, x, y, used, arcs, groups, len(terms))
+
+
+# ---------------------------------------------------------------------------------------------- solving
+def _solver(opts: SolveOptions, *, workers: int | None = None, time_limit: float | None = None) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit if time_limit is not None else opts.time_limit)
+    solver.parameters.num_workers = int(workers if workers is not None else opts.num_workers)
+    solver.parameters.random_seed = int(opts.seed)
+    solver.parameters.linearization_level = opts.linearization
+    return solver
+
+
+def _explain(prod: Production, opts: SolveOptions) -> list[str]:
+    """A small set of constraint groups that cannot hold together (deletion-minimised core)."""
+    built = _build(prod, explain=True)
+    groups = built.groups
+    index_to_key = {v.Index(): k for k, v in groups.lits.items()}
+    solver = _solver(opts, workers=1)
+    status = solver.Solve(built.model)
+    if status != cp_model.INFEASIBLE:
+        return []
+    core = [index_to_key[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in index_to_key]
+    if not core:
+        core = list(groups.lits)
+
+    def infeasible(keys: Sequence[str]) -> bool:
+        built.model.ClearAssumptions()
+        built.model.AddAssumptions([groups.lits[k] for k in keys])
+        # groups left out must not constrain: they are free literals, the solver may set them false
+        s = _solver(opts, workers=1, time_limit=max(1.0, opts.time_limit / 10))
+        return s.Solve(built.model) == cp_model.INFEASIBLE
+
+    kept = list(core)
+    for key in list(core):
+        trial = [k for k in kept if k != key]
+        if trial and infeasible(trial):
+            kept = trial
+    return [groups.text[k] for k in kept]
+
+
+def _order_block(prod: Production, ids: list[str]) -> list[str]:
+    """Scenes at one location on one day: precedences first, then day before night, then file order."""
+    pos = {s.id: i for i, s in enumerate(prod.scenes)}
+    inside = set(ids)
+    preds: dict[str, set[str]] = {s: set() for s in ids}
+    for p in prod.constraints.precedences:
+        if p.before in inside and p.after in inside:
+            preds[p.after].add(p.before)
+    out: list[str] = []
+    left = sorted(ids, key=lambda s: (prod.scene(s).day_night == "NIGHT", pos[s]))
+    while left:
+        for s in left:
+            if preds[s] <= set(out):
+                out.append(s)
+                left.remove(s)
+                break
+        else:  # a cycle cannot happen in a feasible schedule; keep the rest as they are
+            out += left
+            break
+    return out
+
+
+def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tuple[list[ShootDay], int]:
+    scenes = prod.scenes
+    cal = prod.calendar
+    out: list[ShootDay] = []
+    n_moves = 0
+    number = 0
+    for d, day in enumerate(built.days):
+        if not solver.Value(built.used[d]):
+            continue
+        number += 1
+        on_day = [si for (si, dd) in built.x if dd == d and solver.Value(built.x[si, dd])]
+        locs_used = [li for li in range(len(prod.locations)) if (li, d) in built.y and solver.Value(built.y[li, d])]
+        order: list[int] = []
+        if d in built.arcs:
+            nxt = {a: b for a, b, lit in built.arcs[d] if solver.Value(lit)}
+            cur = nxt.get(-1, -1)
+            while cur != -1 and cur not in order:
+                order.append(cur)
+                cur = nxt.get(cur, -1)
+        else:
+            first_scene = {li: min(si for si in on_day if scenes[si].location == prod.locations[li].id) for li in locs_used}
+            order = sorted(locs_used, key=lambda li: first_scene[li])
+        clock = datetime.combine(day, cal.call_time)
+        items: list[ScheduledScene] = []
+        move_cost = 0.0
+        for k, li in enumerate(order):
+            lid = prod.locations[li].id
+            if k:
+                move_cost += prod.move_cost(prod.locations[order[k - 1]].id, lid)
+                n_moves += 1
+            block = _order_block(prod, [scenes[si].id for si in on_day if scenes[si].location == lid])
+            for sid in block:
+                s = prod.scene(sid)
+                end = clock + timedelta(minutes=s.minutes)
+                items.append(
+                    ScheduledScene(
+                        scene_id=s.id,
+                        name=s.name,
+                        location=s.location,
+                        int_ext=s.int_ext,
+                        day_night=s.day_night,
+                        hours=s.duration,
+                        start=clock.strftime("%H:%M"),
+                        end=end.strftime("%H:%M"),
+                        cast=tuple(s.cast),
+                        crew=tuple(s.crew),
+                    )
+                )
+                clock = end
+        out.append(
+            ShootDay(
+                number=number,
+                date=day,
+                scenes=tuple(items),
+                locations=tuple(prod.locations[li].id for li in order),
+                hours=sum(s.hours for s in items),
+                setup_cost=sum(prod.location(prod.locations[li].id).setup_cost for li in order),
+                move_cost=move_cost,
+            )
+        )
+    return out, n_moves
+
+
+def _people_and_costs(prod: Production, days: list[ShootDay], moves: float) -> tuple[list[PersonCall], CostBreakdown]:
+    shoot_dates = [d.date for d in days]
+    calls: list[PersonCall] = []
+    cast_pay = holding = crew_pay = 0.0
+    for person in prod.people:
+        work = sorted({d.date for d in days for s in d.scenes if person.id in s.cast or person.id in s.crew})
+        hold: list[date] = []
+        if person.kind == "cast" and work:
+            hold = [x for x in shoot_dates if work[0] <= x <= work[-1] and x not in work]
+            cost = person.daily_rate * (len(work) + len(hold))
+            cast_pay += cost
+            holding += person.daily_rate * len(hold)
+        else:
+            cost = person.daily_rate * len(work)
+            crew_pay += cost
+        calls.append(PersonCall(person.id, person.label, person.kind, tuple(work), tuple(hold), cost))
+    day_cost = prod.costs.day_cost * len(days)
+    setup = sum(d.setup_cost for d in days)
+    total = cast_pay + crew_pay + day_cost + setup + moves
+    return calls, CostBreakdown(cast_pay, holding, crew_pay, day_cost, setup, moves, total)
+
+
+def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedule:
+    """The cheapest schedule found within the time limit (see the module docstring).
+
+    Raises :class:`~reelkit.errors.InfeasibleError` (with ``conflicts``) when no schedule exists, and
+    :class:`~reelkit.errors.ReelkitError` when the time limit passes before any schedule is found.
+    """
+    opts = options or SolveOptions()
+    t0 = _time.perf_counter()
+    cycle = precedence_cycle(prod)
+    if cycle is not None:
+        precs = prod.constraints.precedences
+        conflicts = [
+            f"scene {precs[k].before} before scene {precs[k].after} (constraints.precedences[{k}])" for k in cycle
+        ]
+        raise InfeasibleError(
+            "the precedences form a cycle, so no order satisfies them: " + "; ".join(conflicts),
+            conflicts=conflicts,
+        )
+    built = _build(prod, explain=False)
+    solver = _solver(opts)
+    status = solver.Solve(built.model)
+    if status == cp_model.INFEASIBLE:
+        conflicts = _explain(prod, opts)
+        raise InfeasibleError(
+            "no shooting schedule satisfies every constraint; these conflict: " + "; ".join(conflicts),
+            conflicts=conflicts,
+        )
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise ReelkitError(
+            f"no schedule found within {opts.time_limit:g} s (solver status {solver.StatusName(status)}); "
+            "give it more time (--time-limit)"
+        )
+    days, n_moves = _extract(prod, built, solver)
+    moves = sum(d.move_cost for d in days)
+    calls, costs = _people_and_costs(prod, days, moves)
+    # the schedule's true cost (a feasible solution may carry slack in the pay indicators)
+    obj = min(float(solver.ObjectiveValue()), costs.total)
+    bound = float(solver.BestObjectiveBound())
+    gap = 0.0 if status == cp_model.OPTIMAL else max(0.0, (obj - bound) / max(abs(obj), 1.0))
+    proto = built.model.Proto()
+    return Schedule(
+        production=prod.name,
+        status=solver.StatusName(status),
+        objective=obj,
+        bound=bound,
+        gap=gap,
+        wall_s=_time.perf_counter() - t0,
+        days=tuple(days),
+        people=tuple(calls),
+        costs=costs,
+        n_moves=n_moves,
+        timezone=prod.calendar.timezone,
+        stats={"variables": len(proto.variables), "constraints": len(proto.constraints)},
+    )
+
+
+def scene_start(day: ShootDay, scene: ScheduledScene) -> datetime:
+    return datetime.combine(day.date, time.fromisoformat(scene.start))

@@ -1,0 +1,887 @@
+"""Compiled (numba) kernels of the exact talent-scheduling search.
+
+The state is the set ``Q`` of scenes still to shoot, a ``uint64`` bitset (so at most 64 scenes after
+preprocessing). Shooting scene ``s`` first in ``Q`` costs ``d(s) · c(a(s) ∪ o(Q))`` where
+``o(Q) = a(Q) ∩ a(S∖Q)`` are the actors already on location who still have scenes to shoot (de la Banda,
+Stuckey & Chu 2011). The value of ``Q`` depends on ``Q`` alone, so a best-first (A*) search over subsets with
+the states in a hash table is the memoised dynamic program, visiting only the subsets whose bound does not
+exceed the optimum.
+
+Kept from the paper:
+
+* the lower bound on the cost of ``Q``: every scene's own actors (``Σ d(s)·c(a(s))``) plus a bound on the
+  holding cost of the on-location actors ``o(Q)``: each scene's duration is split among its on-location
+  actors in proportion to their cost, which gives a one-machine weighted-completion-time problem solved by
+  Smith's rule, corrected by the half-scene term (the form DDOLib implements);
+* a scene whose actors are exactly ``o(Q)`` is shot next (nothing else can be cheaper);
+* a scene ``i`` is not shot next while another remaining scene ``j`` has ``a(i) ⊂ a(j) ⊆ a(i) ∪ a(S∖Q)``
+  (``j`` first is never worse);
+* an upper bound from a heuristic schedule prunes every state whose bound reaches it.
+
+The table and the heap live in numpy arrays owned by the caller, so the search runs in chunks of expansions:
+the caller checks the clock between chunks, grows the arrays, and reads a lower bound when it stops early.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+ONE = np.uint64(1)
+ZERO = np.uint64(0)
+INF = np.int64(2**62)
+
+# status codes returned by astar_run
+RUNNING = 0
+GOAL = 1
+EXHAUSTED = 2
+TABLE_FULL = 3
+HEAP_FULL = 4
+
+
+@njit(cache=True)
+def _hash(key: np.uint64, mask: np.int64) -> np.int64:
+    z = key + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.int64(z & np.uint64(mask))
+
+
+@njit(cache=True)
+def lookup(keys, used, key, mask):  # type: ignore[no-untyped-def]
+    """Slot of ``key`` in the open-addressing table, or the empty slot where it would go (negative - 1)."""
+    i = _hash(key, mask)
+    while used[i]:
+        if keys[i] == key:
+            return i
+        i = (i + 1) & mask
+    return -i - 1
+
+
+@njit(cache=True)
+def lower_bound(Q, full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc, ratio, order):  # type: ignore[no-untyped-def]
+    """Lower bound on the cost of shooting the scenes of ``Q`` (see the module docstring)."""
+    lb = np.int64(0)
+    for s in range(n):
+        if (Q >> np.uint64(s)) & ONE:
+            lb += base[s]
+    k = 0
+    notq = (~Q) & full
+    for a in range(m):
+        x = sc[a]
+        if (x & Q) != ZERO and (x & notq) != ZERO:
+            onloc[a] = 1
+            ratio[a] = 0.0
+            order[k] = a
+            k += 1
+        else:
+            onloc[a] = 0
+    if k == 0:
+        return lb
+    corr = 0.0
+    for s in range(n):
+        if not ((Q >> np.uint64(s)) & ONE):
+            continue
+        t = 0.0
+        t2 = 0.0
+        for p in range(sa_ptr[s], sa_ptr[s + 1]):
+            a = sa_idx[p]
+            if onloc[a]:
+                c = float(cost[a])
+                t += c
+                t2 += c * c
+        if t > 0.0:
+            r = dur[s] / t
+            for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                a = sa_idx[p]
+                if onloc[a]:
+                    ratio[a] += r
+            corr += dur[s] * (t + t2 / t) * 0.5
+    # Smith's rule: ascending ratio (processing / weight)
+    for i in range(1, k):
+        a = order[i]
+        j = i - 1
+        while j >= 0 and ratio[order[j]] > ratio[a]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = a
+    wspt = 0.0
+    sum_e = 0.0
+    for i in range(k):
+        a = order[i]
+        sum_e += ratio[a] * cost[a]
+        wspt += cost[a] * sum_e
+    hold = wspt - corr
+    hold -= 1e-7 * (1.0 + abs(hold))
+    if hold > 0.0:
+        lb += np.int64(np.ceil(hold))
+    return lb
+
+
+@njit(cache=True)
+def order_cost(order, n, m, cost, dur, sa_ptr, sa_idx, first, last, start):  # type: ignore[no-untyped-def]
+    """Cost of a complete order of the (reduced) scenes."""
+    t = np.int64(0)
+    for a in range(m):
+        first[a] = -1
+    for i in range(n):
+        s = order[i]
+        start[i] = t
+        t += dur[s]
+        for p in range(sa_ptr[s], sa_ptr[s + 1]):
+            a = sa_idx[p]
+            if first[a] < 0:
+                first[a] = i
+            last[a] = i
+    total = np.int64(0)
+    for a in range(m):
+        if first[a] >= 0:
+            end = start[last[a]] + dur[order[last[a]]]
+            total += cost[a] * (end - start[first[a]])
+    return total
+
+
+@njit(cache=True)
+def _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp):  # type: ignore[no-untyped-def]
+    """First-improvement insertion moves (take one scene out, put it elsewhere) until none improves."""
+    improved = True
+    while improved:
+        improved = False
+        for i in range(n):
+            for j in range(n):
+                if i == j:
+                    continue
+                # move order[i] to position j
+                v = order[i]
+                if i < j:
+                    for k in range(n):
+                        tmp[k] = order[k]
+                    for k in range(i, j):
+                        tmp[k] = order[k + 1]
+                    tmp[j] = v
+                else:
+                    for k in range(n):
+                        tmp[k] = order[k]
+                    for k in range(i, j, -1):
+                        tmp[k] = order[k - 1]
+                    tmp[j] = v
+                c = order_cost(tmp, n, m, cost, dur, sa_ptr, sa_idx, first, last, start)
+                if c < best:
+                    best = c
+                    for k in range(n):
+                        order[k] = tmp[k]
+                    improved = True
+    return best
+
+
+@njit(cache=True)
+def heuristic_order(n, m, cost, dur, base, sa_ptr, sa_idx, sc, full, use_bound):  # type: ignore[no-untyped-def]
+    """A good schedule fast: a greedy built with the lower bound, then local search with insertion moves.
+
+    Greedy: from the front, shoot the scene with the least ``cost(s, Q) + LB(Q ∖ s)`` (only when the scenes fit
+    a bitset, ``use_bound``; otherwise the cheapest scene now). :func:`improve_order` continues from here.
+    """
+    order = np.empty(n, dtype=np.int64)
+    first = np.empty(m, dtype=np.int64)
+    last = np.empty(m, dtype=np.int64)
+    start = np.empty(n, dtype=np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    onloc = np.zeros(m, dtype=np.int8)
+    ratio = np.zeros(m, dtype=np.float64)
+    idx = np.empty(m, dtype=np.int64)
+    remaining = np.ones(n, dtype=np.int8)
+    present = np.zeros(m, dtype=np.int8)  # actors whose first scene was shot
+    left = np.zeros(m, dtype=np.int64)  # scenes still to shoot per actor
+    for s in range(n):
+        for p in range(sa_ptr[s], sa_ptr[s + 1]):
+            left[sa_idx[p]] += 1
+    Q = full
+    for pos in range(n):
+        hold = np.int64(0)
+        for a in range(m):
+            if present[a] and left[a] > 0:
+                hold += cost[a]
+        best_s = -1
+        best_v = INF
+        for s in range(n):
+            if not remaining[s]:
+                continue
+            inside = np.int64(0)
+            for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                a = sa_idx[p]
+                if present[a] and left[a] > 0:
+                    inside += cost[a]
+            v = base[s] + dur[s] * (hold - inside)
+            if use_bound:
+                v += lower_bound(
+                    Q & ~(ONE << np.uint64(s)), full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc, ratio, idx
+                )
+            if v < best_v:
+                best_v = v
+                best_s = s
+        order[pos] = best_s
+        remaining[best_s] = 0
+        if use_bound:
+            Q = Q & ~(ONE << np.uint64(best_s))
+        for p in range(sa_ptr[best_s], sa_ptr[best_s + 1]):
+            a = sa_idx[p]
+            present[a] = 1
+            left[a] -= 1
+    best = order_cost(order, n, m, cost, dur, sa_ptr, sa_idx, first, last, start)
+    best = _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp)
+    return order, best
+
+
+@njit(cache=True)
+def improve_order(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed):  # type: ignore[no-untyped-def]
+    """``iters`` rounds of iterated local search from ``order`` (changed in place); returns the best cost.
+
+    Each round perturbs the best order (reverses a random segment, or swaps three random pairs), descends
+    with insertion moves and keeps the result when it is cheaper.
+    """
+    np.random.seed(seed)
+    first = np.empty(m, dtype=np.int64)
+    last = np.empty(m, dtype=np.int64)
+    start = np.empty(n, dtype=np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    cur = order.copy()
+    if n < 4:
+        return best
+    for _ in range(iters):
+        for k in range(n):
+            cur[k] = order[k]
+        i = np.random.randint(0, n)
+        j = np.random.randint(0, n)
+        if i > j:
+            i, j = j, i
+        if np.random.random() < 0.5:
+            while i < j:
+                cur[i], cur[j] = cur[j], cur[i]
+                i += 1
+                j -= 1
+        else:
+            for _r in range(3):
+                a_ = np.random.randint(0, n)
+                b_ = np.random.randint(0, n)
+                cur[a_], cur[b_] = cur[b_], cur[a_]
+        c = order_cost(cur, n, m, cost, dur, sa_ptr, sa_idx, first, last, start)
+        c = _local_search(cur, c, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp)
+        if c < best:
+            best = c
+            for k in range(n):
+                order[k] = cur[k]
+    return best
+
+
+@njit(cache=True)
+def astar_init(full, keys, used, gval, hval, parent, closed, hf, hg, hslot, ctr, h0):  # type: ignore[no-untyped-def]
+    mask = np.int64(keys.shape[0] - 1)
+    i = -lookup(keys, used, full, mask) - 1
+    used[i] = 1
+    keys[i] = full
+    gval[i] = 0
+    hval[i] = h0
+    parent[i] = -1
+    closed[i] = 0
+    hf[0] = h0
+    hg[0] = 0
+    hslot[0] = i
+    ctr[0] = 1  # heap size
+    ctr[1] = 1  # table entries
+    ctr[2] = 0  # expansions
+    ctr[3] = -1  # goal slot
+    ctr[4] = 0  # generated states
+
+
+@njit(cache=True)
+def _heap_push(hf, hg, hslot, size, f, g, slot):  # type: ignore[no-untyped-def]
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        # order: f ascending, then g descending (deeper first)
+        if hf[p] < f or (hf[p] == f and hg[p] >= g):
+            break
+        hf[i] = hf[p]
+        hg[i] = hg[p]
+        hslot[i] = hslot[p]
+        i = p
+    hf[i] = f
+    hg[i] = g
+    hslot[i] = slot
+
+
+@njit(cache=True)
+def _heap_pop(hf, hg, hslot, size):  # type: ignore[no-untyped-def]
+    """Remove the top; ``size`` is the size before the pop."""
+    size -= 1
+    f = hf[size]
+    g = hg[size]
+    slot = hslot[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and (hf[c + 1] < hf[c] or (hf[c + 1] == hf[c] and hg[c + 1] > hg[c])):
+            c += 1
+        if f < hf[c] or (f == hf[c] and g >= hg[c]):
+            break
+        hf[i] = hf[c]
+        hg[i] = hg[c]
+        hslot[i] = hslot[c]
+        i = c
+    if size > 0:
+        hf[i] = f
+        hg[i] = g
+        hslot[i] = slot
+
+
+@njit(cache=True)
+def astar_run(  # type: ignore[no-untyped-def]
+    n,
+    m,
+    full,
+    sc,
+    cost,
+    dur,
+    base,
+    sa_ptr,
+    sa_idx,
+    sub_ptr,
+    sub_idx,
+    keys,
+    used,
+    gval,
+    hval,
+    parent,
+    closed,
+    hf,
+    hg,
+    hslot,
+    ctr,
+    ub_arr,
+    max_expand,
+    max_load,
+):
+    """Run at most ``max_expand`` expansions; returns a status code (RUNNING, GOAL, EXHAUSTED, TABLE_FULL,
+    HEAP_FULL). ``ub_arr[0]`` is the best known cost; a state is kept only while its bound is below it."""
+    mask = np.int64(keys.shape[0] - 1)
+    hcap = hf.shape[0]
+    onloc = np.zeros(m, dtype=np.int8)
+    started = np.zeros(m, dtype=np.int8)
+    ratio = np.zeros(m, dtype=np.float64)
+    idx = np.empty(m, dtype=np.int64)
+    onloc2 = np.zeros(m, dtype=np.int8)
+    ub = ub_arr[0]
+    done = 0
+    while done < max_expand:
+        size = ctr[0]
+        if size == 0:
+            return EXHAUSTED
+        f = hf[0]
+        g = hg[0]
+        slot = hslot[0]
+        if f >= ub:
+            return EXHAUSTED
+        if ctr[1] >= max_load:
+            return TABLE_FULL
+        if size + n + 1 >= hcap:
+            return HEAP_FULL
+        _heap_pop(hf, hg, hslot, size)
+        ctr[0] = size - 1
+        if (closed[slot] & 1) or g != gval[slot]:
+            continue
+        Q = keys[slot]
+        if not (closed[slot] & 2):
+            # lazy bound: the full bound is computed only for states that reach the top of the heap
+            closed[slot] |= 2
+            hx = lower_bound(Q, full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc2, ratio, idx)
+            if hx > hval[slot]:
+                hval[slot] = hx
+                if g + hx > f:
+                    if g + hx < ub:
+                        _heap_push(hf, hg, hslot, ctr[0], g + hx, g, slot)
+                        ctr[0] += 1
+                    continue
+        closed[slot] |= 1
+        done += 1
+        ctr[2] += 1
+        h_parent = hval[slot]
+        notq = (~Q) & full
+        hold = np.int64(0)
+        k_on = 0
+        for a in range(m):
+            x = sc[a]
+            st = (x & notq) != ZERO
+            started[a] = st
+            if st and (x & Q) != ZERO:
+                onloc[a] = 1
+                hold += cost[a]
+                k_on += 1
+            else:
+                onloc[a] = 0
+        fixed_q = np.int64(0)
+        for s in range(n):
+            if (Q >> np.uint64(s)) & ONE:
+                fixed_q += base[s]
+        forced = -1
+        for s in range(n):
+            if not ((Q >> np.uint64(s)) & ONE):
+                continue
+            if sa_ptr[s + 1] - sa_ptr[s] != k_on:
+                continue
+            ok = True
+            for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                if not onloc[sa_idx[p]]:
+                    ok = False
+                    break
+            if ok:
+                forced = s
+                break
+        for s in range(n):
+            if not ((Q >> np.uint64(s)) & ONE):
+                continue
+            if forced >= 0 and s != forced:
+                continue
+            if forced < 0:
+                dominated = False
+                for p in range(sub_ptr[s], sub_ptr[s + 1]):
+                    j = sub_idx[p]
+                    if not ((Q >> np.uint64(j)) & ONE):
+                        continue
+                    ok = True
+                    for q in range(sa_ptr[j], sa_ptr[j + 1]):
+                        a = sa_idx[q]
+                        if not started[a] and not ((sc[a] >> np.uint64(s)) & ONE):
+                            ok = False
+                            break
+                    if ok:
+                        dominated = True
+                        break
+                if dominated:
+                    continue
+            inside = np.int64(0)
+            for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                a = sa_idx[p]
+                if onloc[a]:
+                    inside += cost[a]
+            c = base[s] + dur[s] * (hold - inside)
+            gc = g + c
+            if gc >= ub:
+                continue
+            child = Q & ~(ONE << np.uint64(s))
+            cs = lookup(keys, used, child, mask)
+            if cs < 0:
+                cs = -cs - 1
+                used[cs] = 1
+                keys[cs] = child
+                gval[cs] = INF
+                closed[cs] = 0
+                hval[cs] = fixed_q - base[s]  # the scenes' own cost; the full bound waits (lazy)
+                ctr[1] += 1
+                ctr[4] += 1
+            hc = hval[cs]
+            if h_parent - c > hc:
+                hc = h_parent - c
+                hval[cs] = hc
+            if gc >= gval[cs]:
+                continue
+            if gc + hc >= ub:
+                continue
+            gval[cs] = gc
+            parent[cs] = s
+            closed[cs] &= 2
+            if child == ZERO:
+                ub = gc
+                ub_arr[0] = gc
+                ctr[3] = cs
+                continue
+            _heap_push(hf, hg, hslot, ctr[0], gc + hc, gc, cs)
+            ctr[0] += 1
+    return RUNNING
+
+
+@njit(cache=True)
+def open_min_f(gval, closed, hf, hg, hslot, size, ub):  # type: ignore[no-untyped-def]
+    """Smallest bound among the live entries of the heap (capped by ``ub``): a lower bound on the optimum."""
+    best = ub
+    for i in range(size):
+        s = hslot[i]
+        if not (closed[s] & 1) and hg[i] == gval[s] and hf[i] < best:
+            best = hf[i]
+    return best
+
+
+@njit(cache=True)
+def rehash(keys, used, gval, hval, parent, closed, nkeys, nused, ngval, nhval, nparent, nclosed, remap):  # type: ignore[no-untyped-def]
+    """Move every entry into the larger table; ``remap[old] = new`` for the heap's slot numbers."""
+    mask = np.int64(nkeys.shape[0] - 1)
+    for i in range(keys.shape[0]):
+        if used[i]:
+            j = -lookup(nkeys, nused, keys[i], mask) - 1
+            nused[j] = 1
+            nkeys[j] = keys[i]
+            ngval[j] = gval[i]
+            nhval[j] = hval[i]
+            nparent[j] = parent[i]
+            nclosed[j] = closed[i]
+            remap[i] = j
+
+
+@njit(cache=True)
+def trace_back(goal_slot, full, keys, used, parent, n):  # type: ignore[no-untyped-def]
+    """Scenes in shooting order, following the parent links from the empty set back to the full set."""
+    mask = np.int64(keys.shape[0] - 1)
+    rev = np.empty(n, dtype=np.int64)
+    k = 0
+    slot = goal_slot
+    Q = keys[slot]
+    while Q != full:
+        s = parent[slot]
+        rev[k] = s
+        k += 1
+        Q = Q | (ONE << np.uint64(s))
+        slot = lookup(keys, used, Q, mask)
+    out = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        out[i] = rev[k - 1 - i]
+    return out
+
+
+# ------------------------------------------------------------------------------------ double-ended search ---
+#
+# Scenes are placed at both ends of the shooting order (de la Banda et al. 2011, §6; Qin et al. 2016 branch the
+# same way). With B the scenes placed at the front, E those placed at the back and Q the middle, the cost of
+# the middle depends on Q, FB = a(B) ∩ (a(Q) ∪ a(E)) and FE = a(E) ∩ (a(Q) ∪ a(B)) only, so the state key is
+# the three bitsets (at most 64 scenes and 64 actors after preprocessing). Actors in FB ∩ FE are on location
+# for the whole middle (an exact cost), actors in FB only until their last middle scene, actors in FE only
+# from their first middle scene: the Smith's-rule bound applies to each side separately (forward for FB,
+# backward for FE), which makes the bound strong from both ends.
+
+
+@njit(cache=True)
+def _popcount(x):  # type: ignore[no-untyped-def]
+    c = 0
+    while x != ZERO:
+        x &= x - ONE
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def _cost_of(mask, m, cost):  # type: ignore[no-untyped-def]
+    t = np.int64(0)
+    for a in range(m):
+        if (mask >> np.uint64(a)) & ONE:
+            t += cost[a]
+    return t
+
+
+@njit(cache=True)
+def _hold_bound(Q, G, n, cost, dur, sa_ptr, sa_idx, ratio, order):  # type: ignore[no-untyped-def]
+    """Smith's-rule bound on the waiting cost of the actors in ``G`` (each on location at one end of Q)."""
+    if G == ZERO:
+        return 0.0
+    k = 0
+    corr = 0.0
+    for s in range(n):
+        if not ((Q >> np.uint64(s)) & ONE):
+            continue
+        t = 0.0
+        t2 = 0.0
+        for p in range(sa_ptr[s], sa_ptr[s + 1]):
+            a = sa_idx[p]
+            if (G >> np.uint64(a)) & ONE:
+                c = float(cost[a])
+                t += c
+                t2 += c * c
+        if t > 0.0:
+            r = dur[s] / t
+            for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                a = sa_idx[p]
+                if (G >> np.uint64(a)) & ONE:
+                    ratio[a] += r
+            corr += dur[s] * (t + t2 / t) * 0.5
+    for a in range(cost.shape[0]):
+        if (G >> np.uint64(a)) & ONE:
+            order[k] = a
+            k += 1
+    for i in range(1, k):
+        a = order[i]
+        j = i - 1
+        while j >= 0 and ratio[order[j]] > ratio[a]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = a
+    wspt = 0.0
+    sum_e = 0.0
+    for i in range(k):
+        a = order[i]
+        sum_e += ratio[a] * cost[a]
+        wspt += cost[a] * sum_e
+        ratio[a] = 0.0
+    return wspt - corr
+
+
+@njit(cache=True)
+def lower_bound2(Q, FB, FE, n, m, cost, dur, base, sa_ptr, sa_idx, sa_mask, ratio, order):  # type: ignore[no-untyped-def]
+    """Lower bound on the cost of the middle ``Q`` given the on-location actors at both ends."""
+    both = FB & FE
+    lb = np.int64(0)
+    dq = np.int64(0)
+    for s in range(n):
+        if (Q >> np.uint64(s)) & ONE:
+            dq += dur[s]
+            own = base[s]
+            if both != ZERO:
+                shared = sa_mask[s] & both
+                if shared != ZERO:
+                    own -= dur[s] * _cost_of(shared, m, cost)
+            lb += own
+    if both != ZERO:
+        lb += dq * _cost_of(both, m, cost)
+    hold = _hold_bound(Q, FB & ~FE, n, cost, dur, sa_ptr, sa_idx, ratio, order)
+    hold += _hold_bound(Q, FE & ~FB, n, cost, dur, sa_ptr, sa_idx, ratio, order)
+    hold -= 1e-7 * (1.0 + abs(hold))
+    if hold > 0.0:
+        lb += np.int64(np.ceil(hold))
+    return lb
+
+
+@njit(cache=True)
+def _hash3(k0, k1, k2, mask):  # type: ignore[no-untyped-def]
+    z = k0 * np.uint64(0x9E3779B97F4A7C15) ^ (k1 + np.uint64(0x632BE59BD9B4E019)) * np.uint64(0xC2B2AE3D27D4EB4F)
+    z ^= (k2 + np.uint64(0x165667B19E3779F9)) * np.uint64(0xD6E8FEB86659FD93)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.int64(z & np.uint64(mask))
+
+
+@njit(cache=True)
+def lookup3(keys, used, k0, k1, k2, mask):  # type: ignore[no-untyped-def]
+    i = _hash3(k0, k1, k2, mask)
+    while used[i]:
+        if keys[i, 0] == k0 and keys[i, 1] == k1 and keys[i, 2] == k2:
+            return i
+        i = (i + 1) & mask
+    return -i - 1
+
+
+@njit(cache=True)
+def astar2_init(full, keys, used, gval, hval, pslot, pmove, closed, hf, hg, hslot, ctr, h0):  # type: ignore[no-untyped-def]
+    mask = np.int64(keys.shape[0] - 1)
+    i = -lookup3(keys, used, full, ZERO, ZERO, mask) - 1
+    used[i] = 1
+    keys[i, 0] = full
+    keys[i, 1] = ZERO
+    keys[i, 2] = ZERO
+    gval[i] = 0
+    hval[i] = h0
+    pslot[i] = -1
+    pmove[i] = -1
+    closed[i] = 0
+    hf[0] = h0
+    hg[0] = 0
+    hslot[0] = i
+    ctr[0] = 1
+    ctr[1] = 1
+    ctr[2] = 0
+    ctr[3] = -1
+    ctr[4] = 0
+
+
+@njit(cache=True)
+def astar2_run(  # type: ignore[no-untyped-def]
+    n,
+    m,
+    full,
+    cost,
+    dur,
+    base,
+    sa_ptr,
+    sa_idx,
+    sa_mask,
+    sub_ptr,
+    sub_idx,
+    keys,
+    used,
+    gval,
+    hval,
+    pslot,
+    pmove,
+    closed,
+    hf,
+    hg,
+    hslot,
+    ctr,
+    ub_arr,
+    max_expand,
+    max_load,
+):
+    """Double-ended best-first search; same contract as :func:`astar_run`. ``pmove`` is ``s`` for a scene
+    placed at the front and ``n + s`` for one placed at the back."""
+    mask = np.int64(keys.shape[0] - 1)
+    hcap = hf.shape[0]
+    ratio = np.zeros(m, dtype=np.float64)
+    idx = np.empty(m, dtype=np.int64)
+    ub = ub_arr[0]
+    done = 0
+    while done < max_expand:
+        size = ctr[0]
+        if size == 0:
+            return EXHAUSTED
+        f = hf[0]
+        g = hg[0]
+        slot = hslot[0]
+        if f >= ub:
+            return EXHAUSTED
+        if ctr[1] >= max_load:
+            return TABLE_FULL
+        if size + n + 1 >= hcap:
+            return HEAP_FULL
+        _heap_pop(hf, hg, hslot, size)
+        ctr[0] = size - 1
+        if closed[slot] or g != gval[slot]:
+            continue
+        closed[slot] = 1
+        done += 1
+        ctr[2] += 1
+        Q = keys[slot, 0]
+        FB = keys[slot, 1]
+        FE = keys[slot, 2]
+        h_parent = hval[slot]
+        # which end: a scene whose actors are exactly the on-location set there is forced; otherwise the end
+        # with fewer on-location actors (ties: the front)
+        side = -1
+        forced = -1
+        for s in range(n):
+            if (Q >> np.uint64(s)) & ONE:
+                if sa_mask[s] == FB:
+                    side = 0
+                    forced = s
+                    break
+        if forced < 0:
+            for s in range(n):
+                if (Q >> np.uint64(s)) & ONE:
+                    if sa_mask[s] == FE:
+                        side = 1
+                        forced = s
+                        break
+        if side < 0:
+            side = 0 if _popcount(FB) <= _popcount(FE) else 1
+        here = FB if side == 0 else FE
+        there = FE if side == 0 else FB
+        for s in range(n):
+            if not ((Q >> np.uint64(s)) & ONE):
+                continue
+            if forced >= 0 and s != forced:
+                continue
+            asm = sa_mask[s]
+            if forced < 0:
+                dominated = False
+                for p in range(sub_ptr[s], sub_ptr[s + 1]):
+                    j = sub_idx[p]
+                    if (Q >> np.uint64(j)) & ONE and (sa_mask[j] & ~(asm | here)) == ZERO:
+                        dominated = True
+                        break
+                if dominated:
+                    continue
+            Qc = Q & ~(ONE << np.uint64(s))
+            aq = ZERO
+            for t in range(n):
+                if (Qc >> np.uint64(t)) & ONE:
+                    aq |= sa_mask[t]
+            present = asm | (here & (aq | there))
+            c = dur[s] * _cost_of(present, m, cost)
+            gc = g + c
+            if gc >= ub:
+                continue
+            nhere = (here | asm) & (aq | there)
+            if side == 0:
+                k1 = nhere
+                k2 = there
+            else:
+                k1 = there
+                k2 = nhere
+            cs = lookup3(keys, used, Qc, k1, k2, mask)
+            if cs < 0:
+                cs = -cs - 1
+                used[cs] = 1
+                keys[cs, 0] = Qc
+                keys[cs, 1] = k1
+                keys[cs, 2] = k2
+                gval[cs] = INF
+                closed[cs] = 0
+                hval[cs] = lower_bound2(Qc, k1, k2, n, m, cost, dur, base, sa_ptr, sa_idx, sa_mask, ratio, idx)
+                ctr[1] += 1
+                ctr[4] += 1
+            hc = hval[cs]
+            if h_parent - c > hc:
+                hc = h_parent - c
+                hval[cs] = hc
+            if gc >= gval[cs]:
+                continue
+            if gc + hc >= ub:
+                continue
+            gval[cs] = gc
+            pslot[cs] = slot
+            pmove[cs] = s if side == 0 else n + s
+            closed[cs] = 0
+            if Qc == ZERO:
+                ub = gc
+                ub_arr[0] = gc
+                ctr[3] = cs
+                continue
+            _heap_push(hf, hg, hslot, ctr[0], gc + hc, gc, cs)
+            ctr[0] += 1
+    return RUNNING
+
+
+@njit(cache=True)
+def rehash3(keys, used, gval, hval, pslot, pmove, closed, nkeys, nused, ngval, nhval, npslot, npmove, nclosed, remap):  # type: ignore[no-untyped-def]
+    mask = np.int64(nkeys.shape[0] - 1)
+    for i in range(keys.shape[0]):
+        if used[i]:
+            j = -lookup3(nkeys, nused, keys[i, 0], keys[i, 1], keys[i, 2], mask) - 1
+            nused[j] = 1
+            nkeys[j, 0] = keys[i, 0]
+            nkeys[j, 1] = keys[i, 1]
+            nkeys[j, 2] = keys[i, 2]
+            ngval[j] = gval[i]
+            nhval[j] = hval[i]
+            npmove[j] = pmove[i]
+            nclosed[j] = closed[i]
+            remap[i] = j
+    for j in range(nkeys.shape[0]):
+        if nused[j]:
+            npslot[j] = -1
+    for i in range(keys.shape[0]):
+        if used[i]:
+            p = pslot[i]
+            npslot[remap[i]] = remap[p] if p >= 0 else -1
+
+
+@njit(cache=True)
+def trace_back2(goal_slot, pslot, pmove, n):  # type: ignore[no-untyped-def]
+    """Shooting order: the front placements in path order, then the back placements in reverse."""
+    moves = np.empty(n, dtype=np.int64)
+    k = 0
+    slot = goal_slot
+    while pslot[slot] >= 0:
+        moves[k] = pmove[slot]
+        k += 1
+        slot = pslot[slot]
+    out = np.empty(k, dtype=np.int64)
+    lo = 0
+    hi = k - 1
+    for i in range(k - 1, -1, -1):  # path order: root first
+        mv = moves[i]
+        if mv < n:
+            out[lo] = mv
+            lo += 1
+        else:
+            out[hi] = mv - n
+            hi -= 1
+    return out

@@ -1,0 +1,337 @@
+"""Exact talent scheduling: preprocessing, a heuristic upper bound, then the memoised subset search.
+
+:func:`solve_talent` is the entry point. With ``method="dp"`` it reduces the instance (single-scene and
+all-scene actors out, identical scenes merged), builds a schedule with a greedy + iterated local search (the
+anytime upper bound), and runs the compiled best-first dynamic program over scene subsets
+(:mod:`._kernels`) until it proves the optimum, the time limit passes, or the state table reaches its
+memory cap. Stopped early, it returns the best schedule with the proven lower bound. ``method="cpsat"``
+runs the CP-SAT model of :mod:`.cpsat` instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from reelkit.errors import ConfigError
+from reelkit.progress import SILENT, Progress
+
+from . import _kernels as K
+from .instance import TalentInstance, TalentSolution
+from .preprocess import Reduced, reduce_instance
+
+__all__ = ["TalentConfig", "solve_talent"]
+
+Method = Literal["dp", "cpsat"]
+
+_BYTES_PER_SLOT = 8 + 1 + 8 + 8 + 1 + 1  # keys, used, g, h, parent, closed
+_BYTES_PER_HEAP = 8 + 8 + 4
+
+
+@dataclass(frozen=True)
+class TalentConfig:
+    """Settings of :func:`solve_talent`.
+
+    ``time_limit`` in seconds (None: none); ``memory_mb`` caps the state table and heap of the exact search;
+    ``ils_iters`` rounds of iterated local search for the first upper bound; ``chunk`` expansions between
+    clock checks; ``seed`` for the local search's perturbations; ``double_ended`` places scenes at both ends of
+    the order (needs at most 64 actors after preprocessing; otherwise the front-only search runs).
+    """
+
+    time_limit: float | None = None
+    method: Method = "dp"
+    memory_mb: int = 1024
+    ils_iters: int = 200
+    chunk: int = 20000
+    seed: int = 0
+    cpsat_workers: int = 1
+    double_ended: bool = True
+
+    def __post_init__(self) -> None:
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ConfigError(f"time limit must be positive (seconds), not {self.time_limit}")
+        if self.method not in ("dp", "cpsat"):
+            raise ConfigError(f"method must be 'dp' or 'cpsat', not {self.method!r}")
+        if self.memory_mb < 16:
+            raise ConfigError(f"memory_mb must be at least 16, not {self.memory_mb}")
+        if self.ils_iters < 0 or self.chunk < 1 or self.cpsat_workers < 1:
+            raise ConfigError("ils_iters must be >= 0, chunk >= 1 and cpsat_workers >= 1")
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The reduced instance in the flat layout the kernels read."""
+
+    n: int
+    m: int
+    full: np.uint64
+    sc: npt.NDArray[np.uint64]
+    cost: npt.NDArray[np.int64]
+    dur: npt.NDArray[np.int64]
+    base: npt.NDArray[np.int64]
+    sa_ptr: npt.NDArray[np.int64]
+    sa_idx: npt.NDArray[np.int64]
+    sub_ptr: npt.NDArray[np.int64]
+    sub_idx: npt.NDArray[np.int64]
+    sa_mask: npt.NDArray[np.uint64]
+
+
+def _arrays(red: Reduced) -> _Arrays:
+    req = red.requires
+    m, n = req.shape
+    cost = red.costs.astype(np.int64)
+    dur = red.durations.astype(np.int64)
+    sa_ptr = np.zeros(n + 1, dtype=np.int64)
+    sa_ptr[1:] = np.cumsum(req.sum(axis=0))
+    sa_idx = np.concatenate([np.flatnonzero(req[:, s]) for s in range(n)] + [np.zeros(0, np.int64)])
+    base = dur * (cost @ req.astype(np.int64)) if m else np.zeros(n, dtype=np.int64)
+    words = n <= 64
+    sc = np.zeros(m, dtype=np.uint64)
+    if words:
+        w = np.uint64(1) << np.arange(n, dtype=np.uint64)
+        for a in range(m):
+            sc[a] = np.bitwise_or.reduce(w[req[a]]) if req[a].any() else np.uint64(0)
+    full = (np.uint64(1) << np.uint64(n)) - np.uint64(1) if n < 64 else np.uint64(2**64 - 1)
+    # j dominates i when a(i) is a proper subset of a(j)
+    sub_lists: list[list[int]] = []
+    for i in range(n):
+        ai = req[:, i]
+        sub_lists.append(
+            [j for j in range(n) if j != i and np.all(req[:, j] >= ai) and req[:, j].sum() > ai.sum()]
+        )
+    sub_ptr = np.zeros(n + 1, dtype=np.int64)
+    sub_ptr[1:] = np.cumsum([len(x) for x in sub_lists])
+    sub_idx = np.array([j for x in sub_lists for j in x], dtype=np.int64)
+    sa_mask = np.zeros(n, dtype=np.uint64)
+    if m <= 64:
+        wa = np.uint64(1) << np.arange(m, dtype=np.uint64)
+        for s in range(n):
+            sa_mask[s] = np.bitwise_or.reduce(wa[req[:, s]]) if req[:, s].any() else np.uint64(0)
+    return _Arrays(
+        n, m, full, sc, cost, dur, base.astype(np.int64), sa_ptr, sa_idx.astype(np.int64), sub_ptr, sub_idx, sa_mask
+    )
+
+
+def _solution(
+    inst: TalentInstance,
+    red: Reduced,
+    order_red: npt.ArrayLike,
+    *,
+    lower_bound: int,
+    optimal: bool,
+    nodes: int,
+    t0: float,
+    method: str,
+    status: str,
+) -> TalentSolution:
+    order = red.expand(order_red)
+    total = inst.cost(order)
+    lb = min(int(lower_bound), total)
+    if optimal:
+        lb = total
+    return TalentSolution(
+        order=tuple(order),
+        order_ids=tuple(inst.scene_ids[s] for s in order),
+        total_cost=total,
+        holding_cost=total - inst.fixed_cost,
+        optimal=optimal,
+        lower_bound=lb,
+        nodes=nodes,
+        time_s=time.perf_counter() - t0,
+        method=method,
+        status=status,
+    )
+
+
+def solve_talent(
+    inst: TalentInstance, config: TalentConfig | None = None, *, progress: Progress = SILENT
+) -> TalentSolution:
+    """Solve ``inst``: the proven optimum, or the best schedule found with a lower bound when stopped."""
+    cfg = config or TalentConfig()
+    if cfg.method == "cpsat":
+        from .cpsat import solve_cpsat
+
+        return solve_cpsat(inst, time_limit=cfg.time_limit, workers=cfg.cpsat_workers)
+    t0 = time.perf_counter()
+    deadline = None if cfg.time_limit is None else t0 + cfg.time_limit
+    red = reduce_instance(inst)
+    arr = _arrays(red)
+    n, m = arr.n, arr.m
+    if n <= 1 or m == 0:
+        return _solution(
+            inst, red, np.arange(n), lower_bound=0, optimal=True, nodes=0, t0=t0, method="dp", status="optimal"
+        )
+    fits = n <= 64
+    order_ub, ub = K.heuristic_order(
+        n, m, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sc, arr.full, fits
+    )
+    best_order = np.asarray(order_ub, dtype=np.int64)
+    # iterated local search in rounds of 10, within a tenth of the time limit
+    ils_end = None if deadline is None else t0 + 0.1 * (deadline - t0)
+    left = cfg.ils_iters if n > 8 else 0
+    rnd = 0
+    while left > 0 and (ils_end is None or time.perf_counter() < ils_end):
+        step = min(10, left)
+        ub = K.improve_order(
+            best_order, ub, n, m, arr.cost, arr.dur, arr.sa_ptr, arr.sa_idx, step, cfg.seed * 1000003 + rnd
+        )
+        left -= step
+        rnd += 1
+    ub = int(ub)
+    fixed_red = int(arr.base.sum())
+    if not fits:
+        return _solution(
+            inst,
+            red,
+            best_order,
+            lower_bound=fixed_red + red.offset,
+            optimal=ub == fixed_red,
+            nodes=0,
+            t0=t0,
+            method="dp",
+            status="optimal" if ub == fixed_red else "too_large",
+        )
+    double = cfg.double_ended and m <= 64
+    if double:
+        h0 = int(
+            K.lower_bound2(
+                arr.full, np.uint64(0), np.uint64(0), n, m, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx,
+                arr.sa_mask, np.zeros(m), np.zeros(m, dtype=np.int64),
+            )
+        )  # fmt: skip
+    else:
+        h0 = int(
+            K.lower_bound(
+                arr.full, arr.full, n, m, arr.sc, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx,
+                np.zeros(m, dtype=np.int8), np.zeros(m), np.zeros(m, dtype=np.int64),
+            )
+        )  # fmt: skip
+    if h0 >= ub:
+        return _solution(
+            inst, red, best_order, lower_bound=ub + red.offset, optimal=True, nodes=0, t0=t0,
+            method="dp", status="optimal",
+        )  # fmt: skip
+    res = _search(arr, ub, h0, cfg, deadline, progress, double)
+    if res.order is not None:
+        best_order = res.order
+    return _solution(
+        inst,
+        red,
+        best_order,
+        lower_bound=res.lower_bound + red.offset,
+        optimal=res.status == "optimal",
+        nodes=res.nodes,
+        t0=t0,
+        method="dp",
+        status=res.status,
+    )
+
+
+@dataclass(frozen=True)
+class _SearchResult:
+    order: npt.NDArray[np.int64] | None  # None: nothing better than the heuristic's schedule
+    lower_bound: int  # on the reduced instance's cost
+    status: str
+    nodes: int
+
+
+def _search(
+    arr: _Arrays,
+    ub: int,
+    h0: int,
+    cfg: TalentConfig,
+    deadline: float | None,
+    progress: Progress,
+    double: bool,
+) -> _SearchResult:
+    """Best-first search in chunks: the clock is read, and the table or heap grown, between chunks."""
+    n, m = arr.n, arr.m
+    budget = cfg.memory_mb * 2**20
+    per_slot = _BYTES_PER_SLOT + (16 + 8 if double else 0)
+    max_cap = 1 << max(10, int(np.log2(budget * 0.6 / per_slot)))
+    max_heap = int(budget * 0.4 / _BYTES_PER_HEAP)
+    cap = min(1 << 16, max_cap)
+    hcap = min(1 << 17, max_heap)
+    keys = np.zeros((cap, 3) if double else cap, dtype=np.uint64)
+    used = np.zeros(cap, dtype=np.uint8)
+    gval = np.zeros(cap, dtype=np.int64)
+    hval = np.zeros(cap, dtype=np.int64)
+    parent = np.zeros(cap, dtype=np.int64 if double else np.int8)  # parent slot (double) or scene
+    pmove = np.zeros(cap if double else 1, dtype=np.int64)
+    closed = np.zeros(cap, dtype=np.uint8)
+    hf = np.zeros(hcap, dtype=np.int64)
+    hg = np.zeros(hcap, dtype=np.int64)
+    hslot = np.zeros(hcap, dtype=np.int64)
+    ctr = np.zeros(8, dtype=np.int64)
+    ub_arr = np.array([ub], dtype=np.int64)
+    if double:
+        K.astar2_init(arr.full, keys, used, gval, hval, parent, pmove, closed, hf, hg, hslot, ctr, np.int64(h0))
+    else:
+        K.astar_init(arr.full, keys, used, gval, hval, parent, closed, hf, hg, hslot, ctr, np.int64(h0))
+    status = "time_limit"
+    with progress.task("talent search (states expanded)", total=None) as task:
+        while True:
+            before = int(ctr[2])
+            if double:
+                code = K.astar2_run(
+                    n, m, arr.full, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sa_mask, arr.sub_ptr,
+                    arr.sub_idx, keys, used, gval, hval, parent, pmove, closed, hf, hg, hslot, ctr, ub_arr,
+                    cfg.chunk, int(cap * 0.7),
+                )  # fmt: skip
+            else:
+                code = K.astar_run(
+                    n, m, arr.full, arr.sc, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sub_ptr,
+                    arr.sub_idx, keys, used, gval, hval, parent, closed, hf, hg, hslot, ctr, ub_arr,
+                    cfg.chunk, int(cap * 0.7),
+                )  # fmt: skip
+            task.advance(int(ctr[2]) - before)
+            if code in (K.GOAL, K.EXHAUSTED):
+                status = "optimal"
+                break
+            if code == K.TABLE_FULL:
+                if cap >= max_cap:
+                    status = "memory_limit"
+                    break
+                ncap = cap * 2
+                nk = np.zeros((ncap, 3) if double else ncap, dtype=np.uint64)
+                nu = np.zeros(ncap, dtype=np.uint8)
+                ng = np.zeros(ncap, dtype=np.int64)
+                nh = np.zeros(ncap, dtype=np.int64)
+                npar = np.zeros(ncap, dtype=parent.dtype)
+                ncl = np.zeros(ncap, dtype=np.uint8)
+                remap = np.full(cap, -1, dtype=np.int64)
+                if double:
+                    npm = np.zeros(ncap, dtype=np.int64)
+                    K.rehash3(keys, used, gval, hval, parent, pmove, closed, nk, nu, ng, nh, npar, npm, ncl, remap)
+                    pmove = npm
+                else:
+                    K.rehash(keys, used, gval, hval, parent, closed, nk, nu, ng, nh, npar, ncl, remap)
+                size = int(ctr[0])
+                hslot[:size] = remap[hslot[:size]]
+                if ctr[3] >= 0:
+                    ctr[3] = remap[ctr[3]]
+                keys, used, gval, hval, parent, closed, cap = nk, nu, ng, nh, npar, ncl, ncap
+            elif code == K.HEAP_FULL:
+                if hcap >= max_heap:
+                    status = "memory_limit"
+                    break
+                hcap = min(hcap * 2, max_heap)
+                hf = np.resize(hf, hcap)
+                hg = np.resize(hg, hcap)
+                hslot = np.resize(hslot, hcap)
+            if deadline is not None and time.perf_counter() >= deadline:
+                status = "time_limit"
+                break
+    ub = int(ub_arr[0])
+    order = None
+    if ctr[3] >= 0:
+        if double:
+            order = K.trace_back2(ctr[3], parent, pmove, n)
+        else:
+            order = K.trace_back(ctr[3], arr.full, keys, used, parent, n)
+    lb = ub if status == "optimal" else int(K.open_min_f(gval, closed, hf, hg, hslot, int(ctr[0]), np.int64(ub)))
+    return _SearchResult(order=order, lower_bound=lb, status=status, nodes=int(ctr[2]))

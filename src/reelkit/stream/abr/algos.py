@@ -1,0 +1,298 @@
+"""The community's ABR baselines, each behind the per-step :class:`~reelkit.stream.abr.base.AbrPolicy`.
+
+* :class:`RateBased`: highest level whose bitrate is at most the harmonic mean of the last 5 throughputs.
+* :class:`BBA` (Huang et al., SIGCOMM 2014) as Pensieve's ``test/bb.py``: level 0 below a 5 s reservoir,
+  the top level above reservoir + 10 s cushion, linear (floored) in between.
+* :class:`Bola` (Spiteri et al., INFOCOM 2016), BOLA-BASIC with dash.js's parameter choice: utilities
+  ``ln(bitrate / lowest) + 1``, ``gp = (u_max - 1) / (target / 10 s - 1)``, ``V = 10 s / gp`` so that the
+  lowest level is chosen below 10 s of buffer and the highest from ``target`` (22 s for 6 levels) upward;
+  picks ``argmax (V (u_m + gp) - buffer) / bitrate_m``.
+* :class:`MPC` / robustMPC (Yin et al., SIGCOMM 2015) as Pensieve's ``test/mpc.py``: all L^5 level
+  sequences over a 5-chunk horizon (fewer near the end), throughput = harmonic mean of the last 5 measured
+  chunk throughputs, robustMPC divides it by 1 + the largest relative error of the last 5 predictions; the
+  plan model ignores the buffer cap and the RTT; ties go to the later sequence; chunk sizes are read one
+  index ahead (``get_chunk_size(q, last_index + position + 1)``), exactly as that script does.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+from reelkit.errors import ConfigError
+from reelkit.stream.abr.base import AbrPolicy, Observation, Video
+from reelkit.stream.abr.predictors import Ewma, HarmonicMean, ThroughputPredictor, measured_mbyteps
+from reelkit.stream.abr.qoe import QoE, get_qoe
+
+__all__ = ["BBA", "MPC", "Bola", "RateBased", "RobustMPC", "level_combos", "mpc_plan"]
+
+
+class RateBased(AbrPolicy):
+    """Highest level with bitrate <= the predicted throughput (harmonic mean of the last 5 by default)."""
+
+    name = "rate"
+
+    def __init__(self, predictor: ThroughputPredictor | None = None) -> None:
+        super().__init__()
+        self.predictor = predictor if predictor is not None else HarmonicMean(5)
+
+    def reset(self, video: Video) -> None:
+        super().reset(video)
+        self.predictor.reset()
+
+    def choose(self, obs: Observation) -> int:
+        v = self._require_video()
+        if obs.chunk_index == 0:
+            return self.first_level()
+        self.predictor.update(measured_mbyteps(obs))
+        est = self.predictor.predict()
+        kbps = (est or 0.0) * 8000.0
+        ok = np.nonzero(v.bitrates_kbps <= kbps)[0]
+        return int(ok[-1]) if ok.size else 0
+
+
+class BBA(AbrPolicy):
+    """Buffer-based adaptation exactly as Pensieve's ``test/bb.py`` (reservoir 5 s, cushion 10 s)."""
+
+    name = "bba"
+
+    def __init__(self, reservoir_s: float = 5.0, cushion_s: float = 10.0) -> None:
+        super().__init__()
+        if reservoir_s < 0 or cushion_s <= 0:
+            raise ConfigError("BBA needs reservoir >= 0 and cushion > 0")
+        self.reservoir_s, self.cushion_s = float(reservoir_s), float(cushion_s)
+
+    def choose(self, obs: Observation) -> int:
+        v = self._require_video()
+        if obs.chunk_index == 0:
+            return self.first_level()
+        top = v.n_levels - 1
+        b = obs.buffer_s
+        if b < self.reservoir_s:
+            return 0
+        if b >= self.reservoir_s + self.cushion_s:
+            return top
+        return int(top * (b - self.reservoir_s) / float(self.cushion_s))
+
+
+class Bola(AbrPolicy):
+    """BOLA-BASIC with dash.js's choice of V and gamma*p (see the module docstring)."""
+
+    name = "bola"
+
+    def __init__(self, min_buffer_s: float = 10.0, buffer_target_s: float | None = None) -> None:
+        super().__init__()
+        self.min_buffer_s = float(min_buffer_s)
+        self.buffer_target_s = buffer_target_s
+        self._u = np.zeros(1)
+        self._gp = 0.0
+        self._vp = 0.0
+
+    def reset(self, video: Video) -> None:
+        super().reset(video)
+        b = video.bitrates_kbps
+        self._u = np.log(b / b[0]) + 1.0
+        target = (
+            float(self.buffer_target_s)
+            if self.buffer_target_s is not None
+            else max(12.0, self.min_buffer_s + 2.0 * video.n_levels)
+        )
+        if video.n_levels > 1:
+            self._gp = (self._u[-1] - 1.0) / (target / self.min_buffer_s - 1.0)
+            self._vp = self.min_buffer_s / self._gp
+        else:
+            self._gp, self._vp = 1.0, 1.0
+
+    def choose(self, obs: Observation) -> int:
+        v = self._require_video()
+        if obs.chunk_index == 0:
+            return self.first_level()
+        if v.n_levels == 1:
+            return 0
+        score = (self._vp * (self._u + self._gp) - obs.buffer_s) / v.bitrates_kbps
+        return int(np.argmax(score))
+
+
+@lru_cache(maxsize=16)
+def level_combos(n_levels: int, horizon: int) -> np.ndarray:
+    """All ``n_levels ** horizon`` level sequences in ``itertools.product`` order, shape (count, horizon)."""
+    arr = np.array(list(itertools.product(range(n_levels), repeat=horizon)), dtype=np.int64)
+    arr.setflags(write=False)
+    return arr
+
+
+@numba.njit(cache=True)
+def _plan(
+    combos: np.ndarray,
+    n_eff: int,
+    future_sizes: np.ndarray,
+    q_units: np.ndarray,
+    q_scale: float,
+    rebuf_penalty: float,
+    smooth_penalty: float,
+    last_level: int,
+    buffer_s: float,
+    bandwidth_mbyteps: float,
+    chunk_s: float,
+) -> int:
+    """``test/mpc.py``'s inner loop over the distinct ``n_eff``-chunk prefixes (product order)."""
+    n_levels = q_units.shape[0]
+    horizon = combos.shape[1]
+    stride = 1
+    for _ in range(horizon - n_eff):
+        stride *= n_levels
+    max_reward = -100000000.0
+    best = 0
+    have = False
+    c = 0
+    while c < combos.shape[0]:
+        curr_rebuffer = 0.0
+        curr_buffer = buffer_s
+        qsum = 0.0
+        smooth = 0.0
+        last = last_level
+        for pos in range(n_eff):
+            q = combos[c, pos]
+            download = (future_sizes[q, pos] / 1000000.0) / bandwidth_mbyteps
+            if curr_buffer < download:
+                curr_rebuffer += download - curr_buffer
+                curr_buffer = 0.0
+            else:
+                curr_buffer -= download
+            curr_buffer += chunk_s
+            qsum += q_units[q]
+            smooth += abs(q_units[q] - q_units[last])
+            last = q
+        reward = qsum * q_scale - rebuf_penalty * curr_rebuffer - smooth_penalty * smooth * q_scale
+        if reward >= max_reward:
+            max_reward = reward
+            best = combos[c, 0]
+            have = True
+        c += stride
+    if not have:
+        return 0
+    return best
+
+
+def _q_units(qoe: QoE, bitrates_kbps: np.ndarray) -> tuple[np.ndarray, float]:
+    if qoe.name == "lin":  # Pensieve sums kbps and divides by 1000 at the end
+        return np.ascontiguousarray(bitrates_kbps, dtype=np.float64), 1.0 / 1000.0
+    return np.ascontiguousarray(qoe.quality(bitrates_kbps), dtype=np.float64), 1.0
+
+
+def mpc_plan(
+    video: Video,
+    next_index: int,
+    last_level: int,
+    buffer_s: float,
+    bandwidth_mbyteps: float,
+    *,
+    horizon: int = 5,
+    qoe: str | QoE = "lin",
+    index_offset: int = 1,
+) -> int:
+    """First level of the best ``horizon``-chunk plan (``test/mpc.py`` model) from chunk ``next_index``."""
+    q = get_qoe(qoe)
+    n_eff = min(horizon, video.session_chunks - next_index)
+    if n_eff <= 0:
+        return 0
+    start = next_index + index_offset
+    fs = np.zeros((video.n_levels, horizon))
+    for p in range(n_eff):
+        i = start + p
+        if 0 <= i < video.n_chunks:
+            fs[:, p] = video.sizes[:, i]
+    units, scale = _q_units(q, video.bitrates_kbps)
+    return int(
+        _plan(
+            level_combos(video.n_levels, horizon), n_eff, fs, units, scale, q.rebuf_penalty, q.smooth_penalty,
+            int(last_level), float(buffer_s), float(bandwidth_mbyteps), video.chunk_s,
+        )
+    )
+
+
+class MPC(AbrPolicy):
+    """MPC over ``horizon`` chunks with a point throughput prediction (``robust`` divides it by 1 + the
+    largest relative error of the last 5 predictions). ``index_offset=1`` reproduces ``test/mpc.py``'s
+    one-ahead chunk-size lookup; 0 uses the sizes of the chunks actually planned."""
+
+    name = "mpc"
+    robust = False
+
+    def __init__(
+        self,
+        *,
+        horizon: int = 5,
+        qoe: str | QoE = "lin",
+        predictor: str = "harmonic",
+        index_offset: int = 1,
+        robust: bool | None = None,
+    ) -> None:
+        super().__init__()
+        if horizon < 1 or horizon > 7:
+            raise ConfigError(f"MPC horizon must be 1..7; got {horizon}")
+        self.horizon = int(horizon)
+        self.qoe = get_qoe(qoe)
+        self.index_offset = int(index_offset)
+        if robust is not None:
+            self.robust = bool(robust)
+        self.predictor: ThroughputPredictor = HarmonicMean(5) if predictor == "harmonic" else Ewma()
+        self.errors: list[float] = []
+        self.estimates: list[float] = []
+        self._combos = np.zeros((1, 1), dtype=np.int64)
+        self._units = np.zeros(1)
+        self._scale = 1.0
+
+    def reset(self, video: Video) -> None:
+        super().reset(video)
+        self.predictor.reset()
+        self.errors = []
+        self.estimates = []
+        self._combos = level_combos(video.n_levels, self.horizon)
+        self._units, self._scale = _q_units(self.qoe, video.bitrates_kbps)
+
+    def predict_bandwidth(self, obs: Observation) -> float:
+        """Record the last measurement and return the (robust) throughput forecast in MB/s."""
+        tp = measured_mbyteps(obs)
+        err = abs(self.estimates[-1] - tp) / float(tp) if self.estimates else 0.0
+        self.errors.append(err)
+        self.predictor.update(tp)
+        est = self.predictor.predict()
+        assert est is not None
+        self.estimates.append(est)
+        if self.robust:
+            return est / (1.0 + float(max(self.errors[-5:])))
+        return est
+
+    def choose(self, obs: Observation) -> int:
+        v = self._require_video()
+        if obs.chunk_index == 0:
+            return self.first_level()
+        bw = self.predict_bandwidth(obs)
+        n_eff = min(self.horizon, v.session_chunks - obs.chunk_index)
+        if n_eff <= 0:
+            return int(obs.last_level)
+        start = obs.chunk_index + self.index_offset
+        fs = np.zeros((v.n_levels, self.horizon))
+        hi = min(start + n_eff, v.n_chunks)
+        if hi > start:
+            fs[:, : hi - start] = v.sizes[:, start:hi]
+        return int(
+            _plan(
+                self._combos, n_eff, fs, self._units, self._scale, self.qoe.rebuf_penalty, self.qoe.smooth_penalty,
+                int(obs.last_level), float(obs.buffer_s), float(bw), v.chunk_s,
+            )
+        )
+
+
+class RobustMPC(MPC):
+    """robustMPC: :class:`MPC` with the throughput divided by 1 + max recent relative error."""
+
+    name = "robustmpc"
+    robust = True
+
+

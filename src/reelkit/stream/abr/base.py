@@ -1,0 +1,359 @@
+"""The ABR interface shared by the simulator, every algorithm and the playback service.
+
+* :class:`Video`: the bitrate ladder, chunk length and per-chunk sizes (bytes) of one encoded video.
+* :class:`Observation`: what a player knows after a chunk finished downloading.
+* :class:`AbrPolicy`: one player session's decision maker; ``reset(video)`` starts a session, ``choose(obs)``
+  returns the level of the next chunk.
+
+Video readers: :func:`load_video_dir` (Pensieve's ``video_size_<level>`` files plus an optional
+``*ladder*.json``), :meth:`Video.constant_bitrate` and :func:`load_mpd` (a DASH MPD with its segment files).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
+
+__all__ = [
+    "DEFAULT_BITRATES_KBPS",
+    "DEFAULT_CHUNK_S",
+    "AbrPolicy",
+    "Observation",
+    "Video",
+    "load_mpd",
+    "load_video_dir",
+]
+
+#: Pensieve's ladder (``sim/env.py`` VIDEO_BIT_RATE) and chunk length (``test/mpc.py`` VIDEO_CHUNCK_LEN 4000 ms).
+DEFAULT_BITRATES_KBPS: tuple[float, ...] = (300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0)
+DEFAULT_CHUNK_S = 4.0
+
+
+@dataclass(frozen=True, eq=False)
+class Video:
+    """An encoded video: ``bitrates_kbps`` (L,) ascending, ``chunk_s`` seconds per chunk, ``sizes`` (L, N) bytes."""
+
+    bitrates_kbps: np.ndarray
+    chunk_s: float
+    sizes: np.ndarray
+    name: str = field(default="video", compare=False)
+    #: chunks in one session (0 = all); the simulator plays Pensieve's 48 of the 49-chunk test video.
+    total_chunks: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        b = np.asarray(self.bitrates_kbps, dtype=np.float64).reshape(-1)
+        s = np.asarray(self.sizes, dtype=np.float64)
+        if s.ndim != 2 or s.shape[0] != b.shape[0]:
+            raise ConfigError(f"video sizes must be (levels, chunks) = ({b.shape[0]}, N); got {s.shape}")
+        if b.shape[0] < 1 or s.shape[1] < 1:
+            raise ConfigError("a video needs at least one level and one chunk")
+        if np.any(np.diff(b) <= 0):
+            raise ConfigError(f"bitrates must be strictly ascending; got {b.tolist()}")
+        if not np.all(np.isfinite(s)) or np.any(s <= 0):
+            raise ConfigError("chunk sizes must be positive and finite")
+        if not (self.chunk_s > 0 and np.isfinite(self.chunk_s)):
+            raise ConfigError(f"chunk length must be positive; got {self.chunk_s}")
+        b.setflags(write=False)
+        s.setflags(write=False)
+        object.__setattr__(self, "bitrates_kbps", b)
+        object.__setattr__(self, "sizes", s)
+        object.__setattr__(self, "chunk_s", float(self.chunk_s))
+        if self.total_chunks < 0 or self.total_chunks > s.shape[1]:
+            raise ConfigError(f"total_chunks must be in 0..{s.shape[1]}; got {self.total_chunks}")
+
+    @property
+    def n_levels(self) -> int:
+        return int(self.sizes.shape[0])
+
+    @property
+    def n_chunks(self) -> int:
+        return int(self.sizes.shape[1])
+
+    @property
+    def session_chunks(self) -> int:
+        """Chunks played in one session: ``total_chunks`` when set, else every chunk."""
+        return int(self.total_chunks) if self.total_chunks > 0 else self.n_chunks
+
+    def with_session(self, total_chunks: int) -> Video:
+        """This video with sessions of ``min(total_chunks, n_chunks)`` chunks."""
+        return Video(self.bitrates_kbps, self.chunk_s, self.sizes, self.name, min(int(total_chunks), self.n_chunks))
+
+    def chunk_size(self, level: int, index: int) -> float:
+        """Bytes of chunk ``index`` at ``level``; 0 past the end (as Pensieve's ``test/mpc.py``)."""
+        if index < 0 or index >= self.n_chunks:
+            return 0.0
+        return float(self.sizes[level, index])
+
+    @classmethod
+    def constant_bitrate(
+        cls, bitrates_kbps: np.ndarray | list[float] | tuple[float, ...], chunk_s: float, n_chunks: int
+    ) -> Video:
+        """Every chunk of level ``l`` is ``bitrate_l * chunk_s / 8 * 1000`` bytes."""
+        b = np.asarray(bitrates_kbps, dtype=np.float64).reshape(-1)
+        if n_chunks < 1:
+            raise ConfigError(f"n_chunks must be >= 1; got {n_chunks}")
+        sizes = np.repeat((b * chunk_s / 8.0 * 1000.0)[:, None], int(n_chunks), axis=1)
+        return cls(b, float(chunk_s), sizes, name="constant")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Video):
+            return NotImplemented
+        return (
+            self.chunk_s == other.chunk_s
+            and np.array_equal(self.bitrates_kbps, other.bitrates_kbps)
+            and np.array_equal(self.sizes, other.sizes)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.chunk_s, self.bitrates_kbps.tobytes(), self.sizes.tobytes()))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the player knows before fetching chunk ``chunk_index``.
+
+    ``last_level``/``last_chunk_bytes``/``last_download_s`` describe the previous chunk (its download's wall
+    time as the player measured it, RTT included); ``buffer_s`` is the buffer now; ``rebuffer_s`` the stall
+    that the previous download caused.
+    """
+
+    chunk_index: int
+    last_level: int
+    last_chunk_bytes: float
+    last_download_s: float
+    buffer_s: float
+    rebuffer_s: float = 0.0
+
+
+class AbrPolicy:
+    """Base class of every ABR algorithm: one object per player session.
+
+    Subclasses set ``name`` and override :meth:`reset` (call ``super().reset(video)``) and :meth:`choose`.
+    """
+
+    name: ClassVar[str] = "policy"
+    #: level of the first chunk, before any measurement (Pensieve's DEFAULT_QUALITY = 1)
+    start_level: int = 1
+
+    def __init__(self) -> None:
+        self.video: Video | None = None
+
+    def reset(self, video: Video) -> None:
+        """Start a new session on ``video``: forget all history."""
+        self.video = video
+
+    def choose(self, obs: Observation) -> int:
+        """The level (0 = lowest) of chunk ``obs.chunk_index``; for chunk 0 every policy returns
+        :meth:`first_level` (the simulator fetches chunk 0 at that level without asking)."""
+        raise NotImplementedError
+
+    def first_level(self) -> int:
+        """The level of chunk 0 (no measurement yet): ``start_level`` clipped to the ladder."""
+        v = self._require_video()
+        return max(0, min(self.start_level, v.n_levels - 1))
+
+    def _require_video(self) -> Video:
+        if self.video is None:
+            raise ConfigError(f"policy {self.name!r}: call reset(video) before choose()")
+        return self.video
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+_SIZE_RE = re.compile(r"^video_size_(\d+)$")
+
+
+def _read_size_file(path: Path) -> np.ndarray:
+    vals: list[float] = []
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = raw.strip()
+            if not line:
+                continue
+            tok = line.split()[0]
+            try:
+                v = float(tok)
+            except ValueError:
+                raise DataFormatError(f"chunk size {tok!r} is not a number", path=str(path), line=lineno) from None
+            if not np.isfinite(v) or v <= 0:
+                raise DataFormatError(f"chunk size must be positive; got {tok!r}", path=str(path), line=lineno)
+            vals.append(v)
+    if not vals:
+        raise EmptyDataError("no chunk sizes in file", path=str(path))
+    return np.asarray(vals, dtype=np.float64)
+
+
+def load_video_dir(
+    path: str | Path,
+    *,
+    bitrates_kbps: list[float] | tuple[float, ...] | np.ndarray | None = None,
+    chunk_s: float | None = None,
+) -> Video:
+    """Read ``video_size_0..L-1`` (bytes per chunk, one per line) from ``path``.
+
+    Bitrates and chunk length come from an ``*ladder*.json`` beside the files (keys ``bitrate_index_to_kbps``
+    or ``bitrates_kbps``, ``chunk_length_s`` or ``chunk_s``) when present; explicit arguments win; otherwise
+    Pensieve's 300..4300 kbps ladder and 4 s chunks. Chunks are truncated to the shortest level.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataFormatError("video directory does not exist", path=str(p))
+    if p.is_file():
+        if p.suffix.lower() == ".mpd":
+            return load_mpd(p)
+        p = p.parent
+    files: dict[int, Path] = {}
+    for f in p.iterdir():
+        m = _SIZE_RE.match(f.name)
+        if m and f.is_file():
+            files[int(m.group(1))] = f
+    if not files:
+        mpds = sorted(p.glob("*.mpd"))
+        if mpds:
+            return load_mpd(mpds[0])
+        raise EmptyDataError("no video_size_<level> files (or .mpd) in directory", path=str(p))
+    levels = sorted(files)
+    if levels != list(range(len(levels))):
+        raise DataFormatError(f"video_size_ levels must be 0..{len(levels) - 1}; found {levels}", path=str(p))
+    arrays = [_read_size_file(files[i]) for i in levels]
+    n = min(len(a) for a in arrays)
+    sizes = np.stack([a[:n] for a in arrays])
+
+    lad_b: list[float] | None = None
+    lad_c: float | None = None
+    for lf in sorted(p.glob("*ladder*.json")):
+        try:
+            doc = json.loads(lf.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataFormatError(f"ladder file is not JSON ({exc})", path=str(lf)) from None
+        if isinstance(doc, dict):
+            raw_b = doc.get("bitrate_index_to_kbps", doc.get("bitrates_kbps"))
+            if isinstance(raw_b, list):
+                lad_b = [float(x) for x in raw_b]
+            raw_c = doc.get("chunk_length_s", doc.get("chunk_s"))
+            if isinstance(raw_c, int | float):
+                lad_c = float(raw_c)
+        break
+    if bitrates_kbps is not None:
+        b = np.asarray(bitrates_kbps, dtype=np.float64).reshape(-1)
+    elif lad_b is not None:
+        b = np.asarray(lad_b, dtype=np.float64)
+    else:
+        if len(levels) != len(DEFAULT_BITRATES_KBPS):
+            raise ConfigError(
+                f"{p}: {len(levels)} levels but no *ladder*.json; pass the bitrates (e.g. --bitrates 300,750,...)"
+            )
+        b = np.asarray(DEFAULT_BITRATES_KBPS, dtype=np.float64)
+    if b.shape[0] != len(levels):
+        raise ConfigError(f"{p}: {len(levels)} video_size_ files but {b.shape[0]} bitrates")
+    c = float(chunk_s) if chunk_s is not None else (lad_c if lad_c is not None else DEFAULT_CHUNK_S)
+    return Video(b, c, sizes, name=p.name)
+
+
+def _iso_duration_s(text: str) -> float:
+    m = re.fullmatch(r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?", text)
+    if not m:
+        raise ValueError(text)
+    d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+    return d * 86400 + h * 3600 + mi * 60 + s
+
+
+def _fill_template(tpl: str, rep_id: str, bandwidth: int, number: int) -> str:
+    def sub(m: re.Match[str]) -> str:
+        key, fmt = m.group(1), m.group(2)
+        if key == "":
+            return "$"
+        val: str | int
+        if key == "RepresentationID":
+            return rep_id
+        val = bandwidth if key == "Bandwidth" else number
+        if fmt:
+            return ("%" + fmt[1:]) % val
+        return str(val)
+
+    return re.sub(r"\$(RepresentationID|Number|Bandwidth|)(%0\d+d)?\$", sub, tpl)
+
+
+def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
+    """Read a static DASH MPD (SegmentTemplate with ``$Number$``) and size its segment files on disk.
+
+    Levels are the video Representations sorted by ``bandwidth``; the chunk length is the template's
+    ``duration / timescale`` (Pensieve's 3.99342 s is rounded to 4 s when within 1%), or ``chunk_s``.
+    Chunks are counted from ``startNumber`` while every level's file exists.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError("MPD file does not exist", path=str(p))
+    try:
+        root = ET.parse(p).getroot()
+    except ET.ParseError as exc:
+        raise DataFormatError(f"MPD is not valid XML ({exc})", path=str(p), line=exc.position[0]) from None
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    reps: list[tuple[int, str, str, int, float, float]] = []  # bandwidth, id, media tpl, start, dur, timescale
+    for aset in (e for e in root.iter() if local(e.tag) == "AdaptationSet"):
+        mime = aset.get("mimeType", "") or aset.get("contentType", "")
+        aset_tpl = next((c for c in aset if local(c.tag) == "SegmentTemplate"), None)
+        for rep in (c for c in aset if local(c.tag) == "Representation"):
+            rmime = rep.get("mimeType", mime)
+            if rmime and "video" not in rmime:
+                continue
+            tpl = next((c for c in rep if local(c.tag) == "SegmentTemplate"), aset_tpl)
+            if tpl is None or tpl.get("media") is None:
+                raise DataFormatError("Representation without a SegmentTemplate media attribute", path=str(p))
+            timescale = float(tpl.get("timescale", "1"))
+            dur = tpl.get("duration")
+            if dur is None:
+                timeline = next((c for c in tpl if local(c.tag) == "SegmentTimeline"), None)
+                s_el = next((c for c in timeline if local(c.tag) == "S"), None) if timeline is not None else None
+                if s_el is None or s_el.get("d") is None:
+                    raise DataFormatError("SegmentTemplate has neither duration nor SegmentTimeline", path=str(p))
+                dur = s_el.get("d")
+            reps.append(
+                (
+                    int(float(rep.get("bandwidth", "0"))),
+                    rep.get("id", ""),
+                    str(tpl.get("media")),
+                    int(tpl.get("startNumber", "1")),
+                    float(str(dur)),
+                    timescale,
+                )
+            )
+    if not reps:
+        raise EmptyDataError("no video Representation in MPD", path=str(p))
+    reps.sort(key=lambda r: r[0])
+    seg_s = reps[0][4] / reps[0][5]
+    if chunk_s is None:
+        chunk_s = float(round(seg_s)) if abs(seg_s - round(seg_s)) <= 0.01 * seg_s else seg_s
+    base = p.parent
+    cols: list[list[float]] = [[] for _ in reps]
+    number = reps[0][3]
+    while True:
+        row = []
+        for bw, rid, media, start, _, _ in reps:
+            f = base / _fill_template(media, rid, bw, number - reps[0][3] + start)
+            if not f.is_file():
+                row = []
+                break
+            row.append(float(f.stat().st_size))
+        if not row:
+            break
+        for i, v in enumerate(row):
+            cols[i].append(v)
+        number += 1
+    if not cols[0]:
+        raise EmptyDataError("no segment files found beside the MPD", path=str(p))
+    sizes = np.asarray(cols, dtype=np.float64)
+    bitrates = np.asarray([r[0] / 1000.0 for r in reps], dtype=np.float64)
+    return Video(bitrates, float(chunk_s), sizes, name=p.stem)

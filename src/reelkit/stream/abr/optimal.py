@@ -1,0 +1,186 @@
+"""The offline optimum: dynamic programming over the exact simulator with the whole trace known.
+
+State after chunk k: the simulator's own state (trace pointer and clock, buffer) plus the last level and the
+QoE so far. Every state is expanded with every level through the exact chunk step of
+:mod:`reelkit.stream.abr.sim` (same arithmetic), and states are merged by the discretisation
+``(elapsed wall time // time_step_s, buffer // buffer_step_s, level)``: of the paths that fall into one cell
+only the one with the highest QoE so far survives. Everything else is exact, so the result is a real plan
+whose QoE the simulator reproduces exactly (a lower bound on the true optimum that tightens as the steps
+shrink; with the default 0.1 s / 0.1 s cells it is within a few thousandths of a QoE unit per chunk of the
+0.05 s answer on the Pensieve traces, see ``benchmarks/RESULTS.d/abr.md``). Pensieve's own ``test/dp.cc``
+uses 50 ms cells with floored download times instead (an optimistic bound).
+
+Chunk 0 is fetched at the start level (as in the simulator); chunks 1..N-1 are chosen; the objective is
+the scored QoE (chunks 1..N-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba.typed import List
+
+from reelkit.errors import ConfigError
+from reelkit.stream.abr.base import Video
+from reelkit.stream.abr.qoe import QoE, get_qoe
+from reelkit.stream.abr.sim import PENSIEVE, Session, SimConfig, _chunk, _session_video, simulate_levels
+from reelkit.stream.abr.traces import Trace
+
+__all__ = ["OptimalResult", "optimal_plan"]
+
+
+@dataclass(frozen=True)
+class OptimalResult:
+    """The optimum's level sequence (chunk 0 first), its session, and the DP's size."""
+
+    levels: np.ndarray
+    session: Session
+    dp_value: float
+    max_states: int
+    time_step_s: float
+    buffer_step_s: float
+
+
+@numba.njit(cache=True)
+def _dp(
+    times: np.ndarray,
+    bw: np.ndarray,
+    sizes: np.ndarray,
+    q: np.ndarray,
+    mu: float,
+    smooth: float,
+    n_chunks: int,
+    start_level: int,
+    ptr0: int,
+    last_t0: float,
+    chunk_ms: float,
+    rtt_ms: float,
+    payload: float,
+    cap_ms: float,
+    step_ms: float,
+    t_cell_ms: float,
+    b_cell_ms: float,
+    lower_bound: float,
+    q_max: float,
+) -> tuple[np.ndarray, float, int]:
+    n_levels = sizes.shape[0]
+    nb = int(cap_ms / b_cell_ms) + 2
+    delay, sleep, rebuf, buf, ptr, lt = _chunk(
+        times, bw, sizes[start_level, 0], ptr0, last_t0, 0.0, chunk_ms, rtt_ms, payload, cap_ms, step_ms, 1.0
+    )
+    s_ptr = np.array([ptr], dtype=np.int64)
+    s_lt = np.array([lt])
+    s_buf = np.array([buf])
+    s_el = np.array([delay + sleep])
+    s_lv = np.array([start_level], dtype=np.int64)
+    s_r = np.array([0.0])
+    parents = List()
+    levels_hist = List()
+    max_states = 1
+    for k in range(1, n_chunks):
+        n = s_ptr.shape[0]
+        m = n * n_levels
+        c_ptr = np.empty(m, dtype=np.int64)
+        c_lt = np.empty(m)
+        c_buf = np.empty(m)
+        c_el = np.empty(m)
+        c_r = np.empty(m)
+        keys = np.empty(m, dtype=np.int64)
+        remaining = (n_chunks - 1 - k) * q_max
+        for i in range(n):
+            for lv in range(n_levels):
+                d, s, rb, b2, p2, t2 = _chunk(
+                    times, bw, sizes[lv, k], s_ptr[i], s_lt[i], s_buf[i], chunk_ms, rtt_ms, payload, cap_ms,
+                    step_ms, 1.0,
+                )
+                j = i * n_levels + lv
+                c_ptr[j] = p2
+                c_lt[j] = t2
+                c_buf[j] = b2
+                el = s_el[i] + d + s
+                c_el[j] = el
+                r = s_r[i] + (q[lv] - mu * (rb / 1000.0) - smooth * abs(q[lv] - q[s_lv[i]]))
+                c_r[j] = r
+                if r + remaining < lower_bound:
+                    keys[j] = -1  # cannot beat a known plan
+                else:
+                    keys[j] = (np.int64(el / t_cell_ms) * nb + np.int64(b2 / b_cell_ms)) * n_levels + lv
+        order = np.argsort(keys)
+        keep = np.empty(m, dtype=np.int64)
+        nk = 0
+        j = 0
+        while j < m:
+            key = keys[order[j]]
+            best = order[j]
+            j2 = j + 1
+            while j2 < m and keys[order[j2]] == key:
+                if c_r[order[j2]] > c_r[best]:
+                    best = order[j2]
+                j2 += 1
+            if key >= 0:
+                keep[nk] = best
+                nk += 1
+            j = j2
+        if nk == 0:  # everything pruned (bound too tight): keep the best candidate
+            keep[0] = np.argmax(c_r)
+            nk = 1
+        keep = keep[:nk]
+        par = np.empty(nk, dtype=np.int64)
+        lvs = np.empty(nk, dtype=np.int64)
+        for t in range(nk):
+            par[t] = keep[t] // n_levels
+            lvs[t] = keep[t] % n_levels
+        s_ptr = c_ptr[keep]
+        s_lt = c_lt[keep]
+        s_buf = c_buf[keep]
+        s_el = c_el[keep]
+        s_r = c_r[keep]
+        s_lv = lvs
+        parents.append(par)
+        levels_hist.append(lvs)
+        if nk > max_states:
+            max_states = nk
+    out = np.empty(n_chunks, dtype=np.int64)
+    out[0] = start_level
+    idx = np.argmax(s_r)
+    value = s_r[idx]
+    for k in range(n_chunks - 1, 0, -1):
+        out[k] = levels_hist[k - 1][idx]
+        idx = parents[k - 1][idx]
+    return out, value, max_states
+
+
+def optimal_plan(
+    trace: Trace,
+    video: Video,
+    *,
+    qoe: str | QoE = "lin",
+    config: SimConfig = PENSIEVE,
+    time_step_s: float = 0.1,
+    buffer_step_s: float = 0.1,
+    lower_bound: float | None = None,
+) -> OptimalResult:
+    """The best level sequence for ``trace`` (evaluation mode: first interval, no noise).
+
+    ``lower_bound`` (the scored QoE of any known plan, e.g. robustMPC's) prunes states that cannot beat it
+    even at the top bitrate from there on; it never changes the answer when it is a true achievable value.
+    """
+    if config.noise is not None or config.random_start:
+        raise ConfigError("the offline optimum is defined for evaluation mode (no noise, first interval)")
+    if time_step_s <= 0 or buffer_step_s <= 0:
+        raise ConfigError("DP cell sizes must be positive")
+    v = _session_video(video, config)
+    q = get_qoe(qoe)
+    qv = np.ascontiguousarray(q.quality(v.bitrates_kbps))
+    start = min(config.start_level, v.n_levels - 1)
+    lb = -np.inf if lower_bound is None else float(lower_bound) - 1e-6
+    levels, value, max_states = _dp(
+        trace.times_s, trace.mbps, np.ascontiguousarray(v.sizes), qv, q.rebuf_penalty, q.smooth_penalty,
+        v.session_chunks, start, 1, float(trace.times_s[0]), v.chunk_s * 1000.0, config.rtt_s * 1000.0,
+        config.payload, config.buffer_cap_s * 1000.0, config.sleep_step_s * 1000.0, time_step_s * 1000.0,
+        buffer_step_s * 1000.0, lb, float(np.max(qv)),
+    )
+    session = simulate_levels(levels, trace, v, qoe=q, config=config)
+    return OptimalResult(levels, session, float(value), int(max_states), time_step_s, buffer_step_s)

@@ -1,0 +1,122 @@
+"""Policies by name: :func:`make_policy` and :func:`available_policies`.
+
+``best`` is the policy reelkit ships as its strongest: ``models/best.json`` (package data) names the
+algorithm and its model file beside it, loaded through :mod:`importlib.resources`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+from reelkit.errors import ConfigError, ModelFormatError
+from reelkit.stream.abr.base import AbrPolicy
+
+__all__ = ["MODELS_PACKAGE", "available_policies", "make_policy", "shipped_model_path"]
+
+MODELS_PACKAGE = "reelkit.stream.abr.models"
+
+
+def shipped_model_path(filename: str) -> Path:
+    """Path of a model file shipped in ``reelkit/stream/abr/models``."""
+    res = resources.files(MODELS_PACKAGE).joinpath(filename)
+    if not res.is_file():
+        raise ModelFormatError(f"shipped ABR model {filename!r} is missing from the reelkit installation")
+    return Path(str(res))
+
+
+def _rate(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.algos import RateBased
+
+    return RateBased()
+
+
+def _bba(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.algos import BBA
+
+    return BBA()
+
+
+def _bola(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.algos import Bola
+
+    return Bola()
+
+
+def _mpc(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.algos import MPC
+
+    return MPC()
+
+
+def _robustmpc(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.algos import RobustMPC
+
+    return RobustMPC()
+
+
+def _mpc_ewma(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.algos import MPC
+
+    p = MPC(predictor="ewma", robust=True)
+    p.name = "mpc_ewma"  # type: ignore[misc]
+    return p
+
+
+def _fugu(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.stochastic import StochasticMPC
+
+    return StochasticMPC.load(model if model is not None else shipped_model_path("fugu_ttp.npz"))
+
+
+def _imitation(model: str | Path | None) -> AbrPolicy:
+    from reelkit.stream.abr.learned import ImitationPolicy
+
+    return ImitationPolicy.load(model if model is not None else shipped_model_path("imitation.npz"))
+
+
+def _best(model: str | Path | None) -> AbrPolicy:
+    if model is not None:
+        from reelkit.stream.abr.learned import load_any_model
+
+        return load_any_model(model)
+    meta_path = shipped_model_path("best.json")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        algo, fname = str(meta["algo"]), str(meta["model"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFormatError(f"{meta_path}: not a valid best-policy descriptor ({exc})") from None
+    pol = _FACTORIES[algo](shipped_model_path(fname))
+    return pol
+
+
+_FACTORIES: dict[str, Callable[[str | Path | None], AbrPolicy]] = {
+    "rate": _rate,
+    "bba": _bba,
+    "bola": _bola,
+    "mpc": _mpc,
+    "robustmpc": _robustmpc,
+    "mpc_ewma": _mpc_ewma,
+    "fugu": _fugu,
+    "imitation": _imitation,
+    "best": _best,
+}
+_ALIASES = {"rb": "rate", "rmpc": "robustmpc", "robust_mpc": "robustmpc", "smpc": "fugu", "stochastic_mpc": "fugu",
+            "bb": "bba", "learned": "imitation", "comyco": "imitation"}
+
+
+def available_policies() -> list[str]:
+    """Names :func:`make_policy` accepts (``optimal`` is not a policy: it needs the whole trace)."""
+    return list(_FACTORIES)
+
+
+def make_policy(name: str, *, model: str | Path | None = None) -> AbrPolicy:
+    """A fresh policy object (call ``reset(video)`` before ``choose``); ``model`` overrides a learned
+    policy's shipped model file."""
+    key = str(name).strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _FACTORIES:
+        raise ConfigError(f"unknown ABR algorithm {name!r}; choose one of {', '.join(available_policies())}")
+    return _FACTORIES[key](model)

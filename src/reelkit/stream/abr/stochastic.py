@@ -1,0 +1,180 @@
+"""Stochastic MPC on a learned throughput distribution (Fugu: Yan et al., NSDI 2020).
+
+At every decision the :class:`~reelkit.stream.abr.ttp.ThroughputDistribution` gives, for each level and each
+of the next ``horizon`` chunks, a distribution over ``K`` throughputs. Backward induction over a buffer grid
+(``buffer_step_s``, linear interpolation) and the last level maximises the *expected* QoE over the horizon,
+choosing each later chunk after its predecessor's outcome is known (closed loop, as Fugu's value iteration).
+The plan model: download time = size / throughput (the throughput is measured with the RTT, so it includes
+it), stall = max(download - buffer, 0), buffer capped at 60 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from reelkit.errors import ConfigError
+from reelkit.stream.abr.base import AbrPolicy, Observation, Video
+from reelkit.stream.abr.predictors import measured_mbyteps
+from reelkit.stream.abr.qoe import get_qoe
+from reelkit.stream.abr.ttp import ThroughputDistribution, history_features, load_npz, save_npz
+
+__all__ = ["StochasticMPC"]
+
+
+@numba.njit(cache=True)
+def _interp(v: np.ndarray, b: float, step: float, lv: int) -> float:
+    x = b / step
+    i = int(x)
+    nb = v.shape[0]
+    if i >= nb - 1:
+        return v[nb - 1, lv]
+    f = x - i
+    return v[i, lv] * (1.0 - f) + v[i + 1, lv] * f
+
+
+@numba.njit(cache=True)
+def _smpc(
+    sizes: np.ndarray,
+    probs: np.ndarray,
+    thr: np.ndarray,
+    q: np.ndarray,
+    mu: float,
+    smooth: float,
+    last_level: int,
+    buffer_s: float,
+    chunk_s: float,
+    cap_s: float,
+    step: float,
+    n_eff: int,
+) -> int:
+    n_levels = sizes.shape[0]
+    k_bins = thr.shape[0]
+    nb = int(cap_s / step) + 1
+    v_next = np.zeros((nb, n_levels))
+    v_cur = np.zeros((nb, n_levels))
+    for h in range(n_eff - 1, 0, -1):
+        for bi in range(nb):
+            b = bi * step
+            for last in range(n_levels):
+                best = -1e300
+                for lv in range(n_levels):
+                    val = q[lv] - smooth * abs(q[lv] - q[last])
+                    for k in range(k_bins):
+                        p = probs[lv, h, k]
+                        if p < 1e-5:
+                            continue
+                        dt = sizes[lv, h] / (thr[k] * 1e6)
+                        rb = dt - b
+                        if rb > 0:
+                            nb2 = chunk_s
+                        else:
+                            rb = 0.0
+                            nb2 = b - dt + chunk_s
+                        if nb2 > cap_s:
+                            nb2 = cap_s
+                        val += p * (-mu * rb + _interp(v_next, nb2, step, lv))
+                    if val > best:
+                        best = val
+                v_cur[bi, last] = best
+        for bi in range(nb):
+            for last in range(n_levels):
+                v_next[bi, last] = v_cur[bi, last]
+    best = -1e300
+    choice = 0
+    for lv in range(n_levels):
+        val = q[lv] - smooth * abs(q[lv] - q[last_level])
+        for k in range(k_bins):
+            p = probs[lv, 0, k]
+            dt = sizes[lv, 0] / (thr[k] * 1e6)
+            rb = dt - buffer_s
+            if rb > 0:
+                nb2 = chunk_s
+            else:
+                rb = 0.0
+                nb2 = buffer_s - dt + chunk_s
+            if nb2 > cap_s:
+                nb2 = cap_s
+            cont = _interp(v_next, nb2, step, lv) if n_eff > 1 else 0.0
+            val += p * (-mu * rb + cont)
+        if val > best:
+            best = val
+            choice = lv
+    return choice
+
+
+class StochasticMPC(AbrPolicy):
+    """Fugu-style stochastic MPC (see the module docstring)."""
+
+    name = "fugu"
+
+    def __init__(
+        self,
+        predictor: ThroughputDistribution,
+        *,
+        horizon: int = 5,
+        buffer_step_s: float = 0.5,
+        qoe: str = "lin",
+        buffer_cap_s: float = 60.0,
+    ) -> None:
+        super().__init__()
+        if horizon < 1:
+            raise ConfigError(f"horizon must be >= 1; got {horizon}")
+        self.predictor = predictor
+        self.horizon = int(horizon)
+        self.buffer_step_s = float(buffer_step_s)
+        self.qoe = get_qoe(qoe)
+        self.buffer_cap_s = float(buffer_cap_s)
+        self.tputs: list[float] = []
+        self.downloads: list[float] = []
+        self._q = np.zeros(1)
+
+    def reset(self, video: Video) -> None:
+        super().reset(video)
+        self.tputs, self.downloads = [], []
+        self._q = np.ascontiguousarray(self.qoe.quality(video.bitrates_kbps))
+
+    def choose(self, obs: Observation) -> int:
+        v = self._require_video()
+        if obs.chunk_index == 0:
+            return self.first_level()
+        self.tputs.append(measured_mbyteps(obs))
+        self.downloads.append(float(obs.last_download_s))
+        n_eff = min(self.horizon, v.session_chunks - obs.chunk_index)
+        if n_eff <= 0:
+            return int(obs.last_level)
+        f, hm = history_features(self.tputs, self.downloads)
+        sizes = np.zeros((v.n_levels, n_eff))
+        for h in range(n_eff):
+            i = min(obs.chunk_index + h, v.n_chunks - 1)
+            sizes[:, h] = v.sizes[:, i]
+        rows = np.empty((v.n_levels * n_eff, f.shape[0] + 1))
+        rows[:, :-1] = f
+        rows[:, -1] = np.log(sizes.reshape(-1) / 1e6 / hm)
+        probs = self.predictor.predict(rows).reshape(v.n_levels, n_eff, -1)
+        thr = hm * np.exp(self.predictor.centers)
+        return int(
+            _smpc(
+                np.ascontiguousarray(sizes), np.ascontiguousarray(probs), thr, self._q, self.qoe.rebuf_penalty,
+                self.qoe.smooth_penalty, int(obs.last_level), float(obs.buffer_s), v.chunk_s, self.buffer_cap_s,
+                self.buffer_step_s, n_eff,
+            )
+        )
+
+    def save(self, path: str | Path) -> None:
+        meta = {"kind": "fugu", "format": 1, "horizon": self.horizon, "buffer_step_s": self.buffer_step_s,
+                "qoe": self.qoe.name, "buffer_cap_s": self.buffer_cap_s}
+        save_npz(path, self.predictor.to_arrays(), meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> StochasticMPC:
+        arrays, meta = load_npz(path, "fugu")
+        return cls(
+            ThroughputDistribution.from_arrays(arrays),
+            horizon=int(meta["horizon"]),  # type: ignore[call-overload]
+            buffer_step_s=float(meta["buffer_step_s"]),  # type: ignore[arg-type]
+            qoe=str(meta["qoe"]),
+            buffer_cap_s=float(meta["buffer_cap_s"]),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,179 @@
+"""Network traces: Pensieve's cooked format and Mahimahi packet-delivery traces.
+
+* Cooked (Pensieve, ``sim/load_trace.py``): one ``time_s throughput_Mbps`` pair per line, whitespace
+  separated. The simulator holds ``throughput[i]`` over ``(time[i-1], time[i]]``; ``throughput[0]`` is never
+  used, and at the last line the trace wraps to index 1 with the clock at 0 (``sim/fixed_env.py``).
+* Mahimahi: one integer per line, the millisecond at which one 1500-byte packet can be delivered (the link
+  repeats with the period of its last timestamp). It is turned into a cooked trace by counting the packets
+  in windows of ``window_s`` (default 1 s): ``time[i] = i * window_s`` and ``throughput[i]`` = the bits
+  delivered in ``((i-1) w, i w]`` per second.
+
+:func:`load_trace` detects the format from the first data line (two numbers: cooked; one integer: Mahimahi).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reelkit.errors import DataFormatError, EmptyDataError
+
+__all__ = ["MAHIMAHI_PACKET_BYTES", "Trace", "load_trace", "load_traces"]
+
+MAHIMAHI_PACKET_BYTES = 1500
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """A throughput trace: ``times_s`` (non-decreasing) and ``mbps`` (Mbit/s), as Pensieve's cooked files."""
+
+    times_s: np.ndarray
+    mbps: np.ndarray
+    name: str = "trace"
+
+    def __post_init__(self) -> None:
+        t = np.ascontiguousarray(self.times_s, dtype=np.float64).reshape(-1)
+        b = np.ascontiguousarray(self.mbps, dtype=np.float64).reshape(-1)
+        where = self.name
+        if t.shape != b.shape:
+            raise DataFormatError("times and throughputs differ in length", path=where)
+        if t.shape[0] < 2:
+            raise EmptyDataError("a trace needs at least two lines (time_s throughput_Mbps)", path=where)
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(b))):
+            raise DataFormatError("non-finite value in trace", path=where)
+        if np.any(b < 0):
+            i = int(np.argmax(b < 0))
+            raise DataFormatError(f"negative throughput {b[i]}", path=where, line=i + 1)
+        if t[0] < 0:
+            raise DataFormatError(f"negative time {t[0]}", path=where, line=1)
+        d = np.diff(t)
+        if np.any(d < 0):
+            i = int(np.argmax(d < 0)) + 1
+            raise DataFormatError(f"time goes backwards ({t[i - 1]} then {t[i]})", path=where, line=i + 1)
+        # the simulator wraps to index 1 with the clock at 0: the payload of one period must be positive
+        first = t[1] - 0.0
+        if not (np.sum(b[2:] * d[1:]) + b[1] * first > 0):
+            raise DataFormatError("trace delivers no data (all throughputs zero)", path=where)
+        t.setflags(write=False)
+        b.setflags(write=False)
+        object.__setattr__(self, "times_s", t)
+        object.__setattr__(self, "mbps", b)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.times_s[-1])
+
+    @property
+    def mean_mbps(self) -> float:
+        """Time-weighted mean throughput over one period (as the simulator sees it)."""
+        d = np.diff(self.times_s)
+        total = float(self.times_s[-1])
+        return float(np.sum(self.mbps[1:] * d) / total) if total > 0 else float(self.mbps[1])
+
+    @classmethod
+    def constant(cls, mbps: float, duration_s: float = 1000.0, step_s: float = 1.0, name: str = "constant") -> Trace:
+        """A flat trace of ``mbps`` (handy in tests)."""
+        n = max(2, int(math.ceil(duration_s / step_s)) + 1)
+        t = np.arange(n, dtype=np.float64) * step_s
+        return cls(t, np.full(n, float(mbps)), name=name)
+
+
+def _parse_float(tok: str, path: str, lineno: int, what: str) -> float:
+    try:
+        v = float(tok)
+    except ValueError:
+        raise DataFormatError(f"{what} {tok!r} is not a number", path=path, line=lineno) from None
+    if not math.isfinite(v):
+        raise DataFormatError(f"{what} {tok!r} is not finite", path=path, line=lineno)
+    return v
+
+
+def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
+    """Read one cooked or Mahimahi trace file (format detected from its first data line)."""
+    p = Path(path)
+    sp = str(p)
+    if not p.is_file():
+        raise DataFormatError("trace file does not exist", path=sp)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError("trace file is not text", path=sp) from None
+    rows: list[tuple[int, list[str]]] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        rows.append((lineno, line.split()))
+    if not rows:
+        raise EmptyDataError("empty trace file", path=sp)
+    ncols = len(rows[0][1])
+    if ncols >= 2:
+        times = np.empty(len(rows))
+        bws = np.empty(len(rows))
+        for i, (lineno, toks) in enumerate(rows):
+            if len(toks) < 2:
+                raise DataFormatError(
+                    f"expected 'time_s throughput_Mbps', got {' '.join(toks)!r}", path=sp, line=lineno
+                )
+            times[i] = _parse_float(toks[0], sp, lineno, "time")
+            bws[i] = _parse_float(toks[1], sp, lineno, "throughput")
+            if bws[i] < 0:
+                raise DataFormatError(f"negative throughput {toks[1]!r}", path=sp, line=lineno)
+            if i > 0 and times[i] < times[i - 1]:
+                raise DataFormatError(
+                    f"time goes backwards ({times[i - 1]:g} then {times[i]:g})", path=sp, line=lineno
+                )
+        if len(rows) < 2:
+            raise EmptyDataError("a trace needs at least two lines", path=sp)
+        return Trace(times, bws, name=p.name)
+    # Mahimahi: one integer millisecond timestamp per line
+    ms = np.empty(len(rows))
+    for i, (lineno, toks) in enumerate(rows):
+        if len(toks) != 1:
+            raise DataFormatError(f"expected one millisecond timestamp, got {' '.join(toks)!r}", path=sp, line=lineno)
+        v = _parse_float(toks[0], sp, lineno, "timestamp")
+        if v < 0 or v != int(v):
+            raise DataFormatError(f"timestamp {toks[0]!r} must be a non-negative integer", path=sp, line=lineno)
+        if i > 0 and v < ms[i - 1]:
+            raise DataFormatError(f"timestamp goes backwards ({ms[i - 1]:g} then {v:g})", path=sp, line=lineno)
+        ms[i] = v
+    return mahimahi_to_trace(ms, window_s=mahimahi_window_s, name=p.name)
+
+
+def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mahimahi") -> Trace:
+    """Packet-delivery timestamps (ms, one 1500-byte packet each) → a cooked trace of ``window_s`` windows."""
+    ms = np.asarray(ms, dtype=np.float64)
+    period_ms = max(float(ms[-1]), 1.0)
+    w_ms = window_s * 1000.0
+    n = max(1, int(math.ceil(period_ms / w_ms)))
+    # a delivery at time t (ms) falls in window ceil(t / w) (1-based; t = 0 counts in window 1)
+    idx = np.clip(np.ceil(ms / w_ms).astype(np.int64), 1, n)
+    counts = np.bincount(idx, minlength=n + 1)[: n + 1].astype(np.float64)
+    widths = np.full(n + 1, w_ms)
+    widths[n] = period_ms - (n - 1) * w_ms
+    mbps = counts * MAHIMAHI_PACKET_BYTES * 8.0 / (widths / 1000.0) / 1e6
+    times = np.arange(n + 1, dtype=np.float64) * window_s
+    times[n] = period_ms / 1000.0
+    mbps[0] = mbps[1] if n >= 1 else 0.0
+    return Trace(times, mbps, name=name)
+
+
+def load_traces(path: str | Path | Sequence[str | Path], *, mahimahi_window_s: float = 1.0) -> list[Trace]:
+    """Every trace file in a directory (sorted by name; hidden files skipped), or the listed files."""
+    if isinstance(path, str | Path):
+        p = Path(path)
+        if not p.exists():
+            raise DataFormatError("trace directory does not exist", path=str(p))
+        if p.is_file():
+            files = [p]
+        else:
+            files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            if not files:
+                raise EmptyDataError("no trace files in directory", path=str(p))
+    else:
+        files = [Path(f) for f in path]
+    return [load_trace(f, mahimahi_window_s=mahimahi_window_s) for f in files]

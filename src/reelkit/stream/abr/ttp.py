@@ -1,0 +1,181 @@
+"""A learned distributional throughput predictor, in the spirit of Fugu's transmission-time predictor
+(Yan et al., NSDI 2020): given the session's recent measurements and a candidate chunk size it outputs a
+probability for each of ``K`` throughput bins, so that a stochastic MPC can plan on the distribution.
+
+Inputs (19): the last 8 measured throughputs as ``ln(tput / hm)`` plus an 8-slot presence mask, ``ln hm``
+(``hm`` = harmonic mean of the last 5), ``ln`` of the last download time, and ``ln(size / hm)`` (the
+expected download time of the candidate: small chunks see relatively more of the RTT). Output: a softmax
+over ``K`` bins of ``ln(next tput / hm)`` spaced evenly on [-3, 1.5]; bin ``k`` stands for ``hm * exp(c_k)``.
+Training data: sessions on the training traces in ``sim/env.py``'s training mode (random start, 0.9-1.1
+noise) under an exploring robustMPC (a random level with probability ``explore``), the realised throughput of
+every chunk as the label (one-hot, lightly smoothed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reelkit.errors import ModelFormatError
+from reelkit.progress import SILENT, Progress
+from reelkit.stream.abr.algos import RobustMPC
+from reelkit.stream.abr.base import AbrPolicy, Observation, Video
+from reelkit.stream.abr.mlp import Mlp, softmax, train_softmax
+from reelkit.stream.abr.sim import PENSIEVE, Session, SimConfig, simulate
+from reelkit.stream.abr.traces import Trace
+
+__all__ = ["N_HISTORY", "ThroughputDistribution", "collect_sessions", "history_features"]
+
+N_HISTORY = 8
+N_FEATURES = 2 * N_HISTORY + 3
+
+
+def history_features(tputs: Sequence[float], downloads: Sequence[float]) -> tuple[np.ndarray, float]:
+    """The 18 size-independent inputs and the harmonic mean ``hm`` (MB/s) of the last 5 throughputs."""
+    t = np.asarray(tputs[-N_HISTORY:], dtype=np.float64)
+    last5 = t[-5:]
+    hm = float(len(last5) / np.sum(1.0 / last5))
+    f = np.zeros(2 * N_HISTORY + 2)
+    n = len(t)
+    f[N_HISTORY - n : N_HISTORY] = np.log(t / hm)
+    f[2 * N_HISTORY - n : 2 * N_HISTORY] = 1.0
+    f[2 * N_HISTORY] = np.log(hm)
+    f[2 * N_HISTORY + 1] = np.log(max(float(downloads[-1]), 1e-6))
+    return f, hm
+
+
+class _Explorer(AbrPolicy):
+    """robustMPC that picks a uniformly random level with probability ``explore`` (data collection)."""
+
+    name = "explorer"
+
+    def __init__(self, explore: float, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.inner = RobustMPC()
+        self.explore = explore
+        self.rng = rng
+
+    def reset(self, video: Video) -> None:
+        super().reset(video)
+        self.inner.reset(video)
+
+    def choose(self, obs: Observation) -> int:
+        lv = self.inner.choose(obs)
+        v = self._require_video()
+        if obs.chunk_index > 0 and self.rng.random() < self.explore:
+            return int(self.rng.integers(v.n_levels))
+        return lv
+
+
+def collect_sessions(
+    traces: Sequence[Trace],
+    video: Video,
+    *,
+    episodes: int = 2,
+    explore: float = 0.3,
+    seed: int = 0,
+    config: SimConfig = PENSIEVE,
+) -> list[Session]:
+    """Training-mode sessions (random start, noise) of an exploring robustMPC on every trace."""
+    rng = np.random.default_rng(seed)
+    pol = _Explorer(explore, rng)
+    cfg = config.training()
+    return [simulate(pol, tr, video, config=cfg, seed=rng) for _ in range(episodes) for tr in traces]
+
+
+def _dataset(sessions: Sequence[Session]) -> tuple[np.ndarray, np.ndarray]:
+    xs: list[np.ndarray] = []
+    ys: list[float] = []
+    for s in sessions:
+        tp = s.chunk_bytes / s.download_s / 1e6
+        for k in range(1, len(s.levels)):
+            f, hm = history_features(tp[:k], s.download_s[:k])
+            xs.append(np.concatenate([f, [np.log(s.chunk_bytes[k] / 1e6 / hm)]]))
+            ys.append(float(np.log(tp[k] / hm)))
+    return np.asarray(xs), np.asarray(ys)
+
+
+@dataclass
+class ThroughputDistribution:
+    """The trained predictor: ``predict(features_rows) -> (rows, K)`` probabilities over ``centers``."""
+
+    net: Mlp
+    centers: np.ndarray
+
+    @classmethod
+    def fit(
+        cls,
+        sessions: Sequence[Session],
+        *,
+        n_bins: int = 24,
+        lo: float = -3.0,
+        hi: float = 1.5,
+        hidden: tuple[int, ...] = (48, 48),
+        epochs: int = 40,
+        seed: int = 0,
+        progress: Progress = SILENT,
+    ) -> ThroughputDistribution:
+        x, y = _dataset(sessions)
+        centers = np.linspace(lo, hi, n_bins)
+        width = centers[1] - centers[0]
+        idx = np.clip(np.rint((y - lo) / width).astype(np.int64), 0, n_bins - 1)
+        t = np.zeros((len(y), n_bins))
+        t[np.arange(len(y)), idx] = 0.9
+        t[np.arange(len(y)), np.maximum(idx - 1, 0)] += 0.05
+        t[np.arange(len(y)), np.minimum(idx + 1, n_bins - 1)] += 0.05
+        with progress.task("training throughput predictor", total=1) as bar:
+            net = train_softmax(x, t, hidden=hidden, epochs=epochs, seed=seed)
+            bar.advance()
+        return cls(net, centers)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return softmax(self.net.forward(x))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"ttp_centers": self.centers, **self.net.to_arrays("ttp_")}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ThroughputDistribution:
+        return cls(Mlp.from_arrays(arrays, "ttp_"), np.asarray(arrays["ttp_centers"], dtype=np.float64))
+
+
+def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> None:
+    """Write arrays plus a JSON metadata string into one ``.npz`` atomically (no pickle)."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".npz")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, meta_json=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_npz(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Read a file written by :func:`save_npz`; ``kind`` must match its ``meta['kind']``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFormatError(f"{p}: model file does not exist")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ModelFormatError(f"{p}: not a reelkit ABR model ({exc})") from None
+    if "meta_json" not in arrays:
+        raise ModelFormatError(f"{p}: not a reelkit ABR model (no metadata)")
+    meta = json.loads(str(arrays.pop("meta_json")))
+    if not isinstance(meta, dict) or meta.get("kind") != kind:
+        raise ModelFormatError(f"{p}: holds a {meta.get('kind')!r} model, expected {kind!r}")
+    if int(meta.get("format", 0)) != 1:
+        raise ModelFormatError(f"{p}: unsupported model format version {meta.get('format')!r}")
+    return arrays, meta

@@ -1,0 +1,761 @@
+"""Numba kernels of the cache policies: one loop over the whole trace each.
+
+Every kernel has the same signature::
+
+    kernel(objs, sizes, nxt, n_obj, capacity, params, hits) -> max_occupied_bytes
+
+``objs`` dense object ids (int64, ``0..n_obj-1``), ``sizes`` request sizes, ``nxt`` the index of each
+request's next request to the same object (``len(objs)`` when none; only the offline policies read it),
+``params`` the policy's float parameters, ``hits`` a uint8 array the kernel fills with 1 for each hit. State
+lives in arrays indexed by dense id; queues are doubly linked lists over those arrays (``head`` newest,
+``tail`` oldest).
+
+Shared semantics (those of libCacheSim's ``cache_get_base``): a request is a hit when its object is cached; on
+a miss the object is admitted only when it fits in the cache at all (and the policy's own admission test
+passes), after evicting until it fits. An object keeps the size it had when it was admitted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+# ---------------------------------------------------------------------------------------------- linked lists
+# ht[2*L] is list L's head (newest), ht[2*L+1] its tail (oldest); -1 = empty / no neighbour.
+@njit(cache=True, nogil=True, boundscheck=False)
+def _push_head(prev, nxt, ht, lst, x):  # type: ignore[no-untyped-def]
+    h = ht[2 * lst]
+    prev[x] = -1
+    nxt[x] = h
+    if h >= 0:
+        prev[h] = x
+    else:
+        ht[2 * lst + 1] = x
+    ht[2 * lst] = x
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _unlink(prev, nxt, ht, lst, x):  # type: ignore[no-untyped-def]
+    p = prev[x]
+    n = nxt[x]
+    if p >= 0:
+        nxt[p] = n
+    else:
+        ht[2 * lst] = n
+    if n >= 0:
+        prev[n] = p
+    else:
+        ht[2 * lst + 1] = p
+    prev[x] = -1
+    nxt[x] = -1
+
+
+# ---------------------------------------------------------------------------------------------- indexed heap
+# min-heap over objects ordered by (key, seq); pos[o] = index in heap or -1; hn[0] = heap length.
+@njit(cache=True, nogil=True, boundscheck=False)
+def _less(key, seq, a, b):  # type: ignore[no-untyped-def]
+    return key[a] < key[b] or (key[a] == key[b] and seq[a] < seq[b])
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _sift_up(heap, pos, key, seq, i):  # type: ignore[no-untyped-def]
+    x = heap[i]
+    while i > 0:
+        parent = (i - 1) >> 1
+        y = heap[parent]
+        if _less(key, seq, x, y):
+            heap[i] = y
+            pos[y] = i
+            i = parent
+        else:
+            break
+    heap[i] = x
+    pos[x] = i
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _sift_down(heap, pos, key, seq, hn, i):  # type: ignore[no-untyped-def]
+    n = hn[0]
+    x = heap[i]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and _less(key, seq, heap[c + 1], heap[c]):
+            c += 1
+        y = heap[c]
+        if _less(key, seq, y, x):
+            heap[i] = y
+            pos[y] = i
+            i = c
+        else:
+            break
+    heap[i] = x
+    pos[x] = i
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _h_push(heap, pos, key, seq, hn, x):  # type: ignore[no-untyped-def]
+    i = hn[0]
+    hn[0] = i + 1
+    heap[i] = x
+    pos[x] = i
+    _sift_up(heap, pos, key, seq, i)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _h_remove_at(heap, pos, key, seq, hn, i):  # type: ignore[no-untyped-def]
+    x = heap[i]
+    last = hn[0] - 1
+    hn[0] = last
+    pos[x] = -1
+    if i != last:
+        y = heap[last]
+        heap[i] = y
+        pos[y] = i
+        _sift_down(heap, pos, key, seq, hn, i)
+        _sift_up(heap, pos, key, seq, pos[y])
+    return x
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _h_update(heap, pos, key, seq, hn, x):  # type: ignore[no-untyped-def]
+    i = pos[x]
+    _sift_down(heap, pos, key, seq, hn, i)
+    _sift_up(heap, pos, key, seq, pos[x])
+
+
+# ---------------------------------------------------------------------------------------------- LRU / FIFO
+@njit(cache=True, nogil=True, boundscheck=False)
+def lru_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """Least recently used: a hit moves the object to the head; evict from the tail."""
+    promote = params[0] > 0.5  # 1 = LRU, 0 = FIFO
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    ht = np.full(2, -1, np.int64)
+    cached = np.zeros(n_obj, np.uint8)
+    osz = np.zeros(n_obj, np.int64)
+    used = 0
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        if cached[o]:
+            hits[i] = 1
+            if promote and ht[0] != o:
+                _unlink(prev, nxt, ht, 0, o)
+                _push_head(prev, nxt, ht, 0, o)
+            continue
+        if s > capacity:
+            continue
+        while used + s > capacity:
+            v = ht[1]
+            _unlink(prev, nxt, ht, 0, v)
+            cached[v] = 0
+            used -= osz[v]
+        _push_head(prev, nxt, ht, 0, o)
+        cached[o] = 1
+        osz[o] = s
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used
+
+
+# ---------------------------------------------------------------------------------------------- SIEVE
+@njit(cache=True, nogil=True, boundscheck=False)
+def sieve_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """SIEVE (Zhang et al., NSDI'24): FIFO order, a visited bit set on hit, and a hand that moves from the
+    tail towards the head clearing visited bits and evicting the first unvisited object; new objects enter at
+    the head and the hand stays where it stopped."""
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    ht = np.full(2, -1, np.int64)
+    cached = np.zeros(n_obj, np.uint8)
+    visited = np.zeros(n_obj, np.uint8)
+    osz = np.zeros(n_obj, np.int64)
+    hand = -1
+    used = 0
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        if cached[o]:
+            hits[i] = 1
+            visited[o] = 1
+            continue
+        if s > capacity:
+            continue
+        while used + s > capacity:
+            h = hand if hand >= 0 else ht[1]
+            while visited[h]:
+                visited[h] = 0
+                h = prev[h]
+                if h < 0:
+                    h = ht[1]
+            hand = prev[h]
+            _unlink(prev, nxt, ht, 0, h)
+            cached[h] = 0
+            used -= osz[h]
+        _push_head(prev, nxt, ht, 0, o)
+        cached[o] = 1
+        visited[o] = 0
+        osz[o] = s
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used
+
+
+# ---------------------------------------------------------------------------------------------- LFU / GDSF
+@njit(cache=True, nogil=True, boundscheck=False)
+def lfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """LFU over the cached objects' request counts (a count starts at 1 on admission and is forgotten on
+    eviction); ties evict the object that reached its count first (libCacheSim's LFU). With ``params[0] = 1``
+    dynamic aging (LFU-DA, Arlitt et al. 2000): priority = L + count, where L is the priority of the last
+    evicted object, so that once-popular objects age out."""
+    aging = params[0] > 0.5
+    key = np.zeros(n_obj, np.float64)
+    seq = np.zeros(n_obj, np.int64)
+    freq = np.zeros(n_obj, np.float64)
+    heap = np.empty(n_obj, np.int64)
+    pos = np.full(n_obj, -1, np.int64)
+    hn = np.zeros(1, np.int64)
+    osz = np.zeros(n_obj, np.int64)
+    age = 0.0
+    used = 0
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        if pos[o] >= 0:
+            hits[i] = 1
+            freq[o] += 1.0
+            key[o] = (age + freq[o]) if aging else freq[o]
+            seq[o] = i
+            _h_update(heap, pos, key, seq, hn, o)
+            continue
+        if s > capacity:
+            continue
+        while used + s > capacity:
+            v = heap[0]
+            if aging:
+                age = key[v]
+            _h_remove_at(heap, pos, key, seq, hn, 0)
+            used -= osz[v]
+        freq[o] = 1.0
+        key[o] = (age + 1.0) if aging else 1.0
+        seq[o] = i
+        _h_push(heap, pos, key, seq, hn, o)
+        osz[o] = s
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gdsf_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """Greedy-Dual-Size-Frequency (Cherkasova 1998): priority = L + count x cost / size with L the priority of
+    the last evicted object; cost 1 (``params[0] = 0``, favours object hits) or the size (``params[0] = 1``,
+    favours byte hits, which makes it LFU-DA)."""
+    byte_cost = params[0] > 0.5
+    key = np.zeros(n_obj, np.float64)
+    seq = np.zeros(n_obj, np.int64)
+    freq = np.zeros(n_obj, np.float64)
+    heap = np.empty(n_obj, np.int64)
+    pos = np.full(n_obj, -1, np.int64)
+    hn = np.zeros(1, np.int64)
+    osz = np.zeros(n_obj, np.int64)
+    age = 0.0
+    used = 0
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        if pos[o] >= 0:
+            hits[i] = 1
+            freq[o] += 1.0
+            key[o] = age + (freq[o] if byte_cost else freq[o] / osz[o])
+            seq[o] = i
+            _h_update(heap, pos, key, seq, hn, o)
+            continue
+        if s > capacity:
+            continue
+        while used + s > capacity:
+            v = heap[0]
+            age = key[v]
+            _h_remove_at(heap, pos, key, seq, hn, 0)
+            used -= osz[v]
+        freq[o] = 1.0
+        osz[o] = s
+        key[o] = age + (1.0 if byte_cost else 1.0 / s)
+        seq[o] = i
+        _h_push(heap, pos, key, seq, hn, o)
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used
+
+
+# ---------------------------------------------------------------------------------------------- ARC
+@njit(cache=True, nogil=True, boundscheck=False)
+def _arc_replace(prev, nxt, ht, state, osz, sz, p, in_l2_ghost):  # type: ignore[no-untyped-def]
+    # sz = [L1 data, L1 ghost, L2 data, L2 ghost]; lists 0 T1, 1 B1, 2 T2, 3 B2
+    l1d = sz[0]
+    if (l1d > 0 and (l1d > p or (l1d == p and in_l2_ghost))) or sz[2] == 0:
+        v = ht[1]
+        _unlink(prev, nxt, ht, 0, v)
+        _push_head(prev, nxt, ht, 1, v)
+        state[v] = 2
+        sz[0] -= osz[v]
+        sz[1] += osz[v]
+    else:
+        v = ht[5]
+        _unlink(prev, nxt, ht, 2, v)
+        _push_head(prev, nxt, ht, 3, v)
+        state[v] = 4
+        sz[2] -= osz[v]
+        sz[3] += osz[v]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def arc_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """ARC (Megiddo & Modha, FAST'03) in bytes, as libCacheSim implements it for variable sizes: T1/T2 hold
+    data, B1/B2 ghosts; a ghost hit moves the target p (a float) by max(|B2|/|B1|, 1) or max(|B1|/|B2|, 1)
+    bytes and the object enters T2."""
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    ht = np.full(8, -1, np.int64)
+    state = np.zeros(n_obj, np.uint8)  # 0 none, 1 T1, 2 B1, 3 T2, 4 B2
+    osz = np.zeros(n_obj, np.int64)
+    sz = np.zeros(4, np.int64)
+    p = 0.0
+    cap = capacity
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        st = state[o]
+        ghost = 0
+        if st == 1:
+            hits[i] = 1
+            _unlink(prev, nxt, ht, 0, o)
+            _push_head(prev, nxt, ht, 2, o)
+            state[o] = 3
+            sz[0] -= osz[o]
+            sz[2] += osz[o]
+            continue
+        if st == 3:
+            hits[i] = 1
+            if ht[4] != o:
+                _unlink(prev, nxt, ht, 2, o)
+                _push_head(prev, nxt, ht, 2, o)
+            continue
+        if st == 2:
+            delta = max(sz[3] / sz[1], 1.0)
+            p = min(p + delta, float(cap))
+            sz[1] -= osz[o]
+            _unlink(prev, nxt, ht, 1, o)
+            state[o] = 0
+            ghost = 1
+        elif st == 4:
+            delta = max(sz[1] / sz[3], 1.0)
+            p = max(p - delta, 0.0)
+            sz[3] -= osz[o]
+            _unlink(prev, nxt, ht, 3, o)
+            state[o] = 0
+            ghost = 2
+        if s > cap:
+            continue
+        while sz[0] + sz[2] + s > cap:
+            if ghost > 0:
+                _arc_replace(prev, nxt, ht, state, osz, sz, p, ghost == 2)
+            elif sz[0] + sz[1] + s > cap:
+                if sz[1] > 0:
+                    v = ht[3]
+                    _unlink(prev, nxt, ht, 1, v)
+                    state[v] = 0
+                    sz[1] -= osz[v]
+                    _arc_replace(prev, nxt, ht, state, osz, sz, p, False)
+                else:
+                    v = ht[1]
+                    _unlink(prev, nxt, ht, 0, v)
+                    state[v] = 0
+                    sz[0] -= osz[v]
+            else:
+                if sz[0] + sz[1] + sz[2] + sz[3] >= 2 * cap and sz[3] > 0:
+                    v = ht[7]
+                    _unlink(prev, nxt, ht, 3, v)
+                    state[v] = 0
+                    sz[3] -= osz[v]
+                _arc_replace(prev, nxt, ht, state, osz, sz, p, False)
+        osz[o] = s
+        if ghost > 0:
+            _push_head(prev, nxt, ht, 2, o)
+            state[o] = 3
+            sz[2] += s
+        else:
+            _push_head(prev, nxt, ht, 0, o)
+            state[o] = 1
+            sz[0] += s
+        if sz[0] + sz[2] > max_used:
+            max_used = sz[0] + sz[2]
+    return max_used
+
+
+# ---------------------------------------------------------------------------------------------- S3-FIFO
+@njit(cache=True, nogil=True, boundscheck=False)
+def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """S3-FIFO (Yang et al., SOSP'23) as in libCacheSim: a small FIFO (``params[0]`` of the bytes, 10%),
+    a main FIFO with a 2-bit clock, and a ghost FIFO of ids (``params[1]`` of the bytes, 90%). New objects
+    enter the small queue (the main one on a ghost hit); leaving the small queue, an object read at least
+    ``params[2]`` times (2) moves to main, otherwise its id goes to the ghost. Objects as large as the small
+    queue are not admitted."""
+    small_cap = np.int64(capacity * params[0])
+    main_cap = capacity - small_cap
+    ghost_cap = np.int64(capacity * params[1])
+    threshold = params[2]
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    gprev = np.full(n_obj, -1, np.int64)
+    gnxt = np.full(n_obj, -1, np.int64)
+    ht = np.full(4, -1, np.int64)  # list 0 small, list 1 main
+    ght = np.full(2, -1, np.int64)
+    state = np.zeros(n_obj, np.uint8)  # 0 none, 1 small, 2 main
+    in_ghost = np.zeros(n_obj, np.uint8)
+    freq = np.zeros(n_obj, np.int64)
+    osz = np.zeros(n_obj, np.int64)
+    gsz = np.zeros(n_obj, np.int64)
+    small_used = 0
+    main_used = 0
+    ghost_used = 0
+    has_evicted = False
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        if state[o] == 1:
+            hits[i] = 1
+            freq[o] += 1
+            continue
+        hit_on_ghost = False
+        if in_ghost[o]:
+            _unlink(gprev, gnxt, ght, 0, o)
+            in_ghost[o] = 0
+            ghost_used -= gsz[o]
+            hit_on_ghost = True
+        if state[o] == 2:
+            hits[i] = 1
+            freq[o] += 1
+            continue
+        if s > small_cap or s > capacity:
+            continue
+        while small_used + main_used + s > capacity:
+            has_evicted = True
+            if main_used > main_cap or small_used == 0:
+                # evict from main: objects read since their last pass are reinserted with one less credit
+                while main_used > 0:
+                    v = ht[3]
+                    f = freq[v]
+                    _unlink(prev, nxt, ht, 1, v)
+                    if f >= 1:
+                        _push_head(prev, nxt, ht, 1, v)
+                        freq[v] = min(f, 3) - 1
+                    else:
+                        state[v] = 0
+                        main_used -= osz[v]
+                        break
+            else:
+                while small_used > 0:
+                    v = ht[1]
+                    _unlink(prev, nxt, ht, 0, v)
+                    small_used -= osz[v]
+                    if freq[v] >= threshold:
+                        _push_head(prev, nxt, ht, 1, v)
+                        state[v] = 2
+                        freq[v] = 0
+                        main_used += osz[v]
+                    else:
+                        state[v] = 0
+                        vs = osz[v]
+                        if vs <= ghost_cap:
+                            while ghost_used + vs > ghost_cap:
+                                g = ght[1]
+                                _unlink(gprev, gnxt, ght, 0, g)
+                                in_ghost[g] = 0
+                                ghost_used -= gsz[g]
+                            _push_head(gprev, gnxt, ght, 0, v)
+                            in_ghost[v] = 1
+                            gsz[v] = vs
+                            ghost_used += vs
+                        break
+        osz[o] = s
+        freq[o] = 0
+        if hit_on_ghost:
+            _push_head(prev, nxt, ht, 1, o)
+            state[o] = 2
+            main_used += s
+        else:
+            if s >= small_cap:
+                continue
+            if not has_evicted and small_used >= small_cap:
+                _push_head(prev, nxt, ht, 1, o)
+                state[o] = 2
+                main_used += s
+            else:
+                _push_head(prev, nxt, ht, 0, o)
+                state[o] = 1
+                small_used += s
+        if small_used + main_used > max_used:
+            max_used = small_used + main_used
+    return max_used
+
+
+# ---------------------------------------------------------------------------------------------- W-TinyLFU
+@njit(cache=True, nogil=True, boundscheck=False)
+def _cms_hash(o, row, mask):  # type: ignore[no-untyped-def]
+    h = np.uint64(o) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(row) * np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(29)
+    return np.int64(h & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _cms_estimate(cms, o, mask):  # type: ignore[no-untyped-def]
+    m = 255
+    for r in range(cms.shape[0]):
+        c = cms[r, _cms_hash(o, r, mask)]
+        if c < m:
+            m = c
+    return m
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def tinylfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """W-TinyLFU (Einziger et al., 2017): a window LRU (``params[0]`` of the bytes, 1%) in front of a
+    segmented LRU main cache (probation + protected, ``params[1]`` of main protected, 80%). An object
+    leaving the window enters main only if a count-min sketch (4 rows of 4-bit counters, halved every
+    ``params[2]`` x the expected number of cached objects additions) estimates it more popular than main's
+    eviction victim."""
+    window_cap = np.int64(capacity * params[0])
+    main_cap = capacity - window_cap
+    protected_cap = np.int64(main_cap * params[1])
+    mean_size = params[3]
+    expected = max(16.0, capacity / max(mean_size, 1.0))
+    width = 16
+    while width < expected:
+        width *= 2
+    mask = width - 1
+    sample = np.int64(params[2] * expected)
+    cms = np.zeros((4, width), np.uint8)
+    additions = 0
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    ht = np.full(6, -1, np.int64)  # 0 window, 1 probation, 2 protected
+    state = np.zeros(n_obj, np.uint8)  # 0 none, 1 window, 2 probation, 3 protected
+    osz = np.zeros(n_obj, np.int64)
+    used = np.zeros(3, np.int64)
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        # record the access in the sketch (conservative update: raise only the minimal counters)
+        est = _cms_estimate(cms, o, mask)
+        if est < 15:
+            for r in range(4):
+                j = _cms_hash(o, r, mask)
+                if cms[r, j] == est:
+                    cms[r, j] = est + 1
+        additions += 1
+        if additions >= sample:
+            additions = 0
+            for r in range(4):
+                for j in range(width):
+                    cms[r, j] >>= 1
+        st = state[o]
+        if st == 1:
+            hits[i] = 1
+            _unlink(prev, nxt, ht, 0, o)
+            _push_head(prev, nxt, ht, 0, o)
+            continue
+        if st == 3:
+            hits[i] = 1
+            _unlink(prev, nxt, ht, 2, o)
+            _push_head(prev, nxt, ht, 2, o)
+            continue
+        if st == 2:
+            hits[i] = 1
+            _unlink(prev, nxt, ht, 1, o)
+            used[1] -= osz[o]
+            _push_head(prev, nxt, ht, 2, o)
+            state[o] = 3
+            used[2] += osz[o]
+            while used[2] > protected_cap:
+                d = ht[5]
+                _unlink(prev, nxt, ht, 2, d)
+                used[2] -= osz[d]
+                _push_head(prev, nxt, ht, 1, d)
+                state[d] = 2
+                used[1] += osz[d]
+            continue
+        if s > capacity:
+            continue
+        _push_head(prev, nxt, ht, 0, o)
+        state[o] = 1
+        osz[o] = s
+        used[0] += s
+        while used[0] > window_cap:
+            c = ht[1]
+            _unlink(prev, nxt, ht, 0, c)
+            used[0] -= osz[c]
+            state[c] = 0
+            cs = osz[c]
+            if cs > main_cap:
+                continue
+            if used[1] + used[2] + cs > main_cap:
+                v = ht[3] if ht[3] >= 0 else ht[5]
+                if _cms_estimate(cms, c, mask) <= _cms_estimate(cms, v, mask):
+                    continue  # rejected: the candidate is dropped
+                while used[1] + used[2] + cs > main_cap:
+                    if ht[3] >= 0:
+                        v = ht[3]
+                        _unlink(prev, nxt, ht, 1, v)
+                        used[1] -= osz[v]
+                    else:
+                        v = ht[5]
+                        _unlink(prev, nxt, ht, 2, v)
+                        used[2] -= osz[v]
+                    state[v] = 0
+            _push_head(prev, nxt, ht, 1, c)
+            state[c] = 2
+            used[1] += cs
+        total = used[0] + used[1] + used[2]
+        if total > max_used:
+            max_used = total
+    return max_used
+
+
+# ---------------------------------------------------------------------------------------------- Belady
+@njit(cache=True, nogil=True, boundscheck=False)
+def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """Belady's MIN: evict the cached object whose next request is furthest away. With ``params[0] = 1``
+    (bypass) an object is not admitted when it will never be requested again or when it would itself be the
+    furthest; with ``params[0] = 0`` every object that fits is admitted (libCacheSim's Belady)."""
+    bypass = params[0] > 0.5
+    n = objs.shape[0]
+    key = np.zeros(n_obj, np.float64)
+    seq = np.zeros(n_obj, np.int64)
+    heap = np.empty(n_obj, np.int64)
+    pos = np.full(n_obj, -1, np.int64)
+    hn = np.zeros(1, np.int64)
+    osz = np.zeros(n_obj, np.int64)
+    used = 0
+    max_used = 0
+    for i in range(n):
+        o = objs[i]
+        s = sizes[i]
+        nx = nxt_use[i]
+        if pos[o] >= 0:
+            hits[i] = 1
+            key[o] = -float(nx)
+            seq[o] = i
+            _h_update(heap, pos, key, seq, hn, o)
+            continue
+        if s > capacity:
+            continue
+        if bypass and nx >= n:
+            continue
+        admit = True
+        while used + s > capacity:
+            v = heap[0]
+            if bypass and -key[v] <= nx:
+                admit = False
+                break
+            _h_remove_at(heap, pos, key, seq, hn, 0)
+            used -= osz[v]
+        if not admit:
+            continue
+        key[o] = -float(nx)
+        seq[o] = i
+        _h_push(heap, pos, key, seq, hn, o)
+        osz[o] = s
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """Size-aware Belady heuristic: evict the cached object with the largest ``size x distance to its next
+    request`` (objects never requested again first), scanning all cached objects when there are at most
+    ``params[0]`` of them and a seeded random sample of that many otherwise; objects never requested again,
+    or whose own score is the largest, are not admitted."""
+    n_sample = np.int64(params[0])
+    state = np.uint64(params[1]) * np.uint64(2654435761) + np.uint64(1)
+    n = objs.shape[0]
+    onext = np.zeros(n_obj, np.int64)
+    osz = np.zeros(n_obj, np.int64)
+    slot = np.full(n_obj, -1, np.int64)
+    members = np.empty(n_obj, np.int64)
+    m = 0
+    used = 0
+    max_used = 0
+    for i in range(n):
+        o = objs[i]
+        s = sizes[i]
+        nx = nxt_use[i]
+        if slot[o] >= 0:
+            hits[i] = 1
+            onext[o] = nx
+            continue
+        if s > capacity or nx >= n:
+            continue
+        own = float(s) * float(nx - i)
+        admit = True
+        while used + s > capacity:
+            best = -1
+            best_score = -1.0
+            if m <= n_sample:
+                for k in range(m):
+                    c = members[k]
+                    d = onext[c]
+                    sc = np.inf if d >= n else float(osz[c]) * float(d - i)
+                    if sc > best_score:
+                        best_score = sc
+                        best = c
+            else:
+                for _ in range(n_sample):
+                    state ^= state << np.uint64(13)
+                    state ^= state >> np.uint64(7)
+                    state ^= state << np.uint64(17)
+                    c = members[np.int64(state % np.uint64(m))]
+                    d = onext[c]
+                    sc = np.inf if d >= n else float(osz[c]) * float(d - i)
+                    if sc > best_score:
+                        best_score = sc
+                        best = c
+            if best_score <= own:
+                admit = False
+                break
+            k = slot[best]
+            last = members[m - 1]
+            members[k] = last
+            slot[last] = k
+            slot[best] = -1
+            m -= 1
+            used -= osz[best]
+        if not admit:
+            continue
+        slot[o] = m
+        members[m] = o
+        m += 1
+        onext[o] = nx
+        osz[o] = s
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used

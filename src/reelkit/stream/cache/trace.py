@@ -1,0 +1,388 @@
+"""Request traces: one typed container of numpy arrays, and readers/writers for CSV, Parquet and libCacheSim's
+oracleGeneral binary format.
+
+A trace is a time-ordered list of requests ``(timestamp, object, size)``, optionally tagged with a region.
+Object ids are remapped to dense integers ``0..n_objects-1`` (in order of first request) so that simulators
+can use plain arrays instead of hash maps; :attr:`RequestTrace.original_ids` maps them back.
+
+File formats
+------------
+CSV
+    header ``timestamp,object_id,size_bytes`` (an optional fourth column ``region``); ``object_id`` may be any
+    text or integer.
+Parquet
+    the same columns.
+oracleGeneral (libCacheSim)
+    little-endian packed records of 24 bytes: ``uint32 clock_time, uint64 obj_id, uint32 obj_size,
+    int64 next_access_vtime`` where ``next_access_vtime`` is the index of the object's next request (-1 when
+    there is none). Timestamps are whole seconds; sizes must fit in 32 bits. Files ending in
+    ``.oracleGeneral``, ``.oracleGeneral.bin`` or ``.bin`` are read and written in this format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+
+__all__ = [
+    "TRACE_COLUMNS",
+    "RequestTrace",
+    "TraceFormat",
+    "next_use",
+    "read_trace",
+    "trace_format",
+    "write_trace",
+]
+
+TRACE_COLUMNS: tuple[str, str, str] = ("timestamp", "object_id", "size_bytes")
+TraceFormat = Literal["csv", "parquet", "oracle"]
+
+_ORACLE_DTYPE = np.dtype([("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
+_U32_MAX = 2**32 - 1
+
+
+def next_use(objects: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For each request, the index of the next request to the same object (``len(objects)`` when none)."""
+    n = len(objects)
+    out = np.full(n, n, dtype=np.int64)
+    if n == 0:
+        return out
+    order = np.argsort(objects, kind="stable")
+    same = objects[order[1:]] == objects[order[:-1]]
+    out[order[:-1][same]] = order[1:][same]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class RequestTrace:
+    """A request trace as parallel numpy arrays (build one with :meth:`from_arrays`).
+
+    ``timestamps`` float64 seconds (non-decreasing is not required but usual); ``objects`` int64 dense ids in
+    ``0..n_objects-1``; ``sizes`` int64 bytes (>= 1); ``regions`` int64 region index per request or ``None``;
+    ``original_ids`` the original id of each dense object (``original_ids[objects[i]]``).
+    """
+
+    timestamps: npt.NDArray[np.float64]
+    objects: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+    original_ids: npt.NDArray[np.generic]
+    regions: npt.NDArray[np.int64] | None = None
+    source: str = "trace"
+    _next: list[npt.NDArray[np.int64]] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        timestamps: npt.ArrayLike,
+        object_ids: npt.ArrayLike,
+        sizes: npt.ArrayLike,
+        *,
+        regions: npt.ArrayLike | None = None,
+        source: str = "trace",
+    ) -> RequestTrace:
+        """Validate the columns and remap object ids to dense integers in order of first request."""
+        ts = np.asarray(timestamps, dtype=np.float64)
+        raw = np.asarray(object_ids)
+        sz = np.asarray(sizes)
+        n = len(ts)
+        if raw.ndim != 1 or sz.ndim != 1 or ts.ndim != 1 or len(raw) != n or len(sz) != n:
+            raise ConfigError("timestamps, object_ids and sizes must be 1-D arrays of one length")
+        if n == 0:
+            raise EmptyDataError("the trace has no requests", path=source)
+        if not np.issubdtype(sz.dtype, np.number):
+            raise DataFormatError("size_bytes must be numeric", path=source)
+        bad = np.flatnonzero(~np.isfinite(ts))
+        if len(bad):
+            raise DataFormatError(f"request {bad[0]}: timestamp is not a finite number", path=source)
+        szf = sz.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(szf) | (szf < 1) | (szf != np.floor(szf)))
+        if len(bad):
+            raise DataFormatError(
+                f"request {bad[0]}: size_bytes must be a whole number >= 1 (got {sz[bad[0]]})", path=source
+            )
+        uniq, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+        # dense ids in order of first request (deterministic and independent of the id type's sort order)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq), dtype=np.int64)
+        objects = rank[inverse.reshape(-1)]
+        reg: npt.NDArray[np.int64] | None = None
+        if regions is not None:
+            reg = np.asarray(regions).astype(np.int64)
+            if reg.shape != (n,):
+                raise ConfigError("regions must have one entry per request")
+            if (reg < 0).any():
+                raise DataFormatError("region must be a non-negative integer", path=source)
+        return cls(
+            timestamps=ts,
+            objects=objects.astype(np.int64),
+            sizes=sz.astype(np.int64),
+            original_ids=uniq[order],
+            regions=reg,
+            source=source,
+        )
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    @property
+    def n_requests(self) -> int:
+        return len(self.objects)
+
+    @property
+    def n_objects(self) -> int:
+        return len(self.original_ids)
+
+    @property
+    def n_regions(self) -> int:
+        return 0 if self.regions is None else int(self.regions.max()) + 1
+
+    def object_sizes(self) -> npt.NDArray[np.int64]:
+        """Size of each dense object: the size of its first request."""
+        out = np.zeros(self.n_objects, dtype=np.int64)
+        # reversed assignment so that the first occurrence wins
+        out[self.objects[::-1]] = self.sizes[::-1]
+        return out
+
+    def working_set_bytes(self) -> int:
+        """Bytes of all distinct objects (what ``5%`` capacities refer to)."""
+        return int(self.object_sizes().sum())
+
+    def next_use(self) -> npt.NDArray[np.int64]:
+        """Index of each request's next request to the same object (``n_requests`` when none); cached."""
+        if not self._next:
+            self._next.append(next_use(self.objects))
+        return self._next[0]
+
+    def slice(self, start: int, stop: int) -> RequestTrace:
+        """Requests ``start:stop`` as a new trace (object ids remapped again)."""
+        return RequestTrace.from_arrays(
+            self.timestamps[start:stop],
+            self.original_ids[self.objects[start:stop]],
+            self.sizes[start:stop],
+            regions=None if self.regions is None else self.regions[start:stop],
+            source=self.source,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The trace as a table with the file columns (original ids)."""
+        frame = pd.DataFrame(
+            {
+                "timestamp": self.timestamps,
+                "object_id": self.original_ids[self.objects],
+                "size_bytes": self.sizes,
+            }
+        )
+        if self.regions is not None:
+            frame["region"] = self.regions
+        return frame
+
+
+def trace_format(path: str | Path) -> TraceFormat:
+    """The format a path's name implies: ``.csv`` (also ``.csv.gz``), ``.parquet``/``.pq``, or
+    oracleGeneral."""
+    name = Path(path).name.lower()
+    if name.endswith((".csv", ".csv.gz", ".txt")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".oraclegeneral", ".oraclegeneral.bin", ".bin")):
+        return "oracle"
+    raise ConfigError(
+        f"{path}: cannot tell the trace format from the name; use .csv, .parquet or .oracleGeneral "
+        "(or pass fmt=)"
+    )
+
+
+def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> RequestTrace:
+    cols = [str(c).strip() for c in frame.columns]
+    frame.columns = pd.Index(cols)
+    missing = [c for c in TRACE_COLUMNS if c not in cols]
+    if missing:
+        raise MissingColumnsError(
+            f"missing column(s) {', '.join(missing)}; expected the header timestamp,object_id,size_bytes",
+            path=str(path),
+            line=1 if line_offset else None,
+        )
+    if len(frame) == 0:
+        raise EmptyDataError("the trace has no requests", path=str(path))
+
+    def _where(mask: npt.NDArray[np.bool_]) -> int | None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return None
+        return int(idx[0])
+
+    ts = pd.to_numeric(frame["timestamp"], errors="coerce").to_numpy(dtype=np.float64)
+    sz = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)
+    obj = frame["object_id"]
+    checks: list[tuple[npt.NDArray[np.bool_], str]] = [
+        (~np.isfinite(ts), "timestamp is not a number"),
+        (~np.isfinite(sz) | (sz < 1) | (sz != np.floor(sz)), "size_bytes must be a whole number >= 1"),
+        (obj.isna().to_numpy(), "object_id is empty"),
+    ]
+    reg = None
+    if "region" in cols:
+        regf = pd.to_numeric(frame["region"], errors="coerce").to_numpy(dtype=np.float64)
+        checks.append(
+            (~np.isfinite(regf) | (regf < 0) | (regf != np.floor(regf)), "region must be an int >= 0")
+        )
+        reg = np.nan_to_num(regf).astype(np.int64)
+    for mask, what in checks:
+        row = _where(mask)
+        if row is not None:
+            line = row + line_offset if line_offset else None
+            where = "" if line_offset else f"row {row}: "
+            raise DataFormatError(where + what, path=str(path), line=line)
+    ids = obj.to_numpy()
+    if not pd.api.types.is_numeric_dtype(obj.dtype):
+        # integers written as text stay integers; anything else is kept as text
+        as_int = pd.to_numeric(obj, errors="coerce")
+        if not as_int.isna().any() and (as_int == np.floor(as_int)).all():
+            ids = as_int.to_numpy(dtype=np.int64)
+        else:
+            ids = obj.astype(str).to_numpy()
+    return RequestTrace.from_arrays(ts, ids, sz.astype(np.int64), regions=reg, source=str(path))
+
+
+def _read_csv(path: Path) -> RequestTrace:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types={"object_id": pa.string(), "timestamp": pa.string(), "size_bytes": pa.string()},
+                strings_can_be_null=False,
+            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=None),
+        )
+    except pa.ArrowInvalid as exc:
+        line = _find_bad_csv_line(path)
+        msg = str(exc).splitlines()[0]
+        if line is not None:
+            raise DataFormatError(f"wrong number of fields ({msg})", path=str(path), line=line) from None
+        raise DataFormatError(f"not a valid CSV trace: {msg}", path=str(path)) from None
+    frame = table.to_pandas()
+    frame = frame.replace("", np.nan)
+    # data rows start on line 2 (after the header)
+    return _frame_to_trace(frame, path, line_offset=2)
+
+
+def _find_bad_csv_line(path: Path) -> int | None:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+        want = header.count(",")
+        for no, line in enumerate(fh, start=2):
+            if line.strip() and line.count(",") != want:
+                return no
+    return None
+
+
+def _read_parquet(path: Path) -> RequestTrace:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataFormatError(f"not a readable Parquet file ({exc})", path=str(path)) from None
+    return _frame_to_trace(frame, path, line_offset=0)
+
+
+def _read_oracle(path: Path) -> RequestTrace:
+    nbytes = path.stat().st_size
+    if nbytes % _ORACLE_DTYPE.itemsize:
+        raise DataFormatError(
+            f"size {nbytes} is not a multiple of the 24-byte oracleGeneral record; the file is truncated or "
+            "not an oracleGeneral trace",
+            path=str(path),
+        )
+    rec = np.fromfile(path, dtype=_ORACLE_DTYPE)
+    if len(rec) == 0:
+        raise EmptyDataError("the trace has no requests", path=str(path))
+    sizes = rec["size"].astype(np.int64)
+    zero = np.flatnonzero(sizes == 0)
+    if len(zero):
+        raise DataFormatError(f"record {zero[0]}: object size 0", path=str(path))
+    return RequestTrace.from_arrays(
+        rec["t"].astype(np.float64), rec["id"].astype(np.uint64), sizes, source=str(path)
+    )
+
+
+def read_trace(path: str | Path, *, fmt: TraceFormat | None = None) -> RequestTrace:
+    """Read a CSV, Parquet or oracleGeneral trace; bad input raises :class:`DataFormatError` naming
+    file:line."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError("no such trace file", path=str(p))
+    kind = fmt or trace_format(p)
+    if kind == "csv":
+        return _read_csv(p)
+    if kind == "parquet":
+        return _read_parquet(p)
+    return _read_oracle(p)
+
+
+def _oracle_ids(trace: RequestTrace) -> npt.NDArray[np.uint64]:
+    ids = trace.original_ids
+    if np.issubdtype(ids.dtype, np.integer):
+        if (ids.astype(np.int64) < 0).any() if ids.dtype.kind == "i" else False:
+            return ids.astype(np.int64).view(np.uint64)
+        return ids.astype(np.uint64)
+    # textual ids: a stable 64-bit hash (libCacheSim hashes string ids too)
+    out = np.empty(len(ids), dtype=np.uint64)
+    for i, v in enumerate(ids):
+        out[i] = int.from_bytes(hashlib.blake2b(str(v).encode(), digest_size=8).digest(), "little")
+    if len(np.unique(out)) != len(out):  # pragma: no cover - 64-bit collision
+        raise DataFormatError("object ids collide after hashing to 64 bits", path=trace.source)
+    return out
+
+
+def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | None = None) -> Path:
+    """Write ``trace`` atomically in the format its name implies (or ``fmt``); returns the path."""
+    p = Path(path)
+    kind = fmt or trace_format(p)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if kind == "oracle":
+            if trace.sizes.max() > _U32_MAX:
+                raise ConfigError("oracleGeneral stores sizes in 32 bits; an object is 4 GiB or larger")
+            if trace.timestamps.min() < 0 or trace.timestamps.max() > _U32_MAX:
+                raise ConfigError("oracleGeneral stores timestamps as unsigned 32-bit seconds")
+            rec = np.empty(trace.n_requests, dtype=_ORACLE_DTYPE)
+            rec["t"] = np.round(trace.timestamps).astype(np.uint32)
+            rec["id"] = _oracle_ids(trace)[trace.objects]
+            rec["size"] = trace.sizes.astype(np.uint32)
+            nxt = trace.next_use().copy()
+            nxt[nxt >= trace.n_requests] = -1
+            rec["next"] = nxt
+            rec.tofile(tmp)
+        else:
+            frame = trace.to_frame()
+            if kind == "csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p

@@ -1,0 +1,291 @@
+"""Build a DASH stream (a ladder of H.264 renditions, fixed-length segments, an MPD) from a clip with ffmpeg.
+
+Each rendition is encoded with libx264 in constant-bitrate mode (``nal-hrd=cbr``), so a segment's size is
+close to ``bitrate x segment length``, as in the streams ABR research uses. Keyframes are forced every
+``segment_s`` seconds (fixed GOP, no scene-cut keyframes) so that every rendition's segments align and the
+player may switch at any segment. ffmpeg's ``dash`` muxer writes the MPD with a ``SegmentTemplate``
+(``$Number$``, fixed ``duration``), which :func:`reelkit.stream.abr.load_mpd` reads.
+
+:func:`make_sample_clip` generates a clip from ffmpeg's test sources (``testsrc2`` or ``mandelbrot``, with a
+sine tone), so nothing needs downloading; :func:`package_dash` takes that or any file ffmpeg reads.
+:func:`build_dash` writes into a temporary folder and renames it into place, so a stream folder is either
+complete or absent; ``stream.json`` beside the MPD describes it (:class:`DashStream`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reelkit import media
+from reelkit.errors import ConfigError, DataFormatError, MediaError
+from reelkit.stream.abr.base import Video, load_mpd
+
+__all__ = [
+    "DEFAULT_LADDER",
+    "SMALL_LADDER",
+    "DashStream",
+    "Rendition",
+    "load_stream",
+    "make_sample_clip",
+    "package_dash",
+]
+
+STREAM_JSON = "stream.json"
+MPD_NAME = "manifest.mpd"
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One level of the ladder: frame size and target video bitrate."""
+
+    width: int
+    height: int
+    bitrate_kbps: float
+
+    def __post_init__(self) -> None:
+        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
+            raise ConfigError(f"rendition size must be even and >= 16; got {self.width}x{self.height}")
+        if not self.bitrate_kbps > 0:
+            raise ConfigError(f"rendition bitrate must be > 0 kbps; got {self.bitrate_kbps}")
+
+    @classmethod
+    def parse(cls, text: str) -> Rendition:
+        """``"640x360@800"`` (width x height @ kbps)."""
+        try:
+            size, _, kbps = text.strip().partition("@")
+            w, _, h = size.lower().partition("x")
+            width, height, rate = int(w), int(h), float(kbps)
+        except ValueError:
+            raise ConfigError(f"rendition {text!r}: expected WIDTHxHEIGHT@KBPS, e.g. 640x360@800") from None
+        return cls(width, height, rate)
+
+
+#: Five levels, 240p..720p: the demo's ladder.
+DEFAULT_LADDER: tuple[Rendition, ...] = (
+    Rendition(426, 240, 300),
+    Rendition(640, 360, 750),
+    Rendition(854, 480, 1200),
+    Rendition(1024, 576, 1850),
+    Rendition(1280, 720, 2850),
+)
+#: Four tiny levels: fast to encode (tests, quick runs).
+SMALL_LADDER: tuple[Rendition, ...] = (
+    Rendition(160, 90, 100),
+    Rendition(192, 108, 250),
+    Rendition(256, 144, 500),
+    Rendition(320, 180, 1000),
+)
+
+
+@dataclass(frozen=True)
+class DashStream:
+    """A packaged stream: its folder, MPD, ladder, segment length and per-segment sizes (bytes)."""
+
+    name: str
+    folder: Path
+    renditions: tuple[Rendition, ...]
+    segment_s: float
+    sizes: np.ndarray  # (levels, segments) bytes of the media segments (init segments excluded)
+    fps: float
+    audio: bool
+
+    @property
+    def mpd(self) -> Path:
+        return self.folder / MPD_NAME
+
+    @property
+    def bitrates_kbps(self) -> list[float]:
+        return [r.bitrate_kbps for r in self.renditions]
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.sizes.shape[1])
+
+    def video(self) -> Video:
+        """The stream as an ABR :class:`~reelkit.stream.abr.base.Video` (ladder kbps, real segment sizes)."""
+        return Video(np.asarray(self.bitrates_kbps), self.segment_s, self.sizes, name=self.name)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": _FORMAT,
+            "name": self.name,
+            "renditions": [asdict(r) for r in self.renditions],
+            "segment_s": self.segment_s,
+            "fps": self.fps,
+            "audio": self.audio,
+            "mpd": MPD_NAME,
+            "sizes": self.sizes.astype(np.int64).tolist(),
+        }
+
+
+def load_stream(folder: str | Path) -> DashStream:
+    """Read a folder written by :func:`package_dash` (its ``stream.json``)."""
+    f = Path(folder)
+    path = f / STREAM_JSON
+    if not path.is_file():
+        raise DataFormatError(
+            f"not a reelkit DASH folder (no {STREAM_JSON}); run 'reelkit abr package'", path=str(f)
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("format") != _FORMAT:
+            raise DataFormatError(f"unsupported stream format {doc.get('format')!r}", path=str(path))
+        renditions = tuple(Rendition(**r) for r in doc["renditions"])
+        sizes = np.asarray(doc["sizes"], dtype=np.float64)
+        return DashStream(
+            str(doc["name"]),
+            f,
+            renditions,
+            float(doc["segment_s"]),
+            sizes,
+            float(doc["fps"]),
+            bool(doc["audio"]),
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise DataFormatError(f"unreadable stream description ({exc})", path=str(path)) from None
+
+
+def make_sample_clip(
+    path: str | Path,
+    *,
+    duration_s: float = 60.0,
+    size: tuple[int, int] = (640, 360),
+    fps: int = 24,
+    source: str = "testsrc2",
+    audio: bool = True,
+) -> Path:
+    """Generate a test clip with ffmpeg's ``testsrc2`` or ``mandelbrot`` source (and a 440 Hz tone)."""
+    if source not in ("testsrc2", "mandelbrot"):
+        raise ConfigError(f"unknown sample source {source!r}; use testsrc2 or mandelbrot")
+    if duration_s <= 0:
+        raise ConfigError(f"clip duration must be > 0 s; got {duration_s}")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    args = [
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"{source}=size={w}x{h}:rate={fps}:duration={duration_s:g}",
+    ]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={duration_s:g}"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+    tmp = out.with_name(f".{out.name}.part{out.suffix}")
+    try:
+        media.run_ffmpeg([*args, str(tmp)], what="generating the sample clip")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _dash_args(
+    clip: Path,
+    out_mpd: Path,
+    renditions: tuple[Rendition, ...],
+    segment_s: float,
+    fps: float,
+    audio: bool,
+    preset: str,
+    max_duration_s: float | None,
+) -> list[str]:
+    n = len(renditions)
+    gop = max(1, round(fps * segment_s))
+    chains = [f"[0:v]fps={fps:g},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    chains += [f"[s{i}]scale={r.width}:{r.height},setsar=1[v{i}]" for i, r in enumerate(renditions)]
+    args = ["-v", "error", "-y", "-i", str(clip)]
+    if max_duration_s is not None:
+        args += ["-t", f"{max_duration_s:g}"]
+    args += ["-filter_complex", ";".join(chains)]
+    for i in range(n):
+        args += ["-map", f"[v{i}]"]
+    if audio:
+        args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "64k", "-ac", "2"]
+    else:
+        args += ["-an"]
+    args += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "main"]
+    args += ["-x264-params", "nal-hrd=cbr:force-cfr=1", "-g", str(gop), "-keyint_min", str(gop)]
+    args += ["-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{segment_s:g})"]
+    for i, r in enumerate(renditions):
+        k = f"{r.bitrate_kbps:g}k"
+        args += [f"-b:v:{i}", k, f"-maxrate:v:{i}", k, f"-bufsize:v:{i}", f"{r.bitrate_kbps * 2:g}k"]
+    sets = "id=0,streams=v" + (" id=1,streams=a" if audio else "")
+    args += ["-f", "dash", "-seg_duration", f"{segment_s:g}", "-use_template", "1", "-use_timeline", "0"]
+    args += ["-init_seg_name", "init-$RepresentationID$.m4s"]
+    args += ["-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s"]
+    args += ["-adaptation_sets", sets, str(out_mpd)]
+    return args
+
+
+def package_dash(
+    clip: str | Path,
+    out_dir: str | Path,
+    *,
+    renditions: tuple[Rendition, ...] | list[Rendition] = DEFAULT_LADDER,
+    segment_s: float = 4.0,
+    fps: float | None = None,
+    audio: bool = False,
+    preset: str = "veryfast",
+    max_duration_s: float | None = None,
+    name: str | None = None,
+    overwrite: bool = False,
+) -> DashStream:
+    """Encode ``clip`` into a DASH stream in ``out_dir`` (see the module docstring) and describe it.
+
+    ``audio`` adds the clip's first audio track as its own adaptation set (AAC). A trailing segment shorter
+    than ``segment_s`` is dropped from the description (the ABR simulator wants whole chunks); it stays in
+    the MPD so the player still plays to the end.
+    """
+    src = Path(clip)
+    info = media.probe(src)
+    if not info.video:
+        raise MediaError("has no video stream", path=str(src))
+    if audio and not info.audio:
+        raise MediaError("has no audio stream; package it without audio", path=str(src))
+    ladder = tuple(sorted(renditions, key=lambda r: r.bitrate_kbps))
+    if not ladder:
+        raise ConfigError("the ladder needs at least one rendition")
+    if len({r.bitrate_kbps for r in ladder}) != len(ladder):
+        raise ConfigError("rendition bitrates must differ")
+    if not segment_s > 0:
+        raise ConfigError(f"segment length must be > 0 s; got {segment_s}")
+    rate = float(fps or info.video[0].fps or 24.0)
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{out} exists and is not empty; choose another folder or pass overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        media.run_ffmpeg(
+            _dash_args(src, work / MPD_NAME, ladder, segment_s, rate, audio, preset, max_duration_s),
+            what=f"packaging {src} as DASH",
+        )
+        video = load_mpd(work / MPD_NAME, chunk_s=segment_s)
+        sizes = np.asarray(video.sizes)
+        dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)
+        if dur and sizes.shape[1] * segment_s > dur + 1e-3 and sizes.shape[1] > 1:
+            sizes = sizes[:, :-1]  # a short last segment
+        stream = DashStream(name or out.name, out, ladder, float(segment_s), sizes, rate, audio)
+        (work / STREAM_JSON).write_text(json.dumps(stream.to_json(), indent=1), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(work, out)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return stream

@@ -1,0 +1,396 @@
+"""The nightly fill planner of an Open Connect style edge cache, and its simulation on a request trace.
+
+Every night, in the fill window (for example 02:00-14:00 at a fill rate of 1.2 Gbit/s), the appliance fetches
+what is forecast to be watched and evicts what is not. :class:`FillPlanner` chooses, from a forecast of each
+object's requests over the next day, the set of objects to *pin*: it maximises the expected backbone bytes
+saved (forecast requests x object bytes) minus the fill cost (``fill_cost`` per byte fetched) under two
+budgets, the disk (``capacity x (1 - reserve)``) and the bytes the fill window can carry. The value of an
+object per byte stored is its forecast request count (less ``fill_cost`` if it must be fetched), so the
+choice is a knapsack whose greedy solution by value density is optimal up to the one object that straddles a
+budget (the fractional relaxation); we take objects in that order and skip those that no longer fit.
+
+During the day a reactive policy handles misses: the ``reserve`` share of the disk (plus whatever the plan
+leaves free) is an LRU cache of objects fetched on demand. Objects being filled arrive one after another at
+the fill rate, in the order of their value, from the start of the window.
+
+:func:`simulate_fill` replays a trace day by day (days start at the fill window's start), forecasting each
+night with a :class:`~reelkit.stream.forecast.RequestForecaster` fitted on the days before the measured
+period, and reports object and byte hit ratios, fill bytes and the backbone bytes (misses + fill). With
+``oracle=True`` the forecast is replaced by the true next-day counts: the perfect-knowledge fill, the bound
+for nightly filling with the same budgets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelkit.errors import ConfigError
+from reelkit.progress import SILENT, Progress
+from reelkit.stream.forecast import DAY_S, DailyCounts, ForecastConfig, RequestForecaster, daily_counts
+
+__all__ = [
+    "FillConfig",
+    "FillPlanner",
+    "FillResult",
+    "NightPlan",
+    "parse_fill_window",
+    "parse_rate",
+    "simulate_fill",
+]
+
+_RATE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(bps|bit/s|b/s|Bps|B/s)?\s*$", re.IGNORECASE)
+
+
+def parse_rate(text: str | float) -> float:
+    """A network rate in bytes per second from ``"1.2Gbps"``, ``"800Mbit/s"``, ``"100MB/s"`` or bits/s."""
+    if isinstance(text, int | float):
+        if text <= 0:
+            raise ConfigError("fill rate must be > 0")
+        return float(text) / 8.0
+    m = _RATE_RE.match(str(text))
+    if not m:
+        raise ConfigError(f"rate {text!r}: expected a rate such as 1.2Gbps, 800Mbit/s or 100MB/s")
+    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2).lower()]
+    unit = m.group(3) or "bps"
+    bytes_unit = unit in ("Bps", "B/s")
+    if value <= 0:
+        raise ConfigError("fill rate must be > 0")
+    return value if bytes_unit else value / 8.0
+
+
+def parse_fill_window(text: str) -> tuple[float, float]:
+    """``"02:00-14:00"`` → ``(2.0, 14.0)`` hours; a window may wrap past midnight (``"22:00-06:00"``)."""
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", text)
+    if not m:
+        raise ConfigError(f"fill window {text!r}: expected HH:MM-HH:MM, for example 02:00-14:00")
+    a = int(m.group(1)) + int(m.group(2)) / 60.0
+    b = int(m.group(3)) + int(m.group(4)) / 60.0
+    if not (0 <= a < 24 and 0 <= b <= 24) or a == b:
+        raise ConfigError(f"fill window {text!r}: hours must be in 00:00-24:00 and the window not empty")
+    return a, b
+
+
+class FillConfig(BaseModel):
+    """Budgets and costs of the nightly fill (round-trips through JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    capacity_bytes: int = Field(gt=0)
+    fill_window: tuple[float, float] = (2.0, 14.0)
+    fill_rate_bytes_per_s: float = Field(default=1.2e9 / 8, gt=0)
+    fill_cost: float = Field(default=0.05, ge=0, description="cost of a filled byte, in backbone bytes")
+    reserve: float = Field(default=0.1, ge=0, lt=1, description="disk share kept for the reactive LRU")
+
+    @property
+    def window_hours(self) -> float:
+        a, b = self.fill_window
+        return (b - a) % 24 or 24.0
+
+    @property
+    def fill_budget_bytes(self) -> float:
+        return self.fill_rate_bytes_per_s * self.window_hours * 3600.0
+
+
+@dataclass(frozen=True)
+class NightPlan:
+    """One night's decision: ``pinned`` (sorted object ids to hold tomorrow), of which ``added`` must be
+    fetched (in this order) and ``evicted`` were pinned yesterday and are dropped."""
+
+    pinned: npt.NDArray[np.int64]
+    added: npt.NDArray[np.int64]
+    evicted: npt.NDArray[np.int64]
+    fill_bytes: int
+    pinned_bytes: int
+    expected_saved_bytes: float
+
+
+class FillPlanner:
+    """Chooses the pinned set for a night from forecast requests (see the module docstring)."""
+
+    def __init__(self, config: FillConfig) -> None:
+        self.config = config
+
+    def plan(
+        self,
+        forecast: npt.NDArray[np.float64],
+        sizes: npt.NDArray[np.int64],
+        present: npt.NDArray[np.bool_],
+        previous: npt.NDArray[np.int64] | None = None,
+    ) -> NightPlan:
+        """``forecast[i]``: expected requests of object ``i`` tomorrow; ``present[i]``: object ``i`` is on disk
+        (pinned or in the reactive part) and needs no fetch; ``previous``: yesterday's pinned ids."""
+        cfg = self.config
+        f = np.asarray(forecast, dtype=np.float64)
+        density = f - np.where(present, 0.0, cfg.fill_cost)
+        cand = np.flatnonzero((density > 0) & (sizes <= cfg.capacity_bytes))
+        order = cand[np.argsort(-density[cand], kind="stable")]
+        chosen, added = _greedy_fill(
+            order,
+            sizes,
+            present,
+            float(cfg.capacity_bytes) * (1.0 - cfg.reserve),
+            cfg.fill_budget_bytes,
+        )
+        pinned = np.sort(chosen)
+        prev = np.zeros(0, np.int64) if previous is None else previous
+        evicted = np.setdiff1d(prev, pinned, assume_unique=True)
+        return NightPlan(
+            pinned=pinned,
+            added=added,
+            evicted=evicted,
+            fill_bytes=int(sizes[added].sum()),
+            pinned_bytes=int(sizes[pinned].sum()),
+            expected_saved_bytes=float((f[pinned] * sizes[pinned]).sum() - cfg.fill_cost * sizes[added].sum()),
+        )
+
+
+@numba.njit(cache=True)
+def _greedy_fill(
+    order: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    present: npt.NDArray[np.bool_],
+    disk: float,
+    fill: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    chosen = np.empty(len(order), np.int64)
+    added = np.empty(len(order), np.int64)
+    nc = 0
+    na = 0
+    used = 0.0
+    filled = 0.0
+    for o in order:
+        s = float(sizes[o])
+        if used + s > disk:
+            continue
+        if not present[o]:
+            if filled + s > fill:
+                continue
+            filled += s
+            added[na] = o
+            na += 1
+        used += s
+        chosen[nc] = o
+        nc += 1
+    return chosen[:nc], added[:na]
+
+
+# ---- the day simulation: pinned objects (arriving at their fill time) + a reactive LRU -------------------
+
+
+@numba.njit(cache=True)
+def _lru_unlink(o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]) -> None:
+    p = prev[o]
+    n = nxt[o]
+    if p >= 0:
+        nxt[p] = n
+    else:
+        st[0] = n
+    if n >= 0:
+        prev[n] = p
+    else:
+        st[1] = p
+    prev[o] = -1
+    nxt[o] = -1
+
+
+@numba.njit(cache=True)
+def _lru_push(o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]) -> None:
+    prev[o] = -1
+    nxt[o] = st[0]
+    if st[0] >= 0:
+        prev[st[0]] = o
+    st[0] = o
+    if st[1] < 0:
+        st[1] = o
+
+
+@numba.njit(cache=True)
+def _lru_trim(
+    cap: float,
+    sizes: npt.NDArray[np.int64],
+    inres: npt.NDArray[np.bool_],
+    prev: npt.NDArray[np.int64],
+    nxt: npt.NDArray[np.int64],
+    st: npt.NDArray[np.int64],
+) -> None:
+    """Evict from the LRU tail until the reactive part holds at most ``cap`` bytes (``st[2]`` = used)."""
+    while st[2] > cap and st[1] >= 0:
+        t = st[1]
+        _lru_unlink(t, prev, nxt, st)
+        inres[t] = False
+        st[2] -= sizes[t]
+
+
+@numba.njit(cache=True)
+def _run_day(
+    times: npt.NDArray[np.float64],
+    objects: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    pinned: npt.NDArray[np.bool_],
+    arrival: npt.NDArray[np.float64],
+    inres: npt.NDArray[np.bool_],
+    prev: npt.NDArray[np.int64],
+    nxt: npt.NDArray[np.int64],
+    st: npt.NDArray[np.int64],
+    res_cap: float,
+    hits: npt.NDArray[np.bool_],
+) -> None:
+    for k in range(len(objects)):
+        o = objects[k]
+        if pinned[o] and arrival[o] <= times[k]:
+            hits[k] = True
+            continue
+        if inres[o]:
+            hits[k] = True
+            _lru_unlink(o, prev, nxt, st)
+            _lru_push(o, prev, nxt, st)
+            continue
+        if pinned[o]:  # on its way but not yet arrived: served from the backbone, not cached twice
+            continue
+        s = sizes[o]
+        if s > res_cap:
+            continue
+        st[2] += s
+        if st[2] > res_cap:
+            _lru_trim(res_cap, sizes, inres, prev, nxt, st)
+        inres[o] = True
+        _lru_push(o, prev, nxt, st)
+
+
+@dataclass(frozen=True)
+class FillResult:
+    """Outcome of :func:`simulate_fill` over the measured days."""
+
+    policy: str
+    capacity_bytes: int
+    days: int
+    requests: int
+    hit_ratio: float
+    byte_hit_ratio: float
+    fill_bytes: int
+    miss_bytes: int
+    backbone_bytes: float
+    daily_byte_hit_ratio: npt.NDArray[np.float64] = field(repr=False)
+    hit_mask: npt.NDArray[np.bool_] = field(repr=False)
+    measured_from: int = 0
+
+    def summary(self) -> dict[str, float | int | str]:
+        return {
+            "policy": self.policy,
+            "capacity_bytes": self.capacity_bytes,
+            "days": self.days,
+            "requests": self.requests,
+            "hit_ratio": self.hit_ratio,
+            "byte_hit_ratio": self.byte_hit_ratio,
+            "fill_bytes": self.fill_bytes,
+            "miss_bytes": self.miss_bytes,
+            "backbone_bytes": self.backbone_bytes,
+        }
+
+
+def simulate_fill(
+    timestamps: npt.NDArray[np.float64],
+    objects: npt.NDArray[np.int64],
+    request_bytes: npt.NDArray[np.int64],
+    object_sizes: npt.NDArray[np.int64],
+    config: FillConfig,
+    *,
+    train_days: int = 14,
+    forecaster: RequestForecaster | None = None,
+    forecast: Literal["model", "oracle"] = "model",
+    release_s: npt.NDArray[np.float64] | None = None,
+    signal: npt.NDArray[np.float64] | None = None,
+    progress: Progress = SILENT,
+) -> FillResult:
+    """Replay requests (sorted by time) with nightly fills; measure from day ``train_days`` on.
+
+    The first ``train_days`` days (starting at the fill window's start) only train the forecaster (fitted on
+    them, each day predicted from the days before); the cache is then cold at the first measured night, as
+    is a reactive policy measured with the same warm-up.
+    """
+    cfg = config
+    ts = np.asarray(timestamps, dtype=np.float64)
+    obj = np.asarray(objects, dtype=np.int64)
+    rb = np.asarray(request_bytes, dtype=np.int64)
+    sizes = np.asarray(object_sizes, dtype=np.int64)
+    n_obj = len(sizes)
+    if len(ts) == 0:
+        raise ConfigError("no requests to simulate")
+    if np.any(np.diff(ts) < 0):
+        raise ConfigError("requests must be sorted by time")
+    data = daily_counts(ts, obj, n_obj, day_start_hour=cfg.fill_window[0], release_s=release_s)
+    if data.n_days <= train_days + 1:
+        raise ConfigError(
+            f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days"
+        )
+    fc = forecaster or RequestForecaster(ForecastConfig())
+    if forecast == "model":
+        fc.fit(data, range(max(1, train_days - 28), train_days), signal=signal)
+    day_of = np.floor((ts - data.day0_s) / DAY_S).astype(np.int64)
+    bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
+    start = int(bounds[train_days])
+    hits = np.zeros(len(ts), dtype=np.bool_)
+    pinned = np.zeros(n_obj, dtype=np.bool_)
+    arrival = np.full(n_obj, np.inf)
+    inres = np.zeros(n_obj, dtype=np.bool_)
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    st = np.array([-1, -1, 0], dtype=np.int64)  # LRU head, tail, bytes used
+    planner = FillPlanner(cfg)
+    pinned_ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+    fill_total = 0
+    daily: list[float] = []
+    with progress.task("simulating nightly fills", total=data.n_days - train_days) as bar:
+        for day in range(train_days, data.n_days):
+            if forecast == "oracle":
+                f = data.counts[:, day].astype(np.float64)
+            else:
+                f = fc.predict(data, day, signal=signal)
+            present = pinned | inres
+            plan = planner.plan(f, sizes, present, pinned_ids)
+            pinned[:] = False
+            pinned[plan.pinned] = True
+            arrival[plan.pinned] = -np.inf
+            # objects now pinned leave the reactive part (they are held by the plan)
+            moved = plan.pinned[inres[plan.pinned]]
+            for o in moved:
+                _lru_unlink(int(o), prev, nxt, st)
+                inres[o] = False
+                st[2] -= sizes[o]
+            day_start = data.day0_s + day * DAY_S
+            fetched = np.cumsum(sizes[plan.added].astype(np.float64))
+            arrival[plan.added] = day_start + fetched / cfg.fill_rate_bytes_per_s
+            fill_total += plan.fill_bytes
+            res_cap = float(cfg.capacity_bytes - plan.pinned_bytes)
+            _lru_trim(res_cap, sizes, inres, prev, nxt, st)
+            lo, hi = int(bounds[day]), int(bounds[day + 1])
+            _run_day(ts[lo:hi], obj[lo:hi], sizes, pinned, arrival, inres, prev, nxt, st, res_cap, hits[lo:hi])
+            b = rb[lo:hi]
+            daily.append(float(b[hits[lo:hi]].sum() / b.sum()) if b.sum() else float("nan"))
+            pinned_ids = plan.pinned
+            bar.advance()
+    meas = slice(start, None)
+    h = hits[meas]
+    b = rb[meas]
+    miss_bytes = int(b[~h].sum())
+    return FillResult(
+        policy="fill-oracle" if forecast == "oracle" else "fill",
+        capacity_bytes=cfg.capacity_bytes,
+        days=data.n_days - train_days,
+        requests=int(len(h)),
+        hit_ratio=float(h.mean()) if len(h) else float("nan"),
+        byte_hit_ratio=float(b[h].sum() / b.sum()) if b.sum() else float("nan"),
+        fill_bytes=fill_total,
+        miss_bytes=miss_bytes,
+        backbone_bytes=float(miss_bytes + fill_total),
+        daily_byte_hit_ratio=np.asarray(daily),
+        hit_mask=hits,
+        measured_from=start,
+    )

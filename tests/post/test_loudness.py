@@ -1,0 +1,215 @@
+"""BS.1770-4 / EBU R128 meter: the standard's coefficients and hand-computed cases, properties, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reelkit.errors import ConfigError
+from reelkit.post.loudness import (
+    Meter,
+    channel_weights,
+    k_weighting_sos,
+    measure,
+    oversampling_factor,
+    true_peak_filter,
+)
+
+
+def sine(freq: float, seconds: float, rate: int, dbfs: float = 0.0, phase: float = 0.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
+
+
+def test_k_weighting_matches_bs1770_tables_at_48k() -> None:
+    sos = k_weighting_sos(48000)
+    # BS.1770-4 Table 1 (stage 1, shelf) and Table 2 (stage 2, RLB high-pass)
+    np.testing.assert_allclose(
+        sos[0, :3], [1.53512485958697, -2.69169618940638, 1.19839281085285], atol=1e-10
+    )
+    np.testing.assert_allclose(sos[0, 3:], [1.0, -1.69065929318241, 0.73248077421585], atol=1e-10)
+    np.testing.assert_allclose(sos[1, :3], [1.0, -2.0, 1.0])
+    np.testing.assert_allclose(sos[1, 3:], [1.0, -1.99004745483398, 0.99007225036621], atol=1e-10)
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 96000])
+def test_997hz_full_scale_sine_on_one_channel_reads_minus_3_01(rate: int) -> None:
+    # BS.1770-4 note: a 0 dBFS 997 Hz sine on one front channel reads -3.01 LKFS, at any sample rate
+    r = measure(sine(997, 5, rate), rate)
+    assert r.integrated_lufs == pytest.approx(-3.01, abs=0.02)
+    assert r.momentary_max_lufs == pytest.approx(-3.01, abs=0.02)
+    assert r.short_term_max_lufs == pytest.approx(-3.01, abs=0.02)
+    assert r.sample_peak_dbfs == pytest.approx(0.0, abs=0.01)
+
+
+def test_stereo_sine_levels() -> None:
+    rate = 48000
+    s = sine(997, 5, rate, -20.0)
+    one = np.stack([s, np.zeros_like(s)], axis=1)
+    both = np.stack([s, s], axis=1)
+    assert measure(one, rate).integrated_lufs == pytest.approx(-23.01, abs=0.02)
+    assert measure(both, rate).integrated_lufs == pytest.approx(-20.0, abs=0.02)  # power adds: +3.01
+
+
+def test_surround_weight_and_lfe_excluded() -> None:
+    rate = 48000
+    s = sine(997, 4, rate)
+    x = np.zeros((s.size, 6), dtype=np.float32)
+    x[:, 4] = s  # Ls: weight 1.41 = +1.49 dB
+    assert measure(x, rate).integrated_lufs == pytest.approx(-3.01 + 10 * math.log10(1.41), abs=0.02)
+    x[:, 4] = 0
+    x[:, 3] = s  # LFE: not counted
+    assert math.isinf(measure(x, rate).integrated_lufs)
+    assert channel_weights(6).tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]
+    assert channel_weights(5).tolist() == [1.0, 1.0, 1.0, 1.41, 1.41]
+
+
+def test_gates() -> None:
+    rate = 48000
+    silence = np.zeros(rate * 5, dtype=np.float32)
+    r = measure(silence, rate)
+    assert math.isinf(r.integrated_lufs) and r.summary()["integrated_lufs"] is None
+    # under the absolute gate (-70 LUFS): nothing passes
+    assert math.isinf(measure(sine(997, 5, rate, -75.0), rate).integrated_lufs)
+    # 10 s at -20 then 10 s at -40: the relative gate (-10 LU) drops the quiet half
+    x = np.concatenate([sine(997, 10, rate, -20.0), sine(997, 10, rate, -40.0)])
+    r = measure(x, rate)
+    assert r.integrated_lufs == pytest.approx(-23.01, abs=0.1)  # blocks across the step count a little
+    assert r.relative_gate_lufs == pytest.approx(-23.01 + 10 * math.log10(0.5) - 10, abs=0.1)
+    # the loudness range of the same: 20 LU (Tech 3342 style), within 1 LU
+    assert measure(np.concatenate([x[: rate * 10], x[: rate * 10] * 0.1]), rate).lra_lu == pytest.approx(
+        20, abs=1
+    )
+
+
+def test_shorter_than_a_block() -> None:
+    r = measure(sine(997, 0.3, 48000), 48000)
+    assert math.isinf(r.integrated_lufs) and math.isinf(r.momentary_max_lufs)
+    assert any("400 ms" in n for n in r.notes)
+    assert r.true_peak_dbtp == pytest.approx(0.0, abs=0.05)
+
+
+def test_true_peak_between_samples() -> None:
+    rate = 48000
+    # fs/4 at 45 degrees: the samples sit at +-0.5*sin(45) of a 0.5 peak; the true peak is 0.5 (-6.02 dBTP)
+    x = 0.5 * np.sin(2 * np.pi * (rate / 4) * np.arange(rate) / rate + np.pi / 4)
+    r = measure(np.stack([x, x], 1).astype(np.float32), rate)
+    assert r.sample_peak_dbfs == pytest.approx(-9.03, abs=0.01)
+    assert -6.02 - 0.4 <= r.true_peak_dbtp <= -6.02 + 0.2  # EBU Tech 3341 tolerance
+    x2 = 0.5 * np.sin(2 * np.pi * (rate / 4) * np.arange(rate) / rate)  # samples at 0, +-0.5
+    r2 = measure(x2.astype(np.float32), rate)
+    assert r2.true_peak_dbtp == pytest.approx(-6.02, abs=0.2)
+    # a 1/8-sample-offset high sine: true peak above the sample peak
+    x3 = np.sin(2 * np.pi * 10000 * np.arange(rate) / rate + 0.3).astype(np.float32)
+    r3 = measure(x3, rate)
+    assert r3.true_peak_dbtp >= r3.sample_peak_dbfs
+    assert r3.true_peak_dbtp == pytest.approx(0.0, abs=0.15)
+
+
+def test_true_peak_filter_properties() -> None:
+    assert (
+        oversampling_factor(44100) == 4
+        and oversampling_factor(96000) == 2
+        and oversampling_factor(192000) == 1
+    )
+    h = true_peak_filter(4).astype(np.float64)
+    assert h.size == 49
+    for p in range(4):  # every polyphase branch has unit gain at DC
+        assert h[p::4].sum() == pytest.approx(1.0, abs=0.01)
+    assert h[24] == pytest.approx(1.0)  # branch 0 passes the samples through
+
+
+def test_true_peak_time_is_located() -> None:
+    rate = 48000
+    x = 0.1 * sine(440, 6, rate)
+    x[rate * 4 + 123] = 0.9
+    r = measure(x, rate)
+    assert r.true_peak_time_s == pytest.approx((rate * 4 + 123) / rate, abs=2 / rate)
+
+
+def test_integer_pcm_is_scaled() -> None:
+    rate = 48000
+    s = sine(997, 3, rate, -20.0)
+    pcm = np.round(s * 32767).astype(np.int16)
+    assert measure(pcm, rate).integrated_lufs == pytest.approx(measure(s, rate).integrated_lufs, abs=0.01)
+
+
+def test_momentary_grid_is_10_ms() -> None:
+    rate = 48000
+    r = Meter(keep_curve=True).measure(sine(997, 2, rate), rate)
+    assert r.curve is not None
+    np.testing.assert_allclose(np.diff(r.curve.momentary_times_s), 0.01)
+    assert r.curve.momentary_times_s[0] == pytest.approx(0.4)
+    assert r.curve.short_term_lufs.size == 0  # under 3 s
+
+
+def test_speech_mask_gating() -> None:
+    rate = 48000
+    loud, quiet = sine(997, 10, rate, -20.0), sine(997, 10, rate, -30.0)
+    x = np.concatenate([loud, quiet])
+    frame = 0.02
+    mask = np.zeros(int(20 / frame), dtype=bool)
+    mask[int(10 / frame) :] = True  # "speech" only in the quiet half
+    r = Meter().measure(x, rate, speech_mask=(frame, mask))
+    # blocks that are mostly speech but reach back into the loud half add a little (about 0.1 LU)
+    assert r.dialogue_lufs == pytest.approx(-33.01, abs=0.15)
+    assert r.speech_fraction == pytest.approx(0.5, abs=0.01)
+    assert r.integrated_lufs == pytest.approx(-25.6, abs=0.3)
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ConfigError):
+        measure(np.zeros((2, 2, 2)), 48000)
+    with pytest.raises(ConfigError):
+        measure(np.zeros(48000), 0)
+    with pytest.raises(ConfigError, match="too low"):
+        measure(np.zeros(4000), 4000)
+    with pytest.raises(ConfigError, match="channel_weights"):
+        Meter(channel_weights=[1.0]).measure(np.zeros((48000, 2)), 48000)
+    with pytest.raises(ConfigError):
+        measure(np.array(["a", "b"]), 48000)
+
+
+loud_signal = st.integers(0, 2**32 - 1).map(
+    lambda seed: (np.random.default_rng(seed).standard_normal((48000 * 2, 2)) * 0.1).astype(np.float32)
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(x=loud_signal, gain_db=st.floats(-30, 10))
+def test_gain_shifts_loudness_by_the_gain(x: np.ndarray, gain_db: float) -> None:
+    a = measure(x, 48000)
+    b = measure(x * np.float32(10 ** (gain_db / 20)), 48000)
+    assert b.integrated_lufs - a.integrated_lufs == pytest.approx(gain_db, abs=1e-3)
+    assert b.momentary_max_lufs - a.momentary_max_lufs == pytest.approx(gain_db, abs=1e-3)
+    assert b.true_peak_dbtp - a.true_peak_dbtp == pytest.approx(gain_db, abs=1e-3)
+
+
+@settings(max_examples=15, deadline=None)
+@given(x=loud_signal)
+def test_channel_order_and_polarity_do_not_matter_in_stereo(x: np.ndarray) -> None:
+    a = measure(x, 48000)
+    assert measure(x[:, ::-1], 48000).integrated_lufs == pytest.approx(a.integrated_lufs, abs=1e-9)
+    assert measure(-x, 48000).integrated_lufs == pytest.approx(a.integrated_lufs, abs=1e-9)
+    assert measure(-x, 48000).true_peak_dbtp == pytest.approx(a.true_peak_dbtp, abs=1e-6)
+    assert a.true_peak_dbtp >= a.sample_peak_dbfs
+
+
+def test_chunking_does_not_change_results() -> None:
+    # longer than one processing chunk (5 s): the filter state and the true-peak context carry over
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((48000 * 12, 2)) * 0.1).astype(np.float32)
+    r = measure(x, 48000)
+    from scipy.signal import sosfilt
+
+    y = sosfilt(k_weighting_sos(48000), x.astype(np.float64), axis=0)
+    z = (y * y).sum(axis=1)
+    blocks = np.array([z[i : i + 19200].mean() for i in range(0, z.size - 19200 + 1, 4800)])
+    ref_abs = blocks[blocks > 10 ** ((-70 + 0.691) / 10)]
+    rel = -0.691 + 10 * np.log10(ref_abs.mean()) - 10
+    kept = ref_abs[ref_abs > 10 ** ((rel + 0.691) / 10)]
+    assert r.integrated_lufs == pytest.approx(-0.691 + 10 * np.log10(kept.mean()), abs=1e-6)

@@ -1,0 +1,43 @@
+"""Dialogue-gated loudness on mixes of an espeak-ng speech stem and a music bed at known levels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelkit.post.loudness import Meter
+from reelkit.post.testsignals import espeak_available, mix_at, music_bed, speech_stem
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not espeak_available(), reason="espeak-ng is not installed (Debian package espeak-ng)"
+    ),
+]
+vad = pytest.importorskip("reelkit.post.vad", reason="the voice-activity module is not available")
+
+RATE = 48000
+
+
+@pytest.fixture(scope="module")
+def stems() -> tuple[np.ndarray, np.ndarray]:
+    speech = speech_stem(RATE, seed=1)
+    return speech, music_bed(speech.size, RATE, seed=1)
+
+
+@pytest.mark.parametrize("bed_lu", [-20.0, -12.0, -6.0])
+def test_dialogue_loudness_follows_the_speech_stem(
+    stems: tuple[np.ndarray, np.ndarray], bed_lu: float
+) -> None:
+    speech, bed = stems
+    mix, speech_lufs = mix_at(speech, bed, RATE, bed_lu)
+    r = Meter(speech="silero").measure(mix, RATE)
+    assert r.dialogue_lufs is not None
+    assert abs(r.dialogue_lufs - speech_lufs) <= 1.0, (bed_lu, r.dialogue_lufs, speech_lufs)
+    assert r.speech_fraction is not None and 0.4 < r.speech_fraction < 0.9
+
+
+def test_bed_alone_has_little_speech(stems: tuple[np.ndarray, np.ndarray]) -> None:
+    _, bed = stems
+    r = Meter(speech="silero").measure(bed, RATE)
+    assert r.speech_fraction is not None and r.speech_fraction < 0.2

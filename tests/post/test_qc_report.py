@@ -1,0 +1,291 @@
+"""QC: delivery specs, audio faults with exact timecodes, the HTML report, the CLI (exit codes, JSON)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from reelkit.cli import main
+from reelkit.errors import ConfigError, MediaError
+from reelkit.post.audio import read_audio
+from reelkit.post.qc import SPECS, DeliverySpec, QCOptions, audio_findings, get_spec, render_html, run_qc
+
+RATE = 48000
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def programme(seconds: float = 20.0, seed: int = 0) -> np.ndarray:
+    """Stereo noise with a correlated image (about -20 LUFS)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    left = 0.05 * rng.standard_normal(n)
+    right = 0.8 * left + 0.02 * rng.standard_normal(n)
+    return np.stack([left, right], axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    x = programme()
+    x[4 * RATE : 7 * RATE] = 0.0  # 3 s of silence
+    x[10 * RATE : 10 * RATE + 5, 0] = 1.0  # 5 samples at full scale on L
+    x[12 * RATE : 16 * RATE, 1] *= -1  # R inverted for 4 s
+    path = tmp_path_factory.mktemp("qc") / "faulty.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    return path
+
+
+def test_specs_round_trip_and_lookup() -> None:
+    for spec in SPECS.values():
+        assert DeliverySpec.model_validate_json(spec.model_dump_json()) == spec
+    assert get_spec("EBU-R128").target_lufs == -23.0
+    assert get_spec("netflix").measure == "dialogue" and get_spec("netflix").max_true_peak_dbtp == -2.0
+    assert get_spec("atsc-a85").target_lufs == -24.0
+    with pytest.raises(ConfigError, match="unknown delivery spec"):
+        get_spec("bbc")
+
+
+def test_audio_findings_exact(faulty: Path) -> None:
+    a = read_audio(faulty)
+    found = audio_findings(a.samples, a.sample_rate)
+    by_kind = {f.kind: f for f in found}
+    assert set(by_kind) == {"silence", "clipping", "phase"}
+    s = by_kind["silence"]
+    assert (s.start_s, s.end_s, s.severity) == (pytest.approx(4.0), pytest.approx(7.0), "warning")
+    c = by_kind["clipping"]
+    assert (
+        c.start_s == pytest.approx(10.0)
+        and c.end_s == pytest.approx(10.0 + 5 / RATE)
+        and c.severity == "error"
+    )
+    assert "on L" in c.message
+    p = by_kind["phase"]
+    assert (p.start_s, p.end_s) == (pytest.approx(12.0), pytest.approx(16.0))
+
+
+def test_silent_channel_and_whole_programme_inversion() -> None:
+    x = programme(6.0)
+    x[:, 1] = 0.0
+    kinds = [(f.kind, f.severity) for f in audio_findings(x, RATE)]
+    assert ("silent_channel", "error") in kinds
+    y = programme(6.0)
+    y[:, 1] = -y[:, 0]
+    inv = [f for f in audio_findings(y, RATE) if f.kind == "phase"]
+    assert len(inv) == 1 and inv[0].severity == "error" and "inverted" in inv[0].message
+    assert audio_findings(programme(6.0), RATE) == []
+
+
+def test_short_clip_runs_and_options() -> None:
+    x = programme(3.0)
+    x[RATE, 0] = 1.0  # one sample: not a run of 3
+    assert not [f for f in audio_findings(x, RATE) if f.kind == "clipping"]
+    assert [f for f in audio_findings(x, RATE, QCOptions(clip_run_samples=1)) if f.kind == "clipping"]
+    with pytest.raises(ConfigError):
+        QCOptions(clip_level=2.0).validate()
+
+
+def test_run_qc_against_specs(faulty: Path) -> None:
+    report = run_qc(faulty, spec="ebu-r128")
+    assert not report.passed
+    kinds = {f.kind for f in report.findings if f.severity == "error"}
+    assert {"loudness", "clipping", "true_peak"} <= kinds
+    loud = next(f for f in report.findings if f.kind == "loudness")
+    assert "above" in loud.message and "-23" in loud.message
+    tp = next(f for f in report.findings if f.kind == "true_peak")
+    assert tp.start_s == pytest.approx(10.0, abs=0.01)
+    starts = [f.start_s for f in report.findings]
+    assert starts == sorted(starts)
+    data = report.to_dict()
+    json.dumps(data)  # JSON-able
+    assert data["passed"] is False and data["counts"]["error"] >= 3
+    assert data["findings"][0]["timecode"] == "00:00:00.000"
+    # netflix is dialogue-gated; noise has no speech: the integrated loudness is checked, with a note
+    nf = run_qc(faulty, spec="netflix", plot=False)
+    assert any("dialogue" in n for n in nf.notes)
+
+
+def test_clean_programme_passes_after_normalising(tmp_path: Path) -> None:
+    from reelkit.post.normalize import normalize_samples
+
+    y, _ = normalize_samples(programme(8.0), RATE, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    path = tmp_path / "clean.wav"
+    sf.write(path, y, RATE, subtype="FLOAT")
+    report = run_qc(path, spec="ebu-r128", plot=False)
+    assert report.passed, report.findings
+    assert report.programme_lufs == pytest.approx(-23.0, abs=0.1)
+
+
+def test_html_report(faulty: Path, tmp_path: Path) -> None:
+    report = run_qc(faulty, spec="atsc-a85")
+    assert report.plot_png is not None and report.plot_png[:8] == b"\x89PNG\r\n\x1a\n"
+    html = render_html(report)
+    assert "data:image/png;base64," in html and "FAIL" in html
+    assert "00:00:10.000" in html and "clipping" in html and "ATSC A/85" in html
+    from reelkit.post.qc import write_report
+
+    out = write_report(report, tmp_path / "r.html")
+    assert out.read_text(encoding="utf-8") == html
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left behind
+
+
+def test_subtitle_findings_join(faulty: Path, tmp_path: Path) -> None:
+    subs_mod = pytest.importorskip("reelkit.post.subs")
+    if not hasattr(subs_mod, "check_subtitles"):
+        pytest.skip("reelkit.post.subs has no check_subtitles yet")
+    srt = tmp_path / "s.srt"
+    srt.write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\nHello there.\n\n2\n00:00:02,500 --> 00:00:04,000\nOverlap.\n\n"
+        "3\n00:00:25,000 --> 00:00:26,000\nAfter the end.\n",
+        encoding="utf-8",
+    )
+    report = run_qc(faulty, subs=srt, plot=False, options=QCOptions(sync=False))
+    sub_kinds = {f.kind for f in report.findings if f.source == "subtitles"}
+    assert "overlap" in sub_kinds and "past_end" in sub_kinds
+
+
+def test_read_audio_errors(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="no such file"):
+        read_audio(tmp_path / "missing.wav")
+    with pytest.raises(MediaError, match="folder"):
+        read_audio(tmp_path)
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"this is not audio at all" * 10)
+    with pytest.raises(MediaError):
+        read_audio(junk)
+
+
+@pytest.mark.media
+def test_video_only_and_container_audio(tmp_path: Path) -> None:
+    from reelkit.media import run_ffmpeg
+
+    video = tmp_path / "v.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1", "-an", str(video)]
+    )
+    with pytest.raises(MediaError, match="no audio stream"):
+        read_audio(video)
+    m4a = tmp_path / "a.m4a"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "sine=frequency=997:duration=2:sample_rate=48000", str(m4a)]
+    )
+    a = read_audio(m4a)
+    assert a.sample_rate == 48000 and a.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+# -- CLI ------------------------------------------------------------------------------------------------
+
+KEYS = {
+    "integrated_lufs",
+    "lra_lu",
+    "true_peak_dbtp",
+    "sample_peak_dbfs",
+    "momentary_max_lufs",
+    "short_term_max_lufs",
+    "dialogue_lufs",
+    "speech_fraction",
+}
+
+
+def test_cli_loudness_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    t = np.arange(5 * RATE) / RATE
+    x = (0.1 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+    path = tmp_path / "tone.wav"
+    sf.write(path, np.stack([x, x], 1), RATE, subtype="PCM_24")
+    code, out, _ = run(capsys, "loudness", str(path), "--json", "--vad", "none")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == KEYS
+    assert data["integrated_lufs"] == pytest.approx(-20.0 + 0.0, abs=0.05)  # -20 dBFS on both channels
+    assert data["dialogue_lufs"] is None and data["speech_fraction"] is None
+    code, out, _ = run(capsys, "loudness", "--vad", "none", "--json", str(path))  # options first
+    assert code == 0 and set(json.loads(out)) == KEYS
+    code, out, _ = run(capsys, "loudness", str(path), "--vad", "none")  # table
+    assert code == 0 and "integrated_lufs" in out
+
+
+def test_cli_normalize(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, programme(6.0), RATE, subtype="PCM_24")
+    dst = tmp_path / "out.flac"
+    code, out, err = run(
+        capsys,
+        "loudness",
+        "normalize",
+        str(src),
+        "-o",
+        str(dst),
+        "--target",
+        "-16",
+        "--true-peak",
+        "-1",
+        "--json",
+    )
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["output_path"] == str(dst) and dst.exists()
+    y, rate = sf.read(dst, dtype="float32")
+    from reelkit.post.loudness import measure
+
+    m = measure(y, rate)
+    assert m.integrated_lufs == pytest.approx(-16.0, abs=0.15)
+    assert m.true_peak_dbtp <= -1.0 + 0.05
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.flac"]
+    # then measure the result from the command line
+    code, out, _ = run(capsys, "loudness", str(dst), "--json", "--vad", "none")
+    assert code == 0 and json.loads(out)["integrated_lufs"] == pytest.approx(-16.0, abs=0.15)
+
+
+def test_cli_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "loudness", str(tmp_path / "nope.wav"), "--json")
+    assert code == 2 and "no such file" in err and "Traceback" not in err
+    code, _, err = run(capsys, "loudness")
+    assert code == 2
+    src = tmp_path / "in.wav"
+    sf.write(src, programme(2.0), RATE)
+    code, _, err = run(
+        capsys, "loudness", "normalize", str(src), "-o", str(tmp_path / "o.wav"), "--target", "5"
+    )
+    assert code == 2 and "--target" in err
+    code, _, err = run(capsys, "loudness", "normalize", str(src), "-o", str(src))
+    assert code == 2 and "overwrite" in err
+    code, _, err = run(capsys, "loudness", str(src), "--vad", "bogus")
+    assert code == 2 and "--vad" in err
+    code, _, err = run(capsys, "qc", str(src), "--spec", "bogus")
+    assert code == 2 and "unknown delivery spec" in err
+    code, _, err = run(capsys, "qc", str(src), "-o", str(tmp_path / "no" / "r.html"))
+    assert code == 2 and "does not exist" in err
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((RATE, 2), dtype=np.float32), RATE)
+    code, _, err = run(capsys, "loudness", "normalize", str(silent), "-o", str(tmp_path / "o.wav"))
+    assert code == 2 and "silent" in err
+
+
+def test_cli_qc(capsys: pytest.CaptureFixture[str], faulty: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    code, out, err = run(capsys, "qc", str(faulty), "--spec", "ebu-r128", "-o", str(report), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["passed"] is False and data["report"] == str(report)
+    assert {f["kind"] for f in data["findings"]} >= {"loudness", "clipping", "silence", "phase", "true_peak"}
+    assert all(
+        set(f) >= {"kind", "start_s", "end_s", "severity", "timecode", "message"} for f in data["findings"]
+    )
+    assert "data:image/png;base64," in report.read_text(encoding="utf-8")
+    code, _, _ = run(capsys, "qc", str(faulty), "--strict", "--json")
+    assert code == 1
+    code, out, _ = run(capsys, "qc", str(faulty))
+    assert code == 0 and "FAIL" in out
+    assert math.isfinite(data["loudness"]["integrated_lufs"])

@@ -1,0 +1,115 @@
+"""The alignment core on synthetic activity signals (no audio): FFT offset search and the split DP."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reelkit.post.subs.align import ActivityReference, _c_at, offset_scores, split_fit
+
+DT = 0.01
+
+
+def _activity(intervals: list[tuple[float, float]], duration: float) -> ActivityReference:
+    v = np.zeros(round(duration / DT))
+    for a, b in intervals:
+        v[max(0, round(a / DT)) : max(0, round(b / DT))] = 1.0
+    return ActivityReference(DT, v)
+
+
+def _exact(
+    ref: ActivityReference, starts: np.ndarray, ends: np.ndarray, w: np.ndarray, s: float, o: np.ndarray
+) -> float:
+    cum = ref.cumulative()
+    return float(np.sum(w * (_c_at(ref, cum, s * ends + o) - _c_at(ref, cum, s * starts + o))))
+
+
+@st.composite
+def timelines(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cue starts/ends in the subtitle file and the true offset of each cue (piecewise constant)."""
+    n = draw(st.integers(8, 30))
+    n_splits = draw(st.integers(0, 2))
+    split_at = sorted(
+        draw(st.lists(st.integers(3, n - 3), min_size=n_splits, max_size=n_splits, unique=True))
+    )
+    offsets = np.zeros(n)
+    o = draw(st.integers(-200, 200)) / 10  # on the 0.1 s grid
+    jumps = {i: draw(st.sampled_from([-1, 1])) * draw(st.integers(50, 300)) / 10 for i in split_at}
+    starts, ends = [], []
+    t = 1.0
+    for i in range(n):
+        gap = draw(st.integers(3, 30)) / 10
+        if i in jumps:
+            o += jumps[i]
+            if jumps[i] < 0:  # a cut: the subtitle file has a gap at least as long as the jump
+                gap += -jumps[i] + 1.0
+        t += gap
+        dur = draw(st.integers(8, 30)) / 10
+        starts.append(t)
+        ends.append(t + dur)
+        offsets[i] = o
+        t += dur
+    return np.array(starts), np.array(ends), offsets
+
+
+@settings(max_examples=20, deadline=None)
+@given(timelines())
+def test_split_dp_recovers_piecewise_offsets(tl: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    starts, ends, true_off = tl
+    w = np.ones(len(starts))
+    placed_true = list(zip(starts + true_off, ends + true_off, strict=True))
+    duration = float(max(b for _, b in placed_true)) + 40.0
+    shift = max(0.0, -float(min(a for a, _ in placed_true))) + 5.0  # keep the media times positive
+    ref = _activity([(a + shift, b + shift) for a, b in placed_true], duration + shift)
+    cum = ref.cumulative()
+    penalty = 1.0
+    res = split_fit(ref, cum, starts, ends, w, 1.0, shift, 60.0, step=0.1, split_penalty=penalty)
+    # optimal: never worse than the true placement (which pays one penalty per split)
+    n_true_splits = int(np.count_nonzero(np.diff(true_off)))
+    true_score = _exact(ref, starts, ends, w, 1.0, true_off + shift) - penalty * n_true_splits
+    assert res.score >= true_score - 1e-6
+    # and it is the true placement: every cue within one grid step of its true offset
+    assert np.max(np.abs(res.offsets - (true_off + shift))) <= 0.1 + 1e-6
+    # cues keep their order and do not overlap
+    assert np.all(starts[1:] + res.offsets[1:] >= ends[:-1] + res.offsets[:-1] - 1e-9)
+
+
+@settings(max_examples=12, deadline=None)
+@given(timelines(), st.floats(0.5, 20.0))
+def test_split_dp_without_evidence_for_splits_keeps_one_offset(
+    tl: tuple[np.ndarray, np.ndarray, np.ndarray], penalty: float
+) -> None:
+    starts, ends, _ = tl
+    w = np.ones(len(starts))
+    ref = _activity(list(zip(starts + 7.0, ends + 7.0, strict=True)), float(ends.max()) + 60.0)
+    res = split_fit(ref, ref.cumulative(), starts, ends, w, 1.0, 0.0, 30.0, step=0.1, split_penalty=penalty)
+    assert np.allclose(res.offsets, 7.0, atol=1e-6)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3000), st.integers(30, 400)), min_size=2, max_size=12),
+    st.integers(0, 10**6),
+)
+def test_fft_offset_scores_equal_exact_scores(cues: list[tuple[int, int]], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    starts = np.array([a * DT for a, _ in cues])
+    ends = np.array([(a + d) * DT for a, d in cues])
+    w = rng.uniform(0.1, 1.0, len(cues))
+    ref = ActivityReference(DT, rng.uniform(0, 1, 4000))
+    offs, corr = offset_scores(ref, starts, ends, w, 1.0, -10.0, 10.0)
+    assert offs[0] <= -10.0 + 1e-9 and offs[-1] >= 10.0 - 1e-9
+    pick = rng.choice(len(offs), size=min(20, len(offs)), replace=False)
+    cum = ref.cumulative()
+    for k in pick:
+        exact = float(np.sum(w * (_c_at(ref, cum, ends + offs[k]) - _c_at(ref, cum, starts + offs[k]))))
+        assert abs(corr[k] - exact) < 1e-6
+
+
+def test_outside_the_media_counts_as_silence() -> None:
+    ref = ActivityReference(DT, np.ones(1000))  # 10 s of speech
+    cum = ref.cumulative()
+    assert float(_c_at(ref, cum, np.array(10.0))) == 10.0
+    # 2 s before zero and 3 s after the end each cost one per second
+    assert float(_c_at(ref, cum, np.array(13.0)) - _c_at(ref, cum, np.array(-2.0))) == 10.0 - 5.0

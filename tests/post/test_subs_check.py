@@ -1,0 +1,108 @@
+"""Subtitle timing and layout rules on hand-made files, each rule with a cue just inside and just outside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.post.findings import Finding
+from reelkit.post.subs import SubtitleRules, check_subtitles
+from reelkit.post.subs.io import from_string
+
+
+def _srt(*cues: tuple[str, str, str]) -> str:
+    return "".join(f"{i + 1}\n{a} --> {b}\n{t}\n\n" for i, (a, b, t) in enumerate(cues))
+
+
+def _kinds(findings: list[Finding]) -> list[tuple[str, int]]:
+    return sorted((f.kind, int(f.message.split()[1])) for f in findings if f.message.startswith("cue "))
+
+
+def test_a_clean_file_has_no_findings() -> None:
+    sub = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:03,000", "Hello there."),
+            ("00:00:03,084", "00:00:05,000", "Two frames later."),
+        )
+    )
+    assert check_subtitles(sub, media_duration_s=10.0) == []
+
+
+def test_durations() -> None:
+    sub = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:01,833", "Hi."),  # 0.833 s: exactly 5/6 s, allowed
+            ("00:00:03,000", "00:00:03,800", "Hi."),  # 0.8 s: too short
+            ("00:00:05,000", "00:00:12,000", "Seven seconds is fine to read."),  # 7.0 s: allowed
+            ("00:00:13,000", "00:00:20,100", "Over seven seconds."),  # 7.1 s
+        )
+    )
+    assert _kinds(check_subtitles(sub)) == [("max_duration", 4), ("min_duration", 2)]
+
+
+def test_reading_speed_line_length_and_line_count() -> None:
+    fast = "x" * 35  # 35 characters in 2 s = 17.5 cps
+    ok = "y" * 34  # 17.0 cps
+    long_line = "z" * 43
+    sub = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:03,000", fast),
+            ("00:00:04,000", "00:00:06,000", ok),
+            ("00:00:07,000", "00:00:10,000", long_line),
+            ("00:00:11,000", "00:00:14,000", "one\ntwo\nthree"),
+            ("00:00:15,000", "00:00:19,000", "a" * 42 + "\n" + "b" * 20),  # 62 chars in 4 s
+        )
+    )
+    assert _kinds(check_subtitles(sub)) == [("line_count", 4), ("line_length", 3), ("reading_speed", 1)]
+
+
+def test_reading_speed_ignores_markup_and_line_breaks() -> None:
+    sub = from_string(_srt(("00:00:01,000", "00:00:02,000", "<i>" + "a" * 8 + "</i>\n" + "b" * 9)))
+    assert check_subtitles(sub) == []  # 17 characters in 1 s
+
+
+def test_overlap_gap_and_order() -> None:
+    sub = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:03,000", "First."),
+            ("00:00:02,500", "00:00:04,000", "Overlaps the first."),
+            ("00:00:04,050", "00:00:06,000", "Only 50 ms later."),
+            ("00:00:00,000", "00:00:00,900", "Out of order."),
+        )
+    )
+    findings = check_subtitles(sub)
+    kinds = [f.kind for f in findings]
+    assert kinds.count("overlap") == 1 and kinds.count("gap") == 1 and kinds.count("out_of_order") == 1
+    overlap = next(f for f in findings if f.kind == "overlap")
+    assert overlap.severity == "error" and overlap.start_s == 2.5 and overlap.end_s == 3.0
+    # at 25 fps two frames are 80 ms: 50 ms is still too short; with no minimum gap it is fine
+    assert "gap" not in [f.kind for f in check_subtitles(sub, rules=SubtitleRules(min_gap_frames=0))]
+
+
+def test_past_end_before_zero_and_bad_timing() -> None:
+    sub = from_string(
+        _srt(
+            ("-00:00:01,000", "00:00:01,000", "Before zero."),
+            ("00:00:05,000", "00:00:04,000", "Ends before it starts."),
+            ("00:00:08,000", "00:00:10,500", "Past the end."),
+            ("00:00:06,000", "00:00:08,000", "Ends right at the end."),
+        )
+    )
+    findings = check_subtitles(sub, media_duration_s=10.0)
+    by_kind = {f.kind: f for f in findings}
+    assert by_kind["before_zero"].severity == "error" and by_kind["before_zero"].start_s == -1.0
+    assert by_kind["bad_timing"].severity == "error"
+    assert by_kind["past_end"].message.startswith("cue 3")
+    assert [f.source for f in findings] == ["subtitles"] * len(findings)
+    assert [f.start_s for f in findings] == sorted(f.start_s for f in findings)
+
+
+def test_check_takes_a_path_and_other_rules(tmp_path: Path) -> None:
+    path = tmp_path / "a.srt"
+    path.write_text(_srt(("00:00:01,000", "00:00:02,000", "x" * 20)), encoding="utf-8")
+    assert [f.kind for f in check_subtitles(path)] == ["reading_speed"]
+    assert check_subtitles(path, rules=SubtitleRules(max_cps=20)) == []
+    with pytest.raises(ConfigError):
+        SubtitleRules(max_cps=0)

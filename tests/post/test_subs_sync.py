@@ -1,0 +1,215 @@
+"""Subtitle sync: to a reference file (fast, no audio), to espeak speech (media), refusals, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.cli import main
+from reelkit.errors import SyncRefusedError
+from reelkit.post.subs import (
+    SyncOptions,
+    apply_sync,
+    cue_kind,
+    load_subtitles,
+    sync_subtitles,
+    write_synced,
+)
+from reelkit.post.subs import synth
+from reelkit.post.subs.synth import SynthCue, to_srt
+
+needs_espeak = pytest.mark.skipif(not synth.have_espeak(), reason="espeak-ng is not installed")
+_NTSC = 24000 / 1001
+
+
+def _cues(seed: int, n: int = 45) -> list[SynthCue]:
+    rng = np.random.default_rng(seed)
+    out, t = [], float(rng.uniform(2, 6))
+    for i in range(n):
+        d = float(rng.uniform(0.9, 4.0))
+        out.append(SynthCue(round(t, 3), round(t + d, 3), f"Line number {i}."))
+        t += d + float(rng.uniform(0.2, 4.0)) + (float(rng.uniform(5, 15)) if rng.random() < 0.1 else 0.0)
+    return out
+
+
+def _write(path: Path, cues: list[SynthCue]) -> Path:
+    path.write_text(to_srt(cues), encoding="utf-8")
+    return path
+
+
+def _starts(sub_path: Path) -> np.ndarray:
+    return np.array([c.start_s for c in load_subtitles(sub_path).cues])
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_non_speech_cues_are_recognised() -> None:
+    assert cue_kind("[MUSIC]") == "effect"
+    assert cue_kind("(door slams)\n[thunder rumbles]") == "effect"
+    assert cue_kind("MUSIC PLAYING") == "effect"
+    assert cue_kind("♪ Happy birthday to you ♪") == "lyrics"
+    assert cue_kind("# Happy birthday #") == "lyrics"
+    assert cue_kind("[laughs] Hello there") == "speech"
+    assert cue_kind("JOHN: Stop!") == "speech"
+    assert cue_kind("- OK.\n- Fine.") == "speech"
+
+
+@pytest.mark.parametrize(
+    ("offset", "ratio", "breaks"),
+    [
+        (12.345, 1.0, ()),
+        (-3.2, 1.0, ()),
+        (4.0, 25 / _NTSC, ()),
+        (0.0, 24 / 25, ()),
+        (7.5, 1.0, ((60.0, 25.0),)),
+        (-2.0, _NTSC / 24, ((50.0, 20.0), (110.0, -12.0))),
+    ],
+)
+def test_sync_to_a_reference_file(tmp_path: Path, offset: float, ratio: float, breaks: tuple) -> None:
+    truth = _cues(1)
+    # media timeline: ad breaks add time after their point, cuts remove cues
+    media: list[SynthCue] = []
+    given: list[SynthCue] = []
+    for c in truth:
+        shift = 0.0
+        cut = False
+        for at, length in breaks:
+            if c.start_s >= at:
+                if length < 0 and c.start_s < at - length + 0.5:
+                    cut = True
+                shift += length
+        if cut:
+            continue
+        media.append(SynthCue(c.start_s + shift, c.end_s + shift, c.text))
+        given.append(SynthCue(c.start_s * ratio + offset, c.end_s * ratio + offset, c.text))
+    keep = [i for i, g in enumerate(given) if g.start_s >= 0]
+    ref = _write(tmp_path / "ref.srt", [media[i] for i in keep])
+    inp = _write(tmp_path / "in.srt", [given[i] for i in keep])
+    res = sync_subtitles(None, inp, reference=ref)
+    out = tmp_path / "out.srt"
+    write_synced(load_subtitles(inp), res, out)
+    err = np.abs(_starts(out) - _starts(ref))
+    assert np.mean(err <= 0.05) == 1.0, (res, err)
+    assert res.scale == pytest.approx(1 / ratio, rel=1e-4)
+    assert len(res.splits) == len(breaks)
+    assert res.confidence >= 0.5
+
+
+def test_a_correct_file_is_left_unchanged(tmp_path: Path) -> None:
+    cues = _cues(2)
+    ref = _write(tmp_path / "ref.srt", cues)
+    # the same file, but with CRLF line ends and a byte-order mark: written back byte for byte
+    inp = tmp_path / "in.srt"
+    inp.write_bytes(b"\xef\xbb\xbf" + to_srt(cues).replace("\n", "\r\n").encode())
+    # times a few frames off are within the style guides' tolerance and are left alone too
+    jittered = [SynthCue(c.start_s + 0.04, c.end_s + 0.04, c.text) for c in cues]
+    for path in (inp, _write(tmp_path / "jit.srt", jittered)):
+        res = sync_subtitles(None, path, reference=ref)
+        assert res.unchanged and res.offset_s == 0.0 and res.scale == 1.0 and res.splits == ()
+        sub = load_subtitles(path)
+        assert apply_sync(sub, res) is sub
+        out = tmp_path / "out.srt"
+        write_synced(sub, res, out)
+        assert out.read_bytes() == path.read_bytes()
+
+
+def test_the_wrong_reference_is_refused(tmp_path: Path) -> None:
+    ref = _write(tmp_path / "ref.srt", _cues(3))
+    other = _write(tmp_path / "other.srt", _cues(4))
+    with pytest.raises(SyncRefusedError) as info:
+        sync_subtitles(None, other, reference=ref)
+    assert info.value.confidence is not None and info.value.confidence < 0.5
+    # with the threshold at zero the (meaningless) fit is returned, with its low confidence
+    res = sync_subtitles(None, other, reference=ref, options=SyncOptions(min_confidence=0.0))
+    assert res.confidence < 0.5
+
+
+def _noise_media(path: Path, seconds: float = 40.0) -> Path:
+    import soundfile as sf
+
+    rng = np.random.default_rng(5)
+    x = 0.05 * synth.noise_bed(rng, int(seconds * 16000)) + 0.05 * synth.music_bed(rng, int(seconds * 16000))
+    sf.write(path, np.clip(x, -0.9, 0.9), 16000, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.media
+def test_noise_is_refused_and_the_output_is_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    media = _noise_media(tmp_path / "noise.flac")
+    inp = _write(tmp_path / "in.srt", _cues(5, n=12))
+    with pytest.raises(SyncRefusedError, match="speech"):
+        sync_subtitles(media, inp)
+    out = tmp_path / "out.srt"
+    out.write_text("keep me")
+    code, stdout, err = run(capsys, "subs", "sync", str(media), str(inp), "-o", str(out), "--json")
+    assert code == 3
+    assert json.loads(stdout)["refused"] is True
+    assert "error:" in err and out.read_text() == "keep me"
+
+
+@pytest.mark.media
+@pytest.mark.slow
+@needs_espeak
+def test_sync_to_speech_in_the_media(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    prog = synth.make_program(11, duration_s=75.0, music_db=-15.0)
+    media, truth, given = synth.distort(prog, synth.Distortion(offset_s=6.4), np.random.default_rng(0))
+    sf.write(tmp_path / "media.flac", media, synth.SR, subtype="PCM_16")
+    inp = _write(tmp_path / "in.srt", given)
+    res = sync_subtitles(tmp_path / "media.flac", inp)
+    assert res.offset_s == pytest.approx(-6.4, abs=0.15)
+    assert res.scale == 1.0 and res.splits == ()
+    out = tmp_path / "out.srt"
+    write_synced(load_subtitles(inp), res, out)
+    err = np.abs(_starts(out) - np.array([c.start_s for c in truth]))
+    assert np.mean(err <= 0.25) >= 0.9
+
+
+def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cues = _cues(6)
+    ref = _write(tmp_path / "ref.srt", cues)
+    inp = _write(tmp_path / "in.srt", [SynthCue(c.start_s + 9.5, c.end_s + 9.5, c.text) for c in cues])
+    out = tmp_path / "out.srt"
+    code, stdout, _ = run(
+        capsys, "subs", "sync", "-", str(inp), "-o", str(out), "--reference", str(ref), "--json"
+    )
+    assert code == 0
+    data = json.loads(stdout)
+    assert set(data) >= {"offset_s", "scale", "splits", "confidence"}
+    assert data["offset_s"] == pytest.approx(-9.5, abs=0.02) and data["scale"] == 1.0 and data["splits"] == []
+    assert np.allclose(_starts(out), _starts(ref), atol=0.02)
+    # usage errors exit 2 with one line
+    code, _, err = run(
+        capsys, "subs", "sync", "-", str(tmp_path / "nope.srt"), "-o", str(out), "--reference", str(ref)
+    )
+    assert code == 2 and "no such file" in err
+    code, _, err = run(capsys, "subs", "sync", "-", str(inp), "-o", str(out))
+    assert code == 2 and "--reference" in err
+    # the wrong reference: exit 3
+    other = _write(tmp_path / "other.srt", _cues(7))
+    code, _, err = run(
+        capsys, "subs", "sync", "-", str(other), "-o", str(tmp_path / "x.srt"), "--reference", str(ref)
+    )
+    assert code == 3 and not (tmp_path / "x.srt").exists()
+    # check
+    code, stdout, _ = run(capsys, "subs", "check", str(inp), "--json")
+    assert code == 0
+    report = json.loads(stdout)
+    assert report["cues"] == len(cues) and report["format"] == "srt"
+    assert all(f["source"] == "subtitles" for f in report["findings"])
+    code, _, err = run(capsys, "subs", "check", str(tmp_path / "nope.srt"))
+    assert code == 2

@@ -1,0 +1,106 @@
+"""Voice-activity detection: silero through onnxruntime (both model exports agree), webrtc, segments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.post import vad
+from reelkit.post.subs import synth
+from reelkit.post.vad import SpeechActivity, mask_segments, speech_activity
+
+needs_espeak = pytest.mark.skipif(not synth.have_espeak(), reason="espeak-ng is not installed")
+
+
+@pytest.fixture(scope="module")
+def speech_signal() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """3 s silence, a sentence, 3 s of music-like sound, a sentence, 2 s silence (16 kHz)."""
+    a = synth.espeak("Where were you last night? I was at home.", "en-us", 160)
+    b = synth.espeak("Nobody knows what happened in that house.", "en-gb+f3", 170)
+    rng = np.random.default_rng(0)
+    music = 0.05 * synth.music_bed(rng, 3 * synth.SR)
+    gap = np.zeros(3 * synth.SR, dtype=np.float32)
+    x = np.concatenate([gap, a, music, b, gap[: 2 * synth.SR]])
+    x = x + 0.002 * rng.standard_normal(len(x)).astype(np.float32)
+    t_a = 3.0
+    t_b = t_a + len(a) / synth.SR + 3.0
+    return x, [(t_a, t_a + len(a) / synth.SR), (t_b, t_b + len(b) / synth.SR)]
+
+
+@needs_espeak
+def test_silero_finds_the_speech_and_not_the_music(speech_signal: tuple[np.ndarray, list]) -> None:
+    x, truth = speech_signal
+    act = speech_activity(x, 16000)
+    assert act.frame_s == pytest.approx(0.032)
+    assert len(act.prob) == int(np.ceil(len(x) / 512))
+    segs = act.segments(0.5, min_speech_s=0.25, min_silence_s=0.5)
+    assert len(segs) == 2
+    for (s, e), (ts, te) in zip(segs, truth, strict=True):
+        assert abs(s - ts) < 0.3 and abs(e - te) < 0.5
+    # other sample rates are resampled
+    from scipy.signal import resample_poly
+
+    act48 = speech_activity(resample_poly(x, 3, 1).astype(np.float32), 48000)
+    assert abs(len(act48.prob) - len(act.prob)) <= 1
+    assert np.mean(act48.mask() == act.mask()[: len(act48.prob)]) > 0.95
+
+
+@needs_espeak
+def test_sequence_export_is_bit_identical_to_the_streamed_model(
+    speech_signal: tuple[np.ndarray, list],
+) -> None:
+    if vad.silero_model_path("sequence") is None:
+        pytest.skip("this silero-vad has no sequence export")
+    x, _ = speech_signal
+    x = x[: 12 * 16000]  # crosses no block boundary; the boundary itself is checked below
+    assert np.array_equal(vad._silero_probs(x), vad._silero_probs_stream(x))
+    long = np.tile(x, 2)[: 20 * 16000]  # 625 windows: two blocks of the sequence model
+    assert np.array_equal(vad._silero_probs(long), vad._silero_probs_stream(long))
+
+
+@needs_espeak
+def test_webrtc_option(speech_signal: tuple[np.ndarray, list]) -> None:
+    x, truth = speech_signal
+    act = speech_activity(x, 16000, method="webrtc")
+    assert act.frame_s == 0.03
+    assert set(np.unique(act.prob)) <= {0.0, 1.0}
+    (ts, te) = truth[0]
+    inside = act.prob[int(ts / 0.03) : int(te / 0.03)].mean()
+    before = act.prob[: int(2.5 / 0.03)].mean()
+    assert inside > 0.6 and before < 0.1
+
+
+def test_silence_and_noise_have_no_speech() -> None:
+    rng = np.random.default_rng(1)
+    quiet = np.zeros(5 * 16000, dtype=np.float32)
+    noise = (0.05 * rng.standard_normal(5 * 16000)).astype(np.float32)
+    assert speech_activity(quiet, 16000).mask().sum() == 0
+    assert speech_activity(noise, 16000).mask().mean() < 0.05
+    assert speech_activity(np.zeros(0, dtype=np.float32), 16000).prob.shape == (0,)
+
+
+def test_segments_mask_and_resample() -> None:
+    prob = np.array([0, 0.9, 0.9, 0, 0.8, 0.8, 0.8, 0, 0, 0, 0, 0.7], dtype=np.float32)
+    act = SpeechActivity(0.1, prob)
+    assert act.mask().tolist() == (prob >= 0.5).tolist()
+    # the one-frame pause is bridged, the last single frame is too short
+    flat = lambda segs: [t for seg in segs for t in seg]  # noqa: E731
+    assert flat(act.segments(0.5, min_speech_s=0.15, min_silence_s=0.15)) == pytest.approx([0.1, 0.7])
+    assert flat(act.segments(0.5, min_speech_s=0.05, min_silence_s=0.05)) == pytest.approx(
+        [0.1, 0.3, 0.4, 0.7, 1.1, 1.2]
+    )
+    assert mask_segments(np.zeros(0, dtype=bool), 0.1) == []
+    fine = act.resample(0.05)
+    assert len(fine) == 24 and fine[2] == pytest.approx(0.9) and fine[0] == 0.0
+    coarse = act.resample(0.2)
+    assert coarse[0] == pytest.approx(0.45)
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ConfigError, match="mono"):
+        speech_activity(np.zeros((100, 2), dtype=np.float32), 16000)
+    with pytest.raises(ConfigError, match="sample_rate"):
+        speech_activity(np.zeros(100, dtype=np.float32), 0)
+    with pytest.raises(ConfigError, match="unknown VAD"):
+        speech_activity(np.zeros(100, dtype=np.float32), 16000, method="nope")  # type: ignore[arg-type]

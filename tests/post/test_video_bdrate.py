@@ -1,0 +1,147 @@
+"""BD-rate on hand-computed curves, the convex hull, rung selection and the Lagrangian shot allocation."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from reelkit.errors import ConfigError, InfeasibleError
+from reelkit.post.video.bdrate import bd_quality, bd_rate
+from reelkit.post.video.ladder import (
+    RDPoint,
+    RungRule,
+    convex_hull,
+    fixed_ladder_specs,
+    grid_sizes,
+    select_rungs,
+)
+from reelkit.post.video.shots import ShotOption, lagrangian_choice, operating_points, optimize
+
+Q = [30.0, 35.0, 40.0, 45.0]
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_constant_rate_ratio_is_exact(method: str) -> None:
+    rates = [100.0, 200.0, 400.0, 800.0]
+    assert bd_rate(rates, Q, [0.8 * r for r in rates], Q, method=method) == pytest.approx(-0.2, abs=1e-12)
+    assert bd_rate(rates, Q, [1.5 * r for r in rates], Q, method=method) == pytest.approx(0.5, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_linear_log_rates_with_partial_overlap(method: str) -> None:
+    # anchor: log10 R = 2 + 0.05 Q on Q 30..50; test: log10 R = 1.8 + 0.055 Q on Q 32..52.
+    # overlap [32, 50]; mean difference = -0.2 + 0.005 * 41 = 0.005 -> BD-rate = 10**0.005 - 1
+    qa = [30.0, 35.0, 40.0, 45.0, 50.0]
+    qt = [32.0, 37.0, 42.0, 47.0, 52.0]
+    ra = [10 ** (2 + 0.05 * q) for q in qa]
+    rt = [10 ** (1.8 + 0.055 * q) for q in qt]
+    assert bd_rate(ra, qa, rt, qt, method=method) == pytest.approx(10**0.005 - 1, abs=1e-9)
+
+
+def test_cubic_is_exact_for_polynomial_curves() -> None:
+    # anchor log10 R = 1 + 0.001 Q^2, test log10 R = 0.5 + 0.03 Q, both on Q 30..45:
+    # (1/15) * integral_30^45 (-0.5 + 0.03 Q - 0.001 Q^2) dQ = (-7.5 + 16.875 - 21.375) / 15 = -0.8
+    ra = [10 ** (1 + 0.001 * q * q) for q in Q]
+    rt = [10 ** (0.5 + 0.03 * q) for q in Q]
+    assert bd_rate(ra, Q, rt, Q, method="cubic") == pytest.approx(10**-0.8 - 1, abs=1e-9)
+    # pchip interpolates the quadratic closely but not exactly
+    assert bd_rate(ra, Q, rt, Q, method="pchip") == pytest.approx(10**-0.8 - 1, abs=5e-3)
+
+
+def test_bd_quality_and_errors() -> None:
+    rates = [100.0, 200.0, 400.0, 800.0]
+    assert bd_quality(rates, Q, rates, [q + 1.5 for q in Q]) == pytest.approx(1.5, abs=1e-12)
+    with pytest.raises(ConfigError, match="do not overlap"):
+        bd_rate(rates, Q, rates, [q + 100 for q in Q])
+    with pytest.raises(ConfigError):
+        bd_rate([100.0, -1.0], [1.0, 2.0], [100.0, 200.0], [1.0, 2.0])
+    with pytest.raises(ConfigError, match="4 points"):
+        bd_rate(rates[:3], Q[:3], rates[:3], Q[:3], method="cubic")
+
+
+def test_convex_hull_hand_case() -> None:
+    pts = [
+        RDPoint(100, 40),
+        RDPoint(150, 41),  # below the chord 100 -> 200
+        RDPoint(200, 60),
+        RDPoint(250, 58),  # dominated (more bits, less quality)
+        RDPoint(400, 75),
+        RDPoint(500, 76),  # below the chord 400 -> 800
+        RDPoint(800, 90),
+        RDPoint(800, 85),  # same rate, worse
+    ]
+    hull = convex_hull(pts)
+    assert [(p.rate, p.quality) for p in hull] == [(100, 40), (200, 60), (400, 75), (800, 90)]
+    slopes = [(b.quality - a.quality) / (b.rate - a.rate) for a, b in itertools.pairwise(hull)]
+    assert all(s1 > s2 for s1, s2 in itertools.pairwise(slopes))
+    assert convex_hull([]) == []
+
+
+def test_select_rungs_rule() -> None:
+    hull = [
+        RDPoint(r, q)
+        for r, q in [
+            (100, 40),
+            (160, 52),
+            (230, 60),
+            (300, 66),
+            (400, 72),
+            (700, 84),
+            (1000, 91),
+            (1400, 95.5),
+            (2500, 98),
+        ]
+    ]
+    rungs = select_rungs(hull, RungRule(top_vmaf=95, min_kbps=145, step=6, min_ratio=1.3, max_rungs=8))
+    # bottom: first >= 145 kbps (160); top: first with VMAF >= 95 (1400); steps of >= 6 VMAF in between
+    assert [p.rate for p in rungs] == [160, 230, 300, 400, 700, 1000, 1400]
+    # a stricter bitrate spacing drops rungs, keeping the top
+    rungs2 = select_rungs(hull, RungRule(step=6, min_ratio=1.8))
+    assert [p.rate for p in rungs2] == [160, 300, 700, 1400]
+    assert select_rungs([]) == []
+
+
+def test_grid_and_fixed_ladder_sizes() -> None:
+    assert grid_sizes(1280, 720, (1080, 720, 360)) == [(1280, 720), (640, 360)]
+    assert grid_sizes(640, 272, (1080, 720, 240)) == [(640, 272), (564, 240)]
+    specs = fixed_ladder_specs(1280, 720)
+    assert [(s.width, s.height, s.bitrate_kbps) for s in specs][:3] == [
+        (416, 234, 145),
+        (640, 360, 365),
+        (768, 432, 730),
+    ]
+    assert max(s.height for s in specs) == 720 and len(specs) == 7
+
+
+def _shot(frames: int, pts: list[tuple[float, float]]) -> list[ShotOption]:
+    return [ShotOption(bits, vmaf, frames) for bits, vmaf in pts]
+
+
+def test_lagrangian_choice_hand_case() -> None:
+    # two shots of 10 frames; value = frames * VMAF
+    a = _shot(10, [(100, 50), (200, 80), (400, 90)])  # slopes 3.0, 0.5
+    b = _shot(10, [(100, 60), (200, 70), (400, 95)])  # hull: (100,60), (400,95): slope 3.5/3 = 1.1667
+    # λ = 1: a takes 200 (slope 3 > 1, 0.5 < 1); b takes 400 (1.1667 > 1)
+    assert [o.bits for o in lagrangian_choice([a, b], 1.0)] == [200, 400]
+    # λ = 2: a keeps 200; b falls to 100
+    assert [o.bits for o in lagrangian_choice([a, b], 2.0)] == [200, 100]
+    fps = 10.0  # 20 frames = 2 s: kbps = bits / 2 / 1000
+    budget = optimize([a, b], fps=fps, target_kbps=0.3)  # 600 bits
+    assert [o.bits for o in budget.choice] == [200, 400] and budget.bits == 600
+    assert budget.vmaf == pytest.approx((80 + 95) / 2)
+    tight = optimize([a, b], fps=fps, target_kbps=0.15)  # 300 bits: a 200 + b 100
+    assert [o.bits for o in tight.choice] == [200, 100]
+    target = optimize([a, b], fps=fps, target_vmaf=75)  # 200 + 100 gives 70, so b must take 400
+    assert target.vmaf >= 75 and target.bits == 600
+    best = optimize([a, b], fps=fps, target_vmaf=92.5)
+    assert [o.bits for o in best.choice] == [400, 400]
+    with pytest.raises(InfeasibleError):
+        optimize([a, b], fps=fps, target_kbps=0.05)
+    with pytest.raises(InfeasibleError):
+        optimize([a, b], fps=fps, target_vmaf=99)
+    curve = operating_points([a, b], fps)
+    rates = [p.bits for p in curve]
+    assert rates == sorted(rates, reverse=True) and rates[0] == 800 and rates[-1] == 200
+    assert all(math.isfinite(p.vmaf) for p in curve)

@@ -1,0 +1,125 @@
+"""Per-title and shot-based ladders end to end on tiny clips: cache, outputs, DASH, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reelkit.cli import app, main
+from reelkit.executor import LocalExecutor
+from reelkit.media import run_ffmpeg
+from reelkit.post.video.ladder import per_title_ladder
+from reelkit.post.video.shots import detect_shots, per_shot_ladder
+
+pytestmark = pytest.mark.media
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("video-ladder")
+    one, two = d / "one.mp4", d / "two.mp4"
+    enc = ["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"]
+    run_ffmpeg(
+        ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25:duration=1", *enc, str(one)]
+    )
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25:duration=0.8"),
+            *("-f", "lavfi", "-i", "mandelbrot=size=176x144:rate=25"),
+            *("-filter_complex", "[1]trim=duration=0.8[m];[0][m]concat=n=2", *enc, str(two)),
+        ]
+    )
+    return {"one": one, "two": two, "dir": d}
+
+
+def test_per_title_ladder_outputs_and_cache(clips: dict[str, Path]) -> None:
+    cache, out = clips["dir"] / "cache", clips["dir"] / "title"
+    kw = dict(heights=(144, 72), crfs=(26, 40), cache_dir=cache, executor=LocalExecutor(2, kind="thread"))
+    ladder = per_title_ladder(clips["one"], out, compare_fixed=False, **kw)  # type: ignore[arg-type]
+    assert len(ladder.candidates) == 4 and not any(c.cached for c in ladder.candidates)
+    rates = [p.rate for p in ladder.hull]
+    vmafs = [p.quality for p in ladder.hull]
+    assert rates == sorted(rates) and vmafs == sorted(vmafs)
+    assert 1 <= len(ladder.rungs) <= len(ladder.hull)
+    data = json.loads((out / "ladder.json").read_text())
+    assert {"width", "height", "bitrate_kbps", "vmaf", "file"} <= set(data["rungs"][0])
+    assert all((out / r["file"]).exists() for r in data["rungs"])
+    assert (out / "dash" / "manifest.mpd").exists() and (out / "rd.png").exists()
+    # a rerun encodes nothing
+    again = per_title_ladder(clips["one"], None, compare_fixed=False, **kw)  # type: ignore[arg-type]
+    assert all(c.cached for c in again.candidates)
+    assert [p.rate for p in again.rungs] == [p.rate for p in ladder.rungs]
+
+
+def test_shot_detection_and_shot_ladder(clips: dict[str, Path]) -> None:
+    shots = detect_shots(clips["two"])
+    assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 20), (20, 40)]
+    ladder = per_shot_ladder(
+        clips["two"],
+        clips["dir"] / "shot",
+        heights=(144,),
+        crfs=(26, 40),
+        compare_fixed=False,
+        cache_dir=clips["dir"] / "cache",
+        executor=LocalExecutor(2, kind="thread"),
+        dash=False,
+    )
+    assert len(ladder.candidates) == 4
+    row = ladder.rung_rows()[0]
+    assert len(row["shot_crfs"]) == 2 and row["height"] == 144
+    # the assembled rung is measured again as a whole and agrees with the plan
+    assert abs(row["vmaf"] - row["planned_vmaf"]) < 3.0
+    assert json.loads((clips["dir"] / "shot" / "ladder.json").read_text())["shots"][1]["start_s"] == 0.8
+
+
+def test_cli_video_commands(clips: dict[str, Path]) -> None:
+    runner = CliRunner()
+    q = runner.invoke(
+        app,
+        [
+            "video",
+            "quality",
+            str(clips["one"]),
+            str(clips["one"]),
+            "--json",
+            "--per-frame",
+            str(clips["dir"] / "pf.json"),
+        ],
+    )
+    assert q.exit_code == 0, q.output
+    out = json.loads(q.stdout)
+    assert set(out) >= {"vmaf", "psnr_y", "ssim", "ms_ssim", "frames", "per_frame"} and out["frames"] == 25
+    assert out["ms_ssim"] is None  # 144 lines: too small for MS-SSIM's five scales
+    assert len(json.loads(Path(out["per_frame"]).read_text())["frames"]) == 25
+    lad = runner.invoke(
+        app,
+        [
+            "video",
+            "ladder",
+            str(clips["one"]),
+            "-o",
+            str(clips["dir"] / "cli"),
+            "--heights",
+            "144,72",
+            "--crf",
+            "24,34,44",
+            "--no-fixed",
+            "--cache",
+            str(clips["dir"] / "cache"),
+            "--json",
+        ],
+    )
+    assert lad.exit_code == 0, lad.output
+    res = json.loads(lad.stdout)
+    assert res["rungs"] and set(res["rungs"][0]) == {"width", "height", "bitrate_kbps", "vmaf"}
+    assert "bd_rate_vs_fixed" in res
+    qc = runner.invoke(app, ["video", "qc", str(clips["two"]), "--json"])
+    assert qc.exit_code == 0, qc.output
+    kinds = [(f["kind"], f["start_s"]) for f in json.loads(qc.stdout)["findings"]]
+    assert ("cut", 0.8) in kinds
+    with pytest.raises(SystemExit) as exc:
+        main(["video", "ladder", str(clips["one"]), "-o", str(clips["dir"] / "x"), "--mode", "nope"])
+    assert exc.value.code == 2

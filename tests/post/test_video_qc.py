@@ -1,0 +1,117 @@
+"""Video QC on synthetic clips made by ffmpeg's test sources, with exact expected findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reelkit.errors import ConfigError, MediaError
+from reelkit.media import run_ffmpeg
+from reelkit.post.video.qc import QCOptions, video_qc
+
+pytestmark = pytest.mark.media
+
+LOSSLESS = ["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"]
+
+
+def _make(path: Path, inputs: list[str], graph: str | None = None, extra: list[str] | None = None) -> Path:
+    args = ["-v", "error", "-y"]
+    for src in inputs:
+        args += ["-f", "lavfi", "-i", src]
+    if graph:
+        args += ["-filter_complex", graph]
+    run_ffmpeg([*args, *LOSSLESS, *(extra or []), str(path)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("video-qc")
+    src = "testsrc=size=160x120:rate=25:duration=1"
+    black = "color=black:size=160x120:rate=25:duration=0.4"
+    return {
+        # 0.0-0.4 black, 0.4-1.4 picture, 1.4-1.8 black, 1.8-2.8 picture
+        "black": _make(d / "black.mp4", [black, src, black, src], "[0][1][2][3]concat=n=4"),
+        # frames 25..49 repeat frame 24: frozen from 0.96 to 2.0 of 3.0 s
+        "freeze": _make(
+            d / "freeze.mp4",
+            ["testsrc=size=160x120:rate=25:duration=3"],
+            "split[a][b];[a][b]freezeframes=first=25:last=49:replace=24",
+        ),
+        # 0-1 s: 160x90 picture letterboxed in 160x120; 1-2 s full frame; 2-3 s: 120x120 pillarboxed
+        "bars": _make(
+            d / "bars.mp4",
+            [
+                "testsrc=size=160x90:rate=25:duration=1",
+                src,
+                "testsrc=size=120x120:rate=25:duration=1",
+            ],
+            "[0]pad=160:120:0:15[a];[2]pad=160:120:20:0[c];[a][1][c]concat=n=3",
+        ),
+        # 50p motion woven into 25 fps top-field-first frames
+        "interlaced": _make(
+            d / "interlaced.mp4",
+            ["mandelbrot=size=160x120:rate=50"],
+            "tinterlace=mode=interleave_top,setfield=tff",
+            ["-t", "2", "-flags", "+ildct+ilme"],
+        ),
+        "progressive": _make(d / "progressive.mp4", ["mandelbrot=size=160x120:rate=25"], None, ["-t", "2"]),
+        # 3 s of video, 2.5 s of audio
+        "av": _make(
+            d / "av.mp4",
+            ["testsrc=size=160x120:rate=25:duration=3", "sine=f=440:duration=2.5:sample_rate=48000"],
+            None,
+            ["-c:a", "aac"],
+        ),
+    }
+
+
+def _rows(path: Path, **kw: object) -> list[tuple[str, float, float | None, str]]:
+    return [(f.kind, f.start_s, f.end_s, f.severity) for f in video_qc(path, QCOptions(**kw))]  # type: ignore[arg-type]
+
+
+def test_black_segments_and_cuts(clips: dict[str, Path]) -> None:
+    assert _rows(clips["black"]) == [
+        ("black", 0.0, 0.4, "info"),
+        ("cut", 0.4, None, "info"),
+        ("black", 1.4, 1.8, "warning"),
+        ("cut", 1.4, None, "info"),
+        ("cut", 1.8, None, "info"),
+    ]
+    f = video_qc(clips["black"])[2]
+    assert f.source == "video" and "00:00:01:10" in f.message  # 1.4 s = 1 s + frame 10 at 25 fps
+
+
+def test_freeze(clips: dict[str, Path]) -> None:
+    assert _rows(clips["freeze"]) == [("freeze", 0.96, 2.0, "warning")]
+
+
+def test_letterbox_pillarbox(clips: dict[str, Path]) -> None:
+    assert _rows(clips["bars"]) == [
+        ("letterbox", 0.0, 1.0, "warning"),
+        ("cut", 1.0, None, "info"),
+        ("pillarbox", 2.0, 3.0, "warning"),
+        ("cut", 2.0, None, "info"),
+    ]
+    msgs = [f.message for f in video_qc(clips["bars"], QCOptions(checks=("letterbox", "pillarbox")))]
+    assert "160x90 picture in 160x120, bars 15 px top and 15 px bottom" in msgs[0]
+    assert "120x120 picture in 160x120, bars 20 px left and 20 px right" in msgs[1]
+
+
+def test_interlaced_and_progressive(clips: dict[str, Path]) -> None:
+    assert _rows(clips["interlaced"]) == [("interlaced", 0.0, 2.0, "warning")]
+    assert "TFF" in video_qc(clips["interlaced"])[0].message
+    assert _rows(clips["progressive"]) == []
+
+
+def test_av_mismatch(clips: dict[str, Path]) -> None:
+    assert _rows(clips["av"]) == [("av_mismatch", 2.5, 3.0, "warning")]
+    assert _rows(clips["av"], av_tolerance_s=0.6) == []
+
+
+def test_errors(tmp_path: Path, clips: dict[str, Path]) -> None:
+    with pytest.raises(MediaError):
+        video_qc(tmp_path / "missing.mp4")
+    with pytest.raises(ConfigError):
+        video_qc(clips["freeze"], QCOptions(checks=("nope",)))

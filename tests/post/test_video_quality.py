@@ -1,0 +1,207 @@
+"""VMAF pinned against Netflix's published libvmaf scores; PSNR checked three ways; scaling; alignment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.media import run_ffmpeg
+from reelkit.post.video.quality import FrameMismatchError, measure_quality, pool
+
+pytestmark = pytest.mark.media
+
+
+def _write_y4m(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
+    """8-bit 4:2:0 Y4M with flat (128) chroma; ``frames`` are luma planes."""
+    h, w = frames[0].shape
+    chroma = np.full((h // 2, w // 2), 128, np.uint8).tobytes()
+    with open(path, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for y in frames:
+            fh.write(b"FRAME\n" + y.astype(np.uint8).tobytes() + chroma + chroma)
+    return path
+
+
+def _checkerboard(shift: int, frames: int = 3) -> list[np.ndarray]:
+    """Netflix's checkerboard_1920_1080_10_3_<shift>_0: 10-px squares of luma 16/235, moving 1 px a frame."""
+    y, x = np.mgrid[0:1080, 0:1920]
+    return [np.where((((x + shift + k) // 10) + (y // 10)) % 2 == 0, 16, 235) for k in range(frames)]
+
+
+@pytest.mark.slow
+def test_vmaf_matches_netflix_published_scores(tmp_path: Path) -> None:
+    """Netflix/vmaf python/test/quality_runner_test.py (test_run_vmaf_runner_checkerboard, integer features,
+    vmaf_v0.6.1): reference vs itself 99.14289994394608, vs the opposite-phase board 7.985898744818505."""
+    ref = _write_y4m(tmp_path / "ref.y4m", _checkerboard(0))
+    opposite = _write_y4m(tmp_path / "opp.y4m", _checkerboard(10))
+    same = measure_quality(ref, ref, features=(), threads=2)
+    opp = measure_quality(ref, opposite, features=(), threads=2)
+    assert same.frames == 3 and (same.width, same.height) == (1920, 1080)
+    assert abs(same.vmaf - 99.14289994394608) < 0.1
+    assert abs(opp.vmaf - 7.985898744818505) < 0.1
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("video-quality")
+    ref, enc, half, up = d / "ref.mp4", d / "enc.mp4", d / "half.mp4", d / "up.mp4"
+    lossless = ["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"]
+    source = "testsrc2=size=240x176:rate=25:duration=0.4"
+    run_ffmpeg(["-v", "error", "-y", "-f", "lavfi", "-i", source, *lossless, str(ref)])
+    run_ffmpeg(
+        [
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(ref),
+            "-c:v",
+            "libx264",
+            "-crf",
+            "38",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            str(enc),
+        ]
+    )
+    run_ffmpeg(
+        ["-v", "error", "-y", "-i", str(ref), "-vf", "scale=120:88:flags=bicubic", *lossless, str(half)]
+    )
+    run_ffmpeg(
+        ["-v", "error", "-y", "-i", str(half), "-vf", "scale=240:176:flags=bicubic", *lossless, str(up)]
+    )
+    return {"ref": ref, "enc": enc, "half": half, "up": up, "dir": d}
+
+
+def _luma(path: Path, w: int, h: int) -> np.ndarray:
+    """Decoded luma planes as stored (yuv420p, no range conversion)."""
+    raw = run_ffmpeg(["-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, w * h * 3 // 2)
+    return frames[:, : w * h].reshape(-1, h, w).astype(np.float64)
+
+
+def test_psnr_three_ways(pair: dict[str, Path]) -> None:
+    res = measure_quality(pair["ref"], pair["enc"], models=("vmaf", "vmaf_phone", "vmaf_4k", "vmaf_neg"))
+    # ffmpeg's own psnr filter, per frame
+    stats = pair["dir"] / "psnr.log"
+    run_ffmpeg(
+        [
+            "-i",
+            str(pair["enc"]),
+            "-i",
+            str(pair["ref"]),
+            "-lavfi",
+            f"psnr=stats_file={stats}",
+            "-f",
+            "null",
+            "-",
+        ]
+    )
+    ff = [
+        float(tok.split(":")[1])
+        for line in stats.read_text().splitlines()
+        for tok in line.split()
+        if tok.startswith("psnr_y:")
+    ]
+    # numpy on decoded frames
+    a, b = _luma(pair["ref"], 240, 176), _luma(pair["enc"], 240, 176)
+    mse = ((a - b) ** 2).mean(axis=(1, 2))
+    ours = 10 * np.log10(255.0**2 / mse)
+    assert np.allclose(res.per_frame["psnr_y"], ff, atol=0.01)
+    assert np.allclose(res.per_frame["psnr_y"], ours, atol=0.01)
+    yuv = (6 * res.per_frame["psnr_y"] + res.per_frame["psnr_cb"] + res.per_frame["psnr_cr"]) / 8
+    assert np.allclose(res.per_frame["psnr_yuv"], yuv)
+    assert 0 < res.ssim < 1 and 0 < res.ms_ssim < 1 and 0 < res.vmaf < 100
+    assert res.mean("vmaf_phone") > res.vmaf  # the phone model is more forgiving
+    p = res.pooled["vmaf"]
+    assert p.min <= p.p5 <= p.harmonic_mean <= p.mean <= p.max
+
+
+def test_lower_resolution_is_scaled_bicubic(pair: dict[str, Path]) -> None:
+    scaled = measure_quality(pair["ref"], pair["half"], features=("psnr",))
+    manual = measure_quality(pair["ref"], pair["up"], features=("psnr",))
+    assert (scaled.width, scaled.height) == (240, 176)
+    assert scaled.vmaf == pytest.approx(manual.vmaf, abs=1e-6)
+    assert scaled.psnr_y == pytest.approx(manual.psnr_y, abs=1e-6)
+    assert scaled.vmaf < 95
+
+
+def test_frame_mismatch_and_alignment(pair: dict[str, Path]) -> None:
+    d = pair["dir"]
+    short, fast = d / "short.mp4", d / "fast.mp4"
+    run_ffmpeg(
+        [
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(pair["ref"]),
+            "-frames:v",
+            "7",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            str(short),
+        ]
+    )
+    run_ffmpeg(
+        [
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(pair["ref"]),
+            "-vf",
+            "fps=50",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            str(fast),
+        ]
+    )
+    with pytest.raises(FrameMismatchError, match=r"10 frames.*7 frames"):
+        measure_quality(pair["ref"], short)
+    with pytest.raises(FrameMismatchError, match="--align"):
+        measure_quality(pair["ref"], fast)
+    cut = measure_quality(pair["ref"], short, align=True, features=())
+    assert cut.frames == 7 and len(cut.per_frame["vmaf"]) == 7
+    resampled = measure_quality(pair["ref"], fast, align=True, features=("psnr",))
+    assert resampled.frames == 10 and resampled.psnr_y >= 59.9  # the same pictures again
+
+
+def test_ms_ssim_needs_176_lines(tmp_path: Path, pair: dict[str, Path]) -> None:
+    small = tmp_path / "small.mp4"
+    run_ffmpeg(
+        [
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(pair["ref"]),
+            "-vf",
+            "scale=160:120",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            str(small),
+        ]
+    )
+    with pytest.raises(ConfigError, match="176x176"):
+        measure_quality(small, small)
+    assert measure_quality(small, small, features=("psnr", "ssim")).ssim == pytest.approx(1.0)
+
+
+def test_pool_hand_case() -> None:
+    p = pool([0.0, 1.0, 3.0])
+    # libvmaf's harmonic mean: 1 / mean(1/1, 1/2, 1/4) - 1 = 1 / (7/12) - 1 = 5/7
+    assert p.harmonic_mean == pytest.approx(5 / 7)
+    assert p.mean == pytest.approx(4 / 3) and p.min == 0 and p.max == 3
+    assert p.p5 == pytest.approx(0.1)

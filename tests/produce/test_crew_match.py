@@ -1,0 +1,183 @@
+"""Crew and cast matching: known optima (hand-computed and brute force), availability, budget, explanations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from reelkit.cli import main
+from reelkit.errors import InfeasibleError
+from reelkit.produce.crew import Pool, brute_force_team, load_pool, match_team
+from reelkit.produce.production import ProductionFormatError, parse_production
+from reelkit.produce.shoot import SolveOptions, plan_shoot
+
+
+def production(roles: list[dict[str, Any]], budget: float | None = None) -> Any:
+    return parse_production(
+        {
+            "name": "crewtest",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+            "people": [{"id": "hero", "daily_rate": 0}, {"id": "friend"}],
+            "locations": [{"id": "A"}],
+            "scenes": [
+                {"id": "1", "duration": 8, "location": "A", "cast": ["hero"]},
+                {"id": "2", "duration": 8, "location": "A", "cast": ["hero", "friend"]},
+                {"id": "3", "duration": 8, "location": "A", "cast": ["hero"]},
+            ],
+            "genres": ["Drama", "Thriller"],
+            "city": "Lisbon",
+            "budget": budget,
+            "roles": roles,
+        }
+    )
+
+
+ROLES = [
+    {"id": "dir", "kind": "director", "skills": {"drama": 2, "action": 1}},
+    {"id": "dop", "kind": "dop", "skills": {"lighting": 1}},
+    {"id": "lead", "kind": "lead", "character": "hero", "skills": {"drama": 1}},
+]
+
+
+def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
+    prod = production(ROLES)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "weights": {"skill": 1.0, "genre": 0.0, "shared": 0.5, "cap": 1},
+            "candidates": [
+                {"id": "d1", "roles": ["director"], "skills": {"drama": 0.9, "action": 0.9}, "credits": []},
+                {"id": "d2", "roles": ["director"], "skills": {"drama": 0.9, "action": 0.6}, "credits": ["p1"]},
+                {"id": "c1", "roles": ["dop"], "skills": {"lighting": 0.8}, "credits": ["p1"]},
+                {"id": "c2", "roles": ["dop"], "skills": {"lighting": 0.9}},
+                {"id": "a1", "roles": ["actor"], "skills": {"drama": 0.7}},
+            ],
+        }
+    )
+    team = match_team(prod, pool, sched)
+    # d1 + c2: 0.9 + 0.9 + 0.7 = 2.5; d2 + c1 with the shared credit: 0.8 + 0.8 + 0.7 + 0.5 = 2.8
+    assert team.status == "OPTIMAL" and team.fit == pytest.approx(2.8)
+    picks = {c.role_id: c.candidate_id for c in team.choices}
+    assert picks == {"dir": "d2", "dop": "c1", "lead": "a1"}
+    d2 = next(c for c in team.choices if c.candidate_id == "d2")
+    assert d2.skill == pytest.approx(0.8) and d2.shared == pytest.approx(0.25) and d2.shared_with == ("c1",)
+    assert d2.loss_without == pytest.approx(2.8 - 2.5) and d2.next_best == "d1"
+    lead = next(c for c in team.choices if c.role_id == "lead")
+    assert lead.loss_without is None  # nobody else can play the lead
+
+
+def test_availability_over_the_characters_days_and_budget() -> None:
+    prod = production(ROLES[2:], budget=1000)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    hero_days = [d.date for d in sched.days]
+    pool = Pool.model_validate(
+        {
+            "per_diem": 100,
+            "candidates": [
+                # the best actor is away on the hero's last day
+                {"id": "star", "roles": ["actor"], "skills": {"drama": 1.0}, "days_off": [str(hero_days[-1])]},
+                # too expensive: 3 days x (300 + 100 per diem) = 1200 > 1000
+                {"id": "far", "roles": ["actor"], "skills": {"drama": 0.9}, "daily_rate": 300, "home_city": "Porto"},
+                {"id": "local", "roles": ["actor"], "skills": {"drama": 0.5}, "daily_rate": 300,
+                 "home_city": "Lisbon"},
+            ],
+        }
+    )
+    team = match_team(prod, pool, sched)
+    (choice,) = team.choices
+    assert choice.candidate_id == "local" and choice.cost == pytest.approx(900) and choice.days == 3
+    with pytest.raises(InfeasibleError, match="budget"):
+        match_team(production(ROLES[2:], budget=500), pool, sched)
+
+
+def test_role_without_candidates_is_explained() -> None:
+    prod = production(ROLES[:1])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate({"candidates": [{"id": "x", "roles": ["editor"]}]})
+    with pytest.raises(InfeasibleError) as info:
+        match_team(prod, pool, sched)
+    assert info.value.conflicts == ["role dir: no candidate does director work"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_matches_brute_force_on_random_pools(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    roles = [
+        {"id": "dir", "kind": "director", "skills": {"drama": 1, "action": 1}},
+        {"id": "dop", "kind": "dop", "skills": {"lighting": 1}},
+        {"id": "ed", "kind": "editor", "skills": {"pace": 1}},
+        {"id": "comp", "kind": "composer", "skills": {"strings": 1}, "days": 10},
+        {"id": "lead", "kind": "lead", "character": "hero", "skills": {"drama": 1}},
+        {"id": "sup", "kind": "supporting", "character": "friend", "skills": {"comedy": 1}},
+    ]
+    kinds = ["director", "dop", "editor", "composer", "actor"]
+    skills = ["drama", "action", "lighting", "pace", "strings", "comedy"]
+    projects = [f"p{i}" for i in range(5)]
+    cands = []
+    for i in range(11):
+        cands.append(
+            {
+                "id": f"c{i}",
+                "roles": sorted(set(rng.choice(kinds, int(rng.integers(1, 3)), replace=False).tolist())),
+                "skills": {s: round(float(rng.random()), 2) for s in skills if rng.random() < 0.6},
+                "genres": {g: int(rng.integers(0, 4)) for g in ("Drama", "Thriller", "Comedy")},
+                "credits": sorted(set(rng.choice(projects, int(rng.integers(0, 3))).tolist())),
+                "daily_rate": float(rng.integers(1, 10) * 50),
+                "home_city": str(rng.choice(["Lisbon", "Porto"])),
+                "days_off": ["2026-03-03"] if rng.random() < 0.2 else [],
+            }
+        )
+    pool = Pool.model_validate({"candidates": cands, "per_diem": 40})
+    prod = production(roles, budget=float(rng.integers(20, 60) * 100))
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    oracle = brute_force_team(prod, pool, sched)
+    if oracle is None:
+        with pytest.raises(InfeasibleError):
+            match_team(prod, pool, sched, explain=False)
+        return
+    team = match_team(prod, pool, sched, explain=False)
+    assert team.status == "OPTIMAL"
+    assert team.fit == pytest.approx(oracle[0], abs=1e-9)
+    assert team.cost <= (prod.budget or 0) + 1e-6
+    assert len({c.candidate_id for c in team.choices}) == len(roles)
+
+
+def test_pool_errors_name_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "pool.yaml"
+    path.write_text(yaml.safe_dump({"candidates": [{"id": "a", "roles": ["dop"], "skills": {"x": 3}}]}))
+    with pytest.raises(ProductionFormatError) as info:
+        load_pool(path)
+    assert str(info.value).startswith(f"{path}: candidates[0].skills")
+
+
+def test_cli_crew_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prod_path = tmp_path / "prod.yaml"
+    prod_path.write_text(
+        yaml.safe_dump(
+            {
+                "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+                "people": [{"id": "hero"}],
+                "locations": [{"id": "A"}],
+                "scenes": [{"id": "1", "duration": 4, "location": "A", "cast": ["hero"]}],
+                "roles": [{"id": "dir", "kind": "director"}, {"id": "lead", "kind": "lead", "character": "hero"}],
+            }
+        )
+    )
+    pool_path = tmp_path / "pool.json"
+    pool_path.write_text(
+        json.dumps({"candidates": [{"id": "d", "roles": ["director"]}, {"id": "a", "roles": ["actor"]}]})
+    )
+    try:
+        main(["crew", "match", str(prod_path), "--pool", str(pool_path), "--json"])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    assert {c["role_id"]: c["candidate_id"] for c in data["choices"]} == {"dir": "d", "lead": "a"}

@@ -1,0 +1,118 @@
+"""Schedule outputs (CSV, iCalendar, stripboard), the generator, and the plan/generate commands."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from reelkit.cli import main
+from reelkit.produce.generator import generate_production
+from reelkit.produce.outputs import read_schedule_csv, schedule_csv, stripboard_html, write_plan
+from reelkit.produce.production import load_production, parse_production, production_to_data
+from reelkit.produce.shoot import SolveOptions, plan_shoot
+
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[object, object]:
+    p = generate_production(12, seed=3)
+    return p, plan_shoot(p, SolveOptions(time_limit=10))
+
+
+def test_generator_is_seeded_valid_and_feasible() -> None:
+    a, b, c = generate_production(20, seed=1), generate_production(20, seed=1), generate_production(20, seed=2)
+    assert a == b and a != c
+    # the generated production passes the file validation (cross-references included)
+    assert parse_production(production_to_data(a)) == a
+    s = plan_shoot(a, SolveOptions(time_limit=10))
+    assert len(s.day_of()) == 20 and s.n_days <= (a.calendar.max_days or 0)
+    assert {sc.int_ext for sc in a.scenes} <= {"INT", "EXT"}
+
+
+def test_csv_round_trip(small: tuple[object, object]) -> None:
+    prod, sched = small
+    rows = read_schedule_csv(schedule_csv(sched))  # type: ignore[arg-type]
+    assert [r.scene_id for r in rows] == [s.scene_id for d in sched.days for s in d.scenes]  # type: ignore[attr-defined]
+    assert {r.scene_id for r in rows} == {s.id for s in prod.scenes}  # type: ignore[attr-defined]
+    for r in rows:
+        assert r.cast == tuple(prod.scene(r.scene_id).cast)  # type: ignore[attr-defined]
+        assert r.start < r.end
+
+
+def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path: Path) -> None:
+    prod, sched = small
+    files = write_plan(sched, prod, tmp_path)  # type: ignore[arg-type]
+    assert files.calendars
+    for call in sched.people:  # type: ignore[attr-defined]
+        if not call.work_days:
+            continue
+        cal = icalendar.Calendar.from_ical(files.calendars[call.person_id].read_bytes())
+        events = list(cal.walk("VEVENT"))
+        shoots = [e for e in events if str(e["summary"]).startswith("Shoot day")]
+        holds = [e for e in events if str(e["summary"]).startswith("On hold")]
+        assert sorted(e.decoded("dtstart").date() for e in shoots) == list(call.work_days)
+        assert sorted(e.decoded("dtstart") for e in holds) == list(call.hold_days)
+        for e in shoots:
+            scenes = str(e["summary"]).split(": scenes ", 1)[1].split(", ")
+            for sid in scenes:
+                assert call.person_id in prod.scene(sid).cast or call.person_id in prod.scene(sid).crew  # type: ignore[attr-defined]
+        assert len({str(e["uid"]) for e in events}) == len(events)
+
+
+def test_stripboard_colours_and_day_breaks(small: tuple[object, object]) -> None:
+    prod, sched = small
+    html = stripboard_html(sched, prod)  # type: ignore[arg-type]
+    assert ".strip.int-day { background: #ffffff; }" in html
+    assert ".strip.ext-day { background: #fff176; }" in html
+    assert html.count('class="daybreak"') == sched.n_days  # type: ignore[attr-defined]
+    for s in prod.scenes:  # type: ignore[attr-defined]
+        cls = f"{s.int_ext.lower()}-{s.day_night.lower()}"
+        assert re.search(rf'<tr class="strip {cls}" data-scene="{re.escape(s.id)}"', html)
+
+
+def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "prod.yaml"
+    code, out_text, err = run(capsys, "schedule", "generate", "--scenes", "10", "--seed", "4", "-o", str(path), "--json")
+    assert code == 0, err
+    assert json.loads(out_text)["scenes"] == 10
+    load_production(path)
+    out = tmp_path / "out"
+    code, out_text, err = run(capsys, "schedule", "plan", str(path), "-o", str(out), "--time-limit", "10", "--json")
+    assert code == 0, err
+    data = json.loads(out_text)
+    assert data["optimal"] in (True, False) and data["objective"] >= data["bound"] - 1e-6
+    assert (out / "schedule.csv").exists() and (out / "stripboard.html").exists()
+    assert len(list((out / "calendars").glob("*.ics"))) == len(data["files"]["calendars"]) > 0
+
+
+def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("calendar: {start: 2026-03-02}\nlocations: [{id: A}]\nscenes: [{id: '1', duration: x, location: A}]\n")
+    code, _, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "o"))
+    assert code == 2
+    assert err.startswith(f"error: {path}: scenes[0].duration") and err.count("\n") == 1
+
+
+def test_cli_infeasible_exits_2_naming_conflicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "inf.yaml"
+    path.write_text(
+        "calendar: {start: 2026-03-02, hours_per_day: 8, max_days: 1}\nlocations: [{id: A}]\n"
+        "scenes: [{id: '1', duration: 6, location: A}, {id: '2', duration: 6, location: A}]\n"
+    )
+    code, _, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "o"))
+    assert code == 2
+    assert "calendar.max_days" in err and "calendar.hours_per_day" in err

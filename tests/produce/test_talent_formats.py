@@ -1,0 +1,153 @@
+"""Readers of the talent-scheduling formats: Stuckey .dat, MiniZinc .dzn, CSPLib rehearsal .dzn."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.errors import DataFormatError, EmptyDataError
+from reelkit.produce.talent import parse_dat, parse_dzn, read_instance
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "schedule"
+
+TINY_DAT = "tiny\r\n4\r\n3\r\n\r\n1 0 1 0    1\r\n1 1 0 1    2\r\n0 1 1 0    3\r\n\r\n\r\n1 2 3 1 \r\n\r\n"
+TINY_DZN = """numScenes = 4;
+numActors = 3;
+% a comment
+ia = [| 1, 0, 1, 0
+      | 1, 1, 0, 1
+      | 0, 1, 1, 0 |];
+c = [1,2,3];
+d = [1,2,3,1];
+s = [3,2,1,4];"""
+
+
+def check_tiny(inst) -> None:  # type: ignore[no-untyped-def]
+    assert inst.n_scenes == 4 and inst.n_actors == 3
+    assert inst.requires.astype(int).tolist() == [[1, 0, 1, 0], [1, 1, 0, 1], [0, 1, 1, 0]]
+    assert inst.costs.tolist() == [1, 2, 3]
+    assert inst.durations.tolist() == [1, 2, 3, 1]
+    assert inst.scene_ids == (1, 2, 3, 4)
+
+
+def test_dat_crlf_blank_lines_and_trailing_blanks() -> None:
+    inst = parse_dat(TINY_DAT)
+    assert inst.name == "tiny"
+    check_tiny(inst)
+
+
+def test_dat_counts_on_one_line() -> None:
+    text = "tiny\n4 3\n1 0 1 0 1\n1 1 0 1 2\n0 1 1 0 3\n1 2 3 1\n"
+    check_tiny(parse_dat(text))
+
+
+def test_dzn_talent_scheduling_ignores_sample_schedule() -> None:
+    check_tiny(parse_dzn(TINY_DZN))
+
+
+def test_dzn_rehearsal_array2d_unit_costs() -> None:
+    text = """% Choco example
+num_pieces = 5;
+num_players = 3;
+duration = [4,6,3,5,7];
+rehearsal =  array2d(1..num_players, 1..num_pieces,
+        [ 1,1,0,1,0,
+          0,1,1,0,1,
+          1,1,0,1,1 ]);
+"""
+    inst = parse_dzn(text)
+    assert inst.requires.shape == (3, 5)
+    assert inst.costs.tolist() == [1, 1, 1]
+    assert inst.durations.tolist() == [4, 6, 3, 5, 7]
+    assert inst.requires[1].astype(int).tolist() == [0, 1, 1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("x\n3\n2\n1 0 1 5\n0 1 q 3\n1 1 1\n", 5, "expected 0 or 1"),
+        ("x\n3\n2\n1 0 1 5\n0 1 1 3\n1 1\n", 6, "file ends early"),
+        ("x\n3\n2\n1 0 1 5\n0 1 1 3\n1 1 1 9\n", 6, "unexpected token"),
+        ("x\n3\n2\n1 0 1 -5\n0 1 1 3\n1 1 1\n", 4, "must be >= 0"),
+        ("x\nthree\n2\n", 2, "number of scenes"),
+    ],
+)
+def test_dat_errors_name_the_line(text: str, line: int, words: str) -> None:
+    with pytest.raises(DataFormatError, match=words) as exc:
+        parse_dat(text, source="bad.dat")
+    assert str(exc.value).startswith(f"bad.dat:{line}:")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\n", "missing parameter 'd'"),
+        ("numScenes = 2;\nnumActors = 1;\nia = [|1,0,1|];\nc = [1];\nd=[1,1];\n", "ia must hold"),
+        ("numScenes = 2;\nnumActors = 1;\nia = [|1,2|];\nc = [1];\nd=[1,1];\n", "only 0 and 1"),
+        ("numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd=[1];\n", "d must be an array of 2"),
+        ("numScenes = 2\nnumActors = 1;\n", "expected ';'"),
+        ("foo = 3;\n", "neither talent_scheduling"),
+        ("numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd=[1,$];\n", "unexpected character"),
+    ],
+)
+def test_dzn_errors(text: str, words: str) -> None:
+    with pytest.raises(DataFormatError, match=words) as exc:
+        parse_dzn(text, source="bad.dzn")
+    assert str(exc.value).startswith("bad.dzn")
+
+
+def test_dzn_error_line_number() -> None:
+    text = "numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd = [1,1]\nfoo = 3;\n"
+    with pytest.raises(DataFormatError, match=r"bad.dzn:6: expected ';'"):
+        parse_dzn(text, source="bad.dzn")
+
+
+def test_read_instance_by_extension_and_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "a.dat").write_text(TINY_DAT)
+    (tmp_path / "a.dzn").write_text(TINY_DZN)
+    (tmp_path / "noext").write_text(TINY_DZN)
+    for name in ("a.dat", "a.dzn", "noext"):
+        check_tiny(read_instance(tmp_path / name))
+    (tmp_path / "empty.dat").write_text("  \n")
+    with pytest.raises(EmptyDataError, match="empty.dat"):
+        read_instance(tmp_path / "empty.dat")
+    (tmp_path / "bin.dat").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(DataFormatError, match="not a text file"):
+        read_instance(tmp_path / "bin.dat")
+
+
+def _rows() -> list[dict[str, str]]:
+    if not (DATA / "instances.csv").exists():
+        return []
+    with (DATA / "instances.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.data
+def test_every_file_in_the_folder_reads_with_its_listed_size() -> None:
+    rows = _rows()
+    if not rows:
+        pytest.skip(f"talent data not found at {DATA}")
+    for r in rows:
+        inst = read_instance(DATA / r["file"])
+        assert inst.n_scenes == int(r["scenes"]), r["file"]
+        assert inst.n_actors == int(r["actors"]), r["file"]
+        assert inst.total_days == int(r["total_days"]), r["file"]
+        assert inst.fixed_cost == int(r["opt_total"]) - int(r["opt_holding"]), r["file"]
+        distinct = len({inst.requires[:, s].tobytes() for s in range(inst.n_scenes)})
+        assert distinct == int(r["distinct_scenes"]), r["file"]
+
+
+@pytest.mark.data
+def test_dat_and_dzn_copies_are_the_same_instance() -> None:
+    if not DATA.exists():
+        pytest.skip(f"talent data not found at {DATA}")
+    for name in ("film103", "film105", "film114", "film118", "film119", "concert", "small", "tiny"):
+        a = read_instance(DATA / "classic" / f"{name}.dat")
+        b = read_instance(DATA / "minizinc" / f"{name}.dzn")
+        assert np.array_equal(a.requires, b.requires), name
+        assert np.array_equal(a.costs, b.costs), name
+        assert np.array_equal(a.durations, b.durations), name

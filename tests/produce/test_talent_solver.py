@@ -1,0 +1,265 @@
+"""The exact talent-scheduling search against hand-computed answers and a brute-force oracle."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reelkit.errors import ConfigError
+from reelkit.produce.talent import (
+    TalentConfig,
+    TalentInstance,
+    read_instance,
+    reduce_instance,
+    schedule_cost,
+    solve_cpsat,
+    solve_talent,
+)
+from reelkit.produce.talent import _kernels as K
+from reelkit.produce.talent.solver import _arrays
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "schedule"
+
+# de la Banda et al.'s "tiny": actors {1,3} cost 1, {1,2,4} cost 2, {2,3} cost 3; durations 1,2,3,1
+TINY = TalentInstance(
+    requires=np.array([[1, 0, 1, 0], [1, 1, 0, 1], [0, 1, 1, 0]], dtype=bool),
+    durations=np.array([1, 2, 3, 1]),
+    costs=np.array([1, 2, 3]),
+    name="tiny",
+)
+
+
+def brute_force(inst: TalentInstance) -> int:
+    return min(schedule_cost(inst, p) for p in itertools.permutations(range(inst.n_scenes)))
+
+
+@st.composite
+def instances(draw: st.DrawFn, max_scenes: int = 7, max_actors: int = 5) -> TalentInstance:
+    n = draw(st.integers(1, max_scenes))
+    m = draw(st.integers(1, max_actors))
+    req = draw(st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=m, max_size=m))
+    dur = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    cost = draw(st.lists(st.integers(0, 9), min_size=m, max_size=m))
+    return TalentInstance(requires=np.array(req, dtype=bool), durations=np.array(dur), costs=np.array(cost))
+
+
+def test_hand_computed_costs() -> None:
+    # order 1,2,3,4: actor 1 days 0-6 (6), actor 2 days 0-7 (14), actor 3 days 1-6 (15)
+    assert TINY.cost([0, 1, 2, 3]) == 6 + 14 + 15
+    assert TINY.fixed_cost == 1 * 4 + 2 * 4 + 3 * 5
+    assert TINY.holding_cost([0, 1, 2, 3]) == 35 - 27
+    assert TINY.cost([3, 2, 1, 0]) == TINY.cost([0, 1, 2, 3])  # reversal keeps the cost
+    with pytest.raises(ConfigError, match="exactly once"):
+        TINY.cost([0, 1, 1, 3])
+
+
+@pytest.mark.parametrize("double", [False, True])
+def test_tiny_optimum(double: bool) -> None:
+    sol = solve_talent(TINY, TalentConfig(double_ended=double))
+    assert (sol.total_cost, sol.holding_cost, sol.optimal, sol.lower_bound) == (29, 2, True, 29)
+    assert TINY.cost(sol.order) == 29
+    assert sol.order_ids == tuple(s + 1 for s in sol.order)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_matches_brute_force(inst: TalentInstance) -> None:
+    best = brute_force(inst)
+    for double in (False, True):
+        sol = solve_talent(inst, TalentConfig(double_ended=double, ils_iters=5))
+        assert sol.optimal and sol.status == "optimal"
+        assert sol.total_cost == best == sol.lower_bound
+        assert inst.cost(sol.order) == sol.total_cost
+        assert sorted(sol.order) == list(range(inst.n_scenes))
+        assert sol.holding_cost == best - inst.fixed_cost
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(max_scenes=8, max_actors=6))
+def test_preprocessing_keeps_costs(inst: TalentInstance) -> None:
+    red = reduce_instance(inst)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        order = rng.permutation(red.n_scenes)
+        full = red.expand(order)
+        sub = TalentInstance(requires=red.requires, durations=red.durations, costs=red.costs)
+        assert inst.cost(full) == sub.cost(order) + red.offset
+    # no two reduced scenes share an actor set; every kept actor is in 2..n-1 scenes
+    cols = {red.requires[:, s].tobytes() for s in range(red.n_scenes)}
+    assert len(cols) == red.n_scenes or red.n_actors == 0
+    counts = red.requires.sum(axis=1)
+    assert np.all((counts >= 2) & (counts < red.n_scenes))
+
+
+def _exact_values(req: np.ndarray, dur: np.ndarray, cost: np.ndarray) -> dict[int, int]:
+    """C(Q) for every subset Q of scenes still to shoot (plain DP, no pruning)."""
+    m, n = req.shape
+    full = (1 << n) - 1
+
+    def actors(mask: int) -> np.ndarray:
+        sel = [s for s in range(n) if mask >> s & 1]
+        return req[:, sel].any(axis=1) if sel else np.zeros(m, dtype=bool)
+
+    @cache
+    def value(q: int) -> int:
+        if q == 0:
+            return 0
+        on = actors(q) & actors(full & ~q)
+        best = None
+        for s in range(n):
+            if q >> s & 1:
+                c = int(dur[s]) * int(cost[req[:, s] | on].sum()) + value(q & ~(1 << s))
+                best = c if best is None else min(best, c)
+        assert best is not None
+        return best
+
+    return {q: value(q) for q in range(full + 1)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(max_scenes=7, max_actors=6))
+def test_lower_bound_never_exceeds_the_exact_value(inst: TalentInstance) -> None:
+    red = reduce_instance(inst)
+    a = _arrays(red)
+    if a.n == 0 or a.m == 0:
+        return
+    exact = _exact_values(red.requires, red.durations, red.costs)
+    onloc, ratio, idx = np.zeros(a.m, np.int8), np.zeros(a.m), np.zeros(a.m, np.int64)
+    for q, v in exact.items():
+        lb = K.lower_bound(
+            np.uint64(q), a.full, a.n, a.m, a.sc, a.cost, a.dur, a.base, a.sa_ptr, a.sa_idx, onloc, ratio, idx
+        )
+        assert lb <= v, (q, lb, v)
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(max_scenes=6, max_actors=5), st.randoms(use_true_random=False))
+def test_two_ended_lower_bound_never_exceeds_the_best_middle(inst: TalentInstance, rnd) -> None:  # type: ignore[no-untyped-def]
+    red = reduce_instance(inst)
+    a = _arrays(red)
+    n, m = a.n, a.m
+    if n < 2 or m == 0:
+        return
+    req = red.requires
+    scenes = list(range(n))
+    rnd.shuffle(scenes)
+    nb = rnd.randint(0, n - 1)
+    ne = rnd.randint(0, n - 1 - nb)
+    front, back, mid = scenes[:nb], scenes[n - ne :], scenes[nb : n - ne]
+
+    def amask(ss: list[int]) -> int:
+        x = 0
+        for s in ss:
+            for ac in np.flatnonzero(req[:, s]):
+                x |= 1 << int(ac)
+        return x
+
+    ab, ae, aq = amask(front), amask(back), amask(mid)
+    fb, fe = ab & (aq | ae), ae & (aq | ab)
+    q = sum(1 << s for s in mid)
+    best = None
+    for perm in itertools.permutations(mid):
+        order = front + list(perm) + back
+        first = {ac: min(i for i, s in enumerate(order) if req[ac, s]) for ac in range(m) if req[ac].any()}
+        last = {ac: max(i for i, s in enumerate(order) if req[ac, s]) for ac in range(m) if req[ac].any()}
+        c = 0
+        for i in range(nb, nb + len(mid)):
+            s = order[i]
+            c += int(red.durations[s]) * sum(int(red.costs[ac]) for ac in first if first[ac] <= i <= last[ac])
+        best = c if best is None else min(best, c)
+    lb = K.lower_bound2(
+        np.uint64(q), np.uint64(fb), np.uint64(fe), n, m, a.cost, a.dur, a.base, a.sa_ptr, a.sa_idx,
+        a.sa_mask, np.zeros(m), np.zeros(m, dtype=np.int64),
+    )  # fmt: skip
+    assert best is not None and lb <= best
+
+
+def _random_instance(n: int, m: int, seed: int, p: float = 0.35) -> TalentInstance:
+    rng = np.random.default_rng(seed)
+    req = rng.random((m, n)) < p
+    return TalentInstance(
+        requires=req, durations=rng.integers(1, 5, n), costs=rng.integers(1, 50, m), name=f"r{n}x{m}"
+    )
+
+
+def test_time_limit_gives_best_schedule_and_a_bound() -> None:
+    inst = _random_instance(34, 14, seed=1)
+    sol = solve_talent(inst, TalentConfig(time_limit=0.3, chunk=2000))
+    assert sol.status == "time_limit" and not sol.optimal
+    assert inst.fixed_cost <= sol.lower_bound < sol.total_cost == inst.cost(sol.order)
+    assert sol.time_s < 3.0
+
+
+def test_memory_cap_stops_the_search() -> None:
+    inst = _random_instance(34, 14, seed=2)
+    sol = solve_talent(inst, TalentConfig(memory_mb=16, chunk=5000))
+    assert sol.status == "memory_limit" and not sol.optimal
+    assert sol.lower_bound <= sol.total_cost == inst.cost(sol.order)
+
+
+def test_more_than_64_scenes_falls_back_to_heuristic_with_bound() -> None:
+    inst = _random_instance(70, 30, seed=3, p=0.2)
+    sol = solve_talent(inst, TalentConfig(ils_iters=2))
+    assert sol.status == "too_large" and not sol.optimal
+    assert sol.lower_bound == inst.fixed_cost <= sol.total_cost == inst.cost(sol.order)
+
+
+def test_trivial_instances() -> None:
+    one = TalentInstance(requires=np.ones((2, 1), bool), durations=np.array([3]), costs=np.array([1, 2]))
+    sol = solve_talent(one)
+    assert (sol.total_cost, sol.holding_cost, sol.optimal, sol.order) == (9, 0, True, (0,))
+    nobody = TalentInstance(requires=np.zeros((0, 3), bool), durations=np.array([1, 2, 3]), costs=np.zeros(0))
+    assert solve_talent(nobody).total_cost == 0
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ConfigError):
+        TalentConfig(time_limit=0)
+    with pytest.raises(ConfigError):
+        TalentConfig(method="mip")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        TalentConfig(memory_mb=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(instances(max_scenes=6, max_actors=4))
+def test_cpsat_model_agrees_with_brute_force(inst: TalentInstance) -> None:
+    sol = solve_cpsat(inst, time_limit=10)
+    assert sol.optimal and sol.total_cost == brute_force(inst) == inst.cost(sol.order)
+
+
+def _rows() -> list[dict[str, str]]:
+    if not (DATA / "instances.csv").exists():
+        return []
+    with (DATA / "instances.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+# every classic, MiniZinc and CSPLib file, and the generated ones with at most 20 distinct scenes; the rest
+# of the folder runs in benchmarks/bench_talent.py
+_FAST = [r for r in _rows() if not r["file"].startswith("generated") or int(r["distinct_scenes"]) <= 20]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("row", _FAST, ids=[r["file"] for r in _FAST])
+def test_folder_instance_matches_listed_optimum(row: dict[str, str]) -> None:
+    inst = read_instance(DATA / row["file"])
+    sol = solve_talent(inst, TalentConfig(time_limit=60))
+    assert sol.optimal
+    assert sol.total_cost == int(row["opt_total"])
+    assert sol.holding_cost == int(row["opt_holding"])
+    assert inst.cost(sol.order) == sol.total_cost
+
+
+@pytest.mark.data
+def test_folder_is_present_or_skipped() -> None:
+    if not _rows():
+        pytest.skip(f"talent data not found at {DATA}")
+    assert len(_rows()) == 54

@@ -1,0 +1,274 @@
+"""The ABR routes of the service: decisions per session, validation, the player log, the shaped server."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service extra (fastapi, uvicorn, jinja2, httpx) is not installed")
+
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from reelkit.service.app import create_app
+from reelkit.service.routers.abr import AbrSession, SessionTable, dashjs_path
+from reelkit.service.settings import ServiceSettings
+
+LADDER = [300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0]
+
+
+def _settings(data_dir: Path) -> ServiceSettings:
+    return ServiceSettings.load(data_dir, environ={}, model_poll_seconds=0, warm_pages=0)
+
+
+@pytest.fixture
+def abr_client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(_settings(tmp_path / "data"))) as c:
+        yield c
+
+
+def _decide(client: TestClient, **kw: object) -> dict[str, object]:
+    body: dict[str, object] = {"session_id": "s1", "chunk_index": 0, "ladder_kbps": LADDER, **kw}
+    r = client.post("/v1/abr/decide", json=body)
+    assert r.status_code == 200, r.text
+    out: dict[str, object] = r.json()
+    return out
+
+
+def _feed(client: TestClient, sid: str, mbps: float, start: int, n: int, algo: str = "rate") -> list[int]:
+    """Chunks of 4 s at the level last decided, downloaded at ``mbps`` (RTT included), buffer at 20 s."""
+    levels = []
+    level = 1
+    for k in range(start, start + n):
+        size = LADDER[level] * 1000 / 8 * 4
+        out = _decide(
+            client,
+            session_id=sid,
+            chunk_index=k,
+            last_chunk_bytes=size,
+            download_s=size * 8 / (mbps * 1e6),
+            buffer_s=20.0,
+            algo=algo,
+        )
+        level = int(out["level"])  # type: ignore[call-overload]
+        levels.append(level)
+    return levels
+
+
+def test_first_chunk_at_level_one_then_the_policy(abr_client: TestClient) -> None:
+    first = _decide(abr_client, algo="rate")
+    assert first["level"] == 1 and first["new_session"] is True and first["algo"] == "rate"
+    assert first["bitrate_kbps"] == 750.0 and first["decisions"] == 1
+    # rate-based: the highest bitrate under the harmonic mean of the measured throughputs
+    high = _feed(abr_client, "s1", 10.0, 1, 5)
+    assert high[-1] == 5  # 10 Mbps > 4300 kbps
+    low = _feed(abr_client, "s1", 0.5, 6, 6)
+    assert low[-1] == 0  # 0.5 Mbps < 750 kbps
+    info = abr_client.get("/v1/abr/sessions/s1").json()
+    assert [d["chunk_index"] for d in info["decisions"]] == list(range(12))
+    assert info["algo"] == "rate" and info["ladder_kbps"] == LADDER
+
+
+def test_sessions_are_independent_and_restart_at_chunk_zero(abr_client: TestClient) -> None:
+    _decide(abr_client, session_id="a", algo="rate")
+    _decide(abr_client, session_id="b", algo="bba")
+    assert _feed(abr_client, "a", 20.0, 1, 5)[-1] == 5
+    b = _decide(
+        abr_client, session_id="b", chunk_index=1, last_chunk_bytes=375_000, download_s=1.0, buffer_s=4.0
+    )
+    assert b["algo"] == "bba" and b["new_session"] is False
+    # BBA: a 4 s buffer is below its 5 s reservoir, so the lowest level
+    assert b["level"] == 0
+    again = _decide(abr_client, session_id="a", algo="rate")
+    assert again["new_session"] is True and again["decisions"] == 1 and again["level"] == 1
+    # another algo for the same session id starts it afresh too
+    switched = _decide(
+        abr_client, session_id="a", chunk_index=1, algo="bola", last_chunk_bytes=1, download_s=1
+    )
+    assert switched["new_session"] is True and switched["algo"] == "bola"
+
+
+def test_default_algo_is_listed(abr_client: TestClient) -> None:
+    algos = abr_client.get("/v1/abr/algos").json()
+    assert {"rate", "bba", "robustmpc"} <= set(algos["algos"])
+    out = _decide(abr_client, session_id="d")
+    assert out["algo"] == algos["default"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"ladder_kbps": [750, 300]}, "ladder_kbps"),
+        ({"ladder_kbps": []}, "ladder_kbps"),
+        ({"ladder_kbps": [300, -1]}, "ladder_kbps"),
+        ({"download_s": -1}, "download_s"),
+        ({"buffer_s": "lots"}, "buffer_s"),
+        ({"chunk_index": -2}, "chunk_index"),
+        ({"session_id": "../x"}, "session_id"),
+        ({"session_id": None}, "session_id"),
+        ({"chunk_s": 0}, "chunk_s"),
+    ],
+)
+def test_invalid_requests_are_422_naming_the_field(
+    abr_client: TestClient, patch: dict[str, object], field: str
+) -> None:
+    body = {"session_id": "v", "chunk_index": 0, "ladder_kbps": LADDER, **patch}
+    r = abr_client.post("/v1/abr/decide", json=body)
+    assert r.status_code == 422
+    err = r.json()
+    assert err["error"] == "invalid_request"
+    assert field in [f["field"] for f in err["fields"]]
+
+
+def test_unknown_algo_and_level_and_stream(abr_client: TestClient) -> None:
+    r = abr_client.post(
+        "/v1/abr/decide", json={"session_id": "u", "chunk_index": 0, "ladder_kbps": LADDER, "algo": "magic"}
+    )
+    assert r.status_code == 422
+    assert r.json()["fields"][0]["field"] == "algo" and "robustmpc" in r.json()["fields"][0]["message"]
+    _decide(abr_client, session_id="u", algo="rate")
+    r = abr_client.post(
+        "/v1/abr/decide",
+        json={"session_id": "u", "chunk_index": 1, "ladder_kbps": LADDER, "algo": "rate", "last_level": 9},
+    )
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "last_level"
+    r = abr_client.post(
+        "/v1/abr/decide", json={"session_id": "u", "chunk_index": 0, "ladder_kbps": LADDER, "stream": "nope"}
+    )
+    assert r.status_code == 404 and "reelkit abr package" in r.json()["message"]
+    assert abr_client.get("/v1/abr/sessions/never").status_code == 404
+
+
+def test_player_log_round_trip(abr_client: TestClient) -> None:
+    _decide(abr_client, session_id="log1", algo="rate")
+    events = [
+        {"kind": "play", "t_s": 1.2, "stall_s": 1.2},
+        {
+            "kind": "chunk",
+            "t_s": 1.0,
+            "chunk_index": 0,
+            "level": 1,
+            "bytes": 375000,
+            "download_s": 0.9,
+            "buffer_s": 4,
+        },
+        {"kind": "stall", "t_s": 9.0},
+        {"kind": "resume", "t_s": 10.5, "stall_s": 1.5},
+    ]
+    r = abr_client.post("/v1/abr/sessions/log1/log", json={"events": events})
+    assert r.status_code == 200 and r.json() == {"stored": 4, "total": 4}
+    log = abr_client.get("/v1/abr/sessions/log1").json()["log"]
+    assert [e["kind"] for e in log] == ["play", "chunk", "stall", "resume"] and log[3]["stall_s"] == 1.5
+    bad = abr_client.post("/v1/abr/sessions/log1/log", json={"events": [{"kind": "explode", "t_s": 1}]})
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"].startswith("events[0]")
+    assert abr_client.post("/v1/abr/sessions/none/log", json={"events": []}).status_code == 404
+
+
+def test_session_table_is_bounded_and_expires() -> None:
+    table = SessionTable(max_sessions=2, ttl_s=0.2)
+
+    def s(name: str) -> AbrSession:
+        return AbrSession(name, "rate", (300.0,), 4.0, None, policy=None)
+
+    table.put(s("a"))
+    table.put(s("b"))
+    assert table.get("a") is not None  # a is now the most recently used
+    table.put(s("c"))
+    assert table.get("b") is None and table.get("a") is not None and len(table) == 2
+    time.sleep(0.25)
+    assert table.get("a") is None and len(table) == 0
+
+
+# ------------------------------------------------------------------------------------------ the stream server
+@pytest.fixture(scope="module")
+def tiny_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from reelkit.stream.dash import SMALL_LADDER, make_sample_clip, package_dash
+
+    root = tmp_path_factory.mktemp("abr-stream")
+    clip = make_sample_clip(root / "clip.mp4", duration_s=8, size=(320, 180), audio=False)
+    package_dash(clip, root / "tiny", renditions=SMALL_LADDER[:2], segment_s=4.0, preset="ultrafast")
+    return root / "tiny"
+
+
+@pytest.fixture
+def stream_client(tmp_path: Path, tiny_stream: Path) -> Iterator[TestClient]:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_stream, data / "abr" / "streams" / "tiny")
+    (data / "abr" / "traces").mkdir(parents=True)
+    (data / "abr" / "traces" / "slow.txt").write_text("0 0.8\n100 0.8\n")
+    with TestClient(create_app(_settings(data))) as c:
+        yield c
+
+
+@pytest.mark.media
+def test_segments_are_paced_by_the_trace(stream_client: TestClient) -> None:
+    listing = stream_client.get("/v1/abr/streams").json()
+    assert listing["streams"][0]["name"] == "tiny" and listing["streams"][0]["segments"] == 2
+    assert listing["traces"] == ["none", "slow.txt"]
+    mpd = stream_client.get("/abr/stream/tiny/slow.txt/p1/manifest.mpd")
+    assert (
+        mpd.status_code == 200
+        and "<MPD" in mpd.text
+        and mpd.headers["content-type"].startswith("application/dash+xml")
+    )
+    assert stream_client.get("/abr/stream/tiny/slow.txt/p1/init-0.m4s").status_code == 200
+    _decide(stream_client, session_id="p1", algo="rate", ladder_kbps=[100.0, 250.0], stream="tiny")
+    t = time.monotonic()
+    seg = stream_client.get("/abr/stream/tiny/slow.txt/p1/chunk-0-00001.m4s")
+    took = time.monotonic() - t
+    assert seg.status_code == 200 and int(seg.headers["content-length"]) == len(seg.content)
+    # 0.8 Mbps x 0.95 payload = 95000 B/s, plus the 80 ms round trip
+    expected = 0.08 + len(seg.content) / 95_000
+    assert took == pytest.approx(expected, rel=0.15, abs=0.05)
+    info = stream_client.get("/v1/abr/sessions/p1").json()
+    (tr,) = info["transfers"]
+    assert info["trace"] == "slow.txt" and (tr["chunk_index"], tr["level"], tr["bytes"]) == (
+        0,
+        0,
+        len(seg.content),
+    )
+    assert tr["end_s"] - tr["start_s"] == pytest.approx(tr["predicted_s"], abs=0.03)
+    # unshaped and bad requests
+    fast = stream_client.get("/abr/stream/tiny/none/p1/chunk-1-00002.m4s")
+    assert fast.status_code == 200
+    assert stream_client.get("/abr/stream/tiny/none/p1/..%2Fstream.json").status_code == 404
+    assert stream_client.get("/abr/stream/tiny/none/p1/secret.txt").status_code == 404
+    assert stream_client.get("/abr/stream/nope/none/p1/manifest.mpd").status_code == 404
+    assert stream_client.get("/abr/stream/tiny/missing.txt/p2/chunk-0-00001.m4s").status_code == 404
+    # a decision for a packaged stream must use its ladder
+    r = stream_client.post(
+        "/v1/abr/decide",
+        json={"session_id": "p3", "chunk_index": 0, "ladder_kbps": [1.0, 2.0], "stream": "tiny"},
+    )
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "ladder_kbps"
+
+
+@pytest.mark.media
+def test_demo_page_and_scripts(stream_client: TestClient) -> None:
+    page = stream_client.get("/abr/demo?stream=tiny&trace=slow.txt&algo=bba&session=demo1")
+    assert page.status_code == 200
+    html = page.text
+    assert (
+        'id="abr-video"' in html
+        and "/abr/rule.js" in html
+        and "/abr/stream/tiny/slow.txt/demo1/manifest.mpd" in html
+    )
+    assert "cdn" not in html.lower()
+    rule = stream_client.get("/abr/rule.js")
+    assert rule.status_code == 200 and "addABRCustomRule" in rule.text and "getSwitchRequest" in rule.text
+    js = stream_client.get("/abr/vendor/dash.all.min.js")
+    if dashjs_path() is None:
+        assert js.status_code == 404 and "vendor_dashjs.sh" in js.json()["message"]
+        assert 'id="abr-missing"' in html
+    else:
+        assert js.status_code == 200 and "dashjs" in js.text[:5000].lower()
+    assert stream_client.get("/abr/demo?stream=tiny&algo=magic").status_code == 404
+    assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404

@@ -1,0 +1,100 @@
+"""The QC page and API of the service: upload, report, limits, temporary files removed."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from reelkit.service.routers import post as post_router
+
+RATE = 16000
+
+
+def wav_bytes(seconds: float = 4.0, clip: bool = True) -> bytes:
+    rng = np.random.default_rng(0)
+    x = (0.05 * rng.standard_normal((int(seconds * RATE), 2))).astype(np.float32)
+    if clip:
+        x[RATE : RATE + 4, 0] = 1.0
+    buf = io.BytesIO()
+    sf.write(buf, x, RATE, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def made_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Records the temporary folders the router makes, to check that they are gone afterwards."""
+    made: list[Path] = []
+    real = tempfile.mkdtemp
+
+    def spy(*args: object, **kwargs: object) -> str:
+        path = real(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(Path(path))
+        return path
+
+    monkeypatch.setattr(post_router.tempfile, "mkdtemp", spy)
+    return made
+
+
+def test_form_page(client: TestClient) -> None:
+    r = client.get("/qc")
+    assert r.status_code == 200
+    assert 'enctype="multipart/form-data"' in r.text and 'name="media"' in r.text
+    assert "EBU R128" in r.text and "Netflix" in r.text
+
+
+def test_upload_shows_report(client: TestClient, made_dirs: list[Path]) -> None:
+    r = client.post(
+        "/qc",
+        files={"media": ("mix.wav", wav_bytes(), "audio/wav")},
+        data={"spec": "ebu-r128"},
+    )
+    assert r.status_code == 200, r.text
+    assert 'id="qc-verdict"' in r.text and "FAIL" in r.text
+    assert "clipping" in r.text and "00:00:01.000" in r.text
+    assert "data:image/png;base64," in r.text and "mix.wav" in r.text
+    assert made_dirs and not any(d.exists() for d in made_dirs)
+
+
+def test_api_json(client: TestClient, made_dirs: list[Path]) -> None:
+    srt = b"1\n00:00:00,500 --> 00:00:02,000\nHello.\n\n2\n00:00:01,500 --> 00:00:03,000\nOverlap.\n"
+    r = client.post(
+        "/v1/qc",
+        files={"media": ("mix.wav", wav_bytes(), "audio/wav"), "subs": ("mix.srt", srt, "text/plain")},
+        data={"spec": "atsc-a85"},
+    )
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["media"] == "mix.wav" and data["subs"] == "mix.srt"
+    assert data["spec"]["name"] == "atsc-a85" and data["passed"] is False
+    kinds = {f["kind"] for f in data["findings"]}
+    assert {"clipping", "loudness"} <= kinds
+    assert all("timecode" in f for f in data["findings"])
+    assert not any(d.exists() for d in made_dirs)
+
+
+def test_bad_uploads(client: TestClient, made_dirs: list[Path]) -> None:
+    r = client.post("/v1/qc", files={"media": ("x.wav", wav_bytes(1.0), "audio/wav")}, data={"spec": "bbc"})
+    assert r.status_code == 400 and "unknown delivery spec" in r.json()["message"]
+    r = client.post("/v1/qc", files={"media": ("x.wav", b"", "audio/wav")})
+    assert r.status_code == 422
+    r = client.post("/v1/qc", files={"media": ("x.wav", b"not audio" * 100, "audio/wav")})
+    assert r.status_code == 400 and "x.wav" in r.json()["message"]
+    assert "reelkit-qc-" not in r.json()["message"]  # the temporary folder is not leaked
+    r = client.post("/qc", files={"media": ("x.txt", b"not audio" * 100, "text/plain")})
+    assert r.status_code == 400 and 'id="qc-error"' in r.text
+    r = client.post("/v1/qc")
+    assert r.status_code == 422
+    assert not any(d.exists() for d in made_dirs)
+
+
+def test_upload_limit(client: TestClient, monkeypatch: pytest.MonkeyPatch, made_dirs: list[Path]) -> None:
+    monkeypatch.setattr(post_router, "MAX_UPLOAD_BYTES", 10_000)
+    r = client.post("/v1/qc", files={"media": ("big.wav", wav_bytes(2.0), "audio/wav")})
+    assert r.status_code == 413 and "too large" in r.json()["message"]
+    assert not any(d.exists() for d in made_dirs)

@@ -1,0 +1,65 @@
+"""The stripboard page: upload a production file, see the strips; errors name the field; the JSON plan API."""
+
+from __future__ import annotations
+
+import yaml
+from fastapi.testclient import TestClient
+
+PROD = {
+    "name": "upload test",
+    "costs": {"day_cost": 1000},
+    "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+    "people": [{"id": "ann", "name": "Ann Lee", "daily_rate": 100}],
+    "locations": [{"id": "A", "name": "Studio"}, {"id": "B", "name": "Beach"}],
+    "scenes": [
+        {"id": "1", "duration": 4, "location": "A", "cast": ["ann"]},
+        {"id": "2", "duration": 4, "location": "B", "int_ext": "EXT", "day_night": "NIGHT"},
+        {"id": "3", "duration": 6, "location": "B", "int_ext": "EXT", "cast": ["ann"]},
+    ],
+}
+
+
+def test_form_is_served(client: TestClient) -> None:
+    r = client.get("/produce/stripboard", headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    assert 'enctype="multipart/form-data"' in r.text and 'name="file"' in r.text
+
+
+def test_upload_shows_the_stripboard(client: TestClient) -> None:
+    r = client.post(
+        "/produce/stripboard",
+        files={"file": ("prod.yaml", yaml.safe_dump(PROD).encode(), "application/x-yaml")},
+        data={"time_limit": "5"},
+    )
+    assert r.status_code == 200, r.text
+    assert 'class="strip ext-night" data-scene="2"' in r.text
+    assert 'class="strip int-day" data-scene="1"' in r.text
+    assert r.text.count('class="daybreak"') >= 2
+    assert "Studio" in r.text and "Ann Lee" in r.text
+
+
+def test_upload_errors_name_the_field(client: TestClient) -> None:
+    bad = {**PROD, "scenes": [*PROD["scenes"], {"id": "4", "duration": 1, "location": "A", "cast": ["zed"]}]}
+    r = client.post("/produce/stripboard", files={"file": ("bad.yaml", yaml.safe_dump(bad).encode())})
+    assert r.status_code == 422
+    assert '<code class="field">scenes[3].cast[0]</code>' in r.text
+    assert "unknown person" in r.text
+
+
+def test_upload_infeasible_lists_conflicts(client: TestClient) -> None:
+    bad = {**PROD, "calendar": {"start": "2026-03-02", "hours_per_day": 8, "max_days": 1}}
+    r = client.post("/produce/stripboard", files={"file": ("inf.yaml", yaml.safe_dump(bad).encode())})
+    assert r.status_code == 409
+    assert "calendar.max_days" in r.text and 'class="conflict"' in r.text
+
+
+def test_json_plan_api(client: TestClient) -> None:
+    r = client.post("/v1/produce/plan?time_limit=5", json=PROD)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["optimal"] is True and body["n_days"] == 2
+    assert sorted(s["scene_id"] for d in body["days"] for s in d["scenes"]) == ["1", "2", "3"]
+    bad = {**PROD, "scenes": [{"id": "1", "duration": -2, "location": "A"}]}
+    r = client.post("/v1/produce/plan", json=bad)
+    assert r.status_code == 422
+    assert r.json()["fields"][0]["field"] == "scenes[0].duration"

@@ -1,0 +1,197 @@
+"""Conformance suite every cache policy passes, hand-computed cases, and the offline bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reelkit.errors import ConfigError
+from reelkit.stream.cache import (
+    CachePolicy,
+    RequestTrace,
+    available_policies,
+    make_policy,
+    offline_upper_bound,
+    simulate,
+)
+
+ALL = available_policies()
+
+
+def _trace(ids: list[int] | np.ndarray, sizes: list[int] | np.ndarray | None = None) -> RequestTrace:
+    ids = np.asarray(ids)
+    sz = np.ones(len(ids), np.int64) if sizes is None else np.asarray(sizes)
+    return RequestTrace.from_arrays(np.arange(len(ids), dtype=float), ids, sz)
+
+
+def _random_trace(seed: int, n: int = 3000, n_obj: int = 300, unit: bool = False) -> RequestTrace:
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n_obj + 1) ** 0.8
+    ids = rng.choice(n_obj, size=n, p=p / p.sum())
+    osz = rng.integers(1, 200, size=n_obj)
+    return _trace(ids, None if unit else osz[ids])
+
+
+def test_registry_names() -> None:
+    for name in ("lru", "fifo", "lfu", "arc", "s3fifo", "sieve", "gdsf", "tinylfu", "belady", "belady-size"):
+        assert name in ALL
+        pol = make_policy(name)
+        assert isinstance(pol, CachePolicy) and pol.name == name
+    assert all(n == n.lower() for n in ALL)
+    with pytest.raises(ConfigError, match="unknown cache policy"):
+        make_policy("LRU2")
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        make_policy("lru", nope=1)
+    assert make_policy("lfu", aging=True).config.aging
+    assert make_policy("lfuda").config.aging
+    assert make_policy("belady", bypass=False).config.bypass is False
+
+
+class TestConformance:
+    """Invariants every policy must keep, on variable-size and unit-size traces."""
+
+    @pytest.mark.parametrize("name", ALL)
+    @pytest.mark.parametrize("frac", [0.0, 0.02, 0.1, 0.5])
+    def test_capacity_and_counts(self, name: str, frac: float) -> None:
+        tr = _random_trace(1)
+        cap = int(tr.working_set_bytes() * frac)
+        res = simulate(tr, name, cap)
+        run = make_policy(name).run(tr, cap)
+        # never holds more than the capacity
+        assert run.max_occupied_bytes <= cap
+        # hit + miss counts are consistent
+        hits = res.hit_mask
+        assert res.hits == int(hits.sum()) and res.measured_requests == tr.n_requests
+        assert res.bytes_hit == int(tr.sizes[hits].sum())
+        assert 0.0 <= res.hit_ratio <= 1.0 and 0.0 <= res.byte_hit_ratio <= 1.0
+        # a first request can never hit
+        first = np.zeros(tr.n_requests, bool)
+        first[np.unique(tr.objects, return_index=True)[1]] = True
+        assert not hits[first].any()
+        if cap == 0:
+            assert res.hits == 0
+        # deterministic
+        again = simulate(tr, name, cap)
+        assert np.array_equal(again.hit_mask, hits)
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_objects_larger_than_cache_never_admitted(self, name: str) -> None:
+        # object 9 is larger than the whole cache and is requested over and over
+        ids = [9, 1, 9, 2, 9, 1, 9, 2, 9, 9]
+        sizes = [50 if i == 9 else 3 for i in ids]
+        tr = _trace(ids, sizes)
+        res = simulate(tr, name, 40)
+        big = tr.original_ids[tr.objects] == 9
+        assert not res.hit_mask[big].any()
+        assert res.max_occupied_bytes <= 40
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_everything_fits(self, name: str) -> None:
+        # a cache as large as the working set misses only the first request of each object ...
+        tr = _random_trace(2, n=2000, n_obj=100)
+        res = simulate(tr, name, tr.working_set_bytes() * 20)
+        if name in ("s3fifo", "tinylfu"):
+            # ... except where admission is probationary (S3-FIFO's small queue, TinyLFU's window)
+            assert res.hit_ratio > 0.9
+        else:
+            assert res.hits == tr.n_requests - tr.n_objects
+
+
+class TestHandCases:
+    def test_lru_unit_size(self) -> None:
+        # capacity 2: A B A C B A -> A, B miss; A hit; C evicts B (LRU); B miss evicts A; A miss
+        tr = _trace([1, 2, 1, 3, 2, 1])
+        assert simulate(tr, "lru", 2).hit_mask.tolist() == [False, False, True, False, False, False]
+        # capacity 3 holds everything after warm-up
+        assert simulate(tr, "lru", 3).hit_mask.tolist() == [False, False, True, False, True, True]
+
+    def test_lru_vs_fifo(self) -> None:
+        # A B A C A: LRU keeps A (recently used) and evicts B; FIFO evicts A (oldest)
+        tr = _trace([1, 2, 1, 3, 1])
+        assert simulate(tr, "lru", 2).hit_mask.tolist() == [False, False, True, False, True]
+        assert simulate(tr, "fifo", 2).hit_mask.tolist() == [False, False, True, False, False]
+
+    def test_lru_bytes(self) -> None:
+        # sizes 6, 4, 5 with 10 bytes: inserting C (5) evicts A (6) only, so B still hits
+        tr = _trace([1, 2, 3, 2], [6, 4, 5, 4])
+        assert simulate(tr, "lru", 10).hit_mask.tolist() == [False, False, False, True]
+        # A, B, C of 3 bytes then D of 7: D evicts A and B (LRU order); C hits, B misses
+        tr = _trace([1, 2, 3, 4, 3, 2], [3, 3, 3, 7, 3, 3])
+        assert simulate(tr, "lru", 10).hit_mask.tolist() == [False] * 4 + [True, False]
+        tr = _trace([1, 2, 2, 3, 2], [6, 4, 4, 4, 4])
+        assert simulate(tr, "lru", 10).hit_mask.tolist() == [False, False, True, False, True]
+
+    def test_lfu_keeps_frequent(self) -> None:
+        # A is read three times; B, C, D once each: LFU with 2 slots keeps A throughout
+        tr = _trace([1, 1, 1, 2, 3, 4, 1])
+        assert simulate(tr, "lfu", 2).hit_mask.tolist()[-1] is True
+        assert simulate(tr, "lru", 2).hit_mask.tolist()[-1] is False
+
+    def test_sieve_hand(self) -> None:
+        # capacity 3: A B C, A hit (visited); D evicts B (A is visited and spared); B misses, A still hits
+        tr = _trace([1, 2, 3, 1, 4, 2, 1])
+        assert simulate(tr, "sieve", 3).hit_mask.tolist() == [False] * 3 + [True, False, False, True]
+
+    def test_belady_unit_size(self) -> None:
+        # capacity 2: A B C A B -> on C, MIN evicts nothing useful... A and B are both reused; C is not:
+        # with bypass C is not admitted and both later requests hit
+        tr = _trace([1, 2, 3, 1, 2])
+        assert simulate(tr, "belady", 2).hits == 2
+        # without bypass C must go in and evict B (the further of A, B): only A hits
+        assert simulate(tr, make_policy("belady", bypass=False), 2).hits == 1
+
+    def test_gdsf_prefers_small(self) -> None:
+        # many small objects and a few large ones, equally popular: GDSF (cost 1 per object) spends the space
+        # on the small ones and gets more object hits than LRU
+        rng = np.random.default_rng(0)
+        ids = rng.integers(0, 60, size=4000)
+        sizes = np.where(ids < 10, 20, 1)
+        tr = _trace(ids, sizes)
+        assert simulate(tr, "gdsf", 60).hit_ratio > simulate(tr, "lru", 60).hit_ratio + 0.2
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 12), min_size=1, max_size=120),
+    cap=st.integers(1, 10),
+)
+def test_belady_beats_every_policy_unit_size(ids: list[int], cap: int) -> None:
+    """With unit sizes Belady's MIN (with bypass) is optimal: no policy gets more hits."""
+    tr = _trace(ids)
+    best = simulate(tr, "belady", cap).hits
+    for name in ALL:
+        assert simulate(tr, name, cap).hits <= best, name
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 15), min_size=1, max_size=150),
+    size_of=st.lists(st.integers(1, 20), min_size=16, max_size=16),
+    cap=st.integers(1, 60),
+)
+def test_upper_bound_beats_every_policy(ids: list[int], size_of: list[int], cap: int) -> None:
+    """The offline upper bound holds for variable sizes, for object and byte hit ratios."""
+    tr = _trace(ids, [size_of[i] for i in ids])
+    ub = offline_upper_bound(tr, cap)
+    for name in ALL:
+        res = simulate(tr, name, cap)
+        assert res.hit_ratio <= ub.hit_ratio + 1e-9, name
+        assert res.byte_hit_ratio <= ub.byte_hit_ratio + 1e-9, name
+
+
+def test_upper_bound_tight_for_unlimited_cache() -> None:
+    tr = _random_trace(3, n=1000, n_obj=50)
+    ub = offline_upper_bound(tr, tr.working_set_bytes())
+    assert ub.hit_ratio == pytest.approx(1 - tr.n_objects / tr.n_requests)
+
+
+def test_lfu_aging_forgets_old_popularity() -> None:
+    # phase 1: objects 0-3 read 30 times each; phase 2: new objects 10-13 read in a loop. Plain LFU keeps
+    # the stale ones forever; LFU-DA ages them out and starts hitting on the new working set.
+    ids = [i % 4 for i in range(120)] + [10 + (i % 4) for i in range(400)]
+    tr = _trace(ids)
+    plain = simulate(tr, "lfu", 4, warmup=120 / len(ids))
+    aged = simulate(tr, "lfuda", 4, warmup=120 / len(ids))
+    assert aged.hit_ratio > plain.hit_ratio + 0.5

@@ -1,0 +1,103 @@
+"""The simulator's measurements: capacities, warm-up, per-hour and per-region figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.executor import LocalExecutor
+from reelkit.stream.cache import RequestTrace, compare, parse_capacity, simulate, warmup_requests
+
+
+def _trace() -> RequestTrace:
+    rng = np.random.default_rng(0)
+    n = 5000
+    ids = rng.zipf(1.3, size=n) % 400
+    t = np.sort(rng.random(n)) * 3 * 86400.0 + 1_700_000_000.0
+    return RequestTrace.from_arrays(t, ids, 100 + (ids % 7) * 50, regions=ids % 3)
+
+
+def test_parse_capacity() -> None:
+    tr = _trace()
+    assert parse_capacity("50GB") == 50 * 10**9
+    assert parse_capacity("500MiB") == 500 * 2**20
+    assert parse_capacity("1.5 kB") == 1500
+    assert parse_capacity("123") == 123
+    assert parse_capacity(77) == 77
+    assert parse_capacity("5%", tr) == int(tr.working_set_bytes() * 0.05)
+    assert parse_capacity("100%", tr) == tr.working_set_bytes()
+    for bad in ("5XB", "abc", "-3GB", "0%", "150%", ""):
+        with pytest.raises(ConfigError):
+            parse_capacity(bad, tr)
+    with pytest.raises(ConfigError, match="needs a trace"):
+        parse_capacity("5%")
+
+
+def test_warmup_forms() -> None:
+    tr = _trace()
+    assert warmup_requests(tr, 0) == 0
+    assert warmup_requests(tr, 0.1) == 500
+    assert warmup_requests(tr, "10%") == 500
+    day = warmup_requests(tr, "1d")
+    assert day == int(np.sum(tr.timestamps < tr.timestamps.min() + 86400))
+    assert warmup_requests(tr, "24h") == day
+    for bad in (1.0, "soon", -0.1):
+        with pytest.raises(ConfigError):
+            warmup_requests(tr, bad)
+
+
+def test_warmup_excluded_and_windows_add_up() -> None:
+    tr = _trace()
+    full = simulate(tr, "lru", "10%")
+    warm = simulate(tr, "lru", "10%", warmup="1d")
+    assert np.array_equal(full.hit_mask, warm.hit_mask)  # same simulation, different counting
+    n0 = warm.warmup_requests
+    assert warm.measured_requests == tr.n_requests - n0
+    assert warm.hits == int(full.hit_mask[n0:].sum())
+    assert warm.hit_ratio == pytest.approx(warm.hits / warm.measured_requests)
+    # warming excludes the cold start, so the ratio goes up
+    assert warm.hit_ratio > full.hit_ratio
+    # hourly and regional windows partition the measured requests
+    assert warm.hourly.requests.sum() == warm.measured_requests
+    assert warm.hourly.hits.sum() == warm.hits
+    assert warm.hourly.bytes_hit.sum() == warm.bytes_hit
+    assert len(warm.hourly.key) <= 49 and np.all(np.diff(warm.hourly.key) >= 3600)
+    assert warm.by_region is not None and warm.by_region.requests.sum() == warm.measured_requests
+    assert warm.by_region.hits.sum() == warm.hits
+    f = warm.hourly.to_frame("start")
+    assert set(f.columns) >= {"start", "hit_ratio", "byte_hit_ratio"}
+
+
+def test_result_summary_and_speed() -> None:
+    res = simulate(_trace(), "s3fifo", "5%")
+    s = res.summary()
+    assert list(s) == [
+        "policy",
+        "capacity_bytes",
+        "requests",
+        "hit_ratio",
+        "byte_hit_ratio",
+        "requests_per_s",
+    ]
+    assert s["policy"] == "s3fifo" and s["requests"] == 5000 and s["requests_per_s"] > 0
+    assert res.miss_ratio == pytest.approx(1 - res.hit_ratio)
+
+
+def test_compare_serial_equals_threads() -> None:
+    tr = _trace()
+    a = compare(tr, ["lru", "arc"], ["1%", "10%"])
+    b = compare(tr, ["lru", "arc"], ["1%", "10%"], executor=LocalExecutor(2, kind="thread"))
+    assert [(r.policy, r.capacity_bytes) for r in a] == [(r.policy, r.capacity_bytes) for r in b]
+    assert [r.hits for r in a] == [r.hits for r in b]
+    assert a[0].hit_ratio <= a[1].hit_ratio  # more space, more hits (LRU is a stack algorithm)
+
+
+def test_lru_is_fast() -> None:
+    """The speed target is measured by the benchmark; this only guards against a gross regression."""
+    rng = np.random.default_rng(1)
+    n = 400_000
+    ids = rng.zipf(1.2, size=n) % 50_000
+    tr = RequestTrace.from_arrays(np.arange(n, dtype=float), ids, np.ones(n, np.int64))
+    best = max(simulate(tr, "lru", 5000).requests_per_s for _ in range(3))
+    assert best > 1e6

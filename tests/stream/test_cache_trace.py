@@ -1,0 +1,125 @@
+"""Request traces: dense ids, round trips through CSV / Parquet / oracleGeneral, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+from reelkit.stream.cache import RequestTrace, read_trace, write_trace
+from reelkit.stream.cache.trace import next_use
+
+
+def _sample() -> RequestTrace:
+    return RequestTrace.from_arrays(
+        [0.0, 1.5, 2.0, 3.0, 7.25],
+        ["b", "a", "b", "c", "a"],
+        [10, 20, 10, 30, 20],
+        regions=[0, 1, 0, 2, 1],
+    )
+
+
+def test_dense_ids_in_order_of_first_request() -> None:
+    tr = _sample()
+    assert tr.objects.tolist() == [0, 1, 0, 2, 1]
+    assert tr.original_ids.tolist() == ["b", "a", "c"]
+    assert tr.n_objects == 3 and tr.n_requests == 5 and tr.n_regions == 3
+    assert tr.object_sizes().tolist() == [10, 20, 30]
+    assert tr.working_set_bytes() == 60
+
+
+def test_next_use() -> None:
+    assert next_use(np.array([0, 1, 0, 2, 1, 0])).tolist() == [2, 4, 5, 6, 6, 6]
+    assert _sample().next_use().tolist() == [2, 4, 5, 5, 5]
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.parquet"])
+def test_round_trip_table_formats(tmp_path: Path, name: str) -> None:
+    tr = _sample()
+    back = read_trace(write_trace(tr, tmp_path / name))
+    assert np.array_equal(back.timestamps, tr.timestamps)
+    assert np.array_equal(back.objects, tr.objects)
+    assert np.array_equal(back.sizes, tr.sizes)
+    assert back.regions is not None and np.array_equal(back.regions, tr.regions)
+    assert back.original_ids.tolist() == ["b", "a", "c"]
+
+
+def test_round_trip_oracle_general(tmp_path: Path) -> None:
+    tr = RequestTrace.from_arrays([5, 6, 7, 9], [42, 7, 42, 42], [100, 200, 100, 100])
+    path = write_trace(tr, tmp_path / "t.oracleGeneral")
+    assert path.stat().st_size == 4 * 24
+    raw = np.fromfile(path, dtype=np.dtype([("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")]))
+    assert raw["t"].tolist() == [5, 6, 7, 9]
+    assert raw["id"].tolist() == [42, 7, 42, 42]
+    assert raw["size"].tolist() == [100, 200, 100, 100]
+    assert raw["next"].tolist() == [2, -1, 3, -1]
+    back = read_trace(path)
+    assert back.original_ids.tolist() == [42, 7] and back.objects.tolist() == [0, 1, 0, 0]
+
+
+def test_oracle_general_readable_by_libcachesim(tmp_path: Path) -> None:
+    lcs = pytest.importorskip("libcachesim")
+    tr = RequestTrace.from_arrays(np.arange(6.0), [1, 2, 1, 3, 2, 1], [10, 20, 10, 30, 20, 10])
+    path = write_trace(tr, tmp_path / "t.oracleGeneral")
+    reader = lcs.TraceReader(str(path), lcs.TraceType.ORACLE_GENERAL_TRACE)
+    reqs = [(r.obj_id, r.obj_size) for r in reader]
+    assert reqs == [(1, 10), (2, 20), (1, 10), (3, 30), (2, 20), (1, 10)]
+
+
+def test_textual_ids_hash_to_oracle(tmp_path: Path) -> None:
+    back = read_trace(write_trace(_sample(), tmp_path / "t.oracleGeneral"))
+    assert back.objects.tolist() == [0, 1, 0, 2, 1]
+
+
+def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text("timestamp,object_id,size_bytes\n1,a,10\n2,b,10\n3,c,zero\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:4: size_bytes"):
+        read_trace(p)
+    p.write_text("timestamp,object_id,size_bytes\n1,a,10\nnoon,b,10\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:3: timestamp"):
+        read_trace(p)
+    p.write_text("timestamp,object_id,size_bytes\n1,a,10\n2,b\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:3:"):
+        read_trace(p)
+    p.write_text("time,object_id,size_bytes\n1,a,10\n")
+    with pytest.raises(MissingColumnsError, match="timestamp"):
+        read_trace(p)
+    p.write_text("timestamp,object_id,size_bytes\n")
+    with pytest.raises(EmptyDataError):
+        read_trace(p)
+    p.write_text("timestamp,object_id,size_bytes\n1,a,0\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:2: size_bytes"):
+        read_trace(p)
+
+
+def test_bad_oracle_and_names(tmp_path: Path) -> None:
+    p = tmp_path / "t.oracleGeneral"
+    p.write_bytes(b"x" * 30)
+    with pytest.raises(DataFormatError, match="24-byte"):
+        read_trace(p)
+    with pytest.raises(DataFormatError, match="no such trace file"):
+        read_trace(tmp_path / "missing.csv")
+    with pytest.raises(ConfigError, match="trace format"):
+        write_trace(_sample(), tmp_path / "t.xyz")
+    big = RequestTrace.from_arrays([0.0], [1], [2**33])
+    with pytest.raises(ConfigError, match="32 bits"):
+        write_trace(big, tmp_path / "big.oracleGeneral")
+    assert not list(tmp_path.glob(".big*"))  # nothing half-written left behind
+
+
+def test_integer_ids_stay_integers(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text("timestamp,object_id,size_bytes\n1,17,10\n2,3,10\n3,17,10\n")
+    tr = read_trace(p)
+    assert tr.original_ids.dtype.kind == "i" and tr.original_ids.tolist() == [17, 3]
+
+
+def test_slice_and_frame() -> None:
+    tr = _sample()
+    part = tr.slice(1, 4)
+    assert part.original_ids.tolist() == ["a", "b", "c"] and part.n_requests == 3
+    f = tr.to_frame()
+    assert list(f.columns) == ["timestamp", "object_id", "size_bytes", "region"]

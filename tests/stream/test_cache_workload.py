@@ -1,0 +1,165 @@
+"""Workloads: viewing events to requests, and the synthetic VoD generator's stated properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.errors import ConfigError, EmptyDataError, MissingColumnsError
+from reelkit.stream.cache import AbrChoice, SynthConfig, default_ladder, synthesize, trace_from_events
+from reelkit.stream.cache.workload import Workload, decode_object_ids
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def _events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "member_id": ["m1", "m1", "m2", "m2"],
+            "title_id": ["A", "B", "A", "B"],
+            "timestamp": [1000, 5000, 2000, 9000],
+            "kind": ["rating", "play", "play", "play"],
+            "value": [4.0, np.nan, 1800.0, 600.0],
+            "fraction": [np.nan, 0.5, np.nan, np.nan],
+        }
+    )
+
+
+def test_events_to_whole_files() -> None:
+    wl = trace_from_events(_events(), durations={"A": 3600.0, "B": 7200.0})
+    tr = wl.trace
+    assert tr.n_requests == 4  # one object per view
+    assert np.all(np.diff(tr.timestamps) >= 0)
+    title, rend, chunk = decode_object_ids(tr.original_ids[tr.objects])
+    assert np.array_equal(title, wl.request_title) and np.array_equal(rend, wl.request_rendition)
+    assert (chunk == 0).all()
+    # size = duration x bitrate x the title's complexity factor / 8
+    expect = wl.title_duration_s[title] * wl.ladder.bitrates[rend] * wl.title_complexity[title] / 8
+    assert np.allclose(tr.sizes, np.round(expect))
+    assert wl.title_ids.tolist() == ["A", "B"]
+
+
+def test_events_to_chunks_follow_what_was_watched() -> None:
+    wl = trace_from_events(_events(), chunk_s=60.0, durations={"A": 3600.0, "B": 7200.0})
+    title, _, chunk = decode_object_ids(wl.trace.original_ids[wl.trace.objects])
+    t = wl.trace.timestamps
+    # m1 rated A at 1000 (a full view: 60 chunks); m1 played half of B at 5000 (60 chunks); m2 played 1800 s
+    # of A at 2000 (30 chunks) and 600 s of B at 9000 (10 chunks)
+    assert wl.trace.n_requests == 60 + 60 + 30 + 10
+    first_view = (t >= 1000) & (t < 1000 + 3600) & (title == 0)
+    assert sorted(chunk[first_view & (t < 2000)].tolist()) == list(range(17))  # paced at 60 s a chunk
+    assert chunk.max() == 59
+    # chunk requests are spaced by the chunk duration
+    m2b = (t >= 9000) & (title == 1)
+    assert np.allclose(np.diff(t[m2b]), 60.0)
+
+
+def test_abr_choice() -> None:
+    lad = default_ladder()
+    rng = np.random.default_rng(0)
+    slow = AbrChoice(median_mbps=1.0).choose(lad, np.arange(500), 500, rng)
+    fast = AbrChoice(median_mbps=50.0).choose(lad, np.arange(500), 500, rng)
+    assert slow.mean() < fast.mean()
+    assert (fast == len(lad) - 1).mean() > 0.8
+    # the rule: highest rung whose bitrate <= safety x harmonic mean throughput
+    one = AbrChoice(median_mbps=3.0, member_sigma=0.0, session_sigma=0.0, safety=1.0)
+    assert one.choose(lad, np.zeros(1, np.int64), 1, rng).tolist() == [3]  # 2.35 Mbit/s <= 3 < 4.3
+    hook = AbrChoice(picker=lambda bitrates, thr: np.zeros(len(thr), np.int64))
+    assert (hook.choose(lad, np.arange(10), 10, rng) == 0).all()
+    bad = AbrChoice(picker=lambda bitrates, thr: np.full(len(thr), 99))
+    with pytest.raises(ConfigError, match="picker"):
+        bad.choose(lad, np.arange(3), 3, rng)
+
+
+def test_events_bad_input() -> None:
+    with pytest.raises(MissingColumnsError):
+        trace_from_events(pd.DataFrame({"member_id": ["a"], "timestamp": [1]}))
+    with pytest.raises(EmptyDataError):
+        trace_from_events(_events(), kinds=("thumb",))
+    with pytest.raises(ConfigError):
+        trace_from_events(_events(), chunk_s=0)
+
+
+@pytest.fixture(scope="module")
+def synth() -> Workload:
+    return synthesize(SynthConfig(seed=11, days=4, n_titles=600, views_per_day=6000))
+
+
+def test_synth_is_seeded(synth: Workload) -> None:
+    cfg = SynthConfig(seed=11, days=4, n_titles=600, views_per_day=6000)
+    again = synthesize(cfg)
+    assert np.array_equal(again.trace.objects, synth.trace.objects)
+    assert np.array_equal(again.trace.timestamps, synth.trace.timestamps)
+    other = synthesize(SynthConfig(seed=12, days=4, n_titles=600, views_per_day=6000))
+    assert not np.array_equal(other.trace.sizes[:100], synth.trace.sizes[:100])
+
+
+def test_synth_daily_cycle_and_regions(synth: Workload) -> None:
+    wl = synth
+    tr = wl.trace
+    cfg = SynthConfig()
+    assert tr.regions is not None and tr.n_regions == 3
+    share = np.bincount(tr.regions) / tr.n_requests
+    assert np.allclose(share, np.asarray(cfg.region_weights) / sum(cfg.region_weights), atol=0.03)
+    for r, tz in enumerate(cfg.timezones):
+        local = np.mod(tr.timestamps[tr.regions == r] / 3600.0 + tz, 24.0).astype(int)
+        counts = np.bincount(local, minlength=24)
+        # 1 + 0.7 cos: the peak (21:00) sees ~5.7x the trough (09:00); allow for noise
+        assert counts[20:23].sum() > 3 * counts[8:11].sum()
+
+
+def test_synth_popularity_and_releases(synth: Workload) -> None:
+    wl = synth
+    tr = wl.trace
+    rel = wl.title_release_s
+    released = np.isfinite(rel)
+    assert released.sum() > 0
+    views = np.bincount(wl.request_title, minlength=len(rel))
+    # background: Zipf-Mandelbrot by rank, so popularity falls with rank (rank k = title n_rel + k)
+    bg = views[~released]
+    assert bg[:20].mean() > 5 * bg[-200:].mean()
+    # releases spike and decay: most of a release's views come in its first two decay times
+    t, title = tr.timestamps, wl.request_title
+    inside = released & (rel > tr.timestamps.min())
+    k = np.flatnonzero(inside)
+    age = t[np.isin(title, k)] - rel[title[np.isin(title, k)]]
+    assert (age >= 0).all()
+    assert np.mean(age < 2 * 2 * 86400) > 0.7
+    # a release's peak day is its first or second day
+    assert np.median(age) < 2 * 86400
+
+
+def test_synth_chunks_and_sizes() -> None:
+    wl = synthesize(SynthConfig(seed=2, days=1, n_titles=100, views_per_day=500, chunk_s=300.0))
+    title, rend, chunk = decode_object_ids(wl.trace.original_ids[wl.trace.objects])
+    rate = wl.ladder.bitrates[rend] * wl.title_complexity[title] / 8
+    assert (wl.trace.sizes <= np.round(rate * 300.0) + 1).all()
+    assert (chunk <= np.ceil(wl.title_duration_s[title] / 300.0)).all()
+
+
+def test_synth_bad_config() -> None:
+    for bad in (
+        {"days": 0},
+        {"zipf_s": 0},
+        {"timezones": (0.0,), "region_weights": (1.0, 1.0)},
+        {"daily_amplitude": 1.5},
+        {"chunk_s": -1.0},
+    ):
+        with pytest.raises(ConfigError):
+            SynthConfig(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.data
+def test_movielens_views() -> None:
+    ml = DATA / "movielens" / "ml-latest-small" / "ratings.csv"
+    if not ml.exists():
+        pytest.skip(f"MovieLens ml-latest-small not found at {ml}")
+    from reelkit.data.loaders import load_movielens_csv
+
+    wl = trace_from_events(load_movielens_csv(ml), n_regions=2)
+    assert wl.trace.n_requests == 100_836
+    assert len(wl.title_ids) == 9_724
+    assert wl.trace.n_regions == 2
