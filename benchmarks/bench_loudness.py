@@ -189,14 +189,19 @@ def conformance_markdown(rows: list[dict[str, Any]]) -> str:
 # -- speed -------------------------------------------------------------------------------------------------
 
 
-def _time(fn: Any, repeats: int) -> float:
-    fn()  # warm-up (numba kernels load from their cache, caches fill)
-    times = []
+def _time_pair(fns: dict[str, Any], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each function, run in turns (so a busy machine hits them alike)."""
+    for fn in fns.values():
+        fn()  # warm-up (numba kernels load from their cache, caches fill)
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
 
 
 def speed(data: Path, repeats: int) -> list[dict[str, Any]]:
@@ -233,11 +238,14 @@ def speed(data: Path, repeats: int) -> list[dict[str, Any]]:
     out = []
     for name, x, rate in signals:
         seconds = x.shape[0] / rate
-        t_rk = _time(lambda x=x, rate=rate: rk(x, rate), repeats)
-        t_eb = _time(lambda x=x, rate=rate: eb(x, rate), repeats)
-        t_pl = (
-            _time(lambda x=x, rate=rate: pln(x, rate), max(1, repeats // 2)) if x.shape[1] <= 5 else math.nan
-        )
+        fns: dict[str, Any] = {
+            "reelkit": lambda x=x, rate=rate: rk(x, rate),
+            "pyebur128": lambda x=x, rate=rate: eb(x, rate),
+        }
+        if x.shape[1] <= 5:
+            fns["pyloudnorm"] = lambda x=x, rate=rate: pln(x, rate)
+        t = _time_pair(fns, repeats)
+        nan = (math.nan, math.nan)
         i_rk, tp_rk = rk(x, rate)
         i_eb, tp_eb = eb(x, rate)
         out.append(
@@ -245,10 +253,14 @@ def speed(data: Path, repeats: int) -> list[dict[str, Any]]:
                 "signal": name,
                 "seconds": seconds,
                 "channels": x.shape[1],
-                "reelkit_s": t_rk,
-                "pyebur128_s": t_eb,
-                "pyloudnorm_integrated_only_s": t_pl,
-                "speedup_vs_pyebur128": t_eb / t_rk,
+                "reelkit_s": t["reelkit"][0],
+                "pyebur128_s": t["pyebur128"][0],
+                "pyloudnorm_integrated_only_s": t.get("pyloudnorm", nan)[0],
+                "reelkit_cpu_s": t["reelkit"][1],
+                "pyebur128_cpu_s": t["pyebur128"][1],
+                "pyloudnorm_integrated_only_cpu_s": t.get("pyloudnorm", nan)[1],
+                "speedup_vs_pyebur128": t["pyebur128"][0] / t["reelkit"][0],
+                "cpu_speedup_vs_pyebur128": t["pyebur128"][1] / t["reelkit"][1],
                 "integrated": [i_rk, i_eb],
                 "true_peak": [tp_rk, tp_eb],
             }
@@ -258,7 +270,8 @@ def speed(data: Path, repeats: int) -> list[dict[str, Any]]:
 
 def speed_markdown(rows: list[dict[str, Any]], repeats: int) -> str:
     lines = [
-        "| signal | length | reelkit I+TP | pyebur128 I+TP | reelkit speed-up | pyloudnorm (I only) | "
+        "| signal | length | reelkit I+TP wall / CPU | pyebur128 I+TP wall / CPU | "
+        "reelkit speed-up wall / CPU | pyloudnorm (I only) wall / CPU | "
         "I reelkit / pyebur128 | TP reelkit / pyebur128 |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -266,16 +279,19 @@ def speed_markdown(rows: list[dict[str, Any]], repeats: int) -> str:
         pl = (
             "n/a (no 5.1 weights)"
             if math.isnan(r["pyloudnorm_integrated_only_s"])
-            else f"{r['pyloudnorm_integrated_only_s']:.3f} s"
+            else f"{r['pyloudnorm_integrated_only_s']:.3f} / {r['pyloudnorm_integrated_only_cpu_s']:.3f} s"
         )
         lines.append(
-            f"| {r['signal']} | {r['seconds']:.0f} s × {r['channels']} ch | {r['reelkit_s']:.3f} s | "
-            f"{r['pyebur128_s']:.3f} s | **{r['speedup_vs_pyebur128']:.2f}×** | {pl} | "
+            f"| {r['signal']} | {r['seconds']:.0f} s × {r['channels']} ch | "
+            f"{r['reelkit_s']:.3f} / {r['reelkit_cpu_s']:.3f} s | "
+            f"{r['pyebur128_s']:.3f} / {r['pyebur128_cpu_s']:.3f} s | "
+            f"**{r['speedup_vs_pyebur128']:.2f}× / {r['cpu_speedup_vs_pyebur128']:.2f}×** | {pl} | "
             f"{r['integrated'][0]:.3f} / {r['integrated'][1]:.3f} | "
             f"{r['true_peak'][0]:.3f} / {r['true_peak'][1]:.3f} |"
         )
     lines.append(
-        f"\nMedians of {repeats} runs after one warm-up run; the same float32 array goes to each meter."
+        f"\nMedians of {repeats} runs (the meters take turns) after one warm-up run; the same float32 array "
+        "goes to each meter; CPU is process time (all threads)."
     )
     return "\n".join(lines)
 
@@ -298,9 +314,12 @@ def dialogue(levels: list[float], seeds: list[int]) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"seed": seed, "bed_re_speech_lu": lu, "speech_lufs": speech_lufs}
             for method in ("silero", "webrtc"):
                 r = Meter(speech=method).measure(mix, rate)  # type: ignore[arg-type]
+                iso = r.dialogue_isolated_lufs
                 row[method] = {
                     "dialogue_lufs": r.dialogue_lufs,
                     "error_lu": None if r.dialogue_lufs is None else r.dialogue_lufs - speech_lufs,
+                    "isolated_lufs": iso,
+                    "isolated_error_lu": None if iso is None else iso - speech_lufs,
                     "speech_fraction": r.speech_fraction,
                 }
                 row["integrated_lufs"] = r.integrated_lufs
@@ -314,15 +333,16 @@ def dialogue_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| bed re speech (LU) | mixes | integrated − speech (mean) | "
         "dialogue − speech, silero (mean / worst) | within 1 LU (silero) | "
-        "dialogue − speech, webrtc (mean / worst) | within 1 LU (webrtc) | speech share (silero) |",
-        "|---|---|---|---|---|---|---|---|",
+        "dialogue − speech, webrtc (mean / worst) | within 1 LU (webrtc) | speech share (silero) | "
+        "isolated − speech, silero (mean / worst) | within 1 LU (isolated, silero) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lu in sorted({r["bed_re_speech_lu"] for r in rows}):
         sel = [r for r in rows if r["bed_re_speech_lu"] == lu]
         integ = statistics.mean(r["integrated_lufs"] - r["speech_lufs"] for r in sel)
 
-        def stats(method: str, sel: list[dict[str, Any]] = sel) -> tuple[str, str]:
-            errs = [r[method]["error_lu"] for r in sel if r[method]["error_lu"] is not None]
+        def stats(method: str, sel: list[dict[str, Any]] = sel, key: str = "error_lu") -> tuple[str, str]:
+            errs = [r[method][key] for r in sel if r[method][key] is not None]
             if not errs:
                 return "n/a", "0/0"
             worst = max(errs, key=abs)
@@ -331,9 +351,11 @@ def dialogue_markdown(rows: list[dict[str, Any]]) -> str:
 
         s_txt, s_in = stats("silero")
         w_txt, w_in = stats("webrtc")
+        i_txt, i_in = stats("silero", key="isolated_error_lu")
         frac = statistics.mean(r["silero"]["speech_fraction"] or 0.0 for r in sel)
         lines.append(
-            f"| {lu:+.0f} | {len(sel)} | {integ:+.2f} | {s_txt} | {s_in} | {w_txt} | {w_in} | {frac:.2f} |"
+            f"| {lu:+.0f} | {len(sel)} | {integ:+.2f} | {s_txt} | {s_in} | {w_txt} | {w_in} | {frac:.2f} | "
+            f"{i_txt} | {i_in} |"
         )
     return "\n".join(lines)
 

@@ -172,6 +172,8 @@ def test_bad_input() -> None:
         Meter(channel_weights=[1.0]).measure(np.zeros((48000, 2)), 48000)
     with pytest.raises(ConfigError):
         measure(np.array(["a", "b"]), 48000)
+    with pytest.raises(ConfigError, match="NaN"):
+        measure(np.full(48000, np.nan), 48000)
 
 
 loud_signal = st.integers(0, 2**32 - 1).map(

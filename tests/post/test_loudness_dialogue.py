@@ -25,15 +25,21 @@ def stems() -> tuple[np.ndarray, np.ndarray]:
     return speech, music_bed(speech.size, RATE, seed=1)
 
 
-@pytest.mark.parametrize("bed_lu", [-20.0, -12.0, -6.0])
+@pytest.mark.parametrize("bed_lu", [-20.0, -12.0, -6.0, 0.0])
 def test_dialogue_loudness_follows_the_speech_stem(
     stems: tuple[np.ndarray, np.ndarray], bed_lu: float
 ) -> None:
     speech, bed = stems
     mix, speech_lufs = mix_at(speech, bed, RATE, bed_lu)
     r = Meter(speech="silero").measure(mix, RATE)
-    assert r.dialogue_lufs is not None
-    assert abs(r.dialogue_lufs - speech_lufs) <= 1.0, (bed_lu, r.dialogue_lufs, speech_lufs)
+    assert r.dialogue_lufs is not None and r.dialogue_isolated_lufs is not None
+    # the mix while someone speaks: the bed adds 10*log10(1 + 10**(bed/10)) LU (0.04 .. 3 LU here)
+    added = 10 * np.log10(1 + 10 ** (bed_lu / 10))
+    assert abs(r.dialogue_lufs - speech_lufs - added) <= 0.5, (bed_lu, r.dialogue_lufs, speech_lufs)
+    if bed_lu <= -6:
+        assert abs(r.dialogue_lufs - speech_lufs) <= 1.0
+    # the bed-subtracted estimate stays within 1 LU of the speech stem at every ratio
+    assert abs(r.dialogue_isolated_lufs - speech_lufs) <= 1.0, (bed_lu, r.dialogue_isolated_lufs, speech_lufs)
     assert r.speech_fraction is not None and 0.4 < r.speech_fraction < 0.9
 
 

@@ -248,6 +248,14 @@ def test_cli_normalize(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert code == 0 and json.loads(out)["integrated_lufs"] == pytest.approx(-16.0, abs=0.15)
 
 
+def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for cmd in (["loudness"], ["loudness", "normalize"], ["qc"]):
+        code, out, _ = run(capsys, *cmd, "--help")
+        assert code == 0 and "Usage" in out, cmd
+    code, out, _ = run(capsys, "loudness", "--help")
+    assert "normalize" in out and "FILE" in out
+
+
 def test_cli_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "loudness", str(tmp_path / "nope.wav"), "--json")
     assert code == 2 and "no such file" in err and "Traceback" not in err
@@ -289,3 +297,39 @@ def test_cli_qc(capsys: pytest.CaptureFixture[str], faulty: Path, tmp_path: Path
     code, out, _ = run(capsys, "qc", str(faulty))
     assert code == 0 and "FAIL" in out
     assert math.isfinite(data["loudness"]["integrated_lufs"])
+
+
+@pytest.mark.slow
+def test_subtitle_sync_joins_the_report(tmp_path: Path) -> None:
+    from reelkit.post.testsignals import espeak_available, mix_at, music_bed, speech_with_cues
+
+    subs_mod = pytest.importorskip("reelkit.post.subs")
+    if not espeak_available() or not hasattr(subs_mod, "sync_subtitles"):
+        pytest.skip("needs espeak-ng and reelkit.post.subs.sync_subtitles")
+    rate = 16000
+    speech, cues = speech_with_cues(rate, seed=3)
+    mix, _ = mix_at(speech, music_bed(speech.size, rate, seed=3), rate, -15.0)
+    media = tmp_path / "talk.wav"
+    sf.write(media, mix, rate)
+
+    def srt(offset: float) -> Path:
+        def ts(v: float) -> str:
+            ms = round(max(v, 0.0) * 1000)
+            return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+        path = tmp_path / f"s{offset:+.0f}.srt"
+        path.write_text(
+            "\n".join(
+                f"{i + 1}\n{ts(a + offset)} --> {ts(b + offset)}\n{t}\n" for i, (a, b, t) in enumerate(cues)
+            ),
+            encoding="utf-8",
+        )
+        return path
+
+    good = run_qc(media, subs=srt(0.0), spec="netflix", plot=False)
+    sync = [f for f in good.findings if f.kind == "sync"]
+    assert len(sync) == 1 and sync[0].severity == "info"
+    late = run_qc(media, subs=srt(3.0), spec="netflix", plot=False)
+    sync = [f for f in late.findings if f.kind == "sync"]
+    assert len(sync) == 1 and sync[0].severity == "error"
+    assert "offset -3.0" in sync[0].message or "offset -2.9" in sync[0].message

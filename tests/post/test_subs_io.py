@@ -54,9 +54,10 @@ Dialogue: 0,0:00:01.00,0:00:02.00,Default,Bob,0,0,0,,Hello\\Nworld
 """
 
 TTML = """<?xml version="1.0" encoding="utf-8"?>
-<tt xmlns="http://www.w3.org/ns/ttml" xml:lang="en"><body><div>
-<p begin="00:00:01.000" end="00:00:02.500">Hello<br/>world</p>
-<p begin="00:00:03.500" end="00:00:04.000">Two</p>
+<tt xmlns="http://www.w3.org/ns/ttml" xmlns:tts="http://www.w3.org/ns/ttml#styling" xml:lang="en">
+<head><styling><style xml:id="s1" tts:color="yellow"/></styling></head><body><div>
+<p begin="00:00:01.000" end="00:00:02.500" style="s1">Hello<br/>world</p>
+<p begin="3.5s" end="4000ms">Two</p>
 </div></body></tt>
 """
 
@@ -164,6 +165,10 @@ def test_ttml_read_and_write(tmp_path: Path) -> None:
     out = tmp_path / "b.ttml"
     write_subtitles(sub.retimed(lambda t: t + 1), out)
     assert [c.start_s for c in load_subtitles(out).cues] == [2.0, 4.5]
+    # only the times changed, each in its own notation; the styling is kept
+    text = out.read_text(encoding="utf-8")
+    assert '<p begin="00:00:02.000" end="00:00:03.500" style="s1">' in text
+    assert '<p begin="4.5s" end="5000ms">' in text and 'tts:color="yellow"' in text
 
 
 def test_times_before_zero_are_kept_and_reported(tmp_path: Path) -> None:

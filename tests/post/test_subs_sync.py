@@ -16,9 +16,9 @@ from reelkit.post.subs import (
     cue_kind,
     load_subtitles,
     sync_subtitles,
+    synth,
     write_synced,
 )
-from reelkit.post.subs import synth
 from reelkit.post.subs.synth import SynthCue, to_srt
 
 needs_espeak = pytest.mark.skipif(not synth.have_espeak(), reason="espeak-ng is not installed")

@@ -1,4 +1,4 @@
-"""Crew and cast matching: known optima (hand-computed and brute force), availability, budget, explanations."""
+"""Crew and cast matching: known optima (by hand and brute force), availability, budget, explanations."""
 
 from __future__ import annotations
 
@@ -52,7 +52,12 @@ def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
             "weights": {"skill": 1.0, "genre": 0.0, "shared": 0.5, "cap": 1},
             "candidates": [
                 {"id": "d1", "roles": ["director"], "skills": {"drama": 0.9, "action": 0.9}, "credits": []},
-                {"id": "d2", "roles": ["director"], "skills": {"drama": 0.9, "action": 0.6}, "credits": ["p1"]},
+                {
+                    "id": "d2",
+                    "roles": ["director"],
+                    "skills": {"drama": 0.9, "action": 0.6},
+                    "credits": ["p1"],
+                },
                 {"id": "c1", "roles": ["dop"], "skills": {"lighting": 0.8}, "credits": ["p1"]},
                 {"id": "c2", "roles": ["dop"], "skills": {"lighting": 0.9}},
                 {"id": "a1", "roles": ["actor"], "skills": {"drama": 0.7}},
@@ -80,11 +85,27 @@ def test_availability_over_the_characters_days_and_budget() -> None:
             "per_diem": 100,
             "candidates": [
                 # the best actor is away on the hero's last day
-                {"id": "star", "roles": ["actor"], "skills": {"drama": 1.0}, "days_off": [str(hero_days[-1])]},
+                {
+                    "id": "star",
+                    "roles": ["actor"],
+                    "skills": {"drama": 1.0},
+                    "days_off": [str(hero_days[-1])],
+                },
                 # too expensive: 3 days x (300 + 100 per diem) = 1200 > 1000
-                {"id": "far", "roles": ["actor"], "skills": {"drama": 0.9}, "daily_rate": 300, "home_city": "Porto"},
-                {"id": "local", "roles": ["actor"], "skills": {"drama": 0.5}, "daily_rate": 300,
-                 "home_city": "Lisbon"},
+                {
+                    "id": "far",
+                    "roles": ["actor"],
+                    "skills": {"drama": 0.9},
+                    "daily_rate": 300,
+                    "home_city": "Porto",
+                },
+                {
+                    "id": "local",
+                    "roles": ["actor"],
+                    "skills": {"drama": 0.5},
+                    "daily_rate": 300,
+                    "home_city": "Lisbon",
+                },
             ],
         }
     )
@@ -164,7 +185,10 @@ def test_cli_crew_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
                 "people": [{"id": "hero"}],
                 "locations": [{"id": "A"}],
                 "scenes": [{"id": "1", "duration": 4, "location": "A", "cast": ["hero"]}],
-                "roles": [{"id": "dir", "kind": "director"}, {"id": "lead", "kind": "lead", "character": "hero"}],
+                "roles": [
+                    {"id": "dir", "kind": "director"},
+                    {"id": "lead", "kind": "lead", "character": "hero"},
+                ],
             }
         )
     )

@@ -16,7 +16,6 @@ from reelkit.produce.production import load_production, parse_production, produc
 from reelkit.produce.shoot import SolveOptions, plan_shoot
 
 
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     try:
         main(list(args))
@@ -34,7 +33,11 @@ def small() -> tuple[object, object]:
 
 
 def test_generator_is_seeded_valid_and_feasible() -> None:
-    a, b, c = generate_production(20, seed=1), generate_production(20, seed=1), generate_production(20, seed=2)
+    a, b, c = (
+        generate_production(20, seed=1),
+        generate_production(20, seed=1),
+        generate_production(20, seed=2),
+    )
     assert a == b and a != c
     # the generated production passes the file validation (cross-references included)
     assert parse_production(production_to_data(a)) == a
@@ -86,12 +89,16 @@ def test_stripboard_colours_and_day_breaks(small: tuple[object, object]) -> None
 
 def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "prod.yaml"
-    code, out_text, err = run(capsys, "schedule", "generate", "--scenes", "10", "--seed", "4", "-o", str(path), "--json")
+    code, out_text, err = run(
+        capsys, "schedule", "generate", "--scenes", "10", "--seed", "4", "-o", str(path), "--json"
+    )
     assert code == 0, err
     assert json.loads(out_text)["scenes"] == 10
     load_production(path)
     out = tmp_path / "out"
-    code, out_text, err = run(capsys, "schedule", "plan", str(path), "-o", str(out), "--time-limit", "10", "--json")
+    code, out_text, err = run(
+        capsys, "schedule", "plan", str(path), "-o", str(out), "--time-limit", "10", "--json"
+    )
     assert code == 0, err
     data = json.loads(out_text)
     assert data["optimal"] in (True, False) and data["objective"] >= data["bound"] - 1e-6
@@ -101,7 +108,9 @@ def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("calendar: {start: 2026-03-02}\nlocations: [{id: A}]\nscenes: [{id: '1', duration: x, location: A}]\n")
+    path.write_text(
+        "calendar: {start: 2026-03-02}\nlocations: [{id: A}]\nscenes: [{id: '1', duration: x, location: A}]\n"
+    )
     code, _, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "o"))
     assert code == 2
     assert err.startswith(f"error: {path}: scenes[0].duration") and err.count("\n") == 1

@@ -41,7 +41,12 @@ def scene(sid: str, hours: float, loc: str = "A", cast: list[str] | None = None,
 def test_unknown_cast_member_names_the_field(tmp_path: Path) -> None:
     data = prod(
         people=[{"id": "ann", "daily_rate": 100}],
-        scenes=[scene("1", 2, cast=["ann"]), scene("2", 2), scene("3", 1), scene("4", 1, cast=["ann", "bob"])],
+        scenes=[
+            scene("1", 2, cast=["ann"]),
+            scene("2", 2),
+            scene("3", 1),
+            scene("4", 1, cast=["ann", "bob"]),
+        ],
     )
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -61,14 +66,25 @@ def test_unknown_cast_member_names_the_field(tmp_path: Path) -> None:
         ({"scenes": [scene("1", 2, loc="nowhere")]}, "scenes[0].location"),
         ({"scenes": [scene("1", 2), scene("1", 3)]}, "scenes[1].id"),
         ({"scenes": [scene("1", 2, colour="red")]}, "scenes[0].colour"),
-        ({"calendar": {"start": "2026-03-02", "rest_days": ["caturday"]}, "scenes": [scene("1", 1)]},
-         "calendar.rest_days"),
-        ({"people": [{"id": "x", "available": [{"start": "2026-03-05", "end": "2026-03-01"}]}],
-          "scenes": [scene("1", 1)]}, "people[0].available[0]"),
-        ({"scenes": [scene("1", 1)], "constraints": {"precedences": [{"before": "1", "after": "9"}]}},
-         "constraints.precedences[0].after"),
-        ({"scenes": [scene("1", 1)], "locations": [{"id": "A", "move_costs": {"Z": 3}}]},
-         "locations[0].move_costs.Z"),
+        (
+            {"calendar": {"start": "2026-03-02", "rest_days": ["caturday"]}, "scenes": [scene("1", 1)]},
+            "calendar.rest_days",
+        ),
+        (
+            {
+                "people": [{"id": "x", "available": [{"start": "2026-03-05", "end": "2026-03-01"}]}],
+                "scenes": [scene("1", 1)],
+            },
+            "people[0].available[0]",
+        ),
+        (
+            {"scenes": [scene("1", 1)], "constraints": {"precedences": [{"before": "1", "after": "9"}]}},
+            "constraints.precedences[0].after",
+        ),
+        (
+            {"scenes": [scene("1", 1)], "locations": [{"id": "A", "move_costs": {"Z": 3}}]},
+            "locations[0].move_costs.Z",
+        ),
     ],
 )
 def test_invalid_fields_are_named(patch: dict[str, Any], field: str) -> None:
@@ -93,13 +109,17 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
         load_production(path)
 
 
-# ------------------------------------------------------------------------------------------- optimal schedules
+# ----------------------------------------------------------------------------------- optimal schedules
 def test_holding_cost_puts_the_stars_scenes_together() -> None:
     # three full days; the star works in 1 and 3: shooting them on adjacent days saves one paid hold day
     p = parse_production(
         prod(
             people=[{"id": "star", "daily_rate": 1000}, {"id": "extra", "daily_rate": 10}],
-            scenes=[scene("1", 8, cast=["star"]), scene("2", 8, cast=["extra"]), scene("3", 8, cast=["star"])],
+            scenes=[
+                scene("1", 8, cast=["star"]),
+                scene("2", 8, cast=["extra"]),
+                scene("3", 8, cast=["star"]),
+            ],
         )
     )
     s = plan_shoot(p, OPTS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -213,6 +214,7 @@ def test_segments_are_paced_by_the_trace(stream_client: TestClient) -> None:
     listing = stream_client.get("/v1/abr/streams").json()
     assert listing["streams"][0]["name"] == "tiny" and listing["streams"][0]["segments"] == 2
     assert listing["traces"] == ["none", "slow.txt"]
+    assert stream_client.get(listing["streams"][0]["mpd"]).status_code == 200
     mpd = stream_client.get("/abr/stream/tiny/slow.txt/p1/manifest.mpd")
     assert (
         mpd.status_code == 200
@@ -272,3 +274,27 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
         assert js.status_code == 200 and "dashjs" in js.text[:5000].lower()
     assert stream_client.get("/abr/demo?stream=tiny&algo=magic").status_code == 404
     assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404
+
+
+@pytest.mark.media
+def test_sample_stream_is_built_on_first_use(
+    abr_client: TestClient, tiny_stream: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reelkit.service.routers.abr as abr_router
+
+    built = threading.Event()
+
+    def fast_build(folder: Path) -> None:  # the real one encodes 48 s of 720p: a minute
+        time.sleep(0.2)
+        shutil.copytree(tiny_stream, folder)
+        built.set()
+
+    monkeypatch.setattr(abr_router, "build_sample_stream", fast_build)
+    first = abr_client.get("/abr/demo")
+    assert first.status_code == 503 and 'id="abr-building"' in first.text
+    assert abr_client.get("/abr/stream/sample/none/-/manifest.mpd").status_code == 503
+    assert built.wait(30)
+    rt = abr_client.app.state.reelkit.extra["abr"]  # type: ignore[attr-defined]
+    rt.builder.join(10)
+    page = abr_client.get("/abr/demo")
+    assert page.status_code == 200 and "/abr/stream/sample/none/" in page.text

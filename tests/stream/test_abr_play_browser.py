@@ -4,9 +4,10 @@ server, its levels chosen by ``/v1/abr/decide``; the player adapts, and agrees w
 The trace: 4 Mbps for 2 s, then 0.3 Mbps. The ladder: 100, 250, 500, 1000 kbps, six 4 s segments, of
 which the first five are played. robustMPC starts at level 1, climbs to the top while the link is fast, and
 drops to the bottom after the throughput falls (the simulator: levels 1, 3, 3, 0, 0). The trace clock is
-``busy`` (the simulator's). Tolerances, stated: the player's levels equal the simulator's on at least 4 of the 5 chunks; its total download time is within -10%..+20% of the
-simulator's for the same levels (HTTP and browser overhead come on top); each paced transfer is within 10%
-(+50 ms) of the link's own prediction. Skips, saying why, without chromium, playwright or dash.js.
+``busy`` (the simulator's). Tolerances, stated: the player's levels equal the simulator's on at least 4
+of the 5 chunks; its total download time is within -10%..+20% of the simulator's for the same levels
+(HTTP and browser overhead come on top); each paced transfer is within 10% (+50 ms) of the link's own
+prediction. Skips, saying why, without chromium, playwright or dash.js.
 """
 
 from __future__ import annotations

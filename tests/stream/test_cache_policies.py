@@ -195,3 +195,17 @@ def test_lfu_aging_forgets_old_popularity() -> None:
     plain = simulate(tr, "lfu", 4, warmup=120 / len(ids))
     aged = simulate(tr, "lfuda", 4, warmup=120 / len(ids))
     assert aged.hit_ratio > plain.hit_ratio + 0.5
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    reqs=st.lists(st.tuples(st.integers(0, 20), st.integers(1, 40)), min_size=1, max_size=200),
+    cap=st.integers(0, 120),
+)
+def test_sizes_that_change_between_requests(reqs: list[tuple[int, int]], cap: int) -> None:
+    """An object may be requested with different sizes (it keeps the size it was admitted with): every
+    policy still keeps within the capacity."""
+    tr = _trace([r[0] for r in reqs], [r[1] for r in reqs])
+    for name in ALL:
+        run = make_policy(name).run(tr, cap)
+        assert run.max_occupied_bytes <= cap, name

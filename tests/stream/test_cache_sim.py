@@ -101,3 +101,24 @@ def test_lru_is_fast() -> None:
     tr = RequestTrace.from_arrays(np.arange(n, dtype=float), ids, np.ones(n, np.int64))
     best = max(simulate(tr, "lru", 5000).requests_per_s for _ in range(3))
     assert best > 1e6
+
+
+def test_public_api() -> None:
+    import reelkit.stream.cache as cache
+
+    required = {
+        "RequestTrace",
+        "read_trace",
+        "write_trace",
+        "simulate",
+        "SimResult",
+        "make_policy",
+        "available_policies",
+        "parse_capacity",
+        "synthesize",
+        "trace_from_events",
+        "CachePolicy",
+        "offline_upper_bound",
+    }
+    assert required <= set(cache.__all__)
+    assert all(hasattr(cache, name) for name in cache.__all__)

@@ -1,10 +1,238 @@
-# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session: no git commits, results in benchmarks/RESULTS.d/, files you must not edit, report deadline 09:20).
-"""Commands of ``reelkit abr`` (placeholder until written)."""
+"""``reelkit abr simulate | compare | train | optimal``: the trace-driven ABR core."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from reelkit.cli.common import emit_json, print_table, progress_for
+from reelkit.errors import ConfigError
+
+TracesOpt = Annotated[
+    Path, typer.Option("--traces", help="Folder of traces (cooked 'time Mbps' or Mahimahi).")
+]
+VideoOpt = Annotated[
+    Path,
+    typer.Option("--video", help="Folder with video_size_<level> files (and a *ladder*.json), or an MPD."),
+]
+QoeOpt = Annotated[str, typer.Option("--qoe", help="QoE metric: lin, log or hd.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+BitratesOpt = Annotated[
+    str | None,
+    typer.Option("--bitrates", help="Ladder in kbps (e.g. 300,750,1200) when the folder has none."),
+]
+ChunksOpt = Annotated[int, typer.Option("--chunks", help="Chunks per session (Pensieve: 48).")]
+WindowOpt = Annotated[float, typer.Option("--mahimahi-window", help="Seconds per bin for Mahimahi traces.")]
+
+_KEYS = (
+    "algo",
+    "traces",
+    "qoe_per_chunk_mean",
+    "qoe_sum_mean",
+    "avg_bitrate_kbps",
+    "rebuffer_s_mean",
+    "switches_mean",
+)
+
+
+def _inputs(
+    traces: Path, video: Path, bitrates: str | None, chunks: int, window: float
+) -> tuple[Any, Any, Any]:
+    from reelkit.stream.abr.base import load_video_dir
+    from reelkit.stream.abr.sim import SimConfig
+    from reelkit.stream.abr.traces import load_traces
+
+    rates: list[float] | None = None
+    if bitrates:
+        try:
+            rates = [float(x) for x in bitrates.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--bitrates {bitrates!r}: expected kbps values like 300,750,1200") from None
+    if chunks < 2:
+        raise ConfigError(f"--chunks must be at least 2; got {chunks}")
+    vid = load_video_dir(video, bitrates_kbps=rates)
+    trs = load_traces(traces, mahimahi_window_s=window)
+    return trs, vid, SimConfig(total_chunks=chunks)
+
+
+def _row(summary: dict[str, Any]) -> list[Any]:
+    return [summary[k] for k in _KEYS] + [summary.get("startup_s_mean", float("nan"))]
+
+
+def simulate_cmd(
+    traces: TracesOpt,
+    video: VideoOpt,
+    algo: Annotated[
+        str, typer.Option("--algo", help="rate, bba, bola, mpc, robustmpc, fugu, optimal, best, ...")
+    ],
+    model: Annotated[Path | None, typer.Option("--model", help="Model file for a learned policy.")] = None,
+    qoe: QoeOpt = "lin",
+    json_out: JsonOpt = False,
+    bitrates: BitratesOpt = None,
+    chunks: ChunksOpt = 48,
+    mahimahi_window: WindowOpt = 1.0,
+) -> None:
+    """Simulate one algorithm on every trace (Pensieve's test semantics) and print the mean QoE."""
+    from reelkit.stream.abr.evaluate import run_algorithm
+    from reelkit.stream.abr.qoe import get_qoe
+
+    get_qoe(qoe)
+    trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
+    with progress_for(not json_out) as prog:
+        res = run_algorithm(algo, trs, vid, model=model, qoe=qoe, config=cfg, progress=prog)
+    summary = res.summary()
+    summary["algo"] = algo
+    summary["seconds"] = res.seconds
+    if json_out:
+        emit_json(summary)
+        return
+    print_table(f"abr simulate ({qoe})", [*_KEYS, "startup_s_mean"], [_row(summary)])
+
+
+def compare_cmd(
+    traces: TracesOpt,
+    video: VideoOpt,
+    algos: Annotated[str, typer.Option("--algos", help="Comma-separated algorithm names.")] = (
+        "rate,bba,bola,mpc,robustmpc,fugu,best"
+    ),
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the comparison plots (PNG) here.")
+    ] = None,
+    plot_traces: Annotated[
+        str | None, typer.Option("--plot-traces", help="Comma-separated trace file names to plot over time.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model file for the learned policies.")
+    ] = None,
+    qoe: QoeOpt = "lin",
+    json_out: JsonOpt = False,
+    bitrates: BitratesOpt = None,
+    chunks: ChunksOpt = 48,
+    mahimahi_window: WindowOpt = 1.0,
+) -> None:
+    """Run several algorithms on the same traces: a table (and plots) side by side."""
+    from reelkit.stream.abr.evaluate import plot_comparison, run_algorithm
+    from reelkit.stream.abr.qoe import get_qoe
+
+    get_qoe(qoe)
+    names = [a.strip() for a in algos.split(",") if a.strip()]
+    if not names:
+        raise ConfigError("--algos is empty; give names like robustmpc,bba")
+    from reelkit.stream.abr.registry import make_policy
+
+    for n in names:  # fail fast on unknown names, before any simulation
+        if n.lower() not in ("optimal", "opt"):
+            make_policy(n, model=model) if n.lower() in ("fugu", "best") else make_policy(n)
+    trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
+    results = []
+    with progress_for(not json_out) as prog:
+        for n in names:
+            m = model if n.lower() in ("fugu", "best") else None
+            results.append(run_algorithm(n, trs, vid, model=m, qoe=qoe, config=cfg, progress=prog))
+    summaries = [r.summary() | {"seconds": r.seconds} for r in results]
+    plot_path = None
+    if plot is not None:
+        chosen = [t.strip() for t in plot_traces.split(",")] if plot_traces else []
+        plot_path = str(plot_comparison(results, plot, trace_names=chosen))
+    if json_out:
+        emit_json({"results": summaries, "plot": plot_path})
+        return
+    print_table(
+        f"abr compare ({qoe}, {len(trs)} traces)", [*_KEYS, "startup_s_mean"], [_row(s) for s in summaries]
+    )
+    if plot_path:
+        typer.echo(f"plot: {plot_path}")
+
+
+def train_cmd(
+    traces: TracesOpt,
+    video: VideoOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (sessions, initialisation).")] = 0,
+    episodes: Annotated[int, typer.Option("--episodes", help="Training sessions per trace.")] = 6,
+    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the collected chunks.")] = 60,
+    json_out: JsonOpt = False,
+    bitrates: BitratesOpt = None,
+    chunks: ChunksOpt = 48,
+    mahimahi_window: WindowOpt = 1.0,
+) -> None:
+    """Train reelkit's learned policy (Fugu-style stochastic MPC on a learned throughput distribution)."""
+    import time
+
+    from reelkit.stream.abr.stochastic import StochasticMPC
+
+    if episodes < 1 or epochs < 1:
+        raise ConfigError("--episodes and --epochs must be at least 1")
+    trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
+    t0 = time.perf_counter()
+    with progress_for(not json_out) as prog:
+        pol = StochasticMPC.train(
+            trs,
+            vid.with_session(cfg.total_chunks),
+            seed=seed,
+            episodes=episodes,
+            epochs=epochs,
+            progress=prog,
+        )
+    pol.save(out)
+    info = {
+        "model": str(out),
+        "algo": "fugu",
+        "traces": len(trs),
+        "seed": seed,
+        "seconds": time.perf_counter() - t0,
+    }
+    if json_out:
+        emit_json(info)
+        return
+    typer.echo(f"wrote {out} (fugu, {len(trs)} traces, {info['seconds']:.1f} s)")
+
+
+def optimal_cmd(
+    traces: TracesOpt,
+    video: VideoOpt,
+    qoe: QoeOpt = "lin",
+    time_step: Annotated[
+        float, typer.Option("--time-step", help="DP cell width in wall-clock seconds.")
+    ] = 1.0,
+    buffer_step: Annotated[
+        float, typer.Option("--buffer-step", help="DP cell width in buffer seconds.")
+    ] = 0.5,
+    json_out: JsonOpt = False,
+    bitrates: BitratesOpt = None,
+    chunks: ChunksOpt = 48,
+    mahimahi_window: WindowOpt = 1.0,
+) -> None:
+    """The offline optimum (DP with the whole trace known) on every trace, and its levels."""
+    from reelkit.stream.abr.evaluate import run_optimal
+    from reelkit.stream.abr.qoe import get_qoe
+
+    get_qoe(qoe)
+    if time_step <= 0 or buffer_step <= 0:
+        raise ConfigError("--time-step and --buffer-step must be positive")
+    trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
+    with progress_for(not json_out) as prog:
+        res = run_optimal(
+            trs, vid, qoe=qoe, config=cfg, time_step_s=time_step, buffer_step_s=buffer_step, progress=prog
+        )
+    summary = res.summary() | {"seconds": res.seconds, "time_step_s": time_step, "buffer_step_s": buffer_step}
+    per = [s.summary() | {"levels": s.levels.tolist()} for s in res.sessions]
+    if json_out:
+        emit_json(summary | {"per_trace": per})
+        return
+    print_table(
+        f"abr optimal ({qoe}; cells {time_step:g} s x {buffer_step:g} s)",
+        ["trace", "qoe_sum", "qoe_per_chunk", "avg_bitrate_kbps", "rebuffer_s"],
+        [(p["trace"], p["qoe_sum"], p["qoe_per_chunk"], p["avg_bitrate_kbps"], p["rebuffer_s"]) for p in per],
+    )
+    print_table("mean", [*_KEYS, "startup_s_mean"], [_row(summary)])
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:
     """Add this module's commands to the ``abr`` group (``group``) or the root app (``app``)."""
+    group.command("simulate")(simulate_cmd)
+    group.command("compare")(compare_cmd)
+    group.command("train")(train_cmd)
+    group.command("optimal")(optimal_cmd)

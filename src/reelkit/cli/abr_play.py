@@ -33,14 +33,14 @@ def package_cmd(
     ladder: Annotated[
         str | None,
         typer.Option(
-            help="Renditions WIDTHxHEIGHT@KBPS, comma separated (default: 240p..720p, 300..2850 kbps)."
+            help="Renditions WIDTHxHEIGHT@KBPS, comma separated (default: 180p..720p, 300..2850 kbps)."
         ),
     ] = None,
     small: Annotated[bool, typer.Option(help="Four tiny levels, 90p..180p, 100..1000 kbps (fast).")] = False,
     segment: Annotated[float, typer.Option(help="Segment length in seconds.")] = 4.0,
     duration: Annotated[
-        float, typer.Option(help="Length of the generated clip, or cut of CLIP, in s.")
-    ] = 48.0,
+        float | None, typer.Option(help="Seconds: the generated clip's length (48), or a cut of CLIP (all).")
+    ] = None,
     source: Annotated[
         str, typer.Option(help="Generated clip's source: testsrc2 or mandelbrot.")
     ] = "testsrc2",
@@ -59,17 +59,18 @@ def package_cmd(
     with tempfile.TemporaryDirectory(prefix="reelkit-clip-") as tmp:
         if clip is None:
             biggest = max(renditions, key=lambda r: r.width)  # type: ignore[attr-defined]
-            err_console.print(f"generating a {duration:g} s {source} clip")
+            seconds = 48.0 if duration is None else duration
+            err_console.print(f"generating a {seconds:g} s {source} clip")
             src = make_sample_clip(
                 Path(tmp) / "clip.mp4",
-                duration_s=duration,
+                duration_s=seconds,
                 size=(biggest.width, biggest.height),  # type: ignore[attr-defined]
                 source=source,
                 audio=audio,
             )
             cut = None
         else:
-            src, cut = clip, duration if duration > 0 else None
+            src, cut = clip, duration
         stream = package_dash(
             src,
             out,
@@ -118,6 +119,8 @@ def playback_cmd(
     from reelkit.stream.dash import SMALL_LADDER, load_stream, make_sample_clip, package_dash
     from reelkit.stream.playback import compare_with_simulator, run_headless_playback
 
+    if clock not in ("busy", "wall"):
+        raise ConfigError(f"--clock must be busy or wall; got {clock!r}")
     if algo not in available_policies():
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(available_policies())}")
     tr = load_trace(trace)

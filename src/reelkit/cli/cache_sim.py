@@ -135,11 +135,11 @@ def _write_plot(results: list[Any], bounds: list[Any], path: Path, title: str) -
         ax.set_xlabel("cache size (GB)")
         ax.set_ylabel(label)
         if len(caps) > 1 and caps[0] > 0 and caps[-1] / caps[0] >= 8:
-            from matplotlib.ticker import FormatStrFormatter, NullFormatter
+            from matplotlib.ticker import FuncFormatter, NullFormatter
 
             ax.set_xscale("log")
             ax.set_xticks([c / 1e9 for c in caps])
-            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 10 else f"{x:.3g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -302,7 +302,7 @@ def synth_cmd(
     zipf_s: Annotated[float, typer.Option("--zipf-s", help="Zipf-Mandelbrot exponent.")] = 0.9,
     zipf_q: Annotated[float, typer.Option("--zipf-q", help="Zipf-Mandelbrot shift.")] = 10.0,
     releases_per_day: Annotated[float, typer.Option("--releases-per-day", help="New releases a day.")] = 2.0,
-    regions: Annotated[
+    timezones: Annotated[
         str, typer.Option("--timezones", help="One UTC offset (hours) per region, comma-separated.")
     ] = "0,-5,8",
     chunk_s: ChunkOpt = None,
@@ -313,9 +313,9 @@ def synth_cmd(
 
     trace_format(out)
     try:
-        tz = tuple(float(t) for t in _split(regions, "--timezones"))
+        tz = tuple(float(t) for t in _split(timezones, "--timezones"))
     except ValueError:
-        raise ConfigError(f"--timezones {regions!r}: expected numbers such as 0,-5,8") from None
+        raise ConfigError(f"--timezones {timezones!r}: expected numbers such as 0,-5,8") from None
     cfg = SynthConfig(
         seed=seed,
         days=days,

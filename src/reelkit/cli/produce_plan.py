@@ -10,9 +10,7 @@ import typer
 from reelkit.cli.common import console, emit_json, print_table, progress_for
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-TimeLimitOpt = Annotated[
-    float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds.")
-]
+TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds.")]
 
 crew_group = typer.Typer(help="Crew and cast matching for a production.", no_args_is_help=True)
 
@@ -49,19 +47,27 @@ def plan_cmd(
         f"({schedule.status}, gap {schedule.gap:.1%})",
         ["day", "date", "scenes", "locations", "hours"],
         [
-            (d.number, d.date.isoformat(), " ".join(s.scene_id for s in d.scenes), " > ".join(d.locations), d.hours)
+            (
+                d.number,
+                d.date.isoformat(),
+                " ".join(s.scene_id for s in d.scenes),
+                " > ".join(d.locations),
+                d.hours,
+            )
             for d in schedule.days
         ],
     )
-    console.print(f"wrote {files.schedule_json.parent}/ (schedule.json, schedule.csv, stripboard.html, calendars/)")
+    console.print(
+        f"wrote {files.schedule_json.parent}/ (schedule.json, schedule.csv, stripboard.html, calendars/)"
+    )
 
 
 def generate_cmd(
     scenes: Annotated[int, typer.Option("--scenes", min=2, max=400, help="Number of scenes.")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Production file to write (.yaml or .json).")] = Path(
-        "production.yaml"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Production file to write (.yaml or .json).")
+    ] = Path("production.yaml"),
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic, feasible production (seeded)."""
@@ -120,10 +126,7 @@ def crew_match_cmd(
         if team.budget is not None
         else f"team: fit {team.fit:.3f}, cost {team.cost:,.0f} ({team.status})",
         ["role", "candidate", "fit", "skill", "genre", "shared work", "cost"],
-        [
-            (c.role_id, c.name, c.fit, c.skill, c.genre, c.shared, c.cost)
-            for c in team.choices
-        ],
+        [(c.role_id, c.name, c.fit, c.skill, c.genre, c.shared, c.cost) for c in team.choices],
     )
 
 

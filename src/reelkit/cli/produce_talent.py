@@ -13,7 +13,9 @@ __all__ = ["add_commands", "solve_cmd"]
 
 
 def solve_cmd(
-    file: Annotated[Path, typer.Argument(help="Instance file: Stuckey .dat (or DDOLib .txt) or MiniZinc .dzn.")],
+    file: Annotated[
+        Path, typer.Argument(help="Instance file: Stuckey .dat (or DDOLib .txt) or MiniZinc .dzn.")
+    ],
     time_limit: Annotated[
         float | None,
         typer.Option("--time-limit", help="Stop after S seconds with the best schedule and a lower bound."),

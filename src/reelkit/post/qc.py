@@ -125,6 +125,7 @@ class QCOptions:
     vad: Literal["silero", "webrtc"] = "silero"
     video: bool = True
     sync: bool = True
+    sync_tolerance_s: float = 0.25  # a fitted offset this small counts as in sync
 
     def validate(self) -> QCOptions:
         if not 0.5 < self.clip_level <= 1.0:
@@ -179,6 +180,7 @@ class QCReport:
                 "sample_rate": lo.sample_rate,
                 "channels": lo.channels,
                 "true_peak_time_s": lo.true_peak_time_s,
+                "dialogue_isolated_lufs": fin(lo.dialogue_isolated_lufs),
             },
             "findings": [{**f.to_dict(), "timecode": timecode(f.start_s)} for f in self.findings],
             "notes": list(self.notes),
@@ -490,8 +492,26 @@ def audio_findings(
 # -- other modules (optional) ---------------------------------------------------------------------------
 
 
+def _speech_activity(x: npt.NDArray[np.float32], rate: int, method: str, notes: list[str]) -> Any:
+    """The speech activity of the programme (``reelkit.post.vad``), or None with a note when unavailable."""
+    try:
+        from reelkit.post.vad import speech_activity
+    except ImportError:
+        notes.append(
+            "no voice-activity detector (reelkit.post.vad): no dialogue loudness or subtitle sync check"
+        )
+        return None
+    from reelkit.post.loudness import _to_16k_mono
+
+    try:
+        return speech_activity(_to_16k_mono(x, rate), 16000, method=method)  # type: ignore[arg-type]
+    except ReelkitError as exc:
+        notes.append(f"speech detection failed ({exc}): no dialogue loudness or subtitle sync check")
+        return None
+
+
 def _subtitle_findings(
-    subs: Path, media: Path, duration_s: float, opt: QCOptions, notes: list[str]
+    subs: Path, activity: Any, duration_s: float, opt: QCOptions, notes: list[str]
 ) -> list[Finding]:
     try:
         from reelkit.post import subs as subs_mod
@@ -504,14 +524,72 @@ def _subtitle_findings(
         notes.append("subtitle timing checks skipped: reelkit.post.subs has no check_subtitles")
     else:
         out.extend(check(subs, media_duration_s=duration_s))
-    sync = getattr(subs_mod, "sync_findings", None) if opt.sync else None
-    if opt.sync and sync is None:
-        notes.append("subtitle sync check skipped: reelkit.post.subs has no sync_findings")
-    elif sync is not None:
-        try:
-            out.extend(sync(media, subs))
-        except ReelkitError as exc:
-            notes.append(f"subtitle sync check failed: {exc}")
+    sync = getattr(subs_mod, "sync_subtitles", None)
+    if not opt.sync:
+        return out
+    if sync is None or activity is None:
+        notes.append("subtitle sync check skipped: no sync_subtitles or no speech activity")
+        return out
+    from reelkit.errors import SyncRefusedError
+
+    try:
+        options = subs_mod.SyncOptions(vad=opt.vad) if hasattr(subs_mod, "SyncOptions") else None
+        res = sync(activity, subs, options=options)
+    except SyncRefusedError as exc:
+        conf = f" (confidence {exc.confidence:.2f})" if exc.confidence is not None else ""
+        out.append(
+            Finding(
+                "sync",
+                0.0,
+                duration_s,
+                "warning",
+                f"subtitle sync could not be verified against the speech{conf}: {exc}",
+                "subtitles",
+            )
+        )
+        return out
+    except ReelkitError as exc:
+        notes.append(f"subtitle sync check failed: {exc}")
+        return out
+    small = abs(res.offset_s) <= opt.sync_tolerance_s and abs(res.scale - 1.0) < 1e-6 and not res.splits
+    if res.unchanged or small:
+        out.append(
+            Finding(
+                "sync",
+                0.0,
+                duration_s,
+                "info",
+                f"subtitles follow the speech (agreement {res.agreement:.0%}, "
+                f"confidence {res.confidence:.2f})",
+                "subtitles",
+            )
+        )
+        return out
+    scale = f", frame-rate scale {res.scale:.5f}" if abs(res.scale - 1.0) > 1e-6 else ""
+    out.append(
+        Finding(
+            "sync",
+            0.0,
+            duration_s,
+            "error",
+            f"subtitles out of sync with the speech: offset {res.offset_s:+.2f} s{scale}, "
+            f"{len(res.splits)} split(s) (agreement {res.agreement_before:.0%} -> {res.agreement:.0%} "
+            f"after the fit, confidence {res.confidence:.2f}); 'reelkit subs sync' corrects it",
+            "subtitles",
+        )
+    )
+    for sp in res.splits:
+        out.append(
+            Finding(
+                "sync_split",
+                float(sp.at_s),
+                None,
+                "error",
+                f"subtitle timing jumps here (cut or ad break): from cue {sp.first_cue + 1} on, "
+                f"offset {sp.offset_s:+.2f} s",
+                "subtitles",
+            )
+        )
     return out
 
 
@@ -606,8 +684,9 @@ def run_qc(
         audio = read_audio(media_p)
         bar.advance()
         x, rate = audio.samples, audio.sample_rate
-        meter = Meter(speech=opt.vad, keep_curve=True)
-        lo = meter.measure(x, rate)
+        activity = _speech_activity(x, rate, opt.vad, notes)
+        mask = (float(activity.frame_s), activity.mask()) if activity is not None else None
+        lo = Meter(keep_curve=True).measure(x, rate, speech_mask=mask)
         notes.extend(lo.notes)
         bar.advance()
         findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)
@@ -623,7 +702,7 @@ def run_qc(
                 findings.extend(_video_findings(media_p, notes))
         bar.advance()
         if subs_p is not None:
-            findings.extend(_subtitle_findings(subs_p, media_p, audio.duration_s, opt, notes))
+            findings.extend(_subtitle_findings(subs_p, activity, audio.duration_s, opt, notes))
             bar.advance()
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (f.start_s, order.get(f.severity, 3), f.kind))

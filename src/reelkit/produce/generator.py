@@ -36,14 +36,84 @@ from reelkit.produce.production import (
 __all__ = ["generate_production"]
 
 _PLACES = [
-    "apartment", "police station", "diner", "warehouse", "beach", "forest", "hospital", "office", "rooftop",
-    "harbour", "school", "motel", "church", "train station", "farmhouse", "bar", "courtroom", "parking garage",
-    "lighthouse", "mansion", "alley", "market", "bridge", "museum", "gym", "bus depot", "cabin", "laboratory",
+    "apartment",
+    "police station",
+    "diner",
+    "warehouse",
+    "beach",
+    "forest",
+    "hospital",
+    "office",
+    "rooftop",
+    "harbour",
+    "school",
+    "motel",
+    "church",
+    "train station",
+    "farmhouse",
+    "bar",
+    "courtroom",
+    "parking garage",
+    "lighthouse",
+    "mansion",
+    "alley",
+    "market",
+    "bridge",
+    "museum",
+    "gym",
+    "bus depot",
+    "cabin",
+    "laboratory",
 ]
-_FIRST = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jude", "Kai", "Lena", "Milo",
-          "Nia", "Omar", "Pia", "Quin", "Rosa", "Sami", "Tess", "Uma", "Vik", "Wren", "Yara", "Zed"]
-_LAST = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Reyes", "Novak", "Byrne", "Haddad", "Kowalski", "Silva",
-         "Mensah", "Larsen", "Ito", "Costa", "Varga", "Quinn", "Duarte", "Keller", "Nair", "Osei"]
+_FIRST = [
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jude",
+    "Kai",
+    "Lena",
+    "Milo",
+    "Nia",
+    "Omar",
+    "Pia",
+    "Quin",
+    "Rosa",
+    "Sami",
+    "Tess",
+    "Uma",
+    "Vik",
+    "Wren",
+    "Yara",
+    "Zed",
+]
+_LAST = [
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Tanaka",
+    "Reyes",
+    "Novak",
+    "Byrne",
+    "Haddad",
+    "Kowalski",
+    "Silva",
+    "Mensah",
+    "Larsen",
+    "Ito",
+    "Costa",
+    "Varga",
+    "Quinn",
+    "Duarte",
+    "Keller",
+    "Nair",
+    "Osei",
+]
 
 
 def generate_production(n_scenes: int, seed: int = 0, *, start: date = date(2026, 3, 2)) -> Production:
@@ -63,10 +133,12 @@ def generate_production(n_scenes: int, seed: int = 0, *, start: date = date(2026
     names = [f"{f} {last}" for f in _FIRST for last in _LAST]
     picked = list(rng.choice(len(names), n_lead + n_supp + n_day + 2, replace=False))
     cast: list[tuple[str, str, str, float]] = []  # id, name, tier, rate
-    for i in range(n_lead):
+    for _ in range(n_lead):
         cast.append((f"C{len(cast) + 1}", names[picked.pop()], "lead", float(rng.integers(20, 100) * 100)))
     for _ in range(n_supp):
-        cast.append((f"C{len(cast) + 1}", names[picked.pop()], "supporting", float(rng.integers(6, 20) * 100)))
+        cast.append(
+            (f"C{len(cast) + 1}", names[picked.pop()], "supporting", float(rng.integers(6, 20) * 100))
+        )
     for _ in range(n_day):
         cast.append((f"C{len(cast) + 1}", names[picked.pop()], "day player", float(rng.integers(3, 7) * 100)))
     stunt = ("K1", names[picked.pop()], "stunt coordinator", 900.0)
@@ -124,7 +196,7 @@ def generate_production(n_scenes: int, seed: int = 0, *, start: date = date(2026
         if day:
             planted.append(day)
     n_planted = len(planted)
-    max_days = int(math.ceil(n_planted * 1.25)) + 2
+    max_days = math.ceil(n_planted * 1.25) + 2
     dates = cal.working_days(max_days + 10)
     day_of = {i: d for d, ids in enumerate(planted) for i in ids}
 
@@ -218,5 +290,3 @@ def generate_production(n_scenes: int, seed: int = 0, *, start: date = date(2026
         city="Lisbon",
         budget=None,
     )
-
-

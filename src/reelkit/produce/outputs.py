@@ -1,4 +1,5 @@
-"""What a schedule is written as: JSON, CSV (a row per scene), an HTML stripboard, an iCalendar file per person.
+"""What a schedule is written as: JSON, CSV (a row per scene), an HTML stripboard, an iCalendar file
+per person.
 
 The stripboard follows the production-office convention: one strip per scene coloured by interior/exterior
 and day/night (white INT DAY, yellow EXT DAY, blue INT NIGHT, green EXT NIGHT) and a black strip at the end
@@ -26,11 +27,11 @@ from reelkit.produce.shoot import Schedule
 __all__ = [
     "CSV_COLUMNS",
     "PlanFiles",
+    "person_calendar",
     "read_schedule_csv",
     "schedule_csv",
     "stripboard_fragment",
     "stripboard_html",
-    "person_calendar",
     "write_plan",
 ]
 
@@ -181,7 +182,9 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         ev.add("location", ", ".join(locs))
         ev.add(
             "description",
-            "\n".join(f"{s.start}-{s.end} scene {s.scene_id} {s.int_ext} {s.day_night} {s.name}" for s in mine),
+            "\n".join(
+                f"{s.start}-{s.end} scene {s.scene_id} {s.int_ext} {s.day_night} {s.name}" for s in mine
+            ),
         )
         cal.add_component(ev)
     for d in call.hold_days:

@@ -24,11 +24,19 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from reelkit.errors import DataFormatError
 
@@ -68,7 +76,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-Id = pydantic.constr(min_length=1, max_length=200)  # type: ignore[valid-type]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Window(_Model):

@@ -47,8 +47,8 @@ from reelkit.produce.production import Location, Person, Production
 __all__ = [
     "CostBreakdown",
     "PersonCall",
-    "ScheduledScene",
     "Schedule",
+    "ScheduledScene",
     "ShootDay",
     "SolveOptions",
     "plan_shoot",
@@ -64,6 +64,8 @@ class SolveOptions:
     seed: int = 0
     #: CP-SAT's linearization level (2 puts the pay chains' clauses in the LP: a tighter bound).
     linearization: int = 2
+    #: CP-SAT subsolvers for two workers (empty: CP-SAT's default pair).
+    portfolio: tuple[str, ...] = ("max_lp", "core")
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:
@@ -216,7 +218,7 @@ class Schedule:
                 stats=dict(data.get("stats", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            from reelkit.produce.production import Location, Person, ProductionFormatError
+            from reelkit.produce.production import ProductionFormatError
 
             raise ProductionFormatError(f"not a schedule written by 'reelkit schedule plan': {exc}") from None
 
@@ -281,14 +283,14 @@ class _Groups:
         if not self.explain:
             return None
         if key not in self.lits:
-            self.lits[key] = self.model.NewBoolVar(f"assume[{key}]")
+            self.lits[key] = self.model.new_bool_var(f"assume[{key}]")
             self.text[key] = text
         return self.lits[key]
 
 
 def _enforce(ct: cp_model.Constraint, lit: cp_model.IntVar | None) -> None:
     if lit is not None:
-        ct.OnlyEnforceIf(lit)
+        ct.only_enforce_if(lit)
 
 
 @dataclass
@@ -303,7 +305,7 @@ class _Built:
     objective_terms: int
 
 
-def _build(prod: Production, *, explain: bool) -> _Built:
+def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Built:
     m = cp_model.CpModel()
     groups = _Groups(explain, m)
     cal = prod.calendar
@@ -326,7 +328,9 @@ def _build(prod: Production, *, explain: bool) -> _Built:
         for d, day in enumerate(days):
             reasons: list[tuple[str, str]] = []
             if d >= horizon:
-                reasons.append(("horizon", f"the shoot has at most {horizon} shooting days (calendar.max_days)"))
+                reasons.append(
+                    ("horizon", f"the shoot has at most {horizon} shooting days (calendar.max_days)")
+                )
             if not loc.is_available(day):
                 reasons.append((f"loc:{loc.id}", f"availability of location {loc.label} ({_dates(loc)})"))
             for p in persons:
@@ -337,158 +341,182 @@ def _build(prod: Production, *, explain: bool) -> _Built:
                     reasons.append((f"notbefore:{k}", f"scene {s.id} not before {nb_date.isoformat()}"))
             if reasons and not explain:
                 continue
-            var = m.NewBoolVar(f"x[{s.id},{d}]")
+            var = m.new_bool_var(f"x[{s.id},{d}]")
             x[si, d] = var
             for key, text in reasons:
                 lit = groups.lit(key, text)
                 assert lit is not None
-                m.AddImplication(lit, var.Not())
+                m.add_implication(lit, var.negated())
     by_scene: dict[int, list[int]] = defaultdict(list)
     by_day: dict[int, list[int]] = defaultdict(list)
     for si, d in x:
         by_scene[si].append(d)
         by_day[d].append(si)
-    for si, s in enumerate(scenes):
+    for si in range(len(scenes)):
         if not by_scene[si]:  # no day is open to it: infeasible, explained by the explain-mode model
-            m.AddBoolOr([])
+            m.add_bool_or([])
             continue
-        m.AddExactlyOne(x[si, d] for d in by_scene[si])
+        m.add_exactly_one(x[si, d] for d in by_scene[si])
 
     # ---- working hours
     cap_lit = groups.lit("hours", f"working hours: {cal.hours_per_day:g} h a day (calendar.hours_per_day)")
     for d in range(len(days)):
         if by_day[d]:
-            _enforce(m.Add(sum(scenes[si].minutes * x[si, d] for si in by_day[d]) <= cal.minutes), cap_lit)
+            _enforce(m.add(sum(scenes[si].minutes * x[si, d] for si in by_day[d]) <= cal.minutes), cap_lit)
 
     # ---- locations and shooting days
     y: dict[tuple[int, int], cp_model.IntVar] = {}
     loc_scenes: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for (si, d) in x:
+    for si, d in x:
         loc_scenes[loc_index[scenes[si].location], d].append(si)
     for (li, d), sis in loc_scenes.items():
-        v = m.NewBoolVar(f"y[{li},{d}]")
+        v = m.new_bool_var(f"y[{li},{d}]")
         y[li, d] = v
         for si in sis:
-            m.AddImplication(x[si, d], v)
-        m.AddBoolOr([x[si, d] for si in sis]).OnlyEnforceIf(v)
-    used = [m.NewBoolVar(f"used[{d}]") for d in range(len(days))]
+            m.add_implication(x[si, d], v)
+        m.add_bool_or([x[si, d] for si in sis]).only_enforce_if(v)
+    used = [m.new_bool_var(f"used[{d}]") for d in range(len(days))]
     for d in range(len(days)):
-        locs_d = [y[li, d] for li in range(n_loc) if (li, d) in y]
-        for v in locs_d:
-            m.AddImplication(v, used[d])
-        if locs_d:
-            m.AddBoolOr(locs_d).OnlyEnforceIf(used[d])
+        day_ys = [y[li, d] for li in range(n_loc) if (li, d) in y]
+        for v in day_ys:
+            m.add_implication(v, used[d])
+        if day_ys:
+            m.add_bool_or(day_ys).only_enforce_if(used[d])
         else:
-            m.Add(used[d] == 0)
+            m.add(used[d] == 0)
     # redundant cuts that tighten the bound: enough days for all the hours, and for each location's hours
     if not explain:
         total = sum(sc.minutes for sc in scenes)
-        m.Add(sum(used) >= -(-total // cal.minutes))
+        m.add(sum(used) >= -(-total // cal.minutes))
         for li in range(n_loc):
             lmin = sum(sc.minutes for sc in scenes if loc_index[sc.location] == li)
             ys = [y[li, d] for d in range(len(days)) if (li, d) in y]
             if lmin and ys:
-                m.Add(sum(ys) >= -(-lmin // cal.minutes))
+                m.add(sum(ys) >= -(-lmin // cal.minutes))
     if not cal.allow_gaps:
-        gap_lit = groups.lit("continuous", "a continuous shoot: no working day off inside it (calendar.allow_gaps)")
+        gap_lit = groups.lit(
+            "continuous", "a continuous shoot: no working day off inside it (calendar.allow_gaps)"
+        )
         for d in range(len(days) - 1):
-            _enforce(m.AddImplication(used[d + 1], used[d]), gap_lit)
+            _enforce(m.add_implication(used[d + 1], used[d]), gap_lit)
 
     # ---- location order within a day: a circuit through a depot (node 0)
     cons = prod.constraints
     cross_prec = any(
-        prod.scene(p.before).location != prod.scene(p.after).location for p in cons.precedences
+        prod.scene(pr.before).location != prod.scene(pr.after).location for pr in cons.precedences
     )
     any_move_cost = any(
-        prod.move_cost(a.id, b.id) > 0 for a in prod.locations for b in prod.locations if a.id != b.id
+        prod.move_cost(la.id, lb.id) > 0 for la in prod.locations for lb in prod.locations if la.id != lb.id
     )
-    arcs: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
+    arcs: dict[int, list[tuple[int, int, Any]]] = {}
     pos: dict[tuple[int, int], cp_model.IntVar] = {}
     move_terms: list[tuple[int, cp_model.IntVar]] = []
     for d in range(len(days)):
         locs_d = [li for li in range(n_loc) if (li, d) in y]
         if len(locs_d) < 2 or not (cross_prec or any_move_cost):
             continue
-        day_arcs: list[tuple[int, int, cp_model.IntVar]] = []
-        circuit: list[tuple[int, int, cp_model.IntVar]] = [(0, 0, used[d].Not())]
+        day_arcs: list[tuple[int, int, Any]] = []
+        circuit: list[tuple[int, int, Any]] = [(0, 0, used[d].negated())]
         for li in locs_d:
             node = li + 1
-            circuit.append((node, node, y[li, d].Not()))
-            a0 = m.NewBoolVar(f"start[{li},{d}]")
-            a1 = m.NewBoolVar(f"end[{li},{d}]")
+            circuit.append((node, node, y[li, d].negated()))
+            a0 = m.new_bool_var(f"start[{li},{d}]")
+            a1 = m.new_bool_var(f"end[{li},{d}]")
             circuit += [(0, node, a0), (node, 0, a1)]
             day_arcs += [(-1, li, a0), (li, -1, a1)]
             for lj in locs_d:
                 if lj == li:
                     continue
-                a = m.NewBoolVar(f"move[{li},{lj},{d}]")
-                circuit.append((node, lj + 1, a))
-                day_arcs.append((li, lj, a))
+                arc = m.new_bool_var(f"move[{li},{lj},{d}]")
+                circuit.append((node, lj + 1, arc))
+                day_arcs.append((li, lj, arc))
                 cost = round(prod.move_cost(prod.locations[li].id, prod.locations[lj].id))
                 if cost:
-                    move_terms.append((cost, a))
-        m.AddCircuit(circuit)
+                    move_terms.append((cost, arc))
+        m.add_circuit(circuit)
         arcs[d] = day_arcs
         # redundant: the moves of a day are its locations minus one (tightens the LP bound)
-        m.Add(sum(a for f, t, a in day_arcs if f != -1 and t != -1) == sum(y[li, d] for li in locs_d) - used[d])
+        m.add(
+            sum(v for f, t, v in day_arcs if f != -1 and t != -1) == sum(y[li, d] for li in locs_d) - used[d]
+        )
         if cross_prec:
             for li in locs_d:
-                pos[li, d] = m.NewIntVar(0, len(locs_d), f"pos[{li},{d}]")
-            for a_from, a_to, lit in day_arcs:
+                pos[li, d] = m.new_int_var(0, len(locs_d), f"pos[{li},{d}]")
+            for a_from, a_to, arc_lit in day_arcs:
                 if a_from == -1:
-                    m.Add(pos[a_to, d] == 1).OnlyEnforceIf(lit)
+                    m.add(pos[a_to, d] == 1).only_enforce_if(arc_lit)
                 elif a_to != -1:
-                    m.Add(pos[a_to, d] == pos[a_from, d] + 1).OnlyEnforceIf(lit)
+                    m.add(pos[a_to, d] == pos[a_from, d] + 1).only_enforce_if(arc_lit)
 
     # ---- precedences, same day, with a day-number variable per scene
-    def day_var(si: int) -> cp_model.LinearExprT:
+    def day_var(si: int) -> Any:
         return sum(d * x[si, d] for d in by_scene[si])
 
-    for k, p in enumerate(cons.precedences):
-        a, b = scene_index[p.before], scene_index[p.after]
-        lit = groups.lit(f"prec:{k}", f"scene {p.before} before scene {p.after} (constraints.precedences[{k}])")
-        _enforce(m.Add(day_var(a) <= day_var(b)), lit)
+    for k, prec in enumerate(cons.precedences):
+        a, b = scene_index[prec.before], scene_index[prec.after]
+        lit = groups.lit(
+            f"prec:{k}", f"scene {prec.before} before scene {prec.after} (constraints.precedences[{k}])"
+        )
+        _enforce(m.add(day_var(a) <= day_var(b)), lit)
         la, lb = loc_index[scenes[a].location], loc_index[scenes[b].location]
         if la != lb:
             for d in set(by_scene[a]) & set(by_scene[b]):
                 if (la, d) in pos and (lb, d) in pos:
-                    ct = m.Add(pos[la, d] < pos[lb, d])
-                    ct.OnlyEnforceIf([x[a, d], x[b, d], *([lit] if lit is not None else [])])
+                    ct = m.add(pos[la, d] < pos[lb, d])
+                    ct.only_enforce_if([x[a, d], x[b, d], *([lit] if lit is not None else [])])
     for k, g in enumerate(cons.same_day):
         ids = [scene_index[s] for s in g.scenes]
-        lit = groups.lit(f"same:{k}", f"scenes {', '.join(g.scenes)} on the same day (constraints.same_day[{k}])")
+        lit = groups.lit(
+            f"same:{k}", f"scenes {', '.join(g.scenes)} on the same day (constraints.same_day[{k}])"
+        )
         first = ids[0]
         for other in ids[1:]:
             for d in set(by_scene[first]) | set(by_scene[other]):
                 va = x.get((first, d))
                 vb = x.get((other, d))
                 if va is None and vb is not None:
-                    _enforce(m.Add(vb == 0), lit)
+                    _enforce(m.add(vb == 0), lit)
                 elif vb is None and va is not None:
-                    _enforce(m.Add(va == 0), lit)
+                    _enforce(m.add(va == 0), lit)
                 elif va is not None and vb is not None:
-                    _enforce(m.Add(va == vb), lit)
+                    _enforce(m.add(va == vb), lit)
 
     # ---- pay
-    terms: list[tuple[int, cp_model.IntVar]] = list(move_terms)
+    terms: list[tuple[int, Any]] = list(move_terms)
     person_scenes: dict[str, list[int]] = defaultdict(list)
-    for si, s in enumerate(scenes):
-        for p in dict.fromkeys([*s.cast, *s.crew]):
-            person_scenes[p].append(si)
+    for si, sc in enumerate(scenes):
+        for pid_ in dict.fromkeys([*sc.cast, *sc.crew]):
+            person_scenes[pid_].append(si)
     n_d = len(days)
     for pid, sis in person_scenes.items():
         person = prod.person(pid)
         rate = round(person.daily_rate)
+        pmin = -(-sum(scenes[si].minutes for si in sis) // cal.minutes)
+        if person.kind == "cast" and not cal.allow_gaps and interval_pay:
+            # a continuous shoot: paid days = last working day - first working day + 1
+            if rate == 0:
+                continue
+            lo = min(min(by_scene[si]) for si in sis)
+            hi = max(max(by_scene[si]) for si in sis)
+            first = m.new_int_var(lo, hi, f"first[{pid}]")
+            last = m.new_int_var(lo, hi, f"last[{pid}]")
+            for si in sis:
+                m.add(first <= day_var(si))
+                m.add(last >= day_var(si))
+            span = m.new_int_var(max(1, pmin if not explain else 1), hi - lo + 1, f"span[{pid}]")
+            m.add(span == last - first + 1)
+            terms.append((rate, span))
+            continue
         work: list[cp_model.IntVar | None] = []
         for d in range(n_d):
             vs = [x[si, d] for si in sis if (si, d) in x]
             if not vs:
                 work.append(None)
                 continue
-            w = m.NewBoolVar(f"work[{pid},{d}]")
+            w = m.new_bool_var(f"work[{pid},{d}]")
             for v in vs:
-                m.AddImplication(v, w)
-            m.AddBoolOr(vs).OnlyEnforceIf(w)
+                m.add_implication(v, w)
+            m.add_bool_or(vs).only_enforce_if(w)
             work.append(w)
         if rate == 0:
             continue
@@ -500,34 +528,33 @@ def _build(prod: Production, *, explain: bool) -> _Built:
         started: dict[int, cp_model.IntVar] = {}
         going: dict[int, cp_model.IntVar] = {}
         for d in range(lo, hi + 1):
-            started[d] = m.NewBoolVar(f"started[{pid},{d}]")
+            started[d] = m.new_bool_var(f"started[{pid},{d}]")
             if d > lo:
-                m.AddImplication(started[d - 1], started[d])
+                m.add_implication(started[d - 1], started[d])
             wd = work[d]
             if wd is not None:
-                m.AddImplication(wd, started[d])
+                m.add_implication(wd, started[d])
         for d in range(hi, lo - 1, -1):
-            going[d] = m.NewBoolVar(f"going[{pid},{d}]")
+            going[d] = m.new_bool_var(f"going[{pid},{d}]")
             if d < hi:
-                m.AddImplication(going[d + 1], going[d])
+                m.add_implication(going[d + 1], going[d])
             wd = work[d]
             if wd is not None:
-                m.AddImplication(wd, going[d])
-        pmin = -(-sum(scenes[si].minutes for si in sis) // cal.minutes)
+                m.add_implication(wd, going[d])
         ons: list[cp_model.IntVar] = []
         for d in range(lo, hi + 1):
-            on = m.NewBoolVar(f"on[{pid},{d}]")
+            on = m.new_bool_var(f"on[{pid},{d}]")
             ons.append(on)
             wd = work[d]
             if wd is not None:
-                m.AddImplication(wd, on)
+                m.add_implication(wd, on)
             if cal.allow_gaps:
-                m.AddBoolOr([started[d].Not(), going[d].Not(), used[d].Not(), on])
+                m.add_bool_or([started[d].negated(), going[d].negated(), used[d].negated(), on])
             else:
-                m.AddBoolOr([started[d].Not(), going[d].Not(), on])
+                m.add_bool_or([started[d].negated(), going[d].negated(), on])
             terms.append((rate, on))
         if not explain:
-            m.Add(sum(ons) >= pmin)
+            m.add(sum(ons) >= pmin)
     day_cost = round(prod.costs.day_cost)
     if day_cost:
         terms += [(day_cost, u) for u in used]
@@ -536,19 +563,26 @@ def _build(prod: Production, *, explain: bool) -> _Built:
         if setup:
             terms.append((setup, v))
     if not explain:
-        m.Minimize(sum(c * v for c, v in terms))
+        m.minimize(sum(c * v for c, v in terms))
     else:
-        m.AddAssumptions(list(groups.lits.values()))
+        m.add_assumptions(list(groups.lits.values()))
     return _Built(m, days, x, y, used, arcs, groups, len(terms))
 
 
 # ---------------------------------------------------------------------------------------------- solving
-def _solver(opts: SolveOptions, *, workers: int | None = None, time_limit: float | None = None) -> cp_model.CpSolver:
+def _solver(
+    opts: SolveOptions, *, workers: int | None = None, time_limit: float | None = None
+) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit if time_limit is not None else opts.time_limit)
     solver.parameters.num_workers = int(workers if workers is not None else opts.num_workers)
     solver.parameters.random_seed = int(opts.seed)
     solver.parameters.linearization_level = opts.linearization
+    if solver.parameters.num_workers == 2 and opts.portfolio:
+        # measured on generated productions: an LP-heavy worker and a core-based one prove much tighter
+        # bounds than the default pair, and find schedules at least as good (benchmarks/RESULTS.d/production.md)
+        for name in opts.portfolio:
+            solver.parameters.subsolvers.append(name)
     return solver
 
 
@@ -556,21 +590,21 @@ def _explain(prod: Production, opts: SolveOptions) -> list[str]:
     """A small set of constraint groups that cannot hold together (deletion-minimised core)."""
     built = _build(prod, explain=True)
     groups = built.groups
-    index_to_key = {v.Index(): k for k, v in groups.lits.items()}
+    index_to_key = {v.index: k for k, v in groups.lits.items()}
     solver = _solver(opts, workers=1)
-    status = solver.Solve(built.model)
+    status = solver.solve(built.model)
     if status != cp_model.INFEASIBLE:
         return []
-    core = [index_to_key[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in index_to_key]
+    core = [index_to_key[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index_to_key]
     if not core:
         core = list(groups.lits)
 
     def infeasible(keys: Sequence[str]) -> bool:
-        built.model.ClearAssumptions()
-        built.model.AddAssumptions([groups.lits[k] for k in keys])
+        built.model.clear_assumptions()
+        built.model.add_assumptions([groups.lits[k] for k in keys])
         # groups left out must not constrain: they are free literals, the solver may set them false
         s = _solver(opts, workers=1, time_limit=max(1.0, opts.time_limit / 10))
-        return s.Solve(built.model) == cp_model.INFEASIBLE
+        return s.solve(built.model) == cp_model.INFEASIBLE
 
     kept = list(core)
     for key in list(core):
@@ -609,20 +643,25 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
     n_moves = 0
     number = 0
     for d, day in enumerate(built.days):
-        if not solver.Value(built.used[d]):
+        if not solver.value(built.used[d]):
             continue
         number += 1
-        on_day = [si for (si, dd) in built.x if dd == d and solver.Value(built.x[si, dd])]
-        locs_used = [li for li in range(len(prod.locations)) if (li, d) in built.y and solver.Value(built.y[li, d])]
+        on_day = [si for (si, dd) in built.x if dd == d and solver.value(built.x[si, dd])]
+        locs_used = [
+            li for li in range(len(prod.locations)) if (li, d) in built.y and solver.value(built.y[li, d])
+        ]
         order: list[int] = []
         if d in built.arcs:
-            nxt = {a: b for a, b, lit in built.arcs[d] if solver.Value(lit)}
+            nxt = {a: b for a, b, lit in built.arcs[d] if solver.value(lit)}
             cur = nxt.get(-1, -1)
             while cur != -1 and cur not in order:
                 order.append(cur)
                 cur = nxt.get(cur, -1)
         else:
-            first_scene = {li: min(si for si in on_day if scenes[si].location == prod.locations[li].id) for li in locs_used}
+            first_scene = {
+                li: min(si for si in on_day if scenes[si].location == prod.locations[li].id)
+                for li in locs_used
+            }
             order = sorted(locs_used, key=lambda li: first_scene[li])
         clock = datetime.combine(day, cal.call_time)
         items: list[ScheduledScene] = []
@@ -665,7 +704,9 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
     return out, n_moves
 
 
-def _people_and_costs(prod: Production, days: list[ShootDay], moves: float) -> tuple[list[PersonCall], CostBreakdown]:
+def _people_and_costs(
+    prod: Production, days: list[ShootDay], moves: float
+) -> tuple[list[PersonCall], CostBreakdown]:
     shoot_dates = [d.date for d in days]
     calls: list[PersonCall] = []
     cast_pay = holding = crew_pay = 0.0
@@ -699,7 +740,8 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
     if cycle is not None:
         precs = prod.constraints.precedences
         conflicts = [
-            f"scene {precs[k].before} before scene {precs[k].after} (constraints.precedences[{k}])" for k in cycle
+            f"scene {precs[k].before} before scene {precs[k].after} (constraints.precedences[{k}])"
+            for k in cycle
         ]
         raise InfeasibleError(
             "the precedences form a cycle, so no order satisfies them: " + "; ".join(conflicts),
@@ -707,7 +749,7 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
         )
     built = _build(prod, explain=False)
     solver = _solver(opts)
-    status = solver.Solve(built.model)
+    status = solver.solve(built.model)
     if status == cp_model.INFEASIBLE:
         conflicts = _explain(prod, opts)
         raise InfeasibleError(
@@ -716,20 +758,20 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ReelkitError(
-            f"no schedule found within {opts.time_limit:g} s (solver status {solver.StatusName(status)}); "
+            f"no schedule found within {opts.time_limit:g} s (solver status {solver.status_name(status)}); "
             "give it more time (--time-limit)"
         )
     days, n_moves = _extract(prod, built, solver)
     moves = sum(d.move_cost for d in days)
     calls, costs = _people_and_costs(prod, days, moves)
     # the schedule's true cost (a feasible solution may carry slack in the pay indicators)
-    obj = min(float(solver.ObjectiveValue()), costs.total)
-    bound = float(solver.BestObjectiveBound())
+    obj = min(float(solver.objective_value), costs.total)
+    bound = float(solver.best_objective_bound)
     gap = 0.0 if status == cp_model.OPTIMAL else max(0.0, (obj - bound) / max(abs(obj), 1.0))
-    proto = built.model.Proto()
+    proto = built.model.proto
     return Schedule(
         production=prod.name,
-        status=solver.StatusName(status),
+        status=solver.status_name(status),
         objective=obj,
         bound=bound,
         gap=gap,

@@ -180,7 +180,18 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
     """
     metrics = Metrics()
     templates = Jinja2Templates(directory=str(_package_dir("templates")))
-    from reelkit.service.routers import abr, communities, events, members, post, produce, system, titles, web
+    from reelkit.service.routers import (
+        abr,
+        communities,
+        events,
+        members,
+        post,
+        produce,
+        stream,
+        system,
+        titles,
+        web,
+    )
 
     templates.env.globals.update(web.template_globals())
 
@@ -225,7 +236,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         lifespan=lifespan,
     )
     _install_error_handlers(app)
-    for module in (members, titles, communities, events, system, abr, post, produce):
+    for module in (members, titles, communities, events, system, abr, post, produce, stream):
         app.include_router(module.router)
     if settings.web_ui and not settings.protect_reads:
         app.include_router(web.router)

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +69,11 @@ class Rendition:
         return cls(width, height, rate)
 
 
-#: Five levels, 240p..720p: the demo's ladder.
+#: Five levels, 180p..720p at Pensieve's bitrates (its EnvivioDash3 ladder without the 1080p level).
 DEFAULT_LADDER: tuple[Rendition, ...] = (
-    Rendition(426, 240, 300),
+    Rendition(320, 180, 300),
     Rendition(640, 360, 750),
-    Rendition(854, 480, 1200),
+    Rendition(768, 432, 1200),
     Rendition(1024, 576, 1850),
     Rendition(1280, 720, 2850),
 )
@@ -170,18 +171,21 @@ def make_sample_clip(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
-    args = [
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"{source}=size={w}x{h}:rate={fps}:duration={duration_s:g}",
-    ]
+    args = ["-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=size={w}x{h}:rate={fps}"]
     if audio:
-        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={duration_s:g}"]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    args += [
+        "-t",
+        f"{duration_s:g}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+    ]
     if audio:
         args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
     tmp = out.with_name(f".{out.name}.part{out.suffix}")
@@ -261,13 +265,18 @@ def package_dash(
         raise ConfigError("the ladder needs at least one rendition")
     if len({r.bitrate_kbps for r in ladder}) != len(ladder):
         raise ConfigError("rendition bitrates must differ")
+    if len({Fraction(r.width, r.height) for r in ladder}) != 1:
+        frames = ", ".join(f"{r.width}x{r.height}" for r in ladder)
+        raise ConfigError(
+            f"renditions must share one aspect ratio (one DASH adaptation set); got {frames}: "
+            "for 16:9 use e.g. 320x180, 640x360, 768x432, 1024x576, 1280x720"
+        )
     if not segment_s > 0:
         raise ConfigError(f"segment length must be > 0 s; got {segment_s}")
     rate = float(fps or info.video[0].fps or 24.0)
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"{out} exists and is not empty; choose another folder or pass overwrite")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"{out} exists and is not empty; choose another folder or pass overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
-from reelkit.stream.forecast import DAY_S, DailyCounts, ForecastConfig, RequestForecaster, daily_counts
+from reelkit.stream.forecast import DAY_S, ForecastConfig, RequestForecaster, daily_counts
 
 __all__ = [
     "FillConfig",
@@ -86,7 +86,8 @@ class FillConfig(BaseModel):
     fill_window: tuple[float, float] = (2.0, 14.0)
     fill_rate_bytes_per_s: float = Field(default=1.2e9 / 8, gt=0)
     fill_cost: float = Field(default=0.05, ge=0, description="cost of a filled byte, in backbone bytes")
-    reserve: float = Field(default=0.1, ge=0, lt=1, description="disk share kept for the reactive LRU")
+    reserve: float = Field(default=0.0, ge=0, lt=1, description="disk share kept for the reactive LRU")
+    horizon_days: float = Field(default=7.0, gt=0, description="nights a fetched object is expected to stay")
 
     @property
     def window_hours(self) -> float:
@@ -124,11 +125,13 @@ class FillPlanner:
         present: npt.NDArray[np.bool_],
         previous: npt.NDArray[np.int64] | None = None,
     ) -> NightPlan:
-        """``forecast[i]``: expected requests of object ``i`` tomorrow; ``present[i]``: object ``i`` is on disk
-        (pinned or in the reactive part) and needs no fetch; ``previous``: yesterday's pinned ids."""
+        """``forecast[i]``: expected requests of object ``i`` tomorrow; ``present[i]``: object ``i`` is on
+        disk (pinned or in the reactive part) and needs no fetch; ``previous``: yesterday's pinned ids."""
         cfg = self.config
         f = np.asarray(forecast, dtype=np.float64)
-        density = f - np.where(present, 0.0, cfg.fill_cost)
+        # an object fetched tonight is likely kept for several nights: its fill cost is spread over the
+        # planning horizon (``horizon_days``) when deciding whether it is worth fetching at all
+        density = f - np.where(present, 0.0, cfg.fill_cost / cfg.horizon_days)
         cand = np.flatnonzero((density > 0) & (sizes <= cfg.capacity_bytes))
         order = cand[np.argsort(-density[cand], kind="stable")]
         chosen, added = _greedy_fill(
@@ -147,7 +150,9 @@ class FillPlanner:
             evicted=evicted,
             fill_bytes=int(sizes[added].sum()),
             pinned_bytes=int(sizes[pinned].sum()),
-            expected_saved_bytes=float((f[pinned] * sizes[pinned]).sum() - cfg.fill_cost * sizes[added].sum()),
+            expected_saved_bytes=float(
+                (f[pinned] * sizes[pinned]).sum() - cfg.fill_cost * sizes[added].sum()
+            ),
         )
 
 
@@ -185,7 +190,9 @@ def _greedy_fill(
 
 
 @numba.njit(cache=True)
-def _lru_unlink(o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]) -> None:
+def _lru_unlink(
+    o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]
+) -> None:
     p = prev[o]
     n = nxt[o]
     if p >= 0:
@@ -201,7 +208,9 @@ def _lru_unlink(o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64],
 
 
 @numba.njit(cache=True)
-def _lru_push(o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]) -> None:
+def _lru_push(
+    o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]
+) -> None:
     prev[o] = -1
     nxt[o] = st[0]
     if st[0] >= 0:
@@ -332,7 +341,7 @@ def simulate_fill(
         )
     fc = forecaster or RequestForecaster(ForecastConfig())
     if forecast == "model":
-        fc.fit(data, range(max(1, train_days - 28), train_days), signal=signal)
+        fc.fit(data, range(1, train_days), signal=signal)
     day_of = np.floor((ts - data.day0_s) / DAY_S).astype(np.int64)
     bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
     start = int(bounds[train_days])
@@ -371,7 +380,9 @@ def simulate_fill(
             res_cap = float(cfg.capacity_bytes - plan.pinned_bytes)
             _lru_trim(res_cap, sizes, inres, prev, nxt, st)
             lo, hi = int(bounds[day]), int(bounds[day + 1])
-            _run_day(ts[lo:hi], obj[lo:hi], sizes, pinned, arrival, inres, prev, nxt, st, res_cap, hits[lo:hi])
+            _run_day(
+                ts[lo:hi], obj[lo:hi], sizes, pinned, arrival, inres, prev, nxt, st, res_cap, hits[lo:hi]
+            )
             b = rb[lo:hi]
             daily.append(float(b[hits[lo:hi]].sum() / b.sum()) if b.sum() else float("nan"))
             pinned_ids = plan.pinned
@@ -384,7 +395,7 @@ def simulate_fill(
         policy="fill-oracle" if forecast == "oracle" else "fill",
         capacity_bytes=cfg.capacity_bytes,
         days=data.n_days - train_days,
-        requests=int(len(h)),
+        requests=len(h),
         hit_ratio=float(h.mean()) if len(h) else float("nan"),
         byte_hit_ratio=float(b[h].sum() / b.sum()) if b.sum() else float("nan"),
         fill_bytes=fill_total,

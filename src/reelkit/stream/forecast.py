@@ -178,8 +178,8 @@ class RequestForecaster:
     """Predicts each item's requests on a day from the days before it (see the module docstring).
 
     ``fit(data, days=range(...), signal=...)`` learns from the given target days; ``predict(data, day)``
-    returns the expected requests of every item on ``day`` using only days ``< day``. ``signal`` is an optional
-    ``(n_items, n_days)`` array of a recommender-derived quantity known at the end of each day.
+    returns the expected requests of every item on ``day`` using only days ``< day``. ``signal`` is an
+    optional ``(n_items, n_days)`` array of a recommender-derived quantity known at the end of each day.
     """
 
     def __init__(self, config: ForecastConfig | None = None) -> None:
@@ -209,7 +209,9 @@ class RequestForecaster:
         ys: list[npt.NDArray[np.float64]] = []
         for day in target_days:
             active = np.flatnonzero(
-                (pre.window(int(day), 28) > 0) | (np.abs(int(day) - data.release_day) <= 28) | (data.counts[:, day] > 0)
+                (pre.window(int(day), 28) > 0)
+                | (np.abs(int(day) - data.release_day) <= 28)
+                | (data.counts[:, day] > 0)
             )
             if len(active) > per_day:
                 active = np.sort(rng.choice(active, per_day, replace=False))
@@ -236,6 +238,14 @@ class RequestForecaster:
         self.train_rows_ = len(y)
         return self
 
+    def _prefix(self, data: DailyCounts) -> _Prefix:
+        # the features of day d read only days < d of the prefix sums, so one prefix serves every day
+        cached = getattr(self, "_prefix_cache", None)
+        if cached is None or cached[0] is not data.counts:
+            cached = (data.counts, _Prefix(data.counts))
+            self._prefix_cache = cached
+        return cached[1]
+
     def predict(
         self, data: DailyCounts, day: int, *, signal: npt.NDArray[np.float64] | None = None
     ) -> npt.NDArray[np.float64]:
@@ -246,15 +256,11 @@ class RequestForecaster:
             raise ConfigError(f"day must lie in 1..{data.n_days}")
         if self.config.model == "ewma" or self.model_ is None:
             return _ewma(data.counts, day, self.config.halflife_days)
-        pre = _Prefix(data.counts[:, :day]) if day < data.n_days else _Prefix(data.counts)
+        pre = self._prefix(data)
         sig = None if signal is None else signal[:, day - 1]
-        x = _features(_truncate(data, day), pre, day, sig)[:, self.columns_]
+        x = _features(data, pre, day, sig)[:, self.columns_]
         out = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64))
         return np.maximum(out, 0.0)
-
-
-def _truncate(data: DailyCounts, day: int) -> DailyCounts:
-    return DailyCounts(data.counts[:, :day], data.day0_s, data.release_day)
 
 
 def _ewma(counts: npt.NDArray[np.float32], day: int, halflife: float) -> npt.NDArray[np.float64]:
@@ -267,8 +273,8 @@ def _ewma(counts: npt.NDArray[np.float32], day: int, halflife: float) -> npt.NDA
 
 @dataclass(frozen=True)
 class ForecastReport:
-    """Errors of each forecaster over the test days: WAPE (sum |error| / sum actual), MAE per item-day, and the
-    mean over days of the Spearman correlation between forecast and actual over the items requested in the
+    """Errors of each forecaster over the test days: WAPE (sum |error| / sum actual), MAE per item-day, and
+    the mean over days of the Spearman correlation between forecast and actual over the items requested in the
     last 28 days or on the day."""
 
     days: int

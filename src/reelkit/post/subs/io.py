@@ -8,8 +8,10 @@ none of these read raises :class:`~reelkit.errors.DataFormatError` naming the fi
 
 SRT, WebVTT and ASS/SSA are parsed here line by line, so that writing a re-timed file changes *only the
 timestamps*: cue order, numbering, styling tags, VTT cue settings, NOTE/STYLE blocks, ASS styles and fonts,
-the encoding and the byte-order mark all stay as they were. Other formats (TTML, SAMI, MicroDVD, ...) are
-read and written through pysubs2, which regenerates the file.
+the encoding and the byte-order mark all stay as they were. TTML is read by pysubs2; when every ``<p>``
+carries its own ``begin``/``end`` (clock or offset times) those attribute values are rewritten in place
+too, keeping the document's styling. Other formats (SAMI, MicroDVD, frame-based TTML, ...) are written
+back through pysubs2, which regenerates the file.
 
 Timestamps before zero are kept as negative times on reading (pysubs2 would drop the sign of an SRT
 ``-00:00:01,000``) and reported as :attr:`SubtitleFile.notes`; :func:`check_subtitles` reports them as
@@ -364,7 +366,67 @@ def parse_subtitles(
             continue
         cues.append(Cue(len(cues), ev.start / 1000.0, ev.end / 1000.0, plain_text(ev.text), ev.text))
         events.append(k)
-    return cues, [], [], ssa, events, str(ssa.format or fmt)
+    fmt = str(ssa.format or fmt)
+    spans = _ttml_spans(text, cues) if fmt == "ttml" else []
+    return cues, spans, [], ssa, events, fmt
+
+
+_TTML_P = re.compile(r"<(?:[\w.-]+:)?p\b[^>]*>")
+_TTML_ATTR = re.compile(r"\b(begin|end)\s*=\s*([\"'])([^\"']*)\2")
+_TTML_CLOCK = re.compile(r"^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
+_TTML_OFFSET = re.compile(r"^(\d+(?:\.\d+)?)(h|m|s|ms)$")
+
+
+def _ttml_time(expr: str) -> float | None:
+    """Seconds of a TTML clock (``HH:MM:SS.fff``) or offset (``12.5s``, ``500ms``) time; ``None`` for
+    frame- and tick-based times (those files are rewritten through pysubs2)."""
+    e = expr.strip()
+    m = _TTML_CLOCK.match(e)
+    if m:
+        return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    m = _TTML_OFFSET.match(e)
+    if m:
+        return float(m.group(1)) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[m.group(2)]
+    return None
+
+
+def _ttml_spans(text: str, cues: list[Cue]) -> list[Any]:
+    """Where each cue's begin and end attribute values sit in a TTML document, when every ``<p>``
+    carries its own times and they are the ones pysubs2 read; else ``[]`` (then pysubs2 writes the file)."""
+    line_starts = [0]
+    for m in re.finditer("\n", text):
+        line_starts.append(m.end())
+
+    def where(pos: int) -> tuple[int, int]:
+        import bisect
+
+        ln = bisect.bisect_right(line_starts, pos) - 1
+        return ln, pos - line_starts[ln]
+
+    spans: list[Any] = []
+    for tag in _TTML_P.finditer(text):
+        attrs = {m.group(1): m for m in _TTML_ATTR.finditer(tag.group(0))}
+        if "begin" not in attrs or "end" not in attrs:
+            continue
+        items = []
+        for role in ("begin", "end"):
+            m = attrs[role]
+            if _ttml_time(m.group(3)) is None:
+                return []
+            ln, col = where(tag.start() + m.start(3))
+            items.append((ln, col, col + len(m.group(3)), role))
+        if items[0][0] != items[1][0]:
+            return []
+        spans.append(tuple(items))
+    if len(spans) != len(cues):
+        return []
+    lines = text.split("\n")
+    for cue, (b, e) in zip(cues, spans, strict=True):
+        t0 = _ttml_time(lines[b[0]][b[1] : b[2]]) or 0.0
+        t1 = _ttml_time(lines[e[0]][e[1] : e[2]]) or 0.0
+        if abs(t0 - cue.start_s) > 0.002 or abs(t1 - cue.end_s) > 0.002:
+            return []
+    return spans
 
 
 def load_subtitles(
@@ -414,6 +476,20 @@ def _fmt_ts(t: float, fmt: str, template: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{f:03d}"
 
 
+def _fmt_ttml(t: float, template: str) -> str:
+    """A TTML time in the form of ``template``: clock ``HH:MM:SS.fff`` or an offset in its own unit."""
+    m = _TTML_OFFSET.match(template.strip())
+    if m:
+        unit = m.group(2)
+        value = t / {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[unit]
+        return f"{round(value)}ms" if unit == "ms" else f"{value:.3f}".rstrip("0").rstrip(".") + unit
+    ms = round(t * 1000)
+    h, rem = divmod(ms, 3600000)
+    mnt, rem = divmod(rem, 60000)
+    sec, f = divmod(rem, 1000)
+    return f"{h:02d}:{mnt:02d}:{sec:02d}.{f:03d}"
+
+
 def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     clamped = [c for c in sub.cues if c.start_s < 0 or c.end_s < 0]
     if sub.format in _TEXT_FORMATS and sub._spans:
@@ -431,6 +507,20 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
         return sub.newline.join(lines), clamped
     if sub.format in _TEXT_FORMATS:  # a file without cues
         return sub.source.replace("\n", sub.newline), clamped
+    if sub.format == "ttml" and sub._spans:
+        lines = sub.source.split("\n")
+        edits: dict[int, list[tuple[int, int, str]]] = {}
+        for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True):
+            start, end = max(cue.start_s, 0.0), max(cue.end_s, 0.0)
+            for ln, c0, c1, role in (sa, sb):
+                rep = _fmt_ttml(start if role == "begin" else end, lines[ln][c0:c1])
+                edits.setdefault(ln, []).append((c0, c1, rep))
+        for ln, items in edits.items():
+            line = lines[ln]
+            for c0, c1, rep in sorted(items, reverse=True):
+                line = line[:c0] + rep + line[c1:]
+            lines[ln] = line
+        return sub.newline.join(lines), clamped
     ssa = sub._ssa.copy() if hasattr(sub._ssa, "copy") else sub._ssa
     for cue, k in zip(sub.cues, sub._ssa_events, strict=True):
         ssa.events[k].start = round(max(cue.start_s, 0.0) * 1000)

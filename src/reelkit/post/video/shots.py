@@ -294,14 +294,15 @@ def per_shot_ladder(
     fps = info.video[0].fps or 25.0
     shots = detect_shots(source, threshold=scene_threshold, min_shot_s=min_shot_s)
     sizes = grid_sizes(W, H, heights)
-    specs = [
-        EncodeSpec(
-            w, h, crf=float(c), codec=codec, preset=preset, start_frame=s.start_frame, end_frame=s.end_frame
-        )
-        for s in shots
-        for w, h in sizes
-        for c in crfs
-    ]
+    total = shots[-1].end_frame
+
+    def spec(s: Shot, w: int, h: int, c: float) -> EncodeSpec:
+        # a shot that is the whole title is the title's own encode (shared with per-title mode's cache)
+        whole = s.start_frame == 0 and s.end_frame == total
+        a, b = (None, None) if whole else (s.start_frame, s.end_frame)
+        return EncodeSpec(w, h, crf=float(c), codec=codec, preset=preset, start_frame=a, end_frame=b)
+
+    specs = [spec(s, w, h, c) for s in shots for w, h in sizes for c in crfs]
     kw: dict[str, Any] = {
         "display": (W, H),
         "cache_dir": cache_dir,
@@ -310,7 +311,7 @@ def per_shot_ladder(
         "vmaf_subsample": vmaf_subsample,
     }
     results = run_encodes(source, specs, description=f"per-shot candidates ({len(shots)} shots)", **kw)
-    by_key = {(r.spec.start_frame, r.spec.width, r.spec.height, r.spec.crf): r for r in results}
+    by_key = {(r.spec.start_frame or 0, r.spec.width, r.spec.height, r.spec.crf): r for r in results}
 
     # title-level operating points per resolution, then their hull across resolutions
     candidates: list[RDPoint] = []

@@ -7,11 +7,18 @@ subset dynamic program with de la Banda, Stuckey & Chu's preprocessing, bounds a
 
 from __future__ import annotations
 
-from .cpsat import solve_cpsat
 from .formats import parse_dat, parse_dzn, read_instance
 from .instance import TalentInstance, TalentSolution, schedule_cost
 from .preprocess import Reduced, reduce_instance
 from .solver import TalentConfig, solve_talent
+
+
+def solve_cpsat(inst: TalentInstance, *, time_limit: float | None = None, workers: int = 1) -> TalentSolution:
+    """The CP-SAT model of :mod:`.cpsat` (OR-Tools is imported on first use)."""
+    from .cpsat import solve_cpsat as run
+
+    return run(inst, time_limit=time_limit, workers=workers)
+
 
 __all__ = [
     "Reduced",

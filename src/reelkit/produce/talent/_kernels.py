@@ -18,8 +18,10 @@ Kept from the paper:
   (``j`` first is never worse);
 * an upper bound from a heuristic schedule prunes every state whose bound reaches it.
 
-The table and the heap live in numpy arrays owned by the caller, so the search runs in chunks of expansions:
-the caller checks the clock between chunks, grows the arrays, and reads a lower bound when it stops early.
+The table and the open list live in numpy arrays owned by the caller, so the search runs in chunks of
+expansions: the caller checks the clock between chunks, grows the arrays, and reads a lower bound (the least
+bound left in the open list) when it stops early. A state's full bound is computed lazily, when it first
+reaches the front of the open list; until then it carries the cheap bound ``max(Σ own cost, h(parent) − c)``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ ONE = np.uint64(1)
 ZERO = np.uint64(0)
 INF = np.int64(2**62)
 
-# status codes returned by astar_run
+# status codes returned by dp_run and astar2_run
 RUNNING = 0
 GOAL = 1
 EXHAUSTED = 2
@@ -46,17 +48,6 @@ def _hash(key: np.uint64, mask: np.int64) -> np.int64:
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))
     return np.int64(z & np.uint64(mask))
-
-
-@njit(cache=True)
-def lookup(keys, used, key, mask):  # type: ignore[no-untyped-def]
-    """Slot of ``key`` in the open-addressing table, or the empty slot where it would go (negative - 1)."""
-    i = _hash(key, mask)
-    while used[i]:
-        if keys[i] == key:
-            return i
-        i = (i + 1) & mask
-    return -i - 1
 
 
 @njit(cache=True)
@@ -179,8 +170,8 @@ def _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, sta
 def heuristic_order(n, m, cost, dur, base, sa_ptr, sa_idx, sc, full, use_bound):  # type: ignore[no-untyped-def]
     """A good schedule fast: a greedy built with the lower bound, then local search with insertion moves.
 
-    Greedy: from the front, shoot the scene with the least ``cost(s, Q) + LB(Q ∖ s)`` (only when the scenes fit
-    a bitset, ``use_bound``; otherwise the cheapest scene now). :func:`improve_order` continues from here.
+    Greedy: from the front, shoot the scene with the least ``cost(s, Q) + LB(Q ∖ s)`` (only when the scenes
+    fit a bitset, ``use_bound``; otherwise the cheapest scene now). :func:`improve_order` continues from here.
     """
     order = np.empty(n, dtype=np.int64)
     first = np.empty(m, dtype=np.int64)
@@ -215,7 +206,19 @@ def heuristic_order(n, m, cost, dur, base, sa_ptr, sa_idx, sc, full, use_bound):
             v = base[s] + dur[s] * (hold - inside)
             if use_bound:
                 v += lower_bound(
-                    Q & ~(ONE << np.uint64(s)), full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc, ratio, idx
+                    Q & ~(ONE << np.uint64(s)),
+                    full,
+                    n,
+                    m,
+                    sc,
+                    cost,
+                    dur,
+                    base,
+                    sa_ptr,
+                    sa_idx,
+                    onloc,
+                    ratio,
+                    idx,
                 )
             if v < best_v:
                 best_v = v
@@ -240,7 +243,7 @@ def improve_order(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed):  #
     Each round perturbs the best order (reverses a random segment, or swaps three random pairs), descends
     with insertion moves and keeps the result when it is cheaper.
     """
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (numba supports the legacy API only)
     first = np.empty(m, dtype=np.int64)
     last = np.empty(m, dtype=np.int64)
     start = np.empty(n, dtype=np.int64)
@@ -251,19 +254,19 @@ def improve_order(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed):  #
     for _ in range(iters):
         for k in range(n):
             cur[k] = order[k]
-        i = np.random.randint(0, n)
-        j = np.random.randint(0, n)
+        i = np.random.randint(0, n)  # noqa: NPY002
+        j = np.random.randint(0, n)  # noqa: NPY002
         if i > j:
             i, j = j, i
-        if np.random.random() < 0.5:
+        if np.random.random() < 0.5:  # noqa: NPY002
             while i < j:
                 cur[i], cur[j] = cur[j], cur[i]
                 i += 1
                 j -= 1
         else:
             for _r in range(3):
-                a_ = np.random.randint(0, n)
-                b_ = np.random.randint(0, n)
+                a_ = np.random.randint(0, n)  # noqa: NPY002
+                b_ = np.random.randint(0, n)  # noqa: NPY002
                 cur[a_], cur[b_] = cur[b_], cur[a_]
         c = order_cost(cur, n, m, cost, dur, sa_ptr, sa_idx, first, last, start)
         c = _local_search(cur, c, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp)
@@ -272,26 +275,6 @@ def improve_order(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed):  #
             for k in range(n):
                 order[k] = cur[k]
     return best
-
-
-@njit(cache=True)
-def astar_init(full, keys, used, gval, hval, parent, closed, hf, hg, hslot, ctr, h0):  # type: ignore[no-untyped-def]
-    mask = np.int64(keys.shape[0] - 1)
-    i = -lookup(keys, used, full, mask) - 1
-    used[i] = 1
-    keys[i] = full
-    gval[i] = 0
-    hval[i] = h0
-    parent[i] = -1
-    closed[i] = 0
-    hf[0] = h0
-    hg[0] = 0
-    hslot[0] = i
-    ctr[0] = 1  # heap size
-    ctr[1] = 1  # table entries
-    ctr[2] = 0  # expansions
-    ctr[3] = -1  # goal slot
-    ctr[4] = 0  # generated states
 
 
 @njit(cache=True)
@@ -338,171 +321,6 @@ def _heap_pop(hf, hg, hslot, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def astar_run(  # type: ignore[no-untyped-def]
-    n,
-    m,
-    full,
-    sc,
-    cost,
-    dur,
-    base,
-    sa_ptr,
-    sa_idx,
-    sub_ptr,
-    sub_idx,
-    keys,
-    used,
-    gval,
-    hval,
-    parent,
-    closed,
-    hf,
-    hg,
-    hslot,
-    ctr,
-    ub_arr,
-    max_expand,
-    max_load,
-):
-    """Run at most ``max_expand`` expansions; returns a status code (RUNNING, GOAL, EXHAUSTED, TABLE_FULL,
-    HEAP_FULL). ``ub_arr[0]`` is the best known cost; a state is kept only while its bound is below it."""
-    mask = np.int64(keys.shape[0] - 1)
-    hcap = hf.shape[0]
-    onloc = np.zeros(m, dtype=np.int8)
-    started = np.zeros(m, dtype=np.int8)
-    ratio = np.zeros(m, dtype=np.float64)
-    idx = np.empty(m, dtype=np.int64)
-    onloc2 = np.zeros(m, dtype=np.int8)
-    ub = ub_arr[0]
-    done = 0
-    while done < max_expand:
-        size = ctr[0]
-        if size == 0:
-            return EXHAUSTED
-        f = hf[0]
-        g = hg[0]
-        slot = hslot[0]
-        if f >= ub:
-            return EXHAUSTED
-        if ctr[1] >= max_load:
-            return TABLE_FULL
-        if size + n + 1 >= hcap:
-            return HEAP_FULL
-        _heap_pop(hf, hg, hslot, size)
-        ctr[0] = size - 1
-        if (closed[slot] & 1) or g != gval[slot]:
-            continue
-        Q = keys[slot]
-        if not (closed[slot] & 2):
-            # lazy bound: the full bound is computed only for states that reach the top of the heap
-            closed[slot] |= 2
-            hx = lower_bound(Q, full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc2, ratio, idx)
-            if hx > hval[slot]:
-                hval[slot] = hx
-                if g + hx > f:
-                    if g + hx < ub:
-                        _heap_push(hf, hg, hslot, ctr[0], g + hx, g, slot)
-                        ctr[0] += 1
-                    continue
-        closed[slot] |= 1
-        done += 1
-        ctr[2] += 1
-        h_parent = hval[slot]
-        notq = (~Q) & full
-        hold = np.int64(0)
-        k_on = 0
-        for a in range(m):
-            x = sc[a]
-            st = (x & notq) != ZERO
-            started[a] = st
-            if st and (x & Q) != ZERO:
-                onloc[a] = 1
-                hold += cost[a]
-                k_on += 1
-            else:
-                onloc[a] = 0
-        fixed_q = np.int64(0)
-        for s in range(n):
-            if (Q >> np.uint64(s)) & ONE:
-                fixed_q += base[s]
-        forced = -1
-        for s in range(n):
-            if not ((Q >> np.uint64(s)) & ONE):
-                continue
-            if sa_ptr[s + 1] - sa_ptr[s] != k_on:
-                continue
-            ok = True
-            for p in range(sa_ptr[s], sa_ptr[s + 1]):
-                if not onloc[sa_idx[p]]:
-                    ok = False
-                    break
-            if ok:
-                forced = s
-                break
-        for s in range(n):
-            if not ((Q >> np.uint64(s)) & ONE):
-                continue
-            if forced >= 0 and s != forced:
-                continue
-            if forced < 0:
-                dominated = False
-                for p in range(sub_ptr[s], sub_ptr[s + 1]):
-                    j = sub_idx[p]
-                    if not ((Q >> np.uint64(j)) & ONE):
-                        continue
-                    ok = True
-                    for q in range(sa_ptr[j], sa_ptr[j + 1]):
-                        a = sa_idx[q]
-                        if not started[a] and not ((sc[a] >> np.uint64(s)) & ONE):
-                            ok = False
-                            break
-                    if ok:
-                        dominated = True
-                        break
-                if dominated:
-                    continue
-            inside = np.int64(0)
-            for p in range(sa_ptr[s], sa_ptr[s + 1]):
-                a = sa_idx[p]
-                if onloc[a]:
-                    inside += cost[a]
-            c = base[s] + dur[s] * (hold - inside)
-            gc = g + c
-            if gc >= ub:
-                continue
-            child = Q & ~(ONE << np.uint64(s))
-            cs = lookup(keys, used, child, mask)
-            if cs < 0:
-                cs = -cs - 1
-                used[cs] = 1
-                keys[cs] = child
-                gval[cs] = INF
-                closed[cs] = 0
-                hval[cs] = fixed_q - base[s]  # the scenes' own cost; the full bound waits (lazy)
-                ctr[1] += 1
-                ctr[4] += 1
-            hc = hval[cs]
-            if h_parent - c > hc:
-                hc = h_parent - c
-                hval[cs] = hc
-            if gc >= gval[cs]:
-                continue
-            if gc + hc >= ub:
-                continue
-            gval[cs] = gc
-            parent[cs] = s
-            closed[cs] &= 2
-            if child == ZERO:
-                ub = gc
-                ub_arr[0] = gc
-                ctr[3] = cs
-                continue
-            _heap_push(hf, hg, hslot, ctr[0], gc + hc, gc, cs)
-            ctr[0] += 1
-    return RUNNING
-
-
-@njit(cache=True)
 def open_min_f(gval, closed, hf, hg, hslot, size, ub):  # type: ignore[no-untyped-def]
     """Smallest bound among the live entries of the heap (capped by ``ub``): a lower bound on the optimum."""
     best = ub
@@ -513,46 +331,10 @@ def open_min_f(gval, closed, hf, hg, hslot, size, ub):  # type: ignore[no-untype
     return best
 
 
-@njit(cache=True)
-def rehash(keys, used, gval, hval, parent, closed, nkeys, nused, ngval, nhval, nparent, nclosed, remap):  # type: ignore[no-untyped-def]
-    """Move every entry into the larger table; ``remap[old] = new`` for the heap's slot numbers."""
-    mask = np.int64(nkeys.shape[0] - 1)
-    for i in range(keys.shape[0]):
-        if used[i]:
-            j = -lookup(nkeys, nused, keys[i], mask) - 1
-            nused[j] = 1
-            nkeys[j] = keys[i]
-            ngval[j] = gval[i]
-            nhval[j] = hval[i]
-            nparent[j] = parent[i]
-            nclosed[j] = closed[i]
-            remap[i] = j
-
-
-@njit(cache=True)
-def trace_back(goal_slot, full, keys, used, parent, n):  # type: ignore[no-untyped-def]
-    """Scenes in shooting order, following the parent links from the empty set back to the full set."""
-    mask = np.int64(keys.shape[0] - 1)
-    rev = np.empty(n, dtype=np.int64)
-    k = 0
-    slot = goal_slot
-    Q = keys[slot]
-    while Q != full:
-        s = parent[slot]
-        rev[k] = s
-        k += 1
-        Q = Q | (ONE << np.uint64(s))
-        slot = lookup(keys, used, Q, mask)
-    out = np.empty(k, dtype=np.int64)
-    for i in range(k):
-        out[i] = rev[k - 1 - i]
-    return out
-
-
 # ------------------------------------------------------------------------------------ double-ended search ---
 #
-# Scenes are placed at both ends of the shooting order (de la Banda et al. 2011, §6; Qin et al. 2016 branch the
-# same way). With B the scenes placed at the front, E those placed at the back and Q the middle, the cost of
+# Scenes are placed at both ends of the shooting order (as in de la Banda et al. 2011 and Qin et al. 2016).
+# With B the scenes placed at the front, E those placed at the back and Q the middle, the cost of
 # the middle depends on Q, FB = a(B) ∩ (a(Q) ∪ a(E)) and FE = a(E) ∩ (a(Q) ∪ a(B)) only, so the state key is
 # the three bitsets (at most 64 scenes and 64 actors after preprocessing). Actors in FB ∩ FE are on location
 # for the whole middle (an exact cost), actors in FB only until their last middle scene, actors in FE only
@@ -651,7 +433,9 @@ def lower_bound2(Q, FB, FE, n, m, cost, dur, base, sa_ptr, sa_idx, sa_mask, rati
 
 @njit(cache=True)
 def _hash3(k0, k1, k2, mask):  # type: ignore[no-untyped-def]
-    z = k0 * np.uint64(0x9E3779B97F4A7C15) ^ (k1 + np.uint64(0x632BE59BD9B4E019)) * np.uint64(0xC2B2AE3D27D4EB4F)
+    z = k0 * np.uint64(0x9E3779B97F4A7C15) ^ (k1 + np.uint64(0x632BE59BD9B4E019)) * np.uint64(
+        0xC2B2AE3D27D4EB4F
+    )
     z ^= (k2 + np.uint64(0x165667B19E3779F9)) * np.uint64(0xD6E8FEB86659FD93)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -757,18 +541,16 @@ def astar2_run(  # type: ignore[no-untyped-def]
         side = -1
         forced = -1
         for s in range(n):
-            if (Q >> np.uint64(s)) & ONE:
-                if sa_mask[s] == FB:
-                    side = 0
-                    forced = s
-                    break
+            if (Q >> np.uint64(s)) & ONE and sa_mask[s] == FB:
+                side = 0
+                forced = s
+                break
         if forced < 0:
             for s in range(n):
-                if (Q >> np.uint64(s)) & ONE:
-                    if sa_mask[s] == FE:
-                        side = 1
-                        forced = s
-                        break
+                if (Q >> np.uint64(s)) & ONE and sa_mask[s] == FE:
+                    side = 1
+                    forced = s
+                    break
         if side < 0:
             side = 0 if _popcount(FB) <= _popcount(FE) else 1
         here = FB if side == 0 else FE
@@ -814,7 +596,9 @@ def astar2_run(  # type: ignore[no-untyped-def]
                 keys[cs, 2] = k2
                 gval[cs] = INF
                 closed[cs] = 0
-                hval[cs] = lower_bound2(Qc, k1, k2, n, m, cost, dur, base, sa_ptr, sa_idx, sa_mask, ratio, idx)
+                hval[cs] = lower_bound2(
+                    Qc, k1, k2, n, m, cost, dur, base, sa_ptr, sa_idx, sa_mask, ratio, idx
+                )
                 ctr[1] += 1
                 ctr[4] += 1
             hc = hval[cs]
@@ -840,7 +624,9 @@ def astar2_run(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def rehash3(keys, used, gval, hval, pslot, pmove, closed, nkeys, nused, ngval, nhval, npslot, npmove, nclosed, remap):  # type: ignore[no-untyped-def]
+def rehash3(  # type: ignore[no-untyped-def]
+    keys, used, gval, hval, pslot, pmove, closed, nkeys, nused, ngval, nhval, npslot, npmove, nclosed, remap
+):
     mask = np.int64(nkeys.shape[0] - 1)
     for i in range(keys.shape[0]):
         if used[i]:
@@ -884,4 +670,283 @@ def trace_back2(goal_slot, pslot, pmove, n):  # type: ignore[no-untyped-def]
         else:
             out[hi] = mv - n
             hi -= 1
+    return out
+
+
+# ---------------------------------------------------------------- front-to-back search, compact layout ---
+#
+# The table is one int64 array, a row per state: ``tab[i] = (key, g, h, meta)`` (key = the bitset Q, below
+# 2**63 because the search takes at most 63 scenes; EMPTY = -1 marks a free row) with meta = parent scene |
+# CLOSED | EXACT, so a probe and the state's data share a cache line. The open list is a bucket
+# queue over the bound f = g + h (bucket = (f - fbase) >> shift), last in first out inside a bucket; with
+# the path-max rule f never decreases from parent to child, so the scan pointer only moves forward.
+
+EMPTY = -1
+CLOSED = 256
+EXACT = 512
+
+
+@njit(cache=True)
+def dp_lookup(tab, key, mask):  # type: ignore[no-untyped-def]
+    i = _hash(key, mask)
+    ik = np.int64(key)
+    while True:
+        k = tab[i, 0]
+        if k == ik:
+            return i
+        if k == EMPTY:
+            return -i - 1
+        i = (i + 1) & mask
+
+
+@njit(cache=True)
+def _bq_push(bhead, e_slot, e_g, e_next, ctr, fbase, shift, f, g, slot):  # type: ignore[no-untyped-def]
+    b = (f - fbase) >> shift
+    nb = bhead.shape[0]
+    if b < 0:
+        b = 0
+    if b >= nb:
+        b = nb - 1
+    e = ctr[6]
+    if e >= 0:
+        ctr[6] = e_next[e]
+    else:
+        e = ctr[7]
+        ctr[7] += 1
+    e_slot[e] = slot
+    e_g[e] = g
+    e_next[e] = bhead[b]
+    bhead[b] = e
+    if b < ctr[5]:
+        ctr[5] = b
+    ctr[0] += 1
+
+
+@njit(cache=True)
+def dp_init(full, tab, bhead, e_slot, e_g, e_next, ctr, fbase, shift, h0):  # type: ignore[no-untyped-def]
+    mask = np.int64(tab.shape[0] - 1)
+    i = -dp_lookup(tab, full, mask) - 1
+    tab[i, 0] = np.int64(full)
+    tab[i, 1] = 0
+    tab[i, 2] = h0
+    tab[i, 3] = EXACT
+    ctr[0] = 0  # live entries in the queue
+    ctr[1] = 1  # table entries
+    ctr[2] = 0  # expansions
+    ctr[3] = -1  # goal slot
+    ctr[4] = 0  # bound evaluations
+    ctr[5] = 0  # scan pointer
+    ctr[6] = -1  # free list of queue entries
+    ctr[7] = 0  # high-water mark of queue entries
+    _bq_push(bhead, e_slot, e_g, e_next, ctr, fbase, shift, h0, 0, i)
+
+
+@njit(cache=True)
+def dp_run(  # type: ignore[no-untyped-def]
+    n,
+    m,
+    full,
+    sc,
+    cost,
+    dur,
+    base,
+    sa_ptr,
+    sa_idx,
+    sub_ptr,
+    sub_idx,
+    tab,
+    bhead,
+    e_slot,
+    e_g,
+    e_next,
+    ctr,
+    ub_arr,
+    fbase,
+    shift,
+    max_expand,
+    max_load,
+):
+    """Run at most ``max_expand`` expansions; returns RUNNING, GOAL (never: goals only lower the bound),
+    EXHAUSTED (no state below ``ub_arr[0]`` is left: it is optimal), TABLE_FULL or HEAP_FULL."""
+    mask = np.int64(tab.shape[0] - 1)
+    ecap = e_slot.shape[0]
+    nb = bhead.shape[0]
+    onloc = np.zeros(m, dtype=np.int8)
+    started = np.zeros(m, dtype=np.int8)
+    ratio = np.zeros(m, dtype=np.float64)
+    idx = np.empty(m, dtype=np.int64)
+    onloc2 = np.zeros(m, dtype=np.int8)
+    ub = ub_arr[0]
+    done = 0
+    while done < max_expand:
+        if ctr[1] >= max_load:
+            return TABLE_FULL
+        if ctr[7] + n + 2 >= ecap:
+            return HEAP_FULL
+        cur = ctr[5]
+        while cur < nb and bhead[cur] < 0:
+            cur += 1
+        ctr[5] = cur
+        if cur >= nb or fbase + (cur << shift) >= ub:
+            return EXHAUSTED
+        e = bhead[cur]
+        bhead[cur] = e_next[e]
+        e_next[e] = ctr[6]
+        ctr[6] = e
+        ctr[0] -= 1
+        slot = e_slot[e]
+        g = e_g[e]
+        meta = tab[slot, 3]
+        if (meta & CLOSED) or g != tab[slot, 1]:
+            continue
+        Q = np.uint64(tab[slot, 0])
+        h_parent = tab[slot, 2]
+        if not (meta & EXACT):
+            # lazy bound: the full bound is computed only for states that reach the front of the queue
+            meta |= EXACT
+            tab[slot, 3] = meta
+            ctr[4] += 1
+            hx = lower_bound(Q, full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc2, ratio, idx)
+            if hx > h_parent:
+                h_parent = hx
+                tab[slot, 2] = hx
+                if g + hx >= ub:
+                    continue
+                if ((g + hx - fbase) >> shift) > cur:
+                    _bq_push(bhead, e_slot, e_g, e_next, ctr, fbase, shift, g + hx, g, slot)
+                    continue
+        if g + h_parent >= ub:
+            continue
+        tab[slot, 3] = meta | CLOSED
+        done += 1
+        ctr[2] += 1
+        notq = (~Q) & full
+        hold = np.int64(0)
+        k_on = 0
+        for a in range(m):
+            x = sc[a]
+            st = (x & notq) != ZERO
+            started[a] = st
+            if st and (x & Q) != ZERO:
+                onloc[a] = 1
+                hold += cost[a]
+                k_on += 1
+            else:
+                onloc[a] = 0
+        fixed_q = np.int64(0)
+        forced = -1
+        for s in range(n):
+            if (Q >> np.uint64(s)) & ONE:
+                fixed_q += base[s]
+                if forced < 0 and sa_ptr[s + 1] - sa_ptr[s] == k_on:
+                    ok = True
+                    for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                        if not onloc[sa_idx[p]]:
+                            ok = False
+                            break
+                    if ok:
+                        forced = s
+        for s in range(n):
+            if not ((Q >> np.uint64(s)) & ONE):
+                continue
+            if forced >= 0 and s != forced:
+                continue
+            if forced < 0:
+                dominated = False
+                for p in range(sub_ptr[s], sub_ptr[s + 1]):
+                    j = sub_idx[p]
+                    if not ((Q >> np.uint64(j)) & ONE):
+                        continue
+                    ok = True
+                    for q in range(sa_ptr[j], sa_ptr[j + 1]):
+                        a = sa_idx[q]
+                        if not started[a] and not ((sc[a] >> np.uint64(s)) & ONE):
+                            ok = False
+                            break
+                    if ok:
+                        dominated = True
+                        break
+                if dominated:
+                    continue
+            inside = np.int64(0)
+            for p in range(sa_ptr[s], sa_ptr[s + 1]):
+                a = sa_idx[p]
+                if onloc[a]:
+                    inside += cost[a]
+            c = base[s] + dur[s] * (hold - inside)
+            gc = g + c
+            hlo = fixed_q - base[s]
+            if h_parent - c > hlo:
+                hlo = h_parent - c
+            if gc + hlo >= ub:
+                continue
+            child = Q & ~(ONE << np.uint64(s))
+            cs = dp_lookup(tab, child, mask)
+            if cs < 0:
+                cs = -cs - 1
+                tab[cs, 0] = np.int64(child)
+                tab[cs, 1] = INF
+                tab[cs, 2] = hlo
+                tab[cs, 3] = 0
+                ctr[1] += 1
+            elif hlo > tab[cs, 2]:
+                tab[cs, 2] = hlo
+            hc = tab[cs, 2]
+            if gc >= tab[cs, 1] or gc + hc >= ub:
+                continue
+            tab[cs, 1] = gc
+            tab[cs, 3] = (tab[cs, 3] & EXACT) | s
+            if child == ZERO:
+                ub = gc
+                ub_arr[0] = gc
+                ctr[3] = cs
+                continue
+            _bq_push(bhead, e_slot, e_g, e_next, ctr, fbase, shift, gc + hc, gc, cs)
+    return RUNNING
+
+
+@njit(cache=True)
+def dp_open_min(tab, bhead, e_slot, e_g, e_next, ctr, ub):  # type: ignore[no-untyped-def]
+    """Smallest bound among the live queue entries, capped by ``ub``: a lower bound on the optimum."""
+    best = ub
+    for b in range(ctr[5], bhead.shape[0]):
+        e = bhead[b]
+        while e >= 0:
+            s = e_slot[e]
+            if not (tab[s, 3] & CLOSED) and e_g[e] == tab[s, 1]:
+                f = e_g[e] + tab[s, 2]
+                if f < best:
+                    best = f
+            e = e_next[e]
+    return best
+
+
+@njit(cache=True)
+def dp_rehash(tab, ntab, remap):  # type: ignore[no-untyped-def]
+    mask = np.int64(ntab.shape[0] - 1)
+    for i in range(tab.shape[0]):
+        if tab[i, 0] != EMPTY:
+            j = -dp_lookup(ntab, np.uint64(tab[i, 0]), mask) - 1
+            for k in range(4):
+                ntab[j, k] = tab[i, k]
+            remap[i] = j
+
+
+@njit(cache=True)
+def dp_trace(goal_slot, full, tab, n):  # type: ignore[no-untyped-def]
+    """Scenes in shooting order, following the parent scenes from the empty set back to the full set."""
+    mask = np.int64(tab.shape[0] - 1)
+    rev = np.empty(n, dtype=np.int64)
+    k = 0
+    slot = goal_slot
+    Q = np.uint64(tab[slot, 0])
+    while full != Q:
+        s = tab[slot, 3] & 255
+        rev[k] = s
+        k += 1
+        Q = Q | (ONE << np.uint64(s))
+        slot = dp_lookup(tab, Q, mask)
+    out = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        out[i] = rev[k - 1 - i]
     return out

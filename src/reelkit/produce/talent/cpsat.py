@@ -1,8 +1,8 @@
 """The same talent-scheduling problem as a CP-SAT model, for comparison with the dynamic program.
 
-Each (reduced) scene is an interval of its duration on one machine without gaps: ``AddNoOverlap`` over
+Each (reduced) scene is an interval of its duration on one machine without gaps: ``add_no_overlap`` over
 ``[0, total days)``. Actor ``a`` starts at the earliest start of its scenes and ends at the latest end
-(``AddMinEquality`` / ``AddMaxEquality``); the objective is ``Σ c(a)·(end(a) − start(a))``. Reversing a
+(``add_min_equality`` / ``add_max_equality``); the objective is ``Σ c(a)·(end(a) − start(a))``. Reversing a
 schedule keeps its cost, so ``start(scene 0) ≤ start(scene 1)`` removes the mirrored half of the search
 space. The model gets the same preprocessing as the dynamic program (it solves the reduced instance).
 """
@@ -28,30 +28,30 @@ def solve_cpsat(inst: TalentInstance, *, time_limit: float | None = None, worker
     m, n = req.shape
     horizon = int(dur.sum())
     model = cp_model.CpModel()
-    start = [model.NewIntVar(0, horizon - int(dur[s]), f"start{s}") for s in range(n)]
-    ivs = [model.NewFixedSizeIntervalVar(start[s], int(dur[s]), f"scene{s}") for s in range(n)]
-    model.AddNoOverlap(ivs)
+    start = [model.new_int_var(0, horizon - int(dur[s]), f"start{s}") for s in range(n)]
+    ivs = [model.new_fixed_size_interval_var(start[s], int(dur[s]), f"scene{s}") for s in range(n)]
+    model.add_no_overlap(ivs)
     terms = []
     for a in range(m):
         scenes = np.flatnonzero(req[a]).tolist()
-        lo = model.NewIntVar(0, horizon, f"first{a}")
-        hi = model.NewIntVar(0, horizon, f"last{a}")
-        model.AddMinEquality(lo, [start[s] for s in scenes])
-        model.AddMaxEquality(hi, [start[s] + int(dur[s]) for s in scenes])
+        lo = model.new_int_var(0, horizon, f"first{a}")
+        hi = model.new_int_var(0, horizon, f"last{a}")
+        model.add_min_equality(lo, [start[s] for s in scenes])
+        model.add_max_equality(hi, [start[s] + int(dur[s]) for s in scenes])
         # an actor is on location at least for their own scenes
-        model.Add(hi - lo >= int(dur[scenes].sum()))
+        model.add(hi - lo >= int(dur[scenes].sum()))
         terms.append(int(cost[a]) * (hi - lo))
     if n >= 2:
-        model.Add(start[0] <= start[1])  # reversal symmetry
-    model.Minimize(sum(terms) if terms else 0)
+        model.add(start[0] <= start[1])  # reversal symmetry
+    model.minimize(sum(terms) if terms else 0)
     solver = cp_model.CpSolver()
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
-    status = solver.Solve(model)
+    status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        order_red = sorted(range(n), key=lambda s: solver.Value(start[s]))
-        bound = int(np.ceil(solver.BestObjectiveBound() - 1e-6))
+        order_red = sorted(range(n), key=lambda s: solver.value(start[s]))
+        bound = int(np.ceil(solver.best_objective_bound - 1e-6))
     else:  # no schedule within the limit: report the given order with the trivial bound
         order_red = list(range(n))
         bound = int(dur @ (cost @ req.astype(np.int64))) if m else 0
@@ -66,7 +66,7 @@ def solve_cpsat(inst: TalentInstance, *, time_limit: float | None = None, worker
         holding_cost=total - inst.fixed_cost,
         optimal=optimal,
         lower_bound=lb,
-        nodes=int(solver.NumBranches()),
+        nodes=int(solver.num_branches),
         time_s=time.perf_counter() - t0,
         method="cpsat",
         status="optimal" if optimal else "time_limit",

@@ -1,8 +1,9 @@
 """Readers for the talent-scheduling benchmark formats, with errors that name ``file:line``.
 
-* Stuckey ``.dat`` (also DDOLib's generated ``.txt``): a name line, then whitespace-separated tokens: number of
-  scenes ``n``, number of actors ``m``, ``m`` rows of ``n`` 0/1 flags each followed by the actor's daily cost,
-  then ``n`` scene durations. Parsed by tokens (CRLF, blank lines and ``n m`` on one line all work).
+* Stuckey ``.dat`` (also DDOLib's generated ``.txt``): a name line, then whitespace-separated tokens:
+  number of scenes ``n``, number of actors ``m``, ``m`` rows of ``n`` 0/1 flags each followed by the
+  actor's daily cost, then ``n`` scene durations. Parsed by tokens (CRLF, blank lines and ``n m`` on one
+  line all work).
 * MiniZinc ``talent_scheduling.mzn`` data (``.dzn``): ``numScenes``, ``numActors``, ``ia`` (2-D actors ×
   scenes), ``c`` (costs), ``d`` (durations); other parameters (such as a sample schedule ``s``) are ignored.
 * CSPLib prob039 ``rehearsal.mzn`` data (``.dzn``): ``num_pieces``, ``num_players``, ``duration``,
@@ -80,7 +81,9 @@ def parse_dat(text: str, *, source: str = "<string>") -> TalentInstance:
         try:
             v = int(tok.text)
         except ValueError:
-            raise DataFormatError(f"expected {what} (an integer), found {tok.text!r}", path=source, line=tok.line)
+            raise DataFormatError(
+                f"expected {what} (an integer), found {tok.text!r}", path=source, line=tok.line
+            ) from None
         if lo is not None and v < lo:
             raise DataFormatError(f"{what} must be >= {lo}, found {v}", path=source, line=tok.line)
         return v
@@ -309,14 +312,18 @@ def parse_dzn(text: str, *, source: str = "<string>") -> TalentInstance:
     if not isinstance(n_v, int) or n_v < 1:
         raise DataFormatError(f"{keys['n']} must be a positive integer", path=source, line=line(keys["n"]))
     if not isinstance(m_v, int) or m_v < 0:
-        raise DataFormatError(f"{keys['m']} must be a non-negative integer", path=source, line=line(keys["m"]))
+        raise DataFormatError(
+            f"{keys['m']} must be a non-negative integer", path=source, line=line(keys["m"])
+        )
     n, m = n_v, m_v
 
     def vector(key: str, size: int, lo: int) -> np.ndarray:
         v = get(key)
         if not isinstance(v, _Array) or len(v.values) != size:
             got = len(v.values) if isinstance(v, _Array) else "not an array"
-            raise DataFormatError(f"{key} must be an array of {size} values (got {got})", path=source, line=line(key))
+            raise DataFormatError(
+                f"{key} must be an array of {size} values (got {got})", path=source, line=line(key)
+            )
         arr = np.array(v.values, dtype=np.int64)
         if np.any(arr < lo):
             raise DataFormatError(f"{key} values must be >= {lo}", path=source, line=line(key))

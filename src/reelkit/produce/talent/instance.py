@@ -18,7 +18,7 @@ __all__ = ["TalentInstance", "TalentSolution", "schedule_cost"]
 
 
 def _frozen(a: npt.ArrayLike, dtype: type) -> npt.NDArray[np.int64] | npt.NDArray[np.bool_]:
-    arr = np.array(a, dtype=dtype, copy=True)
+    arr: npt.NDArray[np.int64] | npt.NDArray[np.bool_] = np.array(a, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
 
@@ -27,9 +27,9 @@ def _frozen(a: npt.ArrayLike, dtype: type) -> npt.NDArray[np.int64] | npt.NDArra
 class TalentInstance:
     """Scenes × actors of one talent-scheduling problem.
 
-    ``requires[a, s]`` is true when actor ``a`` is in scene ``s``; ``durations[s]`` is in days; ``costs[a]`` is
-    the daily pay. ``scene_ids`` are the ids the source file uses (1-based column positions for every format
-    we read); ``actor_names`` are labels for reports.
+    ``requires[a, s]`` is true when actor ``a`` is in scene ``s``; ``durations[s]`` is in days; ``costs[a]``
+    is the daily pay. ``scene_ids`` are the ids the source file uses (1-based column positions for every
+    format we read); ``actor_names`` are labels for reports.
     """
 
     requires: npt.NDArray[np.bool_]

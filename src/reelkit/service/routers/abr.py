@@ -12,9 +12,10 @@
   buffer, stalls), the server's decisions and the paced transfers, for comparison with the simulator.
 * ``GET /abr/demo``: a page that plays a stream with dash.js and a custom ABR rule calling the endpoint.
   dash.js is the npm package ``dashjs`` (``web/abr/package.json``), served from
-  ``/abr/vendor/dash.all.min.js`` (``$REELKIT_DASHJS``, then ``static/vendor/``, then ``web/abr/node_modules``); nothing comes from a CDN.
+  ``/abr/vendor/dash.all.min.js`` (``$REELKIT_DASHJS``, then ``static/vendor/``, then
+  ``web/abr/node_modules``); nothing comes from a CDN.
 
-The stream ``sample`` is built on first use (a generated test clip, 240p..720p, 4 s segments).
+The stream ``sample`` is built on first use (a generated test clip, 180p..720p, 4 s segments).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 Name = Annotated[str, PathParam(pattern=_NAME, max_length=100)]
+#: a session id, or ``-`` for unshaped, session-less fetches
+SessionPath = Annotated[str, PathParam(pattern=r"^(-|[A-Za-z0-9][A-Za-z0-9_.\-]{0,99})$", max_length=100)]
 TracePath = Annotated[
     str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}(~(busy|wall))?$", max_length=106)
 ]
@@ -88,7 +91,7 @@ class AbrSession:
 
 
 class SessionTable:
-    """Sessions by id: the least recently used go beyond ``max_sessions``; idle ones expire after ``ttl_s``."""
+    """Sessions by id: the least recently used go beyond ``max_sessions``; idle ones expire (``ttl_s``)."""
 
     def __init__(self, max_sessions: int = MAX_SESSIONS, ttl_s: float = SESSION_TTL_S) -> None:
         self.max_sessions = max_sessions
@@ -134,6 +137,8 @@ class AbrRuntime:
     folder: Path
     sessions: SessionTable = field(default_factory=SessionTable)
     build_lock: threading.Lock = field(default_factory=threading.Lock)
+    builder: threading.Thread | None = None
+    build_error: str | None = None
 
     @property
     def streams_dir(self) -> Path:
@@ -339,8 +344,9 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
     if fresh:
         old = session
         session = _new_session(rt, req)
-        if old is not None and old.link is not None and req.chunk_index == 0:
-            session.link, session.trace = old.link, old.trace  # the segment server may have started already
+        if old is not None and old.link is not None:
+            # the network belongs to the session id: the segment server's link (and its clock) carries over
+            session.link, session.trace = old.link, old.trace
         rt.sessions.put(session)
     assert session is not None
     n_levels = len(session.ladder_kbps)
@@ -479,24 +485,21 @@ def streams(state: StateDep) -> StreamList:
     """The packaged streams and the traces the segment server can pace by."""
     rt = _runtime(state)
     out = []
-    if rt.streams_dir.is_dir():
-        for d in sorted(rt.streams_dir.iterdir()):
-            if not re.match(_NAME, d.name) or not (d / "stream.json").is_file():
-                continue
-            try:
-                s = _load_stream(rt, d.name)
-            except HTTPException:
-                continue
-            out.append(
-                StreamOut(
-                    name=d.name,
-                    ladder_kbps=list(s.bitrates_kbps),
-                    resolutions=[f"{r.width}x{r.height}" for r in s.renditions],
-                    segment_s=s.segment_s,
-                    segments=s.n_segments,
-                    mpd=f"/abr/stream/{d.name}/none/-/manifest.mpd",
-                )
+    for name in _stream_names(rt):
+        try:
+            s = _load_stream(rt, name)
+        except (HTTPException, ReelkitError):
+            continue
+        out.append(
+            StreamOut(
+                name=name,
+                ladder_kbps=list(s.bitrates_kbps),
+                resolutions=[f"{r.width}x{r.height}" for r in s.renditions],
+                segment_s=s.segment_s,
+                segments=s.n_segments,
+                mpd=f"/abr/stream/{name}/none/-/manifest.mpd",
             )
+        )
     return StreamList(streams=out, traces=_trace_names(rt))
 
 
@@ -519,7 +522,7 @@ def _cached_stream(folder: str, mtime: int) -> Any:
 
 
 def build_sample_stream(folder: Path) -> Any:
-    """The demo's stream: a generated 48 s clip, five levels 240p..720p (300..2850 kbps), 4 s segments."""
+    """The demo's stream: a generated 48 s clip, five levels 180p..720p (300..2850 kbps), 4 s segments."""
     import tempfile
 
     from reelkit.stream.dash import DEFAULT_LADDER, make_sample_clip, package_dash
@@ -530,17 +533,34 @@ def build_sample_stream(folder: Path) -> Any:
         return package_dash(clip, folder, renditions=DEFAULT_LADDER, segment_s=4.0, preset="ultrafast")
 
 
-async def _ensure_stream(rt: AbrRuntime, name: str) -> None:
+def _ensure_stream(rt: AbrRuntime, name: str) -> bool:
+    """Whether stream ``name`` can be served now; for ``sample``, start building it in the background."""
     folder = rt.streams_dir / name
     if name != SAMPLE_STREAM or (folder / "stream.json").is_file():
-        return
+        return True
+    with rt.build_lock:
+        if rt.builder is None or not rt.builder.is_alive():
+            rt.build_error = None
 
-    def build() -> None:
-        with rt.build_lock:
-            if not (folder / "stream.json").is_file():
-                build_sample_stream(folder)
+            def build() -> None:
+                try:
+                    build_sample_stream(folder)
+                except (ReelkitError, OSError) as exc:
+                    rt.build_error = str(exc)
 
-    await run_in_threadpool(build)
+            rt.builder = threading.Thread(target=build, name="reelkit-abr-sample", daemon=True)
+            rt.builder.start()
+    if rt.build_error is not None:
+        raise HTTPException(500, f"building the sample stream failed: {rt.build_error}")
+    return False
+
+
+def _stream_names(rt: AbrRuntime) -> list[str]:
+    if not rt.streams_dir.is_dir():
+        return []
+    return sorted(
+        d.name for d in rt.streams_dir.iterdir() if re.match(_NAME, d.name) and (d / "stream.json").is_file()
+    )
 
 
 def _trace_names(rt: AbrRuntime) -> list[str]:
@@ -570,7 +590,7 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
 
 @router.get("/abr/stream/{stream}/{trace}/{session_id}/{file}", dependencies=[Depends(require_read)])
 async def stream_file(
-    stream: Name, trace: TracePath, session_id: Name, file: str, state: StateDep
+    stream: Name, trace: TracePath, session_id: SessionPath, file: str, state: StateDep
 ) -> Response:
     """The MPD or a segment of ``stream``; media segments paced by ``trace`` on the session's link.
 
@@ -582,7 +602,8 @@ async def stream_file(
     rt = _runtime(state)
     if not _FILE.match(file):
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
-    await _ensure_stream(rt, stream)
+    if not _ensure_stream(rt, stream):
+        raise HTTPException(503, "the sample stream is being built; retry in a minute", {"Retry-After": "10"})
     s = _load_stream(rt, stream)
     path = Path(s.folder) / file
     if not path.is_file():
@@ -669,7 +690,16 @@ async def demo(
     if not state.settings.web_ui or state.settings.protect_reads:
         raise HTTPException(404, "the web pages are turned off on this server")
     rt = _runtime(state)
-    await _ensure_stream(rt, stream)
+    if not _ensure_stream(rt, stream):
+        wait: dict[str, Any] = {
+            "profile": None,
+            "model_version": None,
+            "building": True,
+            "stream_name": stream,
+        }
+        return state.templates.TemplateResponse(
+            request, "abr_demo.html", wait, status_code=503, headers={**_NO_STORE, "Retry-After": "5"}
+        )
     s = _load_stream(rt, stream)
     names = _algos()
     chosen = algo or default_algo()
@@ -692,12 +722,13 @@ async def demo(
         "decideUrl": "/v1/abr/decide",
         "logUrl": f"/v1/abr/sessions/{sid}/log",
     }
-    ctx = {
+    ctx: dict[str, Any] = {
         "profile": None,
         "model_version": None,
         "config": config,
         "stream": s,
         "traces": traces,
+        "streams": _stream_names(rt) or [stream],
         "algos": names,
         "dashjs_ok": dashjs_path() is not None,
         "ladder": list(zip(s.renditions, np.arange(len(s.renditions)), strict=True)),

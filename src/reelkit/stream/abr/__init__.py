@@ -1,6 +1,9 @@
-"""Adaptive bitrate (ABR): trace-driven simulator with Pensieve's test-environment semantics, the
-community's baselines (rate-based, BBA, BOLA, MPC, robustMPC), throughput predictors, a Fugu-style stochastic
-MPC, the offline optimum, and a learned policy (imitation of the offline optimum).
+"""Adaptive bitrate (ABR): a trace-driven simulator with Pensieve's test-environment semantics
+(:mod:`~reelkit.stream.abr.sim` states them and their sources), the community's baselines (rate-based, BBA,
+BOLA, MPC, robustMPC; :mod:`~reelkit.stream.abr.algos`), throughput predictors (harmonic mean, EWMA, a learned
+distribution), the learned policy ``fugu`` (stochastic MPC on the learned distribution,
+:mod:`~reelkit.stream.abr.stochastic`) shipped as ``best``, and the offline optimum
+(:mod:`~reelkit.stream.abr.optimal`).
 
 The per-step interface (:class:`AbrPolicy` ``reset``/``choose`` on :class:`Observation`) is what the
 simulator, the command line and the playback service all use.

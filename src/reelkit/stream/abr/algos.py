@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import itertools
-
 from functools import lru_cache
 
 import numba
@@ -209,8 +208,17 @@ def mpc_plan(
     units, scale = _q_units(q, video.bitrates_kbps)
     return int(
         _plan(
-            level_combos(video.n_levels, horizon), n_eff, fs, units, scale, q.rebuf_penalty, q.smooth_penalty,
-            int(last_level), float(buffer_s), float(bandwidth_mbyteps), video.chunk_s,
+            level_combos(video.n_levels, horizon),
+            n_eff,
+            fs,
+            units,
+            scale,
+            q.rebuf_penalty,
+            q.smooth_penalty,
+            int(last_level),
+            float(buffer_s),
+            float(bandwidth_mbyteps),
+            video.chunk_s,
         )
     )
 
@@ -283,8 +291,17 @@ class MPC(AbrPolicy):
             fs[:, : hi - start] = v.sizes[:, start:hi]
         return int(
             _plan(
-                self._combos, n_eff, fs, self._units, self._scale, self.qoe.rebuf_penalty, self.qoe.smooth_penalty,
-                int(obs.last_level), float(obs.buffer_s), float(bw), v.chunk_s,
+                self._combos,
+                n_eff,
+                fs,
+                self._units,
+                self._scale,
+                self.qoe.rebuf_penalty,
+                self.qoe.smooth_penalty,
+                int(obs.last_level),
+                float(obs.buffer_s),
+                float(bw),
+                v.chunk_s,
             )
         )
 
@@ -294,5 +311,3 @@ class RobustMPC(MPC):
 
     name = "robustmpc"
     robust = True
-
-

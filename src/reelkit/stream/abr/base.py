@@ -32,14 +32,14 @@ __all__ = [
     "load_video_dir",
 ]
 
-#: Pensieve's ladder (``sim/env.py`` VIDEO_BIT_RATE) and chunk length (``test/mpc.py`` VIDEO_CHUNCK_LEN 4000 ms).
+#: Pensieve's ladder (``sim/env.py`` VIDEO_BIT_RATE) and chunk length (``test/mpc.py`` 4000 ms).
 DEFAULT_BITRATES_KBPS: tuple[float, ...] = (300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0)
 DEFAULT_CHUNK_S = 4.0
 
 
 @dataclass(frozen=True, eq=False)
 class Video:
-    """An encoded video: ``bitrates_kbps`` (L,) ascending, ``chunk_s`` seconds per chunk, ``sizes`` (L, N) bytes."""
+    """An encoded video: ``bitrates_kbps`` (L,) ascending, ``chunk_s`` s per chunk, ``sizes`` (L, N) bytes."""
 
     bitrates_kbps: np.ndarray
     chunk_s: float
@@ -84,7 +84,9 @@ class Video:
 
     def with_session(self, total_chunks: int) -> Video:
         """This video with sessions of ``min(total_chunks, n_chunks)`` chunks."""
-        return Video(self.bitrates_kbps, self.chunk_s, self.sizes, self.name, min(int(total_chunks), self.n_chunks))
+        return Video(
+            self.bitrates_kbps, self.chunk_s, self.sizes, self.name, min(int(total_chunks), self.n_chunks)
+        )
 
     def chunk_size(self, level: int, index: int) -> float:
         """Bytes of chunk ``index`` at ``level``; 0 past the end (as Pensieve's ``test/mpc.py``)."""
@@ -183,9 +185,13 @@ def _read_size_file(path: Path) -> np.ndarray:
             try:
                 v = float(tok)
             except ValueError:
-                raise DataFormatError(f"chunk size {tok!r} is not a number", path=str(path), line=lineno) from None
+                raise DataFormatError(
+                    f"chunk size {tok!r} is not a number", path=str(path), line=lineno
+                ) from None
             if not np.isfinite(v) or v <= 0:
-                raise DataFormatError(f"chunk size must be positive; got {tok!r}", path=str(path), line=lineno)
+                raise DataFormatError(
+                    f"chunk size must be positive; got {tok!r}", path=str(path), line=lineno
+                )
             vals.append(v)
     if not vals:
         raise EmptyDataError("no chunk sizes in file", path=str(path))
@@ -250,7 +256,8 @@ def load_video_dir(
     else:
         if len(levels) != len(DEFAULT_BITRATES_KBPS):
             raise ConfigError(
-                f"{p}: {len(levels)} levels but no *ladder*.json; pass the bitrates (e.g. --bitrates 300,750,...)"
+                f"{p}: {len(levels)} levels but no *ladder*.json; "
+                "pass the bitrates (e.g. --bitrates 300,750,...)"
             )
         b = np.asarray(DEFAULT_BITRATES_KBPS, dtype=np.float64)
     if b.shape[0] != len(levels):
@@ -260,7 +267,9 @@ def load_video_dir(
 
 
 def _iso_duration_s(text: str) -> float:
-    m = re.fullmatch(r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?", text)
+    m = re.fullmatch(
+        r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?", text
+    )
     if not m:
         raise ValueError(text)
     d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
@@ -301,7 +310,9 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
     def local(tag: str) -> str:
         return tag.rsplit("}", 1)[-1]
 
-    reps: list[tuple[int, str, str, int, float, float]] = []  # bandwidth, id, media tpl, start, dur, timescale
+    reps: list[
+        tuple[int, str, str, int, float, float]
+    ] = []  # bandwidth, id, media tpl, start, dur, timescale
     for aset in (e for e in root.iter() if local(e.tag) == "AdaptationSet"):
         mime = aset.get("mimeType", "") or aset.get("contentType", "")
         aset_tpl = next((c for c in aset if local(c.tag) == "SegmentTemplate"), None)
@@ -316,9 +327,13 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
             dur = tpl.get("duration")
             if dur is None:
                 timeline = next((c for c in tpl if local(c.tag) == "SegmentTimeline"), None)
-                s_el = next((c for c in timeline if local(c.tag) == "S"), None) if timeline is not None else None
+                s_el = (
+                    next((c for c in timeline if local(c.tag) == "S"), None) if timeline is not None else None
+                )
                 if s_el is None or s_el.get("d") is None:
-                    raise DataFormatError("SegmentTemplate has neither duration nor SegmentTimeline", path=str(p))
+                    raise DataFormatError(
+                        "SegmentTemplate has neither duration nor SegmentTimeline", path=str(p)
+                    )
                 dur = s_el.get("d")
             reps.append(
                 (
@@ -340,7 +355,7 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
     cols: list[list[float]] = [[] for _ in reps]
     number = reps[0][3]
     while True:
-        row = []
+        row: list[float] = []
         for bw, rid, media, start, _, _ in reps:
             f = base / _fill_template(media, rid, bw, number - reps[0][3] + start)
             if not f.is_file():

@@ -4,11 +4,15 @@ policy, both small enough that numpy on one CPU core trains them in seconds."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Mlp", "softmax", "train_softmax"]
+__all__ = ["CLIP", "Mlp", "softmax", "train_softmax"]
+
+#: standardised inputs are clipped to +-CLIP at prediction time
+CLIP = 5.0
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -29,12 +33,13 @@ class Mlp:
 
     @classmethod
     def init(cls, sizes: list[int], rng: np.random.Generator, mean: np.ndarray, scale: np.ndarray) -> Mlp:
-        ws = [rng.normal(0.0, 1.0 / np.sqrt(a), size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        ws = [rng.normal(0.0, 1.0 / np.sqrt(a), size=(a, b)) for a, b in itertools.pairwise(sizes)]
         bs = [np.zeros(b) for b in sizes[1:]]
         return cls(ws, bs, mean.astype(np.float64), scale.astype(np.float64))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        h = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        # clipped standardised inputs: inputs far outside the training range (another network) extrapolate flat
+        h = np.clip((np.asarray(x, dtype=np.float64) - self.mean) / self.scale, -CLIP, CLIP)
         for w, b in zip(self.ws[:-1], self.bs[:-1], strict=True):
             h = np.tanh(h @ w + b)
         out: np.ndarray = h @ self.ws[-1] + self.bs[-1]

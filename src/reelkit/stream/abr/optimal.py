@@ -5,9 +5,9 @@ QoE so far. Every state is expanded with every level through the exact chunk ste
 :mod:`reelkit.stream.abr.sim` (same arithmetic), and states are merged by the discretisation
 ``(elapsed wall time // time_step_s, buffer // buffer_step_s, level)``: of the paths that fall into one cell
 only the one with the highest QoE so far survives. Everything else is exact, so the result is a real plan
-whose QoE the simulator reproduces exactly (a lower bound on the true optimum that tightens as the steps
-shrink; with the default 0.1 s / 0.1 s cells it is within a few thousandths of a QoE unit per chunk of the
-0.05 s answer on the Pensieve traces, see ``benchmarks/RESULTS.d/abr.md``). Pensieve's own ``test/dp.cc``
+whose QoE the simulator reproduces exactly (a lower bound on the true optimum that tightens as the cells
+shrink). The default cells are 1 s of wall time by 0.5 s of buffer: a few seconds per trace; on Pensieve
+traces spot-checked at 0.25 s x 0.25 s the total QoE moved by at most 0.3 (of 30-200 per trace). Pensieve's own ``test/dp.cc``
 uses 50 ms cells with floored download times instead (an optimistic bound).
 
 Chunk 0 is fetched at the start level (as in the simulator); chunks 1..N-1 are chosen; the objective is
@@ -67,7 +67,7 @@ def _dp(
 ) -> tuple[np.ndarray, float, int]:
     n_levels = sizes.shape[0]
     nb = int(cap_ms / b_cell_ms) + 2
-    delay, sleep, rebuf, buf, ptr, lt = _chunk(
+    delay, sleep, _rebuf, buf, ptr, lt = _chunk(
         times, bw, sizes[start_level, 0], ptr0, last_t0, 0.0, chunk_ms, rtt_ms, payload, cap_ms, step_ms, 1.0
     )
     s_ptr = np.array([ptr], dtype=np.int64)
@@ -92,8 +92,18 @@ def _dp(
         for i in range(n):
             for lv in range(n_levels):
                 d, s, rb, b2, p2, t2 = _chunk(
-                    times, bw, sizes[lv, k], s_ptr[i], s_lt[i], s_buf[i], chunk_ms, rtt_ms, payload, cap_ms,
-                    step_ms, 1.0,
+                    times,
+                    bw,
+                    sizes[lv, k],
+                    s_ptr[i],
+                    s_lt[i],
+                    s_buf[i],
+                    chunk_ms,
+                    rtt_ms,
+                    payload,
+                    cap_ms,
+                    step_ms,
+                    1.0,
                 )
                 j = i * n_levels + lv
                 c_ptr[j] = p2
@@ -158,8 +168,8 @@ def optimal_plan(
     *,
     qoe: str | QoE = "lin",
     config: SimConfig = PENSIEVE,
-    time_step_s: float = 0.1,
-    buffer_step_s: float = 0.1,
+    time_step_s: float = 1.0,
+    buffer_step_s: float = 0.5,
     lower_bound: float | None = None,
 ) -> OptimalResult:
     """The best level sequence for ``trace`` (evaluation mode: first interval, no noise).
@@ -177,10 +187,25 @@ def optimal_plan(
     start = min(config.start_level, v.n_levels - 1)
     lb = -np.inf if lower_bound is None else float(lower_bound) - 1e-6
     levels, value, max_states = _dp(
-        trace.times_s, trace.mbps, np.ascontiguousarray(v.sizes), qv, q.rebuf_penalty, q.smooth_penalty,
-        v.session_chunks, start, 1, float(trace.times_s[0]), v.chunk_s * 1000.0, config.rtt_s * 1000.0,
-        config.payload, config.buffer_cap_s * 1000.0, config.sleep_step_s * 1000.0, time_step_s * 1000.0,
-        buffer_step_s * 1000.0, lb, float(np.max(qv)),
+        trace.times_s,
+        trace.mbps,
+        np.ascontiguousarray(v.sizes),
+        qv,
+        q.rebuf_penalty,
+        q.smooth_penalty,
+        v.session_chunks,
+        start,
+        1,
+        float(trace.times_s[0]),
+        v.chunk_s * 1000.0,
+        config.rtt_s * 1000.0,
+        config.payload,
+        config.buffer_cap_s * 1000.0,
+        config.sleep_step_s * 1000.0,
+        time_step_s * 1000.0,
+        buffer_step_s * 1000.0,
+        lb,
+        float(np.max(qv)),
     )
     session = simulate_levels(levels, trace, v, qoe=q, config=config)
     return OptimalResult(levels, session, float(value), int(max_states), time_step_s, buffer_step_s)

@@ -35,13 +35,16 @@ class QoE:
 
     def quality(self, bitrates_kbps: np.ndarray) -> np.ndarray:
         b = np.asarray(bitrates_kbps, dtype=np.float64)
+        out: np.ndarray
         if self.name == "lin":
-            return b / 1000.0
-        if self.name == "log":
-            return np.log(b / b[0])
-        if self.name == "hd":
-            return np.interp(b, _HD_KBPS, _HD_REWARD)
-        raise ConfigError(f"unknown QoE {self.name!r}; choose one of {', '.join(QOE_NAMES)}")
+            out = b / 1000.0
+        elif self.name == "log":
+            out = np.log(b / b[0])
+        elif self.name == "hd":
+            out = np.asarray(np.interp(b, _HD_KBPS, _HD_REWARD), dtype=np.float64)
+        else:
+            raise ConfigError(f"unknown QoE {self.name!r}; choose one of {', '.join(QOE_NAMES)}")
+        return out
 
     def rewards(
         self, levels: np.ndarray, rebuffer_s: np.ndarray, bitrates_kbps: np.ndarray, start_level: int
@@ -50,7 +53,12 @@ class QoE:
         q = self.quality(bitrates_kbps)
         lv = np.asarray(levels, dtype=np.int64)
         prev = np.concatenate([[start_level], lv[:-1]])
-        return q[lv] - self.rebuf_penalty * np.asarray(rebuffer_s) - self.smooth_penalty * np.abs(q[lv] - q[prev])
+        out: np.ndarray = (
+            q[lv]
+            - self.rebuf_penalty * np.asarray(rebuffer_s)
+            - self.smooth_penalty * np.abs(q[lv] - q[prev])
+        )
+        return out
 
 
 _QOES = {"lin": QoE("lin", 4.3), "log": QoE("log", 2.66), "hd": QoE("hd", 8.0)}

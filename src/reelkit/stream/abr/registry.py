@@ -14,7 +14,7 @@ from pathlib import Path
 from reelkit.errors import ConfigError, ModelFormatError
 from reelkit.stream.abr.base import AbrPolicy
 
-__all__ = ["MODELS_PACKAGE", "available_policies", "make_policy", "shipped_model_path"]
+__all__ = ["MODELS_PACKAGE", "available_policies", "load_any_model", "make_policy", "shipped_model_path"]
 
 MODELS_PACKAGE = "reelkit.stream.abr.models"
 
@@ -71,16 +71,19 @@ def _fugu(model: str | Path | None) -> AbrPolicy:
     return StochasticMPC.load(model if model is not None else shipped_model_path("fugu_ttp.npz"))
 
 
-def _imitation(model: str | Path | None) -> AbrPolicy:
-    from reelkit.stream.abr.learned import ImitationPolicy
+def load_any_model(path: str | Path) -> AbrPolicy:
+    """The learned policy saved in ``path`` (its kind is read from the file's metadata)."""
+    from reelkit.stream.abr.ttp import load_npz
 
-    return ImitationPolicy.load(model if model is not None else shipped_model_path("imitation.npz"))
+    try:
+        load_npz(path, "fugu")
+    except ModelFormatError:
+        raise
+    return _fugu(path)
 
 
 def _best(model: str | Path | None) -> AbrPolicy:
     if model is not None:
-        from reelkit.stream.abr.learned import load_any_model
-
         return load_any_model(model)
     meta_path = shipped_model_path("best.json")
     try:
@@ -100,11 +103,16 @@ _FACTORIES: dict[str, Callable[[str | Path | None], AbrPolicy]] = {
     "robustmpc": _robustmpc,
     "mpc_ewma": _mpc_ewma,
     "fugu": _fugu,
-    "imitation": _imitation,
     "best": _best,
 }
-_ALIASES = {"rb": "rate", "rmpc": "robustmpc", "robust_mpc": "robustmpc", "smpc": "fugu", "stochastic_mpc": "fugu",
-            "bb": "bba", "learned": "imitation", "comyco": "imitation"}
+_ALIASES = {
+    "rb": "rate",
+    "rmpc": "robustmpc",
+    "robust_mpc": "robustmpc",
+    "smpc": "fugu",
+    "stochastic_mpc": "fugu",
+    "bb": "bba",
+}
 
 
 def available_policies() -> list[str]:

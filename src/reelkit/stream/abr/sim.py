@@ -65,8 +65,14 @@ class SimConfig:
     def training(self) -> SimConfig:
         """The same constants with ``sim/env.py``'s training switches on (noise 0.9-1.1, random start)."""
         return SimConfig(
-            self.rtt_s, self.payload, self.buffer_cap_s, self.sleep_step_s, self.total_chunks, self.start_level,
-            (0.9, 1.1), True,
+            self.rtt_s,
+            self.payload,
+            self.buffer_cap_s,
+            self.sleep_step_s,
+            self.total_chunks,
+            self.start_level,
+            (0.9, 1.1),
+            True,
         )
 
 
@@ -175,7 +181,17 @@ def _replay(
     buf = 0.0
     for k in range(levels.shape[0]):
         delay, sleep, rebuf, buf, ptr, last_t = _chunk(
-            times, bw, sizes[levels[k], k], ptr, last_t, buf, chunk_ms, rtt_ms, payload, cap_ms, sleep_step_ms,
+            times,
+            bw,
+            sizes[levels[k], k],
+            ptr,
+            last_t,
+            buf,
+            chunk_ms,
+            rtt_ms,
+            payload,
+            cap_ms,
+            sleep_step_ms,
             mults[k],
         )
         out[k, 0] = delay
@@ -233,7 +249,8 @@ class Session:
     @property
     def throughput_mbps(self) -> np.ndarray:
         """Measured throughput per chunk (bytes / delay including RTT), Mbit/s."""
-        return self.chunk_bytes * 8.0 / self.download_s / 1e6
+        out: np.ndarray = self.chunk_bytes * 8.0 / self.download_s / 1e6
+        return out
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -310,13 +327,28 @@ def simulate_levels(
         raise ConfigError(f"need 1..{video.n_chunks} levels; got shape {lv.shape}")
     if lv.min() < 0 or lv.max() >= video.n_levels:
         raise ConfigError(f"levels must be in 0..{video.n_levels - 1}")
-    rng = seed if isinstance(seed, np.random.Generator) else (np.random.default_rng(seed) if seed is not None else None)
+    rng = (
+        seed
+        if isinstance(seed, np.random.Generator)
+        else (np.random.default_rng(seed) if seed is not None else None)
+    )
     ptr, last_t = _start(trace, config, rng)
     mults = _mults(lv.shape[0], config, rng)
     out = np.zeros((lv.shape[0], 4))
     _replay(
-        trace.times_s, trace.mbps, video.sizes, lv, ptr, last_t, video.chunk_s * 1000.0, config.rtt_s * 1000.0,
-        config.payload, config.buffer_cap_s * 1000.0, config.sleep_step_s * 1000.0, mults, out,
+        trace.times_s,
+        trace.mbps,
+        video.sizes,
+        lv,
+        ptr,
+        last_t,
+        video.chunk_s * 1000.0,
+        config.rtt_s * 1000.0,
+        config.payload,
+        config.buffer_cap_s * 1000.0,
+        config.sleep_step_s * 1000.0,
+        mults,
+        out,
     )
     return _make_session(trace, video, lv, out, get_qoe(qoe), config)
 
@@ -333,7 +365,11 @@ def simulate(
     """Run one session of ``policy`` on ``trace``: ``reset`` once, then ``choose`` before chunks 1..N-1."""
     v = _session_video(video, config)
     n = v.session_chunks
-    rng = seed if isinstance(seed, np.random.Generator) else (np.random.default_rng(seed) if seed is not None else None)
+    rng = (
+        seed
+        if isinstance(seed, np.random.Generator)
+        else (np.random.default_rng(seed) if seed is not None else None)
+    )
     ptr, last_t = _start(trace, config, rng)
     mults = _mults(n, config, rng)
     times, bw, sizes = trace.times_s, trace.mbps, v.sizes

@@ -10,16 +10,26 @@ it), stall = max(download - buffer, 0), buffer capped at 60 s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from reelkit.errors import ConfigError
+from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.base import AbrPolicy, Observation, Video
 from reelkit.stream.abr.predictors import measured_mbyteps
 from reelkit.stream.abr.qoe import get_qoe
-from reelkit.stream.abr.ttp import ThroughputDistribution, history_features, load_npz, save_npz
+from reelkit.stream.abr.traces import Trace
+from reelkit.stream.abr.ttp import (
+    ThroughputDistribution,
+    collect_sessions,
+    history_features,
+    load_npz,
+    save_npz,
+)
 
 __all__ = ["StochasticMPC"]
 
@@ -30,9 +40,9 @@ def _interp(v: np.ndarray, b: float, step: float, lv: int) -> float:
     i = int(x)
     nb = v.shape[0]
     if i >= nb - 1:
-        return v[nb - 1, lv]
+        return float(v[nb - 1, lv])
     f = x - i
-    return v[i, lv] * (1.0 - f) + v[i + 1, lv] * f
+    return float(v[i, lv] * (1.0 - f) + v[i + 1, lv] * f)
 
 
 @numba.njit(cache=True)
@@ -49,12 +59,16 @@ def _smpc(
     cap_s: float,
     step: float,
     n_eff: int,
+    terminal_weight: float,
 ) -> int:
     n_levels = sizes.shape[0]
     k_bins = thr.shape[0]
     nb = int(cap_s / step) + 1
     v_next = np.zeros((nb, n_levels))
     v_cur = np.zeros((nb, n_levels))
+    for bi in range(nb):  # value of the buffer left at the end of the horizon
+        for lv in range(n_levels):
+            v_next[bi, lv] = terminal_weight * bi * step
     for h in range(n_eff - 1, 0, -1):
         for bi in range(nb):
             b = bi * step
@@ -97,7 +111,7 @@ def _smpc(
                 nb2 = buffer_s - dt + chunk_s
             if nb2 > cap_s:
                 nb2 = cap_s
-            cont = _interp(v_next, nb2, step, lv) if n_eff > 1 else 0.0
+            cont = _interp(v_next, nb2, step, lv)
             val += p * (-mu * rb + cont)
         if val > best:
             best = val
@@ -114,10 +128,11 @@ class StochasticMPC(AbrPolicy):
         self,
         predictor: ThroughputDistribution,
         *,
-        horizon: int = 5,
+        horizon: int = 20,
         buffer_step_s: float = 0.5,
         qoe: str = "lin",
         buffer_cap_s: float = 60.0,
+        terminal_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if horizon < 1:
@@ -127,6 +142,7 @@ class StochasticMPC(AbrPolicy):
         self.buffer_step_s = float(buffer_step_s)
         self.qoe = get_qoe(qoe)
         self.buffer_cap_s = float(buffer_cap_s)
+        self.terminal_weight = float(terminal_weight)
         self.tputs: list[float] = []
         self.downloads: list[float] = []
         self._q = np.zeros(1)
@@ -157,15 +173,50 @@ class StochasticMPC(AbrPolicy):
         thr = hm * np.exp(self.predictor.centers)
         return int(
             _smpc(
-                np.ascontiguousarray(sizes), np.ascontiguousarray(probs), thr, self._q, self.qoe.rebuf_penalty,
-                self.qoe.smooth_penalty, int(obs.last_level), float(obs.buffer_s), v.chunk_s, self.buffer_cap_s,
-                self.buffer_step_s, n_eff,
+                np.ascontiguousarray(sizes),
+                np.ascontiguousarray(probs),
+                thr,
+                self._q,
+                self.qoe.rebuf_penalty,
+                self.qoe.smooth_penalty,
+                int(obs.last_level),
+                float(obs.buffer_s),
+                v.chunk_s,
+                self.buffer_cap_s,
+                self.buffer_step_s,
+                n_eff,
+                self.terminal_weight,
             )
         )
 
+    @classmethod
+    def train(
+        cls,
+        traces: Sequence[Trace],
+        video: Video,
+        *,
+        seed: int = 0,
+        episodes: int = 6,
+        epochs: int = 60,
+        horizon: int = 20,
+        progress: Progress = SILENT,
+    ) -> StochasticMPC:
+        """Collect training-mode sessions on ``traces`` and fit the throughput distribution (seeded)."""
+        with threadpool_limits(1):  # tiny matrices: extra BLAS threads only contend
+            sessions = collect_sessions(traces, video, episodes=episodes, seed=seed)
+            ttp = ThroughputDistribution.fit(sessions, epochs=epochs, seed=seed, progress=progress)
+        return cls(ttp, horizon=horizon)
+
     def save(self, path: str | Path) -> None:
-        meta = {"kind": "fugu", "format": 1, "horizon": self.horizon, "buffer_step_s": self.buffer_step_s,
-                "qoe": self.qoe.name, "buffer_cap_s": self.buffer_cap_s}
+        meta = {
+            "kind": "fugu",
+            "format": 1,
+            "horizon": self.horizon,
+            "buffer_step_s": self.buffer_step_s,
+            "qoe": self.qoe.name,
+            "buffer_cap_s": self.buffer_cap_s,
+            "terminal_weight": self.terminal_weight,
+        }
         save_npz(path, self.predictor.to_arrays(), meta)
 
     @classmethod
@@ -177,4 +228,5 @@ class StochasticMPC(AbrPolicy):
             buffer_step_s=float(meta["buffer_step_s"]),  # type: ignore[arg-type]
             qoe=str(meta["qoe"]),
             buffer_cap_s=float(meta["buffer_cap_s"]),  # type: ignore[arg-type]
+            terminal_weight=float(meta.get("terminal_weight", 0.0)),  # type: ignore[arg-type]
         )

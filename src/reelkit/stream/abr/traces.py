@@ -75,9 +75,11 @@ class Trace:
         return float(np.sum(self.mbps[1:] * d) / total) if total > 0 else float(self.mbps[1])
 
     @classmethod
-    def constant(cls, mbps: float, duration_s: float = 1000.0, step_s: float = 1.0, name: str = "constant") -> Trace:
+    def constant(
+        cls, mbps: float, duration_s: float = 1000.0, step_s: float = 1.0, name: str = "constant"
+    ) -> Trace:
         """A flat trace of ``mbps`` (handy in tests)."""
-        n = max(2, int(math.ceil(duration_s / step_s)) + 1)
+        n = max(2, math.ceil(duration_s / step_s) + 1)
         t = np.arange(n, dtype=np.float64) * step_s
         return cls(t, np.full(n, float(mbps)), name=name)
 
@@ -134,12 +136,18 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
     ms = np.empty(len(rows))
     for i, (lineno, toks) in enumerate(rows):
         if len(toks) != 1:
-            raise DataFormatError(f"expected one millisecond timestamp, got {' '.join(toks)!r}", path=sp, line=lineno)
+            raise DataFormatError(
+                f"expected one millisecond timestamp, got {' '.join(toks)!r}", path=sp, line=lineno
+            )
         v = _parse_float(toks[0], sp, lineno, "timestamp")
         if v < 0 or v != int(v):
-            raise DataFormatError(f"timestamp {toks[0]!r} must be a non-negative integer", path=sp, line=lineno)
+            raise DataFormatError(
+                f"timestamp {toks[0]!r} must be a non-negative integer", path=sp, line=lineno
+            )
         if i > 0 and v < ms[i - 1]:
-            raise DataFormatError(f"timestamp goes backwards ({ms[i - 1]:g} then {v:g})", path=sp, line=lineno)
+            raise DataFormatError(
+                f"timestamp goes backwards ({ms[i - 1]:g} then {v:g})", path=sp, line=lineno
+            )
         ms[i] = v
     return mahimahi_to_trace(ms, window_s=mahimahi_window_s, name=p.name)
 
@@ -149,7 +157,7 @@ def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mah
     ms = np.asarray(ms, dtype=np.float64)
     period_ms = max(float(ms[-1]), 1.0)
     w_ms = window_s * 1000.0
-    n = max(1, int(math.ceil(period_ms / w_ms)))
+    n = max(1, math.ceil(period_ms / w_ms))
     # a delivery at time t (ms) falls in window ceil(t / w) (1-based; t = 0 counts in window 1)
     idx = np.clip(np.ceil(ms / w_ms).astype(np.int64), 1, n)
     counts = np.bincount(idx, minlength=n + 1)[: n + 1].astype(np.float64)

@@ -34,7 +34,9 @@ N_HISTORY = 8
 N_FEATURES = 2 * N_HISTORY + 3
 
 
-def history_features(tputs: Sequence[float], downloads: Sequence[float]) -> tuple[np.ndarray, float]:
+def history_features(
+    tputs: Sequence[float] | np.ndarray, downloads: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, float]:
     """The 18 size-independent inputs and the harmonic mean ``hm`` (MB/s) of the last 5 throughputs."""
     t = np.asarray(tputs[-N_HISTORY:], dtype=np.float64)
     last5 = t[-5:]
@@ -154,7 +156,9 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, ob
     os.close(fd)
     try:
         with open(tmp, "wb") as fh:
-            np.savez(fh, meta_json=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+            payload = {"meta_json": np.array(json.dumps(meta, sort_keys=True)), **arrays}
+            np.savez(fh, **payload)  # type: ignore[arg-type]
+        os.chmod(tmp, 0o644)
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp):

@@ -52,78 +52,97 @@ def _unlink(prev, nxt, ht, lst, x):  # type: ignore[no-untyped-def]
 
 
 # ---------------------------------------------------------------------------------------------- indexed heap
-# min-heap over objects ordered by (key, seq); pos[o] = index in heap or -1; hn[0] = heap length.
+# min-heap over objects ordered by (key, seq). The keys live in heap order (hk[i], hs[i] belong to heap[i]) so
+# that sifting reads contiguous memory; pos[o] = heap index of object o or -1; hn[0] = heap length.
 @njit(cache=True, nogil=True, boundscheck=False)
-def _less(key, seq, a, b):  # type: ignore[no-untyped-def]
-    return key[a] < key[b] or (key[a] == key[b] and seq[a] < seq[b])
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _sift_up(heap, pos, key, seq, i):  # type: ignore[no-untyped-def]
+def _sift_up(heap, pos, hk, hs, i):  # type: ignore[no-untyped-def]
     x = heap[i]
+    kx = hk[i]
+    sx = hs[i]
     while i > 0:
         parent = (i - 1) >> 1
-        y = heap[parent]
-        if _less(key, seq, x, y):
+        kp = hk[parent]
+        if kx < kp or (kx == kp and sx < hs[parent]):
+            y = heap[parent]
             heap[i] = y
+            hk[i] = kp
+            hs[i] = hs[parent]
             pos[y] = i
             i = parent
         else:
             break
     heap[i] = x
+    hk[i] = kx
+    hs[i] = sx
     pos[x] = i
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _sift_down(heap, pos, key, seq, hn, i):  # type: ignore[no-untyped-def]
+def _sift_down(heap, pos, hk, hs, hn, i):  # type: ignore[no-untyped-def]
     n = hn[0]
     x = heap[i]
+    kx = hk[i]
+    sx = hs[i]
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and _less(key, seq, heap[c + 1], heap[c]):
+        if c + 1 < n and (hk[c + 1] < hk[c] or (hk[c + 1] == hk[c] and hs[c + 1] < hs[c])):
             c += 1
-        y = heap[c]
-        if _less(key, seq, y, x):
+        kc = hk[c]
+        if kc < kx or (kc == kx and hs[c] < sx):
+            y = heap[c]
             heap[i] = y
+            hk[i] = kc
+            hs[i] = hs[c]
             pos[y] = i
             i = c
         else:
             break
     heap[i] = x
+    hk[i] = kx
+    hs[i] = sx
     pos[x] = i
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _h_push(heap, pos, key, seq, hn, x):  # type: ignore[no-untyped-def]
+def _h_push(heap, pos, hk, hs, hn, x, k, s):  # type: ignore[no-untyped-def]
     i = hn[0]
     hn[0] = i + 1
     heap[i] = x
+    hk[i] = k
+    hs[i] = s
     pos[x] = i
-    _sift_up(heap, pos, key, seq, i)
+    _sift_up(heap, pos, hk, hs, i)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _h_remove_at(heap, pos, key, seq, hn, i):  # type: ignore[no-untyped-def]
-    x = heap[i]
+def _h_pop(heap, pos, hk, hs, hn):  # type: ignore[no-untyped-def]
+    """Remove the top object and return it."""
+    x = heap[0]
     last = hn[0] - 1
     hn[0] = last
     pos[x] = -1
-    if i != last:
-        y = heap[last]
-        heap[i] = y
-        pos[y] = i
-        _sift_down(heap, pos, key, seq, hn, i)
-        _sift_up(heap, pos, key, seq, pos[y])
+    if last > 0:
+        heap[0] = heap[last]
+        hk[0] = hk[last]
+        hs[0] = hs[last]
+        pos[heap[0]] = 0
+        _sift_down(heap, pos, hk, hs, hn, 0)
     return x
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _h_update(heap, pos, key, seq, hn, x):  # type: ignore[no-untyped-def]
+def _h_update(heap, pos, hk, hs, hn, x, k, s):  # type: ignore[no-untyped-def]
     i = pos[x]
-    _sift_down(heap, pos, key, seq, hn, i)
-    _sift_up(heap, pos, key, seq, pos[x])
+    old = hk[i]
+    old_s = hs[i]
+    hk[i] = k
+    hs[i] = s
+    if k > old or (k == old and s >= old_s):
+        _sift_down(heap, pos, hk, hs, hn, i)
+    else:
+        _sift_up(heap, pos, hk, hs, i)
 
 
 # ---------------------------------------------------------------------------------------------- LRU / FIFO
@@ -216,8 +235,8 @@ def lfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
     dynamic aging (LFU-DA, Arlitt et al. 2000): priority = L + count, where L is the priority of the last
     evicted object, so that once-popular objects age out."""
     aging = params[0] > 0.5
-    key = np.zeros(n_obj, np.float64)
-    seq = np.zeros(n_obj, np.int64)
+    hk = np.zeros(n_obj, np.float64)
+    hs = np.zeros(n_obj, np.int64)
     freq = np.zeros(n_obj, np.float64)
     heap = np.empty(n_obj, np.int64)
     pos = np.full(n_obj, -1, np.int64)
@@ -232,22 +251,17 @@ def lfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
         if pos[o] >= 0:
             hits[i] = 1
             freq[o] += 1.0
-            key[o] = (age + freq[o]) if aging else freq[o]
-            seq[o] = i
-            _h_update(heap, pos, key, seq, hn, o)
+            _h_update(heap, pos, hk, hs, hn, o, (age + freq[o]) if aging else freq[o], i)
             continue
         if s > capacity:
             continue
         while used + s > capacity:
-            v = heap[0]
             if aging:
-                age = key[v]
-            _h_remove_at(heap, pos, key, seq, hn, 0)
+                age = hk[0]
+            v = _h_pop(heap, pos, hk, hs, hn)
             used -= osz[v]
         freq[o] = 1.0
-        key[o] = (age + 1.0) if aging else 1.0
-        seq[o] = i
-        _h_push(heap, pos, key, seq, hn, o)
+        _h_push(heap, pos, hk, hs, hn, o, (age + 1.0) if aging else 1.0, i)
         osz[o] = s
         used += s
         if used > max_used:
@@ -261,8 +275,8 @@ def gdsf_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: i
     the last evicted object; cost 1 (``params[0] = 0``, favours object hits) or the size (``params[0] = 1``,
     favours byte hits, which makes it LFU-DA)."""
     byte_cost = params[0] > 0.5
-    key = np.zeros(n_obj, np.float64)
-    seq = np.zeros(n_obj, np.int64)
+    hk = np.zeros(n_obj, np.float64)
+    hs = np.zeros(n_obj, np.int64)
     freq = np.zeros(n_obj, np.float64)
     heap = np.empty(n_obj, np.int64)
     pos = np.full(n_obj, -1, np.int64)
@@ -277,22 +291,17 @@ def gdsf_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: i
         if pos[o] >= 0:
             hits[i] = 1
             freq[o] += 1.0
-            key[o] = age + (freq[o] if byte_cost else freq[o] / osz[o])
-            seq[o] = i
-            _h_update(heap, pos, key, seq, hn, o)
+            _h_update(heap, pos, hk, hs, hn, o, age + (freq[o] if byte_cost else freq[o] / osz[o]), i)
             continue
         if s > capacity:
             continue
         while used + s > capacity:
-            v = heap[0]
-            age = key[v]
-            _h_remove_at(heap, pos, key, seq, hn, 0)
+            age = hk[0]
+            v = _h_pop(heap, pos, hk, hs, hn)
             used -= osz[v]
         freq[o] = 1.0
         osz[o] = s
-        key[o] = age + (1.0 if byte_cost else 1.0 / s)
-        seq[o] = i
-        _h_push(heap, pos, key, seq, hn, o)
+        _h_push(heap, pos, hk, hs, hn, o, age + (1.0 if byte_cost else 1.0 / s), i)
         used += s
         if used > max_used:
             max_used = used
@@ -646,8 +655,8 @@ def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
     furthest; with ``params[0] = 0`` every object that fits is admitted (libCacheSim's Belady)."""
     bypass = params[0] > 0.5
     n = objs.shape[0]
-    key = np.zeros(n_obj, np.float64)
-    seq = np.zeros(n_obj, np.int64)
+    hk = np.zeros(n_obj, np.float64)
+    hs = np.zeros(n_obj, np.int64)
     heap = np.empty(n_obj, np.int64)
     pos = np.full(n_obj, -1, np.int64)
     hn = np.zeros(1, np.int64)
@@ -660,9 +669,7 @@ def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
         nx = nxt_use[i]
         if pos[o] >= 0:
             hits[i] = 1
-            key[o] = -float(nx)
-            seq[o] = i
-            _h_update(heap, pos, key, seq, hn, o)
+            _h_update(heap, pos, hk, hs, hn, o, -float(nx), i)
             continue
         if s > capacity:
             continue
@@ -670,17 +677,14 @@ def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
             continue
         admit = True
         while used + s > capacity:
-            v = heap[0]
-            if bypass and -key[v] <= nx:
+            if bypass and -hk[0] <= nx:
                 admit = False
                 break
-            _h_remove_at(heap, pos, key, seq, hn, 0)
+            v = _h_pop(heap, pos, hk, hs, hn)
             used -= osz[v]
         if not admit:
             continue
-        key[o] = -float(nx)
-        seq[o] = i
-        _h_push(heap, pos, key, seq, hn, o)
+        _h_push(heap, pos, hk, hs, hn, o, -float(nx), i)
         osz[o] = s
         used += s
         if used > max_used:

@@ -1,0 +1,149 @@
+"""Download advice: ``POST /v1/download-advice``.
+
+The player (or an app) sends the member's recent throughput samples; the service picks what the member is
+likely to watch next (their Continue Watching row, where the next episode of a series is, then Top
+Picks) unless titles are given, and answers, per title, stream / download now / wait (see
+:mod:`reelkit.stream.advice`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reelkit.errors import ConfigError, UnknownIdError
+from reelkit.service.deps import StateDep, require_read
+from reelkit.service.schemas import ErrorBody
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["streaming"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
+#: Durations used when the catalog has none: an episode, a film.
+EPISODE_S = 45 * 60.0
+FILM_S = 100 * 60.0
+
+
+class Sample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timestamp: float = Field(description="Unix seconds of the measurement.")
+    mbps: float = Field(ge=0, description="Measured throughput, Mbit/s.")
+
+
+class TitleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title_id: str = Field(min_length=1, max_length=200)
+    duration_s: float | None = Field(default=None, gt=0, le=6 * 3600)
+
+
+class AdviceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: str | None = Field(
+        default=None, description="Whose next titles to advise on (from the home page)."
+    )
+    samples: list[Sample] = Field(min_length=1, max_length=20_000)
+    quality_kbps: float = Field(gt=0, description="The quality the member wants (a ladder rung or above).")
+    titles: list[TitleIn] | None = Field(default=None, max_length=20)
+    now: float | None = Field(default=None, description="Unix seconds (default: the server's clock).")
+    utc_offset_h: float = Field(default=0.0, ge=-14, le=14)
+    ladder_kbps: list[float] | None = Field(default=None, min_length=1, max_length=20)
+    limit: int = Field(default=3, ge=1, le=10, description="How many next titles to look at.")
+
+    @field_validator("ladder_kbps")
+    @classmethod
+    def _ascending(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and (any(b <= 0 for b in v) or v != sorted(v)):
+            raise ValueError("ladder_kbps must be positive and ascending")
+        return v
+
+
+class TitleAdviceOut(BaseModel):
+    title_id: str
+    name: str
+    reason: str
+    action: str = Field(description="stream | download | wait")
+    quality_kbps: float
+    hold_probability_now: float
+    download_s_now: float
+    best_streamable_kbps: float | None
+    better_hour: int | None
+    message: str
+
+
+class AdviceOut(BaseModel):
+    hour: int
+    median_mbps_now: float
+    titles: list[TitleAdviceOut]
+
+
+def _next_titles(state: Any, member_id: str, limit: int) -> list[Any]:
+    """The member's likely next titles: Continue Watching (next episode), then Top Picks."""
+    from reelkit.stream.advice import TitleToWatch
+
+    if state.store.get_member(member_id) is None:
+        raise UnknownIdError(f"unknown member id {member_id!r}")
+    bundle = state.models.require()
+    page, _ = bundle.home_page(state.store, member_id)
+    out: list[TitleToWatch] = []
+    for kind in ("continue-watching", "top-picks"):
+        for row in page.rows:
+            if row.kind != kind:
+                continue
+            for t in row.titles:
+                if len(out) >= limit or any(o.title_id == t.title_id for o in out):
+                    continue
+                rec = state.store.get_title(t.title_id)
+                series = rec is not None and rec.kind == "series"
+                dur = rec.duration if rec is not None and rec.duration else (EPISODE_S if series else FILM_S)
+                reason = (
+                    ("next episode" if series else "continue watching")
+                    if kind == "continue-watching"
+                    else ("top pick")
+                )
+                out.append(TitleToWatch(t.title_id, float(dur), t.name, reason))
+    return out
+
+
+@router.post(
+    "/v1/download-advice", response_model=AdviceOut, responses=_ERRORS, dependencies=[Depends(require_read)]
+)
+async def download_advice(body: AdviceRequest, state: StateDep) -> AdviceOut:
+    """Stream, download now, or wait, for the titles the member is likely to watch next."""
+    from reelkit.stream.advice import AdviceConfig, NetworkProfile, TitleToWatch, advise
+
+    if body.titles:
+        titles = []
+        for t in body.titles:
+            rec = state.store.get_title(t.title_id)
+            dur = t.duration_s or (rec.duration if rec is not None and rec.duration else None)
+            if dur is None:
+                dur = EPISODE_S if rec is not None and rec.kind == "series" else FILM_S
+            titles.append(TitleToWatch(t.title_id, float(dur), rec.name if rec else "", "requested"))
+    elif body.member_id is not None:
+        titles = await run_in_threadpool(_next_titles, state, body.member_id, body.limit)
+        if not titles:
+            raise ConfigError(f"member {body.member_id!r} has no titles to advise on yet; give titles")
+    else:
+        raise ConfigError("give member_id or titles")
+    cfg = AdviceConfig() if body.ladder_kbps is None else AdviceConfig(ladder_kbps=tuple(body.ladder_kbps))
+    profile = NetworkProfile.from_samples(
+        [s.timestamp for s in body.samples], [s.mbps for s in body.samples], utc_offset_h=body.utc_offset_h
+    )
+    result = await run_in_threadpool(
+        advise, profile, titles, quality_kbps=body.quality_kbps, now_s=body.now, config=cfg
+    )
+    return AdviceOut(
+        hour=result.hour,
+        median_mbps_now=result.median_mbps_now,
+        titles=[TitleAdviceOut(**vars(t)) for t in result.titles],
+    )

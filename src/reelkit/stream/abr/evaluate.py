@@ -1,0 +1,162 @@
+"""Running algorithms by name over trace sets: one function for the CLI, the benchmark and the tests,
+k-fold splits over trace files for learned policies, and the comparison plot."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reelkit.errors import ConfigError
+from reelkit.executor import Executor, SerialExecutor
+from reelkit.progress import SILENT, Progress
+from reelkit.stream.abr.base import Video
+from reelkit.stream.abr.optimal import optimal_plan
+from reelkit.stream.abr.qoe import QoE, get_qoe
+from reelkit.stream.abr.registry import make_policy
+from reelkit.stream.abr.sim import PENSIEVE, RunResult, Session, SimConfig, simulate
+from reelkit.stream.abr.traces import Trace
+
+__all__ = ["OptimalTask", "kfold_splits", "plot_comparison", "run_algorithm", "run_optimal"]
+
+
+@dataclass(frozen=True)
+class OptimalTask:
+    """One trace for the offline optimum (picklable for process executors)."""
+
+    trace: Trace
+    video: Video
+    qoe: str
+    config: SimConfig
+    time_step_s: float
+    buffer_step_s: float
+
+
+def _optimal_one(task: OptimalTask) -> Session:
+    # robustMPC's session is a true achievable value: a safe bound for pruning
+    lb = simulate(make_policy("robustmpc"), task.trace, task.video, qoe=task.qoe, config=task.config).qoe_sum
+    return optimal_plan(
+        task.trace,
+        task.video,
+        qoe=task.qoe,
+        config=task.config,
+        time_step_s=task.time_step_s,
+        buffer_step_s=task.buffer_step_s,
+        lower_bound=lb,
+    ).session
+
+
+def run_optimal(
+    traces: Sequence[Trace],
+    video: Video,
+    *,
+    qoe: str | QoE = "lin",
+    config: SimConfig = PENSIEVE,
+    time_step_s: float = 1.0,
+    buffer_step_s: float = 0.5,
+    executor: Executor | None = None,
+    progress: Progress = SILENT,
+) -> RunResult:
+    """The offline optimum on every trace (see :mod:`reelkit.stream.abr.optimal` for the cells)."""
+    q = get_qoe(qoe).name
+    ex = executor if executor is not None else SerialExecutor()
+    t0 = time.perf_counter()
+    tasks = [OptimalTask(t, video, q, config, time_step_s, buffer_step_s) for t in traces]
+    sessions = ex.map(_optimal_one, tasks, progress=progress, description="offline optimum")
+    return RunResult("optimal", list(sessions), time.perf_counter() - t0)
+
+
+def run_algorithm(
+    name: str,
+    traces: Sequence[Trace],
+    video: Video,
+    *,
+    model: str | Path | None = None,
+    qoe: str | QoE = "lin",
+    config: SimConfig = PENSIEVE,
+    progress: Progress = SILENT,
+    executor: Executor | None = None,
+) -> RunResult:
+    """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace."""
+    if name.strip().lower() in ("optimal", "opt", "offline_optimal"):
+        return run_optimal(traces, video, qoe=qoe, config=config, progress=progress, executor=executor)
+    policy = make_policy(name, model=model)
+    t0 = time.perf_counter()
+    sessions: list[Session] = []
+    with progress.task(f"simulating {name}", total=len(traces)) as bar:
+        for tr in traces:
+            sessions.append(simulate(policy, tr, video, qoe=qoe, config=config))
+            bar.advance()
+    return RunResult(name, sessions, time.perf_counter() - t0)
+
+
+def kfold_splits(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, test) index pairs over ``n`` trace files, shuffled with ``seed``."""
+    if k < 2 or k > n:
+        raise ConfigError(f"need 2 <= folds <= traces ({n}); got {k}")
+    perm = np.random.default_rng(seed).permutation(n)
+    folds = np.array_split(perm, k)
+    return [
+        (np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i]))
+        for i in range(k)
+    ]
+
+
+def plot_comparison(
+    results: Sequence[RunResult], out: str | Path, *, trace_names: Sequence[str] = ()
+) -> Path:
+    """QoE-per-chunk CDF per algorithm, and bitrate / buffer / throughput over time for ``trace_names``
+    (default: the trace with the median QoE of the first algorithm). Written atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not results:
+        raise ConfigError("nothing to plot")
+    names = list(trace_names)
+    if not names:
+        first = results[0]
+        q = first.per_trace()
+        names = [first.sessions[int(np.argsort(q)[len(q) // 2])].trace]
+    fig, axes = plt.subplots(1 + 3 * len(names), 1, figsize=(9, 3 + 6 * len(names)), squeeze=False)
+    ax = axes[0, 0]
+    for r in results:
+        q = np.sort(r.per_trace())
+        ax.plot(q, np.arange(1, len(q) + 1) / len(q), label=f"{r.algo} (mean {q.mean():.3f})")
+    ax.set_xlabel("QoE per chunk")
+    ax.set_ylabel("CDF over traces")
+    ax.legend(fontsize=8)
+    for ti, tname in enumerate(names):
+        a_br, a_buf, a_tp = axes[1 + 3 * ti, 0], axes[2 + 3 * ti, 0], axes[3 + 3 * ti, 0]
+        for r in results:
+            s = next((s for s in r.sessions if s.trace == tname), None)
+            if s is None:
+                raise ConfigError(f"trace {tname!r} is not in the compared set")
+            a_br.step(s.time_s, s.bitrate_kbps, where="pre", label=r.algo)
+            a_buf.plot(s.time_s, s.buffer_s, label=r.algo)
+            a_tp.plot(s.time_s, s.throughput_mbps, label=r.algo)
+        a_br.set_title(tname, fontsize=9)
+        a_br.set_ylabel("bitrate (kbps)")
+        a_buf.set_ylabel("buffer (s)")
+        a_tp.set_ylabel("throughput (Mbit/s)")
+        a_tp.set_xlabel("time (s)")
+        a_br.legend(fontsize=7)
+    fig.tight_layout()
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=90, format="png")
+        os.replace(tmp, p)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p

@@ -1,0 +1,265 @@
+"""Download advice: will this member's network carry a title at a chosen quality, or should they download it?
+
+From a member's recent throughput samples (timestamped, Mbit/s, as the player measures them per chunk), we
+build the network they are likely to have at each hour of the day, replay sessions of the title through the
+ABR simulator (:mod:`reelkit.stream.abr`, Pensieve semantics: RTT, payload factor, buffer cap) with the
+player held at the chosen quality, on traces drawn from the samples of that hour (a block bootstrap that keeps
+runs of consecutive samples together), and estimate the probability that the quality holds without a stall.
+Then:
+
+* ``stream``: it holds now (probability >= ``confidence``);
+* ``download``: it does not, but downloading the title now at that quality finishes before the member is
+  likely to watch (``deadline_s`` after now) on the median throughput of this hour;
+* ``wait``: neither; the advice names the next hour whose network would carry it (stream or download).
+
+The candidate titles (what the member is likely to watch next: the next episode of a series in progress,
+their top picks) come from the caller, usually the recommender's home page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from reelkit.errors import ConfigError, EmptyDataError
+
+__all__ = [
+    "Advice",
+    "AdviceConfig",
+    "NetworkProfile",
+    "TitleAdvice",
+    "TitleToWatch",
+    "advise",
+    "hold_probability",
+]
+
+Action = Literal["stream", "download", "wait"]
+
+
+@dataclass(frozen=True)
+class TitleToWatch:
+    """A title the member is likely to watch next, and why (``next episode``, ``top pick``)."""
+
+    title_id: str
+    duration_s: float
+    name: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AdviceConfig:
+    """How the advice is computed."""
+
+    ladder_kbps: tuple[float, ...] = (300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0)
+    chunk_s: float = 4.0
+    sessions: int = 24  # bootstrap traces per hour
+    max_session_s: float = 1800.0  # simulate at most this much of a title (stalls grow with length)
+    confidence: float = 0.9
+    deadline_s: float = 3600.0  # when the member is likely to start watching, from now
+    hour_window: int = 1  # samples within +- this many hours of the hour are used
+    min_samples: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.ladder_kbps) < 1 or any(b <= 0 for b in self.ladder_kbps):
+            raise ConfigError("ladder_kbps: give one or more positive bitrates")
+        if list(self.ladder_kbps) != sorted(self.ladder_kbps):
+            raise ConfigError("ladder_kbps must be ascending")
+        if not 0 < self.confidence <= 1:
+            raise ConfigError("confidence must be in (0, 1]")
+        if self.chunk_s <= 0 or self.sessions < 1 or self.max_session_s <= 0:
+            raise ConfigError("chunk_s, sessions and max_session_s must be positive")
+
+
+@dataclass(frozen=True)
+class NetworkProfile:
+    """A member's throughput samples by local hour of day (``utc_offset_h`` from UTC)."""
+
+    times_s: npt.NDArray[np.float64]
+    mbps: npt.NDArray[np.float64]
+    utc_offset_h: float = 0.0
+
+    @classmethod
+    def from_samples(
+        cls, times_s: npt.ArrayLike, mbps: npt.ArrayLike, *, utc_offset_h: float = 0.0
+    ) -> NetworkProfile:
+        t = np.asarray(times_s, dtype=np.float64).reshape(-1)
+        b = np.asarray(mbps, dtype=np.float64).reshape(-1)
+        if t.shape != b.shape:
+            raise ConfigError("throughput samples: times and Mbit/s differ in length")
+        if len(t) == 0:
+            raise EmptyDataError("no throughput samples: the advice needs the member's recent measurements")
+        if not (np.isfinite(t).all() and np.isfinite(b).all()) or (b < 0).any():
+            raise ConfigError("throughput samples must be finite, with Mbit/s >= 0")
+        order = np.argsort(t, kind="stable")
+        return cls(t[order], b[order], utc_offset_h)
+
+    def hours(self) -> npt.NDArray[np.int64]:
+        return (np.floor((self.times_s / 3600.0 + self.utc_offset_h) % 24)).astype(np.int64)
+
+    def samples_at(
+        self, hour: int, window: int, minimum: int, *, widen: bool = True
+    ) -> npt.NDArray[np.int64]:
+        """Indices of samples within ``window`` hours of ``hour``; widened until ``minimum`` are found unless
+        ``widen`` is false (then possibly empty)."""
+        h = self.hours()
+        d = np.abs(((h - hour) + 12) % 24 - 12)
+        for w in range(window, 13 if widen else window + 1):
+            idx = np.flatnonzero(d <= w)
+            if len(idx) >= minimum:
+                return idx
+        return np.arange(len(self.times_s)) if widen else np.zeros(0, np.int64)
+
+
+def _bootstrap_trace(
+    mbps: npt.NDArray[np.float64],
+    runs: list[npt.NDArray[np.int64]],
+    length_s: float,
+    step_s: float,
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """A throughput trace of ``length_s`` made of runs of consecutive samples, each held for ``step_s``."""
+    values: list[float] = []
+    need = int(np.ceil(length_s / step_s)) + 2
+    while len(values) < need:
+        run = runs[int(rng.integers(len(runs)))]
+        start = int(rng.integers(len(run)))
+        take = run[start : start + int(rng.integers(4, 16))]
+        values.extend(mbps[take].tolist())
+    v = np.asarray(values[:need], dtype=np.float64)
+    v = np.maximum(v, 1e-3)
+    return np.arange(len(v), dtype=np.float64) * step_s, v
+
+
+def hold_probability(
+    profile: NetworkProfile, hour: int, level: int, duration_s: float, config: AdviceConfig
+) -> tuple[float, float, float]:
+    """(probability the quality holds without stalls, median Mbit/s of that hour, mean stall s per session).
+
+    The session plays the title (up to ``max_session_s``) at ``level`` throughout; a stall after the start-up
+    chunk means the quality does not hold."""
+    from reelkit.stream.abr import Video
+    from reelkit.stream.abr.sim import SimConfig, simulate_levels
+    from reelkit.stream.abr.traces import Trace
+
+    idx = profile.samples_at(hour, config.hour_window, config.min_samples)
+    # runs: consecutive samples less than 2 minutes apart (one viewing session)
+    gaps = np.flatnonzero(np.diff(profile.times_s[idx]) > 120.0)
+    runs = [r for r in np.split(idx, gaps + 1) if len(r)]
+    mbps = profile.mbps
+    median = float(np.median(mbps[idx]))
+    seconds = min(duration_s, config.max_session_s)
+    n_chunks = max(2, int(np.ceil(seconds / config.chunk_s)))
+    video = Video.constant_bitrate(np.asarray(config.ladder_kbps), config.chunk_s, n_chunks)
+    cfg = SimConfig(total_chunks=n_chunks)
+    levels = np.full(n_chunks, level, dtype=np.int64)
+    rng = np.random.default_rng([config.seed, hour, level])
+    ok = 0
+    stall = 0.0
+    for _ in range(config.sessions):
+        t, v = _bootstrap_trace(mbps, runs, seconds * 3 + 60, config.chunk_s, rng)
+        session = simulate_levels(levels, Trace(t, v, name="bootstrap"), video, config=cfg)
+        stall += session.rebuffer_total_s
+        ok += int(session.rebuffer_total_s <= 0.0)
+    return ok / config.sessions, median, stall / config.sessions
+
+
+@dataclass(frozen=True)
+class TitleAdvice:
+    """The advice for one title."""
+
+    title_id: str
+    name: str
+    reason: str
+    action: Action
+    quality_kbps: float
+    hold_probability_now: float
+    download_s_now: float
+    best_streamable_kbps: float | None
+    better_hour: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Advice for each candidate title, with the network seen now."""
+
+    hour: int
+    median_mbps_now: float
+    titles: list[TitleAdvice] = field(default_factory=list)
+
+
+def advise(
+    profile: NetworkProfile,
+    titles: Sequence[TitleToWatch],
+    *,
+    quality_kbps: float,
+    now_s: float | None = None,
+    config: AdviceConfig | None = None,
+) -> Advice:
+    """Stream, download now, or wait, for each title at ``quality_kbps`` (a rung of the ladder, or the
+    highest rung at or below it)."""
+    cfg = config or AdviceConfig()
+    if not titles:
+        raise ConfigError("no titles to advise on")
+    ladder = np.asarray(cfg.ladder_kbps)
+    if quality_kbps < ladder[0]:
+        raise ConfigError(f"quality {quality_kbps} kbps is below the lowest rung ({ladder[0]:g} kbps)")
+    level = int(np.searchsorted(ladder, quality_kbps, side="right") - 1)
+    kbps = float(ladder[level])
+    now = datetime.now(UTC).timestamp() if now_s is None else float(now_s)
+    hour = int(np.floor((now / 3600.0 + profile.utc_offset_h) % 24))
+    out: list[TitleAdvice] = []
+    median_now = float("nan")
+    cache: dict[tuple[int, int, float], tuple[float, float, float]] = {}
+
+    def prob(h: int, lv: int, dur: float) -> tuple[float, float, float]:
+        key = (h, lv, round(min(dur, cfg.max_session_s)))
+        if key not in cache:
+            cache[key] = hold_probability(profile, h, lv, dur, cfg)
+        return cache[key]
+
+    for t in titles:
+        if t.duration_s <= 0:
+            raise ConfigError(f"title {t.title_id}: duration must be > 0 seconds")
+        p_now, med, _ = prob(hour, level, t.duration_s)
+        median_now = med
+        size_bytes = kbps * 1000.0 / 8.0 * t.duration_s
+        dl_now = size_bytes / max(med * 1e6 / 8.0 * 0.95, 1.0)
+        best = None
+        for lv in range(level, -1, -1):
+            if prob(hour, lv, t.duration_s)[0] >= cfg.confidence:
+                best = float(ladder[lv])
+                break
+        better = None
+        if p_now >= cfg.confidence:
+            action: Action = "stream"
+            msg = f"stream: {kbps:g} kbps holds without stalls with probability {p_now:.0%} on this network"
+        elif dl_now <= cfg.deadline_s:
+            action = "download"
+            msg = (
+                f"download now: streaming {kbps:g} kbps would stall or drop (holds {p_now:.0%}); "
+                f"the download takes about {dl_now / 60:.0f} min here"
+            )
+        else:
+            action = "wait"
+            for step in range(1, 24):
+                h = (hour + step) % 24
+                if len(profile.samples_at(h, cfg.hour_window, cfg.min_samples, widen=False)) == 0:
+                    continue  # no measurements around that hour: nothing to promise
+                p, m, _ = prob(h, level, t.duration_s)
+                if p >= cfg.confidence or size_bytes / max(m * 1e6 / 8.0 * 0.95, 1.0) <= cfg.deadline_s:
+                    better = h
+                    break
+            where = f"around {better:02d}:00" if better is not None else "on a faster network (none seen yet)"
+            msg = (
+                f"wait: {kbps:g} kbps holds {p_now:.0%} now and the download would take "
+                f"{dl_now / 3600:.1f} h; stream or download {where}"
+            )
+        out.append(TitleAdvice(t.title_id, t.name, t.reason, action, kbps, p_now, dl_now, best, better, msg))
+    return Advice(hour=hour, median_mbps_now=median_now, titles=out)

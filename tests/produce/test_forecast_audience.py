@@ -1,0 +1,159 @@
+"""Audience forecast: concept validation, the time split against baselines, communities of hidden titles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from reelkit.cli import main
+from reelkit.produce.forecast import (
+    AudienceModel,
+    TitlePlacer,
+    community_shares,
+    concept_base,
+    evaluate_communities,
+    evaluate_time_split,
+    load_concept,
+    movie_features,
+)
+from reelkit.produce.production import ProductionFormatError
+
+ML_SMALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "movielens" / "ml-latest-small"
+
+
+def test_concept_errors_name_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"title": "X", "genres": ["Drama"], "runtime": 100, "rating": "XXX"}))
+    with pytest.raises(ProductionFormatError) as info:
+        load_concept(path)
+    assert str(info.value).startswith(f"{path}: rating: unknown MPAA rating")
+
+
+def test_concept_features() -> None:
+    from reelkit.produce.forecast import Concept
+
+    base = concept_base(
+        Concept(genres=["drama", "Romance", "Thriller"], runtime=120, budget=1e6, rating="pg-13")
+    )
+    assert base.shape == (1, 14)
+    assert base[0, :7].tolist() == [0, 0, 0, 1, 0, 1, 0]
+    assert base[0, 7] == pytest.approx(np.log(120)) and base[0, 8] == pytest.approx(np.log(1e6))
+    assert base[0, 9:].tolist() == [0, 0, 1, 0, 0]
+
+
+def test_title_placer_recovers_a_linear_map() -> None:
+    rng = np.random.default_rng(0)
+    meta = rng.random((300, 5))
+    coef = rng.normal(size=(5, 3))
+    placer = TitlePlacer(alpha=1e-6).fit(meta, meta @ coef)
+    assert np.allclose(placer.coef_, coef, atol=1e-4)
+    comp = np.ones((2, 3))
+    out = placer.place(meta[:1], [comp])
+    assert np.allclose(out, 0.3 * (meta[:1] @ coef) + 0.7)
+
+
+def test_community_shares_sum_to_one() -> None:
+    members = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    shares = community_shares(members, np.array([0, 1, 1]), 2, np.array([[1.0, 0.0]]))
+    assert shares.tolist() == [[0.5, 0.5]]
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_gbm_beats_baselines_on_the_time_split() -> None:
+    fs = movie_features()  # cached after the first run (npz, no pickle)
+    assert len(fs.target) == 58788
+    report = evaluate_time_split(fs, model=AudienceModel(max_iter=60, learning_rate=0.15))
+    assert report.n_train > 40000 and report.n_test > 17000
+    assert report.spearman["gbm"] > report.spearman["nearest_comparables"] > report.spearman["genre_mean"]
+    assert report.mae["gbm"] < report.mae["nearest_comparables"] < report.mae["genre_mean"]
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_placed_titles_beat_popularity_on_hidden_titles() -> None:
+    if not ML_SMALL.exists():
+        pytest.skip(f"MovieLens not found at {ML_SMALL}")
+    r = evaluate_communities(ML_SMALL / "ratings.csv", n_hidden=100, seed=1)
+    assert r.n_hidden == 100
+    assert r.overlap["placed"] > r.overlap["popularity"]
+    assert r.top_hit["placed"] > r.top_hit["popularity"]
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_cli_forecast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if not ML_SMALL.exists():
+        pytest.skip(f"MovieLens not found at {ML_SMALL}")
+    path = tmp_path / "concept.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "title": "Night Harbour",
+                "genres": ["Action", "Thriller"],
+                "runtime": 118,
+                "budget": 40_000_000,
+                "rating": "R",
+                "comparables": ["Heat", "Ronin", "No Such Film At All"],
+                "year": 2024,
+            }
+        )
+    )
+    try:
+        main(["forecast", "--concept", str(path), "--ratings", str(ML_SMALL / "ratings.csv"), "--json"])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["audience_low"] <= data["audience"] <= data["audience_high"]
+    assert 1000 < data["audience"] < 1_000_000
+    assert data["comparables_found"] == ["Heat", "Ronin"] and data["comparables_missing"] == [
+        "No Such Film At All"
+    ]
+    assert 1 <= len(data["communities"]) <= 5
+    assert data["communities"][0]["lift"] >= data["communities"][-1]["lift"]
+
+
+def test_tree_export_predicts_like_sklearn() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from reelkit.produce.forecast import TreeEnsemble
+
+    rng = np.random.default_rng(0)
+    x = rng.random((2000, 4))
+    x[::7, 1] = np.nan
+    x[::5, 3] = np.nan
+    y = x[:, 0] + np.nan_to_num(x[:, 1]) + rng.normal(0, 0.1, 2000)
+    gbm = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(x, y)
+    trees = TreeEnsemble.from_sklearn(gbm)
+    assert np.allclose(trees.predict(x), gbm.predict(x), rtol=0, atol=1e-12)
+
+
+def test_audience_model_save_load_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    n = 600
+    genres = (rng.random((n, 7)) < 0.3).astype(float)
+    base = np.column_stack(
+        [
+            genres,
+            np.log(rng.uniform(60, 180, n)),
+            np.where(rng.random(n) < 0.3, np.log(rng.uniform(1e5, 1e8, n)), np.nan),
+        ]
+        + [rng.random(n) < 0.2 for _ in range(5)]
+    )
+    target = base[:, 3] * 2 + base[:, 7] + rng.normal(0, 0.3, n)
+    est = AudienceModel(k=5, max_iter=20).fit(base, target, intervals=True)
+    path = est.save(tmp_path / "m.npz")
+    back = AudienceModel.load(path, base, target)
+    comps = est.comparables(base[:50])
+    assert np.array_equal(back.predict(base[:50], comps), est.predict(base[:50], comps))
+    lo, hi = back.predict_interval(base[:50], comps)
+    assert np.all(lo <= hi)
+    with np.load(path, allow_pickle=False) as z:  # plain arrays only
+        assert all(z[k].dtype != object for k in z.files)

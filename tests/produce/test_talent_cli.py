@@ -1,0 +1,79 @@
+"""``reelkit schedule solve``: JSON shape, both methods, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reelkit.cli import main
+
+TINY_DAT = "tiny\n4\n3\n1 0 1 0 1\n1 1 0 1 2\n0 1 1 0 3\n1 2 3 1\n"
+KEYS = {"total_cost", "holding_cost", "optimal", "lower_bound", "order"}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def tiny(tmp_path: Path) -> Path:
+    p = tmp_path / "tiny.dat"
+    p.write_text(TINY_DAT)
+    return p
+
+
+@pytest.mark.parametrize("method", ["dp", "cpsat"])
+def test_solve_json(capsys: pytest.CaptureFixture[str], tiny: Path, method: str) -> None:
+    code, out, _ = run(
+        capsys, "schedule", "solve", str(tiny), "--method", method, "--time-limit", "20", "--json"
+    )
+    assert code == 0
+    res = json.loads(out)
+    assert set(res) == KEYS
+    assert res["total_cost"] == 29 and res["holding_cost"] == 2
+    assert res["optimal"] is True and res["lower_bound"] == 29
+    assert sorted(res["order"]) == [1, 2, 3, 4]  # the file's 1-based scene ids
+
+
+def test_solve_table(capsys: pytest.CaptureFixture[str], tiny: Path) -> None:
+    code, out, _ = run(capsys, "schedule", "solve", str(tiny))
+    assert code == 0
+    assert "29" in out and "order:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--time-limit", "0"], "time limit must be positive"),
+        (["--method", "mip"], "--method must be dp or cpsat"),
+    ],
+)
+def test_bad_options_exit_2(
+    capsys: pytest.CaptureFixture[str], tiny: Path, args: list[str], words: str
+) -> None:
+    code, out, err = run(capsys, "schedule", "solve", str(tiny), *args, "--json")
+    assert code == 2 and out == ""
+    assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_file_exit_2_names_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.dat"
+    bad.write_text("x\n3\n2\n1 0 1 5\n0 1 q 3\n1 1 1\n")
+    code, out, err = run(capsys, "schedule", "solve", str(bad), "--json")
+    assert code == 2 and out == ""
+    assert f"{bad}:5:" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "schedule", "solve", str(tmp_path / "missing.dat"))
+    assert code == 2 and "missing.dat" in err and len(err.strip().splitlines()) == 1
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schedule", "solve", "--help")
+    assert code == 0 and "--time-limit" in out

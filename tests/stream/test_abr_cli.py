@@ -1,0 +1,238 @@
+"""``reelkit abr simulate | compare | train | optimal`` end to end on small synthetic inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.cli import main
+
+KEYS = {
+    "algo",
+    "traces",
+    "qoe_per_chunk_mean",
+    "qoe_sum_mean",
+    "avg_bitrate_kbps",
+    "rebuffer_s_mean",
+    "switches_mean",
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("abr")
+    traces, video = root / "traces", root / "video"
+    traces.mkdir()
+    video.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        t = np.concatenate([[0.0], np.cumsum(rng.uniform(0.5, 1.5, size=300))])
+        bw = rng.lognormal(np.log(1.5), 0.6, size=301)
+        (traces / f"trace_{i}").write_text("".join(f"{a:.3f}\t{b:.4f}\n" for a, b in zip(t, bw, strict=True)))
+    ladder = [300, 750, 1200, 1850, 2850, 4300]
+    for lv, kbps in enumerate(ladder):
+        sizes = (kbps * 500 * rng.uniform(0.8, 1.2, size=49)).astype(int)
+        (video / f"video_size_{lv}").write_text("\n".join(map(str, sizes)) + "\n")
+    return traces, video
+
+
+def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("algo", ["robustmpc", "bba", "best"])
+def test_simulate_json(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], algo: str) -> None:
+    traces, video = inputs
+    code, out, _ = _run(
+        capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(video), "--algo", algo, "--json"]
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert set(doc) >= KEYS and doc["algo"] == algo and doc["traces"] == 3
+    assert np.isfinite(doc["qoe_per_chunk_mean"])
+    assert doc["qoe_sum_mean"] == pytest.approx(doc["qoe_per_chunk_mean"] * 47)
+
+
+def test_simulate_qoe_variants_differ(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]) -> None:
+    traces, video = inputs
+    vals = []
+    for q in ("lin", "log", "hd"):
+        code, out, _ = _run(
+            capsys,
+            [
+                "abr",
+                "simulate",
+                "--traces",
+                str(traces),
+                "--video",
+                str(video),
+                "--algo",
+                "bba",
+                "--qoe",
+                q,
+                "--json",
+            ],
+        )
+        assert code == 0
+        vals.append(json.loads(out)["qoe_per_chunk_mean"])
+    assert len(set(vals)) == 3
+
+
+def test_compare_with_plot(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    traces, video = inputs
+    png = tmp_path / "cmp.png"
+    code, out, _ = _run(
+        capsys,
+        [
+            "abr",
+            "compare",
+            "--traces",
+            str(traces),
+            "--video",
+            str(video),
+            "--algos",
+            "bba,rate,optimal",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+    )
+    assert code == 0
+    doc = json.loads(out)
+    by = {r["algo"]: r for r in doc["results"]}
+    assert set(by) == {"bba", "rate", "optimal"}
+    assert by["optimal"]["qoe_per_chunk_mean"] >= max(
+        by["bba"]["qoe_per_chunk_mean"], by["rate"]["qoe_per_chunk_mean"]
+    )
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_optimal_and_train(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    traces, video = inputs
+    code, out, _ = _run(capsys, ["abr", "optimal", "--traces", str(traces), "--video", str(video), "--json"])
+    assert code == 0
+    doc = json.loads(out)
+    assert len(doc["per_trace"]) == 3 and len(doc["per_trace"][0]["levels"]) == 48
+    model = tmp_path / "m.npz"
+    code, out, _ = _run(
+        capsys,
+        [
+            "abr",
+            "train",
+            "--traces",
+            str(traces),
+            "--video",
+            str(video),
+            "-o",
+            str(model),
+            "--episodes",
+            "1",
+            "--epochs",
+            "2",
+            "--json",
+        ],
+    )
+    assert code == 0 and model.is_file()
+    code, out, _ = _run(
+        capsys,
+        [
+            "abr",
+            "simulate",
+            "--traces",
+            str(traces),
+            "--video",
+            str(video),
+            "--algo",
+            "fugu",
+            "--model",
+            str(model),
+            "--json",
+        ],
+    )
+    assert code == 0 and json.loads(out)["traces"] == 3
+
+
+def test_bad_inputs_exit_2(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    traces, video = inputs
+    code, _, err = _run(
+        capsys,
+        [
+            "abr",
+            "simulate",
+            "--traces",
+            str(tmp_path / "nope"),
+            "--video",
+            str(video),
+            "--algo",
+            "bba",
+            "--json",
+        ],
+    )
+    assert code == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _run(
+        capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(video), "--algo", "xyz"]
+    )
+    assert code == 2 and "unknown ABR algorithm 'xyz'" in err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "t").write_text("0 1.0\n1 2.0\n2 oops\n")
+    code, _, err = _run(
+        capsys, ["abr", "simulate", "--traces", str(bad), "--video", str(video), "--algo", "bba"]
+    )
+    assert code == 2 and f"{bad / 't'}:3:" in err
+    (bad / "t").write_text("")
+    code, _, err = _run(
+        capsys, ["abr", "simulate", "--traces", str(bad), "--video", str(video), "--algo", "bba"]
+    )
+    assert code == 2 and "empty" in err
+    code, _, err = _run(
+        capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(tmp_path), "--algo", "bba"]
+    )
+    assert code == 2 and "video_size" in err
+    code, _, err = _run(
+        capsys,
+        [
+            "abr",
+            "train",
+            "--traces",
+            str(traces),
+            "--video",
+            str(video),
+            "-o",
+            str(tmp_path / "x.npz"),
+            "--epochs",
+            "0",
+        ],
+    )
+    assert code == 2
+    code, _, err = _run(
+        capsys,
+        [
+            "abr",
+            "simulate",
+            "--traces",
+            str(traces),
+            "--video",
+            str(video),
+            "--algo",
+            "fugu",
+            "--model",
+            str(tmp_path / "missing.npz"),
+        ],
+    )
+    assert code == 2 and "does not exist" in err

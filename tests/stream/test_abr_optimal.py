@@ -1,0 +1,62 @@
+"""The offline optimum: brute force on small cases, achievability, and the bound over policies."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from reelkit.errors import UserInputError
+from reelkit.stream.abr import Video, make_policy
+from reelkit.stream.abr.optimal import optimal_plan
+from reelkit.stream.abr.sim import SimConfig, simulate, simulate_levels
+from reelkit.stream.abr.traces import Trace
+
+
+def _trace(seed: int) -> Trace:
+    rng = np.random.default_rng(seed)
+    t = np.concatenate([[0.0], np.cumsum(rng.uniform(0.5, 2.0, size=60))])
+    return Trace(t, rng.uniform(0.2, 3.0, size=61), name=f"r{seed}")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ladder = np.array([300.0, 1200.0, 4300.0])
+    video = Video(ladder, 4.0, ladder[:, None] * 500.0 * rng.uniform(0.8, 1.2, size=(1, 7)))
+    cfg = SimConfig(total_chunks=7)
+    trace = _trace(seed)
+    best = -np.inf
+    for tail in itertools.product(range(3), repeat=6):
+        best = max(best, simulate_levels([1, *tail], trace, video, config=cfg).qoe_sum)
+    res = optimal_plan(trace, video, config=cfg, time_step_s=1e-4, buffer_step_s=1e-4)
+    assert res.session.qoe_sum == pytest.approx(best, abs=1e-9)
+    assert res.dp_value == pytest.approx(res.session.qoe_sum, abs=1e-9)
+
+
+def test_bounds_the_policies() -> None:
+    ladder = np.array([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0])
+    video = Video.constant_bitrate(ladder, 4.0, 49)
+    cfg = SimConfig(total_chunks=24)
+    trace = _trace(10)
+    opt = optimal_plan(trace, video, config=cfg)
+    assert opt.levels[0] == 1 and len(opt.levels) == 24
+    assert opt.dp_value == pytest.approx(opt.session.qoe_sum, abs=1e-9)  # a real, replayable plan
+    for name in ("bba", "robustmpc", "rate"):
+        assert opt.session.qoe_sum >= simulate(make_policy(name), trace, video, config=cfg).qoe_sum - 1e-9
+
+
+def test_constant_trace_optimum_is_obvious() -> None:
+    # 100 Mbit/s: the top level from chunk 1 on is optimal (one switch from level 1 to 5)
+    ladder = np.array([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0])
+    video = Video.constant_bitrate(ladder, 4.0, 49)
+    opt = optimal_plan(Trace.constant(100.0), video)
+    assert np.all(opt.levels[1:] == 5)
+    assert opt.session.qoe_sum == pytest.approx(47 * 4.3 - (4.3 - 0.75))
+
+
+def test_rejects_training_mode() -> None:
+    video = Video.constant_bitrate([300.0, 750.0], 4.0, 10)
+    with pytest.raises(UserInputError):
+        optimal_plan(Trace.constant(1.0), video, config=SimConfig().training())

@@ -1,0 +1,60 @@
+"""Lining a player's log up with the simulator (no browser): a log made from the simulator agrees exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.stream.abr import Video, make_policy
+from reelkit.stream.abr.sim import PENSIEVE, simulate
+from reelkit.stream.playback import PlayedChunk, chunks_from_log, compare_with_simulator
+from reelkit.stream.shaping import step_trace
+
+LADDER = [100.0, 250.0, 500.0, 1000.0]
+
+
+def _video() -> Video:
+    rng = np.random.default_rng(0)
+    base = np.asarray(LADDER)[:, None] * 1000 / 8 * 4
+    return Video(np.asarray(LADDER), 4.0, base * rng.uniform(0.9, 1.1, size=(1, 8)))
+
+
+def test_a_log_that_is_the_simulation_agrees_exactly() -> None:
+    video, trace = _video(), step_trace([(2.0, 4.0), (200.0, 0.3)])
+    sim = simulate(make_policy("robustmpc"), trace, video, config=PENSIEVE)
+    log = [
+        {
+            "kind": "chunk",
+            "t_s": float(sim.time_s[k]),
+            "chunk_index": k,
+            "level": int(sim.levels[k]),
+            "bytes": float(sim.chunk_bytes[k]),
+            "download_s": float(sim.download_s[k]),
+            "buffer_s": float(sim.buffer_s[k]),
+            "stall_s": float(sim.rebuffer_s[k]),
+        }
+        for k in reversed(range(6))  # out of order, with a stall event and a duplicate
+    ]
+    log.insert(2, {"kind": "stall", "t_s": 3.0})
+    log.append(dict(log[0]))
+    chunks = chunks_from_log(log)
+    assert [c.chunk_index for c in chunks] == list(range(6))
+    cmp = compare_with_simulator(chunks, trace, video, "robustmpc")
+    assert cmp.n_chunks == 6 and cmp.level_agreement == 1.0 and cmp.mean_abs_level_diff == 0.0
+    assert cmp.download_ratio == pytest.approx(1.0)
+    assert cmp.sim_levels.tolist() == sim.levels[:6].tolist()
+    assert cmp.player_rebuffer_s == pytest.approx(cmp.sim_rebuffer_s)
+    assert cmp.player_qoe == pytest.approx(cmp.sim_qoe)
+    assert len(cmp.rows()) == 6 and cmp.summary()["chunks"] == 6
+
+
+def test_disagreement_is_measured_and_gaps_refused() -> None:
+    video, trace = _video(), step_trace([(2.0, 4.0), (200.0, 0.3)])
+    chunks = [PlayedChunk(k, 0, float(video.sizes[0, k]), 1.0, 4.0, 0.0, float(k)) for k in range(4)]
+    cmp = compare_with_simulator(chunks, trace, video, "robustmpc")
+    assert cmp.level_agreement < 1.0 and cmp.mean_abs_level_diff > 0
+    with pytest.raises(ConfigError, match=r"not 0\.\."):
+        compare_with_simulator(chunks[1:], trace, video, "robustmpc")
+    with pytest.raises(ConfigError, match="no chunks"):
+        compare_with_simulator([], trace, video, "robustmpc")

@@ -1,0 +1,108 @@
+"""DASH packaging with ffmpeg: the ladder, 4 s segments that each decode on their own, the MPD, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from reelkit import media
+from reelkit.cli import app
+from reelkit.errors import ConfigError, DataFormatError
+from reelkit.stream.abr import load_mpd
+from reelkit.stream.dash import Rendition, load_stream, make_sample_clip, package_dash
+
+pytestmark = pytest.mark.media
+
+LADDER = (Rendition(160, 90, 150), Rendition(256, 144, 400), Rendition(320, 180, 900))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sample_clip(
+        tmp_path_factory.mktemp("clip") / "clip.mp4", duration_s=8, size=(320, 180), source="mandelbrot"
+    )
+
+
+def test_package_ladder_segments_and_mpd(clip: Path, tmp_path: Path) -> None:
+    info = media.probe(clip)
+    assert info.audio and info.video and info.duration_s == pytest.approx(8.0, abs=0.1)
+    stream = package_dash(clip, tmp_path / "s", renditions=list(reversed(LADDER)), preset="ultrafast")
+    assert stream.renditions == LADDER  # sorted by bitrate
+    assert stream.sizes.shape == (3, 2) and stream.segment_s == 4.0
+    # constant bitrate: each segment is close to bitrate x 4 s (container overhead on top)
+    expected = np.array([r.bitrate_kbps * 1000 / 8 * 4 for r in LADDER])[:, None]
+    ratio = stream.sizes / expected
+    assert np.all((ratio > 0.8) & (ratio < 1.35)), ratio
+    # the description matches what the ABR MPD reader sees, and survives a round trip
+    video = stream.video()
+    assert np.array_equal(video.sizes, load_mpd(stream.mpd).sizes)
+    assert video.bitrates_kbps.tolist() == [150.0, 400.0, 900.0] and video.chunk_s == 4.0
+    again = load_stream(tmp_path / "s")
+    assert again.renditions == stream.renditions and np.array_equal(again.sizes, stream.sizes)
+    mpd = stream.mpd.read_text()
+    assert 'duration="4000000"' in mpd and "audio" not in mpd
+    # every segment starts with a keyframe: init + that one segment decodes to a full 4 s of frames
+    for level in range(3):
+        for number in (1, 2):
+            one = tmp_path / f"one-{level}-{number}.mp4"
+            one.write_bytes(
+                (stream.folder / f"init-{level}.m4s").read_bytes()
+                + (stream.folder / f"chunk-{level}-{number:05d}.m4s").read_bytes()
+            )
+            out = media.run_ffmpeg(["-v", "error", "-i", str(one), "-f", "null", "-"], what="decode")
+            assert out.returncode == 0
+            frames = media.run_ffmpeg(
+                ["-v", "error", "-i", str(one), "-map", "0:v", "-c", "copy", "-f", "framecrc", "-"]
+            ).stdout.decode()
+            assert sum(1 for line in frames.splitlines() if line and not line.startswith("#")) == 96
+
+
+def test_audio_adaptation_set_and_errors(clip: Path, tmp_path: Path) -> None:
+    stream = package_dash(clip, tmp_path / "a", renditions=LADDER[:2], audio=True, preset="ultrafast")
+    mpd = stream.mpd.read_text()
+    assert 'contentType="audio"' in mpd and stream.audio
+    assert load_mpd(stream.mpd).n_levels == 2  # the simulator's video has the video levels only
+    with pytest.raises(ConfigError, match="not empty"):
+        package_dash(clip, tmp_path / "a", renditions=LADDER[:2])
+    with pytest.raises(ConfigError, match="differ"):
+        package_dash(clip, tmp_path / "b", renditions=[Rendition(160, 90, 100), Rendition(320, 180, 100)])
+    with pytest.raises(ConfigError, match="aspect ratio"):
+        package_dash(clip, tmp_path / "b", renditions=[Rendition(160, 90, 100), Rendition(320, 240, 200)])
+    with pytest.raises(ConfigError, match="WIDTHxHEIGHT"):
+        Rendition.parse("big@fast")
+    with pytest.raises(ConfigError, match="even"):
+        Rendition.parse("161x90@100")
+    assert Rendition.parse("640x360@800") == Rendition(640, 360, 800.0)
+    with pytest.raises(DataFormatError, match="reelkit abr package"):
+        load_stream(tmp_path)
+    with pytest.raises(DataFormatError):
+        package_dash(tmp_path / "missing.mp4", tmp_path / "c")
+
+
+def test_cli_package(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    r = runner.invoke(
+        app,
+        ["abr", "package", "-o", str(out), "--small", "--duration", "8", "--preset", "ultrafast", "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout[r.stdout.index("{") :])
+    assert doc["segments"] == 2 and [x["bitrate_kbps"] for x in doc["renditions"]] == [100, 250, 500, 1000]
+    assert (out / "manifest.mpd").is_file() and (out / "stream.json").is_file()
+    bad = runner.invoke(app, ["abr", "package", "-o", str(tmp_path / "x"), "--ladder", "320x180@fast"])
+    assert bad.exit_code != 0
+
+
+def test_cli_playback_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    trace = tmp_path / "t.txt"
+    trace.write_text("0 1\n1 1\n")
+    r = runner.invoke(app, ["abr", "playback", "--trace", str(trace), "--algo", "magic"])
+    assert r.exit_code != 0 and "unknown algo" in str(r.exception or r.output)
+    r = runner.invoke(app, ["abr", "playback", "--trace", str(tmp_path / "none.txt")])
+    assert r.exit_code != 0

@@ -1,0 +1,258 @@
+"""Every ABR policy through one conformance suite; BBA and robustMPC against hand cases and against a
+plain re-implementation of Pensieve's ``sim/fixed_env.py`` + ``test/mpc.py`` written here."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.errors import UserInputError
+from reelkit.stream.abr import AbrPolicy, Observation, Video, available_policies, load_video_dir, make_policy
+from reelkit.stream.abr.algos import BBA, RobustMPC, mpc_plan
+from reelkit.stream.abr.sim import simulate
+from reelkit.stream.abr.stochastic import StochasticMPC
+from reelkit.stream.abr.traces import Trace, load_traces
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "abr"
+LADDER = np.array([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0])
+
+
+def synthetic_video(seed: int = 0, n: int = 49) -> Video:
+    rng = np.random.default_rng(seed)
+    base = LADDER * 4.0 / 8.0 * 1000.0
+    return Video(LADDER, 4.0, base[:, None] * rng.uniform(0.8, 1.2, size=(1, n)))
+
+
+def synthetic_trace(seed: int, mean: float = 1.5, n: int = 400) -> Trace:
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.5, 1.5, size=n))
+    t = np.concatenate([[0.0], t])
+    bw = np.clip(rng.lognormal(np.log(mean), 0.7, size=n + 1), 0.05, None)
+    outage = rng.random(n + 1) < 0.05
+    bw[outage] = 0.02
+    return Trace(t, bw, name=f"syn{seed}")
+
+
+@pytest.fixture(scope="module")
+def tiny_fugu_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    video = synthetic_video()
+    pol = StochasticMPC.train(
+        [synthetic_trace(s) for s in range(4)], video.with_session(48), episodes=1, epochs=2
+    )
+    path = tmp_path_factory.mktemp("fugu") / "fugu.npz"
+    pol.save(path)
+    return path
+
+
+def _make(name: str, model: Path) -> AbrPolicy:
+    return make_policy(name, model=model if name in ("fugu",) else None)
+
+
+POLICIES = [p for p in available_policies() if p != "best"]
+
+
+@pytest.mark.parametrize("name", POLICIES)
+class TestConformance:
+    def test_levels_in_range_and_deterministic(self, name: str, tiny_fugu_model: Path) -> None:
+        video = synthetic_video()
+        for seed in range(3):
+            tr = synthetic_trace(seed)
+            a = simulate(_make(name, tiny_fugu_model), tr, video)
+            b = simulate(_make(name, tiny_fugu_model), tr, video)
+            assert a.levels.min() >= 0 and a.levels.max() < video.n_levels
+            assert a.levels[0] == 1  # first chunk at level 1
+            assert np.array_equal(a.levels, b.levels)
+            assert len(a.levels) == 48
+
+    def test_reset_clears_state(self, name: str, tiny_fugu_model: Path) -> None:
+        video = synthetic_video()
+        pol = _make(name, tiny_fugu_model)
+        first = simulate(pol, synthetic_trace(1), video)
+        simulate(pol, synthetic_trace(7, mean=0.4), video)  # some history in between
+        again = simulate(pol, synthetic_trace(1), video)
+        assert np.array_equal(first.levels, again.levels)
+
+    def test_per_step_matches_simulator(self, name: str, tiny_fugu_model: Path) -> None:
+        video = synthetic_video().with_session(48)
+        sess = simulate(_make(name, tiny_fugu_model), synthetic_trace(2), video)
+        pol = _make(name, tiny_fugu_model)
+        pol.reset(video)
+        assert pol.choose(Observation(0, 0, 0.0, 1.0, 0.0)) == 1
+        for k in range(1, len(sess.levels)):
+            obs = Observation(
+                k,
+                int(sess.levels[k - 1]),
+                float(sess.chunk_bytes[k - 1]),
+                float(sess.download_s[k - 1]),
+                float(sess.buffer_s[k - 1]),
+                float(sess.rebuffer_s[k - 1]),
+            )
+            assert pol.choose(obs) == sess.levels[k], f"chunk {k}"
+
+    def test_single_level_ladder(self, name: str, tiny_fugu_model: Path) -> None:
+        video = Video.constant_bitrate([500.0], 4.0, 10)
+        if name == "fugu":
+            return  # its model is for the synthetic ladder; covered above
+        s = simulate(_make(name, tiny_fugu_model), synthetic_trace(0), video)
+        assert np.all(s.levels == 0)
+
+
+def test_unknown_policy() -> None:
+    with pytest.raises(UserInputError, match="unknown ABR algorithm"):
+        make_policy("nope")
+
+
+def test_best_loads_shipped_model() -> None:
+    pol = make_policy("best")
+    video = synthetic_video()
+    s = simulate(pol, synthetic_trace(0), video)
+    assert s.levels.max() < 6
+
+
+@pytest.mark.parametrize(
+    ("buffer_s", "level"),
+    [(0.0, 0), (4.99, 0), (5.0, 0), (7.0, 1), (9.0, 2), (14.99, 4), (15.0, 5), (40.0, 5)],
+)
+def test_bba_hand_cases(buffer_s: float, level: int) -> None:
+    pol = BBA()
+    pol.reset(synthetic_video())
+    assert pol.choose(Observation(3, 2, 1e6, 1.0, buffer_s)) == level
+
+
+def test_robustmpc_hand_cases() -> None:
+    video = Video.constant_bitrate(LADDER, 4.0, 49).with_session(48)
+    # plenty of bandwidth and buffer: top level
+    assert mpc_plan(video, 5, 5, 30.0, 10.0) == 5
+    # 1 MB/s and no buffer: every level above 1850 kbps stalls
+    assert mpc_plan(video, 5, 0, 0.0, 0.3) == 0
+    # robust discount: after a 2x overestimate the forecast halves
+    pol = RobustMPC()
+    pol.reset(video)
+    pol.choose(Observation(1, 1, 2e6, 1.0, 4.0))  # 2 MB/s
+    pol.choose(Observation(2, 1, 1e6, 1.0, 4.0))  # 1 MB/s: error |hm - 1| / 1
+    hm = 2.0 / (1 / 2.0 + 1 / 1.0)
+    assert pol.errors[-1] == pytest.approx(1.0)
+    assert pol.estimates[-1] == pytest.approx(hm)
+
+
+# ---- reference: a plain re-implementation of fixed_env.py + test/mpc.py (errors reset per video) ----
+
+
+def _ref_env_chunk(
+    st: dict[str, float], cooked_time: list[float], cooked_bw: list[float], size: float
+) -> tuple:
+    delay = 0.0
+    sent = 0.0
+    while True:
+        throughput = cooked_bw[int(st["ptr"])] * 1000000.0 / 8.0
+        duration = cooked_time[int(st["ptr"])] - st["last"]
+        payload = throughput * duration * 0.95
+        if sent + payload > size:
+            frac = (size - sent) / throughput / 0.95
+            delay += frac
+            st["last"] += frac
+            break
+        sent += payload
+        delay += duration
+        st["last"] = cooked_time[int(st["ptr"])]
+        st["ptr"] += 1
+        if st["ptr"] >= len(cooked_bw):
+            st["ptr"] = 1
+            st["last"] = 0
+    delay *= 1000.0
+    delay += 80
+    rebuf = max(delay - st["buffer"], 0.0)
+    st["buffer"] = max(st["buffer"] - delay, 0.0)
+    st["buffer"] += 4000.0
+    if st["buffer"] > 60000.0:
+        sleep = np.ceil((st["buffer"] - 60000.0) / 500.0) * 500.0
+        st["buffer"] -= sleep
+        while True:
+            duration = cooked_time[int(st["ptr"])] - st["last"]
+            if duration > sleep / 1000.0:
+                st["last"] += sleep / 1000.0
+                break
+            sleep -= duration * 1000.0
+            st["last"] = cooked_time[int(st["ptr"])]
+            st["ptr"] += 1
+            if st["ptr"] >= len(cooked_bw):
+                st["ptr"] = 1
+                st["last"] = 0
+    return delay, st["buffer"] / 1000.0, rebuf / 1000.0
+
+
+def _ref_robustmpc_qoe(trace: Trace, video: Video) -> float:
+    bitrates = [int(b) for b in video.bitrates_kbps]
+    cooked_time, cooked_bw = trace.times_s.tolist(), trace.mbps.tolist()
+
+    def size(q: int, index: int) -> float:
+        return float(video.sizes[q, index]) if 0 <= index < video.n_chunks else 0.0
+
+    combos = list(itertools.product(range(6), repeat=5))
+    st = {"ptr": 1, "last": cooked_time[0], "buffer": 0.0}
+    bit_rate = last_bit_rate = 1
+    past_bw: list[float] = []
+    past_errors: list[float] = []
+    past_ests: list[float] = []
+    rewards = []
+    for counter in range(48):
+        delay, buffer_size, rebuf = _ref_env_chunk(st, cooked_time, cooked_bw, size(bit_rate, counter))
+        reward = (
+            bitrates[bit_rate] / 1000.0
+            - 4.3 * rebuf
+            - abs(bitrates[bit_rate] - bitrates[last_bit_rate]) / 1000.0
+        )
+        rewards.append(reward)
+        last_bit_rate = bit_rate
+        bw = size(bit_rate, counter) / delay / 1000.0
+        curr_error = abs(past_ests[-1] - bw) / float(bw) if past_ests else 0
+        past_errors.append(curr_error)
+        past_bw.append(bw)
+        harmonic = 1.0 / (sum(1 / float(x) for x in past_bw[-5:]) / len(past_bw[-5:]))
+        future_bw = harmonic / (1 + float(max(past_errors[-5:])))
+        past_ests.append(harmonic)
+        last_index = counter + 1
+        length = min(5, 48 - last_index)
+        max_reward, send = -100000000.0, 0
+        for full in combos:
+            combo = full[:length]
+            curr_rebuf, curr_buffer, bsum, smooth, lq = 0.0, buffer_size, 0, 0, bit_rate
+            for pos, cq in enumerate(combo):
+                download = (size(cq, last_index + pos + 1) / 1000000.0) / future_bw
+                if curr_buffer < download:
+                    curr_rebuf += download - curr_buffer
+                    curr_buffer = 0
+                else:
+                    curr_buffer -= download
+                curr_buffer += 4
+                bsum += bitrates[cq]
+                smooth += abs(bitrates[cq] - bitrates[lq])
+                lq = cq
+            r = bsum / 1000.0 - 4.3 * curr_rebuf - smooth / 1000.0
+            if r >= max_reward:
+                max_reward, send = r, combo[0] if combo else 0
+        bit_rate = send
+    return float(sum(rewards[1:48]))
+
+
+def _reference_cases() -> list[tuple[Trace, Video]]:
+    cases = [(synthetic_trace(s, mean=m), synthetic_video(s)) for s, m in ((11, 1.2), (12, 3.0))]
+    if DATA.is_dir():
+        trs = load_traces(DATA / "train_traces")
+        vid = load_video_dir(DATA / "video")
+        cases += [(trs[i], vid) for i in (0,)]
+    return cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", range(3))
+def test_robustmpc_matches_reference(case: int) -> None:
+    cases = _reference_cases()
+    if case >= len(cases):
+        pytest.skip(f"{DATA} not present")
+    trace, video = cases[case]
+    ours = simulate(RobustMPC(), trace, video).qoe_sum
+    assert ours == pytest.approx(_ref_robustmpc_qoe(trace, video), abs=1e-6)

@@ -1,0 +1,175 @@
+"""Simulator, traces and video readers: hand-computed cases and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.errors import DataFormatError, EmptyDataError, UserInputError
+from reelkit.stream.abr import Video, load_mpd, load_video_dir
+from reelkit.stream.abr.qoe import get_qoe
+from reelkit.stream.abr.sim import SimConfig, simulate_levels
+from reelkit.stream.abr.traces import Trace, load_trace, load_traces, mahimahi_to_trace
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "abr"
+
+
+def test_one_chunk_constant_trace() -> None:
+    # 8 Mbit/s = 1e6 bytes/s; 950000 bytes at 0.95 payload take 1.0 s, plus 80 ms RTT
+    video = Video(np.array([300.0, 750.0]), 4.0, np.full((2, 5), 950000.0))
+    s = simulate_levels([1, 1], Trace.constant(8.0), video)
+    assert s.download_s[0] == pytest.approx(950000 / 0.95 / 1e6 + 0.08)
+    assert s.rebuffer_s[0] == pytest.approx(1.08)  # startup: the buffer was empty
+    assert s.buffer_s[0] == pytest.approx(4.0)
+    assert s.rebuffer_s[1] == 0.0
+    assert s.buffer_s[1] == pytest.approx(4.0 - 1.08 + 4.0)
+    assert s.time_s[1] == pytest.approx(2.16)
+    # reward of chunk 1: 0.75 Mbps, no stall, no switch (chunk 0 was level 1 too)
+    assert s.rewards[1] == pytest.approx(0.75)
+    assert s.qoe_sum == pytest.approx(0.75)
+
+
+def test_download_spans_intervals_and_wraps() -> None:
+    # two-line trace: throughput[1] = 8 Mbit/s over (0, 1], then the trace wraps to index 1 with clock 0
+    tr = Trace(np.array([0.0, 1.0]), np.array([99.0, 8.0]))
+    video = Video(np.array([300.0]), 4.0, np.full((1, 3), 2.5 * 950000.0))
+    s = simulate_levels([0, 0], tr, video, config=SimConfig(start_level=0))
+    assert s.download_s[0] == pytest.approx(2.5 + 0.08)
+    # throughput[0] is never used: changing it changes nothing
+    tr2 = Trace(np.array([0.0, 1.0]), np.array([0.001, 8.0]))
+    s2 = simulate_levels([0, 0], tr2, video, config=SimConfig(start_level=0))
+    assert s2.download_s[0] == s.download_s[0]
+
+
+def test_step_trace_piecewise() -> None:
+    # (0,2]: 8 Mbit/s, (2,4]: 4 Mbit/s. 2.95e6 bytes: 1.9e6 in the first 2 s, 1.05e6 at 0.475e6 B/s
+    tr = Trace(np.array([0.0, 2.0, 4.0, 100.0]), np.array([0.0, 8.0, 4.0, 4.0]))
+    video = Video(np.array([300.0]), 4.0, np.full((1, 2), 2.95e6))
+    s = simulate_levels([0], tr, video, config=SimConfig(start_level=0))
+    assert s.download_s[0] == pytest.approx(2.0 + 1.05e6 / 0.475e6 + 0.08)
+
+
+def test_buffer_cap_sleeps_in_half_seconds() -> None:
+    video = Video.constant_bitrate([300.0, 750.0], 4.0, 48)
+    s = simulate_levels(np.zeros(48, dtype=int), Trace.constant(100.0), video)
+    assert s.buffer_s.max() <= 60.0 + 1e-9
+    slept = s.sleep_s[s.sleep_s > 0]
+    assert slept.size > 10
+    assert np.allclose(slept / 0.5, np.round(slept / 0.5))
+    # just after the cap: buffer before sleep minus a multiple of 0.5 s lands in (59.5, 60]
+    assert np.all(s.buffer_s[s.sleep_s > 0] > 59.5 - 1e-9)
+
+
+def test_training_noise_changes_delays_seeded() -> None:
+    video = Video.constant_bitrate([300.0, 750.0], 4.0, 10)
+    cfg = SimConfig().training()
+    a = simulate_levels(np.ones(10, dtype=int), Trace.constant(2.0), video, config=cfg, seed=3)
+    b = simulate_levels(np.ones(10, dtype=int), Trace.constant(2.0), video, config=cfg, seed=3)
+    c = simulate_levels(np.ones(10, dtype=int), Trace.constant(2.0), video)
+    assert np.array_equal(a.download_s, b.download_s)
+    assert not np.allclose(a.download_s, c.download_s)
+    ratio = a.download_s / c.download_s
+    assert np.all((ratio >= 0.9 - 1e-12) & (ratio <= 1.1 + 1e-12))
+
+
+def test_qoe_variants() -> None:
+    b = np.array([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0])
+    assert np.allclose(get_qoe("hd").quality(b), [1, 2, 3, 12, 15, 20])
+    assert np.allclose(get_qoe("log").quality(b), np.log(b / 300.0))
+    r = get_qoe("lin").rewards(np.array([1, 3]), np.array([0.5, 1.0]), b, start_level=1)
+    assert r == pytest.approx([0.75 - 4.3 * 0.5, 1.85 - 4.3 - 1.1])
+    with pytest.raises(UserInputError):
+        get_qoe("nope")
+
+
+def test_cooked_trace_reader(tmp_path: Path) -> None:
+    f = tmp_path / "t1"
+    f.write_text("0.0\t1.5\n1.0 2.5\n\n2.5 0.5\n")
+    tr = load_trace(f)
+    assert tr.times_s.tolist() == [0.0, 1.0, 2.5]
+    assert tr.mbps.tolist() == [1.5, 2.5, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("0 1\n1 x\n", 2), ("0 1\n2 1\n1 1\n", 3), ("0 1\n1 -2\n", 2), ("0 1\n1\n", 2)],
+)
+def test_bad_trace_names_line(tmp_path: Path, text: str, line: int) -> None:
+    f = tmp_path / "bad"
+    f.write_text(text)
+    with pytest.raises(DataFormatError, match=rf"bad:{line}:"):
+        load_trace(f)
+
+
+def test_empty_and_dead_traces(tmp_path: Path) -> None:
+    (tmp_path / "empty").write_text("\n\n")
+    with pytest.raises(EmptyDataError):
+        load_trace(tmp_path / "empty")
+    (tmp_path / "dead").write_text("0 0\n1 0\n2 0\n")
+    with pytest.raises(DataFormatError, match="no data"):
+        load_trace(tmp_path / "dead")
+    with pytest.raises(DataFormatError, match="does not exist"):
+        load_traces(tmp_path / "missing")
+
+
+def test_mahimahi_trace(tmp_path: Path) -> None:
+    # 1000 packets in each of 3 seconds = 12 Mbit/s
+    ms = np.concatenate(
+        [np.linspace(1, 1000, 1000), np.linspace(1001, 2000, 1000), np.linspace(2001, 3000, 1000)]
+    )
+    tr = mahimahi_to_trace(np.round(ms))
+    assert tr.times_s.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert np.allclose(tr.mbps[1:], 12.0)
+    f = tmp_path / "mm.trace"
+    f.write_text("\n".join(str(int(x)) for x in np.round(ms)) + "\n")
+    assert np.allclose(load_trace(f).mbps, tr.mbps)
+
+
+def test_video_dir_with_ladder(tmp_path: Path) -> None:
+    for lv in range(3):
+        (tmp_path / f"video_size_{lv}").write_text(
+            "\n".join(str(1000 * (lv + 1) + k) for k in range(5)) + "\n"
+        )
+    (tmp_path / "my_ladder.json").write_text(json.dumps({"bitrates_kbps": [100, 200, 400], "chunk_s": 2}))
+    v = load_video_dir(tmp_path)
+    assert v.bitrates_kbps.tolist() == [100, 200, 400] and v.chunk_s == 2.0 and v.sizes.shape == (3, 5)
+    (tmp_path / "video_size_1").write_text("1000\nabc\n")
+    with pytest.raises(DataFormatError, match="video_size_1:2:"):
+        load_video_dir(tmp_path)
+
+
+def test_constant_bitrate_video() -> None:
+    v = Video.constant_bitrate([300, 750], 4.0, 3)
+    assert v.sizes[1, 0] == 750 * 4.0 / 8 * 1000
+
+
+def test_mpd_reader(tmp_path: Path) -> None:
+    mpd = tmp_path / "Manifest.mpd"
+    mpd.write_text(
+        """<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>
+        <AdaptationSet mimeType="video/mp4">
+        <SegmentTemplate timescale="90000" media="$RepresentationID$/$Number$.m4s" startNumber="1"
+        duration="359408"/>
+        <Representation id="hi" bandwidth="1200000"/><Representation id="lo" bandwidth="300000"/>
+        </AdaptationSet></Period></MPD>"""
+    )
+    for rid, base in (("lo", 100), ("hi", 400)):
+        (tmp_path / rid).mkdir()
+        for k in range(1, 4):
+            (tmp_path / rid / f"{k}.m4s").write_bytes(b"x" * (base + k))
+    v = load_mpd(mpd)
+    assert v.bitrates_kbps.tolist() == [300.0, 1200.0]
+    assert v.chunk_s == 4.0
+    assert v.sizes.tolist() == [[101, 102, 103], [401, 402, 403]]
+
+
+@pytest.mark.data
+def test_pensieve_video_and_traces_load() -> None:
+    if not DATA.is_dir():
+        pytest.skip(f"{DATA} not present")
+    v = load_video_dir(DATA / "video")
+    assert v.sizes.shape == (6, 49) and v.sizes[0, 0] == 181801
+    assert len(load_traces(DATA / "train_traces")) == 127
