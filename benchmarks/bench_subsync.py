@@ -23,6 +23,7 @@ Writes ``benchmarks/out/subsync/results.json`` and ``benchmarks/RESULTS.d/subsyn
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -111,7 +112,8 @@ def _ffmpeg_dir() -> Path:
     d.mkdir(parents=True, exist_ok=True)
     link = d / "ffmpeg"
     if not link.exists():
-        link.symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
+        with contextlib.suppress(FileExistsError):  # another worker made it first
+            link.symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
     return d
 
 
@@ -318,6 +320,7 @@ def main() -> None:
     if args.cases:
         keep = set(args.cases.split(","))
         folders = [f for f in folders if f.name in keep]
+    _ffmpeg_dir()
     rows: list[dict[str, Any]] = []
     for tool in tools:
         kind = "process" if tool == "reelkit" else "thread"

@@ -333,3 +333,24 @@ def test_subtitle_sync_joins_the_report(tmp_path: Path) -> None:
     sync = [f for f in late.findings if f.kind == "sync"]
     assert len(sync) == 1 and sync[0].severity == "error"
     assert "offset -3.0" in sync[0].message or "offset -2.9" in sync[0].message
+
+
+@pytest.mark.media
+def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
+    from reelkit.media import run_ffmpeg
+
+    clip = tmp_path / "clip.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error",
+            "-f", "lavfi", "-i", "color=c=black:size=64x48:rate=10:duration=2",
+            "-f", "lavfi", "-i", "sine=frequency=997:duration=2:sample_rate=48000",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip),
+        ]
+    )  # fmt: skip
+    report = run_qc(clip, spec="ebu-r128", plot=False)
+    assert report.has_video
+    video = [f for f in report.findings if f.source == "video"]
+    skipped = any("video checks" in n for n in report.notes)
+    assert skipped or any(f.kind == "black" for f in video), (report.findings, report.notes)
+    assert report.to_dict()["loudness"]["sample_rate"] == 48000

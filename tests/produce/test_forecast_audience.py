@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from threadpoolctl import threadpool_limits
 
 from reelkit.cli import main
 from reelkit.produce.forecast import (
@@ -130,7 +131,8 @@ def test_tree_export_predicts_like_sklearn() -> None:
     x[::7, 1] = np.nan
     x[::5, 3] = np.nan
     y = x[:, 0] + np.nan_to_num(x[:, 1]) + rng.normal(0, 0.1, 2000)
-    gbm = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(x, y)
+    with threadpool_limits(limits=1, user_api="openmp"):  # threads crawl on a shared machine
+        gbm = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(x, y)
     trees = TreeEnsemble.from_sklearn(gbm)
     assert np.allclose(trees.predict(x), gbm.predict(x), rtol=0, atol=1e-12)
 

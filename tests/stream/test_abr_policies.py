@@ -40,7 +40,7 @@ def synthetic_trace(seed: int, mean: float = 1.5, n: int = 400) -> Trace:
 def tiny_fugu_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     video = synthetic_video()
     pol = StochasticMPC.train(
-        [synthetic_trace(s) for s in range(4)], video.with_session(48), episodes=1, epochs=2
+        [synthetic_trace(s) for s in range(4)], video.with_session(48), episodes=1, epochs=2, horizon=5
     )
     path = tmp_path_factory.mktemp("fugu") / "fugu.npz"
     pol.save(path)
@@ -98,6 +98,18 @@ class TestConformance:
             return  # its model is for the synthetic ladder; covered above
         s = simulate(_make(name, tiny_fugu_model), synthetic_trace(0), video)
         assert np.all(s.levels == 0)
+
+
+def test_training_is_seeded(tiny_fugu_model: Path, tmp_path: Path) -> None:
+    video = synthetic_video()
+    pol = StochasticMPC.train(
+        [synthetic_trace(s) for s in range(4)], video.with_session(48), episodes=1, epochs=2, horizon=5
+    )
+    pol.save(tmp_path / "again.npz")
+    with np.load(tiny_fugu_model) as a, np.load(tmp_path / "again.npz") as b:
+        assert a.files == b.files
+        for k in a.files:
+            assert np.array_equal(a[k], b[k]), k
 
 
 def test_unknown_policy() -> None:

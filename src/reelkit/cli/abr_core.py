@@ -122,9 +122,9 @@ def compare_cmd(
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
     from reelkit.stream.abr.registry import make_policy
 
-    for n in names:  # fail fast on unknown names, before any simulation
+    for n in names:  # fail fast on unknown names and missing models, before any simulation
         if n.lower() not in ("optimal", "opt"):
-            make_policy(n, model=model) if n.lower() in ("fugu", "best") else make_policy(n)
+            make_policy(n, model=model if n.lower() in ("fugu", "best") else None)
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     results = []
     with progress_for(not json_out) as prog:

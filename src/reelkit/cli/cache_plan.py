@@ -1,10 +1,301 @@
-# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session: no git commits, results in benchmarks/RESULTS.d/, files you must not edit, report deadline 09:20).
-"""Commands of ``reelkit cache`` (placeholder until written)."""
+"""``reelkit cache plan | advise``: the nightly fill planner against reactive policies; download advice."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.errors import ConfigError, DataFormatError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _gb(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.2f} {unit}"
+    return f"{n:,.0f} B"
+
+
+def _split(text: str, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ConfigError(f"{what}: give a comma-separated list")
+    return items
+
+
+def _write_plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    """A bar chart of each approach's byte and object hit ratio."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [r["name"] for r in rows]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(names) + 2), 4.0), constrained_layout=True)
+    ax.bar(x - 0.2, [r["byte_hit_ratio"] for r in rows], 0.4, label="byte hit ratio")
+    ax.bar(x + 0.2, [r["hit_ratio"] for r in rows], 0.4, label="hit ratio")
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_ylabel("ratio over the measured requests")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def plan_cmd(
+    trace: Annotated[Path, typer.Option("--trace", help="Request trace: .csv, .parquet or .oracleGeneral.")],
+    capacity: Annotated[str, typer.Option("--capacity", help="Disk size: 50GB, 500MiB, bytes, or 5%.")],
+    fill_window: Annotated[
+        str, typer.Option("--fill-window", help="Nightly fill window, local to the trace's clock (UTC).")
+    ] = "02:00-14:00",
+    fill_rate: Annotated[
+        str, typer.Option("--fill-rate", help="Fill bandwidth: 1.2Gbps, 800Mbit/s, 100MB/s.")
+    ] = "1.2Gbps",
+    train_days: Annotated[
+        int, typer.Option("--train-days", min=1, help="Days that only train the forecast (not measured).")
+    ] = 14,
+    fill_cost: Annotated[
+        float, typer.Option("--fill-cost", min=0.0, help="Cost of a filled byte, in backbone bytes.")
+    ] = 0.05,
+    reserve: Annotated[
+        float, typer.Option("--reserve", min=0.0, max=0.99, help="Disk share kept for the reactive LRU.")
+    ] = 0.0,
+    compare: Annotated[
+        str, typer.Option("--compare", help="Reactive policies measured on the same requests.")
+    ] = "lru,s3fifo",
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of the hit ratios.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Nightly fill planner on a trace, against the perfect-knowledge fill, reactive policies and the
+    offline references (belady-size; the offline upper bound, which bounds demand-fetch caches only)."""
+    from reelkit.stream.cache import make_policy, parse_capacity, read_trace
+    from reelkit.stream.fill import FillConfig, compare_fill, parse_fill_window, parse_rate
+
+    window = parse_fill_window(fill_window)
+    rate = parse_rate(fill_rate)
+    policies = [make_policy(p).name for p in _split(compare, "--compare")]
+    if any(make_policy(p).offline for p in policies):
+        raise ConfigError("--compare: give reactive policies; belady-size and the bound are always added")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
+    tr = read_trace(trace)
+    cap = parse_capacity(capacity, tr)
+    if cap <= 0:
+        raise ConfigError(f"--capacity {capacity}: the cache must hold at least one byte")
+    cfg = FillConfig(
+        capacity_bytes=cap,
+        fill_window=window,
+        fill_rate_bytes_per_s=rate,
+        fill_cost=fill_cost,
+        reserve=reserve,
+    )
+    with progress_for(not json_out) as progress:
+        res = compare_fill(tr, cfg, train_days=train_days, policies=policies, progress=progress)
+    rows = [
+        {
+            "name": a.name,
+            "kind": a.kind,
+            "hit_ratio": a.hit_ratio,
+            "byte_hit_ratio": a.byte_hit_ratio,
+            "fill_bytes": a.fill_bytes,
+            "backbone_bytes": a.backbone_bytes,
+        }
+        for a in res.approaches
+    ]
+    ratios = res.ratios("fill")
+    best = res.best_reactive()
+    out: dict[str, Any] = {
+        "trace": str(trace),
+        "capacity_bytes": cap,
+        "train_days": train_days,
+        "measured_days": res.measured_days,
+        "measured_requests": res.measured_requests,
+        "fill_window": fill_window,
+        "fill_rate_bytes_per_s": rate,
+        "approaches": rows,
+        "fill_ratio_to": ratios,
+        "best_reactive": best.name if best else None,
+    }
+    if plot is not None:
+        _write_plot(rows, plot, f"{trace.name}: {_gb(cap)} disk")
+        out["plot"] = str(plot)
+    if json_out:
+        emit_json(out)
+        return
+    print_table(
+        f"{trace.name}: {_gb(cap)} disk, measured {res.measured_days} days / {res.measured_requests:,} "
+        f"requests after {train_days} training days",
+        ["approach", "kind", "byte hit ratio", "hit ratio", "fill", "backbone", "fill / this (BHR)"],
+        [
+            (
+                r["name"],
+                r["kind"],
+                r["byte_hit_ratio"],
+                r["hit_ratio"],
+                _gb(r["fill_bytes"]),
+                _gb(r["backbone_bytes"]),
+                "" if r["name"] == "fill" else f"{ratios[r['name']]:.3f}",
+            )
+            for r in rows
+        ],
+    )
+    if plot is not None:
+        console.print(f"plot -> {plot}")
+
+
+def _parse_time(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"--at {text!r}: expected unix seconds or an ISO time (2026-01-31T20:00Z)"
+        ) from None
+    if dt.tzinfo is None:
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _read_samples(path: Path) -> tuple[Any, Any]:
+    """``timestamp,mbps`` rows (unix seconds or ISO times) -> arrays; errors name the file and line."""
+    import numpy as np
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataFormatError("no such samples file", path=str(path))
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"not a readable CSV ({str(exc).splitlines()[0]})", path=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise DataFormatError(
+            "the file is empty; expected the header timestamp,mbps", path=str(path)
+        ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in ("timestamp", "mbps") if c not in frame.columns]
+    if missing:
+        raise DataFormatError(
+            f"missing column(s) {', '.join(missing)}; expected the header timestamp,mbps",
+            path=str(path),
+            line=1,
+        )
+    if len(frame) == 0:
+        raise DataFormatError("no samples after the header", path=str(path))
+    times = np.empty(len(frame))
+    mbps = np.empty(len(frame))
+    for i, (t, b) in enumerate(zip(frame["timestamp"], frame["mbps"], strict=True)):
+        try:
+            times[i] = _parse_time(str(t).strip())
+            mbps[i] = float(b)
+        except (ConfigError, ValueError):
+            raise DataFormatError(
+                f"expected timestamp (unix s or ISO) and mbps (a number), got {t!r},{b!r}",
+                path=str(path),
+                line=i + 2,
+            ) from None
+        if not np.isfinite(mbps[i]) or mbps[i] < 0:
+            raise DataFormatError(f"mbps must be a number >= 0, got {b!r}", path=str(path), line=i + 2)
+    return times, mbps
+
+
+def _parse_title(text: str) -> tuple[str, float]:
+    tid, sep, dur = text.rpartition(":")
+    try:
+        seconds = float(dur)
+    except ValueError:
+        seconds = float("nan")
+    if not sep or not tid or not seconds > 0:
+        raise ConfigError(f"--title {text!r}: expected ID:DURATION_S, for example tt0111161:8520")
+    return tid, seconds
+
+
+def advise_cmd(
+    samples: Annotated[
+        Path, typer.Option("--samples", help="CSV of throughput samples: timestamp,mbps (unix s or ISO).")
+    ],
+    quality: Annotated[float, typer.Option("--quality", help="Wanted quality, kbit/s (a ladder rung).")],
+    title: Annotated[
+        list[str], typer.Option("--title", help="ID:DURATION_S of a title to advise on (repeatable).")
+    ],
+    ladder: Annotated[
+        str | None, typer.Option("--ladder", help="Ladder bitrates, kbit/s, ascending: 300,750,1200,...")
+    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="When (unix s or ISO); default now.")] = None,
+    utc_offset: Annotated[
+        float, typer.Option("--utc-offset", min=-14.0, max=14.0, help="Member's local time minus UTC, h.")
+    ] = 0.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stream, download now, or wait: will this network hold the quality for these titles?"""
+    from reelkit.stream.advice import AdviceConfig, NetworkProfile, TitleToWatch, advise
+
+    titles = [TitleToWatch(*_parse_title(t), reason="requested") for t in title]
+    if not titles:
+        raise ConfigError("--title: give at least one ID:DURATION_S")
+    cfg = AdviceConfig()
+    if ladder is not None:
+        try:
+            rungs = tuple(float(b) for b in _split(ladder, "--ladder"))
+        except ValueError:
+            raise ConfigError(f"--ladder {ladder!r}: expected numbers such as 300,750,1200") from None
+        cfg = AdviceConfig(ladder_kbps=rungs)
+    now = None if at is None else _parse_time(at)
+    times, mbps = _read_samples(samples)
+    profile = NetworkProfile.from_samples(times, mbps, utc_offset_h=utc_offset)
+    res = advise(profile, titles, quality_kbps=quality, now_s=now, config=cfg)
+    if json_out:
+        emit_json(
+            {
+                "hour": res.hour,
+                "median_mbps_now": res.median_mbps_now,
+                "titles": [vars(t) for t in res.titles],
+            }
+        )
+        return
+    print_table(
+        f"local hour {res.hour:02d}:00, median {res.median_mbps_now:.2f} Mbit/s",
+        ["title", "action", "kbps", "holds now", "download", "best streamable", "better hour"],
+        [
+            (
+                t.title_id,
+                t.action,
+                t.quality_kbps,
+                f"{t.hold_probability_now:.0%}",
+                f"{t.download_s_now / 60:.0f} min",
+                "-" if t.best_streamable_kbps is None else f"{t.best_streamable_kbps:g}",
+                "-" if t.better_hour is None else f"{t.better_hour:02d}:00",
+            )
+            for t in res.titles
+        ],
+    )
+    for t in res.titles:
+        console.print(f"{t.title_id}: {t.message}", highlight=False, markup=False)
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:
     """Add this module's commands to the ``cache`` group (``group``) or the root app (``app``)."""
+    group.command("plan")(plan_cmd)
+    group.command("advise")(advise_cmd)

@@ -101,12 +101,17 @@ def ladder_cmd(
     mode: Annotated[
         str, typer.Option("--mode", help="title (per-title) or shot (dynamic optimizer).")
     ] = "title",
-    crf: Annotated[str, typer.Option("--crf", help="CRF grid, comma-separated.")] = "20,24,28,32,36,40",
+    crf: Annotated[
+        str, typer.Option("--crf", help="CRF (or QP) grid, comma-separated.")
+    ] = "20,24,28,32,36,40",
     heights: Annotated[
         str,
         typer.Option("--heights", help="Resolution grid (heights; those above the source's are skipped)."),
     ] = "1080,720,540,432,360,288,240",
     preset: Annotated[str, typer.Option("--preset", help="Encoder preset.")] = "veryfast",
+    rate_control: Annotated[
+        str, typer.Option("--rate-control", help="Candidates at constant CRF (crf) or constant QP (qp).")
+    ] = "crf",
     workers: Annotated[int, typer.Option("--workers", help="Encodes in parallel (threads).")] = 2,
     cache: Annotated[
         Path | None, typer.Option("--cache", help="Encode cache (default ~/.cache/reelkit).")
@@ -127,6 +132,8 @@ def ladder_cmd(
         raise ConfigError(f"--codec {codec!r}: use x264 or x265")
     if mode not in ("title", "shot"):
         raise ConfigError(f"--mode {mode!r}: use title or shot")
+    if rate_control not in ("crf", "qp"):
+        raise ConfigError(f"--rate-control {rate_control!r}: use crf or qp")
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
     build = per_title_ladder if mode == "title" else per_shot_ladder
@@ -138,6 +145,7 @@ def ladder_cmd(
             crfs=_floats(crf, "--crf"),
             codec=codec,  # type: ignore[arg-type]
             preset=preset,
+            rate_control=rate_control,  # type: ignore[arg-type]
             compare_fixed=fixed,
             cache_dir=cache,
             executor=LocalExecutor(workers, kind="thread"),

@@ -39,6 +39,6 @@ def timecode(seconds: float, fps: float | None = None) -> str:
     m, sec = divmod(rem, 60)
     if fps:
         whole = int(sec)
-        frames = int(round((sec - whole) * fps))
+        frames = round((sec - whole) * fps)
         return f"{sign}{int(h):02d}:{int(m):02d}:{whole:02d}:{frames:02d}"
     return f"{sign}{int(h):02d}:{int(m):02d}:{sec:06.3f}"

@@ -447,13 +447,27 @@ def vad_speech_detector(method: VadMethod = "silero") -> SpeechDetector:
 
 
 def _to_16k_mono(x: npt.NDArray[np.floating[Any]], sample_rate: int) -> npt.NDArray[np.float32]:
+    """The channels averaged and resampled to 16 kHz (what the speech detectors take), a minute at a time so
+    that a long programme never needs a float64 copy of itself."""
     from scipy.signal import resample_poly
 
-    mono = np.asarray(x, dtype=np.float64).mean(axis=1)
-    if sample_rate != 16000:
-        g = math.gcd(16000, sample_rate)
-        mono = resample_poly(mono, 16000 // g, sample_rate // g)
-    return np.asarray(mono, dtype=np.float32)
+    frames = x.shape[0]
+    if sample_rate == 16000:
+        return np.asarray(x.mean(axis=1, dtype=np.float32), dtype=np.float32)
+    g = math.gcd(16000, sample_rate)
+    up, down = 16000 // g, sample_rate // g
+    step = 60 * sample_rate - (60 * sample_rate) % down  # chunk edges on whole output samples
+    pad = down * 200  # context each side; the resampling filter is far shorter
+    out: list[npt.NDArray[np.float32]] = []
+    for a in range(0, frames, step):
+        b = min(a + step, frames)
+        lo, hi = max(0, a - pad), min(frames, b + pad)
+        mono = x[lo:hi].mean(axis=1, dtype=np.float64)
+        y = resample_poly(mono, up, down)
+        first = (a - lo) * up // down
+        count = -(-(b - a) * up // down)
+        out.append(np.asarray(y[first : first + count], dtype=np.float32))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
 def segment_mask(frame_s: float, mask: npt.ArrayLike, bounds: npt.NDArray[np.int64], rate: int) -> FloatArray:

@@ -68,10 +68,15 @@ def true_peak_envelope(samples: npt.ArrayLike, sample_rate: int) -> npt.NDArray[
         return env
     coef, o_min = _polyphase_table(factor)
     o_max = o_min + coef.shape[1] - 1
-    ctx = np.zeros((x.shape[1], frames + o_max - o_min), dtype=np.float32)
-    ctx[:, -o_min : -o_min + frames] = x.T
-    interp: npt.NDArray[np.float32] = _interp_kernel(ctx, coef, frames)
-    np.maximum(env, interp, out=env)
+    step = 1 << 20  # a chunk at a time (with its context), so long programmes need no full copies
+    for a in range(0, frames, step):
+        b = min(frames, a + step)
+        lo, hi = a + o_min, b + o_max
+        ctx = np.zeros((x.shape[1], hi - lo), dtype=np.float32)
+        src_lo, src_hi = max(lo, 0), min(hi, frames)
+        ctx[:, src_lo - lo : src_hi - lo] = x[src_lo:src_hi].T
+        interp: npt.NDArray[np.float32] = _interp_kernel(ctx, coef, b - a)
+        np.maximum(env[a:b], interp, out=env[a:b])
     return env
 
 

@@ -266,15 +266,39 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Fin
     return _capped(out, "clipping", opt.max_findings_per_kind)
 
 
+_CHUNK_FRAMES = 1 << 21  # about 45 s at 48 kHz: the float64 work arrays stay small on long programmes
+
+
 def _segment_power(x: npt.NDArray[np.float32], rate: int, seg_s: float) -> npt.NDArray[np.float64]:
     """Mean square per channel over consecutive ``seg_s`` stretches: ``(segments, channels)``."""
     n = max(1, round(seg_s * rate))
     k = x.shape[0] // n
-    if k == 0:
-        return np.zeros((0, x.shape[1]))
-    xs = x[: k * n].astype(np.float64).reshape(k, n, x.shape[1])
-    power: npt.NDArray[np.float64] = np.einsum("knc,knc->kc", xs, xs) / n
+    power = np.zeros((k, x.shape[1]))
+    per = max(1, _CHUNK_FRAMES // n)
+    for s in range(0, k, per):
+        e = min(k, s + per)
+        xs = x[s * n : e * n].astype(np.float64).reshape(e - s, n, x.shape[1])
+        power[s:e] = np.einsum("knc,knc->kc", xs, xs) / n
     return power
+
+
+def _pair_stats(
+    x: npt.NDArray[np.float32], a: int, b: int, win: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per window of ``win`` frames: the power of channels ``a`` and ``b`` and their correlation."""
+    k = x.shape[0] // win
+    pa, pb, corr = np.zeros(k), np.zeros(k), np.zeros(k)
+    per = max(1, _CHUNK_FRAMES // win)
+    for s in range(0, k, per):
+        e = min(k, s + per)
+        xa = x[s * win : e * win, a].astype(np.float64).reshape(e - s, win)
+        xb = x[s * win : e * win, b].astype(np.float64).reshape(e - s, win)
+        xa -= xa.mean(axis=1, keepdims=True)
+        xb -= xb.mean(axis=1, keepdims=True)
+        pa[s:e], pb[s:e] = (xa * xa).mean(axis=1), (xb * xb).mean(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr[s:e] = (xa * xb).mean(axis=1) / np.sqrt(pa[s:e] * pb[s:e])
+    return pa, pb, corr
 
 
 def _silences(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Finding]:
@@ -311,7 +335,11 @@ def _channel_findings(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> 
     names = channel_names(channels)
     duration = x.shape[0] / rate
     out: list[Finding] = []
-    ms = np.einsum("nc,nc->c", x.astype(np.float64), x.astype(np.float64)) / max(x.shape[0], 1)
+    ms = np.zeros(channels)
+    for s in range(0, x.shape[0], _CHUNK_FRAMES):
+        part = x[s : s + _CHUNK_FRAMES].astype(np.float64)
+        ms += np.einsum("nc,nc->c", part, part)
+    ms /= max(x.shape[0], 1)
     with np.errstate(divide="ignore"):
         level = 10.0 * np.log10(ms)
     loudest = float(level.max())
@@ -341,14 +369,8 @@ def _channel_findings(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> 
     for a, b in pairs:
         if k == 0:
             break
-        xa = x[: k * win, a].astype(np.float64).reshape(k, win)
-        xb = x[: k * win, b].astype(np.float64).reshape(k, win)
-        xa = xa - xa.mean(axis=1, keepdims=True)
-        xb = xb - xb.mean(axis=1, keepdims=True)
-        pa, pb = (xa * xa).mean(axis=1), (xb * xb).mean(axis=1)
+        pa, pb, corr = _pair_stats(x, a, b, win)
         active = (pa > active_floor) & (pb > active_floor)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = (xa * xb).mean(axis=1) / np.sqrt(pa * pb)
         bad = active & (corr < opt.phase_correlation)
         starts, ends = _runs(bad)
         pair = f"{names[a]}/{names[b]}"

@@ -385,6 +385,15 @@ class AudienceModel:
             else comparables
         )
         x = np.column_stack([base, comps])
+        # one OpenMP thread: on a shared machine scikit-learn's threaded histogram loop can be many times
+        # slower than a single thread (spinning threads waiting for each other)
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            self._fit_trees(x, target, intervals)
+        return self
+
+    def _fit_trees(self, x: np.ndarray, target: np.ndarray, intervals: bool) -> None:
         self.model_ = TreeEnsemble.from_sklearn(self._gbm().fit(x, target))
         self.low_: TreeEnsemble | None = None
         self.high_: TreeEnsemble | None = None
@@ -395,7 +404,6 @@ class AudienceModel:
             self.high_ = TreeEnsemble.from_sklearn(
                 self._gbm(loss="quantile", quantile=0.9, iterations=40).fit(x, target)
             )
-        return self
 
     def save(self, path: str | Path) -> Path:
         """The trees (and the parameters) as npz, no pickle; the comparables' reference set is not saved."""

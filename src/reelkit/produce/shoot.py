@@ -64,6 +64,8 @@ class SolveOptions:
     seed: int = 0
     #: CP-SAT's linearization level (2 puts the pay chains' clauses in the LP: a tighter bound).
     linearization: int = 2
+    #: Start the search from a greedy schedule when one is found.
+    hint: bool = True
     #: CP-SAT subsolvers for two workers (empty: CP-SAT's default pair).
     portfolio: tuple[str, ...] = ("max_lp", "core")
 
@@ -498,13 +500,13 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
                 continue
             lo = min(min(by_scene[si]) for si in sis)
             hi = max(max(by_scene[si]) for si in sis)
-            first = m.new_int_var(lo, hi, f"first[{pid}]")
-            last = m.new_int_var(lo, hi, f"last[{pid}]")
+            first_d = m.new_int_var(lo, hi, f"first[{pid}]")
+            last_d = m.new_int_var(lo, hi, f"last[{pid}]")
             for si in sis:
-                m.add(first <= day_var(si))
-                m.add(last >= day_var(si))
+                m.add(first_d <= day_var(si))
+                m.add(last_d >= day_var(si))
             span = m.new_int_var(max(1, pmin if not explain else 1), hi - lo + 1, f"span[{pid}]")
-            m.add(span == last - first + 1)
+            m.add(span == last_d - first_d + 1)
             terms.append((rate, span))
             continue
         work: list[cp_model.IntVar | None] = []
@@ -570,6 +572,79 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
 
 
 # ---------------------------------------------------------------------------------------------- solving
+
+
+def greedy_days(prod: Production, days: list[date], open_days: dict[int, list[int]]) -> dict[int, int] | None:
+    """A quick feasible assignment (scene index -> day index) to hint the solver, or ``None``.
+
+    Day by day, it packs "same day" blocks whose predecessors are already shot, the most urgent first (fewest
+    open days left), staying at one location while it can and preferring the cast already called that day.
+    It may leave a day empty inside a continuous shoot: the solver repairs the hint.
+    """
+    scenes = prod.scenes
+    index = {sc.id: i for i, sc in enumerate(scenes)}
+    parent = list(range(len(scenes)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for g in prod.constraints.same_day:
+        ids = [index[x] for x in g.scenes]
+        for other in ids[1:]:
+            parent[find(other)] = find(ids[0])
+    blocks: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(scenes)):
+        blocks[find(i)].append(i)
+    cap = prod.calendar.minutes
+    b_min = {b: sum(scenes[i].minutes for i in m) for b, m in blocks.items()}
+    if any(v > cap for v in b_min.values()):
+        return None
+    b_days = {b: set.intersection(*(set(open_days[i]) for i in m)) for b, m in blocks.items()}
+    preds: dict[int, set[int]] = defaultdict(set)
+    for pr in prod.constraints.precedences:
+        a, b = find(index[pr.before]), find(index[pr.after])
+        if a != b:
+            preds[b].add(a)
+    done: dict[int, int] = {}
+    left = set(blocks)
+    for d in range(len(days)):
+        if not left:
+            break
+        room = cap
+        locs: list[str] = []
+        called: set[str] = set()
+        while True:
+            ready = [
+                b
+                for b in left
+                if d in b_days[b] and b_min[b] <= room and all(p in done and done[p] < d for p in preds[b])
+            ]
+            if not ready:
+                break
+
+            def key(b: int) -> tuple[int, int, int, int]:
+                here = {scenes[i].location for i in blocks[b]}
+                stay = 0 if locs and here <= {locs[-1]} else (1 if locs and here & set(locs) else 2)
+                urgency = sum(1 for x in b_days[b] if x >= d)
+                cast = {c for i in blocks[b] for c in scenes[i].cast}
+                return (min(urgency, 3), stay, -len(cast & called), -b_min[b])
+
+            best = min(ready, key=key)
+            done[best] = d
+            left.discard(best)
+            room -= b_min[best]
+            for i in blocks[best]:
+                if not locs or locs[-1] != scenes[i].location:
+                    locs.append(scenes[i].location)
+                called |= set(scenes[i].cast)
+    if left:
+        return None
+    return {i: done[b] for b, members in blocks.items() for i in members}
+
+
 def _solver(
     opts: SolveOptions, *, workers: int | None = None, time_limit: float | None = None
 ) -> cp_model.CpSolver:
@@ -748,6 +823,13 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
             conflicts=conflicts,
         )
     built = _build(prod, explain=False)
+    open_days: dict[int, list[int]] = defaultdict(list)
+    for si, d in built.x:
+        open_days[si].append(d)
+    hint = greedy_days(prod, built.days, open_days) if opts.hint else None
+    if hint is not None:
+        for (si, d), var in built.x.items():
+            built.model.add_hint(var, hint[si] == d)
     solver = _solver(opts)
     status = solver.solve(built.model)
     if status == cp_model.INFEASIBLE:

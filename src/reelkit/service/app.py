@@ -62,6 +62,8 @@ _CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+#: Paths that take file uploads (larger body limit, ``settings.max_upload_bytes``).
+UPLOAD_PATHS = ("/qc", "/v1/qc", "/produce/", "/v1/produce/")
 _JSON_PREFIXES = ("/v1", "/health", "/metrics", "/ui", "/docs", "/openapi", "/redoc")
 
 
@@ -241,7 +243,12 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
     if settings.web_ui and not settings.protect_reads:
         app.include_router(web.router)
         app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

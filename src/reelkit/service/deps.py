@@ -120,13 +120,26 @@ async def require_read(
 class BodyLimitMiddleware:
     """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while reading."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        upload_bytes: int | None = None,
+        upload_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.upload_paths and str(scope.get("path", "")).startswith(self.upload_paths):
+            # media uploads (QC, production files) have their own, larger limit
+            await BodyLimitMiddleware(self.app, self.upload_bytes)(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":

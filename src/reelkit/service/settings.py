@@ -47,6 +47,9 @@ class ServiceSettings(BaseModel):
     max_batch_events: int = Field(1000, ge=1, le=100_000)
     #: Request bodies larger than this are refused with 413.
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    #: Uploads of media and production files (``/qc``, ``/v1/qc``, ``/produce/...``) may be
+    #: larger than API bodies.
+    max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     #: Home pages cached per model version (keyed by member and their last event); about 30 KB each.
     page_cache_size: int = Field(10_000, ge=0)
     #: After loading a model version, build the pages of this many most recently active members in the

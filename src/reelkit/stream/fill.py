@@ -23,8 +23,9 @@ for nightly filling with the same budgets.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numba
 import numpy as np
@@ -35,11 +36,17 @@ from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.forecast import DAY_S, ForecastConfig, RequestForecaster, daily_counts
 
+if TYPE_CHECKING:
+    from reelkit.stream.cache.trace import RequestTrace
+
 __all__ = [
+    "ApproachResult",
+    "FillComparison",
     "FillConfig",
     "FillPlanner",
     "FillResult",
     "NightPlan",
+    "compare_fill",
     "parse_fill_window",
     "parse_rate",
     "simulate_fill",
@@ -313,7 +320,7 @@ def simulate_fill(
     *,
     train_days: int = 14,
     forecaster: RequestForecaster | None = None,
-    forecast: Literal["model", "oracle"] = "model",
+    forecast: Literal["model", "oracle"] | npt.NDArray[np.float64] = "model",
     release_s: npt.NDArray[np.float64] | None = None,
     signal: npt.NDArray[np.float64] | None = None,
     progress: Progress = SILENT,
@@ -321,8 +328,9 @@ def simulate_fill(
     """Replay requests (sorted by time) with nightly fills; measure from day ``train_days`` on.
 
     The first ``train_days`` days (starting at the fill window's start) only train the forecaster (fitted on
-    them, each day predicted from the days before); the cache is then cold at the first measured night, as
-    is a reactive policy measured with the same warm-up.
+    them, each day predicted from the days before, unless ``forecaster`` is already fitted); the cache is
+    then cold at the first measured night, as is a reactive policy measured with the same warm-up.
+    ``forecast`` may also be an array of precomputed forecasts, one column per measured day.
     """
     cfg = config
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -340,7 +348,13 @@ def simulate_fill(
             f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days"
         )
     fc = forecaster or RequestForecaster(ForecastConfig())
-    if forecast == "model":
+    given = isinstance(forecast, np.ndarray)
+    if given:
+        if forecast.shape != (n_obj, data.n_days - train_days):  # type: ignore[union-attr]
+            raise ConfigError(
+                f"forecast must be (objects, measured days) = ({n_obj}, {data.n_days - train_days})"
+            )
+    elif forecast == "model" and not hasattr(fc, "n_items_"):
         fc.fit(data, range(1, train_days), signal=signal)
     day_of = np.floor((ts - data.day0_s) / DAY_S).astype(np.int64)
     bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
@@ -358,7 +372,9 @@ def simulate_fill(
     daily: list[float] = []
     with progress.task("simulating nightly fills", total=data.n_days - train_days) as bar:
         for day in range(train_days, data.n_days):
-            if forecast == "oracle":
+            if given:
+                f = np.asarray(forecast)[:, day - train_days]
+            elif forecast == "oracle":
                 f = data.counts[:, day].astype(np.float64)
             else:
                 f = fc.predict(data, day, signal=signal)
@@ -392,7 +408,7 @@ def simulate_fill(
     b = rb[meas]
     miss_bytes = int(b[~h].sum())
     return FillResult(
-        policy="fill-oracle" if forecast == "oracle" else "fill",
+        policy="fill-oracle" if (not given and forecast == "oracle") else "fill",
         capacity_bytes=cfg.capacity_bytes,
         days=data.n_days - train_days,
         requests=len(h),
@@ -405,3 +421,118 @@ def simulate_fill(
         hit_mask=hits,
         measured_from=start,
     )
+
+
+# ---- the planner against reactive policies and the offline bounds on the same measured requests -----------
+
+
+@dataclass(frozen=True)
+class ApproachResult:
+    """One approach over the measured requests. ``kind``: ``fill`` (nightly fill + reactive LRU),
+    ``reactive`` (a demand-fetch policy), ``offline`` (belady-size, a heuristic that knows the future) or
+    ``bound`` (:func:`~reelkit.stream.cache.sim.offline_upper_bound`, a bound for demand-fetch caches).
+    ``backbone_bytes`` = miss bytes + fill bytes."""
+
+    name: str
+    kind: Literal["fill", "reactive", "offline", "bound"]
+    hit_ratio: float
+    byte_hit_ratio: float
+    fill_bytes: int
+    backbone_bytes: float
+
+
+@dataclass(frozen=True)
+class FillComparison:
+    """The fill planner, the perfect-knowledge fill, reactive policies and offline references at one
+    capacity, all measured on the requests from day ``train_days`` on."""
+
+    capacity_bytes: int
+    train_days: int
+    measured_days: int
+    measured_requests: int
+    warmup_requests: int
+    approaches: tuple[ApproachResult, ...]
+
+    def get(self, name: str) -> ApproachResult:
+        for a in self.approaches:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def best_reactive(self) -> ApproachResult | None:
+        reactive = [a for a in self.approaches if a.kind == "reactive"]
+        return max(reactive, key=lambda a: a.byte_hit_ratio) if reactive else None
+
+    def ratios(self, name: str = "fill") -> dict[str, float]:
+        """``name``'s byte hit ratio divided by every other approach's."""
+        mine = self.get(name).byte_hit_ratio
+        return {
+            a.name: (mine / a.byte_hit_ratio if a.byte_hit_ratio > 0 else float("nan"))
+            for a in self.approaches
+            if a.name != name
+        }
+
+
+def compare_fill(
+    trace: RequestTrace,
+    config: FillConfig,
+    *,
+    train_days: int = 14,
+    policies: Sequence[str] = ("lru", "s3fifo"),
+    forecaster: RequestForecaster | None = None,
+    forecast: npt.NDArray[np.float64] | None = None,
+    release_s: npt.NDArray[np.float64] | None = None,
+    signal: npt.NDArray[np.float64] | None = None,
+    oracle: bool = True,
+    offline: bool = True,
+    progress: Progress = SILENT,
+) -> FillComparison:
+    """Run the fill planner on ``trace`` (measured after ``train_days``), the perfect-knowledge fill, the
+    reactive ``policies`` with the same warm-up, ``belady-size`` and :func:`offline_upper_bound`."""
+    from reelkit.stream.cache.sim import offline_upper_bound, simulate
+
+    sizes = trace.object_sizes()
+    args = (trace.timestamps, trace.objects, trace.sizes, sizes, config)
+    fill = simulate_fill(
+        *args,
+        train_days=train_days,
+        forecaster=forecaster,
+        forecast="model" if forecast is None else forecast,
+        release_s=release_s,
+        signal=signal,
+        progress=progress,
+    )
+    out = [_from_fill("fill", fill)]
+    if oracle:
+        out.append(_from_fill("fill-oracle", simulate_fill(*args, train_days=train_days, forecast="oracle")))
+    # the reactive policies skip the same leading requests (half a request of slack against float rounding)
+    n = trace.n_requests
+    warm = (fill.measured_from + 0.5) / n
+    names = list(policies) + (["belady-size"] if offline else [])
+    with progress.task("reactive policies", total=len(names)) as bar:
+        for name in names:
+            r = simulate(trace, name, config.capacity_bytes, warmup=warm)
+            miss = float(r.bytes_requested - r.bytes_hit)
+            kind: Literal["reactive", "offline"] = "offline" if name == "belady-size" else "reactive"
+            out.append(ApproachResult(r.policy, kind, r.hit_ratio, r.byte_hit_ratio, 0, miss))
+            bar.advance()
+    if offline:
+        ub = offline_upper_bound(trace, config.capacity_bytes, warmup=warm)
+        meas = float(trace.sizes[fill.measured_from :].sum())
+        out.append(
+            ApproachResult(
+                "offline-bound", "bound", ub.hit_ratio, ub.byte_hit_ratio, 0, meas * (1 - ub.byte_hit_ratio)
+            )
+        )
+    return FillComparison(
+        capacity_bytes=config.capacity_bytes,
+        train_days=train_days,
+        measured_days=fill.days,
+        measured_requests=fill.requests,
+        warmup_requests=fill.measured_from,
+        approaches=tuple(out),
+    )
+
+
+def _from_fill(name: str, r: FillResult) -> ApproachResult:
+    return ApproachResult(name, "fill", r.hit_ratio, r.byte_hit_ratio, r.fill_bytes, r.backbone_bytes)

@@ -235,6 +235,9 @@ class RequestForecaster:
         # log1p target: heavy-tailed counts (release spikes) would otherwise dominate the squared loss; the
         # planner needs a ranking and a sensible scale, which expm1 of the predicted log gives
         self.model_ = model.fit(x, np.log1p(y))
+        # expm1 of a mean log under-predicts the mean (Jensen); one factor restores the total (smearing)
+        fitted = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64)).clip(0.0)
+        self.scale_ = float(y.sum() / fitted.sum()) if fitted.sum() > 0 else 1.0
         self.train_rows_ = len(y)
         return self
 
@@ -259,8 +262,14 @@ class RequestForecaster:
         pre = self._prefix(data)
         sig = None if signal is None else signal[:, day - 1]
         x = _features(data, pre, day, sig)[:, self.columns_]
-        out = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64))
+        out = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64)) * self.scale_
         return np.maximum(out, 0.0)
+
+    def predict_days(
+        self, data: DailyCounts, days: range, *, signal: npt.NDArray[np.float64] | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Forecasts for several days at once: ``(n_items, len(days))``."""
+        return np.column_stack([self.predict(data, d, signal=signal) for d in days])
 
 
 def _ewma(counts: npt.NDArray[np.float32], day: int, halflife: float) -> npt.NDArray[np.float64]:

@@ -53,19 +53,39 @@ class ActivityReference:
 
     def speech_integral_at(self, cum_v: F64, t: F64) -> F64:
         """The integral of ``v`` from 0 to ``t`` (``cum_v`` from :meth:`cumulative_v`)."""
-        pos = np.clip(np.asarray(t, dtype=np.float64), 0.0, self.duration_s) / self.dt
-        return np.asarray(np.interp(pos, np.arange(len(cum_v)), cum_v), dtype=np.float64)
+        return _lerp(cum_v, np.clip(np.asarray(t, dtype=np.float64), 0.0, self.duration_s) / self.dt)
+
+    def coarsen(self, factor: int) -> ActivityReference:
+        """The same signal on a grid ``factor`` times coarser (means over each group of steps), for fast
+        wide searches whose result is then refined on the fine grid."""
+        if factor <= 1:
+            return self
+        n = len(self.v) // factor * factor
+        v = self.v[:n].reshape(-1, factor).mean(axis=1)
+        if n < len(self.v):
+            v = np.concatenate([v, [self.v[n:].mean()]])
+        return ActivityReference(self.dt * factor, v)
 
     def cumulative_v(self) -> F64:
         return np.concatenate([[0.0], np.cumsum(self.v) * self.dt])
+
+
+def _lerp(table: F64, pos: F64) -> F64:
+    """``table`` linearly interpolated at fractional indices ``pos`` (clipped to the table)."""
+    pos = np.clip(pos, 0.0, len(table) - 1.0)
+    i = np.minimum(pos.astype(np.int64), len(table) - 2) if len(table) > 1 else np.zeros(pos.shape, np.int64)
+    frac = pos - i
+    if len(table) == 1:
+        return np.full(pos.shape, table[0])
+    lo = table[i]
+    return np.asarray(lo + frac * (table[i + 1] - lo), dtype=np.float64)
 
 
 def _c_at(ref: ActivityReference, cum: F64, t: F64) -> F64:
     """Running integral of ``2v - 1`` at times ``t``; ``v = 0`` (so ``2v - 1 = -1``) outside the media."""
     t = np.asarray(t, dtype=np.float64)
     end = ref.duration_s
-    pos = np.clip(t, 0.0, end) / ref.dt
-    inside = np.interp(pos, np.arange(len(cum)), cum)
+    inside = _lerp(cum, np.clip(t, 0.0, end) / ref.dt)
     # before 0: C(t) = -t (integrating -1 backwards); after the end: C(end) - (t - end)
     return inside - np.maximum(t - end, 0.0) + np.maximum(-t, 0.0)
 

@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 F64 = npt.NDArray[np.float64]
+_COARSE = 5  # wide searches run on a grid this many times coarser than SyncOptions.dt
 _NTSC = 24000 / 1001
 FRAME_RATIOS: tuple[float, ...] = (
     1.0,
@@ -224,22 +225,29 @@ def _refine_offset(
 def _fine_scale(
     ref: ActivityReference, c: _Cues, ratio: float, offset: float, max_offset: float
 ) -> tuple[float, float, float]:
-    """Coarse-to-fine search of the scale around ``ratio`` (+/- 0.5 %), each by FFT over offsets near the
-    current best; stops when a step moves the last cue by under 20 ms."""
+    """Coarse-to-fine search of the scale around ``ratio`` (+/- 0.5 %): 11 scales per level, each with its
+    best offset near the current one (by FFT on the coarse grid while the window is wide, by exact scores
+    on the fine grid when it is narrow); stops when a step moves the cues by under 20 ms."""
     span = max(c.span, 1.0)
     t_ref = float(np.abs(c.ends).max()) if len(c.ends) else 1.0
+    coarse = ref.coarsen(_COARSE)
+    cum = ref.cumulative()
     best_s, best_o = ratio, offset
-    _, best_score, _, _ = _best_offset(ref, c, ratio, offset - 0.5, offset + 0.5)
+    best_o, best_score = _refine_offset(ref, cum, c, ratio, offset, 0.1)
     half = 0.005 * ratio
     while True:
         grid = best_s + np.linspace(-half, half, 11)
         step = grid[1] - grid[0]
         cand = []
         for s in grid:
-            drift = abs(s - best_s) * t_ref + 1.0
-            lo = max(-max_offset, best_o - drift)
-            hi = min(max_offset, best_o + drift)
-            o, sc, _, _ = _best_offset(ref, c, float(s), lo, hi)
+            drift = abs(s - best_s) * t_ref + 0.1
+            if drift <= 2.0:
+                o, sc = _refine_offset(ref, cum, c, float(s), best_o, drift)
+            else:
+                lo = max(-max_offset, best_o - drift - 1.0)
+                hi = min(max_offset, best_o + drift + 1.0)
+                o, _, _, _ = _best_offset(coarse, c, float(s), lo, hi)
+                o, sc = _refine_offset(ref, cum, c, float(s), o, 0.1)
             cand.append((sc, float(s), o))
         sc, s, o = max(cand)
         if sc > best_score:
@@ -307,7 +315,9 @@ def _segment_prominence(
     for seg in _segments(offsets, order):
         sub = _Cues(c.starts[seg], c.ends[seg], c.weights[seg])
         o = float(offsets[seg[0]])
-        offs, corr = offset_scores(ref, sub.starts, sub.ends, sub.weights, scale, o - max_off, o + max_off)
+        offs, corr = offset_scores(
+            ref.coarsen(_COARSE), sub.starts, sub.ends, sub.weights, scale, o - max_off, o + max_off
+        )
         w = float(sub.weights.sum())
         acc += w * _peak_prominence(offs, corr, o)
         total_w += w
@@ -320,10 +330,11 @@ def _fit(
     """Scale, per-cue offsets, total score (split penalties included), peak prominence of the global fit."""
     cum = ref.cumulative()
     max_off = opts.max_offset_s or max(60.0, 0.5 * duration_s)
-    # 1. global fit over the frame-rate ratios
+    # 1. global fit over the frame-rate ratios (on a 5x coarser grid; refined on the fine one below)
+    coarse = ref.coarsen(_COARSE)
     best: tuple[float, float, float, F64, F64] | None = None
     for r in opts.ratios:
-        o, sc, offs, corr = _best_offset(ref, c, r, -max_off, max_off)
+        o, sc, offs, corr = _best_offset(coarse, c, r, -max_off, max_off)
         if best is None or sc > best[0] + 1e-9:
             best = (sc, r, o, offs, corr)
     assert best is not None
@@ -456,16 +467,23 @@ def _scale_with_segments(
 
 def _onset_contrast(ref: ActivityReference, c: _Cues, scale: float, offsets: F64, win: float = 0.4) -> float:
     """How sharply speech starts at the cue starts: mean speech in the ``win`` seconds after each placed
-    start minus the mean in the ``win`` seconds before it, averaged over the speech cues. Near 1 when cue
-    starts sit on speech onsets; near 0 for cues laid over random or continuous speech."""
+    start minus the mean in the ``win`` seconds before it, averaged over the speech cues that follow a
+    pause of at least ``win`` in the file (a chained cue may continue the speech of the one before; when
+    fewer than five cues follow a pause, all speech cues count). Near 1 when cue starts sit on speech
+    onsets; near 0 for cues laid over random or continuous speech."""
     cum_v = ref.cumulative_v()
     a = scale * c.starts + offsets
     after = (ref.speech_integral_at(cum_v, a + win) - ref.speech_integral_at(cum_v, a)) / win
     before = (ref.speech_integral_at(cum_v, a) - ref.speech_integral_at(cum_v, a - win)) / win
-    w = np.where(c.weights >= 1.0, 1.0, 0.0)
-    if w.sum() == 0:
+    speech = c.weights >= 1.0
+    order = np.argsort(c.starts, kind="stable")
+    prev_end = np.full(len(c.starts), -np.inf)
+    prev_end[order[1:]] = np.maximum.accumulate(c.ends[order])[:-1]
+    paused = speech & (c.starts - prev_end >= win)
+    use = paused if paused.sum() >= 5 else speech
+    if not use.any():
         return 0.0
-    return float(np.sum(w * (after - before)) / w.sum())
+    return float(np.mean((after - before)[use]))
 
 
 def _agreement(ref: ActivityReference, c: _Cues, scale: float, offsets: F64) -> float:

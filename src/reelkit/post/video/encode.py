@@ -46,12 +46,14 @@ CACHE_VERSION = 1
 
 @dataclass(frozen=True)
 class EncodeSpec:
-    """One encode: ``crf`` (constant quality) or ``bitrate_kbps`` (1-pass ABR, peak 2x, buffer 2x)."""
+    """One encode: ``crf`` (constant rate factor), ``qp`` (constant quantiser, as in Netflix's per-title and
+    dynamic-optimizer papers) or ``bitrate_kbps`` (1-pass ABR, peak 2x, buffer 2x)."""
 
     width: int
     height: int
     crf: float | None = None
     bitrate_kbps: float | None = None
+    qp: float | None = None
     codec: Literal["x264", "x265"] = "x264"
     preset: str = "veryfast"
     gop_s: float = 2.0
@@ -60,16 +62,26 @@ class EncodeSpec:
     threads: int = 1
 
     def __post_init__(self) -> None:
-        if (self.crf is None) == (self.bitrate_kbps is None):
-            raise ConfigError("an encode needs exactly one of crf and bitrate_kbps")
+        if sum(x is not None for x in (self.crf, self.bitrate_kbps, self.qp)) != 1:
+            raise ConfigError("an encode needs exactly one of crf, qp and bitrate_kbps")
         if self.codec not in CODECS:
             raise ConfigError(f"unknown codec {self.codec!r}; choose from {sorted(CODECS)}")
         if self.width % 2 or self.height % 2 or self.width <= 0 or self.height <= 0:
             raise ConfigError(f"encode size {self.width}x{self.height} must be positive and even")
 
     @property
+    def quality_param(self) -> float | None:
+        """The CRF or QP of a constant-quality encode (``None`` for a bitrate target)."""
+        return self.crf if self.crf is not None else self.qp
+
+    @property
     def label(self) -> str:
-        q = f"crf{self.crf:g}" if self.crf is not None else f"{self.bitrate_kbps:g}k"
+        if self.crf is not None:
+            q = f"crf{self.crf:g}"
+        elif self.qp is not None:
+            q = f"qp{self.qp:g}"
+        else:
+            q = f"{self.bitrate_kbps:g}k"
         shot = f"_f{self.start_frame}-{self.end_frame}" if self.start_frame is not None else ""
         return f"{self.width}x{self.height}_{q}{shot}"
 
@@ -168,6 +180,8 @@ def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str
     args += ["-c:v", CODECS[spec.codec], "-preset", spec.preset, "-threads", str(spec.threads)]
     if spec.crf is not None:
         args += ["-crf", f"{spec.crf:g}"]
+    elif spec.qp is not None:
+        args += ["-qp", f"{spec.qp:g}"]
     else:
         kb = spec.bitrate_kbps or 0.0
         args += ["-b:v", f"{kb:g}k", "-maxrate", f"{2 * kb:g}k", "-bufsize", f"{2 * kb:g}k"]

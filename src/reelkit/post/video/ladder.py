@@ -184,6 +184,25 @@ def fixed_ladder_specs(
     return specs
 
 
+def quality_spec(
+    w: int,
+    h: int,
+    q: float,
+    rate_control: Literal["crf", "qp"],
+    codec: Literal["x264", "x265"],
+    preset: str,
+    start_frame: int | None = None,
+    end_frame: int | None = None,
+) -> EncodeSpec:
+    """A constant-quality candidate: ``q`` is a CRF or a QP as ``rate_control`` says."""
+    if rate_control not in ("crf", "qp"):
+        raise ConfigError(f"rate control {rate_control!r}: use crf or qp")
+    crf, qp = (float(q), None) if rate_control == "crf" else (None, float(q))
+    return EncodeSpec(
+        w, h, crf=crf, qp=qp, codec=codec, preset=preset, start_frame=start_frame, end_frame=end_frame
+    )
+
+
 @dataclass
 class Ladder:
     """A ladder and how it was found: every candidate, the hull, the rungs, the fixed ladder and BD-rates."""
@@ -212,7 +231,7 @@ class Ladder:
                 "vmaf": round(p.quality, 3),
             }
             if spec is not None:
-                row["crf"] = spec.crf
+                row["qp" if spec.qp is not None else "crf"] = spec.quality_param
             elif isinstance(r, dict):
                 row.update({k: v for k, v in r.items() if k not in row})
             rows.append(row)
@@ -242,7 +261,7 @@ class Ladder:
                 {
                     "width": c.spec.width,
                     "height": c.spec.height,
-                    "crf": c.spec.crf,
+                    "crf" if c.spec.qp is None else "qp": c.spec.quality_param,
                     "bitrate_kbps": c.bitrate_kbps,
                     "vmaf": c.vmaf,
                     "psnr_y": c.psnr_y,
@@ -345,6 +364,7 @@ def per_title_ladder(
     codec: Literal["x264", "x265"] = "x264",
     preset: str = "veryfast",
     rule: RungRule = RungRule(),
+    rate_control: Literal["crf", "qp"] = "crf",
     compare_fixed: bool = True,
     cache_dir: str | Path | None = None,
     executor: Executor | None = None,
@@ -359,7 +379,7 @@ def per_title_ladder(
         raise MediaError("has no video stream", path=str(source))
     W, H = info.video[0].width, info.video[0].height
     sizes = grid_sizes(W, H, heights)
-    specs = [EncodeSpec(w, h, crf=float(c), codec=codec, preset=preset) for w, h in sizes for c in crfs]
+    specs = [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
     kw: dict[str, Any] = {
         "display": (W, H),
         "cache_dir": cache_dir,

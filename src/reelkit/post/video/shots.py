@@ -38,6 +38,7 @@ from reelkit.post.video.ladder import (
     convex_hull,
     fixed_ladder_specs,
     grid_sizes,
+    quality_spec,
     run_encodes,
     safe_bd_rate,
     select_rungs,
@@ -275,6 +276,7 @@ def per_shot_ladder(
     codec: Literal["x264", "x265"] = "x264",
     preset: str = "veryfast",
     rule: RungRule | None = None,
+    rate_control: Literal["crf", "qp"] = "crf",
     scene_threshold: float = 0.3,
     min_shot_s: float = 0.5,
     compare_fixed: bool = True,
@@ -300,7 +302,7 @@ def per_shot_ladder(
         # a shot that is the whole title is the title's own encode (shared with per-title mode's cache)
         whole = s.start_frame == 0 and s.end_frame == total
         a, b = (None, None) if whole else (s.start_frame, s.end_frame)
-        return EncodeSpec(w, h, crf=float(c), codec=codec, preset=preset, start_frame=a, end_frame=b)
+        return quality_spec(w, h, c, rate_control, codec, preset, a, b)
 
     specs = [spec(s, w, h, c) for s in shots for w, h in sizes for c in crfs]
     kw: dict[str, Any] = {
@@ -311,7 +313,9 @@ def per_shot_ladder(
         "vmaf_subsample": vmaf_subsample,
     }
     results = run_encodes(source, specs, description=f"per-shot candidates ({len(shots)} shots)", **kw)
-    by_key = {(r.spec.start_frame or 0, r.spec.width, r.spec.height, r.spec.crf): r for r in results}
+    by_key = {
+        (r.spec.start_frame or 0, r.spec.width, r.spec.height, r.spec.quality_param): r for r in results
+    }
 
     # title-level operating points per resolution, then their hull across resolutions
     candidates: list[RDPoint] = []
@@ -339,7 +343,7 @@ def per_shot_ladder(
     for p in planned:
         alloc: Allocation = p.ref["allocation"]
         parts = [o.ref.path for o in alloc.choice]
-        crf_list = [o.ref.spec.crf for o in alloc.choice]
+        crf_list = [o.ref.spec.quality_param for o in alloc.choice]
         name = f"{Path(source).stem}_{p.ref['width']}x{p.ref['height']}_" + "-".join(
             f"{c:g}" for c in crf_list
         )
@@ -361,7 +365,7 @@ def per_shot_ladder(
                     "width": p.ref["width"],
                     "height": p.ref["height"],
                     "path": str(joined),
-                    "shot_crfs": crf_list,
+                    f"shot_{rate_control}s": crf_list,
                     "planned_kbps": round(p.rate, 2),
                     "planned_vmaf": round(p.quality, 3),
                 },

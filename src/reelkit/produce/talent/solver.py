@@ -35,9 +35,7 @@ class TalentConfig:
 
     ``time_limit`` in seconds (None: none); ``memory_mb`` caps the state table and heap of the exact search;
     ``ils_iters`` rounds of iterated local search for the first upper bound; ``chunk`` expansions between
-    clock checks; ``seed`` for the local search's perturbations; ``double_ended`` places scenes at both ends
-    of the order (needs at most 64 actors after preprocessing); it is exact too, but on the benchmark it
-    expands more states than the front-to-back search, so it is off by default.
+    clock checks; ``seed`` for the local search's perturbations.
     """
 
     time_limit: float | None = None
@@ -47,7 +45,6 @@ class TalentConfig:
     chunk: int = 20000
     seed: int = 0
     cpsat_workers: int = 1
-    double_ended: bool = False
 
     def __post_init__(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -75,7 +72,6 @@ class _Arrays:
     sa_idx: npt.NDArray[np.int64]
     sub_ptr: npt.NDArray[np.int64]
     sub_idx: npt.NDArray[np.int64]
-    sa_mask: npt.NDArray[np.uint64]
 
 
 def _arrays(red: Reduced) -> _Arrays:
@@ -104,11 +100,6 @@ def _arrays(red: Reduced) -> _Arrays:
     sub_ptr = np.zeros(n + 1, dtype=np.int64)
     sub_ptr[1:] = np.cumsum([len(x) for x in sub_lists])
     sub_idx = np.array([j for x in sub_lists for j in x], dtype=np.int64)
-    sa_mask = np.zeros(n, dtype=np.uint64)
-    if m <= 64:
-        wa = np.uint64(1) << np.arange(m, dtype=np.uint64)
-        for s in range(n):
-            sa_mask[s] = np.bitwise_or.reduce(wa[req[:, s]]) if req[:, s].any() else np.uint64(0)
     return _Arrays(
         n,
         m,
@@ -121,7 +112,6 @@ def _arrays(red: Reduced) -> _Arrays:
         sa_idx.astype(np.int64),
         sub_ptr,
         sub_idx,
-        sa_mask,
     )
 
 
@@ -212,27 +202,18 @@ def solve_talent(
             method="dp",
             status="optimal" if ub == fixed_red else "too_large",
         )
-    double = cfg.double_ended and m <= 64
-    if double:
-        h0 = int(
-            K.lower_bound2(
-                arr.full, np.uint64(0), np.uint64(0), n, m, arr.cost, arr.dur, arr.base, arr.sa_ptr,
-                arr.sa_idx, arr.sa_mask, np.zeros(m), np.zeros(m, dtype=np.int64),
-            )
-        )  # fmt: skip
-    else:
-        h0 = int(
-            K.lower_bound(
-                arr.full, arr.full, n, m, arr.sc, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx,
-                np.zeros(m, dtype=np.int8), np.zeros(m), np.zeros(m, dtype=np.int64),
-            )
-        )  # fmt: skip
+    h0 = int(
+        K.lower_bound(
+            arr.full, arr.full, n, m, arr.sc, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx,
+            np.zeros(m, dtype=np.int8), np.zeros(m), np.zeros(m, dtype=np.int64),
+        )
+    )  # fmt: skip
     if h0 >= ub:
         return _solution(
             inst, red, best_order, lower_bound=ub + red.offset, optimal=True, nodes=0, t0=t0,
             method="dp", status="optimal",
         )  # fmt: skip
-    res = (_search_both if double else _search_front)(arr, ub, h0, cfg, deadline, progress)
+    res = _search_front(arr, ub, h0, cfg, deadline, progress)
     if res.order is not None:
         best_order = res.order
     return _solution(
@@ -254,83 +235,6 @@ class _SearchResult:
     lower_bound: int  # on the reduced instance's cost
     status: str
     nodes: int
-
-
-def _search_both(
-    arr: _Arrays, ub: int, h0: int, cfg: TalentConfig, deadline: float | None, progress: Progress
-) -> _SearchResult:
-    """Two-ended best-first search in chunks (binary heap); same contract as :func:`_search_front`."""
-    n, m = arr.n, arr.m
-    budget = cfg.memory_mb * 2**20
-    per_slot = 24 + 1 + 8 + 8 + 8 + 8 + 1  # keys, used, g, h, parent slot, move, closed
-    max_cap = 1 << max(10, int(np.log2(budget * 0.6 / per_slot)))
-    max_heap = int(budget * 0.4 / 24)
-    cap = min(1 << 16, max_cap)
-    hcap = min(1 << 17, max_heap)
-    keys = np.zeros((cap, 3), dtype=np.uint64)
-    used = np.zeros(cap, dtype=np.uint8)
-    gval = np.zeros(cap, dtype=np.int64)
-    hval = np.zeros(cap, dtype=np.int64)
-    parent = np.zeros(cap, dtype=np.int64)
-    pmove = np.zeros(cap, dtype=np.int64)
-    closed = np.zeros(cap, dtype=np.uint8)
-    hf = np.zeros(hcap, dtype=np.int64)
-    hg = np.zeros(hcap, dtype=np.int64)
-    hslot = np.zeros(hcap, dtype=np.int64)
-    ctr = np.zeros(8, dtype=np.int64)
-    ub_arr = np.array([ub], dtype=np.int64)
-    K.astar2_init(arr.full, keys, used, gval, hval, parent, pmove, closed, hf, hg, hslot, ctr, np.int64(h0))
-    status = "time_limit"
-    with progress.task("talent search (states expanded)", total=None) as task:
-        while True:
-            before = int(ctr[2])
-            code = K.astar2_run(
-                n, m, arr.full, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sa_mask,
-                arr.sub_ptr, arr.sub_idx, keys, used, gval, hval, parent, pmove, closed, hf, hg, hslot, ctr,
-                ub_arr, cfg.chunk, int(cap * 0.7),
-            )  # fmt: skip
-            task.advance(int(ctr[2]) - before)
-            if code in (K.GOAL, K.EXHAUSTED):
-                status = "optimal"
-                break
-            if code == K.TABLE_FULL:
-                if cap >= max_cap:
-                    status = "memory_limit"
-                    break
-                ncap = cap * 2
-                nk = np.zeros((ncap, 3), dtype=np.uint64)
-                nu = np.zeros(ncap, dtype=np.uint8)
-                ng = np.zeros(ncap, dtype=np.int64)
-                nh = np.zeros(ncap, dtype=np.int64)
-                npar = np.zeros(ncap, dtype=np.int64)
-                npm = np.zeros(ncap, dtype=np.int64)
-                ncl = np.zeros(ncap, dtype=np.uint8)
-                remap = np.full(cap, -1, dtype=np.int64)
-                K.rehash3(
-                    keys, used, gval, hval, parent, pmove, closed, nk, nu, ng, nh, npar, npm, ncl, remap
-                )  # fmt: skip
-                size = int(ctr[0])
-                hslot[:size] = remap[hslot[:size]]
-                if ctr[3] >= 0:
-                    ctr[3] = remap[ctr[3]]
-                keys, used, gval, hval, parent, pmove, closed, cap = nk, nu, ng, nh, npar, npm, ncl, ncap
-            elif code == K.HEAP_FULL:
-                if hcap >= max_heap:
-                    status = "memory_limit"
-                    break
-                hcap = min(hcap * 2, max_heap)
-                hf = np.resize(hf, hcap)
-                hg = np.resize(hg, hcap)
-                hslot = np.resize(hslot, hcap)
-            if deadline is not None and time.perf_counter() >= deadline:
-                status = "time_limit"
-                break
-    ub = int(ub_arr[0])
-    order = K.trace_back2(ctr[3], parent, pmove, n) if ctr[3] >= 0 else None
-    lb = ub
-    if status != "optimal":
-        lb = int(K.open_min_f(gval, closed, hf, hg, hslot, int(ctr[0]), np.int64(ub)))
-    return _SearchResult(order=order, lower_bound=lb, status=status, nodes=int(ctr[2]))
 
 
 def _search_front(

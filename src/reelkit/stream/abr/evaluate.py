@@ -82,10 +82,14 @@ def run_algorithm(
     progress: Progress = SILENT,
     executor: Executor | None = None,
 ) -> RunResult:
-    """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace."""
+    """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace; MPC-type
+    planners plan with the QoE they are scored on."""
     if name.strip().lower() in ("optimal", "opt", "offline_optimal"):
         return run_optimal(traces, video, qoe=qoe, config=config, progress=progress, executor=executor)
     policy = make_policy(name, model=model)
+    q = get_qoe(qoe)
+    if isinstance(getattr(policy, "qoe", None), QoE):  # planners optimise the metric they are scored on
+        policy.qoe = q  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     sessions: list[Session] = []
     with progress.task(f"simulating {name}", total=len(traces)) as bar:

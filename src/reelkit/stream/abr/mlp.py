@@ -38,7 +38,7 @@ class Mlp:
         return cls(ws, bs, mean.astype(np.float64), scale.astype(np.float64))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # clipped standardised inputs: inputs far outside the training range (another network) extrapolate flat
+        # clipped standardised inputs: far outside the training range (another network) extrapolates flat
         h = np.clip((np.asarray(x, dtype=np.float64) - self.mean) / self.scale, -CLIP, CLIP)
         for w, b in zip(self.ws[:-1], self.bs[:-1], strict=True):
             h = np.tanh(h @ w + b)

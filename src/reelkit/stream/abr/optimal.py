@@ -7,8 +7,8 @@ QoE so far. Every state is expanded with every level through the exact chunk ste
 only the one with the highest QoE so far survives. Everything else is exact, so the result is a real plan
 whose QoE the simulator reproduces exactly (a lower bound on the true optimum that tightens as the cells
 shrink). The default cells are 1 s of wall time by 0.5 s of buffer: a few seconds per trace; on Pensieve
-traces spot-checked at 0.25 s x 0.25 s the total QoE moved by at most 0.3 (of 30-200 per trace). Pensieve's own ``test/dp.cc``
-uses 50 ms cells with floored download times instead (an optimistic bound).
+traces spot-checked at 0.25 s x 0.25 s the total QoE moved by at most 0.3 (of 30-200 per trace).
+Pensieve's own ``test/dp.cc`` uses 50 ms cells with floored download times instead (an optimistic bound).
 
 Chunk 0 is fetched at the start level (as in the simulator); chunks 1..N-1 are chosen; the objective is
 the scored QoE (chunks 1..N-1).

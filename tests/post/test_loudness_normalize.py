@@ -1,0 +1,89 @@
+"""Normalisation: gain to a target, the look-ahead true-peak limiter, atomic writes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from reelkit.errors import ConfigError, MediaError
+from reelkit.post.loudness import measure
+from reelkit.post.normalize import limit_true_peak, normalize_file, normalize_samples, true_peak_envelope
+
+RATE = 48000
+
+
+def noisy(seconds: float = 10.0, spikes: bool = True) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    x = 0.03 * rng.standard_normal((int(seconds * RATE), 2))
+    if spikes:
+        for t in (0.2, 0.55, 0.825):
+            t *= seconds
+            i = int(t * RATE)
+            x[i : i + 40] += 0.6 * np.hanning(40)[:, None]
+    return x.astype(np.float32)
+
+
+def test_plain_gain_when_the_peak_fits() -> None:
+    x = noisy(spikes=False)
+    y, res = normalize_samples(x, RATE, target_lufs=-30.0, true_peak_dbtp=-1.0)
+    assert not res.limited and res.max_reduction_db == 0.0
+    np.testing.assert_allclose(y, x * np.float32(10 ** (res.gain_db / 20)), rtol=1e-6)
+    assert measure(y, RATE).integrated_lufs == pytest.approx(-30.0, abs=0.01)
+
+
+@pytest.mark.parametrize(("target", "ceiling"), [(-14.0, -1.0), (-16.0, -2.0), (-20.0, -6.0)])
+def test_limiter_holds_the_ceiling_and_the_target(target: float, ceiling: float) -> None:
+    y, res = normalize_samples(noisy(), RATE, target_lufs=target, true_peak_dbtp=ceiling)
+    m = measure(y, RATE)
+    assert res.limited and res.max_reduction_db > 0
+    assert m.true_peak_dbtp <= ceiling + 0.01
+    assert m.integrated_lufs == pytest.approx(target, abs=0.1)
+    assert res.output_true_peak_dbtp == pytest.approx(m.true_peak_dbtp, abs=1e-6)
+
+
+def test_limiter_looks_ahead() -> None:
+    x = np.full((RATE, 1), 0.1, dtype=np.float32)
+    x[RATE // 2] = 1.0  # one peak, 20 dB over the rest
+    y, red = limit_true_peak(x, RATE, -6.0, lookahead_ms=5.0, release_ms=50.0)
+    gain = y[:, 0] / x[:, 0]
+    peak = RATE // 2
+    assert red == pytest.approx(6.0, abs=0.3)
+    assert gain[peak - int(0.004 * RATE)] < 0.999  # already falling 4 ms before the peak
+    assert gain[: peak - int(0.02 * RATE)].min() == pytest.approx(1.0)  # untouched well before it
+    assert true_peak_envelope(y, RATE).max() <= 10 ** (-6 / 20) * 1.001
+    assert 0.9 < gain[peak + int(0.5 * RATE) - 1] <= 1.0  # released
+
+
+def test_normalize_file_and_errors(tmp_path: Path) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, noisy(4.0), RATE, subtype="PCM_24")
+    out = tmp_path / "out.wav"
+    res = normalize_file(src, out, target_lufs=-18.0, true_peak_dbtp=-1.0)
+    y, rate = sf.read(out, dtype="float32")
+    assert rate == RATE and res.output_path == str(out)
+    assert measure(y, rate).integrated_lufs == pytest.approx(-18.0, abs=0.1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]
+    with pytest.raises(MediaError, match="overwrite"):
+        normalize_file(src, src)
+    with pytest.raises(ConfigError):
+        normalize_samples(noisy(1.0), RATE, target_lufs=3.0)
+    with pytest.raises(ConfigError):
+        normalize_samples(noisy(1.0), RATE, true_peak_dbtp=1.0)
+    with pytest.raises(ConfigError, match="silent"):
+        normalize_samples(np.zeros((RATE, 2), dtype=np.float32), RATE)
+    with pytest.raises(MediaError, match="folder"):
+        normalize_file(src, tmp_path / "missing" / "o.wav")
+    assert math.isfinite(res.gain_db)
+
+
+def test_envelope_agrees_with_the_meter_across_chunks() -> None:
+    rng = np.random.default_rng(2)
+    x = (0.2 * rng.standard_normal((RATE * 25, 1))).astype(np.float32)  # longer than one 2**20 chunk
+    x[(1 << 20) - 1, 0] = 0.95  # a peak at the chunk edge
+    env = true_peak_envelope(x, RATE)
+    assert env.shape == (x.shape[0],)
+    assert 20 * np.log10(env.max()) == pytest.approx(measure(x, RATE).true_peak_dbtp, abs=1e-4)
