@@ -145,3 +145,11 @@ def test_lagrangian_choice_hand_case() -> None:
     rates = [p.bits for p in curve]
     assert rates == sorted(rates, reverse=True) and rates[0] == 800 and rates[-1] == 200
     assert all(math.isfinite(p.vmaf) for p in curve)
+
+
+def test_operating_points_reach_every_hull_point() -> None:
+    # one shot: the Lagrangian curve is exactly its hull, even where slopes are equal up to rounding
+    pts = [(39.0, 11.17), (74.0, 26.33), (143.0, 44.29), (179.0, 50.81), (270.0, 62.98), (338.0, 68.57)]
+    shot = _shot(30, [(b * 1000, v) for b, v in pts])
+    curve = operating_points([shot], fps=30.0)
+    assert sorted(round(a.bits / 1000) for a in curve) == [39, 74, 143, 179, 270, 338]

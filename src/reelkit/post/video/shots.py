@@ -157,13 +157,17 @@ def _alloc(choice: Sequence[ShotOption], lam: float, fps: float) -> Allocation:
     return Allocation(tuple(choice), lam, bits, frames, vmaf, frames / fps)
 
 
-def _slopes(hulls: Sequence[Sequence[ShotOption]]) -> list[float]:
-    """Every λ at which some shot's choice changes (its hull's segment slopes), plus 0, rising."""
+def _lambdas(hulls: Sequence[Sequence[ShotOption]]) -> list[float]:
+    """One λ inside each interval between the hulls' segment slopes (where some shot's choice changes), from 0
+    to above the steepest slope, rising. Between two slopes the choice is unique, so no tie (and no rounding
+    at a slope) can hide a solution: these λ give every distinct Lagrangian allocation."""
     s = {0.0}
     for h in hulls:
         for a, b in itertools.pairwise(h):
             s.add((b.frames * b.vmaf - a.frames * a.vmaf) / (b.bits - a.bits))
-    return sorted(s)
+    slopes = sorted(s)
+    mids = [(x + y) / 2 for x, y in itertools.pairwise(slopes)]
+    return [0.0, *mids, slopes[-1] * 2 + 1.0]
 
 
 def optimize(
@@ -177,15 +181,13 @@ def optimize(
     ``target_vmaf`` (fewest bits reaching it) for the whole title.
 
     Only hull points can be chosen, so the choice changes only at the hulls' segment slopes: the bisection
-    runs over those slopes and is exact among Lagrangian solutions. Raises :class:`InfeasibleError` when even
-    the cheapest (best) choice misses the budget (target).
+    runs over one λ between each two slopes and is exact among Lagrangian solutions. Raises
+    :class:`InfeasibleError` when even the cheapest (best) choice misses the budget (target).
     """
     if (target_kbps is None) == (target_vmaf is None):
         raise ConfigError("give exactly one of target_kbps and target_vmaf")
     hulls = [_hull(o) for o in shots]
-    lams = _slopes(hulls)
-    # a λ above every slope picks each shot's cheapest hull point
-    lams.append(lams[-1] * 2 + 1.0)
+    lams = _lambdas(hulls)  # the last, above every slope, picks each shot's cheapest hull point
 
     def at(i: int) -> Allocation:
         return _alloc(lagrangian_choice(hulls, lams[i]), lams[i], fps)
@@ -225,8 +227,7 @@ def optimize(
 def operating_points(shots: Sequence[Sequence[ShotOption]], fps: float) -> list[Allocation]:
     """The title-level allocation at every λ where a choice changes (the Lagrangian curve), cheapest last."""
     hulls = [_hull(o) for o in shots]
-    lams = _slopes(hulls)
-    lams.append(lams[-1] * 2 + 1.0)
+    lams = _lambdas(hulls)
     seen: dict[tuple[int, ...], Allocation] = {}
     for lam in lams:
         choice = lagrangian_choice(hulls, lam)
