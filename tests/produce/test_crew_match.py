@@ -140,11 +140,11 @@ def test_matches_brute_force_on_random_pools(seed: int) -> None:
     skills = ["drama", "action", "lighting", "pace", "strings", "comedy"]
     projects = [f"p{i}" for i in range(5)]
     cands = []
-    for i in range(11):
+    for i in range(12):
         cands.append(
             {
                 "id": f"c{i}",
-                "roles": sorted(set(rng.choice(kinds, int(rng.integers(1, 3)), replace=False).tolist())),
+                "roles": sorted(set(rng.choice(kinds, int(rng.integers(1, 4)), replace=False).tolist())),
                 "skills": {s: round(float(rng.random()), 2) for s in skills if rng.random() < 0.6},
                 "genres": {g: int(rng.integers(0, 4)) for g in ("Drama", "Thriller", "Comedy")},
                 "credits": sorted(set(rng.choice(projects, int(rng.integers(0, 3))).tolist())),
@@ -154,7 +154,7 @@ def test_matches_brute_force_on_random_pools(seed: int) -> None:
             }
         )
     pool = Pool.model_validate({"candidates": cands, "per_diem": 40})
-    prod = production(roles, budget=float(rng.integers(20, 60) * 100))
+    prod = production(roles, budget=float(rng.integers(30, 80) * 100))
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
     oracle = brute_force_team(prod, pool, sched)
     if oracle is None:

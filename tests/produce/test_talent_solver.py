@@ -149,7 +149,7 @@ def _random_instance(n: int, m: int, seed: int, p: float = 0.35) -> TalentInstan
 
 def test_time_limit_gives_best_schedule_and_a_bound() -> None:
     inst = _random_instance(34, 14, seed=1)
-    solve_talent(inst, TalentConfig(time_limit=0.05))  # load the compiled kernels first
+    solve_talent(_random_instance(12, 6, seed=0))  # compile or load every kernel first (all phases run)
     cpu = time.process_time()
     sol = solve_talent(inst, TalentConfig(time_limit=0.3, chunk=2000))
     assert sol.status == "time_limit" and not sol.optimal
@@ -170,6 +170,15 @@ def test_more_than_64_scenes_falls_back_to_heuristic_with_bound() -> None:
     sol = solve_talent(inst, TalentConfig(ils_iters=2))
     assert sol.status == "too_large" and not sol.optimal
     assert sol.lower_bound == inst.fixed_cost <= sol.total_cost == inst.cost(sol.order)
+
+
+def test_time_limit_holds_for_a_large_instance() -> None:
+    inst = _random_instance(160, 60, seed=4, p=0.1)
+    solve_talent(_random_instance(12, 6, seed=0))  # compile or load every kernel first
+    cpu = time.process_time()
+    sol = solve_talent(inst, TalentConfig(time_limit=0.5))
+    assert sol.status == "too_large" and sol.total_cost == inst.cost(sol.order)
+    assert time.process_time() - cpu < 3.0
 
 
 def test_trivial_instances() -> None:

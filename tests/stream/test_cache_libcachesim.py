@@ -100,3 +100,23 @@ def test_exact_on_random_small_traces(ids: list[int], size_of: list[int], cap: i
             ours = simulate(tr, make_policy(name, **params), cap)
             mr, _ = lcs_miss_ratios(tr, Path(tmp), cls_name, cap)
             assert ours.miss_ratio == pytest.approx(mr, abs=1e-9), name
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 40), min_size=5, max_size=400),
+    size_of=st.lists(st.integers(1, 5), min_size=41, max_size=41),
+    cap=st.integers(60, 300),
+)
+def test_s3fifo_exact_on_random_small_traces(ids: list[int], size_of: list[int], cap: int) -> None:
+    """S3-FIFO matches exactly whenever every object is smaller than the small queue (10% of the cache)."""
+    import tempfile
+
+    tr = RequestTrace.from_arrays(
+        np.arange(len(ids), dtype=float), np.asarray(ids) + 1, [size_of[i] for i in ids]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = simulate(tr, "s3fifo", cap)
+        mr, bmr = lcs_miss_ratios(tr, Path(tmp), "S3FIFO", cap)
+        assert ours.miss_ratio == pytest.approx(mr, abs=1e-9)
+        assert ours.byte_miss_ratio == pytest.approx(bmr, abs=1e-9)

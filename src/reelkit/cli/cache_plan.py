@@ -109,7 +109,7 @@ def plan_cmd(
     )
     with progress_for(not json_out) as progress:
         res = compare_fill(tr, cfg, train_days=train_days, policies=policies, progress=progress)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": a.name,
             "kind": a.kind,

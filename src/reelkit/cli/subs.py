@@ -18,6 +18,10 @@ group = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of the subtitle files (detected by default)."),
+]
 
 
 @group.command("sync")
@@ -48,6 +52,7 @@ def sync_cmd(
     min_confidence: Annotated[
         float, typer.Option("--min-confidence", help="Refuse (exit 3, nothing written) below this.")
     ] = 0.5,
+    encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit SUBS to the speech in MEDIA (offset, frame-rate scale, splits) and write OUT.
@@ -66,7 +71,8 @@ def sync_cmd(
         split_penalty=split_penalty,
         min_confidence=min_confidence,
     )
-    sub = load_subtitles(subs)
+    sub = load_subtitles(subs, encoding=encoding)
+    ref_file = load_subtitles(reference, encoding=encoding) if reference is not None else None
     media_arg: Any = None if media == "-" else media
     if media_arg is None and reference is None:
         from reelkit.errors import ConfigError
@@ -79,7 +85,7 @@ def sync_cmd(
         media_arg = None
     try:
         with progress_for(not json_out) as progress:
-            result = sync_subtitles(media_arg, sub, reference=reference, options=opts, progress=progress)
+            result = sync_subtitles(media_arg, sub, reference=ref_file, options=opts, progress=progress)
     except SyncRefusedError as exc:
         if json_out:
             emit_json({"refused": True, "confidence": exc.confidence, "message": str(exc)})
@@ -122,6 +128,7 @@ def check_cmd(
     max_cps: Annotated[float, typer.Option("--max-cps", help="Reading speed limit.")] = 17.0,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per line.")] = 42,
     max_lines: Annotated[int, typer.Option("--max-lines", help="Lines per cue.")] = 2,
+    encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check timing and layout rules (Netflix Timed Text Style Guide defaults)."""
@@ -134,7 +141,7 @@ def check_cmd(
         from reelkit.media import probe
 
         duration = probe(media).duration_s
-    sub = load_subtitles(subs)
+    sub = load_subtitles(subs, encoding=encoding)
     findings = check_subtitles(sub, media_duration_s=duration, rules=rules)
     notes = list(sub.notes)
     if json_out:

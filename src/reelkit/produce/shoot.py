@@ -11,15 +11,18 @@ Model
     scenes' days (and, on a shared day, the locations' positions in the circuit); "same day" groups share
     their day.
 
-    Cast pay is the holding rule of talent scheduling: ``started[p, d]`` (monotone up) and ``going[p, d]``
-    (monotone down) are at least the person's working indicator, ``on[p, d] >= started + going - 1``, and the
-    person is paid ``daily_rate`` for every shooting day ``on`` (with gaps allowed, also ``used[d]``). Crew
-    named by scenes are paid for the days they work.
+    Cast pay is the holding rule of talent scheduling: a person is paid ``daily_rate`` for every shooting day
+    from their first working day to their last. In a continuous shoot that is ``last - first + 1`` with
+    integer ``first <= day(s) <= last`` over their scenes; with gaps allowed, boolean chains ``started[p, d]``
+    (monotone up) and ``going[p, d]`` (monotone down) give ``on[p, d] >= started + going + used[d] - 2``.
+    Crew named by scenes are paid for the days they work. Redundant cuts (enough days for all the hours, for
+    each location's and each person's hours; a day's moves = its locations - 1) tighten the bound.
 
 Objective
     cast pay + crew pay + day cost x shooting days + setup costs + company moves, in whole currency units.
-    The solver runs with a time limit, at most 2 workers and a seed; the result carries the status, the
-    objective, the best bound and the relative gap.
+    The solver starts from a greedy schedule (a hint it repairs), runs with a time limit, at most 2 workers
+    (an LP-heavy one and a quick-restart one by default) and a seed; the result carries the status, the
+    cost, the best bound and the relative gap ``(cost - bound) / cost``.
 
 Infeasibility
     When the model has no solution, it is rebuilt with one assumption literal per constraint group (each
@@ -67,7 +70,7 @@ class SolveOptions:
     #: Start the search from a greedy schedule when one is found.
     hint: bool = True
     #: CP-SAT subsolvers for two workers (empty: CP-SAT's default pair).
-    portfolio: tuple[str, ...] = ("max_lp", "core")
+    portfolio: tuple[str, ...] = ("max_lp", "quick_restart")
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:
@@ -505,7 +508,9 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
             for si in sis:
                 m.add(first_d <= day_var(si))
                 m.add(last_d >= day_var(si))
-            span = m.new_int_var(max(1, pmin if not explain else 1), hi - lo + 1, f"span[{pid}]")
+            span = m.new_int_var(1, hi - lo + 1, f"span[{pid}]")
+            if not explain:
+                m.add(span >= pmin)
             m.add(span == last_d - first_d + 1)
             terms.append((rate, span))
             continue
@@ -625,14 +630,14 @@ def greedy_days(prod: Production, days: list[date], open_days: dict[int, list[in
             if not ready:
                 break
 
-            def key(b: int) -> tuple[int, int, int, int]:
+            scored = []
+            for b in ready:
                 here = {scenes[i].location for i in blocks[b]}
                 stay = 0 if locs and here <= {locs[-1]} else (1 if locs and here & set(locs) else 2)
                 urgency = sum(1 for x in b_days[b] if x >= d)
                 cast = {c for i in blocks[b] for c in scenes[i].cast}
-                return (min(urgency, 3), stay, -len(cast & called), -b_min[b])
-
-            best = min(ready, key=key)
+                scored.append(((min(urgency, 3), stay, -len(cast & called), -b_min[b], b), b))
+            best = min(scored)[1]
             done[best] = d
             left.discard(best)
             room -= b_min[best]
@@ -642,7 +647,47 @@ def greedy_days(prod: Production, days: list[date], open_days: dict[int, list[in
                 called |= set(scenes[i].cast)
     if left:
         return None
+    if not prod.calendar.allow_gaps:
+        _fill_holes(done, b_days, b_min, preds, cap)
     return {i: done[b] for b, members in blocks.items() for i in members}
+
+
+def _fill_holes(
+    done: dict[int, int],
+    b_days: dict[int, set[int]],
+    b_min: dict[int, int],
+    preds: dict[int, set[int]],
+    cap: int,
+) -> None:
+    """Move blocks into the empty days of a greedy schedule (a continuous shoot), keeping it valid."""
+    succs: dict[int, set[int]] = defaultdict(set)
+    for b, ps in preds.items():
+        for p in ps:
+            succs[p].add(b)
+    for _ in range(4 * len(done)):
+        per_day: dict[int, list[int]] = defaultdict(list)
+        for b, d in done.items():
+            per_day[d].append(b)
+        last = max(per_day)
+        holes = [d for d in range(last) if d not in per_day]
+        if not holes:
+            return
+        hole = holes[0]
+        moved = False
+        # from the nearest days first; never empty the day a block leaves
+        for b in sorted(done, key=lambda b: abs(done[b] - hole)):
+            src = done[b]
+            if len(per_day[src]) < 2 and src != last:
+                continue
+            if hole not in b_days[b] or b_min[b] > cap:
+                continue
+            if any(done[p] >= hole for p in preds[b]) or any(done[q] <= hole for q in succs[b]):
+                continue
+            done[b] = hole
+            moved = True
+            break
+        if not moved:
+            return
 
 
 def _solver(
@@ -654,8 +699,8 @@ def _solver(
     solver.parameters.random_seed = int(opts.seed)
     solver.parameters.linearization_level = opts.linearization
     if solver.parameters.num_workers == 2 and opts.portfolio:
-        # measured on generated productions: an LP-heavy worker and a core-based one prove much tighter
-        # bounds than the default pair, and find schedules at least as good (benchmarks/RESULTS.d/production.md)
+        # measured on generated productions: an LP-heavy worker and a quick-restart one prove tighter
+        # bounds than the default pair and find schedules as good (benchmarks/RESULTS.d/production.md)
         for name in opts.portfolio:
             solver.parameters.subsolvers.append(name)
     return solver
@@ -838,6 +883,20 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
             "no shooting schedule satisfies every constraint; these conflict: " + "; ".join(conflicts),
             conflicts=conflicts,
         )
+    if status == cp_model.MODEL_INVALID:  # a bug, not the user's input
+        raise ReelkitError(f"internal error: invalid schedule model: {built.model.validate()}")
+    bound = float(solver.best_objective_bound)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and hint is not None:
+        # no schedule within the limit: complete the greedy one (its days fixed, the order solved) if it is
+        # valid; the first search's bound still holds
+        days_used = sorted(set(hint.values()))
+        if prod.calendar.allow_gaps or days_used == list(range(len(days_used))):
+            for (si, d), var in built.x.items():
+                built.model.add(var == int(hint[si] == d))
+            solver = _solver(opts, time_limit=max(5.0, opts.time_limit / 4))
+            status = solver.solve(built.model)
+            if status == cp_model.OPTIMAL:
+                status = cp_model.FEASIBLE  # optimal for the fixed days only
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ReelkitError(
             f"no schedule found within {opts.time_limit:g} s (solver status {solver.status_name(status)}); "
@@ -848,7 +907,7 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
     calls, costs = _people_and_costs(prod, days, moves)
     # the schedule's true cost (a feasible solution may carry slack in the pay indicators)
     obj = min(float(solver.objective_value), costs.total)
-    bound = float(solver.best_objective_bound)
+    bound = min(bound, obj) if status != cp_model.OPTIMAL else float(solver.best_objective_bound)
     gap = 0.0 if status == cp_model.OPTIMAL else max(0.0, (obj - bound) / max(abs(obj), 1.0))
     proto = built.model.proto
     return Schedule(
@@ -865,6 +924,52 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
         timezone=prod.calendar.timezone,
         stats={"variables": len(proto.variables), "constraints": len(proto.constraints)},
     )
+
+
+def check_schedule(prod: Production, schedule: Schedule) -> list[str]:
+    """Every way ``schedule`` breaks ``prod``'s rules (empty when it keeps them all): an independent check."""
+    out: list[str] = []
+    cal = prod.calendar
+    day_of: dict[str, int] = {}
+    pos: dict[str, int] = {}
+    date_of: dict[str, date] = {}
+    for d in schedule.days:
+        if sum(prod.scene(s.scene_id).minutes for s in d.scenes) > cal.minutes:
+            out.append(f"day {d.number} runs over {cal.hours_per_day:g} h")
+        for k, s in enumerate(d.scenes):
+            if s.scene_id in day_of:
+                out.append(f"scene {s.scene_id} is scheduled twice")
+            day_of[s.scene_id], pos[s.scene_id], date_of[s.scene_id] = d.number, k, d.date
+            sc = prod.scene(s.scene_id)
+            if not prod.location(sc.location).is_available(d.date):
+                out.append(f"scene {sc.id}: location {sc.location} unavailable on {d.date}")
+            for p in [*sc.cast, *sc.crew]:
+                if not prod.person(p).is_available(d.date):
+                    out.append(f"scene {sc.id}: {p} unavailable on {d.date}")
+    missing = [s.id for s in prod.scenes if s.id not in day_of]
+    if missing:
+        out.append(f"scenes never shot: {', '.join(missing)}")
+        return out
+    working = cal.working_days(len(schedule.days) * 3 + 400)
+    dates = [d.date for d in schedule.days]
+    if dates and not cal.allow_gaps:
+        start = working.index(dates[0]) if dates[0] in working else -1
+        if start < 0 or dates != working[start : start + len(dates)]:
+            out.append("the shoot is not continuous")
+    if any(d not in working for d in dates):
+        out.append("a shooting day falls on a rest day or holiday")
+    for pr in prod.constraints.precedences:
+        if (day_of[pr.before], pos[pr.before]) >= (day_of[pr.after], pos[pr.after]):
+            out.append(f"scene {pr.before} is not before scene {pr.after}")
+    for g in prod.constraints.same_day:
+        if len({day_of[x] for x in g.scenes}) > 1:
+            out.append(f"scenes {', '.join(g.scenes)} are not on one day")
+    for nb in prod.constraints.not_before:
+        if date_of[nb.scene] < nb.date:
+            out.append(f"scene {nb.scene} is shot before {nb.date}")
+    if cal.max_days is not None and dates and dates[-1] > working[cal.max_days - 1]:
+        out.append("the shoot runs past calendar.max_days")
+    return out
 
 
 def scene_start(day: ShootDay, scene: ScheduledScene) -> datetime:

@@ -16,8 +16,12 @@ the fill rate, in the order of their value, from the start of the window.
 :func:`simulate_fill` replays a trace day by day (days start at the fill window's start), forecasting each
 night with a :class:`~reelkit.stream.forecast.RequestForecaster` fitted on the days before the measured
 period, and reports object and byte hit ratios, fill bytes and the backbone bytes (misses + fill). With
-``oracle=True`` the forecast is replaced by the true next-day counts: the perfect-knowledge fill, the bound
-for nightly filling with the same budgets.
+``forecast="oracle"`` the forecast is replaced by the true next-day counts: the perfect-knowledge fill, the
+reference for the same planner, budgets and reactive part with a perfect forecast (not a strict bound: the
+greedy plan and the fill arrival order stay the same). :func:`compare_fill` runs the
+planner, that reference, reactive policies and the offline references on the same measured requests (note that
+:func:`~reelkit.stream.cache.sim.offline_upper_bound` bounds demand-fetch caches only: a prefetching planner
+can exceed it).
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
-from reelkit.stream.forecast import DAY_S, ForecastConfig, RequestForecaster, daily_counts
+from reelkit.stream.forecast import (
+    DAY_S,
+    ForecastConfig,
+    RequestForecaster,
+    daily_counts,
+    walk_forward_forecast,
+)
 
 if TYPE_CHECKING:
     from reelkit.stream.cache.trace import RequestTrace
@@ -323,6 +333,7 @@ def simulate_fill(
     forecast: Literal["model", "oracle"] | npt.NDArray[np.float64] = "model",
     release_s: npt.NDArray[np.float64] | None = None,
     signal: npt.NDArray[np.float64] | None = None,
+    refit_every: int | None = None,
     progress: Progress = SILENT,
 ) -> FillResult:
     """Replay requests (sorted by time) with nightly fills; measure from day ``train_days`` on.
@@ -330,7 +341,9 @@ def simulate_fill(
     The first ``train_days`` days (starting at the fill window's start) only train the forecaster (fitted on
     them, each day predicted from the days before, unless ``forecaster`` is already fitted); the cache is
     then cold at the first measured night, as is a reactive policy measured with the same warm-up.
-    ``forecast`` may also be an array of precomputed forecasts, one column per measured day.
+    ``forecast`` may also be an array of precomputed forecasts, one column per measured day. The model is
+    fitted once on the training days, or (``refit_every``) refitted every that many nights on the (up to 56)
+    days before.
     """
     cfg = config
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -348,14 +361,33 @@ def simulate_fill(
             f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days"
         )
     fc = forecaster or RequestForecaster(ForecastConfig())
+    oracle = isinstance(forecast, str) and forecast == "oracle"
+    if isinstance(forecast, str) and forecast not in ("model", "oracle"):
+        raise ConfigError(f"forecast {forecast!r}: expected 'model', 'oracle' or an array")
     given = isinstance(forecast, np.ndarray)
     if given:
         if forecast.shape != (n_obj, data.n_days - train_days):  # type: ignore[union-attr]
             raise ConfigError(
                 f"forecast must be (objects, measured days) = ({n_obj}, {data.n_days - train_days})"
             )
-    elif forecast == "model" and not hasattr(fc, "n_items_"):
-        fc.fit(data, range(1, train_days), signal=signal)
+    elif forecast == "model":
+        measured = range(train_days, data.n_days)
+        if hasattr(fc, "n_items_"):
+            forecast = fc.predict_days(data, measured, signal=signal)
+        elif refit_every is None:
+            fc.fit(data, range(1, train_days), signal=signal)
+            forecast = fc.predict_days(data, measured, signal=signal)
+        else:
+            # refitted every ``refit_every`` nights on the weeks before, as a nightly job would be
+            forecast = walk_forward_forecast(
+                data,
+                measured,
+                config=fc.config,
+                refit_every=refit_every,
+                fit_window=max(train_days, 56),
+                signal=signal,
+            )
+        given = True
     day_of = np.floor((ts - data.day0_s) / DAY_S).astype(np.int64)
     bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
     start = int(bounds[train_days])
@@ -372,12 +404,8 @@ def simulate_fill(
     daily: list[float] = []
     with progress.task("simulating nightly fills", total=data.n_days - train_days) as bar:
         for day in range(train_days, data.n_days):
-            if given:
-                f = np.asarray(forecast)[:, day - train_days]
-            elif forecast == "oracle":
-                f = data.counts[:, day].astype(np.float64)
-            else:
-                f = fc.predict(data, day, signal=signal)
+            # the oracle knows tomorrow's true counts
+            f = np.asarray(forecast)[:, day - train_days] if given else data.counts[:, day].astype(np.float64)
             present = pinned | inres
             plan = planner.plan(f, sizes, present, pinned_ids)
             pinned[:] = False
@@ -408,7 +436,7 @@ def simulate_fill(
     b = rb[meas]
     miss_bytes = int(b[~h].sum())
     return FillResult(
-        policy="fill-oracle" if (not given and forecast == "oracle") else "fill",
+        policy="fill-oracle" if oracle else "fill",
         capacity_bytes=cfg.capacity_bytes,
         days=data.n_days - train_days,
         requests=len(h),

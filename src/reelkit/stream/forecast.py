@@ -39,6 +39,7 @@ __all__ = [
     "daily_counts",
     "evaluate_forecast",
     "top_pick_counts",
+    "walk_forward_forecast",
 ]
 
 DAY_S = 86400.0
@@ -127,6 +128,12 @@ class ForecastConfig(BaseModel):
     learning_rate: float = Field(default=0.1, gt=0, le=1)
     max_leaf_nodes: int = Field(default=31, ge=4)
     min_samples_leaf: int = Field(default=100, ge=1)
+    horizon_days: int = Field(
+        default=1,
+        ge=1,
+        description="target: the mean daily requests over this many days from the forecast day (a planner "
+        "that keeps what it fetches for several nights values the longer run)",
+    )
     seed: int = 0
 
 
@@ -205,6 +212,7 @@ class RequestForecaster:
         pre = _Prefix(data.counts)
         rng = np.random.default_rng(cfg.seed)
         per_day = max(200, cfg.max_rows // len(target_days))
+        last = int(target_days.max())
         xs: list[npt.NDArray[np.float64]] = []
         ys: list[npt.NDArray[np.float64]] = []
         for day in target_days:
@@ -217,7 +225,9 @@ class RequestForecaster:
                 active = np.sort(rng.choice(active, per_day, replace=False))
             sig = None if signal is None else signal[:, day - 1]
             xs.append(_features(data, pre, int(day), sig, active))
-            ys.append(data.counts[active, day].astype(np.float64))
+            # the horizon never reaches past the last fit day (the days after it are the future)
+            hi = min(last + 1, int(day) + cfg.horizon_days)
+            ys.append(data.counts[active, day:hi].mean(axis=1, dtype=np.float64))
         x = np.concatenate(xs)
         y = np.concatenate(ys)
         # a feature with no value at all (no release dates, no recommender signal) is left out
@@ -268,8 +278,62 @@ class RequestForecaster:
     def predict_days(
         self, data: DailyCounts, days: range, *, signal: npt.NDArray[np.float64] | None = None
     ) -> npt.NDArray[np.float64]:
-        """Forecasts for several days at once: ``(n_items, len(days))``."""
-        return np.column_stack([self.predict(data, d, signal=signal) for d in days])
+        """Forecasts for several days at once: ``(n_items, len(days))``; the same numbers as :meth:`predict`
+        day by day, with the model evaluated on batches of days (one call per batch is much faster)."""
+        if not hasattr(self, "n_items_"):
+            raise NotFittedError("RequestForecaster: call fit() first")
+        day_list = list(days)
+        if day_list and not (min(day_list) >= 1 and max(day_list) <= data.n_days):
+            raise ConfigError(f"days must lie in 1..{data.n_days}")
+        out = np.zeros((data.n_items, len(day_list)))
+        if self.config.model == "ewma" or self.model_ is None:
+            for j, d in enumerate(day_list):
+                out[:, j] = _ewma(data.counts, d, self.config.halflife_days)
+            return out
+        pre = self._prefix(data)
+        batch = max(1, 400_000 // max(1, data.n_items))
+        for lo in range(0, len(day_list), batch):
+            chunk = day_list[lo : lo + batch]
+            x = np.concatenate(
+                [
+                    _features(data, pre, d, None if signal is None else signal[:, d - 1])[:, self.columns_]
+                    for d in chunk
+                ]
+            )
+            y = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64)) * self.scale_
+            out[:, lo : lo + len(chunk)] = np.maximum(y, 0.0).reshape(len(chunk), data.n_items).T
+        return out
+
+
+def walk_forward_forecast(
+    data: DailyCounts,
+    days: range,
+    *,
+    config: ForecastConfig | None = None,
+    refit_every: int = 28,
+    fit_window: int = 56,
+    signal: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Forecasts for ``days`` (``(n_items, len(days))``), refitting the model every ``refit_every`` days on
+    the ``fit_window`` days before (each forecast still uses only the days before its own day).
+
+    A model fitted once on the first weeks of a long trace is applied to histories far longer than any it
+    saw (``total``, ``age`` grow without bound), which a tree model cannot extrapolate; refitting keeps the
+    training days next to the forecast days, as a nightly job would. (On the sparse ml-latest-small trace it
+    ranked worse than one fit on the first four weeks; see benchmarks/RESULTS.d/fill.md.)"""
+    if refit_every < 1 or fit_window < 1:
+        raise ConfigError("refit_every and fit_window must be >= 1 day")
+    day_list = list(days)
+    out = np.zeros((data.n_items, len(day_list)))
+    for lo in range(0, len(day_list), refit_every):
+        chunk = day_list[lo : lo + refit_every]
+        start = chunk[0]
+        fit_days = range(max(1, start - fit_window), start)
+        if len(fit_days) == 0:
+            raise ConfigError("the first forecast day needs at least one day of history before it")
+        fc = RequestForecaster(config).fit(data, fit_days, signal=signal)
+        out[:, lo : lo + len(chunk)] = fc.predict_days(data, range(chunk[0], chunk[-1] + 1), signal=signal)
+    return out
 
 
 def _ewma(counts: npt.NDArray[np.float32], day: int, halflife: float) -> npt.NDArray[np.float64]:
@@ -295,20 +359,28 @@ class ForecastReport:
 def evaluate_forecast(
     data: DailyCounts,
     test_days: range,
-    forecasters: dict[str, RequestForecaster],
+    forecasters: dict[str, RequestForecaster | npt.NDArray[np.float64]],
     *,
     signal: npt.NDArray[np.float64] | None = None,
 ) -> ForecastReport:
-    """Compare fitted forecasters and the naive baselines (``yesterday``, ``week-mean``) on ``test_days``."""
+    """Compare fitted forecasters (or precomputed forecasts, ``(n_items, len(test_days))``) and the naive
+    baselines (``yesterday``, ``week-mean``) on ``test_days``."""
     names = [*forecasters, "yesterday", "week-mean"]
     abs_err = dict.fromkeys(names, 0.0)
     rho: dict[str, list[float]] = {n: [] for n in names}
     actual_total = 0.0
     cells = 0
     pre = _Prefix(data.counts)
-    for day in test_days:
+    for n, f in forecasters.items():
+        if isinstance(f, np.ndarray) and f.shape != (data.n_items, len(test_days)):
+            shape = (data.n_items, len(test_days))
+            raise ConfigError(f"forecasts {n!r} must be (items, test days) = {shape}")
+    for j, day in enumerate(test_days):
         actual = data.counts[:, day].astype(np.float64)
-        preds = {n: f.predict(data, day, signal=signal) for n, f in forecasters.items()}
+        preds = {
+            n: f[:, j] if isinstance(f, np.ndarray) else f.predict(data, day, signal=signal)
+            for n, f in forecasters.items()
+        }
         preds["yesterday"] = data.counts[:, day - 1].astype(np.float64)
         preds["week-mean"] = pre.window(day, 7) / 7.0
         relevant = (pre.window(day, 28) > 0) | (actual > 0)

@@ -179,8 +179,26 @@ def split_fit(
     back = np.zeros((n, n_off), dtype=idx_dtype)
     arange = np.arange(n_off)
     v_prev = np.zeros(n_off)
+    # C on the fine grid over every time a cue edge can reach; each cue then reads two strided rows of it
+    ratio = round(step / ref.dt)
+    strided = ratio >= 1 and abs(ratio * ref.dt - step) < 1e-9
+    i_lo = int(np.floor((scale * min(a.min(), b.min()) + grid[0]) / ref.dt)) - 2
+    i_hi = int(np.ceil((scale * max(a.max(), b.max()) + grid[-1]) / ref.dt)) + 3
+    t_ext = (i_lo + np.arange(i_hi - i_lo, dtype=np.float64)) * ref.dt
+    c_ext = _c_at(ref, cum, t_ext) if strided else cum
+
+    def edge(t0: float) -> F64:
+        if not strided:
+            return _c_at(ref, cum, np.asarray(t0 + grid, dtype=np.float64))
+        pos = (t0 + grid[0]) / ref.dt - i_lo
+        k = int(np.floor(pos))
+        frac = pos - k
+        lo_row = c_ext[k : k + ratio * n_off : ratio]
+        hi_row = c_ext[k + 1 : k + 1 + ratio * n_off : ratio]
+        return np.asarray(lo_row + frac * (hi_row - lo_row), dtype=np.float64)
+
     for i in range(n):
-        f = w[i] * (_c_at(ref, cum, scale * b[i] + grid) - _c_at(ref, cum, scale * a[i] + grid))
+        f = w[i] * (edge(scale * b[i]) - edge(scale * a[i]))
         if i == 0:
             v_prev = f
             back[i] = arange

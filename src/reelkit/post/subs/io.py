@@ -89,8 +89,8 @@ class SubtitleFile:
     notes: list[str] = field(default_factory=list)
     source: str = ""  # the decoded text (for srt/vtt/ass/ssa: what writing edits)
     newline: str = "\n"
-    # (line number, start char, end char) of each cue's start and end timestamp in `source`
-    _spans: list[tuple[tuple[int, int, int], tuple[int, int, int]]] = field(default_factory=list, repr=False)
+    # per cue: where its start and end times sit in `source`, as (line, first char, end char[, role])
+    _spans: list[Any] = field(default_factory=list, repr=False)
     _ssa: Any = field(default=None, repr=False)  # pysubs2.SSAFile for formats pysubs2 writes
     _ssa_events: list[int] = field(default_factory=list, repr=False)  # pysubs2 event index of each cue
 
@@ -509,13 +509,13 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
         return sub.source.replace("\n", sub.newline), clamped
     if sub.format == "ttml" and sub._spans:
         lines = sub.source.split("\n")
-        edits: dict[int, list[tuple[int, int, str]]] = {}
-        for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True):
+        ttml_edits: dict[int, list[tuple[int, int, str]]] = {}
+        for cue, spans in zip(sub.cues, sub._spans, strict=True):
             start, end = max(cue.start_s, 0.0), max(cue.end_s, 0.0)
-            for ln, c0, c1, role in (sa, sb):
+            for ln, c0, c1, role in spans:
                 rep = _fmt_ttml(start if role == "begin" else end, lines[ln][c0:c1])
-                edits.setdefault(ln, []).append((c0, c1, rep))
-        for ln, items in edits.items():
+                ttml_edits.setdefault(ln, []).append((c0, c1, rep))
+        for ln, items in ttml_edits.items():
             line = lines[ln]
             for c0, c1, rep in sorted(items, reverse=True):
                 line = line[:c0] + rep + line[c1:]

@@ -133,10 +133,12 @@ def order_cost(order, n, m, cost, dur, sa_ptr, sa_idx, first, last, start):  # t
 
 
 @njit(cache=True)
-def _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp):  # type: ignore[no-untyped-def]
-    """First-improvement insertion moves (take one scene out, put it elsewhere) until none improves."""
+def _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp, passes):  # type: ignore[no-untyped-def]
+    """First-improvement insertion moves (take one scene out, put it elsewhere) until none improves or
+    ``passes`` sweeps over all moves are done."""
     improved = True
-    while improved:
+    while improved and passes > 0:
+        passes -= 1
         improved = False
         for i in range(n):
             for j in range(n):
@@ -167,16 +169,14 @@ def _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, sta
 
 @njit(cache=True)
 def heuristic_order(n, m, cost, dur, base, sa_ptr, sa_idx, sc, full, use_bound):  # type: ignore[no-untyped-def]
-    """A good schedule fast: a greedy built with the lower bound, then local search with insertion moves.
-
-    Greedy: from the front, shoot the scene with the least ``cost(s, Q) + LB(Q ∖ s)`` (only when the scenes
-    fit a bitset, ``use_bound``; otherwise the cheapest scene now). :func:`improve_order` continues from here.
+    """A first schedule: from the front, shoot the scene with the least ``cost(s, Q) + LB(Q ∖ s)`` (only when
+    the scenes fit a bitset, ``use_bound``; otherwise the cheapest scene now). :func:`descend` and
+    :func:`improve_order` continue from here.
     """
     order = np.empty(n, dtype=np.int64)
     first = np.empty(m, dtype=np.int64)
     last = np.empty(m, dtype=np.int64)
     start = np.empty(n, dtype=np.int64)
-    tmp = np.empty(n, dtype=np.int64)
     onloc = np.zeros(m, dtype=np.int8)
     ratio = np.zeros(m, dtype=np.float64)
     idx = np.empty(m, dtype=np.int64)
@@ -231,8 +231,17 @@ def heuristic_order(n, m, cost, dur, base, sa_ptr, sa_idx, sc, full, use_bound):
             present[a] = 1
             left[a] -= 1
     best = order_cost(order, n, m, cost, dur, sa_ptr, sa_idx, first, last, start)
-    best = _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp)
     return order, best
+
+
+@njit(cache=True)
+def descend(order, best, n, m, cost, dur, sa_ptr, sa_idx, passes):  # type: ignore[no-untyped-def]
+    """At most ``passes`` sweeps of insertion moves on ``order`` (in place); returns the new cost."""
+    first = np.empty(m, dtype=np.int64)
+    last = np.empty(m, dtype=np.int64)
+    start = np.empty(n, dtype=np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    return _local_search(order, best, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp, passes)
 
 
 @njit(cache=True)
@@ -268,7 +277,7 @@ def improve_order(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed):  #
                 b_ = np.random.randint(0, n)  # noqa: NPY002
                 cur[a_], cur[b_] = cur[b_], cur[a_]
         c = order_cost(cur, n, m, cost, dur, sa_ptr, sa_idx, first, last, start)
-        c = _local_search(cur, c, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp)
+        c = _local_search(cur, c, n, m, cost, dur, sa_ptr, sa_idx, first, last, start, tmp, 1000)
         if c < best:
             best = c
             for k in range(n):

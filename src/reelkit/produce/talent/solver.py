@@ -42,7 +42,7 @@ class TalentConfig:
     method: Method = "dp"
     memory_mb: int = 1024
     ils_iters: int = 200
-    chunk: int = 20000
+    chunk: int = 5000
     seed: int = 0
     cpsat_workers: int = 1
 
@@ -177,12 +177,18 @@ def solve_talent(
         n, m, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sc, arr.full, fits
     )
     best_order = np.asarray(order_ub, dtype=np.int64)
-    # iterated local search in rounds of 10, within a tenth of the time limit
+    # local search, then iterated local search in rounds, within a tenth of the time limit (one sweep of
+    # moves costs O(n^3 m): the clock is read between sweeps so that large instances stay within the limit)
     ils_end = None if deadline is None else t0 + 0.1 * (deadline - t0)
+    while ils_end is None or time.perf_counter() < ils_end:
+        new = K.descend(best_order, ub, n, m, arr.cost, arr.dur, arr.sa_ptr, arr.sa_idx, 1)
+        if new >= ub:
+            break
+        ub = new
     left = cfg.ils_iters if n > 8 else 0
     rnd = 0
     while left > 0 and (ils_end is None or time.perf_counter() < ils_end):
-        step = min(10, left)
+        step = min(10 if n <= 63 else 1, left)
         ub = K.improve_order(
             best_order, ub, n, m, arr.cost, arr.dur, arr.sa_ptr, arr.sa_idx, step, cfg.seed * 1000003 + rnd
         )

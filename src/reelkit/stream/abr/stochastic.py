@@ -26,7 +26,6 @@ from reelkit.stream.abr.traces import Trace
 from reelkit.stream.abr.ttp import (
     ThroughputDistribution,
     collect_sessions,
-    history_features,
     load_npz,
     save_npz,
 )
@@ -161,14 +160,11 @@ class StochasticMPC(AbrPolicy):
         n_eff = min(self.horizon, v.session_chunks - obs.chunk_index)
         if n_eff <= 0:
             return int(obs.last_level)
-        f, hm = history_features(self.tputs, self.downloads)
         sizes = np.zeros((v.n_levels, n_eff))
         for h in range(n_eff):
             i = min(obs.chunk_index + h, v.n_chunks - 1)
             sizes[:, h] = v.sizes[:, i]
-        rows = np.empty((v.n_levels * n_eff, f.shape[0] + 1))
-        rows[:, :-1] = f
-        rows[:, -1] = np.log(sizes.reshape(-1) / 1e6 / hm)
+        rows, hm = self.predictor.rows(self.tputs, self.downloads, sizes)
         probs = self.predictor.predict(rows).reshape(v.n_levels, n_eff, -1)
         thr = hm * np.exp(self.predictor.centers)
         return int(
@@ -199,12 +195,16 @@ class StochasticMPC(AbrPolicy):
         episodes: int = 6,
         epochs: int = 60,
         horizon: int = 20,
+        max_lag: int = 20,
         progress: Progress = SILENT,
     ) -> StochasticMPC:
-        """Collect training-mode sessions on ``traces`` and fit the throughput distribution (seeded)."""
+        """Collect training-mode sessions on ``traces`` and fit the throughput distribution (seeded);
+        ``max_lag > 1`` predicts each horizon step's own distribution (as Fugu does), not one for all."""
         with threadpool_limits(1):  # tiny matrices: extra BLAS threads only contend
             sessions = collect_sessions(traces, video, episodes=episodes, seed=seed)
-            ttp = ThroughputDistribution.fit(sessions, epochs=epochs, seed=seed, progress=progress)
+            ttp = ThroughputDistribution.fit(
+                sessions, epochs=epochs, seed=seed, max_lag=max_lag, progress=progress
+            )
         return cls(ttp, horizon=horizon)
 
     def save(self, path: str | Path) -> None:

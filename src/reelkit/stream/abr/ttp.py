@@ -2,10 +2,13 @@
 (Yan et al., NSDI 2020): given the session's recent measurements and a candidate chunk size it outputs a
 probability for each of ``K`` throughput bins, so that a stochastic MPC can plan on the distribution.
 
-Inputs (19): the last 8 measured throughputs as ``ln(tput / hm)`` plus an 8-slot presence mask, ``ln hm``
+Inputs: the last 8 measured throughputs as ``ln(tput / hm)`` plus an 8-slot presence mask, ``ln hm``
 (``hm`` = harmonic mean of the last 5), ``ln`` of the last download time, and ``ln(size / hm)`` (the
-expected download time of the candidate: small chunks see relatively more of the RTT). Output: a softmax
-over ``K`` bins of ``ln(next tput / hm)`` spaced evenly on [-3, 1.5]; bin ``k`` stands for ``hm * exp(c_k)``.
+expected download time of the candidate: small chunks see relatively more of the RTT); with ``max_lag > 1``
+(the default for training) also the lag ``h`` of the chunk ahead (0 = the next one; Fugu likewise predicts
+each step of its horizon separately) and three whole-session features (chunks seen, min and spread of
+``ln tput`` so far). Output: a softmax over ``K`` bins of ``ln(tput of chunk k+h / hm)`` spaced evenly on
+[-3, 1.5]; bin ``k`` stands for ``hm * exp(c_k)``.
 Training data: sessions on the training traces in ``sim/env.py``'s training mode (random start, 0.9-1.1
 noise) under an exploring robustMPC (a random level with probability ``explore``), the realised throughput of
 every chunk as the label (one-hot, lightly smoothed).
@@ -89,15 +92,37 @@ def collect_sessions(
     return [simulate(pol, tr, video, config=cfg, seed=rng) for _ in range(episodes) for tr in traces]
 
 
-def _dataset(sessions: Sequence[Session]) -> tuple[np.ndarray, np.ndarray]:
+def session_features(tputs: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Whole-session inputs: chunks seen / 48, and the min and std of ``ln tput`` so far (outage-prone
+    sessions look different from steady ones long after the last 8 chunks)."""
+    lt = np.log(np.asarray(tputs, dtype=np.float64))
+    return np.array([len(lt) / 48.0, float(lt.min() - lt[-5:].mean()), float(lt.std())])
+
+
+def _dataset(
+    sessions: Sequence[Session], max_lag: int, lags_per_step: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for chunk k + h given the history before k: lag 0 always, plus ``lags_per_step`` random lags."""
+    rng = np.random.default_rng(seed)
     xs: list[np.ndarray] = []
     ys: list[float] = []
     for s in sessions:
         tp = s.chunk_bytes / s.download_s / 1e6
-        for k in range(1, len(s.levels)):
+        n = len(s.levels)
+        for k in range(1, n):
             f, hm = history_features(tp[:k], s.download_s[:k])
-            xs.append(np.concatenate([f, [np.log(s.chunk_bytes[k] / 1e6 / hm)]]))
-            ys.append(float(np.log(tp[k] / hm)))
+            sf = session_features(tp[:k])
+            lags = [0]
+            if max_lag > 1 and k + 1 < n:
+                hi = min(max_lag, n - k)
+                lags += [int(h) for h in rng.integers(1, hi, size=lags_per_step)] if hi > 1 else []
+            for h in lags:
+                if max_lag > 1:
+                    extra = [np.log(s.chunk_bytes[k + h] / 1e6 / hm), float(h), *sf]
+                else:
+                    extra = [np.log(s.chunk_bytes[k + h] / 1e6 / hm)]
+                xs.append(np.concatenate([f, extra]))
+                ys.append(float(np.log(tp[k + h] / hm)))
     return np.asarray(xs), np.asarray(ys)
 
 
@@ -107,6 +132,23 @@ class ThroughputDistribution:
 
     net: Mlp
     centers: np.ndarray
+    #: > 1: the model also takes the lag h (chunks ahead) and session features, trained on lags < max_lag
+    max_lag: int = 1
+
+    def rows(
+        self, tputs: Sequence[float], downloads: Sequence[float], sizes: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """Input rows for candidate ``sizes`` (levels, horizon) given the history; returns (rows, hm)."""
+        f, hm = history_features(tputs, downloads)
+        n_levels, horizon = sizes.shape
+        extra = 1 if self.max_lag <= 1 else 5
+        out = np.empty((n_levels * horizon, f.shape[0] + extra))
+        out[:, : f.shape[0]] = f
+        out[:, f.shape[0]] = np.log(sizes.reshape(-1) / 1e6 / hm)
+        if self.max_lag > 1:
+            out[:, f.shape[0] + 1] = np.tile(np.minimum(np.arange(horizon), self.max_lag - 1), n_levels)
+            out[:, f.shape[0] + 2 :] = session_features(tputs)
+        return out, hm
 
     @classmethod
     def fit(
@@ -119,9 +161,11 @@ class ThroughputDistribution:
         hidden: tuple[int, ...] = (48, 48),
         epochs: int = 40,
         seed: int = 0,
+        max_lag: int = 1,
+        lags_per_step: int = 2,
         progress: Progress = SILENT,
     ) -> ThroughputDistribution:
-        x, y = _dataset(sessions)
+        x, y = _dataset(sessions, max_lag, lags_per_step, seed)
         centers = np.linspace(lo, hi, n_bins)
         width = centers[1] - centers[0]
         idx = np.clip(np.rint((y - lo) / width).astype(np.int64), 0, n_bins - 1)
@@ -132,17 +176,22 @@ class ThroughputDistribution:
         with progress.task("training throughput predictor", total=1) as bar:
             net = train_softmax(x, t, hidden=hidden, epochs=epochs, seed=seed)
             bar.advance()
-        return cls(net, centers)
+        return cls(net, centers, max_lag)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return softmax(self.net.forward(x))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"ttp_centers": self.centers, **self.net.to_arrays("ttp_")}
+        return {
+            "ttp_centers": self.centers,
+            "ttp_max_lag": np.array(self.max_lag),
+            **self.net.to_arrays("ttp_"),
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ThroughputDistribution:
-        return cls(Mlp.from_arrays(arrays, "ttp_"), np.asarray(arrays["ttp_centers"], dtype=np.float64))
+        lag = int(arrays["ttp_max_lag"]) if "ttp_max_lag" in arrays else 1
+        return cls(Mlp.from_arrays(arrays, "ttp_"), np.asarray(arrays["ttp_centers"], dtype=np.float64), lag)
 
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> None:

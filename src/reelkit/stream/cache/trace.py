@@ -361,7 +361,10 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
     try:
         if kind == "oracle":
             if trace.sizes.max() > _U32_MAX:
-                raise ConfigError("oracleGeneral stores sizes in 32 bits; an object is 4 GiB or larger")
+                raise ConfigError(
+                    "oracleGeneral stores sizes in 32 bits and an object is 4 GiB or larger; write .parquet "
+                    "or .csv, or split files into chunks (--chunk-s / chunk_s=)"
+                )
             if trace.timestamps.min() < 0 or trace.timestamps.max() > _U32_MAX:
                 raise ConfigError("oracleGeneral stores timestamps as unsigned 32-bit seconds")
             rec = np.empty(trace.n_requests, dtype=_ORACLE_DTYPE)

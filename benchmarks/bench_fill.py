@@ -1,0 +1,319 @@
+"""Nightly fill planner vs the perfect-knowledge fill, every reactive policy and the offline references.
+
+Traces: synthetic VoD (``synthesize(SynthConfig(seed=s, days=21, n_titles=3000, views_per_day=20000))``) and
+ml-latest-small (ratings from 2015-01-01 on as views, ``trace_from_events``). Capacities 1%, 5%, 10% of the
+catalogue bytes. Everything is measured on the requests after the training days; reactive policies skip the
+same leading requests (``warmup``). Also: the forecast error on the measured days (``evaluate_forecast``) and,
+on ml-latest-small, the recommender signal (weekly EASE top-20 counts over members active in the last 90
+days) with and without it.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_fill.py            # everything
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_fill.py --quick    # one seed, no signal
+
+Writes benchmarks/out/fill.json and benchmarks/out/fill_<trace>.png; prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reelkit.stream.cache import RequestTrace, SynthConfig, parse_capacity, synthesize, trace_from_events
+from reelkit.stream.cache.workload import Workload, decode_object_ids
+from reelkit.stream.fill import FillConfig, compare_fill, simulate_fill
+from reelkit.stream.forecast import (
+    DailyCounts,
+    ForecastConfig,
+    RequestForecaster,
+    daily_counts,
+    evaluate_forecast,
+    top_pick_counts,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ML = ROOT.parent / "shared" / "data" / "movielens" / "ml-latest-small"
+OUT = ROOT / "benchmarks" / "out"
+POLICIES = ("lru", "fifo", "lfu", "arc", "s3fifo", "sieve", "gdsf", "tinylfu")
+CAPS = ("1%", "5%", "10%")
+RESERVES = (0.25, 0.5)
+
+
+def _counts(trace: RequestTrace, window_start: float, release_s: np.ndarray | None = None) -> DailyCounts:
+    return daily_counts(
+        trace.timestamps, trace.objects, trace.n_objects, day_start_hour=window_start, release_s=release_s
+    )
+
+
+def _object_release(wl: Workload) -> np.ndarray:
+    title, _, _ = decode_object_ids(wl.trace.original_ids.astype(np.int64))
+    return np.asarray(wl.title_release_s[title], dtype=np.float64)
+
+
+def _forecast_errors(
+    data: DailyCounts, train_days: int, fc: RequestForecaster, signal: np.ndarray | None = None
+) -> dict[str, Any]:
+    test = range(train_days, data.n_days)
+    ewma = RequestForecaster(ForecastConfig(model="ewma")).fit(data, range(1, train_days))
+    forecasts: dict[str, Any] = {"gbm": fc.predict_days(data, test, signal=signal), "ewma": ewma}
+    rep = evaluate_forecast(data, test, forecasts, signal=signal)
+    return {"days": rep.days, "wape": rep.wape, "mae": rep.mae, "spearman": rep.spearman}
+
+
+def run_trace(
+    name: str,
+    trace: RequestTrace,
+    train_days: int,
+    release_s: np.ndarray | None,
+    *,
+    signal: np.ndarray | None = None,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Every approach at every capacity on one trace (one forecaster fitted, its forecasts shared)."""
+    base = FillConfig(capacity_bytes=1)
+    data = _counts(trace, base.fill_window[0], release_s)
+    t0 = time.perf_counter()
+    fc = RequestForecaster().fit(data, range(1, train_days))
+    forecast = fc.predict_days(data, range(train_days, data.n_days))
+    forecast_s = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "trace": name,
+        "requests": trace.n_requests,
+        "objects": trace.n_objects,
+        "days": data.n_days,
+        "train_days": train_days,
+        "forecast_s": forecast_s,
+        "forecast_error": _forecast_errors(data, train_days, fc),
+        "capacities": [],
+    }
+    sig_fc = None
+    sig_forecast = None
+    if signal is not None:
+        sig_fc = RequestForecaster().fit(data, range(1, train_days), signal=signal)
+        sig_forecast = sig_fc.predict_days(data, range(train_days, data.n_days), signal=signal)
+        out["forecast_error_signal"] = _forecast_errors(data, train_days, sig_fc, signal)
+    sizes = trace.object_sizes()
+    for cap_text in CAPS:
+        cap = parse_capacity(cap_text, trace)
+        cfg = FillConfig(capacity_bytes=cap)
+        t0 = time.perf_counter()
+        res = compare_fill(trace, cfg, train_days=train_days, policies=POLICIES, forecast=forecast)
+        row: dict[str, Any] = {
+            "capacity": cap_text,
+            "capacity_bytes": cap,
+            "measured_requests": res.measured_requests,
+            "approaches": {a.name: vars(a) for a in res.approaches},
+            "fill_ratio_to": res.ratios("fill"),
+            "best_reactive": (best := res.best_reactive()) and best.name,
+        }
+        extra: dict[str, float] = {}
+        for reserve in RESERVES:
+            r = simulate_fill(
+                trace.timestamps,
+                trace.objects,
+                trace.sizes,
+                sizes,
+                FillConfig(capacity_bytes=cap, reserve=reserve),
+                train_days=train_days,
+                forecast=forecast,
+            )
+            extra[f"fill reserve={reserve}"] = r.byte_hit_ratio
+        if sig_forecast is not None:
+            r = simulate_fill(
+                trace.timestamps,
+                trace.objects,
+                trace.sizes,
+                sizes,
+                cfg,
+                train_days=train_days,
+                forecast=sig_forecast,
+            )
+            extra["fill +signal"] = r.byte_hit_ratio
+        row["variants_bhr"] = extra
+        row["seconds"] = time.perf_counter() - t0
+        out["capacities"].append(row)
+        a = res.approaches
+        log(
+            f"{name} {cap_text}: "
+            + " ".join(f"{x.name}={x.byte_hit_ratio:.3f}" for x in a)
+            + " "
+            + " ".join(f"{k}={v:.3f}" for k, v in extra.items())
+            + f" ({row['seconds']:.0f}s)"
+        )
+    return out
+
+
+def ml_signal(
+    wl: Workload,
+    events: pd.DataFrame,
+    dataset: Any,
+    data: DailyCounts,
+    *,
+    every_days: int,
+    min_ratings: int,
+    log: Any = print,
+) -> np.ndarray:
+    """``signal[o, d]``: members (active in the 90 days before) with object ``o``'s title in their EASE
+    top-20, from a model trained on the ratings before the block of days that contains day ``d + 1`` (so
+    known at the end of day ``d``). Titles with fewer than ``min_ratings`` ratings before the cut-off are
+    left out of the model (the EASE inverse is cubic in the titles)."""
+    from reelkit.recommend import EASE
+
+    title_of_obj, _, _ = decode_object_ids(wl.trace.original_ids.astype(np.int64))
+    obj_title_id = wl.title_ids[title_of_obj]
+    n_days = data.n_days
+    sig = np.zeros((len(obj_title_id), n_days))
+    ts = pd.to_numeric(events["timestamp"]).to_numpy(dtype=np.float64)
+    for start in range(1, n_days + 1, every_days):
+        cut = data.day0_s + start * 86400.0
+        before = events.loc[ts < cut]
+        counts = before["title_id"].astype(str).value_counts()
+        keep = set(counts.index[counts >= min_ratings])
+        ev = before.loc[before["title_id"].astype(str).isin(keep)]
+        model = EASE(regularization=300.0).fit(dataset.with_events(ev))
+        tsb = pd.to_numeric(ev["timestamp"]).to_numpy(dtype=np.float64)
+        active = ev.loc[tsb >= cut - 90 * 86400.0, "member_id"].astype(str).unique()
+        rows = model.member_rows(active, missing_ok=True)
+        rows = rows[rows >= 0]
+        per_title = np.zeros(model.n_titles)
+        if len(rows):
+            idx, _ = model.recommend_rows(rows, 20)
+            per_title = top_pick_counts(idx.astype(np.int64), model.n_titles)
+        lookup = dict(zip(model.title_ids_.tolist(), per_title.tolist(), strict=True))
+        col = np.array([lookup.get(t, 0.0) for t in obj_title_id])
+        # known at the end of day start - 1 .. used for the days start .. start + every_days - 1
+        lo, hi = max(0, start - 1), min(n_days, start - 1 + every_days)
+        sig[:, lo:hi] = col[:, None]
+    log(f"signal: {len(range(1, n_days + 1, every_days))} EASE fits")
+    return sig
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    caps = [c["capacity"] for c in result["capacities"]]
+    names = list(result["capacities"][0]["approaches"])
+    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    x = np.arange(len(caps))
+    variants = list(result["capacities"][0]["variants_bhr"])
+    colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(names) + len(variants)))
+    for n, color in zip(names, colors, strict=False):
+        y = [c["approaches"][n]["byte_hit_ratio"] for c in result["capacities"]]
+        style = "-" if n.startswith("fill") else ("--" if n in ("belady-size", "offline-bound") else ":")
+        ax.plot(x, y, style, marker="o", label=n, color=color, linewidth=2.4 if n == "fill" else 1.2)
+    for v, color in zip(variants, colors[len(names) :], strict=False):
+        y = [c["variants_bhr"][v] for c in result["capacities"]]
+        ax.plot(x, y, "-.", marker="s", label=v, color=color)
+    ax.set_xticks(x, caps)
+    ax.set_xlabel("cache size (share of the catalogue bytes)")
+    ax.set_ylabel("byte hit ratio (measured days)")
+    ax.set_title(result["trace"])
+    ax.grid(alpha=0.3)
+    fig.legend(fontsize=7, loc="outside right center")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in results:
+        lines.append(
+            f"\n### {r['trace']} ({r['requests']:,} requests, {r['objects']:,} objects, {r['days']} days, "
+            f"{r['train_days']} training)\n"
+        )
+        names = list(r["capacities"][0]["approaches"]) + list(r["capacities"][0]["variants_bhr"])
+        lines.append("| approach | " + " | ".join(f"BHR {c['capacity']}" for c in r["capacities"]) + " |")
+        lines.append("|---" * (1 + len(r["capacities"])) + "|")
+        for n in names:
+            vals = []
+            for c in r["capacities"]:
+                v = c["approaches"][n]["byte_hit_ratio"] if n in c["approaches"] else c["variants_bhr"][n]
+                vals.append(f"{v:.3f}")
+            lines.append(f"| {n} | " + " | ".join(vals) + " |")
+        lines.append(
+            "| fill / best reactive | "
+            + " | ".join(
+                f"{c['fill_ratio_to'][c['best_reactive']]:.3f} ({c['best_reactive']})"
+                for c in r["capacities"]
+            )
+            + " |"
+        )
+        for bound in ("fill-oracle", "belady-size", "offline-bound"):
+            lines.append(
+                f"| fill / {bound} | "
+                + " | ".join(f"{c['fill_ratio_to'][bound]:.3f}" for c in r["capacities"])
+                + " |"
+            )
+        for key in ("forecast_error", "forecast_error_signal"):
+            if key in r:
+                e = r[key]
+                lines.append(
+                    f"\n{key.replace('_', ' ')} over {e['days']} days (per object and day): "
+                    + ", ".join(
+                        f"{n} WAPE {e['wape'][n]:.3f} / Spearman {e['spearman'][n]:.3f}" for n in e["wape"]
+                    )
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="one synthetic seed, no recommender signal")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--skip-ml", action="store_true")
+    ap.add_argument("--skip-synth", action="store_true")
+    ap.add_argument("--json-out", default="fill.json", help="file name under benchmarks/out")
+    ap.add_argument("--ml-train-days", type=int, default=28)
+    ap.add_argument("--signal-every", type=int, default=7, help="days between EASE refits")
+    ap.add_argument("--signal-min-ratings", type=int, default=5)
+    args = ap.parse_args()
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",") if s]
+    if args.skip_synth:
+        seeds = []
+    results = []
+    for s in seeds:
+        wl = synthesize(SynthConfig(seed=s, days=21, n_titles=3000, views_per_day=20000))
+        res = run_trace(f"synthetic seed {s}", wl.trace, 14, _object_release(wl), log=log)
+        _plot(res, OUT / f"fill_synth{s}.png")
+        results.append(res)
+    if not args.skip_ml and ML.is_dir():
+        from reelkit.data.loaders import load_dataset
+
+        ds = load_dataset(str(ML))
+        ev = ds.events
+        ev15 = ev[pd.to_numeric(ev["timestamp"]) >= pd.Timestamp("2015-01-01").timestamp()]
+        wl = trace_from_events(ev15)
+        signal = None
+        if not args.quick:
+            t0 = time.perf_counter()
+            data = _counts(wl.trace, FillConfig(capacity_bytes=1).fill_window[0])
+            signal = ml_signal(
+                wl, ev, ds, data, every_days=args.signal_every, min_ratings=args.signal_min_ratings, log=log
+            )
+            log(f"signal built in {time.perf_counter() - t0:.0f}s")
+        res = run_trace(
+            "ml-latest-small from 2015", wl.trace, args.ml_train_days, None, signal=signal, log=log
+        )
+        _plot(res, OUT / "fill_ml.png")
+        results.append(res)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / args.json_out).write_text(json.dumps(results, indent=2, default=float))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""``POST /v1/download-advice``: advice for given titles (no model needed), validation, member without one."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service extra (fastapi, uvicorn, jinja2, httpx) is not installed")
+
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from reelkit.service.app import create_app
+from reelkit.service.settings import ServiceSettings
+
+BASE = 19676 * 86400.0  # a midnight, UTC
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = ServiceSettings.load(tmp_path / "data", environ={}, model_poll_seconds=0, warm_pages=0)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _samples(mbps: float) -> list[dict[str, float]]:
+    return [{"timestamp": BASE + 20 * 3600 + 5.0 * k, "mbps": mbps} for k in range(200)]
+
+
+def test_fast_network_streams(client: TestClient) -> None:
+    body = {
+        "samples": _samples(40.0),
+        "quality_kbps": 4300,
+        "titles": [{"title_id": "tt1", "duration_s": 1200}, {"title_id": "tt2"}],
+        "now": BASE + 20 * 3600 + 600,
+    }
+    r = client.post("/v1/download-advice", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["hour"] == 20
+    assert out["median_mbps_now"] == pytest.approx(40.0)
+    assert [t["title_id"] for t in out["titles"]] == ["tt1", "tt2"]
+    assert [t["action"] for t in out["titles"]] == ["stream", "stream"]
+    assert out["titles"][0]["reason"] == "requested"
+
+
+def test_slow_network_downloads_a_short_title(client: TestClient) -> None:
+    body = {
+        "samples": _samples(3.0),
+        "quality_kbps": 4300,
+        "titles": [{"title_id": "ep", "duration_s": 900}],
+        "now": BASE + 20 * 3600 + 600,
+        "ladder_kbps": [300, 750, 1200, 1850, 2850, 4300],
+    }
+    r = client.post("/v1/download-advice", json=body)
+    assert r.status_code == 200, r.text
+    t = r.json()["titles"][0]
+    assert t["action"] == "download"
+    assert t["download_s_now"] == pytest.approx(900 * 4.3 / (3.0 * 0.95), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"samples": [], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
+        {"samples": _samples(5.0), "quality_kbps": -1, "titles": [{"title_id": "t"}]},
+        {
+            "samples": _samples(5.0),
+            "quality_kbps": 750,
+            "titles": [{"title_id": "t"}],
+            "ladder_kbps": [750, 300],
+        },
+        {"samples": _samples(5.0), "quality_kbps": 750, "titles": [{"title_id": "t", "duration_s": 0}]},
+        {"samples": [{"timestamp": 1.0, "mbps": -2}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
+        {"samples": _samples(5.0), "quality_kbps": 750, "titles": [{"title_id": "t"}], "extra": 1},
+    ],
+)
+def test_validation(client: TestClient, body: dict[str, object]) -> None:
+    r = client.post("/v1/download-advice", json=body)
+    assert r.status_code == 422, r.text
+
+
+def test_quality_below_the_ladder_and_no_titles(client: TestClient) -> None:
+    r = client.post(
+        "/v1/download-advice",
+        json={"samples": _samples(5.0), "quality_kbps": 100, "titles": [{"title_id": "t"}]},
+    )
+    assert r.status_code == 400 and "lowest rung" in r.text  # a ConfigError is a 400
+    r = client.post("/v1/download-advice", json={"samples": _samples(5.0), "quality_kbps": 750})
+    assert r.status_code == 400 and "member_id or titles" in r.text

@@ -1,0 +1,91 @@
+"""The download advisor: a fast network streams, a slow one downloads or waits for the right hour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError, EmptyDataError
+from reelkit.stream.advice import AdviceConfig, NetworkProfile, TitleToWatch, advise
+
+DAY = 86400.0
+BASE = 19676 * DAY  # a midnight, UTC
+CFG = AdviceConfig(sessions=8, max_session_s=600.0)
+
+
+def _samples(hours: list[int], mbps: float, days: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """One sample every 5 s for 10 minutes at each given hour on each day."""
+    t = np.array(
+        [BASE + d * DAY + h * 3600 + k * 5.0 for d in range(days) for h in hours for k in range(120)]
+    )
+    return t, np.full(len(t), mbps)
+
+
+def _profile(*parts: tuple[list[int], float]) -> NetworkProfile:
+    ts = np.concatenate([_samples(h, m)[0] for h, m in parts])
+    bs = np.concatenate([_samples(h, m)[1] for h, m in parts])
+    return NetworkProfile.from_samples(ts, bs)
+
+
+FILM = TitleToWatch("film", 7200.0, "A film", "top pick")
+
+
+def test_fast_network_streams() -> None:
+    prof = _profile((list(range(24)), 50.0))
+    res = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=CFG)
+    t = res.titles[0]
+    assert res.hour == 20
+    assert res.median_mbps_now == pytest.approx(50.0)
+    assert t.action == "stream"
+    assert t.hold_probability_now == 1.0
+    assert t.best_streamable_kbps == 4300.0
+
+
+def test_quality_between_rungs_uses_the_rung_below() -> None:
+    prof = _profile((list(range(24)), 50.0))
+    assert advise(prof, [FILM], quality_kbps=3000, now_s=BASE, config=CFG).titles[0].quality_kbps == 2850.0
+
+
+def test_slow_network_short_title_downloads() -> None:
+    prof = _profile((list(range(24)), 3.0))
+    short = TitleToWatch("ep", 1200.0, "An episode", "next episode")
+    t = advise(prof, [short], quality_kbps=4300, now_s=BASE + 20 * 3600, config=CFG).titles[0]
+    assert t.action == "download"
+    assert t.hold_probability_now == 0.0
+    # 1200 s x 4.3 Mbit/s over 95% of 3 Mbit/s
+    assert t.download_s_now == pytest.approx(1200 * 4.3 / (3.0 * 0.95), rel=1e-6)
+    # 2850 kbit/s needs 4.0 s per 4-s chunk at 95% of 3 Mbit/s, plus the RTT: the buffer drains; 1850 holds
+    assert t.best_streamable_kbps == 1850.0
+
+
+def test_slow_evening_waits_for_the_fast_night() -> None:
+    # 1 Mbit/s in the evening (18-22 h), 50 Mbit/s in the early morning (02-06 h), nothing else measured
+    prof = _profile(([18, 19, 20, 21, 22], 1.0), ([2, 3, 4, 5, 6], 50.0))
+    t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600 + 60, config=CFG).titles[0]
+    assert t.action == "wait"
+    # 21-23 h see only the slow samples (within an hour), 00 h none; 01 h sees the fast ones from 02 h
+    assert t.better_hour == 1
+    assert "01:00" in t.message
+
+
+def test_utc_offset_shifts_the_hour() -> None:
+    prof = NetworkProfile.from_samples(*_samples(list(range(24)), 50.0), utc_offset_h=-5.0)
+    assert advise(prof, [FILM], quality_kbps=750, now_s=BASE + 20 * 3600, config=CFG).hour == 15
+
+
+def test_bad_input() -> None:
+    prof = _profile((list(range(24)), 50.0))
+    with pytest.raises(ConfigError, match="below the lowest rung"):
+        advise(prof, [FILM], quality_kbps=100, now_s=BASE, config=CFG)
+    with pytest.raises(ConfigError, match="no titles"):
+        advise(prof, [], quality_kbps=750, now_s=BASE, config=CFG)
+    with pytest.raises(ConfigError, match="duration"):
+        advise(prof, [TitleToWatch("x", 0.0)], quality_kbps=750, now_s=BASE, config=CFG)
+    with pytest.raises(EmptyDataError):
+        NetworkProfile.from_samples([], [])
+    with pytest.raises(ConfigError, match="differ in length"):
+        NetworkProfile.from_samples([1.0, 2.0], [1.0])
+    with pytest.raises(ConfigError, match=">= 0"):
+        NetworkProfile.from_samples([1.0], [-1.0])
+    with pytest.raises(ConfigError, match="ascending"):
+        AdviceConfig(ladder_kbps=(750.0, 300.0))

@@ -1,0 +1,181 @@
+"""``reelkit cache plan | advise`` end to end: JSON shapes, consistency with the library, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelkit.cli import main
+from reelkit.stream.cache import SynthConfig, synthesize, write_trace
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wl = synthesize(SynthConfig(seed=4, days=8, n_titles=120, views_per_day=1000))
+    return write_trace(wl.trace, tmp_path_factory.mktemp("plan") / "t.parquet")
+
+
+def test_plan_json(trace_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "plan.png"
+    code, out, err = run(
+        capsys,
+        "cache",
+        "plan",
+        "--trace",
+        str(trace_file),
+        "--capacity",
+        "5%",
+        "--fill-window",
+        "02:00-14:00",
+        "--fill-rate",
+        "1.2Gbps",
+        "--train-days",
+        "5",
+        "--compare",
+        "lru,s3fifo",
+        "--plot",
+        str(png),
+        "--json",
+    )
+    assert code == 0, err
+    res = json.loads(out)
+    names = [a["name"] for a in res["approaches"]]
+    assert names == ["fill", "fill-oracle", "lru", "s3fifo", "belady-size", "offline-bound"]
+    by = {a["name"]: a for a in res["approaches"]}
+    assert res["train_days"] == 5 and res["measured_days"] >= 3
+    assert res["fill_rate_bytes_per_s"] == pytest.approx(1.5e8)
+    assert by["fill-oracle"]["byte_hit_ratio"] >= by["fill"]["byte_hit_ratio"]
+    assert by["fill"]["fill_bytes"] > 0 and by["lru"]["fill_bytes"] == 0
+    assert res["fill_ratio_to"]["s3fifo"] == pytest.approx(
+        by["fill"]["byte_hit_ratio"] / by["s3fifo"]["byte_hit_ratio"]
+    )
+    assert res["best_reactive"] in ("lru", "s3fifo")
+    assert png.stat().st_size > 1000
+
+
+def test_plan_table(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "cache", "plan", "--trace", str(trace_file), "--capacity", "10%", "--train-days", "6"
+    )
+    assert code == 0, err
+    assert "s3fifo" in out and "lru" in out and "training" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--capacity", "lots"], "capacity"),
+        (["--capacity", "5%", "--fill-window", "2-14"], "fill window"),
+        (["--capacity", "5%", "--fill-rate", "fast"], "rate"),
+        (["--capacity", "5%", "--compare", "nope"], "nope"),
+        (["--capacity", "5%", "--compare", "belady"], "reactive"),
+        (["--capacity", "5%", "--train-days", "30"], "train_days"),
+        (["--capacity", "5%", "--plot", "x.jpg"], ".png"),
+    ],
+)
+def test_plan_bad_input(
+    trace_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, "cache", "plan", "--trace", str(trace_file), *args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_plan_missing_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "cache", "plan", "--trace", str(tmp_path / "no.csv"), "--capacity", "1GB")
+    assert code == 2 and "no such trace file" in err
+
+
+def _samples_csv(path: Path, mbps: float) -> Path:
+    t = 19676 * 86400.0 + np.arange(0, 86400 * 2, 30.0)
+    lines = ["timestamp,mbps", *(f"{x:.0f},{mbps}" for x in t)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_advise_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fast = _samples_csv(tmp_path / "fast.csv", 40.0)
+    code, out, err = run(
+        capsys,
+        "cache",
+        "advise",
+        "--samples",
+        str(fast),
+        "--quality",
+        "4300",
+        "--title",
+        "tt1:600",
+        "--title",
+        "tt2:1200",
+        "--at",
+        "2023-11-15T20:00:00Z",
+        "--json",
+    )
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["hour"] == 20
+    assert [t["title_id"] for t in res["titles"]] == ["tt1", "tt2"]
+    assert all(t["action"] == "stream" for t in res["titles"])
+    slow = _samples_csv(tmp_path / "slow.csv", 2.0)
+    code, out, err = run(
+        capsys,
+        "cache",
+        "advise",
+        "--samples",
+        str(slow),
+        "--quality",
+        "4300",
+        "--title",
+        "ep:900",
+        "--ladder",
+        "300,750,1200,1850,2850,4300",
+        "--at",
+        "1700000000",
+        "--utc-offset",
+        "1",
+    )
+    assert code == 0, err
+    assert "download" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("timestamp,mbps\n1700000000,5\n1700000030,abc\n", [], ":3:"),
+        ("time,mbps\n1700000000,5\n", [], "missing column"),
+        ("timestamp,mbps\n", [], "no samples"),
+        ("timestamp,mbps\n1700000000,5\n", ["--title", "nodur"], "ID:DURATION_S"),
+        ("timestamp,mbps\n1700000000,5\n", ["--ladder", "750,300"], "ascending"),
+        ("timestamp,mbps\n1700000000,5\n", ["--at", "yesterday"], "--at"),
+        ("timestamp,mbps\n1700000000,5\n", ["--quality", "10"], "lowest rung"),
+    ],
+)
+def test_advise_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, args: list[str], message: str
+) -> None:
+    f = tmp_path / "s.csv"
+    f.write_text(content)
+    base = {"--quality": "750", "--title": "t:600"}
+    for k in list(base):
+        if k in args:
+            del base[k]
+    flat = [x for kv in base.items() for x in kv]
+    code, _, err = run(capsys, "cache", "advise", "--samples", str(f), *flat, *args)
+    assert code == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1

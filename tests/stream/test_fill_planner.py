@@ -1,0 +1,168 @@
+"""The nightly fill planner: the knapsack on hand cases, the day simulation on a hand-made trace with known
+hits, and the perfect-knowledge fill against the model's on a synthetic trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelkit.errors import ConfigError
+from reelkit.stream.cache import SynthConfig, simulate, synthesize
+from reelkit.stream.fill import (
+    FillConfig,
+    FillPlanner,
+    compare_fill,
+    parse_fill_window,
+    parse_rate,
+    simulate_fill,
+)
+
+HOUR = 3600.0
+DAY = 86400.0
+T0 = 19676 * DAY  # a midnight (UTC)
+
+
+def _planner(disk: int, fill_bytes: float, *, fill_cost: float = 0.0, reserve: float = 0.0) -> FillPlanner:
+    """A planner whose 12-hour window carries exactly ``fill_bytes``."""
+    return FillPlanner(
+        FillConfig(
+            capacity_bytes=disk,
+            fill_window=(0.0, 12.0),
+            fill_rate_bytes_per_s=fill_bytes / (12 * HOUR),
+            fill_cost=fill_cost,
+            reserve=reserve,
+            horizon_days=1.0,
+        )
+    )
+
+
+SIZES = np.array([6, 4, 3, 1], dtype=np.int64)
+NONE = np.zeros(4, dtype=bool)
+
+
+def test_disk_budget_by_density() -> None:
+    plan = _planner(10, 1e9).plan(np.array([3.0, 2.0, 1.0, 0.5]), SIZES, NONE)
+    assert plan.pinned.tolist() == [0, 1]  # 6 + 4 fill the disk; 3 and 1 no longer fit
+    assert plan.added.tolist() == [0, 1]
+    assert plan.fill_bytes == 10 and plan.pinned_bytes == 10
+    assert plan.expected_saved_bytes == pytest.approx(3 * 6 + 2 * 4)
+
+
+def test_fill_budget_skips_what_the_window_cannot_carry() -> None:
+    plan = _planner(10, 5).plan(np.array([3.0, 2.0, 1.0, 0.5]), SIZES, NONE)
+    # object 0 (6 bytes) exceeds the 5-byte window; 1 (4) fits, 2 (3) would make 7, 3 (1) makes 5
+    assert plan.pinned.tolist() == [1, 3]
+    assert plan.added.tolist() == [1, 3]
+    assert plan.fill_bytes == 5
+
+
+def test_present_objects_cost_no_fill() -> None:
+    present = np.array([True, False, False, False])
+    plan = _planner(10, 5).plan(np.array([3.0, 2.0, 1.0, 0.5]), SIZES, present, np.array([0, 2]))
+    assert plan.pinned.tolist() == [0, 1]
+    assert plan.added.tolist() == [1]
+    assert plan.fill_bytes == 4
+    assert plan.evicted.tolist() == [2]
+
+
+def test_fill_cost_threshold_and_reserve() -> None:
+    f = np.array([3.0, 0.5, 0.5, 0.0])
+    present = np.array([False, False, True, False])
+    plan = _planner(100, 1e9, fill_cost=0.7).plan(f, SIZES, present)
+    # object 1 is worth 0.5 < 0.7 per byte to fetch; object 2 is already there; nothing forecast is not kept
+    assert plan.pinned.tolist() == [0, 2]
+    half = _planner(10, 1e9, reserve=0.5).plan(np.array([3.0, 2.0, 1.0, 0.5]), SIZES, NONE)
+    assert half.pinned_bytes <= 5
+    assert half.pinned.tolist() == [1, 3]  # 6 > 5; then 4, then 1
+
+
+def test_added_in_density_order() -> None:
+    sizes = np.array([1, 1, 1], dtype=np.int64)
+    plan = _planner(10, 1e9).plan(np.array([1.0, 5.0, 3.0]), sizes, np.zeros(3, bool))
+    assert plan.added.tolist() == [1, 2, 0]
+
+
+def _hand_trace() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rows = [
+        (0, 13.0, 0),  # training day
+        (1, 0.5, 0),  # pinned but still arriving (at 01:00): miss
+        (1, 5.0, 0),  # pinned and arrived: hit
+        (1, 6.0, 2),  # miss, enters the reactive LRU (50 bytes free)
+        (1, 8.0, 2),  # reactive hit
+        (1, 9.0, 1),  # miss; 100 bytes do not fit the 50 left for the LRU
+        (2, 0.5, 1),  # pinned tonight, arrives at 01:00: miss
+        (2, 2.0, 1),  # hit
+        (2, 3.0, 2),  # still in the LRU: hit
+        (2, 4.0, 0),  # evicted last night: miss
+    ]
+    ts = np.array([T0 + d * DAY + h * HOUR for d, h, _ in rows])
+    obj = np.array([o for _, _, o in rows], dtype=np.int64)
+    sizes = np.array([100, 100, 50], dtype=np.int64)
+    return ts, obj, sizes[obj], sizes
+
+
+def test_simulate_fill_hand_trace() -> None:
+    ts, obj, rb, sizes = _hand_trace()
+    cfg = FillConfig(
+        capacity_bytes=150, fill_window=(0.0, 12.0), fill_rate_bytes_per_s=100 / HOUR, fill_cost=0.0
+    )
+    forecast = np.array([[3.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    res = simulate_fill(ts, obj, rb, sizes, cfg, train_days=1, forecast=forecast)
+    assert res.hit_mask.tolist() == [False, False, True, False, True, False, False, True, True, False]
+    assert res.requests == 9 and res.days == 2
+    assert res.hit_ratio == pytest.approx(4 / 9)
+    assert res.byte_hit_ratio == pytest.approx(300 / 750)
+    assert res.fill_bytes == 200
+    assert res.backbone_bytes == pytest.approx(450 + 200)
+    assert res.daily_byte_hit_ratio.tolist() == pytest.approx([150 / 400, 150 / 350])
+
+
+def test_simulate_fill_rejects_bad_input() -> None:
+    ts, obj, rb, sizes = _hand_trace()
+    cfg = FillConfig(capacity_bytes=150, fill_window=(0.0, 12.0))
+    with pytest.raises(ConfigError, match="sorted"):
+        simulate_fill(ts[::-1], obj, rb, sizes, cfg, train_days=1, forecast="oracle")
+    with pytest.raises(ConfigError, match="train_days"):
+        simulate_fill(ts, obj, rb, sizes, cfg, train_days=2, forecast="oracle")
+    with pytest.raises(ConfigError, match="forecast must be"):
+        simulate_fill(ts, obj, rb, sizes, cfg, train_days=1, forecast=np.zeros((3, 5)))
+
+
+def test_parse_rate_and_window() -> None:
+    assert parse_rate("1.2Gbps") == pytest.approx(1.5e8)
+    assert parse_rate("800Mbit/s") == pytest.approx(1e8)
+    assert parse_rate("100MB/s") == pytest.approx(1e8)
+    assert parse_fill_window("02:00-14:00") == (2.0, 14.0)
+    assert FillConfig(capacity_bytes=1, fill_window=parse_fill_window("22:00-06:00")).window_hours == 8.0
+    for bad in ("fast", "-1Gbps", "0bps"):
+        with pytest.raises(ConfigError):
+            parse_rate(bad)
+    for bad in ("2-14", "25:00-03:00", "02:00-02:00"):
+        with pytest.raises(ConfigError):
+            parse_fill_window(bad)
+
+
+@pytest.fixture(scope="module")
+def synth() -> object:
+    return synthesize(SynthConfig(seed=1, days=12, n_titles=200, views_per_day=2000)).trace
+
+
+def test_oracle_fill_beats_the_model_and_compare_is_consistent(synth: object) -> None:
+    from reelkit.stream.cache import RequestTrace
+
+    assert isinstance(synth, RequestTrace)
+    cap = int(0.05 * synth.working_set_bytes())
+    cfg = FillConfig(capacity_bytes=cap)
+    res = compare_fill(synth, cfg, train_days=7, policies=("lru", "s3fifo"))
+    names = [a.name for a in res.approaches]
+    assert names == ["fill", "fill-oracle", "lru", "s3fifo", "belady-size", "offline-bound"]
+    fill, oracle = res.get("fill"), res.get("fill-oracle")
+    assert oracle.byte_hit_ratio >= fill.byte_hit_ratio
+    assert 0 < fill.byte_hit_ratio < 1
+    # the reactive policies are measured on exactly the requests the planner is measured on
+    lru = simulate(synth, "lru", cap, warmup=(res.warmup_requests + 0.5) / synth.n_requests)
+    assert lru.measured_requests == res.measured_requests
+    assert res.get("lru").byte_hit_ratio == pytest.approx(lru.byte_hit_ratio)
+    assert res.get("offline-bound").byte_hit_ratio >= res.get("belady-size").byte_hit_ratio - 1e-9
+    assert res.ratios()["lru"] == pytest.approx(fill.byte_hit_ratio / lru.byte_hit_ratio)
+    assert res.best_reactive() is not None

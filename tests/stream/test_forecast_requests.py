@@ -1,0 +1,131 @@
+"""The request forecaster: features use only past days (property test), it beats yesterday's count on a
+synthetic trace, evaluate_forecast on a hand case, top_pick_counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reelkit.errors import ConfigError, NotFittedError
+from reelkit.stream.cache import SynthConfig, synthesize
+from reelkit.stream.forecast import (
+    DailyCounts,
+    ForecastConfig,
+    RequestForecaster,
+    daily_counts,
+    evaluate_forecast,
+    top_pick_counts,
+    walk_forward_forecast,
+)
+
+FAST = ForecastConfig(max_iter=20, min_samples_leaf=5)
+
+
+def _random_counts(seed: int, n_items: int = 30, n_days: int = 20) -> DailyCounts:
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(0.5, 2.0, size=(n_items, 1)) * rng.uniform(0.5, 1.5, size=(1, n_days))
+    counts = rng.poisson(lam).astype(np.float32)
+    release = np.where(rng.random(n_items) < 0.3, rng.uniform(0, n_days, n_items), np.nan)
+    return DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=release)
+
+
+SIGNAL = np.random.default_rng(5).random((30, 20))
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DailyCounts, RequestForecaster, RequestForecaster]:
+    data = _random_counts(0)
+    plain = RequestForecaster(FAST).fit(data, range(1, 12))
+    return data, plain, RequestForecaster(FAST).fit(data, range(1, 12), signal=SIGNAL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(day=st.integers(1, 19), seed=st.integers(0, 10_000), signal_on=st.booleans())
+def test_forecast_uses_only_past_days(
+    fitted: tuple[DailyCounts, RequestForecaster, RequestForecaster], day: int, seed: int, signal_on: bool
+) -> None:
+    data, fc, fs = fitted
+    rng = np.random.default_rng(seed)
+    changed = data.counts.copy()
+    changed[:, day:] = rng.poisson(3.0, size=changed[:, day:].shape)
+    other = DailyCounts(counts=changed, day0_s=data.day0_s, release_day=data.release_day)
+    assert np.array_equal(fc.predict(data, day), fc.predict(other, day))
+    assert np.array_equal(fc.predict_days(data, range(day, day + 1))[:, 0], fc.predict(other, day))
+    if signal_on:  # the signal of day d - 1 (known at the end of it) is used, never day d's
+        sig2 = SIGNAL.copy()
+        sig2[:, day:] = rng.random(sig2[:, day:].shape)
+        assert np.array_equal(fs.predict(data, day, signal=SIGNAL), fs.predict(other, day, signal=sig2))
+
+
+def test_walk_forward_matches_one_fit_per_block() -> None:
+    data = _random_counts(1)
+    wf = walk_forward_forecast(data, range(10, 20), config=FAST, refit_every=5, fit_window=6)
+    first = RequestForecaster(FAST).fit(data, range(4, 10)).predict_days(data, range(10, 15))
+    second = RequestForecaster(FAST).fit(data, range(9, 15)).predict_days(data, range(15, 20))
+    assert np.allclose(wf, np.hstack([first, second]))
+
+
+@pytest.fixture(scope="module")
+def synth_counts() -> DailyCounts:
+    wl = synthesize(SynthConfig(seed=2, days=21, n_titles=200, views_per_day=2000))
+    # forecast per title (every rendition of a title counts)
+    return daily_counts(
+        wl.trace.timestamps, wl.request_title, len(wl.title_ids), release_s=wl.title_release_s
+    )
+
+
+def test_forecaster_beats_yesterday(synth_counts: DailyCounts) -> None:
+    gbm = RequestForecaster().fit(synth_counts, range(1, 14))
+    ewma = RequestForecaster(ForecastConfig(model="ewma")).fit(synth_counts, range(1, 14))
+    rep = evaluate_forecast(synth_counts, range(14, 21), {"gbm": gbm, "ewma": ewma})
+    assert rep.days == 7
+    assert rep.wape["gbm"] < rep.wape["yesterday"]
+    assert rep.wape["gbm"] < 0.9 * rep.wape["yesterday"]
+    assert rep.spearman["gbm"] > 0.5
+    assert set(rep.wape) == {"gbm", "ewma", "yesterday", "week-mean"}
+
+
+def test_evaluate_forecast_hand_case() -> None:
+    counts = np.array([[1, 2, 4], [0, 2, 0]], dtype=np.float32)
+    data = DailyCounts(counts=counts, day0_s=0.0, release_day=np.full(2, np.nan))
+    rep = evaluate_forecast(data, range(2, 3), {})
+    # yesterday [2, 2] against [4, 0]: |2 - 4| + |2 - 0| = 4 over 4 requested
+    assert rep.wape["yesterday"] == pytest.approx(1.0)
+    assert rep.mae["yesterday"] == pytest.approx(2.0)
+    # week mean (3/7, 2/7): 25/7 + 2/7
+    assert rep.wape["week-mean"] == pytest.approx(27 / 28)
+
+
+def test_daily_counts_and_errors() -> None:
+    ts = np.array([0.0, 3600.0, 86400.0 + 7200.0, 2 * 86400.0])
+    dc = daily_counts(ts, np.array([0, 1, 0, 1]), 2, day_start_hour=2.0)
+    # days start at 02:00: [-22h, 2h) holds the first two requests
+    assert dc.day0_s == -22 * 3600.0
+    assert dc.counts.tolist() == [[1, 0, 1], [1, 0, 1]]
+    with pytest.raises(ConfigError):
+        daily_counts(ts, np.array([0, 1]), 2)
+    with pytest.raises(NotFittedError):
+        RequestForecaster().predict(dc, 1)
+    with pytest.raises(ConfigError):
+        RequestForecaster().fit(dc, range(0, 2))
+
+
+def test_top_pick_counts() -> None:
+    top = np.array([[0, 2, -1], [2, 1, 0]])
+    assert top_pick_counts(top, 4).tolist() == [2.0, 1.0, 2.0, 0.0]
+    assert top_pick_counts(top, 4, member_weights=[1.0, 0.5]).tolist() == [1.5, 0.5, 1.5, 0.0]
+
+
+def test_horizon_target_stays_within_the_fit_days() -> None:
+    data = _random_counts(3)
+    cfg = ForecastConfig(max_iter=20, min_samples_leaf=5, horizon_days=7)
+    changed = data.counts.copy()
+    changed[:, 12:] += 5.0
+    other = DailyCounts(counts=changed, day0_s=data.day0_s, release_day=data.release_day)
+    a = RequestForecaster(cfg).fit(data, range(1, 12)).predict(data, 12)
+    b = RequestForecaster(cfg).fit(other, range(1, 12)).predict(data, 12)
+    assert np.array_equal(a, b)
+    one = RequestForecaster(FAST).fit(data, range(1, 12)).predict(data, 12)
+    assert not np.array_equal(a, one)  # the longer target is another model
