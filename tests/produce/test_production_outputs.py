@@ -11,8 +11,19 @@ import pytest
 
 from reelkit.cli import main
 from reelkit.produce.generator import generate_production
-from reelkit.produce.outputs import read_schedule_csv, schedule_csv, stripboard_html, write_plan
-from reelkit.produce.production import load_production, parse_production, production_to_data
+from reelkit.produce.outputs import (
+    person_calendar,
+    read_schedule_csv,
+    schedule_csv,
+    stripboard_html,
+    write_plan,
+)
+from reelkit.produce.production import (
+    ProductionFormatError,
+    load_production,
+    parse_production,
+    production_to_data,
+)
 from reelkit.produce.shoot import SolveOptions, check_schedule, plan_shoot
 
 
@@ -153,3 +164,18 @@ def test_a_schedule_comes_back_even_when_the_search_runs_out_of_time() -> None:
     sched = plan_shoot(prod, SolveOptions(time_limit=0.05))
     assert check_schedule(prod, sched) == []
     assert sched.status in ("FEASIBLE", "OPTIMAL") and sched.bound <= sched.objective
+
+
+def test_calendars_carry_the_time_zone() -> None:
+    data = production_to_data(generate_production(6, seed=1))
+    data["calendar"]["timezone"] = "Europe/Lisbon"
+    prod = parse_production(data)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pid = next(p.person_id for p in sched.people if p.work_days)
+    cal = icalendar.Calendar.from_ical(person_calendar(sched, prod, pid))
+    assert [tz["tzid"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Lisbon"]
+    start = next(e for e in cal.walk("VEVENT") if str(e["summary"]).startswith("Shoot")).decoded("dtstart")
+    assert str(start.tzinfo) == "Europe/Lisbon" and start.hour == 7
+    data["calendar"]["timezone"] = "Mars/Olympus"
+    with pytest.raises(ProductionFormatError, match=r"calendar\.timezone: unknown time zone"):
+        parse_production(data)

@@ -63,3 +63,10 @@ def test_json_plan_api(client: TestClient) -> None:
     r = client.post("/v1/produce/plan", json=bad)
     assert r.status_code == 422
     assert r.json()["fields"][0]["field"] == "scenes[0].duration"
+
+
+def test_json_plan_api_names_conflicts(client: TestClient) -> None:
+    bad = {**PROD, "calendar": {"start": "2026-03-02", "hours_per_day": 8, "max_days": 1}}
+    r = client.post("/v1/produce/plan?time_limit=5", json=bad)
+    assert r.status_code == 409
+    assert "the shoot has at most 1 shooting day (calendar.max_days)" in r.json()["conflicts"]

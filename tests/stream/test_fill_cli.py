@@ -24,7 +24,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wl = synthesize(SynthConfig(seed=4, days=8, n_titles=120, views_per_day=1000))
+    wl = synthesize(SynthConfig(seed=4, days=8, n_titles=80, views_per_day=600))
     return write_trace(wl.trace, tmp_path_factory.mktemp("plan") / "t.parquet")
 
 

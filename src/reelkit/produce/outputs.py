@@ -13,9 +13,10 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import jinja2
@@ -164,7 +165,8 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
     cal.add("prodid", "-//reelkit//shoot schedule//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{schedule.production} — {person.label}")
-    stamp = datetime(2000, 1, 1, 0, 0, 0)
+    stamp = datetime(2000, 1, 1, 0, 0, 0, tzinfo=UTC)
+    zone = ZoneInfo(schedule.timezone) if schedule.timezone else None  # None: floating local times
     for day in schedule.days:
         mine = [s for s in day.scenes if person_id in s.cast or person_id in s.crew]
         if not mine:
@@ -172,9 +174,10 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         ev = icalendar.Event()
         ev.add("uid", f"{_slug(schedule.production)}-{_slug(person_id)}-{day.date.isoformat()}@reelkit")
         ev.add("dtstamp", stamp)
-        ev.add("dtstart", datetime.combine(day.date, time.fromisoformat(mine[0].start)))
-        end = datetime.combine(day.date, time.fromisoformat(mine[-1].end))
-        if end <= datetime.combine(day.date, time.fromisoformat(mine[0].start)):
+        start = datetime.combine(day.date, time.fromisoformat(mine[0].start), tzinfo=zone)
+        ev.add("dtstart", start)
+        end = datetime.combine(day.date, time.fromisoformat(mine[-1].end), tzinfo=zone)
+        if end <= start:
             end += timedelta(days=1)  # past midnight
         ev.add("dtend", end)
         ev.add("summary", f"Shoot day {day.number}: scenes {', '.join(s.scene_id for s in mine)}")
@@ -196,6 +199,8 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         ev.add("summary", "On hold (paid, not called)")
         ev.add("transp", "TRANSPARENT")
         cal.add_component(ev)
+    if zone is not None:
+        cal.add_missing_timezones()
     data: bytes = cal.to_ical()
     return data
 

@@ -179,7 +179,20 @@ class Calendar(_Model):
     call_time: time = time(7, 0)
     #: Allow working days without shooting inside the shoot (default: the shoot is continuous).
     allow_gaps: bool = False
-    timezone: str = "UTC"
+    #: IANA time zone of the call times (``Europe/Lisbon``); empty: local (floating) times in the calendars.
+    timezone: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        if v:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Lisbon") from None
+        return v
 
     @field_validator("rest_days", mode="before")
     @classmethod

@@ -149,7 +149,7 @@ class Schedule:
     people: tuple[PersonCall, ...]
     costs: CostBreakdown
     n_moves: int = 0
-    timezone: str = "UTC"
+    timezone: str = ""
     stats: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -219,7 +219,7 @@ class Schedule:
                 people=people,
                 costs=CostBreakdown(**data["costs"]),
                 n_moves=int(data.get("n_moves", 0)),
-                timezone=str(data.get("timezone", "UTC")),
+                timezone=str(data.get("timezone", "")),
                 stats=dict(data.get("stats", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -327,15 +327,16 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
 
     # ---- scene-day variables with the reasons a day is closed to a scene
     x: dict[tuple[int, int], cp_model.IntVar] = {}
+    horizon_text = (
+        f"the shoot has at most {horizon} shooting day{'s' if horizon != 1 else ''} (calendar.max_days)"
+    )
     for si, s in enumerate(scenes):
         loc = prod.location(s.location)
         persons = [prod.person(p) for p in dict.fromkeys([*s.cast, *s.crew])]
         for d, day in enumerate(days):
             reasons: list[tuple[str, str]] = []
             if d >= horizon:
-                reasons.append(
-                    ("horizon", f"the shoot has at most {horizon} shooting days (calendar.max_days)")
-                )
+                reasons.append(("horizon", horizon_text))
             if not loc.is_available(day):
                 reasons.append((f"loc:{loc.id}", f"availability of location {loc.label} ({_dates(loc)})"))
             for p in persons:

@@ -109,6 +109,8 @@ def plan(
             {"error": "conflict", "message": str(exc), "fields": [], "conflicts": exc.conflicts},
             status_code=409,
         )
+    except ReelkitError as exc:  # no schedule within the time limit
+        return JSONResponse({"error": "unavailable", "message": str(exc), "fields": []}, status_code=503)
     return JSONResponse(_jsonable(schedule.to_dict()))
 
 
