@@ -67,6 +67,15 @@ bench: setup-bench
 	$(PY) benchmarks/bench_topn.py --dataset ml-100k
 	$(PY) benchmarks/bench_rating_peers.py
 	$(PY) benchmarks/bench_speed.py
+	$(PY) benchmarks/bench_abr.py
+	$(PY) benchmarks/bench_cache.py
+	$(PY) benchmarks/bench_fill.py
+	$(PY) benchmarks/bench_loudness.py
+	$(PY) benchmarks/bench_subsync.py --workers 2
+	$(PY) benchmarks/bench_ladder.py
+	$(PY) benchmarks/bench_talent.py
+	$(PY) benchmarks/bench_production.py
+	$(PY) benchmarks/bench_forecast.py
 
 clean:
 	rm -rf $(VENV) .reelkit .mypy_cache .ruff_cache .pytest_cache

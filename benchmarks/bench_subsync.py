@@ -320,7 +320,14 @@ def write_markdown(
             cells += [f"{100 * e['pass_rate']:.0f}%", f"{100 * e['mean_share']:.1f}%"] if e else ["-", "-"]
         name = f"**{cls}**" if cls == "all classes" else cls
         lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
-    lines += ["", "Median seconds per case (audio decoding and speech detection included):", ""]
+    lines += [
+        "",
+        "Median seconds per case (audio decoding and speech detection included; each tool's per-case results",
+        "are cached under `benchmarks/out/subsync/cases/*/result-TOOL.json` and were timed when computed, on",
+        "a machine shared with other jobs (load 13-19 on 2 cores), so compare them only loosely; `--force`",
+        "reruns everything):",
+        "",
+    ]
     allc = summary["all classes"]
     lines.append(
         ", ".join(f"{t} {allc[t]['median_seconds']:.1f} s" for t in tools if t in allc)

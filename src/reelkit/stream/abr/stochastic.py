@@ -132,6 +132,8 @@ class StochasticMPC(AbrPolicy):
         qoe: str = "lin",
         buffer_cap_s: float = 60.0,
         terminal_weight: float = 0.0,
+        smooth_weight: float = 1.0,
+        rebuf_weight: float = 1.0,
     ) -> None:
         super().__init__()
         if horizon < 1:
@@ -142,6 +144,8 @@ class StochasticMPC(AbrPolicy):
         self.qoe = get_qoe(qoe)
         self.buffer_cap_s = float(buffer_cap_s)
         self.terminal_weight = float(terminal_weight)
+        self.smooth_weight = float(smooth_weight)
+        self.rebuf_weight = float(rebuf_weight)
         self.tputs: list[float] = []
         self.downloads: list[float] = []
         self._q = np.zeros(1)
@@ -173,8 +177,8 @@ class StochasticMPC(AbrPolicy):
                 np.ascontiguousarray(probs),
                 thr,
                 self._q,
-                self.qoe.rebuf_penalty,
-                self.qoe.smooth_penalty,
+                self.qoe.rebuf_penalty * self.rebuf_weight,
+                self.qoe.smooth_penalty * self.smooth_weight,
                 int(obs.last_level),
                 float(obs.buffer_s),
                 v.chunk_s,
@@ -216,6 +220,8 @@ class StochasticMPC(AbrPolicy):
             "qoe": self.qoe.name,
             "buffer_cap_s": self.buffer_cap_s,
             "terminal_weight": self.terminal_weight,
+            "smooth_weight": self.smooth_weight,
+            "rebuf_weight": self.rebuf_weight,
         }
         save_npz(path, self.predictor.to_arrays(), meta)
 
@@ -229,4 +235,6 @@ class StochasticMPC(AbrPolicy):
             qoe=str(meta["qoe"]),
             buffer_cap_s=float(meta["buffer_cap_s"]),  # type: ignore[arg-type]
             terminal_weight=float(meta.get("terminal_weight", 0.0)),  # type: ignore[arg-type]
+            smooth_weight=float(meta.get("smooth_weight", 1.0)),  # type: ignore[arg-type]
+            rebuf_weight=float(meta.get("rebuf_weight", 1.0)),  # type: ignore[arg-type]
         )
