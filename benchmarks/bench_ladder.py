@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subsample", type=int, default=2)
     ap.add_argument("--clips", default="joined,bbb,carphone")
     ap.add_argument("--rate-control", default="crf", choices=["crf", "qp"])
+    ap.add_argument("--suffix", default="", help="Appended to each clip's name in the outputs.")
     args = ap.parse_args(argv)
     heights = [int(h) for h in args.heights.split(",")]
     crfs = [float(c) for c in args.crfs.split(",")]
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             executor=ex,
             rate_control=args.rate_control,
         )
-        tag = name if args.rate_control == "crf" else f"{name}_qp"
+        tag = (name if args.rate_control == "crf" else f"{name}_qp") + args.suffix
         t0 = time.perf_counter()
         title = per_title_ladder(src, args.out / tag / "title", vmaf_subsample=args.subsample, **kw)  # type: ignore[arg-type]
         t1 = time.perf_counter()

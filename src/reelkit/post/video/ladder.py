@@ -321,6 +321,10 @@ def plot_curves(
         pts = sorted(pts, key=lambda p: p.rate)
         ax.plot([p.rate for p in pts], [p.quality for p in pts], marker="o", label=name)
     ax.set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("bitrate (kbps)")
     ax.set_ylabel("VMAF (vmaf_v0.6.1, mean)")
     ax.grid(True, which="both", alpha=0.3)
