@@ -199,6 +199,12 @@ def test_ms_ssim_needs_176_lines(tmp_path: Path, pair: dict[str, Path]) -> None:
     assert measure_quality(small, small, features=("psnr", "ssim")).ssim == pytest.approx(1.0)
 
 
+def test_the_wheel_ffmpeg_has_libvmaf_and_libx264() -> None:
+    from reelkit.media import ffmpeg_has
+
+    assert ffmpeg_has("filters", "libvmaf") and ffmpeg_has("encoders", "libx264")
+
+
 def test_pool_hand_case() -> None:
     p = pool([0.0, 1.0, 3.0])
     # libvmaf's harmonic mean: 1 / mean(1/1, 1/2, 1/4) - 1 = 1 / (7/12) - 1 = 5/7

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from reelkit.errors import ConfigError
 from reelkit.media import ffmpeg_exe, probe, run_ffmpeg
-from reelkit.post.video.quality import measure_quality
+from reelkit.post.video.quality import measure_quality, require_filter
 
 __all__ = [
     "CODECS",
@@ -218,9 +218,10 @@ def encode_and_score(task: EncodeTask) -> EncodeResult:
             return EncodeResult(**{**res.__dict__, "path": str(media), "cached": True})
         except (ValueError, TypeError, KeyError):
             pass  # a damaged entry is redone
+    spec = task.spec
+    require_filter(CODECS[spec.codec], "encoders")
     info = probe(task.source)
     fps = info.video[0].fps or 25.0
-    spec = task.spec
     with tempfile.TemporaryDirectory(prefix="reelkit-enc-", dir=cache) as tmp:
         out = Path(tmp) / "enc.mp4"
         t0 = time.perf_counter()

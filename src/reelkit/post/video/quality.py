@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from reelkit.errors import ConfigError, MediaError, ToolError, UserInputError
-from reelkit.media import probe, run_ffmpeg
+from reelkit.media import ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg
 
 __all__ = [
     "FEATURES",
@@ -44,6 +44,7 @@ __all__ = [
     "count_frames",
     "measure_quality",
     "pool",
+    "require_filter",
 ]
 
 #: reelkit's model name -> libvmaf model option (inside ``model=``, a doubled backslash escapes its own ':')
@@ -174,6 +175,15 @@ class QualityResult:
 _FRAME = re.compile(r"frame=\s*(\d+)")
 
 
+def require_filter(name: str, kind: str = "filters") -> None:
+    """Raise :class:`ToolError` when this ffmpeg lacks a filter (or an encoder: ``kind="encoders"``)."""
+    if not ffmpeg_has(kind, name):
+        raise ToolError(
+            f"the ffmpeg at {ffmpeg_exe()} has no {name} {kind[:-1]}; use the one in the imageio-ffmpeg "
+            "wheel (unset REELKIT_FFMPEG) or a build configured with --enable-libvmaf --enable-libx264"
+        )
+
+
 def count_frames(path: str | Path) -> int:
     """Frames in the first video stream (a stream-copy pass: fast, exact for the containers ffmpeg reads)."""
     proc = run_ffmpeg(
@@ -212,6 +222,7 @@ def measure_quality(
     ``subsample``: score every n-th frame (libvmaf's ``n_subsample``). ``reference_frames=(a, b)``: compare
     with frames ``a..b-1`` of the reference only (a shot). ``log_path``: keep libvmaf's own JSON log there.
     """
+    require_filter("libvmaf")
     for m in models:
         if m not in MODELS:
             raise ConfigError(f"unknown VMAF model {m!r}; choose from {sorted(MODELS)}")
