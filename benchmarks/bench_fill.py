@@ -42,7 +42,7 @@ ML = ROOT.parent / "shared" / "data" / "movielens" / "ml-latest-small"
 OUT = ROOT / "benchmarks" / "out"
 POLICIES = ("lru", "fifo", "lfu", "arc", "s3fifo", "sieve", "gdsf", "tinylfu")
 CAPS = ("1%", "5%", "10%")
-RESERVES = (0.25, 0.5)
+RESERVES = (0.0, 0.25, 0.5)  # fixed reserves, next to the default nightly choice among them
 
 
 def _counts(trace: RequestTrace, window_start: float, release_s: np.ndarray | None = None) -> DailyCounts:
@@ -119,11 +119,11 @@ def run_trace(
                 trace.objects,
                 trace.sizes,
                 sizes,
-                FillConfig(capacity_bytes=cap, reserve=reserve),
+                FillConfig(capacity_bytes=cap, reserve=reserve, adaptive_reserve=()),
                 train_days=train_days,
                 forecast=forecast,
             )
-            extra[f"fill reserve={reserve}"] = r.byte_hit_ratio
+            extra[f"fill fixed reserve={reserve}"] = r.byte_hit_ratio
         if sig_forecast is not None:
             r = simulate_fill(
                 trace.timestamps,

@@ -41,6 +41,9 @@ def test_dialogue_loudness_follows_the_speech_stem(
     # the bed-subtracted estimate stays within 1 LU of the speech stem at every ratio
     assert abs(r.dialogue_isolated_lufs - speech_lufs) <= 1.0, (bed_lu, r.dialogue_isolated_lufs, speech_lufs)
     assert r.speech_fraction is not None and 0.4 < r.speech_fraction < 0.9
+    # `reelkit loudness --json` reports the dialogue's own loudness: within 1 LU of the stem at every ratio
+    reported = r.summary()["dialogue_lufs"]
+    assert reported is not None and abs(reported - speech_lufs) <= 1.0
 
 
 def test_bed_alone_has_little_speech(stems: tuple[np.ndarray, np.ndarray]) -> None:

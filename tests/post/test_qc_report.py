@@ -275,6 +275,16 @@ def test_cli_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert code == 2 and "unknown delivery spec" in err
     code, _, err = run(capsys, "qc", str(src), "-o", str(tmp_path / "no" / "r.html"))
     assert code == 2 and "does not exist" in err
+    code, _, err = run(capsys, "qc", str(src), "-o", str(tmp_path))
+    assert code == 2 and "is a folder" in err and len(err.strip().splitlines()) == 1
+    for bad_out, needle in (
+        (tmp_path, "is a folder"),
+        (tmp_path / "o", "no extension"),
+        (tmp_path / "o.xyz", "'.xyz'"),
+    ):
+        code, _, err = run(capsys, "loudness", "normalize", str(src), "-o", str(bad_out))
+        assert code == 2 and needle in err and "Traceback" not in err, (bad_out, err)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary file left behind
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros((RATE, 2), dtype=np.float32), RATE)
     code, _, err = run(capsys, "loudness", "normalize", str(silent), "-o", str(tmp_path / "o.wav"))
@@ -354,3 +364,23 @@ def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
     skipped = any("video checks" in n for n in report.notes)
     assert skipped or any(f.kind == "black" for f in video), (report.findings, report.notes)
     assert report.to_dict()["loudness"]["sample_rate"] == 48000
+
+
+def test_cli_table_shows_file_names_with_brackets(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = tmp_path / "mix [final].wav"
+    sf.write(src, programme(2.0), RATE)
+    code, out, err = run(capsys, "loudness", str(src), "--vad", "none")
+    assert code == 0, err
+    assert "[final]" in out  # a file name is plain text, not rich markup
+
+
+def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> None:
+    from reelkit.post.findings import timecode
+
+    assert timecode(0) == "00:00:00.000"
+    assert timecode(3661.5) == "01:01:01.500"
+    assert timecode(59.9996) == "00:01:00.000"
+    assert timecode(-2.25) == "-00:00:02.250"
+    assert timecode(2.5, 24) == "00:00:02:12"
+    assert timecode(0.999, 24) == "00:00:01:00"  # 23.98 frames round to 24: the next second
+    assert timecode(59.99, 25) == "00:01:00:00"

@@ -106,3 +106,11 @@ def test_check_takes_a_path_and_other_rules(tmp_path: Path) -> None:
     assert check_subtitles(path, rules=SubtitleRules(max_cps=20)) == []
     with pytest.raises(ConfigError):
         SubtitleRules(max_cps=0)
+
+
+def test_a_file_without_cues_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.srt"
+    path.write_text("", encoding="utf-8")
+    findings = check_subtitles(path)
+    assert [(f.kind, f.severity, f.start_s) for f in findings] == [("empty", "error", 0.0)]
+    assert "no subtitle cues" in findings[0].message

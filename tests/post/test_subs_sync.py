@@ -199,6 +199,14 @@ def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "no such file" in err
     code, _, err = run(capsys, "subs", "sync", "-", str(inp), "-o", str(out))
     assert code == 2 and "--reference" in err
+    for bad in (["--max-offset", "nan"], ["--split-penalty", "nan"], ["--min-confidence", "2"]):
+        code, _, err = run(
+            capsys, "subs", "sync", "-", str(inp), "-o", str(out), "--reference", str(ref), *bad
+        )
+        assert code == 2 and len(err.strip().splitlines()) == 1, (bad, err)
+    for bad_out, needle in ((tmp_path, "is a folder"), (tmp_path / "no" / "o.srt", "does not exist")):
+        code, _, err = run(capsys, "subs", "sync", "-", str(inp), "-o", str(bad_out), "--reference", str(ref))
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
     # the wrong reference: exit 3
     other = _write(tmp_path / "other.srt", _cues(7))
     code, _, err = run(

@@ -174,6 +174,18 @@ def test_pool_errors_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(ProductionFormatError) as info:
         load_pool(path)
     assert str(info.value).startswith(f"{path}: candidates[0].skills")
+    # infinite or negative numbers would overflow the solver's integer costs: refused, naming the field
+    for patch, field in (
+        ({"daily_rate": float("inf")}, "candidates[0].daily_rate"),
+        ({"genres": {"drama": -2}}, "candidates[0].genres.drama"),
+    ):
+        path.write_text(yaml.safe_dump({"candidates": [{"id": "a", "roles": ["dop"], **patch}]}))
+        with pytest.raises(ProductionFormatError) as info:
+            load_pool(path)
+        assert str(info.value).startswith(f"{path}: {field}"), str(info.value)
+    path.write_text(yaml.safe_dump({"candidates": [{"id": "a", "roles": ["dop"]}], "per_diem": float("inf")}))
+    with pytest.raises(ProductionFormatError, match="per_diem"):
+        load_pool(path)
 
 
 def test_cli_crew_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,6 +32,10 @@ def test_concept_errors_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(ProductionFormatError) as info:
         load_concept(path)
     assert str(info.value).startswith(f"{path}: rating: unknown MPAA rating")
+    path.write_text(yaml.safe_dump({"title": "X", "runtime": 100, "budget": float("inf")}))
+    with pytest.raises(ProductionFormatError) as info:
+        load_concept(path)
+    assert str(info.value).startswith(f"{path}: budget")
 
 
 def test_concept_features() -> None:

@@ -145,6 +145,22 @@ def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "o"))
     assert code == 2
     assert err.startswith(f"error: {path}: scenes[0].duration") and err.count("\n") == 1
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    for arg, needle in (
+        (binary, "not UTF-8"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "none.yaml", "no such file"),
+    ):
+        code, _, err = run(capsys, "schedule", "plan", str(arg), "-o", str(tmp_path / "o"))
+        assert code == 2 and needle in err and err.count("\n") == 1, err
+    code, _, err = run(capsys, "schedule", "generate", "--scenes", "4", "-o", str(tmp_path))
+    assert code == 2 and "is a folder" in err and err.count("\n") == 1
+    # a byte-order mark is fine
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"calendar": {"start": "2026-03-02"}}).encode())
+    code, _, err = run(capsys, "schedule", "plan", str(bom), "-o", str(tmp_path / "o"))
+    assert code == 2 and "BOM" not in err and "locations" in err, err
 
 
 def test_cli_infeasible_exits_2_naming_conflicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -81,6 +81,31 @@ def test_matches_brute_force(inst: TalentInstance) -> None:
         assert sol.holding_cost == best - inst.fixed_cost
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(max_scenes=8, max_actors=6))
+def test_bound_timings_agree_with_brute_force(inst: TalentInstance) -> None:
+    # lazy bound, eager bound storing every state, eager bound storing only states below the incumbent
+    # (with a 16-entry bound cache, so that its collisions are exercised)
+    best = brute_force(inst)
+    for eager, bits in ((0, 20), (1, 20), (2, 20), (2, 4)):
+        sol = solve_talent(inst, TalentConfig(ils_iters=0, eager_bound=eager, cache_bits=bits))
+        assert sol.optimal and sol.total_cost == best == inst.cost(sol.order)
+
+
+def test_bound_timings_agree_on_a_larger_instance() -> None:
+    rng = np.random.default_rng(7)
+    inst = TalentInstance(
+        requires=rng.random((9, 16)) < 0.35, durations=rng.integers(1, 5, 16), costs=rng.integers(1, 20, 9)
+    )
+    sols = [
+        solve_talent(inst, TalentConfig(ils_iters=0, eager_bound=e, cache_bits=b))
+        for e, b in ((0, 20), (1, 20), (2, 20), (2, 4))
+    ]
+    assert all(s.optimal for s in sols)
+    assert len({s.total_cost for s in sols}) == 1
+    assert len({s.nodes for s in sols[:3]}) == 1  # the same states are expanded, whenever bounds are computed
+
+
 @settings(max_examples=60, deadline=None)
 @given(instances(max_scenes=8, max_actors=6))
 def test_preprocessing_keeps_costs(inst: TalentInstance) -> None:
@@ -196,6 +221,21 @@ def test_config_validation() -> None:
         TalentConfig(method="mip")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         TalentConfig(memory_mb=1)
+    with pytest.raises(ConfigError, match="eager_bound"):
+        TalentConfig(eager_bound=3)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="cache_bits"):
+        TalentConfig(cache_bits=40)
+
+
+def test_cpsat_order_with_zero_length_scenes() -> None:
+    # the model may start a zero-length scene where a one-day scene starts: it must come first in the order
+    inst = TalentInstance(
+        requires=np.array([[0, 0, 0, 0, 0], [1, 0, 0, 0, 1], [1, 0, 1, 0, 0]], dtype=bool),
+        durations=np.array([0, 0, 0, 1, 0]),
+        costs=np.array([0, 0, 1]),
+    )
+    sol = solve_cpsat(inst, time_limit=10)
+    assert sol.optimal and sol.total_cost == brute_force(inst) == inst.cost(sol.order) == 0
 
 
 @settings(max_examples=15, deadline=None)

@@ -98,3 +98,18 @@ def test_upload_limit(client: TestClient, monkeypatch: pytest.MonkeyPatch, made_
     r = client.post("/v1/qc", files={"media": ("big.wav", wav_bytes(2.0), "audio/wav")})
     assert r.status_code == 413 and "too large" in r.json()["message"]
     assert not any(d.exists() for d in made_dirs)
+
+
+def test_upload_names_are_confined_and_do_not_collide(client: TestClient, made_dirs: list[Path]) -> None:
+    srt = b"1\n00:00:00,500 --> 00:00:02,000\nHello.\n"
+    # the same (hostile) name for both parts: each lands in its own folder inside the temporary one
+    r = client.post(
+        "/v1/qc",
+        files={"media": ("../../take", wav_bytes(), "audio/wav"), "subs": ("../take", srt, "text/plain")},
+    )
+    assert r.status_code == 200, r.text
+    assert {"clipping", "loudness"} <= {f["kind"] for f in r.json()["findings"]}
+    assert not any(d.exists() for d in made_dirs)
+    assert post_router._safe_name("../../etc/passwd", "x") == "passwd"
+    assert post_router._safe_name("..", "media.bin") == "media.bin"
+    assert post_router._safe_name("ünï cødé.wav", "x") == "n_c_d_.wav"

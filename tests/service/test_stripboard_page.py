@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import yaml
 from fastapi.testclient import TestClient
+
+from reelkit.service.app import create_app
+from reelkit.service.settings import ServiceSettings
 
 PROD = {
     "name": "upload test",
@@ -70,3 +76,21 @@ def test_json_plan_api_names_conflicts(client: TestClient) -> None:
     r = client.post("/v1/produce/plan?time_limit=5", json=bad)
     assert r.status_code == 409
     assert "the shoot has at most 1 shooting day (calendar.max_days)" in r.json()["conflicts"]
+
+
+def test_json_plan_api_caps_time_limit(client: TestClient) -> None:
+    for bad in ("0", "-1", "31", "nan", "inf"):
+        r = client.post(f"/v1/produce/plan?time_limit={bad}", json=PROD)
+        assert r.status_code == 422, (bad, r.text)
+
+
+def test_json_plan_api_needs_the_token_when_reads_are_protected(
+    data_dir: Path, settings_for: Callable[..., ServiceSettings], auth: dict[str, str]
+) -> None:
+    with TestClient(create_app(settings_for(data_dir, protect_reads=True))) as c:
+        r = c.post("/v1/produce/plan?time_limit=5", json=PROD)
+        assert r.status_code == 401
+        assert c.get("/produce/stripboard", headers={"Accept": "text/html"}).status_code == 404
+        r = c.post("/v1/produce/plan?time_limit=5", json=PROD, headers=auth)
+        assert r.status_code == 200, r.text
+        assert r.json()["n_days"] == 2

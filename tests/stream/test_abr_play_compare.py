@@ -58,3 +58,15 @@ def test_disagreement_is_measured_and_gaps_refused() -> None:
         compare_with_simulator(chunks[1:], trace, video, "robustmpc")
     with pytest.raises(ConfigError, match="no chunks"):
         compare_with_simulator([], trace, video, "robustmpc")
+
+
+def test_served_trace_names_match_the_servers_pattern() -> None:
+    import re
+
+    from reelkit.service.routers.abr import _NAME
+    from reelkit.stream.playback import _served_trace_name
+
+    for name in ("norway_bus_1", "café trace.txt", "ü" * 300, "a b/c\\d", "x" * 99):
+        served = _served_trace_name(name)
+        assert re.fullmatch(_NAME, served), (name, served)
+    assert _served_trace_name("café 1.log") == "trace-caf__1.log"

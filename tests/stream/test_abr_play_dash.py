@@ -95,7 +95,8 @@ def test_cli_package(tmp_path: Path) -> None:
     assert doc["segments"] == 2 and [x["bitrate_kbps"] for x in doc["renditions"]] == [100, 250, 500, 1000]
     assert (out / "manifest.mpd").is_file() and (out / "stream.json").is_file()
     bad = runner.invoke(app, ["abr", "package", "-o", str(tmp_path / "x"), "--ladder", "320x180@fast"])
-    assert bad.exit_code != 0
+    assert bad.exit_code != 0 and isinstance(bad.exception, ConfigError)
+    assert "WIDTHxHEIGHT" in str(bad.exception)
 
 
 def test_cli_playback_bad_input(tmp_path: Path) -> None:
@@ -105,4 +106,55 @@ def test_cli_playback_bad_input(tmp_path: Path) -> None:
     r = runner.invoke(app, ["abr", "playback", "--trace", str(trace), "--algo", "magic"])
     assert r.exit_code != 0 and "unknown algo" in str(r.exception or r.output)
     r = runner.invoke(app, ["abr", "playback", "--trace", str(tmp_path / "none.txt")])
-    assert r.exit_code != 0
+    assert r.exit_code != 0 and isinstance(r.exception, DataFormatError)
+    assert "none.txt" in str(r.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--segment", "inf"], "segment length"),
+        (["--segment", "0"], "segment length"),
+        (["--duration", "nan"], "--duration"),
+        (["--duration", "-1"], "--duration"),
+        (["--preset", "bogus"], "x264 preset"),
+        (["--ladder", "320x180@100,640x480@200"], "aspect ratio"),
+    ],
+)
+def test_cli_package_checks_options_before_encoding(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    needle: str,
+) -> None:
+    from reelkit.cli import main
+    from reelkit.stream import dash
+
+    def no_ffmpeg(*a: object, **k: object) -> None:
+        raise AssertionError("ffmpeg ran before the options were checked")
+
+    monkeypatch.setattr(dash.media, "run_ffmpeg", no_ffmpeg)
+    with pytest.raises(SystemExit) as exc:
+        main(["abr", "package", "-o", str(tmp_path / "out"), "--small", *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_package_and_playback_bad_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reelkit.cli import main
+
+    afile = tmp_path / "a.txt"
+    afile.write_text("x")
+    trace = tmp_path / "t.txt"
+    trace.write_text("0 1\n1 1\n")
+    for argv, needle in (
+        (["abr", "package", "-o", str(afile), "--small"], "is a file"),
+        (["abr", "playback", "--trace", str(trace), "--timeout", "-1"], "--timeout"),
+        (["abr", "playback", "--trace", str(trace), "--stream", str(tmp_path)], "reelkit abr package"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, (argv, err)

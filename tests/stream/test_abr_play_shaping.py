@@ -87,8 +87,9 @@ def test_steps_builder_and_bad_input(tmp_path: Path) -> None:
     link = ShapedLink(tr, payload=1.0)
     assert link.bytes_between(0, 2) == pytest.approx(2 * 3 * MB)
     assert link.bytes_between(2, 5) == pytest.approx(3 * 0.5 * MB)
-    with pytest.raises(ConfigError):
-        step_trace([(0.0, 1.0)])
+    for seconds in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError):
+            step_trace([(seconds, 1.0)])
     with pytest.raises(ConfigError):
         ShapedLink(tr, payload=0.0)
     with pytest.raises(ConfigError):

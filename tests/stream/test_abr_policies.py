@@ -268,3 +268,17 @@ def test_robustmpc_matches_reference(case: int) -> None:
     trace, video = cases[case]
     ours = simulate(RobustMPC(), trace, video).qoe_sum
     assert ours == pytest.approx(_ref_robustmpc_qoe(trace, video), abs=1e-6)
+
+
+def test_fugu_planning_weights_round_trip_and_act(tiny_fugu_model: Path, tmp_path: Path) -> None:
+    """The planner's penalty weights survive save/load; a heavy switch penalty plans fewer switches."""
+    base = StochasticMPC.load(tiny_fugu_model)
+    heavy = StochasticMPC(base.predictor, horizon=5, smooth_weight=50.0, rebuf_weight=0.5)
+    heavy.save(tmp_path / "heavy.npz")
+    again = StochasticMPC.load(tmp_path / "heavy.npz")
+    assert (again.smooth_weight, again.rebuf_weight) == (50.0, 0.5)
+    video = synthetic_video()
+    switches_base = sum(simulate(base, synthetic_trace(s), video).switches for s in range(3))
+    switches_heavy = sum(simulate(again, synthetic_trace(s), video).switches for s in range(3))
+    assert switches_heavy <= switches_base
+    assert switches_heavy <= 3  # staying put is almost always worth 50x the switch cost

@@ -233,6 +233,8 @@ def test_trace_from_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         (["--policy", "lru", "--capacity", "0%"], "percentage"),
         (["--policy", "lru", "--capacity", "5%", "--param", "x=1"], "unknown parameter"),
         (["--policy", "lru", "--capacity", "5%", "--warmup", "soon"], "warm-up"),
+        (["--policy", "lru", "--capacity", "5%", "--warmup", "abc%"], "warm-up"),
+        (["--policy", "lru", "--capacity", "nan"], "capacity"),
     ],
 )
 def test_bad_input_exit_2_one_line(
@@ -262,6 +264,10 @@ def test_bad_trace_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "1%",
     )
     assert code == 2 and "no such trace file" in err
+    code, _, err = run(
+        capsys, "cache", "simulate", "--trace", str(tmp_path), "--policy", "lru", "--capacity", "1%"
+    )
+    assert code == 2 and "is a folder" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "cache", "compare", "--trace", str(bad), "--plot", str(tmp_path / "x.jpg"))
     assert code == 2 and ".png" in err
     code, _, err = run(capsys, "cache", "synth", "-o", str(tmp_path / "x.txt2"))

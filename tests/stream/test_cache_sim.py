@@ -42,7 +42,7 @@ def test_warmup_forms() -> None:
     day = warmup_requests(tr, "1d")
     assert day == int(np.sum(tr.timestamps < tr.timestamps.min() + 86400))
     assert warmup_requests(tr, "24h") == day
-    for bad in (1.0, "soon", -0.1):
+    for bad in (1.0, "soon", -0.1, "abc%", "nan", "150%"):
         with pytest.raises(ConfigError):
             warmup_requests(tr, bad)
 

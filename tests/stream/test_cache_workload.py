@@ -147,6 +147,11 @@ def test_synth_bad_config() -> None:
         {"timezones": (0.0,), "region_weights": (1.0, 1.0)},
         {"daily_amplitude": 1.5},
         {"chunk_s": -1.0},
+        {"days": float("nan")},
+        {"days": float("inf")},
+        {"days": 1e9},  # billions of views: refused before any memory is taken
+        {"zipf_q": float("nan")},
+        {"timezones": (float("nan"), 0.0, 0.0)},
     ):
         with pytest.raises(ConfigError):
             SynthConfig(**bad)  # type: ignore[arg-type]

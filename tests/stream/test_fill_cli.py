@@ -46,6 +46,8 @@ def test_plan_json(trace_file: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
         "5",
         "--compare",
         "lru,s3fifo",
+        "--reserve",
+        "0.1",
         "--plot",
         str(png),
         "--json",
@@ -84,6 +86,8 @@ def test_plan_table(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> Non
         (["--capacity", "5%", "--compare", "belady"], "reactive"),
         (["--capacity", "5%", "--train-days", "30"], "train_days"),
         (["--capacity", "5%", "--plot", "x.jpg"], ".png"),
+        (["--capacity", "5%", "--reserve", "lots"], "--reserve"),
+        (["--capacity", "5%", "--reserve", "1.5"], "--reserve"),
     ],
 )
 def test_plan_bad_input(

@@ -104,7 +104,11 @@ def _hand_trace() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def test_simulate_fill_hand_trace() -> None:
     ts, obj, rb, sizes = _hand_trace()
     cfg = FillConfig(
-        capacity_bytes=150, fill_window=(0.0, 12.0), fill_rate_bytes_per_s=100 / HOUR, fill_cost=0.0
+        capacity_bytes=150,
+        fill_window=(0.0, 12.0),
+        fill_rate_bytes_per_s=100 / HOUR,
+        fill_cost=0.0,
+        adaptive_reserve=(),
     )
     forecast = np.array([[3.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
     res = simulate_fill(ts, obj, rb, sizes, cfg, train_days=1, forecast=forecast)
@@ -166,3 +170,29 @@ def test_oracle_fill_beats_the_model_and_compare_is_consistent(synth: object) ->
     assert res.get("offline-bound").byte_hit_ratio >= res.get("belady-size").byte_hit_ratio - 1e-9
     assert res.ratios()["lru"] == pytest.approx(fill.byte_hit_ratio / lru.byte_hit_ratio)
     assert res.best_reactive() is not None
+
+
+def test_adaptive_reserve_follows_the_best_shadow() -> None:
+    ts, obj, rb, sizes = _hand_trace()
+    base = {"capacity_bytes": 150, "fill_window": (0.0, 12.0), "fill_rate_bytes_per_s": 100 / HOUR}
+    forecast = np.array([[3.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    fixed = simulate_fill(
+        ts, obj, rb, sizes, FillConfig(**base, adaptive_reserve=()), train_days=1, forecast=forecast
+    )
+    # one candidate equal to the fixed reserve: the same run
+    one = simulate_fill(
+        ts, obj, rb, sizes, FillConfig(**base, adaptive_reserve=(0.0,)), train_days=1, forecast=forecast
+    )
+    assert one.hit_mask.tolist() == fixed.hit_mask.tolist()
+    # day 1: reserve 0 serves 150 bytes (object 0 pinned, object 2 in the LRU); reserve 0.5 pins nothing (100
+    # bytes > 75) and its 150-byte LRU also serves 150 bytes (objects 0 and 2). A tie goes to the first
+    # candidate: night 2 runs with reserve 0.5, where object 1 (100 bytes) no longer fits the pinned share
+    # and comes from the LRU instead: the same hits, no fill on night 2
+    two = simulate_fill(
+        ts, obj, rb, sizes, FillConfig(**base, adaptive_reserve=(0.5, 0.0)), train_days=1, forecast=forecast
+    )
+    assert two.reserve_per_day.tolist() == [0.0, 0.5]
+    assert two.hit_mask.tolist() == fixed.hit_mask.tolist()
+    assert two.fill_bytes == 100 and fixed.fill_bytes == 200
+    with pytest.raises(ValueError, match="adaptive_reserve"):
+        FillConfig(capacity_bytes=1, adaptive_reserve=(1.5,))

@@ -129,3 +129,19 @@ def test_horizon_target_stays_within_the_fit_days() -> None:
     assert np.array_equal(a, b)
     one = RequestForecaster(FAST).fit(data, range(1, 12)).predict(data, 12)
     assert not np.array_equal(a, one)  # the longer target is another model
+
+
+def test_calibrated_forecasts_sum_to_the_recent_volume() -> None:
+    data = _random_counts(4)
+    fc = RequestForecaster(ForecastConfig(max_iter=20, min_samples_leaf=5, calibrate_total=True))
+    fc.fit(data, range(1, 12))
+    plain = RequestForecaster(FAST).fit(data, range(1, 12))
+    for day in (3, 12, 19):
+        f = fc.predict(data, day)
+        lo = max(0, day - 7)
+        assert f.sum() == pytest.approx(data.counts[:, lo:day].sum() / (day - lo))
+        # the same ranking as the uncalibrated model
+        assert np.array_equal(
+            np.argsort(f, kind="stable"), np.argsort(plain.predict(data, day), kind="stable")
+        )
+    assert np.allclose(fc.predict_days(data, range(12, 15))[:, 1], fc.predict(data, 13))

@@ -3,6 +3,7 @@ trace and compare the player with the simulator."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -53,9 +54,20 @@ def package_cmd(
 
     For the service's demo page, write it to <data dir>/abr/streams/<name>.
     """
-    from reelkit.stream.dash import make_sample_clip, package_dash
+    from reelkit.stream.dash import check_package_options, make_sample_clip, package_dash
 
     renditions = _ladder(ladder, small)
+    # everything checked before a clip is generated or encoded
+    check_package_options(
+        out,
+        renditions,  # type: ignore[arg-type]
+        segment_s=segment,
+        preset=preset,
+        max_duration_s=duration if clip is not None else None,
+        overwrite=overwrite,
+    )
+    if clip is None and duration is not None and not 0 < duration < math.inf:
+        raise ConfigError(f"--duration must be > 0 s; got {duration}")
     with tempfile.TemporaryDirectory(prefix="reelkit-clip-") as tmp:
         if clip is None:
             biggest = max(renditions, key=lambda r: r.width)  # type: ignore[attr-defined]
@@ -119,6 +131,8 @@ def playback_cmd(
     from reelkit.stream.dash import SMALL_LADDER, load_stream, make_sample_clip, package_dash
     from reelkit.stream.playback import compare_with_simulator, run_headless_playback
 
+    if not 0 < timeout < math.inf:
+        raise ConfigError(f"--timeout must be a positive number of seconds; got {timeout}")
     if clock not in ("busy", "wall"):
         raise ConfigError(f"--clock must be busy or wall; got {clock!r}")
     if algo not in available_policies():

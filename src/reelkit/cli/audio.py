@@ -181,6 +181,8 @@ def qc_cmd(
     sp = get_spec(spec)
     if vad not in ("silero", "webrtc"):
         raise ConfigError(f"--vad {vad!r}: choose silero or webrtc")
+    if out is not None and out.is_dir():
+        raise ConfigError(f"{out}: is a folder; give a file name for the report (e.g. report.html)")
     if out is not None and not out.parent.exists():
         raise ConfigError(f"{out}: the output folder does not exist; create it first")
     opts = QCOptions(vad=vad, video=not no_video)  # type: ignore[arg-type]

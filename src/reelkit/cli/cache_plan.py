@@ -76,8 +76,13 @@ def plan_cmd(
         float, typer.Option("--fill-cost", min=0.0, help="Cost of a filled byte, in backbone bytes.")
     ] = 0.05,
     reserve: Annotated[
-        float, typer.Option("--reserve", min=0.0, max=0.99, help="Disk share kept for the reactive LRU.")
-    ] = 0.0,
+        str,
+        typer.Option(
+            "--reserve",
+            help="Disk share kept for the reactive LRU (0 to 0.99), or 'auto': chosen each night among 0, "
+            "0.25, 0.5 by shadow caches over the last 14 days.",
+        ),
+    ] = "auto",
     compare: Annotated[
         str, typer.Option("--compare", help="Reactive policies measured on the same requests.")
     ] = "lru,s3fifo",
@@ -100,12 +105,23 @@ def plan_cmd(
     cap = parse_capacity(capacity, tr)
     if cap <= 0:
         raise ConfigError(f"--capacity {capacity}: the cache must hold at least one byte")
+    choices: tuple[float, ...] = (0.0, 0.25, 0.5)
+    if reserve.strip().lower() == "auto":
+        fixed = 0.0
+    else:
+        try:
+            fixed, choices = float(reserve), ()
+        except ValueError:
+            fixed = float("nan")
+        if not 0 <= fixed < 1:
+            raise ConfigError(f"--reserve {reserve!r}: give a share of the disk in [0, 0.99] or auto")
     cfg = FillConfig(
         capacity_bytes=cap,
         fill_window=window,
         fill_rate_bytes_per_s=rate,
         fill_cost=fill_cost,
-        reserve=reserve,
+        reserve=fixed,
+        adaptive_reserve=choices,
     )
     with progress_for(not json_out) as progress:
         res = compare_fill(tr, cfg, train_days=train_days, policies=policies, progress=progress)

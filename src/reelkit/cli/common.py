@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -105,11 +106,12 @@ def emit_json(obj: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    table = Table(title=title, title_justify="left")
+    # file names and user data ("[INT] kitchen.srt") are plain text, not rich markup
+    table = Table(title=escape(title), title_justify="left")
     for c in columns:
-        table.add_column(c)
+        table.add_column(escape(c))
     for r in rows:
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
+        table.add_row(*[escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r])
     console.print(table)
 
 

@@ -60,7 +60,10 @@ def sync_cmd(
     Exit status 3 when the fit is not trustworthy; OUT is then not written.
     """
     from reelkit.post.subs import SyncOptions, load_subtitles, sync_subtitles, write_synced
+    from reelkit.post.subs.io import check_output_path
     from reelkit.post.subs.sync import FRAME_RATIOS
+
+    check_output_path(out)  # before the (long) fit, not after it
 
     opts = SyncOptions(
         vad=vad,
@@ -157,7 +160,9 @@ def check_cmd(
             }
         )
         return
-    console.print(f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}")
+    console.print(
+        f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}", highlight=False, markup=False
+    )
     if not findings:
         console.print("no problems found")
         return

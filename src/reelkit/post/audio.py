@@ -115,13 +115,22 @@ def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int)
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] == 0:
         raise ConfigError("no samples to write")
+    if out.is_dir():
+        raise MediaError("is a folder; give a file name for the output (e.g. out.wav)", path=str(out))
     if not out.parent.exists():
         raise MediaError("the output folder does not exist; create it first", path=str(out))
     ext = out.suffix.lower()
+    if not ext:
+        raise MediaError("the output has no extension; name it .wav, .flac, .mp3, .m4a, ...", path=str(out))
     if ext not in (".wav", ".flac"):
         from reelkit import media
 
-        return media.write_audio(out, x, sample_rate)
+        try:
+            return media.write_audio(out, x, sample_rate)
+        except ToolError as exc:
+            raise MediaError(
+                f"ffmpeg cannot write {ext!r} audio ({exc}); use .wav, .flac, .mp3 or .m4a", path=str(out)
+            ) from None
     import soundfile
 
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=ext, dir=out.parent)

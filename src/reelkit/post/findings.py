@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -35,10 +36,16 @@ def timecode(seconds: float, fps: float | None = None) -> str:
     """``HH:MM:SS.mmm`` (or ``HH:MM:SS:FF`` frames when ``fps`` is given) for a time in seconds."""
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
     if fps:
-        whole = int(sec)
-        frames = round((sec - whole) * fps)
-        return f"{sign}{int(h):02d}:{int(m):02d}:{whole:02d}:{frames:02d}"
-    return f"{sign}{int(h):02d}:{int(m):02d}:{sec:06.3f}"
+        whole = math.floor(s)
+        frames = round((s - whole) * fps)
+        if frames >= math.ceil(fps):  # rounds up to the next second
+            whole, frames = whole + 1, 0
+        m, sec = divmod(whole, 60)
+        h, m = divmod(m, 60)
+        return f"{sign}{h:02d}:{m:02d}:{sec:02d}:{frames:02d}"
+    ms = round(s * 1000)  # rounded once, so 59.9996 s is 00:01:00.000, never 00:00:60.000
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    sec, ms = divmod(rem, 1000)
+    return f"{sign}{h:02d}:{m:02d}:{sec:02d}.{ms:03d}"

@@ -20,7 +20,9 @@ Dialogue-gated loudness applies the same gating to the 400 ms blocks that a voic
 speech (more than half of each block), an open approximation of the dialogue gating delivery specs ask for: it
 measures the mix while someone speaks, so a music bed under the dialogue counts (as in those specs). Beside
 it, ``dialogue_isolated_lufs`` estimates the dialogue alone by subtracting the bed measured in the nearby
-speech-free blocks.
+speech-free blocks; that estimate is the ``dialogue_lufs`` of ``reelkit loudness --json`` (the dialogue's own
+level, which tracks the speech stem at any bed level), while ``reelkit qc`` checks the gated mix, as the
+delivery specs do.
 
 Everything is vectorised (``scipy.signal.sosfilt`` and ``upfirdn`` in chunks of a few seconds, so memory stays
 bounded on long programmes).
@@ -182,7 +184,11 @@ class LoudnessResult:
     dialogue_isolated_lufs: float | None = None
 
     def summary(self) -> dict[str, float | None]:
-        """The eight headline figures (``reelkit loudness --json``); non-finite values become ``None``."""
+        """The eight headline figures (``reelkit loudness --json``); non-finite values become ``None``.
+
+        Its ``dialogue_lufs`` is the dialogue's own loudness (:attr:`dialogue_isolated_lufs`, within 0.5 LU of
+        the speech stem at any bed level in our checks); the attribute :attr:`dialogue_lufs` is the mix while
+        someone speaks, 10·log10(1 + 10^(bed/10)) LU above it when a loud bed plays under the dialogue."""
 
         def fin(v: float | None) -> float | None:
             return float(v) if v is not None and math.isfinite(v) else None
@@ -194,7 +200,12 @@ class LoudnessResult:
             "sample_peak_dbfs": fin(self.sample_peak_dbfs),
             "momentary_max_lufs": fin(self.momentary_max_lufs),
             "short_term_max_lufs": fin(self.short_term_max_lufs),
-            "dialogue_lufs": fin(self.dialogue_lufs),
+            # the dialogue's own loudness (bed under the dialogue subtracted) where it could be estimated:
+            # what the speech stem measures alone; the gated mix (``dialogue_lufs`` here) is what delivery
+            # specs such as Netflix's check, and what ``reelkit qc`` uses
+            "dialogue_lufs": fin(
+                self.dialogue_isolated_lufs if self.dialogue_isolated_lufs is not None else self.dialogue_lufs
+            ),
             "speech_fraction": fin(self.speech_fraction),
         }
 

@@ -235,6 +235,8 @@ def normalize_file(
     from reelkit.post.audio import read_audio, write_audio_file
 
     src_p, dst_p = Path(src), Path(dst)
+    if dst_p.is_dir():  # before the (long) measurement, not after it
+        raise MediaError("is a folder; give a file name for the output (e.g. out.wav)", path=str(dst_p))
     if dst_p.exists() and src_p.exists() and dst_p.resolve() == src_p.resolve():
         raise MediaError("the output would overwrite the input; choose another -o", path=str(dst_p))
     audio = read_audio(src_p)

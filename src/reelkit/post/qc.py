@@ -770,6 +770,8 @@ def render_html(report: QCReport) -> str:
 def write_report(report: QCReport, path: str | Path, render: Callable[[QCReport], str] = render_html) -> Path:
     """Write the HTML report atomically (temporary file beside ``path``, then rename)."""
     out = Path(path)
+    if out.is_dir():
+        raise ConfigError(f"{out}: is a folder; give a file name for the report (e.g. report.html)")
     if not out.parent.exists():
         raise ConfigError(f"{out}: the output folder does not exist; create it first")
     text = render(report)

@@ -23,7 +23,7 @@ import itertools
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 from ortools.sat.python import cp_model
@@ -65,8 +65,8 @@ class Candidate(_Available):
     roles: list[str] = Field(min_length=1)
     skills: dict[str, float] = Field(default_factory=dict)
     #: Past credits per genre.
-    genres: dict[str, int] = Field(default_factory=dict)
-    daily_rate: float = Field(0.0, ge=0)
+    genres: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    daily_rate: float = Field(0.0, ge=0, le=1e7)
     home_city: str = ""
     #: Ids of past projects (shared ones earn the pairwise bonus).
     credits: list[str] = Field(default_factory=list)
@@ -90,9 +90,9 @@ class Candidate(_Available):
 
 
 class Weights(_Model):
-    skill: float = Field(1.0, ge=0)
-    genre: float = Field(0.5, ge=0)
-    shared: float = Field(0.25, ge=0)
+    skill: float = Field(1.0, ge=0, le=1e6)
+    genre: float = Field(0.5, ge=0, le=1e6)
+    shared: float = Field(0.25, ge=0, le=1e6)
     #: Credits at which genre experience and shared work count in full.
     cap: int = Field(3, ge=1)
 
@@ -100,7 +100,7 @@ class Weights(_Model):
 class Pool(_Model):
     candidates: list[Candidate] = Field(min_length=1)
     weights: Weights = Weights()
-    per_diem: float = Field(0.0, ge=0)
+    per_diem: float = Field(0.0, ge=0, le=1e7)
     #: Engaged days of roles without dates of their own (the composer), unless the role says.
     post_days: int = Field(20, ge=1)
 

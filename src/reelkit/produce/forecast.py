@@ -90,7 +90,7 @@ class Concept(_Model):
     #: Minutes.
     runtime: float = Field(gt=0, le=1000)
     #: US dollars.
-    budget: float | None = Field(None, gt=0)
+    budget: float | None = Field(None, gt=0, le=1e12)
     #: MPAA rating (G, PG, PG-13, R, NC-17) or none.
     rating: str | None = None
     #: Comparable titles (as named in ggplot2movies or MovieLens, optionally with the year: "Heat (1995)").

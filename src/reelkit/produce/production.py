@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from reelkit.errors import DataFormatError
+from reelkit.errors import ConfigError, DataFormatError
 
 __all__ = [
     "WEEKDAYS",
@@ -433,7 +433,16 @@ def parse_production(data: Any, *, source: str | None = None) -> Production:
 def read_structured(path: str | Path) -> Any:
     """Parsed YAML or JSON (by extension; YAML otherwise, which also reads JSON)."""
     p = Path(path)
-    text = p.read_text(encoding="utf-8")
+    if p.is_dir():
+        raise ProductionFormatError("is a folder; give a YAML or JSON file", path=str(p))
+    if not p.exists():
+        raise ProductionFormatError("no such file; check the path", path=str(p))
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
+    except UnicodeDecodeError as exc:
+        raise ProductionFormatError(
+            f"not UTF-8 text (byte {exc.start}); save it as UTF-8 YAML or JSON", path=str(p)
+        ) from None
     try:
         if p.suffix.lower() == ".json":
             return json.loads(text)
@@ -483,6 +492,8 @@ def dump_production(prod: Production, path: str | Path) -> Path:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder; give a file name to write")
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:

@@ -15,6 +15,7 @@ complete or absent; ``stream.json`` beside the MPD describes it (:class:`DashStr
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ __all__ = [
     "SMALL_LADDER",
     "DashStream",
     "Rendition",
+    "check_package_options",
     "load_stream",
     "make_sample_clip",
     "package_dash",
@@ -41,6 +43,19 @@ __all__ = [
 STREAM_JSON = "stream.json"
 MPD_NAME = "manifest.mpd"
 _FORMAT = 1
+#: x264's presets (``-preset``).
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +181,7 @@ def make_sample_clip(
     """Generate a test clip with ffmpeg's ``testsrc2`` or ``mandelbrot`` source (and a 440 Hz tone)."""
     if source not in ("testsrc2", "mandelbrot"):
         raise ConfigError(f"unknown sample source {source!r}; use testsrc2 or mandelbrot")
-    if duration_s <= 0:
+    if not 0 < duration_s < math.inf:
         raise ConfigError(f"clip duration must be > 0 s; got {duration_s}")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -235,6 +250,41 @@ def _dash_args(
     return args
 
 
+def check_package_options(
+    out_dir: str | Path,
+    renditions: tuple[Rendition, ...] | list[Rendition],
+    *,
+    segment_s: float = 4.0,
+    preset: str = "veryfast",
+    max_duration_s: float | None = None,
+    overwrite: bool = False,
+) -> tuple[Rendition, ...]:
+    """Validate what :func:`package_dash` is asked to do before any encoding; returns the sorted ladder."""
+    ladder = tuple(sorted(renditions, key=lambda r: r.bitrate_kbps))
+    if not ladder:
+        raise ConfigError("the ladder needs at least one rendition")
+    if len({r.bitrate_kbps for r in ladder}) != len(ladder):
+        raise ConfigError("rendition bitrates must differ")
+    if len({Fraction(r.width, r.height) for r in ladder}) != 1:
+        frames = ", ".join(f"{r.width}x{r.height}" for r in ladder)
+        raise ConfigError(
+            f"renditions must share one aspect ratio (one DASH adaptation set); got {frames}: "
+            "for 16:9 use e.g. 320x180, 640x360, 768x432, 1024x576, 1280x720"
+        )
+    if not 0 < segment_s < math.inf:
+        raise ConfigError(f"segment length must be > 0 s; got {segment_s}")
+    if max_duration_s is not None and not 0 < max_duration_s < math.inf:
+        raise ConfigError(f"the cut must be > 0 s; got {max_duration_s}")
+    if preset not in X264_PRESETS:
+        raise ConfigError(f"unknown x264 preset {preset!r}; choose one of {', '.join(X264_PRESETS)}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file; the output must be a folder")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"{out} exists and is not empty; choose another folder or pass overwrite")
+    return ladder
+
+
 def package_dash(
     clip: str | Path,
     out_dir: str | Path,
@@ -260,23 +310,16 @@ def package_dash(
         raise MediaError("has no video stream", path=str(src))
     if audio and not info.audio:
         raise MediaError("has no audio stream; package it without audio", path=str(src))
-    ladder = tuple(sorted(renditions, key=lambda r: r.bitrate_kbps))
-    if not ladder:
-        raise ConfigError("the ladder needs at least one rendition")
-    if len({r.bitrate_kbps for r in ladder}) != len(ladder):
-        raise ConfigError("rendition bitrates must differ")
-    if len({Fraction(r.width, r.height) for r in ladder}) != 1:
-        frames = ", ".join(f"{r.width}x{r.height}" for r in ladder)
-        raise ConfigError(
-            f"renditions must share one aspect ratio (one DASH adaptation set); got {frames}: "
-            "for 16:9 use e.g. 320x180, 640x360, 768x432, 1024x576, 1280x720"
-        )
-    if not segment_s > 0:
-        raise ConfigError(f"segment length must be > 0 s; got {segment_s}")
+    ladder = check_package_options(
+        out_dir,
+        renditions,
+        segment_s=segment_s,
+        preset=preset,
+        max_duration_s=max_duration_s,
+        overwrite=overwrite,
+    )
     rate = float(fps or info.video[0].fps or 24.0)
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out} exists and is not empty; choose another folder or pass overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

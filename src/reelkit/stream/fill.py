@@ -10,8 +10,12 @@ choice is a knapsack whose greedy solution by value density is optimal up to the
 budget (the fractional relaxation); we take objects in that order and skip those that no longer fit.
 
 During the day a reactive policy handles misses: the ``reserve`` share of the disk (plus whatever the plan
-leaves free) is an LRU cache of objects fetched on demand. Objects being filled arrive one after another at
-the fill rate, in the order of their value, from the start of the window.
+leaves free) is an LRU cache of objects fetched on demand. How much to reserve depends on the workload (on a
+dense synthetic trace nothing; on the sparse ml-latest-small trace half the disk at 10%), so by default the
+reserve is chosen each night among ``adaptive_reserve`` (0, 25%, 50%): shadow caches run each candidate on the
+same requests, and the one that served the most bytes over the last ``adapt_window_days`` is used.
+Objects being filled arrive one after another at the fill rate, in the order of their value, from the start
+of the window.
 
 :func:`simulate_fill` replays a trace day by day (days start at the fill window's start), forecasting each
 night with a :class:`~reelkit.stream.forecast.RequestForecaster` fitted on the days before the measured
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Literal
 import numba
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
@@ -105,6 +109,20 @@ class FillConfig(BaseModel):
     fill_cost: float = Field(default=0.05, ge=0, description="cost of a filled byte, in backbone bytes")
     reserve: float = Field(default=0.0, ge=0, lt=1, description="disk share kept for the reactive LRU")
     horizon_days: float = Field(default=7.0, gt=0, description="nights a fetched object is expected to stay")
+    adaptive_reserve: tuple[float, ...] = Field(
+        default=(0.0, 0.25, 0.5),
+        description="candidate reserves: each night use the one whose shadow cache served the most bytes "
+        "over the last adapt_window_days (ties: the first; ``reserve`` on the first night; empty: always "
+        "``reserve``)",
+    )
+    adapt_window_days: int = Field(default=14, ge=1)
+
+    @field_validator("adaptive_reserve")
+    @classmethod
+    def _reserves(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 <= r < 1 for r in v):
+            raise ValueError("adaptive_reserve values must lie in [0, 1)")
+        return v
 
     @property
     def window_hours(self) -> float:
@@ -290,6 +308,66 @@ def _run_day(
         _lru_push(o, prev, nxt, st)
 
 
+class _Cache:
+    """One appliance's disk: the pinned set (arriving at its fill times) and the reactive LRU."""
+
+    def __init__(self, n_obj: int) -> None:
+        self.pinned = np.zeros(n_obj, dtype=np.bool_)
+        self.arrival = np.full(n_obj, np.inf)
+        self.inres = np.zeros(n_obj, dtype=np.bool_)
+        self.prev = np.full(n_obj, -1, np.int64)
+        self.nxt = np.full(n_obj, -1, np.int64)
+        self.st = np.array([-1, -1, 0], dtype=np.int64)  # LRU head, tail, bytes used
+        self.pinned_ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+        self.res_cap = 0.0
+
+    def night(
+        self,
+        planner: FillPlanner,
+        forecast: npt.NDArray[np.float64],
+        sizes: npt.NDArray[np.int64],
+        day_start: float,
+        cfg: FillConfig,
+    ) -> int:
+        """Plan and start tonight's fill; returns the bytes to fetch."""
+        plan = planner.plan(forecast, sizes, self.pinned | self.inres, self.pinned_ids)
+        self.pinned[:] = False
+        self.pinned[plan.pinned] = True
+        self.arrival[plan.pinned] = -np.inf
+        # objects now pinned leave the reactive part (they are held by the plan)
+        for o in plan.pinned[self.inres[plan.pinned]]:
+            _lru_unlink(int(o), self.prev, self.nxt, self.st)
+            self.inres[o] = False
+            self.st[2] -= sizes[o]
+        fetched = np.cumsum(sizes[plan.added].astype(np.float64))
+        self.arrival[plan.added] = day_start + fetched / cfg.fill_rate_bytes_per_s
+        self.res_cap = float(cfg.capacity_bytes - plan.pinned_bytes)
+        _lru_trim(self.res_cap, sizes, self.inres, self.prev, self.nxt, self.st)
+        self.pinned_ids = plan.pinned
+        return plan.fill_bytes
+
+    def day(
+        self,
+        times: npt.NDArray[np.float64],
+        objects: npt.NDArray[np.int64],
+        sizes: npt.NDArray[np.int64],
+        hits: npt.NDArray[np.bool_],
+    ) -> None:
+        _run_day(
+            times,
+            objects,
+            sizes,
+            self.pinned,
+            self.arrival,
+            self.inres,
+            self.prev,
+            self.nxt,
+            self.st,
+            self.res_cap,
+            hits,
+        )
+
+
 @dataclass(frozen=True)
 class FillResult:
     """Outcome of :func:`simulate_fill` over the measured days."""
@@ -306,6 +384,7 @@ class FillResult:
     daily_byte_hit_ratio: npt.NDArray[np.float64] = field(repr=False)
     hit_mask: npt.NDArray[np.bool_] = field(repr=False)
     measured_from: int = 0
+    reserve_per_day: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def summary(self) -> dict[str, float | int | str]:
         return {
@@ -392,44 +471,37 @@ def simulate_fill(
     bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
     start = int(bounds[train_days])
     hits = np.zeros(len(ts), dtype=np.bool_)
-    pinned = np.zeros(n_obj, dtype=np.bool_)
-    arrival = np.full(n_obj, np.inf)
-    inres = np.zeros(n_obj, dtype=np.bool_)
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
-    st = np.array([-1, -1, 0], dtype=np.int64)  # LRU head, tail, bytes used
-    planner = FillPlanner(cfg)
-    pinned_ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+    real = _Cache(n_obj)
+    choices = tuple(cfg.adaptive_reserve)
+    shadows = [_Cache(n_obj) for _ in choices]
+    shadow_hit = np.zeros((len(choices), data.n_days - train_days))
+    planners = {r: FillPlanner(cfg.model_copy(update={"reserve": r})) for r in {cfg.reserve, *choices}}
+    scratch = np.zeros(len(ts), dtype=np.bool_)
     fill_total = 0
     daily: list[float] = []
+    reserves: list[float] = []
     with progress.task("simulating nightly fills", total=data.n_days - train_days) as bar:
         for day in range(train_days, data.n_days):
+            k = day - train_days
             # the oracle knows tomorrow's true counts
-            f = np.asarray(forecast)[:, day - train_days] if given else data.counts[:, day].astype(np.float64)
-            present = pinned | inres
-            plan = planner.plan(f, sizes, present, pinned_ids)
-            pinned[:] = False
-            pinned[plan.pinned] = True
-            arrival[plan.pinned] = -np.inf
-            # objects now pinned leave the reactive part (they are held by the plan)
-            moved = plan.pinned[inres[plan.pinned]]
-            for o in moved:
-                _lru_unlink(int(o), prev, nxt, st)
-                inres[o] = False
-                st[2] -= sizes[o]
+            f = np.asarray(forecast)[:, k] if given else data.counts[:, day].astype(np.float64)
+            reserve = cfg.reserve
+            if choices and k > 0:
+                # the reserve whose shadow cache served the most bytes over the last nights (known by now)
+                recent = shadow_hit[:, max(0, k - cfg.adapt_window_days) : k].sum(axis=1)
+                reserve = choices[int(np.argmax(recent))]
+            reserves.append(reserve)
             day_start = data.day0_s + day * DAY_S
-            fetched = np.cumsum(sizes[plan.added].astype(np.float64))
-            arrival[plan.added] = day_start + fetched / cfg.fill_rate_bytes_per_s
-            fill_total += plan.fill_bytes
-            res_cap = float(cfg.capacity_bytes - plan.pinned_bytes)
-            _lru_trim(res_cap, sizes, inres, prev, nxt, st)
             lo, hi = int(bounds[day]), int(bounds[day + 1])
-            _run_day(
-                ts[lo:hi], obj[lo:hi], sizes, pinned, arrival, inres, prev, nxt, st, res_cap, hits[lo:hi]
-            )
+            fill_total += real.night(planners[reserve], f, sizes, day_start, cfg)
+            real.day(ts[lo:hi], obj[lo:hi], sizes, hits[lo:hi])
             b = rb[lo:hi]
             daily.append(float(b[hits[lo:hi]].sum() / b.sum()) if b.sum() else float("nan"))
-            pinned_ids = plan.pinned
+            for j, (r, sh) in enumerate(zip(choices, shadows, strict=True)):
+                sh.night(planners[r], f, sizes, day_start, cfg)
+                scratch[lo:hi] = False
+                sh.day(ts[lo:hi], obj[lo:hi], sizes, scratch[lo:hi])
+                shadow_hit[j, k] = float(b[scratch[lo:hi]].sum())
             bar.advance()
     meas = slice(start, None)
     h = hits[meas]
@@ -448,6 +520,7 @@ def simulate_fill(
         daily_byte_hit_ratio=np.asarray(daily),
         hit_mask=hits,
         measured_from=start,
+        reserve_per_day=np.asarray(reserves),
     )
 
 

@@ -134,6 +134,10 @@ class ForecastConfig(BaseModel):
         description="target: the mean daily requests over this many days from the forecast day (a planner "
         "that keeps what it fetches for several nights values the longer run)",
     )
+    calibrate_total: bool = Field(
+        default=False,
+        description="rescale each day's forecasts to sum to the last 7 days' mean daily volume",
+    )
     seed: int = 0
 
 
@@ -272,8 +276,18 @@ class RequestForecaster:
         pre = self._prefix(data)
         sig = None if signal is None else signal[:, day - 1]
         x = _features(data, pre, day, sig)[:, self.columns_]
-        out = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64)) * self.scale_
-        return np.maximum(out, 0.0)
+        out = np.maximum(np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64)) * self.scale_, 0.0)
+        return self._calibrate(out, pre, day)
+
+    def _calibrate(self, f: npt.NDArray[np.float64], pre: _Prefix, day: int) -> npt.NDArray[np.float64]:
+        """With ``calibrate_total``: rescale a day's forecasts so that they sum to the mean daily volume of
+        the last 7 days (the model ranks; the service-wide rate, easy to forecast, sets the scale)."""
+        if not self.config.calibrate_total:
+            return f
+        lo = max(0, day - 7)
+        target = (pre.volume[day] - pre.volume[lo]) / max(1, day - lo)
+        total = float(f.sum())
+        return f * (target / total) if total > 0 else f
 
     def predict_days(
         self, data: DailyCounts, days: range, *, signal: npt.NDArray[np.float64] | None = None
@@ -301,7 +315,9 @@ class RequestForecaster:
                 ]
             )
             y = np.expm1(np.asarray(self.model_.predict(x), dtype=np.float64)) * self.scale_
-            out[:, lo : lo + len(chunk)] = np.maximum(y, 0.0).reshape(len(chunk), data.n_items).T
+            y = np.maximum(y, 0.0).reshape(len(chunk), data.n_items)
+            for k, d in enumerate(chunk):
+                out[:, lo + k] = self._calibrate(y[k], pre, d)
         return out
 
 

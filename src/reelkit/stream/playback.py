@@ -216,6 +216,13 @@ def compare_with_simulator(
     )
 
 
+def _served_trace_name(file_name: str) -> str:
+    """The name the segment server knows a trace file by: ASCII letters, digits, ``._-``, at most 100
+    characters (the server's pattern for names)."""
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "._-" else "_" for ch in file_name)
+    return ("trace-" + safe)[:100]
+
+
 def _copy_into(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
@@ -269,7 +276,7 @@ def run_headless_playback(
     try:
         data = root / "data"
         name = "play"
-        trace_name = "trace-" + "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in trace_path.name)
+        trace_name = _served_trace_name(trace_path.name)
         _copy_into(Path(stream.folder), data / "abr" / "streams" / name)
         _copy_into(trace_path, data / "abr" / "traces" / trace_name)
         open_store(data).close()

@@ -63,7 +63,7 @@ def step_trace(steps: list[tuple[float, float]], *, name: str = "steps") -> Trac
     rates: list[float] = [steps[0][1]]
     now = 0.0
     for seconds, mbps in steps:
-        if not seconds > 0:
+        if not 0 < seconds < math.inf:
             raise ConfigError(f"trace step length must be > 0 s; got {seconds}")
         n = max(1, math.ceil(seconds))
         for k in range(1, n + 1):

@@ -58,12 +58,15 @@ def check_subtitles(
 
     Kinds: ``bad_timing`` (end not after start), ``before_zero``, ``past_end`` (needs
     ``media_duration_s``), ``overlap``, ``gap`` (shorter than ``min_gap_frames``), ``out_of_order``,
-    ``min_duration``, ``max_duration``, ``reading_speed``, ``line_length``, ``line_count``, ``empty``.
+    ``min_duration``, ``max_duration``, ``reading_speed``, ``line_length``, ``line_count``, ``empty`` (a cue
+    without text, or a file without cues).
     """
     r = rules or SubtitleRules()
     sub = path_or_file if isinstance(path_or_file, SubtitleFile) else load_subtitles(path_or_file)
     out: list[Finding] = []
     cues = sub.cues
+    if not cues:
+        return [_f("empty", 0.0, None, "error", "the file holds no subtitle cues; is it the right file?")]
     for c in cues:
         n = c.index + 1
         tc = timecode(c.start_s)

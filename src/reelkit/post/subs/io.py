@@ -35,6 +35,7 @@ from reelkit.errors import DataFormatError
 __all__ = [
     "Cue",
     "SubtitleFile",
+    "check_output_path",
     "decode_text",
     "load_subtitles",
     "parse_subtitles",
@@ -528,13 +529,23 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     return str(ssa.to_string(sub.format)).replace("\n", sub.newline), clamped
 
 
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path when a file can be written there (its folder exists, it is not a folder)."""
+    out = Path(path)
+    if out.is_dir():
+        raise DataFormatError("is a folder; give a file name for the output", path=str(out))
+    if not out.parent.is_dir():
+        raise DataFormatError("the output folder does not exist; create it first", path=str(out))
+    return out
+
+
 def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue]:
     """Write ``sub`` to ``path`` atomically, in its own format, encoding and byte-order mark.
 
     Returns the cues whose times were before zero and were clamped to zero (report them to the user).
     """
+    out = check_output_path(path)
     text, clamped = sub.to_string()
-    out = Path(path)
     enc = sub.encoding
     data = text.encode(enc)
     if sub.bom:

@@ -29,6 +29,7 @@ minus seconds of cue over silence, cues weighted by :mod:`~reelkit.post.subs.non
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ import numpy.typing as npt
 
 from reelkit.errors import ConfigError, SyncRefusedError
 from reelkit.post.subs.align import ActivityReference, _c_at, offset_scores, split_fit
-from reelkit.post.subs.io import Cue, SubtitleFile, load_subtitles, write_subtitles
+from reelkit.post.subs.io import Cue, SubtitleFile, check_output_path, load_subtitles, write_subtitles
 from reelkit.post.subs.nonspeech import cue_weights
 from reelkit.post.vad import SpeechActivity, speech_activity
 from reelkit.progress import SILENT, Progress
@@ -86,11 +87,11 @@ class SyncOptions:
     def __post_init__(self) -> None:
         if not 0 < self.dt <= 0.1:
             raise ConfigError("dt must be in (0, 0.1] seconds")
-        if self.max_offset_s is not None and self.max_offset_s <= 0:
-            raise ConfigError("max_offset_s must be positive")
-        if not self.ratios or any(r <= 0 for r in self.ratios):
+        if self.max_offset_s is not None and not (0 < self.max_offset_s < math.inf):
+            raise ConfigError("max_offset_s must be a positive number of seconds")
+        if not self.ratios or not all(0 < r < math.inf for r in self.ratios):
             raise ConfigError("ratios must be positive numbers")
-        if self.split_penalty < 0 or not 0 <= self.min_confidence <= 1:
+        if not 0 <= self.split_penalty < math.inf or not 0 <= self.min_confidence <= 1:
             raise ConfigError("split_penalty >= 0 and min_confidence in [0, 1]")
 
 
@@ -545,7 +546,11 @@ def sync_subtitles(
     if speech_s < 5.0 or sf < 0.02:
         raise SyncRefusedError(
             f"the reference has almost no speech ({speech_s:.1f} s, {100 * sf:.1f}% of its time); "
-            "check the audio track (or give --reference)",
+            + (
+                "give a reference subtitle file with more cues"
+                if reference is not None
+                else "check the audio track (or give --reference)"
+            ),
             confidence=0.0,
         )
     with progress.task("aligning", total=None):
@@ -619,7 +624,7 @@ def write_synced(subs: SubtitleFile, result: SyncResult, out: str | os.PathLike[
     that had to be clamped at zero."""
     if result.unchanged and subs.path is not None and Path(subs.path).exists():
         data = Path(subs.path).read_bytes()
-        target = Path(out)
+        target = check_output_path(out)
         tmp = target.with_name(f".{target.name}.part")
         try:
             tmp.write_bytes(data)

@@ -50,7 +50,8 @@ def solve_cpsat(inst: TalentInstance, *, time_limit: float | None = None, worker
     solver.parameters.num_workers = int(workers)
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        order_red = sorted(range(n), key=lambda s: solver.value(start[s]))
+        # a zero-length scene starting where another starts goes first (it lies where the model put it)
+        order_red = sorted(range(n), key=lambda s: (solver.value(start[s]), int(dur[s])))
         bound = int(np.ceil(solver.best_objective_bound - 1e-6))
     else:  # no schedule within the limit: report the given order with the trivial bound
         order_red = list(range(n))

@@ -35,7 +35,11 @@ class TalentConfig:
 
     ``time_limit`` in seconds (None: none); ``memory_mb`` caps the state table and heap of the exact search;
     ``ils_iters`` rounds of iterated local search for the first upper bound; ``chunk`` expansions between
-    clock checks; ``seed`` for the local search's perturbations.
+    clock checks; ``seed`` for the local search's perturbations. ``eager_bound`` says when a new state's full
+    bound is computed: 0 when it first reaches the front of the open list (every generated state is stored),
+    1 when it is generated (every generated state stored), 2 when it is generated and only states below the
+    incumbent are stored, the bounds of the others kept in a lossy cache of ``2**cache_bits`` entries
+    (default: the same states expanded in a fifth of the memory; 0 and 1 are kept for comparison).
     """
 
     time_limit: float | None = None
@@ -45,6 +49,8 @@ class TalentConfig:
     chunk: int = 5000
     seed: int = 0
     cpsat_workers: int = 1
+    eager_bound: Literal[0, 1, 2] = 2
+    cache_bits: int = 22
 
     def __post_init__(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -53,6 +59,11 @@ class TalentConfig:
             raise ConfigError(f"method must be 'dp' or 'cpsat', not {self.method!r}")
         if self.memory_mb < 16:
             raise ConfigError(f"memory_mb must be at least 16, not {self.memory_mb}")
+        if self.eager_bound not in (0, 1, 2) or not 4 <= self.cache_bits <= 28:
+            raise ConfigError(
+                "eager_bound must be 0, 1 or 2 and cache_bits 4..28, "
+                f"not {self.eager_bound} and {self.cache_bits}"
+            )
         if self.ils_iters < 0 or self.chunk < 1 or self.cpsat_workers < 1:
             raise ConfigError("ils_iters must be >= 0, chunk >= 1 and cpsat_workers >= 1")
 
@@ -266,6 +277,9 @@ def _search_front(
     e_next = np.zeros(qcap, dtype=np.int64)
     ctr = np.zeros(8, dtype=np.int64)
     ub_arr = np.array([ub], dtype=np.int64)
+    cbits = min(cfg.cache_bits, max(4, n))  # a few states only for small instances
+    c_key = np.full(1 << cbits, -1, dtype=np.int64)
+    c_val = np.zeros(1 << cbits, dtype=np.int64)
     K.dp_init(arr.full, tab, bhead, e_slot, e_g, e_next, ctr, np.int64(h0), np.int64(shift), np.int64(h0))
     status = "time_limit"
     with progress.task("talent search (states expanded)", total=None) as task:
@@ -274,7 +288,7 @@ def _search_front(
             code = K.dp_run(
                 n, m, arr.full, arr.sc, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sub_ptr,
                 arr.sub_idx, tab, bhead, e_slot, e_g, e_next, ctr, ub_arr, np.int64(h0),
-                np.int64(shift), cfg.chunk, int(cap * 0.7),
+                np.int64(shift), cfg.chunk, int(cap * 0.7), cfg.eager_bound, c_key, c_val,
             )  # fmt: skip
             task.advance(int(ctr[2]) - before)
             if code == K.EXHAUSTED:

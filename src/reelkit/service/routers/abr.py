@@ -600,7 +600,7 @@ async def stream_file(
     with ``~wall``, it runs on wall time.
     """
     rt = _runtime(state)
-    if not _FILE.match(file):
+    if not _FILE.fullmatch(file):
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
     if not _ensure_stream(rt, stream):
         raise HTTPException(503, "the sample stream is being built; retry in a minute", {"Retry-After": "10"})

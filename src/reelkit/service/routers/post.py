@@ -53,6 +53,7 @@ def _safe_name(name: str | None, default: str) -> str:
 
 
 async def _save(upload: UploadFile, folder: Path, default: str, limit: int) -> Path:
+    folder.mkdir()  # one folder per upload: media and subtitles with the same name never collide
     dest = folder / _safe_name(upload.filename, default)
     size = 0
     with dest.open("wb") as fh:
@@ -81,15 +82,18 @@ async def _run(
     sp = get_spec(spec)  # an unknown spec is a user error (400) before any upload is read
     folder = Path(tempfile.mkdtemp(prefix="reelkit-qc-"))
     try:
-        media_path = await _save(media, folder, "media.bin", _limit(state))
+        media_path = await _save(media, folder / "media", "media.bin", _limit(state))
         subs_path = None
         if subs is not None and subs.filename:
-            subs_path = await _save(subs, folder, "subtitles.srt", _limit(state))
+            subs_path = await _save(subs, folder / "subs", "subtitles.srt", _limit(state))
         async with _gate(state):
             try:
                 report = await run_in_threadpool(run_qc, media_path, subs=subs_path, spec=sp)
             except UserInputError as exc:
-                return None, str(exc).replace(str(folder) + "/", "")
+                msg = str(exc)
+                for sub in ("media", "subs"):
+                    msg = msg.replace(str(folder / sub) + "/", "")
+                return None, msg.replace(str(folder) + "/", "")
         return report, None
     finally:
         await run_in_threadpool(shutil.rmtree, folder, True)

@@ -3,27 +3,45 @@
 ``GET /produce/stripboard`` shows an upload form; ``POST /produce/stripboard`` (multipart ``file``) solves the
 schedule and shows the stripboard, or the errors naming each invalid field, or the conflicting constraints.
 ``POST /v1/produce/plan`` takes the production as JSON and answers the schedule (422 naming fields for an
-invalid production; 409 with ``conflicts`` when no schedule exists).
+invalid production; 409 with ``conflicts`` when no schedule exists); it needs the API token when reads are
+protected, like every read endpoint. The pages are off when the web pages are (or reads are protected).
+``time_limit`` is capped at ``MAX_TIME_LIMIT`` and at most ``MAX_CONCURRENT`` solves run at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from reelkit.errors import InfeasibleError, ReelkitError
 from reelkit.produce.production import ProductionFormatError, parse_production, parse_production_text
-from reelkit.service.deps import StateDep
+from reelkit.service.deps import ServiceState, StateDep, require_read
 
-__all__ = ["MAX_TIME_LIMIT", "router"]
+__all__ = ["MAX_CONCURRENT", "MAX_TIME_LIMIT", "router"]
 
 router = APIRouter()
 #: The longest a request may make the solver run (seconds).
 MAX_TIME_LIMIT = 30.0
 _MAX_UPLOAD = 2 * 1024 * 1024
+#: Solves running at once (each holds the solver's two workers for up to ``time_limit``).
+MAX_CONCURRENT = 2
+
+
+def _gate(state: ServiceState) -> asyncio.Semaphore:
+    """The app's solver semaphore (one per app, made on first use inside its event loop)."""
+    gate = state.extra.get("produce_semaphore")
+    if not isinstance(gate, asyncio.Semaphore):
+        gate = state.extra["produce_semaphore"] = asyncio.Semaphore(MAX_CONCURRENT)
+    return gate
+
+
+def _require_pages(state: ServiceState) -> None:
+    if not state.settings.web_ui or state.settings.protect_reads:
+        raise HTTPException(status_code=404, detail="the web pages are turned off on this server")
 
 
 def _solve(data_or_text: Any, time_limit: float, source: str) -> tuple[Any, Any]:
@@ -56,6 +74,7 @@ def _page(request: Request, state: StateDep, status: int = 200, **ctx: Any) -> R
 @router.get("/produce/stripboard", response_class=HTMLResponse, include_in_schema=False)
 def stripboard_form(request: Request, state: StateDep) -> Response:
     """The upload form."""
+    _require_pages(state)
     return _page(request, state)
 
 
@@ -69,12 +88,14 @@ async def stripboard_upload(
     """Schedule the uploaded production and show its stripboard (or what is wrong with it)."""
     from reelkit.produce.outputs import stripboard_fragment
 
+    _require_pages(state)
     raw = await file.read(_MAX_UPLOAD + 1)
     name = file.filename or "upload"
     if len(raw) > _MAX_UPLOAD:
         return _page(request, state, 413, error=f"{name}: larger than {_MAX_UPLOAD // 1024} KiB")
     try:
-        prod, schedule = await run_in_threadpool(_solve, raw, time_limit, name)
+        async with _gate(state):
+            prod, schedule = await run_in_threadpool(_solve, raw, time_limit, name)
     except ProductionFormatError as exc:
         return _page(request, state, 422, error=str(exc), fields=exc.fields, time_limit=time_limit)
     except InfeasibleError as exc:
@@ -87,14 +108,17 @@ async def stripboard_upload(
     return _page(request, state, board=board, time_limit=time_limit)
 
 
-@router.post("/v1/produce/plan", tags=["produce"])
-def plan(
+@router.post("/v1/produce/plan", tags=["produce"], dependencies=[Depends(require_read)])
+async def plan(
+    state: StateDep,
     production: Annotated[dict[str, Any], Body(description="The production file's content as JSON.")],
     time_limit: Annotated[float, Query(gt=0, le=MAX_TIME_LIMIT)] = 10.0,
 ) -> Response:
-    """The optimal (or best found) shooting schedule of a production."""
+    """The optimal (or best found) shooting schedule of a production (solved in the thread pool, at most
+    ``MAX_CONCURRENT`` at a time)."""
     try:
-        _, schedule = _solve(production, time_limit, "production")
+        async with _gate(state):
+            _, schedule = await run_in_threadpool(_solve, production, time_limit, "production")
     except ProductionFormatError as exc:
         return JSONResponse(
             {

@@ -6,6 +6,10 @@ of the next ``horizon`` chunks, a distribution over ``K`` throughputs. Backward 
 choosing each later chunk after its predecessor's outcome is known (closed loop, as Fugu's value iteration).
 The plan model: download time = size / throughput (the throughput is measured with the RTT, so it includes
 it), stall = max(download - buffer, 0), buffer capped at 60 s.
+
+``smooth_weight`` and ``rebuf_weight`` scale the QoE's switch and stall penalties *in the plan only* (scoring
+is unchanged): re-planning every chunk on noisy forecasts switches more often than any single plan intends,
+and a heavier planned switch cost offsets that.
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ from reelkit.stream.abr.ttp import (
     save_npz,
 )
 
-__all__ = ["StochasticMPC"]
+__all__ = ["TUNED_SMOOTH_WEIGHT", "StochasticMPC"]
+
+#: planned switch-cost multiplier that :meth:`StochasticMPC.train` gives its policy: chosen by nested
+#: cross-validation on training traces only (``benchmarks/tune_abr.py``; see benchmarks/RESULTS.d/abr.md)
+TUNED_SMOOTH_WEIGHT = 1.0
 
 
 @numba.njit(cache=True)
@@ -200,6 +208,8 @@ class StochasticMPC(AbrPolicy):
         epochs: int = 60,
         horizon: int = 20,
         max_lag: int = 20,
+        smooth_weight: float = TUNED_SMOOTH_WEIGHT,
+        rebuf_weight: float = 1.0,
         progress: Progress = SILENT,
     ) -> StochasticMPC:
         """Collect training-mode sessions on ``traces`` and fit the throughput distribution (seeded);
@@ -209,7 +219,7 @@ class StochasticMPC(AbrPolicy):
             ttp = ThroughputDistribution.fit(
                 sessions, epochs=epochs, seed=seed, max_lag=max_lag, progress=progress
             )
-        return cls(ttp, horizon=horizon)
+        return cls(ttp, horizon=horizon, smooth_weight=smooth_weight, rebuf_weight=rebuf_weight)
 
     def save(self, path: str | Path) -> None:
         meta = {

@@ -94,7 +94,10 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
     else:
         w = str(warmup).strip().lower()
         if w.endswith("%"):
-            frac = float(w[:-1]) / 100.0
+            try:
+                frac = float(w[:-1]) / 100.0
+            except ValueError:
+                raise ConfigError(f"warm-up {warmup!r}: expected a percentage such as 10%") from None
         else:
             m = re.match(r"^([0-9]*\.?[0-9]+)\s*([smhd])$", w)
             if not m:

@@ -325,6 +325,10 @@ def read_trace(path: str | Path, *, fmt: TraceFormat | None = None) -> RequestTr
     """Read a CSV, Parquet or oracleGeneral trace; bad input raises :class:`DataFormatError` naming
     file:line."""
     p = Path(path)
+    if p.is_dir():
+        raise DataFormatError(
+            "is a folder; give a trace file (.csv, .parquet or .oracleGeneral)", path=str(p)
+        )
     if not p.is_file():
         raise DataFormatError("no such trace file", path=str(p))
     kind = fmt or trace_format(p)

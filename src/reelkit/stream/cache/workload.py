@@ -16,6 +16,7 @@ synthetic workloads, release times (what a popularity forecast needs).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ __all__ = [
     "trace_from_events",
 ]
 
+#: The most views a synthetic trace may be asked for (about 3 GB of arrays while it is built).
+MAX_SYNTH_VIEWS = 50_000_000
 _TITLE_SHIFT = 24
 _REND_SHIFT = 18
 _MAX_CHUNKS = 1 << _REND_SHIFT
@@ -339,8 +342,31 @@ class SynthConfig:
     start_s: float = 1_700_000_000.0 - (1_700_000_000.0 % 86400.0)
 
     def __post_init__(self) -> None:
-        if self.days <= 0 or self.n_titles < 1 or self.views_per_day <= 0:
+        if not (0 < self.days < math.inf and self.n_titles >= 1 and 0 < self.views_per_day < math.inf):
             raise ConfigError("synth: days > 0, n_titles >= 1 and views_per_day > 0 are required")
+        if not all(
+            math.isfinite(v)
+            for v in (
+                self.zipf_s,
+                self.zipf_q,
+                self.releases_per_day,
+                self.release_views_mean,
+                self.release_sigma,
+                self.release_decay_days,
+                self.daily_amplitude,
+                self.peak_hour,
+                self.region_shuffle,
+                *self.timezones,
+                *self.region_weights,
+            )
+        ):
+            raise ConfigError("synth: every parameter must be a finite number")
+        views = self.days * (self.views_per_day + self.releases_per_day * self.release_views_mean)
+        if views > MAX_SYNTH_VIEWS:
+            raise ConfigError(
+                f"synth: about {views:.3g} views asked for; at most {MAX_SYNTH_VIEWS:.0e} "
+                "(fewer --days or --views-per-day)"
+            )
         if self.zipf_s <= 0 or self.zipf_q < 0:
             raise ConfigError("synth: zipf_s > 0 and zipf_q >= 0 are required")
         if len(self.timezones) != len(self.region_weights) or not self.timezones:
