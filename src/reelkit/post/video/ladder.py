@@ -424,9 +424,10 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
         row.pop("path", None)
     if dash and files:
         payload["dash_manifest"] = str(write_dash(files, out / "dash").relative_to(out))
-    curves: dict[str, Sequence[RDPoint]] = {f"{ladder.mode} ladder": ladder.rungs, "hull": ladder.hull}
+    curves: dict[str, Sequence[RDPoint]] = {"hull": ladder.hull}
     if ladder.fixed:
         curves["fixed (HLS)"] = [RDPoint(f.bitrate_kbps, f.vmaf) for f in ladder.fixed]
+    curves[f"{ladder.mode} ladder (rungs)"] = ladder.rungs  # drawn last, on top of the hull
     cand = [RDPoint(c.bitrate_kbps, c.vmaf) for c in ladder.candidates if c.spec.start_frame is None]
     plot_curves(curves, out / "rd.png", title=Path(ladder.source).name, points=cand)
     payload["plot"] = "rd.png"
