@@ -76,6 +76,7 @@ bench: setup-bench
 	$(PY) benchmarks/bench_talent.py
 	$(PY) benchmarks/bench_production.py
 	$(PY) benchmarks/bench_forecast.py
+	$(PY) benchmarks/assemble_results.py
 
 clean:
 	rm -rf $(VENV) .reelkit .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,3 @@
-# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session).
 """Pluggable executors for jobs made of independent tasks (encoding a catalog, simulation sweeps, training).
 
 A job is a picklable top-level function and a list of picklable task arguments; an :class:`Executor` runs

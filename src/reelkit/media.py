@@ -1,4 +1,3 @@
-# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session).
 """The one place that runs ffmpeg.
 
 reelkit uses the ffmpeg binary shipped by the ``imageio-ffmpeg`` wheel (built with libx264 and libvmaf), so no

@@ -282,3 +282,12 @@ def test_fugu_planning_weights_round_trip_and_act(tiny_fugu_model: Path, tmp_pat
     switches_heavy = sum(simulate(again, synthetic_trace(s), video).switches for s in range(3))
     assert switches_heavy <= switches_base
     assert switches_heavy <= 3  # staying put is almost always worth 50x the switch cost
+
+
+def test_shipped_model_uses_the_tuned_planner_weight() -> None:
+    from reelkit.stream.abr.stochastic import TUNED_SMOOTH_WEIGHT
+
+    pol = make_policy("best")
+    assert isinstance(pol, StochasticMPC)
+    assert pol.smooth_weight == TUNED_SMOOTH_WEIGHT
+    assert pol.rebuf_weight == 1.0

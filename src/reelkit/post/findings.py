@@ -1,4 +1,3 @@
-# READ FIRST: /work/PARALLEL_RULES.md (rules for the engineers working in parallel this session).
 """Findings of quality control, shared by the audio, subtitle and video checks and the QC report."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ __all__ = ["TUNED_SMOOTH_WEIGHT", "StochasticMPC"]
 
 #: planned switch-cost multiplier that :meth:`StochasticMPC.train` gives its policy: chosen by nested
 #: cross-validation on training traces only (``benchmarks/tune_abr.py``; see benchmarks/RESULTS.d/abr.md)
-TUNED_SMOOTH_WEIGHT = 1.0
+TUNED_SMOOTH_WEIGHT = 3.0
 
 
 @numba.njit(cache=True)
