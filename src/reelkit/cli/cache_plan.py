@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reelkit._files import replace_file
 from reelkit.cli.common import console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError, DataFormatError
 
@@ -53,7 +54,7 @@ def _write_plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     finally:
         plt.close(fig)
         if os.path.exists(tmp):

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reelkit._files import replace_file
 from reelkit.cli.common import console, emit_json, parse_params, print_table, progress_for
 from reelkit.errors import ConfigError
 
@@ -150,7 +151,7 @@ def _write_plot(results: list[Any], bounds: list[Any], path: Path, title: str) -
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     finally:
         plt.close(fig)
         if os.path.exists(tmp):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from reelkit._files import replace_file
 from reelkit.errors import ConfigError, MediaError, ToolError
 
 __all__ = ["Audio", "read_audio", "write_audio_file"]
@@ -137,7 +138,7 @@ def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int)
     os.close(fd)
     try:
         soundfile.write(tmp_name, x, sample_rate, subtype="PCM_24", format=ext[1:].upper())
-        os.replace(tmp_name, out)
+        replace_file(tmp_name, out)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
     return out

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from reelkit._files import replace_file
 from reelkit.errors import ConfigError, ReelkitError
 from reelkit.post.findings import Finding, Severity, timecode
 from reelkit.post.loudness import LoudnessResult, Meter
@@ -779,7 +780,7 @@ def write_report(report: QCReport, path: str | Path, render: Callable[[QCReport]
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, out)
+        replace_file(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return out

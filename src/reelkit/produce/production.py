@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from reelkit._files import replace_file
 from reelkit.errors import ConfigError, DataFormatError
 
 __all__ = [
@@ -504,7 +505,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, p)
+        replace_file(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

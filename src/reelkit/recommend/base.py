@@ -30,6 +30,7 @@ import pandas as pd
 import pydantic
 import scipy.sparse as sp
 
+from reelkit._files import replace_file
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, ModelFormatError, NotFittedError, UnknownIdError
 from reelkit.progress import SILENT, Progress
@@ -463,7 +464,7 @@ class Recommender(ABC):
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)  # type: ignore[arg-type]
-            os.replace(tmp, path)
+            replace_file(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reelkit._files import replace_file
 from reelkit.errors import ConfigError
 from reelkit.executor import Executor, SerialExecutor
 from reelkit.progress import SILENT, Progress
@@ -158,7 +159,7 @@ def plot_comparison(
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=90, format="png")
-        os.replace(tmp, p)
+        replace_file(tmp, p)
     finally:
         plt.close(fig)
         if os.path.exists(tmp):

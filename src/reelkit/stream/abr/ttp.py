@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reelkit._files import replace_file
 from reelkit.errors import ModelFormatError
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.algos import RobustMPC
@@ -208,7 +209,7 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, ob
             payload = {"meta_json": np.array(json.dumps(meta, sort_keys=True)), **arrays}
             np.savez(fh, **payload)  # type: ignore[arg-type]
         os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
+        replace_file(tmp, p)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from reelkit._files import replace_file
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
 
 __all__ = [
@@ -388,7 +389,7 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
                 import pyarrow.parquet as pq
 
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        os.replace(tmp, p)
+        replace_file(tmp, p)
     finally:
         if tmp.exists():
             tmp.unlink()
