@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Literal, Protocol, TypeVar
 
 from reelkit.progress import SILENT, Progress
 
-__all__ = ["Executor", "LocalExecutor", "SerialExecutor", "default_executor"]
+__all__ = ["Executor", "LocalExecutor", "SerialExecutor"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -80,14 +80,7 @@ class LocalExecutor:
         results: list[R | None] = [None] * len(items)
         with progress.task(description, total=len(items)) as bar, pool_cls(max_workers=workers) as pool:
             futures: dict[Future[R], int] = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            from concurrent.futures import as_completed
-
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 bar.advance()
         return results  # type: ignore[return-value]
-
-
-def default_executor(workers: int | None = None) -> Executor:
-    """The executor library calls use when none is given: a local process pool."""
-    return LocalExecutor(workers)

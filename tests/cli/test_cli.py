@@ -8,18 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reelkit.cli import main
 from reelkit.testing import synthetic_dataset
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from reelkit.testing.cli import run_cli as run
 
 
 @pytest.fixture(scope="module")

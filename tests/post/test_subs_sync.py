@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.cli import main
 from reelkit.errors import SyncRefusedError
 from reelkit.post.subs import (
     SyncOptions,
@@ -20,6 +19,7 @@ from reelkit.post.subs import (
     write_synced,
 )
 from reelkit.post.subs.synth import SynthCue, to_srt
+from reelkit.testing.cli import run_cli as run
 
 needs_espeak = pytest.mark.skipif(not synth.have_espeak(), reason="espeak-ng is not installed")
 _NTSC = 24000 / 1001
@@ -42,16 +42,6 @@ def _write(path: Path, cues: list[SynthCue]) -> Path:
 
 def _starts(sub_path: Path) -> np.ndarray:
     return np.array([c.start_s for c in load_subtitles(sub_path).cues])
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_non_speech_cues_are_recognised() -> None:

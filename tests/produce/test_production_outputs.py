@@ -9,7 +9,6 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from reelkit.cli import main
 from reelkit.produce.generator import generate_production
 from reelkit.produce.outputs import (
     person_calendar,
@@ -25,16 +24,7 @@ from reelkit.produce.production import (
     production_to_data,
 )
 from reelkit.produce.shoot import SolveOptions, check_schedule, plan_shoot
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from reelkit.testing.cli import run_cli as run
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reelkit.cli import main
+from reelkit.testing.cli import run_cli as run
 
 TINY_DAT = "tiny\n4\n3\n1 0 1 0 1\n1 1 0 1 2\n0 1 1 0 3\n1 2 3 1\n"
 KEYS = {"total_cost", "holding_cost", "optimal", "lower_bound", "order"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

@@ -49,12 +49,17 @@ def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str,
     return code, out, err
 
 
+def _simulate(
+    capsys: pytest.CaptureFixture[str], traces: Path, video: Path, *extra: str
+) -> tuple[int, str, str]:
+    """``reelkit abr simulate --traces TRACES --video VIDEO EXTRA...``."""
+    return _run(capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(video), *extra])
+
+
 @pytest.mark.parametrize("algo", ["robustmpc", "bba", "best"])
 def test_simulate_json(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], algo: str) -> None:
     traces, video = inputs
-    code, out, _ = _run(
-        capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(video), "--algo", algo, "--json"]
-    )
+    code, out, _ = _simulate(capsys, traces, video, "--algo", algo, "--json")
     assert code == 0
     doc = json.loads(out)
     assert set(doc) >= KEYS and doc["algo"] == algo and doc["traces"] == 3
@@ -66,22 +71,7 @@ def test_simulate_qoe_variants_differ(capsys: pytest.CaptureFixture[str], inputs
     traces, video = inputs
     vals = []
     for q in ("lin", "log", "hd"):
-        code, out, _ = _run(
-            capsys,
-            [
-                "abr",
-                "simulate",
-                "--traces",
-                str(traces),
-                "--video",
-                str(video),
-                "--algo",
-                "bba",
-                "--qoe",
-                q,
-                "--json",
-            ],
-        )
+        code, out, _ = _simulate(capsys, traces, video, "--algo", "bba", "--qoe", q, "--json")
         assert code == 0
         vals.append(json.loads(out)["qoe_per_chunk_mean"])
     assert len(set(vals)) == 3
@@ -146,22 +136,7 @@ def test_optimal_and_train(
         ],
     )
     assert code == 0 and model.is_file()
-    code, out, _ = _run(
-        capsys,
-        [
-            "abr",
-            "simulate",
-            "--traces",
-            str(traces),
-            "--video",
-            str(video),
-            "--algo",
-            "fugu",
-            "--model",
-            str(model),
-            "--json",
-        ],
-    )
+    code, out, _ = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(model), "--json")
     assert code == 0 and json.loads(out)["traces"] == 3
 
 
@@ -169,40 +144,19 @@ def test_bad_inputs_exit_2(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
 ) -> None:
     traces, video = inputs
-    code, _, err = _run(
-        capsys,
-        [
-            "abr",
-            "simulate",
-            "--traces",
-            str(tmp_path / "nope"),
-            "--video",
-            str(video),
-            "--algo",
-            "bba",
-            "--json",
-        ],
-    )
+    code, _, err = _simulate(capsys, tmp_path / "nope", video, "--algo", "bba", "--json")
     assert code == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
-    code, _, err = _run(
-        capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(video), "--algo", "xyz"]
-    )
+    code, _, err = _simulate(capsys, traces, video, "--algo", "xyz")
     assert code == 2 and "unknown ABR algorithm 'xyz'" in err
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "t").write_text("0 1.0\n1 2.0\n2 oops\n")
-    code, _, err = _run(
-        capsys, ["abr", "simulate", "--traces", str(bad), "--video", str(video), "--algo", "bba"]
-    )
+    code, _, err = _simulate(capsys, bad, video, "--algo", "bba")
     assert code == 2 and f"{bad / 't'}:3:" in err
     (bad / "t").write_text("")
-    code, _, err = _run(
-        capsys, ["abr", "simulate", "--traces", str(bad), "--video", str(video), "--algo", "bba"]
-    )
+    code, _, err = _simulate(capsys, bad, video, "--algo", "bba")
     assert code == 2 and "empty" in err
-    code, _, err = _run(
-        capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(tmp_path), "--algo", "bba"]
-    )
+    code, _, err = _simulate(capsys, traces, tmp_path, "--algo", "bba")
     assert code == 2 and "video_size" in err
     code, _, err = _run(
         capsys,
@@ -220,19 +174,7 @@ def test_bad_inputs_exit_2(
         ],
     )
     assert code == 2
-    code, _, err = _run(
-        capsys,
-        [
-            "abr",
-            "simulate",
-            "--traces",
-            str(traces),
-            "--video",
-            str(video),
-            "--algo",
-            "fugu",
-            "--model",
-            str(tmp_path / "missing.npz"),
-        ],
+    code, _, err = _simulate(
+        capsys, traces, video, "--algo", "fugu", "--model", str(tmp_path / "missing.npz")
     )
     assert code == 2 and "does not exist" in err

@@ -10,61 +10,23 @@ import pytest
 
 from reelkit.cli import main
 from reelkit.stream.cache import read_trace, simulate
+from reelkit.testing.cli import run_cli as run
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+SYNTH_ARGS = ("--seed", "3", "--days", "2", "--titles", "300", "--views-per-day", "3000", "--json")
 
 
 @pytest.fixture(scope="module")
 def synth_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cache") / "synth.parquet"
     try:
-        main(
-            [
-                "cache",
-                "synth",
-                "-o",
-                str(out),
-                "--seed",
-                "3",
-                "--days",
-                "2",
-                "--titles",
-                "300",
-                "--views-per-day",
-                "3000",
-                "--json",
-            ]
-        )
+        main(["cache", "synth", "-o", str(out), *SYNTH_ARGS])
     except SystemExit as exc:
         assert not exc.code
     return out
 
 
 def test_synth_is_seeded(synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys,
-        "cache",
-        "synth",
-        "-o",
-        str(tmp_path / "again.parquet"),
-        "--seed",
-        "3",
-        "--days",
-        "2",
-        "--titles",
-        "300",
-        "--views-per-day",
-        "3000",
-        "--json",
-    )
+    code, out, _ = run(capsys, "cache", "synth", "-o", str(tmp_path / "again.parquet"), *SYNTH_ARGS)
     assert code == 0
     info = json.loads(out)
     assert info["regions"] == 3 and info["titles"] == 300

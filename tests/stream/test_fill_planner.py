@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from reelkit.errors import ConfigError
-from reelkit.stream.cache import SynthConfig, simulate, synthesize
+from reelkit.stream.cache import RequestTrace, SynthConfig, simulate, synthesize
 from reelkit.stream.fill import (
     FillConfig,
     FillPlanner,
@@ -147,14 +147,11 @@ def test_parse_rate_and_window() -> None:
 
 
 @pytest.fixture(scope="module")
-def synth() -> object:
+def synth() -> RequestTrace:
     return synthesize(SynthConfig(seed=1, days=12, n_titles=200, views_per_day=2000)).trace
 
 
-def test_oracle_fill_beats_the_model_and_compare_is_consistent(synth: object) -> None:
-    from reelkit.stream.cache import RequestTrace
-
-    assert isinstance(synth, RequestTrace)
+def test_oracle_fill_beats_the_model_and_compare_is_consistent(synth: RequestTrace) -> None:
     cap = int(0.05 * synth.working_set_bytes())
     cfg = FillConfig(capacity_bytes=cap)
     res = compare_fill(synth, cfg, train_days=7, policies=("lru", "s3fifo"))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
 TracesOpt = Annotated[
@@ -18,7 +18,6 @@ VideoOpt = Annotated[
     typer.Option("--video", help="Folder with video_size_<level> files (and a *ladder*.json), or an MPD."),
 ]
 QoeOpt = Annotated[str, typer.Option("--qoe", help="QoE metric: lin, log or hd.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 BitratesOpt = Annotated[
     str | None,
     typer.Option("--bitrates", help="Ladder in kbps (e.g. 300,750,1200) when the folder has none."),
@@ -122,15 +121,18 @@ def compare_cmd(
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
     from reelkit.stream.abr.registry import make_policy
 
-    for n in names:  # fail fast on unknown names and missing models, before any simulation
-        if n.lower() not in ("optimal", "opt"):
-            make_policy(n, model=model if n.lower() in ("fugu", "best") else None)
+    # fail fast on unknown names and missing models, before any simulation; each model is loaded once
+    policies = {
+        i: make_policy(n, model=model if n.lower() in ("fugu", "best") else None)
+        for i, n in enumerate(names)
+        if n.lower() not in ("optimal", "opt")
+    }
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
-    results = []
     with progress_for(not json_out) as prog:
-        for n in names:
-            m = model if n.lower() in ("fugu", "best") else None
-            results.append(run_algorithm(n, trs, vid, model=m, qoe=qoe, config=cfg, progress=prog))
+        results = [
+            run_algorithm(n, trs, vid, qoe=qoe, config=cfg, progress=prog, policy=policies.get(i))
+            for i, n in enumerate(names)
+        ]
     summaries = [r.summary() | {"seconds": r.seconds} for r in results]
     plot_path = None
     if plot is not None:

@@ -10,10 +10,8 @@ from typing import Annotated
 
 import typer
 
-from reelkit.cli.common import emit_json, err_console, print_table
+from reelkit.cli.common import JsonOpt, emit_json, err_console, print_table
 from reelkit.errors import ConfigError
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _ladder(text: str | None, small: bool) -> tuple[object, ...]:
@@ -93,11 +91,10 @@ def package_cmd(
             max_duration_s=cut,
             overwrite=overwrite,
         )
+    means = stream.sizes.mean(axis=1)
     info = stream.to_json()
     info.pop("sizes")
-    info.update(
-        folder=str(out), segments=stream.n_segments, mean_segment_bytes=stream.sizes.mean(axis=1).round()
-    )
+    info.update(folder=str(out), segments=stream.n_segments, mean_segment_bytes=means.round())
     if json_out:
         emit_json(info)
         return
@@ -106,7 +103,7 @@ def package_cmd(
         ["level", "size", "kbps", "mean segment bytes", "measured kbps"],
         [
             (i, f"{r.width}x{r.height}", r.bitrate_kbps, int(m), m * 8 / segment / 1000)
-            for i, (r, m) in enumerate(zip(stream.renditions, stream.sizes.mean(axis=1), strict=True))
+            for i, (r, m) in enumerate(zip(stream.renditions, means, strict=True))
         ],
     )
 

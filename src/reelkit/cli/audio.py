@@ -9,12 +9,11 @@ from typing import Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
-from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
 __all__ = ["register"]
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 VadChoice = Literal["silero", "webrtc", "none"]
 
 

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from reelkit._files import replace_file
-from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.cli.cache_sim import TraceOpt, _gb, _save_figure, _split
+from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError, DataFormatError
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _gb(n: float) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:,.2f} {unit}"
-    return f"{n:,.0f} B"
-
-
-def _split(text: str, what: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise ConfigError(f"{what}: give a comma-separated list")
-    return items
 
 
 def _write_plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
@@ -49,20 +31,11 @@ def _write_plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        replace_file(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _save_figure(fig, path)
 
 
 def plan_cmd(
-    trace: Annotated[Path, typer.Option("--trace", help="Request trace: .csv, .parquet or .oracleGeneral.")],
+    trace: TraceOpt,
     capacity: Annotated[str, typer.Option("--capacity", help="Disk size: 50GB, 500MiB, bytes, or 5%.")],
     fill_window: Annotated[
         str, typer.Option("--fill-window", help="Nightly fill window, local to the trace's clock (UTC).")
@@ -97,7 +70,7 @@ def plan_cmd(
 
     window = parse_fill_window(fill_window)
     rate = parse_rate(fill_rate)
-    policies = [make_policy(p).name for p in _split(compare, "--compare")]
+    policies = [make_policy(p).name for p in _split(compare, "--compare", example="")]
     if any(make_policy(p).offline for p in policies):
         raise ConfigError("--compare: give reactive policies; belady-size and the bound are always added")
     if plot is not None and plot.suffix.lower() != ".png":
@@ -275,7 +248,7 @@ def advise_cmd(
     cfg = AdviceConfig()
     if ladder is not None:
         try:
-            rungs = tuple(float(b) for b in _split(ladder, "--ladder"))
+            rungs = tuple(float(b) for b in _split(ladder, "--ladder", example=""))
         except ValueError:
             raise ConfigError(f"--ladder {ladder!r}: expected numbers such as 300,750,1200") from None
         cfg = AdviceConfig(ladder_kbps=rungs)

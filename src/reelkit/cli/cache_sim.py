@@ -10,11 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from reelkit._files import replace_file
-from reelkit.cli.common import console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
 from reelkit.errors import ConfigError
 
 TraceOpt = Annotated[Path, typer.Option("--trace", help="Request trace: .csv, .parquet or .oracleGeneral.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 WarmupOpt = Annotated[
     str,
     typer.Option(
@@ -29,19 +28,37 @@ ParamOpt = Annotated[
 ]
 
 
-def _gb(n: int) -> str:
+def _gb(n: float) -> str:
     """Bytes in the largest unit that keeps the number readable (SI units, as capacities are written)."""
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:,.2f} {unit}"
-    return f"{n} B"
+    return f"{n:,.0f} B"
 
 
-def _split(text: str, what: str) -> list[str]:
+def _split(text: str, what: str, example: str = "lru,arc,s3fifo") -> list[str]:
+    """Non-empty comma-separated items; ``example`` (if any) goes into the error message."""
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
-        raise ConfigError(f"{what}: give a comma-separated list, e.g. lru,arc,s3fifo")
+        hint = f", e.g. {example}" if example else ""
+        raise ConfigError(f"{what}: give a comma-separated list{hint}")
     return items
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    """Write ``fig`` to ``path`` as a PNG atomically (temp file + replace), then close it."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110)
+        replace_file(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def simulate_cmd(
@@ -146,16 +163,7 @@ def _write_plot(results: list[Any], bounds: list[Any], path: Path, title: str) -
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="outside right center")
     fig.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        replace_file(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _save_figure(fig, path)
 
 
 def compare_cmd(

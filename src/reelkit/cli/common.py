@@ -7,9 +7,10 @@ import math
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -26,6 +27,7 @@ from reelkit.errors import ConfigError
 from reelkit.progress import ProgressTask
 
 __all__ = [
+    "JsonOpt",
     "RichProgress",
     "console",
     "emit_json",
@@ -34,6 +36,9 @@ __all__ = [
     "print_table",
     "progress_for",
 ]
+
+#: The ``--json`` switch every reporting command takes.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)

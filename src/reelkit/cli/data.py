@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from reelkit.cli.common import console, emit_json, print_table, progress_for
-from reelkit.cli.recommend import ColumnsOpt, JsonOpt, SepOpt
+from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
+from reelkit.cli.recommend import ColumnsOpt, SepOpt
 
 app = typer.Typer(help="Fetch, generate and inspect datasets.", no_args_is_help=True)
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import JsonOpt, emit_json, parse_params, print_table, progress_for
 from reelkit.cli.inputs import parse_columns
-from reelkit.cli.recommend import ColumnsOpt, JsonOpt, ParamOpt, SepOpt, model_class
+from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, model_class
 from reelkit.errors import ConfigError
 
 

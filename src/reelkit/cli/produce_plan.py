@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds.")]
 
 crew_group = typer.Typer(help="Crew and cast matching for a production.", no_args_is_help=True)

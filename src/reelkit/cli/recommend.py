@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
 from reelkit.cli.inputs import read_data
 from reelkit.errors import ConfigError
 
@@ -23,7 +23,6 @@ SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator (auto
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ModelFileOpt = Annotated[Path, typer.Option("--model-file", "-m", help="A model saved by 'reelkit train'.")]
 
 

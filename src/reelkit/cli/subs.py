@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from reelkit.cli.common import console, emit_json, err_console, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
 from reelkit.errors import SyncRefusedError
 
 __all__ = ["group", "register"]
@@ -17,7 +17,6 @@ group = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Text encoding of the subtitle files (detected by default)."),

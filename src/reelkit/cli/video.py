@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import console, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
 __all__ = ["group", "register"]
@@ -16,8 +16,6 @@ __all__ = ["group", "register"]
 group = typer.Typer(
     help="Video: quality (VMAF, PSNR, SSIM), per-title and shot-based ladders, QC.", no_args_is_help=True
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _floats(text: str, what: str) -> list[float]:

@@ -23,10 +23,10 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,9 @@ from reelkit.errors import ConfigError, ReelkitError
 from reelkit.post.findings import Finding, Severity, timecode
 from reelkit.post.loudness import LoudnessResult, Meter
 from reelkit.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from reelkit.media import MediaInfo
 
 __all__ = [
     "SPECS",
@@ -616,14 +619,14 @@ def _subtitle_findings(
     return out
 
 
-def _video_findings(media: Path, notes: list[str]) -> list[Finding]:
+def _video_findings(media: Path, info: MediaInfo, notes: list[str]) -> list[Finding]:
     try:
         from reelkit.post.video import video_qc
     except ImportError:
         notes.append("video checks skipped: the video module (reelkit.post.video) is not installed")
         return []
     try:
-        return list(video_qc(media))
+        return list(video_qc(media, info=info))
     except ReelkitError as exc:
         notes.append(f"video checks failed: {exc}")
         return []
@@ -720,9 +723,10 @@ def run_qc(
         if opt.video and audio.path is not None and media_p.suffix.lower() not in (".wav", ".flac"):
             from reelkit import media as media_mod
 
-            has_video = bool(media_mod.probe(media_p).video)
+            info = media_mod.probe(media_p)
+            has_video = bool(info.video)
             if has_video:
-                findings.extend(_video_findings(media_p, notes))
+                findings.extend(_video_findings(media_p, info, notes))
         bar.advance()
         if subs_p is not None:
             findings.extend(_subtitle_findings(subs_p, activity, audio.duration_s, opt, notes))
@@ -784,9 +788,3 @@ def write_report(report: QCReport, path: str | Path, render: Callable[[QCReport]
     finally:
         Path(tmp).unlink(missing_ok=True)
     return out
-
-
-def with_findings(report: QCReport, extra: Iterable[Finding]) -> QCReport:
-    """A copy of ``report`` with more findings (kept sorted by time)."""
-    merged = sorted([*report.findings, *extra], key=lambda f: f.start_s)
-    return replace(report, findings=tuple(merged))

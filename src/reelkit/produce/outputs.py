@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ import icalendar
 import jinja2
 from markupsafe import Markup
 
-from reelkit.produce.production import Production, atomic_write_text
+from reelkit.produce.production import Production, atomic_write_bytes, atomic_write_text
 from reelkit.produce.shoot import Schedule
 
 __all__ = [
@@ -53,6 +54,7 @@ CSV_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
     folder = resources.files("reelkit.produce").joinpath("templates")
     return jinja2.Environment(
@@ -221,8 +223,6 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     sb = atomic_write_text(out / "stripboard.html", stripboard_html(schedule, production))
     cals: dict[str, Path] = {}
     used: set[str] = set()
-    from reelkit.produce.production import atomic_write_bytes
-
     for call in schedule.people:
         if not call.work_days:
             continue

@@ -431,6 +431,13 @@ def parse_production(data: Any, *, source: str | None = None) -> Production:
     return prod
 
 
+def _yaml_error(exc: yaml.YAMLError, source: str) -> ProductionFormatError:
+    """The error for invalid YAML, naming ``source`` and the line when the parser knows it."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}" if mark is not None else source
+    return ProductionFormatError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=where)
+
+
 def read_structured(path: str | Path) -> Any:
     """Parsed YAML or JSON (by extension; YAML otherwise, which also reads JSON)."""
     p = Path(path)
@@ -451,9 +458,7 @@ def read_structured(path: str | Path) -> Any:
     except json.JSONDecodeError as exc:
         raise ProductionFormatError(f"invalid JSON: {exc.msg}", path=f"{p}:{exc.lineno}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
-        raise ProductionFormatError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=where) from None
+        raise _yaml_error(exc, str(p)) from None
 
 
 def load_production(path: str | Path) -> Production:
@@ -466,9 +471,7 @@ def parse_production_text(text: str | bytes, *, source: str = "upload") -> Produ
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise ProductionFormatError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=where) from None
+        raise _yaml_error(exc, source) from None
     return parse_production(data, source=source)
 
 
@@ -502,9 +505,6 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
         replace_file(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -169,6 +169,11 @@ def hold_probability(
     return ok / config.sessions, median, stall / config.sessions
 
 
+def _download_s(size_bytes: float, mbps: float) -> float:
+    """Seconds to download ``size_bytes`` at 95% of ``mbps`` (at least 1 byte/s)."""
+    return size_bytes / max(mbps * 1e6 / 8.0 * 0.95, 1.0)
+
+
 @dataclass(frozen=True)
 class TitleAdvice:
     """The advice for one title."""
@@ -230,7 +235,7 @@ def advise(
         p_now, med, _ = prob(hour, level, t.duration_s)
         median_now = med
         size_bytes = kbps * 1000.0 / 8.0 * t.duration_s
-        dl_now = size_bytes / max(med * 1e6 / 8.0 * 0.95, 1.0)
+        dl_now = _download_s(size_bytes, med)
         best = None
         for lv in range(level, -1, -1):
             if prob(hour, lv, t.duration_s)[0] >= cfg.confidence:
@@ -253,7 +258,7 @@ def advise(
                 if len(profile.samples_at(h, cfg.hour_window, cfg.min_samples, widen=False)) == 0:
                     continue  # no measurements around that hour: nothing to promise
                 p, m, _ = prob(h, level, t.duration_s)
-                if p >= cfg.confidence or size_bytes / max(m * 1e6 / 8.0 * 0.95, 1.0) <= cfg.deadline_s:
+                if p >= cfg.confidence or _download_s(size_bytes, m) <= cfg.deadline_s:
                     better = h
                     break
             where = f"around {better:02d}:00" if better is not None else "on a faster network (none seen yet)"

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
+from reelkit.stream.cache._kernels import _push_head, _unlink
 from reelkit.stream.forecast import (
     DAY_S,
     ForecastConfig,
@@ -225,37 +226,6 @@ def _greedy_fill(
 
 
 @numba.njit(cache=True)
-def _lru_unlink(
-    o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]
-) -> None:
-    p = prev[o]
-    n = nxt[o]
-    if p >= 0:
-        nxt[p] = n
-    else:
-        st[0] = n
-    if n >= 0:
-        prev[n] = p
-    else:
-        st[1] = p
-    prev[o] = -1
-    nxt[o] = -1
-
-
-@numba.njit(cache=True)
-def _lru_push(
-    o: int, prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64]
-) -> None:
-    prev[o] = -1
-    nxt[o] = st[0]
-    if st[0] >= 0:
-        prev[st[0]] = o
-    st[0] = o
-    if st[1] < 0:
-        st[1] = o
-
-
-@numba.njit(cache=True)
 def _lru_trim(
     cap: float,
     sizes: npt.NDArray[np.int64],
@@ -267,7 +237,7 @@ def _lru_trim(
     """Evict from the LRU tail until the reactive part holds at most ``cap`` bytes (``st[2]`` = used)."""
     while st[2] > cap and st[1] >= 0:
         t = st[1]
-        _lru_unlink(t, prev, nxt, st)
+        _unlink(prev, nxt, st, 0, t)
         inres[t] = False
         st[2] -= sizes[t]
 
@@ -293,8 +263,8 @@ def _run_day(
             continue
         if inres[o]:
             hits[k] = True
-            _lru_unlink(o, prev, nxt, st)
-            _lru_push(o, prev, nxt, st)
+            _unlink(prev, nxt, st, 0, o)
+            _push_head(prev, nxt, st, 0, o)
             continue
         if pinned[o]:  # on its way but not yet arrived: served from the backbone, not cached twice
             continue
@@ -305,7 +275,7 @@ def _run_day(
         if st[2] > res_cap:
             _lru_trim(res_cap, sizes, inres, prev, nxt, st)
         inres[o] = True
-        _lru_push(o, prev, nxt, st)
+        _push_head(prev, nxt, st, 0, o)
 
 
 class _Cache:
@@ -336,7 +306,7 @@ class _Cache:
         self.arrival[plan.pinned] = -np.inf
         # objects now pinned leave the reactive part (they are held by the plan)
         for o in plan.pinned[self.inres[plan.pinned]]:
-            _lru_unlink(int(o), self.prev, self.nxt, self.st)
+            _unlink(self.prev, self.nxt, self.st, 0, int(o))
             self.inres[o] = False
             self.st[2] -= sizes[o]
         fetched = np.cumsum(sizes[plan.added].astype(np.float64))

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit.errors import ConfigError, SyncRefusedError
-from reelkit.post.subs.align import ActivityReference, _c_at, offset_scores, split_fit
+from reelkit.post.subs.align import ActivityReference, _c_at, cue_scores, offset_scores, split_fit
 from reelkit.post.subs.io import Cue, SubtitleFile, check_output_path, load_subtitles, write_subtitles
 from reelkit.post.subs.nonspeech import cue_weights
 from reelkit.post.vad import SpeechActivity, speech_activity
@@ -203,12 +203,7 @@ def _best_offset(
 
 
 def _exact_score(ref: ActivityReference, cum: F64, c: _Cues, scale: float, offsets: F64) -> float:
-    return float(
-        np.sum(
-            c.weights
-            * (_c_at(ref, cum, scale * c.ends + offsets) - _c_at(ref, cum, scale * c.starts + offsets))
-        )
-    )
+    return float(np.sum(cue_scores(ref, cum, c.starts, c.ends, c.weights, scale, offsets)))
 
 
 def _refine_offset(

@@ -395,12 +395,31 @@ def per_title_ladder(
     hull = convex_hull([RDPoint(r.bitrate_kbps, r.vmaf, r) for r in results])
     rungs = select_rungs(hull, rule)
     ladder = Ladder(str(source), W, H, "title", results, hull, rungs)
+    return finish_ladder(
+        ladder, source, codec, preset, compare_fixed=compare_fixed, out_dir=out_dir, dash=dash, **kw
+    )
+
+
+def finish_ladder(
+    ladder: Ladder,
+    source: str | Path,
+    codec: Literal["x264", "x265"],
+    preset: str,
+    *,
+    compare_fixed: bool,
+    out_dir: str | Path | None,
+    dash: bool,
+    **kw: Any,
+) -> Ladder:
+    """With ``compare_fixed``, encode the fixed ladder and set the BD-rates of the rungs and the hull against
+    it; with ``out_dir``, write the outputs (:func:`write_outputs`). ``kw`` goes to :func:`run_encodes`."""
     if compare_fixed:
+        W, H = ladder.width, ladder.height
         fixed = run_encodes(source, fixed_ladder_specs(W, H, codec, preset), description="fixed ladder", **kw)
         ladder.fixed = fixed
         fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in fixed]
-        ladder.bd_rate_vs_fixed = safe_bd_rate(fixed_pts, rungs)
-        ladder.bd_rate_hull_vs_fixed = safe_bd_rate(fixed_pts, hull)
+        ladder.bd_rate_vs_fixed = safe_bd_rate(fixed_pts, ladder.rungs)
+        ladder.bd_rate_hull_vs_fixed = safe_bd_rate(fixed_pts, ladder.hull)
     if out_dir is not None:
         write_outputs(ladder, out_dir, dash=dash)
     return ladder
@@ -412,9 +431,8 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    for i, p in enumerate(ladder.rungs):
+    for i, (p, row) in enumerate(zip(ladder.rungs, ladder.rung_rows(), strict=True)):
         src = p.ref.path if isinstance(p.ref, EncodeResult) else p.ref["path"]
-        row = ladder.rung_rows()[i]
         name = f"rung{i}_{row['width']}x{row['height']}_{math.floor(p.rate)}k.mp4"
         shutil.copyfile(src, out / name)
         files.append(out / name)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reelkit.errors import ConfigError, MediaError
-from reelkit.media import probe, run_ffmpeg
+from reelkit.media import MediaInfo, probe, run_ffmpeg
 from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
@@ -121,13 +121,17 @@ def _inside(t: float, segments: Iterable[tuple[float, float]]) -> bool:
     return any(a - 1e-6 <= t < b - 1e-6 for a, b in segments)
 
 
-def video_qc(path: str | Path, options: QCOptions | None = None) -> list[Finding]:
-    """Run the video checks on ``path`` and return the findings, sorted by time then kind.
+def video_qc(
+    path: str | Path, options: QCOptions | None = None, *, info: MediaInfo | None = None
+) -> list[Finding]:
+    """Run the video checks on ``path`` and return the findings, sorted by time then kind (``info``: the
+    file's probe when the caller has it already).
 
     Raises :class:`~reelkit.errors.MediaError` when the file is missing, unreadable or has no video stream.
     """
     opts = (options or QCOptions()).validate()
-    info = probe(path)
+    if info is None:
+        info = probe(path)
     if not info.video:
         raise MediaError("has no video stream; video QC needs one", path=str(path))
     vs = info.video[0]

@@ -36,13 +36,11 @@ from reelkit.post.video.ladder import (
     RDPoint,
     RungRule,
     convex_hull,
-    fixed_ladder_specs,
+    finish_ladder,
     grid_sizes,
     quality_spec,
     run_encodes,
-    safe_bd_rate,
     select_rungs,
-    write_outputs,
 )
 from reelkit.post.video.quality import count_frames, measure_quality
 from reelkit.progress import SILENT, Progress
@@ -350,10 +348,8 @@ def per_shot_ladder(
         )
         joined = _join(parts, assemble_dir / f"{name}.mp4")
         nbytes, frames = packet_bytes(joined)
-        if frames != count_frames(source):
-            raise MediaError(
-                f"joined shots have {frames} frames, the source {count_frames(source)}", path=None
-            )
+        if frames != total:  # detect_shots ends the last shot at the source's frame count
+            raise MediaError(f"joined shots have {frames} frames, the source {total}", path=None)
         q = measure_quality(
             source, joined, models=("vmaf",), features=(), width=W, height=H, subsample=vmaf_subsample
         )
@@ -376,12 +372,6 @@ def per_shot_ladder(
         {"index": s.index, "start_s": s.start_s, "end_s": s.end_s, "frames": s.frames} for s in shots
     ]
     ladder = Ladder(str(source), W, H, "shot", results, hull, rungs, extra={"shots": shot_rows})
-    if compare_fixed:
-        fixed = run_encodes(source, fixed_ladder_specs(W, H, codec, preset), description="fixed ladder", **kw)
-        ladder.fixed = fixed
-        fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in fixed]
-        ladder.bd_rate_vs_fixed = safe_bd_rate(fixed_pts, rungs)
-        ladder.bd_rate_hull_vs_fixed = safe_bd_rate(fixed_pts, hull)
-    if out_dir is not None:
-        write_outputs(ladder, out_dir, dash=dash)
-    return ladder
+    return finish_ladder(
+        ladder, source, codec, preset, compare_fixed=compare_fixed, out_dir=out_dir, dash=dash, **kw
+    )

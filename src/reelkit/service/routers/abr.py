@@ -266,8 +266,10 @@ def _algos() -> list[str]:
     return list(available_policies())
 
 
+@lru_cache(maxsize=1)
 def default_algo() -> str:
-    """``best`` when this reelkit ships it (and its model loads), else ``robustmpc``."""
+    """``best`` when this reelkit ships it (and its model loads), else ``robustmpc``. Cached: the shipped
+    model is loaded once per process, not on every new session."""
     from reelkit.stream.abr import make_policy
 
     names = _algos()

@@ -135,12 +135,4 @@ async def plan(
         )
     except ReelkitError as exc:  # no schedule within the time limit
         return JSONResponse({"error": "unavailable", "message": str(exc), "fields": []}, status_code=503)
-    return JSONResponse(_jsonable(schedule.to_dict()))
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    return obj
+    return JSONResponse(schedule.to_dict())

@@ -86,6 +86,13 @@ class AdviceOut(BaseModel):
     titles: list[TitleAdviceOut]
 
 
+def _duration_s(rec: Any) -> float:
+    """A catalogue title's running time, or the typical one of its kind when the catalogue has none."""
+    if rec is not None and rec.duration:
+        return float(rec.duration)
+    return EPISODE_S if rec is not None and rec.kind == "series" else FILM_S
+
+
 def _next_titles(state: Any, member_id: str, limit: int) -> list[Any]:
     """The member's likely next titles: Continue Watching (next episode), then Top Picks."""
     from reelkit.stream.advice import TitleToWatch
@@ -104,13 +111,12 @@ def _next_titles(state: Any, member_id: str, limit: int) -> list[Any]:
                     continue
                 rec = state.store.get_title(t.title_id)
                 series = rec is not None and rec.kind == "series"
-                dur = rec.duration if rec is not None and rec.duration else (EPISODE_S if series else FILM_S)
                 reason = (
                     ("next episode" if series else "continue watching")
                     if kind == "continue-watching"
-                    else ("top pick")
+                    else "top pick"
                 )
-                out.append(TitleToWatch(t.title_id, float(dur), t.name, reason))
+                out.append(TitleToWatch(t.title_id, _duration_s(rec), t.name, reason))
     return out
 
 
@@ -125,9 +131,7 @@ async def download_advice(body: AdviceRequest, state: StateDep) -> AdviceOut:
         titles = []
         for t in body.titles:
             rec = state.store.get_title(t.title_id)
-            dur = t.duration_s or (rec.duration if rec is not None and rec.duration else None)
-            if dur is None:
-                dur = EPISODE_S if rec is not None and rec.kind == "series" else FILM_S
+            dur = t.duration_s or _duration_s(rec)
             titles.append(TitleToWatch(t.title_id, float(dur), rec.name if rec else "", "requested"))
     elif body.member_id is not None:
         titles = await run_in_threadpool(_next_titles, state, body.member_id, body.limit)

@@ -16,7 +16,7 @@ from reelkit._files import replace_file
 from reelkit.errors import ConfigError
 from reelkit.executor import Executor, SerialExecutor
 from reelkit.progress import SILENT, Progress
-from reelkit.stream.abr.base import Video
+from reelkit.stream.abr.base import AbrPolicy, Video
 from reelkit.stream.abr.optimal import optimal_plan
 from reelkit.stream.abr.qoe import QoE, get_qoe
 from reelkit.stream.abr.registry import make_policy
@@ -82,12 +82,15 @@ def run_algorithm(
     config: SimConfig = PENSIEVE,
     progress: Progress = SILENT,
     executor: Executor | None = None,
+    policy: AbrPolicy | None = None,
 ) -> RunResult:
     """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace; MPC-type
-    planners plan with the QoE they are scored on."""
+    planners plan with the QoE they are scored on. ``policy``: a fresh policy already made for ``name``
+    (so that its model file is not loaded again)."""
     if name.strip().lower() in ("optimal", "opt", "offline_optimal"):
         return run_optimal(traces, video, qoe=qoe, config=config, progress=progress, executor=executor)
-    policy = make_policy(name, model=model)
+    if policy is None:
+        policy = make_policy(name, model=model)
     q = get_qoe(qoe)
     if isinstance(getattr(policy, "qoe", None), QoE):  # planners optimise the metric they are scored on
         policy.qoe = q  # type: ignore[attr-defined]

@@ -73,13 +73,7 @@ def _fugu(model: str | Path | None) -> AbrPolicy:
 
 def load_any_model(path: str | Path) -> AbrPolicy:
     """The learned policy saved in ``path`` (its kind is read from the file's metadata)."""
-    from reelkit.stream.abr.ttp import load_npz
-
-    try:
-        load_npz(path, "fugu")
-    except ModelFormatError:
-        raise
-    return _fugu(path)
+    return _fugu(path)  # the only learned kind; StochasticMPC.load checks the file's kind
 
 
 def _best(model: str | Path | None) -> AbrPolicy:

@@ -208,7 +208,6 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, ob
         with open(tmp, "wb") as fh:
             payload = {"meta_json": np.array(json.dumps(meta, sort_keys=True)), **arrays}
             np.savez(fh, **payload)  # type: ignore[arg-type]
-        os.chmod(tmp, 0o644)
         replace_file(tmp, p)
     finally:
         if os.path.exists(tmp):
