@@ -36,7 +36,7 @@ from reelkit.executor import LocalExecutor
 from reelkit.stream.abr import Video, load_video_dir, make_policy
 from reelkit.stream.abr.evaluate import kfold_splits, run_algorithm, run_optimal
 from reelkit.stream.abr.sim import RunResult, Session, simulate, summarize
-from reelkit.stream.abr.stochastic import TUNED_SMOOTH_WEIGHT, StochasticMPC
+from reelkit.stream.abr.stochastic import ENSEMBLE_MEMBERS, TUNED_SMOOTH_WEIGHT, StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
@@ -64,7 +64,8 @@ def _fold_model(task: FoldTask, traces: list[Trace], video: Video) -> tuple[floa
     """The fold's trained predictor: from ``cache`` when a file for this fold and seed is there (training is
     deterministic given the seed and the train indices), else trained and cached."""
     key = hashlib.sha256(task.train.astype(np.int64).tobytes()).hexdigest()[:12]
-    path = task.cache / f"fold_seed{task.seed}_{key}.npz" if task.cache is not None else None
+    recipe = f"m{ENSEMBLE_MEMBERS}"  # the training recipe's version: a changed recipe never reuses old files
+    path = task.cache / f"fold_seed{task.seed}_{key}_{recipe}.npz" if task.cache is not None else None
     if path is not None and path.exists():
         return 0.0, StochasticMPC.load(path)
     t0 = time.perf_counter()
@@ -331,17 +332,17 @@ training switches from `sim/env.py`; test loop from `test/mpc.py`, `test/bb.py`;
   bound on the unconstrained optimum; finer cells changed the mean by well under 1% in spot checks).
 * Learned policy ("fugu"): a stochastic MPC (horizon 20 chunks, closed-loop value iteration over a 0.5 s
   buffer grid and the last level, maximising expected QoE) on a learned distribution of each future chunk's
-  throughput (an MLP softmax over 24 log-ratio bins given the last 8 throughputs, the last download time, the
-  candidate size, the lag ahead and three whole-session features), trained on training-mode sessions (random
-  start, 0.9-1.1 noise) of a robustMPC exploring random levels 30% of the time, seeded. Saved as `.npz`
-  arrays plus JSON metadata (no pickle). Tuning, on one 25-trace fold held out from training only (traces
-  ``permutation(127, seed 0)[:25]``): horizons 5 / 8 / 12 / 16 / 20 gave 79.8 / 82.0 / 84.6 / 85.7 / 86.9% of
-  the optimum with a smaller predictor (3 sessions per trace, 30 epochs); the final recipe (6 sessions,
-  60 epochs) gave 87.5% at horizon 20 and 87.3% at 30; per-lag prediction 87.7%; a terminal value on the
-  buffer (0.1, 0.25 per second) and a larger planning stall penalty (6, 8) were worse. That fold is easier
-  than the average: a full 5-fold run with the one-distribution predictor gave 81.1% (+28.9% over
-  robustMPC), the per-lag predictor above it. Caveat: those few settings were picked on traces that are
-  also among the 127 held-out scores (a mild selection bias); the network weights never saw them.
+  throughput: the mean of an ensemble of two MLPs (softmax over 24 log-ratio bins given the last 8
+  throughputs, the last download time, the candidate size, the lag ahead and three whole-session features),
+  each trained (seeds s and s + 1000, their own sessions) on training-mode sessions (random start, no delay
+  noise) of a robustMPC exploring random levels 30% of the time. Saved as `.npz` arrays plus JSON metadata
+  (no pickle). Earlier tuning, on one 25-trace fold held out from training only (traces
+  ``permutation(127, seed 0)[:25]``), single predictor trained with noise: horizons 5 / 8 / 12 / 16 / 20 gave
+  79.8 / 82.0 / 84.6 / 85.7 / 86.9% of the optimum with a smaller predictor (3 sessions per trace, 30 epochs);
+  the final recipe (6 sessions, 60 epochs) gave 87.5% at horizon 20 and 87.3% at 30; per-lag prediction
+  87.7%; a terminal value on the buffer (0.1, 0.25 per second) and a larger planning stall penalty (6, 8)
+  were worse. That fold is easier than the average. Caveat: those few settings were picked on traces that
+  are also among the 127 held-out scores (a mild selection bias); the network weights never saw them.
 * Planner penalty weights in this run: switch cost x {sw:g}, stall cost x {rw:g} (in the plan only; the score
   is plain QoE_lin). Re-planning every chunk on noisy forecasts switches far more often than the optimum
   (6.5 vs 2.2 switches per session at x1); a heavier planned switch cost offsets that. Tuning,
@@ -349,7 +350,39 @@ training switches from `sim/env.py`; test loop from `test/mpc.py`, `test/bb.py`;
   of that fold's *training* traces; the shipped weight is the best mean over those training subsets (x3). The
   subsets of different folds overlap other folds' held-out traces (not strictly nested); the strictly
   nested figure (each fold keeps its own training pick) is given per grid below and swings by several points
-  with single outage traces (a few traces of -100 QoE dominate a 25-trace fold's mean).
+  with single outage traces (a few traces of -100 QoE dominate a 25-trace fold's mean). The weight was
+  tuned with the single noisy predictor and kept for the ensemble.
+
+## Predictor ensembles (`benchmarks/abr_variants.py`; seed 0 folds, planned switch cost x3)
+
+Where the learned policy loses to the optimum (per trace, single predictor, held out): 601 of the 793 points
+of total QoE gap are on the 103 traces where neither stalls: it hoards buffer (up to 39 s at the end of a
+session) at lower levels while the optimum runs at the top level on 5-8 s. Its per-lag distributions put
+4-5% on a throughput below 0.2x the recent harmonic mean at lags 5-19 even on steady traces, and a closed-loop
+plan that treats those as independent per chunk guards against many of them. Tried, each scored held out
+with per-fold nested selection on 20 training traces per fold:
+
+| predictor (members: seed, delay noise in training sessions) | held-out share of optimum |
+|---|---|
+| single, noise (seed f; the previous recipe) | 84.0% |
+| single, no noise (3000 + f) | 84.4% |
+| 2 members, both noise (f, 1000 + f) | 84.7% |
+| 2 members, noise + no noise (f, 3000 + f) | 84.9% |
+| 2 members, noise + no noise (1000 + f, 3000 + f) | 85.1% |
+| 2 members, no noise (3000 + f, 4000 + f) | 85.2% |
+| 3 members, noise (f, 1000 + f, 2000 + f) | 84.5% |
+| 3 members (f, 1000 + f, 3000 + f) | 83.9% |
+| 4 members (f, 1000 + f, 3000 + f, 4000 + f) | 82.8% |
+| **2 members, no noise (f, 1000 + f): shipped recipe, trained fresh after the choice** | **84.5%** |
+
+Nested selection per fold among the first four rows: 85.2%; among the 2-4-member ensembles with no-noise
+members: 85.9%. Averaging distributions widens them, so two members help (lower variance) and more members
+make the plan conservative again; sessions without the 0.9-1.1 delay noise give sharper predictors.
+The spread between 2-member ensembles that differ only in seeds (84.5-85.2%) is as large as the distance to
+the 85% target, so the target is not met reliably: we count the shipped recipe's fresh figure. A planner
+that keeps the throughput's quantile from chunk to chunk with probability 0.5 / 0.8 / 0.9 (a closed-loop DP
+over buffer x level x quantile, so outages are not independent per chunk) scored 83.5 / 81.8 / 79.4% (x3)
+and 81.2 / 80.7% (0.8 / 0.9 at x2): worse, and removed.
 """
 
 

@@ -291,3 +291,52 @@ def test_shipped_model_uses_the_tuned_planner_weight() -> None:
     assert isinstance(pol, StochasticMPC)
     assert pol.smooth_weight == TUNED_SMOOTH_WEIGHT
     assert pol.rebuf_weight == 1.0
+
+
+def test_ensemble_predictor_averages_members_and_round_trips(tmp_path: Path) -> None:
+    """Two members trained on different sessions: the ensemble's distribution is their mean, it saves and
+    loads (no pickle) to the same predictions, and a one-member model still loads as before."""
+    from reelkit.stream.abr.ttp import EnsembleDistribution, ThroughputDistribution
+
+    video = synthetic_video()
+    pol = StochasticMPC.train(
+        [synthetic_trace(s) for s in range(3)],
+        video.with_session(48),
+        episodes=1,
+        epochs=2,
+        horizon=5,
+        members=2,
+    )
+    ens = pol.predictor
+    assert isinstance(ens, EnsembleDistribution) and len(ens.members) == 2
+    rows, _ = ens.rows([1.0, 0.5, 0.8], [1.0, 2.0, 1.5], video.sizes[:, :5])
+    a, b = (m.predict(rows) for m in ens.members)
+    assert not np.allclose(a, b)  # different seeds and sessions
+    np.testing.assert_allclose(ens.predict(rows), (a + b) / 2.0)
+    np.testing.assert_allclose(ens.predict(rows).sum(axis=1), 1.0)
+    pol.save(tmp_path / "ens.npz")
+    again = StochasticMPC.load(tmp_path / "ens.npz")
+    assert isinstance(again.predictor, EnsembleDistribution)
+    np.testing.assert_allclose(again.predictor.predict(rows), ens.predict(rows))
+    with np.load(tmp_path / "ens.npz", allow_pickle=False) as z:
+        assert int(z["ttp_members"]) == 2
+    single = StochasticMPC(ens.members[0], horizon=5)
+    single.save(tmp_path / "one.npz")
+    loaded = StochasticMPC.load(tmp_path / "one.npz").predictor
+    assert isinstance(loaded, ThroughputDistribution)
+    np.testing.assert_allclose(loaded.predict(rows), a)
+
+
+def test_ensemble_members_must_share_bins() -> None:
+    from reelkit.errors import ModelFormatError
+    from reelkit.stream.abr.ttp import EnsembleDistribution, ThroughputDistribution
+
+    net = StochasticMPC.train(
+        [synthetic_trace(0)], synthetic_video().with_session(48), episodes=1, epochs=1, horizon=5, members=1
+    ).predictor
+    assert isinstance(net, ThroughputDistribution)
+    other = ThroughputDistribution(net.net, net.centers[::2].copy(), net.max_lag)
+    with pytest.raises(ModelFormatError, match="share their bins"):
+        EnsembleDistribution([net, other])
+    with pytest.raises(ModelFormatError, match="at least one"):
+        EnsembleDistribution([])

@@ -155,6 +155,12 @@ def train_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (sessions, initialisation).")] = 0,
     episodes: Annotated[int, typer.Option("--episodes", help="Training sessions per trace.")] = 6,
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the collected chunks.")] = 60,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            "--members", help="Predictors in the ensemble, each its own seed and sessions [default: 2]."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
     bitrates: BitratesOpt = None,
     chunks: ChunksOpt = 48,
@@ -163,10 +169,11 @@ def train_cmd(
     """Train reelkit's learned policy (Fugu-style stochastic MPC on a learned throughput distribution)."""
     import time
 
-    from reelkit.stream.abr.stochastic import StochasticMPC
+    from reelkit.stream.abr.stochastic import ENSEMBLE_MEMBERS, StochasticMPC
 
-    if episodes < 1 or epochs < 1:
-        raise ConfigError("--episodes and --epochs must be at least 1")
+    members = ENSEMBLE_MEMBERS if members is None else members
+    if episodes < 1 or epochs < 1 or members < 1:
+        raise ConfigError("--episodes, --epochs and --members must be at least 1")
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     t0 = time.perf_counter()
     with progress_for(not json_out) as prog:
@@ -176,6 +183,7 @@ def train_cmd(
             seed=seed,
             episodes=episodes,
             epochs=epochs,
+            members=members,
             progress=prog,
         )
     pol.save(out)
@@ -184,6 +192,7 @@ def train_cmd(
         "algo": "fugu",
         "traces": len(trs),
         "seed": seed,
+        "members": members,
         "seconds": time.perf_counter() - t0,
     }
     if json_out:

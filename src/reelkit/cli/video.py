@@ -106,6 +106,14 @@ def ladder_cmd(
         str,
         typer.Option("--heights", help="Resolution grid (heights; those above the source's are skipped)."),
     ] = "1080,720,540,432,360,288,240",
+    shot_resolution: Annotated[
+        str,
+        typer.Option(
+            "--shot-resolution",
+            help="Shot mode: each shot picks its own resolution (shot, the dynamic optimizer) or all shots "
+            "of a rung share one (rung).",
+        ),
+    ] = "shot",
     preset: Annotated[str, typer.Option("--preset", help="Encoder preset.")] = "veryfast",
     rate_control: Annotated[
         str, typer.Option("--rate-control", help="Candidates at constant CRF (crf) or constant QP (qp).")
@@ -123,33 +131,39 @@ def ladder_cmd(
 ) -> None:
     """Build a per-title (or shot-based) ladder: candidates, hull, rungs, BD-rate vs the fixed ladder."""
     from reelkit.executor import LocalExecutor
-    from reelkit.post.video.ladder import per_title_ladder
+    from reelkit.post.video.ladder import Ladder, per_title_ladder
     from reelkit.post.video.shots import per_shot_ladder
 
     if codec not in ("x264", "x265"):
         raise ConfigError(f"--codec {codec!r}: use x264 or x265")
     if mode not in ("title", "shot"):
         raise ConfigError(f"--mode {mode!r}: use title or shot")
+    if shot_resolution not in ("shot", "rung"):
+        raise ConfigError(f"--shot-resolution {shot_resolution!r}: use shot or rung")
     if rate_control not in ("crf", "qp"):
         raise ConfigError(f"--rate-control {rate_control!r}: use crf or qp")
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
-    build = per_title_ladder if mode == "title" else per_shot_ladder
+    build: Any = per_title_ladder
+    extra: dict[str, Any] = {}
+    if mode == "shot":
+        build, extra = per_shot_ladder, {"resolution": shot_resolution}
     with progress_for(sys.stderr.isatty()) as progress:
-        ladder = build(
+        ladder: Ladder = build(
             input,
             out_dir,
             heights=[int(h) for h in _floats(heights, "--heights")],
             crfs=_floats(crf, "--crf"),
-            codec=codec,  # type: ignore[arg-type]
+            codec=codec,
             preset=preset,
-            rate_control=rate_control,  # type: ignore[arg-type]
+            rate_control=rate_control,
             compare_fixed=fixed,
             cache_dir=cache,
             executor=LocalExecutor(workers, kind="thread"),
             progress=progress,
             vmaf_subsample=subsample,
             dash=dash,
+            **extra,
         )
     rungs = [{k: r[k] for k in ("width", "height", "bitrate_kbps", "vmaf")} for r in ladder.rung_rows()]
     out = {

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ __all__ = [
     "RDPoint",
     "RungRule",
     "convex_hull",
+    "declare_in_band",
     "grid_sizes",
     "per_title_ladder",
     "plot_curves",
@@ -301,6 +304,43 @@ def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: flo
     return out / "manifest.mpd"
 
 
+_REPRESENTATION = re.compile(r'<Representation id="(\d+)"[^>]*>')
+
+
+def declare_in_band(mpd: str | Path, sizes: dict[int, tuple[int, int, str | None]]) -> None:
+    """Mark representations joined from shots (shot-based rungs, whose parameter sets, and with the dynamic
+    optimizer the resolution, change at shot boundaries): their ``codecs`` become the in-band form
+    (``avc3``/``hev1``: the stream carries its SPS/PPS, so a player re-reads them at each IDR frame),
+    ``width``/``height`` the largest shot size (what the player must be able to display), and the
+    adaptation set's ``maxWidth``/``maxHeight`` cover them. ``sizes[i]`` = (width, height, codecs or None:
+    the codec string, with the profile and level of the most demanding shot)."""
+    path = Path(mpd)
+    text = path.read_text()
+
+    def fix(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        i = int(m.group(1))
+        if i not in sizes:
+            return tag
+        w, h, codecs = sizes[i]
+        if codecs:
+            tag = re.sub(r'codecs="[^"]*"', f'codecs="{codecs}"', tag)
+        tag = re.sub(r'codecs="avc1\.', 'codecs="avc3.', tag)
+        tag = re.sub(r'codecs="hvc1\.', 'codecs="hev1.', tag)
+        tag = re.sub(r'\bwidth="\d+"', f'width="{w}"', tag)
+        return re.sub(r'\bheight="\d+"', f'height="{h}"', tag)
+
+    text = _REPRESENTATION.sub(fix, text)
+    widths = [int(x) for x in re.findall(r'<Representation [^>]*\bwidth="(\d+)"', text)]
+    heights = [int(x) for x in re.findall(r'<Representation [^>]*\bheight="(\d+)"', text)]
+    if widths and heights:
+        text = re.sub(r'\bmaxWidth="\d+"', f'maxWidth="{max(widths)}"', text)
+        text = re.sub(r'\bmaxHeight="\d+"', f'maxHeight="{max(heights)}"', text)
+    tmp = path.with_suffix(".mpd.part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def plot_curves(
     curves: dict[str, Sequence[RDPoint]],
     path: str | Path,
@@ -430,18 +470,33 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     ``rd.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
+    for stale in out.glob("rung*_*x*_*k.mp4"):  # an earlier run's rungs
+        stale.unlink()
+    shutil.rmtree(out / "dash", ignore_errors=True)
+    files: list[Path | None] = []
     for i, (p, row) in enumerate(zip(ladder.rungs, ladder.rung_rows(), strict=True)):
-        src = p.ref.path if isinstance(p.ref, EncodeResult) else p.ref["path"]
+        src = p.ref.path if isinstance(p.ref, EncodeResult) else p.ref.get("path")
+        if not src:  # a shot-based rung measured per shot only: no joined file
+            files.append(None)
+            continue
         name = f"rung{i}_{row['width']}x{row['height']}_{math.floor(p.rate)}k.mp4"
         shutil.copyfile(src, out / name)
         files.append(out / name)
     payload = ladder.to_dict()
     for row, f in zip(payload["rungs"], files, strict=True):
-        row["file"] = f.name
+        row["file"] = f.name if f is not None else None
         row.pop("path", None)
-    if dash and files:
-        payload["dash_manifest"] = str(write_dash(files, out / "dash").relative_to(out))
+    present = [f for f in files if f is not None]
+    if dash and present and len(present) == len(files):
+        mpd = write_dash(present, out / "dash")
+        in_band = {
+            i: (row["width"], row["height"], row.get("codecs"))
+            for i, row in enumerate(payload["rungs"])
+            if row.get("in_band_parameter_sets")
+        }
+        if in_band:
+            declare_in_band(mpd, in_band)
+        payload["dash_manifest"] = str(mpd.relative_to(out))
     curves: dict[str, Sequence[RDPoint]] = {"hull": ladder.hull}
     if ladder.fixed:
         curves["fixed (HLS)"] = [RDPoint(f.bitrate_kbps, f.vmaf) for f in ladder.fixed]

@@ -214,6 +214,7 @@ def measure_quality(
     threads: int = 1,
     reference_frames: tuple[int, int] | None = None,
     log_path: str | Path | None = None,
+    variable_size: bool = False,
 ) -> QualityResult:
     """Score ``distorted`` against ``reference`` with libvmaf (see the module text).
 
@@ -221,6 +222,9 @@ def measure_quality(
     :data:`FEATURES`. ``width``/``height``: the display size both are scaled to (default: the reference's).
     ``subsample``: score every n-th frame (libvmaf's ``n_subsample``). ``reference_frames=(a, b)``: compare
     with frames ``a..b-1`` of the reference only (a shot). ``log_path``: keep libvmaf's own JSON log there.
+    ``variable_size``: the distorted video changes resolution mid-stream (a shot-based rung joined from shots
+    at several sizes): its filter chain is kept across the change (ffmpeg's ``-reinit_filter 0``, else the
+    graph and libvmaf would restart at the change) and every frame is scaled to the display size.
     """
     require_filter("libvmaf")
     for m in models:
@@ -272,7 +276,7 @@ def measure_quality(
         steps.append("setpts=PTS-STARTPTS")
         if fps is not None:
             steps.append(f"fps={fps}")
-        if (w, h) != (W, H):
+        if (w, h) != (W, H) or (variable_size and label == "0"):
             steps.append(f"scale={W}:{H}:flags=bicubic")
         steps.append(f"format={pix}")
         if align:
@@ -292,8 +296,9 @@ def measure_quality(
             f"{prep('1', rv.width, rv.height, reference_frames, None)}[ref];"
             f"[dis][ref]libvmaf={':'.join(opts)}"
         )
+        keep = ["-reinit_filter", "0"] if variable_size else []
         run_ffmpeg(
-            ["-i", str(distorted), "-i", str(reference), "-filter_complex", graph, "-f", "null", "-"],
+            [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, "-f", "null", "-"],
             what=f"VMAF of {distorted}",
         )
         data = json.loads(log.read_text())

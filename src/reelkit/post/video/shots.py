@@ -2,22 +2,33 @@
 
 1. Shots: ffmpeg's scene score (``select='gt(scene,T)'`` + ``showinfo``) marks cuts; shots shorter than
    ``min_shot_s`` are merged into the one before.
-2. Every shot is encoded over the resolution x CRF grid and scored with VMAF against the same frames of the
-   source (:mod:`reelkit.post.video.encode`, cached). Each shot keeps its convex hull.
+2. Every shot is encoded over the resolution x CRF (or QP) grid and scored with VMAF against the same frames
+   of the source, scaled to the display (source) size (:mod:`reelkit.post.video.encode`, cached). Each shot
+   keeps its convex hull **across all resolutions** (Netflix's dynamic optimizer: a shot's best encode at a
+   given rate may be at any resolution).
 3. The whole title's quality is the frame-weighted mean of shot VMAFs; its size the sum of shot sizes. For a
    slope ``λ`` every shot independently takes the hull point maximising ``frames·VMAF − λ·bits``; all shots
    then sit at the same rate-quality trade-off, which is optimal for the total (Everett's theorem). The
    title's bitrate falls as ``λ`` rises, so :func:`optimize` finds by bisection the smallest ``λ`` that meets
    a bitrate budget, or the largest that still meets a quality target.
-4. A shot-based ladder: for each resolution, the title-level operating points of every ``λ`` (all shots at
-   that resolution, so a rung is one resolution and a valid DASH representation); their upper hull across
-   resolutions; rungs by the same :class:`~reelkit.post.video.ladder.RungRule`; each rung assembled by joining
-   its shots' encodes and scored again as a whole.
+4. A shot-based ladder: the title-level operating points of every ``λ`` (:func:`operating_points`), rungs
+   by the same :class:`~reelkit.post.video.ladder.RungRule`. With ``resolution="shot"`` (the default, the
+   dynamic optimizer) each shot of a rung has its own resolution; with ``"rung"`` (the constrained variant)
+   the points are computed per resolution, all shots of a rung at that one, and hulled across resolutions.
+5. Each rung is a real deliverable, measured as a whole (:func:`assemble_rung`): the shot encodes are
+   joined without re-encoding, their parameter sets in band (SPS/PPS before every IDR frame, ``avc3``/``hev1``
+   sample entry) so they, and the size, can change at a shot boundary, and VMAF is measured on
+   the joined file against the source, every frame scaled to the display size. Its DASH representation
+   declares the largest shot size and the ``avc3`` codec string
+   (:func:`reelkit.post.video.ladder.declare_in_band`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+import os
 import re
 import tempfile
 from collections.abc import Sequence
@@ -26,9 +37,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reelkit.errors import ConfigError, InfeasibleError, MediaError
-from reelkit.executor import Executor
+from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
-from reelkit.post.video.encode import EncodeSpec, packet_bytes
+from reelkit.post.video.encode import EncodeResult, EncodeSpec, packet_bytes
 from reelkit.post.video.ladder import (
     DEFAULT_CRFS,
     DEFAULT_HEIGHTS,
@@ -47,13 +58,18 @@ from reelkit.progress import SILENT, Progress
 
 __all__ = [
     "Allocation",
+    "AssembledRung",
     "Shot",
     "ShotOption",
+    "assemble_rung",
+    "avc_codec_string",
     "detect_shots",
+    "join_shots",
     "lagrangian_choice",
     "operating_points",
     "optimize",
     "per_shot_ladder",
+    "shot_options",
 ]
 
 
@@ -235,8 +251,12 @@ def operating_points(shots: Sequence[Sequence[ShotOption]], fps: float) -> list[
     return list(seen.values())
 
 
-def _join(parts: Sequence[str], out: Path) -> Path:
-    """Join same-size shot encodes (closed GOPs, same settings) with the concat demuxer, no re-encode."""
+#: codec -> (bitstream filter that puts the parameter sets in band, sample entry that allows them to change)
+_IN_BAND = {"x264": ("h264_mp4toannexb", "avc3"), "x265": ("hevc_mp4toannexb", "hev1")}
+
+
+def _concat(parts: Sequence[str | Path], out: Path, extra: Sequence[str] = ()) -> None:
+    """Join encodes with ffmpeg's concat demuxer, no re-encode (``extra``: output options)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, dir=out.parent) as fh:
         for p in parts:
             fh.write("file '" + str(Path(p).resolve()).replace("'", "'\\''") + "'\n")
@@ -244,25 +264,179 @@ def _join(parts: Sequence[str], out: Path) -> Path:
     try:
         run_ffmpeg(
             [
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "concat",
-                "-safe",
-                "0",
-                "-i",
-                listing,
-                "-c",
-                "copy",
-                "-movflags",
-                "+faststart",
-                str(out),
+                *("-v", "error", "-y", "-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", listing),
+                *("-c", "copy", *extra, "-movflags", "+faststart", str(out)),
             ],
             what=f"joining shots into {out.name}",
         )
     finally:
         Path(listing).unlink(missing_ok=True)
+
+
+def join_shots(
+    parts: Sequence[str | Path], out: str | Path, *, codec: Literal["x264", "x265"] = "x264"
+) -> Path:
+    """Join shot encodes (closed GOPs, each starting with an IDR frame) into one stream, no re-encode.
+
+    Each part first gets its parameter sets in band (``h264_mp4toannexb``/``hevc_mp4toannexb``: SPS/PPS
+    before every IDR frame); the parts are then joined with the ``avc3``/``hev1`` sample entry, which lets
+    the parameter sets change at a shot boundary. They do even at one size (x264's PPS carries the initial
+    QP, so shots at different CRFs/QPs have different PPSs), and with them the resolution: a decoder
+    (ffmpeg's, a DASH/MSE player's) re-reads them at the shot's IDR frame. (Joined with the first part's
+    ``avcC`` alone, shots at another CRF decode as garbage.)
+    """
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.stem + ".part.mp4")
+    bsf, tag = _IN_BAND[codec]
+    with tempfile.TemporaryDirectory(prefix="reelkit-join-", dir=target.parent) as tmp:
+        in_band = []
+        for i, p in enumerate(parts):
+            q = Path(tmp) / f"part{i:03d}.mp4"
+            run_ffmpeg(
+                [
+                    *("-v", "error", "-y", "-i", str(p), "-map", "0:v:0", "-c", "copy"),
+                    *("-bsf:v", bsf, "-tag:v", tag, str(q)),
+                ],
+                what=f"putting the parameter sets of {Path(p).name} in band",
+            )
+            in_band.append(q)
+        _concat(in_band, partial, ("-tag:v", tag))
+    os.replace(partial, target)
+    return target
+
+
+def avc_codec_string(path: str | Path, sample_entry: str = "avc3") -> str | None:
+    """RFC 6381 codec string (``avc3.PPCCLL``: profile, constraint flags, level) from an MP4's ``avcC``
+    box, or ``None`` when the file has none in its first MiB (``+faststart`` files keep it there)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    at = head.find(b"avcC")
+    if at < 0 or len(head) < at + 8:
+        return None
+    profile, flags, level = head[at + 5], head[at + 6], head[at + 7]
+    return f"{sample_entry}.{profile:02x}{flags:02x}{level:02x}"
+
+
+@dataclass(frozen=True)
+class AssembledRung:
+    """A shot-based rung joined into one stream and measured as a whole (or per shot, when asked)."""
+
+    path: str
+    bits: int
+    frames: int
+    bitrate_kbps: float
+    vmaf: float
+    mixed: bool
+    measured: Literal["joined", "per-shot"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def assemble_rung(
+    source: str | Path,
+    alloc: Allocation,
+    out: str | Path,
+    *,
+    display: tuple[int, int],
+    fps: float,
+    codec: Literal["x264", "x265"] = "x264",
+    vmaf_subsample: int = 1,
+    measure: Literal["joined", "per-shot"] = "joined",
+) -> AssembledRung:
+    """Join an allocation's shot encodes into ``out`` and measure it: bits from the joined file's packets and
+    VMAF of the whole file against ``source`` at ``display`` size (``measure="joined"``, the deliverable as a
+    viewer gets it, cached next to ``out`` as JSON), or the sum of the shots' bits and their frame-weighted
+    VMAF (``"per-shot"``). Raises :class:`MediaError` when the joined stream does not decode frame for
+    frame."""
+    encs = [o.ref for o in alloc.choice]
+    sizes = {(e.spec.width, e.spec.height) for e in encs}
+    mixed = len(sizes) > 1
+    target = Path(out)
+    if measure == "per-shot":
+        bits = sum(e.bits for e in encs)
+        frames = sum(e.frames for e in encs)
+        vmaf = sum(e.frames * e.vmaf for e in encs) / frames
+        return AssembledRung("", bits, frames, bits / (frames / fps) / 1000.0, vmaf, mixed, "per-shot")
+    meta = target.with_suffix(".json")
+    key = {"parts": [e.path for e in encs], "display": list(display), "subsample": vmaf_subsample, "join": 2}
+    if meta.exists() and target.exists():
+        try:
+            data = json.loads(meta.read_text())
+            if data.get("key") == key:
+                return AssembledRung(**data["rung"])
+        except (ValueError, TypeError, KeyError):
+            pass  # a damaged entry is redone
+    join_shots([e.path for e in encs], target, codec=codec)
+    nbytes, packets = packet_bytes(target)
+    expected = sum(e.frames for e in encs)
+    if packets != expected:
+        raise MediaError(f"the joined shots have {packets} frames, the shots {expected}", path=str(target))
+    q = measure_quality(
+        source,
+        target,
+        models=("vmaf",),
+        features=(),
+        width=display[0],
+        height=display[1],
+        subsample=vmaf_subsample,
+        variable_size=mixed,
+    )
+    scored = -(-expected // vmaf_subsample)
+    if len(q.frame_numbers) != scored:  # every frame decoded and scored, across every size change
+        raise MediaError(
+            f"libvmaf scored {len(q.frame_numbers)} frames of the joined rung, expected {scored}",
+            path=str(target),
+        )
+    rung = AssembledRung(
+        str(target), 8 * nbytes, packets, 8 * nbytes / (packets / fps) / 1000.0, q.vmaf, mixed, "joined"
+    )
+    tmp = meta.with_suffix(".json.part")
+    tmp.write_text(json.dumps({"key": key, "rung": rung.to_dict()}))
+    os.replace(tmp, meta)
+    return rung
+
+
+@dataclass(frozen=True)
+class _AssembleTask:
+    source: str
+    alloc: Allocation
+    out: str
+    display: tuple[int, int]
+    fps: float
+    codec: Literal["x264", "x265"]
+    vmaf_subsample: int
+    measure: Literal["joined", "per-shot"]
+
+
+def _assemble(t: _AssembleTask) -> AssembledRung:
+    return assemble_rung(
+        t.source,
+        t.alloc,
+        t.out,
+        display=t.display,
+        fps=t.fps,
+        codec=t.codec,
+        vmaf_subsample=t.vmaf_subsample,
+        measure=t.measure,
+    )
+
+
+def shot_options(
+    shots: Sequence[Shot],
+    results: Sequence[EncodeResult],
+    sizes: Sequence[tuple[int, int]] | None = None,
+) -> list[list[ShotOption]]:
+    """Per shot, its encodes as options (only those at ``sizes`` when given: every size when ``None``)."""
+    out: list[list[ShotOption]] = [[] for _ in shots]
+    index = {s.start_frame: i for i, s in enumerate(shots)}
+    for r in results:
+        if sizes is not None and (r.spec.width, r.spec.height) not in sizes:
+            continue
+        i = index.get(r.spec.start_frame or 0)
+        if i is not None:
+            out[i].append(ShotOption(r.bits, r.vmaf, r.frames, r))
     return out
 
 
@@ -276,6 +450,8 @@ def per_shot_ladder(
     preset: str = "veryfast",
     rule: RungRule | None = None,
     rate_control: Literal["crf", "qp"] = "crf",
+    resolution: Literal["shot", "rung"] = "shot",
+    measure: Literal["joined", "per-shot"] = "joined",
     scene_threshold: float = 0.3,
     min_shot_s: float = 0.5,
     compare_fixed: bool = True,
@@ -286,8 +462,17 @@ def per_shot_ladder(
     dash: bool = True,
     work_dir: str | Path | None = None,
 ) -> Ladder:
-    """The shot-based ladder of ``source`` (see the module text). Rung encodes are joined from shot encodes
-    and scored again as a whole; those measured numbers are the rungs' (bitrate, VMAF)."""
+    """The shot-based ladder of ``source`` (see the module text).
+
+    ``resolution="shot"`` (the dynamic optimizer): every shot picks its own (resolution, CRF/QP) from its
+    hull over all resolutions, so a rung may change size at a shot boundary (joined with in-band parameter
+    sets, :func:`join_shots`). ``"rung"``: all shots of a rung share one resolution (the constrained variant).
+    Rungs are joined from the shot encodes and measured again as a whole (:func:`assemble_rung`); those
+    measured numbers are the rungs' (bitrate, VMAF)."""
+    if resolution not in ("shot", "rung"):
+        raise ConfigError(f"shot resolution {resolution!r}: use shot (per shot) or rung (one per rung)")
+    if measure not in ("joined", "per-shot"):
+        raise ConfigError(f"measure {measure!r}: use joined or per-shot")
     info = probe(source)
     if not info.video:
         raise MediaError("has no video stream", path=str(source))
@@ -312,57 +497,52 @@ def per_shot_ladder(
         "vmaf_subsample": vmaf_subsample,
     }
     results = run_encodes(source, specs, description=f"per-shot candidates ({len(shots)} shots)", **kw)
-    by_key = {
-        (r.spec.start_frame or 0, r.spec.width, r.spec.height, r.spec.quality_param): r for r in results
-    }
 
-    # title-level operating points per resolution, then their hull across resolutions
+    # title-level operating points (the Lagrangian curve), per resolution or across them all
     candidates: list[RDPoint] = []
-    for w, h in sizes:
-        options = [
-            [
-                ShotOption(r.bits, r.vmaf, r.frames, r)
-                for c in crfs
-                if (r := by_key[(s.start_frame, w, h, float(c))])
-            ]
-            for s in shots
-        ]
-        for a in operating_points(options, fps):
-            candidates.append(RDPoint(a.bitrate_kbps, a.vmaf, {"width": w, "height": h, "allocation": a}))
+    for group in [None] if resolution == "shot" else [[sz] for sz in sizes]:
+        for a in operating_points(shot_options(shots, results, group), fps):
+            candidates.append(RDPoint(a.bitrate_kbps, a.vmaf, a))
     hull = convex_hull(candidates)
     planned = select_rungs(hull, rule or RungRule())
 
-    # assemble each rung from its shots and score it as a whole
     cache = Path(cache_dir) if cache_dir is not None else None
     assemble_dir = (
         Path(work_dir) if work_dir is not None else (cache or Path(tempfile.mkdtemp())) / "assembled"
     )
-    assemble_dir.mkdir(parents=True, exist_ok=True)
-    rungs: list[RDPoint] = []
+    tasks = []
     for p in planned:
-        alloc: Allocation = p.ref["allocation"]
-        parts = [o.ref.path for o in alloc.choice]
-        crf_list = [o.ref.spec.quality_param for o in alloc.choice]
-        name = f"{Path(source).stem}_{p.ref['width']}x{p.ref['height']}_" + "-".join(
-            f"{c:g}" for c in crf_list
-        )
-        joined = _join(parts, assemble_dir / f"{name}.mp4")
-        nbytes, frames = packet_bytes(joined)
-        if frames != total:  # detect_shots ends the last shot at the source's frame count
-            raise MediaError(f"joined shots have {frames} frames, the source {total}", path=None)
-        q = measure_quality(
-            source, joined, models=("vmaf",), features=(), width=W, height=H, subsample=vmaf_subsample
-        )
-        rate = 8 * nbytes / (frames / fps) / 1000.0
+        tag = hashlib.sha256("|".join(o.ref.path for o in p.ref.choice).encode()).hexdigest()[:16]
+        out = assemble_dir / f"{Path(source).stem}_{tag}.mp4"
+        tasks.append(_AssembleTask(str(source), p.ref, str(out), (W, H), fps, codec, vmaf_subsample, measure))
+    ex = executor or LocalExecutor(kind="thread")
+    assembled = ex.map(_assemble, tasks, progress=progress, description="joining and scoring rungs")
+    rungs: list[RDPoint] = []
+    for p, measured in zip(planned, assembled, strict=True):
+        alloc: Allocation = p.ref
+        encs = [o.ref for o in alloc.choice]
+        if measured.frames != total:  # detect_shots ends the last shot at the source's frame count
+            raise MediaError(f"joined shots have {measured.frames} frames, the source {total}", path=None)
+        # the rung declares its most demanding shot: the largest size, the highest profile and level
+        w, h = max(((e.spec.width, e.spec.height) for e in encs), key=lambda s: s[0] * s[1])
+        codecs = None
+        if codec == "x264" and measured.measured == "joined":
+            found = [c for e in encs if (c := avc_codec_string(e.path))]
+            codecs = max(found, key=lambda c: (int(c[-2:], 16), c)) if found else None
         rungs.append(
             RDPoint(
-                rate,
-                q.vmaf,
+                measured.bitrate_kbps,
+                measured.vmaf,
                 {
-                    "width": p.ref["width"],
-                    "height": p.ref["height"],
-                    "path": str(joined),
-                    f"shot_{rate_control}s": crf_list,
+                    "width": w,  # the largest shot size: what a manifest declares for the rung
+                    "height": h,
+                    "path": measured.path or None,
+                    "mixed_resolution": measured.mixed,
+                    "in_band_parameter_sets": measured.measured == "joined",
+                    "codecs": codecs,
+                    "measured": measured.measured,
+                    "shot_sizes": [f"{e.spec.width}x{e.spec.height}" for e in encs],
+                    f"shot_{rate_control}s": [e.spec.quality_param for e in encs],
                     "planned_kbps": round(p.rate, 2),
                     "planned_vmaf": round(p.quality, 3),
                 },
@@ -371,7 +551,15 @@ def per_shot_ladder(
     shot_rows = [
         {"index": s.index, "start_s": s.start_s, "end_s": s.end_s, "frames": s.frames} for s in shots
     ]
-    ladder = Ladder(str(source), W, H, "shot", results, hull, rungs, extra={"shots": shot_rows})
+    extra = {"shots": shot_rows, "shot_resolution": resolution, "rung_measure": measure}
+    ladder = Ladder(str(source), W, H, "shot", results, hull, rungs, extra=extra)
     return finish_ladder(
-        ladder, source, codec, preset, compare_fixed=compare_fixed, out_dir=out_dir, dash=dash, **kw
+        ladder,
+        source,
+        codec,
+        preset,
+        compare_fixed=compare_fixed,
+        out_dir=out_dir,
+        dash=dash and measure == "joined",
+        **kw,
     )

@@ -28,17 +28,22 @@ from reelkit.stream.abr.predictors import measured_mbyteps
 from reelkit.stream.abr.qoe import get_qoe
 from reelkit.stream.abr.traces import Trace
 from reelkit.stream.abr.ttp import (
+    EnsembleDistribution,
     ThroughputDistribution,
     collect_sessions,
+    load_distribution,
     load_npz,
     save_npz,
 )
 
-__all__ = ["TUNED_SMOOTH_WEIGHT", "StochasticMPC"]
+__all__ = ["ENSEMBLE_MEMBERS", "TUNED_SMOOTH_WEIGHT", "StochasticMPC"]
 
 #: planned switch-cost multiplier that :meth:`StochasticMPC.train` gives its policy: chosen by nested
 #: cross-validation on training traces only (``benchmarks/tune_abr.py``; see benchmarks/RESULTS.d/abr.md)
 TUNED_SMOOTH_WEIGHT = 3.0
+
+#: predictors in the trained ensemble (:meth:`StochasticMPC.train`); see benchmarks/RESULTS.d/abr.md
+ENSEMBLE_MEMBERS = 2
 
 
 @numba.njit(cache=True)
@@ -133,7 +138,7 @@ class StochasticMPC(AbrPolicy):
 
     def __init__(
         self,
-        predictor: ThroughputDistribution,
+        predictor: ThroughputDistribution | EnsembleDistribution,
         *,
         horizon: int = 20,
         buffer_step_s: float = 0.5,
@@ -208,17 +213,34 @@ class StochasticMPC(AbrPolicy):
         epochs: int = 60,
         horizon: int = 20,
         max_lag: int = 20,
+        members: int = ENSEMBLE_MEMBERS,
+        noise: bool = False,
         smooth_weight: float = TUNED_SMOOTH_WEIGHT,
         rebuf_weight: float = 1.0,
         progress: Progress = SILENT,
     ) -> StochasticMPC:
         """Collect training-mode sessions on ``traces`` and fit the throughput distribution (seeded);
-        ``max_lag > 1`` predicts each horizon step's own distribution (as Fugu does), not one for all."""
+        ``max_lag > 1`` predicts each horizon step's own distribution (as Fugu does), not one for all.
+        With ``members > 1`` the predictor is an ensemble: member ``i`` has seed ``seed + 1000 i`` and its
+        own sessions. ``noise`` turns on ``sim/env.py``'s 0.9-1.1 delay noise in those sessions (off by
+        default: evaluation runs without it, and predictors trained without it are sharper; random starts
+        stay on).
+        """
+        if members < 1:
+            raise ConfigError(f"members must be >= 1; got {members}")
+        nets: list[ThroughputDistribution] = []
         with threadpool_limits(1):  # tiny matrices: extra BLAS threads only contend
-            sessions = collect_sessions(traces, video, episodes=episodes, seed=seed)
-            ttp = ThroughputDistribution.fit(
-                sessions, epochs=epochs, seed=seed, max_lag=max_lag, progress=progress
-            )
+            for i in range(members):
+                s = seed + 1000 * i
+                sessions = collect_sessions(traces, video, episodes=episodes, seed=s, noise=noise)
+                nets.append(
+                    ThroughputDistribution.fit(
+                        sessions, epochs=epochs, seed=s, max_lag=max_lag, progress=progress
+                    )
+                )
+        ttp: ThroughputDistribution | EnsembleDistribution = (
+            nets[0] if members == 1 else EnsembleDistribution(nets)
+        )
         return cls(ttp, horizon=horizon, smooth_weight=smooth_weight, rebuf_weight=rebuf_weight)
 
     def save(self, path: str | Path) -> None:
@@ -239,7 +261,7 @@ class StochasticMPC(AbrPolicy):
     def load(cls, path: str | Path) -> StochasticMPC:
         arrays, meta = load_npz(path, "fugu")
         return cls(
-            ThroughputDistribution.from_arrays(arrays),
+            load_distribution(arrays),
             horizon=int(meta["horizon"]),  # type: ignore[call-overload]
             buffer_step_s=float(meta["buffer_step_s"]),  # type: ignore[arg-type]
             qoe=str(meta["qoe"]),

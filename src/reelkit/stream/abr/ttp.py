@@ -16,6 +16,7 @@ every chunk as the label (one-hot, lightly smoothed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,14 @@ from reelkit.stream.abr.mlp import Mlp, softmax, train_softmax
 from reelkit.stream.abr.sim import PENSIEVE, Session, SimConfig, simulate
 from reelkit.stream.abr.traces import Trace
 
-__all__ = ["N_HISTORY", "ThroughputDistribution", "collect_sessions", "history_features"]
+__all__ = [
+    "N_HISTORY",
+    "EnsembleDistribution",
+    "ThroughputDistribution",
+    "collect_sessions",
+    "history_features",
+    "load_distribution",
+]
 
 N_HISTORY = 8
 N_FEATURES = 2 * N_HISTORY + 3
@@ -85,11 +93,13 @@ def collect_sessions(
     explore: float = 0.3,
     seed: int = 0,
     config: SimConfig = PENSIEVE,
+    noise: bool = True,
 ) -> list[Session]:
-    """Training-mode sessions (random start, noise) of an exploring robustMPC on every trace."""
+    """Training-mode sessions (random start; with ``noise`` also ``sim/env.py``'s 0.9-1.1 delay noise) of
+    an exploring robustMPC on every trace."""
     rng = np.random.default_rng(seed)
     pol = _Explorer(explore, rng)
-    cfg = config.training()
+    cfg = config.training() if noise else dataclasses.replace(config.training(), noise=None)
     return [simulate(pol, tr, video, config=cfg, seed=rng) for _ in range(episodes) for tr in traces]
 
 
@@ -182,17 +192,70 @@ class ThroughputDistribution:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return softmax(self.net.forward(x))
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
+    def to_arrays(self, prefix: str = "ttp_") -> dict[str, np.ndarray]:
         return {
-            "ttp_centers": self.centers,
-            "ttp_max_lag": np.array(self.max_lag),
-            **self.net.to_arrays("ttp_"),
+            f"{prefix}centers": self.centers,
+            f"{prefix}max_lag": np.array(self.max_lag),
+            **self.net.to_arrays(prefix),
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ThroughputDistribution:
-        lag = int(arrays["ttp_max_lag"]) if "ttp_max_lag" in arrays else 1
-        return cls(Mlp.from_arrays(arrays, "ttp_"), np.asarray(arrays["ttp_centers"], dtype=np.float64), lag)
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str = "ttp_") -> ThroughputDistribution:
+        lag = int(arrays[f"{prefix}max_lag"]) if f"{prefix}max_lag" in arrays else 1
+        centers = np.asarray(arrays[f"{prefix}centers"], dtype=np.float64)
+        return cls(Mlp.from_arrays(arrays, prefix), centers, lag)
+
+
+@dataclass
+class EnsembleDistribution:
+    """The mean of several predictors' distributions over the same bins and inputs (members trained on
+    different sessions and seeds): lower variance and better calibrated than any one member."""
+
+    members: list[ThroughputDistribution]
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ModelFormatError("an ensemble needs at least one member")
+        first = self.members[0]
+        for m in self.members[1:]:
+            if m.max_lag != first.max_lag or not np.array_equal(m.centers, first.centers):
+                raise ModelFormatError("ensemble members must share their bins and lag inputs")
+
+    @property
+    def centers(self) -> np.ndarray:
+        return self.members[0].centers
+
+    @property
+    def max_lag(self) -> int:
+        return self.members[0].max_lag
+
+    def rows(
+        self, tputs: Sequence[float], downloads: Sequence[float], sizes: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        return self.members[0].rows(tputs, downloads, sizes)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.mean([m.predict(x) for m in self.members], axis=0)
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {"ttp_members": np.array(len(self.members))}
+        for i, m in enumerate(self.members):
+            arrays.update(m.to_arrays(f"ttp{i}_"))
+        return arrays
+
+
+def load_distribution(arrays: dict[str, np.ndarray]) -> ThroughputDistribution | EnsembleDistribution:
+    """A saved predictor: one network (``ttp_*`` arrays) or an ensemble (``ttp_members`` + ``ttp{i}_*``)."""
+    try:
+        if "ttp_members" in arrays:
+            n = int(arrays["ttp_members"])
+            return EnsembleDistribution(
+                [ThroughputDistribution.from_arrays(arrays, f"ttp{i}_") for i in range(n)]
+            )
+        return ThroughputDistribution.from_arrays(arrays)
+    except KeyError as exc:
+        raise ModelFormatError(f"ABR model arrays incomplete: missing {exc}") from None
 
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> None:

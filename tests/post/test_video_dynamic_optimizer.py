@@ -1,0 +1,173 @@
+"""Dynamic optimizer: each shot picks its own (resolution, QP); mixed-resolution rungs decode and score."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from reelkit.executor import LocalExecutor
+from reelkit.media import run_ffmpeg
+from reelkit.post.video.encode import EncodeResult, EncodeSpec
+from reelkit.post.video.ladder import run_encodes
+from reelkit.post.video.quality import count_frames
+from reelkit.post.video.shots import (
+    Allocation,
+    Shot,
+    ShotOption,
+    assemble_rung,
+    detect_shots,
+    operating_points,
+    optimize,
+    per_shot_ladder,
+    shot_options,
+)
+
+
+def _enc(start: int, end: int, w: int, h: int, qp: float, bits: int, vmaf: float) -> EncodeResult:
+    spec = EncodeSpec(w, h, qp=qp, start_frame=start, end_frame=end)
+    n = end - start
+    rate = bits / (n / 10) / 1000
+    return EncodeResult(spec, f"{w}x{h}_{qp}_{start}", bits, n, n / 10, rate, vmaf, vmaf, vmaf, 40.0, 0.0)
+
+
+# Two 10-frame shots at 10 fps (the title lasts 2 s, so kbps = bits / 2000). Shot 0 is easy: its 240p encode
+# is nearly as good as its 720p one. Shot 1 is hard: 720p is worth its bits. A 540p encode of shot 0 lies
+# below its hull and must never be chosen.
+RESULTS = [
+    _enc(0, 10, 426, 240, 30, 100_000, 90.0),
+    _enc(0, 10, 960, 540, 30, 250_000, 89.0),  # dominated
+    _enc(0, 10, 1280, 720, 30, 300_000, 92.0),
+    _enc(10, 20, 426, 240, 30, 100_000, 50.0),
+    _enc(10, 20, 1280, 720, 30, 300_000, 80.0),
+]
+SHOTS = [Shot(0, 0, 10, 0.0, 1.0), Shot(1, 10, 20, 1.0, 2.0)]
+
+
+def _sizes(a: Allocation) -> list[int]:
+    return [o.ref.spec.height for o in a.choice]
+
+
+def test_cross_resolution_lagrangian_hand_case() -> None:
+    free = shot_options(SHOTS, RESULTS)
+    assert [len(o) for o in free] == [3, 2]
+    # slopes (frames * dVMAF / dbits): shot 0 240p->720p 20/200000 = 1e-4, shot 1 300/200000 = 1.5e-3, so the
+    # Lagrangian curve is: both 720p (λ < 1e-4), 240p + 720p (1e-4 < λ < 1.5e-3), both 240p
+    points = operating_points(free, fps=10)
+    assert [_sizes(a) for a in points] == [[720, 720], [240, 720], [240, 240]]
+    assert [(a.bits, a.vmaf) for a in points] == [(600_000, 86.0), (400_000, 85.0), (200_000, 70.0)]
+    # at 200 kbps (400 000 bits) the best title gives each shot its own resolution: VMAF 85
+    best = optimize(free, fps=10, target_kbps=200)
+    assert _sizes(best) == [240, 720] and best.vmaf == pytest.approx(85.0)
+    # the constrained variant (one resolution per rung) reaches only 70 within that budget
+    constrained = [
+        a
+        for size in ((426, 240), (1280, 720))
+        for a in operating_points(shot_options(SHOTS, RESULTS, [size]), fps=10)
+    ]
+    assert [(_sizes(a), a.vmaf) for a in constrained] == [([240, 240], 70.0), ([720, 720], 86.0)]
+    within = [a for a in constrained if a.bitrate_kbps <= 200]
+    assert max(a.vmaf for a in within) == pytest.approx(70.0)
+    # quality target 80: the cheapest title that reaches it is again the mixed one
+    assert _sizes(optimize(free, fps=10, target_vmaf=80)) == [240, 720]
+
+
+@pytest.fixture(scope="module")
+def two_shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("video-do")
+    clip = d / "two.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x3060a0:size=320x180:rate=25:duration=1"),
+            *("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1"),
+            *("-filter_complex", "[0][1]concat=n=2", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"),
+            str(clip),
+        ]
+    )
+    return clip
+
+
+@pytest.mark.media
+def test_mixed_resolution_rung_decodes_and_scores(two_shots: Path) -> None:
+    shots = detect_shots(two_shots)
+    assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 25), (25, 50)]
+    cache = two_shots.parent / "cache"
+    specs = [EncodeSpec(160, 90, qp=30, start_frame=0, end_frame=25)]
+    specs.append(EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50))
+    encs = run_encodes(two_shots, specs, display=(320, 180), cache_dir=cache)
+    choice = tuple(ShotOption(e.bits, e.vmaf, e.frames, e) for e in encs)
+    planned_vmaf = sum(e.frames * e.vmaf for e in encs) / 50
+    alloc = Allocation(choice, 0.0, sum(e.bits for e in encs), 50, planned_vmaf, 2.0)
+    rung = assemble_rung(two_shots, alloc, two_shots.parent / "rung.mp4", display=(320, 180), fps=25.0)
+    assert rung.mixed and rung.measured == "joined" and rung.frames == 50
+    assert count_frames(rung.path) == 50
+    # it decodes at both sizes, the switch at the shot boundary (frame 25)
+    proc = run_ffmpeg(["-i", rung.path, "-vf", "showinfo", "-f", "null", "-"])
+    sizes = re.findall(r"\bs:(\d+x\d+)\b", proc.stderr.decode())
+    assert sizes == ["160x90"] * 25 + ["320x180"] * 25
+    # its bits are the shots' bits plus the in-band parameter sets (tens of bytes per IDR frame)
+    assert 0 <= rung.bits - sum(e.bits for e in encs) < 8 * 200
+    # measured as a whole it agrees with the plan (frame-weighted shot VMAFs) within 1 VMAF point: only the
+    # motion feature at the cut differs
+    assert abs(rung.vmaf - planned_vmaf) < 1.0
+    # one size, two QPs: the PPSs differ (x264's carries the initial QP), so they must travel in band too
+    same = run_encodes(
+        two_shots,
+        [
+            EncodeSpec(320, 180, qp=24, start_frame=0, end_frame=25),
+            EncodeSpec(320, 180, qp=38, start_frame=25, end_frame=50),
+        ],
+        display=(320, 180),
+        cache_dir=cache,
+    )
+    plan = sum(e.frames * e.vmaf for e in same) / 50
+    opts = tuple(ShotOption(e.bits, e.vmaf, e.frames, e) for e in same)
+    uniform = assemble_rung(
+        two_shots,
+        Allocation(opts, 0.0, sum(e.bits for e in same), 50, plan, 2.0),
+        two_shots.parent / "uniform.mp4",
+        display=(320, 180),
+        fps=25.0,
+    )
+    assert not uniform.mixed and abs(uniform.vmaf - plan) < 1.0
+    per_shot = assemble_rung(
+        two_shots, alloc, two_shots.parent / "x.mp4", display=(320, 180), fps=25.0, measure="per-shot"
+    )
+    assert per_shot.vmaf == pytest.approx(planned_vmaf) and per_shot.bits == alloc.bits
+
+
+@pytest.mark.media
+def test_dynamic_optimizer_ladder_mixes_resolutions(two_shots: Path) -> None:
+    out = two_shots.parent / "ladder"
+    ladder = per_shot_ladder(
+        two_shots,
+        out,
+        heights=(180, 90),
+        crfs=(24, 36),
+        rate_control="qp",
+        compare_fixed=False,
+        cache_dir=two_shots.parent / "cache",
+        executor=LocalExecutor(2, kind="thread"),
+    )
+    rows = ladder.rung_rows()
+    # the flat colour shot never needs 180 lines; the test pattern does at the top rung
+    assert all(r["shot_sizes"][0] == "160x90" for r in rows)
+    top = rows[-1]
+    assert top["mixed_resolution"] and top["shot_sizes"] == ["160x90", "320x180"]
+    assert (top["width"], top["height"]) == (320, 180)  # declared: the largest shot size
+    assert all(abs(r["vmaf"] - r["planned_vmaf"]) < 1.5 for r in rows)
+    mpd = (out / "dash" / "manifest.mpd").read_text()
+    reps = re.findall(r"<Representation [^>]*>", mpd)
+    assert len(reps) == len(rows)
+    assert 'codecs="avc3.' in reps[-1] and 'width="320"' in reps[-1] and 'height="180"' in reps[-1]
+    assert json.loads((out / "ladder.json").read_text())["shot_resolution"] == "shot"
+
+
+def test_cli_rejects_unknown_shot_resolution(tmp_path: Path) -> None:
+    from reelkit.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["video", "ladder", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--shot-resolution", "x"])
+    assert exc.value.code == 2
