@@ -9,6 +9,12 @@ days) with and without it.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_fill.py            # everything
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_fill.py --quick    # one seed, no signal
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_fill.py --skip-synth --no-signal   # ML, no EASE fits
+
+The planner is offered two forecasts (the GBM and the long-run rates, both given each object's title and
+rendition) and picks one nightly by shadow caches; ``fill gbm only`` / ``fill rates only`` show each alone.
+Also reported: the share of measured requests that are the first of their object or title (no demand-fetch
+cache can hit them, no history-based forecast can anticipate them).
 
 Writes benchmarks/out/fill.json and benchmarks/out/fill_<trace>.png; prints a markdown table.
 """
@@ -45,10 +51,43 @@ CAPS = ("1%", "5%", "10%")
 RESERVES = (0.0, 0.25, 0.5)  # fixed reserves, next to the default nightly choice among them
 
 
+def _titles(trace: RequestTrace) -> tuple[np.ndarray, np.ndarray]:
+    """Each object's title and rendition (from the ids ``reelkit.stream.cache.workload`` makes)."""
+    title, rend, _ = decode_object_ids(trace.original_ids.astype(np.int64))
+    return title, rend
+
+
 def _counts(trace: RequestTrace, window_start: float, release_s: np.ndarray | None = None) -> DailyCounts:
+    title, rend = _titles(trace)
     return daily_counts(
-        trace.timestamps, trace.objects, trace.n_objects, day_start_hour=window_start, release_s=release_s
+        trace.timestamps,
+        trace.objects,
+        trace.n_objects,
+        day_start_hour=window_start,
+        release_s=release_s,
+        groups=title,
+        kinds=rend,
     )
+
+
+def first_request_share(trace: RequestTrace, measured_from: int) -> dict[str, float]:
+    """Share of the measured requests (and bytes) that are the first request of their object, or of their
+    title, in the whole trace: no demand-fetch cache can hit them, and no forecast from the trace's own
+    history can anticipate them (a title-level forecast can anticipate a new rendition of a known title)."""
+    title, _ = _titles(trace)
+    obj = trace.objects
+    first_obj = np.zeros(len(obj), dtype=bool)
+    first_obj[np.unique(obj, return_index=True)[1]] = True
+    first_title = np.zeros(len(obj), dtype=bool)
+    first_title[np.unique(title[obj], return_index=True)[1]] = True
+    b = trace.sizes[measured_from:].astype(np.float64)
+    fo, ft = first_obj[measured_from:], first_title[measured_from:]
+    return {
+        "object_requests": float(fo.mean()),
+        "object_bytes": float(b[fo].sum() / b.sum()),
+        "title_requests": float(ft.mean()),
+        "title_bytes": float(b[ft].sum() / b.sum()),
+    }
 
 
 def _object_release(wl: Workload) -> np.ndarray:
@@ -61,7 +100,12 @@ def _forecast_errors(
 ) -> dict[str, Any]:
     test = range(train_days, data.n_days)
     ewma = RequestForecaster(ForecastConfig(model="ewma")).fit(data, range(1, train_days))
-    forecasts: dict[str, Any] = {"gbm": fc.predict_days(data, test, signal=signal), "ewma": ewma}
+    rates = RequestForecaster(ForecastConfig(model="rates")).fit(data, range(1, train_days))
+    forecasts: dict[str, Any] = {
+        "gbm": fc.predict_days(data, test, signal=signal),
+        "rates": rates.predict_days(data, test),
+        "ewma": ewma,
+    }
     rep = evaluate_forecast(data, test, forecasts, signal=signal)
     return {"days": rep.days, "wape": rep.wape, "mae": rep.mae, "spearman": rep.spearman}
 
@@ -78,10 +122,14 @@ def run_trace(
     """Every approach at every capacity on one trace (one forecaster fitted, its forecasts shared)."""
     base = FillConfig(capacity_bytes=1)
     data = _counts(trace, base.fill_window[0], release_s)
+    measured = range(train_days, data.n_days)
     t0 = time.perf_counter()
     fc = RequestForecaster().fit(data, range(1, train_days))
-    forecast = fc.predict_days(data, range(train_days, data.n_days))
+    gbm = fc.predict_days(data, measured)
     forecast_s = time.perf_counter() - t0
+    rates = RequestForecaster(ForecastConfig(model="rates")).fit(data, range(1, train_days))
+    forecasts = {"gbm": gbm, "rates": rates.predict_days(data, measured)}
+    start = int(np.searchsorted(trace.timestamps, data.day0_s + train_days * 86400.0))
     out: dict[str, Any] = {
         "trace": name,
         "requests": trace.n_requests,
@@ -90,20 +138,23 @@ def run_trace(
         "train_days": train_days,
         "forecast_s": forecast_s,
         "forecast_error": _forecast_errors(data, train_days, fc),
+        "first_requests": first_request_share(trace, start),
         "capacities": [],
     }
-    sig_fc = None
-    sig_forecast = None
+    sig_forecasts = None
     if signal is not None:
         sig_fc = RequestForecaster().fit(data, range(1, train_days), signal=signal)
-        sig_forecast = sig_fc.predict_days(data, range(train_days, data.n_days), signal=signal)
+        sig_forecasts = {
+            "gbm": sig_fc.predict_days(data, measured, signal=signal),
+            "rates": forecasts["rates"],
+        }
         out["forecast_error_signal"] = _forecast_errors(data, train_days, sig_fc, signal)
     sizes = trace.object_sizes()
     for cap_text in CAPS:
         cap = parse_capacity(cap_text, trace)
         cfg = FillConfig(capacity_bytes=cap)
         t0 = time.perf_counter()
-        res = compare_fill(trace, cfg, train_days=train_days, policies=POLICIES, forecast=forecast)
+        res = compare_fill(trace, cfg, train_days=train_days, policies=POLICIES, forecast=forecasts)
         row: dict[str, Any] = {
             "capacity": cap_text,
             "capacity_bytes": cap,
@@ -113,28 +164,41 @@ def run_trace(
             "best_reactive": (best := res.best_reactive()) and best.name,
         }
         extra: dict[str, float] = {}
-        for reserve in RESERVES:
+        variants: list[tuple[str, Any, FillConfig]] = [
+            (
+                f"fill fixed reserve={r}",
+                forecasts,
+                FillConfig(capacity_bytes=cap, reserve=r, adaptive_reserve=()),
+            )
+            for r in RESERVES
+        ]
+        variants += [(f"fill {k} only", {k: v}, cfg) for k, v in forecasts.items()]
+        variants.append(
+            ("fill fixed residency", forecasts, FillConfig(capacity_bytes=cap, observed_residency=False))
+        )
+        if sig_forecasts is not None:
+            variants.append(("fill +signal", sig_forecasts, cfg))
+        for label, fcs, vcfg in variants:
             r = simulate_fill(
                 trace.timestamps,
                 trace.objects,
                 trace.sizes,
                 sizes,
-                FillConfig(capacity_bytes=cap, reserve=reserve, adaptive_reserve=()),
+                vcfg,
                 train_days=train_days,
-                forecast=forecast,
+                forecast=fcs,
             )
-            extra[f"fill fixed reserve={reserve}"] = r.byte_hit_ratio
-        if sig_forecast is not None:
-            r = simulate_fill(
-                trace.timestamps,
-                trace.objects,
-                trace.sizes,
-                sizes,
-                cfg,
-                train_days=train_days,
-                forecast=sig_forecast,
-            )
-            extra["fill +signal"] = r.byte_hit_ratio
+            extra[label] = r.byte_hit_ratio
+        fill_run = simulate_fill(
+            trace.timestamps,
+            trace.objects,
+            trace.sizes,
+            sizes,
+            cfg,
+            train_days=train_days,
+            forecast=forecasts,
+        )
+        row["forecast_chosen"] = {k: fill_run.forecast_per_day.count(k) for k in forecasts}
         row["variants_bhr"] = extra
         row["seconds"] = time.perf_counter() - t0
         out["capacities"].append(row)
@@ -254,6 +318,19 @@ def markdown(results: list[dict[str, Any]]) -> str:
                 + " | ".join(f"{c['fill_ratio_to'][bound]:.3f}" for c in r["capacities"])
                 + " |"
             )
+        fr = r["first_requests"]
+        lines.append(
+            f"\nfirst requests in the measured period: of their object {fr['object_requests']:.3f} of the "
+            f"requests / {fr['object_bytes']:.3f} of the bytes; of their title {fr['title_requests']:.3f} / "
+            f"{fr['title_bytes']:.3f} (demand-fetch ceiling: byte hit ratio <= {1 - fr['object_bytes']:.3f})"
+        )
+        lines.append(
+            "\nforecast used by `fill` (nights): "
+            + "; ".join(
+                f"{c['capacity']}: " + ", ".join(f"{k} {v}" for k, v in c["forecast_chosen"].items())
+                for c in r["capacities"]
+            )
+        )
         for key in ("forecast_error", "forecast_error_signal"):
             if key in r:
                 e = r[key]
@@ -276,6 +353,7 @@ def main() -> None:
     ap.add_argument("--ml-train-days", type=int, default=28)
     ap.add_argument("--signal-every", type=int, default=7, help="days between EASE refits")
     ap.add_argument("--signal-min-ratings", type=int, default=5)
+    ap.add_argument("--no-signal", action="store_true", help="skip the recommender signal on ml-latest-small")
     args = ap.parse_args()
 
     def log(msg: str) -> None:
@@ -298,7 +376,7 @@ def main() -> None:
         ev15 = ev[pd.to_numeric(ev["timestamp"]) >= pd.Timestamp("2015-01-01").timestamp()]
         wl = trace_from_events(ev15)
         signal = None
-        if not args.quick:
+        if not (args.quick or args.no_signal):
             t0 = time.perf_counter()
             data = _counts(wl.trace, FillConfig(capacity_bytes=1).fill_window[0])
             signal = ml_signal(

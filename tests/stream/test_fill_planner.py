@@ -193,3 +193,52 @@ def test_adaptive_reserve_follows_the_best_shadow() -> None:
     assert two.fill_bytes == 100 and fixed.fill_bytes == 200
     with pytest.raises(ValueError, match="adaptive_reserve"):
         FillConfig(capacity_bytes=1, adaptive_reserve=(1.5,))
+
+
+def test_fill_cost_spread_over_the_residency() -> None:
+    f = np.array([0.01, 0.0, 0.0, 0.0])
+    planner = FillPlanner(FillConfig(capacity_bytes=100, fill_cost=0.05, horizon_days=7.0))
+    # 0.01 requests a day for 7 nights beat 0.05 of fill cost; for one night they do not
+    assert planner.plan(f, SIZES, NONE).pinned.tolist() == [0]
+    assert planner.plan(f, SIZES, NONE, residency_days=1.0).pinned.tolist() == []
+    assert planner.plan(f, SIZES, NONE, residency_days=30.0).pinned.tolist() == [0]
+
+
+def test_residency_by_littles_law() -> None:
+    from reelkit.stream.fill import _Cache
+
+    cfg = FillConfig(capacity_bytes=100, residency_window_days=4)
+    cache = _Cache(3)
+    cache.pinned_per_night = [10, 10, 10]
+    cache.added_per_night = [10, 0, 2]
+    assert cache.residency(cfg) is None  # fewer nights than the window: horizon_days
+    cache.pinned_per_night.append(10)
+    cache.added_per_night.append(0)
+    # 10 objects held on average, 3 newly pinned a night: each stays 10 / 3 nights
+    assert cache.residency(cfg) == pytest.approx(10 / 3)
+    assert cache.residency(cfg.model_copy(update={"observed_residency": False})) is None
+
+
+def test_forecast_chosen_by_its_shadow() -> None:
+    # object 0 is requested three times a day, object 1 never; the disk holds one of them
+    rows = [(d, h, 0) for d in range(4) for h in (5.0, 6.0, 7.0)]
+    ts = np.array([T0 + d * DAY + h * HOUR for d, h, _ in rows])
+    obj = np.zeros(len(rows), dtype=np.int64)
+    sizes = np.array([100, 100], dtype=np.int64)
+    good = np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    cfg = FillConfig(
+        capacity_bytes=100,
+        fill_window=(0.0, 12.0),
+        fill_rate_bytes_per_s=100 / HOUR,
+        fill_cost=0.0,
+        adaptive_reserve=(),
+    )
+    res = simulate_fill(
+        ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"bad": good[::-1].copy(), "good": good}
+    )
+    # night 1 follows the first forecast (object 1 pinned: no hit); its shadow served nothing, the good
+    # forecast's shadow 300 bytes, so the next nights follow the good one
+    assert res.forecast_per_day == ("bad", "good", "good")
+    assert res.hit_mask[3:].tolist() == [False] * 3 + [True] * 6
+    with pytest.raises(ConfigError, match="forecast must be"):
+        simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"a": np.zeros((2, 2))})

@@ -54,7 +54,8 @@ def plan_cmd(
         typer.Option(
             "--reserve",
             help="Disk share kept for the reactive LRU (0 to 0.99), or 'auto': chosen each night among 0, "
-            "0.25, 0.5 by shadow caches over the last 14 days.",
+            "0.25, 0.5 by shadow caches over the last 365 days (the forecast, GBM or long-run rates, is "
+            "chosen the same way).",
         ),
     ] = "auto",
     compare: Annotated[

@@ -10,12 +10,17 @@ choice is a knapsack whose greedy solution by value density is optimal up to the
 budget (the fractional relaxation); we take objects in that order and skip those that no longer fit.
 
 During the day a reactive policy handles misses: the ``reserve`` share of the disk (plus whatever the plan
-leaves free) is an LRU cache of objects fetched on demand. How much to reserve depends on the workload (on a
-dense synthetic trace nothing; on the sparse ml-latest-small trace half the disk at 10%), so by default the
-reserve is chosen each night among ``adaptive_reserve`` (0, 25%, 50%): shadow caches run each candidate on the
-same requests, and the one that served the most bytes over the last ``adapt_window_days`` is used.
-Objects being filled arrive one after another at the fill rate, in the order of their value, from the start
-of the window.
+leaves free) is an LRU cache of objects fetched on demand. Fetching an object costs ``fill_cost`` per byte
+once, but it then stays for as long as the plan keeps it, so the cost is spread over the residency observed
+so far (Little's law: mean pinned objects / mean objects newly pinned a night; ``horizon_days`` before
+there is any): on a sparse, stable workload objects stay for months and the long tail is worth fetching.
+
+Several forecasts may be offered (by default the gradient-boosted model and the long-run rates): each night
+uses the one whose shadow cache served the most bytes on the nights so far, and the reserve among
+``adaptive_reserve`` (0, 25%, 50%) whose shadow served the most over the last ``adapt_window_days``. Shadow
+caches run each candidate on the same requests; which forecast suits a cache is known only from its own past
+requests. Objects being filled arrive one after another at the fill rate, in the order of their value, from
+the start of the window.
 
 :func:`simulate_fill` replays a trace day by day (days start at the fill window's start), forecasting each
 night with a :class:`~reelkit.stream.forecast.RequestForecaster` fitted on the days before the measured
@@ -31,7 +36,7 @@ can exceed it).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -45,6 +50,7 @@ from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache._kernels import _push_head, _unlink
 from reelkit.stream.forecast import (
     DAY_S,
+    DailyCounts,
     ForecastConfig,
     RequestForecaster,
     daily_counts,
@@ -109,14 +115,32 @@ class FillConfig(BaseModel):
     fill_rate_bytes_per_s: float = Field(default=1.2e9 / 8, gt=0)
     fill_cost: float = Field(default=0.05, ge=0, description="cost of a filled byte, in backbone bytes")
     reserve: float = Field(default=0.0, ge=0, lt=1, description="disk share kept for the reactive LRU")
-    horizon_days: float = Field(default=7.0, gt=0, description="nights a fetched object is expected to stay")
+    horizon_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="nights a fetched object is expected to stay (before any is observed, with "
+        "observed_residency)",
+    )
+    observed_residency: bool = Field(
+        default=True,
+        description="spread the fill cost over the residency observed so far (Little's law over the last "
+        "residency_window_days nights: mean pinned objects / mean objects added a night) instead of "
+        "horizon_days",
+    )
     adaptive_reserve: tuple[float, ...] = Field(
         default=(0.0, 0.25, 0.5),
         description="candidate reserves: each night use the one whose shadow cache served the most bytes "
         "over the last adapt_window_days (ties: the first; ``reserve`` on the first night; empty: always "
         "``reserve``)",
     )
-    adapt_window_days: int = Field(default=14, ge=1)
+    adapt_window_days: int = Field(
+        default=365,
+        ge=1,
+        description="nights over which the shadow caches' served bytes are compared (chosen on "
+        "ml-latest-small 2005-2014, a period before the benchmark's; 14 there lost 2-4% of the bytes to "
+        "reserve switching on noise)",
+    )
+    residency_window_days: int = Field(default=14, ge=1, description="nights behind the residency estimate")
 
     @field_validator("adaptive_reserve")
     @classmethod
@@ -160,14 +184,18 @@ class FillPlanner:
         sizes: npt.NDArray[np.int64],
         present: npt.NDArray[np.bool_],
         previous: npt.NDArray[np.int64] | None = None,
+        *,
+        residency_days: float | None = None,
     ) -> NightPlan:
-        """``forecast[i]``: expected requests of object ``i`` tomorrow; ``present[i]``: object ``i`` is on
-        disk (pinned or in the reactive part) and needs no fetch; ``previous``: yesterday's pinned ids."""
+        """``forecast[i]``: expected requests of object ``i`` a day; ``present[i]``: object ``i`` is on
+        disk (pinned or in the reactive part) and needs no fetch; ``previous``: yesterday's pinned ids;
+        ``residency_days``: nights a fetched object is expected to stay (default ``horizon_days``)."""
         cfg = self.config
         f = np.asarray(forecast, dtype=np.float64)
-        # an object fetched tonight is likely kept for several nights: its fill cost is spread over the
-        # planning horizon (``horizon_days``) when deciding whether it is worth fetching at all
-        density = f - np.where(present, 0.0, cfg.fill_cost / cfg.horizon_days)
+        # an object fetched tonight is likely kept for several nights: its fill cost is spread over its
+        # expected residency when deciding whether it is worth fetching at all
+        stay = cfg.horizon_days if residency_days is None else max(1.0, float(residency_days))
+        density = f - np.where(present, 0.0, cfg.fill_cost / stay)
         cand = np.flatnonzero((density > 0) & (sizes <= cfg.capacity_bytes))
         order = cand[np.argsort(-density[cand], kind="stable")]
         chosen, added = _greedy_fill(
@@ -290,6 +318,19 @@ class _Cache:
         self.st = np.array([-1, -1, 0], dtype=np.int64)  # LRU head, tail, bytes used
         self.pinned_ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self.res_cap = 0.0
+        self.pinned_per_night: list[int] = []
+        self.added_per_night: list[int] = []
+
+    def residency(self, cfg: FillConfig) -> float | None:
+        """Nights an object stays pinned, by Little's law over the last ``residency_window_days`` nights
+        (mean pinned objects / mean objects newly pinned a night); ``None`` (use ``horizon_days``) until
+        then."""
+        if not cfg.observed_residency or len(self.pinned_per_night) < cfg.residency_window_days:
+            return None
+        w = cfg.residency_window_days
+        pinned = float(np.mean(self.pinned_per_night[-w:]))
+        added = float(np.mean(self.added_per_night[-w:]))
+        return min(365.0, pinned / max(added, 1.0 / w))
 
     def night(
         self,
@@ -300,7 +341,12 @@ class _Cache:
         cfg: FillConfig,
     ) -> int:
         """Plan and start tonight's fill; returns the bytes to fetch."""
-        plan = planner.plan(forecast, sizes, self.pinned | self.inres, self.pinned_ids)
+        plan = planner.plan(
+            forecast, sizes, self.pinned | self.inres, self.pinned_ids, residency_days=self.residency(cfg)
+        )
+        newly = np.count_nonzero(~self.pinned[plan.pinned])
+        self.pinned_per_night.append(len(plan.pinned))
+        self.added_per_night.append(int(newly))
         self.pinned[:] = False
         self.pinned[plan.pinned] = True
         self.arrival[plan.pinned] = -np.inf
@@ -355,6 +401,7 @@ class FillResult:
     hit_mask: npt.NDArray[np.bool_] = field(repr=False)
     measured_from: int = 0
     reserve_per_day: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
+    forecast_per_day: tuple[str, ...] = field(default=(), repr=False)
 
     def summary(self) -> dict[str, float | int | str]:
         return {
@@ -370,6 +417,43 @@ class FillResult:
         }
 
 
+def _model_forecasts(
+    data: DailyCounts,
+    train_days: int,
+    forecaster: RequestForecaster | None,
+    signal: npt.NDArray[np.float64] | None,
+    refit_every: int | None,
+) -> dict[str, npt.NDArray[np.float64]]:
+    """The forecasts of the measured days: from ``forecaster`` (fitted on the training days unless it is
+    already), or, without one, from both the gradient-boosted model and the long-run rates."""
+    measured = range(train_days, data.n_days)
+    if forecaster is None:
+        models = {
+            "gbm": RequestForecaster(ForecastConfig()),
+            "rates": RequestForecaster(ForecastConfig(model="rates")),
+        }
+    else:
+        models = {"model": forecaster}
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    for name, fc in models.items():
+        if hasattr(fc, "n_items_"):
+            out[name] = fc.predict_days(data, measured, signal=signal)
+        elif refit_every is None or fc.config.model != "gbm":
+            fc.fit(data, range(1, train_days), signal=signal)
+            out[name] = fc.predict_days(data, measured, signal=signal)
+        else:
+            # refitted every ``refit_every`` nights on the weeks before, as a nightly job would be
+            out[name] = walk_forward_forecast(
+                data,
+                measured,
+                config=fc.config,
+                refit_every=refit_every,
+                fit_window=max(train_days, 56),
+                signal=signal,
+            )
+    return out
+
+
 def simulate_fill(
     timestamps: npt.NDArray[np.float64],
     objects: npt.NDArray[np.int64],
@@ -379,8 +463,12 @@ def simulate_fill(
     *,
     train_days: int = 14,
     forecaster: RequestForecaster | None = None,
-    forecast: Literal["model", "oracle"] | npt.NDArray[np.float64] = "model",
+    forecast: Literal["model", "oracle"]
+    | npt.NDArray[np.float64]
+    | Mapping[str, npt.NDArray[np.float64]] = "model",
     release_s: npt.NDArray[np.float64] | None = None,
+    groups: npt.NDArray[np.int64] | None = None,
+    kinds: npt.NDArray[np.int64] | None = None,
     signal: npt.NDArray[np.float64] | None = None,
     refit_every: int | None = None,
     progress: Progress = SILENT,
@@ -390,9 +478,16 @@ def simulate_fill(
     The first ``train_days`` days (starting at the fill window's start) only train the forecaster (fitted on
     them, each day predicted from the days before, unless ``forecaster`` is already fitted); the cache is
     then cold at the first measured night, as is a reactive policy measured with the same warm-up.
-    ``forecast`` may also be an array of precomputed forecasts, one column per measured day. The model is
-    fitted once on the training days, or (``refit_every``) refitted every that many nights on the (up to 56)
-    days before.
+    ``forecast`` may also be an array of precomputed forecasts, one column per measured day, or several
+    named arrays. The model is fitted once on the training days, or (``refit_every``) refitted every that
+    many nights on the (up to 56) days before. Without a ``forecaster``, both the gradient-boosted model
+    and the long-run rates (``ForecastConfig(model="rates")``) forecast. ``groups`` / ``kinds``: each
+    object's title and rendition (the forecasters pool a title's requests and split them by rendition).
+
+    With several forecasts, each night uses the one whose shadow caches served the most bytes over all the
+    measured nights so far, with its reserve among ``adaptive_reserve`` whose shadow served the most over the
+    last ``adapt_window_days``: a dense workload with release spikes is best served by the model, a sparse
+    one by the long-run rates, and which one a cache sees is known only from its own past requests.
     """
     cfg = config
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -404,71 +499,74 @@ def simulate_fill(
         raise ConfigError("no requests to simulate")
     if np.any(np.diff(ts) < 0):
         raise ConfigError("requests must be sorted by time")
-    data = daily_counts(ts, obj, n_obj, day_start_hour=cfg.fill_window[0], release_s=release_s)
+    data = daily_counts(
+        ts, obj, n_obj, day_start_hour=cfg.fill_window[0], release_s=release_s, groups=groups, kinds=kinds
+    )
     if data.n_days <= train_days + 1:
         raise ConfigError(
             f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days"
         )
-    fc = forecaster or RequestForecaster(ForecastConfig())
+    shape = (n_obj, data.n_days - train_days)
     oracle = isinstance(forecast, str) and forecast == "oracle"
-    if isinstance(forecast, str) and forecast not in ("model", "oracle"):
-        raise ConfigError(f"forecast {forecast!r}: expected 'model', 'oracle' or an array")
-    given = isinstance(forecast, np.ndarray)
-    if given:
-        if forecast.shape != (n_obj, data.n_days - train_days):  # type: ignore[union-attr]
-            raise ConfigError(
-                f"forecast must be (objects, measured days) = ({n_obj}, {data.n_days - train_days})"
-            )
-    elif forecast == "model":
-        measured = range(train_days, data.n_days)
-        if hasattr(fc, "n_items_"):
-            forecast = fc.predict_days(data, measured, signal=signal)
-        elif refit_every is None:
-            fc.fit(data, range(1, train_days), signal=signal)
-            forecast = fc.predict_days(data, measured, signal=signal)
+    forecasts: dict[str, npt.NDArray[np.float64]]
+    if isinstance(forecast, str):
+        if forecast not in ("model", "oracle"):
+            raise ConfigError(f"forecast {forecast!r}: expected 'model', 'oracle' or an array")
+        if oracle:  # the oracle knows each day's true counts
+            forecasts = {"oracle": data.counts[:, train_days:].astype(np.float64)}
         else:
-            # refitted every ``refit_every`` nights on the weeks before, as a nightly job would be
-            forecast = walk_forward_forecast(
-                data,
-                measured,
-                config=fc.config,
-                refit_every=refit_every,
-                fit_window=max(train_days, 56),
-                signal=signal,
-            )
-        given = True
+            forecasts = _model_forecasts(data, train_days, forecaster, signal, refit_every)
+    elif isinstance(forecast, np.ndarray):
+        forecasts = {"given": forecast}
+    else:
+        forecasts = {str(k): np.asarray(v, dtype=np.float64) for k, v in forecast.items()}
+    if not forecasts:
+        raise ConfigError("forecast: give at least one forecast")
+    for f_arr in forecasts.values():
+        if f_arr.shape != shape:
+            raise ConfigError(f"forecast must be (objects, measured days) = {shape}")
     day_of = np.floor((ts - data.day0_s) / DAY_S).astype(np.int64)
     bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
     start = int(bounds[train_days])
     hits = np.zeros(len(ts), dtype=np.bool_)
     real = _Cache(n_obj)
-    choices = tuple(cfg.adaptive_reserve)
+    names = list(forecasts)
+    reserves = tuple(cfg.adaptive_reserve) or (cfg.reserve,)
+    choices = [(n, r) for n in names for r in reserves]
+    if len(choices) == 1 and not cfg.adaptive_reserve:
+        choices = []  # one fixed candidate: no shadows needed
     shadows = [_Cache(n_obj) for _ in choices]
     shadow_hit = np.zeros((len(choices), data.n_days - train_days))
-    planners = {r: FillPlanner(cfg.model_copy(update={"reserve": r})) for r in {cfg.reserve, *choices}}
+    planners = {r: FillPlanner(cfg.model_copy(update={"reserve": r})) for r in {cfg.reserve, *reserves}}
     scratch = np.zeros(len(ts), dtype=np.bool_)
     fill_total = 0
     daily: list[float] = []
-    reserves: list[float] = []
+    reserve_log: list[float] = []
+    forecast_log: list[str] = []
     with progress.task("simulating nightly fills", total=data.n_days - train_days) as bar:
         for day in range(train_days, data.n_days):
             k = day - train_days
-            # the oracle knows tomorrow's true counts
-            f = np.asarray(forecast)[:, k] if given else data.counts[:, day].astype(np.float64)
-            reserve = cfg.reserve
+            name, reserve = names[0], cfg.reserve
             if choices and k > 0:
-                # the reserve whose shadow cache served the most bytes over the last nights (known by now)
+                # the forecast whose shadow caches served the most bytes over all the nights so far (a
+                # stable choice: switching forecasts reshuffles the disk), then its reserve whose shadow
+                # served the most over the last nights (both known by now)
+                total = shadow_hit[:, :k].sum(axis=1)
                 recent = shadow_hit[:, max(0, k - cfg.adapt_window_days) : k].sum(axis=1)
-                reserve = choices[int(np.argmax(recent))]
-            reserves.append(reserve)
+                best = {n: max(total[j] for j, c in enumerate(choices) if c[0] == n) for n in names}
+                name = max(names, key=lambda n: best[n])
+                mine = [j for j, c in enumerate(choices) if c[0] == name]
+                reserve = choices[max(mine, key=lambda j: recent[j])][1]
+            reserve_log.append(reserve)
+            forecast_log.append(name)
             day_start = data.day0_s + day * DAY_S
             lo, hi = int(bounds[day]), int(bounds[day + 1])
-            fill_total += real.night(planners[reserve], f, sizes, day_start, cfg)
+            fill_total += real.night(planners[reserve], forecasts[name][:, k], sizes, day_start, cfg)
             real.day(ts[lo:hi], obj[lo:hi], sizes, hits[lo:hi])
             b = rb[lo:hi]
             daily.append(float(b[hits[lo:hi]].sum() / b.sum()) if b.sum() else float("nan"))
-            for j, (r, sh) in enumerate(zip(choices, shadows, strict=True)):
-                sh.night(planners[r], f, sizes, day_start, cfg)
+            for j, ((n, r), sh) in enumerate(zip(choices, shadows, strict=True)):
+                sh.night(planners[r], forecasts[n][:, k], sizes, day_start, cfg)
                 scratch[lo:hi] = False
                 sh.day(ts[lo:hi], obj[lo:hi], sizes, scratch[lo:hi])
                 shadow_hit[j, k] = float(b[scratch[lo:hi]].sum())
@@ -490,7 +588,8 @@ def simulate_fill(
         daily_byte_hit_ratio=np.asarray(daily),
         hit_mask=hits,
         measured_from=start,
-        reserve_per_day=np.asarray(reserves),
+        reserve_per_day=np.asarray(reserve_log),
+        forecast_per_day=tuple(forecast_log),
     )
 
 
@@ -551,8 +650,10 @@ def compare_fill(
     train_days: int = 14,
     policies: Sequence[str] = ("lru", "s3fifo"),
     forecaster: RequestForecaster | None = None,
-    forecast: npt.NDArray[np.float64] | None = None,
+    forecast: npt.NDArray[np.float64] | Mapping[str, npt.NDArray[np.float64]] | None = None,
     release_s: npt.NDArray[np.float64] | None = None,
+    groups: npt.NDArray[np.int64] | None = None,
+    kinds: npt.NDArray[np.int64] | None = None,
     signal: npt.NDArray[np.float64] | None = None,
     oracle: bool = True,
     offline: bool = True,
@@ -570,6 +671,8 @@ def compare_fill(
         forecaster=forecaster,
         forecast="model" if forecast is None else forecast,
         release_s=release_s,
+        groups=groups,
+        kinds=kinds,
         signal=signal,
         progress=progress,
     )
