@@ -374,6 +374,7 @@ with per-fold nested selection on 20 training traces per fold:
 | 3 members (f, 1000 + f, 3000 + f) | 83.9% |
 | 4 members (f, 1000 + f, 3000 + f, 4000 + f) | 82.8% |
 | **2 members, no noise (f, 1000 + f): shipped recipe, trained fresh after the choice** | **84.5%** |
+| 2 members, no noise (f, 1000 + f), 12 sessions per trace instead of 6 (tried after) | 83.7% |
 
 Nested selection per fold among the first four rows: 85.2%; among the 2-4-member ensembles with no-noise
 members: 85.9%. Averaging distributions widens them, so two members help (lower variance) and more members
