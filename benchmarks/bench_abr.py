@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import platform
@@ -36,7 +37,7 @@ from reelkit.executor import LocalExecutor
 from reelkit.stream.abr import Video, load_video_dir, make_policy
 from reelkit.stream.abr.evaluate import kfold_splits, run_algorithm, run_optimal
 from reelkit.stream.abr.sim import RunResult, Session, simulate, summarize
-from reelkit.stream.abr.stochastic import ENSEMBLE_MEMBERS, TUNED_SMOOTH_WEIGHT, StochasticMPC
+from reelkit.stream.abr.stochastic import TUNED_SMOOTH_WEIGHT, StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
@@ -44,6 +45,17 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 SMOOTH_WEIGHT = TUNED_SMOOTH_WEIGHT
 REBUF_WEIGHT = 1.0
 FIXED = ["rate", "bba", "bola", "mpc", "robustmpc", "mpc_ewma"]
+
+
+def _recipe() -> str:
+    """A tag of ``StochasticMPC.train``'s defaults: a changed training recipe never reuses cached folds."""
+    params = inspect.signature(StochasticMPC.train).parameters
+    keys = ("episodes", "epochs", "horizon", "max_lag", "members", "noise")
+    blob = json.dumps({k: params[k].default for k in keys}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+
+RECIPE = _recipe()
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,7 @@ def _fold_model(task: FoldTask, traces: list[Trace], video: Video) -> tuple[floa
     """The fold's trained predictor: from ``cache`` when a file for this fold and seed is there (training is
     deterministic given the seed and the train indices), else trained and cached."""
     key = hashlib.sha256(task.train.astype(np.int64).tobytes()).hexdigest()[:12]
-    recipe = f"m{ENSEMBLE_MEMBERS}"  # the training recipe's version: a changed recipe never reuses old files
-    path = task.cache / f"fold_seed{task.seed}_{key}_{recipe}.npz" if task.cache is not None else None
+    path = task.cache / f"fold_seed{task.seed}_{key}_{RECIPE}.npz" if task.cache is not None else None
     if path is not None and path.exists():
         return 0.0, StochasticMPC.load(path)
     t0 = time.perf_counter()
@@ -376,8 +387,13 @@ with per-fold nested selection on 20 training traces per fold:
 | **2 members, no noise (f, 1000 + f): shipped recipe, trained fresh after the choice** | **84.5%** |
 | 2 members, no noise (f, 1000 + f), 12 sessions per trace instead of 6 (tried after) | 83.7% |
 
-Nested selection per fold among the first four rows: 85.2%; among the 2-4-member ensembles with no-noise
-members: 85.9%. Averaging distributions widens them, so two members help (lower variance) and more members
+Sources: the rows up to the 4-member one follow `benchmarks/abr_variants.py` (run first as a
+scratch script with the same folds, seeds and training calls; `python benchmarks/abr_variants.py train
+0,1,2,3,4`, then `grid 0,3,0+1,0+3` and `grid 3+4,0+1+3+4,1+3,0+1+3`; the 3-member noisy row held out
+only); the shipped recipe's row is `bench_abr.py` itself; the 12-session row a one-off run of
+`StochasticMPC.train(episodes=12)` per fold. Nested selection per fold among the first four rows: 85.2%;
+among the 2-4-member ensembles with no-noise members: 85.9%. Averaging distributions widens them, so two
+members help (lower variance) and more members
 make the plan conservative again; sessions without the 0.9-1.1 delay noise give sharper predictors.
 The spread between 2-member ensembles that differ only in seeds (84.5-85.2%) is as large as the distance to
 the 85% target, so the target is not met reliably: we count the shipped recipe's fresh figure. A planner

@@ -29,8 +29,11 @@ from reelkit.executor import LocalExecutor
 from reelkit.stream.abr import load_video_dir
 from reelkit.stream.abr.evaluate import kfold_splits
 from reelkit.stream.abr.sim import simulate
-from reelkit.stream.abr.stochastic import ENSEMBLE_MEMBERS, StochasticMPC
+from reelkit.stream.abr.stochastic import StochasticMPC
 from reelkit.stream.abr.traces import load_traces
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_abr import RECIPE
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 
@@ -55,7 +58,7 @@ def _run(job: Job) -> tuple[int, str, list[int], list[list[float]]]:
     video = load_video_dir(job.video)
     tr, te = kfold_splits(len(traces), job.folds, job.seed)[job.fold]
     key = hashlib.sha256(tr.astype(np.int64).tobytes()).hexdigest()[:12]
-    path = job.cache / f"fold_seed{job.seed + job.fold}_{key}_m{ENSEMBLE_MEMBERS}.npz"
+    path = job.cache / f"fold_seed{job.seed + job.fold}_{key}_{RECIPE}.npz"
     if path.exists():
         base = StochasticMPC.load(path)
     else:

@@ -171,3 +171,12 @@ def test_cli_rejects_unknown_shot_resolution(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["video", "ladder", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--shot-resolution", "x"])
     assert exc.value.code == 2
+
+
+def test_rung_codec_string_covers_every_shot() -> None:
+    from reelkit.post.video.shots import _most_demanding
+
+    # High@3.0 and Main@3.1: the rung needs High profile AND level 3.1 (neither shot's string alone)
+    assert _most_demanding(["avc3.64001e", "avc3.4d401f"]) == "avc3.64001f"
+    # constrained baseline flags kept only where every shot of that profile sets them
+    assert _most_demanding(["avc3.42c01e", "avc3.42e01e"]) == "avc3.42c01e"

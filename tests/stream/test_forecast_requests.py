@@ -176,6 +176,24 @@ def test_items_without_history_get_the_first_request_rate() -> None:
     assert rep.wape["gbm"] < 0.3
 
 
+def test_signal_reaches_items_without_history() -> None:
+    # regression: items with no history were scored as one (their first row's forecast copied to all), so
+    # the recommender signal never reached the never-seen titles it exists for. Here the signal of day d - 1
+    # names exactly the never-seen item that day d brings
+    data = _cold_start_counts()
+    signal = np.zeros(data.counts.shape)
+    for d in range(1, data.n_days):
+        signal[10 + d, d - 1] = 50.0
+    fc = RequestForecaster(FAST).fit(data, range(1, 30), signal=signal)
+    test = range(30, 40)
+    f = fc.predict_days(data, test, signal=signal)
+    for j, day in enumerate(test):
+        never_seen = data.counts[:, :day].sum(axis=1) == 0
+        never_seen[10 + day] = False
+        assert f[10 + day, j] > 0.5
+        assert f[never_seen, j].max() < 0.1
+
+
 def test_rates_known_answer_with_title_split() -> None:
     # a title of two files (renditions 0 and 1): file 0 requested once a day for 10 days, file 1 never
     counts = np.zeros((2, 11), dtype=np.float32)

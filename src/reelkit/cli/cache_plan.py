@@ -54,8 +54,8 @@ def plan_cmd(
         typer.Option(
             "--reserve",
             help="Disk share kept for the reactive LRU (0 to 0.99), or 'auto': chosen each night among 0, "
-            "0.25, 0.5 by shadow caches over the last 365 days (the forecast, GBM or long-run rates, is "
-            "chosen the same way).",
+            "0.25, 0.5 by shadow caches over the last 365 days; the forecast (GBM or long-run rates) is "
+            "chosen by shadow caches over all nights so far.",
         ),
     ] = "auto",
     compare: Annotated[

@@ -168,7 +168,7 @@ class ForecastConfig(BaseModel):
     cold_rows: float = Field(
         default=0.1,
         ge=0,
-        le=1,
+        lt=1,
         description="share of each day's training rows drawn from items with no history at all (weighted "
         "back to their true number)",
     )
@@ -198,7 +198,6 @@ class _Prefix:
     def __init__(self, counts: npt.NDArray[np.float32]) -> None:
         self.cum = np.zeros((counts.shape[0], counts.shape[1] + 1), dtype=np.float64)
         np.cumsum(counts, axis=1, out=self.cum[:, 1:])
-        self.volume = np.concatenate([[0.0], np.cumsum(counts.sum(axis=0, dtype=np.float64))])
 
     def window(self, day: int, length: int) -> npt.NDArray[np.float64]:
         """Sum over days ``[day - length, day)`` (clipped at 0)."""
@@ -480,32 +479,25 @@ class RequestForecaster:
             for d, _, x in _walk_features(data, np.asarray(day_list, dtype=np.int64), None):
                 out[:, col_of[d]] = self._calibrate(_long_run_rate(x), volume, d)
             return out
-        volume = np.concatenate([[0.0], np.cumsum(data.counts.sum(axis=0, dtype=np.float64))])
         col = {d: j for j, d in enumerate(day_list)}
-        pending: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = []
-        known_of: dict[int, npt.NDArray[np.bool_]] = {}
-
-        def pick(day: int, known: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-            # items with no history and no release nearby share one set of features (all empty), hence one
-            # forecast: the model is evaluated on the first of them only
-            known_of[day] = known
-            cold = np.flatnonzero(~known)[:1]
-            return np.concatenate([np.flatnonzero(known), cold]).astype(np.int64)
+        pending: list[tuple[int, npt.NDArray[np.float64]]] = []
 
         def flush() -> None:
-            y = self._output(np.concatenate([x for *_, x in pending]))
+            # items without history mostly share one feature row (their signal, release age or rendition
+            # share may still differ): the model scores each distinct row once
+            x_all = np.concatenate([x for _, x in pending])
+            key = np.nan_to_num(x_all, nan=-1e308)  # np.unique never merges rows holding NaN
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            y = self._output(x_all[first])[inverse.reshape(-1)]
             at = 0
-            for d, idx, known, x in pending:
-                f = np.full(data.n_items, y[at + len(x) - 1] if (~known).any() else 0.0)
-                f[idx] = y[at : at + len(x)]
+            for d, x in pending:
+                out[:, col[d]] = self._calibrate(y[at : at + len(x)], volume, d)
                 at += len(x)
-                out[:, col[d]] = self._calibrate(f, volume, d)
             pending.clear()
 
         rows = 0
-        for d, idx, x in _walk_features(data, np.asarray(day_list, dtype=np.int64), signal, pick):
-            assert idx is not None
-            pending.append((d, idx, known_of.pop(d), x))
+        for d, _, x in _walk_features(data, np.asarray(day_list, dtype=np.int64), signal):
+            pending.append((d, x))
             rows += len(x)
             if rows >= 400_000:
                 flush()
@@ -581,16 +573,16 @@ def evaluate_forecast(
     actual_total = 0.0
     cells = 0
     pre = _Prefix(data.counts)
+    tables: dict[str, npt.NDArray[np.float64]] = {}
     for n, f in forecasters.items():
         if isinstance(f, np.ndarray) and f.shape != (data.n_items, len(test_days)):
             shape = (data.n_items, len(test_days))
             raise ConfigError(f"forecasts {n!r} must be (items, test days) = {shape}")
+        # one walk over the days per forecaster (predicting day by day would replay the history each time)
+        tables[n] = f if isinstance(f, np.ndarray) else f.predict_days(data, test_days, signal=signal)
     for j, day in enumerate(test_days):
         actual = data.counts[:, day].astype(np.float64)
-        preds = {
-            n: f[:, j] if isinstance(f, np.ndarray) else f.predict(data, day, signal=signal)
-            for n, f in forecasters.items()
-        }
+        preds = {n: t[:, j] for n, t in tables.items()}
         preds["yesterday"] = data.counts[:, day - 1].astype(np.float64)
         preds["week-mean"] = pre.window(day, 7) / 7.0
         relevant = (pre.window(day, 28) > 0) | (actual > 0)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from reelkit._files import replace_file
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
@@ -470,9 +471,6 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     ``rd.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("rung*_*x*_*k.mp4"):  # an earlier run's rungs
-        stale.unlink()
-    shutil.rmtree(out / "dash", ignore_errors=True)
     files: list[Path | None] = []
     for i, (p, row) in enumerate(zip(ladder.rungs, ladder.rung_rows(), strict=True)):
         src = p.ref.path if isinstance(p.ref, EncodeResult) else p.ref.get("path")
@@ -480,15 +478,18 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
             files.append(None)
             continue
         name = f"rung{i}_{row['width']}x{row['height']}_{math.floor(p.rate)}k.mp4"
-        shutil.copyfile(src, out / name)
+        shutil.copyfile(src, out / f".{name}.part")
+        os.replace(out / f".{name}.part", out / name)
         files.append(out / name)
     payload = ladder.to_dict()
     for row, f in zip(payload["rungs"], files, strict=True):
         row["file"] = f.name if f is not None else None
         row.pop("path", None)
     present = [f for f in files if f is not None]
+    new_dash = out / ".dash.part"
+    shutil.rmtree(new_dash, ignore_errors=True)
     if dash and present and len(present) == len(files):
-        mpd = write_dash(present, out / "dash")
+        mpd = write_dash(present, new_dash)
         in_band = {
             i: (row["width"], row["height"], row.get("codecs"))
             for i, row in enumerate(payload["rungs"])
@@ -496,7 +497,7 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
         }
         if in_band:
             declare_in_band(mpd, in_band)
-        payload["dash_manifest"] = str(mpd.relative_to(out))
+        payload["dash_manifest"] = str(Path("dash") / mpd.relative_to(new_dash))
     curves: dict[str, Sequence[RDPoint]] = {"hull": ladder.hull}
     if ladder.fixed:
         curves["fixed (HLS)"] = [RDPoint(f.bitrate_kbps, f.vmaf) for f in ladder.fixed]
@@ -504,4 +505,14 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     cand = [RDPoint(c.bitrate_kbps, c.vmaf) for c in ladder.candidates if c.spec.start_frame is None]
     plot_curves(curves, out / "rd.png", title=Path(ladder.source).name, points=cand)
     payload["plot"] = "rd.png"
-    (out / "ladder.json").write_text(json.dumps(payload, indent=1, default=str))
+    # swap in the new manifest, then the JSON (atomically), then drop an earlier run's other rungs
+    shutil.rmtree(out / "dash", ignore_errors=True)
+    if new_dash.exists():
+        os.replace(new_dash, out / "dash")
+    tmp = out / ".ladder.json.part"
+    tmp.write_text(json.dumps(payload, indent=1, default=str))
+    replace_file(tmp, out / "ladder.json")
+    keep = {f.name for f in present}
+    for stale in out.glob("rung*_*x*_*k.mp4"):
+        if stale.name not in keep:
+            stale.unlink()

@@ -301,9 +301,26 @@ def join_shots(
                 what=f"putting the parameter sets of {Path(p).name} in band",
             )
             in_band.append(q)
-        _concat(in_band, partial, ("-tag:v", tag))
+        try:
+            _concat(in_band, partial, ("-tag:v", tag))
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     os.replace(partial, target)
     return target
+
+
+def _most_demanding(codecs: Sequence[str]) -> str:
+    """One ``avc3.PPCCLL`` string covering every shot: the highest profile (with the constraint flags its
+    shots all set) and, separately, the highest level."""
+    parsed = [(c.split(".")[0], int(c[-6:-4], 16), int(c[-4:-2], 16), int(c[-2:], 16)) for c in codecs]
+    profile = max(p for _, p, _, _ in parsed)
+    flags = 0xFF
+    for _, p, f, _ in parsed:
+        if p == profile:
+            flags &= f
+    level = max(lv for *_, lv in parsed)
+    return f"{parsed[0][0]}.{profile:02x}{flags:02x}{level:02x}"
 
 
 def avc_codec_string(path: str | Path, sample_entry: str = "avc3") -> str | None:
@@ -528,7 +545,7 @@ def per_shot_ladder(
         codecs = None
         if codec == "x264" and measured.measured == "joined":
             found = [c for e in encs if (c := avc_codec_string(e.path))]
-            codecs = max(found, key=lambda c: (int(c[-2:], 16), c)) if found else None
+            codecs = _most_demanding(found) if found else None
         rungs.append(
             RDPoint(
                 measured.bitrate_kbps,

@@ -1,7 +1,8 @@
 """Stochastic MPC on a learned throughput distribution (Fugu: Yan et al., NSDI 2020).
 
-At every decision the :class:`~reelkit.stream.abr.ttp.ThroughputDistribution` gives, for each level and each
-of the next ``horizon`` chunks, a distribution over ``K`` throughputs. Backward induction over a buffer grid
+At every decision the learned predictor (:class:`~reelkit.stream.abr.ttp.ThroughputDistribution`, or by
+default an :class:`~reelkit.stream.abr.ttp.EnsembleDistribution` of two) gives, for each level and each of
+the next ``horizon`` chunks, a distribution over ``K`` throughputs. Backward induction over a buffer grid
 (``buffer_step_s``, linear interpolation) and the last level maximises the *expected* QoE over the horizon,
 choosing each later chunk after its predecessor's outcome is known (closed loop, as Fugu's value iteration).
 The plan model: download time = size / throughput (the throughput is measured with the RTT, so it includes

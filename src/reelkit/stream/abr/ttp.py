@@ -9,9 +9,11 @@ expected download time of the candidate: small chunks see relatively more of the
 each step of its horizon separately) and three whole-session features (chunks seen, min and spread of
 ``ln tput`` so far). Output: a softmax over ``K`` bins of ``ln(tput of chunk k+h / hm)`` spaced evenly on
 [-3, 1.5]; bin ``k`` stands for ``hm * exp(c_k)``.
-Training data: sessions on the training traces in ``sim/env.py``'s training mode (random start, 0.9-1.1
-noise) under an exploring robustMPC (a random level with probability ``explore``), the realised throughput of
-every chunk as the label (one-hot, lightly smoothed).
+Training data: sessions on the training traces in ``sim/env.py``'s training mode (random start; its 0.9-1.1
+delay noise optional) under an exploring robustMPC (a random level with probability ``explore``), the
+realised throughput of every chunk as the label (one-hot, lightly smoothed). :class:`EnsembleDistribution`
+averages several such networks (own seeds and sessions): two scored higher held out than one; three or four
+widen the distribution and made the planner conservative again (benchmarks/RESULTS.d/abr.md).
 """
 
 from __future__ import annotations
