@@ -223,8 +223,8 @@ def render_tuning(paths: list[Path]) -> str:
         "Per run: each candidate switch-cost weight's mean QoE sum on 20 training traces per fold (mean of",
         "the 5 folds' subsets), its held-out share of the optimum (all 127 traces, for information), and the",
         "nested figure (each fold uses the weight that was best on its own training subset).",
-        "`abr_tune_ens.json` ran with the shipped recipe's fold predictors (the ensemble); the others with the",
-        "earlier single predictor trained with delay noise.",
+        "`abr_tune_ens.json` ran with the shipped recipe's fold predictors (the ensemble); the others with",
+        "the earlier single predictor trained with delay noise.",
         "",
     ]
     for p in paths:
