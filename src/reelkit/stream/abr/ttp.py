@@ -211,7 +211,7 @@ class ThroughputDistribution:
 @dataclass
 class EnsembleDistribution:
     """The mean of several predictors' distributions over the same bins and inputs (members trained on
-    different sessions and seeds): lower variance and better calibrated than any one member."""
+    different sessions and seeds), which averages out one network's seed-to-seed variation."""
 
     members: list[ThroughputDistribution]
 
