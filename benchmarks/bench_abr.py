@@ -72,11 +72,17 @@ class FoldTask:
     cache: Path | None
 
 
+def fold_model_path(cache: Path, seed: int, train: np.ndarray) -> Path:
+    """Where a fold's trained policy is cached: training is deterministic given the recipe, the seed and the
+    training trace indices, so those name the file (shared with ``tune_abr.py``)."""
+    key = hashlib.sha256(train.astype(np.int64).tobytes()).hexdigest()[:12]
+    return cache / f"fold_seed{seed}_{key}_{RECIPE}.npz"
+
+
 def _fold_model(task: FoldTask, traces: list[Trace], video: Video) -> tuple[float, StochasticMPC]:
-    """The fold's trained predictor: from ``cache`` when a file for this fold and seed is there (training is
-    deterministic given the seed and the train indices), else trained and cached."""
-    key = hashlib.sha256(task.train.astype(np.int64).tobytes()).hexdigest()[:12]
-    path = task.cache / f"fold_seed{task.seed}_{key}_{RECIPE}.npz" if task.cache is not None else None
+    """The fold's trained predictor: from ``cache`` when a file for this fold and seed is there, else
+    trained and cached."""
+    path = fold_model_path(task.cache, task.seed, task.train) if task.cache is not None else None
     if path is not None and path.exists():
         return 0.0, StochasticMPC.load(path)
     t0 = time.perf_counter()

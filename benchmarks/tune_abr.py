@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -33,7 +32,7 @@ from reelkit.stream.abr.stochastic import StochasticMPC
 from reelkit.stream.abr.traces import load_traces
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_abr import RECIPE
+from bench_abr import fold_model_path
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 
@@ -57,8 +56,7 @@ def _run(job: Job) -> tuple[int, str, list[int], list[list[float]]]:
     traces = load_traces(job.traces)
     video = load_video_dir(job.video)
     tr, te = kfold_splits(len(traces), job.folds, job.seed)[job.fold]
-    key = hashlib.sha256(tr.astype(np.int64).tobytes()).hexdigest()[:12]
-    path = job.cache / f"fold_seed{job.seed + job.fold}_{key}_{RECIPE}.npz"
+    path = fold_model_path(job.cache, job.seed + job.fold, tr)
     if path.exists():
         base = StochasticMPC.load(path)
     else:

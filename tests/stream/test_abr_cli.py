@@ -50,10 +50,10 @@ def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str,
 
 
 def _simulate(
-    capsys: pytest.CaptureFixture[str], traces: Path, video: Path, *extra: str
+    capsys: pytest.CaptureFixture[str], traces: Path, video: Path, *extra: str, cmd: str = "simulate"
 ) -> tuple[int, str, str]:
-    """``reelkit abr simulate --traces TRACES --video VIDEO EXTRA...``."""
-    return _run(capsys, ["abr", "simulate", "--traces", str(traces), "--video", str(video), *extra])
+    """``reelkit abr CMD --traces TRACES --video VIDEO EXTRA...`` (CMD: simulate by default)."""
+    return _run(capsys, ["abr", cmd, "--traces", str(traces), "--video", str(video), *extra])
 
 
 @pytest.mark.parametrize("algo", ["robustmpc", "bba", "best"])
@@ -112,28 +112,13 @@ def test_optimal_and_train(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
 ) -> None:
     traces, video = inputs
-    code, out, _ = _run(capsys, ["abr", "optimal", "--traces", str(traces), "--video", str(video), "--json"])
+    code, out, _ = _simulate(capsys, traces, video, "--json", cmd="optimal")
     assert code == 0
     doc = json.loads(out)
     assert len(doc["per_trace"]) == 3 and len(doc["per_trace"][0]["levels"]) == 48
     model = tmp_path / "m.npz"
-    code, out, _ = _run(
-        capsys,
-        [
-            "abr",
-            "train",
-            "--traces",
-            str(traces),
-            "--video",
-            str(video),
-            "-o",
-            str(model),
-            "--episodes",
-            "1",
-            "--epochs",
-            "2",
-            "--json",
-        ],
+    code, out, _ = _simulate(
+        capsys, traces, video, "-o", str(model), "--episodes", "1", "--epochs", "2", "--json", cmd="train"
     )
     assert code == 0 and model.is_file()
     code, out, _ = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(model), "--json")
@@ -158,20 +143,8 @@ def test_bad_inputs_exit_2(
     assert code == 2 and "empty" in err
     code, _, err = _simulate(capsys, traces, tmp_path, "--algo", "bba")
     assert code == 2 and "video_size" in err
-    code, _, err = _run(
-        capsys,
-        [
-            "abr",
-            "train",
-            "--traces",
-            str(traces),
-            "--video",
-            str(video),
-            "-o",
-            str(tmp_path / "x.npz"),
-            "--epochs",
-            "0",
-        ],
+    code, _, err = _simulate(
+        capsys, traces, video, "-o", str(tmp_path / "x.npz"), "--epochs", "0", cmd="train"
     )
     assert code == 2
     code, _, err = _simulate(

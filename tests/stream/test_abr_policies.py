@@ -340,3 +340,12 @@ def test_ensemble_members_must_share_bins() -> None:
         EnsembleDistribution([net, other])
     with pytest.raises(ModelFormatError, match="at least one"):
         EnsembleDistribution([])
+
+
+def test_registry_knows_the_optimum_and_the_learned_names() -> None:
+    from reelkit.stream.abr.registry import is_optimal, takes_model
+
+    assert all(is_optimal(n) for n in ("optimal", "OPT", "offline-optimal"))
+    assert not any(is_optimal(n) for n in ("robustmpc", "best", "fugu"))
+    assert all(takes_model(n) for n in ("fugu", "best", "smpc", "Stochastic-MPC"))
+    assert not any(takes_model(n) for n in ("bba", "rmpc", "optimal"))

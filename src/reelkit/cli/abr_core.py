@@ -119,13 +119,13 @@ def compare_cmd(
     names = [a.strip() for a in algos.split(",") if a.strip()]
     if not names:
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
-    from reelkit.stream.abr.registry import make_policy
+    from reelkit.stream.abr.registry import is_optimal, make_policy, takes_model
 
     # fail fast on unknown names and missing models, before any simulation; each model is loaded once
     policies = {
-        i: make_policy(n, model=model if n.lower() in ("fugu", "best") else None)
+        i: make_policy(n, model=model if takes_model(n) else None)
         for i, n in enumerate(names)
-        if n.lower() not in ("optimal", "opt")
+        if not is_optimal(n)
     }
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     with progress_for(not json_out) as prog:

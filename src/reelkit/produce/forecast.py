@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -308,39 +308,12 @@ class TreeEnsemble:
         return out
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {
-            f"{prefix}{k}": np.asarray(getattr(self, k))
-            for k in (
-                "feature",
-                "threshold",
-                "missing_left",
-                "left",
-                "right",
-                "is_leaf",
-                "value",
-                "roots",
-                "baseline",
-            )
-        }
+        return {f"{prefix}{f.name}": np.asarray(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_arrays(cls, z: Any, prefix: str) -> TreeEnsemble:
-        return cls(
-            **{
-                k: z[f"{prefix}{k}"]
-                for k in (
-                    "feature",
-                    "threshold",
-                    "missing_left",
-                    "left",
-                    "right",
-                    "is_leaf",
-                    "value",
-                    "roots",
-                )
-            },
-            baseline=float(z[f"{prefix}baseline"]),
-        )
+        arrays = {f.name: z[f"{prefix}{f.name}"] for f in fields(cls)}
+        return cls(**{**arrays, "baseline": float(arrays["baseline"])})
 
 
 class AudienceModel:

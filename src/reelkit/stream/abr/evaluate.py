@@ -19,7 +19,7 @@ from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.base import AbrPolicy, Video
 from reelkit.stream.abr.optimal import optimal_plan
 from reelkit.stream.abr.qoe import QoE, get_qoe
-from reelkit.stream.abr.registry import make_policy
+from reelkit.stream.abr.registry import is_optimal, make_policy
 from reelkit.stream.abr.sim import PENSIEVE, RunResult, Session, SimConfig, simulate
 from reelkit.stream.abr.traces import Trace
 
@@ -87,7 +87,7 @@ def run_algorithm(
     """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace; MPC-type
     planners plan with the QoE they are scored on. ``policy``: a fresh policy already made for ``name``
     (so that its model file is not loaded again)."""
-    if name.strip().lower() in ("optimal", "opt", "offline_optimal"):
+    if is_optimal(name):
         return run_optimal(traces, video, qoe=qoe, config=config, progress=progress, executor=executor)
     if policy is None:
         policy = make_policy(name, model=model)

@@ -14,7 +14,15 @@ from pathlib import Path
 from reelkit.errors import ConfigError, ModelFormatError
 from reelkit.stream.abr.base import AbrPolicy
 
-__all__ = ["MODELS_PACKAGE", "available_policies", "load_any_model", "make_policy", "shipped_model_path"]
+__all__ = [
+    "MODELS_PACKAGE",
+    "available_policies",
+    "is_optimal",
+    "load_any_model",
+    "make_policy",
+    "shipped_model_path",
+    "takes_model",
+]
 
 MODELS_PACKAGE = "reelkit.stream.abr.models"
 
@@ -114,11 +122,31 @@ def available_policies() -> list[str]:
     return list(_FACTORIES)
 
 
+#: names of the offline optimum: not a policy (it needs the whole trace), run by ``evaluate.run_optimal``
+_OPTIMAL = {"optimal", "opt", "offline_optimal"}
+#: policies whose model file ``make_policy(..., model=)`` replaces
+_LEARNED = {"fugu", "best"}
+
+
+def _key(name: str) -> str:
+    key = str(name).strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def is_optimal(name: str) -> bool:
+    """Whether ``name`` names the offline optimum rather than a policy."""
+    return _key(name) in _OPTIMAL
+
+
+def takes_model(name: str) -> bool:
+    """Whether the policy ``name`` is a learned one that a ``--model`` file replaces."""
+    return _key(name) in _LEARNED
+
+
 def make_policy(name: str, *, model: str | Path | None = None) -> AbrPolicy:
     """A fresh policy object (call ``reset(video)`` before ``choose``); ``model`` overrides a learned
     policy's shipped model file."""
-    key = str(name).strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
+    key = _key(name)
     if key not in _FACTORIES:
         raise ConfigError(f"unknown ABR algorithm {name!r}; choose one of {', '.join(available_policies())}")
     return _FACTORIES[key](model)
