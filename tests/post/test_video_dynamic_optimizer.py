@@ -165,12 +165,14 @@ def test_dynamic_optimizer_ladder_mixes_resolutions(two_shots: Path) -> None:
     assert json.loads((out / "ladder.json").read_text())["shot_resolution"] == "shot"
 
 
-def test_cli_rejects_unknown_shot_resolution(tmp_path: Path) -> None:
-    from reelkit.cli import main
+def test_cli_rejects_unknown_shot_resolution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reelkit.testing.cli import run_cli
 
-    with pytest.raises(SystemExit) as exc:
-        main(["video", "ladder", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--shot-resolution", "x"])
-    assert exc.value.code == 2
+    args = ("video", "ladder", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--mode", "shot")
+    code, _, err = run_cli(capsys, *args, "--shot-resolution", "x")
+    assert code == 2 and "--shot-resolution 'x'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, *args, "--shot-resolution", "rung")  # a valid value: the missing file
+    assert code == 2 and "--shot-resolution" not in err
 
 
 def test_rung_codec_string_covers_every_shot() -> None:

@@ -430,13 +430,14 @@ def _isolated_dialogue(
     e = blocks[speech]
     if quiet.size == 0:
         return _gated_mean(e, RELATIVE_GATE_LU)[0]
-    bed = np.empty(speech.size)
-    groups = speech // 10  # one estimate per second of blocks
-    for g in np.unique(groups):
+    groups, of_block = np.unique(speech // 10, return_inverse=True)  # one estimate per second of blocks
+    medians = np.empty(groups.size)
+    for i, g in enumerate(groups):
         centre = int(g) * 10 + 5
         lo, hi = np.searchsorted(quiet, [centre - window_blocks, centre + window_blocks])
         near = blocks[quiet[lo:hi]] if hi > lo else blocks[quiet]
-        bed[groups == g] = float(np.median(near))
+        medians[i] = float(np.median(near))
+    bed = medians[of_block.reshape(-1)]
     return _gated_mean(np.maximum(e - bed, keep * e), RELATIVE_GATE_LU)[0]
 
 

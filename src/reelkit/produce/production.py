@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -38,8 +36,8 @@ from pydantic import (
     model_validator,
 )
 
-from reelkit._files import replace_file
-from reelkit.errors import ConfigError, DataFormatError
+from reelkit._files import atomic_write_bytes, atomic_write_text
+from reelkit.errors import DataFormatError
 
 __all__ = [
     "WEEKDAYS",
@@ -493,24 +491,3 @@ def dump_production(prod: Production, path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- writing
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    p = Path(path)
-    if p.is_dir():
-        raise ConfigError(f"{p}: is a folder; give a file name to write")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        replace_file(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))

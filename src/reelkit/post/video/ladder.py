@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reelkit._files import replace_file
+from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
@@ -337,9 +337,7 @@ def declare_in_band(mpd: str | Path, sizes: dict[int, tuple[int, int, str | None
     if widths and heights:
         text = re.sub(r'\bmaxWidth="\d+"', f'maxWidth="{max(widths)}"', text)
         text = re.sub(r'\bmaxHeight="\d+"', f'maxHeight="{max(heights)}"', text)
-    tmp = path.with_suffix(".mpd.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def plot_curves(
@@ -509,9 +507,7 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     shutil.rmtree(out / "dash", ignore_errors=True)
     if new_dash.exists():
         os.replace(new_dash, out / "dash")
-    tmp = out / ".ladder.json.part"
-    tmp.write_text(json.dumps(payload, indent=1, default=str))
-    replace_file(tmp, out / "ladder.json")
+    atomic_write_text(out / "ladder.json", json.dumps(payload, indent=1, default=str))
     keep = {f.name for f in present}
     for stale in out.glob("rung*_*x*_*k.mp4"):
         if stale.name not in keep:

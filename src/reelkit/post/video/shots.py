@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, InfeasibleError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
@@ -371,11 +372,9 @@ def assemble_rung(
     sizes = {(e.spec.width, e.spec.height) for e in encs}
     mixed = len(sizes) > 1
     target = Path(out)
-    if measure == "per-shot":
-        bits = sum(e.bits for e in encs)
-        frames = sum(e.frames for e in encs)
-        vmaf = sum(e.frames * e.vmaf for e in encs) / frames
-        return AssembledRung("", bits, frames, bits / (frames / fps) / 1000.0, vmaf, mixed, "per-shot")
+    if measure == "per-shot":  # the allocation's own totals (shot bits summed, VMAF frame-weighted)
+        bits, rate = int(alloc.bits), alloc.bitrate_kbps
+        return AssembledRung("", bits, alloc.frames, rate, alloc.vmaf, mixed, "per-shot")
     meta = target.with_suffix(".json")
     key = {"parts": [e.path for e in encs], "display": list(display), "subsample": vmaf_subsample, "join": 2}
     if meta.exists() and target.exists():
@@ -409,9 +408,7 @@ def assemble_rung(
     rung = AssembledRung(
         str(target), 8 * nbytes, packets, 8 * nbytes / (packets / fps) / 1000.0, q.vmaf, mixed, "joined"
     )
-    tmp = meta.with_suffix(".json.part")
-    tmp.write_text(json.dumps({"key": key, "rung": rung.to_dict()}))
-    os.replace(tmp, meta)
+    atomic_write_text(meta, json.dumps({"key": key, "rung": rung.to_dict()}))
     return rung
 
 

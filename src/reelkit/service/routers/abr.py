@@ -541,8 +541,11 @@ def _ensure_stream(rt: AbrRuntime, name: str) -> bool:
     if name != SAMPLE_STREAM or (folder / "stream.json").is_file():
         return True
     with rt.build_lock:
+        if rt.builder is not None and not rt.builder.is_alive() and rt.build_error is not None:
+            # the last build failed: report it once, and let the next request try again
+            error, rt.build_error, rt.builder = rt.build_error, None, None
+            raise HTTPException(500, f"building the sample stream failed: {error}")
         if rt.builder is None or not rt.builder.is_alive():
-            rt.build_error = None
 
             def build() -> None:
                 try:
@@ -552,8 +555,6 @@ def _ensure_stream(rt: AbrRuntime, name: str) -> bool:
 
             rt.builder = threading.Thread(target=build, name="reelkit-abr-sample", daemon=True)
             rt.builder.start()
-    if rt.build_error is not None:
-        raise HTTPException(500, f"building the sample stream failed: {rt.build_error}")
     return False
 
 

@@ -6,13 +6,18 @@ algorithm and its model file beside it, loaded through :mod:`importlib.resources
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reelkit.errors import ConfigError, ModelFormatError
 from reelkit.stream.abr.base import AbrPolicy
+
+if TYPE_CHECKING:
+    from reelkit.stream.abr.stochastic import StochasticMPC
 
 __all__ = [
     "MODELS_PACKAGE",
@@ -73,10 +78,22 @@ def _mpc_ewma(model: str | Path | None) -> AbrPolicy:
     return p
 
 
+@functools.lru_cache(maxsize=8)
+def _loaded_fugu(path: str, mtime_ns: int, size: int) -> StochasticMPC:
+    """One read per model file version (the key includes its mtime and size)."""
+    from reelkit.stream.abr.stochastic import StochasticMPC
+
+    return StochasticMPC.load(path)
+
+
 def _fugu(model: str | Path | None) -> AbrPolicy:
     from reelkit.stream.abr.stochastic import StochasticMPC
 
-    return StochasticMPC.load(model if model is not None else shipped_model_path("fugu_ttp.npz"))
+    path = Path(model) if model is not None else shipped_model_path("fugu_ttp.npz")
+    if not path.is_file():
+        return StochasticMPC.load(path)  # raises the clear "does not exist" error
+    st = path.stat()
+    return _loaded_fugu(str(path.resolve()), st.st_mtime_ns, st.st_size).fresh()
 
 
 def load_any_model(path: str | Path) -> AbrPolicy:

@@ -22,7 +22,6 @@ One chunk of ``size`` bytes is fetched as follows (all of it as in ``fixed_env.g
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +39,6 @@ __all__ = [
     "RunResult",
     "Session",
     "SimConfig",
-    "run_policy",
     "simulate",
     "simulate_levels",
     "summarize",
@@ -435,19 +433,3 @@ def summarize(algo: str, sessions: Sequence[Session]) -> dict[str, Any]:
         "switches_mean": mean(lambda s: float(s.switches)),
         "startup_s_mean": mean(lambda s: s.startup_s),
     }
-
-
-def run_policy(
-    policy: AbrPolicy,
-    traces: Sequence[Trace],
-    video: Video,
-    *,
-    qoe: str | QoE = "lin",
-    config: SimConfig = PENSIEVE,
-    seed: int | None = None,
-) -> RunResult:
-    """``simulate`` on every trace (one policy object, reset per trace, as the service does per session)."""
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(seed) if seed is not None else None
-    sessions = [simulate(policy, tr, video, qoe=qoe, config=config, seed=rng) for tr in traces]
-    return RunResult(policy.name, sessions, time.perf_counter() - t0)

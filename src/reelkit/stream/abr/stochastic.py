@@ -244,6 +244,20 @@ class StochasticMPC(AbrPolicy):
         )
         return cls(ttp, horizon=horizon, smooth_weight=smooth_weight, rebuf_weight=rebuf_weight)
 
+    def fresh(self) -> StochasticMPC:
+        """A new policy with this one's predictor and settings and no session state (the predictor is
+        shared, read-only: a loaded model serves many sessions without being read again)."""
+        return StochasticMPC(
+            self.predictor,
+            horizon=self.horizon,
+            buffer_step_s=self.buffer_step_s,
+            qoe=self.qoe.name,
+            buffer_cap_s=self.buffer_cap_s,
+            terminal_weight=self.terminal_weight,
+            smooth_weight=self.smooth_weight,
+            rebuf_weight=self.rebuf_weight,
+        )
+
     def save(self, path: str | Path) -> None:
         meta = {
             "kind": "fugu",
