@@ -539,28 +539,18 @@ def _speech_activity(x: npt.NDArray[np.float32], rate: int, method: str, notes: 
 def _subtitle_findings(
     subs: Path, activity: Any, duration_s: float, opt: QCOptions, notes: list[str]
 ) -> list[Finding]:
-    try:
-        from reelkit.post import subs as subs_mod
-    except ImportError:
-        notes.append("subtitle checks skipped: the subtitle module (reelkit.post.subs) is not installed")
-        return []
-    out: list[Finding] = []
-    check = getattr(subs_mod, "check_subtitles", None)
-    if check is None:
-        notes.append("subtitle timing checks skipped: reelkit.post.subs has no check_subtitles")
-    else:
-        out.extend(check(subs, media_duration_s=duration_s))
-    sync = getattr(subs_mod, "sync_subtitles", None)
+    from reelkit.errors import SyncRefusedError
+    from reelkit.post.subs import SyncOptions, check_subtitles, load_subtitles, sync_subtitles
+
+    sub_file = load_subtitles(subs)  # parsed once for both checks
+    out: list[Finding] = list(check_subtitles(sub_file, media_duration_s=duration_s))
     if not opt.sync:
         return out
-    if sync is None or activity is None:
-        notes.append("subtitle sync check skipped: no sync_subtitles or no speech activity")
+    if activity is None:
+        notes.append("subtitle sync check skipped: no speech activity")
         return out
-    from reelkit.errors import SyncRefusedError
-
     try:
-        options = subs_mod.SyncOptions(vad=opt.vad) if hasattr(subs_mod, "SyncOptions") else None
-        res = sync(activity, subs, options=options)
+        res = sync_subtitles(activity, sub_file, options=SyncOptions(vad=opt.vad))
     except SyncRefusedError as exc:
         conf = f" (confidence {exc.confidence:.2f})" if exc.confidence is not None else ""
         out.append(

@@ -261,7 +261,7 @@ def _walk_features(
     n_kinds = int(kind.max()) + 1 if n else 1
     has_group = data.group is not None
     items = _Level(n)
-    groups = _Level(n_groups)
+    groups = _Level(n_groups) if has_group else items  # without titles each item is its own group
     kind_total = np.zeros(n_kinds)
     volume = np.zeros(data.n_days + 1)
     zero_i = np.zeros(n)
@@ -323,11 +323,13 @@ def _walk_features(
             c[:, day - 7].astype(np.float64) if day >= 7 else zero_i,
             c[:, day - 28].astype(np.float64) if day >= 28 else zero_i,
         )
-        gc = np.bincount(group, weights=cd, minlength=n_groups).astype(np.float64) if has_group else cd
-        gcounts.append(gc)
-        groups.add(gc, gcounts[day - 7] if day >= 7 else zero_g, gcounts[day - 28] if day >= 28 else zero_g)
-        if day >= 28:
-            gcounts[day - 28] = zero_g  # no longer needed
+        if has_group:
+            gc = np.bincount(group, weights=cd, minlength=n_groups).astype(np.float64)
+            gcounts.append(gc)
+            old7 = gcounts[day - 7] if day >= 7 else zero_g
+            groups.add(gc, old7, gcounts[day - 28] if day >= 28 else zero_g)
+            if day >= 28:
+                gcounts[day - 28] = zero_g  # no longer needed
         kind_total += np.bincount(kind, weights=cd, minlength=n_kinds)
         volume[day + 1] = volume[day] + cd.sum()
 
