@@ -1,4 +1,5 @@
-"""Atomic writes leave files with the usual permissions (mkstemp alone would leave 0600)."""
+"""Output checks refuse folders and missing folders with one message; atomic writes leave files with the
+usual permissions (mkstemp alone would leave 0600)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,38 @@ import stat
 import tempfile
 from pathlib import Path
 
-from reelkit._files import replace_file
+import pytest
+
+from reelkit._files import check_output_file, replace_file
+from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitError
+
+
+@pytest.mark.parametrize("error", [ConfigError, DataFormatError, MediaError])
+def test_check_output_file_refuses_a_folder_or_a_missing_folder(
+    tmp_path: Path, error: type[ReelkitError]
+) -> None:
+    with pytest.raises(error) as info:
+        check_output_file(tmp_path, error, "out.wav")
+    assert type(info.value) is error
+    assert str(info.value) == f"{tmp_path}: is a folder; give a file name for the output (e.g. out.wav)"
+    missing = tmp_path / "no" / "out.wav"
+    with pytest.raises(error) as info:
+        check_output_file(missing, error, "out.wav")
+    assert type(info.value) is error
+    assert str(info.value) == f"{missing}: the output folder does not exist; create it first"
+    if isinstance(info.value, DataFormatError):  # the path is also kept on the error
+        assert info.value.path == str(missing)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    with pytest.raises(error, match="the output folder does not exist"):
+        check_output_file(blocker / "out.wav", error, "out.wav")  # its "folder" is a file
+
+
+def test_check_output_file_returns_a_writable_destination(tmp_path: Path) -> None:
+    out = check_output_file(str(tmp_path / "report.html"), ConfigError, "report.html")
+    assert out == tmp_path / "report.html" and isinstance(out, Path)
+    out.write_text("x")  # an existing file may be replaced
+    assert check_output_file(out, ConfigError, "report.html") == out
 
 
 def test_replace_file_applies_the_umask_and_replaces(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Finishing atomic writes: the temporary file takes the permissions a new file would get, then is renamed.
+"""Writing output files: checking the destination first, and atomic writes with the usual permissions.
+
+:func:`check_output_file` refuses a destination that is a folder, or whose folder does not exist, with one
+message whatever the caller's error type (call it before long work, not after it).
 
 ``tempfile.mkstemp`` creates files readable by their owner only (0600); a report, model or trace written
 that way would surprise a user (a web server could not read ``report.html``). :func:`replace_file` gives the
@@ -13,9 +16,9 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, DataFormatError, ReelkitError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "replace_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_output_file", "replace_file"]
 
 _LOCK = threading.Lock()
 
@@ -32,6 +35,25 @@ def _umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+def check_output_file(path: str | os.PathLike[str], error: type[ReelkitError], example: str) -> Path:
+    """``path`` as a Path when a file can be written there: it is not a folder and its folder exists.
+
+    Otherwise raises ``error``: a :class:`~reelkit.errors.DataFormatError` (or subclass) gets the path as its
+    ``path=``, any other error type gets it at the start of the message, so both read ``<path>: <what>``.
+    ``example`` is a file name the message suggests (``out.wav``, ``report.html``).
+    """
+    out = Path(path)
+    if out.is_dir():
+        problem = f"is a folder; give a file name for the output (e.g. {example})"
+    elif not out.parent.is_dir():
+        problem = "the output folder does not exist; create it first"
+    else:
+        return out
+    if issubclass(error, DataFormatError):
+        raise error(problem, path=str(out))
+    raise error(f"{out}: {problem}")
 
 
 def replace_file(tmp: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:

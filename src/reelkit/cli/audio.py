@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
+from reelkit._files import check_output_file
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
@@ -180,10 +181,8 @@ def qc_cmd(
     sp = get_spec(spec)
     if vad not in ("silero", "webrtc"):
         raise ConfigError(f"--vad {vad!r}: choose silero or webrtc")
-    if out is not None and out.is_dir():
-        raise ConfigError(f"{out}: is a folder; give a file name for the report (e.g. report.html)")
-    if out is not None and not out.parent.exists():
-        raise ConfigError(f"{out}: the output folder does not exist; create it first")
+    if out is not None:  # before the (long) QC, not after it
+        check_output_file(out, ConfigError, "report.html")
     opts = QCOptions(vad=vad, video=not no_video)  # type: ignore[arg-type]
     with progress_for(not json_out) as progress:
         report = run_qc(media, subs=subs, spec=sp, options=opts, progress=progress, plot=out is not None)

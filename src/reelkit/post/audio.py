@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from reelkit._files import replace_file
+from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, MediaError, ToolError
 
 __all__ = ["Audio", "read_audio", "write_audio_file"]
@@ -110,16 +110,12 @@ def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int)
     WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
     (:func:`reelkit.media.write_audio`, which is atomic too).
     """
-    out = Path(path)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] == 0:
         raise ConfigError("no samples to write")
-    if out.is_dir():
-        raise MediaError("is a folder; give a file name for the output (e.g. out.wav)", path=str(out))
-    if not out.parent.exists():
-        raise MediaError("the output folder does not exist; create it first", path=str(out))
+    out = check_output_file(path, MediaError, "out.wav")
     ext = out.suffix.lower()
     if not ext:
         raise MediaError("the output has no extension; name it .wav, .flac, .mp3, .m4a, ...", path=str(out))

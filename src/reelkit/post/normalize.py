@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from reelkit._files import check_output_file
 from reelkit.errors import ConfigError, MediaError
 from reelkit.post.loudness import Meter, _polyphase_table, oversampling_factor
 
@@ -235,8 +236,7 @@ def normalize_file(
     from reelkit.post.audio import read_audio, write_audio_file
 
     src_p, dst_p = Path(src), Path(dst)
-    if dst_p.is_dir():  # before the (long) measurement, not after it
-        raise MediaError("is a folder; give a file name for the output (e.g. out.wav)", path=str(dst_p))
+    check_output_file(dst_p, MediaError, "out.wav")  # before the (long) measurement, not after it
     if dst_p.exists() and src_p.exists() and dst_p.resolve() == src_p.resolve():
         raise MediaError("the output would overwrite the input; choose another -o", path=str(dst_p))
     audio = read_audio(src_p)

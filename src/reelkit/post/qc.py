@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelkit._files import replace_file
+from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, ReelkitError
 from reelkit.post.findings import Finding, Severity, timecode
 from reelkit.post.loudness import LoudnessResult, Meter
@@ -764,11 +764,7 @@ def render_html(report: QCReport) -> str:
 
 def write_report(report: QCReport, path: str | Path, render: Callable[[QCReport], str] = render_html) -> Path:
     """Write the HTML report atomically (temporary file beside ``path``, then rename)."""
-    out = Path(path)
-    if out.is_dir():
-        raise ConfigError(f"{out}: is a folder; give a file name for the report (e.g. report.html)")
-    if not out.parent.exists():
-        raise ConfigError(f"{out}: the output folder does not exist; create it first")
+    out = check_output_file(path, ConfigError, "report.html")
     text = render(report)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:

@@ -1,7 +1,9 @@
-"""What the routers share: the service state, typed dependencies, authentication, the body size limit."""
+"""What the routers share: the service state, typed dependencies, authentication, the body size limit, the
+web-page switch and the per-app semaphores that bound concurrent heavy work."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -23,7 +25,9 @@ __all__ = [
     "BundleDep",
     "ServiceState",
     "StateDep",
+    "app_semaphore",
     "get_state",
+    "require_pages",
     "require_read",
     "require_write",
 ]
@@ -115,6 +119,22 @@ async def require_read(
     """Read endpoints need the token only when ``protect_reads`` is set."""
     if state.settings.protect_reads:
         _check_token(state, creds, "reads")
+
+
+def require_pages(state: ServiceState) -> None:
+    """404 unless the web pages are on: ``web_ui`` set and reads not protected (a browser cannot send the
+    API token)."""
+    if not state.settings.web_ui or state.settings.protect_reads:
+        raise HTTPException(status_code=404, detail="the web pages are turned off on this server")
+
+
+def app_semaphore(state: ServiceState, key: str, limit: int) -> asyncio.Semaphore:
+    """The app's semaphore stored under ``key`` in ``state.extra``, allowing ``limit`` holders (one per app
+    and key, made on first use inside the app's event loop; ``limit`` only counts when it is made)."""
+    gate = state.extra.get(key)
+    if not isinstance(gate, asyncio.Semaphore):
+        gate = state.extra[key] = asyncio.Semaphore(limit)
+    return gate
 
 
 class BodyLimitMiddleware:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reelkit._files import check_output_file
 from reelkit.errors import DataFormatError
 
 __all__ = [
@@ -530,13 +531,9 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a Path when a file can be written there (its folder exists, it is not a folder)."""
-    out = Path(path)
-    if out.is_dir():
-        raise DataFormatError("is a folder; give a file name for the output", path=str(out))
-    if not out.parent.is_dir():
-        raise DataFormatError("the output folder does not exist; create it first", path=str(out))
-    return out
+    """``path`` as a Path when a file can be written there (its folder exists, it is not a folder); raises
+    :class:`DataFormatError` otherwise."""
+    return check_output_file(path, DataFormatError, "out.srt")
 
 
 def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue]:

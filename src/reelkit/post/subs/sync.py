@@ -220,14 +220,19 @@ def _refine_offset(
 
 
 def _fine_scale(
-    ref: ActivityReference, c: _Cues, ratio: float, offset: float, max_offset: float
+    ref: ActivityReference,
+    coarse: ActivityReference,
+    c: _Cues,
+    ratio: float,
+    offset: float,
+    max_offset: float,
 ) -> tuple[float, float, float]:
     """Coarse-to-fine search of the scale around ``ratio`` (+/- 0.5 %): 11 scales per level, each with its
-    best offset near the current one (by FFT on the coarse grid while the window is wide, by exact scores
-    on the fine grid when it is narrow); stops when a step moves the cues by under 20 ms."""
+    best offset near the current one (by FFT on ``coarse``, ``ref`` on the coarse grid, while the window is
+    wide, by exact scores on the fine grid when it is narrow); stops when a step moves the cues by under
+    20 ms."""
     span = max(c.span, 1.0)
     t_ref = float(np.abs(c.ends).max()) if len(c.ends) else 1.0
-    coarse = ref.coarsen(_COARSE)
     cum = ref.cumulative()
     best_s, best_o = ratio, offset
     best_o, best_score = _refine_offset(ref, cum, c, ratio, offset, 0.1)
@@ -302,19 +307,17 @@ def _penalised(
 
 
 def _segment_prominence(
-    ref: ActivityReference, c: _Cues, scale: float, offsets: F64, max_off: float
+    coarse: ActivityReference, c: _Cues, scale: float, offsets: F64, max_off: float
 ) -> float:
-    """Peak prominence of each segment's own offset curve (its cues alone, over the whole search range)
-    around the offset it was given, averaged with the segments' cue weights."""
+    """Peak prominence of each segment's own offset curve (its cues alone, over the whole search range, on
+    the coarse grid ``coarse``) around the offset it was given, averaged with the segments' cue weights."""
     order = np.argsort(c.starts, kind="stable")
     total_w = 0.0
     acc = 0.0
     for seg in _segments(offsets, order):
         sub = _Cues(c.starts[seg], c.ends[seg], c.weights[seg])
         o = float(offsets[seg[0]])
-        offs, corr = offset_scores(
-            ref.coarsen(_COARSE), sub.starts, sub.ends, sub.weights, scale, o - max_off, o + max_off
-        )
+        offs, corr = offset_scores(coarse, sub.starts, sub.ends, sub.weights, scale, o - max_off, o + max_off)
         w = float(sub.weights.sum())
         acc += w * _peak_prominence(offs, corr, o)
         total_w += w
@@ -322,13 +325,13 @@ def _segment_prominence(
 
 
 def _fit(
-    ref: ActivityReference, c: _Cues, opts: SyncOptions, duration_s: float
+    ref: ActivityReference, coarse: ActivityReference, c: _Cues, opts: SyncOptions, duration_s: float
 ) -> tuple[float, F64, float, float]:
-    """Scale, per-cue offsets, total score (split penalties included), peak prominence of the global fit."""
+    """Scale, per-cue offsets, total score (split penalties included), peak prominence of the global fit.
+    ``coarse`` is ``ref.coarsen(_COARSE)`` (made once per sync by the caller)."""
     cum = ref.cumulative()
     max_off = opts.max_offset_s or max(60.0, 0.5 * duration_s)
-    # 1. global fit over the frame-rate ratios (on a 5x coarser grid; refined on the fine one below)
-    coarse = ref.coarsen(_COARSE)
+    # 1. global fit over the frame-rate ratios (on the coarse grid; refined on the fine one below)
     best: tuple[float, float, float, F64, F64] | None = None
     for r in opts.ratios:
         o, sc, offs, corr = _best_offset(coarse, c, r, -max_off, max_off)
@@ -341,7 +344,7 @@ def _fit(
     #    segments at once, so the rest of the fit starts from both the ratio and the fine scale
     starts = [(ratio, offset)]
     if opts.fine_scale:
-        fine_s, fine_o, _ = _fine_scale(ref, c, ratio, offset, max_off)
+        fine_s, fine_o, _ = _fine_scale(ref, coarse, c, ratio, offset, max_off)
         if fine_s != ratio:
             starts.append((fine_s, fine_o))
     fits = [_fit_from(ref, cum, c, opts, s0, o0, max_off) for s0, o0 in starts]
@@ -548,10 +551,13 @@ def sync_subtitles(
             ),
             confidence=0.0,
         )
+    coarse = ref.coarsen(_COARSE)  # the grid of the wide searches, shared by the fit and the prominence
     with progress.task("aligning", total=None):
-        scale, offsets, total, _ = _fit(ref, c, opts, ref.duration_s)
+        scale, offsets, total, _ = _fit(ref, coarse, c, opts, ref.duration_s)
     notes: list[str] = []
-    peak = _segment_prominence(ref, c, scale, offsets, opts.max_offset_s or max(60.0, 0.5 * ref.duration_s))
+    peak = _segment_prominence(
+        coarse, c, scale, offsets, opts.max_offset_s or max(60.0, 0.5 * ref.duration_s)
+    )
     onset = _onset_contrast(ref, c, scale, offsets)
     before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
     after = _agreement(ref, c, scale, offsets)

@@ -42,7 +42,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from pydantic import BaseModel, Field, field_validator
 
 from reelkit.errors import ReelkitError
-from reelkit.service.deps import ServiceState, StateDep, require_read
+from reelkit.service.deps import ServiceState, StateDep, require_pages, require_read
 from reelkit.service.schemas import ErrorBody
 
 __all__ = ["MAX_SESSIONS", "SESSION_TTL_S", "AbrRuntime", "dashjs_path", "router"]
@@ -690,8 +690,7 @@ async def demo(
     clock: Literal["wall", "busy"] = "wall",
 ) -> Response:
     """Play ``stream`` with dash.js: levels chosen by ``/v1/abr/decide``, segments paced by ``trace``."""
-    if not state.settings.web_ui or state.settings.protect_reads:
-        raise HTTPException(404, "the web pages are turned off on this server")
+    require_pages(state)
     rt = _runtime(state)
     if not _ensure_stream(rt, stream):
         wait: dict[str, Any] = {

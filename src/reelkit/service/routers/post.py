@@ -11,7 +11,6 @@ first). QC runs in the thread pool, at most ``MAX_CONCURRENT`` at a time, so the
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import tempfile
@@ -23,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from reelkit.errors import ReelkitError, UserInputError
-from reelkit.service.deps import ServiceState, StateDep, require_read
+from reelkit.service.deps import ServiceState, StateDep, app_semaphore, require_pages, require_read
 
 __all__ = ["MAX_CONCURRENT", "MAX_UPLOAD_BYTES", "router"]
 
@@ -35,14 +34,6 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 MAX_CONCURRENT = 2
 _CHUNK = 1024 * 1024
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _gate(state: ServiceState) -> asyncio.Semaphore:
-    """The app's QC semaphore (one per app, made on first use inside its event loop)."""
-    gate = state.extra.get("qc_semaphore")
-    if not isinstance(gate, asyncio.Semaphore):
-        gate = state.extra["qc_semaphore"] = asyncio.Semaphore(MAX_CONCURRENT)
-    return gate
 
 
 def _safe_name(name: str | None, default: str) -> str:
@@ -86,7 +77,7 @@ async def _run(
         subs_path = None
         if subs is not None and subs.filename:
             subs_path = await _save(subs, folder / "subs", "subtitles.srt", _limit(state))
-        async with _gate(state):
+        async with app_semaphore(state, "qc_semaphore", MAX_CONCURRENT):
             try:
                 report = await run_in_threadpool(run_qc, media_path, subs=subs_path, spec=sp)
             except UserInputError as exc:
@@ -116,15 +107,10 @@ def _page(request: Request, state: ServiceState, context: dict[str, Any], status
     )
 
 
-def _require_pages(state: ServiceState) -> None:
-    if not state.settings.web_ui or state.settings.protect_reads:
-        raise HTTPException(status_code=404, detail="the web pages are turned off on this server")
-
-
 @router.get("/qc", response_class=HTMLResponse, include_in_schema=False)
 def qc_form(request: Request, state: StateDep) -> Response:
     """The upload form."""
-    _require_pages(state)
+    require_pages(state)
     return _page(request, state, {"report": None})
 
 
@@ -139,7 +125,7 @@ async def qc_page(
     """Run QC on the upload and show the report."""
     from reelkit.post.qc import report_context
 
-    _require_pages(state)
+    require_pages(state)
     try:
         report, error = await _run(state, media, subs, spec)
     except ReelkitError as exc:

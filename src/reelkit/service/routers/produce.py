@@ -10,16 +10,15 @@ protected, like every read endpoint. The pages are off when the web pages are (o
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from reelkit.errors import InfeasibleError, ReelkitError
 from reelkit.produce.production import ProductionFormatError, parse_production, parse_production_text
-from reelkit.service.deps import ServiceState, StateDep, require_read
+from reelkit.service.deps import StateDep, app_semaphore, require_pages, require_read
 
 __all__ = ["MAX_CONCURRENT", "MAX_TIME_LIMIT", "router"]
 
@@ -29,19 +28,6 @@ MAX_TIME_LIMIT = 30.0
 _MAX_UPLOAD = 2 * 1024 * 1024
 #: Solves running at once (each holds the solver's two workers for up to ``time_limit``).
 MAX_CONCURRENT = 2
-
-
-def _gate(state: ServiceState) -> asyncio.Semaphore:
-    """The app's solver semaphore (one per app, made on first use inside its event loop)."""
-    gate = state.extra.get("produce_semaphore")
-    if not isinstance(gate, asyncio.Semaphore):
-        gate = state.extra["produce_semaphore"] = asyncio.Semaphore(MAX_CONCURRENT)
-    return gate
-
-
-def _require_pages(state: ServiceState) -> None:
-    if not state.settings.web_ui or state.settings.protect_reads:
-        raise HTTPException(status_code=404, detail="the web pages are turned off on this server")
 
 
 def _solve(data_or_text: Any, time_limit: float, source: str) -> tuple[Any, Any]:
@@ -74,7 +60,7 @@ def _page(request: Request, state: StateDep, status: int = 200, **ctx: Any) -> R
 @router.get("/produce/stripboard", response_class=HTMLResponse, include_in_schema=False)
 def stripboard_form(request: Request, state: StateDep) -> Response:
     """The upload form."""
-    _require_pages(state)
+    require_pages(state)
     return _page(request, state)
 
 
@@ -88,13 +74,13 @@ async def stripboard_upload(
     """Schedule the uploaded production and show its stripboard (or what is wrong with it)."""
     from reelkit.produce.outputs import stripboard_fragment
 
-    _require_pages(state)
+    require_pages(state)
     raw = await file.read(_MAX_UPLOAD + 1)
     name = file.filename or "upload"
     if len(raw) > _MAX_UPLOAD:
         return _page(request, state, 413, error=f"{name}: larger than {_MAX_UPLOAD // 1024} KiB")
     try:
-        async with _gate(state):
+        async with app_semaphore(state, "produce_semaphore", MAX_CONCURRENT):
             prod, schedule = await run_in_threadpool(_solve, raw, time_limit, name)
     except ProductionFormatError as exc:
         return _page(request, state, 422, error=str(exc), fields=exc.fields, time_limit=time_limit)
@@ -117,7 +103,7 @@ async def plan(
     """The optimal (or best found) shooting schedule of a production (solved in the thread pool, at most
     ``MAX_CONCURRENT`` at a time)."""
     try:
-        async with _gate(state):
+        async with app_semaphore(state, "produce_semaphore", MAX_CONCURRENT):
             _, schedule = await run_in_threadpool(_solve, production, time_limit, "production")
     except ProductionFormatError as exc:
         return JSONResponse(
