@@ -298,3 +298,17 @@ def test_sample_stream_is_built_on_first_use(
     rt.builder.join(10)
     page = abr_client.get("/abr/demo")
     assert page.status_code == 200 and "/abr/stream/sample/none/" in page.text
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"web_ui": False}, {"protect_reads": True, "api_token": "s3cret-token"}]
+)
+def test_demo_page_is_gone_when_pages_are_off(tmp_path: Path, overrides: dict[str, object]) -> None:
+    """The dash.js demo page is a web page: off with the pages (a browser cannot send the token)."""
+    settings = ServiceSettings.load(
+        tmp_path / "data", environ={}, model_poll_seconds=0, warm_pages=0, **overrides
+    )
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/abr/demo")
+    assert r.status_code == 404
+    assert "turned off" in r.text
