@@ -10,9 +10,10 @@ import pytest
 
 from reelkit.executor import LocalExecutor
 from reelkit.media import run_ffmpeg
+from reelkit.post.video.codecs import hevc_codec_string
 from reelkit.post.video.encode import EncodeResult, EncodeSpec
 from reelkit.post.video.ladder import run_encodes
-from reelkit.post.video.quality import count_frames
+from reelkit.post.video.quality import count_frames, measure_quality
 from reelkit.post.video.shots import (
     Allocation,
     Shot,
@@ -139,6 +140,65 @@ def test_mixed_resolution_rung_decodes_and_scores(two_shots: Path) -> None:
 
 
 @pytest.mark.media
+def test_mixed_resolution_x265_rung_decodes_and_scores(two_shots: Path) -> None:
+    cache = two_shots.parent / "cache"
+    specs = [EncodeSpec(160, 90, qp=30, codec="x265", start_frame=0, end_frame=25)]
+    specs.append(EncodeSpec(320, 180, qp=30, codec="x265", start_frame=25, end_frame=50))
+    encs = run_encodes(two_shots, specs, display=(320, 180), cache_dir=cache)
+    choice = tuple(ShotOption(e.bits, e.vmaf, e.frames, e) for e in encs)
+    planned_vmaf = sum(e.frames * e.vmaf for e in encs) / 50
+    alloc = Allocation(choice, 0.0, sum(e.bits for e in encs), 50, planned_vmaf, 2.0)
+    out = two_shots.parent / "rung265.mp4"
+    rung = assemble_rung(two_shots, alloc, out, display=(320, 180), fps=25.0, codec="x265")
+    assert rung.mixed and rung.measured == "joined" and rung.frames == 50
+    assert count_frames(rung.path) == 50
+    # the hev1 sample entry (parameter sets in band), and it decodes at both sizes, switching at frame 25
+    assert (hevc_codec_string(rung.path) or "").startswith("hev1.")
+    proc = run_ffmpeg(["-i", rung.path, "-vf", "showinfo", "-f", "null", "-"])
+    sizes = re.findall(r"\bs:(\d+x\d+)\b", proc.stderr.decode())
+    assert sizes == ["160x90"] * 25 + ["320x180"] * 25
+    # libvmaf scores every frame across the size change
+    q = measure_quality(
+        two_shots, rung.path, models=("vmaf",), features=(), width=320, height=180, variable_size=True
+    )
+    assert len(q.frame_numbers) == 50 and q.vmaf == pytest.approx(rung.vmaf)
+    assert abs(rung.vmaf - planned_vmaf) < 1.0
+    # only VPS/SPS/PPS (~100 bytes) join each IDR frame, not x265's ~2 KB options SEI from the hvcC
+    assert 0 <= rung.bits - sum(e.bits for e in encs) < 8 * 200 * 2
+
+
+@pytest.mark.media
+def test_dynamic_optimizer_x265_ladder_declares_hev1(two_shots: Path) -> None:
+    out = two_shots.parent / "ladder265"
+    ladder = per_shot_ladder(
+        two_shots,
+        out,
+        heights=(180, 90),
+        crfs=(24, 36),
+        codec="x265",
+        rate_control="qp",
+        compare_fixed=False,
+        cache_dir=two_shots.parent / "cache",
+        executor=LocalExecutor(2, kind="thread"),
+    )
+    rows = ladder.rung_rows()
+    assert rows[-1]["mixed_resolution"] and rows[-1]["shot_sizes"] == ["160x90", "320x180"]
+    reps = re.findall(r"<Representation [^>]*>", (out / "dash" / "manifest.mpd").read_text())
+    assert len(reps) == len(rows)
+    # tier and level per shot size (x265 picks them from the size: 160x90 fits a lower level than 320x180)
+    levels = {
+        f"{c.spec.width}x{c.spec.height}": (hevc_codec_string(c.path) or "").split(".")[3]
+        for c in ladder.candidates
+    }
+    assert levels["160x90"] != levels["320x180"]
+    for row, rep in zip(rows, reps, strict=True):
+        # the most demanding shot's profile and level (ffmpeg's own DASH muxer leaves HEVC's codecs empty)
+        assert row["codecs"].startswith("hev1.1.") and f'codecs="{row["codecs"]}"' in rep
+        need = "320x180" if "320x180" in row["shot_sizes"] else "160x90"
+        assert row["codecs"].split(".")[3] == levels[need]
+
+
+@pytest.mark.media
 def test_dynamic_optimizer_ladder_mixes_resolutions(two_shots: Path) -> None:
     out = two_shots.parent / "ladder"
     ladder = per_shot_ladder(
@@ -176,9 +236,21 @@ def test_cli_rejects_unknown_shot_resolution(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_rung_codec_string_covers_every_shot() -> None:
-    from reelkit.post.video.shots import _most_demanding
+    from reelkit.post.video.codecs import most_demanding_avc
 
     # High@3.0 and Main@3.1: the rung needs High profile AND level 3.1 (neither shot's string alone)
-    assert _most_demanding(["avc3.64001e", "avc3.4d401f"]) == "avc3.64001f"
+    assert most_demanding_avc(["avc3.64001e", "avc3.4d401f"]) == "avc3.64001f"
     # constrained baseline flags kept only where every shot of that profile sets them
-    assert _most_demanding(["avc3.42c01e", "avc3.42e01e"]) == "avc3.42c01e"
+    assert most_demanding_avc(["avc3.42c01e", "avc3.42e01e"]) == "avc3.42c01e"
+
+
+def test_hevc_rung_codec_string_covers_every_shot() -> None:
+    from reelkit.post.video.codecs import most_demanding_hevc
+
+    # Main@L3 and Main@L2.1 (ISO/IEC 14496-15 E.3 form): the rung needs level 3
+    assert most_demanding_hevc(["hev1.1.6.L60.90", "hev1.1.6.L93.90"]) == "hev1.1.6.L93.90"
+    # Main 10 outranks Main (its compatibility and constraint flags kept); High tier from any shot
+    mixed = ["hev1.1.6.H60.B0", "hev1.2.4.L120.90", "hev1.2.4.L90.B0"]
+    assert most_demanding_hevc(mixed) == "hev1.2.4.H120.90"
+    # a profile space letter and six constraint bytes survive the round trip
+    assert most_demanding_hevc(["hev1.A4.41.H120.B0.23"]) == "hev1.A4.41.H120.B0.23"

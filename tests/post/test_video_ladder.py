@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,17 @@ def test_per_title_ladder_outputs_and_cache(clips: dict[str, Path]) -> None:
     again = per_title_ladder(clips["one"], None, compare_fixed=False, **kw)  # type: ignore[arg-type]
     assert all(c.cached for c in again.candidates)
     assert [p.rate for p in again.rungs] == [p.rate for p in ladder.rungs]
+
+
+def test_x265_per_title_dash_declares_its_codec(clips: dict[str, Path]) -> None:
+    """ffmpeg's DASH writer leaves HEVC's ``codecs`` empty; the ladder fills it from each encode's hvcC, so
+    a player can tell whether it can decode each rung."""
+    cache, out = clips["dir"] / "cache265", clips["dir"] / "title265"
+    kw = dict(heights=(144, 72), crfs=(30,), cache_dir=cache, executor=LocalExecutor(2, kind="thread"))
+    per_title_ladder(clips["one"], out, compare_fixed=False, codec="x265", **kw)  # type: ignore[arg-type]
+    mpd = (out / "dash" / "manifest.mpd").read_text()
+    codecs = re.findall(r'<Representation [^>]*codecs="([^"]*)"', mpd)
+    assert codecs and all(re.fullmatch(r"hvc1\.1\.6\.L\d+\.[0-9A-F.]+", c) for c in codecs), codecs
 
 
 def test_shot_detection_and_shot_ladder(clips: dict[str, Path]) -> None:

@@ -35,6 +35,7 @@ from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
 from reelkit.post.video.bdrate import bd_rate
+from reelkit.post.video.codecs import hevc_codec_string
 from reelkit.post.video.encode import (
     EncodeResult,
     EncodeSpec,
@@ -301,8 +302,28 @@ def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: flo
         args += ["-map", f"{i}:v:0"]
     args += ["-c", "copy", "-f", "dash", "-seg_duration", f"{seg_s:g}", "-use_template", "1"]
     args += ["-use_timeline", "1", "-adaptation_sets", "id=0,streams=v", str(out / "manifest.mpd")]
+    mpd = out / "manifest.mpd"
     run_ffmpeg(args, what="writing the DASH manifest")
-    return out / "manifest.mpd"
+    _fill_hevc_codecs(mpd, encodes)
+    return mpd
+
+
+def _fill_hevc_codecs(mpd: Path, encodes: Sequence[str | Path]) -> None:
+    """ffmpeg's DASH writer leaves ``codecs=""`` for HEVC: fill it in from each encode's ``hvcC``
+    (``hvc1``: the parameter sets are in the sample entry, as in any single-resolution encode)."""
+    text = mpd.read_text()
+
+    def fix(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        i = int(m.group(1))
+        if 'codecs=""' not in tag or i >= len(encodes):
+            return tag
+        codecs = hevc_codec_string(encodes[i], "hvc1")
+        return tag.replace('codecs=""', f'codecs="{codecs}"') if codecs else tag
+
+    fixed = _REPRESENTATION.sub(fix, text)
+    if fixed != text:
+        atomic_write_text(mpd, fixed)
 
 
 _REPRESENTATION = re.compile(r'<Representation id="(\d+)"[^>]*>')

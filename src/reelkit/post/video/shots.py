@@ -19,7 +19,7 @@
    joined without re-encoding, their parameter sets in band (SPS/PPS before every IDR frame, ``avc3``/``hev1``
    sample entry) so they, and the size, can change at a shot boundary, and VMAF is measured on
    the joined file against the source, every frame scaled to the display size. Its DASH representation
-   declares the largest shot size and the ``avc3`` codec string
+   declares the largest shot size and the ``avc3``/``hev1`` codec string of its most demanding shot
    (:func:`reelkit.post.video.ladder.declare_in_band`).
 """
 
@@ -40,6 +40,12 @@ from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, InfeasibleError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
+from reelkit.post.video.codecs import (
+    avc_codec_string,
+    hevc_codec_string,
+    most_demanding_avc,
+    most_demanding_hevc,
+)
 from reelkit.post.video.encode import EncodeResult, EncodeSpec, packet_bytes
 from reelkit.post.video.ladder import (
     DEFAULT_CRFS,
@@ -63,7 +69,6 @@ __all__ = [
     "Shot",
     "ShotOption",
     "assemble_rung",
-    "avc_codec_string",
     "detect_shots",
     "join_shots",
     "lagrangian_choice",
@@ -252,8 +257,15 @@ def operating_points(shots: Sequence[Sequence[ShotOption]], fps: float) -> list[
     return list(seen.values())
 
 
-#: codec -> (bitstream filter that puts the parameter sets in band, sample entry that allows them to change)
-_IN_BAND = {"x264": ("h264_mp4toannexb", "avc3"), "x265": ("hevc_mp4toannexb", "hev1")}
+#: codec -> (bitstream filters that put the parameter sets in band, sample entry that allows them to change).
+#: libx265 (unlike libx264, which sends its options SEI with the first frame) puts its options SEI, about
+#: 2 KB of text, into the ``hvcC`` next to VPS/SPS/PPS, so ``hevc_mp4toannexb`` would repeat it before every
+#: IDR frame (~9 kbps at 2 s GOPs): ``filter_units`` drops the prefix SEI NAL units again (reelkit's x265
+#: encodes carry no other prefix SEI: 8-bit SDR, no HRD, no recovery points).
+_IN_BAND = {
+    "x264": ("h264_mp4toannexb", "avc3"),
+    "x265": ("hevc_mp4toannexb,filter_units=remove_types=39", "hev1"),
+}
 
 
 def _concat(parts: Sequence[str | Path], out: Path, extra: Sequence[str] = ()) -> None:
@@ -279,12 +291,13 @@ def join_shots(
 ) -> Path:
     """Join shot encodes (closed GOPs, each starting with an IDR frame) into one stream, no re-encode.
 
-    Each part first gets its parameter sets in band (``h264_mp4toannexb``/``hevc_mp4toannexb``: SPS/PPS
-    before every IDR frame); the parts are then joined with the ``avc3``/``hev1`` sample entry, which lets
-    the parameter sets change at a shot boundary. They do even at one size (x264's PPS carries the initial
-    QP, so shots at different CRFs/QPs have different PPSs), and with them the resolution: a decoder
-    (ffmpeg's, a DASH/MSE player's) re-reads them at the shot's IDR frame. (Joined with the first part's
-    ``avcC`` alone, shots at another CRF decode as garbage.)
+    Each part first gets its parameter sets in band (``h264_mp4toannexb``/``hevc_mp4toannexb``:
+    (VPS/)SPS/PPS before every IDR frame, without x265's options SEI, see ``_IN_BAND``); the parts are
+    then joined with the ``avc3``/``hev1`` sample entry, which lets the parameter sets change at a shot
+    boundary. They do even at one size (x264's PPS carries the initial QP, so shots at different CRFs/QPs
+    have different PPSs), and with them the resolution: a decoder (ffmpeg's, a DASH/MSE player's) re-reads
+    them at the shot's IDR frame. (Joined with the first part's ``avcC`` alone, shots at another CRF decode
+    as garbage.)
     """
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -309,31 +322,6 @@ def join_shots(
             raise
     os.replace(partial, target)
     return target
-
-
-def _most_demanding(codecs: Sequence[str]) -> str:
-    """One ``avc3.PPCCLL`` string covering every shot: the highest profile (with the constraint flags its
-    shots all set) and, separately, the highest level."""
-    parsed = [(c.split(".")[0], int(c[-6:-4], 16), int(c[-4:-2], 16), int(c[-2:], 16)) for c in codecs]
-    profile = max(p for _, p, _, _ in parsed)
-    flags = 0xFF
-    for _, p, f, _ in parsed:
-        if p == profile:
-            flags &= f
-    level = max(lv for *_, lv in parsed)
-    return f"{parsed[0][0]}.{profile:02x}{flags:02x}{level:02x}"
-
-
-def avc_codec_string(path: str | Path, sample_entry: str = "avc3") -> str | None:
-    """RFC 6381 codec string (``avc3.PPCCLL``: profile, constraint flags, level) from an MP4's ``avcC``
-    box, or ``None`` when the file has none in its first MiB (``+faststart`` files keep it there)."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 20)
-    at = head.find(b"avcC")
-    if at < 0 or len(head) < at + 8:
-        return None
-    profile, flags, level = head[at + 5], head[at + 6], head[at + 7]
-    return f"{sample_entry}.{profile:02x}{flags:02x}{level:02x}"
 
 
 @dataclass(frozen=True)
@@ -376,7 +364,9 @@ def assemble_rung(
         bits, rate = int(alloc.bits), alloc.bitrate_kbps
         return AssembledRung("", bits, alloc.frames, rate, alloc.vmaf, mixed, "per-shot")
     meta = target.with_suffix(".json")
-    key = {"parts": [e.path for e in encs], "display": list(display), "subsample": vmaf_subsample, "join": 2}
+    join = 2 if codec == "x264" else 3  # x265's joins from before 3 repeat its options SEI at every IDR
+    parts = [e.path for e in encs]
+    key = {"parts": parts, "display": list(display), "subsample": vmaf_subsample, "join": join}
     if meta.exists() and target.exists():
         try:
             data = json.loads(meta.read_text())
@@ -542,7 +532,10 @@ def per_shot_ladder(
         codecs = None
         if codec == "x264" and measured.measured == "joined":
             found = [c for e in encs if (c := avc_codec_string(e.path))]
-            codecs = _most_demanding(found) if found else None
+            codecs = most_demanding_avc(found) if found else None
+        elif codec == "x265" and measured.measured == "joined":
+            found = [c for e in encs if (c := hevc_codec_string(e.path))]
+            codecs = most_demanding_hevc(found) if found else None
         rungs.append(
             RDPoint(
                 measured.bitrate_kbps,
