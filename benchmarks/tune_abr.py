@@ -2,14 +2,15 @@
 
 For each outer fold (the same seeded 5-fold split and per-fold seeds as ``bench_abr.py``) the fold's trained
 predictor (cached in ``--fold-cache``, shared with ``bench_abr.py --fold-cache``) runs every variant of the
-planning penalty weights (``smooth_weight`` x ``rebuf_weight``) on a seeded subset of that fold's *training*
-traces; the variant with the best mean there is the fold's choice, and only then is it scored on the held-out
-fold. Reports the nested held-out share of the offline optimum (the optimum's mean is read from
-``bench_abr.py``'s JSON) and, for information, every variant's held-out mean.
+planning penalty weights (``smooth_weight`` x ``rebuf_weight``, optionally x ``smooth_fade_chunks``) on a
+seeded subset of that fold's *training* traces; the variant with the best mean there is the fold's choice,
+and only then is it scored on the held-out fold. Reports the nested held-out share of the offline optimum
+(the optimum's mean is read from ``bench_abr.py``'s JSON) and, for information, every variant's held-out
+mean.
 
 Usage::
 
-    python benchmarks/tune_abr.py [--grid 1:1,1.5:1,2:1] [--n-train 20] [--workers 2]
+    python benchmarks/tune_abr.py [--grid 1:1,1.5:1,2:1 | --grid 3:1:0,3:1:8] [--n-train 20] [--workers 2]
         [--fold-cache benchmarks/out/abr_folds] [--bench-json benchmarks/out/abr.json]
 """
 
@@ -48,7 +49,7 @@ class Job:
     seed: int
     which: str
     n_train: int
-    grid: tuple[tuple[float, float], ...]
+    grid: tuple[tuple[float, float, int], ...]
     cache: Path
 
 
@@ -66,10 +67,19 @@ def _run(job: Job) -> tuple[int, str, list[int], list[list[float]]]:
     subset = np.random.default_rng(100 + job.fold).permutation(tr)[: job.n_train]
     idx = subset if job.which == "train" else te
     out = []
-    for sw, rw in job.grid:
-        pol = StochasticMPC(base.predictor, horizon=base.horizon, smooth_weight=sw, rebuf_weight=rw)
+    for sw, rw, fade in job.grid:
+        pol = StochasticMPC(
+            base.predictor, horizon=base.horizon, smooth_weight=sw, rebuf_weight=rw, smooth_fade_chunks=fade
+        )
         out.append([simulate(pol, traces[int(i)], video).qoe_sum for i in idx])
     return job.fold, job.which, [int(i) for i in idx], out
+
+
+def _variant(text: str) -> tuple[float, float, int]:
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise SystemExit(f"--grid: {text!r} is not smooth_weight:rebuf_weight[:smooth_fade_chunks]")
+    return float(parts[0]), float(parts[1]), int(parts[2]) if len(parts) == 3 else 0
 
 
 def main() -> int:
@@ -78,7 +88,11 @@ def main() -> int:
     ap.add_argument("--video", type=Path, default=DATA / "video")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--grid", default="1:1,1.5:1,2:1", help="smooth_weight:rebuf_weight pairs")
+    ap.add_argument(
+        "--grid",
+        default="1:1,1.5:1,2:1",
+        help="smooth_weight:rebuf_weight[:smooth_fade_chunks] variants (fade 0 when left out)",
+    )
     ap.add_argument("--n-train", type=int, default=20, help="training traces per fold used for selection")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fold-cache", type=Path, default=Path(__file__).parent / "out" / "abr_folds")
@@ -88,7 +102,7 @@ def main() -> int:
     if not args.traces.is_dir() or not args.video.is_dir():
         print(f"note: {args.traces} or {args.video} absent; nothing to do")
         return 0
-    grid = tuple((float(a), float(b)) for a, b in (p.split(":") for p in args.grid.split(",")))
+    grid = tuple(_variant(p) for p in args.grid.split(","))
     t0 = time.perf_counter()
     jobs = [
         Job(args.traces, args.video, f, args.folds, args.seed, w, args.n_train, grid, args.fold_cache)

@@ -121,6 +121,10 @@ def test_optimal_and_train(
         capsys, traces, video, "-o", str(model), "--episodes", "1", "--epochs", "2", "--json", cmd="train"
     )
     assert code == 0 and model.is_file()
+    from reelkit.stream.abr.stochastic import SMOOTH_FADE_CANDIDATES, StochasticMPC
+
+    fade = json.loads(out)["smooth_fade_chunks"]
+    assert fade in SMOOTH_FADE_CANDIDATES and StochasticMPC.load(model).smooth_fade_chunks == fade
     code, out, _ = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(model), "--json")
     assert code == 0 and json.loads(out)["traces"] == 3
 

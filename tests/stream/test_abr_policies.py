@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.errors import UserInputError
+from reelkit.errors import ConfigError, UserInputError
 from reelkit.stream.abr import AbrPolicy, Observation, Video, available_policies, load_video_dir, make_policy
 from reelkit.stream.abr.algos import BBA, RobustMPC, mpc_plan
 from reelkit.stream.abr.sim import simulate
@@ -110,6 +110,27 @@ def test_training_is_seeded(tiny_fugu_model: Path, tmp_path: Path) -> None:
         assert a.files == b.files
         for k in a.files:
             assert np.array_equal(a[k], b[k]), k
+
+
+def test_training_fits_the_fade_on_its_training_traces() -> None:
+    """``train`` keeps the fade with the best mean QoE over its own training traces (evaluation mode), the
+    shorter one on ties; one candidate is taken as given; no candidates, or a negative one, is refused."""
+    video = synthetic_video().with_session(48)
+    traces = [synthetic_trace(s, mean=m) for s, m in ((0, 2.0), (1, 3.5), (2, 1.5))]
+    kw = dict(episodes=1, epochs=2, horizon=5)
+    pol = StochasticMPC.train(traces, video, smooth_fades=(0, 4, 24), **kw)  # type: ignore[arg-type]
+    means = {}
+    for fade in (0, 4, 24):
+        p = pol.fresh()
+        p.smooth_fade_chunks = fade
+        means[fade] = float(np.mean([simulate(p, tr, video).qoe_sum for tr in traces]))
+    best = max(means.values())
+    assert pol.smooth_fade_chunks == min(f for f, m in means.items() if m == best)
+    assert len(set(means.values())) > 1  # the candidates really differ on these traces
+    assert StochasticMPC.train(traces, video, smooth_fades=(12,), **kw).smooth_fade_chunks == 12  # type: ignore[arg-type]
+    for bad in ((), (-1, 8)):
+        with pytest.raises(ConfigError, match="smooth_fades"):
+            StochasticMPC.train(traces, video, smooth_fades=bad, **kw)  # type: ignore[arg-type]
 
 
 def test_unknown_policy() -> None:
@@ -285,12 +306,55 @@ def test_fugu_planning_weights_round_trip_and_act(tiny_fugu_model: Path, tmp_pat
 
 
 def test_shipped_model_uses_the_tuned_planner_weight() -> None:
-    from reelkit.stream.abr.stochastic import TUNED_SMOOTH_WEIGHT
+    from reelkit.stream.abr.stochastic import SMOOTH_FADE_CANDIDATES, TUNED_SMOOTH_WEIGHT
 
     pol = make_policy("best")
     assert isinstance(pol, StochasticMPC)
     assert pol.smooth_weight == TUNED_SMOOTH_WEIGHT
     assert pol.rebuf_weight == 1.0
+    assert pol.smooth_fade_chunks in SMOOTH_FADE_CANDIDATES[1:]  # fitted on the training traces: a fade
+
+
+def test_switch_surcharge_fades_over_the_last_chunks(tiny_fugu_model: Path, tmp_path: Path) -> None:
+    """x3 planned switch cost until the last 8 chunks, then linearly down to the true cost (x1); the fade
+    survives save/load, an old file without it loads without fade, and a negative fade is refused."""
+    base = StochasticMPC.load(tiny_fugu_model)
+    pol = StochasticMPC(base.predictor, smooth_weight=3.0, smooth_fade_chunks=8)
+    weights = [pol.planned_smooth_weight(n) for n in (48, 9, 8, 6, 4, 2, 1, 0)]
+    assert weights == [3.0, 3.0, 3.0, 2.5, 2.0, 1.5, 1.25, 1.0]
+    no_fade = StochasticMPC(base.predictor, smooth_weight=3.0)
+    assert no_fade.planned_smooth_weight(1) == 3.0
+    pol.save(tmp_path / "fade.npz")
+    assert StochasticMPC.load(tmp_path / "fade.npz").smooth_fade_chunks == 8
+    assert pol.fresh().smooth_fade_chunks == 8
+    from reelkit.stream.abr.ttp import load_npz, save_npz
+
+    arrays, meta = load_npz(tmp_path / "fade.npz", "fugu")
+    del meta["smooth_fade_chunks"]  # a file written before the fade existed
+    save_npz(tmp_path / "old.npz", arrays, meta)
+    assert StochasticMPC.load(tmp_path / "old.npz").smooth_fade_chunks == 0
+    with pytest.raises(ConfigError, match="smooth_fade_chunks"):
+        StochasticMPC(base.predictor, smooth_fade_chunks=-1)
+
+
+def test_fading_switch_cost_spends_the_buffer_at_the_end() -> None:
+    """With the shipped predictor and a heavy planned switch cost (x6), fading it over the last 16 chunks
+    makes the policy step up near the end: higher levels in the last 8 chunks and less buffer left unused
+    when the session ends, over 12 synthetic traces."""
+    best = make_policy("best")
+    assert isinstance(best, StochasticMPC)
+    video = synthetic_video()
+    traces = [synthetic_trace(s, mean=m) for s in range(6) for m in (2.0, 3.5)]
+
+    def run(fade: int) -> tuple[float, float]:
+        pol = StochasticMPC(best.predictor, smooth_weight=6.0, smooth_fade_chunks=fade)
+        ss = [simulate(pol, tr, video) for tr in traces]
+        last8 = float(np.mean([x.levels[-8:].mean() for x in ss]))
+        return last8, float(np.mean([x.buffer_s[-1] for x in ss]))
+
+    (lv0, buf0), (lv1, buf1) = run(0), run(16)
+    assert lv1 > lv0 + 0.05
+    assert buf1 < buf0 - 1.0
 
 
 def test_ensemble_predictor_averages_members_and_round_trips(tmp_path: Path) -> None:

@@ -193,12 +193,16 @@ def train_cmd(
         "traces": len(trs),
         "seed": seed,
         "members": members,
+        "smooth_fade_chunks": pol.smooth_fade_chunks,
         "seconds": time.perf_counter() - t0,
     }
     if json_out:
         emit_json(info)
         return
-    typer.echo(f"wrote {out} (fugu, {len(trs)} traces, {info['seconds']:.1f} s)")
+    typer.echo(
+        f"wrote {out} (fugu, {len(trs)} traces, switch-cost fade over the last {pol.smooth_fade_chunks}"
+        f" chunks, {info['seconds']:.1f} s)"
+    )
 
 
 def optimal_cmd(

@@ -10,7 +10,12 @@ it), stall = max(download - buffer, 0), buffer capped at 60 s.
 
 ``smooth_weight`` and ``rebuf_weight`` scale the QoE's switch and stall penalties *in the plan only* (scoring
 is unchanged): re-planning every chunk on noisy forecasts switches more often than any single plan intends,
-and a heavier planned switch cost offsets that.
+and a heavier planned switch cost offsets that. That surcharge pays for switches that later re-plans would
+undo, so it shrinks as the session runs out of re-plans: with ``smooth_fade_chunks = R > 0`` the planned
+multiplier fades linearly from ``smooth_weight`` to 1 (the true cost) over the last ``R`` chunks. Without the
+fade the policy ended sessions on buffer it never spent (20-30 s on steady traces, where the offline optimum
+ends on 5-10 s), because a step up near the end cost three times what it does. :meth:`StochasticMPC.train`
+fits ``R`` on its training traces.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.base import AbrPolicy, Observation, Video
 from reelkit.stream.abr.predictors import measured_mbyteps
 from reelkit.stream.abr.qoe import get_qoe
+from reelkit.stream.abr.sim import simulate
 from reelkit.stream.abr.traces import Trace
 from reelkit.stream.abr.ttp import (
     EnsembleDistribution,
@@ -37,11 +43,15 @@ from reelkit.stream.abr.ttp import (
     save_npz,
 )
 
-__all__ = ["ENSEMBLE_MEMBERS", "TUNED_SMOOTH_WEIGHT", "StochasticMPC"]
+__all__ = ["ENSEMBLE_MEMBERS", "SMOOTH_FADE_CANDIDATES", "TUNED_SMOOTH_WEIGHT", "StochasticMPC"]
 
 #: planned switch-cost multiplier that :meth:`StochasticMPC.train` gives its policy: chosen by nested
 #: cross-validation on training traces only (``benchmarks/tune_abr.py``; see benchmarks/RESULTS.d/abr.md)
 TUNED_SMOOTH_WEIGHT = 3.0
+
+#: candidate lengths (chunks) of the end-of-session fade of that multiplier; :meth:`StochasticMPC.train`
+#: keeps the one with the best mean QoE on its own training traces (0: no fade)
+SMOOTH_FADE_CANDIDATES = (0, 8, 12, 16, 20, 24)
 
 #: predictors in the trained ensemble (:meth:`StochasticMPC.train`); see benchmarks/RESULTS.d/abr.md
 ENSEMBLE_MEMBERS = 2
@@ -148,10 +158,13 @@ class StochasticMPC(AbrPolicy):
         terminal_weight: float = 0.0,
         smooth_weight: float = 1.0,
         rebuf_weight: float = 1.0,
+        smooth_fade_chunks: int = 0,
     ) -> None:
         super().__init__()
         if horizon < 1:
             raise ConfigError(f"horizon must be >= 1; got {horizon}")
+        if smooth_fade_chunks < 0:
+            raise ConfigError(f"smooth_fade_chunks must be >= 0; got {smooth_fade_chunks}")
         self.predictor = predictor
         self.horizon = int(horizon)
         self.buffer_step_s = float(buffer_step_s)
@@ -160,6 +173,7 @@ class StochasticMPC(AbrPolicy):
         self.terminal_weight = float(terminal_weight)
         self.smooth_weight = float(smooth_weight)
         self.rebuf_weight = float(rebuf_weight)
+        self.smooth_fade_chunks = int(smooth_fade_chunks)
         self.tputs: list[float] = []
         self.downloads: list[float] = []
         self._q = np.zeros(1)
@@ -168,6 +182,14 @@ class StochasticMPC(AbrPolicy):
         super().reset(video)
         self.tputs, self.downloads = [], []
         self._q = np.ascontiguousarray(self.qoe.quality(video.bitrates_kbps))
+
+    def planned_smooth_weight(self, chunks_left: int) -> float:
+        """The switch-cost multiplier planned with ``chunks_left`` chunks to fetch (this one included):
+        ``smooth_weight``, fading linearly to 1 over the last ``smooth_fade_chunks``."""
+        r = self.smooth_fade_chunks
+        if r <= 0 or chunks_left >= r:
+            return self.smooth_weight
+        return 1.0 + (self.smooth_weight - 1.0) * max(chunks_left, 0) / r
 
     def choose(self, obs: Observation) -> int:
         v = self._require_video()
@@ -192,7 +214,7 @@ class StochasticMPC(AbrPolicy):
                 thr,
                 self._q,
                 self.qoe.rebuf_penalty * self.rebuf_weight,
-                self.qoe.smooth_penalty * self.smooth_weight,
+                self.qoe.smooth_penalty * self.planned_smooth_weight(v.session_chunks - obs.chunk_index),
                 int(obs.last_level),
                 float(obs.buffer_s),
                 v.chunk_s,
@@ -218,6 +240,7 @@ class StochasticMPC(AbrPolicy):
         noise: bool = False,
         smooth_weight: float = TUNED_SMOOTH_WEIGHT,
         rebuf_weight: float = 1.0,
+        smooth_fades: Sequence[int] = SMOOTH_FADE_CANDIDATES,
         progress: Progress = SILENT,
     ) -> StochasticMPC:
         """Collect training-mode sessions on ``traces`` and fit the throughput distribution (seeded);
@@ -225,10 +248,13 @@ class StochasticMPC(AbrPolicy):
         With ``members > 1`` the predictor is an ensemble: member ``i`` has seed ``seed + 1000 i`` and its
         own sessions. ``noise`` turns on ``sim/env.py``'s 0.9-1.1 delay noise in those sessions (off by
         default: evaluation runs without it, and predictors trained without it are sharper; random starts
-        stay on).
+        stay on). Then the end-of-session fade of the switch surcharge is fitted: each of ``smooth_fades``
+        plays every training trace (evaluation mode), and the best mean QoE wins (ties: the shorter fade).
         """
         if members < 1:
             raise ConfigError(f"members must be >= 1; got {members}")
+        if not smooth_fades or min(smooth_fades) < 0:
+            raise ConfigError(f"smooth_fades must be chunk counts >= 0; got {list(smooth_fades)}")
         nets: list[ThroughputDistribution] = []
         with threadpool_limits(1):  # tiny matrices: extra BLAS threads only contend
             for i in range(members):
@@ -242,7 +268,31 @@ class StochasticMPC(AbrPolicy):
         ttp: ThroughputDistribution | EnsembleDistribution = (
             nets[0] if members == 1 else EnsembleDistribution(nets)
         )
-        return cls(ttp, horizon=horizon, smooth_weight=smooth_weight, rebuf_weight=rebuf_weight)
+        policy = cls(ttp, horizon=horizon, smooth_weight=smooth_weight, rebuf_weight=rebuf_weight)
+        policy.smooth_fade_chunks = policy._best_fade(traces, video, smooth_fades, progress)
+        return policy
+
+    def _best_fade(
+        self, traces: Sequence[Trace], video: Video, fades: Sequence[int], progress: Progress
+    ) -> int:
+        """The fade (of ``fades``) under which this policy's mean QoE over ``traces`` is highest."""
+        candidates = sorted(set(int(f) for f in fades))
+        if len(candidates) == 1:
+            return candidates[0]
+        scores = []
+        with (
+            threadpool_limits(1),
+            progress.task("fitting the switch-cost fade", total=len(candidates) * len(traces)) as bar,
+        ):
+            for fade in candidates:
+                pol = self.fresh()
+                pol.smooth_fade_chunks = fade
+                total = 0.0
+                for tr in traces:
+                    total += simulate(pol, tr, video, qoe=self.qoe.name).qoe_sum
+                    bar.advance()
+                scores.append(total / max(len(traces), 1))
+        return candidates[int(np.argmax(scores))]
 
     def fresh(self) -> StochasticMPC:
         """A new policy with this one's predictor and settings and no session state (the predictor is
@@ -256,6 +306,7 @@ class StochasticMPC(AbrPolicy):
             terminal_weight=self.terminal_weight,
             smooth_weight=self.smooth_weight,
             rebuf_weight=self.rebuf_weight,
+            smooth_fade_chunks=self.smooth_fade_chunks,
         )
 
     def save(self, path: str | Path) -> None:
@@ -269,6 +320,7 @@ class StochasticMPC(AbrPolicy):
             "terminal_weight": self.terminal_weight,
             "smooth_weight": self.smooth_weight,
             "rebuf_weight": self.rebuf_weight,
+            "smooth_fade_chunks": self.smooth_fade_chunks,
         }
         save_npz(path, self.predictor.to_arrays(), meta)
 
@@ -284,4 +336,5 @@ class StochasticMPC(AbrPolicy):
             terminal_weight=float(meta.get("terminal_weight", 0.0)),  # type: ignore[arg-type]
             smooth_weight=float(meta.get("smooth_weight", 1.0)),  # type: ignore[arg-type]
             rebuf_weight=float(meta.get("rebuf_weight", 1.0)),  # type: ignore[arg-type]
+            smooth_fade_chunks=int(meta.get("smooth_fade_chunks", 0)),  # type: ignore[call-overload]
         )
