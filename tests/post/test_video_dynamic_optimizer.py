@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -12,7 +13,7 @@ from reelkit.executor import LocalExecutor
 from reelkit.media import run_ffmpeg
 from reelkit.post.video.codecs import hevc_codec_string
 from reelkit.post.video.encode import EncodeResult, EncodeSpec
-from reelkit.post.video.ladder import run_encodes
+from reelkit.post.video.ladder import Ladder, run_encodes
 from reelkit.post.video.quality import count_frames, measure_quality
 from reelkit.post.video.shots import (
     Allocation,
@@ -167,20 +168,25 @@ def test_mixed_resolution_x265_rung_decodes_and_scores(two_shots: Path) -> None:
     assert 0 <= rung.bits - sum(e.bits for e in encs) < 8 * 200 * 2
 
 
-@pytest.mark.media
-def test_dynamic_optimizer_x265_ladder_declares_hev1(two_shots: Path) -> None:
-    out = two_shots.parent / "ladder265"
-    ladder = per_shot_ladder(
+def _two_shot_ladder(two_shots: Path, out: Path, codec: Literal["x264", "x265"]) -> Ladder:
+    """The dynamic optimizer on the two-shot clip: QP 24/36 at 180 and 90 lines, cached beside the clip."""
+    return per_shot_ladder(
         two_shots,
         out,
         heights=(180, 90),
         crfs=(24, 36),
-        codec="x265",
+        codec=codec,
         rate_control="qp",
         compare_fixed=False,
         cache_dir=two_shots.parent / "cache",
         executor=LocalExecutor(2, kind="thread"),
     )
+
+
+@pytest.mark.media
+def test_dynamic_optimizer_x265_ladder_declares_hev1(two_shots: Path) -> None:
+    out = two_shots.parent / "ladder265"
+    ladder = _two_shot_ladder(two_shots, out, "x265")
     rows = ladder.rung_rows()
     assert rows[-1]["mixed_resolution"] and rows[-1]["shot_sizes"] == ["160x90", "320x180"]
     reps = re.findall(r"<Representation [^>]*>", (out / "dash" / "manifest.mpd").read_text())
@@ -201,16 +207,7 @@ def test_dynamic_optimizer_x265_ladder_declares_hev1(two_shots: Path) -> None:
 @pytest.mark.media
 def test_dynamic_optimizer_ladder_mixes_resolutions(two_shots: Path) -> None:
     out = two_shots.parent / "ladder"
-    ladder = per_shot_ladder(
-        two_shots,
-        out,
-        heights=(180, 90),
-        crfs=(24, 36),
-        rate_control="qp",
-        compare_fixed=False,
-        cache_dir=two_shots.parent / "cache",
-        executor=LocalExecutor(2, kind="thread"),
-    )
+    ladder = _two_shot_ladder(two_shots, out, "x264")
     rows = ladder.rung_rows()
     # the flat colour shot never needs 180 lines; the test pattern does at the top rung
     assert all(r["shot_sizes"][0] == "160x90" for r in rows)
