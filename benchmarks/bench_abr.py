@@ -221,10 +221,10 @@ def main() -> int:
     args.md.parent.mkdir(parents=True, exist_ok=True)
     args.md.write_text(render(doc) + render_tuning(sorted(args.out.parent.glob("abr_tune*.json"))))
     print(json.dumps({k: doc[k] for k in ("robustmpc_100_traces_s", "train_s_per_fold", "wall_s")}, indent=2))
-    for r in rows:
+    for row in rows:
         print(
-            f"{r['algo']:>18}  {r['qoe_per_chunk_mean']:.4f}  x{r['vs_robustmpc']:.3f}  "
-            f"{r['share_of_optimal']:.1%}"
+            f"{row['algo']:>18}  {row['qoe_per_chunk_mean']:.4f}  x{row['vs_robustmpc']:.3f}  "
+            f"{row['share_of_optimal']:.1%}"
         )
     return 0
 
