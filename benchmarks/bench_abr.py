@@ -80,14 +80,17 @@ def fold_model_path(cache: Path, seed: int, train: np.ndarray) -> Path:
     return cache / f"fold_seed{seed}_{key}_{RECIPE}.npz"
 
 
-def _fold_model(task: FoldTask, traces: list[Trace], video: Video) -> tuple[float, StochasticMPC]:
-    """The fold's trained predictor: from ``cache`` when a file for this fold and seed is there, else
-    trained and cached."""
-    path = fold_model_path(task.cache, task.seed, task.train) if task.cache is not None else None
+def fold_model(
+    cache: Path | None, seed: int, train: np.ndarray, traces: list[Trace], video: Video
+) -> tuple[float, StochasticMPC]:
+    """A fold's trained policy and its training seconds: from ``cache`` when a file for this recipe, seed
+    and training set is there (0 s), else trained (``StochasticMPC.train`` defaults) and cached. Shared by
+    ``tune_abr.py`` and ``bench_abr_shift.py``."""
+    path = fold_model_path(cache, seed, train) if cache is not None else None
     if path is not None and path.exists():
         return 0.0, StochasticMPC.load(path)
     t0 = time.perf_counter()
-    pol = StochasticMPC.train([traces[i] for i in task.train], video, seed=task.seed)
+    pol = StochasticMPC.train([traces[i] for i in train], video, seed=seed)
     train_s = time.perf_counter() - t0
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +101,7 @@ def _fold_model(task: FoldTask, traces: list[Trace], video: Video) -> tuple[floa
 def _run_fold(task: FoldTask) -> tuple[float, int, list[Session]]:
     traces = load_traces(task.traces)
     video = load_video_dir(task.video)
-    train_s, trained = _fold_model(task, traces, video)
+    train_s, trained = fold_model(task.cache, task.seed, task.train, traces, video)
     pol = StochasticMPC(
         trained.predictor,
         horizon=trained.horizon,

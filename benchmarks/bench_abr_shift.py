@@ -37,7 +37,7 @@ from reelkit.stream.abr.stochastic import StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_abr import fold_model_path
+from bench_abr import fold_model
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 SCALES = (0.5, 2.0)
@@ -83,13 +83,7 @@ def _fold(job: FoldJob) -> dict[str, list[tuple[int, float]]]:
     traces = load_traces(DATA / "train_traces")
     video = load_video_dir(DATA / "video")
     tr, te = kfold_splits(len(traces), 5, 0)[job.fold]
-    path = fold_model_path(job.cache, job.fold, tr)
-    if path.exists():
-        pol = StochasticMPC.load(path)
-    else:  # the recipe of bench_abr.py: same seed and training traces, so the same model
-        pol = StochasticMPC.train([traces[i] for i in tr], video, seed=job.fold)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pol.save(path)
+    _, pol = fold_model(job.cache, job.fold, tr, traces, video)  # bench_abr.py's seed-0 fold policy
     out: dict[str, list[tuple[int, float]]] = {}
     for factor in (1.0, *SCALES):
         out[f"{factor:g}"] = [
@@ -102,7 +96,7 @@ def _row(name: str, learned: float, base: dict[str, float], opt: float) -> dict[
     return {
         "set": name,
         "learned": learned,
-        **{k: v for k, v in base.items()},
+        **base,
         "optimal": opt,
         "learned_share": learned / opt,
         **{f"{k}_share": v / opt for k, v in base.items()},

@@ -33,7 +33,7 @@ from reelkit.stream.abr.stochastic import StochasticMPC
 from reelkit.stream.abr.traces import load_traces
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_abr import fold_model_path
+from bench_abr import fold_model
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 
@@ -57,13 +57,7 @@ def _run(job: Job) -> tuple[int, str, list[int], list[list[float]]]:
     traces = load_traces(job.traces)
     video = load_video_dir(job.video)
     tr, te = kfold_splits(len(traces), job.folds, job.seed)[job.fold]
-    path = fold_model_path(job.cache, job.seed + job.fold, tr)
-    if path.exists():
-        base = StochasticMPC.load(path)
-    else:
-        base = StochasticMPC.train([traces[i] for i in tr], video, seed=job.seed + job.fold)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        base.save(path)
+    _, base = fold_model(job.cache, job.seed + job.fold, tr, traces, video)
     subset = np.random.default_rng(100 + job.fold).permutation(tr)[: job.n_train]
     idx = subset if job.which == "train" else te
     out = []

@@ -7,7 +7,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["avc_codec_string", "hevc_codec_string", "most_demanding_avc", "most_demanding_hevc"]
+__all__ = [
+    "avc_codec_string",
+    "hevc_codec_string",
+    "joined_codec_string",
+    "most_demanding_avc",
+    "most_demanding_hevc",
+]
+
+
+def _config_box(path: str | Path, box: bytes) -> tuple[bytes, int]:
+    """The file's first MiB (``+faststart`` files keep their ``moov`` there) and where ``box`` sits in it
+    (-1: absent)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    return head, head.find(box)
 
 
 def most_demanding_avc(codecs: Sequence[str]) -> str:
@@ -26,9 +40,7 @@ def most_demanding_avc(codecs: Sequence[str]) -> str:
 def avc_codec_string(path: str | Path, sample_entry: str = "avc3") -> str | None:
     """RFC 6381 codec string (``avc3.PPCCLL``: profile, constraint flags, level) from an MP4's ``avcC``
     box, or ``None`` when the file has none in its first MiB (``+faststart`` files keep it there)."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 20)
-    at = head.find(b"avcC")
+    head, at = _config_box(path, b"avcC")
     if at < 0 or len(head) < at + 8:
         return None
     profile, flags, level = head[at + 5], head[at + 6], head[at + 7]
@@ -42,9 +54,7 @@ def hevc_codec_string(path: str | Path, sample_entry: str = "hev1") -> str | Non
     """RFC 6381 codec string from an MP4's ``hvcC`` box (ISO/IEC 14496-15 E.3:
     ``hev1.[space]profile.compatibility.{L|H}level[.constraint bytes]``, e.g. ``hev1.1.6.L60.90``), or
     ``None`` when the file has none in its first MiB (``+faststart`` files keep it there)."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 20)
-    at = head.find(b"hvcC")
+    head, at = _config_box(path, b"hvcC")
     if at < 0 or len(head) < at + 17 or head[at + 4] != 1:  # configurationVersion 1
         return None
     b = head[at + 5 : at + 17]
@@ -85,3 +95,15 @@ def most_demanding_hevc(codecs: Sequence[str]) -> str:
     tier = max(int(tl[0] == "H") for *_, tl, _ in parsed)
     level = max(int(tl[1:]) for *_, tl, _ in parsed)
     return _hevc_string(parsed[0][0], *profile, compat, tier, level, constraints)
+
+
+def joined_codec_string(paths: Sequence[str | Path], codec: str) -> str | None:
+    """The in-band (``avc3``/``hev1``) codec string of a stream joined from ``paths`` (x264 or x265
+    encodes): the most demanding part's profile and level; ``None`` when no part has a readable config."""
+    if codec == "x264":
+        found = [c for p in paths if (c := avc_codec_string(p))]
+        return most_demanding_avc(found) if found else None
+    if codec == "x265":
+        found = [c for p in paths if (c := hevc_codec_string(p))]
+        return most_demanding_hevc(found) if found else None
+    return None

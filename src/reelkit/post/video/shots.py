@@ -40,12 +40,7 @@ from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, InfeasibleError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
-from reelkit.post.video.codecs import (
-    avc_codec_string,
-    hevc_codec_string,
-    most_demanding_avc,
-    most_demanding_hevc,
-)
+from reelkit.post.video.codecs import joined_codec_string
 from reelkit.post.video.encode import EncodeResult, EncodeSpec, packet_bytes
 from reelkit.post.video.ladder import (
     DEFAULT_CRFS,
@@ -529,13 +524,8 @@ def per_shot_ladder(
             raise MediaError(f"joined shots have {measured.frames} frames, the source {total}", path=None)
         # the rung declares its most demanding shot: the largest size, the highest profile and level
         w, h = max(((e.spec.width, e.spec.height) for e in encs), key=lambda s: s[0] * s[1])
-        codecs = None
-        if codec == "x264" and measured.measured == "joined":
-            found = [c for e in encs if (c := avc_codec_string(e.path))]
-            codecs = most_demanding_avc(found) if found else None
-        elif codec == "x265" and measured.measured == "joined":
-            found = [c for e in encs if (c := hevc_codec_string(e.path))]
-            codecs = most_demanding_hevc(found) if found else None
+        joined = measured.measured == "joined"
+        codecs = joined_codec_string([e.path for e in encs], codec) if joined else None
         rungs.append(
             RDPoint(
                 measured.bitrate_kbps,
