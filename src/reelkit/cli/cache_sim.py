@@ -176,7 +176,10 @@ def compare_cmd(
     ] = "1%,5%,10%",
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of hit ratio vs size.")] = None,
     bound: Annotated[
-        bool, typer.Option("--bound/--no-bound", help="Add the offline upper bound (any policy, any size).")
+        bool,
+        typer.Option(
+            "--bound/--no-bound", help="Add the offline upper bound (no demand-fetch policy beats it)."
+        ),
     ] = True,
     warmup: WarmupOpt = "0",
     json_out: JsonOpt = False,

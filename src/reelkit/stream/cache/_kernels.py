@@ -763,3 +763,88 @@ def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # 
         if used > max_used:
             max_used = used
     return max_used
+
+
+# ------------------------------------------------------------------------------------------- offline bound
+# Not a policy kernel: the exact solution of the fractional byte-hit relaxation (see
+# ``sim.offline_upper_bound``). A bottom-up segment tree over the gaps between requests holds the free
+# capacity of each gap (range add, range min): ``t[x]`` is the minimum over node x's range including the adds
+# pending at x, ``d[x]`` the add pending at inner node x for its whole range.
+@njit(cache=True, nogil=True)
+def _seg_apply(t, d, m, x, v):  # type: ignore[no-untyped-def]
+    t[x] += v
+    if x < m:
+        d[x] += v
+
+
+@njit(cache=True, nogil=True)
+def _seg_build(t, d, x):  # type: ignore[no-untyped-def]
+    while x > 1:
+        x >>= 1
+        t[x] = min(t[2 * x], t[2 * x + 1]) + d[x]
+
+
+@njit(cache=True, nogil=True)
+def _seg_push(t, d, m, h, x):  # type: ignore[no-untyped-def]
+    for s in range(h, 0, -1):
+        i = x >> s
+        if d[i] != 0.0:
+            _seg_apply(t, d, m, 2 * i, d[i])
+            _seg_apply(t, d, m, 2 * i + 1, d[i])
+            d[i] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def interval_pack(src, dst, size, n, capacity):  # type: ignore[no-untyped-def]
+    """Largest total ``y`` with ``0 <= y_k <= size_k`` and, for every gap ``g`` between requests ``g`` and
+    ``g + 1``, the ``y_k`` of the intervals ``src_k <= g < dst_k`` adding up to at most ``capacity``.
+
+    Greedy by right end, each interval taking all the capacity its gaps have left: optimal for interval
+    packing with unit values (an exchange argument; the test checks it against an LP solver). O(k log n)."""
+    n_gaps = max(n - 1, 1)
+    m = 1
+    h = 0
+    while m < n_gaps:
+        m *= 2
+        h += 1
+    t = np.full(2 * m, np.inf)
+    d = np.zeros(2 * m)
+    for g in range(n_gaps):
+        t[m + g] = capacity
+    for x in range(m - 1, 0, -1):
+        t[x] = min(t[2 * x], t[2 * x + 1])
+    order = np.argsort(dst, kind="mergesort")
+    total = 0.0
+    for k in order:
+        lo = src[k] + m
+        hi = dst[k] + m  # gaps src .. dst - 1, half-open
+        _seg_push(t, d, m, h, lo)
+        _seg_push(t, d, m, h, hi - 1)
+        free = np.inf
+        a, b = lo, hi
+        while a < b:
+            if a & 1:
+                free = min(free, t[a])
+                a += 1
+            if b & 1:
+                b -= 1
+                free = min(free, t[b])
+            a >>= 1
+            b >>= 1
+        v = min(float(size[k]), free)
+        if v <= 0.0:
+            continue
+        total += v
+        a, b = lo, hi
+        while a < b:
+            if a & 1:
+                _seg_apply(t, d, m, a, -v)
+                a += 1
+            if b & 1:
+                b -= 1
+                _seg_apply(t, d, m, b, -v)
+            a >>= 1
+            b >>= 1
+        _seg_build(t, d, lo)
+        _seg_build(t, d, hi - 1)
+    return total
