@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from reelkit.errors import ConfigError, EmptyDataError, MissingColumnsError
-from reelkit.stream.cache import AbrChoice, SynthConfig, default_ladder, synthesize, trace_from_events
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+from reelkit.stream.cache import (
+    AbrChoice,
+    SynthConfig,
+    catalog_path,
+    default_ladder,
+    read_object_catalog,
+    read_trace,
+    synthesize,
+    trace_from_events,
+    write_trace,
+)
 from reelkit.stream.cache.workload import Workload, decode_object_ids
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -138,6 +149,78 @@ def test_synth_chunks_and_sizes() -> None:
     rate = wl.ladder.bitrates[rend] * wl.title_complexity[title] / 8
     assert (wl.trace.sizes <= np.round(rate * 300.0) + 1).all()
     assert (chunk <= np.ceil(wl.title_duration_s[title] / 300.0)).all()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".oracleGeneral"])
+def test_object_catalog_round_trip(synth: Workload, tmp_path: Path, suffix: str) -> None:
+    """The catalogue written next to a trace maps each object, as read back in any format, to its title,
+    rendition and release time."""
+    if suffix == ".oracleGeneral":  # 32-bit sizes: chunks
+        synth = synthesize(SynthConfig(seed=11, days=4, n_titles=600, views_per_day=2000, chunk_s=600.0))
+    path = write_trace(synth.trace, tmp_path / f"t{suffix}")
+    synth.object_catalog().to_csv(catalog_path(path), index=False)
+    assert catalog_path(path).name == f"t{suffix}.objects.csv"
+    tr = read_trace(path)
+    cat = read_object_catalog(catalog_path(path), tr)
+    title, rend, _ = decode_object_ids(tr.original_ids.astype(np.int64))
+    # same partition into titles and renditions (labels are the catalogue's own codes)
+    assert len(set(zip(cat.groups.tolist(), title.tolist(), strict=True))) == len(np.unique(title))
+    assert len(np.unique(cat.groups)) == len(np.unique(title)) == cat.n_titles
+    names = np.asarray([r.name for r in synth.ladder.renditions])
+    assert len(set(zip(cat.kinds.tolist(), names[rend].tolist(), strict=True))) == len(np.unique(rend))
+    assert cat.release_s is not None
+    np.testing.assert_array_equal(cat.release_s, synth.title_release_s[title])
+    assert np.isfinite(cat.release_s).any()
+
+
+def test_object_catalog_without_release_and_in_any_order(tmp_path: Path) -> None:
+    tr = read_trace(_write(tmp_path / "t.csv", "timestamp,object_id,size_bytes\n1,a,5\n2,b,5\n3,c,7\n"))
+    f = _write(tmp_path / "o.csv", "object_id,title_id,rendition\nc,T2,hd\na,T1,sd\nb,T1,hd\n")
+    cat = read_object_catalog(f, tr)
+    order = [str(v) for v in tr.original_ids]
+    want_title = {"a": "T1", "b": "T1", "c": "T2"}
+    want_kind = {"a": "sd", "b": "hd", "c": "hd"}
+    assert cat.release_s is None and cat.n_titles == 2
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        same_t = want_title[order[i]] == want_title[order[j]]
+        same_k = want_kind[order[i]] == want_kind[order[j]]
+        assert (cat.groups[i] == cat.groups[j]) == same_t
+        assert (cat.kinds[i] == cat.kinds[j]) == same_k
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        ("object_id,title\na,T\n", MissingColumnsError, "title_id, rendition"),
+        (
+            "object_id,title_id,rendition\na,T,sd\na,T,hd\nb,T,sd\n",
+            DataFormatError,
+            ":3: object a is listed twice",
+        ),
+        (
+            "object_id,title_id,rendition\na,T,sd\n",
+            DataFormatError,
+            "1 object(s) of the trace are not listed (first: b)",
+        ),
+        (
+            "object_id,title_id,rendition,release_s\na,T,sd,soon\nb,T,sd,\n",
+            DataFormatError,
+            ":2: release_s 'soon'",
+        ),
+        ("object_id,title_id,rendition\na,,sd\nb,T,sd\n", DataFormatError, ":2: empty title_id"),
+    ],
+)
+def test_object_catalog_bad_input(tmp_path: Path, content: str, error: type[Exception], message: str) -> None:
+    tr = read_trace(_write(tmp_path / "t.csv", "timestamp,object_id,size_bytes\n1,a,5\n2,b,5\n"))
+    with pytest.raises(error, match=re.escape(message)):
+        read_object_catalog(_write(tmp_path / "o.csv", content), tr)
+    with pytest.raises(DataFormatError, match="no such object catalogue"):
+        read_object_catalog(tmp_path / "none.csv", tr)
 
 
 def test_synth_bad_config() -> None:

@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.stream.cache import SynthConfig, synthesize, write_trace
+from reelkit.stream.cache import (
+    SynthConfig,
+    catalog_path,
+    read_object_catalog,
+    read_trace,
+    synthesize,
+    write_trace,
+)
+from reelkit.stream.fill import FillConfig, compare_fill
 from reelkit.testing.cli import run_cli as run
 
 
@@ -55,7 +63,39 @@ def test_plan_json(trace_file: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
         by["fill"]["byte_hit_ratio"] / by["s3fifo"]["byte_hit_ratio"]
     )
     assert res["best_reactive"] in ("lru", "s3fifo")
+    assert res["objects_file"] is None  # write_trace alone writes no catalogue
     assert png.stat().st_size > 1000
+
+
+def test_plan_pools_titles_from_the_catalogue_synth_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cache synth`` writes ``<trace>.objects.csv``; ``cache plan`` finds it and forecasts with titles,
+    renditions and release ages, exactly as the library does when given them."""
+    trace = tmp_path / "s.parquet"
+    synth = ("--seed", "4", "--days", "8", "--titles", "80", "--views-per-day", "600", "--json")
+    code, out, err = run(capsys, "cache", "synth", "-o", str(trace), *synth)
+    assert code == 0, err
+    sidecar = catalog_path(trace)
+    assert json.loads(out)["objects_file"] == str(sidecar) and sidecar.is_file()
+    args = ("cache", "plan", "--trace", str(trace), "--capacity", "10%", "--train-days", "5", "--json")
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["objects_file"] == str(sidecar)
+    tr = read_trace(trace)
+    cat = read_object_catalog(sidecar, tr)
+    cfg = FillConfig(capacity_bytes=res["capacity_bytes"])
+    pooled = compare_fill(tr, cfg, train_days=5, groups=cat.groups, kinds=cat.kinds, release_s=cat.release_s)
+    alone = compare_fill(tr, cfg, train_days=5)
+    fill = next(a for a in res["approaches"] if a["name"] == "fill")
+    assert fill["byte_hit_ratio"] == pytest.approx(pooled.approaches[0].byte_hit_ratio)
+    assert fill["byte_hit_ratio"] != pytest.approx(alone.approaches[0].byte_hit_ratio)
+    # a bad catalogue is a one-line error naming it
+    sidecar.write_text("object_id,title_id\n1,T\n")
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "objects.csv" in err and "rendition" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_plan_table(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,11 +62,26 @@ def plan_cmd(
         str, typer.Option("--compare", help="Reactive policies measured on the same requests.")
     ] = "lru,s3fifo",
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of the hit ratios.")] = None,
+    objects: Annotated[
+        Path | None,
+        typer.Option(
+            "--objects",
+            help="Object catalogue CSV (object_id,title_id,rendition[,release_s]): the forecast pools each "
+            "title's files and sees release ages. Default: <trace>.objects.csv when it exists (written by "
+            "'reelkit cache trace' and 'synth'); without one, each object is forecast alone.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Nightly fill planner on a trace, against the perfect-knowledge fill, reactive policies and the
     offline references (belady-size; the offline upper bound, which bounds demand-fetch caches only)."""
-    from reelkit.stream.cache import make_policy, parse_capacity, read_trace
+    from reelkit.stream.cache import (
+        catalog_path,
+        make_policy,
+        parse_capacity,
+        read_object_catalog,
+        read_trace,
+    )
     from reelkit.stream.fill import FillConfig, compare_fill, parse_fill_window, parse_rate
 
     window = parse_fill_window(fill_window)
@@ -77,6 +92,9 @@ def plan_cmd(
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
     tr = read_trace(trace)
+    if objects is None and catalog_path(trace).is_file():
+        objects = catalog_path(trace)
+    catalog = read_object_catalog(objects, tr) if objects is not None else None
     cap = parse_capacity(capacity, tr)
     if cap <= 0:
         raise ConfigError(f"--capacity {capacity}: the cache must hold at least one byte")
@@ -99,7 +117,16 @@ def plan_cmd(
         adaptive_reserve=choices,
     )
     with progress_for(not json_out) as progress:
-        res = compare_fill(tr, cfg, train_days=train_days, policies=policies, progress=progress)
+        res = compare_fill(
+            tr,
+            cfg,
+            train_days=train_days,
+            policies=policies,
+            groups=None if catalog is None else catalog.groups,
+            kinds=None if catalog is None else catalog.kinds,
+            release_s=None if catalog is None else catalog.release_s,
+            progress=progress,
+        )
     rows: list[dict[str, Any]] = [
         {
             "name": a.name,
@@ -121,6 +148,7 @@ def plan_cmd(
         "measured_requests": res.measured_requests,
         "fill_window": fill_window,
         "fill_rate_bytes_per_s": rate,
+        "objects_file": None if objects is None else str(objects),
         "approaches": rows,
         "fill_ratio_to": ratios,
         "best_reactive": best.name if best else None,
@@ -148,6 +176,8 @@ def plan_cmd(
             for r in rows
         ],
     )
+    if catalog is not None:
+        console.print(f"forecast pooled over {catalog.n_titles:,} titles from {objects}")
     if plot is not None:
         console.print(f"plot -> {plot}")
 

@@ -239,6 +239,16 @@ def compare_cmd(
         console.print(f"plot -> {plot}")
 
 
+def _write_workload(workload: Any, out: Path) -> dict[str, Any]:
+    """Write the trace and, next to it, its object catalogue (what ``reelkit cache plan`` pools by)."""
+    from reelkit._files import atomic_write_text
+    from reelkit.stream.cache import catalog_path, write_trace
+
+    path = write_trace(workload.trace, out)
+    catalog = atomic_write_text(catalog_path(path), workload.object_catalog().to_csv(index=False))
+    return _summary(workload, path) | {"objects_file": str(catalog)}
+
+
 def _summary(workload: Any, path: Path) -> dict[str, Any]:
     tr = workload.trace
     return {
@@ -261,7 +271,7 @@ def _report(summary: dict[str, Any], json_out: bool) -> None:
     console.print(
         f"wrote {summary['requests']:,} requests for {summary['objects']:,} objects "
         f"({summary['titles']:,} titles, {summary['working_set_bytes'] / 1e9:,.1f} GB distinct) -> "
-        f"{summary['path']}"
+        f"{summary['path']} (object catalogue: {summary['objects_file']})"
     )
 
 
@@ -288,17 +298,17 @@ def trace_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the ABR throughput draws.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Turn viewing events (MovieLens ratings as views, or play events) into a request trace."""
+    """Turn viewing events (MovieLens ratings as views, or play events) into a request trace, with its object
+    catalogue (<out>.objects.csv: each object's title and rendition) next to it."""
     from reelkit.cli.inputs import read_data
-    from reelkit.stream.cache import trace_format, trace_from_events, write_trace
+    from reelkit.stream.cache import trace_format, trace_from_events
 
     trace_format(out)  # fail on a bad output name before the work
     ds = read_data(from_events, None) if from_events.is_file() else read_data(None, from_events)
     wl = trace_from_events(
         ds, chunk_s=chunk_s, n_regions=regions, kinds=tuple(_split(kinds, "--kinds")), seed=seed
     )
-    path = write_trace(wl.trace, out)
-    _report(_summary(wl, path), json_out)
+    _report(_write_workload(wl, out), json_out)
 
 
 def synth_cmd(
@@ -320,8 +330,9 @@ def synth_cmd(
     chunk_s: ChunkOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """A seeded synthetic VoD trace: Zipf-Mandelbrot catalogue, new releases, daily cycle, regions."""
-    from reelkit.stream.cache import SynthConfig, synthesize, trace_format, write_trace
+    """A seeded synthetic VoD trace: Zipf-Mandelbrot catalogue, new releases, daily cycle, regions; with its
+    object catalogue (<out>.objects.csv: title, rendition, release time) next to it."""
+    from reelkit.stream.cache import SynthConfig, synthesize, trace_format
 
     trace_format(out)
     try:
@@ -341,8 +352,7 @@ def synth_cmd(
         chunk_s=chunk_s,
     )
     wl = synthesize(cfg)
-    path = write_trace(wl.trace, out)
-    _report(_summary(wl, path), json_out)
+    _report(_write_workload(wl, out), json_out)
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:

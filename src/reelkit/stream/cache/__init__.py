@@ -33,19 +33,25 @@ from reelkit.stream.cache.sim import (
 )
 from reelkit.stream.cache.trace import RequestTrace, read_trace, trace_format, write_trace
 from reelkit.stream.cache.workload import (
+    CATALOG_COLUMNS,
     AbrChoice,
     Ladder,
+    ObjectCatalog,
     Rendition,
     SynthConfig,
+    catalog_path,
     default_ladder,
+    read_object_catalog,
     synthesize,
     trace_from_events,
 )
 
 __all__ = [
+    "CATALOG_COLUMNS",
     "AbrChoice",
     "CachePolicy",
     "Ladder",
+    "ObjectCatalog",
     "PolicyRun",
     "Rendition",
     "RequestTrace",
@@ -54,11 +60,13 @@ __all__ = [
     "UpperBound",
     "WindowStats",
     "available_policies",
+    "catalog_path",
     "compare",
     "default_ladder",
     "make_policy",
     "offline_upper_bound",
     "parse_capacity",
+    "read_object_catalog",
     "read_trace",
     "register_policy",
     "simulate",

@@ -19,22 +19,27 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit.errors import ConfigError, EmptyDataError, MissingColumnsError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
 from reelkit.stream.cache.trace import RequestTrace
 
 __all__ = [
+    "CATALOG_COLUMNS",
     "AbrChoice",
     "Ladder",
+    "ObjectCatalog",
     "Rendition",
     "SynthConfig",
     "Workload",
+    "catalog_path",
     "decode_object_ids",
     "default_ladder",
+    "read_object_catalog",
     "synthesize",
     "trace_from_events",
 ]
@@ -149,6 +154,22 @@ class Workload:
     title_release_s: npt.NDArray[np.float64]
     chunk_s: float | None
 
+    def object_catalog(self) -> pd.DataFrame:
+        """One row per object of the trace (:data:`CATALOG_COLUMNS`): its id, title, rendition name and the
+        title's release time in seconds (NaN when unknown). Written next to a trace, it lets the fill planner
+        pool a title's files and see release ages (:func:`read_object_catalog`)."""
+        ids = self.trace.original_ids
+        title, rend, _ = decode_object_ids(ids.astype(np.int64))
+        names = np.asarray([r.name for r in self.ladder.renditions])
+        return pd.DataFrame(
+            {
+                "object_id": ids,
+                "title_id": self.title_ids[title],
+                "rendition": names[rend],
+                "release_s": self.title_release_s[title],
+            }
+        )
+
     def title_bytes(self) -> npt.NDArray[np.float64]:
         """Bytes of every rendition of each title (what storing the whole title costs)."""
         out = self.title_duration_s * self.title_complexity * float(self.ladder.bitrates.sum()) / 8.0
@@ -159,6 +180,91 @@ def decode_object_ids(ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], ...]:
     """``(title_index, rendition, chunk)`` of object ids made by this module."""
     a = np.asarray(ids, dtype=np.int64)
     return a >> _TITLE_SHIFT, (a >> _REND_SHIFT) & (_MAX_RENDITIONS - 1), a & (_MAX_CHUNKS - 1)
+
+
+#: Columns of an object catalogue: ``release_s`` may be empty (unknown) or left out.
+CATALOG_COLUMNS: tuple[str, ...] = ("object_id", "title_id", "rendition", "release_s")
+
+
+def catalog_path(trace_path: str | Path) -> Path:
+    """Where ``reelkit cache trace`` / ``synth`` put a trace's object catalogue: ``<trace>.objects.csv``."""
+    p = Path(trace_path)
+    return p.with_name(p.name + ".objects.csv")
+
+
+@dataclass(frozen=True)
+class ObjectCatalog:
+    """What each object of a trace is, aligned with the trace's dense object ids: ``groups`` its title (an
+    index), ``kinds`` its rendition (an index), ``release_s`` its title's release time (NaN when unknown;
+    ``None`` when the catalogue gives none)."""
+
+    groups: npt.NDArray[np.int64]
+    kinds: npt.NDArray[np.int64]
+    release_s: npt.NDArray[np.float64] | None
+    n_titles: int
+
+
+def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
+    """Read a CSV catalogue (:data:`CATALOG_COLUMNS`, one row per object id) for ``trace``; every object of
+    the trace must be listed. Bad input raises :class:`DataFormatError` naming the file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError("no such object catalogue", path=str(p))
+    try:
+        frame = pd.read_csv(p, dtype={"object_id": str, "title_id": str, "rendition": str})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataFormatError(f"cannot read as CSV: {exc}".splitlines()[0], path=str(p)) from None
+    missing = [c for c in CATALOG_COLUMNS[:3] if c not in frame.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"missing column(s) {', '.join(missing)}; expected header {','.join(CATALOG_COLUMNS)}",
+            path=str(p),
+        )
+    for col in CATALOG_COLUMNS[:3]:
+        blank = frame[col].isna().to_numpy()
+        if blank.any():
+            raise DataFormatError(f"empty {col}", path=str(p), line=int(np.argmax(blank)) + 2)
+    dup = frame["object_id"].duplicated().to_numpy()
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise DataFormatError(
+            f"object {frame['object_id'].iloc[i]} is listed twice; give one row per object",
+            path=str(p),
+            line=i + 2,
+        )
+    release: npt.NDArray[np.float64] | None = None
+    if "release_s" in frame.columns:
+        rel = pd.to_numeric(frame["release_s"], errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(rel) & frame["release_s"].notna().to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataFormatError(
+                f"release_s {frame['release_s'].iloc[i]!r} is not a number of seconds (leave it empty when "
+                "unknown)",
+                path=str(p),
+                line=i + 2,
+            )
+        release = rel
+    row = pd.Series(np.arange(len(frame)), index=frame["object_id"].to_numpy())
+    want = pd.Index([str(v) for v in trace.original_ids])
+    pos = row.reindex(want).to_numpy(dtype=np.float64)
+    absent = np.isnan(pos)
+    if absent.any():
+        raise DataFormatError(
+            f"{int(absent.sum())} object(s) of the trace are not listed (first: "
+            f"{want[int(np.argmax(absent))]}); give one row per object of the trace",
+            path=str(p),
+        )
+    idx = pos.astype(np.int64)
+    titles, title_codes = np.unique(frame["title_id"].to_numpy(dtype=str), return_inverse=True)
+    _, kind_codes = np.unique(frame["rendition"].to_numpy(dtype=str), return_inverse=True)
+    rel_obj = None if release is None or np.isnan(release).all() else release[idx]
+    return ObjectCatalog(
+        groups=title_codes[idx].astype(np.int64),
+        kinds=kind_codes[idx].astype(np.int64),
+        release_s=rel_obj,
+        n_titles=len(titles),
+    )
 
 
 def _stable_unit(keys: npt.NDArray[np.str_], salt: str) -> npt.NDArray[np.float64]:
