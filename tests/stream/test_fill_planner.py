@@ -242,3 +242,29 @@ def test_forecast_chosen_by_its_shadow() -> None:
     assert res.hit_mask[3:].tolist() == [False] * 3 + [True] * 6
     with pytest.raises(ConfigError, match="forecast must be"):
         simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"a": np.zeros((2, 2))})
+
+
+def test_forecast_shadows_count_the_fill_cost() -> None:
+    # object 0 is requested three times a day; objects 1-4 never. Both forecasts pin object 0 and serve the
+    # same bytes; "junk" also fetches objects 1-4 into the free disk (400 bytes on the first night). At
+    # fill_cost 0.5 its shadow saved 200 bytes less, so the nights after the first follow "lean" (a plain
+    # count of bytes served would tie and keep the first candidate)
+    rows = [(d, h) for d in range(4) for h in (15.0, 16.0, 17.0)]
+    ts = np.array([T0 + d * DAY + h * HOUR for d, h in rows])
+    obj = np.zeros(len(rows), dtype=np.int64)
+    sizes = np.full(5, 100, dtype=np.int64)
+    lean = np.zeros((5, 3))
+    lean[0] = 3.0
+    junk = lean.copy()
+    junk[1:] = 1.0
+    cfg = FillConfig(
+        capacity_bytes=500,
+        fill_window=(0.0, 12.0),
+        fill_rate_bytes_per_s=1000 / HOUR,
+        fill_cost=0.5,
+        horizon_days=7.0,
+        adaptive_reserve=(),
+    )
+    res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"junk": junk, "lean": lean})
+    assert res.forecast_per_day == ("junk", "lean", "lean")
+    assert res.hit_mask[3:].all()

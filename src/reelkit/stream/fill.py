@@ -16,11 +16,11 @@ so far (Little's law: mean pinned objects / mean objects newly pinned a night; `
 there is any): on a sparse, stable workload objects stay for months and the long tail is worth fetching.
 
 Several forecasts may be offered (by default the gradient-boosted model and the long-run rates): each night
-uses the one whose shadow cache served the most bytes on the nights so far, and the reserve among
-``adaptive_reserve`` (0, 25%, 50%) whose shadow served the most over the last ``adapt_window_days``. Shadow
-caches run each candidate on the same requests; which forecast suits a cache is known only from its own past
-requests. Objects being filled arrive one after another at the fill rate, in the order of their value, from
-the start of the window.
+uses the one whose shadow cache saved the most on the nights so far (bytes served less ``fill_cost`` per byte
+filled), and the reserve among ``adaptive_reserve`` (0, 25%, 50%) whose shadow saved the most over the last
+``adapt_window_days``. Shadow caches run each candidate on the same requests; which forecast suits a cache is
+known only from its own past requests. Objects being filled arrive one after another at the fill rate, in
+the order of their value, from the start of the window.
 
 :func:`simulate_fill` replays a trace day by day (days start at the fill window's start), forecasting each
 night with a :class:`~reelkit.stream.forecast.RequestForecaster` fitted on the days before the measured
@@ -129,14 +129,14 @@ class FillConfig(BaseModel):
     )
     adaptive_reserve: tuple[float, ...] = Field(
         default=(0.0, 0.25, 0.5),
-        description="candidate reserves: each night use the one whose shadow cache served the most bytes "
-        "over the last adapt_window_days (ties: the first; ``reserve`` on the first night; empty: always "
-        "``reserve``)",
+        description="candidate reserves: each night use the one whose shadow cache saved the most (bytes "
+        "served less fill_cost per byte filled) over the last adapt_window_days (ties: the first; "
+        "``reserve`` on the first night; empty: always ``reserve``)",
     )
     adapt_window_days: int = Field(
         default=365,
         ge=1,
-        description="nights over which the shadow caches' served bytes are compared (chosen on "
+        description="nights over which the shadow caches' savings are compared (chosen on "
         "ml-latest-small 2005-2014, a period before the benchmark's; 14 there lost 2-4% of the bytes to "
         "reserve switching on noise)",
     )
@@ -484,10 +484,11 @@ def simulate_fill(
     and the long-run rates (``ForecastConfig(model="rates")``) forecast. ``groups`` / ``kinds``: each
     object's title and rendition (the forecasters pool a title's requests and split them by rendition).
 
-    With several forecasts, each night uses the one whose shadow caches served the most bytes over all the
-    measured nights so far, with its reserve among ``adaptive_reserve`` whose shadow served the most over the
-    last ``adapt_window_days``: a dense workload with release spikes is best served by the model, a sparse
-    one by the long-run rates, and which one a cache sees is known only from its own past requests.
+    With several forecasts, each night uses the one whose shadow caches saved the most (bytes served less
+    ``fill_cost`` per byte filled) over all the measured nights so far, with its reserve among
+    ``adaptive_reserve`` whose shadow saved the most over the last ``adapt_window_days``: a dense workload
+    with release spikes is best served by the model, a sparse one by the long-run rates, and which one a
+    cache sees is known only from its own past requests.
     """
     cfg = config
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -566,10 +567,11 @@ def simulate_fill(
             b = rb[lo:hi]
             daily.append(float(b[hits[lo:hi]].sum() / b.sum()) if b.sum() else float("nan"))
             for j, ((n, r), sh) in enumerate(zip(choices, shadows, strict=True)):
-                sh.night(planners[r], forecasts[n][:, k], sizes, day_start, cfg)
+                filled = sh.night(planners[r], forecasts[n][:, k], sizes, day_start, cfg)
                 scratch[lo:hi] = False
                 sh.day(ts[lo:hi], obj[lo:hi], sizes, scratch[lo:hi])
-                shadow_hit[j, k] = float(b[scratch[lo:hi]].sum())
+                # the planner's own objective: bytes served less the cost of tonight's fill
+                shadow_hit[j, k] = float(b[scratch[lo:hi]].sum()) - cfg.fill_cost * filled
             bar.advance()
     meas = slice(start, None)
     h = hits[meas]
