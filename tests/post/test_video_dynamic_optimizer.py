@@ -168,8 +168,11 @@ def test_mixed_resolution_x265_rung_decodes_and_scores(two_shots: Path) -> None:
     assert 0 <= rung.bits - sum(e.bits for e in encs) < 8 * 200 * 2
 
 
-def _two_shot_ladder(two_shots: Path, out: Path, codec: Literal["x264", "x265"]) -> Ladder:
-    """The dynamic optimizer on the two-shot clip: QP 24/36 at 180 and 90 lines, cached beside the clip."""
+def _two_shot_ladder(
+    two_shots: Path, out: Path | None, codec: Literal["x264", "x265"], title_fallback: bool = False
+) -> Ladder:
+    """The dynamic optimizer on the two-shot clip: QP 24/36 at 180 and 90 lines, cached beside the clip.
+    Without the whole-title fallback by default: these tests are about split rungs."""
     return per_shot_ladder(
         two_shots,
         out,
@@ -180,7 +183,23 @@ def _two_shot_ladder(two_shots: Path, out: Path, codec: Literal["x264", "x265"])
         compare_fixed=False,
         cache_dir=two_shots.parent / "cache",
         executor=LocalExecutor(2, kind="thread"),
+        title_fallback=title_fallback,
+        dash=out is not None,
     )
+
+
+@pytest.mark.media
+def test_whole_title_fallback_where_the_split_does_not_pay(two_shots: Path) -> None:
+    """On this clip the whole-title 180-line QP 24 encode reaches the top rung's VMAF for fewer bits than
+    the split rung (which pays an IDR frame at the cut): with the fallback the top rung is that encode, a
+    plain remux with in-band parameter sets, measured as a whole."""
+    split = _two_shot_ladder(two_shots, None, "x264").rung_rows()
+    both = _two_shot_ladder(two_shots, None, "x264", title_fallback=True).rung_rows()
+    assert not split[-1]["whole_title"] and split[-1]["shot_sizes"] == ["160x90", "320x180"]
+    top = both[-1]
+    assert top["whole_title"] and top["shot_sizes"] == ["320x180"] and top["shot_qps"] == [24.0]
+    assert top["vmaf"] >= 95 and top["bitrate_kbps"] < split[-1]["bitrate_kbps"]
+    assert not top["mixed_resolution"] and top["in_band_parameter_sets"]
 
 
 @pytest.mark.media
@@ -251,3 +270,19 @@ def test_hevc_rung_codec_string_covers_every_shot() -> None:
     assert most_demanding_hevc(mixed) == "hev1.2.4.H120.90"
     # a profile space letter and six constraint bytes survive the round trip
     assert most_demanding_hevc(["hev1.A4.41.H120.B0.23"]) == "hev1.A4.41.H120.B0.23"
+
+
+@pytest.mark.media
+def test_shot_scored_on_the_titles_subsampling_phase(two_shots: Path) -> None:
+    """The second shot starts at frame 25 (odd). With VMAF on every 2nd frame it is scored on frames 26, 28,
+    ... of the title, the frames a whole-title encode or a joined rung is scored on, not on 25, 27, ..."""
+    spec = EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50)
+    enc = run_encodes(
+        two_shots, [spec], display=(320, 180), cache_dir=two_shots.parent / "cache2", vmaf_subsample=2
+    )[0]
+    full = measure_quality(
+        two_shots, enc.path, models=("vmaf",), features=("psnr",), reference_frames=(25, 50)
+    )
+    psnr = full.per_frame["psnr_y"]
+    assert enc.psnr_y == pytest.approx(psnr[1::2].mean(), abs=1e-6)
+    assert enc.psnr_y != pytest.approx(psnr[0::2].mean(), abs=1e-3)

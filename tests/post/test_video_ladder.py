@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -79,12 +80,35 @@ def test_shot_detection_and_shot_ladder(clips: dict[str, Path]) -> None:
         executor=LocalExecutor(2, kind="thread"),
         dash=False,
     )
-    assert len(ladder.candidates) == 4
-    row = ladder.rung_rows()[0]
-    assert len(row["shot_crfs"]) == 2 and row["height"] == 144
-    # the assembled rung is measured again as a whole and agrees with the plan
-    assert abs(row["vmaf"] - row["planned_vmaf"]) < 3.0
-    assert json.loads((clips["dir"] / "shot" / "ladder.json").read_text())["shots"][1]["start_s"] == 0.8
+    # 2 shots x 2 CRFs, and the 2 whole-title encodes offered as the fallback
+    assert len(ladder.candidates) == 6
+    assert sum(c.spec.start_frame is None for c in ladder.candidates) == 2
+    for row in ladder.rung_rows():
+        assert len(row["shot_crfs"]) == (1 if row["whole_title"] else 2) and row["height"] == 144
+        # the assembled rung is measured again as a whole and agrees with the plan
+        assert abs(row["vmaf"] - row["planned_vmaf"]) < 3.0
+    data = json.loads((clips["dir"] / "shot" / "ladder.json").read_text())
+    assert data["shots"][1]["start_s"] == 0.8 and data["title_fallback"] is True
+    # with the fallback the planned hull is never below a whole-title encode: for each one, the hull
+    # (piecewise linear in the rate) reaches at least its quality at its rate
+    rates = [p.rate for p in ladder.hull]
+    for c in ladder.candidates:
+        if c.spec.start_frame is None:
+            kbps = c.bits / (c.frames / 25.0) / 1000.0  # as the ladder counts it: bits over frames at 25 fps
+            assert rates[0] <= kbps + 1e-9
+            assert np.interp(kbps, rates, [p.quality for p in ladder.hull]) >= c.vmaf - 1e-9
+    split_only = per_shot_ladder(
+        clips["two"],
+        None,
+        heights=(144,),
+        crfs=(26, 40),
+        compare_fixed=False,
+        cache_dir=clips["dir"] / "cache",
+        dash=False,
+        title_fallback=False,
+    )
+    assert len(split_only.candidates) == 4
+    assert all(not r["whole_title"] and len(r["shot_crfs"]) == 2 for r in split_only.rung_rows())
 
 
 def test_cli_video_commands(clips: dict[str, Path]) -> None:

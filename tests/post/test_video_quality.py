@@ -211,3 +211,19 @@ def test_pool_hand_case() -> None:
     assert p.harmonic_mean == pytest.approx(5 / 7)
     assert p.mean == pytest.approx(4 / 3) and p.min == 0 and p.max == 3
     assert p.p5 == pytest.approx(0.1)
+
+
+def test_first_frame_sets_the_subsampling_phase(pair: dict[str, Path]) -> None:
+    """Scoring every 2nd frame from frame 1 scores exactly the odd frames of the full per-frame run (libvmaf
+    features need no earlier frame except motion, which is not in the PSNR compared here)."""
+    full = measure_quality(pair["ref"], pair["enc"], models=("vmaf",), features=("psnr",))
+    odd = measure_quality(
+        pair["ref"], pair["enc"], models=("vmaf",), features=("psnr",), subsample=2, first_frame=1
+    )
+    assert odd.frame_numbers.tolist() == [1, 3, 5, 7, 9]
+    np.testing.assert_allclose(odd.per_frame["psnr_y"], full.per_frame["psnr_y"][1::2], atol=1e-6)
+    even = measure_quality(pair["ref"], pair["enc"], models=("vmaf",), features=("psnr",), subsample=2)
+    assert even.frame_numbers.tolist() == [0, 2, 4, 6, 8]
+    np.testing.assert_allclose(even.per_frame["psnr_y"], full.per_frame["psnr_y"][0::2], atol=1e-6)
+    with pytest.raises(ConfigError, match="first_frame"):
+        measure_quality(pair["ref"], pair["enc"], first_frame=10)

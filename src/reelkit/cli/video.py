@@ -114,6 +114,13 @@ def ladder_cmd(
             "of a rung share one (rung).",
         ),
     ] = "shot",
+    title_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--title-fallback/--no-title-fallback",
+            help="Shot mode: also offer whole-title encodes (used where splitting into shots does not pay).",
+        ),
+    ] = True,
     preset: Annotated[str, typer.Option("--preset", help="Encoder preset.")] = "veryfast",
     rate_control: Annotated[
         str, typer.Option("--rate-control", help="Candidates at constant CRF (crf) or constant QP (qp).")
@@ -147,7 +154,7 @@ def ladder_cmd(
     build: Any = per_title_ladder
     extra: dict[str, Any] = {}
     if mode == "shot":
-        build, extra = per_shot_ladder, {"resolution": shot_resolution}
+        build, extra = per_shot_ladder, {"resolution": shot_resolution, "title_fallback": title_fallback}
     with progress_for(sys.stderr.isatty()) as progress:
         ladder: Ladder = build(
             input,

@@ -194,6 +194,13 @@ def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str
     return [*args, "-movflags", "+faststart", out]
 
 
+def _phase(task: EncodeTask) -> int:
+    """Frames a shot encode skips before its first scored frame, so that with ``vmaf_subsample`` it is scored
+    on the same frames of the title as a whole-title encode (and a joined rung) are."""
+    start = task.spec.start_frame or 0
+    return (-start) % task.vmaf_subsample
+
+
 def _key(task: EncodeTask) -> str:
     payload = {
         "v": CACHE_VERSION,
@@ -203,6 +210,8 @@ def _key(task: EncodeTask) -> str:
         "vmaf_subsample": task.vmaf_subsample,
         "ffmpeg": _ffmpeg_version(),
     }
+    if _phase(task):  # keys of encodes scored from their first frame stay as they were
+        payload["vmaf_phase"] = _phase(task)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -240,6 +249,7 @@ def encode_and_score(task: EncodeTask) -> EncodeResult:
             height=task.display_height,
             subsample=task.vmaf_subsample,
             reference_frames=ref_frames,  # type: ignore[arg-type]
+            first_frame=_phase(task),
         )
         duration = frames / fps
         pooled = q.pooled["vmaf"]

@@ -215,6 +215,7 @@ def measure_quality(
     reference_frames: tuple[int, int] | None = None,
     log_path: str | Path | None = None,
     variable_size: bool = False,
+    first_frame: int = 0,
 ) -> QualityResult:
     """Score ``distorted`` against ``reference`` with libvmaf (see the module text).
 
@@ -225,6 +226,11 @@ def measure_quality(
     ``variable_size``: the distorted video changes resolution mid-stream (a shot-based rung joined from shots
     at several sizes): its filter chain is kept across the change (ffmpeg's ``-reinit_filter 0``, else the
     graph and libvmaf would restart at the change) and every frame is scaled to the display size.
+    ``first_frame``: leave out that many leading frames of both (after ``reference_frames``), so that with
+    ``subsample`` the frames scored are ``first_frame``, ``first_frame + subsample``, ...: a shot that starts
+    at an odd frame of its title is then scored on the title's own even frames, as the title and the joined
+    rungs are (x264's B-frames alternate with P-frames, and sampling the other phase of that pattern moves
+    the mean VMAF by up to a point). ``frame_numbers`` still count from the first frame.
     """
     require_filter("libvmaf")
     for m in models:
@@ -254,6 +260,12 @@ def measure_quality(
             f"{dv.fps} fps; they must match frame for frame (pass align=True, or --align, to resample the "
             "distorted video to the reference's rate and compare the frames both have)"
         )
+    if first_frame and fps_differs:
+        raise ConfigError("first_frame needs the same frame rate in both videos")
+    if not 0 <= first_frame < min(ref_n, dis_n):
+        raise ConfigError(
+            f"first_frame {first_frame} must leave frames to score (0..{min(ref_n, dis_n) - 1})"
+        )
     n = ref_n
     if align:
         dis_after = round(dis_n * rv.fps / dv.fps) if fps_differs and rv.fps and dv.fps else dis_n
@@ -273,6 +285,8 @@ def measure_quality(
         steps = []
         if trim is not None:
             steps.append(f"trim=start_frame={trim[0]}:end_frame={trim[1]}")
+        if first_frame:
+            steps.append(f"trim=start_frame={first_frame}")
         steps.append("setpts=PTS-STARTPTS")
         if fps is not None:
             steps.append(f"fps={fps}")
@@ -280,7 +294,7 @@ def measure_quality(
             steps.append(f"scale={W}:{H}:flags=bicubic")
         steps.append(f"format={pix}")
         if align:
-            steps.append(f"trim=end_frame={n}")
+            steps.append(f"trim=end_frame={n - first_frame}")
         return f"[{label}:v]{','.join(steps)}"
 
     with tempfile.TemporaryDirectory(prefix="reelkit-vmaf-") as tmp:
@@ -321,6 +335,7 @@ def measure_quality(
         raise ToolError(f"libvmaf returned no {', '.join(missing) or 'frames'} for {distorted}")
     per_frame = {k: np.asarray(v, dtype=np.float64) for k, v in per.items()}
     numbers = np.asarray([int(fr.get("frameNum", i)) for i, fr in enumerate(frames)], dtype=np.int64)
+    numbers += first_frame
     return QualityResult(
         per_frame=per_frame,
         frame_numbers=numbers,

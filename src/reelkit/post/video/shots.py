@@ -21,6 +21,11 @@
    the joined file against the source, every frame scaled to the display size. Its DASH representation
    declares the largest shot size and the ``avc3``/``hev1`` codec string of its most demanding shot
    (:func:`reelkit.post.video.ladder.declare_in_band`).
+6. Whole-title fallback (``title_fallback``, on by default): every whole-title encode of the grid (the
+   per-title mode's candidates) is offered too, as an allocation of one "shot" that spans the title. Shot
+   encodes pay for their splits (an IDR frame and a rate-control restart at every cut; 1-4% more bits on
+   four similar shots of ``bikes``), so where the shots are alike the split does not pay for itself. There
+   a rung is the whole-title encode, and the shot-based ladder is no worse than the per-title one.
 """
 
 from __future__ import annotations
@@ -460,6 +465,7 @@ def per_shot_ladder(
     vmaf_subsample: int = 1,
     dash: bool = True,
     work_dir: str | Path | None = None,
+    title_fallback: bool = True,
 ) -> Ladder:
     """The shot-based ladder of ``source`` (see the module text).
 
@@ -467,7 +473,8 @@ def per_shot_ladder(
     hull over all resolutions, so a rung may change size at a shot boundary (joined with in-band parameter
     sets, :func:`join_shots`). ``"rung"``: all shots of a rung share one resolution (the constrained variant).
     Rungs are joined from the shot encodes and measured again as a whole (:func:`assemble_rung`); those
-    measured numbers are the rungs' (bitrate, VMAF)."""
+    measured numbers are the rungs' (bitrate, VMAF). ``title_fallback``: also offer the whole-title encodes
+    (module text, item 6)."""
     if resolution not in ("shot", "rung"):
         raise ConfigError(f"shot resolution {resolution!r}: use shot (per shot) or rung (one per rung)")
     if measure not in ("joined", "per-shot"):
@@ -488,6 +495,9 @@ def per_shot_ladder(
         return quality_spec(w, h, c, rate_control, codec, preset, a, b)
 
     specs = [spec(s, w, h, c) for s in shots for w, h in sizes for c in crfs]
+    whole = title_fallback and len(shots) > 1
+    if whole:  # the per-title grid (shared with per-title mode's cache)
+        specs += [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
     kw: dict[str, Any] = {
         "display": (W, H),
         "cache_dir": cache_dir,
@@ -498,10 +508,15 @@ def per_shot_ladder(
     results = run_encodes(source, specs, description=f"per-shot candidates ({len(shots)} shots)", **kw)
 
     # title-level operating points (the Lagrangian curve), per resolution or across them all
+    n_split = len(shots) * len(sizes) * len(crfs)
+    split, titles = results[:n_split], results[n_split:]
     candidates: list[RDPoint] = []
     for group in [None] if resolution == "shot" else [[sz] for sz in sizes]:
-        for a in operating_points(shot_options(shots, results, group), fps):
+        for a in operating_points(shot_options(shots, split, group), fps):
             candidates.append(RDPoint(a.bitrate_kbps, a.vmaf, a))
+    for r in titles:  # each whole-title encode as a one-"shot" allocation
+        a = _alloc([ShotOption(r.bits, r.vmaf, r.frames, r)], float("nan"), fps)
+        candidates.append(RDPoint(a.bitrate_kbps, a.vmaf, a))
     hull = convex_hull(candidates)
     planned = select_rungs(hull, rule or RungRule())
 
@@ -538,6 +553,7 @@ def per_shot_ladder(
                     "in_band_parameter_sets": measured.measured == "joined",
                     "codecs": codecs,
                     "measured": measured.measured,
+                    "whole_title": whole and len(encs) == 1,
                     "shot_sizes": [f"{e.spec.width}x{e.spec.height}" for e in encs],
                     f"shot_{rate_control}s": [e.spec.quality_param for e in encs],
                     "planned_kbps": round(p.rate, 2),
@@ -548,7 +564,12 @@ def per_shot_ladder(
     shot_rows = [
         {"index": s.index, "start_s": s.start_s, "end_s": s.end_s, "frames": s.frames} for s in shots
     ]
-    extra = {"shots": shot_rows, "shot_resolution": resolution, "rung_measure": measure}
+    extra = {
+        "shots": shot_rows,
+        "shot_resolution": resolution,
+        "rung_measure": measure,
+        "title_fallback": whole,
+    }
     ladder = Ladder(str(source), W, H, "shot", results, hull, rungs, extra=extra)
     return finish_ladder(
         ladder,
