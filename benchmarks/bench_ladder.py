@@ -18,13 +18,14 @@ only reads results.
 
     python benchmarks/bench_ladder.py --out benchmarks/out/video --workers 2
 
-VMAF is computed on every 2nd frame (``--subsample 2``) to keep the run short; bitrates count every packet.
+Candidates are scored on every 2nd frame (``--subsample 2``) to keep the run short; the finished rungs and the
+fixed ladder are scored again on every frame by the library (``rescore_every_frame``), and the ladders'
+BD-rates compare those. Hull BD-rates stay on every 2nd frame. Bitrates count every packet.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -33,11 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from reelkit.executor import Executor, LocalExecutor
+from reelkit.executor import LocalExecutor
 from reelkit.media import run_ffmpeg
-from reelkit.post.video.encode import EncodeResult
 from reelkit.post.video.ladder import Ladder, RDPoint, per_title_ladder, plot_curves, safe_bd_rate
-from reelkit.post.video.quality import measure_quality
 from reelkit.post.video.shots import per_shot_ladder
 
 
@@ -113,43 +112,6 @@ def make_sources(work: Path) -> dict[str, Path]:
     return out
 
 
-def _every_frame_vmaf(task: tuple[str, str, bool, str]) -> float:
-    """VMAF of a finished rung on every frame (cached by the file's path, size and time)."""
-    source, path, mixed, cache = task
-    st = os.stat(path)
-    key = hashlib.sha256(f"{source}|{path}|{st.st_size}|{st.st_mtime_ns}|{mixed}".encode()).hexdigest()[:32]
-    meta = Path(cache) / "every_frame" / f"{key}.json"
-    if meta.exists():
-        return float(json.loads(meta.read_text())["vmaf"])
-    q = measure_quality(
-        source, path, models=("vmaf",), features=(), width=1280, height=720, variable_size=mixed
-    )
-    meta.parent.mkdir(parents=True, exist_ok=True)
-    meta.write_text(json.dumps({"path": path, "vmaf": q.vmaf, "frames": len(q.frame_numbers)}))
-    return q.vmaf
-
-
-def every_frame_points(
-    source: Path, ladders: dict[str, list[tuple[float, str, bool]]], cache: Path, ex: Executor
-) -> dict[str, list[RDPoint]]:
-    """The finished rungs (and the fixed ladder) scored again on every frame: the ladders are chosen from
-    VMAF on every ``--subsample``-th frame, but what ships is measured on all of them."""
-    tasks = [(str(source), path, mixed, str(cache)) for rows in ladders.values() for _, path, mixed in rows]
-    scores = iter(ex.map(_every_frame_vmaf, tasks, description="every-frame VMAF"))
-    return {name: [RDPoint(rate, next(scores)) for rate, _, _ in rows] for name, rows in ladders.items()}
-
-
-def _rungs(ladder: Ladder) -> list[tuple[float, str, bool]]:
-    out = []
-    for p in ladder.rungs:
-        r = p.ref
-        if isinstance(r, EncodeResult):
-            out.append((p.rate, r.path, False))
-        else:
-            out.append((p.rate, str(r["path"]), bool(r.get("mixed_resolution"))))
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/video"))
@@ -162,11 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", default="joined,bbb,carphone,long")
     ap.add_argument("--rate-control", default="crf", choices=["crf", "qp"])
     ap.add_argument("--suffix", default="", help="Appended to each clip's name in the outputs.")
-    ap.add_argument(
-        "--no-every-frame",
-        action="store_true",
-        help="Skip scoring the finished rungs and the fixed ladder again on every frame.",
-    )
     args = ap.parse_args(argv)
     heights = [int(h) for h in args.heights.split(",")]
     crfs = [float(c) for c in args.crfs.split(",")]
@@ -239,27 +196,6 @@ def main(argv: list[str] | None = None) -> int:
             "seconds_title": round(t1 - t0, 1),
             "seconds_shot": round(t2 - t1, 1),
         }
-        if not args.no_every_frame:
-            pts = every_frame_points(
-                src,
-                {
-                    "fixed": [(f.bitrate_kbps, f.path, False) for f in title.fixed],
-                    "per_title": _rungs(title),
-                    "shot": _rungs(shot),
-                    "shot_rung": _rungs(rung),
-                },
-                args.cache,
-                ex,
-            )
-            summary[tag]["every_frame"] = {
-                "vmaf": {k: [round(p.quality, 3) for p in v] for k, v in pts.items()},
-                "per_title_bd_rate_vs_fixed": safe_bd_rate(pts["fixed"], pts["per_title"]),
-                "shot_bd_rate_vs_fixed": safe_bd_rate(pts["fixed"], pts["shot"]),
-                "shot_bd_rate_vs_per_title": safe_bd_rate(pts["per_title"], pts["shot"]),
-                "shot_rung_bd_rate_vs_fixed": safe_bd_rate(pts["fixed"], pts["shot_rung"]),
-                "shot_rung_bd_rate_vs_per_title": safe_bd_rate(pts["per_title"], pts["shot_rung"]),
-                "shot_bd_rate_vs_shot_rung": safe_bd_rate(pts["shot_rung"], pts["shot"]),
-            }
         print(json.dumps({tag: {k: v for k, v in summary[tag].items() if "bd_rate" in k or k == "shots"}}))
         sys.stdout.flush()
     old = args.out / "summary.json"

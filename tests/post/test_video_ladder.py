@@ -56,6 +56,21 @@ def test_per_title_ladder_outputs_and_cache(clips: dict[str, Path]) -> None:
     assert [p.rate for p in again.rungs] == [p.rate for p in ladder.rungs]
 
 
+def test_rungs_scored_on_every_frame_when_candidates_are_subsampled(clips: dict[str, Path]) -> None:
+    """Candidates on every 2nd frame choose the ladder; the rungs that ship are scored on all frames."""
+    from reelkit.post.video.quality import measure_quality
+
+    kw = dict(heights=(144, 72), crfs=(26, 40), cache_dir=clips["dir"] / "cache", compare_fixed=False)
+    ladder = per_title_ladder(clips["one"], None, vmaf_subsample=2, **kw)  # type: ignore[arg-type]
+    assert len(ladder.extra["rung_vmaf_subsampled"]) == len(ladder.rungs)
+    for p, sub in zip(ladder.rungs, ladder.extra["rung_vmaf_subsampled"], strict=True):
+        assert sub == pytest.approx(p.ref.vmaf)  # the candidate's own (every 2nd frame) score
+        full = measure_quality(clips["one"], p.ref.path, models=("vmaf",), features=())
+        assert p.quality == pytest.approx(full.vmaf, abs=1e-9)
+    again = per_title_ladder(clips["one"], None, vmaf_subsample=1, **kw)  # type: ignore[arg-type]
+    assert "rung_vmaf_subsampled" not in again.extra  # already every frame: nothing to redo
+
+
 def test_x265_per_title_dash_declares_its_codec(clips: dict[str, Path]) -> None:
     """ffmpeg's DASH writer leaves HEVC's ``codecs`` empty; the ladder fills it from each encode's hvcC, so
     a player can tell whether it can decode each rung."""
