@@ -133,8 +133,8 @@ def ladder_cmd(
         int,
         typer.Option(
             "--subsample",
-            help="VMAF on every n-th frame: faster, but with 2 it samples one phase of x264's P/B pattern "
-            "and reads 0.2-1.3 VMAF high (every frame: 1).",
+            help="Score candidates on every n-th frame (faster; with 2 it samples one phase of x264's P/B "
+            "pattern, 0.2-1.3 VMAF high). The rungs and the fixed ladder are always scored on every frame.",
         ),
     ] = 1,
     fixed: Annotated[
