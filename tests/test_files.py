@@ -3,6 +3,7 @@ usual permissions (mkstemp alone would leave 0600)."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tempfile
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reelkit._files import check_output_file, replace_file
+from reelkit._files import atomic_write_text, check_output_file, replace_file
 from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitError
 
 
@@ -55,3 +56,17 @@ def test_replace_file_applies_the_umask_and_replaces(tmp_path: Path) -> None:
     assert final.read_text() == "new"
     assert not Path(tmp).exists()
     assert stat.S_IMODE(os.stat(final).st_mode) == 0o666 & ~old
+
+
+def test_read_keyed_json(tmp_path: Path) -> None:
+    from reelkit._files import read_keyed_json
+
+    f = tmp_path / "entry.json"
+    assert read_keyed_json(f, {"a": 1}) is None  # nothing cached yet
+    atomic_write_text(f, json.dumps({"key": {"a": 1}, "value": 3}))
+    assert read_keyed_json(f, {"a": 1}) == {"key": {"a": 1}, "value": 3}
+    assert read_keyed_json(f, {"a": 2}) is None  # made for another key
+    f.write_text('{"key": {"a": 1}, "val')  # cut short: redone, not an error
+    assert read_keyed_json(f, {"a": 1}) is None
+    f.write_text("[1, 2]")
+    assert read_keyed_json(f, {"a": 1}) is None

@@ -10,15 +10,17 @@ temporary file ``0666 & ~umask`` and then renames it over the destination.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from reelkit.errors import ConfigError, DataFormatError, ReelkitError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_output_file", "replace_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_output_file", "read_keyed_json", "replace_file"]
 
 _LOCK = threading.Lock()
 
@@ -83,3 +85,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_keyed_json(path: str | Path, key: object) -> dict[str, Any] | None:
+    """The JSON object cached at ``path`` when its ``"key"`` equals ``key``; ``None`` when there is none, it
+    was made for another key, or it is damaged (the caller redoes the work and rewrites it)."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("key") == key else None

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from reelkit._files import atomic_write_text
+from reelkit._files import atomic_write_text, read_keyed_json
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
@@ -479,12 +479,11 @@ def _every_frame(task: tuple[str, str, tuple[int, int], bool]) -> Pooled:
         "mixed": mixed,
     }
     side = Path(path).with_name(Path(path).name + ".vmaf-all.json")
-    if side.exists():
+    cached = read_keyed_json(side, key)
+    if cached is not None:
         try:
-            data = json.loads(side.read_text())
-            if data.get("key") == key:
-                return Pooled(**data["vmaf"])
-        except (ValueError, TypeError, KeyError):
+            return Pooled(**cached["vmaf"])
+        except (TypeError, KeyError):
             pass  # a damaged entry is redone
     q = measure_quality(
         source, path, models=("vmaf",), features=(), width=display[0], height=display[1], variable_size=mixed

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from reelkit._files import atomic_write_text
+from reelkit._files import atomic_write_text, read_keyed_json
 from reelkit.errors import ConfigError, InfeasibleError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
@@ -367,12 +367,11 @@ def assemble_rung(
     join = 2 if codec == "x264" else 3  # x265's joins from before 3 repeat its options SEI at every IDR
     parts = [e.path for e in encs]
     key = {"parts": parts, "display": list(display), "subsample": vmaf_subsample, "join": join}
-    if meta.exists() and target.exists():
+    cached = read_keyed_json(meta, key) if target.exists() else None
+    if cached is not None:
         try:
-            data = json.loads(meta.read_text())
-            if data.get("key") == key:
-                return AssembledRung(**data["rung"])
-        except (ValueError, TypeError, KeyError):
+            return AssembledRung(**cached["rung"])
+        except (TypeError, KeyError):
             pass  # a damaged entry is redone
     join_shots([e.path for e in encs], target, codec=codec)
     nbytes, packets = packet_bytes(target)
