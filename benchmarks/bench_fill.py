@@ -91,8 +91,7 @@ def first_request_share(trace: RequestTrace, measured_from: int) -> dict[str, fl
 
 
 def _object_release(wl: Workload) -> np.ndarray:
-    title, _, _ = decode_object_ids(wl.trace.original_ids.astype(np.int64))
-    return np.asarray(wl.title_release_s[title], dtype=np.float64)
+    return wl.object_catalog()["release_s"].to_numpy(dtype=np.float64)
 
 
 def _forecast_errors(

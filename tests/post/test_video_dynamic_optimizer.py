@@ -286,3 +286,26 @@ def test_shot_scored_on_the_titles_subsampling_phase(two_shots: Path) -> None:
     psnr = full.per_frame["psnr_y"]
     assert enc.psnr_y == pytest.approx(psnr[1::2].mean(), abs=1e-6)
     assert enc.psnr_y != pytest.approx(psnr[0::2].mean(), abs=1e-3)
+
+
+@pytest.mark.media
+def test_joined_rungs_scored_on_every_frame_when_candidates_are_subsampled(two_shots: Path) -> None:
+    ladder = per_shot_ladder(
+        two_shots,
+        None,
+        heights=(180, 90),
+        crfs=(24, 36),
+        rate_control="qp",
+        compare_fixed=False,
+        cache_dir=two_shots.parent / "cache",
+        vmaf_subsample=2,
+        title_fallback=False,
+        dash=False,
+    )
+    rows = ladder.rung_rows()
+    assert ladder.extra["rung_vmaf_subsampled"] == [None] * len(rows)  # nothing to score again
+    for row in rows:
+        full = measure_quality(
+            two_shots, row["path"], models=("vmaf",), features=(), variable_size=row["mixed_resolution"]
+        )
+        assert len(full.frame_numbers) == 50 and row["vmaf"] == pytest.approx(full.vmaf, abs=1e-3)

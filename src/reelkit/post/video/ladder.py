@@ -19,8 +19,9 @@ rungs above the source's height left out. Both curves are compared by BD-rate at
 
 Candidates may be scored on every n-th frame (``vmaf_subsample``) to save time, but what ships is scored on
 every frame: the finished rungs and the fixed ladder's encodes are scored again on all frames
-(:func:`rescore_every_frame`) before their BD-rate is taken. Every 2nd frame samples one phase of x264's
-alternating P/B frames and read 0.2-1.3 VMAF high in our runs, by different amounts for different encodes.
+(:func:`rescore_every_frame`; shot-based rungs are scored on every frame when they are joined) before
+their BD-rate is taken. Every 2nd frame samples one phase of x264's alternating P/B frames and read 0.2-1.3
+VMAF high in our runs, by different amounts for different encodes.
 """
 
 from __future__ import annotations
@@ -467,16 +468,15 @@ def per_title_ladder(
     )
 
 
-def _every_frame(task: tuple[str, str, tuple[int, int], bool]) -> Pooled:
+def _every_frame(task: tuple[str, str, tuple[int, int]]) -> Pooled:
     """VMAF of one finished encode on every frame, cached in a JSON file beside it."""
-    source, path, display, mixed = task
+    source, path, display = task
     st = os.stat(path)
     key = {
         "source": file_hash(source),
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
         "display": list(display),
-        "mixed": mixed,
     }
     side = Path(path).with_name(Path(path).name + ".vmaf-all.json")
     cached = read_keyed_json(side, key)
@@ -485,9 +485,7 @@ def _every_frame(task: tuple[str, str, tuple[int, int], bool]) -> Pooled:
             return Pooled(**cached["vmaf"])
         except (TypeError, KeyError):
             pass  # a damaged entry is redone
-    q = measure_quality(
-        source, path, models=("vmaf",), features=(), width=display[0], height=display[1], variable_size=mixed
-    )
+    q = measure_quality(source, path, models=("vmaf",), features=(), width=display[0], height=display[1])
     pooled = q.pooled["vmaf"]
     atomic_write_text(side, json.dumps({"key": key, "vmaf": pooled.to_dict()}))
     return pooled
@@ -501,24 +499,21 @@ def rescore_every_frame(
     executor: Executor | None = None,
     progress: Progress = SILENT,
 ) -> None:
-    """Score the ladder's rungs and its fixed ladder's encodes again on every frame, in place. The values
-    from every n-th frame stay in ``extra["rung_vmaf_subsampled"]`` and ``extra["fixed_vmaf_subsampled"]``.
-    Rungs that are no single file (shot rungs measured per shot) keep their value."""
+    """Score the ladder's rungs that are candidate encodes (per-title rungs) and its fixed ladder's encodes
+    again on every frame, in place; their values from every n-th frame stay in
+    ``extra["rung_vmaf_subsampled"]`` (``None`` for the other rungs) and ``extra["fixed_vmaf_subsampled"]``.
+    Shot-based rungs are left as they are: joined rungs are already scored on every frame when they are
+    assembled, and per-shot totals are no single file."""
     src = str(Path(source).resolve())
-    items: list[tuple[str, str, tuple[int, int], bool]] = []
-    where: list[int] = []
-    for i, p in enumerate(ladder.rungs):
-        r = p.ref
-        path, mixed = (
-            (r.path, False) if isinstance(r, EncodeResult) else (r.get("path"), r.get("mixed_resolution"))
-        )
-        if path:
-            items.append((src, str(path), display, bool(mixed)))
-            where.append(i)
-    items += [(src, f.path, display, False) for f in ladder.fixed]
+    where = [i for i, p in enumerate(ladder.rungs) if isinstance(p.ref, EncodeResult)]
+    items = [(src, ladder.rungs[i].ref.path, display) for i in where]
+    items += [(src, f.path, display) for f in ladder.fixed]
     ex = executor or LocalExecutor(kind="thread")
     scores = ex.map(_every_frame, items, progress=progress, description="VMAF of the rungs on every frame")
-    ladder.extra["rung_vmaf_subsampled"] = [p.quality for p in ladder.rungs]
+    sub: list[float | None] = [None] * len(ladder.rungs)
+    for i in where:
+        sub[i] = ladder.rungs[i].quality
+    ladder.extra["rung_vmaf_subsampled"] = sub
     ladder.extra["fixed_vmaf_subsampled"] = [f.vmaf for f in ladder.fixed]
     rungs = list(ladder.rungs)
     for i, pooled in zip(where, scores[: len(where)], strict=True):

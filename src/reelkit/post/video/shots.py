@@ -18,7 +18,8 @@
 5. Each rung is a real deliverable, measured as a whole (:func:`assemble_rung`): the shot encodes are
    joined without re-encoding, their parameter sets in band (SPS/PPS before every IDR frame, ``avc3``/``hev1``
    sample entry) so they, and the size, can change at a shot boundary, and VMAF is measured on
-   the joined file against the source, every frame scaled to the display size. Its DASH representation
+   every frame of the joined file against the source (whatever the candidates were scored on), every frame
+   scaled to the display size. Its DASH representation
    declares the largest shot size and the ``avc3``/``hev1`` codec string of its most demanding shot
    (:func:`reelkit.post.video.ladder.declare_in_band`).
 6. Whole-title fallback (``title_fallback``, on by default): every whole-title encode of the grid (the
@@ -527,7 +528,8 @@ def per_shot_ladder(
     for p in planned:
         tag = hashlib.sha256("|".join(o.ref.path for o in p.ref.choice).encode()).hexdigest()[:16]
         out = assemble_dir / f"{Path(source).stem}_{tag}.mp4"
-        tasks.append(_AssembleTask(str(source), p.ref, str(out), (W, H), fps, codec, vmaf_subsample, measure))
+        # a joined rung is what ships: scored on every frame whatever the candidates were scored on
+        tasks.append(_AssembleTask(str(source), p.ref, str(out), (W, H), fps, codec, 1, measure))
     ex = executor or LocalExecutor(kind="thread")
     assembled = ex.map(_assemble, tasks, progress=progress, description="joining and scoring rungs")
     rungs: list[RDPoint] = []
