@@ -19,8 +19,9 @@ only reads results.
     python benchmarks/bench_ladder.py --out benchmarks/out/video --workers 2
 
 Candidates are scored on every 2nd frame (``--subsample 2``) to keep the run short; the finished rungs and the
-fixed ladder are scored again on every frame by the library (``rescore_every_frame``), and the ladders'
-BD-rates compare those. Hull BD-rates stay on every 2nd frame. Bitrates count every packet.
+fixed ladder are scored on every frame by the library (per-title rungs and fixed encodes again by
+``rescore_every_frame``, joined shot rungs when they are assembled), and the ladders' BD-rates compare those.
+Hull BD-rates stay on every 2nd frame. Bitrates count every packet.
 """
 
 from __future__ import annotations
