@@ -174,3 +174,73 @@ def test_cli_video_commands(clips: dict[str, Path]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["video", "ladder", str(clips["one"]), "-o", str(clips["dir"] / "x"), "--mode", "nope"])
     assert exc.value.code == 2
+
+
+def test_scoring_another_way_reuses_the_encodes(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Encodes and scores are cached apart: another subsampling scores the cached files, encodes nothing."""
+    from reelkit.post.video import encode as enc
+
+    kw = dict(heights=(144,), crfs=(30,), cache_dir=tmp_path, compare_fixed=False)
+    first = per_title_ladder(clips["one"], None, **kw).candidates[0]  # type: ignore[arg-type]
+    assert not first.cached and len(list(tmp_path.glob("*.mp4"))) == 1
+    media = Path(first.path).stat().st_mtime_ns
+    other = per_title_ladder(clips["one"], None, vmaf_subsample=3, **kw).candidates[0]  # type: ignore[arg-type]
+    assert other.cached and other.path == first.path and Path(other.path).stat().st_mtime_ns == media
+    assert other.bits == first.bits and other.vmaf != first.vmaf  # 9 of 25 frames scored, not all 25
+    assert len(list(tmp_path.glob("*.score-*.json"))) == 2
+    # an entry of the earlier layout (one key for the encode and its scoring) is still read
+    task = enc.EncodeTask(
+        str(clips["one"].resolve()), enc.file_hash(clips["one"]), first.spec, str(tmp_path), 176, 144
+    )
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    key = enc._legacy_key(enc.EncodeTask(**{**task.__dict__, "cache_dir": str(legacy)}))
+    (legacy / f"{key}.mp4").write_bytes(Path(first.path).read_bytes())
+    (legacy / f"{key}.json").write_text(json.dumps({**first.to_dict(), "vmaf": 12.5}))
+    old = enc.encode_and_score(enc.EncodeTask(**{**task.__dict__, "cache_dir": str(legacy)}))
+    assert old.cached and old.vmaf == 12.5 and old.path == str(legacy / f"{key}.mp4")
+
+
+def test_bad_encode_settings_are_refused_before_encoding() -> None:
+    from reelkit.errors import ConfigError
+    from reelkit.post.video.encode import EncodeSpec
+
+    EncodeSpec(64, 36, crf=0)
+    EncodeSpec(64, 36, qp=51)
+    for bad in ({"crf": -1.0}, {"crf": 60.0}, {"qp": 52.0}, {"bitrate_kbps": 0.0}):
+        with pytest.raises(ConfigError, match=r"range|positive"):
+            EncodeSpec(64, 36, **bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown preset 'bogus'"):
+        EncodeSpec(64, 36, crf=23, preset="bogus")
+
+
+def test_cli_ladder_refuses_bad_options_before_encoding(
+    clips: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["video", "ladder", str(clips["one"]), "-o", str(tmp_path / "o"), "--cache", str(tmp_path / "c")]
+    cases = [
+        (["--subsample", "0", "--no-fixed"], "--subsample"),
+        (["--crf", "-1", "--no-fixed"], "--crf: CRF -1 is outside"),
+        (["--crf", "60", "--rate-control", "qp", "--no-fixed"], "--crf: QP 60 is outside"),
+        (["--preset", "bogus", "--no-fixed"], "--preset 'bogus'"),
+        (["--heights", "90.7", "--no-fixed"], "--heights: 90.7"),
+        (["--heights", "144"], f"{clips['one']}: the source (176x144) is smaller than the fixed ladder's"),
+    ]
+    for extra, message in cases:
+        with pytest.raises(SystemExit) as exc:
+            main([*base, *extra])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and message in err and "Traceback" not in err, (extra, err)
+        assert not list((tmp_path / "c").glob("*.mp4")), extra  # nothing was encoded
+
+
+def test_bd_rate_note_says_why_there_is_none() -> None:
+    from reelkit.post.video.ladder import RDPoint, bd_rate_note
+
+    one = [RDPoint(145.0, 60.0)]
+    two = [RDPoint(100.0, 50.0), RDPoint(200.0, 70.0)]
+    assert bd_rate_note(one, two) == (
+        "the fixed ladder has 1 rung at this source size; a BD-rate needs two curves of at least two points"
+    )
+    high = [RDPoint(1000.0, 80.0), RDPoint(2000.0, 90.0)]
+    assert "do not overlap in quality" in bd_rate_note(high, two)

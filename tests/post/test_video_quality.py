@@ -227,3 +227,13 @@ def test_first_frame_sets_the_subsampling_phase(pair: dict[str, Path]) -> None:
     np.testing.assert_allclose(even.per_frame["psnr_y"], full.per_frame["psnr_y"][0::2], atol=1e-6)
     with pytest.raises(ConfigError, match="first_frame"):
         measure_quality(pair["ref"], pair["enc"], first_frame=10)
+
+
+def test_libvmaf_model_names_are_accepted(pair: dict[str, Path]) -> None:
+    """``vmaf_v0.6.1`` (libvmaf's name, as the issue writes it) is our ``vmaf``; a repeat is scored once."""
+    ours = measure_quality(pair["ref"], pair["enc"], models=("vmaf",), features=())
+    theirs = measure_quality(pair["ref"], pair["enc"], models=("vmaf_v0.6.1", "vmaf"), features=())
+    assert theirs.models == ("vmaf",)
+    assert theirs.vmaf == pytest.approx(ours.vmaf, abs=1e-9)
+    with pytest.raises(ConfigError, match="libvmaf's names"):
+        measure_quality(pair["ref"], pair["enc"], models=("vmaf_v9",), features=())

@@ -28,13 +28,38 @@ def _floats(text: str, what: str) -> list[float]:
     return out
 
 
+def _heights(text: str) -> list[int]:
+    out = _floats(text, "--heights")
+    bad = [h for h in out if h != int(h) or h < 2]
+    if bad:
+        raise ConfigError(
+            f"--heights: {bad[0]:g} is not a height in lines (whole numbers >= 2, e.g. 720,360)"
+        )
+    return [int(h) for h in out]
+
+
+def _quality_grid(text: str, rate_control: str) -> list[float]:
+    from reelkit.post.video.encode import QUALITY_RANGE
+
+    lo, hi = QUALITY_RANGE
+    out = _floats(text, "--crf")
+    bad = [q for q in out if not lo <= q <= hi]
+    if bad:
+        raise ConfigError(
+            f"--crf: {rate_control.upper()} {bad[0]:g} is outside x264/x265's range {lo:g}-{hi:g}"
+        )
+    return out
+
+
 @group.command("quality")
 def quality_cmd(
     reference: Annotated[Path, typer.Argument(help="Reference (source) video.")],
     distorted: Annotated[Path, typer.Argument(help="Distorted (encoded) video.")],
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", help="VMAF model (repeatable): vmaf, vmaf_neg, vmaf_phone, vmaf_4k."),
+        typer.Option(
+            "--model", help="VMAF model (repeatable): vmaf (vmaf_v0.6.1), vmaf_neg, vmaf_phone, vmaf_4k."
+        ),
     ] = None,
     align: Annotated[
         bool, typer.Option("--align", help="Resample a different frame rate and compare the common frames.")
@@ -48,9 +73,9 @@ def quality_cmd(
 ) -> None:
     """Score DIST against REF: VMAF (libvmaf), PSNR-Y, SSIM, MS-SSIM, per frame and pooled."""
     from reelkit.media import probe
-    from reelkit.post.video.quality import measure_quality
+    from reelkit.post.video.quality import measure_quality, model_name
 
-    models = tuple(model or ["vmaf"])
+    models = tuple(dict.fromkeys(model_name(m) for m in model or ["vmaf"]))
     features = ["psnr", "ssim", "ms_ssim"]
     ref_video = probe(reference).video
     if ref_video and min(ref_video[0].width, ref_video[0].height) < 176:
@@ -158,6 +183,13 @@ def ladder_cmd(
         raise ConfigError(f"--rate-control {rate_control!r}: use crf or qp")
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if subsample < 1:
+        raise ConfigError("--subsample must be at least 1 (score every n-th frame)")
+    from reelkit.post.video.encode import PRESETS
+
+    if preset not in PRESETS:
+        raise ConfigError(f"--preset {preset!r}: use one of {', '.join(PRESETS)}")
+    grid_heights, grid_q = _heights(heights), _quality_grid(crf, rate_control)
     build: Any = per_title_ladder
     extra: dict[str, Any] = {}
     if mode == "shot":
@@ -166,8 +198,8 @@ def ladder_cmd(
         ladder: Ladder = build(
             input,
             out_dir,
-            heights=[int(h) for h in _floats(heights, "--heights")],
-            crfs=_floats(crf, "--crf"),
+            heights=grid_heights,
+            crfs=grid_q,
             codec=codec,
             preset=preset,
             rate_control=rate_control,
@@ -184,6 +216,7 @@ def ladder_cmd(
         "rungs": rungs,
         "bd_rate_vs_fixed": ladder.bd_rate_vs_fixed,
         "bd_rate_hull_vs_fixed": ladder.bd_rate_hull_vs_fixed,
+        **({"bd_rate_note": ladder.extra["bd_rate_note"]} if "bd_rate_note" in ladder.extra else {}),
         "mode": mode,
         "ladder": str(out_dir / "ladder.json"),
     }
@@ -198,6 +231,10 @@ def ladder_cmd(
     if ladder.bd_rate_vs_fixed is not None:
         console.print(
             f"BD-rate vs the fixed ladder: {100 * ladder.bd_rate_vs_fixed:+.1f}% (negative: fewer bits)"
+        )
+    elif fixed:
+        console.print(
+            f"BD-rate vs the fixed ladder: none ({ladder.extra.get('bd_rate_note', 'not computed')})"
         )
     console.print(f"written to {out_dir}")
 

@@ -2,9 +2,11 @@
 
 One candidate is an :class:`EncodeSpec` (size, CRF or target bitrate, preset, GOP, optional frame range of the
 source). :func:`encode_and_score` encodes it through :func:`reelkit.media.run_ffmpeg`, measures the bitrate
-from the packet sizes (no container overhead) and scores VMAF at the source's (display) resolution. Results
-are cached under ``cache_dir`` keyed by a content hash of the source, the spec, the scoring options and the
-ffmpeg version: ``<key>.json`` plus ``<key>.mp4``, so a rerun encodes nothing twice.
+from the packet sizes (no container overhead) and scores VMAF at the source's (display) resolution. Encodes
+and scores are cached apart under ``cache_dir``: ``<e>.mp4`` and ``<e>.encode.json`` keyed by a content hash
+of the source, the spec and the ffmpeg version, and ``<e>.score-<s>.json`` by the scoring options (display
+size, subsampling). A rerun encodes nothing twice, and scoring the same encodes another way only scores.
+(Entries of the earlier layout, ``<key>.json`` plus ``<key>.mp4`` under one key of both, are still read.)
 
 Every encode has closed GOPs of a fixed length (``gop_s``, no scene-cut keyframes), so the rungs of a ladder
 are segment-aligned for DASH.
@@ -16,21 +18,23 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError
 from reelkit.media import ffmpeg_exe, probe, run_ffmpeg
 from reelkit.post.video.quality import measure_quality, require_filter
 
 __all__ = [
     "CODECS",
+    "PRESETS",
+    "QUALITY_RANGE",
     "EncodeResult",
     "EncodeSpec",
     "EncodeTask",
@@ -41,7 +45,23 @@ __all__ = [
 ]
 
 CODECS = {"x264": "libx264", "x265": "libx265"}
-CACHE_VERSION = 1
+#: x264's and x265's presets, fastest first
+PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+#: the CRF and QP range of 8-bit x264 and x265 (ffmpeg takes -1 as "unset" and clamps above 51)
+QUALITY_RANGE = (0.0, 51.0)
+CACHE_VERSION = 1  # the earlier layout's keys (encode and scores under one key)
+ENCODE_CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,16 @@ class EncodeSpec:
             raise ConfigError(f"unknown codec {self.codec!r}; choose from {sorted(CODECS)}")
         if self.width % 2 or self.height % 2 or self.width <= 0 or self.height <= 0:
             raise ConfigError(f"encode size {self.width}x{self.height} must be positive and even")
+        lo, hi = QUALITY_RANGE
+        for name, v in (("crf", self.crf), ("qp", self.qp)):
+            if v is not None and not lo <= v <= hi:
+                raise ConfigError(f"{name} {v:g} is outside {self.codec}'s range {lo:g}-{hi:g}")
+        if self.bitrate_kbps is not None and not 0 < self.bitrate_kbps < float("inf"):
+            raise ConfigError(f"bitrate {self.bitrate_kbps:g} kbps must be a positive number")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
+        if not 0 < self.gop_s < float("inf"):
+            raise ConfigError(f"GOP length {self.gop_s:g} s must be positive")
 
     @property
     def quality_param(self) -> float | None:
@@ -201,7 +231,12 @@ def _phase(task: EncodeTask) -> int:
     return (-start) % task.vmaf_subsample
 
 
-def _key(task: EncodeTask) -> str:
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _legacy_key(task: EncodeTask) -> str:
+    """The key of the earlier cache layout: encode and scoring options together."""
     payload = {
         "v": CACHE_VERSION,
         "source": task.source_hash,
@@ -212,62 +247,106 @@ def _key(task: EncodeTask) -> str:
     }
     if _phase(task):  # keys of encodes scored from their first frame stay as they were
         payload["vmaf_phase"] = _phase(task)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+    return _digest(payload)
+
+
+def _encode_key(task: EncodeTask) -> str:
+    """What the encoded file depends on: the source's bytes, the spec and the ffmpeg build."""
+    spec = {"v": ENCODE_CACHE_VERSION, "source": task.source_hash, "spec": asdict(task.spec)}
+    return _digest({**spec, "ffmpeg": _ffmpeg_version()})
+
+
+def _score_key(task: EncodeTask) -> str:
+    """What a score depends on besides the encode: display size, subsampling and its phase."""
+    sub = task.vmaf_subsample
+    return _digest(
+        {"display": [task.display_width, task.display_height], "subsample": sub, "phase": _phase(task)}
+    )[:16]
+
+
+def _cached_result(meta: Path, media: Path) -> EncodeResult | None:
+    if not (meta.exists() and media.exists()):
+        return None
+    try:
+        res = EncodeResult.from_dict(json.loads(meta.read_text()))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # a damaged entry is redone
+    return replace(res, path=str(media), cached=True)
+
+
+def _read_encode(meta: Path, media: Path) -> dict[str, Any] | None:
+    """``bits``, ``frames`` and ``encode_s`` of a cached encode, or ``None``."""
+    if not (meta.exists() and media.exists()):
+        return None
+    try:
+        d = json.loads(meta.read_text())
+        return {"bits": int(d["bits"]), "frames": int(d["frames"]), "encode_s": float(d["encode_s"])}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def encode_and_score(task: EncodeTask) -> EncodeResult:
-    """Encode ``task.spec`` (or take it from the cache) and score it; safe to run in parallel threads."""
+    """Encode ``task.spec`` (or take it from the cache) and score it (or take the score from the cache); safe
+    to run in parallel threads."""
+    if task.vmaf_subsample < 1:
+        raise ConfigError(f"VMAF subsampling {task.vmaf_subsample} must be >= 1 (every n-th frame)")
     cache = Path(task.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    key = _key(task)
-    meta, media = cache / f"{key}.json", cache / f"{key}.mp4"
-    if meta.exists() and media.exists():
-        try:
-            res = EncodeResult.from_dict(json.loads(meta.read_text()))
-            return EncodeResult(**{**res.__dict__, "path": str(media), "cached": True})
-        except (ValueError, TypeError, KeyError):
-            pass  # a damaged entry is redone
+    legacy = _legacy_key(task)
+    hit = _cached_result(cache / f"{legacy}.json", cache / f"{legacy}.mp4")
+    if hit is not None:
+        return hit
+    ekey = _encode_key(task)
+    media, enc_meta = cache / f"{ekey}.mp4", cache / f"{ekey}.encode.json"
+    score_meta = cache / f"{ekey}.score-{_score_key(task)}.json"
+    hit = _cached_result(score_meta, media)
+    if hit is not None:
+        return hit
     spec = task.spec
-    require_filter(CODECS[spec.codec], "encoders")
     info = probe(task.source)
     fps = info.video[0].fps or 25.0
-    with tempfile.TemporaryDirectory(prefix="reelkit-enc-", dir=cache) as tmp:
-        out = Path(tmp) / "enc.mp4"
-        t0 = time.perf_counter()
-        run_ffmpeg(encode_args(task.source, spec, fps, str(out)), what=f"encoding {spec.label}")
-        elapsed = time.perf_counter() - t0
-        nbytes, frames = packet_bytes(out)
-        ref_frames = (spec.start_frame, spec.end_frame) if spec.start_frame is not None else None
-        if ref_frames is not None and ref_frames[1] is None:
-            raise ConfigError("a frame range needs an end_frame")
-        q = measure_quality(
-            task.source,
-            out,
-            models=("vmaf",),
-            features=("psnr",),
-            width=task.display_width,
-            height=task.display_height,
-            subsample=task.vmaf_subsample,
-            reference_frames=ref_frames,  # type: ignore[arg-type]
-            first_frame=_phase(task),
-        )
-        duration = frames / fps
-        pooled = q.pooled["vmaf"]
-        result = EncodeResult(
-            spec=spec,
-            path=str(media),
-            bits=8 * nbytes,
-            frames=frames,
-            duration_s=duration,
-            bitrate_kbps=8 * nbytes / duration / 1000.0,
-            vmaf=pooled.mean,
-            vmaf_hmean=pooled.harmonic_mean,
-            vmaf_p5=pooled.p5,
-            psnr_y=q.psnr_y,
-            encode_s=elapsed,
-        )
-        shutil.move(str(out), media)
-        tmp_meta = meta.with_suffix(".json.part")
-        tmp_meta.write_text(json.dumps(result.to_dict(), indent=1))
-        os.replace(tmp_meta, meta)
+    ref_frames = (spec.start_frame, spec.end_frame) if spec.start_frame is not None else None
+    if ref_frames is not None and ref_frames[1] is None:
+        raise ConfigError("a frame range needs an end_frame")
+    enc = _read_encode(enc_meta, media)
+    cached = enc is not None
+    if enc is None:
+        require_filter(CODECS[spec.codec], "encoders")
+        with tempfile.TemporaryDirectory(prefix="reelkit-enc-", dir=cache) as tmp:
+            out = Path(tmp) / "enc.mp4"
+            t0 = time.perf_counter()
+            run_ffmpeg(encode_args(task.source, spec, fps, str(out)), what=f"encoding {spec.label}")
+            elapsed = time.perf_counter() - t0
+            nbytes, frames = packet_bytes(out)
+            os.replace(out, media)
+        enc = {"bits": 8 * nbytes, "frames": frames, "encode_s": elapsed}
+        atomic_write_text(enc_meta, json.dumps({**enc, "spec": asdict(spec)}, indent=1))
+    q = measure_quality(
+        task.source,
+        media,
+        models=("vmaf",),
+        features=("psnr",),
+        width=task.display_width,
+        height=task.display_height,
+        subsample=task.vmaf_subsample,
+        reference_frames=ref_frames,  # type: ignore[arg-type]
+        first_frame=_phase(task),
+    )
+    duration = enc["frames"] / fps
+    pooled = q.pooled["vmaf"]
+    result = EncodeResult(
+        spec=spec,
+        path=str(media),
+        bits=enc["bits"],
+        frames=enc["frames"],
+        duration_s=duration,
+        bitrate_kbps=enc["bits"] / duration / 1000.0,
+        vmaf=pooled.mean,
+        vmaf_hmean=pooled.harmonic_mean,
+        vmaf_p5=pooled.p5,
+        psnr_y=q.psnr_y,
+        encode_s=enc["encode_s"],
+        cached=cached,
+    )
+    atomic_write_text(score_meta, json.dumps({**result.to_dict(), "cached": False}, indent=1))
     return result

@@ -60,6 +60,7 @@ __all__ = [
     "Ladder",
     "RDPoint",
     "RungRule",
+    "check_ladder_inputs",
     "convex_hull",
     "declare_in_band",
     "grid_sizes",
@@ -191,10 +192,32 @@ def fixed_ladder_specs(
             )
     if not specs:
         raise MediaError(
-            f"the source ({width}x{height}) is smaller than the fixed ladder's lowest rung (234 lines)",
+            f"the source ({width}x{height}) is smaller than the fixed ladder's lowest rung (234 lines); "
+            "build it without the comparison (--no-fixed, compare_fixed=False)",
             path=None,
         )
     return specs
+
+
+def check_ladder_inputs(
+    source: str | Path,
+    width: int,
+    height: int,
+    *,
+    codec: Literal["x264", "x265"],
+    preset: str,
+    compare_fixed: bool,
+    vmaf_subsample: int,
+) -> None:
+    """What would otherwise fail after the candidates are encoded: the scoring options, and whether the
+    fixed ladder has a rung the source can fill."""
+    if vmaf_subsample < 1:
+        raise ConfigError(f"VMAF subsampling {vmaf_subsample} must be >= 1 (every n-th frame)")
+    if compare_fixed:
+        try:
+            fixed_ladder_specs(width, height, codec, preset)
+        except MediaError as exc:
+            raise MediaError(str(exc), path=str(source)) from None
 
 
 def quality_spec(
@@ -297,6 +320,26 @@ def safe_bd_rate(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> float | 
         )
     except ConfigError:
         return None
+
+
+def bd_rate_note(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> str:
+    """Why :func:`safe_bd_rate` found no BD-rate for these curves, in words."""
+    for name, pts in (("the fixed ladder", anchor), ("the ladder", test)):
+        if len(pts) < 2:
+            return (
+                f"{name} has {len(pts)} rung{'s' * (len(pts) != 1)} at this source size; "
+                "a BD-rate needs two curves of at least two points"
+            )
+    try:
+        bd_rate(
+            [p.rate for p in anchor],
+            [p.quality for p in anchor],
+            [p.rate for p in test],
+            [p.quality for p in test],
+        )
+    except ConfigError as exc:
+        return str(exc)
+    return "computed"
 
 
 def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: float = 2.0) -> Path:
@@ -452,6 +495,9 @@ def per_title_ladder(
     W, H = info.video[0].width, info.video[0].height
     sizes = grid_sizes(W, H, heights)
     specs = [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
+    check_ladder_inputs(
+        source, W, H, codec=codec, preset=preset, compare_fixed=compare_fixed, vmaf_subsample=vmaf_subsample
+    )
     kw: dict[str, Any] = {
         "display": (W, H),
         "cache_dir": cache_dir,
@@ -558,6 +604,8 @@ def finish_ladder(
     if compare_fixed:
         fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in ladder.fixed]
         ladder.bd_rate_vs_fixed = safe_bd_rate(fixed_pts, ladder.rungs)
+        if ladder.bd_rate_vs_fixed is None:
+            ladder.extra["bd_rate_note"] = bd_rate_note(fixed_pts, ladder.rungs)
     if out_dir is not None:
         write_outputs(ladder, out_dir, dash=dash)
     return ladder

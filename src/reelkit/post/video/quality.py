@@ -32,17 +32,20 @@ from typing import Any
 
 import numpy as np
 
+from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, MediaError, ToolError, UserInputError
 from reelkit.media import ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg
 
 __all__ = [
     "FEATURES",
     "MODELS",
+    "MODEL_ALIASES",
     "FrameMismatchError",
     "Pooled",
     "QualityResult",
     "count_frames",
     "measure_quality",
+    "model_name",
     "pool",
     "require_filter",
 ]
@@ -54,6 +57,19 @@ MODELS: dict[str, str] = {
     "vmaf_phone": r"version=vmaf_v0.6.1\\:enable_transform=true",
     "vmaf_4k": "version=vmaf_4k_v0.6.1",
 }
+#: libvmaf's own model names, accepted for ours
+MODEL_ALIASES: dict[str, str] = {
+    "vmaf_v0.6.1": "vmaf",
+    "vmaf_v0.6.1neg": "vmaf_neg",
+    "vmaf_4k_v0.6.1": "vmaf_4k",
+}
+
+
+def model_name(name: str) -> str:
+    """Our name of a VMAF model given by ours or by libvmaf's (``vmaf_v0.6.1`` is ``vmaf``)."""
+    return MODEL_ALIASES.get(name, name)
+
+
 #: reelkit's feature name -> libvmaf feature name
 FEATURES: dict[str, str] = {"psnr": "psnr", "ssim": "float_ssim", "ms_ssim": "float_ms_ssim"}
 #: libvmaf's per-frame key -> the key reelkit reports
@@ -168,7 +184,7 @@ class QualityResult:
             "frames": rows,
         }
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(payload, indent=1))
+        atomic_write_text(out, json.dumps(payload, indent=1))
         return out
 
 
@@ -233,9 +249,13 @@ def measure_quality(
     the mean VMAF by up to a point). ``frame_numbers`` still count from the first frame.
     """
     require_filter("libvmaf")
+    models = tuple(dict.fromkeys(model_name(m) for m in models))
     for m in models:
         if m not in MODELS:
-            raise ConfigError(f"unknown VMAF model {m!r}; choose from {sorted(MODELS)}")
+            raise ConfigError(
+                f"unknown VMAF model {m!r}; choose from {sorted(MODELS)} "
+                f"(or libvmaf's names {sorted(MODEL_ALIASES)})"
+            )
     for f in features:
         if f not in FEATURES:
             raise ConfigError(f"unknown quality feature {f!r}; choose from {sorted(FEATURES)}")

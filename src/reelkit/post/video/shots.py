@@ -54,6 +54,7 @@ from reelkit.post.video.ladder import (
     Ladder,
     RDPoint,
     RungRule,
+    check_ladder_inputs,
     convex_hull,
     finish_ladder,
     grid_sizes,
@@ -484,6 +485,9 @@ def per_shot_ladder(
         raise MediaError("has no video stream", path=str(source))
     W, H = info.video[0].width, info.video[0].height
     fps = info.video[0].fps or 25.0
+    check_ladder_inputs(
+        source, W, H, codec=codec, preset=preset, compare_fixed=compare_fixed, vmaf_subsample=vmaf_subsample
+    )
     shots = detect_shots(source, threshold=scene_threshold, min_shot_s=min_shot_s)
     sizes = grid_sizes(W, H, heights)
     total = shots[-1].end_frame
