@@ -234,3 +234,121 @@ def test_bad_trace_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 2 and ".png" in err
     code, _, err = run(capsys, "cache", "synth", "-o", str(tmp_path / "x.txt2"))
     assert code == 2 and "trace format" in err
+
+
+def _csv(path: Path, rows: list[str], header: str = "timestamp,object_id,size_bytes") -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_the_bound_stays_above_policies_when_an_object_changes_size(tmp_path: Path) -> None:
+    """``A`` requested at size 1 then twice at size 2: LRU hits twice (as libCacheSim does); the bound used
+    to take the earlier size for the later hit and fell below it."""
+    from reelkit.stream.cache import offline_upper_bound
+
+    tr = read_trace(_csv(tmp_path / "resize.csv", ["1,A,1", "2,A,2", "3,A,2"]))
+    lru = simulate(tr, "lru", 2)
+    assert (lru.hit_ratio, lru.byte_hit_ratio) == (pytest.approx(2 / 3), pytest.approx(4 / 5))
+    ub = offline_upper_bound(tr, 2)
+    assert ub.hit_ratio >= lru.hit_ratio and ub.byte_hit_ratio >= lru.byte_hit_ratio
+    assert (ub.hit_ratio, ub.byte_hit_ratio) == (pytest.approx(2 / 3), pytest.approx(4 / 5))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--capacity", "1e400"), "more than 2^63-1 bytes"),
+        (("--capacity", "99999999999999999999"), "more than 2^63-1 bytes"),
+        (("--capacity", "10", "--policy", "lfu", "--param", "aging=maybe"), "aging takes true or false"),
+        (("--capacity", "10", "--policy", "sieve", "--param", "n_samples=1"), "unknown parameter"),
+        (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=1.5"), "takes a whole number"),
+        (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=abc"), "takes a whole number"),
+        (("--capacity", "10", "--warmup", "1000d"), "covers the whole trace"),
+    ],
+)
+def test_simulate_refuses_bad_values_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    trace = _csv(tmp_path / "t.csv", ["1,A,4", "2,B,4", "3,A,4"])
+    base = ["cache", "simulate", "--trace", str(trace), "--json"]
+    if "--policy" not in args:
+        base += ["--policy", "lru"]
+    code, _, err = run(capsys, *base, *args)
+    assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_lfu_aging_flag_accepts_words(tmp_path: Path) -> None:
+    from reelkit.stream.cache import make_policy
+
+    assert make_policy("lfu", aging="True").config.aging is True  # type: ignore[attr-defined]
+    assert make_policy("belady-size", n_samples=64.0).config.n_samples == 64  # type: ignore[attr-defined]
+
+
+def test_nanosecond_and_datetime_timestamps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trace in nanoseconds spans 10^12 hour windows: only the windows with requests are built. A Parquet
+    datetime column is read as seconds since the epoch."""
+    ns = _csv(tmp_path / "ns.csv", [f"{t * 3_600_000_000_000},{o},5" for t, o in enumerate("ABAB")])
+    res = simulate(read_trace(ns), "lru", 10)
+    assert res.hit_ratio == 0.5 and len(res.hourly.key) == 4
+    when = pd.to_datetime(["2026-01-01T00:00Z", "2026-01-01T01:30Z", "2026-01-01T03:00Z"])
+    frame = pd.DataFrame({"timestamp": when, "object_id": [1, 2, 1], "size_bytes": [5, 5, 5]})
+    frame.to_parquet(tmp_path / "dt.parquet")
+    tr = read_trace(tmp_path / "dt.parquet")
+    assert tr.timestamps.tolist() == [1767225600.0, 1767231000.0, 1767236400.0]
+    code, out, err = run(
+        capsys, "cache", "simulate", "--trace", str(tmp_path / "dt.parquet"), "--policy", "lru",
+        "--capacity", "10", "--warmup", "1h", "--hourly", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["hit_ratio"] == 0.5 and [h["requests"] for h in data["hourly"]] == [1, 1]
+
+
+def test_object_ids_are_never_merged_through_floats(tmp_path: Path) -> None:
+    mixed = read_trace(_csv(tmp_path / "mix.csv", ["1,-1,5", "2,18446744073709551615,5", "3,-1,5"]))
+    assert mixed.n_objects == 2 and simulate(mixed, "lru", 5).hits == 0  # -1 was evicted by the other id
+    text = read_trace(_csv(tmp_path / "txt.csv", ["1,1,5", "2,1.0,5"]))
+    assert text.n_objects == 2
+    ints = read_trace(_csv(tmp_path / "int.csv", ["1,7,5", "2,7,5"]))
+    assert ints.original_ids.dtype == "int64" and ints.n_objects == 1
+
+
+def test_bad_sizes_and_lines_after_blank_lines(tmp_path: Path) -> None:
+    from reelkit.errors import DataFormatError
+
+    path = tmp_path / "blank.csv"
+    path.write_text("timestamp,object_id,size_bytes\n\n1,A,5\n\n2,B,-3\n")
+    with pytest.raises(DataFormatError, match=r"blank\.csv:5: size_bytes"):
+        read_trace(path)
+    with pytest.raises(DataFormatError, match=r"huge\.csv:2: size_bytes must be a whole number from 1 to"):
+        read_trace(_csv(tmp_path / "huge.csv", ["1,A,1e30"]))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("cache", "synth", "--chunk-s", "nan"),
+        ("cache", "synth", "--chunk-s", "inf"),
+        ("cache", "synth", "--seed", "-1"),
+        ("cache", "synth", "--timezones", "30"),
+    ],
+)
+def test_synth_refuses_bad_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    code, _, err = run(capsys, *args, "-o", str(tmp_path / "s.parquet"), "--days", "1", "--titles", "50")
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_outputs_that_are_folders_are_named(
+    synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d.parquet").mkdir()
+    code, _, err = run(capsys, "cache", "synth", "-o", str(tmp_path / "d.parquet"), "--days", "1")
+    assert code == 2 and f"{tmp_path / 'd.parquet'}: is a folder" in err, err
+    (tmp_path / "p.png").mkdir()
+    code, out, err = run(
+        capsys, "cache", "compare", "--trace", str(synth_trace), "--plot", str(tmp_path / "p.png"),
+        "--policies", "lru", "--capacities", "5%",
+    )  # fmt: skip
+    assert code == 2 and f"{tmp_path / 'p.png'}: is a folder" in err and not out.strip(), err

@@ -197,6 +197,11 @@ def test_advise_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         ("timestamp,mbps\n1700000000,5\n", ["--ladder", "750,300"], "ascending"),
         ("timestamp,mbps\n1700000000,5\n", ["--at", "yesterday"], "--at"),
         ("timestamp,mbps\n1700000000,5\n", ["--quality", "10"], "lowest rung"),
+        ("timestamp,mbps\n1700000000,5\n", ["--quality", "nan"], "finite"),
+        ("timestamp,mbps\n1700000000,5\n", ["--at", "nan"], "--at"),
+        ("timestamp,mbps\n1700000000,5\n", ["--at", "inf"], "--at"),
+        ("timestamp,mbps\n1700000000,5\n", ["--title", "a:inf"], "ID:DURATION_S"),
+        ("timestamp,mbps\nnan,5\n", [], ":2:"),
     ],
 )
 def test_advise_bad_input(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.cache_sim import TraceOpt, _gb, _save_figure, _split
+from reelkit.cli.cache_sim import TraceOpt, _check_plot_path, _gb, _save_figure, _split
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError, DataFormatError
 
@@ -91,7 +92,10 @@ def plan_cmd(
         raise ConfigError("--compare: give reactive policies; belady-size and the bound are always added")
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
+    _check_plot_path(plot)
     tr = read_trace(trace)
+    if len(tr.timestamps) > 1 and bool((tr.timestamps[1:] < tr.timestamps[:-1]).any()):
+        raise DataFormatError("requests are not in time order; sort the trace by timestamp", path=str(trace))
     if objects is None and catalog_path(trace).is_file():
         objects = catalog_path(trace)
     catalog = read_object_catalog(objects, tr) if objects is not None else None
@@ -184,9 +188,13 @@ def plan_cmd(
 
 def _parse_time(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(value):
+            raise ConfigError(f"--at {text!r}: expected unix seconds or an ISO time (2026-01-31T20:00Z)")
+        return value
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
@@ -248,7 +256,7 @@ def _parse_title(text: str) -> tuple[str, float]:
         seconds = float(dur)
     except ValueError:
         seconds = float("nan")
-    if not sep or not tid or not seconds > 0:
+    if not sep or not tid or not 0 < seconds < math.inf:
         raise ConfigError(f"--title {text!r}: expected ID:DURATION_S, for example tt0111161:8520")
     return tid, seconds
 

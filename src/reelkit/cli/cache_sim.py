@@ -45,10 +45,17 @@ def _split(text: str, what: str, example: str = "lru,arc,s3fifo") -> list[str]:
     return items
 
 
+def _check_plot_path(path: Path | None) -> None:
+    """Refuse a plot path that is a folder before any work is done."""
+    if path is not None and path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give a file name for the plot (e.g. out.png)")
+
+
 def _save_figure(fig: Any, path: Path) -> None:
     """Write ``fig`` to ``path`` as a PNG atomically (temp file + replace), then close it."""
     import matplotlib.pyplot as plt
 
+    _check_plot_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
@@ -67,7 +74,10 @@ def simulate_cmd(
     capacity: Annotated[str, typer.Option("--capacity", help="Cache size: 50GB, 500MiB, bytes, or 5%.")],
     warmup: WarmupOpt = "0",
     param: ParamOpt = None,
-    hourly: Annotated[bool, typer.Option("--hourly", help="Also print the hit ratios per hour.")] = False,
+    hourly: Annotated[
+        bool,
+        typer.Option("--hourly", help="Also print the hit ratios per hour (with --json: an 'hourly' list)."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Simulate one policy at one capacity over a trace."""
@@ -78,7 +88,10 @@ def simulate_cmd(
     cap = parse_capacity(capacity, tr)
     res = simulate(tr, pol, cap, warmup=warmup)
     if json_out:
-        emit_json(res.summary())
+        out = res.summary()
+        if hourly:  # only when asked: the plain --json output is exactly the six keys
+            out["hourly"] = res.hourly.to_frame("hour_start_s").to_dict(orient="records")
+        emit_json(out)
         return
     print_table(
         f"{trace.name}: {res.requests:,} requests, {tr.n_objects:,} objects",
@@ -191,6 +204,7 @@ def compare_cmd(
     cap_texts = _split(capacities, "--capacities")
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
+    _check_plot_path(plot)
     tr = read_trace(trace)
     caps = [parse_capacity(c, tr) for c in cap_texts]
     with progress_for(not json_out) as progress:

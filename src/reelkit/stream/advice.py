@@ -18,6 +18,7 @@ their top picks) come from the caller, usually the recommender's home page.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -213,6 +214,10 @@ def advise(
     if not titles:
         raise ConfigError("no titles to advise on")
     ladder = np.asarray(cfg.ladder_kbps)
+    if not math.isfinite(quality_kbps):
+        raise ConfigError(f"quality {quality_kbps} kbps must be a finite number (a rung of the ladder)")
+    if now_s is not None and not math.isfinite(now_s):
+        raise ConfigError(f"time {now_s} must be a finite number of unix seconds")
     if quality_kbps < ladder[0]:
         raise ConfigError(f"quality {quality_kbps} kbps is below the lowest rung ({ladder[0]:g} kbps)")
     level = int(np.searchsorted(ladder, quality_kbps, side="right") - 1)
@@ -230,8 +235,8 @@ def advise(
         return cache[key]
 
     for t in titles:
-        if t.duration_s <= 0:
-            raise ConfigError(f"title {t.title_id}: duration must be > 0 seconds")
+        if not 0 < t.duration_s < math.inf:
+            raise ConfigError(f"title {t.title_id}: duration must be a finite number of seconds > 0")
         p_now, med, _ = prob(hour, level, t.duration_s)
         median_now = med
         size_bytes = kbps * 1000.0 / 8.0 * t.duration_s

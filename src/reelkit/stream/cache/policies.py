@@ -19,6 +19,7 @@ What the offline policies bound
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -394,9 +395,30 @@ def make_policy(name: str | CachePolicy, **params: Any) -> CachePolicy:
             + (f"; it takes {', '.join(sorted(allowed))}" if allowed else "; it takes none")
         )
     base = asdict(cls().config) if allowed else {}
-    base.update(params)
+    base.update({k: _typed_param(key, k, v, base.get(k)) for k, v in params.items()})
     try:
         config = cls.config_type(**base)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
     return cls(config)
+
+
+def _typed_param(policy: str, name: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of the parameter's default (``"true"``/``"false"`` for a flag, a whole number
+    for a count); a one-line error otherwise."""
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise ConfigError(f"{policy}: {name} takes true or false, got {value!r}")
+        return value
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, int):
+        if not is_number or value != int(value):
+            raise ConfigError(f"{policy}: {name} takes a whole number, got {value!r}")
+        return int(value)
+    if isinstance(default, float):
+        if not is_number or not math.isfinite(value):
+            raise ConfigError(f"{policy}: {name} takes a number, got {value!r}")
+        return float(value)
+    return value

@@ -21,12 +21,13 @@ oracleGeneral (libCacheSim)
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -106,10 +107,11 @@ class RequestTrace:
         if len(bad):
             raise DataFormatError(f"request {bad[0]}: timestamp is not a finite number", path=source)
         szf = sz.astype(np.float64)
-        bad = np.flatnonzero(~np.isfinite(szf) | (szf < 1) | (szf != np.floor(szf)))
+        bad = np.flatnonzero(~np.isfinite(szf) | (szf < 1) | (szf != np.floor(szf)) | (szf >= 2.0**63))
         if len(bad):
             raise DataFormatError(
-                f"request {bad[0]}: size_bytes must be a whole number >= 1 (got {sz[bad[0]]})", path=source
+                f"request {bad[0]}: size_bytes must be a whole number from 1 to 2^63-1 (got {sz[bad[0]]})",
+                path=source,
             )
         uniq, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
         # dense ids in order of first request (deterministic and independent of the id type's sort order)
@@ -199,9 +201,13 @@ def trace_format(path: str | Path) -> TraceFormat:
         return "parquet"
     if name.endswith((".oraclegeneral", ".oraclegeneral.bin", ".bin")):
         return "oracle"
+    if name.endswith((".zst", ".gz", ".xz", ".bz2")):
+        raise ConfigError(
+            f"{path}: compressed traces other than .csv.gz are not read; decompress it first (e.g. zstd -d)"
+        )
     raise ConfigError(
-        f"{path}: cannot tell the trace format from the name; use .csv, .parquet or .oracleGeneral "
-        "(or pass fmt=)"
+        f"{path}: cannot tell the trace format from the name; name it .csv, .parquet or .oracleGeneral "
+        "(in Python, or pass fmt=)"
     )
 
 
@@ -224,12 +230,20 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
             return None
         return int(idx[0])
 
-    ts = pd.to_numeric(frame["timestamp"], errors="coerce").to_numpy(dtype=np.float64)
+    stamp = frame["timestamp"]
+    if pd.api.types.is_datetime64_any_dtype(stamp):  # a Parquet timestamp column: seconds since the epoch
+        since = pd.to_datetime(stamp, utc=True) - pd.Timestamp(0, tz="UTC")
+        ts = (since / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        ts = pd.to_numeric(stamp, errors="coerce").to_numpy(dtype=np.float64)
     sz = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)
     obj = frame["object_id"]
     checks: list[tuple[npt.NDArray[np.bool_], str]] = [
         (~np.isfinite(ts), "timestamp is not a number"),
-        (~np.isfinite(sz) | (sz < 1) | (sz != np.floor(sz)), "size_bytes must be a whole number >= 1"),
+        (
+            ~np.isfinite(sz) | (sz < 1) | (sz != np.floor(sz)) | (sz >= 2.0**63),
+            "size_bytes must be a whole number from 1 to 2^63-1",
+        ),
         (obj.isna().to_numpy(), "object_id is empty"),
     ]
     reg = None
@@ -242,17 +256,15 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
     for mask, what in checks:
         row = _where(mask)
         if row is not None:
-            line = row + line_offset if line_offset else None
+            line = _csv_line(path, row) if line_offset else None
             where = "" if line_offset else f"row {row}: "
             raise DataFormatError(where + what, path=str(path), line=line)
     ids = obj.to_numpy()
     if not pd.api.types.is_numeric_dtype(obj.dtype):
-        # integers written as text stay integers; anything else is kept as text
-        as_int = pd.to_numeric(obj, errors="coerce")
-        if not as_int.isna().any() and (as_int == np.floor(as_int)).all():
-            ids = as_int.to_numpy(dtype=np.int64)
-        else:
-            ids = obj.astype(str).to_numpy()
+        # ids that are all whole numbers written as such (and fit 64 bits) stay integers; otherwise every id
+        # is kept as text, so "1" and "1.0", or ids beyond 64 bits, are never merged by a float conversion
+        as_int = pd.to_numeric(obj, errors="coerce")  # int64 only when every id is a whole number that fits
+        ids = as_int.to_numpy() if as_int.dtype == np.int64 else obj.astype(str).str.strip().to_numpy()
     return RequestTrace.from_arrays(ts, ids, sz.astype(np.int64), regions=reg, source=str(path))
 
 
@@ -281,8 +293,26 @@ def _read_csv(path: Path) -> RequestTrace:
     return _frame_to_trace(frame, path, line_offset=2)
 
 
+def _csv_line(path: Path, row: int) -> int:
+    """The line of data row ``row`` (from 0): the reader skips blank lines, so count the non-blank ones."""
+    with _open_text(path) as fh:
+        seen = -1  # the header is the first non-blank line
+        for no, line in enumerate(fh, start=1):
+            if line.strip():
+                if seen == row:
+                    return no
+                seen += 1
+    return row + 2
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return open(path, encoding="utf-8-sig", errors="replace")
+
+
 def _find_bad_csv_line(path: Path) -> int | None:
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with _open_text(path) as fh:
         header = fh.readline()
         want = header.count(",")
         for no, line in enumerate(fh, start=2):
@@ -359,6 +389,8 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
     """Write ``trace`` atomically in the format its name implies (or ``fmt``); returns the path."""
     p = Path(path)
     kind = fmt or trace_format(p)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder; give a file name for the trace (e.g. trace.parquet)")
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     os.close(fd)

@@ -367,8 +367,10 @@ def trace_from_events(
         raise EmptyDataError(f"no events of kind {', '.join(kinds)} to turn into views")
     if n_regions < 1:
         raise ConfigError("n_regions must be >= 1")
-    if chunk_s is not None and chunk_s <= 0:
-        raise ConfigError("chunk_s must be > 0 seconds (or None for one object per file)")
+    if chunk_s is not None and not 0 < chunk_s < math.inf:
+        raise ConfigError("chunk_s must be a number of seconds > 0 (or None for one object per file)")
+    if seed < 0:
+        raise ConfigError(f"seed must be >= 0, got {seed}")
     lad = ladder or default_ladder()
     choice = abr or AbrChoice()
     rng = np.random.default_rng(seed)
@@ -483,8 +485,12 @@ class SynthConfig:
             raise ConfigError("synth: daily_amplitude must be in [0, 1)")
         if self.release_decay_days <= 0 or self.releases_per_day < 0 or self.release_views_mean < 0:
             raise ConfigError("synth: release parameters must be >= 0 (decay > 0)")
-        if self.chunk_s is not None and self.chunk_s <= 0:
-            raise ConfigError("synth: chunk_s must be > 0 or None")
+        if self.chunk_s is not None and not 0 < self.chunk_s < math.inf:
+            raise ConfigError("synth: chunk_s must be a number of seconds > 0, or None")
+        if self.seed < 0:
+            raise ConfigError(f"synth: seed must be >= 0, got {self.seed}")
+        if any(abs(tz) > 14 for tz in self.timezones):
+            raise ConfigError("synth: time zones are hours from UTC, between -14 and +14")
 
 
 def _daily_times(
