@@ -118,6 +118,7 @@ def test_plan_table(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> Non
         (["--capacity", "5%", "--plot", "x.jpg"], ".png"),
         (["--capacity", "5%", "--reserve", "lots"], "--reserve"),
         (["--capacity", "5%", "--reserve", "1.5"], "--reserve"),
+        (["--capacity", "5%", "--reactive", "fifo"], "--reactive"),
     ],
 )
 def test_plan_bad_input(

@@ -268,3 +268,48 @@ def test_forecast_shadows_count_the_fill_cost() -> None:
     res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"junk": junk, "lean": lean})
     assert res.forecast_per_day == ("junk", "lean", "lean")
     assert res.hit_mask[3:].all()
+
+
+@pytest.mark.parametrize("reactive", ["sieve", "lru"])
+def test_with_nothing_pinned_the_reactive_part_is_that_policy(reactive: str) -> None:
+    """A zero forecast pins nothing, so the whole disk is the reactive part: its hits must be exactly those
+    of the simulator's own SIEVE (or LRU) on the measured requests, cold at the first measured night."""
+    rng = np.random.default_rng(7)
+    n, n_obj = 6000, 300
+    t = np.sort(rng.uniform(0, 4 * 86400.0, n)) + 2 * 3600.0  # days start at the fill window's 02:00
+    obj = np.minimum(rng.zipf(1.3, n) - 1, n_obj - 1).astype(np.int64)
+    sizes = rng.integers(1, 50, n_obj).astype(np.int64)
+    cap = int(0.1 * sizes.sum())
+    cfg = FillConfig(capacity_bytes=cap, reactive=reactive, adaptive_reserve=())  # type: ignore[arg-type]
+    res = simulate_fill(t, obj, sizes[obj], sizes, cfg, train_days=1, forecast=np.zeros((n_obj, 3)))
+    start = int(np.searchsorted(t, 86400.0 + 2 * 3600.0))
+    tr = RequestTrace.from_arrays(t[start:], obj[start:], sizes[obj[start:]])
+    ref = simulate(tr, reactive, cap)
+    assert res.fill_bytes == 0
+    assert res.hit_ratio == pytest.approx(ref.hit_ratio, abs=1e-12)
+    assert res.byte_hit_ratio == pytest.approx(ref.byte_hit_ratio, abs=1e-12)
+
+
+def test_sieve_hand_moves_off_an_object_the_plan_pins() -> None:
+    """When tonight's plan pins an object that SIEVE's hand points at, the hand moves on first; the list
+    stays consistent and the next eviction takes the next unvisited object towards the head."""
+    from reelkit.stream.fill import _Cache
+
+    sizes = np.full(4, 10, np.int64)
+    cache = _Cache(4)
+    cfg = FillConfig(capacity_bytes=30, adaptive_reserve=())
+    cache.res_cap, cache.sieve = 30.0, True
+    hits = np.zeros(5, np.bool_)
+    # 0, 1, 2 fill the part (list head to tail: 2 1 0); 0 is hit (visited); 3 evicts: the hand starts at the
+    # tail, clears 0, evicts 1 and rests on 2 (towards the head); the list is 3 2 0
+    cache.day(np.arange(5.0), np.array([0, 1, 2, 0, 3]), sizes, hits)
+    assert hits.tolist() == [False, False, False, True, False]
+    assert cache.inres.tolist() == [True, False, True, True] and cache.st[3] == 2
+    forecast = np.array([0.0, 0.0, 5.0, 0.0])  # pin object 2, where the hand is
+    cache.night(FillPlanner(cfg), forecast, sizes, 100.0, cfg)
+    assert cache.pinned.tolist() == [False, False, True, False] and not cache.inres[2]
+    assert cache.st[3] == 3 and cache.res_cap == 20.0  # the hand moved on towards the head
+    hits[:] = False
+    # 2 is served pinned; 1 misses and evicts 3, the unvisited object under the hand
+    cache.day(np.array([200.0, 201.0]), np.array([2, 1]), sizes, hits[:2])
+    assert hits[:2].tolist() == [True, False] and cache.inres.tolist() == [True, True, False, False]

@@ -54,11 +54,15 @@ def plan_cmd(
         str,
         typer.Option(
             "--reserve",
-            help="Disk share kept for the reactive LRU (0 to 0.99), or 'auto': chosen each night among 0, "
+            help="Disk share kept for the reactive policy (0 to 0.99), or 'auto': chosen each night among 0, "
             "0.25, 0.5 by shadow caches over the last 365 days; the forecast (GBM or long-run rates) is "
             "chosen by shadow caches over all nights so far.",
         ),
     ] = "auto",
+    reactive: Annotated[
+        str,
+        typer.Option("--reactive", help="Policy of the reactive part (misses between fills): sieve or lru."),
+    ] = "sieve",
     compare: Annotated[
         str, typer.Option("--compare", help="Reactive policies measured on the same requests.")
     ] = "lru,s3fifo",
@@ -112,6 +116,8 @@ def plan_cmd(
             fixed = float("nan")
         if not 0 <= fixed < 1:
             raise ConfigError(f"--reserve {reserve!r}: give a share of the disk in [0, 0.99] or auto")
+    if reactive not in ("sieve", "lru"):
+        raise ConfigError(f"--reactive {reactive!r}: use sieve or lru")
     cfg = FillConfig(
         capacity_bytes=cap,
         fill_window=window,
@@ -119,6 +125,7 @@ def plan_cmd(
         fill_cost=fill_cost,
         reserve=fixed,
         adaptive_reserve=choices,
+        reactive=reactive,
     )
     with progress_for(not json_out) as progress:
         res = compare_fill(
