@@ -101,6 +101,11 @@ def test_select_rungs_rule() -> None:
     rungs2 = select_rungs(hull, RungRule(step=6, min_ratio=1.8))
     assert [p.rate for p in rungs2] == [160, 300, 700, 1400]
     assert select_rungs([]) == []
+    # an easy title: everything from 145 kbps up is past VMAF 95, so the rule alone gives one rung; the
+    # dearest point below the floor at least 1.3x cheaper becomes the second
+    easy = [RDPoint(r, q) for r, q in [(40, 70), (110, 85), (142.8, 88.6), (1180, 97), (2000, 98)]]
+    assert [p.rate for p in select_rungs(easy)] == [142.8, 1180]
+    assert [p.rate for p in select_rungs(easy[3:])] == [1180]  # nothing cheaper to add
 
 
 def test_grid_and_fixed_ladder_sizes() -> None:

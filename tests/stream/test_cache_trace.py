@@ -123,3 +123,14 @@ def test_slice_and_frame() -> None:
     assert part.original_ids.tolist() == ["a", "b", "c"] and part.n_requests == 3
     f = tr.to_frame()
     assert list(f.columns) == ["timestamp", "object_id", "size_bytes", "region"]
+
+
+def test_oracle_records_of_size_zero_are_skipped_as_libcachesim_does(tmp_path: Path) -> None:
+    dt = np.dtype([("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
+    rec = np.array([(1, 5, 10, -1), (2, 6, 0, -1), (3, 5, 10, -1)], dtype=dt)
+    rec.tofile(tmp_path / "z.oracleGeneral")
+    tr = read_trace(tmp_path / "z.oracleGeneral")
+    assert tr.timestamps.tolist() == [1.0, 3.0] and tr.original_ids.tolist() == [5]
+    np.array([(1, 5, 0, -1)], dtype=dt).tofile(tmp_path / "all0.oracleGeneral")
+    with pytest.raises(EmptyDataError, match="object size 0"):
+        read_trace(tmp_path / "all0.oracleGeneral")

@@ -11,7 +11,10 @@ encode with VMAF at the display resolution (the source's), and keep the upper co
 3. rungs in between at quality steps: aim at VMAF levels ``step`` apart (default 6, about one just-noticeable
    difference) going up from the bottom, each the cheapest hull point that reaches the level;
 4. a rung closer than ``min_ratio`` (1.3x) in bitrate to the next one up is dropped (the top one stays), and
-   at most ``max_rungs`` are kept (evenly spread over the list).
+   at most ``max_rungs`` are kept (evenly spread over the list);
+5. a ladder of one rung (an easy title whose every hull point from ``min_kbps`` up is already past
+   ``top_vmaf``) gets the dearest hull point below the floor that is ``min_ratio`` cheaper as a second rung:
+   a player needs somewhere to go down to.
 
 The fixed ladder it is compared with is the H.264 ladder of Apple's HLS authoring specification (16:9), with
 rungs above the source's height left out. Both curves are compared by BD-rate at equal VMAF
@@ -166,6 +169,10 @@ def select_rungs(hull: Sequence[RDPoint], rule: RungRule = RungRule()) -> list[R
     if len(spaced) > rule.max_rungs:
         idx = sorted({round(i * (len(spaced) - 1) / (rule.max_rungs - 1)) for i in range(rule.max_rungs)})
         spaced = [spaced[i] for i in idx]
+    if len(spaced) == 1:
+        lower = [p for p in pts if p.rate * rule.min_ratio <= spaced[0].rate]
+        if lower:
+            spaced.insert(0, lower[-1])
     return spaced
 
 

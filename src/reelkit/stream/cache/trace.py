@@ -343,10 +343,11 @@ def _read_oracle(path: Path) -> RequestTrace:
     rec = np.fromfile(path, dtype=_ORACLE_DTYPE)
     if len(rec) == 0:
         raise EmptyDataError("the trace has no requests", path=str(path))
+    # libCacheSim's reader skips records of size 0 (some public traces have them); so do we
+    rec = rec[rec["size"] > 0]
+    if len(rec) == 0:
+        raise EmptyDataError("every record has object size 0; the trace has no requests", path=str(path))
     sizes = rec["size"].astype(np.int64)
-    zero = np.flatnonzero(sizes == 0)
-    if len(zero):
-        raise DataFormatError(f"record {zero[0]}: object size 0", path=str(path))
     return RequestTrace.from_arrays(
         rec["t"].astype(np.float64), rec["id"].astype(np.uint64), sizes, source=str(path)
     )
