@@ -224,6 +224,8 @@ def test_cli_ladder_refuses_bad_options_before_encoding(
         (["--crf", "60", "--rate-control", "qp", "--no-fixed"], "--crf: QP 60 is outside"),
         (["--preset", "bogus", "--no-fixed"], "--preset 'bogus'"),
         (["--heights", "90.7", "--no-fixed"], "--heights: 90.7"),
+        (["--heights", "inf", "--no-fixed"], "--heights: inf"),
+        (["--heights", "nan", "--no-fixed"], "--heights: nan"),
         (["--heights", "144"], f"{clips['one']}: the source (176x144) is smaller than the fixed ladder's"),
     ]
     for extra, message in cases:

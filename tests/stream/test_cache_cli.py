@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from reelkit.cli import main
-from reelkit.stream.cache import read_trace, simulate
+from reelkit.stream.cache import RequestTrace, read_trace, simulate
 from reelkit.testing.cli import run_cli as run
 
 SYNTH_ARGS = ("--seed", "3", "--days", "2", "--titles", "300", "--views-per-day", "3000", "--json")
@@ -252,6 +253,18 @@ def test_the_bound_stays_above_policies_when_an_object_changes_size(tmp_path: Pa
     ub = offline_upper_bound(tr, 2)
     assert ub.hit_ratio >= lru.hit_ratio and ub.byte_hit_ratio >= lru.byte_hit_ratio
     assert (ub.hit_ratio, ub.byte_hit_ratio) == (pytest.approx(2 / 3), pytest.approx(4 / 5))
+    # the simulators keep an object at its admitted size, so it can go on hitting at a size above the cache
+    grown = RequestTrace.from_arrays(np.arange(3.0), [0, 0, 0], [1, 100, 100])
+    assert (
+        offline_upper_bound(grown, 2).hit_ratio >= simulate(grown, "lru", 2).hit_ratio == pytest.approx(2 / 3)
+    )
+    mixed = RequestTrace.from_arrays(np.arange(7.0), [0, 1, 0, 1, 0, 1, 0], [1, 9, 10, 9, 10, 9, 10])
+    ub = offline_upper_bound(mixed, 10)
+    for policy in ("lru", "fifo", "sieve", "lfu", "arc", "gdsf", "belady-size"):
+        res = simulate(mixed, policy, 10)
+        assert ub.hit_ratio >= res.hit_ratio - 1e-12 and ub.byte_hit_ratio >= res.byte_hit_ratio - 1e-12, (
+            policy
+        )
 
 
 @pytest.mark.parametrize(
@@ -263,6 +276,9 @@ def test_the_bound_stays_above_policies_when_an_object_changes_size(tmp_path: Pa
         (("--capacity", "10", "--policy", "sieve", "--param", "n_samples=1"), "unknown parameter"),
         (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=1.5"), "takes a whole number"),
         (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=abc"), "takes a whole number"),
+        (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=Infinity"), "whole number"),
+        (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=NaN"), "whole number"),
+        (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=0"), "error: belady-size: n_"),
         (("--capacity", "10", "--warmup", "1000d"), "covers the whole trace"),
     ],
 )
@@ -282,6 +298,9 @@ def test_lfu_aging_flag_accepts_words(tmp_path: Path) -> None:
 
     assert make_policy("lfu", aging="True").config.aging is True  # type: ignore[attr-defined]
     assert make_policy("belady-size", n_samples=64.0).config.n_samples == 64  # type: ignore[attr-defined]
+    assert make_policy("lfu", aging=np.True_).config.aging is True  # type: ignore[attr-defined]
+    assert make_policy("lfu", aging=1).config.aging is True  # type: ignore[attr-defined]
+    assert make_policy("belady-size", n_samples=np.int64(32)).config.n_samples == 32  # type: ignore[attr-defined]
 
 
 def test_nanosecond_and_datetime_timestamps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -320,7 +339,9 @@ def test_bad_sizes_and_lines_after_blank_lines(tmp_path: Path) -> None:
     path.write_text("timestamp,object_id,size_bytes\n\n1,A,5\n\n2,B,-3\n")
     with pytest.raises(DataFormatError, match=r"blank\.csv:5: size_bytes"):
         read_trace(path)
-    with pytest.raises(DataFormatError, match=r"huge\.csv:2: size_bytes must be a whole number from 1 to"):
+    with pytest.raises(
+        DataFormatError, match=r"huge\.csv:2: size_bytes must be a whole number from 1 to below"
+    ):
         read_trace(_csv(tmp_path / "huge.csv", ["1,A,1e30"]))
 
 

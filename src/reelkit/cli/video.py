@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +31,7 @@ def _floats(text: str, what: str) -> list[float]:
 
 def _heights(text: str) -> list[int]:
     out = _floats(text, "--heights")
-    bad = [h for h in out if h != int(h) or h < 2]
+    bad = [h for h in out if not math.isfinite(h) or h != int(h) or h < 2]
     if bad:
         raise ConfigError(
             f"--heights: {bad[0]:g} is not a height in lines (whole numbers >= 2, e.g. 720,360)"

@@ -12,9 +12,9 @@ encode with VMAF at the display resolution (the source's), and keep the upper co
    difference) going up from the bottom, each the cheapest hull point that reaches the level;
 4. a rung closer than ``min_ratio`` (1.3x) in bitrate to the next one up is dropped (the top one stays), and
    at most ``max_rungs`` are kept (evenly spread over the list);
-5. a ladder of one rung (an easy title whose every hull point from ``min_kbps`` up is already past
-   ``top_vmaf``) gets the dearest hull point below the floor that is ``min_ratio`` cheaper as a second rung:
-   a player needs somewhere to go down to.
+5. a ladder left with one rung (an easy title whose hull points from ``min_kbps`` up are all past
+   ``top_vmaf``, or all within ``min_ratio`` of the top) gets the dearest hull point that is ``min_ratio``
+   cheaper, below the floor, as a second rung: a player needs somewhere to go down to.
 
 The fixed ladder it is compared with is the H.264 ladder of Apple's HLS authoring specification (16:9), with
 rungs above the source's height left out. Both curves are compared by BD-rate at equal VMAF
@@ -333,8 +333,9 @@ def bd_rate_note(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> str:
     """Why :func:`safe_bd_rate` found no BD-rate for these curves, in words."""
     for name, pts in (("the fixed ladder", anchor), ("the ladder", test)):
         if len(pts) < 2:
+            where = " at this source size" if pts is anchor else ""
             return (
-                f"{name} has {len(pts)} rung{'s' * (len(pts) != 1)} at this source size; "
+                f"{name} has {len(pts)} rung{'s' * (len(pts) != 1)}{where}; "
                 "a BD-rate needs two curves of at least two points"
             )
     try:

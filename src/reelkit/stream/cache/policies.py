@@ -398,27 +398,31 @@ def make_policy(name: str | CachePolicy, **params: Any) -> CachePolicy:
     base.update({k: _typed_param(key, k, v, base.get(k)) for k, v in params.items()})
     try:
         config = cls.config_type(**base)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
     return cls(config)
 
 
 def _typed_param(policy: str, name: str, value: Any, default: Any) -> Any:
-    """``value`` as the type of the parameter's default (``"true"``/``"false"`` for a flag, a whole number
-    for a count); a one-line error otherwise."""
+    """``value`` as the type of the parameter's default (true/false, or 1/0, for a flag; a whole number for
+    a count); a one-line error otherwise."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(default, bool):
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        if not isinstance(value, bool):
-            raise ConfigError(f"{policy}: {name} takes true or false, got {value!r}")
-        return value
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+            return bool(value)
+        raise ConfigError(f"{policy}: {name} takes true or false, got {value!r}")
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if isinstance(default, int):
-        if not is_number or value != int(value):
+        if not finite or value != int(value):
             raise ConfigError(f"{policy}: {name} takes a whole number, got {value!r}")
         return int(value)
     if isinstance(default, float):
-        if not is_number or not math.isfinite(value):
-            raise ConfigError(f"{policy}: {name} takes a number, got {value!r}")
+        if not finite:
+            raise ConfigError(f"{policy}: {name} takes a finite number, got {value!r}")
         return float(value)
     return value

@@ -332,9 +332,10 @@ def offline_upper_bound(
       n_requests`` byte-requests, solved by value per cost (smallest ``s x (j - i)`` first, fractionally at
       the end). The exact per-gap LP has no greedy solution when values depend on size.
 
-    Objects larger than the cache never hit. A request whose object changed size since its previous request
-    counts as a hit (the simulators count it as one when the object is cached, at its new size) and is
-    left out of the relaxation: a looser bound, but still a bound."""
+    An object of one size larger than the cache never hits. An object whose size changes within the trace is
+    left out of the relaxation and every request to it after its first counts as a hit: the simulators
+    keep an object at the size it was admitted with and count a hit at the size requested, so its
+    footprint is not known in advance. A looser bound, but still a bound."""
     cap = parse_capacity(capacity_bytes, trace)
     n = trace.n_requests
     n_warm = warmup_requests(trace, warmup)
@@ -342,10 +343,15 @@ def offline_upper_bound(
     src = np.flatnonzero(nxt < n)
     dst = nxt[src]
     size = trace.sizes[src].astype(np.float64)
-    resized = trace.sizes[dst] != trace.sizes[src]
-    free = (dst >= n_warm) & resized
+    obj = trace.objects
+    lo = np.full(trace.n_objects, np.iinfo(np.int64).max, np.int64)
+    hi = np.zeros(trace.n_objects, np.int64)
+    np.minimum.at(lo, obj, trace.sizes)
+    np.maximum.at(hi, obj, trace.sizes)
+    varying = (lo != hi)[obj[src]]
+    free = (dst >= n_warm) & varying
     free_hits, free_bytes = float(free.sum()), float(trace.sizes[dst[free]].sum())
-    ok = (size <= cap) & (dst >= n_warm) & ~resized
+    ok = (size <= cap) & (dst >= n_warm) & ~varying
     src, dst, size = src[ok], dst[ok], size[ok]
     cost = size * (dst - src).astype(np.float64)
     budget = float(cap) * float(n)

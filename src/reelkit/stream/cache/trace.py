@@ -110,7 +110,8 @@ class RequestTrace:
         bad = np.flatnonzero(~np.isfinite(szf) | (szf < 1) | (szf != np.floor(szf)) | (szf >= 2.0**63))
         if len(bad):
             raise DataFormatError(
-                f"request {bad[0]}: size_bytes must be a whole number from 1 to 2^63-1 (got {sz[bad[0]]})",
+                f"request {bad[0]}: size_bytes must be a whole number from 1 to below 2^63 "
+                f"(got {sz[bad[0]]})",
                 path=source,
             )
         uniq, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
@@ -242,7 +243,7 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
         (~np.isfinite(ts), "timestamp is not a number"),
         (
             ~np.isfinite(sz) | (sz < 1) | (sz != np.floor(sz)) | (sz >= 2.0**63),
-            "size_bytes must be a whole number from 1 to 2^63-1",
+            "size_bytes must be a whole number from 1 to below 2^63",
         ),
         (obj.isna().to_numpy(), "object_id is empty"),
     ]
