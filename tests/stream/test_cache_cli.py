@@ -271,7 +271,7 @@ def test_the_bound_stays_above_policies_when_an_object_changes_size(tmp_path: Pa
     ("args", "message"),
     [
         (("--capacity", "1e400"), "more than 2^63-1 bytes"),
-        (("--capacity", "99999999999999999999"), "more than 2^63-1 bytes"),
+        (("--capacity", "99999999999999999999"), "between 0 and 2^63-1 bytes"),
         (("--capacity", "10", "--policy", "lfu", "--param", "aging=maybe"), "aging takes true or false"),
         (("--capacity", "10", "--policy", "sieve", "--param", "n_samples=1"), "unknown parameter"),
         (("--capacity", "10", "--policy", "belady-size", "--param", "n_samples=1.5"), "takes a whole number"),
@@ -373,3 +373,40 @@ def test_outputs_that_are_folders_are_named(
         "--policies", "lru", "--capacities", "5%",
     )  # fmt: skip
     assert code == 2 and f"{tmp_path / 'p.png'}: is a folder" in err and not out.strip(), err
+
+
+def test_ids_written_differently_stay_different_and_catalogues_match_them(tmp_path: Path) -> None:
+    from reelkit.stream.cache import read_object_catalog
+
+    tr = read_trace(
+        _csv(tmp_path / "pad.csv", ["1,007,100", "2,7,200", "3,+7,300", "4,NA,50", "5,000001,60"])
+    )
+    assert tr.n_objects == 5 and tr.original_ids.tolist() == ["007", "7", "+7", "NA", "000001"]
+    cat = tmp_path / "pad.objects.csv"
+    cat.write_text("object_id,title_id,rendition\n007,t1,hd\n7,t1,sd\n\n+7,t2,hd\nNA,null,sd\n000001,t3,hd\n")
+    got = read_object_catalog(cat, tr)
+    assert got.n_titles == 4 and got.groups.tolist() == [1, 1, 2, 0, 3]  # titles sorted: null, t1, t2, t3
+    cat.write_text("object_id,title_id,rendition\n007,t1,hd\n\n7,,sd\n")
+    from reelkit.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match=r"pad\.objects\.csv:4: empty title_id"):
+        read_object_catalog(cat, tr)
+
+
+def test_capacity_of_exactly_2_63_minus_1_bytes() -> None:
+    from reelkit.stream.cache import parse_capacity
+
+    assert parse_capacity("9223372036854775807") == 2**63 - 1
+
+
+def test_trace_and_catalogue_are_written_as_a_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "pair.parquet"
+    args = ("--days", "1", "--titles", "50", "--views-per-day", "200")
+    assert run(capsys, "cache", "synth", "-o", str(out), "--seed", "1", *args)[0] == 0
+    before = out.read_bytes()
+    out.with_name("pair.parquet.objects.csv").unlink()
+    out.with_name("pair.parquet.objects.csv").mkdir()
+    code, _, err = run(capsys, "cache", "synth", "-o", str(out), "--seed", "2", *args)
+    assert code == 2 and "object catalogue" in err and out.read_bytes() == before  # the trace is untouched

@@ -219,3 +219,59 @@ def test_advise_bad_input(
     assert code == 2, err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_rates_windows_and_configs_are_checked() -> None:
+    import pydantic
+
+    from reelkit.errors import ConfigError
+    from reelkit.stream.fill import FillConfig, parse_fill_window, parse_rate
+
+    # a capital B is bytes, a small b or "bit" bits
+    assert parse_rate("100MB/s") == parse_rate("100MB/S") == parse_rate("100MBps") == 1e8
+    assert parse_rate("1.2Gbps") == parse_rate("1200Mbit/s") == pytest.approx(1.5e8)
+    for bad in ("1" + "0" * 400 + "Gbps", "0Mbps", "fast"):
+        with pytest.raises(ConfigError):
+            parse_rate(bad)
+    with pytest.raises(ConfigError, match="minutes"):
+        parse_fill_window("02:75-14:00")
+    cfg = FillConfig(capacity_bytes=10**9, fill_window=(22.0, 6.0))
+    assert FillConfig.model_validate_json(cfg.model_dump_json()) == cfg
+    for bad_kw in ({"fill_cost": float("inf")}, {"fill_window": (30.0, -5.0)}, {"fill_window": (5.0, 5.0)}):
+        with pytest.raises(pydantic.ValidationError):
+            FillConfig(capacity_bytes=10**9, **bad_kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fill-cost", "inf"], "fill_cost: Input should be a finite number"),
+        (["--fill-window", "02:75-14:00"], "--fill-window / --fill-rate: fill window"),
+        (["--train-days", "1"], "--train-days"),
+        (["--compare", "lru,belady"], "reactive"),
+    ],
+)
+def test_plan_refuses_configs_in_one_line(
+    trace_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, "cache", "plan", "--trace", str(trace_file), "--capacity", "5%", *args)
+    assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_compare_fill_takes_reactive_policies_once(trace_file: Path) -> None:
+    from reelkit.errors import ConfigError
+    from reelkit.stream.cache import read_trace
+    from reelkit.stream.fill import FillConfig, compare_fill
+
+    tr = read_trace(trace_file)
+    with pytest.raises(ConfigError, match="belady cannot be compared as reactive"):
+        compare_fill(tr, FillConfig(capacity_bytes=10**9), policies=["lru", "belady"])
+
+
+def test_daily_counts_refuse_timestamps_that_are_not_seconds() -> None:
+    from reelkit.errors import ConfigError
+    from reelkit.stream.forecast import daily_counts
+
+    ns = np.array([0.0, 4 * 86400e9])
+    with pytest.raises(ConfigError, match="timestamps must be in seconds"):
+        daily_counts(ns, np.array([0, 1]), 2)

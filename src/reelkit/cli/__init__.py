@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+import pydantic
 import typer
 
 from reelkit.errors import ReelkitError, UserInputError
@@ -52,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ReelkitError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(int(getattr(exc, "exit_code", 1)))
+    except pydantic.ValidationError as exc:  # a typed config built from the options: a user error
+        fields = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc']) or exc.title}: {e['msg']}" for e in exc.errors()
+        )
+        err_console.print(f"error: {exc.title}: {fields}", highlight=False, markup=False)
+        sys.exit(2)
     except OSError as exc:  # a file we were told to read or write
         if exc.filename is not None:
             err_console.print(f"error: {exc.filename}: {exc.strerror}", highlight=False, markup=False)

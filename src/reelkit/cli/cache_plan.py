@@ -45,7 +45,7 @@ def plan_cmd(
         str, typer.Option("--fill-rate", help="Fill bandwidth: 1.2Gbps, 800Mbit/s, 100MB/s.")
     ] = "1.2Gbps",
     train_days: Annotated[
-        int, typer.Option("--train-days", min=1, help="Days that only train the forecast (not measured).")
+        int, typer.Option("--train-days", min=2, help="Days that only train the forecast (not measured).")
     ] = 14,
     fill_cost: Annotated[
         float, typer.Option("--fill-cost", min=0.0, help="Cost of a filled byte, in backbone bytes.")
@@ -54,7 +54,7 @@ def plan_cmd(
         str,
         typer.Option(
             "--reserve",
-            help="Disk share kept for the reactive policy (0 to 0.99), or 'auto': chosen each night among 0, "
+            help="Disk share kept for the reactive policy (in [0, 1)), or 'auto': chosen each night among 0, "
             "0.25, 0.5 by shadow caches over the last 365 days; the forecast (GBM or long-run rates) is "
             "chosen by shadow caches over all nights so far.",
         ),
@@ -89,8 +89,11 @@ def plan_cmd(
     )
     from reelkit.stream.fill import FillConfig, compare_fill, parse_fill_window, parse_rate
 
-    window = parse_fill_window(fill_window)
-    rate = parse_rate(fill_rate)
+    try:
+        window = parse_fill_window(fill_window)
+        rate = parse_rate(fill_rate)
+    except ConfigError as exc:
+        raise ConfigError(f"--fill-window / --fill-rate: {exc}") from None
     policies = [make_policy(p).name for p in _split(compare, "--compare", example="")]
     if any(make_policy(p).offline for p in policies):
         raise ConfigError("--compare: give reactive policies; belady-size and the bound are always added")
@@ -160,6 +163,7 @@ def plan_cmd(
         "fill_window": fill_window,
         "fill_rate_bytes_per_s": rate,
         "objects_file": None if objects is None else str(objects),
+        "config": cfg.model_dump(mode="json"),
         "approaches": rows,
         "fill_ratio_to": ratios,
         "best_reactive": best.name if best else None,

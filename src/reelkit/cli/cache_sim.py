@@ -258,8 +258,12 @@ def _write_workload(workload: Any, out: Path) -> dict[str, Any]:
     from reelkit._files import atomic_write_text
     from reelkit.stream.cache import catalog_path, write_trace
 
+    target = catalog_path(out)
+    if target.is_dir():  # checked before the trace is replaced: the two are written as a pair
+        raise ConfigError(f"{target}: is a folder; the trace's object catalogue is written there")
+    catalog_text = workload.object_catalog().to_csv(index=False)
     path = write_trace(workload.trace, out)
-    catalog = atomic_write_text(catalog_path(path), workload.object_catalog().to_csv(index=False))
+    catalog = atomic_write_text(catalog_path(path), catalog_text)
     return _summary(workload, path) | {"objects_file": str(catalog)}
 
 

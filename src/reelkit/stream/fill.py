@@ -38,6 +38,7 @@ can exceed it).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,17 +83,18 @@ _RATE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(bps|bit/s|b/s|Bps|B/s)
 def parse_rate(text: str | float) -> float:
     """A network rate in bytes per second from ``"1.2Gbps"``, ``"800Mbit/s"``, ``"100MB/s"`` or bits/s."""
     if isinstance(text, int | float):
-        if text <= 0:
-            raise ConfigError("fill rate must be > 0")
+        if not 0 < text < math.inf:
+            raise ConfigError(f"fill rate {text!r} bit/s must be a finite number > 0")
         return float(text) / 8.0
     m = _RATE_RE.match(str(text))
     if not m:
         raise ConfigError(f"rate {text!r}: expected a rate such as 1.2Gbps, 800Mbit/s or 100MB/s")
     value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2).lower()]
     unit = m.group(3) or "bps"
-    bytes_unit = unit in ("Bps", "B/s")
-    if value <= 0:
-        raise ConfigError("fill rate must be > 0")
+    # a capital B is bytes (100MB/s, 1.2GBps, 1GB/S); a small b or "bit" is bits (1.2Gbps, 800Mbit/s)
+    bytes_unit = unit[0] == "B" and unit.lower() != "bit/s"
+    if not 0 < value < math.inf:
+        raise ConfigError(f"rate {text!r}: must be a finite rate > 0")
     return value if bytes_unit else value / 8.0
 
 
@@ -101,6 +103,8 @@ def parse_fill_window(text: str) -> tuple[float, float]:
     m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", text)
     if not m:
         raise ConfigError(f"fill window {text!r}: expected HH:MM-HH:MM, for example 02:00-14:00")
+    if int(m.group(2)) > 59 or int(m.group(4)) > 59:
+        raise ConfigError(f"fill window {text!r}: minutes must be 00-59")
     a = int(m.group(1)) + int(m.group(2)) / 60.0
     b = int(m.group(3)) + int(m.group(4)) / 60.0
     if not (0 <= a < 24 and 0 <= b <= 24) or a == b:
@@ -113,10 +117,12 @@ class FillConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    capacity_bytes: int = Field(gt=0)
+    capacity_bytes: int = Field(gt=0, le=2**63 - 1)
     fill_window: tuple[float, float] = (2.0, 14.0)
-    fill_rate_bytes_per_s: float = Field(default=1.2e9 / 8, gt=0)
-    fill_cost: float = Field(default=0.05, ge=0, description="cost of a filled byte, in backbone bytes")
+    fill_rate_bytes_per_s: float = Field(default=1.2e9 / 8, gt=0, allow_inf_nan=False)
+    fill_cost: float = Field(
+        default=0.05, ge=0, allow_inf_nan=False, description="cost of a filled byte, in backbone bytes"
+    )
     reserve: float = Field(default=0.0, ge=0, lt=1, description="disk share kept for the reactive policy")
     reactive: Literal["lru", "sieve"] = Field(
         default="sieve", description="the policy of the reactive part (misses between fills): sieve or lru"
@@ -124,6 +130,7 @@ class FillConfig(BaseModel):
     horizon_days: float = Field(
         default=7.0,
         gt=0,
+        allow_inf_nan=False,
         description="nights a fetched object is expected to stay (before any is observed, with "
         "observed_residency)",
     )
@@ -147,6 +154,16 @@ class FillConfig(BaseModel):
         "reserve switching on noise)",
     )
     residency_window_days: int = Field(default=14, ge=1, description="nights behind the residency estimate")
+
+    @field_validator("fill_window")
+    @classmethod
+    def _window(cls, v: tuple[float, float]) -> tuple[float, float]:
+        a, b = v
+        if not (0 <= a < 24 and 0 <= b <= 24) or a == b:
+            raise ValueError(
+                "fill_window hours must be in [0, 24) and [0, 24], start != end (00:00-24:00: all day)"
+            )
+        return v
 
     @field_validator("adaptive_reserve")
     @classmethod
@@ -539,7 +556,13 @@ def simulate_fill(
     )
     if data.n_days <= train_days + 1:
         raise ConfigError(
-            f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days"
+            f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days; give a "
+            "longer trace or fewer training days (--train-days)"
+        )
+    if isinstance(forecast, str) and forecast == "model" and forecaster is None and train_days < 2:
+        raise ConfigError(
+            f"train_days={train_days}: the forecaster needs at least 2 training days (it learns day 1 from "
+            "day 0); give --train-days 2 or more"
         )
     shape = (n_obj, data.n_days - train_days)
     oracle = isinstance(forecast, str) and forecast == "oracle"
@@ -697,8 +720,16 @@ def compare_fill(
 ) -> FillComparison:
     """Run the fill planner on ``trace`` (measured after ``train_days``), the perfect-knowledge fill, the
     reactive ``policies`` with the same warm-up, ``belady-size`` and :func:`offline_upper_bound`."""
+    from reelkit.stream.cache.policies import make_policy
     from reelkit.stream.cache.sim import offline_upper_bound, simulate
 
+    not_reactive = [p for p in policies if make_policy(p).offline]
+    if not_reactive:
+        raise ConfigError(
+            f"policies: {', '.join(not_reactive)} cannot be compared as reactive (belady-size and the "
+            "bound are always added)"
+        )
+    policies = list(dict.fromkeys(make_policy(p).name for p in policies))
     sizes = trace.object_sizes()
     args = (trace.timestamps, trace.objects, trace.sizes, sizes, config)
     fill = simulate_fill(

@@ -102,6 +102,9 @@ class DailyCounts:
         return int(self.counts.shape[1])
 
 
+_MAX_DAYS = 100 * 366  # a century of days: beyond it the timestamps are not seconds
+
+
 def daily_counts(
     timestamps: npt.ArrayLike,
     items: npt.ArrayLike,
@@ -129,6 +132,11 @@ def daily_counts(
     hi = float(ts.max()) + 1.0 if end_s is None else float(end_s)
     day0 = np.floor((lo - offset) / DAY_S) * DAY_S + offset
     n_days = max(1, int(np.ceil((hi - day0) / DAY_S)))
+    if n_days > _MAX_DAYS:
+        raise ConfigError(
+            f"the requests span {n_days:,} days; timestamps must be in seconds (these look like milli- or "
+            "nanoseconds)"
+        )
     keep = (ts >= day0) & (ts < day0 + n_days * DAY_S)
     d = np.floor((ts[keep] - day0) / DAY_S).astype(np.int64)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]

@@ -79,6 +79,8 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
         if trace is None:
             raise ConfigError(f"capacity {text!r}: a percentage needs a trace to take it of")
         return int(trace.working_set_bytes() * pct / 100.0)
+    if s.isdigit():  # whole bytes, exactly (a float would round 2^63-1 up)
+        return parse_capacity(int(s))
     m = _SIZE_RE.match(s)
     unit = m.group(2).upper() if m else ""
     if not m or unit not in _UNITS:

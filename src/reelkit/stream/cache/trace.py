@@ -264,8 +264,12 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
     if not pd.api.types.is_numeric_dtype(obj.dtype):
         # ids that are all whole numbers written as such (and fit 64 bits) stay integers; otherwise every id
         # is kept as text, so "1" and "1.0", or ids beyond 64 bits, are never merged by a float conversion
-        as_int = pd.to_numeric(obj, errors="coerce")  # int64 only when every id is a whole number that fits
-        ids = as_int.to_numpy() if as_int.dtype == np.int64 else obj.astype(str).str.strip().to_numpy()
+        # integers only when every id is written as one in canonical form and fits 64 bits ("7", "-3");
+        # otherwise all are text, so "007", "+7", " 7" and "7" stay four ids
+        text = obj.astype(str)
+        as_int = pd.to_numeric(text, errors="coerce")
+        canonical = as_int.dtype == np.int64 and bool((as_int.astype(str) == text).all())
+        ids = as_int.to_numpy() if canonical else text.to_numpy()
     return RequestTrace.from_arrays(ts, ids, sz.astype(np.int64), regions=reg, source=str(path))
 
 

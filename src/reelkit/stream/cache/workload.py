@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
-from reelkit.stream.cache.trace import RequestTrace
+from reelkit.stream.cache.trace import RequestTrace, _csv_line
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -211,7 +211,13 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
     if not p.is_file():
         raise DataFormatError("no such object catalogue", path=str(p))
     try:
-        frame = pd.read_csv(p, dtype={"object_id": str, "title_id": str, "rendition": str})
+        # ids are text as written ("NA", "null" and "000001" are ids, as the trace reader keeps them)
+        frame = pd.read_csv(
+            p,
+            dtype={"object_id": str, "title_id": str, "rendition": str},
+            keep_default_na=False,
+            na_values={"object_id": [""], "title_id": [""], "rendition": [""], "release_s": [""]},
+        )
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataFormatError(f"cannot read as CSV: {exc}".splitlines()[0], path=str(p)) from None
     missing = [c for c in CATALOG_COLUMNS[:3] if c not in frame.columns]
@@ -223,26 +229,26 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
     for col in CATALOG_COLUMNS[:3]:
         blank = frame[col].isna().to_numpy()
         if blank.any():
-            raise DataFormatError(f"empty {col}", path=str(p), line=int(np.argmax(blank)) + 2)
+            raise DataFormatError(f"empty {col}", path=str(p), line=_csv_line(p, int(np.argmax(blank))))
     dup = frame["object_id"].duplicated().to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
         raise DataFormatError(
             f"object {frame['object_id'].iloc[i]} is listed twice; give one row per object",
             path=str(p),
-            line=i + 2,
+            line=_csv_line(p, i),
         )
     release: npt.NDArray[np.float64] | None = None
     if "release_s" in frame.columns:
         rel = pd.to_numeric(frame["release_s"], errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(rel) & frame["release_s"].notna().to_numpy()
+        bad = (np.isnan(rel) & frame["release_s"].notna().to_numpy()) | np.isinf(rel)
         if bad.any():
             i = int(np.argmax(bad))
             raise DataFormatError(
                 f"release_s {frame['release_s'].iloc[i]!r} is not a number of seconds (leave it empty when "
                 "unknown)",
                 path=str(p),
-                line=i + 2,
+                line=_csv_line(p, i),
             )
         release = rel
     row = pd.Series(np.arange(len(frame)), index=frame["object_id"].to_numpy())
