@@ -86,6 +86,30 @@ def test_validation(client: TestClient, body: dict[str, object]) -> None:
     assert r.status_code == 422, r.text
 
 
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("quality_kbps", '"quality_kbps": 1e300'),
+        ("quality_kbps", '"quality_kbps": Infinity'),
+        ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [300, 1e300]'),
+        ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [NaN]'),
+        ("now", '"quality_kbps": 750, "now": NaN'),
+        ("titles", '"quality_kbps": 750, "titles": []'),
+    ],
+)
+def test_unbounded_and_non_finite_numbers_are_422_naming_the_field(
+    client: TestClient, field: str, raw: str
+) -> None:
+    """A rung of 1e300 kbps used to hang a worker in the playback simulation; NaN/Infinity reached the
+    library and came back as a 400 without a field."""
+    titles = "" if '"titles"' in raw else ', "titles": [{"title_id": "t"}]'
+    samples = '[{"timestamp": 1700000000, "mbps": 5}]'
+    body = f'{{"samples": {samples}, {raw}{titles}}}'
+    r = client.post("/v1/download-advice", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert field in r.text
+
+
 def test_quality_below_the_ladder_and_no_titles(client: TestClient) -> None:
     r = client.post(
         "/v1/download-advice",

@@ -113,3 +113,21 @@ def test_upload_names_are_confined_and_do_not_collide(client: TestClient, made_d
     assert post_router._safe_name("../../etc/passwd", "x") == "passwd"
     assert post_router._safe_name("..", "media.bin") == "media.bin"
     assert post_router._safe_name("ünï cødé.wav", "x") == "n_c_d_.wav"
+
+
+def test_uploads_take_the_upload_limit_not_the_json_limit(tmp_path: Path) -> None:
+    """The app's JSON body limit (``max_body_bytes``) is small; a QC upload above it but below
+    ``max_upload_bytes`` is taken, and one above that is refused with 413."""
+    from reelkit.service.app import create_app
+    from reelkit.service.settings import ServiceSettings
+
+    media = wav_bytes(2.0)  # about 128 kB
+    small_json = {"max_body_bytes": 20_000, "model_poll_seconds": 0, "warm_pages": 0}
+    settings = ServiceSettings.load(tmp_path / "a", environ={}, max_upload_bytes=10_000_000, **small_json)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/qc", files={"media": ("a.wav", media, "audio/wav")})
+        assert r.status_code == 200, r.text
+    settings = ServiceSettings.load(tmp_path / "b", environ={}, max_upload_bytes=50_000, **small_json)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/qc", files={"media": ("a.wav", media, "audio/wav")})
+        assert r.status_code == 413, r.text

@@ -5,8 +5,9 @@
 * ``POST /v1/qc``: the same as JSON (the ``reelkit qc --json`` document).
 
 Uploads are copied to a private temporary folder (removed when the request ends, whatever happens) in chunks,
-and refused with 413 beyond ``MAX_UPLOAD_BYTES`` (the app's request body limit, ``max_body_bytes``, applies
-first). QC runs in the thread pool, at most ``MAX_CONCURRENT`` at a time, so the event loop stays free.
+and refused with 413 beyond ``MAX_UPLOAD_BYTES`` (the app's upload limit, ``max_upload_bytes``, applies
+first when lower). QC runs in the thread pool, at most ``MAX_CONCURRENT`` at a time, so the event loop stays
+free.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["MAX_CONCURRENT", "MAX_UPLOAD_BYTES", "router"]
 
 router = APIRouter(tags=["post"])
 
-#: Largest media upload accepted (the app-wide ``max_body_bytes`` may be lower and then applies first).
+#: Largest media upload accepted (the app's ``max_upload_bytes`` may be lower and then applies first).
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 #: QC jobs running at once (each decodes the whole file into memory).
 MAX_CONCURRENT = 2
@@ -61,7 +62,7 @@ async def _save(upload: UploadFile, folder: Path, default: str, limit: int) -> P
 
 
 def _limit(state: ServiceState) -> int:
-    return min(MAX_UPLOAD_BYTES, state.settings.max_body_bytes)
+    return min(MAX_UPLOAD_BYTES, state.settings.max_upload_bytes)
 
 
 async def _run(

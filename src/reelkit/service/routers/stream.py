@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reelkit.errors import ConfigError, UnknownIdError
-from reelkit.service.deps import StateDep, require_read
+from reelkit.service.deps import StateDep, app_semaphore, require_read
 from reelkit.service.schemas import ErrorBody
 
 __all__ = ["router"]
@@ -31,11 +31,18 @@ EPISODE_S = 45 * 60.0
 FILM_S = 100 * 60.0
 
 
+#: Highest rung or quality accepted (100 Mbit/s, above any streaming ladder): the playback simulation's
+#: work grows with the rung, so an unbounded one would tie up a worker.
+MAX_KBPS = 100_000.0
+#: Advice requests simulated at once (each may take seconds: titles x rungs x sessions).
+MAX_CONCURRENT = 2
+
+
 class Sample(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    timestamp: float = Field(description="Unix seconds of the measurement.")
-    mbps: float = Field(ge=0, description="Measured throughput, Mbit/s.")
+    timestamp: float = Field(allow_inf_nan=False, description="Unix seconds of the measurement.")
+    mbps: float = Field(ge=0, le=1e6, allow_inf_nan=False, description="Measured throughput, Mbit/s.")
 
 
 class TitleIn(BaseModel):
@@ -52,9 +59,16 @@ class AdviceRequest(BaseModel):
         default=None, description="Whose next titles to advise on (from the home page)."
     )
     samples: list[Sample] = Field(min_length=1, max_length=20_000)
-    quality_kbps: float = Field(gt=0, description="The quality the member wants (a ladder rung or above).")
-    titles: list[TitleIn] | None = Field(default=None, max_length=20)
-    now: float | None = Field(default=None, description="Unix seconds (default: the server's clock).")
+    quality_kbps: float = Field(
+        gt=0,
+        le=MAX_KBPS,
+        allow_inf_nan=False,
+        description="The quality the member wants (a ladder rung or above).",
+    )
+    titles: list[TitleIn] | None = Field(default=None, min_length=1, max_length=20)
+    now: float | None = Field(
+        default=None, allow_inf_nan=False, description="Unix seconds (default: the server's clock)."
+    )
     utc_offset_h: float = Field(default=0.0, ge=-14, le=14)
     ladder_kbps: list[float] | None = Field(default=None, min_length=1, max_length=20)
     limit: int = Field(default=3, ge=1, le=10, description="How many next titles to look at.")
@@ -62,8 +76,8 @@ class AdviceRequest(BaseModel):
     @field_validator("ladder_kbps")
     @classmethod
     def _ascending(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and (any(b <= 0 for b in v) or v != sorted(v)):
-            raise ValueError("ladder_kbps must be positive and ascending")
+        if v is not None and (not all(0 < b <= MAX_KBPS for b in v) or v != sorted(v)):
+            raise ValueError(f"ladder_kbps must be finite, in (0, {MAX_KBPS:g}] kbps and ascending")
         return v
 
 
@@ -143,9 +157,10 @@ async def download_advice(body: AdviceRequest, state: StateDep) -> AdviceOut:
     profile = NetworkProfile.from_samples(
         [s.timestamp for s in body.samples], [s.mbps for s in body.samples], utc_offset_h=body.utc_offset_h
     )
-    result = await run_in_threadpool(
-        advise, profile, titles, quality_kbps=body.quality_kbps, now_s=body.now, config=cfg
-    )
+    async with app_semaphore(state, "advice_semaphore", MAX_CONCURRENT):
+        result = await run_in_threadpool(
+            advise, profile, titles, quality_kbps=body.quality_kbps, now_s=body.now, config=cfg
+        )
     return AdviceOut(
         hour=result.hour,
         median_mbps_now=result.median_mbps_now,
