@@ -203,6 +203,7 @@ def test_advise_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         ("timestamp,mbps\n1700000000,5\n", ["--at", "inf"], "--at"),
         ("timestamp,mbps\n1700000000,5\n", ["--title", "a:inf"], "ID:DURATION_S"),
         ("timestamp,mbps\nnan,5\n", [], ":2:"),
+        ("timestamp,mbps\n1700000000,5\n", ["--ladder", "300,1e300"], "ladder_kbps"),
     ],
 )
 def test_advise_bad_input(

@@ -52,6 +52,10 @@ class TitleToWatch:
     reason: str = ""
 
 
+#: Highest rung the advisor simulates (100 Mbit/s, above any streaming ladder).
+MAX_RUNG_KBPS = 100_000.0
+
+
 @dataclass(frozen=True)
 class AdviceConfig:
     """How the advice is computed."""
@@ -67,8 +71,11 @@ class AdviceConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if len(self.ladder_kbps) < 1 or any(b <= 0 for b in self.ladder_kbps):
-            raise ConfigError("ladder_kbps: give one or more positive bitrates")
+        if len(self.ladder_kbps) < 1 or not all(0 < b <= MAX_RUNG_KBPS for b in self.ladder_kbps):
+            raise ConfigError(
+                f"ladder_kbps: give one or more bitrates in (0, {MAX_RUNG_KBPS:g}] kbps (the playback "
+                "simulation's work grows with the rung)"
+            )
         if list(self.ladder_kbps) != sorted(self.ladder_kbps):
             raise ConfigError("ladder_kbps must be ascending")
         if not 0 < self.confidence <= 1:
