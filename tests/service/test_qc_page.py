@@ -131,3 +131,20 @@ def test_uploads_take_the_upload_limit_not_the_json_limit(tmp_path: Path) -> Non
     with TestClient(create_app(settings)) as c:
         r = c.post("/v1/qc", files={"media": ("a.wav", media, "audio/wav")})
         assert r.status_code == 413, r.text
+
+
+def test_playlists_are_refused_before_ffmpeg_opens_what_they_name(
+    client: TestClient, tmp_path: Path, made_dirs: list[Path]
+) -> None:
+    """An HLS playlist naming a file on the server would make ffmpeg open it (and tell whether it exists)."""
+    target = tmp_path / "private.wav"
+    target.write_bytes(wav_bytes(1.0))
+    playlists = [
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{target}\n#EXT-X-ENDLIST\n",
+        f"\ufeff  ffconcat version 1.0\nfile {target}\n",
+        '<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011"></MPD>',
+    ]
+    for text in playlists:
+        r = client.post("/v1/qc", files={"media": ("q.m3u8", text.encode(), "application/vnd.apple.mpegurl")})
+        assert r.status_code == 400 and "playlists and manifests" in r.json()["message"], r.text
+    assert not any(d.exists() for d in made_dirs)

@@ -65,6 +65,17 @@ def _limit(state: ServiceState) -> int:
     return min(MAX_UPLOAD_BYTES, state.settings.max_upload_bytes)
 
 
+_PLAYLIST_HEADS = (b"#EXTM3U", b"ffconcat", b"<?xml", b"<MPD", b"<SmoothStreamingMedia")
+
+
+def _is_playlist(path: Path) -> bool:
+    """Whether an upload is a text playlist or manifest: ffmpeg would open the files and URLs it names on
+    the server, so it is refused before ffmpeg sees it."""
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(_PLAYLIST_HEADS)
+
+
 async def _run(
     state: ServiceState, media: UploadFile, subs: UploadFile | None, spec: str
 ) -> tuple[Any, str | None]:
@@ -75,6 +86,11 @@ async def _run(
     folder = Path(tempfile.mkdtemp(prefix="reelkit-qc-"))
     try:
         media_path = await _save(media, folder / "media", "media.bin", _limit(state))
+        if _is_playlist(media_path):
+            return (
+                None,
+                "playlists and manifests (HLS, DASH, concat) are not taken; upload the media file itself",
+            )
         subs_path = None
         if subs is not None and subs.filename:
             subs_path = await _save(subs, folder / "subs", "subtitles.srt", _limit(state))
