@@ -23,6 +23,7 @@ import numpy.typing as npt
 from reelkit.errors import MediaError, ToolError
 
 __all__ = [
+    "X264_PRESETS",
     "AudioStream",
     "MediaInfo",
     "VideoStream",
@@ -33,6 +34,21 @@ __all__ = [
     "run_ffmpeg",
     "write_audio",
 ]
+
+
+#: x264's (and x265's) presets, fastest first (``-preset``).
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 @lru_cache(maxsize=1)

@@ -43,19 +43,6 @@ __all__ = [
 STREAM_JSON = "stream.json"
 MPD_NAME = "manifest.mpd"
 _FORMAT = 1
-#: x264's presets (``-preset``).
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
 
 
 @dataclass(frozen=True)
@@ -275,8 +262,8 @@ def check_package_options(
         raise ConfigError(f"segment length must be > 0 s; got {segment_s}")
     if max_duration_s is not None and not 0 < max_duration_s < math.inf:
         raise ConfigError(f"the cut must be > 0 s; got {max_duration_s}")
-    if preset not in X264_PRESETS:
-        raise ConfigError(f"unknown x264 preset {preset!r}; choose one of {', '.join(X264_PRESETS)}")
+    if preset not in media.X264_PRESETS:
+        raise ConfigError(f"unknown x264 preset {preset!r}; choose one of {', '.join(media.X264_PRESETS)}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file; the output must be a folder")

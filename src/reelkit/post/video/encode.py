@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError
-from reelkit.media import ffmpeg_exe, probe, run_ffmpeg
+from reelkit.media import X264_PRESETS, ffmpeg_exe, probe, run_ffmpeg
 from reelkit.post.video.quality import measure_quality, require_filter
 
 __all__ = [
@@ -46,18 +46,7 @@ __all__ = [
 
 CODECS = {"x264": "libx264", "x265": "libx265"}
 #: x264's and x265's presets, fastest first
-PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
+PRESETS = X264_PRESETS
 #: the CRF and QP range of 8-bit x264 and x265 (ffmpeg takes -1 as "unset" and clamps above 51)
 QUALITY_RANGE = (0.0, 51.0)
 CACHE_VERSION = 1  # the earlier layout's keys (encode and scores under one key)
