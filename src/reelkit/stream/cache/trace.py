@@ -262,10 +262,9 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
             raise DataFormatError(where + what, path=str(path), line=line)
     ids = obj.to_numpy()
     if not pd.api.types.is_numeric_dtype(obj.dtype):
-        # ids that are all whole numbers written as such (and fit 64 bits) stay integers; otherwise every id
-        # is kept as text, so "1" and "1.0", or ids beyond 64 bits, are never merged by a float conversion
         # integers only when every id is written as one in canonical form and fits 64 bits ("7", "-3");
-        # otherwise all are text, so "007", "+7", " 7" and "7" stay four ids
+        # otherwise all are kept as text, so "007", "+7", " 7", "7.0" and "7" stay five ids, and ids beyond
+        # 64 bits are never merged through a float
         text = obj.astype(str)
         as_int = pd.to_numeric(text, errors="coerce")
         canonical = as_int.dtype == np.int64 and bool((as_int.astype(str) == text).all())
