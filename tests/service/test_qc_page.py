@@ -148,3 +148,17 @@ def test_playlists_are_refused_before_ffmpeg_opens_what_they_name(
         r = client.post("/v1/qc", files={"media": ("q.m3u8", text.encode(), "application/vnd.apple.mpegurl")})
         assert r.status_code == 400 and "playlists and manifests" in r.json()["message"], r.text
     assert not any(d.exists() for d in made_dirs)
+
+
+def test_uploads_that_decode_to_too_much_audio_are_refused(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, made_dirs: list[Path]
+) -> None:
+    """A 1 s stereo 16 kHz WAV decodes to 128 kB of float32: over a 100 kB cap it is refused from its
+    header, before anything is decoded; the real cap (2 GiB) takes it."""
+    monkeypatch.setattr(post_router, "MAX_DECODED_BYTES", 100_000)
+    r = client.post("/v1/qc", files={"media": ("a.wav", wav_bytes(1.0), "audio/wav")})
+    assert r.status_code == 400 and "decodes to about" in r.json()["message"], r.text
+    monkeypatch.setattr(post_router, "MAX_DECODED_BYTES", 2 * 1024**3)
+    r = client.post("/v1/qc", files={"media": ("a.wav", wav_bytes(1.0), "audio/wav")})
+    assert r.status_code == 200, r.text
+    assert not any(d.exists() for d in made_dirs)

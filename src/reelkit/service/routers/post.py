@@ -76,6 +76,32 @@ def _is_playlist(path: Path) -> bool:
     return head.startswith(_PLAYLIST_HEADS)
 
 
+#: Most decoded audio one QC job may hold (float32 samples): a small compressed upload can decode to
+#: gigabytes (an hour of 8-channel 192 kHz FLAC is 22 GB).
+MAX_DECODED_BYTES = 2 * 1024**3
+
+
+def _decoded_too_big(path: Path) -> str | None:
+    """A message when the upload's audio would decode to more than :data:`MAX_DECODED_BYTES`; ``None``
+    otherwise, or when the file cannot be probed (the QC then reports why)."""
+    from reelkit.media import probe
+
+    try:
+        info = probe(path)
+    except ReelkitError:
+        return None
+    if info.duration_s is None:
+        return None
+    rate = sum(a.sample_rate * a.channels for a in info.audio)
+    need = info.duration_s * rate * 4
+    if need <= MAX_DECODED_BYTES:
+        return None
+    return (
+        f"the audio decodes to about {need / 1024**3:.1f} GiB, more than the {MAX_DECODED_BYTES / 1024**3:g} "
+        "GiB one QC job may hold; run 'reelkit qc' on it locally or upload a shorter part"
+    )
+
+
 async def _run(
     state: ServiceState, media: UploadFile, subs: UploadFile | None, spec: str
 ) -> tuple[Any, str | None]:
@@ -91,6 +117,9 @@ async def _run(
                 None,
                 "playlists and manifests (HLS, DASH, concat) are not taken; upload the media file itself",
             )
+        too_big = await run_in_threadpool(_decoded_too_big, media_path)
+        if too_big:
+            return None, too_big
         subs_path = None
         if subs is not None and subs.filename:
             subs_path = await _save(subs, folder / "subs", "subtitles.srt", _limit(state))
