@@ -162,3 +162,13 @@ def test_uploads_that_decode_to_too_much_audio_are_refused(
     r = client.post("/v1/qc", files={"media": ("a.wav", wav_bytes(1.0), "audio/wav")})
     assert r.status_code == 200, r.text
     assert not any(d.exists() for d in made_dirs)
+
+
+def test_openapi_documents_the_error_bodies(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    qc = paths["/v1/qc"]["post"]["responses"]
+    for code in ("400", "413", "422"):
+        assert qc[code]["content"]["application/json"]["schema"] == ref, code
+    advice = paths["/v1/download-advice"]["post"]["responses"]
+    assert advice["400"]["content"]["application/json"]["schema"] == ref

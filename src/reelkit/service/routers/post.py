@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from reelkit.errors import ReelkitError, UserInputError
 from reelkit.service.deps import ServiceState, StateDep, app_semaphore, require_pages, require_read
+from reelkit.service.schemas import ErrorBody
 
 __all__ = ["MAX_CONCURRENT", "MAX_UPLOAD_BYTES", "router"]
 
@@ -183,7 +184,18 @@ async def qc_page(
     return _page(request, state, {**ctx, "chosen_spec": spec})
 
 
-@router.post("/v1/qc", dependencies=[Depends(require_read)])
+_QC_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The QC report (the ``reelkit qc --json`` document)"},
+    400: {
+        "model": ErrorBody,
+        "description": "The upload cannot be checked (not media, a playlist, too long)",
+    },
+    413: {"model": ErrorBody, "description": "The upload is larger than the limit"},
+    422: {"model": ErrorBody, "description": "A form field is missing or invalid"},
+}
+
+
+@router.post("/v1/qc", dependencies=[Depends(require_read)], responses=_QC_ERRORS)
 async def qc_api(
     state: StateDep,
     media: Annotated[UploadFile, File(description="Audio or video file")],

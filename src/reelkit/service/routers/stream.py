@@ -22,6 +22,10 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["streaming"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "The request cannot be advised on (e.g. a quality below the ladder)",
+    },
     404: {"model": ErrorBody},
     422: {"model": ErrorBody},
     503: {"model": ErrorBody},
