@@ -143,6 +143,13 @@ def test_cli_video_commands(clips: dict[str, Path]) -> None:
     assert q.exit_code == 0, q.output
     out = json.loads(q.stdout)
     assert set(out) >= {"vmaf", "psnr_y", "ssim", "ms_ssim", "frames", "per_frame"} and out["frames"] == 25
+    assert out["frames_scored"] == 25
+    sub = runner.invoke(
+        app, ["video", "quality", str(clips["one"]), str(clips["one"]), "--json", "--subsample", "5",
+              "--per-frame", str(clips["dir"] / "pf5.json")],
+    )  # fmt: skip
+    assert sub.exit_code == 0, sub.output
+    assert (json.loads(sub.stdout)["frames"], json.loads(sub.stdout)["frames_scored"]) == (25, 5)
     assert out["ms_ssim"] is None  # 144 lines: too small for MS-SSIM's five scales
     assert len(json.loads(Path(out["per_frame"]).read_text())["frames"]) == 25
     lad = runner.invoke(

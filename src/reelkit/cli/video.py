@@ -99,6 +99,7 @@ def quality_cmd(
         "ssim": res.ssim,
         "ms_ssim": res.ms_ssim,
         "frames": res.frames,
+        "frames_scored": len(res.frame_numbers),  # fewer than frames with --subsample
         "per_frame": str(path),
         "models": {m: res.mean(m) for m in models},
         "pooled": {k: p.to_dict() for k, p in res.pooled.items()},
