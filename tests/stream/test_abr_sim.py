@@ -173,3 +173,33 @@ def test_pensieve_video_and_traces_load() -> None:
     v = load_video_dir(DATA / "video")
     assert v.sizes.shape == (6, 49) and v.sizes[0, 0] == 181801
     assert len(load_traces(DATA / "train_traces")) == 127
+
+
+def test_bad_ladders_windows_and_throughputs_are_refused(tmp_path: Path) -> None:
+    """Review cases: NaN/zero/negative rungs passed the ascending check; a short video_size file silently
+    cut every level; a Mahimahi window of 0 divided by zero and a negative one squeezed the trace into one
+    bin; a throughput of 1e-300 Mbit/s never finished a chunk and 1.7e308 overflowed."""
+    from reelkit.errors import ConfigError
+    from reelkit.stream.abr.optimal import optimal_plan
+
+    sizes = np.full((3, 4), 1000.0)
+    for bad in ([0.0, 750.0, 1200.0], [-300.0, 750.0, 1200.0], [300.0, 750.0, float("nan")]):
+        with pytest.raises(ConfigError, match="positive, finite"):
+            Video(np.array(bad), 4.0, sizes)
+    for level, n in enumerate((5, 5, 3)):
+        (tmp_path / f"video_size_{level}").write_text("".join(f"{1000 + level}\n" for _ in range(n)))
+    with pytest.raises(
+        DataFormatError, match=r"video_size_2: video_size_2 has 3 chunks but another level has 5"
+    ):
+        load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])
+    ms = np.arange(1, 3000, 3, dtype=np.float64)
+    for window in (0.0, float("nan"), -1.0):
+        with pytest.raises(ConfigError, match="Mahimahi window"):
+            mahimahi_to_trace(ms, window_s=window)
+    for mbps in (1e-300, 1.7e308):
+        with pytest.raises(DataFormatError, match="outside"):
+            Trace(np.array([0.0, 1.0, 2.0]), np.array([mbps, mbps, mbps]))
+    trace = Trace(np.array([0.0, 1.0, 2.0]), np.array([5.0, 5.0, 5.0]))
+    video = Video(np.array([300.0, 750.0]), 4.0, np.full((2, 4), 1000.0))
+    with pytest.raises(ConfigError, match="DP cell sizes"):
+        optimal_plan(trace, video, time_step_s=float("nan"))

@@ -52,6 +52,8 @@ def _inputs(
     if chunks < 2:
         raise ConfigError(f"--chunks must be at least 2; got {chunks}")
     vid = load_video_dir(video, bitrates_kbps=rates)
+    if chunks > vid.n_chunks:
+        raise ConfigError(f"--chunks {chunks}: the video at {video} has only {vid.n_chunks} chunks")
     trs = load_traces(traces, mahimahi_window_s=window)
     return trs, vid, SimConfig(total_chunks=chunks)
 

@@ -55,6 +55,8 @@ class Video:
             raise ConfigError(f"video sizes must be (levels, chunks) = ({b.shape[0]}, N); got {s.shape}")
         if b.shape[0] < 1 or s.shape[1] < 1:
             raise ConfigError("a video needs at least one level and one chunk")
+        if not np.all(np.isfinite(b)) or np.any(b <= 0):
+            raise ConfigError(f"bitrates must be positive, finite kbps; got {b.tolist()}")
         if np.any(np.diff(b) <= 0):
             raise ConfigError(f"bitrates must be strictly ascending; got {b.tolist()}")
         if not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -231,8 +233,15 @@ def load_video_dir(
     if levels != list(range(len(levels))):
         raise DataFormatError(f"video_size_ levels must be 0..{len(levels) - 1}; found {levels}", path=str(p))
     arrays = [_read_size_file(files[i]) for i in levels]
-    n = min(len(a) for a in arrays)
-    sizes = np.stack([a[:n] for a in arrays])
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) > 1:
+        short = levels[int(np.argmin(lengths))]
+        raise DataFormatError(
+            f"video_size_{short} has {min(lengths)} chunks but another level has {max(lengths)}; every level "
+            "needs one size per chunk",
+            path=str(files[short]),
+        )
+    sizes = np.stack(arrays)
 
     lad_b: list[float] | None = None
     lad_c: float | None = None
@@ -262,6 +271,11 @@ def load_video_dir(
         b = np.asarray(DEFAULT_BITRATES_KBPS, dtype=np.float64)
     if b.shape[0] != len(levels):
         raise ConfigError(f"{p}: {len(levels)} video_size_ files but {b.shape[0]} bitrates")
+    if not np.all(np.isfinite(b)) or np.any(b <= 0) or np.any(np.diff(b) <= 0):
+        source = "--bitrates" if bitrates_kbps is not None else str(lf) if lad_b is not None else str(p)
+        raise ConfigError(
+            f"{source}: bitrates must be positive, finite kbps and strictly ascending; got {b.tolist()}"
+        )
     c = float(chunk_s) if chunk_s is not None else (lad_c if lad_c is not None else DEFAULT_CHUNK_S)
     return Video(b, c, sizes, name=p.name)
 

@@ -16,6 +16,7 @@ the scored QoE (chunks 1..N-1).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -179,7 +180,7 @@ def optimal_plan(
     """
     if config.noise is not None or config.random_start:
         raise ConfigError("the offline optimum is defined for evaluation mode (no noise, first interval)")
-    if time_step_s <= 0 or buffer_step_s <= 0:
+    if not (0 < time_step_s < math.inf and 0 < buffer_step_s < math.inf):
         raise ConfigError("DP cell sizes must be positive")
     v = _session_video(video, config)
     q = get_qoe(qoe)

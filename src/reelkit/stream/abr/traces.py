@@ -20,11 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from reelkit.errors import DataFormatError, EmptyDataError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
 
 __all__ = ["MAHIMAHI_PACKET_BYTES", "Trace", "load_trace", "load_traces"]
 
 MAHIMAHI_PACKET_BYTES = 1500
+
+
+#: Throughputs a trace may hold, Mbit/s: below 1 bit/s a chunk would take years of simulated time, above
+#: 1 Tbit/s the value is not in Mbit/s.
+MIN_MBPS, MAX_MBPS = 1e-6, 1e6
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +53,15 @@ class Trace:
         if np.any(b < 0):
             i = int(np.argmax(b < 0))
             raise DataFormatError(f"negative throughput {b[i]}", path=where, line=i + 1)
+        odd = (b > 0) & (b < MIN_MBPS) | (b > MAX_MBPS)
+        if np.any(odd):
+            i = int(np.argmax(odd))
+            raise DataFormatError(
+                f"throughput {b[i]:g} Mbit/s is outside {MIN_MBPS:g}..{MAX_MBPS:g} (write 0 for none; values "
+                "are Mbit/s)",
+                path=where,
+                line=i + 1,
+            )
         if t[0] < 0:
             raise DataFormatError(f"negative time {t[0]}", path=where, line=1)
         d = np.diff(t)
@@ -156,6 +170,8 @@ def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mah
     """Packet-delivery timestamps (ms, one 1500-byte packet each) → a cooked trace of ``window_s`` windows."""
     ms = np.asarray(ms, dtype=np.float64)
     period_ms = max(float(ms[-1]), 1.0)
+    if not 0 < window_s < math.inf:
+        raise ConfigError(f"the Mahimahi window must be a positive number of seconds; got {window_s}")
     w_ms = window_s * 1000.0
     n = max(1, math.ceil(period_ms / w_ms))
     # a delivery at time t (ms) falls in window ceil(t / w) (1-based; t = 0 counts in window 1)
