@@ -210,3 +210,36 @@ def test_data_demo_and_info(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     info = json.loads(out)
     assert info["events"] == made["events"]
     assert set(info["kinds"]) <= {"rating", "thumb", "play"}
+
+
+def test_damaged_models_bad_outputs_and_infinite_ratings_exit_2(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Review cases: a truncated or empty model file gave a traceback or "Aborted!"; -o naming a folder
+    wrote a file beside it after the whole fit; an 'inf' rating trained a model whose recommendations were
+    all empty; --top -1 listed every title."""
+    model = tmp_path / "m.npz"
+    assert (
+        run(capsys, "train", "--ratings", str(files["all"]), "--model", "popular", "-o", str(model))[0] == 0
+    )
+    data = model.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(data[:500])
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    (tmp_path / "empty.npz").write_bytes(b"")
+    for name in ("trunc.npz", "flip.npz", "empty.npz"):
+        code, _, err = run(capsys, "recommend", "-m", str(tmp_path / name), "--member", "m1")
+        assert code == 2 and "truncated or corrupt" in err and "Traceback" not in err, (name, err)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    code, _, err = run(
+        capsys, "train", "--ratings", str(files["all"]), "--model", "popular", "-o", str(folder)
+    )
+    assert code == 2 and "is a folder" in err and not (tmp_path / "models.npz").exists(), err
+    bad = tmp_path / "inf.csv"
+    bad.write_text("user,item,rating,timestamp\n1,10,4,100\n2,11,inf,200\n")
+    code, _, err = run(capsys, "train", "--ratings", str(bad), "--model", "popular", "-o", str(model))
+    assert code == 2 and "inf.csv:3" in err and "not a finite number" in err, err
+    code, _, err = run(capsys, "communities", "--ratings", str(files["all"]), "--n", "4", "--top", "-1")
+    assert code == 2 and "--top" in err, err

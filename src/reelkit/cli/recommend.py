@@ -94,6 +94,8 @@ def train_cmd(
         return
     cls = model_class(model)
     est = cls(**parse_params(param))
+    if out.is_dir():  # before the fit, not after it
+        raise ConfigError(f"{out}: is a folder; give a file name for the model (e.g. {out / 'model.npz'})")
     with progress_for(not json_out) as progress:
         ds = read_data(ratings, data, columns=columns, sep=sep)
         inter = ds.interactions(min_rating=min_rating)
@@ -202,7 +204,7 @@ def communities_cmd(
         int | None, typer.Option("--n", help="Number of communities (default: chosen by held-out NDCG).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    top: Annotated[int, typer.Option(help="Titles listed per community.")] = 5,
+    top: Annotated[int, typer.Option(min=1, help="Titles listed per community.")] = 5,
     json_out: JsonOpt = False,
 ) -> None:
     """Group members into taste communities and describe each one."""

@@ -667,6 +667,15 @@ def _events_from_table(
                     DataFormatError,
                 )  # fmt: skip
             frame[field] = values
+        inf = np.isinf(frame[field].to_numpy(np.float64))
+        if inf.any():
+            i = int(np.argmax(inf))
+            _raise_at_row(
+                path, layout, encoding, i,
+                f"{_field_word(layout, field)} {str(col.iloc[i])!r} is not a finite number; fix or remove "
+                "this line",
+                DataFormatError,
+            )  # fmt: skip
         if field in required:
             missing = frame[field].isna().to_numpy()
             if missing.any():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -433,6 +434,8 @@ class Recommender(ABC):
         """Write the fitted model to one ``.npz`` file (atomically: temp file, then rename)."""
         self._check_fitted()
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder; give a file name for the model (e.g. model.npz)")
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         meta = {
@@ -464,6 +467,8 @@ class Recommender(ABC):
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)  # type: ignore[arg-type]
+                fh.flush()
+                os.fsync(fh.fileno())
             replace_file(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -516,8 +521,14 @@ def load_model(path: str | Path) -> Recommender:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ModelFormatError(f"{path}: no such model file; train one with 'reelkit train'") from None
-    except (OSError, ValueError) as exc:
-        raise ModelFormatError(f"{path}: not a reelkit model file ({exc})") from None
+    except IsADirectoryError:
+        raise ModelFormatError(f"{path}: is a folder, not a model file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        # a truncated or damaged archive (bad zip, bad CRC, an empty file) is not a model either
+        raise ModelFormatError(
+            f"{path}: not a reelkit model file, or a truncated or corrupt one ({exc or type(exc).__name__}); "
+            "retrain it with 'reelkit train'"
+        ) from None
     try:
         meta = json.loads(str(arrays.pop("__meta__")))
     except (KeyError, json.JSONDecodeError):
