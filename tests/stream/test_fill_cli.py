@@ -276,3 +276,10 @@ def test_daily_counts_refuse_timestamps_that_are_not_seconds() -> None:
     ns = np.array([0.0, 4 * 86400e9])
     with pytest.raises(ConfigError, match="timestamps must be in seconds"):
         daily_counts(ns, np.array([0, 1]), 2)
+
+
+def test_plan_names_the_file_of_an_unsorted_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "unsorted.csv"
+    path.write_text("timestamp,object_id,size_bytes\n" + "".join(f"{t},{t % 3},10\n" for t in (5, 3, 9, 20)))
+    code, _, err = run(capsys, "cache", "plan", "--trace", str(path), "--capacity", "10")
+    assert code == 2 and f"{path}: requests are not in time order" in err, err

@@ -208,7 +208,7 @@ def test_residency_by_littles_law() -> None:
     from reelkit.stream.fill import _Cache
 
     cfg = FillConfig(capacity_bytes=100, residency_window_days=4)
-    cache = _Cache(3)
+    cache = _Cache(3, sieve=False)
     cache.pinned_per_night = [10, 10, 10]
     cache.added_per_night = [10, 0, 2]
     assert cache.residency(cfg) is None  # fewer nights than the window: horizon_days
@@ -296,9 +296,9 @@ def test_sieve_hand_moves_off_an_object_the_plan_pins() -> None:
     from reelkit.stream.fill import _Cache
 
     sizes = np.full(4, 10, np.int64)
-    cache = _Cache(4)
+    cache = _Cache(4, sieve=True)
     cfg = FillConfig(capacity_bytes=30, adaptive_reserve=())
-    cache.res_cap, cache.sieve = 30.0, True
+    cache.res_cap = 30.0
     hits = np.zeros(5, np.bool_)
     # 0, 1, 2 fill the part (list head to tail: 2 1 0); 0 is hit (visited); 3 evicts: the hand starts at the
     # tail, clears 0, evicts 1 and rests on 2 (towards the head); the list is 3 2 0

@@ -101,8 +101,6 @@ def plan_cmd(
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
     _check_plot_path(plot)
     tr = read_trace(trace)
-    if len(tr.timestamps) > 1 and bool((tr.timestamps[1:] < tr.timestamps[:-1]).any()):
-        raise DataFormatError("requests are not in time order; sort the trace by timestamp", path=str(trace))
     if objects is None and catalog_path(trace).is_file():
         objects = catalog_path(trace)
     catalog = read_object_catalog(objects, tr) if objects is not None else None

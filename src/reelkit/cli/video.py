@@ -187,10 +187,10 @@ def ladder_cmd(
         raise ConfigError("--workers must be at least 1")
     if subsample < 1:
         raise ConfigError("--subsample must be at least 1 (score every n-th frame)")
-    from reelkit.post.video.encode import PRESETS
+    from reelkit.media import X264_PRESETS
 
-    if preset not in PRESETS:
-        raise ConfigError(f"--preset {preset!r}: use one of {', '.join(PRESETS)}")
+    if preset not in X264_PRESETS:
+        raise ConfigError(f"--preset {preset!r}: use one of {', '.join(X264_PRESETS)}")
     grid_heights, grid_q = _heights(heights), _quality_grid(crf, rate_control)
     build: Any = per_title_ladder
     extra: dict[str, Any] = {}

@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, DataFormatError
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache._kernels import _push_head, _unlink
 from reelkit.stream.forecast import (
@@ -351,7 +351,7 @@ def _run_day(
 class _Cache:
     """One appliance's disk: the pinned set (arriving at its fill times) and the reactive part."""
 
-    def __init__(self, n_obj: int) -> None:
+    def __init__(self, n_obj: int, sieve: bool) -> None:
         self.pinned = np.zeros(n_obj, dtype=np.bool_)
         self.arrival = np.full(n_obj, np.inf)
         self.inres = np.zeros(n_obj, dtype=np.bool_)
@@ -361,7 +361,7 @@ class _Cache:
         self.visited = np.zeros(n_obj, dtype=np.bool_)
         self.pinned_ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self.res_cap = 0.0
-        self.sieve = False
+        self.sieve = sieve  # the reactive part's policy: SIEVE, else LRU
         self.pinned_per_night: list[int] = []
         self.added_per_night: list[int] = []
 
@@ -404,7 +404,6 @@ class _Cache:
         fetched = np.cumsum(sizes[plan.added].astype(np.float64))
         self.arrival[plan.added] = day_start + fetched / cfg.fill_rate_bytes_per_s
         self.res_cap = float(cfg.capacity_bytes - plan.pinned_bytes)
-        self.sieve = cfg.reactive == "sieve"
         _reactive_trim(
             self.res_cap, sizes, self.inres, self.prev, self.nxt, self.st, self.visited, self.sieve
         )
@@ -587,13 +586,14 @@ def simulate_fill(
     bounds = np.searchsorted(day_of, np.arange(data.n_days + 1))
     start = int(bounds[train_days])
     hits = np.zeros(len(ts), dtype=np.bool_)
-    real = _Cache(n_obj)
+    sieve = cfg.reactive == "sieve"
+    real = _Cache(n_obj, sieve)
     names = list(forecasts)
     reserves = tuple(cfg.adaptive_reserve) or (cfg.reserve,)
     choices = [(n, r) for n in names for r in reserves]
     if len(choices) == 1 and not cfg.adaptive_reserve:
         choices = []  # one fixed candidate: no shadows needed
-    shadows = [_Cache(n_obj) for _ in choices]
+    shadows = [_Cache(n_obj, sieve) for _ in choices]
     shadow_hit = np.zeros((len(choices), data.n_days - train_days))
     planners = {r: FillPlanner(cfg.model_copy(update={"reserve": r})) for r in {cfg.reserve, *reserves}}
     scratch = np.zeros(len(ts), dtype=np.bool_)
@@ -723,13 +723,18 @@ def compare_fill(
     from reelkit.stream.cache.policies import make_policy
     from reelkit.stream.cache.sim import offline_upper_bound, simulate
 
-    not_reactive = [p for p in policies if make_policy(p).offline]
+    if np.any(np.diff(trace.timestamps) < 0):
+        raise DataFormatError(
+            "requests are not in time order; sort the trace by timestamp", path=trace.source
+        )
+    pols = [make_policy(p) for p in policies]
+    not_reactive = [p.name for p in pols if p.offline]
     if not_reactive:
         raise ConfigError(
             f"policies: {', '.join(not_reactive)} cannot be compared as reactive (belady-size and the "
             "bound are always added)"
         )
-    policies = list(dict.fromkeys(make_policy(p).name for p in policies))
+    policies = list(dict.fromkeys(p.name for p in pols))
     sizes = trace.object_sizes()
     args = (trace.timestamps, trace.objects, trace.sizes, sizes, config)
     fill = simulate_fill(

@@ -33,7 +33,6 @@ from reelkit.post.video.quality import measure_quality, require_filter
 
 __all__ = [
     "CODECS",
-    "PRESETS",
     "QUALITY_RANGE",
     "EncodeResult",
     "EncodeSpec",
@@ -45,8 +44,6 @@ __all__ = [
 ]
 
 CODECS = {"x264": "libx264", "x265": "libx265"}
-#: x264's and x265's presets, fastest first
-PRESETS = X264_PRESETS
 #: the CRF and QP range of 8-bit x264 and x265 (ffmpeg takes -1 as "unset" and clamps above 51)
 QUALITY_RANGE = (0.0, 51.0)
 CACHE_VERSION = 1  # the earlier layout's keys (encode and scores under one key)
@@ -83,8 +80,8 @@ class EncodeSpec:
                 raise ConfigError(f"{name} {v:g} is outside {self.codec}'s range {lo:g}-{hi:g}")
         if self.bitrate_kbps is not None and not 0 < self.bitrate_kbps < float("inf"):
             raise ConfigError(f"bitrate {self.bitrate_kbps:g} kbps must be a positive number")
-        if self.preset not in PRESETS:
-            raise ConfigError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
+        if self.preset not in X264_PRESETS:
+            raise ConfigError(f"unknown preset {self.preset!r}; choose from {', '.join(X264_PRESETS)}")
         if not 0 < self.gop_s < float("inf"):
             raise ConfigError(f"GOP length {self.gop_s:g} s must be positive")
 

@@ -329,25 +329,29 @@ def safe_bd_rate(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> float | 
         return None
 
 
-def bd_rate_note(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> str:
-    """Why :func:`safe_bd_rate` found no BD-rate for these curves, in words."""
+def bd_rate_or_reason(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> tuple[float | None, str | None]:
+    """BD-rate of ``test`` vs ``anchor`` (pchip) and ``None``, or ``None`` and why there is none, in words."""
     for name, pts in (("the fixed ladder", anchor), ("the ladder", test)):
         if len(pts) < 2:
             where = " at this source size" if pts is anchor else ""
-            return (
+            return None, (
                 f"{name} has {len(pts)} rung{'s' * (len(pts) != 1)}{where}; "
                 "a BD-rate needs two curves of at least two points"
             )
     try:
-        bd_rate(
+        return bd_rate(
             [p.rate for p in anchor],
             [p.quality for p in anchor],
             [p.rate for p in test],
             [p.quality for p in test],
-        )
+        ), None
     except ConfigError as exc:
-        return str(exc)
-    return "computed"
+        return None, str(exc)
+
+
+def bd_rate_note(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> str:
+    """Why :func:`safe_bd_rate` found no BD-rate for these curves, in words (``"computed"`` when it did)."""
+    return bd_rate_or_reason(anchor, test)[1] or "computed"
 
 
 def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: float = 2.0) -> Path:
@@ -611,9 +615,9 @@ def finish_ladder(
         )
     if compare_fixed:
         fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in ladder.fixed]
-        ladder.bd_rate_vs_fixed = safe_bd_rate(fixed_pts, ladder.rungs)
-        if ladder.bd_rate_vs_fixed is None:
-            ladder.extra["bd_rate_note"] = bd_rate_note(fixed_pts, ladder.rungs)
+        ladder.bd_rate_vs_fixed, note = bd_rate_or_reason(fixed_pts, ladder.rungs)
+        if note is not None:
+            ladder.extra["bd_rate_note"] = note
     if out_dir is not None:
         write_outputs(ladder, out_dir, dash=dash)
     return ladder

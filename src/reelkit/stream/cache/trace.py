@@ -212,7 +212,7 @@ def trace_format(path: str | Path) -> TraceFormat:
     )
 
 
-def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> RequestTrace:
+def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTrace:
     cols = [str(c).strip() for c in frame.columns]
     frame.columns = pd.Index(cols)
     missing = [c for c in TRACE_COLUMNS if c not in cols]
@@ -220,7 +220,7 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
         raise MissingColumnsError(
             f"missing column(s) {', '.join(missing)}; expected the header timestamp,object_id,size_bytes",
             path=str(path),
-            line=1 if line_offset else None,
+            line=1 if csv else None,
         )
     if len(frame) == 0:
         raise EmptyDataError("the trace has no requests", path=str(path))
@@ -257,8 +257,8 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, line_offset: int) -> Reques
     for mask, what in checks:
         row = _where(mask)
         if row is not None:
-            line = _csv_line(path, row) if line_offset else None
-            where = "" if line_offset else f"row {row}: "
+            line = _csv_line(path, row) if csv else None
+            where = "" if csv else f"row {row}: "
             raise DataFormatError(where + what, path=str(path), line=line)
     ids = obj.to_numpy()
     if not pd.api.types.is_numeric_dtype(obj.dtype):
@@ -293,8 +293,7 @@ def _read_csv(path: Path) -> RequestTrace:
         raise DataFormatError(f"not a valid CSV trace: {msg}", path=str(path)) from None
     frame = table.to_pandas()
     frame = frame.replace("", np.nan)
-    # data rows start on line 2 (after the header)
-    return _frame_to_trace(frame, path, line_offset=2)
+    return _frame_to_trace(frame, path, csv=True)
 
 
 def _csv_line(path: Path, row: int) -> int:
@@ -333,7 +332,7 @@ def _read_parquet(path: Path) -> RequestTrace:
         frame = pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataFormatError(f"not a readable Parquet file ({exc})", path=str(path)) from None
-    return _frame_to_trace(frame, path, line_offset=0)
+    return _frame_to_trace(frame, path, csv=False)
 
 
 def _read_oracle(path: Path) -> RequestTrace:
