@@ -199,6 +199,49 @@ def test_unknown_member_exit_2(capsys: pytest.CaptureFixture[str], files: dict[s
     assert "ghost" in err
 
 
+def test_recommend_for_a_new_member_from_history(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    model = files["dir"] / "knn.npz"
+    args = ["train", "--ratings", str(files["all"]), "--model", "itemknn", "-o", str(model)]
+    assert run(capsys, *args)[0] == 0
+    args = ["recommend", "-m", str(model), "--history", "t0,t1,nope", "-n", "5", "--json"]
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    (block,) = json.loads(out)
+    assert block["member_id"] == "new member"
+    got = [r["title_id"] for r in block["recommendations"]]
+    assert len(got) == 5 and not {"t0", "t1"} & set(got)
+    # the reasons come from the given history, not from some trained member's
+    assert all(
+        r["reason"] in ("top pick for you", "because you watched Title t0", "because you watched Title t1")
+        for r in block["recommendations"]
+    )
+    assert any(r["reason"].startswith("because you watched") for r in block["recommendations"])
+    code, out, err = run(capsys, "recommend", "-m", str(model), "--history", "t0=5,t1=1", "--json")
+    assert code == 0, err
+    for args, needle in [
+        (["--member", "ghost"], "--history"),
+        (["--history", "nope1,nope2"], "none of the --history titles"),
+        (["--history", "t0=five"], "'t0=five'"),
+        (["--history", "t0=5,t1"], "'t1'"),
+        ([], "either --member"),
+        (["--member", "m1", "--history", "t0"], "either --member"),
+    ]:
+        code, out, err = run(capsys, "recommend", "-m", str(model), *args)
+        assert code == 2, args
+        assert needle in err and "Traceback" not in err
+        assert "recommend_history" not in err
+
+
+def test_communities_more_than_members_refused(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    code, _, err = run(capsys, "communities", "--ratings", str(files["all"]), "--n", "161")
+    assert code == 2
+    assert "only 160 members" in err
+
+
 def test_data_demo_and_info(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(
         capsys, "data", "demo", "--out", str(tmp_path / "d"), "--members", "100", "--titles", "60", "--json"

@@ -111,6 +111,7 @@ def test_hand_computed_top_n_metrics() -> None:
     # p(C) = p(D) = p(B) = 1/3 of training members: every recommended title carries log2(3) bits
     assert m["novelty@10"] == pytest.approx(LOG2_3)
     assert result.n_members == 2
+    assert result.n_cold_members == 1  # u4
     assert result.n_test_pairs == 3  # (u1, C), (u1, E), (u2, B)
     assert "rmse" not in m and result.n_rating_pairs == 0
     assert result.model == "test-fixed-order"
@@ -134,9 +135,10 @@ def test_members_without_training_are_skipped() -> None:
     only_new = ratings([("u9", "A", 4), ("u8", "B", 5)])
     with pytest.raises(EmptyDataError, match="nothing to evaluate"):
         evaluate(FixedOrder(), TRAIN, only_new)
-    mixed = ratings([("u9", "A", 4), ("u2", "B", 5)])
+    mixed = ratings([("u9", "A", 4), ("u9", "B", 4), ("u2", "B", 5)])
     result = evaluate(FixedOrder(order=("B",)), TRAIN, mixed)
     assert result.n_members == 1 and result.metrics["ndcg@10"] == pytest.approx(1.0)
+    assert result.n_cold_members == 1
 
 
 def test_seen_pairs_and_thumbs_down_are_not_held_out_titles() -> None:
@@ -193,6 +195,7 @@ def test_to_json_shape() -> None:
         "n_members",
         "n_test_pairs",
         "n_rating_pairs",
+        "n_cold_members",
     }
     assert out["ci"]["ndcg@10"] == list(result.ci["ndcg@10"])
     json.dumps(out, allow_nan=False)

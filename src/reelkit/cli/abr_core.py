@@ -20,7 +20,9 @@ VideoOpt = Annotated[
 QoeOpt = Annotated[str, typer.Option("--qoe", help="QoE metric: lin, log or hd.")]
 BitratesOpt = Annotated[
     str | None,
-    typer.Option("--bitrates", help="Ladder in kbps (e.g. 300,750,1200) when the folder has none."),
+    typer.Option(
+        "--bitrates", help="Ladder in kbps (e.g. 300,750,1200); overrides the folder's *ladder*.json."
+    ),
 ]
 ChunksOpt = Annotated[int, typer.Option("--chunks", help="Chunks per session (Pensieve: 48).")]
 WindowOpt = Annotated[float, typer.Option("--mahimahi-window", help="Seconds per bin for Mahimahi traces.")]

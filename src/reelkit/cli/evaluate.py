@@ -96,8 +96,11 @@ def evaluate_cmd(
         emit_json(out)
         return
     ci = out.get("ci", {})
+    cold = int(out.get("n_cold_members", 0))
     print_table(
-        f"{model}  (fit {out['fit_seconds']:.2f} s, {out.get('n_members', '?')} members)",
+        f"{model}  (fit {out['fit_seconds']:.2f} s, {out.get('n_members', '?')} members"
+        + (f"; {cold} test members without training data left out" if cold else "")
+        + ")",
         ["metric", "value", "95% CI"],
         [
             (name, value, f"[{ci[name][0]:.4f}, {ci[name][1]:.4f}]" if name in ci else "")

@@ -121,8 +121,38 @@ def train_cmd(
         )
 
 
+def _parse_history(text: str) -> dict[str, float] | list[str]:
+    """``--history`` as ``TITLE[=RATING],...``: a title list, or a ``{title: rating}`` map when rated."""
+    import math
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ConfigError("--history is empty; give the new member's titles as TITLE[=RATING],...")
+    if not any("=" in p for p in parts):
+        return parts
+    rated: dict[str, float] = {}
+    for p in parts:
+        title, sep, value = p.partition("=")
+        try:
+            rating = float(value)
+        except ValueError:
+            rating = math.nan
+        if not sep or not title.strip() or not math.isfinite(rating):
+            raise ConfigError(f"--history entry {p!r}: give every title as TITLE=RATING with a finite rating")
+        rated[title.strip()] = rating
+    return rated
+
+
 def recommend_cmd(
-    member: Annotated[list[str], typer.Option("--member", help="Member id (repeatable).")],
+    member: Annotated[list[str] | None, typer.Option("--member", help="Member id (repeatable).")] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            help="A new member's watched titles, TITLE[=RATING],... (folded in, no retraining); "
+            "instead of --member.",
+        ),
+    ] = None,
     model_file: ModelFileOpt = Path("model.npz"),
     n: Annotated[int, typer.Option("-n", min=1, help="How many titles.")] = 10,
     include_seen: Annotated[bool, typer.Option(help="Allow titles the member has already seen.")] = False,
@@ -130,12 +160,36 @@ def recommend_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Top-N titles for one or more members of a trained model."""
+    from reelkit.errors import UnknownIdError
     from reelkit.recommend import load_model
     from reelkit.recommend.reasons import explain_recommendations
 
+    if (member is None) == (history is None):
+        raise ConfigError(
+            "give either --member (a member the model knows) or --history (a new member's titles)"
+        )
     est = load_model(model_file)
-    recs = est.recommend(member, n, exclude_seen=not include_seen)
-    reasons = explain_recommendations(est, recs) if explain else None
+    if history is not None:
+        hist = _parse_history(history)
+        known = est.title_cols(list(hist), missing_ok=True) >= 0
+        if not known.any():
+            raise UnknownIdError(
+                f"none of the --history titles is in {model_file}; give titles the model knows"
+            )
+        recs = est.recommend_history([hist], n, exclude_seen=not include_seen, queries=["new member"])
+        hist_rows = est.histories_matrix([hist])[0]
+    else:
+        assert member is not None
+        hist_rows = None
+        try:
+            recs = est.recommend(member, n, exclude_seen=not include_seen)
+        except UnknownIdError:
+            bad = [m for m, r in zip(member, est.member_rows(member, missing_ok=True), strict=True) if r < 0]
+            raise UnknownIdError(
+                f"unknown member id(s) {', '.join(bad[:5])}: {model_file} was not trained on them; "
+                "for a new member give their titles with --history"
+            ) from None
+    reasons = explain_recommendations(est, recs, histories=hist_rows) if explain else None
     out: list[dict[str, Any]] = []
     for i, m in enumerate(recs.queries):
         items = []

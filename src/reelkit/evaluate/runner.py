@@ -75,7 +75,8 @@ class EvalResult:
     ``coverage@10``, ``novelty@10`` (and ``rmse``, ``mae`` for rating-capable models) to their value; ``ci``
     gives a bootstrap interval for each per-member metric (all top-N metrics but coverage). ``n_members`` is
     the number of members evaluated for top-N, ``n_test_pairs`` their relevant held-out pairs, and
-    ``n_rating_pairs`` the rated test pairs behind ``rmse``/``mae``.
+    ``n_rating_pairs`` the rated test pairs behind ``rmse``/``mae``. ``n_cold_members`` counts the test
+    members with relevant held-out titles but no training data, left out of the top-N metrics.
     """
 
     model: str
@@ -86,6 +87,7 @@ class EvalResult:
     n_members: int
     n_test_pairs: int
     n_rating_pairs: int = 0
+    n_cold_members: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite numbers become ``None``; intervals become ``[lo, hi]`` lists)."""
@@ -98,6 +100,7 @@ class EvalResult:
             "n_members": int(self.n_members),
             "n_test_pairs": int(self.n_test_pairs),
             "n_rating_pairs": int(self.n_rating_pairs),
+            "n_cold_members": int(self.n_cold_members),
         }
 
 
@@ -213,6 +216,7 @@ def evaluate(
         n_members=n_eval,
         n_test_pairs=int(keep.sum()),
         n_rating_pairs=n_rating_pairs,
+        n_cold_members=int(np.unique(member_ids[relevant & (rows < 0)]).shape[0]),
     )
 
 

@@ -158,6 +158,11 @@ class CommunityPopularity(Recommender):
             k = self._choose_k(binary, progress)
         else:
             k = self.config.n_communities
+            if k > binary.shape[0]:
+                raise ConfigError(
+                    f"asked for {k} communities but the data has only {binary.shape[0]} members; "
+                    f"ask for at most {binary.shape[0]}"
+                )
             self.k_scores_ = np.zeros((0, 2))
         emb, comps, idf = self._embed_fit(binary)
         km = self._cluster(emb, k)

@@ -10,6 +10,7 @@ else "top pick for you". A taste-community model always gives its own reason ("p
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from reelkit.recommend.base import Recommendations, Recommender
 
@@ -17,18 +18,34 @@ __all__ = ["explain_recommendations"]
 
 
 def explain_recommendations(
-    model: Recommender, recs: Recommendations, *, min_similarity: float = 0.1
+    model: Recommender,
+    recs: Recommendations,
+    *,
+    min_similarity: float = 0.1,
+    histories: sp.csr_matrix | None = None,
 ) -> list[list[str]]:
-    """One reason string per recommended title, for members known to ``model``."""
+    """One reason string per recommended title.
+
+    The queries are members known to ``model``, unless ``histories`` gives one history row per query
+    (``model.histories_matrix``), as for ``recommend_history``'s new members.
+    """
     from reelkit.recommend.communities import CommunityPopularity
     from reelkit.recommend.popularity import Popularity, Trending
 
-    rows = model.member_rows(recs.queries)
+    if histories is None:
+        rows = model.member_rows(recs.queries)
+        hist_of = model.history_
+    else:
+        rows = np.arange(histories.shape[0])
+        hist_of = histories.tocsr()
     if isinstance(model, CommunityPopularity):
         names = {c.id: c.name for c in model.communities(top=1)}
+        labels = (
+            model.labels_[rows] if histories is None else model.assign_rows(np.full(len(rows), -1), hist_of)
+        )
         return [
-            [f"popular in your community: {names[int(model.labels_[r])]}"] * int(recs.lengths[i])
-            for i, r in enumerate(rows)
+            [f"popular in your community: {names[int(labels[i])]}"] * int(recs.lengths[i])
+            for i in range(len(rows))
         ]
     fallback = "top pick for you"
     if isinstance(model, Trending):
@@ -42,7 +59,7 @@ def explain_recommendations(
     out: list[list[str]] = []
     for i, r in enumerate(rows):
         k = int(recs.lengths[i])
-        hist = model.history_[r].indices
+        hist = hist_of[r].indices
         if not k or not len(hist):
             out.append([fallback] * k)
             continue

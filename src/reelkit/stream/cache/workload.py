@@ -358,7 +358,9 @@ def trace_from_events(
     ``timestamp``; optional ``kind``, ``value``, ``fraction``). Each event of a kind in ``kinds`` is one view;
     a rating counts as a full view, a play covers its ``fraction`` (or ``value`` seconds) of the title. Titles
     last 80-150 minutes unless ``durations`` says otherwise (seconds by title id). With ``n_regions > 1`` each
-    member belongs to one region (a stable hash of the id). Deterministic for a given ``seed``.
+    member belongs to one region (a stable hash of the id). Deterministic for a given ``seed`` and row order:
+    each view's ABR draw is taken in the events' order, so sort the events first (for example by member and
+    timestamp) to make the trace independent of how they were stored.
     """
     table = getattr(events, "events", events)
     if not isinstance(table, pd.DataFrame):
