@@ -43,6 +43,21 @@ def test_check_output_file_returns_a_writable_destination(tmp_path: Path) -> Non
     assert check_output_file(out, ConfigError, "report.html") == out
 
 
+def test_check_output_file_refuses_an_input(tmp_path: Path) -> None:
+    src = tmp_path / "in.wav"
+    src.write_bytes(b"audio")
+    link = tmp_path / "link.wav"
+    link.symlink_to(src)
+    for out in (src, link, tmp_path / "." / "in.wav"):
+        with pytest.raises(MediaError, match="would overwrite an input file"):
+            check_output_file(out, MediaError, "out.wav", inputs=[None, tmp_path / "other.srt", src])
+    assert src.read_bytes() == b"audio"
+    other = tmp_path / "out.wav"
+    assert check_output_file(other, MediaError, "out.wav", inputs=[src]) == other  # not there yet
+    other.write_bytes(b"old output")
+    assert check_output_file(other, MediaError, "out.wav", inputs=[src]) == other  # another file: replaced
+
+
 def test_replace_file_applies_the_umask_and_replaces(tmp_path: Path) -> None:
     final = tmp_path / "report.html"
     final.write_text("old")

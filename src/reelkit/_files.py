@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,14 @@ def _umask() -> int:
     return mask
 
 
-def check_output_file(path: str | os.PathLike[str], error: type[ReelkitError], example: str) -> Path:
-    """``path`` as a Path when a file can be written there: it is not a folder and its folder exists.
+def check_output_file(
+    path: str | os.PathLike[str],
+    error: type[ReelkitError],
+    example: str,
+    inputs: Sequence[str | os.PathLike[str] | None] = (),
+) -> Path:
+    """``path`` as a Path when a file can be written there: it is not a folder, its folder exists, and it is
+    none of the ``inputs`` (writing there would destroy the input the output is made from).
 
     Otherwise raises ``error``: a :class:`~reelkit.errors.DataFormatError` (or subclass) gets the path as its
     ``path=``, any other error type gets it at the start of the message, so both read ``<path>: <what>``.
@@ -51,6 +58,8 @@ def check_output_file(path: str | os.PathLike[str], error: type[ReelkitError], e
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     elif not out.parent.is_dir():
         problem = "the output folder does not exist; create it first"
+    elif out.exists() and any(p is not None and Path(p).exists() and out.samefile(p) for p in inputs):
+        problem = "the output would overwrite an input file; choose another output name"
     else:
         return out
     if issubclass(error, DataFormatError):

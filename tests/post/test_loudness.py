@@ -68,6 +68,22 @@ def test_surround_weight_and_lfe_excluded() -> None:
     assert channel_weights(5).tolist() == [1.0, 1.0, 1.0, 1.41, 1.41]
 
 
+def test_seven_one_weighs_back_and_side_channels() -> None:
+    rate = 48000
+    s = sine(997, 4, rate) * np.float32(10 ** (-23 / 20))
+    x = np.zeros((s.size, 8), dtype=np.float32)
+    x[:, [0, 1, 6, 7]] = s[:, None]  # L, R and the side surrounds, each -23 dBFS peak
+    # 10 log10(2 + 2 x 1.41) over a one-channel full-scale sine at -3.01, less 23 dB: -19.18 (ffmpeg: -19.2)
+    expected = -3.01 - 23.0 + 10 * math.log10(2 + 2 * 1.41)
+    assert measure(x, rate).integrated_lufs == pytest.approx(expected, abs=0.02)
+    assert channel_weights(7).tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41]
+    assert channel_weights(8).tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41, 1.41]
+    wide = np.zeros((s.size, 10), dtype=np.float32)
+    wide[:, 9] = s  # past 7.1: left out, and said so
+    res = measure(wide, rate)
+    assert math.isinf(res.integrated_lufs) and any("channels 9-10 left out" in n for n in res.notes)
+
+
 def test_gates() -> None:
     rate = 48000
     silence = np.zeros(rate * 5, dtype=np.float32)
@@ -84,6 +100,10 @@ def test_gates() -> None:
     assert measure(np.concatenate([x[: rate * 10], x[: rate * 10] * 0.1]), rate).lra_lu == pytest.approx(
         20, abs=1
     )
+    # no short-term block (under 3 s), or none over the gates (silence): undefined, not an even 0 LU
+    short = measure(sine(997, 2, rate, -20.0), rate)
+    assert math.isnan(short.lra_lu) and short.summary()["lra_lu"] is None
+    assert math.isnan(measure(np.zeros((rate * 4, 2), dtype=np.float32), rate).lra_lu)
 
 
 def test_shorter_than_a_block() -> None:

@@ -78,6 +78,40 @@ def test_normalize_file_and_errors(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="folder"):
         normalize_file(src, tmp_path / "missing" / "o.wav")
     assert math.isfinite(res.gain_db)
+    # the written 24-bit file holds the ceiling as measured again (QC compares it with no tolerance)
+    assert measure(y, rate).true_peak_dbtp <= -1.0
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((RATE, 2), dtype=np.float32), RATE)
+    with pytest.raises(MediaError, match=r"silent\.wav: cannot normalise"):
+        normalize_file(silent, tmp_path / "o.wav")
+
+
+@pytest.mark.media
+def test_a_lossy_output_is_measured_and_corrected(tmp_path: Path) -> None:
+    from reelkit.post.audio import read_audio
+
+    # a swelling chord: at -10 LUFS the limiter catches its crests, and the encoder pushes them back up
+    t = np.arange(4 * RATE) / RATE
+    rng = np.random.default_rng(0)
+    swell = 1.0 + 0.5 * np.sin(2 * np.pi * 0.5 * t)
+    x = swell * sum(
+        0.05 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (196, 247, 294, 392, 494, 587)
+    )
+    src = tmp_path / "in.wav"
+    sf.write(src, np.stack([x, 0.9 * x], axis=1).astype(np.float32), RATE, subtype="PCM_24")
+    out = tmp_path / "out.m4a"
+    res = normalize_file(src, out, target_lufs=-10.0, true_peak_dbtp=-1.0)
+    written = read_audio(out)
+    m = measure(written.samples, written.sample_rate)
+    # the AAC encoder puts the limited peaks back over the ceiling on the first pass: a second one fixes it
+    assert res.encode_passes >= 2 and res.limited
+    assert m.true_peak_dbtp <= -1.0
+    assert m.integrated_lufs == pytest.approx(-10.0, abs=0.1)
+    # what is reported is the written file, not the samples before the encoder
+    assert res.output_true_peak_dbtp == pytest.approx(m.true_peak_dbtp, abs=1e-6)
+    assert res.output_lufs == pytest.approx(m.integrated_lufs, abs=1e-6)
+    assert res.target_lufs == -10.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.m4a"]  # no pass left behind
 
 
 def test_envelope_agrees_with_the_meter_across_chunks() -> None:

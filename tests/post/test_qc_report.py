@@ -267,6 +267,15 @@ def test_cli_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in err
     code, _, err = run(capsys, "qc", str(src), "-o", str(tmp_path))
     assert code == 2 and "is a folder" in err and len(err.strip().splitlines()) == 1
+    subs = tmp_path / "in.srt"
+    subs.write_text("1\n00:00:00,500 --> 00:00:01,000\nhi\n")
+    before = src.read_bytes(), subs.read_bytes()
+    for victim in (src, subs):  # the report must not replace the media or the subtitles
+        code, _, err = run(capsys, "qc", str(src), "--subs", str(subs), "--no-video", "-o", str(victim))
+        assert code == 2 and "would overwrite an input file" in err
+    code, _, err = run(capsys, "subs", "sync", str(src), str(subs), "-o", str(subs))
+    assert code == 2 and "would overwrite an input file" in err
+    assert (src.read_bytes(), subs.read_bytes()) == before
     for bad_out, needle in (
         (tmp_path, "is a folder"),
         (tmp_path / "o", "no extension"),

@@ -83,7 +83,11 @@ def loudness_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Integrated loudness, loudness range, true and sample peak, max momentary and short-term loudness,
-    dialogue-gated loudness and the share of speech of an audio or video FILE."""
+    dialogue loudness and the share of speech of an audio or video FILE.
+
+    'dialogue_lufs' is the dialogue's own loudness (the bed under it subtracted); the table also shows
+    the dialogue-gated loudness of the mix, which delivery specs check and 'normalize --reference dialogue'
+    sets."""
     if ctx.invoked_subcommand is not None:
         if "loudness_file" in ctx.meta:
             raise ConfigError(
@@ -116,10 +120,13 @@ def loudness_cmd(
         "dialogue_lufs": "LUFS",
         "speech_fraction": "",
     }
+    rows = [(k, _fmt(v, units[k])) for k, v in summary.items()]
+    if speech is not None:
+        rows.insert(7, ("dialogue_gated_lufs (mix)", _fmt(result.dialogue_lufs, "LUFS")))
     print_table(
         f"loudness of {file} ({audio.channels} ch, {audio.sample_rate} Hz, {audio.duration_s:.1f} s)",
         ["measure", "value"],
-        [(k, _fmt(v, units[k])) for k, v in summary.items()],
+        rows,
     )
     for note in result.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
@@ -132,7 +139,12 @@ def normalize_cmd(
     target: Annotated[float, typer.Option("--target", help="Target loudness in LUFS.")] = -24.0,
     true_peak: Annotated[float, typer.Option("--true-peak", help="True-peak ceiling in dBTP.")] = -2.0,
     reference: Annotated[
-        str, typer.Option("--reference", help="What the target applies to: integrated or dialogue.")
+        str,
+        typer.Option(
+            "--reference",
+            help="What the target applies to: integrated, or dialogue (the dialogue-gated loudness of the "
+            "mix, which delivery specs such as Netflix's measure: 'dialogue_gated_lufs' in 'reelkit qc').",
+        ),
     ] = "integrated",
     json_out: JsonOpt = False,
 ) -> None:
@@ -156,10 +168,18 @@ def normalize_cmd(
         f"{file}: {result.input_lufs:.1f} -> {result.output_lufs:.1f} LUFS (gain {result.gain_db:+.1f} dB), "
         f"true peak {result.output_true_peak_dbtp:.1f} dBTP"
         + (f", limited by up to {result.max_reduction_db:.1f} dB" if result.limited else "")
-        + f" -> {out}",
+        + f" -> {out}"
+        + (f" (measured as written, {result.encode_passes} encodes)" if result.encode_passes > 1 else ""),
         highlight=False,
         markup=False,
     )
+    if result.output_true_peak_dbtp > result.true_peak_ceiling_dbtp:
+        console.print(
+            f"note: the encoder left the true peak at {result.output_true_peak_dbtp:.2f} dBTP, over the "
+            f"{result.true_peak_ceiling_dbtp:g} dBTP ceiling; write WAV/FLAC, or give a lower --true-peak",
+            highlight=False,
+            markup=False,
+        )
 
 
 def qc_cmd(
@@ -182,7 +202,7 @@ def qc_cmd(
     if vad not in ("silero", "webrtc"):
         raise ConfigError(f"--vad {vad!r}: choose silero or webrtc")
     if out is not None:  # before the (long) QC, not after it
-        check_output_file(out, ConfigError, "report.html")
+        check_output_file(out, ConfigError, "report.html", inputs=[media, subs])
     opts = QCOptions(vad=vad, video=not no_video)  # type: ignore[arg-type]
     with progress_for(not json_out) as progress:
         report = run_qc(media, subs=subs, spec=sp, options=opts, progress=progress, plot=out is not None)

@@ -318,10 +318,12 @@ def trace_cmd(
 ) -> None:
     """Turn viewing events (MovieLens ratings as views, or play events) into a request trace, with its object
     catalogue (<out>.objects.csv: each object's title and rendition) next to it."""
+    from reelkit._files import check_output_file
     from reelkit.cli.inputs import read_data
     from reelkit.stream.cache import trace_format, trace_from_events
 
     trace_format(out)  # fail on a bad output name before the work
+    check_output_file(out, ConfigError, "trace.parquet", inputs=[from_events])
     ds = read_data(from_events, None) if from_events.is_file() else read_data(None, from_events)
     wl = trace_from_events(
         ds, chunk_s=chunk_s, n_regions=regions, kinds=tuple(_split(kinds, "--kinds")), seed=seed

@@ -62,7 +62,7 @@ def sync_cmd(
     from reelkit.post.subs.io import check_output_path
     from reelkit.post.subs.sync import FRAME_RATIOS
 
-    check_output_path(out)  # before the (long) fit, not after it
+    check_output_path(out, inputs=[media, subs, reference])  # before the (long) fit, not after it
 
     opts = SyncOptions(
         vad=vad,

@@ -123,10 +123,12 @@ def true_peak_filter(factor: int) -> npt.NDArray[np.float32]:
 
 
 def channel_weights(channels: int) -> FloatArray:
-    """BS.1770 weights for the usual channel orders (as libebur128 maps them).
+    """BS.1770 weights for the usual channel orders (WAVE/ffmpeg default layouts).
 
     1: mono; 2: L R; 3: L R C; 4: L R Ls Rs; 5: L R C Ls Rs; 6: L R C LFE Ls Rs (5.1, LFE excluded);
-    more: the first six as 5.1, the rest excluded. Surrounds weigh 1.41 (+1.5 dB).
+    7: L R C LFE Cs Ls Rs (6.1); 8: L R C LFE Lrs Rrs Lss Rss (7.1); more: the first eight as 7.1, the rest
+    excluded (their layout is unknown; give ``channel_weights``). Surround, back and side channels weigh 1.41
+    (+1.5 dB), as ffmpeg's ebur128 filter weighs them (libebur128's default map drops channels 7 and 8).
     """
     if channels < 1:
         raise ConfigError("audio needs at least one channel")
@@ -139,7 +141,10 @@ def channel_weights(channels: int) -> FloatArray:
     }
     if channels in table:
         return np.array(table[channels])
-    return np.array([1.0, 1.0, 1.0, 0.0, 1.41, 1.41] + [0.0] * (channels - 6))
+    seven_one = [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41, 1.41]
+    if channels <= 8:
+        return np.array(seven_one[:channels])
+    return np.array(seven_one + [0.0] * (channels - 8))
 
 
 @dataclass(frozen=True)
@@ -399,14 +404,18 @@ def _gated_mean(block_energy: FloatArray, relative_lu: float) -> tuple[float, fl
 
 
 def _loudness_range(st_energy: FloatArray) -> tuple[float, float, float]:
-    """EBU Tech 3342 LRA from short-term energies sampled every 100 ms: (LRA, low, high)."""
+    """EBU Tech 3342 LRA from short-term energies sampled every 100 ms: (LRA, low, high).
+
+    Undefined (NaN) when no short-term block passes the gates: under 3 s, or silent. (libebur128 and
+    ffmpeg print 0 LU there, which reads as a perfectly even programme.)
+    """
     abs_ok = st_energy[st_energy > _energy(ABSOLUTE_GATE_LUFS)]
     if abs_ok.size == 0:
-        return 0.0, -math.inf, -math.inf
+        return math.nan, -math.inf, -math.inf
     rel = float(_lufs(float(abs_ok.mean()))) + LRA_RELATIVE_GATE_LU
     kept = np.sort(abs_ok[abs_ok > _energy(rel)])
     if kept.size == 0:
-        return 0.0, -math.inf, -math.inf
+        return math.nan, -math.inf, -math.inf
     n = kept.size
     low = float(_lufs(float(kept[round((n - 1) * 0.10)])))
     high = float(_lufs(float(kept[round((n - 1) * 0.95)])))
@@ -547,6 +556,11 @@ class Meter:
         weights = self._weights(channels)
         p = _analyse(x, sample_rate, weights, true_peak=self.true_peak)
         notes: list[str] = []
+        if self.channel_weights is None and channels > 8:
+            notes.append(
+                f"{channels} channels: measured as 7.1 in the first eight, channels 9-{channels} left out "
+                "(their layout is unknown; give channel weights)"
+            )
 
         m_energy, m_ends = _window_energy(p, _BLOCK)
         s_energy, s_ends = _window_energy(p, _SHORT)

@@ -19,19 +19,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from reelkit._files import check_output_file
+from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, MediaError
 from reelkit.post.loudness import Meter, _polyphase_table, oversampling_factor
+
+if TYPE_CHECKING:
+    from reelkit.post.audio import Audio
 
 __all__ = ["NormalizeResult", "limit_true_peak", "normalize_file", "normalize_samples", "true_peak_envelope"]
 
 Reference = Literal["integrated", "dialogue"]
+
+
+PCM_HEADROOM_DB = 0.01
+"""How far under the true-peak ceiling the limiter aims: the ceiling holds after 24-bit quantisation."""
+LOSSY_PASSES = 5
+"""Encodes at most, for a lossy output, each corrected by the measurement of the one before."""
+LOSSY_LOUDNESS_TOLERANCE_LU = 0.1
+"""How close to the target a lossy encode's measured loudness must be to stop re-encoding."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class NormalizeResult:
     limited: bool
     max_reduction_db: float
     output_path: str | None = None
+    encode_passes: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -160,6 +172,13 @@ def limit_true_peak(
     return y, reduction_db
 
 
+def _check_targets(target_lufs: float, true_peak_dbtp: float) -> None:
+    if not -70.0 < target_lufs < 0.0:
+        raise ConfigError(f"--target {target_lufs}: a loudness target must be between -70 and 0 LUFS")
+    if not -20.0 <= true_peak_dbtp <= 0.0:
+        raise ConfigError(f"--true-peak {true_peak_dbtp}: the ceiling must be between -20 and 0 dBTP")
+
+
 def normalize_samples(
     samples: npt.ArrayLike,
     sample_rate: int,
@@ -169,12 +188,14 @@ def normalize_samples(
     reference: Reference = "integrated",
     lookahead_ms: float = 5.0,
     release_ms: float = 80.0,
+    headroom_db: float = PCM_HEADROOM_DB,
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
-    """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling."""
-    if not -70.0 < target_lufs < 0.0:
-        raise ConfigError(f"--target {target_lufs}: a loudness target must be between -70 and 0 LUFS")
-    if not -20.0 <= true_peak_dbtp <= 0.0:
-        raise ConfigError(f"--true-peak {true_peak_dbtp}: the ceiling must be between -20 and 0 dBTP")
+    """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling.
+
+    The limiter aims ``headroom_db`` under the ceiling, so that the peaks stay under it once written as
+    24-bit PCM and measured again (quantisation moves a true peak by about 1e-6 dB).
+    """
+    _check_targets(target_lufs, true_peak_dbtp)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
@@ -192,7 +213,11 @@ def normalize_samples(
     for _ in range(4):
         gained = x * np.float32(10.0 ** (gain_db / 20.0))
         out, reduction = limit_true_peak(
-            gained, sample_rate, true_peak_dbtp, lookahead_ms=lookahead_ms, release_ms=release_ms
+            gained,
+            sample_rate,
+            true_peak_dbtp - headroom_db,
+            lookahead_ms=lookahead_ms,
+            release_ms=release_ms,
         )
         limited = reduction > 0.0
         if not limited:
@@ -230,22 +255,90 @@ def normalize_file(
     true_peak_dbtp: float = -2.0,
     reference: Reference = "integrated",
 ) -> NormalizeResult:
-    """Read ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit; others through ffmpeg)."""
+    """Read ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit; others through ffmpeg).
+
+    A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
+    pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
+    both corrected (at most :data:`LOSSY_PASSES` encodes). The result's output figures are those of the
+    written file.
+    """
     from dataclasses import replace
 
     from reelkit.post.audio import read_audio, write_audio_file
 
     src_p, dst_p = Path(src), Path(dst)
-    check_output_file(dst_p, MediaError, "out.wav")  # before the (long) measurement, not after it
-    if dst_p.exists() and src_p.exists() and dst_p.resolve() == src_p.resolve():
-        raise MediaError("the output would overwrite the input; choose another -o", path=str(dst_p))
+    _check_targets(target_lufs, true_peak_dbtp)  # option errors as such; the rest are about the file
+    check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     audio = read_audio(src_p)
-    out, result = normalize_samples(
-        audio.samples,
-        audio.sample_rate,
-        target_lufs=target_lufs,
-        true_peak_dbtp=true_peak_dbtp,
-        reference=reference,
-    )
-    write_audio_file(dst_p, out, audio.sample_rate)
-    return replace(result, output_path=str(dst_p))
+    lossy = dst_p.suffix.lower() not in (".wav", ".flac")
+    if not lossy:
+        out, result = _normalize_or_name(
+            audio, src_p, target_lufs, true_peak_dbtp, reference, PCM_HEADROOM_DB
+        )
+        write_audio_file(dst_p, out, audio.sample_rate)
+        return replace(result, output_path=str(dst_p))
+    # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
+    # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
+    # encoder did. The pass kept is the first that meets both, else the best: under the ceiling and
+    # nearest the target, else nearest the ceiling.
+    aim, headroom = target_lufs, PCM_HEADROOM_DB
+    best: tuple[tuple[float, float], Path, NormalizeResult] | None = None
+    meter = Meter(speech="silero" if reference == "dialogue" else None)
+    try:
+        for attempt in range(1, LOSSY_PASSES + 1):
+            out, result = _normalize_or_name(audio, src_p, aim, true_peak_dbtp, reference, headroom)
+            # the first pass is written as the output itself (so that a format error names it), later
+            # ones beside it, replacing it when they do better
+            part = dst_p if attempt == 1 else dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
+            write_audio_file(part, out, audio.sample_rate)
+            written = read_audio(part)
+            m = meter.measure(written.samples, written.sample_rate)
+            level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
+            if level is None or not math.isfinite(level):
+                level = result.output_lufs
+            result = replace(
+                result,
+                target_lufs=target_lufs,
+                output_lufs=float(level),
+                output_true_peak_dbtp=m.true_peak_dbtp,
+                output_path=str(dst_p),
+                encode_passes=attempt,
+            )
+            over = m.true_peak_dbtp - true_peak_dbtp
+            miss = target_lufs - level
+            rank = (max(over, 0.0), abs(miss))
+            if best is None or rank < best[0]:
+                if best is not None and best[1] != dst_p:
+                    best[1].unlink(missing_ok=True)
+                best = (rank, part, result)
+            elif part != dst_p:
+                part.unlink(missing_ok=True)
+            if over <= 0.0 and abs(miss) <= LOSSY_LOUDNESS_TOLERANCE_LU:
+                break
+            if over > 0.0:
+                headroom += over + 0.1
+            aim = min(max(aim + miss, -69.9), -0.1)
+        assert best is not None
+        if best[1] != dst_p:
+            replace_file(best[1], dst_p)
+        return best[2]
+    finally:
+        for stale in dst_p.parent.glob(f".{dst_p.name}.pass*{dst_p.suffix}"):
+            stale.unlink(missing_ok=True)
+
+
+def _normalize_or_name(
+    audio: Audio, src: Path, target: float, ceiling: float, reference: Reference, headroom: float
+) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
+    """:func:`normalize_samples` on a file's audio; a programme it cannot normalise names the file."""
+    try:
+        return normalize_samples(
+            audio.samples,
+            audio.sample_rate,
+            target_lufs=target,
+            true_peak_dbtp=ceiling,
+            reference=reference,
+            headroom_db=headroom,
+        )
+    except ConfigError as exc:
+        raise MediaError(str(exc), path=str(src)) from None

@@ -185,6 +185,9 @@ class QCReport:
                 "channels": lo.channels,
                 "true_peak_time_s": lo.true_peak_time_s,
                 "dialogue_isolated_lufs": fin(lo.dialogue_isolated_lufs),
+                # the mix while someone speaks: what dialogue-gated specs check and what
+                # 'reelkit loudness normalize --reference dialogue' sets
+                "dialogue_gated_lufs": fin(lo.dialogue_lufs),
             },
             "findings": [{**f.to_dict(), "timecode": timecode(f.start_s)} for f in self.findings],
             "notes": list(self.notes),
@@ -221,11 +224,17 @@ _NAMES = {
     4: ["L", "R", "Ls", "Rs"],
     5: ["L", "R", "C", "Ls", "Rs"],
     6: ["L", "R", "C", "LFE", "Ls", "Rs"],
+    7: ["L", "R", "C", "LFE", "Cs", "Ls", "Rs"],
+    8: ["L", "R", "C", "LFE", "Lrs", "Rrs", "Lss", "Rss"],
 }
 
 
 def channel_names(channels: int) -> list[str]:
-    return _NAMES.get(channels, [f"ch{i + 1}" for i in range(channels)])
+    """Channel names in the order :func:`reelkit.post.loudness.channel_weights` assumes (beyond 7.1: 7.1, then
+    ``ch9`` ...)."""
+    if channels > 8:
+        return _NAMES[8] + [f"ch{i + 1}" for i in range(8, channels)]
+    return _NAMES.get(channels, [])
 
 
 def _capped(findings: list[Finding], kind: str, cap: int) -> list[Finding]:
@@ -409,6 +418,10 @@ def _channel_findings(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> 
     return out
 
 
+TRUE_PEAK_TOLERANCE_DB = 0.005
+"""How far over the ceiling a true peak may read before it is a finding (quantisation, not overshoot)."""
+
+
 def _fmt(v: float | None, unit: str = "") -> str:
     if v is None or not math.isfinite(v):
         return "n/a"
@@ -433,9 +446,12 @@ def _loudness_findings(
                 "the integrated loudness is checked instead"
             )
     if programme is None or not math.isfinite(programme):
-        out.append(
-            Finding("loudness", 0.0, duration, "error", "the programme is silent: no loudness", "loudness")
+        why = (
+            "the programme is shorter than one 400 ms block: too short for integrated loudness"
+            if lo.duration_s < 0.4
+            else "the programme is silent: no loudness"
         )
+        out.append(Finding("loudness", 0.0, duration, "error", why, "loudness"))
         programme = None
     else:
         diff = programme - spec.target_lufs
@@ -454,11 +470,13 @@ def _loudness_findings(
             )
         )
     ceiling = spec.max_true_peak_dbtp
-    if lo.true_peak_dbtp > ceiling + 1e-9:
+    # over by less than 0.005 dB is PCM quantisation of a peak limited to the ceiling, not an overshoot (and
+    # would read as "-1.00 dBTP over -1 dBTP")
+    if lo.true_peak_dbtp > ceiling + TRUE_PEAK_TOLERANCE_DB:
         from reelkit.post.normalize import true_peak_envelope
 
         env = true_peak_envelope(x, rate)
-        starts, ends = _runs(env > 10.0 ** (ceiling / 20.0))
+        starts, ends = _runs(env > 10.0 ** ((ceiling + TRUE_PEAK_TOLERANCE_DB) / 20.0))
         spans = _merge(((s / rate, e / rate) for s, e in zip(starts, ends, strict=True)), opt.merge_gap_s)
         tp_f = [
             Finding(
@@ -466,7 +484,7 @@ def _loudness_findings(
                 s,
                 e,
                 "error",
-                f"true peak over {ceiling:g} dBTP ({n} peak(s); loudest {lo.true_peak_dbtp:.1f} dBTP at "
+                f"true peak over {ceiling:g} dBTP ({n} peak(s); loudest {lo.true_peak_dbtp:.2f} dBTP at "
                 f"{timecode(lo.true_peak_time_s)})"
                 if s <= lo.true_peak_time_s <= e + 1.0 / rate
                 else f"true peak over {ceiling:g} dBTP ({n} peak(s))",

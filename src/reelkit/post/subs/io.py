@@ -530,10 +530,12 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     return str(ssa.to_string(sub.format)).replace("\n", sub.newline), clamped
 
 
-def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a Path when a file can be written there (its folder exists, it is not a folder); raises
-    :class:`DataFormatError` otherwise."""
-    return check_output_file(path, DataFormatError, "out.srt")
+def check_output_path(
+    path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str] | None] = ()
+) -> Path:
+    """``path`` as a Path when a file can be written there (its folder exists, it is not a folder, it is none
+    of the ``inputs``); raises :class:`DataFormatError` otherwise."""
+    return check_output_file(path, DataFormatError, "out.srt", inputs)
 
 
 def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue]:
