@@ -276,6 +276,21 @@ def test_cli_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "subs", "sync", str(src), str(subs), "-o", str(subs))
     assert code == 2 and "would overwrite an input file" in err
     assert (src.read_bytes(), subs.read_bytes()) == before
+    # subtitles in an 8-bit encoding detection cannot tell: qc takes --encoding, as subs sync does
+    odd = tmp_path / "odd.srt"
+    odd.write_bytes("1\n00:00:00,500 --> 00:00:01,000\n\u0436\u0438\u0437\u043d\u044c\n".encode("koi8-r"))
+    code, out, err = run(
+        capsys, "qc", str(src), "--subs", str(odd), "--encoding", "koi8-r", "--no-video", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["subs"] == str(odd)
+    code, _, err = run(capsys, "qc", str(src), "--subs", str(odd), "--encoding", "bogus", "--no-video")
+    assert code == 2 and "bogus" in err
+    low = tmp_path / "low.wav"
+    sf.write(low, np.zeros((8000, 1), dtype=np.float32), 4000)
+    for args in (["loudness", str(low)], ["qc", str(low), "--no-video"]):
+        code, _, err = run(capsys, *args)
+        assert code == 2 and err.strip().startswith(f"error: {low}: sample rate 4000 Hz"), err
     for bad_out, needle in (
         (tmp_path, "is a folder"),
         (tmp_path / "o", "no extension"),

@@ -152,8 +152,14 @@ def test_ass_keeps_styles_comments_and_order(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "Dialogue: 0,0:00:10.00,0:00:13.00,Sign,,0,0,0,,{\\an8\\b1}SIGN, with commas" in text
     assert "Dialogue: 0,0:00:02.00,0:00:04.00,Default,Bob,0,0,0,,Hello\\Nworld" in text
-    assert "Comment: 0,0:00:01.00,0:00:02.00" in text  # comments untouched
+    # a comment is not a cue but moves with the cues around it (here the map t -> 2t, read from them)
+    assert "Comment: 0,0:00:02.00,0:00:04.00,Default,,0,0,0,,a comment" in text
     assert "Style: Sign,Georgia,30" in text
+    # a shift moves it by the same shift; a sync that changes nothing writes the comment as it was
+    write_subtitles(sub.retimed(lambda t: t + 0.5), out)
+    assert "Comment: 0,0:00:01.50,0:00:02.50" in out.read_text(encoding="utf-8")
+    write_subtitles(sub, out)
+    assert out.read_text(encoding="utf-8") == ASS
 
 
 def test_ttml_read_and_write(tmp_path: Path) -> None:

@@ -96,6 +96,22 @@ def test_sync_to_a_reference_file(tmp_path: Path, offset: float, ratio: float, b
     assert res.confidence >= 0.5
 
 
+@pytest.mark.parametrize("ratio", [1.0, 25 / 24])
+def test_no_offset_beyond_max_offset(tmp_path: Path, ratio: float) -> None:
+    truth = _cues(1)
+    ref = _write(tmp_path / "ref.srt", truth)
+    inp = _write(
+        tmp_path / "in.srt", [SynthCue(c.start_s * ratio + 6, c.end_s * ratio + 6, c.text) for c in truth]
+    )
+    for bound in (2.0, 4.0):
+        opts = SyncOptions(max_offset_s=bound, min_confidence=0.0)
+        res = sync_subtitles(None, inp, reference=ref, options=opts)
+        assert np.abs(res.cue_offsets).max() <= bound + 1e-9, (bound, res)
+    # with room for it, the true fit
+    res = sync_subtitles(None, inp, reference=ref, options=SyncOptions(max_offset_s=8.0))
+    assert res.offset_s == pytest.approx(-6 / ratio, abs=0.05) and res.scale == pytest.approx(1 / ratio)
+
+
 def test_a_correct_file_is_left_unchanged(tmp_path: Path) -> None:
     cues = _cues(2)
     ref = _write(tmp_path / "ref.srt", cues)

@@ -105,7 +105,10 @@ def loudness_cmd(
 
     audio = read_audio(Path(file))
     speech = None if vad == "none" else vad
-    result = Meter(speech=speech).measure(audio.samples, audio.sample_rate)  # type: ignore[arg-type]
+    try:
+        result = Meter(speech=speech).measure(audio.samples, audio.sample_rate)  # type: ignore[arg-type]
+    except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
+        raise ConfigError(f"{file}: {exc}") from None
     summary = result.summary()
     if json_out:
         emit_json(summary)
@@ -185,6 +188,10 @@ def normalize_cmd(
 def qc_cmd(
     media: Annotated[Path, typer.Argument(help="Audio or video file to check.")],
     subs: Annotated[Path | None, typer.Option("--subs", help="Subtitle file to check with it.")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding of the --subs file (detected by default)."),
+    ] = None,
     spec: Annotated[
         str, typer.Option("--spec", help="Delivery spec: netflix, ebu-r128 or atsc-a85.")
     ] = "ebu-r128",
@@ -203,7 +210,7 @@ def qc_cmd(
         raise ConfigError(f"--vad {vad!r}: choose silero or webrtc")
     if out is not None:  # before the (long) QC, not after it
         check_output_file(out, ConfigError, "report.html", inputs=[media, subs])
-    opts = QCOptions(vad=vad, video=not no_video)  # type: ignore[arg-type]
+    opts = QCOptions(vad=vad, video=not no_video, subs_encoding=encoding)  # type: ignore[arg-type]
     with progress_for(not json_out) as progress:
         report = run_qc(media, subs=subs, spec=sp, options=opts, progress=progress, plot=out is not None)
     if out is not None:

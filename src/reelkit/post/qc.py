@@ -130,6 +130,7 @@ class QCOptions:
     video: bool = True
     sync: bool = True
     sync_tolerance_s: float = 0.25  # a fitted offset this small counts as in sync
+    subs_encoding: str | None = None  # the subtitle file's text encoding (detected when None)
 
     def validate(self) -> QCOptions:
         if not 0.5 < self.clip_level <= 1.0:
@@ -560,7 +561,7 @@ def _subtitle_findings(
     from reelkit.errors import SyncRefusedError
     from reelkit.post.subs import SyncOptions, check_subtitles, load_subtitles, sync_subtitles
 
-    sub_file = load_subtitles(subs)  # parsed once for both checks
+    sub_file = load_subtitles(subs, encoding=opt.subs_encoding)  # parsed once for both checks
     out: list[Finding] = list(check_subtitles(sub_file, media_duration_s=duration_s))
     if not opt.sync:
         return out
@@ -720,7 +721,10 @@ def run_qc(
         x, rate = audio.samples, audio.sample_rate
         activity = _speech_activity(x, rate, opt.vad, notes)
         mask = (float(activity.frame_s), activity.mask()) if activity is not None else None
-        lo = Meter(keep_curve=True).measure(x, rate, speech_mask=mask)
+        try:
+            lo = Meter(keep_curve=True).measure(x, rate, speech_mask=mask)
+        except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
+            raise ConfigError(f"{media_p}: {exc}") from None
         notes.extend(lo.notes)
         bar.advance()
         findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from reelkit._files import check_output_file
 from reelkit.errors import DataFormatError
 
@@ -95,6 +97,10 @@ class SubtitleFile:
     _spans: list[Any] = field(default_factory=list, repr=False)
     _ssa: Any = field(default=None, repr=False)  # pysubs2.SSAFile for formats pysubs2 writes
     _ssa_events: list[int] = field(default_factory=list, repr=False)  # pysubs2 event index of each cue
+    # ASS/SSA Comment events, (start span, end span, start_s, end_s): not cues, but re-timed like the cues
+    # around them, from the cues' times as read (``_base_times``)
+    _passengers: list[Any] = field(default_factory=list, repr=False)
+    _base_times: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.cues)
@@ -288,11 +294,14 @@ def _parse_srt_vtt(text: str, fmt: str, path: str | None) -> tuple[list[Cue], li
     return cues, spans, notes
 
 
-def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[str]]:
+def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
+    """Dialogue events as cues (with where their times sit in ``text``), notes, and the Comment events as
+    ``(start span, end span, start_s, end_s)``."""
     lines = text.split("\n")
     cues: list[Cue] = []
     spans: list[Any] = []
     notes: list[str] = []
+    comments: list[Any] = []
     section = ""
     fmt_fields: list[str] = []
     for i, raw_line in enumerate(lines):
@@ -307,8 +316,9 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
             fmt_fields = [f.strip().lower() for f in st.split(":", 1)[1].split(",")]
             continue
         m = _ASS_EVENT.match(st)
-        if not m or m.group("kind").lower() != "dialogue":
+        if not m:
             continue
+        is_comment = m.group("kind").lower() == "comment"
         if not fmt_fields:
             raise DataFormatError(f"line {i + 1}: an event before the [Events] Format line", path=path)
         body_start = line.index(m.group("body"))
@@ -334,13 +344,16 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
 
         start, end = _parse_ts(values[si].strip()), _parse_ts(values[ei].strip())
         raw = values[ti]
+        if is_comment:  # not a cue (it is not shown), but it is re-timed with the cues around it
+            comments.append((span(si), span(ei), start, end))
+            continue
         spans.append((span(si), span(ei)))
         cues.append(Cue(len(cues), start, end, plain_text(raw), raw))
         if start < 0 or end < 0:
             notes.append(f"event {len(cues)} has a time before zero")
     if not spans and "[events]" not in text.lower():
         raise DataFormatError("no [Events] section", path=path)
-    return cues, spans, notes
+    return cues, spans, notes, comments
 
 
 def parse_subtitles(
@@ -351,7 +364,7 @@ def parse_subtitles(
         cues, spans, notes = _parse_srt_vtt(text, fmt, path)
         return cues, spans, notes, None, [], fmt
     if fmt in ("ass", "ssa"):
-        cues, spans, notes = _parse_ass(text, path)
+        cues, spans, notes, _ = _parse_ass(text, path)
         return cues, spans, notes, None, [], fmt
     import pysubs2
 
@@ -447,14 +460,24 @@ def load_subtitles(
     newline = "\r\n" if "\r\n" in text[:5000] else "\n"
     norm = text.replace("\r\n", "\n")
     cues, spans, notes, ssa, events, fmt = parse_subtitles(norm, format=format, path=str(p))
-    return SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events)
+    sub = SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events)
+    return _with_passengers(sub, str(p))
 
 
 def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
     """A :class:`SubtitleFile` from text (UTF-8 when written)."""
     norm = text.lstrip("\ufeff").replace("\r\n", "\n")
     cues, spans, notes, ssa, events, fmt = parse_subtitles(norm, format=format)
-    return SubtitleFile(cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events)
+    sub = SubtitleFile(cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events)
+    return _with_passengers(sub, None)
+
+
+def _with_passengers(sub: SubtitleFile, path: str | None) -> SubtitleFile:
+    """``sub`` with its ASS/SSA Comment events attached (re-timed with the cues when written)."""
+    if sub.format not in ("ass", "ssa"):
+        return sub
+    comments = _parse_ass(sub.source, path)[3]
+    return replace(sub, _passengers=comments, _base_times=[(c.start_s, c.end_s) for c in sub.cues])
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -492,13 +515,39 @@ def _fmt_ttml(t: float, template: str) -> str:
     return f"{h:02d}:{mnt:02d}:{sec:02d}.{f:03d}"
 
 
+def _passenger_times(sub: SubtitleFile) -> list[tuple[Any, Any, float, float]]:
+    """Each Comment event with its times mapped as the cues around it moved: linearly between the starts of
+    the cues before and after it (as read and as now), so a comment inside a segment moves with its offset
+    and scale; past either end, by the nearest two cues; with one cue, by its shift."""
+    if not sub._passengers:
+        return []
+    if not sub.cues or len(sub._base_times) != len(sub.cues):
+        return [(sa, sb, s, e) for sa, sb, s, e in sub._passengers]
+    old = np.array([s for s, _ in sub._base_times])
+    new = np.array([c.start_s for c in sub.cues])
+    order = np.argsort(old, kind="stable")
+    old, new = old[order], new[order]
+    keep = np.concatenate([[True], np.diff(old) > 0])  # equal starts: the first
+    old, new = old[keep], new[keep]
+
+    def move(t: float) -> float:
+        if len(old) == 1:
+            return t + float(new[0] - old[0])
+        k = int(np.clip(np.searchsorted(old, t, side="right") - 1, 0, len(old) - 2))
+        return float(new[k] + (t - old[k]) * (new[k + 1] - new[k]) / (old[k + 1] - old[k]))
+
+    return [(sa, sb, move(s), move(e)) for sa, sb, s, e in sub._passengers]
+
+
 def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     clamped = [c for c in sub.cues if c.start_s < 0 or c.end_s < 0]
     if sub.format in _TEXT_FORMATS and sub._spans:
         lines = sub.source.split("\n")
         edits: dict[int, list[tuple[int, int, str]]] = {}
-        for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True):
-            for (ln, c0, c1), t in ((sa, cue.start_s), (sb, cue.end_s)):
+        moves = [(sa, sb, cue.start_s, cue.end_s) for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True)]
+        moves += _passenger_times(sub)
+        for sa, sb, t_start, t_end in moves:
+            for (ln, c0, c1), t in ((sa, t_start), (sb, t_end)):
                 tmpl = lines[ln][c0:c1]
                 edits.setdefault(ln, []).append((c0, c1, _fmt_ts(t, sub.format, tmpl)))
         for ln, items in edits.items():

@@ -207,10 +207,20 @@ def _exact_score(ref: ActivityReference, cum: F64, c: _Cues, scale: float, offse
 
 
 def _refine_offset(
-    ref: ActivityReference, cum: F64, c: _Cues, scale: float, center: float, radius: float
+    ref: ActivityReference,
+    cum: F64,
+    c: _Cues,
+    scale: float,
+    center: float,
+    radius: float,
+    *,
+    bound: float = math.inf,
 ) -> tuple[float, float]:
-    """Best single offset on the ``dt`` grid within ``center +/- radius`` (exact scores)."""
+    """Best single offset on the ``dt`` grid within ``center +/- radius`` and ``+/- bound`` (exact scores)."""
     grid = center + np.arange(-round(radius / ref.dt), round(radius / ref.dt) + 1) * ref.dt
+    grid = grid[np.abs(grid) <= bound + 1e-9]
+    if grid.size == 0:
+        grid = np.array([float(np.clip(center, -bound, bound))])
     ends = scale * c.ends[:, None] + grid[None, :]
     starts = scale * c.starts[:, None] + grid[None, :]
     s = (c.weights[:, None] * (_c_at(ref, cum, ends) - _c_at(ref, cum, starts))).sum(axis=0)
@@ -348,6 +358,13 @@ def _fit(
         if fine_s != ratio:
             starts.append((fine_s, fine_o))
     fits = [_fit_from(ref, cum, c, opts, s0, o0, max_off) for s0, o0 in starts]
+    # the refinements (splits, the scale preference) search around a fit and may step past the largest
+    # offset asked for: such fits are dropped; with none left, the global fit, refined within the bound
+    fits = [f for f in fits if len(f[1]) == 0 or float(np.abs(f[1]).max()) <= max_off + 1e-9]
+    if not fits:
+        o, _ = _refine_offset(ref, cum, c, ratio, offset, 0.3, bound=max_off)
+        flat = np.full(len(c.starts), o)
+        fits = [(ratio, flat, _penalised(ref, cum, c, opts, ratio, flat))]
     scale, offsets, total = max(fits, key=lambda f: f[2])
     return scale, offsets, total, peak
 
