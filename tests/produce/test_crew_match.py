@@ -116,6 +116,34 @@ def test_availability_over_the_characters_days_and_budget() -> None:
         match_team(production(ROLES[2:], budget=500), pool, sched)
 
 
+def test_budget_holds_to_the_cent() -> None:
+    prod = production(ROLES[:1], budget=300)  # the director works the 3 shooting days
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "best", "roles": ["director"], "skills": {"drama": 1.0}, "daily_rate": 100.01},
+                {"id": "next", "roles": ["director"], "skills": {"drama": 0.5}, "daily_rate": 99.99},
+            ]
+        }
+    )
+    # 3 x 100.01 = 300.03 is over 300 (rounded per role it was 300, and "best" was picked)
+    (choice,) = match_team(prod, pool, sched).choices
+    assert choice.candidate_id == "next" and choice.cost == pytest.approx(299.97)
+
+
+def test_too_few_people_for_the_roles_is_explained() -> None:
+    prod = production(ROLES[:2])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate({"candidates": [{"id": "solo", "roles": ["director", "dop"]}]})
+    with pytest.raises(
+        InfeasibleError, match="not enough people: roles dir, dop can only be filled from solo"
+    ):
+        match_team(prod, pool, sched)
+    with pytest.raises(InfeasibleError, match="not enough people"):  # not blamed on the budget
+        match_team(production(ROLES[:2], budget=10**6), pool, sched)
+
+
 def test_role_without_candidates_is_explained() -> None:
     prod = production(ROLES[:1])
     sched = plan_shoot(prod, SolveOptions(time_limit=5))

@@ -242,6 +242,39 @@ def test_availability_and_working_hours_conflict() -> None:
     ]
 
 
+@pytest.mark.parametrize("gaps", [False, True])
+def test_a_cast_member_never_available_is_a_conflict_not_a_crash(gaps: bool) -> None:
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "allow_gaps": gaps},
+            people=[
+                {"id": "ann", "daily_rate": 1, "available": [{"start": "2026-06-01", "end": "2026-06-30"}]}
+            ],
+            scenes=[scene("1", 2, cast=["ann"])],
+        )
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, OPTS)
+    assert "availability of ann (2026-06-01 to 2026-06-30)" in info.value.conflicts
+
+
+def test_fractional_rates_are_optimised_exactly() -> None:
+    # rates in thousands: 0.4 a day each. Pairs XY, YZ, ZX and singles X, Y, Z, 8 h each: one scene a day,
+    # six days; the best order keeps each person's first-to-last span short. Rounded to whole units the
+    # rates were all 0 and any order was "optimal"; x1000 the optimum is 4400 (4.4 here).
+    people = [{"id": n, "daily_rate": 0.4} for n in "XYZ"]
+    scenes = [
+        scene(str(i), 8, cast=list(c)) for i, c in enumerate(["XY", "YZ", "ZX", "X", "Y", "Z"], start=1)
+    ]
+    p = parse_production(prod(people=people, scenes=scenes))
+    s = plan_shoot(p, OPTS)
+    assert s.status == "OPTIMAL"
+    assert s.costs.total == pytest.approx(4.4) and s.objective == pytest.approx(s.costs.total)
+    assert p.cost_scale() == 10
+    scaled = parse_production(prod(people=[{"id": n, "daily_rate": 400} for n in "XYZ"], scenes=scenes))
+    assert plan_shoot(scaled, OPTS).costs.total == pytest.approx(4400)
+
+
 def test_precedence_not_before_and_location_conflict() -> None:
     p = parse_production(
         prod(

@@ -20,6 +20,7 @@ would lose if that candidate could not take the role (a re-solve without them).
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,7 @@ from reelkit.produce.production import (
     _Model,
     _pydantic_fields,
     _raise,
+    cost_scale,
     read_structured,
 )
 from reelkit.produce.shoot import Schedule
@@ -227,6 +229,20 @@ def match_team(
             "some roles have no eligible candidate: " + " | ".join(conflicts), conflicts=conflicts
         )
 
+    unmatched = _hall_violation(len(roles), len(cands), list(eligible))
+    if unmatched is not None:
+        role_ids = [roles[r].id for r in unmatched[0]]
+        who = [cands[c].label for c in unmatched[1]]
+        conflicts = [f"role {rid}" for rid in role_ids] + [f"candidate {c}" for c in who]
+        raise InfeasibleError(
+            f"not enough people: roles {', '.join(role_ids)} can only be filled from "
+            f"{', '.join(who) if who else 'nobody'} ({len(who)} for {len(role_ids)} roles; each person "
+            "fills one role); add candidates for them",
+            conflicts=conflicts,
+        )
+    # costs in whole units of 1/money_scale (cents when rates have cents): the budget holds exactly
+    money_scale = cost_scale([v[2] for v in eligible.values()] + ([prod.budget] if prod.budget else []))
+
     def solve(
         forbid: tuple[int, int] | None,
     ) -> tuple[Any, cp_model.CpSolver, dict[Any, Any], dict[Any, Any]]:
@@ -241,7 +257,10 @@ def match_team(
                 m.add_at_most_one(vs)
                 chosen[c] = sum(vs)
         if prod.budget is not None:
-            m.add(sum(round(eligible[k][2]) * v for k, v in x.items()) <= round(prod.budget))
+            m.add(
+                sum(round(money_scale * eligible[k][2]) * v for k, v in x.items())
+                <= math.floor(money_scale * prod.budget + 1e-6)
+            )
         terms = [
             round(_SCALE * (w.skill * eligible[k][0] + w.genre * eligible[k][1])) * v for k, v in x.items()
         ]
@@ -318,11 +337,45 @@ def match_team(
     )
 
 
+def _hall_violation(
+    n_roles: int, n_cands: int, pairs: list[tuple[int, int]]
+) -> tuple[list[int], list[int]] | None:
+    """When no assignment gives every role its own candidate: roles that together have fewer eligible
+    candidates than roles (Hall's condition fails for them), and those candidates. ``pairs``: (c, r)."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    if n_roles == 0:
+        return None
+    rows = np.array([r for _, r in pairs], dtype=np.int64)
+    cols = np.array([c for c, _ in pairs], dtype=np.int64)
+    graph = sp.csr_matrix((np.ones(len(pairs)), (rows, cols)), shape=(n_roles, max(n_cands, 1)))
+    match = maximum_bipartite_matching(graph, perm_type="column")  # role -> candidate, -1 unmatched
+    free = [r for r in range(n_roles) if match[r] < 0]
+    if not free:
+        return None
+    owner = {int(c): r for r, c in enumerate(match) if c >= 0}
+    # roles reachable from an unmatched role by alternating paths, and their candidates (all matched)
+    roles_seen, cands_seen, stack = {free[0]}, set(), [free[0]]
+    while stack:
+        r = stack.pop()
+        for c in graph.indices[graph.indptr[r] : graph.indptr[r + 1]]:
+            if int(c) in cands_seen:
+                continue
+            cands_seen.add(int(c))
+            nxt = owner.get(int(c))
+            if nxt is not None and nxt not in roles_seen:
+                roles_seen.add(nxt)
+                stack.append(nxt)
+    return sorted(roles_seen), sorted(cands_seen)
+
+
 def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[float, dict[str, str]] | None:
     """Exhaustive search over every assignment (small pools only; the tests' oracle)."""
     roles = list(prod.roles)
     w = pool.weights
-    options: list[list[tuple[int, int, int]]] = []
+    options: list[list[tuple[int, int, float]]] = []
     for role in roles:
         dates, days = role_dates(prod, role, schedule)
         if role.kind == "composer" and role.days is None:
@@ -335,14 +388,14 @@ def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[
                 )
                 skill, genre = fit_parts(prod, role, cand, w)
                 fit = round(_SCALE * (w.skill * skill + w.genre * genre))
-                opts.append((c, fit, round((cand.daily_rate + travel) * days)))
+                opts.append((c, fit, (cand.daily_rate + travel) * days))
         options.append(opts)
     best: tuple[int, dict[str, str]] | None = None
     for combo in itertools.product(*options):
         people = [c for c, _, _ in combo]
         if len(set(people)) < len(people):
             continue
-        if prod.budget is not None and sum(k for _, _, k in combo) > round(prod.budget):
+        if prod.budget is not None and sum(k for _, _, k in combo) > prod.budget * (1 + 1e-12):
             continue
         score = sum(f for _, f, _ in combo) + sum(
             round(_SCALE * w.shared * _shared(pool.candidates[a], pool.candidates[b], w.cap))

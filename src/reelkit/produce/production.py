@@ -315,6 +315,16 @@ class Production(_Model):
             return lb.move_costs[a]
         return self.costs.default_move_cost
 
+    def cost_scale(self) -> int:
+        """The power of ten that makes every cost of the production a whole number (10 for costs in
+        thousands with one decimal, 100 for cents), at most 10**4; the solvers work in these units, since
+        CP-SAT takes integer coefficients only (finer costs are rounded to 1e-4)."""
+        values = [p.daily_rate for p in self.people]
+        values += [self.costs.day_cost, self.costs.default_move_cost]
+        for loc in self.locations:
+            values += [loc.setup_cost, *loc.move_costs.values()]
+        return cost_scale(values)
+
     def default_days(self) -> int:
         total = sum(s.minutes for s in self.scenes)
         return math.ceil(total / self.calendar.minutes * 1.5) + 5
@@ -491,3 +501,13 @@ def dump_production(prod: Production, path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- writing
+
+
+def cost_scale(values: Sequence[float], max_digits: int = 4) -> int:
+    """The smallest power of ten (up to ``10**max_digits``) that makes every value a whole number."""
+    vals = [float(v) for v in values if v]
+    for k in range(max_digits + 1):
+        scale = int(10**k)
+        if all(abs(v * scale - round(v * scale)) <= 1e-6 * max(1.0, abs(v * scale)) for v in vals):
+            return scale
+    return int(10**max_digits)

@@ -308,12 +308,14 @@ class _Built:
     arcs: dict[int, list[tuple[int, int, cp_model.IntVar]]]
     groups: _Groups
     objective_terms: int
+    cost_scale: int = 1  # the objective is in units of 1 / cost_scale
 
 
 def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Built:
     m = cp_model.CpModel()
     groups = _Groups(explain, m)
     cal = prod.calendar
+    scale = prod.cost_scale()  # costs in whole units of 1/scale (CP-SAT takes integers)
     horizon = prod.horizon()
     n_days = horizon * 2 if explain else horizon
     days = cal.working_days(n_days)
@@ -436,7 +438,7 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
                 arc = m.new_bool_var(f"move[{li},{lj},{d}]")
                 circuit.append((node, lj + 1, arc))
                 day_arcs.append((li, lj, arc))
-                cost = round(prod.move_cost(prod.locations[li].id, prod.locations[lj].id))
+                cost = round(scale * prod.move_cost(prod.locations[li].id, prod.locations[lj].id))
                 if cost:
                     move_terms.append((cost, arc))
         m.add_circuit(circuit)
@@ -496,7 +498,9 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
     n_d = len(days)
     for pid, sis in person_scenes.items():
         person = prod.person(pid)
-        rate = round(person.daily_rate)
+        rate = round(scale * person.daily_rate)
+        if any(not by_scene[si] for si in sis):
+            continue  # a scene with no open day: infeasible already (the explain-mode model says why)
         pmin = -(-sum(scenes[si].minutes for si in sis) // cal.minutes)
         if person.kind == "cast" and not cal.allow_gaps and interval_pay:
             # a continuous shoot: paid days = last working day - first working day + 1
@@ -563,18 +567,18 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
             terms.append((rate, on))
         if not explain:
             m.add(sum(ons) >= pmin)
-    day_cost = round(prod.costs.day_cost)
+    day_cost = round(scale * prod.costs.day_cost)
     if day_cost:
         terms += [(day_cost, u) for u in used]
     for (li, _d), v in y.items():
-        setup = round(prod.locations[li].setup_cost)
+        setup = round(scale * prod.locations[li].setup_cost)
         if setup:
             terms.append((setup, v))
     if not explain:
         m.minimize(sum(c * v for c, v in terms))
     else:
         m.add_assumptions(list(groups.lits.values()))
-    return _Built(m, days, x, y, used, arcs, groups, len(terms))
+    return _Built(m, days, x, y, used, arcs, groups, len(terms), scale)
 
 
 # ---------------------------------------------------------------------------------------------- solving
@@ -886,7 +890,7 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
         )
     if status == cp_model.MODEL_INVALID:  # a bug, not the user's input
         raise ReelkitError(f"internal error: invalid schedule model: {built.model.validate()}")
-    bound = float(solver.best_objective_bound)
+    bound = float(solver.best_objective_bound) / built.cost_scale
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and hint is not None:
         # no schedule within the limit: complete the greedy one (its days fixed, the order solved) if it is
         # valid; the first search's bound still holds
@@ -907,8 +911,12 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
     moves = sum(d.move_cost for d in days)
     calls, costs = _people_and_costs(prod, days, moves)
     # the schedule's true cost (a feasible solution may carry slack in the pay indicators)
-    obj = min(float(solver.objective_value), costs.total)
-    bound = min(bound, obj) if status != cp_model.OPTIMAL else float(solver.best_objective_bound)
+    obj = min(float(solver.objective_value) / built.cost_scale, costs.total)
+    bound = (
+        min(bound, obj)
+        if status != cp_model.OPTIMAL
+        else float(solver.best_objective_bound) / built.cost_scale
+    )
     gap = 0.0 if status == cp_model.OPTIMAL else max(0.0, (obj - bound) / max(abs(obj), 1.0))
     proto = built.model.proto
     return Schedule(
