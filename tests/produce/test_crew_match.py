@@ -144,6 +144,37 @@ def test_too_few_people_for_the_roles_is_explained() -> None:
         match_team(production(ROLES[:2], budget=10**6), pool, sched)
 
 
+def test_a_schedule_of_another_production_and_a_role_without_days_are_refused(tmp_path: Path) -> None:
+    from reelkit.produce.production import ProductionFormatError
+    from reelkit.produce.shoot import load_schedule
+
+    prod = production(ROLES[2:])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(sched.to_dict()))
+    assert load_schedule(path, prod).days == sched.days
+    other = parse_production({**prod.model_dump(mode="json", exclude_defaults=True), "name": "other"})
+    with pytest.raises(
+        ProductionFormatError, match=r"schedule\.json: this schedule is for production 'crewtest'"
+    ):
+        load_schedule(path, other)
+    path.write_text("{}")
+    with pytest.raises(ProductionFormatError, match=r"schedule\.json: not a schedule"):
+        load_schedule(path)
+    ghost = parse_production(
+        {
+            **prod.model_dump(mode="json", exclude_defaults=True),
+            "people": [{"id": "hero", "daily_rate": 0}, {"id": "friend"}, {"id": "ghost"}],
+            "roles": [{"id": "lead", "kind": "lead", "character": "ghost"}],
+        }
+    )
+    pool = Pool.model_validate({"candidates": [{"id": "a", "roles": ["actor"]}]})
+    with pytest.raises(
+        ProductionFormatError, match="role lead: its character 'ghost' is in no scheduled scene"
+    ):
+        match_team(ghost, pool, plan_shoot(ghost, SolveOptions(time_limit=5)))
+
+
 def test_role_without_candidates_is_explained() -> None:
     prod = production(ROLES[:1])
     sched = plan_shoot(prod, SolveOptions(time_limit=5))

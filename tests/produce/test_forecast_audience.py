@@ -125,6 +125,26 @@ def test_cli_forecast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert data["communities"][0]["lift"] >= data["communities"][-1]["lift"]
 
 
+def test_a_comparable_with_a_year_is_that_film() -> None:
+    from reelkit.produce.forecast import Concept, _split_title, _title_matches, forecast_concept
+
+    assert _split_title("Matrix, The (1999)") == ("the matrix", 1999)
+    assert _split_title("Heat") == ("heat", None)
+    names, years = ["heat", "heat", "heat", "ronin"], [1972, 1986, 1995, 1998]
+    assert _title_matches(names, years, "Heat") == [0, 1, 2]
+    assert _title_matches(names, years, "HEAT (1986)") == [1]
+    assert _title_matches(names, years, "Heat (2099)") == []
+
+    def audience(comparable: str) -> tuple[float, tuple[str, ...]]:
+        f = forecast_concept(Concept(title="X", genres=["Action"], runtime=110, comparables=[comparable]))
+        return f.audience, f.comparables_missing
+
+    # ggplot2movies has Heat 1972 (289 votes), 1986 (268) and 1995 (44,588): the year picks the film
+    (old, _), (new, _), (best, _) = audience("Heat (1972)"), audience("Heat (1995)"), audience("Heat")
+    assert old < new == best
+    assert audience("Heat (2099)")[1] == ("Heat (2099)",)
+
+
 def test_tree_export_predicts_like_sklearn() -> None:
     from sklearn.ensemble import HistGradientBoostingRegressor
 

@@ -185,3 +185,40 @@ def test_calendars_carry_the_time_zone() -> None:
     data["calendar"]["timezone"] = "Mars/Olympus"
     with pytest.raises(ProductionFormatError, match=r"calendar\.timezone: unknown time zone"):
         parse_production(data)
+
+
+def test_night_shoot_calendars_land_after_midnight_and_stale_ones_go(tmp_path: Path) -> None:
+    prod = parse_production(
+        {
+            "name": "night",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 10, "call_time": "20:00"},
+            "people": [{"id": "A", "daily_rate": 100}, {"id": "B", "daily_rate": 100}],
+            "locations": [{"id": "L1"}],
+            "scenes": [
+                {"id": "s1", "duration": 6, "cast": ["A"], "location": "L1", "day_night": "NIGHT"},
+                {"id": "s2", "duration": 2, "cast": ["B"], "location": "L1", "day_night": "NIGHT"},
+            ],
+            "constraints": {"precedences": [{"before": "s1", "after": "s2"}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    (day,) = sched.days
+    assert [(s.scene_id, s.start, s.end) for s in day.scenes] == [
+        ("s1", "20:00", "02:00"),
+        ("s2", "02:00", "04:00"),
+    ]
+    cal = icalendar.Calendar.from_ical(person_calendar(sched, prod, "B"))
+    (ev,) = list(cal.walk("VEVENT"))
+    # called on the night of 2 March: the scene runs 02:00-04:00 on the morning of 3 March
+    assert ev.decoded("dtstart").isoformat() == "2026-03-03T02:00:00"
+    assert ev.decoded("dtend").isoformat() == "2026-03-03T04:00:00"
+    (a_ev,) = list(icalendar.Calendar.from_ical(person_calendar(sched, prod, "A")).walk("VEVENT"))
+    assert a_ev.decoded("dtstart").isoformat() == "2026-03-02T20:00:00"
+    assert a_ev.decoded("dtend").isoformat() == "2026-03-03T02:00:00"
+    # a plan written over an earlier one leaves no calendar of someone it does not call
+    (tmp_path / "calendars").mkdir()
+    (tmp_path / "calendars" / "Z.ics").write_text("stale")
+    files = write_plan(sched, prod, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == sorted(
+        p.name for p in files.calendars.values()
+    )

@@ -85,6 +85,22 @@ def test_unknown_cast_member_names_the_field(tmp_path: Path) -> None:
             {"scenes": [scene("1", 1)], "locations": [{"id": "A", "move_costs": {"Z": 3}}]},
             "locations[0].move_costs.Z",
         ),
+        (
+            {
+                "scenes": [scene("1", 1)],
+                "locations": [{"id": "A", "move_costs": {"B": 100}}, {"id": "B", "move_costs": {"A": 5000}}],
+            },
+            "locations[0].move_costs.B",  # priced differently each way
+        ),
+        (
+            {"people": [{"id": "k", "kind": "crew"}], "scenes": [scene("1", 1, crew=["k", "k"])]},
+            "scenes[0].crew",
+        ),
+        ({"scenes": [scene("1", 1)], "budget": float("inf")}, "budget"),
+        (
+            {"scenes": [scene("1", 1)], "roles": [{"id": "r", "kind": "dop", "skills": {"drama": -1.5}}]},
+            "roles[0].skills.drama",
+        ),
     ],
 )
 def test_invalid_fields_are_named(patch: dict[str, Any], field: str) -> None:
@@ -106,6 +122,21 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("calendar: {start: 2026-03-02\nscenes: [\n")
     with pytest.raises(ProductionFormatError, match=r"p\.yaml:\d+: invalid YAML"):
+        load_production(path)
+
+
+def test_yaml_keys_given_twice_and_impossible_dates_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "calendar: {start: 2026-03-02}\nlocations: [{id: L1}]\n"
+        "scenes: [{id: s1, duration: 1, location: L1}]\nscenes: [{id: s2, duration: 1, location: L1}]\n"
+    )
+    with pytest.raises(
+        ProductionFormatError, match=r"p\.yaml:4: .*'scenes' is given twice \(first at line 3\)"
+    ):
+        load_production(path)
+    path.write_text("calendar: {start: 2026-02-30}\nlocations: [{id: L1}]\n")
+    with pytest.raises(ProductionFormatError, match=r"p\.yaml:1: .*'2026-02-30' is not a valid date"):
         load_production(path)
 
 

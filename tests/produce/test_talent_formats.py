@@ -73,6 +73,8 @@ rehearsal =  array2d(1..num_players, 1..num_pieces,
         ("x\n3\n2\n1 0 1 5\n0 1 1 3\n1 1 1 9\n", 6, "unexpected token"),
         ("x\n3\n2\n1 0 1 -5\n0 1 1 3\n1 1 1\n", 4, "must be >= 0"),
         ("x\nthree\n2\n", 2, "number of scenes"),
+        ("x\n1000000 1000000\n", 2, "the header says 1000000 scenes and 1000000 actors"),  # no 931 GiB
+        ("x\n1\n1\n1 99999999999999999999\n1\n", 4, "above 1e"),
     ],
 )
 def test_dat_errors_name_the_line(text: str, line: int, words: str) -> None:
@@ -91,12 +93,24 @@ def test_dat_errors_name_the_line(text: str, line: int, words: str) -> None:
         ("numScenes = 2\nnumActors = 1;\n", "expected ';'"),
         ("foo = 3;\n", "neither talent_scheduling"),
         ("numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd=[1,$];\n", "unexpected character"),
+        ("numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd=[1,2];\nd=[3,4];\n", "d is given twice"),
+        (
+            "numScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd=[1,99999999999999999999];\n",
+            "above 1e",
+        ),
     ],
 )
 def test_dzn_errors(text: str, words: str) -> None:
     with pytest.raises(DataFormatError, match=words) as exc:
         parse_dzn(text, source="bad.dzn")
     assert str(exc.value).startswith("bad.dzn")
+
+
+def test_costs_times_days_beyond_64_bits_are_refused() -> None:
+    from reelkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="exceed 2\\^62"):
+        parse_dat("x\n2\n2\n1 1 1000000000000\n1 1 1000000000000\n10000000 10000000\n")
 
 
 def test_dzn_error_line_number() -> None:

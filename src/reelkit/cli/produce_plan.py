@@ -103,17 +103,15 @@ def crew_match_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Choose a team covering every role within availability and budget, maximising fit; explain each pick."""
-    import json
-
     from reelkit.produce.crew import load_pool, match_team
     from reelkit.produce.production import load_production
-    from reelkit.produce.shoot import Schedule, SolveOptions, plan_shoot
+    from reelkit.produce.shoot import SolveOptions, load_schedule, plan_shoot
 
     prod = load_production(production)
     candidates = load_pool(pool)
     with progress_for(not json_out) as progress, progress.task("matching"):
         if schedule is not None:
-            sched = Schedule.from_dict(json.loads(schedule.read_text(encoding="utf-8")))
+            sched = load_schedule(schedule, prod)
         else:
             sched = plan_shoot(prod, SolveOptions(time_limit=time_limit))
         team = match_team(prod, candidates, sched, time_limit=time_limit)

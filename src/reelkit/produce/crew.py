@@ -164,6 +164,11 @@ def role_dates(prod: Production, role: Role, schedule: Schedule) -> tuple[list[d
     if role.kind in _CAST_KINDS and role.character is not None:
         call = next((p for p in schedule.people if p.person_id == role.character), None)
         dates = sorted([*call.work_days, *call.hold_days]) if call is not None else []
+        if not dates and role.days is None:
+            raise ProductionFormatError(
+                f"role {role.id}: its character {role.character!r} is in no scheduled scene, so the role has "
+                "no days; put the character in a scene or give the role's days"
+            )
         return dates, role.days or len(dates)
     if role.kind == "composer":
         return [], role.days or 20

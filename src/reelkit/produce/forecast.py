@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -506,16 +507,33 @@ class Forecast:
         return asdict(self)
 
 
-def _norm_title(t: str) -> str:
+def _split_title(t: str) -> tuple[str, int | None]:
+    """A title for lookups (lower case, "Matrix, The" as "the matrix") and its year when it ends in one,
+    as in "Heat (1995)"."""
     t = t.strip().lower()
+    year = None
     if t.endswith(")") and "(" in t:
         head, _, tail = t.rpartition("(")
         if tail[:-1].strip().isdigit():
-            t = head.strip()
+            t, year = head.strip(), int(tail[:-1].strip())
     for art in ("the", "a", "an"):
         if t.endswith(f", {art}"):
             t = f"{art} {t[: -len(art) - 2]}"
-    return t
+    return t, year
+
+
+def _norm_title(t: str) -> str:
+    return _split_title(t)[0]
+
+
+def _title_matches(names: Sequence[str], years: Sequence[int | None], wanted: str) -> list[int]:
+    """Indices of the films ``wanted`` names: same title, and same year when it gives one."""
+    key, year = _split_title(wanted)
+    return [
+        i
+        for i, (n, y) in enumerate(zip(names, years, strict=True))
+        if n == key and (year is None or y == year)
+    ]
 
 
 def audience_model(fs: FeatureSet, progress: Progress = SILENT, *, use_cache: bool = True) -> AudienceModel:
@@ -560,12 +578,12 @@ def forecast_concept(
     found: list[str] = []
     missing: list[str] = []
     if concept.comparables:
-        norm = pd.Series(np.arange(len(fs.titles)), index=[_norm_title(t) for t in fs.titles])
+        names = [_norm_title(t) for t in fs.titles]
+        years = [int(y) for y in fs.year]
         vals = []
         for name in concept.comparables:
-            key = _norm_title(name)
-            if key in norm.index:
-                idx = np.atleast_1d(norm.loc[key])
+            idx = _title_matches(names, years, name)  # "Heat (1995)" is that film, "Heat" the best known
+            if idx:
                 vals.append(float(np.max(fs.target[idx])))
                 found.append(name)
             else:
@@ -698,10 +716,12 @@ def community_forecast(
     progress: Progress = SILENT,
 ) -> list[CommunityShare]:
     cat = _train_catalog(ratings, n_communities, progress)
-    genres = "|".join(concept.genres)
+    by_lower = {g.lower(): g for g in cat.vocab}  # genres match whatever their case, as in concept_base
+    genres = "|".join(by_lower.get(g.lower(), g) for g in concept.genres)
     meta = metadata_matrix(pd.Series([genres]), pd.Series([concept.year or 2024]), cat.vocab)
-    names = cat.titles["name"].astype(str).map(_norm_title)
-    idx = [i for i, t in enumerate(names) if t in {_norm_title(c) for c in concept.comparables}]
+    split = [_split_title(t) for t in cat.titles["name"].astype(str)]
+    names, years = [n for n, _ in split], [y for _, y in split]
+    idx = sorted({i for c in concept.comparables for i in _title_matches(names, years, c)})
     comps = [cat.als.item_factors_[idx].astype(np.float64)] if idx else None
     vec = cat.placer.place(meta, comps)
     k = cat.comm.n_communities_

@@ -176,9 +176,16 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         ev = icalendar.Event()
         ev.add("uid", f"{_slug(schedule.production)}-{_slug(person_id)}-{day.date.isoformat()}@reelkit")
         ev.add("dtstamp", stamp)
-        start = datetime.combine(day.date, time.fromisoformat(mine[0].start), tzinfo=zone)
+        # a shoot day runs from its call time: a clock time before the call is the next morning
+        call_time = production.calendar.call_time
+
+        def at(hhmm: str, day_date: date = day.date, call_time: time = call_time) -> datetime:
+            t = time.fromisoformat(hhmm)
+            return datetime.combine(day_date + timedelta(days=t < call_time), t, tzinfo=zone)
+
+        start = at(mine[0].start)
         ev.add("dtstart", start)
-        end = datetime.combine(day.date, time.fromisoformat(mine[-1].end), tzinfo=zone)
+        end = at(mine[-1].end)
         if end <= start:
             end += timedelta(days=1)  # past midnight
         ev.add("dtend", end)
@@ -233,4 +240,11 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
         cals[call.person_id] = atomic_write_bytes(
             out / "calendars" / f"{name}.ics", person_calendar(schedule, production, call.person_id)
         )
+    # calendars of an earlier plan written here, for people this plan does not call, would be sent out
+    # with the new ones: they go
+    keep = set(cals.values())
+    folder = out / "calendars"
+    for old in folder.glob("*.ics") if folder.is_dir() else ():
+        if old not in keep:
+            old.unlink(missing_ok=True)
     return PlanFiles(sj, sc, sb, cals)

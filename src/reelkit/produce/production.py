@@ -264,8 +264,10 @@ class Role(_Model):
     kind: Literal["director", "dop", "editor", "composer", "lead", "supporting", "crew"]
     #: For cast roles: the person id (character) in ``people`` whose shooting days the actor works.
     character: str | None = None
-    #: Skills the role asks for with their weights (``{"action": 2, "period": 1}``).
-    skills: dict[str, float] = Field(default_factory=dict)
+    #: Skills the role asks for with their weights (``{"action": 2, "period": 1}``), each >= 0.
+    skills: dict[str, Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
     #: Days engaged; default: the character's days (cast) or every shooting day (crew).
     days: int | None = Field(None, ge=1)
 
@@ -283,7 +285,7 @@ class Production(_Model):
     # crew and cast matching (optional)
     genres: list[str] = Field(default_factory=list)
     city: str = ""
-    budget: float | None = Field(None, ge=0)
+    budget: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False)
     roles: list[Role] = Field(default_factory=list)
 
     def person(self, pid: str) -> Person:
@@ -369,8 +371,10 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
         for j, c in enumerate(s.crew):
             if c not in people:
                 errs.append((f"scenes[{i}].crew[{j}]", f"unknown person {c!r}; add it to people"))
-        if len(set(s.cast)) != len(s.cast):
-            errs.append((f"scenes[{i}].cast", "a person is listed twice"))
+        for part in ("cast", "crew"):
+            listed = getattr(s, part)
+            if len(set(listed)) != len(listed):
+                errs.append((f"scenes[{i}].{part}", "a person is listed twice"))
         if s.location not in locs:
             errs.append((f"scenes[{i}].location", f"unknown location {s.location!r}; add it to locations"))
         if s.minutes > cap:
@@ -381,10 +385,21 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
                     "split the scene or lengthen calendar.hours_per_day",
                 )
             )
+    by_id = {loc.id: loc for loc in prod.locations}
     for i, loc in enumerate(prod.locations):
-        for other in loc.move_costs:
+        for other, cost in loc.move_costs.items():
             if other not in locs:
                 errs.append((f"locations[{i}].move_costs.{other}", f"unknown location {other!r}"))
+                continue
+            back = by_id[other].move_costs.get(loc.id)
+            if back is not None and back != cost and loc.id < other:  # each pair once
+                errs.append(
+                    (
+                        f"locations[{i}].move_costs.{other}",
+                        f"a move between {loc.id!r} and {other!r} costs {cost:g} one way and {back:g} the "
+                        "other; moves are priced both ways alike: give one of them",
+                    )
+                )
     cons = prod.constraints
     for i, p in enumerate(cons.precedences):
         for f in ("before", "after"):
@@ -439,6 +454,44 @@ def parse_production(data: Any, *, source: str | None = None) -> Production:
     return prod
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last silently,
+    dropping, say, a whole first ``scenes:`` list) and impossible dates (2026-02-30), each at its line."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} is given twice (first at line {first + 1}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark
+            ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _load_yaml(text: str | bytes) -> Any:
+    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
 def _yaml_error(exc: yaml.YAMLError, source: str) -> ProductionFormatError:
     """The error for invalid YAML, naming ``source`` and the line when the parser knows it."""
     mark = getattr(exc, "problem_mark", None)
@@ -462,7 +515,7 @@ def read_structured(path: str | Path) -> Any:
     try:
         if p.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return _load_yaml(text)
     except json.JSONDecodeError as exc:
         raise ProductionFormatError(f"invalid JSON: {exc.msg}", path=f"{p}:{exc.lineno}") from None
     except yaml.YAMLError as exc:
@@ -477,7 +530,7 @@ def load_production(path: str | Path) -> Production:
 def parse_production_text(text: str | bytes, *, source: str = "upload") -> Production:
     """Validate a production given as YAML/JSON text (an upload)."""
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, source) from None
     return parse_production(data, source=source)

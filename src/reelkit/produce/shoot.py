@@ -40,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -54,6 +55,7 @@ __all__ = [
     "ScheduledScene",
     "ShootDay",
     "SolveOptions",
+    "load_schedule",
     "plan_shoot",
 ]
 
@@ -226,6 +228,32 @@ class Schedule:
             from reelkit.produce.production import ProductionFormatError
 
             raise ProductionFormatError(f"not a schedule written by 'reelkit schedule plan': {exc}") from None
+
+
+def load_schedule(path: str | Path, prod: Production | None = None) -> Schedule:
+    """Read a ``schedule.json`` written by ``reelkit schedule plan``; with ``prod``, check that it schedules
+    that production (its name, and exactly its scenes). Errors name the file."""
+    from reelkit.produce.production import ProductionFormatError, read_structured
+
+    data = read_structured(path)
+    if not isinstance(data, Mapping):
+        raise ProductionFormatError("not a schedule written by 'reelkit schedule plan'", path=str(path))
+    try:
+        sched = Schedule.from_dict(data)
+    except ProductionFormatError as exc:
+        raise ProductionFormatError(str(exc), path=str(path)) from None
+    if prod is not None:
+        planned = {sc.scene_id for d in sched.days for sc in d.scenes}
+        wanted = {sc.id for sc in prod.scenes}
+        if sched.production != prod.name or planned != wanted:
+            odd = sorted(planned ^ wanted)
+            raise ProductionFormatError(
+                f"this schedule is for production {sched.production!r}, not {prod.name!r}"
+                + (f" (scenes {', '.join(odd[:5])} are in only one of them)" if odd else "")
+                + "; plan this production first ('reelkit schedule plan')",
+                path=str(path),
+            )
+    return sched
 
 
 # ---------------------------------------------------------------------------------------------- the model

@@ -57,6 +57,10 @@ def read_instance(path: str | Path) -> TalentInstance:
 # ----------------------------------------------------------------------------------------------- .dat ---
 
 
+MAX_NUMBER = 10**12
+"""The largest count, cost or duration read (costs x days must stay within 64-bit integers)."""
+
+
 def parse_dat(text: str, *, source: str = "<string>") -> TalentInstance:
     """Parse Stuckey's ``.dat`` text (see the module docstring)."""
     lines = text.splitlines()
@@ -86,10 +90,20 @@ def parse_dat(text: str, *, source: str = "<string>") -> TalentInstance:
             ) from None
         if lo is not None and v < lo:
             raise DataFormatError(f"{what} must be >= {lo}, found {v}", path=source, line=tok.line)
+        if v > MAX_NUMBER:
+            raise DataFormatError(f"{what} is {v}: above {MAX_NUMBER:.0e}", path=source, line=tok.line)
         return v
 
     n = integer("the number of scenes", 1)
     m = integer("the number of actors", 0)
+    need = m * (n + 1) + n  # each actor's flags and cost, then the durations
+    if len(toks) - pos < need:
+        raise DataFormatError(
+            f"file ends early: the header says {n} scenes and {m} actors, which take {need} numbers "
+            f"after it; the file has {len(toks) - pos}",
+            path=source,
+            line=last_line,
+        )
     req = np.zeros((m, n), dtype=bool)
     costs = np.zeros(m, dtype=np.int64)
     for a in range(m):
@@ -188,6 +202,10 @@ class _DznParser:
             name = self.next("a parameter name")
             if not re.fullmatch(r"[A-Za-z_]\w*", name.text):
                 raise self.error(f"expected a parameter name, found {name.text!r}", name)
+            if name.text in self.env:
+                raise self.error(
+                    f"{name.text} is given twice (first at line {self.lines[name.text]}); keep one", name
+                )
             self.expect("=")
             value = self.expr()
             self.env[name.text] = value
@@ -200,7 +218,10 @@ class _DznParser:
     def scalar(self) -> int:
         tok = self.next("a number")
         if re.fullmatch(r"-?\d+", tok.text):
-            return int(tok.text)
+            v = int(tok.text)
+            if abs(v) > MAX_NUMBER:
+                raise self.error(f"{tok.text} is above {MAX_NUMBER:.0e}", tok)
+            return v
         if tok.text in ("true", "false"):
             return int(tok.text == "true")
         if tok.text in self.env and isinstance(self.env[tok.text], int):

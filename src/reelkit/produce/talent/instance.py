@@ -55,6 +55,12 @@ class TalentInstance:
             raise ConfigError(f"{self.name}: {cost.size} actor costs for {m} actors")
         if np.any(dur < 0) or np.any(cost < 0):
             raise ConfigError(f"{self.name}: durations and costs must be non-negative")
+        # every cost figure is at most (all costs) x (all days): keep it in 64-bit integers
+        if sum(int(c) for c in cost.ravel()) * sum(int(d) for d in dur.ravel()) >= 2**62:
+            raise ConfigError(
+                f"{self.name}: costs times durations exceed 2^62, beyond the solver's 64-bit arithmetic; "
+                "scale the costs or durations down"
+            )
         object.__setattr__(self, "requires", _frozen(req != 0, np.bool_))
         object.__setattr__(self, "durations", _frozen(dur, np.int64))
         object.__setattr__(self, "costs", _frozen(cost, np.int64))
