@@ -75,6 +75,8 @@ def start_server(data_dir: Path) -> LiveServer:
 
 @pytest.fixture
 def live_server(data_dir: Path) -> Iterator[LiveServer]:
+    # the browser test plays titles from the page: the play button is off unless turned on
+    (data_dir / "service.json").write_text('{"web_ui_writes": true}')
     server = start_server(data_dir)
     try:
         yield server

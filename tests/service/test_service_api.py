@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -290,7 +290,15 @@ def test_models_endpoints(client: TestClient) -> None:
     assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == "v0001"
 
 
-def test_web_pages_and_play(client: TestClient) -> None:
+@pytest.fixture
+def ui_client(data_dir: Path) -> Iterator[TestClient]:
+    """A client of a server whose web page may record plays (``web_ui_writes``)."""
+    with TestClient(create_app(make_settings(data_dir, web_ui_writes=True))) as c:
+        yield c
+
+
+def test_web_pages_and_play(ui_client: TestClient) -> None:
+    client = ui_client
     index = client.get("/")
     assert index.status_code == 200 and "Who's watching?" in index.text
     member = first_member(client)
@@ -315,7 +323,8 @@ def test_web_pages_and_play(client: TestClient) -> None:
     assert client.post("/ui/play", json={"title_id": tid}, headers={"X-Reelkit-UI": "1"}).status_code == 401
 
 
-def test_forged_profile_cookie_is_ignored(client: TestClient) -> None:
+def test_forged_profile_cookie_is_ignored(ui_client: TestClient) -> None:
+    client = ui_client
     client.cookies.set("rk_profile", "bTAwMQ.deadbeef")
     r = client.post("/ui/play", json={"title_id": "t001"}, headers={"X-Reelkit-UI": "1"})
     assert r.status_code == 401
@@ -330,11 +339,88 @@ def test_no_model_yet(tmp_path: Path) -> None:
     store.close()
     with TestClient(create_app(make_settings(tmp_path))) as c:
         assert c.get("/health").json()["status"] == "no_model"
+        ready = c.get("/ready", headers={"accept": "text/html"})  # a probe gets the status code
+        assert ready.status_code == 503 and ready.json()["error"] == "unavailable"
         r = c.get("/v1/members/m1/home")
         assert r.status_code == 503 and "reelkit retrain" in r.json()["message"]
         ok = c.post("/v1/events", json={"events": [play("n1", "m1", "t1", 0.2)]}, headers=AUTH)
         assert ok.status_code == 200  # writes work without a model
         assert c.get("/").status_code == 200
+        # before a model, ratings are checked against the usual scale that holds the stored ones (none: 0-10)
+        rate = {"event_id": "r1", "kind": "rating", "member_id": "m1", "title_id": "t1", "value": 4.5}
+        assert c.post("/v1/events", json={"events": [rate]}, headers=AUTH).status_code == 200
+        far = {**rate, "event_id": "r2", "value": 10}
+        r = c.post("/v1/events", json={"events": [far]}, headers=AUTH)
+        assert r.status_code == 422 and "outside the rating scale 0-5" in r.text  # a 5-star catalog now
+        top = {**rate, "event_id": "r3", "value": 5}
+        assert c.post("/v1/events", json={"events": [top]}, headers=AUTH).status_code == 200
+
+
+def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:
+    import time
+
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    base = play("f1", member, tid, 0.1)
+    bad = [
+        ({**base, "timestamp": int(time.time()) + 3600}, "events[0].timestamp"),  # an hour ahead
+        ({**base, "position": "10"}, "events[0].position"),
+        ({**base, "timestamp": str(int(time.time()))}, "events[0].timestamp"),
+        (
+            {"event_id": "f2", "kind": "thumb", "member_id": member, "title_id": tid, "value": True},
+            "events[0].value",
+        ),
+        (
+            {"event_id": "f3", "kind": "rating", "member_id": member, "title_id": tid, "value": True},
+            "events[0].value",
+        ),
+    ]
+    total = client.get("/health").json()["events"]
+    for event, where in bad:
+        r = client.post("/v1/events", json={"events": [event]}, headers=AUTH)
+        assert r.status_code == 422, (event, r.text)
+        assert [f["field"] for f in r.json()["fields"]] == [where], (where, r.json())
+    assert client.get("/health").json()["events"] == total
+    # a client clock a minute fast is fine; integers are numbers
+    ok = {**base, "event_id": "f4", "timestamp": int(time.time()) + 60, "position": 600}
+    assert client.post("/v1/events", json={"events": [ok]}, headers=AUTH).status_code == 200
+
+
+def test_member_ids_with_a_slash_are_refused(client: TestClient) -> None:
+    r = client.post("/v1/members", json={"member_id": "a/b", "name": "Slash"}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"].endswith("member_id")
+
+
+def test_continue_watching_names_titles_added_after_training(client: TestClient, data_dir: Path) -> None:
+    from reelkit.service.store import TitleRecord, open_store
+
+    store = open_store(data_dir)
+    try:
+        store.upsert_titles([TitleRecord("new-1", "Jumanji (1995)", "Adventure|Children")])
+    finally:
+        store.close()
+    member = first_member(client)
+    r = client.post("/v1/events", json={"events": [play("cw-new", member, "new-1", 0.3)]}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    rows = client.get(f"/v1/members/{member}/home").json()["rows"]
+    (cw,) = [row for row in rows if row["kind"] == "continue-watching"]
+    card = next(t for t in cw["titles"] if t["title_id"] == "new-1")
+    assert card["name"] == "Jumanji (1995)" and card["genres"] == ["Adventure", "Children"]
+
+
+def test_openapi_says_what_errors_look_like(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            r422 = op["responses"].get("422")
+            if r422 is not None:
+                assert r422["content"]["application/json"]["schema"] == ref, (path, method)
+    home = doc["paths"]["/v1/members/{member_id}/home"]["get"]["responses"]
+    assert home["503"]["content"]["application/json"]["schema"] == ref
+    post = doc["paths"]["/v1/events"]["post"]["responses"]
+    assert {"400", "401", "403", "422"} <= set(post)
+    assert "503" in doc["paths"]["/ready"]["get"]["responses"]
 
 
 def test_pages_escape_user_data(client: TestClient) -> None:
@@ -388,11 +474,13 @@ def test_web_play_is_refused_without_a_token(data_dir: Path) -> None:
         c.get(f"/?member={member}")
         r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
         assert r.status_code == 200 and r.json()["stored"] == 1
-    with TestClient(create_app(make_settings(data_dir, web_ui_writes=False))) as c:
-        member = first_member(c)
-        c.get(f"/?member={member}")
-        r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
-        assert r.status_code == 403
+    # a token alone does not turn it on: the play button writes for any profile without a credential
+    for flag in (False, None):
+        with TestClient(create_app(make_settings(data_dir, web_ui_writes=flag))) as c:
+            member = first_member(c)
+            c.get(f"/?member={member}")
+            r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
+            assert r.status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/v1/members?offset=9223372036854775808", "/?offset=9223372036854775808"])

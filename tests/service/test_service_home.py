@@ -163,10 +163,12 @@ def test_because_you_watched_anchors_are_recent_strong_engagement(builder: HomeB
     )
     assert [a for a, _ in builder.fold(h).strong] == [t[3], t[1], t[0]]
     assert [v for _, v in builder.fold(h).strong] == ["liked", "rated", "watched"]
+    verbs = {t[0]: "Watched", t[1]: "Rated", t[3]: "Liked"}
     for r in page.rows:
         if r.kind == "because-you-watched":
             assert r.anchor_title_id is not None
-            assert builder.name_of(r.anchor_title_id) in r.heading
+            # the heading says what the member did with the title (a thumbed-up title was not watched)
+            assert r.heading == f"Because You {verbs[r.anchor_title_id]} {builder.name_of(r.anchor_title_id)}"
             assert all(x.reason.startswith("Similar to") for x in r.titles)
 
 

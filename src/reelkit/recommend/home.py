@@ -544,6 +544,10 @@ class HomeBuilder:
         col = self._col(title_id)
         return self.genres[col] if col >= 0 else ()
 
+    def knows(self, title_id: str) -> bool:
+        """Whether the models were trained with ``title_id`` (its name and genres are known here)."""
+        return bool(self._col(title_id) >= 0)
+
     def name_of(self, title_id: str) -> str:
         col = self._col(title_id)
         return str(self.names[col]) if col >= 0 else f"Title {title_id}"
@@ -722,7 +726,8 @@ class HomeBuilder:
                 2 + i,
                 HomeRow(
                     "because-you-watched",
-                    f"Because You Watched {name}",
+                    # the heading says what the member did: a thumbed-up title was liked, not watched
+                    f"Because You {verb.capitalize()} {name}",
                     f"You {verb} {name} recently; these are the titles most similar to it",
                     tuple(self._title(c, f"Similar to {name} ({sim_of[c]:.2f})", sim_of[c]) for c in cols),
                     self._engagement(folded, cols),

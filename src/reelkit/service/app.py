@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -64,7 +64,7 @@ _CODES = {
 }
 #: Paths that take file uploads (larger body limit, ``settings.max_upload_bytes``).
 UPLOAD_PATHS = ("/qc", "/v1/qc", "/produce/", "/v1/produce/")
-_JSON_PREFIXES = ("/v1", "/health", "/metrics", "/ui", "/docs", "/openapi", "/redoc")
+_JSON_PREFIXES = ("/v1", "/health", "/ready", "/metrics", "/ui", "/docs", "/openapi", "/redoc")
 
 
 def _package_dir(name: str) -> Path:
@@ -250,7 +250,69 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         upload_paths=UPLOAD_PATHS,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    _document_errors(
+        app,
+        [
+            module.router
+            for module in (members, titles, communities, events, system, abr, post, produce, stream)
+        ],
+    )
     return app
+
+
+def _document_errors(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Make the OpenAPI document say what the error handlers answer: every 422 is an ``ErrorBody`` (not
+    FastAPI's ``HTTPValidationError``), a body that is not JSON is a 400, an operation that needs a model
+    can be a 503 until one is trained, and writes can be 401/403 (no or a wrong token, none configured)."""
+    from fastapi.dependencies.models import Dependant
+    from fastapi.openapi.utils import get_openapi
+    from fastapi.routing import APIRoute
+
+    from reelkit.service.deps import get_bundle, require_write
+    from reelkit.service.schemas import ErrorBody
+
+    def calls(dep: Dependant, fn: Any) -> bool:
+        return any(d.call is fn or calls(d, fn) for d in dep.dependencies)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, sub in (
+            ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
+        ):
+            components.setdefault(name, sub)
+        components.setdefault(
+            "ErrorBody",
+            {
+                k: v
+                for k, v in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").items()
+                if k != "$defs"
+            },
+        )
+        body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        for route in (r for router in routers for r in router.routes):
+            if not isinstance(route, APIRoute) or not route.include_in_schema:
+                continue
+            for method in route.methods or ():
+                op = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+                if op is None:
+                    continue
+                resp = op.setdefault("responses", {})
+                if "422" in resp:
+                    resp["422"] = {"description": "Invalid request: the fields are named", **body}
+                if "requestBody" in op:
+                    resp.setdefault("400", {"description": "The body is not valid JSON", **body})
+                if calls(route.dependant, get_bundle):
+                    resp.setdefault("503", {"description": "No model is trained yet", **body})
+                if calls(route.dependant, require_write):
+                    resp.setdefault("401", {"description": "No token, or a wrong one", **body})
+                    resp.setdefault("403", {"description": "Writes are off: no API token is set", **body})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _poll(holder: ModelHolder, every: float) -> None:

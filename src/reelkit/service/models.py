@@ -344,11 +344,29 @@ class ModelBundle:
             self._pages.put(key, rendered)
             return rendered
         history = store.member_history(member_id)
-        page = self.home.build(member_id, history)
+        page = _with_new_titles(self.home.build(member_id, history), self.home, store)
         value = (page, render(page) if render is not None else None)
         # the key is the sequence number the history was read at (a newer event makes a newer key)
         self._pages.put((member_id, history.last_seq), value)
         return value
+
+
+def _with_new_titles(page: HomePage, home: HomeBuilder, store: Store) -> HomePage:
+    """``page`` with the names and genres of titles added to the catalog after the model was trained (the
+    model knows only its own titles; Continue Watching shows any title the member played)."""
+    import dataclasses
+
+    def fix(t: Any) -> Any:
+        if home.knows(t.title_id):
+            return t
+        rec = store.get_title(t.title_id)
+        if rec is None:
+            return t
+        genres = tuple(g for g in rec.genres.split("|") if g and g != "(no genres listed)")
+        return dataclasses.replace(t, name=rec.name, genres=genres)
+
+    rows = tuple(dataclasses.replace(r, titles=tuple(fix(t) for t in r.titles)) for r in page.rows)
+    return dataclasses.replace(page, rows=rows)
 
 
 def load_bundle(

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from reelkit.recommend.home import HomePage, HomeRow, HomeTitle, RowKind
 
@@ -37,6 +45,8 @@ __all__ = [
 
 #: Ids of members, titles and events: 1-128 printable characters, no control characters.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: A new member's id: as :data:`Id`, and no ``/`` (it could never be used in a URL path).
+NewMemberId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 #: Event ids the server makes itself start with this (a member's liked titles at sign-up); clients may not.
 RESERVED_EVENT_PREFIX = "signup:"
 
@@ -72,7 +82,8 @@ class ErrorBody(BaseModel):
 
 # ---------------------------------------------------------------------- events
 class _EventBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: true is not a rating, "10" not a position (JSON numbers only; an integer is a number)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     event_id: EventId = Field(description="The client's id for this event; repeating it is harmless.")
     member_id: Id
@@ -97,7 +108,8 @@ class PlayEvent(_EventBase):
 
 
 class RatingEvent(_EventBase):
-    """An explicit rating (on the catalog's rating scale, e.g. 0.5-5 stars)."""
+    """An explicit rating on the catalog's rating scale (e.g. 0.5-5 stars: the trained model's, or before
+    one, the stored ratings'); values outside it are refused (422)."""
 
     kind: Literal["rating"]
     value: float = Field(ge=0, le=10, allow_inf_nan=False)
@@ -108,6 +120,13 @@ class ThumbEvent(_EventBase):
 
     kind: Literal["thumb"]
     value: Literal[1, -1]
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_a_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # true == 1 in Python: refuse it before the literal check sees 1
+            raise ValueError("a thumb is the number 1 (up) or -1 (down), not true/false")
+        return v
 
 
 EventIn = Annotated[PlayEvent | RatingEvent | ThumbEvent, Field(discriminator="kind")]
@@ -262,7 +281,9 @@ class NewMember(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    member_id: Id | None = Field(None, description="Chosen by the server when omitted.")
+    member_id: NewMemberId | None = Field(
+        None, description="Chosen by the server when omitted; any printable characters but '/'."
+    )
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
     liked_titles: list[Id] = Field(default_factory=list, max_length=100)
 

@@ -29,10 +29,9 @@ class ServiceSettings(BaseModel):
     pages off, since a browser cannot send it).
 
     The web page's play button (``POST /ui/play``) writes play events for the profile chosen on the page,
-    without the token (a browser cannot send it). ``web_ui_writes`` decides whether it may: ``True``
-    always, ``False`` never, and ``None`` (the default) only when an ``api_token`` is configured, so that a
-    server without a token stores nothing. ``reelkit serve --demo`` turns it on unless the config file
-    says otherwise.
+    without the token (a browser cannot send it, and choosing a profile proves no identity). So it is off
+    unless ``web_ui_writes`` is ``True``: setting an API token must not open a write path that needs no
+    credential. ``reelkit serve --demo`` turns it on unless the config file says otherwise.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,7 +40,8 @@ class ServiceSettings(BaseModel):
     api_token: SecretStr | None = None
     protect_reads: bool = False
     web_ui: bool = True
-    #: Whether the web page's play button may record plays (``None``: only when ``api_token`` is set).
+    #: Whether the web page's play button may record plays, for any profile and without the token
+    #: (``None``, the default: no; ``reelkit serve --demo`` turns it on).
     web_ui_writes: bool | None = None
     #: Events per ``POST /v1/events`` batch at most (more: 413).
     max_batch_events: int = Field(1000, ge=1, le=100_000)
@@ -102,9 +102,7 @@ class ServiceSettings(BaseModel):
     @property
     def ui_writes_allowed(self) -> bool:
         """Whether ``POST /ui/play`` may store plays (see ``web_ui_writes``)."""
-        if self.web_ui_writes is not None:
-            return self.web_ui_writes
-        return self.api_token is not None
+        return bool(self.web_ui_writes)
 
 
 def ensure_token(data_dir: str | Path, environ: Mapping[str, str] | None = None) -> Path | None:

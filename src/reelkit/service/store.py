@@ -183,6 +183,7 @@ class Store(Protocol):
     def active_members(self, limit: int) -> list[str]: ...
     def latest_events(self, limit: int = 50) -> list[StoredEvent]: ...
     def count_events(self) -> int: ...
+    def rating_range(self) -> tuple[float, float] | None: ...
     def events_frame(self) -> tuple[pd.DataFrame, int]: ...
 
     # model versions
@@ -656,6 +657,13 @@ class SQLiteStore:
 
     def count_events(self) -> int:
         return int(self._con().execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def rating_range(self) -> tuple[float, float] | None:
+        """The lowest and highest stored rating (the catalog's scale before any model is trained)."""
+        lo, hi = (
+            self._con().execute("SELECT min(value), max(value) FROM events WHERE kind = 'rating'").fetchone()
+        )
+        return None if lo is None else (float(lo), float(hi))
 
     def events_frame(self) -> tuple[pd.DataFrame, int]:
         """Every event as a normalised events table (oldest first) and the last sequence number included."""

@@ -39,6 +39,20 @@ async def batch_limit(request: Request, state: StateDep) -> None:
         )
 
 
+MAX_CLOCK_SKEW_S = 300
+"""How far ahead of the server's clock an event's timestamp may be (a client clock running fast)."""
+
+
+def stored_scale(stored: tuple[float, float] | None) -> tuple[float, float]:
+    """The rating scale before a model is trained: from 0 to the first of 5, 10 and 100 that holds the
+    highest stored rating (0-10 with none stored)."""
+    if stored is None:
+        return 0.0, 10.0
+    lo, hi = stored
+    top = next((h for h in (5.0, 10.0, 100.0) if hi <= h), hi)
+    return min(0.0, lo), top
+
+
 def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRecord:
     """A validated API event as a store record (a play's value is the seconds watched)."""
     ts = event.timestamp if event.timestamp is not None else now
@@ -71,7 +85,9 @@ def post_events(batch: EventBatch, state: StateDep) -> EventBatchResult:
     """
     now = int(time.time())
     bundle = state.models.current
-    lo, hi = bundle.rating_scale if bundle is not None else (0.0, 10.0)
+    # the trained model's scale; before there is one, the usual scale that holds the ratings stored
+    # (imported) so far: one stray 10 must not stretch a 5-star catalog's scale for everyone
+    lo, hi = bundle.rating_scale if bundle is not None else stored_scale(state.store.rating_range())
     errors: list[dict[str, Any]] = []
     records = []
     for i, event in enumerate(batch.events):
@@ -80,6 +96,17 @@ def post_events(batch: EventBatch, state: StateDep) -> EventBatchResult:
                 {
                     "loc": ("body", "events", i, "value"),
                     "msg": f"rating {event.value:g} is outside the rating scale {lo:g}-{hi:g}",
+                    "type": "value_error",
+                }
+            )
+        if event.timestamp is not None and event.timestamp > now + MAX_CLOCK_SKEW_S:
+            # one event from the future would stay "latest" for years: the member's resume point and the
+            # reference time of what is trending
+            errors.append(
+                {
+                    "loc": ("body", "events", i, "timestamp"),
+                    "msg": f"timestamp {event.timestamp} is {event.timestamp - now} s ahead of the server's "
+                    "clock; send when the event happened (or leave it out for now)",
                     "type": "value_error",
                 }
             )

@@ -17,7 +17,8 @@ router = APIRouter(tags=["system"])
 
 @router.get("/health", response_model=HealthOut)
 def health(state: StateDep) -> HealthOut:
-    """Liveness and readiness: ``ok`` once a model version is loaded."""
+    """Liveness (always 200); ``status`` is ``ok`` once a model version is loaded (``/ready`` answers 503
+    until then)."""
     bundle = state.models.current
     return HealthOut(
         status="ok" if bundle is not None else "no_model",
@@ -27,6 +28,21 @@ def health(state: StateDep) -> HealthOut:
         cached_pages=bundle.cached_pages if bundle is not None else 0,
         warmed=bundle.warmed if bundle is not None else False,
     )
+
+
+@router.get(
+    "/ready",
+    response_model=HealthOut,
+    responses={503: {"model": ErrorBody, "description": "No model version is loaded yet"}},
+)
+def ready(state: StateDep) -> HealthOut:
+    """Readiness for a load balancer: 200 once a model version is loaded, 503 until then (``/health``
+    answers 200 either way, for liveness)."""
+    if state.models.current is None:
+        from reelkit.service.errors import NoModelError
+
+        raise NoModelError("no model version is loaded yet; train one ('reelkit train --data-dir ...')")
+    return health(state)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

@@ -4,7 +4,7 @@ latest events. Server-rendered (Jinja2) with a little plain JavaScript (``static
 The pages act for the profile chosen on ``/`` (a signed cookie, like a "who's watching?" screen). The play
 button posts to ``/ui/play``, which records a play event for that profile; it needs the cookie and the
 ``X-Reelkit-UI`` header (which a cross-site form cannot send), not the API token, and the server must
-allow it (setting ``web_ui_writes``; by default only a server with an API token does).
+allow it (setting ``web_ui_writes``, off by default; ``reelkit serve --demo`` turns it on).
 """
 
 from __future__ import annotations
