@@ -39,7 +39,11 @@ def sync_cmd(
     ] = "silero",
     max_offset: Annotated[
         float | None,
-        typer.Option("--max-offset", help="Largest offset searched, seconds (default: max(60, media/2))."),
+        typer.Option(
+            "--max-offset",
+            help="Largest offset, seconds: of the whole file (with splits, of at least one segment; the "
+            "breaks between segments add to the others). Default: max(60, media/2).",
+        ),
     ] = None,
     no_splits: Annotated[bool, typer.Option("--no-splits", help="One offset for the whole file.")] = False,
     no_scale: Annotated[

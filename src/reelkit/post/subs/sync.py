@@ -75,6 +75,8 @@ class SyncOptions:
 
     vad: Literal["silero", "webrtc"] = "silero"
     dt: float = 0.01
+    #: The largest offset: of the whole file, or with splits of at least one segment (the others are further
+    #: by the ad breaks or cuts between them). Default ``max(60 s, half the media)``.
     max_offset_s: float | None = None
     ratios: tuple[float, ...] = FRAME_RATIOS
     fine_scale: bool = True
@@ -359,8 +361,9 @@ def _fit(
             starts.append((fine_s, fine_o))
     fits = [_fit_from(ref, cum, c, opts, s0, o0, max_off) for s0, o0 in starts]
     # the refinements (splits, the scale preference) search around a fit and may step past the largest
-    # offset asked for: such fits are dropped; with none left, the global fit, refined within the bound
-    fits = [f for f in fits if len(f[1]) == 0 or float(np.abs(f[1]).max()) <= max_off + 1e-9]
+    # offset asked for: such fits are dropped; with none left, the global fit, refined within the bound.
+    # With splits, one segment must be within it: the others are further by the breaks between them.
+    fits = [f for f in fits if len(f[1]) == 0 or float(np.abs(f[1]).min()) <= max_off + 1e-9]
     if not fits:
         o, _ = _refine_offset(ref, cum, c, ratio, offset, 0.3, bound=max_off)
         flat = np.full(len(c.starts), o)
