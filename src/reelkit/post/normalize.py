@@ -47,7 +47,10 @@ LOSSY_LOUDNESS_TOLERANCE_LU = 0.1
 
 @dataclass(frozen=True)
 class NormalizeResult:
-    """What :func:`normalize_samples` did: the loudness before and after, the gain, whether it limited."""
+    """What :func:`normalize_samples` did: the loudness before and after, the gain, whether it limited.
+
+    From :func:`normalize_file`, the output figures are measured on the written file, and
+    ``encode_passes`` says how many encodes a lossy output took (1 for WAV/FLAC)."""
 
     reference: Reference
     input_lufs: float

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -238,8 +239,11 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         lifespan=lifespan,
     )
     _install_error_handlers(app)
-    for module in (members, titles, communities, events, system, abr, post, produce, stream):
-        app.include_router(module.router)
+    api_routers = [
+        m.router for m in (members, titles, communities, events, system, abr, post, produce, stream)
+    ]
+    for router in api_routers:
+        app.include_router(router)
     if settings.web_ui and not settings.protect_reads:
         app.include_router(web.router)
         app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
@@ -250,13 +254,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         upload_paths=UPLOAD_PATHS,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    _document_errors(
-        app,
-        [
-            module.router
-            for module in (members, titles, communities, events, system, abr, post, produce, stream)
-        ],
-    )
+    _document_errors(app, api_routers)
     return app
 
 
@@ -279,18 +277,10 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter]) -> None:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, sub in (
-            ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
-        ):
+        error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in error_schema.pop("$defs", {}).items():
             components.setdefault(name, sub)
-        components.setdefault(
-            "ErrorBody",
-            {
-                k: v
-                for k, v in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").items()
-                if k != "$defs"
-            },
-        )
+        components.setdefault("ErrorBody", error_schema)
         body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
         for route in (r for router in routers for r in router.routes):
             if not isinstance(route, APIRoute) or not route.include_in_schema:
@@ -309,6 +299,9 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter]) -> None:
                 if calls(route.dependant, require_write):
                     resp.setdefault("401", {"description": "No token, or a wrong one", **body})
                     resp.setdefault("403", {"description": "Writes are off: no API token is set", **body})
+        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, replaced above
+            if f'/{unused}"' not in json.dumps(schema["paths"]):
+                components.pop(unused, None)
         app.openapi_schema = schema
         return schema
 
