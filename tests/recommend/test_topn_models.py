@@ -319,3 +319,39 @@ def test_search_space_samples_are_valid_configs(cls: type[Recommender]) -> None:
     for _ in range(5):
         params = {k: space.sample(rng) for k, space in cls.search_space.items()}
         cls(**params)  # validates
+
+
+def test_titles_seen_but_not_liked_are_not_recommended_again(tmp_path: Path) -> None:
+    from reelkit.data.dataset import Dataset
+    from reelkit.evaluate import evaluate
+    from reelkit.recommend.popularity import Popularity
+
+    ev = pd.DataFrame(
+        {
+            "member_id": ["u1", "u1", "u1", "u2", "u2", "u2", "u3", "u3", "u3"],
+            "title_id": ["a", "b", "d", "a", "b", "c", "b", "c", "a"],
+            "kind": ["play", "thumb", "rating", "play", "play", "play", "play", "play", "play"],
+            "value": [np.nan, -1.0, 1.0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan],
+            "timestamp": [100] * 9,
+        }
+    )
+    data = Dataset.from_events(ev)
+    # u1 thumbed b down and rated d 1 star: neither is an interaction (with min_rating 3 for d), and b is
+    # the most popular title, yet u1 has seen both
+    inter = data.interactions(min_rating=3)
+    seen = inter.seen_matrix()
+    u1 = int(np.flatnonzero(inter.member_ids == "u1")[0])
+    assert sorted(inter.title_ids[seen[u1].indices]) == ["b"]  # d is nobody's interaction: no column
+    model = Popularity().fit(inter)
+    assert model.recommend(["u1"], 5).items(0) == [("c", pytest.approx(2.0))]
+    assert "b" in model.recommend(["u1"], 5, exclude_seen=False).ids[0]
+    back = load_model(model.save(tmp_path / "pop.npz"))
+    assert back.recommend(["u1"], 5).items(0) == [("c", pytest.approx(2.0))]
+    # in evaluation a seen title is not a held-out one either: u1's test pairs b (seen) and c count as c
+    # alone, which is then ranked first
+    test = Dataset.from_events(
+        pd.DataFrame({"member_id": ["u1", "u1"], "title_id": ["b", "c"], "kind": ["play"] * 2})
+    )
+    res = evaluate(Popularity(), data, test, ks=(1,), min_rating=3)
+    assert (res.n_members, res.n_test_pairs) == (1, 1)
+    assert res.metrics["ndcg@1"] == pytest.approx(1.0)

@@ -169,6 +169,18 @@ class Interactions:
     timestamp: np.ndarray
     titles: pd.DataFrame = field(repr=False)
     rating_scale: tuple[float, float] = (1.0, 5.0)
+    #: Pairs the member has seen that are not interactions (a thumbs-down, a rating under ``min_rating``),
+    #: in the same index space (rows, cols): recommenders do not recommend them again.
+    seen_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32), repr=False)
+    seen_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32), repr=False)
+
+    def seen_matrix(self) -> sp.csr_matrix:
+        """Members x titles boolean CSR of the seen pairs that are not interactions (see ``seen_rows``)."""
+        data = np.ones(len(self.seen_rows), dtype=np.bool_)
+        m = sp.csr_matrix((data, (self.seen_rows, self.seen_cols)), shape=(self.n_members, self.n_titles))
+        m.sum_duplicates()
+        m.sort_indices()
+        return m
 
     @property
     def n_members(self) -> int:
@@ -295,10 +307,12 @@ class Dataset:
             rating_scale = (float(rated.min()), float(rated.max())) if len(rated) else (1.0, 5.0)
             if rating_scale[0] == rating_scale[1]:
                 rating_scale = (min(rating_scale[0], 0.0), max(rating_scale[1], 1.0))
-        agg = aggregate_events(ev, cfg, rating_scale)
+        everything = aggregate_events(ev, cfg, rating_scale)
+        agg = everything
         if min_rating is not None:
             agg = agg.loc[agg["rating"].isna() | (agg["rating"] >= min_rating)]
         agg = agg.loc[agg["weight"] > 0]
+        dropped = everything.loc[everything.index.difference(agg.index)]
         if len(agg) == 0:
             raise EmptyDataError("no positive interactions left after aggregation (check --min-rating)")
         member_codes, member_ids = pd.factorize(agg["member_id"], sort=True)
@@ -310,6 +324,9 @@ class Dataset:
             title_ids = np.asarray(tids, dtype=str)
         order = np.lexsort((title_codes, member_codes))
         title_ids_arr = np.asarray(title_ids, dtype=str)
+        seen_r = pd.Index(np.asarray(member_ids, dtype=str)).get_indexer(dropped["member_id"].astype(str))
+        seen_c = pd.Index(title_ids_arr).get_indexer(dropped["title_id"].astype(str))
+        both = (seen_r >= 0) & (seen_c >= 0)
         return Interactions(
             member_ids=np.asarray(member_ids, dtype=str),
             title_ids=title_ids_arr,
@@ -320,6 +337,8 @@ class Dataset:
             timestamp=agg["timestamp"].to_numpy(np.int64)[order],
             titles=self.titles.reindex(title_ids_arr),
             rating_scale=rating_scale,
+            seen_rows=seen_r[both].astype(np.int32),
+            seen_cols=seen_c[both].astype(np.int32),
         )
 
     # ------------------------------------------------------------------ persistence

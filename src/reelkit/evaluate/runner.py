@@ -157,7 +157,9 @@ def evaluate(
 
     rows = model.member_rows(member_ids, missing_ok=True)
     cols = model.title_cols(title_ids, missing_ok=True)
-    seen = _csr_contains(_sorted_history(model), rows, cols)
+    # titles seen in training are not held out: interactions, and pairs kept out of them (a thumbs-down, a
+    # rating under min_rating), which the model does not recommend again either
+    seen = _csr_contains(_sorted_history(model), rows, cols) | _csr_contains(model.seen_, rows, cols)
     keep = relevant & (rows >= 0) & ~seen
     n_model = model.n_titles
     unknown = keep & (cols < 0)

@@ -202,6 +202,8 @@ class Recommender(ABC):
         self.title_ids_: np.ndarray = np.asarray(inter.title_ids, dtype=str)
         self.history_: sp.csr_matrix = inter.matrix("weight")
         self.ratings_: sp.csr_matrix = inter.matrix("rating")
+        # seen but not interactions (a thumbs-down, a rating under min_rating): not recommended again
+        self.seen_: sp.csr_matrix = inter.seen_matrix()
         self.rating_scale_: tuple[float, float] = inter.rating_scale
         names = inter.titles.get("name")
         self.title_names_: np.ndarray = (
@@ -367,6 +369,9 @@ class Recommender(ABC):
             if exclude_seen:
                 hh = h.tocoo()
                 scores[hh.row, hh.col] = -np.inf
+                if history is None:  # known members: also what they saw and did not like
+                    ss = self.seen_[r].tocoo()
+                    scores[ss.row, ss.col] = -np.inf
             if candidates is not None:
                 scores[:, ~candidates] = -np.inf
             i, v = top_k(scores, n)
@@ -451,7 +456,7 @@ class Recommender(ABC):
             "__title_ids__": self.title_ids_.astype(str),
             "__title_names__": self.title_names_.astype(str),
         }
-        for prefix, m in (("__history", self.history_), ("__ratings", self.ratings_)):
+        for prefix, m in (("__history", self.history_), ("__ratings", self.ratings_), ("__seen", self.seen_)):
             arrays[f"{prefix}_data__"] = m.data
             arrays[f"{prefix}_indices__"] = m.indices
             arrays[f"{prefix}_indptr__"] = m.indptr
@@ -557,7 +562,10 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
     model.title_ids_ = arrays.pop("__title_ids__").astype(str)
     model.title_names_ = arrays.pop("__title_names__", model.title_ids_).astype(str)
     shape = (len(model.member_ids_), len(model.title_ids_))
-    for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_")):
+    for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_"), ("__seen", "seen_")):
+        if prefix == "__seen" and f"{prefix}_data__" not in arrays:  # saved before seen pairs were kept
+            setattr(model, attr, sp.csr_matrix(shape, dtype=np.bool_))
+            continue
         m = sp.csr_matrix(
             (
                 arrays.pop(f"{prefix}_data__"),
