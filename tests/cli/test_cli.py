@@ -126,6 +126,12 @@ def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path
     res = json.loads(out)
     assert res["tuning"]["trials"] == 3
     assert res["tuning"]["metric"] == "ndcg@10"
+    # bmf rates and ranks ("both"): tuned on ndcg@10 by default, as --help and tune() say; the table shows
+    # what was chosen
+    args = ["evaluate", "--ratings", str(files["all"]), "--model", "bmf", "--tune", "--budget", "2"]
+    code, out, err = run(capsys, *args, "--param", "n_iter=12", "--param", "burn_in=2")
+    assert code == 0, err
+    assert "tuned on ndcg@10 (2 trials): " in out and "n_iter=12" in out
 
 
 def test_train_recommend_similar(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:

@@ -170,6 +170,19 @@ def test_min_rating_filters_both_sides() -> None:
     assert plain.n_members == 2
 
 
+def test_no_rating_metrics_with_min_rating() -> None:
+    # the model would be fitted without the ratings under 3 and then judged on them
+    plain = evaluate(ItemMean(), TRAIN, TEST, ks=(10,))
+    filtered = evaluate(ItemMean(), TRAIN, TEST, ks=(10,), min_rating=3)
+    assert "rmse" in plain.metrics and plain.n_rating_pairs == 4
+    assert "rmse" not in filtered.metrics and "mae" not in filtered.metrics and filtered.n_rating_pairs == 0
+    from reelkit.errors import ConfigError
+    from reelkit.evaluate import tune
+
+    with pytest.raises(ConfigError, match="rmse with min_rating"):
+        tune(ItemMean, TRAIN, metric="rmse", min_rating=3, budget=1)
+
+
 def test_rating_metrics_with_fallback() -> None:
     result = evaluate(ItemMean(), TRAIN, TEST, ks=(10,))
     # global mean 3; title means A 4.5, B 3, C 2, D 1

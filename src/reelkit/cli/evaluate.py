@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import JsonOpt, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
 from reelkit.cli.inputs import parse_columns
 from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, model_class
 from reelkit.errors import ConfigError
@@ -75,7 +75,9 @@ def evaluate_cmd(
             raise ConfigError("give --train FILE --test FILE, or --ratings FILE --split random|last|time")
         tuned: dict[str, Any] | None = None
         if tune:
-            metric = tune_metric or ("rmse" if cls.kind in ("rating", "both") else "ndcg@10")
+            # as tune() chooses, and as --help says: rmse for rating models, ndcg@10 for the rest (and with
+            # --min-rating, which keeps the low ratings out of training)
+            metric = tune_metric or ("rmse" if cls.kind == "rating" and min_rating is None else "ndcg@10")
             kwargs: dict[str, Any] = {
                 "metric": metric,
                 "seed": seed,
@@ -95,6 +97,13 @@ def evaluate_cmd(
     if json_out:
         emit_json(out)
         return
+    if tuned is not None:
+        chosen = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+        console.print(
+            f"tuned on {tuned['metric']} ({tuned['trials']} trials): {chosen or 'the defaults'}",
+            highlight=False,
+            markup=False,
+        )
     ci = out.get("ci", {})
     cold = int(out.get("n_cold_members", 0))
     print_table(

@@ -11,8 +11,9 @@
   list per member is computed (batched through :meth:`Recommender.recommend_rows`) and cut at each ``k``.
   Per-member metrics get a paired percentile bootstrap confidence interval over members.
 * **rating metrics** (``rmse``, ``mae``), for models of kind ``rating``/``both``: over *all* test pairs with
-  an explicit rating (the last rating of the pair), whatever ``min_rating``; unknown members or titles get
-  the model's fallback through :meth:`Recommender.predict`.
+  an explicit rating (the last rating of the pair); unknown members or titles get the model's fallback
+  through :meth:`Recommender.predict`. Not computed with ``min_rating``: the model is then fitted without
+  the lower ratings, and its errors on them would measure that, not the model.
 
 See :mod:`reelkit.evaluate.metrics` for the formulas.
 """
@@ -170,7 +171,7 @@ def evaluate(
     n_all = int(cols[keep].max()) + 1 if keep.any() else n_model
     eval_rows, member_pos = np.unique(rows[keep], return_inverse=True)
     n_eval = int(eval_rows.shape[0])
-    can_rate = model.kind in ("rating", "both")
+    can_rate = model.kind in ("rating", "both") and min_rating is None
     rated = ~np.isnan(rating)
     if n_eval == 0 and not (can_rate and rated.any()):
         raise EmptyDataError(
