@@ -113,5 +113,9 @@ class ReelkitWarning(UserWarning):
     """Base class of reelkit's warnings, so users can filter them as a group."""
 
 
+class TimestampUnitWarning(ReelkitWarning):
+    """Timestamps were given in milli-, micro- or nanoseconds and were read as such (divided to seconds)."""
+
+
 class DuplicateEventsWarning(ReelkitWarning):
     """Duplicate events were found and resolved by the documented rule."""

@@ -240,6 +240,15 @@ def test_recommend_for_a_new_member_from_history(
         assert "recommend_history" not in err
 
 
+def test_header_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "h.csv"
+    p.write_text("viewer,show\nalice,s1\nbob,s2\n")
+    for flag, events in (("--header", 2), ("--no-header", 3)):
+        code, out, err = run(capsys, "data", "info", str(p), "--columns", "user,item", flag, "--json")
+        assert code == 0, err
+        assert json.loads(out)["events"] == events, flag
+
+
 def test_communities_more_than_members_refused(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:

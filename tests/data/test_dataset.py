@@ -24,6 +24,24 @@ def test_datetime_timestamps_become_unix_seconds() -> None:
     assert ds.events["timestamp"].tolist() == [86400, 1704067201]
 
 
+@pytest.mark.parametrize(
+    ("scale", "unit"), [(1000, "milliseconds"), (10**6, "microseconds"), (10**9, "nanoseconds")]
+)
+def test_timestamps_in_smaller_units_are_read_as_such(scale: int, unit: str) -> None:
+    from reelkit.errors import DataFormatError, TimestampUnitWarning
+
+    secs = [1_700_000_000, 1_700_172_800]
+    ev = pd.DataFrame(
+        {"member_id": ["a", "b"], "title_id": ["x", "y"], "timestamp": [t * scale + 7 for t in secs]}
+    )
+    with pytest.warns(TimestampUnitWarning, match=unit):
+        ds = Dataset.from_events(ev)
+    assert ds.events["timestamp"].tolist() == secs
+    mixed = ev.assign(timestamp=[secs[0], secs[1] * scale])
+    with pytest.raises(DataFormatError, match="timestamps mix units"):
+        Dataset.from_events(mixed)
+
+
 def test_kind_defaults_to_play_without_values_and_rating_with() -> None:
     bare = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"]}))
     assert bare.events["kind"].tolist() == ["play"]

@@ -246,6 +246,16 @@ def test_generic_textual_ids_without_header_are_implicit(tmp_path: Path) -> None
     assert ds.interactions().nnz == 3
 
 
+def test_a_header_of_textual_names_is_found_by_the_columns_named_in_it(tmp_path: Path) -> None:
+    p = write(tmp_path / "h.csv", "viewer,show\nalice,s1\nbob,s2\n")
+    # a header of text over ids of text looks like data to the detector ...
+    assert len(load_events_file(p, columns=["user", "item"]).events) == 3
+    # ... but naming its columns says it is one, and header=True says so for positions
+    named = load_events_file(p, columns={"viewer": "user", "show": "item"})
+    assert named.events["member_id"].tolist() == ["alice", "bob"]
+    assert len(load_events_file(p, columns=["user", "item"], header=True).events) == 2
+
+
 def test_generic_gzip(tmp_path: Path) -> None:
     p = tmp_path / "events.csv.gz"
     with gzip.open(p, "wt") as fh:

@@ -40,14 +40,25 @@ def titles_of(ds: Dataset, member: str) -> set[str]:
 DS = make_dataset({"a": 10, "b": 5, "c": 1, "d": 2, "e": 3})
 
 
-@pytest.mark.parametrize(
-    "split", [lambda d: split_random(d, 0.2, 0), lambda d: split_last(d, 2), lambda d: split_time(d, 0.5)]
-)
+SPLITS: list[Callable[[Dataset], tuple[Dataset, Dataset]]] = [
+    lambda d: split_random(d, 0.2, 0),
+    lambda d: split_last(d, 2),
+    lambda d: split_time(d, 0.5),
+]
+
+
+@pytest.mark.parametrize("split", SPLITS)
 def test_pairs_never_split_and_events_preserved(split: Callable[[Dataset], tuple[Dataset, Dataset]]) -> None:
     train, test = split(DS)
     assert not pairs(train) & pairs(test)
     assert pairs(train) | pairs(test) == pairs(DS)
-    assert train.n_events + test.n_events == DS.n_events
+    # every event kept, but for the time cut's: a training pair's events after the cut are dropped
+    cut = float(np.quantile(DS.events["timestamp"], 0.5))
+    late_train = DS.events["timestamp"].ge(cut) & pd.Series(
+        [p in pairs(train) for p in zip(DS.events["member_id"], DS.events["title_id"], strict=True)]
+    )
+    dropped = int(late_train.sum()) if split is SPLITS[2] else 0
+    assert train.n_events + test.n_events == DS.n_events - dropped
     # the catalog and members are shared
     assert train.titles is DS.titles and test.members is DS.members
 
@@ -132,10 +143,12 @@ def test_time_cut_by_timestamp_and_quantile() -> None:
 
 
 def test_time_cut_keeps_pairs_begun_before_the_cut_in_train() -> None:
-    # title t0 is rated at 1000 and played at 1010; a cut at 1005 keeps both events in train
+    # title t0 is rated at 1000 and played at 1010; a cut at 1005 keeps the pair in train, without its event
+    # from after the cut: training holds nothing from the future
     train, test = split_time(DS, 1005)
     assert ("a", "t0") in pairs(train) and ("a", "t0") not in pairs(test)
-    assert int(train.events["timestamp"].max()) == 1010
+    assert int(train.events["timestamp"].max()) == 1000
+    assert int(train.events["timestamp"].max()) < 1005 <= int(test.events["timestamp"].min())
 
 
 def test_time_cut_errors() -> None:

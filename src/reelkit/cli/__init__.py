@@ -39,8 +39,21 @@ _register()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``reelkit`` script."""
-    from reelkit.cli.common import err_console
+    import warnings
 
+    from reelkit.cli.common import err_console
+    from reelkit.errors import ReelkitWarning
+
+    python_show = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        # reelkit's own warnings (duplicates dropped, timestamp units read) as one plain line
+        if issubclass(category, ReelkitWarning):
+            err_console.print(f"warning: {message}", highlight=False, markup=False)
+        else:
+            python_show(message, category, *args, **kwargs)  # type: ignore[arg-type]
+
+    warnings.showwarning = show
     try:
         # standalone mode: the command-line parser reports usage errors itself and exits 2
         app(args=list(argv) if argv is not None else None, prog_name="reelkit")
@@ -64,3 +77,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             err_console.print(f"error: {exc.filename}: {exc.strerror}", highlight=False, markup=False)
             sys.exit(2)
         raise
+    finally:
+        warnings.showwarning = python_show

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
+from reelkit.cli.inputs import HeaderOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
 
 app = typer.Typer(help="Fetch, generate and inspect datasets.", no_args_is_help=True)
@@ -81,12 +82,13 @@ def info_cmd(
     path: Annotated[Path, typer.Argument(help="A ratings/events file or dataset folder.")],
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
+    header: HeaderOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise a dataset: counts, event kinds, time span, density."""
     from reelkit.cli.inputs import read_data
 
-    ds = read_data(None, path, columns=columns, sep=sep)
+    ds = read_data(None, path, columns=columns, sep=sep, header=header)
     ev = ds.events
     kinds = {str(k): int(v) for k, v in ev["kind"].value_counts().items() if v}
     n_m, n_t = ev["member_id"].nunique(), ev["title_id"].nunique()
@@ -112,11 +114,12 @@ def convert_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (Parquet dataset).")],
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
+    header: HeaderOpt = None,
 ) -> None:
     """Convert any supported input into a reelkit Parquet dataset folder."""
     from reelkit.cli.inputs import read_data
 
-    ds = read_data(None, source, columns=columns, sep=sep)
+    ds = read_data(None, source, columns=columns, sep=sep, header=header)
     ds.save(out)
     console.print(
         f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out}"

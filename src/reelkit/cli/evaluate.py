@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
-from reelkit.cli.inputs import parse_columns
+from reelkit.cli.inputs import HeaderOpt, parse_columns
 from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, model_class
 from reelkit.errors import ConfigError
 
@@ -30,6 +30,7 @@ def evaluate_cmd(
     param: ParamOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
+    header: HeaderOpt = None,
     min_rating: Annotated[
         float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
     ] = None,
@@ -59,10 +60,10 @@ def evaluate_cmd(
         if train is not None or test is not None:
             if train is None or test is None or ratings is not None:
                 raise ConfigError("give --train and --test together (or --ratings with --split)")
-            train_ds = load_events_file(train, columns=cols, sep=sep)
-            test_ds = load_events_file(test, columns=cols, sep=sep)
+            train_ds = load_events_file(train, columns=cols, sep=sep, header=header)
+            test_ds = load_events_file(test, columns=cols, sep=sep, header=header)
         elif ratings is not None:
-            ds = load_events_file(ratings, columns=cols, sep=sep)
+            ds = load_events_file(ratings, columns=cols, sep=sep, header=header)
             if split == "random":
                 train_ds, test_ds = split_random(ds, test_fraction=test_fraction, seed=seed)
             elif split == "last":

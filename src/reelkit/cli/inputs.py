@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError
@@ -19,8 +22,23 @@ def parse_columns(columns: str | None) -> list[str] | None:
     return names
 
 
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Whether the file's first line names the columns (detected by default; a header of ids that "
+        "are all text cannot be told from data).",
+    ),
+]
+
+
 def read_data(
-    ratings: Path | None, data: Path | None, *, columns: str | None = None, sep: str | None = None
+    ratings: Path | None,
+    data: Path | None,
+    *,
+    columns: str | None = None,
+    sep: str | None = None,
+    header: bool | None = None,
 ) -> Dataset:
     """Load events from a ratings/events file or a dataset folder (exactly one must be given)."""
     from reelkit.data.loaders import load_dataset, load_events_file
@@ -28,8 +46,8 @@ def read_data(
     if (ratings is None) == (data is None):
         raise ConfigError("give exactly one of --ratings FILE or --data PATH")
     if ratings is not None:
-        return load_events_file(ratings, columns=parse_columns(columns), sep=sep)
+        return load_events_file(ratings, columns=parse_columns(columns), sep=sep, header=header)
     assert data is not None
     if data.is_file():
-        return load_events_file(data, columns=parse_columns(columns), sep=sep)
+        return load_events_file(data, columns=parse_columns(columns), sep=sep, header=header)
     return load_dataset(data)

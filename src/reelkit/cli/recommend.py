@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
-from reelkit.cli.inputs import read_data
+from reelkit.cli.inputs import HeaderOpt, read_data
 from reelkit.errors import ConfigError
 
 RatingsOpt = Annotated[
@@ -72,6 +72,7 @@ def train_cmd(
     data: DataOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
+    header: HeaderOpt = None,
     param: ParamOpt = None,
     min_rating: Annotated[float | None, typer.Option(help="Ignore ratings below this.")] = None,
     data_dir: Annotated[
@@ -97,7 +98,7 @@ def train_cmd(
     if out.is_dir():  # before the fit, not after it
         raise ConfigError(f"{out}: is a folder; give a file name for the model (e.g. {out / 'model.npz'})")
     with progress_for(not json_out) as progress:
-        ds = read_data(ratings, data, columns=columns, sep=sep)
+        ds = read_data(ratings, data, columns=columns, sep=sep, header=header)
         inter = ds.interactions(min_rating=min_rating)
         t0 = time.perf_counter()
         est.fit(inter, progress=progress)
@@ -254,6 +255,7 @@ def communities_cmd(
     ] = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
+    header: HeaderOpt = None,
     n_communities: Annotated[
         int | None, typer.Option("--n", help="Number of communities (default: chosen by held-out NDCG).")
     ] = None,
@@ -273,7 +275,7 @@ def communities_cmd(
     else:
         est = CommunityPopularity(n_communities=n_communities, seed=seed)
         with progress_for(not json_out) as progress:
-            ds = read_data(ratings, data, columns=columns, sep=sep)
+            ds = read_data(ratings, data, columns=columns, sep=sep, header=header)
             est.fit(ds.interactions(), progress=progress)
     comms = est.communities(top=top)
 

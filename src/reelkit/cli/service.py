@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import console, emit_json, err_console, parse_params, progress_for
+from reelkit.cli.inputs import HeaderOpt
 from reelkit.errors import ConfigError
 
 __all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "import_cmd", "register", "retrain_cmd", "serve_cmd"]
@@ -129,6 +130,7 @@ def import_cmd(
         str | None, typer.Option(help="Column names by position, e.g. user,item,rating.")
     ] = None,
     sep: Annotated[str | None, typer.Option(help="Field separator (auto-detected by default).")] = None,
+    header: HeaderOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store."""
@@ -140,7 +142,7 @@ def import_cmd(
     source = ratings if ratings is not None else data
     assert source is not None
     with progress_for(not json_out) as progress:
-        ds = read_source(source, columns=columns, sep=sep)
+        ds = read_source(source, columns=columns, sep=sep, header=header)
         store = open_store(data_dir)
         try:
             summary = import_dataset(store, ds, progress=progress)

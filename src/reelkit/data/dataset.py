@@ -34,7 +34,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from reelkit.data.confidence import ConfidenceConfig, aggregate_events
-from reelkit.errors import DuplicateEventsWarning, EmptyDataError, MissingColumnsError, UnknownIdError
+from reelkit.errors import (
+    DataFormatError,
+    DuplicateEventsWarning,
+    EmptyDataError,
+    MissingColumnsError,
+    TimestampUnitWarning,
+    UnknownIdError,
+)
 
 __all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "Dataset", "Interactions"]
 
@@ -58,6 +65,34 @@ def datetime_to_unix(col: pd.Series) -> pd.Series:
     ts = pd.to_datetime(col, utc=True)
     secs = ((ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype("Int64")
     return pd.Series(secs.to_numpy(), index=col.index, dtype="Int64")
+
+
+#: Unix times at or above 1e11 s (the year 5138) are in smaller units: (lower bound, divisor, name).
+_TIME_UNITS = ((1e17, 10**9, "nanoseconds"), (1e14, 10**6, "microseconds"), (1e11, 10**3, "milliseconds"))
+
+
+def _to_seconds(ts: np.ndarray, source: str) -> np.ndarray:
+    """Numeric timestamps as unix seconds: all in milli-, micro- or nanoseconds are divided (with a
+    :class:`~reelkit.errors.TimestampUnitWarning`); a mix of units is an error."""
+    set_ = ts[ts != 0]
+    if len(set_) == 0 or set_.max() < 1e11:
+        return ts
+    for lower, div, name in _TIME_UNITS:
+        if set_.max() >= lower:
+            upper = lower * 1000
+            if set_.min() >= lower and set_.max() < upper:  # every one of them in this unit
+                warnings.warn(
+                    f"{source}: timestamps read as {name} (e.g. {int(set_.max())}) and converted to seconds",
+                    TimestampUnitWarning,
+                    stacklevel=3,
+                )
+                return np.asarray(ts // div, dtype=np.int64)
+            break
+    raise DataFormatError(
+        f"timestamps mix units: from {int(set_.min())} to {int(set_.max())}; give unix seconds (a value from "
+        "1e11 up reads as milli-, micro- or nanoseconds only when all of them do)",
+        path=source,
+    )
 
 
 def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.DataFrame:
@@ -86,8 +121,8 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     elif pd.api.types.is_datetime64_any_dtype(events["timestamp"]):
         out["timestamp"] = datetime_to_unix(events["timestamp"]).fillna(0).astype(np.int64).to_numpy()
     else:
-        out["timestamp"] = (
-            pd.to_numeric(events["timestamp"], errors="raise").fillna(0).astype(np.int64).to_numpy()
+        out["timestamp"] = _to_seconds(
+            pd.to_numeric(events["timestamp"], errors="raise").fillna(0).astype(np.int64).to_numpy(), source
         )
     if "kind" in events.columns:
         kind = events["kind"].astype(str).str.lower()

@@ -404,12 +404,19 @@ def _sniff_layout(
         sep = _normalize_sep(sep)
     first = _split_line(lines[0], sep)
     second = _split_line(lines[1], sep) if len(lines) > 1 else None
-    has_header = _detect_header(first, second) if header is None else header
+    positional, mapping = (None, None) if columns is None else _parse_columns_spec(columns)
+    if header is None:
+        # columns named by the user that are all on the first line make it the header (ids that are all
+        # text look like data to the detector: "viewer,show" over "alice,s1")
+        named = [_norm_name(k) for k in (mapping or {}) if not k.isdigit()]
+        firsts = {_norm_name(t.strip().lstrip("\ufeff")) for t in first}
+        has_header = (bool(named) and all(k in firsts for k in named)) or _detect_header(first, second)
+    else:
+        has_header = header
     if has_header or len(lines) == 1:
         n = len(first)
     else:  # the most common field count, so that one bad line early on is the one reported
         n = Counter(len(_split_line(ln, sep)) for ln in lines).most_common(1)[0][0]
-    positional, mapping = (None, None) if columns is None else _parse_columns_spec(columns)
     header_names = tuple(t.strip().lstrip("\ufeff") for t in first) if has_header else ()
     header_line = _first_line_no(path, encoding, sep) if has_header else 0
     fields: list[str | None]

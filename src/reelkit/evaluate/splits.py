@@ -80,15 +80,22 @@ def _check_events(ds: Dataset, what: str) -> None:
 
 
 def _finish(
-    ds: Dataset, pairs: _Pairs, test_pair: np.ndarray, what: str, hint: str
+    ds: Dataset,
+    pairs: _Pairs,
+    test_pair: np.ndarray,
+    what: str,
+    hint: str,
+    drop: np.ndarray | None = None,
 ) -> tuple[Dataset, Dataset]:
+    """Events of test pairs to test, the rest to train (less the events ``drop`` marks, when given)."""
     test_event = test_pair[pairs.event_pair]
     n_test = int(test_event.sum())
     if n_test == 0 or n_test == len(test_event):
         side = "test" if n_test == 0 else "training"
         raise EmptyDataError(f"{what}: the {side} side would be empty; {hint}")
     ev = ds.events
-    return ds.with_events(ev.loc[~test_event]), ds.with_events(ev.loc[test_event])
+    train_event = ~test_event if drop is None else ~test_event & ~drop
+    return ds.with_events(ev.loc[train_event]), ds.with_events(ev.loc[test_event])
 
 
 def split_random(ds: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
@@ -137,7 +144,9 @@ def split_time(ds: Dataset, cut: float) -> tuple[Dataset, Dataset]:
     ``cut`` is a unix timestamp (``>= 1``) or, when in ``(0, 1)``, a quantile of the event timestamps (linear
     interpolation; ``0.8`` puts roughly the last 20% of events' pairs in test). A pair's time is its *first*
     event: a title a member began before the cut was already known at that time, so it is not a future
-    discovery and stays in train together with its later events (e.g. a rewatch after the cut).
+    discovery and stays in train. Its own events after the cut (e.g. a rewatch) are dropped, not kept: the
+    training side holds nothing from after the cut, so no model sees the future (a trending model's clock,
+    a recency weight).
     """
     if not cut > 0:
         raise ConfigError(f"cut must be a timestamp (>= 1) or a quantile in (0, 1), got {cut}")
@@ -148,4 +157,4 @@ def split_time(ds: Dataset, cut: float) -> tuple[Dataset, Dataset]:
     first_ts = _pair_timestamps(ds.events, pairs, "first")
     test_pair = first_ts >= threshold
     hint = f"the cut {threshold:.0f} is outside the event times [{ts.min()}, {ts.max()}]; choose one inside"
-    return _finish(ds, pairs, test_pair, "split_time", hint)
+    return _finish(ds, pairs, test_pair, "split_time", hint, drop=ts >= threshold)

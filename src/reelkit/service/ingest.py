@@ -126,11 +126,13 @@ def import_dataset(
     return ImportSummary(titles=n_titles, members=n_members, events_stored=stored, events_duplicate=dup)
 
 
-def read_source(path: Path, *, columns: str | None = None, sep: str | None = None) -> Dataset:
+def read_source(
+    path: Path, *, columns: str | None = None, sep: str | None = None, header: bool | None = None
+) -> Dataset:
     """A dataset from a ratings/events file or folder (any format :mod:`reelkit.data.loaders` reads)."""
     from reelkit.data.loaders import load_dataset, load_events_file
 
     cols = [c.strip() for c in columns.split(",")] if columns else None
     if path.is_file():
-        return load_events_file(path, columns=cols, sep=sep)
+        return load_events_file(path, columns=cols, sep=sep, header=header)
     return load_dataset(path)
