@@ -240,6 +240,14 @@ def test_recommend_for_a_new_member_from_history(
         assert "recommend_history" not in err
 
 
+def test_info_density_counts_pairs_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "rep.csv"
+    p.write_text("user,item,timestamp\n1,a,100\n1,a,200\n1,a,300\n2,b,100\n")
+    code, out, err = run(capsys, "data", "info", str(p), "--json")
+    assert code == 0, err
+    assert json.loads(out)["density"] == pytest.approx(2 / 4)  # pairs (1, a), (2, b) of 2 x 2
+
+
 def test_header_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     p = tmp_path / "h.csv"
     p.write_text("viewer,show\nalice,s1\nbob,s2\n")
@@ -247,6 +255,19 @@ def test_header_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         code, out, err = run(capsys, "data", "info", str(p), "--columns", "user,item", flag, "--json")
         assert code == 0, err
         assert json.loads(out)["events"] == events, flag
+
+
+def test_communities_from_a_model_refuses_options_it_would_ignore(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    model = files["dir"] / "cp.npz"
+    args = ["train", "--ratings", str(files["all"]), "--model", "community-pop", "-o", str(model)]
+    assert run(capsys, *args, "--param", "n_communities=4")[0] == 0
+    code, out, err = run(capsys, "communities", "-m", str(model), "--json")
+    assert code == 0 and json.loads(out)["n_communities"] == 4, err
+    for extra in (["--n", "3"], ["--ratings", str(files["all"])], ["--seed", "5"]):
+        code, _, err = run(capsys, "communities", "-m", str(model), *extra)
+        assert code == 2 and f"{extra[0]} would be ignored with --model-file" in err
 
 
 def test_communities_more_than_members_refused(

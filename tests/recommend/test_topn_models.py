@@ -120,6 +120,11 @@ def test_itemknn_keeps_top_k_per_title() -> None:
     # titles that share no member are not neighbours at all
     disjoint = ItemKNN(k=5, shrink=0.0).fit(make_interactions(np.eye(3, dtype=np.float32)))
     assert disjoint.similarity_.nnz == 0
+    # so "similar" lists only the kept neighbour, not unrelated titles padded in at score 0
+    recs = model.similar_titles(list(model.title_ids_), 4)
+    assert recs.lengths.tolist() == [1] * 5
+    assert (recs.scores[:, 0] > 0).all() and np.isnan(recs.scores[:, 1:]).all()
+    assert disjoint.similar_titles(list(disjoint.title_ids_), 2).lengths.tolist() == [0, 0, 0]
 
 
 # ------------------------------------------------------------------------------------------------ RP3beta

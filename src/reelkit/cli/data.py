@@ -100,7 +100,8 @@ def info_cmd(
         "kinds": kinds,
         "first_timestamp": int(ev["timestamp"].min()),
         "last_timestamp": int(ev["timestamp"].max()),
-        "density": float(len(ev) / max(n_m * n_t, 1)),
+        # distinct (member, title) pairs over all possible pairs: repeated events do not count again
+        "density": float(len(ev[["member_id", "title_id"]].drop_duplicates()) / max(n_m * n_t, 1)),
     }
     if json_out:
         emit_json(info)

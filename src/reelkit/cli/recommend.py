@@ -267,6 +267,23 @@ def communities_cmd(
     from reelkit.recommend import CommunityPopularity, load_model
 
     if model_file is not None:
+        given = [
+            name
+            for name, value in (
+                ("--ratings", ratings),
+                ("--data", data),
+                ("--columns", columns),
+                ("--sep", sep),
+                ("--header", header),
+                ("--n", n_communities),
+            )
+            if value is not None
+        ] + (["--seed"] if seed != 0 else [])
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} would be ignored with --model-file (its communities are already made); "
+                "give either a trained model or data"
+            )
         est = load_model(model_file)
         if not isinstance(est, CommunityPopularity):
             raise ConfigError(

@@ -416,9 +416,13 @@ class Recommender(ABC):
         return self._to_recs(q, idx, val)
 
     def similar_titles(self, titles: Sequence[str] | np.ndarray, n: int = 10) -> Recommendations:
-        """The ``n`` titles most similar to each query title (the query itself excluded)."""
+        """The ``n`` titles most similar to each query title (the query itself excluded).
+
+        Only titles of positive similarity: a list may be shorter than ``n`` (0 is unrelated, a negative
+        similarity is the opposite of "like this")."""
         cols = self.title_cols(titles)
         sims = np.array(self._similar(cols), dtype=np.float32, copy=True)
+        sims[~(sims > 0)] = -np.inf
         sims[np.arange(len(cols)), cols] = -np.inf
         idx, val = top_k(sims, n)
         return self._to_recs(titles, idx, val)
