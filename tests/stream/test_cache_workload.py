@@ -188,6 +188,15 @@ def test_object_catalog_without_release_and_in_any_order(tmp_path: Path) -> None
         assert (cat.kinds[i] == cat.kinds[j]) == same_k
 
 
+def test_a_catalogue_written_with_another_trace_is_refused(tmp_path: Path) -> None:
+    tr = read_trace(_write(tmp_path / "t.csv", "timestamp,object_id,size_bytes\n1,a,5\n2,b,5\n3,c,7\n"))
+    good = "object_id,title_id,rendition,release_s,size_bytes\na,T1,sd,,5\nb,T1,hd,,5\nc,T2,hd,,7\n"
+    assert read_object_catalog(_write(tmp_path / "ok.csv", good), tr).n_titles == 2
+    stale = _write(tmp_path / "old.csv", good.replace("c,T2,hd,,7", "c,T2,hd,,9"))
+    with pytest.raises(DataFormatError, match=r"old\.csv:4: object c is 7 bytes in the trace but 9 here"):
+        read_object_catalog(stale, tr)
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path

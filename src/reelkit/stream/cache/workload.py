@@ -155,9 +155,10 @@ class Workload:
     chunk_s: float | None
 
     def object_catalog(self) -> pd.DataFrame:
-        """One row per object of the trace (:data:`CATALOG_COLUMNS`): its id, title, rendition name and the
-        title's release time in seconds (NaN when unknown). Written next to a trace, it lets the fill planner
-        pool a title's files and see release ages (:func:`read_object_catalog`)."""
+        """One row per object of the trace (:data:`CATALOG_COLUMNS`): its id, title, rendition name, the
+        title's release time in seconds (NaN when unknown) and the object's size. Written next to a trace, it
+        lets the fill planner pool a title's files and see release ages (:func:`read_object_catalog`); the
+        sizes tell a catalogue left over from another trace."""
         ids = self.trace.original_ids
         title, rend, _ = decode_object_ids(ids.astype(np.int64))
         names = np.asarray([r.name for r in self.ladder.renditions])
@@ -167,6 +168,7 @@ class Workload:
                 "title_id": self.title_ids[title],
                 "rendition": names[rend],
                 "release_s": self.title_release_s[title],
+                "size_bytes": self.trace.object_sizes(),
             }
         )
 
@@ -182,8 +184,9 @@ def decode_object_ids(ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], ...]:
     return a >> _TITLE_SHIFT, (a >> _REND_SHIFT) & (_MAX_RENDITIONS - 1), a & (_MAX_CHUNKS - 1)
 
 
-#: Columns of an object catalogue: ``release_s`` may be empty (unknown) or left out.
-CATALOG_COLUMNS: tuple[str, ...] = ("object_id", "title_id", "rendition", "release_s")
+#: Columns of an object catalogue: ``release_s`` may be empty (unknown) or left out; ``size_bytes`` (each
+#: object's size in the trace it was written with) may be left out.
+CATALOG_COLUMNS: tuple[str, ...] = ("object_id", "title_id", "rendition", "release_s", "size_bytes")
 
 
 def catalog_path(trace_path: str | Path) -> Path:
@@ -216,7 +219,13 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
             p,
             dtype={"object_id": str, "title_id": str, "rendition": str},
             keep_default_na=False,
-            na_values={"object_id": [""], "title_id": [""], "rendition": [""], "release_s": [""]},
+            na_values={
+                "object_id": [""],
+                "title_id": [""],
+                "rendition": [""],
+                "release_s": [""],
+                "size_bytes": [""],
+            },
         )
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataFormatError(f"cannot read as CSV: {exc}".splitlines()[0], path=str(p)) from None
@@ -262,6 +271,20 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
             path=str(p),
         )
     idx = pos.astype(np.int64)
+    if "size_bytes" in frame.columns:
+        listed = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)[idx]
+        actual = trace.object_sizes().astype(np.float64)
+        off = ~(listed == actual)
+        if off.any():
+            k = int(np.argmax(off))
+            here = frame["size_bytes"].iloc[idx[k]]
+            raise DataFormatError(
+                f"object {want[k]} is {int(actual[k])} bytes in the trace but {here} here "
+                f"({int(off.sum())} object(s) differ): this catalogue was written with another trace; "
+                "write both again (reelkit cache synth / trace), or give the right one with --objects",
+                path=str(p),
+                line=_csv_line(p, int(idx[k])),
+            )
     titles, title_codes = np.unique(frame["title_id"].to_numpy(dtype=str), return_inverse=True)
     _, kind_codes = np.unique(frame["rendition"].to_numpy(dtype=str), return_inverse=True)
     rel_obj = None if release is None or np.isnan(release).all() else release[idx]
