@@ -91,6 +91,10 @@ class ToolError(ReelkitError):
     """An external tool (ffmpeg) failed on input it should have handled; the message quotes its last words."""
 
 
+class TimeLimitError(ToolError):
+    """External tools ran past the time limit set for the job (:func:`reelkit.media.time_limit`)."""
+
+
 class InfeasibleError(UserInputError):
     """A problem has no solution; the message names the constraints that conflict."""
 

@@ -9,10 +9,13 @@ There is no ffprobe in the wheel: :func:`probe` reads the stream description ffm
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from reelkit.errors import MediaError, ToolError
+from reelkit.errors import MediaError, TimeLimitError, ToolError
 
 __all__ = [
     "X264_PRESETS",
@@ -32,6 +35,7 @@ __all__ = [
     "ffmpeg_has",
     "probe",
     "run_ffmpeg",
+    "time_limit",
     "write_audio",
 ]
 
@@ -73,6 +77,34 @@ def ffmpeg_has(kind: str, name: str) -> bool:
     return any(len(parts := line.split()) >= 2 and parts[1] == name for line in out.splitlines())
 
 
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "reelkit_ffmpeg_deadline", default=None
+)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Every ffmpeg run started inside (in this thread or context) must end within ``seconds`` of entering:
+    a run still going then is killed and raises :class:`~reelkit.errors.TimeLimitError`. For services, so
+    that one pathological upload cannot hold a worker for ever."""
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _limit(timeout: float | None, what: str) -> float | None:
+    """``timeout`` shortened to what is left of the current :func:`time_limit`."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeLimitError(f"{what}: the time limit for this job has passed")
+    return left if timeout is None else min(timeout, left)
+
+
 def run_ffmpeg(
     args: Sequence[str],
     *,
@@ -85,9 +117,12 @@ def run_ffmpeg(
     A non-zero exit raises :class:`ToolError` quoting ffmpeg's last lines; ``what`` names the job in it.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *args]
+    limit = _limit(timeout, what)
     try:
-        proc = subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=timeout, check=False)
+        proc = subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=limit, check=False)
     except subprocess.TimeoutExpired as exc:
+        if limit != timeout:  # the job's time limit, not this run's own
+            raise TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit") from exc
         raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s") from exc
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
@@ -153,9 +188,16 @@ def _check_file(path: str | Path) -> Path:
 def probe(path: str | Path) -> MediaInfo:
     """Duration and streams of a media file (raises :class:`MediaError` when ffmpeg cannot read it)."""
     p = _check_file(path)
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p)], capture_output=True, text=True, check=False
-    )
+    try:
+        proc = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=_limit(None, f"reading {p}"),
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TimeLimitError(f"reading {p}: ffmpeg was stopped at the job's time limit") from exc
     err = proc.stderr
     if "Input #0" not in err:
         last = err.strip().splitlines()[-1] if err.strip() else "unknown format"

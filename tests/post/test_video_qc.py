@@ -115,3 +115,20 @@ def test_errors(tmp_path: Path, clips: dict[str, Path]) -> None:
         video_qc(tmp_path / "missing.mp4")
     with pytest.raises(ConfigError):
         video_qc(clips["freeze"], QCOptions(checks=("nope",)))
+
+
+@pytest.mark.media
+def test_ffmpeg_runs_end_at_the_time_limit() -> None:
+    import time
+
+    from reelkit.errors import TimeLimitError
+    from reelkit.media import run_ffmpeg, time_limit
+
+    slow = ["-f", "lavfi", "-i", "sine=frequency=440:duration=100000", "-f", "null", "-"]
+    start = time.monotonic()
+    with time_limit(0.5), pytest.raises(TimeLimitError, match="the job's time limit"):
+        run_ffmpeg(slow, what="a long run")
+    assert time.monotonic() - start < 5
+    with time_limit(0.0), pytest.raises(TimeLimitError, match="has passed"):  # nothing starts after it
+        run_ffmpeg(["-version"], what="a short run")
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.1", "-f", "null", "-"])  # outside: no limit

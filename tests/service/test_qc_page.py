@@ -172,3 +172,23 @@ def test_openapi_documents_the_error_bodies(client: TestClient) -> None:
         assert qc[code]["content"]["application/json"]["schema"] == ref, code
     advice = paths["/v1/download-advice"]["post"]["responses"]
     assert advice["400"]["content"]["application/json"]["schema"] == ref
+
+
+@pytest.mark.media
+def test_a_qc_past_the_time_limit_is_stopped(tmp_path: Path) -> None:
+    """Every ffmpeg run of one QC upload ends within ``qc_time_limit_s`` in all: a file that would hold a
+    worker longer is stopped with a message (here a limit far too short for any ffmpeg run)."""
+    from reelkit.media import run_ffmpeg
+    from reelkit.service.app import create_app
+    from reelkit.service.settings import ServiceSettings
+
+    clip = tmp_path / "clip.m4a"  # decoded by ffmpeg (a WAV would be read without it)
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac", str(clip)])
+    base = {"model_poll_seconds": 0, "warm_pages": 0}
+    for limit, status in ((1e-4, 400), (600.0, 200)):
+        settings = ServiceSettings.load(tmp_path / f"d{status}", environ={}, qc_time_limit_s=limit, **base)
+        with TestClient(create_app(settings)) as c:
+            r = c.post("/v1/qc", files={"media": ("clip.m4a", clip.read_bytes(), "audio/mp4")})
+        assert r.status_code == status, r.text
+        if status == 400:
+            assert "took longer than 0.0001 s and was stopped" in r.json()["message"]

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from reelkit.errors import ReelkitError, UserInputError
+from reelkit.errors import ReelkitError, TimeLimitError, UserInputError
 from reelkit.service.deps import ServiceState, StateDep, app_semaphore, require_pages, require_read
 from reelkit.service.schemas import ErrorBody
 
@@ -107,7 +107,7 @@ async def _run(
     state: ServiceState, media: UploadFile, subs: UploadFile | None, spec: str
 ) -> tuple[Any, str | None]:
     """Save the uploads, run QC in the thread pool; returns (report, error message for the user)."""
-    from reelkit.post.qc import get_spec, run_qc
+    from reelkit.post.qc import get_spec
 
     sp = get_spec(spec)  # an unknown spec is a user error (400) before any upload is read
     folder = Path(tempfile.mkdtemp(prefix="reelkit-qc-"))
@@ -126,7 +126,14 @@ async def _run(
             subs_path = await _save(subs, folder / "subs", "subtitles.srt", _limit(state))
         async with app_semaphore(state, "qc_semaphore", MAX_CONCURRENT):
             try:
-                report = await run_in_threadpool(run_qc, media_path, subs=subs_path, spec=sp)
+                report = await run_in_threadpool(
+                    _qc_within, state.settings.qc_time_limit_s, media_path, subs_path, sp
+                )
+            except TimeLimitError:
+                return None, (
+                    f"the QC took longer than {state.settings.qc_time_limit_s:g} s and was stopped; run "
+                    "'reelkit qc' on the file locally, or upload a shorter part"
+                )
             except UserInputError as exc:
                 msg = str(exc)
                 for sub in ("media", "subs"):
@@ -135,6 +142,15 @@ async def _run(
         return report, None
     finally:
         await run_in_threadpool(shutil.rmtree, folder, True)
+
+
+def _qc_within(seconds: float, media: Path, subs: Path | None, spec: Any) -> Any:
+    """:func:`run_qc` with every ffmpeg run ending within ``seconds`` in all (in the worker thread)."""
+    from reelkit.media import time_limit
+    from reelkit.post.qc import run_qc
+
+    with time_limit(seconds):
+        return run_qc(media, subs=subs, spec=spec)
 
 
 def _page(request: Request, state: ServiceState, context: dict[str, Any], status: int = 200) -> Response:
