@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -139,6 +140,16 @@ class AudioStream:
     layout: str
 
 
+def frame_rate(fps: float) -> Fraction:
+    """The exact rate behind the rate ffmpeg prints: NTSC rates are printed rounded (23.98 is 24000/1001,
+    29.97 is 30000/1001), and resampling to the rounded value shifts every frame against the original."""
+    for base in (24, 30, 48, 60, 120, 240):
+        ntsc = Fraction(base * 1000, 1001)
+        if abs(fps - float(ntsc)) < 0.006:
+            return ntsc
+    return Fraction(fps).limit_denominator(1001)
+
+
 @dataclass(frozen=True)
 class VideoStream:
     index: int
@@ -147,6 +158,11 @@ class VideoStream:
     height: int
     fps: float | None
     pix_fmt: str
+
+    @property
+    def rate(self) -> Fraction | None:
+        """The exact frame rate (see :func:`frame_rate`)."""
+        return frame_rate(self.fps) if self.fps else None
 
 
 @dataclass(frozen=True)

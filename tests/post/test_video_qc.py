@@ -132,3 +132,43 @@ def test_ffmpeg_runs_end_at_the_time_limit() -> None:
     with time_limit(0.0), pytest.raises(TimeLimitError, match="has passed"):  # nothing starts after it
         run_ffmpeg(["-version"], what="a short run")
     run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.1", "-f", "null", "-"])  # outside: no limit
+
+
+def test_flashes_tails_and_interlace_edges(tmp_path: Path) -> None:
+    fr = 0.04
+    mandel = "mandelbrot=size=160x120:rate=25"
+    # a 2-frame black flash every 0.4 s in one continuous shot: flashes, not cuts, and no letterbox from
+    # the all-black frames (cropdetect gives them inverted boxes)
+    blinks = _make(
+        tmp_path / "blinks.mp4",
+        [mandel],
+        "trim=duration=2,drawbox=c=black:t=fill:enable='lt(mod(n\\,10)\\,2)*gte(n\\,10)'",
+    )
+    found = video_qc(blinks)
+    assert {f.kind for f in found} == {"flash"}
+    assert [round(f.start_s, 2) for f in found] == [0.4, 0.8, 1.2, 1.6]
+    assert all(f.end_s is not None and abs(f.end_s - f.start_s - 2 * fr) < 1e-6 for f in found)
+    # 3 black frames (0.12 s) and 13 frozen frames (0.52 s) at the very end are found, as mid-file ones are
+    black_tail = _make(
+        tmp_path / "black_tail.mp4",
+        [mandel, "color=black:size=160x120:rate=25"],
+        "[0]trim=duration=2[a];[1]trim=end_frame=3[b];[a][b]concat=n=2",
+    )
+    (b,) = [f for f in video_qc(black_tail) if f.kind == "black"]
+    assert (b.start_s, b.end_s, b.severity) == (pytest.approx(2.0), pytest.approx(2.12), "info")
+    freeze_tail = _make(
+        tmp_path / "freeze_tail.mp4", [mandel], "trim=duration=2,tpad=stop=12:stop_mode=clone"
+    )
+    (z,) = [f for f in video_qc(freeze_tail) if f.kind == "freeze"]
+    assert z.start_s == pytest.approx(1.96) and z.end_s == pytest.approx(2.48)
+    # interlaced frames 50..99 of 150: the edges within a frame of 2.0 and 4.0 (idet's multi-frame verdict
+    # alone lagged by 2 and 4 frames)
+    mixed = _make(
+        tmp_path / "mixed.mp4",
+        ["mandelbrot=size=160x120:rate=50"],
+        "trim=duration=6,split=3[a][b][c];[a]trim=duration=2,fps=25,setpts=PTS-STARTPTS[a1];"
+        "[b]trim=start=2:duration=2,setpts=PTS-STARTPTS,tinterlace=mode=interleave_top,setpts=PTS-STARTPTS[b1];"
+        "[c]trim=start=4,fps=25,setpts=PTS-STARTPTS[c1];[a1][b1][c1]concat=n=3",
+    )
+    (i,) = [f for f in video_qc(mixed) if f.kind == "interlaced"]
+    assert abs(i.start_s - 2.0) <= fr + 1e-6 and i.end_s is not None and abs(i.end_s - 4.0) <= fr + 1e-6

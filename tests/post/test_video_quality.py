@@ -237,3 +237,35 @@ def test_libvmaf_model_names_are_accepted(pair: dict[str, Path]) -> None:
     assert theirs.vmaf == pytest.approx(ours.vmaf, abs=1e-9)
     with pytest.raises(ConfigError, match="libvmaf's names"):
         measure_quality(pair["ref"], pair["enc"], models=("vmaf_v9",), features=())
+
+
+def test_frames_pair_by_index_across_containers_and_ntsc_rates(tmp_path: Path) -> None:
+    """A stream copied into another container (other timestamps), an NTSC rate resampled with --align, and an
+    MP4 whose edit list hides packets: each frame is compared with its own counterpart."""
+    lossless = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
+    ref = tmp_path / "ref.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30000/1001:d=2", *lossless, str(ref)]
+    )
+    copy = tmp_path / "copy.mkv"
+    run_ffmpeg(["-v", "error", "-i", str(ref), "-c", "copy", str(copy)])
+    q = measure_quality(ref, copy, features=("psnr",))
+    assert q.frames == 60 and len(q.frame_numbers) == 60
+    assert (q.per_frame["psnr_y"] == 60).all()  # identical frames on every pair (every other one was off)
+    doubled = tmp_path / "doubled.mp4"
+    run_ffmpeg(["-v", "error", "-i", str(ref), "-vf", "fps=60000/1001", *lossless, str(doubled)])
+    q = measure_quality(ref, doubled, features=("psnr",), align=True)
+    assert len(q.frame_numbers) == 60 and (q.per_frame["psnr_y"] == 60).all()  # 29.97 used as 30000/1001
+    cut = tmp_path / "cut.mp4"  # stream-copied from 1 s: 30 frames shown, more packets stored
+    run_ffmpeg(["-v", "error", "-ss", "1", "-i", str(ref), "-c", "copy", str(cut)])
+    again = tmp_path / "again.mp4"
+    run_ffmpeg(["-v", "error", "-i", str(cut), *lossless, str(again)])
+    q = measure_quality(cut, again, features=("psnr",))
+    assert q.frames == len(q.frame_numbers) and (q.per_frame["psnr_y"] == 60).all()
+    part = tmp_path / "part.mp4"  # frames 10..19 of the reference, scored as a shot of it
+    run_ffmpeg(
+        ["-v", "error", "-i", str(ref), "-vf", "trim=start_frame=10:end_frame=20", *lossless, str(part)]
+    )
+    shot = measure_quality(ref, part, features=("psnr",), reference_frames=(10, 20))
+    assert shot.frame_numbers.tolist() == list(range(10, 20))  # the reference's own frame numbers
+    assert (shot.per_frame["psnr_y"] == 60).all()

@@ -6,11 +6,15 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   ``info`` at the head or tail, ``warning`` inside the programme, ``error`` when the whole video is black.
 - ``freeze`` (``freezedetect``): frames equal within ``freeze_noise_db`` for at least ``freeze_min_s``;
   ``warning`` (``error`` when the whole video is frozen). A frozen stretch that is black is reported as black.
-- ``letterbox`` / ``pillarbox`` (``cropdetect`` per frame, black frames left out): bars of at least
-  ``bar_min_fraction`` of the height (width) on both sides for at least ``bars_min_s``; ``warning``.
+- ``letterbox`` / ``pillarbox`` (``cropdetect`` per frame, black and all-black frames left out): bars of at
+  least ``bar_min_fraction`` of the height (width) on both sides for at least ``bars_min_s``; ``warning``.
 - ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
-  interlaced on their own single-frame verdict; ``warning``.
+  interlaced on their own single-frame verdict, with edges where the single-frame verdicts change (the
+  multi-frame one lags by a few frames); ``warning``.
 - ``cut`` (``select='gt(scene,T)'`` + ``showinfo``): an instant (``end_s`` is ``None``); ``info``.
+- ``flash``: two or more scene changes at most ``FLASH_MAX_FRAMES`` frames apart (a frame or two of another
+  picture and back: a photo flash, a stray frame left in an edit), reported once instead of as cuts;
+  ``warning``.
 - ``av_mismatch`` (a stream-copy pass over the first audio stream): video and audio end more than
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
 
@@ -31,7 +35,18 @@ from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
 
-KINDS: tuple[str, ...] = ("black", "freeze", "letterbox", "pillarbox", "interlaced", "cut", "av_mismatch")
+KINDS: tuple[str, ...] = (
+    "black",
+    "freeze",
+    "letterbox",
+    "pillarbox",
+    "interlaced",
+    "cut",
+    "flash",
+    "av_mismatch",
+)
+#: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
+FLASH_MAX_FRAMES = 3
 
 
 @dataclass(frozen=True)
@@ -139,9 +154,13 @@ def video_qc(
     frame_s = 1.0 / fps
     want = set(opts.checks)
 
+    # the detectors measure a stretch that runs to the end of the file as last timestamp - start, one frame
+    # short of what it covers: they get one frame less, and the lengths are checked here on the full spans
+    black_d = max(opts.black_min_s - frame_s, frame_s / 2)
+    freeze_d = max(opts.freeze_min_s - frame_s, frame_s / 2)
     chain = [
-        f"blackdetect=d={opts.black_min_s}:pic_th={opts.black_pic_th}:pix_th={opts.black_pix_th}",
-        f"freezedetect=n={opts.freeze_noise_db}dB:d={opts.freeze_min_s}",
+        f"blackdetect=d={black_d:.6f}:pic_th={opts.black_pic_th}:pix_th={opts.black_pix_th}",
+        f"freezedetect=n={opts.freeze_noise_db}dB:d={freeze_d:.6f}",
         f"cropdetect=limit={opts.crop_limit}:round=2:reset=1:skip=0",
         "idet",
         "metadata=mode=print",
@@ -175,6 +194,7 @@ def video_qc(
     # black
     blacks = [(float(a), float(b)) for a, b in _BLACK.findall(log)]
     blacks = [(a, duration if b >= duration - 1.5 * frame_s else b) for a, b in blacks]
+    blacks = [(a, b) for a, b in blacks if b - a >= opts.black_min_s - 1e-6]
     if "black" in want:
         for a, b in blacks:
             findings.append(
@@ -194,6 +214,8 @@ def video_qc(
         ends = [float(x) for x in _FREEZE_END.findall(log)]
         for i, a in enumerate(starts):
             b = ends[i] if i < len(ends) else duration
+            if b - a < opts.freeze_min_s - 1e-6:
+                continue
             # a frozen stretch that is black is reported as black only
             if any(ba <= a + frame_s and b <= bb + frame_s for ba, bb in blacks):
                 continue
@@ -204,9 +226,12 @@ def video_qc(
     if want & {"letterbox", "pillarbox"}:
         W, H = vs.width, vs.height
         # (time, left bar, right bar, top bar, bottom bar) in pixels, black frames left out
+        # an all-black frame has no picture to crop to (cropdetect prints x1 > x2, y1 > y2): left out, as
+        # black frames are, even when too short to be a black finding (a flash)
         crops = [
             (float(t), int(x1), W - 1 - int(x2), int(y1), H - 1 - int(y2))
             for x1, x2, y1, y2, t in _CROP.findall(log)
+            if int(x1) <= int(x2) and int(y1) <= int(y2)
         ]
         crops = [c for c in crops if not _inside(c[0], blacks)]
         times = [c[0] for c in crops]
@@ -234,11 +259,22 @@ def video_qc(
         # frame at a cut could mark a whole progressive shot: a run counts only when enough of its frames are
         # interlaced on their own (single-frame verdict) and clearly more than look progressive
         flags = [v in ("tff", "bff") for v in idet_multi]
+        combed = [v in ("tff", "bff") for v in idet_single]
         for a, b in _runs(frame_times, flags, frame_s, duration, opts.interlace_min_s, merge_gap_s=0.25):
             single = [v for t, v in zip(frame_times, idet_single, strict=True) if a <= t < b]
             inter = [v for v in single if v in ("tff", "bff")]
             if len(inter) < max(3, 0.25 * len(single)) or len(inter) <= 2 * single.count("progressive"):
                 continue
+            # the multi-frame verdict lags each change by a few frames: the edges are where the frames
+            # themselves turn combed and stop being so
+            i0 = min(range(len(frame_times)), key=lambda i: abs(frame_times[i] - a))
+            i1 = max(i for i, t in enumerate(frame_times) if t < b - 1e-9)
+            while i0 > 0 and combed[i0 - 1]:
+                i0 -= 1
+            while i1 > i0 and not combed[i1]:
+                i1 -= 1
+            a = frame_times[i0]
+            b = duration if i1 == len(frame_times) - 1 else frame_times[i1] + frame_s
             order = max(("tff", "bff"), key=inter.count).upper()
             findings.append(
                 Finding(
@@ -251,10 +287,36 @@ def video_qc(
                 )
             )
 
-    # scene cuts
-    if "cut" in want:
-        for t in sorted({round(float(x), 6) for x in _SHOWINFO.findall(log)}):
-            findings.append(Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video"))
+    # scene cuts; a change and a change back within a few frames is a flash (a frame or two of something
+    # else: a photo flash, a stray frame left in an edit), not two cuts
+    if want & {"cut", "flash"}:
+        times = sorted({round(float(x), 6) for x in _SHOWINFO.findall(log)})
+        groups: list[list[float]] = []
+        for t in times:
+            if groups and t - groups[-1][-1] <= FLASH_MAX_FRAMES * frame_s + 1e-6:
+                groups[-1].append(t)
+            else:
+                groups.append([t])
+        for g in groups:
+            if len(g) == 1 and "cut" in want:
+                findings.append(
+                    Finding("cut", g[0], None, "info", f"scene cut {_span(g[0], None, fps)}", "video")
+                )
+            elif len(g) > 1 and "flash" in want:
+                a, b = g[0], g[-1]
+                if any(ba - frame_s <= a and b <= bb + frame_s for ba, bb in blacks):
+                    continue  # a black insert: the black finding says it
+                findings.append(
+                    Finding(
+                        "flash",
+                        a,
+                        b,
+                        "warning",
+                        f"flash frame(s) {_span(a, b, fps)}: {round((b - a) / frame_s)} frame(s) of another "
+                        "picture within one shot",
+                        "video",
+                    )
+                )
 
     # A/V duration
     if "av_mismatch" in want and info.audio:

@@ -27,6 +27,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -200,11 +201,12 @@ def require_filter(name: str, kind: str = "filters") -> None:
         )
 
 
-def count_frames(path: str | Path) -> int:
-    """Frames in the first video stream (a stream-copy pass: fast, exact for the containers ffmpeg reads)."""
-    proc = run_ffmpeg(
-        ["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"], what=f"counting {path}"
-    )
+def count_frames(path: str | Path, *, decode: bool = False) -> int:
+    """Frames in the first video stream: packets by a stream-copy pass (fast), or with ``decode`` the
+    frames decoded, which is what is shown when an edit list hides some packets (an MP4 cut with
+    ``-c copy``)."""
+    copy = [] if decode else ["-c", "copy"]
+    proc = run_ffmpeg(["-i", str(path), "-map", "0:v:0", *copy, "-f", "null", "-"], what=f"counting {path}")
     found = _FRAME.findall(proc.stderr.decode("utf-8", "replace"))
     if not found:
         raise MediaError("ffmpeg reported no video frames", path=str(path))
@@ -246,7 +248,8 @@ def measure_quality(
     ``subsample`` the frames scored are ``first_frame``, ``first_frame + subsample``, ...: a shot that starts
     at an odd frame of its title is then scored on the title's own even frames, as the title and the joined
     rungs are (x264's B-frames alternate with P-frames, and sampling the other phase of that pattern moves
-    the mean VMAF by up to a point). ``frame_numbers`` still count from the first frame.
+    the mean VMAF by up to a point). ``frame_numbers`` are the reference's frame numbers (counting from its
+    first frame, ``reference_frames`` or not).
     """
     require_filter("libvmaf")
     models = tuple(dict.fromkeys(model_name(m) for m in models))
@@ -268,6 +271,8 @@ def measure_quality(
     rv, dv = ref_info.video[0], dis_info.video[0]
     ref_n = count_frames(reference)
     dis_n = count_frames(distorted)
+    if ref_n != dis_n:  # packets may include frames an edit list hides: count what decodes
+        ref_n, dis_n = count_frames(reference, decode=True), count_frames(distorted, decode=True)
     if reference_frames is not None:
         a, b = reference_frames
         if not 0 <= a < b <= ref_n:
@@ -301,15 +306,21 @@ def measure_quality(
         )
     pix = "yuv420p10le" if "10" in rv.pix_fmt else "yuv420p"
 
-    def prep(label: str, w: int, h: int, trim: tuple[int, int] | None, fps: float | None) -> str:
+    # frames are paired by their index at the reference's exact rate, not by their container timestamps:
+    # a stream copied into another container (mkv's 1 ms ticks against mp4's 1/30000 s) pairs each frame
+    # with its neighbour half the time when timestamps are compared
+    rate = rv.rate or Fraction(25)
+
+    def prep(label: str, w: int, h: int, trim: tuple[int, int] | None, resample: bool) -> str:
         steps = []
         if trim is not None:
             steps.append(f"trim=start_frame={trim[0]}:end_frame={trim[1]}")
         if first_frame:
             steps.append(f"trim=start_frame={first_frame}")
         steps.append("setpts=PTS-STARTPTS")
-        if fps is not None:
-            steps.append(f"fps={fps}")
+        if resample:
+            steps.append(f"fps={rate.numerator}/{rate.denominator}")
+        steps.append(f"settb=AVTB,setpts=N*{rate.denominator}/({rate.numerator}*TB)")
         if (w, h) != (W, H) or (variable_size and label == "0"):
             steps.append(f"scale={W}:{H}:flags=bicubic")
         steps.append(f"format={pix}")
@@ -326,8 +337,8 @@ def measure_quality(
             opts.append("feature=" + "|".join(f"name={FEATURES[f]}" for f in features))
         opts += [f"n_threads={max(1, threads)}", f"n_subsample={subsample}"]
         graph = (
-            f"{prep('0', dv.width, dv.height, None, rv.fps if fps_differs else None)}[dis];"
-            f"{prep('1', rv.width, rv.height, reference_frames, None)}[ref];"
+            f"{prep('0', dv.width, dv.height, None, fps_differs)}[dis];"
+            f"{prep('1', rv.width, rv.height, reference_frames, False)}[ref];"
             f"[dis][ref]libvmaf={':'.join(opts)}"
         )
         keep = ["-reinit_filter", "0"] if variable_size else []
@@ -355,7 +366,7 @@ def measure_quality(
         raise ToolError(f"libvmaf returned no {', '.join(missing) or 'frames'} for {distorted}")
     per_frame = {k: np.asarray(v, dtype=np.float64) for k, v in per.items()}
     numbers = np.asarray([int(fr.get("frameNum", i)) for i, fr in enumerate(frames)], dtype=np.int64)
-    numbers += first_frame
+    numbers += first_frame + (reference_frames[0] if reference_frames is not None else 0)
     return QualityResult(
         per_frame=per_frame,
         frame_numbers=numbers,
