@@ -211,7 +211,7 @@ def test_recommend_for_a_new_member_from_history(
     model = files["dir"] / "knn.npz"
     args = ["train", "--ratings", str(files["all"]), "--model", "itemknn", "-o", str(model)]
     assert run(capsys, *args)[0] == 0
-    args = ["recommend", "-m", str(model), "--history", "t0,t1,nope", "-n", "5", "--json"]
+    args = ["recommend", "-m", str(model), "--history", "t0,t1", "-n", "5", "--json"]
     code, out, err = run(capsys, *args)
     assert code == 0, err
     (block,) = json.loads(out)
@@ -228,7 +228,8 @@ def test_recommend_for_a_new_member_from_history(
     assert code == 0, err
     for args, needle in [
         (["--member", "ghost"], "--history"),
-        (["--history", "nope1,nope2"], "none of the --history titles"),
+        (["--history", "nope1,nope2"], "unknown title id(s) nope1, nope2"),
+        (["--history", "t0,nope"], "unknown title id(s) nope:"),
         (["--history", "t0=five"], "'t0=five'"),
         (["--history", "t0=5,t1"], "'t1'"),
         ([], "either --member"),

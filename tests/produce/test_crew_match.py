@@ -276,3 +276,26 @@ def test_cli_crew_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0, err
     data = json.loads(out)
     assert {c["role_id"]: c["candidate_id"] for c in data["choices"]} == {"dir": "d", "lead": "a"}
+
+
+def test_generated_roles_and_pool_make_a_team(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reelkit.produce.generator import generate_pool, generate_production
+
+    prod, pool = generate_pool(generate_production(20, seed=4), seed=4)
+    again = generate_pool(generate_production(20, seed=4), seed=4)
+    assert again[1] == pool and again[0].roles == prod.roles  # seeded
+    kinds = [r.kind for r in prod.roles]
+    assert kinds[:4] == ["director", "dop", "editor", "composer"] and kinds.count("lead") >= 2
+    team = match_team(prod, pool, plan_shoot(prod, SolveOptions(time_limit=5)))
+    assert team.status == "OPTIMAL" and len(team.choices) == len(prod.roles)
+    assert len({c.candidate_id for c in team.choices}) == len(team.choices)
+    # the CLI writes both files, and crew match reads them
+    out, pool_file = tmp_path / "prod.yaml", tmp_path / "pool.yaml"
+    args = ["schedule", "generate", "--scenes", "20", "--seed", "4", "-o", str(out), "--pool", str(pool_file)]
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    assert code == 0 and out.exists() and pool_file.exists()
+    assert load_pool(pool_file) == pool

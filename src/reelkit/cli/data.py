@@ -116,12 +116,18 @@ def convert_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Convert any supported input into a reelkit Parquet dataset folder."""
     from reelkit.cli.inputs import read_data
 
     ds = read_data(None, source, columns=columns, sep=sep, header=header)
     ds.save(out)
+    if json_out:
+        emit_json(
+            {"path": str(out), "events": ds.n_events, "titles": len(ds.titles), "members": len(ds.members)}
+        )
+        return
     console.print(
         f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out}"
     )

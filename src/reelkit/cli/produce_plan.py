@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
+from reelkit.errors import ConfigError
 
 TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit in seconds.")]
 
@@ -67,13 +68,27 @@ def generate_cmd(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Production file to write (.yaml or .json).")
     ] = Path("production.yaml"),
+    pool: Annotated[
+        Path | None,
+        typer.Option(
+            "--pool",
+            help="Also give the production roles to fill and write a seeded candidate pool here, for "
+            "'reelkit crew match'.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic, feasible production (seeded)."""
-    from reelkit.produce.generator import generate_production
-    from reelkit.produce.production import dump_production
+    from reelkit._files import check_output_file
+    from reelkit.produce.generator import generate_pool, generate_production
+    from reelkit.produce.production import dump_production, dump_structured
 
     prod = generate_production(scenes, seed)
+    pool_path = None
+    if pool is not None:
+        check_output_file(pool, ConfigError, "pool.yaml", inputs=[out])
+        prod, candidates = generate_pool(prod, seed)
+        pool_path = dump_structured(candidates.model_dump(mode="json", exclude_defaults=True), pool)
     path = dump_production(prod, out)
     summary = {
         "path": str(path),
@@ -82,6 +97,7 @@ def generate_cmd(
         "people": len(prod.people),
         "locations": len(prod.locations),
         "max_days": prod.calendar.max_days,
+        **({"roles": len(prod.roles), "pool": str(pool_path)} if pool_path is not None else {}),
     }
     if json_out:
         emit_json(summary)
@@ -89,6 +105,7 @@ def generate_cmd(
         console.print(
             f"wrote {path}: {summary['scenes']} scenes, {summary['people']} people, "
             f"{summary['locations']} locations"
+            + (f", {len(prod.roles)} roles; candidates in {pool_path}" if pool_path is not None else "")
         )
 
 
@@ -102,12 +119,29 @@ def crew_match_cmd(
     time_limit: TimeLimitOpt = 20.0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Choose a team covering every role within availability and budget, maximising fit; explain each pick."""
+    """Choose a team covering every role within availability and budget, maximising fit; explain each pick.
+
+    The production file needs 'roles' (and may give a 'budget'); the pool lists the candidates. E.g.
+
+    
+      roles:    - {id: dir, kind: director, skills: {drama: 2, action: 1}}
+                - {id: lead, kind: lead, character: HERO, skills: {drama: 1}}
+      budget:   250000
+      pool.yaml:
+        candidates:
+          - {id: ann, roles: [director], skills: {drama: 0.9}, daily_rate: 2000, credits: [film1]}
+          - {id: bo, roles: [actor], skills: {drama: 0.7}, daily_rate: 900, home_city: Porto}
+    """
     from reelkit.produce.crew import load_pool, match_team
     from reelkit.produce.production import load_production
     from reelkit.produce.shoot import SolveOptions, load_schedule, plan_shoot
 
     prod = load_production(production)
+    if not prod.roles:  # before the schedule is solved, not after
+        raise ConfigError(
+            f"{production}: the production has no roles to fill; add a 'roles' list (see 'reelkit crew "
+            "match --help')"
+        )
     candidates = load_pool(pool)
     with progress_for(not json_out) as progress, progress.task("matching"):
         if schedule is not None:
@@ -140,7 +174,20 @@ def forecast_cmd(
     communities: Annotated[int, typer.Option(min=2, max=64, help="Number of taste communities.")] = 8,
     json_out: JsonOpt = False,
 ) -> None:
-    """Forecast a new title's audience (IMDb-vote scale) and the taste communities that would watch it."""
+    """Forecast a new title's audience (IMDb-vote scale) and the taste communities that would watch it.
+
+    The concept file, e.g.
+
+    \b
+      title: Night Harbour
+      genres: [Action, Thriller]
+      runtime: 118            # minutes (required)
+      budget: 40000000        # US dollars (optional)
+      rating: R               # MPAA (optional)
+      comparables: [Heat (1995), Ronin]
+      year: 2026              # places the title among the catalogue's (communities)
+      catalog: ratings.csv    # instead of --ratings (relative to the concept file)
+    """
     from reelkit.produce.forecast import forecast_concept, load_concept
 
     c = load_concept(concept)
@@ -159,6 +206,13 @@ def forecast_cmd(
             "taste communities most likely to watch",
             ["community", "share", "lift"],
             [(x.name, x.share, x.lift) for x in result.communities],
+        )
+    elif ratings is None and c.catalog is None:
+        err_console.print(
+            "note: no taste communities: give a MovieLens ratings file with --ratings (or 'catalog:' in the "
+            "concept)",
+            highlight=False,
+            markup=False,
         )
 
 

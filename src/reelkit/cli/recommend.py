@@ -173,9 +173,11 @@ def recommend_cmd(
     if history is not None:
         hist = _parse_history(history)
         known = est.title_cols(list(hist), missing_ok=True) >= 0
-        if not known.any():
+        if not known.all():
+            bad = [t for t, k in zip(hist, known, strict=True) if not k]
             raise UnknownIdError(
-                f"none of the --history titles is in {model_file}; give titles the model knows"
+                f"--history: unknown title id(s) {', '.join(bad[:5])}: {model_file} was not trained on them; "
+                "give titles the model knows"
             )
         recs = est.recommend_history([hist], n, exclude_seen=not include_seen, queries=["new member"])
         hist_rows = est.histories_matrix([hist])[0]

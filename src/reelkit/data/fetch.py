@@ -143,13 +143,14 @@ def _download(
                     task.advance(len(chunk))
     except urllib.error.HTTPError as exc:
         raise FetchError(
-            f"{url}: HTTP {exc.code} {exc.reason}; check the address (base_url / $REELKIT_DATA_URL)"
+            f"{url}: HTTP {exc.code} {exc.reason}; check the address (base_url, CLI --base-url, or "
+            "$REELKIT_DATA_URL)"
         ) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(
-            f"{url}: download failed ({reason}); check the network, or point base_url / $REELKIT_DATA_URL "
-            "at a mirror"
+            f"{url}: download failed ({reason}); check the network, or point base_url (CLI --base-url) or "
+            "$REELKIT_DATA_URL at a mirror"
         ) from None
     return sha.hexdigest(), md5.hexdigest()
 

@@ -396,7 +396,7 @@ def _sniff_layout(
         if detected is None:
             raise DataFormatError(
                 "cannot tell how fields are separated (tried '::', tab, comma, ';', '|', whitespace); "
-                "pass sep=",
+                "pass sep= (CLI: --sep)",
                 path=str(path),
             )
         sep = detected
@@ -451,7 +451,7 @@ def _sniff_layout(
         if len(positional) > n:
             raise MissingColumnsError(
                 f"columns= names {len(positional)} fields but the lines have {n} "
-                f"(separated by {_SEP_NAMES[sep]}); check columns= and sep=",
+                f"(separated by {_SEP_NAMES[sep]}); check columns= and sep= (CLI: --columns, --sep)",
                 path=str(path),
             )
         fields = [*positional, *([None] * (n - len(positional)))]
@@ -561,7 +561,7 @@ def _locate_field_count(
             return DataFormatError(
                 f"expected {expected} fields separated by {_SEP_NAMES[layout.sep]}, found "
                 f"{n if n >= 0 else 'an unreadable line'}: {shown!r}; fix or remove this line "
-                "(or pass sep=/columns= if the whole file is laid out differently)",
+                "(or pass sep=/columns=, CLI --sep/--columns, if the whole file is laid out differently)",
                 path=str(path),
                 line=no,
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from reelkit.produce.production import (
     Window,
 )
 
-__all__ = ["generate_production"]
+__all__ = ["generate_pool", "generate_production"]
 
 _PLACES = [
     "apartment",
@@ -290,3 +291,65 @@ def generate_production(n_scenes: int, seed: int = 0, *, start: date = date(2026
         city="Lisbon",
         budget=None,
     )
+
+
+#: Rates (per day) and skills of the candidates :func:`generate_pool` draws, per kind of work.
+_POOL_KINDS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
+    "director": ((1500, 6000), ("drama", "action", "comedy")),
+    "dop": ((900, 3500), ("lighting", "camera", "action")),
+    "editor": ((500, 2000), ("editing", "drama", "action")),
+    "composer": ((400, 1800), ("music", "drama")),
+    "actor": ((300, 8000), ("drama", "action", "comedy")),
+}
+
+
+def generate_pool(prod: Production, seed: int = 0) -> tuple[Production, Any]:
+    """``prod`` with roles to fill (director, director of photography, editor, composer and one lead per
+    lead character) and a seeded candidate pool for them (:class:`reelkit.produce.crew.Pool`): several
+    candidates per kind of work, with skills, genre credits, rates, home cities, shared past projects and a
+    few days off, so that ``reelkit crew match`` has a real choice to make."""
+    from reelkit.produce.crew import Pool
+    from reelkit.produce.production import Role
+
+    rng = np.random.default_rng(seed + 7919)
+    leads = [p for p in prod.people if p.kind == "cast" and p.role == "lead"]
+    roles = [
+        Role(id="dir", kind="director", skills={"drama": 2.0, "action": 1.0}),
+        Role(id="dop", kind="dop", skills={"lighting": 2.0, "camera": 1.0}),
+        Role(id="edit", kind="editor", skills={"editing": 2.0, "drama": 1.0}),
+        Role(id="music", kind="composer", skills={"music": 2.0, "drama": 1.0}),
+        *(
+            Role(id=f"lead{i + 1}", kind="lead", character=p.id, skills={"drama": 2.0, "action": 1.0})
+            for i, p in enumerate(leads)
+        ),
+    ]
+    names = [f"{f} {last}" for f in _FIRST for last in _LAST]
+    order = list(rng.permutation(len(names)))
+    projects = [f"project-{k}" for k in range(1, 13)]
+    horizon = [prod.calendar.start.toordinal() + d for d in range(int((prod.calendar.max_days or 60) * 1.6))]
+    candidates = []
+    for kind, ((lo, hi), skills) in _POOL_KINDS.items():
+        count = 3 * max(1, len(leads)) if kind == "actor" else 4
+        for k in range(count):
+            days_off = (
+                sorted({date.fromordinal(int(x)) for x in rng.choice(horizon, int(rng.integers(1, 4)))})
+                if rng.random() < 0.3
+                else []
+            )
+            candidates.append(
+                {
+                    "id": f"{kind[:3]}{k + 1}",
+                    "name": names[int(order.pop())],
+                    "roles": [kind],
+                    "skills": {s: round(float(rng.uniform(0.2, 1.0)), 2) for s in skills},
+                    "genres": {g: int(rng.integers(0, 6)) for g in ("Drama", "Thriller", "Comedy")},
+                    "daily_rate": float(rng.integers(lo // 100, hi // 100) * 100),
+                    "home_city": str(rng.choice(["Lisbon", "Lisbon", "Porto", "Madrid"])),
+                    "credits": sorted(
+                        str(x) for x in rng.choice(projects, int(rng.integers(0, 4)), replace=False)
+                    ),
+                    "days_off": [d.isoformat() for d in days_off],
+                }
+            )
+    pool = Pool.model_validate({"candidates": candidates, "per_diem": 150.0})
+    return prod.model_copy(update={"roles": roles}), pool

@@ -544,7 +544,11 @@ def production_to_data(prod: Production) -> dict[str, Any]:
 
 def dump_production(prod: Production, path: str | Path) -> Path:
     """Write ``prod`` as YAML (or JSON for ``.json``), atomically."""
-    data = production_to_data(prod)
+    return dump_structured(production_to_data(prod), path)
+
+
+def dump_structured(data: Any, path: str | Path) -> Path:
+    """Write plain data as YAML (or JSON for ``.json``), atomically (production and pool files)."""
     p = Path(path)
     if p.suffix.lower() == ".json":
         text = json.dumps(data, indent=2) + "\n"

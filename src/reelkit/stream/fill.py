@@ -555,8 +555,9 @@ def simulate_fill(
     )
     if data.n_days <= train_days + 1:
         raise ConfigError(
-            f"the trace spans {data.n_days} day(s): need more than train_days={train_days} + 1 days; give a "
-            "longer trace or fewer training days (--train-days)"
+            f"the trace spans {data.n_days} day(s) (days start at the fill window's start, "
+            f"{int(cfg.fill_window[0]):02d}:{round(cfg.fill_window[0] % 1 * 60):02d}): need more than "
+            f"train_days={train_days} + 1; give a longer trace or fewer training days (--train-days)"
         )
     if isinstance(forecast, str) and forecast == "model" and forecaster is None and train_days < 2:
         raise ConfigError(

@@ -165,5 +165,8 @@ def make_policy(name: str, *, model: str | Path | None = None) -> AbrPolicy:
     policy's shipped model file."""
     key = _key(name)
     if key not in _FACTORIES:
-        raise ConfigError(f"unknown ABR algorithm {name!r}; choose one of {', '.join(available_policies())}")
+        raise ConfigError(
+            f"unknown ABR algorithm {name!r}; choose one of {', '.join(available_policies())} (or optimal, "
+            "the offline optimum, where a whole trace is known: simulate, compare)"
+        )
     return _FACTORIES[key](model)
