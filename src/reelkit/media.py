@@ -88,7 +88,9 @@ def time_limit(seconds: float) -> Iterator[None]:
     """Every ffmpeg run started inside (in this thread or context) must end within ``seconds`` of entering:
     a run still going then is killed and raises :class:`~reelkit.errors.TimeLimitError`. For services, so
     that one pathological upload cannot hold a worker for ever."""
-    token = _DEADLINE.set(time.monotonic() + seconds)
+    outer = _DEADLINE.get()
+    mine = time.monotonic() + seconds
+    token = _DEADLINE.set(mine if outer is None else min(outer, mine))  # an inner limit never extends one
     try:
         yield
     finally:

@@ -381,6 +381,37 @@ def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
     assert report.to_dict()["loudness"]["sample_rate"] == 48000
 
 
+def test_the_job_time_limit_stops_the_qc_instead_of_failing_a_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TimeLimitError is a ToolError, which the checks turn into notes ("video checks failed") or into
+    'convert it to WAV': the time limit must stop the QC instead, wherever it strikes."""
+    from reelkit import media
+    from reelkit.errors import TimeLimitError
+    from reelkit.media import run_ffmpeg
+    from reelkit.post import video as video_pkg
+
+    clip = tmp_path / "clip.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error",
+            "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=10:duration=1",
+            "-f", "lavfi", "-i", "sine=frequency=997:duration=1:sample_rate=48000",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip),
+        ]
+    )  # fmt: skip
+
+    def late(*args: object, **kwargs: object) -> None:
+        raise TimeLimitError("video QC: ffmpeg was stopped at the job's time limit")
+
+    monkeypatch.setattr(video_pkg, "video_qc", late)
+    with pytest.raises(TimeLimitError):
+        run_qc(clip, spec="ebu-r128", plot=False)
+    monkeypatch.setattr(media, "decode_audio", late)
+    with pytest.raises(TimeLimitError):
+        run_qc(clip, spec="ebu-r128", plot=False)
+
+
 def test_cli_table_shows_file_names_with_brackets(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     src = tmp_path / "mix [final].wav"
     sf.write(src, programme(2.0), RATE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -35,7 +37,7 @@ def timelines(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
     # every segment holds at least 3 cues: a lone cue at its own offset is worth less than the two split
     # penalties that placing it would cost, so the true placement would not be the optimum
-    assume(all(b - a >= 3 for a, b in zip(split_at, split_at[1:], strict=False)))
+    assume(all(b - a >= 3 for a, b in itertools.pairwise(split_at)))
     offsets = np.zeros(n)
     # offsets within the DP's +/-60 s search: 15 + 2 x 20 at most
     o = draw(st.integers(-150, 150)) / 10  # on the 0.1 s grid

@@ -162,6 +162,28 @@ def test_ass_keeps_styles_comments_and_order(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == ASS
 
 
+def test_ass_comments_outside_the_cues_take_the_nearest_cue_shift(tmp_path: Path) -> None:
+    head = ASS.split("[Events]")[0]
+    fmt = "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    events = (
+        "Comment: 0,0:00:05.00,0:00:06.00,Default,,0,0,0,,before\n"
+        "Dialogue: 0,0:00:10.00,0:00:11.00,Default,,0,0,0,,one\n"
+        "Dialogue: 0,0:00:20.00,0:00:21.00,Default,,0,0,0,,two\n"
+        "Dialogue: 0,0:00:30.00,0:00:31.00,Default,,0,0,0,,three\n"
+        "Comment: 0,0:00:40.00,0:00:41.00,Default,,0,0,0,,after\n"
+    )
+    path = tmp_path / "c.ass"
+    path.write_text(head + "[Events]\n" + fmt + events, encoding="utf-8")
+    sub = load_subtitles(path)
+    # a split between the first cue (+1 s) and the rest (+31 s): extrapolating the first two cues' slope
+    # would throw the first comment to -69 s
+    out = tmp_path / "d.ass"
+    write_subtitles(sub.with_times([(11.0, 12.0), (51.0, 52.0), (61.0, 62.0)]), out)
+    text = out.read_text(encoding="utf-8")
+    assert "Comment: 0,0:00:06.00,0:00:07.00,Default,,0,0,0,,before" in text
+    assert "Comment: 0,0:01:11.00,0:01:12.00,Default,,0,0,0,,after" in text
+
+
 def test_ttml_read_and_write(tmp_path: Path) -> None:
     path = tmp_path / "a.ttml"
     path.write_text(TTML, encoding="utf-8")

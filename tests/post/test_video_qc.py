@@ -132,6 +132,8 @@ def test_ffmpeg_runs_end_at_the_time_limit() -> None:
     with time_limit(0.0), pytest.raises(TimeLimitError, match="has passed"):  # nothing starts after it
         run_ffmpeg(["-version"], what="a short run")
     run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.1", "-f", "null", "-"])  # outside: no limit
+    with time_limit(0.0), time_limit(600), pytest.raises(TimeLimitError):  # nesting never extends a limit
+        run_ffmpeg(["-version"])
 
 
 def test_flashes_tails_and_interlace_edges(tmp_path: Path) -> None:

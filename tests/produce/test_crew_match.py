@@ -299,3 +299,11 @@ def test_generated_roles_and_pool_make_a_team(tmp_path: Path, capsys: pytest.Cap
         code = int(exc.code or 0)
     assert code == 0 and out.exists() and pool_file.exists()
     assert load_pool(pool_file) == pool
+
+
+def test_cost_scale_keeps_cents_of_large_sums() -> None:
+    from reelkit.produce.production import cost_scale
+
+    assert cost_scale([505_050.5]) == 10  # 5000.50 a day x 101 days: not a whole number
+    assert cost_scale([0.4, 1000.4]) == 10 and cost_scale([100.01 * 3]) == 100
+    assert cost_scale([0.1 + 0.2]) == 10 and cost_scale([3e6, 12.0]) == 1  # float error is not a digit

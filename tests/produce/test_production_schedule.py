@@ -135,6 +135,13 @@ def test_yaml_keys_given_twice_and_impossible_dates_are_refused(tmp_path: Path) 
         ProductionFormatError, match=r"p\.yaml:4: .*'scenes' is given twice \(first at line 3\)"
     ):
         load_production(path)
+    # merge keys are not repeats: a key written beside <<: *anchor overrides what it brings
+    path.write_text(
+        "calendar: {start: 2026-03-02}\nlocations: [{id: L1, setup_cost: 5}]\n"
+        "people:\n  - &crew {id: a, kind: crew, daily_rate: 100}\n  - {<<: *crew, id: b, daily_rate: 200}\n"
+        "scenes: [{id: s1, duration: 1, location: L1, crew: [a, b]}]\n"
+    )
+    assert [p.daily_rate for p in load_production(path).people] == [100, 200]
     path.write_text("calendar: {start: 2026-02-30}\nlocations: [{id: L1}]\n")
     with pytest.raises(ProductionFormatError, match=r"p\.yaml:1: .*'2026-02-30' is not a valid date"):
         load_production(path)

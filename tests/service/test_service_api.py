@@ -346,14 +346,15 @@ def test_no_model_yet(tmp_path: Path) -> None:
         ok = c.post("/v1/events", json={"events": [play("n1", "m1", "t1", 0.2)]}, headers=AUTH)
         assert ok.status_code == 200  # writes work without a model
         assert c.get("/").status_code == 200
-        # before a model, ratings are checked against the usual scale that holds the stored ones (none: 0-10)
+        # before a model, ratings are checked against the usual scale that holds the stored ones: 0-10 until
+        # there are enough of them (a few posted ratings must not set it), 0-5 for a 5-star catalog then
         rate = {"event_id": "r1", "kind": "rating", "member_id": "m1", "title_id": "t1", "value": 4.5}
         assert c.post("/v1/events", json={"events": [rate]}, headers=AUTH).status_code == 200
-        far = {**rate, "event_id": "r2", "value": 10}
+        stars = [{**rate, "event_id": f"s{i}", "value": 0.5 + (i % 9) / 2} for i in range(25)]
+        assert c.post("/v1/events", json={"events": stars}, headers=AUTH).status_code == 200
+        far = {**rate, "event_id": "r2", "value": 9}
         r = c.post("/v1/events", json={"events": [far]}, headers=AUTH)
-        assert r.status_code == 422 and "outside the rating scale 0-5" in r.text  # a 5-star catalog now
-        top = {**rate, "event_id": "r3", "value": 5}
-        assert c.post("/v1/events", json={"events": [top]}, headers=AUTH).status_code == 200
+        assert r.status_code == 422 and "outside the rating scale 0-5" in r.text
 
 
 def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:
@@ -381,9 +382,13 @@ def test_events_from_the_future_booleans_and_strings_are_refused(client: TestCli
         assert r.status_code == 422, (event, r.text)
         assert [f["field"] for f in r.json()["fields"]] == [where], (where, r.json())
     assert client.get("/health").json()["events"] == total
-    # a client clock a minute fast is fine; integers are numbers
+    # a client clock a minute fast is fine; integers are numbers, and whole seconds may come as a float
     ok = {**base, "event_id": "f4", "timestamp": int(time.time()) + 60, "position": 600}
     assert client.post("/v1/events", json={"events": [ok]}, headers=AUTH).status_code == 200
+    whole = {**base, "event_id": "f5", "timestamp": float(int(time.time()))}
+    assert client.post("/v1/events", json={"events": [whole]}, headers=AUTH).status_code == 200
+    half = {**base, "event_id": "f6", "timestamp": int(time.time()) - 0.5}
+    assert client.post("/v1/events", json={"events": [half]}, headers=AUTH).status_code == 422
 
 
 def test_member_ids_with_a_slash_are_refused(client: TestClient) -> None:

@@ -11,6 +11,8 @@ import typer
 
 from reelkit._files import replace_file
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.inputs import HeaderOpt
+from reelkit.cli.recommend import ColumnsOpt, SepOpt
 from reelkit.errors import ConfigError
 
 TraceOpt = Annotated[Path, typer.Option("--trace", help="Request trace: .csv, .parquet or .oracleGeneral.")]
@@ -314,6 +316,9 @@ def trace_cmd(
     ] = 1,
     kinds: Annotated[str, typer.Option("--kinds", help="Event kinds that count as views.")] = "rating,play",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the ABR throughput draws.")] = 0,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    header: HeaderOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Turn viewing events (MovieLens ratings as views, or play events) into a request trace, with its object
@@ -324,7 +329,8 @@ def trace_cmd(
 
     trace_format(out)  # fail on a bad output name before the work
     check_output_file(out, ConfigError, "trace.parquet", inputs=[from_events])
-    ds = read_data(from_events, None) if from_events.is_file() else read_data(None, from_events)
+    where = (from_events, None) if from_events.is_file() else (None, from_events)
+    ds = read_data(*where, columns=columns, sep=sep, header=header)
     wl = trace_from_events(
         ds, chunk_s=chunk_s, n_regions=regions, kinds=tuple(_split(kinds, "--kinds")), seed=seed
     )

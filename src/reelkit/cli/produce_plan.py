@@ -86,7 +86,9 @@ def generate_cmd(
     prod = generate_production(scenes, seed)
     pool_path = None
     if pool is not None:
-        check_output_file(pool, ConfigError, "pool.yaml", inputs=[out])
+        if pool.resolve() == out.resolve():
+            raise ConfigError(f"--pool {pool} is the production file too (-o); give the pool its own file")
+        check_output_file(pool, ConfigError, "pool.yaml")
         prod, candidates = generate_pool(prod, seed)
         pool_path = dump_structured(candidates.model_dump(mode="json", exclude_defaults=True), pool)
     path = dump_production(prod, out)
@@ -123,14 +125,18 @@ def crew_match_cmd(
 
     The production file needs 'roles' (and may give a 'budget'); the pool lists the candidates. E.g.
 
-    
-      roles:    - {id: dir, kind: director, skills: {drama: 2, action: 1}}
-                - {id: lead, kind: lead, character: HERO, skills: {drama: 1}}
-      budget:   250000
-      pool.yaml:
-        candidates:
-          - {id: ann, roles: [director], skills: {drama: 0.9}, daily_rate: 2000, credits: [film1]}
-          - {id: bo, roles: [actor], skills: {drama: 0.7}, daily_rate: 900, home_city: Porto}
+    \b
+      # in the production file
+      roles:
+        - {id: dir, kind: director, skills: {drama: 2, action: 1}}
+        - {id: lead, kind: lead, character: HERO, skills: {drama: 1}}
+      budget: 250000
+      # pool.yaml
+      candidates:
+        - {id: ann, roles: [director], skills: {drama: 0.9}, daily_rate: 2000, credits: [film1]}
+        - {id: bo, roles: [actor], skills: {drama: 0.7}, daily_rate: 900, home_city: Porto}
+
+    'reelkit schedule generate --pool pool.yaml' writes such a pair to start from.
     """
     from reelkit.produce.crew import load_pool, match_team
     from reelkit.produce.production import load_production

@@ -249,7 +249,7 @@ def qc_cmd(
         typer.Option(
             "--check",
             help="Only these checks (repeatable): black, freeze, letterbox, pillarbox, interlaced, "
-            "cut, av_mismatch.",
+            "cut, flash, av_mismatch.",
         ),
     ] = None,
     json_out: JsonOpt = False,

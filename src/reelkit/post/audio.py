@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit._files import check_output_file, replace_file
-from reelkit.errors import ConfigError, MediaError, ToolError
+from reelkit.errors import ConfigError, MediaError, TimeLimitError, ToolError
 
 __all__ = ["Audio", "read_audio", "write_audio_file"]
 
@@ -83,6 +83,8 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int]:
     codec = info.audio[stream].codec
     try:
         return media.decode_audio(p, stream=stream)
+    except TimeLimitError:
+        raise  # the job's time limit, not the file: the caller says so
     except ToolError as exc:
         raise MediaError(
             f"ffmpeg cannot decode its audio (codec {codec!r}): {exc}; convert it to WAV or FLAC first",
@@ -124,6 +126,8 @@ def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int)
 
         try:
             return media.write_audio(out, x, sample_rate)
+        except TimeLimitError:
+            raise
         except ToolError as exc:
             raise MediaError(
                 f"ffmpeg cannot write {ext!r} audio ({exc}); use .wav, .flac, .mp3 or .m4a", path=str(out)

@@ -27,7 +27,7 @@ from numba import njit
 
 from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, MediaError
-from reelkit.post.loudness import Meter, _polyphase_table, oversampling_factor
+from reelkit.post.loudness import LoudnessResult, Meter, _polyphase_table, oversampling_factor
 
 if TYPE_CHECKING:
     from reelkit.post.audio import Audio
@@ -192,18 +192,20 @@ def normalize_samples(
     lookahead_ms: float = 5.0,
     release_ms: float = 80.0,
     headroom_db: float = PCM_HEADROOM_DB,
+    measured: LoudnessResult | None = None,
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
     """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling.
 
     The limiter aims ``headroom_db`` under the ceiling, so that the peaks stay under it once written as
-    24-bit PCM and measured again (quantisation moves a true peak by about 1e-6 dB).
+    24-bit PCM and measured again (quantisation moves a true peak by about 1e-6 dB). ``measured``: the
+    samples' own measurement when the caller has it (with speech detection for ``dialogue``).
     """
     _check_targets(target_lufs, true_peak_dbtp)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     meter = Meter(speech="silero" if reference == "dialogue" else None)
-    before = meter.measure(x, sample_rate)
+    before = measured if measured is not None else meter.measure(x, sample_rate)
     level = before.dialogue_lufs if reference == "dialogue" else before.integrated_lufs
     if level is None or not math.isfinite(level):
         what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
@@ -288,8 +290,12 @@ def normalize_file(
     best: tuple[tuple[float, float], Path, NormalizeResult] | None = None
     meter = Meter(speech="silero" if reference == "dialogue" else None)
     try:
+        source = meter.measure(audio.samples, audio.sample_rate)  # once, not at every pass
+    except ConfigError as exc:
+        raise MediaError(str(exc), path=str(src_p)) from None
+    try:
         for attempt in range(1, LOSSY_PASSES + 1):
-            out, result = _normalize_or_name(audio, src_p, aim, true_peak_dbtp, reference, headroom)
+            out, result = _normalize_or_name(audio, src_p, aim, true_peak_dbtp, reference, headroom, source)
             # the first pass is written as the output itself (so that a format error names it), later
             # ones beside it, replacing it when they do better
             part = dst_p if attempt == 1 else dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
@@ -331,7 +337,13 @@ def normalize_file(
 
 
 def _normalize_or_name(
-    audio: Audio, src: Path, target: float, ceiling: float, reference: Reference, headroom: float
+    audio: Audio,
+    src: Path,
+    target: float,
+    ceiling: float,
+    reference: Reference,
+    headroom: float,
+    measured: LoudnessResult | None = None,
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
     """:func:`normalize_samples` on a file's audio; a programme it cannot normalise names the file."""
     try:
@@ -342,6 +354,7 @@ def _normalize_or_name(
             true_peak_dbtp=ceiling,
             reference=reference,
             headroom_db=headroom,
+            measured=measured,
         )
     except ConfigError as exc:
         raise MediaError(str(exc), path=str(src)) from None

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit._files import check_output_file, replace_file
-from reelkit.errors import ConfigError, ReelkitError
+from reelkit.errors import ConfigError, ReelkitError, TimeLimitError
 from reelkit.post.findings import Finding, Severity, timecode
 from reelkit.post.loudness import LoudnessResult, Meter
 from reelkit.progress import SILENT, Progress
@@ -550,6 +550,8 @@ def _speech_activity(x: npt.NDArray[np.float32], rate: int, method: str, notes: 
 
     try:
         return speech_activity(_to_16k_mono(x, rate), 16000, method=method)  # type: ignore[arg-type]
+    except TimeLimitError:
+        raise  # the job's time limit: the whole QC stops, it is not a failed check
     except ReelkitError as exc:
         notes.append(f"speech detection failed ({exc}): no dialogue loudness or subtitle sync check")
         return None
@@ -583,6 +585,8 @@ def _subtitle_findings(
             )
         )
         return out
+    except TimeLimitError:
+        raise  # the job's time limit: the whole QC stops, it is not a failed check
     except ReelkitError as exc:
         notes.append(f"subtitle sync check failed: {exc}")
         return out
@@ -636,6 +640,8 @@ def _video_findings(media: Path, info: MediaInfo, notes: list[str]) -> list[Find
         return []
     try:
         return list(video_qc(media, info=info))
+    except TimeLimitError:
+        raise  # the job's time limit: the whole QC stops, it is not a failed check
     except ReelkitError as exc:
         notes.append(f"video checks failed: {exc}")
         return []

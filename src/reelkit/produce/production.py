@@ -461,6 +461,8 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # <<: *defaults: a key written here overrides what it brings, as YAML says
             key = self.construct_object(key_node, deep=deep)
             try:
                 first = seen.get(key)
@@ -565,6 +567,7 @@ def cost_scale(values: Sequence[float], max_digits: int = 4) -> int:
     vals = [float(v) for v in values if v]
     for k in range(max_digits + 1):
         scale = int(10**k)
-        if all(abs(v * scale - round(v * scale)) <= 1e-6 * max(1.0, abs(v * scale)) for v in vals):
+        # a relative 1e-9 covers the float error of v * 10^k, and still tells 505050.5 from 505050
+        if all(abs(v * scale - round(v * scale)) <= 1e-9 * max(1.0, abs(v * scale)) for v in vals):
             return scale
     return int(10**max_digits)

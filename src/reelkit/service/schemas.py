@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -81,22 +82,40 @@ class ErrorBody(BaseModel):
 
 
 # ---------------------------------------------------------------------- events
+def _json_number(value: Any) -> Any:
+    """Numbers only: ``true`` is not a rating and ``"10"`` not a position (Python would take both)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _whole_seconds(value: Any) -> Any:
+    """A timestamp as a JSON number of whole seconds (``1700000000.0`` from ``time.time() // 1`` is one)."""
+    value = _json_number(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class _EventBase(BaseModel):
-    # strict: true is not a rating, "10" not a position (JSON numbers only; an integer is a number)
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     event_id: EventId = Field(description="The client's id for this event; repeating it is harmless.")
     member_id: Id
     title_id: Id
-    timestamp: Timestamp | None = Field(None, description="Unix seconds; the server's clock when omitted.")
+    timestamp: Annotated[Timestamp, BeforeValidator(_whole_seconds)] | None = Field(
+        None, description="Unix seconds; the server's clock when omitted."
+    )
 
 
 class PlayEvent(_EventBase):
     """The member played a title up to ``position`` seconds of its ``duration``."""
 
     kind: Literal["play"]
-    position: float = Field(ge=0, le=1_000_000, allow_inf_nan=False, description="Seconds watched.")
-    duration: float = Field(
+    position: Annotated[float, BeforeValidator(_json_number)] = Field(
+        ge=0, le=1_000_000, allow_inf_nan=False, description="Seconds watched."
+    )
+    duration: Annotated[float, BeforeValidator(_json_number)] = Field(
         gt=0, le=1_000_000, allow_inf_nan=False, description="Length of the title, seconds."
     )
 
@@ -112,7 +131,7 @@ class RatingEvent(_EventBase):
     one, the stored ratings'); values outside it are refused (422)."""
 
     kind: Literal["rating"]
-    value: float = Field(ge=0, le=10, allow_inf_nan=False)
+    value: Annotated[float, BeforeValidator(_json_number)] = Field(ge=0, le=10, allow_inf_nan=False)
 
 
 class ThumbEvent(_EventBase):
@@ -124,8 +143,8 @@ class ThumbEvent(_EventBase):
     @field_validator("value", mode="before")
     @classmethod
     def _not_a_bool(cls, v: Any) -> Any:
-        if isinstance(v, bool):  # true == 1 in Python: refuse it before the literal check sees 1
-            raise ValueError("a thumb is the number 1 (up) or -1 (down), not true/false")
+        if isinstance(v, bool | str):  # true == 1 in Python: refuse it before the literal check sees 1
+            raise ValueError("a thumb is the number 1 (up) or -1 (down)")
         return v
 
 

@@ -183,7 +183,7 @@ class Store(Protocol):
     def active_members(self, limit: int) -> list[str]: ...
     def latest_events(self, limit: int = 50) -> list[StoredEvent]: ...
     def count_events(self) -> int: ...
-    def rating_range(self) -> tuple[float, float] | None: ...
+    def rating_range(self) -> tuple[float, float, int] | None: ...
     def events_frame(self) -> tuple[pd.DataFrame, int]: ...
 
     # model versions
@@ -658,12 +658,15 @@ class SQLiteStore:
     def count_events(self) -> int:
         return int(self._con().execute("SELECT count(*) FROM events").fetchone()[0])
 
-    def rating_range(self) -> tuple[float, float] | None:
-        """The lowest and highest stored rating (the catalog's scale before any model is trained)."""
-        lo, hi = (
-            self._con().execute("SELECT min(value), max(value) FROM events WHERE kind = 'rating'").fetchone()
+    def rating_range(self) -> tuple[float, float, int] | None:
+        """The lowest and highest stored rating and how many there are (the catalog's scale before any model
+        is trained); None with none."""
+        lo, hi, n = (
+            self._con()
+            .execute("SELECT min(value), max(value), count(*) FROM events WHERE kind = 'rating'")
+            .fetchone()
         )
-        return None if lo is None else (float(lo), float(hi))
+        return None if lo is None else (float(lo), float(hi), int(n))
 
     def events_frame(self) -> tuple[pd.DataFrame, int]:
         """Every event as a normalised events table (oldest first) and the last sequence number included."""

@@ -358,14 +358,15 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
 
 def parse_subtitles(
     text: str, *, format: str | None = None, path: str | None = None
-) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str]:
+) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str, list[Any]]:
+    """``(cues, time spans, notes, pysubs2 file, its event index per cue, format, ASS Comment events)``."""
     fmt = format or _detect_format(text, path)
     if fmt in ("srt", "vtt"):
         cues, spans, notes = _parse_srt_vtt(text, fmt, path)
-        return cues, spans, notes, None, [], fmt
+        return cues, spans, notes, None, [], fmt, []
     if fmt in ("ass", "ssa"):
-        cues, spans, notes, _ = _parse_ass(text, path)
-        return cues, spans, notes, None, [], fmt
+        cues, spans, notes, comments = _parse_ass(text, path)
+        return cues, spans, notes, None, [], fmt, comments
     import pysubs2
 
     try:
@@ -383,7 +384,7 @@ def parse_subtitles(
         events.append(k)
     fmt = str(ssa.format or fmt)
     spans = _ttml_spans(text, cues) if fmt == "ttml" else []
-    return cues, spans, [], ssa, events, fmt
+    return cues, spans, [], ssa, events, fmt, []
 
 
 _TTML_P = re.compile(r"<(?:[\w.-]+:)?p\b[^>]*>")
@@ -459,25 +460,19 @@ def load_subtitles(
         text, bom = text[1:], True
     newline = "\r\n" if "\r\n" in text[:5000] else "\n"
     norm = text.replace("\r\n", "\n")
-    cues, spans, notes, ssa, events, fmt = parse_subtitles(norm, format=format, path=str(p))
-    sub = SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events)
-    return _with_passengers(sub, str(p))
+    cues, spans, notes, ssa, events, fmt, comments = parse_subtitles(norm, format=format, path=str(p))
+    base = [(c.start_s, c.end_s) for c in cues]
+    return SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events, comments, base)
 
 
 def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
     """A :class:`SubtitleFile` from text (UTF-8 when written)."""
     norm = text.lstrip("\ufeff").replace("\r\n", "\n")
-    cues, spans, notes, ssa, events, fmt = parse_subtitles(norm, format=format)
-    sub = SubtitleFile(cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events)
-    return _with_passengers(sub, None)
-
-
-def _with_passengers(sub: SubtitleFile, path: str | None) -> SubtitleFile:
-    """``sub`` with its ASS/SSA Comment events attached (re-timed with the cues when written)."""
-    if sub.format not in ("ass", "ssa"):
-        return sub
-    comments = _parse_ass(sub.source, path)[3]
-    return replace(sub, _passengers=comments, _base_times=[(c.start_s, c.end_s) for c in sub.cues])
+    cues, spans, notes, ssa, events, fmt, comments = parse_subtitles(norm, format=format)
+    base = [(c.start_s, c.end_s) for c in cues]
+    return SubtitleFile(
+        cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events, comments, base
+    )
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -518,7 +513,7 @@ def _fmt_ttml(t: float, template: str) -> str:
 def _passenger_times(sub: SubtitleFile) -> list[tuple[Any, Any, float, float]]:
     """Each Comment event with its times mapped as the cues around it moved: linearly between the starts of
     the cues before and after it (as read and as now), so a comment inside a segment moves with its offset
-    and scale; past either end, by the nearest two cues; with one cue, by its shift."""
+    and scale; before the first cue or after the last, by that cue's shift."""
     if not sub._passengers:
         return []
     if not sub.cues or len(sub._base_times) != len(sub.cues):
@@ -531,9 +526,13 @@ def _passenger_times(sub: SubtitleFile) -> list[tuple[Any, Any, float, float]]:
     old, new = old[keep], new[keep]
 
     def move(t: float) -> float:
-        if len(old) == 1:
+        # before the first cue or after the last: that cue's shift (the two nearest cues may lie on either
+        # side of a split, and extrapolating their slope would throw the comment far off)
+        if t <= old[0]:
             return t + float(new[0] - old[0])
-        k = int(np.clip(np.searchsorted(old, t, side="right") - 1, 0, len(old) - 2))
+        if t >= old[-1]:
+            return t + float(new[-1] - old[-1])
+        k = int(np.searchsorted(old, t, side="right") - 1)
         return float(new[k] + (t - old[k]) * (new[k + 1] - new[k]) / (old[k + 1] - old[k]))
 
     return [(sa, sb, move(s), move(e)) for sa, sb, s, e in sub._passengers]

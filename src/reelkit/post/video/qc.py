@@ -298,10 +298,11 @@ def video_qc(
             else:
                 groups.append([t])
         for g in groups:
-            if len(g) == 1 and "cut" in want:
-                findings.append(
-                    Finding("cut", g[0], None, "info", f"scene cut {_span(g[0], None, fps)}", "video")
-                )
+            if (len(g) == 1 or "flash" not in want) and "cut" in want:
+                # a lone change is a cut; without the flash check, each change of a flash is one too
+                findings += [
+                    Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video") for t in g
+                ]
             elif len(g) > 1 and "flash" in want:
                 a, b = g[0], g[-1]
                 if any(ba - frame_s <= a and b <= bb + frame_s for ba, bb in blacks):

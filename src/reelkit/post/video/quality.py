@@ -271,14 +271,19 @@ def measure_quality(
     rv, dv = ref_info.video[0], dis_info.video[0]
     ref_n = count_frames(reference)
     dis_n = count_frames(distorted)
-    if ref_n != dis_n:  # packets may include frames an edit list hides: count what decodes
-        ref_n, dis_n = count_frames(reference, decode=True), count_frames(distorted, decode=True)
+    fps_differs = rv.fps is not None and dv.fps is not None and abs(rv.fps - dv.fps) > 1e-3
+    want = reference_frames[1] - reference_frames[0] if reference_frames is not None else ref_n
+    if want != dis_n and not fps_differs:
+        # the packets may include frames an edit list hides (an MP4 cut with -c copy): count what decodes,
+        # in the files that disagree (a shot against its title recounts neither when they agree)
+        if reference_frames is None:
+            ref_n = count_frames(reference, decode=True)
+        dis_n = count_frames(distorted, decode=True)
     if reference_frames is not None:
         a, b = reference_frames
         if not 0 <= a < b <= ref_n:
             raise ConfigError(f"reference_frames {reference_frames} outside the reference's 0..{ref_n}")
         ref_n = b - a
-    fps_differs = rv.fps is not None and dv.fps is not None and abs(rv.fps - dv.fps) > 1e-3
     if (fps_differs or ref_n != dis_n) and not align:
         raise FrameMismatchError(
             f"the reference has {ref_n} frames at {rv.fps} fps, the distorted video {dis_n} frames at "

@@ -43,14 +43,18 @@ MAX_CLOCK_SKEW_S = 300
 """How far ahead of the server's clock an event's timestamp may be (a client clock running fast)."""
 
 
-def stored_scale(stored: tuple[float, float] | None) -> tuple[float, float]:
-    """The rating scale before a model is trained: from 0 to the first of 5, 10 and 100 that holds the
-    highest stored rating (0-10 with none stored)."""
-    if stored is None:
+#: Stored ratings needed before their range sets the scale (an imported catalog has many; a few posted ones
+#: must not decide it for a fresh 10-star service).
+MIN_RATINGS_FOR_SCALE = 20
+
+
+def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]:
+    """The rating scale before a model is trained: from 0 to 5 or 10, the first that holds the highest stored
+    rating, once at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before."""
+    if stored is None or stored[2] < MIN_RATINGS_FOR_SCALE:
         return 0.0, 10.0
-    lo, hi = stored
-    top = next((h for h in (5.0, 10.0, 100.0) if hi <= h), hi)
-    return min(0.0, lo), top
+    lo, hi, _ = stored
+    return min(0.0, lo), 5.0 if hi <= 5.0 else 10.0
 
 
 def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRecord:

@@ -212,8 +212,8 @@ def ui_play(
     if not state.settings.ui_writes_allowed:
         raise HTTPException(
             status_code=403,
-            detail="plays from the web page are turned off on this server (no API token is configured; "
-            "set web_ui_writes to allow them)",
+            detail="plays from the web page are turned off on this server (they need no credential); set "
+            "web_ui_writes in service.json to allow them, or run 'reelkit serve --demo'",
         )
     if x_reelkit_ui != "1":
         raise HTTPException(status_code=403, detail="plays from the web page need the X-Reelkit-UI: 1 header")
