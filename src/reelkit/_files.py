@@ -21,7 +21,14 @@ from typing import Any
 
 from reelkit.errors import ConfigError, DataFormatError, ReelkitError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_output_file", "read_keyed_json", "replace_file"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_output_file",
+    "read_keyed_json",
+    "read_npz",
+    "replace_file",
+]
 
 _LOCK = threading.Lock()
 
@@ -107,3 +114,31 @@ def read_keyed_json(path: str | Path, key: object) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("key") == key else None
+
+
+def read_npz(path: str | os.PathLike[str], what: str, fix: str) -> dict[str, Any]:
+    """Every array of an ``.npz`` model file (never unpickling), or a one-line
+    :class:`~reelkit.errors.ModelFormatError` naming the file: missing, a folder, not an ``.npz`` archive
+    (an ``.npy``, text), truncated, empty or corrupt. ``what`` names the kind of file ("a reelkit model"),
+    ``fix`` says what to do ("retrain it with 'reelkit train'")."""
+    import zipfile
+
+    import numpy as np
+
+    from reelkit.errors import ModelFormatError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ModelFormatError(f"{p}: is a folder, not {what} file")
+    if not p.exists():
+        raise ModelFormatError(f"{p}: no such model file; {fix}")
+    try:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a single array (.npy), not an .npz archive")
+        with loaded as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ModelFormatError(
+            f"{p}: not {what} file, or a truncated or corrupt one ({exc or type(exc).__name__}); {fix}"
+        ) from None

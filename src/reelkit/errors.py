@@ -22,6 +22,8 @@ __all__ = [
     "ReelkitError",
     "ReelkitWarning",
     "SyncRefusedError",
+    "TimeLimitError",
+    "TimestampUnitWarning",
     "ToolError",
     "UnknownIdError",
     "UserInputError",

@@ -154,4 +154,7 @@ def test_bad_inputs_exit_2(
     code, _, err = _simulate(
         capsys, traces, video, "--algo", "fugu", "--model", str(tmp_path / "missing.npz")
     )
-    assert code == 2 and "does not exist" in err
+    assert code == 2 and "missing.npz: no such model file" in err
+    (tmp_path / "empty.npz").write_bytes(b"")  # a damaged model file is one line too, not a traceback
+    code, _, err = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(tmp_path / "empty.npz"))
+    assert code == 2 and "truncated or corrupt" in err and "Traceback" not in err

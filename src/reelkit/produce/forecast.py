@@ -403,14 +403,16 @@ class AudienceModel:
         """A saved model; ``base``/``target`` are the films it was fitted on (for finding comparables)."""
         import json
 
+        from reelkit._files import read_npz
+
+        z = read_npz(path, "an audience model saved by reelkit", "fit it again")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                params = json.loads(str(z["params"]))
-                est = cls(**params)
-                est.model_ = TreeEnsemble.from_arrays(z, "m_")
-                has_iv = "lo_roots" in z.files
-                est.low_ = TreeEnsemble.from_arrays(z, "lo_") if has_iv else None
-                est.high_ = TreeEnsemble.from_arrays(z, "hi_") if has_iv else None
+            params = json.loads(str(z["params"]))
+            est = cls(**params)
+            est.model_ = TreeEnsemble.from_arrays(z, "m_")
+            has_iv = "lo_roots" in z
+            est.low_ = TreeEnsemble.from_arrays(z, "lo_") if has_iv else None
+            est.high_ = TreeEnsemble.from_arrays(z, "hi_") if has_iv else None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             from reelkit.errors import ModelFormatError
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +54,16 @@ ModelKind = Literal["top-n", "rating", "both"]
 History = Mapping[str, float] | Sequence[str]
 
 _REGISTRY: dict[str, type[Recommender]] = {}
+
+
+def _id_list(ids: Sequence[str] | np.ndarray | str, what: str) -> np.ndarray:
+    """Ids as a 1-D string array; a single id (a plain string) is refused rather than read as characters."""
+    if isinstance(ids, str):
+        raise ConfigError(f"{what}: give a list of ids, e.g. [{ids!r}], not a single string")
+    arr = np.asarray(ids, dtype=str)
+    if arr.ndim != 1:
+        raise ConfigError(f"{what}: give a flat list of ids (got shape {arr.shape})")
+    return arr
 
 
 @dataclass(frozen=True)
@@ -186,9 +195,17 @@ class Recommender(ABC):
             raise ConfigError(_pydantic_message(self.name, exc)) from None
 
     # ------------------------------------------------------------------ params
-    def get_params(self) -> dict[str, Any]:
-        """The model's parameters as a JSON-compatible dict."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The model's parameters as a JSON-compatible dict (``deep`` is accepted for scikit-learn's
+        ``clone``; there are no nested estimators)."""
         return self.config.model_dump(mode="json")
+
+    def set_params(self, **params: Any) -> Self:
+        """Change parameters (validated as the constructor does); a fitted model keeps its state until the
+        next ``fit``."""
+        merged = {**self.get_params(), **params}
+        self.config = type(self)(**merged).config
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -197,6 +214,11 @@ class Recommender(ABC):
     # ------------------------------------------------------------------ fitting
     def fit(self, data: Interactions | Dataset, *, progress: Progress = SILENT) -> Self:
         """Learn from ``data`` (a :class:`Dataset` is aggregated with default settings first)."""
+        if not isinstance(data, Dataset | Interactions):
+            raise ConfigError(
+                f"fit takes a reelkit Dataset or its Interactions, not {type(data).__name__}; build one with "
+                "Dataset.from_events(table) or reelkit.data.loaders.load_events_file(path)"
+            )
         inter = data.interactions() if isinstance(data, Dataset) else data
         self.member_ids_: np.ndarray = np.asarray(inter.member_ids, dtype=str)
         self.title_ids_: np.ndarray = np.asarray(inter.title_ids, dtype=str)
@@ -234,6 +256,7 @@ class Recommender(ABC):
 
     def cooccurrence_similarity(self, items: np.ndarray) -> np.ndarray:
         """Cosine similarity of the titles' member sets in the training data (model-independent)."""
+        self._check_fitted()
         x = (self.history_ > 0).astype(np.float32).tocsc()
         norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
         norms[norms == 0] = 1.0
@@ -269,9 +292,10 @@ class Recommender(ABC):
     def member_rows(self, members: Sequence[str] | np.ndarray, *, missing_ok: bool = False) -> np.ndarray:
         """Training rows of ``members`` (-1 for unknown ones when ``missing_ok``)."""
         self._check_fitted()
-        rows = self._member_index.get_indexer(np.asarray(members, dtype=str))
+        members = _id_list(members, "members")
+        rows = self._member_index.get_indexer(members)
         if not missing_ok and (rows < 0).any():
-            bad = np.asarray(members, dtype=str)[rows < 0][:5]
+            bad = members[rows < 0][:5]
             raise UnknownIdError(
                 f"unknown member id(s) {', '.join(bad)}; for new members use recommend_history()"
             )
@@ -280,9 +304,10 @@ class Recommender(ABC):
     def title_cols(self, titles: Sequence[str] | np.ndarray, *, missing_ok: bool = False) -> np.ndarray:
         """Columns of ``titles`` (-1 for unknown ones when ``missing_ok``)."""
         self._check_fitted()
-        cols = self._title_index.get_indexer(np.asarray(titles, dtype=str))
+        titles = _id_list(titles, "titles")
+        cols = self._title_index.get_indexer(titles)
         if not missing_ok and (cols < 0).any():
-            bad = np.asarray(titles, dtype=str)[cols < 0][:5]
+            bad = titles[cols < 0][:5]
             raise UnknownIdError(f"unknown title id(s) {', '.join(bad)}; the model was not trained on them")
         return np.asarray(cols, dtype=np.int64)
 
@@ -299,7 +324,15 @@ class Recommender(ABC):
         for i, h in enumerate(histories):
             if isinstance(h, Mapping):
                 titles = list(h.keys())
-                rates = np.asarray([float(v) for v in h.values()], dtype=np.float64)
+                try:
+                    rates = np.asarray([float(v) for v in h.values()], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ConfigError(
+                        f"history {i}: ratings must be numbers ({{title: rating}}), got "
+                        f"{list(h.values())[:3]}"
+                    ) from None
+                if not np.isfinite(rates).all():
+                    raise ConfigError(f"history {i}: ratings must be finite numbers")
             else:
                 titles = list(h)
                 rates = np.full(len(titles), np.nan)
@@ -353,6 +386,8 @@ class Recommender(ABC):
         ``candidates`` (a boolean mask over titles) restricts what may be recommended.
         """
         self._check_fitted()
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ConfigError(f"n must be a whole number of titles >= 1, got {n!r}")
         rows = np.asarray(rows, dtype=np.int64)
         all_idx, all_val = [], []
         for start in range(0, max(len(rows), 1), self.score_batch):
@@ -409,6 +444,10 @@ class Recommender(ABC):
         queries: Sequence[str] | None = None,
     ) -> Recommendations:
         """Top-``n`` for members given only by their histories (fold-in, no refit)."""
+        if queries is not None and len(queries) != len(histories):
+            raise ConfigError(
+                f"{len(queries)} query names for {len(histories)} histories; give one per history"
+            )
         hist, ratings = self.histories_matrix(histories)
         rows = np.full(len(histories), -1, dtype=np.int64)
         idx, val = self.recommend_rows(rows, n, exclude_seen=exclude_seen, history=hist, ratings=ratings)
@@ -434,6 +473,11 @@ class Recommender(ABC):
         """
         if self.kind == "top-n":
             raise ConfigError(f"model {self.name!r} ranks titles but does not predict ratings")
+        members, titles = _id_list(members, "members"), _id_list(titles, "titles")
+        if len(members) != len(titles):
+            raise ConfigError(
+                f"predict takes (member, title) pairs: {len(members)} members but {len(titles)} titles"
+            )
         rows = self.member_rows(members, missing_ok=True)
         cols = self.title_cols(titles, missing_ok=True)
         return np.asarray(self._predict(rows, cols), dtype=np.float64)
@@ -523,21 +567,10 @@ def sparse_from_state(
 def load_model(path: str | Path) -> Recommender:
     """Load any reelkit model file (never unpickles)."""
     import reelkit.recommend  # noqa: F401  (registers the models)
+    from reelkit._files import read_npz
 
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise ModelFormatError(f"{path}: no such model file; train one with 'reelkit train'") from None
-    except IsADirectoryError:
-        raise ModelFormatError(f"{path}: is a folder, not a model file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        # a truncated or damaged archive (bad zip, bad CRC, an empty file) is not a model either
-        raise ModelFormatError(
-            f"{path}: not a reelkit model file, or a truncated or corrupt one ({exc or type(exc).__name__}); "
-            "retrain it with 'reelkit train'"
-        ) from None
+    arrays = read_npz(path, "a reelkit model", "train one with 'reelkit train'")
     try:
         meta = json.loads(str(arrays.pop("__meta__")))
     except (KeyError, json.JSONDecodeError):

@@ -181,15 +181,18 @@ class CommunityPopularity(Recommender):
     # ------------------------------------------------------------------ assignment
     @property
     def n_communities_(self) -> int:
+        self._check_fitted()
         return int(self.centroids_.shape[0])
 
     def embed(self, history: sp.csr_matrix) -> np.ndarray:
         """Taste vectors of members given by history rows (fold-in by projection)."""
+        self._check_fitted()
         x = _taste_matrix((history > 0).astype(np.float32), self.idf_)
         return _unit(np.asarray(x @ self.components_.T))
 
     def affinities(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """``(m, n_communities)`` cosine similarity of each member's taste to each community centroid."""
+        self._check_fitted()
         rows = np.asarray(rows)
         emb = np.empty((len(rows), self.components_.shape[0]), dtype=np.float32)
         known = rows >= 0
@@ -201,6 +204,7 @@ class CommunityPopularity(Recommender):
 
     def assign_rows(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Community of each member: the learned label for known rows, the nearest centroid otherwise."""
+        self._check_fitted()
         rows = np.asarray(rows)
         out = np.empty(len(rows), dtype=np.int32)
         known = rows >= 0
@@ -216,6 +220,7 @@ class CommunityPopularity(Recommender):
 
     def assign(self, members: list[str]) -> np.ndarray:
         """Community ids of known members."""
+        self._check_fitted()
         return np.asarray(self.labels_[self.member_rows(members)])
 
     def assign_history(self, histories: list[list[str]] | list[Mapping[str, float]]) -> np.ndarray:

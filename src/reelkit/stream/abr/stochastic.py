@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, ModelFormatError
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.base import AbrPolicy, Observation, Video
 from reelkit.stream.abr.predictors import measured_mbyteps
@@ -327,6 +327,15 @@ class StochasticMPC(AbrPolicy):
     @classmethod
     def load(cls, path: str | Path) -> StochasticMPC:
         arrays, meta = load_npz(path, "fugu")
+        try:
+            return cls._from_saved(arrays, meta)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{path}: a damaged fugu model ({exc!r} missing or invalid); retrain it"
+            ) from None
+
+    @classmethod
+    def _from_saved(cls, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> StochasticMPC:
         return cls(
             load_distribution(arrays),
             horizon=int(meta["horizon"]),  # type: ignore[call-overload]

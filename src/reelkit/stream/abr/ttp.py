@@ -281,17 +281,16 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, ob
 
 def load_npz(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """Read a file written by :func:`save_npz`; ``kind`` must match its ``meta['kind']``."""
+    from reelkit._files import read_npz
+
     p = Path(path)
-    if not p.is_file():
-        raise ModelFormatError(f"{p}: model file does not exist")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise ModelFormatError(f"{p}: not a reelkit ABR model ({exc})") from None
+    arrays = read_npz(p, "a reelkit ABR model", "train one with 'reelkit abr train'")
     if "meta_json" not in arrays:
         raise ModelFormatError(f"{p}: not a reelkit ABR model (no metadata)")
-    meta = json.loads(str(arrays.pop("meta_json")))
+    try:
+        meta = json.loads(str(arrays.pop("meta_json")))
+    except json.JSONDecodeError:
+        raise ModelFormatError(f"{p}: not a reelkit ABR model (unreadable metadata)") from None
     if not isinstance(meta, dict) or meta.get("kind") != kind:
         raise ModelFormatError(f"{p}: holds a {meta.get('kind')!r} model, expected {kind!r}")
     if int(meta.get("format", 0)) != 1:
