@@ -238,6 +238,11 @@ def _as_frames(samples: npt.ArrayLike) -> npt.NDArray[np.floating[Any]]:
         x = x[:, None]
     if x.ndim != 2:
         raise ConfigError(f"samples must be shaped (frames, channels); got {x.shape}")
+    if x.shape[1] > 64 and x.shape[1] > x.shape[0]:
+        raise ConfigError(
+            f"samples shaped {x.shape} look like (channels, frames); pass them as (frames, channels), "
+            "e.g. x.T"
+        )
     if not np.issubdtype(x.dtype, np.floating):
         if np.issubdtype(x.dtype, np.integer):
             x = x.astype(np.float64) / float(-np.iinfo(x.dtype).min)
@@ -493,6 +498,10 @@ def _to_16k_mono(x: npt.NDArray[np.floating[Any]], sample_rate: int) -> npt.NDAr
 
 def segment_mask(frame_s: float, mask: npt.ArrayLike, bounds: npt.NDArray[np.int64], rate: int) -> FloatArray:
     """Resample a per-frame speech mask onto the 10 ms segments (share of speech per segment, 0..1)."""
+    if not 0 < frame_s < math.inf:
+        raise ConfigError(
+            f"the speech mask's frame length must be a positive number of seconds, got {frame_s}"
+        )
     m = np.asarray(mask, dtype=np.float64).ravel()
     n_seg = len(bounds) - 1
     if m.size == 0 or n_seg <= 0:
@@ -532,8 +541,8 @@ class Meter:
         w = np.asarray(self.channel_weights, dtype=np.float64)
         if w.shape != (channels,):
             raise ConfigError(f"channel_weights has {w.size} values for {channels} channels")
-        if (w < 0).any():
-            raise ConfigError("channel_weights must not be negative")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ConfigError("channel_weights must be finite and not negative")
         return w
 
     def measure(
@@ -547,8 +556,12 @@ class Meter:
 
         ``speech_mask`` = ``(frame_s, mask)`` gives the speech activity directly (no detector is run).
         """
-        if sample_rate <= 0:
-            raise ConfigError(f"sample rate must be positive; got {sample_rate}")
+        rate: Any = sample_rate
+        if isinstance(rate, float) and rate.is_integer():
+            rate = int(rate)  # 44100.0 is 44100 Hz
+        if isinstance(rate, bool) or not isinstance(rate, int | np.integer) or rate <= 0:
+            raise ConfigError(f"sample rate must be a positive whole number of Hz; got {sample_rate!r}")
+        sample_rate = int(rate)
         x = _as_frames(samples)
         frames, channels = x.shape
         if not np.isfinite(x).all():

@@ -42,7 +42,7 @@ from reelkit.produce.production import (
     cost_scale,
     read_structured,
 )
-from reelkit.produce.shoot import Schedule
+from reelkit.produce.shoot import Schedule, check_schedule_of
 
 __all__ = [
     "Candidate",
@@ -205,6 +205,7 @@ def match_team(
     roles = list(prod.roles)
     if not roles:
         raise ProductionFormatError("the production has no roles to fill; add a 'roles' list")
+    check_schedule_of(schedule, prod)
     w = pool.weights
     cands = pool.candidates
     eligible: dict[

@@ -351,6 +351,16 @@ class AudienceModel:
         intervals: bool = False,
     ) -> AudienceModel:
         """Fit on films ``base``/``target``; ``comparables`` (leave-one-out, e.g. cached) saves the search."""
+        base = np.asarray(base, dtype=np.float64)
+        target = np.asarray(target, dtype=np.float64)
+        if base.ndim != 2 or target.shape != (len(base),):
+            raise ConfigError(
+                f"fit takes base (films x features) and one target per film: got {base.shape} and "
+                f"{target.shape}"
+            )
+        if not 1 <= self.k < len(base):
+            raise ConfigError(f"k={self.k} comparables need 1 <= k < the {len(base)} films fitted on")
+        self.n_features_in_ = int(base.shape[1])
         self.ref_space_ = _knn_space(base)
         self.ref_target_ = np.asarray(target, dtype=np.float64)
         comps = (
@@ -381,6 +391,10 @@ class AudienceModel:
 
     def save(self, path: str | Path) -> Path:
         """The trees (and the parameters) as npz, no pickle; the comparables' reference set is not saved."""
+        if not hasattr(self, "model_"):
+            from reelkit.errors import NotFittedError
+
+            raise NotFittedError("AudienceModel is not fitted yet; nothing to save")
         import io
         import json
 
@@ -417,25 +431,35 @@ class AudienceModel:
             from reelkit.errors import ModelFormatError
 
             raise ModelFormatError(f"{path}: not an audience model saved by reelkit ({exc})") from None
+        est.n_features_in_ = int(np.asarray(base).shape[1])
         est.ref_space_ = _knn_space(base)
         est.ref_target_ = np.asarray(target, dtype=np.float64)
         return est
 
     def comparables(self, base: np.ndarray) -> np.ndarray:
+        base = self._check(base)
         return knn_comparables(
             self.ref_space_, self.ref_target_, _knn_space(base), self.k, leave_one_out=False
         )
 
-    def predict(self, base: np.ndarray, comparables: np.ndarray | None = None) -> np.ndarray:
+    def _check(self, base: np.ndarray) -> np.ndarray:
         if not hasattr(self, "model_"):
             from reelkit.errors import NotFittedError
 
-            raise NotFittedError("AudienceModel.fit first")
+            raise NotFittedError("AudienceModel is not fitted yet; call fit() or load a saved model")
+        base = np.asarray(base, dtype=np.float64)
+        want = getattr(self, "n_features_in_", None)
+        if base.ndim != 2 or (want is not None and base.shape[1] != want):
+            raise ConfigError(f"base must be films x {want} features (as fitted), got shape {base.shape}")
+        return base
+
+    def predict(self, base: np.ndarray, comparables: np.ndarray | None = None) -> np.ndarray:
+        base = self._check(base)
         comps = self.comparables(base) if comparables is None else comparables
         return self.model_.predict(np.column_stack([base, comps]))
 
     def predict_interval(self, base: np.ndarray, comparables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.column_stack([base, comparables])
+        x = np.column_stack([self._check(base), comparables])
         if self.low_ is None or self.high_ is None:
             raise ConfigError("fit(..., intervals=True) for intervals")
         return self.low_.predict(x), self.high_.predict(x)
@@ -653,6 +677,10 @@ class TitlePlacer:
         return self
 
     def place(self, meta: np.ndarray, comparables: list[np.ndarray] | None = None) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            from reelkit.errors import NotFittedError
+
+            raise NotFittedError("TitlePlacer is not fitted yet; call fit()")
         out = meta @ self.coef_
         if comparables is not None:
             for i, comp in enumerate(comparables):

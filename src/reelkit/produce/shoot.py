@@ -45,6 +45,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from reelkit.config import check_numbers
 from reelkit.errors import ConfigError, InfeasibleError, ReelkitError
 from reelkit.produce.production import Location, Person, Production
 
@@ -55,6 +56,7 @@ __all__ = [
     "ScheduledScene",
     "ShootDay",
     "SolveOptions",
+    "check_schedule_of",
     "load_schedule",
     "plan_shoot",
 ]
@@ -75,6 +77,13 @@ class SolveOptions:
     portfolio: tuple[str, ...] = ("max_lp", "quick_restart")
 
     def __post_init__(self) -> None:
+        check_numbers(
+            "SolveOptions",
+            time_limit=(self.time_limit, float),
+            num_workers=(self.num_workers, int),
+            seed=(self.seed, int),
+            linearization=(self.linearization, int),
+        )
         if not self.time_limit > 0:
             raise ConfigError(f"time limit must be positive, not {self.time_limit}")
         if not 1 <= self.num_workers <= 2:
@@ -243,17 +252,24 @@ def load_schedule(path: str | Path, prod: Production | None = None) -> Schedule:
     except ProductionFormatError as exc:
         raise ProductionFormatError(str(exc), path=str(path)) from None
     if prod is not None:
-        planned = {sc.scene_id for d in sched.days for sc in d.scenes}
-        wanted = {sc.id for sc in prod.scenes}
-        if sched.production != prod.name or planned != wanted:
-            odd = sorted(planned ^ wanted)
-            raise ProductionFormatError(
-                f"this schedule is for production {sched.production!r}, not {prod.name!r}"
-                + (f" (scenes {', '.join(odd[:5])} are in only one of them)" if odd else "")
-                + "; plan this production first ('reelkit schedule plan')",
-                path=str(path),
-            )
+        check_schedule_of(sched, prod, source=str(path))
     return sched
+
+
+def check_schedule_of(sched: Schedule, prod: Production, *, source: str | None = None) -> None:
+    """Refuse a schedule made for another production (another name, or other scenes)."""
+    from reelkit.produce.production import ProductionFormatError
+
+    planned = {sc.scene_id for d in sched.days for sc in d.scenes}
+    wanted = {sc.id for sc in prod.scenes}
+    if sched.production != prod.name or planned != wanted:
+        odd = sorted(planned ^ wanted)
+        raise ProductionFormatError(
+            f"this schedule is for production {sched.production!r}, not {prod.name!r}"
+            + (f" (scenes {', '.join(odd[:5])} are in only one of them)" if odd else "")
+            + "; plan this production first ('reelkit schedule plan')",
+            path=source,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- the model

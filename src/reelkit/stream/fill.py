@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Literal
 import numba
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from reelkit.config import Config
 from reelkit.errors import ConfigError, DataFormatError
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache._kernels import _push_head, _unlink
@@ -112,10 +113,8 @@ def parse_fill_window(text: str) -> tuple[float, float]:
     return a, b
 
 
-class FillConfig(BaseModel):
+class FillConfig(Config):
     """Budgets and costs of the nightly fill (round-trips through JSON)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     capacity_bytes: int = Field(gt=0, le=2**63 - 1)
     fill_window: tuple[float, float] = (2.0, 14.0)
@@ -199,6 +198,8 @@ class FillPlanner:
     """Chooses the pinned set for a night from forecast requests (see the module docstring)."""
 
     def __init__(self, config: FillConfig) -> None:
+        if not isinstance(config, FillConfig):
+            raise ConfigError(f"FillPlanner takes a FillConfig, not {type(config).__name__}")
         self.config = config
 
     def plan(
@@ -215,6 +216,17 @@ class FillPlanner:
         ``residency_days``: nights a fetched object is expected to stay (default ``horizon_days``)."""
         cfg = self.config
         f = np.asarray(forecast, dtype=np.float64)
+        sizes = np.asarray(sizes, dtype=np.int64)
+        present = np.asarray(present, dtype=np.bool_)
+        if f.ndim != 1 or sizes.shape != f.shape or present.shape != f.shape:
+            raise ConfigError(
+                f"forecast, sizes and present need one value per object: got shapes {f.shape}, {sizes.shape} "
+                f"and {present.shape}"
+            )
+        if not np.isfinite(f).all() or (f < 0).any():
+            raise ConfigError("forecast: expected requests must be finite and >= 0")
+        if (sizes <= 0).any():
+            raise ConfigError("sizes: every object needs a positive size in bytes")
         # an object fetched tonight is likely kept for several nights: its fill cost is spread over its
         # expected residency when deciding whether it is worth fetching at all
         stay = cfg.horizon_days if residency_days is None else max(1.0, float(residency_days))

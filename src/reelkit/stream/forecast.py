@@ -34,9 +34,10 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.stats import spearmanr
 
+from reelkit.config import Config
 from reelkit.errors import ConfigError, NotFittedError
 
 __all__ = [
@@ -127,6 +128,12 @@ def daily_counts(
         raise ConfigError("timestamps and items must have one length")
     if len(ts) == 0:
         raise ConfigError("no requests to count")
+    if not np.isfinite(ts).all():
+        raise ConfigError("timestamps must be finite numbers of seconds")
+    if it.min() < 0 or it.max() >= n_items:
+        raise ConfigError(f"items must be indices 0..{n_items - 1}, got {int(it.min())}..{int(it.max())}")
+    if weights is not None and np.shape(weights) != ts.shape:
+        raise ConfigError(f"weights need one value per request ({len(ts)}), got shape {np.shape(weights)}")
     offset = day_start_hour * 3600.0
     lo = float(ts.min()) if start_s is None else float(start_s)
     hi = float(ts.max()) + 1.0 if end_s is None else float(end_s)
@@ -160,10 +167,8 @@ def daily_counts(
     return DailyCounts(counts=counts, day0_s=float(day0), release_day=rel, group=labels[0], kind=labels[1])
 
 
-class ForecastConfig(BaseModel):
+class ForecastConfig(Config):
     """Settings of :class:`RequestForecaster` (round-trips through JSON)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: Literal["gbm", "ewma", "rates"] = "gbm"
     halflife_days: float = Field(default=3.0, gt=0, description="for model='ewma'")

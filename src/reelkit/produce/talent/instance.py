@@ -49,6 +49,13 @@ class TalentInstance:
             raise ConfigError(f"{self.name}: an instance needs at least one scene")
         dur = np.asarray(self.durations)
         cost = np.asarray(self.costs)
+        for name, arr in (("durations", dur), ("costs", cost)):
+            if arr.size and not (np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()):
+                raise ConfigError(f"{self.name}: {name} must be finite numbers")
+            if arr.size and not np.array_equal(arr, np.round(arr)):
+                raise ConfigError(
+                    f"{self.name}: {name} must be whole numbers (days, cost units), got {arr[:5]}"
+                )
         if dur.shape != (n,):
             raise ConfigError(f"{self.name}: {dur.size} durations for {n} scenes")
         if cost.shape != (m,):

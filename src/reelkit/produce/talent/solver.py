@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from reelkit.config import check_numbers
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 
@@ -53,6 +54,16 @@ class TalentConfig:
     cache_bits: int = 22
 
     def __post_init__(self) -> None:
+        check_numbers(
+            "TalentConfig",
+            time_limit=(self.time_limit, float),
+            memory_mb=(self.memory_mb, int),
+            ils_iters=(self.ils_iters, int),
+            chunk=(self.chunk, int),
+            seed=(self.seed, int),
+            cpsat_workers=(self.cpsat_workers, int),
+            cache_bits=(self.cache_bits, int),
+        )
         if self.time_limit is not None and not self.time_limit > 0:
             raise ConfigError(f"time limit must be positive (seconds), not {self.time_limit}")
         if self.method not in ("dp", "cpsat"):

@@ -12,6 +12,7 @@ Video readers: :func:`load_video_dir` (Pensieve's ``video_size_<level>`` files p
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -135,6 +136,20 @@ class Observation:
     last_download_s: float
     buffer_s: float
     rebuffer_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        # a throughput is bytes / time: a zero or NaN time would divide by zero, or pick the top level on a
+        # measurement that is not one
+        if not (0 < self.last_download_s < math.inf):
+            raise ConfigError(
+                f"last_download_s must be a positive number of seconds, got {self.last_download_s}"
+            )
+        for name in ("last_chunk_bytes", "buffer_s", "rebuffer_s"):
+            v = getattr(self, name)
+            if not (0 <= v < math.inf):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {v}")
+        if self.chunk_index < 0 or self.last_level < 0:
+            raise ConfigError("chunk_index and last_level must be >= 0")
 
 
 class AbrPolicy:

@@ -1,0 +1,167 @@
+"""Library conventions across the pillars: misuse raises the project's errors (reelkit.errors) naming what to
+pass, unfitted estimators say so, parameters round-trip, and the error module exports every class."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import reelkit.errors as errors
+from reelkit.errors import ConfigError, NotFittedError
+from reelkit.testing import synthetic_dataset
+
+
+@pytest.fixture(scope="module")
+def data():  # type: ignore[no-untyped-def]
+    return synthetic_dataset(n_members=40, n_titles=30, seed=1)
+
+
+def test_recommender_misuse_is_a_config_error(data) -> None:  # type: ignore[no-untyped-def]
+    from reelkit.recommend.bayes_mf import BayesianMF
+    from reelkit.recommend.ease import EASE
+
+    m = BayesianMF(rank=4, n_iter=12, burn_in=2).fit(data)
+    members = list(m.member_ids_[:4])
+    with pytest.raises(ConfigError, match="4 members but 1 titles"):  # the kernel read past its arrays
+        m.predict(members, list(m.title_ids_[:1]))
+    assert m.predict(members, list(m.title_ids_[:4])).shape == (4,)
+    with pytest.raises(ConfigError, match="not a single string"):
+        m.recommend(members[0])  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="n must be"):
+        m.recommend(members, n=0)
+    with pytest.raises(ConfigError, match="2 query names for 1 histories"):
+        m.recommend_history([[m.title_ids_[0]]], 3, queries=["a", "b"])
+    with pytest.raises(ConfigError, match="ratings must be numbers"):
+        m.recommend_history([{m.title_ids_[0]: "x"}])
+    with pytest.raises(ConfigError, match=r"Dataset\.from_events"):
+        EASE().fit(pd.DataFrame({"user": [1], "item": [2]}))  # type: ignore[arg-type]
+    # scikit-learn's clone protocol
+    e = EASE(regularization=50.0)
+    assert e.get_params(deep=True)["regularization"] == 50.0
+    assert e.set_params(regularization=7.0) is e and e.get_params()["regularization"] == 7.0
+    with pytest.raises(ConfigError):
+        e.set_params(regularization=-1.0)
+
+
+def test_unfitted_models_say_so() -> None:
+    from reelkit.produce.forecast import AudienceModel, TitlePlacer
+    from reelkit.recommend.communities import CommunityPopularity
+    from reelkit.recommend.ease import EASE
+
+    cp = CommunityPopularity()
+    for call in (
+        lambda: cp.assign(["m1"]),
+        lambda: cp.n_communities_,
+        lambda: EASE().cooccurrence_similarity(np.zeros(1, int)),
+    ):
+        with pytest.raises(NotFittedError):
+            call()
+    with pytest.raises(NotFittedError):
+        AudienceModel().save("never.npz")
+    with pytest.raises(NotFittedError):
+        AudienceModel().predict(np.zeros((2, 3)))
+    with pytest.raises(NotFittedError):
+        TitlePlacer().place(np.zeros((2, 3)))
+
+
+def test_audience_model_shapes() -> None:
+    from reelkit.produce.forecast import AudienceModel
+
+    rng = np.random.default_rng(0)
+    base, y = rng.random((60, 4)), rng.random(60)
+    with pytest.raises(ConfigError, match="one target per film"):
+        AudienceModel(k=5).fit(base, y[:10])
+    with pytest.raises(ConfigError, match="k=0"):
+        AudienceModel(k=0).fit(base, y)
+    m = AudienceModel(k=5, max_iter=5).fit(base, y)
+    with pytest.raises(ConfigError, match="films x 4 features"):
+        m.predict(base[:3, :2])
+    assert m.predict(base[:3]).shape == (3,)
+
+
+def test_meter_refuses_transposed_or_odd_input() -> None:
+    from reelkit.post.loudness import Meter, measure
+
+    x = (0.1 * np.sin(np.arange(48000) / 10)).astype(np.float32)
+    stereo = np.stack([x, x], axis=1)
+    with pytest.raises(ConfigError, match=r"look like \(channels, frames\)"):
+        measure(stereo.T, 48000)
+    assert measure(stereo, 48000.0).integrated_lufs == pytest.approx(measure(stereo, 48000).integrated_lufs)
+    for rate in (44100.5, True, "48000"):
+        with pytest.raises(ConfigError, match="sample rate"):
+            measure(stereo, rate)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="finite"):
+        Meter(channel_weights=[math.nan, 1.0]).measure(stereo, 48000)
+    with pytest.raises(ConfigError, match="frame length"):
+        Meter().measure(stereo, 48000, speech_mask=(0.0, np.ones(3)))
+
+
+def test_abr_observations_are_measurements() -> None:
+    from reelkit.stream.abr.base import Observation
+
+    Observation(3, 1, 1e5, 0.5, 4.0)
+    for bad in (
+        {"last_download_s": 0.0},
+        {"last_download_s": math.nan},
+        {"buffer_s": math.nan},
+        {"last_chunk_bytes": -1.0},
+        {"chunk_index": -1},
+    ):
+        kw = {
+            "chunk_index": 3,
+            "last_level": 1,
+            "last_chunk_bytes": 1e5,
+            "last_download_s": 0.5,
+            "buffer_s": 4.0,
+        }
+        with pytest.raises(ConfigError):
+            Observation(**{**kw, **bad})  # type: ignore[arg-type]
+
+
+def test_fill_planner_and_forecast_inputs() -> None:
+    from reelkit.stream.fill import FillConfig, FillPlanner
+    from reelkit.stream.forecast import ForecastConfig, daily_counts
+
+    fp = FillPlanner(FillConfig(capacity_bytes=1000))
+    f, sizes, present = np.array([3.0, 2.0, 1.0, 0.0]), np.array([400, 400, 400, 10]), np.zeros(4, bool)
+    assert fp.plan(f, sizes, present).pinned.tolist() == [0, 1]
+    for args, needle in (
+        ((f, sizes[:3], present), "one value per object"),
+        ((np.array([math.nan, 3, 1, 0]), sizes, present), "finite"),
+        ((f, np.array([-400, 400, 400, 10]), present), "positive size"),
+    ):
+        with pytest.raises(ConfigError, match=needle):
+            fp.plan(*args)
+    with pytest.raises(ConfigError, match="FillConfig"):
+        FillPlanner({"capacity_bytes": 5})  # type: ignore[arg-type]
+    for make in (lambda: FillConfig(capacity_bytes=-1), lambda: ForecastConfig(model="xx")):  # type: ignore[arg-type]
+        with pytest.raises(ConfigError):
+            make()
+    with pytest.raises(ConfigError, match=r"indices 0\.\.2"):
+        daily_counts([1.0, 2.0], [0, 5], 3)
+    with pytest.raises(ConfigError, match="finite"):
+        daily_counts([1.0, math.nan], [0, 1], 3)
+    with pytest.raises(ConfigError, match="one value per request"):
+        daily_counts([1.0, 2.0], [0, 1], 3, weights=[1.0])
+
+
+def test_produce_configs_are_typed() -> None:
+    from reelkit.produce.shoot import SolveOptions
+    from reelkit.produce.talent import TalentInstance
+    from reelkit.produce.talent.solver import TalentConfig
+
+    with pytest.raises(ConfigError, match=r"TalentConfig\.time_limit"):
+        TalentConfig(time_limit="5")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"SolveOptions\.num_workers"):
+        SolveOptions(num_workers=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="whole numbers"):  # 1.5 days was truncated to 1
+        TalentInstance(np.ones((2, 3), bool), np.array([1.5, 2, 1]), np.array([1, 1]))
+
+
+def test_every_error_class_is_exported() -> None:
+    defined = {n for n, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__}
+    assert defined == set(errors.__all__)
