@@ -359,19 +359,24 @@ def test_subtitle_sync_joins_the_report(tmp_path: Path) -> None:
     assert "offset -3.0" in sync[0].message or "offset -2.9" in sync[0].message
 
 
-@pytest.mark.media
-def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
+def _av_clip(path: Path, colour: str, seconds: int) -> Path:
+    """A small H.264 + AAC clip: a plain picture of ``colour`` and a 997 Hz tone."""
     from reelkit.media import run_ffmpeg
 
-    clip = tmp_path / "clip.mp4"
     run_ffmpeg(
         [
             "-v", "error",
-            "-f", "lavfi", "-i", "color=c=black:size=64x48:rate=10:duration=2",
-            "-f", "lavfi", "-i", "sine=frequency=997:duration=2:sample_rate=48000",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip),
+            "-f", "lavfi", "-i", f"color=c={colour}:size=64x48:rate=10:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=997:duration={seconds}:sample_rate=48000",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
         ]
     )  # fmt: skip
+    return path
+
+
+@pytest.mark.media
+def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
+    clip = _av_clip(tmp_path / "clip.mp4", "black", 2)
     report = run_qc(clip, spec="ebu-r128", plot=False)
     assert report.has_video
     video = [f for f in report.findings if f.source == "video"]
@@ -381,6 +386,7 @@ def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
     assert report.to_dict()["loudness"]["sample_rate"] == 48000
 
 
+@pytest.mark.media
 def test_the_job_time_limit_stops_the_qc_instead_of_failing_a_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -388,18 +394,9 @@ def test_the_job_time_limit_stops_the_qc_instead_of_failing_a_check(
     'convert it to WAV': the time limit must stop the QC instead, wherever it strikes."""
     from reelkit import media
     from reelkit.errors import TimeLimitError
-    from reelkit.media import run_ffmpeg
     from reelkit.post import video as video_pkg
 
-    clip = tmp_path / "clip.mp4"
-    run_ffmpeg(
-        [
-            "-v", "error",
-            "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=10:duration=1",
-            "-f", "lavfi", "-i", "sine=frequency=997:duration=1:sample_rate=48000",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip),
-        ]
-    )  # fmt: skip
+    clip = _av_clip(tmp_path / "clip.mp4", "gray", 1)
 
     def late(*args: object, **kwargs: object) -> None:
         raise TimeLimitError("video QC: ffmpeg was stopped at the job's time limit")
