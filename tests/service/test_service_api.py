@@ -385,6 +385,13 @@ def test_events_from_the_future_booleans_and_strings_are_refused(client: TestCli
     # a client clock a minute fast is fine; integers are numbers, and whole seconds may come as a float
     ok = {**base, "event_id": "f4", "timestamp": int(time.time()) + 60, "position": 600}
     assert client.post("/v1/events", json={"events": [ok]}, headers=AUTH).status_code == 200
+    # ... and stored as now: the next play sent without a timestamp (the server's clock) is the newer one
+    later = {**play("f4b", member, tid, 0.74)}
+    assert client.post("/v1/events", json={"events": [later]}, headers=AUTH).status_code == 200
+    rows = client.get(f"/v1/members/{member}/home").json()["rows"]
+    (cw,) = [r for r in rows if r["kind"] == "continue-watching"]
+    card = next(t for t in cw["titles"] if t["title_id"] == tid)
+    assert card["progress"] == pytest.approx(0.74)
     whole = {**base, "event_id": "f5", "timestamp": float(int(time.time()))}
     assert client.post("/v1/events", json={"events": [whole]}, headers=AUTH).status_code == 200
     half = {**base, "event_id": "f6", "timestamp": int(time.time()) - 0.5}

@@ -150,3 +150,20 @@ def test_a_forced_refresh_retries_a_version_that_failed(data_dir: Path) -> None:
     assert holder.refresh(force=True)  # ... but a forced refresh tries again
     assert holder.require().version == rec.version
     store.close()
+
+
+def test_page_cache_keeps_one_page_per_member() -> None:
+    from reelkit.service.models import _PageCache
+
+    cache = _PageCache(3)
+    page = (object(), None)
+    cache.put(("m1", 1), page)  # type: ignore[arg-type]
+    cache.put(("m1", 2), page)  # type: ignore[arg-type]
+    assert len(cache) == 1 and cache.get(("m1", 1)) is None and cache.get(("m1", 2)) is page
+    cache.put(("m1", 1), page)  # type: ignore[arg-type]  # built from an older history: not kept
+    assert len(cache) == 1 and cache.get(("m1", 1)) is None
+    for m in ("m2", "m3", "m4"):  # the LRU still evicts, and forgets the evicted member's sequence
+        cache.put((m, 5), page)  # type: ignore[arg-type]
+    assert len(cache) == 3 and cache.get(("m1", 2)) is None
+    cache.put(("m1", 1), page)  # type: ignore[arg-type]
+    assert cache.get(("m1", 1)) is page

@@ -52,7 +52,7 @@ class ServiceSettings(BaseModel):
     max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     #: A QC upload's ffmpeg runs are stopped after this many seconds in all (the job fails with a message).
     qc_time_limit_s: float = Field(600.0, gt=0, le=86_400)
-    #: Home pages cached per model version (keyed by member and their last event); about 30 KB each.
+    #: Home pages cached per model version (one per member, for their last event); 30-55 KB each.
     page_cache_size: int = Field(10_000, ge=0)
     #: After loading a model version, build the pages of this many most recently active members in the
     #: background (0: off; at most ``page_cache_size``).

@@ -59,7 +59,9 @@ def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]
 
 def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRecord:
     """A validated API event as a store record (a play's value is the seconds watched)."""
-    ts = event.timestamp if event.timestamp is not None else now
+    # a client clock a little fast (accepted, up to MAX_CLOCK_SKEW_S) is stored as now: a later event sent
+    # without a timestamp must not sort before it (the member's newest play would not show)
+    ts = min(event.timestamp, now) if event.timestamp is not None else now
     if isinstance(event, PlayEvent):
         fraction = min(1.0, event.position / event.duration)
         return EventRecord(
