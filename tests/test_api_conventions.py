@@ -37,6 +37,8 @@ def test_recommender_misuse_is_a_config_error(data) -> None:  # type: ignore[no-
         m.recommend_history([[m.title_ids_[0]]], 3, queries=["a", "b"])
     with pytest.raises(ConfigError, match="ratings must be numbers"):
         m.recommend_history([{m.title_ids_[0]: "x"}])
+    # NaN is "seen, not rated": a history mixing rated and unrated titles is one call
+    assert m.recommend_history([{m.title_ids_[0]: 4.0, m.title_ids_[1]: math.nan}], 3).ids.shape == (1, 3)
     with pytest.raises(ConfigError, match=r"Dataset\.from_events"):
         EASE().fit(pd.DataFrame({"user": [1], "item": [2]}))  # type: ignore[arg-type]
     # scikit-learn's clone protocol
@@ -60,6 +62,7 @@ def test_unfitted_models_say_so() -> None:
     ):
         with pytest.raises(NotFittedError):
             call()
+    assert not hasattr(cp, "n_communities_") and getattr(cp, "labels_", None) is None  # like scikit-learn
     with pytest.raises(NotFittedError):
         AudienceModel().save("never.npz")
     with pytest.raises(NotFittedError):
@@ -90,7 +93,10 @@ def test_meter_refuses_transposed_or_odd_input() -> None:
     stereo = np.stack([x, x], axis=1)
     with pytest.raises(ConfigError, match=r"look like \(channels, frames\)"):
         measure(stereo.T, 48000)
-    assert measure(stereo, 48000.0).integrated_lufs == pytest.approx(measure(stereo, 48000).integrated_lufs)
+    ref = measure(stereo, 48000).integrated_lufs
+    assert (
+        measure(stereo, 48000.0).integrated_lufs == measure(stereo, np.float32(48000)).integrated_lufs == ref
+    )
     for rate in (44100.5, True, "48000"):
         with pytest.raises(ConfigError, match="sample rate"):
             measure(stereo, rate)  # type: ignore[arg-type]
@@ -104,8 +110,9 @@ def test_abr_observations_are_measurements() -> None:
     from reelkit.stream.abr.base import Observation
 
     Observation(3, 1, 1e5, 0.5, 4.0)
+    Observation(0, 0, 0.0, 0.0, 0.0)  # a first request has no measurement yet
     for bad in (
-        {"last_download_s": 0.0},
+        {"last_download_s": math.inf},
         {"last_download_s": math.nan},
         {"buffer_s": math.nan},
         {"last_chunk_bytes": -1.0},
@@ -138,15 +145,24 @@ def test_fill_planner_and_forecast_inputs() -> None:
             fp.plan(*args)
     with pytest.raises(ConfigError, match="FillConfig"):
         FillPlanner({"capacity_bytes": 5})  # type: ignore[arg-type]
-    for make in (lambda: FillConfig(capacity_bytes=-1), lambda: ForecastConfig(model="xx")):  # type: ignore[arg-type]
-        with pytest.raises(ConfigError):
+    for make in (
+        lambda: FillConfig(capacity_bytes=-1),
+        lambda: ForecastConfig(model="xx"),  # type: ignore[arg-type]
+        lambda: FillConfig.model_validate_json('{"capacity_bytes": -1}'),
+        lambda: FillConfig.model_validate({"capacity_bytes": 1, "colour": "red"}),
+    ):
+        with pytest.raises(ConfigError, match=r"(Fill|Forecast)Config: \w+"):
             make()
+    cfg = FillConfig(capacity_bytes=10)
+    assert FillConfig.model_validate_json(cfg.model_dump_json()) == cfg
     with pytest.raises(ConfigError, match=r"indices 0\.\.2"):
         daily_counts([1.0, 2.0], [0, 5], 3)
     with pytest.raises(ConfigError, match="finite"):
         daily_counts([1.0, math.nan], [0, 1], 3)
     with pytest.raises(ConfigError, match="one value per request"):
         daily_counts([1.0, 2.0], [0, 1], 3, weights=[1.0])
+    # items outside the counted window are not counted, nor checked
+    assert daily_counts([1.0, 90000.0, 5e6], [0, 1, 7], 2, end_s=200000.0).counts.shape == (2, 3)
 
 
 def test_produce_configs_are_typed() -> None:
@@ -158,8 +174,11 @@ def test_produce_configs_are_typed() -> None:
         TalentConfig(time_limit="5")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"SolveOptions\.num_workers"):
         SolveOptions(num_workers=1.5)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="whole numbers"):  # 1.5 days was truncated to 1
-        TalentInstance(np.ones((2, 3), bool), np.array([1.5, 2, 1]), np.array([1, 1]))
+    with pytest.raises(ConfigError, match=r"whole numbers \(days, cost units\), got \[1\.5\]"):
+        TalentInstance(np.ones((2, 3), bool), np.array([1.5, 2, 1]), np.array([1, 1]))  # 1.5 was 1
+    # numpy's scalars are numbers
+    SolveOptions(seed=np.int64(3), time_limit=np.float32(5))
+    TalentConfig(memory_mb=np.int64(64), time_limit=np.float32(5))
 
 
 def test_every_error_class_is_exported() -> None:

@@ -8,7 +8,8 @@ parameters do) naming the field, rather than pydantic's ``ValidationError``. Con
 
 from __future__ import annotations
 
-from typing import Any
+import numbers
+from typing import Any, Self
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
@@ -23,8 +24,17 @@ def pydantic_message(exc: pydantic.ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(config)'}: {e['msg']}" for e in exc.errors())
 
 
+def _config_error(cls: type, exc: pydantic.ValidationError) -> ConfigError:
+    # on the validate paths pydantic runs __init__ and wraps its ConfigError: give that message once
+    inner = [str(e.get("ctx", {}).get("error", "")) for e in exc.errors() if not e["loc"]]
+    if inner and all(inner):
+        return ConfigError("; ".join(inner))
+    return ConfigError(f"{cls.__name__}: {pydantic_message(exc)}")
+
+
 class Config(BaseModel):
-    """Frozen, unknown fields refused, invalid values a :class:`~reelkit.errors.ConfigError`."""
+    """Frozen, unknown fields refused, invalid values a :class:`~reelkit.errors.ConfigError`, whether the
+    config is built from keywords or validated from data or JSON."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -32,7 +42,21 @@ class Config(BaseModel):
         try:
             super().__init__(**data)
         except pydantic.ValidationError as exc:
-            raise ConfigError(f"{type(self).__name__}: {pydantic_message(exc)}") from None
+            raise _config_error(type(self), exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise _config_error(cls, exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise _config_error(cls, exc) from None
 
 
 def check_numbers(owner: str, **values: tuple[object, type]) -> None:
@@ -42,7 +66,7 @@ def check_numbers(owner: str, **values: tuple[object, type]) -> None:
     for name, (value, kind) in values.items():
         if value is None:
             continue
-        ok = (int, float) if kind is float else (int,)
+        ok = numbers.Real if kind is float else numbers.Integral  # numpy's scalars included
         if isinstance(value, bool) or not isinstance(value, ok):
             raise ConfigError(
                 f"{owner}.{name} must be a {'number' if kind is float else 'whole number'}, got {value!r}"

@@ -69,8 +69,9 @@ class UnknownIdError(UserInputError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class NotFittedError(ReelkitError, ValueError):
-    """A model was used before ``fit``."""
+class NotFittedError(ReelkitError, ValueError, AttributeError):
+    """A model was used before ``fit`` (an AttributeError too, as scikit-learn's, so that ``hasattr`` and
+    ``getattr(model, "x_", None)`` on an unfitted model answer instead of raising)."""
 
 
 class ModelFormatError(UserInputError):

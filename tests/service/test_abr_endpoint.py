@@ -97,6 +97,13 @@ def test_sessions_are_independent_and_restart_at_chunk_zero(abr_client: TestClie
     assert switched["new_session"] is True and switched["algo"] == "bola"
 
 
+def test_buffer_based_policies_need_no_download_time(abr_client: TestClient) -> None:
+    for algo in ("bba", "bola"):
+        _decide(abr_client, session_id=f"b-{algo}", algo=algo)
+        out = _decide(abr_client, session_id=f"b-{algo}", algo=algo, chunk_index=1, buffer_s=12.0)
+        assert 0 <= int(out["level"]) < len(LADDER)  # type: ignore[call-overload]
+
+
 def test_default_algo_is_listed(abr_client: TestClient) -> None:
     algos = abr_client.get("/v1/abr/algos").json()
     assert {"rate", "bba", "robustmpc"} <= set(algos["algos"])

@@ -557,7 +557,7 @@ class Meter:
         ``speech_mask`` = ``(frame_s, mask)`` gives the speech activity directly (no detector is run).
         """
         rate: Any = sample_rate
-        if isinstance(rate, float) and rate.is_integer():
+        if isinstance(rate, float | np.floating) and float(rate).is_integer():
             rate = int(rate)  # 44100.0 is 44100 Hz
         if isinstance(rate, bool) or not isinstance(rate, int | np.integer) or rate <= 0:
             raise ConfigError(f"sample rate must be a positive whole number of Hz; got {sample_rate!r}")

@@ -358,8 +358,12 @@ class AudienceModel:
                 f"fit takes base (films x features) and one target per film: got {base.shape} and "
                 f"{target.shape}"
             )
-        if not 1 <= self.k < len(base):
-            raise ConfigError(f"k={self.k} comparables need 1 <= k < the {len(base)} films fitted on")
+        # leave-one-out search needs k others; with comparables given, k films are searched at predict
+        limit = len(base) - 1 if comparables is None else len(base)
+        if not 1 <= self.k <= limit:
+            raise ConfigError(
+                f"k={self.k} comparables need 1 <= k <= {limit} (of the {len(base)} films fitted on)"
+            )
         self.n_features_in_ = int(base.shape[1])
         self.ref_space_ = _knn_space(base)
         self.ref_target_ = np.asarray(target, dtype=np.float64)

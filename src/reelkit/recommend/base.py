@@ -315,7 +315,8 @@ class Recommender(ABC):
         """Weight and rating matrices for histories given as title lists or ``{title: rating}`` maps.
 
         A list gives each title weight 1 and no rating; a mapping gives the rating and a weight by the
-        default confidence formula (``1 + normalised rating``). Unknown titles are ignored.
+        default confidence formula (``1 + normalised rating``), NaN meaning seen but not rated. Unknown titles
+        are ignored.
         """
         self._check_fitted()
         lo, hi = self.rating_scale_
@@ -331,8 +332,8 @@ class Recommender(ABC):
                         f"history {i}: ratings must be numbers ({{title: rating}}), got "
                         f"{list(h.values())[:3]}"
                     ) from None
-                if not np.isfinite(rates).all():
-                    raise ConfigError(f"history {i}: ratings must be finite numbers")
+                if np.isinf(rates).any():
+                    raise ConfigError(f"history {i}: ratings must be finite (NaN: seen, not rated)")
             else:
                 titles = list(h)
                 rates = np.full(len(titles), np.nan)

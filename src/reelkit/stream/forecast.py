@@ -130,8 +130,6 @@ def daily_counts(
         raise ConfigError("no requests to count")
     if not np.isfinite(ts).all():
         raise ConfigError("timestamps must be finite numbers of seconds")
-    if it.min() < 0 or it.max() >= n_items:
-        raise ConfigError(f"items must be indices 0..{n_items - 1}, got {int(it.min())}..{int(it.max())}")
     if weights is not None and np.shape(weights) != ts.shape:
         raise ConfigError(f"weights need one value per request ({len(ts)}), got shape {np.shape(weights)}")
     offset = day_start_hour * 3600.0
@@ -145,6 +143,10 @@ def daily_counts(
             "nanoseconds)"
         )
     keep = (ts >= day0) & (ts < day0 + n_days * DAY_S)
+    if keep.any() and (it[keep].min() < 0 or it[keep].max() >= n_items):
+        raise ConfigError(
+            f"items must be indices 0..{n_items - 1}, got {int(it[keep].min())}..{int(it[keep].max())}"
+        )
     d = np.floor((ts[keep] - day0) / DAY_S).astype(np.int64)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]
     flat = np.bincount(it[keep] * n_days + d, weights=w, minlength=n_items * n_days)

@@ -358,8 +358,15 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
 
 def parse_subtitles(
     text: str, *, format: str | None = None, path: str | None = None
+) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str]:
+    """``(cues, time spans, notes, pysubs2 file, its event index per cue, format)``."""
+    return _parse_subtitles(text, format=format, path=path)[:6]
+
+
+def _parse_subtitles(
+    text: str, *, format: str | None = None, path: str | None = None
 ) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str, list[Any]]:
-    """``(cues, time spans, notes, pysubs2 file, its event index per cue, format, ASS Comment events)``."""
+    """:func:`parse_subtitles` and the ASS Comment events."""
     fmt = format or _detect_format(text, path)
     if fmt in ("srt", "vtt"):
         cues, spans, notes = _parse_srt_vtt(text, fmt, path)
@@ -460,7 +467,7 @@ def load_subtitles(
         text, bom = text[1:], True
     newline = "\r\n" if "\r\n" in text[:5000] else "\n"
     norm = text.replace("\r\n", "\n")
-    cues, spans, notes, ssa, events, fmt, comments = parse_subtitles(norm, format=format, path=str(p))
+    cues, spans, notes, ssa, events, fmt, comments = _parse_subtitles(norm, format=format, path=str(p))
     base = [(c.start_s, c.end_s) for c in cues]
     return SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events, comments, base)
 
@@ -468,7 +475,7 @@ def load_subtitles(
 def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
     """A :class:`SubtitleFile` from text (UTF-8 when written)."""
     norm = text.lstrip("\ufeff").replace("\r\n", "\n")
-    cues, spans, notes, ssa, events, fmt, comments = parse_subtitles(norm, format=format)
+    cues, spans, notes, ssa, events, fmt, comments = _parse_subtitles(norm, format=format)
     base = [(c.start_s, c.end_s) for c in cues]
     return SubtitleFile(
         cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events, comments, base

@@ -53,9 +53,8 @@ class TalentInstance:
             if arr.size and not (np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()):
                 raise ConfigError(f"{self.name}: {name} must be finite numbers")
             if arr.size and not np.array_equal(arr, np.round(arr)):
-                raise ConfigError(
-                    f"{self.name}: {name} must be whole numbers (days, cost units), got {arr[:5]}"
-                )
+                off = arr[arr != np.round(arr)][:5]
+                raise ConfigError(f"{self.name}: {name} must be whole numbers (days, cost units), got {off}")
         if dur.shape != (n,):
             raise ConfigError(f"{self.name}: {dur.size} durations for {n} scenes")
         if cost.shape != (m,):

@@ -138,13 +138,10 @@ class Observation:
     rebuffer_s: float = 0.0
 
     def __post_init__(self) -> None:
-        # a throughput is bytes / time: a zero or NaN time would divide by zero, or pick the top level on a
-        # measurement that is not one
-        if not (0 < self.last_download_s < math.inf):
-            raise ConfigError(
-                f"last_download_s must be a positive number of seconds, got {self.last_download_s}"
-            )
-        for name in ("last_chunk_bytes", "buffer_s", "rebuffer_s"):
+        # NaN or infinite measurements would pick a level on something that is not one (zeros are kept: a
+        # player's first request has none, buffer-based policies do not read the download time, and the
+        # throughput estimate refuses a zero time itself)
+        for name in ("last_chunk_bytes", "last_download_s", "buffer_s", "rebuffer_s"):
             v = getattr(self, name)
             if not (0 <= v < math.inf):
                 raise ConfigError(f"{name} must be a finite number >= 0, got {v}")
