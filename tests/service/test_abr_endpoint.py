@@ -104,6 +104,23 @@ def test_buffer_based_policies_need_no_download_time(abr_client: TestClient) -> 
         assert 0 <= int(out["level"]) < len(LADDER)  # type: ignore[call-overload]
 
 
+def test_a_session_keeps_its_algorithm_and_zero_bytes_is_a_client_error(abr_client: TestClient) -> None:
+    assert _decide(abr_client, session_id="k", algo="bba")["algo"] == "bba"
+    # a restart (chunk 0) or a ladder change that names no algorithm keeps the session's
+    assert _decide(abr_client, session_id="k")["algo"] == "bba"
+    assert _decide(abr_client, session_id="k", ladder_kbps=LADDER[:4])["algo"] == "bba"
+    _decide(abr_client, session_id="z", algo="robustmpc")
+    body = {
+        "session_id": "z",
+        "chunk_index": 1,
+        "ladder_kbps": LADDER,
+        "last_chunk_bytes": 0,
+        "download_s": 1.0,
+    }
+    r = abr_client.post("/v1/abr/decide", json=body)  # a zero throughput divided by zero: a 500
+    assert r.status_code == 400 and "last_chunk_bytes must be positive" in r.json()["message"]
+
+
 def test_default_algo_is_listed(abr_client: TestClient) -> None:
     algos = abr_client.get("/v1/abr/algos").json()
     assert {"rate", "bba", "robustmpc"} <= set(algos["algos"])

@@ -53,6 +53,8 @@ def _inputs(
             raise ConfigError(f"--bitrates {bitrates!r}: expected kbps values like 300,750,1200") from None
     if chunks < 2:
         raise ConfigError(f"--chunks must be at least 2; got {chunks}")
+    if not (window > 0 and window < float("inf")):  # checked whatever the traces' format
+        raise ConfigError(f"--mahimahi-window must be a positive number of seconds; got {window}")
     vid = load_video_dir(video, bitrates_kbps=rates)
     if chunks > vid.n_chunks:
         raise ConfigError(f"--chunks {chunks}: the video at {video} has only {vid.n_chunks} chunks")
@@ -80,8 +82,11 @@ def simulate_cmd(
     """Simulate one algorithm on every trace (Pensieve's test semantics) and print the mean QoE."""
     from reelkit.stream.abr.evaluate import run_algorithm
     from reelkit.stream.abr.qoe import get_qoe
+    from reelkit.stream.abr.registry import takes_model
 
     get_qoe(qoe)
+    if model is not None and not takes_model(algo):
+        raise ConfigError(f"--model is for the learned policies (fugu, best); {algo!r} takes none")
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     with progress_for(not json_out) as prog:
         res = run_algorithm(algo, trs, vid, model=model, qoe=qoe, config=cfg, progress=prog)

@@ -294,10 +294,11 @@ def _invalid(field_name: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field_name), "msg": message, "type": "value_error"}])
 
 
-def _new_session(rt: AbrRuntime, req: DecideRequest) -> AbrSession:
+def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None = None) -> AbrSession:
     from reelkit.stream.abr import make_policy
 
-    algo = req.algo or default_algo()
+    # a request that names no algorithm keeps the session's (a restart or a ladder change included)
+    algo = req.algo or (previous.algo if previous is not None else default_algo())
     names = _algos()
     if algo not in names:
         raise _invalid("algo", f"unknown algo {algo!r}; choose one of {', '.join(names)}")
@@ -345,7 +346,7 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
     )
     if fresh:
         old = session
-        session = _new_session(rt, req)
+        session = _new_session(rt, req, old)
         if old is not None and old.link is not None:
             # the network belongs to the session id: the segment server's link (and its clock) carries over
             session.link, session.trace = old.link, old.trace

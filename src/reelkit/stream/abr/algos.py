@@ -130,7 +130,7 @@ def _plan(
     n_eff: int,
     future_sizes: np.ndarray,
     q_units: np.ndarray,
-    q_scale: float,
+    q_div: float,
     rebuf_penalty: float,
     smooth_penalty: float,
     last_level: int,
@@ -166,7 +166,9 @@ def _plan(
             qsum += q_units[q]
             smooth += abs(q_units[q] - q_units[last])
             last = q
-        reward = qsum * q_scale - rebuf_penalty * curr_rebuffer - smooth_penalty * smooth * q_scale
+        # as test/mpc.py rounds it: bitrate_sum / 1000. - 4.3 * rebuffer - smoothness_diffs / 1000. (many
+        # plans tie exactly, and multiplying by 0.001 instead breaks some of those ties the other way)
+        reward = qsum / q_div - rebuf_penalty * curr_rebuffer - smooth_penalty * (smooth / q_div)
         if reward >= max_reward:
             max_reward = reward
             best = combos[c, 0]
@@ -178,8 +180,9 @@ def _plan(
 
 
 def _q_units(qoe: QoE, bitrates_kbps: np.ndarray) -> tuple[np.ndarray, float]:
-    if qoe.name == "lin":  # Pensieve sums kbps and divides by 1000 at the end
-        return np.ascontiguousarray(bitrates_kbps, dtype=np.float64), 1.0 / 1000.0
+    """Quality units per level and what their sums are divided by (Pensieve sums kbps, divides by 1000)."""
+    if qoe.name == "lin":
+        return np.ascontiguousarray(bitrates_kbps, dtype=np.float64), 1000.0
     return np.ascontiguousarray(qoe.quality(bitrates_kbps), dtype=np.float64), 1.0
 
 
@@ -205,14 +208,14 @@ def mpc_plan(
         i = start + p
         if 0 <= i < video.n_chunks:
             fs[:, p] = video.sizes[:, i]
-    units, scale = _q_units(q, video.bitrates_kbps)
+    units, div = _q_units(q, video.bitrates_kbps)
     return int(
         _plan(
             level_combos(video.n_levels, horizon),
             n_eff,
             fs,
             units,
-            scale,
+            div,
             q.rebuf_penalty,
             q.smooth_penalty,
             int(last_level),
@@ -253,7 +256,7 @@ class MPC(AbrPolicy):
         self.estimates: list[float] = []
         self._combos = np.zeros((1, 1), dtype=np.int64)
         self._units = np.zeros(1)
-        self._scale = 1.0
+        self._div = 1.0
 
     def reset(self, video: Video) -> None:
         super().reset(video)
@@ -261,7 +264,7 @@ class MPC(AbrPolicy):
         self.errors = []
         self.estimates = []
         self._combos = level_combos(video.n_levels, self.horizon)
-        self._units, self._scale = _q_units(self.qoe, video.bitrates_kbps)
+        self._units, self._div = _q_units(self.qoe, video.bitrates_kbps)
 
     def predict_bandwidth(self, obs: Observation) -> float:
         """Record the last measurement and return the (robust) throughput forecast in MB/s."""
@@ -295,7 +298,7 @@ class MPC(AbrPolicy):
                 n_eff,
                 fs,
                 self._units,
-                self._scale,
+                self._div,
                 self.qoe.rebuf_penalty,
                 self.qoe.smooth_penalty,
                 int(obs.last_level),

@@ -118,7 +118,9 @@ def _dp(
                     keys[j] = -1  # cannot beat a known plan
                 else:
                     keys[j] = (np.int64(el / t_cell_ms) * nb + np.int64(b2 / b_cell_ms)) * n_levels + lv
-        order = np.argsort(keys)
+        # stable: among states of equal QoE in a cell the first generated survives, so the pruned (-1) keys
+        # cannot change which one does, and the bound never changes the answer
+        order = np.argsort(keys, kind="mergesort")
         keep = np.empty(m, dtype=np.int64)
         nk = 0
         j = 0

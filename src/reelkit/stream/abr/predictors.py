@@ -19,6 +19,8 @@ def measured_mbyteps(obs: Observation) -> float:
     """The last chunk's throughput in MB/s as ``test/mpc.py`` computes it (bytes / delay_ms / 1000)."""
     if obs.last_download_s <= 0:
         raise ConfigError(f"last_download_s must be positive; got {obs.last_download_s}")
+    if obs.last_chunk_bytes <= 0:  # a zero throughput would divide every planned download time by zero
+        raise ConfigError(f"last_chunk_bytes must be positive; got {obs.last_chunk_bytes}")
     return float(obs.last_chunk_bytes) / (obs.last_download_s * 1000.0) / 1000.0
 
 
