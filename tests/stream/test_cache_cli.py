@@ -410,3 +410,36 @@ def test_trace_and_catalogue_are_written_as_a_pair(
     out.with_name("pair.parquet.objects.csv").mkdir()
     code, _, err = run(capsys, "cache", "synth", "-o", str(out), "--seed", "2", *args)
     assert code == 2 and "object catalogue" in err and out.read_bytes() == before  # the trace is untouched
+
+
+def test_review_three_cache_edges(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import numpy as np
+
+    from reelkit.errors import ConfigError, DataFormatError
+    from reelkit.stream.advice import NetworkProfile
+    from reelkit.stream.cache import parse_capacity, read_trace
+
+    # byte totals that would overflow 64-bit sums are refused, not turned into negative ratios
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "timestamp,object_id,size_bytes\n" + "".join(f"{i},a,3000000000000000000\n" for i in range(4))
+    )
+    with pytest.raises(DataFormatError, match="2\\^62"):
+        read_trace(big)
+    # a fraction of a byte is not a capacity
+    with pytest.raises(ConfigError, match="percentage"):
+        parse_capacity("0.4")
+    # samples taken at the same time: the profile does not depend on the order they came in
+    t = np.repeat(np.arange(0, 600, 20.0), 2)
+    b = np.where(np.arange(len(t)) % 3 == 0, 0.5, 9.0)
+    p = np.random.default_rng(0).permutation(len(t))
+    one, two = NetworkProfile.from_samples(t, b), NetworkProfile.from_samples(t[p], b[p])
+    assert np.array_equal(one.mbps, two.mbps) and np.array_equal(one.times_s, two.times_s)
+    # two capacities of one size keep both labels
+    h = tmp_path / "h.csv"
+    h.write_text("timestamp,object_id,size_bytes\n0,a,10\n1,b,40\n2,a,10\n")
+    code, out, err = run(
+        capsys, "cache", "compare", "--trace", str(h), "--policies", "lru", "--capacities", "40%,20B"
+    )
+    assert code == 0, err
+    assert "40% = 20B" in out

@@ -116,7 +116,9 @@ def plan_cmd(
         except ValueError:
             fixed = float("nan")
         if not 0 <= fixed < 1:
-            raise ConfigError(f"--reserve {reserve!r}: give a share of the disk in [0, 0.99] or auto")
+            raise ConfigError(
+                f"--reserve {reserve!r}: give a share of the disk from 0 up to (not) 1, or auto"
+            )
     if reactive not in ("sieve", "lru"):
         raise ConfigError(f"--reactive {reactive!r}: use sieve or lru")
     cfg = FillConfig(

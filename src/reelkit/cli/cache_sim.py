@@ -212,7 +212,9 @@ def compare_cmd(
     with progress_for(not json_out) as progress:
         results = compare(tr, pols, caps, warmup=warmup, progress=progress)
     bounds = [offline_upper_bound(tr, c, warmup=warmup) for c in caps] if bound else []
-    label = dict(zip(caps, cap_texts, strict=True))
+    label: dict[int, str] = {}
+    for c, text in zip(caps, cap_texts, strict=True):  # two texts of one size keep both ("40% = 20B")
+        label[c] = text if c not in label or label[c] == text else f"{label[c]} = {text}"
     if json_out:
         out: dict[str, Any] = {"results": [r.summary() for r in results]}
         if bounds:

@@ -104,7 +104,9 @@ class NetworkProfile:
             raise EmptyDataError("no throughput samples: the advice needs the member's recent measurements")
         if not (np.isfinite(t).all() and np.isfinite(b).all()) or (b < 0).any():
             raise ConfigError("throughput samples must be finite, with Mbit/s >= 0")
-        order = np.argsort(t, kind="stable")
+        # by time, then throughput: samples taken at one time come out in one order however they were given
+        # (the runs and blocks the advice draws from depend on the order)
+        order = np.lexsort((b, t))
         return cls(t[order], b[order], utc_offset_h)
 
     def hours(self) -> npt.NDArray[np.int64]:

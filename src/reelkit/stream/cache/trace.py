@@ -114,6 +114,12 @@ class RequestTrace:
                 f"(got {sz[bad[0]]})",
                 path=source,
             )
+        if float(szf.sum()) >= 2.0**62:  # byte totals and hit counts are summed in 64-bit integers
+            raise DataFormatError(
+                f"the requests add up to {float(szf.sum()):.3g} bytes, beyond the 2^62 that byte counts can "
+                "sum to; give sizes in a larger unit (kB, MB)",
+                path=source,
+            )
         uniq, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
         # dense ids in order of first request (deterministic and independent of the id type's sort order)
         order = np.argsort(first, kind="stable")
