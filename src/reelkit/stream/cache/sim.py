@@ -88,12 +88,12 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
             f"capacity {text!r}: expected a size such as 50GB, 500MiB, 1000000 (bytes) or 5% of the trace"
         )
     value = float(m.group(1)) * _UNITS[unit]
+    if not value <= _MAX_BYTES:
+        raise ConfigError(f"capacity {text!r}: more than 2^63-1 bytes; give a size such as 50GB or 5%")
     if _UNITS[unit] == 1 and value != int(value):
         raise ConfigError(
             f"capacity {text!r}: bytes are whole; for a share of the trace write a percentage (e.g. 40%)"
         )
-    if not value <= _MAX_BYTES:
-        raise ConfigError(f"capacity {text!r}: more than 2^63-1 bytes; give a size such as 50GB or 5%")
     return round(value)
 
 
