@@ -137,8 +137,10 @@ def _plan(
     buffer_s: float,
     bandwidth_mbyteps: float,
     chunk_s: float,
+    exact: bool = True,
 ) -> int:
-    """``test/mpc.py``'s inner loop over the distinct ``n_eff``-chunk prefixes (product order)."""
+    """``test/mpc.py``'s inner loop over the distinct ``n_eff``-chunk prefixes (product order); ``exact``:
+    score plans with its rounding (see :class:`MPC`)."""
     n_levels = q_units.shape[0]
     horizon = combos.shape[1]
     stride = 1
@@ -166,9 +168,13 @@ def _plan(
             qsum += q_units[q]
             smooth += abs(q_units[q] - q_units[last])
             last = q
-        # as test/mpc.py rounds it: bitrate_sum / 1000. - 4.3 * rebuffer - smoothness_diffs / 1000. (many
-        # plans tie exactly, and multiplying by 0.001 instead breaks some of those ties the other way)
-        reward = qsum / q_div - rebuf_penalty * curr_rebuffer - smooth_penalty * (smooth / q_div)
+        if exact:
+            # as test/mpc.py rounds it: bitrate_sum / 1000. - 4.3 * rebuffer - smoothness_diffs / 1000. (many
+            # plans tie exactly, and multiplying by 0.001 instead breaks some of those ties the other way)
+            reward = qsum / q_div - rebuf_penalty * curr_rebuffer - smooth_penalty * (smooth / q_div)
+        else:  # the x 0.001 scoring the learned policy's data-collection recipe was built with
+            q_scale = 1.0 / q_div
+            reward = qsum * q_scale - rebuf_penalty * curr_rebuffer - smooth_penalty * smooth * q_scale
         if reward >= max_reward:
             max_reward = reward
             best = combos[c, 0]
@@ -242,8 +248,13 @@ class MPC(AbrPolicy):
         predictor: str = "harmonic",
         index_offset: int = 1,
         robust: bool | None = None,
+        pensieve_rounding: bool = True,
     ) -> None:
         super().__init__()
+        # pensieve_rounding: score plans as test/mpc.py does (divide by 1000); False multiplies by 0.001,
+        # which breaks some exact ties the other way: kept only for the learned policy's data collection
+        # (ttp._Explorer), whose recipe and shipped model were built with it
+        self.pensieve_rounding = bool(pensieve_rounding)
         if horizon < 1 or horizon > 7:
             raise ConfigError(f"MPC horizon must be 1..7; got {horizon}")
         self.horizon = int(horizon)
@@ -305,6 +316,7 @@ class MPC(AbrPolicy):
                 float(obs.buffer_s),
                 float(bw),
                 v.chunk_s,
+                self.pensieve_rounding,
             )
         )
 
