@@ -17,9 +17,11 @@ until the result is within 0.1 LU of the target with its true peak at or under t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +30,6 @@ from numba import njit
 from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, MediaError
 from reelkit.post.loudness import LoudnessResult, Meter, _polyphase_table, oversampling_factor
-
-if TYPE_CHECKING:
-    from reelkit.post.audio import Audio
 
 __all__ = ["NormalizeResult", "limit_true_peak", "normalize_file", "normalize_samples", "true_peak_envelope"]
 
@@ -275,11 +274,24 @@ def normalize_file(
     _check_targets(target_lufs, true_peak_dbtp)  # option errors as such; the rest are about the file
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     audio = read_audio(src_p)
-    lossy = dst_p.suffix.lower() not in (".wav", ".flac")
-    if not lossy:
-        out, result = _normalize_or_name(
-            audio, src_p, target_lufs, true_peak_dbtp, reference, PCM_HEADROOM_DB
-        )
+    meter = Meter(speech="silero" if reference == "dialogue" else None)
+    with _naming(src_p):
+        source = meter.measure(audio.samples, audio.sample_rate)  # once, not at every pass
+
+    def gain(aim: float, headroom: float) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
+        with _naming(src_p):
+            return normalize_samples(
+                audio.samples,
+                audio.sample_rate,
+                target_lufs=aim,
+                true_peak_dbtp=true_peak_dbtp,
+                reference=reference,
+                headroom_db=headroom,
+                measured=source,
+            )
+
+    if dst_p.suffix.lower() in (".wav", ".flac"):
+        out, result = gain(target_lufs, PCM_HEADROOM_DB)
         write_audio_file(dst_p, out, audio.sample_rate)
         return replace(result, output_path=str(dst_p))
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
@@ -288,14 +300,9 @@ def normalize_file(
     # nearest the target, else nearest the ceiling.
     aim, headroom = target_lufs, PCM_HEADROOM_DB
     best: tuple[tuple[float, float], Path, NormalizeResult] | None = None
-    meter = Meter(speech="silero" if reference == "dialogue" else None)
-    try:
-        source = meter.measure(audio.samples, audio.sample_rate)  # once, not at every pass
-    except ConfigError as exc:
-        raise MediaError(str(exc), path=str(src_p)) from None
     try:
         for attempt in range(1, LOSSY_PASSES + 1):
-            out, result = _normalize_or_name(audio, src_p, aim, true_peak_dbtp, reference, headroom, source)
+            out, result = gain(aim, headroom)
             # the first pass is written as the output itself (so that a format error names it), later
             # ones beside it, replacing it when they do better
             part = dst_p if attempt == 1 else dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
@@ -336,25 +343,10 @@ def normalize_file(
             stale.unlink(missing_ok=True)
 
 
-def _normalize_or_name(
-    audio: Audio,
-    src: Path,
-    target: float,
-    ceiling: float,
-    reference: Reference,
-    headroom: float,
-    measured: LoudnessResult | None = None,
-) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
-    """:func:`normalize_samples` on a file's audio; a programme it cannot normalise names the file."""
+@contextmanager
+def _naming(src: Path) -> Iterator[None]:
+    """A programme the normaliser cannot handle (silent, no speech) is an error about the file: name it."""
     try:
-        return normalize_samples(
-            audio.samples,
-            audio.sample_rate,
-            target_lufs=target,
-            true_peak_dbtp=ceiling,
-            reference=reference,
-            headroom_db=headroom,
-            measured=measured,
-        )
+        yield
     except ConfigError as exc:
         raise MediaError(str(exc), path=str(src)) from None
