@@ -154,12 +154,27 @@ def frame_rate(fps: float) -> Fraction:
 
 @dataclass(frozen=True)
 class VideoStream:
+    """A video stream as decoded: ``width``/``height`` are the displayed size (a stream stored sideways with a
+    display matrix, as phones record, is reported upright, as ffmpeg decodes it); ``rotation`` is that
+    matrix's angle in degrees; ``tbr`` is ffmpeg's guess of the stream's base rate, which differs from the
+    average ``fps`` when the frame rate varies."""
+
     index: int
     codec: str
     width: int
     height: int
     fps: float | None
     pix_fmt: str
+    rotation: int = 0
+    tbr: float | None = None
+
+    @property
+    def variable_rate(self) -> bool:
+        """Whether the frame rate varies: the average rate is neither the base rate nor half of it (an
+        interlaced stream's base rate is its field rate)."""
+        if not self.fps or not self.tbr:
+            return False
+        return all(abs(self.fps * k / self.tbr - 1.0) > 0.01 for k in (1, 2))
 
     @property
     def rate(self) -> Fraction | None:
@@ -180,6 +195,8 @@ class MediaInfo:
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle): (.*)")
+_ROTATION = re.compile(r"(?i)display ?matrix: rotation of (-?[\d.]+) degrees")
+_RATE = re.compile(r"(?<![\w.])([\d.]+)(k?) (fps|tbr)\b")
 _LAYOUTS = {
     "mono": 1,
     "stereo": 2,
@@ -225,8 +242,11 @@ def probe(path: str | Path) -> MediaInfo:
     audio: list[AudioStream] = []
     video: list[VideoStream] = []
     subs = 0
-    for sm in _STREAM.finditer(err):
+    found = list(_STREAM.finditer(err))
+    for n, sm in enumerate(found):
         idx, kind, desc = int(sm.group(1)), sm.group(2), sm.group(3)
+        # the lines under the stream's own (metadata, side data), up to the next stream
+        block = err[sm.end() : found[n + 1].start() if n + 1 < len(found) else len(err)]
         parts = [x.strip() for x in re.split(r",(?![^(]*\))", desc)]
         codec = parts[0].split()[0] if parts else "?"
         if kind == "Audio":
@@ -236,22 +256,21 @@ def probe(path: str | Path) -> MediaInfo:
             channels = int(ch_match.group(1)) if ch_match else _LAYOUTS.get(layout.split()[0], 0)
             audio.append(AudioStream(idx, codec, rate, channels, layout))
         elif kind == "Video":
+            if "(attached pic)" in desc:
+                continue  # cover art in an audio file: one still image, not a video stream
             # the first WxH that stands alone ("0x31637661" in a codec tag is not a size)
             size = next(
                 (m for x in parts if (m := re.search(r"(?<![\w.])(\d{2,5})x(\d{2,5})(?![\w.])", x))), None
             )
-            fps_m = re.search(r"([\d.]+) fps", desc) or re.search(r"([\d.]+) tbr", desc)
+            rates = {kind_: float(v) * (1000.0 if k else 1.0) for v, k, kind_ in _RATE.findall(desc)}
+            fps = rates.get("fps", rates.get("tbr"))
             pix = parts[1].split("(")[0].strip() if len(parts) > 1 else "?"
-            video.append(
-                VideoStream(
-                    idx,
-                    codec,
-                    int(size.group(1)) if size else 0,
-                    int(size.group(2)) if size else 0,
-                    float(fps_m.group(1)) if fps_m else None,
-                    pix,
-                )
-            )
+            rot_m = _ROTATION.search(block)
+            rotation = round(float(rot_m.group(1))) % 360 if rot_m else 0
+            w, h = (int(size.group(1)), int(size.group(2))) if size else (0, 0)
+            if rotation in (90, 270):  # ffmpeg turns it upright when it decodes (autorotate)
+                w, h = h, w
+            video.append(VideoStream(idx, codec, w, h, fps, pix, rotation, rates.get("tbr")))
         else:
             subs += 1
     return MediaInfo(str(p), duration, audio, video, subs)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,29 @@ import pytest
 from typer.testing import CliRunner
 
 from reelkit.cli import app, main
+from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import LocalExecutor
-from reelkit.media import run_ffmpeg
-from reelkit.post.video.ladder import per_title_ladder
+from reelkit.media import probe, run_ffmpeg
+from reelkit.post.video.encode import (
+    EncodeSpec,
+    EncodeTask,
+    _digest,
+    _encode_key,
+    _ffmpeg_version,
+    encode_args,
+)
+from reelkit.post.video.ladder import (
+    RDPoint,
+    RungRule,
+    declare_in_band,
+    fixed_ladder_specs,
+    min_bandwidth,
+    per_title_ladder,
+    prepare_out_dir,
+    segment_times,
+    vmaf_overlap,
+    write_dash,
+)
 from reelkit.post.video.shots import detect_shots, per_shot_ladder
 
 pytestmark = pytest.mark.media
@@ -253,3 +275,187 @@ def test_bd_rate_note_says_why_there_is_none() -> None:
     )
     high = [RDPoint(1000.0, 80.0), RDPoint(2000.0, 90.0)]
     assert "do not overlap in quality" in bd_rate_note(high, two)
+
+
+def _keyframes(path: Path) -> list[float]:
+    """Presentation times of the I frames of a file's video."""
+    proc = run_ffmpeg(
+        ["-i", str(path), "-map", "0:v:0", "-vf", "select='eq(pict_type,I)',showinfo", "-f", "null", "-"]
+    )
+    return [float(t) for t in re.findall(r"pts_time:([\d.]+)", proc.stderr.decode())]
+
+
+def test_shot_ladder_rungs_share_keyframes_and_segments(clips: dict[str, Path], tmp_path: Path) -> None:
+    """The whole-title fallback starts a closed GOP at every cut, as the shot encodes do, so every rung of a
+    shot-based ladder (whole-title or joined from shots) has its keyframes, and its DASH segments, at the
+    same frames; a whole-title encode with GOPs every 2 s from frame 0 did not (a review found a manifest
+    declaring segmentAlignment with one rung cut at 2.0 s and the other at the shot's 0.8 s)."""
+    ladder = per_shot_ladder(
+        clips["two"],
+        tmp_path / "shot",
+        heights=(144,),
+        crfs=(20, 30, 40, 51),
+        compare_fixed=False,
+        cache_dir=clips["dir"] / "cache",
+        rule=RungRule(step=1.0, min_ratio=1.05, top_vmaf=100.0),
+    )
+    whole = [c for c in ladder.candidates if c.spec.start_frame is None]
+    assert whole and all(c.spec.cuts == (20,) for c in whole)
+    for c in whole:
+        assert _keyframes(Path(c.path)) == [0.0, 0.8]
+    mpd = (tmp_path / "shot" / "dash" / "manifest.mpd").read_text()
+    reps = re.findall(r"<Representation\b.*?</Representation>", mpd, re.S)
+    assert len(reps) == len(ladder.rungs) >= 2
+    assert len({tuple(segment_times(r)) for r in reps}) == 1
+    # every stream carries its parameter sets in band, so bitstream switching holds
+    assert 'bitstreamSwitching="true"' in mpd
+
+
+def test_cut_keyframes_restart_the_gop_and_keep_old_cache_keys(tmp_path: Path) -> None:
+    src = tmp_path / "long.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10:duration=5"),
+            *("-c:v", "libx264", "-qp", "0", str(src)),
+        ]
+    )
+    spec = EncodeSpec(160, 90, crf=30, gop_s=2.0, cuts=(13,))
+    out = tmp_path / "enc.mp4"
+    run_ffmpeg(encode_args(str(src), spec, 10.0, str(out)))
+    # IDR at 0, the cut at 13, then every 20 frames counted from the cut (33), as a shot encode would
+    assert _keyframes(out) == [0.0, 1.3, 3.3]
+    with pytest.raises(ConfigError, match="increasing"):
+        EncodeSpec(160, 90, crf=30, cuts=(13, 5))
+    # a spec without cuts keeps the cache key it had before the field existed
+    plain = EncodeSpec(160, 90, crf=30)
+    task = EncodeTask(str(src), "h", plain, str(tmp_path), 160, 90)
+    old = {k: v for k, v in asdict(plain).items() if k != "cuts"}
+    assert _encode_key(task) == _digest({"v": 2, "source": "h", "spec": old, "ffmpeg": _ffmpeg_version()})
+    assert _encode_key(replace(task, spec=spec)) != _encode_key(task)
+    # the spec round-trips through the JSON of the cache (a list read back becomes the tuple again)
+    assert EncodeSpec(**json.loads(json.dumps(asdict(spec)))) == spec
+
+
+def test_manifest_states_its_segments_and_bandwidth(tmp_path: Path) -> None:
+    """maxSegmentDuration is the longest real segment (2.002 s at 23.976 fps, where ffmpeg writes 2.0) and
+    each bandwidth is what the segments need under minBufferTime (a burst of noise then a still picture:
+    the mean that ffmpeg writes is under half of it); no bitstreamSwitching between streams whose parameter sets
+    differ."""
+    src = tmp_path / "burst.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "nullsrc=size=160x90:rate=24000/1001:duration=10"),
+            *("-vf", "geq=random(1)*255*lt(T\\,2):128:128", "-c:v", "libx264", "-qp", "0", str(src)),
+        ]
+    )
+    encs = []
+    for i, crf in enumerate((20, 40)):
+        out = tmp_path / f"r{i}.mp4"
+        run_ffmpeg(encode_args(str(src), EncodeSpec(160, 90, crf=crf), 24000 / 1001, str(out)))
+        encs.append(out)
+    mpd = write_dash(encs, tmp_path / "dash")
+    text = mpd.read_text()
+    assert 'maxSegmentDuration="PT2.002S"' in text and "bitstreamSwitching" not in text
+    mbt = float(re.search(r'minBufferTime="PT([\d.]+)S"', text).group(1))  # type: ignore[union-attr]
+    for k, rep in enumerate(re.findall(r"<Representation\b.*?</Representation>", text, re.S)):
+        times = segment_times(rep)
+        assert [d for _, d in times][:2] == [48048, 48048]  # 48-frame GOPs at timescale 24000
+        sizes = [
+            8 * (mpd.parent / f"chunk-stream{k}-{n + 1:05d}.m4s").stat().st_size for n in range(len(times))
+        ]
+        bw = int(re.search(r'bandwidth="(\d+)"', rep).group(1))  # type: ignore[union-attr]
+        mean = sum(sizes) / (sum(d for _, d in times) / 24000)
+        # the first segment (the noise) must arrive within minBufferTime
+        assert bw >= sizes[0] / mbt > 1.5 * mean
+        assert bw == math.ceil(min_bandwidth(sizes, [t / 24000 for t, _ in times], mbt))
+
+
+def test_min_bandwidth_and_segment_times_by_hand() -> None:
+    # 8 bits at once, then nothing: delivered in the 4 s of buffer -> 2 bit/s
+    assert min_bandwidth([8, 0, 0], [0, 2, 4], 4.0) == pytest.approx(2.0)
+    # a late burst: from segment 1's start it has only the 2 s of buffer -> 4 bit/s
+    assert min_bandwidth([0, 8], [0, 2], 2.0) == pytest.approx(4.0)
+    rep = '<S t="10" d="5" r="2" /><S d="3" /><S t="40" d="1" />'
+    assert segment_times(rep) == [(10, 5), (15, 5), (20, 5), (25, 3), (40, 1)]
+
+
+def test_declare_in_band_keeps_the_display_aspect(tmp_path: Path) -> None:
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        '<MPD><AdaptationSet id="0" segmentAlignment="true" maxWidth="426" maxHeight="240">'
+        '<Representation id="0" mimeType="video/mp4" codecs="avc1.64000d" bandwidth="1" width="426" '
+        'height="240" sar="640:639"></Representation></AdaptationSet></MPD>'
+    )
+    declare_in_band(mpd, {0: (640, 360, None)})
+    text = mpd.read_text()
+    # 426x240 at 640:639 is 16:9; so is 640x360 at 1:1
+    assert 'width="640" height="360" sar="1:1"' in text and 'codecs="avc3.64000d"' in text
+    assert 'bitstreamSwitching="true"' in text and 'maxWidth="640"' in text
+
+
+def test_output_folder_is_checked_before_encoding(tmp_path: Path) -> None:
+    src = tmp_path / "movie.mp4"
+    src.write_bytes(b"x")
+    with pytest.raises(ConfigError, match="is a file"):
+        prepare_out_dir(src, src)
+    earlier = tmp_path / "out" / "rung1_640x360_731k.mp4"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"x")
+    with pytest.raises(ConfigError, match="earlier ladder"):
+        prepare_out_dir(earlier, tmp_path / "out")
+    # the source's own folder is a fine output folder when the source is not one of a ladder's files
+    assert prepare_out_dir(src, tmp_path) == tmp_path
+    assert prepare_out_dir(src, tmp_path / "new" / "deep").is_dir()
+
+
+def test_fixed_ladder_turns_upright_for_portrait_sources() -> None:
+    land = fixed_ladder_specs(640, 360)
+    port = fixed_ladder_specs(360, 640)
+    assert [(s.width, s.height) for s in land][:2] == [(416, 234), (640, 360)]
+    assert [(s.width, s.height, s.bitrate_kbps) for s in port] == [
+        (s.height, s.width, s.bitrate_kbps) for s in land
+    ]
+
+
+def test_vmaf_overlap_is_reported_with_the_bd_rate() -> None:
+    a = [RDPoint(100, 40.0), RDPoint(1000, 90.0)]
+    b = [RDPoint(150, 60.0), RDPoint(2000, 95.0)]
+    assert vmaf_overlap(a, b) == [60.0, 90.0]
+    assert vmaf_overlap(a, [RDPoint(10, 95.0), RDPoint(20, 99.0)]) is None
+
+
+def test_probe_reports_what_is_decoded(tmp_path: Path) -> None:
+    """A phone video stored sideways is reported upright (ffmpeg turns it when it decodes); cover art in an
+    audio file is not a video stream; a variable frame rate is flagged, and the ladder refuses it before any
+    encode."""
+    base = tmp_path / "base.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", str(base)]
+    )
+    rot = tmp_path / "rotated.mp4"
+    run_ffmpeg(["-v", "error", "-y", "-display_rotation:v:0", "90", "-i", str(base), "-c", "copy", str(rot)])
+    v = probe(rot).video[0]
+    assert (v.width, v.height, v.rotation) == (180, 320, 90)
+    cover, song = tmp_path / "cover.png", tmp_path / "song.mp3"
+    run_ffmpeg(
+        ["-v", "error", "-y", "-f", "lavfi", "-i", "color=red:size=64x64", "-frames:v", "1", str(cover)]
+    )
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-i", str(cover)),
+            *("-map", "0", "-map", "1", "-c:v", "png", "-disposition:v", "attached_pic", str(song)),
+        ]
+    )
+    info = probe(song)
+    assert info.audio and not info.video
+    vfr = tmp_path / "vfr.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=2"),
+            *("-vf", "select='not(between(n,10,25))'", "-fps_mode", "vfr", str(vfr)),
+        ]
+    )
+    assert probe(vfr).video[0].variable_rate and not probe(base).video[0].variable_rate
+    with pytest.raises(MediaError, match="variable frame rate"):
+        per_title_ladder(vfr, None, heights=(180,), crfs=(30,), compare_fixed=False, cache_dir=tmp_path)
+    assert not list(tmp_path.glob("*.encode.json"))  # refused before any encode

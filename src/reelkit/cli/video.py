@@ -131,7 +131,11 @@ def ladder_cmd(
     ] = "20,24,28,32,36,40",
     heights: Annotated[
         str,
-        typer.Option("--heights", help="Resolution grid (heights; those above the source's are skipped)."),
+        typer.Option(
+            "--heights",
+            help="Resolution grid (heights; those above the source's are skipped, and the source's own "
+            "height is always in the grid).",
+        ),
     ] = "1080,720,540,432,360,288,240",
     shot_resolution: Annotated[
         str,
@@ -154,7 +158,10 @@ def ladder_cmd(
     ] = "crf",
     workers: Annotated[int, typer.Option("--workers", help="Encodes in parallel (threads).")] = 2,
     cache: Annotated[
-        Path | None, typer.Option("--cache", help="Encode cache (default ~/.cache/reelkit).")
+        Path | None,
+        typer.Option(
+            "--cache", help="Encode cache (default $REELKIT_CACHE/video, or ~/.cache/reelkit/video)."
+        ),
     ] = None,
     subsample: Annotated[
         int,
@@ -218,6 +225,9 @@ def ladder_cmd(
         "rungs": rungs,
         "bd_rate_vs_fixed": ladder.bd_rate_vs_fixed,
         "bd_rate_hull_vs_fixed": ladder.bd_rate_hull_vs_fixed,
+        # the VMAF ranges those two integrate over (a figure over a narrow range says little)
+        "bd_rate_vmaf_range": ladder.extra.get("bd_rate_vmaf_range"),
+        "bd_rate_hull_vmaf_range": ladder.extra.get("bd_rate_hull_vmaf_range"),
         **({"bd_rate_note": ladder.extra["bd_rate_note"]} if "bd_rate_note" in ladder.extra else {}),
         "mode": mode,
         "ladder": str(out_dir / "ladder.json"),

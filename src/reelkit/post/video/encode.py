@@ -53,7 +53,9 @@ ENCODE_CACHE_VERSION = 2
 @dataclass(frozen=True)
 class EncodeSpec:
     """One encode: ``crf`` (constant rate factor), ``qp`` (constant quantiser, as in Netflix's per-title and
-    dynamic-optimizer papers) or ``bitrate_kbps`` (1-pass ABR, peak 2x, buffer 2x)."""
+    dynamic-optimizer papers) or ``bitrate_kbps`` (1-pass ABR, peak 2x, buffer 2x). ``cuts``: frames (of the
+    encode) where a closed GOP must start, the GOP cadence counting again from each: a whole-title encode
+    with the keyframes of shot encodes, so that their DASH segments align."""
 
     width: int
     height: int
@@ -66,8 +68,13 @@ class EncodeSpec:
     start_frame: int | None = None
     end_frame: int | None = None
     threads: int = 1
+    cuts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        cuts = tuple(int(c) for c in self.cuts)
+        if any(c <= 0 for c in cuts) or list(cuts) != sorted(set(cuts)):
+            raise ConfigError(f"cuts {list(cuts)} must be increasing frame numbers above 0")
+        object.__setattr__(self, "cuts", cuts)  # a list read back from JSON becomes the tuple again
         if sum(x is not None for x in (self.crf, self.bitrate_kbps, self.qp)) != 1:
             raise ConfigError("an encode needs exactly one of crf, qp and bitrate_kbps")
         if self.codec not in CODECS:
@@ -99,6 +106,7 @@ class EncodeSpec:
         else:
             q = f"{self.bitrate_kbps:g}k"
         shot = f"_f{self.start_frame}-{self.end_frame}" if self.start_frame is not None else ""
+        shot += f"_{len(self.cuts)}cuts" if self.cuts else ""
         return f"{self.width}x{self.height}_{q}{shot}"
 
 
@@ -201,6 +209,11 @@ def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str
     else:
         kb = spec.bitrate_kbps or 0.0
         args += ["-b:v", f"{kb:g}k", "-maxrate", f"{2 * kb:g}k", "-bufsize", f"{2 * kb:g}k"]
+    if spec.cuts:
+        # an IDR frame at each cut; the encoder's own cadence (every `gop` frames since the last IDR) then
+        # restarts there, as it does in an encode of the shot alone. By frame number, so exact at any rate.
+        expr = "+".join(f"eq(n,{c})" for c in spec.cuts)
+        args += ["-force_key_frames", f"expr:{expr}", "-forced-idr", "1"]
     if spec.codec == "x264":
         args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop"]
         args += ["-x264-params", "open-gop=0"]
@@ -217,6 +230,15 @@ def _phase(task: EncodeTask) -> int:
     return (-start) % task.vmaf_subsample
 
 
+def _spec_key(spec: EncodeSpec) -> dict[str, Any]:
+    """The spec as a cache key: ``cuts`` only when there are some, so keys of encodes without cuts (all of
+    them before the field existed) stay as they were."""
+    d = asdict(spec)
+    if not d["cuts"]:
+        del d["cuts"]
+    return d
+
+
 def _digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -226,7 +248,7 @@ def _legacy_key(task: EncodeTask) -> str:
     payload = {
         "v": CACHE_VERSION,
         "source": task.source_hash,
-        "spec": asdict(task.spec),
+        "spec": _spec_key(task.spec),
         "display": [task.display_width, task.display_height],
         "vmaf_subsample": task.vmaf_subsample,
         "ffmpeg": _ffmpeg_version(),
@@ -238,7 +260,7 @@ def _legacy_key(task: EncodeTask) -> str:
 
 def _encode_key(task: EncodeTask) -> str:
     """What the encoded file depends on: the source's bytes, the spec and the ffmpeg build."""
-    spec = {"v": ENCODE_CACHE_VERSION, "source": task.source_hash, "spec": asdict(task.spec)}
+    spec = {"v": ENCODE_CACHE_VERSION, "source": task.source_hash, "spec": _spec_key(task.spec)}
     return _digest({**spec, "ffmpeg": _ffmpeg_version()})
 
 

@@ -36,13 +36,17 @@ import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatch
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from reelkit._files import atomic_write_text, read_keyed_json
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
-from reelkit.media import probe, run_ffmpeg
+from reelkit.media import VideoStream, probe, run_ffmpeg
 from reelkit.post.video.bdrate import bd_rate
 from reelkit.post.video.codecs import hevc_codec_string
 from reelkit.post.video.encode import (
@@ -190,13 +194,18 @@ def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS
 def fixed_ladder_specs(
     width: int, height: int, codec: Literal["x264", "x265"] = "x264", preset: str = "veryfast"
 ) -> list[EncodeSpec]:
-    """The HLS ladder's rungs not above the source's height, sized to the source's aspect ratio."""
+    """The HLS ladder's rungs not above the source's short side, sized to the source's aspect ratio. The
+    ladder's line counts are the short side of the picture: a portrait source (taller than wide) gets each
+    rung turned upright (234x416 at 145 kbps), the same pixels at the same rate as the landscape rung."""
     specs = []
-    for _w, h, kbps in HLS_LADDER:
-        if h <= height:
-            specs.append(
-                EncodeSpec(_even(width * h / height), h, bitrate_kbps=kbps, codec=codec, preset=preset)
-            )
+    short = min(width, height)
+    for _w, lines, kbps in HLS_LADDER:
+        if lines <= short:
+            if width >= height:
+                w, h = _even(width * lines / height), lines
+            else:
+                w, h = lines, _even(height * lines / width)
+            specs.append(EncodeSpec(w, h, bitrate_kbps=kbps, codec=codec, preset=preset))
     if not specs:
         raise MediaError(
             f"the source ({width}x{height}) is smaller than the fixed ladder's lowest rung (234 lines); "
@@ -215,16 +224,54 @@ def check_ladder_inputs(
     preset: str,
     compare_fixed: bool,
     vmaf_subsample: int,
+    stream: VideoStream | None = None,
+    out_dir: str | Path | None = None,
 ) -> None:
-    """What would otherwise fail after the candidates are encoded: the scoring options, and whether the
-    fixed ladder has a rung the source can fill."""
+    """What would otherwise fail after the candidates are encoded: the scoring options, a variable frame
+    rate (frames are paired by index at one rate), whether the fixed ladder has a rung the source can fill,
+    and an output folder that cannot be written or whose earlier rungs include the source."""
     if vmaf_subsample < 1:
         raise ConfigError(f"VMAF subsampling {vmaf_subsample} must be >= 1 (every n-th frame)")
+    if stream is not None and stream.variable_rate:
+        rate = f"{stream.tbr:g}" if stream.tbr else "25"
+        raise MediaError(
+            f"has a variable frame rate ({stream.fps:g} fps on average, base rate {stream.tbr:g}); encode it "
+            f"at a constant rate first, e.g. ffmpeg -i IN -fps_mode cfr -r {rate} -c:v libx264 -crf 10 OUT",
+            path=str(source),
+        )
+    if out_dir is not None:
+        prepare_out_dir(source, out_dir)
     if compare_fixed:
         try:
             fixed_ladder_specs(width, height, codec, preset)
         except MediaError as exc:
             raise MediaError(str(exc), path=str(source)) from None
+
+
+_RUNG_GLOB = "rung*_*x*_*k.mp4"
+
+
+def prepare_out_dir(source: str | Path, out_dir: str | Path) -> Path:
+    """Create the output folder before any encode, and refuse one that would destroy the source: a new run
+    replaces the folder's ``rung*`` files, ``dash/``, ``ladder.json`` and ``rd.png``."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"-o {out}: is a file; the ladder's output is a folder")
+    src = Path(source).resolve()
+    o = out.resolve()
+    replaced = src.parent == o and (fnmatch(src.name, _RUNG_GLOB) or src.name in ("ladder.json", "rd.png"))
+    if replaced or o / "dash" in src.parents or o / ".dash.part" in src.parents:
+        raise ConfigError(
+            f"-o {out}: the input {Path(source).name} is an output of an earlier ladder in that folder, "
+            "which this run replaces; copy it elsewhere first or choose another -o"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"-o {out}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ConfigError(f"-o {out}: the output folder is not writable")
+    return out
 
 
 def quality_spec(
@@ -349,6 +396,16 @@ def bd_rate_or_reason(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> tup
         return None, str(exc)
 
 
+def vmaf_overlap(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> list[float] | None:
+    """The VMAF range a BD-rate of these curves integrates over (both cover it), or ``None`` when they do
+    not overlap: a BD-rate over a narrow range says little, so the ladder reports it with the figure."""
+    if not anchor or not test:
+        return None
+    lo = max(min(p.quality for p in anchor), min(p.quality for p in test))
+    hi = min(max(p.quality for p in anchor), max(p.quality for p in test))
+    return [round(lo, 3), round(hi, 3)] if hi > lo else None
+
+
 def bd_rate_note(anchor: Sequence[RDPoint], test: Sequence[RDPoint]) -> str:
     """Why :func:`safe_bd_rate` found no BD-rate for these curves, in words (``"computed"`` when it did)."""
     return bd_rate_or_reason(anchor, test)[1] or "computed"
@@ -368,7 +425,96 @@ def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: flo
     mpd = out / "manifest.mpd"
     run_ffmpeg(args, what="writing the DASH manifest")
     _fill_hevc_codecs(mpd, encodes)
+    _state_segments(mpd)
     return mpd
+
+
+_S = re.compile(r"<S\b([^>]*)/?>")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_ISO_DURATION = re.compile(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
+
+
+def _iso_seconds(text: str) -> float:
+    m = _ISO_DURATION.match(text)
+    if not m:
+        raise MediaError(f"unexpected duration {text!r} in the DASH manifest", path=None)
+    h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
+    return 3600 * h + 60 * mi + sec
+
+
+def segment_times(representation: str) -> list[tuple[int, int]]:
+    """(start, duration) of every segment of one ``<Representation>`` element's ``SegmentTimeline``, in its
+    timescale (``r`` repeats expanded, a missing ``t`` continuing from the previous segment)."""
+    out: list[tuple[int, int]] = []
+    t = 0
+    for m in _S.finditer(representation):
+        a = dict(_ATTR.findall(m.group(1)))
+        t = int(a.get("t", t))
+        for _ in range(int(a.get("r", 0)) + 1):
+            out.append((t, int(a["d"])))
+            t += int(a["d"])
+    return out
+
+
+def min_bandwidth(bits: Sequence[int], starts_s: Sequence[float], min_buffer_s: float) -> float:
+    """The smallest ``@bandwidth`` (bit/s) that ISO 23009-1 allows for these segments: delivered at that
+    constant rate from any segment's start, with playout ``min_buffer_s`` after the first bit, every segment
+    has arrived by the time it is due to play: ``bits[i..j] <= B * (min_buffer_s + start_j - start_i)``."""
+    b = np.asarray(bits, dtype=float)
+    t = np.asarray(starts_s, dtype=float)
+    best = 0.0
+    for i in range(len(b)):
+        need = np.cumsum(b[i:]) / (min_buffer_s + t[i:] - t[i])
+        best = max(best, float(need.max()))
+    return best
+
+
+def _state_segments(mpd: Path) -> None:
+    """Make ffmpeg's manifest say what its segments are: ``maxSegmentDuration`` the longest segment (ffmpeg
+    writes the target length, which a GOP of 48 frames at 23.976 fps or a shot's cut exceeds), each
+    ``bandwidth`` the rate its segments need under ``minBufferTime`` (ffmpeg writes the mean, which a
+    bitrate burst of a constant-quality encode exceeds, so a player would stall), and no
+    ``bitstreamSwitching`` (the rungs' parameter sets differ; :func:`declare_in_band` restores it where every
+    stream carries them in band)."""
+    text = mpd.read_text()
+    head = re.search(r"<MPD\b[^>]*>", text, re.S)
+    mbt_m = re.search(r'minBufferTime="([^"]+)"', head.group(0)) if head else None
+    min_buffer = _iso_seconds(mbt_m.group(1)) if mbt_m else 2.0
+    longest = 0.0
+
+    def fix(m: re.Match[str]) -> str:
+        nonlocal longest
+        rep = m.group(0)
+        rid = re.search(r'\bid="([^"]+)"', rep)
+        tmpl = re.search(r"<SegmentTemplate\b([^>]*)>", rep)
+        if rid is None or tmpl is None:
+            return rep
+        a = dict(_ATTR.findall(tmpl.group(1)))
+        scale = int(a.get("timescale", 1))
+        times = segment_times(rep)
+        if not times or "media" not in a:
+            return rep
+        longest = max(longest, max(d for _, d in times) / scale)
+        media = a["media"].replace("$RepresentationID$", rid.group(1))
+        first = int(a.get("startNumber", 1))
+
+        def name(n: int) -> str:
+            return re.sub(r"\$Number(?:%0(\d+)d)?\$", lambda x: str(n).zfill(int(x.group(1) or 0)), media)
+
+        files = [mpd.parent / name(first + k) for k in range(len(times))]
+        if not all(f.exists() for f in files):
+            return rep
+        bits = [8 * f.stat().st_size for f in files]
+        total_s = sum(d for _, d in times) / scale
+        need = max(min_bandwidth(bits, [t / scale for t, _ in times], min_buffer), sum(bits) / total_s)
+        return re.sub(r'\bbandwidth="\d+"', f'bandwidth="{math.ceil(need)}"', rep, count=1)
+
+    text = re.sub(r"<Representation\b.*?</Representation>", fix, text, flags=re.S)
+    if longest > 0:
+        stated = f'maxSegmentDuration="PT{math.ceil(longest * 1000) / 1000:g}S"'
+        text = re.sub(r'maxSegmentDuration="[^"]*"', stated, text)
+    text = text.replace(' bitstreamSwitching="true"', "")
+    atomic_write_text(mpd, text)
 
 
 def _fill_hevc_codecs(mpd: Path, encodes: Sequence[str | Path]) -> None:
@@ -412,10 +558,21 @@ def declare_in_band(mpd: str | Path, sizes: dict[int, tuple[int, int, str | None
             tag = re.sub(r'codecs="[^"]*"', f'codecs="{codecs}"', tag)
         tag = re.sub(r'codecs="avc1\.', 'codecs="avc3.', tag)
         tag = re.sub(r'codecs="hvc1\.', 'codecs="hev1.', tag)
+        w0, h0 = re.search(r'\bwidth="(\d+)"', tag), re.search(r'\bheight="(\d+)"', tag)
+        sar = re.search(r'\bsar="(\d+):(\d+)"', tag)
+        if w0 and h0 and sar:  # the same display aspect at the declared (largest) size
+            dar = Fraction(int(w0.group(1)) * int(sar.group(1)), int(h0.group(1)) * int(sar.group(2)))
+            new = dar * Fraction(h, w)
+            tag = tag.replace(sar.group(0), f'sar="{new.numerator}:{new.denominator}"')
         tag = re.sub(r'\bwidth="\d+"', f'width="{w}"', tag)
         return re.sub(r'\bheight="\d+"', f'height="{h}"', tag)
 
     text = _REPRESENTATION.sub(fix, text)
+    codecs_all = re.findall(r'<Representation [^>]*\bcodecs="([^".]*)', text)
+    if codecs_all and all(c in ("avc3", "hev1") for c in codecs_all):
+        # every stream carries its parameter sets: any one's segments play after any one's init segment
+        aligned = r'(<AdaptationSet\b[^>]*?segmentAlignment="true")'
+        text = re.sub(aligned, r'\1 bitstreamSwitching="true"', text)
     widths = [int(x) for x in re.findall(r'<Representation [^>]*\bwidth="(\d+)"', text)]
     heights = [int(x) for x in re.findall(r'<Representation [^>]*\bheight="(\d+)"', text)]
     if widths and heights:
@@ -508,7 +665,15 @@ def per_title_ladder(
     sizes = grid_sizes(W, H, heights)
     specs = [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
     check_ladder_inputs(
-        source, W, H, codec=codec, preset=preset, compare_fixed=compare_fixed, vmaf_subsample=vmaf_subsample
+        source,
+        W,
+        H,
+        codec=codec,
+        preset=preset,
+        compare_fixed=compare_fixed,
+        vmaf_subsample=vmaf_subsample,
+        stream=info.video[0],
+        out_dir=out_dir,
     )
     kw: dict[str, Any] = {
         "display": (W, H),
@@ -605,7 +770,12 @@ def finish_ladder(
         )
         fixed_sub = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in ladder.fixed]
         ladder.bd_rate_hull_vs_fixed = safe_bd_rate(fixed_sub, ladder.hull)
+        ladder.extra["bd_rate_hull_vmaf_range"] = vmaf_overlap(fixed_sub, ladder.hull)
     if kw.get("vmaf_subsample", 1) > 1:
+        ladder.extra["vmaf_scoring"] = (
+            f"candidates, hull and bd_rate_hull_vs_fixed on every {kw['vmaf_subsample']}th frame (the fixed "
+            "ladder's scores there: fixed_vmaf_subsampled); rungs, fixed and bd_rate_vs_fixed on every frame"
+        )
         rescore_every_frame(
             ladder,
             source,
@@ -616,6 +786,7 @@ def finish_ladder(
     if compare_fixed:
         fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in ladder.fixed]
         ladder.bd_rate_vs_fixed, note = bd_rate_or_reason(fixed_pts, ladder.rungs)
+        ladder.extra["bd_rate_vmaf_range"] = vmaf_overlap(fixed_pts, ladder.rungs)
         if note is not None:
             ladder.extra["bd_rate_note"] = note
     if out_dir is not None:
@@ -668,6 +839,6 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
         os.replace(new_dash, out / "dash")
     atomic_write_text(out / "ladder.json", json.dumps(payload, indent=1, default=str))
     keep = {f.name for f in present}
-    for stale in out.glob("rung*_*x*_*k.mp4"):
-        if stale.name not in keep:
+    for stale in out.glob(_RUNG_GLOB):
+        if stale.name not in keep and stale.resolve() != Path(ladder.source).resolve():
             stale.unlink()

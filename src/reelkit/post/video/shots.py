@@ -22,11 +22,14 @@
    scaled to the display size. Its DASH representation
    declares the largest shot size and the ``avc3``/``hev1`` codec string of its most demanding shot
    (:func:`reelkit.post.video.ladder.declare_in_band`).
-6. Whole-title fallback (``title_fallback``, on by default): every whole-title encode of the grid (the
-   per-title mode's candidates) is offered too, as an allocation of one "shot" that spans the title. Shot
-   encodes pay for their splits (an IDR frame and a rate-control restart at every cut; 1-4% more bits on
-   four similar shots of ``bikes``), so where the shots are alike the split does not pay for itself. There
-   a rung is the whole-title encode, and the shot-based ladder is no worse than the per-title one.
+6. Whole-title fallback (``title_fallback``, on by default): every whole-title encode of the grid is
+   offered too, as an allocation of one "shot" that spans the title. Shot encodes pay for their splits (a
+   rate-control restart at every cut; 1-4% more bits on four similar shots of ``bikes``), so where the
+   shots are alike the split does not pay for itself. There a rung is the whole-title encode, and the
+   shot-based ladder is no worse than the per-title one. These encodes start a closed GOP at every cut
+   (``EncodeSpec.cuts``), as the shot encodes do, so that every rung of the ladder has its keyframes, and
+   so its DASH segments, at the same frames; they are not the per-title mode's candidates (whose GOPs run
+   every 2 s from the first frame) and are encoded apart from them.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +50,7 @@ from reelkit.errors import ConfigError, InfeasibleError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import probe, run_ffmpeg
 from reelkit.post.video.codecs import joined_codec_string
-from reelkit.post.video.encode import EncodeResult, EncodeSpec, packet_bytes
+from reelkit.post.video.encode import EncodeResult, EncodeSpec, default_cache_dir, packet_bytes
 from reelkit.post.video.ladder import (
     DEFAULT_CRFS,
     DEFAULT_HEIGHTS,
@@ -107,7 +110,7 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
     if not info.video:
         raise MediaError("has no video stream", path=str(path))
     fps = info.video[0].fps or 25.0
-    total = count_frames(path)
+    total = count_frames(path, decode=True)  # what is shown: an edit list may hide packets
     proc = run_ffmpeg(
         [
             "-i",
@@ -486,7 +489,15 @@ def per_shot_ladder(
     W, H = info.video[0].width, info.video[0].height
     fps = info.video[0].fps or 25.0
     check_ladder_inputs(
-        source, W, H, codec=codec, preset=preset, compare_fixed=compare_fixed, vmaf_subsample=vmaf_subsample
+        source,
+        W,
+        H,
+        codec=codec,
+        preset=preset,
+        compare_fixed=compare_fixed,
+        vmaf_subsample=vmaf_subsample,
+        stream=info.video[0],
+        out_dir=out_dir,
     )
     shots = detect_shots(source, threshold=scene_threshold, min_shot_s=min_shot_s)
     sizes = grid_sizes(W, H, heights)
@@ -500,8 +511,13 @@ def per_shot_ladder(
 
     specs = [spec(s, w, h, c) for s in shots for w, h in sizes for c in crfs]
     whole = title_fallback and len(shots) > 1
-    if whole:  # the per-title grid (shared with per-title mode's cache)
-        specs += [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
+    if whole:  # the per-title grid, with an IDR frame at every cut (so its segments align with split rungs')
+        cuts = tuple(s.start_frame for s in shots[1:])
+        specs += [
+            replace(quality_spec(w, h, c, rate_control, codec, preset), cuts=cuts)
+            for w, h in sizes
+            for c in crfs
+        ]
     kw: dict[str, Any] = {
         "display": (W, H),
         "cache_dir": cache_dir,
@@ -524,10 +540,10 @@ def per_shot_ladder(
     hull = convex_hull(candidates)
     planned = select_rungs(hull, rule or RungRule())
 
-    cache = Path(cache_dir) if cache_dir is not None else None
-    assemble_dir = (
-        Path(work_dir) if work_dir is not None else (cache or Path(tempfile.mkdtemp())) / "assembled"
-    )
+    # joined rungs are kept with the encodes they are made of (the default cache too), so a rerun joins and
+    # scores none of them again
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    assemble_dir = Path(work_dir) if work_dir is not None else cache / "assembled"
     tasks = []
     for p in planned:
         tag = hashlib.sha256("|".join(o.ref.path for o in p.ref.choice).encode()).hexdigest()[:16]
