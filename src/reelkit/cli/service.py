@@ -134,7 +134,7 @@ def import_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store."""
-    from reelkit.service.ingest import import_dataset, read_source
+    from reelkit.service.ingest import IMPORT_PENDING, import_dataset, read_source
     from reelkit.service.store import open_store
 
     if (ratings is None) == (data is None):
@@ -145,7 +145,14 @@ def import_cmd(
         ds = read_source(source, columns=columns, sep=sep, header=header)
         store = open_store(data_dir)
         try:
-            summary = import_dataset(store, ds, progress=progress)
+            pending = store.get_note(IMPORT_PENDING)
+            if pending is not None and pending != str(source):
+                err_console.print(
+                    f"warning: an earlier import of {pending} did not finish; import it again to complete it",
+                    highlight=False,
+                    markup=False,
+                )
+            summary = import_dataset(store, ds, progress=progress, label=str(source))
         finally:
             store.close()
     out = {"data_dir": str(data_dir), "source": str(source), **summary.__dict__}
@@ -171,16 +178,29 @@ def retrain_cmd(
 ) -> None:
     """Train a new model version from the stored events; a running server switches to it by itself."""
     from reelkit.service.models import describe_record, train_store
+    from reelkit.service.store import open_store
 
     with progress_for(not json_out) as progress:
         record = train_store(data_dir, personal=model, params=parse_params(param), progress=progress)
+    store = open_store(data_dir)
+    try:
+        current = store.current_model_version()
+    finally:
+        store.close()
+    # a retrain that finished after another one trained on later events does not replace it
+    superseded = current is not None and current.version != record.version
     if json_out:
-        emit_json(describe_record(record))
+        emit_json({**describe_record(record), "current": not superseded})
     else:
         console.print(
             f"model version {record.version}: {record.personal_model} + itemknn + trending + communities on "
             f"{record.n_events:,} events ({record.n_members:,} members, {record.n_titles:,} titles) in "
             f"{record.train_seconds:.1f} s"
+            + (
+                f"; {current.version} stays current (trained on later events)"
+                if superseded and current is not None
+                else ""
+            )
         )
 
 

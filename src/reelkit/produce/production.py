@@ -420,10 +420,33 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
     return errs
 
 
+#: the most errors a refusal lists (a file with thousands of bad entries gets the first ones and a count)
+MAX_FIELD_ERRORS = 100
+#: the most list entries a production may hold in all (a feature film has a few thousand; validating a
+#: million junk entries would build a million error objects)
+MAX_ENTRIES = 250_000
+
+
 def _raise(errs: Sequence[tuple[str, str]], source: str | None) -> NoReturn:
     shown = "; ".join(f"{f}: {m}" for f, m in errs[:5])
     more = f" (and {len(errs) - 5} more)" if len(errs) > 5 else ""
-    raise ProductionFormatError(shown + more, path=source, fields=errs)
+    fields = list(errs[:MAX_FIELD_ERRORS])
+    if len(errs) > MAX_FIELD_ERRORS:
+        fields.append(("", f"{len(errs) - MAX_FIELD_ERRORS} more errors not listed"))
+    raise ProductionFormatError(shown + more, path=source, fields=fields)
+
+
+def _count_entries(data: Any, limit: int) -> int:
+    """List entries in ``data`` (nested), counting no further than just past ``limit``."""
+    n, stack = 0, [data]
+    while stack and n <= limit:
+        x = stack.pop()
+        if isinstance(x, Mapping):
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            n += len(x)
+            stack.extend(x)
+    return n
 
 
 def _pydantic_fields(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
@@ -443,6 +466,10 @@ def parse_production(data: Any, *, source: str | None = None) -> Production:
         raise ProductionFormatError(
             "a production file is a mapping with calendar, locations, scenes (and people, constraints)",
             path=source,
+        )
+    if _count_entries(data, MAX_ENTRIES) > MAX_ENTRIES:
+        raise ProductionFormatError(
+            f"more than {MAX_ENTRIES:,} list entries in all; is this a production file?", path=source
         )
     try:
         prod = Production.model_validate(data)

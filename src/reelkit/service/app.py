@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -63,8 +64,9 @@ _CODES = {
     500: "internal_error",
     503: "unavailable",
 }
-#: Paths that take file uploads (larger body limit, ``settings.max_upload_bytes``).
-UPLOAD_PATHS = ("/qc", "/v1/qc", "/produce/", "/v1/produce/")
+#: Paths that take file uploads (larger body limit, ``settings.max_upload_bytes``): media for QC and the
+#: stripboard page's production file. The JSON API (``/v1/produce/plan`` included) keeps the API's limit.
+UPLOAD_PATHS = ("/qc", "/v1/qc", "/produce/stripboard")
 _JSON_PREFIXES = ("/v1", "/health", "/ready", "/metrics", "/ui", "/docs", "/openapi", "/redoc")
 
 
@@ -157,6 +159,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request):
             return _html_error(request, status, str(exc))
         return _error(status, str(exc), fields)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def busy(request: Request, exc: sqlite3.OperationalError) -> Response:
+        # another writer (an import, a retrain) held the database past the busy timeout: a client should
+        # retry, so this is 503 with Retry-After rather than an internal error
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            log.warning("%s %s: the database is busy (%s)", request.method, request.url.path, exc)
+            return _error(
+                503, "the database is busy with another writer; retry shortly", headers={"Retry-After": "2"}
+            )
+        log.exception("database error in %s %s", request.method, request.url.path)
+        return _error(500, "internal error; the server log has the details")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

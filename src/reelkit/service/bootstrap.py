@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelkit.progress import SILENT, Progress
-from reelkit.service.ingest import ImportSummary, import_dataset, read_source
+from reelkit.service.ingest import IMPORT_PENDING, ImportSummary, import_dataset, read_source
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
 from reelkit.service.settings import ensure_token
 from reelkit.service.store import ModelVersionRecord, open_store
@@ -46,7 +46,9 @@ def bootstrap(
     store = open_store(data_dir)
     try:
         imported = None
-        if store.count_events() == 0:
+        # a first run killed half-way through its import left a note: import again (what is stored already
+        # counts as duplicates) rather than train and serve on part of the data
+        if store.count_events() == 0 or store.get_note(IMPORT_PENDING) is not None:
             if source is not None:
                 ds = read_source(Path(source))
             else:
@@ -54,7 +56,7 @@ def bootstrap(
 
                 with progress.task("generating the demo catalog", total=None):
                     ds = make_demo(n_members=n_members, n_titles=n_titles, seed=seed)
-            imported = import_dataset(store, ds, progress=progress)
+            imported = import_dataset(store, ds, progress=progress, label=label)
         need_model = store.current_model_version() is None
     finally:
         store.close()

@@ -90,7 +90,7 @@ def _check_token(state: ServiceState, creds: HTTPAuthorizationCredentials | None
         raise HTTPException(
             status_code=403,
             detail=f"{what} are disabled: no API token is configured; set REELKIT_API_TOKEN or "
-            f"'api_token' in {state.settings.data_dir / 'service.json'}",
+            "'api_token' in service.json in the server's data folder",
         )
     if creds is None:
         raise HTTPException(

@@ -52,6 +52,15 @@ def _durations(ds: Dataset) -> pd.Series:
     return est.groupby(plays["title_id"], observed=True).median().round(0)
 
 
+#: the note an unfinished import leaves in the store (see :func:`import_dataset`)
+IMPORT_PENDING = "import_pending"
+
+
+def _made_up_title(t: TitleRecord) -> bool:
+    """A title with nothing known but its id (the name :class:`~reelkit.data.dataset.Dataset` fills in)."""
+    return t.name == f"Title {t.title_id}" and not t.genres and t.year is None and t.released is None
+
+
 def _titles(ds: Dataset) -> list[TitleRecord]:
     t = ds.titles
     dur = _durations(ds)
@@ -107,14 +116,29 @@ def dataset_events(ds: Dataset, chunk: int = 50_000) -> Iterator[list[EventRecor
 
 
 def import_dataset(
-    store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT
+    store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT, label: str = "a dataset"
 ) -> ImportSummary:
-    """Store a dataset's catalog, members and events (each chunk of events is one transaction)."""
-    n_titles = store.upsert_titles(_titles(ds))
-    n_members = store.upsert_members(
+    """Store a dataset's catalog, members and events (each chunk of events is one transaction).
+
+    Until the last chunk is stored the store keeps a note (``import_pending``: ``label``), so a
+    run killed half-way is known as such: importing the same data again completes it (event ids are
+    deterministic, so what is stored already counts as duplicates), and ``serve --demo`` does so by itself."""
+    store.set_note(IMPORT_PENDING, label)
+    # an events-only file has no catalog: its titles and members carry names made up from their ids
+    # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
+    titles = _titles(ds)
+    known = [t for t in titles if not _made_up_title(t)]
+    n_titles = store.upsert_titles(known) + store.upsert_titles(
+        [t for t in titles if _made_up_title(t)], only_new=True
+    )
+    members = [
         MemberRecord(member_id=str(m), name=str(n))
         for m, n in zip(ds.members.index, ds.members["name"], strict=True)
-    )
+    ]
+    made_up = [m.name == f"Member {m.member_id}" for m in members]
+    n_members = store.upsert_members(
+        [m for m, x in zip(members, made_up, strict=True) if not x]
+    ) + store.upsert_members([m for m, x in zip(members, made_up, strict=True) if x], only_new=True)
     stored = dup = 0
     n_chunks = max(1, math.ceil(ds.n_events / chunk))
     with progress.task("storing events", total=n_chunks) as task:
@@ -123,6 +147,7 @@ def import_dataset(
             stored += res.stored
             dup += res.duplicates
             task.advance()
+    store.set_note(IMPORT_PENDING, None)
     return ImportSummary(titles=n_titles, members=n_members, events_stored=stored, events_duplicate=dup)
 
 

@@ -26,6 +26,7 @@ Fresh events
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib
 import json
@@ -255,6 +256,10 @@ def train_store(
         store.close()
 
 
+#: age after which a trainer's temporary folder is taken as abandoned (see :func:`_prune`)
+STALE_TMP_S = 3600.0
+
+
 def _prune(root: Path, *, keep: int, protect: set[str]) -> None:
     """Delete the folders of old versions beyond the newest ``keep`` (never those in ``protect``)."""
     versions = sorted(
@@ -265,6 +270,13 @@ def _prune(root: Path, *, keep: int, protect: set[str]) -> None:
     for _, child in versions[:-keep]:
         if child.name not in protect:
             shutil.rmtree(child, ignore_errors=True)
+    # a trainer killed while saving leaves its temporary folder; one lives only while its files are written
+    # (seconds), so one an hour old is abandoned
+    cutoff = time.time() - STALE_TMP_S
+    for child in root.glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            if child.is_dir() and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
 
 
 class _PageCache:
@@ -488,8 +500,8 @@ class ModelHolder:
         bundle = self._bundle
         if bundle is None:
             raise NoModelError(
-                f"no model version is loaded yet; train one with 'reelkit retrain --data-dir {self.data_dir}'"
-                + (f" (last load error: {self.last_error})" if self.last_error else "")
+                "no model version is loaded yet; train one with 'reelkit retrain --data-dir DIR' on the "
+                "server's data folder" + (f" (last load error: {self.last_error})" if self.last_error else "")
             )
         return bundle
 
@@ -523,11 +535,43 @@ class ModelHolder:
                 self._failed.add(record.version)
                 self.last_error = f"{record.version}: {exc}"
                 log.error("could not load model version %s: %s", record.version, exc)
-                return False
+                if self._bundle is not None:
+                    return False  # the bundle being served keeps serving
+                fallback = self._load_fallback(record.version)
+                if fallback is None:
+                    return False
+                bundle = fallback
             self._bundle = bundle  # the switch: one reference assignment
-            log.info("serving model version %s", record.version)
+            log.info("serving model version %s", bundle.version)
         self._start_warmup(bundle)
         return True
+
+    def _load_fallback(self, broken: str) -> ModelBundle | None:
+        """With nothing served yet and the current version unreadable (a damaged file), the newest earlier
+        version that loads: a stale model serves members better than none. ``None`` when none loads."""
+
+        def number(version: str) -> int:
+            m = _VERSION_RE.match(version)
+            return int(m.group(1)) if m else -1
+
+        for record in sorted(self.store.model_versions(), key=lambda r: number(r.version), reverse=True):
+            if number(record.version) >= number(broken) or record.version in self._failed:
+                continue
+            try:
+                bundle = load_bundle(
+                    self.data_dir,
+                    record,
+                    self.store.titles_frame(),
+                    config=self.config,
+                    cache_size=self.cache_size,
+                )
+            except (ModelFormatError, ConfigError, OSError, ValueError) as exc:
+                self._failed.add(record.version)
+                log.error("could not load model version %s either: %s", record.version, exc)
+                continue
+            log.warning("model version %s does not load; serving the earlier %s", broken, record.version)
+            return bundle
+        return None
 
 
 def format_time(ts: int | float | None) -> str:

@@ -161,13 +161,13 @@ class Store(Protocol):
     def release_thread(self) -> None: ...
 
     # catalog
-    def upsert_titles(self, titles: Iterable[TitleRecord]) -> int: ...
+    def upsert_titles(self, titles: Iterable[TitleRecord], *, only_new: bool = False) -> int: ...
     def get_title(self, title_id: str) -> TitleRecord | None: ...
     def count_titles(self) -> int: ...
     def titles_frame(self) -> pd.DataFrame: ...
 
     # members
-    def upsert_members(self, members: Iterable[MemberRecord]) -> int: ...
+    def upsert_members(self, members: Iterable[MemberRecord], *, only_new: bool = False) -> int: ...
     def create_member(self, member: MemberRecord, events: Sequence[EventRecord] = ()) -> AppendResult: ...
     def get_member(self, member_id: str) -> MemberRecord | None: ...
     def list_members(self, limit: int, offset: int = 0) -> list[MemberRecord]: ...
@@ -190,6 +190,10 @@ class Store(Protocol):
     def add_model_version(self, record: ModelVersionRecord, *, make_current: bool = True) -> None: ...
     def current_model_version(self) -> ModelVersionRecord | None: ...
     def model_versions(self) -> list[ModelVersionRecord]: ...
+
+    # notes kept with the data (e.g. an import that has not finished)
+    def get_note(self, key: str) -> str | None: ...
+    def set_note(self, key: str, value: str | None) -> None: ...
 
     # maintenance
     def integrity_check(self) -> str: ...
@@ -406,14 +410,21 @@ class SQLiteStore:
         self.close()
 
     # ------------------------------------------------------------------ catalog
-    def upsert_titles(self, titles: Iterable[TitleRecord]) -> int:
+    def upsert_titles(self, titles: Iterable[TitleRecord], *, only_new: bool = False) -> int:
+        """Add titles, replacing the metadata of those already stored; with ``only_new`` those are left as
+        they are (records with no metadata of their own, from an events-only file)."""
         rows = [(t.title_id, t.name, t.genres, t.year, t.kind, t.released, t.duration) for t in titles]
+        update = (
+            "DO UPDATE SET duration = COALESCE(titles.duration, excluded.duration)"
+            if only_new
+            else "DO UPDATE SET name = excluded.name, genres = excluded.genres, year = excluded.year, "
+            "kind = excluded.kind, released = excluded.released, "
+            "duration = COALESCE(excluded.duration, titles.duration)"
+        )
         with self._write() as con:
             con.executemany(
                 "INSERT INTO titles(title_id, name, genres, year, kind, released, duration) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(title_id) DO UPDATE SET name = excluded.name, "
-                "genres = excluded.genres, year = excluded.year, kind = excluded.kind, "
-                "released = excluded.released, duration = COALESCE(excluded.duration, titles.duration)",
+                f"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(title_id) {update}",
                 rows,
             )
         return len(rows)
@@ -452,13 +463,15 @@ class SQLiteStore:
         return frame.set_index("title_id")
 
     # ------------------------------------------------------------------ members
-    def upsert_members(self, members: Iterable[MemberRecord]) -> int:
+    def upsert_members(self, members: Iterable[MemberRecord], *, only_new: bool = False) -> int:
+        """Add members, renaming those already stored; with ``only_new`` those keep their names."""
         now = int(time.time())
         rows = [(m.member_id, m.name, m.created_at or now) for m in members]
+        update = "DO NOTHING" if only_new else "DO UPDATE SET name = excluded.name"
         with self._write() as con:
             con.executemany(
                 "INSERT INTO members(member_id, name, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(member_id) DO UPDATE SET name = excluded.name",
+                f"ON CONFLICT(member_id) {update}",
                 rows,
             )
         return len(rows)
@@ -658,6 +671,23 @@ class SQLiteStore:
     def count_events(self) -> int:
         return int(self._con().execute("SELECT count(*) FROM events").fetchone()[0])
 
+    def get_note(self, key: str) -> str | None:
+        """A note kept in the store's ``meta`` table under ``note:<key>`` (``None`` when there is none)."""
+        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (f"note:{key}",)).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def set_note(self, key: str, value: str | None) -> None:
+        """Set (or with ``None`` remove) a note."""
+        with self._write() as con:
+            if value is None:
+                con.execute("DELETE FROM meta WHERE key = ?", (f"note:{key}",))
+            else:
+                con.execute(
+                    "INSERT INTO meta(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (f"note:{key}", value),
+                )
+
     def rating_range(self) -> tuple[float, float, int] | None:
         """The lowest and highest stored rating and how many there are (the catalog's scale before any model
         is trained); None with none."""
@@ -703,11 +733,19 @@ class SQLiteStore:
                 ),
             )
             if make_current:
-                con.execute(
-                    "INSERT INTO meta(key, value) VALUES ('current_model', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (record.version,),
-                )
+                # two trainers finishing out of order: the one that saw more events stays current (the
+                # later to finish may have read the store first)
+                newer = con.execute(
+                    "SELECT v.events_seq FROM meta m JOIN model_versions v ON v.version = m.value "
+                    "WHERE m.key = 'current_model' AND v.events_seq > ?",
+                    (record.events_seq,),
+                ).fetchone()
+                if newer is None:
+                    con.execute(
+                        "INSERT INTO meta(key, value) VALUES ('current_model', ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (record.version,),
+                    )
 
     def current_model_version(self) -> ModelVersionRecord | None:
         row = (

@@ -52,6 +52,9 @@ router = APIRouter(tags=["abr"])
 MAX_SESSIONS = 1000
 SESSION_TTL_S = 1800.0
 MAX_LOG_EVENTS = 20_000
+#: decisions and log entries kept over all sessions (about 100 MB): past it the least recently used
+#: sessions go first, so that no client can fill the server's memory with 1000 full sessions (~10 GB)
+MAX_TOTAL_ENTRIES = 200_000
 #: chunks of the constant-bitrate video assumed for a session without a packaged stream
 UNKNOWN_VIDEO_CHUNKS = 1000
 SAMPLE_STREAM = "sample"
@@ -93,9 +96,15 @@ class AbrSession:
 class SessionTable:
     """Sessions by id: the least recently used go beyond ``max_sessions``; idle ones expire (``ttl_s``)."""
 
-    def __init__(self, max_sessions: int = MAX_SESSIONS, ttl_s: float = SESSION_TTL_S) -> None:
+    def __init__(
+        self,
+        max_sessions: int = MAX_SESSIONS,
+        ttl_s: float = SESSION_TTL_S,
+        max_entries: int = MAX_TOTAL_ENTRIES,
+    ) -> None:
         self.max_sessions = max_sessions
         self.ttl_s = ttl_s
+        self.max_entries = max_entries
         self._items: OrderedDict[str, AbrSession] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -128,6 +137,20 @@ class SessionTable:
             self._expire(now)
             while len(self._items) > self.max_sessions:
                 self._items.popitem(last=False)
+
+    def trim(self, keep: AbrSession) -> None:
+        """Drop the least recently used sessions (never ``keep``) while all of them together hold more than
+        ``max_entries`` decisions and log entries."""
+        with self._lock:
+            total = sum(len(x.decisions) + len(x.log) for x in self._items.values())
+            for sid in list(self._items):
+                if total <= self.max_entries:
+                    break
+                victim = self._items[sid]
+                if victim is keep:
+                    continue
+                total -= len(victim.decisions) + len(victim.log)
+                del self._items[sid]
 
 
 @dataclass
@@ -392,6 +415,7 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
         if len(session.decisions) > MAX_LOG_EVENTS:
             del session.decisions[: len(session.decisions) - MAX_LOG_EVENTS]
         count = len(session.decisions)
+    rt.sessions.trim(session)
     return DecideResponse(
         session_id=session.session_id,
         chunk_index=req.chunk_index,
@@ -443,7 +467,9 @@ def post_log(session_id: Name, batch: LogBatch, state: StateDep) -> LogResult:
         s.log.extend(e.model_dump(exclude_none=True) for e in batch.events)
         if len(s.log) > MAX_LOG_EVENTS:
             del s.log[: len(s.log) - MAX_LOG_EVENTS]
-        return LogResult(stored=len(batch.events), total=len(s.log))
+        total = len(s.log)
+    _runtime(state).sessions.trim(s)
+    return LogResult(stored=len(batch.events), total=total)
 
 
 def _transfer_out(t: Any) -> TransferOut:

@@ -1,0 +1,179 @@
+"""Data integrity and resource limits of the service found by a review: catalog metadata kept through an
+events-only import, unfinished imports known and completed, out-of-order retrains, abandoned temporary
+folders, a damaged current model, a busy database, the JSON API's body limit and the ABR session memory."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reelkit.data.dataset import Dataset
+from reelkit.produce.production import (
+    MAX_ENTRIES,
+    MAX_FIELD_ERRORS,
+    ProductionFormatError,
+    parse_production,
+)
+from reelkit.service.app import create_app
+from reelkit.service.bootstrap import bootstrap
+from reelkit.service.ingest import IMPORT_PENDING, import_dataset
+from reelkit.service.models import STALE_TMP_S, ModelHolder, _prune, train_store
+from reelkit.service.routers.abr import AbrSession, SessionTable
+from reelkit.service.store import MemberRecord, ModelVersionRecord, SQLiteStore, TitleRecord, open_store
+
+from .conftest import COMMUNITY, TestClient, make_settings
+
+
+def _events_only(members: list[str], titles: list[str]) -> Dataset:
+    ev = pd.DataFrame(
+        {
+            "member_id": members,
+            "title_id": titles,
+            "kind": "rating",
+            "value": 4.0,
+            "timestamp": 1_700_000_000,
+        }
+    )
+    return Dataset.from_events(ev)
+
+
+def test_events_only_import_keeps_stored_catalog_and_member_names(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    store.upsert_titles([TitleRecord("1", "Toy Story", "Animation|Children", 1995, "movie", None)])
+    store.upsert_members([MemberRecord("alice", "Alice Smith")])
+    import_dataset(store, _events_only(["alice", "bob"], ["1", "2"]))
+    one = store.get_title("1")
+    assert one is not None and (one.name, one.genres, one.year) == ("Toy Story", "Animation|Children", 1995)
+    two = store.get_title("2")  # new ids still get their placeholder rows
+    assert two is not None and two.name == "Title 2"
+    names = {m.member_id: m.name for m in store.list_members(10)}
+    assert names == {"alice": "Alice Smith", "bob": "Member bob"}
+    # a catalog that does carry metadata still updates what is stored
+    store.upsert_titles([TitleRecord("1", "Toy Story (1995)", "Animation", 1995, "movie", None)])
+    assert store.get_title("1").name == "Toy Story (1995)"  # type: ignore[union-attr]
+    store.close()
+
+
+def test_an_unfinished_import_is_known_and_bootstrap_completes_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = open_store(data)
+    ds = _events_only(["a", "a", "b", "c"], ["1", "2", "2", "3"])
+    store.set_note(IMPORT_PENDING, "x")
+    with pytest.raises(RuntimeError):  # killed after the first chunk: the note stays
+        import_dataset(store, ds, chunk=2, progress=_FailAfter(1))
+    assert store.count_events() == 2 and store.get_note(IMPORT_PENDING) == "a dataset"
+    store.close()
+    report = bootstrap(data, n_members=30, n_titles=40)
+    store = open_store(data)
+    assert report.imported is not None and store.get_note(IMPORT_PENDING) is None
+    assert report.trained is not None  # trained after the import completed, not on the half of it
+    store.close()
+
+
+class _FailAfter:
+    """A progress sink that raises after ``n`` advances (the process killed mid-import)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def task(self, description: str, total: float | None = None) -> _FailAfter:
+        return self
+
+    def __enter__(self) -> _FailAfter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def advance(self, amount: float = 1.0) -> None:
+        self.n -= 1
+        if self.n <= 0:
+            raise RuntimeError("killed")
+
+
+def test_a_retrain_on_fewer_events_does_not_replace_the_current_one(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    rec = {"created_at": 1, "personal_model": "ease", "n_events": 1, "n_members": 1, "n_titles": 1}
+    store.add_model_version(ModelVersionRecord(version="v0002", events_seq=900, train_seconds=1.0, **rec))
+    # the trainer that read the store first finishes last
+    store.add_model_version(ModelVersionRecord(version="v0003", events_seq=700, train_seconds=1.0, **rec))
+    assert store.current_model_version().version == "v0002"  # type: ignore[union-attr]
+    store.add_model_version(ModelVersionRecord(version="v0004", events_seq=900, train_seconds=1.0, **rec))
+    assert store.current_model_version().version == "v0004"  # type: ignore[union-attr]
+    store.close()
+
+
+def test_abandoned_trainer_folders_are_pruned(tmp_path: Path) -> None:
+    old, fresh = tmp_path / ".tmp-old", tmp_path / ".tmp-new"
+    for d in (old, fresh):
+        d.mkdir()
+        (d / "x.npz").write_bytes(b"x")
+    past = time.time() - STALE_TMP_S - 60
+    os.utime(old, (past, past))
+    _prune(tmp_path, keep=3, protect=set())
+    assert not old.exists() and fresh.exists()  # one being written right now is left alone
+
+
+def test_a_damaged_current_model_falls_back_to_the_previous_version(data_dir: Path) -> None:
+    train_store(data_dir, community_params=COMMUNITY)  # v0002, current
+    store = open_store(data_dir)
+    current = store.current_model_version()
+    assert current is not None and current.version == "v0002"
+    personal = data_dir / "models" / "v0002" / "personal.npz"
+    personal.write_bytes(personal.read_bytes()[:100])  # truncated
+    holder = ModelHolder(data_dir, store)
+    assert holder.refresh()
+    assert holder.require().version == "v0001" and "v0002" in (holder.last_error or "")
+    assert not holder.refresh()  # the damaged version is not tried again on every poll
+    store.close()
+
+
+def test_a_busy_database_is_503_with_retry_after(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with TestClient(create_app(make_settings(data_dir))) as c:
+        store = c.app.state.reelkit.store  # type: ignore[attr-defined]
+
+        def locked(*a: object, **k: object) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(store, "list_members", locked)
+        r = c.get("/v1/members")
+        assert r.status_code == 503 and r.headers["Retry-After"] == "2"
+        assert r.json()["error"] == "unavailable"
+
+
+def test_the_plan_api_has_the_api_body_limit(data_dir: Path) -> None:
+    with TestClient(create_app(make_settings(data_dir, max_body_bytes=64 * 1024))) as c:
+        body = '{"scenes": [' + ",".join(["[]"] * 40_000) + "]}"
+        r = c.post("/v1/produce/plan", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 413
+
+
+def test_production_validation_is_bounded() -> None:
+    with pytest.raises(ProductionFormatError, match="list entries"):
+        parse_production({"scenes": [[]] * (MAX_ENTRIES + 1)})
+    with pytest.raises(ProductionFormatError) as err:
+        parse_production({"calendar": {}, "locations": [], "scenes": [[]] * 500})
+    assert len(err.value.fields) == MAX_FIELD_ERRORS + 1 and "more errors" in err.value.fields[-1][1]
+
+
+def test_abr_sessions_share_a_memory_budget() -> None:
+    table = SessionTable(max_sessions=100, max_entries=100)
+
+    def session(sid: str, n: int) -> AbrSession:
+        s = AbrSession(sid, "bba", (300.0,), 4.0, None, None)
+        s.log.extend({"e": i} for i in range(n))
+        table.put(s)
+        return s
+
+    a, b = session("a", 40), session("b", 40)
+    c = session("c", 40)
+    table.trim(c)
+    assert table.get("a") is None and table.get("b") is b and table.get("c") is c  # oldest first
+    big = session("d", 500)  # one session over the budget keeps itself
+    table.trim(big)
+    assert len(table) == 1 and table.get("d") is big and a.log
