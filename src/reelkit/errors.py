@@ -19,6 +19,7 @@ __all__ = [
     "MissingColumnsError",
     "ModelFormatError",
     "NotFittedError",
+    "RatingScaleWarning",
     "ReelkitError",
     "ReelkitWarning",
     "SyncRefusedError",
@@ -126,3 +127,7 @@ class TimestampUnitWarning(ReelkitWarning):
 
 class DuplicateEventsWarning(ReelkitWarning):
     """Duplicate events were found and resolved by the documented rule."""
+
+
+class RatingScaleWarning(ReelkitWarning):
+    """The rating scale taken from the data is stretched by a few ratings far outside the rest."""

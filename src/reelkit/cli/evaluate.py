@@ -21,7 +21,9 @@ def evaluate_cmd(
         Path | None, typer.Option("--ratings", help="One file to split (with --split).")
     ] = None,
     split: Annotated[str, typer.Option("--split", help="random | last | time")] = "random",
-    test_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="For --split random.")] = 0.2,
+    test_fraction: Annotated[
+        float, typer.Option(help="For --split random: the share of each member's titles held out, in (0, 1).")
+    ] = 0.2,
     last_n: Annotated[int, typer.Option(min=1, help="For --split last: titles held out per member.")] = 1,
     cut: Annotated[
         float, typer.Option(help="For --split time: a unix time, or a quantile of event times in (0, 1).")
@@ -42,7 +44,11 @@ def evaluate_cmd(
     ] = False,
     budget: Annotated[int | None, typer.Option(min=1, help="Tuning trials (default: the tuner's).")] = None,
     tune_metric: Annotated[
-        str | None, typer.Option(help="Metric to tune (default: rmse for rating models, else ndcg@10).")
+        str | None,
+        typer.Option(
+            help="Metric to tune (default ndcg@10; rmse only for a model that predicts ratings and does not "
+            "rank, which no built-in one is: pass rmse to tune bmf on RMSE)."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

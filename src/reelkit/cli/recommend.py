@@ -123,14 +123,22 @@ def train_cmd(
 
 
 def _parse_history(text: str) -> dict[str, float] | list[str]:
-    """``--history`` as ``TITLE[=RATING],...``: a title list, or a ``{title: rating}`` map when rated."""
+    """``--history`` as ``TITLE[=RATING],...``: a title list, or a ``{title: rating}`` map when rated.
+
+    Read as one CSV row, so a title id with a comma is written in double quotes (``"Amélie, le film",260``).
+    A title given twice counts once (a title is watched or not), as in the rated form."""
+    import csv
     import math
 
-    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        row = next(csv.reader([text], skipinitialspace=True), [])
+    except csv.Error as exc:
+        raise ConfigError(f"--history: {exc}; quote a title id that has a comma in double quotes") from None
+    parts = [p.strip() for p in row if p.strip()]
     if not parts:
         raise ConfigError("--history is empty; give the new member's titles as TITLE[=RATING],...")
     if not any("=" in p for p in parts):
-        return parts
+        return list(dict.fromkeys(parts))
     rated: dict[str, float] = {}
     for p in parts:
         title, sep, value = p.partition("=")
@@ -176,8 +184,8 @@ def recommend_cmd(
         if not known.all():
             bad = [t for t, k in zip(hist, known, strict=True) if not k]
             raise UnknownIdError(
-                f"--history: unknown title id(s) {', '.join(bad[:5])}: {model_file} was not trained on them; "
-                "give titles the model knows"
+                f"--history: unknown title id(s) {', '.join(map(repr, bad[:5]))}: {model_file} was not "
+                'trained on them; give titles the model knows (quote an id with a comma: "a, b")'
             )
         recs = est.recommend_history([hist], n, exclude_seen=not include_seen, queries=["new member"])
         hist_rows = est.histories_matrix([hist])[0]

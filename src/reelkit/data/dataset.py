@@ -39,6 +39,7 @@ from reelkit.errors import (
     DuplicateEventsWarning,
     EmptyDataError,
     MissingColumnsError,
+    RatingScaleWarning,
     TimestampUnitWarning,
     UnknownIdError,
 )
@@ -251,6 +252,25 @@ class Interactions:
         return m
 
 
+def _warn_stretched_scale(rated: np.ndarray) -> None:
+    """Warn when the scale taken from the data (its lowest and highest rating) is set by a few ratings far
+    outside the rest: a 50 in a 1-5 file makes every real rating look low, flattening the confidence
+    weights (5 stars: 1.15 instead of 2) and a rating model's clipping range."""
+    if len(rated) < 20:
+        return
+    lo, hi = np.quantile(rated, [0.005, 0.995])
+    core = max(hi - lo, 1e-9)
+    out = (rated < lo - core) | (rated > hi + core)
+    if out.any():
+        warnings.warn(
+            f"{int(out.sum())} rating(s) lie far outside the others ({rated.min():g} to {rated.max():g}, "
+            f"where 99% lie in {lo:g} to {hi:g}); the rating scale is taken from the lowest and highest "
+            "rating, so check those rows (the library takes rating_scale=(lo, hi) too)",
+            RatingScaleWarning,
+            stacklevel=3,
+        )
+
+
 @dataclass
 class Dataset:
     """Members, titles and events; see the module docstring for the columns."""
@@ -342,6 +362,7 @@ class Dataset:
             rating_scale = (float(rated.min()), float(rated.max())) if len(rated) else (1.0, 5.0)
             if rating_scale[0] == rating_scale[1]:
                 rating_scale = (min(rating_scale[0], 0.0), max(rating_scale[1], 1.0))
+            _warn_stretched_scale(rated.to_numpy(np.float64))
         everything = aggregate_events(ev, cfg, rating_scale)
         agg = everything
         if min_rating is not None:

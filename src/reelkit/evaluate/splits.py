@@ -119,6 +119,17 @@ def split_random(ds: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tupl
     return _finish(ds, pairs, test_pair, "split_random", hint)
 
 
+def _require_times(ds: Dataset, name: str) -> None:
+    """A split by time needs events at more than one time: a file without a timestamp column reads as all
+    0, where "the most recent title" would silently be the largest title id."""
+    ts = ds.events["timestamp"].to_numpy(np.int64)
+    if len(ts) and ts.min() == ts.max():
+        raise ConfigError(
+            f"{name}: every event has the same time ({int(ts[0])}), so the data carry no order in time; "
+            "use a random split (--split random) or give the file a timestamp column"
+        )
+
+
 def split_last(ds: Dataset, n: int = 1) -> tuple[Dataset, Dataset]:
     """Per-member leave-last-out: each member's ``n`` most recent titles go to test.
 
@@ -129,6 +140,7 @@ def split_last(ds: Dataset, n: int = 1) -> tuple[Dataset, Dataset]:
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}")
     _check_events(ds, "split_last")
+    _require_times(ds, "split_last")
     pairs = _pairs(ds.events)
     last_ts = _pair_timestamps(ds.events, pairs, "last")
     rank = pairs.rank_within_member(np.lexsort((pairs.title, last_ts, pairs.member)))
@@ -151,6 +163,7 @@ def split_time(ds: Dataset, cut: float) -> tuple[Dataset, Dataset]:
     if not cut > 0:
         raise ConfigError(f"cut must be a timestamp (>= 1) or a quantile in (0, 1), got {cut}")
     _check_events(ds, "split_time")
+    _require_times(ds, "split_time")
     ts = ds.events["timestamp"].to_numpy(np.int64)
     threshold = float(np.quantile(ts, cut)) if cut < 1 else float(cut)
     pairs = _pairs(ds.events)

@@ -314,9 +314,9 @@ class Recommender(ABC):
     def histories_matrix(self, histories: Sequence[History]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Weight and rating matrices for histories given as title lists or ``{title: rating}`` maps.
 
-        A list gives each title weight 1 and no rating; a mapping gives the rating and a weight by the
-        default confidence formula (``1 + normalised rating``), NaN meaning seen but not rated. Unknown titles
-        are ignored.
+        A list gives each title weight 1 (a title listed twice still 1) and no rating; a mapping gives the
+        rating and a weight by the default confidence formula (``1 + normalised rating``), NaN meaning seen
+        but not rated. Unknown titles are ignored.
         """
         self._check_fitted()
         lo, hi = self.rating_scale_
@@ -335,7 +335,9 @@ class Recommender(ABC):
                 if np.isinf(rates).any():
                     raise ConfigError(f"history {i}: ratings must be finite (NaN: seen, not rated)")
             else:
-                titles = list(h)
+                titles = list(
+                    dict.fromkeys(_id_list(h, f"history {i}").tolist())
+                )  # a title twice counts once
                 rates = np.full(len(titles), np.nan)
             cols = self.title_cols(titles, missing_ok=True) if titles else np.zeros(0, np.int64)
             keep = cols >= 0

@@ -115,7 +115,10 @@ class CommunityPopularity(Recommender):
         return _unit(u * s), vt.astype(np.float32), idf
 
     def _cluster(self, emb: np.ndarray, k: int) -> KMeans:
-        k = int(min(k, emb.shape[0]))
+        # no more communities than distinct tastes: members with the same taste vector cannot be split, and
+        # k-means would leave the extra communities empty
+        distinct = len(np.unique(np.round(emb, 6), axis=0))
+        k = int(min(k, emb.shape[0], distinct))
         return KMeans(n_clusters=k, n_init=3, random_state=self.config.seed).fit(emb)
 
     def _choose_k(self, binary: sp.csr_matrix, progress: Progress) -> int:
@@ -138,7 +141,10 @@ class CommunityPopularity(Recommender):
         results: list[tuple[int, float]] = []
         cands = sorted({int(c) for c in self.config.candidates if 1 <= c <= shape[0]})
         if not cands:
-            raise ConfigError("no candidate community count fits the number of members; set n_communities")
+            raise ConfigError(
+                "no candidate community count fits the number of members; set n_communities (--n on the "
+                "command line)"
+            )
         with progress.task("choosing the number of communities", total=len(cands)) as task:
             for k in cands:
                 km = self._cluster(emb, k)

@@ -1,0 +1,77 @@
+"""Recommendation inputs a review found handled wrongly: repeated titles in a history, a rating scale set
+by a few wild ratings, time splits on data without times, title ids with commas on the command line, and
+more communities asked for than there are distinct tastes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelkit.cli.recommend import _parse_history
+from reelkit.data.dataset import Dataset
+from reelkit.errors import ConfigError, RatingScaleWarning
+from reelkit.evaluate.splits import split_last, split_time
+from reelkit.recommend.communities import CommunityPopularity
+from reelkit.recommend.itemknn import ItemKNN
+
+
+def _ratings(rows: list[tuple[str, str, float]], ts: bool = True) -> Dataset:
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"])
+    ev["kind"] = "rating"
+    ev["timestamp"] = np.arange(len(ev)) if ts else 0
+    return Dataset.from_events(ev)
+
+
+def _grid(n_members: int = 30, n_titles: int = 12, seed: int = 0) -> list[tuple[str, str, float]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (f"u{u}", f"t{t}", float(rng.integers(1, 6)))
+        for u in range(n_members)
+        for t in rng.choice(n_titles, 6, replace=False)
+    ]
+
+
+def test_a_title_listed_twice_in_a_history_counts_once() -> None:
+    model = ItemKNN().fit(_ratings(_grid()).interactions())
+    once = model.recommend_history([["t1", "t2"]], 5)
+    twice = model.recommend_history([["t1", "t1", "t2"]], 5)
+    assert once.items(0) == twice.items(0)
+    hist, _ = model.histories_matrix([["t1", "t1", "t2"]])
+    assert sorted(hist.data.tolist()) == [1.0, 1.0]
+
+
+def test_cli_history_reads_quoted_ids_and_counts_a_title_once() -> None:
+    assert _parse_history('"Amélie, le film",260,260') == ["Amélie, le film", "260"]
+    assert _parse_history('"a, b"=4, c=3') == {"a, b": 4.0, "c": 3.0}
+    with pytest.raises(ConfigError, match="empty"):
+        _parse_history(" , ")
+
+
+def test_a_few_wild_ratings_are_warned_about() -> None:
+    rows = _grid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RatingScaleWarning)
+        _ratings(rows).interactions()  # a clean 1-5 file: no warning
+    with pytest.warns(RatingScaleWarning, match="-3 to 50"):
+        inter = _ratings([*rows, ("u0", "t11", 50.0), ("u1", "t10", -3.0)]).interactions()
+    assert inter.rating_scale == (-3.0, 50.0)  # still the data's own, as documented; the warning says so
+
+
+def test_time_splits_need_times() -> None:
+    ds = _ratings(_grid(), ts=False)
+    for split in (lambda d: split_last(d), lambda d: split_time(d, 0.8)):
+        with pytest.raises(ConfigError, match="same time"):
+            split(ds)
+    _, test = split_last(_ratings(_grid()))
+    assert len(test.events) > 0
+
+
+def test_no_more_communities_than_distinct_tastes() -> None:
+    # two members with the same taste: one community, not one empty and one with both
+    rows = [(m, t, 4.0) for m in ("a", "b") for t in ("x", "y", "z")]
+    model = CommunityPopularity(n_communities=2).fit(_ratings(rows).interactions())
+    sizes = np.bincount(model.labels_, minlength=model.n_communities_)
+    assert model.n_communities_ == 1 and sizes.tolist() == [2]
