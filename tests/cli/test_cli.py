@@ -229,7 +229,7 @@ def test_recommend_for_a_new_member_from_history(
     for args, needle in [
         (["--member", "ghost"], "--history"),
         (["--history", "nope1,nope2"], "unknown title id(s) 'nope1', 'nope2'"),
-        (["--history", "t0,nope"], "unknown title id(s) nope:"),
+        (["--history", "t0,nope"], "unknown title id(s) 'nope':"),
         (["--history", "t0=five"], "'t0=five'"),
         (["--history", "t0=5,t1"], "'t1'"),
         ([], "either --member"),
