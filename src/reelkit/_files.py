@@ -47,6 +47,15 @@ def _umask() -> int:
     return mask
 
 
+def _is_or_inside(out: Path, given: Path) -> bool:
+    """Whether the existing file ``out`` is the input ``given``, or a file in the input folder ``given``."""
+    if not given.exists():
+        return False
+    if out.samefile(given):
+        return True
+    return given.is_dir() and given.resolve() in out.resolve().parents
+
+
 def check_output_file(
     path: str | os.PathLike[str],
     error: type[ReelkitError],
@@ -54,7 +63,8 @@ def check_output_file(
     inputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> Path:
     """``path`` as a Path when a file can be written there: it is not a folder, its folder exists, and it is
-    none of the ``inputs`` (writing there would destroy the input the output is made from).
+    none of the ``inputs`` nor an existing file inside an input folder (writing there would destroy the input
+    the output is made from).
 
     Otherwise raises ``error``: a :class:`~reelkit.errors.DataFormatError` (or subclass) gets the path as its
     ``path=``, any other error type gets it at the start of the message, so both read ``<path>: <what>``.
@@ -65,7 +75,7 @@ def check_output_file(
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     elif not out.parent.is_dir():
         problem = "the output folder does not exist; create it first"
-    elif out.exists() and any(p is not None and Path(p).exists() and out.samefile(p) for p in inputs):
+    elif out.exists() and any(p is not None and _is_or_inside(out, Path(p)) for p in inputs):
         problem = "the output would overwrite an input file; choose another output name"
     else:
         return out

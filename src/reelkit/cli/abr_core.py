@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reelkit._files import check_output_file
 from reelkit.cli.common import JsonOpt, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
@@ -125,6 +126,10 @@ def compare_cmd(
     from reelkit.stream.abr.qoe import get_qoe
 
     get_qoe(qoe)
+    if plot is not None:  # before any simulation: a PNG, not over an input trace or video file
+        if plot.suffix.lower() != ".png":
+            raise ConfigError(f"--plot {plot}: the plot is a PNG; give a name ending in .png")
+        check_output_file(plot, ConfigError, "compare.png", inputs=[traces, video])
     names = [a.strip() for a in algos.split(",") if a.strip()]
     if not names:
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
@@ -161,7 +166,7 @@ def train_cmd(
     traces: TracesOpt,
     video: VideoOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (sessions, initialisation).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (sessions, initialisation).")] = 0,
     episodes: Annotated[int, typer.Option("--episodes", help="Training sessions per trace.")] = 6,
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the collected chunks.")] = 60,
     members: Annotated[
@@ -183,6 +188,7 @@ def train_cmd(
     members = ENSEMBLE_MEMBERS if members is None else members
     if episodes < 1 or epochs < 1 or members < 1:
         raise ConfigError("--episodes, --epochs and --members must be at least 1")
+    check_output_file(out, ConfigError, "fugu.npz", inputs=[traces, video])  # before the training
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     t0 = time.perf_counter()
     with progress_for(not json_out) as prog:

@@ -345,7 +345,7 @@ def synth_cmd(
     ],
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same trace).")] = 0,
     days: Annotated[float, typer.Option("--days", help="Length of the trace in days.")] = 7.0,
-    titles: Annotated[int, typer.Option("--titles", min=1, help="Catalogue size.")] = 2000,
+    titles: Annotated[int, typer.Option("--titles", min=1, max=10_000_000, help="Catalogue size.")] = 2000,
     views_per_day: Annotated[
         float, typer.Option("--views-per-day", help="Background views a day.")
     ] = 20000.0,

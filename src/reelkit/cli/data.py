@@ -38,7 +38,10 @@ def fetch_cmd(
 ) -> None:
     """Download a public dataset into the cache (checksum-verified)."""
     from reelkit.data.fetch import fetch
+    from reelkit.errors import ConfigError
 
+    if base_url is not None and not base_url.lower().startswith(("http://", "https://", "file://")):
+        raise ConfigError(f"--base-url {base_url!r}: give a URL (https://..., or file:// for a local mirror)")
     with progress_for(not json_out) as progress:
         path = fetch(
             name,
@@ -57,14 +60,16 @@ def fetch_cmd(
 @app.command("demo")
 def demo_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the dataset to (Parquet).")],
-    members: Annotated[int, typer.Option(min=10)] = 2000,
-    titles: Annotated[int, typer.Option(min=10)] = 1000,
-    seed: Annotated[int, typer.Option()] = 0,
+    members: Annotated[int, typer.Option(min=10, max=10_000_000)] = 2000,
+    titles: Annotated[int, typer.Option(min=10, max=1_000_000)] = 1000,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Generate the synthetic demo catalog and membership."""
+    from reelkit.data.dataset import check_dataset_output
     from reelkit.data.demo import make_demo
 
+    check_dataset_output(out)  # before the work: a user's folder or file is never replaced
     ds = make_demo(n_members=members, n_titles=titles, seed=seed)
     ds.save(out)
     info = {"path": str(out), "members": len(ds.members), "titles": len(ds.titles), "events": ds.n_events}
@@ -120,7 +125,9 @@ def convert_cmd(
 ) -> None:
     """Convert any supported input into a reelkit Parquet dataset folder."""
     from reelkit.cli.inputs import read_data
+    from reelkit.data.dataset import check_dataset_output
 
+    check_dataset_output(out)  # a file (the input itself) or a folder of other files is never replaced
     ds = read_data(None, source, columns=columns, sep=sep, header=header)
     ds.save(out)
     if json_out:

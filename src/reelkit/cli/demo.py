@@ -21,7 +21,7 @@ def demo_cmd(
         ".reelkit/demo"
     ),
     member: Annotated[str | None, typer.Option(help="Member to show (default: the first).")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Build the demo catalog, evaluate models, train, and show recommendations and communities."""
     from reelkit.data.dataset import Dataset

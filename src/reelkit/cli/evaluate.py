@@ -28,7 +28,7 @@ def evaluate_cmd(
     cut: Annotated[
         float, typer.Option(help="For --split time: a unix time, or a quantile of event times in (0, 1).")
     ] = 0.8,
-    seed: Annotated[int, typer.Option(help="Seed for the split, tuning and bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed for the split, tuning and bootstrap.")] = 0,
     param: ParamOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,

@@ -19,15 +19,16 @@ def plan_cmd(
     production: Annotated[Path, typer.Argument(help="Production file (YAML or JSON).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the schedule, stripboard, calendars.")],
     time_limit: TimeLimitOpt = 30.0,
-    seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Solver seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, max=2, help="Solver threads (1 or 2).")] = 2,
     json_out: JsonOpt = False,
 ) -> None:
     """Schedule a production (CP-SAT): schedule.json/csv, stripboard.html and calendars/<person>.ics."""
-    from reelkit.produce.outputs import write_plan
+    from reelkit.produce.outputs import check_plan_folder, write_plan
     from reelkit.produce.production import load_production
     from reelkit.produce.shoot import SolveOptions, plan_shoot
 
+    check_plan_folder(out, production)  # before solving
     prod = load_production(production)
     with progress_for(not json_out) as progress, progress.task("solving"):
         schedule = plan_shoot(prod, SolveOptions(time_limit=time_limit, num_workers=workers, seed=seed))
@@ -64,7 +65,7 @@ def plan_cmd(
 
 def generate_cmd(
     scenes: Annotated[int, typer.Option("--scenes", min=2, max=400, help="Number of scenes.")] = 40,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Production file to write (.yaml or .json).")
     ] = Path("production.yaml"),

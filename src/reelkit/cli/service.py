@@ -38,7 +38,10 @@ def _missing_extra(exc: ImportError) -> ConfigError:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"--host {host}: not an address this machine can listen on ({exc})") from None
     family, kind, proto, _, addr = infos[0]
     # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on such sockets, and without it
     # Nagle's algorithm and delayed ACKs add 40 ms to every response
@@ -70,6 +73,10 @@ def serve_cmd(
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "warning",
 ) -> None:
     """Run the HTTP service (API, web pages, /docs) on a data folder."""
+    levels = ("critical", "error", "warning", "info", "debug", "trace")
+    if log_level.lower() not in levels:
+        raise ConfigError(f"--log-level {log_level!r}: use one of {', '.join(levels)}")
+    log_level = log_level.lower()
     try:
         import uvicorn
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reelkit._files import check_output_file
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
@@ -65,8 +66,10 @@ def quality_cmd(
     align: Annotated[
         bool, typer.Option("--align", help="Resample a different frame rate and compare the common frames.")
     ] = False,
-    subsample: Annotated[int, typer.Option("--subsample", help="Score every n-th frame.")] = 1,
-    threads: Annotated[int, typer.Option("--threads", help="libvmaf threads.")] = 2,
+    subsample: Annotated[
+        int, typer.Option("--subsample", min=1, max=10_000, help="Score every n-th frame.")
+    ] = 1,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="libvmaf threads.")] = 2,
     per_frame: Annotated[
         Path | None, typer.Option("--per-frame", help="Per-frame JSON (default: DIST.quality.json).")
     ] = None,
@@ -77,6 +80,13 @@ def quality_cmd(
     from reelkit.post.video.quality import measure_quality, model_name
 
     models = tuple(dict.fromkeys(model_name(m) for m in model or ["vmaf"]))
+    # before the scoring pass: the per-frame file may not replace either video, and its folder must exist
+    path = check_output_file(
+        per_frame or distorted.with_name(distorted.name + ".quality.json"),
+        ConfigError,
+        "scores.json",
+        inputs=[reference, distorted],
+    )
     features = ["psnr", "ssim", "ms_ssim"]
     ref_video = probe(reference).video
     if ref_video and min(ref_video[0].width, ref_video[0].height) < 176:
@@ -90,7 +100,6 @@ def quality_cmd(
         subsample=subsample,
         threads=threads,
     )
-    path = per_frame or distorted.with_name(distorted.name + ".quality.json")
     res.write_per_frame(path)
     out: dict[str, Any] = {
         "vmaf": res.vmaf,

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from reelkit._files import _umask
 from reelkit.data.confidence import ConfidenceConfig, aggregate_events
 from reelkit.errors import (
     DataFormatError,
@@ -252,6 +253,26 @@ class Interactions:
         return m
 
 
+DATASET_FILES = frozenset({"events.parquet", "titles.parquet", "members.parquet"})
+
+
+def check_dataset_output(folder: Path) -> None:
+    """:meth:`Dataset.save` replaces ``folder`` whole: refuse a file, or a folder holding anything but an
+    earlier dataset's files (a user's folder given as ``-o`` would otherwise be deleted with its files)."""
+    if folder.is_file() or (folder.exists() and not folder.is_dir()):
+        raise DataFormatError(
+            "is a file; a dataset is written as a folder: give a new folder name", path=str(folder)
+        )
+    if folder.is_dir():
+        other = sorted(p.name for p in folder.iterdir() if p.name not in DATASET_FILES)
+        if other:
+            raise DataFormatError(
+                f"is a folder with other files ({', '.join(other[:3])}{', ...' if len(other) > 3 else ''}), "
+                "which writing a dataset there would delete; give a new or empty folder",
+                path=str(folder),
+            )
+
+
 def _warn_stretched_scale(rated: np.ndarray) -> None:
     """Warn when the scale taken from the data (its lowest and highest rating) is set by a few ratings far
     outside the rest: a 50 in a 1-5 file makes every real rating look low, flattening the confidence
@@ -402,8 +423,10 @@ class Dataset:
         """Write the three tables as Parquet files into ``folder``, all or nothing: they are written and
         fsynced in a temporary folder beside it, which then replaces ``folder`` by renames."""
         folder = Path(folder)
+        check_dataset_output(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # a folder like any other the user makes, not mkdtemp's 0700
         old = folder.parent / f".{folder.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
         try:
             for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):

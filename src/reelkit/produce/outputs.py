@@ -23,6 +23,7 @@ import icalendar
 import jinja2
 from markupsafe import Markup
 
+from reelkit.errors import ConfigError
 from reelkit.produce.production import Production, atomic_write_bytes, atomic_write_text
 from reelkit.produce.shoot import Schedule
 
@@ -220,6 +221,25 @@ class PlanFiles:
     schedule_csv: Path
     stripboard: Path
     calendars: dict[str, Path]
+
+
+def check_plan_folder(out_dir: str | Path, production_file: str | Path | None = None) -> Path:
+    """The folder :func:`write_plan` writes to, refused when it is a file or when the production file is one
+    of the files a plan replaces there (``schedule.json`` and the rest)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"-o {out}: is a file; the plan is written into a folder")
+    if production_file is not None:
+        src = Path(production_file).resolve()
+        written = {"schedule.json", "schedule.csv", "stripboard.html"}
+        if (
+            src.parent == out.resolve() and src.name in written
+        ) or out.resolve() / "calendars" in src.parents:
+            raise ConfigError(
+                f"-o {out}: the production file {src.name} is one of the files the plan writes there; "
+                "rename it or choose another folder"
+            )
+    return out
 
 
 def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) -> PlanFiles:

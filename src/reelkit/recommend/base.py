@@ -98,9 +98,10 @@ def registered_models() -> dict[str, type[Recommender]]:
 
 
 class ModelConfig(pydantic.BaseModel):
-    """Base of every model's typed parameters; unknown keys are an error; round-trips through JSON."""
+    """Base of every model's typed parameters; unknown keys, infinities and NaN are errors; round-trips
+    through JSON."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)
@@ -391,6 +392,7 @@ class Recommender(ABC):
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ConfigError(f"n must be a whole number of titles >= 1, got {n!r}")
+        n = int(min(n, self.n_titles))  # no list is longer than the catalogue (a huge n padded terabytes)
         rows = np.asarray(rows, dtype=np.int64)
         all_idx, all_val = [], []
         for start in range(0, max(len(rows), 1), self.score_batch):
@@ -466,7 +468,9 @@ class Recommender(ABC):
         sims = np.array(self._similar(cols), dtype=np.float32, copy=True)
         sims[~(sims > 0)] = -np.inf
         sims[np.arange(len(cols)), cols] = -np.inf
-        idx, val = top_k(sims, n)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ConfigError(f"n must be a whole number of titles >= 1, got {n!r}")
+        idx, val = top_k(sims, int(min(n, self.n_titles)))
         return self._to_recs(titles, idx, val)
 
     def predict(self, members: Sequence[str] | np.ndarray, titles: Sequence[str] | np.ndarray) -> np.ndarray:

@@ -9,12 +9,18 @@ __all__ = [
     "MemberExistsError",
     "NoModelError",
     "StoreError",
+    "StoreLocationError",
     "UnknownReferenceError",
 ]
 
 
 class StoreError(ReelkitError):
     """The store cannot be opened or is in a state this reelkit cannot use."""
+
+
+class StoreLocationError(StoreError, UserInputError):
+    """The data folder given is not a usable store: not a database, read-only, or not there (the CLI exits
+    2: the user points at another folder)."""
 
 
 class UnknownReferenceError(UnknownIdError):

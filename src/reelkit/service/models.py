@@ -171,7 +171,7 @@ def train_store(
     models = registered_models()
     if personal not in models:
         raise ConfigError(f"unknown model {personal!r}; choose one of {', '.join(sorted(models))}")
-    store = open_store(data_dir)
+    store = open_store(data_dir, create=False)  # a mistyped folder is an error, not a new empty store
     try:
         t0 = time.perf_counter()
         events, seq = store.events_frame()

@@ -55,6 +55,7 @@ from reelkit.service.errors import (
     EventConflictError,
     MemberExistsError,
     StoreError,
+    StoreLocationError,
     UnknownReferenceError,
 )
 
@@ -199,23 +200,26 @@ class Store(Protocol):
     def integrity_check(self) -> str: ...
 
 
-def open_store(location: str | Path) -> Store:
+def open_store(location: str | Path, *, create: bool = True) -> Store:
     """Open the store at ``location``: a data folder or ``sqlite:///path/to/file.db``.
 
-    Other URL schemes (``postgresql://``) are reserved for implementations to come.
+    Other URL schemes (``postgresql://``) are reserved for implementations to come. With ``create=False``
+    a store that is not there is an error instead of a new, empty one (a mistyped ``--data-dir``).
     """
     text = str(location)
     if "://" in text:
         scheme, _, rest = text.partition("://")
         if scheme == "sqlite":
-            return SQLiteStore(Path(rest.removeprefix("/")) if rest.startswith("//") else Path(rest))
+            return SQLiteStore(
+                Path(rest.removeprefix("/")) if rest.startswith("//") else Path(rest), create=create
+            )
         raise ConfigError(
             f"store URL scheme {scheme!r} is not supported yet; use a data folder or sqlite:///path/file.db"
         )
     path = Path(text)
     if path.suffix == ".db":
-        return SQLiteStore(path)
-    return SQLiteStore(path / DB_NAME)
+        return SQLiteStore(path, create=create)
+    return SQLiteStore(path / DB_NAME, create=create)
 
 
 _SCHEMA = """
@@ -297,7 +301,7 @@ class SQLiteStore:
     processes, by SQLite's own locking (``busy_timeout``).
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0, create: bool = True) -> None:
         self.path = Path(path)
         self.location = f"sqlite:///{self.path}"
         self._busy_ms = int(busy_timeout_s * 1000)
@@ -306,15 +310,34 @@ class SQLiteStore:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        if not create and not self.path.is_file():
+            raise StoreLocationError(
+                f"{self.path.parent}: no reelkit store here (no {self.path.name}); check --data-dir, or load "
+                "data first with 'reelkit import'"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"{self.path.parent}: cannot create the data folder ({exc.strerror})") from None
-        con = self._con()
-        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"{self.path}: the file system does not support SQLite's WAL mode (got {mode})")
-        self._init_schema()
+            raise StoreLocationError(
+                f"{self.path.parent}: cannot create the data folder ({exc.strerror}); give another --data-dir"
+            ) from None
+        try:
+            con = self._con()
+            mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(
+                    f"{self.path}: the file system does not support SQLite's WAL mode (got {mode})"
+                )
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            text = str(exc)
+            what = (
+                "is not a reelkit store (not an SQLite database)"
+                if "not a database" in text
+                else f"cannot be used ({text}; is the folder writable?)"
+            )
+            raise StoreLocationError(f"{self.path}: {what}; give another --data-dir") from None
 
     # ------------------------------------------------------------------ connections
     def _con(self) -> sqlite3.Connection:

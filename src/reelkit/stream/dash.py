@@ -241,6 +241,7 @@ def check_package_options(
     out_dir: str | Path,
     renditions: tuple[Rendition, ...] | list[Rendition],
     *,
+    clip: str | Path | None = None,
     segment_s: float = 4.0,
     preset: str = "veryfast",
     max_duration_s: float | None = None,
@@ -268,7 +269,15 @@ def check_package_options(
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file; the output must be a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out} exists and is not empty; choose another folder or pass overwrite")
+        raise ConfigError(
+            f"{out} exists and is not empty; choose another folder or replace it "
+            "(--overwrite, overwrite=True)"
+        )
+    if clip is not None and out.exists() and out.resolve() in Path(clip).resolve().parents:
+        raise ConfigError(
+            f"{out}: the clip {Path(clip).name} is inside the output folder, which packaging replaces; "
+            "choose another folder"
+        )
     return ladder
 
 
@@ -300,6 +309,7 @@ def package_dash(
     ladder = check_package_options(
         out_dir,
         renditions,
+        clip=src,
         segment_s=segment_s,
         preset=preset,
         max_duration_s=max_duration_s,

@@ -342,7 +342,7 @@ def _fit(
     """Scale, per-cue offsets, total score (split penalties included), peak prominence of the global fit.
     ``coarse`` is ``ref.coarsen(_COARSE)`` (made once per sync by the caller)."""
     cum = ref.cumulative()
-    max_off = opts.max_offset_s or max(60.0, 0.5 * duration_s)
+    max_off = _max_offset(opts, duration_s, c)
     # 1. global fit over the frame-rate ratios (on the coarse grid; refined on the fine one below)
     best: tuple[float, float, float, F64, F64] | None = None
     for r in opts.ratios:
@@ -575,9 +575,7 @@ def sync_subtitles(
     with progress.task("aligning", total=None):
         scale, offsets, total, _ = _fit(ref, coarse, c, opts, ref.duration_s)
     notes: list[str] = []
-    peak = _segment_prominence(
-        coarse, c, scale, offsets, opts.max_offset_s or max(60.0, 0.5 * ref.duration_s)
-    )
+    peak = _segment_prominence(coarse, c, scale, offsets, _max_offset(opts, ref.duration_s, c))
     onset = _onset_contrast(ref, c, scale, offsets)
     before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
     after = _agreement(ref, c, scale, offsets)
@@ -654,3 +652,11 @@ def write_synced(subs: SubtitleFile, result: SyncResult, out: str | os.PathLike[
             tmp.unlink(missing_ok=True)
         return []
     return write_subtitles(apply_sync(subs, result), out)
+
+
+def _max_offset(opts: SyncOptions, duration_s: float, c: _Cues) -> float:
+    """The offset search range: ``max_offset_s`` (default ``max(60 s, half the media)``), but never past the
+    point where every cue would lie outside the media (a huge value only cost memory: 1e7 s, 1e300 s)."""
+    given = opts.max_offset_s or max(60.0, 0.5 * duration_s)
+    end = float(np.abs(c.ends).max()) if len(c.ends) else 0.0
+    return min(given, duration_s + end + 60.0)

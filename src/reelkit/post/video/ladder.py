@@ -187,6 +187,8 @@ def _even(x: float) -> int:
 def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS) -> list[tuple[int, int]]:
     """Encode sizes: each height of ``heights`` not above the source's (plus the source's own), width by the
     source's aspect ratio, both even; largest first."""
+    if min(width, height) < 16:
+        raise ConfigError(f"the source is {width}x{height}: too small for a ladder (at least 16x16 pixels)")
     hs = sorted({h for h in heights if h <= height} | {height - height % 2}, reverse=True)
     return [(_even(width * h / height), h) for h in hs]
 

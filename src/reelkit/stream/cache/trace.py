@@ -282,6 +282,12 @@ def _read_csv(path: Path) -> RequestTrace:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise DataFormatError(
+            "is not UTF-8 text (UTF-16, or a binary file); save the trace as UTF-8 CSV", path=str(path)
+        )
     try:
         table = pacsv.read_csv(
             path,
@@ -297,7 +303,13 @@ def _read_csv(path: Path) -> RequestTrace:
         if line is not None:
             raise DataFormatError(f"wrong number of fields ({msg})", path=str(path), line=line) from None
         raise DataFormatError(f"not a valid CSV trace: {msg}", path=str(path)) from None
-    frame = table.to_pandas()
+    try:
+        frame = table.to_pandas()
+    except UnicodeDecodeError:
+        raise DataFormatError(
+            "is not UTF-8 text (a binary file, or another encoding); save the trace as UTF-8 CSV",
+            path=str(path),
+        ) from None
     frame = frame.replace("", np.nan)
     return _frame_to_trace(frame, path, csv=True)
 
