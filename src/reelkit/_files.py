@@ -149,6 +149,9 @@ def read_npz(path: str | os.PathLike[str], what: str, fix: str) -> dict[str, Any
         with loaded as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        why = str(exc) or type(exc).__name__
+        if "pickle" in why:  # numpy's advice (allow_pickle=) is not for our users: such files are not ours
+            why = "it holds Python objects (pickled data), which reelkit never writes nor loads"
         raise ModelFormatError(
-            f"{p}: not {what} file, or a truncated or corrupt one ({exc or type(exc).__name__}); {fix}"
+            f"{p}: not {what} file, or a truncated or corrupt one ({why}); {fix}"
         ) from None

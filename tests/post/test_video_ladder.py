@@ -339,8 +339,8 @@ def test_cut_keyframes_restart_the_gop_and_keep_old_cache_keys(tmp_path: Path) -
 def test_manifest_states_its_segments_and_bandwidth(tmp_path: Path) -> None:
     """maxSegmentDuration is the longest real segment (2.002 s at 23.976 fps, where ffmpeg writes 2.0) and
     each bandwidth is what the segments need under minBufferTime (a burst of noise then a still picture:
-    the mean that ffmpeg writes is under half of it); no bitstreamSwitching between streams whose parameter sets
-    differ."""
+    the mean that ffmpeg writes is well under it); no bitstreamSwitching between streams whose parameter
+    sets differ."""
     src = tmp_path / "burst.mp4"
     run_ffmpeg(
         [

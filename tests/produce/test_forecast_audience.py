@@ -183,3 +183,16 @@ def test_audience_model_save_load_round_trip(tmp_path: Path) -> None:
     assert np.all(lo <= hi)
     with np.load(path, allow_pickle=False) as z:  # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
+
+
+def test_a_misspelt_genre_is_refused_not_ignored(tmp_path: Path) -> None:
+    from reelkit.produce.forecast import Concept
+
+    # "Actoin" matched no flag and no community genre: the forecast silently fell to that of no genre
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"title": "X", "genres": ["Actoin"], "runtime": 100}))
+    with pytest.raises(ProductionFormatError, match=r"genres: .*'Actoin'"):
+        load_concept(path)
+    with pytest.raises(ValueError, match="'Actoin'"):
+        Concept(genres=["Nope", "Actoin"], runtime=100)
+    assert Concept(genres=[" sci-fi", "Thriller"], runtime=100).genres == ["sci-fi", "Thriller"]

@@ -207,7 +207,9 @@ def _extract(archive: Path, into: Path, url: str) -> Path:
                 with zf.open(info) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, _CHUNK)
     except zipfile.BadZipFile as exc:
-        raise FetchError(f"{url}: not a valid zip archive ({exc}); try again with force=True") from None
+        raise FetchError(
+            f"{url}: not a valid zip archive ({exc}); download it again (--force, force=True)"
+        ) from None
     # over files only: `zip -r` also stores the top folder itself ("ml-100k/", a single path part)
     files = [rel for info, rel in members if not info.is_dir()]
     tops = {rel.parts[0] for rel in files}

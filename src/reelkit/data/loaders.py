@@ -252,7 +252,7 @@ def _sniff_encoding(path: Path) -> str | None:
     if b"\x00" in head:
         raise DataFormatError(
             "holds NUL bytes: not a text file, or UTF-16/32 text without a byte-order mark; convert it to "
-            "UTF-8 or pass encoding=",
+            "UTF-8 (in Python, or pass encoding=)",
             path=str(path),
         )
     return None
@@ -1248,7 +1248,11 @@ def load_events_file(
     p = Path(path)
     _need_file(p)
     if p.is_dir():
-        raise DataFormatError("is a folder; use load_dataset() for folders", path=str(p))
+        raise DataFormatError(
+            "is a folder; give a ratings/events file (--ratings), or the folder as --data "
+            "(load_dataset() in Python)",
+            path=str(p),
+        )
     name = _base_name(p)
     generic = columns is not None or sep is not None or header is not None or encoding is not None
     if _is_parquet(p):

@@ -74,6 +74,24 @@ __all__ = [
 ]
 
 GENRES = ("Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short")
+#: genres a concept may name: the audience model's flags (ggplot2movies) and MovieLens' genres, which place
+#: the concept among the taste communities
+KNOWN_GENRES = (
+    *GENRES,
+    "Adventure",
+    "Children",
+    "Crime",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 MPAA = ("G", "PG", "PG-13", "R", "NC-17")
 FEATURES = (*GENRES, "log_length", "log_budget", *(f"mpaa_{m}" for m in MPAA), "comparables")
 _FEATURE_VERSION = 3
@@ -100,6 +118,15 @@ class Concept(_Model):
     year: int | None = Field(None, ge=1890, le=2100)
     #: A MovieLens ratings file for the communities (relative to the concept file).
     catalog: str | None = None
+
+    @pydantic.field_validator("genres")
+    @classmethod
+    def _genres(cls, v: list[str]) -> list[str]:
+        known = {g.lower() for g in KNOWN_GENRES}
+        bad = [g for g in v if g.strip().lower() not in known]
+        if bad:  # a misspelt genre matched nothing and silently changed the forecast
+            raise ValueError(f"unknown genre(s) {', '.join(map(repr, bad))}; use {', '.join(KNOWN_GENRES)}")
+        return [g.strip() for g in v]
 
     @pydantic.field_validator("rating")
     @classmethod

@@ -214,7 +214,7 @@ def trace_format(path: str | Path) -> TraceFormat:
         )
     raise ConfigError(
         f"{path}: cannot tell the trace format from the name; name it .csv, .parquet or .oracleGeneral "
-        "(in Python, or pass fmt=)"
+        "(in Python, pass fmt=)"
     )
 
 
