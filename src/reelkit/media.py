@@ -9,10 +9,12 @@ There is no ffprobe in the wheel: :func:`probe` reads the stream description ffm
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -108,6 +110,22 @@ def _limit(timeout: float | None, what: str) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def stop_children() -> None:
+    """Kill every ffmpeg this process started that still runs, and start no more: the CLI calls it when it
+    is told to stop (SIGTERM), so that encodes running in worker threads do not outlive it."""
+    with _LIVE_LOCK:
+        _STOPPING.set()
+        live = list(_LIVE)
+    for child in live:
+        with contextlib.suppress(OSError):
+            child.kill()
+
+
 def run_ffmpeg(
     args: Sequence[str],
     *,
@@ -121,12 +139,33 @@ def run_ffmpeg(
     """
     cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *args]
     limit = _limit(timeout, what)
+    with _LIVE_LOCK:
+        if _STOPPING.is_set():
+            raise ToolError(f"{what}: not started, the process is stopping")
+        child = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE if input_bytes is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        _LIVE.add(child)
     try:
-        proc = subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=limit, check=False)
-    except subprocess.TimeoutExpired as exc:
-        if limit != timeout:  # the job's time limit, not this run's own
-            raise TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit") from exc
-        raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s") from exc
+        with child:
+            try:
+                out, err = child.communicate(input_bytes, timeout=limit)
+            except subprocess.TimeoutExpired as exc:
+                child.kill()
+                child.communicate()
+                if limit != timeout:  # the job's time limit, not this run's own
+                    raise TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit") from exc
+                raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s") from exc
+            except BaseException:  # interrupted: the child must not outlive the call
+                child.kill()
+                raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(child)
+    proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +270,52 @@ def test_frames_pair_by_index_across_containers_and_ntsc_rates(tmp_path: Path) -
     shot = measure_quality(ref, part, features=("psnr",), reference_frames=(10, 20))
     assert shot.frame_numbers.tolist() == list(range(10, 20))  # the reference's own frame numbers
     assert (shot.per_frame["psnr_y"] == 60).all()
+
+
+def test_a_stopped_command_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
+    """SIGTERM (kill, timeout, a scheduler) stops the ffmpeg it started: a VMAF run killed this way kept
+    its ffmpeg running, orphaned, for 17 minutes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = tmp_path / "long.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=60"),
+            *("-c:v", "libx264", "-preset", "ultrafast", str(clip)),
+        ]
+    )
+    cmd = [sys.executable, "-m", "reelkit", "video", "quality", str(clip), str(clip), "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children() -> set[int]:
+        out: set[int] = set()
+        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                out |= {int(x) for x in (task / "children").read_text().split()}
+        return out
+
+    def cmdline(pid: int) -> str:
+        with contextlib.suppress(OSError):
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        return ""
+
+    def alive(pid: int) -> bool:
+        with contextlib.suppress(OSError):
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        return False
+
+    deadline = time.monotonic() + 60
+    kids: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = {k for k in children() if "libvmaf" in cmdline(k)}
+        if kids:
+            break
+        time.sleep(0.2)
+    assert kids, "the VMAF run did not start"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    time.sleep(0.5)
+    assert not [k for k in kids if alive(k)]

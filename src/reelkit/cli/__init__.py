@@ -39,6 +39,8 @@ _register()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``reelkit`` script."""
+    import signal
+    import threading
     import warnings
 
     from reelkit.cli.common import err_console
@@ -54,6 +56,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             python_show(message, category, *args, **kwargs)  # type: ignore[arg-type]
 
     warnings.showwarning = show
+
+    def terminate(signum: int, frame: object) -> None:
+        # told to stop (kill, timeout, a job scheduler): encodes and VMAF runs in worker threads must not
+        # outlive the command as orphaned ffmpeg processes
+        from reelkit.media import stop_children
+
+        stop_children()
+        raise SystemExit(128 + signum)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if in_main else None
     try:
         # standalone mode: the command-line parser reports usage errors itself and exits 2
         app(args=list(argv) if argv is not None else None, prog_name="reelkit")
@@ -79,3 +92,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise
     finally:
         warnings.showwarning = python_show
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
