@@ -114,3 +114,13 @@ def test_a_file_without_cues_is_an_error(tmp_path: Path) -> None:
     findings = check_subtitles(path)
     assert [(f.kind, f.severity, f.start_s) for f in findings] == [("empty", "error", 0.0)]
     assert "no subtitle cues" in findings[0].message
+
+
+def test_rules_refuse_infinite_limits() -> None:
+    # --fps inf made the two-frame gap zero: the gap finding disappeared without a word
+    from reelkit.errors import ConfigError
+    from reelkit.post.subs import SubtitleRules
+
+    for name in ("fps", "max_cps", "max_duration_s"):
+        with pytest.raises(ConfigError, match=name):
+            SubtitleRules(**{name: float("inf")})

@@ -203,7 +203,7 @@ def compare_cmd(
     from reelkit.stream.cache import compare, make_policy, offline_upper_bound, parse_capacity, read_trace
 
     pols = [make_policy(p) for p in _split(policies, "--policies")]
-    cap_texts = _split(capacities, "--capacities")
+    cap_texts = _split(capacities, "--capacities", "1%,5%,10%")
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
     _check_plot_path(plot)
@@ -334,7 +334,11 @@ def trace_cmd(
     where = (from_events, None) if from_events.is_file() else (None, from_events)
     ds = read_data(*where, columns=columns, sep=sep, header=header)
     wl = trace_from_events(
-        ds, chunk_s=chunk_s, n_regions=regions, kinds=tuple(_split(kinds, "--kinds")), seed=seed
+        ds,
+        chunk_s=chunk_s,
+        n_regions=regions,
+        kinds=tuple(_split(kinds, "--kinds", "play,rating")),
+        seed=seed,
     )
     _report(_write_workload(wl, out), json_out)
 
@@ -364,7 +368,7 @@ def synth_cmd(
 
     trace_format(out)
     try:
-        tz = tuple(float(t) for t in _split(timezones, "--timezones"))
+        tz = tuple(float(t) for t in _split(timezones, "--timezones", "0,-5,8"))
     except ValueError:
         raise ConfigError(f"--timezones {timezones!r}: expected numbers such as 0,-5,8") from None
     cfg = SynthConfig(

@@ -12,6 +12,7 @@ markup and line breaks excluded) over the cue's duration.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -38,8 +39,8 @@ class SubtitleRules:
 
     def __post_init__(self) -> None:
         for name in ("min_duration_s", "max_duration_s", "max_cps", "fps"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"subtitle rule {name} must be positive")
+            if not 0 < getattr(self, name) < math.inf:  # fps inf turned the gap rule off silently
+                raise ConfigError(f"subtitle rule {name} must be a positive, finite number")
         if self.max_line_chars < 1 or self.max_lines < 1 or self.min_gap_frames < 0:
             raise ConfigError("subtitle rules: max_line_chars and max_lines >= 1, min_gap_frames >= 0")
 
