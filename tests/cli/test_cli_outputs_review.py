@@ -102,9 +102,14 @@ def test_numbers_a_model_or_a_command_cannot_use(capsys: pytest.CaptureFixture[s
         EASE(regularization=float("inf"))
     inter = synthetic_dataset(seed=1).interactions()
     model = EASE().fit(inter)
-    recs = model.recommend(model.member_ids_[:1].tolist(), 10**13)  # was a 364 TiB padding
-    assert recs.ids.shape[1] == inter.n_titles
-    assert model.similar_titles(model.title_ids_[:1].tolist(), 10**13).ids.shape[1] == inter.n_titles
+    with pytest.raises(ConfigError, match="more titles than the catalogue"):
+        model.recommend(model.member_ids_[:1].tolist(), 10**13)  # was a 364 TiB padding
+    with pytest.raises(ConfigError, match="more titles than the catalogue"):
+        model.similar_titles(model.title_ids_[:1].tolist(), 10**13)
+    # lists a little longer than the catalogue are still padded, as the contract says
+    assert (
+        model.recommend(model.member_ids_[:1].tolist(), inter.n_titles + 5).ids.shape[1] == inter.n_titles + 5
+    )
     for args in (
         ["data", "demo", "-o", str(tmp_path / "d"), "--seed", "-1"],
         ["data", "fetch", "movielens-100k", "--base-url", "notaurl"],

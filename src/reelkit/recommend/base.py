@@ -135,6 +135,19 @@ class Recommendations:
         return pd.DataFrame(rows, columns=["query", "rank", "title_id", "score"])
 
 
+#: lists are padded to ``n`` (see :func:`top_k`); past the catalogue and this many, ``n`` is refused
+MAX_LIST_PADDING = 10_000
+
+
+def _check_list_length(n: int, n_titles: int) -> None:
+    """Refuse an ``n`` that would pad the lists far beyond the catalogue (``n=10**13`` tried to allocate
+    364 TiB of padding)."""
+    if n > max(n_titles, MAX_LIST_PADDING):
+        raise ConfigError(
+            f"n={n} is more titles than the catalogue's {n_titles:,}; ask for at most that many"
+        )
+
+
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``k`` largest finite scores per row, best first.
 
@@ -392,7 +405,7 @@ class Recommender(ABC):
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ConfigError(f"n must be a whole number of titles >= 1, got {n!r}")
-        n = int(min(n, self.n_titles))  # no list is longer than the catalogue (a huge n padded terabytes)
+        _check_list_length(n, self.n_titles)
         rows = np.asarray(rows, dtype=np.int64)
         all_idx, all_val = [], []
         for start in range(0, max(len(rows), 1), self.score_batch):
@@ -470,7 +483,8 @@ class Recommender(ABC):
         sims[np.arange(len(cols)), cols] = -np.inf
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ConfigError(f"n must be a whole number of titles >= 1, got {n!r}")
-        idx, val = top_k(sims, int(min(n, self.n_titles)))
+        _check_list_length(n, self.n_titles)
+        idx, val = top_k(sims, int(n))
         return self._to_recs(titles, idx, val)
 
     def predict(self, members: Sequence[str] | np.ndarray, titles: Sequence[str] | np.ndarray) -> np.ndarray:
