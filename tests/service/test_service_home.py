@@ -391,3 +391,90 @@ def test_a_page_cached_without_json_is_rendered_not_rebuilt(data_dir: Path) -> N
         assert bundle.cached_page(member, store.member_last_seq(member)) == (page, rendered)
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------------------- a review of the home page
+def test_a_title_rated_low_explains_nothing_and_is_not_resumed(builder: HomeBuilder) -> None:
+    """A title played to the end and rated 1 of 5 named "Because You Watched" rows and "like X" reasons;
+    one played halfway and rated 1 stayed pinned in Continue Watching."""
+    t = list(builder.title_ids[:3])
+    lo, hi = builder._rating_scale
+    page = builder.build(
+        "x",
+        history(
+            (t[0], "play", 100, 6000, 1.0),
+            (t[0], "rating", 101, 4.0 if hi > 4 else hi, np.nan),
+            (t[1], "play", 200, 6000, 1.0),
+            (t[1], "rating", 201, lo, np.nan),  # the most recent, finished, and rated lowest
+            (t[2], "play", 300, 3000, 0.5),
+            (t[2], "rating", 301, lo, np.nan),
+        ),
+    )
+    low = builder.name_of(t[1])
+    assert not any(low in r.heading for r in page.rows)
+    assert not any(f"like {low}" in x.reason for r in page.rows for x in r.titles)
+    assert all(x.title_id != t[2] for r in page.rows for x in r.titles)
+    assert any(builder.name_of(t[0]) in r.heading for r in page.rows if r.kind.startswith("because"))
+
+
+def test_a_short_sample_is_not_a_title_to_resume(builder: HomeBuilder) -> None:
+    t = list(builder.title_ids[:2])
+    # 30 s of a 22-minute episode (2.3%) was the first title of Continue Watching
+    page = builder.build("x", history((t[0], "play", 100, 30, 30 / 1320), (t[1], "play", 50, 600, 0.3)))
+    cw = page.rows[0]
+    assert cw.kind == "continue-watching" and [x.title_id for x in cw.titles] == [t[1]]
+
+
+def test_no_claim_of_personal_taste_without_a_liked_title(builder: HomeBuilder) -> None:
+    t = list(builder.title_ids[:1])
+    for h in (history((t[0], "thumb", 100, -1, np.nan)), history()):
+        page = builder.build("x", h)
+        community = next(r for r in page.rows if r.kind == "community")
+        assert "Largest" in community.heading and "closest to yours" not in community.reason
+        assert page.community_name is None
+        picks = next(r for r in page.rows if r.kind == "top-picks")
+        assert "Ranked for you" not in picks.reason
+        assert all(x.reason == "Popular with all members" for x in picks.titles)
+
+
+def test_new_releases_are_released(builder: HomeBuilder) -> None:
+    """One title dated in 2030 moved the window past every real release (the row vanished); titles not out
+    yet were shown as new."""
+    cat = builder.models.titles.reindex(builder.title_ids).copy()
+    before = builder._release_pool(cat)
+    assert len(before) >= 3
+    future = builder.title_ids[-1]
+    cat.loc[future, "released"] = 1_900_000_000  # 2030
+    after = builder._release_pool(cat)
+    cols = {builder.title_ids[c] for c in after}
+    assert future not in cols and len(after) >= len(before) - 1
+
+
+def test_trending_clock_does_not_run_past_the_wall_clock(small_dir: Path) -> None:
+    import time
+
+    from reelkit.data.demo import make_demo
+    from reelkit.recommend.popularity import Trending
+
+    ds = make_demo(n_members=40, n_titles=30, seed=1)
+    ev = ds.events.copy()
+    ev.loc[ev.index[0], "timestamp"] = 1_900_000_000  # one event in 2030
+    from reelkit.data.dataset import Dataset
+
+    model = Trending().fit(Dataset.from_events(ev, ds.titles, ds.members).interactions())
+    assert model.reference_time_ <= time.time() + 1
+    assert (model.item_scores_ > 0).sum() > 10  # real views are not all "years old"
+
+
+def test_demo_resumed_movies_end_at_the_end() -> None:
+    """A play's fraction is the position it reached (as the service records plays): a resumed movie's
+    second play ends at 1.0, so a finished movie is not in Continue Watching (352 of 1,535 were)."""
+    from reelkit.data.demo import make_demo
+
+    ds = make_demo(n_members=200, n_titles=100, seed=0)
+    ev = ds.events[ds.events["kind"] == "play"]
+    movies = set(ds.titles.index[ds.titles["kind"] == "movie"])
+    ev = ev[ev["title_id"].isin(movies)].sort_values("timestamp", kind="stable")
+    pairs = ev.groupby(["member_id", "title_id"], observed=True)["fraction"].agg(list)
+    resumed = [f for f in pairs if len(f) == 2 and f[0] < 0.9]
+    assert resumed and all(f[1] == 1.0 for f in resumed)

@@ -177,3 +177,17 @@ def test_abr_sessions_share_a_memory_budget() -> None:
     big = session("d", 500)  # one session over the budget keeps itself
     table.trim(big)
     assert len(table) == 1 and table.get("d") is big and a.log
+
+
+def test_events_dated_after_today_are_not_imported(tmp_path: Path) -> None:
+    from reelkit.errors import ReelkitWarning
+
+    ds = _events_only(["a", "b"], ["1", "2"])
+    ev = ds.events.copy()
+    ev.loc[ev.index[1], "timestamp"] = 1_900_000_000  # 2030: it emptied Trending for everyone
+    ds = Dataset.from_events(ev)
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    with pytest.warns(ReelkitWarning, match="dated after today"):
+        summary = import_dataset(store, ds)
+    assert summary.events_stored == 1 and store.count_events() == 1
+    store.close()

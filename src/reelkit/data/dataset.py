@@ -5,8 +5,10 @@ A :class:`Dataset` holds three pandas tables:
 ``events``
     one row per event, columns ``member_id`` (str), ``title_id`` (str), ``timestamp`` (int64 unix seconds,
     0 when unknown), ``kind`` (``rating`` | ``thumb`` | ``play``), ``value`` (float: the rating, +1/-1 for a
-    thumb, seconds watched for a play, NaN when unknown) and ``fraction`` (float in [0, 1]: how much of the
-    title a play covered; NaN for other kinds).
+    thumb, for a play the position it reached in seconds, NaN when unknown) and ``fraction`` (float in
+    [0, 1]: for a play, the position it reached over the title's length, as the service records plays, so a
+    play from the start covered that much and a resumed play that ends at 1.0 finished the title; NaN for
+    other kinds).
 ``titles``
     indexed by ``title_id`` (str); columns ``name``, ``genres`` (``|``-separated), ``year`` (nullable Int64),
     ``kind`` (``movie`` | ``series`` | …) and ``released`` (unix seconds, nullable Int64).

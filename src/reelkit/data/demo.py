@@ -309,13 +309,14 @@ def make_demo(
     play_t = [pt]
     play_ts = [first]
     play_frac = [frac_first]
-    # movies: an abandoned one is sometimes resumed (covering the rest); good ones are sometimes rewatched
+    # movies: an abandoned one is sometimes resumed (to the end: a play's fraction is the position it reached,
+    # as the service records plays); good ones are sometimes rewatched
     resume = ~series & ~completes & (rng.random(n_pairs) < 0.3)
     gap = np.asarray(rng.exponential(2.0 * _DAY, n_pairs) + frac_first * dur, dtype=np.int64)
     play_m.append(pm[resume])
     play_t.append(pt[resume])
     play_ts.append(first[resume] + gap[resume])
-    play_frac.append((1.0 - frac_first)[resume])
+    play_frac.append(np.ones(int(resume.sum())))
     rewatch = ~series & completes & (rng.random(n_pairs) < 0.04 + 0.12 * engaged)
     play_m.append(pm[rewatch])
     play_t.append(pt[rewatch])

@@ -108,8 +108,10 @@ class HomeConfig(BaseModel):
     because_rows: int = Field(3, ge=0, le=3)
     #: A rating counts as strong engagement from this normalised value (0 = lowest, 1 = highest rating).
     strong_rating: float = Field(0.75, ge=0, le=1)
-    #: A play counts as started (for Continue Watching) from this fraction.
+    #: A play counts as started (for Continue Watching) from this fraction ...
     continue_min_fraction: float = Field(0.02, ge=0, lt=1)
+    #: ... and this many seconds in, when its position is known (30 s of an episode is a sample, not a start)
+    continue_min_seconds: float = Field(120.0, ge=0, allow_inf_nan=False)
     #: New releases: titles released within this many days of the newest release in the catalog ...
     new_release_days: int = Field(365, ge=1)
     #: ... at most this many of the newest.
@@ -181,7 +183,9 @@ class MemberHistory:
             key = (int(self.timestamps[i]), int(self.seqs[i]), int(i))
             if tid not in best or key >= best[tid]:
                 best[tid] = key
-                out[tid] = LatestPlay(fraction=frac, timestamp=key[0], order=int(i))
+                out[tid] = LatestPlay(
+                    fraction=frac, timestamp=key[0], order=int(i), seconds=float(self.values[i])
+                )
         return out
 
 
@@ -192,6 +196,8 @@ class LatestPlay(NamedTuple):
     timestamp: int
     #: The play's index in the history.
     order: int
+    #: The position it reached, seconds (NaN when unknown).
+    seconds: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -322,7 +328,9 @@ class _Folded:
     sorted_scores: np.ndarray
     history_cols: np.ndarray  # titles with positive weight
     history_weights: np.ndarray
+    anchor_cols: np.ndarray  # history titles that may explain a pick ("like X"): not rated low
     community: int
+    personal: bool  # scored from the member's own titles (False: global popularity, nothing liked yet)
     continue_rows: list[tuple[str, float, int]]  # (title_id, fraction, timestamp), most recent first
     strong: list[tuple[str, str]]  # (title_id, verb), most recent first
     n_titles_seen: int
@@ -414,6 +422,12 @@ class HomeBuilder:
         ok = np.flatnonzero(np.isfinite(released))
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
+        # "now" is the data's latest event (the trending model's clock): a title dated after it is not out
+        # yet, and one far-future date must not move the window past every real release
+        now = float(getattr(self.models.trending, "reference_time_", np.inf))
+        ok = ok[released[ok] <= now + 86400.0]
+        if len(ok) == 0:
+            return np.zeros(0, dtype=np.int64)
         newest = float(released[ok].max())
         recent = ok[released[ok] >= newest - cfg.new_release_days * 86400.0]
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
@@ -432,6 +446,7 @@ class HomeBuilder:
         strong: list[tuple[str, str]] = []
         cols_pos = np.zeros(0, dtype=np.int64)
         w_pos = np.zeros(0, dtype=np.float32)
+        anchor_cols = np.zeros(0, dtype=np.int64)
         ratings_csr = sp.csr_matrix((1, n), dtype=np.float32)
         n_seen = 0
         if len(history):
@@ -457,14 +472,22 @@ class HomeBuilder:
             rnorm = (rating - lo) / (hi - lo if hi > lo else 1.0)
             thumb = agg.thumb
             completions = agg.completions
-            is_strong = pos & (
-                (completions >= 1) | (thumb > 0) | (np.nan_to_num(rnorm, nan=-1.0) >= cfg.strong_rating)
+            # a title rated in the lower half of the scale was not liked, however far it was watched: it
+            # names no "Because You Watched" row and supports no "like X" reason
+            disliked = np.nan_to_num(rnorm, nan=1.0) < 0.5
+            is_strong = (
+                pos
+                & ~disliked
+                & ((completions >= 1) | (thumb > 0) | (np.nan_to_num(rnorm, nan=-1.0) >= cfg.strong_rating))
             )
+            anchor_cols = cols[pos & ~disliked]
             ts = agg.timestamp
             for i in np.flatnonzero(is_strong)[np.argsort(-ts[is_strong], kind="stable")][: cfg.because_rows]:
                 verb = "watched" if completions[i] >= 1 else ("liked" if thumb[i] > 0 else "rated")
                 strong.append((tids[i], verb))
-            continue_rows = self._continue_watching(history, {tids[i] for i in np.flatnonzero(thumb < 0)})
+            # neither a thumbs-down nor a low rating is a title to resume
+            dropped = {tids[i] for i in np.flatnonzero((thumb < 0) | disliked)}
+            continue_rows = self._continue_watching(history, dropped)
         order = np.argsort(cols_pos, kind="stable")
         hist = sp.csr_matrix(
             (w_pos[order], cols_pos[order], np.array([0, len(cols_pos)], dtype=np.int64)), shape=(1, n)
@@ -483,7 +506,9 @@ class HomeBuilder:
             sorted_scores=np.sort(scores),
             history_cols=cols_pos,
             history_weights=w_pos,
+            anchor_cols=anchor_cols,
             community=community,
+            personal=bool(hist.nnz),
             continue_rows=continue_rows,
             strong=strong,
             n_titles_seen=n_seen,
@@ -514,6 +539,7 @@ class HomeBuilder:
             for t, play in history.latest_plays().items()
             if np.isfinite(play.fraction)
             and cfg.continue_min_fraction <= play.fraction < threshold
+            and not play.seconds < cfg.continue_min_seconds  # NaN (unknown) passes
             and t not in thumbed_down
         ]
         out.sort(key=lambda r: (-r[2], -r[3]))
@@ -560,6 +586,9 @@ class HomeBuilder:
             return out
         weights = np.zeros(self.n_titles, dtype=np.float32)
         weights[folded.history_cols] = folded.history_weights
+        liked = np.zeros(self.n_titles, dtype=bool)
+        liked[folded.anchor_cols] = True
+        weights[~liked] = 0.0  # a title rated low explains nothing
         for i, c in enumerate(cols.tolist()):
             lo, hi = self._sim_indptr[c], self._sim_indptr[c + 1]
             neigh = self._sim_indices[lo:hi]
@@ -575,7 +604,10 @@ class HomeBuilder:
         model = self.models.personal.name
         out: list[HomeTitle] = []
         for c, a in zip(cols.tolist(), anchors, strict=True):
-            reason = f"Picked for you: like {self.names[a]}" if a >= 0 else f"Picked for you by {model}"
+            if not folded.personal:  # nothing of the member's own taste is known: say what the order is
+                reason = "Popular with all members"
+            else:
+                reason = f"Picked for you: like {self.names[a]}" if a >= 0 else f"Picked for you by {model}"
             out.append(self._title(c, reason, float(folded.scores[c])))
         return out
 
@@ -703,7 +735,9 @@ class HomeBuilder:
                 "top-picks",
                 "Top Picks for You",
                 f"Ranked for you by the {self.models.personal.name} model "
-                f"from your {folded.n_titles_seen} titles",
+                f"from your {folded.n_titles_seen} titles"
+                if folded.personal
+                else "The most popular titles, until we learn what you like",
                 tuple(self._top_pick_titles(folded, np.asarray(tp, dtype=np.int64))),
                 self._engagement(folded, tp),
             ),
@@ -767,8 +801,13 @@ class HomeBuilder:
             7,
             HomeRow(
                 "community",
-                f"Popular in Your Taste Community: {cname}",
-                f"Most watched by the {csize} members whose taste is closest to yours",
+                f"Popular in Your Taste Community: {cname}"
+                if folded.personal
+                else f"Popular in Our Largest Taste Community: {cname}",
+                f"Most watched by the {csize} members whose taste is closest to yours"
+                if folded.personal
+                # a member with no liked title yet has no taste to be close to: say which community this is
+                else f"Most watched by our largest taste community ({csize} members) until we know you",
                 tuple(
                     self._title(c, f"Watched by {100 * share[c]:.0f}% of {cname}", float(share[c]))
                     for c in cc
@@ -807,7 +846,7 @@ class HomeBuilder:
             member_id=member_id,
             rows=tuple(r for _, r in ordered),
             community_id=cid if prof is not None else None,
-            community_name=cname if prof is not None else None,
+            community_name=cname if prof is not None and folded.personal else None,
             history_titles=folded.n_titles_seen,
             ranking=RANKING_RULE,
         )

@@ -8,6 +8,7 @@ training event unless given), so a title watched by many this week outranks one 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Literal
 
@@ -70,7 +71,13 @@ class Trending(_ItemScores):
     config: TrendingConfig
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
-        t_ref = self.config.now if self.config.now is not None else int(data.timestamp.max())
+        # the data's latest event, but never past the wall clock: one event dated years ahead made every
+        # real view look years old and emptied the list
+        t_ref = (
+            self.config.now
+            if self.config.now is not None
+            else min(int(data.timestamp.max()), int(time.time()))
+        )
         age_days = np.maximum(0, t_ref - data.timestamp).astype(np.float64) / 86400.0
         decay = np.exp2(-age_days / self.config.half_life_days)
         vals = decay if self.config.weighting == "count" else decay * data.weight

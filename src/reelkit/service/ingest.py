@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reelkit.data.dataset import Dataset
+from reelkit.errors import ReelkitWarning
 from reelkit.progress import SILENT, Progress
 from reelkit.service.store import EventRecord, MemberRecord, Store, TitleRecord
 
@@ -54,6 +57,26 @@ def _durations(ds: Dataset) -> pd.Series:
 
 #: the note an unfinished import leaves in the store (see :func:`import_dataset`)
 IMPORT_PENDING = "import_pending"
+
+
+#: how far past the clock an imported event may be dated (time zones, clock skew)
+FUTURE_SLACK_S = 86_400
+
+
+def _without_future_events(ds: Dataset, label: str) -> Dataset:
+    """The dataset less events dated more than a day after now, with a warning: the service refuses such
+    events from clients, and one of them stored made every real view look old (Trending emptied)."""
+    ts = ds.events["timestamp"].to_numpy(np.int64)
+    late = ts > int(time.time()) + FUTURE_SLACK_S
+    if not late.any():
+        return ds
+    warnings.warn(
+        f"{label}: {int(late.sum())} event(s) dated after today (e.g. {int(ts[late].max())}) were not "
+        "imported; check the timestamps",
+        ReelkitWarning,
+        stacklevel=3,
+    )
+    return Dataset.from_events(ds.events.loc[~late], ds.titles, ds.members, source=label)
 
 
 def _made_up_title(t: TitleRecord) -> bool:
@@ -124,6 +147,7 @@ def import_dataset(
     run killed half-way is known as such: importing the same data again completes it (event ids are
     deterministic, so what is stored already counts as duplicates), and ``serve --demo`` does so by itself."""
     store.set_note(IMPORT_PENDING, label)
+    ds = _without_future_events(ds, label)
     # an events-only file has no catalog: its titles and members carry names made up from their ids
     # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
     titles = _titles(ds)
