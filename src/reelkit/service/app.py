@@ -124,6 +124,9 @@ def _install_error_handlers(app: FastAPI) -> None:
                 msg = f"invalid JSON: {err.get('ctx', {}).get('error', msg)}"
             fields.append((_field_name(err.get("loc", ())), msg))
         names = ", ".join(dict.fromkeys(f for f, _ in fields))
+        if _wants_html(request):  # a page's link or form: the browser gets a page, not JSON
+            detail = "; ".join(f"{f}: {m}" for f, m in fields)
+            return _html_error(request, 422, f"This address has a value the page cannot use ({detail}).")
         return _error(422, f"invalid request: {names}", fields)
 
     @app.exception_handler(StarletteHTTPException)
@@ -176,6 +179,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
+        if _wants_html(request):
+            return _html_error(
+                request, 500, "Something went wrong on our side; the server log has the details."
+            )
         return _error(500, "internal error; the server log has the details")
 
 
@@ -186,9 +193,28 @@ def _html_error(request: Request, status: int, message: str) -> Response:
     return state.templates.TemplateResponse(
         request,
         "error.html",
-        {"message": message, "profile": None, "model_version": None},
+        {
+            "message": message,
+            "profile": None,
+            "model_version": None,
+            "status": status,
+            "heading": _ERROR_TITLES.get(status, "Something went wrong"),
+        },
         status_code=status,
     )
+
+
+_ERROR_TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    413: "Too large",
+    422: "Cannot use this address",
+    503: "Not ready yet",
+}
 
 
 def create_app(settings: ServiceSettings, *, store: Store | None = None) -> FastAPI:

@@ -168,7 +168,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     length = 0
                 if length > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(send, scope)
                     return
         seen = 0
 
@@ -186,18 +186,29 @@ class BodyLimitMiddleware:
     def _message(self) -> str:
         return f"request body too large: at most {self.max_bytes} bytes; send smaller batches"
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, scope: Scope) -> None:
+        import html
         import json
 
-        body = json.dumps({"error": "too_large", "message": self._message(), "fields": []}).encode()
+        accept = next((v for k, v in scope.get("headers", []) if k == b"accept"), b"").decode("latin-1")
+        if "text/html" in accept and not str(scope.get("path", "")).startswith("/v1"):
+            # a page's upload form: a page, saying the file is too large
+            mib = self.max_bytes / 2**20
+            text = f"The file is too large: at most {mib:,.0f} MiB can be uploaded here."
+            body = (
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Too large · reelkit"
+                f"</title></head><body><h1>Too large</h1><p>{html.escape(text)}</p>"
+                "<p><a href='javascript:history.back()'>Back</a></p></body></html>"
+            ).encode()
+            kind = b"text/html; charset=utf-8"
+        else:
+            body = json.dumps({"error": "too_large", "message": self._message(), "fields": []}).encode()
+            kind = b"application/json"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})

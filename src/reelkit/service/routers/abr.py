@@ -538,7 +538,9 @@ def _load_stream(rt: AbrRuntime, name: str) -> Any:
     folder = rt.streams_dir / name
     if not (folder / "stream.json").is_file():
         raise HTTPException(
-            404, f"no stream {name!r}; package one with 'reelkit abr package CLIP -o {rt.streams_dir / name}'"
+            404,
+            f"no stream {name!r}; package one with 'reelkit abr package CLIP -o DATA/abr/streams/{name}' "
+            "(DATA: the server's data folder)",
         )
     return _cached_stream(str(folder), (folder / "stream.json").stat().st_mtime_ns)
 
@@ -613,7 +615,9 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
     path = rt.traces_dir / name
     if not path.is_file():
         raise HTTPException(
-            404, f"no trace {name!r}: put a cooked trace file in {rt.traces_dir}, or use const-<Mbps> or none"
+            404,
+            f"no trace {name!r}: put a cooked trace file in DATA/abr/traces (DATA: the server's data "
+            "folder), or use const-<Mbps> or none",
         )
     return load_trace(path)
 

@@ -78,7 +78,9 @@ async def stripboard_upload(
     raw = await file.read(_MAX_UPLOAD + 1)
     name = file.filename or "upload"
     if len(raw) > _MAX_UPLOAD:
-        return _page(request, state, 413, error=f"{name}: larger than {_MAX_UPLOAD // 1024} KiB")
+        return _page(
+            request, state, 413, error=f"{name}: larger than {_MAX_UPLOAD // 1024} KiB", time_limit=time_limit
+        )
     try:
         async with app_semaphore(state, "produce_semaphore", MAX_CONCURRENT):
             prod, schedule = await run_in_threadpool(_solve, raw, time_limit, name)
@@ -86,10 +88,15 @@ async def stripboard_upload(
         return _page(request, state, 422, error=str(exc), fields=exc.fields, time_limit=time_limit)
     except InfeasibleError as exc:
         return _page(
-            request, state, 409, error="No schedule satisfies every constraint.", conflicts=exc.conflicts
+            request,
+            state,
+            409,
+            error="No schedule satisfies every constraint.",
+            conflicts=exc.conflicts,
+            time_limit=time_limit,
         )
     except ReelkitError as exc:
-        return _page(request, state, 400, error=str(exc))
+        return _page(request, state, 400, error=str(exc), time_limit=time_limit)
     board = stripboard_fragment(schedule, prod)
     return _page(request, state, board=board, time_limit=time_limit)
 

@@ -1,0 +1,72 @@
+"""The web pages after a review in a real browser: browsers get pages (not JSON) for errors they can reach,
+error pages say what went wrong, colours keep white text readable, no server path is shown."""
+
+from __future__ import annotations
+
+import colorsys
+import re
+from pathlib import Path
+
+from reelkit.service.app import create_app
+from reelkit.service.routers.web import genre_colour, poster_style
+
+from .conftest import TestClient, make_settings
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+def test_browsers_get_pages_for_errors_they_can_reach(client: TestClient) -> None:
+    for url in ("/?offset=-1", "/?offset=abc", "/events?limit=0", "/titles/" + "x" * 200):
+        r = client.get(url, headers=HTML)
+        assert r.status_code in (404, 422), url
+        assert r.headers["content-type"].startswith("text/html"), url
+        assert "<title>" in r.text
+    # the API keeps its JSON
+    r = client.get("/v1/members?limit=0", headers=HTML)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/json")
+    # an error page's title says what happened (every one read "Not found")
+    r = client.delete("/qc", headers=HTML)
+    assert r.status_code == 405 and "<title>Not allowed here" in r.text
+
+
+def test_too_large_uploads_get_a_page(data_dir: Path) -> None:
+    with TestClient(create_app(make_settings(data_dir, max_upload_bytes=2048))) as c:
+        r = c.post(
+            "/qc", content=b"x" * 4096, headers={**HTML, "content-type": "multipart/form-data; boundary=b"}
+        )
+        assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+        assert "too large" in r.text
+
+
+def _contrast_with_white(css: str) -> float:
+    h, s, lightness = (
+        float(x.rstrip("%")) for x in re.findall(r"hsl\(([\d.]+) ([\d.]+%) ([\d.]+%)\)", css)[0]
+    )
+    r, g, b = colorsys.hls_to_rgb(h / 360, lightness / 100, s / 100)
+
+    def lin(x: float) -> float:
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return 1.05 / (lum + 0.05)
+
+
+def test_chip_and_poster_colours_keep_white_text_readable() -> None:
+    genres = [f"genre-{i}" for i in range(400)]  # many hues
+    assert min(_contrast_with_white(genre_colour(g)) for g in genres) >= 4.5
+    first = [re.search(r"hsl\([^)]*\)", poster_style([g], "t1")).group(0) for g in genres]  # type: ignore[union-attr]
+    # the title text is #e8e8e8, not white: a little less contrast than white gives
+    assert min(_contrast_with_white(c) for c in first) * (0.807 + 0.05) / 1.05 >= 4.5
+
+
+def test_pages_name_no_server_paths(client: TestClient, data_dir: Path) -> None:
+    for url in ("/abr/demo?stream=nosuch", "/abr/stream/sample/zzz/s1/chunk-0-00001.m4s"):
+        r = client.get(url, headers=HTML)
+        assert str(data_dir) not in r.text, url
+
+
+def test_the_profile_menu_waits_for_a_choice(client: TestClient) -> None:
+    page = client.get("/", headers=HTML).text
+    select = re.search(r"<select id=\"member-select\"[^>]*>", page)
+    assert select is not None and "onchange" not in select.group(0)  # arrow keys navigated away (WCAG 3.2.2)
+    assert 'id="member-go"' in page and 'maxlength="128"' in page
