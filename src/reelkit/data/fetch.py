@@ -254,7 +254,10 @@ def fetch(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FetchError(f"cannot create the cache folder {root} ({exc}); pass cache_dir=") from None
+        raise ConfigError(
+            f"cannot create the cache folder {root} ({exc.strerror or exc}); choose another "
+            "(--cache-dir, cache_dir=, or REELKIT_CACHE)"
+        ) from None
     fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=root)
     os.close(fd)
     archive = Path(tmp_name)
