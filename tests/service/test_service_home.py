@@ -478,3 +478,10 @@ def test_demo_resumed_movies_end_at_the_end() -> None:
     pairs = ev.groupby(["member_id", "title_id"], observed=True)["fraction"].agg(list)
     resumed = [f for f in pairs if len(f) == 2 and f[0] < 0.9]
     assert resumed and all(f[1] == 1.0 for f in resumed)
+
+
+def test_half_of_a_short_title_is_a_start(builder: HomeBuilder) -> None:
+    # 100 s of a 200-second title is half of it, not a sample (the two-minute rule is for long titles)
+    t = list(builder.title_ids[:1])
+    page = builder.build("x", history((t[0], "play", 100, 100, 0.5)))
+    assert page.rows[0].kind == "continue-watching" and page.rows[0].titles[0].title_id == t[0]

@@ -110,7 +110,8 @@ class HomeConfig(BaseModel):
     strong_rating: float = Field(0.75, ge=0, le=1)
     #: A play counts as started (for Continue Watching) from this fraction ...
     continue_min_fraction: float = Field(0.02, ge=0, lt=1)
-    #: ... and this many seconds in, when its position is known (30 s of an episode is a sample, not a start)
+    #: ... and this many seconds in (or a tenth of the title, for short ones), when its position is known:
+    #: 30 s of a 22-minute episode is a sample, not a start
     continue_min_seconds: float = Field(120.0, ge=0, allow_inf_nan=False)
     #: New releases: titles released within this many days of the newest release in the catalog ...
     new_release_days: int = Field(365, ge=1)
@@ -539,7 +540,8 @@ class HomeBuilder:
             for t, play in history.latest_plays().items()
             if np.isfinite(play.fraction)
             and cfg.continue_min_fraction <= play.fraction < threshold
-            and not play.seconds < cfg.continue_min_seconds  # NaN (unknown) passes
+            # a sample (under continue_min_seconds and a tenth of the title) is not a start; NaN passes
+            and not (play.seconds < cfg.continue_min_seconds and play.fraction < 0.1)
             and t not in thumbed_down
         ]
         out.sort(key=lambda r: (-r[2], -r[3]))
