@@ -48,12 +48,14 @@ def _umask() -> int:
 
 
 def _is_or_inside(out: Path, given: Path) -> bool:
-    """Whether the existing file ``out`` is the input ``given``, or a file in the input folder ``given``."""
+    """Whether the existing file ``out`` is the input ``given``, or a file directly in the input folder
+    ``given`` (a folder given as an input is read whole: a trace folder, a dataset folder). Subfolders are
+    not read, so outputs kept there are not inputs."""
     if not given.exists():
         return False
     if out.samefile(given):
         return True
-    return given.is_dir() and given.resolve() in out.resolve().parents
+    return given.is_dir() and out.resolve().parent == given.resolve()
 
 
 def check_output_file(

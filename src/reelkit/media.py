@@ -111,7 +111,8 @@ def _limit(timeout: float | None, what: str) -> float | None:
 
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
-_LIVE_LOCK = threading.Lock()
+#: re-entrant: the SIGTERM handler (:func:`stop_children`) may run in the main thread while it holds it
+_LIVE_LOCK = threading.RLock()
 _STOPPING = threading.Event()
 
 
@@ -148,7 +149,14 @@ def run_ffmpeg(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        _LIVE.add(child)
+        try:
+            _LIVE.add(child)
+            if _STOPPING.is_set():  # told to stop while it started (the handler ran in this thread)
+                raise ToolError(f"{what}: stopped as it started")
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
     try:
         with child:
             try:

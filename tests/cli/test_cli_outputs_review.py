@@ -137,3 +137,32 @@ def test_the_subtitle_offset_search_is_bounded_by_the_media() -> None:
     assert _max_offset(SyncOptions(max_offset_s=1e300), 100.0, c) == 166.0
     assert _max_offset(SyncOptions(max_offset_s=30.0), 100.0, c) == 30.0
     assert _max_offset(SyncOptions(), 600.0, c) == 300.0
+
+
+def test_outputs_beside_inputs_are_not_inputs(tmp_path: Path) -> None:
+    """Only what an input folder is read for counts: a plot kept in a subfolder of --video ., or beside the
+    chunk-size files, may be written again on a rerun (it was refused as 'an input')."""
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    (traces / "tr0.txt").write_text("0 1\n")
+    out = tmp_path / "out" / "compare.png"
+    out.parent.mkdir()
+    out.write_bytes(b"png")
+    assert check_output_file(out, ConfigError, "x.png", inputs=[traces, tmp_path]) == out
+    from reelkit.cli.abr_core import _video_inputs
+
+    (tmp_path / "video_size_0").write_text("1\n")
+    (tmp_path / "compare.png").write_bytes(b"png")
+    assert _video_inputs(tmp_path) == [tmp_path / "video_size_0"]
+    assert check_output_file(tmp_path / "compare.png", ConfigError, "x.png", inputs=_video_inputs(tmp_path))
+
+
+def test_histories_take_any_iterable_of_ids() -> None:
+    inter = synthetic_dataset(seed=1).interactions()
+    model = EASE().fit(inter)
+    ids = [str(t) for t in model.title_ids_[:3]]
+    as_list = model.recommend_history([ids], 5).items(0)
+    for h in (set(ids), dict.fromkeys(ids).keys(), (t for t in ids), tuple(ids)):
+        assert model.recommend_history([h], 5).items(0) == as_list
+    with pytest.raises(ConfigError, match="not one string"):
+        model.recommend_history(["t1"], 5)

@@ -459,3 +459,19 @@ def test_probe_reports_what_is_decoded(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="variable frame rate"):
         per_title_ladder(vfr, None, heights=(180,), crfs=(30,), compare_fixed=False, cache_dir=tmp_path)
     assert not list(tmp_path.glob("*.encode.json"))  # refused before any encode
+
+
+def test_a_feature_film_has_more_cuts_than_an_expression_holds(tmp_path: Path) -> None:
+    """ffmpeg refuses a keyframe expression of more than 100 terms; a film has a thousand cuts."""
+    src = tmp_path / "many.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x54:rate=24000/1001:duration=13"),
+            *("-c:v", "libx264", "-qp", "0", str(src)),
+        ]
+    )
+    cuts = tuple(range(2, 2 * 152, 2))  # 151 cuts
+    out = tmp_path / "enc.mp4"
+    run_ffmpeg(encode_args(str(src), EncodeSpec(96, 54, crf=30, cuts=cuts), 23.98, str(out)))
+    rate = 24000 / 1001
+    assert [round(t * rate) for t in _keyframes(out)][:152] == [0, *cuts]

@@ -75,3 +75,10 @@ def test_no_more_communities_than_distinct_tastes() -> None:
     model = CommunityPopularity(n_communities=2).fit(_ratings(rows).interactions())
     sizes = np.bincount(model.labels_, minlength=model.n_communities_)
     assert model.n_communities_ == 1 and sizes.tolist() == [2]
+
+
+def test_no_scale_warning_when_nearly_every_rating_is_the_same() -> None:
+    rows = [(f"u{i}", f"t{i % 50}", 1.0) for i in range(1992)] + [(f"v{i}", "t0", 0.0) for i in range(8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RatingScaleWarning)
+        assert _ratings(rows).interactions().rating_scale == (0.0, 1.0)

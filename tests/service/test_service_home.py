@@ -485,3 +485,10 @@ def test_half_of_a_short_title_is_a_start(builder: HomeBuilder) -> None:
     t = list(builder.title_ids[:1])
     page = builder.build("x", history((t[0], "play", 100, 100, 0.5)))
     assert page.rows[0].kind == "continue-watching" and page.rows[0].titles[0].title_id == t[0]
+
+
+def test_new_releases_without_event_times(builder: HomeBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a ratings file with no time column: the clock is 0, which says nothing about what is out yet
+    monkeypatch.setattr(builder.models.trending, "reference_time_", 0)
+    cat = builder.models.titles.reindex(builder.title_ids).copy()
+    assert len(builder._release_pool(cat)) >= 3

@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from reelkit.data.dataset import Dataset
+from reelkit.errors import ConfigError, ReelkitError
 from reelkit.produce.production import (
     MAX_ENTRIES,
     MAX_FIELD_ERRORS,
@@ -60,18 +62,42 @@ def test_events_only_import_keeps_stored_catalog_and_member_names(tmp_path: Path
 
 
 def test_an_unfinished_import_is_known_and_bootstrap_completes_it(tmp_path: Path) -> None:
+    from reelkit.data.demo import make_demo
+
     data = tmp_path / "data"
+    label = "demo catalog (30 members, 40 titles)"  # what bootstrap imports with these sizes
     store = open_store(data)
-    ds = _events_only(["a", "a", "b", "c"], ["1", "2", "2", "3"])
-    store.set_note(IMPORT_PENDING, "x")
-    with pytest.raises(RuntimeError):  # killed after the first chunk: the note stays
-        import_dataset(store, ds, chunk=2, progress=_FailAfter(1))
-    assert store.count_events() == 2 and store.get_note(IMPORT_PENDING) == "a dataset"
+    with pytest.raises(RuntimeError):  # serve --demo killed after the first chunk: the note stays
+        import_dataset(
+            store, make_demo(n_members=30, n_titles=40), chunk=50, progress=_FailAfter(1), label=label
+        )
+    assert store.count_events() == 50 and store.get_note(IMPORT_PENDING) == label
     store.close()
     report = bootstrap(data, n_members=30, n_titles=40)
     store = open_store(data)
     assert report.imported is not None and store.get_note(IMPORT_PENDING) is None
-    assert report.trained is not None  # trained after the import completed, not on the half of it
+    assert report.trained is not None and report.trained.n_events == store.count_events() > 50
+    store.close()
+
+
+def test_bootstrap_leaves_another_sources_unfinished_import_alone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = open_store(data)
+    with pytest.raises(RuntimeError):  # the user's own import, killed
+        import_dataset(
+            store,
+            _events_only(["a", "a", "b", "c"], ["1", "2", "2", "3"]),
+            chunk=2,
+            progress=_FailAfter(1),
+            label="mydata.csv",
+        )
+    store.close()
+    with pytest.raises(ConfigError, match=r"mydata\.csv did not finish"):
+        bootstrap(data, n_members=30, n_titles=40)
+    store = open_store(data)
+    # no demo data mixed into the user's, no model trained on half of it; the note still names the file
+    assert store.count_events() == 2 and store.current_model_version() is None
+    assert store.get_note(IMPORT_PENDING) == "mydata.csv"
     store.close()
 
 
@@ -162,21 +188,22 @@ def test_production_validation_is_bounded() -> None:
 
 
 def test_abr_sessions_share_a_memory_budget() -> None:
+    """Past the budget the oldest entries go, never a session: a player that is still playing keeps its
+    policy state (evicting whole sessions reset 37 playing sessions in two hours of 60 viewers)."""
     table = SessionTable(max_sessions=100, max_entries=100)
 
     def session(sid: str, n: int) -> AbrSession:
         s = AbrSession(sid, "bba", (300.0,), 4.0, None, None)
         s.log.extend({"e": i} for i in range(n))
+        s.decisions.extend({"d": i} for i in range(n))
         table.put(s)
         return s
 
     a, b = session("a", 40), session("b", 40)
-    c = session("c", 40)
-    table.trim(c)
-    assert table.get("a") is None and table.get("b") is b and table.get("c") is c  # oldest first
-    big = session("d", 500)  # one session over the budget keeps itself
-    table.trim(big)
-    assert len(table) == 1 and table.get("d") is big and a.log
+    table.trim()  # 160 entries > 100: each session keeps its newest 50
+    assert sum(len(x.log) + len(x.decisions) for x in (a, b)) <= 100
+    assert a.log[-1] == {"e": 39} and a.decisions[-1] == {"d": 39}  # the newest stay
+    assert table.get("a") is a and table.get("b") is b
 
 
 def test_events_dated_after_today_are_not_imported(tmp_path: Path) -> None:
@@ -190,4 +217,18 @@ def test_events_dated_after_today_are_not_imported(tmp_path: Path) -> None:
     with pytest.warns(ReelkitWarning, match="dated after today"):
         summary = import_dataset(store, ds)
     assert summary.events_stored == 1 and store.count_events() == 1
+    store.close()
+
+
+def test_a_failed_import_leaves_no_note_and_another_import_keeps_a_pending_one(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    ev = _events_only(["a"], ["1"]).events.copy()
+    ev["timestamp"] = 4_100_000_000  # every event dated 2100: nothing to import
+    with pytest.raises(ReelkitError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import_dataset(store, Dataset.from_events(ev), label="future.csv")
+    assert store.get_note(IMPORT_PENDING) is None  # not "did not finish": it never started
+    store.set_note(IMPORT_PENDING, "a.csv")  # an import of a.csv was killed
+    import_dataset(store, _events_only(["b"], ["2"]), label="b.csv")
+    assert store.get_note(IMPORT_PENDING) == "a.csv"  # b.csv's success does not hide it
     store.close()

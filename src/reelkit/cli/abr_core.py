@@ -129,7 +129,7 @@ def compare_cmd(
     if plot is not None:  # before any simulation: a PNG, not over an input trace or video file
         if plot.suffix.lower() != ".png":
             raise ConfigError(f"--plot {plot}: the plot is a PNG; give a name ending in .png")
-        check_output_file(plot, ConfigError, "compare.png", inputs=[traces, video])
+        check_output_file(plot, ConfigError, "compare.png", inputs=[traces, *_video_inputs(video)])
     names = [a.strip() for a in algos.split(",") if a.strip()]
     if not names:
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
@@ -162,6 +162,14 @@ def compare_cmd(
         typer.echo(f"plot: {plot_path}")
 
 
+def _video_inputs(video: Path) -> list[Path]:
+    """The files ``--video`` reads: a folder's chunk-size files and ladder JSON (other files in it, such
+    as a plot written there by an earlier run, are not inputs), or the MPD given."""
+    if not video.is_dir():
+        return [video]
+    return [*video.glob("video_size_*"), *video.glob("*ladder*.json")]
+
+
 def train_cmd(
     traces: TracesOpt,
     video: VideoOpt,
@@ -188,7 +196,7 @@ def train_cmd(
     members = ENSEMBLE_MEMBERS if members is None else members
     if episodes < 1 or epochs < 1 or members < 1:
         raise ConfigError("--episodes, --epochs and --members must be at least 1")
-    check_output_file(out, ConfigError, "fugu.npz", inputs=[traces, video])  # before the training
+    check_output_file(out, ConfigError, "fugu.npz", inputs=[traces, *_video_inputs(video)])  # before training
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     t0 = time.perf_counter()
     with progress_for(not json_out) as prog:

@@ -282,7 +282,9 @@ def _warn_stretched_scale(rated: np.ndarray) -> None:
     if len(rated) < 20:
         return
     lo, hi = np.quantile(rated, [0.005, 0.995])
-    core = max(hi - lo, 1e-9)
+    core = hi - lo
+    if core <= 0:  # nearly every rating the same (binary, or all 5s): nothing to compare the rest against
+        return
     out = (rated < lo - core) | (rated > hi + core)
     if out.any():
         warnings.warn(

@@ -349,9 +349,9 @@ class Recommender(ABC):
                 if np.isinf(rates).any():
                     raise ConfigError(f"history {i}: ratings must be finite (NaN: seen, not rated)")
             else:
-                titles = list(
-                    dict.fromkeys(_id_list(h, f"history {i}").tolist())
-                )  # a title twice counts once
+                if isinstance(h, str):
+                    raise ConfigError(f"history {i}: give a list of title ids, e.g. [{h!r}], not one string")
+                titles = list(dict.fromkeys(str(t) for t in h))  # any iterable; a title twice counts once
                 rates = np.full(len(titles), np.nan)
             cols = self.title_cols(titles, missing_ok=True) if titles else np.zeros(0, np.int64)
             keep = cols >= 0

@@ -425,8 +425,9 @@ class HomeBuilder:
             return np.zeros(0, dtype=np.int64)
         # "now" is the data's latest event (the trending model's clock): a title dated after it is not out
         # yet, and one far-future date must not move the window past every real release
-        now = float(getattr(self.models.trending, "reference_time_", np.inf))
-        ok = ok[released[ok] <= now + 86400.0]
+        now = float(getattr(self.models.trending, "reference_time_", 0))
+        if now > 0:  # 0: the events carry no times, so nothing says what is out yet
+            ok = ok[released[ok] <= now + 86400.0]
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
         newest = float(released[ok].max())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 from reelkit.service.ingest import IMPORT_PENDING, ImportSummary, import_dataset, read_source
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
@@ -46,9 +47,10 @@ def bootstrap(
     store = open_store(data_dir)
     try:
         imported = None
-        # a first run killed half-way through its import left a note: import again (what is stored already
-        # counts as duplicates) rather than train and serve on part of the data
-        if store.count_events() == 0 or store.get_note(IMPORT_PENDING) is not None:
+        # a first run killed half-way through its import left a note naming this source: import it again
+        # (what is stored already counts as duplicates) rather than train and serve on part of the data;
+        # another source's unfinished import is the user's to complete, not ours to mix demo data into
+        if store.count_events() == 0 or store.get_note(IMPORT_PENDING) == label:
             if source is not None:
                 ds = read_source(Path(source))
             else:
@@ -57,6 +59,12 @@ def bootstrap(
                 with progress.task("generating the demo catalog", total=None):
                     ds = make_demo(n_members=n_members, n_titles=n_titles, seed=seed)
             imported = import_dataset(store, ds, progress=progress, label=label)
+        pending = store.get_note(IMPORT_PENDING)
+        if pending is not None:
+            raise ConfigError(
+                f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import "
+                f"--data-dir {data_dir} ...) before serving, or serve another --data-dir"
+            )
         need_model = store.current_model_version() is None
     finally:
         store.close()

@@ -146,8 +146,13 @@ def import_dataset(
     Until the last chunk is stored the store keeps a note (``import_pending``: ``label``), so a
     run killed half-way is known as such: importing the same data again completes it (event ids are
     deterministic, so what is stored already counts as duplicates), and ``serve --demo`` does so by itself."""
-    store.set_note(IMPORT_PENDING, label)
     ds = _without_future_events(ds, label)
+    # the note names one unfinished import: another one's note is kept (it is still unfinished), and only
+    # this import's own note is cleared when it completes
+    pending = store.get_note(IMPORT_PENDING)
+    mine = pending is None or pending == label
+    if mine:
+        store.set_note(IMPORT_PENDING, label)
     # an events-only file has no catalog: its titles and members carry names made up from their ids
     # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
     titles = _titles(ds)
@@ -171,7 +176,8 @@ def import_dataset(
             stored += res.stored
             dup += res.duplicates
             task.advance()
-    store.set_note(IMPORT_PENDING, None)
+    if mine:
+        store.set_note(IMPORT_PENDING, None)
     return ImportSummary(titles=n_titles, members=n_members, events_stored=stored, events_duplicate=dup)
 
 

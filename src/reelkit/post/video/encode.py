@@ -22,13 +22,14 @@ import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError
-from reelkit.media import X264_PRESETS, ffmpeg_exe, probe, run_ffmpeg
+from reelkit.media import X264_PRESETS, ffmpeg_exe, frame_rate, probe, run_ffmpeg
 from reelkit.post.video.quality import measure_quality, require_filter
 
 __all__ = [
@@ -211,9 +212,12 @@ def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str
         args += ["-b:v", f"{kb:g}k", "-maxrate", f"{2 * kb:g}k", "-bufsize", f"{2 * kb:g}k"]
     if spec.cuts:
         # an IDR frame at each cut; the encoder's own cadence (every `gop` frames since the last IDR) then
-        # restarts there, as it does in an encode of the shot alone. By frame number, so exact at any rate.
-        expr = "+".join(f"eq(n,{c})" for c in spec.cuts)
-        args += ["-force_key_frames", f"expr:{expr}", "-forced-idr", "1"]
+        # restarts there, as it does in an encode of the shot alone. As times half a frame before each cut
+        # at the exact rate, so the cut frame is the first at or past it (an expression of frame numbers
+        # is refused by ffmpeg past 100 terms, and a feature film has a thousand cuts)
+        rate = frame_rate(fps)
+        times = ",".join(f"{float((c - Fraction(1, 2)) / rate):.6f}" for c in spec.cuts)
+        args += ["-force_key_frames", times, "-forced-idr", "1"]
     if spec.codec == "x264":
         args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop"]
         args += ["-x264-params", "open-gop=0"]

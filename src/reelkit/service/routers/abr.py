@@ -138,19 +138,21 @@ class SessionTable:
             while len(self._items) > self.max_sessions:
                 self._items.popitem(last=False)
 
-    def trim(self, keep: AbrSession) -> None:
-        """Drop the least recently used sessions (never ``keep``) while all of them together hold more than
-        ``max_entries`` decisions and log entries."""
+    def trim(self) -> None:
+        """Keep all sessions together under ``max_entries`` decisions and log entries: past it, the oldest
+        entries of the largest sessions go first (each session keeps its newest ``max_entries / sessions``).
+        No session is dropped, so a player that is still playing keeps its policy state."""
         with self._lock:
-            total = sum(len(x.decisions) + len(x.log) for x in self._items.values())
-            for sid in list(self._items):
-                if total <= self.max_entries:
-                    break
-                victim = self._items[sid]
-                if victim is keep:
-                    continue
-                total -= len(victim.decisions) + len(victim.log)
-                del self._items[sid]
+            sessions = list(self._items.values())
+        total = sum(len(x.decisions) + len(x.log) for x in sessions)
+        if total <= self.max_entries or not sessions:
+            return
+        share = max(1, self.max_entries // len(sessions))
+        for x in sessions:  # the callers hold no session lock here
+            with x.lock:
+                for entries in (x.decisions, x.log):
+                    if len(entries) > share // 2:
+                        del entries[: len(entries) - share // 2]
 
 
 @dataclass
@@ -415,7 +417,7 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
         if len(session.decisions) > MAX_LOG_EVENTS:
             del session.decisions[: len(session.decisions) - MAX_LOG_EVENTS]
         count = len(session.decisions)
-    rt.sessions.trim(session)
+    rt.sessions.trim()
     return DecideResponse(
         session_id=session.session_id,
         chunk_index=req.chunk_index,
@@ -468,7 +470,7 @@ def post_log(session_id: Name, batch: LogBatch, state: StateDep) -> LogResult:
         if len(s.log) > MAX_LOG_EVENTS:
             del s.log[: len(s.log) - MAX_LOG_EVENTS]
         total = len(s.log)
-    _runtime(state).sessions.trim(s)
+    _runtime(state).sessions.trim()
     return LogResult(stored=len(batch.events), total=total)
 
 
