@@ -85,3 +85,15 @@ def test_read_keyed_json(tmp_path: Path) -> None:
     assert read_keyed_json(f, {"a": 1}) is None
     f.write_text("[1, 2]")
     assert read_keyed_json(f, {"a": 1}) is None
+
+
+def test_a_failed_write_names_the_output_not_its_temporary_file(tmp_path: Path) -> None:
+    from reelkit._files import naming_output
+
+    out = tmp_path / "ro" / "o.json"
+    with pytest.raises(OSError) as err, naming_output(out):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro" / ".o.json.x1y2.tmp"))
+    assert err.value.filename == str(out) and err.value.strerror == "Permission denied"
+    with pytest.raises(OSError) as err, naming_output(out):  # a real file's name is kept
+        raise FileNotFoundError(2, "No such file", str(tmp_path / "input.csv"))
+    assert err.value.filename == str(tmp_path / "input.csv")

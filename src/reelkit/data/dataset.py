@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from reelkit._files import _umask
+from reelkit._files import _umask, naming_output
 from reelkit.data.confidence import ConfidenceConfig, aggregate_events
 from reelkit.errors import (
     DataFormatError,
@@ -428,8 +428,9 @@ class Dataset:
         fsynced in a temporary folder beside it, which then replaces ``folder`` by renames."""
         folder = Path(folder)
         check_dataset_output(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+        with naming_output(folder):
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # a folder like any other the user makes, not mkdtemp's 0700
         old = folder.parent / f".{folder.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
         try:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from reelkit import media
+from reelkit._files import naming_output
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
 
@@ -318,7 +319,8 @@ def package_dash(
     rate = float(fps or info.video[0].fps or 24.0)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    with naming_output(out):
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         media.run_ffmpeg(
             _dash_args(src, work / MPD_NAME, ladder, segment_s, rate, audio, preset, max_duration_s),
