@@ -82,3 +82,16 @@ def test_no_scale_warning_when_nearly_every_rating_is_the_same() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", RatingScaleWarning)
         assert _ratings(rows).interactions().rating_scale == (0.0, 1.0)
+
+
+def test_trending_does_not_count_a_one_second_sample() -> None:
+    from reelkit.recommend.popularity import Trending
+
+    rows = [(f"s{i}", "D", 0.001) for i in range(4)] + [(f"h{i}", "B", 0.5) for i in range(3)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "fraction"])
+    ev["kind"] = "play"
+    ev["value"] = ev["fraction"] * 1000
+    ev["timestamp"] = 1_700_000_000
+    model = Trending().fit(Dataset.from_events(ev).interactions())
+    scores = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert scores["B"] == pytest.approx(3.0) and scores["D"] == 0.0  # D ranked first before

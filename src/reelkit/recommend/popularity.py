@@ -59,6 +59,9 @@ class TrendingConfig(ModelConfig):
     #: Reference time (unix seconds); by default the latest training event.
     now: int | None = None
     weighting: Literal["count", "weight"] = "count"
+    #: With ``weighting="count"``, a member counts for a title only from this confidence weight on (with the
+    #: default confidence, 5% of the title watched, or any rating): a one-second sample is not a viewing.
+    min_weight: float = Field(0.05, ge=0)
 
 
 @register
@@ -80,7 +83,10 @@ class Trending(_ItemScores):
         )
         age_days = np.maximum(0, t_ref - data.timestamp).astype(np.float64) / 86400.0
         decay = np.exp2(-age_days / self.config.half_life_days)
-        vals = decay if self.config.weighting == "count" else decay * data.weight
+        if self.config.weighting == "count":
+            vals = np.where(data.weight >= self.config.min_weight, decay, 0.0)
+        else:
+            vals = decay * data.weight
         self.reference_time_ = t_ref
         self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
 
