@@ -227,3 +227,14 @@ def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert all(f["source"] == "subtitles" for f in report["findings"])
     code, _, err = run(capsys, "subs", "check", str(tmp_path / "nope.srt"))
     assert code == 2
+
+
+def test_a_file_with_one_cue_is_a_user_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = _write(tmp_path / "one.srt", _cues(1)[:1])
+    ref = _write(tmp_path / "ref.srt", _cues(1))
+    code, _, err = run(
+        capsys, "subs", "sync", "-", str(one), "--reference", str(ref), "-o", str(tmp_path / "x.srt")
+    )
+    assert code == 2 and "one.srt" in err and "1 timed cue" in err  # was exit 3 naming no file

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from reelkit.errors import ConfigError, SyncRefusedError
+from reelkit.errors import ConfigError, DataFormatError, SyncRefusedError
 from reelkit.post.subs.align import ActivityReference, _c_at, cue_scores, offset_scores, split_fit
 from reelkit.post.subs.io import Cue, SubtitleFile, check_output_path, load_subtitles, write_subtitles
 from reelkit.post.subs.nonspeech import cue_weights
@@ -529,9 +529,10 @@ def sync_subtitles(
     opts = options or SyncOptions()
     sub = subs if isinstance(subs, SubtitleFile) else load_subtitles(subs)
     timed = [c for c in sub.cues if c.end_s > c.start_s]
-    if len(timed) < 2:
-        raise SyncRefusedError(
-            "the subtitle file has fewer than two timed cues; nothing to align", confidence=0.0
+    if len(timed) < 2:  # the file itself is unusable for a sync: a user error naming it (exit 2)
+        where = str(sub.path) if sub.path is not None else "the subtitles"
+        raise DataFormatError(
+            f"has {len(timed)} timed cue{'s' * (len(timed) != 1)}; a sync needs at least two", path=where
         )
     with progress.task("reading the reference", total=None):
         if reference is not None:
