@@ -70,3 +70,10 @@ def test_the_profile_menu_waits_for_a_choice(client: TestClient) -> None:
     select = re.search(r"<select id=\"member-select\"[^>]*>", page)
     assert select is not None and "onchange" not in select.group(0)  # arrow keys navigated away (WCAG 3.2.2)
     assert 'id="member-go"' in page and 'maxlength="128"' in page
+
+
+def test_an_unknown_typed_id_is_kept_to_correct(client: TestClient) -> None:
+    r = client.get("/?member=nobody-42", headers=HTML)
+    assert r.status_code == 404
+    field = re.search(r'<input type="text" name="member" id="member-id"[^>]*>', r.text)
+    assert field is not None and 'value="nobody-42"' in field.group(0) and "disabled" not in field.group(0)

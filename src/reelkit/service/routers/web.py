@@ -108,6 +108,7 @@ def index(
             "member": record,
             "page": page,
             "error": error,
+            "typed": member if error else None,  # an unknown id typed: shown again to correct
             "no_model": bundle is None,
             **({"profile": record} if record is not None else {}),
         },
