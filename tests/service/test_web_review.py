@@ -77,3 +77,11 @@ def test_an_unknown_typed_id_is_kept_to_correct(client: TestClient) -> None:
     assert r.status_code == 404
     field = re.search(r'<input type="text" name="member" id="member-id"[^>]*>', r.text)
     assert field is not None and 'value="nobody-42"' in field.group(0) and "disabled" not in field.group(0)
+
+
+def test_api_docs_work_without_internet(client: TestClient) -> None:
+    page = client.get("/docs").text
+    scripts = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+    assert scripts and all(s.startswith("/docs-assets/") for s in scripts)  # no CDN
+    for s in scripts:
+        assert client.get(s).status_code == 200

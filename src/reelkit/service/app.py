@@ -217,6 +217,34 @@ _ERROR_TITLES = {
 }
 
 
+def _swagger_assets() -> Path | None:
+    """Swagger UI's files from the ``swagger-ui-bundle`` wheel, so that ``/docs`` works without internet
+    (FastAPI's default page loads them from a CDN and is blank offline); ``None`` when it is not installed."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    path = Path(str(swagger_ui_path))
+    return path if (path / "swagger-ui-bundle.js").is_file() else None
+
+
+def _serve_docs_offline(app: FastAPI, assets: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="reelkit API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+
 def create_app(settings: ServiceSettings, *, store: Store | None = None) -> FastAPI:
     """The reelkit service as an ASGI app (see the module docstring).
 
@@ -273,12 +301,16 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
             if own_store:
                 st.close()
 
+    swagger = _swagger_assets()
     app = FastAPI(
         title="reelkit",
         summary="Personal home pages, live events and taste communities for a streaming catalog.",
         version="1",
         lifespan=lifespan,
+        docs_url=None if swagger is not None else "/docs",
     )
+    if swagger is not None:
+        _serve_docs_offline(app, swagger)
     _install_error_handlers(app)
     api_routers = [
         m.router for m in (members, titles, communities, events, system, abr, post, produce, stream)
