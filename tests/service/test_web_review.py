@@ -60,9 +60,18 @@ def test_chip_and_poster_colours_keep_white_text_readable() -> None:
 
 
 def test_pages_name_no_server_paths(client: TestClient, data_dir: Path) -> None:
-    for url in ("/abr/demo?stream=nosuch", "/abr/stream/sample/zzz/s1/chunk-0-00001.m4s"):
+    import pytest
+    from fastapi import HTTPException
+
+    from reelkit.service.routers.abr import _load_link_trace, _runtime
+
+    # (not the sample stream: asking for it starts packaging it in the background)
+    for url in ("/abr/demo?stream=nosuch", "/abr/stream/nosuch/zzz/s1/chunk-0-00001.m4s"):
         r = client.get(url, headers=HTML)
         assert str(data_dir) not in r.text, url
+    with pytest.raises(HTTPException) as err:
+        _load_link_trace(_runtime(client.app.state.reelkit), "zzz")  # type: ignore[attr-defined]
+    assert str(data_dir) not in str(err.value.detail) and "DATA/abr/traces" in str(err.value.detail)
 
 
 def test_the_profile_menu_waits_for_a_choice(client: TestClient) -> None:
@@ -85,3 +94,12 @@ def test_api_docs_work_without_internet(client: TestClient) -> None:
     assert scripts and all(s.startswith("/docs-assets/") for s in scripts)  # no CDN
     for s in scripts:
         assert client.get(s).status_code == 200
+
+
+def test_every_page_keeps_the_chosen_profile_in_its_header(client: TestClient) -> None:
+    home = client.get("/", headers=HTML).text
+    member = re.search(r'href="/\?member=([^"]+)"', home).group(1)  # type: ignore[union-attr]
+    client.get(f"/?member={member}", headers=HTML)  # sets the profile cookie
+    name = re.search(r"<h1>Home of ([^<]+)</h1>", client.get("/", headers=HTML).text).group(1)  # type: ignore[union-attr]
+    for url in ("/qc", "/produce/stripboard", "/no-such-page"):
+        assert name in client.get(url, headers=HTML).text, url

@@ -195,13 +195,21 @@ def _html_error(request: Request, status: int, message: str) -> Response:
         "error.html",
         {
             "message": message,
-            "profile": None,
-            "model_version": None,
+            **_header_or_none(state, request),
             "status": status,
             "heading": _ERROR_TITLES.get(status, "Something went wrong"),
         },
         status_code=status,
     )
+
+
+def _header_or_none(state: ServiceState, request: Request) -> dict[str, Any]:
+    """The page header's profile and model version; none when the store cannot say (an error page must
+    render even when the error is the store's)."""
+    try:
+        return state.header(request)
+    except Exception:
+        return {"profile": None, "model_version": None}
 
 
 _ERROR_TITLES = {

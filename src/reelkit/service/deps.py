@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+#: the cookie holding the chosen profile (signed member id)
+PROFILE_COOKIE = "rk_profile"
+
+
 @dataclass
 class ServiceState:
     """Everything a request needs, built by the app's lifespan."""
@@ -50,6 +54,16 @@ class ServiceState:
         raw = base64.urlsafe_b64encode(member_id.encode()).decode().rstrip("=")
         mac = hmac.new(self.session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]
         return f"{raw}.{mac}"
+
+    def header(self, request: Any) -> dict[str, Any]:
+        """What every page's header shows: the profile chosen on this browser (its signed cookie) and the
+        model version served, so pages outside the home page do not drop them."""
+        member_id = self.member_from_cookie(request.cookies.get(PROFILE_COOKIE))
+        bundle = self.models.current
+        return {
+            "profile": self.store.get_member(member_id) if member_id else None,
+            "model_version": bundle.version if bundle is not None else None,
+        }
 
     def member_from_cookie(self, value: str | None) -> str | None:
         if not value or "." not in value:

@@ -727,8 +727,7 @@ async def demo(
     rt = _runtime(state)
     if not _ensure_stream(rt, stream):
         wait: dict[str, Any] = {
-            "profile": None,
-            "model_version": None,
+            **state.header(request),
             "building": True,
             "stream_name": stream,
         }
@@ -758,8 +757,7 @@ async def demo(
         "logUrl": f"/v1/abr/sessions/{sid}/log",
     }
     ctx: dict[str, Any] = {
-        "profile": None,
-        "model_version": None,
+        **state.header(request),
         "config": config,
         "stream": s,
         "traces": traces,

@@ -156,10 +156,8 @@ def _qc_within(seconds: float, media: Path, subs: Path | None, spec: Any) -> Any
 def _page(request: Request, state: ServiceState, context: dict[str, Any], status: int = 200) -> Response:
     from reelkit.post.qc import SPECS
 
-    bundle = state.models.current
     ctx = {
-        "profile": None,
-        "model_version": bundle.version if bundle is not None else None,
+        **state.header(request),
         "specs": SPECS,
         "chosen_spec": "ebu-r128",
         "max_mb": _limit(state) // (1024 * 1024),

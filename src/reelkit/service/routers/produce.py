@@ -42,8 +42,7 @@ def _solve(data_or_text: Any, time_limit: float, source: str) -> tuple[Any, Any]
 
 def _page(request: Request, state: StateDep, status: int = 200, **ctx: Any) -> Response:
     context = {
-        "profile": None,
-        "model_version": None,
+        **state.header(request),
         "time_limit": 10,
         "max_time_limit": int(MAX_TIME_LIMIT),
         "error": None,

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from reelkit.service.deps import ServiceState, StateDep
+from reelkit.service.deps import PROFILE_COOKIE, ServiceState, StateDep
 from reelkit.service.models import format_time
 from reelkit.service.routers.members import MemberPath
 from reelkit.service.routers.titles import TitlePath
@@ -29,7 +29,7 @@ from reelkit.service.store import EventRecord
 __all__ = ["COOKIE", "poster_style", "router", "template_globals"]
 
 router = APIRouter(include_in_schema=False)
-COOKIE = "rk_profile"
+COOKIE = PROFILE_COOKIE
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
