@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
-DATA_DIR ?= .reelkit/service
+# one data folder per source: the demo catalog, or the data set REELKIT_DATA points at
+DATA_DIR ?= $(if $(REELKIT_DATA),.reelkit/service-$(notdir $(patsubst %/,%,$(REELKIT_DATA))),.reelkit/service)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

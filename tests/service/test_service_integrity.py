@@ -232,3 +232,15 @@ def test_a_failed_import_leaves_no_note_and_another_import_keeps_a_pending_one(t
     import_dataset(store, _events_only(["b"], ["2"]), label="b.csv")
     assert store.get_note(IMPORT_PENDING) == "a.csv"  # b.csv's success does not hide it
     store.close()
+
+
+def test_serve_demo_does_not_serve_one_source_from_anothers_folder(tmp_path: Path) -> None:
+    """`REELKIT_DATA=ml make run` after a demo run printed 'reusing the data' and served the demo."""
+    data = tmp_path / "data"
+    bootstrap(data, n_members=30, n_titles=40)
+    again = bootstrap(data, n_members=30, n_titles=40)  # the same source: reused
+    assert again.imported is None and again.trained is None
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("userId,movieId,rating,timestamp\n1,10,4,1000000000\n2,10,3,1000000001\n")
+    with pytest.raises(ConfigError, match="already holds demo catalog"):
+        bootstrap(data, source=ratings)

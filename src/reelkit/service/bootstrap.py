@@ -31,6 +31,11 @@ class BootstrapReport:
     token_file: Path | None
 
 
+#: the note naming what ``serve --demo`` imported into a data folder (so another source is not served from
+#: it silently)
+BOOTSTRAP_SOURCE = "bootstrap_source"
+
+
 def bootstrap(
     data_dir: str | Path,
     *,
@@ -43,10 +48,20 @@ def bootstrap(
 ) -> BootstrapReport:
     """Make ``data_dir`` ready to serve: data imported, a model version trained, an API token set."""
     data_dir = Path(data_dir)
-    label = str(source) if source is not None else f"demo catalog ({n_members} members, {n_titles} titles)"
+    label = (
+        str(Path(source).resolve())
+        if source is not None
+        else f"demo catalog ({n_members} members, {n_titles} titles)"
+    )
     store = open_store(data_dir)
     try:
         imported = None
+        held = store.get_note(BOOTSTRAP_SOURCE)
+        if held is not None and held != label:  # REELKIT_DATA given after a demo run, or the reverse
+            raise ConfigError(
+                f"{data_dir} already holds {held}; to serve {label}, give another data folder "
+                "(--data-dir, or make run DATA_DIR=...)"
+            )
         # a first run killed half-way through its import left a note naming this source: import it again
         # (what is stored already counts as duplicates) rather than train and serve on part of the data;
         # another source's unfinished import is the user's to complete, not ours to mix demo data into
@@ -59,6 +74,7 @@ def bootstrap(
                 with progress.task("generating the demo catalog", total=None):
                     ds = make_demo(n_members=n_members, n_titles=n_titles, seed=seed)
             imported = import_dataset(store, ds, progress=progress, label=label)
+            store.set_note(BOOTSTRAP_SOURCE, label)
         pending = store.get_note(IMPORT_PENDING)
         if pending is not None:
             raise ConfigError(
