@@ -174,3 +174,17 @@ def test_flashes_tails_and_interlace_edges(tmp_path: Path) -> None:
     )
     (i,) = [f for f in video_qc(mixed) if f.kind == "interlaced"]
     assert abs(i.start_s - 2.0) <= fr + 1e-6 and i.end_s is not None and abs(i.end_s - 4.0) <= fr + 1e-6
+
+
+def test_a_progressive_pattern_read_in_both_field_orders_is_a_note(tmp_path: Path) -> None:
+    """testsrc2 is progressive; idet reads it as TFF for a while, then BFF: it was two warnings covering
+    the whole clip. Real interlaced video has one field order (the interlaced clip above stays a warning)."""
+    src = tmp_path / "ts2.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=5"),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", str(src)),
+        ]
+    )
+    found = [f for f in video_qc(src, QCOptions(checks=("interlaced",)))]
+    assert found and all(f.severity == "info" and "check by eye" in f.message for f in found)
