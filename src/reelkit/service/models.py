@@ -256,6 +256,9 @@ def train_store(
         store.close()
 
 
+#: what loading a version may raise when its files are damaged or incompatible
+_LOAD_ERRORS = (ModelFormatError, ConfigError, OSError, ValueError)
+
 #: age after which a trainer's temporary folder is taken as abandoned (see :func:`_prune`)
 STALE_TMP_S = 3600.0
 
@@ -524,14 +527,8 @@ class ModelHolder:
             if current is not None and current.version == record.version:
                 return False
             try:
-                bundle = load_bundle(
-                    self.data_dir,
-                    record,
-                    self.store.titles_frame(),
-                    config=self.config,
-                    cache_size=self.cache_size,
-                )
-            except (ModelFormatError, ConfigError, OSError, ValueError) as exc:
+                bundle = self._load(record)
+            except _LOAD_ERRORS as exc:
                 self._failed.add(record.version)
                 self.last_error = f"{record.version}: {exc}"
                 log.error("could not load model version %s: %s", record.version, exc)
@@ -546,6 +543,11 @@ class ModelHolder:
         self._start_warmup(bundle)
         return True
 
+    def _load(self, record: ModelVersionRecord) -> ModelBundle:
+        return load_bundle(
+            self.data_dir, record, self.store.titles_frame(), config=self.config, cache_size=self.cache_size
+        )
+
     def _load_fallback(self, broken: str) -> ModelBundle | None:
         """With nothing served yet and the current version unreadable (a damaged file), the newest earlier
         version that loads: a stale model serves members better than none. ``None`` when none loads."""
@@ -558,14 +560,8 @@ class ModelHolder:
             if number(record.version) >= number(broken) or record.version in self._failed:
                 continue
             try:
-                bundle = load_bundle(
-                    self.data_dir,
-                    record,
-                    self.store.titles_frame(),
-                    config=self.config,
-                    cache_size=self.cache_size,
-                )
-            except (ModelFormatError, ConfigError, OSError, ValueError) as exc:
+                bundle = self._load(record)
+            except _LOAD_ERRORS as exc:
                 self._failed.add(record.version)
                 log.error("could not load model version %s either: %s", record.version, exc)
                 continue
