@@ -212,7 +212,7 @@ def _dash_args(
 ) -> list[str]:
     n = len(renditions)
     gop = max(1, round(fps * segment_s))
-    chains = [f"[0:v]fps={fps:g},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    chains = [f"[0:V]fps={fps:g},split={n}" + "".join(f"[s{i}]" for i in range(n))]
     chains += [f"[s{i}]scale={r.width}:{r.height},setsar=1[v{i}]" for i, r in enumerate(renditions)]
     args = ["-v", "error", "-y", "-i", str(clip)]
     if max_duration_s is not None:

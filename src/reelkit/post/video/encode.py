@@ -186,7 +186,7 @@ _PACKET = re.compile(r"^\s*\d+,\s*-?\d+,\s*-?\d+,\s*-?\d+,\s*(\d+),", re.MULTILI
 def packet_bytes(path: str | Path) -> tuple[int, int]:
     """(bytes, packets) of the first video stream, summed from ffmpeg's per-packet ``framecrc`` listing."""
     proc = run_ffmpeg(
-        ["-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
+        ["-v", "error", "-i", str(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
         what=f"reading packet sizes of {path}",
     )
     sizes = [int(x) for x in _PACKET.findall(proc.stdout.decode("ascii", "replace"))]
@@ -201,7 +201,7 @@ def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str
         end = f":end_frame={spec.end_frame}" if spec.end_frame is not None else ""
         vf += [f"trim=start_frame={spec.start_frame}{end}", "setpts=PTS-STARTPTS"]
     vf += [f"scale={spec.width}:{spec.height}:flags=bicubic", "format=yuv420p"]
-    args = ["-v", "error", "-y", "-i", source, "-map", "0:v:0", "-an", "-sn", "-vf", ",".join(vf)]
+    args = ["-v", "error", "-y", "-i", source, "-map", "0:V:0", "-an", "-sn", "-vf", ",".join(vf)]
     args += ["-c:v", CODECS[spec.codec], "-preset", spec.preset, "-threads", str(spec.threads)]
     if spec.crf is not None:
         args += ["-crf", f"{spec.crf:g}"]

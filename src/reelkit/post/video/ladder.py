@@ -421,7 +421,7 @@ def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: flo
     for e in encodes:
         args += ["-i", str(e)]
     for i in range(len(encodes)):
-        args += ["-map", f"{i}:v:0"]
+        args += ["-map", f"{i}:V:0"]
     args += ["-c", "copy", "-f", "dash", "-seg_duration", f"{seg_s:g}", "-use_template", "1"]
     args += ["-use_timeline", "1", "-adaptation_sets", "id=0,streams=v", str(out / "manifest.mpd")]
     mpd = out / "manifest.mpd"

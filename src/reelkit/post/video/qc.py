@@ -170,7 +170,7 @@ def video_qc(
         "showinfo",
     ]
     proc = run_ffmpeg(
-        ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-vf", ",".join(chain), "-f", "null", "-"],
+        ["-i", str(path), "-map", "0:V:0", "-an", "-sn", "-vf", ",".join(chain), "-f", "null", "-"],
         what=f"video QC of {path}",
     )
     log = proc.stderr.decode("utf-8", "replace")

@@ -206,7 +206,7 @@ def count_frames(path: str | Path, *, decode: bool = False) -> int:
     frames decoded, which is what is shown when an edit list hides some packets (an MP4 cut with
     ``-c copy``)."""
     copy = [] if decode else ["-c", "copy"]
-    proc = run_ffmpeg(["-i", str(path), "-map", "0:v:0", *copy, "-f", "null", "-"], what=f"counting {path}")
+    proc = run_ffmpeg(["-i", str(path), "-map", "0:V:0", *copy, "-f", "null", "-"], what=f"counting {path}")
     found = _FRAME.findall(proc.stderr.decode("utf-8", "replace"))
     if not found:
         raise MediaError("ffmpeg reported no video frames", path=str(path))
@@ -331,7 +331,7 @@ def measure_quality(
         steps.append(f"format={pix}")
         if align:
             steps.append(f"trim=end_frame={n - first_frame}")
-        return f"[{label}:v]{','.join(steps)}"
+        return f"[{label}:V]{','.join(steps)}"
 
     with tempfile.TemporaryDirectory(prefix="reelkit-vmaf-") as tmp:
         log = Path(log_path) if log_path is not None else Path(tmp) / "vmaf.json"

@@ -116,7 +116,7 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
             "-i",
             str(path),
             "-map",
-            "0:v:0",
+            "0:V:0",
             "-an",
             "-vf",
             f"select='gt(scene\\,{threshold})',showinfo",
@@ -314,7 +314,7 @@ def join_shots(
             q = Path(tmp) / f"part{i:03d}.mp4"
             run_ffmpeg(
                 [
-                    *("-v", "error", "-y", "-i", str(p), "-map", "0:v:0", "-c", "copy"),
+                    *("-v", "error", "-y", "-i", str(p), "-map", "0:V:0", "-c", "copy"),
                     *("-bsf:v", bsf, "-tag:v", tag, str(q)),
                 ],
                 what=f"putting the parameter sets of {Path(p).name} in band",
