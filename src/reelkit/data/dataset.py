@@ -431,9 +431,9 @@ class Dataset:
         with naming_output(folder):
             folder.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # a folder like any other the user makes, not mkdtemp's 0700
         old = folder.parent / f".{folder.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
         try:
+            os.chmod(tmp, 0o777 & ~_umask())  # a folder like any other the user makes, not mkdtemp's 0700
             for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):
                 frame.to_parquet(tmp / f"{name}.parquet")
                 with open(tmp / f"{name}.parquet", "rb") as fh:
