@@ -153,13 +153,13 @@ def import_cmd(
         store = open_store(data_dir)
         try:
             pending = store.get_note(IMPORT_PENDING)
-            if pending is not None and pending != str(source):
+            if pending is not None and pending != str(source.resolve()):
                 err_console.print(
                     f"warning: an earlier import of {pending} did not finish; import it again to complete it",
                     highlight=False,
                     markup=False,
                 )
-            summary = import_dataset(store, ds, progress=progress, label=str(source))
+            summary = import_dataset(store, ds, progress=progress, label=str(source.resolve()))
         finally:
             store.close()
     out = {"data_dir": str(data_dir), "source": str(source), **summary.__dict__}
