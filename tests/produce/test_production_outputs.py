@@ -222,3 +222,11 @@ def test_night_shoot_calendars_land_after_midnight_and_stale_ones_go(tmp_path: P
     assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == sorted(
         p.name for p in files.calendars.values()
     )
+
+
+def test_calendar_event_ids_differ_for_people_whose_slugs_agree() -> None:
+    from reelkit.produce.outputs import _uid_stem
+
+    # "a b" and "a-b" both slug to "a-b": their events shared UIDs, so a shared calendar kept only one
+    assert _uid_stem("Film", "a b") != _uid_stem("Film", "a-b")
+    assert _uid_stem("Film", "a b") == _uid_stem("Film", "a b")  # stable across runs (updates, not copies)

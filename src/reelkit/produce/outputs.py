@@ -9,6 +9,7 @@ of each shooting day. Every file is written atomically (temporary file and ``os.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -175,7 +176,7 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         if not mine:
             continue
         ev = icalendar.Event()
-        ev.add("uid", f"{_slug(schedule.production)}-{_slug(person_id)}-{day.date.isoformat()}@reelkit")
+        ev.add("uid", f"{_uid_stem(schedule.production, person_id)}-{day.date.isoformat()}@reelkit")
         ev.add("dtstamp", stamp)
         # a shoot day runs from its call time: a clock time before the call is the next morning
         call_time = production.calendar.call_time
@@ -202,7 +203,7 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         cal.add_component(ev)
     for d in call.hold_days:
         ev = icalendar.Event()
-        ev.add("uid", f"{_slug(schedule.production)}-{_slug(person_id)}-{d.isoformat()}-hold@reelkit")
+        ev.add("uid", f"{_uid_stem(schedule.production, person_id)}-{d.isoformat()}-hold@reelkit")
         ev.add("dtstamp", stamp)
         ev.add("dtstart", d)
         ev.add("dtend", d + timedelta(days=1))
@@ -213,6 +214,13 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         cal.add_missing_timezones()
     data: bytes = cal.to_ical()
     return data
+
+
+def _uid_stem(production: str, person_id: str) -> str:
+    """The readable part of a calendar event's UID plus a short hash of the exact ids: slugs alone made
+    ``a b`` and ``a-b`` one UID, so importing both calendars into one would overwrite one's events."""
+    digest = hashlib.sha1(f"{production}\x1f{person_id}".encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{_slug(production)}-{_slug(person_id)}-{digest}"
 
 
 @dataclass(frozen=True)
