@@ -235,3 +235,14 @@ def test_chunking_does_not_change_results() -> None:
     rel = -0.691 + 10 * np.log10(ref_abs.mean()) - 10
     kept = ref_abs[ref_abs > 10 ** ((rel + 0.691) / 10)]
     assert r.integrated_lufs == pytest.approx(-0.691 + 10 * np.log10(kept.mean()), abs=1e-6)
+
+
+def test_unsigned_8_bit_pcm_is_offset_binary() -> None:
+    # 128 is silence in 8-bit PCM: dividing by iinfo(uint8).min (0) gave NaN and a misleading error
+    from reelkit.post.loudness import measure
+
+    fs = 48000
+    t = np.arange(fs * 3) / fs
+    tone = 0.5 * np.sin(2 * np.pi * 1000 * t)
+    as_u8 = np.round(tone * 128 + 128).clip(0, 255).astype(np.uint8)
+    assert measure(as_u8, fs).integrated_lufs == pytest.approx(measure(tone, fs).integrated_lufs, abs=0.05)

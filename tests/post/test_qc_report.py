@@ -427,3 +427,18 @@ def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> 
     assert timecode(2.5, 24) == "00:00:02:12"
     assert timecode(0.999, 24) == "00:00:01:00"  # 23.98 frames round to 24: the next second
     assert timecode(59.99, 25) == "00:01:00:00"
+
+
+def test_report_cards_show_the_gated_mix_and_exact_figures(faulty: Path) -> None:
+    """The "dialogue-gated (mix while speaking)" card showed the bed-subtracted estimate, so the page read
+    -24.1 where the verdict used -22.2; a -23.54 programme read "-23.5 ... 0.5 LU below" next to a FAIL."""
+    import dataclasses
+    import re
+
+    report = run_qc(faulty, spec="netflix", plot=False)
+    lo = dataclasses.replace(report.loudness, dialogue_lufs=-22.2, dialogue_isolated_lufs=-24.1)
+    html = render_html(dataclasses.replace(report, loudness=lo))
+    card = re.search(r"dialogue-gated \(mix while speaking\)</div><div class=\"v\">([^<]+)<", html)
+    assert card is not None and "-22.2" in card.group(1)
+    loud = next(f for f in run_qc(faulty, spec="ebu-r128", plot=False).findings if f.kind == "loudness")
+    assert re.search(r"-?\d+\.\d\d LUFS is \d+\.\d\d LU", loud.message)

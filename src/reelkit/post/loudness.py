@@ -244,7 +244,10 @@ def _as_frames(samples: npt.ArrayLike) -> npt.NDArray[np.floating[Any]]:
             "e.g. x.T"
         )
     if not np.issubdtype(x.dtype, np.floating):
-        if np.issubdtype(x.dtype, np.integer):
+        if np.issubdtype(x.dtype, np.unsignedinteger):  # offset binary (8-bit WAV): 128 is silence
+            half = float(np.iinfo(x.dtype).max // 2 + 1)
+            x = (x.astype(np.float64) - half) / half
+        elif np.issubdtype(x.dtype, np.integer):
             x = x.astype(np.float64) / float(-np.iinfo(x.dtype).min)
         else:
             raise ConfigError(f"samples must be numbers; got {x.dtype}")

@@ -465,7 +465,8 @@ def _loudness_findings(
                 0.0,
                 duration,
                 sev,
-                f"{label} {programme:.1f} {spec.unit} is {abs(diff):.1f} LU {where} "
+                # two decimals: at one, -23.54 read "-23.5 ... 0.5 LU below" next to a FAIL
+                f"{label} {programme:.2f} {spec.unit} is {abs(diff):.2f} LU {where} "
                 f"{'the tolerance of ' if ok else 'the target '}{spec.target_lufs:g} ±{spec.tolerance_lu:g}",
                 "loudness",
             )
@@ -501,7 +502,9 @@ def _loudness_findings(
                 lo.true_peak_time_s,
                 None,
                 "info",
-                f"true peak {lo.true_peak_dbtp:.1f} dBTP (ceiling {ceiling:g} dBTP)",
+                f"true peak {lo.true_peak_dbtp:.1f} dBTP (ceiling {ceiling:g} dBTP)"
+                if math.isfinite(lo.true_peak_dbtp)
+                else f"true peak: none, the programme is silent (ceiling {ceiling:g} dBTP)",
                 "loudness",
             )
         )
