@@ -515,3 +515,14 @@ def test_dataset_roundtrip_keeps_everything(tmp_path: Path, ml100k: Path) -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Dataset.load(tmp_path / "out")
+
+
+def test_a_yaml_or_json_file_is_not_an_events_table(tmp_path: Path) -> None:
+    # a concept file given as --ratings was read as two members' "ratings" and made up communities
+    from reelkit.data.loaders import load_events_file
+
+    for name in ("concept.yaml", "prod.json"):
+        f = tmp_path / name
+        f.write_text("title: X\ngenres: [Action]\n")
+        with pytest.raises(DataFormatError, match="not a ratings/events table"):
+            load_events_file(f)

@@ -1227,6 +1227,10 @@ def _sibling_catalog(path: Path) -> Path | None:
 _ML100K_RATINGS = re.compile(r"^u(\.data|[1-5ab]\.(base|test))$")
 
 
+#: suffixes that are never an events table (read as delimited text they made up members and titles)
+_NOT_EVENTS = frozenset({".yaml", ".yml", ".json", ".toml", ".ini", ".html", ".md", ".xml"})
+
+
 def load_events_file(
     path: str | Path,
     *,
@@ -1254,6 +1258,12 @@ def load_events_file(
             path=str(p),
         )
     name = _base_name(p)
+    if p.suffix.lower() in _NOT_EVENTS:  # a concept, production or config file given by mistake
+        raise DataFormatError(
+            f"is a {p.suffix.lower().lstrip('.').upper()} file, not a ratings/events table; give a CSV, "
+            "TSV or Parquet file of member, title[, rating, timestamp] rows",
+            path=str(p),
+        )
     generic = columns is not None or sep is not None or header is not None or encoding is not None
     if _is_parquet(p):
         if columns is not None and not isinstance(columns, Mapping):
