@@ -124,3 +124,13 @@ def test_rules_refuse_infinite_limits() -> None:
     for name in ("fps", "max_cps", "max_duration_s"):
         with pytest.raises(ConfigError, match=name):
             SubtitleRules(**{name: float("inf")})
+
+
+def test_strict_check_exits_1_on_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reelkit.testing.cli import run_cli as run
+
+    bad = tmp_path / "bad.srt"  # the second cue starts before the first ends: an overlap is an error
+    bad.write_text("1\n00:00:00,500 --> 00:00:03,000\nHello.\n\n2\n00:00:01,500 --> 00:00:04,000\nOverlap.\n")
+    assert run(capsys, "subs", "check", str(bad), "--json")[0] == 0
+    code, out, _ = run(capsys, "subs", "check", str(bad), "--json", "--strict")
+    assert code == 1 and '"error"' in out

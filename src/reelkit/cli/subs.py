@@ -135,6 +135,7 @@ def check_cmd(
     max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per line.")] = 42,
     max_lines: Annotated[int, typer.Option("--max-lines", help="Lines per cue.")] = 2,
     encoding: EncodingOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any finding is an error.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Check timing and layout rules (Netflix Timed Text Style Guide defaults)."""
@@ -162,18 +163,20 @@ def check_cmd(
                 "notes": notes,
             }
         )
-        return
-    console.print(
-        f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}", highlight=False, markup=False
-    )
-    if not findings:
-        console.print("no problems found")
-        return
-    print_table(
-        "findings",
-        ["time", "severity", "kind", "message"],
-        [(timecode(f.start_s), f.severity, f.kind, f.message) for f in findings],
-    )
+    else:
+        console.print(
+            f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}", highlight=False, markup=False
+        )
+        if not findings:
+            console.print("no problems found")
+        else:
+            print_table(
+                "findings",
+                ["time", "severity", "kind", "message"],
+                [(timecode(f.start_s), f.severity, f.kind, f.message) for f in findings],
+            )
+    if strict and any(f.severity == "error" for f in findings):  # a CI gate, as qc --strict
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
