@@ -210,11 +210,9 @@ def normalize_samples(
         what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
         raise ConfigError(f"cannot normalise: {what}, so its loudness is undefined")
     gain_db = target_lufs - level
-    limited = False
-    reduction = 0.0
-    out = x
     plain = Meter(true_peak=True)
     tried: list[tuple[float, float]] = []  # (gain, level reached) of the limited rounds
+    best: tuple[float, npt.NDArray[np.float32], float, float] | None = None  # (|miss|, out, gain, reduction)
     for _ in range(8):
         gained = x * np.float32(10.0 ** (gain_db / 20.0))
         out, reduction = limit_true_peak(
@@ -224,26 +222,32 @@ def normalize_samples(
             lookahead_ms=lookahead_ms,
             release_ms=release_ms,
         )
-        limited = reduction > 0.0
-        if not limited:
-            break
-        after = plain.measure(out, sample_rate).integrated_lufs
-        if reference == "dialogue":  # the dialogue loses what the limiter takes from the whole programme
-            after_in = plain.measure(gained, sample_rate).integrated_lufs
-            reached = level + gain_db - (after_in - after)
+        if reduction <= 0.0:  # plain gain: the level is exactly the input's plus the gain
+            reached = level + gain_db
         else:
-            reached = after
+            after = plain.measure(out, sample_rate).integrated_lufs
+            if reference == "dialogue":  # the dialogue loses what the limiter takes from the whole programme
+                after_in = plain.measure(gained, sample_rate).integrated_lufs
+                reached = level + gain_db - (after_in - after)
+            else:
+                reached = after
         shortfall = target_lufs - reached
-        if abs(shortfall) < 0.05:
+        if best is None or abs(shortfall) < best[0]:
+            best = (abs(shortfall), out, gain_db, reduction)
+        if abs(shortfall) < 0.05 or reduction <= 0.0:
             break
         # under heavy limiting a dB of gain brings back well under a dB of loudness (0.4 in a review's case,
         # where adding the shortfall itself stopped 0.16 LU short after four rounds): step by the slope the
-        # last two rounds measured (a secant step), at least 0.1 so that a flat stretch cannot run away
+        # last two rounds measured (a secant step), at least 0.25 so that a flat stretch cannot run away;
+        # the round closest to the target is kept whatever the later ones do
         slope = 1.0
         if tried and gain_db != tried[-1][0]:
-            slope = min(1.0, max(0.1, (reached - tried[-1][1]) / (gain_db - tried[-1][0])))
+            slope = min(1.0, max(0.25, (reached - tried[-1][1]) / (gain_db - tried[-1][0])))
         tried.append((gain_db, reached))
         gain_db += shortfall / slope
+    assert best is not None
+    _, out, gain_db, reduction = best
+    limited = reduction > 0.0
     final = meter.measure(out, sample_rate)
     out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
     return out, NormalizeResult(
