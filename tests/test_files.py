@@ -97,3 +97,17 @@ def test_a_failed_write_names_the_output_not_its_temporary_file(tmp_path: Path) 
     with pytest.raises(OSError) as err, naming_output(out):  # a real file's name is kept
         raise FileNotFoundError(2, "No such file", str(tmp_path / "input.csv"))
     assert err.value.filename == str(tmp_path / "input.csv")
+
+
+def test_atomic_path_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    from reelkit._files import atomic_path
+
+    out = tmp_path / "sub" / "o.png"
+    with atomic_path(out, ".png") as tmp:
+        assert tmp.parent == out.parent and tmp.suffix == ".png" and tmp.name.startswith(".o.png.")
+        tmp.write_bytes(b"new")
+    assert out.read_bytes() == b"new"
+    with pytest.raises(RuntimeError), atomic_path(out) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("the writer failed")
+    assert out.read_bytes() == b"new" and sorted(p.name for p in out.parent.iterdir()) == ["o.png"]

@@ -98,19 +98,30 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: is a folder; give a file name to write")
+    with atomic_path(p) as tmp:
+        tmp.write_bytes(data)
+    return p
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``path`` for the block to write (by name: any writer that takes a path);
+    when the block ends normally it is synced and renamed over ``path`` (with the user's umask), otherwise
+    removed, so an existing ``path`` is never half-written. A failed write names ``path``, not the
+    temporary file. ``suffix`` keeps the extension for writers that read the format from the name."""
+    p = Path(path)
     with naming_output(p):
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent)
+        os.close(fd)
+        tmp = Path(name)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
+            yield tmp
+            with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             replace_file(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return p
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from reelkit._files import atomic_path
 from reelkit.errors import MediaError, TimeLimitError, ToolError
 
 __all__ = [
@@ -377,14 +378,9 @@ def write_audio(
     x = np.asarray(samples, dtype="<f4")
     if x.ndim == 1:
         x = x[:, None]
-    tmp = out.with_name(f".{out.name}.part{out.suffix}")
     args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(x.shape[1]), "-i", "-"]
     if codec:
         args += ["-c:a", codec]
-    args.append(str(tmp))
-    try:
-        run_ffmpeg(args, input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(out, f".part{out.suffix}") as tmp:
+        run_ffmpeg([*args, str(tmp)], input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")
     return out

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from reelkit._files import replace_file
+from reelkit._files import atomic_path
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
 from reelkit.cli.inputs import HeaderOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
@@ -58,16 +56,11 @@ def _save_figure(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     _check_plot_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        replace_file(tmp, path)
+        with atomic_path(path, ".png") as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def simulate_cmd(

@@ -7,15 +7,13 @@ stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to d
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from reelkit._files import check_output_file, replace_file
+from reelkit._files import atomic_path, check_output_file
 from reelkit.errors import ConfigError, MediaError, TimeLimitError, ToolError
 
 __all__ = ["Audio", "read_audio", "write_audio_file"]
@@ -134,11 +132,6 @@ def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int)
             ) from None
     import soundfile
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=ext, dir=out.parent)
-    os.close(fd)
-    try:
-        soundfile.write(tmp_name, x, sample_rate, subtype="PCM_24", format=ext[1:].upper())
-        replace_file(tmp_name, out)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    with atomic_path(out, ext) as tmp:
+        soundfile.write(tmp, x, sample_rate, subtype="PCM_24", format=ext[1:].upper())
     return out

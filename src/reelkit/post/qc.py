@@ -20,8 +20,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelkit._files import check_output_file, replace_file
+from reelkit._files import atomic_path, check_output_file
 from reelkit.errors import ConfigError, ReelkitError, TimeLimitError
 from reelkit.post.findings import Finding, Severity, timecode
 from reelkit.post.loudness import LoudnessResult, Meter
@@ -797,11 +795,6 @@ def write_report(report: QCReport, path: str | Path, render: Callable[[QCReport]
     """Write the HTML report atomically (temporary file beside ``path``, then rename)."""
     out = check_output_file(path, ConfigError, "report.html")
     text = render(report)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        replace_file(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(out, ".part") as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out

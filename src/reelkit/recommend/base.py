@@ -17,8 +17,6 @@ Subclasses implement the index-space hooks ``_fit``, ``_score`` and (optionally)
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ import pandas as pd
 import pydantic
 import scipy.sparse as sp
 
-from reelkit._files import replace_file
+from reelkit._files import atomic_path
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, ModelFormatError, NotFittedError, UnknownIdError
 from reelkit.progress import SILENT, Progress
@@ -533,20 +531,8 @@ class Recommender(ABC):
             if k.startswith("__"):
                 raise ValueError(f"state key {k!r} is reserved")
             arrays[k] = np.asarray(v)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is an ordinary file
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
-                fh.flush()
-                os.fsync(fh.fileno())
-            replace_file(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path, ".npz") as tmp:
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod

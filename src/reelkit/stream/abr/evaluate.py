@@ -3,8 +3,6 @@ k-fold splits over trace files for learned policies, and the comparison plot."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelkit._files import replace_file
+from reelkit._files import atomic_path
 from reelkit.errors import ConfigError
 from reelkit.executor import Executor, SerialExecutor
 from reelkit.progress import SILENT, Progress
@@ -157,14 +155,9 @@ def plot_comparison(
         a_br.legend(fontsize=7)
     fig.tight_layout()
     p = Path(out)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90, format="png")
-        replace_file(tmp, p)
+        with atomic_path(p, ".png") as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p

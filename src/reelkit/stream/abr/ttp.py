@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelkit._files import replace_file
+from reelkit._files import atomic_path
 from reelkit.errors import ModelFormatError
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.algos import RobustMPC
@@ -265,21 +265,9 @@ def load_distribution(arrays: dict[str, np.ndarray]) -> ThroughputDistribution |
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> None:
     """Write arrays plus a JSON metadata string into one ``.npz`` atomically (no pickle)."""
-    import os
-    import tempfile
-
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".npz")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as fh:
-            payload = {"meta_json": np.array(json.dumps(meta, sort_keys=True)), **arrays}
-            np.savez(fh, **payload)  # type: ignore[arg-type]
-        replace_file(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    payload = {"meta_json": np.array(json.dumps(meta, sort_keys=True)), **arrays}
+    with atomic_path(path, ".npz") as tmp:
+        np.savez(tmp, **payload)  # type: ignore[arg-type]
 
 
 def load_npz(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dict[str, object]]:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -33,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit._files import replace_file
+from reelkit._files import atomic_path
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
 
 __all__ = [
@@ -413,11 +411,7 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
     kind = fmt or trace_format(p)
     if p.is_dir():
         raise ConfigError(f"{p}: is a folder; give a file name for the trace (e.g. trace.parquet)")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(p) as tmp:
         if kind == "oracle":
             if trace.sizes.max() > _U32_MAX:
                 raise ConfigError(
@@ -443,8 +437,4 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
                 import pyarrow.parquet as pq
 
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        replace_file(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return p
