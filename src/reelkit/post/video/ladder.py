@@ -219,22 +219,25 @@ def fixed_ladder_specs(
 
 def check_ladder_inputs(
     source: str | Path,
-    width: int,
-    height: int,
     *,
     codec: Literal["x264", "x265"],
     preset: str,
     compare_fixed: bool,
     vmaf_subsample: int,
-    stream: VideoStream | None = None,
     out_dir: str | Path | None = None,
-) -> None:
-    """What would otherwise fail after the candidates are encoded: the scoring options, a variable frame
-    rate (frames are paired by index at one rate), whether the fixed ladder has a rung the source can fill,
-    and an output folder that cannot be written or whose earlier rungs include the source."""
+) -> VideoStream:
+    """The source's video stream, after what would otherwise fail once the candidates are encoded: no video,
+    the scoring options, a variable frame rate (frames are paired by index at one rate), whether the fixed
+    ladder has a rung the source can fill, and an output folder that cannot be written or whose earlier
+    rungs include the source."""
+    info = probe(source)
+    if not info.video:
+        raise MediaError("has no video stream", path=str(source))
+    stream = info.video[0]
+    width, height = stream.width, stream.height
     if vmaf_subsample < 1:
         raise ConfigError(f"VMAF subsampling {vmaf_subsample} must be >= 1 (every n-th frame)")
-    if stream is not None and stream.variable_rate:
+    if stream.variable_rate:
         rate = f"{stream.tbr:g}" if stream.tbr else "25"
         raise MediaError(
             f"has a variable frame rate ({stream.fps:g} fps on average, base rate {stream.tbr:g}); encode it "
@@ -248,6 +251,7 @@ def check_ladder_inputs(
             fixed_ladder_specs(width, height, codec, preset)
         except MediaError as exc:
             raise MediaError(str(exc), path=str(source)) from None
+    return stream
 
 
 _RUNG_GLOB = "rung*_*x*_*k.mp4"
@@ -660,23 +664,17 @@ def per_title_ladder(
 ) -> Ladder:
     """Build the per-title ladder of ``source`` (see the module text); with ``out_dir``, write
     ``ladder.json``, the rung encodes, a DASH manifest under ``dash/`` and ``rd.png``."""
-    info = probe(source)
-    if not info.video:
-        raise MediaError("has no video stream", path=str(source))
-    W, H = info.video[0].width, info.video[0].height
-    sizes = grid_sizes(W, H, heights)
-    specs = [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
-    check_ladder_inputs(
+    stream = check_ladder_inputs(
         source,
-        W,
-        H,
         codec=codec,
         preset=preset,
         compare_fixed=compare_fixed,
         vmaf_subsample=vmaf_subsample,
-        stream=info.video[0],
         out_dir=out_dir,
     )
+    W, H = stream.width, stream.height
+    sizes = grid_sizes(W, H, heights)
+    specs = [quality_spec(w, h, c, rate_control, codec, preset) for w, h in sizes for c in crfs]
     kw: dict[str, Any] = {
         "display": (W, H),
         "cache_dir": cache_dir,

@@ -483,22 +483,16 @@ def per_shot_ladder(
         raise ConfigError(f"shot resolution {resolution!r}: use shot (per shot) or rung (one per rung)")
     if measure not in ("joined", "per-shot"):
         raise ConfigError(f"measure {measure!r}: use joined or per-shot")
-    info = probe(source)
-    if not info.video:
-        raise MediaError("has no video stream", path=str(source))
-    W, H = info.video[0].width, info.video[0].height
-    fps = info.video[0].fps or 25.0
-    check_ladder_inputs(
+    stream = check_ladder_inputs(
         source,
-        W,
-        H,
         codec=codec,
         preset=preset,
         compare_fixed=compare_fixed,
         vmaf_subsample=vmaf_subsample,
-        stream=info.video[0],
         out_dir=out_dir,
     )
+    W, H = stream.width, stream.height
+    fps = stream.fps or 25.0
     shots = detect_shots(source, threshold=scene_threshold, min_shot_s=min_shot_s)
     sizes = grid_sizes(W, H, heights)
     total = shots[-1].end_frame
