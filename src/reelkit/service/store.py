@@ -200,6 +200,14 @@ class Store(Protocol):
     def integrity_check(self) -> str: ...
 
 
+def _put_meta(con: sqlite3.Connection, key: str, value: str) -> None:
+    """Set one ``meta`` row, inside the caller's write transaction."""
+    con.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
 def open_store(location: str | Path, *, create: bool = True) -> Store:
     """Open the store at ``location``: a data folder or ``sqlite:///path/to/file.db``.
 
@@ -705,11 +713,7 @@ class SQLiteStore:
             if value is None:
                 con.execute("DELETE FROM meta WHERE key = ?", (f"note:{key}",))
             else:
-                con.execute(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (f"note:{key}", value),
-                )
+                _put_meta(con, f"note:{key}", value)
 
     def rating_range(self) -> tuple[float, float, int] | None:
         """The lowest and highest stored rating and how many there are (the catalog's scale before any model
@@ -764,11 +768,7 @@ class SQLiteStore:
                     (record.events_seq,),
                 ).fetchone()
                 if newer is None:
-                    con.execute(
-                        "INSERT INTO meta(key, value) VALUES ('current_model', ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (record.version,),
-                    )
+                    _put_meta(con, "current_model", record.version)
 
     def current_model_version(self) -> ModelVersionRecord | None:
         row = (
