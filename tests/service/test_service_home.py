@@ -450,7 +450,7 @@ def test_new_releases_are_released(builder: HomeBuilder) -> None:
     assert future not in cols and len(after) >= len(before) - 1
 
 
-def test_trending_clock_does_not_run_past_the_wall_clock(small_dir: Path) -> None:
+def test_trending_clock_does_not_run_past_the_wall_clock() -> None:
     import time
 
     from reelkit.data.demo import make_demo

@@ -69,14 +69,7 @@ def template_globals() -> dict[str, Any]:
 def _render(
     request: Request, state: ServiceState, name: str, context: dict[str, Any], status: int = 200
 ) -> Response:
-    member_id = state.member_from_cookie(request.cookies.get(COOKIE))
-    member = state.store.get_member(member_id) if member_id else None
-    bundle = state.models.current
-    ctx = {
-        "profile": member,
-        "model_version": bundle.version if bundle is not None else None,
-        **context,
-    }
+    ctx = {**state.header(request), **context}
     return state.templates.TemplateResponse(request, name, ctx, status_code=status, headers=_NO_STORE)
 
 
