@@ -193,7 +193,7 @@ def test_trace_from_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     [
         (["--policy", "nope", "--capacity", "5%"], "unknown cache policy"),
         (["--policy", "lru", "--capacity", "5XB"], "capacity"),
-        (["--policy", "lru", "--capacity", "0%"], "percentage"),
+        (["--policy", "lru", "--capacity", "101%"], "percentage"),
         (["--policy", "lru", "--capacity", "5%", "--param", "x=1"], "unknown parameter"),
         (["--policy", "lru", "--capacity", "5%", "--warmup", "soon"], "warm-up"),
         (["--policy", "lru", "--capacity", "5%", "--warmup", "abc%"], "warm-up"),

@@ -27,7 +27,8 @@ def test_parse_capacity() -> None:
     assert parse_capacity(77) == 77
     assert parse_capacity("5%", tr) == int(tr.working_set_bytes() * 0.05)
     assert parse_capacity("100%", tr) == tr.working_set_bytes()
-    for bad in ("5XB", "abc", "-3GB", "0%", "150%", ""):
+    assert parse_capacity("0%", tr) == parse_capacity("0") == 0  # both say "no cache"
+    for bad in ("5XB", "abc", "-3GB", "-1%", "150%", ""):
         with pytest.raises(ConfigError):
             parse_capacity(bad, tr)
     with pytest.raises(ConfigError, match="needs a trace"):

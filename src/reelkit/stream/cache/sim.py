@@ -74,8 +74,8 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
             pct = float(s[:-1])
         except ValueError:
             raise ConfigError(f"capacity {text!r}: expected a percentage such as 5%") from None
-        if not 0 < pct <= 100:
-            raise ConfigError(f"capacity {text!r}: a percentage must be in (0, 100]")
+        if not 0 <= pct <= 100:  # 0% is a cache of no bytes, as a capacity of 0 is
+            raise ConfigError(f"capacity {text!r}: a percentage must be in [0, 100]")
         if trace is None:
             raise ConfigError(f"capacity {text!r}: a percentage needs a trace to take it of")
         return int(trace.working_set_bytes() * pct / 100.0)
