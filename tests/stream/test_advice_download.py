@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelkit.errors import ConfigError, EmptyDataError
+from reelkit.errors import ConfigError, EmptyDataError, ReelkitWarning
 from reelkit.stream.advice import AdviceConfig, NetworkProfile, TitleToWatch, advise
 
 DAY = 86400.0
@@ -44,6 +44,13 @@ def test_fast_network_streams() -> None:
 def test_quality_between_rungs_uses_the_rung_below() -> None:
     prof = _profile((list(range(24)), 50.0))
     assert advise(prof, [FILM], quality_kbps=3000, now_s=BASE, config=CFG).titles[0].quality_kbps == 2850.0
+
+
+def test_quality_above_the_top_rung_says_it_uses_the_top() -> None:
+    prof = _profile((list(range(24)), 50.0))
+    with pytest.warns(ReelkitWarning, match="above the top rung: advising at 4300 kbps"):
+        res = advise(prof, [FILM], quality_kbps=20000, now_s=BASE, config=CFG)
+    assert res.titles[0].quality_kbps == 4300.0
 
 
 def test_slow_network_short_title_downloads() -> None:

@@ -276,7 +276,12 @@ def advise_cmd(
     samples: Annotated[
         Path, typer.Option("--samples", help="CSV of throughput samples: timestamp,mbps (unix s or ISO).")
     ],
-    quality: Annotated[float, typer.Option("--quality", help="Wanted quality, kbit/s (a ladder rung).")],
+    quality: Annotated[
+        float,
+        typer.Option(
+            "--quality", help="Wanted quality, kbit/s: a ladder rung, or the highest rung at or below it."
+        ),
+    ],
     title: Annotated[
         list[str], typer.Option("--title", help="ID:DURATION_S of a title to advise on (repeatable).")
     ],

@@ -19,6 +19,7 @@ their top picks) come from the caller, usually the recommender's home page.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from reelkit.errors import ConfigError, EmptyDataError
+from reelkit.errors import ConfigError, EmptyDataError, ReelkitWarning
 
 __all__ = [
     "Advice",
@@ -231,6 +232,13 @@ def advise(
         raise ConfigError(f"quality {quality_kbps} kbps is below the lowest rung ({ladder[0]:g} kbps)")
     level = int(np.searchsorted(ladder, quality_kbps, side="right") - 1)
     kbps = float(ladder[level])
+    if quality_kbps > ladder[-1]:  # between rungs the one below is expected; past the top it is a surprise
+        warnings.warn(
+            f"quality {quality_kbps:g} kbps is above the top rung: advising at {kbps:g} kbps, the ladder's "
+            "highest (give a ladder that reaches it to ask about more)",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     now = datetime.now(UTC).timestamp() if now_s is None else float(now_s)
     hour = int(np.floor((now / 3600.0 + profile.utc_offset_h) % 24))
     out: list[TitleAdvice] = []
