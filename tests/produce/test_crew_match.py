@@ -307,3 +307,14 @@ def test_cost_scale_keeps_cents_of_large_sums() -> None:
     assert cost_scale([505_050.5]) == 10  # 5000.50 a day x 101 days: not a whole number
     assert cost_scale([0.4, 1000.4]) == 10 and cost_scale([100.01 * 3]) == 100
     assert cost_scale([0.1 + 0.2]) == 10 and cost_scale([3e6, 12.0]) == 1  # float error is not a digit
+
+
+def test_a_candidate_with_an_unknown_kind_of_work_is_refused_naming_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "pool.yaml"
+    path.write_text(
+        yaml.safe_dump({"candidates": [{"id": "a", "roles": ["actor"]}, {"id": "b", "roles": ["Director"]}]})
+    )
+    with pytest.raises(
+        ProductionFormatError, match=r"pool\.yaml.*candidates\[1\]\.roles.*'Director'.*director"
+    ):
+        load_pool(path)

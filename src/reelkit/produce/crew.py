@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import typing
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +36,7 @@ from reelkit.produce.production import (
     Production,
     ProductionFormatError,
     Role,
+    RoleKind,
     _Available,
     _Model,
     _pydantic_fields,
@@ -72,6 +74,16 @@ class Candidate(_Available):
     home_city: str = ""
     #: Ids of past projects (shared ones earn the pairwise bonus).
     credits: list[str] = Field(default_factory=list)
+
+    @pydantic.field_validator("roles")
+    @classmethod
+    def _known_roles(cls, v: list[str]) -> list[str]:
+        # an unknown kind ("cinematographer", "Director") would make the person silently ineligible
+        known = (*typing.get_args(RoleKind), "actor")
+        for kind in v:
+            if kind not in known:
+                raise ValueError(f"unknown kind of work {kind!r}: use {', '.join(known)}")
+        return v
 
     @pydantic.field_validator("skills")
     @classmethod

@@ -257,11 +257,14 @@ class Constraints(_Model):
     not_before: list[NotBefore] = Field(default_factory=list)
 
 
+RoleKind = Literal["director", "dop", "editor", "composer", "lead", "supporting", "crew"]
+
+
 class Role(_Model):
     """A position to fill in crew and cast matching (see :mod:`reelkit.produce.crew`)."""
 
     id: Id
-    kind: Literal["director", "dop", "editor", "composer", "lead", "supporting", "crew"]
+    kind: RoleKind
     #: For cast roles: the person id (character) in ``people`` whose shooting days the actor works.
     character: str | None = None
     #: Skills the role asks for with their weights (``{"action": 2, "period": 1}``), each >= 0.
