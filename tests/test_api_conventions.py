@@ -184,3 +184,35 @@ def test_produce_configs_are_typed() -> None:
 def test_every_error_class_is_exported() -> None:
     defined = {n for n, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__}
     assert defined == set(errors.__all__)
+
+
+def test_a_nan_or_infinity_is_named_as_one_not_as_a_failed_bound(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pydantic
+    from pydantic import Field
+
+    from reelkit.config import error_message, pydantic_message
+
+    class Bounded(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="forbid")
+        rate: float = Field(0.0, ge=0, le=10)
+
+    for bad, said in ((math.nan, "not nan"), (math.inf, "not inf"), (-math.inf, "not -inf")):
+        with pytest.raises(pydantic.ValidationError) as info:
+            Bounded(rate=bad)
+        assert error_message(info.value.errors()[0]) == f"must be a finite number, {said}"
+    with pytest.raises(pydantic.ValidationError) as info:
+        Bounded(rate=11.0)  # a finite number out of bounds keeps pydantic's words
+    assert pydantic_message(info.value) == "rate: Input should be less than or equal to 10"
+    with pytest.raises(pydantic.ValidationError) as info:
+        Bounded.model_validate({"rte": 1.0})
+    assert error_message(info.value.errors()[0]) == "unknown field (check the spelling)"
+    # through a user-facing loader: the file and the field are named
+    from reelkit.produce.crew import load_pool
+    from reelkit.produce.production import ProductionFormatError
+
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("candidates:\n - id: a\n   roles: [actor]\n   daily_rate: .nan\n")
+    with pytest.raises(
+        ProductionFormatError, match=r"candidates\[0\]\.daily_rate: must be a finite number, not nan"
+    ):
+        load_pool(pool)

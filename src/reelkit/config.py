@@ -8,6 +8,7 @@ parameters do) naming the field, rather than pydantic's ``ValidationError``. Con
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Self
 
@@ -16,12 +17,29 @@ from pydantic import BaseModel, ConfigDict
 
 from reelkit.errors import ConfigError
 
-__all__ = ["Config", "check_numbers", "pydantic_message"]
+__all__ = ["Config", "check_numbers", "error_message", "pydantic_message"]
+
+_BOUND_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
+
+
+def error_message(err: Any) -> str:
+    """One pydantic error (an item of ``exc.errors()``) in words a user can act on: a NaN or an infinity
+    is said to be one (pydantic reports a NaN as failing whichever bound it checks first), an unknown
+    field is a spelling to check, and a validator's own message loses pydantic's ``Value error,``."""
+    kind = err.get("type")
+    value = err.get("input")
+    if kind in _BOUND_TYPES and isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 def pydantic_message(exc: pydantic.ValidationError) -> str:
     """``field: message; ...`` for every error of ``exc``."""
-    return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(config)'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(x) for x in e['loc']) or '(config)'}: {error_message(e)}" for e in exc.errors()
+    )
 
 
 def _config_error(cls: type, exc: pydantic.ValidationError) -> ConfigError:

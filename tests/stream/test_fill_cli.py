@@ -245,7 +245,7 @@ def test_rates_windows_and_configs_are_checked() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--fill-cost", "inf"], "fill_cost: Input should be a finite number"),
+        (["--fill-cost", "inf"], "fill_cost: must be a finite number, not inf"),
         (["--fill-window", "02:75-14:00"], "--fill-window / --fill-rate: fill window"),
         (["--train-days", "1"], "--train-days"),
         (["--compare", "lru,belady"], "reactive"),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pydantic
 import typer
 
+from reelkit.config import error_message
 from reelkit.errors import ReelkitError, UserInputError
 
 __all__ = ["app", "main"]
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(int(getattr(exc, "exit_code", 1)))
     except pydantic.ValidationError as exc:  # a typed config built from the options: a user error
         fields = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc']) or exc.title}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(x) for x in e['loc']) or exc.title}: {error_message(e)}" for e in exc.errors()
         )
         err_console.print(f"error: {exc.title}: {fields}", highlight=False, markup=False)
         sys.exit(2)

@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from reelkit._files import atomic_write_bytes, atomic_write_text
+from reelkit.config import error_message
 from reelkit.errors import DataFormatError
 
 __all__ = [
@@ -455,11 +456,7 @@ def _count_entries(data: Any, limit: int) -> int:
 def _pydantic_fields(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
     out = []
     for e in exc.errors():
-        msg = str(e.get("msg", "invalid"))
-        msg = msg.removeprefix("Value error, ")
-        if e.get("type") == "extra_forbidden":
-            msg = "unknown field (check the spelling)"
-        out.append((_loc_str(e.get("loc", ())), msg))
+        out.append((_loc_str(e.get("loc", ())), error_message(e)))
     return out
 
 

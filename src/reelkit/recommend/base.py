@@ -29,6 +29,7 @@ import pydantic
 import scipy.sparse as sp
 
 from reelkit._files import atomic_path
+from reelkit.config import error_message
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, ModelFormatError, NotFittedError, UnknownIdError
 from reelkit.progress import SILENT, Progress
@@ -630,5 +631,5 @@ def _pydantic_message(name: str, exc: pydantic.ValidationError) -> str:
     parts = []
     for err in exc.errors():
         field = ".".join(str(x) for x in err["loc"]) or "(params)"
-        parts.append(f"{field}: {err['msg']}")
+        parts.append(f"{field}: {error_message(err)}")
     return f"invalid parameter(s) for model {name!r}: " + "; ".join(parts)

@@ -35,6 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reelkit.config import error_message
 from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
 from reelkit.service.deps import BodyLimitMiddleware, ServiceState
 from reelkit.service.errors import (
@@ -119,7 +120,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         fields = []
         for err in exc.errors():
-            msg = str(err.get("msg", "invalid"))
+            msg = error_message(err)
             if err.get("type") == "json_invalid":
                 msg = f"invalid JSON: {err.get('ctx', {}).get('error', msg)}"
             fields.append((_field_name(err.get("loc", ())), msg))

@@ -12,6 +12,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from reelkit.config import error_message
 from reelkit.errors import ConfigError
 from reelkit.recommend.home import HomeConfig
 
@@ -98,7 +99,7 @@ class ServiceSettings(BaseModel):
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as exc:
-            parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            parts = [f"{'.'.join(str(x) for x in e['loc'])}: {error_message(e)}" for e in exc.errors()]
             raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
 
     @property
