@@ -330,10 +330,14 @@ def decode_audio(
     sample_rate: int | None = None,
     channels: int | None = None,
     stream: int = 0,
+    on_timeline: bool = False,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Decode an audio stream to float32 samples shaped ``(n, channels)`` and return them with the rate.
 
     ``sample_rate``/``channels`` resample or downmix (ffmpeg's resampler); by default the file's own are kept.
+    With ``on_timeline`` sample 0 is the file's time 0, as a player shows it: an audio stream that starts
+    after the video (a delayed track, ``start 1.0``) is padded with silence in front, and gaps inside it
+    are filled, so times measured on the samples are the times subtitles are shown at.
     WAV/FLAC could be read by soundfile too; this path reads any container ffmpeg knows.
     """
     info = probe(path)
@@ -352,6 +356,7 @@ def decode_audio(
         "-map",
         f"0:a:{stream}",
         "-vn",
+        *(["-af", "aresample=async=1:first_pts=0"] if on_timeline else []),
         "-f",
         "f32le",
         "-acodec",

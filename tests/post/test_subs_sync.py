@@ -185,6 +185,30 @@ def test_sync_to_speech_in_the_media(tmp_path: Path) -> None:
     assert np.mean(err <= 0.25) >= 0.9
 
 
+@pytest.mark.media
+def test_a_delayed_audio_track_is_read_on_the_files_timeline(tmp_path: Path) -> None:
+    """An audio stream starting 1.5 s into the file (``start 1.5``): its speech is shown 1.5 s later than
+    in the audio alone, so subtitles timed for the file are already right (it was read from its first sample
+    and they were moved 1.5 s early)."""
+    import soundfile as sf
+
+    from reelkit.media import run_ffmpeg
+
+    prog = synth.make_program(11, duration_s=60.0, music_db=-15.0)
+    media, truth, _ = synth.distort(prog, synth.Distortion(), np.random.default_rng(0))
+    sf.write(tmp_path / "speech.flac", media, synth.SR, subtype="PCM_16")
+    film = tmp_path / "film.mkv"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "color=s=64x36:r=25", "-itsoffset", "1.5", "-i", str(tmp_path / "speech.flac"),
+         "-t", "62", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+         str(film)],
+        what="muxing a delayed audio track",
+    )  # fmt: skip
+    timed = _write(tmp_path / "timed.srt", [SynthCue(c.start_s + 1.5, c.end_s + 1.5, c.text) for c in truth])
+    res = sync_subtitles(film, timed)
+    assert res.offset_s == pytest.approx(0.0, abs=0.15)
+
+
 def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cues = _cues(6)
     ref = _write(tmp_path / "ref.srt", cues)

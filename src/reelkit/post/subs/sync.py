@@ -162,7 +162,7 @@ def _activity_from_media(
 ) -> SpeechActivity:
     from reelkit.media import decode_audio
 
-    samples, rate = decode_audio(Path(media), sample_rate=16000, channels=1)
+    samples, rate = decode_audio(Path(media), sample_rate=16000, channels=1, on_timeline=True)
     return speech_activity(samples[:, 0], rate, method=method)
 
 
