@@ -112,6 +112,20 @@ def test_no_offset_beyond_max_offset(tmp_path: Path, ratio: float) -> None:
     assert res.offset_s == pytest.approx(-6 / ratio, abs=0.05) and res.scale == pytest.approx(1 / ratio)
 
 
+def test_a_ten_hour_timecode_at_another_frame_rate_is_fitted(tmp_path: Path) -> None:
+    """A file timed from 10:00:00 at 23.976 fps for media at 25: the offset is 10 h times 25/23.976,
+    past the 10 h + media bound the search had (refused as 'the right subtitle file?')."""
+    truth = _cues(3)
+    ref = _write(tmp_path / "ref.srt", truth)
+    r = 25 / _NTSC
+    inp = _write(
+        tmp_path / "in.srt", [SynthCue(c.start_s / r + 36000, c.end_s / r + 36000, c.text) for c in truth]
+    )
+    res = sync_subtitles(None, inp, reference=ref, options=SyncOptions(max_offset_s=40000.0))
+    assert res.scale == pytest.approx(r, rel=1e-4)
+    assert res.offset_s == pytest.approx(-36000 * r, abs=0.1)
+
+
 def test_a_correct_file_is_left_unchanged(tmp_path: Path) -> None:
     cues = _cues(2)
     ref = _write(tmp_path / "ref.srt", cues)

@@ -660,4 +660,7 @@ def _max_offset(opts: SyncOptions, duration_s: float, c: _Cues) -> float:
     point where every cue would lie outside the media (a huge value only cost memory: 1e7 s, 1e300 s)."""
     given = opts.max_offset_s or max(60.0, 0.5 * duration_s)
     end = float(np.abs(c.ends).max()) if len(c.ends) else 0.0
-    return min(given, duration_s + end + 60.0)
+    # a time t of the file lands at scale * t + offset: at the largest scale searched (the fine scale goes
+    # 0.5 % past the ratios) a file starting at 10:00:00 needs an offset of 10 h times that scale
+    widest = max(opts.ratios) * 1.01 if opts.fine_scale else max(opts.ratios)
+    return min(given, duration_s + widest * end + 60.0)
