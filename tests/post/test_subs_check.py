@@ -81,6 +81,26 @@ def test_overlap_gap_and_order() -> None:
     assert "gap" not in [f.kind for f in check_subtitles(sub, rules=SubtitleRules(min_gap_frames=0))]
 
 
+@pytest.mark.parametrize(
+    ("fps", "gap_ms", "flagged"),
+    [
+        (24, 83, False),
+        (23.976, 83, False),
+        (29.97, 67, False),
+        (25, 80, False),
+        (25, 78, True),
+        (24, 81, True),
+    ],
+)
+def test_a_two_frame_gap_written_in_milliseconds_passes(fps: float, gap_ms: int, flagged: bool) -> None:
+    sub = from_string(
+        _srt(("00:00:01,000", "00:00:02,000", "One."), ("00:00:02,000", "00:00:03,000", "Two."))
+    )
+    sub = sub.with_times([(1.0, 2.0), (2.0 + gap_ms / 1000, 3.0)])
+    kinds = [f.kind for f in check_subtitles(sub, rules=SubtitleRules(fps=fps))]
+    assert ("gap" in kinds) == flagged
+
+
 def test_past_end_before_zero_and_bad_timing() -> None:
     sub = from_string(
         _srt(

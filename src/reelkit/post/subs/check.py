@@ -178,7 +178,7 @@ def check_subtitles(
                         f"(which ends at {timecode(latest_end)})",
                     )
                 )
-            elif c.start_s - latest_end < min_gap - 1e-6:
+            elif c.start_s - latest_end < min_gap - 0.001:  # two frames at 24 fps: 83.3 ms, written 83
                 gap = c.start_s - latest_end
                 out.append(
                     _f(
