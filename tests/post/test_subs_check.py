@@ -154,3 +154,16 @@ def test_strict_check_exits_1_on_an_error(tmp_path: Path, capsys: pytest.Capture
     assert run(capsys, "subs", "check", str(bad), "--json")[0] == 0
     code, out, _ = run(capsys, "subs", "check", str(bad), "--json", "--strict")
     assert code == 1 and '"error"' in out
+
+
+def test_check_against_a_file_that_is_not_media_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reelkit.testing.cli import run_cli
+
+    subs = tmp_path / "a.srt"
+    subs.write_text(_srt(("00:00:01,000", "00:00:02,000", "One.")))
+    notes = tmp_path / "notes.json"
+    notes.write_text('[[3.0, 4.5, "a line"]]')  # ffmpeg takes it for lyrics (lrc): a text stream, no duration
+    code, out, err = run_cli(capsys, "subs", "check", str(subs), "--media", str(notes))
+    assert code == 2 and "notes.json: no audio or video of a known length" in err and "no problems" not in out

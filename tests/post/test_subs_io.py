@@ -215,3 +215,159 @@ def test_times_before_zero_are_kept_and_reported(tmp_path: Path) -> None:
 
 def test_plain_text_strips_markup() -> None:
     assert plain_text("{\\an8}<i>Hi</i>\\Nthere &amp; you") == "Hi\nthere & you"
+
+
+# a pretty-printed DFXP as delivered: tick times, <p> tags wrapped over lines, regions, spans, languages
+DFXP_TICKS = """<?xml version="1.0" encoding="UTF-8"?>
+<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter"
+    xmlns:tts="http://www.w3.org/ns/ttml#styling" ttp:tickRate="10000000" xml:lang="en">
+  <head>
+    <styling><style xml:id="s1" tts:color="yellow"/></styling>
+    <layout><region xml:id="bottom" tts:origin="10% 80%"/></layout>
+  </head>
+  <body region="bottom">
+    <div>
+      <!-- <p begin="1t" end="2t">a commented-out cue</p> -->
+      <p xml:id="c1"
+         begin="10000000t"
+         end="25000000t" style="s1">Hello <span tts:fontStyle="italic">there</span><br/>world</p>
+      <p xml:id="c2" begin="30000000t" dur="10000000t">Two</p>
+    </div>
+  </body>
+</tt>
+"""
+
+
+def test_dfxp_with_ticks_and_wrapped_tags_is_retimed_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "a.dfxp"
+    path.write_text(DFXP_TICKS, encoding="utf-8")
+    sub = load_subtitles(path)
+    assert sub.format == "ttml"
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [
+        (1.0, 2.5, "Hello there\nworld"),
+        (3.0, 4.0, "Two"),
+    ]
+    out = tmp_path / "b.dfxp"
+    write_subtitles(sub.retimed(lambda t: 2 * t + 0.5), out)
+    # only the four time values changed, each in ticks; dur is the new length
+    expected = (
+        DFXP_TICKS.replace('"10000000t"', '"25000000t"', 1)
+        .replace('end="25000000t"', 'end="55000000t"')
+        .replace('begin="30000000t" dur="10000000t"', 'begin="65000000t" dur="20000000t"')
+    )
+    assert out.read_text(encoding="utf-8") == expected
+    assert [(c.start_s, c.end_s) for c in load_subtitles(out).cues] == [(2.5, 5.5), (6.5, 8.5)]
+
+
+def test_ttml_frame_times_and_nested_begins(tmp_path: Path) -> None:
+    doc = """<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter"
+ttp:frameRate="30" ttp:frameRateMultiplier="1000 1001"><body><div begin="10s">
+<p begin="00:00:01:15" end="00:00:02:00">One</p><p begin="60f" end="90f">Two</p></div></body></tt>"""
+    path = tmp_path / "f.ttml"
+    path.write_text(doc, encoding="utf-8")
+    sub = load_subtitles(path)
+    fps = 30000 / 1001
+    # times count from the div's begin; frames at 29.97
+    assert [c.start_s for c in sub.cues] == pytest.approx([10 + 1 + 15 / fps, 10 + 60 / fps])
+    assert [c.end_s for c in sub.cues] == pytest.approx([10 + 2, 10 + 90 / fps])
+    out = tmp_path / "g.ttml"
+    write_subtitles(sub.retimed(lambda t: t + 1.0), out)  # one second: 29.97 frames
+    text = out.read_text(encoding="utf-8")
+    assert '<p begin="00:00:02:15" end="00:00:03:00">One</p><p begin="90f" end="120f">Two</p>' in text
+    assert '<div begin="10s">' in text
+
+
+def test_ttml_whose_cues_take_their_times_from_a_div_is_read_but_not_written(tmp_path: Path) -> None:
+    doc = """<tt xmlns="http://www.w3.org/ns/ttml"><body><div begin="1s" end="3s"><p>Shared</p></div>
+<div begin="4s" end="5s"><p>Times</p></div></body></tt>"""
+    path = tmp_path / "d.ttml"
+    path.write_text(doc, encoding="utf-8")
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 3.0, "Shared"), (4.0, 5.0, "Times")]
+    with pytest.raises(DataFormatError, match=r"d\.ttml: can be read but not re-timed in place"):
+        write_subtitles(sub.retimed(lambda t: t + 1), tmp_path / "e.ttml")
+    assert not (tmp_path / "e.ttml").exists()
+
+
+def test_sami_is_read_but_refused_for_writing_before_any_work(tmp_path: Path) -> None:
+    from reelkit.post.subs.io import check_writable
+
+    path = tmp_path / "a.smi"
+    path.write_text(
+        "<SAMI><BODY><SYNC Start=1000><P Class=ENCC>Hello</P><SYNC Start=2500><P Class=ENCC>&nbsp;</P>"
+        "</BODY></SAMI>",
+        encoding="utf-8",
+    )
+    sub = load_subtitles(path)
+    assert sub.format == "sami" and sub.cues[0].start_s == 1.0
+    with pytest.raises(DataFormatError, match=r"SAMI files can be read .* but not written"):
+        check_writable(sub)
+
+
+def test_vtt_inline_timestamps_move_with_their_cue(tmp_path: Path) -> None:
+    path = tmp_path / "k.vtt"
+    path.write_text("WEBVTT\n\n00:00:02.000 --> 00:00:04.000\nDo <00:00:03.000>you <00:00:03.500>know\n")
+    out = tmp_path / "l.vtt"
+    write_subtitles(load_subtitles(path).retimed(lambda t: 2 * t - 3.0), out)
+    # the cue is now 1-5 s; the inline times keep their place in it (half-way, three quarters)
+    assert (
+        out.read_text()
+        == "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\nDo <00:00:03.000>you <00:00:04.000>know\n"
+    )
+
+
+def test_colon_millisecond_timestamps_are_read_as_milliseconds(tmp_path: Path) -> None:
+    path = tmp_path / "c.srt"
+    path.write_text("1\n00:00:01:500 --> 00:00:03:000\nHello\n")
+    assert [(c.start_s, c.end_s) for c in load_subtitles(path).cues] == [(1.5, 3.0)]
+
+
+def test_an_output_named_for_another_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.srt"
+    path.write_text(SRT, encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"out\.vtt: the output is written as the input is, SRT.*\.srt"):
+        write_subtitles(load_subtitles(path), tmp_path / "out.vtt")
+    write_subtitles(load_subtitles(path), tmp_path / "out.txt")  # an extension that names no format is fine
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+def test_cr_only_line_endings_are_read_and_kept(tmp_path: Path, fmt: str) -> None:
+    text = SRT if fmt == "srt" else "WEBVTT\n\n00:01.000 --> 00:03.000\nHello\n"
+    path = tmp_path / f"cr.{fmt}"
+    path.write_bytes(text.replace("\n", "\r").encode())
+    sub = load_subtitles(path)
+    assert sub.cues and sub.cues[0].start_s == 1.0
+    out = tmp_path / f"out.{fmt}"
+    write_subtitles(sub.retimed(lambda t: t), out)
+    assert out.read_bytes() == path.read_bytes()
+
+
+def test_header_only_webvtt_is_an_empty_file_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.vtt"
+    path.write_text("WEBVTT\n\nNOTE nothing yet\n")
+    assert load_subtitles(path).cues == []
+    bad = tmp_path / "bad.vtt"
+    bad.write_text("WEBVTT\n\n00:01 --> oops\nText\n")
+    with pytest.raises(DataFormatError, match="no VTT cues"):
+        load_subtitles(bad)
+
+
+@pytest.mark.parametrize("name", ["utf8", "UTF_8", "utf-8"])
+def test_byte_order_mark_kept_whatever_the_encoding_is_called(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "bom.srt"
+    path.write_bytes(codecs.BOM_UTF8 + SRT.encode())
+    out = tmp_path / "out.srt"
+    write_subtitles(load_subtitles(path, encoding=name), out)
+    assert out.read_bytes().startswith(codecs.BOM_UTF8 + b"1\n")
+
+
+def test_mixed_line_endings_are_each_kept(tmp_path: Path) -> None:
+    first, rest = SRT.split("\n\n", 1)
+    data = (first.replace("\n", "\r\n") + "\r\n\r\n" + rest).encode()
+    path = tmp_path / "mixed.srt"
+    path.write_bytes(data)
+    out = tmp_path / "out.srt"
+    write_subtitles(load_subtitles(path).retimed(lambda t: t + 1), out)
+    got = out.read_bytes()
+    assert got.count(b"\r") == data.count(b"\r") == first.count("\n") + 2
+    assert b"00:00:02,000 --> 00:00:03,500\r\n" in got and b"00:00:04,000 --> 00:00:05,000\n" in got

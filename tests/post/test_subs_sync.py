@@ -276,3 +276,21 @@ def test_a_file_with_one_cue_is_a_user_error_naming_it(
         capsys, "subs", "sync", "-", str(one), "--reference", str(ref), "-o", str(tmp_path / "x.srt")
     )
     assert code == 2 and "one.srt" in err and "1 timed cue" in err  # was exit 3 naming no file
+
+
+def test_an_empty_reference_or_an_unwritable_output_is_a_user_error_before_the_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp = _write(tmp_path / "in.srt", _cues(2))
+    empty = tmp_path / "empty.srt"
+    empty.write_text("")
+    code, _, err = run(
+        capsys, "subs", "sync", "-", str(inp), "--reference", str(empty), "-o", str(tmp_path / "o.srt")
+    )
+    assert code == 2 and "empty.srt: the reference has no timed cues" in err
+    # an SRT asked to be written as WebVTT: refused (exit 2) before any fit, nothing written
+    code, _, err = run(
+        capsys, "subs", "sync", "-", str(inp), "--reference", str(inp), "-o", str(tmp_path / "o.vtt")
+    )
+    assert code == 2 and "o.vtt: the output is written as the input is, SRT" in err
+    assert not (tmp_path / "o.vtt").exists()

@@ -63,7 +63,7 @@ def sync_cmd(
     Exit status 3 when the fit is not trustworthy; OUT is then not written.
     """
     from reelkit.post.subs import SyncOptions, load_subtitles, sync_subtitles, write_synced
-    from reelkit.post.subs.io import check_output_path
+    from reelkit.post.subs.io import check_output_path, check_writable
     from reelkit.post.subs.sync import FRAME_RATIOS
 
     check_output_path(out, inputs=[media, subs, reference])  # before the (long) fit, not after it
@@ -78,6 +78,7 @@ def sync_cmd(
         min_confidence=min_confidence,
     )
     sub = load_subtitles(subs, encoding=encoding)
+    check_writable(sub, out)  # SAMI, or an SRT to out.vtt: refused now, not after the fit
     ref_file = load_subtitles(reference, encoding=encoding) if reference is not None else None
     media_arg: Any = None if media == "-" else media
     if media_arg is None and reference is None:
@@ -147,7 +148,12 @@ def check_cmd(
     if media is not None:
         from reelkit.media import probe
 
-        duration = probe(media).duration_s
+        info = probe(media)
+        if info.duration_s is None or not (info.audio or info.video):
+            from reelkit.errors import MediaError
+
+            raise MediaError("no audio or video of a known length to check the cues against", path=str(media))
+        duration = info.duration_s
     sub = load_subtitles(subs, encoding=encoding)
     findings = check_subtitles(sub, media_duration_s=duration, rules=rules)
     notes = list(sub.notes)

@@ -8,10 +8,12 @@ none of these read raises :class:`~reelkit.errors.DataFormatError` naming the fi
 
 SRT, WebVTT and ASS/SSA are parsed here line by line, so that writing a re-timed file changes *only the
 timestamps*: cue order, numbering, styling tags, VTT cue settings, NOTE/STYLE blocks, ASS styles and fonts,
-the encoding and the byte-order mark all stay as they were. TTML is read by pysubs2; when every ``<p>``
-carries its own ``begin``/``end`` (clock or offset times) those attribute values are rewritten in place
-too, keeping the document's styling. Other formats (SAMI, MicroDVD, frame-based TTML, ...) are written
-back through pysubs2, which regenerates the file.
+the encoding, the byte-order mark and each line's ending all stay as they were; WebVTT's inline
+timestamps (``<00:00:06.273>``) move with their cue. TTML (DFXP, IMSC, EBU-TT-D) is read by
+:mod:`reelkit.post.subs.ttml`, with clock, frame and tick times: each ``<p>``'s own ``begin`` and
+``end``/``dur`` values are rewritten in place, in their own notation, keeping the document's styling. Other
+formats pysubs2 reads (MicroDVD, MPL2, ...) are written back through pysubs2, which regenerates the file;
+SAMI can be read (as a reference, or to check) but not written.
 
 Timestamps before zero are kept as negative times on reading (pysubs2 would drop the sign of an SRT
 ``-00:00:01,000``) and reported as :attr:`SubtitleFile.notes`; :func:`check_subtitles` reports them as
@@ -39,6 +41,7 @@ __all__ = [
     "Cue",
     "SubtitleFile",
     "check_output_path",
+    "check_writable",
     "decode_text",
     "load_subtitles",
     "parse_subtitles",
@@ -60,6 +63,7 @@ _EXT_FORMAT = {
     ".smi": "sami",
     ".sub": "microdvd",
 }
+_FORMAT_EXT = {"srt": "srt", "vtt": "vtt", "ass": "ass", "ssa": "ssa", "ttml": "ttml", "microdvd": "sub"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ class SubtitleFile:
     # around them, from the cues' times as read (``_base_times``)
     _passengers: list[Any] = field(default_factory=list, repr=False)
     _base_times: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    # WebVTT inline timestamps: (cue index, (line, first char, end char), time as read)
+    _inline: list[Any] = field(default_factory=list, repr=False)
+    _ttml_base: Any = field(default=None, repr=False)  # the TTML document's TimeBase
 
     def __len__(self) -> int:
         return len(self.cues)
@@ -198,9 +205,10 @@ def decode_text(
 
 # ------------------------------------------------------------------------------------------------ parsing
 
-_TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.:]\d{1,3})?"
+_TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
 _TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>.*)$")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
+_VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
 
 
@@ -208,7 +216,7 @@ def _parse_ts(s: str) -> float:
     neg = s.startswith("-")
     s = s.lstrip("-")
     frac = 0.0
-    m = re.match(r"^(.*?)[,.](\d{1,3})$", s)
+    m = re.match(r"^(.*?)[,.](\d{1,3})$", s) or re.match(r"^(\d+:\d{1,2}:\d{1,2}):(\d{3})$", s)
     if m:
         s, digits = m.group(1), m.group(2)
         frac = int(digits) / (10 ** len(digits))
@@ -236,7 +244,7 @@ def _detect_format(text: str, path: str | None) -> str:
         return "vtt"
     if re.search(r"^\[Script Info\]", head, re.MULTILINE | re.IGNORECASE):
         return "ssa" if re.search(r"ScriptType:\s*v4\.00\s*$", head, re.MULTILINE | re.IGNORECASE) else "ass"
-    if head.startswith("<") and re.search(r"<tt[\s>]", head):
+    if head.startswith("<") and re.search(r"<(?:[\w.-]+:)?tt[\s>]", head):
         return "ttml"
     if re.search(r"<sami>", head, re.IGNORECASE):
         return "sami"
@@ -249,11 +257,15 @@ def _detect_format(text: str, path: str | None) -> str:
     return "unknown"
 
 
-def _parse_srt_vtt(text: str, fmt: str, path: str | None) -> tuple[list[Cue], list[Any], list[str]]:
+def _parse_srt_vtt(
+    text: str, fmt: str, path: str | None
+) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
+    """Cues, where their times sit, notes, and WebVTT's inline timestamps (see ``SubtitleFile._inline``)."""
     lines = text.split("\n")
     cues: list[Cue] = []
     spans: list[Any] = []
     notes: list[str] = []
+    inline: list[Any] = []
     i = 0
     n = len(lines)
     in_block = False  # inside a VTT NOTE/STYLE/REGION block
@@ -282,6 +294,10 @@ def _parse_srt_vtt(text: str, fmt: str, path: str | None) -> tuple[list[Cue], li
             body.append(lines[j].rstrip("\r"))
             j += 1
         raw = "\n".join(body)
+        if fmt == "vtt":
+            for k in range(len(body)):
+                for m in _VTT_INLINE.finditer(body[k]):
+                    inline.append((len(cues), (i + 1 + k, m.start(1), m.end(1)), _parse_ts(m.group(1))))
         a0 = line.index(a)
         b0 = line.index(b, a0 + len(a))
         spans.append(((i, a0, a0 + len(a)), (i, b0, b0 + len(b))))
@@ -289,9 +305,10 @@ def _parse_srt_vtt(text: str, fmt: str, path: str | None) -> tuple[list[Cue], li
         if start < 0 or end < 0:
             notes.append(f"cue {len(cues)} ({a} --> {b}) has a time before zero")
         i = j
-    if not cues and text.strip():
+    # a WebVTT file of its header (and notes) alone is an empty file, as an empty SRT is
+    if not cues and text.strip() and not (fmt == "vtt" and "-->" not in text):
         raise DataFormatError(f"no {fmt.upper()} cues found (no 'start --> end' timing lines)", path=path)
-    return cues, spans, notes
+    return cues, spans, notes, inline
 
 
 def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
@@ -360,24 +377,64 @@ def parse_subtitles(
     text: str, *, format: str | None = None, path: str | None = None
 ) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str]:
     """``(cues, time spans, notes, pysubs2 file, its event index per cue, format)``."""
-    return _parse_subtitles(text, format=format, path=path)[:6]
+    parsed = _parse_subtitles(text, format=format, path=path)
+    return parsed.cues, parsed.spans, parsed.notes, parsed.ssa, parsed.events, parsed.format
 
 
-def _parse_subtitles(
-    text: str, *, format: str | None = None, path: str | None = None
-) -> tuple[list[Cue], list[Any], list[str], Any, list[int], str, list[Any]]:
-    """:func:`parse_subtitles` and the ASS Comment events."""
+@dataclass
+class _Parsed:
+    cues: list[Cue]
+    spans: list[Any]
+    notes: list[str]
+    format: str
+    ssa: Any = None
+    events: list[int] = field(default_factory=list)
+    comments: list[Any] = field(default_factory=list)
+    inline: list[Any] = field(default_factory=list)
+    ttml_base: Any = None
+
+    def file(
+        self,
+        source: str,
+        newline: str,
+        *,
+        encoding: str = "utf-8",
+        bom: bool = False,
+        path: Path | None = None,
+    ) -> SubtitleFile:
+        base = [(c.start_s, c.end_s) for c in self.cues]
+        return SubtitleFile(
+            self.cues, self.format, encoding, bom, path, self.notes, source, newline, self.spans, self.ssa,
+            self.events, self.comments, base, self.inline, self.ttml_base,
+        )  # fmt: skip
+
+
+def _parse_subtitles(text: str, *, format: str | None = None, path: str | None = None) -> _Parsed:
+    """Everything :func:`parse_subtitles` reads, and what writing needs (ASS comments, VTT inline times)."""
     fmt = format or _detect_format(text, path)
     if fmt in ("srt", "vtt"):
-        cues, spans, notes = _parse_srt_vtt(text, fmt, path)
-        return cues, spans, notes, None, [], fmt, []
+        cues, spans, notes, inline = _parse_srt_vtt(text, fmt, path)
+        return _Parsed(cues, spans, notes, fmt, inline=inline)
     if fmt in ("ass", "ssa"):
         cues, spans, notes, comments = _parse_ass(text, path)
-        return cues, spans, notes, None, [], fmt, comments
+        return _Parsed(cues, spans, notes, fmt, comments=comments)
+    if fmt == "ttml":
+        from reelkit.post.subs.ttml import read_ttml
+
+        try:
+            found, tb = read_ttml(text)
+        except ValueError as exc:
+            raise DataFormatError(f"not a TTML file reelkit can read: {exc}", path=path) from None
+        ttml_cues = [Cue(k, c.start_s, c.end_s, c.text, c.text) for k, c in enumerate(found)]
+        notes = [f"cue {k + 1} has a time before zero" for k, c in enumerate(found) if c.start_s < 0]
+        slots = [c.slots for c in found] if all(c.slots for c in found) else []
+        return _Parsed(ttml_cues, slots, notes, "ttml", ttml_base=tb)
     import pysubs2
 
     try:
-        ssa = pysubs2.SSAFile.from_string(text, format_=None if fmt == "unknown" else fmt)
+        ssa = pysubs2.SSAFile.from_string(
+            text.replace("\r\n", "\n"), format_=None if fmt == "unknown" else fmt
+        )
     except Exception as exc:  # pysubs2 raises several kinds
         raise DataFormatError(
             f"not a subtitle file pysubs2 can read ({type(exc).__name__}: {exc})", path=path
@@ -389,67 +446,7 @@ def _parse_subtitles(
             continue
         cues.append(Cue(len(cues), ev.start / 1000.0, ev.end / 1000.0, plain_text(ev.text), ev.text))
         events.append(k)
-    fmt = str(ssa.format or fmt)
-    spans = _ttml_spans(text, cues) if fmt == "ttml" else []
-    return cues, spans, [], ssa, events, fmt, []
-
-
-_TTML_P = re.compile(r"<(?:[\w.-]+:)?p\b[^>]*>")
-_TTML_ATTR = re.compile(r"\b(begin|end)\s*=\s*([\"'])([^\"']*)\2")
-_TTML_CLOCK = re.compile(r"^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
-_TTML_OFFSET = re.compile(r"^(\d+(?:\.\d+)?)(h|m|s|ms)$")
-
-
-def _ttml_time(expr: str) -> float | None:
-    """Seconds of a TTML clock (``HH:MM:SS.fff``) or offset (``12.5s``, ``500ms``) time; ``None`` for
-    frame- and tick-based times (those files are rewritten through pysubs2)."""
-    e = expr.strip()
-    m = _TTML_CLOCK.match(e)
-    if m:
-        return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-    m = _TTML_OFFSET.match(e)
-    if m:
-        return float(m.group(1)) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[m.group(2)]
-    return None
-
-
-def _ttml_spans(text: str, cues: list[Cue]) -> list[Any]:
-    """Where each cue's begin and end attribute values sit in a TTML document, when every ``<p>``
-    carries its own times and they are the ones pysubs2 read; else ``[]`` (then pysubs2 writes the file)."""
-    line_starts = [0]
-    for m in re.finditer("\n", text):
-        line_starts.append(m.end())
-
-    def where(pos: int) -> tuple[int, int]:
-        import bisect
-
-        ln = bisect.bisect_right(line_starts, pos) - 1
-        return ln, pos - line_starts[ln]
-
-    spans: list[Any] = []
-    for tag in _TTML_P.finditer(text):
-        attrs = {m.group(1): m for m in _TTML_ATTR.finditer(tag.group(0))}
-        if "begin" not in attrs or "end" not in attrs:
-            continue
-        items = []
-        for role in ("begin", "end"):
-            m = attrs[role]
-            if _ttml_time(m.group(3)) is None:
-                return []
-            ln, col = where(tag.start() + m.start(3))
-            items.append((ln, col, col + len(m.group(3)), role))
-        if items[0][0] != items[1][0]:
-            return []
-        spans.append(tuple(items))
-    if len(spans) != len(cues):
-        return []
-    lines = text.split("\n")
-    for cue, (b, e) in zip(cues, spans, strict=True):
-        t0 = _ttml_time(lines[b[0]][b[1] : b[2]]) or 0.0
-        t1 = _ttml_time(lines[e[0]][e[1] : e[2]]) or 0.0
-        if abs(t0 - cue.start_s) > 0.002 or abs(t1 - cue.end_s) > 0.002:
-            return []
-    return spans
+    return _Parsed(cues, [], [], str(ssa.format or fmt), ssa=ssa, events=events)
 
 
 def load_subtitles(
@@ -465,21 +462,25 @@ def load_subtitles(
     text, enc, bom = decode_text(data, path=str(p), encoding=encoding)
     if text.startswith("\ufeff"):
         text, bom = text[1:], True
-    newline = "\r\n" if "\r\n" in text[:5000] else "\n"
-    norm = text.replace("\r\n", "\n")
-    cues, spans, notes, ssa, events, fmt, comments = _parse_subtitles(norm, format=format, path=str(p))
-    base = [(c.start_s, c.end_s) for c in cues]
-    return SubtitleFile(cues, fmt, enc, bom, p, notes, norm, newline, spans, ssa, events, comments, base)
+    source, newline = _lines(text)
+    parsed = _parse_subtitles(source, format=format, path=str(p))
+    return parsed.file(source, newline, encoding=enc, bom=bom, path=p)
 
 
 def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
     """A :class:`SubtitleFile` from text (UTF-8 when written)."""
-    norm = text.lstrip("\ufeff").replace("\r\n", "\n")
-    cues, spans, notes, ssa, events, fmt, comments = _parse_subtitles(norm, format=format)
-    base = [(c.start_s, c.end_s) for c in cues]
-    return SubtitleFile(
-        cues, fmt, "utf-8", False, None, notes, norm, "\n", spans, ssa, events, comments, base
-    )
+    source, newline = _lines(text.lstrip("\ufeff"))
+    return _parse_subtitles(source, format=format).file(source, newline)
+
+
+def _lines(text: str) -> tuple[str, str]:
+    """The text to parse and edit, split into lines at ``\n`` (each line keeps a ``\r`` it ended with, so a
+    file with mixed line endings keeps each one), and the file's own line ending for what is generated.
+    A file of ``\r`` line endings alone (old Mac; WebVTT allows it) is read with ``\n`` and written back
+    with ``\r``."""
+    if "\n" not in text and "\r" in text:
+        return text.replace("\r", "\n"), "\r"
+    return text, "\r\n" if "\r\n" in text[:5000] else "\n"
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -501,20 +502,6 @@ def _fmt_ts(t: float, fmt: str, template: str) -> str:
     if fmt == "vtt" and not hours_in_template and h == 0:
         return f"{m:02d}:{s:02d}.{f:03d}"
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{f:03d}"
-
-
-def _fmt_ttml(t: float, template: str) -> str:
-    """A TTML time in the form of ``template``: clock ``HH:MM:SS.fff`` or an offset in its own unit."""
-    m = _TTML_OFFSET.match(template.strip())
-    if m:
-        unit = m.group(2)
-        value = t / {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[unit]
-        return f"{round(value)}ms" if unit == "ms" else f"{value:.3f}".rstrip("0").rstrip(".") + unit
-    ms = round(t * 1000)
-    h, rem = divmod(ms, 3600000)
-    mnt, rem = divmod(rem, 60000)
-    sec, f = divmod(rem, 1000)
-    return f"{h:02d}:{mnt:02d}:{sec:02d}.{f:03d}"
 
 
 def _passenger_times(sub: SubtitleFile) -> list[tuple[Any, Any, float, float]]:
@@ -545,44 +532,102 @@ def _passenger_times(sub: SubtitleFile) -> list[tuple[Any, Any, float, float]]:
     return [(sa, sb, move(s), move(e)) for sa, sb, s, e in sub._passengers]
 
 
+def _inline_times(sub: SubtitleFile) -> list[tuple[Any, float]]:
+    """Each WebVTT inline timestamp with its time moved as its cue moved: the same fraction of the cue."""
+    out = []
+    for k, where, t in sub._inline:
+        (s0, e0), cue = sub._base_times[k], sub.cues[k]
+        frac = (t - s0) / (e0 - s0) if e0 > s0 else 0.0
+        out.append((where, cue.start_s + frac * (cue.end_s - cue.start_s)))
+    return out
+
+
+def _edited(sub: SubtitleFile, edits: Sequence[tuple[tuple[int, int, int], str]]) -> str:
+    """``sub.source`` with each ``((line, first char, end char), replacement)`` made, in its own line
+    endings."""
+    lines = sub.source.split("\n")
+    by_line: dict[int, list[tuple[int, int, str]]] = {}
+    for (ln, c0, c1), rep in edits:
+        by_line.setdefault(ln, []).append((c0, c1, rep))
+    for ln, items in by_line.items():
+        line = lines[ln]
+        for c0, c1, rep in sorted(items, reverse=True):
+            line = line[:c0] + rep + line[c1:]
+        lines[ln] = line
+    text = "\n".join(lines)  # each line kept the "\r" of a CRLF ending
+    return text.replace("\n", "\r") if sub.newline == "\r" else text
+
+
 def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     clamped = [c for c in sub.cues if c.start_s < 0 or c.end_s < 0]
-    if sub.format in _TEXT_FORMATS and sub._spans:
-        lines = sub.source.split("\n")
-        edits: dict[int, list[tuple[int, int, str]]] = {}
+    check_writable(sub)
+    lines = sub.source.split("\n")
+    edits: list[tuple[tuple[int, int, int], str]] = []
+    if sub.format in _TEXT_FORMATS:
         moves = [(sa, sb, cue.start_s, cue.end_s) for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True)]
-        moves += _passenger_times(sub)
-        for sa, sb, t_start, t_end in moves:
+        for sa, sb, t_start, t_end in moves + _passenger_times(sub):
             for (ln, c0, c1), t in ((sa, t_start), (sb, t_end)):
-                tmpl = lines[ln][c0:c1]
-                edits.setdefault(ln, []).append((c0, c1, _fmt_ts(t, sub.format, tmpl)))
-        for ln, items in edits.items():
-            s = lines[ln]
-            for c0, c1, rep in sorted(items, reverse=True):
-                s = s[:c0] + rep + s[c1:]
-            lines[ln] = s
-        return sub.newline.join(lines), clamped
-    if sub.format in _TEXT_FORMATS:  # a file without cues
-        return sub.source.replace("\n", sub.newline), clamped
-    if sub.format == "ttml" and sub._spans:
-        lines = sub.source.split("\n")
-        ttml_edits: dict[int, list[tuple[int, int, str]]] = {}
-        for cue, spans in zip(sub.cues, sub._spans, strict=True):
+                edits.append(((ln, c0, c1), _fmt_ts(t, sub.format, lines[ln][c0:c1])))
+        for (ln, c0, c1), t in _inline_times(sub):
+            edits.append(((ln, c0, c1), _fmt_ts(t, "vtt", lines[ln][c0:c1])))
+        return _edited(sub, edits), clamped
+    if sub.format == "ttml":
+        from reelkit.post.subs.ttml import format_time
+
+        for cue, slots in zip(sub.cues, sub._spans, strict=True):
             start, end = max(cue.start_s, 0.0), max(cue.end_s, 0.0)
-            for ln, c0, c1, role in spans:
-                rep = _fmt_ttml(start if role == "begin" else end, lines[ln][c0:c1])
-                ttml_edits.setdefault(ln, []).append((c0, c1, rep))
-        for ln, items in ttml_edits.items():
-            line = lines[ln]
-            for c0, c1, rep in sorted(items, reverse=True):
-                line = line[:c0] + rep + line[c1:]
-            lines[ln] = line
-        return sub.newline.join(lines), clamped
+            for slot in slots:
+                value = {"begin": start - slot.base_s, "end": end - slot.base_s, "dur": end - start}[
+                    slot.role
+                ]
+                tmpl = lines[slot.line][slot.c0 : slot.c1]
+                edits.append(((slot.line, slot.c0, slot.c1), format_time(value, tmpl, sub._ttml_base)))
+        return _edited(sub, edits), clamped
     ssa = sub._ssa.copy() if hasattr(sub._ssa, "copy") else sub._ssa
     for cue, k in zip(sub.cues, sub._ssa_events, strict=True):
         ssa.events[k].start = round(max(cue.start_s, 0.0) * 1000)
         ssa.events[k].end = round(max(cue.end_s, 0.0) * 1000)
     return str(ssa.to_string(sub.format)).replace("\n", sub.newline), clamped
+
+
+def check_writable(sub: SubtitleFile, out: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`DataFormatError` when ``sub`` cannot be written back (to ``out``): a format read but not
+    written (SAMI), a TTML document whose cues do not carry their own times, or an output whose extension
+    names another format than the file's (an SRT written to ``out.vtt`` is not WebVTT). Call it before long
+    work whose result is to be written."""
+    where = str(sub.path) if sub.path is not None else None
+    if sub.format == "ttml" and sub.cues and not sub._spans:
+        raise DataFormatError(
+            "can be read but not re-timed in place: some <p> elements take their times from a <div> or "
+            "a <span> rather than their own begin and end (or dur); give every <p> its own times",
+            path=where,
+        )
+    if sub.format not in (*_TEXT_FORMATS, "ttml"):
+        import pysubs2
+        from pysubs2.formats import get_format_class
+        from pysubs2.formats.base import FormatBase
+
+        try:
+            cls = get_format_class(sub.format)  # a writer is a class's own to_file, not FormatBase's
+            writes = any("to_file" in vars(k) for k in cls.__mro__ if k is not FormatBase)
+        except pysubs2.exceptions.UnknownFormatIdentifierError:
+            writes = False
+        if not writes:
+            raise DataFormatError(
+                f"{sub.format.upper()} files can be read (as a --reference, or to check) but not written; "
+                "convert it to SRT or WebVTT first",
+                path=where,
+            )
+    if out is not None:
+        named = _EXT_FORMAT.get(Path(out).suffix.lower())
+        family = {"ssa": "ass"}
+        if named is not None and family.get(named, named) != family.get(sub.format, sub.format):
+            raise DataFormatError(
+                f"the output is written as the input is, {sub.format.upper()}, but its extension says "
+                f"{named.upper()}; name it .{_FORMAT_EXT.get(sub.format, sub.format)} (reelkit does not "
+                "convert between formats)",
+                path=str(out),
+            )
 
 
 def check_output_path(
@@ -599,8 +644,9 @@ def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue
     Returns the cues whose times were before zero and were clamped to zero (report them to the user).
     """
     out = check_output_path(path)
+    check_writable(sub, out)
     text, clamped = sub.to_string()
-    enc = sub.encoding
+    enc = codecs.lookup(sub.encoding).name  # "utf8", "UTF_8": the same codec, and the same mark
     data = text.encode(enc)
     if sub.bom:
         mark = {

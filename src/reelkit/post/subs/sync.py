@@ -537,6 +537,9 @@ def sync_subtitles(
     with progress.task("reading the reference", total=None):
         if reference is not None:
             ref_file = reference if isinstance(reference, SubtitleFile) else load_subtitles(reference)
+            if not any(c.end_s > c.start_s for c in ref_file.cues):  # the user's file, not a doubtful fit
+                where = str(ref_file.path) if ref_file.path is not None else "the reference"
+                raise DataFormatError("the reference has no timed cues to align to", path=where)
             duration = None
             if isinstance(media_or_none, SpeechActivity):
                 duration = media_or_none.duration_s

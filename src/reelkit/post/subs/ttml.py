@@ -1,0 +1,235 @@
+"""TTML (DFXP, IMSC, EBU-TT-D): cues read here, and their times rewritten in place.
+
+pysubs2 reads neither frame- nor tick-based times (``00:00:05:13``, ``55000000t``: the DFXP that streaming
+services deliver), nor ``dur``, and regenerates the document when it writes, losing regions, styles, spans
+and languages. This reader follows TTML1's timing for ``par`` containers (the default): an element's
+``begin`` and ``end`` count from its parent's begin, ``dur`` from its own begin, a missing end is the
+parent's; times are clock times (``HH:MM:SS.fff``, ``HH:MM:SS:FF[.sub]``) or offsets (``h m s ms f t``)
+with the document's ``ttp:frameRate``, ``ttp:frameRateMultiplier``, ``ttp:subFrameRate`` and
+``ttp:tickRate`` (TTML's defaults: 30 fps; a tick rate of frame rate x sub-frame rate, else 1).
+
+Every ``<p>`` with text is a cue. Writing edits only each ``<p>``'s own ``begin`` and ``end``/``dur``
+values, in the notation each was written in; a document whose cues take their times from elsewhere (a
+``<div begin>`` alone, a ``<span>`` inside the ``<p>``) can be read but not written back this way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = ["TimeBase", "TtmlCue", "TtmlSlot", "format_time", "parse_time", "read_ttml"]
+
+TT_NS = "http://www.w3.org/ns/ttml"
+_TTP = "{http://www.w3.org/ns/ttml#parameter}"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_CLOCK = re.compile(r"^(\d{2,}):(\d{2}):(\d{2})(?:(\.\d+)|:(\d{2,})(?:\.(\d+))?)?$")
+_OFFSET = re.compile(r"^(\d+(?:\.\d+)?)(h|m|s|ms|f|t)$")
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# a <p> start tag in the text, skipping comments and CDATA (a "<p" inside them is not an element)
+_P_TAG = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?P<tag>(?:[\w.-]+:)?p)\b(?P<attrs>[^>]*)>", re.DOTALL)
+_ATTR = re.compile(r"(?<![\w:.-])(begin|end|dur)\s*=\s*([\"'])([^\"']*)\2")
+
+
+@dataclass(frozen=True)
+class TimeBase:
+    """The document's time parameters."""
+
+    frame_rate: Fraction = Fraction(30)  # effective: ttp:frameRate x ttp:frameRateMultiplier
+    nominal_frames: int = 30  # ttp:frameRate, the frames of one clock second
+    sub_frame_rate: int = 1
+    tick_rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class TtmlSlot:
+    """Where one time of a cue is written: ``(line, first char, end char)`` of the attribute value in the
+    text, its ``role`` (begin, end or dur) and the parent's begin, which begin and end count from (dur
+    counts from the cue's own begin)."""
+
+    line: int
+    c0: int
+    c1: int
+    role: str
+    base_s: float
+
+
+@dataclass(frozen=True)
+class TtmlCue:
+    start_s: float
+    end_s: float
+    text: str
+    slots: tuple[TtmlSlot, ...]  # empty when the cue's times are not its own <p>'s to edit
+
+
+def _time_base(root: ET.Element) -> TimeBase:
+    def num(name: str, default: str) -> str:
+        return root.get(_TTP + name, default).strip()
+
+    if num("timeBase", "media") != "media":
+        raise ValueError(f"ttp:timeBase {num('timeBase', 'media')!r} is not supported (only 'media')")
+    try:
+        nominal = int(num("frameRate", "30"))
+        mult = num("frameRateMultiplier", "1 1").split()
+        multiplier = Fraction(int(mult[0]), int(mult[1])) if len(mult) == 2 else Fraction(1)
+        sub = int(num("subFrameRate", "1"))
+        has_rate = root.get(_TTP + "frameRate") is not None
+        tick = float(num("tickRate", str(nominal * sub if has_rate else 1)))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise ValueError(f"a ttp: time parameter is not a number ({exc})") from None
+    if nominal <= 0 or sub <= 0 or multiplier <= 0 or not 0 < tick < math.inf:
+        raise ValueError("ttp:frameRate, frameRateMultiplier, subFrameRate and tickRate must be positive")
+    return TimeBase(nominal * multiplier, nominal, sub, tick)
+
+
+def parse_time(expr: str, tb: TimeBase) -> float:
+    """Seconds of a TTML time expression (raises ``ValueError`` for one TTML does not define)."""
+    e = expr.strip()
+    m = _CLOCK.match(e)
+    if m:
+        secs = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3))
+        if m.group(4):
+            return secs + float(m.group(4))
+        if m.group(5):
+            frames = int(m.group(5)) + (int(m.group(6)) / tb.sub_frame_rate if m.group(6) else 0.0)
+            return secs + frames / float(tb.frame_rate)
+        return float(secs)
+    m = _OFFSET.match(e)
+    if m:
+        value, unit = float(m.group(1)), m.group(2)
+        if unit == "f":
+            return value / float(tb.frame_rate)
+        if unit == "t":
+            return value / tb.tick_rate
+        return value * _UNIT_S[unit]
+    raise ValueError(f"{expr!r} is not a TTML time (HH:MM:SS.fff, HH:MM:SS:FF, or 12.5s, 500ms, 90f, 5000t)")
+
+
+def format_time(t: float, template: str, tb: TimeBase) -> str:
+    """``t`` seconds written in the notation of ``template`` (the value it replaces)."""
+    t = max(t, 0.0)
+    e = template.strip()
+    m = _OFFSET.match(e)
+    if m:
+        unit = m.group(2)
+        if unit == "t":
+            return f"{round(t * tb.tick_rate)}t"
+        if unit == "f":
+            return f"{round(t * float(tb.frame_rate))}f"
+        if unit == "ms":
+            return f"{round(t * 1000)}ms"
+        value = t / _UNIT_S[unit]
+        return f"{value:.3f}".rstrip("0").rstrip(".") + unit
+    m = _CLOCK.match(e)
+    if m and m.group(5):  # frames: whole seconds, then frames of the effective rate
+        total = round(t * float(tb.frame_rate))
+        secs, frames = divmod(Fraction(total) / tb.frame_rate, 1)
+        ff = round(frames * tb.frame_rate)
+        secs_i = int(secs)
+        if ff >= tb.nominal_frames:
+            secs_i, ff = secs_i + 1, 0
+        h, rem = divmod(secs_i, 3600)
+        mm, ss = divmod(rem, 60)
+        return f"{h:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+    ms = round(t * 1000)
+    h, rem = divmod(ms, 3600000)
+    mm, rem = divmod(rem, 60000)
+    ss, f = divmod(rem, 1000)
+    return f"{h:02d}:{mm:02d}:{ss:02d}.{f:03d}"
+
+
+def _text(p: ET.Element) -> str:
+    """A <p>'s text: ``<br/>`` a line break, spans' text kept, white space collapsed per line."""
+    keep = p.get(_XML_SPACE) == "preserve"
+    parts: list[str] = []
+
+    def walk(el: ET.Element) -> None:
+        parts.append(el.text or "")
+        for child in el:
+            local = child.tag.rsplit("}", 1)[-1]
+            if local == "br":
+                parts.append("\n")
+            elif local == "span":
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(p)
+    joined = "".join(parts)
+    lines = joined.split("\n")
+    if not keep:
+        lines = [re.sub(r"\s+", " ", ln).strip() for ln in lines]
+    return "\n".join(ln for ln in lines if ln)
+
+
+def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
+    """The cues of a TTML document in document order (raises ``ValueError`` with the reason)."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ValueError(f"not well-formed XML ({exc})") from None
+    if root.tag != f"{{{TT_NS}}}tt":
+        raise ValueError("the root element is not <tt> in the TTML namespace")
+    tb = _time_base(root)
+    found: list[tuple[ET.Element, float, float, float | None]] = []  # p, its begin, parent begin, end
+
+    def visit(el: ET.Element, parent_begin: float, parent_end: float | None) -> None:
+        if el.get("timeContainer", "par") != "par":
+            raise ValueError("only 'par' time containers are supported (timeContainer='seq' found)")
+        b = el.get("begin")
+        begin = parent_begin + (parse_time(b, tb) if b is not None else 0.0)
+        if el.get("end") is not None:
+            end: float | None = parent_begin + parse_time(el.get("end", ""), tb)
+        elif el.get("dur") is not None:
+            end = begin + parse_time(el.get("dur", ""), tb)
+        else:
+            end = parent_end
+        if parent_end is not None and end is not None:
+            end = min(end, parent_end)
+        if el.tag == f"{{{TT_NS}}}p":
+            found.append((el, begin, parent_begin, end))
+            return
+        for child in el:
+            visit(child, begin, end)
+
+    body = root.find(f"{{{TT_NS}}}body")
+    if body is None:
+        return [], tb
+    visit(body, 0.0, None)
+    # the <p> start tags in the text, in document order, with where their times sit
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    tags = [m for m in _P_TAG.finditer(text) if m.group("tag") and _local(m.group("tag")) == "p"]
+    all_p = [el for el in root.iter() if el.tag == f"{{{TT_NS}}}p"]
+    place = len(tags) == len(all_p)  # else a <p> of another namespace: times cannot be placed
+    tag_of = dict(zip(map(id, all_p), tags, strict=False)) if place else {}
+    cues: list[TtmlCue] = []
+    for el, begin, parent_begin, end in found:
+        words = _text(el)
+        if not words:
+            continue
+        if end is None:
+            raise ValueError(f"a <p> at {begin:.3f} s has no end, dur, or an ending parent")
+        slots: list[TtmlSlot] = []
+        tag = tag_of.get(id(el))
+        if tag is not None:
+            attrs = {m.group(1): m for m in _ATTR.finditer(tag.group("attrs"))}
+            if "begin" in attrs and ("end" in attrs or "dur" in attrs):
+                for role, m in attrs.items():  # with both end and dur, both are rewritten
+                    pos = tag.start("attrs") + m.start(3)
+                    ln = _line_of(line_starts, pos)
+                    col = pos - line_starts[ln]
+                    slots.append(TtmlSlot(ln, col, col + len(m.group(3)), role, parent_begin))
+        cues.append(TtmlCue(begin, end, words, tuple(slots)))
+    return cues, tb
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit(":", 1)[-1]
+
+
+def _line_of(line_starts: list[int], pos: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(line_starts, pos) - 1
