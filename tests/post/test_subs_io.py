@@ -371,3 +371,19 @@ def test_mixed_line_endings_are_each_kept(tmp_path: Path) -> None:
     got = out.read_bytes()
     assert got.count(b"\r") == data.count(b"\r") == first.count("\n") + 2
     assert b"00:00:02,000 --> 00:00:03,500\r\n" in got and b"00:00:04,000 --> 00:00:05,000\n" in got
+
+
+def test_microdvd_keeps_its_tags_and_frame_rate_line(tmp_path: Path) -> None:
+    text = "{1}{1}25\n{25}{50}{y:i}Italic line|plain line\n{75}{100}Two\n"
+    path = tmp_path / "a.sub"
+    path.write_text(text)
+    sub = load_subtitles(path)
+    assert sub.format == "microdvd" and sub.fps == 25.0
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [
+        (1.0, 2.0, "Italic line\nplain line"),
+        (3.0, 4.0, "Two"),
+    ]
+    out = tmp_path / "b.sub"
+    write_subtitles(sub.retimed(lambda t: t + 0.4), out)
+    # only the frame numbers change: the header and the one-line {y:i} stay (pysubs2 wrote {0}{0}, {Y:i})
+    assert out.read_text() == "{1}{1}25\n{35}{60}{y:i}Italic line|plain line\n{85}{110}Two\n"

@@ -49,7 +49,7 @@ __all__ = [
     "write_subtitles",
 ]
 
-_TEXT_FORMATS = ("srt", "vtt", "ass", "ssa")
+_TEXT_FORMATS = ("srt", "vtt", "ass", "ssa", "microdvd")
 _EXT_FORMAT = {
     ".srt": "srt",
     ".vtt": "vtt",
@@ -108,6 +108,7 @@ class SubtitleFile:
     # WebVTT inline timestamps: (cue index, (line, first char, end char), time as read)
     _inline: list[Any] = field(default_factory=list, repr=False)
     _ttml_base: Any = field(default=None, repr=False)  # the TTML document's TimeBase
+    fps: float | None = None  # MicroDVD: the frame rate its frame numbers count at
 
     def __len__(self) -> int:
         return len(self.cues)
@@ -250,6 +251,8 @@ def _detect_format(text: str, path: str | None) -> str:
         return "sami"
     if re.search(rf"^\s*{_TS}\s*-->", head, re.MULTILINE):
         return "srt"
+    if re.match(r"\{\d+\}\{\d*\}", head):
+        return "microdvd"
     if path:
         ext = Path(path).suffix.lower()
         if ext in _EXT_FORMAT:
@@ -309,6 +312,43 @@ def _parse_srt_vtt(
     if not cues and text.strip() and not (fmt == "vtt" and "-->" not in text):
         raise DataFormatError(f"no {fmt.upper()} cues found (no 'start --> end' timing lines)", path=path)
     return cues, spans, notes, inline
+
+
+_MICRODVD = re.compile(r"^\{(\d+)\}\{(\d*)\}(.*?)\r?$")
+MICRODVD_FPS = 23.976  # pysubs2's and most players' assumption when the file does not say
+
+
+def _parse_microdvd(text: str, path: str | None) -> _Parsed:
+    """MicroDVD (``{start frame}{end frame}text``, ``|`` a line break, ``{y:i}``-style tags), read here so
+    that writing edits only the frame numbers (pysubs2 regenerates it and turns a line's ``{y:i}`` into
+    the whole subtitle's ``{Y:i}``). A first line ``{1}{1}23.976`` gives the frame rate."""
+    lines = text.split("\n")
+    fps = MICRODVD_FPS
+    cues: list[Cue] = []
+    spans: list[Any] = []
+    for i, line in enumerate(lines):
+        m = _MICRODVD.match(line)
+        if not m:
+            if line.strip():
+                raise DataFormatError("not a MicroDVD line ({start}{end}text)", path=path, line=i + 1)
+            continue
+        body = m.group(3)
+        if not cues and m.group(1) in ("0", "1") and m.group(2) in ("0", "1"):
+            try:
+                fps = float(body)
+                if not 0 < fps < 1000:
+                    raise ValueError
+                continue
+            except ValueError:
+                pass
+        if not m.group(2):
+            raise DataFormatError("a MicroDVD line without its end frame", path=path, line=i + 1)
+        start, end = int(m.group(1)) / fps, int(m.group(2)) / fps
+        spans.append(((i, m.start(1), m.end(1)), (i, m.start(2), m.end(2))))
+        cues.append(Cue(len(cues), start, end, plain_text(body.replace("|", "\n")), body))
+    if not cues and text.strip():
+        raise DataFormatError("no MicroDVD cues found", path=path)
+    return _Parsed(cues, spans, [], "microdvd", fps=fps)
 
 
 def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
@@ -392,6 +432,7 @@ class _Parsed:
     comments: list[Any] = field(default_factory=list)
     inline: list[Any] = field(default_factory=list)
     ttml_base: Any = None
+    fps: float | None = None
 
     def file(
         self,
@@ -405,7 +446,7 @@ class _Parsed:
         base = [(c.start_s, c.end_s) for c in self.cues]
         return SubtitleFile(
             self.cues, self.format, encoding, bom, path, self.notes, source, newline, self.spans, self.ssa,
-            self.events, self.comments, base, self.inline, self.ttml_base,
+            self.events, self.comments, base, self.inline, self.ttml_base, self.fps,
         )  # fmt: skip
 
 
@@ -418,6 +459,8 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
     if fmt in ("ass", "ssa"):
         cues, spans, notes, comments = _parse_ass(text, path)
         return _Parsed(cues, spans, notes, fmt, comments=comments)
+    if fmt == "microdvd":
+        return _parse_microdvd(text, path)
     if fmt == "ttml":
         from reelkit.post.subs.ttml import read_ttml
 
@@ -486,7 +529,9 @@ def _lines(text: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------------------ writing
 
 
-def _fmt_ts(t: float, fmt: str, template: str) -> str:
+def _fmt_ts(t: float, fmt: str, template: str, fps: float | None = None) -> str:
+    if fmt == "microdvd":
+        return str(round(max(t, 0.0) * (fps or MICRODVD_FPS)))
     ms = round(max(t, 0.0) * 1000)
     if fmt in ("ass", "ssa"):
         cs = (ms + 5) // 10
@@ -567,7 +612,7 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
         moves = [(sa, sb, cue.start_s, cue.end_s) for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True)]
         for sa, sb, t_start, t_end in moves + _passenger_times(sub):
             for (ln, c0, c1), t in ((sa, t_start), (sb, t_end)):
-                edits.append(((ln, c0, c1), _fmt_ts(t, sub.format, lines[ln][c0:c1])))
+                edits.append(((ln, c0, c1), _fmt_ts(t, sub.format, lines[ln][c0:c1], sub.fps)))
         for (ln, c0, c1), t in _inline_times(sub):
             edits.append(((ln, c0, c1), _fmt_ts(t, "vtt", lines[ln][c0:c1])))
         return _edited(sub, edits), clamped
