@@ -134,7 +134,10 @@ def test_traces_that_are_not_utf8_text(tmp_path: Path) -> None:
 
 def test_the_subtitle_offset_search_is_bounded_by_the_media() -> None:
     c = _Cues(np.array([1.0, 5.0]), np.array([2.0, 6.0]), np.ones(2))
-    assert _max_offset(SyncOptions(max_offset_s=1e300), 100.0, c) == 166.0
+    # the media, plus the last cue at the largest scale searched (a 10:00:00 file at 23.976 fps), plus 60 s
+    widest = max(SyncOptions().ratios) * 1.01
+    assert _max_offset(SyncOptions(max_offset_s=1e300), 100.0, c) == pytest.approx(100 + 6 * widest + 60)
+    assert _max_offset(SyncOptions(max_offset_s=1e300, fine_scale=False, ratios=(1.0,)), 100.0, c) == 166.0
     assert _max_offset(SyncOptions(max_offset_s=30.0), 100.0, c) == 30.0
     assert _max_offset(SyncOptions(), 600.0, c) == 300.0
 
