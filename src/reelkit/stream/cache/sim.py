@@ -82,6 +82,10 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
     if s.isdigit():  # whole bytes, exactly (a float would round 2^63-1 up)
         return parse_capacity(int(s))
     m = _SIZE_RE.match(s)
+    if m and m.group(2).endswith("b") and m.group(2).lower() != "b":  # "10Gb" is gigabits to most readers
+        raise ConfigError(
+            f"capacity {text!r}: a small b is bits; a cache holds bytes: write {m.group(1)}{m.group(2)[:-1]}B"
+        )
     unit = m.group(2).upper() if m else ""
     if not m or unit not in _UNITS:
         raise ConfigError(
@@ -122,8 +126,13 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
                     ) from None
             else:
                 secs = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+                if (np.diff(trace.timestamps) < 0).any():  # the warm-up cuts the replay, which is in order
+                    raise ConfigError(
+                        f"warm-up {warmup!r}: the requests are not in time order, so a duration does not "
+                        "mark where the warm-up ends; sort it (read_trace sorts files) or give a fraction"
+                    )
                 t0 = float(trace.timestamps.min())
-                k = int(np.searchsorted(np.sort(trace.timestamps), t0 + secs, side="left"))
+                k = int(np.searchsorted(trace.timestamps, t0 + secs, side="left"))
                 if k >= n:
                     span = float(trace.timestamps.max()) - t0
                     raise ConfigError(
@@ -138,7 +147,8 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
 
 @dataclass(frozen=True)
 class WindowStats:
-    """Counts per window (hour or region): ``key`` the hour start (s) or region index."""
+    """Counts per window (hour or region): ``key`` the hour start (s) or the region id (the regions with
+    requests, in increasing order)."""
 
     key: npt.NDArray[np.float64]
     requests: npt.NDArray[np.int64]
@@ -264,10 +274,11 @@ def simulate(
         empty = np.zeros(0, np.int64)
         hourly = WindowStats(np.zeros(0), empty, empty, empty, empty)
     by_region = None
-    if trace.regions is not None:
-        reg = trace.regions[measured]
-        req, hit, byt, bhit = _window_stats(reg, h, sz, trace.n_regions)
-        by_region = WindowStats(np.arange(trace.n_regions, dtype=np.float64), req, hit, byt, bhit)
+    if trace.regions is not None and n_meas:
+        # the regions present, whatever their ids (a PoP or AS number such as 64512 is not an index)
+        labels, codes = np.unique(trace.regions[measured], return_inverse=True)
+        req, hit, byt, bhit = _window_stats(codes.reshape(-1), h, sz, len(labels))
+        by_region = WindowStats(labels.astype(np.float64), req, hit, byt, bhit)
     rps = trace.n_requests / run.seconds if run.seconds > 0 else float("inf")
     return SimResult(
         policy=pol.name,

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from reelkit._files import atomic_path
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError, ReelkitWarning
 
 __all__ = [
     "TRACE_COLUMNS",
@@ -67,7 +68,8 @@ def next_use(objects: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 class RequestTrace:
     """A request trace as parallel numpy arrays (build one with :meth:`from_arrays`).
 
-    ``timestamps`` float64 seconds (non-decreasing is not required but usual); ``objects`` int64 dense ids in
+    ``timestamps`` float64 seconds (replayed in array order; :func:`read_trace` sorts a file's rows by time,
+    and a duration warm-up needs them in order); ``objects`` int64 dense ids in
     ``0..n_objects-1``; ``sizes`` int64 bytes (>= 1); ``regions`` int64 region index per request or ``None``;
     ``original_ids`` the original id of each dense object (``original_ids[objects[i]]``).
     """
@@ -153,7 +155,8 @@ class RequestTrace:
 
     @property
     def n_regions(self) -> int:
-        return 0 if self.regions is None else int(self.regions.max()) + 1
+        """How many distinct regions the requests come from (0 without regions)."""
+        return 0 if self.regions is None else len(np.unique(self.regions))
 
     def object_sizes(self) -> npt.NDArray[np.int64]:
         """Size of each dense object: the size of its first request."""
@@ -271,17 +274,44 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
         # 64 bits are never merged through a float
         text = obj.astype(str)
         as_int = pd.to_numeric(text, errors="coerce")
-        canonical = as_int.dtype == np.int64 and bool((as_int.astype(str) == text).all())
+        # unsigned 64-bit ids (an oracleGeneral trace written as CSV) stay the same numbers
+        canonical = as_int.dtype in (np.int64, np.uint64) and bool((as_int.astype(str) == text).all())
         ids = as_int.to_numpy() if canonical else text.to_numpy()
-    return RequestTrace.from_arrays(ts, ids, sz.astype(np.int64), regions=reg, source=str(path))
+    return _in_time_order(ts, ids, sz.astype(np.int64), reg, str(path))
+
+
+def _in_time_order(
+    ts: npt.NDArray[np.floating[Any]],
+    ids: npt.NDArray[Any],
+    sizes: npt.NDArray[np.int64],
+    regions: npt.NDArray[np.int64] | None,
+    source: str,
+) -> RequestTrace:
+    """A file's requests as a trace replayed in time order: rows out of order are sorted (stably, so
+    requests of one time keep the file's order), with a warning saying how many were out of place."""
+    late = int((np.diff(ts) < 0).sum())
+    if late:
+        order = np.argsort(ts, kind="stable")
+        ts, ids, sizes = ts[order], ids[order], sizes[order]
+        regions = None if regions is None else regions[order]
+        warnings.warn(
+            f"{source}: {late:,} request(s) come before the one above them; the trace is replayed in "
+            "time order",
+            ReelkitWarning,
+            stacklevel=4,
+        )
+    return RequestTrace.from_arrays(ts, ids, sizes, regions=regions, source=source)
 
 
 def _read_csv(path: Path) -> RequestTrace:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
+    try:
+        with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb") as fh:
+            head = fh.read(4096)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, a truncated stream
+        raise DataFormatError(f"not a readable gzip file ({exc})", path=str(path)) from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         raise DataFormatError(
             "is not UTF-8 text (UTF-16, or a binary file); save the trace as UTF-8 CSV", path=str(path)
@@ -295,6 +325,8 @@ def _read_csv(path: Path) -> RequestTrace:
             ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=None),
         )
+    except OSError as exc:  # pyarrow's zlib errors (a damaged .csv.gz) are OSErrors
+        raise DataFormatError(f"cannot read the trace ({exc})", path=str(path)) from None
     except pa.ArrowInvalid as exc:
         line = _find_bad_csv_line(path)
         msg = str(exc).splitlines()[0]
@@ -367,9 +399,8 @@ def _read_oracle(path: Path) -> RequestTrace:
     if len(rec) == 0:
         raise EmptyDataError("every record has object size 0; the trace has no requests", path=str(path))
     sizes = rec["size"].astype(np.int64)
-    return RequestTrace.from_arrays(
-        rec["t"].astype(np.float64), rec["id"].astype(np.uint64), sizes, source=str(path)
-    )
+    stamps: npt.NDArray[np.float64] = rec["t"].astype(np.float64)
+    return _in_time_order(stamps, rec["id"].astype(np.uint64), sizes, None, str(path))
 
 
 def read_trace(path: str | Path, *, fmt: TraceFormat | None = None) -> RequestTrace:
@@ -430,8 +461,9 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
             rec.tofile(tmp)
         else:
             frame = trace.to_frame()
-            if kind == "csv":
-                frame.to_csv(tmp, index=False)
+            if kind == "csv":  # the temporary name hides ".gz" from pandas: say it
+                gz = p.name.lower().endswith(".gz")
+                frame.to_csv(tmp, index=False, compression="gzip" if gz else None)
             else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
