@@ -443,3 +443,121 @@ def test_review_three_cache_edges(capsys: pytest.CaptureFixture[str], tmp_path: 
     )
     assert code == 0, err
     assert "40% = 20B" in out
+
+
+def test_csv_gz_traces_are_gzip_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    out = tmp_path / "s.csv.gz"
+    code, _, err = run(capsys, "cache", "synth", "-o", str(out), "--days", "1", "--titles", "50",
+                       "--views-per-day", "200", "--json")  # fmt: skip
+    assert code == 0, err
+    assert out.read_bytes()[:2] == b"\x1f\x8b"  # gzip's magic: compressed (was plain text)
+    with gzip.open(out, "rt") as fh:
+        assert fh.readline().startswith("timestamp,object_id,size_bytes")
+    assert read_trace(out).n_requests > 100
+    fake = tmp_path / "fake.csv.gz"
+    fake.write_text("timestamp,object_id,size_bytes\n1,a,1\n")  # named .gz, not compressed
+    code, _, err = run(
+        capsys, "cache", "simulate", "--trace", str(fake), "--policy", "lru", "--capacity", "5%"
+    )
+    assert code == 2 and "fake.csv.gz: not a readable gzip file" in err and err.count("\n") == 1
+
+
+def test_trace_refuses_a_catalogue_name_that_is_its_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "q.parquet.objects.csv"
+    events.write_text("userId,movieId,rating,timestamp\n1,10,4,964982703\n2,10,5,964982704\n")
+    before = events.read_bytes()
+    code, _, err = run(
+        capsys, "cache", "trace", "--from-events", str(events), "-o", str(tmp_path / "q.parquet")
+    )
+    assert code == 2 and "would overwrite an input" in err
+    assert events.read_bytes() == before and not (tmp_path / "q.parquet").exists()
+
+
+def test_region_ids_are_labels_not_positions(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "r.csv", ["0,a,1,1000000000", "1,a,1,64512", "2,b,1,64512"],
+                header="timestamp,object_id,size_bytes,region")  # fmt: skip
+    res = simulate(read_trace(path), "lru", 10)  # was a 1e9-long table (21 GB, killed)
+    assert res.by_region is not None
+    assert res.by_region.key.tolist() == [64512.0, 1e9]
+    assert res.by_region.requests.tolist() == [2, 1] and res.by_region.hits.tolist() == [1, 0]
+    assert read_trace(path).n_regions == 2
+
+
+def test_rows_out_of_time_order_are_replayed_in_order(tmp_path: Path) -> None:
+    from reelkit.errors import ConfigError, ReelkitWarning
+    from reelkit.stream.cache import warmup_requests
+
+    path = _csv(tmp_path / "u.csv", ["100,a,1", "0,b,1", "50,a,1", "7200,b,1"])
+    with pytest.warns(ReelkitWarning, match="1 request.* come before the one above them"):
+        tr = read_trace(path)
+    assert tr.timestamps.tolist() == [0, 50, 100, 7200]
+    res = simulate(tr, "lru", 1, warmup="60s")  # the warm-up is the first two requests in time
+    assert res.warmup_requests == 2 and res.measured_requests == 2
+    assert res.hit_mask.tolist() == [False, False, True, False]  # "a" at 100 s, cached at 50 s
+    unsorted = RequestTrace.from_arrays([100.0, 0.0, 50.0], ["a", "b", "a"], [1, 1, 1])
+    with pytest.raises(ConfigError, match="not in time order"):
+        warmup_requests(unsorted, "60s")
+
+
+def test_s3fifo_warns_when_objects_do_not_fit_its_small_queue(tmp_path: Path) -> None:
+    from reelkit.errors import ReelkitWarning
+
+    tr = RequestTrace.from_arrays(np.arange(8.0), list("abcdabcd"), [1] * 8)
+    with pytest.warns(ReelkitWarning, match=r"s3fifo: 100\.0% of the requests .* never caches"):
+        assert simulate(tr, "s3fifo", 4).hits == 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        simulate(tr, "s3fifo", 40)  # a queue of 4 bytes holds these 1-byte objects: no warning
+
+
+def test_unsigned_64_bit_ids_survive_a_csv_round_trip(tmp_path: Path) -> None:
+    from reelkit.stream.cache import write_trace
+
+    ids = np.array([2**64 - 5, 3, 2**64 - 5, 2**63 + 1], dtype=np.uint64)
+    tr = RequestTrace.from_arrays([0.0, 1.0, 2.0, 3.0], ids, [10, 10, 10, 10])
+    write_trace(tr, tmp_path / "a.oracleGeneral")
+    write_trace(read_trace(tmp_path / "a.oracleGeneral"), tmp_path / "a.csv")
+    back = read_trace(tmp_path / "a.csv")
+    write_trace(back, tmp_path / "b.oracleGeneral")
+    assert (tmp_path / "b.oracleGeneral").read_bytes() == (tmp_path / "a.oracleGeneral").read_bytes()
+    assert back.original_ids[back.objects].tolist() == ids.tolist()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("cache", "simulate", "--policy", "lru", "--capacity", "10Gb"), "a small b is bits"),
+        (("cache", "plan", "--capacity", "5%", "--fill-rate", "1.2"), "give a unit"),
+        (("cache", "synth", "--days", "0"), "--days 0: must be"),
+        (("cache", "synth", "--chunk-s", "0"), "--chunk-s 0: must be"),
+    ],
+)
+def test_units_and_options_are_named(
+    synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str
+) -> None:
+    extra = ("-o", str(tmp_path / "s.parquet")) if args[1] == "synth" else ("--trace", str(synth_trace))
+    code, _, err = run(capsys, *args, *extra)
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+
+
+def test_reactive_policy_names_ignore_case_and_titles_print_as_written(
+    synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    short = tmp_path / "short.parquet"
+    assert run(capsys, "cache", "synth", "-o", str(short), "--days", "4", "--titles", "60",
+               "--views-per-day", "300")[0] == 0  # fmt: skip
+    code, _, err = run(capsys, "cache", "plan", "--trace", str(short), "--capacity", "5%",
+                       "--reactive", "LRU", "--train-days", "2", "--json")  # fmt: skip
+    assert code == 0, err
+    samples = tmp_path / "s.csv"
+    samples.write_text("timestamp,mbps\n" + "".join(f"{1_700_000_000 + 600 * i},50\n" for i in range(200)))
+    code, out, err = run(capsys, "cache", "advise", "--samples", str(samples), "--quality", "750",
+                         "--title", "a:b:60:3600", "--at", "1700050000")  # fmt: skip
+    assert code == 0, err
+    assert "a:b:60" in out

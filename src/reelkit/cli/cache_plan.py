@@ -119,6 +119,7 @@ def plan_cmd(
             raise ConfigError(
                 f"--reserve {reserve!r}: give a share of the disk from 0 up to (not) 1, or auto"
             )
+    reactive = reactive.lower()  # as --policy LRU is read
     if reactive not in ("sieve", "lru"):
         raise ConfigError(f"--reactive {reactive!r}: use sieve or lru")
     cfg = FillConfig(

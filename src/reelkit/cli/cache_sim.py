@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -290,6 +291,12 @@ def _report(summary: dict[str, Any], json_out: bool) -> None:
     )
 
 
+def _positive(value: float | None, option: str) -> None:
+    """A finite number > 0 (or not given), else an error naming the option (the library names its field)."""
+    if value is not None and not 0 < value < math.inf:
+        raise ConfigError(f"{option} {value:g}: must be a finite number > 0")
+
+
 ChunkOpt = Annotated[
     float | None,
     typer.Option(
@@ -320,10 +327,13 @@ def trace_cmd(
     catalogue (<out>.objects.csv: each object's title and rendition) next to it."""
     from reelkit._files import check_output_file
     from reelkit.cli.inputs import read_data
-    from reelkit.stream.cache import trace_format, trace_from_events
+    from reelkit.stream.cache import catalog_path, trace_format, trace_from_events
 
     trace_format(out)  # fail on a bad output name before the work
+    _positive(chunk_s, "--chunk-s")
     check_output_file(out, ConfigError, "trace.parquet", inputs=[from_events])
+    # the catalogue written beside the trace is an output too (events named q.parquet.objects.csv)
+    check_output_file(catalog_path(out), ConfigError, "trace.parquet", inputs=[from_events])
     where = (from_events, None) if from_events.is_file() else (None, from_events)
     ds = read_data(*where, columns=columns, sep=sep, header=header)
     wl = trace_from_events(
@@ -360,6 +370,8 @@ def synth_cmd(
     from reelkit.stream.cache import SynthConfig, synthesize, trace_format
 
     trace_format(out)
+    for value, option in ((days, "--days"), (views_per_day, "--views-per-day"), (chunk_s, "--chunk-s")):
+        _positive(value, option)
     try:
         tz = tuple(float(t) for t in _split(timezones, "--timezones", "0,-5,8"))
     except ValueError:

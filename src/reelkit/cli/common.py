@@ -40,8 +40,8 @@ __all__ = [
 #: The ``--json`` switch every reporting command takes.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+console = Console(emoji=False)  # ":b:" in a title id is text, not an emoji code
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 class _RichTask:

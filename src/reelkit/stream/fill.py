@@ -90,6 +90,8 @@ def parse_rate(text: str | float) -> float:
     m = _RATE_RE.match(str(text))
     if not m:
         raise ConfigError(f"rate {text!r}: expected a rate such as 1.2Gbps, 800Mbit/s or 100MB/s")
+    if not m.group(3):  # "1.2" or "1.2G": bits or bytes? A wrong guess is a factor of 8
+        raise ConfigError(f"rate {text!r}: give a unit, such as 1.2Gbps (bits) or 150MB/s (bytes)")
     value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2).lower()]
     unit = m.group(3) or "bps"
     # a capital B is bytes (100MB/s, 1.2GBps, 1GB/S); a small b or "bit" is bits (1.2Gbps, 800Mbit/s)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -29,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.stream.cache import _kernels as K
 from reelkit.stream.cache.trace import RequestTrace
 
@@ -237,6 +238,21 @@ class S3FIFO(CachePolicy):
     def params(self, trace: RequestTrace) -> npt.NDArray[np.float64]:
         c = self.config
         return _p(c.small_size_ratio, c.ghost_size_ratio, float(c.move_to_main_threshold))
+
+    def run(self, trace: RequestTrace, capacity_bytes: int) -> PolicyRun:
+        """As every policy; warns when objects are too large for the small queue, which S3-FIFO never
+        admits (libCacheSim refuses such a cache; a silent 0 hit ratio read as a bad policy)."""
+        small = int(capacity_bytes * self.config.small_size_ratio)
+        too_big = float((trace.sizes >= small).mean()) if capacity_bytes > 0 else 0.0
+        if too_big >= 0.001:
+            warnings.warn(
+                f"s3fifo: {too_big:.1%} of the requests are for objects at least as large as its small queue "
+                f"({self.config.small_size_ratio:.0%} of the cache, {small:,} bytes), which it never caches; "
+                "give a larger capacity, split files into chunks, or raise small_size_ratio",
+                ReelkitWarning,
+                stacklevel=2,
+            )
+        return super().run(trace, capacity_bytes)
 
 
 class SIEVE(CachePolicy):
