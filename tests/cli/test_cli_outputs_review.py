@@ -85,6 +85,27 @@ def test_plan_and_package_folders_do_not_swallow_their_inputs(tmp_path: Path) ->
         check_package_options(out, DEFAULT_LADDER, clip=clip, overwrite=True)
 
 
+def test_package_overwrite_replaces_only_a_stream_and_never_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``abr package -o . --overwrite`` emptied the working folder (the build folder was made inside it and
+    deleted with it), and ``-o precious --overwrite`` deleted a folder that was not a stream."""
+    precious = tmp_path / "precious"
+    (precious / "sub").mkdir(parents=True)
+    (precious / "thesis.tex").write_text("keep")
+    with pytest.raises(ConfigError, match="is not a packaged stream"):
+        check_package_options(precious, DEFAULT_LADDER, overwrite=True)
+    monkeypatch.chdir(precious)
+    for here in (".", str(precious), str(tmp_path)):
+        with pytest.raises(ConfigError, match="is the working folder or holds it"):
+            check_package_options(here, DEFAULT_LADDER, overwrite=True)
+    stream = tmp_path / "stream"
+    stream.mkdir()
+    (stream / "stream.json").write_text("{}")
+    assert check_package_options(stream, DEFAULT_LADDER, overwrite=True)  # a stream is replaced
+    assert (precious / "thesis.tex").read_text() == "keep"
+
+
 def test_a_store_that_is_not_one_is_a_user_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -269,16 +269,25 @@ def check_package_options(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file; the output must be a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(
-            f"{out} exists and is not empty; choose another folder or replace it "
-            "(--overwrite, overwrite=True)"
-        )
     if clip is not None and out.exists() and out.resolve() in Path(clip).resolve().parents:
         raise ConfigError(
             f"{out}: the clip {Path(clip).name} is inside the output folder, which packaging replaces; "
             "choose another folder"
         )
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(
+                f"{out} exists and is not empty; choose another folder or replace it "
+                "(--overwrite, overwrite=True)"
+            )
+        here = Path.cwd().resolve()
+        if out.resolve() == here or out.resolve() in here.parents:  # "-o ." emptied the working folder
+            raise ConfigError(f"{out}: is the working folder or holds it; give a folder for the stream")
+        if not (out / STREAM_JSON).is_file():  # replace only what packaging wrote
+            raise ConfigError(
+                f"{out}: is not a packaged stream (no {STREAM_JSON}), so --overwrite does not replace it; "
+                "choose another folder"
+            )
     return ladder
 
 
@@ -317,7 +326,7 @@ def package_dash(
         overwrite=overwrite,
     )
     rate = float(fps or info.video[0].fps or 24.0)
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
