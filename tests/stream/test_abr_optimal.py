@@ -60,3 +60,25 @@ def test_rejects_training_mode() -> None:
     video = Video.constant_bitrate([300.0, 750.0], 4.0, 10)
     with pytest.raises(UserInputError):
         optimal_plan(Trace.constant(1.0), video, config=SimConfig().training())
+
+
+def test_cells_too_fine_are_refused_not_overflowed() -> None:
+    """1e-20 s cells overflowed the 64-bit cell keys (unrelated states merged: a worse 'optimum'); 1e-16 s
+    ran out of memory. Both are one-line errors now."""
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    with pytest.raises(UserInputError, match=r"at least 0\.0001 s"):
+        optimal_plan(_trace(3), video, buffer_step_s=1e-20)
+    with pytest.raises(UserInputError, match="merge too few states"):
+        optimal_plan(_trace(3), video, time_step_s=1e-4, buffer_step_s=1e-4)
+
+
+def test_run_optimal_is_never_below_a_fixed_policy() -> None:
+    from reelkit.stream.abr.evaluate import OPTIMAL_BASELINES, run_optimal
+
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    cfg = SimConfig(total_chunks=24)
+    traces = [_trace(s) for s in range(20, 26)]
+    coarse = run_optimal(traces, video, config=cfg, time_step_s=8.0, buffer_step_s=8.0)  # crude cells
+    for name in OPTIMAL_BASELINES:
+        runs = [simulate(make_policy(name), t, video, config=cfg).qoe_sum for t in traces]
+        assert all(o.qoe_sum >= r - 1e-9 for o, r in zip(coarse.sessions, runs, strict=True)), name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -243,13 +244,16 @@ def optimal_cmd(
     chunks: ChunksOpt = 48,
     mahimahi_window: WindowOpt = 1.0,
 ) -> None:
-    """The offline optimum (DP with the whole trace known) on every trace, and its levels."""
+    """The offline optimum on every trace, and its levels: dynamic programming with the whole trace known
+    (states merged in cells; smaller cells come closer to the exact optimum), never below a fixed policy."""
     from reelkit.stream.abr.evaluate import run_optimal
     from reelkit.stream.abr.qoe import get_qoe
 
     get_qoe(qoe)
-    if time_step <= 0 or buffer_step <= 0:
-        raise ConfigError("--time-step and --buffer-step must be positive")
+    from reelkit.stream.abr.optimal import MIN_CELL_S
+
+    if not (MIN_CELL_S <= time_step < math.inf and MIN_CELL_S <= buffer_step < math.inf):
+        raise ConfigError(f"--time-step and --buffer-step must be at least {MIN_CELL_S:g} s (and finite)")
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     with progress_for(not json_out) as prog:
         res = run_optimal(

@@ -21,7 +21,14 @@ from reelkit.stream.abr.registry import is_optimal, make_policy
 from reelkit.stream.abr.sim import PENSIEVE, RunResult, Session, SimConfig, simulate
 from reelkit.stream.abr.traces import Trace
 
-__all__ = ["OptimalTask", "kfold_splits", "plot_comparison", "run_algorithm", "run_optimal"]
+__all__ = [
+    "OPTIMAL_BASELINES",
+    "OptimalTask",
+    "kfold_splits",
+    "plot_comparison",
+    "run_algorithm",
+    "run_optimal",
+]
 
 
 @dataclass(frozen=True)
@@ -36,18 +43,31 @@ class OptimalTask:
     buffer_step_s: float
 
 
+#: the policies whose plans the offline optimum is never below (achievable plans; fugu with its shipped model)
+OPTIMAL_BASELINES = ("robustmpc", "mpc", "bola", "bba", "rate", "fugu")
+
+
 def _optimal_one(task: OptimalTask) -> Session:
-    # robustMPC's session is a true achievable value: a safe bound for pruning
-    lb = simulate(make_policy("robustmpc"), task.trace, task.video, qoe=task.qoe, config=task.config).qoe_sum
-    return optimal_plan(
+    # the fixed policies' sessions are achievable: the best one prunes the DP, and is the answer where the
+    # DP's merged cells lost a path that beats it (fugu 56.70 against the DP's 56.65 on one Pensieve trace)
+    q = get_qoe(task.qoe)
+    known = []
+    for name in OPTIMAL_BASELINES:
+        policy = make_policy(name)
+        if isinstance(getattr(policy, "qoe", None), QoE):  # planners plan with the QoE they are scored on
+            policy.qoe = q  # type: ignore[attr-defined]
+        known.append(simulate(policy, task.trace, task.video, qoe=q, config=task.config))
+    best_known = max(known, key=lambda s: s.qoe_sum)
+    dp = optimal_plan(
         task.trace,
         task.video,
-        qoe=task.qoe,
+        qoe=q,
         config=task.config,
         time_step_s=task.time_step_s,
         buffer_step_s=task.buffer_step_s,
-        lower_bound=lb,
+        lower_bound=best_known.qoe_sum,
     ).session
+    return dp if dp.qoe_sum >= best_known.qoe_sum else best_known
 
 
 def run_optimal(
@@ -61,7 +81,8 @@ def run_optimal(
     executor: Executor | None = None,
     progress: Progress = SILENT,
 ) -> RunResult:
-    """The offline optimum on every trace (see :mod:`reelkit.stream.abr.optimal` for the cells)."""
+    """The offline optimum on every trace (see :mod:`reelkit.stream.abr.optimal` for the cells): per trace the
+    better of the DP's plan and the plans of :data:`OPTIMAL_BASELINES`, so it is never below any of them."""
     q = get_qoe(qoe).name
     ex = executor if executor is not None else SerialExecutor()
     t0 = time.perf_counter()

@@ -6,7 +6,9 @@ QoE so far. Every state is expanded with every level through the exact chunk ste
 ``(elapsed wall time // time_step_s, buffer // buffer_step_s, level)``: of the paths that fall into one cell
 only the one with the highest QoE so far survives. Everything else is exact, so the result is a real plan
 whose QoE the simulator reproduces exactly (a lower bound on the true optimum that tightens as the cells
-shrink). The default cells are 1 s of wall time by 0.5 s of buffer: a few seconds per trace; on Pensieve
+shrink; :func:`reelkit.stream.abr.evaluate.run_optimal` also keeps the best fixed policy's plan where that is
+better, which the merged cells can lose by a fraction of a point). The default cells are 1 s of wall time
+by 0.5 s of buffer: a few seconds per trace; on Pensieve
 traces spot-checked at 0.25 s x 0.25 s the total QoE moved by at most 0.3 (of 30-200 per trace).
 Pensieve's own ``test/dp.cc`` uses 50 ms cells with floored download times instead (an optimistic bound).
 
@@ -29,7 +31,12 @@ from reelkit.stream.abr.qoe import QoE, get_qoe
 from reelkit.stream.abr.sim import PENSIEVE, Session, SimConfig, _chunk, _session_video, simulate_levels
 from reelkit.stream.abr.traces import Trace
 
-__all__ = ["OptimalResult", "optimal_plan"]
+__all__ = ["MIN_CELL_S", "OptimalResult", "optimal_plan"]
+
+#: the finest DP cell, seconds (finer ones overflow the 64-bit cell keys, merging unrelated states)
+MIN_CELL_S = 1e-4
+#: the most candidate states one chunk may expand to (about 0.5 GB); past it the cells are too fine
+MAX_CANDIDATES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ def _dp(
     b_cell_ms: float,
     lower_bound: float,
     q_max: float,
+    max_candidates: int,
 ) -> tuple[np.ndarray, float, int]:
     n_levels = sizes.shape[0]
     nb = int(cap_ms / b_cell_ms) + 2
@@ -83,6 +91,8 @@ def _dp(
     for k in range(1, n_chunks):
         n = s_ptr.shape[0]
         m = n * n_levels
+        if m > max_candidates:  # the caller says the cells are too fine for this trace
+            return np.empty(0, dtype=np.int64), -np.inf, -k
         c_ptr = np.empty(m, dtype=np.int64)
         c_lt = np.empty(m)
         c_buf = np.empty(m)
@@ -182,8 +192,8 @@ def optimal_plan(
     """
     if config.noise is not None or config.random_start:
         raise ConfigError("the offline optimum is defined for evaluation mode (no noise, first interval)")
-    if not (0 < time_step_s < math.inf and 0 < buffer_step_s < math.inf):
-        raise ConfigError("DP cell sizes must be positive")
+    if not (MIN_CELL_S <= time_step_s < math.inf and MIN_CELL_S <= buffer_step_s < math.inf):
+        raise ConfigError(f"DP cell sizes must be at least {MIN_CELL_S:g} s (and finite)")
     v = _session_video(video, config)
     q = get_qoe(qoe)
     qv = np.ascontiguousarray(q.quality(v.bitrates_kbps))
@@ -209,6 +219,13 @@ def optimal_plan(
         buffer_step_s * 1000.0,
         lb,
         float(np.max(qv)),
+        MAX_CANDIDATES,
     )
+    if max_states < 0:
+        raise ConfigError(
+            f"DP cells of {time_step_s:g} s x {buffer_step_s:g} s merge too few states: chunk {-max_states} "
+            f"would expand to more than {MAX_CANDIDATES:,}; give larger cells (the default 1 s x 0.5 s, or "
+            "0.25 s x 0.25 s)"
+        )
     session = simulate_levels(levels, trace, v, qoe=q, config=config)
     return OptimalResult(levels, session, float(value), int(max_states), time_step_s, buffer_step_s)
