@@ -62,7 +62,7 @@ def test_slow_network_downloads_a_short_title(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     t = r.json()["titles"][0]
     assert t["action"] == "download"
-    assert t["download_s_now"] == pytest.approx(900 * 4.3 / (3.0 * 0.95), rel=1e-6)
+    assert t["download_s_now"] == pytest.approx(900 * 4.3 / 3.0, rel=1e-6)
 
 
 @pytest.mark.parametrize(
