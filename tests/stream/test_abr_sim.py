@@ -141,6 +141,41 @@ def test_video_dir_with_ladder(tmp_path: Path) -> None:
         load_video_dir(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("ladder", "needle"),
+    [
+        ({"bitrates_kbps": ["a", "b", "c"]}, "bitrates must be a list of numbers"),
+        ({"bitrates_kbps": [100, 200, None]}, "bitrates must be a list of numbers"),
+        ({"bitrates_kbps": [100, 200, 400], "chunk_s": "2"}, "chunk_s must be a number"),  # was ignored: 4 s
+        ({"bitrates_kbps": [100, 200, 400], "chunk_s": True}, "chunk_s must be a number"),  # was 1 s
+        ({"bitrates_kbps": [100, 200, 400], "chunk_s": 0}, "chunk_s must be a number"),
+    ],
+)
+def test_ladder_files_of_the_wrong_types_are_refused(tmp_path: Path, ladder: dict, needle: str) -> None:
+    for lv in range(3):
+        (tmp_path / f"video_size_{lv}").write_text("1000\n2000\n")
+    (tmp_path / "ladder.json").write_text(json.dumps(ladder))
+    with pytest.raises(DataFormatError, match=needle):
+        load_video_dir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("attr", "value"), [("bandwidth", "abc"), ("startNumber", "x"), ("timescale", "abc"), ("timescale", "0")]
+)
+def test_mpd_numbers_that_are_not_are_one_line_errors(tmp_path: Path, attr: str, value: str) -> None:
+    tpl = {"timescale": "90000", "startNumber": "1", "bandwidth": "300000"} | {attr: value}
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        f"""<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><Period><AdaptationSet mimeType="video/mp4">
+        <SegmentTemplate timescale="{tpl["timescale"]}" media="$Number$.m4s"
+        startNumber="{tpl["startNumber"]}" duration="359408"/>
+        <Representation id="lo" bandwidth="{tpl["bandwidth"]}"/>
+        </AdaptationSet></Period></MPD>"""
+    )
+    with pytest.raises(DataFormatError, match=r"m\.mpd: Representation 'lo'"):
+        load_mpd(mpd)
+
+
 def test_constant_bitrate_video() -> None:
     v = Video.constant_bitrate([300, 750], 4.0, 3)
     assert v.sizes[1, 0] == 750 * 4.0 / 8 * 1000

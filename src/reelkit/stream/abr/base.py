@@ -222,7 +222,7 @@ def load_video_dir(
 
     Bitrates and chunk length come from an ``*ladder*.json`` beside the files (keys ``bitrate_index_to_kbps``
     or ``bitrates_kbps``, ``chunk_length_s`` or ``chunk_s``) when present; explicit arguments win; otherwise
-    Pensieve's 300..4300 kbps ladder and 4 s chunks. Chunks are truncated to the shortest level.
+    Pensieve's 300..4300 kbps ladder and 4 s chunks. Every level needs one size per chunk.
     """
     p = Path(path)
     if not p.exists():
@@ -264,10 +264,18 @@ def load_video_dir(
             raise DataFormatError(f"ladder file is not JSON ({exc})", path=str(lf)) from None
         if isinstance(doc, dict):
             raw_b = doc.get("bitrate_index_to_kbps", doc.get("bitrates_kbps"))
-            if isinstance(raw_b, list):
+            if raw_b is not None:
+                if not isinstance(raw_b, list) or not all(_is_number(x) for x in raw_b):
+                    raise DataFormatError(
+                        f"bitrates must be a list of numbers (kbps); got {raw_b!r}", path=str(lf)
+                    )
                 lad_b = [float(x) for x in raw_b]
             raw_c = doc.get("chunk_length_s", doc.get("chunk_s"))
-            if isinstance(raw_c, int | float):
+            if raw_c is not None:  # "2" or true was skipped or read as 1 s
+                if not _is_number(raw_c) or not 0 < float(raw_c) < math.inf:
+                    raise DataFormatError(
+                        f"chunk_s must be a number of seconds > 0; got {raw_c!r}", path=str(lf)
+                    )
                 lad_c = float(raw_c)
         break
     if bitrates_kbps is not None:
@@ -290,6 +298,11 @@ def load_video_dir(
         )
     c = float(chunk_s) if chunk_s is not None else (lad_c if lad_c is not None else DEFAULT_CHUNK_S)
     return Video(b, c, sizes, name=p.name)
+
+
+def _is_number(x: object) -> bool:
+    """A JSON number (a bool is not one, though Python calls it an int)."""
+    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 def _iso_duration_s(text: str) -> float:
@@ -349,7 +362,6 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
             tpl = next((c for c in rep if local(c.tag) == "SegmentTemplate"), aset_tpl)
             if tpl is None or tpl.get("media") is None:
                 raise DataFormatError("Representation without a SegmentTemplate media attribute", path=str(p))
-            timescale = float(tpl.get("timescale", "1"))
             dur = tpl.get("duration")
             if dur is None:
                 timeline = next((c for c in tpl if local(c.tag) == "SegmentTimeline"), None)
@@ -361,15 +373,26 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
                         "SegmentTemplate has neither duration nor SegmentTimeline", path=str(p)
                     )
                 dur = s_el.get("d")
-            reps.append(
-                (
+            try:
+                numbers = (
                     int(float(rep.get("bandwidth", "0"))),
-                    rep.get("id", ""),
-                    str(tpl.get("media")),
                     int(tpl.get("startNumber", "1")),
                     float(str(dur)),
-                    timescale,
+                    float(tpl.get("timescale", "1")),
                 )
+            except (ValueError, OverflowError) as exc:  # bandwidth="abc", startNumber="x", "inf"
+                raise DataFormatError(
+                    f"Representation {rep.get('id', '?')!r}: bandwidth, startNumber, duration and timescale "
+                    f"must be numbers ({exc})",
+                    path=str(p),
+                ) from None
+            if not all(math.isfinite(v) for v in numbers) or numbers[2] <= 0 or numbers[3] <= 0:
+                raise DataFormatError(
+                    f"Representation {rep.get('id', '?')!r}: segment duration and timescale must be > 0",
+                    path=str(p),
+                )
+            reps.append(
+                (numbers[0], rep.get("id", ""), str(tpl.get("media")), numbers[1], numbers[2], numbers[3])
             )
     if not reps:
         raise EmptyDataError("no video Representation in MPD", path=str(p))
