@@ -77,6 +77,9 @@ def test_audio_adaptation_set_and_errors(clip: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="even"):
         Rendition.parse("161x90@100")
     assert Rendition.parse("640x360@800") == Rendition(640, 360, 800.0)
+    for bad in ("640x360@inf", "64x36@1e9", "640x360@nan", "16384x9216@800"):  # ffmpeg failed after the clip
+        with pytest.raises(ConfigError, match="rendition"):
+            Rendition.parse(bad)
     with pytest.raises(DataFormatError, match="reelkit abr package"):
         load_stream(tmp_path)
     with pytest.raises(DataFormatError):

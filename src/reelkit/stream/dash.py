@@ -29,6 +29,7 @@ from reelkit import media
 from reelkit._files import naming_output
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
+from reelkit.stream.advice import MAX_RUNG_KBPS
 
 __all__ = [
     "DEFAULT_LADDER",
@@ -55,10 +56,12 @@ class Rendition:
     bitrate_kbps: float
 
     def __post_init__(self) -> None:
-        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
-            raise ConfigError(f"rendition size must be even and >= 16; got {self.width}x{self.height}")
-        if not self.bitrate_kbps > 0:
-            raise ConfigError(f"rendition bitrate must be > 0 kbps; got {self.bitrate_kbps}")
+        if not (16 <= self.width <= 8192 and 16 <= self.height <= 8192) or self.width % 2 or self.height % 2:
+            raise ConfigError(f"rendition size must be even and 16-8192; got {self.width}x{self.height}")
+        if not 0 < self.bitrate_kbps <= MAX_RUNG_KBPS:  # inf or 1e9 failed in ffmpeg after the clip
+            raise ConfigError(
+                f"rendition bitrate must be in (0, {MAX_RUNG_KBPS:g}] kbps; got {self.bitrate_kbps}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> Rendition:
