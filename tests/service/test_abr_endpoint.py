@@ -336,3 +336,14 @@ def test_demo_page_is_gone_when_pages_are_off(tmp_path: Path, overrides: dict[st
         r = c.get("/abr/demo")
     assert r.status_code == 404
     assert "turned off" in r.text
+
+
+def test_an_mpc_over_a_long_ladder_is_refused_not_enumerated(abr_client: TestClient) -> None:
+    """24 rungs: 24^5 = 8M plans per decision took the server from 280 MB to 1.3 GB (32 rungs: ~5 GB)."""
+    body = {"session_id": "big", "chunk_index": 0, "algo": "robustmpc",
+            "ladder_kbps": [300.0 * i for i in range(1, 25)]}  # fmt: skip
+    r = abr_client.post("/v1/abr/decide", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert "at most 16 levels" in r.text
+    ok = abr_client.post("/v1/abr/decide", json=body | {"ladder_kbps": [300.0 * i for i in range(1, 17)]})
+    assert ok.status_code == 200, ok.text

@@ -116,9 +116,18 @@ class Bola(AbrPolicy):
         return int(np.argmax(score))
 
 
-@lru_cache(maxsize=16)
+#: the most plans an MPC weighs per decision (16 levels over 5 chunks; 24 levels took a server to 1.3 GB)
+MAX_PLANS = 16**5
+
+
+@lru_cache(maxsize=4)
 def level_combos(n_levels: int, horizon: int) -> np.ndarray:
     """All ``n_levels ** horizon`` level sequences in ``itertools.product`` order, shape (count, horizon)."""
+    if n_levels**horizon > MAX_PLANS:
+        raise ConfigError(
+            f"MPC over {n_levels} levels and {horizon} chunks would weigh {n_levels**horizon:,} plans per "
+            f"decision (at most {MAX_PLANS:,}): give a ladder of at most 16 levels, or a shorter horizon"
+        )
     arr = np.array(list(itertools.product(range(n_levels), repeat=horizon)), dtype=np.int64)
     arr.setflags(write=False)
     return arr
