@@ -129,10 +129,8 @@ def test_mahimahi_trace(tmp_path: Path) -> None:
 
 
 def test_video_dir_with_ladder(tmp_path: Path) -> None:
-    for lv in range(3):
-        (tmp_path / f"video_size_{lv}").write_text(
-            "\n".join(str(1000 * (lv + 1) + k) for k in range(5)) + "\n"
-        )
+    for lv, kbps in enumerate((100, 200, 400)):  # 2 s chunks of about kbps * 2 / 8 kB
+        (tmp_path / f"video_size_{lv}").write_text("\n".join(str(kbps * 250 + k) for k in range(5)) + "\n")
     (tmp_path / "my_ladder.json").write_text(json.dumps({"bitrates_kbps": [100, 200, 400], "chunk_s": 2}))
     v = load_video_dir(tmp_path)
     assert v.bitrates_kbps.tolist() == [100, 200, 400] and v.chunk_s == 2.0 and v.sizes.shape == (3, 5)
@@ -257,3 +255,17 @@ def test_mpc_scores_plans_with_pensieves_rounding() -> None:
     assert simulate(RobustMPC(pensieve_rounding=False), trace, video).qoe_sum == pytest.approx(
         25.955, abs=0.001
     )
+
+
+def test_bitrates_a_thousand_times_off_the_chunk_sizes_are_warned_about(tmp_path: Path) -> None:
+    from reelkit.errors import ReelkitWarning
+
+    for lv, kbps in enumerate((300, 750, 1200)):
+        (tmp_path / f"video_size_{lv}").write_text(f"{kbps * 500}\n" * 4)  # 4 s chunks of kbps * 4 / 8 kB
+    with pytest.warns(ReelkitWarning, match="carry 1e\\+03 times the bitrates given"):
+        load_video_dir(tmp_path, bitrates_kbps=[0.3, 0.75, 1.2])  # Mbit/s typed as kbps
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])

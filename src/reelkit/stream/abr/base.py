@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, ReelkitWarning
 
 __all__ = [
     "DEFAULT_BITRATES_KBPS",
@@ -297,6 +298,16 @@ def load_video_dir(
             f"{source}: bitrates must be positive, finite kbps and strictly ascending; got {b.tolist()}"
         )
     c = float(chunk_s) if chunk_s is not None else (lad_c if lad_c is not None else DEFAULT_CHUNK_S)
+    implied = sizes.mean(axis=1) * 8.0 / c / 1000.0  # kbps the chunk sizes carry
+    ratio = float(np.median(implied / b))
+    if not 0.1 <= ratio <= 10.0:  # Mbit/s given as kbps (x1000), or bits for bytes (x8 stays inside)
+        source = "--bitrates" if bitrates_kbps is not None else str(lf) if lad_b is not None else str(p)
+        warnings.warn(
+            f"{source}: the chunk sizes carry {ratio:.3g} times the bitrates given ({b.tolist()} kbps for "
+            f"chunks of about {np.round(implied).tolist()} kbps); are the bitrates in kbps?",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     return Video(b, c, sizes, name=p.name)
 
 
