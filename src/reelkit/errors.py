@@ -51,6 +51,7 @@ class DataFormatError(UserInputError, ValueError):
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(where + message)
+        self.message = message  # without the place, to name another one
         self.path = path
         self.line = line
 

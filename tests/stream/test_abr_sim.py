@@ -269,3 +269,16 @@ def test_bitrates_a_thousand_times_off_the_chunk_sizes_are_warned_about(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])
+
+
+def test_trace_errors_name_the_files_line_and_folder(tmp_path: Path) -> None:
+    """An out-of-range value on line 4 after a comment and a blank line was reported as 'a:2', without the
+    folder; 'delivers no data' likewise lacked the folder."""
+    folder = tmp_path / "t_ln"
+    folder.mkdir()
+    (folder / "a").write_text("# comment\n\n0 1\n1 5e7\n")
+    with pytest.raises(DataFormatError, match=r"t_ln/a:4: throughput 5e\+07"):
+        load_trace(folder / "a")
+    (folder / "a").write_text("0 0\n1 0\n2 0\n")
+    with pytest.raises(DataFormatError, match=r"t_ln/a: trace delivers no data"):
+        load_trace(folder / "a")

@@ -145,7 +145,11 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
                 )
         if len(rows) < 2:
             raise EmptyDataError("a trace needs at least two lines", path=sp)
-        return Trace(times, bws, name=p.name)
+        try:
+            return Trace(times, bws, name=p.name)
+        except DataFormatError as exc:  # its line is a row of the data: name the file's line and its path
+            line = rows[exc.line - 1][0] if exc.line is not None else None
+            raise type(exc)(exc.message, path=sp, line=line) from None
     # Mahimahi: one integer millisecond timestamp per line
     ms = np.empty(len(rows))
     for i, (lineno, toks) in enumerate(rows):
@@ -163,7 +167,10 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
                 f"timestamp goes backwards ({ms[i - 1]:g} then {v:g})", path=sp, line=lineno
             )
         ms[i] = v
-    return mahimahi_to_trace(ms, window_s=mahimahi_window_s, name=p.name)
+    try:
+        return mahimahi_to_trace(ms, window_s=mahimahi_window_s, name=p.name)
+    except DataFormatError as exc:  # about the windows made from the file: name the file
+        raise type(exc)(exc.message, path=sp) from None
 
 
 def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mahimahi") -> Trace:
