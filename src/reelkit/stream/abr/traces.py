@@ -148,8 +148,8 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
         try:
             return Trace(times, bws, name=p.name)
         except DataFormatError as exc:  # its line is a row of the data: name the file's line and its path
-            line = rows[exc.line - 1][0] if exc.line is not None else None
-            raise type(exc)(exc.message, path=sp, line=line) from None
+            at = rows[exc.line - 1][0] if exc.line is not None else None
+            raise type(exc)(exc.message, path=sp, line=at) from None
     # Mahimahi: one integer millisecond timestamp per line
     ms = np.empty(len(rows))
     for i, (lineno, toks) in enumerate(rows):
