@@ -282,3 +282,10 @@ def test_trace_errors_name_the_files_line_and_folder(tmp_path: Path) -> None:
     (folder / "a").write_text("0 0\n1 0\n2 0\n")
     with pytest.raises(DataFormatError, match=r"t_ln/a: trace delivers no data"):
         load_trace(folder / "a")
+
+
+def test_a_plot_or_model_written_into_the_trace_folder_is_not_read_as_a_trace(tmp_path: Path) -> None:
+    (tmp_path / "tr0").write_text("0 1\n1 2\n")
+    (tmp_path / "cmp.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # compare --plot traces/cmp.png
+    (tmp_path / "m.npz").write_bytes(b"PK\x03\x04")  # train -o traces/m.npz
+    assert [t.name for t in load_traces(tmp_path)] == ["tr0"]

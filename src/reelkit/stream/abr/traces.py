@@ -193,8 +193,13 @@ def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mah
     return Trace(times, mbps, name=name)
 
 
+#: files in a trace folder that are not traces: what a run may write beside them (a plot, a model, notes)
+NOT_TRACES = (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".npz", ".json", ".md", ".html")
+
+
 def load_traces(path: str | Path | Sequence[str | Path], *, mahimahi_window_s: float = 1.0) -> list[Trace]:
-    """Every trace file in a directory (sorted by name; hidden files skipped), or the listed files."""
+    """Every trace file in a directory (sorted by name; hidden files and :data:`NOT_TRACES` skipped, so a
+    plot written there does not break the next run), or the listed files."""
     if isinstance(path, str | Path):
         p = Path(path)
         if not p.exists():
@@ -202,7 +207,11 @@ def load_traces(path: str | Path | Sequence[str | Path], *, mahimahi_window_s: f
         if p.is_file():
             files = [p]
         else:
-            files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            files = sorted(
+                f
+                for f in p.iterdir()
+                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in NOT_TRACES
+            )
             if not files:
                 raise EmptyDataError("no trace files in directory", path=str(p))
     else:
