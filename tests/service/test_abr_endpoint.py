@@ -347,3 +347,17 @@ def test_an_mpc_over_a_long_ladder_is_refused_not_enumerated(abr_client: TestCli
     assert "at most 16 levels" in r.text
     ok = abr_client.post("/v1/abr/decide", json=body | {"ladder_kbps": [300.0 * i for i in range(1, 17)]})
     assert ok.status_code == 200, ok.text
+
+
+def test_algorithm_aliases_work_as_in_simulate_and_keep_the_session(abr_client: TestClient) -> None:
+    ladder = [300.0, 750.0, 1200.0]
+    first = abr_client.post("/v1/abr/decide", json={"session_id": "al", "chunk_index": 0, "algo": "RMPC",
+                                                    "ladder_kbps": ladder})  # fmt: skip
+    assert first.status_code == 200, first.text
+    for k in range(1, 4):  # the alias names the session's policy: no restart at every chunk
+        body = {"session_id": "al", "chunk_index": k, "algo": "rmpc", "ladder_kbps": ladder,
+                "download_s": 1.0, "last_chunk_bytes": 400_000.0, "buffer_s": 8.0}  # fmt: skip
+        r = abr_client.post("/v1/abr/decide", json=body)
+        assert r.status_code == 200, r.text
+    log = abr_client.get("/v1/abr/sessions/al").json()
+    assert log["algo"] == "robustmpc" and len(log["decisions"]) == 4

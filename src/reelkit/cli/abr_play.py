@@ -124,6 +124,7 @@ def playback_cmd(
 ) -> None:
     """Play a DASH stream in headless chromium through a trace-shaped server; compare with the simulator."""
     from reelkit.stream.abr import available_policies
+    from reelkit.stream.abr.registry import policy_name
     from reelkit.stream.abr.traces import load_trace
     from reelkit.stream.dash import SMALL_LADDER, load_stream, make_sample_clip, package_dash
     from reelkit.stream.playback import compare_with_simulator, run_headless_playback
@@ -132,8 +133,10 @@ def playback_cmd(
         raise ConfigError(f"--timeout must be a positive number of seconds; got {timeout}")
     if clock not in ("busy", "wall"):
         raise ConfigError(f"--clock must be busy or wall; got {clock!r}")
-    if algo not in available_policies():
+    name = policy_name(algo)  # the aliases simulate and compare take (rmpc, bb)
+    if name is None:
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(available_policies())}")
+    algo = name
     tr = load_trace(trace)
     with tempfile.TemporaryDirectory(prefix="reelkit-playback-") as tmp:
         if stream is None:

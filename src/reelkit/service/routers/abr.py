@@ -323,10 +323,13 @@ def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None
     from reelkit.stream.abr import make_policy
 
     # a request that names no algorithm keeps the session's (a restart or a ladder change included)
-    algo = req.algo or (previous.algo if previous is not None else default_algo())
-    names = _algos()
-    if algo not in names:
-        raise _invalid("algo", f"unknown algo {algo!r}; choose one of {', '.join(names)}")
+    from reelkit.stream.abr.registry import policy_name
+
+    asked = req.algo or (previous.algo if previous is not None else default_algo())
+    algo = policy_name(asked)  # the aliases simulate and compare take (rmpc, bb) work here too
+    if algo is None:
+        names = _algos()
+        raise _invalid("algo", f"unknown algo {asked!r}; choose one of {', '.join(names)}")
     ladder = tuple(float(x) for x in req.ladder_kbps)
     video = None
     if req.stream is not None:
@@ -359,12 +362,13 @@ def _warm_up(policy: Any, video: Any) -> None:
 
 def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
     from reelkit.stream.abr import Observation
+    from reelkit.stream.abr.registry import policy_name
 
     session = rt.sessions.get(req.session_id)
     fresh = (
         session is None
         or req.chunk_index == 0
-        or (req.algo is not None and req.algo != session.algo)
+        or (req.algo is not None and policy_name(req.algo) != session.algo)
         or tuple(req.ladder_kbps) != session.ladder_kbps
         or req.stream != session.stream
         or float(req.chunk_s) != session.chunk_s

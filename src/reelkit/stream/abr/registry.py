@@ -25,6 +25,7 @@ __all__ = [
     "is_optimal",
     "load_any_model",
     "make_policy",
+    "policy_name",
     "shipped_model_path",
     "takes_model",
 ]
@@ -158,6 +159,12 @@ def is_optimal(name: str) -> bool:
 def takes_model(name: str) -> bool:
     """Whether the policy ``name`` is a learned one that a ``--model`` file replaces."""
     return _key(name) in _LEARNED
+
+
+def policy_name(name: str) -> str | None:
+    """The policy a name means (``RMPC``, ``bb``, ``robust-mpc``: its aliases and spellings), or ``None``."""
+    key = _key(name)
+    return key if key in _FACTORIES else None
 
 
 def make_policy(name: str, *, model: str | Path | None = None) -> AbrPolicy:
