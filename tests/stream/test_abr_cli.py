@@ -158,3 +158,25 @@ def test_bad_inputs_exit_2(
     (tmp_path / "empty.npz").write_bytes(b"")  # a damaged model file is one line too, not a traceback
     code, _, err = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(tmp_path / "empty.npz"))
     assert code == 2 and "truncated or corrupt" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--algos", "bba,rate", "--model", "m.npz"], "--model is for the learned policies"),
+        (["--algos", "bba", "--plot-traces", "trace_0"], "--plot-traces chooses the traces of the plot"),
+        (["--algos", "bba", "--plot", "PLOT", "--plot-traces", "trace_9"], "no trace named trace_9"),
+    ],
+)
+def test_compare_options_that_would_be_ignored_are_refused_first(
+    capsys: pytest.CaptureFixture[str],
+    inputs: tuple[Path, Path],
+    tmp_path: Path,
+    extra: list[str],
+    needle: str,
+) -> None:
+    traces, video = inputs
+    args = [str(tmp_path / "p.png") if a == "PLOT" else a for a in extra]
+    code, _, err = _simulate(capsys, traces, video, *args, cmd="compare")
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+    assert not (tmp_path / "p.png").exists()

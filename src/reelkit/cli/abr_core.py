@@ -136,6 +136,12 @@ def compare_cmd(
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
     from reelkit.stream.abr.registry import is_optimal, make_policy, takes_model
 
+    if model is not None and not any(takes_model(n) for n in names):  # as simulate says
+        raise ConfigError(
+            f"--model is for the learned policies (fugu, best); none of {', '.join(names)} takes one"
+        )
+    if plot_traces and plot is None:
+        raise ConfigError("--plot-traces chooses the traces of the plot: give --plot FILE.png too")
     # fail fast on unknown names and missing models, before any simulation; each model is loaded once
     policies = {
         i: make_policy(n, model=model if takes_model(n) else None)
@@ -143,6 +149,10 @@ def compare_cmd(
         if not is_optimal(n)
     }
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
+    chosen = [t.strip() for t in plot_traces.split(",") if t.strip()] if plot_traces else []
+    unknown = sorted(set(chosen) - {t.name for t in trs})
+    if unknown:  # said now, not after every simulation
+        raise ConfigError(f"--plot-traces: no trace named {', '.join(unknown)} in {traces}")
     with progress_for(not json_out) as prog:
         results = [
             run_algorithm(n, trs, vid, qoe=qoe, config=cfg, progress=prog, policy=policies.get(i))
@@ -151,7 +161,6 @@ def compare_cmd(
     summaries = [r.summary() | {"seconds": r.seconds} for r in results]
     plot_path = None
     if plot is not None:
-        chosen = [t.strip() for t in plot_traces.split(",")] if plot_traces else []
         plot_path = str(plot_comparison(results, plot, trace_names=chosen))
     if json_out:
         emit_json({"results": summaries, "plot": plot_path})
