@@ -180,3 +180,19 @@ def test_compare_options_that_would_be_ignored_are_refused_first(
     code, _, err = _simulate(capsys, traces, video, *args, cmd="compare")
     assert code == 2 and needle in err and err.count("\n") == 1, err
     assert not (tmp_path / "p.png").exists()
+
+
+def test_a_short_video_plays_all_its_chunks_by_default(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A packaged 48 s stream has 12 chunks of 4 s: the Pensieve default of 48 failed on every one."""
+    traces, _ = inputs
+    short = tmp_path / "short"
+    short.mkdir()
+    for lv, kbps in enumerate([300, 750, 1200, 1850, 2850, 4300]):
+        (short / f"video_size_{lv}").write_text(f"{kbps * 500}\n" * 12)
+    code, out, err = _simulate(capsys, traces, short, "--algo", "bba", "--json")
+    assert code == 0, err
+    assert json.loads(out)["traces"] == 3
+    code, _, err = _simulate(capsys, traces, short, "--algo", "bba", "--chunks", "13")
+    assert code == 2 and "has only 12 chunks" in err
