@@ -19,7 +19,12 @@ VideoOpt = Annotated[
     Path,
     typer.Option("--video", help="Folder with video_size_<level> files (and a *ladder*.json), or an MPD."),
 ]
-QoeOpt = Annotated[str, typer.Option("--qoe", help="QoE metric: lin, log or hd.")]
+QoeOpt = Annotated[
+    str,
+    typer.Option(
+        "--qoe", help="QoE metric: lin, log or hd (hd's table spans 300-4300 kbps and is held at its ends)."
+    ),
+]
 BitratesOpt = Annotated[
     str | None,
     typer.Option(

@@ -3,7 +3,9 @@
 * ``lin``: ``q(R) = R`` in Mbit/s, ``mu = 4.3`` (``test/mpc.py`` REBUF_PENALTY, SMOOTH_PENALTY = 1).
 * ``log``: ``q(R) = ln(R / R_min)``, ``mu = 2.66`` (the paper's QoE_log).
 * ``hd``: ``q`` maps 300, 750, 1200, 1850, 2850, 4300 kbps to 1, 2, 3, 12, 15, 20 (``sim/multi_agent.py``
-  HD_REWARD), ``mu = 8``; other ladders are interpolated piecewise-linearly in kbps on that table.
+  HD_REWARD), ``mu = 8``; other ladders are interpolated piecewise-linearly in kbps on that table, and held
+  at its ends outside it (every rung below 300 kbps scores 1, every rung above 4300 kbps 20: such rungs
+  are alike to ``hd``, so compare ladders beyond that range with ``lin`` or ``log``).
 
 Scoring follows ``test/plot_results.py``: the reward of chunk 0 (startup) is left out; a session's QoE is the
 sum over chunks 1..N-1 (47 for Pensieve's 48-chunk sessions) and the per-chunk QoE that sum / (N-1).
