@@ -111,3 +111,19 @@ def test_atomic_path_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
         tmp.write_bytes(b"half")
         raise RuntimeError("the writer failed")
     assert out.read_bytes() == b"new" and sorted(p.name for p in out.parent.iterdir()) == ["o.png"]
+
+
+def test_read_npz_says_what_a_file_that_is_not_a_model_is(tmp_path: Path) -> None:
+    import pickle
+
+    from reelkit._files import read_npz
+    from reelkit.errors import ModelFormatError
+
+    text = tmp_path / "fast.txt"
+    text.write_text("not a model\n")
+    with pytest.raises(ModelFormatError, match=r"fast\.txt: not a model file.*it is not an \.npz archive"):
+        read_npz(text, "a model", "train one")
+    pick = tmp_path / "p.npz"
+    pick.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(ModelFormatError, match="pickled data"):
+        read_npz(pick, "a model", "train one")

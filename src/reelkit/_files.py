@@ -178,7 +178,14 @@ def read_npz(path: str | os.PathLike[str], what: str, fix: str) -> dict[str, Any
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         why = str(exc) or type(exc).__name__
         if "pickle" in why:  # numpy's advice (allow_pickle=) is not for our users: such files are not ours
-            why = "it holds Python objects (pickled data), which reelkit never writes nor loads"
+            with open(p, "rb") as fh:
+                head = fh.read(2)
+            # numpy calls anything that is neither .npy nor .npz "pickled"; a pickle starts with 0x80
+            why = (
+                "it holds Python objects (pickled data), which reelkit never writes nor loads"
+                if head[:1] == b"\x80"
+                else "it is not an .npz archive"
+            )
         raise ModelFormatError(
             f"{p}: not {what} file, or a truncated or corrupt one ({why}); {fix}"
         ) from None
