@@ -361,3 +361,13 @@ def test_algorithm_aliases_work_as_in_simulate_and_keep_the_session(abr_client: 
         assert r.status_code == 200, r.text
     log = abr_client.get("/v1/abr/sessions/al").json()
     assert log["algo"] == "robustmpc" and len(log["decisions"]) == 4
+
+
+def test_a_missing_download_time_is_named_as_the_api_names_it(abr_client: TestClient) -> None:
+    ladder = [300.0, 750.0, 1200.0]
+    abr_client.post("/v1/abr/decide", json={"session_id": "dl", "chunk_index": 0, "algo": "robustmpc",
+                                            "ladder_kbps": ladder})  # fmt: skip
+    r = abr_client.post("/v1/abr/decide", json={"session_id": "dl", "chunk_index": 1, "ladder_kbps": ladder,
+                                                "last_chunk_bytes": 100_000.0})  # fmt: skip
+    assert r.status_code == 400
+    assert "download_s must be positive" in r.json()["message"] and "last_download_s" not in r.text

@@ -41,7 +41,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
-from reelkit.errors import ReelkitError
+from reelkit.errors import ConfigError, ReelkitError
 from reelkit.service.deps import ServiceState, StateDep, require_pages, require_read
 from reelkit.service.schemas import ErrorBody
 
@@ -403,7 +403,10 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
                 buffer_s=float(req.buffer_s),
                 rebuffer_s=float(req.rebuffer_s),
             )
-            level = int(session.policy.choose(obs))
+            try:
+                level = int(session.policy.choose(obs))
+            except ConfigError as exc:  # a measurement the policy cannot use (400): named as the API names it
+                raise ConfigError(str(exc).replace("last_download_s", "download_s")) from None
             if not 0 <= level < n_levels:  # pragma: no cover - every policy passes the conformance suite
                 raise ReelkitError(f"policy {session.algo!r} chose level {level} of {n_levels}")
         session.last_level = level
