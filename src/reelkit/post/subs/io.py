@@ -11,9 +11,9 @@ timestamps*: cue order, numbering, styling tags, VTT cue settings, NOTE/STYLE bl
 the encoding, the byte-order mark and each line's ending all stay as they were; WebVTT's inline
 timestamps (``<00:00:06.273>``) move with their cue. TTML (DFXP, IMSC, EBU-TT-D) is read by
 :mod:`reelkit.post.subs.ttml`, with clock, frame and tick times: each ``<p>``'s own ``begin`` and
-``end``/``dur`` values are rewritten in place, in their own notation, keeping the document's styling. Other
-formats pysubs2 reads (MicroDVD, MPL2, ...) are written back through pysubs2, which regenerates the file;
-SAMI can be read (as a reference, or to check) but not written.
+``end``/``dur`` values are rewritten in place, in their own notation, keeping the document's styling;
+MicroDVD's frame numbers likewise. Other formats pysubs2 reads (MPL2, TMP, ...) are written back through
+pysubs2, which regenerates the file; SAMI can be read (as a reference, or to check) but not written.
 
 Timestamps before zero are kept as negative times on reading (pysubs2 would drop the sign of an SRT
 ``-00:00:01,000``) and reported as :attr:`SubtitleFile.notes`; :func:`check_subtitles` reports them as
@@ -489,7 +489,10 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
             continue
         cues.append(Cue(len(cues), ev.start / 1000.0, ev.end / 1000.0, plain_text(ev.text), ev.text))
         events.append(k)
-    return _Parsed(cues, [], [], str(ssa.format or fmt), ssa=ssa, events=events)
+    guessed = str(ssa.format or fmt)
+    if guessed in _TEXT_FORMATS or guessed == "ttml":  # pysubs2 saw what the name did not say: read it here
+        return _parse_subtitles(text, format=guessed, path=path)
+    return _Parsed(cues, [], [], guessed, ssa=ssa, events=events)
 
 
 def load_subtitles(
@@ -517,7 +520,7 @@ def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
 
 
 def _lines(text: str) -> tuple[str, str]:
-    """The text to parse and edit, split into lines at ``\n`` (each line keeps a ``\r`` it ended with, so a
+    r"""The text to parse and edit, split into lines at ``\n`` (each line keeps a ``\r`` it ended with, so a
     file with mixed line endings keeps each one), and the file's own line ending for what is generated.
     A file of ``\r`` line endings alone (old Mac; WebVTT allows it) is read with ``\n`` and written back
     with ``\r``."""
