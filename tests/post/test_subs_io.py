@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import itertools
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -387,3 +389,67 @@ def test_microdvd_keeps_its_tags_and_frame_rate_line(tmp_path: Path) -> None:
     write_subtitles(sub.retimed(lambda t: t + 0.4), out)
     # only the frame numbers change: the header and the one-line {y:i} stay (pysubs2 wrote {0}{0}, {Y:i})
     assert out.read_text() == "{1}{1}25\n{35}{60}{y:i}Italic line|plain line\n{85}{110}Two\n"
+
+
+def _ttml(tmp_path: Path, body: str, attrs: str = "") -> Path:
+    path = tmp_path / "t.ttml"
+    path.write_text(
+        '<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter"'
+        f" {attrs}><body>{body}</body></tt>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_ttml_end_and_dur_together_take_the_earlier(tmp_path: Path) -> None:
+    path = _ttml(tmp_path, '<div><p begin="1s" end="5s" dur="2s">Both</p></div>')
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(1.0, 3.0)]  # read as 1-5 s before
+    out = tmp_path / "o.ttml"
+    write_subtitles(sub, out)  # unchanged times: dur stays 2 s (it was rewritten as 4 s)
+    assert '<p begin="1s" end="3s" dur="2s">' in out.read_text()
+
+
+def test_ttml_cues_cannot_leave_the_timed_div_that_holds_them(tmp_path: Path) -> None:
+    path = _ttml(tmp_path, '<div begin="10s" end="20s"><p begin="1s" end="3s">In</p></div>')
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(11.0, 13.0)]
+    write_subtitles(sub.retimed(lambda t: t + 2), tmp_path / "ok.ttml")  # inside the div: written relative
+    assert '<p begin="3s" end="5s">' in (tmp_path / "ok.ttml").read_text()
+    for shift in (-5.0, +8.0):  # before the div's begin (was written 0s-0s), past its end (was never shown)
+        with pytest.raises(DataFormatError, match=r"cue 1 would move to .* outside the timed element"):
+            write_subtitles(sub.retimed(lambda t, d=shift: t + d), tmp_path / "bad.ttml")
+    assert not (tmp_path / "bad.ttml").exists()
+    # a <p> that starts after its parent ends is never shown: not a cue
+    late = _ttml(
+        tmp_path, '<div end="5s"><p begin="6s" end="7s">Never</p><p begin="1s" end="2s">Yes</p></div>'
+    )
+    assert [c.text for c in load_subtitles(late).cues] == ["Yes"]
+
+
+def test_ttml_frame_times_survive_a_round_trip_at_29_97(tmp_path: Path) -> None:
+    from reelkit.post.subs.ttml import TimeBase, format_time, parse_time
+
+    tb = TimeBase(Fraction(30000, 1001), 30, 1, 30.0)
+    for h, mm, ss, ff in itertools.product([0, 1], range(0, 60, 7), range(60), range(30)):
+        clock = f"{h:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+        assert format_time(parse_time(clock, tb), clock, tb) == clock  # 00:00:17:00 came back 00:00:16:29
+
+
+def test_ttml_hour_and_minute_offsets_keep_the_millisecond(tmp_path: Path) -> None:
+    path = _ttml(tmp_path, '<div><p begin="1h" end="1.001h">Late</p></div>')
+    out = tmp_path / "o.ttml"
+    write_subtitles(load_subtitles(path).retimed(lambda t: t + 1.5), out)
+    assert [(round(c.start_s, 3), round(c.end_s, 3)) for c in load_subtitles(out).cues] == [(3601.5, 3605.1)]
+
+
+def test_ttml_source_line_breaks_are_white_space_and_only_br_breaks_a_line(tmp_path: Path) -> None:
+    path = _ttml(
+        tmp_path,
+        '<div><p begin="1s" end="2s">I never said\n   she stole\n   my money<br/>Second</p></div>'
+        '<div xml:space="preserve"><p begin="3s" end="4s">kept\nas is</p></div>',
+    )
+    assert [c.text for c in load_subtitles(path).cues] == [
+        "I never said she stole my money\nSecond",
+        "kept\nas is",
+    ]

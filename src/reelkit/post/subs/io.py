@@ -624,6 +624,21 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
 
         for cue, slots in zip(sub.cues, sub._spans, strict=True):
             start, end = max(cue.start_s, 0.0), max(cue.end_s, 0.0)
+            parent = slots[0]  # every slot of a cue has its <p>'s parent
+            if start < parent.base_s - 1e-9 or (
+                parent.parent_end_s is not None and end > parent.parent_end_s
+            ):
+                # its times count from a <div> (or end with one) that is not re-timed: moved out of it, the
+                # cue would be written at the div's edge or not shown at all
+                span = f"{parent.base_s:g} s" + (
+                    f" to {parent.parent_end_s:g} s" if parent.parent_end_s is not None else " on"
+                )
+                raise DataFormatError(
+                    f"cue {cue.index + 1} would move to {start:.3f}-{end:.3f} s, outside the timed element "
+                    f"that holds it ({span}), which is not re-timed; give its <p> times of its own under an "
+                    "untimed <div>",
+                    path=str(sub.path) if sub.path is not None else None,
+                )
             for slot in slots:
                 value = {"begin": start - slot.base_s, "end": end - slot.base_s, "dur": end - start}[
                     slot.role

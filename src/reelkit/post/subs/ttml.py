@@ -47,14 +47,15 @@ class TimeBase:
 @dataclass(frozen=True)
 class TtmlSlot:
     """Where one time of a cue is written: ``(line, first char, end char)`` of the attribute value in the
-    text, its ``role`` (begin, end or dur) and the parent's begin, which begin and end count from (dur
-    counts from the cue's own begin)."""
+    text, its ``role`` (begin, end or dur), the parent's begin, which begin and end count from (dur counts
+    from the cue's own begin), and the parent's end, which the cue may not pass."""
 
     line: int
     c0: int
     c1: int
     role: str
     base_s: float
+    parent_end_s: float | None = None  # a cue moved past it would not be shown
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,12 @@ def format_time(t: float, template: str, tb: TimeBase) -> str:
         if unit == "ms":
             return f"{round(t * 1000)}ms"
         value = t / _UNIT_S[unit]
-        return f"{value:.3f}".rstrip("0").rstrip(".") + unit
+        places = {"h": 7, "m": 5, "s": 3}[unit]  # to the millisecond in any unit (1h + 1.5 s was "1h")
+        return f"{value:.{places}f}".rstrip("0").rstrip(".") + unit
     m = _CLOCK.match(e)
-    if m and m.group(5):  # frames: whole seconds, then frames of the effective rate
-        total = round(t * float(tb.frame_rate))
-        secs, frames = divmod(Fraction(total) / tb.frame_rate, 1)
-        ff = round(frames * tb.frame_rate)
-        secs_i = int(secs)
+    if m and m.group(5):  # frames: whole seconds, then the frames of the effective rate into that second
+        secs_i = math.floor(t)
+        ff = round((t - secs_i) * float(tb.frame_rate))  # rounded once (twice moved 00:00:17:00 a frame)
         if ff >= tb.nominal_frames:
             secs_i, ff = secs_i + 1, 0
         h, rem = divmod(secs_i, 3600)
@@ -141,9 +141,13 @@ def format_time(t: float, template: str, tb: TimeBase) -> str:
     return f"{h:02d}:{mm:02d}:{ss:02d}.{f:03d}"
 
 
-def _text(p: ET.Element) -> str:
-    """A <p>'s text: ``<br/>`` a line break, spans' text kept, white space collapsed per line."""
-    keep = p.get(_XML_SPACE) == "preserve"
+_BREAK = "\u2028"  # a <br/> while white space is collapsed (a source line break is only white space)
+
+
+def _text(p: ET.Element, space: str) -> str:
+    """A <p>'s text: ``<br/>`` a line break, spans' text kept; under ``xml:space="default"`` (inherited
+    from the ancestors as ``space``) white space, source line breaks included, collapses to one space."""
+    keep = p.get(_XML_SPACE, space) == "preserve"
     parts: list[str] = []
 
     def walk(el: ET.Element) -> None:
@@ -151,16 +155,17 @@ def _text(p: ET.Element) -> str:
         for child in el:
             local = child.tag.rsplit("}", 1)[-1]
             if local == "br":
-                parts.append("\n")
+                parts.append(_BREAK)
             elif local == "span":
                 walk(child)
             parts.append(child.tail or "")
 
     walk(p)
     joined = "".join(parts)
-    lines = joined.split("\n")
-    if not keep:
-        lines = [re.sub(r"\s+", " ", ln).strip() for ln in lines]
+    if keep:
+        lines = joined.replace(_BREAK, "\n").split("\n")
+    else:
+        lines = [re.sub(r"\s+", " ", ln).strip() for ln in joined.split(_BREAK)]
     return "\n".join(ln for ln in lines if ln)
 
 
@@ -173,31 +178,34 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
     if root.tag != f"{{{TT_NS}}}tt":
         raise ValueError("the root element is not <tt> in the TTML namespace")
     tb = _time_base(root)
-    found: list[tuple[ET.Element, float, float, float | None]] = []  # p, its begin, parent begin, end
+    # p, its begin, its end, the parent's begin and end, its xml:space
+    found: list[tuple[ET.Element, float, float | None, float, float | None, str]] = []
 
-    def visit(el: ET.Element, parent_begin: float, parent_end: float | None) -> None:
+    def visit(el: ET.Element, parent_begin: float, parent_end: float | None, space: str) -> None:
         if el.get("timeContainer", "par") != "par":
             raise ValueError("only 'par' time containers are supported (timeContainer='seq' found)")
         b = el.get("begin")
         begin = parent_begin + (parse_time(b, tb) if b is not None else 0.0)
+        # the active end: the earlier of end and begin + dur (TTML 1, 10.4), cut by the parent's end
+        ends = []
         if el.get("end") is not None:
-            end: float | None = parent_begin + parse_time(el.get("end", ""), tb)
-        elif el.get("dur") is not None:
-            end = begin + parse_time(el.get("dur", ""), tb)
-        else:
-            end = parent_end
+            ends.append(parent_begin + parse_time(el.get("end", ""), tb))
+        if el.get("dur") is not None:
+            ends.append(begin + parse_time(el.get("dur", ""), tb))
+        end = min(ends) if ends else parent_end
         if parent_end is not None and end is not None:
             end = min(end, parent_end)
+        space = el.get(_XML_SPACE, space)
         if el.tag == f"{{{TT_NS}}}p":
-            found.append((el, begin, parent_begin, end))
+            found.append((el, begin, end, parent_begin, parent_end, space))
             return
         for child in el:
-            visit(child, begin, end)
+            visit(child, begin, end, space)
 
     body = root.find(f"{{{TT_NS}}}body")
     if body is None:
         return [], tb
-    visit(body, 0.0, None)
+    visit(body, 0.0, None, root.get(_XML_SPACE, "default"))
     # the <p> start tags in the text, in document order, with where their times sit
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     tags = [m for m in _P_TAG.finditer(text) if m.group("tag") and _local(m.group("tag")) == "p"]
@@ -205,12 +213,14 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
     place = len(tags) == len(all_p)  # else a <p> of another namespace: times cannot be placed
     tag_of = dict(zip(map(id, all_p), tags, strict=False)) if place else {}
     cues: list[TtmlCue] = []
-    for el, begin, parent_begin, end in found:
-        words = _text(el)
+    for el, begin, end, parent_begin, parent_end, space in found:
+        words = _text(el, space)
         if not words:
             continue
         if end is None:
             raise ValueError(f"a <p> at {begin:.3f} s has no end, dur, or an ending parent")
+        if end <= begin:  # starts at or after its parent's end (or its own): never shown, so not a cue
+            continue
         slots: list[TtmlSlot] = []
         tag = tag_of.get(id(el))
         if tag is not None:
@@ -220,7 +230,7 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
                     pos = tag.start("attrs") + m.start(3)
                     ln = _line_of(line_starts, pos)
                     col = pos - line_starts[ln]
-                    slots.append(TtmlSlot(ln, col, col + len(m.group(3)), role, parent_begin))
+                    slots.append(TtmlSlot(ln, col, col + len(m.group(3)), role, parent_begin, parent_end))
         cues.append(TtmlCue(begin, end, words, tuple(slots)))
     return cues, tb
 
