@@ -129,7 +129,7 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
                 if (np.diff(trace.timestamps) < 0).any():  # the warm-up cuts the replay, which is in order
                     raise ConfigError(
                         f"warm-up {warmup!r}: the requests are not in time order, so a duration does not "
-                        "mark where the warm-up ends; sort it (read_trace sorts files) or give a fraction"
+                        "mark where the warm-up ends; sort the trace by time, or give a fraction"
                     )
                 t0 = float(trace.timestamps.min())
                 k = int(np.searchsorted(trace.timestamps, t0 + secs, side="left"))

@@ -68,8 +68,9 @@ def next_use(objects: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 class RequestTrace:
     """A request trace as parallel numpy arrays (build one with :meth:`from_arrays`).
 
-    ``timestamps`` float64 seconds (replayed in array order; :func:`read_trace` sorts a file's rows by time,
-    and a duration warm-up needs them in order); ``objects`` int64 dense ids in
+    ``timestamps`` float64 seconds (replayed in array order, as libCacheSim does; :func:`read_trace` warns
+    when a file's rows are out of time order, and a duration warm-up needs them in order); ``objects`` int64
+    dense ids in
     ``0..n_objects-1``; ``sizes`` int64 bytes (>= 1); ``regions`` int64 region index per request or ``None``;
     ``original_ids`` the original id of each dense object (``original_ids[objects[i]]``).
     """
@@ -277,26 +278,25 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
         # unsigned 64-bit ids (an oracleGeneral trace written as CSV) stay the same numbers
         canonical = as_int.dtype in (np.int64, np.uint64) and bool((as_int.astype(str) == text).all())
         ids = as_int.to_numpy() if canonical else text.to_numpy()
-    return _in_time_order(ts, ids, sz.astype(np.int64), reg, str(path))
+    return _in_file_order(ts, ids, sz.astype(np.int64), reg, str(path))
 
 
-def _in_time_order(
+def _in_file_order(
     ts: npt.NDArray[np.floating[Any]],
     ids: npt.NDArray[Any],
     sizes: npt.NDArray[np.int64],
     regions: npt.NDArray[np.int64] | None,
     source: str,
 ) -> RequestTrace:
-    """A file's requests as a trace replayed in time order: rows out of order are sorted (stably, so
-    requests of one time keep the file's order), with a warning saying how many were out of place."""
+    """A file's requests as a trace, replayed in the file's order as libCacheSim replays it (two servers'
+    logs one after the other stay so; an oracleGeneral file's next-access field counts in that order),
+    with a warning saying how many rows come before the one above them: a duration warm-up, which needs time
+    order, is then refused."""
     late = int((np.diff(ts) < 0).sum())
     if late:
-        order = np.argsort(ts, kind="stable")
-        ts, ids, sizes = ts[order], ids[order], sizes[order]
-        regions = None if regions is None else regions[order]
         warnings.warn(
-            f"{source}: {late:,} request(s) come before the one above them; the trace is replayed in "
-            "time order",
+            f"{source}: {late:,} request(s) come before the one above them; the trace is replayed in the "
+            "file's order, as libCacheSim replays it (sort it for time order: a duration warm-up needs it)",
             ReelkitWarning,
             stacklevel=4,
         )
@@ -316,9 +316,10 @@ def _read_csv(path: Path) -> RequestTrace:
         raise DataFormatError(
             "is not UTF-8 text (UTF-16, or a binary file); save the trace as UTF-8 CSV", path=str(path)
         )
+    gz = path.name.lower().endswith(".gz")  # pyarrow's own detection wants ".gz" in lower case
     try:
         table = pacsv.read_csv(
-            path,
+            pa.input_stream(str(path), compression="gzip" if gz else None),
             convert_options=pacsv.ConvertOptions(
                 column_types={"object_id": pa.string(), "timestamp": pa.string(), "size_bytes": pa.string()},
                 strings_can_be_null=False,
@@ -357,7 +358,7 @@ def _csv_line(path: Path, row: int) -> int:
 
 
 def _open_text(path: Path) -> IO[str]:
-    if path.name.endswith(".gz"):
+    if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
     return open(path, encoding="utf-8-sig", errors="replace")
 
@@ -400,7 +401,7 @@ def _read_oracle(path: Path) -> RequestTrace:
         raise EmptyDataError("every record has object size 0; the trace has no requests", path=str(path))
     sizes = rec["size"].astype(np.int64)
     stamps: npt.NDArray[np.float64] = rec["t"].astype(np.float64)
-    return _in_time_order(stamps, rec["id"].astype(np.uint64), sizes, None, str(path))
+    return _in_file_order(stamps, rec["id"].astype(np.uint64), sizes, None, str(path))
 
 
 def read_trace(path: str | Path, *, fmt: TraceFormat | None = None) -> RequestTrace:
