@@ -72,13 +72,30 @@ def test_cells_too_fine_are_refused_not_overflowed() -> None:
         optimal_plan(_trace(3), video, time_step_s=1e-4, buffer_step_s=1e-4)
 
 
-def test_run_optimal_is_never_below_a_fixed_policy() -> None:
+def test_run_optimal_keeps_a_fixed_policys_plan_where_the_dp_cells_lose_it() -> None:
+    """With crude 8 s cells the DP loses, on trace 21, a plan a fixed policy finds: run_optimal returns that
+    policy's session (the optimum was below it: 56.65 against fugu's 56.70 on a Pensieve trace)."""
     from reelkit.stream.abr.evaluate import OPTIMAL_BASELINES, run_optimal
 
     video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
     cfg = SimConfig(total_chunks=24)
-    traces = [_trace(s) for s in range(20, 26)]
-    coarse = run_optimal(traces, video, config=cfg, time_step_s=8.0, buffer_step_s=8.0)  # crude cells
-    for name in OPTIMAL_BASELINES:
-        runs = [simulate(make_policy(name), t, video, config=cfg).qoe_sum for t in traces]
-        assert all(o.qoe_sum >= r - 1e-9 for o, r in zip(coarse.sessions, runs, strict=True)), name
+    trace = _trace(21)
+    dp = optimal_plan(trace, video, config=cfg, time_step_s=8.0, buffer_step_s=8.0).session
+    best = max(
+        (simulate(make_policy(n), trace, video, config=cfg) for n in OPTIMAL_BASELINES),
+        key=lambda s: s.qoe_sum,
+    )
+    assert dp.qoe_sum < best.qoe_sum - 0.1  # the case the fallback is for
+    got = run_optimal([trace], video, config=cfg, time_step_s=8.0, buffer_step_s=8.0).sessions[0]
+    assert got.qoe_sum == pytest.approx(best.qoe_sum) and got.levels.tolist() == best.levels.tolist()
+    fine = run_optimal([trace], video, config=cfg).sessions[0]  # default cells: the DP's own plan wins
+    assert fine.qoe_sum >= best.qoe_sum
+
+
+def test_run_optimal_on_a_ladder_no_mpc_takes() -> None:
+    """17 rungs: the MPC baselines refuse the ladder (16^5 plans at most); the optimum runs without them."""
+    from reelkit.stream.abr.evaluate import run_optimal
+
+    video = Video.constant_bitrate([300.0 + 250.0 * i for i in range(17)], 4.0, 13)
+    res = run_optimal([_trace(4)], video, config=SimConfig(total_chunks=12))
+    assert len(res.sessions[0].levels) == 12

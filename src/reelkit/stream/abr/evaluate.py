@@ -53,11 +53,14 @@ def _optimal_one(task: OptimalTask) -> Session:
     q = get_qoe(task.qoe)
     known = []
     for name in OPTIMAL_BASELINES:
-        policy = make_policy(name)
-        if isinstance(getattr(policy, "qoe", None), QoE):  # planners plan with the QoE they are scored on
-            policy.qoe = q  # type: ignore[attr-defined]
-        known.append(simulate(policy, task.trace, task.video, qoe=q, config=task.config))
-    best_known = max(known, key=lambda s: s.qoe_sum)
+        try:
+            policy = make_policy(name)
+            if isinstance(getattr(policy, "qoe", None), QoE):  # planners plan with the QoE they are scored on
+                policy.qoe = q  # type: ignore[attr-defined]
+            known.append(simulate(policy, task.trace, task.video, qoe=q, config=task.config))
+        except ConfigError:  # a policy this video is beyond (MPC over more than 16 levels): not a bound
+            continue
+    best_known = max(known, key=lambda s: s.qoe_sum, default=None)
     dp = optimal_plan(
         task.trace,
         task.video,
@@ -65,9 +68,9 @@ def _optimal_one(task: OptimalTask) -> Session:
         config=task.config,
         time_step_s=task.time_step_s,
         buffer_step_s=task.buffer_step_s,
-        lower_bound=best_known.qoe_sum,
+        lower_bound=None if best_known is None else best_known.qoe_sum,
     ).session
-    return dp if dp.qoe_sum >= best_known.qoe_sum else best_known
+    return dp if best_known is None or dp.qoe_sum >= best_known.qoe_sum else best_known
 
 
 def run_optimal(
