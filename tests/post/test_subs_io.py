@@ -350,7 +350,7 @@ def test_header_only_webvtt_is_an_empty_file_not_an_error(tmp_path: Path) -> Non
     assert load_subtitles(path).cues == []
     bad = tmp_path / "bad.vtt"
     bad.write_text("WEBVTT\n\n00:01 --> oops\nText\n")
-    with pytest.raises(DataFormatError, match="no VTT cues"):
+    with pytest.raises(DataFormatError, match=r"bad\.vtt:3: cannot read the times of '00:01 --> oops'"):
         load_subtitles(bad)
 
 
@@ -453,3 +453,13 @@ def test_ttml_source_line_breaks_are_white_space_and_only_br_breaks_a_line(tmp_p
         "I never said she stole my money\nSecond",
         "kept\nas is",
     ]
+
+
+def test_a_timing_line_that_cannot_be_read_is_named_not_skipped(tmp_path: Path) -> None:
+    """A frame timecode (00:00:03:12) was skipped silently, and left unshifted while its neighbours moved."""
+    path = tmp_path / "ff.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nOne\n\n2\n00:00:03:12 --> 00:00:04:00\nTwo\n")
+    with pytest.raises(
+        DataFormatError, match=r"ff\.srt:6: cannot read the times of '00:00:03:12 --> 00:00:04:00'"
+    ):
+        load_subtitles(path)

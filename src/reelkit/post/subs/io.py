@@ -283,6 +283,13 @@ def _parse_srt_vtt(
             continue
         m = _TIMING.match(line)
         if not m:
+            if "-->" in line and not (fmt == "vtt" and i == 0):  # a cue whose times cannot be read: say so
+                example = "HH:MM:SS,mmm" if fmt == "srt" else "HH:MM:SS.mmm or MM:SS.mmm"
+                raise DataFormatError(
+                    f"cannot read the times of {line.strip()!r} (write them as {example})",
+                    path=path,
+                    line=i + 1,
+                )
             i += 1
             continue
         a, b = m.group("a"), m.group("b")
