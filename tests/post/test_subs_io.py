@@ -463,3 +463,14 @@ def test_a_timing_line_that_cannot_be_read_is_named_not_skipped(tmp_path: Path) 
         DataFormatError, match=r"ff\.srt:6: cannot read the times of '00:00:03:12 --> 00:00:04:00'"
     ):
         load_subtitles(path)
+
+
+def test_microdvd_spaces_in_braces_and_an_assumed_frame_rate_is_said(tmp_path: Path) -> None:
+    path = tmp_path / "s.sub"
+    path.write_text("{ 24 }{ 48 }A\n{72}{96}B\n")
+    sub = load_subtitles(path)
+    assert [c.text for c in sub.cues] == ["A", "B"] and sub.cues[0].start_s == pytest.approx(24 / 23.976)
+    assert any("no frame-rate line" in n for n in sub.notes)
+    zero = tmp_path / "z.sub"
+    zero.write_text("{1}{1}0\n{24}{48}A\n")  # a rate of 0 is not a header: a cue, read at the default rate
+    assert load_subtitles(zero).fps == 23.976

@@ -173,6 +173,8 @@ def check_cmd(
         console.print(
             f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}", highlight=False, markup=False
         )
+        for note in notes:  # how the file was read (an assumed frame rate, times before zero)
+            console.print(f"note: {note}", highlight=False, markup=False)
         if not findings:
             console.print("no problems found")
         else:

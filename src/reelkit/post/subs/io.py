@@ -25,6 +25,7 @@ list :func:`write_subtitles` returns — never dropped silently.
 from __future__ import annotations
 
 import codecs
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -321,8 +322,8 @@ def _parse_srt_vtt(
     return cues, spans, notes, inline
 
 
-_MICRODVD = re.compile(r"^\{(\d+)\}\{(\d*)\}(.*?)\r?$")
-MICRODVD_FPS = 23.976  # pysubs2's and most players' assumption when the file does not say
+_MICRODVD = re.compile(r"^\{\s*(\d+)\s*\}\{\s*(\d*)\s*\}(.*?)\r?$")
+MICRODVD_FPS = 23.976  # most players' assumption when the file does not say (pysubs2 refuses such a file)
 
 
 def _parse_microdvd(text: str, path: str | None) -> _Parsed:
@@ -331,6 +332,7 @@ def _parse_microdvd(text: str, path: str | None) -> _Parsed:
     the whole subtitle's ``{Y:i}``). A first line ``{1}{1}23.976`` gives the frame rate."""
     lines = text.split("\n")
     fps = MICRODVD_FPS
+    said_fps = False
     cues: list[Cue] = []
     spans: list[Any] = []
     for i, line in enumerate(lines):
@@ -342,12 +344,12 @@ def _parse_microdvd(text: str, path: str | None) -> _Parsed:
         body = m.group(3)
         if not cues and m.group(1) in ("0", "1") and m.group(2) in ("0", "1"):
             try:
-                fps = float(body)
-                if not 0 < fps < 1000:
-                    raise ValueError
-                continue
+                given = float(body)
             except ValueError:
-                pass
+                given = math.nan
+            if 0 < given < 1000:  # a header line, not a cue
+                fps, said_fps = given, True
+                continue
         if not m.group(2):
             raise DataFormatError("a MicroDVD line without its end frame", path=path, line=i + 1)
         start, end = int(m.group(1)) / fps, int(m.group(2)) / fps
@@ -355,7 +357,13 @@ def _parse_microdvd(text: str, path: str | None) -> _Parsed:
         cues.append(Cue(len(cues), start, end, plain_text(body.replace("|", "\n")), body))
     if not cues and text.strip():
         raise DataFormatError("no MicroDVD cues found", path=path)
-    return _Parsed(cues, spans, [], "microdvd", fps=fps)
+    notes = []
+    if not said_fps:
+        notes.append(
+            f"no frame-rate line (such as {{1}}{{1}}25): frames are read at {MICRODVD_FPS} fps; add the "
+            "line if the file counts at another rate"
+        )
+    return _Parsed(cues, spans, notes, "microdvd", fps=fps)
 
 
 def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
