@@ -201,6 +201,9 @@ def test_a_nan_or_infinity_is_named_as_one_not_as_a_failed_bound(tmp_path) -> No
             Bounded(rate=bad)
         assert error_message(info.value.errors()[0]) == f"must be a finite number, {said}"
     with pytest.raises(pydantic.ValidationError) as info:
+        Bounded.model_validate({"rate": "nan"})  # as a JSON settings file or a query string gives it
+    assert error_message(info.value.errors()[0]) == "must be a finite number, not nan"
+    with pytest.raises(pydantic.ValidationError) as info:
         Bounded(rate=11.0)  # a finite number out of bounds keeps pydantic's words
     assert pydantic_message(info.value) == "rate: Input should be less than or equal to 10"
     with pytest.raises(pydantic.ValidationError) as info:

@@ -8,6 +8,7 @@ parameters do) naming the field, rather than pydantic's ``ValidationError``. Con
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from typing import Any, Self
@@ -28,6 +29,9 @@ def error_message(err: Any) -> str:
     field is a spelling to check, and a validator's own message loses pydantic's ``Value error,``."""
     kind = err.get("type")
     value = err.get("input")
+    if isinstance(value, str):  # "nan" in a JSON settings file or a query string is parsed to a float NaN
+        with contextlib.suppress(ValueError):
+            value = float(value)
     if kind in _BOUND_TYPES and isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number, not {value}"
     if kind == "extra_forbidden":
