@@ -188,3 +188,25 @@ def test_a_progressive_pattern_read_in_both_field_orders_is_a_note(tmp_path: Pat
     )
     found = [f for f in video_qc(src, QCOptions(checks=("interlaced",)))]
     assert found and all(f.severity == "info" and "check by eye" in f.message for f in found)
+
+
+def test_letterbox_in_a_10_bit_master_and_flashes_against_short_shots(tmp_path: Path) -> None:
+    # cropdetect read the limit 24 as a 10-bit level, below limited-range black (64): no bars found
+    lbox10 = tmp_path / "lbox10.mov"
+    run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "mandelbrot=s=160x68:r=25", "-t", "2",
+                "-vf", "pad=160:90:0:11:black,format=yuv422p10le",
+                "-c:v", "prores_ks", "-profile:v", "3", str(lbox10)])  # fmt: skip
+    (box,) = video_qc(lbox10)
+    assert (box.kind, box.start_s, box.end_s) == ("letterbox", 0.0, pytest.approx(2.0))
+    mandel = "mandelbrot=size=160x120:rate=25"
+    # one white frame in a continuous shot: a one-frame flash (the scene score marks one change: it was a cut)
+    one = _make(tmp_path / "one.mp4", [mandel], "trim=duration=3,drawbox=enable='eq(n\\,40)':c=white:t=fill")
+    assert _rows(one) == [("flash", 1.6, pytest.approx(1.64), "warning")]
+    # a 3-frame shot between two other shots: two cuts (it was a "flash" and both cuts were dropped)
+    short = _make(
+        tmp_path / "short.mp4",
+        ["smptebars=s=160x120:r=25:d=2", "testsrc=s=160x120:r=25", mandel],
+        "[1]trim=end_frame=3,setpts=PTS-STARTPTS[b];[2]trim=duration=2,setpts=PTS-STARTPTS[c];"
+        "[0][b][c]concat=n=3",
+    )
+    assert [(k, t) for k, t, _, _ in _rows(short, checks=("cut", "flash"))] == [("cut", 2.0), ("cut", 2.12)]

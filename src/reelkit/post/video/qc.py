@@ -11,10 +11,12 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
 - ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
   interlaced on their own single-frame verdict, with edges where the single-frame verdicts change (the
   multi-frame one lags by a few frames); ``warning``.
-- ``cut`` (``select='gt(scene,T)'`` + ``showinfo``): an instant (``end_s`` is ``None``); ``info``.
-- ``flash``: two or more scene changes at most ``FLASH_MAX_FRAMES`` frames apart (a frame or two of another
-  picture and back: a photo flash, a stray frame left in an edit), reported once instead of as cuts;
-  ``warning``.
+- ``cut`` (the ``select`` filter's scene score of every frame, over ``scene_threshold``): an instant
+  (``end_s`` is ``None``); ``info``.
+- ``flash``: a change of picture and back within ``FLASH_MAX_FRAMES`` frames (a photo flash, a stray frame
+  left in an edit), reported once instead of as cuts; ``warning``. A tiny grey copy of every frame, made in
+  the same pass, says whether the picture after the changes is the one before them (a flash, also of a
+  single frame, which the scene score marks as one change) or another one (cuts, also around a short shot).
 - ``av_mismatch`` (a stream-copy pass over the first audio stream): video and audio end more than
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
 
@@ -30,6 +32,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from reelkit.errors import ConfigError, MediaError
 from reelkit.media import MediaInfo, probe, run_ffmpeg
@@ -77,6 +82,8 @@ class QCOptions:
             raise ConfigError("scene_threshold must lie in (0, 1)")
         if not 0 < self.bar_min_fraction < 0.5:
             raise ConfigError("bar_min_fraction must lie in (0, 0.5)")
+        if not 0 <= self.crop_limit < 255:
+            raise ConfigError("crop_limit must lie in [0, 255) (8-bit levels; scaled for deeper formats)")
         return self
 
 
@@ -86,7 +93,7 @@ _FREEZE_END = re.compile(r"lavfi\.freezedetect\.freeze_end:\s*([\d.]+)")
 _CROP = re.compile(r"Parsed_cropdetect.*?x1:(\d+)\s+x2:(\d+)\s+y1:(\d+)\s+y2:(\d+).*?\bt:\s*(-?[\d.]+)")
 _META_FRAME = re.compile(r"Parsed_metadata.*?\bframe:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)")
 _META_IDET = re.compile(r"Parsed_metadata.*?lavfi\.idet\.(single|multiple)\.current_frame=(\w+)")
-_SHOWINFO = re.compile(r"Parsed_showinfo.*?pts_time:\s*(-?[\d.]+)")
+_META_SCENE = re.compile(r"Parsed_metadata.*?lavfi\.scene_score=([\d.eE+-]+)")
 _TIME = re.compile(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
@@ -118,6 +125,46 @@ def _runs(
         if stop - start >= min_s - 1e-9:
             out.append((round(start, 6), round(stop, 6)))
     return out
+
+
+_THUMB_W, _THUMB_H = 32, 18
+#: a flash returns to the picture before it: the frames either side of it differ by at most this share of
+#: how much the flash differs from the frame before it
+FLASH_RETURN = 0.5
+
+
+class _Looks:
+    """Each decoded frame as a tiny grey picture, to tell a flash from a cut: after a flash the picture is
+    the one before it (a stray frame, a photo flash); after a cut, or a short shot, it is another one."""
+
+    def __init__(self, thumbs: npt.NDArray[np.uint8], frame_times: list[float]) -> None:
+        size = _THUMB_W * _THUMB_H
+        n = len(frame_times)
+        ok = n > 0 and thumbs.size == n * size
+        self.frames = thumbs.reshape(n, size).astype(np.float32) if ok else None
+        self.times = np.asarray(frame_times, dtype=np.float64)
+
+    def _index(self, t: float) -> int:
+        return int(np.argmin(np.abs(self.times - t)))
+
+    def _diff(self, i: int, j: int) -> float:
+        assert self.frames is not None
+        return float(np.mean(np.abs(self.frames[i] - self.frames[j])))
+
+    def flash(self, changes: list[float]) -> tuple[float, float] | None:
+        """``(start, end)`` of the flash these changes of picture make, or ``None`` when they are cuts: the
+        changes run from the first frame of another picture to the first frame back (a lone change is a
+        one-frame flash when the next frame is the one before it)."""
+        if self.frames is None:  # no pictures to compare: the changes' spacing alone, as ffmpeg gives it
+            return (changes[0], changes[-1]) if len(changes) > 1 else None
+        a = self._index(changes[0])
+        back = self._index(changes[-1]) if len(changes) > 1 else a + 1
+        if a < 1 or back >= len(self.frames) or back <= a:
+            return None
+        jump = self._diff(a - 1, a)
+        if jump <= 0 or self._diff(a - 1, back) > FLASH_RETURN * jump:
+            return None
+        return float(self.times[a]), float(self.times[back])
 
 
 def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
@@ -163,20 +210,30 @@ def video_qc(
     chain = [
         f"blackdetect=d={black_d:.6f}:pic_th={opts.black_pic_th}:pix_th={opts.black_pix_th}",
         f"freezedetect=n={opts.freeze_noise_db}dB:d={freeze_d:.6f}",
-        f"cropdetect=limit={opts.crop_limit}:round=2:reset=1:skip=0",
+        # as a fraction, which cropdetect scales to the format's depth (24 read as a 10-bit level is below
+        # the limited-range black of 64: no bars were ever found in a 10-bit master)
+        f"cropdetect=limit={opts.crop_limit / 255:.6f}:round=2:reset=1:skip=0",
         "idet",
+        "select='gte(scene\\,0)'",  # every frame passes, with its scene score, for the printer to print
         "metadata=mode=print",
-        f"select='gt(scene\\,{opts.scene_threshold})'",
-        "showinfo",
     ]
+    # with the cut checks, a tiny grey copy of every frame (THUMB bytes each) comes out on stdout in the
+    # same pass: it tells a flash (the picture after it is the one before) from a cut or a short shot
+    thumbs_wanted = bool(want & {"cut", "flash"})
+    thumb = f"scale={_THUMB_W}:{_THUMB_H}:flags=area,format=gray"
+    graph = f"[0:V:0]split[q][t];[q]{','.join(chain)}[qo];[t]{thumb}[to]"
+    outputs = ["-map", "[qo]", "-f", "null", "-"]
+    if thumbs_wanted:
+        outputs += ["-map", "[to]", "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"]
+    else:
+        graph = f"[0:V:0]{','.join(chain)}[qo]"
     proc = run_ffmpeg(
-        ["-i", str(path), "-map", "0:V:0", "-an", "-sn", "-vf", ",".join(chain), "-f", "null", "-"],
-        what=f"video QC of {path}",
+        ["-i", str(path), "-an", "-sn", "-filter_complex", graph, *outputs], what=f"video QC of {path}"
     )
     log = proc.stderr.decode("utf-8", "replace")
-    # every frame passes the metadata printer: its last timestamp + one frame is where the video ends (the
-    # progress line's time= counts only the frames that the scene selector let through)
+    # every frame passes the metadata printer: its last timestamp + one frame is where the video ends
     frame_times: list[float] = []
+    scene: list[float] = []
     idet_single: list[str] = []
     idet_multi: list[str] = []
     for line in log.splitlines():
@@ -184,8 +241,11 @@ def video_qc(
             continue
         if fm := _META_FRAME.search(line):
             frame_times.append(float(fm.group(1)))
+            scene.append(0.0)
             idet_single.append("undetermined")
             idet_multi.append("undetermined")
+        elif (sm := _META_SCENE.search(line)) and frame_times:
+            scene[-1] = float(sm.group(1))
         elif (im := _META_IDET.search(line)) and frame_times:
             (idet_single if im.group(1) == "single" else idet_multi)[-1] = im.group(2)
     video_end = frame_times[-1] + frame_s if frame_times else (info.duration_s or 0.0)
@@ -298,21 +358,29 @@ def video_qc(
     # scene cuts; a change and a change back within a few frames is a flash (a frame or two of something
     # else: a photo flash, a stray frame left in an edit), not two cuts
     if want & {"cut", "flash"}:
-        times = sorted({round(float(x), 6) for x in _SHOWINFO.findall(log)})
+        times = sorted(
+            {round(t, 6) for t, v in zip(frame_times, scene, strict=True) if v > opts.scene_threshold}
+        )
         groups: list[list[float]] = []
         for t in times:
             if groups and t - groups[-1][-1] <= FLASH_MAX_FRAMES * frame_s + 1e-6:
                 groups[-1].append(t)
             else:
                 groups.append([t])
+        thumbs = np.frombuffer(proc.stdout, dtype=np.uint8) if thumbs_wanted else np.zeros(0, np.uint8)
+        looks = _Looks(thumbs, frame_times)
         for g in groups:
-            if (len(g) == 1 or "flash" not in want) and "cut" in want:
-                # a lone change is a cut; without the flash check, each change of a flash is one too
-                findings += [
-                    Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video") for t in g
-                ]
-            elif len(g) > 1 and "flash" in want:
-                a, b = g[0], g[-1]
+            span = looks.flash(g)
+            if span is None or "flash" not in want:
+                # a cut (each change of a short shot between two others is one); without the flash
+                # check, each change of a flash is one too
+                if "cut" in want:
+                    findings += [
+                        Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video")
+                        for t in g
+                    ]
+            else:
+                a, b = span
                 if any(ba - frame_s <= a and b <= bb + frame_s for ba, bb in blacks):
                     continue  # a black insert: the black finding says it
                 findings.append(
