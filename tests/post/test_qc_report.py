@@ -427,6 +427,12 @@ def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> 
     assert timecode(2.5, 24) == "00:00:02:12"
     assert timecode(0.999, 24) == "00:00:01:00"  # 23.98 frames round to 24: the next second
     assert timecode(59.99, 25) == "00:01:00:00"
+    # frames counted at 23.976 / 29.97 and labelled at 24 / 30, as an edit system labels them (the clock's
+    # second plus its frames gave 00:01:40:02 for frame 2400 and 01:00:03:14 for frame 86400)
+    ntsc_film, ntsc = 24000 / 1001, 30000 / 1001
+    assert timecode(2400 / ntsc_film, ntsc_film) == "00:01:40:00"
+    assert timecode(86400 / ntsc_film, ntsc_film) == "01:00:00:00"
+    assert timecode(1799 / ntsc, ntsc) == "00:00:59:29"
 
 
 def test_report_cards_show_the_gated_mix_and_exact_figures(faulty: Path) -> None:

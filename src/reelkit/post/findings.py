@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -32,14 +31,15 @@ class Finding:
 
 
 def timecode(seconds: float, fps: float | None = None) -> str:
-    """``HH:MM:SS.mmm`` (or ``HH:MM:SS:FF`` frames when ``fps`` is given) for a time in seconds."""
+    """``HH:MM:SS.mmm``, or with ``fps`` the frame's SMPTE non-drop-frame timecode ``HH:MM:SS:FF``: frames
+    counted at the video's rate and labelled at the nominal one (24 at 23.976, 30 at 29.97), as an edit
+    system labels them; at 23.976 such a timecode runs 3.6 s an hour behind the clock."""
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
     if fps:
-        whole = math.floor(s)
-        frames = round((s - whole) * fps)
-        if frames >= math.ceil(fps):  # rounds up to the next second
-            whole, frames = whole + 1, 0
+        nominal = max(1, round(fps))
+        n = round(s * fps)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
+        whole, frames = divmod(n, nominal)
         m, sec = divmod(whole, 60)
         h, m = divmod(m, 60)
         return f"{sign}{h:02d}:{m:02d}:{sec:02d}:{frames:02d}"
