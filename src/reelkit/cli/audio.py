@@ -186,7 +186,12 @@ def normalize_cmd(
 
 
 def qc_cmd(
-    media: Annotated[Path, typer.Argument(help="Audio or video file to check.")],
+    media: Annotated[
+        Path,
+        typer.Argument(
+            help="Audio file, or video file with a soundtrack, to check (picture alone: reelkit video qc)."
+        ),
+    ],
     subs: Annotated[Path | None, typer.Option("--subs", help="Subtitle file to check with it.")] = None,
     encoding: Annotated[
         str | None,

@@ -72,8 +72,13 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int]:
 
     info = media.probe(p)
     if not info.audio:
-        what = "video only" if info.video else "no audio"
-        raise MediaError(f"has no audio stream ({what}); give a file with a soundtrack", path=str(p))
+        if info.video:  # the picture alone has its own checks
+            raise MediaError(
+                "has no audio stream (video only); give a file with a soundtrack, or check the picture "
+                "alone with 'reelkit video qc'",
+                path=str(p),
+            )
+        raise MediaError("has no audio stream (no audio); give a file with a soundtrack", path=str(p))
     if stream >= len(info.audio):
         raise MediaError(
             f"has {len(info.audio)} audio stream(s); stream {stream} does not exist", path=str(p)
