@@ -95,3 +95,42 @@ def test_save_failure_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.undo()
     assert Dataset.load(folder).n_events == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:
+    from reelkit.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="beyond any date"):  # it wrapped to -2^63: the earliest event
+        Dataset.from_events(pd.DataFrame({"member_id": [1], "title_id": [10], "timestamp": [1e30]}))
+    big = Dataset.from_events(pd.DataFrame({"member_id": [1e20, 2e20, 3.0], "title_id": [1, 2, 3]}))
+    assert sorted(big.events["member_id"].unique()) == ["100000000000000000000", "200000000000000000000", "3"]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "needle"),
+    [
+        ("value", [4.0, np.inf], "infinite"),
+        ("value", [4.0, np.nan], "rating event has no value"),
+        ("fraction", [0.5, 1.5], "fraction 1.5 is not a share"),
+    ],
+)
+def test_values_a_reader_refuses_are_refused_from_any_source(column: str, values: list, needle: str) -> None:
+    """A Parquet file or a frame took what the delimited reader refuses (an infinite rating made the scale
+    (4, inf); a NaN rating gave its pair weight 0; a fraction of 1.5 was clipped to 1)."""
+    from reelkit.errors import DataFormatError
+
+    frame = pd.DataFrame({"member_id": [1, 2], "title_id": [10, 11], column: values})
+    if column == "fraction":
+        frame["kind"] = "play"
+    with pytest.raises(DataFormatError, match=needle):
+        Dataset.from_events(frame)
+
+
+def test_two_plays_to_different_points_are_not_duplicates() -> None:
+    import warnings
+
+    frame = pd.DataFrame({"member_id": [1, 1, 2], "title_id": [10, 10, 10], "fraction": [0.3, 1.0, 1.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "dropped 1 exact duplicate" (the completed play was dropped)
+        ds = Dataset.from_events(frame)
+    assert len(ds.events) == 3

@@ -60,7 +60,10 @@ def _as_id(series: pd.Series) -> pd.Series:
         if series.isna().any():
             raise EmptyDataError("an id column has missing values; every event needs a member and a title id")
         if bool((series == np.floor(series)).all()):
-            series = series.astype(np.int64)
+            if float(series.abs().max()) < 2.0**63:
+                series = series.astype(np.int64)
+            else:  # beyond 64 bits (1e20, 2e20 both became -9223372036854775808): each float's exact integer
+                return series.map(lambda v: str(int(v)))
     return series.astype(str)
 
 
@@ -125,9 +128,15 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     elif pd.api.types.is_datetime64_any_dtype(events["timestamp"]):
         out["timestamp"] = datetime_to_unix(events["timestamp"]).fillna(0).astype(np.int64).to_numpy()
     else:
-        out["timestamp"] = _to_seconds(
-            pd.to_numeric(events["timestamp"], errors="raise").fillna(0).astype(np.int64).to_numpy(), source
-        )
+        stamps = pd.to_numeric(events["timestamp"], errors="raise")
+        if stamps.dtype == object or (len(stamps) and float(stamps.abs().max()) >= 2.0**63):
+            # beyond 64 bits (1e30, 99999999999999999999999): it wrapped to -2^63, the earliest event
+            raise DataFormatError(
+                "a timestamp is beyond any date (over 2^63); give unix seconds or dates", path=source
+            )
+        if pd.api.types.is_float_dtype(stamps.dtype) and np.isinf(stamps.to_numpy()).any():
+            raise DataFormatError("a timestamp is infinite; give unix seconds or dates", path=source)
+        out["timestamp"] = _to_seconds(stamps.fillna(0).astype(np.int64).to_numpy(), source)
     if "kind" in events.columns:
         kind = events["kind"].astype(str).str.lower()
         bad = ~kind.isin(EVENT_KINDS)
@@ -147,10 +156,22 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         else np.full(n, np.nan)
     )
     out["fraction"] = (
-        pd.to_numeric(events["fraction"], errors="raise").astype(np.float64).clip(0.0, 1.0).to_numpy()
+        pd.to_numeric(events["fraction"], errors="raise").astype(np.float64).to_numpy()
         if "fraction" in events.columns
         else np.full(n, np.nan)
     )
+    # what the delimited reader refuses row by row, for every source (a Parquet file, a frame)
+    value, fraction = out["value"].to_numpy(), out["fraction"].to_numpy()
+    if np.isinf(value).any():  # an infinite rating made the scale (4, inf) and every weight 1
+        raise DataFormatError("a value is infinite; ratings and thumbs are finite numbers", path=source)
+    rating = (out["kind"] == "rating").to_numpy()
+    if np.isnan(value[rating]).any():  # such a pair had weight 0 and left training unseen
+        raise DataFormatError("a rating event has no value; give each rating its number", path=source)
+    bad = ~np.isnan(fraction) & ((fraction < 0) | (fraction > 1))
+    if bad.any():  # 1.5 was clipped to 1 where the reader refuses it
+        raise DataFormatError(
+            f"fraction {fraction[bad][0]:g} is not a share of the title watched (0 to 1)", path=source
+        )
     return out.reset_index(drop=True)
 
 
@@ -316,18 +337,20 @@ class Dataset:
     ) -> Dataset:
         """Build a validated dataset.
 
-        Exact duplicate events (same member, title, kind, timestamp and value) are dropped with a
+        Exact duplicate events (same member, title, kind, timestamp, value and fraction) are dropped with a
         :class:`~reelkit.errors.DuplicateEventsWarning`. When ``strict_titles`` is true, events that name a
         title missing from ``titles`` are an error; otherwise such titles are added with placeholder names.
         """
         ev = normalize_events(events, source=source)
         if len(ev) == 0:
             raise EmptyDataError("no events: the file or table has no data rows", path=source)
-        dup = ev.duplicated(subset=["member_id", "title_id", "kind", "timestamp", "value"], keep="first")
+        # a play to 30% and one to the end at the same time are two plays, not one (fraction in the key)
+        key = ["member_id", "title_id", "kind", "timestamp", "value", "fraction"]
+        dup = ev.duplicated(subset=key, keep="first")
         if dup.any():
             warnings.warn(
                 f"{source}: dropped {int(dup.sum())} exact duplicate event(s) (same member, title, kind, "
-                "timestamp and value)",
+                "timestamp, value and fraction)",
                 DuplicateEventsWarning,
                 stacklevel=2,
             )
