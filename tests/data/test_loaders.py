@@ -526,3 +526,19 @@ def test_a_yaml_or_json_file_is_not_an_events_table(tmp_path: Path) -> None:
         f.write_text("title: X\ngenres: [Action]\n")
         with pytest.raises(DataFormatError, match="not a ratings/events table"):
             load_events_file(f)
+
+
+def test_parquet_columns_by_name_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every --columns form was refused for Parquet ('give columns as a mapping'), so such a file could not
+    be used from the command line."""
+    import json
+
+    from reelkit.testing.cli import run_cli
+
+    path = tmp_path / "custom.parquet"
+    pd.DataFrame({"viewer": [1, 2, 3], "show": [10, 11, 10], "stars": [4.0, 5.0, 3.0]}).to_parquet(path)
+    code, out, err = run_cli(
+        capsys, "data", "info", str(path), "--columns", "viewer=member_id,show=title_id,stars=value", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["members"] == 3

@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -281,3 +282,20 @@ def test_evaluate_folds_averages() -> None:
     assert out["n_folds"] == 3 and len(out["folds"]) == 3
     json.dumps(out, allow_nan=False)
     assert not hasattr(model, "history_")  # each fold fits a fresh copy
+
+
+def test_evaluate_takes_a_dataset_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder from 'reelkit data demo' was refused, pointing to a --data option evaluate lacks."""
+    import json
+
+    from reelkit.testing.cli import run_cli
+
+    assert (
+        run_cli(capsys, "data", "demo", "-o", str(tmp_path / "demo"), "--members", "60", "--titles", "40")[0]
+        == 0
+    )
+    code, out, err = run_cli(
+        capsys, "evaluate", "--model", "popular", "--ratings", str(tmp_path / "demo"), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["model"] == "popular"

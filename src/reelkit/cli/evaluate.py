@@ -18,7 +18,7 @@ def evaluate_cmd(
     train: Annotated[Path | None, typer.Option("--train", help="Training file (with --test).")] = None,
     test: Annotated[Path | None, typer.Option("--test", help="Test file (with --train).")] = None,
     ratings: Annotated[
-        Path | None, typer.Option("--ratings", help="One file to split (with --split).")
+        Path | None, typer.Option("--ratings", help="One file or dataset folder to split (with --split).")
     ] = None,
     split: Annotated[str, typer.Option("--split", help="random | last | time")] = "random",
     test_fraction: Annotated[
@@ -53,8 +53,16 @@ def evaluate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate a model: given train/test files, or one ratings file split by --split."""
-    from reelkit.data.loaders import load_events_file
+    from reelkit.data.loaders import load_dataset, load_events_file
     from reelkit.evaluate import evaluate, split_last, split_random, split_time
+
+    def load(path: Path) -> Any:  # a file, or a folder written by 'reelkit data' (or a MovieLens folder)
+        return (
+            load_dataset(path)
+            if path.is_dir()
+            else load_events_file(path, columns=cols, sep=sep, header=header)
+        )
+
     from reelkit.evaluate import tune as tune_fn
 
     cls = model_class(model)
@@ -66,10 +74,9 @@ def evaluate_cmd(
         if train is not None or test is not None:
             if train is None or test is None or ratings is not None:
                 raise ConfigError("give --train and --test together (or --ratings with --split)")
-            train_ds = load_events_file(train, columns=cols, sep=sep, header=header)
-            test_ds = load_events_file(test, columns=cols, sep=sep, header=header)
+            train_ds, test_ds = load(train), load(test)
         elif ratings is not None:
-            ds = load_events_file(ratings, columns=cols, sep=sep, header=header)
+            ds = load(ratings)
             if split == "random":
                 train_ds, test_ds = split_random(ds, test_fraction=test_fraction, seed=seed)
             elif split == "last":

@@ -1266,9 +1266,15 @@ def load_events_file(
         )
     generic = columns is not None or sep is not None or header is not None or encoding is not None
     if _is_parquet(p):
-        if columns is not None and not isinstance(columns, Mapping):
-            raise ConfigError("for Parquet files give columns as a mapping {column name: field}")
-        return load_parquet(p, columns=columns, titles_path=titles_path, unknown_titles=unknown_titles)
+        by_name: Mapping[str, str] | None = None
+        if columns is not None:  # by name only: a Parquet file's columns have names, not positions
+            _, by_name = _parse_columns_spec(columns)
+            if by_name is None:
+                raise ConfigError(
+                    "for Parquet files give the columns by name: viewer=member_id,show=title_id,stars=value "
+                    "(or a mapping {column name: field})"
+                )
+        return load_parquet(p, columns=by_name, titles_path=titles_path, unknown_titles=unknown_titles)
     if not generic:
         if _ML100K_RATINGS.match(name):
             return load_movielens_100k(p, titles_path=titles_path, unknown_titles=unknown_titles)
