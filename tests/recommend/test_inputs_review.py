@@ -60,6 +60,14 @@ def test_a_few_wild_ratings_are_warned_about() -> None:
     assert inter.rating_scale == (-3.0, 50.0)  # still the data's own, as documented; the warning says so
 
 
+@pytest.mark.parametrize("n", [25, 100, 150])
+def test_one_wild_rating_in_a_small_file_is_warned_about(n: int) -> None:
+    """n ratings of 1-5 and one 50: under ~200 ratings the interpolated 99.5% quantile took the 50 in."""
+    rows = [(f"u{i % 7}", f"t{i}", float(1 + i % 5)) for i in range(n)] + [("u0", "wild", 50.0)]
+    with pytest.warns(RatingScaleWarning, match="1 rating"):
+        _ratings(rows).interactions()
+
+
 def test_time_splits_need_times() -> None:
     ds = _ratings(_grid(), ts=False)
     for split in (lambda d: split_last(d), lambda d: split_time(d, 0.8)):
