@@ -542,3 +542,27 @@ def test_parquet_columns_by_name_from_the_cli(tmp_path: Path, capsys: pytest.Cap
     )
     assert code == 0, err
     assert json.loads(out)["members"] == 3
+
+
+def test_dates_are_read_in_one_format_per_column(tmp_path: Path) -> None:
+    """01/02/2020 was read month first and 13/02/2020 day first in one column; numbers among dates were
+    said not to be numbers."""
+    from reelkit.data.loaders import load_events_file
+    from reelkit.errors import DataFormatError
+
+    dm = tmp_path / "dm.csv"
+    dm.write_text("user,item,rating,timestamp\n1,10,4,01/02/2020\n2,11,5,13/02/2020\n")
+    with pytest.raises(
+        DataFormatError, match=r"dm\.csv:3: .*'13/02/2020' is not in the format of the column's"
+    ):
+        load_events_file(dm)
+    mix = tmp_path / "mix.csv"
+    mix.write_text("user,item,rating,timestamp\n1,10,4,2020-01-01\n2,11,5,1600000000\n3,12,4,1600000001\n")
+    with pytest.raises(DataFormatError, match="mixes unix seconds and dates"):
+        load_events_file(mix)
+    iso = tmp_path / "iso.csv"  # ISO dates of any precision are one format
+    iso.write_text(
+        "user,item,rating,timestamp\n1,10,4,2020-01-01\n2,11,5,2020-01-02 10:00:00\n"
+        "3,12,3,2020-01-03T10:00:00Z\n"
+    )
+    assert sorted(load_events_file(iso).events["timestamp"]) == [1577836800, 1577959200, 1578045600]

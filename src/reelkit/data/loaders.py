@@ -606,20 +606,47 @@ def _field_word(layout: _Layout, field: str) -> str:
     return _FIELD_WORDS[field]
 
 
-def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Numbers as they are; otherwise dates parsed to unix seconds. Returns values and a bad-value mask."""
+def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+    """Numbers as they are; otherwise dates parsed to unix seconds, in one format for the whole column.
+    Returns values, a bad-value mask and what is wrong with the first bad value."""
     raw = col.astype(str)
-    num = pd.to_numeric(raw.where(raw.str.strip() != "", None), errors="coerce")
-    bad = num.isna().to_numpy() & (raw.str.strip() != "").to_numpy()
+    given = raw.where(raw.str.strip() != "", None)
+    filled = (raw.str.strip() != "").to_numpy()
+    num = pd.to_numeric(given, errors="coerce")
+    bad = num.isna().to_numpy() & filled
     if bad.any() and not _is_number(str(raw[bad].iloc[0])):
-        dates = pd.to_datetime(
-            raw.where(raw.str.strip() != "", None), errors="coerce", utc=True, format="mixed"
-        )
-        date_bad = dates.isna().to_numpy() & (raw.str.strip() != "").to_numpy()
-        if date_bad.sum() < bad.sum():
+        # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
+        # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
+        best: tuple[int, pd.Series] | None = None
+        for fmt in ("ISO8601", None):
+            try:
+                with warnings.catch_warnings():  # "could not infer format": then it is each date on its own
+                    warnings.simplefilter("ignore", UserWarning)
+                    dates = pd.to_datetime(given, errors="coerce", utc=True, format=fmt)
+            except (ValueError, TypeError):
+                continue
+            date_bad = dates.isna().to_numpy() & filled
+            if best is None or date_bad.sum() < best[0]:
+                best = (int(date_bad.sum()), dates)
+        if best is not None and best[0] < bad.sum():
+            dates = best[1]
+            date_bad = dates.isna().to_numpy() & filled
+            why = "a date in the format of the column's first date"
+            if date_bad.any():
+                mixed = pd.to_datetime(given, errors="coerce", utc=True, format="mixed")
+                if not (mixed.isna().to_numpy() & filled).any():
+                    why = "in the format of the column's first date (one format a column: 2020-02-13 is safe)"
+                elif num.notna().to_numpy()[date_bad].any():
+                    why = "a date like the others (the column mixes unix seconds and dates)"
             secs = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-            return pd.Series(secs.astype("float64"), index=col.index), date_bad
-    return num.astype("float64"), bad
+            return pd.Series(secs.astype("float64"), index=col.index), date_bad, why
+        if best is not None and num.notna().any() and best[1].notna().to_numpy()[bad].any():
+            return (
+                num.astype("float64"),
+                bad,
+                "a number like the others (the column mixes unix seconds and dates)",
+            )
+    return num.astype("float64"), bad, "a number (unix seconds) or a date"
 
 
 def _events_from_table(
@@ -658,15 +685,15 @@ def _events_from_table(
             continue
         col = frame[field]
         if not pd.api.types.is_numeric_dtype(col.dtype):
+            what = "a number"
             if field == "timestamp":
-                values, bad = _to_unix_seconds(col)
+                values, bad, what = _to_unix_seconds(col)
             else:
                 raw = col.astype(str).str.strip()
                 values = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
                 bad = values.isna().to_numpy() & (raw != "").to_numpy()
             if bad.any():
                 i = int(np.argmax(bad))
-                what = "a number" if field != "timestamp" else "a number (unix seconds) or a date"
                 _raise_at_row(
                     path, layout, encoding, i,
                     f"{_field_word(layout, field)} {str(col.iloc[i])!r} is not {what}; fix or remove this "

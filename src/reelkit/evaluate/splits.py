@@ -133,9 +133,9 @@ def _require_times(ds: Dataset, name: str) -> None:
 def split_last(ds: Dataset, n: int = 1) -> tuple[Dataset, Dataset]:
     """Per-member leave-last-out: each member's ``n`` most recent titles go to test.
 
-    A title's time is its latest event. Ties are broken by title id as text (the id later in string order
-    counts as more recent: "9" after "10"), so the split does not depend on row order. At most ``c - 1`` of a member's ``c`` titles are held out:
-    every member keeps at least one title in train.
+    A title's time is its latest event. Ties are broken by title id as text (the id later in string
+    order counts as more recent: "9" after "10"), so the split does not depend on row order. At most
+    ``c - 1`` of a member's ``c`` titles are held out: every member keeps at least one title in train.
     """
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}")
