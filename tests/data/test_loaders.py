@@ -566,3 +566,25 @@ def test_dates_are_read_in_one_format_per_column(tmp_path: Path) -> None:
         "3,12,3,2020-01-03T10:00:00Z\n"
     )
     assert sorted(load_events_file(iso).events["timestamp"]) == [1577836800, 1577959200, 1578045600]
+
+
+def test_a_catalog_missing_some_ids_can_be_loaded_from_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error advised unknown_titles='keep', which no command offered: no way past it from the CLI."""
+    import json
+
+    from reelkit.testing.cli import run_cli
+
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,10,4,964982703\n1,11,5,964982704\n"
+    )
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n10,A (1999),Drama\n")  # no 11
+    code, _, err = run_cli(capsys, "data", "info", str(tmp_path / "ratings.csv"))
+    assert code == 2 and "--unknown-titles keep or drop" in err
+    for mode, events in (("keep", 2), ("drop", 1)):
+        code, out, err = run_cli(
+            capsys, "data", "info", str(tmp_path / "ratings.csv"), "--unknown-titles", mode, "--json"
+        )
+        assert code == 0, err
+        assert json.loads(out)["events"] == events

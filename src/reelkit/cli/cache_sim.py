@@ -10,7 +10,7 @@ import typer
 
 from reelkit._files import atomic_path
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
-from reelkit.cli.inputs import HeaderOpt
+from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
 from reelkit.errors import ConfigError
 
@@ -321,6 +321,7 @@ def trace_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
     """Turn viewing events (MovieLens ratings as views, or play events) into a request trace, with its object
@@ -335,7 +336,7 @@ def trace_cmd(
     # the catalogue written beside the trace is an output too (events named q.parquet.objects.csv)
     check_output_file(catalog_path(out), ConfigError, "trace.parquet", inputs=[from_events])
     where = (from_events, None) if from_events.is_file() else (None, from_events)
-    ds = read_data(*where, columns=columns, sep=sep, header=header)
+    ds = read_data(*where, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
     wl = trace_from_events(
         ds,
         chunk_s=chunk_s,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
-from reelkit.cli.inputs import HeaderOpt
+from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
 
 app = typer.Typer(help="Fetch, generate and inspect datasets.", no_args_is_help=True)
@@ -88,12 +88,13 @@ def info_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise a dataset: counts, event kinds, time span, density."""
     from reelkit.cli.inputs import read_data
 
-    ds = read_data(None, path, columns=columns, sep=sep, header=header)
+    ds = read_data(None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
     ev = ds.events
     kinds = {str(k): int(v) for k, v in ev["kind"].value_counts().items() if v}
     n_m, n_t = ev["member_id"].nunique(), ev["title_id"].nunique()
@@ -121,6 +122,7 @@ def convert_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
     """Convert any supported input into a reelkit Parquet dataset folder."""
@@ -128,7 +130,7 @@ def convert_cmd(
     from reelkit.data.dataset import check_dataset_output
 
     check_dataset_output(out)  # a file (the input itself) or a folder of other files is never replaced
-    ds = read_data(None, source, columns=columns, sep=sep, header=header)
+    ds = read_data(None, source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
     ds.save(out)
     if json_out:
         emit_json(

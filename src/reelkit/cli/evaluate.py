@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
-from reelkit.cli.inputs import HeaderOpt, parse_columns
+from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, parse_columns, read_data
 from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, model_class
 from reelkit.errors import ConfigError
 
@@ -33,6 +33,7 @@ def evaluate_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     min_rating: Annotated[
         float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
     ] = None,
@@ -53,22 +54,17 @@ def evaluate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate a model: given train/test files, or one ratings file split by --split."""
-    from reelkit.data.loaders import load_dataset, load_events_file
     from reelkit.evaluate import evaluate, split_last, split_random, split_time
 
     def load(path: Path) -> Any:  # a file, or a folder written by 'reelkit data' (or a MovieLens folder)
-        return (
-            load_dataset(path)
-            if path.is_dir()
-            else load_events_file(path, columns=cols, sep=sep, header=header)
-        )
+        return read_data(None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
 
     from reelkit.evaluate import tune as tune_fn
 
     cls = model_class(model)
     params: dict[str, Any] = parse_params(param)
     cls(**params)  # validate parameters before any data is read
-    cols = parse_columns(columns)
+    parse_columns(columns)  # a malformed --columns is refused before the model is checked against data
     ks = tuple(sorted(set(k or [10, 20])))
     with progress_for(not json_out) as progress:
         if train is not None or test is not None:

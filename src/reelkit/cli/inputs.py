@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,6 +32,16 @@ HeaderOpt = Annotated[
 ]
 
 
+UnknownTitlesOpt = Annotated[
+    str,
+    typer.Option(
+        "--unknown-titles",
+        help="Event titles missing from the catalog beside the events: error, keep (placeholder titles) or "
+        "drop (their events).",
+    ),
+]
+
+
 def read_data(
     ratings: Path | None,
     data: Path | None,
@@ -39,15 +49,20 @@ def read_data(
     columns: str | None = None,
     sep: str | None = None,
     header: bool | None = None,
+    unknown_titles: str = "error",
 ) -> Dataset:
     """Load events from a ratings/events file or a dataset folder (exactly one must be given)."""
     from reelkit.data.loaders import load_dataset, load_events_file
 
+    if unknown_titles not in ("error", "keep", "drop"):
+        raise ConfigError(f"--unknown-titles {unknown_titles!r}: use error, keep or drop")
+    mode: Any = unknown_titles
     if (ratings is None) == (data is None):
         raise ConfigError("give exactly one of --ratings FILE or --data PATH")
-    if ratings is not None:
-        return load_events_file(ratings, columns=parse_columns(columns), sep=sep, header=header)
-    assert data is not None
-    if data.is_file():
-        return load_events_file(data, columns=parse_columns(columns), sep=sep, header=header)
-    return load_dataset(data)
+    path = ratings if ratings is not None else data
+    assert path is not None
+    if ratings is not None or path.is_file():
+        return load_events_file(
+            path, columns=parse_columns(columns), sep=sep, header=header, unknown_titles=mode
+        )
+    return load_dataset(path, unknown_titles=mode)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
-from reelkit.cli.inputs import HeaderOpt, read_data
+from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, read_data
 from reelkit.errors import ConfigError
 
 RatingsOpt = Annotated[
@@ -73,6 +73,7 @@ def train_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     param: ParamOpt = None,
     min_rating: Annotated[float | None, typer.Option(help="Ignore ratings below this.")] = None,
     data_dir: Annotated[
@@ -98,7 +99,7 @@ def train_cmd(
     if out.is_dir():  # before the fit, not after it
         raise ConfigError(f"{out}: is a folder; give a file name for the model (e.g. {out / 'model.npz'})")
     with progress_for(not json_out) as progress:
-        ds = read_data(ratings, data, columns=columns, sep=sep, header=header)
+        ds = read_data(ratings, data, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
         inter = ds.interactions(min_rating=min_rating)
         t0 = time.perf_counter()
         est.fit(inter, progress=progress)
@@ -266,6 +267,7 @@ def communities_cmd(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     n_communities: Annotated[
         int | None, typer.Option("--n", help="Number of communities (default: chosen by held-out NDCG).")
     ] = None,
@@ -302,7 +304,9 @@ def communities_cmd(
     else:
         est = CommunityPopularity(n_communities=n_communities, seed=seed)
         with progress_for(not json_out) as progress:
-            ds = read_data(ratings, data, columns=columns, sep=sep, header=header)
+            ds = read_data(
+                ratings, data, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles
+            )
             est.fit(ds.interactions(), progress=progress)
     comms = est.communities(top=top)
 

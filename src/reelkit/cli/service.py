@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import console, emit_json, err_console, parse_params, progress_for
-from reelkit.cli.inputs import HeaderOpt
+from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
 from reelkit.errors import ConfigError
 
 __all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "import_cmd", "register", "retrain_cmd", "serve_cmd"]
@@ -138,6 +138,7 @@ def import_cmd(
     ] = None,
     sep: Annotated[str | None, typer.Option(help="Field separator (auto-detected by default).")] = None,
     header: HeaderOpt = None,
+    unknown_titles: UnknownTitlesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
     """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store."""
@@ -149,7 +150,7 @@ def import_cmd(
     source = ratings if ratings is not None else data
     assert source is not None
     with progress_for(not json_out) as progress:
-        ds = read_source(source, columns=columns, sep=sep, header=header)
+        ds = read_source(source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
         store = open_store(data_dir)
         try:
             pending = store.get_note(IMPORT_PENDING)

@@ -1028,7 +1028,7 @@ def _check_titles(
         raise UnknownIdError(
             f"{events_path}: {len(unknown)} title id(s) in the events are not in {where}, e.g. {example}; "
             "check that both files use the same ids, or load with unknown_titles='keep' (placeholder "
-            "titles) or 'drop' (drop those events)"
+            "titles) or 'drop' (drop those events); on the command line --unknown-titles keep or drop"
         )
     n_ev = int(events["title_id"].isin(unknown).sum())
     action = "added with placeholder names" if mode == "keep" else f"their {n_ev} event(s) were dropped"

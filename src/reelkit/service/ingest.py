@@ -14,12 +14,13 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reelkit.data.dataset import Dataset
-from reelkit.errors import ReelkitWarning
+from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.progress import SILENT, Progress
 from reelkit.service.store import EventRecord, MemberRecord, Store, TitleRecord
 
@@ -182,12 +183,21 @@ def import_dataset(
 
 
 def read_source(
-    path: Path, *, columns: str | None = None, sep: str | None = None, header: bool | None = None
+    path: Path,
+    *,
+    columns: str | None = None,
+    sep: str | None = None,
+    header: bool | None = None,
+    unknown_titles: str = "error",
 ) -> Dataset:
-    """A dataset from a ratings/events file or folder (any format :mod:`reelkit.data.loaders` reads)."""
+    """A dataset from a ratings/events file or folder (any format :mod:`reelkit.data.loaders` reads);
+    ``unknown_titles`` as the loaders take it (event titles missing from a catalog beside the events)."""
     from reelkit.data.loaders import load_dataset, load_events_file
 
+    if unknown_titles not in ("error", "keep", "drop"):
+        raise ConfigError(f"unknown titles {unknown_titles!r}: use error, keep or drop")
+    mode: Any = unknown_titles
     cols = [c.strip() for c in columns.split(",")] if columns else None
     if path.is_file():
-        return load_events_file(path, columns=cols, sep=sep, header=header)
-    return load_dataset(path)
+        return load_events_file(path, columns=cols, sep=sep, header=header, unknown_titles=mode)
+    return load_dataset(path, unknown_titles=mode)
