@@ -84,16 +84,16 @@ def test_added_in_density_order() -> None:
 
 def _hand_trace() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rows = [
-        (0, 13.0, 0),  # training day
-        (1, 0.5, 0),  # pinned but still arriving (at 01:00): miss
-        (1, 5.0, 0),  # pinned and arrived: hit
-        (1, 6.0, 2),  # miss, enters the reactive LRU (50 bytes free)
+        (0, 13.0, 0),  # training day: the warm-up stores object 0 (the whole disk is the reactive part)
+        (1, 0.5, 0),  # pinned from the disk, no fetch: hit
+        (1, 5.0, 0),  # hit
+        (1, 6.0, 2),  # miss, enters the reactive part (50 bytes free)
         (1, 8.0, 2),  # reactive hit
-        (1, 9.0, 1),  # miss; 100 bytes do not fit the 50 left for the LRU
+        (1, 9.0, 1),  # miss; 100 bytes do not fit the 50 left for the reactive part
         (2, 0.5, 1),  # pinned tonight, arrives at 01:00: miss
         (2, 2.0, 1),  # hit
-        (2, 3.0, 2),  # still in the LRU: hit
-        (2, 4.0, 0),  # evicted last night: miss
+        (2, 3.0, 2),  # still in the reactive part: hit
+        (2, 4.0, 0),  # unpinned last night, handed to the reactive part as its oldest, evicted first: miss
     ]
     ts = np.array([T0 + d * DAY + h * HOUR for d, h, _ in rows])
     obj = np.array([o for _, _, o in rows], dtype=np.int64)
@@ -112,13 +112,13 @@ def test_simulate_fill_hand_trace() -> None:
     )
     forecast = np.array([[3.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
     res = simulate_fill(ts, obj, rb, sizes, cfg, train_days=1, forecast=forecast)
-    assert res.hit_mask.tolist() == [False, False, True, False, True, False, False, True, True, False]
+    assert res.hit_mask.tolist() == [False, True, True, False, True, False, False, True, True, False]
     assert res.requests == 9 and res.days == 2
-    assert res.hit_ratio == pytest.approx(4 / 9)
-    assert res.byte_hit_ratio == pytest.approx(300 / 750)
-    assert res.fill_bytes == 200
-    assert res.backbone_bytes == pytest.approx(450 + 200)
-    assert res.daily_byte_hit_ratio.tolist() == pytest.approx([150 / 400, 150 / 350])
+    assert res.hit_ratio == pytest.approx(5 / 9)
+    assert res.byte_hit_ratio == pytest.approx(400 / 750)
+    assert res.fill_bytes == 100  # object 0 came from the warm disk; only object 1 is fetched
+    assert res.backbone_bytes == pytest.approx(350 + 100)
+    assert res.daily_byte_hit_ratio.tolist() == pytest.approx([250 / 400, 150 / 350])
 
 
 def test_simulate_fill_rejects_bad_input() -> None:
@@ -181,16 +181,17 @@ def test_adaptive_reserve_follows_the_best_shadow() -> None:
         ts, obj, rb, sizes, FillConfig(**base, adaptive_reserve=(0.0,)), train_days=1, forecast=forecast
     )
     assert one.hit_mask.tolist() == fixed.hit_mask.tolist()
-    # day 1: reserve 0 serves 150 bytes (object 0 pinned, object 2 in the LRU); reserve 0.5 pins nothing (100
-    # bytes > 75) and its 150-byte LRU also serves 150 bytes (objects 0 and 2). A tie goes to the first
-    # candidate: night 2 runs with reserve 0.5, where object 1 (100 bytes) no longer fits the pinned share
-    # and comes from the LRU instead: the same hits, no fill on night 2
+    # day 1 (object 0 on disk from the warm-up): reserve 0 serves 250 bytes (object 0 pinned, object 2 in
+    # the reactive part); reserve 0.5 pins nothing (100 bytes > 75) and its 150-byte reactive part also
+    # serves 250 bytes (objects 0 and 2). A tie goes to the first candidate: night 2 runs with reserve 0.5,
+    # where object 1 (100 bytes) no longer fits the pinned share and comes from the reactive part instead:
+    # the same hits, and no fill at all (reserve 0 fetches object 1 on night 2)
     two = simulate_fill(
         ts, obj, rb, sizes, FillConfig(**base, adaptive_reserve=(0.5, 0.0)), train_days=1, forecast=forecast
     )
     assert two.reserve_per_day.tolist() == [0.0, 0.5]
     assert two.hit_mask.tolist() == fixed.hit_mask.tolist()
-    assert two.fill_bytes == 100 and fixed.fill_bytes == 200
+    assert two.fill_bytes == 0 and fixed.fill_bytes == 100
     with pytest.raises(ValueError, match="adaptive_reserve"):
         FillConfig(capacity_bytes=1, adaptive_reserve=(1.5,))
 
@@ -273,7 +274,7 @@ def test_forecast_shadows_count_the_fill_cost() -> None:
 @pytest.mark.parametrize("reactive", ["sieve", "lru"])
 def test_with_nothing_pinned_the_reactive_part_is_that_policy(reactive: str) -> None:
     """A zero forecast pins nothing, so the whole disk is the reactive part: its hits must be exactly those
-    of the simulator's own SIEVE (or LRU) on the measured requests, cold at the first measured night."""
+    of the simulator's own SIEVE (or LRU) on the measured requests, both warmed on the training day's."""
     rng = np.random.default_rng(7)
     n, n_obj = 6000, 300
     t = np.sort(rng.uniform(0, 4 * 86400.0, n)) + 2 * 3600.0  # days start at the fill window's 02:00
@@ -283,8 +284,9 @@ def test_with_nothing_pinned_the_reactive_part_is_that_policy(reactive: str) -> 
     cfg = FillConfig(capacity_bytes=cap, reactive=reactive, adaptive_reserve=())  # type: ignore[arg-type]
     res = simulate_fill(t, obj, sizes[obj], sizes, cfg, train_days=1, forecast=np.zeros((n_obj, 3)))
     start = int(np.searchsorted(t, 86400.0 + 2 * 3600.0))
-    tr = RequestTrace.from_arrays(t[start:], obj[start:], sizes[obj[start:]])
-    ref = simulate(tr, reactive, cap)
+    tr = RequestTrace.from_arrays(t, obj, sizes[obj])
+    ref = simulate(tr, reactive, cap, warmup=(start + 0.5) / n)
+    assert ref.warmup_requests == start
     assert res.fill_bytes == 0
     assert res.hit_ratio == pytest.approx(ref.hit_ratio, abs=1e-12)
     assert res.byte_hit_ratio == pytest.approx(ref.byte_hit_ratio, abs=1e-12)
@@ -313,3 +315,19 @@ def test_sieve_hand_moves_off_an_object_the_plan_pins() -> None:
     # 2 is served pinned; 1 misses and evicts 3, the unvisited object under the hand
     cache.day(np.array([200.0, 201.0]), np.array([2, 1]), sizes, hits[:2])
     assert hits[:2].tolist() == [True, False] and cache.inres.tolist() == [True, True, False, False]
+
+
+def test_a_disk_that_holds_the_catalogue_keeps_it() -> None:
+    """At 100% of the catalogue the perfect-knowledge fill deleted what tomorrow would not request and
+    fetched it again later (1.5 catalogues over 8 nights, below a demand-fetch LRU); it started cold where
+    the reactive policies were warm. Now nothing it holds is dropped while there is room."""
+    from reelkit.stream.cache import SynthConfig, synthesize
+    from reelkit.stream.fill import compare_fill
+
+    wl = synthesize(SynthConfig(seed=0, days=9, n_titles=120, views_per_day=400, releases_per_day=0.5))
+    tr = wl.trace
+    cfg = FillConfig(capacity_bytes=tr.working_set_bytes(), fill_cost=0.05)
+    cmp = compare_fill(tr, cfg, train_days=3, policies=("lru",), offline=False)
+    oracle, lru = cmp.get("fill-oracle"), cmp.get("lru")
+    assert oracle.byte_hit_ratio >= lru.byte_hit_ratio - 1e-9
+    assert oracle.fill_bytes <= tr.working_set_bytes()
