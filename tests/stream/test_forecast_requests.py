@@ -84,7 +84,8 @@ def test_forecaster_beats_yesterday(synth_counts: DailyCounts) -> None:
     assert rep.wape["gbm"] < rep.wape["yesterday"]
     assert rep.spearman["gbm"] > rep.spearman["yesterday"] + 0.05
     assert rep.spearman["gbm"] > 0.5
-    assert set(rep.wape) == {"gbm", "ewma", "yesterday", "week-mean"}
+    assert set(rep.wape) == {"gbm", "ewma", "yesterday", "week-mean", "zero"}
+    assert rep.wape["zero"] == 1.0  # forecasting nothing: the line a forecaster must stay below
 
 
 def test_evaluate_forecast_hand_case() -> None:
@@ -96,6 +97,25 @@ def test_evaluate_forecast_hand_case() -> None:
     assert rep.mae["yesterday"] == pytest.approx(2.0)
     # week mean (3/7, 2/7): 25/7 + 2/7
     assert rep.wape["week-mean"] == pytest.approx(27 / 28)
+    assert rep.wape["zero"] == 1.0
+
+
+def test_evaluate_forecast_checks_its_days_and_averages_spearman_over_the_same_ones() -> None:
+    counts = np.array([[1, 2, 4, 1], [0, 2, 0, 3], [3, 1, 2, 2], [2, 2, 1, 0]], dtype=np.float32)
+    data = DailyCounts(counts=counts, day0_s=0.0, release_day=np.full(4, np.nan))
+    for bad in (
+        range(0, 1),
+        range(3, 5),
+    ):  # day 0 read the trace's last day as "yesterday"; day 4 a traceback
+        with pytest.raises(ConfigError, match=r"test days must lie in 1\.\.3"):
+            evaluate_forecast(data, bad, {})
+    # A is constant on day 2 and perfect on day 3; B is perfect on both: a constant day counts 0 for A
+    perfect = counts[:, 2:4].astype(np.float64)
+    a = perfect.copy()
+    a[:, 0] = 1.0
+    rep = evaluate_forecast(data, range(2, 4), {"A": a, "B": perfect})
+    assert rep.spearman["B"] == pytest.approx(1.0)
+    assert rep.spearman["A"] == pytest.approx(0.5)  # was 1.0: its flat day was left out of its mean only
 
 
 def test_daily_counts_and_errors() -> None:

@@ -583,8 +583,16 @@ def evaluate_forecast(
     signal: npt.NDArray[np.float64] | None = None,
 ) -> ForecastReport:
     """Compare fitted forecasters (or precomputed forecasts, ``(n_items, len(test_days))``) and the naive
-    baselines (``yesterday``, ``week-mean``) on ``test_days``."""
-    names = [*forecasters, "yesterday", "week-mean"]
+    baselines (``yesterday``, ``week-mean``, and ``zero``, whose WAPE is 1 by definition: a forecaster above
+    it is worse than forecasting nothing) on ``test_days`` (each from 1 to ``n_days - 1``: ``yesterday``
+    reads the day before). Spearman is averaged over the same days for every forecaster (those whose counts
+    vary among the relevant items); a forecast that ranks nothing that day (constant) counts as 0."""
+    days = list(test_days)
+    if not days or min(days) < 1 or max(days) >= data.n_days:
+        raise ConfigError(
+            f"test days must lie in 1..{data.n_days - 1} (the day before each is read); got {test_days}"
+        )
+    names = [*forecasters, "yesterday", "week-mean", "zero"]
     abs_err = dict.fromkeys(names, 0.0)
     rho: dict[str, list[float]] = {n: [] for n in names}
     actual_total = 0.0
@@ -602,13 +610,16 @@ def evaluate_forecast(
         preds = {n: t[:, j] for n, t in tables.items()}
         preds["yesterday"] = data.counts[:, day - 1].astype(np.float64)
         preds["week-mean"] = pre.window(day, 7) / 7.0
+        preds["zero"] = np.zeros(data.n_items)
         relevant = (pre.window(day, 28) > 0) | (actual > 0)
         actual_total += float(actual.sum())
         cells += data.n_items
+        ranked_day = relevant.sum() > 2 and np.ptp(actual[relevant]) > 0
         for n, p in preds.items():
             abs_err[n] += float(np.abs(p - actual).sum())
-            if relevant.sum() > 2 and np.ptp(actual[relevant]) > 0 and np.ptp(p[relevant]) > 0:
-                rho[n].append(float(spearmanr(p[relevant], actual[relevant]).statistic))
+            if ranked_day:
+                flat = np.ptp(p[relevant]) == 0
+                rho[n].append(0.0 if flat else float(spearmanr(p[relevant], actual[relevant]).statistic))
     return ForecastReport(
         days=len(test_days),
         wape={n: abs_err[n] / actual_total if actual_total else float("nan") for n in names},
