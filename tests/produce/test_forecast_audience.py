@@ -142,7 +142,10 @@ def test_a_comparable_with_a_year_is_that_film() -> None:
     # ggplot2movies has Heat 1972 (289 votes), 1986 (268) and 1995 (44,588): the year picks the film
     (old, _), (new, _), (best, _) = audience("Heat (1972)"), audience("Heat (1995)"), audience("Heat")
     assert old < new == best
-    assert audience("Heat (2099)")[1] == ("Heat (2099)",)
+    from reelkit.errors import ReelkitWarning
+
+    with pytest.warns(ReelkitWarning, match=r"not in the catalogue, left out: 'Heat \(2099\)'"):
+        assert audience("Heat (2099)")[1] == ("Heat (2099)",)  # said, not dropped in silence
 
 
 def test_tree_export_predicts_like_sklearn() -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -48,7 +49,7 @@ import pandas as pd
 import pydantic
 from pydantic import Field
 
-from reelkit.errors import ConfigError, DataFormatError, ReelkitError
+from reelkit.errors import ConfigError, DataFormatError, ReelkitError, ReelkitWarning
 from reelkit.produce.production import (
     ProductionFormatError,
     _Model,
@@ -646,6 +647,13 @@ def forecast_concept(
             else:
                 missing.append(name)
         comps = np.array([np.mean(vals)]) if vals else est.comparables(base)
+        if missing:  # dropped in silence, the forecast read as if they had been used
+            warnings.warn(
+                f"comparable(s) not in the catalogue, left out: {', '.join(repr(m) for m in missing)}; write "
+                "each as the catalogue names it, in quotes when it has a comma ('Matrix, The (1999)')",
+                ReelkitWarning,
+                stacklevel=2,
+            )
     else:
         comps = est.comparables(base)
     log_votes = float(est.predict(base, comps)[0])
