@@ -199,3 +199,23 @@ def test_a_misspelt_genre_is_refused_not_ignored(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'Actoin'"):
         Concept(genres=["Nope", "Actoin"], runtime=100)
     assert Concept(genres=[" sci-fi", "Thriller"], runtime=100).genres == ["sci-fi", "Thriller"]
+
+
+def test_a_concept_year_past_the_catalogue_is_its_last_year_and_lift_is_against_an_average_title() -> None:
+    """A year of 2026 extrapolated the quadratic year term from films up to 2018 until it outweighed every
+    genre; lift against head count put the communities of heavy viewers on top of every concept."""
+    if not ML_SMALL.exists():
+        pytest.skip(f"MovieLens not found at {ML_SMALL}")
+    from reelkit.produce.forecast import Concept, _train_catalog, community_forecast
+    from reelkit.progress import SILENT
+
+    ratings = ML_SMALL / "ratings.csv"
+    cat = _train_catalog(ratings, 8, SILENT)
+    last = int(cat.years[1])
+
+    def top(year: int | None) -> list[tuple[str, float]]:
+        c = Concept(title="X", genres=["Horror"], runtime=100, year=year)
+        return [(x.name, round(x.lift, 9)) for x in community_forecast(c, ratings)]
+
+    assert top(2026) == top(last) == top(None)  # held at the catalogue's last year, also without one
+    assert abs(float(cat.baseline.sum()) - 1.0) < 1e-9  # an average title's audience split: shares sum to 1

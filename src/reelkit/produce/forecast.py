@@ -24,10 +24,12 @@ Audience size
 Communities
     A title not yet in the catalogue is placed among the learned title representations: implicit ALS title
     factors (:class:`reelkit.recommend.als.ALS`) are regressed on title metadata (genre flags and release
-    year, ridge), and the new title's factors are that prediction blended with the mean factors of its
-    comparables when it names any. Each member's affinity is their factors dotted with the title's
-    (clipped at zero); a community's predicted share is the sum of its members' affinities over the total,
-    and its lift is that share over the community's share of members. The communities are
+    year, ridge; the concept's year held within the catalogue's years, its latest when none is given), and
+    the new title's factors are that prediction blended with the mean factors of its comparables when it
+    names any. Each member's affinity is their factors dotted with the title's (clipped at zero); a
+    community's predicted share is the sum of its members' affinities over the total, and its lift is that
+    share over its share of an average catalogue title's audience (predicted the same way: a community of
+    heavy viewers takes much of every title). The communities are
     :class:`reelkit.recommend.communities.CommunityPopularity`'s. The check (:func:`evaluate_communities`)
     hides titles from training and compares the predicted shares with the communities of the members who
     actually watched them.
@@ -752,6 +754,10 @@ class _Catalog:
     vocab: list[str]
     titles: pd.DataFrame
     labels: np.ndarray
+    #: each community's predicted share of an average catalogue title's audience: what lift compares with
+    baseline: np.ndarray
+    #: the catalogue's first and last release years (a concept's year is placed within them)
+    years: tuple[float, float]
 
 
 def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> _Catalog:
@@ -771,9 +777,21 @@ def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> 
     meta = metadata_matrix(titles["genres"], titles["year"], vocab)
     pop = np.asarray(inter.matrix("binary").sum(axis=0)).ravel()
     placer = TitlePlacer().fit(meta, als.item_factors_.astype(np.float64), weights=np.sqrt(pop))
-    return _Catalog(
-        als, comm, comm.communities(inter.titles), placer, vocab, titles, np.asarray(comm.labels_)
-    )
+    labels = np.asarray(comm.labels_)
+    k = comm.n_communities_
+    # an average title's audience split, from the model itself (a uniform sample of up to 500 titles, in
+    # chunks): communities of heavy viewers take a large share of every title, and lift against their
+    # head count alone put the same two on top of every concept whatever its genre
+    items = als.item_factors_.astype(np.float64)
+    sample = np.random.default_rng(0).permutation(len(items))[:500]
+    users = als.user_factors_.astype(np.float64)
+    parts = [
+        community_shares(users, labels, k, items[sample[i : i + 100]]) for i in range(0, len(sample), 100)
+    ]
+    baseline = np.vstack(parts).mean(axis=0)
+    yr = pd.to_numeric(titles["year"], errors="coerce").dropna()
+    years = (float(yr.min()), float(yr.max())) if len(yr) else (1995.0, 1995.0)
+    return _Catalog(als, comm, comm.communities(inter.titles), placer, vocab, titles, labels, baseline, years)
 
 
 def community_forecast(
@@ -787,7 +805,11 @@ def community_forecast(
     cat = _train_catalog(ratings, n_communities, progress)
     by_lower = {g.lower(): g for g in cat.vocab}  # genres match whatever their case, as in concept_base
     genres = "|".join(by_lower.get(g.lower(), g) for g in concept.genres)
-    meta = metadata_matrix(pd.Series([genres]), pd.Series([concept.year or 2024]), cat.vocab)
+    # the year within the catalogue's (the quadratic year term, extrapolated to 2026 from films up to 2018,
+    # outweighed every genre); without one, the catalogue's latest year: a new title
+    lo_year, hi_year = cat.years
+    year = min(max(float(concept.year), lo_year), hi_year) if concept.year is not None else hi_year
+    meta = metadata_matrix(pd.Series([genres]), pd.Series([year]), cat.vocab)
     split = [_split_title(t) for t in cat.titles["name"].astype(str)]
     names, years = [n for n, _ in split], [y for _, y in split]
     idx = sorted({i for c in concept.comparables for i in _title_matches(names, years, c)})
@@ -796,7 +818,7 @@ def community_forecast(
     k = cat.comm.n_communities_
     shares = community_shares(cat.als.user_factors_.astype(np.float64), cat.labels, k, vec)[0]
     sizes = np.bincount(cat.labels, minlength=k) / max(len(cat.labels), 1)
-    lift = shares / np.maximum(sizes, 1e-12)
+    lift = shares / np.maximum(cat.baseline, 1e-12)  # against an average title's audience, not head count
     names_by_id = {p.id: p.name for p in cat.profiles}
     order = np.argsort(-lift)[:top]
     return [
