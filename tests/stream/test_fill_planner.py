@@ -331,3 +331,21 @@ def test_a_disk_that_holds_the_catalogue_keeps_it() -> None:
     oracle, lru = cmp.get("fill-oracle"), cmp.get("lru")
     assert oracle.byte_hit_ratio >= lru.byte_hit_ratio - 1e-9
     assert oracle.fill_bytes <= tr.working_set_bytes()
+
+
+def test_sieve_takes_what_the_plan_hands_back_first() -> None:
+    """An unpinned object goes where SIEVE evicts next (under its hand), not behind the hand at the tail,
+    where it would be the last unvisited object to go."""
+    from reelkit.stream.fill import _Cache, _next_to_go, _reactive_trim
+
+    sizes = np.full(10, 1, np.int64)
+    cache = _Cache(10, sieve=True)
+    cache.res_cap = 4.0
+    seq = np.array([0, 1, 2, 3, 0, 1, 4], dtype=np.int64)  # leaves SIEVE's hand on object 3
+    cache.day(np.arange(7.0), seq, sizes, np.zeros(7, dtype=np.bool_))
+    assert cache.st[3] >= 0
+    _next_to_go(cache.prev, cache.nxt, cache.st, 9, True)
+    cache.inres[9] = True
+    cache.st[2] += 1
+    _reactive_trim(4.0, sizes, cache.inres, cache.prev, cache.nxt, cache.st, cache.visited, True)
+    assert not cache.inres[9] and cache.inres[3]  # object 3 (requested, unvisited) stays; 9 went first

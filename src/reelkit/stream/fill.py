@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -50,7 +51,7 @@ import numpy.typing as npt
 from pydantic import Field, field_validator
 
 from reelkit.config import Config
-from reelkit.errors import ConfigError, DataFormatError
+from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache._kernels import _push_head, _unlink
 from reelkit.stream.forecast import (
@@ -362,18 +363,32 @@ def _run_day(
         _push_head(prev, nxt, st, 0, o)
 
 
-def _push_tail(
-    prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64], x: int
+def _next_to_go(
+    prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64], x: int, sieve: bool
 ) -> None:
-    """Put ``x`` at the tail of the reactive list (the oldest end: the first evicted)."""
-    t = int(st[1])
-    nxt[x] = -1
-    prev[x] = t
-    if t >= 0:
-        nxt[t] = x
+    """Put ``x`` where the reactive part evicts next: LRU's tail; for SIEVE, under its hand (which examines
+    its object, then moves towards the head: an object put at the tail behind the hand would be examined
+    only after the hand wraps, the last of the unvisited ones to go)."""
+    h = int(st[3]) if sieve else -1
+    if h < 0:  # LRU, or SIEVE with its hand at the tail (where it starts)
+        t = int(st[1])
+        nxt[x] = -1
+        prev[x] = t
+        if t >= 0:
+            nxt[t] = x
+        else:
+            st[0] = x
+        st[1] = x
+        return
+    n = int(nxt[h])  # between the hand's object and the tail side, then the hand on it
+    prev[x] = h
+    nxt[x] = n
+    nxt[h] = x
+    if n >= 0:
+        prev[n] = x
     else:
-        st[0] = x
-    st[1] = x
+        st[1] = x
+    st[3] = x
 
 
 class _Cache:
@@ -424,7 +439,7 @@ class _Cache:
         # whole catalogue 1.5 times over a disk that holds it
         for o in np.setdiff1d(self.pinned_ids, plan.pinned, assume_unique=True):
             if self.arrival[o] <= day_start:  # arrived (one still on its way was never stored)
-                _push_tail(self.prev, self.nxt, self.st, int(o))
+                _next_to_go(self.prev, self.nxt, self.st, int(o), self.sieve)
                 self.inres[o] = True
                 self.visited[o] = False
                 self.st[2] += sizes[o]
@@ -769,8 +784,23 @@ def compare_fill(
     from reelkit.stream.cache.sim import offline_upper_bound, simulate
 
     if np.any(np.diff(trace.timestamps) < 0):
-        raise DataFormatError(
-            "requests are not in time order; sort the trace by timestamp", path=trace.source
+        from reelkit.stream.cache.trace import RequestTrace as _Trace
+
+        # nights come in time order: every approach is measured on the requests sorted by time (stably),
+        # as a file of several servers' logs one after the other is meant to be read here
+        order = np.argsort(trace.timestamps, kind="stable")
+        trace = _Trace.from_arrays(
+            trace.timestamps[order],
+            trace.original_ids[trace.objects[order]],
+            trace.sizes[order],
+            regions=None if trace.regions is None else trace.regions[order],
+            source=trace.source,
+        )
+        warnings.warn(
+            f"{trace.source}: the nightly plan and every approach compared with it run on the requests "
+            "sorted by time",
+            ReelkitWarning,
+            stacklevel=2,
         )
     pols = [make_policy(p) for p in policies]
     not_reactive = [p.name for p in pols if p.offline]

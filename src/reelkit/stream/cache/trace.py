@@ -296,7 +296,8 @@ def _in_file_order(
     if late:
         warnings.warn(
             f"{source}: {late:,} request(s) come before the one above them; the trace is replayed in the "
-            "file's order, as libCacheSim replays it (sort it for time order: a duration warm-up needs it)",
+            "file's order, as libCacheSim replays it (a warm-up by duration needs time order; cache plan "
+            "sorts it)",
             ReelkitWarning,
             stacklevel=4,
         )
