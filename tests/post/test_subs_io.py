@@ -420,7 +420,10 @@ def test_ttml_cues_cannot_leave_the_timed_div_that_holds_them(tmp_path: Path) ->
         with pytest.raises(DataFormatError, match=r"cue 1 would move to .* outside the timed element"):
             write_subtitles(sub.retimed(lambda t, d=shift: t + d), tmp_path / "bad.ttml")
     assert not (tmp_path / "bad.ttml").exists()
-    # a <p> that starts after its parent ends is never shown: not a cue
+    # a <p> that starts after its parent ends is never shown: not a cue; one whose own times are backwards
+    # stays a cue, for the check to name
+    backwards = _ttml(tmp_path, '<div><p begin="3s" end="1s">Backwards</p></div>')
+    assert [(c.start_s, c.end_s) for c in load_subtitles(backwards).cues] == [(3.0, 1.0)]
     late = _ttml(
         tmp_path, '<div end="5s"><p begin="6s" end="7s">Never</p><p begin="1s" end="2s">Yes</p></div>'
     )

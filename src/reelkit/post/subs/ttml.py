@@ -219,7 +219,7 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
             continue
         if end is None:
             raise ValueError(f"a <p> at {begin:.3f} s has no end, dur, or an ending parent")
-        if end <= begin:  # starts at or after its parent's end (or its own): never shown, so not a cue
+        if parent_end is not None and begin >= parent_end:  # after its parent's end: never shown, not a cue
             continue
         slots: list[TtmlSlot] = []
         tag = tag_of.get(id(el))
