@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -33,13 +34,22 @@ class Finding:
 def timecode(seconds: float, fps: float | None = None) -> str:
     """``HH:MM:SS.mmm``, or with ``fps`` the frame's SMPTE non-drop-frame timecode ``HH:MM:SS:FF``: frames
     counted at the video's rate and labelled at the nominal one (24 at 23.976, 30 at 29.97), as an edit
-    system labels them; at 23.976 such a timecode runs 3.6 s an hour behind the clock."""
+    system labels them; at 23.976 such a timecode runs 3.6 s an hour behind the clock. At a rate that is
+    neither whole nor NTSC (12.5, a variable rate's average) the label is the clock's second and its
+    frame."""
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
     if fps:
-        nominal = max(1, round(fps))
-        n = round(s * fps)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
-        whole, frames = divmod(n, nominal)
+        ntsc = int(fps * 1.001 + 0.5)  # 24 for 23.976, 30 for 29.97, 60 for 59.94
+        if abs(fps - ntsc / 1.001) < 1e-3 or abs(fps - round(fps)) < 1e-6:
+            nominal = ntsc if abs(fps - ntsc / 1.001) < 1e-3 else int(fps + 0.5)
+            n = round(s * fps)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
+            whole, frames = divmod(n, nominal)
+        else:  # another rate (12.5, a variable one's average): the clock's second and its frames
+            whole = math.floor(s)
+            frames = round((s - whole) * fps)
+            if frames >= math.ceil(fps):  # rounds up to the next second
+                whole, frames = whole + 1, 0
         m, sec = divmod(whole, 60)
         h, m = divmod(m, 60)
         return f"{sign}{h:02d}:{m:02d}:{sec:02d}:{frames:02d}"
