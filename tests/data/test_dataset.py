@@ -134,3 +134,8 @@ def test_two_plays_to_different_points_are_not_duplicates() -> None:
         warnings.simplefilter("error")  # no "dropped 1 exact duplicate" (the completed play was dropped)
         ds = Dataset.from_events(frame)
     assert len(ds.events) == 3
+
+
+def test_a_fraction_one_rounding_step_above_one_is_clipped_not_refused() -> None:
+    ds = Dataset.from_events(pd.DataFrame({"member_id": [1], "title_id": [10], "fraction": [0.1 * 3 / 0.3]}))
+    assert ds.events["fraction"].tolist() == [1.0]

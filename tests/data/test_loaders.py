@@ -588,3 +588,18 @@ def test_a_catalog_missing_some_ids_can_be_loaded_from_the_cli(
         )
         assert code == 0, err
         assert json.loads(out)["events"] == events
+
+
+def test_a_date_error_names_the_format_that_read_the_column(tmp_path: Path) -> None:
+    from reelkit.data.loaders import load_events_file
+    from reelkit.errors import DataFormatError
+
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "user,item,rating,timestamp\n1,10,4,1/5/2020 10:00\n"
+        "2,11,5,2020-01-06 10:00\n3,12,4,2020-01-07 10:00\n"
+    )
+    with pytest.raises(
+        DataFormatError, match=r"d\.csv:2: .*'1/5/2020 10:00' is not an ISO 8601 date like the others"
+    ):
+        load_events_file(path)

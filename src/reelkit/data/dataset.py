@@ -167,11 +167,13 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     rating = (out["kind"] == "rating").to_numpy()
     if np.isnan(value[rating]).any():  # such a pair had weight 0 and left training unseen
         raise DataFormatError("a rating event has no value; give each rating its number", path=source)
-    bad = ~np.isnan(fraction) & ((fraction < 0) | (fraction > 1))
+    # outside 0-1 beyond rounding (0.1 * 3 / 0.3 is 1.0000000000000002: clipped, not refused)
+    bad = ~np.isnan(fraction) & ((fraction < -1e-9) | (fraction > 1 + 1e-9))
     if bad.any():  # 1.5 was clipped to 1 where the reader refuses it
         raise DataFormatError(
-            f"fraction {fraction[bad][0]:g} is not a share of the title watched (0 to 1)", path=source
+            f"fraction {float(fraction[bad][0])!r} is not a share of the title watched (0 to 1)", path=source
         )
+    out["fraction"] = np.clip(fraction, 0.0, 1.0)
     return out.reset_index(drop=True)
 
 

@@ -617,7 +617,7 @@ def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
     if bad.any() and not _is_number(str(raw[bad].iloc[0])):
         # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
         # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
-        best: tuple[int, pd.Series] | None = None
+        best: tuple[int, pd.Series, str | None] | None = None
         for fmt in ("ISO8601", None):
             try:
                 with warnings.catch_warnings():  # "could not infer format": then it is each date on its own
@@ -627,15 +627,19 @@ def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
                 continue
             date_bad = dates.isna().to_numpy() & filled
             if best is None or date_bad.sum() < best[0]:
-                best = (int(date_bad.sum()), dates)
+                best = (int(date_bad.sum()), dates, fmt)
         if best is not None and best[0] < bad.sum():
             dates = best[1]
             date_bad = dates.isna().to_numpy() & filled
-            why = "a date in the format of the column's first date"
+            # name the format that read the column: ISO 8601, or the one inferred from its first date
+            like = "an ISO 8601 date like the others" if best[2] == "ISO8601" else None
+            why = like or "a date in the format of the column's first date"
             if date_bad.any():
                 mixed = pd.to_datetime(given, errors="coerce", utc=True, format="mixed")
                 if not (mixed.isna().to_numpy() & filled).any():
-                    why = "in the format of the column's first date (one format a column: 2020-02-13 is safe)"
+                    why = (like or "in the format of the column's first date") + (
+                        " (one format a column: 2020-02-13 is safe)"
+                    )
                 elif num.notna().to_numpy()[date_bad].any():
                     why = "a date like the others (the column mixes unix seconds and dates)"
             secs = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
