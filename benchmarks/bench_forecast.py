@@ -88,7 +88,8 @@ def main() -> None:
         "onto "
         "the ALS title factors), and its predicted community shares are compared with the communities of the "
         "members who actually watched it. Overlap = Σ min(predicted share, actual share) (1 is perfect); "
-        "top hit = the community with the highest actual lift is the predicted top one. Medians over seeds.",
+        "top hit = the community with the highest actual lift is the predicted top one (lift: a community's "
+        "share of the title's audience over its share of an average title's). Medians over seeds.",
         "",
         "| predictor | overlap | top hit |",
         "|---|---:|---:|",
