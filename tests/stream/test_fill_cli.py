@@ -286,3 +286,36 @@ def test_plan_names_the_file_of_an_unsorted_trace(tmp_path: Path, capsys: pytest
     assert f"warning: {path}: 1 request(s) come before the one above them" in err, err
     assert f"warning: {path}: the nightly plan and every approach compared with it run on the requests" in err
     assert code == 2 and "the trace spans 1 day(s)" in err, err
+
+
+def test_sorting_an_unsorted_trace_keeps_each_objects_catalogue_entry(tmp_path: Path) -> None:
+    """The plan sorts a trace whose rows are out of time order; the object ids must stay those the
+    catalogue (titles, renditions, release times) is indexed by (a re-made trace renumbered them)."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+    from reelkit.stream.cache import RequestTrace
+
+    wl = synthesize(SynthConfig(seed=1, days=6, n_titles=60, views_per_day=300))
+    tr = wl.trace
+    (tmp_path / "c.csv").write_text(wl.object_catalog().to_csv(index=False))
+    half = tr.n_requests // 2  # the second half first: two servers' logs one after the other
+    order = np.r_[np.arange(half, tr.n_requests), np.arange(half)]
+    # as read from such a file: dense ids in the file's order of first requests, the catalogue read for it
+    shuffled = RequestTrace.from_arrays(
+        tr.timestamps[order], tr.original_ids[tr.objects[order]], tr.sizes[order]
+    )
+    cat = read_object_catalog(tmp_path / "c.csv", shuffled)
+    kw = {"train_days": 3, "groups": cat.groups, "kinds": cat.kinds, "release_s": cat.release_s}
+    cfg = FillConfig(capacity_bytes=tr.working_set_bytes() // 20)
+    by_time = np.argsort(shuffled.timestamps, kind="stable")
+    same_ids = RequestTrace(
+        shuffled.timestamps[by_time],
+        shuffled.objects[by_time],
+        shuffled.sizes[by_time],
+        shuffled.original_ids,
+    )
+    expected = compare_fill(same_ids, cfg, **kw).get("fill").byte_hit_ratio
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReelkitWarning)
+        assert compare_fill(shuffled, cfg, **kw).get("fill").byte_hit_ratio == expected

@@ -789,10 +789,12 @@ def compare_fill(
         # nights come in time order: every approach is measured on the requests sorted by time (stably),
         # as a file of several servers' logs one after the other is meant to be read here
         order = np.argsort(trace.timestamps, kind="stable")
-        trace = _Trace.from_arrays(
-            trace.timestamps[order],
-            trace.original_ids[trace.objects[order]],
-            trace.sizes[order],
+        # the same dense object ids (the catalogue's groups, kinds and release times are indexed by them)
+        trace = _Trace(
+            timestamps=trace.timestamps[order],
+            objects=trace.objects[order],
+            sizes=trace.sizes[order],
+            original_ids=trace.original_ids,
             regions=None if trace.regions is None else trace.regions[order],
             source=trace.source,
         )
