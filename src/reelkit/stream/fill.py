@@ -369,26 +369,20 @@ def _next_to_go(
     """Put ``x`` where the reactive part evicts next: LRU's tail; for SIEVE, under its hand (which examines
     its object, then moves towards the head: an object put at the tail behind the hand would be examined
     only after the hand wraps, the last of the unvisited ones to go)."""
-    h = int(st[3]) if sieve else -1
-    if h < 0:  # LRU, or SIEVE with its hand at the tail (where it starts)
-        t = int(st[1])
-        nxt[x] = -1
-        prev[x] = t
-        if t >= 0:
-            nxt[t] = x
-        else:
-            st[0] = x
-        st[1] = x
-        return
-    n = int(nxt[h])  # between the hand's object and the tail side, then the hand on it
-    prev[x] = h
-    nxt[x] = n
-    nxt[h] = x
-    if n >= 0:
-        prev[n] = x
+    hand = sieve and st[3] >= 0
+    a = int(st[3]) if hand else int(st[1])  # x goes on the tail side of the hand's object, or the tail
+    if a < 0:  # an empty list
+        prev[x] = nxt[x] = -1
+        st[0] = st[1] = x
     else:
-        st[1] = x
-    st[3] = x
+        n = int(nxt[a])
+        prev[x], nxt[x], nxt[a] = a, n, x
+        if n >= 0:
+            prev[n] = x
+        else:
+            st[1] = x
+    if hand:
+        st[3] = x  # examined first; without a hand SIEVE starts at the tail, which x now is
 
 
 class _Cache:
