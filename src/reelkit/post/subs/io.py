@@ -64,7 +64,8 @@ _EXT_FORMAT = {
     ".smi": "sami",
     ".sub": "microdvd",
 }
-_FORMAT_EXT = {"srt": "srt", "vtt": "vtt", "ass": "ass", "ssa": "ssa", "ttml": "ttml", "microdvd": "sub"}
+# each format's first extension above (what an output of that format is named)
+_FORMAT_EXT = {fmt: ext[1:] for ext, fmt in reversed(_EXT_FORMAT.items())}
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class SubtitleFile:
 
     def to_string(self) -> tuple[str, list[Cue]]:
         """The file's text with the current cue times, and the cues that had to be clamped at zero."""
+        check_writable(self)
         return _render(self)
 
 
@@ -485,8 +487,8 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
             raise DataFormatError(f"not a TTML file reelkit can read: {exc}", path=path) from None
         ttml_cues = [Cue(k, c.start_s, c.end_s, c.text, c.text) for k, c in enumerate(found)]
         notes = [f"cue {k + 1} has a time before zero" for k, c in enumerate(found) if c.start_s < 0]
-        slots = [c.slots for c in found] if all(c.slots for c in found) else []
-        return _Parsed(ttml_cues, slots, notes, "ttml", ttml_base=tb)
+        placed = found if all(c.slots for c in found) else []  # each cue's own times, to edit in place
+        return _Parsed(ttml_cues, placed, notes, "ttml", ttml_base=tb)
     import pysubs2
 
     try:
@@ -622,8 +624,8 @@ def _edited(sub: SubtitleFile, edits: Sequence[tuple[tuple[int, int, int], str]]
 
 
 def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
+    """The text of a file :func:`check_writable` passed (see :meth:`SubtitleFile.to_string`)."""
     clamped = [c for c in sub.cues if c.start_s < 0 or c.end_s < 0]
-    check_writable(sub)
     lines = sub.source.split("\n")
     edits: list[tuple[tuple[int, int, int], str]] = []
     if sub.format in _TEXT_FORMATS:
@@ -637,16 +639,13 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     if sub.format == "ttml":
         from reelkit.post.subs.ttml import format_time
 
-        for cue, slots in zip(sub.cues, sub._spans, strict=True):
+        for cue, p in zip(sub.cues, sub._spans, strict=True):  # p: the cue's <p> as read (a TtmlCue)
             start, end = max(cue.start_s, 0.0), max(cue.end_s, 0.0)
-            parent = slots[0]  # every slot of a cue has its <p>'s parent
-            if start < parent.base_s - 1e-9 or (
-                parent.parent_end_s is not None and end > parent.parent_end_s
-            ):
+            if start < p.parent_begin_s - 1e-9 or (p.parent_end_s is not None and end > p.parent_end_s):
                 # its times count from a <div> (or end with one) that is not re-timed: moved out of it, the
                 # cue would be written at the div's edge or not shown at all
-                span = f"{parent.base_s:g} s" + (
-                    f" to {parent.parent_end_s:g} s" if parent.parent_end_s is not None else " on"
+                span = f"{p.parent_begin_s:g} s" + (
+                    f" to {p.parent_end_s:g} s" if p.parent_end_s is not None else " on"
                 )
                 raise DataFormatError(
                     f"cue {cue.index + 1} would move to {start:.3f}-{end:.3f} s, outside the timed element "
@@ -654,10 +653,12 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
                     "untimed <div>",
                     path=str(sub.path) if sub.path is not None else None,
                 )
-            for slot in slots:
-                value = {"begin": start - slot.base_s, "end": end - slot.base_s, "dur": end - start}[
-                    slot.role
-                ]
+            for slot in p.slots:
+                value = {
+                    "begin": start - p.parent_begin_s,
+                    "end": end - p.parent_begin_s,
+                    "dur": end - start,
+                }[slot.role]
                 tmpl = lines[slot.line][slot.c0 : slot.c1]
                 edits.append(((slot.line, slot.c0, slot.c1), format_time(value, tmpl, sub._ttml_base)))
         return _edited(sub, edits), clamped
@@ -723,7 +724,7 @@ def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue
     """
     out = check_output_path(path)
     check_writable(sub, out)
-    text, clamped = sub.to_string()
+    text, clamped = _render(sub)
     enc = codecs.lookup(sub.encoding).name  # "utf8", "UTF_8": the same codec, and the same mark
     data = text.encode(enc)
     if sub.bom:

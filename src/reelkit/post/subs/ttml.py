@@ -15,11 +15,14 @@ values, in the notation each was written in; a document whose cues take their ti
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from fractions import Fraction
+
+from reelkit.post.findings import timecode
 
 __all__ = ["TimeBase", "TtmlCue", "TtmlSlot", "format_time", "parse_time", "read_ttml"]
 
@@ -47,23 +50,25 @@ class TimeBase:
 @dataclass(frozen=True)
 class TtmlSlot:
     """Where one time of a cue is written: ``(line, first char, end char)`` of the attribute value in the
-    text, its ``role`` (begin, end or dur), the parent's begin, which begin and end count from (dur counts
-    from the cue's own begin), and the parent's end, which the cue may not pass."""
+    text, and its ``role`` (begin, end or dur)."""
 
     line: int
     c0: int
     c1: int
     role: str
-    base_s: float
-    parent_end_s: float | None = None  # a cue moved past it would not be shown
 
 
 @dataclass(frozen=True)
 class TtmlCue:
+    """A ``<p>`` with text: its times, and its parent's, which its begin and end count from (dur counts from
+    its own begin) and whose end it may not pass."""
+
     start_s: float
     end_s: float
     text: str
     slots: tuple[TtmlSlot, ...]  # empty when the cue's times are not its own <p>'s to edit
+    parent_begin_s: float = 0.0
+    parent_end_s: float | None = None
 
 
 def _time_base(root: ET.Element) -> TimeBase:
@@ -134,11 +139,7 @@ def format_time(t: float, template: str, tb: TimeBase) -> str:
         h, rem = divmod(secs_i, 3600)
         mm, ss = divmod(rem, 60)
         return f"{h:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
-    ms = round(t * 1000)
-    h, rem = divmod(ms, 3600000)
-    mm, rem = divmod(rem, 60000)
-    ss, f = divmod(rem, 1000)
-    return f"{h:02d}:{mm:02d}:{ss:02d}.{f:03d}"
+    return timecode(t)  # HH:MM:SS.fff
 
 
 _BREAK = "\u2028"  # a <br/> while white space is collapsed (a source line break is only white space)
@@ -208,7 +209,7 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
     visit(body, 0.0, None, root.get(_XML_SPACE, "default"))
     # the <p> start tags in the text, in document order, with where their times sit
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    tags = [m for m in _P_TAG.finditer(text) if m.group("tag") and _local(m.group("tag")) == "p"]
+    tags = [m for m in _P_TAG.finditer(text) if m.group("tag")]  # not comments or CDATA
     all_p = [el for el in root.iter() if el.tag == f"{{{TT_NS}}}p"]
     place = len(tags) == len(all_p)  # else a <p> of another namespace: times cannot be placed
     tag_of = dict(zip(map(id, all_p), tags, strict=False)) if place else {}
@@ -228,18 +229,8 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
             if "begin" in attrs and ("end" in attrs or "dur" in attrs):
                 for role, m in attrs.items():  # with both end and dur, both are rewritten
                     pos = tag.start("attrs") + m.start(3)
-                    ln = _line_of(line_starts, pos)
+                    ln = bisect.bisect_right(line_starts, pos) - 1
                     col = pos - line_starts[ln]
-                    slots.append(TtmlSlot(ln, col, col + len(m.group(3)), role, parent_begin, parent_end))
-        cues.append(TtmlCue(begin, end, words, tuple(slots)))
+                    slots.append(TtmlSlot(ln, col, col + len(m.group(3)), role))
+        cues.append(TtmlCue(begin, end, words, tuple(slots), parent_begin, parent_end))
     return cues, tb
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit(":", 1)[-1]
-
-
-def _line_of(line_starts: list[int], pos: int) -> int:
-    import bisect
-
-    return bisect.bisect_right(line_starts, pos) - 1
