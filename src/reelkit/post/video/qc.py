@@ -133,38 +133,22 @@ _THUMB_W, _THUMB_H = 32, 18
 FLASH_RETURN = 0.5
 
 
-class _Looks:
-    """Each decoded frame as a tiny grey picture, to tell a flash from a cut: after a flash the picture is
-    the one before it (a stray frame, a photo flash); after a cut, or a short shot, it is another one."""
-
-    def __init__(self, thumbs: npt.NDArray[np.uint8], frame_times: list[float]) -> None:
-        size = _THUMB_W * _THUMB_H
-        n = len(frame_times)
-        ok = n > 0 and thumbs.size == n * size
-        self.frames = thumbs.reshape(n, size).astype(np.float32) if ok else None
-        self.times = np.asarray(frame_times, dtype=np.float64)
-
-    def _index(self, t: float) -> int:
-        return int(np.argmin(np.abs(self.times - t)))
-
-    def _diff(self, i: int, j: int) -> float:
-        assert self.frames is not None
-        return float(np.mean(np.abs(self.frames[i] - self.frames[j])))
-
-    def flash(self, changes: list[float]) -> tuple[float, float] | None:
-        """``(start, end)`` of the flash these changes of picture make, or ``None`` when they are cuts: the
-        changes run from the first frame of another picture to the first frame back (a lone change is a
-        one-frame flash when the next frame is the one before it)."""
-        if self.frames is None:  # no pictures to compare: the changes' spacing alone, as ffmpeg gives it
-            return (changes[0], changes[-1]) if len(changes) > 1 else None
-        a = self._index(changes[0])
-        back = self._index(changes[-1]) if len(changes) > 1 else a + 1
-        if a < 1 or back >= len(self.frames) or back <= a:
-            return None
-        jump = self._diff(a - 1, a)
-        if jump <= 0 or self._diff(a - 1, back) > FLASH_RETURN * jump:
-            return None
-        return float(self.times[a]), float(self.times[back])
+def _flash(frames: npt.NDArray[np.float32] | None, changes: list[int]) -> tuple[int, int] | None:
+    """``(first, back)``: the frames of the flash that these changes of picture (frame indices) make, or
+    ``None`` when they are cuts. ``frames`` holds each decoded frame as a tiny grey picture: after a flash
+    the picture is the one before it (a stray frame, a photo flash), after a cut or a short shot another
+    one; a lone change is a one-frame flash when the next frame is the one before it. Without pictures,
+    the changes' spacing alone."""
+    if frames is None:
+        return (changes[0], changes[-1]) if len(changes) > 1 else None
+    a = changes[0]
+    back = changes[-1] if len(changes) > 1 else a + 1
+    if a < 1 or back >= len(frames):
+        return None
+    jump = float(np.mean(np.abs(frames[a - 1] - frames[a])))
+    if jump <= 0 or float(np.mean(np.abs(frames[a - 1] - frames[back]))) > FLASH_RETURN * jump:
+        return None
+    return a, back
 
 
 def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
@@ -217,16 +201,15 @@ def video_qc(
         "select='gte(scene\\,0)'",  # every frame passes, with its scene score, for the printer to print
         "metadata=mode=print",
     ]
-    # with the cut checks, a tiny grey copy of every frame (THUMB bytes each) comes out on stdout in the
-    # same pass: it tells a flash (the picture after it is the one before) from a cut or a short shot
-    thumbs_wanted = bool(want & {"cut", "flash"})
-    thumb = f"scale={_THUMB_W}:{_THUMB_H}:flags=area,format=gray"
-    graph = f"[0:V:0]split[q][t];[q]{','.join(chain)}[qo];[t]{thumb}[to]"
+    # with the flash check, a tiny grey copy of every frame comes out on stdout in the same pass: it tells
+    # a flash (the picture after it is the one before) from a cut or a short shot
+    thumbs_wanted = "flash" in want
+    graph = f"[0:V:0]{','.join(chain)}[qo]"
     outputs = ["-map", "[qo]", "-f", "null", "-"]
     if thumbs_wanted:
+        thumb = f"scale={_THUMB_W}:{_THUMB_H}:flags=area,format=gray"
+        graph = f"[0:V:0]split[q][t];[q]{','.join(chain)}[qo];[t]{thumb}[to]"
         outputs += ["-map", "[to]", "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"]
-    else:
-        graph = f"[0:V:0]{','.join(chain)}[qo]"
     proc = run_ffmpeg(
         ["-i", str(path), "-an", "-sn", "-filter_complex", graph, *outputs], what=f"video QC of {path}"
     )
@@ -358,29 +341,30 @@ def video_qc(
     # scene cuts; a change and a change back within a few frames is a flash (a frame or two of something
     # else: a photo flash, a stray frame left in an edit), not two cuts
     if want & {"cut", "flash"}:
-        times = sorted(
-            {round(t, 6) for t, v in zip(frame_times, scene, strict=True) if v > opts.scene_threshold}
-        )
-        groups: list[list[float]] = []
-        for t in times:
-            if groups and t - groups[-1][-1] <= FLASH_MAX_FRAMES * frame_s + 1e-6:
-                groups[-1].append(t)
+        groups: list[list[int]] = []  # changes of picture (frame indices) a few frames apart
+        for i, v in enumerate(scene):
+            if v <= opts.scene_threshold:
+                continue
+            if groups and frame_times[i] - frame_times[groups[-1][-1]] <= FLASH_MAX_FRAMES * frame_s + 1e-6:
+                groups[-1].append(i)
             else:
-                groups.append([t])
-        thumbs = np.frombuffer(proc.stdout, dtype=np.uint8) if thumbs_wanted else np.zeros(0, np.uint8)
-        looks = _Looks(thumbs, frame_times)
+                groups.append([i])
+        frames = None
+        size = _THUMB_W * _THUMB_H
+        if thumbs_wanted and frame_times and len(proc.stdout) == len(frame_times) * size:
+            frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(-1, size).astype(np.float32)
         for g in groups:
-            span = looks.flash(g)
-            if span is None or "flash" not in want:
+            span = _flash(frames, g) if "flash" in want else None
+            if span is None:
                 # a cut (each change of a short shot between two others is one); without the flash
                 # check, each change of a flash is one too
                 if "cut" in want:
                     findings += [
                         Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video")
-                        for t in g
+                        for t in (frame_times[i] for i in g)
                     ]
             else:
-                a, b = span
+                a, b = frame_times[span[0]], frame_times[span[1]]
                 if any(ba - frame_s <= a and b <= bb + frame_s for ba, bb in blacks):
                     continue  # a black insert: the black finding says it
                 findings.append(
