@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from reelkit._files import check_output_file
+from reelkit._files import atomic_write_bytes, check_output_file
 from reelkit.errors import DataFormatError
 
 __all__ = [
@@ -737,10 +737,5 @@ def write_subtitles(sub: SubtitleFile, path: str | os.PathLike[str]) -> list[Cue
             "utf-32-be": codecs.BOM_UTF32_BE,
         }.get(enc.lower(), b"")
         data = mark + data
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(out, data)
     return clamped

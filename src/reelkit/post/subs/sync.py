@@ -38,6 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from reelkit._files import atomic_write_bytes
 from reelkit.errors import ConfigError, DataFormatError, SyncRefusedError
 from reelkit.post.subs.align import ActivityReference, _c_at, cue_scores, offset_scores, split_fit
 from reelkit.post.subs.io import Cue, SubtitleFile, check_output_path, load_subtitles, write_subtitles
@@ -646,14 +647,7 @@ def write_synced(subs: SubtitleFile, result: SyncResult, out: str | os.PathLike[
     """Write the re-timed file to ``out`` (a byte-for-byte copy when nothing changes); returns the cues
     that had to be clamped at zero."""
     if result.unchanged and subs.path is not None and Path(subs.path).exists():
-        data = Path(subs.path).read_bytes()
-        target = check_output_path(out)
-        tmp = target.with_name(f".{target.name}.part")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write_bytes(check_output_path(out), Path(subs.path).read_bytes())
         return []
     return write_subtitles(apply_sync(subs, result), out)
 
