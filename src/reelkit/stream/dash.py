@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from reelkit import media
-from reelkit._files import naming_output
+from reelkit._files import atomic_path, naming_output
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
 from reelkit.stream.advice import MAX_RUNG_KBPS
@@ -194,12 +194,8 @@ def make_sample_clip(
     ]
     if audio:
         args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
-    tmp = out.with_name(f".{out.name}.part{out.suffix}")
-    try:
+    with atomic_path(out, f".part{out.suffix}") as tmp:
         media.run_ffmpeg([*args, str(tmp)], what="generating the sample clip")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

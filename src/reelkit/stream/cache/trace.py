@@ -308,8 +308,9 @@ def _read_csv(path: Path) -> RequestTrace:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    gz = path.name.lower().endswith(".gz")  # pyarrow's own detection wants ".gz" in lower case
     try:
-        with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb") as fh:
+        with gzip.open(path, "rb") if gz else open(path, "rb") as fh:
             head = fh.read(4096)
     except (OSError, EOFError) as exc:  # gzip.BadGzipFile, a truncated stream
         raise DataFormatError(f"not a readable gzip file ({exc})", path=str(path)) from None
@@ -317,7 +318,6 @@ def _read_csv(path: Path) -> RequestTrace:
         raise DataFormatError(
             "is not UTF-8 text (UTF-16, or a binary file); save the trace as UTF-8 CSV", path=str(path)
         )
-    gz = path.name.lower().endswith(".gz")  # pyarrow's own detection wants ".gz" in lower case
     try:
         table = pacsv.read_csv(
             pa.input_stream(str(path), compression="gzip" if gz else None),
