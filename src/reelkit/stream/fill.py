@@ -428,9 +428,9 @@ class _Cache:
         newly = np.count_nonzero(~self.pinned[plan.pinned])
         self.pinned_per_night.append(len(plan.pinned))
         self.added_per_night.append(int(newly))
-        # objects the plan stops pinning stay on disk in the reactive part, as its oldest (first to go when
-        # the disk is needed): deleting them with free disk made the perfect-knowledge fill fetch the
-        # whole catalogue 1.5 times over a disk that holds it
+        # objects the plan stops pinning stay on disk in the reactive part, where it evicts next (the first
+        # to go when the disk is needed): deleting them with free disk made the perfect-knowledge fill fetch
+        # the whole catalogue 1.5 times over a disk that holds it
         for o in np.setdiff1d(self.pinned_ids, plan.pinned, assume_unique=True):
             if self.arrival[o] <= day_start:  # arrived (one still on its way was never stored)
                 _next_to_go(self.prev, self.nxt, self.st, int(o), self.sieve)
