@@ -606,51 +606,50 @@ def _field_word(layout: _Layout, field: str) -> str:
     return _FIELD_WORDS[field]
 
 
+def _dates(given: pd.Series, fmt: str | None) -> pd.Series | None:
+    """``given`` parsed as dates in one format (``None``: the one pandas infers from the first), or ``None``
+    when pandas refuses the format outright."""
+    try:
+        with warnings.catch_warnings():  # "could not infer format": then it is each date on its own
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(given, errors="coerce", utc=True, format=fmt)
+    except (ValueError, TypeError):
+        return None
+
+
 def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
     """Numbers as they are; otherwise dates parsed to unix seconds, in one format for the whole column.
     Returns values, a bad-value mask and what is wrong with the first bad value."""
     raw = col.astype(str)
-    given = raw.where(raw.str.strip() != "", None)
     filled = (raw.str.strip() != "").to_numpy()
+    given = raw.where(filled, None)
     num = pd.to_numeric(given, errors="coerce")
     bad = num.isna().to_numpy() & filled
-    if bad.any() and not _is_number(str(raw[bad].iloc[0])):
-        # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
-        # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
-        best: tuple[int, pd.Series, str | None] | None = None
-        for fmt in ("ISO8601", None):
-            try:
-                with warnings.catch_warnings():  # "could not infer format": then it is each date on its own
-                    warnings.simplefilter("ignore", UserWarning)
-                    dates = pd.to_datetime(given, errors="coerce", utc=True, format=fmt)
-            except (ValueError, TypeError):
-                continue
-            date_bad = dates.isna().to_numpy() & filled
-            if best is None or date_bad.sum() < best[0]:
-                best = (int(date_bad.sum()), dates, fmt)
-        if best is not None and best[0] < bad.sum():
-            dates = best[1]
-            date_bad = dates.isna().to_numpy() & filled
-            # name the format that read the column: ISO 8601, or the one inferred from its first date
-            like = "an ISO 8601 date like the others" if best[2] == "ISO8601" else None
-            why = like or "a date in the format of the column's first date"
-            if date_bad.any():
-                mixed = pd.to_datetime(given, errors="coerce", utc=True, format="mixed")
-                if not (mixed.isna().to_numpy() & filled).any():
-                    why = (like or "in the format of the column's first date") + (
-                        " (one format a column: 2020-02-13 is safe)"
-                    )
-                elif num.notna().to_numpy()[date_bad].any():
-                    why = "a date like the others (the column mixes unix seconds and dates)"
-            secs = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-            return pd.Series(secs.astype("float64"), index=col.index), date_bad, why
-        if best is not None and num.notna().any() and best[1].notna().to_numpy()[bad].any():
-            return (
-                num.astype("float64"),
-                bad,
-                "a number like the others (the column mixes unix seconds and dates)",
-            )
-    return num.astype("float64"), bad, "a number (unix seconds) or a date"
+    if not bad.any() or _is_number(str(raw[bad].iloc[0])):
+        return num.astype("float64"), bad, "a number (unix seconds) or a date"
+    # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
+    # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
+    tried = [(d, fmt) for fmt in ("ISO8601", None) if (d := _dates(given, fmt)) is not None]
+    if not tried:
+        return num.astype("float64"), bad, "a number (unix seconds) or a date"
+    dates, fmt = min(tried, key=lambda t: int((t[0].isna().to_numpy() & filled).sum()))  # the first on ties
+    date_bad = dates.isna().to_numpy() & filled
+    if date_bad.sum() >= bad.sum():  # numbers read more of it: the dates are the odd ones
+        mixed = bool(num.notna().any() and dates.notna().to_numpy()[bad].any())
+        why = "a number like the others (the column mixes unix seconds and dates)" if mixed else None
+        return num.astype("float64"), bad, why or "a number (unix seconds) or a date"
+    iso = "an ISO 8601 date like the others" if fmt == "ISO8601" else None  # name the format that read it
+    why = iso or "a date in the format of the column's first date"
+    if date_bad.any():
+        each = _dates(given, "mixed")
+        if each is not None and not (each.isna().to_numpy() & filled).any():  # each parses: formats differ
+            why = (
+                iso or "in the format of the column's first date"
+            ) + " (one format a column: 2020-02-13 is safe)"
+        elif num.notna().to_numpy()[date_bad].any():
+            why = "a date like the others (the column mixes unix seconds and dates)"
+    secs = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return pd.Series(secs.astype("float64"), index=col.index), date_bad, why
 
 
 def _events_from_table(
