@@ -745,6 +745,21 @@ def community_shares(
     return np.asarray(per / tot)
 
 
+def average_title_shares(
+    member_factors: np.ndarray, labels: np.ndarray, k: int, title_factors: np.ndarray
+) -> np.ndarray:
+    """``(k,)`` each community's predicted share of an average title's audience: the mean of
+    :func:`community_shares` over a seeded sample of up to 500 titles (in chunks of 100, so the members x
+    titles affinities stay small)."""
+    users = member_factors.astype(np.float64)
+    items = title_factors.astype(np.float64)
+    sample = np.random.default_rng(0).permutation(len(items))[:500]
+    parts = [
+        community_shares(users, labels, k, items[sample[i : i + 100]]) for i in range(0, len(sample), 100)
+    ]
+    return np.asarray(np.vstack(parts).mean(axis=0))
+
+
 @dataclass(frozen=True)
 class _Catalog:
     als: Any
@@ -782,13 +797,7 @@ def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> 
     # an average title's audience split, from the model itself (a uniform sample of up to 500 titles, in
     # chunks): communities of heavy viewers take a large share of every title, and lift against their
     # head count alone put the same two on top of every concept whatever its genre
-    items = als.item_factors_.astype(np.float64)
-    sample = np.random.default_rng(0).permutation(len(items))[:500]
-    users = als.user_factors_.astype(np.float64)
-    parts = [
-        community_shares(users, labels, k, items[sample[i : i + 100]]) for i in range(0, len(sample), 100)
-    ]
-    baseline = np.vstack(parts).mean(axis=0)
+    baseline = average_title_shares(als.user_factors_, labels, k, als.item_factors_)
     yr = pd.to_numeric(titles["year"], errors="coerce").dropna()
     years = (float(yr.min()), float(yr.max())) if len(yr) else (1995.0, 1995.0)
     return _Catalog(als, comm, comm.communities(inter.titles), placer, vocab, titles, labels, baseline, years)
@@ -918,12 +927,7 @@ def evaluate_communities(
     actual /= np.maximum(actual.sum(1, keepdims=True), 1e-9)
     # lift as community_forecast ranks it: a share over an average title's share (the model's own average
     # for the placed titles, the training titles' actual average for the rest and for the truth)
-    users = als.user_factors_.astype(np.float64)
-    items = als.item_factors_.astype(np.float64)
-    sample = np.random.default_rng(0).permutation(len(items))[:500]
-    model_avg = np.vstack(
-        [community_shares(users, labels, k, items[sample[i : i + 100]]) for i in range(0, len(sample), 100)]
-    ).mean(axis=0)
+    model_avg = average_title_shares(als.user_factors_, labels, k, als.item_factors_)
     data_avg = share_train.mean(axis=0)
     true_top = np.argmax(actual / np.maximum(data_avg, 1e-12), 1)
     out_overlap: dict[str, float] = {}
