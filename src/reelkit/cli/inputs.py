@@ -52,17 +52,15 @@ def read_data(
     unknown_titles: str = "error",
 ) -> Dataset:
     """Load events from a ratings/events file or a dataset folder (exactly one must be given)."""
-    from reelkit.data.loaders import load_dataset, load_events_file
+    from reelkit.data.loaders import load_events, load_events_file
 
     if unknown_titles not in ("error", "keep", "drop"):
         raise ConfigError(f"--unknown-titles {unknown_titles!r}: use error, keep or drop")
     mode: Any = unknown_titles
     if (ratings is None) == (data is None):
         raise ConfigError("give exactly one of --ratings FILE or --data PATH")
-    path = ratings if ratings is not None else data
-    assert path is not None
-    if ratings is not None or path.is_file():
-        return load_events_file(
-            path, columns=parse_columns(columns), sep=sep, header=header, unknown_titles=mode
-        )
-    return load_dataset(path, unknown_titles=mode)
+    cols = parse_columns(columns)
+    if ratings is not None:  # a file, always (a folder here is named as one)
+        return load_events_file(ratings, columns=cols, sep=sep, header=header, unknown_titles=mode)
+    assert data is not None
+    return load_events(data, columns=cols, sep=sep, header=header, unknown_titles=mode)

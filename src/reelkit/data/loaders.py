@@ -83,6 +83,7 @@ __all__ = [
     "UnknownTitles",
     "load_dataset",
     "load_delimited",
+    "load_events",
     "load_events_file",
     "load_movielens_1m",
     "load_movielens_100k",
@@ -1323,6 +1324,21 @@ def load_events_file(
         titles_path=titles_path,
         unknown_titles=unknown_titles,
     )
+
+
+def load_events(
+    path: str | Path,
+    *,
+    columns: ColumnsSpec | None = None,
+    sep: str | None = None,
+    header: bool | None = None,
+    unknown_titles: UnknownTitles = "error",
+) -> Dataset:
+    """A ratings/events file (:func:`load_events_file`, with ``columns``/``sep``/``header``) or a dataset
+    folder (:func:`load_dataset`): what a command or an import given either reads."""
+    if Path(path).is_file():
+        return load_events_file(path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+    return load_dataset(path, unknown_titles=unknown_titles)
 
 
 def load_dataset(path: str | Path, *, unknown_titles: UnknownTitles = "error") -> Dataset:

@@ -192,12 +192,10 @@ def read_source(
 ) -> Dataset:
     """A dataset from a ratings/events file or folder (any format :mod:`reelkit.data.loaders` reads);
     ``unknown_titles`` as the loaders take it (event titles missing from a catalog beside the events)."""
-    from reelkit.data.loaders import load_dataset, load_events_file
+    from reelkit.data.loaders import load_events
 
     if unknown_titles not in ("error", "keep", "drop"):
         raise ConfigError(f"unknown titles {unknown_titles!r}: use error, keep or drop")
     mode: Any = unknown_titles
     cols = [c.strip() for c in columns.split(",")] if columns else None
-    if path.is_file():
-        return load_events_file(path, columns=cols, sep=sep, header=header, unknown_titles=mode)
-    return load_dataset(path, unknown_titles=mode)
+    return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode)
