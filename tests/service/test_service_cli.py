@@ -69,6 +69,26 @@ def test_serve_without_data_exits_2(tmp_path: Path) -> None:
     assert "reelkit import" in r.stderr and "serve --demo" in r.stderr
 
 
+def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "reelkit.db").write_text("not a database")
+    newer = tmp_path / "newer"
+    store = open_store(newer)
+    store._con().execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")  # type: ignore[attr-defined]
+    store.close()
+    for folder, why in ((garbage, "not an SQLite database"), (newer, "schema version 2")):
+        r = subprocess.run(
+            [sys.executable, "-m", "reelkit.cli.service", "serve", "--data-dir", str(folder), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 2, r.stderr
+        assert why in r.stderr and "Traceback" not in r.stderr and "serving" not in r.stdout
+    assert (garbage / "reelkit.db").read_text() == "not a database"
+
+
 def test_bootstrap_is_reused(tmp_path: Path) -> None:
     data = tmp_path / "svc"
     first = bootstrap(data, n_members=80, n_titles=60, seed=1)

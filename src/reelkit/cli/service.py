@@ -84,7 +84,7 @@ def serve_cmd(
     except ImportError as exc:
         raise _missing_extra(exc) from None
     from reelkit.service.settings import ServiceSettings
-    from reelkit.service.store import DB_NAME
+    from reelkit.service.store import DB_NAME, open_store
 
     if demo:
         from reelkit.service.bootstrap import bootstrap
@@ -111,6 +111,8 @@ def serve_cmd(
             f"{data_dir}: no reelkit store here; load data with 'reelkit import --data-dir {data_dir} "
             "--ratings FILE' or start with 'reelkit serve --demo'"
         )
+    # the app opens the store at startup, inside the server, where an unusable one is a traceback
+    open_store(data_dir, create=False).close()
     settings = ServiceSettings.load(data_dir, config_file=config)
     if demo and settings.web_ui_writes is None:
         # the demo's play button works even when the config file has no token (unless it turns it off)

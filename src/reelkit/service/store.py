@@ -337,6 +337,9 @@ class SQLiteStore:
                     f"{self.path}: the file system does not support SQLite's WAL mode (got {mode})"
                 )
             self._init_schema()
+        except StoreError:
+            self.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.close()
             text = str(exc)
@@ -406,8 +409,8 @@ class SQLiteStore:
             row = w.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 w.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise StoreError(
+            elif row[0] != str(SCHEMA_VERSION):
+                raise StoreLocationError(
                     f"{self.path}: store schema version {row[0]} is not supported by this reelkit "
                     f"(uses version {SCHEMA_VERSION}); upgrade reelkit or use another data folder"
                 )
