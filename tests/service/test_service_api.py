@@ -537,3 +537,35 @@ def test_home_reads_the_last_sequence_once(data_dir: Path, monkeypatch: pytest.M
         monkeypatch.setattr(SQLiteStore, "member_last_seq", counting)
         assert c.get(f"/v1/members/{member}/home").status_code == 200  # built: not cached yet
         assert calls == [member]
+
+
+def test_imported_ids_with_a_slash_are_reachable(tmp_path: Path) -> None:
+    from reelkit.data.loaders import load_events_file
+    from reelkit.service.ingest import import_dataset
+    from reelkit.service.models import train_store
+    from reelkit.service.store import open_store
+
+    from .conftest import COMMUNITY
+
+    rows = ["user,item,rating,timestamp"]
+    for u in range(40):
+        for i in range(15):
+            if (u * 7 + i * 3) % 4:
+                rows.append(f"acct/{u},show/{(u + i) % 30},{1 + (u + i) % 5},{1_600_000_000 + u * 100 + i}")
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    data = tmp_path / "data"
+    store = open_store(data)
+    import_dataset(store, load_events_file(tmp_path / "ratings.csv"))
+    store.close()
+    train_store(data, personal="itemknn", community_params=COMMUNITY)
+    with TestClient(create_app(make_settings(data))) as c:
+        assert c.get("/v1/members/acct%2F1").json()["member_id"] == "acct/1"
+        home = c.get("/v1/members/acct%2F1/home")
+        assert home.status_code == 200 and home.json()["member_id"] == "acct/1"
+        recs = c.get("/v1/members/acct%2F1/recommendations", params={"n": 3}).json()
+        assert recs["member_id"] == "acct/1" and len(recs["titles"]) == 3
+        assert c.get("/v1/titles/show%2F3").json()["title_id"] == "show/3"
+        assert c.get("/v1/titles/show%2F3/similar").json()["title_id"] == "show/3"
+        page = c.get("/titles/show%2F3")
+        assert page.status_code == 200 and "show/3" in page.text
+        assert c.get("/v1/members/acct%2F999/home").status_code == 404

@@ -8,6 +8,7 @@ raw path, so labels stay few.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import defaultdict
@@ -21,6 +22,8 @@ __all__ = ["LATENCY_BUCKETS", "Gauge", "Metrics", "MetricsMiddleware"]
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
+            # the template as documented: "{member_id}", not the "{member_id:path}" that routes it
+            template = _CONVERTOR.sub(r"{\1}", getattr(route, "path", None) or "<unmatched>")
             if getattr(route, "name", None) == "static":
                 template = "/static"
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - start)

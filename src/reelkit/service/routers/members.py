@@ -56,14 +56,8 @@ def list_members(
     )
 
 
-@router.get("/{member_id}", response_model=MemberOut, responses=_ERRORS, dependencies=[Depends(require_read)])
-def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
-    member = _require_member(state, member_id)
-    return MemberOut(member_id=member.member_id, name=member.name)
-
-
 @router.get(
-    "/{member_id}/home",
+    "/{member_id:path}/home",
     response_class=Response,
     responses={200: {"model": HomeOut, "description": "The home page rows"}, **_ERRORS},
     dependencies=[Depends(require_read)],
@@ -89,7 +83,7 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
 
 
 @router.get(
-    "/{member_id}/recommendations",
+    "/{member_id:path}/recommendations",
     response_model=RecommendationsOut,
     responses=_ERRORS,
     dependencies=[Depends(require_read)],
@@ -105,6 +99,15 @@ def get_recommendations(
     history = state.store.member_history(member_id)
     titles = bundle.home.top_picks(history, n)
     return RecommendationsOut(member_id=member_id, model_version=bundle.version, titles=cards(titles))
+
+
+@router.get(
+    "/{member_id:path}", response_model=MemberOut, responses=_ERRORS, dependencies=[Depends(require_read)]
+)
+def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
+    # after the /home and /recommendations routes: an id may hold "/" (imported ids), matched greedily
+    member = _require_member(state, member_id)
+    return MemberOut(member_id=member.member_id, name=member.name)
 
 
 @router.post(

@@ -24,9 +24,20 @@ def require_title(state: StateDep, title_id: str) -> TitleRecord:
     return title
 
 
-@router.get("/{title_id}", response_model=TitleOut, responses={404: {"model": ErrorBody}})
+@router.get("/{title_id:path}/similar", response_model=SimilarOut, responses={404: {"model": ErrorBody}})
+def similar_titles(
+    title_id: TitlePath, state: StateDep, bundle: BundleDep, n: Annotated[int, Query(ge=1, le=100)] = 10
+) -> SimilarOut:
+    """The titles most similar to this one (item-item similarity); empty for titles the model lacks."""
+    require_title(state, title_id)
+    titles = bundle.home.similar(title_id, n) if bundle.home.has_title(title_id) else ()
+    return SimilarOut(title_id=title_id, model_version=bundle.version, titles=cards(titles))
+
+
+@router.get("/{title_id:path}", response_model=TitleOut, responses={404: {"model": ErrorBody}})
 def get_title(title_id: TitlePath, state: StateDep) -> TitleOut:
     """Catalog details, and the taste communities that watch the title most (by lift)."""
+    # after /similar: an id may hold "/" (imported ids), matched greedily
     t = require_title(state, title_id)
     bundle = state.models.current
     loved = bundle.home.title_communities(title_id) if bundle is not None else ()
@@ -41,13 +52,3 @@ def get_title(title_id: TitlePath, state: StateDep) -> TitleOut:
         in_model=bundle is not None and bundle.home.has_title(title_id),
         loved_by=[TitleCommunityOut(**c.__dict__) for c in loved],
     )
-
-
-@router.get("/{title_id}/similar", response_model=SimilarOut, responses={404: {"model": ErrorBody}})
-def similar_titles(
-    title_id: TitlePath, state: StateDep, bundle: BundleDep, n: Annotated[int, Query(ge=1, le=100)] = 10
-) -> SimilarOut:
-    """The titles most similar to this one (item-item similarity); empty for titles the model lacks."""
-    require_title(state, title_id)
-    titles = bundle.home.similar(title_id, n) if bundle.home.has_title(title_id) else ()
-    return SimilarOut(title_id=title_id, model_version=bundle.version, titles=cards(titles))

@@ -112,7 +112,7 @@ def index(
     return response
 
 
-@router.get("/titles/{title_id}", response_class=HTMLResponse)
+@router.get("/titles/{title_id:path}", response_class=HTMLResponse)
 def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Response:
     t = state.store.get_title(title_id)
     if t is None:
@@ -145,7 +145,7 @@ def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Respon
     )
 
 
-@router.get("/members/{member_id}", response_class=HTMLResponse)
+@router.get("/members/{member_id:path}", response_class=HTMLResponse)
 def member_page(member_id: MemberPath) -> Response:
     return RedirectResponse(f"/?member={quote(member_id, safe='')}", status_code=303)
 
