@@ -13,6 +13,8 @@ from reelkit.service.app import create_app
 from reelkit.service.schemas import HomeOut
 from reelkit.service.settings import ServiceSettings
 
+from .conftest import COMMUNITY
+
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Settings = Callable[..., ServiceSettings]
@@ -357,6 +359,30 @@ def test_no_model_yet(tmp_path: Path) -> None:
         assert r.status_code == 422 and "outside the rating scale 0-5" in r.text
 
 
+def test_a_model_trained_on_high_ratings_still_takes_a_low_one(tmp_path: Path) -> None:
+    from reelkit.data.loaders import load_events_file
+    from reelkit.service.ingest import import_dataset
+    from reelkit.service.models import train_store
+    from reelkit.service.store import open_store
+
+    rows = ["user,item,rating,timestamp"] + [
+        f"m{u},t{(u + i) % 20},{3 + (u + i) % 3},{1_600_000_000 + u * 100 + i}"
+        for u in range(30)
+        for i in range(8)
+    ]
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    store = open_store(tmp_path / "data")
+    import_dataset(store, load_events_file(tmp_path / "ratings.csv"))
+    store.close()
+    train_store(tmp_path / "data", personal="itemknn", community_params=COMMUNITY)
+    with TestClient(create_app(make_settings(tmp_path / "data"))) as c:
+        rate = {"event_id": "r1", "kind": "rating", "member_id": "m1", "title_id": "t1", "value": 2}
+        r = c.post("/v1/events", json={"events": [rate]}, headers=AUTH)
+        assert r.status_code == 200, r.text  # the model's scale is 3-5; a 5-star catalog takes 0-5
+        r = c.post("/v1/events", json={"events": [{**rate, "event_id": "r2", "value": 7}]}, headers=AUTH)
+        assert r.status_code == 422 and "outside the rating scale 0-5" in r.text
+
+
 def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:
     import time
 
@@ -544,8 +570,6 @@ def test_imported_ids_with_a_slash_are_reachable(tmp_path: Path) -> None:
     from reelkit.service.ingest import import_dataset
     from reelkit.service.models import train_store
     from reelkit.service.store import open_store
-
-    from .conftest import COMMUNITY
 
     rows = ["user,item,rating,timestamp"]
     for u in range(40):
