@@ -207,7 +207,11 @@ def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
     for payload in ({"events": []}, {}, [], {"events": "x"}):
         assert client.post("/v1/events", json=payload, headers=AUTH).status_code == 422
     r = client.post("/v1/events", content=b"{not json", headers={**AUTH, "content-type": "application/json"})
-    assert r.status_code == 422
+    # a 400 as the OpenAPI document says, naming the body and where it breaks (not a field "[1]")
+    assert r.status_code == 400 and r.json()["fields"] == [{"field": "body", "message": r.json()["message"]}]
+    assert "not valid JSON" in r.json()["message"] and "character 1" in r.json()["message"]
+    doc = client.get("/openapi.json").json()["paths"]["/v1/events"]["post"]["responses"]
+    assert "not valid JSON" in doc["400"]["description"]
 
 
 def test_unknown_ids_in_events_are_404_and_store_nothing(client: TestClient) -> None:

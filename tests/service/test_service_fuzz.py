@@ -19,7 +19,7 @@ from reelkit.service.settings import ServiceSettings
 from reelkit.service.store import DB_NAME, open_store
 
 AUTH = {"Authorization": "Bearer test-token-123", "content-type": "application/json"}
-OK = {200, 404, 409, 413, 422}
+OK = {200, 400, 404, 409, 413, 422}  # 400: the body is not JSON
 
 
 @pytest.fixture(scope="module")

@@ -118,12 +118,18 @@ def _wants_html(request: Request) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
+        bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+        if bad_json:  # as documented, a 400: its "loc" is a character offset, not a field
+            err = bad_json[0]
+            where = err.get("loc", ())[-1]
+            reason = err.get("ctx", {}).get("error", "unreadable")
+            msg = f"the body is not valid JSON ({reason} at character {where})"
+            if _wants_html(request):
+                return _html_error(request, 400, msg)
+            return _error(400, msg, [("body", msg)])
         fields = []
         for err in exc.errors():
-            msg = error_message(err)
-            if err.get("type") == "json_invalid":
-                msg = f"invalid JSON: {err.get('ctx', {}).get('error', msg)}"
-            fields.append((_field_name(err.get("loc", ())), msg))
+            fields.append((_field_name(err.get("loc", ())), error_message(err)))
         names = ", ".join(dict.fromkeys(f for f, _ in fields))
         if _wants_html(request):  # a page's link or form: the browser gets a page, not JSON
             detail = "; ".join(f"{f}: {m}" for f, m in fields)
