@@ -42,6 +42,21 @@ def history(*events: tuple[str, str, int, float, float]) -> MemberHistory:
     )
 
 
+def engaged(h: MemberHistory, cfg: HomeConfig) -> set[str]:
+    """The titles a page must not recommend outside Continue Watching: any event but a sample play (under
+    ``continue_min_fraction``, or under ``continue_min_seconds`` and a tenth of the title)."""
+    out = set()
+    for tid, kind, seconds, frac in zip(h.title_ids, h.kinds, h.values, h.fractions, strict=True):
+        sample = (
+            kind == "play"
+            and np.isfinite(frac)
+            and (frac < cfg.continue_min_fraction or (seconds < cfg.continue_min_seconds and frac < 0.1))
+        )
+        if not sample:
+            out.add(str(tid))
+    return out
+
+
 def check_page(page: HomePage, builder: HomeBuilder, seen: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     cfg = builder.config
     ids = [t.title_id for r in page.rows for t in r.titles]
@@ -70,7 +85,7 @@ def test_every_member_page_follows_the_rules(bundle: ModelBundle, small_dir: Pat
         for m in members:
             h = store.member_history(m)
             page = bundle.home.build(m, h)
-            check_page(page, bundle.home, set(h.title_ids.tolist()))
+            check_page(page, bundle.home, engaged(h, bundle.home.config))
             kinds_seen.update(r.kind for r in page.rows)
         assert kinds_seen == {
             "continue-watching",
@@ -86,28 +101,27 @@ def test_every_member_page_follows_the_rules(bundle: ModelBundle, small_dir: Pat
 
 def test_continue_watching_order_and_rules(builder: HomeBuilder) -> None:
     t = list(builder.title_ids[:8])
-    page = builder.build(
-        "x",
-        history(
-            (t[0], "play", 100, 600, 0.10),  # started long ago
-            (t[1], "play", 300, 600, 0.50),  # most recent
-            (t[2], "play", 200, 600, 0.30),
-            (t[3], "play", 250, 6000, 1.00),  # finished: not in the row
-            (t[4], "play", 260, 60, 0.005),  # barely started: below continue_min_fraction
-            (t[5], "play", 270, 600, 0.40),
-            (t[5], "thumb", 271, -1, np.nan),  # thumbed down: not in the row
-            (t[6], "play", 280, 600, 0.40),
-            (t[6], "play", 290, 6000, 0.95),  # resumed and finished
-            (t[7], "play", 50, 6000, 0.95),
-            (t[7], "play", 310, 600, 0.20),  # a rewatch started later: in the row
-        ),
+    h = history(
+        (t[0], "play", 100, 600, 0.10),  # started long ago
+        (t[1], "play", 300, 600, 0.50),  # most recent
+        (t[2], "play", 200, 600, 0.30),
+        (t[3], "play", 250, 6000, 1.00),  # finished: not in the row
+        (t[4], "play", 260, 60, 0.005),  # barely started: below continue_min_fraction
+        (t[5], "play", 270, 600, 0.40),
+        (t[5], "thumb", 271, -1, np.nan),  # thumbed down: not in the row
+        (t[6], "play", 280, 600, 0.40),
+        (t[6], "play", 290, 6000, 0.95),  # resumed and finished
+        (t[7], "play", 50, 6000, 0.95),
+        (t[7], "play", 310, 600, 0.20),  # a rewatch started later: in the row
     )
+    page = builder.build("x", h)
     cw = page.rows[0]
     assert cw.kind == "continue-watching"
     assert [x.title_id for x in cw.titles] == [t[7], t[1], t[2], t[0]]
     assert [x.progress for x in cw.titles] == [0.2, 0.5, 0.3, 0.1]
     assert cw.titles[1].reason == "Resume: 50% watched"
-    check_page(page, builder, set(t))
+    assert engaged(h, builder.config) == set(t) - {t[4]}  # t[4] was only sampled
+    check_page(page, builder, engaged(h, builder.config))
 
 
 def test_rows_with_too_few_titles_are_dropped(bundle: ModelBundle) -> None:
@@ -256,7 +270,7 @@ def test_property_random_histories(builder: HomeBuilder) -> None:
     @given(histories(titles))
     def check(h: MemberHistory) -> None:
         page = builder.build("p", h)
-        check_page(page, builder, set(h.title_ids.tolist()))
+        check_page(page, builder, engaged(h, builder.config))
 
     check()
 
@@ -423,6 +437,22 @@ def test_a_short_sample_is_not_a_title_to_resume(builder: HomeBuilder) -> None:
     page = builder.build("x", history((t[0], "play", 100, 30, 30 / 1320), (t[1], "play", 50, 600, 0.3)))
     cw = page.rows[0]
     assert cw.kind == "continue-watching" and [x.title_id for x in cw.titles] == [t[1]]
+
+
+def test_a_title_only_sampled_stays_on_the_page(builder: HomeBuilder) -> None:
+    """A 0.5% preview of the member's top pick took it off every row: not a start, but "seen"."""
+    top = next(r for r in builder.build("x", history()).rows if r.kind == "top-picks").titles[0].title_id
+    shown = {
+        x.title_id for r in builder.build("x", history((top, "play", 100, 30, 0.005))).rows for x in r.titles
+    }
+    assert top in shown
+    # a real start, a rating, or a start after the sample: seen (in Continue Watching or nowhere)
+    for h in (
+        history((top, "play", 100, 30, 0.005), (top, "play", 200, 900, 0.3)),
+        history((top, "play", 100, 30, 0.005), (top, "thumb", 200, -1, np.nan)),
+    ):
+        page = builder.build("x", h)
+        assert all(x.title_id != top for r in page.rows if r.kind != "continue-watching" for x in r.titles)
 
 
 def test_no_claim_of_personal_taste_without_a_liked_title(builder: HomeBuilder) -> None:

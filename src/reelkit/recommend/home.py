@@ -25,7 +25,8 @@ Rows
     The ``new_release_pool`` most recently released catalog titles (``released``, else 1 January of
     ``year``) within ``new_release_days`` of the newest release, ranked by the personal model.
 
-Every row skips titles the member has any event for (except Continue Watching, which is made of them).
+Every row skips titles the member has any event for (except Continue Watching, which is made of them), but for
+titles only sampled (plays too short to count as a start).
 
 Dedupe and dropped rows
     Rows are filled in a fixed priority order: Continue Watching, Top Picks, Because You Watched (most
@@ -457,7 +458,8 @@ class HomeBuilder:
             n_seen = len(tids)
             cols = np.fromiter((self._col_of.get(t, -1) for t in tids), dtype=np.int64, count=len(tids))
             known = cols >= 0
-            seen[cols[known]] = True
+            # a title only sampled (an autoplay preview, a misclick) is not seen: it would leave every row
+            seen[cols[known & ~np.isin(tids, self._sampled_only(history))]] = True
             weight = agg.weight
             pos = known & (weight > 0)
             cols_pos = cols[pos]
@@ -531,18 +533,30 @@ class HomeBuilder:
             emb = emb / length
         return int(np.argmax(comm.centroids_ @ emb))
 
+    def _is_sample(self, fraction: np.ndarray | float, seconds: np.ndarray | float) -> np.ndarray:
+        """Plays too short to be a start: under ``continue_min_fraction``, or under ``continue_min_seconds``
+        and a tenth of the title (30 s of a 22-minute episode); an unknown fraction is not a sample."""
+        cfg = self.config
+        f, sec = np.asarray(fraction, np.float64), np.asarray(seconds, np.float64)
+        with np.errstate(invalid="ignore"):
+            short = (f < cfg.continue_min_fraction) | ((sec < cfg.continue_min_seconds) & (f < 0.1))
+        return np.asarray(np.isfinite(f) & short, dtype=bool)
+
+    def _sampled_only(self, history: MemberHistory) -> np.ndarray:
+        """The titles whose every event is a sample play (no rating, thumb or real play)."""
+        sample = (history.kinds == "play") & self._is_sample(history.fractions, history.values)
+        return np.setdiff1d(history.title_ids[sample], history.title_ids[~sample]).astype(object)
+
     def _continue_watching(
         self, history: MemberHistory, thumbed_down: set[str]
     ) -> list[tuple[str, float, int]]:
-        cfg = self.config
-        threshold = cfg.confidence.completion_threshold
+        threshold = self.config.confidence.completion_threshold
         out = [
             (t, play.fraction, play.timestamp, play.order)
             for t, play in history.latest_plays().items()
             if np.isfinite(play.fraction)
-            and cfg.continue_min_fraction <= play.fraction < threshold
-            # a sample (under continue_min_seconds and a tenth of the title) is not a start; NaN passes
-            and not (play.seconds < cfg.continue_min_seconds and play.fraction < 0.1)
+            and play.fraction < threshold
+            and not self._is_sample(play.fraction, play.seconds)
             and t not in thumbed_down
         ]
         out.sort(key=lambda r: (-r[2], -r[3]))
