@@ -522,3 +522,14 @@ def test_new_releases_without_event_times(builder: HomeBuilder, monkeypatch: pyt
     monkeypatch.setattr(builder.models.trending, "reference_time_", 0)
     cat = builder.models.titles.reindex(builder.title_ids).copy()
     assert len(builder._release_pool(cat)) >= 3
+
+
+def test_settings_that_would_empty_every_row_are_refused(tmp_path: Path) -> None:
+    from reelkit.errors import ConfigError
+    from reelkit.service.settings import ServiceSettings
+
+    with pytest.raises(ConfigError, match=r"min_row_titles \(3\) is above row_size \(2\)"):
+        ServiceSettings.load(tmp_path, home={"row_size": 2})
+    with pytest.raises(ConfigError, match="min_continue_titles"):
+        ServiceSettings.load(tmp_path, home={"row_size": 4, "min_row_titles": 2, "min_continue_titles": 5})
+    assert ServiceSettings.load(tmp_path, home={"row_size": 2, "min_row_titles": 2}).home.row_size == 2

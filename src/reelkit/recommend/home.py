@@ -54,7 +54,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs
 from reelkit.errors import ConfigError, UnknownIdError
@@ -120,6 +120,14 @@ class HomeConfig(BaseModel):
     new_release_pool: int = Field(200, ge=1)
     #: The confidence formula that turns the member's events into weights (as in training).
     confidence: ConfidenceConfig = ConfidenceConfig()
+
+    @model_validator(mode="after")
+    def _rows_can_fill(self) -> HomeConfig:
+        # a row needing more titles than it may hold is always dropped: the page would be empty
+        for name in ("min_row_titles", "min_continue_titles"):
+            if getattr(self, name) > self.row_size:
+                raise ValueError(f"{name} ({getattr(self, name)}) is above row_size ({self.row_size})")
+        return self
 
 
 @dataclass(frozen=True)
