@@ -2,9 +2,10 @@
 
 The reason for recommending title ``t`` to a member is the title ``h`` of their history most similar to ``t``
 by co-occurrence cosine (the same for every model, so reasons read alike whatever ranked the list), when that
-similarity is at least ``min_similarity``; otherwise the model's own kind of reason (trending, popular),
-else "top pick for you". A taste-community model always gives its own reason ("popular in your community:
-<name>"), since that is why it ranked the title.
+similarity is at least ``min_similarity`` (never ``t`` itself, which ``include_seen`` lists), else "top pick
+for you". Models whose ranking does not depend on the member's history always give their own reason, since
+that is why they ranked the title: a taste community ("popular in your community: <name>"), trending
+("trending now"), popularity ("popular on the service").
 """
 
 from __future__ import annotations
@@ -47,11 +48,10 @@ def explain_recommendations(
             [f"popular in your community: {names[int(labels[i])]}"] * int(recs.lengths[i])
             for i in range(len(rows))
         ]
+    if isinstance(model, Trending | Popularity):
+        own = "trending now" if isinstance(model, Trending) else "popular on the service"
+        return [[own] * int(recs.lengths[i]) for i in range(len(rows))]
     fallback = "top pick for you"
-    if isinstance(model, Trending):
-        fallback = "trending now"
-    elif isinstance(model, Popularity):
-        fallback = "popular on the service"
     # co-occurrence cosine, built once for the whole batch
     x = (model.history_ > 0).astype(np.float32).tocsc()
     norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
@@ -65,6 +65,7 @@ def explain_recommendations(
             continue
         cols = model.title_cols(recs.ids[i, :k])
         sims = (x[:, cols].T @ x[:, hist]).toarray() / norms[cols][:, None] / norms[hist][None, :]
+        sims[cols[:, None] == hist[None, :]] = -np.inf  # a seen title listed again is not its own reason
         best = np.argmax(sims, axis=1)
         out.append(
             [
