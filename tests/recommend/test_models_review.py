@@ -47,3 +47,33 @@ def test_models_that_ignore_the_history_give_their_own_reason() -> None:
     ):
         recs = model.recommend(["u0", "u1"], 4)
         assert explain_recommendations(model, recs) == [[reason] * 4, [reason] * 4]
+
+
+def test_fold_in_drops_ratings_under_the_training_min_rating(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reelkit.recommend import load_model
+
+    ds = _ratings(n_members=60, n_titles=20, seed=1)
+    model = ItemKNN().fit(ds.interactions(min_rating=4))
+    assert model.min_rating_ == 4
+    member = "u3"
+    rated = ds.events[ds.events["member_id"] == member].set_index("title_id")["value"].to_dict()
+    # folding a training member's own ratings in gives their own list (the low ratings were dropped there)
+    own = model.recommend([member], 10)
+    folded = model.recommend_history([rated], 10)
+    assert list(folded.ids[0]) == list(own.ids[0])
+    # a low-rated title is seen: neither a signal nor recommended again
+    low = next(t for t, r in rated.items() if r < 4)
+    only_low = model.recommend_history([{low: 1.0}], 5)
+    assert low not in set(only_low.ids[0])
+    model.save(tmp_path / "m.npz")
+    assert load_model(tmp_path / "m.npz").min_rating_ == 4
+
+
+def test_an_empty_or_unknown_history_gets_the_most_popular_titles() -> None:
+    inter = _ratings(n_members=60, n_titles=20, seed=2).interactions()
+    model = ItemKNN().fit(inter)
+    counts = dict(zip(inter.title_ids, np.bincount(inter.cols, minlength=inter.n_titles), strict=True))
+    best = sorted(counts.values(), reverse=True)[:3]
+    for history in ([], ["no-such-title"]):
+        recs = model.recommend_history([history], 3)
+        assert [counts[t] for t in recs.ids[0]] == best and list(recs.scores[0]) == best

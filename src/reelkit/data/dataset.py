@@ -231,6 +231,9 @@ class Interactions:
     timestamp: np.ndarray
     titles: pd.DataFrame = field(repr=False)
     rating_scale: tuple[float, float] = (1.0, 5.0)
+    #: Ratings under this were dropped (``Dataset.interactions(min_rating=...)``): a model folds a new
+    #: member's history in the same way.
+    min_rating: float | None = None
     #: Pairs the member has seen that are not interactions (a thumbs-down, a rating under ``min_rating``),
     #: in the same index space (rows, cols): recommenders do not recommend them again.
     seen_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32), repr=False)
@@ -446,6 +449,7 @@ class Dataset:
             timestamp=agg["timestamp"].to_numpy(np.int64)[order],
             titles=self.titles.reindex(title_ids_arr),
             rating_scale=rating_scale,
+            min_rating=None if min_rating is None else float(min_rating),
             seen_rows=seen_r[both].astype(np.int32),
             seen_cols=seen_c[both].astype(np.int32),
         )

@@ -240,6 +240,7 @@ class Recommender(ABC):
         # seen but not interactions (a thumbs-down, a rating under min_rating): not recommended again
         self.seen_: sp.csr_matrix = inter.seen_matrix()
         self.rating_scale_: tuple[float, float] = inter.rating_scale
+        self.min_rating_: float | None = inter.min_rating
         names = inter.titles.get("name")
         self.title_names_: np.ndarray = (
             np.asarray(names.fillna("").astype(str).to_numpy(), dtype=str)
@@ -292,6 +293,13 @@ class Recommender(ABC):
     def _build_indexes(self) -> None:
         self._member_index = pd.Index(self.member_ids_)
         self._title_index = pd.Index(self.title_ids_)
+        self._counts: np.ndarray | None = None
+
+    def _member_counts(self) -> np.ndarray:
+        """How many training members have each title (the fallback ranking of an empty history)."""
+        if self._counts is None:
+            self._counts = np.diff(self.history_.tocsc().indptr).astype(np.float32)
+        return self._counts
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "history_"):
@@ -329,12 +337,22 @@ class Recommender(ABC):
 
         A list gives each title weight 1 (a title listed twice still 1) and no rating; a mapping gives the
         rating and a weight by the default confidence formula (``1 + normalised rating``), NaN meaning seen
-        but not rated. Unknown titles are ignored.
+        but not rated. Unknown titles are ignored, and so are ratings under the ``min_rating`` the model was
+        trained with (as in training: seen, not liked).
         """
+        hist, ratings, _ = self._histories(histories)
+        return hist, ratings
+
+    def _histories(self, histories: Sequence[History]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+        """:meth:`histories_matrix`, and the titles seen that are not interactions (ratings under
+        ``min_rating``)."""
         self._check_fitted()
+        floor = getattr(self, "min_rating_", None)
         lo, hi = self.rating_scale_
         span = hi - lo if hi > lo else 1.0
         w_rows, w_cols, w_vals, r_vals = [], [], [], []
+        s_rows: list[int] = []
+        s_cols: list[int] = []
         for i, h in enumerate(histories):
             if isinstance(h, Mapping):
                 titles = list(h.keys())
@@ -354,6 +372,11 @@ class Recommender(ABC):
                 rates = np.full(len(titles), np.nan)
             cols = self.title_cols(titles, missing_ok=True) if titles else np.zeros(0, np.int64)
             keep = cols >= 0
+            if floor is not None:
+                low = keep & (rates < floor)  # NaN (seen, not rated) is kept
+                s_rows.extend([i] * int(low.sum()))
+                s_cols.extend(cols[low].tolist())
+                keep &= ~low
             w_rows.extend([i] * int(keep.sum()))
             w_cols.extend(cols[keep].tolist())
             r = rates[keep]
@@ -368,7 +391,8 @@ class Recommender(ABC):
         )
         hist.sum_duplicates()
         ratings.sum_duplicates()
-        return hist, ratings
+        seen = sp.csr_matrix((np.ones(len(s_rows), np.bool_), (s_rows, s_cols)), shape=shape)
+        return hist, ratings, seen
 
     # ------------------------------------------------------------------ index-space verbs
     def score_rows(
@@ -396,10 +420,13 @@ class Recommender(ABC):
         history: sp.csr_matrix | None = None,
         ratings: sp.csr_matrix | None = None,
         candidates: np.ndarray | None = None,
+        seen: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` title columns and scores per row (batched); see :func:`top_k` for padding.
 
-        ``candidates`` (a boolean mask over titles) restricts what may be recommended.
+        ``candidates`` (a boolean mask over titles) restricts what may be recommended; with ``history``,
+        ``seen`` marks titles not to recommend that are not in it. A given history with no title the model
+        knows is ranked by popularity (the number of members with each title): nothing personal to go on.
         """
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
@@ -418,11 +445,17 @@ class Recommender(ABC):
                 h = history[sl]
                 rt = ratings[sl] if ratings is not None else sp.csr_matrix(h.shape, dtype=np.float32)
             scores = np.array(self._score(r, h, rt), dtype=np.float32, copy=True)
+            if history is not None:
+                empty = np.diff(h.indptr) == 0
+                if empty.any():
+                    scores[empty] = self._member_counts()
             if exclude_seen:
                 hh = h.tocoo()
                 scores[hh.row, hh.col] = -np.inf
-                if history is None:  # known members: also what they saw and did not like
-                    ss = self.seen_[r].tocoo()
+                # also what they saw and did not like
+                also = self.seen_[r] if history is None else (seen[sl] if seen is not None else None)
+                if also is not None:
+                    ss = also.tocoo()
                     scores[ss.row, ss.col] = -np.inf
             if candidates is not None:
                 scores[:, ~candidates] = -np.inf
@@ -465,9 +498,11 @@ class Recommender(ABC):
             raise ConfigError(
                 f"{len(queries)} query names for {len(histories)} histories; give one per history"
             )
-        hist, ratings = self.histories_matrix(histories)
+        hist, ratings, seen = self._histories(histories)
         rows = np.full(len(histories), -1, dtype=np.int64)
-        idx, val = self.recommend_rows(rows, n, exclude_seen=exclude_seen, history=hist, ratings=ratings)
+        idx, val = self.recommend_rows(
+            rows, n, exclude_seen=exclude_seen, history=hist, ratings=ratings, seen=seen
+        )
         q = list(queries) if queries is not None else [f"#{i}" for i in range(len(histories))]
         return self._to_recs(q, idx, val)
 
@@ -517,6 +552,7 @@ class Recommender(ABC):
             "model": self.name,
             "params": self.get_params(),
             "rating_scale": list(self.rating_scale_),
+            "min_rating": getattr(self, "min_rating_", None),
         }
         arrays: dict[str, np.ndarray] = {
             "__meta__": np.asarray(json.dumps(meta)),
@@ -622,6 +658,8 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
         setattr(model, attr, m)
     lo, hi = meta.get("rating_scale", [1.0, 5.0])
     model.rating_scale_ = (float(lo), float(hi))
+    min_rating = meta.get("min_rating")
+    model.min_rating_ = None if min_rating is None else float(min_rating)
     model._build_indexes()
     model._set_state(arrays)
     return model
