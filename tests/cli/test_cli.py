@@ -323,3 +323,34 @@ def test_damaged_models_bad_outputs_and_infinite_ratings_exit_2(
     assert code == 2 and "inf.csv:3" in err and "not a finite number" in err, err
     code, _, err = run(capsys, "communities", "--ratings", str(files["all"]), "--n", "4", "--top", "-1")
     assert code == 2 and "--top" in err, err
+
+
+def test_evaluate_refuses_options_it_would_ignore(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    base = ["evaluate", "--model", "popular", "--ratings", str(files["all"])]
+    for extra, named in (
+        (["--budget", "5"], "--budget: only with --tune"),
+        (["--tune-metric", "rmse"], "--tune-metric: only with --tune"),
+        (["--split", "last", "--test-fraction", "0.3"], "--test-fraction: only with --split random"),
+        (["--cut", "0.5"], "--cut: only with --split time"),
+        (["--last-n", "2"], "--last-n: only with --split last"),
+    ):
+        code, _, err = run(capsys, *base, *extra)
+        assert code == 2 and named in err, (extra, err)
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        "popular",
+        "--train",
+        str(files["all"]),
+        "--test",
+        str(files["all"]),
+        "--split",
+        "time",
+    )
+    assert code == 2 and "--split: only with --ratings" in err
+    # the default given again is still the default: accepted
+    code, _, err = run(capsys, *base, "--split", "random", "--test-fraction", "0.2", "--json")
+    assert code == 0, err

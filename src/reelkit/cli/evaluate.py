@@ -7,13 +7,22 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import (
+    JsonOpt,
+    console,
+    emit_json,
+    parse_params,
+    print_table,
+    progress_for,
+    refuse_unused,
+)
 from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, parse_columns, read_data
 from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, model_class
 from reelkit.errors import ConfigError
 
 
 def evaluate_cmd(
+    ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="Model name (see 'reelkit models').")],
     train: Annotated[Path | None, typer.Option("--train", help="Training file (with --test).")] = None,
     test: Annotated[Path | None, typer.Option("--test", help="Test file (with --train).")] = None,
@@ -66,6 +75,16 @@ def evaluate_cmd(
     cls(**params)  # validate parameters before any data is read
     parse_columns(columns)  # a malformed --columns is refused before the model is checked against data
     ks = tuple(sorted(set(k or [10, 20])))
+    if not tune:
+        refuse_unused(ctx, "--tune", "budget", "tune_metric")
+    if ratings is None:
+        refuse_unused(ctx, "--ratings", "split", "test_fraction", "last_n", "cut")
+    elif split != "random":
+        refuse_unused(ctx, "--split random", "test_fraction")
+    if split != "last":
+        refuse_unused(ctx, "--split last", "last_n")
+    if split != "time":
+        refuse_unused(ctx, "--split time", "cut")
     with progress_for(not json_out) as progress:
         if train is not None or test is not None:
             if train is None or test is None or ratings is not None:
