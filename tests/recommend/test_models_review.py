@@ -77,3 +77,25 @@ def test_an_empty_or_unknown_history_gets_the_most_popular_titles() -> None:
     for history in ([], ["no-such-title"]):
         recs = model.recommend_history([history], 3)
         assert [counts[t] for t in recs.ids[0]] == best and list(recs.scores[0]) == best
+
+
+def test_a_model_file_whose_arrays_do_not_fit_is_a_format_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from reelkit.errors import ModelFormatError
+    from reelkit.recommend import load_model
+    from reelkit.recommend.ease import EASE
+
+    model = EASE().fit(_ratings().interactions())
+    model.save(tmp_path / "ok.npz")
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    for name, change in (
+        ("cut", lambda a: a.update(weights=a["weights"][:2])),
+        ("shifted", lambda a: a.update(__history_indices__=a["__history_indices__"] + 100)),
+    ):
+        bad = {k: v.copy() for k, v in arrays.items()}
+        change(bad)
+        np.savez(tmp_path / f"{name}.npz", **bad)
+        with pytest.raises(ModelFormatError, match="incomplete or corrupt"):
+            load_model(tmp_path / f"{name}.npz")
+    assert load_model(tmp_path / "ok.npz").recommend(["u0"], 3).lengths[0] == 3

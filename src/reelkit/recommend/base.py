@@ -655,6 +655,7 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
             ),
             shape=shape,
         )
+        m.check_format(full_check=True)  # indices within the shape, indptr consistent
         setattr(model, attr, m)
     lo, hi = meta.get("rating_scale", [1.0, 5.0])
     model.rating_scale_ = (float(lo), float(hi))
@@ -662,6 +663,18 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
     model.min_rating_ = None if min_rating is None else float(min_rating)
     model._build_indexes()
     model._set_state(arrays)
+    if shape[0]:
+        # the learned arrays must fit together (a file cut or edited elsewhere): score a training member and
+        # a folded-in history through the model's own code, which fails on arrays of the wrong shape
+        try:
+            for scores in (
+                model.score_rows(np.zeros(1, np.int64)),
+                model.score_rows(np.full(1, -1, np.int64), model.history_[:1], model.ratings_[:1]),
+            ):
+                if np.shape(scores) != (1, shape[1]):
+                    raise ValueError(f"scores of shape {np.shape(scores)} for {shape[1]} titles")
+        except (IndexError, AttributeError) as exc:
+            raise ValueError(f"its arrays do not fit together: {exc}") from None
     return model
 
 
