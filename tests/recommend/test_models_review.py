@@ -99,3 +99,29 @@ def test_a_model_file_whose_arrays_do_not_fit_is_a_format_error(tmp_path) -> Non
         with pytest.raises(ModelFormatError, match="incomplete or corrupt"):
             load_model(tmp_path / f"{name}.npz")
     assert load_model(tmp_path / "ok.npz").recommend(["u0"], 3).lengths[0] == 3
+
+
+def test_a_blend_of_nothing_is_refused_and_one_candidate_is_not_blown_up() -> None:
+    import pytest
+
+    from reelkit.errors import ConfigError
+    from reelkit.recommend.blend import Blend, _standardise
+
+    with pytest.raises(ConfigError, match="every component weight is 0"):
+        Blend(ease_weight=0, als_weight=0, knn_weight=0, bmf_weight=0)
+    scores = np.array([[0.5, 0.2, 0.9], [1.0, 2.0, 3.0]])
+    unseen = np.array([[False, True, False], [True, True, True]])
+    out = _standardise(scores, unseen)
+    assert np.allclose(out[0], [0.3, 0.0, 0.7])  # one candidate: centred on it, not divided by 1e-6
+    assert np.allclose(out[1], [-np.sqrt(1.5), 0.0, np.sqrt(1.5)])  # z-scores: sd of 1, 2, 3 is sqrt(2/3)
+
+
+def test_the_list_length_limit_is_the_one_stated() -> None:
+    import pytest
+
+    from reelkit.errors import ConfigError
+
+    model = ItemKNN().fit(_ratings(n_titles=12).interactions())
+    assert model.recommend(["u0"], 10_000).lengths[0] > 0  # padded past the 12 titles
+    with pytest.raises(ConfigError, match="at most 10,000"):
+        model.recommend(["u0"], 10_001)

@@ -141,9 +141,11 @@ MAX_LIST_PADDING = 10_000
 def _check_list_length(n: int, n_titles: int) -> None:
     """Refuse an ``n`` that would pad the lists far beyond the catalogue (``n=10**13`` tried to allocate
     364 TiB of padding)."""
-    if n > max(n_titles, MAX_LIST_PADDING):
+    limit = max(n_titles, MAX_LIST_PADDING)
+    if n > limit:
         raise ConfigError(
-            f"n={n} is more titles than the catalogue's {n_titles:,}; ask for at most that many"
+            f"n={n} is more titles than the catalogue's {n_titles:,}; ask for at most {limit:,} "
+            "(lists are padded past the catalogue up to that)"
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
@@ -48,6 +48,12 @@ class BlendConfig(ModelConfig):
     itemknn: ItemKNNConfig = ItemKNNConfig()
     bmf: BayesianMFConfig = BayesianMFConfig()
 
+    @model_validator(mode="after")
+    def _weighs_something(self) -> BlendConfig:
+        if not any((self.ease_weight, self.als_weight, self.knn_weight, self.bmf_weight)):
+            raise ValueError("every component weight is 0: give at least one a positive weight")
+        return self
+
 
 def _unseen_mask(seen: sp.csr_matrix) -> np.ndarray:
     """Dense boolean mask of the titles each row has not seen."""
@@ -64,7 +70,10 @@ def _standardise(scores: np.ndarray, unseen: np.ndarray) -> np.ndarray:
     n = np.maximum(unseen.sum(axis=1, keepdims=True), 1)
     mean = np.where(unseen, s, 0.0).sum(axis=1, keepdims=True) / n
     var = np.where(unseen, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n
-    return np.asarray((s - mean) / np.sqrt(var + 1e-12))
+    # a row with no spread (one or no candidate) has nothing to standardise: its scores are only centred
+    # (a 1e-12 floor blew them up to a million)
+    sd = np.sqrt(var)
+    return np.asarray((s - mean) / np.where(sd > 1e-6, sd, 1.0))
 
 
 @register
