@@ -139,3 +139,22 @@ def test_heavy_limiting_still_reaches_the_target(target: float) -> None:
     assert res.limited
     again = measure(out, fs)
     assert abs(again.integrated_lufs - target) < 0.1 and again.true_peak_dbtp <= -1.0
+
+
+def test_a_target_the_ceiling_forbids(tmp_path: Path) -> None:
+    """A steady sine under a true-peak limiter is at most the ceiling less 3.01 dB (mono); asking for more ran
+    the gain to +403 dB and wrote a file 19 LU short without a word."""
+    t = np.arange(10 * RATE) / RATE
+    sine = (0.3 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)[:, None]
+    with pytest.raises(ConfigError, match=r"cannot reach -5 LUFS under a -10 dBTP .* closest is -13\.0 LUFS"):
+        normalize_samples(sine, RATE, target_lufs=-5.0, true_peak_dbtp=-10.0)
+    with pytest.warns(UserWarning, match=r"-12\.5 LUFS is not reached"):
+        out, res = normalize_samples(sine, RATE, target_lufs=-12.5, true_peak_dbtp=-10.0)
+    assert not res.target_reached and res.output_lufs == pytest.approx(-13.02, abs=0.05)
+    assert abs(res.gain_db) < 60 and measure(out, RATE).true_peak_dbtp <= -10.0
+    src = tmp_path / "sine.wav"
+    sf.write(src, sine, RATE, subtype="PCM_24")
+    with pytest.raises(MediaError, match=r"sine\.wav: cannot reach"):
+        normalize_file(src, tmp_path / "out.wav", target_lufs=-5.0, true_peak_dbtp=-10.0)
+    assert not (tmp_path / "out.wav").exists()
+    assert normalize_file(src, tmp_path / "ok.wav", target_lufs=-20.0, true_peak_dbtp=-10.0).target_reached

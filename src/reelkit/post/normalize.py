@@ -17,6 +17,7 @@ until the result is within 0.1 LU of the target with its true peak at or under t
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import numpy.typing as npt
 from numba import njit
 
 from reelkit._files import check_output_file, replace_file
-from reelkit.errors import ConfigError, MediaError
+from reelkit.errors import ConfigError, MediaError, ReelkitWarning
 from reelkit.post.loudness import LoudnessResult, Meter, _polyphase_table, oversampling_factor
 
 __all__ = ["NormalizeResult", "limit_true_peak", "normalize_file", "normalize_samples", "true_peak_envelope"]
@@ -42,6 +43,12 @@ LOSSY_PASSES = 5
 """Encodes at most, for a lossy output, each corrected by the measurement of the one before."""
 LOSSY_LOUDNESS_TOLERANCE_LU = 0.1
 """How close to the target a lossy encode's measured loudness must be to stop re-encoding."""
+MAX_LIMITING_DB = 40.0
+"""The most gain past the ceiling the limiter is asked to take back: beyond it the programme is a square wave
+and a dB of gain brings next to nothing (a target the ceiling forbids ran the gain to +403 dB)."""
+UNREACHABLE_LU = 1.0
+"""A target missed by more than this is refused (nothing written); a smaller miss is written, with a
+warning."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class NormalizeResult:
     max_reduction_db: float
     output_path: str | None = None
     encode_passes: int = 1
+    #: Whether the output is within 0.1 LU of the target (False: the ceiling held it back; warned about).
+    target_reached: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -210,6 +219,7 @@ def normalize_samples(
         what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
         raise ConfigError(f"cannot normalise: {what}, so its loudness is undefined")
     gain_db = target_lufs - level
+    max_gain = true_peak_dbtp - before.true_peak_dbtp + MAX_LIMITING_DB
     plain = Meter(true_peak=True)
     tried: list[tuple[float, float]] = []  # (gain, level reached) of the limited rounds
     best: tuple[float, npt.NDArray[np.float32], float, float] | None = None  # (|miss|, out, gain, reduction)
@@ -244,12 +254,29 @@ def normalize_samples(
         if tried and gain_db != tried[-1][0]:
             slope = min(1.0, max(0.25, (reached - tried[-1][1]) / (gain_db - tried[-1][0])))
         tried.append((gain_db, reached))
-        gain_db += shortfall / slope
+        step = min(gain_db + shortfall / slope, max_gain)
+        if step <= gain_db and shortfall > 0:  # at the most limiting asked for: louder is out of reach
+            break
+        gain_db = step
     assert best is not None
-    _, out, gain_db, reduction = best
+    miss, out, gain_db, reduction = best
     limited = reduction > 0.0
     final = meter.measure(out, sample_rate)
     out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
+    reached_level = float(out_level) if out_level is not None else -math.inf
+    if miss > UNREACHABLE_LU:
+        raise ConfigError(
+            f"cannot reach {target_lufs:g} LUFS under a {true_peak_dbtp:g} dBTP true-peak ceiling: the "
+            f"closest is {reached_level:.1f} LUFS (with {reduction:.1f} dB of limiting); lower --target or "
+            "raise --true-peak"
+        )
+    if miss > 0.1:
+        warnings.warn(
+            f"{target_lufs:g} LUFS is not reached under the {true_peak_dbtp:g} dBTP ceiling: "
+            f"{reached_level:.2f} LUFS with {reduction:.1f} dB of limiting",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     return out, NormalizeResult(
         reference=reference,
         input_lufs=float(level),
@@ -261,6 +288,7 @@ def normalize_samples(
         output_true_peak_dbtp=final.true_peak_dbtp,
         limited=limited,
         max_reduction_db=reduction,
+        target_reached=miss <= 0.1,
     )
 
 
@@ -332,6 +360,8 @@ def normalize_file(
                 output_true_peak_dbtp=m.true_peak_dbtp,
                 output_path=str(dst_p),
                 encode_passes=attempt,
+                target_reached=result.target_reached
+                and abs(target_lufs - level) <= LOSSY_LOUDNESS_TOLERANCE_LU,
             )
             over = m.true_peak_dbtp - true_peak_dbtp
             miss = target_lufs - level
