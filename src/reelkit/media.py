@@ -373,17 +373,26 @@ def decode_audio(
 
 
 def write_audio(
-    path: str | Path, samples: npt.ArrayLike, sample_rate: int, *, codec: str | None = None
+    path: str | Path,
+    samples: npt.ArrayLike,
+    sample_rate: int,
+    *,
+    codec: str | None = None,
+    picture_from: str | Path | None = None,
 ) -> Path:
     """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
 
     Writes to a temporary file beside ``path`` and renames it, so an existing file is never half-written.
+    ``picture_from``: a video whose picture streams (copied, not re-encoded) and metadata go with the audio,
+    as when a programme's soundtrack is replaced.
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
     if x.ndim == 1:
         x = x[:, None]
     args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(x.shape[1]), "-i", "-"]
+    if picture_from is not None:
+        args += ["-i", str(picture_from), "-map", "1:v", "-map", "0:a", "-c:v", "copy", "-map_metadata", "1"]
     if codec:
         args += ["-c:a", codec]
     with atomic_path(out, f".part{out.suffix}") as tmp:

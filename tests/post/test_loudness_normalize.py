@@ -158,3 +158,53 @@ def test_a_target_the_ceiling_forbids(tmp_path: Path) -> None:
         normalize_file(src, tmp_path / "out.wav", target_lufs=-5.0, true_peak_dbtp=-10.0)
     assert not (tmp_path / "out.wav").exists()
     assert normalize_file(src, tmp_path / "ok.wav", target_lufs=-20.0, true_peak_dbtp=-10.0).target_reached
+
+
+@pytest.mark.media
+def test_a_video_written_as_a_video_keeps_its_picture(tmp_path: Path) -> None:
+    from reelkit import media
+
+    src = tmp_path / "in.mp4"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=4"),
+            *("-f", "lavfi", "-i", "sine=frequency=997:sample_rate=48000:duration=4"),
+            *("-c:v", "libx264", "-c:a", "aac", "-metadata", "title=Episode 5", str(src)),
+        ],
+        what="making a test clip",
+    )
+    out = tmp_path / "out.mp4"
+    res = normalize_file(src, out, target_lufs=-20.0, true_peak_dbtp=-1.0)
+    info = media.probe(out)
+    assert len(info.video) == 1 and len(info.audio) == 1  # the picture was dropped: one AAC stream
+    assert (info.video[0].width, info.video[0].height) == (96, 64)
+    assert abs(res.output_lufs + 20.0) <= 0.1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
+    # to an audio file, audio only
+    normalize_file(src, tmp_path / "out.m4a", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    assert not media.probe(tmp_path / "out.m4a").video
+
+
+@pytest.mark.media
+def test_an_interrupted_lossy_normalise_leaves_the_old_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reelkit.post.audio as audio_mod
+
+    src = tmp_path / "in.wav"
+    sf.write(src, noisy(4.0), RATE, subtype="PCM_24")
+    out = tmp_path / "out.m4a"
+    out.write_bytes(b"the delivered file")
+    real, calls = audio_mod.write_audio_file, []
+
+    def second_pass_interrupted(*args: object, **kwargs: object) -> Path:
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audio_mod, "write_audio_file", second_pass_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        normalize_file(src, out, target_lufs=-8.0, true_peak_dbtp=-1.0)  # the limiter works: passes
+    assert out.read_bytes() == b"the delivered file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.m4a"]

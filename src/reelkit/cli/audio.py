@@ -137,7 +137,12 @@ def loudness_cmd(
 
 @loudness_app.command("normalize")
 def normalize_cmd(
-    file: Annotated[Path, typer.Argument(help="Audio (or video) file to normalise.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Audio (or video) file to normalise; a video written as .mp4/.mov/.mkv keeps its picture."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the normalised audio.")],
     target: Annotated[float, typer.Option("--target", help="Target loudness in LUFS.")] = -24.0,
     true_peak: Annotated[float, typer.Option("--true-peak", help="True-peak ceiling in dBTP.")] = -2.0,

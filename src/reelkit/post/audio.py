@@ -109,11 +109,14 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     return Audio(samples, rate, str(p))
 
 
-def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int) -> Path:
+def write_audio_file(
+    path: str | Path, samples: npt.ArrayLike, sample_rate: int, *, picture_from: str | Path | None = None
+) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
     WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
-    (:func:`reelkit.media.write_audio`, which is atomic too).
+    (:func:`reelkit.media.write_audio`, which is atomic too), with the picture of ``picture_from`` copied in
+    when given (a video container).
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -128,7 +131,7 @@ def write_audio_file(path: str | Path, samples: npt.ArrayLike, sample_rate: int)
         from reelkit import media
 
         try:
-            return media.write_audio(out, x, sample_rate)
+            return media.write_audio(out, x, sample_rate, picture_from=picture_from)
         except TimeLimitError:
             raise
         except ToolError as exc:

@@ -39,6 +39,8 @@ Reference = Literal["integrated", "dialogue"]
 
 PCM_HEADROOM_DB = 0.01
 """How far under the true-peak ceiling the limiter aims: the ceiling holds after 24-bit quantisation."""
+VIDEO_CONTAINERS = frozenset((".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts"))
+"""Output extensions that hold a picture: a video source written to one keeps its picture."""
 LOSSY_PASSES = 5
 """Encodes at most, for a lossy output, each corrected by the measurement of the one before."""
 LOSSY_LOUDNESS_TOLERANCE_LU = 0.1
@@ -201,12 +203,17 @@ def normalize_samples(
     release_ms: float = 80.0,
     headroom_db: float = PCM_HEADROOM_DB,
     measured: LoudnessResult | None = None,
+    check_target: bool = True,
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
     """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling.
 
     The limiter aims ``headroom_db`` under the ceiling, so that the peaks stay under it once written as
     24-bit PCM and measured again (quantisation moves a true peak by about 1e-6 dB). ``measured``: the
     samples' own measurement when the caller has it (with speech detection for ``dialogue``).
+
+    A target the ceiling keeps out of reach by more than :data:`UNREACHABLE_LU` is a :class:`ConfigError`; a
+    smaller miss (over 0.1 LU) a warning. ``check_target=False`` returns the closest without either (an
+    encoder's correction may aim past what the samples can reach).
     """
     _check_targets(target_lufs, true_peak_dbtp)
     x = np.asarray(samples, dtype=np.float32)
@@ -264,13 +271,13 @@ def normalize_samples(
     final = meter.measure(out, sample_rate)
     out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
     reached_level = float(out_level) if out_level is not None else -math.inf
-    if miss > UNREACHABLE_LU:
+    if check_target and miss > UNREACHABLE_LU:
         raise ConfigError(
             f"cannot reach {target_lufs:g} LUFS under a {true_peak_dbtp:g} dBTP true-peak ceiling: the "
             f"closest is {reached_level:.1f} LUFS (with {reduction:.1f} dB of limiting); lower --target or "
             "raise --true-peak"
         )
-    if miss > 0.1:
+    if check_target and miss > 0.1:
         warnings.warn(
             f"{target_lufs:g} LUFS is not reached under the {true_peak_dbtp:g} dBTP ceiling: "
             f"{reached_level:.2f} LUFS with {reduction:.1f} dB of limiting",
@@ -300,7 +307,8 @@ def normalize_file(
     true_peak_dbtp: float = -2.0,
     reference: Reference = "integrated",
 ) -> NormalizeResult:
-    """Read ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit; others through ffmpeg).
+    """Read ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit; others through ffmpeg; a
+    video written to a video container keeps its picture, copied).
 
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
     pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
@@ -309,6 +317,7 @@ def normalize_file(
     """
     from dataclasses import replace
 
+    from reelkit import media
     from reelkit.post.audio import read_audio, write_audio_file
 
     src_p, dst_p = Path(src), Path(dst)
@@ -319,7 +328,9 @@ def normalize_file(
     with _naming(src_p):
         source = meter.measure(audio.samples, audio.sample_rate)  # once, not at every pass
 
-    def gain(aim: float, headroom: float) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
+    def gain(
+        aim: float, headroom: float, check_target: bool = True
+    ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
         with _naming(src_p):
             return normalize_samples(
                 audio.samples,
@@ -329,12 +340,15 @@ def normalize_file(
                 reference=reference,
                 headroom_db=headroom,
                 measured=source,
+                check_target=check_target,
             )
 
     if dst_p.suffix.lower() in (".wav", ".flac"):
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
         write_audio_file(dst_p, out, audio.sample_rate)
         return replace(result, output_path=str(dst_p))
+    # a video written as a video keeps its picture (copied): only the soundtrack is replaced
+    picture = src_p if dst_p.suffix.lower() in VIDEO_CONTAINERS and media.probe(src_p).video else None
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
     # encoder did. The pass kept is the first that meets both, else the best: under the ceiling and
@@ -343,11 +357,14 @@ def normalize_file(
     best: tuple[tuple[float, float], Path, NormalizeResult] | None = None
     try:
         for attempt in range(1, LOSSY_PASSES + 1):
-            out, result = gain(aim, headroom)
-            # the first pass is written as the output itself (so that a format error names it), later
-            # ones beside it, replacing it when they do better
-            part = dst_p if attempt == 1 else dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
-            write_audio_file(part, out, audio.sample_rate)
+            out, result = gain(aim, headroom, check_target=attempt == 1)  # later aims correct the encoder
+            # each pass beside the output: the output is replaced once, by the pass kept (an interrupted
+            # run leaves the file that was there)
+            part = dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
+            try:
+                write_audio_file(part, out, audio.sample_rate, picture_from=picture)
+            except MediaError as exc:
+                raise MediaError(exc.message, path=str(dst_p)) from None
             written = read_audio(part)
             m = meter.measure(written.samples, written.sample_rate)
             level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
@@ -360,17 +377,16 @@ def normalize_file(
                 output_true_peak_dbtp=m.true_peak_dbtp,
                 output_path=str(dst_p),
                 encode_passes=attempt,
-                target_reached=result.target_reached
-                and abs(target_lufs - level) <= LOSSY_LOUDNESS_TOLERANCE_LU,
+                target_reached=abs(target_lufs - level) <= LOSSY_LOUDNESS_TOLERANCE_LU,
             )
             over = m.true_peak_dbtp - true_peak_dbtp
             miss = target_lufs - level
             rank = (max(over, 0.0), abs(miss))
             if best is None or rank < best[0]:
-                if best is not None and best[1] != dst_p:
+                if best is not None:
                     best[1].unlink(missing_ok=True)
                 best = (rank, part, result)
-            elif part != dst_p:
+            else:
                 part.unlink(missing_ok=True)
             if over <= 0.0 and abs(miss) <= LOSSY_LOUDNESS_TOLERANCE_LU:
                 break
@@ -378,8 +394,7 @@ def normalize_file(
                 headroom += over + 0.1
             aim = min(max(aim + miss, -69.9), -0.1)
         assert best is not None
-        if best[1] != dst_p:
-            replace_file(best[1], dst_p)
+        replace_file(best[1], dst_p)
         return best[2]
     finally:
         for stale in dst_p.parent.glob(f".{dst_p.name}.pass*{dst_p.suffix}"):
