@@ -109,6 +109,13 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     return Audio(samples, rate, str(p))
 
 
+def output_extension(path: Path) -> str:
+    """The lower-case extension an audio output is written in (the format); none is an error."""
+    if not path.suffix:
+        raise MediaError("the output has no extension; name it .wav, .flac, .mp3, .m4a, ...", path=str(path))
+    return path.suffix.lower()
+
+
 def write_audio_file(
     path: str | Path, samples: npt.ArrayLike, sample_rate: int, *, picture_from: str | Path | None = None
 ) -> Path:
@@ -124,9 +131,7 @@ def write_audio_file(
     if x.ndim != 2 or x.shape[0] == 0:
         raise ConfigError("no samples to write")
     out = check_output_file(path, MediaError, "out.wav")
-    ext = out.suffix.lower()
-    if not ext:
-        raise MediaError("the output has no extension; name it .wav, .flac, .mp3, .m4a, ...", path=str(out))
+    ext = output_extension(out)
     if ext not in (".wav", ".flac"):
         from reelkit import media
 

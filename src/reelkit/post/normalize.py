@@ -318,11 +318,12 @@ def normalize_file(
     from dataclasses import replace
 
     from reelkit import media
-    from reelkit.post.audio import read_audio, write_audio_file
+    from reelkit.post.audio import output_extension, read_audio, write_audio_file
 
     src_p, dst_p = Path(src), Path(dst)
     _check_targets(target_lufs, true_peak_dbtp)  # option errors as such; the rest are about the file
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
+    ext = output_extension(dst_p)
     audio = read_audio(src_p)
     meter = Meter(speech="silero" if reference == "dialogue" else None)
     with _naming(src_p):
@@ -343,12 +344,12 @@ def normalize_file(
                 check_target=check_target,
             )
 
-    if dst_p.suffix.lower() in (".wav", ".flac"):
+    if ext in (".wav", ".flac"):
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
         write_audio_file(dst_p, out, audio.sample_rate)
         return replace(result, output_path=str(dst_p))
     # a video written as a video keeps its picture (copied): only the soundtrack is replaced
-    picture = src_p if dst_p.suffix.lower() in VIDEO_CONTAINERS and media.probe(src_p).video else None
+    picture = src_p if ext in VIDEO_CONTAINERS and media.probe(src_p).video else None
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
     # encoder did. The pass kept is the first that meets both, else the best: under the ceiling and
