@@ -217,11 +217,14 @@ def test_night_shoot_calendars_land_after_midnight_and_stale_ones_go(tmp_path: P
     assert a_ev.decoded("dtend").isoformat() == "2026-03-03T02:00:00"
     # a plan written over an earlier one leaves no calendar of someone it does not call
     (tmp_path / "calendars").mkdir()
-    (tmp_path / "calendars" / "Z.ics").write_text("stale")
+    (tmp_path / "calendars" / "Z.ics").write_bytes(person_calendar(sched, prod, "A"))  # an earlier plan's
+    own = b"BEGIN:VCALENDAR\r\nPRODID:-//Family//Birthdays//EN\r\nEND:VCALENDAR\r\n"
+    (tmp_path / "calendars" / "family-birthdays.ics").write_bytes(own)  # the user's own: never deleted
     files = write_plan(sched, prod, tmp_path)
     assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == sorted(
-        p.name for p in files.calendars.values()
+        [p.name for p in files.calendars.values()] + ["family-birthdays.ics"]
     )
+    assert (tmp_path / "calendars" / "family-birthdays.ics").read_bytes() == own
 
 
 def test_calendar_event_ids_differ_for_people_whose_slugs_agree() -> None:

@@ -160,13 +160,26 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "person"
 
 
+PRODID = "-//reelkit//shoot schedule//EN"
+"""The PRODID of the calendars reelkit writes (how a plan tells its own stale calendars from others)."""
+
+
+def _written_by_us(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return f"PRODID:{PRODID}".encode() in head
+
+
 def person_calendar(schedule: Schedule, production: Production, person_id: str) -> bytes:
     """An iCalendar file for one person: a timed event per working day (their first scene's start to their
     last scene's end, with the scenes and locations) and an all-day "hold" event per paid day off set."""
     person = production.person(person_id)
     call = next(p for p in schedule.people if p.person_id == person_id)
     cal = icalendar.Calendar()
-    cal.add("prodid", "-//reelkit//shoot schedule//EN")
+    cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{schedule.production} — {person.label}")
     stamp = datetime(2000, 1, 1, 0, 0, 0, tzinfo=UTC)
@@ -269,10 +282,10 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             out / "calendars" / f"{name}.ics", person_calendar(schedule, production, call.person_id)
         )
     # calendars of an earlier plan written here, for people this plan does not call, would be sent out
-    # with the new ones: they go
+    # with the new ones: they go (only ours: a calendar of the user's own in the folder stays)
     keep = set(cals.values())
     folder = out / "calendars"
     for old in folder.glob("*.ics") if folder.is_dir() else ():
-        if old not in keep:
+        if old not in keep and _written_by_us(old):
             old.unlink(missing_ok=True)
     return PlanFiles(sj, sc, sb, cals)
