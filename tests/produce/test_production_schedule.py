@@ -370,3 +370,23 @@ def test_precedence_cycle_is_named() -> None:
         "scene b before scene c (constraints.precedences[2])",
         "scene c before scene a (constraints.precedences[3])",
     ]
+
+
+def test_a_chain_longer_than_the_recursion_limit_is_checked() -> None:
+    import sys
+
+    from reelkit.produce.shoot import precedence_cycle
+
+    n = sys.getrecursionlimit() + 100  # a chain of 1,100 scenes raised RecursionError
+    chain = [{"before": f"s{i}", "after": f"s{i + 1}"} for i in range(n - 1)]
+    p = parse_production(
+        prod(scenes=[scene(f"s{i}", 0.1) for i in range(n)], constraints={"precedences": chain})
+    )
+    assert precedence_cycle(p) is None
+    looped = parse_production(
+        prod(
+            scenes=[scene(f"s{i}", 0.1) for i in range(n)],
+            constraints={"precedences": [*chain, {"before": f"s{n - 1}", "after": "s5"}]},
+        )
+    )
+    assert precedence_cycle(looped) == list(range(5, n))  # s5 -> ... -> s{n-1} -> s5

@@ -287,35 +287,35 @@ def _dates(item: Person | Location) -> str:
 
 
 def precedence_cycle(prod: Production) -> list[int] | None:
-    """Indexes of precedences that form a cycle (no order can satisfy them), or ``None``."""
+    """Indexes of precedences that form a cycle (no order can satisfy them), or ``None``.
+
+    Depth-first with an explicit stack (a chain of thousands of scenes is deeper than Python's recursion).
+    """
     edges: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for k, p in enumerate(prod.constraints.precedences):
         edges[p.before].append((p.after, k))
-    state: dict[str, int] = {}
-    stack: list[tuple[str, int]] = []
-
-    def visit(node: str) -> list[int] | None:
-        state[node] = 1
-        for nxt, k in edges.get(node, []):
-            stack.append((nxt, k))
-            if state.get(nxt) == 1:
-                start = next(i for i, (n, _) in enumerate(stack) if n == nxt)
-                return [kk for _, kk in stack[start + 1 :]] + [k] if start + 1 < len(stack) else [k]
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in list(edges):
+        if root in state:
+            continue
+        # the path: (node, index of the edge that reached it, its next edge to try)
+        path: list[tuple[str, int, int]] = [(root, -1, 0)]
+        state[root] = 1
+        while path:
+            node, via, i = path[-1]
+            out = edges.get(node, [])
+            if i == len(out):
+                state[node] = 2
+                path.pop()
+                continue
+            path[-1] = (node, via, i + 1)
+            nxt, k = out[i]
+            if state.get(nxt) == 1:  # back to a node on the path: the edges from there round to it
+                start = next(j for j, (n, _, _) in enumerate(path) if n == nxt)
+                return sorted({kk for _, kk, _ in path[start + 1 :]} | {k})
             if nxt not in state:
-                found = visit(nxt)
-                if found is not None:
-                    return found
-            stack.pop()
-        state[node] = 2
-        return None
-
-    for node in list(edges):
-        if node not in state:
-            stack.clear()
-            stack.append((node, -1))
-            found = visit(node)
-            if found is not None:
-                return sorted(set(found))
+                state[nxt] = 1
+                path.append((nxt, k, 0))
     return None
 
 
