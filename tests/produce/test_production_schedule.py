@@ -390,3 +390,29 @@ def test_a_chain_longer_than_the_recursion_limit_is_checked() -> None:
         )
     )
     assert precedence_cycle(looped) == list(range(5, n))  # s5 -> ... -> s{n-1} -> s5
+
+
+def test_a_scene_no_day_is_open_to_is_named_without_the_solver() -> None:
+    """The explain model's solve could run out of time on a large plan: 'these conflict: ' and nothing."""
+    past = {"id": "ann", "daily_rate": 1, "available": [{"start": "2025-01-01", "end": "2025-01-02"}]}
+    scenes = [scene(str(i), 1) for i in range(40)] + [
+        scene("a", 2, cast=["ann"]),
+        scene("b", 2, cast=["ann"]),
+    ]
+    p = parse_production(prod(people=[past], scenes=scenes))
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, SolveOptions(time_limit=0.01))  # no time to explain: named all the same
+    assert info.value.conflicts == ["availability of ann (2025-01-01 to 2025-01-02)"]
+    assert "scene a has no day open to it" in str(info.value) and "scene b" in str(info.value)
+    # free just after the shoot's window: the window is named with the availability
+    horizon = p.horizon()
+    late_day = p.calendar.working_days(horizon + 1)[horizon].isoformat()
+    late = {**past, "available": [{"start": late_day, "end": late_day}]}
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(parse_production(prod(people=[late], scenes=scenes)), OPTS)
+    assert sorted(info.value.conflicts) == sorted(
+        [
+            f"availability of ann ({late_day})",
+            f"the shoot has at most {horizon} shooting days (calendar.max_days)",
+        ]
+    )

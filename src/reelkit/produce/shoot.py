@@ -355,6 +355,60 @@ class _Built:
     cost_scale: int = 1  # the objective is in units of 1 / cost_scale
 
 
+class _ClosedDays:
+    """Why a day is closed to a scene: keyed constraint groups with their text (the groups explain mode
+    can drop), for the model and for naming a scene no day is open to."""
+
+    def __init__(self, prod: Production) -> None:
+        self.prod = prod
+        self.horizon = prod.horizon()
+        h = self.horizon
+        self.horizon_text = (
+            f"the shoot has at most {h} shooting day{'s' if h != 1 else ''} (calendar.max_days)"
+        )
+        index = {s.id: i for i, s in enumerate(prod.scenes)}
+        self.not_before: dict[int, list[tuple[int, date]]] = defaultdict(list)
+        for k, nb in enumerate(prod.constraints.not_before):
+            self.not_before[index[nb.scene]].append((k, nb.date))
+
+    def reasons(self, si: int, d: int, day: date) -> list[tuple[str, str]]:
+        prod = self.prod
+        s = prod.scenes[si]
+        loc = prod.location(s.location)
+        out: list[tuple[str, str]] = []
+        if d >= self.horizon:
+            out.append(("horizon", self.horizon_text))
+        if not loc.is_available(day):
+            out.append((f"loc:{loc.id}", f"availability of location {loc.label} ({_dates(loc)})"))
+        for p in (prod.person(pid) for pid in dict.fromkeys([*s.cast, *s.crew])):
+            if not p.is_available(day):
+                out.append((f"person:{p.id}", f"availability of {p.label} ({_dates(p)})"))
+        for k, nb_date in self.not_before[si]:
+            if day < nb_date:
+                out.append((f"notbefore:{k}", f"scene {s.id} not before {nb_date.isoformat()}"))
+        return out
+
+    def scene_conflicts(self) -> list[tuple[str, list[str]]]:
+        """Each scene no day within the shoot is open to, with the fewest groups that close every day of
+        twice the shoot's window (a greedy cover: the group closing most days first), as text; ``[]`` when
+        every scene has a day. No solver: cheap, and exact for the commonest infeasible plan (someone never
+        free)."""
+        days = self.prod.calendar.working_days(2 * self.horizon)
+        out: list[tuple[str, list[str]]] = []
+        for si, s in enumerate(self.prod.scenes):
+            per_day = [dict(self.reasons(si, d, day)) for d, day in enumerate(days)]
+            if any(not r for r in per_day[: self.horizon]):
+                continue
+            text = {k: t for r in per_day for k, t in r.items()}
+            left, chosen = [r for r in per_day if r], []
+            while left:
+                best = max(text, key=lambda k: sum(k in r for r in left))
+                chosen.append(best)
+                left = [r for r in left if best not in r]
+            out.append((s.id, [text[k] for k in chosen]))
+        return out
+
+
 def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Built:
     m = cp_model.CpModel()
     groups = _Groups(explain, m)
@@ -367,30 +421,13 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
     loc_index = {loc.id: i for i, loc in enumerate(prod.locations)}
     scene_index = {s.id: i for i, s in enumerate(scenes)}
     n_loc = len(prod.locations)
-    not_before: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    for k, nb in enumerate(prod.constraints.not_before):
-        not_before[scene_index[nb.scene]].append((k, nb.date))
 
     # ---- scene-day variables with the reasons a day is closed to a scene
     x: dict[tuple[int, int], cp_model.IntVar] = {}
-    horizon_text = (
-        f"the shoot has at most {horizon} shooting day{'s' if horizon != 1 else ''} (calendar.max_days)"
-    )
+    closed = _ClosedDays(prod)
     for si, s in enumerate(scenes):
-        loc = prod.location(s.location)
-        persons = [prod.person(p) for p in dict.fromkeys([*s.cast, *s.crew])]
         for d, day in enumerate(days):
-            reasons: list[tuple[str, str]] = []
-            if d >= horizon:
-                reasons.append(("horizon", horizon_text))
-            if not loc.is_available(day):
-                reasons.append((f"loc:{loc.id}", f"availability of location {loc.label} ({_dates(loc)})"))
-            for p in persons:
-                if not p.is_available(day):
-                    reasons.append((f"person:{p.id}", f"availability of {p.label} ({_dates(p)})"))
-            for k, nb_date in not_before[si]:
-                if day < nb_date:
-                    reasons.append((f"notbefore:{k}", f"scene {s.id} not before {nb_date.isoformat()}"))
+            reasons = closed.reasons(si, d, day)
             if reasons and not explain:
                 continue
             var = m.new_bool_var(f"x[{s.id},{d}]")
@@ -927,7 +964,22 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
     solver = _solver(opts)
     status = solver.solve(built.model)
     if status == cp_model.INFEASIBLE:
+        closed = _ClosedDays(prod).scene_conflicts()
+        if closed:
+            conflicts = list(dict.fromkeys(t for _, texts in closed for t in texts))
+            named = "; ".join(
+                f"scene {sid} has no day open to it ({' and '.join(t)})" for sid, t in closed[:5]
+            )
+            more = f"; and {len(closed) - 5} more scenes" if len(closed) > 5 else ""
+            raise InfeasibleError(
+                f"no shooting schedule satisfies every constraint: {named}{more}", conflicts=conflicts
+            )
         conflicts = _explain(prod, opts)
+        if not conflicts:
+            raise InfeasibleError(
+                "no shooting schedule satisfies every constraint; the conflicting ones were not isolated "
+                f"within the time limit ({opts.time_limit:g} s): give a longer --time-limit to name them"
+            )
         raise InfeasibleError(
             "no shooting schedule satisfies every constraint; these conflict: " + "; ".join(conflicts),
             conflicts=conflicts,
