@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from datetime import UTC
 from pathlib import Path
 
 import icalendar
@@ -23,7 +26,7 @@ from reelkit.produce.production import (
     parse_production,
     production_to_data,
 )
-from reelkit.produce.shoot import SolveOptions, check_schedule, plan_shoot
+from reelkit.produce.shoot import Schedule, SolveOptions, check_schedule, plan_shoot
 from reelkit.testing.cli import run_cli as run
 
 
@@ -233,3 +236,53 @@ def test_calendar_event_ids_differ_for_people_whose_slugs_agree() -> None:
     # "a b" and "a-b" both slug to "a-b": their events shared UIDs, so a shared calendar kept only one
     assert _uid_stem("Film", "a b") != _uid_stem("Film", "a-b")
     assert _uid_stem("Film", "a b") == _uid_stem("Film", "a b")  # stable across runs (updates, not copies)
+
+
+def test_a_night_across_the_spring_clock_change_runs_its_real_hours(tmp_path: Path) -> None:
+    """20:00 plus ten hours of scenes on the night London's clocks go forward ends at 07:00 BST; wall-clock
+    arithmetic said 06:00 (nine real hours) and put a 01:00 start under the day before."""
+    prod = parse_production(
+        {
+            "name": "dst",
+            "calendar": {
+                "start": "2026-03-28",
+                "hours_per_day": 12,
+                "call_time": "20:00",
+                "rest_days": [],
+                "timezone": "Europe/London",
+            },
+            "people": [{"id": "A", "daily_rate": 100}],
+            "locations": [{"id": "L1"}],
+            "scenes": [
+                {"id": "s1", "duration": 5, "cast": ["A"], "location": "L1"},
+                {"id": "s2", "duration": 5, "cast": ["A"], "location": "L1"},
+            ],
+            "constraints": {"precedences": [{"before": "s1", "after": "s2"}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    (day,) = sched.days
+    assert [(s.start, s.end, s.start_at, s.end_at) for s in day.scenes] == [
+        ("20:00", "02:00", "2026-03-28T20:00+00:00", "2026-03-29T02:00+01:00"),
+        ("02:00", "07:00", "2026-03-29T02:00+01:00", "2026-03-29T07:00+01:00"),
+    ]
+    (ev,) = list(icalendar.Calendar.from_ical(person_calendar(sched, prod, "A")).walk("VEVENT"))
+    start, end = ev.decoded("dtstart"), ev.decoded("dtend")
+    assert (end - start).total_seconds() == 11 * 3600  # wall clock: 20:00 to 07:00 ...
+    assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 10 * 3600  # ... ten real hours
+    rows = list(csv.DictReader(io.StringIO(schedule_csv(sched))))
+    assert rows[1]["start_at"] == "2026-03-29T02:00+01:00" and rows[1]["date"] == "2026-03-28"
+    assert Schedule.from_dict(json.loads(json.dumps(sched.to_dict()))) == sched
+
+
+def test_a_person_id_with_the_csv_list_separator_is_refused() -> None:
+    with pytest.raises(ProductionFormatError, match="cannot hold ';'"):
+        parse_production(
+            {
+                "name": "x",
+                "calendar": {"start": "2026-03-02"},
+                "people": [{"id": "ann;bob"}],
+                "locations": [{"id": "L1"}],
+                "scenes": [{"id": "s1", "duration": 1, "cast": ["ann;bob"], "location": "L1"}],
+            }
+        )

@@ -53,6 +53,8 @@ CSV_COLUMNS = (
     "end",
     "cast",
     "crew",
+    "start_at",
+    "end_at",
 )
 
 
@@ -99,7 +101,8 @@ def stripboard_html(schedule: Schedule, production: Production) -> str:
 
 
 def schedule_csv(schedule: Schedule) -> str:
-    """One row per scene in shooting order (columns :data:`CSV_COLUMNS`; cast and crew ``;``-joined)."""
+    """One row per scene in shooting order (columns :data:`CSV_COLUMNS`; cast and crew ``;``-joined; ``date``
+    is the shoot day's, ``start_at``/``end_at`` the scene's own date-times, past midnight included)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -120,6 +123,8 @@ def schedule_csv(schedule: Schedule) -> str:
                     s.end,
                     ";".join(s.cast),
                     ";".join(s.crew),
+                    s.start_at,
+                    s.end_at,
                 ]
             )
     return buf.getvalue()
@@ -198,11 +203,16 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
             t = time.fromisoformat(hhmm)
             return datetime.combine(day_date + timedelta(days=t < call_time), t, tzinfo=zone)
 
-        start = at(mine[0].start)
+        if mine[0].start_at and mine[-1].end_at:  # the real date-times (a schedule.json of before has none)
+            start = datetime.fromisoformat(mine[0].start_at)
+            end = datetime.fromisoformat(mine[-1].end_at)
+            if zone is not None:  # the zone's rules (TZID), not the fixed offset written
+                start, end = start.astimezone(zone), end.astimezone(zone)
+        else:
+            start, end = at(mine[0].start), at(mine[-1].end)
+            if end <= start:
+                end += timedelta(days=1)  # past midnight
         ev.add("dtstart", start)
-        end = at(mine[-1].end)
-        if end <= start:
-            end += timedelta(days=1)  # past midnight
         ev.add("dtend", end)
         ev.add("summary", f"Shoot day {day.number}: scenes {', '.join(s.scene_id for s in mine)}")
         locs = list(dict.fromkeys(production.location(s.location).label for s in mine))

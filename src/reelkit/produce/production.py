@@ -113,6 +113,13 @@ class Person(_Available):
     daily_rate: float = Field(0.0, ge=0, le=1e7)
     email: str = ""
 
+    @field_validator("id")
+    @classmethod
+    def _no_list_separator(cls, v: str) -> str:
+        if ";" in v:
+            raise ValueError("a person id cannot hold ';' (it separates the people in the schedule CSV)")
+        return v
+
     @property
     def label(self) -> str:
         return self.name or self.id

@@ -39,9 +39,10 @@ import time as _time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ortools.sat.python import cp_model
 
@@ -98,10 +99,14 @@ class ScheduledScene:
     int_ext: str
     day_night: str
     hours: float
-    start: str  # HH:MM
+    start: str  # HH:MM, local
     end: str
     cast: tuple[str, ...]
     crew: tuple[str, ...]
+    #: Start and end as ISO 8601 local date-times (with the UTC offset when the production has a time zone):
+    #: the date a scene after midnight falls on, and real elapsed time across a clock change.
+    start_at: str = ""
+    end_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -842,9 +847,18 @@ def _order_block(prod: Production, ids: list[str]) -> list[str]:
     return out
 
 
+def _after(clock: datetime, minutes: float) -> datetime:
+    """``minutes`` of real time after ``clock``: in UTC when it has a time zone (local wall-clock arithmetic
+    gave a night across the spring change one hour too few)."""
+    if clock.tzinfo is None:
+        return clock + timedelta(minutes=minutes)
+    return (clock.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(clock.tzinfo)
+
+
 def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tuple[list[ShootDay], int]:
     scenes = prod.scenes
     cal = prod.calendar
+    zone = ZoneInfo(cal.timezone) if cal.timezone else None  # None: local times without a zone
     out: list[ShootDay] = []
     n_moves = 0
     number = 0
@@ -869,7 +883,7 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
                 for li in locs_used
             }
             order = sorted(locs_used, key=lambda li: first_scene[li])
-        clock = datetime.combine(day, cal.call_time)
+        clock = datetime.combine(day, cal.call_time, tzinfo=zone)
         items: list[ScheduledScene] = []
         move_cost = 0.0
         for k, li in enumerate(order):
@@ -880,7 +894,7 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
             block = _order_block(prod, [scenes[si].id for si in on_day if scenes[si].location == lid])
             for sid in block:
                 s = prod.scene(sid)
-                end = clock + timedelta(minutes=s.minutes)
+                end = _after(clock, s.minutes)
                 items.append(
                     ScheduledScene(
                         scene_id=s.id,
@@ -893,6 +907,8 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
                         end=end.strftime("%H:%M"),
                         cast=tuple(s.cast),
                         crew=tuple(s.crew),
+                        start_at=clock.isoformat(timespec="minutes"),
+                        end_at=end.isoformat(timespec="minutes"),
                     )
                 )
                 clock = end
