@@ -344,7 +344,7 @@ def test_too_few_days() -> None:
     with pytest.raises(InfeasibleError) as info:
         plan_shoot(p, OPTS)
     assert sorted(info.value.conflicts) == [
-        "the shoot has at most 2 shooting days (calendar.max_days)",
+        "the shoot ends within 2 working days of its start (calendar.max_days)",
         "working hours: 8 h a day (calendar.hours_per_day)",
     ]
 
@@ -413,6 +413,7 @@ def test_a_scene_no_day_is_open_to_is_named_without_the_solver() -> None:
     assert sorted(info.value.conflicts) == sorted(
         [
             f"availability of ann ({late_day})",
-            f"the shoot has at most {horizon} shooting days (calendar.max_days)",
+            f"the shoot ends within {horizon} working days of its start (calendar.max_days: by default 1.5 x "
+            "the days the scenes need + 5)",
         ]
     )

@@ -75,7 +75,7 @@ def test_json_plan_api_names_conflicts(client: TestClient) -> None:
     bad = {**PROD, "calendar": {"start": "2026-03-02", "hours_per_day": 8, "max_days": 1}}
     r = client.post("/v1/produce/plan?time_limit=5", json=bad)
     assert r.status_code == 409
-    assert "the shoot has at most 1 shooting day (calendar.max_days)" in r.json()["conflicts"]
+    assert "the shoot ends within 1 working day of its start (calendar.max_days)" in r.json()["conflicts"]
 
 
 def test_json_plan_api_caps_time_limit(client: TestClient) -> None:

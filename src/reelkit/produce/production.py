@@ -181,7 +181,8 @@ class Calendar(_Model):
     #: Weekdays without shooting (``mon`` ... ``sun``).
     rest_days: list[str] = Field(default_factory=lambda: ["sat", "sun"])
     holidays: list[date] = Field(default_factory=list)
-    #: At most this many shooting days (default: 1.5 times the days the scenes need, plus 5).
+    #: The shoot ends within this many working days of ``start`` (with ``allow_gaps`` it may shoot on fewer
+    #: of them); default: 1.5 times the days the scenes need, plus 5.
     max_days: int | None = Field(None, ge=1, le=400)
     call_time: time = time(7, 0)
     #: Allow working days without shooting inside the shoot (default: the shoot is continuous).

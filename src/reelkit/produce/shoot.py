@@ -368,8 +368,13 @@ class _ClosedDays:
         self.prod = prod
         self.horizon = prod.horizon()
         h = self.horizon
+        # the window of working days the shoot fits in (with gaps allowed, it may shoot on fewer)
+        default = (
+            "" if prod.calendar.max_days is not None else ": by default 1.5 x the days the scenes need + 5"
+        )
         self.horizon_text = (
-            f"the shoot has at most {h} shooting day{'s' if h != 1 else ''} (calendar.max_days)"
+            f"the shoot ends within {h} working day{'s' if h != 1 else ''} of its start "
+            f"(calendar.max_days{default})"
         )
         index = {s.id: i for i, s in enumerate(prod.scenes)}
         self.not_before: dict[int, list[tuple[int, date]]] = defaultdict(list)
