@@ -206,6 +206,17 @@ def test_time_limit_holds_for_a_large_instance() -> None:
     assert time.process_time() - cpu < 3.0
 
 
+def test_a_large_instance_searches_for_its_whole_time_limit() -> None:
+    """Over 63 scenes no exact search follows the local search, which stopped at a tenth of the limit."""
+    inst = _random_instance(70, 30, seed=3, p=0.2)
+    solve_talent(_random_instance(12, 6, seed=0))  # compile or load every kernel first
+    quick = solve_talent(inst, TalentConfig(time_limit=0.2, ils_iters=10**9))
+    t0 = time.perf_counter()
+    sol = solve_talent(inst, TalentConfig(time_limit=2.0, ils_iters=10**9))
+    assert time.perf_counter() - t0 >= 1.5  # it used the limit (a tenth of it was 0.2 s)
+    assert sol.total_cost <= quick.total_cost and sol.total_cost == inst.cost(sol.order)
+
+
 def test_trivial_instances() -> None:
     one = TalentInstance(requires=np.ones((2, 1), bool), durations=np.array([3]), costs=np.array([1, 2]))
     sol = solve_talent(one)

@@ -199,9 +199,10 @@ def solve_talent(
         n, m, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sc, arr.full, fits
     )
     best_order = np.asarray(order_ub, dtype=np.int64)
-    # local search, then iterated local search in rounds, within a tenth of the time limit (one sweep of
-    # moves costs O(n^3 m): the clock is read between sweeps so that large instances stay within the limit)
-    ils_end = None if deadline is None else t0 + 0.1 * (deadline - t0)
+    # local search, then iterated local search in rounds, within a tenth of the time limit, or all of it
+    # when no exact search follows (over 63 scenes); one sweep of moves costs O(n^3 m): the clock is read
+    # between sweeps so that large instances stay within the limit
+    ils_end = None if deadline is None else (t0 + 0.1 * (deadline - t0) if fits else deadline)
     while ils_end is None or time.perf_counter() < ils_end:
         new = K.descend(best_order, ub, n, m, arr.cost, arr.dur, arr.sa_ptr, arr.sa_idx, 1)
         if new >= ub:
