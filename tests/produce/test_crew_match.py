@@ -301,6 +301,18 @@ def test_generated_roles_and_pool_make_a_team(tmp_path: Path, capsys: pytest.Cap
     assert load_pool(pool_file) == pool
 
 
+@pytest.mark.parametrize(("scenes", "seed"), [(2, 0), (3, 3), (2, 3)])
+def test_a_small_generated_production_casts_only_leads_in_its_scenes(scenes: int, seed: int) -> None:
+    """A lead character in no scene got a role, which crew match then refused ('in no scheduled scene')."""
+    from reelkit.produce.generator import generate_pool, generate_production
+
+    prod, pool = generate_pool(generate_production(scenes, seed=seed), seed=seed)
+    in_scenes = {c for s in prod.scenes for c in s.cast}
+    assert all(r.character in in_scenes for r in prod.roles if r.kind == "lead")
+    team = match_team(prod, pool, plan_shoot(prod, SolveOptions(time_limit=5)))
+    assert len(team.choices) == len(prod.roles)
+
+
 def test_cost_scale_keeps_cents_of_large_sums() -> None:
     from reelkit.produce.production import cost_scale
 

@@ -312,7 +312,8 @@ def generate_pool(prod: Production, seed: int = 0) -> tuple[Production, Any]:
     from reelkit.produce.production import Role
 
     rng = np.random.default_rng(seed + 7919)
-    leads = [p for p in prod.people if p.kind == "cast" and p.role == "lead"]
+    in_scenes = {c for s in prod.scenes for c in s.cast}  # a lead in no scene has no role to cast
+    leads = [p for p in prod.people if p.kind == "cast" and p.role == "lead" and p.id in in_scenes]
     roles = [
         Role(id="dir", kind="director", skills={"drama": 2.0, "action": 1.0}),
         Role(id="dop", kind="dop", skills={"lighting": 2.0, "camera": 1.0}),
