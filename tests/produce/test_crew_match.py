@@ -330,3 +330,15 @@ def test_a_candidate_with_an_unknown_kind_of_work_is_refused_naming_the_field(tm
         ProductionFormatError, match=r"pool\.yaml.*candidates\[1\]\.roles.*'Director'.*director"
     ):
         load_pool(path)
+
+
+def test_skills_and_genres_match_whatever_their_case() -> None:
+    from reelkit.produce.crew import Candidate, Weights, fit_parts
+
+    prod = production([{"id": "dir", "kind": "director", "skills": {"Drama": 2, "action": 1}}])
+    lower = Candidate.model_validate(
+        {"id": "a", "roles": ["director"], "skills": {"drama": 1.0, "Action": 0.4}, "genres": {"drama": 3}}
+    )
+    # (2 x 1.0 + 1 x 0.4) / 3 skill; genres Drama 3 credits of a cap of 3, Thriller 0: (1 + 0) / 2
+    skill, genre = fit_parts(prod, prod.roles[0], lower, Weights())
+    assert skill == pytest.approx(2.4 / 3) and genre == pytest.approx(0.5)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import typing
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -187,12 +188,27 @@ def role_dates(prod: Production, role: Role, schedule: Schedule) -> tuple[list[d
     return shoot, role.days or len(shoot)
 
 
+def _folded(values: Mapping[str, float]) -> dict[str, float]:
+    """Keys case-folded (the larger value where two differ only in case)."""
+    out: dict[str, float] = {}
+    for k, v in values.items():
+        out[k.casefold()] = max(v, out.get(k.casefold(), v))
+    return out
+
+
 def fit_parts(prod: Production, role: Role, cand: Candidate, weights: Weights) -> tuple[float, float]:
-    """(skill match, genre experience) of ``cand`` for ``role``, each in [0, 1]."""
+    """(skill match, genre experience) of ``cand`` for ``role``, each in [0, 1]; skill and genre names match
+    whatever their case ("Drama" is "drama", as the audience forecast reads genres)."""
     total_w = sum(role.skills.values())
-    skill = sum(w * cand.skills.get(k, 0.0) for k, w in role.skills.items()) / total_w if total_w > 0 else 0.0
+    skills = _folded(cand.skills)
+    skill = (
+        sum(w * skills.get(k.casefold(), 0.0) for k, w in role.skills.items()) / total_w
+        if total_w > 0
+        else 0.0
+    )
     if prod.genres:
-        genre = sum(min(cand.genres.get(g, 0), weights.cap) / weights.cap for g in prod.genres) / len(
+        credits = _folded(cand.genres)
+        genre = sum(min(credits.get(g.casefold(), 0), weights.cap) / weights.cap for g in prod.genres) / len(
             prod.genres
         )
     else:
