@@ -36,6 +36,10 @@ def test_concept_errors_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(ProductionFormatError) as info:
         load_concept(path)
     assert str(info.value).startswith(f"{path}: budget")
+    path.write_text("title: X\nruntime: true\n")  # YAML true was read as a one-minute film
+    with pytest.raises(ProductionFormatError) as info:
+        load_concept(path)
+    assert str(info.value).startswith(f"{path}: runtime") and "not true" in str(info.value)
 
 
 def test_concept_features() -> None:

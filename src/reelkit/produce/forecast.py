@@ -122,6 +122,13 @@ class Concept(_Model):
     #: A MovieLens ratings file for the communities (relative to the concept file).
     catalog: str | None = None
 
+    @pydantic.field_validator("runtime", "budget", "year", mode="before")
+    @classmethod
+    def _not_a_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # YAML's yes/true read as 1: a one-minute film
+            raise ValueError(f"give a number, not {str(v).lower()}")
+        return v
+
     @pydantic.field_validator("genres")
     @classmethod
     def _genres(cls, v: list[str]) -> list[str]:
