@@ -188,6 +188,13 @@ def test_audience_model_save_load_round_trip(tmp_path: Path) -> None:
     assert np.array_equal(back.predict(base[:50], comps), est.predict(base[:50], comps))
     lo, hi = back.predict_interval(base[:50], comps)
     assert np.all(lo <= hi)
+    # named comparables take the places of the nearest films: still a mean over k = 5 films
+    nearest = np.argsort(np.linalg.norm(est.ref_space_ - est.ref_space_[0], axis=1), kind="stable")
+    assert est.comparables(base[:1])[0] == pytest.approx(target[nearest[:5]].mean())
+    named = [int(nearest[-1]), int(nearest[0])]  # the farthest film, and the nearest named too (once)
+    want = target[[nearest[-1], *nearest[:4]]].mean()
+    assert est.comparables(base[:1], named)[0] == pytest.approx(want)
+    assert est.comparables(base[:1], list(range(7)))[0] == pytest.approx(target[:7].mean())
     with np.load(path, allow_pickle=False) as z:  # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
 

@@ -6,9 +6,11 @@ Audience size
     knows before release and nothing about when it was made: the seven genre flags, log runtime, log budget
     (missing for most films; the model takes missing values natively), the MPAA rating, and the
     comparables' audience: the mean log votes of the ``k`` nearest films in the reference set (by genres,
-    runtime, budget and rating; leave-one-out inside it) or, for a concept, of the comparable titles it
-    names. The regressor is scikit-learn's ``HistGradientBoostingRegressor`` (squared error; a second and
-    third fit on the 10% and 90% quantiles give an interval).
+    runtime, budget and rating; leave-one-out inside it); a concept's named comparable titles take the
+    places of the nearest ones (the feature stays a mean over ``k`` films, as fitted: the named films' own
+    mean, a few hits far above any mean of 20, put every hit past the trees' last split). The regressor
+    is scikit-learn's ``HistGradientBoostingRegressor`` (squared error; a second and third fit on the 10%
+    and 90% quantiles give an interval).
 
     Saving: scikit-learn's estimator cannot be saved without pickle, so its fitted trees are exported as
     plain arrays (:class:`TreeEnsemble`: split feature, threshold, missing-value direction, children, leaf
@@ -115,7 +117,8 @@ class Concept(_Model):
     budget: float | None = Field(None, gt=0, le=1e12)
     #: MPAA rating (G, PG, PG-13, R, NC-17) or none.
     rating: str | None = None
-    #: Comparable titles (as named in ggplot2movies or MovieLens, optionally with the year: "Heat (1995)").
+    #: Comparable titles (as named in ggplot2movies or MovieLens, optionally with the year: "Heat (1995)"),
+    #: each in place of one of the 20 nearest films the comparables feature averages.
     comparables: list[str] = Field(default_factory=list)
     #: Year of release, used only to place the title among the catalogue's titles (communities).
     year: int | None = Field(None, ge=1890, le=2100)
@@ -477,11 +480,26 @@ class AudienceModel:
         est.ref_target_ = np.asarray(target, dtype=np.float64)
         return est
 
-    def comparables(self, base: np.ndarray) -> np.ndarray:
+    def comparables(self, base: np.ndarray, named: Sequence[int] = ()) -> np.ndarray:
+        """The comparables feature of each row: the mean log votes of its ``k`` nearest films. ``named``
+        (films a user names as comparable, by index in the films fitted on; one query row) take the place
+        of the nearest ones: the feature stays a mean over ``k`` films, as the trees were fitted on, where
+        the mean of the named films alone (a few hits, far above any mean of 20) read every hit alike."""
         base = self._check(base)
-        return knn_comparables(
-            self.ref_space_, self.ref_target_, _knn_space(base), self.k, leave_one_out=False
-        )
+        if not len(named):
+            return knn_comparables(
+                self.ref_space_, self.ref_target_, _knn_space(base), self.k, leave_one_out=False
+            )
+        if len(base) != 1:
+            raise ConfigError("named comparables are for one concept at a time")
+        chosen = list(dict.fromkeys(int(i) for i in named))
+        if len(chosen) < self.k:
+            from sklearn.neighbors import NearestNeighbors
+
+            nn = NearestNeighbors(n_neighbors=min(self.k + len(chosen), len(self.ref_target_)))
+            _, idx = nn.fit(self.ref_space_).kneighbors(_knn_space(base))
+            chosen += [int(i) for i in idx[0] if int(i) not in chosen][: self.k - len(chosen)]
+        return np.array([float(self.ref_target_[chosen].mean())])
 
     def _check(self, base: np.ndarray) -> np.ndarray:
         if not hasattr(self, "model_"):
@@ -647,15 +665,15 @@ def forecast_concept(
     if concept.comparables:
         names = [_norm_title(t) for t in fs.titles]
         years = [int(y) for y in fs.year]
-        vals = []
+        chosen = []
         for name in concept.comparables:
             idx = _title_matches(names, years, name)  # "Heat (1995)" is that film, "Heat" the best known
             if idx:
-                vals.append(float(np.max(fs.target[idx])))
+                chosen.append(int(idx[int(np.argmax(fs.target[idx]))]))
                 found.append(name)
             else:
                 missing.append(name)
-        comps = np.array([np.mean(vals)]) if vals else est.comparables(base)
+        comps = est.comparables(base, chosen)
         if missing:  # dropped in silence, the forecast read as if they had been used
             warnings.warn(
                 f"comparable(s) not in the catalogue, left out: {', '.join(repr(m) for m in missing)}; write "
