@@ -450,3 +450,23 @@ def test_report_cards_show_the_gated_mix_and_exact_figures(faulty: Path) -> None
     assert card is not None and "-22.2" in card.group(1)
     loud = next(f for f in run_qc(faulty, spec="ebu-r128", plot=False).findings if f.kind == "loudness")
     assert re.search(r"-?\d+\.\d\d LUFS is \d+\.\d\d LU", loud.message)
+
+
+def test_a_wav_cut_short_is_a_finding_not_a_pass(tmp_path: Path) -> None:
+    from reelkit.errors import ReelkitWarning
+
+    rate = 48000
+    t = np.arange(4 * rate) / rate
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, np.stack([0.1 * np.sin(2 * np.pi * 440 * t)] * 2, axis=1), rate, subtype="PCM_24")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: 44 + 6 * rate])  # 44-byte header, then one second of 24-bit stereo
+    with pytest.warns(ReelkitWarning, match="truncated"):
+        audio = read_audio(cut)
+    assert audio.duration_s == pytest.approx(1.0) and audio.declared_duration_s == pytest.approx(4.0)
+    assert read_audio(whole).declared_duration_s is None
+    with pytest.warns(ReelkitWarning, match="truncated"):
+        report = run_qc(cut, plot=False)
+    (finding,) = [f for f in report.findings if f.kind == "truncated"]
+    assert finding.severity == "error" and (finding.start_s, finding.end_s) == pytest.approx((1.0, 4.0))

@@ -7,6 +7,7 @@ stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to d
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit._files import atomic_path, check_output_file
-from reelkit.errors import ConfigError, MediaError, TimeLimitError, ToolError
+from reelkit.errors import ConfigError, MediaError, ReelkitWarning, TimeLimitError, ToolError
 
 __all__ = ["Audio", "read_audio", "write_audio_file"]
 
@@ -29,6 +30,9 @@ class Audio:
     samples: npt.NDArray[np.float32]
     sample_rate: int
     path: str | None = None
+    #: What the file's header declares, in seconds, when the file holds less (a WAV cut short in transfer:
+    #: only the samples present are read); ``None`` when it holds what it declares.
+    declared_duration_s: float | None = None
 
     @property
     def channels(self) -> int:
@@ -106,7 +110,42 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
         raise MediaError("its audio stream has no sample rate", path=str(p))
     if not np.isfinite(samples).all():
         raise MediaError("its audio holds NaN or infinite samples", path=str(p))
-    return Audio(samples, rate, str(p))
+    declared = None
+    short = _wav_shortfall(p) if got is not None and p.suffix.lower() == ".wav" else None
+    if short is not None:
+        want, have = short
+        declared = samples.shape[0] * want / have / rate if have else None
+        warnings.warn(
+            f"{p}: truncated: its header declares {want:,} bytes of audio, the file holds {have:,} "
+            f"({samples.shape[0] / rate:.2f} s read" + (f" of {declared:.2f} s)" if declared else ")"),
+            ReelkitWarning,
+            stacklevel=2,
+        )
+    return Audio(samples, rate, str(p), declared_duration_s=declared)
+
+
+def _wav_shortfall(p: Path) -> tuple[int, int] | None:
+    """(bytes its data chunk declares, bytes the file holds after the chunk's start) of a RIFF WAVE file
+    cut short; ``None`` when it is whole, streamed (size unknown) or not plain RIFF (RF64, W64)."""
+    import struct
+
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                cid, n = struct.unpack("<4sI", f.read(8))
+                if cid == b"data":
+                    have = size - pos - 8
+                    return (n, have) if n not in (0, 0xFFFFFFFF) and have < n else None
+                pos += 8 + n + (n & 1)
+    except OSError:
+        return None
+    return None
 
 
 def output_extension(path: Path) -> str:

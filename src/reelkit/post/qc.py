@@ -737,6 +737,18 @@ def run_qc(
         findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
         findings.extend(audio_findings(x, rate, opt))
+        if audio.declared_duration_s is not None:  # cut short in transfer: what is missing is missing
+            findings.append(
+                Finding(
+                    kind="truncated",
+                    start_s=audio.duration_s,
+                    end_s=audio.declared_duration_s,
+                    severity="error",
+                    message=f"the file ends at {audio.duration_s:.2f} s; its header declares "
+                    f"{audio.declared_duration_s:.2f} s of audio (cut short in a copy or transfer?)",
+                    source="audio",
+                )
+            )
         bar.advance()
         has_video = False
         if opt.video and audio.path is not None and media_p.suffix.lower() not in (".wav", ".flac"):
