@@ -470,3 +470,15 @@ def test_a_wav_cut_short_is_a_finding_not_a_pass(tmp_path: Path) -> None:
         report = run_qc(cut, plot=False)
     (finding,) = [f for f in report.findings if f.kind == "truncated"]
     assert finding.severity == "error" and (finding.start_s, finding.end_s) == pytest.approx((1.0, 4.0))
+
+
+def test_a_dialogue_spec_without_speech_is_labelled_as_the_integrated_check(tmp_path: Path) -> None:
+    rate = 48000
+    t = np.arange(5 * rate) / rate
+    tone = tmp_path / "tone.wav"
+    sf.write(tone, (0.1 * np.sin(2 * np.pi * 440 * t))[:, None], rate, subtype="PCM_24")
+    report = run_qc(tone, spec="netflix", plot=False)  # silero finds no speech in a tone
+    assert report.spec.measure == "dialogue" and report.programme_measure == "integrated"
+    assert report.to_dict()["programme_measure"] == "integrated"
+    html = render_html(report)
+    assert "integrated loudness (target" in html and "dialogue-gated loudness (target" not in html

@@ -153,6 +153,17 @@ class QCReport:
     plot_png: bytes | None = field(default=None, repr=False)
 
     @property
+    def programme_measure(self) -> str:
+        """What ``programme_lufs`` is: ``dialogue`` (gated) when the spec asks for it and speech was
+        measured, else ``integrated`` (the spec's fall-back)."""
+        d = self.loudness.dialogue_lufs
+        return (
+            "dialogue"
+            if self.spec.measure == "dialogue" and d is not None and math.isfinite(d)
+            else "integrated"
+        )
+
+    @property
     def passed(self) -> bool:
         """No finding of severity ``error``."""
         return not any(f.severity == "error" for f in self.findings)
@@ -177,6 +188,7 @@ class QCReport:
             "passed": self.passed,
             "counts": self.counts(),
             "programme_lufs": fin(self.programme_lufs),
+            "programme_measure": self.programme_measure,
             "loudness": {
                 **lo.summary(),
                 "duration_s": lo.duration_s,
