@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,6 +84,47 @@ def test_seven_one_weighs_back_and_side_channels() -> None:
     wide[:, 9] = s  # past 7.1: left out, and said so
     res = measure(wide, rate)
     assert math.isinf(res.integrated_lufs) and any("channels 9-10 left out" in n for n in res.notes)
+
+
+def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
+    from reelkit.post.loudness import channel_names
+
+    # four channels are quad (L R Ls Rs) by count, but ffmpeg's 4.0 is L R C Cs and its 2.1 is L R LFE
+    assert channel_weights(4).tolist() == [1.0, 1.0, 1.41, 1.41]
+    assert channel_weights(4, "4.0").tolist() == [1.0, 1.0, 1.0, 1.41]
+    assert channel_weights(3, "2.1").tolist() == [1.0, 1.0, 0.0]
+    assert channel_weights(8, "7.1(wide)").tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0]
+    assert channel_names(3, "2.1") == ["L", "R", "LFE"]
+    assert channel_weights(4, "5.1").tolist() == channel_weights(4).tolist()  # a layout of another count
+    rate = 48000
+    s = sine(997, 4, rate)
+    x = np.zeros((s.size, 4), dtype=np.float32)
+    x[:, 2] = s  # the third channel: C in a 4.0 file (weight 1), Ls by count (1.41)
+    assert measure(x, rate).integrated_lufs == pytest.approx(-3.01 + 10 * math.log10(1.41), abs=0.02)
+    assert Meter().measure(x, rate, layout="4.0").integrated_lufs == pytest.approx(-3.01, abs=0.02)
+
+
+@pytest.mark.media
+def test_a_four_point_oh_file_is_measured_as_ffmpeg_measures_it(tmp_path: Path) -> None:
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    path = tmp_path / "q.m4a"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "sine=frequency=997:sample_rate=48000:duration=6"),
+            *("-af", "pan=4.0|c2=0.1*c0", "-c:a", "aac", "-b:a", "256k", str(path)),
+        ],
+        what="making a 4.0 file",
+    )
+    audio = read_audio(path)
+    assert audio.layout == "4.0"
+    ours = Meter().measure(audio.samples, audio.sample_rate, layout=audio.layout).integrated_lufs
+    proc = media.run_ffmpeg(
+        ["-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"], what="ebur128"
+    )
+    theirs = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", proc.stderr.decode())[-1])
+    assert ours == pytest.approx(theirs, abs=0.1)  # by count (quad) it read 1.5 dB louder
 
 
 def test_gates() -> None:

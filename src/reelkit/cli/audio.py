@@ -106,7 +106,9 @@ def loudness_cmd(
     audio = read_audio(Path(file))
     speech = None if vad == "none" else vad
     try:
-        result = Meter(speech=speech).measure(audio.samples, audio.sample_rate)  # type: ignore[arg-type]
+        result = Meter(speech=speech).measure(  # type: ignore[arg-type]
+            audio.samples, audio.sample_rate, layout=audio.layout
+        )
     except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
         raise ConfigError(f"{file}: {exc}") from None
     summary = result.summary()

@@ -33,6 +33,9 @@ class Audio:
     #: What the file's header declares, in seconds, when the file holds less (a WAV cut short in transfer:
     #: only the samples present are read); ``None`` when it holds what it declares.
     declared_duration_s: float | None = None
+    #: ffmpeg's name of the channel layout (``5.1(side)``, ``4.0``) of a file read through ffmpeg; ``None``
+    #: for WAV/FLAC, whose channels are taken in the default order for their count.
+    layout: str | None = None
 
     @property
     def channels(self) -> int:
@@ -71,7 +74,7 @@ def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 
 
-def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int]:
+def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, str]:
     from reelkit import media
 
     info = media.probe(p)
@@ -89,7 +92,8 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int]:
         )
     codec = info.audio[stream].codec
     try:
-        return media.decode_audio(p, stream=stream)
+        samples, rate = media.decode_audio(p, stream=stream)
+        return samples, rate, info.audio[stream].layout
     except TimeLimitError:
         raise  # the job's time limit, not the file: the caller says so
     except ToolError as exc:
@@ -103,7 +107,11 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     """Decode the ``stream``-th audio stream of ``path`` (WAV/FLAC by soundfile, the rest by ffmpeg)."""
     p = _check_path(path)
     got = _read_soundfile(p) if p.suffix.lower() in _SOUNDFILE_EXT and stream == 0 else None
-    samples, rate = got if got is not None else _read_ffmpeg(p, stream)
+    layout = None
+    if got is not None:
+        samples, rate = got
+    else:
+        samples, rate, layout = _read_ffmpeg(p, stream)
     if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
         raise MediaError("its audio stream holds no samples", path=str(p))
     if rate <= 0:
@@ -121,7 +129,7 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
             ReelkitWarning,
             stacklevel=2,
         )
-    return Audio(samples, rate, str(p), declared_duration_s=declared)
+    return Audio(samples, rate, str(p), declared_duration_s=declared, layout=layout)
 
 
 def _wav_shortfall(p: Path) -> tuple[int, int] | None:

@@ -47,6 +47,7 @@ __all__ = [
     "LoudnessCurve",
     "LoudnessResult",
     "Meter",
+    "channel_names",
     "channel_weights",
     "k_weighting_sos",
     "measure",
@@ -122,29 +123,70 @@ def true_peak_filter(factor: int) -> npt.NDArray[np.float32]:
     return h.astype(np.float32)
 
 
-def channel_weights(channels: int) -> FloatArray:
-    """BS.1770 weights for the usual channel orders (WAVE/ffmpeg default layouts).
+#: Channel names in the order assumed from the channel count alone (a WAVE file without a layout): mono,
+#: L R, L R C, quad, 5.0, 5.1, 6.1, 7.1.
+DEFAULT_CHANNELS: dict[int, tuple[str, ...]] = {
+    1: ("mono",),
+    2: ("L", "R"),
+    3: ("L", "R", "C"),
+    4: ("L", "R", "Ls", "Rs"),
+    5: ("L", "R", "C", "Ls", "Rs"),
+    6: ("L", "R", "C", "LFE", "Ls", "Rs"),
+    7: ("L", "R", "C", "LFE", "Cs", "Ls", "Rs"),
+    8: ("L", "R", "C", "LFE", "Lrs", "Rrs", "Lss", "Rss"),
+}
+#: ffmpeg's channel layouts (as its probe names them) in channel order, for files read through ffmpeg.
+LAYOUT_CHANNELS: dict[str, tuple[str, ...]] = {
+    "mono": ("mono",),
+    "stereo": ("L", "R"),
+    "2.1": ("L", "R", "LFE"),
+    "3.0": ("L", "R", "C"),
+    "3.0(back)": ("L", "R", "Cs"),
+    "4.0": ("L", "R", "C", "Cs"),
+    "quad": ("L", "R", "Ls", "Rs"),
+    "quad(side)": ("L", "R", "Ls", "Rs"),
+    "3.1": ("L", "R", "C", "LFE"),
+    "5.0": ("L", "R", "C", "Ls", "Rs"),
+    "5.0(side)": ("L", "R", "C", "Ls", "Rs"),
+    "4.1": ("L", "R", "C", "LFE", "Cs"),
+    "5.1": ("L", "R", "C", "LFE", "Ls", "Rs"),
+    "5.1(side)": ("L", "R", "C", "LFE", "Ls", "Rs"),
+    "6.0": ("L", "R", "C", "Cs", "Ls", "Rs"),
+    "6.0(front)": ("L", "R", "Lc", "Rc", "Ls", "Rs"),
+    "hexagonal": ("L", "R", "C", "Lrs", "Rrs", "Cs"),
+    "6.1": ("L", "R", "C", "LFE", "Cs", "Ls", "Rs"),
+    "6.1(back)": ("L", "R", "C", "LFE", "Lrs", "Rrs", "Cs"),
+    "7.0": ("L", "R", "C", "Lrs", "Rrs", "Lss", "Rss"),
+    "7.1": ("L", "R", "C", "LFE", "Lrs", "Rrs", "Lss", "Rss"),
+    "7.1(wide)": ("L", "R", "C", "LFE", "Lrs", "Rrs", "Lc", "Rc"),
+    "7.1(wide-side)": ("L", "R", "C", "LFE", "Lc", "Rc", "Ls", "Rs"),
+}
+#: Surround, back and side channels: +1.5 dB in BS.1770 (1.41, as ffmpeg's ebur128 filter weighs them).
+_SURROUND = frozenset(("Ls", "Rs", "Cs", "Lrs", "Rrs", "Lss", "Rss"))
 
-    1: mono; 2: L R; 3: L R C; 4: L R Ls Rs; 5: L R C Ls Rs; 6: L R C LFE Ls Rs (5.1, LFE excluded);
-    7: L R C LFE Cs Ls Rs (6.1); 8: L R C LFE Lrs Rrs Lss Rss (7.1); more: the first eight as 7.1, the rest
-    excluded (their layout is unknown; give ``channel_weights``). Surround, back and side channels weigh 1.41
-    (+1.5 dB), as ffmpeg's ebur128 filter weighs them (libebur128's default map drops channels 7 and 8).
-    """
+
+def channel_names(channels: int, layout: str | None = None) -> list[str]:
+    """Names of the channels in order: from ffmpeg's ``layout`` when it is known and has that many
+    channels, else by the count (:data:`DEFAULT_CHANNELS`; beyond eight: 7.1, then ``ch9`` ...)."""
+    named = LAYOUT_CHANNELS.get(layout or "")
+    if named is not None and len(named) == channels:
+        return list(named)
+    if channels > 8:
+        return [*DEFAULT_CHANNELS[8], *(f"ch{i + 1}" for i in range(8, channels))]
+    return list(DEFAULT_CHANNELS.get(channels, ()))
+
+
+def channel_weights(channels: int, layout: str | None = None) -> FloatArray:
+    """BS.1770 weights of the channels (named by :func:`channel_names`): the LFE is left out, surround,
+    back and side channels weigh 1.41 (+1.5 dB), the others 1. Channels beyond 7.1 with no known layout
+    are left out (give ``channel_weights``). libebur128's default map drops channels 7 and 8 of a 7.1;
+    ffmpeg's ebur128 filter, which these follow, weighs them."""
     if channels < 1:
         raise ConfigError("audio needs at least one channel")
-    table = {
-        1: [1.0],
-        2: [1.0, 1.0],
-        3: [1.0, 1.0, 1.0],
-        4: [1.0, 1.0, 1.41, 1.41],
-        5: [1.0, 1.0, 1.0, 1.41, 1.41],
-    }
-    if channels in table:
-        return np.array(table[channels])
-    seven_one = [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41, 1.41]
-    if channels <= 8:
-        return np.array(seven_one[:channels])
-    return np.array(seven_one + [0.0] * (channels - 8))
+    names = channel_names(channels, layout)
+    return np.array(
+        [0.0 if n == "LFE" or n.startswith("ch") else (1.41 if n in _SURROUND else 1.0) for n in names]
+    )
 
 
 @dataclass(frozen=True)
@@ -538,9 +580,9 @@ class Meter:
         self.speech = speech
         self.keep_curve = keep_curve
 
-    def _weights(self, channels: int) -> FloatArray:
+    def _weights(self, channels: int, layout: str | None = None) -> FloatArray:
         if self.channel_weights is None:
-            return channel_weights(channels)
+            return channel_weights(channels, layout)
         w = np.asarray(self.channel_weights, dtype=np.float64)
         if w.shape != (channels,):
             raise ConfigError(f"channel_weights has {w.size} values for {channels} channels")
@@ -554,10 +596,13 @@ class Meter:
         sample_rate: int,
         *,
         speech_mask: tuple[float, npt.ArrayLike] | None = None,
+        layout: str | None = None,
     ) -> LoudnessResult:
         """Measure ``samples`` ``(frames, channels)`` (float in [-1, 1], or integer PCM).
 
         ``speech_mask`` = ``(frame_s, mask)`` gives the speech activity directly (no detector is run).
+        ``layout``: ffmpeg's name of the channel layout (``Audio.layout``), which sets the channel weights;
+        by default they follow the channel count.
         """
         rate: Any = sample_rate
         if isinstance(rate, float | np.floating) and float(rate).is_integer():
@@ -569,10 +614,11 @@ class Meter:
         frames, channels = x.shape
         if not np.isfinite(x).all():
             raise ConfigError("samples hold NaN or infinite values")
-        weights = self._weights(channels)
+        weights = self._weights(channels, layout)
         p = _analyse(x, sample_rate, weights, true_peak=self.true_peak)
         notes: list[str] = []
-        if self.channel_weights is None and channels > 8:
+        known = len(LAYOUT_CHANNELS.get(layout or "", ())) == channels
+        if self.channel_weights is None and channels > 8 and not known:
             notes.append(
                 f"{channels} channels: measured as 7.1 in the first eight, channels 9-{channels} left out "
                 "(their layout is unknown; give channel weights)"

@@ -204,6 +204,7 @@ def normalize_samples(
     headroom_db: float = PCM_HEADROOM_DB,
     measured: LoudnessResult | None = None,
     check_target: bool = True,
+    layout: str | None = None,
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
     """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling.
 
@@ -213,14 +214,15 @@ def normalize_samples(
 
     A target the ceiling keeps out of reach by more than :data:`UNREACHABLE_LU` is a :class:`ConfigError`; a
     smaller miss (over 0.1 LU) a warning. ``check_target=False`` returns the closest without either (an
-    encoder's correction may aim past what the samples can reach).
+    encoder's correction may aim past what the samples can reach). ``layout``: ffmpeg's name of the channel
+    layout (``Audio.layout``), which sets the channel weights.
     """
     _check_targets(target_lufs, true_peak_dbtp)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     meter = Meter(speech="silero" if reference == "dialogue" else None)
-    before = measured if measured is not None else meter.measure(x, sample_rate)
+    before = measured if measured is not None else meter.measure(x, sample_rate, layout=layout)
     level = before.dialogue_lufs if reference == "dialogue" else before.integrated_lufs
     if level is None or not math.isfinite(level):
         what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
@@ -242,9 +244,9 @@ def normalize_samples(
         if reduction <= 0.0:  # plain gain: the level is exactly the input's plus the gain
             reached = level + gain_db
         else:
-            after = plain.measure(out, sample_rate).integrated_lufs
+            after = plain.measure(out, sample_rate, layout=layout).integrated_lufs
             if reference == "dialogue":  # the dialogue loses what the limiter takes from the whole programme
-                after_in = plain.measure(gained, sample_rate).integrated_lufs
+                after_in = plain.measure(gained, sample_rate, layout=layout).integrated_lufs
                 reached = level + gain_db - (after_in - after)
             else:
                 reached = after
@@ -268,7 +270,7 @@ def normalize_samples(
     assert best is not None
     miss, out, gain_db, reduction = best
     limited = reduction > 0.0
-    final = meter.measure(out, sample_rate)
+    final = meter.measure(out, sample_rate, layout=layout)
     out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
     reached_level = float(out_level) if out_level is not None else -math.inf
     if check_target and miss > UNREACHABLE_LU:
@@ -327,7 +329,7 @@ def normalize_file(
     audio = read_audio(src_p)
     meter = Meter(speech="silero" if reference == "dialogue" else None)
     with _naming(src_p):
-        source = meter.measure(audio.samples, audio.sample_rate)  # once, not at every pass
+        source = meter.measure(audio.samples, audio.sample_rate, layout=audio.layout)  # once, not each pass
 
     def gain(
         aim: float, headroom: float, check_target: bool = True
@@ -342,6 +344,7 @@ def normalize_file(
                 headroom_db=headroom,
                 measured=source,
                 check_target=check_target,
+                layout=audio.layout,
             )
 
     if ext in (".wav", ".flac"):
@@ -367,7 +370,8 @@ def normalize_file(
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
             written = read_audio(part)
-            m = meter.measure(written.samples, written.sample_rate)
+            # the channels as written from the source's order (ffmpeg labels a raw 4-channel input 4.0)
+            m = meter.measure(written.samples, written.sample_rate, layout=audio.layout)
             level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
             if level is None or not math.isfinite(level):
                 level = result.output_lufs

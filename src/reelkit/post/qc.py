@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from reelkit._files import atomic_path, check_output_file
 from reelkit.errors import ConfigError, ReelkitError, TimeLimitError
 from reelkit.post.findings import Finding, Severity, timecode
-from reelkit.post.loudness import LoudnessResult, Meter
+from reelkit.post.loudness import LoudnessResult, Meter, channel_names
 from reelkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
@@ -228,26 +228,6 @@ def _merge(spans: Iterable[tuple[float, float]], gap: float) -> list[tuple[float
     return out
 
 
-_NAMES = {
-    1: ["mono"],
-    2: ["L", "R"],
-    3: ["L", "R", "C"],
-    4: ["L", "R", "Ls", "Rs"],
-    5: ["L", "R", "C", "Ls", "Rs"],
-    6: ["L", "R", "C", "LFE", "Ls", "Rs"],
-    7: ["L", "R", "C", "LFE", "Cs", "Ls", "Rs"],
-    8: ["L", "R", "C", "LFE", "Lrs", "Rrs", "Lss", "Rss"],
-}
-
-
-def channel_names(channels: int) -> list[str]:
-    """Channel names in the order :func:`reelkit.post.loudness.channel_weights` assumes (beyond 7.1: 7.1, then
-    ``ch9`` ...)."""
-    if channels > 8:
-        return _NAMES[8] + [f"ch{i + 1}" for i in range(8, channels)]
-    return _NAMES.get(channels, [])
-
-
 def _capped(findings: list[Finding], kind: str, cap: int) -> list[Finding]:
     if len(findings) <= cap:
         return findings
@@ -263,7 +243,7 @@ def _capped(findings: list[Finding], kind: str, cap: int) -> list[Finding]:
     return [*findings[:cap], note]
 
 
-def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Finding]:
+def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list[str]) -> list[Finding]:
     spans: list[tuple[float, float]] = []
     chans: dict[tuple[float, float], set[int]] = {}
     for c in range(x.shape[1]):
@@ -273,7 +253,6 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Fin
             span = (s / rate, e / rate)
             spans.append(span)
             chans.setdefault(span, set()).add(c)
-    names = channel_names(x.shape[1])
     out: list[Finding] = []
     for s, e, n in _merge(spans, opt.merge_gap_s):
         where = sorted({names[c] for span, cs in chans.items() if s <= span[0] <= e for c in cs})
@@ -352,11 +331,12 @@ def _silences(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Fin
     return _capped(out, "silence", opt.max_findings_per_kind)
 
 
-def _channel_findings(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Finding]:
+def _channel_findings(
+    x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list[str]
+) -> list[Finding]:
     channels = x.shape[1]
     if channels < 2:
         return []
-    names = channel_names(channels)
     duration = x.shape[0] / rate
     out: list[Finding] = []
     ms = np.zeros(channels)
@@ -533,17 +513,23 @@ def _loudness_findings(
 
 
 def audio_findings(
-    samples: npt.NDArray[np.float32], sample_rate: int, options: QCOptions | None = None
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    options: QCOptions | None = None,
+    *,
+    layout: str | None = None,
 ) -> list[Finding]:
-    """Clipping, long silences, silent channels and phase problems of ``samples`` ``(frames, channels)``."""
+    """Clipping, long silences, silent channels and phase problems of ``samples`` ``(frames, channels)``;
+    ``layout`` (ffmpeg's name, ``Audio.layout``) names the channels, by default from their count."""
     opt = (options or QCOptions()).validate()
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
+    names = channel_names(x.shape[1], layout)
     return [
-        *_clipping(x, sample_rate, opt),
+        *_clipping(x, sample_rate, opt, names),
         *_silences(x, sample_rate, opt),
-        *_channel_findings(x, sample_rate, opt),
+        *_channel_findings(x, sample_rate, opt, names),
     ]
 
 
@@ -741,14 +727,14 @@ def run_qc(
         activity = _speech_activity(x, rate, opt.vad, notes)
         mask = (float(activity.frame_s), activity.mask()) if activity is not None else None
         try:
-            lo = Meter(keep_curve=True).measure(x, rate, speech_mask=mask)
+            lo = Meter(keep_curve=True).measure(x, rate, speech_mask=mask, layout=audio.layout)
         except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
             raise ConfigError(f"{media_p}: {exc}") from None
         notes.extend(lo.notes)
         bar.advance()
         findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
-        findings.extend(audio_findings(x, rate, opt))
+        findings.extend(audio_findings(x, rate, opt, layout=audio.layout))
         if audio.declared_duration_s is not None:  # cut short in transfer: what is missing is missing
             findings.append(
                 Finding(
