@@ -379,20 +379,25 @@ def write_audio(
     *,
     codec: str | None = None,
     picture_from: str | Path | None = None,
+    metadata_from: str | Path | None = None,
 ) -> Path:
     """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
 
     Writes to a temporary file beside ``path`` and renames it, so an existing file is never half-written.
     ``picture_from``: a video whose picture streams (copied, not re-encoded) and metadata go with the audio,
-    as when a programme's soundtrack is replaced.
+    as when a programme's soundtrack is replaced; ``metadata_from``: a file whose tags (title, artist, ...)
+    the output keeps.
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
     if x.ndim == 1:
         x = x[:, None]
     args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(x.shape[1]), "-i", "-"]
+    source = picture_from if picture_from is not None else metadata_from
+    if source is not None:
+        args += ["-i", str(source), "-map_metadata", "1", "-map", "0:a"]
     if picture_from is not None:
-        args += ["-i", str(picture_from), "-map", "1:v", "-map", "0:a", "-c:v", "copy", "-map_metadata", "1"]
+        args += ["-map", "1:v", "-c:v", "copy"]
     if codec:
         args += ["-c:a", codec]
     with atomic_path(out, f".part{out.suffix}") as tmp:

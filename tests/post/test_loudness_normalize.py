@@ -208,3 +208,24 @@ def test_an_interrupted_lossy_normalise_leaves_the_old_output(
         normalize_file(src, out, target_lufs=-8.0, true_peak_dbtp=-1.0)  # the limiter works: passes
     assert out.read_bytes() == b"the delivered file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.m4a"]
+
+
+@pytest.mark.media
+def test_normalising_keeps_the_tags(tmp_path: Path) -> None:
+    import soundfile
+
+    from reelkit import media
+
+    src = tmp_path / "in.flac"
+    with soundfile.SoundFile(src, "w", RATE, 2, subtype="PCM_24") as f:
+        f.title, f.artist = "Episode 5", "Studio"
+        f.write(noisy(3.0))
+    for name in ("out.wav", "out.flac"):
+        normalize_file(src, tmp_path / name, target_lufs=-20.0, true_peak_dbtp=-1.0)
+        with soundfile.SoundFile(tmp_path / name) as f:
+            assert f.copy_metadata() == {"title": "Episode 5", "artist": "Studio"}
+    normalize_file(src, tmp_path / "out.m4a", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    tags = media.run_ffmpeg(
+        ["-v", "error", "-i", str(tmp_path / "out.m4a"), "-f", "ffmetadata", "-"], what="reading tags"
+    )
+    assert "title=Episode 5" in tags.stdout.decode() and "artist=Studio" in tags.stdout.decode()

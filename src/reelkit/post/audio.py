@@ -164,13 +164,18 @@ def output_extension(path: Path) -> str:
 
 
 def write_audio_file(
-    path: str | Path, samples: npt.ArrayLike, sample_rate: int, *, picture_from: str | Path | None = None
+    path: str | Path,
+    samples: npt.ArrayLike,
+    sample_rate: int,
+    *,
+    picture_from: str | Path | None = None,
+    metadata_from: str | Path | None = None,
 ) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
     WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
     (:func:`reelkit.media.write_audio`, which is atomic too), with the picture of ``picture_from`` copied in
-    when given (a video container).
+    when given (a video container). ``metadata_from``: a file whose tags (title, artist, ...) go with it.
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -183,7 +188,9 @@ def write_audio_file(
         from reelkit import media
 
         try:
-            return media.write_audio(out, x, sample_rate, picture_from=picture_from)
+            return media.write_audio(
+                out, x, sample_rate, picture_from=picture_from, metadata_from=metadata_from
+            )
         except TimeLimitError:
             raise
         except ToolError as exc:
@@ -192,6 +199,23 @@ def write_audio_file(
             ) from None
     import soundfile
 
-    with atomic_path(out, ext) as tmp:
-        soundfile.write(tmp, x, sample_rate, subtype="PCM_24", format=ext[1:].upper())
+    tags = _tags(Path(metadata_from)) if metadata_from is not None else {}
+    with (
+        atomic_path(out, ext) as tmp,
+        soundfile.SoundFile(tmp, "w", sample_rate, x.shape[1], subtype="PCM_24", format=ext[1:].upper()) as f,
+    ):
+        for key, value in tags.items():
+            setattr(f, key, value)  # set before the samples: libsndfile writes them in the header
+        f.write(x)
     return out
+
+
+def _tags(path: Path) -> dict[str, str]:
+    """The string tags (title, artist, comment, ...) libsndfile reads from ``path``; none from others."""
+    import soundfile
+
+    try:
+        with soundfile.SoundFile(str(path)) as f:
+            return dict(f.copy_metadata())
+    except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
+        return {}

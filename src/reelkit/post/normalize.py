@@ -349,7 +349,7 @@ def normalize_file(
 
     if ext in (".wav", ".flac"):
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
-        write_audio_file(dst_p, out, audio.sample_rate)
+        write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p)
         return replace(result, output_path=str(dst_p))
     # a video written as a video keeps its picture (copied): only the soundtrack is replaced
     picture = src_p if ext in VIDEO_CONTAINERS and media.probe(src_p).video else None
@@ -366,7 +366,7 @@ def normalize_file(
             # run leaves the file that was there)
             part = dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
             try:
-                write_audio_file(part, out, audio.sample_rate, picture_from=picture)
+                write_audio_file(part, out, audio.sample_rate, picture_from=picture, metadata_from=src_p)
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
             written = read_audio(part)
