@@ -482,3 +482,31 @@ def test_a_dialogue_spec_without_speech_is_labelled_as_the_integrated_check(tmp_
     assert report.to_dict()["programme_measure"] == "integrated"
     html = render_html(report)
     assert "integrated loudness (target" in html and "dialogue-gated loudness (target" not in html
+
+
+@pytest.mark.media
+def test_a_file_with_two_soundtracks_says_which_was_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from reelkit.media import run_ffmpeg
+
+    two = tmp_path / "two.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4"),
+            *("-f", "lavfi", "-i", "anullsrc=channel_layout=5.1:sample_rate=48000", "-t", "4"),
+            *("-map", "0:a", "-map", "1:a", "-c:a", "aac", str(two)),
+        ]
+    )
+    report = run_qc(two, plot=False)
+    (f,) = [f for f in report.findings if f.kind == "audio-streams"]
+    assert f.severity == "warning" and "stream 0 was checked, not stream(s) 1" in f.message
+    assert report.loudness.channels == 1
+    second = run_qc(two, plot=False, stream=1)
+    assert second.loudness.channels == 6 and any(x.kind == "silence" for x in second.findings)
+    code, out, _ = run(capsys, "qc", str(two), "--stream", "1", "--json", "--no-video")
+    assert code == 0 and json.loads(out)["loudness"]["channels"] == 6
+    code, _, err = run(capsys, "loudness", str(two), "--vad", "none", "--json")
+    assert code == 0 and "2 audio streams" in err
+    code, _, err = run(capsys, "qc", str(two), "--stream", "2")
+    assert code == 2 and "stream 2 does not exist" in err

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from reelkit._files import check_output_file
-from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
 from reelkit.errors import ConfigError
 
 __all__ = ["register"]
@@ -74,12 +74,18 @@ def _fmt(v: Any, unit: str) -> str:
     return f"{v:.2f} {unit}".strip()
 
 
+StreamOpt = Annotated[
+    int, typer.Option("--stream", min=0, help="Which audio stream of a file with several (0: the first).")
+]
+
+
 @loudness_app.callback()
 def loudness_cmd(
     ctx: typer.Context,
     vad: Annotated[
         str, typer.Option("--vad", help="Speech detector for dialogue loudness: silero, webrtc or none.")
     ] = "silero",
+    stream: StreamOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Integrated loudness, loudness range, true and sample peak, max momentary and short-term loudness,
@@ -103,7 +109,13 @@ def loudness_cmd(
     from reelkit.post.audio import read_audio
     from reelkit.post.loudness import Meter
 
-    audio = read_audio(Path(file))
+    audio = read_audio(Path(file), stream=stream)
+    if audio.streams > 1:
+        err_console.print(
+            f"note: {file} has {audio.streams} audio streams; this is stream {audio.stream} (--stream N)",
+            highlight=False,
+            markup=False,
+        )
     speech = None if vad == "none" else vad
     try:
         result = Meter(speech=speech).measure(  # type: ignore[arg-type]
@@ -211,6 +223,7 @@ def qc_cmd(
     vad: Annotated[str, typer.Option("--vad", help="Speech detector: silero or webrtc.")] = "silero",
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip the video checks.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any finding is an error.")] = False,
+    stream: StreamOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Quality control of a deliverable: loudness against the spec, clipping, silences, channel problems,
@@ -224,7 +237,9 @@ def qc_cmd(
         check_output_file(out, ConfigError, "report.html", inputs=[media, subs])
     opts = QCOptions(vad=vad, video=not no_video, subs_encoding=encoding)  # type: ignore[arg-type]
     with progress_for(not json_out) as progress:
-        report = run_qc(media, subs=subs, spec=sp, options=opts, progress=progress, plot=out is not None)
+        report = run_qc(
+            media, subs=subs, spec=sp, options=opts, progress=progress, plot=out is not None, stream=stream
+        )
     if out is not None:
         write_report(report, out)
     data = report.to_dict()

@@ -36,6 +36,9 @@ class Audio:
     #: ffmpeg's name of the channel layout (``5.1(side)``, ``4.0``) of a file read through ffmpeg; ``None``
     #: for WAV/FLAC, whose channels are taken in the default order for their count.
     layout: str | None = None
+    #: How many audio streams the file holds (this is one of them: ``stream``).
+    streams: int = 1
+    stream: int = 0
 
     @property
     def channels(self) -> int:
@@ -74,7 +77,7 @@ def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 
 
-def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, str]:
+def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, str, int]:
     from reelkit import media
 
     info = media.probe(p)
@@ -93,7 +96,7 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
     codec = info.audio[stream].codec
     try:
         samples, rate = media.decode_audio(p, stream=stream)
-        return samples, rate, info.audio[stream].layout
+        return samples, rate, info.audio[stream].layout, len(info.audio)
     except TimeLimitError:
         raise  # the job's time limit, not the file: the caller says so
     except ToolError as exc:
@@ -107,11 +110,11 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     """Decode the ``stream``-th audio stream of ``path`` (WAV/FLAC by soundfile, the rest by ffmpeg)."""
     p = _check_path(path)
     got = _read_soundfile(p) if p.suffix.lower() in _SOUNDFILE_EXT and stream == 0 else None
-    layout = None
+    layout, streams = None, 1
     if got is not None:
         samples, rate = got
     else:
-        samples, rate, layout = _read_ffmpeg(p, stream)
+        samples, rate, layout, streams = _read_ffmpeg(p, stream)
     if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
         raise MediaError("its audio stream holds no samples", path=str(p))
     if rate <= 0:
@@ -129,7 +132,9 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
             ReelkitWarning,
             stacklevel=2,
         )
-    return Audio(samples, rate, str(p), declared_duration_s=declared, layout=layout)
+    return Audio(
+        samples, rate, str(p), declared_duration_s=declared, layout=layout, streams=streams, stream=stream
+    )
 
 
 def _wav_shortfall(p: Path) -> tuple[int, int] | None:

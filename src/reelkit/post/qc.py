@@ -706,8 +706,10 @@ def run_qc(
     options: QCOptions | None = None,
     progress: Progress = SILENT,
     plot: bool = True,
+    stream: int = 0,
 ) -> QCReport:
-    """Run every check on ``media`` (and ``subs``) against ``spec``; see the module docstring."""
+    """Run every check on ``media`` (and ``subs``) against ``spec``; see the module docstring. ``stream``:
+    which audio stream of a file with several (the others are a warning finding: unchecked)."""
     from reelkit.post.audio import read_audio
 
     opt = (options or QCOptions()).validate()
@@ -721,7 +723,7 @@ def run_qc(
     notes: list[str] = []
     steps = 4 + (subs_p is not None)
     with progress.task(f"QC {media_p.name}", total=steps) as bar:
-        audio = read_audio(media_p)
+        audio = read_audio(media_p, stream=stream)
         bar.advance()
         x, rate = audio.samples, audio.sample_rate
         activity = _speech_activity(x, rate, opt.vad, notes)
@@ -735,6 +737,19 @@ def run_qc(
         findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
         findings.extend(audio_findings(x, rate, opt, layout=audio.layout))
+        if audio.streams > 1:
+            others = ", ".join(str(i) for i in range(audio.streams) if i != audio.stream)
+            findings.append(
+                Finding(
+                    kind="audio-streams",
+                    start_s=0.0,
+                    end_s=None,
+                    severity="warning",
+                    message=f"{audio.streams} audio streams: stream {audio.stream} was checked, not "
+                    f"stream(s) {others} (check each with --stream N)",
+                    source="audio",
+                )
+            )
         if audio.declared_duration_s is not None:  # cut short in transfer: what is missing is missing
             findings.append(
                 Finding(
