@@ -186,6 +186,7 @@ KEYS = {
     "short_term_max_lufs",
     "dialogue_lufs",
     "speech_fraction",
+    "dialogue_gated_lufs",
 }
 
 
@@ -510,3 +511,17 @@ def test_a_file_with_two_soundtracks_says_which_was_checked(
     assert code == 0 and "2 audio streams" in err
     code, _, err = run(capsys, "qc", str(two), "--stream", "2")
     assert code == 2 and "stream 2 does not exist" in err
+
+
+def test_dialogue_figures_and_no_speech_detector(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rate = 48000
+    t = np.arange(4 * rate) / rate
+    tone = tmp_path / "tone.wav"
+    sf.write(tone, (0.1 * np.sin(2 * np.pi * 440 * t))[:, None], rate, subtype="PCM_24")
+    # qc takes --vad none as loudness does (it was refused), and says what it skips
+    code, out, err = run(capsys, "qc", str(tone), "--vad", "none", "--json")
+    assert code == 0, err
+    assert any("speech detection is off" in n for n in json.loads(out)["notes"])
+    # loudness's JSON has the gated figure 'normalize --reference dialogue' sets (it was in the table only)
+    code, out, err = run(capsys, "loudness", str(tone), "--vad", "webrtc", "--json")
+    assert code == 0 and set(json.loads(out)) == KEYS

@@ -136,10 +136,9 @@ def loudness_cmd(
         "short_term_max_lufs": "LUFS",
         "dialogue_lufs": "LUFS",
         "speech_fraction": "",
+        "dialogue_gated_lufs": "LUFS",
     }
     rows = [(k, _fmt(v, units[k])) for k, v in summary.items()]
-    if speech is not None:
-        rows.insert(7, ("dialogue_gated_lufs (mix)", _fmt(result.dialogue_lufs, "LUFS")))
     print_table(
         f"loudness of {file} ({audio.channels} ch, {audio.sample_rate} Hz, {audio.duration_s:.1f} s)",
         ["measure", "value"],
@@ -220,7 +219,9 @@ def qc_cmd(
         str, typer.Option("--spec", help="Delivery spec: netflix, ebu-r128 or atsc-a85.")
     ] = "ebu-r128",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML report here.")] = None,
-    vad: Annotated[str, typer.Option("--vad", help="Speech detector: silero or webrtc.")] = "silero",
+    vad: Annotated[
+        str, typer.Option("--vad", help="Speech detector: silero, webrtc or none (no dialogue checks).")
+    ] = "silero",
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip the video checks.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any finding is an error.")] = False,
     stream: StreamOpt = 0,
@@ -231,8 +232,8 @@ def qc_cmd(
     from reelkit.post.qc import QCOptions, get_spec, run_qc, write_report
 
     sp = get_spec(spec)
-    if vad not in ("silero", "webrtc"):
-        raise ConfigError(f"--vad {vad!r}: choose silero or webrtc")
+    if vad not in ("silero", "webrtc", "none"):
+        raise ConfigError(f"--vad {vad!r}: choose silero, webrtc or none")
     if out is not None:  # before the (long) QC, not after it
         check_output_file(out, ConfigError, "report.html", inputs=[media, subs])
     opts = QCOptions(vad=vad, video=not no_video, subs_encoding=encoding)  # type: ignore[arg-type]

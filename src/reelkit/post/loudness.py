@@ -231,7 +231,7 @@ class LoudnessResult:
     dialogue_isolated_lufs: float | None = None
 
     def summary(self) -> dict[str, float | None]:
-        """The eight headline figures (``reelkit loudness --json``); non-finite values become ``None``.
+        """The headline figures (``reelkit loudness --json``); non-finite values become ``None``.
 
         Its ``dialogue_lufs`` is the dialogue's own loudness (:attr:`dialogue_isolated_lufs`, within 0.5 LU of
         the speech stem at any bed level in our checks); the attribute :attr:`dialogue_lufs` is the mix while
@@ -254,6 +254,9 @@ class LoudnessResult:
                 self.dialogue_isolated_lufs if self.dialogue_isolated_lufs is not None else self.dialogue_lufs
             ),
             "speech_fraction": fin(self.speech_fraction),
+            # the mix while someone speaks: what 'reelkit qc' checks for a dialogue spec and what
+            # 'reelkit loudness normalize --reference dialogue' sets
+            "dialogue_gated_lufs": fin(self.dialogue_lufs),
         }
 
 
@@ -621,7 +624,7 @@ class Meter:
         if self.channel_weights is None and channels > 8 and not known:
             notes.append(
                 f"{channels} channels: measured as 7.1 in the first eight, channels 9-{channels} left out "
-                "(their layout is unknown; give channel weights)"
+                "(their layout is unknown; the library's Meter takes channel_weights)"
             )
 
         m_energy, m_ends = _window_energy(p, _BLOCK)

@@ -124,7 +124,7 @@ class QCOptions:
     phase_min_s: float = 2.0
     merge_gap_s: float = 0.5
     max_findings_per_kind: int = 50
-    vad: Literal["silero", "webrtc"] = "silero"
+    vad: Literal["silero", "webrtc", "none"] = "silero"
     video: bool = True
     sync: bool = True
     sync_tolerance_s: float = 0.25  # a fitted offset this small counts as in sync
@@ -538,6 +538,9 @@ def audio_findings(
 
 def _speech_activity(x: npt.NDArray[np.float32], rate: int, method: str, notes: list[str]) -> Any:
     """The speech activity of the programme (``reelkit.post.vad``), or None with a note when unavailable."""
+    if method == "none":
+        notes.append("speech detection is off (--vad none): no dialogue loudness or subtitle sync check")
+        return None
     try:
         from reelkit.post.vad import speech_activity
     except ImportError:
@@ -566,11 +569,12 @@ def _subtitle_findings(
     out: list[Finding] = list(check_subtitles(sub_file, media_duration_s=duration_s))
     if not opt.sync:
         return out
-    if activity is None:
+    vad = opt.vad
+    if activity is None or vad == "none":
         notes.append("subtitle sync check skipped: no speech activity")
         return out
     try:
-        res = sync_subtitles(activity, sub_file, options=SyncOptions(vad=opt.vad))
+        res = sync_subtitles(activity, sub_file, options=SyncOptions(vad=vad))
     except SyncRefusedError as exc:
         conf = f" (confidence {exc.confidence:.2f})" if exc.confidence is not None else ""
         out.append(
