@@ -354,3 +354,12 @@ def test_evaluate_refuses_options_it_would_ignore(
     # the default given again is still the default: accepted
     code, _, err = run(capsys, *base, "--split", "random", "--test-fraction", "0.2", "--json")
     assert code == 0, err
+
+
+def test_train_for_a_service_refuses_the_file_options_it_ignores(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ["train", "--data-dir", str(tmp_path / "svc"), "--model", "popular", "--min-rating", "4.5"]
+    code, _, err = run(capsys, *args, "-o", str(tmp_path / "ignored.npz"))
+    assert code == 2 and "--out, --min-rating: only with --ratings/--data" in err
+    assert not (tmp_path / "svc").exists() and not (tmp_path / "ignored.npz").exists()

@@ -120,16 +120,17 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     console.print(table)
 
 
-def refuse_unused(ctx: typer.Context, unless: str, *params: str) -> None:
+def refuse_unused(ctx: typer.Context, unless: str, *params: str, fix: str | None = None) -> None:
     """Refuse the options (parameter names) given on the command line that the command would ignore without
-    ``unless`` (an option, or what the user chose), rather than run without them in silence."""
+    ``unless`` (an option, or what the user chose), rather than run without them in silence; ``fix`` says
+    what to do (default: drop them or add ``unless``)."""
     given = []
     for name in params:
         source = ctx.get_parameter_source(name)
         if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
             given.append("--" + name.replace("_", "-"))
     if given:
-        raise ConfigError(f"{', '.join(given)}: only with {unless}; drop it or add {unless}")
+        raise ConfigError(f"{', '.join(given)}: only with {unless}; {fix or f'drop it or add {unless}'}")
 
 
 def parse_params(items: Sequence[str] | None) -> dict[str, Any]:

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import (
+    JsonOpt,
+    console,
+    emit_json,
+    parse_params,
+    print_table,
+    progress_for,
+    refuse_unused,
+)
 from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, read_data
 from reelkit.errors import ConfigError
 
@@ -64,6 +72,7 @@ def models_cmd(json_out: JsonOpt = False) -> None:
 
 
 def train_cmd(
+    ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="Model name (see 'reelkit models').")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")] = Path(
         "model.npz"
@@ -90,6 +99,17 @@ def train_cmd(
     if data_dir is not None:
         if ratings is not None or data is not None:
             raise ConfigError("--data-dir trains from the stored events; do not also give --ratings/--data")
+        refuse_unused(
+            ctx,
+            "--ratings/--data",
+            "out",
+            "columns",
+            "sep",
+            "header",
+            "unknown_titles",
+            "min_rating",
+            fix="--data-dir trains a service model version from the stored events: drop it",
+        )
         from reelkit.cli.service import retrain_cmd
 
         retrain_cmd(data_dir=data_dir, model=model, param=param, json_out=json_out)
