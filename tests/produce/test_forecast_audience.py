@@ -230,3 +230,16 @@ def test_a_concept_year_past_the_catalogue_is_its_last_year_and_lift_is_against_
 
     assert top(2026) == top(last) == top(None)  # held at the catalogue's last year, also without one
     assert abs(float(cat.baseline.sum()) - 1.0) < 1e-9  # an average title's audience split: shares sum to 1
+
+
+def test_a_catalogue_without_genres_is_refused_not_forecast_alike(tmp_path: Path) -> None:
+    """ratings.csv without movies.csv beside it: every concept got the same communities, without a word."""
+    from reelkit.errors import DataFormatError
+    from reelkit.produce.forecast import Concept, community_forecast
+
+    rows = ["userId,movieId,rating,timestamp"] + [
+        f"{u},{(u * 7 + i) % 40},{1 + (u + i) % 5},{1_000_000_000 + i}" for u in range(60) for i in range(12)
+    ]
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match=r"ratings\.csv: no title has genres.*movies\.csv"):
+        community_forecast(Concept(title="X", genres=["Action"], runtime=100), tmp_path / "ratings.csv")

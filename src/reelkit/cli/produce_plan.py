@@ -174,7 +174,7 @@ def forecast_cmd(
         Path | None,
         typer.Option(
             "--ratings",
-            help="A MovieLens ratings file (movies.csv beside it) for the taste communities "
+            help="A MovieLens ratings file (movies.csv beside it) or folder, for the taste communities "
             "(default: the concept's 'catalog', if any).",
         ),
     ] = None,

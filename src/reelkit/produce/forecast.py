@@ -801,11 +801,18 @@ class _Catalog:
 
 
 def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> _Catalog:
-    from reelkit.data.loaders import load_events_file
+    from reelkit.data.loaders import load_events
     from reelkit.recommend.als import ALS
     from reelkit.recommend.communities import CommunityPopularity
 
-    ds = load_events_file(path)
+    ds = load_events(path)  # a ratings file (movies.csv beside it) or a MovieLens folder
+    known = ds.titles.get("genres", pd.Series(dtype=object)).fillna("").astype(str).str.strip()
+    if not known.replace("(no genres listed)", "").ne("").any():  # every community forecast alike, silently
+        raise DataFormatError(
+            "no title has genres, so a concept cannot be placed among them: give a MovieLens ratings.csv "
+            "with its movies.csv beside it (or the ml-latest-small folder)",
+            path=str(path),
+        )
     inter = ds.interactions()
     with progress.task("training title factors and communities"):
         als = ALS(factors=32, iterations=10, regularization=20.0, alpha=5.0).fit(inter)
