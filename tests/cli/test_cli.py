@@ -363,3 +363,16 @@ def test_train_for_a_service_refuses_the_file_options_it_ignores(
     code, _, err = run(capsys, *args, "-o", str(tmp_path / "ignored.npz"))
     assert code == 2 and "--out, --min-rating: only with --ratings/--data" in err
     assert not (tmp_path / "svc").exists() and not (tmp_path / "ignored.npz").exists()
+
+
+def test_ratings_takes_a_dataset_folder_as_evaluate_and_import_do(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "demo"
+    assert run(capsys, "data", "demo", "--out", str(folder), "--members", "60", "--titles", "40")[0] == 0
+    code, _, err = run(
+        capsys, "train", "--ratings", str(folder), "--model", "popular", "-o", str(tmp_path / "m.npz")
+    )
+    assert code == 0, err  # was: "is a folder; give ... the folder as --data"
+    code, _, err = run(capsys, "communities", "--ratings", str(folder), "--n", "2", "--json")
+    assert code == 0, err

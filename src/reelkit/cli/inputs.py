@@ -52,7 +52,7 @@ def read_data(
     unknown_titles: str = "error",
 ) -> Dataset:
     """Load events from a ratings/events file or a dataset folder (exactly one must be given)."""
-    from reelkit.data.loaders import load_events, load_events_file
+    from reelkit.data.loaders import load_events
 
     if unknown_titles not in ("error", "keep", "drop"):
         raise ConfigError(f"--unknown-titles {unknown_titles!r}: use error, keep or drop")
@@ -60,7 +60,6 @@ def read_data(
     if (ratings is None) == (data is None):
         raise ConfigError("give exactly one of --ratings FILE or --data PATH")
     cols = parse_columns(columns)
-    if ratings is not None:  # a file, always (a folder here is named as one)
-        return load_events_file(ratings, columns=cols, sep=sep, header=header, unknown_titles=mode)
-    assert data is not None
-    return load_events(data, columns=cols, sep=sep, header=header, unknown_titles=mode)
+    path = ratings if ratings is not None else data
+    assert path is not None
+    return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode)  # a file or a folder

@@ -21,9 +21,10 @@ from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, read_data
 from reelkit.errors import ConfigError
 
 RatingsOpt = Annotated[
-    Path | None, typer.Option("--ratings", help="Ratings/events file (any supported format).")
+    Path | None,
+    typer.Option("--ratings", help="Ratings/events file (any supported format) or dataset folder."),
 ]
-DataOpt = Annotated[Path | None, typer.Option("--data", help="Dataset folder or file.")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Dataset folder or file (as --ratings).")]
 ColumnsOpt = Annotated[
     str | None, typer.Option("--columns", help="Column names by position, e.g. user,item,rating,timestamp.")
 ]

@@ -427,7 +427,7 @@ def _sniff_layout(
             if bad:
                 raise MissingColumnsError(
                     f"the file has no header line, so columns {', '.join(bad)} cannot be found by name; "
-                    "give positions instead, e.g. columns='user,item,rating,timestamp'",
+                    "give positions instead, e.g. --columns user,item,rating,timestamp (columns= in Python)",
                     path=str(path),
                 )
         # the mapping overrides; other header columns are still matched by their names
@@ -442,7 +442,7 @@ def _sniff_layout(
                 pos = norm_header.index(_norm_name(src))
             else:
                 raise MissingColumnsError(
-                    f"no column {src!r} in the header ({', '.join(header_names)}); check columns=",
+                    f"no column {src!r} in the header ({', '.join(header_names)}); check --columns",
                     path=str(path),
                     line=header_line,
                 )
@@ -468,7 +468,7 @@ def _sniff_layout(
         raise MissingColumnsError(
             f"no {' or '.join(missing)} column (have {have}); name them in the header "
             f"(e.g. {EVENT_ALIASES['member_id'][3]}, {EVENT_ALIASES['title_id'][3]}) or pass "
-            "columns='user,item,rating,timestamp'",
+            "--columns user,item,rating,timestamp (columns= in Python)",
             path=str(path),
         )
     return _Layout(
@@ -1115,7 +1115,7 @@ def load_movielens_csv(
         raise MissingColumnsError(
             "expected the header userId,movieId,rating,timestamp"
             + (f" (missing {', '.join(missing)})" if missing else "")
-            + "; for other layouts use load_delimited() with columns=",
+            + "; for other layouts give --columns (load_delimited() with columns= in Python)",
             path=str(p),
             line=layout.header_line or 1,
         )
@@ -1196,7 +1196,8 @@ def load_parquet(
         absent = [k for k in rename if k not in raw.columns]
         if absent:
             raise MissingColumnsError(
-                f"no column(s) {', '.join(absent)} (have {', '.join(map(str, raw.columns))}); check columns=",
+                f"no column(s) {', '.join(absent)} (have {', '.join(map(str, raw.columns))}); "
+                "check --columns",
                 path=str(p),
             )
         fields = _fields_from_header([str(c) for c in raw.columns if str(c) not in rename], p)
@@ -1214,7 +1215,7 @@ def load_parquet(
     if missing:
         raise MissingColumnsError(
             f"no {' or '.join(missing)} column (have {', '.join(map(str, raw.columns))}); rename the columns "
-            "or pass columns=",
+            "or give --columns (columns= in Python)",
             path=str(p),
         )
     if len(frame) == 0:
