@@ -58,7 +58,9 @@ def read_data(
         raise ConfigError(f"--unknown-titles {unknown_titles!r}: use error, keep or drop")
     mode: Any = unknown_titles
     if (ratings is None) == (data is None):
-        raise ConfigError("give exactly one of --ratings FILE or --data PATH")
+        raise ConfigError(
+            "give exactly one of --ratings or --data (a file or folder; --help lists other sources)"
+        )
     cols = parse_columns(columns)
     path = ratings if ratings is not None else data
     assert path is not None

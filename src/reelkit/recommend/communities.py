@@ -290,8 +290,8 @@ class CommunityPopularity(Recommender):
             name += " fans"
             n_seen = used_names.get(name, 0)
             used_names[name] = n_seen + 1
-            if n_seen:
-                name = f"{name} {['', 'II', 'III', 'IV', 'V'][n_seen] if n_seen < 5 else n_seen + 1}"
+            if n_seen:  # one style however many (roman numerals, then "6", read as two styles)
+                name = f"{name} {n_seen + 1}"
             out.append(
                 Community(
                     id=int(c),
