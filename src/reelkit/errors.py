@@ -27,6 +27,7 @@ __all__ = [
     "TimestampUnitWarning",
     "ToolError",
     "UnknownIdError",
+    "UnverifiableDownloadError",
     "UserInputError",
 ]
 
@@ -82,6 +83,11 @@ class ModelFormatError(UserInputError):
 
 class FetchError(ReelkitError):
     """A data set could not be downloaded."""
+
+
+class UnverifiableDownloadError(FetchError, UserInputError):
+    """A data set with no published checksum was asked for without allowing an unverified download (the
+    user's choice to make: the CLI exits 2)."""
 
 
 class ChecksumError(FetchError, UserInputError):

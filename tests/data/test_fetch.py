@@ -233,8 +233,9 @@ def test_unverifiable_downloads_are_refused_unless_allowed(server: Server, tmp_p
     publish(server, "ml-latest-small.zip", payload)
     entry = DATASETS["movielens-latest-small"]
     assert entry.sha256 is None and entry.md5 is None
-    with pytest.raises(FetchError, match=r"cannot be verified; refusing.*allow_unverified=True"):
+    with pytest.raises(FetchError, match=r"cannot be verified; refusing.*allow_unverified=True") as info:
         fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    assert isinstance(info.value, UserInputError)  # the user's choice to make: the CLI exits 2, not 1
     assert server.requests == []
     folder = fetch(entry, cache_dir=tmp_path, base_url=server.url, allow_unverified=True)
     assert load_dataset(folder).n_events == 1

@@ -35,7 +35,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reelkit.errors import ChecksumError, ConfigError, FetchError
+from reelkit.errors import ChecksumError, ConfigError, FetchError, UnverifiableDownloadError
 from reelkit.progress import SILENT, Progress
 
 __all__ = ["DATASETS", "DEFAULT_BASE_URL", "RemoteDataset", "cache_root", "fetch"]
@@ -245,7 +245,7 @@ def fetch(
     if not force and _is_complete(final):
         return final
     if not entry.verifiable and not allow_unverified:
-        raise FetchError(
+        raise UnverifiableDownloadError(
             f"{entry.name}: no published checksum is known for {entry.filename}, so the download cannot be "
             "verified; refusing. Pass allow_unverified=True (CLI: --insecure-skip-checksum) to download it "
             "without any integrity check"
