@@ -376,3 +376,20 @@ def test_ratings_takes_a_dataset_folder_as_evaluate_and_import_do(
     assert code == 0, err  # was: "is a folder; give ... the folder as --data"
     code, _, err = run(capsys, "communities", "--ratings", str(folder), "--n", "2", "--json")
     assert code == 0, err
+
+
+def test_demo_checks_the_member_first_and_a_new_seed_makes_a_new_catalog(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from reelkit.data.dataset import Dataset
+
+    work = tmp_path / "demo"
+    # an unknown member stops the demo once the catalog is there, before ~10 s of evaluation and training
+    code, _, err = run(capsys, "demo", "--workdir", str(work), "--member", "nope")
+    assert code == 2 and "--member 'nope': no such member" in err
+    first = Dataset.load(work / "data").events
+    code, out, _ = run(capsys, "demo", "--workdir", str(work), "--member", "nope", "--seed", "1")
+    assert code == 2 and "reusing" not in out  # --seed 1 was ignored: the seed-0 catalog was reused
+    assert (work / "demo-seed").read_text() == "1" and not Dataset.load(work / "data").events.equals(first)
+    code, out, _ = run(capsys, "demo", "--workdir", str(work), "--member", "nope", "--seed", "1")
+    assert code == 2 and "reusing the demo dataset" in out

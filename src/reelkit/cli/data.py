@@ -60,9 +60,9 @@ def fetch_cmd(
 @app.command("demo")
 def demo_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the dataset to (Parquet).")],
-    members: Annotated[int, typer.Option(min=10, max=10_000_000)] = 2000,
-    titles: Annotated[int, typer.Option(min=10, max=1_000_000)] = 1000,
-    seed: Annotated[int, typer.Option(min=0)] = 0,
+    members: Annotated[int, typer.Option(min=10, max=10_000_000, help="How many members.")] = 2000,
+    titles: Annotated[int, typer.Option(min=10, max=1_000_000, help="How many titles.")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed (the same seed, the same catalog).")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Generate the synthetic demo catalog and membership."""

@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
+from reelkit._files import atomic_write_bytes
 from reelkit.cli.common import console, print_table, progress_for
+from reelkit.errors import UnknownIdError
 
 DEMO_MODELS = ("popular", "trending", "community-pop", "itemknn", "rp3beta", "ease", "als")
 
@@ -21,7 +23,9 @@ def demo_cmd(
         ".reelkit/demo"
     ),
     member: Annotated[str | None, typer.Option(help="Member to show (default: the first).")] = None,
-    seed: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the demo catalog and the split (a new seed, a new catalog).")
+    ] = 0,
 ) -> None:
     """Build the demo catalog, evaluate models, train, and show recommendations and communities."""
     from reelkit.data.dataset import Dataset
@@ -31,17 +35,25 @@ def demo_cmd(
     from reelkit.recommend.reasons import explain_recommendations
 
     data_dir = workdir / "data"
+    marker = workdir / "demo-seed"  # the seed the kept catalog was made with (none: 0, as before)
+    made_with = int(marker.read_text()) if marker.is_file() and marker.read_text().strip().isdigit() else 0
     with progress_for() as progress:
-        if (data_dir / "events.parquet").exists():
+        if (data_dir / "events.parquet").exists() and made_with == seed:
             console.print(f"reusing the demo dataset in {data_dir}")
             ds = Dataset.load(data_dir)
         else:
             with progress.task("generating the demo catalog", total=None):
                 ds = make_demo(seed=seed)
             ds.save(data_dir)
+            atomic_write_bytes(marker, str(seed).encode())
         console.print(
             f"demo catalog: {len(ds.members):,} members, {len(ds.titles):,} titles, {ds.n_events:,} events"
         )
+        if member is not None and member not in set(ds.members.index.astype(str)):
+            raise UnknownIdError(
+                f"--member {member!r}: no such member in the demo catalog (its ids are like "
+                f"{ds.members.index[0]})"
+            )
         train, test = split_random(ds, test_fraction=0.2, seed=seed)
         models = registered_models()
         results = []

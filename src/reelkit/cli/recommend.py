@@ -254,7 +254,9 @@ def recommend_cmd(
 def similar_cmd(
     title: Annotated[list[str], typer.Option("--title", help="Title id (repeatable).")],
     model_file: ModelFileOpt = Path("model.npz"),
-    n: Annotated[int, typer.Option("-n", min=1)] = 10,
+    n: Annotated[
+        int, typer.Option("-n", min=1, help="How many similar titles (fewer when fewer are alike).")
+    ] = 10,
     json_out: JsonOpt = False,
 ) -> None:
     """Titles most similar to the given ones."""
