@@ -115,16 +115,20 @@ def _run_fold(task: FoldTask) -> tuple[float, int, list[Session]]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--traces", type=Path, default=DATA / "train_traces")
-    ap.add_argument("--video", type=Path, default=DATA / "video")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "abr.json")
-    ap.add_argument("--smooth-weight", type=float, default=SMOOTH_WEIGHT)
-    ap.add_argument("--rebuf-weight", type=float, default=REBUF_WEIGHT)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    ap.add_argument("--traces", type=Path, default=DATA / "train_traces", help="folder of throughput traces")
+    ap.add_argument("--video", type=Path, default=DATA / "video", help="folder of the video's chunk sizes")
+    ap.add_argument("--folds", type=int, default=5, help="folds over the trace files")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs of the speed figures (median)")
+    ap.add_argument("--workers", type=int, default=2, help="processes for the folds and the optimum")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "out" / "abr.json", help="JSON of every figure"
+    )
+    ap.add_argument("--smooth-weight", type=float, default=SMOOTH_WEIGHT, help="QoE weight of switches")
+    ap.add_argument("--rebuf-weight", type=float, default=REBUF_WEIGHT, help="QoE weight of a stall second")
     ap.add_argument("--smooth-fade", type=int, default=None, help="override the fade fitted per fold")
     ap.add_argument(
         "--fold-cache",
@@ -132,7 +136,9 @@ def main() -> int:
         default=None,
         help="reuse/save each fold's trained predictor here (training time then reads 0 for cached folds)",
     )
-    ap.add_argument("--md", type=Path, default=Path(__file__).parent / "RESULTS.d" / "abr.md")
+    ap.add_argument(
+        "--md", type=Path, default=Path(__file__).parent / "RESULTS.d" / "abr.md", help="the Markdown written"
+    )
     args = ap.parse_args()
     if not args.traces.is_dir() or not args.video.is_dir():
         print(f"note: {args.traces} or {args.video} absent; nothing to do")

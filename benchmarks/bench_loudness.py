@@ -361,7 +361,7 @@ def dialogue_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph, whole
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--skip", nargs="*", default=[], choices=["conformance", "speed", "dialogue"])
