@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +41,17 @@ __all__ = [
 #: The ``--json`` switch every reporting command takes.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
-console = Console(emoji=False)  # ":b:" in a title id is text, not an emoji code
+# ":b:" in a title id is text, not an emoji code. Piped or redirected, rich would lay tables out for 80
+# columns and cut their cells ("robust…") and wrap long lines mid-command: out of a terminal, as $COLUMNS
+# says or 200 wide, and lines are not wrapped
+_piped = not sys.stdout.isatty()
+console = Console(
+    emoji=False,
+    soft_wrap=_piped,
+    width=int(os.environ.get("COLUMNS", "200"))
+    if _piped and os.environ.get("COLUMNS", "200").isdigit()
+    else None,
+)
 err_console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
