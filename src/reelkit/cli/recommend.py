@@ -243,9 +243,9 @@ def recommend_cmd(
     for block in out:
         print_table(
             f"member {block['member_id']}",
-            ["#", "title", "score", *(["reason"] if explain else [])],
+            ["#", "id", "title", "score", *(["reason"] if explain else [])],  # the id: names repeat
             [
-                (e["rank"], e["title"], e["score"], *([e["reason"]] if explain else []))
+                (e["rank"], e["title_id"], e["title"], e["score"], *([e["reason"]] if explain else []))
                 for e in block["recommendations"]
             ],
         )
@@ -277,7 +277,9 @@ def similar_cmd(
         return
     for block in out:
         print_table(
-            f"like {block['title']}", ["title", "score"], [(e["title"], e["score"]) for e in block["similar"]]
+            f"like {block['title']}",
+            ["id", "title", "score"],
+            [(e["title_id"], e["title"], e["score"]) for e in block["similar"]],
         )
 
 
