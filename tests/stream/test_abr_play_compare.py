@@ -70,3 +70,13 @@ def test_served_trace_names_match_the_servers_pattern() -> None:
         served = _served_trace_name(name)
         assert re.fullmatch(_NAME, served), (name, served)
     assert _served_trace_name("café 1.log") == "trace-caf__1.log"
+
+
+def test_playback_json_keys_are_snake_case_one_per_column() -> None:
+    import re
+
+    from reelkit.cli.abr_play import _COLUMNS, _KEYS
+
+    # the JSON used the table's headings ("sim download s (player's levels)") as keys
+    assert len(_KEYS) == len(_COLUMNS) == len(set(_KEYS))
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", k) for k in _KEYS)

@@ -161,7 +161,7 @@ def playback_cmd(
         "wall_s": run.wall_s,
     }
     if json_out:
-        emit_json({**summary, "chunks": [dict(zip(_COLUMNS, r, strict=True)) for r in cmp.rows()]})
+        emit_json({**summary, "chunks": [dict(zip(_KEYS, r, strict=True)) for r in cmp.rows()]})
         return
     print_table(f"playback of {run.stream} through {trace.name} ({algo})", _COLUMNS, cmp.rows())
     print_table("summary", ["metric", "value"], list(summary.items()))
@@ -176,6 +176,17 @@ _COLUMNS = [
     "sim download s (player's levels)",
     "player buffer s",
     "sim buffer s",
+]
+#: The same columns as JSON keys (snake_case, as every other command's).
+_KEYS = [
+    "chunk",
+    "player_level",
+    "sim_level",
+    "player_download_s",
+    "sim_download_s",
+    "sim_download_s_player_levels",
+    "player_buffer_s",
+    "sim_buffer_s",
 ]
 
 
