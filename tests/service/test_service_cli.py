@@ -118,3 +118,11 @@ def test_import_movielens(cli: typer.Typer, tmp_path: Path) -> None:
     t = store.get_title("1")
     assert t is not None and t.name.startswith("Toy Story") and "Animation" in t.genres
     store.close()
+
+
+def test_bootstrap_from_a_missing_source_leaves_no_store(tmp_path: Path) -> None:
+    from reelkit.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="no such file or folder"):
+        bootstrap(tmp_path / "svc", source=tmp_path / "nope.csv")
+    assert not (tmp_path / "svc").exists()  # an empty reelkit.db was left behind

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, DataFormatError
 from reelkit.progress import SILENT, Progress
 from reelkit.service.ingest import IMPORT_PENDING, ImportSummary, import_dataset, read_source
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
@@ -53,6 +53,8 @@ def bootstrap(
         if source is not None
         else f"demo catalog ({n_members} members, {n_titles} titles)"
     )
+    if source is not None and not Path(source).exists():  # before the store: no empty data folder left
+        raise DataFormatError("no such file or folder; check the path (REELKIT_DATA)", path=str(source))
     store = open_store(data_dir)
     try:
         imported = None
