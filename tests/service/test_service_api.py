@@ -292,6 +292,14 @@ def test_metrics_prometheus_format(client: TestClient) -> None:
 def test_models_endpoints(client: TestClient) -> None:
     m = client.get("/v1/models").json()
     assert m["serving"] == m["current"] == "v0001" and len(m["versions"]) == 1
+    assert m["versions"][0]["files_kept"] is True
+    import shutil
+
+    from reelkit.service.models import models_dir
+
+    # a version whose files retraining pruned is listed as such (it looked servable)
+    shutil.rmtree(models_dir(client.app.state.reelkit.settings.data_dir) / "v0001")  # type: ignore[attr-defined]
+    assert client.get("/v1/models").json()["versions"][0]["files_kept"] is False
     assert client.post("/v1/models/reload").status_code == 401
     assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == "v0001"
 

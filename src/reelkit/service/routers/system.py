@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from reelkit.service.deps import StateDep, require_read, require_write
 from reelkit.service.metrics import Gauge
+from reelkit.service.models import models_dir
 from reelkit.service.schemas import ErrorBody, HealthOut
 
 __all__ = ["router"]
@@ -92,6 +93,8 @@ class ModelVersionOut(BaseModel):
     n_members: int
     n_titles: int
     train_seconds: float
+    #: Whether its files are still kept (retraining deletes all but the newest few): it can be served.
+    files_kept: bool
 
 
 class ModelsOut(BaseModel):
@@ -106,7 +109,12 @@ def _models(state: StateDep) -> ModelsOut:
     return ModelsOut(
         serving=bundle.version if bundle is not None else None,
         current=current.version if current is not None else None,
-        versions=[ModelVersionOut(**r.__dict__) for r in state.store.model_versions()],
+        versions=[
+            ModelVersionOut(
+                **r.__dict__, files_kept=(models_dir(state.settings.data_dir) / r.version).is_dir()
+            )
+            for r in state.store.model_versions()
+        ],
     )
 
 
