@@ -533,3 +533,25 @@ def test_settings_that_would_empty_every_row_are_refused(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="min_continue_titles"):
         ServiceSettings.load(tmp_path, home={"row_size": 4, "min_row_titles": 2, "min_continue_titles": 5})
     assert ServiceSettings.load(tmp_path, home={"row_size": 2, "min_row_titles": 2}).home.row_size == 2
+
+
+def test_a_renamed_title_shows_on_the_next_page_without_retraining(data_dir: Path) -> None:
+    from reelkit.service.store import TitleRecord
+
+    store: SQLiteStore = open_store(data_dir)  # type: ignore[assignment]
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    bundle = holder.require()
+    member = store.list_members(1)[0].member_id
+    tid = str(bundle.home.title_ids[0])
+    store.append_events([EventRecord("rename-1", member, tid, "play", 2_000_000_000, 1200.0, 0.3)])
+    before, _ = bundle.home_page(store, member)
+    assert before.rows[0].titles[0].title_id == tid
+    old = store.get_title(tid)
+    assert old is not None
+    store.upsert_titles([TitleRecord(tid, "Plain Renamed", old.genres, old.year, old.kind, old.released)])
+    assert holder.refresh() is False  # no new version: the same bundle, its catalog taken again
+    after, _ = holder.require().home_page(store, member)
+    assert holder.require() is bundle and after.rows[0].titles[0].name == "Plain Renamed"
+    assert bundle.home.name_of(tid) == "Plain Renamed"
+    store.close()

@@ -46,6 +46,7 @@ Row order (expected engagement)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -367,15 +368,6 @@ class HomeBuilder:
         self.title_ids: np.ndarray = np.asarray(ids, dtype=str)
         self.n_titles = int(ids.shape[0])
         self._col_of: dict[str, int] = {str(t): i for i, t in enumerate(self.title_ids)}
-        cat = models.titles.reindex(self.title_ids)
-        names = cat["name"] if "name" in cat else pd.Series(np.nan, index=cat.index)
-        fallback = pd.Series(p.title_names_, index=cat.index)
-        names = names.where(names.notna() & (names.astype(str) != ""), fallback)
-        self.names: np.ndarray = names.astype(str).to_numpy(dtype=object)
-        genres = cat["genres"].fillna("").astype(str) if "genres" in cat else pd.Series("", index=cat.index)
-        self.genres: list[tuple[str, ...]] = [
-            tuple(g for g in s.split("|") if g and g != "(no genres listed)") for s in genres
-        ]
         # trending and community orders
         trend = np.asarray(models.trending.item_scores_, dtype=np.float64)
         self._trending = np.argsort(-trend, kind="stable")[: max(_POOL * 5, 1000)]
@@ -405,9 +397,26 @@ class HomeBuilder:
         self._sim_indptr = s.indptr
         self._sim_indices = s.indices[order]
         self._sim_data = s.data[order]
-        # new releases
-        self._new_releases = self._release_pool(cat)
         self._rating_scale = p.rating_scale_
+        self._set_catalog(models.titles)
+
+    def _set_catalog(self, titles: pd.DataFrame) -> None:
+        """Names, genres and new releases from the catalog (the model's own names where it has none)."""
+        cat = titles.reindex(self.title_ids)
+        names = cat["name"] if "name" in cat else pd.Series(np.nan, index=cat.index)
+        fallback = pd.Series(self.models.personal.title_names_, index=cat.index)
+        names = names.where(names.notna() & (names.astype(str) != ""), fallback)
+        genres = cat["genres"].fillna("").astype(str) if "genres" in cat else pd.Series("", index=cat.index)
+        self.genres: list[tuple[str, ...]] = [
+            tuple(g for g in s.split("|") if g and g != "(no genres listed)") for s in genres
+        ]
+        self.names: np.ndarray = names.astype(str).to_numpy(dtype=object)
+        self._new_releases = self._release_pool(cat)
+
+    def update_catalog(self, titles: pd.DataFrame) -> None:
+        """Take a new catalog (titles renamed, re-dated or re-genred since training) without retraining."""
+        self.models = dataclasses.replace(self.models, titles=titles)
+        self._set_catalog(titles)
 
     # ------------------------------------------------------------------ precomputation
     def _release_pool(self, cat: pd.DataFrame) -> np.ndarray:

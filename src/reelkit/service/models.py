@@ -322,6 +322,11 @@ class _PageCache:
     def __len__(self) -> int:
         return len(self._data)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._seq.clear()
+
 
 class ModelBundle:
     """One loaded model version, ready to serve (immutable once built)."""
@@ -333,6 +338,14 @@ class ModelBundle:
         self.loaded_at = time.time()
         self.warmed = False
         self._pages = _PageCache(cache_size)
+        #: The store's catalog stamp the names and genres were read at (see ``Store.catalog_stamp``).
+        self.catalog_stamp = 0
+
+    def update_catalog(self, titles: pd.DataFrame, stamp: int) -> None:
+        """Names, genres and release dates from a catalog changed since loading; cached pages go."""
+        self.home.update_catalog(titles)
+        self._pages.clear()
+        self.catalog_stamp = stamp
 
     @property
     def cached_pages(self) -> int:
@@ -514,8 +527,12 @@ class ModelHolder:
         A version that fails to load is logged, remembered and skipped by later refreshes (the old bundle
         keeps serving) unless ``force`` (``POST /v1/models/reload``), which tries it again.
         """
-        record = self.store.current_model_version()
         current = self._bundle
+        if current is not None:  # a catalog imported again (titles renamed) reaches pages without a retrain
+            stamp = self.store.catalog_stamp()
+            if stamp != current.catalog_stamp:
+                current.update_catalog(self.store.titles_frame(), stamp)
+        record = self.store.current_model_version()
         if record is None or (current is not None and current.version == record.version):
             return False
         if force:
@@ -544,9 +561,12 @@ class ModelHolder:
         return True
 
     def _load(self, record: ModelVersionRecord) -> ModelBundle:
-        return load_bundle(
+        stamp = self.store.catalog_stamp()  # before the titles: a change in between is taken next refresh
+        bundle = load_bundle(
             self.data_dir, record, self.store.titles_frame(), config=self.config, cache_size=self.cache_size
         )
+        bundle.catalog_stamp = stamp
+        return bundle
 
     def _load_fallback(self, broken: str) -> ModelBundle | None:
         """With nothing served yet and the current version unreadable (a damaged file), the newest earlier

@@ -166,6 +166,7 @@ class Store(Protocol):
     def get_title(self, title_id: str) -> TitleRecord | None: ...
     def count_titles(self) -> int: ...
     def titles_frame(self) -> pd.DataFrame: ...
+    def catalog_stamp(self) -> int: ...
 
     # members
     def upsert_members(self, members: Iterable[MemberRecord], *, only_new: bool = False) -> int: ...
@@ -461,7 +462,17 @@ class SQLiteStore:
                 f"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(title_id) {update}",
                 rows,
             )
+            if rows:  # a serving process reloads names and genres when the stamp moves
+                con.execute(
+                    "INSERT INTO meta(key, value) VALUES ('catalog_stamp', '1') "
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
         return len(rows)
+
+    def catalog_stamp(self) -> int:
+        """A number that changes whenever titles are added or their metadata replaced (0: never)."""
+        row = self._con().execute("SELECT value FROM meta WHERE key = 'catalog_stamp'").fetchone()
+        return int(row[0]) if row is not None else 0
 
     def get_title(self, title_id: str) -> TitleRecord | None:
         row = (
