@@ -99,6 +99,22 @@ def test_a_model_file_whose_arrays_do_not_fit_is_a_format_error(tmp_path) -> Non
         with pytest.raises(ModelFormatError, match="incomplete or corrupt"):
             load_model(tmp_path / f"{name}.npz")
     assert load_model(tmp_path / "ok.npz").recommend(["u0"], 3).lengths[0] == 3
+    # a model's own sparse state (item-kNN similarities: out-of-range indices crashed the process) and
+    # factor rows cut short (the last member's recommendations raised an IndexError)
+    from reelkit.recommend.als import ALS
+
+    inter = _ratings().interactions()
+    for model, key, change in (
+        (ItemKNN().fit(inter), "sim_indices", lambda v: v + 100),
+        (ALS(factors=4, iterations=2).fit(inter), "user_factors", lambda v: v[:-1]),
+    ):
+        model.save(tmp_path / "m.npz")
+        arrays = dict(np.load(tmp_path / "m.npz"))
+        assert key in arrays, sorted(arrays)
+        arrays[key] = change(arrays[key])
+        np.savez(tmp_path / "bad.npz", **arrays)
+        with pytest.raises(ModelFormatError, match="incomplete or corrupt"):
+            load_model(tmp_path / "bad.npz")
 
 
 def test_a_blend_of_nothing_is_refused_and_one_candidate_is_not_blown_up() -> None:
@@ -125,3 +141,17 @@ def test_the_list_length_limit_is_the_one_stated() -> None:
     assert model.recommend(["u0"], 10_000).lengths[0] > 0  # padded past the 12 titles
     with pytest.raises(ConfigError, match="at most 10,000"):
         model.recommend(["u0"], 10_001)
+
+
+def test_models_whose_ranking_ignores_the_history_keep_it_for_an_empty_one() -> None:
+    from reelkit.recommend.ease import EASE
+
+    inter = _ratings(n_members=60, n_titles=20, seed=2).interactions()
+    trending = Trending().fit(inter)
+    alike = [trending.recommend_history([h], 5, exclude_seen=False).ids[0].tolist() for h in ([], ["t1"])]
+    assert alike[0] == alike[1]  # an empty history was ranked by member counts, not by trend
+    ease = EASE().fit(inter)
+    for history in ([], ["nope"]):
+        hist = ease.histories_matrix([history])[0]
+        recs = ease.recommend_history([history], 3)
+        assert explain_recommendations(ease, recs, histories=hist) == [["popular on the service"] * 3]

@@ -196,6 +196,9 @@ class Recommender(ABC):
     name: ClassVar[str]
     kind: ClassVar[ModelKind] = "top-n"
     Config: ClassVar[type[ModelConfig]] = ModelConfig
+    #: Whether the ranking comes from each member's own history (False: the same list, or a group's, for
+    #: everyone); a personal model ranks a history with no title it knows by popularity.
+    personal: ClassVar[bool] = True
     #: Batch size (members) for scoring, to bound memory on large catalogs.
     score_batch: ClassVar[int] = 4096
     #: Parameters that ``--tune`` searches, with their ranges (empty: nothing to tune).
@@ -428,7 +431,8 @@ class Recommender(ABC):
 
         ``candidates`` (a boolean mask over titles) restricts what may be recommended; with ``history``,
         ``seen`` marks titles not to recommend that are not in it. A given history with no title the model
-        knows is ranked by popularity (the number of members with each title): nothing personal to go on.
+        knows is ranked by a personal model by popularity (the number of members with each title): nothing
+        personal to go on.
         """
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
@@ -447,7 +451,7 @@ class Recommender(ABC):
                 h = history[sl]
                 rt = ratings[sl] if ratings is not None else sp.csr_matrix(h.shape, dtype=np.float32)
             scores = np.array(self._score(r, h, rt), dtype=np.float32, copy=True)
-            if history is not None:
+            if history is not None and self.personal:
                 empty = np.diff(h.indptr) == 0
                 if empty.any():
                     scores[empty] = self._member_counts()
@@ -599,8 +603,9 @@ def sparse_state(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
 def sparse_from_state(
     state: Mapping[str, np.ndarray], prefix: str, shape: tuple[int, int], dtype: type = np.float32
 ) -> sp.csr_matrix:
-    """The inverse of :func:`sparse_state`."""
-    return sp.csr_matrix(
+    """The inverse of :func:`sparse_state`; a matrix whose indices leave its shape (a file edited or cut
+    elsewhere) is a ``ValueError``, not memory read out of bounds later."""
+    m = sp.csr_matrix(
         (
             np.asarray(state[f"{prefix}_data"], dtype=dtype),
             np.asarray(state[f"{prefix}_indices"]),
@@ -608,6 +613,8 @@ def sparse_from_state(
         ),
         shape=shape,
     )
+    m.check_format(full_check=True)
+    return m
 
 
 def load_model(path: str | Path) -> Recommender:
@@ -670,10 +677,10 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
         # a folded-in history through the model's own code, which fails on arrays of the wrong shape
         try:
             for scores in (
-                model.score_rows(np.zeros(1, np.int64)),
+                model.score_rows(np.array([0, shape[0] - 1], np.int64)),  # first and last: factors cut short
                 model.score_rows(np.full(1, -1, np.int64), model.history_[:1], model.ratings_[:1]),
             ):
-                if np.shape(scores) != (1, shape[1]):
+                if np.shape(scores)[1:] != (shape[1],):
                     raise ValueError(f"scores of shape {np.shape(scores)} for {shape[1]} titles")
         except (IndexError, AttributeError) as exc:
             raise ValueError(f"its arrays do not fit together: {exc}") from None

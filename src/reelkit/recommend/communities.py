@@ -96,6 +96,7 @@ class CommunityPopularity(Recommender):
 
     name = "community-pop"
     kind = "top-n"
+    personal = False  # the member's community's list (a history with no known title: the largest's)
     Config = CommunityConfig
     config: CommunityConfig
     search_space: ClassVar[dict[str, Space]] = {

@@ -26,6 +26,8 @@ __all__ = ["Popularity", "Trending"]
 class _ItemScores(Recommender):
     """A non-personal model: one score per title (``item_scores_``), the same for every member."""
 
+    personal = False
+
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (len(rows), self.item_scores_.shape[0]))
 

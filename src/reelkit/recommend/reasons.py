@@ -60,8 +60,8 @@ def explain_recommendations(
     for i, r in enumerate(rows):
         k = int(recs.lengths[i])
         hist = hist_of[r].indices
-        if not k or not len(hist):
-            out.append([fallback] * k)
+        if not k or not len(hist):  # nothing known of the member: ranked by popularity (recommend_rows)
+            out.append(["popular on the service"] * k)
             continue
         cols = model.title_cols(recs.ids[i, :k])
         sims = (x[:, cols].T @ x[:, hist]).toarray() / norms[cols][:, None] / norms[hist][None, :]
