@@ -555,3 +555,34 @@ def test_a_renamed_title_shows_on_the_next_page_without_retraining(data_dir: Pat
     assert holder.require() is bundle and after.rows[0].titles[0].name == "Plain Renamed"
     assert bundle.home.name_of(tid) == "Plain Renamed"
     store.close()
+
+
+def test_a_page_built_while_the_catalog_changes_is_not_kept(data_dir: Path) -> None:
+    from reelkit.service.store import TitleRecord
+
+    store: SQLiteStore = open_store(data_dir)  # type: ignore[assignment]
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    bundle = holder.require()
+    member = store.list_members(1)[0].member_id
+    tid = str(bundle.home.title_ids[0])
+    store.append_events([EventRecord("race-1", member, tid, "play", 2_000_000_000, 1200.0, 0.3)])
+    old = store.get_title(tid)
+    assert old is not None
+    build = bundle.home.build
+
+    def build_then_rename(*args: object, **kwargs: object) -> object:
+        page = build(*args, **kwargs)  # type: ignore[arg-type]
+        store.upsert_titles(
+            [TitleRecord(tid, "Renamed Meanwhile", old.genres, old.year, old.kind, old.released)]
+        )
+        holder.refresh()  # the poll takes the new catalog while this page was being built
+        return page
+
+    bundle.home.build = build_then_rename  # type: ignore[method-assign]
+    stale, _ = bundle.home_page(store, member)
+    bundle.home.build = build  # type: ignore[method-assign]
+    assert stale.rows[0].titles[0].name != "Renamed Meanwhile"  # built with the old names: served once
+    fresh, _ = bundle.home_page(store, member)
+    assert fresh.rows[0].titles[0].name == "Renamed Meanwhile"  # not kept: the next request rebuilds
+    store.close()

@@ -340,12 +340,21 @@ class ModelBundle:
         self._pages = _PageCache(cache_size)
         #: The store's catalog stamp the names and genres were read at (see ``Store.catalog_stamp``).
         self.catalog_stamp = 0
+        self._catalog_lock = threading.Lock()
 
     def update_catalog(self, titles: pd.DataFrame, stamp: int) -> None:
         """Names, genres and release dates from a catalog changed since loading; cached pages go."""
-        self.home.update_catalog(titles)
-        self._pages.clear()
-        self.catalog_stamp = stamp
+        with self._catalog_lock:
+            self.home.update_catalog(titles)
+            self._pages.clear()
+            self.catalog_stamp = stamp
+
+    def _keep(self, key: tuple[str, int], value: tuple[HomePage, bytes | None], stamp: int) -> None:
+        """Cache a page built at catalog ``stamp``; one built while the catalog was taken again may hold the
+        old names: served once, not kept."""
+        with self._catalog_lock:
+            if stamp == self.catalog_stamp:
+                self._pages.put(key, value)
 
     @property
     def cached_pages(self) -> int:
@@ -377,18 +386,19 @@ class ModelBundle:
         """
         seq = store.member_last_seq(member_id) if last_seq is None else last_seq
         key = (member_id, seq)
+        stamp = self.catalog_stamp
         hit = self._pages.get(key)
         if hit is not None:
             if render is None or hit[1] is not None:
                 return hit
             rendered: tuple[HomePage, bytes | None] = (hit[0], render(hit[0]))  # cached without JSON
-            self._pages.put(key, rendered)
+            self._keep(key, rendered, stamp)
             return rendered
         history = store.member_history(member_id)
         page = _with_new_titles(self.home.build(member_id, history), self.home, store)
         value = (page, render(page) if render is not None else None)
         # the key is the sequence number the history was read at (a newer event makes a newer key)
-        self._pages.put((member_id, history.last_seq), value)
+        self._keep((member_id, history.last_seq), value, stamp)
         return value
 
 
