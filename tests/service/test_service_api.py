@@ -605,3 +605,20 @@ def test_imported_ids_with_a_slash_are_reachable(tmp_path: Path) -> None:
         page = c.get("/titles/show%2F3")
         assert page.status_code == 200 and "show/3" in page.text
         assert c.get("/v1/members/acct%2F999/home").status_code == 404
+        # the list and an empty title id keep their answers (the path routes took them as an empty id)
+        r = c.get("/v1/members/", params={"limit": 2}, follow_redirects=False)
+        assert r.status_code == 307 and r.headers["location"] == "/v1/members?limit=2"
+        assert c.get("/v1/titles/").status_code == 404
+
+
+def test_an_id_ending_as_a_route_does_is_warned_about_at_import(tmp_path: Path) -> None:
+    from reelkit.data.loaders import load_events_file
+    from reelkit.errors import ReelkitWarning
+    from reelkit.service.ingest import import_dataset
+    from reelkit.service.store import open_store
+
+    (tmp_path / "r.csv").write_text("user,item,rating,timestamp\na/home,t1,4,1600000000\nb,t1,3,1600000001\n")
+    store = open_store(tmp_path / "data")
+    with pytest.warns(ReelkitWarning, match=r"1 member id\(s\) end as an API route does \('a/home'\)"):
+        import_dataset(store, load_events_file(tmp_path / "r.csv"))
+    store.close()

@@ -139,6 +139,22 @@ def dataset_events(ds: Dataset, chunk: int = 50_000) -> Iterator[list[EventRecor
         yield batch
 
 
+#: What the API's id routes end with: an id ending so reads as a shorter id and that route.
+_ROUTE_SUFFIXES = ("/home", "/recommendations", "/similar")
+
+
+def _warn_unreachable_ids(ds: Dataset) -> None:
+    for what, ids in (("member", ds.members.index), ("title", ds.titles.index)):
+        bad = [i for i in ids.astype(str) if i.endswith(_ROUTE_SUFFIXES)]
+        if bad:
+            warnings.warn(
+                f"{len(bad)} {what} id(s) end as an API route does ({', '.join(map(repr, bad[:3]))}): "
+                f"/v1/{what}s/ID/... reads them as a shorter id; rename them to reach them through the API",
+                ReelkitWarning,
+                stacklevel=3,
+            )
+
+
 def import_dataset(
     store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT, label: str = "a dataset"
 ) -> ImportSummary:
@@ -148,6 +164,7 @@ def import_dataset(
     run killed half-way is known as such: importing the same data again completes it (event ids are
     deterministic, so what is stored already counts as duplicates), and ``serve --demo`` does so by itself."""
     ds = _without_future_events(ds, label)
+    _warn_unreachable_ids(ds)
     # the note names one unfinished import: another one's note is kept (it is still unfinished), and only
     # this import's own note is cleared when it completes
     pending = store.get_note(IMPORT_PENDING)

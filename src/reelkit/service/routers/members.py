@@ -6,8 +6,9 @@ import secrets
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
 
 from reelkit.errors import UnknownIdError
 from reelkit.service.deps import BundleDep, StateDep, require_read, require_write
@@ -54,6 +55,13 @@ def list_members(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get("/", include_in_schema=False)
+def list_members_slash(request: Request) -> RedirectResponse:
+    # the id routes take any path (ids may hold "/"): an empty id would be a 422, not the list
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/v1/members{query}", status_code=307)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from reelkit.errors import UnknownIdError
 from reelkit.service.deps import BundleDep, StateDep, require_read
@@ -22,6 +22,12 @@ def require_title(state: StateDep, title_id: str) -> TitleRecord:
     if title is None:
         raise UnknownIdError(f"unknown title id {title_id!r}")
     return title
+
+
+@router.get("/", include_in_schema=False)
+def no_title_list() -> None:
+    # the id routes take any path (ids may hold "/"): an empty id would be a 422
+    raise HTTPException(404, "no such page or endpoint: /v1/titles/ (a title is /v1/titles/{title_id})")
 
 
 @router.get("/{title_id:path}/similar", response_model=SimilarOut, responses={404: {"model": ErrorBody}})
