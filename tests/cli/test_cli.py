@@ -376,6 +376,10 @@ def test_ratings_takes_a_dataset_folder_as_evaluate_and_import_do(
     assert code == 0, err  # was: "is a folder; give ... the folder as --data"
     code, _, err = run(capsys, "communities", "--ratings", str(folder), "--n", "2", "--json")
     assert code == 0, err
+    # a folder is read by its own layout: file options with it are refused, not ignored
+    args = ["train", "--ratings", str(folder), "--columns", "item,user", "--model", "popular"]
+    code, _, err = run(capsys, *args, "-o", str(tmp_path / "m2.npz"))
+    assert code == 2 and "is a dataset folder" in err and not (tmp_path / "m2.npz").exists()
 
 
 def test_demo_checks_the_member_first_and_a_new_seed_makes_a_new_catalog(

@@ -1339,6 +1339,11 @@ def load_events(
     folder (:func:`load_dataset`): what a command or an import given either reads."""
     if Path(path).is_file():
         return load_events_file(path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+    if Path(path).is_dir() and (columns is not None or sep is not None or header is not None):
+        raise ConfigError(
+            f"{path}: is a dataset folder, read by its own layout; the columns, separator and header options "
+            "are for a ratings file (give the file inside it instead)"
+        )
     return load_dataset(path, unknown_titles=unknown_titles)
 
 
