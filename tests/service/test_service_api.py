@@ -393,6 +393,16 @@ def test_a_model_trained_on_high_ratings_still_takes_a_low_one(tmp_path: Path) -
         assert r.status_code == 200, r.text  # the model's scale is 3-5; a 5-star catalog takes 0-5
         r = c.post("/v1/events", json={"events": [{**rate, "event_id": "r2", "value": 7}]}, headers=AUTH)
         assert r.status_code == 422 and "outside the rating scale 0-5" in r.text
+        # the stored range is a scan of every event: read once per model version, not per request
+        store = c.app.state.reelkit.store  # type: ignore[attr-defined]
+        scans = []
+        real = store.rating_range
+        store.rating_range = lambda: scans.append(1) or real()
+        for i in range(3):
+            c.post(
+                "/v1/events", json={"events": [{**rate, "event_id": f"r{3 + i}", "value": 1}]}, headers=AUTH
+            )
+        assert scans == []
 
 
 def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:

@@ -341,6 +341,7 @@ class ModelBundle:
         #: The store's catalog stamp the names and genres were read at (see ``Store.catalog_stamp``).
         self.catalog_stamp = 0
         self._catalog_lock = threading.Lock()
+        self._computed: dict[str, Any] = {}
 
     def update_catalog(self, titles: pd.DataFrame, stamp: int) -> None:
         """Names, genres and release dates from a catalog changed since loading; cached pages go."""
@@ -348,6 +349,13 @@ class ModelBundle:
             self.home.update_catalog(titles)
             self._pages.clear()
             self.catalog_stamp = stamp
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per loaded version (what is costly to read and may lag until the next one, such
+        as the stored ratings' scale)."""
+        if name not in self._computed:
+            self._computed[name] = compute()
+        return self._computed[name]
 
     def _keep(self, key: tuple[str, int], value: tuple[HomePage, bytes | None], stamp: int) -> None:
         """Cache a page built at catalog ``stamp``; one built while the catalog was taken again may hold the

@@ -95,11 +95,15 @@ def post_events(batch: EventBatch, state: StateDep) -> EventBatchResult:
     # the trained model's scale, widened to the usual scale that holds the ratings stored (imported) so far
     # (a model trained on 3-5 stars only must not refuse a 2 forever: refused ratings never widen it); one
     # stray 10 must not stretch a 5-star catalog's scale for everyone. The stored range is a scan of the
-    # events, read only for a rating outside the model's scale.
+    # events: read only for a rating outside the model's scale, once per model version.
     lo, hi = bundle.rating_scale if bundle is not None else (math.inf, -math.inf)
     values = [e.value for e in batch.events if isinstance(e, RatingEvent)]
     if values and not lo <= min(values) <= max(values) <= hi:
-        usual = stored_scale(state.store.rating_range())
+
+        def usual_scale() -> tuple[float, float]:
+            return stored_scale(state.store.rating_range())
+
+        usual = bundle.cached("stored_scale", usual_scale) if bundle is not None else usual_scale()
         lo, hi = min(lo, usual[0]), max(hi, usual[1])
     errors: list[dict[str, Any]] = []
     records = []
