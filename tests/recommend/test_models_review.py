@@ -125,6 +125,12 @@ def test_a_blend_of_nothing_is_refused_and_one_candidate_is_not_blown_up() -> No
 
     with pytest.raises(ConfigError, match="every component weight is 0"):
         Blend(ease_weight=0, als_weight=0, knn_weight=0, bmf_weight=0)
+    from reelkit.errors import EmptyDataError
+
+    ev = _ratings().events.assign(kind="thumb", value=1.0)  # thumbs only: nothing for bmf to learn from
+    plays = Dataset.from_events(ev)
+    with pytest.raises(EmptyDataError, match="weighs only bmf, which needs ratings"):
+        Blend(ease_weight=0, als_weight=0, knn_weight=0, bmf_weight=1).fit(plays.interactions())
     scores = np.array([[0.5, 0.2, 0.9], [1.0, 2.0, 3.0]])
     unseen = np.array([[False, True, False], [True, True, True]])
     out = _standardise(scores, unseen)

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from pydantic import Field, model_validator
 
 from reelkit.data.dataset import Interactions
+from reelkit.errors import EmptyDataError
 from reelkit.progress import Progress
 from reelkit.recommend.als import ALS, ALSConfig
 from reelkit.recommend.base import ModelConfig, Recommender, Space, register
@@ -114,6 +115,11 @@ class Blend(Recommender):
         weights = self._weights()
         with progress.task("fitting blend components", total=len(weights)) as task:
             has_ratings = bool((~np.isnan(data.rating)).any())
+            if not has_ratings and not any(w > 0 for n, w in weights.items() if n != "bmf"):
+                raise EmptyDataError(
+                    "the blend weighs only bmf, which needs ratings, and the data has none (plays or thumbs "
+                    "only): give another component a positive weight"
+                )
             for name, model in self._components().items():
                 wanted = weights[name] > 0 or name == "itemknn"  # item-kNN also serves similar_titles
                 if name == "bmf" and not has_ratings:
