@@ -126,3 +126,7 @@ def test_bootstrap_from_a_missing_source_leaves_no_store(tmp_path: Path) -> None
     with pytest.raises(DataFormatError, match="no such file or folder"):
         bootstrap(tmp_path / "svc", source=tmp_path / "nope.csv")
     assert not (tmp_path / "svc").exists()  # an empty reelkit.db was left behind
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")  # there, but not ratings
+    with pytest.raises(DataFormatError):
+        bootstrap(tmp_path / "svc", source=tmp_path / "bad.csv")
+    assert not (tmp_path / "svc").exists()

@@ -15,7 +15,7 @@ from reelkit.progress import SILENT, Progress
 from reelkit.service.ingest import IMPORT_PENDING, ImportSummary, import_dataset, read_source
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
 from reelkit.service.settings import ensure_token
-from reelkit.service.store import ModelVersionRecord, open_store
+from reelkit.service.store import DB_NAME, ModelVersionRecord, open_store
 
 __all__ = ["BootstrapReport", "bootstrap"]
 
@@ -55,6 +55,8 @@ def bootstrap(
     )
     if source is not None and not Path(source).exists():  # before the store: no empty data folder left
         raise DataFormatError("no such file or folder; check the path (REELKIT_DATA)", path=str(source))
+    # a new data folder: the source is read first, so one that cannot be read leaves no empty store behind
+    first = read_source(Path(source)) if source is not None and not (data_dir / DB_NAME).exists() else None
     store = open_store(data_dir)
     try:
         imported = None
@@ -69,7 +71,7 @@ def bootstrap(
         # another source's unfinished import is the user's to complete, not ours to mix demo data into
         if store.count_events() == 0 or store.get_note(IMPORT_PENDING) == label:
             if source is not None:
-                ds = read_source(Path(source))
+                ds = first if first is not None else read_source(Path(source))
             else:
                 from reelkit.data.demo import make_demo
 
