@@ -476,7 +476,11 @@ class HomeBuilder:
             cols = np.fromiter((self._col_of.get(t, -1) for t in tids), dtype=np.int64, count=len(tids))
             known = cols >= 0
             # a title only sampled (an autoplay preview, a misclick) is not seen: it would leave every row
-            seen[cols[known & ~np.isin(tids, self._sampled_only(history))]] = True
+            sampled = self._sampled_only(history)
+            shown = known
+            if sampled:
+                shown = known & np.fromiter((t not in sampled for t in tids), dtype=bool, count=len(tids))
+            seen[cols[shown]] = True
             weight = agg.weight
             pos = known & (weight > 0)
             cols_pos = cols[pos]
@@ -559,10 +563,12 @@ class HomeBuilder:
             short = (f < cfg.continue_min_fraction) | ((sec < cfg.continue_min_seconds) & (f < 0.1))
         return np.asarray(np.isfinite(f) & short, dtype=bool)
 
-    def _sampled_only(self, history: MemberHistory) -> np.ndarray:
+    def _sampled_only(self, history: MemberHistory) -> set[str]:
         """The titles whose every event is a sample play (no rating, thumb or real play)."""
         sample = (history.kinds == "play") & self._is_sample(history.fractions, history.values)
-        return np.setdiff1d(history.title_ids[sample], history.title_ids[~sample]).astype(object)
+        if not sample.any():
+            return set()
+        return set(history.title_ids[sample].tolist()) - set(history.title_ids[~sample].tolist())
 
     def _continue_watching(
         self, history: MemberHistory, thumbed_down: set[str]
