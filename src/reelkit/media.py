@@ -245,18 +245,64 @@ _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle): (.*)")
 _ROTATION = re.compile(r"(?i)display ?matrix: rotation of (-?[\d.]+) degrees")
 _RATE = re.compile(r"(?<![\w.])([\d.]+)(k?) (fps|tbr)\b")
-_LAYOUTS = {
-    "mono": 1,
-    "stereo": 2,
-    "2.1": 3,
-    "quad": 4,
-    "4.0": 4,
-    "5.0": 5,
-    "5.1": 6,
-    "5.1(side)": 6,
-    "6.1": 7,
-    "7.1": 8,
+#: ffmpeg's standard channel layouts (``ffmpeg -layouts``), each as its channels in order.
+CHANNEL_LAYOUTS: dict[str, tuple[str, ...]] = {
+    name: tuple(chans.split("+"))
+    for name, chans in (
+        ("mono", "FC"),
+        ("stereo", "FL+FR"),
+        ("2.1", "FL+FR+LFE"),
+        ("3.0", "FL+FR+FC"),
+        ("3.0(back)", "FL+FR+BC"),
+        ("4.0", "FL+FR+FC+BC"),
+        ("quad", "FL+FR+BL+BR"),
+        ("quad(side)", "FL+FR+SL+SR"),
+        ("3.1", "FL+FR+FC+LFE"),
+        ("5.0", "FL+FR+FC+BL+BR"),
+        ("5.0(side)", "FL+FR+FC+SL+SR"),
+        ("4.1", "FL+FR+FC+LFE+BC"),
+        ("5.1", "FL+FR+FC+LFE+BL+BR"),
+        ("5.1(side)", "FL+FR+FC+LFE+SL+SR"),
+        ("6.0", "FL+FR+FC+BC+SL+SR"),
+        ("6.0(front)", "FL+FR+FLC+FRC+SL+SR"),
+        ("3.1.2", "FL+FR+FC+LFE+TFL+TFR"),
+        ("hexagonal", "FL+FR+FC+BL+BR+BC"),
+        ("6.1", "FL+FR+FC+LFE+BC+SL+SR"),
+        ("6.1(back)", "FL+FR+FC+LFE+BL+BR+BC"),
+        ("6.1(front)", "FL+FR+LFE+FLC+FRC+SL+SR"),
+        ("7.0", "FL+FR+FC+BL+BR+SL+SR"),
+        ("7.0(front)", "FL+FR+FC+FLC+FRC+SL+SR"),
+        ("7.1", "FL+FR+FC+LFE+BL+BR+SL+SR"),
+        ("7.1(wide)", "FL+FR+FC+LFE+BL+BR+FLC+FRC"),
+        ("7.1(wide-side)", "FL+FR+FC+LFE+FLC+FRC+SL+SR"),
+        ("5.1.2", "FL+FR+FC+LFE+SL+SR+TFL+TFR"),
+        ("5.1.2(back)", "FL+FR+FC+LFE+BL+BR+TFL+TFR"),
+        ("octagonal", "FL+FR+FC+BL+BR+BC+SL+SR"),
+        ("cube", "FL+FR+BL+BR+TFL+TFR+TBL+TBR"),
+        ("5.1.4", "FL+FR+FC+LFE+SL+SR+TFL+TFR+TBL+TBR"),
+        ("7.1.2", "FL+FR+FC+LFE+BL+BR+SL+SR+TFL+TFR"),
+        ("7.1.4", "FL+FR+FC+LFE+BL+BR+SL+SR+TFL+TFR+TBL+TBR"),
+        ("7.2.3", "FL+FR+FC+LFE+BL+BR+SL+SR+TFL+TFR+TBC+LFE2"),
+        ("9.1.4", "FL+FR+FC+LFE+BL+BR+FLC+FRC+SL+SR+TFL+TFR+TBL+TBR"),
+        ("9.1.6", "FL+FR+FC+LFE+BL+BR+FLC+FRC+SL+SR+TFL+TFR+TBL+TBR+TSL+TSR"),
+        ("hexadecagonal", "FL+FR+FC+BL+BR+BC+SL+SR+TFL+TFC+TFR+TBL+TBC+TBR+WL+WR"),
+        ("binaural", "BIL+BIR"),
+        ("downmix", "DL+DR"),
+        ("22.2", "FL+FR+FC+LFE+BL+BR+FLC+FRC+BC+SL+SR+TC+TFL+TFC+TFR+TBL+TBC+TBR+LFE2+TSL+TSR+BFC+BFL+BFR"),
+    )
 }
+_CUSTOM_LAYOUT = re.compile(r"[A-Z][A-Z0-9]*(?:\+[A-Z][A-Z0-9]*)+")
+
+
+def layout_channels(layout: str | None) -> tuple[str, ...] | None:
+    """The channels of an ffmpeg channel layout, in order: a standard name (``5.1(side)``) or channel names
+    joined by ``+`` (``FL+FR+LFE``, how ffmpeg writes a layout of its own); ``None`` when unknown."""
+    if not layout:
+        return None
+    name = layout.strip()
+    if name in CHANNEL_LAYOUTS:
+        return CHANNEL_LAYOUTS[name]
+    return tuple(name.split("+")) if _CUSTOM_LAYOUT.fullmatch(name) else None
 
 
 def _check_file(path: str | Path) -> Path:
@@ -301,7 +347,8 @@ def probe(path: str | Path) -> MediaInfo:
             rate = next((int(x.split()[0]) for x in parts if x.endswith(" Hz")), 0)
             layout = parts[2] if len(parts) > 2 else "?"
             ch_match = re.match(r"(\d+) channels", layout)
-            channels = int(ch_match.group(1)) if ch_match else _LAYOUTS.get(layout.split()[0], 0)
+            named = layout_channels(layout.split()[0] if layout.split() else "")
+            channels = int(ch_match.group(1)) if ch_match else len(named) if named else 0
             audio.append(AudioStream(idx, codec, rate, channels, layout))
         elif kind == "Video":
             if "(attached pic)" in desc:
@@ -347,7 +394,13 @@ def decode_audio(
         )
     a = info.audio[stream]
     rate = sample_rate or a.sample_rate
-    ch = channels or a.channels or 2
+    ch = channels or a.channels
+    if not ch:  # a layout we cannot count: downmixing in silence would change what is measured
+        raise MediaError(
+            f"its audio stream's channel layout {a.layout!r} is not one reelkit knows; convert it first "
+            "(ffmpeg -i IN -ac N OUT.wav) or give the channel count",
+            path=str(path),
+        )
     args = [
         "-v",
         "error",
@@ -380,19 +433,22 @@ def write_audio(
     codec: str | None = None,
     picture_from: str | Path | None = None,
     metadata_from: str | Path | None = None,
+    layout: str | None = None,
 ) -> Path:
     """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
 
     Writes to a temporary file beside ``path`` and renames it, so an existing file is never half-written.
     ``picture_from``: a video whose picture streams (copied, not re-encoded) and metadata go with the audio,
     as when a programme's soundtrack is replaced; ``metadata_from``: a file whose tags (title, artist, ...)
-    the output keeps.
+    the output keeps; ``layout``: the channels' layout (``5.1(side)``, ``FL+FR+LFE``; by default ffmpeg's for
+    the count, which labels four channels 4.0 where a WAV's are quad).
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
     if x.ndim == 1:
         x = x[:, None]
-    args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(x.shape[1]), "-i", "-"]
+    chans = ["-ch_layout", layout] if layout else ["-ac", str(x.shape[1])]
+    args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), *chans, "-i", "-"]
     source = picture_from if picture_from is not None else metadata_from
     if source is not None:
         args += ["-i", str(source), "-map_metadata", "1", "-map", "0:a"]

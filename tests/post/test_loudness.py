@@ -94,7 +94,7 @@ def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
     assert channel_weights(4, "4.0").tolist() == [1.0, 1.0, 1.0, 1.41]
     assert channel_weights(3, "2.1").tolist() == [1.0, 1.0, 0.0]
     assert channel_weights(8, "7.1(wide)").tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0]
-    assert channel_names(3, "2.1") == ["L", "R", "LFE"]
+    assert channel_names(3, "2.1") == ["FL", "FR", "LFE"]
     assert channel_weights(4, "5.1").tolist() == channel_weights(4).tolist()  # a layout of another count
     rate = 48000
     s = sine(997, 4, rate)
@@ -104,27 +104,46 @@ def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
     assert Meter().measure(x, rate, layout="4.0").integrated_lufs == pytest.approx(-3.01, abs=0.02)
 
 
-@pytest.mark.media
-def test_a_four_point_oh_file_is_measured_as_ffmpeg_measures_it(tmp_path: Path) -> None:
+def _ebur128(path: Path) -> float:
     from reelkit import media
-    from reelkit.post.audio import read_audio
 
-    path = tmp_path / "q.m4a"
-    media.run_ffmpeg(
-        [
-            *("-v", "error", "-f", "lavfi", "-i", "sine=frequency=997:sample_rate=48000:duration=6"),
-            *("-af", "pan=4.0|c2=0.1*c0", "-c:a", "aac", "-b:a", "256k", str(path)),
-        ],
-        what="making a 4.0 file",
-    )
-    audio = read_audio(path)
-    assert audio.layout == "4.0"
-    ours = Meter().measure(audio.samples, audio.sample_rate, layout=audio.layout).integrated_lufs
     proc = media.run_ffmpeg(
         ["-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"], what="ebur128"
     )
-    theirs = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", proc.stderr.decode())[-1])
-    assert ours == pytest.approx(theirs, abs=0.1)  # by count (quad) it read 1.5 dB louder
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", proc.stderr.decode())[-1])
+
+
+@pytest.mark.media
+@pytest.mark.parametrize(
+    ("layout", "ext", "codec"),
+    [
+        ("4.0", "m4a", "aac"),  # L R C Cs, not quad: it read 1.5 dB loud
+        ("5.0(side)", "ac3", "ac3"),  # probe did not know it: decoded as a stereo downmix
+        ("7.1(wide)", "wav", "pcm_s24le"),  # a WAV keeps the layout in its channel mask (Matroska does not)
+        ("5.1.4", "wav", "pcm_s24le"),
+        ("2.1", "wav", "pcm_s24le"),  # a WAV's channel mask: its third channel is the LFE
+    ],
+)
+def test_a_file_is_measured_as_ffmpeg_measures_its_layout(
+    tmp_path: Path, layout: str, ext: str, codec: str
+) -> None:
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    n = len(media.CHANNEL_LAYOUTS[layout])
+    gains = "|".join(f"c{i}={0.05 + 0.03 * i:.2f}*c0" for i in range(n))  # every channel its own level
+    path = tmp_path / f"x.{ext}"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "sine=frequency=997:sample_rate=48000:duration=6"),
+            *("-af", f"pan={layout}|{gains}", "-c:a", codec, str(path)),
+        ],
+        what="making a test file",
+    )
+    audio = read_audio(path)
+    assert audio.channels == n and audio.layout == layout
+    ours = Meter().measure(audio.samples, audio.sample_rate, layout=audio.layout).integrated_lufs
+    assert ours == pytest.approx(_ebur128(path), abs=0.1)
 
 
 def test_gates() -> None:

@@ -229,3 +229,23 @@ def test_normalising_keeps_the_tags(tmp_path: Path) -> None:
         ["-v", "error", "-i", str(tmp_path / "out.m4a"), "-f", "ffmetadata", "-"], what="reading tags"
     )
     assert "title=Episode 5" in tags.stdout.decode() and "artist=Studio" in tags.stdout.decode()
+
+
+@pytest.mark.media
+def test_a_four_channel_wav_written_lossy_keeps_its_layout(tmp_path: Path) -> None:
+    from reelkit.post.audio import read_audio
+
+    src = tmp_path / "quad.wav"
+    x = noisy(4.0)
+    sf.write(src, np.concatenate([x, 0.5 * x], axis=1), RATE, subtype="PCM_24")  # L R Ls Rs by count
+    res = normalize_file(src, tmp_path / "out.m4a", target_lufs=-24.0, true_peak_dbtp=-1.0)
+    written = read_audio(tmp_path / "out.m4a")
+    assert written.layout == "quad"  # ffmpeg labelled four raw channels 4.0 (L R C Cs): read 1.3 LU off
+    again = measure_file_lufs(written)
+    assert again == pytest.approx(res.output_lufs, abs=0.02) and again == pytest.approx(-24.0, abs=0.1)
+
+
+def measure_file_lufs(audio: object) -> float:
+    from reelkit.post.loudness import Meter
+
+    return float(Meter().measure(audio.samples, audio.sample_rate, layout=audio.layout).integrated_lufs)  # type: ignore[attr-defined]

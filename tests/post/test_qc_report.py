@@ -61,7 +61,7 @@ def test_audio_findings_exact(faulty: Path) -> None:
         and c.end_s == pytest.approx(10.0 + 5 / RATE)
         and c.severity == "error"
     )
-    assert "on L" in c.message
+    assert "on FL" in c.message  # ffmpeg's channel names
     p = by_kind["phase"]
     assert (p.start_s, p.end_s) == (pytest.approx(12.0), pytest.approx(16.0))
 

@@ -122,43 +122,78 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     if not np.isfinite(samples).all():
         raise MediaError("its audio holds NaN or infinite samples", path=str(p))
     declared = None
-    short = _wav_shortfall(p) if got is not None and p.suffix.lower() == ".wav" else None
-    if short is not None:
-        want, have = short
-        declared = samples.shape[0] * want / have / rate if have else None
-        warnings.warn(
-            f"{p}: truncated: its header declares {want:,} bytes of audio, the file holds {have:,} "
-            f"({samples.shape[0] / rate:.2f} s read" + (f" of {declared:.2f} s)" if declared else ")"),
-            ReelkitWarning,
-            stacklevel=2,
-        )
+    if got is not None and p.suffix.lower() == ".wav":
+        head = _wav_header(p)
+        layout = head.layout
+        if head.declared_bytes is not None and head.block_align:
+            declared = head.declared_bytes // head.block_align / rate
+            warnings.warn(
+                f"{p}: truncated: its header declares {head.declared_bytes:,} bytes of audio "
+                f"({declared:.2f} s), the file holds {samples.shape[0] / rate:.2f} s",
+                ReelkitWarning,
+                stacklevel=2,
+            )
     return Audio(
         samples, rate, str(p), declared_duration_s=declared, layout=layout, streams=streams, stream=stream
     )
 
 
-def _wav_shortfall(p: Path) -> tuple[int, int] | None:
-    """(bytes its data chunk declares, bytes the file holds after the chunk's start) of a RIFF WAVE file
-    cut short; ``None`` when it is whole, streamed (size unknown) or not plain RIFF (RF64, W64)."""
+#: WAVE_FORMAT_EXTENSIBLE's channel mask bits, lowest first, as ffmpeg names the channels.
+_MASK_CHANNELS = (
+    *("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC"),
+    *("SL", "SR", "TC", "TFL", "TFC", "TFR", "TBL", "TBC", "TBR"),
+)
+
+
+@dataclass(frozen=True)
+class _WavHeader:
+    #: ffmpeg's name of the layout its channel mask gives (``None``: no mask, or not one per channel).
+    layout: str | None = None
+    #: What the data chunk declares, when the file holds less (``None``: whole, streamed, or unknown).
+    declared_bytes: int | None = None
+    block_align: int = 0
+
+
+def _wav_header(p: Path) -> _WavHeader:
+    """What a RIFF WAVE file's chunks say that libsndfile does not: the channel layout of a
+    WAVE_FORMAT_EXTENSIBLE mask, and a data chunk declaring more than the file holds (cut short in a copy).
+    RF64 and W64 are not read (an empty answer)."""
     import struct
 
+    from reelkit.media import CHANNEL_LAYOUTS
+
+    layout: str | None = None
+    block = 0
     try:
         size = p.stat().st_size
         with p.open("rb") as f:
             head = f.read(12)
             if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
+                return _WavHeader()
             pos = 12
             while pos + 8 <= size:
                 f.seek(pos)
                 cid, n = struct.unpack("<4sI", f.read(8))
-                if cid == b"data":
+                if cid == b"fmt ":
+                    fmt = f.read(min(n, 40))
+                    if len(fmt) >= 16:
+                        tag, channels, _, _, block = struct.unpack("<HHIIH", fmt[:14])
+                        if tag == 0xFFFE and len(fmt) >= 24:  # extensible: the mask names the channels
+                            mask = struct.unpack("<I", fmt[20:24])[0]
+                            names = [c for i, c in enumerate(_MASK_CHANNELS) if mask >> i & 1]
+                            if len(names) == channels:
+                                joined = "+".join(names)
+                                layout = next(
+                                    (k for k, v in CHANNEL_LAYOUTS.items() if "+".join(v) == joined), joined
+                                )
+                elif cid == b"data":
                     have = size - pos - 8
-                    return (n, have) if n not in (0, 0xFFFFFFFF) and have < n else None
+                    cut = n not in (0, 0xFFFFFFFF) and have < n
+                    return _WavHeader(layout, n if cut else None, block)
                 pos += 8 + n + (n & 1)
     except OSError:
-        return None
-    return None
+        return _WavHeader()
+    return _WavHeader(layout, None, block)
 
 
 def output_extension(path: Path) -> str:
@@ -175,12 +210,14 @@ def write_audio_file(
     *,
     picture_from: str | Path | None = None,
     metadata_from: str | Path | None = None,
+    layout: str | None = None,
 ) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
     WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
     (:func:`reelkit.media.write_audio`, which is atomic too), with the picture of ``picture_from`` copied in
-    when given (a video container). ``metadata_from``: a file whose tags (title, artist, ...) go with it.
+    when given (a video container). ``metadata_from``: a file whose tags (title, artist, ...) go with it;
+    ``layout``: the channels' layout as ffmpeg names it (``Audio.layout``), written into ffmpeg's outputs.
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -194,7 +231,7 @@ def write_audio_file(
 
         try:
             return media.write_audio(
-                out, x, sample_rate, picture_from=picture_from, metadata_from=metadata_from
+                out, x, sample_rate, picture_from=picture_from, metadata_from=metadata_from, layout=layout
             )
         except TimeLimitError:
             raise

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from numba import njit
 
 from reelkit.errors import ConfigError
+from reelkit.media import CHANNEL_LAYOUTS, layout_channels
 
 __all__ = [
     "ABSOLUTE_GATE_LUFS",
@@ -123,69 +124,46 @@ def true_peak_filter(factor: int) -> npt.NDArray[np.float32]:
     return h.astype(np.float32)
 
 
-#: Channel names in the order assumed from the channel count alone (a WAVE file without a layout): mono,
-#: L R, L R C, quad, 5.0, 5.1, 6.1, 7.1.
-DEFAULT_CHANNELS: dict[int, tuple[str, ...]] = {
-    1: ("mono",),
-    2: ("L", "R"),
-    3: ("L", "R", "C"),
-    4: ("L", "R", "Ls", "Rs"),
-    5: ("L", "R", "C", "Ls", "Rs"),
-    6: ("L", "R", "C", "LFE", "Ls", "Rs"),
-    7: ("L", "R", "C", "LFE", "Cs", "Ls", "Rs"),
-    8: ("L", "R", "C", "LFE", "Lrs", "Rrs", "Lss", "Rss"),
+#: The layout assumed from the channel count alone (a WAVE file without a channel mask, a FLAC by its
+#: specification): mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1.
+DEFAULT_LAYOUTS: dict[int, str] = {
+    1: "mono",
+    2: "stereo",
+    3: "3.0",
+    4: "quad",
+    5: "5.0",
+    6: "5.1",
+    7: "6.1",
+    8: "7.1",
 }
-#: ffmpeg's channel layouts (as its probe names them) in channel order, for files read through ffmpeg.
-LAYOUT_CHANNELS: dict[str, tuple[str, ...]] = {
-    "mono": ("mono",),
-    "stereo": ("L", "R"),
-    "2.1": ("L", "R", "LFE"),
-    "3.0": ("L", "R", "C"),
-    "3.0(back)": ("L", "R", "Cs"),
-    "4.0": ("L", "R", "C", "Cs"),
-    "quad": ("L", "R", "Ls", "Rs"),
-    "quad(side)": ("L", "R", "Ls", "Rs"),
-    "3.1": ("L", "R", "C", "LFE"),
-    "5.0": ("L", "R", "C", "Ls", "Rs"),
-    "5.0(side)": ("L", "R", "C", "Ls", "Rs"),
-    "4.1": ("L", "R", "C", "LFE", "Cs"),
-    "5.1": ("L", "R", "C", "LFE", "Ls", "Rs"),
-    "5.1(side)": ("L", "R", "C", "LFE", "Ls", "Rs"),
-    "6.0": ("L", "R", "C", "Cs", "Ls", "Rs"),
-    "6.0(front)": ("L", "R", "Lc", "Rc", "Ls", "Rs"),
-    "hexagonal": ("L", "R", "C", "Lrs", "Rrs", "Cs"),
-    "6.1": ("L", "R", "C", "LFE", "Cs", "Ls", "Rs"),
-    "6.1(back)": ("L", "R", "C", "LFE", "Lrs", "Rrs", "Cs"),
-    "7.0": ("L", "R", "C", "Lrs", "Rrs", "Lss", "Rss"),
-    "7.1": ("L", "R", "C", "LFE", "Lrs", "Rrs", "Lss", "Rss"),
-    "7.1(wide)": ("L", "R", "C", "LFE", "Lrs", "Rrs", "Lc", "Rc"),
-    "7.1(wide-side)": ("L", "R", "C", "LFE", "Lc", "Rc", "Ls", "Rs"),
-}
-#: Surround, back and side channels: +1.5 dB in BS.1770 (1.41, as ffmpeg's ebur128 filter weighs them).
-_SURROUND = frozenset(("Ls", "Rs", "Cs", "Lrs", "Rrs", "Lss", "Rss"))
+#: Back, side and top-back channels: +1.5 dB in BS.1770 (1.41, the set ffmpeg's ebur128 filter weighs so).
+_BACK = frozenset(("BL", "BR", "BC", "TBL", "TBC", "TBR", "SL", "SR", "SDL", "SDR"))
 
 
 def channel_names(channels: int, layout: str | None = None) -> list[str]:
-    """Names of the channels in order: from ffmpeg's ``layout`` when it is known and has that many
-    channels, else by the count (:data:`DEFAULT_CHANNELS`; beyond eight: 7.1, then ``ch9`` ...)."""
-    named = LAYOUT_CHANNELS.get(layout or "")
+    """ffmpeg's names of the channels (``FL``, ``LFE``, ...) in order: from ``layout`` (a standard name or
+    ``FL+FR+LFE``) when it has that many channels, else the default for the count (:data:`DEFAULT_LAYOUTS`;
+    beyond eight with no layout: 7.1, then ``ch9`` ...)."""
+    named = layout_channels(layout)
     if named is not None and len(named) == channels:
         return list(named)
-    if channels > 8:
-        return [*DEFAULT_CHANNELS[8], *(f"ch{i + 1}" for i in range(8, channels))]
-    return list(DEFAULT_CHANNELS.get(channels, ()))
+    if channels in DEFAULT_LAYOUTS:
+        return list(CHANNEL_LAYOUTS[DEFAULT_LAYOUTS[channels]])
+    return [*CHANNEL_LAYOUTS["7.1"], *(f"ch{i + 1}" for i in range(8, channels))]
 
 
 def channel_weights(channels: int, layout: str | None = None) -> FloatArray:
-    """BS.1770 weights of the channels (named by :func:`channel_names`): the LFE is left out, surround,
-    back and side channels weigh 1.41 (+1.5 dB), the others 1. Channels beyond 7.1 with no known layout
-    are left out (give ``channel_weights``). libebur128's default map drops channels 7 and 8 of a 7.1;
-    ffmpeg's ebur128 filter, which these follow, weighs them."""
+    """BS.1770 weights of the channels (named by :func:`channel_names`): the LFE channels are left out,
+    back, side and top-back channels weigh 1.41 (+1.5 dB), the others 1 (ffmpeg's ebur128 filter weighs so;
+    libebur128's default map drops channels 7 and 8 of a 7.1). Channels beyond 7.1 with no known layout
+    are left out (the library's :class:`Meter` takes ``channel_weights``)."""
     if channels < 1:
         raise ConfigError("audio needs at least one channel")
-    names = channel_names(channels, layout)
     return np.array(
-        [0.0 if n == "LFE" or n.startswith("ch") else (1.41 if n in _SURROUND else 1.0) for n in names]
+        [
+            0.0 if n in ("LFE", "LFE2") or n.startswith("ch") else (1.41 if n in _BACK else 1.0)
+            for n in channel_names(channels, layout)
+        ]
     )
 
 
@@ -620,7 +598,7 @@ class Meter:
         weights = self._weights(channels, layout)
         p = _analyse(x, sample_rate, weights, true_peak=self.true_peak)
         notes: list[str] = []
-        known = len(LAYOUT_CHANNELS.get(layout or "", ())) == channels
+        known = len(layout_channels(layout) or ()) == channels
         if self.channel_weights is None and channels > 8 and not known:
             notes.append(
                 f"{channels} channels: measured as 7.1 in the first eight, channels 9-{channels} left out "

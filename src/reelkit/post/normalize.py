@@ -30,7 +30,13 @@ from numba import njit
 
 from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, MediaError, ReelkitWarning
-from reelkit.post.loudness import LoudnessResult, Meter, _polyphase_table, oversampling_factor
+from reelkit.post.loudness import (
+    DEFAULT_LAYOUTS,
+    LoudnessResult,
+    Meter,
+    _polyphase_table,
+    oversampling_factor,
+)
 
 __all__ = ["NormalizeResult", "limit_true_peak", "normalize_file", "normalize_samples", "true_peak_envelope"]
 
@@ -366,7 +372,14 @@ def normalize_file(
             # run leaves the file that was there)
             part = dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
             try:
-                write_audio_file(part, out, audio.sample_rate, picture_from=picture, metadata_from=src_p)
+                write_audio_file(
+                    part,
+                    out,
+                    audio.sample_rate,
+                    picture_from=picture,
+                    metadata_from=src_p,
+                    layout=audio.layout or DEFAULT_LAYOUTS.get(audio.channels),
+                )
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
             written = read_audio(part)
