@@ -249,3 +249,14 @@ def measure_file_lufs(audio: object) -> float:
     from reelkit.post.loudness import Meter
 
     return float(Meter().measure(audio.samples, audio.sample_rate, layout=audio.layout).integrated_lufs)  # type: ignore[attr-defined]
+
+
+def test_one_deep_peak_on_a_quiet_programme_is_limited_not_refused() -> None:
+    """A cap on the depth of limiting refused this (-26.8 'at most'); the old loop reached -24.00."""
+    rng = np.random.default_rng(3)
+    x = (10 ** (-68 / 20) * rng.standard_normal((60 * RATE, 1))).astype(np.float32)
+    x[30 * RATE, 0] = 0.99
+    out, res = normalize_samples(x, RATE, target_lufs=-24.0, true_peak_dbtp=-2.0)
+    assert res.target_reached and res.limited and res.gain_db > 40
+    m = measure(out, RATE)
+    assert m.integrated_lufs == pytest.approx(-24.0, abs=0.1) and m.true_peak_dbtp <= -2.0

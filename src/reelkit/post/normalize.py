@@ -51,9 +51,10 @@ LOSSY_PASSES = 5
 """Encodes at most, for a lossy output, each corrected by the measurement of the one before."""
 LOSSY_LOUDNESS_TOLERANCE_LU = 0.1
 """How close to the target a lossy encode's measured loudness must be to stop re-encoding."""
-MAX_LIMITING_DB = 40.0
-"""The most gain past the ceiling the limiter is asked to take back: beyond it the programme is a square wave
-and a dB of gain brings next to nothing (a target the ceiling forbids ran the gain to +403 dB)."""
+MAX_EXTRA_GAIN_DB = 20.0
+"""The most gain past the plain gain (target less level) spent to win back what the limiter takes: a target
+the ceiling forbids ran the gain to +403 dB. It bounds the make-up gain, not the depth of limiting (one
+sample 40 dB over, on a quiet programme, is a fine thing to limit)."""
 UNREACHABLE_LU = 1.0
 """A target missed by more than this is refused (nothing written); a smaller miss is written, with a
 warning."""
@@ -234,7 +235,7 @@ def normalize_samples(
         what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
         raise ConfigError(f"cannot normalise: {what}, so its loudness is undefined")
     gain_db = target_lufs - level
-    max_gain = true_peak_dbtp - before.true_peak_dbtp + MAX_LIMITING_DB
+    max_gain = gain_db + MAX_EXTRA_GAIN_DB
     plain = Meter(true_peak=True)
     tried: list[tuple[float, float]] = []  # (gain, level reached) of the limited rounds
     best: tuple[float, npt.NDArray[np.float32], float, float] | None = None  # (|miss|, out, gain, reduction)
