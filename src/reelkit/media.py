@@ -431,17 +431,20 @@ def write_audio(
     sample_rate: int,
     *,
     codec: str | None = None,
-    picture_from: str | Path | None = None,
+    replace_in: str | Path | None = None,
+    replace_stream: int = 0,
+    subtitles: bool = True,
     metadata_from: str | Path | None = None,
     layout: str | None = None,
 ) -> Path:
     """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
 
     Writes to a temporary file beside ``path`` and renames it, so an existing file is never half-written.
-    ``picture_from``: a video whose picture streams (copied, not re-encoded) and metadata go with the audio,
-    as when a programme's soundtrack is replaced; ``metadata_from``: a file whose tags (title, artist, ...)
-    the output keeps; ``layout``: the channels' layout (``5.1(side)``, ``FL+FR+LFE``; by default ffmpeg's for
-    the count, which labels four channels 4.0 where a WAV's are quad).
+    ``replace_in``: a programme whose audio stream ``replace_stream`` the samples replace, every other stream
+    (picture, other soundtracks, and with ``subtitles`` the subtitle streams) copied, not re-encoded, with its
+    tags; ``metadata_from``: a file whose tags (title, artist, ...) the output keeps; ``layout``: the
+    channels' layout (``5.1(side)``, ``FL+FR+LFE``; by default ffmpeg's for the count, which labels four
+    channels 4.0 where a WAV's are quad).
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
@@ -449,13 +452,22 @@ def write_audio(
         x = x[:, None]
     chans = ["-ch_layout", layout] if layout else ["-ac", str(x.shape[1])]
     args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), *chans, "-i", "-"]
-    source = picture_from if picture_from is not None else metadata_from
+    source = replace_in if replace_in is not None else metadata_from
     if source is not None:
-        args += ["-i", str(source), "-map_metadata", "1", "-map", "0:a"]
-    if picture_from is not None:
-        args += ["-map", "1:v", "-c:v", "copy"]
-    if codec:
-        args += ["-c:a", codec]
+        args += ["-i", str(source), "-map_metadata", "1"]
+    if replace_in is not None:
+        n_audio = len(probe(replace_in).audio)
+        args += ["-map", "1:v?", "-c:v", "copy"]
+        for i in range(max(n_audio, replace_stream + 1)):  # the soundtracks in their order, one replaced
+            args += ["-map", "0:a"] if i == replace_stream else ["-map", f"1:a:{i}", f"-c:a:{i}", "copy"]
+        if subtitles:
+            args += ["-map", "1:s?", "-c:s", "copy"]
+        if codec:
+            args += [f"-c:a:{replace_stream}", codec]
+    else:
+        args += ["-map", "0:a"] if source is not None else []
+        if codec:
+            args += ["-c:a", codec]
     with atomic_path(out, f".part{out.suffix}") as tmp:
         run_ffmpeg([*args, str(tmp)], input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")
     return out

@@ -260,3 +260,41 @@ def test_one_deep_peak_on_a_quiet_programme_is_limited_not_refused() -> None:
     assert res.target_reached and res.limited and res.gain_db > 40
     m = measure(out, RATE)
     assert m.integrated_lufs == pytest.approx(-24.0, abs=0.1) and m.true_peak_dbtp <= -2.0
+
+
+@pytest.mark.media
+def test_normalising_one_soundtrack_of_a_programme_keeps_the_rest(tmp_path: Path) -> None:
+    from reelkit import media
+    from reelkit.errors import ReelkitWarning
+    from reelkit.post.audio import read_audio
+
+    subs = tmp_path / "s.srt"
+    subs.write_text("1\n00:00:00,500 --> 00:00:01,500\nhello\n")
+    src = tmp_path / "two.mkv"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=4"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4"),
+            *("-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=4", "-i", str(subs)),
+            *("-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-c:v", "libx264", "-c:a", "aac"),
+            str(src),
+        ],
+        what="making a test programme",
+    )
+    first = read_audio(src).samples
+    res = normalize_file(src, tmp_path / "out.mkv", target_lufs=-20.0, true_peak_dbtp=-1.0, stream=1)
+    info = media.probe(tmp_path / "out.mkv")
+    assert (len(info.video), len(info.audio), info.subtitles) == (1, 2, 1)  # was: video and one soundtrack
+    assert abs(res.output_lufs + 20.0) <= 0.1
+    second = read_audio(tmp_path / "out.mkv", stream=1)
+    assert measure(second.samples, second.sample_rate).integrated_lufs == pytest.approx(-20.0, abs=0.1)
+    kept = read_audio(tmp_path / "out.mkv", stream=0).samples  # copied, not re-encoded
+    assert np.array_equal(kept, first[: len(kept)])
+    with pytest.warns(ReelkitWarning, match="subtitle streams .* cannot go into a .mp4"):
+        normalize_file(src, tmp_path / "out.mp4", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    assert (len(media.probe(tmp_path / "out.mp4").audio), media.probe(tmp_path / "out.mp4").subtitles) == (
+        2,
+        0,
+    )
+    with pytest.raises(MediaError, match="choose a container that holds their codecs"):
+        normalize_file(src, tmp_path / "out.webm", target_lufs=-20.0, true_peak_dbtp=-1.0)  # H.264 in WebM

@@ -10,7 +10,15 @@ import typer
 from typer.core import TyperGroup
 
 from reelkit._files import check_output_file
-from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
+from reelkit.cli.common import (
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    print_table,
+    progress_for,
+    refuse_unused,
+)
 from reelkit.errors import ConfigError
 
 __all__ = ["register"]
@@ -95,6 +103,12 @@ def loudness_cmd(
     the dialogue-gated loudness of the mix, which delivery specs check and 'normalize --reference dialogue'
     sets."""
     if ctx.invoked_subcommand is not None:
+        refuse_unused(
+            ctx,
+            "the measurement",
+            "stream",
+            fix=f"give it after the subcommand: {ctx.invoked_subcommand} FILE --stream N",
+        )
         if "loudness_file" in ctx.meta:
             raise ConfigError(
                 f"give the file after the subcommand: reelkit loudness {ctx.invoked_subcommand} FILE ..."
@@ -167,6 +181,7 @@ def normalize_cmd(
             "mix, which delivery specs such as Netflix's measure: 'dialogue_gated_lufs' in 'reelkit qc').",
         ),
     ] = "integrated",
+    stream: StreamOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Gain FILE to --target (with a look-ahead true-peak limiter when the gain would pass --true-peak)
@@ -181,6 +196,7 @@ def normalize_cmd(
         target_lufs=target,
         true_peak_dbtp=true_peak,
         reference=reference,  # type: ignore[arg-type]
+        stream=stream,
     )
     if json_out:
         emit_json(result.to_dict())

@@ -208,16 +208,19 @@ def write_audio_file(
     samples: npt.ArrayLike,
     sample_rate: int,
     *,
-    picture_from: str | Path | None = None,
+    replace_in: str | Path | None = None,
+    replace_stream: int = 0,
     metadata_from: str | Path | None = None,
     layout: str | None = None,
 ) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
     WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
-    (:func:`reelkit.media.write_audio`, which is atomic too), with the picture of ``picture_from`` copied in
-    when given (a video container). ``metadata_from``: a file whose tags (title, artist, ...) go with it;
-    ``layout``: the channels' layout as ffmpeg names it (``Audio.layout``), written into ffmpeg's outputs.
+    (:func:`reelkit.media.write_audio`, which is atomic too). ``replace_in``: a programme (a video) whose
+    audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
+    cannot hold are left out, with a warning). ``metadata_from``: a file whose tags (title, artist, ...) go
+    with it; ``layout``: the channels' layout as ffmpeg names it (``Audio.layout``), written into ffmpeg's
+    outputs.
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -229,13 +232,42 @@ def write_audio_file(
     if ext not in (".wav", ".flac"):
         from reelkit import media
 
-        try:
+        def write(subtitles: bool) -> Path:
             return media.write_audio(
-                out, x, sample_rate, picture_from=picture_from, metadata_from=metadata_from, layout=layout
+                out,
+                x,
+                sample_rate,
+                replace_in=replace_in,
+                replace_stream=replace_stream,
+                subtitles=subtitles,
+                metadata_from=metadata_from,
+                layout=layout,
             )
+
+        try:
+            try:
+                return write(True)
+            except ToolError:
+                if replace_in is None or not media.probe(replace_in).subtitles:
+                    raise
+                written = write(False)  # the container cannot hold those subtitles (SRT in MP4)
+                warnings.warn(
+                    f"{out}: the subtitle streams of {replace_in} cannot go into a {ext} file and were left "
+                    "out (write .mkv to keep them)",
+                    ReelkitWarning,
+                    stacklevel=2,
+                )
+                return written
         except TimeLimitError:
             raise
         except ToolError as exc:
+            if replace_in is not None:
+                raise MediaError(
+                    f"ffmpeg cannot copy the other streams of {replace_in} into a {ext} file with the new "
+                    f"audio ({exc}); choose a container that holds their codecs (.mkv holds them all), or "
+                    "write the audio alone (.wav, .flac, .m4a)",
+                    path=str(out),
+                ) from None
             raise MediaError(
                 f"ffmpeg cannot write {ext!r} audio ({exc}); use .wav, .flac, .mp3 or .m4a", path=str(out)
             ) from None

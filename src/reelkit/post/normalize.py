@@ -315,9 +315,11 @@ def normalize_file(
     target_lufs: float = -24.0,
     true_peak_dbtp: float = -2.0,
     reference: Reference = "integrated",
+    stream: int = 0,
 ) -> NormalizeResult:
-    """Read ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit; others through ffmpeg; a
-    video written to a video container keeps its picture, copied).
+    """Read audio stream ``stream`` of ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit;
+    others through ffmpeg). A video written to a video container keeps everything else: the picture, its
+    other soundtracks and its subtitles, copied; only that soundtrack is replaced.
 
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
     pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
@@ -333,7 +335,7 @@ def normalize_file(
     _check_targets(target_lufs, true_peak_dbtp)  # option errors as such; the rest are about the file
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     ext = output_extension(dst_p)
-    audio = read_audio(src_p)
+    audio = read_audio(src_p, stream=stream)
     meter = Meter(speech="silero" if reference == "dialogue" else None)
     with _naming(src_p):
         source = meter.measure(audio.samples, audio.sample_rate, layout=audio.layout)  # once, not each pass
@@ -358,8 +360,9 @@ def normalize_file(
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
         write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p)
         return replace(result, output_path=str(dst_p))
-    # a video written as a video keeps its picture (copied): only the soundtrack is replaced
-    picture = src_p if ext in VIDEO_CONTAINERS and media.probe(src_p).video else None
+    # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
+    info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None
+    whole = src_p if info is not None and (info.video or len(info.audio) > 1) else None
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
     # encoder did. The pass kept is the first that meets both, else the best: under the ceiling and
@@ -377,13 +380,14 @@ def normalize_file(
                     part,
                     out,
                     audio.sample_rate,
-                    picture_from=picture,
+                    replace_in=whole,
+                    replace_stream=stream,
                     metadata_from=src_p,
                     layout=audio.layout or DEFAULT_LAYOUTS.get(audio.channels),
                 )
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
-            written = read_audio(part)
+            written = read_audio(part, stream=stream if whole is not None else 0)
             # the channels as written from the source's order (ffmpeg labels a raw 4-channel input 4.0)
             m = meter.measure(written.samples, written.sample_rate, layout=audio.layout)
             level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
