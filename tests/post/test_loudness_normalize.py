@@ -229,6 +229,10 @@ def test_normalising_keeps_the_tags(tmp_path: Path) -> None:
         ["-v", "error", "-i", str(tmp_path / "out.m4a"), "-f", "ffmetadata", "-"], what="reading tags"
     )
     assert "title=Episode 5" in tags.stdout.decode() and "artist=Studio" in tags.stdout.decode()
+    # and from a container libsndfile cannot read (the M4A just written) into a WAV
+    normalize_file(tmp_path / "out.m4a", tmp_path / "back.wav", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    with soundfile.SoundFile(tmp_path / "back.wav") as f:
+        assert f.copy_metadata() == {"title": "Episode 5", "artist": "Studio"}
 
 
 @pytest.mark.media

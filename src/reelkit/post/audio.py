@@ -284,12 +284,42 @@ def write_audio_file(
     return out
 
 
+#: The tags libsndfile writes into WAV/FLAC, by the name ffmpeg gives them.
+_SF_TAGS = {
+    "title": "title",
+    "artist": "artist",
+    "album": "album",
+    "date": "date",
+    "comment": "comment",
+    "genre": "genre",
+    "copyright": "copyright",
+    "track": "tracknumber",
+}
+
+
 def _tags(path: Path) -> dict[str, str]:
-    """The string tags (title, artist, comment, ...) libsndfile reads from ``path``; none from others."""
+    """The string tags (title, artist, comment, ...) of ``path`` that WAV/FLAC can hold: as libsndfile reads
+    them, or from ffmpeg's reading of any other container (an M4A's title)."""
     import soundfile
 
     try:
         with soundfile.SoundFile(str(path)) as f:
             return dict(f.copy_metadata())
     except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
+        pass
+    from reelkit import media
+
+    try:
+        proc = media.run_ffmpeg(
+            ["-v", "error", "-i", str(path), "-f", "ffmetadata", "-"], what="reading tags"
+        )
+    except ToolError:
         return {}
+    out: dict[str, str] = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("["):  # a stream's or chapter's section: the file's own tags come first
+            break
+        key, sep, value = line.partition("=")
+        if sep and key.lower() in _SF_TAGS and value:
+            out[_SF_TAGS[key.lower()]] = value
+    return out
