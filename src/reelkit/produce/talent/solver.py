@@ -209,6 +209,8 @@ def solve_talent(
             break
         ub = new
     left = cfg.ils_iters if n > 8 else 0
+    if not fits and ils_end is not None:  # nothing follows: rounds until the time limit, however many
+        left = max(left, 1 << 62)
     rnd = 0
     while left > 0 and (ils_end is None or time.perf_counter() < ils_end):
         step = min(10 if n <= 63 else 1, left)
