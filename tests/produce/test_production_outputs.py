@@ -286,3 +286,24 @@ def test_a_person_id_with_the_csv_list_separator_is_refused() -> None:
                 "scenes": [{"id": "s1", "duration": 1, "cast": ["ann;bob"], "location": "L1"}],
             }
         )
+
+
+def test_a_call_time_the_clocks_skip_is_the_hour_after() -> None:
+    prod = parse_production(
+        {
+            "name": "gap",
+            "calendar": {
+                "start": "2026-03-29",
+                "call_time": "01:30",
+                "rest_days": [],
+                "timezone": "Europe/London",
+            },
+            "people": [{"id": "A", "daily_rate": 100}],
+            "locations": [{"id": "L1"}],
+            "scenes": [{"id": "s1", "duration": 1, "cast": ["A"], "location": "L1"}],
+        }
+    )
+    (day,) = plan_shoot(prod, SolveOptions(time_limit=5)).days
+    (s,) = day.scenes
+    # 01:30 does not exist that night: the CSV said 01:30-03:30 while the calendar said 02:30
+    assert (s.start, s.end, s.start_at) == ("02:30", "03:30", "2026-03-29T02:30+01:00")

@@ -889,6 +889,7 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
             }
             order = sorted(locs_used, key=lambda li: first_scene[li])
         clock = datetime.combine(day, cal.call_time, tzinfo=zone)
+        clock = _after(clock, 0)  # a call time the spring change skips (01:30 in London) is the hour after
         items: list[ScheduledScene] = []
         move_cost = 0.0
         for k, li in enumerate(order):
