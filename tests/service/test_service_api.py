@@ -371,23 +371,28 @@ def test_no_model_yet(tmp_path: Path) -> None:
         assert r.status_code == 422 and "outside the rating scale 0-5" in r.text
 
 
-def test_a_model_trained_on_high_ratings_still_takes_a_low_one(tmp_path: Path) -> None:
+def trained_from_rows(tmp_path: Path, rows: list[str]) -> Path:
+    """A data folder with ``user,item,rating,timestamp`` rows imported and an item-kNN version trained."""
     from reelkit.data.loaders import load_events_file
     from reelkit.service.ingest import import_dataset
     from reelkit.service.models import train_store
     from reelkit.service.store import open_store
 
-    rows = ["user,item,rating,timestamp"] + [
-        f"m{u},t{(u + i) % 20},{3 + (u + i) % 3},{1_600_000_000 + u * 100 + i}"
-        for u in range(30)
-        for i in range(8)
-    ]
-    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "ratings.csv").write_text("\n".join(["user,item,rating,timestamp", *rows]) + "\n")
     store = open_store(tmp_path / "data")
     import_dataset(store, load_events_file(tmp_path / "ratings.csv"))
     store.close()
     train_store(tmp_path / "data", personal="itemknn", community_params=COMMUNITY)
-    with TestClient(create_app(make_settings(tmp_path / "data"))) as c:
+    return tmp_path / "data"
+
+
+def test_a_model_trained_on_high_ratings_still_takes_a_low_one(tmp_path: Path) -> None:
+    rows = [
+        f"m{u},t{(u + i) % 20},{3 + (u + i) % 3},{1_600_000_000 + u * 100 + i}"
+        for u in range(30)
+        for i in range(8)
+    ]
+    with TestClient(create_app(make_settings(trained_from_rows(tmp_path, rows)))) as c:
         rate = {"event_id": "r1", "kind": "rating", "member_id": "m1", "title_id": "t1", "value": 2}
         r = c.post("/v1/events", json={"events": [rate]}, headers=AUTH)
         assert r.status_code == 200, r.text  # the model's scale is 3-5; a 5-star catalog takes 0-5
@@ -588,23 +593,13 @@ def test_home_reads_the_last_sequence_once(data_dir: Path, monkeypatch: pytest.M
 
 
 def test_imported_ids_with_a_slash_are_reachable(tmp_path: Path) -> None:
-    from reelkit.data.loaders import load_events_file
-    from reelkit.service.ingest import import_dataset
-    from reelkit.service.models import train_store
-    from reelkit.service.store import open_store
-
-    rows = ["user,item,rating,timestamp"]
-    for u in range(40):
-        for i in range(15):
-            if (u * 7 + i * 3) % 4:
-                rows.append(f"acct/{u},show/{(u + i) % 30},{1 + (u + i) % 5},{1_600_000_000 + u * 100 + i}")
-    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
-    data = tmp_path / "data"
-    store = open_store(data)
-    import_dataset(store, load_events_file(tmp_path / "ratings.csv"))
-    store.close()
-    train_store(data, personal="itemknn", community_params=COMMUNITY)
-    with TestClient(create_app(make_settings(data))) as c:
+    rows = [
+        f"acct/{u},show/{(u + i) % 30},{1 + (u + i) % 5},{1_600_000_000 + u * 100 + i}"
+        for u in range(40)
+        for i in range(15)
+        if (u * 7 + i * 3) % 4
+    ]
+    with TestClient(create_app(make_settings(trained_from_rows(tmp_path, rows)))) as c:
         assert c.get("/v1/members/acct%2F1").json()["member_id"] == "acct/1"
         home = c.get("/v1/members/acct%2F1/home")
         assert home.status_code == 200 and home.json()["member_id"] == "acct/1"

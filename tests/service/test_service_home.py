@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -535,21 +535,32 @@ def test_settings_that_would_empty_every_row_are_refused(tmp_path: Path) -> None
     assert ServiceSettings.load(tmp_path, home={"row_size": 2, "min_row_titles": 2}).home.row_size == 2
 
 
-def test_a_renamed_title_shows_on_the_next_page_without_retraining(data_dir: Path) -> None:
+def _served_with_a_play(data_dir: Path) -> tuple[SQLiteStore, ModelHolder, str, str, Callable[[str], None]]:
+    """A loaded holder, a member who started the first title (first in Continue Watching), and a function
+    that renames that title in the store."""
     from reelkit.service.store import TitleRecord
 
     store: SQLiteStore = open_store(data_dir)  # type: ignore[assignment]
     holder = ModelHolder(data_dir, store)
     holder.refresh()
-    bundle = holder.require()
     member = store.list_members(1)[0].member_id
-    tid = str(bundle.home.title_ids[0])
+    tid = str(holder.require().home.title_ids[0])
     store.append_events([EventRecord("rename-1", member, tid, "play", 2_000_000_000, 1200.0, 0.3)])
-    before, _ = bundle.home_page(store, member)
-    assert before.rows[0].titles[0].title_id == tid
     old = store.get_title(tid)
     assert old is not None
-    store.upsert_titles([TitleRecord(tid, "Plain Renamed", old.genres, old.year, old.kind, old.released)])
+
+    def rename(name: str) -> None:
+        store.upsert_titles([TitleRecord(tid, name, old.genres, old.year, old.kind, old.released)])
+
+    return store, holder, member, tid, rename
+
+
+def test_a_renamed_title_shows_on_the_next_page_without_retraining(data_dir: Path) -> None:
+    store, holder, member, tid, rename = _served_with_a_play(data_dir)
+    bundle = holder.require()
+    before, _ = bundle.home_page(store, member)
+    assert before.rows[0].titles[0].title_id == tid
+    rename("Plain Renamed")
     assert holder.refresh() is False  # no new version: the same bundle, its catalog taken again
     after, _ = holder.require().home_page(store, member)
     assert holder.require() is bundle and after.rows[0].titles[0].name == "Plain Renamed"
@@ -558,24 +569,13 @@ def test_a_renamed_title_shows_on_the_next_page_without_retraining(data_dir: Pat
 
 
 def test_a_page_built_while_the_catalog_changes_is_not_kept(data_dir: Path) -> None:
-    from reelkit.service.store import TitleRecord
-
-    store: SQLiteStore = open_store(data_dir)  # type: ignore[assignment]
-    holder = ModelHolder(data_dir, store)
-    holder.refresh()
+    store, holder, member, _, rename = _served_with_a_play(data_dir)
     bundle = holder.require()
-    member = store.list_members(1)[0].member_id
-    tid = str(bundle.home.title_ids[0])
-    store.append_events([EventRecord("race-1", member, tid, "play", 2_000_000_000, 1200.0, 0.3)])
-    old = store.get_title(tid)
-    assert old is not None
     build = bundle.home.build
 
     def build_then_rename(*args: object, **kwargs: object) -> object:
         page = build(*args, **kwargs)  # type: ignore[arg-type]
-        store.upsert_titles(
-            [TitleRecord(tid, "Renamed Meanwhile", old.genres, old.year, old.kind, old.released)]
-        )
+        rename("Renamed Meanwhile")
         holder.refresh()  # the poll takes the new catalog while this page was being built
         return page
 
