@@ -182,6 +182,11 @@ def test_audience_model_save_load_round_trip(tmp_path: Path) -> None:
     )
     target = base[:, 3] * 2 + base[:, 7] + rng.normal(0, 0.3, n)
     est = AudienceModel(k=5, max_iter=20).fit(base, target, intervals=True)
+    # the forecast rises with the comparables' audience, for every film (named hits forecast less than flops)
+    grid = np.linspace(target.min() - 1, target.max() + 1, 25)
+    for row in base[:20]:
+        preds = [est.predict(row[None, :], np.array([g]))[0] for g in grid]
+        assert np.all(np.diff(preds) >= -1e-9)
     path = est.save(tmp_path / "m.npz")
     back = AudienceModel.load(path, base, target)
     comps = est.comparables(base[:50])

@@ -100,6 +100,9 @@ KNOWN_GENRES = (
 MPAA = ("G", "PG", "PG-13", "R", "NC-17")
 FEATURES = (*GENRES, "log_length", "log_budget", *(f"mpaa_{m}" for m in MPAA), "comparables")
 _FEATURE_VERSION = 3
+#: Bumped when the fitted trees change (2: rising with the comparables' audience); cached trees of another
+#: version are refitted.
+_MODEL_VERSION = 2
 #: The time split of the evaluation: train on films up to this year, test on later ones.
 SPLIT_YEAR = 1995
 #: Comparables per film.
@@ -422,15 +425,19 @@ class AudienceModel:
         return self
 
     def _fit_trees(self, x: np.ndarray, target: np.ndarray, intervals: bool) -> None:
-        self.model_ = TreeEnsemble.from_sklearn(self._gbm().fit(x, target))
+        # the audience rises with the comparables' (the last column): unconstrained, a user's comparables of
+        # 7.4 log votes forecast more than of 7.8, and naming hits or flops gave the same figure
+        mono = np.zeros(x.shape[1], dtype=np.int8)
+        mono[-1] = 1
+        self.model_ = TreeEnsemble.from_sklearn(self._gbm(monotonic_cst=mono).fit(x, target))
         self.low_: TreeEnsemble | None = None
         self.high_: TreeEnsemble | None = None
         if intervals:  # coarser models suffice for the interval's ends
             self.low_ = TreeEnsemble.from_sklearn(
-                self._gbm(loss="quantile", quantile=0.1, iterations=40).fit(x, target)
+                self._gbm(loss="quantile", quantile=0.1, iterations=40, monotonic_cst=mono).fit(x, target)
             )
             self.high_ = TreeEnsemble.from_sklearn(
-                self._gbm(loss="quantile", quantile=0.9, iterations=40).fit(x, target)
+                self._gbm(loss="quantile", quantile=0.9, iterations=40, monotonic_cst=mono).fit(x, target)
             )
 
     def save(self, path: str | Path) -> Path:
@@ -624,7 +631,10 @@ def _title_matches(names: Sequence[str], years: Sequence[int | None], wanted: st
 def audience_model(fs: FeatureSet, progress: Progress = SILENT, *, use_cache: bool = True) -> AudienceModel:
     """The forecaster fitted on every film (with its 80% interval models), cached as npz trees."""
     est = AudienceModel()
-    path = cache_dir() / f"audience-v{_FEATURE_VERSION}-{est.max_iter}-{est.learning_rate:g}-{est.seed}.npz"
+    path = (
+        cache_dir()
+        / f"audience-v{_FEATURE_VERSION}.{_MODEL_VERSION}-{est.max_iter}-{est.learning_rate:g}-{est.seed}.npz"
+    )
     if use_cache and path.exists():
         try:
             return AudienceModel.load(path, fs.base, fs.target)
