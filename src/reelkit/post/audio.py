@@ -252,8 +252,8 @@ def write_audio_file(
                     raise
                 written = write(False)  # the container cannot hold those subtitles (SRT in MP4)
                 warnings.warn(
-                    f"{out}: the subtitle streams of {replace_in} cannot go into a {ext} file and were left "
-                    "out (write .mkv to keep them)",
+                    f"the subtitle streams of {replace_in} cannot go into a {ext} file and were left out "
+                    "(write .mkv to keep them)",
                     ReelkitWarning,
                     stacklevel=2,
                 )

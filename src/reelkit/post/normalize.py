@@ -388,7 +388,7 @@ def normalize_file(
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
             written = read_audio(part, stream=stream if whole is not None else 0)
-            # the channels as written from the source's order (ffmpeg labels a raw 4-channel input 4.0)
+            # the channels are in the source's order, whatever label the container kept (Matroska drops some)
             m = meter.measure(written.samples, written.sample_rate, layout=audio.layout)
             level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
             if level is None or not math.isfinite(level):

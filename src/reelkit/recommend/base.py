@@ -430,9 +430,9 @@ class Recommender(ABC):
         """Top-``n`` title columns and scores per row (batched); see :func:`top_k` for padding.
 
         ``candidates`` (a boolean mask over titles) restricts what may be recommended; with ``history``,
-        ``seen`` marks titles not to recommend that are not in it. A given history with no title the model
-        knows is ranked by a personal model by popularity (the number of members with each title): nothing
-        personal to go on.
+        ``seen`` marks titles not to recommend that are not in it. A personal model ranks a given history
+        with no title it knows by popularity (the number of members with each title): nothing personal to go
+        on.
         """
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
