@@ -377,25 +377,29 @@ class _ClosedDays:
             f"(calendar.max_days{default})"
         )
         index = {s.id: i for i, s in enumerate(prod.scenes)}
+        # each scene's location and people, looked up once (reasons are asked for every scene and day)
+        self._at = [
+            (prod.location(s.location), [prod.person(p) for p in dict.fromkeys([*s.cast, *s.crew])])
+            for s in prod.scenes
+        ]
         self.not_before: dict[int, list[tuple[int, date]]] = defaultdict(list)
         for k, nb in enumerate(prod.constraints.not_before):
             self.not_before[index[nb.scene]].append((k, nb.date))
 
     def reasons(self, si: int, d: int, day: date) -> list[tuple[str, str]]:
-        prod = self.prod
-        s = prod.scenes[si]
-        loc = prod.location(s.location)
+        loc, persons = self._at[si]
         out: list[tuple[str, str]] = []
         if d >= self.horizon:
             out.append(("horizon", self.horizon_text))
         if not loc.is_available(day):
             out.append((f"loc:{loc.id}", f"availability of location {loc.label} ({_dates(loc)})"))
-        for p in (prod.person(pid) for pid in dict.fromkeys([*s.cast, *s.crew])):
+        for p in persons:
             if not p.is_available(day):
                 out.append((f"person:{p.id}", f"availability of {p.label} ({_dates(p)})"))
         for k, nb_date in self.not_before[si]:
             if day < nb_date:
-                out.append((f"notbefore:{k}", f"scene {s.id} not before {nb_date.isoformat()}"))
+                sid = self.prod.scenes[si].id
+                out.append((f"notbefore:{k}", f"scene {sid} not before {nb_date.isoformat()}"))
         return out
 
     def scene_conflicts(self) -> list[tuple[str, list[str]]]:
