@@ -82,6 +82,11 @@ def _fmt(v: Any, unit: str) -> str:
     return f"{v:.2f} {unit}".strip()
 
 
+def _check_vad(vad: str) -> None:
+    if vad not in ("silero", "webrtc", "none"):
+        raise ConfigError(f"--vad {vad!r}: choose silero, webrtc or none")
+
+
 StreamOpt = Annotated[
     int, typer.Option("--stream", min=0, help="Which audio stream of a file with several (0: the first).")
 ]
@@ -118,8 +123,7 @@ def loudness_cmd(
     if file is None:
         console.print(ctx.get_help())
         raise typer.Exit(2)
-    if vad not in ("silero", "webrtc", "none"):
-        raise ConfigError(f"--vad {vad!r}: choose silero, webrtc or none")
+    _check_vad(vad)
     from reelkit.post.audio import read_audio
     from reelkit.post.loudness import Meter
 
@@ -248,8 +252,7 @@ def qc_cmd(
     from reelkit.post.qc import QCOptions, get_spec, run_qc, write_report
 
     sp = get_spec(spec)
-    if vad not in ("silero", "webrtc", "none"):
-        raise ConfigError(f"--vad {vad!r}: choose silero, webrtc or none")
+    _check_vad(vad)
     if out is not None:  # before the (long) QC, not after it
         check_output_file(out, ConfigError, "report.html", inputs=[media, subs])
     opts = QCOptions(vad=vad, video=not no_video, subs_encoding=encoding)  # type: ignore[arg-type]
