@@ -25,7 +25,10 @@ Predictions are posterior means over the samples kept after burn-in: the linear 
 the interaction term uses the posterior-mean member and title vectors (the stored state is one vector per
 member and title; on MovieLens-100K u1 this is within 0.0005 RMSE of averaging the per-sample products).
 Member fold-in (``recommend_history``) solves the member's bias and vector posterior mean given the
-posterior-mean title parameters and the learned priors, without refitting.
+posterior-mean title parameters and the learned priors, without refitting. On very little data (a few
+dozen ratings) the samples' vectors disagree and their means cancel: the interaction term then predicts
+worse than the mean rating (a review measured training RMSE 1.53 against 1.34 on 27 ratings); from about
+1,600 ratings the model beats scikit-surprise's baselines.
 """
 
 from __future__ import annotations
