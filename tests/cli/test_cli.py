@@ -374,8 +374,11 @@ def test_ratings_takes_a_dataset_folder_as_evaluate_and_import_do(
         capsys, "train", "--ratings", str(folder), "--model", "popular", "-o", str(tmp_path / "m.npz")
     )
     assert code == 0, err  # was: "is a folder; give ... the folder as --data"
-    code, _, err = run(capsys, "communities", "--ratings", str(folder), "--n", "2", "--json")
+    code, out, err = run(capsys, "communities", "--ratings", str(folder), "--n", "2", "--json")
     assert code == 0, err
+    # --communities as forecast names it
+    code, again, err = run(capsys, "communities", "--ratings", str(folder), "--communities", "2", "--json")
+    assert code == 0 and again == out, err
     # a folder is read by its own layout: file options with it are refused, not ignored
     args = ["train", "--ratings", str(folder), "--columns", "item,user", "--model", "popular"]
     code, _, err = run(capsys, *args, "-o", str(tmp_path / "m2.npz"))

@@ -294,7 +294,10 @@ def communities_cmd(
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
     n_communities: Annotated[
-        int | None, typer.Option("--n", help="Number of communities (default: chosen by held-out NDCG).")
+        int | None,
+        typer.Option(
+            "--n", "--communities", help="Number of communities (default: chosen by held-out NDCG)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     top: Annotated[int, typer.Option(min=1, help="Titles listed per community.")] = 5,
