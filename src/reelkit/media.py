@@ -291,7 +291,19 @@ CHANNEL_LAYOUTS: dict[str, tuple[str, ...]] = {
         ("22.2", "FL+FR+FC+LFE+BL+BR+FLC+FRC+BC+SL+SR+TC+TFL+TFC+TFR+TBL+TBC+TBR+LFE2+TSL+TSR+BFC+BFL+BFR"),
     )
 }
-_CUSTOM_LAYOUT = re.compile(r"[A-Z][A-Z0-9]*(?:\+[A-Z][A-Z0-9]*)+")
+#: The layout assumed from the channel count alone (a WAVE file without a channel mask, a FLAC by its
+#: specification): mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1.
+DEFAULT_LAYOUTS: dict[int, str] = {
+    1: "mono",
+    2: "stereo",
+    3: "3.0",
+    4: "quad",
+    5: "5.0",
+    6: "5.1",
+    7: "6.1",
+    8: "7.1",
+}
+_CUSTOM_LAYOUT = re.compile(r"[A-Z][A-Z0-9]*(?:\+[A-Z][A-Z0-9]*)*")
 
 
 def layout_channels(layout: str | None) -> tuple[str, ...] | None:
@@ -346,7 +358,9 @@ def probe(path: str | Path) -> MediaInfo:
         if kind == "Audio":
             rate = next((int(x.split()[0]) for x in parts if x.endswith(" Hz")), 0)
             layout = parts[2] if len(parts) > 2 else "?"
-            ch_match = re.match(r"(\d+) channels", layout)
+            ch_match = re.match(r"(\d+) channels(?: \(([A-Z0-9+]+)\))?", layout)
+            if ch_match and ch_match.group(2):  # a layout of its own: "3 channels (FL+FR+TBL)"
+                layout = ch_match.group(2)
             named = layout_channels(layout.split()[0] if layout.split() else "")
             channels = int(ch_match.group(1)) if ch_match else len(named) if named else 0
             audio.append(AudioStream(idx, codec, rate, channels, layout))
@@ -416,13 +430,19 @@ def decode_audio(
         "pcm_f32le",
         "-ar",
         str(rate),
-        "-ac",
-        str(ch),
+        # only a downmix asked for: "-ac N" would remix a layout that is not ffmpeg's default for N (quad)
+        *(["-ac", str(ch)] if channels else []),
         "-",
     ]
     proc = run_ffmpeg(args, what=f"decoding audio of {path}")
     samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32, copy=False)
     return samples.reshape(-1, ch), rate
+
+
+#: Codecs ffmpeg encodes natively, by the name its probe gives them: a replaced soundtrack keeps its codec.
+_SAME_ENCODER = {
+    c: c for c in ("aac", "ac3", "eac3", "flac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le")
+}
 
 
 def write_audio(
@@ -436,6 +456,7 @@ def write_audio(
     subtitles: bool = True,
     metadata_from: str | Path | None = None,
     layout: str | None = None,
+    extra: Sequence[str] = (),
 ) -> Path:
     """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
 
@@ -444,30 +465,44 @@ def write_audio(
     (picture, other soundtracks, and with ``subtitles`` the subtitle streams) copied, not re-encoded, with its
     tags; ``metadata_from``: a file whose tags (title, artist, ...) the output keeps; ``layout``: the
     channels' layout (``5.1(side)``, ``FL+FR+LFE``; by default ffmpeg's for the count, which labels four
-    channels 4.0 where a WAV's are quad).
+    channels 4.0 where a WAV's are quad); ``extra``: more output options (``-sample_fmt s32``).
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
     if x.ndim == 1:
         x = x[:, None]
-    chans = ["-ch_layout", layout] if layout else ["-ac", str(x.shape[1])]
+    # a standard layout labels the output (encoders refuse most layouts of their own: those go by count)
+    labelled = layout in CHANNEL_LAYOUTS or (
+        layout and out.suffix.lower() == ".wav"
+    )  # a WAV's mask holds any
+    chans = ["-ch_layout", str(layout)] if labelled else ["-ac", str(x.shape[1])]
     args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), *chans, "-i", "-"]
     source = replace_in if replace_in is not None else metadata_from
     if source is not None:
         args += ["-i", str(source), "-map_metadata", "1"]
     if replace_in is not None:
-        n_audio = len(probe(replace_in).audio)
+        info = probe(replace_in)
+        n_audio = max(len(info.audio), replace_stream + 1)
         args += ["-map", "1:v?", "-c:v", "copy"]
-        for i in range(max(n_audio, replace_stream + 1)):  # the soundtracks in their order, one replaced
+        for i in range(n_audio):  # the soundtracks in their order, one replaced
             args += ["-map", "0:a"] if i == replace_stream else ["-map", f"1:a:{i}", f"-c:a:{i}", "copy"]
         if subtitles:
-            args += ["-map", "1:s?", "-c:s", "copy"]
-        if codec:
-            args += [f"-c:a:{replace_stream}", codec]
+            args += ["-map", "1:s?", "-c:s", "copy", "-map", "1:t?", "-c:t", "copy"]  # and fonts for them
+        # every stream keeps its tags (language, title), the replaced one too: naming one stream's source
+        # turns ffmpeg's own copying off for all
+        kinds = [("v", len(info.video)), ("a", n_audio), ("s", info.subtitles if subtitles else 0)]
+        for kind, count in kinds:
+            for i in range(count):
+                args += [f"-map_metadata:s:{kind}:{i}", f"1:s:{kind}:{i}"]
+        was = info.audio[replace_stream].codec if replace_stream < len(info.audio) else ""
+        encoder = codec or _SAME_ENCODER.get(was)  # AAC stays AAC (Matroska's default is Vorbis)
+        if encoder:
+            args += [f"-c:a:{replace_stream}", encoder]
     else:
         args += ["-map", "0:a"] if source is not None else []
         if codec:
             args += ["-c:a", codec]
+    args += list(extra)
     with atomic_path(out, f".part{out.suffix}") as tmp:
         run_ffmpeg([*args, str(tmp)], input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")
     return out

@@ -122,6 +122,8 @@ def _ebur128(path: Path) -> float:
         ("7.1(wide)", "wav", "pcm_s24le"),  # a WAV keeps the layout in its channel mask (Matroska does not)
         ("5.1.4", "wav", "pcm_s24le"),
         ("2.1", "wav", "pcm_s24le"),  # a WAV's channel mask: its third channel is the LFE
+        ("quad", "m4a", "aac"),  # decoded with "-ac 4" it was remixed to ffmpeg's 4.0 (2.4 LU off)
+        ("FL+FR+TBL", "mka", "flac"),  # a layout of its own: "3 channels (FL+FR+TBL)"
     ],
 )
 def test_a_file_is_measured_as_ffmpeg_measures_its_layout(
@@ -130,7 +132,7 @@ def test_a_file_is_measured_as_ffmpeg_measures_its_layout(
     from reelkit import media
     from reelkit.post.audio import read_audio
 
-    n = len(media.CHANNEL_LAYOUTS[layout])
+    n = len(media.layout_channels(layout) or ())
     gains = "|".join(f"c{i}={0.05 + 0.03 * i:.2f}*c0" for i in range(n))  # every channel its own level
     path = tmp_path / f"x.{ext}"
     media.run_ffmpeg(

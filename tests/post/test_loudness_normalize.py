@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from reelkit.errors import ConfigError, MediaError
-from reelkit.post.loudness import measure
+from reelkit.post.loudness import Meter, measure
 from reelkit.post.normalize import limit_true_peak, normalize_file, normalize_samples, true_peak_envelope
 
 RATE = 48000
@@ -281,6 +281,7 @@ def test_normalising_one_soundtrack_of_a_programme_keeps_the_rest(tmp_path: Path
             *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4"),
             *("-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=4", "-i", str(subs)),
             *("-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-c:v", "libx264", "-c:a", "aac"),
+            *("-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra"),
             str(src),
         ],
         what="making a test programme",
@@ -294,6 +295,12 @@ def test_normalising_one_soundtrack_of_a_programme_keeps_the_rest(tmp_path: Path
     assert measure(second.samples, second.sample_rate).integrated_lufs == pytest.approx(-20.0, abs=0.1)
     kept = read_audio(tmp_path / "out.mkv", stream=0).samples  # copied, not re-encoded
     assert np.array_equal(kept, first[: len(kept)])
+    import subprocess
+
+    listing = subprocess.run(
+        [media.ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "out.mkv")], capture_output=True, text=True
+    ).stderr
+    assert "(eng): Audio: aac" in listing and "(fra): Audio: aac" in listing  # tags and codec kept
     with pytest.warns(ReelkitWarning, match="subtitle streams .* cannot go into a .mp4"):
         normalize_file(src, tmp_path / "out.mp4", target_lufs=-20.0, true_peak_dbtp=-1.0)
     assert (len(media.probe(tmp_path / "out.mp4").audio), media.probe(tmp_path / "out.mp4").subtitles) == (
@@ -302,3 +309,66 @@ def test_normalising_one_soundtrack_of_a_programme_keeps_the_rest(tmp_path: Path
     )
     with pytest.raises(MediaError, match="choose a container that holds their codecs"):
         normalize_file(src, tmp_path / "out.webm", target_lufs=-20.0, true_peak_dbtp=-1.0)  # H.264 in WebM
+
+
+@pytest.mark.media
+@pytest.mark.parametrize(
+    ("layout", "name"), [("2.1", "out.flac"), ("2.1", "out.wav"), ("FL+FR+TBL", "out.m4a")]
+)
+def test_a_written_file_keeps_its_layout_and_measures_as_reported(
+    tmp_path: Path, layout: str, name: str
+) -> None:
+    """soundfile wrote no channel mask: a 2.1 source came out as 3.0 and measured 4 LU louder than reported;
+    an AAC encoder refused a layout of its own."""
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    src = tmp_path / "src.wav"  # a WAV keeps any layout in its channel mask
+    gains = "|".join(f"c{i}={0.05 + 0.04 * i:.2f}*c0" for i in range(3))
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "anoisesrc=sample_rate=48000:duration=4:seed=1"),
+            *("-af", f"pan={layout}|{gains}", "-c:a", "pcm_s24le", str(src)),
+        ],
+        what="making a test file",
+    )
+    assert read_audio(src).layout == layout
+    res = normalize_file(src, tmp_path / name, target_lufs=-24.0, true_peak_dbtp=-1.0)
+    written = read_audio(tmp_path / name)
+    # AAC refuses a layout of its own and labels the channels by their count: they are still the source's
+    kept = written.layout if name != "out.m4a" else layout
+    assert written.layout == layout or name == "out.m4a"
+    again = Meter().measure(written.samples, written.sample_rate, layout=kept).integrated_lufs
+    assert again == pytest.approx(res.output_lufs, abs=0.05) and again == pytest.approx(-24.0, abs=0.15)
+
+
+def test_ffmpeg_metadata_escapes_are_undone() -> None:
+    from reelkit.post.audio import _ffmetadata
+
+    text = (
+        ";FFMETADATA1\ntitle=Rock\\; Roll \\= Fun \\#1 \\\\ x\n"
+        "comment=line one\\\nline two\n[STREAM]\ntitle=no\n"
+    )
+    assert _ffmetadata(text) == {"title": "Rock; Roll = Fun #1 \\ x", "comment": "line one\nline two"}
+
+
+def test_a_channel_mask_with_bits_past_the_channel_count(tmp_path: Path) -> None:
+    import struct
+
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    path = tmp_path / "m.wav"  # ffmpeg writes a 2.1 WAV with an extensible header and its mask
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "anoisesrc=sample_rate=48000:duration=1"),
+            *("-af", "pan=2.1|c0=c0|c1=c0|c2=c0", "-c:a", "pcm_s24le", str(path)),
+        ],
+        what="making a test file",
+    )
+    data = bytearray(path.read_bytes())
+    fmt = data.index(b"fmt ") + 8
+    assert struct.unpack_from("<H", data, fmt)[0] == 0xFFFE
+    struct.pack_into("<I", data, fmt + 20, 0x1 | 0x2 | 0x8 | 0x10)  # FL FR LFE BL: one bit too many
+    path.write_bytes(bytes(data))
+    assert read_audio(path).layout == "2.1"  # the bits past the count are ignored, as ffmpeg does

@@ -171,7 +171,8 @@ def normalize_cmd(
     file: Annotated[
         Path,
         typer.Argument(
-            help="Audio (or video) file to normalise; a video written as .mp4/.mov/.mkv keeps its picture."
+            help="Audio (or video) file to normalise; a video written as .mkv/.mp4/.mov keeps its picture, "
+            "subtitles and other soundtracks (one soundtrack replaced: --stream)."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the normalised audio.")],

@@ -7,6 +7,7 @@ stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to d
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,13 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     if not np.isfinite(samples).all():
         raise MediaError("its audio holds NaN or infinite samples", path=str(p))
     declared = None
+    if got is not None and p.suffix.lower() != ".wav" and samples.shape[1] > 2:
+        from reelkit import media  # a FLAC's (or AIFF's) layout, which libsndfile does not report
+
+        with contextlib.suppress(MediaError, ToolError):
+            probed = media.probe(p).audio
+            if probed and probed[0].channels == samples.shape[1]:
+                layout = probed[0].layout
     if got is not None and p.suffix.lower() == ".wav":
         head = _wav_header(p)
         layout = head.layout
@@ -181,6 +189,7 @@ def _wav_header(p: Path) -> _WavHeader:
                         if tag == 0xFFFE and len(fmt) >= 24:  # extensible: the mask names the channels
                             mask = struct.unpack("<I", fmt[20:24])[0]
                             names = [c for i, c in enumerate(_MASK_CHANNELS) if mask >> i & 1]
+                            names = names[:channels]  # bits past the channel count are ignored (as ffmpeg)
                             if len(names) == channels:
                                 joined = "+".join(names)
                                 layout = next(
@@ -229,25 +238,38 @@ def write_audio_file(
         raise ConfigError("no samples to write")
     out = check_output_file(path, MediaError, "out.wav")
     ext = output_extension(out)
-    if ext not in (".wav", ".flac"):
+    from reelkit.media import CHANNEL_LAYOUTS, DEFAULT_LAYOUTS
+
+    # WAV/FLAC by soundfile carry no channel mask: a layout other than the count's default (2.1, quad(side))
+    # goes through ffmpeg, which writes it (FLAC: standard layouts only), 24-bit as soundfile would
+    default = DEFAULT_LAYOUTS.get(x.shape[1])
+    masked = bool(layout) and layout != default and (ext == ".wav" or layout in CHANNEL_LAYOUTS)
+    if ext not in (".wav", ".flac") or masked:
         from reelkit import media
 
-        def write(subtitles: bool) -> Path:
+        pcm = {".wav": ("pcm_s24le", ()), ".flac": ("flac", ("-sample_fmt", "s32"))}.get(ext)
+
+        def write(subtitles: bool, labelled: str | None = layout) -> Path:
             return media.write_audio(
                 out,
                 x,
                 sample_rate,
+                codec=pcm[0] if pcm else None,
+                extra=pcm[1] if pcm else (),
                 replace_in=replace_in,
                 replace_stream=replace_stream,
                 subtitles=subtitles,
                 metadata_from=metadata_from,
-                layout=layout,
+                layout=labelled,
             )
 
         try:
             try:
                 return write(True)
             except ToolError:
+                if layout and layout not in (default, None):
+                    with contextlib.suppress(ToolError):  # an encoder that refuses the layout: by count
+                        return write(True, labelled=None)
                 if replace_in is None or not media.probe(replace_in).subtitles:
                     raise
                 written = write(False)  # the container cannot hold those subtitles (SRT in MP4)
@@ -269,7 +291,7 @@ def write_audio_file(
                     path=str(out),
                 ) from None
             raise MediaError(
-                f"ffmpeg cannot write {ext!r} audio ({exc}); use .wav, .flac, .mp3 or .m4a", path=str(out)
+                f"ffmpeg cannot write this audio as {ext!r} ({exc}); WAV and FLAC hold any", path=str(out)
             ) from None
     import soundfile
 
@@ -315,11 +337,31 @@ def _tags(path: Path) -> dict[str, str]:
         )
     except ToolError:
         return {}
+    tags = _ffmetadata(proc.stdout.decode("utf-8", "replace"))
+    return {_SF_TAGS[k.lower()]: v for k, v in tags.items() if k.lower() in _SF_TAGS and v}
+
+
+def _ffmetadata(text: str) -> dict[str, str]:
+    """The global tags of ffmpeg's FFMETADATA text: ``key=value`` lines before the first ``[section]``; a
+    backslash escapes the next character (``=``, ``;``, ``#``, a backslash, or a newline inside a value)."""
     out: dict[str, str] = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        if line.startswith("["):  # a stream's or chapter's section: the file's own tags come first
-            break
-        key, sep, value = line.partition("=")
-        if sep and key.lower() in _SF_TAGS and value:
-            out[_SF_TAGS[key.lower()]] = value
+    body = text.split("\n", 1)[1] if text.startswith(";FFMETADATA") else text
+    entry: list[str] = []
+    escaped = False
+    for ch in body:
+        if escaped:
+            entry.append(ch)  # the escaped character itself; an escaped newline is part of the value
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "\n":
+            line = "".join(entry)
+            entry = []
+            if line.startswith("["):  # a stream's or chapter's section: the file's own tags come first
+                break
+            key, sep, value = line.partition("=")
+            if sep and not key.startswith((";", "#")):
+                out[key] = value
+        else:
+            entry.append(ch)
     return out

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from numba import njit
 
 from reelkit.errors import ConfigError
-from reelkit.media import CHANNEL_LAYOUTS, layout_channels
+from reelkit.media import CHANNEL_LAYOUTS, DEFAULT_LAYOUTS, layout_channels
 
 __all__ = [
     "ABSOLUTE_GATE_LUFS",
@@ -124,18 +124,6 @@ def true_peak_filter(factor: int) -> npt.NDArray[np.float32]:
     return h.astype(np.float32)
 
 
-#: The layout assumed from the channel count alone (a WAVE file without a channel mask, a FLAC by its
-#: specification): mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1.
-DEFAULT_LAYOUTS: dict[int, str] = {
-    1: "mono",
-    2: "stereo",
-    3: "3.0",
-    4: "quad",
-    5: "5.0",
-    6: "5.1",
-    7: "6.1",
-    8: "7.1",
-}
 #: Back, side and top-back channels: +1.5 dB in BS.1770 (1.41, the set ffmpeg's ebur128 filter weighs so).
 _BACK = frozenset(("BL", "BR", "BC", "TBL", "TBC", "TBR", "SL", "SR", "SDL", "SDR"))
 

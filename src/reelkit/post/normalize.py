@@ -30,8 +30,8 @@ from numba import njit
 
 from reelkit._files import check_output_file, replace_file
 from reelkit.errors import ConfigError, MediaError, ReelkitWarning
+from reelkit.media import DEFAULT_LAYOUTS
 from reelkit.post.loudness import (
-    DEFAULT_LAYOUTS,
     LoudnessResult,
     Meter,
     _polyphase_table,
@@ -358,7 +358,7 @@ def normalize_file(
 
     if ext in (".wav", ".flac"):
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
-        write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p)
+        write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p, layout=audio.layout)
         return replace(result, output_path=str(dst_p))
     # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
     info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None

@@ -139,13 +139,13 @@ def dataset_events(ds: Dataset, chunk: int = 50_000) -> Iterator[list[EventRecor
         yield batch
 
 
-#: What the API's id routes end with: an id ending so reads as a shorter id and that route.
-_ROUTE_SUFFIXES = ("/home", "/recommendations", "/similar")
+#: What the API's id routes end with, per kind of id: an id ending so reads as a shorter id and that route.
+_ROUTE_SUFFIXES = {"member": ("/home", "/recommendations"), "title": ("/similar",)}
 
 
 def _warn_unreachable_ids(ds: Dataset) -> None:
     for what, ids in (("member", ds.members.index), ("title", ds.titles.index)):
-        bad = [i for i in ids.astype(str) if i.endswith(_ROUTE_SUFFIXES)]
+        bad = [i for i in ids.astype(str) if i.endswith(_ROUTE_SUFFIXES[what])]
         if bad:
             warnings.warn(
                 f"{len(bad)} {what} id(s) end as an API route does ({', '.join(map(repr, bad[:3]))}): "
