@@ -7,7 +7,6 @@ stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to d
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,10 +125,14 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     if got is not None and p.suffix.lower() != ".wav" and samples.shape[1] > 2:
         from reelkit import media  # a FLAC's (or AIFF's) layout, which libsndfile does not report
 
-        with contextlib.suppress(MediaError, ToolError):
+        try:
             probed = media.probe(p).audio
-            if probed and probed[0].channels == samples.shape[1]:
-                layout = probed[0].layout
+        except TimeLimitError:
+            raise
+        except (MediaError, ToolError):
+            probed = []  # read by libsndfile already: the count's default layout then
+        if probed and probed[0].channels == samples.shape[1]:
+            layout = probed[0].layout
     if got is not None and p.suffix.lower() == ".wav":
         head = _wav_header(p)
         layout = head.layout
@@ -224,7 +227,8 @@ def write_audio_file(
 ) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
-    WAV and FLAC are written as 24-bit PCM by soundfile; any other extension is encoded by ffmpeg
+    WAV and FLAC are written as 24-bit PCM by soundfile (by ffmpeg when ``layout`` is not the default for
+    the channel count: soundfile writes no channel mask); any other extension is encoded by ffmpeg
     (:func:`reelkit.media.write_audio`, which is atomic too). ``replace_in``: a programme (a video) whose
     audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
     cannot hold are left out, with a warning). ``metadata_from``: a file whose tags (title, artist, ...) go
@@ -263,36 +267,41 @@ def write_audio_file(
                 layout=labelled,
             )
 
-        try:
+        errors: list[ToolError] = []
+
+        def tried(subtitles: bool, labelled: str | None) -> Path | None:
             try:
-                return write(True)
-            except ToolError:
-                if layout and layout not in (default, None):
-                    with contextlib.suppress(ToolError):  # an encoder that refuses the layout: by count
-                        return write(True, labelled=None)
-                if replace_in is None or not media.probe(replace_in).subtitles:
-                    raise
-                written = write(False)  # the container cannot hold those subtitles (SRT in MP4)
+                return write(subtitles, labelled)
+            except TimeLimitError:
+                raise  # the job's time limit, not this file's fault: no other attempt
+            except ToolError as exc:
+                errors.append(exc)
+                return None
+
+        written = tried(True, layout)
+        if written is None and layout and layout != default:  # an encoder that refuses the layout: by count
+            written = tried(True, None)
+        if written is None and replace_in is not None and media.probe(replace_in).subtitles:
+            written = tried(False, layout)  # the container cannot hold those subtitles (SRT in MP4)
+            if written is not None:
                 warnings.warn(
                     f"the subtitle streams of {replace_in} cannot go into a {ext} file and were left out "
                     "(write .mkv to keep them)",
                     ReelkitWarning,
                     stacklevel=2,
                 )
-                return written
-        except TimeLimitError:
-            raise
-        except ToolError as exc:
-            if replace_in is not None:
-                raise MediaError(
-                    f"ffmpeg cannot copy the other streams of {replace_in} into a {ext} file with the new "
-                    f"audio ({exc}); choose a container that holds their codecs (.mkv holds them all), or "
-                    "write the audio alone (.wav, .flac, .m4a)",
-                    path=str(out),
-                ) from None
+        if written is not None:
+            return written
+        if replace_in is not None:
             raise MediaError(
-                f"ffmpeg cannot write this audio as {ext!r} ({exc}); WAV and FLAC hold any", path=str(out)
-            ) from None
+                f"ffmpeg cannot copy the other streams of {replace_in} into a {ext} file with the new "
+                f"audio ({errors[0]}); choose a container that holds their codecs (.mkv holds them all), or "
+                "write the audio alone (.wav, .flac, .m4a)",
+                path=str(out),
+            )
+        raise MediaError(
+            f"ffmpeg cannot write this audio as {ext!r} ({errors[0]}); WAV and FLAC hold any", path=str(out)
+        )
     import soundfile
 
     tags = _tags(Path(metadata_from)) if metadata_from is not None else {}
