@@ -471,10 +471,9 @@ def write_audio(
     x = np.asarray(samples, dtype="<f4")
     if x.ndim == 1:
         x = x[:, None]
-    # a standard layout labels the output (encoders refuse most layouts of their own: those go by count)
-    labelled = layout in CHANNEL_LAYOUTS or (
-        layout and out.suffix.lower() == ".wav"
-    )  # a WAV's mask holds any
+    # a standard layout labels the output; encoders refuse most layouts of their own (those go by count),
+    # but a WAV's channel mask holds any
+    labelled = layout in CHANNEL_LAYOUTS or (bool(layout) and out.suffix.lower() == ".wav")
     chans = ["-ch_layout", str(layout)] if labelled else ["-ac", str(x.shape[1])]
     args = ["-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate), *chans, "-i", "-"]
     source = replace_in if replace_in is not None else metadata_from
