@@ -45,12 +45,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 # columns and cut their cells ("robust…") and wrap long lines mid-command: out of a terminal, as $COLUMNS
 # says or 200 wide, and lines are not wrapped
 _piped = not sys.stdout.isatty()
+_columns = os.environ.get("COLUMNS", "")
 console = Console(
     emoji=False,
     soft_wrap=_piped,
-    width=int(os.environ.get("COLUMNS", "200"))
-    if _piped and os.environ.get("COLUMNS", "200").isdigit()
-    else None,
+    width=(int(_columns) if _columns.isdigit() and int(_columns) > 0 else 200) if _piped else None,
 )
 err_console = Console(stderr=True, soft_wrap=True, emoji=False)
 

@@ -36,7 +36,8 @@ def demo_cmd(
 
     data_dir = workdir / "data"
     marker = workdir / "demo-seed"  # the seed the kept catalog was made with (none: 0, as before)
-    made_with = int(marker.read_text()) if marker.is_file() and marker.read_text().strip().isdigit() else 0
+    kept = marker.read_text().strip() if marker.is_file() else ""
+    made_with = int(kept) if kept.isdigit() else 0
     with progress_for() as progress:
         if (data_dir / "events.parquet").exists() and made_with == seed:
             console.print(f"reusing the demo dataset in {data_dir}")

@@ -33,8 +33,8 @@ class Audio:
     #: What the file's header declares, in seconds, when the file holds less (a WAV cut short in transfer:
     #: only the samples present are read); ``None`` when it holds what it declares.
     declared_duration_s: float | None = None
-    #: ffmpeg's name of the channel layout (``5.1(side)``, ``4.0``) of a file read through ffmpeg; ``None``
-    #: for WAV/FLAC, whose channels are taken in the default order for their count.
+    #: ffmpeg's name of the channel layout (``5.1(side)``, ``FL+FR+TBL``): as ffmpeg reports it, or a WAV's
+    #: channel mask; ``None`` when the file gives none (the default order for the count is meant).
     layout: str | None = None
     #: How many audio streams the file holds (this is one of them: ``stream``).
     streams: int = 1

@@ -156,12 +156,7 @@ class QCReport:
     def programme_measure(self) -> str:
         """What ``programme_lufs`` is: ``dialogue`` (gated) when the spec asks for it and speech was
         measured, else ``integrated`` (the spec's fall-back)."""
-        d = self.loudness.dialogue_lufs
-        return (
-            "dialogue"
-            if self.spec.measure == "dialogue" and d is not None and math.isfinite(d)
-            else "integrated"
-        )
+        return "dialogue" if _checks_dialogue(self.spec, self.loudness) else "integrated"
 
     @property
     def passed(self) -> bool:
@@ -419,6 +414,13 @@ def _fmt(v: float | None, unit: str = "") -> str:
     return f"{v:.1f}{(' ' + unit) if unit else ''}"
 
 
+def _checks_dialogue(spec: DeliverySpec, lo: LoudnessResult) -> bool:
+    """Whether the spec's target applies to the dialogue-gated loudness: asked for, and speech measured
+    (else the integrated loudness is checked instead)."""
+    d = lo.dialogue_lufs
+    return spec.measure == "dialogue" and d is not None and math.isfinite(d)
+
+
 def _loudness_findings(
     x: npt.NDArray[np.float32], rate: int, lo: LoudnessResult, spec: DeliverySpec, opt: QCOptions
 ) -> tuple[list[Finding], float | None, list[str]]:
@@ -427,15 +429,14 @@ def _loudness_findings(
     duration = lo.duration_s
     programme: float | None = lo.integrated_lufs
     label = "integrated loudness"
-    if spec.measure == "dialogue":
-        if lo.dialogue_lufs is not None and math.isfinite(lo.dialogue_lufs):
-            programme, label = lo.dialogue_lufs, "dialogue-gated loudness"
-        else:
-            notes.append(
-                "the spec targets dialogue-gated loudness, but no dialogue was measured "
-                f"({'no speech found' if lo.speech_fraction is not None else 'no speech detector'}); "
-                "the integrated loudness is checked instead"
-            )
+    if _checks_dialogue(spec, lo):
+        programme, label = lo.dialogue_lufs, "dialogue-gated loudness"
+    elif spec.measure == "dialogue":
+        notes.append(
+            "the spec targets dialogue-gated loudness, but no dialogue was measured "
+            f"({'no speech found' if lo.speech_fraction is not None else 'no speech detector'}); "
+            "the integrated loudness is checked instead"
+        )
     if programme is None or not math.isfinite(programme):
         why = (
             "the programme is shorter than one 400 ms block: too short for integrated loudness"
