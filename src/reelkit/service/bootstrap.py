@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelkit.errors import ConfigError, DataFormatError
+from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 from reelkit.service.ingest import IMPORT_PENDING, ImportSummary, import_dataset, read_source
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
@@ -53,8 +53,6 @@ def bootstrap(
         if source is not None
         else f"demo catalog ({n_members} members, {n_titles} titles)"
     )
-    if source is not None and not Path(source).exists():  # before the store: no empty data folder left
-        raise DataFormatError("no such file or folder; check the path (REELKIT_DATA)", path=str(source))
     # a new data folder: the source is read first, so one that cannot be read leaves no empty store behind
     first = read_source(Path(source)) if source is not None and not (data_dir / DB_NAME).exists() else None
     store = open_store(data_dir)
