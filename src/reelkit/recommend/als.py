@@ -102,9 +102,13 @@ def _cg_sweep(
             coef = (c1 + np.float32(1.0)) - c1 * d
             for a in range(f):
                 r[a] += coef * yi[a]
-        rsold = np.float32(0.0)
+        # Every sum runs in a loop that only reads: a loop that also stores gets a runtime alias check
+        # from LLVM, and its vector and scalar versions add in different orders under fastmath, so which
+        # one ran (it depends on where the heap put the scratch arrays) changed the factors by an ulp.
         for a in range(f):
             p[a] = r[a]
+        rsold = np.float32(0.0)
+        for a in range(f):
             rsold += r[a] * r[a]
         if rsold < 1e-20:
             continue
@@ -128,10 +132,11 @@ def _cg_sweep(
             if pap <= 0.0:
                 break
             step = rsold / pap
-            rsnew = np.float32(0.0)
             for a in range(f):
                 xu[a] += step * p[a]
                 r[a] -= step * ap[a]
+            rsnew = np.float32(0.0)
+            for a in range(f):
                 rsnew += r[a] * r[a]
             if rsnew < 1e-20:
                 break
