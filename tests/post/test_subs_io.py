@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -88,10 +89,36 @@ def test_encodings_detected_and_round_trip(tmp_path: Path, encoding: str, prefix
     assert out.read_bytes() == path.read_bytes()
 
 
+_CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (_CUE.format("It’s fine"), "cp1252"),  # one curly quote: charset-normalizer said big5hkscs
+        (_CUE.format("Ça va? Très bien."), "cp1252"),  # it said big5
+        ("".join(_CUE.format(f"Line {i}{' it’s' * (i == 5)}.") for i in range(22)), "cp1252"),  # cp775
+        (_CUE.format("Über die Straße gehen wir schön."), "cp1252"),
+        (_CUE.format("Zażółć gęślą jaźń. Dzień dobry, proszę pana."), "cp1250"),  # was read as cp1252
+        (_CUE.format("Příliš žluťoučký kůň úpěl ďábelské ódy."), "cp1250"),
+        (_CUE.format("Привет, как дела? Всё хорошо, спасибо."), "cp1251"),
+        (_CUE.format("Καλημέρα, τι κάνεις σήμερα;"), "cp1253"),
+        (_CUE.format("你好，你今天怎么样？天气很好。"), "gb18030"),
+    ],
+)
+def test_eight_bit_encodings_are_told_apart(text: str, encoding: str) -> None:
+    """cp1252 is taken when it reads the file as well as the best guess, and only then."""
+    decoded, found, bom = decode_text(text.encode(encoding))
+    assert (decoded, found, bom) == (text, encoding, False)
+
+
 def test_unknown_encoding_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "binary.srt"
-    path.write_bytes(bytes(range(256)) * 8)
+    path.write_bytes(bytes(range(1, 256)) * 8)
     with pytest.raises(DataFormatError, match="encoding"):
+        load_subtitles(path)
+    path.write_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00" + bytes(range(256)) * 8)
+    with pytest.raises(DataFormatError, match=r"binary\.srt: holds binary data, not subtitle text"):
         load_subtitles(path)
     with pytest.raises(DataFormatError, match="cannot decode as ascii"):
         decode_text("é".encode(), encoding="ascii")
@@ -352,6 +379,18 @@ def test_header_only_webvtt_is_an_empty_file_not_an_error(tmp_path: Path) -> Non
     bad.write_text("WEBVTT\n\n00:01 --> oops\nText\n")
     with pytest.raises(DataFormatError, match=r"bad\.vtt:3: cannot read the times of '00:01 --> oops'"):
         load_subtitles(bad)
+
+
+@pytest.mark.parametrize("end", ["00:00:04,5000", "00:00:xx", "00:00:08,00O", "00:00:04,500-"])
+def test_an_end_time_with_stray_characters_is_refused(tmp_path: Path, end: str) -> None:
+    """A readable prefix of the end time was taken and the rest written back after re-timing."""
+    bad = tmp_path / "bad.srt"
+    bad.write_text(f"1\n00:00:01,000 --> 00:00:02,000\nA\n\n2\n00:00:03,000 --> {end}\nB\n")
+    times = re.escape(f"'00:00:03,000 --> {end}'")
+    with pytest.raises(DataFormatError, match=rf"bad\.srt:6: cannot read the times of {times}"):
+        load_subtitles(bad)
+    bad.write_text("1\n00:00:03,000 --> 00:00:04,500 X1:10 X2:20\nB\n")  # settings after a space still read
+    assert [(c.start_s, c.end_s) for c in load_subtitles(bad).cues] == [(3.0, 4.5)]
 
 
 @pytest.mark.parametrize("name", ["utf8", "UTF_8", "utf-8"])

@@ -2,7 +2,7 @@
 
 Text encoding is detected from the bytes: a byte-order mark (UTF-8, UTF-16, UTF-32), then strict UTF-8,
 then UTF-16 without a mark (NUL bytes in alternate positions), then ``charset-normalizer``'s best guess
-(with cp1252 preferred among the Western single-byte encodings that decode the file the same way). A file
+(cp1252 preferred whenever it reads the file as cleanly and coherently as that guess). A file
 none of these read raises :class:`~reelkit.errors.DataFormatError` naming the file and asking for
 ``encoding=``.
 
@@ -150,8 +150,6 @@ _BOMS = [
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 ]
-# single-byte Western encodings charset-normalizer may name for what is most often a Windows-1252 file
-_WESTERN = {"cp1252", "windows-1252", "latin_1", "iso8859_1", "iso8859_15", "cp1250", "mac_roman", "cp850"}
 
 
 def decode_text(
@@ -192,14 +190,21 @@ def decode_text(
         from charset_normalizer import from_bytes
 
         best = from_bytes(data).best()
+        # Most 8-bit subtitles are Windows-1252. A file with a few accents or one curly quote gives
+        # charset-normalizer too little to go on (it names big5 or cp775 as readily); cp1252 wins
+        # whenever it reads the file as cleanly and as coherently as the best guess. A Polish cp1250
+        # or a Cyrillic file reads as a mess in cp1252, and keeps its own encoding.
+        west = from_bytes(data, cp_isolation=["cp1252"]).best()
+        if west is not None and (
+            best is None or (west.chaos <= best.chaos and west.coherence >= best.coherence)
+        ):
+            return data.decode("cp1252"), "cp1252", False
         if best is not None:
-            enc = str(best.encoding)
-            if enc.lower() in _WESTERN:
-                try:
-                    return data.decode("cp1252"), "cp1252", False
-                except UnicodeDecodeError:
-                    pass
-            return str(best), enc, False
+            return str(best), str(best.encoding), False
+    if b"\x00" in data:  # NUL bytes outside a UTF-16 pattern: media or some other binary file
+        raise DataFormatError(
+            "holds binary data, not subtitle text (a media file? give the subtitles)", path=path
+        )
     raise DataFormatError(
         "cannot tell the text encoding (not UTF-8, UTF-16 or a recognisable 8-bit encoding); "
         "give it explicitly (encoding=..., --encoding)",
@@ -210,7 +215,8 @@ def decode_text(
 # ------------------------------------------------------------------------------------------------ parsing
 
 _TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
-_TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>.*)$")
+# the end time must end there: "04,5000" or "08,00O" are not a time followed by text
+_TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:\s.*)?)$")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
