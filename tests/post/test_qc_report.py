@@ -388,6 +388,28 @@ def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
 
 
 @pytest.mark.media
+def test_subtitles_past_the_end_count_from_the_picture_not_a_shorter_soundtrack(tmp_path: Path) -> None:
+    """4 s of picture, 2 s of sound: a cue at 2.5 s is inside the programme, as `subs check` says."""
+    from reelkit.media import run_ffmpeg
+
+    clip = tmp_path / "clip.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error",
+            "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=10:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=997:duration=2:sample_rate=48000",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip),
+        ]
+    )  # fmt: skip
+    subs = tmp_path / "s.srt"
+    subs.write_text("1\n00:00:02,500 --> 00:00:03,500\nIn\n\n2\n00:00:04,500 --> 00:00:05,000\nOut\n")
+    for video in (True, False):
+        report = run_qc(clip, subs=subs, options=QCOptions(video=video, sync=False), plot=False)
+        past = [f for f in report.findings if f.kind == "past_end"]
+        assert [f.start_s for f in past] == [pytest.approx(4.5)], report.findings
+
+
+@pytest.mark.media
 def test_the_job_time_limit_stops_the_qc_instead_of_failing_a_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -769,16 +769,20 @@ def run_qc(
             )
         bar.advance()
         has_video = False
-        if opt.video and audio.path is not None and media_p.suffix.lower() not in (".wav", ".flac"):
+        # where the programme ends, for subtitles past it: the container's duration, as `subs check`
+        # takes it (a soundtrack shorter than the picture is an av_mismatch finding of its own)
+        programme_end = audio.duration_s
+        if audio.path is not None and media_p.suffix.lower() not in (".wav", ".flac"):
             from reelkit import media as media_mod
 
             info = media_mod.probe(media_p)
-            has_video = bool(info.video)
+            programme_end = info.duration_s or programme_end
+            has_video = opt.video and bool(info.video)
             if has_video:
                 findings.extend(_video_findings(media_p, info, notes))
         bar.advance()
         if subs_p is not None:
-            findings.extend(_subtitle_findings(subs_p, activity, audio.duration_s, opt, notes))
+            findings.extend(_subtitle_findings(subs_p, activity, programme_end, opt, notes))
             bar.advance()
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (f.start_s, order.get(f.severity, 3), f.kind))
