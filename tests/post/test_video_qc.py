@@ -49,6 +49,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             ],
             "[0]pad=160:120:0:15[a];[2]pad=160:120:20:0[c];[a][1][c]concat=n=3",
         ),
+        # 2 s of a 120x90 picture windowboxed (bars on all four sides) in 160x120
+        "window": _make(d / "window.mp4", ["testsrc=size=120x90:rate=25:duration=2"], "pad=160:120:20:15"),
         # 50p motion woven into 25 fps top-field-first frames
         "interlaced": _make(
             d / "interlaced.mp4",
@@ -99,14 +101,29 @@ def test_letterbox_pillarbox(clips: dict[str, Path]) -> None:
     assert "120x120 picture in 160x120, bars 20 px left and 20 px right" in msgs[1]
 
 
+def test_windowbox_names_the_picture_inside_all_four_bars(clips: dict[str, Path]) -> None:
+    found = video_qc(clips["window"], QCOptions(checks=("letterbox", "pillarbox")))
+    assert [(f.kind, f.start_s, f.end_s) for f in found] == [("letterbox", 0.0, 2.0), ("pillarbox", 0.0, 2.0)]
+    assert "120x90 picture in 160x120, bars 15 px top and 15 px bottom" in found[0].message
+    assert "120x90 picture in 160x120, bars 20 px left and 20 px right" in found[1].message
+
+
 def test_interlaced_and_progressive(clips: dict[str, Path]) -> None:
     assert _rows(clips["interlaced"]) == [("interlaced", 0.0, 2.0, "warning")]
     assert "TFF" in video_qc(clips["interlaced"])[0].message
     assert _rows(clips["progressive"]) == []
 
 
-def test_av_mismatch(clips: dict[str, Path]) -> None:
+def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
     assert _rows(clips["av"]) == [("av_mismatch", 2.5, 3.0, "warning")]
+    # an MPEG-TS starts at 1.4 s; 188 frames of 0.04 s summed to 7.5200000000000005 in the JSON
+    ts = _make(
+        tmp_path / "av.ts",
+        ["testsrc=size=160x120:rate=25:duration=7.52", "sine=f=440:duration=5:sample_rate=48000"],
+        None,
+        ["-c:a", "aac"],
+    )
+    assert _rows(ts) == [("av_mismatch", 5.03, 7.52, "error")]
     assert _rows(clips["av"], av_tolerance_s=0.6) == []
 
 

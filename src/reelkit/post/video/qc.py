@@ -289,13 +289,13 @@ def video_qc(
                 continue
             for a, b in _runs(times, flags, frame_s, duration, opts.bars_min_s, merge_gap_s=0.5):
                 sel = [c for c in crops if a <= c[0] < b]
-                mid = len(sel) // 2
-                if kind == "letterbox":
-                    b1, b2 = sorted(c[3] for c in sel)[mid], sorted(c[4] for c in sel)[mid]
-                    what = f"{W}x{H - b1 - b2} picture in {W}x{H}, bars {b1} px top and {b2} px bottom"
-                else:
-                    b1, b2 = sorted(c[1] for c in sel)[mid], sorted(c[2] for c in sel)[mid]
-                    what = f"{W - b1 - b2}x{H} picture in {W}x{H}, bars {b1} px left and {b2} px right"
+                left, right, up, down = (sorted(c[k] for c in sel)[len(sel) // 2] for k in (1, 2, 3, 4))
+                # the picture's size counts the bars on both axes (a windowboxed picture has all four)
+                what = f"{W - left - right}x{H - up - down} picture in {W}x{H}, " + (
+                    f"bars {up} px top and {down} px bottom"
+                    if kind == "letterbox"
+                    else f"bars {left} px left and {right} px right"
+                )
                 findings.append(Finding(kind, a, b, "warning", f"{kind} {_span(a, b, fps)}: {what}", "video"))
 
     # interlacing
@@ -405,4 +405,7 @@ def video_qc(
                 )
 
     findings.sort(key=lambda f: (f.start_s, KINDS.index(f.kind) if f.kind in KINDS else 99))
-    return [replace(f, start_s=round(f.start_s, 6)) for f in findings]
+    return [
+        replace(f, start_s=round(f.start_s, 6), end_s=None if f.end_s is None else round(f.end_s, 6))
+        for f in findings
+    ]
