@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import re
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -428,6 +429,23 @@ def test_microdvd_keeps_its_tags_and_frame_rate_line(tmp_path: Path) -> None:
     write_subtitles(sub.retimed(lambda t: t + 0.4), out)
     # only the frame numbers change: the header and the one-line {y:i} stay (pysubs2 wrote {0}{0}, {Y:i})
     assert out.read_text() == "{1}{1}25\n{35}{60}{y:i}Italic line|plain line\n{85}{110}Two\n"
+
+
+def test_a_format_pysubs2_writes_anew_warns_when_it_loses_something(tmp_path: Path) -> None:
+    """MPL2's "/" italics do not survive pysubs2's writer; pysubs2's own spacing alone is no loss."""
+    from reelkit.errors import ReelkitWarning
+
+    styled, plain = tmp_path / "a.mpl", tmp_path / "b.mpl"
+    styled.write_text("[10][30]/Turn left\n[40][60]Plain line\n[70][90]Two|lines\n")
+    plain.write_text("[10][30]Plain\n[40][60]Other\n")
+    with pytest.warns(
+        ReelkitWarning, match=r"a\.mpl: MPL2 .* changes 1 of its 3 lines .*'\[10\]\[30\]/Turn left'"
+    ):
+        write_subtitles(load_subtitles(styled).retimed(lambda t: t + 1), tmp_path / "a2.mpl")
+    assert (tmp_path / "a2.mpl").read_text().splitlines()[0] == "[20][40] Turn left"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_subtitles(load_subtitles(plain).retimed(lambda t: t + 1), tmp_path / "b2.mpl")
 
 
 def _ttml(tmp_path: Path, body: str, attrs: str = "") -> Path:

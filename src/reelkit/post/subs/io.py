@@ -28,6 +28,7 @@ import codecs
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from reelkit._files import atomic_write_bytes, check_output_file
-from reelkit.errors import DataFormatError
+from reelkit.errors import DataFormatError, ReelkitWarning
 
 __all__ = [
     "Cue",
@@ -668,11 +669,36 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
                 tmpl = lines[slot.line][slot.c0 : slot.c1]
                 edits.append(((slot.line, slot.c0, slot.c1), format_time(value, tmpl, sub._ttml_base)))
         return _edited(sub, edits), clamped
+    _warn_if_regenerating_loses(sub)
     ssa = sub._ssa.copy() if hasattr(sub._ssa, "copy") else sub._ssa
     for cue, k in zip(sub.cues, sub._ssa_events, strict=True):
         ssa.events[k].start = round(max(cue.start_s, 0.0) * 1000)
         ssa.events[k].end = round(max(cue.end_s, 0.0) * 1000)
     return str(ssa.to_string(sub.format)).replace("\n", sub.newline), clamped
+
+
+def _warn_if_regenerating_loses(sub: SubtitleFile) -> None:
+    """Warn when pysubs2, writing ``sub`` again at its own times, does not give back its lines (MPL2's
+    ``/`` italics, MicroDVD's ``{y:i}``...): only SRT, WebVTT, ASS/SSA and TTML are edited in place."""
+    if sub._ssa is None:
+        return
+
+    def bare(line: str) -> str:  # spacing is pysubs2's own layout, not a loss
+        return "".join(line.split())
+
+    again = {bare(ln) for ln in str(sub._ssa.to_string(sub.format)).split("\n")}
+    lines = [ln.strip() for ln in sub.source.split("\n") if ln.strip()]
+    changed = [ln for ln in lines if bare(ln) not in again]
+    if changed:
+        warnings.warn(
+            ReelkitWarning(
+                f"{sub.path or 'the subtitles'}: {sub.format.upper()} is written anew by pysubs2, which "
+                f"changes {len(changed)} of its {len(lines)} lines even at unchanged times (first: "
+                f"{changed[0]!r}): "
+                "styling or layout it does not keep; check the output, or convert the file to SRT first"
+            ),
+            stacklevel=3,
+        )
 
 
 def check_writable(sub: SubtitleFile, out: str | os.PathLike[str] | None = None) -> None:
