@@ -400,3 +400,14 @@ def test_demo_checks_the_member_first_and_a_new_seed_makes_a_new_catalog(
     assert (work / "demo-seed").read_text() == "1" and not Dataset.load(work / "data").events.equals(first)
     code, out, _ = run(capsys, "demo", "--workdir", str(work), "--member", "nope", "--seed", "1")
     assert code == 2 and "reusing the demo dataset" in out
+
+
+def test_progress_bars_write_nothing_to_a_stderr_that_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """rich wrote a blank line when a bar stopped, before every error line of a piped command."""
+    from reelkit.cli.common import progress_for
+
+    with progress_for() as progress, progress.task("work", total=2) as task:
+        task.advance()
+    assert capsys.readouterr() == ("", "")

@@ -243,11 +243,18 @@ def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "no such file" in err
     code, _, err = run(capsys, "subs", "sync", "-", str(inp), "-o", str(out))
     assert code == 2 and "--reference" in err
-    for bad in (["--max-offset", "nan"], ["--split-penalty", "nan"], ["--min-confidence", "2"]):
+    for bad in (
+        ["--max-offset", "nan"],
+        ["--max-offset", "-5"],
+        ["--split-penalty", "nan"],
+        ["--min-confidence", "2"],
+    ):
         code, _, err = run(
             capsys, "subs", "sync", "-", str(inp), "-o", str(out), "--reference", str(ref), *bad
         )
-        assert code == 2 and len(err.strip().splitlines()) == 1, (bad, err)
+        # the option as typed, not the library's field name (max_offset_s, "split_penalty >= 0 and ...")
+        assert code == 2 and err.startswith(f"error: {bad[0]} must be "), (bad, err)
+        assert len(err.strip().splitlines()) == 1, (bad, err)
     for bad_out, needle in ((tmp_path, "is a folder"), (tmp_path / "no" / "o.srt", "does not exist")):
         code, _, err = run(capsys, "subs", "sync", "-", str(inp), "-o", str(bad_out), "--reference", str(ref))
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err

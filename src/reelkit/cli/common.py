@@ -91,7 +91,8 @@ def progress_for(enabled: bool = True) -> Iterator[RichProgress]:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=not enabled,
+        # rich would still write a blank line to a non-terminal when the bar stops
+        disable=not enabled or not err_console.is_terminal,
     )
     with bar:
         yield RichProgress(bar)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
-from reelkit.errors import SyncRefusedError
+from reelkit.errors import ConfigError, SyncRefusedError
 
 __all__ = ["group", "register"]
 
@@ -67,6 +68,13 @@ def sync_cmd(
     from reelkit.post.subs.sync import FRAME_RATIOS
 
     check_output_path(out, inputs=[media, subs, reference])  # before the (long) fit, not after it
+    for name, value, ok, want in (
+        ("--max-offset", max_offset, max_offset is None or 0 < max_offset < math.inf, "more than 0 seconds"),
+        ("--split-penalty", split_penalty, 0 <= split_penalty < math.inf, "0 seconds or more"),
+        ("--min-confidence", min_confidence, 0 <= min_confidence <= 1, "from 0 to 1"),
+    ):
+        if not ok:
+            raise ConfigError(f"{name} must be {want}; got {value}")
 
     opts = SyncOptions(
         vad=vad,
@@ -82,8 +90,6 @@ def sync_cmd(
     ref_file = load_subtitles(reference, encoding=encoding) if reference is not None else None
     media_arg: Any = None if media == "-" else media
     if media_arg is None and reference is None:
-        from reelkit.errors import ConfigError
-
         raise ConfigError("MEDIA '-' needs --reference REF (a well-timed subtitle file)")
     if reference is not None and media_arg is not None:
         from reelkit.media import probe

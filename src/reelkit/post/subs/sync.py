@@ -94,8 +94,10 @@ class SyncOptions:
             raise ConfigError("max_offset_s must be a positive number of seconds")
         if not self.ratios or not all(0 < r < math.inf for r in self.ratios):
             raise ConfigError("ratios must be positive numbers")
-        if not 0 <= self.split_penalty < math.inf or not 0 <= self.min_confidence <= 1:
-            raise ConfigError("split_penalty >= 0 and min_confidence in [0, 1]")
+        if not 0 <= self.split_penalty < math.inf:
+            raise ConfigError(f"split_penalty must be 0 or more seconds, not {self.split_penalty}")
+        if not 0 <= self.min_confidence <= 1:
+            raise ConfigError(f"min_confidence must be from 0 to 1, not {self.min_confidence}")
 
 
 @dataclass(frozen=True)
