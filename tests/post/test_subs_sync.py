@@ -301,3 +301,13 @@ def test_an_empty_reference_or_an_unwritable_output_is_a_user_error_before_the_f
     )
     assert code == 2 and "o.vtt: the output is written as the input is, SRT" in err
     assert not (tmp_path / "o.vtt").exists()
+
+
+def test_silent_audio_is_refused_naming_the_file(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000 * 30, dtype=np.float32), 16000)
+    subs = _write(tmp_path / "s.srt", _cues(1, n=10))
+    with pytest.raises(SyncRefusedError, match=r"the audio of .*silent\.wav has almost no speech"):
+        sync_subtitles(silent, subs, options=SyncOptions(vad="webrtc"))

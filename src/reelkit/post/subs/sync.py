@@ -518,6 +518,16 @@ def _agreement(ref: ActivityReference, c: _Cues, scale: float, offsets: F64) -> 
     return float(np.sum(c.weights * cover) / np.sum(c.weights * dur))
 
 
+def _reference_name(media: object, reference: object) -> str:
+    """What the speech was taken from, for messages: a file's name where there is one."""
+    if reference is not None:
+        path = reference.path if isinstance(reference, SubtitleFile) else reference
+        return f"the reference {path}" if path is not None else "the reference"
+    if isinstance(media, str | os.PathLike):
+        return f"the audio of {media}"
+    return "the speech activity"
+
+
 def sync_subtitles(
     media_or_none: str | os.PathLike[str] | SpeechActivity | None,
     subs: str | os.PathLike[str] | SubtitleFile,
@@ -570,7 +580,8 @@ def sync_subtitles(
     speech_s = float(ref.v.sum() * ref.dt)
     if speech_s < 5.0 or sf < 0.02:
         raise SyncRefusedError(
-            f"the reference has almost no speech ({speech_s:.1f} s, {100 * sf:.1f}% of its time); "
+            f"{_reference_name(media_or_none, reference)} has almost no speech ({speech_s:.1f} s, "
+            f"{100 * sf:.1f}% of its time); "
             + (
                 "give a reference subtitle file with more cues"
                 if reference is not None
