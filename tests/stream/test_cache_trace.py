@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError, ReelkitWarning
 from reelkit.stream.cache import RequestTrace, read_trace, write_trace
 from reelkit.stream.cache.trace import next_use
 
@@ -93,6 +93,23 @@ def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
     p.write_text("timestamp,object_id,size_bytes\n1,a,0\n")
     with pytest.raises(DataFormatError, match=r"bad.csv:2: size_bytes"):
         read_trace(p)
+    p.write_text("timestamp, object_id,object_id ,size_bytes\n1,a,a,10\n")  # a traceback before
+    with pytest.raises(DataFormatError, match=r"bad.csv:1: column object_id appears more than once"):
+        read_trace(p)
+
+
+def test_parquet_with_a_repeated_column_is_one_line(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = [pa.array([0]), pa.array([0]), pa.array(["A"]), pa.array([100])]
+    pq.write_table(
+        pa.table(cols, names=["timestamp", "timestamp", "object_id", "size_bytes"]), tmp_path / "d.pq"
+    )
+    with pytest.raises(
+        DataFormatError, match=r"^.*d\.pq: column timestamp appears more than once; keep one of each$"
+    ):
+        read_trace(tmp_path / "d.pq")
 
 
 def test_bad_oracle_and_names(tmp_path: Path) -> None:
@@ -129,7 +146,8 @@ def test_oracle_records_of_size_zero_are_skipped_as_libcachesim_does(tmp_path: P
     dt = np.dtype([("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
     rec = np.array([(1, 5, 10, -1), (2, 6, 0, -1), (3, 5, 10, -1)], dtype=dt)
     rec.tofile(tmp_path / "z.oracleGeneral")
-    tr = read_trace(tmp_path / "z.oracleGeneral")
+    with pytest.warns(ReelkitWarning, match=r"z\.oracleGeneral: 1 of 3 records have object size 0"):
+        tr = read_trace(tmp_path / "z.oracleGeneral")
     assert tr.timestamps.tolist() == [1.0, 3.0] and tr.original_ids.tolist() == [5]
     np.array([(1, 5, 0, -1)], dtype=dt).tofile(tmp_path / "all0.oracleGeneral")
     with pytest.raises(EmptyDataError, match="object size 0"):

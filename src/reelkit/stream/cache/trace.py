@@ -220,8 +220,19 @@ def trace_format(path: str | Path) -> TraceFormat:
     )
 
 
+def _refuse_repeated_columns(names: list[str], path: Path, *, csv: bool) -> None:
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise DataFormatError(
+            f"column {', '.join(twice)} appears more than once; keep one of each",
+            path=str(path),
+            line=1 if csv else None,
+        )
+
+
 def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTrace:
     cols = [str(c).strip() for c in frame.columns]
+    _refuse_repeated_columns(cols, path, csv=csv)
     frame.columns = pd.Index(cols)
     missing = [c for c in TRACE_COLUMNS if c not in cols]
     if missing:
@@ -379,9 +390,11 @@ def _read_parquet(path: Path) -> RequestTrace:
     import pyarrow.parquet as pq
 
     try:
+        _refuse_repeated_columns([f.strip() for f in pq.read_schema(path).names], path, csv=False)
         frame = pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataFormatError(f"not a readable Parquet file ({exc})", path=str(path)) from None
+        msg = str(exc).splitlines()[0]  # pyarrow may add the whole schema
+        raise DataFormatError(f"not a readable Parquet file ({msg})", path=str(path)) from None
     return _frame_to_trace(frame, path, csv=False)
 
 
@@ -397,9 +410,17 @@ def _read_oracle(path: Path) -> RequestTrace:
     if len(rec) == 0:
         raise EmptyDataError("the trace has no requests", path=str(path))
     # libCacheSim's reader skips records of size 0 (some public traces have them); so do we
-    rec = rec[rec["size"] > 0]
-    if len(rec) == 0:
+    kept = rec["size"] > 0
+    if not kept.any():
         raise EmptyDataError("every record has object size 0; the trace has no requests", path=str(path))
+    if not kept.all():
+        warnings.warn(
+            f"{path}: {int((~kept).sum()):,} of {len(rec):,} records have object size 0 and were skipped, "
+            "as libCacheSim skips them",
+            ReelkitWarning,
+            stacklevel=3,
+        )
+        rec = rec[kept]
     sizes = rec["size"].astype(np.int64)
     stamps: npt.NDArray[np.float64] = rec["t"].astype(np.float64)
     return _in_file_order(stamps, rec["id"].astype(np.uint64), sizes, None, str(path))
