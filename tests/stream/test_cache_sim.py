@@ -25,6 +25,11 @@ def test_parse_capacity() -> None:
     assert parse_capacity("1.5 kB") == 1500
     assert parse_capacity("123") == 123
     assert parse_capacity(77) == 77
+    # numbers from numpy, as a trace's own arithmetic gives them (np.float64 was refused by its repr)
+    assert (
+        parse_capacity(np.float64(300.0)) == parse_capacity(np.float32(300.0)) == parse_capacity(300.0) == 300
+    )
+    assert parse_capacity(np.int64(300)) == 300
     assert parse_capacity("5%", tr) == int(tr.working_set_bytes() * 0.05)
     assert parse_capacity("100%", tr) == tr.working_set_bytes()
     assert parse_capacity("0%", tr) == parse_capacity("0") == 0  # both say "no cache"

@@ -66,8 +66,8 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
         if not 0 <= text <= _MAX_BYTES:
             raise ConfigError(f"capacity must be between 0 and 2^63-1 bytes, got {text}")
         return int(text)
-    if isinstance(text, float):
-        text = repr(text)
+    if isinstance(text, float | np.floating):  # repr(np.float64(3.0)) is "np.float64(3.0)"
+        text = repr(float(text))
     s = str(text).strip()
     if s.endswith("%"):
         try:
