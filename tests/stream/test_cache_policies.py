@@ -143,6 +143,17 @@ class TestHandCases:
         # without bypass C must go in and evict B (the further of A, B): only A hits
         assert simulate(tr, make_policy("belady", bypass=False), 2).hits == 1
 
+    def test_belady_refusing_an_object_evicts_nothing(self) -> None:
+        # A B C B C A, sizes 5 5 8 5 8 5, 10 bytes: C (next at 4) would need A (next at 5) and B (next
+        # at 3) out; B is wanted before C, so C is refused. It used to evict A first, then refuse C, and
+        # lose A's hit at the end.
+        tr = _trace([1, 2, 3, 2, 3, 1], [5, 5, 8, 5, 8, 5])
+        assert simulate(tr, "belady", 10).hit_mask.tolist() == [False, False, False, True, False, True]
+        # the size-aware variant: the same waste on A B C B E E C E E E E E A (A, B 5 bytes, C 8, E 1)
+        ids = [1, 2, 3, 2, 5, 5, 3, 5, 5, 5, 5, 5, 1]
+        tr = _trace(ids, [{1: 5, 2: 5, 3: 8, 5: 1}[i] for i in ids])
+        assert simulate(tr, "belady", 10).hits == simulate(tr, "belady-size", 10).hits == 8
+
     def test_gdsf_prefers_small(self) -> None:
         # many small objects and a few large ones, equally popular: GDSF (cost 1 per object) spends the space
         # on the small ones and gets more object hits than LRU

@@ -651,8 +651,9 @@ def tinylfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type
 @njit(cache=True, nogil=True, boundscheck=False)
 def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
     """Belady's MIN: evict the cached object whose next request is furthest away. With ``params[0] = 1``
-    (bypass) an object is not admitted when it will never be requested again or when it would itself be the
-    furthest; with ``params[0] = 0`` every object that fits is admitted (libCacheSim's Belady)."""
+    (bypass) an object is not admitted when it will never be requested again or when making room for it
+    would evict an object requested before it (then nothing is evicted); with ``params[0] = 0`` every object
+    that fits is admitted (libCacheSim's Belady)."""
     bypass = params[0] > 0.5
     n = objs.shape[0]
     hk = np.zeros(n_obj, np.float64)
@@ -661,6 +662,10 @@ def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
     pos = np.full(n_obj, -1, np.int64)
     hn = np.zeros(1, np.int64)
     osz = np.zeros(n_obj, np.int64)
+    # the victims of one admission, with their keys: a refused admission puts them back, evicting nothing
+    vic = np.empty(n_obj, np.int64)
+    vic_k = np.empty(n_obj, np.float64)
+    vic_s = np.empty(n_obj, np.int64)
     used = 0
     max_used = 0
     for i in range(n):
@@ -676,14 +681,23 @@ def belady_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
         if bypass and nx >= n:
             continue
         admit = True
-        while used + s > capacity:
+        n_vic = 0
+        freed = 0
+        while used - freed + s > capacity:
             if bypass and -hk[0] <= nx:
                 admit = False
                 break
+            vic_k[n_vic] = hk[0]
+            vic_s[n_vic] = hs[0]
             v = _h_pop(heap, pos, hk, hs, hn)
-            used -= osz[v]
+            vic[n_vic] = v
+            n_vic += 1
+            freed += osz[v]
         if not admit:
+            for k in range(n_vic):
+                _h_push(heap, pos, hk, hs, hn, vic[k], vic_k[k], vic_s[k])
             continue
+        used -= freed
         _h_push(heap, pos, hk, hs, hn, o, -float(nx), i)
         osz[o] = s
         used += s
@@ -697,7 +711,8 @@ def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # 
     """Size-aware Belady heuristic: evict the cached object with the largest ``size x distance to its next
     request`` (objects never requested again first), scanning all cached objects when there are at most
     ``params[0]`` of them and a seeded random sample of that many otherwise; objects never requested again,
-    or whose own score is the largest, are not admitted."""
+    or whose own score would be the largest before enough room is made, are not admitted (and then nothing
+    is evicted)."""
     n_sample = np.int64(params[0])
     state = np.uint64(params[1]) * np.uint64(2654435761) + np.uint64(1)
     n = objs.shape[0]
@@ -705,6 +720,7 @@ def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # 
     osz = np.zeros(n_obj, np.int64)
     slot = np.full(n_obj, -1, np.int64)
     members = np.empty(n_obj, np.int64)
+    vic = np.empty(n_obj, np.int64)  # the victims of one admission: a refused one puts them back
     m = 0
     used = 0
     max_used = 0
@@ -720,7 +736,9 @@ def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # 
             continue
         own = float(s) * float(nx - i)
         admit = True
-        while used + s > capacity:
+        n_vic = 0
+        freed = 0
+        while used - freed + s > capacity:
             best = -1
             best_score = -1.0
             if m <= n_sample:
@@ -751,9 +769,16 @@ def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # 
             slot[last] = k
             slot[best] = -1
             m -= 1
-            used -= osz[best]
+            vic[n_vic] = best
+            n_vic += 1
+            freed += osz[best]
         if not admit:
+            for k in range(n_vic):
+                slot[vic[k]] = m
+                members[m] = vic[k]
+                m += 1
             continue
+        used -= freed
         slot[o] = m
         members[m] = o
         m += 1
