@@ -66,6 +66,16 @@ def test_simulate_json_exact_keys(synth_trace: Path, capsys: pytest.CaptureFixtu
     assert res["hit_ratio"] == pytest.approx(lib.hit_ratio)
     assert res["byte_hit_ratio"] == pytest.approx(lib.byte_hit_ratio)
     assert res["requests_per_s"] > 0
+    # with a warm-up the ratios cover fewer requests than "requests": the JSON says how many
+    code, out, _ = run(
+        capsys, "cache", "simulate", "--trace", str(synth_trace), "--policy", "lru", "--capacity", "5%",
+        "--warmup", "0.5", "--json",
+    )  # fmt: skip
+    res = json.loads(out)
+    lib = simulate(tr, "lru", "5%", warmup=0.5)
+    assert res["requests"] == tr.n_requests and res["warmup_requests"] == lib.warmup_requests > 0
+    assert res["measured_requests"] == lib.measured_requests == tr.n_requests - lib.warmup_requests
+    assert res["hit_ratio"] == pytest.approx(lib.hit_ratio)
 
 
 @pytest.mark.parametrize("cap", ["50GB", "500MiB", "123456789", "10%"])

@@ -85,7 +85,7 @@ def simulate_cmd(
     res = simulate(tr, pol, cap, warmup=warmup)
     if json_out:
         out = res.summary()
-        if hourly:  # only when asked: the plain --json output is exactly the six keys
+        if hourly:  # only when asked: the plain --json output is the six keys (and the warm-up's two)
             out["hourly"] = res.hourly.to_frame("hour_start_s").to_dict(orient="records")
         emit_json(out)
         return

@@ -213,8 +213,9 @@ class SimResult:
         return 1.0 - self.byte_hit_ratio
 
     def summary(self) -> dict[str, Any]:
-        """The headline numbers (what ``reelkit cache simulate --json`` prints)."""
-        return {
+        """The headline numbers (what ``reelkit cache simulate --json`` prints): the issue's six keys, and
+        with a warm-up also how many requests it took and how many the ratios cover."""
+        out: dict[str, Any] = {
             "policy": self.policy,
             "capacity_bytes": self.capacity_bytes,
             "requests": self.requests,
@@ -222,6 +223,9 @@ class SimResult:
             "byte_hit_ratio": self.byte_hit_ratio,
             "requests_per_s": self.requests_per_s,
         }
+        if self.warmup_requests:
+            out.update(warmup_requests=self.warmup_requests, measured_requests=self.measured_requests)
+        return out
 
 
 def _window_stats(
