@@ -798,6 +798,31 @@ def compare_fill(
             ReelkitWarning,
             stacklevel=2,
         )
+    perm = np.argsort(trace.original_ids, kind="stable")
+    if np.any(perm != np.arange(len(perm))):
+        # objects in the order of their ids, not of the file's rows (a trace numbers them by first
+        # request): the forecasts are fitted, and objects worth the same (a title's chunks) planned, in
+        # this order, so the same requests in another row order give the same plan
+        from reelkit.stream.cache.trace import RequestTrace as _Trace
+
+        new_id = np.empty_like(perm)
+        new_id[perm] = np.arange(len(perm))
+        trace = _Trace(
+            timestamps=trace.timestamps,
+            objects=new_id[trace.objects],
+            sizes=trace.sizes,
+            original_ids=trace.original_ids[perm],
+            regions=trace.regions,
+            source=trace.source,
+        )
+        release_s = None if release_s is None else np.asarray(release_s)[perm]
+        groups = None if groups is None else np.asarray(groups)[perm]
+        kinds = None if kinds is None else np.asarray(kinds)[perm]
+        signal = None if signal is None else np.asarray(signal)[perm]
+        if isinstance(forecast, np.ndarray):
+            forecast = forecast[perm]
+        elif forecast is not None:
+            forecast = {k: np.asarray(v)[perm] for k, v in forecast.items()}
     pols = [make_policy(p) for p in policies]
     not_reactive = [p.name for p in pols if p.offline]
     if not_reactive:
