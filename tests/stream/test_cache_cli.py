@@ -36,6 +36,20 @@ def test_synth_is_seeded(synth_trace: Path, tmp_path: Path, capsys: pytest.Captu
     assert (a.objects == b.objects).all() and (a.sizes == b.sizes).all()
 
 
+def test_one_region_is_one_region_and_small_sizes_keep_their_unit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reelkit.cli.cache_sim import _gb, _unit
+
+    args = ("--seed", "1", "--days", "1", "--titles", "20", "--views-per-day", "50", "--timezones", "0")
+    code, out, err = run(capsys, "cache", "synth", "-o", str(tmp_path / "one.parquet"), *args, "--json")
+    assert code == 0, err
+    assert json.loads(out)["regions"] == 1  # was 0: a trace without a region column
+    # the compare plot's axis takes the unit of its largest capacity (it drew 1e-7 GB)
+    assert _unit(4_500) == ("kB", 1e3) and _unit(999) == ("B", 1.0) and _unit(2e9) == ("GB", 1e9)
+    assert _gb(4_500) == "4.50 kB" and _gb(999) == "999 B"
+
+
 def test_simulate_json_exact_keys(synth_trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys,

@@ -29,12 +29,18 @@ ParamOpt = Annotated[
 ]
 
 
-def _gb(n: float) -> str:
-    """Bytes in the largest unit that keeps the number readable (SI units, as capacities are written)."""
+def _unit(n: float) -> tuple[str, float]:
+    """The largest SI unit (as capacities are written) that keeps ``n`` bytes at 1 or more."""
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
-            return f"{n / scale:,.2f} {unit}"
-    return f"{n:,.0f} B"
+            return unit, scale
+    return "B", 1.0
+
+
+def _gb(n: float) -> str:
+    """Bytes in the largest unit that keeps the number readable."""
+    unit, scale = _unit(n)
+    return f"{n / scale:,.2f} {unit}" if scale > 1 else f"{n:,.0f} B"
 
 
 def _split(text: str, what: str, example: str = "lru,arc,s3fifo") -> list[str]:
@@ -139,6 +145,7 @@ def _write_plot(results: list[Any], bounds: list[Any], path: Path, title: str) -
     import matplotlib.pyplot as plt
 
     caps = sorted({r.capacity_bytes for r in results})
+    unit, scale = _unit(caps[-1])  # a trace of small objects is not drawn in thousandths of a GB
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for ax, attr, label in (
         (axes[0], "hit_ratio", "object hit ratio"),
@@ -147,25 +154,25 @@ def _write_plot(results: list[Any], bounds: list[Any], path: Path, title: str) -
         for name in dict.fromkeys(r.policy for r in results):
             rows = sorted((r for r in results if r.policy == name), key=lambda r: r.capacity_bytes)
             ax.plot(
-                [r.capacity_bytes / 1e9 for r in rows],
+                [r.capacity_bytes / scale for r in rows],
                 [getattr(r, attr) for r in rows],
                 marker="o",
                 label=name,
             )
         if bounds:
             ax.plot(
-                [b.capacity_bytes / 1e9 for b in bounds],
+                [b.capacity_bytes / scale for b in bounds],
                 [getattr(b, attr) for b in bounds],
                 "k--",
                 label="upper bound",
             )
-        ax.set_xlabel("cache size (GB)")
+        ax.set_xlabel(f"cache size ({unit})")
         ax.set_ylabel(label)
         if len(caps) > 1 and caps[0] > 0 and caps[-1] / caps[0] >= 8:
             from matplotlib.ticker import FuncFormatter, NullFormatter
 
             ax.set_xscale("log")
-            ax.set_xticks([c / 1e9 for c in caps])
+            ax.set_xticks([c / scale for c in caps])
             ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 10 else f"{x:.3g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
@@ -274,7 +281,7 @@ def _summary(workload: Any, path: Path) -> dict[str, Any]:
         "titles": len(workload.title_ids),
         "bytes_requested": int(tr.sizes.sum()),
         "working_set_bytes": tr.working_set_bytes(),
-        "regions": tr.n_regions,
+        "regions": tr.n_regions or 1,  # a trace without regions is one region's
         "start": float(tr.timestamps.min()),
         "end": float(tr.timestamps.max()),
     }
@@ -286,7 +293,7 @@ def _report(summary: dict[str, Any], json_out: bool) -> None:
         return
     console.print(
         f"wrote {summary['requests']:,} requests for {summary['objects']:,} objects "
-        f"({summary['titles']:,} titles, {summary['working_set_bytes'] / 1e9:,.1f} GB distinct) -> "
+        f"({summary['titles']:,} titles, {_gb(summary['working_set_bytes'])} distinct) -> "
         f"{summary['path']} (object catalogue: {summary['objects_file']})"
     )
 
