@@ -171,6 +171,19 @@ def test_robustmpc_hand_cases() -> None:
     assert pol.estimates[-1] == pytest.approx(hm)
 
 
+@pytest.mark.parametrize("algo", ["mpc", "robustmpc"])
+def test_mpc_does_not_read_past_the_last_chunk(algo: str) -> None:
+    """A session of every chunk: the one-ahead look-up read size 0 past the end on the last decision,
+    every plan tied, and the tie went to the top rung (a 23 s stall on a 0.6 Mbit/s line)."""
+    from reelkit.stream.abr.traces import Trace
+
+    video = Video.constant_bitrate(LADDER, 4.0, 12)
+    assert video.session_chunks == video.n_chunks == 12
+    trace = Trace(np.arange(0.0, 400.0), np.full(400, 0.6), name="0.6 Mbit/s")
+    levels = simulate(make_policy(algo), trace, video).levels.tolist()
+    assert max(levels) <= 1, levels  # 0.6 Mbit/s carries 300 kbps (and 750 with a buffer), never 4300
+
+
 # ---- reference: a plain re-implementation of fixed_env.py + test/mpc.py (errors reset per video) ----
 
 

@@ -217,7 +217,7 @@ def mpc_plan(
     n_eff = min(horizon, video.session_chunks - next_index)
     if n_eff <= 0:
         return 0
-    start = next_index + index_offset
+    start = min(next_index + index_offset, video.n_chunks - n_eff)  # inside the video (see MPC.choose)
     fs = np.zeros((video.n_levels, horizon))
     for p in range(n_eff):
         i = start + p
@@ -307,7 +307,10 @@ class MPC(AbrPolicy):
         n_eff = min(self.horizon, v.session_chunks - obs.chunk_index)
         if n_eff <= 0:
             return int(obs.last_level)
-        start = obs.chunk_index + self.index_offset
+        # Pensieve reads sizes one chunk ahead (index_offset=1); it plays 48 of 49 chunks, so the look-up
+        # stays in the video. A session of every chunk would read past the end on its last decisions: size
+        # 0 makes every plan tie and the tie goes to the top rung. The window is kept inside the video.
+        start = min(obs.chunk_index + self.index_offset, v.n_chunks - n_eff)
         fs = np.zeros((v.n_levels, self.horizon))
         hi = min(start + n_eff, v.n_chunks)
         if hi > start:
