@@ -58,15 +58,18 @@ def test_step_trace_uses_the_rate_at_the_end_of_each_interval() -> None:
 
 
 def test_wraps_to_the_interval_from_zero() -> None:
-    # the first pass starts at t[0] = 1 (the first interval lasts 1 s); later passes start at 0 (2 s)
+    # a trace stamped from 1 s is read as one from 0 (times since its start); every pass is then alike:
+    # 1 s at 1 Mbps, then 1 s at 4 Mbps (Pensieve's loop would make every pass after the first 3 s long,
+    # its first interval running from 0 to t[1])
     trace = Trace(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 4.0]))
+    assert trace.times_s.tolist() == [0.0, 1.0, 2.0]
     link = ShapedLink(trace, payload=1.0)
-    # first pass: 1 s at 1 Mbps + 1 s at 4 Mbps = 625000 bytes in 2 s
-    assert link.bytes_between(0.0, 2.0) == pytest.approx(625_000)
-    # the second pass: 2 s at 1 Mbps (interval (0, 2]) then 1 s at 4 Mbps
-    assert link.bytes_between(2.0, 4.0) == pytest.approx(250_000)
-    assert link.bytes_between(4.0, 5.0) == pytest.approx(500_000)
+    assert link.bytes_between(0.0, 2.0) == pytest.approx(625_000)  # 125000 + 500000
+    assert link.bytes_between(2.0, 4.0) == pytest.approx(625_000)  # the second pass, the same
+    assert link.bytes_between(4.0, 5.0) == pytest.approx(125_000)
+    # 1375000 bytes: two passes (4 s, 1250000), then 125000 at 1 Mbps (1 s)
     assert link.transfer_s(625_000 + 750_000, 0.0) == pytest.approx(5.0)
+    assert link.transfer_s(625_000 + 750_000, 1.0) == pytest.approx(4.25)  # from 1 s: 4 Mbps first
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -115,6 +115,28 @@ def test_empty_and_dead_traces(tmp_path: Path) -> None:
         load_traces(tmp_path / "missing")
 
 
+def test_a_trace_stamped_from_a_later_start_plays_as_one_from_zero(tmp_path: Path) -> None:
+    """Epoch-stamped times: after a wrap the clock restarts at 0, and the first interval was 1.7e9 s of
+    the second line's rate (14.8 s of rebuffering where there is none)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(40.0)
+    bw = rng.choice([0.3, 5.0], size=40)
+    video = Video.constant_bitrate([300, 750, 1200], 4.0, 30)
+    levels = np.ones(30, dtype=np.int64)
+    runs = []
+    for t0 in (0.0, 1_700_000_000.0):
+        f = tmp_path / f"t{t0:.0f}"
+        f.write_text("".join(f"{a + t0:.1f} {b}\n" for a, b in zip(t, bw, strict=True)))
+        tr = load_trace(f)
+        assert tr.times_s[0] == 0.0 and tr.duration_s == 39.0
+        runs.append(simulate_levels(levels, tr, video))
+    np.testing.assert_array_equal(runs[0].download_s, runs[1].download_s)
+    assert runs[1].rebuffer_s.sum() == runs[0].rebuffer_s.sum()
+    (tmp_path / "still").write_text("5 1\n5 2\n5 3\n")
+    with pytest.raises(DataFormatError, match="same time"):
+        load_trace(tmp_path / "still")
+
+
 def test_mahimahi_trace(tmp_path: Path) -> None:
     # 1000 packets in each of 3 seconds = 12 Mbit/s
     ms = np.concatenate(

@@ -68,6 +68,14 @@ class Trace:
         if np.any(d < 0):
             i = int(np.argmax(d < 0)) + 1
             raise DataFormatError(f"time goes backwards ({t[i - 1]} then {t[i]})", path=where, line=i + 1)
+        if t[-1] == t[0]:
+            raise DataFormatError(f"every line has the same time ({t[0]:g} s); time must pass", path=where)
+        if t[0] > 0:
+            # the simulator wraps to index 1 with the clock at 0 (as Pensieve's does), so a trace stamped
+            # from t0 (epoch seconds, a cut from a longer log) is taken to start at 0: the first interval
+            # after a wrap was t0 seconds long
+            t = t - t[0]
+            d = np.diff(t)
         # the simulator wraps to index 1 with the clock at 0: the payload of one period must be positive
         first = t[1] - 0.0
         if not (np.sum(b[2:] * d[1:]) + b[1] * first > 0):
