@@ -110,3 +110,24 @@ def test_a_measured_throughput_is_not_charged_its_overheads_twice() -> None:
     assert stalls.best_streamable_kbps == 1900.0
     # downloading 2 h at 2100 kbps (1.89 GB) at 2.0 Mbit/s takes 2.1 h, the measured rate as it is
     assert stalls.download_s_now == pytest.approx(7200 * 2100 / 2000)
+
+
+def test_the_hours_own_few_samples_come_before_many_from_another_time() -> None:
+    """90 fast samples at 03:00 and 7 slow ones at 15:00: at 15:10 the advice is the slow network's (it
+    widened to every sample and said 50 Mbit/s and "download", 154 s, where it takes 4.3 h)."""
+    t_night, b_night = _samples([3], 50.0, days=1)
+    t_day = BASE - DAY + 15 * 3600 + np.arange(7) * 4.0
+    prof = NetworkProfile.from_samples(
+        np.concatenate([t_night[:90], t_day]), np.concatenate([b_night[:90], np.full(7, 0.5)])
+    )
+    res = advise(prof, [FILM], quality_kbps=2850, now_s=BASE + 15 * 3600 + 600, config=CFG)
+    assert res.median_mbps_now == 0.5 and res.samples_now == 7 and res.hours_from_now == 0
+    assert res.titles[0].action == "wait" and res.note == "the network now is judged on 7 measurement(s) only"
+    # none at this hour: judged on the others, and said so
+    night = _profile(([3], 50.0))
+    res = advise(night, [FILM], quality_kbps=2850, now_s=BASE + 15 * 3600, config=CFG)
+    assert res.titles[0].action == "stream" and res.hours_from_now == 12
+    assert res.note is not None and res.note.startswith("no measurement(s) within 1 h of 15:00")
+    # enough at the hour: no note
+    full = _profile((list(range(24)), 50.0))
+    assert advise(full, [FILM], quality_kbps=2850, now_s=BASE + 15 * 3600, config=CFG).note is None

@@ -317,6 +317,9 @@ def advise_cmd(
             {
                 "hour": res.hour,
                 "median_mbps_now": res.median_mbps_now,
+                "samples_now": res.samples_now,
+                "hours_from_now": res.hours_from_now,
+                "note": res.note,
                 "titles": [vars(t) for t in res.titles],
             }
         )
@@ -339,6 +342,8 @@ def advise_cmd(
     )
     for t in res.titles:
         console.print(f"{t.title_id}: {t.message}", highlight=False, markup=False)
+    if res.note:
+        console.print(f"note: {res.note}", highlight=False, markup=False)
 
 
 def add_commands(group: typer.Typer, app: typer.Typer) -> None:

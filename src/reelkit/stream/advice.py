@@ -69,7 +69,8 @@ class AdviceConfig:
     confidence: float = 0.9
     deadline_s: float = 3600.0  # when the member is likely to start watching, from now
     hour_window: int = 1  # samples within +- this many hours of the hour are used
-    min_samples: int = 8
+    min_samples: int = 8  # fewer than this within the window: the window widens, hour by hour...
+    min_samples_at_hour: int = 3  # ...unless it holds at least this many (the hour's own network first)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -84,6 +85,8 @@ class AdviceConfig:
             raise ConfigError("confidence must be in (0, 1]")
         if self.chunk_s <= 0 or self.sessions < 1 or self.max_session_s <= 0:
             raise ConfigError("chunk_s, sessions and max_session_s must be positive")
+        if not 1 <= self.min_samples_at_hour <= self.min_samples:
+            raise ConfigError("min_samples_at_hour must be from 1 to min_samples")
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,20 @@ class NetworkProfile:
     def hours(self) -> npt.NDArray[np.int64]:
         return (np.floor((self.times_s / 3600.0 + self.utc_offset_h) % 24)).astype(np.int64)
 
+    def hours_from(self, hour: int) -> npt.NDArray[np.int64]:
+        """Each sample's distance in hours of the day from ``hour`` (0 to 12)."""
+        return np.abs(((self.hours() - hour) + 12) % 24 - 12)
+
     def samples_at(
-        self, hour: int, window: int, minimum: int, *, widen: bool = True
+        self, hour: int, window: int, minimum: int, *, widen: bool = True, enough_here: int | None = None
     ) -> npt.NDArray[np.int64]:
         """Indices of samples within ``window`` hours of ``hour``; widened until ``minimum`` are found unless
-        ``widen`` is false (then possibly empty)."""
-        h = self.hours()
-        d = np.abs(((h - hour) + 12) % 24 - 12)
+        ``widen`` is false (then possibly empty) or the first window holds ``enough_here`` (the hour's own
+        samples, however few, say more of its network than many from another time of day)."""
+        d = self.hours_from(hour)
         for w in range(window, 13 if widen else window + 1):
             idx = np.flatnonzero(d <= w)
-            if len(idx) >= minimum:
+            if len(idx) >= minimum or (w == window and enough_here is not None and len(idx) >= enough_here):
                 return idx
         return np.arange(len(self.times_s)) if widen else np.zeros(0, np.int64)
 
@@ -159,7 +166,9 @@ def hold_probability(
     from reelkit.stream.abr.sim import SimConfig, simulate_levels
     from reelkit.stream.abr.traces import Trace
 
-    idx = profile.samples_at(hour, config.hour_window, config.min_samples)
+    idx = profile.samples_at(
+        hour, config.hour_window, config.min_samples, enough_here=config.min_samples_at_hour
+    )
     # runs: consecutive samples less than 2 minutes apart (one viewing session)
     gaps = np.flatnonzero(np.diff(profile.times_s[idx]) > 120.0)
     runs = [r for r in np.split(idx, gaps + 1) if len(r)]
@@ -207,11 +216,15 @@ class TitleAdvice:
 
 @dataclass(frozen=True)
 class Advice:
-    """Advice for each candidate title, with the network seen now."""
+    """Advice for each candidate title, with the network seen now: ``samples_now`` measurements judged it,
+    taken up to ``hours_from_now`` hours of the day from now; ``note`` says when that is thin evidence."""
 
     hour: int
     median_mbps_now: float
     titles: list[TitleAdvice] = field(default_factory=list)
+    samples_now: int = 0
+    hours_from_now: int = 0
+    note: str | None = None
 
 
 def advise(
@@ -293,4 +306,24 @@ def advise(
                 f"{dl_now / 3600:.1f} h; stream or download {where}"
             )
         out.append(TitleAdvice(t.title_id, t.name, t.reason, action, kbps, p_now, dl_now, best, better, msg))
-    return Advice(hour=hour, median_mbps_now=median_now, titles=out)
+    used = profile.samples_at(hour, cfg.hour_window, cfg.min_samples, enough_here=cfg.min_samples_at_hour)
+    reach = int(profile.hours_from(hour)[used].max())
+    note = None
+    if reach > cfg.hour_window:
+        here = len(profile.samples_at(hour, cfg.hour_window, 1, widen=False))
+        few = f"only {here}" if here else "no"
+        note = (
+            f"{few} measurement(s) within {cfg.hour_window} h of {hour:02d}:00: the network now is "
+            f"judged on {len(used)} taken up to {reach} h of the day away; measure at this hour for better "
+            "advice"
+        )
+    elif len(used) < cfg.min_samples:
+        note = f"the network now is judged on {len(used)} measurement(s) only"
+    return Advice(
+        hour=hour,
+        median_mbps_now=median_now,
+        titles=out,
+        samples_now=len(used),
+        hours_from_now=reach,
+        note=note,
+    )

@@ -101,6 +101,9 @@ class TitleAdviceOut(BaseModel):
 class AdviceOut(BaseModel):
     hour: int
     median_mbps_now: float
+    samples_now: int = Field(description="Measurements the network now was judged on.")
+    hours_from_now: int = Field(description="How far in hours of the day the farthest of them was taken.")
+    note: str | None = Field(description="Set when that is thin evidence (few or far samples).")
     titles: list[TitleAdviceOut]
 
 
@@ -168,5 +171,8 @@ async def download_advice(body: AdviceRequest, state: StateDep) -> AdviceOut:
     return AdviceOut(
         hour=result.hour,
         median_mbps_now=result.median_mbps_now,
+        samples_now=result.samples_now,
+        hours_from_now=result.hours_from_now,
+        note=result.note,
         titles=[TitleAdviceOut(**vars(t)) for t in result.titles],
     )
