@@ -203,6 +203,10 @@ def test_advise_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         ("timestamp,mbps\n1700000000,5\n", ["--at", "inf"], "--at"),
         ("timestamp,mbps\n1700000000,5\n", ["--title", "a:inf"], "ID:DURATION_S"),
         ("timestamp,mbps\nnan,5\n", [], ":2:"),
+        # every row a field longer than the header: pandas read 1700000000 as the index, 5 as the time
+        ("timestamp,mbps\n1700000000,5,7\n", [], "s.csv:2: 3 fields where the header has 2"),
+        ("timestamp,mbps\n\n1700000000,5\n1700000030\n", [], "s.csv:4: 1 fields"),
+        ("", [], "empty"),
         ("timestamp,mbps\n1700000000,5\n", ["--ladder", "300,1e300"], "ladder_kbps"),
     ],
 )

@@ -222,43 +222,51 @@ def _parse_time(text: str) -> float:
 
 def _read_samples(path: Path) -> tuple[Any, Any]:
     """``timestamp,mbps`` rows (unix seconds or ISO times) -> arrays; errors name the file and line."""
+    import csv
+
     import numpy as np
-    import pandas as pd
 
     if not path.is_file():
         raise DataFormatError("no such samples file", path=str(path))
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [(no, r) for no, r in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in r)]
+    except (UnicodeDecodeError, csv.Error) as exc:
         raise DataFormatError(f"not a readable CSV ({str(exc).splitlines()[0]})", path=str(path)) from None
-    except pd.errors.EmptyDataError:
-        raise DataFormatError(
-            "the file is empty; expected the header timestamp,mbps", path=str(path)
-        ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in ("timestamp", "mbps") if c not in frame.columns]
+    if not rows:
+        raise DataFormatError("the file is empty; expected the header timestamp,mbps", path=str(path))
+    header = [c.strip() for c in rows[0][1]]
+    missing = [c for c in ("timestamp", "mbps") if c not in header]
     if missing:
         raise DataFormatError(
             f"missing column(s) {', '.join(missing)}; expected the header timestamp,mbps",
             path=str(path),
-            line=1,
+            line=rows[0][0],
         )
-    if len(frame) == 0:
+    if len(rows) == 1:
         raise DataFormatError("no samples after the header", path=str(path))
-    times = np.empty(len(frame))
-    mbps = np.empty(len(frame))
-    for i, (t, b) in enumerate(zip(frame["timestamp"], frame["mbps"], strict=True)):
+    ti, bi = header.index("timestamp"), header.index("mbps")
+    times = np.empty(len(rows) - 1)
+    mbps = np.empty(len(rows) - 1)
+    for i, (no, row) in enumerate(rows[1:]):
+        if len(row) != len(header):  # pandas took a column more than the header as the index, silently
+            raise DataFormatError(
+                f"{len(row)} fields where the header has {len(header)} ({', '.join(header)})",
+                path=str(path),
+                line=no,
+            )
+        t, b = row[ti].strip(), row[bi].strip()
         try:
-            times[i] = _parse_time(str(t).strip())
+            times[i] = _parse_time(t)
             mbps[i] = float(b)
         except (ConfigError, ValueError):
             raise DataFormatError(
                 f"expected timestamp (unix s or ISO) and mbps (a number), got {t!r},{b!r}",
                 path=str(path),
-                line=i + 2,
+                line=no,
             ) from None
         if not np.isfinite(mbps[i]) or mbps[i] < 0:
-            raise DataFormatError(f"mbps must be a number >= 0, got {b!r}", path=str(path), line=i + 2)
+            raise DataFormatError(f"mbps must be a number >= 0, got {b!r}", path=str(path), line=no)
     return times, mbps
 
 
