@@ -311,3 +311,23 @@ def test_a_plot_or_model_written_into_the_trace_folder_is_not_read_as_a_trace(tm
     (tmp_path / "cmp.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # compare --plot traces/cmp.png
     (tmp_path / "m.npz").write_bytes(b"PK\x03\x04")  # train -o traces/m.npz
     assert [t.name for t in load_traces(tmp_path)] == ["tr0"]
+
+
+def test_stop_at_stall_ends_the_session_at_its_first_stall() -> None:
+    """The advisor asks only whether a quality holds: the chunks after the first stall are not played."""
+    rng = np.random.default_rng(3)
+    video = Video.constant_bitrate([300, 750, 1200, 1850, 2850, 4300], 4.0, 60)
+    for seed in range(10):
+        t = np.arange(0.0, 600.0, 4.0)
+        trace = Trace(t, rng.choice([0.2, 1.0, 3.0, 8.0], size=len(t)), name=f"r{seed}")
+        levels = np.full(60, seed % 6, dtype=np.int64)
+        full = simulate_levels(levels, trace, video)
+        short = simulate_levels(levels, trace, video, stop_at_stall=True)
+        stalls = np.flatnonzero(full.rebuffer_s[1:] > 0)
+        assert (short.rebuffer_total_s > 0) == (full.rebuffer_total_s > 0)
+        if len(stalls):
+            k = stalls[0] + 1  # chunks up to and including the first stall are as in the full session
+            np.testing.assert_array_equal(short.download_s[: k + 1], full.download_s[: k + 1])
+            assert not short.download_s[k + 1 :].any()
+        else:
+            np.testing.assert_array_equal(short.download_s, full.download_s)

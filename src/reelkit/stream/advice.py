@@ -158,7 +158,8 @@ def _bootstrap_trace(
 def hold_probability(
     profile: NetworkProfile, hour: int, level: int, duration_s: float, config: AdviceConfig
 ) -> tuple[float, float, float]:
-    """(probability the quality holds without stalls, median Mbit/s of that hour, mean stall s per session).
+    """(probability the quality holds without stalls, median Mbit/s of that hour, mean seconds of the first
+    stall per session).
 
     The session plays the title (up to ``max_session_s``) at ``level`` throughout; a stall after the start-up
     chunk means the quality does not hold."""
@@ -186,7 +187,11 @@ def hold_probability(
     stall = 0.0
     for _ in range(config.sessions):
         t, v = _bootstrap_trace(mbps, runs, seconds * 3 + 60, config.chunk_s, rng)
-        session = simulate_levels(levels, Trace(t, v, name="bootstrap"), video, config=cfg)
+        # a session is lost at its first stall: the rest need not be played (at a few kbit/s that rest
+        # was most of the work, minutes for one request)
+        session = simulate_levels(
+            levels, Trace(t, v, name="bootstrap"), video, config=cfg, stop_at_stall=True
+        )
         stall += session.rebuffer_total_s
         ok += int(session.rebuffer_total_s <= 0.0)
     return ok / config.sessions, median, stall / config.sessions

@@ -174,8 +174,10 @@ def _replay(
     sleep_step_ms: float,
     mults: np.ndarray,
     out: np.ndarray,
+    stop_at_stall: bool,
 ) -> None:
-    """Fetch chunk k at ``levels[k]``; out[k] = (delay_ms, sleep_ms, rebuf_ms, buffer_ms)."""
+    """Fetch chunk k at ``levels[k]``; out[k] = (delay_ms, sleep_ms, rebuf_ms, buffer_ms). With
+    ``stop_at_stall``, stop after the first chunk past the start-up one that rebuffers."""
     buf = 0.0
     for k in range(levels.shape[0]):
         delay, sleep, rebuf, buf, ptr, last_t = _chunk(
@@ -196,6 +198,8 @@ def _replay(
         out[k, 1] = sleep
         out[k, 2] = rebuf
         out[k, 3] = buf
+        if stop_at_stall and k > 0 and rebuf > 0.0:
+            break
 
 
 @dataclass
@@ -318,8 +322,11 @@ def simulate_levels(
     qoe: str | QoE = "lin",
     config: SimConfig = PENSIEVE,
     seed: int | np.random.Generator | None = None,
+    stop_at_stall: bool = False,
 ) -> Session:
-    """Replay a fixed level sequence (chunk 0 first) through the simulator."""
+    """Replay a fixed level sequence (chunk 0 first) through the simulator. ``stop_at_stall``: stop at the
+    first rebuffer after the start-up chunk (the later chunks are left at zero), for a yes-or-no "does this
+    quality hold" that need not play the rest of a session already lost."""
     lv = np.ascontiguousarray(levels, dtype=np.int64)
     if lv.ndim != 1 or lv.shape[0] < 1 or lv.shape[0] > video.n_chunks:
         raise ConfigError(f"need 1..{video.n_chunks} levels; got shape {lv.shape}")
@@ -347,6 +354,7 @@ def simulate_levels(
         config.sleep_step_s * 1000.0,
         mults,
         out,
+        stop_at_stall,
     )
     return _make_session(trace, video, lv, out, get_qoe(qoe), config)
 
