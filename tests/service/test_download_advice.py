@@ -37,7 +37,7 @@ def test_fast_network_streams(client: TestClient) -> None:
     body = {
         "samples": _samples(40.0),
         "quality_kbps": 4300,
-        "titles": [{"title_id": "tt1", "duration_s": 1200}, {"title_id": "tt2"}],
+        "titles": [{"title_id": "tt1", "duration_s": 1200}, {"title_id": "tt2", "duration_s": 5400}],
         "now": BASE + 20 * 3600 + 600,
     }
     r = client.post("/v1/download-advice", json=body)
@@ -113,8 +113,23 @@ def test_unbounded_and_non_finite_numbers_are_422_naming_the_field(
 def test_quality_below_the_ladder_and_no_titles(client: TestClient) -> None:
     r = client.post(
         "/v1/download-advice",
-        json={"samples": _samples(5.0), "quality_kbps": 100, "titles": [{"title_id": "t"}]},
+        json={"samples": _samples(5.0), "quality_kbps": 100, "titles": [{"title_id": "t", "duration_s": 60}]},
     )
     assert r.status_code == 400 and "lowest rung" in r.text  # a ConfigError is a 400
     r = client.post("/v1/download-advice", json={"samples": _samples(5.0), "quality_kbps": 750})
     assert r.status_code == 400 and "member_id or titles" in r.text
+
+
+def test_unknown_ids_are_404_unless_the_title_brings_its_duration(client: TestClient) -> None:
+    """An id the catalogue does not hold was advised on as an invented 100-minute film."""
+    body: dict[str, object] = {"samples": _samples(5.0), "quality_kbps": 750, "now": BASE + 20 * 3600}
+    r = client.post("/v1/download-advice", json={**body, "titles": [{"title_id": "no-such-title"}]})
+    assert (
+        r.status_code == 404
+        and "no-such-title" in r.json()["message"]
+        and "duration_s" in r.json()["message"]
+    )
+    titles = [{"title_id": "elsewhere", "duration_s": 600}]
+    assert client.post("/v1/download-advice", json={**body, "titles": titles}).status_code == 200
+    r = client.post("/v1/download-advice", json={**body, "titles": titles, "member_id": "ghost"})
+    assert r.status_code == 404 and "ghost" in r.json()["message"]

@@ -149,9 +149,16 @@ async def download_advice(body: AdviceRequest, state: StateDep) -> AdviceOut:
     from reelkit.stream.advice import AdviceConfig, NetworkProfile, TitleToWatch, advise
 
     if body.titles:
+        if body.member_id is not None and state.store.get_member(body.member_id) is None:
+            raise UnknownIdError(f"unknown member id {body.member_id!r}")
         titles = []
         for t in body.titles:
             rec = state.store.get_title(t.title_id)
+            if rec is None and not t.duration_s:  # a running time was invented for a typo'd id
+                raise UnknownIdError(
+                    f"unknown title id {t.title_id!r}; give its duration_s to advise on a title outside the "
+                    "catalogue"
+                )
             dur = t.duration_s or _duration_s(rec)
             titles.append(TitleToWatch(t.title_id, float(dur), rec.name if rec else "", "requested"))
     elif body.member_id is not None:
