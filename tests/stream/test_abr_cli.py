@@ -67,6 +67,16 @@ def test_simulate_json(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, P
     assert doc["qoe_sum_mean"] == pytest.approx(doc["qoe_per_chunk_mean"] * 47)
 
 
+def test_results_name_the_policy_not_the_spelling_typed(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]
+) -> None:
+    traces, video = inputs
+    code, out, _ = _simulate(capsys, traces, video, "--algo", "RMPC", "--json")
+    assert code == 0 and json.loads(out)["algo"] == "robustmpc"
+    code, out, _ = _simulate(capsys, traces, video, "--algos", "bb,Robust-MPC,opt", "--json", cmd="compare")
+    assert code == 0 and [r["algo"] for r in json.loads(out)["results"]] == ["bba", "robustmpc", "optimal"]
+
+
 def test_simulate_qoe_variants_differ(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]) -> None:
     traces, video = inputs
     vals = []

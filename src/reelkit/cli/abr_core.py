@@ -105,7 +105,7 @@ def simulate_cmd(
     with progress_for(not json_out) as prog:
         res = run_algorithm(algo, trs, vid, model=model, qoe=qoe, config=cfg, progress=prog)
     summary = res.summary()
-    summary["algo"] = algo
+    summary["algo"] = _canonical(algo)
     summary["seconds"] = res.seconds
     if json_out:
         emit_json(summary)
@@ -143,7 +143,7 @@ def compare_cmd(
         if plot.suffix.lower() != ".png":
             raise ConfigError(f"--plot {plot}: the plot is a PNG; give a name ending in .png")
         check_output_file(plot, ConfigError, "compare.png", inputs=[traces, *_video_inputs(video)])
-    names = [a.strip() for a in algos.split(",") if a.strip()]
+    names = [_canonical(a.strip()) for a in algos.split(",") if a.strip()]
     if not names:
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
     from reelkit.stream.abr.registry import is_optimal, make_policy, takes_model
@@ -182,6 +182,14 @@ def compare_cmd(
     )
     if plot_path:
         typer.echo(f"plot: {plot_path}")
+
+
+def _canonical(name: str) -> str:
+    """The name the results report: ``RMPC`` and ``robust-mpc`` are ``robustmpc`` (unknown names as given,
+    for the registry's own error)."""
+    from reelkit.stream.abr.registry import is_optimal, policy_name
+
+    return policy_name(name) or ("optimal" if is_optimal(name) else name)
 
 
 def _video_inputs(video: Path) -> list[Path]:
