@@ -97,6 +97,25 @@ def test_a_failed_write_names_the_output_not_its_temporary_file(tmp_path: Path) 
     with pytest.raises(OSError) as err, naming_output(out):  # a real file's name is kept
         raise FileNotFoundError(2, "No such file", str(tmp_path / "input.csv"))
     assert err.value.filename == str(tmp_path / "input.csv")
+    with pytest.raises(OSError) as err, naming_output(out):  # write() on a full disk names no file
+        raise OSError(28, "No space left on device")
+    assert err.value.filename == str(out) and err.value.strerror == "No space left on device"
+
+
+def test_a_full_disk_is_one_line_naming_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was a traceback and exit 1; nothing half-written is left."""
+    from reelkit.testing.cli import run_cli
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "p.yaml"
+    code, _, err = run_cli(capsys, "schedule", "generate", "--scenes", "6", "-o", str(out))
+    assert code == 2 and err.strip() == f"error: {out}: No space left on device", err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_atomic_path_replaces_whole_or_not_at_all(tmp_path: Path) -> None:

@@ -131,8 +131,9 @@ def naming_output(path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.filename is not None and Path(exc.filename).name.startswith("."):
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        # a failed write() (ENOSPC, EIO) names no file at all
+        if exc.filename is None or Path(exc.filename).name.startswith("."):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
 
 

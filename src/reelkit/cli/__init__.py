@@ -90,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if exc.filename is not None:
             err_console.print(f"error: {exc.filename}: {exc.strerror}", highlight=False, markup=False)
             sys.exit(2)
-        raise
+        # the system's, naming no file (a full disk in a library's own write): one line, not a traceback
+        err_console.print(f"error: {exc.strerror or exc}", highlight=False, markup=False)
+        sys.exit(1)
     finally:
         warnings.showwarning = python_show
         if in_main:

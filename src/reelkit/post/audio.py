@@ -7,6 +7,7 @@ stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to d
 
 from __future__ import annotations
 
+import errno
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,13 +306,18 @@ def write_audio_file(
     import soundfile
 
     tags = _tags(Path(metadata_from)) if metadata_from is not None else {}
-    with (
-        atomic_path(out, ext) as tmp,
-        soundfile.SoundFile(tmp, "w", sample_rate, x.shape[1], subtype="PCM_24", format=ext[1:].upper()) as f,
-    ):
-        for key, value in tags.items():
-            setattr(f, key, value)  # set before the samples: libsndfile writes them in the header
-        f.write(x)
+    try:
+        with (
+            atomic_path(out, ext) as tmp,
+            soundfile.SoundFile(
+                tmp, "w", sample_rate, x.shape[1], subtype="PCM_24", format=ext[1:].upper()
+            ) as f,
+        ):
+            for key, value in tags.items():
+                setattr(f, key, value)  # set before the samples: libsndfile writes them in the header
+            f.write(x)
+    except soundfile.LibsndfileError as exc:  # a full disk is "System error." from libsndfile
+        raise OSError(errno.EIO, f"cannot write it (libsndfile: {exc})", str(out)) from None
     return out
 
 
