@@ -104,6 +104,20 @@ def test_x265_per_title_dash_declares_its_codec(clips: dict[str, Path]) -> None:
     assert codecs and all(re.fullmatch(r"hvc1\.1\.6\.L\d+\.[0-9A-F.]+", c) for c in codecs), codecs
 
 
+def test_no_dash_leaves_a_dash_folder_that_is_not_the_ladders(clips: dict[str, Path]) -> None:
+    """``abr package`` writes ./dash by default: ``video ladder -o . --no-dash`` deleted it."""
+    out = clips["dir"] / "beside_a_stream"
+    keep = out / "dash" / "mine" / "keep.txt"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("x")
+    kw = dict(heights=(72,), crfs=(40,), compare_fixed=False, cache_dir=clips["dir"] / "cache")
+    per_title_ladder(clips["one"], out, dash=False, **kw)  # type: ignore[arg-type]
+    assert keep.read_text() == "x" and (out / "ladder.json").is_file()
+    with pytest.raises(ConfigError, match="not an earlier ladder's"):
+        per_title_ladder(clips["one"], out, **kw)  # type: ignore[arg-type]
+    assert keep.read_text() == "x"
+
+
 def test_shot_detection_and_shot_ladder(clips: dict[str, Path]) -> None:
     shots = detect_shots(clips["two"])
     assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 20), (20, 40)]
@@ -406,6 +420,16 @@ def test_output_folder_is_checked_before_encoding(tmp_path: Path) -> None:
     # the source's own folder is a fine output folder when the source is not one of a ladder's files
     assert prepare_out_dir(src, tmp_path) == tmp_path
     assert prepare_out_dir(src, tmp_path / "new" / "deep").is_dir()
+    # a dash/ folder that no earlier ladder.json names (abr package's default) is not replaced: refused
+    # when this run would write its manifest there, left alone with --no-dash (it was deleted either way)
+    mine = tmp_path / "pkg" / "dash" / "mine"
+    mine.mkdir(parents=True)
+    (mine / "keep.txt").write_text("x")
+    with pytest.raises(ConfigError, match=r"dash is not an earlier ladder's .* --no-dash"):
+        prepare_out_dir(src, tmp_path / "pkg")
+    assert prepare_out_dir(src, tmp_path / "pkg", dash=False) == tmp_path / "pkg"
+    (tmp_path / "pkg" / "ladder.json").write_text('{"dash_manifest": "dash/manifest.mpd"}')
+    assert prepare_out_dir(src, tmp_path / "pkg") == tmp_path / "pkg"  # an earlier ladder's: replaced
 
 
 def test_fixed_ladder_turns_upright_for_portrait_sources() -> None:

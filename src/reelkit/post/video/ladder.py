@@ -225,6 +225,7 @@ def check_ladder_inputs(
     compare_fixed: bool,
     vmaf_subsample: int,
     out_dir: str | Path | None = None,
+    dash: bool = True,
 ) -> VideoStream:
     """The source's video stream, after what would otherwise fail once the candidates are encoded: no video,
     the scoring options, a variable frame rate (frames are paired by index at one rate), whether the fixed
@@ -245,7 +246,7 @@ def check_ladder_inputs(
             path=str(source),
         )
     if out_dir is not None:
-        prepare_out_dir(source, out_dir)
+        prepare_out_dir(source, out_dir, dash=dash)
     if compare_fixed:
         try:
             fixed_ladder_specs(width, height, codec, preset)
@@ -257,12 +258,32 @@ def check_ladder_inputs(
 _RUNG_GLOB = "rung*_*x*_*k.mp4"
 
 
-def prepare_out_dir(source: str | Path, out_dir: str | Path) -> Path:
-    """Create the output folder before any encode, and refuse one that would destroy the source: a new run
-    replaces the folder's ``rung*`` files, ``dash/``, ``ladder.json`` and ``rd.png``."""
+def _earlier_ladders_dash(out: Path) -> bool:
+    """Whether ``out/dash`` is the manifest of an earlier ladder written there (its ``ladder.json`` names
+    it), which a new run may replace; anything else there is someone else's (``abr package``'s default)."""
+    try:
+        return "dash_manifest" in json.loads((out / "ladder.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _refuse_foreign_dash(out: Path) -> None:
+    if (out / "dash").exists() and not _earlier_ladders_dash(out):
+        raise ConfigError(
+            f"-o {out}: {out / 'dash'} is not an earlier ladder's (no ladder.json there names it) and this "
+            "run writes its DASH manifest there; move it, choose another -o, or give --no-dash"
+        )
+
+
+def prepare_out_dir(source: str | Path, out_dir: str | Path, *, dash: bool = True) -> Path:
+    """Create the output folder before any encode, and refuse one that would destroy the source or, with
+    ``dash``, a ``dash/`` folder that is not an earlier ladder's: a new run replaces the folder's ``rung*``
+    files, ``ladder.json``, ``rd.png`` and an earlier ladder's ``dash/``."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"-o {out}: is a file; the ladder's output is a folder")
+    if dash:
+        _refuse_foreign_dash(out)
     src = Path(source).resolve()
     o = out.resolve()
     replaced = src.parent == o and (fnmatch(src.name, _RUNG_GLOB) or src.name in ("ladder.json", "rd.png"))
@@ -671,6 +692,7 @@ def per_title_ladder(
         compare_fixed=compare_fixed,
         vmaf_subsample=vmaf_subsample,
         out_dir=out_dir,
+        dash=dash,
     )
     W, H = stream.width, stream.height
     sizes = grid_sizes(W, H, heights)
@@ -799,6 +821,9 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     ``rd.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if dash:
+        _refuse_foreign_dash(out)  # before anything is written (the command checked it before encoding)
+    earlier_dash = _earlier_ladders_dash(out)
     files: list[Path | None] = []
     for i, (p, row) in enumerate(zip(ladder.rungs, ladder.rung_rows(), strict=True)):
         src = p.ref.path if isinstance(p.ref, EncodeResult) else p.ref.get("path")
@@ -834,7 +859,8 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     plot_curves(curves, out / "rd.png", title=Path(ladder.source).name, points=cand)
     payload["plot"] = "rd.png"
     # swap in the new manifest, then the JSON (atomically), then drop an earlier run's other rungs
-    shutil.rmtree(out / "dash", ignore_errors=True)
+    if new_dash.exists() or earlier_dash:  # never a dash/ folder that is not a ladder's own
+        shutil.rmtree(out / "dash", ignore_errors=True)
     if new_dash.exists():
         os.replace(new_dash, out / "dash")
     atomic_write_text(out / "ladder.json", json.dumps(payload, indent=1, default=str))

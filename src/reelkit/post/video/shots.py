@@ -490,6 +490,7 @@ def per_shot_ladder(
         compare_fixed=compare_fixed,
         vmaf_subsample=vmaf_subsample,
         out_dir=out_dir,
+        dash=dash,
     )
     W, H = stream.width, stream.height
     fps = stream.fps or 25.0
