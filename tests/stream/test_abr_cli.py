@@ -206,3 +206,29 @@ def test_a_short_video_plays_all_its_chunks_by_default(
     assert json.loads(out)["traces"] == 3
     code, _, err = _simulate(capsys, traces, short, "--algo", "bba", "--chunks", "13")
     assert code == 2 and "has only 12 chunks" in err
+
+
+def test_a_plot_kept_in_the_trace_folder_does_not_block_the_next_run(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The second run refused: an existing file in an input folder counted as an input, though the trace
+    reader skips plots."""
+    import shutil
+
+    traces, video = inputs
+    mine = tmp_path / "traces"
+    shutil.copytree(traces, mine)
+    for _ in range(2):
+        code, _, err = _simulate(
+            capsys, mine, video, "--algos", "bba", "--plot", str(mine / "c.png"), cmd="compare"
+        )
+        assert code == 0, err
+    victim = sorted(p for p in mine.iterdir() if p.suffix != ".png")[0]
+    code, _, err = _simulate(
+        capsys, mine, video, "--algos", "bba", "--plot", str(victim) + ".png", cmd="compare"
+    )
+    assert code == 0, err  # a new name beside the traces is fine; a trace itself is not:
+    code, _, err = _run(
+        capsys, ["abr", "train", "--traces", str(mine), "--video", str(video), "-o", str(victim)]
+    )
+    assert code == 2 and "overwrite an input" in err

@@ -142,7 +142,11 @@ def compare_cmd(
     if plot is not None:  # before any simulation: a PNG, not over an input trace or video file
         if plot.suffix.lower() != ".png":
             raise ConfigError(f"--plot {plot}: the plot is a PNG; give a name ending in .png")
-        check_output_file(plot, ConfigError, "compare.png", inputs=[traces, *_video_inputs(video)])
+        from reelkit.stream.abr.traces import trace_files
+
+        check_output_file(
+            plot, ConfigError, "compare.png", inputs=[*trace_files(traces), *_video_inputs(video)]
+        )
     names = [_canonical(a.strip()) for a in algos.split(",") if a.strip()]
     if not names:
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
@@ -226,7 +230,11 @@ def train_cmd(
     members = ENSEMBLE_MEMBERS if members is None else members
     if episodes < 1 or epochs < 1 or members < 1:
         raise ConfigError("--episodes, --epochs and --members must be at least 1")
-    check_output_file(out, ConfigError, "fugu.npz", inputs=[traces, *_video_inputs(video)])  # before training
+    from reelkit.stream.abr.traces import trace_files
+
+    check_output_file(
+        out, ConfigError, "fugu.npz", inputs=[*trace_files(traces), *_video_inputs(video)]
+    )  # before training
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     t0 = time.perf_counter()
     with progress_for(not json_out) as prog:

@@ -205,23 +205,31 @@ def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mah
 NOT_TRACES = (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".npz", ".json", ".md", ".html")
 
 
+def trace_files(path: str | Path) -> list[Path]:
+    """The files :func:`load_traces` reads from ``path``: the file itself, or a folder's files sorted by name
+    (hidden files and :data:`NOT_TRACES` skipped, so a plot or model written there is not read as a trace);
+    empty when ``path`` does not exist."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        return []
+    return sorted(
+        f
+        for f in p.iterdir()
+        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in NOT_TRACES
+    )
+
+
 def load_traces(path: str | Path | Sequence[str | Path], *, mahimahi_window_s: float = 1.0) -> list[Trace]:
-    """Every trace file in a directory (sorted by name; hidden files and :data:`NOT_TRACES` skipped, so a
-    plot written there does not break the next run), or the listed files."""
+    """Every trace file in a directory (see :func:`trace_files`), or the listed files."""
     if isinstance(path, str | Path):
         p = Path(path)
         if not p.exists():
             raise DataFormatError("trace directory does not exist", path=str(p))
-        if p.is_file():
-            files = [p]
-        else:
-            files = sorted(
-                f
-                for f in p.iterdir()
-                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in NOT_TRACES
-            )
-            if not files:
-                raise EmptyDataError("no trace files in directory", path=str(p))
+        files = trace_files(p)
+        if not files:
+            raise EmptyDataError("no trace files in directory", path=str(p))
     else:
         files = [Path(f) for f in path]
     return [load_trace(f, mahimahi_window_s=mahimahi_window_s) for f in files]
