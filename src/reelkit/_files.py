@@ -25,6 +25,7 @@ from reelkit.errors import ConfigError, DataFormatError, ReelkitError
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_creatable",
     "check_output_file",
     "read_keyed_json",
     "read_npz",
@@ -81,6 +82,29 @@ def check_output_file(
     elif out.exists() and any(p is not None and _is_or_inside(out, Path(p)) for p in inputs):
         problem = "the output would overwrite an input file; choose another output name"
     else:
+        return out
+    if issubclass(error, DataFormatError):
+        raise error(problem, path=str(out))
+    raise error(f"{out}: {problem}")
+
+
+def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], example: str) -> Path:
+    """``path`` as a Path when a file can be written there, creating any missing folders on the way: it is
+    not a folder, and its nearest existing folder is one this process may write in. Raises ``error`` as
+    :func:`check_output_file` does. For outputs checked before another output is written."""
+    out = Path(path)
+    problem = None
+    if out.is_dir():
+        problem = f"is a folder; give a file name for the output (e.g. {example})"
+    else:
+        above = out.parent
+        while not above.exists() and above != above.parent:
+            above = above.parent
+        if not above.is_dir():
+            problem = f"{above} is a file, not a folder"
+        elif not os.access(above, os.W_OK | os.X_OK):
+            problem = f"cannot write in {above}"
+    if problem is None:
         return out
     if issubclass(error, DataFormatError):
         raise error(problem, path=str(out))

@@ -149,6 +149,14 @@ def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert code == 2 and needle in err and err.count("\n") == 1, err
     code, _, err = run(capsys, "schedule", "generate", "--scenes", "4", "-o", str(tmp_path))
     assert code == 2 and "is a folder" in err and err.count("\n") == 1
+    # -o checked before --pool is written: no pool left behind without its production
+    pool = tmp_path / "pool_new.yaml"
+    code, _, err = run(
+        capsys, "schedule", "generate", "--scenes", "4", "-o", str(tmp_path), "--pool", str(pool)
+    )
+    assert code == 2 and "is a folder" in err and not pool.exists()
+    code, _, err = run(capsys, "schedule", "generate", "-o", str(binary / "p.yaml"), "--pool", str(pool))
+    assert code == 2 and "bin.yaml is a file, not a folder" in err and not pool.exists()
     # a byte-order mark is fine
     bom = tmp_path / "bom.json"
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"calendar": {"start": "2026-03-02"}}).encode())
@@ -307,3 +315,17 @@ def test_a_call_time_the_clocks_skip_is_the_hour_after() -> None:
     (s,) = day.scenes
     # 01:30 does not exist that night: the CSV said 01:30-03:30 while the calendar said 02:30
     assert (s.start, s.end, s.start_at) == ("02:30", "03:30", "2026-03-29T02:30+01:00")
+
+
+def test_generate_does_not_replace_a_production_yaml_it_was_not_told_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "schedule", "generate", "--scenes", "4")
+    assert code == 0 and (tmp_path / "production.yaml").is_file(), err
+    (tmp_path / "production.yaml").write_text("# mine\n")
+    code, _, err = run(capsys, "schedule", "generate", "--scenes", "4")
+    assert code == 2 and "give -o production.yaml to replace it" in err
+    assert (tmp_path / "production.yaml").read_text() == "# mine\n"
+    code, _, err = run(capsys, "schedule", "generate", "--scenes", "4", "-o", "production.yaml")
+    assert code == 0 and (tmp_path / "production.yaml").read_text() != "# mine\n"

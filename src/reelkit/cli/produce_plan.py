@@ -67,8 +67,14 @@ def generate_cmd(
     scenes: Annotated[int, typer.Option("--scenes", min=2, max=400, help="Number of scenes.")] = 40,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Production file to write (.yaml or .json).")
-    ] = Path("production.yaml"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Production file to write (.yaml or .json). Default: production.yaml, which is not replaced "
+            "unless named.",
+        ),
+    ] = None,
     pool: Annotated[
         Path | None,
         typer.Option(
@@ -80,10 +86,15 @@ def generate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic, feasible production (seeded)."""
-    from reelkit._files import check_output_file
+    from reelkit._files import check_creatable, check_output_file
     from reelkit.produce.generator import generate_pool, generate_production
     from reelkit.produce.production import dump_production, dump_structured
 
+    if out is None:
+        out = Path("production.yaml")
+        if out.exists():  # a default name: a file of the user's own may hold it
+            raise ConfigError(f"{out} exists; give -o {out} to replace it, or another name (-o FILE.yaml)")
+    check_creatable(out, ConfigError, "production.yaml")  # both outputs checked before either is written
     prod = generate_production(scenes, seed)
     pool_path = None
     if pool is not None:
