@@ -146,3 +146,26 @@ def test_read_npz_says_what_a_file_that_is_not_a_model_is(tmp_path: Path) -> Non
     pick.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(ModelFormatError, match="pickled data"):
         read_npz(pick, "a model", "train one")
+
+
+def test_an_unwritable_folder_is_found_before_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only folder failed only when the result was written, after the work (we run as root in CI,
+    so the folder's mode cannot show it: os.access is what the checks ask)."""
+    from reelkit._files import check_creatable
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != ro and real_access(p, mode))
+    with pytest.raises(ConfigError, match=r"ro/o\.json: cannot write in the output folder"):
+        check_output_file(ro / "o.json", ConfigError, "o.json")
+    with pytest.raises(ConfigError, match=r"cannot write in .*ro$"):
+        check_creatable(ro / "new" / "deeper" / "p.png", ConfigError, "p.png")
+    assert check_creatable(tmp_path / "new" / "p.png", ConfigError, "p.png") == tmp_path / "new" / "p.png"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError, match="afile is a file, not a folder"):
+        check_creatable(tmp_path / "afile" / "p.png", ConfigError, "p.png")
+    with pytest.raises(ConfigError, match="is a folder"):
+        check_creatable(tmp_path, ConfigError, "p.png")

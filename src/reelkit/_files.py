@@ -66,9 +66,9 @@ def check_output_file(
     example: str,
     inputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> Path:
-    """``path`` as a Path when a file can be written there: it is not a folder, its folder exists, and it is
-    none of the ``inputs`` nor an existing file inside an input folder (writing there would destroy the input
-    the output is made from).
+    """``path`` as a Path when a file can be written there: it is not a folder, its folder exists and may be
+    written in, and it is none of the ``inputs`` nor an existing file inside an input folder (writing there
+    would destroy the input the output is made from).
 
     Otherwise raises ``error``: a :class:`~reelkit.errors.DataFormatError` (or subclass) gets the path as its
     ``path=``, any other error type gets it at the start of the message, so both read ``<path>: <what>``.
@@ -79,6 +79,8 @@ def check_output_file(
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     elif not out.parent.is_dir():
         problem = "the output folder does not exist; create it first"
+    elif not os.access(out.parent, os.W_OK | os.X_OK):  # found now, not after the work
+        problem = "cannot write in the output folder; choose another output"
     elif out.exists() and any(p is not None and _is_or_inside(out, Path(p)) for p in inputs):
         problem = "the output would overwrite an input file; choose another output name"
     else:

@@ -319,3 +319,21 @@ def test_a_stopped_command_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     time.sleep(0.5)
     assert not [k for k in kids if alive(k)]
+
+
+def test_a_read_only_folder_for_the_scores_is_said_before_scoring(
+    pair: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The per-frame file goes beside the distorted video by default: in a folder that cannot be written
+    the whole video was scored, then the command failed (root in CI: os.access stands for the folder)."""
+    import os
+
+    import reelkit.post.video.quality as quality
+    from reelkit.testing.cli import run_cli
+
+    folder = pair["enc"].parent
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != folder and real_access(p, mode))
+    monkeypatch.setattr(quality, "measure_quality", lambda *a, **k: pytest.fail("scored first"))
+    code, _, err = run_cli(capsys, "video", "quality", str(pair["ref"]), str(pair["enc"]), "--json")
+    assert code == 2 and "give --per-frame FILE" in err and len(err.strip().splitlines()) == 1, err

@@ -53,9 +53,12 @@ def _split(text: str, what: str, example: str = "lru,arc,s3fifo") -> list[str]:
 
 
 def _check_plot_path(path: Path | None) -> None:
-    """Refuse a plot path that is a folder before any work is done."""
-    if path is not None and path.is_dir():
-        raise ConfigError(f"{path}: is a folder; give a file name for the plot (e.g. out.png)")
+    """Refuse, before any work is done, a plot path that is a folder, lies under a file, or is in a folder
+    that cannot be written (missing folders are created)."""
+    if path is not None:
+        from reelkit._files import check_creatable
+
+        check_creatable(path, ConfigError, "out.png")
 
 
 def _save_figure(fig: Any, path: Path) -> None:
