@@ -210,6 +210,25 @@ def test_an_interrupted_lossy_normalise_leaves_the_old_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.m4a"]
 
 
+def test_a_failed_lossy_pass_names_the_output_not_the_pass_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said ``ro/.o.mp4.pass1.mp4: Permission denied``."""
+    import reelkit.post.audio as audio_mod
+
+    src = tmp_path / "in.wav"
+    sf.write(src, noisy(2.0), RATE, subtype="PCM_24")
+    out = tmp_path / "out.m4a"
+
+    def denied(path: Path, *args: object, **kwargs: object) -> Path:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(audio_mod, "write_audio_file", denied)
+    with pytest.raises(OSError) as err:
+        normalize_file(src, out, target_lufs=-23.0)
+    assert err.value.filename == str(out) and err.value.strerror == "Permission denied"
+
+
 @pytest.mark.media
 def test_normalising_keeps_the_tags(tmp_path: Path) -> None:
     import soundfile

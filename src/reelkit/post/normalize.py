@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from reelkit._files import check_output_file, replace_file
+from reelkit._files import check_output_file, naming_output, replace_file
 from reelkit.errors import ConfigError, MediaError, ReelkitWarning
 from reelkit.media import DEFAULT_LAYOUTS
 from reelkit.post.loudness import (
@@ -376,15 +376,16 @@ def normalize_file(
             # run leaves the file that was there)
             part = dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
             try:
-                write_audio_file(
-                    part,
-                    out,
-                    audio.sample_rate,
-                    replace_in=whole,
-                    replace_stream=stream,
-                    metadata_from=src_p,
-                    layout=audio.layout or DEFAULT_LAYOUTS.get(audio.channels),
-                )
+                with naming_output(dst_p):  # a failed write names the output, not this hidden pass file
+                    write_audio_file(
+                        part,
+                        out,
+                        audio.sample_rate,
+                        replace_in=whole,
+                        replace_stream=stream,
+                        metadata_from=src_p,
+                        layout=audio.layout or DEFAULT_LAYOUTS.get(audio.channels),
+                    )
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
             written = read_audio(part, stream=stream if whole is not None else 0)
