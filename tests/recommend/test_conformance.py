@@ -46,3 +46,13 @@ def test_load_rejects_unknown_or_corrupt_model(tmp_path: Path) -> None:
     np.savez(corrupt, **{k: v for k, v in arrays.items() if k != "item_scores"})
     with pytest.raises(ModelFormatError, match="corrupt"):
         load_model(corrupt)
+
+
+def test_a_model_saved_without_its_extension_loads_by_the_same_name(tmp_path: Path) -> None:
+    """``train -o model`` wrote model.npz and ``recommend -m model`` said "no such model file"; ``m.NPZ``
+    was saved as m.NPZ.npz."""
+    model = _MODELS["popular"]().fit(synthetic_dataset().interactions())
+    assert model.save(tmp_path / "model") == tmp_path / "model.npz"
+    assert type(load_model(tmp_path / "model")) is type(model)
+    assert model.save(tmp_path / "m.NPZ") == tmp_path / "m.NPZ"
+    assert type(load_model(tmp_path / "m.NPZ")) is type(model)

@@ -550,7 +550,7 @@ class Recommender(ABC):
         path = Path(path)
         if path.is_dir():
             raise ConfigError(f"{path}: is a folder; give a file name for the model (e.g. model.npz)")
-        if path.suffix != ".npz":
+        if path.suffix.lower() != ".npz":  # m.NPZ is a model file already, not m.NPZ.npz
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         meta = {
             "format": "reelkit-model",
@@ -623,6 +623,8 @@ def load_model(path: str | Path) -> Recommender:
     from reelkit._files import read_npz
 
     path = Path(path)
+    if not path.exists() and path.suffix.lower() != ".npz" and path.with_name(path.name + ".npz").is_file():
+        path = path.with_name(path.name + ".npz")  # save() adds .npz: "-o model" wrote model.npz
     arrays = read_npz(path, "a reelkit model", "train one with 'reelkit train'")
     try:
         meta = json.loads(str(arrays.pop("__meta__")))
