@@ -169,3 +169,10 @@ def test_an_unwritable_folder_is_found_before_the_work(
         check_creatable(tmp_path / "afile" / "p.png", ConfigError, "p.png")
     with pytest.raises(ConfigError, match="is a folder"):
         check_creatable(tmp_path, ConfigError, "p.png")
+
+
+def test_atomic_writes_under_a_file_say_which_part_is_a_file(tmp_path: Path) -> None:
+    """``train -o AFILE/m.npz`` said only ``AFILE: File exists``."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError, match=r"afile/sub/o\.json: .*afile is a file, not a folder"):
+        atomic_write_text(tmp_path / "afile" / "sub" / "o.json", "{}")
