@@ -148,6 +148,10 @@ def test_mahimahi_trace(tmp_path: Path) -> None:
     f = tmp_path / "mm.trace"
     f.write_text("\n".join(str(int(x)) for x in np.round(ms)) + "\n")
     assert np.allclose(load_trace(f).mbps, tr.mbps)
+    # a last timestamp of 0 is no period (Mahimahi refuses it; a 1 ms one was invented)
+    (tmp_path / "zero.trace").write_text("0\n0\n0\n")
+    with pytest.raises(DataFormatError, match=r"zero\.trace: .*last timestamp \(its period\)"):
+        load_trace(tmp_path / "zero.trace")
 
 
 def test_video_dir_with_ladder(tmp_path: Path) -> None:

@@ -184,7 +184,11 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
 def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mahimahi") -> Trace:
     """Packet-delivery timestamps (ms, one 1500-byte packet each) → a cooked trace of ``window_s`` windows."""
     ms = np.asarray(ms, dtype=np.float64)
-    period_ms = max(float(ms[-1]), 1.0)
+    if float(ms[-1]) <= 0:  # Mahimahi itself refuses it: the trace repeats with that period
+        raise DataFormatError(
+            "a Mahimahi trace's last timestamp (its period) must be more than 0 ms", path=name, line=len(ms)
+        )
+    period_ms = float(ms[-1])
     if not 0 < window_s < math.inf:
         raise ConfigError(f"the Mahimahi window must be a positive number of seconds; got {window_s}")
     w_ms = window_s * 1000.0
