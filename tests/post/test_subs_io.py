@@ -9,6 +9,7 @@ import warnings
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reelkit.errors import DataFormatError
@@ -100,6 +101,28 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
         (_CUE.format("Ça va? Très bien."), "cp1252"),  # it said big5
         ("".join(_CUE.format(f"Line {i}{' it’s' * (i == 5)}.") for i in range(22)), "cp1252"),  # cp775
         (_CUE.format("Über die Straße gehen wir schön."), "cp1252"),
+        # charset-normalizer's language score named cp1250 for these Italian lines and cp775 for the German
+        (
+            "".join(
+                _CUE.format(t)
+                for t in (
+                    "Perché non sei venuto?",
+                    "Non lo so, è complicato.",
+                    "Però domani sarò lì.",
+                    "Così va bene.",
+                )
+            ),
+            "cp1252",
+        ),
+        (
+            "".join(
+                _CUE.format(t)
+                for t in ("Wo ist der Schlüssel?", "Wir müssen über die Brücke gehen.", "Nein, danke.")
+            ),
+            "cp1252",
+        ),
+        (_CUE.format("Schöne Grüße aus München."), "cp1252"),  # mac_iceland
+        ("".join(_CUE.format(t) for t in ("Il était là hier soir.", "Déjà ?", "Pourquoi pas ?")), "cp1252"),
         (_CUE.format("Zażółć gęślą jaźń. Dzień dobry, proszę pana."), "cp1250"),  # was read as cp1252
         (_CUE.format("Příliš žluťoučký kůň úpěl ďábelské ódy."), "cp1250"),
         (_CUE.format("Привет, как дела? Всё хорошо, спасибо."), "cp1251"),
@@ -121,6 +144,14 @@ def test_unknown_encoding_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00" + bytes(range(256)) * 8)
     with pytest.raises(DataFormatError, match=r"binary\.srt: holds binary data, not subtitle text"):
         load_subtitles(path)
+    import soundfile as sf
+
+    quiet = tmp_path / "quiet.wav"  # its samples' high bytes are 0x00 or 0xFF: it passed for UTF-16 text
+    sf.write(
+        quiet, (np.random.default_rng(0).standard_normal(4800) * 0.002).astype(np.float32), 48000, "PCM_16"
+    )
+    with pytest.raises(DataFormatError, match=r"quiet\.wav: holds binary data, not subtitle text"):
+        load_subtitles(quiet)
     with pytest.raises(DataFormatError, match="cannot decode as ascii"):
         decode_text("é".encode(), encoding="ascii")
 
