@@ -131,3 +131,15 @@ def test_the_hours_own_few_samples_come_before_many_from_another_time() -> None:
     # enough at the hour: no note
     full = _profile((list(range(24)), 50.0))
     assert advise(full, [FILM], quality_kbps=2850, now_s=BASE + 15 * 3600, config=CFG).note is None
+
+
+def test_a_small_min_samples_is_still_a_config() -> None:
+    """min_samples 1 or 2 was refused once min_samples_at_hour (3) came in."""
+    prof = _profile((list(range(24)), 50.0))
+    for n in (1, 2):
+        res = advise(
+            prof, [FILM], quality_kbps=4300, now_s=BASE, config=AdviceConfig(min_samples=n, sessions=4)
+        )
+        assert res.titles[0].action == "stream"
+    with pytest.raises(ConfigError, match="1 or more"):
+        AdviceConfig(min_samples=0)

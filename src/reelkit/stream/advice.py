@@ -70,7 +70,9 @@ class AdviceConfig:
     deadline_s: float = 3600.0  # when the member is likely to start watching, from now
     hour_window: int = 1  # samples within +- this many hours of the hour are used
     min_samples: int = 8  # fewer than this within the window: the window widens, hour by hour...
-    min_samples_at_hour: int = 3  # ...unless it holds at least this many (the hour's own network first)
+    min_samples_at_hour: int = (
+        3  # ...unless it holds this many, or min_samples if fewer (the hour's own first)
+    )
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -85,8 +87,8 @@ class AdviceConfig:
             raise ConfigError("confidence must be in (0, 1]")
         if self.chunk_s <= 0 or self.sessions < 1 or self.max_session_s <= 0:
             raise ConfigError("chunk_s, sessions and max_session_s must be positive")
-        if not 1 <= self.min_samples_at_hour <= self.min_samples:
-            raise ConfigError("min_samples_at_hour must be from 1 to min_samples")
+        if self.min_samples < 1 or self.min_samples_at_hour < 1:
+            raise ConfigError("min_samples and min_samples_at_hour must be 1 or more")
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,10 @@ def hold_probability(
     from reelkit.stream.abr.traces import Trace
 
     idx = profile.samples_at(
-        hour, config.hour_window, config.min_samples, enough_here=config.min_samples_at_hour
+        hour,
+        config.hour_window,
+        config.min_samples,
+        enough_here=min(config.min_samples_at_hour, config.min_samples),
     )
     # runs: consecutive samples less than 2 minutes apart (one viewing session)
     gaps = np.flatnonzero(np.diff(profile.times_s[idx]) > 120.0)
@@ -311,7 +316,9 @@ def advise(
                 f"{dl_now / 3600:.1f} h; stream or download {where}"
             )
         out.append(TitleAdvice(t.title_id, t.name, t.reason, action, kbps, p_now, dl_now, best, better, msg))
-    used = profile.samples_at(hour, cfg.hour_window, cfg.min_samples, enough_here=cfg.min_samples_at_hour)
+    used = profile.samples_at(
+        hour, cfg.hour_window, cfg.min_samples, enough_here=min(cfg.min_samples_at_hour, cfg.min_samples)
+    )
     reach = int(profile.hours_from(hour)[used].max())
     note = None
     if reach > cfg.hour_window:
