@@ -73,7 +73,9 @@ def test_results_name_the_policy_not_the_spelling_typed(
     traces, video = inputs
     code, out, _ = _simulate(capsys, traces, video, "--algo", "RMPC", "--json")
     assert code == 0 and json.loads(out)["algo"] == "robustmpc"
-    code, out, _ = _simulate(capsys, traces, video, "--algos", "bb,Robust-MPC,opt", "--json", cmd="compare")
+    code, out, _ = _simulate(
+        capsys, traces, video, "--algos", "bb,Robust-MPC,opt,BBA", "--json", cmd="compare"
+    )
     assert code == 0 and [r["algo"] for r in json.loads(out)["results"]] == ["bba", "robustmpc", "optimal"]
 
 

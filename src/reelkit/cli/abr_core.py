@@ -147,7 +147,8 @@ def compare_cmd(
         check_output_file(
             plot, ConfigError, "compare.png", inputs=[*trace_files(traces), *_video_inputs(video)]
         )
-    names = [_canonical(a.strip()) for a in algos.split(",") if a.strip()]
+    # bba,bb,BB name one policy: run once, as cache compare takes each policy once
+    names = list(dict.fromkeys(_canonical(a.strip()) for a in algos.split(",") if a.strip()))
     if not names:
         raise ConfigError("--algos is empty; give names like robustmpc,bba")
     from reelkit.stream.abr.registry import is_optimal, make_policy, takes_model
