@@ -13,6 +13,7 @@ from reelkit.stream.cache import (
     catalog_path,
     read_object_catalog,
     read_trace,
+    simulate,
     synthesize,
     write_trace,
 )
@@ -362,3 +363,9 @@ def test_the_plan_does_not_depend_on_the_order_of_the_rows(
         assert code == 0, err
         got.append({a["name"]: a["byte_hit_ratio"] for a in json.loads(out)["approaches"]})
     assert got[0] == got[1]
+    # the reactive rows are what cache simulate gives for the file as read (TinyLFU hashes object numbers)
+    tr = read_trace(trace)
+    cfg = FillConfig(capacity_bytes=int(tr.working_set_bytes() * 0.05))
+    cmp = compare_fill(tr, cfg, train_days=3, policies=("tinylfu",), oracle=False, offline=False)
+    sim = simulate(tr, "tinylfu", cfg.capacity_bytes, warmup=(cmp.warmup_requests + 0.5) / tr.n_requests)
+    assert cmp.get("tinylfu").byte_hit_ratio == sim.byte_hit_ratio

@@ -798,6 +798,9 @@ def compare_fill(
             ReelkitWarning,
             stacklevel=2,
         )
+    # the reactive policies and the bound run on the trace as read, so that they give exactly what
+    # `cache simulate` gives for it (TinyLFU's sketch hashes the object numbers)
+    as_read = trace
     perm = np.argsort(trace.original_ids, kind="stable")
     if np.any(perm != np.arange(len(perm))):
         # objects in the order of their ids, not of the file's rows (a trace numbers them by first
@@ -853,13 +856,13 @@ def compare_fill(
     names = list(policies) + (["belady-size"] if offline else [])
     with progress.task("reactive policies", total=len(names)) as bar:
         for name in names:
-            r = simulate(trace, name, config.capacity_bytes, warmup=warm)
+            r = simulate(as_read, name, config.capacity_bytes, warmup=warm)
             miss = float(r.bytes_requested - r.bytes_hit)
             kind: Literal["reactive", "offline"] = "offline" if name == "belady-size" else "reactive"
             out.append(ApproachResult(r.policy, kind, r.hit_ratio, r.byte_hit_ratio, 0, miss))
             bar.advance()
     if offline:
-        ub = offline_upper_bound(trace, config.capacity_bytes, warmup=warm)
+        ub = offline_upper_bound(as_read, config.capacity_bytes, warmup=warm)
         meas = float(trace.sizes[fill.measured_from :].sum())
         out.append(
             ApproachResult(
