@@ -136,7 +136,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     removed, so an existing ``path`` is never half-written. A failed write names ``path``, not the
     temporary file. ``suffix`` keeps the extension for writers that read the format from the name."""
     p = Path(path)
-    check_creatable(p, ConfigError, p.name)  # a file in the path said only "File exists"
+    check_creatable(p, ConfigError, f"out{p.suffix}")  # a file in the path said only "File exists"
     with naming_output(p):
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent)
