@@ -229,8 +229,10 @@ def decode_text(
 # ------------------------------------------------------------------------------------------------ parsing
 
 _TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
-# the end time must end there: "04,5000" or "08,00O" are not a time followed by text
-_TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:\s.*)?)$")
+# the end time must end there: "04,5000" or "08,00O" are not a time followed by text; after it come cue
+# settings (after a space), an invisible zero-width space or BOM, or a stray full stop (pysubs2 and ffmpeg
+# read those too)
+_TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:[\s\u200b\ufeff].*|\.)?)$")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
