@@ -99,6 +99,9 @@ def test_bootstrap_leaves_another_sources_unfinished_import_alone(tmp_path: Path
     assert store.count_events() == 2 and store.current_model_version() is None
     assert store.get_note(IMPORT_PENDING) == "mydata.csv"
     store.close()
+    # retrain refuses it too (it trained on the first chunks and a server switched to that model)
+    with pytest.raises(ConfigError, match=r"import of mydata\.csv did not finish; run it again"):
+        train_store(data, personal="popular")
 
 
 class _FailAfter:

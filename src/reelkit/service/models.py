@@ -173,6 +173,14 @@ def train_store(
         raise ConfigError(f"unknown model {personal!r}; choose one of {', '.join(sorted(models))}")
     store = open_store(data_dir, create=False)  # a mistyped folder is an error, not a new empty store
     try:
+        from reelkit.service.ingest import IMPORT_PENDING
+
+        pending = store.get_note(IMPORT_PENDING)
+        if pending is not None:  # a model of part of the data would be served as the whole
+            raise ConfigError(
+                f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import "
+                f"--data-dir {data_dir} ...: what is stored counts as duplicates) before training"
+            )
         t0 = time.perf_counter()
         events, seq = store.events_frame()
         if len(events) == 0:
