@@ -130,3 +130,18 @@ def test_bootstrap_from_a_missing_source_leaves_no_store(tmp_path: Path) -> None
     with pytest.raises(DataFormatError):
         bootstrap(tmp_path / "svc", source=tmp_path / "bad.csv")
     assert not (tmp_path / "svc").exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///tmp/x.db", "postgresql://db/reelkit"])
+def test_a_database_url_as_the_data_folder_is_refused(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The path option made ./sqlite:/tmp/x.db and ./postgresql:/db/reelkit/reelkit.db of them, exit 0."""
+    from reelkit.testing.cli import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.csv").write_text("userId,movieId,rating,timestamp\n1,10,4,1000\n")
+    for args in (["import", "--ratings", "r.csv"], ["retrain"], ["train", "--model", "popular"]):
+        code, _, err = run_cli(capsys, *args, "--data-dir", url)
+        assert code == 2 and "not a database URL" in err, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]

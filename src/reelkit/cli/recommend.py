@@ -18,6 +18,7 @@ from reelkit.cli.common import (
     refuse_unused,
 )
 from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, read_data
+from reelkit.cli.service import data_folder
 from reelkit.errors import ConfigError
 
 RatingsOpt = Annotated[
@@ -92,6 +93,7 @@ def train_cmd(
             "--data-dir",
             help="A service data folder: train a new model version from its stored events (a running "
             "server switches to it); --model names the personal model.",
+            callback=data_folder,
         ),
     ] = None,
     json_out: JsonOpt = False,

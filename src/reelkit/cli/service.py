@@ -8,6 +8,7 @@ first (the demo catalog, or MovieLens when ``REELKIT_DATA`` points at a ratings 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -24,8 +25,22 @@ __all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "import_cmd", "register", "retrain_cm
 DATA_ENV = "REELKIT_DATA"
 DEFAULT_DATA_DIR = Path(".reelkit/service")
 
+
+def data_folder(value: Path | None) -> Path | None:
+    """A data folder, not a database URL: the path type turned sqlite:///x.db into a folder "sqlite:" here."""
+    if value is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", str(value)) and not value.exists():
+        raise ConfigError(
+            f"--data-dir {value}: give a folder (it holds the store, the models and service.json), not a "
+            "database URL"
+        )
+    return value
+
+
 DataDirOpt = Annotated[
-    Path, typer.Option("--data-dir", help="The service's data folder (store, models, service.json).")
+    Path,
+    typer.Option(
+        "--data-dir", help="The service's data folder (store, models, service.json).", callback=data_folder
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
