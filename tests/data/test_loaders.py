@@ -18,6 +18,7 @@ from reelkit.data.loaders import (
     ML100K_GENRES,
     load_dataset,
     load_delimited,
+    load_events,
     load_events_file,
     load_movielens_1m,
     load_movielens_100k,
@@ -603,3 +604,28 @@ def test_a_date_error_names_the_format_that_read_the_column(tmp_path: Path) -> N
         DataFormatError, match=r"d\.csv:2: .*'1/5/2020 10:00' is not an ISO 8601 date like the others"
     ):
         load_events_file(path)
+
+
+@pytest.mark.parametrize("name", ["r.csv.gz", "r.csv.bz2", "r.csv.zst"])
+def test_a_damaged_compressed_file_is_named_in_one_line(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truncated .gz said "Truncated compressed stream" (exit 1) and a truncated .bz2 "Aborted!"."""
+    import bz2
+
+    from reelkit.testing.cli import run_cli
+
+    text = "userId,movieId,rating,timestamp\n" + "".join(
+        f"{i % 97},{i % 501},4,{1000 + i}\n" for i in range(40000)
+    )
+    packed = {
+        ".gz": gzip.compress(text.encode()),
+        ".bz2": bz2.compress(text.encode()),
+        ".zst": pa.compress(text.encode(), codec="zstd", asbytes=True),
+    }[Path(name).suffix]
+    path = tmp_path / name
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DataFormatError, match=rf"{re.escape(name)}: corrupt or truncated compressed data"):
+        load_events(path)
+    code, _, err = run_cli(capsys, "data", "info", str(path))
+    assert code == 2 and err.startswith(f"error: {path}: corrupt or truncated") and err.count("\n") == 1, err

@@ -49,16 +49,19 @@ from __future__ import annotations
 
 import bz2
 import csv
+import functools
 import gzip
 import io
+import lzma
 import re
 import warnings
+import zlib
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Literal, NamedTuple, cast
+from typing import IO, Any, Literal, NamedTuple, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -168,6 +171,31 @@ def _resolve_field(name: str) -> str:
 # ---------------------------------------------------------------------------------------------- raw files
 _ARROW_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4"}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # only these end a line (not \x85, \x0c, \u2028 … as splitlines)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _names_damaged_input(fn: _F) -> _F:
+    """A damaged compressed file (truncated, or not what its name says) raises errors that name no file
+    (``Truncated compressed stream``; an EOFError, which the command line took for Ctrl-C): say which file,
+    in one line, as a data error."""
+
+    @functools.wraps(fn)
+    def wrapper(path: str | Path, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(path, *args, **kwargs)
+        except (EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise DataFormatError(f"corrupt or truncated compressed data ({exc})", path=str(path)) from None
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            raise DataFormatError(
+                f"corrupt or truncated compressed data, or not the format its name says ({exc})",
+                path=str(path),
+            ) from None
+
+    return cast(_F, wrapper)
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -994,6 +1022,7 @@ def _read_catalog_parquet(path: Path) -> pd.DataFrame:
     return _dedupe_titles(frame.set_index("title_id"), path)
 
 
+@_names_damaged_input
 def load_titles(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     """Read a catalog (``u.item``, ``movies.dat``, ``movies.csv``-like, Parquet), indexed by ``title_id``."""
     p = Path(path)
@@ -1081,6 +1110,7 @@ def _optional_catalog(
 _ML_FIELDS = ("member_id", "title_id", "value", "timestamp")
 
 
+@_names_damaged_input
 def load_movielens_100k(
     folder_or_u_data: str | Path,
     *,
@@ -1100,6 +1130,7 @@ def load_movielens_100k(
     return _build(events, titles, p, used, unknown_titles)
 
 
+@_names_damaged_input
 def load_movielens_csv(
     ratings_csv: str | Path, *, titles_path: str | Path | None = None, unknown_titles: UnknownTitles = "error"
 ) -> Dataset:
@@ -1125,6 +1156,7 @@ def load_movielens_csv(
     return _build(events, titles, p, used, unknown_titles)
 
 
+@_names_damaged_input
 def load_movielens_1m(
     ratings_dat: str | Path, *, titles_path: str | Path | None = None, unknown_titles: UnknownTitles = "error"
 ) -> Dataset:
@@ -1141,6 +1173,7 @@ def load_movielens_1m(
     return _build(events, titles, p, used, unknown_titles)
 
 
+@_names_damaged_input
 def load_delimited(
     path: str | Path,
     *,
@@ -1176,6 +1209,7 @@ def _is_parquet(path: Path) -> bool:
         return False
 
 
+@_names_damaged_input
 def load_parquet(
     path: str | Path,
     *,
@@ -1263,6 +1297,7 @@ _ML100K_RATINGS = re.compile(r"^u(\.data|[1-5ab]\.(base|test))$")
 _NOT_EVENTS = frozenset({".yaml", ".yml", ".json", ".toml", ".ini", ".html", ".md", ".xml"})
 
 
+@_names_damaged_input
 def load_events_file(
     path: str | Path,
     *,
@@ -1327,6 +1362,7 @@ def load_events_file(
     )
 
 
+@_names_damaged_input
 def load_events(
     path: str | Path,
     *,
@@ -1347,6 +1383,7 @@ def load_events(
     return load_dataset(path, unknown_titles=unknown_titles)
 
 
+@_names_damaged_input
 def load_dataset(path: str | Path, *, unknown_titles: UnknownTitles = "error") -> Dataset:
     """Read a dataset folder or file.
 
