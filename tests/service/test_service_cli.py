@@ -145,3 +145,33 @@ def test_a_database_url_as_the_data_folder_is_refused(
         code, _, err = run_cli(capsys, *args, "--data-dir", url)
         assert code == 2 and "not a database URL" in err, (args, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
+def test_importing_another_catalogue_over_a_store_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ml-100k over ml-latest-small renamed 1,265 titles ("2": Jumanji -> GoldenEye) without a word."""
+    from reelkit.testing.cli import run_cli
+
+    def catalogue(folder: Path, names: list[str]) -> Path:
+        folder.mkdir()
+        (folder / "movies.csv").write_text(
+            "movieId,title,genres\n" + "".join(f"{i},{n} (1999),Drama\n" for i, n in enumerate(names, 1))
+        )
+        (folder / "ratings.csv").write_text(
+            "userId,movieId,rating,timestamp\n" + "".join(f"1,{i},4,{1000 + i}\n" for i in range(1, 13))
+        )
+        return folder
+
+    first = catalogue(tmp_path / "a", [f"Film {i}" for i in range(12)])
+    other = catalogue(tmp_path / "b", [f"Other {i}" for i in range(12)])
+    same = catalogue(tmp_path / "c", [f"Film {i}" for i in range(11)] + ["Film eleven"])  # one name fixed
+    store = tmp_path / "st"
+    code, _, err = run_cli(capsys, "import", "--data", str(first), "--data-dir", str(store))
+    assert code == 0 and "warning" not in err, err
+    code, _, err = run_cli(capsys, "import", "--data", str(same), "--data-dir", str(store))
+    assert code == 0 and "warning" not in err, err
+    code, _, err = run_cli(capsys, "import", "--data", str(other), "--data-dir", str(store))
+    assert (
+        code == 0 and "12 of the 12 titles it shares ids with are renamed ('1': 'Film 0' -> 'Other 0')" in err
+    )

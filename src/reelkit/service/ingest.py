@@ -11,7 +11,7 @@ import hashlib
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,26 @@ def _warn_unreachable_ids(ds: Dataset) -> None:
             )
 
 
+def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str) -> None:
+    """A catalogue that renames many stored titles is most likely another catalogue whose ids overlap
+    (ml-100k's "2" is GoldenEye, ml-latest-small's Jumanji): the stored events would count for the new
+    titles. Re-importing the same catalogue, or correcting a few names, renames nothing or little."""
+    stored = store.titles_frame()["name"]
+    if stored.empty:
+        return
+    new = {t.title_id: t.name for t in titles if t.title_id in stored.index}
+    renamed = [(tid, stored[tid], name) for tid, name in new.items() if stored[tid] != name]
+    if len(renamed) >= 10 and len(renamed) >= 0.2 * len(new):
+        tid, old, name = renamed[0]
+        warnings.warn(
+            f"{label}: {len(renamed):,} of the {len(new):,} titles it shares ids with are renamed ({tid!r}: "
+            f"{old!r} -> {name!r}); if it is another catalogue, its events now mix with the stored ones: "
+            "import it into another --data-dir",
+            ReelkitWarning,
+            stacklevel=3,
+        )
+
+
 def import_dataset(
     store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT, label: str = "a dataset"
 ) -> ImportSummary:
@@ -175,6 +195,7 @@ def import_dataset(
     # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
     titles = _titles(ds)
     known = [t for t in titles if not _made_up_title(t)]
+    _warn_renamed_titles(store, known, label)
     n_titles = store.upsert_titles(known) + store.upsert_titles(
         [t for t in titles if _made_up_title(t)], only_new=True
     )
