@@ -11,6 +11,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ import pytest
 
 from reelkit.data.fetch import DATASETS, RemoteDataset, cache_root, fetch
 from reelkit.data.loaders import load_dataset
-from reelkit.errors import ChecksumError, ConfigError, FetchError, UserInputError
+from reelkit.errors import ChecksumError, ConfigError, FetchError, ReelkitWarning, UserInputError
 from reelkit.progress import ProgressTask
 
 U_DATA = "1\t10\t5\t881250949\n2\t10\t3\t881250950\n"
@@ -153,6 +154,33 @@ def test_second_call_reuses_the_cache_and_force_downloads_again(server: Server, 
     assert len(server.requests) == 2
     assert (first / "u.data").read_text() == U_DATA
     assert leftovers(tmp_path, "ml-100k") == []
+
+
+def test_a_damaged_or_unverified_cached_copy_is_downloaded_again(server: Server, tmp_path: Path) -> None:
+    """The cached folder was trusted on its marker alone: an overwritten u.data and a deleted u.item came
+    back as the verified dataset; a copy fetched with --insecure-skip-checksum came back without it."""
+    payload = make_zip({"ml-100k/u.data": U_DATA, "ml-100k/u.item": "1|Toy Story|\n"})
+    publish(server, "ml-100k.zip", payload)
+    entry = entry_for(payload)
+    folder = fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    (folder / "u.data").write_text(U_DATA.replace("3", "4"))
+    (folder / "u.item").unlink()
+    with pytest.warns(ReelkitWarning, match=r"not reused \((u\.data changed|u\.item is missing)"):
+        assert fetch(entry, cache_dir=tmp_path, base_url=server.url) == folder
+    assert len(server.requests) == 2 and (folder / "u.data").read_text() == U_DATA
+    assert (folder / "u.item").is_file()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # intact: reused, nothing downloaded
+        fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    assert len(server.requests) == 2
+    unverified = DATASETS["movielens-latest-small"]
+    publish(server, "ml-latest-small.zip", make_zip({"ml-latest-small/ratings.csv": "userId,movieId\n1,1\n"}))
+    fetch(unverified, cache_dir=tmp_path, base_url=server.url, allow_unverified=True)
+    with (
+        pytest.warns(ReelkitWarning, match="without a checksum"),
+        pytest.raises(FetchError, match="cannot be verified"),
+    ):
+        fetch(unverified, cache_dir=tmp_path, base_url=server.url)
 
 
 def test_by_name_with_environment_settings(

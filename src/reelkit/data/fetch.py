@@ -31,11 +31,12 @@ import stat
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reelkit.errors import ChecksumError, ConfigError, FetchError, UnverifiableDownloadError
+from reelkit.errors import ChecksumError, ConfigError, FetchError, ReelkitWarning, UnverifiableDownloadError
 from reelkit.progress import SILENT, Progress
 
 __all__ = ["DATASETS", "DEFAULT_BASE_URL", "RemoteDataset", "cache_root", "fetch"]
@@ -222,6 +223,38 @@ def _is_complete(folder: Path) -> bool:
     return (folder / _MARKER).is_file()
 
 
+def _file_stamps(folder: Path) -> dict[str, list[int]]:
+    """Size and modification time (ns) of every file under ``folder``, by relative path: written into the
+    marker when the verified archive is unpacked, compared when the cached copy is reused."""
+    out = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.name != _MARKER:
+            st = f.stat()
+            out[f.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _cached_copy_problem(folder: Path, allow_unverified: bool) -> str | None:
+    """Why the cached copy in ``folder`` may not be reused (``None``: it may): a file changed, cut short or
+    missing since it was unpacked, or a copy downloaded without a checksum when one is now required."""
+    try:
+        marker = json.loads((folder / _MARKER).read_text())
+    except (OSError, ValueError):
+        return "its marker file is unreadable"
+    if not marker.get("verified", True) and not allow_unverified:
+        return "it was downloaded without a checksum (--insecure-skip-checksum)"
+    stamps = marker.get("files")
+    if stamps is None:  # a copy unpacked before the marker kept its files
+        return None
+    now = _file_stamps(folder)
+    for rel, stamp in stamps.items():
+        if rel not in now:
+            return f"{rel} is missing"
+        if now[rel] != stamp:
+            return f"{rel} changed since it was unpacked"
+    return None
+
+
 def fetch(
     name: str | RemoteDataset,
     *,
@@ -243,7 +276,14 @@ def fetch(
     root = cache_root(cache_dir)
     final = root / entry.folder
     if not force and _is_complete(final):
-        return final
+        problem = _cached_copy_problem(final, allow_unverified)
+        if problem is None:
+            return final
+        warnings.warn(
+            f"{final}: the cached copy is not reused ({problem}); downloading it again",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     if not entry.verifiable and not allow_unverified:
         raise UnverifiableDownloadError(
             f"{entry.name}: no published checksum is known for {entry.filename}, so the download cannot be "
@@ -275,6 +315,7 @@ def fetch(
                     "sha256": sha256,
                     "md5": md5,
                     "verified": entry.verifiable,
+                    "files": _file_stamps(folder),
                 }
             )
         )
