@@ -175,3 +175,42 @@ def test_importing_another_catalogue_over_a_store_says_so(
     assert (
         code == 0 and "12 of the 12 titles it shares ids with are renamed ('1': 'Film 0' -> 'Other 0')" in err
     )
+
+
+def test_a_store_held_by_another_writer_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An import waiting past the busy timeout ended in a traceback (sqlite3.OperationalError)."""
+    import sqlite3
+
+    import reelkit.service.ingest as ingest
+    from reelkit.testing.cli import run_cli
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(ingest, "import_dataset", locked)
+    (tmp_path / "r.csv").write_text("userId,movieId,rating,timestamp\n1,10,4,1000\n")
+    code, _, err = run_cli(
+        capsys, "import", "--ratings", str(tmp_path / "r.csv"), "--data-dir", str(tmp_path / "st")
+    )
+    assert (
+        code == 1 and err.startswith("error: the store is busy with another writer") and err.count("\n") == 1
+    )
+
+
+def test_opening_a_store_another_writer_holds_says_busy_not_unwritable(tmp_path: Path) -> None:
+    import sqlite3
+
+    from reelkit.service.store import DB_NAME, SQLiteStore, StoreError
+
+    open_store(tmp_path).close()
+    holder = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="busy with another writer") as err:
+            SQLiteStore(tmp_path / DB_NAME, busy_timeout_s=0.1)
+        assert "writable" not in str(err.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

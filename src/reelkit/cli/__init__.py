@@ -6,6 +6,7 @@ and bad command-line usage) print one line and exit 2; other reelkit errors exit
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -86,6 +87,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         err_console.print(f"error: {exc.title}: {fields}", highlight=False, markup=False)
         sys.exit(2)
+    except sqlite3.OperationalError as exc:  # the store held by another writer past the busy timeout
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        from reelkit.service.store import _BUSY
+
+        err_console.print(f"error: {_BUSY}", highlight=False, markup=False)
+        sys.exit(1)
     except OSError as exc:  # a file we were told to read or write
         if exc.filename is not None:
             err_console.print(f"error: {exc.filename}: {exc.strerror}", highlight=False, markup=False)

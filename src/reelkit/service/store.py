@@ -75,6 +75,11 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: What a command says when another writer held the store past the busy timeout
+_BUSY = (
+    "the store is busy with another writer (an import, a retrain, or a server taking events) for longer "
+    "than the wait; retry when it is done"
+)
 DB_NAME = "reelkit.db"
 EventKind = Literal["play", "rating", "thumb"]
 _IN_CHUNK = 500  # ids per "IN (...)" query (well under SQLite's parameter limit)
@@ -344,6 +349,8 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             text = str(exc)
+            if "locked" in text or "busy" in text:  # another writer held it past the busy timeout
+                raise StoreError(f"{self.path}: {_BUSY}") from None
             what = (
                 "is not a reelkit store (not an SQLite database)"
                 if "not a database" in text
@@ -377,7 +384,7 @@ class SQLiteStore:
         """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
         con = self._con()
         with self._write_lock:
-            con.execute("BEGIN IMMEDIATE")
+            con.execute("BEGIN IMMEDIATE")  # busy past the timeout: OperationalError (the server's 503)
             try:
                 yield con
             except BaseException:
