@@ -629,3 +629,22 @@ def test_a_damaged_compressed_file_is_named_in_one_line(
         load_events(path)
     code, _, err = run_cli(capsys, "data", "info", str(path))
     assert code == 2 and err.startswith(f"error: {path}: corrupt or truncated") and err.count("\n") == 1, err
+
+
+def test_a_thumb_is_up_or_down(tmp_path: Path) -> None:
+    """A 0/1 column's dislikes (0) were dropped without a word and a 7 counted as an up-thumb."""
+    path = tmp_path / "thumbs.csv"
+    for value, line in (("0", 3), ("7", 3), ("", 3)):
+        path.write_text(
+            "member_id,title_id,kind,value,fraction,timestamp\n"
+            f"u1,A,play,,1.0,100\nu1,A,thumb,{value},,200\nu2,A,thumb,-1,,300\n"
+        )
+        with pytest.raises(
+            DataFormatError, match=rf"thumbs\.csv:{line}: thumb value .*: a thumb is 1 \(up\) or -1"
+        ):
+            load_events(path)
+    frame = pd.DataFrame(
+        {"member_id": ["u1"], "title_id": ["A"], "kind": ["thumb"], "value": [0.5], "timestamp": [1]}
+    )
+    with pytest.raises(DataFormatError, match=r"thumb value 0\.5"):
+        Dataset.from_events(frame)

@@ -167,6 +167,12 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     rating = (out["kind"] == "rating").to_numpy()
     if np.isnan(value[rating]).any():  # such a pair had weight 0 and left training unseen
         raise DataFormatError("a rating event has no value; give each rating its number", path=source)
+    thumb = (out["kind"] == "thumb").to_numpy()
+    bad_thumb = value[thumb][~np.isin(value[thumb], (1.0, -1.0))]
+    if len(bad_thumb):  # a 0 was no thumb at all and a 7 an up-thumb
+        raise DataFormatError(
+            f"thumb value {float(bad_thumb[0]):g}: a thumb is 1 (up) or -1 (down)", path=source
+        )
     # outside 0-1 beyond rounding (0.1 * 3 / 0.3 is 1.0000000000000002: clipped, not refused)
     bad = ~np.isnan(fraction) & ((fraction < -1e-9) | (fraction > 1 + 1e-9))
     if bad.any():  # 1.5 was clipped to 1 where the reader refuses it

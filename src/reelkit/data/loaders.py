@@ -783,6 +783,17 @@ def _events_from_table(
                     "a rating event without a rating value; fill it in or remove this line",
                     DataFormatError,
                 )  # fmt: skip
+            # a thumb is up (1) or down (-1), as the API takes it: a 0/1 column's dislikes (0) were dropped
+            # and a 7 counted as up
+            thumb = (kind == "thumb").to_numpy()
+            bad_thumb = thumb & ~frame["value"].isin((1, -1)).to_numpy()
+            if bad_thumb.any():
+                i = int(np.argmax(bad_thumb))
+                _raise_at_row(
+                    path, layout, encoding, i,
+                    f"thumb value {float(frame['value'].iloc[i]):g}: a thumb is 1 (up) or -1 (down)",
+                    DataFormatError,
+                )  # fmt: skip
     elif "value" not in frame:
         frame["kind"] = np.full(n, "play", dtype=object)
     elif frame["value"].isna().any():
