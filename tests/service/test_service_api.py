@@ -626,4 +626,9 @@ def test_an_id_ending_as_a_route_does_is_warned_about_at_import(tmp_path: Path) 
     store = open_store(tmp_path / "data")
     with pytest.warns(ReelkitWarning, match=r"1 member id\(s\) end as an API route does \('a/home'\)"):
         import_dataset(store, load_events_file(tmp_path / "r.csv"))
+    # ids the API refuses (422): longer than 128 characters
+    long_id = "m" * 150
+    (tmp_path / "r.csv").write_text(f"user,item,rating,timestamp\n{long_id},t1,4,1600000000\n")
+    with pytest.warns(ReelkitWarning, match=r"1 member id\(s\) are longer than 128 characters .*'mmmm"):
+        import_dataset(store, load_events_file(tmp_path / "r.csv"))
     store.close()

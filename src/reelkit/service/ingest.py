@@ -144,12 +144,25 @@ _ROUTE_SUFFIXES = {"member": ("/home", "/recommendations"), "title": ("/similar"
 
 
 def _warn_unreachable_ids(ds: Dataset) -> None:
+    from reelkit.service.schemas import MAX_ID_CHARS
+
     for what, ids in (("member", ds.members.index), ("title", ds.titles.index)):
-        bad = [i for i in ids.astype(str) if i.endswith(_ROUTE_SUFFIXES[what])]
+        text = ids.astype(str)
+        bad = [i for i in text if i.endswith(_ROUTE_SUFFIXES[what])]
         if bad:
             warnings.warn(
                 f"{len(bad)} {what} id(s) end as an API route does ({', '.join(map(repr, bad[:3]))}): "
                 f"/v1/{what}s/ID/... reads them as a shorter id; rename them to reach them through the API",
+                ReelkitWarning,
+                stacklevel=3,
+            )
+        # the API refuses these ids (422): stored, they could never be asked about or sent events
+        odd = [i for i in text if len(i) > MAX_ID_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in i)]
+        if odd:
+            warnings.warn(
+                f"{len(odd)} {what} id(s) are longer than {MAX_ID_CHARS} characters or hold control "
+                f"characters ({', '.join(repr(i[:40]) for i in odd[:3])}): the API refuses such ids; shorten "
+                "or clean them to reach them through it",
                 ReelkitWarning,
                 stacklevel=3,
             )

@@ -44,10 +44,14 @@ __all__ = [
     "home_out",
 ]
 
+#: The longest id the API takes (imports warn about longer ones)
+MAX_ID_CHARS = 128
 #: Ids of members, titles and events: 1-128 printable characters, no control characters.
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")]
 #: A new member's id: as :data:`Id`, and no ``/`` (it could never be used in a URL path).
-NewMemberId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+NewMemberId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[^\x00-\x1f\x7f/]+$")
+]
 #: Event ids the server makes itself start with this (a member's liked titles at sign-up); clients may not.
 RESERVED_EVENT_PREFIX = "signup:"
 
