@@ -124,6 +124,11 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
         (_CUE.format("Schöne Grüße aus München."), "cp1252"),  # mac_iceland
         ("".join(_CUE.format(t) for t in ("Il était là hier soir.", "Déjà ?", "Pourquoi pas ?")), "cp1252"),
         (_CUE.format("Zażółć gęślą jaźń. Dzień dobry, proszę pana."), "cp1250"),  # was read as cp1252
+        # both readings "clean" to charset-normalizer; cp1252 puts symbols in the words (¯ó³w)
+        (
+            "".join(_CUE.format(t) for t in ("Żółw idzie powoli.", "Dziękuję bardzo.", "Dobry wieczór.")),
+            "cp1250",
+        ),
         (_CUE.format("Příliš žluťoučký kůň úpěl ďábelské ódy."), "cp1250"),
         (_CUE.format("Привет, как дела? Всё хорошо, спасибо."), "cp1251"),
         (_CUE.format("Καλημέρα, τι κάνεις σήμερα;"), "cp1253"),
