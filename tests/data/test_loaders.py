@@ -648,3 +648,11 @@ def test_a_thumb_is_up_or_down(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFormatError, match=r"thumb value 0\.5"):
         Dataset.from_events(frame)
+
+
+def test_loaders_take_their_file_by_keyword(tmp_path: Path) -> None:
+    """The damaged-file wrapper took the first argument positionally only: path= calls failed."""
+    path = tmp_path / "r.csv"
+    path.write_text("userId,movieId,rating,timestamp\n1,10,4,1000\n")
+    assert load_movielens_csv(ratings_csv=path).n_events == 1
+    assert load_events(path=path).n_events == 1

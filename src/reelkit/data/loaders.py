@@ -51,6 +51,7 @@ import bz2
 import csv
 import functools
 import gzip
+import inspect
 import io
 import lzma
 import re
@@ -180,19 +181,23 @@ def _names_damaged_input(fn: _F) -> _F:
     """A damaged compressed file (truncated, or not what its name says) raises errors that name no file
     (``Truncated compressed stream``; an EOFError, which the command line took for Ctrl-C): say which file,
     in one line, as a data error."""
+    first = next(iter(inspect.signature(fn).parameters))  # the file or folder read, however it is passed
 
     @functools.wraps(fn)
-    def wrapper(path: str | Path, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(path, *args, **kwargs)
-        except (EOFError, zlib.error, lzma.LZMAError) as exc:
-            raise DataFormatError(f"corrupt or truncated compressed data ({exc})", path=str(path)) from None
-        except OSError as exc:
-            if exc.filename is not None:
-                raise
+            return fn(*args, **kwargs)
+        except (EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.filename is not None:
+                raise  # a file that is missing or unreadable says so itself
+            path = args[0] if args else kwargs.get(first)
+            what = (
+                ""
+                if isinstance(exc, EOFError | zlib.error | lzma.LZMAError)
+                else ", or not the format its name says"
+            )
             raise DataFormatError(
-                f"corrupt or truncated compressed data, or not the format its name says ({exc})",
-                path=str(path),
+                f"corrupt or truncated compressed data{what} ({exc})", path=str(path)
             ) from None
 
     return cast(_F, wrapper)
