@@ -247,3 +247,20 @@ def test_serve_demo_does_not_serve_one_source_from_anothers_folder(tmp_path: Pat
     ratings.write_text("userId,movieId,rating,timestamp\n1,10,4,1000000000\n2,10,3,1000000001\n")
     with pytest.raises(ConfigError, match="already holds demo catalog"):
         bootstrap(data, source=ratings)
+
+
+def test_thumbs_stored_before_they_were_checked_do_not_stop_a_retrain(tmp_path: Path) -> None:
+    """An import before thumbs had to be 1 or -1 stored 0s; every retrain then failed on them."""
+    from reelkit.errors import ReelkitWarning
+    from reelkit.service.store import EventRecord
+
+    data = tmp_path / "data"
+    store = open_store(data)
+    members = [f"m{i}" for i in range(30) for _ in range(4)]
+    titles = [f"t{(i * 7 + k) % 25}" for i in range(30) for k in range(4)]
+    import_dataset(store, _events_only(members, titles))
+    store.append_events([EventRecord("old-thumb", "m1", "t3", "thumb", 1_700_000_100, value=0.0)])
+    store.close()
+    with pytest.warns(ReelkitWarning, match=r"1 stored thumb event\(s\) have a value other than 1 or -1 \(0"):
+        record = train_store(data, personal="popular")
+    assert record.n_events == 120

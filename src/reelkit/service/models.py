@@ -183,6 +183,15 @@ def train_store(
             )
         t0 = time.perf_counter()
         events, seq = store.events_frame()
+        odd = (events["kind"] == "thumb").to_numpy() & ~events["value"].isin((1.0, -1.0)).to_numpy()
+        if odd.any():  # stored by an import before thumbs other than 1 / -1 were refused: events stay
+            warnings.warn(
+                f"{data_dir}: {int(odd.sum()):,} stored thumb event(s) have a value other than 1 or -1 "
+                f"({events['value'][odd].iloc[0]:g}, ...); they are left out of training",
+                ReelkitWarning,
+                stacklevel=2,
+            )
+            events = events[~odd]
         if len(events) == 0:
             raise EmptyDataError(
                 "no events stored yet; load some with 'reelkit import --data-dir DIR --ratings FILE'",
