@@ -145,6 +145,8 @@ def test_a_database_url_as_the_data_folder_is_refused(
         code, _, err = run_cli(capsys, *args, "--data-dir", url)
         assert code == 2 and "not a database URL" in err, (args, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+    code, _, err = run_cli(capsys, "import", "--ratings", "r.csv", "--data-dir", "backup-12:00")  # a name
+    assert code == 0 and (tmp_path / "backup-12:00" / "reelkit.db").is_file(), err
 
 
 def test_importing_another_catalogue_over_a_store_says_so(

@@ -28,7 +28,8 @@ DEFAULT_DATA_DIR = Path(".reelkit/service")
 
 def data_folder(value: Path | None) -> Path | None:
     """A data folder, not a database URL: the path type turned sqlite:///x.db into a folder "sqlite:" here."""
-    if value is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", str(value)) and not value.exists():
+    # scheme:// arrives as scheme:/ (the path type folds the slashes); "backup-12:00" is a folder name
+    if value is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(value)) and not value.exists():
         raise ConfigError(
             f"--data-dir {value}: give a folder (it holds the store, the models and service.json), not a "
             "database URL"
