@@ -177,6 +177,14 @@ def test_importing_another_catalogue_over_a_store_says_so(
     assert (
         code == 0 and "12 of the 12 titles it shares ids with are renamed ('1': 'Film 0' -> 'Other 0')" in err
     )
+    # a catalogue naming titles an events-only import stored as "Title N" renames nothing
+    fresh = tmp_path / "st2"
+    alone = tmp_path / "events.csv"  # no movies.csv beside it
+    alone.write_text((first / "ratings.csv").read_text())
+    code, _, err = run_cli(capsys, "import", "--ratings", str(alone), "--data-dir", str(fresh))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "import", "--data", str(first), "--data-dir", str(fresh))
+    assert code == 0 and "renamed" not in err, err
 
 
 def test_a_store_held_by_another_writer_is_one_line(

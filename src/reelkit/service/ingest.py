@@ -176,7 +176,12 @@ def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str
     if stored.empty:
         return
     new = {t.title_id: t.name for t in titles if t.title_id in stored.index}
-    renamed = [(tid, stored[tid], name) for tid, name in new.items() if stored[tid] != name]
+    # a stored "Title 7" is the name made up for an id an events-only import met first: naming it is no rename
+    renamed = [
+        (tid, stored[tid], name)
+        for tid, name in new.items()
+        if stored[tid] != name and stored[tid] != f"Title {tid}"
+    ]
     if len(renamed) >= 10 and len(renamed) >= 0.2 * len(new):
         tid, old, name = renamed[0]
         warnings.warn(
