@@ -223,14 +223,23 @@ def _is_complete(folder: Path) -> bool:
     return (folder / _MARKER).is_file()
 
 
-def _file_stamps(folder: Path) -> dict[str, list[int]]:
-    """Size and modification time (ns) of every file under ``folder``, by relative path: written into the
-    marker when the verified archive is unpacked, compared when the cached copy is reused."""
-    out = {}
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_stamps(folder: Path) -> dict[str, list[int | str]]:
+    """Size, modification time (ns) and SHA-256 of every file under ``folder``, by relative path: written
+    into the marker when the verified archive is unpacked, compared when the cached copy is reused (the
+    digest only when the time changed: a copy made without keeping times is still the same data)."""
+    out: dict[str, list[int | str]] = {}
     for f in sorted(folder.rglob("*")):
         if f.is_file() and f.name != _MARKER:
             st = f.stat()
-            out[f.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns]
+            out[f.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns, _sha256(f)]
     return out
 
 
@@ -246,11 +255,12 @@ def _cached_copy_problem(folder: Path, allow_unverified: bool) -> str | None:
     stamps = marker.get("files")
     if stamps is None:  # a copy unpacked before the marker kept its files
         return None
-    now = _file_stamps(folder)
-    for rel, stamp in stamps.items():
-        if rel not in now:
+    for rel, (size, mtime_ns, *digest) in stamps.items():
+        f = folder / rel
+        if not f.is_file():
             return f"{rel} is missing"
-        if now[rel] != stamp:
+        st = f.stat()
+        if st.st_size != size or (st.st_mtime_ns != mtime_ns and [_sha256(f)] != digest):
             return f"{rel} changed since it was unpacked"
     return None
 
@@ -268,7 +278,8 @@ def fetch(
     """Download, verify and unpack a dataset of :data:`DATASETS` (or a :class:`RemoteDataset`) into the
     cache; returns its folder, ready for :func:`reelkit.data.loaders.load_dataset`.
 
-    A cached copy is reused unless ``force``. Archives without a known checksum are refused unless
+    A cached copy is reused unless ``force``, or unless its files changed since they were unpacked (then it
+    is downloaded again, with a warning). Archives without a known checksum are refused unless
     ``allow_unverified`` (then nothing checks their integrity). Raises :class:`FetchError` when the
     download fails and :class:`ChecksumError` when it does not match; neither leaves files behind.
     """
@@ -279,6 +290,11 @@ def fetch(
         problem = _cached_copy_problem(final, allow_unverified)
         if problem is None:
             return final
+        if not entry.verifiable and not allow_unverified:  # downloading it again would be refused too
+            raise UnverifiableDownloadError(
+                f"{final}: {problem}, and no published checksum is known for {entry.filename}; pass "
+                "allow_unverified=True (CLI: --insecure-skip-checksum) to use it"
+            )
         warnings.warn(
             f"{final}: the cached copy is not reused ({problem}); downloading it again",
             ReelkitWarning,
