@@ -85,9 +85,14 @@ def check_output_file(
         problem = "the output would overwrite an input file; choose another output name"
     else:
         return out
+    raise _refusal(error, out, problem)
+
+
+def _refusal(error: type[ReelkitError], out: Path, problem: str) -> ReelkitError:
+    """``error`` reading ``<out>: <problem>``: a DataFormatError (or subclass) takes the path as ``path=``."""
     if issubclass(error, DataFormatError):
-        raise error(problem, path=str(out))
-    raise error(f"{out}: {problem}")
+        return error(problem, path=str(out))
+    return error(f"{out}: {problem}")
 
 
 def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], example: str) -> Path:
@@ -108,9 +113,7 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
             problem = f"cannot write in {above}"
     if problem is None:
         return out
-    if issubclass(error, DataFormatError):
-        raise error(problem, path=str(out))
-    raise error(f"{out}: {problem}")
+    raise _refusal(error, out, problem)
 
 
 def replace_file(tmp: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:

@@ -90,9 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except sqlite3.OperationalError as exc:  # the store held by another writer past the busy timeout
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
-        from reelkit.service.store import _BUSY
+        from reelkit.service.store import BUSY_MESSAGE
 
-        err_console.print(f"error: {_BUSY}", highlight=False, markup=False)
+        err_console.print(f"error: {BUSY_MESSAGE}", highlight=False, markup=False)
         sys.exit(1)
     except OSError as exc:  # a file we were told to read or write
         if exc.filename is not None:

@@ -76,7 +76,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 #: What a command says when another writer held the store past the busy timeout
-_BUSY = (
+BUSY_MESSAGE = (
     "the store is busy with another writer (an import, a retrain, or a server taking events) for longer "
     "than the wait; retry when it is done"
 )
@@ -350,7 +350,7 @@ class SQLiteStore:
             self.close()
             text = str(exc)
             if "locked" in text or "busy" in text:  # another writer held it past the busy timeout
-                raise StoreError(f"{self.path}: {_BUSY}") from None
+                raise StoreError(f"{self.path}: {BUSY_MESSAGE}") from None
             what = (
                 "is not a reelkit store (not an SQLite database)"
                 if "not a database" in text
