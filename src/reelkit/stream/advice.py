@@ -70,9 +70,8 @@ class AdviceConfig:
     deadline_s: float = 3600.0  # when the member is likely to start watching, from now
     hour_window: int = 1  # samples within +- this many hours of the hour are used
     min_samples: int = 8  # fewer than this within the window: the window widens, hour by hour...
-    min_samples_at_hour: int = (
-        3  # ...unless it holds this many, or min_samples if fewer (the hour's own first)
-    )
+    # ...unless it holds this many, or min_samples if fewer (the hour's own samples first)
+    min_samples_at_hour: int = 3
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -776,10 +776,9 @@ def compare_fill(
     reactive ``policies`` with the same warm-up, ``belady-size`` and :func:`offline_upper_bound`."""
     from reelkit.stream.cache.policies import make_policy
     from reelkit.stream.cache.sim import offline_upper_bound, simulate
+    from reelkit.stream.cache.trace import RequestTrace as _Trace
 
     if np.any(np.diff(trace.timestamps) < 0):
-        from reelkit.stream.cache.trace import RequestTrace as _Trace
-
         # nights come in time order: every approach is measured on the requests sorted by time (stably),
         # as a file of several servers' logs one after the other is meant to be read here
         order = np.argsort(trace.timestamps, kind="stable")
@@ -806,8 +805,6 @@ def compare_fill(
         # objects in the order of their ids, not of the file's rows (a trace numbers them by first
         # request): the forecasts are fitted, and objects worth the same (a title's chunks) planned, in
         # this order, so the same requests in another row order give the same plan
-        from reelkit.stream.cache.trace import RequestTrace as _Trace
-
         new_id = np.empty_like(perm)
         new_id[perm] = np.arange(len(perm))
         trace = _Trace(
