@@ -499,3 +499,24 @@ def test_a_feature_film_has_more_cuts_than_an_expression_holds(tmp_path: Path) -
     run_ffmpeg(encode_args(str(src), EncodeSpec(96, 54, crf=30, cuts=cuts), 23.98, str(out)))
     rate = 24000 / 1001
     assert [round(t * rate) for t in _keyframes(out)][:152] == [0, *cuts]
+
+
+@pytest.mark.media
+@pytest.mark.parametrize(("frames", "rate"), [(1, "24"), (75, "24000/1001")])
+def test_the_manifest_states_the_title_as_it_is(tmp_path: Path, frames: int, rate: str) -> None:
+    """A one-frame title: ffmpeg's minBufferTime PT0.0S made the bandwidth infinite (a traceback, a folder
+    half-written); 75 frames at 23.976 fps: mediaPresentationDuration PT3.1S, short of the last frame."""
+    src = tmp_path / "src.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=128x72:rate={rate}", "-frames:v", str(frames),
+         "-c:v", "libx264", "-qp", "10", str(src)]
+    )  # fmt: skip
+    out = tmp_path / "out"
+    per_title_ladder(src, out, heights=(72,), crfs=(40,), compare_fixed=False, cache_dir=tmp_path / "cache")
+    mpd = (out / "dash" / "manifest.mpd").read_text()
+    seconds = frames / (24.0 if rate == "24" else 24000 / 1001)
+    stated = re.search(r'mediaPresentationDuration="PT([\d.]+)S"', mpd)
+    assert stated is not None and seconds <= float(stated.group(1)) < seconds + 0.002
+    buffer = re.search(r'minBufferTime="PT([\d.]+)S"', mpd)
+    assert buffer is not None and float(buffer.group(1)) > 0
+    assert all(int(b) > 0 for b in re.findall(r'bandwidth="(\d+)"', mpd))

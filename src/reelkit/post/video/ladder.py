@@ -507,10 +507,25 @@ def _state_segments(mpd: Path) -> None:
     head = re.search(r"<MPD\b[^>]*>", text, re.S)
     mbt_m = re.search(r'minBufferTime="([^"]+)"', head.group(0)) if head else None
     min_buffer = _iso_seconds(mbt_m.group(1)) if mbt_m else 2.0
+    if min_buffer <= 0:  # ffmpeg writes PT0.0S for a one-frame title: no rate would deliver in no time
+        spans = [
+            d / int(dict(_ATTR.findall(t.group(1))).get("timescale", 1))
+            for rep in re.findall(r"<Representation\b.*?</Representation>", text, flags=re.S)
+            if (t := re.search(r"<SegmentTemplate\b([^>]*)>", rep))
+            for _, d in segment_times(rep)
+        ]
+        min_buffer = max(spans, default=1.0)
+        text = re.sub(
+            r'minBufferTime="[^"]*"',
+            f'minBufferTime="PT{math.ceil(min_buffer * 1000) / 1000:g}S"',
+            text,
+            count=1,
+        )
     longest = 0.0
+    duration = 0.0
 
     def fix(m: re.Match[str]) -> str:
-        nonlocal longest
+        nonlocal longest, duration
         rep = m.group(0)
         rid = re.search(r'\bid="([^"]+)"', rep)
         tmpl = re.search(r"<SegmentTemplate\b([^>]*)>", rep)
@@ -533,6 +548,7 @@ def _state_segments(mpd: Path) -> None:
             return rep
         bits = [8 * f.stat().st_size for f in files]
         total_s = sum(d for _, d in times) / scale
+        duration = max(duration, total_s)
         need = max(min_bandwidth(bits, [t / scale for t, _ in times], min_buffer), sum(bits) / total_s)
         return re.sub(r'\bbandwidth="\d+"', f'bandwidth="{math.ceil(need)}"', rep, count=1)
 
@@ -540,6 +556,9 @@ def _state_segments(mpd: Path) -> None:
     if longest > 0:
         stated = f'maxSegmentDuration="PT{math.ceil(longest * 1000) / 1000:g}S"'
         text = re.sub(r'maxSegmentDuration="[^"]*"', stated, text)
+    if duration > 0:  # ffmpeg rounds it to tenths (PT3.1S for 3.128 s): a player could stop a frame short
+        stated = f'mediaPresentationDuration="PT{math.ceil(duration * 1000) / 1000:g}S"'
+        text = re.sub(r'mediaPresentationDuration="[^"]*"', stated, text, count=1)
     text = text.replace(' bitstreamSwitching="true"', "")
     atomic_write_text(mpd, text)
 
