@@ -50,6 +50,18 @@ def test_cubic_is_exact_for_polynomial_curves() -> None:
     assert bd_rate(ra, Q, rt, Q, method="pchip") == pytest.approx(10**-0.8 - 1, abs=5e-3)
 
 
+def test_equal_points_count_the_same_in_any_order() -> None:
+    """A saturated curve (two points at VMAF 100): the cheapest is kept whatever the order given (a CRF
+    sweep in rising-CRF order gave -0.198 where rising-rate order gave -0.100)."""
+    fixed = ([90, 180, 360, 720], [60, 80, 100, 100])
+    up = bd_rate([100, 200, 400, 800], [60, 80, 100, 100], *fixed)
+    down = bd_rate([800, 400, 200, 100], [100, 100, 80, 60], *fixed)
+    assert up == pytest.approx(-0.1) and down == pytest.approx(up)
+    # equal rates: the better quality counts, in any order
+    assert bd_quality([100, 100, 400], [50, 60, 90], [100, 400], [60, 90]) == pytest.approx(0.0, abs=1e-12)
+    assert bd_quality([100, 100, 400], [60, 50, 90], [100, 400], [60, 90]) == pytest.approx(0.0, abs=1e-12)
+
+
 def test_bd_quality_and_errors() -> None:
     rates = [100.0, 200.0, 400.0, 800.0]
     assert bd_quality(rates, Q, rates, [q + 1.5 for q in Q]) == pytest.approx(1.5, abs=1e-12)

@@ -37,9 +37,13 @@ def _curve(rates: Sequence[float], quality: Sequence[float], name: str) -> tuple
     return r, q
 
 
-def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: Method) -> float:
-    """Integral over [lo, hi] of y(x) fitted through the points (x need not be sorted)."""
-    order = np.argsort(x, kind="stable")
+def _integral(
+    x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: Method, *, tie: Literal["min", "max"]
+) -> float:
+    """Integral over [lo, hi] of y(x) fitted through the points (x need not be sorted). Of points with equal
+    x the one with the ``tie`` y is kept, whatever their order: the cheapest rate reaching a quality (a
+    saturated curve), the best quality at a rate."""
+    order = np.lexsort((y if tie == "min" else -y, x))
     x, y = x[order], y[order]
     if method == "cubic":
         if x.size < 4:
@@ -48,7 +52,7 @@ def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: Method
         return float(np.polyval(poly, hi) - np.polyval(poly, lo))
     if method == "pchip":
         if np.any(np.diff(x) <= 0):
-            # equal abscissae (a saturated curve): keep the first of each, pchip needs a strictly rising x
+            # equal abscissae: keep the first of each (the ``tie`` one), pchip needs a strictly rising x
             keep = np.concatenate(([True], np.diff(x) > 0))
             x, y = x[keep], y[keep]
             if x.size < 2:
@@ -78,8 +82,8 @@ def bd_rate(
             f"the curves do not overlap in quality (anchor {q1.min():.2f}..{q1.max():.2f}, "
             f"test {q2.min():.2f}..{q2.max():.2f}); BD-rate is undefined"
         )
-    i1 = _integral(q1, np.log10(r1), lo, hi, method)
-    i2 = _integral(q2, np.log10(r2), lo, hi, method)
+    i1 = _integral(q1, np.log10(r1), lo, hi, method, tie="min")
+    i2 = _integral(q2, np.log10(r2), lo, hi, method, tie="min")
     return float(10 ** ((i2 - i1) / (hi - lo)) - 1)
 
 
@@ -99,6 +103,6 @@ def bd_quality(
     hi = min(l1.max(), l2.max())
     if hi <= lo:
         raise ConfigError("the curves do not overlap in rate; BD-quality is undefined")
-    i1 = _integral(l1, q1, lo, hi, method)
-    i2 = _integral(l2, q2, lo, hi, method)
+    i1 = _integral(l1, q1, lo, hi, method, tie="max")
+    i2 = _integral(l2, q2, lo, hi, method, tie="max")
     return float((i2 - i1) / (hi - lo))
