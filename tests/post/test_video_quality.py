@@ -337,3 +337,23 @@ def test_a_read_only_folder_for_the_scores_is_said_before_scoring(
     monkeypatch.setattr(quality, "measure_quality", lambda *a, **k: pytest.fail("scored first"))
     code, _, err = run_cli(capsys, "video", "quality", str(pair["ref"]), str(pair["enc"]), "--json")
     assert code == 2 and "give --per-frame FILE" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    ("source", "scored"),
+    [
+        ("yuv420p", "yuv420p"),
+        ("yuvj420p", "yuv420p"),
+        ("yuv420p10le", "yuv420p10le"),
+        ("yuv444p", "yuv444p"),  # was yuv420p: chroma errors halved away (psnr_cb 38.6 dB against 35.8)
+        ("yuv444p12le", "yuv444p12le"),  # was 8-bit: PSNR capped at 60 dB
+        ("yuv422p10le", "yuv422p10le"),
+        ("gbrp", "yuv444p"),
+        ("yuv420p9le", "yuv420p10le"),
+        (None, "yuv420p"),
+    ],
+)
+def test_scoring_keeps_the_references_chroma_and_depth(source: str | None, scored: str) -> None:
+    from reelkit.post.video.quality import _scoring_format
+
+    assert _scoring_format(source) == scored

@@ -219,6 +219,17 @@ def _escape(path: Path) -> str:
     return s.replace(":", "\\\\:").replace("'", "\\\\'")
 
 
+def _scoring_format(pix_fmt: str | None) -> str:
+    """The pixel format libvmaf scores in: the reference's chroma layout and bit depth (4:2:0 at 8 bits
+    halved a 4:4:4 source's chroma errors and capped a 12-bit one's PSNR at 8 bits'); RGB as 4:4:4."""
+    fmt = pix_fmt or ""
+    m = re.match(r"yuvj?(420|422|444)p(\d+)?", fmt)
+    chroma = m.group(1) if m else ("444" if fmt.startswith(("gbr", "rgb", "bgr")) else "420")
+    depth = int(m.group(2)) if m and m.group(2) else 8
+    depth = min((d for d in (8, 10, 12, 16) if d >= depth), default=16)
+    return f"yuv{chroma}p" + ("" if depth == 8 else f"{depth}le")
+
+
 def measure_quality(
     reference: str | Path,
     distorted: str | Path,
@@ -309,7 +320,7 @@ def measure_quality(
             f"MS-SSIM needs a picture of at least 176x176 (five scales of an 11-tap window); this one is "
             f"{W}x{H}: leave ms_ssim out of the features or compare at a larger display size"
         )
-    pix = "yuv420p10le" if "10" in rv.pix_fmt else "yuv420p"
+    pix = _scoring_format(rv.pix_fmt)
 
     # frames are paired by their index at the reference's exact rate, not by their container timestamps:
     # a stream copied into another container (mkv's 1 ms ticks against mp4's 1/30000 s) pairs each frame
