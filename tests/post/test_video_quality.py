@@ -173,6 +173,15 @@ def test_frame_mismatch_and_alignment(pair: dict[str, Path]) -> None:
         measure_quality(pair["ref"], fast)
     cut = measure_quality(pair["ref"], short, align=True, features=())
     assert cut.frames == 7 and len(cut.per_frame["vmaf"]) == 7
+    # the same 10 frames at 50 fps: a speed change, where --align (by time) would pair the wrong frames
+    sped = d / "sped.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-y", "-r", "50", "-i", str(pair["ref"]), "-c:v", "libx264", "-qp", "0", str(sped)]
+    )
+    with pytest.raises(
+        FrameMismatchError, match=r"both videos have 10 frames, at 25 and 50 fps: a speed change"
+    ):
+        measure_quality(pair["ref"], sped)
     resampled = measure_quality(pair["ref"], fast, align=True, features=("psnr",))
     assert resampled.frames == 10 and resampled.psnr_y >= 59.9  # the same pictures again
 

@@ -296,6 +296,13 @@ def measure_quality(
             raise ConfigError(f"reference_frames {reference_frames} outside the reference's 0..{ref_n}")
         ref_n = b - a
     if (fps_differs or ref_n != dis_n) and not align:
+        if ref_n == dis_n:  # the same frames played at another rate: aligning by time would pair wrongly
+            raise FrameMismatchError(
+                f"both videos have {ref_n} frames, at {rv.fps:g} and {dv.fps:g} fps: a speed change (a PAL "
+                "speed-up?) rather than a different cut; aligning by time would pair the wrong frames, so "
+                f"re-time the distorted video to {rv.fps:g} fps first (ffmpeg -i DIST -vf "
+                f'"setpts=N/({rv.fps:g}*TB)" -r {rv.fps:g} OUT)'
+            )
         raise FrameMismatchError(
             f"the reference has {ref_n} frames at {rv.fps} fps, the distorted video {dis_n} frames at "
             f"{dv.fps} fps; they must match frame for frame (pass align=True, or --align, to resample the "
