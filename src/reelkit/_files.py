@@ -116,6 +116,12 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
     raise _refusal(error, out, problem)
 
 
+def give_folder_umask(folder: str | os.PathLike[str]) -> None:
+    """Set a folder made by :func:`tempfile.mkdtemp` (mode 0700) to ``0o777 & ~umask``, as ``mkdir`` would
+    have, before it is renamed into place as an output (a web server reads a DASH stream as another user)."""
+    os.chmod(folder, 0o777 & ~_umask())
+
+
 def replace_file(tmp: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:
     """``os.replace(tmp, final)`` after ``chmod(tmp, 0o666 & ~umask)``."""
     os.chmod(tmp, 0o666 & ~_umask())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,12 @@ def test_package_ladder_segments_and_mpd(clip: Path, tmp_path: Path) -> None:
     assert again.renditions == stream.renditions and np.array_equal(again.sizes, stream.sizes)
     mpd = stream.mpd.read_text()
     assert 'duration="4000000"' in mpd and "audio" not in mpd
+    # each rung has its own init segment: a player may not switch without it (ffmpeg said it may)
+    assert "bitstreamSwitching" not in mpd
+    # readable as the umask allows (mkdtemp's 0700 kept a web server running as another user out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(stream.folder.stat().st_mode) == 0o777 & ~umask
     # every segment starts with a keyframe: init + that one segment decodes to a full 4 s of frames
     for level in range(3):
         for number in (1, 2):
@@ -161,3 +169,13 @@ def test_cli_package_and_playback_bad_paths(tmp_path: Path, capsys: pytest.Captu
             main(argv)
         err = capsys.readouterr().err
         assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_a_ladder_of_the_usual_16_9_sizes_is_one_aspect_ratio(tmp_path: Path) -> None:
+    """426x240 and 854x480 are 16:9 to within 0.2%; they were refused as another aspect ratio."""
+    from reelkit.stream.dash import check_package_options
+
+    usual = [Rendition(426, 240, 400), Rendition(854, 480, 1000), Rendition(1280, 720, 2500)]
+    assert len(check_package_options(tmp_path / "yt", usual)) == 3
+    with pytest.raises(ConfigError, match="one aspect ratio"):
+        check_package_options(tmp_path / "mixed", [Rendition(640, 360, 400), Rendition(640, 480, 900)])

@@ -20,13 +20,12 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from reelkit import media
-from reelkit._files import atomic_path, naming_output
+from reelkit._files import atomic_path, give_folder_umask, naming_output
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
 from reelkit.stream.advice import MAX_RUNG_KBPS
@@ -253,7 +252,8 @@ def check_package_options(
         raise ConfigError("the ladder needs at least one rendition")
     if len({r.bitrate_kbps for r in ladder}) != len(ladder):
         raise ConfigError("rendition bitrates must differ")
-    if len({Fraction(r.width, r.height) for r in ladder}) != 1:
+    aspects = [r.width / r.height for r in ladder]
+    if max(aspects) / min(aspects) > 1.01:  # 426x240 and 854x480 are 16:9 to within 0.2%
         frames = ", ".join(f"{r.width}x{r.height}" for r in ladder)
         raise ConfigError(
             f"renditions must share one aspect ratio (one DASH adaptation set); got {frames}: "
@@ -329,11 +329,16 @@ def package_dash(
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        give_folder_umask(work)  # mkdtemp's 0700 would keep a web server running as another user out
     try:
         media.run_ffmpeg(
             _dash_args(src, work / MPD_NAME, ladder, segment_s, rate, audio, preset, max_duration_s),
             what=f"packaging {src} as DASH",
         )
+        # every rung has its own init segment (its own SPS/PPS): switching needs the new one, which
+        # bitstreamSwitching="true" (ffmpeg's) tells a player it may skip
+        mpd_path = work / MPD_NAME
+        mpd_path.write_text(mpd_path.read_text().replace(' bitstreamSwitching="true"', ""))
         video = load_mpd(work / MPD_NAME, chunk_s=segment_s)
         sizes = np.asarray(video.sizes)
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)
