@@ -130,6 +130,8 @@ def test_cli_playback_bad_input(tmp_path: Path) -> None:
         (["--duration", "-1"], "--duration"),
         (["--preset", "bogus"], "x264 preset"),
         (["--ladder", "320x180@100,640x480@200"], "aspect ratio"),
+        (["--ladder", "320x180@100", "--small"], "--small is a ladder of its own"),  # it was ignored
+        (["--source", "foo"], "--source 'foo'"),  # after "generating a 48 s foo clip"
     ],
 )
 def test_cli_package_checks_options_before_encoding(
@@ -147,7 +149,8 @@ def test_cli_package_checks_options_before_encoding(
 
     monkeypatch.setattr(dash.media, "run_ffmpeg", no_ffmpeg)
     with pytest.raises(SystemExit) as exc:
-        main(["abr", "package", "-o", str(tmp_path / "out"), "--small", *args])
+        small = [] if "--ladder" in args else ["--small"]  # a ladder given is the ladder
+        main(["abr", "package", "-o", str(tmp_path / "out"), *small, *args])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()

@@ -52,8 +52,12 @@ def package_cmd(
 
     For the service's demo page, write it to <data dir>/abr/streams/<name>.
     """
-    from reelkit.stream.dash import check_package_options, make_sample_clip, package_dash
+    from reelkit.stream.dash import SAMPLE_SOURCES, check_package_options, make_sample_clip, package_dash
 
+    if ladder and small:  # --small chooses a ladder: with one given it was ignored
+        raise ConfigError("--small is a ladder of its own; give --ladder or --small, not both")
+    if clip is None and source not in SAMPLE_SOURCES:  # said before "generating a ... clip", not after
+        raise ConfigError(f"--source {source!r}: use {' or '.join(SAMPLE_SOURCES)}")
     renditions = _ladder(ladder, small)
     # everything checked before a clip is generated or encoded
     check_package_options(

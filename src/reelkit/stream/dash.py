@@ -159,6 +159,10 @@ def load_stream(folder: str | Path) -> DashStream:
         raise DataFormatError(f"unreadable stream description ({exc})", path=str(path)) from None
 
 
+#: ffmpeg's test sources a sample clip is made of
+SAMPLE_SOURCES = ("testsrc2", "mandelbrot")
+
+
 def make_sample_clip(
     path: str | Path,
     *,
@@ -169,8 +173,8 @@ def make_sample_clip(
     audio: bool = True,
 ) -> Path:
     """Generate a test clip with ffmpeg's ``testsrc2`` or ``mandelbrot`` source (and a 440 Hz tone)."""
-    if source not in ("testsrc2", "mandelbrot"):
-        raise ConfigError(f"unknown sample source {source!r}; use testsrc2 or mandelbrot")
+    if source not in SAMPLE_SOURCES:
+        raise ConfigError(f"unknown sample source {source!r}; use {' or '.join(SAMPLE_SOURCES)}")
     if not 0 < duration_s < math.inf:
         raise ConfigError(f"clip duration must be > 0 s; got {duration_s}")
     out = Path(path)
