@@ -149,6 +149,8 @@ def test_bad_inputs_exit_2(
     assert code == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
     code, _, err = _simulate(capsys, traces, video, "--algo", "xyz")
     assert code == 2 and "unknown ABR algorithm 'xyz'" in err
+    code, _, err = _simulate(capsys, traces, video, "--algo", "xyz", "--model", "m.npz")  # said "takes none"
+    assert code == 2 and "unknown ABR algorithm 'xyz'" in err
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "t").write_text("0 1.0\n1 2.0\n2 oops\n")

@@ -96,9 +96,11 @@ def simulate_cmd(
     """Simulate one algorithm on every trace (Pensieve's test semantics) and print the mean QoE."""
     from reelkit.stream.abr.evaluate import run_algorithm
     from reelkit.stream.abr.qoe import get_qoe
-    from reelkit.stream.abr.registry import takes_model
+    from reelkit.stream.abr.registry import available_policies, make_policy, takes_model
 
     get_qoe(qoe)
+    if _canonical(algo) not in (*available_policies(), "optimal"):  # before "--model ... takes none"
+        make_policy(algo)  # the registry's own message: unknown, and the names it knows
     if model is not None and not takes_model(algo):
         raise ConfigError(f"--model is for the learned policies (fugu, best); {algo!r} takes none")
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
