@@ -236,3 +236,53 @@ def test_a_plot_kept_in_the_trace_folder_does_not_block_the_next_run(
         capsys, ["abr", "train", "--traces", str(mine), "--video", str(video), "-o", str(victim)]
     )
     assert code == 2 and "overwrite an input" in err
+
+
+def _damaged(tmp_path: Path, change: str) -> Path:
+    """The shipped fugu model with one thing changed, as a reviewer broke it."""
+    from reelkit.stream.abr.models import __file__ as models_init
+
+    with np.load(Path(models_init).parent / "fugu_ttp.npz", allow_pickle=False) as z:
+        m = {k: z[k] for k in z.files}
+    meta = json.loads(str(m["meta_json"]))
+    first = "ttp0_" if "ttp_members" in m else "ttp_"
+    if change == "meta-not-object":
+        m["meta_json"] = np.array("5")
+    elif change == "format-text":
+        m["meta_json"] = np.array(json.dumps({**meta, "format": "x"}))
+    elif change == "zero-buffer-step":
+        m["meta_json"] = np.array(json.dumps({**meta, "buffer_step_s": 0}))
+    elif change == "nan-weights":
+        m[f"{first}w0"] = m[f"{first}w0"] * np.nan
+    elif change == "short-bins":
+        m[f"{first}centers"] = m[f"{first}centers"][:5]
+    elif change == "wrong-layer":
+        m[f"{first}w0"] = np.zeros((10, m[f"{first}w0"].shape[1]))
+    elif change == "other-lag":
+        m[f"{first}max_lag"] = np.array(1 if int(m.get(f"{first}max_lag", 1)) > 1 else 4)
+    path = tmp_path / f"{change}.npz"
+    np.savez(path, **m)
+    return path
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "meta-not-object",
+        "format-text",
+        "zero-buffer-step",
+        "nan-weights",
+        "short-bins",
+        "wrong-layer",
+        "other-lag",
+    ],
+)
+def test_a_damaged_model_is_refused_at_load_in_one_line(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path, change: str
+) -> None:
+    """Tracebacks at the first decision (ZeroDivisionError, matmul shapes, 'int' has no .get), or worse, a
+    model of NaN weights streaming the lowest rung with exit 0."""
+    traces, video = inputs
+    model = _damaged(tmp_path, change)
+    code, _, err = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(model))
+    assert code == 2 and err.startswith(f"error: {model}: ") and len(err.strip().splitlines()) == 1, err

@@ -20,6 +20,7 @@ fits ``R`` on its training traces.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -329,13 +330,18 @@ class StochasticMPC(AbrPolicy):
         arrays, meta = load_npz(path, "fugu")
         try:
             return cls._from_saved(arrays, meta)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise ModelFormatError(
                 f"{path}: a damaged fugu model ({exc!r} missing or invalid); retrain it"
             ) from None
+        except ModelFormatError as exc:
+            raise ModelFormatError(f"{path}: {exc}; retrain it") from None
 
     @classmethod
     def _from_saved(cls, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> StochasticMPC:
+        for key in ("buffer_step_s", "buffer_cap_s"):  # 0 divided, a negative one sized arrays below zero
+            if not 0 < float(meta[key]) < math.inf:  # type: ignore[arg-type]
+                raise ValueError(f"{key} {meta[key]!r} is not a positive number of seconds")
         return cls(
             load_distribution(arrays),
             horizon=int(meta["horizon"]),  # type: ignore[call-overload]

@@ -251,16 +251,35 @@ class EnsembleDistribution:
 
 
 def load_distribution(arrays: dict[str, np.ndarray]) -> ThroughputDistribution | EnsembleDistribution:
-    """A saved predictor: one network (``ttp_*`` arrays) or an ensemble (``ttp_members`` + ``ttp{i}_*``)."""
+    """A saved predictor: one network (``ttp_*`` arrays) or an ensemble (``ttp{i}_*``); checked by one
+    prediction at load, so that a damaged file is refused now rather than crashing (or deciding on NaN) at
+    its first decision."""
     try:
+        dist: ThroughputDistribution | EnsembleDistribution
         if "ttp_members" in arrays:
             n = int(arrays["ttp_members"])
-            return EnsembleDistribution(
+            dist = EnsembleDistribution(
                 [ThroughputDistribution.from_arrays(arrays, f"ttp{i}_") for i in range(n)]
             )
-        return ThroughputDistribution.from_arrays(arrays)
+        else:
+            dist = ThroughputDistribution.from_arrays(arrays)
     except KeyError as exc:
         raise ModelFormatError(f"ABR model arrays incomplete: missing {exc}") from None
+    members = dist.members if isinstance(dist, EnsembleDistribution) else [dist]
+    for m in members:
+        c = m.centers
+        if c.ndim != 1 or len(c) < 2 or not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0):
+            raise ModelFormatError("ABR model: the throughput bins must be rising finite numbers")
+    try:  # a history of 8 chunks at 1 MB/s, two levels, three chunks ahead
+        x, _ = dist.rows([1.0] * 8, [1.0] * 8, np.full((2, 3), 1e6))
+        p = dist.predict(x)
+    except ValueError as exc:  # layer shapes that do not chain, inputs of another width
+        raise ModelFormatError(f"ABR model: its layers do not fit together or its inputs ({exc})") from None
+    if p.shape != (6, len(dist.centers)) or not np.all(np.isfinite(p)):
+        raise ModelFormatError(
+            "ABR model: its predictions are not one finite probability per throughput bin (damaged weights?)"
+        )
+    return dist
 
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, object]) -> None:
@@ -282,8 +301,10 @@ def load_npz(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dict[s
         meta = json.loads(str(arrays.pop("meta_json")))
     except json.JSONDecodeError:
         raise ModelFormatError(f"{p}: not a reelkit ABR model (unreadable metadata)") from None
-    if not isinstance(meta, dict) or meta.get("kind") != kind:
+    if not isinstance(meta, dict):
+        raise ModelFormatError(f"{p}: not a reelkit ABR model (its metadata is not an object)")
+    if meta.get("kind") != kind:
         raise ModelFormatError(f"{p}: holds a {meta.get('kind')!r} model, expected {kind!r}")
-    if int(meta.get("format", 0)) != 1:
+    if meta.get("format") != 1:
         raise ModelFormatError(f"{p}: unsupported model format version {meta.get('format')!r}")
     return arrays, meta
