@@ -221,7 +221,7 @@ def _escape(path: Path) -> str:
 
 def _scoring_format(pix_fmt: str | None) -> str:
     """The pixel format libvmaf scores in: the reference's chroma layout and bit depth (4:2:0 at 8 bits
-    halved a 4:4:4 source's chroma errors and capped a 12-bit one's PSNR at 8 bits'); RGB as 4:4:4."""
+    halved a 4:4:4 source's chroma errors and capped a 12-bit one's PSNR at 8 bits' 60 dB); RGB as 4:4:4."""
     fmt = pix_fmt or ""
     m = re.match(r"yuvj?(420|422|444)p(\d+)?", fmt)
     chroma = m.group(1) if m else ("444" if fmt.startswith(("gbr", "rgb", "bgr")) else "420")

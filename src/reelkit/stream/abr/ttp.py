@@ -273,7 +273,7 @@ def load_distribution(arrays: dict[str, np.ndarray]) -> ThroughputDistribution |
     try:  # a history of 8 chunks at 1 MB/s, two levels, three chunks ahead
         x, _ = dist.rows([1.0] * 8, [1.0] * 8, np.full((2, 3), 1e6))
         p = dist.predict(x)
-    except ValueError as exc:  # layer shapes that do not chain, inputs of another width
+    except (ValueError, IndexError, TypeError) as exc:  # layers that do not chain, inputs of another width
         raise ModelFormatError(f"ABR model: its layers do not fit together or its inputs ({exc})") from None
     if p.shape != (6, len(dist.centers)) or not np.all(np.isfinite(p)):
         raise ModelFormatError(
