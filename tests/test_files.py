@@ -146,6 +146,12 @@ def test_read_npz_says_what_a_file_that_is_not_a_model_is(tmp_path: Path) -> Non
     pick.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(ModelFormatError, match="pickled data"):
         read_npz(pick, "a model", "train one")
+    import numpy as np
+
+    objects = tmp_path / "o.npz"  # an .npz it is; its arrays are pickled objects (it said "not an .npz")
+    np.savez(objects, a=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ModelFormatError, match=r"an \.npz archive whose arrays hold Python objects"):
+        read_npz(objects, "a model", "train one")
 
 
 def test_an_unwritable_folder_is_found_before_the_work(

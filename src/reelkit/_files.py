@@ -221,6 +221,9 @@ def read_npz(path: str | os.PathLike[str], what: str, fix: str) -> dict[str, Any
             why = (
                 "it holds Python objects (pickled data), which reelkit never writes nor loads"
                 if head[:1] == b"\x80"
+                else "an .npz archive whose arrays hold Python objects (pickled), which reelkit never writes "
+                "nor loads"
+                if head == b"PK"
                 else "it is not an .npz archive"
             )
         raise ModelFormatError(
