@@ -119,6 +119,9 @@ def test_cli_playback_bad_input(tmp_path: Path) -> None:
     r = runner.invoke(app, ["abr", "playback", "--trace", str(tmp_path / "none.txt")])
     assert r.exit_code != 0 and isinstance(r.exception, DataFormatError)
     assert "none.txt" in str(r.exception)
+    # a --chromium given that is not there: the user's error, said before a stream is built for it
+    r = runner.invoke(app, ["abr", "playback", "--trace", str(trace), "--chromium", str(tmp_path / "nope")])
+    assert isinstance(r.exception, ConfigError) and "--chromium" in str(r.exception)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import JsonOpt, emit_json, err_console, print_table
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, ToolError
 
 
 def _ladder(text: str | None, small: bool) -> tuple[object, ...]:
@@ -113,6 +113,7 @@ def package_cmd(
 
 
 def playback_cmd(
+    ctx: typer.Context,
     trace: Annotated[Path, typer.Option("--trace", help="Cooked network trace (time_s Mbps per line).")],
     stream: Annotated[
         Path | None,
@@ -142,6 +143,11 @@ def playback_cmd(
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(available_policies())}")
     algo = name
     tr = load_trace(trace)
+    if not chromium.is_file():  # said before a stream is built for it
+        source = ctx.get_parameter_source("chromium")
+        if source is not None and source.name == "COMMANDLINE":
+            raise ConfigError(f"--chromium {chromium}: no such file; give the chromium binary")
+        raise ToolError(f"no chromium at {chromium}; install the chromium package (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="reelkit-playback-") as tmp:
         if stream is None:
             err_console.print("building a tiny 24 s DASH stream (4 levels, 100..1000 kbps)")
