@@ -77,7 +77,15 @@ def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> No
     store = open_store(newer)
     store._con().execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")  # type: ignore[attr-defined]
     store.close()
-    for folder, why in ((garbage, "not an SQLite database"), (newer, "schema version 2")):
+    half = tmp_path / "half"  # an import that did not finish: pages would stand on part of the data
+    store = open_store(half)
+    store.set_note("import_pending", "ratings.csv")
+    store.close()
+    for folder, why in (
+        (garbage, "not an SQLite database"),
+        (newer, "schema version 2"),
+        (half, "the import of ratings.csv did not finish"),
+    ):
         r = subprocess.run(
             [sys.executable, "-m", "reelkit.cli.service", "serve", "--data-dir", str(folder), "--port", "0"],
             capture_output=True,

@@ -128,7 +128,18 @@ def serve_cmd(
             "--ratings FILE' or start with 'reelkit serve --demo'"
         )
     # the app opens the store at startup, inside the server, where an unusable one is a traceback
-    open_store(data_dir, create=False).close()
+    store = open_store(data_dir, create=False)
+    try:
+        from reelkit.service.ingest import IMPORT_PENDING
+
+        pending = store.get_note(IMPORT_PENDING)
+    finally:
+        store.close()
+    if pending is not None:  # pages and a retrain would stand on part of the data
+        raise ConfigError(
+            f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import --data-dir "
+            f"{data_dir} ...) before serving"
+        )
     settings = ServiceSettings.load(data_dir, config_file=config)
     if demo and settings.web_ui_writes is None:
         # the demo's play button works even when the config file has no token (unless it turns it off)
@@ -159,7 +170,11 @@ def import_cmd(
     unknown_titles: UnknownTitlesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
-    """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store."""
+    """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store.
+
+    Events are stored in chunks, each its own transaction: an import stopped part-way is completed by
+    running it again (what is stored counts as duplicates); retrain and serve refuse the store until then.
+    """
     from reelkit.service.ingest import IMPORT_PENDING, import_dataset, read_source
     from reelkit.service.store import open_store
 
