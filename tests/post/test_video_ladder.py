@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from reelkit.post.video.encode import (
 from reelkit.post.video.ladder import (
     RDPoint,
     RungRule,
+    check_ladder_inputs,
     declare_in_band,
     fixed_ladder_specs,
     min_bandwidth,
@@ -520,3 +522,22 @@ def test_the_manifest_states_the_title_as_it_is(tmp_path: Path, frames: int, rat
     buffer = re.search(r'minBufferTime="PT([\d.]+)S"', mpd)
     assert buffer is not None and float(buffer.group(1)) > 0
     assert all(int(b) > 0 for b in re.findall(r'bandwidth="(\d+)"', mpd))
+
+
+@pytest.mark.media
+def test_a_variable_rate_matroska_source_is_refused_before_encoding(tmp_path: Path) -> None:
+    """Matroska keeps no average rate: the probe saw 24 fps, and the ladder failed after every encode."""
+    vfr, cfr = tmp_path / "vfr.mkv", tmp_path / "ntsc.mkv"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24:duration=1",
+         "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=12:duration=1",
+         "-filter_complex", "[0][1]concat=n=2", "-fps_mode", "vfr", "-c:v", "libx264", str(vfr)]
+    )  # fmt: skip
+    run_ffmpeg(  # 23.976 fps on a millisecond clock: 41 and 42 ms apart, a constant rate
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24000/1001:duration=2",
+         "-c:v", "libx264", str(cfr)]
+    )  # fmt: skip
+    kw: dict[str, Any] = {"codec": "x264", "preset": "veryfast", "compare_fixed": False, "vmaf_subsample": 1}
+    with pytest.raises(MediaError, match=r"vfr\.mkv: has a variable frame rate"):
+        check_ladder_inputs(vfr, **kw)
+    assert check_ladder_inputs(cfr, **kw).width == 160

@@ -217,6 +217,26 @@ def fixed_ladder_specs(
     return specs
 
 
+def _frame_times_vary(source: str | Path) -> bool:
+    """Whether the first video stream's frames are not evenly spaced (one stream-copy pass, no decoding):
+    a gap over a quarter of the usual interval away from it (a millisecond clock's 41/42 ms is even)."""
+    proc = run_ffmpeg(
+        ["-v", "error", "-i", str(source), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
+        what=f"reading the frame times of {source}",
+    )
+    pts = sorted(
+        int(line.split(",")[2])
+        for line in proc.stdout.decode("utf-8", "replace").splitlines()
+        if line and not line.startswith("#")
+    )
+    gaps = np.diff(pts)
+    gaps = gaps[gaps > 0]
+    if len(gaps) < 4:
+        return False
+    usual = float(np.median(gaps))
+    return bool(np.any(np.abs(gaps - usual) > max(1.0, 0.25 * usual)))
+
+
 def check_ladder_inputs(
     source: str | Path,
     *,
@@ -238,11 +258,15 @@ def check_ladder_inputs(
     width, height = stream.width, stream.height
     if vmaf_subsample < 1:
         raise ConfigError(f"VMAF subsampling {vmaf_subsample} must be >= 1 (every n-th frame)")
-    if stream.variable_rate:
+    # Matroska keeps no average rate, so ffmpeg's probe shows only the base rate there: its frames' times
+    # are read instead (a variable rate was found only after every encode, as a frame-count mismatch)
+    matroska = Path(source).suffix.lower() in (".mkv", ".webm")
+    if stream.variable_rate or (matroska and _frame_times_vary(source)):
         rate = f"{stream.tbr:g}" if stream.tbr else "25"
+        average = f"{stream.fps:g} fps on average, " if stream.variable_rate and stream.fps else ""
         raise MediaError(
-            f"has a variable frame rate ({stream.fps:g} fps on average, base rate {stream.tbr:g}); encode it "
-            f"at a constant rate first, e.g. ffmpeg -i IN -fps_mode cfr -r {rate} -c:v libx264 -crf 10 OUT",
+            f"has a variable frame rate ({average}base rate {stream.tbr:g}); encode it at a constant rate "
+            f"first, e.g. ffmpeg -i IN -fps_mode cfr -r {rate} -c:v libx264 -crf 10 OUT",
             path=str(source),
         )
     if out_dir is not None:
