@@ -224,11 +224,10 @@ def _frame_times_vary(source: str | Path) -> bool:
         ["-v", "error", "-i", str(source), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
         what=f"reading the frame times of {source}",
     )
-    pts = sorted(
-        int(line.split(",")[2])
-        for line in proc.stdout.decode("utf-8", "replace").splitlines()
-        if line and not line.startswith("#")
-    )
+    fields = [
+        line.split(",") for line in proc.stdout.decode("utf-8", "replace").splitlines() if line[:1].isdigit()
+    ]
+    pts = sorted(int(f[2]) for f in fields if len(f) > 2 and f[2].strip().lstrip("-").isdigit())
     gaps = np.diff(pts)
     gaps = gaps[gaps > 0]
     if len(gaps) < 4:
@@ -265,7 +264,7 @@ def check_ladder_inputs(
         rate = f"{stream.tbr:g}" if stream.tbr else "25"
         average = f"{stream.fps:g} fps on average, " if stream.variable_rate and stream.fps else ""
         raise MediaError(
-            f"has a variable frame rate ({average}base rate {stream.tbr:g}); encode it at a constant rate "
+            f"has a variable frame rate ({average}base rate {rate}); encode it at a constant rate "
             f"first, e.g. ffmpeg -i IN -fps_mode cfr -r {rate} -c:v libx264 -crf 10 OUT",
             path=str(source),
         )
