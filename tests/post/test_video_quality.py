@@ -366,3 +366,16 @@ def test_scoring_keeps_the_references_chroma_and_depth(source: str | None, score
     from reelkit.post.video.quality import _scoring_format
 
     assert _scoring_format(source) == scored
+
+
+@pytest.mark.media
+def test_a_12_bit_pair_is_scored_at_12_bits(tmp_path: Path) -> None:
+    """measure_quality scores in the reference's format: an identical 12-bit pair was capped at 8 bits'
+    60 dB PSNR."""
+    src = tmp_path / "src12.mkv"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25:duration=0.2",
+         "-pix_fmt", "yuv420p12le", "-c:v", "ffv1", str(src)]
+    )  # fmt: skip
+    res = measure_quality(src, src, models=("vmaf",), features=("psnr",))
+    assert res.psnr_y > 60.0
