@@ -631,4 +631,8 @@ def test_an_id_ending_as_a_route_does_is_warned_about_at_import(tmp_path: Path) 
     (tmp_path / "r.csv").write_text(f"user,item,rating,timestamp\n{long_id},t1,4,1600000000\n")
     with pytest.warns(ReelkitWarning, match=r"1 member id\(s\) are longer than 128 characters .*'mmmm"):
         import_dataset(store, load_events_file(tmp_path / "r.csv"))
+    # or holding a control character
+    (tmp_path / "r.csv").write_text('user,item,rating,timestamp\n"m\x01x",t1,4,1600000000\n')
+    with pytest.warns(ReelkitWarning, match=r"1 member id\(s\) .* hold control characters \('m\\x01x'\)"):
+        import_dataset(store, load_events_file(tmp_path / "r.csv"))
     store.close()
