@@ -182,3 +182,18 @@ def test_atomic_writes_under_a_file_say_which_part_is_a_file(tmp_path: Path) -> 
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ConfigError, match=r"afile/sub/o\.json: .*afile is a file, not a folder"):
         atomic_write_text(tmp_path / "afile" / "sub" / "o.json", "{}")
+
+
+def test_an_atomic_write_to_a_folder_suggests_a_file_name(tmp_path: Path) -> None:
+    """It suggested the folder's own name ("m.npz: is a folder; ... (e.g. m.npz)")."""
+    folder = tmp_path / "m.npz"
+    folder.mkdir()
+    from reelkit._files import atomic_path
+
+    with (
+        pytest.raises(
+            ConfigError, match=r"m\.npz: is a folder; give a file name for the output \(e\.g\. out\.npz\)"
+        ),
+        atomic_path(folder, ".npz"),
+    ):
+        pass

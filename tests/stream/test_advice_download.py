@@ -143,3 +143,20 @@ def test_a_small_min_samples_is_still_a_config() -> None:
         assert res.titles[0].action == "stream"
     with pytest.raises(ConfigError, match="1 or more"):
         AdviceConfig(min_samples=0)
+
+
+def test_the_advice_stops_each_lost_session_at_its_first_stall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Playing the rest of a lost session was most of the work (a 20-rung request took 371 s)."""
+    import reelkit.stream.abr.sim as sim
+
+    seen: list[bool] = []
+    real = sim.simulate_levels
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(bool(kwargs.get("stop_at_stall")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim, "simulate_levels", spy)
+    prof = _profile((list(range(24)), 0.5))
+    advise(prof, [FILM], quality_kbps=4300, now_s=BASE, config=CFG)
+    assert seen and all(seen)
