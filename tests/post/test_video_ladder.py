@@ -541,3 +541,22 @@ def test_a_variable_rate_matroska_source_is_refused_before_encoding(tmp_path: Pa
     with pytest.raises(MediaError, match=r"vfr\.mkv: has a variable frame rate"):
         check_ladder_inputs(vfr, **kw)
     assert check_ladder_inputs(cfr, **kw).width == 160
+
+
+def test_frame_times_skip_what_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """framecrc lines with N/A times are left out; evenly spaced frames are a constant rate, a doubled gap
+    is not."""
+    import subprocess
+
+    import reelkit.post.video.ladder as ladder_mod
+
+    def fake(lines: list[str]) -> None:
+        out = "#tb 0: 1/1000\n" + "".join(f"0, {d}, {p}, 40, 100, 0x0\n" for d, p in lines)
+        monkeypatch.setattr(
+            ladder_mod, "run_ffmpeg", lambda *a, **k: subprocess.CompletedProcess([], 0, out.encode(), b"")
+        )
+
+    fake([("0", "0"), ("40", "40"), ("N/A", "N/A"), ("80", "80"), ("120", "120"), ("160", "160")])
+    assert ladder_mod._frame_times_vary("x.mkv") is False
+    fake([(str(t), str(t)) for t in (0, 40, 80, 120, 200, 240, 280)])
+    assert ladder_mod._frame_times_vary("x.mkv") is True
