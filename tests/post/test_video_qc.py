@@ -123,7 +123,8 @@ def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
         None,
         ["-c:a", "aac"],
     )
-    assert _rows(ts) == [("av_mismatch", 5.03, 7.52, "error")]
+    # the audio's end moves with the AAC encoder's priming; the video's end is exact (no 7.5200000000000005)
+    assert _rows(ts) == [("av_mismatch", pytest.approx(5.03, abs=0.03), 7.52, "error")]
     assert _rows(clips["av"], av_tolerance_s=0.6) == []
 
 

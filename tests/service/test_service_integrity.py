@@ -99,9 +99,24 @@ def test_bootstrap_leaves_another_sources_unfinished_import_alone(tmp_path: Path
     assert store.count_events() == 2 and store.current_model_version() is None
     assert store.get_note(IMPORT_PENDING) == "mydata.csv"
     store.close()
-    # retrain refuses it too (it trained on the first chunks and a server switched to that model)
+
+
+def test_retrain_refuses_a_store_whose_import_did_not_finish(tmp_path: Path) -> None:
+    """It trained on the chunks stored (and a server switched to that model): a store that trains fine
+    once its note is gone."""
+    data = tmp_path / "data"
+    store = open_store(data)
+    members = [f"m{i}" for i in range(30) for _ in range(4)]
+    titles = [f"t{(i * 7 + k) % 25}" for i in range(30) for k in range(4)]
+    import_dataset(store, _events_only(members, titles))
+    store.set_note(IMPORT_PENDING, "mydata.csv")  # the next import of mydata.csv was killed
+    store.close()
     with pytest.raises(ConfigError, match=r"import of mydata\.csv did not finish; run it again"):
         train_store(data, personal="popular")
+    store = open_store(data)
+    store.set_note(IMPORT_PENDING, None)
+    store.close()
+    assert train_store(data, personal="popular").n_events == 120
 
 
 class _FailAfter:

@@ -30,6 +30,14 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_package_ladder_segments_and_mpd(clip: Path, tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)  # under 077 the mode the bug left (0700) would be the right one
+    try:
+        _package_ladder_segments_and_mpd(clip, tmp_path)
+    finally:
+        os.umask(old_umask)
+
+
+def _package_ladder_segments_and_mpd(clip: Path, tmp_path: Path) -> None:
     info = media.probe(clip)
     assert info.audio and info.video and info.duration_s == pytest.approx(8.0, abs=0.1)
     stream = package_dash(clip, tmp_path / "s", renditions=list(reversed(LADDER)), preset="ultrafast")
@@ -50,9 +58,7 @@ def test_package_ladder_segments_and_mpd(clip: Path, tmp_path: Path) -> None:
     # each rung has its own init segment: a player may not switch without it (ffmpeg said it may)
     assert "bitstreamSwitching" not in mpd
     # readable as the umask allows (mkdtemp's 0700 kept a web server running as another user out)
-    umask = os.umask(0)
-    os.umask(umask)
-    assert stat.S_IMODE(stream.folder.stat().st_mode) == 0o777 & ~umask
+    assert stat.S_IMODE(stream.folder.stat().st_mode) == 0o777 & ~0o022  # the umask set below
     # every segment starts with a keyframe: init + that one segment decodes to a full 4 s of frames
     for level in range(3):
         for number in (1, 2):
