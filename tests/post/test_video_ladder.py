@@ -279,6 +279,7 @@ def test_cli_ladder_refuses_bad_options_before_encoding(
         err = capsys.readouterr().err
         assert exc.value.code == 2 and message in err and "Traceback" not in err, (extra, err)
         assert not list((tmp_path / "c").glob("*.mp4")), extra  # nothing was encoded
+        assert not (tmp_path / "o").exists(), extra  # and no empty output folder was left behind
 
 
 def test_bd_rate_note_says_why_there_is_none() -> None:

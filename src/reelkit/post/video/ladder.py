@@ -268,13 +268,13 @@ def check_ladder_inputs(
             f"first, e.g. ffmpeg -i IN -fps_mode cfr -r {rate} -c:v libx264 -crf 10 OUT",
             path=str(source),
         )
-    if out_dir is not None:
-        prepare_out_dir(source, out_dir, dash=dash)
     if compare_fixed:
         try:
             fixed_ladder_specs(width, height, codec, preset)
         except MediaError as exc:
             raise MediaError(str(exc), path=str(source)) from None
+    if out_dir is not None:  # last: a refusal above leaves no empty output folder behind
+        prepare_out_dir(source, out_dir, dash=dash)
     return stream
 
 
