@@ -283,7 +283,11 @@ def _parse_title(text: str) -> tuple[str, float]:
 
 def advise_cmd(
     samples: Annotated[
-        Path, typer.Option("--samples", help="CSV of throughput samples: timestamp,mbps (unix s or ISO).")
+        Path,
+        typer.Option(
+            "--samples",
+            help="CSV of throughput samples with the header timestamp,mbps (unix s or ISO times).",
+        ),
     ],
     quality: Annotated[
         float,

@@ -280,7 +280,8 @@ def qc_cmd(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Black and frozen frames, letterbox/pillarbox, interlacing, cuts and A/V length, with timecodes."""
+    """Black, frozen and flash frames, letterbox/pillarbox, interlacing, cuts and A/V length, with
+    timecodes."""
     from reelkit.post.video.qc import KINDS, QCOptions, video_qc
 
     findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS))
