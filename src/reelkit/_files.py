@@ -10,6 +10,7 @@ temporary file ``0666 & ~umask`` and then renames it over the destination.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -114,6 +115,15 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
     if problem is None:
         return out
     raise _refusal(error, out, problem)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def give_folder_umask(folder: str | os.PathLike[str]) -> None:

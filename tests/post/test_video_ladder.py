@@ -549,12 +549,13 @@ def test_frame_times_skip_what_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -
     is not."""
     import subprocess
 
+    import reelkit.post.video.encode as encode_mod
     import reelkit.post.video.ladder as ladder_mod
 
-    def fake(lines: list[str]) -> None:
+    def fake(lines: list[tuple[str, str]]) -> None:
         out = "#tb 0: 1/1000\n" + "".join(f"0, {d}, {p}, 40, 100, 0x0\n" for d, p in lines)
         monkeypatch.setattr(
-            ladder_mod, "run_ffmpeg", lambda *a, **k: subprocess.CompletedProcess([], 0, out.encode(), b"")
+            encode_mod, "run_ffmpeg", lambda *a, **k: subprocess.CompletedProcess([], 0, out.encode(), b"")
         )
 
     fake([("0", "0"), ("40", "40"), ("N/A", "N/A"), ("80", "80"), ("120", "120"), ("160", "160")])

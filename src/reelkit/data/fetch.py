@@ -36,6 +36,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from reelkit._files import sha256_file
 from reelkit.errors import ChecksumError, ConfigError, FetchError, ReelkitWarning, UnverifiableDownloadError
 from reelkit.progress import SILENT, Progress
 
@@ -223,14 +224,6 @@ def _is_complete(folder: Path) -> bool:
     return (folder / _MARKER).is_file()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _file_stamps(folder: Path) -> dict[str, list[int | str]]:
     """Size, modification time (ns) and SHA-256 of every file under ``folder``, by relative path: written
     into the marker when the verified archive is unpacked, compared when the cached copy is reused (the
@@ -239,7 +232,7 @@ def _file_stamps(folder: Path) -> dict[str, list[int | str]]:
     for f in sorted(folder.rglob("*")):
         if f.is_file() and f.name != _MARKER:
             st = f.stat()
-            out[f.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns, _sha256(f)]
+            out[f.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns, sha256_file(f)]
     return out
 
 
@@ -260,7 +253,7 @@ def _cached_copy_problem(folder: Path, allow_unverified: bool) -> str | None:
         if not f.is_file():
             return f"{rel} is missing"
         st = f.stat()
-        if st.st_size != size or (st.st_mtime_ns != mtime_ns and [_sha256(f)] != digest):
+        if st.st_size != size or (st.st_mtime_ns != mtime_ns and [sha256_file(f)] != digest):
             return f"{rel} changed since it was unpacked"
     return None
 

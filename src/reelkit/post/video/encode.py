@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from reelkit._files import atomic_write_text
+from reelkit._files import atomic_write_text, sha256_file
 from reelkit.errors import ConfigError
 from reelkit.media import X264_PRESETS, ffmpeg_exe, frame_rate, probe, run_ffmpeg
 from reelkit.post.video.quality import measure_quality, require_filter
@@ -161,11 +161,7 @@ def default_cache_dir() -> Path:
 
 @lru_cache(maxsize=256)
 def _hash_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def file_hash(path: str | Path) -> str:
@@ -180,16 +176,23 @@ def _ffmpeg_version() -> str:
     return out.splitlines()[0] if out else "unknown"
 
 
-_PACKET = re.compile(r"^\s*\d+,\s*-?\d+,\s*-?\d+,\s*-?\d+,\s*(\d+),", re.MULTILINE)
+# a framecrc line: stream, dts, pts, duration, size, hash (lines with N/A times do not match)
+_PACKET = re.compile(r"^\s*\d+,\s*-?\d+,\s*(-?\d+),\s*-?\d+,\s*(\d+),", re.MULTILINE)
+
+
+def video_packets(path: str | Path) -> list[tuple[int, int]]:
+    """(pts, bytes) of each packet of the first video stream, in file order, from ffmpeg's ``framecrc``
+    listing of a stream copy (no decoding)."""
+    proc = run_ffmpeg(
+        ["-v", "error", "-i", str(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
+        what=f"reading the video packets of {path}",
+    )
+    return [(int(t), int(b)) for t, b in _PACKET.findall(proc.stdout.decode("ascii", "replace"))]
 
 
 def packet_bytes(path: str | Path) -> tuple[int, int]:
-    """(bytes, packets) of the first video stream, summed from ffmpeg's per-packet ``framecrc`` listing."""
-    proc = run_ffmpeg(
-        ["-v", "error", "-i", str(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
-        what=f"reading packet sizes of {path}",
-    )
-    sizes = [int(x) for x in _PACKET.findall(proc.stdout.decode("ascii", "replace"))]
+    """(bytes, packets) of the first video stream."""
+    sizes = [b for _, b in video_packets(path)]
     return sum(sizes), len(sizes)
 
 

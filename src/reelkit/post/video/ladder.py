@@ -56,6 +56,7 @@ from reelkit.post.video.encode import (
     default_cache_dir,
     encode_and_score,
     file_hash,
+    video_packets,
 )
 from reelkit.post.video.quality import Pooled, measure_quality
 from reelkit.progress import SILENT, Progress
@@ -220,15 +221,7 @@ def fixed_ladder_specs(
 def _frame_times_vary(source: str | Path) -> bool:
     """Whether the first video stream's frames are not evenly spaced (one stream-copy pass, no decoding):
     a gap over a quarter of the usual interval away from it (a millisecond clock's 41/42 ms is even)."""
-    proc = run_ffmpeg(
-        ["-v", "error", "-i", str(source), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
-        what=f"reading the frame times of {source}",
-    )
-    fields = [
-        line.split(",") for line in proc.stdout.decode("utf-8", "replace").splitlines() if line[:1].isdigit()
-    ]
-    pts = sorted(int(f[2]) for f in fields if len(f) > 2 and f[2].strip().lstrip("-").isdigit())
-    gaps = np.diff(pts)
+    gaps = np.diff(sorted(pts for pts, _ in video_packets(source)))
     gaps = gaps[gaps > 0]
     if len(gaps) < 4:
         return False
