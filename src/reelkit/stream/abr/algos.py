@@ -201,6 +201,22 @@ def _q_units(qoe: QoE, bitrates_kbps: np.ndarray) -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(qoe.quality(bitrates_kbps), dtype=np.float64), 1.0
 
 
+def _lookahead_sizes(
+    video: Video, next_index: int, n_eff: int, index_offset: int, horizon: int
+) -> np.ndarray:
+    """Chunk sizes (levels, horizon) of the ``n_eff`` chunks a plan from ``next_index`` looks at.
+
+    Pensieve reads sizes one chunk ahead (``index_offset=1``); it plays 48 of 49 chunks, so the look-up
+    stays in the video. A session of every chunk would read past the end on its last decisions: size 0
+    makes every plan tie and the tie goes to the top rung. The window is kept inside the video."""
+    start = min(next_index + index_offset, video.n_chunks - n_eff)
+    fs = np.zeros((video.n_levels, horizon))
+    hi = min(start + n_eff, video.n_chunks)
+    if hi > start:
+        fs[:, : hi - start] = video.sizes[:, start:hi]
+    return fs
+
+
 def mpc_plan(
     video: Video,
     next_index: int,
@@ -217,12 +233,7 @@ def mpc_plan(
     n_eff = min(horizon, video.session_chunks - next_index)
     if n_eff <= 0:
         return 0
-    start = min(next_index + index_offset, video.n_chunks - n_eff)  # inside the video (see MPC.choose)
-    fs = np.zeros((video.n_levels, horizon))
-    for p in range(n_eff):
-        i = start + p
-        if 0 <= i < video.n_chunks:
-            fs[:, p] = video.sizes[:, i]
+    fs = _lookahead_sizes(video, next_index, n_eff, index_offset, horizon)
     units, div = _q_units(q, video.bitrates_kbps)
     return int(
         _plan(
@@ -307,14 +318,7 @@ class MPC(AbrPolicy):
         n_eff = min(self.horizon, v.session_chunks - obs.chunk_index)
         if n_eff <= 0:
             return int(obs.last_level)
-        # Pensieve reads sizes one chunk ahead (index_offset=1); it plays 48 of 49 chunks, so the look-up
-        # stays in the video. A session of every chunk would read past the end on its last decisions: size
-        # 0 makes every plan tie and the tie goes to the top rung. The window is kept inside the video.
-        start = min(obs.chunk_index + self.index_offset, v.n_chunks - n_eff)
-        fs = np.zeros((v.n_levels, self.horizon))
-        hi = min(start + n_eff, v.n_chunks)
-        if hi > start:
-            fs[:, : hi - start] = v.sizes[:, start:hi]
+        fs = _lookahead_sizes(v, obs.chunk_index, n_eff, self.index_offset, self.horizon)
         return int(
             _plan(
                 self._combos,
