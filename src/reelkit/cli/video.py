@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,18 +81,20 @@ def quality_cmd(
 
     models = tuple(dict.fromkeys(model_name(m) for m in model or ["vmaf"]))
     # before the scoring pass: the per-frame file may not replace either video, and its folder must exist
-    default = distorted.with_name(distorted.name + ".quality.json")
-    if per_frame is None and default.parent.is_dir() and not os.access(default.parent, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"{default}: the per-frame scores go beside the distorted video, in a folder that cannot be "
-            "written; give --per-frame FILE"
+    try:
+        path = check_output_file(
+            per_frame or distorted.with_name(distorted.name + ".quality.json"),
+            ConfigError,
+            "scores.json",
+            inputs=[reference, distorted],
         )
-    path = check_output_file(
-        per_frame or default,
-        ConfigError,
-        "scores.json",
-        inputs=[reference, distorted],
-    )
+    except ConfigError as exc:
+        if per_frame is not None:
+            raise
+        # the default place, beside the distorted video: say how to choose another
+        raise ConfigError(
+            f"{exc} (the per-frame scores go beside the distorted video; give --per-frame FILE)"
+        ) from None
     features = ["psnr", "ssim", "ms_ssim"]
     ref_video = probe(reference).video
     if ref_video and min(ref_video[0].width, ref_video[0].height) < 176:

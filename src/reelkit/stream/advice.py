@@ -156,6 +156,12 @@ def _bootstrap_trace(
     return np.arange(len(v), dtype=np.float64) * step_s, v
 
 
+def _samples_for(profile: NetworkProfile, hour: int, config: AdviceConfig) -> npt.NDArray[np.int64]:
+    """The samples that judge the network at ``hour``: the hour's own first (see :class:`AdviceConfig`)."""
+    enough = min(config.min_samples_at_hour, config.min_samples)
+    return profile.samples_at(hour, config.hour_window, config.min_samples, enough_here=enough)
+
+
 def hold_probability(
     profile: NetworkProfile, hour: int, level: int, duration_s: float, config: AdviceConfig
 ) -> tuple[float, float, float]:
@@ -168,12 +174,7 @@ def hold_probability(
     from reelkit.stream.abr.sim import SimConfig, simulate_levels
     from reelkit.stream.abr.traces import Trace
 
-    idx = profile.samples_at(
-        hour,
-        config.hour_window,
-        config.min_samples,
-        enough_here=min(config.min_samples_at_hour, config.min_samples),
-    )
+    idx = _samples_for(profile, hour, config)
     # runs: consecutive samples less than 2 minutes apart (one viewing session)
     gaps = np.flatnonzero(np.diff(profile.times_s[idx]) > 120.0)
     runs = [r for r in np.split(idx, gaps + 1) if len(r)]
@@ -315,9 +316,7 @@ def advise(
                 f"{dl_now / 3600:.1f} h; stream or download {where}"
             )
         out.append(TitleAdvice(t.title_id, t.name, t.reason, action, kbps, p_now, dl_now, best, better, msg))
-    used = profile.samples_at(
-        hour, cfg.hour_window, cfg.min_samples, enough_here=min(cfg.min_samples_at_hour, cfg.min_samples)
-    )
+    used = _samples_for(profile, hour, cfg)
     reach = int(profile.hours_from(hour)[used].max())
     note = None
     if reach > cfg.hour_window:

@@ -154,6 +154,8 @@ _BOMS = [
 ]
 
 
+_BINARY = "holds binary data, not subtitle text (a media file? give the subtitles)"
+
 #: How media files begin (RIFF WAV/AVI, Ogg, FLAC, MP3 with ID3, Matroska/WebM, AIFF); MP4/MOV have "ftyp"
 #: at byte 4
 _MEDIA_MAGIC = (b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x1aE\xdf\xa3", b"FORM")
@@ -201,9 +203,7 @@ def decode_text(
     except UnicodeDecodeError:
         pass
     if data.startswith(_MEDIA_MAGIC) or data[4:8] == b"ftyp":  # a quiet 16-bit WAV can pass for UTF-16
-        raise DataFormatError(
-            "holds binary data, not subtitle text (a media file? give the subtitles)", path=path
-        )
+        raise DataFormatError(_BINARY, path=path)
     if len(data) >= 4:
         even_nul = data[0::2].count(0) / max(1, len(data[0::2]))
         odd_nul = data[1::2].count(0) / max(1, len(data[1::2]))
@@ -242,9 +242,7 @@ def decode_text(
         if best is not None:
             return str(best), str(best.encoding), False
     if b"\x00" in data:  # NUL bytes outside a UTF-16 pattern: media or some other binary file
-        raise DataFormatError(
-            "holds binary data, not subtitle text (a media file? give the subtitles)", path=path
-        )
+        raise DataFormatError(_BINARY, path=path)
     raise DataFormatError(
         "cannot tell the text encoding (not UTF-8, UTF-16 or a recognisable 8-bit encoding); "
         "give it explicitly (encoding=..., --encoding)",
