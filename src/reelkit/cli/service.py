@@ -128,18 +128,13 @@ def serve_cmd(
             "--ratings FILE' or start with 'reelkit serve --demo'"
         )
     # the app opens the store at startup, inside the server, where an unusable one is a traceback
+    from reelkit.service.ingest import refuse_unfinished_import
+
     store = open_store(data_dir, create=False)
     try:
-        from reelkit.service.ingest import IMPORT_PENDING
-
-        pending = store.get_note(IMPORT_PENDING)
+        refuse_unfinished_import(store, data_dir, "serving")  # pages would stand on part of the data
     finally:
         store.close()
-    if pending is not None:  # pages and a retrain would stand on part of the data
-        raise ConfigError(
-            f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import --data-dir "
-            f"{data_dir} ...) before serving"
-        )
     settings = ServiceSettings.load(data_dir, config_file=config)
     if demo and settings.web_ui_writes is None:
         # the demo's play button works even when the config file has no token (unless it turns it off)

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
-from reelkit.service.ingest import IMPORT_PENDING, ImportSummary, import_dataset, read_source
+from reelkit.service.ingest import (
+    IMPORT_PENDING,
+    ImportSummary,
+    import_dataset,
+    read_source,
+    refuse_unfinished_import,
+)
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
 from reelkit.service.settings import ensure_token
 from reelkit.service.store import DB_NAME, ModelVersionRecord, open_store
@@ -77,12 +83,7 @@ def bootstrap(
                     ds = make_demo(n_members=n_members, n_titles=n_titles, seed=seed)
             imported = import_dataset(store, ds, progress=progress, label=label)
             store.set_note(BOOTSTRAP_SOURCE, label)
-        pending = store.get_note(IMPORT_PENDING)
-        if pending is not None:
-            raise ConfigError(
-                f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import "
-                f"--data-dir {data_dir} ...) before serving, or serve another --data-dir"
-            )
+        refuse_unfinished_import(store, data_dir, "serving")
         need_model = store.current_model_version() is None
     finally:
         store.close()

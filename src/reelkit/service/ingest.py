@@ -193,6 +193,17 @@ def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str
         )
 
 
+def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) -> None:
+    """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: serving or training
+    ``before`` it would stand on part of the data."""
+    pending = store.get_note(IMPORT_PENDING)
+    if pending is not None:
+        raise ConfigError(
+            f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import --data-dir "
+            f"{data_dir} ...: what is stored counts as duplicates) before {before}"
+        )
+
+
 def import_dataset(
     store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT, label: str = "a dataset"
 ) -> ImportSummary:

@@ -173,14 +173,9 @@ def train_store(
         raise ConfigError(f"unknown model {personal!r}; choose one of {', '.join(sorted(models))}")
     store = open_store(data_dir, create=False)  # a mistyped folder is an error, not a new empty store
     try:
-        from reelkit.service.ingest import IMPORT_PENDING
+        from reelkit.service.ingest import refuse_unfinished_import
 
-        pending = store.get_note(IMPORT_PENDING)
-        if pending is not None:  # a model of part of the data would be served as the whole
-            raise ConfigError(
-                f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import "
-                f"--data-dir {data_dir} ...: what is stored counts as duplicates) before training"
-            )
+        refuse_unfinished_import(store, data_dir, "training")  # a model of part of the data served as whole
         t0 = time.perf_counter()
         events, seq = store.events_frame()
         odd = (events["kind"] == "thumb").to_numpy() & ~events["value"].isin((1.0, -1.0)).to_numpy()
