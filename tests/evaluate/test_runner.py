@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from reelkit.data.dataset import Dataset, Interactions
-from reelkit.errors import EmptyDataError
+from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.evaluate import EvalResult, evaluate, evaluate_folds, split_random
 from reelkit.progress import Progress, ProgressTask
 from reelkit.recommend import Popularity
@@ -299,3 +299,13 @@ def test_evaluate_takes_a_dataset_folder(tmp_path: Path, capsys: pytest.CaptureF
     )
     assert code == 0, err
     assert json.loads(out)["model"] == "popular"
+
+
+def test_a_cutoff_past_the_padding_limit_is_refused_before_the_fit() -> None:
+    """``--k 20000`` on a 4-title catalogue said "n=20000 is more titles ..." (a name the user never gave)
+    after fitting the model."""
+    model = Popularity()
+    with pytest.raises(ConfigError, match=r"cutoff k=20000 is more than the 4 titles .*CLI --k"):
+        evaluate(model, TRAIN, TEST, ks=(10, 20_000))
+    assert not hasattr(model, "history_")  # refused before fitting
+    assert evaluate(Popularity(), TRAIN, TEST, ks=(10_000,)).metrics["recall@10000"] == pytest.approx(0.75)

@@ -4,10 +4,16 @@ ranked by id, a blend weighing nothing, and more."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from reelkit.data.dataset import Dataset
+from reelkit.errors import ConfigError, ModelFormatError
+from reelkit.recommend import load_model
+from reelkit.recommend.als import ALS
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Popularity, Trending
 from reelkit.recommend.reasons import explain_recommendations
@@ -161,3 +167,36 @@ def test_models_whose_ranking_ignores_the_history_keep_it_for_an_empty_one() -> 
         hist = ease.histories_matrix([history])[0]
         recs = ease.recommend_history([history], 3)
         assert explain_recommendations(ease, recs, histories=hist) == [["popular on the service"] * 3]
+
+
+def test_save_refuses_parameters_changed_since_fit(tmp_path: Path) -> None:
+    """``set_params`` after ``fit`` then ``save`` wrote the new parameters beside state learned with the
+    old ones: the loaded ItemKNN ranked differently (it rebuilds from ``neighbourhood``)."""
+    model = ItemKNN(k=5).fit(_ratings().interactions())
+    model.set_params(neighbourhood="source")
+    with pytest.raises(ConfigError, match="parameters changed since fit"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+    model.fit(_ratings().interactions())  # fitted again: saves, and loads ranking the same
+    loaded = load_model(model.save(tmp_path / "m.npz"))
+    assert loaded.get_params()["neighbourhood"] == "source"
+    assert loaded.recommend(["u0"], 5).ids.tolist() == model.recommend(["u0"], 5).ids.tolist()
+    loaded.save(tmp_path / "again.npz")  # a loaded model saves as it came
+
+
+def test_als_without_regularization_folds_in_a_history() -> None:
+    """``regularization=0`` is allowed, but folding in a history on fewer titles than factors solved a
+    singular system: ``LinAlgError`` (a traceback from ``reelkit recommend --history``)."""
+    inter = _ratings(n_members=3, n_titles=6).interactions()
+    model = ALS(factors=8, regularization=0.0, iterations=2).fit(inter)
+    factors = model.fold_in(model.history_[:1])
+    assert np.isfinite(factors).all()
+    recs = model.recommend_history([["t0"]], 2)
+    assert len(recs.ids[0]) == 2
+
+
+def test_a_model_file_whose_metadata_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "m.npz"
+    np.savez(bad, __meta__=np.asarray("[1]"))
+    with pytest.raises(ModelFormatError, match="not a reelkit model file"):
+        load_model(bad)

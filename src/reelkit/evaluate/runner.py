@@ -47,7 +47,7 @@ from reelkit.evaluate.metrics import (
     rmse,
 )
 from reelkit.progress import SILENT, Progress
-from reelkit.recommend.base import Recommender
+from reelkit.recommend.base import MAX_LIST_PADDING, Recommender
 
 __all__ = ["EvalResult", "FoldsResult", "evaluate", "evaluate_folds"]
 
@@ -144,6 +144,12 @@ def evaluate(
         raise EmptyDataError("the test set has no events")
     cfg = confidence or ConfidenceConfig()
     inter = train.interactions(confidence=cfg, min_rating=min_rating)
+    limit = max(inter.n_titles, MAX_LIST_PADDING)
+    if max_k > limit:  # said before the fit, naming the cutoff (recommend_rows would say "n=")
+        raise ConfigError(
+            f"cutoff k={max_k} is more than the {inter.n_titles:,} titles of the training data; give cutoffs "
+            f"up to {limit:,} (CLI --k)"
+        )
     start = time.perf_counter()
     model.fit(inter, progress=progress)
     fit_seconds = time.perf_counter() - start

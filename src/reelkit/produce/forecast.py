@@ -842,7 +842,7 @@ def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> 
     baseline = average_title_shares(als.user_factors_, labels, k, als.item_factors_)
     yr = pd.to_numeric(titles["year"], errors="coerce").dropna()
     years = (float(yr.min()), float(yr.max())) if len(yr) else (1995.0, 1995.0)
-    return _Catalog(als, comm, comm.communities(inter.titles), placer, vocab, titles, labels, baseline, years)
+    return _Catalog(als, comm, comm.communities(), placer, vocab, titles, labels, baseline, years)
 
 
 def community_forecast(

@@ -270,7 +270,10 @@ class ALS(Recommender):
             c1 = h.data[lo:hi].astype(np.float64)
             a = self._yty_reg + (yh * c1[:, None]).T @ yh
             b = yh.T @ (1.0 + c1)
-            out[r] = np.linalg.solve(a, b)
+            try:
+                out[r] = np.linalg.solve(a, b)
+            except np.linalg.LinAlgError:  # regularization 0 and fewer titles than factors: least norm
+                out[r] = np.linalg.lstsq(a, b, rcond=None)[0]
         return out.astype(np.float32)
 
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:

@@ -205,6 +205,8 @@ class Recommender(ABC):
     search_space: ClassVar[dict[str, Space]] = {}
     #: Small, fast parameters for the conformance suite (:mod:`reelkit.testing`).
     fast_params: ClassVar[dict[str, Any]] = {}
+    #: The parameters the learned state was fitted (or loaded) with; ``save`` refuses others.
+    _fitted_params: dict[str, Any] | None = None
 
     def __init__(self, **params: Any) -> None:
         try:
@@ -220,7 +222,8 @@ class Recommender(ABC):
 
     def set_params(self, **params: Any) -> Self:
         """Change parameters (validated as the constructor does); a fitted model keeps its state until the
-        next ``fit``."""
+        next ``fit``, and refuses to ``save`` until then (the file would pair the new parameters with state
+        learned under the old ones)."""
         merged = {**self.get_params(), **params}
         self.config = type(self)(**merged).config
         return self
@@ -254,6 +257,7 @@ class Recommender(ABC):
         )
         self._build_indexes()
         self._fit(inter, progress)
+        self._fitted_params = self.get_params()
         return self
 
     @abstractmethod
@@ -547,6 +551,11 @@ class Recommender(ABC):
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to one ``.npz`` file (atomically: temp file, then rename)."""
         self._check_fitted()
+        if self.get_params() != self._fitted_params:
+            raise ConfigError(
+                f"{type(self).__name__}: parameters changed since fit (set_params); fit again before saving, "
+                "so that the file's parameters are the ones its state was learned with"
+            )
         path = Path(path)
         if path.is_dir():
             raise ConfigError(f"{path}: is a folder; give a file name for the model (e.g. model.npz)")
@@ -630,7 +639,7 @@ def load_model(path: str | Path) -> Recommender:
         meta = json.loads(str(arrays.pop("__meta__")))
     except (KeyError, json.JSONDecodeError):
         raise ModelFormatError(f"{path}: not a reelkit model file (no metadata)") from None
-    if meta.get("format") != "reelkit-model":
+    if not isinstance(meta, dict) or meta.get("format") != "reelkit-model":
         raise ModelFormatError(f"{path}: not a reelkit model file")
     if meta.get("version") != FORMAT_VERSION:
         raise ModelFormatError(
@@ -674,6 +683,7 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
     model.min_rating_ = None if min_rating is None else float(min_rating)
     model._build_indexes()
     model._set_state(arrays)
+    model._fitted_params = model.get_params()
     if shape[0]:
         # the learned arrays must fit together (a file cut or edited elsewhere): score a training member and
         # a folded-in history through the model's own code, which fails on arrays of the wrong shape

@@ -166,4 +166,5 @@ class Blend(Recommender):
                 setattr(model, attr, getattr(self, attr))
             model._build_indexes()
             model._set_state(sub)
+            model._fitted_params = model.get_params()
             self.components_[name] = model

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from pydantic import Field
 from sklearn.cluster import KMeans
@@ -143,8 +142,8 @@ class CommunityPopularity(Recommender):
         cands = sorted({int(c) for c in self.config.candidates if 1 <= c <= shape[0]})
         if not cands:
             raise ConfigError(
-                "no candidate community count fits the number of members; set n_communities (--n on the "
-                "command line)"
+                "no candidate community count fits the number of members; set n_communities (reelkit "
+                "communities --n N; reelkit train/evaluate --param n_communities=N)"
             )
         with progress.task("choosing the number of communities", total=len(cands)) as task:
             for k in cands:
@@ -248,8 +247,9 @@ class CommunityPopularity(Recommender):
         return np.asarray(w @ pop, dtype=np.float32)
 
     # ------------------------------------------------------------------ profiles
-    def communities(self, titles: pd.DataFrame | None = None, *, top: int = 10) -> list[Community]:
-        """Profiles of every community, largest first (``titles`` gives names; else ids are shown)."""
+    def communities(self, *, top: int = 10) -> list[Community]:
+        """Profiles of every community, largest first: size, a name from its distinctive genres, and its
+        ``top`` distinctive and favourite titles (by id)."""
         self._check_fitted()
         sizes = np.bincount(self.labels_, minlength=self.n_communities_)
         n_members = max(int(sizes.sum()), 1)
