@@ -232,7 +232,7 @@ def test_pool_errors_name_the_field(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"candidates": [{"id": "a", "roles": ["dop"], "skills": {"x": 3}}]}))
     with pytest.raises(ProductionFormatError) as info:
         load_pool(path)
-    assert str(info.value).startswith(f"{path}: candidates[0].skills")
+    assert str(info.value).startswith(f"{path}:5: candidates[0].skills")
     # infinite or negative numbers would overflow the solver's integer costs: refused, naming the field
     for patch, field in (
         ({"daily_rate": float("inf")}, "candidates[0].daily_rate"),
@@ -241,7 +241,8 @@ def test_pool_errors_name_the_field(tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump({"candidates": [{"id": "a", "roles": ["dop"], **patch}]}))
         with pytest.raises(ProductionFormatError) as info:
             load_pool(path)
-        assert str(info.value).startswith(f"{path}: {field}"), str(info.value)
+        assert str(info.value).startswith(f"{path}:{info.value.line}: {field}"), str(info.value)
+        assert info.value.line is not None
     path.write_text(yaml.safe_dump({"candidates": [{"id": "a", "roles": ["dop"]}], "per_diem": float("inf")}))
     with pytest.raises(ProductionFormatError, match="per_diem"):
         load_pool(path)

@@ -31,15 +31,15 @@ def test_concept_errors_name_the_field(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"title": "X", "genres": ["Drama"], "runtime": 100, "rating": "XXX"}))
     with pytest.raises(ProductionFormatError) as info:
         load_concept(path)
-    assert str(info.value).startswith(f"{path}: rating: unknown MPAA rating")
+    assert str(info.value).startswith(f"{path}:3: rating: unknown MPAA rating")
     path.write_text(yaml.safe_dump({"title": "X", "runtime": 100, "budget": float("inf")}))
     with pytest.raises(ProductionFormatError) as info:
         load_concept(path)
-    assert str(info.value).startswith(f"{path}: budget")
+    assert str(info.value).startswith(f"{path}:1: budget")
     path.write_text("title: X\nruntime: true\n")  # YAML true was read as a one-minute film
     with pytest.raises(ProductionFormatError) as info:
         load_concept(path)
-    assert str(info.value).startswith(f"{path}: runtime") and "not true" in str(info.value)
+    assert str(info.value).startswith(f"{path}:2: runtime") and "not true" in str(info.value)
 
 
 def test_concept_features() -> None:

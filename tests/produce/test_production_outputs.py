@@ -137,7 +137,7 @@ def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     )
     code, _, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "o"))
     assert code == 2
-    assert err.startswith(f"error: {path}: scenes[0].duration") and err.count("\n") == 1
+    assert err.startswith(f"error: {path}:3: scenes[0].duration") and err.count("\n") == 1
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     for arg, needle in (

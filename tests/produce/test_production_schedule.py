@@ -53,7 +53,9 @@ def test_unknown_cast_member_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(ProductionFormatError) as info:
         load_production(path)
     msg = str(info.value)
-    assert msg.startswith(f"{path}: scenes[3].cast[1]: unknown person 'bob'")
+    assert msg.startswith(f"{path}:{info.value.line}: scenes[3].cast[1]: unknown person 'bob'")
+    assert info.value.line is not None
+    assert path.read_text().splitlines()[info.value.line - 1].strip() == "- bob"
     assert info.value.fields[0][0] == "scenes[3].cast[1]"
 
 
@@ -145,6 +147,61 @@ def test_yaml_keys_given_twice_and_impossible_dates_are_refused(tmp_path: Path) 
     path.write_text("calendar: {start: 2026-02-30}\nlocations: [{id: L1}]\n")
     with pytest.raises(ProductionFormatError, match=r"p\.yaml:1: .*'2026-02-30' is not a valid date"):
         load_production(path)
+
+
+def test_json_keys_given_twice_are_refused(tmp_path: Path) -> None:
+    """``json`` keeps the last of two ``"scenes"`` silently: the first list was dropped without a word."""
+    path = tmp_path / "p.json"
+    path.write_text(
+        '{"calendar": {"start": "2026-03-02"}, "locations": [{"id": "L1"}],\n'
+        '"scenes": [{"id": "s1", "duration": 1, "location": "L1"}],\n'
+        '"scenes": [{"id": "s2", "duration": 1, "location": "L1"}]}\n'
+    )
+    with pytest.raises(ProductionFormatError, match=r"p\.json: .*the key 'scenes' is given twice"):
+        load_production(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("calendar: {start: 0}", r"calendar\.start: give a date as YYYY-MM-DD, not 0"),  # was 1970-01-01
+        ('calendar: {start: "1772409600"}', "give a date as YYYY-MM-DD"),  # was 2026-03-02
+        ("calendar: {start: 2026-03-02, hours_per_day: yes}", r"hours_per_day: give a number, not true"),
+    ],
+)
+def test_yes_and_numbers_are_not_read_as_numbers_and_dates(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"{text}\nlocations: [{{id: L1}}]\nscenes: [{{id: s1, duration: 1, location: L1}}]\n")
+    with pytest.raises(ProductionFormatError, match=r"p\.yaml:1: .*" + message):
+        load_production(path)
+    path.write_text(
+        "calendar: {start: 2026-03-02}\nlocations: [{id: L1}]\n"
+        "people: [{id: a, days_off: [2026-03-03, 20260304]}]\n"
+        "scenes: [{id: s1, duration: yes, location: L1}]\n"
+    )
+    with pytest.raises(ProductionFormatError) as info:
+        load_production(path)
+    assert [f for f, _ in info.value.fields] == ["people[0].days_off", "scenes[0].duration"]
+
+
+def test_field_errors_name_their_line(tmp_path: Path) -> None:
+    """Field errors named the field but not the line; a missing field names its entry's line."""
+    data = prod(locations=[{"id": "A"}], scenes=[scene("1", 1), {"id": "2", "location": "A"}])
+    yaml_path = tmp_path / "p.yaml"
+    yaml_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    lines = yaml_path.read_text().splitlines()
+    with pytest.raises(ProductionFormatError, match=r"scenes\[1\]\.duration: Field required") as info:
+        load_production(yaml_path)
+    assert info.value.line is not None and lines[info.value.line - 1].strip() == "- id: '2'"
+    json_path = tmp_path / "p.json"
+    data["scenes"][0]["duration"] = "long"
+    json_path.write_text(json.dumps(data, indent=2))
+    with pytest.raises(ProductionFormatError) as info:
+        load_production(json_path)
+    assert info.value.fields[0][0] == "scenes[0].duration"
+    assert info.value.line is not None
+    assert json_path.read_text().splitlines()[info.value.line - 1].strip() == '"duration": "long",'
+    assert str(info.value).startswith(f"{json_path}:{info.value.line}: ")
 
 
 # ----------------------------------------------------------------------------------- optimal schedules

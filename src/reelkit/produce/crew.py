@@ -43,7 +43,7 @@ from reelkit.produce.production import (
     _pydantic_fields,
     _raise,
     cost_scale,
-    read_structured,
+    load_validated,
 )
 from reelkit.produce.shoot import Schedule, check_schedule_of
 
@@ -121,8 +121,11 @@ class Pool(_Model):
 
 
 def load_pool(path: str | Path) -> Pool:
-    """Read and validate a candidate pool (YAML or JSON); errors name the file and the field."""
-    data = read_structured(path)
+    """Read and validate a candidate pool (YAML or JSON); errors name the file, the field and its line."""
+    return load_validated(path, lambda data: _parse_pool(data, path))
+
+
+def _parse_pool(data: Any, path: str | Path) -> Pool:
     if not isinstance(data, dict):
         raise ProductionFormatError("a pool file is a mapping with 'candidates'", path=str(path))
     try:

@@ -60,7 +60,7 @@ from reelkit.produce.production import (
     _pydantic_fields,
     _raise,
     atomic_write_bytes,
-    read_structured,
+    load_validated,
 )
 from reelkit.progress import SILENT, Progress
 
@@ -128,13 +128,6 @@ class Concept(_Model):
     #: A MovieLens ratings file for the communities (relative to the concept file).
     catalog: str | None = None
 
-    @pydantic.field_validator("runtime", "budget", "year", mode="before")
-    @classmethod
-    def _not_a_bool(cls, v: Any) -> Any:
-        if isinstance(v, bool):  # YAML's yes/true read as 1: a one-minute film
-            raise ValueError(f"give a number, not {str(v).lower()}")
-        return v
-
     @pydantic.field_validator("genres")
     @classmethod
     def _genres(cls, v: list[str]) -> list[str]:
@@ -156,7 +149,11 @@ class Concept(_Model):
 
 
 def load_concept(path: str | Path) -> Concept:
-    data = read_structured(path)
+    """Read and validate a concept file (YAML or JSON); errors name the file, the field and its line."""
+    return load_validated(path, lambda data: _parse_concept(data, path))
+
+
+def _parse_concept(data: Any, path: str | Path) -> Concept:
     if not isinstance(data, dict):
         raise ProductionFormatError(
             "a concept file is a mapping (title, genres, runtime, ...)", path=str(path)

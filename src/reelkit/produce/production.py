@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, TypeVar, get_args
 
 import pydantic
 import yaml
@@ -67,13 +68,52 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class ProductionFormatError(DataFormatError):
     """A production (or pool, concept) file is invalid; ``fields`` lists ``(field path, message)`` pairs."""
 
-    def __init__(self, message: str, *, path: str | None = None, fields: Sequence[tuple[str, str]] = ()):
-        super().__init__(message, path=path)
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        fields: Sequence[tuple[str, str]] = (),
+    ):
+        super().__init__(message, path=path, line=line)
         self.fields = list(fields)
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_loose_scalars(cls, v: Any, info: pydantic.ValidationInfo) -> Any:
+        """Refuse what pydantic would convert silently: YAML's yes/true as the number 1 (``duration:
+        yes`` was a one-hour scene) and numbers as dates (``start: 0`` was 1 January 1970)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return v
+        kinds = _scalar_kinds(field.annotation)
+        for x in v if isinstance(v, list) else [v]:
+            if isinstance(x, bool) and kinds & {int, float} and bool not in kinds:
+                raise ValueError(f"give a number, not {str(x).lower()}")
+            iso = isinstance(x, date | None) or (isinstance(x, str) and _ISO_DATE.fullmatch(x.strip()))
+            if date in kinds and not iso:
+                raise ValueError(f"give a date as YYYY-MM-DD, not {x!r}")
+        return v
+
+
+T = TypeVar("T")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _scalar_kinds(annotation: Any) -> set[Any]:
+    """The plain types inside an annotation (``float | None``, ``list[date]``, ``Annotated[...]``)."""
+    args = get_args(annotation)
+    if not args:
+        return {annotation}
+    out: set[Any] = set()
+    for a in args:
+        out |= _scalar_kinds(a)
+    return out
 
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -551,17 +591,86 @@ def read_structured(path: str | Path) -> Any:
         ) from None
     try:
         if p.suffix.lower() == ".json":
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_json_object)
         return _load_yaml(text)
     except json.JSONDecodeError as exc:
         raise ProductionFormatError(f"invalid JSON: {exc.msg}", path=f"{p}:{exc.lineno}") from None
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, str(p)) from None
+    except _DuplicateKeyError as exc:
+        raise ProductionFormatError(
+            f"invalid JSON: the key {exc.key!r} is given twice in one object; keep one", path=str(p)
+        ) from None
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` keeps the last silently, as YAML would)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKeyError(k)
+        out[k] = v
+    return out
+
+
+def field_line(text: str, field: str) -> int | None:
+    """The line (1-based) of ``field`` (``scenes[2].duration``) in YAML or JSON ``text``; for a field that
+    is missing, the line of the nearest entry above it that is there. ``None`` if the text does not parse."""
+    try:
+        node = yaml.compose(text, Loader=_StrictLoader)
+    except (yaml.YAMLError, ValueError):
+        return None
+    if node is None:
+        return None
+    line = node.start_mark.line
+    for part in re.findall(r"\[(\d+)\]|([^.\[\]]+)", field):
+        index, key = part
+        nxt = None
+        if key and isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == key:
+                    nxt, line = v, k.start_mark.line
+                    break
+        elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            nxt = node.value[int(index)]
+            line = nxt.start_mark.line
+        if nxt is None:
+            break
+        node = nxt
+    return line + 1
+
+
+def with_line(exc: ProductionFormatError, text: str) -> ProductionFormatError:
+    """``exc`` naming the line of its first field in ``text`` (the file it came from), when it has none."""
+    if not exc.fields or exc.path is None or exc.line is not None:
+        return exc
+    line = field_line(text, exc.fields[0][0])
+    if line is None:
+        return exc
+    return ProductionFormatError(exc.message, path=exc.path, line=line, fields=exc.fields)
+
+
+def load_validated(path: str | Path, parse: Callable[[Any], T]) -> T:
+    """``parse(data)`` of the YAML/JSON file at ``path``; its field errors name their line in the file."""
+    data = read_structured(path)
+    try:
+        return parse(data)
+    except ProductionFormatError as exc:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            raise exc from None
+        raise with_line(exc, text) from None
 
 
 def load_production(path: str | Path) -> Production:
-    """Read and validate a production file (YAML or JSON)."""
-    return parse_production(read_structured(path), source=str(path))
+    """Read and validate a production file (YAML or JSON); errors name the field and its line."""
+    return load_validated(path, lambda data: parse_production(data, source=str(path)))
 
 
 def parse_production_text(text: str | bytes, *, source: str = "upload") -> Production:
@@ -570,7 +679,11 @@ def parse_production_text(text: str | bytes, *, source: str = "upload") -> Produ
         data = _load_yaml(text)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, source) from None
-    return parse_production(data, source=source)
+    try:
+        return parse_production(data, source=source)
+    except ProductionFormatError as exc:
+        as_text = text.decode("utf-8-sig", errors="replace") if isinstance(text, bytes) else text
+        raise with_line(exc, as_text) from None
 
 
 def production_to_data(prod: Production) -> dict[str, Any]:
