@@ -158,6 +158,19 @@ def test_a_schedule_of_another_production_and_a_role_without_days_are_refused(tm
         ProductionFormatError, match=r"schedule\.json: this schedule is for production 'crewtest'"
     ):
         load_schedule(path, other)
+    # the same production after the friend took the day of scene 2 off: the plan no longer holds (crew
+    # match costed a team over it without a word)
+    day = next(d.date.isoformat() for d in sched.days if "2" in [s.scene_id for s in d.scenes])
+    edited = parse_production(
+        {
+            **prod.model_dump(mode="json", exclude_defaults=True),
+            "people": [{"id": "hero", "daily_rate": 0}, {"id": "friend", "days_off": [day]}],
+        }
+    )
+    with pytest.raises(ProductionFormatError, match=rf"as it is now: scene 2: friend unavailable on {day}"):
+        load_schedule(path, edited)
+    with pytest.raises(ProductionFormatError, match="as it is now"):
+        match_team(edited, Pool.model_validate({"candidates": [{"id": "a", "roles": ["actor"]}]}), sched)
     path.write_text("{}")
     with pytest.raises(ProductionFormatError, match=r"schedule\.json: not a schedule"):
         load_schedule(path)

@@ -262,7 +262,8 @@ def load_schedule(path: str | Path, prod: Production | None = None) -> Schedule:
 
 
 def check_schedule_of(sched: Schedule, prod: Production, *, source: str | None = None) -> None:
-    """Refuse a schedule made for another production (another name, or other scenes)."""
+    """Refuse a schedule made for another production (another name, or other scenes), or one that breaks
+    the production's rules as they are now (someone's days off changed since it was planned)."""
     from reelkit.produce.production import ProductionFormatError
 
     planned = {sc.scene_id for d in sched.days for sc in d.scenes}
@@ -273,6 +274,14 @@ def check_schedule_of(sched: Schedule, prod: Production, *, source: str | None =
             f"this schedule is for production {sched.production!r}, not {prod.name!r}"
             + (f" (scenes {', '.join(odd[:5])} are in only one of them)" if odd else "")
             + "; plan this production first ('reelkit schedule plan')",
+            path=source,
+        )
+    breaches = check_schedule(prod, sched)
+    if breaches:
+        more = f" (and {len(breaches) - 3} more)" if len(breaches) > 3 else ""
+        raise ProductionFormatError(
+            f"this schedule breaks the production as it is now: {'; '.join(breaches[:3])}{more}; plan it "
+            "again ('reelkit schedule plan')",
             path=source,
         )
 
