@@ -12,6 +12,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from reelkit.errors import ConfigError
 from reelkit.produce.generator import generate_production
 from reelkit.produce.outputs import (
     person_calendar,
@@ -181,6 +182,26 @@ def test_a_schedule_comes_back_even_when_the_search_runs_out_of_time() -> None:
     sched = plan_shoot(prod, SolveOptions(time_limit=0.05))
     assert check_schedule(prod, sched) == []
     assert sched.status in ("FEASIBLE", "OPTIMAL") and sched.bound <= sched.objective
+
+
+def test_a_plan_that_cannot_be_written_whole_leaves_the_earlier_one(
+    small: tuple[object, object], tmp_path: Path
+) -> None:
+    """A calendar's name taken by a folder failed after schedule.json, .csv and the stripboard were
+    replaced: the folder held the new production's schedule beside the old one's calendars."""
+    import dataclasses
+
+    prod, sched = small
+    files = write_plan(sched, prod, tmp_path)  # type: ignore[arg-type]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    blocked = next(iter(files.calendars.values()))
+    blocked.unlink()
+    blocked.mkdir()
+    renamed = dataclasses.replace(sched, production="renamed")  # type: ignore[type-var]
+    with pytest.raises(ConfigError, match=rf"{blocked.name}: is a folder"):
+        write_plan(renamed, prod, tmp_path)  # type: ignore[arg-type]
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == {p: b for p, b in before.items() if p != blocked}  # nothing replaced, no temporary files
 
 
 def test_calendars_carry_the_time_zone() -> None:

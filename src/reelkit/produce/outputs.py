@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -24,8 +25,9 @@ import icalendar
 import jinja2
 from markupsafe import Markup
 
+from reelkit._files import atomic_path
 from reelkit.errors import ConfigError
-from reelkit.produce.production import Production, atomic_write_bytes, atomic_write_text
+from reelkit.produce.production import Production
 from reelkit.produce.shoot import Schedule
 
 __all__ = [
@@ -274,11 +276,18 @@ def check_plan_folder(out_dir: str | Path, production_file: str | Path | None = 
 
 
 def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) -> PlanFiles:
-    """Write ``schedule.json``, ``schedule.csv``, ``stripboard.html`` and ``calendars/<person>.ics``."""
+    """Write ``schedule.json``, ``schedule.csv``, ``stripboard.html`` and ``calendars/<person>.ics``.
+
+    Every file is written to a temporary file first and all are renamed into place only when all are
+    written, so a plan that cannot be written whole (a calendar's name taken by a folder, a full disk)
+    leaves the folder's earlier plan as it was, not half replaced."""
     out = Path(out_dir)
-    sj = atomic_write_text(out / "schedule.json", json.dumps(schedule.to_dict(), indent=2) + "\n")
-    sc = atomic_write_text(out / "schedule.csv", schedule_csv(schedule))
-    sb = atomic_write_text(out / "stripboard.html", stripboard_html(schedule, production))
+    sj, sc, sb = out / "schedule.json", out / "schedule.csv", out / "stripboard.html"
+    contents: dict[Path, bytes] = {
+        sj: (json.dumps(schedule.to_dict(), indent=2) + "\n").encode(),
+        sc: schedule_csv(schedule).encode(),
+        sb: stripboard_html(schedule, production).encode(),
+    }
     cals: dict[str, Path] = {}
     used: set[str] = set()
     for call in schedule.people:
@@ -288,9 +297,11 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
         while name in used:
             name += "_"
         used.add(name)
-        cals[call.person_id] = atomic_write_bytes(
-            out / "calendars" / f"{name}.ics", person_calendar(schedule, production, call.person_id)
-        )
+        cals[call.person_id] = out / "calendars" / f"{name}.ics"
+        contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id)
+    with ExitStack() as renames:  # on leaving, every temporary file is renamed over its file
+        for path, data in contents.items():
+            renames.enter_context(atomic_path(path, path.suffix)).write_bytes(data)
     # calendars of an earlier plan written here, for people this plan does not call, would be sent out
     # with the new ones: they go (only ours: a calendar of the user's own in the folder stays)
     keep = set(cals.values())
