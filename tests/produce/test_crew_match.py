@@ -132,6 +132,37 @@ def test_budget_holds_to_the_cent() -> None:
     assert choice.candidate_id == "next" and choice.cost == pytest.approx(299.97)
 
 
+def test_over_budget_names_the_cheapest_team_and_a_huge_budget_binds_nothing() -> None:
+    """Two roles, X (10 a day) can fill only one: the message said "filling every role costs at least 20"
+    (each role's cheapest, X twice) under a budget of 50; the cheapest team is X + Y = 110 a day x days.
+    A budget of 1e15 with a rate in ten-thousandths overflowed CP-SAT's 64-bit integers (a traceback)."""
+    prod = production(ROLES[:2], budget=50)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    days = len(sched.days)
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "x", "roles": ["director", "dop"], "daily_rate": 10},
+                {"id": "y", "roles": ["director", "dop"], "daily_rate": 100},
+            ]
+        }
+    )
+    with pytest.raises(InfeasibleError, match=rf"the cheapest team costs {110 * days:,}"):
+        match_team(prod, pool, sched)
+    rich = production(ROLES[:2], budget=1e15)
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "x", "roles": ["director", "dop"], "daily_rate": 10.0001},
+                {"id": "y", "roles": ["director", "dop"], "daily_rate": 100},
+            ]
+        }
+    )
+    assert match_team(rich, pool, plan_shoot(rich, SolveOptions(time_limit=5))).cost == pytest.approx(
+        110.0001 * days
+    )
+
+
 def test_too_few_people_for_the_roles_is_explained() -> None:
     prod = production(ROLES[:2])
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
@@ -235,7 +266,10 @@ def test_matches_brute_force_on_random_pools(seed: int) -> None:
         return
     team = match_team(prod, pool, sched, explain=False)
     assert team.status == "OPTIMAL"
-    assert team.fit == pytest.approx(oracle[0], abs=1e-9)
+    # the solver's terms are rounded to millionths; the team's fit is its choices' exact sum (it was the
+    # solver's sum of terms rounded to thousandths: 1.998 for a team whose choices add up to 2.000)
+    assert team.fit == pytest.approx(oracle[0], abs=1e-5)
+    assert team.fit == pytest.approx(sum(c.fit for c in team.choices), abs=1e-12)
     assert team.cost <= (prod.budget or 0) + 1e-6
     assert len({c.candidate_id for c in team.choices}) == len(roles)
 

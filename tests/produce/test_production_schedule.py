@@ -167,6 +167,10 @@ def test_json_keys_given_twice_are_refused(tmp_path: Path) -> None:
         ("calendar: {start: 0}", r"calendar\.start: give a date as YYYY-MM-DD, not 0"),  # was 1970-01-01
         ('calendar: {start: "1772409600"}', "give a date as YYYY-MM-DD"),  # was 2026-03-02
         ("calendar: {start: 2026-03-02, hours_per_day: yes}", r"hours_per_day: give a number, not true"),
+        (
+            "calendar: {start: 9999-12-30}",
+            r"calendar\.start: Input should be less than 3000-01-01",
+        ),  # was an OverflowError
     ],
 )
 def test_yes_and_numbers_are_not_read_as_numbers_and_dates(tmp_path: Path, text: str, message: str) -> None:

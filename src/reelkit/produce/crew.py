@@ -28,9 +28,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pydantic
 from ortools.sat.python import cp_model
 from pydantic import Field
+from scipy.optimize import linear_sum_assignment
 
 from reelkit.errors import InfeasibleError, ReelkitError
 from reelkit.produce.production import (
@@ -59,7 +61,7 @@ __all__ = [
     "role_dates",
 ]
 
-_SCALE = 1000
+_SCALE = 1_000_000  # fit terms in millionths: rounding moves a team's fit by far less than its 3 decimals
 _CAST_KINDS = {"lead", "supporting"}
 
 
@@ -293,11 +295,10 @@ def match_team(
             if vs:
                 m.add_at_most_one(vs)
                 chosen[c] = sum(vs)
-        if prod.budget is not None:
-            m.add(
-                sum(round(money_scale * eligible[k][2]) * v for k, v in x.items())
-                <= math.floor(money_scale * prod.budget + 1e-6)
-            )
+        costs = {k: round(money_scale * eligible[k][2]) for k in x}
+        # a budget above every pick together binds nothing (and 1e15 in cents would overflow CP-SAT's int64)
+        if prod.budget is not None and money_scale * prod.budget < sum(costs.values()):
+            m.add(sum(costs[k] * v for k, v in x.items()) <= math.floor(money_scale * prod.budget + 1e-6))
         terms = [
             round(_SCALE * (w.skill * eligible[k][0] + w.genre * eligible[k][1])) * v for k, v in x.items()
         ]
@@ -320,12 +321,17 @@ def match_team(
 
     status, solver, x, _ = solve(None)
     if status == cp_model.INFEASIBLE:
-        cheapest = {r: min(eligible[k][2] for k in eligible if k[1] == r) for r in range(len(roles))}
+        # the cheapest team (each role its own person), which the role-by-role cheapest can undercut
+        costs_rc = np.full((len(roles), len(cands)), np.inf)
+        for (c, r), v in eligible.items():
+            costs_rc[r, c] = v[2]
+        rows, cols = linear_sum_assignment(costs_rc)
+        cheapest = {int(r): float(costs_rc[r, c]) for r, c in zip(rows, cols, strict=True)}
         conflicts = [f"budget {prod.budget:,.0f}"] + [
-            f"role {roles[r].id} costs at least {v:,.0f}" for r, v in cheapest.items()
+            f"role {roles[r].id} costs {v:,.0f} in the cheapest team" for r, v in cheapest.items()
         ]
         raise InfeasibleError(
-            f"no team fits the budget of {prod.budget:,.0f}: filling every role costs at least "
+            f"no team fits the budget of {prod.budget:,.0f}: the cheapest team costs "
             f"{sum(cheapest.values()):,.0f} (one person per role, each person in one role)",
             conflicts=conflicts,
         )
@@ -364,10 +370,11 @@ def match_team(
                 next_best=nxt,
             )
         )
+    fit = sum(ch.fit for ch in choices)  # exact; the solver's objective sums rounded terms
     return Team(
         status=solver.status_name(status),
-        fit=best,
-        bound=solver.best_objective_bound / _SCALE,
+        fit=fit,
+        bound=max(solver.best_objective_bound / _SCALE, fit),
         cost=sum(ch.cost for ch in choices),
         budget=prod.budget,
         choices=tuple(choices),
@@ -409,7 +416,8 @@ def _hall_violation(
 
 
 def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[float, dict[str, str]] | None:
-    """Exhaustive search over every assignment (small pools only; the tests' oracle)."""
+    """Exhaustive search over every assignment, with the fits unrounded (small pools only; the tests'
+    oracle): the best team's fit and its candidate per role."""
     roles = list(prod.roles)
     w = pool.weights
     options: list[list[tuple[int, int, float]]] = []
@@ -424,10 +432,10 @@ def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[
                     pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
                 )
                 skill, genre = fit_parts(prod, role, cand, w)
-                fit = round(_SCALE * (w.skill * skill + w.genre * genre))
+                fit = w.skill * skill + w.genre * genre
                 opts.append((c, fit, (cand.daily_rate + travel) * days))
         options.append(opts)
-    best: tuple[int, dict[str, str]] | None = None
+    best: tuple[float, dict[str, str]] | None = None
     for combo in itertools.product(*options):
         people = [c for c, _, _ in combo]
         if len(set(people)) < len(people):
@@ -435,9 +443,9 @@ def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[
         if prod.budget is not None and sum(k for _, _, k in combo) > prod.budget * (1 + 1e-12):
             continue
         score = sum(f for _, f, _ in combo) + sum(
-            round(_SCALE * w.shared * _shared(pool.candidates[a], pool.candidates[b], w.cap))
+            w.shared * _shared(pool.candidates[a], pool.candidates[b], w.cap)
             for a, b in itertools.combinations(people, 2)
         )
         if best is None or score > best[0]:
             best = (score, {roles[i].id: pool.candidates[c].id for i, (c, _, _) in enumerate(combo)})
-    return None if best is None else (best[0] / _SCALE, best[1])
+    return best

@@ -216,7 +216,8 @@ class Scene(_Model):
 class Calendar(_Model):
     """The shooting calendar."""
 
-    start: date
+    #: Before 3000 (the calendar looks years ahead of it; 9999-12-30 overflowed Python's dates).
+    start: date = Field(lt=date(3000, 1, 1))
     hours_per_day: float = Field(10.0, gt=0, le=24)
     #: Weekdays without shooting (``mon`` ... ``sun``).
     rest_days: list[str] = Field(default_factory=lambda: ["sat", "sun"])
