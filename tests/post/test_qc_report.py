@@ -495,6 +495,29 @@ def test_a_wav_cut_short_is_a_finding_not_a_pass(tmp_path: Path) -> None:
     assert finding.severity == "error" and (finding.start_s, finding.end_s) == pytest.approx((1.0, 4.0))
 
 
+def test_a_truncated_or_damaged_flac_is_an_error_finding(tmp_path: Path) -> None:
+    """A FLAC cut to a quarter was measured, normalised and passed QC as a 4.95 s file: libsndfile stops
+    at the lost sync, ffmpeg decodes what frames it can, and only WAV headers were compared."""
+    from reelkit.errors import ReelkitWarning
+
+    rate = 48000
+    noise = np.random.default_rng(0).standard_normal((8 * rate, 2)) * 0.1
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, noise, rate, subtype="PCM_16")
+    assert read_audio(whole).declared_duration_s is None  # whole: nothing declared beyond what decodes
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 4])
+    with pytest.warns(ReelkitWarning, match=r"FLAC header declares 384,000 samples \(8\.00 s\)"):
+        audio = read_audio(cut)
+    assert audio.duration_s < 2.5 and audio.declared_duration_s == pytest.approx(8.0)
+    with pytest.warns(ReelkitWarning, match="truncated"):
+        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
+    (finding,) = [f for f in report.findings if f.kind == "truncated"]
+    assert finding.severity == "error" and finding.end_s == pytest.approx(8.0)
+    assert not report.passed
+
+
 def test_a_dialogue_spec_without_speech_is_labelled_as_the_integrated_check(tmp_path: Path) -> None:
     rate = 48000
     t = np.arange(5 * rate) / rate

@@ -145,9 +145,32 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
                 ReelkitWarning,
                 stacklevel=2,
             )
+    elif stream == 0 and (total := _flac_total_samples(p)) is not None and total > samples.shape[0]:
+        # libsndfile stops at a lost sync and ffmpeg decodes what frames it can: the rest is missing
+        declared = total / rate
+        warnings.warn(
+            f"{p}: truncated or damaged: its FLAC header declares {total:,} samples ({declared:.2f} s), "
+            f"{samples.shape[0] / rate:.2f} s of them decode",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     return Audio(
         samples, rate, str(p), declared_duration_s=declared, layout=layout, streams=streams, stream=stream
     )
+
+
+def _flac_total_samples(p: Path) -> int | None:
+    """The sample count a native FLAC file's STREAMINFO declares (``None``: not FLAC, or unknown: 0)."""
+    try:
+        with p.open("rb") as f:
+            head = f.read(4 + 4 + 34)
+    except OSError:
+        return None
+    if len(head) < 42 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:  # STREAMINFO is the first block
+        return None
+    info = head[8:42]
+    total = int.from_bytes(info[13:18], "big") & ((1 << 36) - 1)  # the low 36 bits of bytes 13..17
+    return total or None
 
 
 #: WAVE_FORMAT_EXTENSIBLE's channel mask bits, lowest first, as ffmpeg names the channels.

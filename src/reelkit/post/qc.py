@@ -762,8 +762,8 @@ def run_qc(
                     start_s=audio.duration_s,
                     end_s=audio.declared_duration_s,
                     severity="error",
-                    message=f"the file ends at {audio.duration_s:.2f} s; its header declares "
-                    f"{audio.declared_duration_s:.2f} s of audio (cut short in a copy or transfer?)",
+                    message=f"{audio.duration_s:.2f} s of audio decode; its header declares "
+                    f"{audio.declared_duration_s:.2f} s (cut short or damaged in a copy or transfer?)",
                     source="audio",
                 )
             )
