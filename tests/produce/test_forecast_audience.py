@@ -248,3 +248,19 @@ def test_a_catalogue_without_genres_is_refused_not_forecast_alike(tmp_path: Path
     (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(DataFormatError, match=r"ratings\.csv: no title has genres.*movies\.csv"):
         community_forecast(Concept(title="X", genres=["Action"], runtime=100), tmp_path / "ratings.csv")
+
+
+def test_leave_one_out_comparables_drop_the_film_itself_among_duplicates() -> None:
+    """Films with the same features tie at distance 0; dropping the first neighbour dropped another film
+    about a third of the time and kept the film's own audience in its comparables feature."""
+    from reelkit.produce.forecast import knn_comparables
+
+    space = np.zeros((4, 2))  # four films with identical features
+    space[3] = 10.0  # ... but the last is far away
+    target = np.array([1.0, 2.0, 4.0, 8.0])
+    comps = knn_comparables(space, target, space, 2, leave_one_out=True)
+    # each of the first three: the mean of the other two (never its own value)
+    assert comps[:3].tolist() == [3.0, 2.5, 1.5]
+    assert comps[3] in (1.5, 2.5, 3.0)  # the far film: two of the others, not itself
+    plain = knn_comparables(space, target, space[:1], 3, leave_one_out=False)
+    assert plain.tolist() == [pytest.approx(7 / 3)]

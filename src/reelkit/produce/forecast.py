@@ -99,7 +99,8 @@ KNOWN_GENRES = (
 )
 MPAA = ("G", "PG", "PG-13", "R", "NC-17")
 FEATURES = (*GENRES, "log_length", "log_budget", *(f"mpaa_{m}" for m in MPAA), "comparables")
-_FEATURE_VERSION = 3
+#: Bumped when the cached features change (4: leave-one-out comparables drop the film itself).
+_FEATURE_VERSION = 4
 #: Bumped when the fitted trees change (2: rising with the comparables' audience); cached trees of another
 #: version are refitted.
 _MODEL_VERSION = 2
@@ -224,7 +225,12 @@ def knn_comparables(
     nn = NearestNeighbors(n_neighbors=k + int(leave_one_out)).fit(ref_space)
     _, idx = nn.kneighbors(query_space)
     if leave_one_out:
-        idx = idx[:, 1:]
+        # drop the row itself, not the first neighbour: among films with the same features it need not
+        # come first (a third of the films kept their own audience in the feature); where it is not among
+        # the k + 1, the farthest goes
+        own = idx == np.arange(len(idx))[:, None]
+        own[~own.any(axis=1), -1] = True
+        idx = idx[~own].reshape(len(idx), k)
     return np.asarray(ref_target[idx].mean(axis=1))
 
 
