@@ -50,3 +50,26 @@ def test_bed_alone_has_little_speech(stems: tuple[np.ndarray, np.ndarray]) -> No
     _, bed = stems
     r = Meter(speech="silero").measure(bed, RATE)
     assert r.speech_fraction is not None and r.speech_fraction < 0.2
+
+
+def test_dialogue_normalisation_judges_the_level_it_reports(stems: tuple[np.ndarray, np.ndarray]) -> None:
+    """Under heavy limiting the dialogue loses more than the programme (the limiter bites speech peaks);
+    the estimate that assumed otherwise reported "target reached" at -17.1 LUFS for a -16 target (1.1 LU
+    short, past the refusal threshold) and at -14.1 for -12 in a review's mix."""
+    from reelkit.errors import ConfigError
+    from reelkit.post.normalize import UNREACHABLE_LU, normalize_samples
+
+    speech, bed = stems
+    mix, _ = mix_at(speech, bed, RATE, -12.0)
+    for target, ceiling in ((-20.0, -6.0), (-18.0, -2.0)):  # reachable with 5-8 dB of limiting
+        out, res = normalize_samples(
+            mix, RATE, target_lufs=target, true_peak_dbtp=ceiling, reference="dialogue"
+        )
+        again = Meter(speech="silero").measure(out, RATE)
+        assert again.dialogue_lufs == pytest.approx(res.output_lufs, abs=0.01)
+        assert res.limited and res.output_true_peak_dbtp <= ceiling
+        assert res.target_reached and abs(res.output_lufs - target) <= 0.1, (target, res)
+    with pytest.raises(ConfigError, match="cannot reach -16 LUFS") as info:  # was written as "reached"
+        normalize_samples(mix, RATE, target_lufs=-16.0, true_peak_dbtp=-6.0, reference="dialogue")
+    closest = float(str(info.value).split("the closest is ")[1].split(" LUFS")[0])
+    assert closest < -16.0 - UNREACHABLE_LU + 0.05

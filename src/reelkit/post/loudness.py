@@ -195,6 +195,9 @@ class LoudnessResult:
     #: Estimated loudness of the dialogue alone: the speech blocks with the bed under them (the median of the
     #: nearby speech-free blocks) subtracted; None without speech detection.
     dialogue_isolated_lufs: float | None = None
+    #: The speech activity the dialogue was gated on, ``(frame_s, mask)`` (given or detected; None without),
+    #: to measure a processed copy of the same programme on the same speech.
+    speech_mask: tuple[float, npt.NDArray[Any]] | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict[str, float | None]:
         """The headline figures (``reelkit loudness --json``); non-finite values become ``None``.
@@ -664,6 +667,7 @@ class Meter:
             curve=curve,
             notes=tuple(notes),
             dialogue_isolated_lufs=isolated,
+            speech_mask=None if mask_src is None else (float(mask_src[0]), np.asarray(mask_src[1])),
         )
 
 

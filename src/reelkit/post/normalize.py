@@ -250,13 +250,11 @@ def normalize_samples(
         )
         if reduction <= 0.0:  # plain gain: the level is exactly the input's plus the gain
             reached = level + gain_db
+        elif reference == "dialogue":  # on the input's speech: the limiter takes more from speech peaks
+            again = plain.measure(out, sample_rate, layout=layout, speech_mask=before.speech_mask)
+            reached = again.dialogue_lufs if again.dialogue_lufs is not None else -math.inf
         else:
-            after = plain.measure(out, sample_rate, layout=layout).integrated_lufs
-            if reference == "dialogue":  # the dialogue loses what the limiter takes from the whole programme
-                after_in = plain.measure(gained, sample_rate, layout=layout).integrated_lufs
-                reached = level + gain_db - (after_in - after)
-            else:
-                reached = after
+            reached = plain.measure(out, sample_rate, layout=layout).integrated_lufs
         shortfall = target_lufs - reached
         if best is None or abs(shortfall) < best[0]:
             best = (abs(shortfall), out, gain_db, reduction)
@@ -280,6 +278,8 @@ def normalize_samples(
     final = meter.measure(out, sample_rate, layout=layout)
     out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
     reached_level = float(out_level) if out_level is not None else -math.inf
+    if check_target:  # what is reported (and what 'reelkit qc' measures) is what is judged
+        miss = abs(target_lufs - reached_level)
     if check_target and miss > UNREACHABLE_LU:
         raise ConfigError(
             f"cannot reach {target_lufs:g} LUFS under a {true_peak_dbtp:g} dBTP true-peak ceiling: the "
