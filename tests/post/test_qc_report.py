@@ -467,10 +467,15 @@ def test_report_cards_show_the_gated_mix_and_exact_figures(faulty: Path) -> None
     import re
 
     report = run_qc(faulty, spec="netflix", plot=False)
-    lo = dataclasses.replace(report.loudness, dialogue_lufs=-22.2, dialogue_isolated_lufs=-24.1)
+    lo = dataclasses.replace(
+        report.loudness, dialogue_lufs=-22.2, dialogue_isolated_lufs=-24.1, true_peak_dbtp=-0.97
+    )
     html = render_html(dataclasses.replace(report, loudness=lo))
     card = re.search(r"dialogue-gated \(mix while speaking\)</div><div class=\"v\">([^<]+)<", html)
-    assert card is not None and "-22.2" in card.group(1)
+    assert card is not None and card.group(1) == "-22.20 LUFS"
+    # the headline cards carry the findings' two decimals: -0.97 dBTP read "-1.0" under a -1.0 ceiling
+    peak = re.search(r"true peak \(ceiling [^<]*</div><div class=\"v\">([^<]+)<", html)
+    assert peak is not None and peak.group(1) == "-0.97 dBTP"
     loud = next(f for f in run_qc(faulty, spec="ebu-r128", plot=False).findings if f.kind == "loudness")
     assert re.search(r"-?\d+\.\d\d LUFS is \d+\.\d\d LU", loud.message)
 

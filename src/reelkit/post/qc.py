@@ -409,9 +409,11 @@ TRUE_PEAK_TOLERANCE_DB = 0.005
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
+    """Two decimals, as the findings: at one, -23.54 LUFS read -23.5 beside a FAIL for a target of
+    -23 +-0.5, and a -0.97 dBTP peak read -1.0 under a -1.0 ceiling."""
     if v is None or not math.isfinite(v):
         return "n/a"
-    return f"{v:.1f}{(' ' + unit) if unit else ''}"
+    return f"{v:.2f}{(' ' + unit) if unit else ''}"
 
 
 def _checks_dialogue(spec: DeliverySpec, lo: LoudnessResult) -> bool:
