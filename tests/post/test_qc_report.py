@@ -78,6 +78,21 @@ def test_silent_channel_and_whole_programme_inversion() -> None:
     assert audio_findings(programme(6.0), RATE) == []
 
 
+def test_phase_pairs_are_found_by_channel_name() -> None:
+    """A 7.1 mix's side pair (channels 7 and 8) went unchecked: pairs were taken by position."""
+    seven_one = np.concatenate([programme(6.0, seed=s) for s in range(4)], axis=1)
+    assert audio_findings(seven_one, RATE) == []
+    seven_one[:, 7] = -seven_one[:, 6]
+    (inv,) = [f for f in audio_findings(seven_one, RATE) if f.kind == "phase"]
+    assert inv.message.startswith("SL/SR out of phase")
+    # in 4.0 (FL FR FC BC) the centre and the back are not a pair; in quad (FL FR BL BR) the back is
+    four = np.concatenate([programme(6.0, seed=s) for s in range(2)], axis=1)
+    four[:, 3] = -four[:, 2]
+    assert [f for f in audio_findings(four, RATE, layout="4.0") if f.kind == "phase"] == []
+    (inv,) = [f for f in audio_findings(four, RATE, layout="quad") if f.kind == "phase"]
+    assert inv.message.startswith("BL/BR out of phase")
+
+
 def test_short_clip_runs_and_options() -> None:
     x = programme(3.0)
     x[RATE, 0] = 1.0  # one sample: not a run of 3

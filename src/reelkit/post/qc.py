@@ -357,11 +357,14 @@ def _channel_findings(
                         "audio",
                     )
                 )
-    pairs = [(0, 1)]
-    if channels >= 6:
-        pairs.append((4, 5))
-    elif channels in (4, 5):
-        pairs.append((channels - 2, channels - 1))
+    # left/right pairs by name (FL/FR, BL/BR, SL/SR, FLC/FRC, TFL/TFR, ...): by position, a 7.1's side
+    # pair went unchecked and a 4.0's FC/BC was checked as a pair
+    index = {n: i for i, n in enumerate(names)}
+    pairs = [
+        (i, index[mirror])
+        for i, n in enumerate(names)
+        if "L" in n and (mirror := n[: n.rindex("L")] + "R" + n[n.rindex("L") + 1 :]) in index
+    ]
     win = max(1, round(opt.phase_window_s * rate))
     k = x.shape[0] // win
     active_floor = 10.0 ** ((opt.silent_channel_dbfs + 20) / 10.0)
