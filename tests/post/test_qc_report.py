@@ -102,6 +102,19 @@ def test_short_clip_runs_and_options() -> None:
         QCOptions(clip_level=2.0).validate()
 
 
+def test_a_low_tone_near_full_scale_is_not_clipping_but_a_flat_top_is() -> None:
+    """A clean 50 Hz sine peaking at 0.99995 has runs of a dozen samples over 0.999, all different: it was
+    "2000 runs of clipping". Clipping is samples stuck at one value at full scale, or over it."""
+    t = np.arange(4 * RATE) / RATE
+    sine = (0.99995 * np.sin(2 * np.pi * 50 * t)).astype(np.float32)[:, None]
+    assert not [f for f in audio_findings(sine, RATE) if f.kind == "clipping"]
+    clipped = np.clip(1.2 * sine, -0.9999, 0.9999)  # flat tops at the rail
+    (finding,) = [f for f in audio_findings(clipped, RATE) if f.kind == "clipping"]
+    assert finding.message.startswith("400 run(s)")  # both rails of 200 cycles
+    overs = 1.2 * sine  # a float file's overs, never stuck
+    assert [f for f in audio_findings(overs, RATE) if f.kind == "clipping"]
+
+
 def test_run_qc_against_specs(faulty: Path) -> None:
     report = run_qc(faulty, spec="ebu-r128")
     assert not report.passed

@@ -4,7 +4,8 @@
 
 - ``loudness`` / ``true_peak`` / ``loudness_range``: the programme (or dialogue-gated) loudness against the
   spec's target and tolerance, the true peak against its ceiling (each stretch over it, with timecodes);
-- ``clipping``: runs of at least ``clip_run_samples`` consecutive samples at full scale on a channel;
+- ``clipping``: runs of at least ``clip_run_samples`` consecutive samples stuck at one value at full scale
+  (at or over ``clip_level``), or over full scale (a float file's overs), on a channel;
 - ``silence``: stretches of at least ``silence_min_s`` with every channel under ``silence_dbfs``;
 - ``silent_channel`` and ``phase``: a channel with nothing on it while others play; a stereo (or surround)
   pair whose correlation is strongly negative (polarity inverted) over stretches of the programme;
@@ -242,7 +243,17 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list
     spans: list[tuple[float, float]] = []
     chans: dict[tuple[float, float], set[int]] = {}
     for c in range(x.shape[1]):
-        starts, ends = _runs(np.abs(x[:, c]) >= opt.clip_level)
+        # clipped: stuck at one value at full scale (a low tone near full scale has many samples over
+        # clip_level, all different), or over full scale (a float file's overs)
+        a = x[:, c]
+        full = np.abs(a) >= opt.clip_level
+        step = full[1:] & full[:-1] & (a[1:] == a[:-1])
+        stuck = np.zeros_like(full)
+        stuck[1:] |= step
+        stuck[:-1] |= step
+        if opt.clip_run_samples == 1:  # a single sample at full scale is asked for
+            stuck = full
+        starts, ends = _runs(stuck | (np.abs(a) > 1.0))
         keep = (ends - starts) >= opt.clip_run_samples
         for s, e in zip(starts[keep], ends[keep], strict=True):
             span = (s / rate, e / rate)
@@ -257,7 +268,8 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list
                 start_s=s,
                 end_s=e,
                 severity="error",
-                message=f"{n} run(s) of {opt.clip_run_samples}+ samples at full scale on {', '.join(where)}",
+                message=f"{n} run(s) of {opt.clip_run_samples}+ samples stuck at (or over) full scale on "
+                f"{', '.join(where)}",
                 source="audio",
             )
         )
