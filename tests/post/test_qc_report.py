@@ -215,6 +215,7 @@ KEYS = {
     "dialogue_lufs",
     "speech_fraction",
     "dialogue_gated_lufs",
+    "notes",
 }
 
 
@@ -233,6 +234,11 @@ def test_cli_loudness_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert code == 0 and set(json.loads(out)) == KEYS
     code, out, _ = run(capsys, "loudness", str(path), "--vad", "none")  # table
     assert code == 0 and "integrated_lufs" in out
+    assert data["notes"] == []
+    # what the figures leave out is said in the JSON too (it was printed under the table only)
+    sf.write(path, np.tile(x[:, None], (1, 10)), RATE, subtype="PCM_24")
+    code, out, _ = run(capsys, "loudness", str(path), "--json", "--vad", "none")
+    assert code == 0 and any("channels 9-10 left out" in n for n in json.loads(out)["notes"])
 
 
 def test_cli_normalize(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

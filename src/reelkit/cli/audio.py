@@ -142,8 +142,8 @@ def loudness_cmd(
     except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
         raise ConfigError(f"{file}: {exc}") from None
     summary = result.summary()
-    if json_out:
-        emit_json(summary)
+    if json_out:  # the notes say what the figures leave out (channels 9+, a clip under 400 ms)
+        emit_json({**summary, "notes": list(result.notes)})
         return
     units = {
         "integrated_lufs": "LUFS",
