@@ -409,6 +409,12 @@ def decode_audio(
     a = info.audio[stream]
     rate = sample_rate or a.sample_rate
     ch = channels or a.channels
+    if not ch and not a.sample_rate:  # ffmpeg read no stream header at all
+        raise MediaError(
+            f"ffmpeg finds no readable {a.codec} audio in it (no channels, no sample rate): the file is "
+            "damaged, or is not what its name says",
+            path=str(path),
+        )
     if not ch:  # a layout we cannot count: downmixing in silence would change what is measured
         raise MediaError(
             f"its audio stream's channel layout {a.layout!r} is not one reelkit knows; convert it first "

@@ -284,6 +284,12 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "loudness", str(tmp_path / "nope.wav"), "--json")
     assert code == 2 and "no such file" in err and "Traceback" not in err
+    # random bytes named .flac: ffmpeg probes "flac, 0 channels"; that was "channel layout '?' is not one
+    # reelkit knows ... or give the channel count" (no command takes one)
+    garbage = tmp_path / "garbage.flac"
+    garbage.write_bytes(np.random.default_rng(0).bytes(5000))
+    code, _, err = run(capsys, "loudness", str(garbage))
+    assert code == 2 and "damaged, or is not what its name says" in err and "channel count" not in err
     code, _, err = run(capsys, "loudness")
     assert code == 2
     src = tmp_path / "in.wav"
