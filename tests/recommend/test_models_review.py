@@ -200,3 +200,16 @@ def test_a_model_file_whose_metadata_is_not_an_object_is_refused(tmp_path: Path)
     np.savez(bad, __meta__=np.asarray("[1]"))
     with pytest.raises(ModelFormatError, match="not a reelkit model file"):
         load_model(bad)
+
+
+def test_fewer_members_than_any_community_count_make_one_community() -> None:
+    """A store of 3 members could not be retrained ('no candidate community count fits'), and the advice
+    (--param n_communities) was refused by retrain: everyone is now one community."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    model = CommunityPopularity().fit(_ratings(n_members=3, n_titles=8).interactions())
+    assert model.n_communities_ == 1 and model.k_scores_.shape == (0, 2)
+    recs = model.recommend(["u0"], 2)
+    assert len(recs.ids[0]) == 2
+    (profile,) = model.communities()
+    assert profile.size == 3

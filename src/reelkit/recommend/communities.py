@@ -13,7 +13,8 @@ Number of communities
     of them (seeded), communities are clustered on the rest, and the held-out titles are ranked by their
     community's popularity (NDCG@10). The smallest ``k`` whose score is within ``tolerance`` (relative) of
     the best wins: the stated criterion is "predict what members watch next, with as few communities as
-    that allows".
+    that allows". With fewer members than the smallest candidate (a service just started), everyone is one
+    community.
 
 Profiles
     Each community has a size; its *distinctive titles* (highest lift ``P(title | community) / P(title)``
@@ -140,11 +141,9 @@ class CommunityPopularity(Recommender):
         eval_rows = np.flatnonzero(n_test > 0)
         results: list[tuple[int, float]] = []
         cands = sorted({int(c) for c in self.config.candidates if 1 <= c <= shape[0]})
-        if not cands:
-            raise ConfigError(
-                "no candidate community count fits the number of members; set n_communities (reelkit "
-                "communities --n N; reelkit train/evaluate --param n_communities=N)"
-            )
+        if not cands:  # fewer members than the smallest count tried (a new service): one community of all
+            self.k_scores_ = np.zeros((0, 2))
+            return 1
         with progress.task("choosing the number of communities", total=len(cands)) as task:
             for k in cands:
                 km = self._cluster(emb, k)
