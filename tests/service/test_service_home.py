@@ -496,6 +496,34 @@ def test_trending_clock_does_not_run_past_the_wall_clock() -> None:
     assert (model.item_scores_ > 0).sum() > 10  # real views are not all "years old"
 
 
+def test_one_live_play_on_old_data_keeps_a_trending_order() -> None:
+    """Data from 1998 and one play today: every old view decayed to 2^-1460, 0 in float32, and the
+    trending row vanished for everyone. Activity older than 100 half-lives now counts at a floor weight:
+    the new play comes first, then the old titles by how many watched them."""
+    import pandas as pd
+
+    from reelkit.data.dataset import Dataset
+    from reelkit.data.demo import make_demo
+    from reelkit.recommend.popularity import Trending
+
+    ds = make_demo(n_members=40, n_titles=30, seed=1)
+    ev = ds.events.copy()
+    ev["timestamp"] = ev["timestamp"] - int(ev["timestamp"].max()) + 893_000_000  # the data ends in 1998
+    old = Dataset.from_events(ev, ds.titles, ds.members).interactions()
+    today = 1_780_000_000
+    far = Trending(now=today).fit(old)  # the old data seen from 2026: every view at the floor weight
+    watched = (np.asarray(Trending().fit(old).item_scores_) > 0).sum()
+    assert (np.asarray(far.item_scores_) > 0).sum() == watched  # none underflows to 0
+    far_order = [far.title_ids_[c] for c in np.argsort(-np.asarray(far.item_scores_), kind="stable")]
+    live = ev.iloc[[0]].copy()
+    live["timestamp"] = today
+    live["title_id"] = far_order[-1]
+    after = Trending().fit(Dataset.from_events(pd.concat([ev, live]), ds.titles, ds.members).interactions())
+    order = [after.title_ids_[c] for c in np.argsort(-np.asarray(after.item_scores_), kind="stable")]
+    assert order[0] == far_order[-1] and order[1:] == far_order[:-1]
+    assert (np.asarray(after.item_scores_) > 0).sum() >= 10
+
+
 def test_demo_resumed_movies_end_at_the_end() -> None:
     """A play's fraction is the position it reached (as the service records plays): a resumed movie's
     second play ends at 1.0, so a finished movie is not in Continue Watching (352 of 1,535 were)."""

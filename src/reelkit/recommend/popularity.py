@@ -56,6 +56,11 @@ class Popularity(_ItemScores):
         self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
 
 
+#: How many half-lives of age :class:`Trending` counts; older activity weighs ``2**-MAX_HALF_LIVES`` (far
+#: above float32's smallest number, so no title's score underflows to 0).
+MAX_HALF_LIVES = 100.0
+
+
 class TrendingConfig(ModelConfig):
     half_life_days: float = Field(7.0, gt=0)
     #: Reference time (unix seconds); by default the latest training event.
@@ -84,7 +89,10 @@ class Trending(_ItemScores):
             else min(int(data.timestamp.max()), int(time.time()))
         )
         age_days = np.maximum(0, t_ref - data.timestamp).astype(np.float64) / 86400.0
-        decay = np.exp2(-age_days / self.config.half_life_days)
+        # activity older than MAX_HALF_LIVES counts at the floor weight: one live play in 2026 made every
+        # 1998 view decay to 0 (2^-1460) and the trending row vanished; now the old titles still rank, by
+        # their count, below anything recent
+        decay = np.exp2(-np.minimum(age_days / self.config.half_life_days, MAX_HALF_LIVES))
         if self.config.weighting == "count":
             vals = np.where(data.weight >= self.config.min_weight, decay, 0.0)
         else:
