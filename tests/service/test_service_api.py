@@ -533,10 +533,14 @@ def test_web_play_is_refused_without_a_token(data_dir: Path) -> None:
         r = c.post("/ui/play", json={"title_id": tid, "fraction": 0.3}, headers={"X-Reelkit-UI": "1"})
         assert r.status_code == 403 and "web_ui_writes" in r.json()["message"]
         assert count_events(data_dir) == total
+        # the title page offers no Play buttons that can only fail; it says plays are off
+        page = c.get(f"/titles/{tid}").text
+        assert 'id="play"' not in page and 'id="plays-off"' in page
     # turned on explicitly, the page's play button works without a token; turned off, not even with one
     with TestClient(create_app(ServiceSettings.load(data_dir, environ={}, web_ui_writes=True))) as c:
         member = first_member(c)
         c.get(f"/?member={member}")
+        assert 'id="play"' in c.get(f"/titles/{unseen_title(c, member)}").text
         r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
         assert r.status_code == 200 and r.json()["stored"] == 1
     # a token alone does not turn it on: the play button writes for any profile without a credential
@@ -544,6 +548,7 @@ def test_web_play_is_refused_without_a_token(data_dir: Path) -> None:
         with TestClient(create_app(make_settings(data_dir, web_ui_writes=flag))) as c:
             member = first_member(c)
             c.get(f"/?member={member}")
+            assert 'id="play"' not in c.get(f"/titles/{unseen_title(c, member)}").text
             r = c.post("/ui/play", json={"title_id": unseen_title(c, member)}, headers={"X-Reelkit-UI": "1"})
             assert r.status_code == 403
 

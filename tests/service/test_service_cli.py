@@ -111,6 +111,20 @@ def test_bootstrap_is_reused(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_server_reading_another_config_gets_no_token_written_in_the_data_folder(tmp_path: Path) -> None:
+    """``serve --demo --config FILE`` wrote a token into the data folder's service.json and announced it,
+    while the server read FILE: every write with the announced token was 403. An empty token is refused."""
+    from reelkit.errors import ConfigError
+    from reelkit.service.settings import ServiceSettings
+
+    data = tmp_path / "svc"
+    report = bootstrap(data, n_members=30, n_titles=20, seed=1, make_token=False)
+    assert report.token_file is None and not (data / "service.json").exists()
+    for blank in ("", "   "):
+        with pytest.raises(ConfigError, match="api_token: is empty"):
+            ServiceSettings.load(data, environ={}, api_token=blank)
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_import_movielens(cli: typer.Typer, tmp_path: Path) -> None:

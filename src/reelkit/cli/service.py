@@ -107,7 +107,9 @@ def serve_cmd(
 
         source = os.environ.get(DATA_ENV) or None
         with progress_for() as progress:
-            report = bootstrap(data_dir, source=source, progress=progress)
+            # with --config, that file's token (or none) is the server's: a token written into the data
+            # folder's service.json would be announced and then never read
+            report = bootstrap(data_dir, source=source, progress=progress, make_token=config is None)
         if report.imported is not None:
             err_console.print(
                 f"imported {report.source}: {report.imported.titles:,} titles, {report.imported.members:,} "

@@ -51,8 +51,10 @@ def bootstrap(
     seed: int = 0,
     personal: str = DEFAULT_PERSONAL,
     progress: Progress = SILENT,
+    make_token: bool = True,
 ) -> BootstrapReport:
-    """Make ``data_dir`` ready to serve: data imported, a model version trained, an API token set."""
+    """Make ``data_dir`` ready to serve: data imported, a model version trained, an API token set (in the
+    folder's ``service.json``; ``make_token=False`` when the server reads its settings from another file)."""
     data_dir = Path(data_dir)
     label = (
         str(Path(source).resolve())
@@ -88,7 +90,7 @@ def bootstrap(
     finally:
         store.close()
     trained = train_store(data_dir, personal=personal, progress=progress) if need_model else None
-    token_file = ensure_token(data_dir)
+    token_file = ensure_token(data_dir) if make_token else None
     return BootstrapReport(
         data_dir=data_dir, source=label, imported=imported, trained=trained, token_file=token_file
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from reelkit.config import error_message
 from reelkit.errors import ConfigError
@@ -65,6 +65,15 @@ class ServiceSettings(BaseModel):
     #: Secret that signs the web page's profile cookie (random per process when not set).
     session_secret: SecretStr | None = None
     home: HomeConfig = HomeConfig()
+
+    @field_validator("api_token", "session_secret")
+    @classmethod
+    def _not_blank(cls, v: SecretStr | None) -> SecretStr | None:
+        """An empty token is a typo, not a setting: it made every write need a credential no client can
+        send (``Bearer `` with nothing after it is refused)."""
+        if v is not None and not v.get_secret_value().strip():
+            raise ValueError("is empty; give a token (or leave the setting out)")
+        return v
 
     @classmethod
     def load(
