@@ -9,8 +9,9 @@ The public surface::
     result.hit_ratio, result.byte_hit_ratio, result.hourly.to_frame(), result.by_region
 
 Policies (``available_policies()``): ``lru``, ``fifo``, ``lfu`` (``aging=True`` or ``lfuda`` for dynamic
-aging), ``arc``, ``s3fifo``, ``sieve``, ``gdsf``, ``tinylfu`` (W-TinyLFU), and the offline ``belady`` (optimal
-for unit sizes) and ``belady-size`` (a size-aware heuristic). :func:`offline_upper_bound` is a true bound for
+aging), ``arc``, ``s3fifo``, ``sieve``, ``gdsf``, ``tinylfu`` (W-TinyLFU), and the offline ``belady``
+(libCacheSim's: optimal for unit sizes among policies that admit every miss), ``belady-bypass`` (optimal for
+unit sizes) and ``belady-size`` (a size-aware heuristic). :func:`offline_upper_bound` is a true bound for
 variable sizes.
 """
 

@@ -6,11 +6,13 @@ Each policy runs a numba kernel over a whole :class:`~reelkit.stream.cache.trace
 What the offline policies bound
 -------------------------------
 ``belady``
-    Belady's MIN with bypass: evict the object requested furthest in the future, and do not admit an object
-    that would itself be the furthest (or is never requested again). **For unit-size objects it is optimal:**
-    no policy, online or offline, gets more object hits from the same capacity in objects. With variable sizes
-    it is only a heuristic and bounds nothing. ``BeladyConfig(bypass=False)`` admits every object that fits,
-    as libCacheSim's Belady does (then it is optimal among policies that must admit every missed object).
+    Belady's MIN, as libCacheSim's Belady: admit every missed object that fits, evict the object requested
+    furthest in the future. **For unit-size objects it is optimal among policies that admit every miss**
+    (every demand-fetch policy here). With variable sizes it is only a heuristic and bounds nothing.
+``belady-bypass``
+    MIN with bypass (``BeladyConfig(bypass=True)``): an object that would itself be the furthest (or is
+    never requested again) is not admitted. **For unit-size objects it is optimal:** no policy, online or
+    offline, admitting or not, gets more object hits from the same capacity in objects.
 ``belady-size``
     evicts the largest ``size x time to next request``; a strong offline reference for variable sizes that
     **is not a bound** (exact variable-size OPT is NP-hard). For a true upper bound on object and byte hit
@@ -44,6 +46,8 @@ __all__ = [
     "SIEVE",
     "ArcConfig",
     "Belady",
+    "BeladyBypass",
+    "BeladyBypassConfig",
     "BeladyConfig",
     "BeladySize",
     "BeladySizeConfig",
@@ -321,21 +325,22 @@ class TinyLFU(CachePolicy):
 
 @dataclass(frozen=True)
 class BeladyConfig:
-    """``bypass``: do not admit objects that would be the furthest (the unit-size optimum); off = always admit
-    what fits (libCacheSim's Belady)."""
+    """``bypass``: do not admit objects that would be the furthest (the unit-size optimum of any policy); off
+    (the default) = always admit what fits, as libCacheSim's Belady."""
 
-    bypass: bool = True
+    bypass: bool = False
 
 
 class Belady(CachePolicy):
-    """Belady's MIN (next use): optimal for unit sizes; a heuristic otherwise."""
+    """Belady's MIN (next use), libCacheSim's semantics: optimal for unit sizes among policies that admit
+    every miss; a heuristic otherwise."""
 
     name = "belady"
     config_type = BeladyConfig
     offline = True
     bounds = (
-        "object hit ratio of any policy when all objects have the same size (with bypass); "
-        "no bound for variable sizes"
+        "object hit ratio of any policy that admits every miss, when all objects have the same size "
+        "(with bypass=true: of any policy); no bound for variable sizes"
     )
 
     def kernel(self) -> Kernel:
@@ -343,6 +348,21 @@ class Belady(CachePolicy):
 
     def params(self, trace: RequestTrace) -> npt.NDArray[np.float64]:
         return _p(float(self.config.bypass))
+
+
+@dataclass(frozen=True)
+class BeladyBypassConfig(BeladyConfig):
+    """As :class:`BeladyConfig`, bypassing by default."""
+
+    bypass: bool = True
+
+
+class BeladyBypass(Belady):
+    """Belady's MIN with bypass: optimal for unit sizes among all policies; a heuristic otherwise."""
+
+    name = "belady-bypass"
+    config_type = BeladyBypassConfig
+    bounds = "object hit ratio of any policy when all objects have the same size; no bound for variable sizes"
 
 
 @dataclass(frozen=True)
@@ -384,7 +404,7 @@ def register_policy(cls: type[CachePolicy]) -> type[CachePolicy]:
     return cls
 
 
-for _cls in (LRU, FIFO, LFU, LFUDA, ARC, S3FIFO, SIEVE, GDSF, TinyLFU, Belady, BeladySize):
+for _cls in (LRU, FIFO, LFU, LFUDA, ARC, S3FIFO, SIEVE, GDSF, TinyLFU, Belady, BeladyBypass, BeladySize):
     register_policy(_cls)
 
 
