@@ -134,6 +134,16 @@ def test_simulate_table_with_regions_and_hours(synth_trace: Path, capsys: pytest
     )
     assert code == 0
     assert "per region" in out and "per hour" in out
+    # the JSON can carry what the table shows per region (it had no way to)
+    args = ["cache", "simulate", "--trace", str(synth_trace), "--policy", "lru", "--capacity", "5%", "--json"]
+    code, out, _ = run(capsys, *args)
+    plain = json.loads(out)
+    assert "regions" not in plain
+    code, out, _ = run(capsys, *args, "--regions")
+    regions = json.loads(out)["regions"]
+    assert len(regions) >= 2 and sum(r["requests"] for r in regions) == plain["requests"]
+    hits = sum(r["hit_ratio"] * r["requests"] for r in regions)
+    assert hits == pytest.approx(plain["hit_ratio"] * plain["requests"])
 
 
 def test_compare_table_json_and_plot(

@@ -83,6 +83,13 @@ def simulate_cmd(
         bool,
         typer.Option("--hourly", help="Also print the hit ratios per hour (with --json: an 'hourly' list)."),
     ] = False,
+    regions: Annotated[
+        bool,
+        typer.Option(
+            "--regions",
+            help="With --json, also a 'regions' list: hit ratios per region (the table always shows them).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Simulate one policy at one capacity over a trace."""
@@ -96,6 +103,16 @@ def simulate_cmd(
         out = res.summary()
         if hourly:  # only when asked: the plain --json output is the six keys (and the warm-up's two)
             out["hourly"] = res.hourly.to_frame("hour_start_s").to_dict(orient="records")
+        if regions:  # [] for a trace without regions
+            w = res.by_region
+            out["regions"] = (
+                []
+                if w is None
+                else [
+                    {"region": int(k), "requests": int(n), "hit_ratio": float(h), "byte_hit_ratio": float(b)}
+                    for k, n, h, b in zip(w.key, w.requests, w.hit_ratio, w.byte_hit_ratio, strict=True)
+                ]
+            )
         emit_json(out)
         return
     print_table(
