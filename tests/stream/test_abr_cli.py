@@ -65,6 +65,10 @@ def test_simulate_json(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, P
     assert set(doc) >= KEYS and doc["algo"] == algo and doc["traces"] == 3
     assert np.isfinite(doc["qoe_per_chunk_mean"])
     assert doc["qoe_sum_mean"] == pytest.approx(doc["qoe_per_chunk_mean"] * 47)
+    # the issue reports QoE per trace too (sum over chunks 1..47 and per chunk); the means are theirs
+    per = doc["per_trace"]
+    assert len(per) == 3 and all(p["qoe_sum"] == pytest.approx(p["qoe_per_chunk"] * 47) for p in per)
+    assert np.mean([p["qoe_sum"] for p in per]) == pytest.approx(doc["qoe_sum_mean"])
 
 
 def test_results_name_the_policy_not_the_spelling_typed(
@@ -77,6 +81,7 @@ def test_results_name_the_policy_not_the_spelling_typed(
         capsys, traces, video, "--algos", "bb,Robust-MPC,opt,BBA", "--json", cmd="compare"
     )
     assert code == 0 and [r["algo"] for r in json.loads(out)["results"]] == ["bba", "robustmpc", "optimal"]
+    assert all(len(r["per_trace"]) == r["traces"] for r in json.loads(out)["results"])
 
 
 def test_simulate_qoe_variants_differ(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]) -> None:

@@ -109,8 +109,8 @@ def simulate_cmd(
     summary = res.summary()
     summary["algo"] = _canonical(algo)
     summary["seconds"] = res.seconds
-    if json_out:
-        emit_json(summary)
+    if json_out:  # the means, and each trace's QoE (sum over chunks and per chunk), as `abr optimal` gives
+        emit_json(summary | {"per_trace": [s.summary() for s in res.sessions]})
         return
     print_table(f"abr simulate ({qoe})", [*_KEYS, "startup_s_mean"], [_row(summary)])
 
@@ -178,11 +178,17 @@ def compare_cmd(
             for i, n in enumerate(names)
         ]
     summaries = [r.summary() | {"seconds": r.seconds} for r in results]
+    per_trace = [[s.summary() for s in r.sessions] for r in results]
     plot_path = None
     if plot is not None:
         plot_path = str(plot_comparison(results, plot, trace_names=chosen))
     if json_out:
-        emit_json({"results": summaries, "plot": plot_path})
+        emit_json(
+            {
+                "results": [s | {"per_trace": p} for s, p in zip(summaries, per_trace, strict=True)],
+                "plot": plot_path,
+            }
+        )
         return
     print_table(
         f"abr compare ({qoe}, {len(trs)} traces)", [*_KEYS, "startup_s_mean"], [_row(s) for s in summaries]
