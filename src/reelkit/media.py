@@ -215,6 +215,8 @@ class VideoStream:
     pix_fmt: str
     rotation: int = 0
     tbr: float | None = None
+    #: How the stream is flagged: ``"progressive"``, ``"tff"``, ``"bff"``, or ``None`` when it does not say.
+    field_order: str | None = None
 
     @property
     def variable_rate(self) -> bool:
@@ -379,7 +381,17 @@ def probe(path: str | Path) -> MediaInfo:
             w, h = (int(size.group(1)), int(size.group(2))) if size else (0, 0)
             if rotation in (90, 270):  # ffmpeg turns it upright when it decodes (autorotate)
                 w, h = h, w
-            video.append(VideoStream(idx, codec, w, h, fps, pix, rotation, rates.get("tbr")))
+            flags = parts[1] if len(parts) > 1 else ""
+            order = (
+                "progressive"
+                if "progressive" in flags
+                else "tff"
+                if re.search(r"\btop (coded )?first", flags)
+                else "bff"
+                if re.search(r"\bbottom (coded )?first", flags)
+                else None
+            )
+            video.append(VideoStream(idx, codec, w, h, fps, pix, rotation, rates.get("tbr"), order))
         else:
             subs += 1
     return MediaInfo(str(p), duration, audio, video, subs)

@@ -109,9 +109,15 @@ def test_windowbox_names_the_picture_inside_all_four_bars(clips: dict[str, Path]
 
 
 def test_interlaced_and_progressive(clips: dict[str, Path]) -> None:
+    from reelkit.media import probe
+
     assert _rows(clips["interlaced"]) == [("interlaced", 0.0, 2.0, "warning")]
     assert "TFF" in video_qc(clips["interlaced"])[0].message
+    assert "deinterlace before delivery" in video_qc(clips["interlaced"])[0].message
     assert _rows(clips["progressive"]) == []
+    # how the streams are flagged, from ffmpeg's "yuv420p(top first)" / "yuv420p(progressive)"
+    assert probe(clips["interlaced"]).video[0].field_order == "tff"
+    assert probe(clips["progressive"]).video[0].field_order == "progressive"
 
 
 def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
@@ -192,6 +198,8 @@ def test_flashes_tails_and_interlace_edges(tmp_path: Path) -> None:
     )
     (i,) = [f for f in video_qc(mixed) if f.kind == "interlaced"]
     assert abs(i.start_s - 2.0) <= fr + 1e-6 and i.end_s is not None and abs(i.end_s - 4.0) <= fr + 1e-6
+    # woven fields encoded as progressive: said so, since fine detail fools the detector the same way
+    assert "in a stream flagged progressive" in i.message and "check by eye" in i.message
 
 
 def test_a_progressive_pattern_read_in_both_field_orders_is_a_note(tmp_path: Path) -> None:

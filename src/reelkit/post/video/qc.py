@@ -333,6 +333,13 @@ def video_qc(
                     f"(TFF {n_tff}, BFF {n_bff} frames): likely fine horizontal detail, not interlacing; "
                     "check by eye"
                 )
+            elif vs.field_order == "progressive":  # combing in a stream flagged progressive
+                severity = "warning"
+                message = (
+                    f"frames {_span(a, b, fps)} look interlaced ({order}) in a stream flagged progressive: "
+                    "interlaced material encoded without deinterlacing, or fine moving detail fooling the "
+                    "detector; check by eye"
+                )
             else:
                 severity = "warning"
                 message = f"interlaced ({order}) frames {_span(a, b, fps)}; deinterlace before delivery"
