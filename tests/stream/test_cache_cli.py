@@ -566,6 +566,8 @@ def test_unsigned_64_bit_ids_survive_a_csv_round_trip(tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (("cache", "simulate", "--policy", "lru", "--capacity", "10Gb"), "a small b is bits"),
+        (("cache", "simulate", "--policy", "lru", "--capacity", "50gb"), "write 50GB"),  # was "50gB"
+        (("cache", "simulate", "--policy", "lru", "--capacity", "2mib"), "write 2MiB"),
         (("cache", "plan", "--capacity", "5%", "--fill-rate", "1.2"), "give a unit"),
         (("cache", "synth", "--days", "0"), "--days 0: must be"),
         (("cache", "synth", "--chunk-s", "0"), "--chunk-s 0: must be"),

@@ -84,7 +84,8 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
     m = _SIZE_RE.match(s)
     if m and m.group(2).endswith("b") and m.group(2).lower() != "b":  # "10Gb" is gigabits to most readers
         raise ConfigError(
-            f"capacity {text!r}: a small b is bits; a cache holds bytes: write {m.group(1)}{m.group(2)[:-1]}B"
+            f"capacity {text!r}: a small b is bits; a cache holds bytes: write "
+            f"{m.group(1)}{m.group(2)[0].upper()}{m.group(2)[1:-1]}B"  # 50gb: 50GB, not 50gB
         )
     unit = m.group(2).upper() if m else ""
     if not m or unit not in _UNITS:
