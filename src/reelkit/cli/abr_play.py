@@ -143,6 +143,7 @@ def playback_cmd(
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(available_policies())}")
     algo = name
     tr = load_trace(trace)
+    given = load_stream(stream).video() if stream is not None else None  # a bad folder is the user's error
     if not chromium.is_file():  # said before a stream is built for it
         source = ctx.get_parameter_source("chromium")
         if source is not None and source.name == "COMMANDLINE":
@@ -157,7 +158,7 @@ def playback_cmd(
             ).folder
         else:
             folder = stream
-        video = load_stream(folder).video()
+        video = given if given is not None else load_stream(folder).video()
         err_console.print(f"playing {video.n_chunks} segments through {trace.name} with {algo}")
         run = run_headless_playback(
             folder, trace, algo=algo, chromium=chromium, timeout_s=timeout, trace_clock=clock
