@@ -33,7 +33,7 @@ import pandas as pd
 
 from reelkit.stream.cache import RequestTrace, SynthConfig, parse_capacity, synthesize, trace_from_events
 from reelkit.stream.cache.workload import Workload, decode_object_ids
-from reelkit.stream.fill import FillConfig, compare_fill, simulate_fill
+from reelkit.stream.fill import FillConfig, compare_fill, order_by_id, simulate_fill
 from reelkit.stream.forecast import (
     DailyCounts,
     ForecastConfig,
@@ -109,6 +109,11 @@ def _forecast_errors(
     return {"days": rep.days, "wape": rep.wape, "mae": rep.mae, "spearman": rep.spearman}
 
 
+def _permuted(forecasts: dict[str, np.ndarray], perm: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per-object forecasts in ``order_by_id``'s order (as ``compare_fill`` plans)."""
+    return forecasts if perm is None else {k: np.asarray(v)[perm] for k, v in forecasts.items()}
+
+
 def run_trace(
     name: str,
     trace: RequestTrace,
@@ -148,7 +153,8 @@ def run_trace(
             "rates": forecasts["rates"],
         }
         out["forecast_error_signal"] = _forecast_errors(data, train_days, sig_fc, signal)
-    sizes = trace.object_sizes()
+    by_id, perm = order_by_id(trace)
+    by_id_sizes = by_id.object_sizes()
     for cap_text in CAPS:
         cap = parse_capacity(cap_text, trace)
         cfg = FillConfig(capacity_bytes=cap)
@@ -177,26 +183,27 @@ def run_trace(
         )
         if sig_forecasts is not None:
             variants.append(("fill +signal", sig_forecasts, cfg))
-        for label, fcs, vcfg in variants:
+        for label, fcs, vcfg in variants:  # planned on the objects as compare_fill numbers them
             r = simulate_fill(
-                trace.timestamps,
-                trace.objects,
-                trace.sizes,
-                sizes,
+                by_id.timestamps,
+                by_id.objects,
+                by_id.sizes,
+                by_id_sizes,
                 vcfg,
                 train_days=train_days,
-                forecast=fcs,
+                forecast=_permuted(fcs, perm),
             )
             extra[label] = r.byte_hit_ratio
         fill_run = simulate_fill(
-            trace.timestamps,
-            trace.objects,
-            trace.sizes,
-            sizes,
+            by_id.timestamps,
+            by_id.objects,
+            by_id.sizes,
+            by_id_sizes,
             cfg,
             train_days=train_days,
-            forecast=forecasts,
+            forecast=_permuted(forecasts, perm),
         )
+        assert fill_run.byte_hit_ratio == res.get("fill").byte_hit_ratio, "the fill row and its rerun differ"
         row["forecast_chosen"] = {k: fill_run.forecast_per_day.count(k) for k in forecasts}
         row["variants_bhr"] = extra
         row["seconds"] = time.perf_counter() - t0

@@ -74,6 +74,7 @@ __all__ = [
     "FillResult",
     "NightPlan",
     "compare_fill",
+    "order_by_id",
     "parse_fill_window",
     "parse_rate",
     "simulate_fill",
@@ -550,6 +551,29 @@ def _model_forecasts(
     return out
 
 
+def order_by_id(trace: RequestTrace) -> tuple[RequestTrace, npt.NDArray[np.int64] | None]:
+    """``trace`` with its objects numbered in the order of their ids, not of the file's rows (a trace
+    numbers them by first request), and the permutation (``perm[new] = old``; ``None`` when nothing moves):
+    per-object arrays (forecasts, release times) follow it as ``array[perm]``. The fill plans in this order,
+    so the same requests in another row order give the same plan."""
+    from reelkit.stream.cache.trace import RequestTrace as _Trace
+
+    perm = np.argsort(trace.original_ids, kind="stable")
+    if not np.any(perm != np.arange(len(perm))):
+        return trace, None
+    new_id = np.empty_like(perm)
+    new_id[perm] = np.arange(len(perm))
+    renumbered = _Trace(
+        timestamps=trace.timestamps,
+        objects=new_id[trace.objects],
+        sizes=trace.sizes,
+        original_ids=trace.original_ids[perm],
+        regions=trace.regions,
+        source=trace.source,
+    )
+    return renumbered, perm.astype(np.int64)
+
+
 def simulate_fill(
     timestamps: npt.NDArray[np.float64],
     objects: npt.NDArray[np.int64],
@@ -800,21 +824,8 @@ def compare_fill(
     # the reactive policies and the bound run on the trace as read, so that they give exactly what
     # `cache simulate` gives for it (TinyLFU's sketch hashes the object numbers)
     as_read = trace
-    perm = np.argsort(trace.original_ids, kind="stable")
-    if np.any(perm != np.arange(len(perm))):
-        # objects in the order of their ids, not of the file's rows (a trace numbers them by first
-        # request): the forecasts are fitted, and objects worth the same (a title's chunks) planned, in
-        # this order, so the same requests in another row order give the same plan
-        new_id = np.empty_like(perm)
-        new_id[perm] = np.arange(len(perm))
-        trace = _Trace(
-            timestamps=trace.timestamps,
-            objects=new_id[trace.objects],
-            sizes=trace.sizes,
-            original_ids=trace.original_ids[perm],
-            regions=trace.regions,
-            source=trace.source,
-        )
+    trace, perm = order_by_id(trace)
+    if perm is not None:
         release_s = None if release_s is None else np.asarray(release_s)[perm]
         groups = None if groups is None else np.asarray(groups)[perm]
         kinds = None if kinds is None else np.asarray(kinds)[perm]
