@@ -68,7 +68,8 @@ bench: setup-bench
 	$(PY) benchmarks/bench_topn.py --dataset ml-100k
 	$(PY) benchmarks/bench_rating_peers.py
 	$(PY) benchmarks/bench_speed.py
-	$(PY) benchmarks/bench_abr.py
+	$(PY) benchmarks/bench_abr.py --fold-cache benchmarks/out/abr_folds
+	$(PY) benchmarks/bench_abr_shift.py
 	$(PY) benchmarks/bench_cache.py
 	$(PY) benchmarks/bench_fill.py
 	$(PY) benchmarks/bench_loudness.py

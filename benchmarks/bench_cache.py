@@ -124,7 +124,34 @@ def main() -> int:
         action="store_true",
         help="Recompute only the deterministic offline rows (belady, belady-size, upper bound) of --json.",
     )
+    ap.add_argument(
+        "--print-offline-rows",
+        action="store_true",
+        help="Print the offline policies' hit-ratio rows (markdown) for each trace; needs no earlier --json.",
+    )
     args = ap.parse_args()
+    if args.print_offline_rows:
+        traces = build_traces(args.data)
+        for tname, tr in traces.items():
+            if tname == "zipf-speed":
+                continue
+            wss = tr.working_set_bytes()
+            print(f"**{tname}** (object hit ratio / byte hit ratio)")
+            for pol in ("belady", "belady-bypass", "belady-size", "upper bound"):
+                cells = []
+                for frac in FRACTIONS:
+                    cap = int(wss * frac)
+                    r = offline_upper_bound(tr, cap) if pol == "upper bound" else simulate(tr, pol, cap)
+                    cells.append(f"{r.hit_ratio:.3f} / {r.byte_hit_ratio:.3f}")
+                print(f"| {pol} | " + " | ".join(cells) + " |")
+        return 0
+    if (args.render_only or args.bounds_only or args.offline_only) and not args.json.is_file():
+        print(
+            f"{args.json}: no results of an earlier full run here (benchmarks/out is not committed); run "
+            "the benchmark without these flags first, or use --print-offline-rows",
+            file=sys.stderr,
+        )
+        return 2
     if args.render_only:
         write_markdown(json.loads(args.json.read_text()), args.out, args.plot)
         return 0

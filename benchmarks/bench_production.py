@@ -1,7 +1,7 @@
 """Shoot scheduling (CP-SAT) on generated productions: solve time, objective, bound and gap as size grows.
 
     .venv/bin/python benchmarks/bench_production.py [--sizes 10 30 60 100 150] [--seeds 0 1 2] \
-        [--time-limit 60]
+        [--time-limit 30]
 
 Writes benchmarks/out/production.json and benchmarks/RESULTS.d/production.md (medians over seeds).
 """
@@ -27,7 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 30, 60, 100, 150])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--time-limit", type=float, default=30.0)  # as RESULTS.d/production.md states
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--note", default="")
     args = ap.parse_args()
