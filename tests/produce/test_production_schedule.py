@@ -171,6 +171,7 @@ def test_json_keys_given_twice_are_refused(tmp_path: Path) -> None:
             "calendar: {start: 9999-12-30}",
             r"calendar\.start: Input should be less than 3000-01-01",
         ),  # was an OverflowError
+        ("calendar: {start: 2026-03-02, call_time: 7:30}", r"call_time: give a time as 'HH:MM'"),  # was 00:07
     ],
 )
 def test_yes_and_numbers_are_not_read_as_numbers_and_dates(tmp_path: Path, text: str, message: str) -> None:
@@ -186,6 +187,18 @@ def test_yes_and_numbers_are_not_read_as_numbers_and_dates(tmp_path: Path, text:
     with pytest.raises(ProductionFormatError) as info:
         load_production(path)
     assert [f for f, _ in info.value.fields] == ["people[0].days_off", "scenes[0].duration"]
+    # inside mappings too: a move cost of "yes" was 1.0
+    path.write_text(
+        "calendar: {start: 2026-03-02}\nlocations: [{id: L1, move_costs: {L2: yes}}, {id: L2}]\n"
+        "scenes: [{id: s1, duration: 1, location: L1}]\n"
+    )
+    with pytest.raises(ProductionFormatError, match=r"locations\[0\]\.move_costs: give a number, not true"):
+        load_production(path)
+    path.write_text(
+        "calendar: {start: 2026-03-02, call_time: '07:30'}\nlocations: [{id: L1}]\n"
+        "scenes: [{id: s1, duration: 1, location: L1}]\n"
+    )
+    assert load_production(path).calendar.call_time.hour == 7  # quoted: read as a time
 
 
 def test_field_errors_name_their_line(tmp_path: Path) -> None:

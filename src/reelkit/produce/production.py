@@ -87,17 +87,23 @@ class _Model(BaseModel):
     @classmethod
     def _no_loose_scalars(cls, v: Any, info: pydantic.ValidationInfo) -> Any:
         """Refuse what pydantic would convert silently: YAML's yes/true as the number 1 (``duration:
-        yes`` was a one-hour scene) and numbers as dates (``start: 0`` was 1 January 1970)."""
+        yes`` was a one-hour scene, ``skills: {drama: yes}`` a full skill), numbers as dates (``start: 0``
+        was 1 January 1970) and as times (YAML reads ``call_time: 7:30`` as 450: a 00:07 call)."""
         field = cls.model_fields.get(info.field_name or "")
         if field is None:
             return v
         kinds = _scalar_kinds(field.annotation)
-        for x in v if isinstance(v, list) else [v]:
+        items = v if isinstance(v, list) else list(v.values()) if isinstance(v, dict) else [v]
+        for x in items:
             if isinstance(x, bool) and kinds & {int, float} and bool not in kinds:
                 raise ValueError(f"give a number, not {str(x).lower()}")
             iso = isinstance(x, date | None) or (isinstance(x, str) and _ISO_DATE.fullmatch(x.strip()))
             if date in kinds and not iso:
                 raise ValueError(f"give a date as YYYY-MM-DD, not {x!r}")
+            if time in kinds and isinstance(x, int | float) and not isinstance(x, bool):
+                raise ValueError(
+                    f"give a time as 'HH:MM' in quotes (YAML reads 7:30 as the number 450), not {x!r}"
+                )
         return v
 
 
