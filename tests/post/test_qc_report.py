@@ -561,6 +561,12 @@ def test_a_truncated_or_damaged_flac_is_an_error_finding(tmp_path: Path) -> None
     (finding,) = [f for f in report.findings if f.kind == "truncated"]
     assert finding.severity == "error" and finding.end_s == pytest.approx(8.0)
     assert not report.passed
+    # an ID3v2 tag in front of the FLAC (some taggers write one) hid the header
+    tag = b"ID3\x04\x00\x00" + bytes([0, 0, 1, 0]) + bytes(128)  # synchsafe size 128
+    tagged = tmp_path / "tagged.flac"
+    tagged.write_bytes(tag + data[: len(data) // 4])
+    with pytest.warns(ReelkitWarning, match=r"FLAC header declares 384,000 samples"):
+        assert read_audio(tagged).declared_duration_s == pytest.approx(8.0)
 
 
 def test_a_dialogue_spec_without_speech_is_labelled_as_the_integrated_check(tmp_path: Path) -> None:

@@ -160,9 +160,17 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
 
 
 def _flac_total_samples(p: Path) -> int | None:
-    """The sample count a native FLAC file's STREAMINFO declares (``None``: not FLAC, or unknown: 0)."""
+    """The sample count a native FLAC file's STREAMINFO declares (``None``: not FLAC, or unknown: 0). An
+    ID3v2 tag in front (some taggers write one) is skipped; FLAC in Ogg is not read (encoders mostly leave
+    its count at 0)."""
     try:
         with p.open("rb") as f:
+            tag = f.read(10)
+            if len(tag) == 10 and tag[:3] == b"ID3":  # size: four 7-bit bytes, plus a footer when flagged
+                size = sum((tag[6 + i] & 0x7F) << (7 * (3 - i)) for i in range(4))
+                f.seek(10 + size + (10 if tag[5] & 0x10 else 0))
+            else:
+                f.seek(0)
             head = f.read(4 + 4 + 34)
     except OSError:
         return None
