@@ -123,6 +123,9 @@ def test_a_server_reading_another_config_gets_no_token_written_in_the_data_folde
     for blank in ("", "   "):
         with pytest.raises(ConfigError, match="api_token: is empty"):
             ServiceSettings.load(data, environ={}, api_token=blank)
+    with pytest.raises(ConfigError, match=r"^\$REELKIT_API_TOKEN is blank"):  # not blamed on service.json
+        ServiceSettings.load(data, environ={"REELKIT_API_TOKEN": "   "})
+    assert ServiceSettings.load(data, environ={"REELKIT_API_TOKEN": ""}).api_token is None  # empty: unset
 
 
 @pytest.mark.data

@@ -132,8 +132,8 @@ class PlayEvent(_EventBase):
 
 class RatingEvent(_EventBase):
     """An explicit rating on the catalog's usual scale: from 0 up to 5, or up to 10 when the stored ratings
-    go past 5 (so a 2 is taken on a catalog whose model saw only 3-5 stars); values outside are refused
-    (422)."""
+    go past 5, and 0-10 until 20 ratings are stored (a 2 is taken on a catalog whose model saw only 3-5
+    stars); values outside are refused (422)."""
 
     kind: Literal["rating"]
     value: Annotated[float, BeforeValidator(_json_number)] = Field(ge=0, le=10, allow_inf_nan=False)

@@ -101,6 +101,8 @@ class ServiceSettings(BaseModel):
                 raise ConfigError(f"{path}: the config file must hold a JSON object")
             values.update(loaded)
         token = env.get(TOKEN_ENV)
+        if token and not token.strip():  # blank: named as the environment's
+            raise ConfigError(f"${TOKEN_ENV} is blank; give a token, or unset it")
         if token:
             values["api_token"] = token
         values.update({k: v for k, v in overrides.items() if v is not None})
