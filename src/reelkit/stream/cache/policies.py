@@ -8,8 +8,9 @@ What the offline policies bound
 ``belady``
     Belady's MIN, as libCacheSim's Belady: admit every missed object that fits, evict the object requested
     furthest in the future. **For unit-size objects it is optimal among policies that admit every miss**
-    (every policy here but ``tinylfu``, whose filter may refuse one). With variable sizes it is only a
-    heuristic and bounds nothing.
+    (the online policies here but ``tinylfu``, whose filter may refuse one; ``belady-bypass`` and
+    ``belady-size`` refuse too, and can beat it). With variable sizes it is only a heuristic and bounds
+    nothing.
 ``belady-bypass``
     MIN with bypass (``BeladyConfig(bypass=True)``): an object that would itself be the furthest (or is
     never requested again) is not admitted. **For unit-size objects it is optimal:** no policy, online or
