@@ -56,14 +56,17 @@ def test_agrees_on_synthetic_vod(tmp_path: Path) -> None:
     _check(wl.trace, tmp_path, (0.01, 0.05, 0.10))
 
 
-def test_agrees_on_zipf_variable_sizes(tmp_path: Path) -> None:
-    rng = np.random.default_rng(7)
-    n, n_obj = 30000, 3000
-    p = 1.0 / np.arange(1, n_obj + 1) ** 0.9
+def _zipf_trace(seed: int, n: int, n_obj: int, alpha: float, sizes: tuple[int, int]) -> RequestTrace:
+    """``n`` requests over ``n_obj`` objects, Zipf(``alpha``) popularity, sizes uniform in ``sizes``."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n_obj + 1) ** alpha
     ids = rng.choice(n_obj, size=n, p=p / p.sum())
-    osz = rng.integers(100, 10000, size=n_obj)
-    tr = RequestTrace.from_arrays(np.arange(n, dtype=float), ids, osz[ids])
-    _check(tr, tmp_path, (0.01, 0.05, 0.10))
+    osz = rng.integers(*sizes, size=n_obj)
+    return RequestTrace.from_arrays(np.arange(n, dtype=float), ids, osz[ids])
+
+
+def test_agrees_on_zipf_variable_sizes(tmp_path: Path) -> None:
+    _check(_zipf_trace(7, 30000, 3000, 0.9, (100, 10000)), tmp_path, (0.01, 0.05, 0.10))
 
 
 @pytest.mark.parametrize("policy", ["lru", "fifo", "lfu", "arc", "s3fifo", "belady"])
@@ -76,12 +79,7 @@ def test_the_command_the_issue_names_agrees(
 
     from reelkit.testing.cli import run_cli
 
-    rng = np.random.default_rng(3)
-    n, n_obj = 5000, 800
-    p = 1.0 / np.arange(1, n_obj + 1) ** 0.8
-    ids = rng.choice(n_obj, size=n, p=p / p.sum())
-    osz = rng.integers(1000, 1_000_000, size=n_obj)
-    tr = RequestTrace.from_arrays(np.arange(n, dtype=float), ids, osz[ids])
+    tr = _zipf_trace(3, 5000, 800, 0.8, (1000, 1_000_000))
     path = tmp_path / "t.oracleGeneral"
     write_trace(tr, path)
     code, out, err = run_cli(
