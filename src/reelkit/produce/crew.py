@@ -420,7 +420,7 @@ def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[
     oracle): the best team's fit and its candidate per role."""
     roles = list(prod.roles)
     w = pool.weights
-    options: list[list[tuple[int, int, float]]] = []
+    options: list[list[tuple[int, float, float]]] = []
     for role in roles:
         dates, days = role_dates(prod, role, schedule)
         if role.kind == "composer" and role.days is None:
