@@ -219,6 +219,11 @@ def test_field_errors_name_their_line(tmp_path: Path) -> None:
     assert info.value.line is not None
     assert json_path.read_text().splitlines()[info.value.line - 1].strip() == '"duration": "long",'
     assert str(info.value).startswith(f"{json_path}:{info.value.line}: ")
+    json_path.write_text(json.dumps(data, indent="\t"))  # tabs: YAML's composer refused them (no line)
+    with pytest.raises(ProductionFormatError) as info:
+        load_production(json_path)
+    assert info.value.line is not None
+    assert json_path.read_text().splitlines()[info.value.line - 1].strip() == '"duration": "long",'
 
 
 # ----------------------------------------------------------------------------------- optimal schedules

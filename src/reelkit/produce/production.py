@@ -631,7 +631,12 @@ def field_line(text: str, field: str) -> int | None:
     try:
         node = yaml.compose(text, Loader=_StrictLoader)
     except (yaml.YAMLError, ValueError):
-        return None
+        if "\t" not in text:
+            return None
+        try:  # JSON indented with tabs: valid JSON has tabs only as whitespace, which YAML refuses there
+            node = yaml.compose(text.replace("\t", " "), Loader=_StrictLoader)
+        except (yaml.YAMLError, ValueError):
+            return None
     if node is None:
         return None
     line = node.start_mark.line
