@@ -122,7 +122,7 @@ def main() -> int:
     ap.add_argument(
         "--offline-only",
         action="store_true",
-        help="Recompute only the deterministic offline rows (belady, belady-size, upper bound) of --json.",
+        help="Recompute only the deterministic offline rows (the Belady variants, upper bound) of --json.",
     )
     ap.add_argument(
         "--print-offline-rows",
