@@ -62,7 +62,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple, TypeVar, cast
+from typing import IO, Any, Literal, NamedTuple, NoReturn, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -616,10 +616,9 @@ def _line_of_row(path: Path, layout: _Layout, encoding: str | None, row: int) ->
     return None
 
 
-def _raise_at_row(
-    path: Path, layout: _Layout, encoding: str | None, row: int, message: str, cls: type[DataFormatError]
-) -> None:
-    raise cls(message, path=str(path), line=_line_of_row(path, layout, encoding, row))
+def _first(bad: np.ndarray) -> int | None:
+    """The first row where ``bad`` holds, or ``None``."""
+    return int(np.argmax(bad)) if bad.any() else None
 
 
 _FIELD_WORDS = {
@@ -702,25 +701,29 @@ def _events_from_table(
         raise EmptyDataError(
             "no data rows (only a header or blank lines); it needs one event per line", path=str(path)
         )
+
+    def at(row: int, message: str) -> NoReturn:
+        """Refuse the file at the line that holds ``row``."""
+        raise DataFormatError(message, path=str(path), line=_line_of_row(path, layout, encoding, row))
+
     for field in ("member_id", "title_id"):
         ids = frame[field]
         if ids.dtype != object and not pd.api.types.is_string_dtype(ids.dtype):
             ids = ids.astype(str)
         if strip_ids and layout.sep not in ("\t", "::", " "):
             ids = ids.str.strip()
-        empty = (ids == "").to_numpy() | ids.isna().to_numpy()
-        if empty.any():
-            _raise_at_row(
-                path, layout, encoding, int(np.argmax(empty)),
+        if (i := _first(ids.eq("").to_numpy() | ids.isna().to_numpy())) is not None:
+            at(
+                i,
                 f"empty {_field_word(layout, field)}; every event needs a member and a title id: fill it "
                 "in or remove this line",
-                DataFormatError,
-            )  # fmt: skip
+            )
         frame[field] = ids
     for field in _NUMERIC_FIELDS:
         if field not in frame:
             continue
         col = frame[field]
+        word = _field_word(layout, field)
         if not pd.api.types.is_numeric_dtype(col.dtype):
             what = "a number"
             if field == "timestamp":
@@ -729,84 +732,34 @@ def _events_from_table(
                 raw = col.astype(str).str.strip()
                 values = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
                 bad = values.isna().to_numpy() & (raw != "").to_numpy()
-            if bad.any():
-                i = int(np.argmax(bad))
-                _raise_at_row(
-                    path, layout, encoding, i,
-                    f"{_field_word(layout, field)} {str(col.iloc[i])!r} is not {what}; fix or remove this "
-                    "line",
-                    DataFormatError,
-                )  # fmt: skip
+            if (i := _first(bad)) is not None:
+                at(i, f"{word} {str(col.iloc[i])!r} is not {what}; fix or remove this line")
             frame[field] = values
-        inf = np.isinf(frame[field].to_numpy(np.float64))
-        if inf.any():
-            i = int(np.argmax(inf))
-            _raise_at_row(
-                path, layout, encoding, i,
-                f"{_field_word(layout, field)} {str(col.iloc[i])!r} is not a finite number; fix or remove "
-                "this line",
-                DataFormatError,
-            )  # fmt: skip
-        if field in required:
-            missing = frame[field].isna().to_numpy()
-            if missing.any():
-                _raise_at_row(
-                    path, layout, encoding, int(np.argmax(missing)),
-                    f"empty {_field_word(layout, field)}; every line needs one: fill it in or remove this "
-                    "line",
-                    DataFormatError,
-                )  # fmt: skip
+        if (i := _first(np.isinf(frame[field].to_numpy(np.float64)))) is not None:
+            at(i, f"{word} {str(col.iloc[i])!r} is not a finite number; fix or remove this line")
+        if field in required and (i := _first(frame[field].isna().to_numpy())) is not None:
+            at(i, f"empty {word}; every line needs one: fill it in or remove this line")
     if "fraction" in frame:
         frac = frame["fraction"].to_numpy(np.float64)
-        out = (frac < 0) | (frac > 1)
-        if out.any():
-            i = int(np.argmax(out))
-            _raise_at_row(
-                path,
-                layout,
-                encoding,
-                i,
-                f"fraction {float(frac[i])} is outside [0, 1]; fix this line",
-                DataFormatError,
-            )
+        if (i := _first((frac < 0) | (frac > 1))) is not None:
+            at(i, f"fraction {float(frac[i])} is outside [0, 1]; fix this line")
     if "kind" in frame:
         kind = frame["kind"].astype(str).str.strip().str.lower()
-        bad_kind = ~kind.isin(("rating", "thumb", "play")).to_numpy()
-        if bad_kind.any():
-            i = int(np.argmax(bad_kind))
-            _raise_at_row(
-                path, layout, encoding, i,
-                f"unknown event kind {str(frame['kind'].iloc[i])!r}; use rating, thumb or play",
-                DataFormatError,
-            )  # fmt: skip
+        if (i := _first(~kind.isin(("rating", "thumb", "play")).to_numpy())) is not None:
+            at(i, f"unknown event kind {str(frame['kind'].iloc[i])!r}; use rating, thumb or play")
         frame["kind"] = kind
         if "value" in frame:
-            no_rating = (kind == "rating").to_numpy() & frame["value"].isna().to_numpy()
-            if no_rating.any():
-                _raise_at_row(
-                    path, layout, encoding, int(np.argmax(no_rating)),
-                    "a rating event without a rating value; fill it in or remove this line",
-                    DataFormatError,
-                )  # fmt: skip
+            value = frame["value"]
+            if (i := _first((kind == "rating").to_numpy() & value.isna().to_numpy())) is not None:
+                at(i, "a rating event without a rating value; fill it in or remove this line")
             # a thumb is up (1) or down (-1), as the API takes it: a 0/1 column's dislikes (0) were dropped
             # and a 7 counted as up
-            thumb = (kind == "thumb").to_numpy()
-            bad_thumb = thumb & ~frame["value"].isin((1, -1)).to_numpy()
-            if bad_thumb.any():
-                i = int(np.argmax(bad_thumb))
-                _raise_at_row(
-                    path, layout, encoding, i,
-                    f"thumb value {float(frame['value'].iloc[i]):g}: a thumb is 1 (up) or -1 (down)",
-                    DataFormatError,
-                )  # fmt: skip
+            if (i := _first((kind == "thumb").to_numpy() & ~value.isin((1, -1)).to_numpy())) is not None:
+                at(i, f"thumb value {float(value.iloc[i]):g}: a thumb is 1 (up) or -1 (down)")
     elif "value" not in frame:
         frame["kind"] = np.full(n, "play", dtype=object)
-    elif frame["value"].isna().any():
-        _raise_at_row(
-            path, layout, encoding, int(np.argmax(frame["value"].isna().to_numpy())),
-            "empty rating; fill it in or remove this line (or add a 'kind' column for non-rating events)",
-            DataFormatError,
-        )  # fmt: skip
+    elif (i := _first(frame["value"].isna().to_numpy())) is not None:
+        at(i, "empty rating; fill it in or remove this line (or add a 'kind' column for non-rating events)")
     return frame
 
 
