@@ -92,6 +92,9 @@ def test_plan_pools_titles_from_the_catalogue_synth_writes(
     fill = next(a for a in res["approaches"] if a["name"] == "fill")
     assert fill["byte_hit_ratio"] == pytest.approx(pooled.approaches[0].byte_hit_ratio)
     assert fill["byte_hit_ratio"] != pytest.approx(alone.approaches[0].byte_hit_ratio)
+    # the forecast the fill used each measured night, one entry per night (the benchmark's "forecast used")
+    assert len(pooled.forecast_per_day) == pooled.measured_days
+    assert set(pooled.forecast_per_day) <= {"gbm", "rates"}
     # a bad catalogue is a one-line error naming it
     sidecar.write_text("object_id,title_id\n1,T\n")
     code, _, err = run(capsys, *args)

@@ -759,6 +759,8 @@ class FillComparison:
     measured_requests: int
     warmup_requests: int
     approaches: tuple[ApproachResult, ...]
+    #: The forecast the fill planner used each measured night (see :class:`FillResult`).
+    forecast_per_day: tuple[str, ...] = ()
 
     def get(self, name: str) -> ApproachResult:
         for a in self.approaches:
@@ -884,6 +886,7 @@ def compare_fill(
         measured_requests=fill.requests,
         warmup_requests=fill.measured_from,
         approaches=tuple(out),
+        forecast_per_day=fill.forecast_per_day,
     )
 
 
