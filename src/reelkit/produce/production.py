@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, time, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar, get_args
 
@@ -89,10 +90,7 @@ class _Model(BaseModel):
         """Refuse what pydantic would convert silently: YAML's yes/true as the number 1 (``duration:
         yes`` was a one-hour scene, ``skills: {drama: yes}`` a full skill), numbers as dates (``start: 0``
         was 1 January 1970) and as times (YAML reads ``call_time: 7:30`` as 450: a 00:07 call)."""
-        field = cls.model_fields.get(info.field_name or "")
-        if field is None:
-            return v
-        kinds = _scalar_kinds(field.annotation)
+        kinds = _field_kinds(cls, info.field_name or "")
         items = v if isinstance(v, list) else list(v.values()) if isinstance(v, dict) else [v]
         for x in items:
             if isinstance(x, bool) and kinds & {int, float} and bool not in kinds:
@@ -109,6 +107,13 @@ class _Model(BaseModel):
 
 T = TypeVar("T")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@cache
+def _field_kinds(model: type[BaseModel], name: str) -> frozenset[Any]:
+    """The plain types of ``model``'s field ``name`` (once per field, not once per value checked)."""
+    field = model.model_fields.get(name)
+    return frozenset() if field is None else frozenset(_scalar_kinds(field.annotation))
 
 
 def _scalar_kinds(annotation: Any) -> set[Any]:
