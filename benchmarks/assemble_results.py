@@ -29,6 +29,8 @@ def _demote(text: str) -> str:
     out = []
     fence = False
     for line in text.splitlines():
+        if line.startswith("<!-- notes:"):  # the section writer's marker (results_md.NOTES)
+            continue
         if line.startswith("```"):
             fence = not fence
         if not fence and re.match(r"^#{1,4} ", line):

@@ -40,6 +40,9 @@ from reelkit.stream.abr.sim import RunResult, Session, simulate, summarize
 from reelkit.stream.abr.stochastic import TUNED_SMOOTH_WEIGHT, StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 #: planning penalty weights of the held-out learned policy (those ``StochasticMPC.train`` gives by default)
 SMOOTH_WEIGHT = TUNED_SMOOTH_WEIGHT
@@ -228,7 +231,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2))
     args.md.parent.mkdir(parents=True, exist_ok=True)
-    args.md.write_text(render(doc) + render_tuning(sorted(args.out.parent.glob("abr_tune*.json"))))
+    write_section(args.md, render(doc) + render_tuning(sorted(args.out.parent.glob("abr_tune*.json"))))
     print(json.dumps({k: doc[k] for k in ("robustmpc_100_traces_s", "train_s_per_fold", "wall_s")}, indent=2))
     for row in rows:
         print(

@@ -38,6 +38,7 @@ from reelkit.stream.abr.traces import Trace, load_traces
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_abr import fold_model
+from results_md import write_section
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 SCALES = (0.5, 2.0)
@@ -164,7 +165,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2))
     args.md.parent.mkdir(parents=True, exist_ok=True)
-    args.md.write_text(render(doc))
+    write_section(args.md, render(doc))
     print(render(doc))
     return 0
 

@@ -49,6 +49,9 @@ from reelkit.stream.cache import (
     write_trace,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "movielens" / "ml-latest-small"
 FRACTIONS = (0.01, 0.05, 0.10)
@@ -394,7 +397,7 @@ def write_markdown(report: dict[str, Any], out: Path, plot: Path) -> None:
     )
     add("")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    write_section(out, "\n".join(lines) + "\n")
     _plot(report, plot)
 
 

@@ -13,11 +13,15 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from reelkit.produce.forecast import AudienceModel, evaluate_communities, evaluate_time_split, movie_features
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section
 
 HERE = Path(__file__).resolve().parent
 ML = HERE.parent.parent / "shared" / "data" / "movielens" / "ml-latest-small" / "ratings.csv"
@@ -101,7 +105,7 @@ def main() -> None:
     ):
         lines.append(f"| {label} | {med(k, 'overlap'):.3f} | {med(k, 'top_hit'):.3f} |")
     (HERE / "RESULTS.d").mkdir(exist_ok=True)
-    (HERE / "RESULTS.d" / "forecast.md").write_text("\n".join(lines) + "\n")
+    write_section(HERE / "RESULTS.d" / "forecast.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,16 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 from reelkit.errors import ReelkitError
 from reelkit.produce.generator import generate_production
 from reelkit.produce.shoot import SolveOptions, check_schedule, plan_shoot
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section
 
 HERE = Path(__file__).resolve().parent
 
@@ -104,7 +108,7 @@ def main() -> None:
         f"{sum(r.get('violations', 0) for r in rows)} violations in {len(rows)} runs.",
     ]
     (HERE / "RESULTS.d").mkdir(exist_ok=True)
-    (HERE / "RESULTS.d" / "production.md").write_text("\n".join(lines) + "\n")
+    write_section(HERE / "RESULTS.d" / "production.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

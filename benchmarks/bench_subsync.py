@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import subsync_cases as cases_mod
+from results_md import write_section
 
 OUT = cases_mod.OUT
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.d" / "subsync.md"
@@ -373,9 +374,7 @@ def write_markdown(
             fs_s = "-" if fs is None else ("failed" if fs.get("failed") else "wrote a result")
             lines.append(f"| {nm} | {rk_s} | {fs_s} |")
     RESULTS_MD.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS_MD.with_suffix(".part")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(RESULTS_MD)
+    write_section(RESULTS_MD, "\n".join(lines) + "\n")
 
 
 def main() -> None:
