@@ -391,3 +391,99 @@ def test_a_channel_mask_with_bits_past_the_channel_count(tmp_path: Path) -> None
     struct.pack_into("<I", data, fmt + 20, 0x1 | 0x2 | 0x8 | 0x10)  # FL FR LFE BL: one bit too many
     path.write_bytes(bytes(data))
     assert read_audio(path).layout == "2.1"  # the bits past the count are ignored, as ffmpeg does
+
+
+def _bwf(path: Path, samples: np.ndarray, *, version: int = 2, time_reference: int = 172_800_000) -> bytes:
+    """A broadcast WAV written by hand: ``bext`` (version ``version``, a time reference, a coding history)
+    and ``iXML`` chunks before ``data``, 24-bit PCM. Returns the ``bext`` body."""
+    import struct
+
+    bext = bytearray(602)
+    bext[0:11] = b"Scene 12 T3"
+    bext[256:262] = b"Recdev"
+    bext[320:330] = b"2026-11-29"
+    bext[330:338] = b"10:00:00"
+    struct.pack_into("<QH", bext, 338, time_reference, version)
+    struct.pack_into("<5h", bext, 412, -1800, 500, -100, -1500, -1600)  # the source's loudness (-18 LUFS ...)
+    body = bytes(bext) + b"A=PCM,F=48000,W=24,M=stereo,T=Recorder\r\n"
+    ixml = (
+        b'<?xml version="1.0"?><BWFXML><PROJECT>Ep5</PROJECT>'
+        b"<SPEED><TIMECODE_RATE>25/1</TIMECODE_RATE></SPEED></BWFXML>"
+    )
+    q = np.clip(np.round(samples.astype(np.float64) * 2**23), -(2**23), 2**23 - 1).astype("<i4")
+    data = b"".join(int(v).to_bytes(4, "little", signed=True)[:3] for v in q.reshape(-1))
+    fmt = struct.pack(
+        "<HHIIHH", 1, samples.shape[1], RATE, RATE * 3 * samples.shape[1], 3 * samples.shape[1], 24
+    )
+
+    def chunk(cid: bytes, b: bytes) -> bytes:
+        return cid + struct.pack("<I", len(b)) + b + b"\0" * (len(b) & 1)
+
+    riff = b"WAVE" + chunk(b"fmt ", fmt) + chunk(b"bext", body) + chunk(b"iXML", ixml) + chunk(b"data", data)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
+    return body
+
+
+@pytest.mark.parametrize("layout", [None, "2.1"])
+def test_a_broadcast_wav_keeps_its_bext_and_ixml(tmp_path: Path, layout: str | None) -> None:
+    import struct
+
+    from reelkit.post.bwf import read_chunks
+
+    x = noisy(4.0)
+    if layout:  # a 2.1 WAV (channel mask) is written by ffmpeg, not soundfile: the chunks must survive both
+        x = np.concatenate([x, 0.3 * x[:, :1]], axis=1)
+    src, out = tmp_path / "take.wav", tmp_path / "out.wav"
+    _bwf(src, x)
+    if layout:  # give it the 2.1 mask: rewrite fmt as WAVE_FORMAT_EXTENSIBLE
+        from reelkit.post.audio import write_audio_file
+
+        write_audio_file(tmp_path / "masked.wav", x, RATE, layout="2.1", metadata_from=src)
+        src = tmp_path / "masked.wav"
+    res = normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    kept = dict(read_chunks(out))
+    assert set(kept) == {b"bext", b"iXML"}
+    assert kept[b"iXML"] == dict(read_chunks(src))[b"iXML"]
+    bext = kept[b"bext"]
+    assert bext[:11] == b"Scene 12 T3" and bext[256:262] == b"Recdev"
+    assert struct.unpack_from("<QH", bext, 338) == (172_800_000, 2)  # the sync point is kept
+    # the loudness fields describe the normalised samples, not the source's -18 LUFS
+    lufs, lra, tp, mom, st = struct.unpack_from("<5h", bext, 412)
+    assert lufs / 100 == pytest.approx(res.output_lufs, abs=0.02) and lufs / 100 == pytest.approx(
+        -23.0, abs=0.1
+    )
+    assert tp / 100 == pytest.approx(res.output_true_peak_dbtp, abs=0.05) and tp <= -100
+    assert lra > 0 and mom > lufs and st > lufs and (lra, mom, st) != (500, -1500, -1600)
+    history = bext[602:].decode("ascii").split("\r\n")
+    assert history[0] == "A=PCM,F=48000,W=24,M=stereo,T=Recorder" and history[-1] == ""
+    # one line per rewrite: the normalise (and, for 2.1, the masked copy made above)
+    ours = history[1:-1]
+    assert len(ours) == (2 if layout else 1)
+    assert all(h.startswith("A=PCM,F=48000,W=24") and h.endswith("T=reelkit") for h in ours)
+    # the file still reads as the same audio, and ffmpeg sees the time reference
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    back = read_audio(out)
+    assert back.frames == x.shape[0] and back.channels == x.shape[1]
+    meta = media.run_ffmpeg(["-v", "error", "-i", str(out), "-f", "ffmetadata", "-"], what="tags").stdout
+    assert b"time_reference=172800000" in meta
+
+
+def test_a_version_1_bext_is_kept_and_a_plain_wav_gains_nothing(tmp_path: Path) -> None:
+    import struct
+
+    from reelkit.post.bwf import read_chunks
+
+    src = tmp_path / "v1.wav"
+    body = _bwf(src, noisy(3.0), version=1, time_reference=1234)
+    normalize_file(src, tmp_path / "out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
+    bext = dict(read_chunks(tmp_path / "out.wav"))[b"bext"]
+    assert struct.unpack_from("<QH", bext, 338) == (1234, 1)
+    assert (
+        bext[412:602] == body[412:602]
+    )  # version 1: those bytes are the UMID's tail and reserved, untouched
+    plain = tmp_path / "plain.wav"
+    sf.write(plain, noisy(3.0), RATE, subtype="PCM_24")
+    normalize_file(plain, tmp_path / "plain_out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
+    assert read_chunks(tmp_path / "plain_out.wav") == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from reelkit._files import atomic_path, check_output_file
+from reelkit._files import atomic_path, check_output_file, naming_output
 from reelkit.errors import ConfigError, MediaError, ReelkitWarning, TimeLimitError, ToolError
 
 __all__ = ["Audio", "read_audio", "write_audio_file"]
@@ -265,7 +265,8 @@ def write_audio_file(
     audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
     cannot hold are left out, with a warning). ``metadata_from``: a file whose tags (title, artist, ...) go
     with it; ``layout``: the channels' layout as ffmpeg names it (``Audio.layout``), written into ffmpeg's
-    outputs.
+    outputs. A WAV written from a broadcast WAV (``metadata_from``) keeps its ``bext``, ``iXML`` and ``axml``
+    chunks (:mod:`reelkit.post.bwf`).
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -323,6 +324,9 @@ def write_audio_file(
                     stacklevel=2,
                 )
         if written is not None:
+            if ext == ".wav" and metadata_from is not None and replace_in is None:
+                with naming_output(out):
+                    _keep_broadcast_chunks(Path(metadata_from), written, x, sample_rate, layout)
             return written
         if replace_in is not None:
             raise MediaError(
@@ -338,18 +342,36 @@ def write_audio_file(
 
     tags = _tags(Path(metadata_from)) if metadata_from is not None else {}
     try:
-        with (
-            atomic_path(out, ext) as tmp,
-            soundfile.SoundFile(
+        with atomic_path(out, ext) as tmp:
+            with soundfile.SoundFile(
                 tmp, "w", sample_rate, x.shape[1], subtype="PCM_24", format=ext[1:].upper()
-            ) as f,
-        ):
-            for key, value in tags.items():
-                setattr(f, key, value)  # set before the samples: libsndfile writes them in the header
-            f.write(x)
+            ) as f:
+                for key, value in tags.items():
+                    setattr(f, key, value)  # set before the samples: libsndfile writes them in the header
+                f.write(x)
+            if ext == ".wav" and metadata_from is not None:
+                _keep_broadcast_chunks(Path(metadata_from), tmp, x, sample_rate, layout)
     except soundfile.LibsndfileError as exc:  # a full disk is "System error." from libsndfile
         raise OSError(errno.EIO, f"cannot write it (libsndfile: {exc})", str(out)) from None
     return out
+
+
+def _keep_broadcast_chunks(
+    source: Path, written: Path, x: npt.NDArray[np.float32], sample_rate: int, layout: str | None
+) -> None:
+    """A broadcast WAV's ``bext`` / ``iXML`` / ``axml`` chunks (time reference, originator, coding history)
+    into the WAV written from it (:mod:`reelkit.post.bwf`): libsndfile and ffmpeg would drop or rewrite
+    them. A version 2 ``bext``'s loudness fields are measured on the samples written."""
+    from reelkit.post import bwf
+
+    def loudness() -> bwf.Loudness:
+        from reelkit.post.loudness import Meter
+
+        m = Meter().measure(x, sample_rate, layout=layout)
+        return (m.integrated_lufs, m.lra_lu, m.true_peak_dbtp, m.momentary_max_lufs, m.short_term_max_lufs)
+
+    mode = {1: ",M=mono", 2: ",M=stereo"}.get(x.shape[1], "")
+    bwf.copy_chunks(source, written, loudness=loudness, history=f"A=PCM,F={sample_rate},W=24{mode},T=reelkit")
 
 
 #: The tags libsndfile writes into WAV/FLAC, by the name ffmpeg gives them.

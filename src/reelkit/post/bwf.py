@@ -1,0 +1,159 @@
+"""Broadcast WAV metadata kept across a rewrite: the ``bext``, ``iXML`` and ``axml`` chunks.
+
+A deliverable's WAV carries more than samples: the ``bext`` chunk (EBU Tech 3285) holds the time reference
+that places the audio against picture, the originator and the coding history; ``iXML`` and ``axml`` carry
+the recorder's and the broadcaster's metadata. libsndfile (soundfile) writes none of them, so a normalised
+copy would lose its sync point. :func:`copy_chunks` puts the source's chunks into a written WAV, before its
+``data`` chunk as the BWF specification asks, with the ``bext`` brought up to date: a version 2 chunk's
+loudness fields describe the samples written (not the source's), and the coding history gains a line for
+this rewrite (EBU R 98 form).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["KEPT_CHUNKS", "Loudness", "copy_chunks", "read_chunks"]
+
+#: The chunks that describe the programme rather than its samples, in the order they are written.
+KEPT_CHUNKS = (b"bext", b"iXML", b"axml")
+
+#: ``bext`` layout (EBU Tech 3285 v2): version at 346, five int16 loudness fields at 412, history at 602.
+_VERSION_AT, _LOUDNESS_AT, _HISTORY_AT = 346, 412, 602
+#: A loudness field "not calculated" (Tech 3285 v2).
+_UNSET = 0x7FFF
+
+#: Integrated loudness (LUFS), loudness range (LU), true peak (dBTP), momentary and short-term maxima.
+Loudness = tuple[float, float, float, float, float]
+
+
+def _riff_chunks(path: Path) -> tuple[list[tuple[bytes, int, int]], int] | None:
+    """``([(id, body offset, body size), ...], file size)`` of a plain RIFF WAVE file; ``None`` for anything
+    else (RF64, W64, not a WAV, cut short in a header)."""
+    try:
+        size = path.stat().st_size
+        out: list[tuple[bytes, int, int]] = []
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                cid, n = struct.unpack("<4sI", f.read(8))
+                out.append((cid, pos + 8, min(n, size - pos - 8)))
+                pos += 8 + n + (n & 1)
+    except OSError:
+        return None
+    return out, size
+
+
+def read_chunks(path: str | Path, ids: Sequence[bytes] = KEPT_CHUNKS) -> list[tuple[bytes, bytes]]:
+    """The chunks of ``path`` whose ids are in ``ids``, as ``(id, body)``; none for a file that is not a
+    plain RIFF WAVE."""
+    p = Path(path)
+    found = _riff_chunks(p)
+    if found is None:
+        return []
+    chunks, _ = found
+    out: list[tuple[bytes, bytes]] = []
+    with p.open("rb") as f:
+        for cid, at, n in chunks:
+            if cid in ids:
+                f.seek(at)
+                out.append((cid, f.read(n)))
+    return out
+
+
+def _updated_bext(body: bytes, loudness: Loudness | None, history: str) -> bytes:
+    """``body`` with version 2+ loudness fields set from ``loudness`` (or "not calculated") and
+    ``history`` appended to the coding history; a chunk too short to be a ``bext`` is kept as it is."""
+    if len(body) < _HISTORY_AT:
+        return body
+    b = bytearray(body)
+    (version,) = struct.unpack_from("<H", b, _VERSION_AT)
+    if version >= 2:
+        values = loudness if loudness is not None else (math.nan,) * 5
+        fields = [
+            round(v * 100) if math.isfinite(v) and -32768 <= round(v * 100) < _UNSET else _UNSET
+            for v in values
+        ]
+        struct.pack_into("<5h", b, _LOUDNESS_AT, *fields)
+    old = bytes(b[_HISTORY_AT:]).rstrip(b"\0")
+    if old and not old.endswith(b"\r\n"):
+        old += b"\r\n"
+    return bytes(b[:_HISTORY_AT]) + old + history.encode("ascii", "replace") + b"\r\n"
+
+
+def copy_chunks(
+    source: str | Path,
+    written: str | Path,
+    *,
+    loudness: Callable[[], Loudness] | None = None,
+    history: str = "T=reelkit",
+) -> bool:
+    """Put ``source``'s :data:`KEPT_CHUNKS` into the WAV file ``written`` (rewritten through a temporary
+    file beside it, then renamed), before its ``data`` chunk, replacing any of the same ids it has.
+
+    ``loudness`` is called (once, and only for a version 2 ``bext``) for the written samples' figures;
+    ``history`` is the coding-history line for this rewrite. Returns whether anything was copied (nothing
+    when the source has none of the chunks, or either file is not a plain RIFF WAVE, or the result would
+    pass RIFF's 4 GiB)."""
+    src, dst = Path(source), Path(written)
+    kept = read_chunks(src)
+    found = _riff_chunks(dst)
+    if not kept or found is None:
+        return False
+    chunks, _ = found
+    if not any(cid == b"data" for cid, _, _ in chunks):
+        return False
+    figures: Loudness | None = None
+    bodies: list[tuple[bytes, bytes]] = []
+    for cid, body in kept:
+        if cid == b"bext":
+            if loudness is not None and len(body) >= _HISTORY_AT:
+                (version,) = struct.unpack_from("<H", body, _VERSION_AT)
+                figures = loudness() if version >= 2 and figures is None else figures
+            body = _updated_bext(body, figures, history)
+        bodies.append((cid, body))
+    ids = {cid for cid, _ in bodies}
+    total = 4 + sum(8 + n + (n & 1) for cid, _, n in chunks if cid not in ids)
+    total += sum(8 + len(b) + (len(b) & 1) for _, b in bodies)
+    if total > 0xFFFFFFFF:
+        return False
+    tmp = dst.with_name(f".{dst.name}.bwf")
+    try:
+        with dst.open("rb") as f, tmp.open("wb") as out:
+            out.write(b"RIFF" + struct.pack("<I", total) + b"WAVE")
+            for cid, at, n in chunks:
+                if cid in ids:
+                    continue
+                if cid == b"data":
+                    for new_id, body in bodies:
+                        out.write(new_id + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1))
+                out.write(cid + struct.pack("<I", n))
+                f.seek(at)
+                _copy(f, out, n + (n & 1))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def _copy(src: BinaryIO, dst: BinaryIO, n: int) -> None:
+    """Copy ``n`` bytes (a pad byte past the end of the file is written as zero)."""
+    left = n
+    while left > 0:
+        block = src.read(min(left, 1 << 20))
+        if not block:
+            dst.write(b"\0" * left)
+            return
+        dst.write(block)
+        left -= len(block)
