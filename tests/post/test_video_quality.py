@@ -379,3 +379,32 @@ def test_a_12_bit_pair_is_scored_at_12_bits(tmp_path: Path) -> None:
     )  # fmt: skip
     res = measure_quality(src, src, models=("vmaf",), features=("psnr",))
     assert res.psnr_y > 60.0
+
+
+def test_align_resamples_a_variable_rate_encode_that_dropped_frames(tmp_path: Path) -> None:
+    """A VFR encode missing frame 10 prints the reference's 25 fps (an average, rounded) with one frame fewer:
+    --align must pair it by time (frame 9 shown twice), not by index (every frame from 10 on one off)."""
+    lossless = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
+    ref, dropped = tmp_path / "ref.mp4", tmp_path / "dropped.mp4"
+    run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3", *lossless, str(ref)])
+    run_ffmpeg(
+        [
+            "-v",
+            "error",
+            "-i",
+            str(ref),
+            "-vf",
+            r"select=not(eq(n\,10))",
+            "-fps_mode",
+            "vfr",
+            *lossless,
+            str(dropped),
+        ]
+    )
+    with pytest.raises(FrameMismatchError, match=r"75 frames.*74 frames"):
+        measure_quality(ref, dropped, features=("psnr",))
+    q = measure_quality(ref, dropped, features=("psnr",), align=True)
+    assert q.frames == 75 and q.frame_numbers.tolist() == list(range(75))
+    psnr = q.per_frame["psnr_y"]
+    assert (psnr[np.arange(75) != 10] == 60).all()  # every other frame is its own counterpart
+    assert psnr[10] < 40  # frame 10 is missing: frame 9 stands in for it

@@ -201,12 +201,18 @@ def require_filter(name: str, kind: str = "filters") -> None:
         )
 
 
-def count_frames(path: str | Path, *, decode: bool = False) -> int:
+def count_frames(path: str | Path, *, decode: bool = False, rate: Fraction | None = None) -> int:
     """Frames in the first video stream: packets by a stream-copy pass (fast), or with ``decode`` the
     frames decoded, which is what is shown when an edit list hides some packets (an MP4 cut with
-    ``-c copy``)."""
-    copy = [] if decode else ["-c", "copy"]
-    proc = run_ffmpeg(["-i", str(path), "-map", "0:V:0", *copy, "-f", "null", "-"], what=f"counting {path}")
+    ``-c copy``). ``rate``: the frames once resampled to that rate by their timestamps (decoded), as
+    :func:`measure_quality` resamples a distorted video with ``align``."""
+    copy = [] if decode or rate is not None else ["-c", "copy"]
+    resample = (
+        ["-vf", f"setpts=PTS-STARTPTS,fps={rate.numerator}/{rate.denominator}"] if rate is not None else []
+    )
+    proc = run_ffmpeg(
+        ["-i", str(path), "-map", "0:V:0", *copy, *resample, "-f", "null", "-"], what=f"counting {path}"
+    )
     found = _FRAME.findall(proc.stderr.decode("utf-8", "replace"))
     if not found:
         raise MediaError("ffmpeg reported no video frames", path=str(path))
@@ -308,15 +314,24 @@ def measure_quality(
             f"{dv.fps} fps; they must match frame for frame (pass align=True, or --align, to resample the "
             "distorted video to the reference's rate and compare the frames both have)"
         )
-    if first_frame and fps_differs:
-        raise ConfigError("first_frame needs the same frame rate in both videos")
+    # aligned, a distorted video that differs in rate or in frame count is resampled to the reference's exact
+    # rate by its timestamps: a variable-rate encode that dropped frames prints the reference's rate (an
+    # average rounded to 2 decimals; Matroska's base rate) but pairs by index one frame off after each drop
+    resample = align and (fps_differs or ref_n != dis_n)
+    if first_frame and resample:
+        raise ConfigError("first_frame needs the same frame rate and count in both videos")
     if not 0 <= first_frame < min(ref_n, dis_n):
         raise ConfigError(
             f"first_frame {first_frame} must leave frames to score (0..{min(ref_n, dis_n) - 1})"
         )
+    # frames are paired by their index at the reference's exact rate, not by their container timestamps:
+    # a stream copied into another container (mkv's 1 ms ticks against mp4's 1/30000 s) pairs each frame
+    # with its neighbour half the time when timestamps are compared
+    rate = rv.rate or Fraction(25)
     n = ref_n
     if align:
-        dis_after = round(dis_n * rv.fps / dv.fps) if fps_differs and rv.fps and dv.fps else dis_n
+        # what the resample gives, counted (an estimate from rounded average rates dropped the last frame)
+        dis_after = count_frames(distorted, rate=rate) if resample else dis_n
         n = min(ref_n, dis_after)
         if n <= 0:
             raise FrameMismatchError("no frames in common after alignment")
@@ -328,11 +343,6 @@ def measure_quality(
             f"{W}x{H}: leave ms_ssim out of the features or compare at a larger display size"
         )
     pix = _scoring_format(rv.pix_fmt)
-
-    # frames are paired by their index at the reference's exact rate, not by their container timestamps:
-    # a stream copied into another container (mkv's 1 ms ticks against mp4's 1/30000 s) pairs each frame
-    # with its neighbour half the time when timestamps are compared
-    rate = rv.rate or Fraction(25)
 
     def prep(label: str, w: int, h: int, trim: tuple[int, int] | None, resample: bool) -> str:
         steps = []
@@ -360,7 +370,7 @@ def measure_quality(
             opts.append("feature=" + "|".join(f"name={FEATURES[f]}" for f in features))
         opts += [f"n_threads={max(1, threads)}", f"n_subsample={subsample}"]
         graph = (
-            f"{prep('0', dv.width, dv.height, None, fps_differs)}[dis];"
+            f"{prep('0', dv.width, dv.height, None, resample)}[dis];"
             f"{prep('1', rv.width, rv.height, reference_frames, False)}[ref];"
             f"[dis][ref]libvmaf={':'.join(opts)}"
         )
