@@ -496,6 +496,11 @@ def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> 
     assert timecode(2400 / ntsc_film, ntsc_film) == "00:01:40:00"
     assert timecode(86400 / ntsc_film, ntsc_film) == "01:00:00:00"
     assert timecode(1799 / ntsc, ntsc) == "00:00:59:29"
+    # the rates as ffmpeg prints them (23.98, 29.97) are taken as the exact NTSC ones
+    assert (
+        timecode(2400 / ntsc_film, 23.98) == "00:01:40:00" and timecode(1799 / ntsc, 29.97) == "00:00:59:29"
+    )
+    assert timecode(3600 * 1001 / 1000, 23.98) == "01:00:00:00"  # an hour of frames, not 01:00:03:14
     # other rates (12.5, a variable rate's average) keep the clock's second and its frame
     assert timecode(3600, 12.5) == "01:00:00:00" and timecode(3.0, 21.57) == "00:00:03:00"
 

@@ -562,3 +562,28 @@ def test_frame_times_skip_what_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -
     assert ladder_mod._frame_times_vary("x.mkv") is False
     fake([(str(t), str(t)) for t in (0, 40, 80, 120, 200, 240, 280)])
     assert ladder_mod._frame_times_vary("x.mkv") is True
+
+
+def test_a_cut_at_23_976_lands_on_its_frame(tmp_path: Path) -> None:
+    """A cut at frame 3600 (150.15 s) of a 24000/1001 clip: times turned into frames at the printed 23.98
+    put it at 3601 (one frame late per four minutes, half a second by the end of a film)."""
+    clip = tmp_path / "ntsc.mp4"
+    graph = (
+        "[0]trim=end_frame=3600,setpts=PTS-STARTPTS[a];[1]trim=end_frame=100,setpts=PTS-STARTPTS[b];"
+        "[a][b]concat=n=2:v=1[v]"
+    )
+    sources = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=96x64:r=24000/1001",
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=s=96x64:r=24000/1001",
+    ]
+    encode = ["-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", str(clip)]
+    run_ffmpeg(["-v", "error", *sources, "-filter_complex", graph, *encode])
+    shots = detect_shots(clip)
+    assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 3600), (3600, 3700)]
+    assert shots[1].start_s == pytest.approx(3600 * 1001 / 24000, abs=1e-6)

@@ -236,3 +236,17 @@ def test_letterbox_in_a_10_bit_master_and_flashes_against_short_shots(tmp_path: 
         "[0][b][c]concat=n=3",
     )
     assert [(k, t) for k, t, _, _ in _rows(short, checks=("cut", "flash"))] == [("cut", 2.0), ("cut", 2.12)]
+
+
+def test_timecodes_at_23_976_label_the_frame(tmp_path: Path) -> None:
+    """Black frames 2400-2423 at 24000/1001 are 00:01:40:00-00:01:41:00 (labelled at 24), not the clock's
+    second with the printed 23.98 (00:01:40:02)."""
+    clip = _make(
+        tmp_path / "ntsc.mp4",
+        ["testsrc2=s=96x64:r=24000/1001"],
+        "drawbox=t=fill:c=black:enable='between(n,2400,2423)'",
+        ["-frames:v", "2460", "-preset", "ultrafast"],
+    )
+    (black,) = [f for f in video_qc(clip, QCOptions(checks=("black",))) if f.kind == "black"]
+    assert black.start_s == pytest.approx(2400 * 1001 / 24000, abs=1e-3)
+    assert "00:01:40:00-00:01:41:00" in black.message

@@ -41,9 +41,12 @@ def timecode(seconds: float, fps: float | None = None) -> str:
     s = abs(seconds)
     if fps:
         ntsc = int(fps * 1.001 + 0.5)  # 24 for 23.976, 30 for 29.97, 60 for 59.94
-        if abs(fps - ntsc / 1.001) < 1e-3 or abs(fps - round(fps)) < 1e-6:
-            nominal = ntsc if abs(fps - ntsc / 1.001) < 1e-3 else int(fps + 0.5)
-            n = round(s * fps)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
+        # an NTSC rate as ffmpeg prints it (23.98, 29.97) is taken as the exact one (24000/1001, ...)
+        is_ntsc = abs(fps - ntsc / 1.001) < 0.006 and abs(fps - round(fps)) > 1e-6
+        if is_ntsc or abs(fps - round(fps)) < 1e-6:
+            nominal = ntsc if is_ntsc else int(fps + 0.5)
+            exact = ntsc / 1.001 if is_ntsc else fps
+            n = round(s * exact)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
             whole, frames = divmod(n, nominal)
         else:  # another rate (12.5, a variable one's average): the clock's second and its frames
             whole = math.floor(s)

@@ -319,7 +319,7 @@ def encode_and_score(task: EncodeTask) -> EncodeResult:
         return hit
     spec = task.spec
     info = probe(task.source)
-    fps = info.video[0].fps or 25.0
+    fps = float(info.video[0].rate or 25)
     ref_frames = (spec.start_frame, spec.end_frame) if spec.start_frame is not None else None
     if ref_frames is not None and ref_frames[1] is None:
         raise ConfigError("a frame range needs an end_frame")

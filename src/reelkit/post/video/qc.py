@@ -183,7 +183,7 @@ def video_qc(
     if not info.video:
         raise MediaError("has no video stream; video QC needs one", path=str(path))
     vs = info.video[0]
-    fps = vs.fps or 25.0
+    fps = float(vs.rate) if vs.rate else 25.0  # exact: 23.98 as printed labelled 2400 as 00:01:40:02
     frame_s = 1.0 / fps
     want = set(opts.checks)
 

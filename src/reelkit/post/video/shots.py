@@ -109,7 +109,7 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
     info = probe(path)
     if not info.video:
         raise MediaError("has no video stream", path=str(path))
-    fps = info.video[0].fps or 25.0
+    fps = float(info.video[0].rate or 25)  # exact: 23.98 for 24000/1001 put a cut 1 frame late per 4 min
     total = count_frames(path, decode=True)  # what is shown: an edit list may hide packets
     proc = run_ffmpeg(
         [
@@ -493,7 +493,7 @@ def per_shot_ladder(
         dash=dash,
     )
     W, H = stream.width, stream.height
-    fps = stream.fps or 25.0
+    fps = float(stream.rate or 25)
     shots = detect_shots(source, threshold=scene_threshold, min_shot_s=min_shot_s)
     sizes = grid_sizes(W, H, heights)
     total = shots[-1].end_frame
