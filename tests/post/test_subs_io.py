@@ -576,3 +576,17 @@ def test_microdvd_spaces_in_braces_and_an_assumed_frame_rate_is_said(tmp_path: P
     zero = tmp_path / "z.sub"
     zero.write_text("{1}{1}0\n{24}{48}A\n")  # a rate of 0 is not a header: a cue, read at the default rate
     assert load_subtitles(zero).fps == 23.976
+
+
+@pytest.mark.parametrize("bad", ["0:0l:02.00", "", "1:02:03.0045", "soon"])
+def test_a_malformed_ass_time_names_its_line_and_field(tmp_path: Path, bad: str) -> None:
+    f = tmp_path / "typo.ass"
+    f.write_text(
+        "[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: 0,0:00:00.50,0:00:01.00,Default,,0,0,0,,Fine\n"
+        f"Dialogue: 0,0:00:01.00,{bad},Default,,0,0,0,,Hello\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFormatError, match=r"typo\.ass:7: cannot read the End time"):
+        load_subtitles(f)

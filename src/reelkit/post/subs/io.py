@@ -262,6 +262,10 @@ _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
 
 
+#: An ASS/SSA event time as :func:`_parse_ts` reads it (H:MM:SS.cc; a sign, and 1-3 fraction digits, taken).
+_ASS_TIME = re.compile(r"^-?\d+(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?$")
+
+
 def _parse_ts(s: str) -> float:
     neg = s.startswith("-")
     s = s.lstrip("-")
@@ -462,6 +466,13 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
             lead = len(v) - len(v.lstrip())
             return (i, offs[k] + lead, offs[k] + len(v.rstrip()))
 
+        for k, name in ((si, "Start"), (ei, "End")):
+            if not _ASS_TIME.match(values[k].strip()):
+                raise DataFormatError(
+                    f"cannot read the {name} time {values[k].strip()!r} (ASS times are H:MM:SS.cc)",
+                    path=path,
+                    line=i + 1,
+                )
         start, end = _parse_ts(values[si].strip()), _parse_ts(values[ei].strip())
         raw = values[ti]
         if is_comment:  # not a cue (it is not shown), but it is re-timed with the cues around it
