@@ -126,6 +126,17 @@ def test_a_ten_hour_timecode_at_another_frame_rate_is_fitted(tmp_path: Path) -> 
     assert res.offset_s == pytest.approx(-36000 * r, abs=0.1)
 
 
+def test_a_short_reference_on_a_ten_hour_timeline_is_not_almost_no_speech(tmp_path: Path) -> None:
+    """A 4-minute reel whose reference starts at 10:00:00 (broadcast practice): its speech share counts
+    from its first cue, not from 0 (ten hours of "silence" made it 0.4% speech, refused)."""
+    truth = [SynthCue(c.start_s + 36000, c.end_s + 36000, c.text) for c in _cues(4, n=40)]
+    ref = _write(tmp_path / "ref.srt", truth)
+    inp = _write(tmp_path / "in.srt", [SynthCue(c.start_s + 7.3, c.end_s + 7.3, c.text) for c in truth])
+    res = sync_subtitles(None, inp, reference=ref)
+    assert res.offset_s == pytest.approx(-7.3, abs=0.01) and res.scale == 1.0
+    assert 0.3 < res.speech_fraction < 0.8  # of the reel's own span
+
+
 def test_a_correct_file_is_left_unchanged(tmp_path: Path) -> None:
     cues = _cues(2)
     ref = _write(tmp_path / "ref.srt", cues)

@@ -38,6 +38,9 @@ class ActivityReference:
 
     dt: float
     v: F64  # speech probability per grid step
+    #: Where the programme the signal describes begins: a reference subtitle file on a 10:00:00 timeline
+    #: starts at its first cue, not at 0 (ten hours of "silence" made any short reel "almost no speech").
+    start_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -45,7 +48,9 @@ class ActivityReference:
 
     @property
     def speech_fraction(self) -> float:
-        return float(self.v.mean()) if len(self.v) else 0.0
+        """The share of the programme (from ``start_s``) that is speech: a cue's overlap by chance."""
+        v = self.v[min(len(self.v), int(self.start_s / self.dt)) :]
+        return float(v.mean()) if len(v) else 0.0
 
     def cumulative(self) -> F64:
         y = 2.0 * self.v - 1.0
@@ -64,7 +69,7 @@ class ActivityReference:
         v = self.v[:n].reshape(-1, factor).mean(axis=1)
         if n < len(self.v):
             v = np.concatenate([v, [self.v[n:].mean()]])
-        return ActivityReference(self.dt * factor, v)
+        return ActivityReference(self.dt * factor, v, self.start_s)
 
     def cumulative_v(self) -> F64:
         return np.concatenate([[0.0], np.cumsum(self.v) * self.dt])

@@ -171,7 +171,7 @@ def _activity_from_media(
 
 def reference_activity(cues: list[Cue], dt: float, *, duration_s: float | None = None) -> ActivityReference:
     """Activity signal of a well-timed reference subtitle file: 1 inside speech cues, 0.5 inside lyrics
-    and effects (they may or may not hold speech), 0 elsewhere."""
+    and effects (they may or may not hold speech), 0 elsewhere; the programme starts at its first cue."""
     end = max([c.end_s for c in cues] + [duration_s or 0.0]) + 1.0
     n = int(np.ceil(end / dt))
     v = np.zeros(n)
@@ -180,7 +180,8 @@ def reference_activity(cues: list[Cue], dt: float, *, duration_s: float | None =
         i0, i1 = max(0, round(c.start_s / dt)), min(n, round(c.end_s / dt))
         if i1 > i0:
             v[i0:i1] = np.maximum(v[i0:i1], 1.0 if wi >= 1.0 else 0.5)
-    return ActivityReference(dt, v)
+    first = min((c.start_s for c in cues if c.end_s > c.start_s), default=0.0)
+    return ActivityReference(dt, v, max(0.0, first))
 
 
 # -------------------------------------------------------------------------------------------- the fitting
