@@ -63,6 +63,18 @@ def test_reading_speed_ignores_markup_and_line_breaks() -> None:
     assert check_subtitles(sub) == []  # 17 characters in 1 s
 
 
+def test_character_references_and_direction_marks_count_as_shown() -> None:
+    # a right-to-left WebVTT line wrapped in &rlm; marks: 34 visible characters (was counted as 44, over 42)
+    line = "&rlm;שלום, מה שלומך היום? אני בסדר גמור&rlm;"
+    sub = from_string(f"WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n{line}\n", format="vtt")
+    assert sub.cues[0].text == "שלום, מה שלומך היום? אני בסדר גמור" and check_subtitles(sub) == []
+    effect = from_string("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n&rlm;[MUSIC]&rlm; &#9834;\n", format="vtt")
+    assert effect.cues[0].text == "[MUSIC] \u266a"
+    from reelkit.post.subs.nonspeech import cue_weights
+
+    assert cue_weights([effect.cues[0].text])[0] < 1.0  # an effect cue for the sync, not speech
+
+
 def test_overlap_gap_and_order() -> None:
     sub = from_string(
         _srt(

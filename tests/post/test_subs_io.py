@@ -281,6 +281,8 @@ def test_times_before_zero_are_kept_and_reported(tmp_path: Path) -> None:
 
 def test_plain_text_strips_markup() -> None:
     assert plain_text("{\\an8}<i>Hi</i>\\Nthere &amp; you") == "Hi\nthere & you"
+    assert plain_text("It&#39;s &#x202B;R&amp;D&#x202C;&nbsp;time\u200f &lt;3") == "It's R&D time <3"
+    assert plain_text("AT&T; Tom & Jerry") == "AT&T; Tom & Jerry"  # no reference there: kept as written
 
 
 # a pretty-printed DFXP as delivered: tick times, <p> tags wrapped over lines, regions, spans, languages

@@ -25,6 +25,7 @@ list :func:`write_subtitles` returns — never dropped silently.
 from __future__ import annotations
 
 import codecs
+import html
 import math
 import os
 import re
@@ -283,11 +284,14 @@ def _parse_ts(s: str) -> float:
 
 
 def plain_text(raw: str) -> str:
-    """Subtitle text without markup (HTML-like tags, ASS override blocks); ``\\N`` and ``\\n`` become
-    line breaks and ``\\h`` a space."""
+    """Subtitle text as shown: without markup (HTML-like tags, ASS override blocks), character references
+    decoded (``&amp;``, ``&#39;``, WebVTT's ``&rlm;``), and without invisible format characters (the
+    direction marks of right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` and ``\\n``
+    become line breaks and ``\\h`` a space."""
     t = raw.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
     t = _TAG.sub("", t)
-    t = t.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ")
+    t = html.unescape(t).replace("\xa0", " ")
+    t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
     lines = [ln.strip() for ln in t.replace("\r", "").split("\n")]
     return "\n".join(ln for ln in lines if ln)
 
