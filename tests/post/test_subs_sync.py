@@ -35,6 +35,12 @@ def _cues(seed: int, n: int = 45) -> list[SynthCue]:
     return out
 
 
+def _ts(t: float) -> str:
+    """An SRT time, ``HH:MM:SS,mmm``."""
+    ms = round(t * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
 def _write(path: Path, cues: list[SynthCue]) -> Path:
     path.write_text(to_srt(cues), encoding="utf-8")
     return path
@@ -94,6 +100,12 @@ def test_sync_to_a_reference_file(tmp_path: Path, offset: float, ratio: float, b
     assert res.scale == pytest.approx(1 / ratio, rel=1e-4)
     assert len(res.splits) == len(breaks)
     assert res.confidence >= 0.5
+    # the JSON names a split's first cue by its number in the file (from 1), as clamped_cues does
+    numbered = {int(b.split("\n")[0]): b for b in inp.read_text().strip().split("\n\n")}
+    for sp in res.splits:
+        d = sp.to_dict()
+        assert load_subtitles(inp).cues[sp.first_cue].start_s == pytest.approx(sp.at_s, abs=1e-3)
+        assert numbered[int(d["first_cue"])].split("\n")[1].startswith(_ts(sp.at_s))
 
 
 @pytest.mark.parametrize("ratio", [1.0, 25 / 24])
@@ -232,6 +244,31 @@ def test_a_delayed_audio_track_is_read_on_the_files_timeline(tmp_path: Path) -> 
     timed = _write(tmp_path / "timed.srt", [SynthCue(c.start_s + 1.5, c.end_s + 1.5, c.text) for c in truth])
     res = sync_subtitles(film, timed)
     assert res.offset_s == pytest.approx(0.0, abs=0.15)
+
+
+def test_cues_shifted_wholly_before_zero_are_said_to_be_hidden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cues = _cues(6)
+    ref = _write(tmp_path / "ref.srt", cues)
+    early = [SynthCue(0.5, 2.0, "A cue before the programme."), SynthCue(9.0, 11.0, "Straddles zero.")]
+    inp = _write(
+        tmp_path / "in.srt", early + [SynthCue(c.start_s + 9.5, c.end_s + 9.5, c.text) for c in cues]
+    )
+    out = tmp_path / "out.srt"
+    code, stdout, err = run(capsys, "subs", "sync", "-", str(inp), "-o", str(out), "--reference", str(ref))
+    assert code == 0
+    assert "1 cue(s) started before zero and now start at 0: 2" in err
+    assert (
+        "1 cue(s) ended before zero and are now 0-length at 0 (not shown; remove or re-time them): 1" in err
+    )
+    code, stdout, _ = run(
+        capsys, "subs", "sync", "-", str(inp), "-o", str(out), "--reference", str(ref), "--json"
+    )
+    assert [(c["cue"], c["hidden"]) for c in json.loads(stdout)["clamped_cues"]] == [(1, True), (2, False)]
+    code, stdout, _ = run(capsys, "subs", "check", str(out))
+    assert "cue 1 at 00:00:00.000 has no length (ends as it starts): not shown" in stdout
+    assert "ends before it starts" not in stdout
 
 
 def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -107,7 +107,13 @@ def sync_cmd(
     payload = result.to_dict()
     payload["output"] = str(out)
     payload["clamped_cues"] = [
-        {"cue": c.index + 1, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3), "text": c.text}
+        {
+            "cue": c.index + 1,
+            "start_s": round(c.start_s, 3),
+            "end_s": round(c.end_s, 3),
+            "text": c.text,
+            "hidden": c.end_s <= 0,  # written 0-length at 0: not shown
+        }
         for c in clamped
     ]
     if json_out:
@@ -122,10 +128,19 @@ def sync_cmd(
         ("written", str(out) + (" (unchanged copy)" if result.unchanged else "")),
     ]
     print_table("subtitle sync", ["", "value"], rows)
-    if clamped:
+    started = [c for c in clamped if c.end_s > 0]
+    hidden = [c for c in clamped if c.end_s <= 0]
+    if started:
         err_console.print(
-            f"note: {len(clamped)} cue(s) fell before zero and were clamped to start at 0: "
-            + ", ".join(str(c.index + 1) for c in clamped[:20]),
+            f"note: {len(started)} cue(s) started before zero and now start at 0: "
+            + ", ".join(str(c.index + 1) for c in started[:20]),
+            highlight=False,
+            markup=False,
+        )
+    if hidden:
+        err_console.print(
+            f"note: {len(hidden)} cue(s) ended before zero and are now 0-length at 0 (not shown; remove or "
+            "re-time them): " + ", ".join(str(c.index + 1) for c in hidden[:20]),
             highlight=False,
             markup=False,
         )

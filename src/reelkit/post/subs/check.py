@@ -72,9 +72,12 @@ def check_subtitles(
         n = c.index + 1
         tc = timecode(c.start_s)
         if c.end_s <= c.start_s:
-            out.append(
-                _f("bad_timing", c.start_s, c.end_s, "error", f"cue {n} at {tc} ends before it starts")
+            what = (
+                "ends before it starts"
+                if c.end_s < c.start_s
+                else "has no length (ends as it starts): not shown"
             )
+            out.append(_f("bad_timing", c.start_s, c.end_s, "error", f"cue {n} at {tc} {what}"))
         if c.start_s < 0:
             out.append(_f("before_zero", c.start_s, c.end_s, "error", f"cue {n} starts before zero ({tc})"))
         if media_duration_s is not None and c.end_s > media_duration_s + r.end_tolerance_s:

@@ -102,14 +102,20 @@ class SyncOptions:
 
 @dataclass(frozen=True)
 class Split:
-    """From cue ``first_cue`` on (at ``at_s`` in the input file's time), times get ``offset_s``."""
+    """From cue ``first_cue`` on (at ``at_s`` in the input file's time), times get ``offset_s``.
+    ``first_cue`` is the cue's index (from 0); :meth:`to_dict` gives its number in the file (from 1), as
+    every cue number a user reads (``clamped_cues``, the QC report) is counted."""
 
     at_s: float
     offset_s: float
     first_cue: int
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"at_s": round(self.at_s, 3), "offset_s": round(self.offset_s, 3), "first_cue": self.first_cue}
+        return {
+            "at_s": round(self.at_s, 3),
+            "offset_s": round(self.offset_s, 3),
+            "first_cue": self.first_cue + 1,
+        }
 
 
 @dataclass(frozen=True)
