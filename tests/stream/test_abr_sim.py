@@ -335,3 +335,33 @@ def test_stop_at_stall_ends_the_session_at_its_first_stall() -> None:
             assert not short.download_s[k + 1 :].any()
         else:
             np.testing.assert_array_equal(short.download_s, full.download_s)
+
+
+def test_a_raw_norway_hsdpa_log_is_read_as_mbps(tmp_path: Path) -> None:
+    # the dataset's published layout: unix_s, ms since the log began, lat, lon, bytes, ms taken
+    log = tmp_path / "hsdpa.log"
+    log.write_text(
+        "1289406399 549692 59.851754 10.781778 248069 1008\n"
+        "1289406400 550772 59.851864 10.781833 191698 1080\n"
+        "1289406401 551773 59.851964 10.781901 280579 1001\n"
+    )
+    tr = load_trace(log)
+    assert tr.times_s.tolist() == pytest.approx([0.0, 1.08, 2.081])
+    # 248069 B in 1008 ms = 1.969 Mbit/s (read as cooked it was 549692 Mbit/s)
+    assert tr.mbps.tolist() == pytest.approx(
+        [248069 * 8 / 1008 / 1000, 191698 * 8 / 1080 / 1000, 280579 * 8 / 1001 / 1000]
+    )
+    bad = tmp_path / "three.txt"
+    bad.write_text("0 1.5 7\n1 2.0 7\n")
+    with pytest.raises(DataFormatError, match=r"three\.txt:1: .*got 3 columns"):
+        load_trace(bad)
+    short = tmp_path / "short.log"
+    short.write_text("1289406399 549692 59.85 10.78 248069 1008\n1289406400 550772 59.85 10.78 191698\n")
+    with pytest.raises(DataFormatError, match=r"short\.log:2: expected the six columns"):
+        load_trace(short)
+
+
+def test_a_trace_with_a_byte_order_mark(tmp_path: Path) -> None:
+    f = tmp_path / "bom.txt"
+    f.write_bytes(b"\xef\xbb\xbf0.0 2.5\n1.0 3.0\n2.0 1.0\n")
+    assert load_trace(f).mbps.tolist() == [2.5, 3.0, 1.0]

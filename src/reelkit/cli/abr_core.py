@@ -13,7 +13,10 @@ from reelkit.cli.common import JsonOpt, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
 TracesOpt = Annotated[
-    Path, typer.Option("--traces", help="Folder of traces (cooked 'time Mbps' or Mahimahi).")
+    Path,
+    typer.Option(
+        "--traces", help="Folder of traces (cooked 'time Mbps', Mahimahi, or raw Norway HSDPA logs)."
+    ),
 ]
 VideoOpt = Annotated[
     Path,

@@ -117,13 +117,15 @@ def _parse_float(tok: str, path: str, lineno: int, what: str) -> float:
 
 
 def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
-    """Read one cooked or Mahimahi trace file (format detected from its first data line)."""
+    """Read one trace file, its format told by its first data line: cooked (``time_s throughput_Mbps``),
+    Mahimahi (one millisecond delivery time per line), or a raw Norway HSDPA log (six columns: unix time,
+    ms since the log began, latitude, longitude, bytes received, ms taken), turned into Mbit/s."""
     p = Path(path)
     sp = str(p)
     if not p.is_file():
         raise DataFormatError("trace file does not exist", path=sp)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first time
     except UnicodeDecodeError:
         raise DataFormatError("trace file is not text", path=sp) from None
     rows: list[tuple[int, list[str]]] = []
@@ -135,7 +137,16 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
     if not rows:
         raise EmptyDataError("empty trace file", path=sp)
     ncols = len(rows[0][1])
-    if ncols >= 2:
+    if ncols == 6:
+        return _hsdpa_log(rows, sp, p.name)
+    if ncols > 2:
+        raise DataFormatError(
+            f"expected 'time_s throughput_Mbps' (a cooked trace), one millisecond time (Mahimahi) or the six "
+            f"columns of a Norway HSDPA log; got {ncols} columns: {' '.join(rows[0][1])!r}",
+            path=sp,
+            line=rows[0][0],
+        )
+    if ncols == 2:
         times = np.empty(len(rows))
         bws = np.empty(len(rows))
         for i, (lineno, toks) in enumerate(rows):
@@ -179,6 +190,40 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
         return mahimahi_to_trace(ms, window_s=mahimahi_window_s, name=p.name)
     except DataFormatError as exc:  # about the windows made from the file: name the file
         raise type(exc)(exc.message, path=sp) from None
+
+
+def _hsdpa_log(rows: list[tuple[int, list[str]]], sp: str, name: str) -> Trace:
+    """A raw Norway HSDPA log (``unix_s ms_since_start lat lon bytes ms_elapsed`` per line) as a cooked
+    trace: each line's bytes over its elapsed ms is the throughput up to its time, as Pensieve cooked them."""
+    times = np.empty(len(rows))
+    bws = np.empty(len(rows))
+    for i, (lineno, toks) in enumerate(rows):
+        if len(toks) != 6:
+            raise DataFormatError(
+                f"expected the six columns of a Norway HSDPA log, got {' '.join(toks)!r}",
+                path=sp,
+                line=lineno,
+            )
+        t_ms = _parse_float(toks[1], sp, lineno, "ms since the start")
+        nbytes = _parse_float(toks[4], sp, lineno, "bytes")
+        took = _parse_float(toks[5], sp, lineno, "elapsed ms")
+        if nbytes < 0 or took <= 0:
+            raise DataFormatError(
+                f"bytes {toks[4]!r} over {toks[5]!r} ms is not a throughput", path=sp, line=lineno
+            )
+        times[i] = t_ms / 1000.0
+        bws[i] = nbytes * 8.0 / took / 1000.0  # bytes per ms -> Mbit/s
+        if i > 0 and times[i] < times[i - 1]:
+            raise DataFormatError(
+                f"time goes backwards ({times[i - 1]:g} then {times[i]:g} s)", path=sp, line=lineno
+            )
+    if len(rows) < 2:
+        raise EmptyDataError("a trace needs at least two lines", path=sp)
+    try:
+        return Trace(times - times[0], bws, name=name)
+    except DataFormatError as exc:
+        at = rows[exc.line - 1][0] if exc.line is not None else None
+        raise type(exc)(exc.message, path=sp, line=at) from None
 
 
 def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mahimahi") -> Trace:
