@@ -75,6 +75,21 @@ def test_slow_evening_waits_for_the_fast_night() -> None:
     assert "01:00" in t.message
 
 
+def test_a_few_fast_samples_are_a_better_hour_when_they_would_be_streamed_on() -> None:
+    # the slow evening, and one 25 s session (5 samples) at 50 Mbit/s at 03:00: asked at 03:00 the advice
+    # streams on those 5 samples, so asked at 20:01 it must name that hour, not "none seen yet"
+    ts, bs = _samples([18, 19, 20, 21, 22], 1.0)
+    fast = BASE + 3 * 3600 + np.arange(5) * 5.0
+    prof = NetworkProfile.from_samples(np.concatenate([ts, fast]), np.concatenate([bs, np.full(5, 50.0)]))
+    assert (
+        advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 3 * 3600 + 60, config=CFG).titles[0].action
+        == "stream"
+    )
+    t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600 + 60, config=CFG).titles[0]
+    assert t.action == "wait" and t.better_hour == 2  # 02 h sees the 03:00 samples within its hour
+    assert "around 02:00" in t.message and "none seen" not in t.message
+
+
 def test_utc_offset_shifts_the_hour() -> None:
     prof = NetworkProfile.from_samples(*_samples(list(range(24)), 50.0), utc_offset_h=-5.0)
     assert advise(prof, [FILM], quality_kbps=750, now_s=BASE + 20 * 3600, config=CFG).hour == 15

@@ -302,9 +302,12 @@ def advise(
             )
         else:
             action = "wait"
+            # an hour is judged on its own samples when it has as many as the advice at that hour would use
+            # (min_samples_at_hour): fewer than min_samples were "nothing seen" here, yet "stream" there
+            enough = min(cfg.min_samples_at_hour, cfg.min_samples)
             for step in range(1, 24):
                 h = (hour + step) % 24
-                if len(profile.samples_at(h, cfg.hour_window, cfg.min_samples, widen=False)) == 0:
+                if len(profile.samples_at(h, cfg.hour_window, enough, widen=False)) == 0:
                     continue  # no measurements around that hour: nothing to promise
                 p, m, _ = prob(h, level, t.duration_s)
                 if p >= cfg.confidence or _download_s(size_bytes, m) <= cfg.deadline_s:
