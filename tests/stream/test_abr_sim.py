@@ -225,6 +225,28 @@ def test_mpd_reader(tmp_path: Path) -> None:
     assert v.sizes.tolist() == [[101, 102, 103], [401, 402, 403]]
 
 
+@pytest.mark.parametrize(
+    ("duration", "chunks"), [("PT14.0S", 3), ("PT16S", 4), ("PT15.99S", 3), ("PT0H0M15.9S", 3), (None, 4)]
+)
+def test_mpd_reader_leaves_out_a_short_last_segment(
+    tmp_path: Path, duration: str | None, chunks: int
+) -> None:
+    # 4 s segments, the last one short when the presentation ends inside it (14 s: three whole chunks, as
+    # `abr package` writes stream.json); without a duration every segment found counts
+    attr = f' mediaPresentationDuration="{duration}"' if duration else ""
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        f"""<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"{attr}><Period>
+        <AdaptationSet mimeType="video/mp4"><SegmentTemplate timescale="1000" media="$Number$.m4s"
+        startNumber="1" duration="4000"/><Representation id="v" bandwidth="300000"/>
+        </AdaptationSet></Period></MPD>"""
+    )
+    for k in range(1, 5):
+        (tmp_path / f"{k}.m4s").write_bytes(b"x" * (150_000 if k < 4 else 75_000))
+    assert load_mpd(mpd).n_chunks == chunks
+    assert load_video_dir(tmp_path).n_chunks == chunks  # the folder, as --video takes it
+
+
 @pytest.mark.data
 def test_pensieve_video_and_traces_load() -> None:
     if not DATA.is_dir():

@@ -347,7 +347,9 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
 
     Levels are the video Representations sorted by ``bandwidth``; the chunk length is the template's
     ``duration / timescale`` (Pensieve's 3.99342 s is rounded to 4 s when within 1%), or ``chunk_s``.
-    Chunks are counted from ``startNumber`` while every level's file exists.
+    Chunks are counted from ``startNumber`` while every level's file exists; a last segment shorter than
+    the others (``mediaPresentationDuration`` ends inside it) is left out, as :func:`reelkit.stream.dash.
+    package_dash` leaves it out of ``stream.json``: the simulator plays whole chunks.
     """
     p = Path(path)
     if not p.is_file():
@@ -430,5 +432,11 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
     if not cols[0]:
         raise EmptyDataError("no segment files found beside the MPD", path=str(p))
     sizes = np.asarray(cols, dtype=np.float64)
+    try:
+        total_s = _iso_duration_s(root.get("mediaPresentationDuration", "").strip())
+    except ValueError:
+        total_s = 0.0  # absent or unreadable: every segment found counts
+    if total_s > 0 and sizes.shape[1] > 1 and sizes.shape[1] * seg_s > total_s + 1e-3:
+        sizes = sizes[:, : max(1, math.floor(total_s / seg_s + 1e-6))]
     bitrates = np.asarray([r[0] / 1000.0 for r in reps], dtype=np.float64)
     return Video(bitrates, float(chunk_s), sizes, name=p.stem)
