@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -604,3 +605,23 @@ def test_an_upper_case_csv_gz_name_reads_back(tmp_path: Path) -> None:
     tr = RequestTrace.from_arrays([0.0, 1.0, 2.0], ["a", "b", "a"], [5, 6, 5])
     write_trace(tr, tmp_path / "W.CSV.GZ")
     assert read_trace(tmp_path / "W.CSV.GZ").n_requests == 3  # pyarrow took it for plain text
+
+
+def test_the_plots_lines_run_by_size_whatever_order_the_capacities_were_typed(
+    synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib.axes
+
+    drawn: dict[str, list[float]] = {}
+    plot = matplotlib.axes.Axes.plot
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        drawn[str(kwargs.get("label"))] = list(args[0])
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    args = ["--policies", "lru", "--capacities", "10%,1%,5%", "--plot", str(tmp_path / "p.png")]
+    code, _, _ = run(capsys, "cache", "compare", "--trace", str(synth_trace), *args)
+    assert code == 0 and set(drawn) == {"lru", "upper bound"}
+    for xs in drawn.values():  # the bound zigzagged 10% -> 1% -> 5%
+        assert len(xs) == 3 and xs == sorted(xs)

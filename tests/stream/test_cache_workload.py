@@ -260,3 +260,21 @@ def test_movielens_views() -> None:
     assert wl.trace.n_requests == 100_836
     assert len(wl.title_ids) == 9_724
     assert wl.trace.n_regions == 2
+
+
+@pytest.mark.parametrize("days", [0.5, 1.0, 1.5, 2.5])
+def test_synth_views_per_day_hold_for_part_days(days: float) -> None:
+    # 1.5 days gave 15,000 views a day for 20,000 asked (drawn for 1.5 days, spread over 2, cut to 1.5)
+    wl = synthesize(
+        SynthConfig(
+            seed=1,
+            days=days,
+            n_titles=500,
+            views_per_day=20_000,
+            releases_per_day=0,
+            daily_amplitude=0.0,
+            timezones=(0.0,),
+            region_weights=(1.0,),
+        )
+    )
+    assert wl.trace.n_requests / days == pytest.approx(20_000, rel=0.03)
