@@ -98,6 +98,29 @@ def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
         read_trace(p)
 
 
+def test_csv_lines_are_counted_past_quoted_commas_and_line_breaks(tmp_path: Path) -> None:
+    p = tmp_path / "q.csv"
+    p.write_text('timestamp,object_id,size_bytes\n1,"a,b",10\n2,c,10\n3,d\n')  # the short row is line 4
+    with pytest.raises(DataFormatError, match=r"q\.csv:4: wrong number of fields"):
+        read_trace(p)
+    p.write_text('timestamp,object_id,size_bytes\n1,"a\nb",10\n\n2,c,10\n3,d,-1\n')
+    with pytest.raises(DataFormatError, match=r"q\.csv:6: size_bytes"):  # after a quoted break and a blank
+        read_trace(p)
+    p.write_text('timestamp,object_id,size_bytes\n1,"a\nb",10\n2,"c,d",10\n')
+    assert read_trace(p).n_requests == 2
+
+
+def test_an_empty_object_id_is_refused_before_it_is_written(tmp_path: Path) -> None:
+    # a CSV written with an empty id would not read back ("object_id is empty"); Parquet took it
+    with pytest.raises(DataFormatError, match="request 0: object_id is empty"):
+        RequestTrace.from_arrays([1, 2, 3], ["", "c", ""], [1, 2, 1])
+    with pytest.raises(DataFormatError, match="request 1: object_id is empty"):
+        RequestTrace.from_arrays([1, 2], np.array(["c", ""], dtype=object), [1, 2])
+    tr = RequestTrace.from_arrays([1, 2], ["0", "c"], [1, 2])  # "0" is an id like any other
+    write_trace(tr, tmp_path / "x.csv")
+    assert read_trace(tmp_path / "x.csv").n_requests == 2
+
+
 def test_parquet_with_a_repeated_column_is_one_line(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

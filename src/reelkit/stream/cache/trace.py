@@ -21,6 +21,7 @@ oracleGeneral (libCacheSim)
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import warnings
@@ -107,6 +108,10 @@ class RequestTrace:
         bad = np.flatnonzero(~np.isfinite(ts))
         if len(bad):
             raise DataFormatError(f"request {bad[0]}: timestamp is not a finite number", path=source)
+        if raw.dtype.kind in "USO":  # an empty id is no object (a CSV written with it would not read back)
+            empty = np.flatnonzero(np.asarray(raw == (b"" if raw.dtype.kind == "S" else ""), dtype=bool))
+            if len(empty):
+                raise DataFormatError(f"request {empty[0]}: object_id is empty", path=source)
         szf = sz.astype(np.float64)
         bad = np.flatnonzero(~np.isfinite(szf) | (szf < 1) | (szf != np.floor(szf)) | (szf >= 2.0**63))
         if len(bad):
@@ -358,14 +363,18 @@ def _read_csv(path: Path) -> RequestTrace:
 
 
 def _csv_line(path: Path, row: int) -> int:
-    """The line of data row ``row`` (from 0): the reader skips blank lines, so count the non-blank ones."""
+    """The line data row ``row`` (from 0) starts on: as the reader, blank lines are skipped and a quoted
+    field may hold commas and line breaks (counting raw lines put later errors a line early per break)."""
     with _open_text(path) as fh:
-        seen = -1  # the header is the first non-blank line
-        for no, line in enumerate(fh, start=1):
-            if line.strip():
+        seen = -1  # the header is the first row
+        reader = csv.reader(fh)
+        start = 1
+        for fields in reader:
+            if fields:
                 if seen == row:
-                    return no
+                    return start
                 seen += 1
+            start = reader.line_num + 1
     return row + 2
 
 
@@ -376,12 +385,19 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def _find_bad_csv_line(path: Path) -> int | None:
+    """The line the first row with another number of fields than the header starts on (quoted commas and
+    line breaks read as the reader reads them)."""
     with _open_text(path) as fh:
-        header = fh.readline()
-        want = header.count(",")
-        for no, line in enumerate(fh, start=2):
-            if line.strip() and line.count(",") != want:
-                return no
+        reader = csv.reader(fh)
+        want: int | None = None
+        start = 1
+        for fields in reader:
+            if fields:
+                if want is None:
+                    want = len(fields)
+                elif len(fields) != want:
+                    return start
+            start = reader.line_num + 1
     return None
 
 
