@@ -59,7 +59,9 @@ def ml100k(tmp_path: Path) -> Path:
         folder / "u.item",
         f"10|Toy Story (1995)|01-Jan-1995||http://x|{flags('Animation', 'Comedy')}\n"
         f"20|Café Society (1995)||||{flags('Drama')}\n"
-        f"30|Unrated (1996)|15-Mar-1996||http://y|{flags('unknown')}\n",
+        f"30|Unrated (1996)|15-Mar-1996||http://y|{flags('unknown')}\n"
+        f"40|Taxi Driver (1976)|16-Feb-1996||http://z|{flags('Drama', 'Thriller')}\n"
+        f"50|No Year|02-Feb-1990||http://w|{flags('Drama')}\n",
         encoding="latin-1",
     )
     return folder
@@ -72,7 +74,7 @@ def test_movielens_100k_folder_and_catalog(ml100k: Path) -> None:
     assert ds.events["value"].tolist() == [5.0, 3.0, 4.0]
     assert ds.events["timestamp"].dtype == np.int64
     assert sorted(ds.members.index) == ["1", "2"]
-    assert len(ds.titles) == 3  # catalog titles without events are kept
+    assert len(ds.titles) == 5  # catalog titles without events are kept
     toy = ds.titles.loc["10"]
     assert toy["name"] == "Toy Story"
     assert toy["genres"] == "Animation|Comedy"
@@ -81,8 +83,12 @@ def test_movielens_100k_folder_and_catalog(ml100k: Path) -> None:
     cafe = ds.titles.loc["20"]
     assert cafe["name"] == "Café Society"  # latin-1 decoded
     assert cafe["year"] == 1995  # no release date: year from the title
-    assert ds.titles["released"].isna().tolist() == [False, True, False]
+    assert ds.titles["released"].isna().tolist() == [False, True, False, False, False]
     assert ds.titles.loc["30", "genres"] == "unknown"
+    # the film's year is its title's, not the date of a re-release (u.item gives 1996 for Taxi Driver)
+    assert ds.titles.loc["40", "year"] == 1976 and ds.titles.loc["40", "name"] == "Taxi Driver"
+    assert ds.titles.loc["40", "released"] == 824428800  # the date the file gives is kept as the date
+    assert ds.titles.loc["50", "year"] == 1990  # no year in the title: the release date's
 
 
 def test_movielens_100k_split_files_dispatch(ml100k: Path) -> None:
@@ -195,6 +201,18 @@ def test_generic_separators_detected(tmp_path: Path, sep: str, header: bool) -> 
     assert ds.events["member_id"].tolist() == ["u1", "u1", "u2"]
     assert ds.events["value"].tolist() == [4.0, 2.0, 5.0]
     assert ds.events["timestamp"].tolist() == [100, 200, 300]
+
+
+@pytest.mark.parametrize("first", ["a1b2,77,5,1000", "u1,movie,5,1000", "u1,rating,5,1000"])
+@pytest.mark.parametrize("columns", [None, "user,item,rating,timestamp"])
+def test_a_first_line_holding_numbers_is_data_not_a_header(
+    tmp_path: Path, first: str, columns: str | None
+) -> None:
+    # a text id (or a title named like a column) over numeric ids made the first line a "header": its
+    # event was dropped without a word, also with the positional --columns the message asked for
+    p = write(tmp_path / "events.csv", f"{first}\n1234,78,4,1001\n5678,79,3,1002\n")
+    ds = load_events_file(p, columns=columns)
+    assert ds.n_events == 3 and ds.events["member_id"].tolist()[0] == first.split(",")[0]
 
 
 def test_generic_whitespace_runs(tmp_path: Path) -> None:
