@@ -215,6 +215,17 @@ def test_a_first_line_holding_numbers_is_data_not_a_header(
     assert ds.n_events == 3 and ds.events["member_id"].tolist()[0] == first.split(",")[0]
 
 
+def test_a_semicolon_file_with_decimal_commas_is_read_by_its_semicolons(tmp_path: Path) -> None:
+    # a comma splits each line evenly too (in two): the separator giving the most fields wins
+    p = write(tmp_path / "euro.csv", "1;10;4,5;1000\n2;11;3,5;1001\n3;10;2,5;1002\n")
+    with pytest.raises(
+        DataFormatError, match=r"4,5"
+    ):  # a decimal comma is not a number here: said, not misread
+        load_events_file(p)
+    q = write(tmp_path / "tabs.tsv", "u1\ti1\t4\t2020-01-01 10:00:00\nu2\ti2\t3\t2020-01-02 11:00:00\n")
+    assert load_events_file(q).events["value"].tolist() == [4.0, 3.0]  # not split at the space
+
+
 def test_generic_whitespace_runs(tmp_path: Path) -> None:
     p = write(tmp_path / "events.txt", "  1   10  4 100\n2\t 20 3   200  \n")
     ds = load_events_file(p)

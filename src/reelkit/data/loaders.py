@@ -331,16 +331,23 @@ def _normalize_sep(sep: str) -> str:
 
 
 def _detect_sep(lines: Sequence[str]) -> str | None:
-    """The first separator that splits every sample line into the same number (>= 2) of fields."""
-    for sep in _DETECT_ORDER:
+    """The separator that splits every sample line into the same number (>= 2) of fields: of those, the one
+    giving the most fields (``1;10;4,5;1000`` is four fields by ``;``, not two by the decimal comma), the
+    earlier in :data:`_DETECT_ORDER` on a tie; whitespace only when no other one does."""
+    even: list[tuple[int, int, str]] = []
+    for rank, sep in enumerate(_DETECT_ORDER):
         if sep != " " and not all(sep in ln for ln in lines):
             continue
         try:
             counts = {len(_split_line(ln, sep)) for ln in lines}
         except csv.Error:
             continue
-        if len(counts) == 1 and counts.pop() >= 2:
-            return sep
+        if len(counts) == 1 and (n := counts.pop()) >= 2:
+            if sep == " " and even:
+                break  # whitespace also splits inside a field ("2020-01-01 10:00") of a tab or comma file
+            even.append((n, -rank, sep))
+    if even:
+        return max(even)[2]
     # tolerate one bad line in the sample: the error is then reported precisely by the reader
     for sep in _DETECT_ORDER:
         counts_list = [len(_split_line(ln, sep)) for ln in lines if sep == " " or sep in ln]
