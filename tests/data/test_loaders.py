@@ -226,6 +226,19 @@ def test_a_semicolon_file_with_decimal_commas_is_read_by_its_semicolons(tmp_path
     assert load_events_file(q).events["value"].tolist() == [4.0, 3.0]  # not split at the space
 
 
+@pytest.mark.parametrize(("events_ids", "catalog_ids"), [([10, 20], [10.0, 20.0]), ([10.0, 20.0], [10, 20])])
+def test_parquet_float_ids_match_the_catalogs_integers(
+    tmp_path: Path, events_ids: list[float], catalog_ids: list[float]
+) -> None:
+    pd.DataFrame({"user": [1, 2], "item": events_ids, "rating": [4.0, 5.0]}).to_parquet(
+        tmp_path / "events.parquet"
+    )
+    pd.DataFrame({"item_id": catalog_ids, "title": ["Ten", "Twenty"]}).to_parquet(tmp_path / "titles.parquet")
+    ds = load_events(tmp_path / "events.parquet")  # was: 2 title ids not in the catalog, e.g. '10', '20'
+    assert ds.events["title_id"].tolist() == ["10", "20"]
+    assert ds.titles.loc["20", "name"] == "Twenty"
+
+
 def test_generic_whitespace_runs(tmp_path: Path) -> None:
     p = write(tmp_path / "events.txt", "  1   10  4 100\n2\t 20 3   200  \n")
     ds = load_events_file(p)

@@ -69,7 +69,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from reelkit.data.dataset import Dataset, datetime_to_unix
+from reelkit.data.dataset import Dataset, _as_id, datetime_to_unix
 from reelkit.errors import (
     ConfigError,
     DataFormatError,
@@ -1005,7 +1005,7 @@ def _read_catalog_parquet(path: Path) -> pd.DataFrame:
     frame = frame[keep].copy()
     if "released" in frame and pd.api.types.is_datetime64_any_dtype(frame["released"]):
         frame["released"] = _datetime_to_unix(frame["released"])
-    frame["title_id"] = frame["title_id"].astype(str)
+    frame["title_id"] = _as_id(frame["title_id"])  # a float id column: 10.0 is title 10, as in the events
     return _dedupe_titles(frame.set_index("title_id"), path)
 
 
@@ -1038,6 +1038,8 @@ def _check_titles(
 ) -> pd.DataFrame:
     if titles is None:
         return events
+    # the ids as the dataset will hold them (Parquet float ids: 10.0 is 10), on both sides
+    events = events.assign(title_id=_as_id(events["title_id"]))
     seen = pd.Index(pd.unique(events["title_id"]))
     unknown = seen[~seen.isin(titles.index.astype(str))]
     if not len(unknown):
