@@ -239,6 +239,12 @@ def test_parquet_float_ids_match_the_catalogs_integers(
     assert ds.titles.loc["20", "name"] == "Twenty"
 
 
+def test_a_bad_row_after_a_quoted_line_break_is_named_by_its_own_line(tmp_path: Path) -> None:
+    p = write(tmp_path / "q.csv", 'user,item,rating\n1,2,5\n"3,4",5,1\n7,"8\n9",2\n\n1,2,x\n')
+    with pytest.raises(DataFormatError, match=r"q\.csv:7: rating"):  # was line 6: the break counted as a row
+        load_events_file(p)
+
+
 def test_generic_whitespace_runs(tmp_path: Path) -> None:
     p = write(tmp_path / "events.txt", "  1   10  4 100\n2\t 20 3   200  \n")
     ds = load_events_file(p)

@@ -268,6 +268,26 @@ def _iter_lines(path: Path, encoding: str | None, sep: str) -> Generator[tuple[i
             yield no, text
 
 
+def _record_lines(path: Path, encoding: str | None, sep: str) -> Generator[int, None, None]:
+    """The line each non-blank record starts on: with a quoting separator (comma, ``;``, ``|``) a quoted
+    field may hold line breaks, so records are read as the CSV reader reads them, not line by line."""
+    if sep not in (",", ";", "|"):
+        yield from (no for no, _ in _iter_lines(path, encoding, sep))
+        return
+    with io.TextIOWrapper(
+        _open_binary(path), encoding=encoding or "utf-8", errors="replace", newline=""
+    ) as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        start = 1
+        try:
+            for fields in reader:
+                if fields:  # an empty line is no record (as the parser skips it)
+                    yield start
+                start = reader.line_num + 1
+        except csv.Error:
+            return
+
+
 def _first_line_no(path: Path, encoding: str | None, sep: str) -> int:
     """1-based line number of the first line with more than whitespace (the header's); 0 if none."""
     lines = _iter_lines(path, encoding, sep)
@@ -621,7 +641,7 @@ def _locate_field_count(
 def _line_of_row(path: Path, layout: _Layout, encoding: str | None, row: int) -> int | None:
     """1-based line number of data row ``row`` (0-based), counting as the parser does."""
     skip = (layout.header_line or 1) if layout.header else 0
-    data = (no for no, _ in _iter_lines(path, encoding, layout.sep) if no > skip)
+    data = (no for no in _record_lines(path, encoding, layout.sep) if no > skip)
     for i, no in enumerate(data):
         if i == row:
             return no
