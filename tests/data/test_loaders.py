@@ -245,6 +245,20 @@ def test_a_bad_row_after_a_quoted_line_break_is_named_by_its_own_line(tmp_path: 
         load_events_file(p)
 
 
+def test_parquet_date_columns_are_dates(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    days = pa.array([dt.date(2020, 1, 1), dt.date(2020, 1, 2)], type=pa.date32())
+    pq.write_table(pa.table({"user": ["a", "b"], "item": ["x", "y"], "date": days}), tmp_path / "e.parquet")
+    released = pa.array([dt.date(1999, 3, 31), None], type=pa.date32())
+    pq.write_table(pa.table({"item_id": ["x", "y"], "released": released}), tmp_path / "titles.parquet")
+    ds = load_events(tmp_path / "e.parquet")  # was: timestamp datetime.date(2020, 1, 1) is not a number
+    assert ds.events["timestamp"].tolist() == [1577836800, 1577923200]
+    assert ds.titles.loc["x", "released"] == 922838400 and pd.isna(ds.titles.loc["y", "released"])
+
+
 def test_generic_whitespace_runs(tmp_path: Path) -> None:
     p = write(tmp_path / "events.txt", "  1   10  4 100\n2\t 20 3   200  \n")
     ds = load_events_file(p)

@@ -60,7 +60,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, NoReturn, TypeVar, cast
 
@@ -1002,6 +1002,17 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
     return _titles_frame(rows, path)
 
 
+def _dates_as_datetimes(col: pd.Series) -> pd.Series:
+    """A Parquet ``date32``/``date64`` column (pandas reads Python ``date`` objects) as datetimes at midnight
+    UTC, as a CSV's dates are read; any other column unchanged."""
+    if col.dtype != object:
+        return col
+    present = col.dropna()
+    if len(present) and all(isinstance(v, date) for v in present):
+        return pd.to_datetime(col, utc=True)
+    return col
+
+
 def _read_catalog_parquet(path: Path) -> pd.DataFrame:
     try:
         raw = pd.read_parquet(path)
@@ -1023,6 +1034,8 @@ def _read_catalog_parquet(path: Path) -> pd.DataFrame:
         )
     keep = [c for c in ("title_id", "name", "genres", "year", "kind", "released") if c in frame]
     frame = frame[keep].copy()
+    if "released" in frame:
+        frame["released"] = _dates_as_datetimes(frame["released"])
     if "released" in frame and pd.api.types.is_datetime64_any_dtype(frame["released"]):
         frame["released"] = _datetime_to_unix(frame["released"])
     frame["title_id"] = _as_id(frame["title_id"])  # a float id column: 10.0 is title 10, as in the events
@@ -1272,6 +1285,8 @@ def load_parquet(
                 "and a title id",
                 path=str(p),
             )
+    if "timestamp" in frame:
+        frame["timestamp"] = _dates_as_datetimes(frame["timestamp"])
     if "timestamp" in frame and pd.api.types.is_datetime64_any_dtype(frame["timestamp"]):
         frame["timestamp"] = _datetime_to_unix(frame["timestamp"]).astype("float64")
     for field in _NUMERIC_FIELDS:
