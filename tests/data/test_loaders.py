@@ -159,6 +159,11 @@ def test_movielens_csv_requires_its_header(tmp_path: Path) -> None:
     p = write(tmp_path / "ratings.csv", "userId,movieId\n1,1\n")
     with pytest.raises(MissingColumnsError, match="userId,movieId,rating,timestamp"):
         load_movielens_csv(p)
+    # a file of one's own that is only *named* ratings.csv is read as any events file (it was refused)
+    q = write(tmp_path / "mine" / "ratings.csv", "userId,movieId,rating\n1,2,5\n3,2,4\n")
+    for source in (q, q.parent):
+        ds = load_events(source) if source.is_file() else load_dataset(source)
+        assert ds.n_events == 2 and ds.events["value"].tolist() == [5.0, 4.0]
 
 
 # ------------------------------------------------------------------------------------ MovieLens 1M

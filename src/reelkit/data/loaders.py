@@ -1152,6 +1152,21 @@ def load_movielens_100k(
     return _build(events, titles, p, used, unknown_titles)
 
 
+def _movielens_csv_header(path: Path) -> bool:
+    """Whether ``path`` starts with MovieLens' ``userId,movieId,rating,timestamp`` header: only then is a
+    ``ratings.csv`` read as MovieLens (one of the user's own, ``userId,movieId,rating``, is read as any
+    other events file)."""
+    first = _first_line_no(path, None, ",")
+    if not first:
+        return False
+    lines = _iter_lines(path, None, ",")
+    try:
+        text = next((t for no, t in lines if no == first), "")
+    finally:
+        lines.close()
+    return [_norm_name(t) for t in text.split(",")] == ["userid", "movieid", "rating", "timestamp"]
+
+
 @_names_damaged_input
 def load_movielens_csv(
     ratings_csv: str | Path, *, titles_path: str | Path | None = None, unknown_titles: UnknownTitles = "error"
@@ -1369,7 +1384,7 @@ def load_events_file(
     if not generic:
         if _ML100K_RATINGS.match(name):
             return load_movielens_100k(p, titles_path=titles_path, unknown_titles=unknown_titles)
-        if name == "ratings.csv":
+        if name == "ratings.csv" and _movielens_csv_header(p):
             return load_movielens_csv(p, titles_path=titles_path, unknown_titles=unknown_titles)
         if name == "ratings.dat":
             return load_movielens_1m(p, titles_path=titles_path, unknown_titles=unknown_titles)
@@ -1426,7 +1441,7 @@ def load_dataset(path: str | Path, *, unknown_titles: UnknownTitles = "error") -
     if (p / "u.data").is_file():
         return load_movielens_100k(p, unknown_titles=unknown_titles)
     if (p / "ratings.csv").is_file():
-        return load_movielens_csv(p / "ratings.csv", unknown_titles=unknown_titles)
+        return load_events_file(p / "ratings.csv", unknown_titles=unknown_titles)
     if (p / "ratings.dat").is_file():
         return load_movielens_1m(p / "ratings.dat", unknown_titles=unknown_titles)
     subdirs = [c for c in p.iterdir() if c.is_dir() and not c.name.startswith(".")]
