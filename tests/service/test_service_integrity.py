@@ -9,6 +9,7 @@ import sqlite3
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -23,7 +24,7 @@ from reelkit.produce.production import (
 )
 from reelkit.service.app import create_app
 from reelkit.service.bootstrap import bootstrap
-from reelkit.service.ingest import IMPORT_PENDING, import_dataset
+from reelkit.service.ingest import IMPORT_PENDING, IMPORT_PENDING_KEY, import_dataset
 from reelkit.service.models import STALE_TMP_S, ModelHolder, _prune, train_store
 from reelkit.service.routers.abr import AbrSession, SessionTable
 from reelkit.service.store import MemberRecord, ModelVersionRecord, SQLiteStore, TitleRecord, open_store
@@ -249,6 +250,36 @@ def test_a_failed_import_leaves_no_note_and_another_import_keeps_a_pending_one(t
     store.set_note(IMPORT_PENDING, "a.csv")  # an import of a.csv was killed
     import_dataset(store, _events_only(["b"], ["2"]), label="b.csv")
     assert store.get_note(IMPORT_PENDING) == "a.csv"  # b.csv's success does not hide it
+    store.close()
+
+
+def test_the_same_data_from_another_path_completes_an_unfinished_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first copy was imported part-way and then deleted: the same events from elsewhere complete
+    its import (the note was kept for good: retrain and serve refused the folder with no way out)."""
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    ds = _events_only(["a", "b", "c"], ["1", "2", "3"])
+    append = store.append_events
+    calls = {"n": 0}
+
+    def dies_after_one_chunk(batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return append(batch)
+
+    monkeypatch.setattr(store, "append_events", dies_after_one_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        import_dataset(store, ds, chunk=1, label="/tmp/copy/ratings.csv")
+    monkeypatch.setattr(store, "append_events", append)
+    assert store.get_note(IMPORT_PENDING) == "/tmp/copy/ratings.csv" and store.count_events() == 1
+    other = _events_only(["z"], ["9"])  # other data does not complete it
+    import_dataset(store, other, label="other.csv")
+    assert store.get_note(IMPORT_PENDING) == "/tmp/copy/ratings.csv"
+    summary = import_dataset(store, ds, label="/data/ratings.csv")  # the same events, another path
+    assert summary.events_stored == 2 and summary.events_duplicate == 1
+    assert store.get_note(IMPORT_PENDING) is None and store.get_note(IMPORT_PENDING_KEY) is None
     store.close()
 
 

@@ -172,7 +172,13 @@ def import_cmd(
     Events are stored in chunks, each its own transaction: an import stopped part-way is completed by
     running it again (what is stored counts as duplicates); retrain and serve refuse the store until then.
     """
-    from reelkit.service.ingest import IMPORT_PENDING, import_dataset, read_source
+    from reelkit.service.ingest import (
+        IMPORT_PENDING,
+        completes_pending_import,
+        import_dataset,
+        import_key,
+        read_source,
+    )
     from reelkit.service.store import open_store
 
     if (ratings is None) == (data is None):
@@ -184,13 +190,14 @@ def import_cmd(
         store = open_store(data_dir)
         try:
             pending = store.get_note(IMPORT_PENDING)
-            if pending is not None and pending != str(source.resolve()):
+            label, key = str(source.resolve()), import_key(ds)
+            if pending is not None and not completes_pending_import(store, label, key):
                 err_console.print(
                     f"warning: an earlier import of {pending} did not finish; import it again to complete it",
                     highlight=False,
                     markup=False,
                 )
-            summary = import_dataset(store, ds, progress=progress, label=str(source.resolve()))
+            summary = import_dataset(store, ds, progress=progress, label=label, key=key)
         finally:
             store.close()
     out = {"data_dir": str(data_dir), "source": str(source), **summary.__dict__}

@@ -58,6 +58,25 @@ def _durations(ds: Dataset) -> pd.Series:
 
 #: the note an unfinished import leaves in the store (see :func:`import_dataset`)
 IMPORT_PENDING = "import_pending"
+#: beside it, the fingerprint of that import's events (:func:`import_key`): the same data imported from
+#: another path (the first copy deleted) completes it
+IMPORT_PENDING_KEY = "import_pending_key"
+
+
+def import_key(ds: Dataset) -> str:
+    """A fingerprint of a dataset's events (member, title, kind, time, value, fraction; in order)."""
+    cols = ["member_id", "title_id", "kind", "timestamp", "value", "fraction"]
+    ev = ds.events[[c for c in cols if c in ds.events]]
+    h = pd.util.hash_pandas_object(
+        ev.astype({c: str for c in ("member_id", "title_id", "kind") if c in ev}), index=False
+    )
+    return hashlib.sha256(h.to_numpy().tobytes()).hexdigest()[:32]
+
+
+def completes_pending_import(store: Store, label: str, key: str) -> bool:
+    """Whether importing ``label`` (events fingerprint ``key``) completes the store's unfinished import."""
+    pending = store.get_note(IMPORT_PENDING)
+    return pending is not None and (pending == label or store.get_note(IMPORT_PENDING_KEY) == key)
 
 
 #: how far past the clock an imported event may be dated (time zones, clock skew)
@@ -200,26 +219,38 @@ def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) ->
     if pending is not None:
         raise ConfigError(
             f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import --data-dir "
-            f"{data_dir} ...: what is stored counts as duplicates) before {before}"
+            f"{data_dir} ..., from that file or a copy of it: what is stored counts as duplicates) before "
+            f"{before}"
         )
 
 
 def import_dataset(
-    store: Store, ds: Dataset, *, chunk: int = 50_000, progress: Progress = SILENT, label: str = "a dataset"
+    store: Store,
+    ds: Dataset,
+    *,
+    chunk: int = 50_000,
+    progress: Progress = SILENT,
+    label: str = "a dataset",
+    key: str | None = None,
 ) -> ImportSummary:
     """Store a dataset's catalog, members and events (each chunk of events is one transaction).
 
     Until the last chunk is stored the store keeps a note (``import_pending``: ``label``), so a
     run killed half-way is known as such: importing the same data again completes it (event ids are
-    deterministic, so what is stored already counts as duplicates), and ``serve --demo`` does so by itself."""
+    deterministic, so what is stored already counts as duplicates), from that path or any other (the note
+    keeps the events' fingerprint, :func:`import_key`; ``key`` when the caller has it), and ``serve --demo``
+    does so by itself."""
     ds = _without_future_events(ds, label)
     _warn_unreachable_ids(ds)
     # the note names one unfinished import: another one's note is kept (it is still unfinished), and only
     # this import's own note is cleared when it completes
+    if key is None:
+        key = import_key(ds)
     pending = store.get_note(IMPORT_PENDING)
-    mine = pending is None or pending == label
-    if mine:
+    mine = pending is None or completes_pending_import(store, label, key)
+    if mine and pending is None:
         store.set_note(IMPORT_PENDING, label)
+        store.set_note(IMPORT_PENDING_KEY, key)
     # an events-only file has no catalog: its titles and members carry names made up from their ids
     # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
     titles = _titles(ds)
@@ -246,6 +277,7 @@ def import_dataset(
             task.advance()
     if mine:
         store.set_note(IMPORT_PENDING, None)
+        store.set_note(IMPORT_PENDING_KEY, None)
     return ImportSummary(titles=n_titles, members=n_members, events_stored=stored, events_duplicate=dup)
 
 
