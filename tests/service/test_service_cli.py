@@ -250,3 +250,21 @@ def test_opening_a_store_another_writer_holds_says_busy_not_unwritable(tmp_path:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_an_interrupted_import_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in a command became typer's bare exit 130: the store kept its unfinished-import note and the
+    user heard nothing until retrain refused the folder."""
+    from reelkit.service import ingest
+    from reelkit.testing.cli import run_cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "import_dataset", interrupted)
+    ratings = write_ratings(tmp_path / "r.csv")
+    code, _, err = run_cli(capsys, "import", "--data-dir", str(tmp_path / "d"), "--ratings", str(ratings))
+    assert code == 130
+    assert "the import did not finish: run the same command again" in err and "aborted" in err

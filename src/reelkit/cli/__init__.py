@@ -39,6 +39,18 @@ def _register() -> None:
 _register()
 
 
+def _by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while handling a KeyboardInterrupt (its cause or context chain)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``reelkit`` script."""
     import signal
@@ -75,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("aborted")
         sys.exit(130)
+    except SystemExit as exc:
+        # typer turns Ctrl-C inside a command into a bare exit 130, which said nothing at all
+        if exc.code == 130 and _by_interrupt(exc):
+            err_console.print("aborted")
+        raise
     except UserInputError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(2)

@@ -197,7 +197,16 @@ def import_cmd(
                     highlight=False,
                     markup=False,
                 )
-            summary = import_dataset(store, ds, progress=progress, label=label, key=key)
+            try:
+                summary = import_dataset(store, ds, progress=progress, label=label, key=key)
+            except KeyboardInterrupt:
+                err_console.print(
+                    "the import did not finish: run the same command again to complete it (what is stored "
+                    "counts as duplicates); retrain and serve refuse this data folder until then",
+                    highlight=False,
+                    markup=False,
+                )
+                raise
         finally:
             store.close()
     out = {"data_dir": str(data_dir), "source": str(source), **summary.__dict__}
