@@ -241,3 +241,34 @@ def test_daily_counts_checks_groups() -> None:
     assert dc.group is not None and dc.group.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="groups"):
         daily_counts(ts, np.array([0, 1]), 2, groups=[0])
+
+
+def test_each_fit_day_weighs_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Weights summed per fit day are equal (day 1, every row kept, weighed 5x a sampled day before)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    import reelkit.stream.forecast as fc
+
+    rows: list[int] = []
+    walk = fc._walk_features
+
+    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for day, idx, x in walk(*args, **kwargs):  # type: ignore[arg-type]
+            rows.append(len(x))
+            yield day, idx, x
+
+    got: dict[str, np.ndarray] = {}
+    fit = HistGradientBoostingRegressor.fit
+
+    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        got["w"] = sample_weight
+        return fit(self, x, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(fc, "_walk_features", counted)
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    wl = synthesize(SynthConfig(seed=0, days=10, n_titles=1500, views_per_day=3000))
+    data = daily_counts(wl.trace.timestamps, wl.trace.objects, wl.trace.n_objects, day_start_hour=2.0)
+    RequestForecaster(ForecastConfig(max_rows=20000)).fit(data, range(1, 9))
+    sums = np.add.reduceat(got["w"], np.cumsum([0, *rows[:-1]]))
+    assert len(sums) == 8 and len(set(rows)) > 1  # some days are sampled, some kept whole
+    assert np.allclose(sums, sums[0])

@@ -420,8 +420,11 @@ class RequestForecaster:
             w_h = cfg.horizon_decay ** np.arange(hi - day)
             ys.append(data.counts[idx, day:hi].astype(np.float64) @ (w_h / w_h.sum()))
             xs.append(x)
-            # each fit day counts once, however many of its rows were drawn
-            ws.append(weights.pop(day) / len(idx) * per_day)
+            # each fit day counts once (its weights sum to per_day), however many rows it had or were drawn;
+            # within a day a drawn row stands for the rows of its kind it was drawn from. (Dividing by the
+            # rows drawn made a day with few rows, all kept, weigh up to 5x a sampled one.)
+            w_day = weights.pop(day)
+            ws.append(w_day / w_day.sum() * per_day if w_day.sum() > 0 else w_day)
         x = np.concatenate(xs)
         y = np.concatenate(ys)
         w = np.concatenate(ws)
