@@ -222,6 +222,22 @@ def _write(path: Path, text: str) -> Path:
             ":2: release_s 'soon'",
         ),
         ("object_id,title_id,rendition\na,,sd\nb,T,sd\n", DataFormatError, ":2: empty title_id"),
+        # an extra field on the first row: pandas took the ids for an index ("3: empty rendition")
+        (
+            "object_id,title_id,rendition\na,T,sd,x\nb,T,sd\n",
+            DataFormatError,
+            ":2: wrong number of fields",
+        ),
+        (
+            "object_id,title_id,rendition,size_bytes\na,T,sd,\nb,T,sd,5\n",
+            DataFormatError,
+            ":2: empty size_bytes for object a",  # not "written with another trace"
+        ),
+        (
+            "object_id,title_id,rendition,release_s\na,T,sd,inf\nb,T,sd,\n",
+            DataFormatError,
+            ":2: release_s 'inf' is not a number",  # not np.float64(inf)
+        ),
     ],
 )
 def test_object_catalog_bad_input(tmp_path: Path, content: str, error: type[Exception], message: str) -> None:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
-from reelkit.stream.cache.trace import RequestTrace, _csv_line
+from reelkit.stream.cache.trace import RequestTrace, _csv_line, _find_bad_csv_line
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -213,6 +213,13 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
     p = Path(path)
     if not p.is_file():
         raise DataFormatError("no such object catalogue", path=str(p))
+    bad_line = _find_bad_csv_line(p)  # before pandas, which takes a first row's extra field for an index
+    if bad_line is not None:
+        raise DataFormatError(
+            "wrong number of fields (not as many as the header names); fix this row",
+            path=str(p),
+            line=bad_line,
+        )
     try:
         # ids are text as written ("NA", "null" and "000001" are ids, as the trace reader keeps them)
         frame = pd.read_csv(
@@ -254,8 +261,8 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
         if bad.any():
             i = int(np.argmax(bad))
             raise DataFormatError(
-                f"release_s {frame['release_s'].iloc[i]!r} is not a number of seconds (leave it empty when "
-                "unknown)",
+                f"release_s {str(frame['release_s'].iloc[i])!r} is not a number of seconds (leave it empty "
+                "when unknown)",
                 path=str(p),
                 line=_csv_line(p, i),
             )
@@ -272,6 +279,14 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
         )
     idx = pos.astype(np.int64)
     if "size_bytes" in frame.columns:
+        empty = frame["size_bytes"].isna().to_numpy()[idx]
+        if empty.any():  # not "written with another trace": the field is just empty
+            k = int(np.argmax(empty))
+            raise DataFormatError(
+                f"empty size_bytes for object {want[k]}; give its size, or leave the column out",
+                path=str(p),
+                line=_csv_line(p, int(idx[k])),
+            )
         listed = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)[idx]
         actual = trace.object_sizes().astype(np.float64)
         off = ~(listed == actual)
