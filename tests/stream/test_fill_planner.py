@@ -130,6 +130,8 @@ def test_simulate_fill_rejects_bad_input() -> None:
         simulate_fill(ts, obj, rb, sizes, cfg, train_days=2, forecast="oracle")
     with pytest.raises(ConfigError, match="forecast must be"):
         simulate_fill(ts, obj, rb, sizes, cfg, train_days=1, forecast=np.zeros((3, 5)))
+    with pytest.raises(ConfigError, match="train_days=-1: give 0 or more"):  # was an empty result, nan
+        simulate_fill(ts, obj, rb, sizes, cfg, train_days=-1, forecast="oracle")
 
 
 def test_parse_rate_and_window() -> None:

@@ -136,6 +136,10 @@ def test_top_pick_counts() -> None:
     top = np.array([[0, 2, -1], [2, 1, 0]])
     assert top_pick_counts(top, 4).tolist() == [2.0, 1.0, 2.0, 0.0]
     assert top_pick_counts(top, 4, member_weights=[1.0, 0.5]).tolist() == [1.5, 0.5, 1.5, 0.0]
+    with pytest.raises(ConfigError, match="names item 5, past the 3 items"):  # was 6 counts for 3 items
+        top_pick_counts(np.array([[0, 5]]), 3)
+    with pytest.raises(ConfigError, match="1 value"):
+        top_pick_counts(top, 4, member_weights=[1.0])
 
 
 def test_horizon_target_stays_within_the_fit_days() -> None:

@@ -126,7 +126,13 @@ class FillConfig(Config):
     fill_cost: float = Field(
         default=0.05, ge=0, allow_inf_nan=False, description="cost of a filled byte, in backbone bytes"
     )
-    reserve: float = Field(default=0.0, ge=0, lt=1, description="disk share kept for the reactive policy")
+    reserve: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="disk share kept for the reactive policy: on every night with adaptive_reserve=(), "
+        "else on the first night only (then the shadows choose among adaptive_reserve)",
+    )
     reactive: Literal["lru", "sieve"] = Field(
         default="sieve", description="the policy of the reactive part (misses between fills): sieve or lru"
     )
@@ -619,6 +625,8 @@ def simulate_fill(
     n_obj = len(sizes)
     if len(ts) == 0:
         raise ConfigError("no requests to simulate")
+    if train_days < 0:
+        raise ConfigError(f"train_days={train_days}: give 0 or more training days")
     if np.any(np.diff(ts) < 0):
         raise ConfigError("requests must be sorted by time")
     data = daily_counts(

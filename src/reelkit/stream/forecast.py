@@ -637,7 +637,13 @@ def top_pick_counts(
     """How many members have each item among their top picks (``scores_topk``: item index per member and
     rank, ``-1`` for none), optionally weighting members (for example by how active they were lately)."""
     top = np.asarray(scores_topk, dtype=np.int64)
+    if top.ndim != 2:
+        raise ConfigError("scores_topk must be 2-D: one row of item indices per member")
+    if top.size and int(top.max()) >= n_items:
+        raise ConfigError(f"scores_topk names item {int(top.max())}, past the {n_items} items")
     w = np.ones(top.shape[0]) if member_weights is None else np.asarray(member_weights, dtype=np.float64)
+    if w.shape != (top.shape[0],):
+        raise ConfigError(f"member_weights has {w.size} value(s) for {top.shape[0]} member(s); give one each")
     ww = np.broadcast_to(w[:, None], top.shape)
     ok = top >= 0
     return np.bincount(top[ok], weights=ww[ok], minlength=n_items).astype(np.float64)
