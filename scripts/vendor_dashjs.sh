@@ -6,6 +6,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here/web/abr"
+if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  # Debian's npm, as `make test` installs Debian's chromium: a fresh machine gets the demo page's player too
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+    || echo "note: could not install npm with apt-get" >&2
+fi
 if ! command -v npm >/dev/null 2>&1; then
   echo "note: npm is not installed; the ABR demo page and its browser test need dash.js (skipped)" >&2
   exit 0
