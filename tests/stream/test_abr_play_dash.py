@@ -111,9 +111,24 @@ def test_cli_package(tmp_path: Path) -> None:
     doc = json.loads(r.stdout[r.stdout.index("{") :])
     assert doc["segments"] == 2 and [x["bitrate_kbps"] for x in doc["renditions"]] == [100, 250, 500, 1000]
     assert (out / "manifest.mpd").is_file() and (out / "stream.json").is_file()
+    assert doc["measured_kbps"] == pytest.approx(
+        [b * 8 / 4 / 1000 for b in doc["mean_segment_bytes"]], abs=0.1
+    )
     bad = runner.invoke(app, ["abr", "package", "-o", str(tmp_path / "x"), "--ladder", "320x180@fast"])
     assert bad.exit_code != 0 and isinstance(bad.exception, ConfigError)
     assert "WIDTHxHEIGHT" in str(bad.exception)
+
+
+def test_cli_package_of_a_clip_shorter_than_a_segment(clip: Path, tmp_path: Path) -> None:
+    # a 3 s clip is one 3 s segment: its rate is its bytes over 3 s (over 4 s it read a quarter low)
+    args = ["--small", "--duration", "3", "--preset", "ultrafast", "--json"]
+    r = CliRunner().invoke(app, ["abr", "package", str(clip), "-o", str(tmp_path / "p"), *args])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout[r.stdout.index("{") :])
+    assert doc["segments"] == 1
+    assert doc["measured_kbps"] == pytest.approx(
+        [b * 8 / 3 / 1000 for b in doc["mean_segment_bytes"]], rel=0.02
+    )
 
 
 def test_cli_playback_bad_input(tmp_path: Path) -> None:

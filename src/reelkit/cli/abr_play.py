@@ -95,10 +95,25 @@ def package_cmd(
             max_duration_s=cut,
             overwrite=overwrite,
         )
+        # the seconds the segments hold: a clip shorter than one segment is that one segment, shorter
+        from reelkit import media
+
+        length = media.probe(src).duration_s
+    held_s = stream.n_segments * segment
+    if length and cut is not None:
+        length = min(length, cut)
+    if length and length < held_s:
+        held_s = length
     means = stream.sizes.mean(axis=1)
+    measured = means * stream.n_segments * 8 / held_s / 1000
     info = stream.to_json()
     info.pop("sizes")
-    info.update(folder=str(out), segments=stream.n_segments, mean_segment_bytes=means.round())
+    info.update(
+        folder=str(out),
+        segments=stream.n_segments,
+        mean_segment_bytes=means.round(),
+        measured_kbps=measured.round(1),
+    )
     if json_out:
         emit_json(info)
         return
@@ -106,8 +121,8 @@ def package_cmd(
         f"DASH stream {out} ({stream.n_segments} segments of {segment:g} s)",
         ["level", "size", "kbps", "mean segment bytes", "measured kbps"],
         [
-            (i, f"{r.width}x{r.height}", r.bitrate_kbps, int(m), m * 8 / segment / 1000)
-            for i, (r, m) in enumerate(zip(stream.renditions, means, strict=True))
+            (i, f"{r.width}x{r.height}", r.bitrate_kbps, int(m), k)
+            for i, (r, m, k) in enumerate(zip(stream.renditions, means, measured, strict=True))
         ],
     )
 
