@@ -480,6 +480,30 @@ def test_new_releases_are_released(builder: HomeBuilder) -> None:
     assert future not in cols and len(after) >= len(before) - 1
 
 
+def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
+    """A catalog title dated after the data's clock was kept out of New Releases only: Top Picks and
+    /recommendations offered it (a title without events scores 0 under EASE, above disliked ones)."""
+    t = list(builder.title_ids[:6])
+    h = history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)])
+    first = builder.top_picks(h, 5)[0].title_id
+    original = builder.models.titles
+    cat = original.copy()
+    if "released" not in cat:
+        cat["released"] = np.nan
+    cat.loc[first, "released"] = builder.models.trending.reference_time_ + 100 * 86400
+    try:
+        builder.update_catalog(cat)
+        assert first not in {x.title_id for x in builder.top_picks(h, 50)}
+        offered = {x.title_id for row in builder.build("x", h).rows for x in row.titles}
+        offered |= {
+            x.title_id for row in builder.build("new", MemberHistory.empty()).rows for x in row.titles
+        }
+        assert first not in offered
+    finally:
+        builder.update_catalog(original)
+    assert builder.top_picks(h, 5)[0].title_id == first
+
+
 def test_trending_clock_does_not_run_past_the_wall_clock() -> None:
     import time
 

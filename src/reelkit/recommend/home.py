@@ -438,13 +438,21 @@ class HomeBuilder:
             )
             released = np.where(np.isnan(released), from_year, released)
         self.release_dates: np.ndarray = released
+        # "now" is the data's latest event (the trending model's clock): a title dated after it is not out
+        # yet, on no row (a catalog title without events scores 0 under EASE, above every title a member
+        # with a clear taste dislikes, and filled the end of Top Picks); a far-future date must not move the
+        # New Releases window past every real release
+        now = float(getattr(self.models.trending, "reference_time_", 0))
+        with np.errstate(invalid="ignore"):
+            self._unreleased: np.ndarray = (
+                np.isfinite(released) & (released > now + 86400.0)
+                if now > 0
+                else np.zeros(len(released), bool)
+            )  # now 0: the events carry no times, so nothing says what is out yet
         ok = np.flatnonzero(np.isfinite(released))
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
-        # "now" is the data's latest event (the trending model's clock): a title dated after it is not out
-        # yet, and one far-future date must not move the window past every real release
-        now = float(getattr(self.models.trending, "reference_time_", 0))
-        if now > 0:  # 0: the events carry no times, so nothing says what is out yet
+        if now > 0:
             ok = ok[released[ok] <= now + 86400.0]
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -469,6 +477,7 @@ class HomeBuilder:
         anchor_cols = np.zeros(0, dtype=np.int64)
         ratings_csr = sp.csr_matrix((1, n), dtype=np.float32)
         n_seen = 0
+        seen |= self._unreleased  # not out yet: offered on no row (seen means "not to offer" below)
         if len(history):
             agg = aggregate_member(history, cfg.confidence, self._rating_scale)
             tids = agg.title_ids
