@@ -562,6 +562,15 @@ def test_demo_resumed_movies_end_at_the_end() -> None:
     assert resumed and all(f[1] == 1.0 for f in resumed)
 
 
+def test_a_preview_after_a_real_start_keeps_the_resume_point(builder: HomeBuilder) -> None:
+    # half of a 100-minute title yesterday, then a 20 s autoplay preview today: still half-watched (the
+    # preview took the title off Continue Watching, and off every other row as seen)
+    t = builder.title_ids[0]
+    page = builder.build("x", history((t, "play", 100, 3000, 0.5), (t, "play", 200, 20, 20 / 6000)))
+    assert page.rows[0].kind == "continue-watching"
+    assert [(x.title_id, x.progress) for x in page.rows[0].titles] == [(t, 0.5)]
+
+
 def test_half_of_a_short_title_is_a_start(builder: HomeBuilder) -> None:
     # 100 s of a 200-second title is half of it, not a sample (the two-minute rule is for long titles)
     t = list(builder.title_ids[:1])

@@ -178,15 +178,21 @@ class MemberHistory:
     def last_seq(self) -> int:
         return int(self.seqs.max()) if len(self.seqs) else 0
 
-    def latest_plays(self, *, known_fraction: bool = False) -> dict[str, LatestPlay]:
+    def latest_plays(
+        self, *, known_fraction: bool = False, skip: np.ndarray | None = None
+    ) -> dict[str, LatestPlay]:
         """Each played title's latest play: the one with the largest ``(timestamp, seq)`` (then the later
         in store order), so a late-arriving older play does not replace a newer one.
 
-        With ``known_fraction``, plays whose fraction is unknown (NaN) are ignored.
+        With ``known_fraction``, plays whose fraction is unknown (NaN) are ignored; ``skip``: a mask over the
+        events of plays to ignore (previews).
         """
         out: dict[str, LatestPlay] = {}
         best: dict[str, tuple[int, int, int]] = {}
-        for i in np.flatnonzero(self.kinds == "play"):
+        plays = self.kinds == "play"
+        if skip is not None:
+            plays &= ~np.asarray(skip, dtype=bool)
+        for i in np.flatnonzero(plays):
             frac = float(self.fractions[i])
             if known_fraction and not np.isfinite(frac):
                 continue
@@ -583,13 +589,13 @@ class HomeBuilder:
         self, history: MemberHistory, thumbed_down: set[str]
     ) -> list[tuple[str, float, int]]:
         threshold = self.config.confidence.completion_threshold
+        # a preview after a real start (autoplay, a misclick) does not move the resume point: the latest
+        # play that is not a sample is the one to resume (the preview took the title off every row)
+        samples = (history.kinds == "play") & self._is_sample(history.fractions, history.values)
         out = [
             (t, play.fraction, play.timestamp, play.order)
-            for t, play in history.latest_plays().items()
-            if np.isfinite(play.fraction)
-            and play.fraction < threshold
-            and not self._is_sample(play.fraction, play.seconds)
-            and t not in thumbed_down
+            for t, play in history.latest_plays(skip=samples).items()
+            if np.isfinite(play.fraction) and play.fraction < threshold and t not in thumbed_down
         ]
         out.sort(key=lambda r: (-r[2], -r[3]))
         return [(t, f, ts) for t, f, ts, _ in out]
