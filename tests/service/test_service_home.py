@@ -647,3 +647,37 @@ def test_a_page_built_while_the_catalog_changes_is_not_kept(data_dir: Path) -> N
     fresh, _ = bundle.home_page(store, member)
     assert fresh.rows[0].titles[0].name == "Renamed Meanwhile"  # not kept: the next request rebuilds
     store.close()
+
+
+def test_a_rating_on_a_plays_only_service_is_read_on_the_scale_it_was_accepted_on(tmp_path: Path) -> None:
+    """The events endpoint accepts 0-10 until ratings are stored; a model trained on plays only read a
+    posted 4 on 1-5 (0.75: "liked"), named a "Because You Rated" row after it and kept it to resume."""
+    from reelkit.data.dataset import Dataset
+    from reelkit.data.demo import make_demo
+    from reelkit.service.ingest import import_dataset
+    from reelkit.service.models import train_store
+
+    ds = make_demo(n_members=150, n_titles=120, seed=3)
+    plays = ds.events[ds.events["kind"] == "play"]
+    data = tmp_path / "data"
+    store = open_store(data)
+    import_dataset(store, Dataset.from_events(plays, ds.titles, ds.members))
+    store.close()
+    train_store(data, community_params={"n_communities": 4, "dims": 16})
+    store = open_store(data)
+    try:
+        holder = ModelHolder(data, store)
+        assert holder.refresh()
+        hb = holder.require().home
+        assert hb._rating_scale == (0.0, 10.0)
+        t = list(hb.title_ids[:2])
+        h = history(
+            (t[0], "play", 100, 3000, 0.5), (t[0], "rating", 101, 4.0, np.nan), (t[1], "play", 90, 6000, 1.0)
+        )
+        page = hb.build("x", h)
+        anchors = [row.anchor_title_id for row in page.rows if row.kind == "because-you-watched"]
+        assert t[0] not in anchors and t[1] in anchors  # 4 of 10 is not liked; the finished one names a row
+        continuing = [x.title_id for row in page.rows if row.kind == "continue-watching" for x in row.titles]
+        assert t[0] not in continuing
+    finally:
+        store.close()

@@ -151,6 +151,20 @@ def _next_version(store: Store, root: Path) -> int:
     return max(numbers) + 1
 
 
+#: Stored ratings needed before their range sets the scale (an imported catalog has many; a few posted ones
+#: must not decide it for a fresh 10-star service).
+MIN_RATINGS_FOR_SCALE = 20
+
+
+def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]:
+    """The rating scale before a model is trained: from 0 to 5 or 10, the first that holds the highest stored
+    rating, once at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before."""
+    if stored is None or stored[2] < MIN_RATINGS_FOR_SCALE:
+        return 0.0, 10.0
+    lo, hi, _ = stored
+    return min(0.0, lo), 5.0 if hi <= 5.0 else 10.0
+
+
 def train_store(
     data_dir: str | Path,
     *,
@@ -198,7 +212,15 @@ def train_store(
             # two stored plays with the same second and value are both real; training may merge them
             warnings.simplefilter("ignore", ReelkitWarning)
             ds = Dataset.from_events(events, titles.drop(columns=["duration"]), members, source=str(data_dir))
-        inter = ds.interactions(all_titles=True)
+        # the scale the events endpoint accepts ratings on: with few ratings stored (none: a service of plays
+        # so far) it is 0-10, and a rating posted later is read on it, not on the 1-5 a model without
+        # ratings assumed (a 4 of 10 was "liked", 0.75 of 1-5, and named a Because You Rated row)
+        rated = events.loc[events["kind"] == "rating", "value"].dropna().to_numpy(np.float64)
+        scale = None  # enough ratings: their own range, as from any ratings file
+        if len(rated) < MIN_RATINGS_FOR_SCALE:
+            lo, hi = stored_scale(None)
+            scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
+        inter = ds.interactions(all_titles=True, rating_scale=scale)
         fitted: dict[str, Recommender] = {}
         with progress.task("training the model bundle", total=4) as task:
             fitted["personal"] = models[personal](**dict(params or {})).fit(inter, progress=progress)

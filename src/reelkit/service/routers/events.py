@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from reelkit.service.deps import StateDep, require_read, require_write
+from reelkit.service.models import stored_scale
 from reelkit.service.schemas import (
     ErrorBody,
     EventBatch,
@@ -42,20 +43,6 @@ async def batch_limit(request: Request, state: StateDep) -> None:
 
 MAX_CLOCK_SKEW_S = 300
 """How far ahead of the server's clock an event's timestamp may be (a client clock running fast)."""
-
-
-#: Stored ratings needed before their range sets the scale (an imported catalog has many; a few posted ones
-#: must not decide it for a fresh 10-star service).
-MIN_RATINGS_FOR_SCALE = 20
-
-
-def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]:
-    """The rating scale before a model is trained: from 0 to 5 or 10, the first that holds the highest stored
-    rating, once at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before."""
-    if stored is None or stored[2] < MIN_RATINGS_FOR_SCALE:
-        return 0.0, 10.0
-    lo, hi, _ = stored
-    return min(0.0, lo), 5.0 if hi <= 5.0 else 10.0
 
 
 def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRecord:
