@@ -45,6 +45,26 @@ def test_a_seen_title_listed_again_is_not_its_own_reason() -> None:
     assert named > 0  # the other seen titles still give reasons
 
 
+def test_a_title_rated_low_is_no_reason() -> None:
+    """`reelkit recommend` said "because you watched B1" of a film the member rated 1 of 5 (the home page
+    already left such titles out)."""
+    from reelkit.recommend.ease import EASE
+
+    rows = [(f"a{u}", t, 5.0) for u in range(20) for t in ("A1", "A2", "A3", "A4")]
+    rows += [(f"b{u}", t, 5.0) for u in range(20) for t in ("B1", "B2", "B3", "B4")]
+    rows += [("q", "A1", 5.0), ("q", "A2", 5.0), ("q", "B1", 1.0)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"]).assign(kind="rating", timestamp=0)
+    model = EASE().fit(Dataset.from_events(ev).interactions())
+    recs = model.recommend(["q"], 6)
+    reasons = explain_recommendations(model, recs)[0]
+    assert not any(r == "because you watched Title B1" for r in reasons)
+    assert any(r in ("because you watched Title A1", "because you watched Title A2") for r in reasons)
+    hist, ratings = model.histories_matrix([{"A1": 5.0, "A2": 5.0, "B1": 1.0}])
+    recs = model.recommend_history([{"A1": 5.0, "A2": 5.0, "B1": 1.0}], 6)
+    named = explain_recommendations(model, recs, histories=hist, ratings=ratings)[0]
+    assert not any(r == "because you watched Title B1" for r in named)
+
+
 def test_models_that_ignore_the_history_give_their_own_reason() -> None:
     inter = _ratings().interactions()
     for model, reason in (

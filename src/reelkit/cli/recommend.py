@@ -212,10 +212,10 @@ def recommend_cmd(
                 'trained on them; give titles the model knows (quote an id with a comma: "a, b")'
             )
         recs = est.recommend_history([hist], n, exclude_seen=not include_seen, queries=["new member"])
-        hist_rows = est.histories_matrix([hist])[0]
+        hist_rows, hist_ratings = est.histories_matrix([hist])
     else:
         assert member is not None
-        hist_rows = None
+        hist_rows = hist_ratings = None
         try:
             recs = est.recommend(member, n, exclude_seen=not include_seen)
         except UnknownIdError:
@@ -224,7 +224,9 @@ def recommend_cmd(
                 f"unknown member id(s) {', '.join(bad[:5])}: {model_file} was not trained on them; "
                 "for a new member give their titles with --history"
             ) from None
-    reasons = explain_recommendations(est, recs, histories=hist_rows) if explain else None
+    reasons = (
+        explain_recommendations(est, recs, histories=hist_rows, ratings=hist_ratings) if explain else None
+    )
     out: list[dict[str, Any]] = []
     for i, m in enumerate(recs.queries):
         items = []

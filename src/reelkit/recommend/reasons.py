@@ -24,11 +24,14 @@ def explain_recommendations(
     *,
     min_similarity: float = 0.1,
     histories: sp.csr_matrix | None = None,
+    ratings: sp.csr_matrix | None = None,
 ) -> list[list[str]]:
     """One reason string per recommended title.
 
     The queries are members known to ``model``, unless ``histories`` gives one history row per query
-    (``model.histories_matrix``), as for ``recommend_history``'s new members.
+    (``model.histories_matrix``), as for ``recommend_history``'s new members, with their ``ratings`` (the
+    same method's second matrix). A title rated in the lower half of the model's rating scale explains
+    nothing ("because you watched" a film rated 1 of 5), as on the service's home page.
     """
     from reelkit.recommend.communities import CommunityPopularity
     from reelkit.recommend.popularity import Popularity, Trending
@@ -36,9 +39,12 @@ def explain_recommendations(
     if histories is None:
         rows = model.member_rows(recs.queries)
         hist_of = model.history_
+        rated_of: sp.csr_matrix | None = model.ratings_
     else:
         rows = np.arange(histories.shape[0])
         hist_of = histories.tocsr()
+        rated_of = ratings.tocsr() if ratings is not None else None
+    lo, hi = model.rating_scale_
     if isinstance(model, CommunityPopularity):
         names = {c.id: c.name for c in model.communities(top=1)}
         labels = (
@@ -63,6 +69,13 @@ def explain_recommendations(
         if not k or not len(hist):  # nothing known of the member: ranked by popularity (recommend_rows)
             out.append(["popular on the service"] * k)
             continue
+        if rated_of is not None:  # a title rated low is no reason
+            rated = rated_of[r]
+            low = rated.indices[(rated.data - lo) / (hi - lo if hi > lo else 1.0) < 0.5]
+            hist = np.setdiff1d(hist, low, assume_unique=True)
+            if not len(hist):
+                out.append([fallback] * k)
+                continue
         cols = model.title_cols(recs.ids[i, :k])
         sims = (x[:, cols].T @ x[:, hist]).toarray() / norms[cols][:, None] / norms[hist][None, :]
         sims[cols[:, None] == hist[None, :]] = -np.inf  # a seen title listed again is not its own reason
