@@ -571,6 +571,18 @@ def test_a_preview_after_a_real_start_keeps_the_resume_point(builder: HomeBuilde
     assert [(x.title_id, x.progress) for x in page.rows[0].titles] == [(t, 0.5)]
 
 
+def test_previews_alone_are_no_taste(builder: HomeBuilder) -> None:
+    # three 20 s previews (0.5% each): the page claimed "Ranked for you ... from your 3 titles" and "whose
+    # taste is closest to yours"; it now reads as a new member's, and may offer the previewed titles
+    t = list(builder.title_ids[:3])
+    previews = builder.build("x", history(*[(x, "play", 100 + i, 20, 20 / 4000) for i, x in enumerate(t)]))
+    new = builder.build("y", MemberHistory.empty())
+    assert [(r.kind, r.reason) for r in previews.rows] == [(r.kind, r.reason) for r in new.rows]
+    assert [[x.title_id for x in r.titles] for r in previews.rows] == [
+        [x.title_id for x in r.titles] for r in new.rows
+    ]
+
+
 def test_half_of_a_short_title_is_a_start(builder: HomeBuilder) -> None:
     # 100 s of a 200-second title is half of it, not a sample (the two-minute rule is for long titles)
     t = list(builder.title_ids[:1])

@@ -497,7 +497,8 @@ class HomeBuilder:
                 shown = known & np.fromiter((t not in sampled for t in tids), dtype=bool, count=len(tids))
             seen[cols[shown]] = True
             weight = agg.weight
-            pos = known & (weight > 0)
+            # a sampled-only title says nothing of taste either: three 20 s previews made a "personal" page
+            pos = shown & (weight > 0)
             cols_pos = cols[pos]
             w_pos = weight[pos].astype(np.float32)
             rating = agg.rating
