@@ -583,6 +583,17 @@ def test_previews_alone_are_no_taste(builder: HomeBuilder) -> None:
     ]
 
 
+def test_new_releases_make_no_claim_of_a_new_members_taste(builder: HomeBuilder) -> None:
+    page = builder.build("new", MemberHistory.empty())
+    (row,) = [r for r in page.rows if r.kind == "new-releases"]
+    assert "ranked for you" not in row.reason and row.reason.endswith("most popular first")
+    assert all(x.reason.endswith("popular with all members") for x in row.titles)
+    t = list(builder.title_ids[:6])
+    known = builder.build("x", history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)]))
+    rows = [r for r in known.rows if r.kind == "new-releases"]
+    assert all(r.reason.endswith("ranked for you") and "in your top" in r.titles[0].reason for r in rows)
+
+
 def test_half_of_a_short_title_is_a_start(builder: HomeBuilder) -> None:
     # 100 s of a 200-second title is half of it, not a sample (the two-minute rule is for long titles)
     t = list(builder.title_ids[:1])

@@ -835,9 +835,16 @@ class HomeBuilder:
             HomeRow(
                 "new-releases",
                 "New Releases",
-                f"Released in the last {cfg.new_release_days} days of the catalog, ranked for you",
+                f"Released in the last {cfg.new_release_days} days of the catalog, "
+                + ("ranked for you" if folded.personal else "most popular first"),
                 tuple(
-                    self._title(c, f"New {self._date(c)}; in your top {_top_share(p)}%", float(p))
+                    self._title(
+                        c,
+                        f"New {self._date(c)}; in your top {_top_share(p)}%"
+                        if folded.personal  # a new member's order is everyone's: no claim of their taste
+                        else f"New {self._date(c)}; popular with all members",
+                        float(p),
+                    )
                     for c, p in zip(nr, pct.tolist(), strict=True)
                 ),
                 self._engagement(folded, nr),
