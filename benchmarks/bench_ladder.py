@@ -125,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", default="joined,bbb,carphone,long")
     ap.add_argument("--rate-control", default="crf", choices=["crf", "qp"])
     ap.add_argument("--suffix", default="", help="Appended to each clip's name in the outputs.")
+    ap.add_argument(
+        "--title-only",
+        action="store_true",
+        help="Per-title mode only (no shot-based ladders): the fixed-ladder comparisons, both rate controls.",
+    )
     args = ap.parse_args(argv)
     heights = [int(h) for h in args.heights.split(",")]
     crfs = [float(c) for c in args.crfs.split(",")]
@@ -145,6 +150,21 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         title = per_title_ladder(src, args.out / tag / "title", vmaf_subsample=args.subsample, **kw)
         t1 = time.perf_counter()
+        same_rc = {
+            "per_title_bd_rate_vs_fixed_same_rc": title.extra.get("bd_rate_vs_fixed_same_rc"),
+            "per_title_hull_bd_rate_vs_fixed_same_rc": title.extra.get("bd_rate_hull_vs_fixed_same_rc"),
+            "fixed_same_rc": title.extra.get("fixed_same_rc"),
+        }
+        if args.title_only:
+            summary[tag] = {
+                "per_title_bd_rate_vs_fixed": title.bd_rate_vs_fixed,
+                "per_title_hull_bd_rate_vs_fixed": title.bd_rate_hull_vs_fixed,
+                **same_rc,
+                "seconds_title": round(t1 - t0, 1),
+            }
+            print(json.dumps({tag: {k: v for k, v in summary[tag].items() if "bd_rate" in k}}))
+            sys.stdout.flush()
+            continue
         # the dynamic optimizer (each shot its own resolution) and the constrained variant (one per rung)
         shot = per_shot_ladder(src, args.out / tag / "shot", vmaf_subsample=args.subsample, **kw)
         t2 = time.perf_counter()
@@ -181,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             "shots": len(shot.extra.get("shots", [])),
             "per_title_bd_rate_vs_fixed": title.bd_rate_vs_fixed,
             "per_title_hull_bd_rate_vs_fixed": title.bd_rate_hull_vs_fixed,
+            **same_rc,
             "shot_bd_rate_vs_fixed": shot.bd_rate_vs_fixed,
             "shot_hull_bd_rate_vs_fixed": shot.bd_rate_hull_vs_fixed,
             "shot_bd_rate_vs_per_title": safe_bd_rate(title.rungs, shot.rungs),
@@ -206,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     plots = Path("benchmarks/RESULTS.d/video")
     plots.mkdir(parents=True, exist_ok=True)
     for name in summary:
+        if args.title_only:
+            continue
         shutil.copyfile(args.out / f"{name}_ladders.png", plots / f"{name}_ladders.png")
         shutil.copyfile(args.out / f"{name}_hulls.png", plots / f"{name}_hulls.png")
         shutil.copyfile(args.out / name / "title" / "rd.png", plots / f"{name}_title_hull.png")

@@ -587,3 +587,38 @@ def test_a_cut_at_23_976_lands_on_its_frame(tmp_path: Path) -> None:
     shots = detect_shots(clip)
     assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 3600), (3600, 3700)]
     assert shots[1].start_s == pytest.approx(3600 * 1001 / 24000, abs=1e-6)
+
+
+def test_vmaf_at_a_rate_is_read_in_log_rate_between_the_encodes_around_it() -> None:
+    from reelkit.post.video.ladder import _at_rate
+
+    pts = [(400.0, 80.0), (100.0, 50.0), (1600.0, 95.0)]
+    assert _at_rate(pts, 200.0) == pytest.approx(65.0)  # halfway in log-rate from 100 to 400
+    assert _at_rate(pts, 400.0) == pytest.approx(80.0)
+    assert _at_rate(pts, 800.0) == pytest.approx(87.5)
+    assert _at_rate(pts, 50.0) is None and _at_rate(pts, 2000.0) is None  # no extrapolation
+
+
+def test_the_fixed_ladder_at_the_candidates_rate_control(tmp_path: Path) -> None:
+    """Per-title rungs are CRF/QP, the HLS rungs 1-pass ABR: the same rungs at the candidates' rate control
+    (VMAF read at each rung's bitrate on its resolution's CRF curve) give the ladder's saving alone."""
+    from reelkit.post.video.ladder import _at_rate, fixed_ladder_specs, quality_spec, run_encodes
+
+    src = tmp_path / "src.mp4"
+    lossless = ["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"]
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=416x240:rate=25:duration=1", *lossless, str(src)]
+    )
+    crfs = (14.0, 24.0, 34.0, 44.0)
+    kw = dict(heights=(240,), crfs=crfs, cache_dir=tmp_path / "cache")
+    ladder = per_title_ladder(src, None, **kw)  # type: ignore[arg-type]
+    (rung,) = fixed_ladder_specs(416, 240)  # 406x234 at 145 kbps
+    grid = [quality_spec(rung.width, rung.height, q, "crf", "x264", "veryfast") for q in crfs]
+    encodes = run_encodes(src, grid, display=(416, 240), cache_dir=tmp_path / "cache")  # cached: no encode
+    assert all(e.cached for e in encodes)
+    want = _at_rate([(e.bitrate_kbps, e.vmaf) for e in encodes], 145.0)
+    assert want is not None
+    (got,) = ladder.extra["fixed_same_rc"]
+    assert (got["width"], got["height"], got["target_kbps"]) == (rung.width, 234, 145.0)
+    assert got["vmaf"] == pytest.approx(want, abs=1e-3) and got["rate_control"] == "crf"
+    assert ladder.extra["bd_rate_vs_fixed_same_rc"] is None  # one fixed rung: no curve to compare

@@ -238,7 +238,7 @@ def ladder_cmd(
             **extra,
         )
     rungs = [{k: r[k] for k in ("width", "height", "bitrate_kbps", "vmaf")} for r in ladder.rung_rows()]
-    out = {
+    out: dict[str, Any] = {
         "rungs": rungs,
         "bd_rate_vs_fixed": ladder.bd_rate_vs_fixed,
         "bd_rate_hull_vs_fixed": ladder.bd_rate_hull_vs_fixed,
@@ -246,6 +246,13 @@ def ladder_cmd(
         "bd_rate_vmaf_range": ladder.extra.get("bd_rate_vmaf_range"),
         "bd_rate_hull_vmaf_range": ladder.extra.get("bd_rate_hull_vmaf_range"),
         **({"bd_rate_note": ladder.extra["bd_rate_note"]} if "bd_rate_note" in ladder.extra else {}),
+        # the same fixed ladder at the candidates' own rate control (per-title mode): the ladder's saving
+        # alone, without the part that is CRF/QP against the fixed rungs' capped 1-pass ABR
+        **{
+            k: ladder.extra[k]
+            for k in ("bd_rate_vs_fixed_same_rc", "bd_rate_hull_vs_fixed_same_rc")
+            if k in ladder.extra
+        },
         "mode": mode,
         "ladder": str(out_dir / "ladder.json"),
     }
@@ -261,6 +268,12 @@ def ladder_cmd(
         console.print(
             f"BD-rate vs the fixed ladder: {100 * ladder.bd_rate_vs_fixed:+.1f}% (negative: fewer bits)"
         )
+        same = ladder.extra.get("bd_rate_vs_fixed_same_rc")
+        if same is not None:
+            console.print(
+                f"  vs the same fixed ladder at this ladder's rate control: {100 * same:+.1f}% (the ladder's "
+                "own saving; the rest is CRF/QP against the fixed rungs' 1-pass ABR)"
+            )
     elif fixed:
         console.print(
             f"BD-rate vs the fixed ladder: none ({ladder.extra.get('bd_rate_note', 'not computed')})"

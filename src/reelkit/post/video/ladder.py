@@ -29,6 +29,7 @@ VMAF high in our runs, by different amounts for different encodes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -743,9 +744,81 @@ def per_title_ladder(
     hull = convex_hull([RDPoint(r.bitrate_kbps, r.vmaf, r) for r in results])
     rungs = select_rungs(hull, rule)
     ladder = Ladder(str(source), W, H, "title", results, hull, rungs)
+    if compare_fixed:
+        same_rc_fixed(ladder, source, codec, preset, rate_control, crfs, **kw)
     return finish_ladder(
         ladder, source, codec, preset, compare_fixed=compare_fixed, out_dir=out_dir, dash=dash, **kw
     )
+
+
+def _at_rate(points: Sequence[tuple[float, float]], kbps: float) -> float | None:
+    """VMAF at ``kbps`` on the line through ``points`` ((kbps, vmaf) of one resolution's encodes), linear in
+    log-rate between the two that bracket it; ``None`` outside the points' range (no extrapolation)."""
+    pts = sorted(points)
+    for (r0, q0), (r1, q1) in itertools.pairwise(pts):
+        if r0 <= kbps <= r1:
+            if r1 <= r0:
+                return max(q0, q1)
+            t = (math.log(kbps) - math.log(r0)) / (math.log(r1) - math.log(r0))
+            return q0 + t * (q1 - q0)
+    return None
+
+
+def same_rc_fixed(
+    ladder: Ladder,
+    source: str | Path,
+    codec: Literal["x264", "x265"],
+    preset: str,
+    rate_control: Literal["crf", "qp"],
+    crfs: Sequence[float],
+    **kw: Any,
+) -> None:
+    """The fixed ladder at the candidates' own rate control: each HLS rung's resolution encoded over the
+    candidates' CRF (or QP) grid, its VMAF read at the rung's bitrate (log-rate interpolation between the
+    two encodes around it; a rung outside their range is left out). The BD-rates against it
+    (``extra["bd_rate_vs_fixed_same_rc"]``, ``extra["bd_rate_hull_vs_fixed_same_rc"]``) measure the ladder
+    alone: against the HLS rungs encoded 1-pass ABR (``bd_rate_vs_fixed``) part of the saving is the rate
+    control (capped ABR against uncapped CRF/QP), not the choice of resolutions and rates. With candidates
+    scored on every n-th frame the hull's figure uses those scores and the rungs' every-frame ones."""
+    W, H = ladder.width, ladder.height
+    rungs = fixed_ladder_specs(W, H, codec, preset)
+    grid = [quality_spec(r.width, r.height, q, rate_control, codec, preset) for r in rungs for q in crfs]
+    encodes = run_encodes(source, grid, description="fixed ladder at the candidates' rate control", **kw)
+    every = kw.get("vmaf_subsample", 1) > 1
+    all_frames: list[float] = []
+    if every:
+        src = str(Path(source).resolve())
+        display = kw.get("display", (W, H))
+        ex = kw.get("executor") or LocalExecutor(kind="thread")
+        full = ex.map(
+            _every_frame, [(src, e.path, display) for e in encodes], description="VMAF, every frame"
+        )
+        all_frames = [q.mean for q in full]
+    sub_pts: list[RDPoint] = []
+    all_pts: list[RDPoint] = []
+    n = len(crfs)
+    for i, r in enumerate(rungs):
+        mine = encodes[i * n : (i + 1) * n]
+        target = float(r.bitrate_kbps or 0.0)
+        q_sub = _at_rate([(e.bitrate_kbps, e.vmaf) for e in mine], target)
+        q_all = (
+            _at_rate(
+                [(e.bitrate_kbps, v) for e, v in zip(mine, all_frames[i * n : (i + 1) * n], strict=True)],
+                target,
+            )
+            if every
+            else q_sub
+        )
+        ref = {"width": r.width, "height": r.height, "target_kbps": target}
+        if q_sub is not None:
+            sub_pts.append(RDPoint(target, q_sub, ref))
+        if q_all is not None:
+            all_pts.append(RDPoint(target, q_all, ref))
+    ladder.extra["fixed_same_rc"] = [
+        {**p.ref, "vmaf": round(p.quality, 3), "rate_control": rate_control} for p in all_pts
+    ]
+    ladder.extra["bd_rate_hull_vs_fixed_same_rc"] = safe_bd_rate(sub_pts, ladder.hull)
+    ladder.extra["_fixed_same_rc_every_frame"] = all_pts
 
 
 def _every_frame(task: tuple[str, str, tuple[int, int]]) -> Pooled:
@@ -840,6 +913,9 @@ def finish_ladder(
             executor=kw.get("executor"),
             progress=kw.get("progress", SILENT),
         )
+    same_rc = ladder.extra.pop("_fixed_same_rc_every_frame", None)
+    if same_rc is not None:
+        ladder.extra["bd_rate_vs_fixed_same_rc"] = safe_bd_rate(same_rc, ladder.rungs)
     if compare_fixed:
         fixed_pts = [RDPoint(f.bitrate_kbps, f.vmaf, f) for f in ladder.fixed]
         ladder.bd_rate_vs_fixed, note = bd_rate_or_reason(fixed_pts, ladder.rungs)
