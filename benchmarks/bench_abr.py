@@ -296,7 +296,9 @@ def render(doc: dict[str, Any]) -> str:
     ok_up, ok_share = ("met" if up >= 0.05 else "missed"), ("met" if share >= 0.85 else "missed")
     targets = (
         f"* QoE_lin per chunk vs robustMPC: {up:+.1%} (target at least +5%: {ok_up}).\n"
-        f"* Share of the offline optimum: {share:.1%} (target at least 85%: {ok_share})."
+        f"* Share of the offline optimum: {share:.1%} (target at least 85%: {ok_share} as run; the planner's "
+        "switch weight in this run was chosen on training subsets that overlap other folds' held-out traces, "
+        "and strictly nested it measures 83-84%, below the target: see 'Planner penalty weights')."
     )
     return TEMPLATE.format(
         table=table,

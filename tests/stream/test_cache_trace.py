@@ -175,3 +175,15 @@ def test_oracle_records_of_size_zero_are_skipped_as_libcachesim_does(tmp_path: P
     np.array([(1, 5, 0, -1)], dtype=dt).tofile(tmp_path / "all0.oracleGeneral")
     with pytest.raises(EmptyDataError, match="object size 0"):
         read_trace(tmp_path / "all0.oracleGeneral")
+
+
+def test_objects_are_numbered_in_order_of_first_request() -> None:
+    tr = RequestTrace.from_arrays([1, 2, 3, 4, 5], np.array(["b", "a", "b", "c", "a"]), [1, 1, 1, 1, 1])
+    assert tr.objects.tolist() == [0, 1, 0, 2, 1]
+    assert tr.original_ids.tolist() == ["b", "a", "c"] and tr.original_ids.dtype.kind == "U"
+    big = np.array([2**64 - 1, 5, 2**64 - 1, 2**63], dtype=np.uint64)  # past int64: kept exactly
+    tr = RequestTrace.from_arrays([1, 2, 3, 4], big, [1, 1, 1, 1])
+    assert tr.objects.tolist() == [0, 1, 0, 2]
+    assert tr.original_ids.tolist() == [2**64 - 1, 5, 2**63] and tr.original_ids.dtype == np.uint64
+    mixed = np.array([7, "7", 7.0, "a"], dtype=object)  # 7 and 7.0 are one id, "7" another (np.unique failed)
+    assert RequestTrace.from_arrays([1, 2, 3, 4], mixed, [1, 1, 1, 1]).objects.tolist() == [0, 1, 0, 2]

@@ -126,12 +126,11 @@ class RequestTrace:
                 "sum to; give sizes in a larger unit (kB, MB)",
                 path=source,
             )
-        uniq, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
-        # dense ids in order of first request (deterministic and independent of the id type's sort order)
-        order = np.argsort(first, kind="stable")
-        rank = np.empty(len(uniq), dtype=np.int64)
-        rank[order] = np.arange(len(uniq), dtype=np.int64)
-        objects = rank[inverse.reshape(-1)]
+        # dense ids in order of first request (deterministic and independent of the id type's sort order), by
+        # hashing: a sort (np.unique, then ordering by first index) took most of reading a 5M-request trace
+        codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+        objects = np.asarray(codes, dtype=np.int64)
+        original = np.asarray(uniques, dtype=raw.dtype) if raw.dtype.kind in "US" else np.asarray(uniques)
         reg: npt.NDArray[np.int64] | None = None
         if regions is not None:
             reg = np.asarray(regions).astype(np.int64)
@@ -143,7 +142,7 @@ class RequestTrace:
             timestamps=ts,
             objects=objects.astype(np.int64),
             sizes=sz.astype(np.int64),
-            original_ids=uniq[order],
+            original_ids=original,
             regions=reg,
             source=source,
         )
