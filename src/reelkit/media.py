@@ -336,6 +336,9 @@ def probe(path: str | Path) -> MediaInfo:
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p)],
             capture_output=True,
             text=True,
+            # ffmpeg echoes tags and file names as the bytes it read: a Latin-1 title tag is no UTF-8
+            encoding="utf-8",
+            errors="replace",
             check=False,
             timeout=_limit(None, f"reading {p}"),
         )

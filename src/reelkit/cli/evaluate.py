@@ -33,7 +33,9 @@ def evaluate_cmd(
     test_fraction: Annotated[
         float, typer.Option(help="For --split random: the share of each member's titles held out, in (0, 1).")
     ] = 0.2,
-    last_n: Annotated[int, typer.Option(min=1, help="For --split last: titles held out per member.")] = 1,
+    last_n: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="For --split last: titles held out per member.")
+    ] = 1,
     cut: Annotated[
         float, typer.Option(help="For --split time: a unix time, or a quantile of event times in (0, 1).")
     ] = 0.8,

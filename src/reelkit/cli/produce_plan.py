@@ -27,7 +27,7 @@ def plan_cmd(
     production: Annotated[Path, typer.Argument(help="Production file (YAML or JSON).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the schedule, stripboard, calendars.")],
     time_limit: TimeLimitOpt = 30.0,
-    seed: Annotated[int, typer.Option(min=0, help="Solver seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Solver seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, max=2, help="Solver threads (1 or 2).")] = 2,
     json_out: JsonOpt = False,
 ) -> None:

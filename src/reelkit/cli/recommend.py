@@ -303,7 +303,7 @@ def communities_cmd(
             "--n", "--communities", help="Number of communities (default: chosen by held-out NDCG)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
     top: Annotated[int, typer.Option(min=1, help="Titles listed per community.")] = 5,
     json_out: JsonOpt = False,
 ) -> None:

@@ -87,6 +87,8 @@ class SolveOptions:
         )
         if not self.time_limit > 0:
             raise ConfigError(f"time limit must be positive, not {self.time_limit}")
+        if not 0 <= self.seed <= 2**31 - 1:  # CP-SAT's random_seed is a 32-bit int
+            raise ConfigError(f"seed {self.seed} must be from 0 to {2**31 - 1}")
         if not 1 <= self.num_workers <= 2:
             raise ConfigError("num_workers must be 1 or 2")
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,14 +56,17 @@ class Community:
 
 class CommunityConfig(ModelConfig):
     n_communities: int | None = Field(None, ge=1, le=500)
-    candidates: tuple[int, ...] = (4, 6, 8, 12, 16, 24, 32)
+    #: Community counts to try (each 1 to 100,000; a count above the members is skipped, none left: one).
+    candidates: tuple[Annotated[int, Field(ge=1, le=100_000)], ...] = Field(
+        (4, 6, 8, 12, 16, 24, 32), min_length=1
+    )
     tolerance: float = Field(0.01, ge=0, le=0.5)
     dims: int = Field(48, ge=2, le=512)
     #: Softness of the assignment when scoring: 0 = hard (own community only); >0 mixes communities with
     #: weights ``softmax(cosine(member, centroid) / temperature)``.
     temperature: float = Field(0.1, ge=0)
     min_support: int = Field(5, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # scikit-learn's random_state range
 
 
 def _taste_matrix(binary: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:

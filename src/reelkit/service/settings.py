@@ -95,7 +95,7 @@ class ServiceSettings(BaseModel):
         if path.is_file():
             try:
                 loaded = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
+            except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{path}: not a readable JSON config file ({exc})") from None
             if not isinstance(loaded, dict):
                 raise ConfigError(f"{path}: the config file must hold a JSON object")

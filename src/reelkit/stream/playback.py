@@ -286,11 +286,18 @@ def run_headless_playback(
         t0 = time.monotonic()
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=str(chromium),
-                    args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-                    headless=True,
-                )
+                try:
+                    browser = p.chromium.launch(
+                        executable_path=str(chromium),
+                        args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
+                        headless=True,
+                    )
+                except Exception as exc:  # playwright's Error / TargetClosedError: not a browser it can drive
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise ConfigError(
+                        f"{chromium}: could not start it as a headless Chromium ({first}); give the path of "
+                        "a chromium or chrome binary (--chromium)"
+                    ) from None
                 try:
                     page = browser.new_page()
                     page.goto(server.url + url)

@@ -189,7 +189,7 @@ def decode_text(
         try:
             bom = encoding.lower().replace("_", "-") in {"utf-8-sig"}
             return data.decode(encoding), encoding, bom
-        except (UnicodeDecodeError, LookupError) as exc:
+        except (UnicodeError, LookupError) as exc:  # UnicodeError: codecs such as "undefined", "punycode"
             raise DataFormatError(f"cannot decode as {encoding}: {exc}", path=path) from exc
     for mark, enc in _BOMS:
         if data.startswith(mark):

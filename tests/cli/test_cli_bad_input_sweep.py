@@ -1,0 +1,80 @@
+"""Bad input a sweep over every command found ending in a traceback: each is now one line and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reelkit.media import ffmpeg_exe
+from reelkit.testing.cli import run_cli
+
+
+def _ratings(path: Path) -> Path:
+    rows = [f"u{u},t{t},{1 + (u * t) % 5},{1000 + u * 10 + t}" for u in range(12) for t in range(8)]
+    path.write_text("user,item,rating,timestamp\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.media
+def test_media_whose_tags_are_not_utf8_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ffmpeg echoes tags as the bytes it read: a Latin-1 title crashed every media command."""
+    import subprocess
+
+    from reelkit.media import probe
+
+    tagged = tmp_path / "latin.m4a"
+    sine = ["-f", "lavfi", "-i", "sine=frequency=1000:duration=1"]
+    args = [ffmpeg_exe(), "-v", "error", *sine, "-metadata"]
+    subprocess.run([*(a.encode() for a in args), b"title=Caf\xe9 scene", str(tagged).encode()], check=True)
+    assert probe(tagged).audio  # read, not a UnicodeDecodeError
+    code, _, err = run_cli(capsys, "loudness", str(tagged), "--vad", "none", "--json")
+    assert code == 0 and "Traceback" not in err
+
+
+def test_a_config_file_that_is_not_utf8(tmp_path: Path) -> None:
+    from reelkit.errors import ConfigError
+    from reelkit.service.settings import ServiceSettings
+
+    cfg = tmp_path / "c.json"
+    cfg.write_bytes(b'{"a": "\xe9"}')
+    with pytest.raises(ConfigError, match=r"c\.json: not a readable JSON config file"):
+        ServiceSettings.load(tmp_path, config_file=cfg)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("communities", "--seed", "4294967296"),
+        ("train", "--model", "community-pop", "--param", "seed=4294967296"),
+        ("train", "--model", "community-pop", "--param", "candidates=[-3]"),
+        ("train", "--model", "community-pop", "--param", "candidates=[]"),
+        ("evaluate", "--split", "last", "--last-n", "9223372036854775808", "--model", "popular"),
+    ],
+)
+def test_numbers_past_what_the_library_takes_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    ratings = _ratings(tmp_path / "r.csv")
+    extra = ["-o", str(tmp_path / "m.npz")] if args[0] == "train" else []
+    code, _, err = run_cli(capsys, *args, "--ratings", str(ratings), *extra)
+    assert code == 2 and "Traceback" not in err and err.strip()
+
+
+def test_a_solver_seed_past_32_bits_is_refused() -> None:
+    from reelkit.errors import ConfigError
+    from reelkit.produce.shoot import SolveOptions
+
+    SolveOptions(seed=2**31 - 1)
+    with pytest.raises(ConfigError, match="seed 2147483648 must be from 0 to 2147483647"):
+        SolveOptions(seed=2**31)
+
+
+@pytest.mark.parametrize("codec", ["undefined", "punycode"])
+def test_an_encoding_that_cannot_decode_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], codec: str
+) -> None:
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHi\n\n")
+    code, _, err = run_cli(capsys, "subs", "check", str(srt), "--encoding", codec)
+    assert code == 2 and f"cannot decode as {codec}" in err and "Traceback" not in err
