@@ -358,5 +358,16 @@ def test_silent_audio_is_refused_naming_the_file(tmp_path: Path) -> None:
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16000 * 30, dtype=np.float32), 16000)
     subs = _write(tmp_path / "s.srt", _cues(1, n=10))
-    with pytest.raises(SyncRefusedError, match=r"the audio of .*silent\.wav has almost no speech"):
+    with pytest.raises(
+        SyncRefusedError, match=r"the audio of .*silent\.wav has almost no speech \(0\.0 s of it"
+    ):
         sync_subtitles(silent, subs, options=SyncOptions(vad="webrtc"))
+    # 2 s all speech is 100% of a 2 s file ("2.0 s, 100.0% of its time" read as a contradiction): the rule
+    # it fails is the 5 s
+    from reelkit.post.vad import SpeechActivity
+
+    act = SpeechActivity(0.01, np.ones(200, dtype=np.float32))
+    with pytest.raises(
+        SyncRefusedError, match=r"almost no speech \(2\.0 s of it, under the 5 s a fit needs\)"
+    ):
+        sync_subtitles(act, subs)

@@ -586,9 +586,13 @@ def sync_subtitles(
     sf = ref.speech_fraction
     speech_s = float(ref.v.sum() * ref.dt)
     if speech_s < 5.0 or sf < 0.02:
+        why = (
+            f"{speech_s:.1f} s of it, under the 5 s a fit needs"
+            if speech_s < 5.0
+            else f"{100 * sf:.1f}% of its time, under 2%"
+        )
         raise SyncRefusedError(
-            f"{_reference_name(media_or_none, reference)} has almost no speech ({speech_s:.1f} s, "
-            f"{100 * sf:.1f}% of its time); "
+            f"{_reference_name(media_or_none, reference)} has almost no speech ({why}); "
             + (
                 "give a reference subtitle file with more cues"
                 if reference is not None
