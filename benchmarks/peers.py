@@ -46,9 +46,9 @@ class ImplicitALSConfig(ModelConfig):
 
 
 class ImplicitALS(_PeerBase):
-    """implicit's AlternatingLeastSquares (conjugate gradient). implicit multiplies the values it is given
-    by ``alpha``: given the confidence weights ``w`` (``weighting="weight"``) its loss is reelkit's
-    ``c = 1 + alpha * w``; given 0/1 it is ``1 + alpha``."""
+    """implicit's AlternatingLeastSquares (conjugate gradient). implicit takes the values it is given, times
+    its own ``alpha``, as the confidence ``c``; it is given ``1 + alpha * w`` with its own alpha 1, so its loss
+    is reelkit's (``c = 1 + alpha * w``, ``w`` the confidence weights or 1 as ``weighting`` says)."""
 
     name = "implicit-als"
     Config = ImplicitALSConfig
@@ -67,10 +67,11 @@ class ImplicitALS(_PeerBase):
         from implicit.cpu.als import AlternatingLeastSquares
 
         x = data.matrix(self.config.weighting)
+        x.data = 1.0 + self.config.alpha * x.data
         self.model_ = AlternatingLeastSquares(
             factors=self.config.factors,
             regularization=self.config.regularization,
-            alpha=self.config.alpha,
+            alpha=1.0,
             iterations=self.config.iterations,
             use_cg=True,
             num_threads=self.config.threads,

@@ -110,12 +110,27 @@ def test_csv_lines_are_counted_past_quoted_commas_and_line_breaks(tmp_path: Path
     assert read_trace(p).n_requests == 2
 
 
+def test_a_stray_quote_is_named_by_its_line_not_a_traceback(tmp_path: Path) -> None:
+    # the quote makes one field of the rest of the file: past the csv module's field limit it raised
+    rows = ["timestamp,object_id,size_bytes"] + [f"{i},o{i},100" for i in range(20_000)]
+    rows[5] = '4,"obj4,100'
+    p = tmp_path / "stray.csv"
+    p.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match=r"stray\.csv:6: wrong number of fields"):
+        read_trace(p)
+
+
 def test_an_empty_object_id_is_refused_before_it_is_written(tmp_path: Path) -> None:
     # a CSV written with an empty id would not read back ("object_id is empty"); Parquet took it
     with pytest.raises(DataFormatError, match="request 0: object_id is empty"):
         RequestTrace.from_arrays([1, 2, 3], ["", "c", ""], [1, 2, 1])
     with pytest.raises(DataFormatError, match="request 1: object_id is empty"):
         RequestTrace.from_arrays([1, 2], np.array(["c", ""], dtype=object), [1, 2])
+    for missing in (None, np.nan):  # written as an empty field too
+        with pytest.raises(DataFormatError, match="request 2: object_id is empty"):
+            RequestTrace.from_arrays([1, 2, 3], np.array([1, "a", missing], dtype=object), [1, 2, 3])
+    with pytest.raises(DataFormatError, match="request 0: object_id is empty"):
+        RequestTrace.from_arrays([1, 2], np.array([np.nan, 2.0]), [1, 2])
     tr = RequestTrace.from_arrays([1, 2], ["0", "c"], [1, 2])  # "0" is an id like any other
     write_trace(tr, tmp_path / "x.csv")
     assert read_trace(tmp_path / "x.csv").n_requests == 2

@@ -108,8 +108,14 @@ class RequestTrace:
         bad = np.flatnonzero(~np.isfinite(ts))
         if len(bad):
             raise DataFormatError(f"request {bad[0]}: timestamp is not a finite number", path=source)
-        if raw.dtype.kind in "USO":  # an empty id is no object (a CSV written with it would not read back)
-            empty = np.flatnonzero(np.asarray(raw == (b"" if raw.dtype.kind == "S" else ""), dtype=bool))
+        # an empty or missing id (None, NaN) is no object: a CSV written with it would not read back
+        if raw.dtype.kind in "USOf":
+            blank = np.zeros(n, dtype=bool)
+            if raw.dtype.kind in "USO":
+                blank |= np.asarray(raw == (b"" if raw.dtype.kind == "S" else ""), dtype=bool)
+            if raw.dtype.kind in "Of":
+                blank |= np.asarray(pd.isna(raw), dtype=bool)
+            empty = np.flatnonzero(blank)
             if len(empty):
                 raise DataFormatError(f"request {empty[0]}: object_id is empty", path=source)
         szf = sz.astype(np.float64)
@@ -368,12 +374,15 @@ def _csv_line(path: Path, row: int) -> int:
         seen = -1  # the header is the first row
         reader = csv.reader(fh)
         start = 1
-        for fields in reader:
-            if fields:
-                if seen == row:
-                    return start
-                seen += 1
-            start = reader.line_num + 1
+        try:
+            for fields in reader:
+                if fields:
+                    if seen == row:
+                        return start
+                    seen += 1
+                start = reader.line_num + 1
+        except csv.Error:  # an unclosed quote swallows the rest: the row it starts is as far as lines go
+            return start
     return row + 2
 
 
@@ -390,13 +399,16 @@ def _find_bad_csv_line(path: Path) -> int | None:
         reader = csv.reader(fh)
         want: int | None = None
         start = 1
-        for fields in reader:
-            if fields:
-                if want is None:
-                    want = len(fields)
-                elif len(fields) != want:
-                    return start
-            start = reader.line_num + 1
+        try:
+            for fields in reader:
+                if fields:
+                    if want is None:
+                        want = len(fields)
+                    elif len(fields) != want:
+                        return start
+                start = reader.line_num + 1
+        except csv.Error:  # a stray quote made one field of the rest of the file: its row is the bad one
+            return start
     return None
 
 
