@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -486,13 +487,16 @@ def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
     t = list(builder.title_ids[:6])
     h = history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)])
     first = builder.top_picks(h, 5)[0].title_id
-    original = builder.models.titles
+    col = builder._col(first)
+    original, popularity = builder.models.titles, builder._global_popularity.copy()
     cat = original.copy()
     if "released" not in cat:
         cat["released"] = np.nan
-    cat.loc[first, "released"] = builder.models.trending.reference_time_ + 100 * 86400
+    cat.loc[first, "released"] = int(time.time()) + 100 * 86400  # announced, 100 days past the wall clock
     try:
         builder.update_catalog(cat)
+        assert builder.top_picks(h, 5)[0].title_id == first  # watched in the data: out, whatever the date
+        builder._global_popularity[col] = 0  # as a catalog title nobody has watched
         assert first not in {x.title_id for x in builder.top_picks(h, 50)}
         offered = {x.title_id for row in builder.build("x", h).rows for x in row.titles}
         offered |= {
@@ -500,6 +504,7 @@ def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
         }
         assert first not in offered
     finally:
+        builder._global_popularity[:] = popularity
         builder.update_catalog(original)
     assert builder.top_picks(h, 5)[0].title_id == first
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
@@ -445,16 +446,9 @@ class HomeBuilder:
             released = np.where(np.isnan(released), from_year, released)
         self.release_dates: np.ndarray = released
         # "now" is the data's latest event (the trending model's clock): a title dated after it is not out
-        # yet, on no row (a catalog title without events scores 0 under EASE, above every title a member
-        # with a clear taste dislikes, and filled the end of Top Picks); a far-future date must not move the
-        # New Releases window past every real release
+        # yet for the New Releases window, and a far-future date must not move that window past every real
+        # release (titles not out yet are kept off every row by fold(), see _not_out_yet)
         now = float(getattr(self.models.trending, "reference_time_", 0))
-        with np.errstate(invalid="ignore"):
-            self._unreleased: np.ndarray = (
-                np.isfinite(released) & (released > now + 86400.0)
-                if now > 0
-                else np.zeros(len(released), bool)
-            )  # now 0: the events carry no times, so nothing says what is out yet
         ok = np.flatnonzero(np.isfinite(released))
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -466,6 +460,16 @@ class HomeBuilder:
         recent = ok[released[ok] >= newest - cfg.new_release_days * 86400.0]
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
         return np.asarray(recent, dtype=np.int64)
+
+    def _not_out_yet(self) -> np.ndarray:
+        """Titles dated after now that nobody has watched: a catalog title without events scores 0 under
+        EASE, above every title a member with a clear taste dislikes, and filled the end of Top Picks. "Now"
+        is the later of the data's clock and the wall clock (a title announced for next week is out once that
+        day comes, without a retrain; one watched in the data is out, whatever its catalog date says)."""
+        now = max(float(getattr(self.models.trending, "reference_time_", 0)), time.time())
+        with np.errstate(invalid="ignore"):
+            future = np.isfinite(self.release_dates) & (self.release_dates > now + 86400.0)
+        return np.asarray(future & (self._global_popularity <= 0), dtype=bool)
 
     # ------------------------------------------------------------------ fold-in
     def _col(self, title_id: str) -> int:
@@ -483,7 +487,7 @@ class HomeBuilder:
         anchor_cols = np.zeros(0, dtype=np.int64)
         ratings_csr = sp.csr_matrix((1, n), dtype=np.float32)
         n_seen = 0
-        seen |= self._unreleased  # not out yet: offered on no row (seen means "not to offer" below)
+        seen |= self._not_out_yet()  # offered on no row (seen means "not to offer" below)
         if len(history):
             agg = aggregate_member(history, cfg.confidence, self._rating_scale)
             tids = agg.title_ids
