@@ -83,11 +83,11 @@ def test_movielens_100k_folder_and_catalog(ml100k: Path) -> None:
     cafe = ds.titles.loc["20"]
     assert cafe["name"] == "Café Society"  # latin-1 decoded
     assert cafe["year"] == 1995  # no release date: year from the title
-    assert ds.titles["released"].isna().tolist() == [False, True, False, False, False]
+    assert ds.titles["released"].isna().tolist() == [False, True, False, True, False]
     assert ds.titles.loc["30", "genres"] == "unknown"
     # the film's year is its title's, not the date of a re-release (u.item gives 1996 for Taxi Driver)
     assert ds.titles.loc["40", "year"] == 1976 and ds.titles.loc["40", "name"] == "Taxi Driver"
-    assert ds.titles.loc["40", "released"] == 824428800  # the date the file gives is kept as the date
+    assert pd.isna(ds.titles.loc["40", "released"])  # a re-release 20 years on is not its release date
     assert ds.titles.loc["50", "year"] == 1990  # no year in the title: the release date's
 
 
@@ -242,6 +242,9 @@ def test_parquet_float_ids_match_the_catalogs_integers(
     ds = load_events(tmp_path / "events.parquet")  # was: 2 title ids not in the catalog, e.g. '10', '20'
     assert ds.events["title_id"].tolist() == ["10", "20"]
     assert ds.titles.loc["20", "name"] == "Twenty"
+    pd.DataFrame({"item_id": [10.0, np.nan], "title": ["Ten", "?"]}).to_parquet(tmp_path / "titles.parquet")
+    with pytest.raises(DataFormatError, match=r"titles\.parquet: the catalogue's title id column"):
+        load_events(tmp_path / "events.parquet")
 
 
 def test_a_bad_row_after_a_quoted_line_break_is_named_by_its_own_line(tmp_path: Path) -> None:

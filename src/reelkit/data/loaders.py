@@ -908,7 +908,14 @@ def _read_u_item(path: Path, encoding: str | None = None) -> pd.DataFrame:
         name, title_year = _year_from_title(parts[1])
         released = _date_to_unix(parts[2], "%d-%b-%Y") if parts[2].strip() else None
         # the film's year is the one in its title ("Taxi Driver (1976)"); the release date column holds
-        # re-release dates for 190 of the 1,682 films (1996), and the other MovieLens catalogs use the title's
+        # re-release dates for 190 of the 1,682 films (1996), and the other MovieLens catalogs use the
+        # title's. Such a date is no release: left out, so New Releases does not call Das Boot (1981) new
+        if (
+            released is not None
+            and title_year is not None
+            and datetime.fromtimestamp(released, UTC).year - title_year > 1
+        ):
+            released = None
         year = (
             title_year
             if title_year is not None
@@ -1038,7 +1045,12 @@ def _read_catalog_parquet(path: Path) -> pd.DataFrame:
         frame["released"] = _dates_as_datetimes(frame["released"])
     if "released" in frame and pd.api.types.is_datetime64_any_dtype(frame["released"]):
         frame["released"] = _datetime_to_unix(frame["released"])
-    frame["title_id"] = _as_id(frame["title_id"])  # a float id column: 10.0 is title 10, as in the events
+    try:
+        frame["title_id"] = _as_id(frame["title_id"])  # a float id column: 10.0 is title 10, as in the events
+    except EmptyDataError:
+        raise DataFormatError(
+            "the catalogue's title id column has missing values; give every title an id", path=str(path)
+        ) from None
     return _dedupe_titles(frame.set_index("title_id"), path)
 
 
