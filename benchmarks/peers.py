@@ -47,8 +47,8 @@ class ImplicitALSConfig(ModelConfig):
 
 class ImplicitALS(_PeerBase):
     """implicit's AlternatingLeastSquares (conjugate gradient). implicit takes the values it is given, times
-    its own ``alpha``, as the confidence ``c``; it is given ``1 + alpha * w`` with its own alpha 1, so its loss
-    is reelkit's (``c = 1 + alpha * w``, ``w`` the confidence weights or 1 as ``weighting`` says)."""
+    its own ``alpha``, as the confidence ``c``; it is given ``1 + alpha * w`` with its own alpha 1, so its
+    loss is reelkit's (``c = 1 + alpha * w``, ``w`` the confidence weights or 1 as ``weighting`` says)."""
 
     name = "implicit-als"
     Config = ImplicitALSConfig
