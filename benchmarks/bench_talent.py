@@ -33,6 +33,9 @@ from typing import Any
 
 from reelkit.produce.talent import TalentConfig, read_instance, reduce_instance, solve_cpsat, solve_talent
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "schedule"
 CLASSIC_FILMS = ("film", "concert", "small", "tiny", "Warwick")
@@ -211,7 +214,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.render:
         saved = json.loads(args.json.read_text())
-        _write_atomic(args.md, _md(saved["rows"], saved["meta"]))
+        write_section(args.md, _md(saved["rows"], saved["meta"]))
         print(f"wrote {args.md}")
         return
     index = args.data / "instances.csv"
@@ -273,7 +276,7 @@ def main() -> None:
         "long_limit": args.long_limit,
     }
     _write_atomic(args.json, json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    _write_atomic(args.md, _md(rows, meta))
+    write_section(args.md, _md(rows, meta))
     print(f"wrote {args.md} and {args.json}")
 
 

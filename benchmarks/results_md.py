@@ -28,6 +28,10 @@ def write_section(path: Path, generated: str, *, backup_dir: Path | None = None)
             folder = backup_dir if backup_dir is not None else Path(__file__).resolve().parent / "out"
             folder.mkdir(parents=True, exist_ok=True)
             copy = folder / f"{path.stem}.replaced{path.suffix}"
+            k = 1
+            while copy.exists():  # each run's replaced text is kept, not the last one's only
+                k += 1
+                copy = folder / f"{path.stem}.replaced-{k}{path.suffix}"
             copy.write_text(old, encoding="utf-8")
             print(f"{path}: had no notes line ({NOTES}); its old text is kept in {copy}", file=sys.stderr)
     path.parent.mkdir(parents=True, exist_ok=True)

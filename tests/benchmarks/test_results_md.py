@@ -41,6 +41,12 @@ def test_a_file_without_the_notes_line_is_copied_before_it_is_replaced(
     assert f.read_text(encoding="utf-8") == "# X\n\nnew table\n"
     assert (tmp_path / "out" / "x.replaced.md").read_text(encoding="utf-8").endswith("a note someone wrote\n")
     assert "x.replaced.md" in capsys.readouterr().err
+    # a second run over a file still without the line keeps both replaced texts
+    rm.write_section(f, "# X\n\nnewer table\n", backup_dir=tmp_path / "out")
+    assert (tmp_path / "out" / "x.replaced.md").read_text(encoding="utf-8").endswith("a note someone wrote\n")
+    assert (tmp_path / "out" / "x.replaced-2.md").read_text(encoding="utf-8") == "# X\n\nnew table\n"
+    capsys.readouterr()
+    f.write_text("# X\n\nnew table\n", encoding="utf-8")
     # the same text again, or a new file: nothing to keep, no copy, no message
     rm.write_section(f, "# X\n\nnew table\n", backup_dir=tmp_path / "out2")
     rm.write_section(tmp_path / "new.md", "# N\n", backup_dir=tmp_path / "out2")
@@ -49,7 +55,7 @@ def test_a_file_without_the_notes_line_is_copied_before_it_is_replaced(
 
 
 @pytest.mark.parametrize(
-    "name", ["abr.md", "abr_shift.md", "cache.md", "forecast.md", "production.md", "subsync.md"]
+    "name", ["abr.md", "abr_shift.md", "cache.md", "forecast.md", "production.md", "subsync.md", "talent.md"]
 )
 def test_every_generated_section_file_has_the_notes_line(name: str) -> None:
     # these six are rewritten by their scripts (bench_abr, bench_abr_shift, bench_cache, bench_forecast,
@@ -60,7 +66,15 @@ def test_every_generated_section_file_has_the_notes_line(name: str) -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["bench_abr", "bench_abr_shift", "bench_cache", "bench_forecast", "bench_production", "bench_subsync"],
+    [
+        "bench_abr",
+        "bench_abr_shift",
+        "bench_cache",
+        "bench_forecast",
+        "bench_production",
+        "bench_subsync",
+        "bench_talent",
+    ],
 )
 def test_the_scripts_write_through_the_section_writer(script: str) -> None:
     src = (ROOT / "benchmarks" / f"{script}.py").read_text(encoding="utf-8")
