@@ -487,3 +487,20 @@ def test_a_version_1_bext_is_kept_and_a_plain_wav_gains_nothing(tmp_path: Path) 
     sf.write(plain, noisy(3.0), RATE, subtype="PCM_24")
     normalize_file(plain, tmp_path / "plain_out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
     assert read_chunks(tmp_path / "plain_out.wav") == []
+
+
+def test_an_rf64_broadcast_wav_keeps_its_bext(tmp_path: Path) -> None:
+    """RF64 is the EBU's broadcast WAV past 4 GiB: its bext was dropped without a word (RIFF only was read)."""
+    import struct
+
+    from reelkit import media
+    from reelkit.post.bwf import read_chunks
+
+    src = tmp_path / "rf64.wav"
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-ac", "2", "-c:a", "pcm_s24le"]
+    bwf = ["-rf64", "always", "-write_bext", "1", "-metadata", "time_reference=172800000"]
+    media.run_ffmpeg(["-v", "error", *tone, *bwf, str(src)])
+    assert src.read_bytes()[:4] == b"RF64"
+    normalize_file(src, tmp_path / "out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
+    bext = dict(read_chunks(tmp_path / "out.wav"))[b"bext"]
+    assert struct.unpack_from("<Q", bext, 338)[0] == 172_800_000

@@ -371,7 +371,14 @@ def _keep_broadcast_chunks(
         return (m.integrated_lufs, m.lra_lu, m.true_peak_dbtp, m.momentary_max_lufs, m.short_term_max_lufs)
 
     mode = {1: ",M=mono", 2: ",M=stereo"}.get(x.shape[1], "")
-    bwf.copy_chunks(source, written, loudness=loudness, history=f"A=PCM,F={sample_rate},W=24{mode},T=reelkit")
+    history = f"A=PCM,F={sample_rate},W=24{mode},T=reelkit"
+    if not bwf.copy_chunks(source, written, loudness=loudness, history=history) and bwf.read_chunks(source):
+        warnings.warn(
+            f"{source}: its bext/iXML/axml chunks (time reference, originator) could not be kept in the WAV "
+            "written (past RIFF's 4 GiB); carry them over with a BWF tool",
+            ReelkitWarning,
+            stacklevel=3,
+        )
 
 
 #: The tags libsndfile writes into WAV/FLAC, by the name ffmpeg gives them.

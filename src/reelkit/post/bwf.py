@@ -32,23 +32,30 @@ _UNSET = 0x7FFF
 Loudness = tuple[float, float, float, float, float]
 
 
-def _riff_chunks(path: Path) -> tuple[list[tuple[bytes, int, int]], int] | None:
-    """``([(id, body offset, body size), ...], file size)`` of a plain RIFF WAVE file; ``None`` for anything
-    else (RF64, W64, not a WAV, cut short in a header)."""
+def _riff_chunks(path: Path, *, rf64: bool = False) -> tuple[list[tuple[bytes, int, int]], int] | None:
+    """``([(id, body offset, body size), ...], file size)`` of a RIFF WAVE file (with ``rf64``, also an
+    RF64/BW64 one, the EBU's broadcast WAV past 4 GiB: its data size is in the ``ds64`` chunk); ``None`` for
+    anything else (W64, not a WAV, cut short in a header)."""
     try:
         size = path.stat().st_size
         out: list[tuple[bytes, int, int]] = []
         with path.open("rb") as f:
             head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            kinds = (b"RIFF", b"RF64", b"BW64") if rf64 else (b"RIFF",)
+            if len(head) < 12 or head[:4] not in kinds or head[8:12] != b"WAVE":
                 return None
+            data_size: int | None = None
             pos = 12
             while pos + 8 <= size:
                 f.seek(pos)
                 cid, n = struct.unpack("<4sI", f.read(8))
+                if cid == b"ds64" and n >= 24:
+                    data_size = struct.unpack("<8xQ", f.read(16))[0]  # riffSize, then dataSize
+                if cid == b"data" and n == 0xFFFFFFFF and data_size is not None:
+                    n = data_size
                 out.append((cid, pos + 8, min(n, size - pos - 8)))
                 pos += 8 + n + (n & 1)
-    except OSError:
+    except (OSError, struct.error):
         return None
     return out, size
 
@@ -57,7 +64,7 @@ def read_chunks(path: str | Path, ids: Sequence[bytes] = KEPT_CHUNKS) -> list[tu
     """The chunks of ``path`` whose ids are in ``ids``, as ``(id, body)``; none for a file that is not a
     plain RIFF WAVE."""
     p = Path(path)
-    found = _riff_chunks(p)
+    found = _riff_chunks(p, rf64=True)  # a source may be RF64; what is written is plain RIFF
     if found is None:
         return []
     chunks, _ = found
