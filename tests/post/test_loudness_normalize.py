@@ -490,7 +490,7 @@ def test_a_version_1_bext_is_kept_and_a_plain_wav_gains_nothing(tmp_path: Path) 
 
 
 def test_an_rf64_broadcast_wav_keeps_its_bext(tmp_path: Path) -> None:
-    """RF64 is the EBU's broadcast WAV past 4 GiB: its bext was dropped without a word (RIFF only was read)."""
+    """RF64, the EBU's broadcast WAV past 4 GiB: its bext was dropped without a word (RIFF only was read)."""
     import struct
 
     from reelkit import media
