@@ -41,14 +41,18 @@ class ImplicitALSConfig(ModelConfig):
     alpha: float = Field(5.0, gt=0)
     iterations: int = Field(15, ge=1)
     weighting: Literal["binary", "weight"] = "weight"
+    # "implicit": the values times alpha as the confidence, as implicit documents it (c = alpha * w);
+    # "reelkit": c = 1 + alpha * w, reelkit's loss exactly (given 1 + alpha * w with implicit's alpha 1)
+    confidence: Literal["implicit", "reelkit"] = "implicit"
     seed: int = 0
     threads: int = 1
 
 
 class ImplicitALS(_PeerBase):
     """implicit's AlternatingLeastSquares (conjugate gradient). implicit takes the values it is given, times
-    its own ``alpha``, as the confidence ``c``; it is given ``1 + alpha * w`` with its own alpha 1, so its
-    loss is reelkit's (``c = 1 + alpha * w``, ``w`` the confidence weights or 1 as ``weighting`` says)."""
+    its own ``alpha``, as the confidence ``c``: ``alpha * w`` as implicit documents it, or (``confidence=
+    "reelkit"``) reelkit's ``1 + alpha * w``, given as values with implicit's alpha 1 (``w`` the confidence
+    weights, or 1, as ``weighting`` says)."""
 
     name = "implicit-als"
     Config = ImplicitALSConfig
@@ -61,17 +65,21 @@ class ImplicitALS(_PeerBase):
         "alpha": Space("log", 0.5, 50.0),
         "iterations": Space("choice", choices=(10, 15, 25)),
         "weighting": Space("choice", choices=("binary", "weight")),
+        "confidence": Space("choice", choices=("implicit", "reelkit")),
     }
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
         x = data.matrix(self.config.weighting)
-        x.data = 1.0 + self.config.alpha * x.data
+        alpha = self.config.alpha
+        if self.config.confidence == "reelkit":
+            x.data = 1.0 + alpha * x.data
+            alpha = 1.0
         self.model_ = AlternatingLeastSquares(
             factors=self.config.factors,
             regularization=self.config.regularization,
-            alpha=1.0,
+            alpha=alpha,
             iterations=self.config.iterations,
             use_cg=True,
             num_threads=self.config.threads,
