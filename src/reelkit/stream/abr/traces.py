@@ -162,13 +162,7 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
                 raise DataFormatError(
                     f"time goes backwards ({times[i - 1]:g} then {times[i]:g})", path=sp, line=lineno
                 )
-        if len(rows) < 2:
-            raise EmptyDataError("a trace needs at least two lines", path=sp)
-        try:
-            return Trace(times, bws, name=p.name)
-        except DataFormatError as exc:  # its line is a row of the data: name the file's line and its path
-            at = rows[exc.line - 1][0] if exc.line is not None else None
-            raise type(exc)(exc.message, path=sp, line=at) from None
+        return _trace_of_rows(times, bws, rows, sp, p.name)
     # Mahimahi: one integer millisecond timestamp per line
     ms = np.empty(len(rows))
     for i, (lineno, toks) in enumerate(rows):
@@ -217,11 +211,18 @@ def _hsdpa_log(rows: list[tuple[int, list[str]]], sp: str, name: str) -> Trace:
             raise DataFormatError(
                 f"time goes backwards ({times[i - 1]:g} then {times[i]:g} s)", path=sp, line=lineno
             )
+    return _trace_of_rows(times - times[0], bws, rows, sp, name)
+
+
+def _trace_of_rows(
+    times: np.ndarray, bws: np.ndarray, rows: list[tuple[int, list[str]]], sp: str, name: str
+) -> Trace:
+    """The trace of a file's parsed rows; a row the trace refuses is named by its line in the file."""
     if len(rows) < 2:
         raise EmptyDataError("a trace needs at least two lines", path=sp)
     try:
-        return Trace(times - times[0], bws, name=name)
-    except DataFormatError as exc:
+        return Trace(times, bws, name=name)
+    except DataFormatError as exc:  # its line is a row of the data: name the file's line and its path
         at = rows[exc.line - 1][0] if exc.line is not None else None
         raise type(exc)(exc.message, path=sp, line=at) from None
 
