@@ -78,3 +78,22 @@ def test_an_encoding_that_cannot_decode_is_one_line(
     srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHi\n\n")
     code, _, err = run_cli(capsys, "subs", "check", str(srt), "--encoding", codec)
     assert code == 2 and f"cannot decode as {codec}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("evaluate", "--tune", "--budget", "99999999999999999999", "--model", "popular"),
+        ("abr", "train", "--episodes", "99999999999999999999"),
+        ("abr", "train", "--epochs", "99999999999999999999"),
+        ("abr", "train", "--members", "99999999999999999999"),
+        ("video", "ladder", "in.mp4", "-o", "out", "--subsample", "99999999999999999999"),
+    ],
+)
+def test_counts_no_run_could_finish_are_refused_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    # they ran until stopped (or encoded everything, then failed in libvmaf)
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "Traceback" not in err
+    assert "less than or equal to" in err  # the option's bound, said by the parser

@@ -221,12 +221,20 @@ def train_cmd(
     video: VideoOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz).")],
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (sessions, initialisation).")] = 0,
-    episodes: Annotated[int, typer.Option("--episodes", help="Training sessions per trace.")] = 6,
-    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the collected chunks.")] = 60,
+    # bounds far past any sensible run: a mistyped 99999999999999999999 ran until stopped
+    episodes: Annotated[
+        int, typer.Option("--episodes", min=1, max=10_000, help="Training sessions per trace.")
+    ] = 6,
+    epochs: Annotated[
+        int, typer.Option("--epochs", min=1, max=100_000, help="Passes over the collected chunks.")
+    ] = 60,
     members: Annotated[
         int | None,
         typer.Option(
-            "--members", help="Predictors in the ensemble, each its own seed and sessions [default: 2]."
+            "--members",
+            min=1,
+            max=64,
+            help="Predictors in the ensemble, each its own seed and sessions [default: 2].",
         ),
     ] = None,
     json_out: JsonOpt = False,

@@ -54,7 +54,9 @@ def evaluate_cmd(
     tune: Annotated[
         bool, typer.Option("--tune", help="Tune parameters on a validation split of train first.")
     ] = False,
-    budget: Annotated[int | None, typer.Option(min=1, help="Tuning trials (default: the tuner's).")] = None,
+    budget: Annotated[
+        int | None, typer.Option(min=1, max=100_000, help="Tuning trials (default: the tuner's).")
+    ] = None,
     tune_metric: Annotated[
         str | None,
         typer.Option(

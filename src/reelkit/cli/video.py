@@ -184,6 +184,8 @@ def ladder_cmd(
         int,
         typer.Option(
             "--subsample",
+            min=1,
+            max=10_000,  # as video quality's: a huge value encoded everything, then failed in libvmaf
             help="Score candidates on every n-th frame (faster; with 2 it samples one phase of x264's P/B "
             "pattern, 0.2-1.3 VMAF high). The rungs and the fixed ladder are always scored on every frame.",
         ),
