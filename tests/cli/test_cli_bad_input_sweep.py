@@ -97,3 +97,35 @@ def test_counts_no_run_could_finish_are_refused_before_it_starts(
     code, _, err = run_cli(capsys, *args)
     assert code == 2 and "Traceback" not in err
     assert "less than or equal to" in err  # the option's bound, said by the parser
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("cache", "compare", "--trace", "t.csv", "--policies", "lru", "--capacities", "10%,,20%"),
+            "is empty",
+        ),
+        (("cache", "synth", "-o", "s.csv", "--timezones", "0,,5"), "--timezones '0,,5'"),
+        (
+            ("abr", "simulate", "--traces", "tr", "--video", "v", "--algo", "bba", "--bitrates", ""),
+            "--bitrates ''",
+        ),
+    ],
+)
+def test_an_empty_entry_is_refused_not_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], said: str
+) -> None:
+    (tmp_path / "t.csv").write_text("timestamp,object_id,size_bytes\n1,a,10\n2,b,10\n")
+    (tmp_path / "tr").mkdir()
+    (tmp_path / "tr" / "t1").write_text("0 1.0\n1 2.0\n")
+    (tmp_path / "v").mkdir()
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code, _, err = run_cli(capsys, *args)
+    finally:
+        os.chdir(here)
+    assert code == 2 and said in err and "Traceback" not in err

@@ -59,9 +59,9 @@ def _inputs(
     from reelkit.stream.abr.traces import load_traces
 
     rates: list[float] | None = None
-    if bitrates:
+    if bitrates is not None:  # given, even empty: '' used the folder's ladder without a word
         try:
-            rates = [float(x) for x in bitrates.split(",") if x.strip()]
+            rates = [float(x) for x in bitrates.split(",")]
         except ValueError:
             raise ConfigError(f"--bitrates {bitrates!r}: expected kbps values like 300,750,1200") from None
     if chunks is not None and chunks < 2:

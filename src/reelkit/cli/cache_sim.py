@@ -44,11 +44,15 @@ def _gb(n: float) -> str:
 
 
 def _split(text: str, what: str, example: str = "lru,arc,s3fifo") -> list[str]:
-    """Non-empty comma-separated items; ``example`` (if any) goes into the error message."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
+    """Non-empty comma-separated items; ``example`` (if any) goes into the error message. An empty entry
+    (``10%,,20%``) is refused, not skipped: it is a value the user meant and lost."""
+    parts = [t.strip() for t in text.split(",")]
+    items = [t for t in parts if t]
+    hint = f", e.g. {example}" if example else ""
     if not items:
-        hint = f", e.g. {example}" if example else ""
         raise ConfigError(f"{what}: give a comma-separated list{hint}")
+    if len(items) < len(parts):
+        raise ConfigError(f"{what} {text!r}: an entry is empty (two commas, or one at an end); remove it")
     return items
 
 
