@@ -129,3 +129,12 @@ def test_an_empty_entry_is_refused_not_skipped(
     finally:
         os.chdir(here)
     assert code == 2 and said in err and "Traceback" not in err
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the shell passes bytes; Python keeps the undecodable ones as surrogates, which pandas cannot encode
+    ratings = _ratings(tmp_path / "r.csv")
+    model = tmp_path / "m.npz"
+    assert run_cli(capsys, "train", "--model", "popular", "--ratings", str(ratings), "-o", str(model))[0] == 0
+    code, _, err = run_cli(capsys, "recommend", "--model-file", str(model), "--member", "\udcff")
+    assert code == 2 and "not UTF-8 text" in err and "Traceback" not in err

@@ -98,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ReelkitError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(int(getattr(exc, "exit_code", 1)))
+    except UnicodeEncodeError as exc:  # bytes that are not UTF-8 in an argument or a file name (surrogates)
+        err_console.print(
+            f"error: an argument or file name is not UTF-8 text ({exc.object[exc.start : exc.end]!a}); give "
+            "it in UTF-8 (rename the file)",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(2)
     except pydantic.ValidationError as exc:  # a typed config built from the options: a user error
         fields = "; ".join(
             f"{'.'.join(str(x) for x in e['loc']) or exc.title}: {error_message(e)}" for e in exc.errors()
