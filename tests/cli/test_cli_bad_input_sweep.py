@@ -138,3 +138,29 @@ def test_an_argument_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest
     assert run_cli(capsys, "train", "--model", "popular", "--ratings", str(ratings), "-o", str(model))[0] == 0
     code, _, err = run_cli(capsys, "recommend", "--model-file", str(model), "--member", "\udcff")
     assert code == 2 and "not UTF-8 text" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("abr", "package", "-o", "p", "--segment", "0.04"), "at least 0.5 s"),  # a frame: the MPD disagreed
+        (
+            ("abr", "package", "-o", "p", "--ladder", ""),
+            "--ladder: give renditions",
+        ),  # was the default ladder
+        (("abr", "package", "clip.mp4", "-o", "p", "--source", "zzz"), "--source chooses"),  # was ignored
+    ],
+)
+def test_package_options_that_were_ignored_or_broke_the_stream(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], said: str
+) -> None:
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code, _, err = run_cli(capsys, *args)
+    finally:
+        os.chdir(here)
+    assert code == 2 and said in err and not (tmp_path / "p").exists()

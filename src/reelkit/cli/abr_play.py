@@ -41,8 +41,9 @@ def package_cmd(
         float | None, typer.Option(help="Seconds: the generated clip's length (48), or a cut of CLIP (all).")
     ] = None,
     source: Annotated[
-        str, typer.Option(help="Generated clip's source: testsrc2 or mandelbrot.")
-    ] = "testsrc2",
+        str | None,
+        typer.Option(help="Generated clip's source: testsrc2 or mandelbrot [default: testsrc2]."),
+    ] = None,
     audio: Annotated[bool, typer.Option(help="Package the clip's audio too.")] = False,
     preset: Annotated[str, typer.Option(help="x264 preset.")] = "veryfast",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
@@ -54,8 +55,13 @@ def package_cmd(
     """
     from reelkit.stream.dash import SAMPLE_SOURCES, check_package_options, make_sample_clip, package_dash
 
-    if ladder and small:  # --small chooses a ladder: with one given it was ignored
+    if ladder is not None and small:  # --small chooses a ladder: with one given it was ignored
         raise ConfigError("--small is a ladder of its own; give --ladder or --small, not both")
+    if ladder is not None and not ladder.strip(","):  # '' used the default ladder without a word
+        raise ConfigError("--ladder: give renditions like 640x360@800,1280x720@3000")
+    if clip is not None and source is not None:  # a clip of one's own: the option would be ignored
+        raise ConfigError("--source chooses the generated clip's picture; with a clip given, leave it out")
+    source = source or "testsrc2"
     if clip is None and source not in SAMPLE_SOURCES:  # said before "generating a ... clip", not after
         raise ConfigError(f"--source {source!r}: use {' or '.join(SAMPLE_SOURCES)}")
     renditions = _ladder(ladder, small)

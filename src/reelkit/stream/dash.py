@@ -263,8 +263,8 @@ def check_package_options(
             f"renditions must share one aspect ratio (one DASH adaptation set); got {frames}: "
             "for 16:9 use e.g. 320x180, 640x360, 768x432, 1024x576, 1280x720"
         )
-    if not 0 < segment_s < math.inf:
-        raise ConfigError(f"segment length must be > 0 s; got {segment_s}")
+    if not 0.5 <= segment_s < math.inf:  # a shorter one (a frame or two) wrote an MPD its segments contradict
+        raise ConfigError(f"segment length must be at least 0.5 s; got {segment_s}")
     if max_duration_s is not None and not 0 < max_duration_s < math.inf:
         raise ConfigError(f"the cut must be > 0 s; got {max_duration_s}")
     if preset not in media.X264_PRESETS:
