@@ -109,8 +109,8 @@ def copy_chunks(
 
     ``loudness`` is called (once, and only for a version 2 ``bext``) for the written samples' figures;
     ``history`` is the coding-history line for this rewrite. Returns whether anything was copied (nothing
-    when the source has none of the chunks, or either file is not a plain RIFF WAVE, or the result would
-    pass RIFF's 4 GiB)."""
+    when the source, RIFF or RF64, has none of the chunks, or the written file is not a plain RIFF WAVE, or
+    the result would pass RIFF's 4 GiB)."""
     src, dst = Path(source), Path(written)
     kept = read_chunks(src)
     found = _riff_chunks(dst)
