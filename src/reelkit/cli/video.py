@@ -191,7 +191,12 @@ def ladder_cmd(
         ),
     ] = 1,
     fixed: Annotated[
-        bool, typer.Option("--fixed/--no-fixed", help="Compare with the HLS fixed ladder.")
+        bool,
+        typer.Option(
+            "--fixed/--no-fixed",
+            help="Compare with the HLS fixed ladder: its rungs encoded 1-pass ABR, and (title mode) its rung "
+            "sizes over the candidates' CRF/QP grid too, for the ladder's saving at equal rate control.",
+        ),
     ] = True,
     dash: Annotated[bool, typer.Option("--dash/--no-dash", help="Write a DASH manifest.")] = True,
     json_out: JsonOpt = False,
