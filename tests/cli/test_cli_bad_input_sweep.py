@@ -114,20 +114,18 @@ def test_counts_no_run_could_finish_are_refused_before_it_starts(
     ],
 )
 def test_an_empty_entry_is_refused_not_skipped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], said: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    said: str,
 ) -> None:
     (tmp_path / "t.csv").write_text("timestamp,object_id,size_bytes\n1,a,10\n2,b,10\n")
     (tmp_path / "tr").mkdir()
     (tmp_path / "tr" / "t1").write_text("0 1.0\n1 2.0\n")
     (tmp_path / "v").mkdir()
-    import os
-
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        code, _, err = run_cli(capsys, *args)
-    finally:
-        os.chdir(here)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, *args)
     assert code == 2 and said in err and "Traceback" not in err
 
 
@@ -152,15 +150,13 @@ def test_an_argument_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest
     ],
 )
 def test_package_options_that_were_ignored_or_broke_the_stream(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], said: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    said: str,
 ) -> None:
     (tmp_path / "clip.mp4").write_bytes(b"")
-    import os
-
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        code, _, err = run_cli(capsys, *args)
-    finally:
-        os.chdir(here)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, *args)
     assert code == 2 and said in err and not (tmp_path / "p").exists()
