@@ -10,6 +10,7 @@ temporary file ``0666 & ~umask`` and then renames it over the destination.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -19,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from reelkit.errors import ConfigError, DataFormatError, ReelkitError
 
@@ -239,3 +240,19 @@ def read_npz(path: str | os.PathLike[str], what: str, fix: str) -> dict[str, Any
         raise ModelFormatError(
             f"{p}: not {what} file, or a truncated or corrupt one ({why}); {fix}"
         ) from None
+
+
+def csv_records(fh: IO[str], delimiter: str = ",") -> Iterator[tuple[int, list[str] | None]]:
+    """``(line the record starts on, its fields)`` for each non-empty CSV record of ``fh``, as the CSV
+    reader reads quoted commas and line breaks (counting raw lines named a bad row a line early per break).
+    A record the reader cannot read (an unclosed quote swallowing the rest of the file, past the field
+    limit) comes as ``(its line, None)`` and ends the records."""
+    reader = csv.reader(fh, delimiter=delimiter)
+    start = 1
+    try:
+        for fields in reader:
+            if fields:  # an empty line is no record (as the parsers skip it)
+                yield start, fields
+            start = reader.line_num + 1
+    except csv.Error:
+        yield start, None

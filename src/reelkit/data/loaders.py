@@ -69,6 +69,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from reelkit._files import csv_records
 from reelkit.data.dataset import Dataset, _as_id, datetime_to_unix
 from reelkit.errors import (
     ConfigError,
@@ -277,15 +278,7 @@ def _record_lines(path: Path, encoding: str | None, sep: str) -> Generator[int, 
     with io.TextIOWrapper(
         _open_binary(path), encoding=encoding or "utf-8", errors="replace", newline=""
     ) as fh:
-        reader = csv.reader(fh, delimiter=sep)
-        start = 1
-        try:
-            for fields in reader:
-                if fields:  # an empty line is no record (as the parser skips it)
-                    yield start
-                start = reader.line_num + 1
-        except csv.Error:
-            return
+        yield from (start for start, _ in csv_records(fh, sep))
 
 
 def _first_line_no(path: Path, encoding: str | None, sep: str) -> int:

@@ -21,7 +21,6 @@ oracleGeneral (libCacheSim)
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import warnings
@@ -33,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit._files import atomic_path
+from reelkit._files import atomic_path, csv_records
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError, ReelkitWarning
 
 __all__ = [
@@ -371,18 +370,10 @@ def _csv_line(path: Path, row: int) -> int:
     """The line data row ``row`` (from 0) starts on: as the reader, blank lines are skipped and a quoted
     field may hold commas and line breaks (counting raw lines put later errors a line early per break)."""
     with _open_text(path) as fh:
-        seen = -1  # the header is the first row
-        reader = csv.reader(fh)
-        start = 1
-        try:
-            for fields in reader:
-                if fields:
-                    if seen == row:
-                        return start
-                    seen += 1
-                start = reader.line_num + 1
-        except csv.Error:  # an unclosed quote swallows the rest: the row it starts is as far as lines go
-            return start
+        # the header is record 0; an unreadable record (an unclosed quote) is as far as lines go
+        for i, (start, fields) in enumerate(csv_records(fh)):
+            if fields is None or i == row + 1:
+                return start
     return row + 2
 
 
@@ -396,19 +387,14 @@ def _find_bad_csv_line(path: Path) -> int | None:
     """The line the first row with another number of fields than the header starts on (quoted commas and
     line breaks read as the reader reads them)."""
     with _open_text(path) as fh:
-        reader = csv.reader(fh)
         want: int | None = None
-        start = 1
-        try:
-            for fields in reader:
-                if fields:
-                    if want is None:
-                        want = len(fields)
-                    elif len(fields) != want:
-                        return start
-                start = reader.line_num + 1
-        except csv.Error:  # a stray quote made one field of the rest of the file: its row is the bad one
-            return start
+        for start, fields in csv_records(fh):
+            if fields is None:  # a stray quote made one field of the rest of the file: its row is the bad one
+                return start
+            if want is None:
+                want = len(fields)
+            elif len(fields) != want:
+                return start
     return None
 
 
