@@ -751,17 +751,27 @@ def per_title_ladder(
     )
 
 
+def _bracket(rates: Sequence[float], kbps: float) -> tuple[int, int] | None:
+    """The indices of the two ``rates`` (one resolution's encodes) around ``kbps``, lower first; ``None``
+    outside their range (no extrapolation)."""
+    order = sorted(range(len(rates)), key=lambda k: rates[k])
+    for a, b in itertools.pairwise(order):
+        if rates[a] <= kbps <= rates[b]:
+            return a, b
+    return None
+
+
 def _at_rate(points: Sequence[tuple[float, float]], kbps: float) -> float | None:
     """VMAF at ``kbps`` on the line through ``points`` ((kbps, vmaf) of one resolution's encodes), linear in
     log-rate between the two that bracket it; ``None`` outside the points' range (no extrapolation)."""
-    pts = sorted(points)
-    for (r0, q0), (r1, q1) in itertools.pairwise(pts):
-        if r0 <= kbps <= r1:
-            if r1 <= r0:
-                return max(q0, q1)
-            t = (math.log(kbps) - math.log(r0)) / (math.log(r1) - math.log(r0))
-            return q0 + t * (q1 - q0)
-    return None
+    pair = _bracket([r for r, _ in points], kbps)
+    if pair is None:
+        return None
+    (r0, q0), (r1, q1) = points[pair[0]], points[pair[1]]
+    if r1 <= r0:
+        return max(q0, q1)
+    t = (math.log(kbps) - math.log(r0)) / (math.log(r1) - math.log(r0))
+    return q0 + t * (q1 - q0)
 
 
 def same_rc_fixed(
@@ -779,41 +789,43 @@ def same_rc_fixed(
     (``extra["bd_rate_vs_fixed_same_rc"]``, ``extra["bd_rate_hull_vs_fixed_same_rc"]``) measure the ladder
     alone: against the HLS rungs encoded 1-pass ABR (``bd_rate_vs_fixed``) part of the saving is the rate
     control (capped ABR against uncapped CRF/QP), not the choice of resolutions and rates. With candidates
-    scored on every n-th frame the hull's figure uses those scores and the rungs' every-frame ones."""
+    scored on every n-th frame the hull's figure uses those scores and the rungs' every-frame ones (only the
+    two encodes around each rung's bitrate are scored again)."""
     W, H = ladder.width, ladder.height
     rungs = fixed_ladder_specs(W, H, codec, preset)
     grid = [quality_spec(r.width, r.height, q, rate_control, codec, preset) for r in rungs for q in crfs]
     encodes = run_encodes(source, grid, description="fixed ladder at the candidates' rate control", **kw)
-    every = kw.get("vmaf_subsample", 1) > 1
-    all_frames: list[float] = []
-    if every:
+    n = len(crfs)
+    brackets: list[tuple[EncodeSpec, float, tuple[int, int]]] = []  # rung, its kbps, encodes around it
+    for i, r in enumerate(rungs):
+        target = float(r.bitrate_kbps or 0.0)
+        pair = _bracket([e.bitrate_kbps for e in encodes[i * n : (i + 1) * n]], target)
+        if pair is not None:
+            brackets.append((r, target, (i * n + pair[0], i * n + pair[1])))
+    every: dict[int, float] = {}
+    if kw.get("vmaf_subsample", 1) > 1:
         src = str(Path(source).resolve())
         display = kw.get("display", (W, H))
         ex = kw.get("executor") or LocalExecutor(kind="thread")
+        needed = sorted({k for _, _, pair in brackets for k in pair})
         full = ex.map(
-            _every_frame, [(src, e.path, display) for e in encodes], description="VMAF, every frame"
+            _every_frame, [(src, encodes[k].path, display) for k in needed], description="VMAF, every frame"
         )
-        all_frames = [q.mean for q in full]
+        every = {k: q.mean for k, q in zip(needed, full, strict=True)}
     sub_pts: list[RDPoint] = []
     all_pts: list[RDPoint] = []
-    n = len(crfs)
-    for i, r in enumerate(rungs):
-        mine = encodes[i * n : (i + 1) * n]
-        target = float(r.bitrate_kbps or 0.0)
-        q_sub = _at_rate([(e.bitrate_kbps, e.vmaf) for e in mine], target)
+    for r, target, pair in brackets:
+        ref = {"width": r.width, "height": r.height, "target_kbps": target}
+        rates = [encodes[k].bitrate_kbps for k in pair]
+        q_sub = _at_rate([(rate, encodes[k].vmaf) for rate, k in zip(rates, pair, strict=True)], target)
         q_all = (
-            _at_rate(
-                [(e.bitrate_kbps, v) for e, v in zip(mine, all_frames[i * n : (i + 1) * n], strict=True)],
-                target,
-            )
+            _at_rate([(rate, every[k]) for rate, k in zip(rates, pair, strict=True)], target)
             if every
             else q_sub
         )
-        ref = {"width": r.width, "height": r.height, "target_kbps": target}
-        if q_sub is not None:
-            sub_pts.append(RDPoint(target, q_sub, ref))
-        if q_all is not None:
-            all_pts.append(RDPoint(target, q_all, ref))
+        assert q_sub is not None and q_all is not None  # the pair brackets the target
+        sub_pts.append(RDPoint(target, q_sub, ref))
+        all_pts.append(RDPoint(target, q_all, ref))
     ladder.extra["fixed_same_rc"] = [
         {**p.ref, "vmaf": round(p.quality, 3), "rate_control": rate_control} for p in all_pts
     ]
