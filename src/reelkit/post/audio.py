@@ -372,7 +372,7 @@ def _keep_broadcast_chunks(
 
     mode = {1: ",M=mono", 2: ",M=stereo"}.get(x.shape[1], "")
     history = f"A=PCM,F={sample_rate},W=24{mode},T=reelkit"
-    if not bwf.copy_chunks(source, written, loudness=loudness, history=history) and bwf.read_chunks(source):
+    if bwf.copy_chunks(source, written, loudness=loudness, history=history) == "not kept":
         warnings.warn(
             f"{source}: its bext/iXML/axml chunks (time reference, originator) could not be kept in the WAV "
             "written (past RIFF's 4 GiB); carry them over with a BWF tool",

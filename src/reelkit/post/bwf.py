@@ -16,7 +16,7 @@ import os
 import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 __all__ = ["KEPT_CHUNKS", "Loudness", "copy_chunks", "read_chunks"]
 
@@ -103,22 +103,22 @@ def copy_chunks(
     *,
     loudness: Callable[[], Loudness] | None = None,
     history: str = "T=reelkit",
-) -> bool:
+) -> Literal["copied", "none", "not kept"]:
     """Put ``source``'s :data:`KEPT_CHUNKS` into the WAV file ``written`` (rewritten through a temporary
     file beside it, then renamed), before its ``data`` chunk, replacing any of the same ids it has.
 
     ``loudness`` is called (once, and only for a version 2 ``bext``) for the written samples' figures;
-    ``history`` is the coding-history line for this rewrite. Returns whether anything was copied (nothing
-    when the source, RIFF or RF64, has none of the chunks, or the written file is not a plain RIFF WAVE, or
-    the result would pass RIFF's 4 GiB)."""
+    ``history`` is the coding-history line for this rewrite. Returns ``"copied"``; ``"none"`` when the
+    source (RIFF or RF64) has none of the chunks; ``"not kept"`` when it has some but the written file is
+    not a plain RIFF WAVE or the result would pass RIFF's 4 GiB."""
     src, dst = Path(source), Path(written)
     kept = read_chunks(src)
+    if not kept:
+        return "none"
     found = _riff_chunks(dst)
-    if not kept or found is None:
-        return False
+    if found is None or not any(cid == b"data" for cid, _, _ in found[0]):
+        return "not kept"
     chunks, _ = found
-    if not any(cid == b"data" for cid, _, _ in chunks):
-        return False
     figures: Loudness | None = None
     bodies: list[tuple[bytes, bytes]] = []
     for cid, body in kept:
@@ -132,7 +132,7 @@ def copy_chunks(
     total = 4 + sum(8 + n + (n & 1) for cid, _, n in chunks if cid not in ids)
     total += sum(8 + len(b) + (len(b) & 1) for _, b in bodies)
     if total > 0xFFFFFFFF:
-        return False
+        return "not kept"
     tmp = dst.with_name(f".{dst.name}.bwf")
     try:
         with dst.open("rb") as f, tmp.open("wb") as out:
@@ -151,7 +151,7 @@ def copy_chunks(
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
-    return True
+    return "copied"
 
 
 def _copy(src: BinaryIO, dst: BinaryIO, n: int) -> None:
