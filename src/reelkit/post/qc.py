@@ -247,12 +247,12 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list
         # clip_level, all different), or over full scale (a float file's overs)
         a = x[:, c]
         full = np.abs(a) >= opt.clip_level
-        step = full[1:] & full[:-1] & (a[1:] == a[:-1])
-        stuck = np.zeros_like(full)
-        stuck[1:] |= step
-        stuck[:-1] |= step
-        if opt.clip_run_samples == 1:  # a single sample at full scale is asked for
-            stuck = full
+        stuck = full  # a run of one sample (clip_run_samples 1): any at full scale
+        if opt.clip_run_samples > 1:
+            step = full[1:] & full[:-1] & (a[1:] == a[:-1])
+            stuck = np.zeros_like(full)
+            stuck[1:] |= step
+            stuck[:-1] |= step
         starts, ends = _runs(stuck | (np.abs(a) > 1.0))
         keep = (ends - starts) >= opt.clip_run_samples
         for s, e in zip(starts[keep], ends[keep], strict=True):

@@ -60,7 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs
 from reelkit.errors import ConfigError, UnknownIdError
-from reelkit.recommend.base import Recommender
+from reelkit.recommend.base import Recommender, rated_low
 from reelkit.recommend.communities import Community, CommunityPopularity
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Trending
@@ -519,7 +519,7 @@ class HomeBuilder:
             completions = agg.completions
             # a title rated in the lower half of the scale was not liked, however far it was watched: it
             # names no "Because You Watched" row and supports no "like X" reason
-            disliked = np.nan_to_num(rnorm, nan=1.0) < 0.5
+            disliked = rated_low(rating, self._rating_scale)
             is_strong = (
                 pos
                 & ~disliked

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reelkit.recommend.base import Recommendations, Recommender
+from reelkit.recommend.base import Recommendations, Recommender, rated_low
 
 __all__ = ["explain_recommendations"]
 
@@ -44,7 +44,7 @@ def explain_recommendations(
         rows = np.arange(histories.shape[0])
         hist_of = histories.tocsr()
         rated_of = ratings.tocsr() if ratings is not None else None
-    lo, hi = model.rating_scale_
+    scale = model.rating_scale_
     if isinstance(model, CommunityPopularity):
         names = {c.id: c.name for c in model.communities(top=1)}
         labels = (
@@ -71,7 +71,7 @@ def explain_recommendations(
             continue
         if rated_of is not None:  # a title rated low is no reason
             rated = rated_of[r]
-            low = rated.indices[(rated.data - lo) / (hi - lo if hi > lo else 1.0) < 0.5]
+            low = rated.indices[rated_low(rated.data, scale)]
             hist = np.setdiff1d(hist, low, assume_unique=True)
             if not len(hist):
                 out.append([fallback] * k)
