@@ -160,3 +160,28 @@ def test_package_options_that_were_ignored_or_broke_the_stream(
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(capsys, *args)
     assert code == 2 and said in err and not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (("--shot-resolution", "rung"), "--shot-resolution rung: only with --mode shot"),
+        (("--no-title-fallback",), "--no-title-fallback: only with --mode shot"),
+    ],
+)
+def test_ladder_shot_options_in_title_mode_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...], said: str
+) -> None:
+    # they were ignored in silence: the per-title ladder was built without them
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "video", "ladder", "in.mp4", "-o", str(out), "--mode", "title", *extra)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_ladder_shot_options_at_their_defaults_are_not_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # stops at the next check, after the mode's
+    args = ("--shot-resolution", "shot", "--title-fallback", "--rate-control", "abr")
+    code, _, err = run_cli(capsys, "video", "ladder", "in.mp4", "-o", str(tmp_path / "o"), *args)
+    assert code == 2 and "--rate-control 'abr'" in err and "--mode shot" not in err

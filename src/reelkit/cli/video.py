@@ -210,6 +210,17 @@ def ladder_cmd(
         raise ConfigError(f"--codec {codec!r}: use x264 or x265")
     if mode not in ("title", "shot"):
         raise ConfigError(f"--mode {mode!r}: use title or shot")
+    if mode == "title":  # the shot-mode options were ignored in silence
+        changed = [
+            opt
+            for opt, given in (
+                (f"--shot-resolution {shot_resolution}", shot_resolution != "shot"),
+                ("--no-title-fallback", not title_fallback),
+            )
+            if given
+        ]
+        if changed:
+            raise ConfigError(f"{', '.join(changed)}: only with --mode shot; drop it or add --mode shot")
     if shot_resolution not in ("shot", "rung"):
         raise ConfigError(f"--shot-resolution {shot_resolution!r}: use shot or rung")
     if rate_control not in ("crf", "qp"):
