@@ -185,3 +185,45 @@ def test_ladder_shot_options_at_their_defaults_are_not_refused(
     args = ("--shot-resolution", "shot", "--title-fallback", "--rate-control", "abr")
     code, _, err = run_cli(capsys, "video", "ladder", "in.mp4", "-o", str(tmp_path / "o"), *args)
     assert code == 2 and "--rate-control 'abr'" in err and "--mode shot" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--vad", "webrtc", "normalize", "a.wav", "-o", "n.wav"), "--vad: only with the measurement; give"),
+        (("normalize", "a.wav", "-o", "n.wav", "--vad", "webrtc"), "--vad: only with --reference dialogue"),
+        (
+            ("normalize", "a.wav", "-o", "n.wav", "--reference", "dialogue", "--vad", "none"),
+            "--vad 'none': --reference dialogue needs a speech detector",
+        ),
+    ],
+)
+def test_loudness_vad_that_normalize_ignored_is_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    said: str,
+) -> None:
+    # normalize measured with silero whatever --vad said
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "loudness", *args)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1 and not Path("n.wav").exists()
+
+
+def test_loudness_normalize_dialogue_uses_the_vad_given(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reelkit.post.normalize
+    from reelkit.errors import ConfigError
+
+    seen: dict[str, object] = {}
+
+    def normalize_file(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise ConfigError("stopped here")
+
+    monkeypatch.setattr(reelkit.post.normalize, "normalize_file", normalize_file)
+    cmd = ("loudness", "normalize", "a.wav", "-o", "n.wav", "--reference", "dialogue", "--vad", "webrtc")
+    code, _, err = run_cli(capsys, *cmd)
+    assert code == 2 and "stopped here" in err and seen["speech"] == "webrtc"

@@ -504,3 +504,20 @@ def test_an_rf64_broadcast_wav_keeps_its_bext(tmp_path: Path) -> None:
     normalize_file(src, tmp_path / "out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
     bext = dict(read_chunks(tmp_path / "out.wav"))[b"bext"]
     assert struct.unpack_from("<Q", bext, 338)[0] == 172_800_000
+
+
+def test_the_dialogue_reference_uses_the_speech_detector_given() -> None:
+    # it was always silero, whatever detector the caller (reelkit loudness normalize --vad) chose
+    calls: list[int] = []
+
+    def first_half_speaks(mono: np.ndarray, rate: int) -> tuple[float, np.ndarray]:
+        calls.append(rate)
+        frames = len(mono) // int(0.01 * rate)
+        return 0.01, np.arange(frames) < frames // 2
+
+    x = noisy(spikes=False)
+    x[len(x) // 2 :] *= np.float32(0.1)  # the speech-free half 20 dB quieter
+    _, res = normalize_samples(x, RATE, target_lufs=-30.0, reference="dialogue", speech=first_half_speaks)
+    assert calls and res.reference == "dialogue"
+    loud = measure(x[: len(x) // 2], RATE).integrated_lufs  # the half the detector called speech
+    assert res.input_lufs == pytest.approx(loud, abs=0.5)

@@ -108,11 +108,12 @@ def loudness_cmd(
     the dialogue-gated loudness of the mix, which delivery specs check and 'normalize --reference dialogue'
     sets."""
     if ctx.invoked_subcommand is not None:
-        refuse_unused(
+        refuse_unused(  # a group option before the subcommand was ignored by it
             ctx,
             "the measurement",
             "stream",
-            fix=f"give it after the subcommand: {ctx.invoked_subcommand} FILE --stream N",
+            "vad",
+            fix=f"give it after the subcommand: reelkit loudness {ctx.invoked_subcommand} FILE ...",
         )
         if "loudness_file" in ctx.meta:
             raise ConfigError(
@@ -168,6 +169,7 @@ def loudness_cmd(
 
 @loudness_app.command("normalize")
 def normalize_cmd(
+    ctx: typer.Context,
     file: Annotated[
         Path,
         typer.Argument(
@@ -186,6 +188,9 @@ def normalize_cmd(
             "mix, which delivery specs such as Netflix's measure: 'dialogue_gated_lufs' in 'reelkit qc').",
         ),
     ] = "integrated",
+    vad: Annotated[
+        str, typer.Option("--vad", help="Speech detector of --reference dialogue: silero or webrtc.")
+    ] = "silero",
     stream: StreamOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
@@ -193,6 +198,10 @@ def normalize_cmd(
     and write OUT (WAV/FLAC 24-bit, other formats through ffmpeg), atomically."""
     if reference not in ("integrated", "dialogue"):
         raise ConfigError(f"--reference {reference!r}: choose integrated or dialogue")
+    if reference == "integrated":
+        refuse_unused(ctx, "--reference dialogue", "vad")
+    elif vad not in ("silero", "webrtc"):
+        raise ConfigError(f"--vad {vad!r}: --reference dialogue needs a speech detector: silero or webrtc")
     from reelkit.post.normalize import normalize_file
 
     result = normalize_file(
@@ -202,6 +211,7 @@ def normalize_cmd(
         true_peak_dbtp=true_peak,
         reference=reference,  # type: ignore[arg-type]
         stream=stream,
+        speech=vad,  # type: ignore[arg-type]
     )
     if json_out:
         emit_json(result.to_dict())

@@ -34,6 +34,8 @@ from reelkit.media import DEFAULT_LAYOUTS
 from reelkit.post.loudness import (
     LoudnessResult,
     Meter,
+    SpeechDetector,
+    VadMethod,
     _polyphase_table,
     oversampling_factor,
 )
@@ -212,6 +214,7 @@ def normalize_samples(
     measured: LoudnessResult | None = None,
     check_target: bool = True,
     layout: str | None = None,
+    speech: VadMethod | SpeechDetector = "silero",
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
     """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling.
 
@@ -222,13 +225,14 @@ def normalize_samples(
     A target the ceiling keeps out of reach by more than :data:`UNREACHABLE_LU` is a :class:`ConfigError`; a
     smaller miss (over 0.1 LU) a warning. ``check_target=False`` returns the closest without either (an
     encoder's correction may aim past what the samples can reach). ``layout``: ffmpeg's name of the channel
-    layout (``Audio.layout``), which sets the channel weights.
+    layout (``Audio.layout``), which sets the channel weights. ``speech``: the speech detector of the
+    ``dialogue`` reference (as :class:`~reelkit.post.loudness.Meter` takes it).
     """
     _check_targets(target_lufs, true_peak_dbtp)
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
-    meter = Meter(speech="silero" if reference == "dialogue" else None)
+    meter = Meter(speech=speech if reference == "dialogue" else None)
     before = measured if measured is not None else meter.measure(x, sample_rate, layout=layout)
     level = before.dialogue_lufs if reference == "dialogue" else before.integrated_lufs
     if level is None or not math.isfinite(level):
@@ -316,6 +320,7 @@ def normalize_file(
     true_peak_dbtp: float = -2.0,
     reference: Reference = "integrated",
     stream: int = 0,
+    speech: VadMethod | SpeechDetector = "silero",
 ) -> NormalizeResult:
     """Read audio stream ``stream`` of ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit;
     others through ffmpeg). A video written to a video container keeps everything else: the picture, its
@@ -324,7 +329,7 @@ def normalize_file(
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
     pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
     both corrected (at most :data:`LOSSY_PASSES` encodes). The result's output figures are those of the
-    written file.
+    written file. ``speech``: the speech detector of the ``dialogue`` reference.
     """
     from dataclasses import replace
 
@@ -336,7 +341,7 @@ def normalize_file(
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     ext = output_extension(dst_p)
     audio = read_audio(src_p, stream=stream)
-    meter = Meter(speech="silero" if reference == "dialogue" else None)
+    meter = Meter(speech=speech if reference == "dialogue" else None)
     with _naming(src_p):
         source = meter.measure(audio.samples, audio.sample_rate, layout=audio.layout)  # once, not each pass
 
@@ -354,6 +359,7 @@ def normalize_file(
                 measured=source,
                 check_target=check_target,
                 layout=audio.layout,
+                speech=speech,
             )
 
     if ext in (".wav", ".flac"):
