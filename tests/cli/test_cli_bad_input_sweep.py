@@ -227,3 +227,40 @@ def test_loudness_normalize_dialogue_uses_the_vad_given(
     cmd = ("loudness", "normalize", "a.wav", "-o", "n.wav", "--reference", "dialogue", "--vad", "webrtc")
     code, _, err = run_cli(capsys, *cmd)
     assert code == 2 and "stopped here" in err and seen["speech"] == "webrtc"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("demo", "--workdir", "afile"), "--workdir afile: is a file, not a folder; give a folder"),
+        (("demo", "--workdir", "afile/demo"), "--workdir afile/demo: afile is a file, not a folder"),
+    ],
+)
+def test_a_file_where_a_folder_option_needs_a_folder(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    said: str,
+) -> None:
+    # it said only "afile: File exists" (demo after generating its catalog)
+    monkeypatch.chdir(tmp_path)
+    Path("afile").write_text("")
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.media
+def test_a_file_as_the_ladder_cache_is_refused_before_the_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)
+    lavfi = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1", "-pix_fmt", "yuv420p"]
+    subprocess.run([ffmpeg_exe(), "-v", "error", *lavfi, "in.mp4"], check=True)
+    Path("afile").write_text("")
+    small = ("--no-fixed", "--no-dash", "--heights", "48", "--crf", "30")  # it said "afile: File exists"
+    code, _, err = run_cli(capsys, "video", "ladder", "in.mp4", "-o", "out", "--cache", "afile", *small)
+    said = "--cache afile: is a file, not a folder; give a folder"
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1 and not Path("out").exists()

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from reelkit.progress import ProgressTask
 __all__ = [
     "JsonOpt",
     "RichProgress",
+    "check_folder",
     "console",
     "emit_json",
     "err_console",
@@ -142,6 +144,19 @@ def refuse_unused(ctx: typer.Context, unless: str, *params: str, fix: str | None
             given.append("--" + name.replace("_", "-"))
     if given:
         raise ConfigError(f"{', '.join(given)}: only with {unless}; {fix or f'drop it or add {unless}'}")
+
+
+def check_folder(path: Path, option: str, holds: str) -> Path:
+    """``path`` when it is a folder or can be made one (the command makes the missing folders); a file there
+    or on the way to it is refused, naming ``option``, before any work (mkdir said only "File exists").
+    ``holds``: what the folder is for, for the message."""
+    above = path
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():
+        where = "is a file" if above == path else f"{above} is a file"
+        raise ConfigError(f"{option} {path}: {where}, not a folder; give a folder for {holds}")
+    return path
 
 
 def parse_params(items: Sequence[str] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from reelkit._files import atomic_write_bytes
-from reelkit.cli.common import console, print_table, progress_for
+from reelkit.cli.common import check_folder, console, print_table, progress_for
 from reelkit.errors import UnknownIdError
 
 DEMO_MODELS = ("popular", "trending", "community-pop", "itemknn", "rp3beta", "ease", "als")
@@ -34,6 +34,7 @@ def demo_cmd(
     from reelkit.recommend import CommunityPopularity, registered_models
     from reelkit.recommend.reasons import explain_recommendations
 
+    check_folder(workdir, "--workdir", "the demo's data and models")
     data_dir = workdir / "data"
     marker = workdir / "demo-seed"  # the seed the kept catalog was made with (none: 0, as before)
     kept = marker.read_text().strip() if marker.is_file() else ""

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit._files import check_output_file
-from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, check_folder, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError
 
 __all__ = ["group", "register"]
@@ -234,6 +234,8 @@ def ladder_cmd(
     if preset not in X264_PRESETS:
         raise ConfigError(f"--preset {preset!r}: use one of {', '.join(X264_PRESETS)}")
     grid_heights, grid_q = _heights(heights), _quality_grid(crf, rate_control)
+    if cache is not None:
+        check_folder(cache, "--cache", "the encodes")
     build: Any = per_title_ladder
     extra: dict[str, Any] = {}
     if mode == "shot":
