@@ -264,3 +264,27 @@ def test_a_file_as_the_ladder_cache_is_refused_before_the_work(
     code, _, err = run_cli(capsys, "video", "ladder", "in.mp4", "-o", "out", "--cache", "afile", *small)
     said = "--cache afile: is a file, not a folder; give a folder"
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1 and not Path("out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("a.wav", "b.wav"), "loudness measures one FILE at a time: reelkit loudness a.wav, then reelkit"),
+        (("a.wav", "--json", "b.wav"), "measures one FILE at a time"),
+        (("measure", "a.wav"), "No such command 'measure': measure with reelkit loudness a.wav (no"),
+        (("normalise", "a.wav"), "Did you mean: reelkit loudness normalize a.wav ...?"),
+        (("a.wav", "bogus"), "No such command 'bogus'."),  # click's own, for a word that is no file
+    ],
+)
+def test_loudness_given_a_second_file_says_how_to_run_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    said: str,
+) -> None:
+    # click said "No such command 'b.wav'" (or 'a.wav' after a subcommand that does not exist)
+    monkeypatch.chdir(tmp_path)
+    Path("a.wav").write_bytes(b"")
+    code, _, err = run_cli(capsys, "loudness", *args)
+    assert code == 2 and said in err and "Traceback" not in err

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import shlex
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,6 +27,12 @@ from reelkit.errors import ConfigError
 __all__ = ["register"]
 
 VadChoice = Literal["silero", "webrtc", "none"]
+
+
+def _pathlike(arg: str) -> bool:
+    """Whether a command-line word names a file (one that exists, or with an extension or a folder in it),
+    not a subcommand."""
+    return Path(arg).exists() or bool(Path(arg).suffix) or "/" in arg or os.sep in arg
 
 
 class _FileOrCommandGroup(TyperGroup):
@@ -57,6 +66,28 @@ class _FileOrCommandGroup(TyperGroup):
                 ctx.meta["loudness_file"] = rest.pop(i)
             break
         return super().parse_args(ctx, rest)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        # a file after the file is no subcommand: click said "No such command 'b.wav'" to a second file, and
+        # to "loudness measure a.wav" (there is no such subcommand: the file comes first)
+        name, file = args[0], ctx.meta.get("loudness_file")
+        if name not in self.commands and file is not None and not ctx.resilient_parsing and _pathlike(name):
+            path = shlex.quote(name)
+            near = get_close_matches(file, list(self.commands), n=1)
+            if _pathlike(file):
+                message = (
+                    f"loudness measures one FILE at a time: reelkit loudness {shlex.quote(file)}, then "
+                    f"reelkit loudness {path} (to normalise one: reelkit loudness normalize FILE -o OUT)"
+                )
+            elif near:  # a subcommand mistyped
+                message = f"No such command {file!r}. Did you mean: reelkit loudness {near[0]} {path} ...?"
+            else:
+                message = (
+                    f"No such command {file!r}: measure with reelkit loudness {path} (no subcommand), or "
+                    f"normalise with reelkit loudness normalize {path} -o OUT"
+                )
+            ctx.fail(message)
+        return super().resolve_command(ctx, args)
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         formatter.write_usage(
