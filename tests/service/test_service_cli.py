@@ -268,3 +268,33 @@ def test_an_interrupted_import_says_so(
     code, _, err = run_cli(capsys, "import", "--data-dir", str(tmp_path / "d"), "--ratings", str(ratings))
     assert code == 130
     assert "the import did not finish: run the same command again" in err and "aborted" in err
+
+
+@pytest.mark.parametrize("command", ["import", "retrain"])
+def test_a_damaged_store_or_a_folder_in_its_place_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A damaged database was asked "is the folder writable?"; a folder named reelkit.db exited 1 (import)
+    or was said to be missing (retrain)."""
+    import sqlite3
+
+    from reelkit.service.store import DB_NAME
+    from reelkit.testing.cli import run_cli
+
+    damaged, folder = tmp_path / "damaged", tmp_path / "folder"
+    damaged.mkdir()
+    con = sqlite3.connect(damaged / DB_NAME)
+    con.execute("CREATE TABLE t(x)")
+    con.commit()
+    con.close()
+    whole = (damaged / DB_NAME).read_bytes()
+    (damaged / DB_NAME).write_bytes(whole[:100] + bytes(len(whole) - 100))  # the header kept, pages zeroed
+    (folder / DB_NAME).mkdir(parents=True)
+    ratings = write_ratings(tmp_path / "r.csv")
+    extra = ["--ratings", str(ratings)] if command == "import" else []
+    for data_dir, said in (
+        (damaged, "reelkit.db: is damaged (database disk image is malformed); restore it from a backup"),
+        (folder, "reelkit.db: is a folder, not the store's database file; move it away"),
+    ):
+        code, _, err = run_cli(capsys, command, *extra, "--data-dir", str(data_dir))
+        assert code == 2 and said in err and "writable" not in err and err.count("\n") == 1, err

@@ -324,6 +324,11 @@ class SQLiteStore:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        if self.path.is_dir():  # said "cannot open the database (unable to open database file)", exit 1
+            raise StoreLocationError(
+                f"{self.path}: is a folder, not the store's database file; move it away, or give another "
+                "--data-dir"
+            )
         if not create and not self.path.is_file():
             raise StoreLocationError(
                 f"{self.path.parent}: no reelkit store here (no {self.path.name}); check --data-dir, or load "
@@ -351,12 +356,13 @@ class SQLiteStore:
             text = str(exc)
             if "locked" in text or "busy" in text:  # another writer held it past the busy timeout
                 raise StoreError(f"{self.path}: {BUSY_MESSAGE}") from None
-            what = (
-                "is not a reelkit store (not an SQLite database)"
-                if "not a database" in text
-                else f"cannot be used ({text}; is the folder writable?)"
-            )
-            raise StoreLocationError(f"{self.path}: {what}; give another --data-dir") from None
+            if "not a database" in text:
+                what = "is not a reelkit store (not an SQLite database); give another --data-dir"
+            elif "malformed" in text:  # SQLITE_CORRUPT: damaged, not unwritable
+                what = f"is damaged ({text}); restore it from a backup, or give another --data-dir"
+            else:
+                what = f"cannot be used ({text}; is the folder writable?); give another --data-dir"
+            raise StoreLocationError(f"{self.path}: {what}") from None
 
     # ------------------------------------------------------------------ connections
     def _con(self) -> sqlite3.Connection:
