@@ -243,3 +243,46 @@ def test_fewer_members_than_any_community_count_make_one_community() -> None:
     assert len(recs.ids[0]) == 2
     (profile,) = model.communities()
     assert profile.size == 3
+
+
+def test_a_blend_file_missing_a_component_is_a_format_error(tmp_path: Path) -> None:
+    """A blend file without a component's arrays loaded and scored with what was left (every score 0 with
+    none), and similar titles failed on a missing item-kNN with a KeyError."""
+    from reelkit.recommend.blend import Blend
+
+    model = Blend(**Blend.fast_params).fit(_ratings().interactions())
+    model.save(tmp_path / "ok.npz")
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    assert any(k.startswith("bmf.") for k in arrays)
+    for drop in ("", "ease.", "itemknn.", "bmf."):
+        kept = {k: v for k, v in arrays.items() if k.startswith("__") or (drop and not k.startswith(drop))}
+        np.savez(tmp_path / "bad.npz", **kept)
+        with pytest.raises(ModelFormatError, match=f"{drop.rstrip('.') or 'ease'} component is missing"):
+            load_model(tmp_path / "bad.npz")
+    assert load_model(tmp_path / "ok.npz").recommend(["u0"], 3).lengths[0] == 3
+
+
+def test_a_blend_without_ratings_loads_without_its_bmf(tmp_path: Path) -> None:
+    from reelkit.recommend.blend import Blend
+
+    ev = _ratings().events.copy()
+    ev["kind"], ev["value"] = "play", 1.0
+    model = Blend(**Blend.fast_params).fit(Dataset.from_events(ev).interactions())
+    assert "bmf" not in model.components_
+    loaded = load_model(model.save(tmp_path / "plays.npz"))
+    assert np.array_equal(loaded.recommend(["u0"], 5).ids, model.recommend(["u0"], 5).ids)
+
+
+def test_a_bmf_file_whose_priors_are_cut_is_a_format_error(tmp_path: Path) -> None:
+    """The fold-in (numba, no bounds checks) read past the end of cut prior arrays: the load passed and the
+    recommendations were whatever lay in memory."""
+    from reelkit.recommend.bayes_mf import BayesianMF
+
+    model = BayesianMF(**BayesianMF.fast_params).fit(_ratings().interactions())
+    model.save(tmp_path / "ok.npz")
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    for key in ("prior_mean", "prior_prec", "implicit_factors", "item_factors", "user_factors"):
+        bad = {**arrays, key: arrays[key][:2] if arrays[key].ndim == 1 else arrays[key][:, :2]}
+        np.savez(tmp_path / "bad.npz", **bad)
+        with pytest.raises(ModelFormatError, match=f"bmf {key} of shape"):
+            load_model(tmp_path / "bad.npz")

@@ -517,3 +517,16 @@ class BayesianMF(Recommender):
         self.prior_mean_ = np.asarray(state["prior_mean"], dtype=np.float64)
         self.prior_prec_ = np.asarray(state["prior_prec"], dtype=np.float64)
         self.noise_prec_ = float(state["noise_prec"])
+        # the fold-in (numba, no bounds checks) reads these by the factors' width: a file whose arrays
+        # disagree read memory past their ends instead of failing
+        width = self.config.rank + 1
+        shapes = {
+            "user_factors": (self.user_factors_.shape, (len(self.member_ids_), width)),
+            "item_factors": (self.item_factors_.shape, (len(self.title_ids_), width)),
+            "implicit_factors": (self.implicit_factors_.shape, (len(self.title_ids_), width)),
+            "prior_mean": (self.prior_mean_.shape, (width,)),
+            "prior_prec": (self.prior_prec_.shape, (width,)),
+        }
+        for key, (got, want) in shapes.items():
+            if got != want:
+                raise ValueError(f"bmf {key} of shape {got}, expected {want}")

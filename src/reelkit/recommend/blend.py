@@ -150,10 +150,17 @@ class Blend(Recommender):
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.components_ = {}
+        weights = self._weights()
+        has_ratings = self.ratings_.nnz > 0 and bool((~np.isnan(self.ratings_.data)).any())
         for name, model in self._components().items():
             prefix = f"{name}."
             sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             if not sub:
+                # a component the fit would have made must be there: without it the blend scored with what
+                # was left (all zeros for an empty file) and similar titles failed on a missing item-kNN
+                needed = weights[name] > 0 or name == "itemknn"
+                if needed and not (name == "bmf" and not has_ratings):
+                    raise ValueError(f"the blend's {name} component is missing")
                 continue
             for attr in (
                 "member_ids_",
