@@ -286,3 +286,44 @@ def test_a_bmf_file_whose_priors_are_cut_is_a_format_error(tmp_path: Path) -> No
         np.savez(tmp_path / "bad.npz", **bad)
         with pytest.raises(ModelFormatError, match=f"bmf {key} of shape"):
             load_model(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "field"),
+    [("als", {"seed": -1}, "seed"), ("bmf", {"seed": -1}, "seed"), ("trending", {"now": 10**20}, "now")],
+)
+def test_parameters_the_fit_cannot_take_are_refused_by_the_config(
+    model: str, params: dict, field: str
+) -> None:
+    """A negative seed reached numpy (ValueError traceback, exit 1); a huge ``now`` overflowed int64."""
+    from reelkit.recommend import registered_models
+
+    with pytest.raises(ConfigError, match=field):
+        registered_models()[model](**params)
+
+
+def test_ease_too_little_regularization_for_float32_is_a_config_error() -> None:
+    """The Cholesky failed with a LinAlgError traceback; the message now says what to change."""
+    from reelkit.recommend.ease import EASE
+
+    inter = _ratings(n_members=5, n_titles=12).interactions()  # rank-deficient Gram
+    with pytest.raises(ConfigError, match=r"regularization=1e-30 is too small .* precision=float64"):
+        EASE(regularization=1e-30, precision="float32").fit(inter)
+
+
+def test_community_lists_for_an_empty_history_and_a_tiny_temperature() -> None:
+    """A history with no known title got an even mix of every community's list (the reason named the
+    largest community); a temperature of 1e-39 overflowed to NaN and emptied every list."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    inter = _ratings(n_members=60, n_titles=20).interactions()
+    model = CommunityPopularity(n_communities=3, dims=4).fit(inter)
+    largest = int(np.argmax(np.bincount(model.labels_)))
+    expected = np.argsort(-model.community_popularity_[largest], kind="stable")[:5]
+    for history in ([], ["no-such-title"]):
+        got = model.recommend_history([history], 5)
+        assert list(got.ids[0]) == list(model.title_ids_[expected])
+    sharp = CommunityPopularity(n_communities=3, dims=4, temperature=1e-39).fit(inter)
+    hard = CommunityPopularity(n_communities=3, dims=4, temperature=0.0).fit(inter)
+    members = [f"u{i}" for i in range(10)]
+    assert np.array_equal(sharp.recommend(members, 5).ids, hard.recommend(members, 5).ids)

@@ -242,10 +242,18 @@ class CommunityPopularity(Recommender):
         if self.config.temperature <= 0:
             labels = self.assign_rows(rows, history)
             return np.asarray(pop[labels])
-        sims = self.affinities(rows, history) / self.config.temperature
+        # the max is taken off before dividing (every value <= 0): a tiny temperature overflowed float32 to
+        # inf, inf - inf made NaN and every list came back empty
+        sims = self.affinities(rows, history).astype(np.float64)
         sims -= sims.max(axis=1, keepdims=True)
-        w = np.exp(sims)
+        w = np.exp(sims / self.config.temperature)
         w /= w.sum(axis=1, keepdims=True)
+        # a history with no known title has no affinity to any community: the largest's list, as
+        # assign_rows (and so the reason given) has it, not an even mix of all of them
+        empty = (np.asarray(rows) < 0) & (np.asarray(history.sum(axis=1)).ravel() == 0)
+        if empty.any():
+            w[empty] = 0.0
+            w[empty, int(np.argmax(np.bincount(self.labels_, minlength=self.n_communities_)))] = 1.0
         return np.asarray(w @ pop, dtype=np.float32)
 
     # ------------------------------------------------------------------ profiles

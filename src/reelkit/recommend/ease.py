@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from reelkit.data.dataset import Interactions
+from reelkit.errors import ConfigError
 from reelkit.progress import Progress
 from reelkit.recommend.base import ModelConfig, Recommender, Space, register, weighted_input
 
@@ -119,7 +120,14 @@ class EASE(Recommender):
             prec = "float64" if x.shape[1] <= 4000 else "float32"
         dtype = np.float64 if prec == "float64" else np.float32
         with progress.task("EASE: inverting the Gram matrix", total=1) as task:
-            self.weights_: np.ndarray = ease_weights(x, self.config.regularization, dtype)
+            try:
+                self.weights_: np.ndarray = ease_weights(x, self.config.regularization, dtype)
+            except np.linalg.LinAlgError:  # was a traceback; the fix is the user's parameter
+                other = " or use precision=float64" if prec == "float32" else ""
+                raise ConfigError(
+                    f"EASE: regularization={self.config.regularization:g} is too small to invert the Gram "
+                    f"matrix in {prec} ({x.shape[1]:,} titles); raise regularization (default 300){other}"
+                ) from None
             task.advance()
 
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:

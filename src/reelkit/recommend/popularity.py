@@ -64,7 +64,7 @@ MAX_HALF_LIVES = 100.0
 class TrendingConfig(ModelConfig):
     half_life_days: float = Field(7.0, gt=0)
     #: Reference time (unix seconds); by default the latest training event.
-    now: int | None = None
+    now: int | None = Field(None, ge=0, le=2**62)  # int64 arithmetic with the event times
     weighting: Literal["count", "weight"] = "count"
     #: With ``weighting="count"``, a member counts for a title only from this confidence weight on (with the
     #: default confidence, 5% of the title watched, or any rating): a one-second sample is not a viewing.
