@@ -626,3 +626,56 @@ def test_dialogue_figures_and_no_speech_detector(capsys: pytest.CaptureFixture[s
     # loudness's JSON has the gated figure 'normalize --reference dialogue' sets (it was in the table only)
     code, out, err = run(capsys, "loudness", str(tone), "--vad", "webrtc", "--json")
     assert code == 0 and set(json.loads(out)) == KEYS
+
+
+def test_netflix_holds_a_mix_without_dialogue_to_the_full_programme_target(tmp_path: Path) -> None:
+    """Netflix's QC procedure measures dialogue-gated first and, when that fails or there is no dialogue,
+    the full programme against -24 ±2. A music programme at -24 failed (held to -27 ±2) and one at -28.9
+    passed."""
+    from reelkit.post.loudness import measure
+    from reelkit.post.testsignals import music_bed
+
+    bed = music_bed(20 * RATE, RATE, seed=2)
+    verdicts = {}
+    for level in (-24.0, -28.9):
+        y = bed * 10 ** ((level - measure(bed, RATE).integrated_lufs) / 20)
+        path = tmp_path / f"bed{level:g}.wav"
+        sf.write(path, np.stack([y, y], 1) * 0.7071, RATE, subtype="PCM_24")
+        report = run_qc(path, spec="netflix", plot=False)
+        assert not math.isfinite(report.loudness.dialogue_lufs or -math.inf)  # no speech in the bed
+        loud = next(f for f in report.findings if f.kind == "loudness")
+        verdicts[level] = (loud.severity, loud.message)
+        assert report.programme_measure == "integrated" and report.programme_target == (-24.0, 2.0)
+        assert any("checked against -24 ±2 instead" in n for n in report.notes)
+        assert report.to_dict()["programme_target_lufs"] == -24.0
+    assert verdicts[-24.0][0] == "info" and "within the tolerance of -24 ±2" in verdicts[-24.0][1]
+    assert verdicts[-28.9][0] == "error" and "below the target -24 ±2" in verdicts[-28.9][1]
+
+
+def test_netflix_checks_the_full_programme_when_the_dialogue_gated_figure_fails(faulty: Path) -> None:
+    """A programme whose few lines of dialogue read -19.8 (dialogue-gated fails) but whose full programme
+    meets -24 ±2 is not flagged; both figures are in the finding. A spec without a fallback keeps the
+    dialogue-gated verdict."""
+    import dataclasses
+
+    from reelkit.post.qc import _loudness_findings
+
+    x, rate = read_audio(faulty).samples, RATE
+    lo = dataclasses.replace(run_qc(faulty, spec="ebu-r128", plot=False).loudness, dialogue_lufs=-19.82)
+    opt = QCOptions()
+    for integrated, severity in ((-23.77, "info"), (-20.5, "error")):
+        lo2 = dataclasses.replace(lo, integrated_lufs=integrated)
+        found, check, _ = _loudness_findings(x, rate, lo2, get_spec("netflix"), opt)
+        loud = next(f for f in found if f.kind == "loudness")
+        assert loud.severity == severity
+        assert loud.message.startswith(
+            "dialogue-gated loudness -19.82 LKFS is 7.18 LU above the target -27 ±2; "
+        )
+        assert f"integrated loudness {integrated:.2f} LKFS" in loud.message
+        assert (check.measure, check.target, check.lufs) == ("integrated", -24.0, integrated)
+    plain = DeliverySpec(**{**get_spec("netflix").model_dump(), "fallback_target_lufs": None})
+    found, check, _ = _loudness_findings(x, rate, dataclasses.replace(lo, integrated_lufs=-23.77), plain, opt)
+    assert check.measure == "dialogue" and next(f for f in found if f.kind == "loudness").severity == "error"
+    passing = dataclasses.replace(lo, dialogue_lufs=-27.5)
+    found, check, _ = _loudness_findings(x, rate, passing, get_spec("netflix"), opt)
+    assert (check.measure, check.target) == ("dialogue", -27.0)

@@ -68,17 +68,28 @@ class DeliverySpec(BaseModel):
     #: Loudness range above this is a warning (None: not checked).
     max_lra_lu: float | None = None
     unit: str = "LUFS"
+    #: For a dialogue-gated spec: the full programme's integrated loudness target checked when the
+    #: dialogue-gated check fails or no dialogue is measured (Netflix's QC procedure: a mix that fails the
+    #: dialogue-gated -27 is not flagged when its full-programme loudness meets -24). None: no second check;
+    #: the integrated loudness is then held to ``target_lufs`` when there is no dialogue.
+    fallback_target_lufs: float | None = Field(None, ge=-70, le=0)
+    fallback_tolerance_lu: float | None = Field(None, gt=0, le=10)
 
 
 SPECS: dict[str, DeliverySpec] = {
     "netflix": DeliverySpec(
         name="netflix",
-        title="Netflix (dialogue-gated -27 LKFS ±2, true peak ≤ -2 dBTP)",
+        title="Netflix (dialogue-gated -27 LKFS ±2, else full programme -24 ±2; true peak ≤ -2 dBTP)",
         measure="dialogue",
         target_lufs=-27.0,
         tolerance_lu=2.0,
         max_true_peak_dbtp=-2.0,
         unit="LKFS",
+        # Netflix Partner Help "Loudness and True Peaks: How to Measure and When to Flag": measure
+        # dialogue-gated first; if it fails, measure the full programme (BS.1770-4) against -24 and flag
+        # only when that fails too (a mix with little dialogue, e.g. 15% or less, is held to -24)
+        fallback_target_lufs=-24.0,
+        fallback_tolerance_lu=2.0,
     ),
     "ebu-r128": DeliverySpec(
         name="ebu-r128",
@@ -146,18 +157,17 @@ class QCReport:
     media: str
     spec: DeliverySpec
     loudness: LoudnessResult
-    programme_lufs: float | None  # the figure the spec's target applies to
+    programme_lufs: float | None  # the figure the verdict on loudness was given by
     findings: tuple[Finding, ...]
     notes: tuple[str, ...]
     subs: str | None = None
     has_video: bool = False
     plot_png: bytes | None = field(default=None, repr=False)
-
-    @property
-    def programme_measure(self) -> str:
-        """What ``programme_lufs`` is: ``dialogue`` (gated) when the spec asks for it and speech was
-        measured, else ``integrated`` (the spec's fall-back)."""
-        return "dialogue" if _checks_dialogue(self.spec, self.loudness) else "integrated"
+    #: What ``programme_lufs`` is: ``dialogue`` (gated) when the spec asks for it and speech was measured
+    #: (and it passed, or the spec has no fallback), else ``integrated``.
+    programme_measure: Literal["dialogue", "integrated"] = "integrated"
+    #: The target and tolerance ``programme_lufs`` was held to (the spec's, or its fallback's).
+    programme_target: tuple[float, float] | None = None
 
     @property
     def passed(self) -> bool:
@@ -185,6 +195,8 @@ class QCReport:
             "counts": self.counts(),
             "programme_lufs": fin(self.programme_lufs),
             "programme_measure": self.programme_measure,
+            "programme_target_lufs": None if self.programme_target is None else self.programme_target[0],
+            "programme_tolerance_lu": None if self.programme_target is None else self.programme_target[1],
             "loudness": {
                 **lo.summary(),
                 "duration_s": lo.duration_s,
@@ -438,22 +450,58 @@ def _checks_dialogue(spec: DeliverySpec, lo: LoudnessResult) -> bool:
     return spec.measure == "dialogue" and d is not None and math.isfinite(d)
 
 
+@dataclass(frozen=True)
+class _LoudnessCheck:
+    """What the loudness verdict was given by: the figure, what it measures, and its target band."""
+
+    lufs: float | None
+    measure: Literal["dialogue", "integrated"]
+    target: float
+    tolerance: float
+
+
+def _loudness_check(spec: DeliverySpec, lo: LoudnessResult, notes: list[str]) -> tuple[_LoudnessCheck, str]:
+    """The check the spec asks of ``lo`` (its fallback when dialogue-gated fails or cannot be measured),
+    and a lead-in for the finding when the dialogue-gated figure failed before the fallback passed or
+    failed too."""
+    fallback = spec.fallback_target_lufs if spec.measure == "dialogue" else None
+    band = (fallback, spec.fallback_tolerance_lu or spec.tolerance_lu) if fallback is not None else None
+    if _checks_dialogue(spec, lo):
+        d = float(lo.dialogue_lufs)  # type: ignore[arg-type]
+        diff = d - spec.target_lufs
+        if abs(diff) <= spec.tolerance_lu + 1e-9 or band is None:
+            return _LoudnessCheck(d, "dialogue", spec.target_lufs, spec.tolerance_lu), ""
+        lead = (
+            f"dialogue-gated loudness {d:.2f} {spec.unit} is {abs(diff):.2f} LU "
+            f"{'above' if diff > 0 else 'below'} the target {spec.target_lufs:g} ±{spec.tolerance_lu:g}; "
+        )
+        return _LoudnessCheck(lo.integrated_lufs, "integrated", band[0], band[1]), lead
+    if spec.measure == "dialogue":
+        instead = (
+            f"the full programme's integrated loudness is checked against {band[0]:g} ±{band[1]:g} instead"
+            if band is not None
+            else "the integrated loudness is checked instead"
+        )
+        notes.append(
+            "the spec targets dialogue-gated loudness, but no dialogue was measured "
+            f"({'no speech found' if lo.speech_fraction is not None else 'no speech detector'}); {instead}"
+        )
+        if band is not None:
+            return _LoudnessCheck(lo.integrated_lufs, "integrated", band[0], band[1]), ""
+    return _LoudnessCheck(lo.integrated_lufs, "integrated", spec.target_lufs, spec.tolerance_lu), ""
+
+
 def _loudness_findings(
     x: npt.NDArray[np.float32], rate: int, lo: LoudnessResult, spec: DeliverySpec, opt: QCOptions
-) -> tuple[list[Finding], float | None, list[str]]:
+) -> tuple[list[Finding], _LoudnessCheck, list[str]]:
     notes: list[str] = []
     out: list[Finding] = []
     duration = lo.duration_s
-    programme: float | None = lo.integrated_lufs
-    label = "integrated loudness"
-    if _checks_dialogue(spec, lo):
-        programme, label = lo.dialogue_lufs, "dialogue-gated loudness"
-    elif spec.measure == "dialogue":
-        notes.append(
-            "the spec targets dialogue-gated loudness, but no dialogue was measured "
-            f"({'no speech found' if lo.speech_fraction is not None else 'no speech detector'}); "
-            "the integrated loudness is checked instead"
-        )
+    check, lead = _loudness_check(spec, lo, notes)
+    programme: float | None = check.lufs
+    label = "dialogue-gated loudness" if check.measure == "dialogue" else "integrated loudness"
+    if lead:
+        label = f"{lead}the full programme's integrated loudness"
     if programme is None or not math.isfinite(programme):
         why = (
             "the programme is shorter than one 400 ms block: too short for integrated loudness"
@@ -463,8 +511,8 @@ def _loudness_findings(
         out.append(Finding("loudness", 0.0, duration, "error", why, "loudness"))
         programme = None
     else:
-        diff = programme - spec.target_lufs
-        ok = abs(diff) <= spec.tolerance_lu + 1e-9
+        diff = programme - check.target
+        ok = abs(diff) <= check.tolerance + 1e-9
         sev: Severity = "info" if ok else "error"
         where = "within" if ok else ("above" if diff > 0 else "below")
         out.append(
@@ -475,7 +523,7 @@ def _loudness_findings(
                 sev,
                 # two decimals: at one, -23.54 read "-23.5 ... 0.5 LU below" next to a FAIL
                 f"{label} {programme:.2f} {spec.unit} is {abs(diff):.2f} LU {where} "
-                f"{'the tolerance of ' if ok else 'the target '}{spec.target_lufs:g} ±{spec.tolerance_lu:g}",
+                f"{'the tolerance of ' if ok else 'the target '}{check.target:g} ±{check.tolerance:g}",
                 "loudness",
             )
         )
@@ -527,7 +575,7 @@ def _loudness_findings(
                 "loudness",
             )
         )
-    return out, programme, notes
+    return out, check, notes
 
 
 def audio_findings(
@@ -671,8 +719,15 @@ def _video_findings(media: Path, info: MediaInfo, notes: list[str]) -> list[Find
 # -- plot, report ---------------------------------------------------------------------------------------
 
 
-def loudness_plot(lo: LoudnessResult, spec: DeliverySpec, findings: Iterable[Finding] = ()) -> bytes | None:
-    """Momentary and short-term loudness over time with the spec's target band, as PNG bytes."""
+def loudness_plot(
+    lo: LoudnessResult,
+    spec: DeliverySpec,
+    findings: Iterable[Finding] = (),
+    *,
+    band: tuple[float, float] | None = None,
+) -> bytes | None:
+    """Momentary and short-term loudness over time with the target band (``band``: the target and tolerance
+    checked; by default the spec's), as PNG bytes."""
     if lo.curve is None or lo.curve.momentary_lufs.size == 0:
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -695,10 +750,9 @@ def loudness_plot(lo: LoudnessResult, spec: DeliverySpec, findings: Iterable[Fin
     if c.short_term_lufs.size:
         ts, vs = thin(c.short_term_times_s, np.maximum(c.short_term_lufs, -80.0))
         ax.plot(ts, vs, lw=1.4, color="#1f4e9c", label="short-term (3 s)")
-    lo_band, hi_band = spec.target_lufs - spec.tolerance_lu, spec.target_lufs + spec.tolerance_lu
-    ax.axhspan(
-        lo_band, hi_band, color="#3c9d5d", alpha=0.15, label=f"{spec.name} target ±{spec.tolerance_lu:g}"
-    )
+    target, tol = band if band is not None else (spec.target_lufs, spec.tolerance_lu)
+    lo_band, hi_band = target - tol, target + tol
+    ax.axhspan(lo_band, hi_band, color="#3c9d5d", alpha=0.15, label=f"{spec.name} target {target:g} ±{tol:g}")
     if math.isfinite(lo.integrated_lufs):
         ax.axhline(
             lo.integrated_lufs, color="#333", lw=0.8, ls="--", label=f"integrated {lo.integrated_lufs:.1f}"
@@ -756,7 +810,7 @@ def run_qc(
             raise ConfigError(f"{media_p}: {exc}") from None
         notes.extend(lo.notes)
         bar.advance()
-        findings, programme, lnotes = _loudness_findings(x, rate, lo, sp, opt)
+        findings, check, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
         findings.extend(audio_findings(x, rate, opt, layout=audio.layout))
         if audio.streams > 1:
@@ -803,17 +857,20 @@ def run_qc(
             bar.advance()
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (f.start_s, order.get(f.severity, 3), f.kind))
-    png = loudness_plot(lo, sp, findings) if plot else None
+    band = (check.target, check.tolerance)
+    png = loudness_plot(lo, sp, findings, band=band) if plot else None
     return QCReport(
         media=str(media_p),
         spec=sp,
         loudness=lo,
-        programme_lufs=programme,
+        programme_lufs=check.lufs if check.lufs is not None and math.isfinite(check.lufs) else None,
         findings=tuple(findings),
         notes=tuple(dict.fromkeys(notes)),
         subs=str(subs_p) if subs_p is not None else None,
         has_video=has_video,
         plot_png=png,
+        programme_measure=check.measure,
+        programme_target=band,
     )
 
 
