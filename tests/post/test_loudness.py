@@ -70,7 +70,10 @@ def test_surround_weight_and_lfe_excluded() -> None:
     assert channel_weights(5).tolist() == [1.0, 1.0, 1.0, 1.41, 1.41]
 
 
-def test_seven_one_weighs_back_and_side_channels() -> None:
+def test_seven_one_weighs_the_side_channels_not_the_rear_ones() -> None:
+    """BS.1770-4 weighs by position: 1.41 at 60-120 degrees. In 7.1 that is the side pair; the rear pair
+    (135-150 degrees) and 6.1's back centre (180) weigh 1.0 (they weighed 1.41, as ffmpeg's filter has it,
+    reading a mix on the rear pair 1.5 LU hot; libebur128 reads -19.99 LUFS for the case below)."""
     rate = 48000
     s = sine(997, 4, rate) * np.float32(10 ** (-23 / 20))
     x = np.zeros((s.size, 8), dtype=np.float32)
@@ -78,8 +81,12 @@ def test_seven_one_weighs_back_and_side_channels() -> None:
     # 10 log10(2 + 2 x 1.41) over a one-channel full-scale sine at -3.01, less 23 dB: -19.18 (ffmpeg: -19.2)
     expected = -3.01 - 23.0 + 10 * math.log10(2 + 2 * 1.41)
     assert measure(x, rate).integrated_lufs == pytest.approx(expected, abs=0.02)
-    assert channel_weights(7).tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41]
-    assert channel_weights(8).tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41, 1.41]
+    assert channel_weights(7).tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, 1.41, 1.41]  # 6.1: BC, SL, SR
+    assert channel_weights(8).tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.41, 1.41]  # 7.1: BL BR SL SR
+    assert channel_weights(6, "hexagonal").tolist() == [1.0, 1.0, 1.0, 1.41, 1.41, 1.0]  # BL BR at 110
+    rear = np.zeros((s.size, 8), dtype=np.float32)
+    rear[:, [4, 5]] = np.float32(0.1) * sine(1000, 4, rate)[:, None]  # 1 kHz at 0.1 on BL and BR only
+    assert measure(rear, rate).integrated_lufs == pytest.approx(-19.99, abs=0.02)  # libebur128, M+-135
     wide = np.zeros((s.size, 10), dtype=np.float32)
     wide[:, 9] = s  # past 7.1: left out, and said so
     res = measure(wide, rate)
@@ -91,7 +98,7 @@ def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
 
     # four channels are quad (L R Ls Rs) by count, but ffmpeg's 4.0 is L R C Cs and its 2.1 is L R LFE
     assert channel_weights(4).tolist() == [1.0, 1.0, 1.41, 1.41]
-    assert channel_weights(4, "4.0").tolist() == [1.0, 1.0, 1.0, 1.41]
+    assert channel_weights(4, "4.0").tolist() == [1.0, 1.0, 1.0, 1.0]  # BC: 180 degrees, weight 1
     assert channel_weights(3, "2.1").tolist() == [1.0, 1.0, 0.0]
     assert channel_weights(8, "7.1(wide)").tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0]
     assert channel_names(3, "2.1") == ["FL", "FR", "LFE"]
@@ -145,7 +152,15 @@ def test_a_file_is_measured_as_ffmpeg_measures_its_layout(
     audio = read_audio(path)
     assert audio.channels == n and audio.layout == layout
     ours = Meter().measure(audio.samples, audio.sample_rate, layout=audio.layout).integrated_lufs
-    assert ours == pytest.approx(_ebur128(path), abs=0.1)
+    # ffmpeg weighs every back, side and top-back channel 1.41; BS.1770-4 (ours) only those at 60-120
+    # degrees: with every channel the same tone at its own level, the two differ by the weights' ratio
+    names = media.layout_channels(layout) or ()
+    ff_side = {"BL", "BR", "BC", "TBL", "TBC", "TBR", "SL", "SR", "SDL", "SDR"}
+    ff = np.array([0.0 if c.startswith("LFE") else 1.41 if c in ff_side else 1.0 for c in names])
+    power = np.array([(0.05 + 0.03 * i) ** 2 for i in range(n)])
+    shift = 10 * math.log10(float(channel_weights(n, layout) @ power) / float(ff @ power))
+    assert ours == pytest.approx(_ebur128(path) + shift, abs=0.1)
+    assert (shift != 0.0) == (layout in ("4.0", "5.1.4", "FL+FR+TBL"))
 
 
 def test_gates() -> None:

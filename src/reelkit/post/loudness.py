@@ -124,8 +124,10 @@ def true_peak_filter(factor: int) -> npt.NDArray[np.float32]:
     return h.astype(np.float32)
 
 
-#: Back, side and top-back channels: +1.5 dB in BS.1770 (1.41, the set ffmpeg's ebur128 filter weighs so).
-_BACK = frozenset(("BL", "BR", "BC", "TBL", "TBC", "TBR", "SL", "SR", "SDL", "SDR"))
+#: Channels at 60-120 degrees azimuth in the ear plane, which BS.1770-4 (table 3) weighs 1.41 (+1.5 dB): the
+#: wide, side and surround-direct pairs. Every other position (front, centre, rear past 120 degrees, and
+#: the height layers, 30 degrees up or down) weighs 1.0.
+_SIDE = frozenset(("WL", "WR", "SL", "SR", "SDL", "SDR"))
 
 
 def channel_names(channels: int, layout: str | None = None) -> list[str]:
@@ -141,18 +143,24 @@ def channel_names(channels: int, layout: str | None = None) -> list[str]:
 
 
 def channel_weights(channels: int, layout: str | None = None) -> FloatArray:
-    """BS.1770 weights of the channels (named by :func:`channel_names`): the LFE channels are left out,
-    back, side and top-back channels weigh 1.41 (+1.5 dB), the others 1 (ffmpeg's ebur128 filter weighs so;
-    libebur128's default map drops channels 7 and 8 of a 7.1). Channels beyond 7.1 with no known layout
-    are left out (the library's :class:`Meter` takes ``channel_weights``)."""
+    """BS.1770-4 weights of the channels (named by :func:`channel_names`), by position: 1.41 (+1.5 dB) at 60
+    to 120 degrees azimuth in the ear plane, 1.0 elsewhere, the LFE channels left out. The back pair
+    ``BL``/``BR`` is the surround pair (about 110 degrees: 1.41) in a layout without side channels (5.1,
+    quad) and the rear pair (135-150 degrees: 1.0) beside ``SL``/``SR`` (7.1), as libebur128 weighs them;
+    ffmpeg's ebur128 filter weighs every back, side and top-back channel 1.41, reading a 7.1 mix carried
+    by its rear pair up to 1.5 LU louder. Channels beyond 7.1 with no known layout are left out (the
+    library's :class:`Meter` takes ``channel_weights``)."""
     if channels < 1:
         raise ConfigError("audio needs at least one channel")
-    return np.array(
-        [
-            0.0 if n in ("LFE", "LFE2") or n.startswith("ch") else (1.41 if n in _BACK else 1.0)
-            for n in channel_names(channels, layout)
-        ]
-    )
+    names = channel_names(channels, layout)
+    surround = {"BL", "BR"} if not {"SL", "SR"} & set(names) else set()
+
+    def weight(n: str) -> float:
+        if n in ("LFE", "LFE2") or n.startswith("ch"):
+            return 0.0
+        return 1.41 if n in _SIDE or n in surround else 1.0
+
+    return np.array([weight(n) for n in names])
 
 
 @dataclass(frozen=True)
