@@ -521,3 +521,25 @@ def test_the_dialogue_reference_uses_the_speech_detector_given() -> None:
     assert calls and res.reference == "dialogue"
     loud = measure(x[: len(x) // 2], RATE).integrated_lufs  # the half the detector called speech
     assert res.input_lufs == pytest.approx(loud, abs=0.5)
+
+
+def test_a_very_quiet_programme_reaches_its_target() -> None:
+    """Gain lifts blocks over the -70 LUFS absolute gate that pull the mean down: a -63 LUFS programme
+    gained by the plain difference reached -25.9 against -24, and was refused as a true-peak problem with
+    no limiting involved."""
+    import warnings
+
+    from reelkit.post.loudness import Meter
+    from reelkit.post.normalize import normalize_samples
+
+    fs = 48000
+    t = np.arange(fs * 20) / fs
+    amp = np.where((t // 2) % 2 == 0, 10 ** (-63 / 20), 10 ** (-71 / 20))  # 2 s at -63, 2 s at -71 dBFS
+    x = np.repeat((amp * np.sin(2 * np.pi * 1000 * t))[:, None], 2, axis=1).astype(np.float32)
+    assert Meter().measure(x, fs).integrated_lufs == pytest.approx(-63.5, abs=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "not reached" warning either
+        y, res = normalize_samples(x, fs, target_lufs=-24.0, true_peak_dbtp=-2.0)
+    assert not res.limited
+    assert Meter().measure(y, fs).integrated_lufs == pytest.approx(-24.0, abs=0.05)
+    assert res.output_lufs == pytest.approx(-24.0, abs=0.05)

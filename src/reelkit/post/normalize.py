@@ -60,6 +60,11 @@ sample 40 dB over, on a quiet programme, is a fine thing to limit)."""
 UNREACHABLE_LU = 1.0
 """A target missed by more than this is refused (nothing written); a smaller miss is written, with a
 warning."""
+GAIN_EXACT_ABOVE_LUFS = -55.0
+"""Above this level (LUFS) before and after the gain, plain gain moves the gated loudness by exactly itself:
+the -70 LUFS absolute gate lies under the relative gate (about 10 LU below the level). Under it, the gain
+lifts blocks over the absolute gate that then pull the mean down (a -63 LUFS programme gained to -24 reached
+-25.9 and was refused), so each round is measured."""
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,9 @@ def normalize_samples(
             lookahead_ms=lookahead_ms,
             release_ms=release_ms,
         )
-        if reduction <= 0.0:  # plain gain: the level is exactly the input's plus the gain
+        # plain gain on a programme well over the absolute gate: the level is exactly the input's plus the gain
+        exact = reduction <= 0.0 and min(level, level + gain_db) > GAIN_EXACT_ABOVE_LUFS
+        if exact:
             reached = level + gain_db
         elif reference == "dialogue":  # on the input's speech: the limiter takes more from speech peaks
             again = plain.measure(out, sample_rate, layout=layout, speech_mask=before.speech_mask)
@@ -262,7 +269,7 @@ def normalize_samples(
         shortfall = target_lufs - reached
         if best is None or abs(shortfall) < best[0]:
             best = (abs(shortfall), out, gain_db, reduction)
-        if abs(shortfall) < 0.05 or reduction <= 0.0:
+        if abs(shortfall) < 0.05 or exact:
             break
         # under heavy limiting a dB of gain brings back well under a dB of loudness (0.4 in a review's case,
         # where adding the shortfall itself stopped 0.16 LU short after four rounds): step by the slope the
@@ -285,6 +292,12 @@ def normalize_samples(
     if check_target:  # what is reported (and what 'reelkit qc' measures) is what is judged
         miss = abs(target_lufs - reached_level)
     if check_target and miss > UNREACHABLE_LU:
+        if not limited:  # the ceiling had no part in it: blaming it sent users the wrong way
+            raise ConfigError(
+                f"cannot reach {target_lufs:g} LUFS by gain: the closest is {reached_level:.1f} LUFS "
+                f"(+{gain_db:.1f} dB, no limiting; the programme's quietest passages reach the loudness "
+                "gates); check the input's level"
+            )
         raise ConfigError(
             f"cannot reach {target_lufs:g} LUFS under a {true_peak_dbtp:g} dBTP true-peak ceiling: the "
             f"closest is {reached_level:.1f} LUFS (with {reduction:.1f} dB of limiting); lower --target or "
