@@ -257,7 +257,7 @@ def normalize_samples(
             lookahead_ms=lookahead_ms,
             release_ms=release_ms,
         )
-        # plain gain on a programme well over the absolute gate: the level is exactly the input's plus the gain
+        # plain gain on a programme well over the absolute gate: the level is the input's plus the gain
         exact = reduction <= 0.0 and min(level, level + gain_db) > GAIN_EXACT_ABOVE_LUFS
         if exact:
             reached = level + gain_db
