@@ -230,6 +230,20 @@ def test_a_failed_lossy_pass_names_the_output_not_the_pass_file(
 
 
 @pytest.mark.media
+@pytest.mark.parametrize("ext", [".txt", ".xyz"])
+def test_an_extension_no_format_writes_says_so_without_temporary_names(tmp_path: Path, ext: str) -> None:
+    """ffmpeg's muxer error named the temporary pass file (``..x.txt.pass1.txt.e3bm18zb.part.txt``)."""
+    src = tmp_path / "in.wav"
+    sf.write(src, noisy(2.0), RATE, subtype="PCM_24")
+    with pytest.raises(MediaError) as err:
+        normalize_file(src, tmp_path / f"x{ext}", target_lufs=-23.0)
+    text = str(err.value)
+    assert f"no ffmpeg format writes audio to {ext} files" in text
+    assert ".pass" not in text and ".part" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]  # nothing left behind
+
+
+@pytest.mark.media
 def test_normalising_keeps_the_tags(tmp_path: Path) -> None:
     import soundfile
 

@@ -335,8 +335,14 @@ def write_audio_file(
                 "write the audio alone (.wav, .flac, .m4a)",
                 path=str(out),
             )
+        reason = str(errors[0])
+        if any(s in reason for s in ("Unable to choose an output format", "Error initializing the muxer")):
+            # ffmpeg's text names the temporary file it was given, not the output asked for
+            reason = f"no ffmpeg format writes audio to {ext} files"
         raise MediaError(
-            f"ffmpeg cannot write this audio as {ext!r} ({errors[0]}); WAV and FLAC hold any", path=str(out)
+            f"ffmpeg cannot write this audio as {ext!r} ({reason}); WAV and FLAC hold any, or use .mp3, .m4a, "
+            ".ogg, .opus",
+            path=str(out),
         )
     import soundfile
 
