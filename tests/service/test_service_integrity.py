@@ -23,11 +23,18 @@ from reelkit.produce.production import (
     parse_production,
 )
 from reelkit.service.app import create_app
-from reelkit.service.bootstrap import bootstrap
+from reelkit.service.bootstrap import DEMO_START, bootstrap
 from reelkit.service.ingest import IMPORT_PENDING, IMPORT_PENDING_KEY, import_dataset
 from reelkit.service.models import STALE_TMP_S, ModelHolder, _prune, train_store
 from reelkit.service.routers.abr import AbrSession, SessionTable
-from reelkit.service.store import MemberRecord, ModelVersionRecord, SQLiteStore, TitleRecord, open_store
+from reelkit.service.store import (
+    EventRecord,
+    MemberRecord,
+    ModelVersionRecord,
+    SQLiteStore,
+    TitleRecord,
+    open_store,
+)
 
 from .conftest import COMMUNITY, TestClient, make_settings
 
@@ -78,6 +85,53 @@ def test_an_unfinished_import_is_known_and_bootstrap_completes_it(tmp_path: Path
     store = open_store(data)
     assert report.imported is not None and store.get_note(IMPORT_PENDING) is None
     assert report.trained is not None and report.trained.n_events == store.count_events() > 50
+    # begun before the demo's start was kept: completed with the generator's default dates, not doubled
+    assert store.count_events() == make_demo(n_members=30, n_titles=40).n_events
+    store.close()
+
+
+def test_the_demo_served_ends_the_day_it_is_set_up(tmp_path: Path) -> None:
+    """The demo was dated 2024 and Trending's clock is the latest event: after one live play and a retrain
+    every demo title was two years old (half-life 7 days), and Trending held only the titles played live."""
+    data = tmp_path / "data"
+    bootstrap(data, n_members=60, n_titles=40)
+    today = int(time.time()) // 86_400 * 86_400
+    store = open_store(data)
+    ts = store.events_frame()[0]["timestamp"]
+    assert store.get_note(DEMO_START) == str(today - 365 * 86_400)
+    assert today - 365 * 86_400 <= ts.min() and today - 14 * 86_400 < ts.max() < today
+    now = int(time.time())
+    store.append_events([EventRecord("live-1", "m01", "t39", "play", now, 600.0, 0.1)])
+    store.close()
+    train_store(data, community_params=COMMUNITY)
+    with TestClient(create_app(make_settings(data))) as client:
+        bundle = client.app.state.reelkit.models.current  # type: ignore[attr-defined]
+        scores = sorted(bundle.home.models.trending.item_scores_, reverse=True)
+    assert scores[4] > 1.0  # demo titles still trend (the live play scores 1, a two-year-old play ~0)
+
+
+def test_a_demo_import_resumed_another_day_makes_the_same_events(tmp_path: Path) -> None:
+    from reelkit.data.demo import make_demo
+
+    data = tmp_path / "data"
+    label = "demo catalog (30 members, 40 titles)"
+    start = int(time.time()) // 86_400 * 86_400 - 370 * 86_400  # begun five days ago
+    full = make_demo(n_members=30, n_titles=40, start=start).n_events
+    store = open_store(data)
+    store.set_note(DEMO_START, str(start))
+    with pytest.raises(RuntimeError):
+        import_dataset(
+            store,
+            make_demo(n_members=30, n_titles=40, start=start),
+            chunk=50,
+            progress=_FailAfter(1),
+            label=label,
+        )
+    store.close()
+    report = bootstrap(data, n_members=30, n_titles=40)
+    assert report.imported is not None and report.imported.events_duplicate == 50
+    store = open_store(data)
+    assert store.count_events() == full and store.get_note(DEMO_START) == str(start)
     store.close()
 
 

@@ -43,7 +43,7 @@ import pandas as pd
 from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError
 
-__all__ = ["GENRES", "make_demo"]
+__all__ = ["DEFAULT_START", "GENRES", "make_demo"]
 
 GENRES: tuple[str, ...] = (
     "Action", "Comedy", "Drama", "Documentary", "Horror", "Romance",
@@ -166,6 +166,11 @@ def _time_of_day(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     return np.asarray(t - t % _DAY + hours * 3600 + rng.integers(0, 3600, t.shape[0]), dtype=np.int64)
 
 
+#: The first day of the simulated period unless ``start`` is given: fixed, so the default catalog is the same
+#: on every run (``reelkit serve --demo`` dates its catalog to end the day it is set up instead).
+DEFAULT_START = "2024-01-01"
+
+
 def _check(name: str, value: int, low: int) -> None:
     if int(value) < low:
         raise ConfigError(f"{name} must be at least {low}, not {value}")
@@ -177,7 +182,7 @@ def make_demo(
     n_communities: int = 8,
     *,
     seed: int = 0,
-    start: str | int | date | datetime = "2024-01-01",
+    start: str | int | date | datetime = DEFAULT_START,
     days: int = 365,
     titles_per_member: float = 40.0,
 ) -> Dataset:

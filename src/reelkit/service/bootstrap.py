@@ -7,6 +7,7 @@ everything in place and does nothing, so ``make run`` reuses what the first run 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from reelkit.service.ingest import (
 )
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
 from reelkit.service.settings import ensure_token
-from reelkit.service.store import DB_NAME, ModelVersionRecord, open_store
+from reelkit.service.store import DB_NAME, ModelVersionRecord, Store, open_store
 
 __all__ = ["BootstrapReport", "bootstrap"]
 
@@ -40,6 +41,28 @@ class BootstrapReport:
 #: the note naming what ``serve --demo`` imported into a data folder (so another source is not served from
 #: it silently)
 BOOTSTRAP_SOURCE = "bootstrap_source"
+#: the note keeping the first day (unix seconds) of the demo catalog being imported, so an import resumed on
+#: a later day makes the same events (stored ones then count as duplicates)
+DEMO_START = "demo_start"
+#: the days the demo catalog spans
+DEMO_DAYS = 365
+_DAY = 86_400
+
+
+def _demo_start(store: Store) -> int | str:
+    """The first day of the demo catalog to import: ``DEMO_DAYS`` before today (midnight UTC), so its
+    events end just before the service starts. Trending's clock is the latest event: a catalog dated in the
+    past made every title look years old next to the first live play. A resumed import keeps its start (an
+    import begun without the note had the generator's fixed default)."""
+    from reelkit.data.demo import DEFAULT_START
+
+    held = store.get_note(DEMO_START)
+    if store.count_events() > 0:
+        return int(held) if held is not None else DEFAULT_START
+    today = int(time.time()) // _DAY * _DAY
+    start = today - DEMO_DAYS * _DAY
+    store.set_note(DEMO_START, str(start))
+    return start
 
 
 def bootstrap(
@@ -81,8 +104,11 @@ def bootstrap(
             else:
                 from reelkit.data.demo import make_demo
 
+                start = _demo_start(store)
                 with progress.task("generating the demo catalog", total=None):
-                    ds = make_demo(n_members=n_members, n_titles=n_titles, seed=seed)
+                    ds = make_demo(
+                        n_members=n_members, n_titles=n_titles, seed=seed, start=start, days=DEMO_DAYS
+                    )
             imported = import_dataset(store, ds, progress=progress, label=label)
             store.set_note(BOOTSTRAP_SOURCE, label)
         refuse_unfinished_import(store, data_dir, "serving")
