@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -570,6 +571,21 @@ def test_title_page_progress_is_the_latest_play_by_timestamp(client: TestClient)
     assert client.post("/v1/events", json={"events": [older]}, headers=AUTH).status_code == 200
     client.get(f"/?member={member}")
     assert "You have watched 40%." in client.get(f"/titles/{tid}").text
+
+
+def test_title_page_progress_is_continue_watchings_resume_point(client: TestClient) -> None:
+    """A 15 s preview after a 35% play: the home page said "Resume: 35% watched", the title page 0%."""
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    now = int(time.time())
+    start = {**play("rp-start", member, tid, 0.35), "timestamp": now - 60}
+    preview = {**play("rp-preview", member, tid, 0.0025), "timestamp": now}
+    assert client.post("/v1/events", json={"events": [start, preview]}, headers=AUTH).status_code == 200
+    rows = client.get(f"/v1/members/{member}/home").json()["rows"]
+    (cw,) = [r for r in rows if r["kind"] == "continue-watching"]
+    assert next(t for t in cw["titles"] if t["title_id"] == tid)["progress"] == pytest.approx(0.35)
+    client.get(f"/?member={member}")
+    assert "You have watched 35%." in client.get(f"/titles/{tid}").text
 
 
 def test_signup_event_ids_are_reserved(client: TestClient) -> None:

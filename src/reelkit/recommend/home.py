@@ -79,6 +79,7 @@ __all__ = [
     "RowKind",
     "TitleCommunity",
     "aggregate_member",
+    "resume_points",
 ]
 
 RowKind = Literal[
@@ -216,6 +217,26 @@ class LatestPlay(NamedTuple):
     order: int
     #: The position it reached, seconds (NaN when unknown).
     seconds: float = float("nan")
+
+
+def _sample_plays(history: MemberHistory, config: HomeConfig) -> np.ndarray:
+    """The history's plays too short to be a start: under ``continue_min_fraction``, or under
+    ``continue_min_seconds`` and a tenth of the title (30 s of a 22-minute episode); an unknown fraction is
+    not a sample."""
+    f, sec = np.asarray(history.fractions, np.float64), np.asarray(history.values, np.float64)
+    with np.errstate(invalid="ignore"):
+        short = (f < config.continue_min_fraction) | ((sec < config.continue_min_seconds) & (f < 0.1))
+    return np.asarray((history.kinds == "play") & np.isfinite(f) & short, dtype=bool)
+
+
+def resume_points(
+    history: MemberHistory, config: HomeConfig | None = None, *, known_fraction: bool = False
+) -> dict[str, LatestPlay]:
+    """Each played title's latest play that is not a sample: where Continue Watching resumes it and the
+    title page says how much was watched. A preview after a real start (autoplay, a misclick) does not move
+    the resume point. ``known_fraction`` as in :meth:`MemberHistory.latest_plays`."""
+    samples = _sample_plays(history, config or HomeConfig())
+    return history.latest_plays(known_fraction=known_fraction, skip=samples)
 
 
 @dataclass(frozen=True)
@@ -574,18 +595,9 @@ class HomeBuilder:
             emb = emb / length
         return int(np.argmax(comm.centroids_ @ emb))
 
-    def _is_sample(self, fraction: np.ndarray | float, seconds: np.ndarray | float) -> np.ndarray:
-        """Plays too short to be a start: under ``continue_min_fraction``, or under ``continue_min_seconds``
-        and a tenth of the title (30 s of a 22-minute episode); an unknown fraction is not a sample."""
-        cfg = self.config
-        f, sec = np.asarray(fraction, np.float64), np.asarray(seconds, np.float64)
-        with np.errstate(invalid="ignore"):
-            short = (f < cfg.continue_min_fraction) | ((sec < cfg.continue_min_seconds) & (f < 0.1))
-        return np.asarray(np.isfinite(f) & short, dtype=bool)
-
     def _sampled_only(self, history: MemberHistory) -> set[str]:
         """The titles whose every event is a sample play (no rating, thumb or real play)."""
-        sample = (history.kinds == "play") & self._is_sample(history.fractions, history.values)
+        sample = _sample_plays(history, self.config)
         if not sample.any():
             return set()
         return set(history.title_ids[sample].tolist()) - set(history.title_ids[~sample].tolist())
@@ -594,12 +606,9 @@ class HomeBuilder:
         self, history: MemberHistory, thumbed_down: set[str]
     ) -> list[tuple[str, float, int]]:
         threshold = self.config.confidence.completion_threshold
-        # a preview after a real start (autoplay, a misclick) does not move the resume point: the latest
-        # play that is not a sample is the one to resume (the preview took the title off every row)
-        samples = (history.kinds == "play") & self._is_sample(history.fractions, history.values)
         out = [
             (t, play.fraction, play.timestamp, play.order)
-            for t, play in history.latest_plays(skip=samples).items()
+            for t, play in resume_points(history, self.config).items()
             if np.isfinite(play.fraction) and play.fraction < threshold and t not in thumbed_down
         ]
         out.sort(key=lambda r: (-r[2], -r[3]))

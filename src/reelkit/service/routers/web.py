@@ -20,6 +20,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from reelkit.recommend.home import resume_points
 from reelkit.service.deps import PROFILE_COOKIE, ServiceState, StateDep
 from reelkit.service.models import format_time
 from reelkit.service.routers.members import MemberPath
@@ -127,7 +128,9 @@ def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Respon
     member_id = state.member_from_cookie(request.cookies.get(COOKIE))
     progress = None
     if member_id:
-        latest = state.store.member_history(member_id).latest_plays(known_fraction=True).get(title_id)
+        # as Continue Watching resumes it: a preview after a real start does not reset it to 0%
+        history = state.store.member_history(member_id)
+        latest = resume_points(history, state.settings.home, known_fraction=True).get(title_id)
         progress = latest.fraction if latest is not None else None
     genres = [g for g in t.genres.split("|") if g]
     return _render(
