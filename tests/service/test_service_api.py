@@ -268,6 +268,20 @@ def test_new_member_gets_a_cold_start_home_page(client: TestClient) -> None:
     assert client.post("/v1/members", json={"name": "No token"}).status_code == 401
 
 
+def test_a_new_members_unknown_title_is_named_by_its_position_as_sent(client: TestClient) -> None:
+    """The list was de-duplicated first: ["t1", "t1", "t2", "nope"] blamed liked_titles[2], a valid id."""
+    member = first_member(client)
+    a, b = [t["title_id"] for t in client.get(f"/v1/members/{member}/recommendations?n=2").json()["titles"]]
+    r = client.post("/v1/members", json={"name": "X", "liked_titles": [a, a, b, "nope"]}, headers=AUTH)
+    assert r.status_code == 404, r.text
+    assert [f["field"] for f in r.json()["fields"]] == ["liked_titles[3]"] and "[3]" in r.json()["message"]
+    r = client.post("/v1/members", json={"name": "Y", "liked_titles": [a, b, a]}, headers=AUTH)
+    assert r.status_code == 201  # a repeated title is one thumb
+    store = client.app.state.reelkit.store  # type: ignore[attr-defined]
+    history = store.member_history(r.json()["member"]["member_id"])
+    assert sorted(history.title_ids.tolist()) == sorted([a, b])
+
+
 def test_metrics_prometheus_format(client: TestClient) -> None:
     member = first_member(client)
     client.get(f"/v1/members/{member}/home")

@@ -129,20 +129,24 @@ def create_member(body: NewMember, state: StateDep) -> MemberCreated:
     """Add a member; their liked titles are recorded as thumbs up and shape the cold-start home page."""
     member_id = body.member_id or f"u-{secrets.token_hex(6)}"
     now = int(time.time())
-    liked = list(dict.fromkeys(body.liked_titles))
+    # one event per title as sent, a repeated title under its first position's id: the store keeps one
+    # (the repeat is a duplicate) and names an unknown title by its position in the list sent
+    first: dict[str, int] = {}
     events = [
         EventRecord(
-            event_id=f"{RESERVED_EVENT_PREFIX}{member_id}:{i}",
+            event_id=f"{RESERVED_EVENT_PREFIX}{member_id}:{first.setdefault(t, i)}",
             member_id=member_id,
             title_id=t,
             kind="thumb",
             timestamp=now,
             value=1.0,
         )
-        for i, t in enumerate(liked)
+        for i, t in enumerate(body.liked_titles)
     ]
-    state.store.create_member(MemberRecord(member_id=member_id, name=body.name, created_at=now), events)
-    state.metrics.count_events(len(events), 0)
+    result = state.store.create_member(
+        MemberRecord(member_id=member_id, name=body.name, created_at=now), events
+    )
+    state.metrics.count_events(result.stored, 0)
     bundle = state.models.current
     home = None
     if bundle is not None:
