@@ -670,4 +670,21 @@ def test_an_id_ending_as_a_route_does_is_warned_about_at_import(tmp_path: Path) 
     (tmp_path / "r.csv").write_text('user,item,rating,timestamp\n"m\x01x",t1,4,1600000000\n')
     with pytest.warns(ReelkitWarning, match=r"1 member id\(s\) .* hold control characters \('m\\x01x'\)"):
         import_dataset(store, load_events_file(tmp_path / "r.csv"))
+    # or a "." / ".." path segment: clients resolve it before sending (/v1/titles/a/.. is /v1/titles)
+    (tmp_path / "r.csv").write_text("user,item,rating,timestamp\nm1,..,4,1600000000\nm1,a/.,4,1600000000\n")
+    with pytest.warns(
+        ReelkitWarning, match=r"2 title id\(s\) are '\.' or '\.\.' or hold such .*'\.\.', 'a/\.'"
+    ):
+        import_dataset(store, load_events_file(tmp_path / "r.csv"))
     store.close()
+
+
+@pytest.mark.parametrize("member_id", [".", ".."])
+def test_member_ids_that_are_dot_segments_are_refused(client: TestClient, member_id: str) -> None:
+    """Accepted (201) and then unreachable: clients send /v1/members/../home as /v1/home."""
+    r = client.post("/v1/members", json={"member_id": member_id, "name": "Dot"}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "member_id"
+    assert "cannot be an id" in r.json()["fields"][0]["message"]
+    assert (
+        client.post("/v1/members", json={"member_id": "...", "name": "Dots"}, headers=AUTH).status_code == 201
+    )

@@ -163,7 +163,7 @@ _ROUTE_SUFFIXES = {"member": ("/home", "/recommendations"), "title": ("/similar"
 
 
 def _warn_unreachable_ids(ds: Dataset) -> None:
-    from reelkit.service.schemas import MAX_ID_CHARS
+    from reelkit.service.schemas import DOT_SEGMENTS, MAX_ID_CHARS
 
     for what, ids in (("member", ds.members.index), ("title", ds.titles.index)):
         text = ids.astype(str)
@@ -172,6 +172,16 @@ def _warn_unreachable_ids(ds: Dataset) -> None:
             warnings.warn(
                 f"{len(bad)} {what} id(s) end as an API route does ({', '.join(map(repr, bad[:3]))}): "
                 f"/v1/{what}s/ID/... reads them as a shorter id; rename them to reach them through the API",
+                ReelkitWarning,
+                stacklevel=3,
+            )
+        # "..", "a/.": clients resolve such path segments before sending, so the request never names the id
+        dots = [i for i in text if any(part in DOT_SEGMENTS for part in i.split("/"))]
+        if dots:
+            warnings.warn(
+                f"{len(dots)} {what} id(s) are '.' or '..' or hold such a path segment "
+                f"({', '.join(map(repr, dots[:3]))}): clients drop it from a URL, so the API cannot reach "
+                "them; rename them to reach them through it",
                 ReelkitWarning,
                 stacklevel=3,
             )

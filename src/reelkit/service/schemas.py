@@ -48,9 +48,24 @@ __all__ = [
 MAX_ID_CHARS = 128
 #: Ids of members, titles and events: 1-128 printable characters, no control characters.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")]
-#: A new member's id: as :data:`Id`, and no ``/`` (it could never be used in a URL path).
+#: Ids a URL path cannot hold: clients and browsers resolve "." and ".." segments before sending a request
+#: (``/v1/members/../home`` is sent as ``/v1/home``).
+DOT_SEGMENTS = (".", "..")
+
+
+def _not_dot_segment(value: str) -> str:
+    if value in DOT_SEGMENTS:
+        raise ValueError(
+            f"{value!r} cannot be an id: clients drop it from a URL path, so it could not be reached"
+        )
+    return value
+
+
+#: A new member's id: as :data:`Id`, no ``/``, and not ``.`` or ``..`` (it could never be used in a URL path).
 NewMemberId = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[^\x00-\x1f\x7f/]+$")
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[^\x00-\x1f\x7f/]+$"),
+    AfterValidator(_not_dot_segment),
 ]
 #: Event ids the server makes itself start with this (a member's liked titles at sign-up); clients may not.
 RESERVED_EVENT_PREFIX = "signup:"
@@ -306,7 +321,7 @@ class NewMember(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: NewMemberId | None = Field(
-        None, description="Chosen by the server when omitted; any printable characters but '/'."
+        None, description="Chosen by the server when omitted; printable characters but '/', not '.' or '..'."
     )
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
     liked_titles: list[Id] = Field(default_factory=list, max_length=100)
