@@ -304,6 +304,27 @@ def test_metrics_prometheus_format(client: TestClient) -> None:
         assert line.startswith("#") or re.match(r"^[a-z_]+(\{.*\})? [0-9.e+-]+$", line), line
 
 
+def test_metrics_label_static_files_docs_and_refused_bodies_by_route(data_dir: Path) -> None:
+    """Static files, /openapi.json and a 413 (answered before routing) were all route="<unmatched>"."""
+    with TestClient(create_app(make_settings(data_dir, max_body_bytes=1024))) as c:
+        assert c.get("/static/app.css").status_code == 200
+        assert c.get("/openapi.json").status_code == 200
+        assert c.get("/docs").status_code == 200
+        big = {"events": [{"event_id": f"e{i}"} for i in range(200)]}
+        assert c.post("/v1/events", json=big, headers=AUTH).status_code == 413
+        assert c.get("/no/such/page").status_code == 404
+        text = c.get("/metrics").text
+    for route, method, status in [
+        ("/static", "GET", 200),
+        ("/openapi.json", "GET", 200),
+        ("/docs", "GET", 200),
+        ("/v1/events", "POST", 413),
+        ("<unmatched>", "GET", 404),  # a path no route takes stays one label
+    ]:
+        assert f'reelkit_http_requests_total{{method="{method}",route="{route}",status="{status}"}} 1' in text
+    assert text.count('route="<unmatched>",status=') == 1
+
+
 def test_models_endpoints(client: TestClient) -> None:
     m = client.get("/v1/models").json()
     assert m["serving"] == m["current"] == "v0001" and len(m["versions"]) == 1

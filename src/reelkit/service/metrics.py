@@ -12,9 +12,10 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["LATENCY_BUCKETS", "Gauge", "Metrics", "MetricsMiddleware"]
@@ -139,6 +140,7 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         status = 500
+        entry = dict(scope)  # as sent: routing a mount rewrites root_path
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -149,9 +151,32 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
+            route = scope.get("route") or _route_of(entry)
             # the template as documented: "{member_id}", not the "{member_id:path}" that routes it
             template = _CONVERTOR.sub(r"{\1}", getattr(route, "path", None) or "<unmatched>")
-            if getattr(route, "name", None) == "static":
-                template = "/static"
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - start)
+
+
+def _route_of(scope: Scope) -> BaseRoute | None:
+    """The app's route for a request routing did not name in the scope: a mount (``/static``), Starlette's
+    plain routes (``/openapi.json``, ``/docs``) and a body refused before routing (413) are matched here,
+    as the router matches them (a full match first, then one for another method)."""
+    other_method = None
+    for route in _routes(getattr(getattr(scope.get("app"), "router", None), "routes", ())):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route
+        if match is Match.PARTIAL and other_method is None:
+            other_method = route
+    return other_method
+
+
+def _routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes in matching order; newer FastAPI versions keep an included router as one route holding
+    its own (``original_router``), which stands here for them (the service includes routers unprefixed)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
