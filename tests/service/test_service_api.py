@@ -524,6 +524,26 @@ def test_openapi_says_what_errors_look_like(client: TestClient) -> None:
     assert "503" in doc["paths"]["/ready"]["get"]["responses"]
 
 
+def test_openapi_matches_the_configured_apps_answers(data_dir: Path) -> None:
+    """413s, the busy database's 503 and protected reads' 401 were missing; open reads asked for a token."""
+    for protect in (False, True):
+        with TestClient(create_app(make_settings(data_dir, protect_reads=protect))) as c:
+            paths = c.get("/openapi.json").json()["paths"]
+        for path, method in (("/v1/members", "post"), ("/v1/events", "post")):
+            resp = paths[path][method]["responses"]
+            assert "413" in resp and "Retry-After" in resp["503"]["headers"], (path, resp)
+            assert "busy" in resp["503"]["description"] and paths[path][method]["security"]
+        for path in ("/v1/members", "/v1/members/{member_id}/home", "/v1/titles/{title_id}", "/v1/models"):
+            op = paths[path]["get"]
+            assert ("401" in op["responses"]) is protect and ("security" in op) is protect, (path, op)
+        assert (
+            "no model"
+            in paths["/v1/members/{member_id}/home"]["get"]["responses"]["503"]["description"].lower()
+        )
+        assert "503" not in paths["/v1/models/reload"]["post"]["responses"]  # it stores nothing
+        assert "security" not in paths["/health"]["get"]
+
+
 def test_pages_escape_user_data(client: TestClient) -> None:
     r = client.post(
         "/v1/members",

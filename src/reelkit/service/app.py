@@ -10,7 +10,8 @@ Errors are JSON everywhere under ``/v1`` (and for ``/health``, ``/metrics``, ``/
 
 with ``fields`` naming each invalid field for 422s (``events[3].position``). Unknown ids: 404; invalid
 payloads: 422; batches or bodies too large: 413; missing or wrong token: 401; event id reused with other
-content, or a member id taken: 409; no model trained yet: 503. Web pages get an HTML error page.
+content, or a member id taken: 409; no model trained yet, or a write while another writer holds the
+database: 503 (with Retry-After). Web pages get an HTML error page.
 """
 
 from __future__ import annotations
@@ -342,19 +343,21 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         upload_paths=UPLOAD_PATHS,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    _document_errors(app, api_routers)
+    _document_errors(app, api_routers, settings)
     return app
 
 
-def _document_errors(app: FastAPI, routers: Sequence[APIRouter]) -> None:
-    """Make the OpenAPI document say what the error handlers answer: every 422 is an ``ErrorBody`` (not
-    FastAPI's ``HTTPValidationError``), a body that is not JSON is a 400, an operation that needs a model
-    can be a 503 until one is trained, and writes can be 401/403 (no or a wrong token, none configured)."""
+def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: ServiceSettings) -> None:
+    """Make the OpenAPI document say what the error handlers answer on this configuration: every 422 is an
+    ``ErrorBody`` (not FastAPI's ``HTTPValidationError``), a body that is not JSON is a 400 and one too
+    large a 413, an operation that needs a model can be a 503 until one is trained, writes can be 401/403
+    (no or a wrong token, none configured) and 503 with Retry-After while another writer holds the database;
+    reads need the token (and say so) only when ``protect_reads`` is set."""
     from fastapi.dependencies.models import Dependant
     from fastapi.openapi.utils import get_openapi
     from fastapi.routing import APIRoute
 
-    from reelkit.service.deps import get_bundle, require_write
+    from reelkit.service.deps import get_bundle, require_read, require_write
     from reelkit.service.schemas import ErrorBody
 
     def calls(dep: Dependant, fn: Any) -> bool:
@@ -370,6 +373,7 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter]) -> None:
             components.setdefault(name, sub)
         components.setdefault("ErrorBody", error_schema)
         body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        seconds = {"schema": {"type": "integer"}}
         for route in (r for router in routers for r in router.routes):
             if not isinstance(route, APIRoute) or not route.include_in_schema:
                 continue
@@ -382,11 +386,25 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter]) -> None:
                     resp["422"] = {"description": "Invalid request: the fields are named", **body}
                 if "requestBody" in op:
                     resp.setdefault("400", {"description": "The body is not valid JSON", **body})
+                    resp.setdefault("413", {"description": "The body is too large", **body})
+                unavailable = []
                 if calls(route.dependant, get_bundle):
-                    resp.setdefault("503", {"description": "No model is trained yet", **body})
-                if calls(route.dependant, require_write):
+                    unavailable.append("no model is trained yet")
+                writes = calls(route.dependant, require_write)
+                stores = writes and "requestBody" in op  # events, a new member: written to the store
+                if stores:
+                    unavailable.append("the database is busy with another writer: retry after Retry-After")
+                if unavailable and "503" not in resp:
+                    text = "; ".join(unavailable)
+                    resp["503"] = {"description": text[0].upper() + text[1:], **body}
+                    if stores:
+                        resp["503"]["headers"] = {"Retry-After": {"description": "Seconds", **seconds}}
+                if writes or (settings.protect_reads and calls(route.dependant, require_read)):
+                    what = "Writes" if writes else "Reads"
                     resp.setdefault("401", {"description": "No token, or a wrong one", **body})
-                    resp.setdefault("403", {"description": "Writes are off: no API token is set", **body})
+                    resp.setdefault("403", {"description": f"{what} are off: no API token is set", **body})
+                elif calls(route.dependant, require_read):
+                    op.pop("security", None)  # reads are open: no token is asked for
         for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, replaced above
             if f'/{unused}"' not in json.dumps(schema["paths"]):
                 components.pop(unused, None)
