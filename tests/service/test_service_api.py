@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -215,6 +216,25 @@ def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
     assert "not valid JSON" in doc["400"]["description"]
 
 
+def test_a_json_body_sent_without_its_content_type_is_named_so(client: TestClient) -> None:
+    """`curl -d` sends a form's Content-Type: the 422 said "(request): Input should be a valid dictionary"."""
+    member = first_member(client)
+    body = {"events": [play("ct-1", member, unseen_title(client, member), 0.3)]}
+    for kind in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {**AUTH, **({"content-type": kind} if kind else {})}
+        for path, sent in (("/v1/events", body), ("/v1/members", {"name": "Curl"})):
+            r = client.post(path, content=json.dumps(sent), headers=headers)
+            assert r.status_code == 422, (kind, path, r.text)
+            assert r.json()["message"] == (
+                "the body must be sent as JSON, with the header 'Content-Type: application/json'"
+            )
+            assert r.json()["fields"][0]["field"] == "body"
+    # sent as JSON, the same request is taken; a JSON body of the wrong shape still names the field
+    assert client.post("/v1/events", json=body, headers=AUTH).status_code == 200
+    r = client.post("/v1/events", json={"events": "x"}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events"
+
+
 def test_unknown_ids_in_events_are_404_and_store_nothing(client: TestClient) -> None:
     member = first_member(client)
     tid = unseen_title(client, member)
@@ -392,7 +412,8 @@ def test_no_model_yet(tmp_path: Path) -> None:
         ready = c.get("/ready", headers={"accept": "text/html"})  # a probe gets the status code
         assert ready.status_code == 503 and ready.json()["error"] == "unavailable"
         r = c.get("/v1/members/m1/home")
-        assert r.status_code == 503 and "reelkit retrain" in r.json()["message"]
+        assert r.status_code == 503 and "reelkit retrain --data-dir" in r.json()["message"]
+        assert ready.json()["message"] == r.json()["message"]  # named 'reelkit train', which needs --model
         ok = c.post("/v1/events", json={"events": [play("n1", "m1", "t1", 0.2)]}, headers=AUTH)
         assert ok.status_code == 200  # writes work without a model
         assert c.get("/").status_code == 200

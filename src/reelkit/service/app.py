@@ -116,6 +116,15 @@ def _wants_html(request: Request) -> bool:
     )
 
 
+def _json_sent_untyped(request: Request, exc: RequestValidationError) -> bool:
+    """Whether a JSON body was refused as a whole for its Content-Type (``curl -d`` sends a form's): the body
+    is then not read as JSON, and pydantic's "a valid dictionary" names no field the client got wrong."""
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        return False
+    return any(tuple(err.get("loc", ())) == ("body",) for err in exc.errors())
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
@@ -128,6 +137,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             if _wants_html(request):
                 return _html_error(request, 400, msg)
             return _error(400, msg, [("body", msg)])
+        if _json_sent_untyped(request, exc):
+            msg = "the body must be sent as JSON, with the header 'Content-Type: application/json'"
+            return _error(422, msg, [("body", msg)])
         fields = []
         for err in exc.errors():
             fields.append((_field_name(err.get("loc", ())), error_message(err)))

@@ -39,10 +39,7 @@ def health(state: StateDep) -> HealthOut:
 def ready(state: StateDep) -> HealthOut:
     """Readiness for a load balancer: 200 once a model version is loaded, 503 until then (``/health``
     answers 200 either way, for liveness)."""
-    if state.models.current is None:
-        from reelkit.service.errors import NoModelError
-
-        raise NoModelError("no model version is loaded yet; train one ('reelkit train --data-dir ...')")
+    state.models.require()  # 503 naming the command that trains one, as every endpoint needing a model
     return health(state)
 
 
