@@ -219,6 +219,38 @@ def test_a_schedule_of_another_production_and_a_role_without_days_are_refused(tm
         match_team(ghost, pool, plan_shoot(ghost, SolveOptions(time_limit=5)))
 
 
+def test_a_characters_days_follow_the_productions_cast_as_it_is_now() -> None:
+    """The friend was added to scene 3 after planning: crew match read the schedule's stored calls (scene 2's
+    day only) and cast an actor who is off on scene 3's day, for 1 day."""
+    roles = [{"id": "lead", "kind": "lead", "character": "friend", "skills": {"drama": 1}}]
+    prod = production(roles)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    day_of = {s.scene_id: d.date for d in sched.days for s in d.scenes}
+    data = prod.model_dump(mode="json", exclude_defaults=True)
+    for sc in data["scenes"]:
+        if sc["id"] == "3":
+            sc["cast"] = ["hero", "friend"]
+    edited = parse_production(data)
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "star", "roles": ["actor"], "skills": {"drama": 1.0}, "days_off": [str(day_of["3"])]},
+                {"id": "understudy", "roles": ["actor"], "skills": {"drama": 0.5}, "daily_rate": 100},
+            ]
+        }
+    )
+    assert match_team(prod, pool, sched).choices[0].candidate_id == "star"
+    (choice,) = match_team(edited, pool, sched).choices
+    # paid from the first of scenes 2 and 3 to the last, the shooting days between them held
+    number = sched.day_of()
+    span = abs(number["3"] - number["2"]) + 1
+    assert (
+        choice.candidate_id == "understudy"
+        and choice.days == span
+        and choice.cost == pytest.approx(100 * span)
+    )
+
+
 def test_role_without_candidates_is_explained() -> None:
     prod = production(ROLES[:1])
     sched = plan_shoot(prod, SolveOptions(time_limit=5))

@@ -10,11 +10,12 @@ Fit of candidate ``c`` for role ``r`` (each part in [0, 1], weighted by the pool
   ``z_ij`` is exactly their product at the optimum).
 
 A candidate is eligible for a role when they do that kind of work and are available on every date the role
-needs: the character's paid dates for cast roles (from the schedule), every shooting day for the director,
-director of photography, editor and crew roles, none for the composer (post-production). The cost of a role
-is ``days x (daily rate + per diem when the home city is not the production's city)``; the team's cost is
-at most the production's ``budget``. Each choice is explained by its fit components and by what the team
-would lose if that candidate could not take the role (a re-solve without them).
+needs: the character's paid dates for cast roles (the schedule's days for the scenes it is in now), every
+shooting day for the director, director of photography, editor and crew roles, none for the composer
+(post-production). The cost of a role is ``days x (daily rate + per diem when the home city is not the
+production's city)``; the team's cost is at most the production's ``budget``. Each choice is explained by
+its fit components and by what the team would lose if that candidate could not take the role (a re-solve
+without them).
 """
 
 from __future__ import annotations
@@ -177,11 +178,24 @@ class Team:
 
 
 def role_dates(prod: Production, role: Role, schedule: Schedule) -> tuple[list[date], int]:
-    """The dates a role needs its person for (availability) and the days it is paid."""
+    """The dates a role needs its person for (availability) and the days it is paid.
+
+    A character's dates are the shooting days of the scenes it is in *now* (the schedule's day for each
+    scene, the production's current cast) and the days held between its first and last: the people calls
+    stored with the schedule go stale when a scene's cast is edited after planning, and casting from them
+    missed the new days (the schedule itself still holds: :func:`check_schedule_of` checks it)."""
     shoot = [d.date for d in schedule.days]
     if role.kind in _CAST_KINDS and role.character is not None:
-        call = next((p for p in schedule.people if p.person_id == role.character), None)
-        dates = sorted([*call.work_days, *call.hold_days]) if call is not None else []
+        cast = {sc.id: sc.cast for sc in prod.scenes}
+        work = sorted(
+            {
+                d.date
+                for d in schedule.days
+                for s in d.scenes
+                if role.character in cast.get(s.scene_id, s.cast)
+            }
+        )
+        dates = [x for x in shoot if work[0] <= x <= work[-1]] if work else []
         if not dates and role.days is None:
             raise ProductionFormatError(
                 f"role {role.id}: its character {role.character!r} is in no scheduled scene, so the role has "
