@@ -208,8 +208,8 @@ def forecast_cmd(
       title: Night Harbour
       genres: [Action, Thriller]
       runtime: 118            # minutes (required)
-      budget: 40000000        # US dollars (optional)
-      rating: R               # MPAA (optional)
+      budget: 40000000        # US dollars (optional: unknown, the median of its genres' films)
+      rating: R               # MPAA or unrated (optional: unknown, its genres' commonest)
       comparables: [Heat (1995), Ronin]
       year: 2026              # places the title among the catalogue's (communities)
       catalog: ratings.csv    # instead of --ratings (relative to the concept file)
@@ -227,6 +227,8 @@ def forecast_cmd(
         f"[bold]{c.title}[/]: about {result.audience:,.0f} votes "
         f"(80% interval {result.audience_low:,.0f}–{result.audience_high:,.0f})"
     )
+    for line in result.assumed:
+        err_console.print(f"note: {line}", highlight=False, markup=False)
     if result.communities:
         print_table(
             "taste communities most likely to watch",
