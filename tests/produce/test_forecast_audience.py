@@ -241,6 +241,36 @@ def test_a_misspelt_genre_is_refused_not_ignored(tmp_path: Path) -> None:
     assert Concept(genres=[" sci-fi", "Thriller"], runtime=100).genres == ["sci-fi", "Thriller"]
 
 
+def test_ml100k_genres_match_in_either_spelling_and_one_the_catalogue_lacks_is_refused() -> None:
+    """ML-100K writes "Children's": a concept's "Children" was dropped in silence there, and "Children's" was
+    refused as unknown."""
+    import warnings
+
+    from reelkit.errors import DataFormatError, ReelkitWarning
+    from reelkit.produce.forecast import Concept, community_forecast
+
+    ratings = ML_SMALL.parent / "ml-100k" / "u.data"
+    if not ratings.exists():
+        pytest.skip(f"MovieLens 100K not found at {ratings}")
+
+    def placed(*genres: str) -> list[tuple[str, float]]:
+        c = Concept(genres=list(genres), runtime=90, year=1997)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ReelkitWarning)
+            return [(x.name, round(x.lift, 9)) for x in community_forecast(c, ratings, top=8)]
+
+    children = placed("Children", "Animation")
+    assert children == placed("children's", "Animation") != placed("Animation")
+    with pytest.raises(
+        DataFormatError, match=r"u\.data: the concept's genre 'IMAX' is not in this catalogue"
+    ):
+        placed("IMAX", "Animation")
+    with pytest.warns(
+        ReelkitWarning, match="'Short' is not in the catalogue's genres: used for the audience"
+    ):
+        community_forecast(Concept(genres=["Short", "Animation"], runtime=9, year=1997), ratings)
+
+
 def test_a_concept_year_past_the_catalogue_is_its_last_year_and_lift_is_against_an_average_title() -> None:
     """A year of 2026 extrapolated the quadratic year term from films up to 2018 until it outweighed every
     genre; lift against head count put the communities of heavy viewers on top of every concept."""

@@ -102,6 +102,8 @@ KNOWN_GENRES = (
     "War",
     "Western",
 )
+#: Other spellings of a genre: MovieLens 100K and 1M write "Children's", ml-latest "Children".
+GENRE_ALIASES = {"children's": "children"}
 MPAA = ("G", "PG", "PG-13", "R", "NC-17")
 #: A concept's rating when it will have none (no MPAA flag), as against a rating left out (unknown).
 UNRATED = "unrated"
@@ -118,6 +120,12 @@ _MODEL_VERSION = 2
 SPLIT_YEAR = 1995
 #: Comparables per film.
 K_COMPARABLES = 20
+
+
+def _genre_key(genre: str) -> str:
+    """A genre as compared: any case, and one spelling for each (``GENRE_ALIASES``)."""
+    g = genre.strip().lower()
+    return GENRE_ALIASES.get(g, g)
 
 
 class Concept(_Model):
@@ -143,8 +151,8 @@ class Concept(_Model):
     @pydantic.field_validator("genres")
     @classmethod
     def _genres(cls, v: list[str]) -> list[str]:
-        known = {g.lower() for g in KNOWN_GENRES}
-        bad = [g for g in v if g.strip().lower() not in known]
+        known = {_genre_key(g) for g in KNOWN_GENRES}
+        bad = [g for g in v if _genre_key(g) not in known]
         if bad:  # a misspelt genre matched nothing and silently changed the forecast
             raise ValueError(f"unknown genre(s) {', '.join(map(repr, bad))}; use {', '.join(KNOWN_GENRES)}")
         return [g.strip() for g in v]
@@ -918,8 +926,28 @@ def community_forecast(
     progress: Progress = SILENT,
 ) -> list[CommunityShare]:
     cat = _train_catalog(ratings, n_communities, progress)
-    by_lower = {g.lower(): g for g in cat.vocab}  # genres match whatever their case, as in concept_base
-    genres = "|".join(by_lower.get(g.lower(), g) for g in concept.genres)
+    # genres match whatever their case, as in concept_base, and in either spelling ("Children's")
+    by_key = {_genre_key(g): g for g in cat.vocab}
+    lacking = [g for g in concept.genres if _genre_key(g) not in by_key]
+    if lacking:  # left out in silence, the concept was placed as if it had not named them
+        audience_only = {g.lower() for g in GENRES}
+        named = f"genre{'s' if len(lacking) > 1 else ''} {', '.join(map(repr, lacking))}"
+        are, them = ("are", "them") if len(lacking) > 1 else ("is", "it")
+        if all(g.lower() in audience_only for g in lacking):
+            warnings.warn(
+                f"{named} {are} not in the catalogue's genres: used for the audience size only, not for the "
+                "communities",
+                ReelkitWarning,
+                stacklevel=2,
+            )
+        else:
+            raise DataFormatError(
+                f"the concept's {named} {are} not in this catalogue's genres "
+                f"({', '.join(g for g in cat.vocab if g != 'unknown')}); leave {them} out or use a catalogue "
+                f"that has {them}",
+                path=str(ratings),
+            )
+    genres = "|".join(by_key[_genre_key(g)] for g in concept.genres if _genre_key(g) in by_key)
     # the year within the catalogue's (the quadratic year term, extrapolated to 2026 from films up to 2018,
     # outweighed every genre); without one, the catalogue's latest year: a new title
     lo_year, hi_year = cat.years
