@@ -428,6 +428,51 @@ def test_too_few_days() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "late",
+    [
+        {"constraints": {"not_before": [{"scene": "1", "date": "2026-03-20"}]}},
+        {"people": [{"id": "ann", "available": [{"start": "2026-04-01", "end": "2026-04-30"}]}]},
+    ],
+)
+def test_a_scene_open_only_long_after_the_window_names_the_window(late: dict[str, Any]) -> None:
+    """Only twice the window's days were looked at, all closed by the late date: 'scene 1 has no day open to
+    it (scene 1 not before 2026-03-20)', as if the shoot's 2 days had nothing to do with it."""
+    data = prod(
+        calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 2},
+        scenes=[scene("1", 2, cast=["ann"]), scene("2", 2)],
+        people=[{"id": "ann"}],
+    )
+    p = parse_production({**data, **late})
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, OPTS)
+    window = "the shoot ends within 2 working days of its start (calendar.max_days)"
+    because = (
+        "scene 1 not before 2026-03-20"
+        if "constraints" in late
+        else "availability of ann (2026-04-01 to 2026-04-30)"
+    )
+    assert sorted(info.value.conflicts) == sorted([window, because])
+    assert f"scene 1 has no day open to it ({window} and {because})" in str(info.value)
+
+
+def test_more_days_of_work_than_twice_the_window_names_the_window() -> None:
+    """5 full days in a window of 2: dropping the window left 4 days, still too few, so the explanation was
+    the working hours alone."""
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 2},
+            scenes=[scene(str(i), 8) for i in range(5)],
+        )
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, OPTS)
+    assert sorted(info.value.conflicts) == [
+        "the shoot ends within 2 working days of its start (calendar.max_days)",
+        "working hours: 8 h a day (calendar.hours_per_day)",
+    ]
+
+
 def test_precedence_cycle_is_named() -> None:
     p = parse_production(
         prod(

@@ -27,7 +27,8 @@ Objective
 Infeasibility
     When the model has no solution, it is rebuilt with one assumption literal per constraint group (each
     person's and each location's availability, the working hours, the number of shooting days, each
-    precedence, each "same day" group, each "not before" date) and solved again (one worker, as CP-SAT's
+    precedence, each "same day" group, each "not before" date) over days past the shoot's window too (so
+    that the window is named when it is part of the conflict) and solved again (one worker, as CP-SAT's
     cores need); ``SufficientAssumptionsForInfeasibility`` gives a conflicting set, which is then shrunk by
     deletion (drop a group, re-solve, keep it out while still infeasible) and raised as
     :class:`~reelkit.errors.InfeasibleError` whose ``conflicts`` describe each group.
@@ -35,6 +36,7 @@ Infeasibility
 
 from __future__ import annotations
 
+import bisect
 import time as _time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -397,6 +399,26 @@ class _ClosedDays:
         for k, nb in enumerate(prod.constraints.not_before):
             self.not_before[index[nb.scene]].append((k, nb.date))
 
+    def look_days(self) -> int:
+        """Working days to look at when explaining why no schedule exists: enough past the window for it to
+        show when it is part of the conflict. Twice the window, and at least the default window (days
+        enough for all the hours: a ``max_days`` too small for them); when a scene's people, location or
+        "not before" date change later, up to that date and the default window after it (a scene open only
+        after the window). At most 1,000 working days past twice the window, and 100,000 scene-days."""
+        h = self.horizon
+        cap = max(2 * h, min(2 * h + 1000, 100_000 // max(len(self.prod.scenes), 1)))
+        n = max(2 * h, self.prod.default_days())
+        changes = [nb.date for nb in self.prod.constraints.not_before]
+        items = {id(it): it for loc, persons in self._at for it in (loc, *persons)}
+        for it in items.values():
+            changes += [w.start for w in it.available] + [w.end + timedelta(days=1) for w in it.available]
+            changes += [d + timedelta(days=1) for d in it.days_off]
+        if changes:
+            before = bisect.bisect_left(self.prod.calendar.working_days(cap), max(changes))
+            if before >= n:
+                n = before + 1 + self.prod.default_days()
+        return min(n, cap)
+
     def reasons(self, si: int, d: int, day: date) -> list[tuple[str, str]]:
         loc, persons = self._at[si]
         out: list[tuple[str, str]] = []
@@ -415,15 +437,15 @@ class _ClosedDays:
 
     def scene_conflicts(self) -> list[tuple[str, list[str]]]:
         """Each scene no day within the shoot is open to, with the fewest groups that close every day of
-        twice the shoot's window (a greedy cover: the group closing most days first), as text; ``[]`` when
-        every scene has a day. No solver: cheap, and exact for the commonest infeasible plan (someone never
+        :meth:`look_days` (a greedy cover: the group closing most days first), as text; ``[]`` when every
+        scene has a day. No solver: cheap, and exact for the commonest infeasible plan (someone never
         free)."""
-        days = self.prod.calendar.working_days(2 * self.horizon)
+        days = self.prod.calendar.working_days(self.look_days())
         out: list[tuple[str, list[str]]] = []
         for si, s in enumerate(self.prod.scenes):
-            per_day = [dict(self.reasons(si, d, day)) for d, day in enumerate(days)]
-            if any(not r for r in per_day[: self.horizon]):
+            if any(not self.reasons(si, d, day) for d, day in enumerate(days[: self.horizon])):
                 continue
+            per_day = [dict(self.reasons(si, d, day)) for d, day in enumerate(days)]
             text = {k: t for r in per_day for k, t in r.items()}
             left, chosen = [r for r in per_day if r], []
             while left:
@@ -440,8 +462,10 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
     cal = prod.calendar
     scale = prod.cost_scale()  # costs in whole units of 1/scale (CP-SAT takes integers)
     horizon = prod.horizon()
-    n_days = horizon * 2 if explain else horizon
-    days = cal.working_days(n_days)
+    closed = _ClosedDays(prod)
+    # explaining, days past the window too: without them, dropping the window could not help, and a
+    # conflict with it was put down to the other groups alone
+    days = cal.working_days(closed.look_days() if explain else horizon)
     scenes = prod.scenes
     loc_index = {loc.id: i for i, loc in enumerate(prod.locations)}
     scene_index = {s.id: i for i, s in enumerate(scenes)}
@@ -449,7 +473,6 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
 
     # ---- scene-day variables with the reasons a day is closed to a scene
     x: dict[tuple[int, int], cp_model.IntVar] = {}
-    closed = _ClosedDays(prod)
     for si, s in enumerate(scenes):
         for d, day in enumerate(days):
             reasons = closed.reasons(si, d, day)
