@@ -473,6 +473,27 @@ def test_more_days_of_work_than_twice_the_window_names_the_window() -> None:
     ]
 
 
+def test_working_hours_hold_for_the_exact_durations_and_the_times_follow_them() -> None:
+    """Rounded to whole minutes (30 for 0.508 h), twenty scenes of 0.508 h filled a 10-hour day (10.16 h)
+    and the schedule said the last ended at 17:00, not 17:09."""
+    from datetime import datetime, timedelta
+
+    def shoot(max_days: int) -> Schedule:
+        cal = {"start": "2026-03-02", "hours_per_day": 10, "max_days": max_days}
+        return plan_shoot(
+            parse_production(prod(calendar=cal, scenes=[scene(f"s{i}", 0.508) for i in range(20)])), OPTS
+        )
+
+    with pytest.raises(InfeasibleError, match="working hours: 10 h a day"):
+        shoot(1)
+    s = shoot(2)
+    assert sorted(len(d.scenes) for d in s.days) == [1, 19] and max(d.hours for d in s.days) <= 10
+    for d in s.days:
+        end = datetime(2026, 3, 2, 7) + timedelta(hours=d.hours)  # 19 scenes: 9.652 h, 16:39:07
+        assert d.scenes[-1].end == end.strftime("%H:%M")
+    assert max(d.scenes[-1].end for d in s.days) == "16:39"
+
+
 def test_precedence_cycle_is_named() -> None:
     p = parse_production(
         prod(

@@ -220,8 +220,11 @@ class Scene(_Model):
         return v.strip().upper() if isinstance(v, str) else v
 
     @property
-    def minutes(self) -> int:
-        return round(self.duration * 60)
+    def seconds(self) -> int:
+        """The duration in whole seconds, rounded up: the working hours are checked on these (CP-SAT takes
+        integers), so the scenes of a day never run past them (rounded minutes let twenty scenes of 0.508 h
+        fill a 10-hour day, 10.16 h)."""
+        return max(1, math.ceil(self.duration * 3600 - 1e-6))
 
 
 class Calendar(_Model):
@@ -270,8 +273,9 @@ class Calendar(_Model):
         return v
 
     @property
-    def minutes(self) -> int:
-        return round(self.hours_per_day * 60)
+    def seconds(self) -> int:
+        """The working day in whole seconds, rounded down (see :attr:`Scene.seconds`)."""
+        return math.floor(self.hours_per_day * 3600 + 1e-6)
 
     def working_days(self, n: int) -> list[date]:
         """The first ``n`` dates from ``start`` that are neither rest days nor holidays."""
@@ -392,8 +396,8 @@ class Production(_Model):
         return cost_scale(values)
 
     def default_days(self) -> int:
-        total = sum(s.minutes for s in self.scenes)
-        return math.ceil(total / self.calendar.minutes * 1.5) + 5
+        total = sum(s.seconds for s in self.scenes)
+        return math.ceil(total / self.calendar.seconds * 1.5) + 5
 
     def horizon(self) -> int:
         return self.calendar.max_days if self.calendar.max_days is not None else self.default_days()
@@ -427,7 +431,7 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
     people = {p.id: p for p in prod.people}
     locs = {loc.id for loc in prod.locations}
     scenes = {s.id for s in prod.scenes}
-    cap = prod.calendar.minutes
+    cap = prod.calendar.seconds
     for i, s in enumerate(prod.scenes):
         for j, c in enumerate(s.cast):
             if c not in people:
@@ -441,7 +445,7 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
                 errs.append((f"scenes[{i}].{part}", "a person is listed twice"))
         if s.location not in locs:
             errs.append((f"scenes[{i}].location", f"unknown location {s.location!r}; add it to locations"))
-        if s.minutes > cap:
+        if s.seconds > cap:
             errs.append(
                 (
                     f"scenes[{i}].duration",

@@ -37,6 +37,7 @@ Infeasibility
 from __future__ import annotations
 
 import bisect
+import math
 import time as _time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -497,9 +498,12 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
 
     # ---- working hours
     cap_lit = groups.lit("hours", f"working hours: {cal.hours_per_day:g} h a day (calendar.hours_per_day)")
+    # in seconds (exact), or in minutes when every duration is whole minutes (the model as it was)
+    unit = math.gcd(60, cal.seconds, *(sc.seconds for sc in scenes))
     for d in range(len(days)):
         if by_day[d]:
-            _enforce(m.add(sum(scenes[si].minutes * x[si, d] for si in by_day[d]) <= cal.minutes), cap_lit)
+            day_time = sum(scenes[si].seconds // unit * x[si, d] for si in by_day[d])
+            _enforce(m.add(day_time <= cal.seconds // unit), cap_lit)
 
     # ---- locations and shooting days
     y: dict[tuple[int, int], cp_model.IntVar] = {}
@@ -523,13 +527,13 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
             m.add(used[d] == 0)
     # redundant cuts that tighten the bound: enough days for all the hours, and for each location's hours
     if not explain:
-        total = sum(sc.minutes for sc in scenes)
-        m.add(sum(used) >= -(-total // cal.minutes))
+        total = sum(sc.seconds for sc in scenes)
+        m.add(sum(used) >= -(-total // cal.seconds))
         for li in range(n_loc):
-            lmin = sum(sc.minutes for sc in scenes if loc_index[sc.location] == li)
+            lmin = sum(sc.seconds for sc in scenes if loc_index[sc.location] == li)
             ys = [y[li, d] for d in range(len(days)) if (li, d) in y]
             if lmin and ys:
-                m.add(sum(ys) >= -(-lmin // cal.minutes))
+                m.add(sum(ys) >= -(-lmin // cal.seconds))
     if not cal.allow_gaps:
         gap_lit = groups.lit(
             "continuous", "a continuous shoot: no working day off inside it (calendar.allow_gaps)"
@@ -630,7 +634,7 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
         rate = round(scale * person.daily_rate)
         if any(not by_scene[si] for si in sis):
             continue  # a scene with no open day: infeasible already (the explain-mode model says why)
-        pmin = -(-sum(scenes[si].minutes for si in sis) // cal.minutes)
+        pmin = -(-sum(scenes[si].seconds for si in sis) // cal.seconds)
         if person.kind == "cast" and not cal.allow_gaps and interval_pay:
             # a continuous shoot: paid days = last working day - first working day + 1
             if rate == 0:
@@ -737,8 +741,8 @@ def greedy_days(prod: Production, days: list[date], open_days: dict[int, list[in
     blocks: dict[int, list[int]] = defaultdict(list)
     for i in range(len(scenes)):
         blocks[find(i)].append(i)
-    cap = prod.calendar.minutes
-    b_min = {b: sum(scenes[i].minutes for i in m) for b, m in blocks.items()}
+    cap = prod.calendar.seconds
+    b_min = {b: sum(scenes[i].seconds for i in m) for b, m in blocks.items()}
     if any(v > cap for v in b_min.values()):
         return None
     b_days = {b: set.intersection(*(set(open_days[i]) for i in m)) for b, m in blocks.items()}
@@ -890,12 +894,12 @@ def _order_block(prod: Production, ids: list[str]) -> list[str]:
     return out
 
 
-def _after(clock: datetime, minutes: float) -> datetime:
-    """``minutes`` of real time after ``clock``: in UTC when it has a time zone (local wall-clock arithmetic
+def _after(clock: datetime, seconds: int) -> datetime:
+    """``seconds`` of real time after ``clock``: in UTC when it has a time zone (local wall-clock arithmetic
     gave a night across the spring change one hour too few)."""
     if clock.tzinfo is None:
-        return clock + timedelta(minutes=minutes)
-    return (clock.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(clock.tzinfo)
+        return clock + timedelta(seconds=seconds)
+    return (clock.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(clock.tzinfo)
 
 
 def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tuple[list[ShootDay], int]:
@@ -927,7 +931,10 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
             }
             order = sorted(locs_used, key=lambda li: first_scene[li])
         clock = datetime.combine(day, cal.call_time, tzinfo=zone)
-        clock = _after(clock, 0)  # a call time the spring change skips (01:30 in London) is the hour after
+        clock = call = _after(
+            clock, 0
+        )  # a call time the spring change skips (01:30 in London): the hour after
+        elapsed = 0.0  # hours shot so far: each end is the call plus the exact durations (to the second)
         items: list[ScheduledScene] = []
         move_cost = 0.0
         for k, li in enumerate(order):
@@ -938,7 +945,8 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
             block = _order_block(prod, [scenes[si].id for si in on_day if scenes[si].location == lid])
             for sid in block:
                 s = prod.scene(sid)
-                end = _after(clock, s.minutes)
+                elapsed += s.duration
+                end = _after(call, round(elapsed * 3600))
                 items.append(
                     ScheduledScene(
                         scene_id=s.id,
@@ -1099,7 +1107,7 @@ def check_schedule(prod: Production, schedule: Schedule) -> list[str]:
     pos: dict[str, int] = {}
     date_of: dict[str, date] = {}
     for d in schedule.days:
-        if sum(prod.scene(s.scene_id).minutes for s in d.scenes) > cal.minutes:
+        if sum(prod.scene(s.scene_id).seconds for s in d.scenes) > cal.seconds:
             out.append(f"day {d.number} runs over {cal.hours_per_day:g} h")
         for k, s in enumerate(d.scenes):
             if s.scene_id in day_of:
