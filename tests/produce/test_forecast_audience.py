@@ -82,6 +82,13 @@ def test_gbm_beats_baselines_on_the_time_split() -> None:
     assert report.mae["gbm"] < report.mae["nearest_comparables"] < report.mae["genre_mean"]
 
 
+def test_the_time_split_model_stops_early_as_documented() -> None:
+    """forecast.md said 150 iterations: above 10,000 films scikit-learn stops early (on 10% held out)."""
+    est = AudienceModel()
+    evaluate_time_split(movie_features(), model=est)
+    assert est.max_iter == 150 and len(est.model_.roots) == 77  # the figure in forecast.md and the docstring
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_placed_titles_beat_popularity_on_hidden_titles() -> None:
