@@ -8,14 +8,17 @@ implementing ``map`` with the same contract.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
+from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 
-__all__ = ["Executor", "LocalExecutor", "SerialExecutor"]
+__all__ = ["Executor", "LocalExecutor", "SerialExecutor", "available_cores"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,10 +60,17 @@ class SerialExecutor:
 class LocalExecutor:
     """A local pool of ``workers`` processes (or threads, for tasks that wait on subprocesses such as ffmpeg).
 
-    ``workers=None`` uses every core. One worker, or a single task, runs in-process.
+    ``workers=None`` uses every core this process may run on (its CPU affinity: a cluster job's allocation,
+    not the machine's count). One worker, or a single task, runs in-process. The first failed task, or an
+    interrupt, cancels the tasks not yet started and is raised; a :func:`reelkit.media.time_limit` around
+    the call holds in the workers too.
     """
 
     def __init__(self, workers: int | None = None, kind: Literal["process", "thread"] = "process") -> None:
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ConfigError(f"workers={workers!r}: give a number of workers from 1, or None for every core")
+        if kind not in ("process", "thread"):
+            raise ConfigError(f"kind={kind!r}: use 'process' or 'thread'")
         self.workers = workers
         self.kind = kind
 
@@ -73,14 +83,63 @@ class LocalExecutor:
         description: str = "working",
     ) -> list[R]:
         items: Sequence[T] = list(tasks)
-        workers = self.workers or os.cpu_count() or 1
+        workers = self.workers or available_cores()
         if workers <= 1 or len(items) <= 1:
             return SerialExecutor().map(fn, items, progress=progress, description=description)
-        pool_cls = ProcessPoolExecutor if self.kind == "process" else ThreadPoolExecutor
+        from reelkit.media import job_deadline
+
+        deadline = job_deadline()
+        pool: ProcessPoolExecutor | ThreadPoolExecutor
+        if self.kind == "process":
+            pool = ProcessPoolExecutor(max_workers=workers)
+            # a process starts without this thread's context: the job's deadline goes with each task
+            run: Callable[[T], R] = fn if deadline is None else _Bounded(fn, deadline)
+
+            def submit(item: T) -> Future[R]:
+                return pool.submit(run, item)
+
+        else:
+            pool = ThreadPoolExecutor(max_workers=workers)
+
+            def submit(item: T) -> Future[R]:  # each task in a copy of this context (the time limit)
+                return pool.submit(contextvars.copy_context().run, fn, item)
+
         results: list[R | None] = [None] * len(items)
-        with progress.task(description, total=len(items)) as bar, pool_cls(max_workers=workers) as pool:
-            futures: dict[Future[R], int] = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.advance()
+        try:
+            with progress.task(description, total=len(items)) as bar:
+                futures: dict[Future[R], int] = {submit(item): i for i, item in enumerate(items)}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.advance()
+        except Exception:
+            # a failed task: the tasks not started are dropped (they all ran before the error was raised)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        except BaseException:  # interrupted: drop what has not started and do not wait for what runs
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         return results  # type: ignore[return-value]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity where the platform has one, else the count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _Bounded:
+    """``fn`` run under the job's time limit (an absolute :func:`time.monotonic` deadline, the same clock in
+    every process of the machine); picklable when ``fn`` is."""
+
+    def __init__(self, fn: Callable[[Any], Any], deadline: float) -> None:
+        self.fn = fn
+        self.deadline = deadline
+
+    def __call__(self, item: Any) -> Any:
+        from reelkit.media import time_limit
+
+        with time_limit(self.deadline - time.monotonic()):
+            return self.fn(item)

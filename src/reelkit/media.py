@@ -37,6 +37,7 @@ __all__ = [
     "decode_audio",
     "ffmpeg_exe",
     "ffmpeg_has",
+    "job_deadline",
     "probe",
     "run_ffmpeg",
     "time_limit",
@@ -98,6 +99,12 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
     finally:
         _DEADLINE.reset(token)
+
+
+def job_deadline() -> float | None:
+    """The current :func:`time_limit`'s end (:func:`time.monotonic` seconds), or None: what an executor
+    hands to its workers so that the limit holds there too."""
+    return _DEADLINE.get()
 
 
 def _limit(timeout: float | None, what: str) -> float | None:

@@ -39,6 +39,15 @@ def _register() -> None:
 _register()
 
 
+def _stop_children() -> None:
+    """Interrupted (Ctrl-C): encodes still running in worker threads are killed, as on SIGTERM, so that the
+    command ends now and leaves no ffmpeg behind (a Ctrl-C sent to the process alone, not its group, does
+    not reach them)."""
+    from reelkit.media import stop_children
+
+    stop_children()
+
+
 def _by_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` was raised while handling a KeyboardInterrupt (its cause or context chain)."""
     seen: set[int] = set()
@@ -85,11 +94,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         # standalone mode: the command-line parser reports usage errors itself and exits 2
         app(args=list(argv) if argv is not None else None, prog_name="reelkit")
     except KeyboardInterrupt:
+        _stop_children()
         err_console.print("aborted")
         sys.exit(130)
     except SystemExit as exc:
         # typer turns Ctrl-C inside a command into a bare exit 130, which said nothing at all
         if exc.code == 130 and _by_interrupt(exc):
+            _stop_children()
             err_console.print("aborted")
         raise
     except UserInputError as exc:

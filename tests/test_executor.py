@@ -1,0 +1,99 @@
+"""The executors: results in task order, a failure or an interrupt cancels what has not started, the job's
+time limit reaches the workers, and bad settings are refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from reelkit import media
+from reelkit.errors import ConfigError, TimeLimitError
+from reelkit.executor import LocalExecutor, SerialExecutor, available_cores
+
+_RAN: list[int] = []
+_LOCK = threading.Lock()
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _fails_first(x: int) -> int:
+    with _LOCK:
+        _RAN.append(x)
+    if x == 0:
+        raise ValueError("task 0 failed")
+    time.sleep(0.2)
+    return x
+
+
+def _interrupted_first(x: int) -> int:
+    with _LOCK:
+        _RAN.append(x)
+    if x == 0:
+        raise KeyboardInterrupt
+    time.sleep(0.2)
+    return x
+
+
+def _deadline(_: int) -> float | None:
+    return media.job_deadline()
+
+
+@pytest.mark.parametrize("kind", ["process", "thread"])
+def test_results_come_in_task_order(kind: str) -> None:
+    tasks = list(range(12))
+    assert LocalExecutor(2, kind=kind).map(_square, tasks) == SerialExecutor().map(_square, tasks)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("task", [_fails_first, _interrupted_first])
+def test_a_failure_or_an_interrupt_cancels_the_tasks_not_started(task: object) -> None:
+    """Every queued task ran before the error was raised: 20 tasks of 0.2 s on two threads took 2 s for a
+    failure in the first (and a Ctrl-C ran a whole video ladder to the end)."""
+    _RAN.clear()
+    error = ValueError if task is _fails_first else KeyboardInterrupt
+    with pytest.raises(error):
+        LocalExecutor(2, kind="thread").map(task, range(20))  # type: ignore[arg-type]
+    time.sleep(0.5)  # what was running has finished; nothing else started
+    assert 1 <= len(_RAN) <= 4, _RAN
+
+
+@pytest.mark.parametrize("kind", ["process", "thread"])
+def test_the_time_limit_reaches_the_workers(kind: str) -> None:
+    """A ContextVar is not seen by pool threads (nor processes): ffmpeg runs in a ladder went on for 39 s
+    under a 3 s limit."""
+    assert LocalExecutor(2, kind=kind).map(_deadline, range(4)) == [None] * 4  # type: ignore[arg-type]
+    with media.time_limit(60):
+        deadline = media.job_deadline()
+        got = LocalExecutor(2, kind=kind).map(_deadline, range(4))  # type: ignore[arg-type]
+    assert deadline is not None and all(d is not None and abs(d - deadline) < 1e-6 for d in got)
+
+
+def _slow_ffmpeg(_: int) -> None:
+    media.run_ffmpeg(["-v", "error", "-re", "-f", "lavfi", "-i", "sine=duration=20", "-f", "null", "-"])
+
+
+@pytest.mark.media
+def test_ffmpeg_in_worker_threads_stops_at_the_time_limit() -> None:
+    start = time.monotonic()
+    with pytest.raises(TimeLimitError), media.time_limit(1.0):
+        LocalExecutor(2, kind="thread").map(_slow_ffmpeg, range(4))
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize(
+    ("workers", "kind"), [(0, "process"), (-4, "thread"), (2.5, "thread"), (2, "proces")]
+)
+def test_bad_settings_are_refused(workers: object, kind: str) -> None:
+    """``workers=0`` started a pool of every core, -4 ran serially, and "proces" became a thread pool."""
+    with pytest.raises(ConfigError):
+        LocalExecutor(workers, kind=kind)  # type: ignore[arg-type]
+
+
+def test_every_core_means_the_cores_this_process_may_use() -> None:
+    import os
+
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert available_cores() == expected
