@@ -101,6 +101,25 @@ def time_limit(seconds: float) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+def _local_input(arg: str) -> str:
+    """An input file as ffmpeg must be given it: ffmpeg reads ``ep:1.mp4`` as the URL scheme ``ep``
+    ("Protocol not found"), so an existing file whose name has a ``:`` before any ``/`` goes by its absolute
+    path (a lavfi graph, a URL, or ``-`` does not exist as a file and is passed as it is)."""
+    head = arg.split("/", 1)[0]
+    if ":" in head and os.path.exists(arg):
+        return os.path.abspath(arg)
+    return arg
+
+
+def _inputs(args: Sequence[str]) -> list[str]:
+    """``args`` with each ``-i`` operand made safe for ffmpeg (:func:`_local_input`)."""
+    out = list(args)
+    for i in range(len(out) - 1):
+        if out[i] == "-i":
+            out[i + 1] = _local_input(out[i + 1])
+    return out
+
+
 def job_deadline() -> float | None:
     """The current :func:`time_limit`'s end (:func:`time.monotonic` seconds), or None: what an executor
     hands to its workers so that the limit holds there too."""
@@ -146,7 +165,7 @@ def run_ffmpeg(
 
     A non-zero exit raises :class:`ToolError` quoting ffmpeg's last lines; ``what`` names the job in it.
     """
-    cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *args]
+    cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *_inputs(args)]
     limit = _limit(timeout, what)
     with _LIVE_LOCK:
         if _STOPPING.is_set():
@@ -340,7 +359,7 @@ def probe(path: str | Path) -> MediaInfo:
     p = _check_file(path)
     try:
         proc = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p)],
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _local_input(str(p))],
             capture_output=True,
             text=True,
             # ffmpeg echoes tags and file names as the bytes it read: a Latin-1 title tag is no UTF-8

@@ -622,3 +622,19 @@ def test_the_fixed_ladder_at_the_candidates_rate_control(tmp_path: Path) -> None
     assert (got["width"], got["height"], got["target_kbps"]) == (rung.width, 234, 145.0)
     assert got["vmaf"] == pytest.approx(want, abs=1e-3) and got["rate_control"] == "crf"
     assert ladder.extra["bd_rate_vs_fixed_same_rc"] is None  # one fixed rung: no curve to compare
+
+
+@pytest.mark.media
+def test_an_input_named_with_a_colon_is_read_as_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path]
+) -> None:
+    """ffmpeg read a relative ``ep:1.mp4`` as the URL scheme ``ep``: "Protocol not found"."""
+    from reelkit.post.video.quality import measure_quality
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ep:1.mp4").write_bytes(clips["one"].read_bytes())
+    info = probe("ep:1.mp4")
+    assert info.video and info.video[0].width == 176
+    assert measure_quality("ep:1.mp4", "ep:1.mp4", models=(), features=("psnr",)).frames == 25
+    run_ffmpeg(["-v", "error", "-y", "-i", "ep:1.mp4", "-frames:v", "1", "first.png"])
+    assert (tmp_path / "first.png").stat().st_size > 0
