@@ -638,3 +638,18 @@ def test_an_input_named_with_a_colon_is_read_as_a_file(
     assert measure_quality("ep:1.mp4", "ep:1.mp4", models=(), features=("psnr",)).frames == 25
     run_ffmpeg(["-v", "error", "-y", "-i", "ep:1.mp4", "-frames:v", "1", "first.png"])
     assert (tmp_path / "first.png").stat().st_size > 0
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("folder", ["a,b", "x;y", "br[1]", "q'uote", "back\\slash"])
+def test_the_vmaf_log_goes_to_a_folder_of_any_name(
+    tmp_path: Path, clips: dict[str, Path], folder: str
+) -> None:
+    """The log path went into the filtergraph escaped for ':' and "'" only: ',', ';' and '[' broke the
+    graph, and a quote or a backslash sent libvmaf's log elsewhere."""
+    from reelkit.post.video.quality import measure_quality
+
+    log = tmp_path / folder / "vmaf.json"
+    result = measure_quality(clips["one"], clips["one"], models=(), features=("psnr",), log_path=log)
+    assert result.frames == 25
+    assert len(json.loads(log.read_text())["frames"]) == 25

@@ -362,8 +362,9 @@ def measure_quality(
         return f"[{label}:V]{','.join(steps)}"
 
     with tempfile.TemporaryDirectory(prefix="reelkit-vmaf-") as tmp:
-        log = Path(log_path) if log_path is not None else Path(tmp) / "vmaf.json"
-        log.parent.mkdir(parents=True, exist_ok=True)
+        # libvmaf writes its log in the temporary folder (a name of our own: ',', ';', '[' or a quote in the
+        # asked-for folder broke the filtergraph, or sent the log elsewhere), copied to log_path after
+        log = Path(tmp) / "vmaf.json"
         model_opt = "|".join(rf"{MODELS[m]}\\:name={m}" for m in models)
         opts = [f"model={model_opt}", "log_fmt=json", f"log_path={_escape(log.resolve())}"]
         if features:
@@ -379,7 +380,11 @@ def measure_quality(
             [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, "-f", "null", "-"],
             what=f"VMAF of {distorted}",
         )
-        data = json.loads(log.read_text())
+        text = log.read_text()
+        if log_path is not None:
+            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(log_path, text)
+        data = json.loads(text)
     frames = data.get("frames", [])
     per: dict[str, list[float]] = {}
     wanted = set(models) | {"psnr_y", "psnr_cb", "psnr_cr"} | {FEATURES[f] for f in features}
