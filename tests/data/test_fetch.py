@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,76 @@ def test_http_errors_and_bad_archives(server: Server, tmp_path: Path) -> None:
     publish(server, "ml-100k.zip", b"not a zip")
     with pytest.raises(FetchError, match="not a valid zip"):
         fetch(entry_for(b"not a zip"), cache_dir=tmp_path, base_url=server.url)
+    assert list(tmp_path.iterdir()) == []
+
+
+class _CutHandler(BaseHTTPRequestHandler):
+    """Sends half the archive, announced in full (``Content-Length``) or as one chunk of a chunked body
+    that never ends, then closes the connection."""
+
+    payload = b""
+    chunked = False
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        half = self.payload[: len(self.payload) // 2]
+        self.protocol_version = "HTTP/1.1"
+        self.send_response(200)
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n" % len(half) + half + b"\r\n")
+        else:
+            self.send_header("Content-Length", str(len(self.payload)))
+            self.end_headers()
+            self.wfile.write(half)
+        self.wfile.flush()
+        self.close_connection = True
+
+
+@contextmanager
+def cut_server(payload: bytes, *, chunked: bool) -> Iterator[str]:
+    handler = type("Cut", (_CutHandler,), {"payload": payload, "chunked": chunked})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=partial(httpd.serve_forever, poll_interval=0.02), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_a_chunked_download_cut_short_is_a_fetch_error(tmp_path: Path) -> None:
+    """http.client's IncompleteRead came out raw (a traceback from the CLI)."""
+    payload = make_zip({"ml-100k/u.data": U_DATA * 200})
+    with cut_server(payload, chunked=True) as url, pytest.raises(FetchError) as info:
+        fetch(entry_for(payload), cache_dir=tmp_path, base_url=url)
+    assert str(info.value) == (
+        f"{url}ml-100k.zip: download cut short: the connection closed after {len(payload) // 2} bytes; "
+        "try again"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_base_url_without_a_scheme_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """urlopen's "unknown url type" ValueError came out raw for $REELKIT_DATA_URL and fetch(base_url=)."""
+    if source == "environment":
+        monkeypatch.setenv("REELKIT_DATA_URL", "mirror.example/movielens")
+        expected = "$REELKIT_DATA_URL 'mirror.example/movielens': give a URL"
+    else:
+        expected = "base_url 'mirror.example/movielens': give a URL"
+    base = "mirror.example/movielens" if source == "argument" else None
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        fetch("movielens-100k", cache_dir=tmp_path, base_url=base)
+    with pytest.raises(ConfigError, match=r"not a valid URL \(nonnumeric port"):
+        fetch("movielens-100k", cache_dir=tmp_path, base_url="http://127.0.0.1:port/")
     assert list(tmp_path.iterdir()) == []
 
 

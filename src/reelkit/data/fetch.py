@@ -24,6 +24,7 @@ ML-1M may not be redistributed): the cache is local and nothing here re-publishe
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -123,7 +124,11 @@ def _lookup(name: str | RemoteDataset) -> RemoteDataset:
 
 
 def _url(entry: RemoteDataset, base_url: str | None) -> str:
-    base = base_url or os.environ.get("REELKIT_DATA_URL") or DEFAULT_BASE_URL
+    env = os.environ.get("REELKIT_DATA_URL")
+    base = base_url or env or DEFAULT_BASE_URL
+    if not base.lower().startswith(("http://", "https://", "file://")):
+        where = "base_url" if base_url else "$REELKIT_DATA_URL"
+        raise ConfigError(f"{where} {base!r}: give a URL (https://..., or file:// for a local mirror)")
     return base.rstrip("/") + "/" + entry.filename
 
 
@@ -133,6 +138,8 @@ def _download(
     """Stream ``url`` into ``dest``; returns its (sha256, md5) hex digests."""
     sha = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
+    received = 0
+    length: str | None = None
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, dest.open("wb") as out:
             length = resp.headers.get("Content-Length")
@@ -142,13 +149,23 @@ def _download(
                     out.write(chunk)
                     sha.update(chunk)
                     md5.update(chunk)
+                    received += len(chunk)
                     task.advance(len(chunk))
     except urllib.error.HTTPError as exc:
         raise FetchError(
             f"{url}: HTTP {exc.code} {exc.reason}; check the address (base_url, CLI --base-url, or "
             "$REELKIT_DATA_URL)"
         ) from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except http.client.IncompleteRead as exc:  # a chunked response ended early
+        raise FetchError(
+            f"{url}: download cut short: the connection closed after {received + len(exc.partial)} bytes; "
+            "try again"
+        ) from None
+    except (ValueError, http.client.InvalidURL) as exc:  # urlopen's "unknown url type", a bad port
+        raise ConfigError(
+            f"{url}: not a valid URL ({exc}); check base_url (CLI --base-url) or $REELKIT_DATA_URL"
+        ) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(
             f"{url}: download failed ({reason}); check the network, or point base_url (CLI --base-url) or "
