@@ -344,6 +344,21 @@ def test_a_chunked_download_cut_short_is_a_fetch_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("checksum", [True, False])
+def test_a_download_shorter_than_announced_is_cut_short(tmp_path: Path, checksum: bool) -> None:
+    """It was reported as a checksum mismatch ("the file on the server ... is not the published one"), or
+    without a checksum as "not a valid zip archive"."""
+    payload = make_zip({"ml-100k/u.data": U_DATA * 200})
+    entry = entry_for(payload) if checksum else replace(entry_for(payload), sha256=None)
+    with cut_server(payload, chunked=False) as url, pytest.raises(FetchError) as info:
+        fetch(entry, cache_dir=tmp_path, base_url=url, allow_unverified=True)
+    assert type(info.value) is FetchError
+    assert str(info.value) == (
+        f"{url}ml-100k.zip: download cut short: {len(payload) // 2} of {len(payload)} bytes; try again"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("source", ["argument", "environment"])
 def test_a_base_url_without_a_scheme_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str

@@ -171,6 +171,9 @@ def _download(
             f"{url}: download failed ({reason}); check the network, or point base_url (CLI --base-url) or "
             "$REELKIT_DATA_URL at a mirror"
         ) from None
+    # urllib ends a body cut short without an error when read in blocks: compare with what was announced
+    if length and length.isdigit() and received != int(length):
+        raise FetchError(f"{url}: download cut short: {received} of {int(length)} bytes; try again")
     return sha.hexdigest(), md5.hexdigest()
 
 
