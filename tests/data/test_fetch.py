@@ -7,6 +7,7 @@ import io
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -224,6 +225,57 @@ def test_archive_without_top_folder(server: Server, tmp_path: Path) -> None:
     publish(server, "ml-100k.zip", payload)
     folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
     assert (folder / "u.data").is_file()
+
+
+def test_archive_without_top_folder_gets_the_umask(server: Server, tmp_path: Path) -> None:
+    """It was unpacked into mkdtemp's folder and renamed into place as 0700: a shared cache was closed to
+    everyone else."""
+    payload = make_zip({"u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory locks")
+def test_a_killed_fetchs_leftovers_are_swept_not_a_running_ones(server: Server, tmp_path: Path) -> None:
+    """A fetch killed mid-way left its download and staging folder in the cache for ever (1.3 GB a time for
+    ML-25M); the next fetch of the dataset removes them, but not those of a fetch still running (it holds
+    a lock on its download) nor of one that has just begun, nor another dataset's."""
+    import fcntl
+
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    old = 1_000_000_000
+
+    def leftover(token: str, *, age: int | None = old) -> tuple[Path, Path]:
+        part = tmp_path / f".ml-100k.zip.{token}.part"
+        part.write_bytes(b"PK half")
+        staging = tmp_path / f".ml-100k.{token}.x1y2z3.extract"
+        (staging / "ml-100k").mkdir(parents=True)
+        (staging / "ml-100k" / "u.data").write_text("half")
+        if age is not None:
+            os.utime(part, (age, age))
+        return part, staging
+
+    dead = leftover("dead0001")
+    running = leftover("live0001")
+    young = leftover("young001", age=None)
+    orphan = tmp_path / ".ml-100k.gone0001.a1b2c3.extract"  # its download was removed already
+    orphan.mkdir()
+    other = tmp_path / ".ml-100k-extra.zip.dead0002.part"  # another dataset's
+    other.write_bytes(b"")
+    os.utime(other, (old, old))
+    with open(running[0], "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)
+        folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+        assert (folder / "u.data").read_text() == U_DATA
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            ["ml-100k", other.name, *(p.name for p in running + young)]
+        )
+    assert (running[1] / "ml-100k" / "u.data").read_text() == "half"
+    assert not any(p.exists() for p in dead)
 
 
 def test_incomplete_folder_is_replaced(server: Server, tmp_path: Path) -> None:

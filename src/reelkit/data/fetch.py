@@ -8,7 +8,8 @@ Nothing is downloaded or read at import: :func:`fetch` does the work when called
 * How: streamed in chunks to a temporary file inside the cache folder, hashed on the way; a checksum
   mismatch raises :class:`~reelkit.errors.ChecksumError` and deletes the download. The zip is extracted
   member by member into a temporary folder (absolute paths, ``..`` and links are refused), then renamed
-  into place, so an interrupted fetch never leaves a half-written dataset. A second call reuses the cache.
+  into place, so an interrupted fetch never leaves a half-written dataset; what a killed one left behind is
+  removed by the next fetch of the dataset. A second call reuses the cache.
 
 Checksums: ``movielens-100k`` has a pinned sha256. ``movielens-1m`` and ``movielens-25m`` are verified
 against the MD5 sums GroupLens publishes next to each archive (``<archive>.md5``); no sha256 of those
@@ -30,6 +31,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -37,9 +39,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reelkit._files import sha256_file
+from reelkit._files import give_folder_umask, sha256_file
 from reelkit.errors import ChecksumError, ConfigError, FetchError, ReelkitWarning, UnverifiableDownloadError
 from reelkit.progress import SILENT, Progress
+
+try:  # POSIX; on Windows leftovers are swept by age alone
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["DATASETS", "DEFAULT_BASE_URL", "RemoteDataset", "cache_root", "fetch"]
 
@@ -327,15 +334,18 @@ def fetch(
             f"cannot create the cache folder {root} ({exc.strerror or exc}); choose another "
             "(--cache-dir, cache_dir=, or REELKIT_CACHE)"
         ) from None
+    _sweep(root, entry)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=root)
-    os.close(fd)
+    _hold(fd)  # until this fetch ends: a sweep by another one leaves its files alone
     archive = Path(tmp_name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder}.", suffix=".extract", dir=root))
+    token = archive.name[len(entry.filename) + 2 : -len(".part")]
+    staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder}.{token}.", suffix=".extract", dir=root))
     try:
         sha256, md5 = _download(url, archive, entry, progress, timeout)
         _verify(entry, url, sha256, md5)
         with progress.task(f"unpacking {entry.filename}", total=None):
             folder = _extract(archive, staging, url)
+        give_folder_umask(folder)  # an archive without a top folder is unpacked into mkdtemp's 0700 one
         (folder / _MARKER).write_text(
             json.dumps(
                 {
@@ -349,10 +359,83 @@ def fetch(
             )
         )
         _move_into_place(folder, final)
-    finally:
-        archive.unlink(missing_ok=True)
+    finally:  # the staging folder first: while it exists, its held archive says it is in use
         shutil.rmtree(staging, ignore_errors=True)
+        os.close(fd)
+        archive.unlink(missing_ok=True)
     return final
+
+
+# A fetch killed mid-way (SIGKILL, power cut) leaves its download (``.<archive>.<token>.part``) and staging
+# folder (``.<folder>.<token>.<random>.extract``) in the cache; the next fetch of the dataset removes them.
+# A running fetch holds an advisory lock on its download for as long as it runs, released by the system
+# when the process ends however it ends; its staging folder is recognised by the token the two names share.
+# A download is only removed a minute after it was last written (the moment between creating it and locking
+# it), and where it cannot be locked (Windows, another user's file) a day after.
+_SWEEP_AFTER_S = 60.0
+_SWEEP_UNLOCKED_AFTER_S = 86_400.0
+
+
+def _hold(fd: int) -> None:
+    """Lock the open download ``fd`` (shared) so that :func:`_in_use` sees it as in use."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+
+def _in_use(part: Path) -> bool:
+    """Whether the download ``part`` belongs to a fetch still running (when in doubt, yes)."""
+    try:
+        age = time.time() - part.stat().st_mtime
+    except FileNotFoundError:  # its fetch just ended
+        return False
+    except OSError:
+        return True
+    if age < _SWEEP_AFTER_S:
+        return True
+    try:
+        if fcntl is None:
+            raise OSError("no locks here")
+        fd = os.open(part, os.O_RDONLY)
+    except OSError:  # another user's (mkstemp's 0600): by age
+        return age < _SWEEP_UNLOCKED_AFTER_S
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _sweep(root: Path, entry: RemoteDataset) -> None:
+    """Remove what fetches of ``entry`` that did not finish left in ``root`` (see above)."""
+    part_head = f".{entry.filename}."
+    stage_head = f".{entry.folder}."
+    live: set[str] = set()
+    stale: list[Path] = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:  # a token is mkstemp's: no dots, so another dataset's longer name is not taken
+        token = name[len(part_head) : -len(".part")]
+        if not (name.startswith(part_head) and name.endswith(".part") and token and "." not in token):
+            continue
+        if _in_use(root / name):
+            live.add(token)
+        else:
+            stale.append(root / name)
+    for name in names:
+        token, _, rest = name[len(stage_head) : -len(".extract")].partition(".")
+        if not (name.startswith(stage_head) and name.endswith(".extract") and rest and "." not in rest):
+            continue
+        if token and token not in live:
+            stale.append(root / name)
+    for path in stale:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _move_into_place(folder: Path, final: Path) -> None:
