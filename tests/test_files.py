@@ -197,3 +197,29 @@ def test_an_atomic_write_to_a_folder_suggests_a_file_name(tmp_path: Path) -> Non
         atomic_path(folder, ".npz"),
     ):
         pass
+
+
+def test_an_atomic_rewrite_keeps_the_mode_follows_a_link_and_takes_any_name(tmp_path: Path) -> None:
+    """A private file (0600) came back 0644, a symbolic link was replaced by a file, and a valid 244-byte
+    name failed (ENAMETOOLONG: the temporary name was the whole name and more)."""
+    private = tmp_path / "priv.txt"
+    private.write_text("old")
+    private.chmod(0o600)
+    atomic_write_text(private, "new")
+    assert private.read_text() == "new" and stat.S_IMODE(private.stat().st_mode) == 0o600
+
+    target = tmp_path / "elsewhere" / "target.txt"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    atomic_write_text(link, "through")
+    assert link.is_symlink() and target.read_text() == "through"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["target.txt"]
+
+    long = tmp_path / ("n" * 240 + ".txt")
+    atomic_write_text(long, "long")
+    assert long.read_text() == "long"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["elsewhere", "link.txt", "priv.txt", long.name]
+    )

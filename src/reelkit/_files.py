@@ -5,7 +5,8 @@ message whatever the caller's error type (call it before long work, not after it
 
 ``tempfile.mkstemp`` creates files readable by their owner only (0600); a report, model or trace written
 that way would surprise a user (a web server could not read ``report.html``). :func:`replace_file` gives the
-temporary file ``0666 & ~umask`` and then renames it over the destination.
+temporary file ``0666 & ~umask`` (or the permissions of the file it replaces) and then renames it over the
+destination.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -134,8 +136,13 @@ def give_folder_umask(folder: str | os.PathLike[str]) -> None:
 
 
 def replace_file(tmp: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:
-    """``os.replace(tmp, final)`` after ``chmod(tmp, 0o666 & ~umask)``."""
-    os.chmod(tmp, 0o666 & ~_umask())
+    """``os.replace(tmp, final)`` after giving ``tmp`` the permissions of the file it replaces (a private
+    file stays private), or ``0o666 & ~umask`` when there is none."""
+    try:
+        mode = stat.S_IMODE(os.stat(final).st_mode) & 0o777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    os.chmod(tmp, mode)
     os.replace(tmp, final)
 
 
@@ -154,19 +161,29 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     """A temporary file beside ``path`` for the block to write (by name: any writer that takes a path);
     when the block ends normally it is synced and renamed over ``path`` (with the user's umask), otherwise
     removed, so an existing ``path`` is never half-written. A failed write names ``path``, not the
-    temporary file. ``suffix`` keeps the extension for writers that read the format from the name."""
+    temporary file. ``suffix`` keeps the extension for writers that read the format from the name.
+
+    A symbolic link is written through (its target is replaced, as editors do), and the permissions of a
+    file replaced are kept (see :func:`replace_file`)."""
     p = Path(path)
-    check_creatable(p, ConfigError, f"out{p.suffix}")  # a file in the path said only "File exists"
+    dest = Path(os.path.realpath(p)) if p.is_symlink() else p
+    check_creatable(dest, ConfigError, f"out{p.suffix}")  # a file in the path said only "File exists"
+    # the temporary name holds at most 64 bytes of the destination's, so that any valid name has one
+    head = dest.name
+    while len(os.fsencode(head)) > 64:
+        head = head[:-1]
+    if len(os.fsencode(suffix)) > 64:
+        suffix = ".tmp"
     with naming_output(p):
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{head}.", suffix=suffix, dir=dest.parent)
         os.close(fd)
         tmp = Path(name)
         try:
             yield tmp
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            replace_file(tmp, p)
+            replace_file(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
 
