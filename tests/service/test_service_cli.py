@@ -298,3 +298,27 @@ def test_a_damaged_store_or_a_folder_in_its_place_is_one_line(
     ):
         code, _, err = run_cli(capsys, command, *extra, "--data-dir", str(data_dir))
         assert code == 2 and said in err and "writable" not in err and err.count("\n") == 1, err
+
+
+def test_a_config_file_cannot_choose_the_data_folder(cli: typer.Typer, tmp_path: Path) -> None:
+    """A data_dir in the config file was accepted and ignored: ``serve --config FILE`` then said "no reelkit
+    store" of the default folder. It is refused, naming the file and the key, before anything else; the
+    folder in use itself (as a dump of the settings holds it) is accepted."""
+    from reelkit.service.settings import ServiceSettings
+
+    cfg = tmp_path / "c.json"
+    elsewhere, data = str(tmp_path / "elsewhere"), tmp_path / "data"
+    cfg.write_text(json.dumps({"data_dir": elsewhere, "warm_pages": 0}))
+    with pytest.raises(ConfigError) as info:
+        ServiceSettings.load(data, config_file=cfg, environ={})
+    assert str(info.value) == (
+        f"{cfg}: data_dir {elsewhere!r} is not the data folder in use ({data}); the config file cannot "
+        "choose it: give the folder with --data-dir (reelkit serve) and remove data_dir from the file"
+    )
+    cfg.write_text(json.dumps({"data_dir": str(data), "warm_pages": 0}))
+    settings = ServiceSettings.load(data, config_file=cfg, environ={})
+    assert settings.data_dir == data and settings.warm_pages == 0
+    cfg.write_text(json.dumps({"data_dir": elsewhere}))
+    result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path / "none"), "--config", str(cfg)])
+    assert isinstance(result.exception, ConfigError)  # not "no reelkit store here"
+    assert str(result.exception).startswith(f"{cfg}: data_dir")

@@ -102,6 +102,9 @@ def serve_cmd(
     from reelkit.service.settings import ServiceSettings
     from reelkit.service.store import DB_NAME, open_store
 
+    # a config file of the user's is read before the work: its mistakes (a data_dir it cannot choose) are
+    # said first, not after a demo set up in the wrong folder or "no reelkit store" there
+    settings = ServiceSettings.load(data_dir, config_file=config) if config is not None else None
     if demo:
         from reelkit.service.bootstrap import bootstrap
 
@@ -137,7 +140,8 @@ def serve_cmd(
         refuse_unfinished_import(store, data_dir, "serving")  # pages would stand on part of the data
     finally:
         store.close()
-    settings = ServiceSettings.load(data_dir, config_file=config)
+    if settings is None:  # the data folder's service.json, which --demo may just have written
+        settings = ServiceSettings.load(data_dir)
     if demo and settings.web_ui_writes is None:
         # the demo's play button works even when the config file has no token (unless it turns it off)
         settings = settings.model_copy(update={"web_ui_writes": True})

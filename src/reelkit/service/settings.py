@@ -99,6 +99,8 @@ class ServiceSettings(BaseModel):
                 raise ConfigError(f"{path}: not a readable JSON config file ({exc})") from None
             if not isinstance(loaded, dict):
                 raise ConfigError(f"{path}: the config file must hold a JSON object")
+            if "data_dir" in loaded:
+                _check_data_dir(path, loaded.pop("data_dir"), data_dir)
             values.update(loaded)
         token = env.get(TOKEN_ENV)
         if token and not token.strip():  # blank: named as the environment's
@@ -117,6 +119,18 @@ class ServiceSettings(BaseModel):
     def ui_writes_allowed(self) -> bool:
         """Whether ``POST /ui/play`` may store plays (see ``web_ui_writes``)."""
         return bool(self.web_ui_writes)
+
+
+def _check_data_dir(path: Path, given: object, data_dir: Path) -> None:
+    """A config file's ``data_dir`` may only name the data folder in use (as a dump of the settings does):
+    the folder is chosen before its config file is read, so any other was ignored in silence (``serve
+    --config FILE`` then said "no reelkit store" of the default folder)."""
+    if isinstance(given, str) and given and Path(given).expanduser().resolve() == data_dir.resolve():
+        return
+    raise ConfigError(
+        f"{path}: data_dir {given!r} is not the data folder in use ({data_dir}); the config file cannot "
+        "choose it: give the folder with --data-dir (reelkit serve) and remove data_dir from the file"
+    )
 
 
 def ensure_token(data_dir: str | Path, environ: Mapping[str, str] | None = None) -> Path | None:
