@@ -273,3 +273,31 @@ def test_bootstrap_cis_is_paired_and_handles_nan_series() -> None:
     assert tuple(both[0]) == pytest.approx(bootstrap_ci(a, n_resamples=300, seed=4))
     assert both[1, 0] < b.mean() < both[1, 1]
     assert np.isnan(both[2]).all()
+
+
+def test_bad_arguments_raise_reelkits_config_error() -> None:
+    """They were bare ValueErrors, outside reelkit's exception tree (errors.py promises every error raised
+    on purpose derives from ReelkitError); ConfigError is a ValueError too, so callers catching that still
+    do. A subtitle file's with_times was the same."""
+    from reelkit.errors import ConfigError, ReelkitError
+    from reelkit.post.subs.io import Cue, SubtitleFile
+
+    one = np.array([[1, 2]])
+    cases = [
+        (lambda: ndcg_at_k(one, [[1]], k=0), "k must be at least 1, got 0"),
+        (lambda: ndcg_at_k(np.array([1, 2]), [[1]]), r"recs must be a 2-d \(members, k\) array"),
+        (lambda: ndcg_at_k(np.zeros((3, 2), dtype=int), TRUTH), "recs has 3 rows but truth has 2"),
+        (lambda: coverage(one, 0), "n_titles must be at least 1, got 0"),
+        (lambda: novelty(np.array([[0]]), np.array([0.0])), "item_popularity must be > 0"),
+        (lambda: rmse(np.array([1.0]), np.array([1.0, 2.0])), "predicted has 1 values but actual has 2"),
+        (lambda: bootstrap_ci(np.ones(4), confidence=1.5), r"confidence must be in \(0, 1\), got 1.5"),
+        (lambda: bootstrap_ci(np.ones(4), n_resamples=0), "n_resamples must be at least 1, got 0"),
+        (
+            lambda: SubtitleFile([Cue(0, 1.0, 2.0, "hi")], "srt").with_times([]),
+            r"0 \(start, end\) pairs for 1 cues",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ConfigError, match=message) as info:
+            call()
+        assert isinstance(info.value, ReelkitError) and isinstance(info.value, ValueError)

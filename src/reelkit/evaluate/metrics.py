@@ -36,6 +36,8 @@ from typing import TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
+from reelkit.errors import ConfigError
+
 __all__ = [
     "bootstrap_ci",
     "bootstrap_cis",
@@ -87,13 +89,13 @@ def _hits(recs: np.ndarray, truth: Truth, k: int | None) -> tuple[np.ndarray, np
     """Boolean ``(m, min(k, width))`` hit matrix, ``|R|`` per member, and the effective ``k``."""
     recs = np.asarray(recs)
     if recs.ndim != 2:
-        raise ValueError(f"recs must be a 2-d (members, k) array, got shape {recs.shape}")
+        raise ConfigError(f"recs must be a 2-d (members, k) array, got shape {recs.shape}")
     t = _relevant(truth)
     if t.shape[0] != recs.shape[0]:
-        raise ValueError(f"recs has {recs.shape[0]} rows but truth has {t.shape[0]}")
+        raise ConfigError(f"recs has {recs.shape[0]} rows but truth has {t.shape[0]}")
     k = recs.shape[1] if k is None else int(k)
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise ConfigError(f"k must be at least 1, got {k}")
     top = recs[:, :k]
     hits = _csr_contains(t, np.arange(top.shape[0])[:, None], top)
     return hits, np.diff(t.indptr).astype(np.float64), k
@@ -147,7 +149,7 @@ def map_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray
 def coverage(recs: np.ndarray, n_titles: int, k: int | None = None) -> float:
     """Catalog coverage: the fraction of the ``n_titles`` catalog recommended (in the top ``k``) to anyone."""
     if n_titles < 1:
-        raise ValueError(f"n_titles must be at least 1, got {n_titles}")
+        raise ConfigError(f"n_titles must be at least 1, got {n_titles}")
     top = np.asarray(recs)[:, :k] if k is not None else np.asarray(recs)
     valid = top[(top >= 0) & (top < n_titles)]
     return float(np.unique(valid).shape[0] / n_titles)
@@ -165,7 +167,7 @@ def novelty(recs: np.ndarray, item_popularity: np.ndarray, k: int | None = None)
     valid = (top >= 0) & (top < pop.shape[0])
     p = pop[np.where(valid, top, 0)]
     if np.any(valid & ~(p > 0)):
-        raise ValueError("item_popularity must be > 0 for every recommended title")
+        raise ConfigError("item_popularity must be > 0 for every recommended title")
     info = np.where(valid, -np.log2(np.where(valid, p, 1.0)), 0.0)
     return _ratio(info.sum(axis=1), valid.sum(axis=1).astype(np.float64))
 
@@ -174,7 +176,7 @@ def _pair_arrays(predicted: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray,
     p = np.asarray(predicted, dtype=np.float64).ravel()
     a = np.asarray(actual, dtype=np.float64).ravel()
     if p.shape != a.shape:
-        raise ValueError(f"predicted has {p.shape[0]} values but actual has {a.shape[0]}")
+        raise ConfigError(f"predicted has {p.shape[0]} values but actual has {a.shape[0]}")
     return p, a
 
 
@@ -216,12 +218,12 @@ def bootstrap_cis(
     chunks bounded in memory), so many metrics cost little more than one.
     """
     if n_resamples < 1:
-        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+        raise ConfigError(f"n_resamples must be at least 1, got {n_resamples}")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+        raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 2:
-        raise ValueError(f"values must be 2-d (series, members), got shape {v.shape}")
+        raise ConfigError(f"values must be 2-d (series, members), got shape {v.shape}")
     n_series, n = v.shape
     out = np.full((n_series, 2), np.nan)
     defined = ~np.isnan(v)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from reelkit._files import atomic_write_bytes, check_output_file
-from reelkit.errors import DataFormatError, ReelkitWarning
+from reelkit.errors import ConfigError, DataFormatError, ReelkitWarning
 
 __all__ = [
     "Cue",
@@ -134,7 +134,7 @@ class SubtitleFile:
     def with_times(self, times: Sequence[tuple[float, float]]) -> SubtitleFile:
         """A copy with the given ``(start_s, end_s)`` per cue."""
         if len(times) != len(self.cues):
-            raise ValueError("one (start, end) per cue is needed")
+            raise ConfigError(f"{len(times)} (start, end) pairs for {len(self.cues)} cues; give one per cue")
         cues = [replace(c, start_s=s, end_s=e) for c, (s, e) in zip(self.cues, times, strict=True)]
         return replace(self, cues=cues, notes=list(self.notes))
 
