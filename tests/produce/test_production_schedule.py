@@ -473,6 +473,28 @@ def test_more_days_of_work_than_twice_the_window_names_the_window() -> None:
     ]
 
 
+def test_a_window_ending_long_after_the_shoot_does_not_lengthen_the_explanation() -> None:
+    """Every window's end and every day off counted as a change to look past: an actor available until
+    2027 made the explain model hundreds of days long (80 scenes: past the time limit, no explanation).
+    Only where a scene with no open day opens counts."""
+    from reelkit.produce.shoot import _ClosedDays
+
+    base = prod(
+        calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 2},
+        scenes=[scene(str(i), 8, cast=["ann"]) for i in range(5)],
+        people=[{"id": "ann"}],
+    )
+    plain = _ClosedDays(parse_production(base)).look_days()
+    far = {
+        "id": "ann",
+        "available": [{"start": "2026-01-01", "end": "2027-12-31"}],
+        "days_off": ["2026-12-01"],
+    }
+    assert _ClosedDays(parse_production({**base, "people": [far]})).look_days() == plain
+    late = {"id": "ann", "available": [{"start": "2026-06-01", "end": "2027-12-31"}]}
+    assert _ClosedDays(parse_production({**base, "people": [late]})).look_days() > plain + 60
+
+
 def test_working_hours_hold_for_the_exact_durations_and_the_times_follow_them() -> None:
     """Rounded to whole minutes (30 for 0.508 h), twenty scenes of 0.508 h filled a 10-hour day (10.16 h)
     and the schedule said the last ended at 17:00, not 17:09."""

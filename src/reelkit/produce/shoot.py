@@ -403,22 +403,38 @@ class _ClosedDays:
     def look_days(self) -> int:
         """Working days to look at when explaining why no schedule exists: enough past the window for it to
         show when it is part of the conflict. Twice the window, and at least the default window (days
-        enough for all the hours: a ``max_days`` too small for them); when a scene's people, location or
-        "not before" date change later, up to that date and the default window after it (a scene open only
-        after the window). At most 1,000 working days past twice the window, and 100,000 scene-days."""
+        enough for all the hours: a ``max_days`` too small for them); when a scene has no open day in those,
+        up to where it opens (its "not before" date, the start of its people's and location's next windows,
+        the day after a day off) and the default window after it. Dates where nothing opens for a closed
+        scene (a window ending far past the shoot) do not count: they made the explain model hundreds of
+        days long. At most 1,000 working days past twice the window, and 100,000 scene-days."""
         h = self.horizon
         cap = max(2 * h, min(2 * h + 1000, 100_000 // max(len(self.prod.scenes), 1)))
         n = max(2 * h, self.prod.default_days())
-        changes = [nb.date for nb in self.prod.constraints.not_before]
-        items = {id(it): it for loc, persons in self._at for it in (loc, *persons)}
-        for it in items.values():
-            changes += [w.start for w in it.available] + [w.end + timedelta(days=1) for w in it.available]
-            changes += [d + timedelta(days=1) for d in it.days_off]
-        if changes:
-            before = bisect.bisect_left(self.prod.calendar.working_days(cap), max(changes))
+        days = self.prod.calendar.working_days(n)
+        opens: list[date] = []
+        for si, (loc, persons) in enumerate(self._at):
+            if any(not self._closed(si, day) for day in days):
+                continue
+            last = days[-1]
+            opens += [nb for _, nb in self.not_before[si] if nb > last]
+            for it in (loc, *persons):
+                opens += [w.start for w in it.available if w.start > last]
+                opens += [d + timedelta(days=1) for d in it.days_off if d >= last]
+        if opens:
+            before = bisect.bisect_left(self.prod.calendar.working_days(cap), max(opens))
             if before >= n:
                 n = before + 1 + self.prod.default_days()
         return min(n, cap)
+
+    def _closed(self, si: int, day: date) -> bool:
+        """Whether ``day`` is closed to scene ``si`` by its location, people or "not before" dates."""
+        loc, persons = self._at[si]
+        return (
+            not loc.is_available(day)
+            or any(not p.is_available(day) for p in persons)
+            or any(day < nb for _, nb in self.not_before[si])
+        )
 
     def reasons(self, si: int, d: int, day: date) -> list[tuple[str, str]]:
         loc, persons = self._at[si]
