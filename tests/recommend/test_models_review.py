@@ -327,3 +327,10 @@ def test_community_lists_for_an_empty_history_and_a_tiny_temperature() -> None:
     hard = CommunityPopularity(n_communities=3, dims=4, temperature=0.0).fit(inter)
     members = [f"u{i}" for i in range(10)]
     assert np.array_equal(sharp.recommend(members, 5).ids, hard.recommend(members, 5).ids)
+
+
+def test_seeds_past_32_bits_are_taken_and_saved(tmp_path: Path) -> None:
+    """The bound that refused a negative seed refused 2**32 and more too, which numpy's default_rng takes
+    (and models saved with one no longer loaded)."""
+    model = ALS(factors=4, iterations=2, seed=2**40).fit(_ratings().interactions())
+    assert load_model(model.save(tmp_path / "als.npz")).get_params()["seed"] == 2**40

@@ -55,7 +55,7 @@ class ALSConfig(ModelConfig):
     #: ``weight`` uses the interactions' confidence weights as ``w``; ``binary`` uses ``w = 1``.
     weighting: Literal["binary", "weight"] = "weight"
     #: Seed of the initial factors; the fit is deterministic given the seed (at any thread count).
-    seed: int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
+    seed: int = Field(0, ge=0)  # numpy's default_rng takes any non-negative integer
     #: Threads for the numba kernels during fit; 0 keeps numba's current setting.
     num_threads: int = Field(0, ge=0)
 

@@ -65,7 +65,7 @@ class BayesianMFConfig(ModelConfig):
     #: Standard deviation of the initial factor values.
     init_std: float = Field(0.1, gt=0)
     #: Seed of the sampler; a fit is deterministic given it.
-    seed: int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
+    seed: int = Field(0, ge=0)  # numpy's default_rng takes any non-negative integer
 
     @model_validator(mode="after")
     def _keep_some_samples(self) -> BayesianMFConfig:
