@@ -429,6 +429,20 @@ def test_a_base_url_without_a_scheme_is_a_config_error(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_ftp_mirror_is_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib opens ftp:// mirrors; the scheme check refused them as "not a URL"."""
+    seen: list[str] = []
+
+    def offline(url: str, timeout: float) -> Any:
+        seen.append(url)
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(FetchError, match="download failed"):
+        fetch("movielens-100k", cache_dir=tmp_path, base_url="ftp://ftp.example.org/ml/")
+    assert seen == ["ftp://ftp.example.org/ml/ml-100k.zip"]
+
+
 def test_default_source_is_grouplens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
 

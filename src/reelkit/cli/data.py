@@ -37,11 +37,13 @@ def fetch_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Download a public dataset into the cache (checksum-verified)."""
-    from reelkit.data.fetch import fetch
+    from reelkit.data.fetch import URL_SCHEMES, fetch
     from reelkit.errors import ConfigError
 
-    if base_url is not None and not base_url.lower().startswith(("http://", "https://", "file://")):
-        raise ConfigError(f"--base-url {base_url!r}: give a URL (https://..., or file:// for a local mirror)")
+    if base_url is not None and not base_url.lower().startswith(URL_SCHEMES):
+        raise ConfigError(
+            f"--base-url {base_url!r}: give a URL (https://..., ftp://, or file:// for a local mirror)"
+        )
     with progress_for(not json_out) as progress:
         path = fetch(
             name,

@@ -51,6 +51,8 @@ except ImportError:  # pragma: no cover
 __all__ = ["DATASETS", "DEFAULT_BASE_URL", "RemoteDataset", "cache_root", "fetch"]
 
 DEFAULT_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
+#: What a base URL may start with: the schemes urllib opens (a mirror without one was a traceback).
+URL_SCHEMES = ("http://", "https://", "ftp://", "file://")
 _CHUNK = 1 << 20
 _MARKER = ".reelkit-fetch.json"
 
@@ -133,9 +135,9 @@ def _lookup(name: str | RemoteDataset) -> RemoteDataset:
 def _url(entry: RemoteDataset, base_url: str | None) -> str:
     env = os.environ.get("REELKIT_DATA_URL")
     base = base_url or env or DEFAULT_BASE_URL
-    if not base.lower().startswith(("http://", "https://", "file://")):
+    if not base.lower().startswith(URL_SCHEMES):
         where = "base_url" if base_url else "$REELKIT_DATA_URL"
-        raise ConfigError(f"{where} {base!r}: give a URL (https://..., or file:// for a local mirror)")
+        raise ConfigError(f"{where} {base!r}: give a URL (https://..., ftp://, or file:// for a local mirror)")
     return base.rstrip("/") + "/" + entry.filename
 
 
