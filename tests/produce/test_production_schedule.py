@@ -514,6 +514,12 @@ def test_working_hours_hold_for_the_exact_durations_and_the_times_follow_them() 
         end = datetime(2026, 3, 2, 7) + timedelta(hours=d.hours)  # 19 scenes: 9.652 h, 16:39:07
         assert d.scenes[-1].end == end.strftime("%H:%M")
     assert max(d.scenes[-1].end for d in s.days) == "16:39"
+    # the exported models keep their minutes (for display), beside the seconds the hours are checked on
+    p = parse_production(
+        prod(calendar={"start": "2026-03-02", "hours_per_day": 10}, scenes=[scene("a", 0.508)])
+    )
+    assert (p.scenes[0].minutes, p.scenes[0].seconds) == (30, 1829)
+    assert (p.calendar.minutes, p.calendar.seconds) == (600, 36000)
 
 
 def test_precedence_cycle_is_named() -> None:

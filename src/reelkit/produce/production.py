@@ -226,6 +226,12 @@ class Scene(_Model):
         fill a 10-hour day, 10.16 h)."""
         return max(1, math.ceil(self.duration * 3600 - 1e-6))
 
+    @property
+    def minutes(self) -> int:
+        """The duration in whole minutes, rounded (for display; the working hours are checked on
+        :attr:`seconds`)."""
+        return round(self.duration * 60)
+
 
 class Calendar(_Model):
     """The shooting calendar."""
@@ -276,6 +282,11 @@ class Calendar(_Model):
     def seconds(self) -> int:
         """The working day in whole seconds, rounded down (see :attr:`Scene.seconds`)."""
         return math.floor(self.hours_per_day * 3600 + 1e-6)
+
+    @property
+    def minutes(self) -> int:
+        """The working day in whole minutes, rounded (for display; see :attr:`seconds`)."""
+        return round(self.hours_per_day * 60)
 
     def working_days(self, n: int) -> list[date]:
         """The first ``n`` dates from ``start`` that are neither rest days nor holidays."""
