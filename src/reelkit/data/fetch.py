@@ -137,7 +137,9 @@ def _url(entry: RemoteDataset, base_url: str | None) -> str:
     base = base_url or env or DEFAULT_BASE_URL
     if not base.lower().startswith(URL_SCHEMES):
         where = "base_url" if base_url else "$REELKIT_DATA_URL"
-        raise ConfigError(f"{where} {base!r}: give a URL (https://..., ftp://, or file:// for a local mirror)")
+        raise ConfigError(
+            f"{where} {base!r}: give a URL (https://..., ftp://, or file:// for a local mirror)"
+        )
     return base.rstrip("/") + "/" + entry.filename
 
 
