@@ -234,6 +234,8 @@ def test_loudness_normalize_dialogue_uses_the_vad_given(
     [
         (("demo", "--workdir", "afile"), "--workdir afile: is a file, not a folder; give a folder"),
         (("demo", "--workdir", "afile/demo"), "--workdir afile/demo: afile is a file, not a folder"),
+        (("data", "demo", "-o", "afile/x"), "afile/x: afile is a file, not a folder"),
+        (("data", "convert", "ratings.csv", "-o", "afile/x/y"), "afile/x/y: afile is a file, not a folder"),
     ],
 )
 def test_a_file_where_a_folder_option_needs_a_folder(
@@ -246,6 +248,7 @@ def test_a_file_where_a_folder_option_needs_a_folder(
     # it said only "afile: File exists" (demo after generating its catalog)
     monkeypatch.chdir(tmp_path)
     Path("afile").write_text("")
+    Path("ratings.csv").write_text("user,item,rating,timestamp\n1,2,4,100\n")
     code, _, err = run_cli(capsys, *args)
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
 

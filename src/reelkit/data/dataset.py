@@ -297,6 +297,13 @@ def check_dataset_output(folder: Path) -> None:
         raise DataFormatError(
             "is a file; a dataset is written as a folder: give a new folder name", path=str(folder)
         )
+    above = folder.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():  # said only "File exists", after the work
+        raise DataFormatError(
+            f"{above} is a file, not a folder; give a folder path for the dataset", path=str(folder)
+        )
     if folder.is_dir():
         other = sorted(p.name for p in folder.iterdir() if p.name not in DATASET_FILES)
         if other:
