@@ -38,6 +38,7 @@ __all__ = [
     "ffmpeg_exe",
     "ffmpeg_has",
     "job_deadline",
+    "local_output",
     "probe",
     "run_ffmpeg",
     "time_limit",
@@ -109,6 +110,13 @@ def _local_input(arg: str) -> str:
     if ":" in head and os.path.exists(arg):
         return os.path.abspath(arg)
     return arg
+
+
+def local_output(path: str | Path) -> str:
+    """An output file as ffmpeg must be given it: by its absolute path (a relative ``ep:1/manifest.mpd``
+    is read as the URL scheme ``ep``). Outputs written through :func:`~reelkit._files.atomic_path` are
+    absolute already; a muxer that names files itself (DASH) needs this."""
+    return os.path.abspath(path)
 
 
 def _inputs(args: Sequence[str]) -> list[str]:

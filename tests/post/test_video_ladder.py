@@ -653,3 +653,15 @@ def test_the_vmaf_log_goes_to_a_folder_of_any_name(
     result = measure_quality(clips["one"], clips["one"], models=(), features=("psnr",), log_path=log)
     assert result.frames == 25
     assert len(json.loads(log.read_text())["frames"]) == 25
+
+
+@pytest.mark.media
+def test_a_dash_folder_named_with_a_colon_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path]
+) -> None:
+    """ffmpeg read the manifest 'ep:o3/manifest.mpd' as the URL scheme 'ep' after every encode."""
+    from reelkit.post.video.ladder import write_dash
+
+    monkeypatch.chdir(tmp_path)
+    mpd = write_dash([clips["one"]], Path("ep:o3"))
+    assert mpd == Path("ep:o3/manifest.mpd") and "<MPD" in (tmp_path / "ep:o3" / "manifest.mpd").read_text()

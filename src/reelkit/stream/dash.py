@@ -236,7 +236,7 @@ def _dash_args(
     args += ["-f", "dash", "-seg_duration", f"{segment_s:g}", "-use_template", "1", "-use_timeline", "0"]
     args += ["-init_seg_name", "init-$RepresentationID$.m4s"]
     args += ["-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s"]
-    args += ["-adaptation_sets", sets, str(out_mpd)]
+    args += ["-adaptation_sets", sets, media.local_output(out_mpd)]
     return args
 
 

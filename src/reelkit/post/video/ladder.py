@@ -47,7 +47,7 @@ import numpy as np
 from reelkit._files import atomic_write_text, read_keyed_json
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
-from reelkit.media import VideoStream, probe, run_ffmpeg
+from reelkit.media import VideoStream, local_output, probe, run_ffmpeg
 from reelkit.post.video.bdrate import bd_rate
 from reelkit.post.video.codecs import hevc_codec_string
 from reelkit.post.video.encode import (
@@ -465,7 +465,7 @@ def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: flo
     for i in range(len(encodes)):
         args += ["-map", f"{i}:V:0"]
     args += ["-c", "copy", "-f", "dash", "-seg_duration", f"{seg_s:g}", "-use_template", "1"]
-    args += ["-use_timeline", "1", "-adaptation_sets", "id=0,streams=v", str(out / "manifest.mpd")]
+    args += ["-use_timeline", "1", "-adaptation_sets", "id=0,streams=v", local_output(out / "manifest.mpd")]
     mpd = out / "manifest.mpd"
     run_ffmpeg(args, what="writing the DASH manifest")
     _fill_hevc_codecs(mpd, encodes)
