@@ -156,6 +156,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return p
 
 
+def write_target(path: str | os.PathLike[str]) -> Path:
+    """The file a write to ``path`` replaces: the target of a symbolic link (written through, as editors
+    do), else ``path``."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def temp_head(name: str) -> str:
+    """At most 64 bytes of ``name``, for a temporary name built from it: any valid name then has one (the
+    whole name and more failed on a 244-byte one)."""
+    head = name
+    while len(os.fsencode(head)) > 64:
+        head = head[:-1]
+    return head
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary file beside ``path`` for the block to write (by name: any writer that takes a path);
@@ -166,12 +182,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     A symbolic link is written through (its target is replaced, as editors do), and the permissions of a
     file replaced are kept (see :func:`replace_file`)."""
     p = Path(path)
-    dest = Path(os.path.realpath(p)) if p.is_symlink() else p
+    dest = write_target(p)
     check_creatable(dest, ConfigError, f"out{p.suffix}")  # a file in the path said only "File exists"
-    # the temporary name holds at most 64 bytes of the destination's, so that any valid name has one
-    head = dest.name
-    while len(os.fsencode(head)) > 64:
-        head = head[:-1]
+    head = temp_head(dest.name)
     if len(os.fsencode(suffix)) > 64:
         suffix = ".tmp"
     with naming_output(p):

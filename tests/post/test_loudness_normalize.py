@@ -557,3 +557,22 @@ def test_a_very_quiet_programme_reaches_its_target() -> None:
     assert not res.limited
     assert Meter().measure(y, fs).integrated_lufs == pytest.approx(-24.0, abs=0.05)
     assert res.output_lufs == pytest.approx(-24.0, abs=0.05)
+
+
+@pytest.mark.media
+def test_a_lossy_output_writes_through_a_link_and_takes_any_name(tmp_path: Path) -> None:
+    """The lossy passes replaced a symbolic link by a file (its target kept the old audio) and failed on a
+    251-byte name ('File name too long'), unlike every other output."""
+    src = tmp_path / "in.wav"
+    sf.write(src, noisy(2.0), RATE, subtype="PCM_24")
+    (tmp_path / "tgt").mkdir()
+    real = tmp_path / "tgt" / "real.mp3"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.mp3"
+    link.symlink_to(real)
+    normalize_file(src, link, target_lufs=-23.0)
+    assert link.is_symlink() and real.read_bytes()[:3] != b"old"
+    long = tmp_path / ("m" * 247 + ".mp3")
+    assert normalize_file(src, long, target_lufs=-23.0).encode_passes >= 1
+    assert long.stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.wav", "tgt", "link.mp3", long.name])

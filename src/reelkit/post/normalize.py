@@ -16,6 +16,7 @@ until the result is within 0.1 LU of the target with its true peak at or under t
 
 from __future__ import annotations
 
+import glob
 import math
 import warnings
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from reelkit._files import check_output_file, naming_output, replace_file
+from reelkit._files import check_output_file, naming_output, replace_file, temp_head, write_target
 from reelkit.errors import ConfigError, MediaError, ReelkitWarning
 from reelkit.media import DEFAULT_LAYOUTS
 from reelkit.post.loudness import (
@@ -388,12 +389,15 @@ def normalize_file(
     # nearest the target, else nearest the ceiling.
     aim, headroom = target_lufs, PCM_HEADROOM_DB
     best: tuple[tuple[float, float], Path, NormalizeResult] | None = None
+    # as atomic_path writes: through a symbolic link, and pass names any valid output name has room for
+    dest = write_target(dst_p)
+    head = temp_head(dest.name)
     try:
         for attempt in range(1, LOSSY_PASSES + 1):
             out, result = gain(aim, headroom, check_target=attempt == 1)  # later aims correct the encoder
             # each pass beside the output: the output is replaced once, by the pass kept (an interrupted
             # run leaves the file that was there)
-            part = dst_p.with_name(f".{dst_p.name}.pass{attempt}{dst_p.suffix}")
+            part = dest.with_name(f".{head}.pass{attempt}{dest.suffix}")
             try:
                 with naming_output(dst_p):  # a failed write names the output, not this hidden pass file
                     write_audio_file(
@@ -437,10 +441,10 @@ def normalize_file(
                 headroom += over + 0.1
             aim = min(max(aim + miss, -69.9), -0.1)
         assert best is not None
-        replace_file(best[1], dst_p)
+        replace_file(best[1], dest)
         return best[2]
     finally:
-        for stale in dst_p.parent.glob(f".{dst_p.name}.pass*{dst_p.suffix}"):
+        for stale in dest.parent.glob(f".{glob.escape(head)}.pass[0-9]{glob.escape(dest.suffix)}"):
             stale.unlink(missing_ok=True)
 
 
