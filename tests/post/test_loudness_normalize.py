@@ -230,9 +230,10 @@ def test_a_failed_lossy_pass_names_the_output_not_the_pass_file(
 
 
 @pytest.mark.media
-@pytest.mark.parametrize("ext", [".txt", ".xyz"])
+@pytest.mark.parametrize("ext", [".txt", ".xyz", ".srt", ".png"])
 def test_an_extension_no_format_writes_says_so_without_temporary_names(tmp_path: Path, ext: str) -> None:
-    """ffmpeg's muxer error named the temporary pass file (``..x.txt.pass1.txt.e3bm18zb.part.txt``)."""
+    """ffmpeg's muxer error named the temporary pass file (``..x.txt.pass1.txt.e3bm18zb.part.txt``); a
+    format without an audio encoder (.srt, .png) said "Encoder not found" of it."""
     src = tmp_path / "in.wav"
     sf.write(src, noisy(2.0), RATE, subtype="PCM_24")
     with pytest.raises(MediaError) as err:
@@ -241,6 +242,17 @@ def test_an_extension_no_format_writes_says_so_without_temporary_names(tmp_path:
     assert f"no ffmpeg format writes audio to {ext} files" in text
     assert ".pass" not in text and ".part" not in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]  # nothing left behind
+
+
+@pytest.mark.parametrize("ext", [".m3u8", ".mpd"])
+def test_a_streaming_playlist_is_no_audio_output(tmp_path: Path, ext: str) -> None:
+    """HLS and DASH outputs reported success: a playlist of the last pass's segments, hidden segment files
+    of a temporary name beside it."""
+    src = tmp_path / "in.wav"
+    sf.write(src, noisy(2.0), RATE, subtype="PCM_24")
+    with pytest.raises(MediaError, match=f"{ext} is a streaming playlist"):
+        normalize_file(src, tmp_path / f"x{ext}", target_lufs=-23.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
 
 @pytest.mark.media

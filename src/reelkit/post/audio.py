@@ -240,11 +240,32 @@ def _wav_header(p: Path) -> _WavHeader:
     return _WavHeader(layout, None, block)
 
 
+#: ffmpeg's words when no format writes audio to an extension (no muxer, or one without an audio encoder:
+#: .txt, .xyz, .srt, .png)
+_NO_AUDIO_FORMAT = (
+    "Unable to choose an output format",
+    "Error initializing the muxer",
+    "Encoder not found",
+    "Automatic encoder selection failed",
+)
+#: Extensions whose ffmpeg muxers write a playlist and segment files beside it, not one audio file (they
+#: reported success and left hidden segments of a temporary name)
+SEGMENTED_EXTENSIONS = frozenset((".m3u8", ".mpd", ".ism", ".f4m"))
+
+
 def output_extension(path: Path) -> str:
-    """The lower-case extension an audio output is written in (the format); none is an error."""
+    """The lower-case extension an audio output is written in (the format); none, or a streaming playlist
+    (HLS, DASH: segments beside it), is an error."""
     if not path.suffix:
         raise MediaError("the output has no extension; name it .wav, .flac, .mp3, .m4a, ...", path=str(path))
-    return path.suffix.lower()
+    ext = path.suffix.lower()
+    if ext in SEGMENTED_EXTENSIONS:
+        raise MediaError(
+            f"{ext} is a streaming playlist (segments beside it), not an audio file; write .wav, .flac, "
+            ".m4a, ... (package a stream with 'reelkit abr package')",
+            path=str(path),
+        )
+    return ext
 
 
 def write_audio_file(
@@ -336,7 +357,7 @@ def write_audio_file(
                 path=str(out),
             )
         reason = str(errors[0])
-        if any(s in reason for s in ("Unable to choose an output format", "Error initializing the muxer")):
+        if any(s in reason for s in _NO_AUDIO_FORMAT):
             # ffmpeg's text names the temporary file it was given, not the output asked for
             reason = f"no ffmpeg format writes audio to {ext} files"
         raise MediaError(
