@@ -34,6 +34,7 @@ __all__ = [
     "AudioStream",
     "MediaInfo",
     "VideoStream",
+    "allow_children",
     "decode_audio",
     "ffmpeg_exe",
     "ffmpeg_has",
@@ -160,6 +161,13 @@ def stop_children() -> None:
     for child in live:
         with contextlib.suppress(OSError):
             child.kill()
+
+
+def allow_children() -> None:
+    """Undo :func:`stop_children` for what runs next: a command run again in the same process (tests, a
+    shell embedding the CLI) after one was interrupted may start ffmpeg again."""
+    with _LIVE_LOCK:
+        _STOPPING.clear()
 
 
 def run_ffmpeg(

@@ -268,6 +268,14 @@ def test_an_interrupted_import_says_so(
     code, _, err = run_cli(capsys, "import", "--data-dir", str(tmp_path / "d"), "--ratings", str(ratings))
     assert code == 130
     assert "the import did not finish: run the same command again" in err and "aborted" in err
+    # Ctrl-C stops the command's ffmpeg runs; the next command in this process may start ffmpeg again
+    from reelkit import media
+    from reelkit.errors import ToolError
+
+    with pytest.raises(ToolError, match="the process is stopping"):
+        media.run_ffmpeg(["-version"])
+    code, _, _ = run_cli(capsys, "data", "fetch", "--help")
+    assert code == 0 and b"ffmpeg version" in media.run_ffmpeg(["-version"]).stdout
 
 
 @pytest.mark.parametrize("command", ["import", "retrain"])

@@ -68,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from reelkit.cli.common import err_console
     from reelkit.errors import ReelkitWarning
+    from reelkit.media import allow_children
 
+    allow_children()  # an earlier command in this process that was interrupted stopped ffmpeg for good
     python_show = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
