@@ -133,6 +133,34 @@ def test_training_fits_the_fade_on_its_training_traces() -> None:
             StochasticMPC.train(traces, video, smooth_fades=bad, **kw)  # type: ignore[arg-type]
 
 
+def test_training_plays_sessions_of_the_videos_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``abr train --chunks 12`` collected and fitted its fade on sessions of the simulator's default 48
+    chunks."""
+    import reelkit.stream.abr.stochastic as stochastic_mod
+    import reelkit.stream.abr.ttp as ttp_mod
+
+    lengths: list[int] = []
+
+    def recording(*args: object, **kwargs: object) -> object:
+        session = simulate(*args, **kwargs)  # type: ignore[arg-type]
+        lengths.append(len(session.levels))
+        return session
+
+    monkeypatch.setattr(ttp_mod, "simulate", recording)
+    monkeypatch.setattr(stochastic_mod, "simulate", recording)
+    traces = [synthetic_trace(s) for s in (0, 1)]
+    StochasticMPC.train(
+        traces,
+        synthetic_video().with_session(12),
+        episodes=1,
+        epochs=2,
+        horizon=5,
+        members=1,
+        smooth_fades=(0, 4),
+    )
+    assert lengths and set(lengths) == {12}
+
+
 def test_unknown_policy() -> None:
     with pytest.raises(UserInputError, match="unknown ABR algorithm"):
         make_policy("nope")

@@ -20,6 +20,7 @@ fits ``R`` on its training traces.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ from reelkit.progress import SILENT, Progress
 from reelkit.stream.abr.base import AbrPolicy, Observation, Video
 from reelkit.stream.abr.predictors import measured_mbyteps
 from reelkit.stream.abr.qoe import get_qoe
-from reelkit.stream.abr.sim import simulate
+from reelkit.stream.abr.sim import PENSIEVE, SimConfig, simulate
 from reelkit.stream.abr.traces import Trace
 from reelkit.stream.abr.ttp import (
     EnsembleDistribution,
@@ -141,6 +142,14 @@ def _smpc(
             best = val
             choice = lv
     return choice
+
+
+def _session_config(video: Video) -> SimConfig:
+    """The simulator's settings with sessions of the length the video was given (``Video.with_session``),
+    else the simulator's default (48 chunks, as Pensieve's)."""
+    if video.total_chunks > 0:
+        return dataclasses.replace(PENSIEVE, total_chunks=video.total_chunks)
+    return PENSIEVE
 
 
 class StochasticMPC(AbrPolicy):
@@ -251,6 +260,8 @@ class StochasticMPC(AbrPolicy):
         default: evaluation runs without it, and predictors trained without it are sharper; random starts
         stay on). Then the end-of-session fade of the switch surcharge is fitted: each of ``smooth_fades``
         plays every training trace (evaluation mode), and the best mean QoE wins (ties: the shorter fade).
+        Sessions have the length the video was given (``Video.with_session``; else the simulator's 48): the
+        default held them, whatever ``abr train --chunks`` said.
         """
         if members < 1:
             raise ConfigError(f"members must be >= 1; got {members}")
@@ -260,7 +271,9 @@ class StochasticMPC(AbrPolicy):
         with threadpool_limits(1):  # tiny matrices: extra BLAS threads only contend
             for i in range(members):
                 s = seed + 1000 * i
-                sessions = collect_sessions(traces, video, episodes=episodes, seed=s, noise=noise)
+                sessions = collect_sessions(
+                    traces, video, episodes=episodes, seed=s, noise=noise, config=_session_config(video)
+                )
                 nets.append(
                     ThroughputDistribution.fit(
                         sessions, epochs=epochs, seed=s, max_lag=max_lag, progress=progress
@@ -290,7 +303,9 @@ class StochasticMPC(AbrPolicy):
                 pol.smooth_fade_chunks = fade
                 total = 0.0
                 for tr in traces:
-                    total += simulate(pol, tr, video, qoe=self.qoe.name).qoe_sum
+                    total += simulate(
+                        pol, tr, video, qoe=self.qoe.name, config=_session_config(video)
+                    ).qoe_sum
                     bar.advance()
                 scores.append(total / max(len(traces), 1))
         return candidates[int(np.argmax(scores))]
