@@ -454,3 +454,23 @@ def test_registry_knows_the_optimum_and_the_learned_names() -> None:
     assert not any(is_optimal(n) for n in ("robustmpc", "best", "fugu"))
     assert all(takes_model(n) for n in ("fugu", "best", "smpc", "Stochastic-MPC"))
     assert not any(takes_model(n) for n in ("bba", "rmpc", "optimal"))
+
+
+def test_bola_floors_a_buffer_target_as_dash_js_does() -> None:
+    """A buffer target at or under the minimum buffer made gamma*p infinite and every score NaN (always the
+    bottom rung, silently), one just over it jumped bottom to top; min_buffer_s=0 divided by zero."""
+    from reelkit.stream.abr.algos import Bola
+
+    video = Video.constant_bitrate([300, 750, 1200, 1850, 2850, 4300], 4.0, 10)
+
+    def levels(policy: Bola) -> list[int]:
+        policy.reset(video)
+        return [policy.choose(Observation(3, 1, 1e5, 1.0, b)) for b in (0.0, 5.0, 12.0, 16.0, 20.0, 50.0)]
+
+    default = levels(Bola())
+    assert levels(Bola(buffer_target_s=8.0)) == levels(Bola(buffer_target_s=10.0)) == default  # floor 22 s
+    assert default == sorted(default) and len(set(default)) > 2 and default[-1] == 5
+    assert levels(Bola(buffer_target_s=40.0)) != default
+    for bad in ({"min_buffer_s": 0.0}, {"buffer_target_s": -1.0}):
+        with pytest.raises(ConfigError, match="BOLA needs"):
+            Bola(**bad)  # type: ignore[arg-type]

@@ -85,6 +85,10 @@ class Bola(AbrPolicy):
 
     def __init__(self, min_buffer_s: float = 10.0, buffer_target_s: float | None = None) -> None:
         super().__init__()
+        if not min_buffer_s > 0 or (buffer_target_s is not None and not buffer_target_s > 0):
+            raise ConfigError(
+                f"BOLA needs min_buffer_s > 0 and buffer_target_s > 0; got {min_buffer_s}, {buffer_target_s}"
+            )
         self.min_buffer_s = float(min_buffer_s)
         self.buffer_target_s = buffer_target_s
         self._u = np.zeros(1)
@@ -95,11 +99,10 @@ class Bola(AbrPolicy):
         super().reset(video)
         b = video.bitrates_kbps
         self._u = np.log(b / b[0]) + 1.0
-        target = (
-            float(self.buffer_target_s)
-            if self.buffer_target_s is not None
-            else max(12.0, self.min_buffer_s + 2.0 * video.n_levels)
-        )
+        # dash.js: max(stable buffer time, 10 s + 2 s per level); a target given is floored the same way
+        # (one at or under the minimum buffer made gamma*p infinite and every score NaN: always the bottom)
+        floor = self.min_buffer_s + 2.0 * video.n_levels
+        target = max(float(self.buffer_target_s) if self.buffer_target_s is not None else 12.0, floor)
         if video.n_levels > 1:
             self._gp = (self._u[-1] - 1.0) / (target / self.min_buffer_s - 1.0)
             self._vp = self.min_buffer_s / self._gp
