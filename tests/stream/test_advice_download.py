@@ -175,3 +175,24 @@ def test_the_advice_stops_each_lost_session_at_its_first_stall(monkeypatch: pyte
     prof = _profile((list(range(24)), 0.5))
     advise(prof, [FILM], quality_kbps=4300, now_s=BASE, config=CFG)
     assert seen and all(seen)
+
+
+def test_the_hold_probability_does_not_depend_on_how_often_the_network_was_sampled() -> None:
+    """Each sample was held for one chunk (4 s) whatever its spacing: a network of half-hour slow and fast
+    spells read 0.38 sampled every 4 s and 0.79 every 110 s (playing it through gives 0.46)."""
+    base = 19676 * 86400.0
+
+    def hold(spacing: float) -> float:
+        t = np.arange(base, base + 3 * 86400, spacing)
+        mbps = np.where((t % 3600) < 1800, 2.75, 10.0)
+        advice = advise(
+            NetworkProfile.from_samples(t, mbps),
+            [TitleToWatch("ep", 1800.0)],
+            quality_kbps=2850,
+            now_s=base + 2 * 86400 + 20 * 3600,
+        )
+        return advice.titles[0].hold_probability_now
+
+    probs = [hold(s) for s in (4.0, 60.0, 110.0)]
+    assert max(probs) - min(probs) <= 0.2, probs
+    assert all(abs(p - 0.46) <= 0.2 for p in probs), probs
