@@ -128,3 +128,31 @@ def test_public_api() -> None:
     }
     assert required <= set(cache.__all__)
     assert all(hasattr(cache, name) for name in cache.__all__)
+
+
+def test_tinylfu_with_a_capacity_far_past_the_catalogue() -> None:
+    """The sketch was sized by capacity / mean size: 10 TB over a 5 MB catalogue ran out of memory."""
+    rng = np.random.default_rng(0)
+    n = 5000
+    trace = RequestTrace.from_arrays(np.arange(n, dtype=float), rng.zipf(1.2, n) % 500, np.full(n, 1000))
+    whole = simulate(trace, "tinylfu", 10**13)
+    assert whole.hits == simulate(trace, "tinylfu", 10**9).hits == n - len(np.unique(trace.objects))
+
+
+@pytest.mark.parametrize(("warmup", "expected"), [("29%", 29), ("57%", 57), ("58%", 58), (0.57, 57)])
+def test_a_warmup_share_is_not_a_request_short(warmup: object, expected: int) -> None:
+    """0.29 x 100 is 28.999999999999996 in floating point: 29% of 100 requests warmed up 28."""
+    trace = RequestTrace.from_arrays(np.arange(100, dtype=float), np.arange(100) % 7, np.ones(100, np.int64))
+    assert warmup_requests(trace, warmup) == expected  # type: ignore[arg-type]
+
+
+def test_breakdowns_add_up_to_the_totals_past_2_53_bytes() -> None:
+    """Per-hour and per-region byte counts went through float64 and lost the last bytes."""
+    s = 2**53 + 1
+    trace = RequestTrace.from_arrays([0.0, 1.0, 2.0], [1, 1, 2], [s, s, 3], regions=[0, 0, 1])
+    r = simulate(trace, "lru", 2**60)
+    assert r.bytes_requested == 2 * s + 3 and r.bytes_hit == s
+    for part in (r.hourly, r.by_region):
+        assert part is not None
+        assert int(part.bytes_requested.sum()) == r.bytes_requested
+        assert int(part.bytes_hit.sum()) == r.bytes_hit

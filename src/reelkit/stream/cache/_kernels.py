@@ -553,7 +553,9 @@ def tinylfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type
     main_cap = capacity - window_cap
     protected_cap = np.int64(main_cap * params[1])
     mean_size = params[3]
-    expected = max(16.0, capacity / max(mean_size, 1.0))
+    # never more objects than the trace has: a capacity far past the catalogue (10 TB for 5 MB) sized the
+    # sketch by the capacity and ran out of memory
+    expected = max(16.0, min(capacity / max(mean_size, 1.0), float(n_obj)))
     width = 16
     while width < expected:
         width *= 2
