@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,30 @@ def test_objects_are_numbered_in_order_of_first_request() -> None:
     assert tr.original_ids.tolist() == [2**64 - 1, 5, 2**63] and tr.original_ids.dtype == np.uint64
     mixed = np.array([7, "7", 7.0, "a"], dtype=object)  # 7 and 7.0 are one id, "7" another (np.unique failed)
     assert RequestTrace.from_arrays([1, 2, 3, 4], mixed, [1, 1, 1, 1]).objects.tolist() == [0, 1, 0, 2]
+
+
+def test_a_duration_timestamp_column_is_read_in_seconds(tmp_path: Path) -> None:
+    """A Parquet ``duration`` column was read as nanoseconds (1800 s became 1.8e12)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_timedelta([0, 1800, 18000], unit="s"),
+            "object_id": [1, 2, 1],
+            "size_bytes": [10, 20, 10],
+        }
+    )
+    frame.to_parquet(tmp_path / "d.parquet")
+    assert read_trace(tmp_path / "d.parquet").timestamps.tolist() == [0.0, 1800.0, 18000.0]
+
+
+def test_oracle_general_says_what_it_cannot_hold(tmp_path: Path) -> None:
+    """Regions and fractions of a second were dropped in silence (the synth summary still said 3 regions)."""
+    trace = RequestTrace.from_arrays([0.0, 1.5, 2.0], [1, 2, 1], [10, 20, 10], regions=[0, 1, 2])
+    with pytest.warns(ReelkitWarning, match="not kept: its regions .*; the fractions of a second"):
+        write_trace(trace, tmp_path / "t.oracleGeneral")
+    assert read_trace(tmp_path / "t.oracleGeneral").regions is None
+    plain = RequestTrace.from_arrays([0.0, 1.0, 2.0], [1, 2, 1], [10, 20, 10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_trace(plain, tmp_path / "p.oracleGeneral")

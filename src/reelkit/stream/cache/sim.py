@@ -143,7 +143,8 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
                 return k
     if not 0 <= frac < 1:
         raise ConfigError(f"warm-up {warmup!r}: a fraction must be in [0, 1)")
-    return int(n * frac)
+    # a hair over: 29% of 100 requests is 0.29 x 100 = 28.999999999999996 in floating point
+    return min(n, int(n * frac + 1e-9))
 
 
 @dataclass(frozen=True)
@@ -232,10 +233,14 @@ class SimResult:
 def _window_stats(
     keys: npt.NDArray[np.int64], hits: npt.NDArray[np.bool_], sizes: npt.NDArray[np.int64], n_keys: int
 ) -> tuple[npt.NDArray[np.int64], ...]:
+    # in int64 throughout: weighted bincounts sum in float64, and byte counts past 2^53 stopped adding up
+    # to the totals
     req = np.bincount(keys, minlength=n_keys).astype(np.int64)
-    hit = np.bincount(keys, weights=hits, minlength=n_keys).astype(np.int64)
-    byt = np.bincount(keys, weights=sizes, minlength=n_keys).astype(np.int64)
-    bhit = np.bincount(keys, weights=sizes * hits, minlength=n_keys).astype(np.int64)
+    hit = np.bincount(keys[hits], minlength=n_keys).astype(np.int64)
+    byt = np.zeros(n_keys, np.int64)
+    np.add.at(byt, keys, sizes.astype(np.int64, copy=False))
+    bhit = np.zeros(n_keys, np.int64)
+    np.add.at(bhit, keys[hits], sizes[hits].astype(np.int64, copy=False))
     return req, hit, byt, bhit
 
 

@@ -263,6 +263,8 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
     if pd.api.types.is_datetime64_any_dtype(stamp):  # a Parquet timestamp column: seconds since the epoch
         since = pd.to_datetime(stamp, utc=True) - pd.Timestamp(0, tz="UTC")
         ts = (since / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+    elif pd.api.types.is_timedelta64_dtype(stamp):  # a duration column: seconds (it read as nanoseconds)
+        ts = (pd.to_timedelta(stamp).dt.total_seconds()).to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         ts = pd.to_numeric(stamp, errors="coerce").to_numpy(dtype=np.float64)
     sz = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)
@@ -478,6 +480,13 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
     kind = fmt or trace_format(p)
     if p.is_dir():
         raise ConfigError(f"{p}: is a folder; give a file name for the trace (e.g. trace.parquet)")
+    # what oracleGeneral cannot hold is said, not dropped in silence (a synth trace's 3 regions were gone
+    # when the file was simulated)
+    lost = []
+    if kind == "oracle" and trace.regions is not None:
+        lost.append("its regions (per-region results need .parquet or .csv)")
+    if kind == "oracle" and not np.array_equal(trace.timestamps, np.round(trace.timestamps)):
+        lost.append("the fractions of a second of its timestamps (rounded to whole seconds)")
     with atomic_path(p) as tmp:
         if kind == "oracle":
             if trace.sizes.max() > _U32_MAX:
@@ -505,4 +514,10 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
                 import pyarrow.parquet as pq
 
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    if lost:
+        warnings.warn(
+            f"{p}: oracleGeneral holds time, object, size and next use only; not kept: {'; '.join(lost)}",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     return p
