@@ -371,3 +371,17 @@ def test_silent_audio_is_refused_naming_the_file(tmp_path: Path) -> None:
         SyncRefusedError, match=r"almost no speech \(2\.0 s of it, under the 5 s a fit needs\)"
     ):
         sync_subtitles(act, subs)
+
+
+def test_write_synced_writes_the_times_given_not_the_file_read(tmp_path: Path) -> None:
+    # a file corrected in memory (retimed) and then found in sync: the corrected times are written, not
+    # a copy of the late file on disk
+    cues = _cues(2)
+    ref = _write(tmp_path / "ref.srt", cues)
+    late = _write(tmp_path / "late.srt", [SynthCue(c.start_s + 3.0, c.end_s + 3.0, c.text) for c in cues])
+    fixed = load_subtitles(late).retimed(lambda t: t - 3.0)
+    res = sync_subtitles(None, fixed, reference=ref)
+    assert res.unchanged
+    out = tmp_path / "out.srt"
+    write_synced(fixed, res, out)
+    assert np.allclose(_starts(out), [c.start_s for c in cues], atol=1e-3)

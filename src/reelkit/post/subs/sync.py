@@ -668,9 +668,10 @@ def apply_sync(subs: SubtitleFile, result: SyncResult) -> SubtitleFile:
 
 
 def write_synced(subs: SubtitleFile, result: SyncResult, out: str | os.PathLike[str]) -> list[Cue]:
-    """Write the re-timed file to ``out`` (a byte-for-byte copy when nothing changes); returns the cues
-    that had to be clamped at zero."""
-    if result.unchanged and subs.path is not None and Path(subs.path).exists():
+    """Write the re-timed file to ``out`` (a byte-for-byte copy of the file read when nothing changes and
+    ``subs`` still holds the times as read); returns the cues that had to be clamped at zero."""
+    as_read = subs._base_times == [(c.start_s, c.end_s) for c in subs.cues]
+    if result.unchanged and as_read and subs.path is not None and Path(subs.path).exists():
         atomic_write_bytes(check_output_path(out), Path(subs.path).read_bytes())
         return []
     return write_subtitles(apply_sync(subs, result), out)
