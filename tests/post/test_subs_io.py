@@ -91,6 +91,16 @@ def test_encodings_detected_and_round_trip(tmp_path: Path, encoding: str, prefix
     assert out.read_bytes() == path.read_bytes()
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_plain_ascii_utf16_without_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    # every other byte NUL: valid UTF-8 too, which read it as text with NULs and found no cues
+    path = tmp_path / "in.srt"
+    path.write_bytes("1\r\n00:00:01,000 --> 00:00:02,000\r\nHello\r\n".encode(encoding))
+    sub = load_subtitles(path)
+    assert sub.encoding == encoding and not sub.bom
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 2.0, "Hello")]
+
+
 _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
 
 

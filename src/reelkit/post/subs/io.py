@@ -199,13 +199,9 @@ def decode_text(
                 raise DataFormatError(
                     f"has a {enc} byte-order mark but is not {enc}: {exc}", path=path
                 ) from exc
-    try:
-        return data.decode("utf-8"), "utf-8", False
-    except UnicodeDecodeError:
-        pass
-    if data.startswith(_MEDIA_MAGIC) or data[4:8] == b"ftyp":  # a quiet 16-bit WAV can pass for UTF-16
-        raise DataFormatError(_BINARY, path=path)
-    if len(data) >= 4:
+    media = data.startswith(_MEDIA_MAGIC) or data[4:8] == b"ftyp"  # a quiet 16-bit WAV can pass for UTF-16
+    # UTF-16 without a mark before UTF-8: plain ASCII in UTF-16 is valid UTF-8 too (NUL is a character)
+    if len(data) >= 4 and b"\x00" in data and not media:
         even_nul = data[0::2].count(0) / max(1, len(data[0::2]))
         odd_nul = data[1::2].count(0) / max(1, len(data[1::2]))
         for enc, ok in (
@@ -217,6 +213,12 @@ def decode_text(
                     return data.decode(enc), enc, False
                 except UnicodeDecodeError:
                     pass
+    try:
+        return data.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError:
+        pass
+    if media:
+        raise DataFormatError(_BINARY, path=path)
     if b"\x00" not in data:
         from charset_normalizer import from_bytes
 
