@@ -385,3 +385,16 @@ def test_write_synced_writes_the_times_given_not_the_file_read(tmp_path: Path) -
     out = tmp_path / "out.srt"
     write_synced(fixed, res, out)
     assert np.allclose(_starts(out), [c.start_s for c in cues], atol=1e-3)
+
+
+def test_a_refusal_past_the_offset_searched_says_so(tmp_path: Path) -> None:
+    # a reference on a 10:00:00 timeline, the file from 0: the default range (half the reference) cannot
+    # reach it; the refusal names the range and --max-offset, not the file
+    cues = _cues(2)
+    ref = _write(tmp_path / "ref.srt", [SynthCue(c.start_s + 36000, c.end_s + 36000, c.text) for c in cues])
+    given = _write(tmp_path / "in.srt", cues)
+    with pytest.raises(SyncRefusedError, match="--max-offset") as info:
+        sync_subtitles(None, given, reference=ref)
+    assert "right subtitle file" not in str(info.value)
+    res = sync_subtitles(None, given, reference=ref, options=SyncOptions(max_offset_s=37000))
+    assert abs(res.offset_s - 36000) < 0.05

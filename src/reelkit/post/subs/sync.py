@@ -649,13 +649,37 @@ def sync_subtitles(
         notes=tuple(notes),
     )
     if confidence < opts.min_confidence:
-        raise SyncRefusedError(
+        why = (
             f"the fit is not trustworthy (confidence {confidence:.2f} < {opts.min_confidence:.2f}: "
             f"{100 * after:.0f}% of the cue time over speech against {100 * sf:.0f}% by chance, speech "
-            f"onsets at the cue starts {onset:.2f}); is this the right subtitle file for this media?",
-            confidence=confidence,
+            f"onsets at the cue starts {onset:.2f}); "
+        )
+        far = _out_of_range(ref, c, opts)
+        raise SyncRefusedError(
+            why + (far or "is this the right subtitle file for this media?"), confidence=confidence
         )
     return result
+
+
+def _out_of_range(ref: ActivityReference, c: _Cues, opts: SyncOptions) -> str | None:
+    """Why a refused fit may be a search range too narrow, not the wrong file: most of the cue time lies
+    outside the speech's (or reference cues') span and the cues start further from the speech than the
+    largest offset searched (a file on a 10:00:00 timeline against media from 0)."""
+    speech = np.flatnonzero(ref.v >= 0.5)
+    if not len(speech) or not len(c.starts):
+        return None
+    first_speech, last_speech = float(speech[0] * ref.dt), float((speech[-1] + 1) * ref.dt)
+    first_cue = float(c.starts.min())
+    inside = np.clip(c.ends, first_speech, last_speech) - np.clip(c.starts, first_speech, last_speech)
+    if float(inside.sum()) > 0.5 * float(np.sum(c.ends - c.starts)):
+        return None
+    max_off = _max_offset(opts, ref.duration_s, c)
+    if abs(first_speech - first_cue) <= max_off:
+        return None
+    return (
+        f"the cues start at {first_cue:.1f} s and the speech at {first_speech:.1f} s, further apart than the "
+        f"largest offset searched ({max_off:.0f} s): give a larger maximum offset (--max-offset)"
+    )
 
 
 def apply_sync(subs: SubtitleFile, result: SyncResult) -> SubtitleFile:
