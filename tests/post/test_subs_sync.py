@@ -10,6 +10,7 @@ import pytest
 
 from reelkit.errors import SyncRefusedError
 from reelkit.post.subs import (
+    FRAME_RATIOS,
     SyncOptions,
     apply_sync,
     cue_kind,
@@ -398,3 +399,33 @@ def test_a_refusal_past_the_offset_searched_says_so(tmp_path: Path) -> None:
     assert "right subtitle file" not in str(info.value)
     res = sync_subtitles(None, given, reference=ref, options=SyncOptions(max_offset_s=37000))
     assert abs(res.offset_s - 36000) < 0.05
+
+
+def test_a_few_cues_that_fit_elsewhere_as_well_are_refused_not_misplaced(tmp_path: Path) -> None:
+    # forced narratives: 2-6 cues of a programme, 5-30 s off; a handful of cues fits several offsets (and
+    # some free scale) about as well, and such fits were written 30-90 s wrong at confidence 0.8-1.0
+    cues = _cues(2)
+    ref = _write(tmp_path / "ref.srt", cues)
+    rng = np.random.default_rng(1)
+    placed = 0
+    for t in range(40):
+        idx = sorted(rng.choice(len(cues), size=int(rng.integers(2, 7)), replace=False))
+        off = float(rng.uniform(5, 30)) * rng.choice([-1, 1])
+        given = [cues[i] for i in idx if cues[i].start_s + off >= 0]
+        if len(given) < 2:
+            continue
+        path = _write(
+            tmp_path / f"in{t}.srt", [SynthCue(c.start_s + off, c.end_s + off, c.text) for c in given]
+        )
+        try:
+            res = sync_subtitles(None, path, reference=ref)
+        except SyncRefusedError:
+            continue
+        assert res.scale in FRAME_RATIOS
+        assert np.allclose(
+            [res.cue_time(i, c.start_s + off) for i, c in enumerate(given)],
+            [c.start_s for c in given],
+            atol=0.25,
+        ), (t, res.offset_s)
+        placed += 1
+    assert placed >= 30  # the unambiguous ones are still placed
