@@ -20,6 +20,7 @@ from reelkit.post.subs import (
     write_synced,
 )
 from reelkit.post.subs.synth import SynthCue, to_srt
+from reelkit.post.vad import SpeechActivity
 from reelkit.testing.cli import run_cli as run
 
 needs_espeak = pytest.mark.skipif(not synth.have_espeak(), reason="espeak-ng is not installed")
@@ -429,3 +430,35 @@ def test_a_few_cues_that_fit_elsewhere_as_well_are_refused_not_misplaced(tmp_pat
         ), (t, res.offset_s)
         placed += 1
     assert placed >= 30  # the unambiguous ones are still placed
+
+
+def _dense_dialogue(seed: int) -> tuple[SpeechActivity, list[SynthCue]]:
+    """Lines 0.1-0.3 s apart, the detector's probability only dipping to 0.4 between them; cues chained
+    (each ends 2 frames before the next starts)."""
+    rng = np.random.default_rng(seed)
+    dt = 0.01
+    v = np.full(int(180 / dt), 0.4, dtype=np.float32)
+    t, spans = 2.0, []
+    while t < 175:
+        d = float(rng.uniform(1.2, 3.5))
+        spans.append((t, t + d))
+        v[int(t / dt) : int((t + d) / dt)] = 0.95
+        t += d + float(rng.uniform(0.1, 0.3))
+    ends = [s - 2 / 24 for s, _ in spans[1:]] + [spans[-1][1] + 0.3]
+    cues = [
+        SynthCue(round(s, 3), round(e, 3), f"Line {k}.")
+        for k, ((s, _), e) in enumerate(zip(spans, ends, strict=True))
+    ]
+    return SpeechActivity(dt, v), cues
+
+
+def test_dense_dialogue_with_chained_cues_is_synced_and_the_wrong_file_still_refused(tmp_path: Path) -> None:
+    # speech fills 90% of the time: cue coverage barely beats chance and 0.4 s windows before each start
+    # hold the line before; the right fit was refused (confidence 0)
+    act, cues = _dense_dialogue(1)
+    late = _write(tmp_path / "late.srt", [SynthCue(c.start_s + 5, c.end_s + 5, c.text) for c in cues])
+    res = sync_subtitles(act, late)
+    assert res.offset_s == pytest.approx(-5.0, abs=0.05) and res.confidence >= 0.5
+    _, other = _dense_dialogue(2)
+    with pytest.raises(SyncRefusedError):
+        sync_subtitles(act, _write(tmp_path / "other.srt", other))

@@ -18,9 +18,10 @@ minus seconds of cue over silence, cues weighted by :mod:`~reelkit.post.subs.non
    it was.
 5. **Confidence** in [0, 1]: the geometric mean of two ramps, one on ``lift`` (how much more of the cue time
    lies over speech than chance would give: (agreement - speech fraction) / (1 - speech fraction); 0 at
-   0.15, 1 at 0.45) and one on ``onset`` (how sharply speech starts at the cue starts: speech in the 0.4 s
-   after each start minus speech in the 0.4 s before, averaged over cues that follow a pause; 0 at 0.25,
-   1 at 0.5). A fit to the wrong
+   0.15, 1 at 0.45, sliding to 0.05 and 0.2 as the onsets sharpen from 0.4 to 0.7, since cues that cover
+   the pauses lift little) and one on ``onset`` (how sharply speech starts at the cue starts: speech in the
+   0.4 s after each start minus speech in the 0.4 s before, averaged over cues that follow a pause; in
+   dense dialogue with chained cues, the dip in speech at each start; 0 at 0.25, 1 at 0.5). A fit to the wrong
    subtitle file can reach a fair overlap by splitting, but it does not put cue starts on speech onsets.
    With under 20 speech cues the confidence is at most a ramp on how far the fit's score stands above
    that of any placement elsewhere (0 at a tenth of the cue time, 1 at a fifth): a few cues fit many places.
@@ -535,22 +536,35 @@ def _scale_with_segments(
 def _onset_contrast(ref: ActivityReference, c: _Cues, scale: float, offsets: F64, win: float = 0.4) -> float:
     """How sharply speech starts at the cue starts: mean speech in the ``win`` seconds after each placed
     start minus the mean in the ``win`` seconds before it, averaged over the speech cues that follow a
-    pause of at least ``win`` in the file (a chained cue may continue the speech of the one before; when
-    fewer than five cues follow a pause, all speech cues count). Near 1 when cue starts sit on speech
-    onsets; near 0 for cues laid over random or continuous speech."""
+    pause of at least ``win`` in the file. Near 1 when cue starts sit on speech onsets; near 0 for cues laid
+    over random or continuous speech.
+
+    When fewer than five cues follow a pause (dense dialogue, chained cues), all speech cues count, and a
+    cue without a pause before it in the file scores the dip in speech at its start instead: the speech
+    within ``win`` after it and in ``win / 2`` to ``2 win`` before it (the least of the two) minus the least
+    speech in a 0.1 s window from ``0.35 s`` before the start to the start. Lines 0.1-0.3 s apart leave such
+    a dip under a 0.4 s window that still holds the end of the line before."""
     cum_v = ref.cumulative_v()
     a = scale * c.starts + offsets
-    after = (ref.speech_integral_at(cum_v, a + win) - ref.speech_integral_at(cum_v, a)) / win
-    before = (ref.speech_integral_at(cum_v, a) - ref.speech_integral_at(cum_v, a - win)) / win
+
+    def mean_v(t0: F64, t1: F64) -> F64:
+        return (ref.speech_integral_at(cum_v, t1) - ref.speech_integral_at(cum_v, t0)) / (t1 - t0)
+
+    after = mean_v(a, a + win)
+    contrast = after - mean_v(a - win, a)
     speech = c.weights >= 1.0
     order = np.argsort(c.starts, kind="stable")
     prev_end = np.full(len(c.starts), -np.inf)
     prev_end[order[1:]] = np.maximum.accumulate(c.ends[order])[:-1]
     paused = speech & (c.starts - prev_end >= win)
-    use = paused if paused.sum() >= 5 else speech
-    if not use.any():
+    if paused.sum() >= 5:
+        return float(np.mean(contrast[paused]))
+    if not speech.any():
         return 0.0
-    return float(np.mean((after - before)[use]))
+    around = np.minimum(after, mean_v(a - 2 * win, a - win / 2))
+    least = np.min([mean_v(a - u, a - u + 0.1) for u in np.arange(0.1, 0.36, 0.05)], axis=0)
+    dip = np.clip(around - least, 0.0, 1.0)
+    return float(np.mean(np.where(paused, contrast, dip)[speech]))
 
 
 def _agreement(ref: ActivityReference, c: _Cues, scale: float, offsets: F64) -> float:
@@ -650,7 +664,13 @@ def sync_subtitles(
     # onset 0.56 and lift 0.60 at least (the benchmark's cases and negative controls); the ramps sit
     # between, leaning towards accepting real files whose cues run long past the speech
     on_part = float(np.clip((onset - 0.25) / 0.25, 0.0, 1.0))
-    lift_part = float(np.clip((lift - 0.15) / 0.3, 0.0, 1.0))
+    # Cues that cover the pauses (chained line to line in dense dialogue, or one cue for several lines)
+    # lift little even where they belong: right fits to dialogue with 0.1-0.8 s pauses lift 0.17-0.55 at
+    # onsets 0.6-0.84. Onsets that sharp are never reached by the wrong file (0.30 at most, dense or not), so
+    # the lift ramp slides down from 0.15-0.45 at onset 0.4 to 0.05-0.2 at onset 0.7.
+    sharp = float(np.clip((onset - 0.4) / 0.3, 0.0, 1.0))
+    lift_lo, lift_hi = 0.15 - 0.1 * sharp, 0.45 - 0.25 * sharp
+    lift_part = float(np.clip((lift - lift_lo) / (lift_hi - lift_lo), 0.0, 1.0))
     confidence = float(np.sqrt(on_part * lift_part))
     n_speech = int((c.weights >= 1.0).sum())
     ambiguous = False
