@@ -462,3 +462,32 @@ def test_dense_dialogue_with_chained_cues_is_synced_and_the_wrong_file_still_ref
     _, other = _dense_dialogue(2)
     with pytest.raises(SyncRefusedError):
         sync_subtitles(act, _write(tmp_path / "other.srt", other))
+
+
+def test_a_cut_scene_whose_cues_remain_is_split_and_its_cues_reported(tmp_path: Path) -> None:
+    # 25 s cut from the media at 60 s, the file keeps that scene's cues: they blocked the jump of -25 s, and
+    # the whole file took -25 s (every cue before the cut 25 s early)
+    cues = _cues(4)
+    c0, length = 60.0, 25.0
+    in_cut = [c0 - 0.5 <= c.start_s <= c0 + length + 0.5 for c in cues]
+    media = [
+        SynthCue(c.start_s - length * (c.start_s > c0), c.end_s - length * (c.start_s > c0), c.text)
+        for c, cut in zip(cues, in_cut, strict=True)
+        if not cut
+    ]
+    assert sum(in_cut) >= 3
+    ref = _write(tmp_path / "ref.srt", media)
+    given = _write(tmp_path / "in.srt", cues)
+    res = sync_subtitles(None, given, reference=ref)
+    got = [res.cue_time(i, c.start_s) for i, c in enumerate(cues)]
+    kept = [g for g, cut in zip(got, in_cut, strict=True) if not cut]
+    assert np.allclose(kept, [c.start_s for c in media], atol=0.25)
+    assert [s.offset_s for s in res.splits] == [pytest.approx(-length, abs=0.05)]
+    assert sorted(res.removed) == [i for i, cut in enumerate(in_cut) if cut]
+    data = res.to_dict()
+    assert [r["cue"] for r in data["removed_cues"]] == [i + 1 for i, cut in enumerate(in_cut) if cut]
+    assert any("scene cut" in n for n in data["notes"])
+    out = tmp_path / "out.srt"
+    write_synced(load_subtitles(given), res, out)
+    written = load_subtitles(out).cues
+    assert all(written[i].end_s == written[i].start_s for i in res.removed)  # hidden, 0-length

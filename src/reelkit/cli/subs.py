@@ -128,6 +128,8 @@ def sync_cmd(
         ("written", str(out) + (" (unchanged copy)" if result.unchanged else "")),
     ]
     print_table("subtitle sync", ["", "value"], rows)
+    for note in result.notes:
+        err_console.print(f"note: {note}", highlight=False, markup=False)
     started = [c for c in clamped if c.end_s > 0]
     hidden = [c for c in clamped if c.end_s <= 0]
     if started:

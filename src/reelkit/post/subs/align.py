@@ -16,8 +16,14 @@ costs two look-ups, so any placement is scored in O(cues).
 * :func:`split_fit` — piecewise offsets by dynamic programming over the cues in time order (the idea of
   alass): each cue takes an offset from a grid; consecutive cues pay ``split_penalty`` (seconds of score)
   when their offsets differ; a change of offset may not make a cue start before the previous one ends
-  (cues keep their order and do not pile up). Exact optimum of that objective (Viterbi with a
-  running maximum), O(cues x offsets).
+  (cues keep their order and do not pile up). A scene cut from the media whose cues are still in the file
+  needs the offset to fall by the cut's length where those cues stand: up to ``max_drop`` cues before a
+  change of offset may be *dropped* (their audio is gone), each costing a cue over silence, the least it
+  could score anywhere, so cues are dropped only to make room for such a jump, plus a second
+  ``split_penalty`` (other programmes' files otherwise drop cues to fit better). Such a jump starts from
+  the best offset so far at the cue before the dropped ones and falls by at least the dropped cues' span
+  less a second. Exact optimum of that objective but for the last restriction (Viterbi with a running
+  maximum), O(cues x offsets).
 """
 
 from __future__ import annotations
@@ -97,11 +103,13 @@ def _c_at(ref: ActivityReference, cum: F64, t: F64) -> F64:
 
 @dataclass(frozen=True)
 class Placement:
-    """A scored placement of the cues: scale, one offset per cue, and the total score."""
+    """A scored placement of the cues: scale, one offset per cue, and the total score; ``dropped`` marks
+    the cues dropped at a cut (their offset is that of the cue before them)."""
 
     scale: float
     offsets: F64
     score: float
+    dropped: npt.NDArray[np.bool_] | None = None
 
 
 def cue_scores(
@@ -166,10 +174,12 @@ def split_fit(
     *,
     step: float = 0.1,
     split_penalty: float = 6.0,
+    max_drop: int = 16,
 ) -> Placement:
     """Piecewise-constant offsets, one per cue, maximising the summed cue scores minus ``split_penalty``
     per change of offset between consecutive cues (cues taken in order of start; at a change of offset a cue
-    may not start before the previous one ends).
+    may not start before the previous kept one ends, and up to ``max_drop`` cues just before it may be
+    dropped, each scoring as if over silence, for a second ``split_penalty``).
 
     Offsets are searched on a grid of ``step`` seconds in ``[center - radius, center + radius]``.
     """
@@ -182,8 +192,16 @@ def split_fit(
     n_off = len(grid)
     idx_dtype = np.int16 if n_off < 32767 else np.int32
     back = np.zeros((n, n_off), dtype=idx_dtype)
+    skip = np.zeros((n, n_off), dtype=np.int8)  # cues dropped just before cue i on the best path to (i, k)
+    max_drop = max(0, min(max_drop, 127))
     arange = np.arange(n_off)
     v_prev = np.zeros(n_off)
+    # running maxima (and where they are) of the last cues' values, for jumps over dropped cues (cue i's in
+    # row i % ring)
+    ring = max_drop + 1
+    hist_pm = np.zeros((ring, n_off))
+    hist_pa = np.zeros((ring, n_off), dtype=np.intp)
+    drop_cost = w * scale * np.maximum(b - a, 0.0)  # a dropped cue scores as one over silence
     # C on the fine grid over every time a cue edge can reach; each cue then reads two strided rows of it
     ratio = round(step / ref.dt)
     strided = ratio >= 1 and abs(ratio * ref.dt - step) < 1e-9
@@ -217,15 +235,60 @@ def split_fit(
         ok = src >= 0
         src = np.clip(src, 0, n_off - 1)
         jump = np.where(ok, pm[src] - split_penalty, -np.inf)
+        jump_src = pa[src]
+        jump_skip = np.zeros(n_off, dtype=np.int8)
+        # or drop cues i-d .. i-1 and jump from cue j = i-d-1 (the room is then from the end of cue j) to an
+        # offset lower by at least the dropped cues' span less a second (what a cut of their scene removes).
+        # Keeping the dropped cues where cue j was instead scores at least minus their cost, so such a jump
+        # can only win at an offset k where the running maximum of the previous cue's values rises by over
+        # split_penalty from k + gap to k + gap_d: a few offsets below the best ones.
+        hist_pm[(i - 1) % ring], hist_pa[(i - 1) % ring] = pm, pa
+        n_d = min(max_drop, i - 1)
+        if n_d > 0:
+            ds = np.arange(1, n_d + 1)
+            gaps = np.floor(scale * (a[i] - b[i - ds - 1]) / step + 1e-9).astype(np.intp)
+            widest = int(gaps.max())
+            ks = np.flatnonzero(
+                ~ok  # k + gap before the grid: no plain jump at all
+                | (pm[np.minimum(arange + widest, n_off - 1)] - pm[src] > split_penalty)
+            )
+            ks = ks[ks + widest >= 0]
+        cost = 2 * split_penalty
+        for d in range(1, n_d + 1 if n_d > 0 and len(ks) else 0):
+            cost += float(drop_cost[i - d])
+            gap_d = int(gaps[d - 1])
+            if gap_d <= gap:
+                continue
+            least = int(np.ceil((scale * (b[i - 1] - a[i - d]) - 1.0) / step))
+            row = (i - 1 - d) % ring
+            src_d = np.minimum(ks + gap_d, n_off - 1)
+            from_k = hist_pa[row][np.maximum(src_d, 0)]
+            cand = hist_pm[row][np.maximum(src_d, 0)] - cost
+            cand[(src_d < 0) | (from_k - ks < least)] = -np.inf
+            better = cand > jump[ks]
+            if better.any():
+                kb = ks[better]
+                jump[kb] = cand[better]
+                jump_src[kb] = from_k[better]
+                jump_skip[kb] = d
         take = jump > v_prev
         v_prev = f + np.where(take, jump, v_prev)
-        back[i] = np.where(take, pa[src], arange)
+        back[i] = np.where(take, jump_src, arange)
+        skip[i] = np.where(take, jump_skip, 0)
     k = int(np.argmax(v_prev))
     best = float(v_prev[k])
     path = np.zeros(n, dtype=np.int64)
-    for i in range(n - 1, -1, -1):
+    drop = np.zeros(n, dtype=bool)
+    i = n - 1
+    while i >= 0:
         path[i] = k
+        d = int(skip[i, k])
         k = int(back[i, k])
+        path[i - d : i] = k  # dropped cues keep the offset of the cue before them
+        drop[i - d : i] = True
+        i -= d + 1
     offsets = np.empty(n)
     offsets[order] = grid[path]
-    return Placement(scale, offsets, best)
+    dropped = np.zeros(n, dtype=bool)
+    dropped[order] = drop
+    return Placement(scale, offsets, best, dropped)

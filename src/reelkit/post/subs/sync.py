@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 _COARSE = 5  # wide searches run on a grid this many times coarser than SyncOptions.dt
 #: A scale between the standard ratios is searched only with this many speech cues: a handful of cues fits
 #: some free scale and offset somewhere (four forced-narrative cues 28 s off at scale 0.953, confidence 0.82)
@@ -142,6 +143,8 @@ class SyncResult:
     reference: str  # "audio:silero", "audio:webrtc" or "subtitles"
     cue_offsets: F64 = field(repr=False)  # offset of each cue, in file order
     notes: tuple[str, ...] = ()
+    #: cues of a scene cut from the media (index -> where they are written, 0-length)
+    removed: dict[int, float] = field(default_factory=dict)
 
     @property
     def unchanged(self) -> bool:
@@ -151,6 +154,8 @@ class SyncResult:
         """Where time ``t`` of cue ``index`` goes."""
         if self.unchanged:
             return t
+        if index in self.removed:
+            return self.removed[index]
         return float(self.scale * t + self.cue_offsets[index])
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,6 +170,7 @@ class SyncResult:
             "speech_fraction": round(self.speech_fraction, 4),
             "reference": self.reference,
             "unchanged": self.unchanged,
+            "removed_cues": [{"cue": i + 1, "at_s": round(t, 3)} for i, t in sorted(self.removed.items())],
             "notes": list(self.notes),
         }
 
@@ -208,6 +214,10 @@ class _Cues:
     @property
     def span(self) -> float:
         return float(self.ends.max() - self.starts.min()) if len(self.starts) else 0.0
+
+    def kept(self, dropped: Mask) -> _Cues:
+        """The same cues with the dropped ones (a cut scene's) weighing nothing."""
+        return _Cues(self.starts, self.ends, np.where(dropped, 0.0, self.weights))
 
 
 def _best_offset(
@@ -317,21 +327,34 @@ def _segments(offsets: F64, order: npt.NDArray[np.intp]) -> list[npt.NDArray[np.
 
 def _split_pass(
     ref: ActivityReference, cum: F64, c: _Cues, opts: SyncOptions, scale: float, center: float, radius: float
-) -> tuple[F64, int]:
-    """Per-cue offsets from the split DP, each segment's offset refined on the fine grid; and the number
-    of segments."""
+) -> tuple[F64, int, Mask]:
+    """Per-cue offsets from the split DP, each segment's offset refined on the fine grid (the cues dropped
+    at a cut left out); the number of segments; the dropped cues."""
     placed = split_fit(
         ref, cum, c.starts, c.ends, c.weights, scale, center, radius, split_penalty=opts.split_penalty
     )
+    dropped = placed.dropped if placed.dropped is not None else np.zeros(len(c.starts), dtype=bool)
     order = np.argsort(c.starts, kind="stable")
-    return _refit_offsets(ref, cum, c, scale, placed.offsets), len(_segments(placed.offsets, order))
+    offsets = _refit_offsets(ref, cum, c.kept(dropped), scale, placed.offsets)
+    return offsets, len(_segments(placed.offsets, order)), dropped
 
 
 def _penalised(
-    ref: ActivityReference, cum: F64, c: _Cues, opts: SyncOptions, scale: float, offsets: F64
+    ref: ActivityReference,
+    cum: F64,
+    c: _Cues,
+    opts: SyncOptions,
+    scale: float,
+    offsets: F64,
+    dropped: Mask | None = None,
 ) -> float:
+    """The split DP's objective: the cues' scores, a dropped cue scoring as one over silence, less the
+    split penalties."""
     n_seg = len(_segments(offsets, np.argsort(c.starts, kind="stable")))
-    return _exact_score(ref, cum, c, scale, offsets) - opts.split_penalty * (n_seg - 1)
+    score = _exact_score(ref, cum, c if dropped is None else c.kept(dropped), scale, offsets)
+    if dropped is not None:
+        score -= scale * float(np.sum((c.weights * (c.ends - c.starts))[dropped]))
+    return score - opts.split_penalty * (n_seg - 1)
 
 
 def _segment_prominence(
@@ -381,9 +404,9 @@ def _placement_margin(
 
 def _fit(
     ref: ActivityReference, coarse: ActivityReference, c: _Cues, opts: SyncOptions, duration_s: float
-) -> tuple[float, F64, float, float]:
-    """Scale, per-cue offsets, total score (split penalties included), peak prominence of the global fit.
-    ``coarse`` is ``ref.coarsen(_COARSE)`` (made once per sync by the caller)."""
+) -> tuple[float, F64, float, float, Mask]:
+    """Scale, per-cue offsets, total score (split penalties included), peak prominence of the global fit,
+    the cues dropped at cuts. ``coarse`` is ``ref.coarsen(_COARSE)`` (made once per sync by the caller)."""
     cum = ref.cumulative()
     max_off = _max_offset(opts, duration_s, c)
     # 1. global fit over the frame-rate ratios (on the coarse grid; refined on the fine one below)
@@ -410,39 +433,42 @@ def _fit(
     if not fits:
         o, _ = _refine_offset(ref, cum, c, ratio, offset, 0.3, bound=max_off)
         flat = np.full(len(c.starts), o)
-        fits = [(ratio, flat, _penalised(ref, cum, c, opts, ratio, flat))]
-    scale, offsets, total = max(fits, key=lambda f: f[2])
-    return scale, offsets, total, peak
+        fits = [
+            (ratio, flat, _penalised(ref, cum, c, opts, ratio, flat), np.zeros(len(c.starts), dtype=bool))
+        ]
+    scale, offsets, total, dropped = max(fits, key=lambda f: f[2])
+    return scale, offsets, total, peak, dropped
 
 
 def _fit_from(
     ref: ActivityReference, cum: F64, c: _Cues, opts: SyncOptions, scale: float, offset: float, max_off: float
-) -> tuple[float, F64, float]:
+) -> tuple[float, F64, float, Mask]:
     """From a global (scale, offset): splits, the scale re-fitted with them, the preference for standard
-    ratios. Returns scale, per-cue offsets and the penalised score."""
+    ratios. Returns scale, per-cue offsets, the penalised score and the cues dropped at cuts."""
     offset, _ = _refine_offset(ref, cum, c, scale, offset, 0.3)
     offsets = np.full(len(c.starts), offset)
     total = _penalised(ref, cum, c, opts, scale, offsets)
+    dropped = np.zeros(len(c.starts), dtype=bool)
     # splits: DP, then the scale again with the segments fixed, then DP once more at that scale
     if opts.splits and len(c.starts) >= 4:
         radius = opts.split_radius_s or max(30.0, min(max_off, 600.0))
-        split_offsets, n_seg = _split_pass(ref, cum, c, opts, scale, offset, radius)
-        if n_seg > 1 and _penalised(ref, cum, c, opts, scale, split_offsets) > total:
+        split_offsets, n_seg, split_drop = _split_pass(ref, cum, c, opts, scale, offset, radius)
+        if n_seg > 1 and _penalised(ref, cum, c, opts, scale, split_offsets, split_drop) > total:
             order = np.argsort(c.starts, kind="stable")
             segs = _segments(split_offsets, order)
             single_scale = scale
             scale, split_offsets = _scale_with_segments(
-                ref, cum, c, scale, split_offsets, segs, opts.ratios, _free_scale(opts, c)
+                ref, cum, c.kept(split_drop), scale, split_offsets, segs, opts.ratios, _free_scale(opts, c)
             )
             center = float(np.median(split_offsets))
-            again, _ = _split_pass(ref, cum, c, opts, scale, center, radius)
-            if _penalised(ref, cum, c, opts, scale, again) >= _penalised(
-                ref, cum, c, opts, scale, split_offsets
+            again, _, again_drop = _split_pass(ref, cum, c, opts, scale, center, radius)
+            if _penalised(ref, cum, c, opts, scale, again, again_drop) >= _penalised(
+                ref, cum, c, opts, scale, split_offsets, split_drop
             ):
-                split_offsets = again
-            new_total = _penalised(ref, cum, c, opts, scale, split_offsets)
+                split_offsets, split_drop = again, again_drop
+            new_total = _penalised(ref, cum, c, opts, scale, split_offsets, split_drop)
             if new_total > total:
-                offsets, total = split_offsets, new_total
+                offsets, total, dropped = split_offsets, new_total, split_drop
             else:  # back to the single-offset fit
                 scale = single_scale
     # prefer no scaling, then the nearest standard ratio, unless the fine scale is clearly better (by 1 % of
@@ -453,12 +479,12 @@ def _fit_from(
         if cand == scale:
             break
         radius = min(0.15 + abs(cand - scale) * t_ref, 5.0)
-        cand_offsets = _refit_offsets(ref, cum, c, cand, offsets, radius=radius)
-        cand_total = _penalised(ref, cum, c, opts, cand, cand_offsets)
+        cand_offsets = _refit_offsets(ref, cum, c.kept(dropped), cand, offsets, radius=radius)
+        cand_total = _penalised(ref, cum, c, opts, cand, cand_offsets, dropped)
         if abs(cand - scale) * t_ref < 0.1 or cand_total >= total - 0.01 * abs(total):
             scale, offsets, total = cand, cand_offsets, cand_total
             break
-    return float(scale), offsets, float(total)
+    return float(scale), offsets, float(total), dropped
 
 
 def _free_scale(opts: SyncOptions, c: _Cues) -> bool:
@@ -576,6 +602,17 @@ def _agreement(ref: ActivityReference, c: _Cues, scale: float, offsets: F64) -> 
     return float(np.sum(c.weights * cover) / np.sum(c.weights * dur))
 
 
+def _ranges(nums: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
+    out: list[str] = []
+    for n in nums:
+        if out and int(out[-1].split("-")[-1]) == n - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
+
+
 def _reference_name(media: object, reference: object) -> str:
     """What the speech was taken from, for messages: a file's name where there is one."""
     if reference is not None:
@@ -653,11 +690,13 @@ def sync_subtitles(
         )
     coarse = ref.coarsen(_COARSE)  # the grid of the wide searches, shared by the fit and the prominence
     with progress.task("aligning", total=None):
-        scale, offsets, total, _ = _fit(ref, coarse, c, opts, ref.duration_s)
+        scale, offsets, total, _, dropped = _fit(ref, coarse, c, opts, ref.duration_s)
     notes: list[str] = []
+    before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
+    full = c
+    c = c.kept(dropped)  # the cues of a scene cut from the media say nothing about the fit
     peak = _segment_prominence(coarse, c, scale, offsets, _max_offset(opts, ref.duration_s, c))
     onset = _onset_contrast(ref, c, scale, offsets)
-    before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
     after = _agreement(ref, c, scale, offsets)
     lift = float(np.clip((after - sf) / max(1e-6, 1.0 - sf), 0.0, 1.0))
     # subtitles of another programme reach onset 0.30 and lift 0.53 at most (not both at once), correct fits
@@ -692,6 +731,20 @@ def sync_subtitles(
     splits = tuple(
         Split(float(c.starts[seg[0]]), float(offsets[seg[0]]), int(idx[seg[0]])) for seg in segs[1:]
     )
+    # cues dropped at a cut: 0-length where the cue before them ends (their scene is not in the media)
+    removed: dict[int, float] = {}
+    last_end = 0.0
+    for i in order.tolist():
+        if dropped[i]:
+            removed[int(idx[i])] = last_end
+        else:
+            last_end = max(last_end, float(scale * full.ends[i] + offsets[i]))
+    if removed:
+        nums = sorted(removed)
+        notes.append(
+            f"{len(nums)} cue{'s' * (len(nums) != 1)} ({_ranges([n + 1 for n in nums])}) belong to a scene "
+            "cut from the media: written 0-length (hidden) where the cue before them ends"
+        )
     # per cue of the file (untimed cues follow the offset of the cue before them)
     per_cue = np.zeros(len(sub.cues))
     pos = {int(i): k for k, i in enumerate(idx)}
@@ -715,6 +768,7 @@ def sync_subtitles(
         reference=kind,
         cue_offsets=per_cue,
         notes=tuple(notes),
+        removed=removed,
     )
     if confidence < opts.min_confidence:
         why = (
