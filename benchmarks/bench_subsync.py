@@ -1,6 +1,6 @@
 """Subtitle-sync benchmark: reelkit against ffsubsync on the synthetic cases of ``subsync_cases.py``.
 
-For every case (104; see that module) each tool gets the media and the distorted subtitle file and writes
+For every case (110; see that module) each tool gets the media and the distorted subtitle file and writes
 a synchronised one. Metric: the share of cues whose start lies within 0.25 s of the truth; a case
 *passes* when that share is at least 90%. Summaries per distortion class. Tools:
 
@@ -10,7 +10,7 @@ a synchronised one. Metric: the share of cues whose start lies within 0.25 s of 
   search the same offsets);
 * ``ffsubsync-split``: the same with ``--split-penalty`` (its alass-style piecewise mode, default penalty).
 
-Negative controls (not part of the 104): subtitles of another programme, and audio without speech; a
+Negative controls (not part of the 110): subtitles of another programme, and audio without speech; a
 trustworthy tool refuses them (reelkit exits 3; ffsubsync has no refusal by default).
 
 Usage::
@@ -298,13 +298,15 @@ def write_markdown(
         "",
         f"Command: `{extra['command']}` — {extra['date']}, {extra['machine']}.",
         "",
-        "Cases: 104 synthetic programmes (`benchmarks/subsync_cases.py`): espeak-ng speech (en, de, fr,",
-        "es and mixed; 5 English voice variants, speeds 130-230 wpm) laid out with pauses and music gaps",
-        "with [MUSIC] / ♪ cues; beds: none, music -15 / -8 dB, noise -20 / -10 dB, music -10 dB + noise",
-        "-20 dB (relative to the speech level); true cues start 0-0.1 s before the speech and end 0.2-0.6 s",
-        "after it. Distortions: offsets 0.5-120 s (log-uniform, both signs), frame-rate ratios 25/23.976,",
-        "24/23.976, 25/24 and inverses, 1-3 ad breaks (10-90 s of music, a third with an unsubtitled",
-        "voice-over) or cuts (5-40 s), and combinations.",
+        f"Cases: {len(cases_mod.case_specs())} "
+        "synthetic programmes (`benchmarks/subsync_cases.py`): espeak-ng speech (en, de, fr, es and",
+        "mixed; 5 English voice variants, speeds 130-230 wpm) laid out with pauses and music gaps with",
+        "[MUSIC] / ♪ cues; beds: none, music -15 / -8 dB, noise -20 / -10 dB, music -10 dB + noise -20",
+        "dB (relative to the speech level); true cues start 0-0.1 s before the speech and end 0.2-0.6 s",
+        "after it. Distortions: offsets 0.5-120 s (log-uniform, both signs), frame-rate ratios",
+        "25/23.976, 24/23.976, 25/24 and inverses, 1-3 ad breaks (10-90 s of music, a third with an",
+        "unsubtitled voice-over) or cuts (5-40 s), and combinations; `cuts-kept`: 1-3 cuts (10-40 s)",
+        "whose scenes' cues are still in the file (scored on the other cues).",
         "",
         f"Metric: share of cues whose start is within {TOL} s of the truth; a case passes at >= 90 %.",
         "ffsubsync 0.5.1 gets the same offset search range (`--max-offset-seconds` = max(60, media/2));",

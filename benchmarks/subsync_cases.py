@@ -10,6 +10,8 @@ through one distortion class:
 ``framerate``       one frame-rate ratio (25/23.976, 24/23.976, 25/24 or an inverse)
 ``splits``          1-3 ad breaks (10-90 s of music, a third with voice-over) or cuts (5-40 s)
 ``offset+framerate``, ``offset+splits``, ``all``: combinations
+``cuts-kept``       1-3 cuts (10-40 s) whose scenes' cues are still in the file (a file made
+                    before the cut); scored on the other cues
 ==================  ===========================================================================
 
 Cases are written once under ``benchmarks/out/subsync/cases/<id>/`` (``media.flac``, ``in.srt`` — the
@@ -48,6 +50,7 @@ CLASSES = {
     "offset+framerate": 12,
     "offset+splits": 12,
     "all": 12,
+    "cuts-kept": 6,
 }
 BEDS = [
     ("clean", None, None),
@@ -83,7 +86,8 @@ class CaseSpec:
 
 
 def case_specs(seed: int = 2026) -> list[CaseSpec]:
-    """The benchmark's cases (104), deterministic."""
+    """The benchmark's cases (110), deterministic (a class added at the end leaves the others as they
+    were)."""
     rng = np.random.default_rng(seed)
     specs: list[CaseSpec] = []
     ratio_names = list(RATIOS)
@@ -92,7 +96,7 @@ def case_specs(seed: int = 2026) -> list[CaseSpec]:
         for j in range(count):
             has_off = "offset" in cls or cls == "all"
             has_fr = "framerate" in cls or cls == "all"
-            has_sp = "splits" in cls or cls == "all"
+            has_sp = "splits" in cls or cls in ("all", "cuts-kept")
             offset = 0.0
             if has_off:
                 mag = math.exp(rng.uniform(math.log(0.5), math.log(120.0)))
@@ -160,8 +164,12 @@ def generate(spec: CaseSpec, out: Path = OUT) -> Path:
     if spec.n_breaks:
         points = _gap_points([(c.start_s, c.end_s) for c in prog.cues], prog.duration_s, spec.n_breaks, rng)
         for p in points:
-            ad = rng.random() < 0.6
-            length = float(rng.uniform(10, 90)) if ad else -float(rng.uniform(5, 40))
+            ad = rng.random() < 0.6 and spec.cls != "cuts-kept"
+            length = (
+                float(rng.uniform(10, 90))
+                if ad
+                else -float(rng.uniform(5 if spec.cls != "cuts-kept" else 10, 40))
+            )
             breaks.append((p, round(length, 3)))
         # cuts must not overlap the next split point
         fixed: list[tuple[float, float]] = []
@@ -172,7 +180,11 @@ def generate(spec: CaseSpec, out: Path = OUT) -> Path:
             fixed.append((p, round(length, 3)))
         breaks = fixed
     d = synth.Distortion(
-        offset_s=spec.offset_s, ratio=spec.ratio, breaks=tuple(breaks), ad_speech=spec.ad_speech
+        offset_s=spec.offset_s,
+        ratio=spec.ratio,
+        breaks=tuple(breaks),
+        ad_speech=spec.ad_speech,
+        keep_cut_cues=spec.cls == "cuts-kept",
     )
     media, truth, given = synth.distort(prog, d, rng)
     sf.write(folder / "media.flac", media, synth.SR, subtype="PCM_16")

@@ -310,7 +310,8 @@ class Distortion:
     """How a subtitle file's timeline differs from the media's.
 
     The media gets ``breaks``: at each ``(program_time_s, length_s)`` an ad break of that length is
-    inserted (length > 0) or that much is cut out (length < 0, with the cues inside it). The subtitle file
+    inserted (length > 0) or that much is cut out (length < 0, with the cues inside it; with
+    ``keep_cut_cues`` the subtitle file keeps them, as a file made before the cut would). The subtitle file
     keeps the programme's timeline, then ``t -> ratio * t + offset_s`` (``ratio`` is the frame-rate
     factor, e.g. 25/23.976 for a 23.976 fps file played at 25).
     """
@@ -319,13 +320,16 @@ class Distortion:
     ratio: float = 1.0
     breaks: tuple[tuple[float, float], ...] = ()
     ad_speech: bool = False  # ad breaks carry a voice-over (speech without subtitles)
+    keep_cut_cues: bool = False
 
 
 def distort(
     program: Program, d: Distortion, rng: np.random.Generator
 ) -> tuple[F32, list[SynthCue], list[SynthCue]]:
     """``(media audio, true cues in the media, cues of the distorted subtitle file)`` — the two cue lists
-    correspond one to one. Cues that would start before zero in the distorted file are left out of both."""
+    correspond one to one, but for the cues of a cut scene kept with ``keep_cut_cues`` (in the file only:
+    they have no place in the media). Cues that would start before zero in the distorted file are left out
+    of both."""
     audio = program.audio
     pieces: list[F32] = []
     shifts: list[tuple[float, float, float]] = []  # (program from, program to, media shift)
@@ -363,13 +367,15 @@ def distort(
     truth: list[SynthCue] = []
     given: list[SynthCue] = []
     for c in program.cues:
-        if any(a - 0.5 <= c.start_s <= b + 0.5 or a <= c.end_s <= b for a, b in removed):
+        cut = any(a - 0.5 <= c.start_s <= b + 0.5 or a <= c.end_s <= b for a, b in removed)
+        if cut and not d.keep_cut_cues:
             continue
-        sh = next(s for a, b, s in shifts if a - 1e-9 <= c.start_s < b)
         ts, te = c.start_s * d.ratio + d.offset_s, c.end_s * d.ratio + d.offset_s
         if ts < 0:
             continue
-        truth.append(SynthCue(round(c.start_s + sh, 3), round(c.end_s + sh, 3), c.text))
+        if not cut:
+            sh = next(s for a, b, s in shifts if a - 1e-9 <= c.start_s < b)
+            truth.append(SynthCue(round(c.start_s + sh, 3), round(c.end_s + sh, 3), c.text))
         given.append(SynthCue(round(ts, 3), round(te, 3), c.text))
     return media, truth, given
 
