@@ -60,6 +60,10 @@ def test_non_speech_cues_are_recognised() -> None:
     assert cue_kind("# Happy birthday #") == "lyrics"
     assert cue_kind("[laughs] Hello there") == "speech"
     assert cue_kind("JOHN: Stop!") == "speech"
+    # shouted dialogue in capitals that holds a keyword is not a description
+    assert cue_kind("STOP PLAYING GAMES WITH ME!") == "speech"
+    assert cue_kind("YOU CALL THAT MUSIC?") == "speech"
+    assert cue_kind("SOFT MUSIC PLAYING") == "effect"
     assert cue_kind("- OK.\n- Fine.") == "speech"
 
 

@@ -4,7 +4,8 @@ A voice-activity detector does not fire on ``[MUSIC]`` or ``(door slams)``, and 
 such cues would pull an alignment towards silence. Rules (SDH conventions of the common style guides):
 
 * ``effect``: nothing is left once bracketed descriptions ``[...]``, ``(...)``, ``{...}`` and ``*...*`` are
-  removed, or the cue is a lone upper-case description such as ``MUSIC PLAYING`` / ``APPLAUSE``;
+  removed, or the cue is a lone upper-case description such as ``MUSIC PLAYING`` / ``APPLAUSE`` (at most
+  four words, none of them I, ME, YOU, WE...: ``STOP PLAYING GAMES WITH ME!`` is shouted dialogue);
 * ``lyrics``: the cue holds a music note (♪ ♫ ♬ ♩ or ``#`` used as one at both ends of a line);
 * ``speech``: anything else (a cue like ``[laughs] Hello`` is speech).
 """
@@ -30,6 +31,7 @@ _DESCRIPTIONS = re.compile(
     r"SCREAM\w*|CHEER\w*|GUNSHOTS?|EXPLOSIONS?|THUNDER|BEEP\w*|RINGS?|RINGING|KNOCK\w*|BARK\w*)"
     r"\b[A-Z ,.'-]*)$"
 )
+_PERSONS = {"I", "I'M", "ME", "MY", "YOU", "YOU'RE", "YOUR", "WE", "US", "OUR"}
 _SPEAKER = re.compile(r"^\s*(?:-\s*)?[A-Z][A-Z0-9 .'-]{1,30}:\s*")
 
 WEIGHTS: dict[CueKind, float] = {"speech": 1.0, "lyrics": 0.3, "effect": 0.05}
@@ -44,9 +46,14 @@ def cue_kind(text: str) -> CueKind:
     lines = [ln for ln in lines if ln]
     if not lines or not any(ch.isalnum() for ln in lines for ch in ln):
         return "effect"
-    if all(_DESCRIPTIONS.match(ln) for ln in lines):
+    if all(_is_description(ln) for ln in lines):
         return "effect"
     return "speech"
+
+
+def _is_description(line: str) -> bool:
+    words = line.split()
+    return bool(_DESCRIPTIONS.match(line)) and len(words) <= 4 and not _PERSONS.intersection(words)
 
 
 def cue_weights(texts: Sequence[str], weights: dict[CueKind, float] | None = None) -> npt.NDArray[np.float64]:
