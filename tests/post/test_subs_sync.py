@@ -495,3 +495,22 @@ def test_a_cut_scene_whose_cues_remain_is_split_and_its_cues_reported(tmp_path: 
     write_synced(load_subtitles(given), res, out)
     written = load_subtitles(out).cues
     assert all(written[i].end_s == written[i].start_s for i in res.removed)  # hidden, 0-length
+
+
+def test_a_file_on_a_ten_hour_timeline_keeps_scale_one(tmp_path: Path) -> None:
+    # at 10:00:00 a scale 0.1% off and an offset 36 s off place a 4-minute file within 0.1 s of scale 1: the
+    # preference for standard ratios measured that drift from time 0 (36 s) and kept scale 0.9986
+    for seed in (1, 2, 3):
+        cues = _cues(seed)
+        rng = np.random.default_rng(seed)
+        dt = 0.032
+        v = np.zeros(int((cues[-1].end_s + 10) / dt), dtype=np.float32)
+        for c in cues:  # speech detected a little inside each cue, as a detector does
+            v[int((c.start_s + rng.uniform(0, 0.15)) / dt) : int((c.end_s - rng.uniform(0.2, 0.6)) / dt)] = (
+                0.9
+            )
+        late = [SynthCue(c.start_s + 36000, c.end_s + 36000, c.text) for c in cues]
+        res = sync_subtitles(
+            SpeechActivity(dt, v), _write(tmp_path / "in.srt", late), options=SyncOptions(max_offset_s=37000)
+        )
+        assert res.scale == 1.0 and res.offset_s == pytest.approx(-36000, abs=0.25)

@@ -472,16 +472,17 @@ def _fit_from(
             else:  # back to the single-offset fit
                 scale = single_scale
     # prefer no scaling, then the nearest standard ratio, unless the fine scale is clearly better (by 1 % of
-    # the score) or drifts by under 0.1 s from it anyway
-    t_ref = float(np.abs(c.ends).max()) if len(c.ends) else 0.0
+    # the score) or drifts by under 0.1 s from it anyway over the file's span; each segment's offset is
+    # searched from where its middle was. From time 0 instead: on a 10:00:00 timeline, scale 0.99924 with a
+    # 27 s larger offset lays a 4-minute file within 0.1 s of where scale 1 does, and was kept.
+    segs = _segments(offsets, np.argsort(c.starts, kind="stable"))
     nearest = min(opts.ratios, key=lambda r: abs(r - scale))
     for cand in dict.fromkeys([1.0, nearest]):
         if cand == scale:
             break
-        radius = min(0.15 + abs(cand - scale) * t_ref, 5.0)
-        cand_offsets = _refit_offsets(ref, cum, c.kept(dropped), cand, offsets, radius=radius)
+        cand_offsets = _segment_offsets(ref, cum, c.kept(dropped), scale, offsets, segs, cand)
         cand_total = _penalised(ref, cum, c, opts, cand, cand_offsets, dropped)
-        if abs(cand - scale) * t_ref < 0.1 or cand_total >= total - 0.01 * abs(total):
+        if abs(cand - scale) * c.span < 0.1 or cand_total >= total - 0.01 * abs(total):
             scale, offsets, total = cand, cand_offsets, cand_total
             break
     return float(scale), offsets, float(total), dropped
