@@ -139,3 +139,17 @@ def test_two_plays_to_different_points_are_not_duplicates() -> None:
 def test_a_fraction_one_rounding_step_above_one_is_clipped_not_refused() -> None:
     ds = Dataset.from_events(pd.DataFrame({"member_id": [1], "title_id": [10], "fraction": [0.1 * 3 / 0.3]}))
     assert ds.events["fraction"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_a_missing_text_id_is_refused_not_given_to_another_member(tmp_path: Path, missing: object) -> None:
+    """Only float id columns were checked: in a text column None stayed None, the factorized code -1 gave
+    its event to the last member, and ``reelkit import`` of such a folder was a traceback."""
+    from reelkit.errors import EmptyDataError
+
+    frame = pd.DataFrame({"member_id": ["a", "b", missing], "title_id": ["x", "y", "z"]})
+    with pytest.raises(EmptyDataError, match="an id column has missing values"):
+        Dataset.from_events(frame)
+    titles = pd.DataFrame({"member_id": ["a"], "title_id": [missing]})
+    with pytest.raises(EmptyDataError, match="an id column has missing values"):
+        Dataset.from_events(titles)

@@ -55,15 +55,16 @@ TITLE_COLUMNS: tuple[str, ...] = ("name", "genres", "year", "kind", "released")
 
 
 def _as_id(series: pd.Series) -> pd.Series:
-    """Ids as plain strings; integral floats lose their ``.0`` so ``1.0`` and ``1`` are the same id."""
-    if pd.api.types.is_float_dtype(series.dtype):
-        if series.isna().any():
-            raise EmptyDataError("an id column has missing values; every event needs a member and a title id")
-        if bool((series == np.floor(series)).all()):
-            if float(series.abs().max()) < 2.0**63:
-                series = series.astype(np.int64)
-            else:  # beyond 64 bits (1e20, 2e20 both became -9223372036854775808): each float's exact integer
-                return series.map(lambda v: str(int(v)))
+    """Ids as plain strings; integral floats lose their ``.0`` so ``1.0`` and ``1`` are the same id. A missing
+    id (in any column type: ``astype(str)`` keeps None and NaN, whose events then went to another member) is
+    an error."""
+    if series.isna().any():
+        raise EmptyDataError("an id column has missing values; every event needs a member and a title id")
+    if pd.api.types.is_float_dtype(series.dtype) and bool((series == np.floor(series)).all()):
+        if float(series.abs().max()) < 2.0**63:
+            series = series.astype(np.int64)
+        else:  # beyond 64 bits (1e20, 2e20 both became -9223372036854775808): each float's exact integer
+            return series.map(lambda v: str(int(v)))
     return series.astype(str)
 
 
