@@ -726,3 +726,18 @@ def test_loaders_take_their_file_by_keyword(tmp_path: Path) -> None:
     path.write_text("userId,movieId,rating,timestamp\n1,10,4,1000\n")
     assert load_movielens_csv(ratings_csv=path).n_events == 1
     assert load_events(path=path).n_events == 1
+
+
+def test_a_file_mixing_utf8_and_latin1_lines_is_refused_naming_the_line(tmp_path: Path) -> None:
+    """One latin-1 byte made the whole file read as latin-1: a UTF-8 'josé' became 'josÃ©', a second
+    member beside the one already imported, without a word. A file that is latin-1 throughout still reads."""
+    from reelkit.data.loaders import load_events_file
+    from reelkit.errors import DataFormatError
+
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"user,item,rating\njos\xc3\xa9,t1,4\nbob,t2,5\nren\xe9e,t1,3\n")
+    with pytest.raises(DataFormatError, match=r"mixed\.csv:4: mixes text encodings"):
+        load_events_file(mixed)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"user,item,rating\nren\xe9e,t1,3\nbob,t2,5\n")
+    assert sorted(load_events_file(latin).events["member_id"].unique()) == ["bob", "renée"]

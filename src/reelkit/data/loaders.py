@@ -58,7 +58,7 @@ import re
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -230,8 +230,9 @@ def _base_name(path: Path) -> str:
     return name
 
 
-def _decode(raw: bytes, encoding: str | None) -> str:
-    """Bytes as text: the given encoding, else UTF-8, falling back to latin-1 (which never fails)."""
+def _decode(raw: bytes, encoding: str | None, path: Path | None = None) -> str:
+    """Bytes as text: the given encoding, else UTF-8, falling back to latin-1 (which never fails) unless
+    some lines are UTF-8 and others not (``path`` names the file then)."""
     if encoding is not None:
         try:
             return raw.decode(encoding)
@@ -240,7 +241,38 @@ def _decode(raw: bytes, encoding: str | None) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        _check_one_encoding(raw.splitlines(), None if path is None else str(path))
         return raw.decode("latin-1")
+
+
+def _refuse_mixed_encodings(path: Path) -> None:
+    """A file that is not UTF-8 throughout is read as latin-1, unless some of its lines are UTF-8 (an
+    appended log, old lines latin-1 and new ones UTF-8): read as latin-1 those lines' ids changed ("josé"
+    became "josÃ©", a second member) without a word. Refused, naming the first line that is not UTF-8."""
+    with _open_binary(path) as fh:
+        _check_one_encoding(fh, str(path))
+
+
+def _check_one_encoding(lines: Iterable[bytes], path: str | None) -> None:
+    """Raise when some of ``lines`` are UTF-8 (with characters past ASCII) and others are not."""
+    first_bad = 0
+    utf8_seen = False
+    for number, line in enumerate(lines, 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_seen = True
+        except UnicodeDecodeError:
+            first_bad = first_bad or number
+        if first_bad and utf8_seen:
+            raise DataFormatError(
+                "mixes text encodings: some lines are UTF-8 and others not, so neither reading keeps every "
+                "id and name; convert the file to UTF-8 (e.g. iconv -f latin1 on the old lines) or pass the "
+                "encoding",
+                path=path,
+                line=first_bad,
+            )
 
 
 def _split_line(line: str, sep: str) -> list[str]:
@@ -805,6 +837,7 @@ def _read_events(
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "UTF8" in msg and encoding is None:
+            _refuse_mixed_encodings(path)
             return _read_events(path, layout, "latin-1", required=required, strip_ids=strip_ids)
         if "Empty CSV file" in msg:
             raise EmptyDataError("no data rows; it needs one event per line", path=str(path)) from None
@@ -876,7 +909,7 @@ def _dedupe_titles(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 def _catalog_lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str]]:
     with _open_binary(path) as fh:
         raw = fh.read()
-    text = _decode(raw, encoding)
+    text = _decode(raw, encoding, path)
     for no, line in enumerate(_LINE_BREAK.split(text), start=1):
         if line.strip():
             yield no, line
