@@ -741,3 +741,14 @@ def test_a_file_mixing_utf8_and_latin1_lines_is_refused_naming_the_line(tmp_path
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"user,item,rating\nren\xe9e,t1,3\nbob,t2,5\n")
     assert sorted(load_events_file(latin).events["member_id"].unique()) == ["bob", "renée"]
+
+
+def test_ids_are_stripped_in_tab_files_as_in_comma_files_and_catalogues(tmp_path: Path) -> None:
+    """A TSV kept 't1 ' (and 'u1 ', a second member) while its catalogue and any CSV stripped them."""
+    from reelkit.data.loaders import load_events_file
+
+    (tmp_path / "events.tsv").write_bytes(b"user\titem\trating\nu1\tt1 \t4\nu1 \tt2\t5\n")
+    (tmp_path / "titles.tsv").write_bytes(b"title_id\tname\nt1 \tFirst\nt2\tSecond\n")
+    ds = load_events_file(tmp_path / "events.tsv")
+    assert sorted(ds.events["member_id"].unique()) == ["u1"]
+    assert sorted(ds.events["title_id"].unique()) == ["t1", "t2"]

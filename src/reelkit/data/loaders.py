@@ -767,7 +767,7 @@ def _events_from_table(
         ids = frame[field]
         if ids.dtype != object and not pd.api.types.is_string_dtype(ids.dtype):
             ids = ids.astype(str)
-        if strip_ids and layout.sep not in ("\t", "::", " "):
+        if strip_ids:  # whatever the separator, as the catalogue's ids are: 't1 ' in a TSV was another title
             ids = ids.str.strip()
         if (i := _first(ids.eq("").to_numpy() | ids.isna().to_numpy())) is not None:
             at(
