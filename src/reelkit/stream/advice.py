@@ -145,45 +145,42 @@ BLOCK_S = (120.0, 600.0)
 
 def _holds(
     times_s: npt.NDArray[np.float64], runs: list[npt.NDArray[np.int64]], step_s: float
-) -> dict[int, float]:
-    """How long each sample stands for: the time to the next sample of its run (at least ``step_s``, a
-    chunk), the last of a run its run's median. Held for one chunk each, samples taken a minute apart
-    squeezed a slow half hour into seconds (a hold probability of 0.79 where playing the network gave
-    0.46)."""
-    out: dict[int, float] = {}
+) -> list[npt.NDArray[np.float64]]:
+    """How long each sample of each run stands for: the time to the next sample of its run (at least
+    ``step_s``, a chunk), the last of a run its run's median. Held for one chunk each, samples taken a
+    minute apart squeezed a slow half hour into seconds (a hold probability of 0.79 where playing the
+    network gave 0.46)."""
+    out = []
     for run in runs:
         gaps = np.clip(np.diff(times_s[run]), step_s, RUN_GAP_S)
-        last = float(np.median(gaps)) if gaps.size else step_s
-        for i, s in enumerate(run.tolist()):
-            out[s] = float(gaps[i]) if i < gaps.size else last
+        out.append(np.append(gaps, float(np.median(gaps)) if gaps.size else step_s))
     return out
 
 
 def _bootstrap_trace(
     mbps: npt.NDArray[np.float64],
     runs: list[npt.NDArray[np.int64]],
-    holds: dict[int, float],
+    holds: list[npt.NDArray[np.float64]],
     length_s: float,
     rng: np.random.Generator,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """A throughput trace of ``length_s`` (and a little more) made of runs of consecutive samples, each held
-    for as long as it stood for (:func:`_holds`)."""
+    for as long as it stood for (``holds``: :func:`_holds` of ``runs``)."""
+    ends = [np.cumsum(h) for h in holds]  # time from each run's start to the end of each sample
     values: list[float] = []
     spans: list[float] = []
     total = 0.0
     while total < length_s + 2 * RUN_GAP_S:
-        run = runs[int(rng.integers(len(runs)))]
+        r = int(rng.integers(len(runs)))
+        run, end = runs[r], ends[r]
         start = int(rng.integers(len(run)))
         block = float(rng.uniform(*BLOCK_S))  # a stretch of the network in time, however densely sampled
-        take: list[int] = []
-        for s in run[start:].tolist():
-            take.append(s)
-            block -= holds[s]
-            if block <= 0:
-                break
-        values.extend(mbps[take].tolist())
-        spans.extend(holds[s] for s in take)
-        total += sum(holds[s] for s in take)
+        # up to the first sample that completes the block (or the run's end)
+        before = end[start - 1] if start else 0.0
+        stop = min(int(np.searchsorted(end, before + block, side="left")), len(run) - 1) + 1
+        values.extend(mbps[run[start:stop]].tolist())
+        spans.extend(holds[r][start:stop].tolist())
+        total += float(end[stop - 1] - before)
     v = np.maximum(np.asarray(values, dtype=np.float64), 1e-3)
     t = np.concatenate([[0.0], np.cumsum(spans)[:-1]])
     return t, v
