@@ -99,6 +99,15 @@ def _refusal(error: type[ReelkitError], out: Path, problem: str) -> ReelkitError
     return error(f"{out}: {problem}")
 
 
+def existing_ancestor(path: str | os.PathLike[str]) -> Path:
+    """``path`` when it exists, else its nearest existing parent (where creating the missing folders would
+    start: a file there means the path cannot be made)."""
+    above = Path(path)
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    return above
+
+
 def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], example: str) -> Path:
     """``path`` as a Path when a file can be written there, creating any missing folders on the way: it is
     not a folder, and its nearest existing folder is one this process may write in. Raises ``error`` as
@@ -108,9 +117,7 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
     if out.is_dir():
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     else:
-        above = out.parent
-        while not above.exists() and above != above.parent:
-            above = above.parent
+        above = existing_ancestor(out.parent)
         if not above.is_dir():
             problem = f"{above} is a file, not a folder"
         elif not os.access(above, os.W_OK | os.X_OK):

@@ -40,7 +40,7 @@ _register()
 
 
 def _stop_children() -> None:
-    """Interrupted (Ctrl-C): encodes still running in worker threads are killed, as on SIGTERM, so that the
+    """Told to stop (Ctrl-C, SIGTERM): encodes still running in worker threads are killed, so that the
     command ends now and leaves no ffmpeg behind (a Ctrl-C sent to the process alone, not its group, does
     not reach them)."""
     from reelkit.media import stop_children
@@ -85,9 +85,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     def terminate(signum: int, frame: object) -> None:
         # told to stop (kill, timeout, a job scheduler): encodes and VMAF runs in worker threads must not
         # outlive the command as orphaned ffmpeg processes
-        from reelkit.media import stop_children
-
-        stop_children()
+        _stop_children()
         raise SystemExit(128 + signum)
 
     in_main = threading.current_thread() is threading.main_thread()

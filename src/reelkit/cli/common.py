@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from reelkit._files import existing_ancestor
 from reelkit.errors import ConfigError
 from reelkit.progress import ProgressTask
 
@@ -150,9 +151,7 @@ def check_folder(path: Path, option: str, holds: str) -> Path:
     """``path`` when it is a folder or can be made one (the command makes the missing folders); a file there
     or on the way to it is refused, naming ``option``, before any work (mkdir said only "File exists").
     ``holds``: what the folder is for, for the message."""
-    above = path
-    while not above.exists() and above != above.parent:
-        above = above.parent
+    above = existing_ancestor(path)
     if above.exists() and not above.is_dir():
         where = "is a file" if above == path else f"{above} is a file"
         raise ConfigError(f"{option} {path}: {where}, not a folder; give a folder for {holds}")

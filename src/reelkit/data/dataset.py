@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from reelkit._files import _umask, naming_output
+from reelkit._files import _umask, existing_ancestor, naming_output
 from reelkit.data.confidence import ConfidenceConfig, aggregate_events
 from reelkit.errors import (
     DataFormatError,
@@ -298,9 +298,7 @@ def check_dataset_output(folder: Path) -> None:
         raise DataFormatError(
             "is a file; a dataset is written as a folder: give a new folder name", path=str(folder)
         )
-    above = folder.parent
-    while not above.exists() and above != above.parent:
-        above = above.parent
+    above = existing_ancestor(folder.parent)
     if above.exists() and not above.is_dir():  # said only "File exists", after the work
         raise DataFormatError(
             f"{above} is a file, not a folder; give a folder path for the dataset", path=str(folder)
