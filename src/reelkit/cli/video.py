@@ -64,7 +64,11 @@ def quality_cmd(
         ),
     ] = None,
     align: Annotated[
-        bool, typer.Option("--align", help="Resample a different frame rate and compare the common frames.")
+        bool,
+        typer.Option(
+            "--align",
+            help="Resample a different frame rate; compare the common frames (both from their first frame).",
+        ),
     ] = False,
     subsample: Annotated[
         int, typer.Option("--subsample", min=1, max=10_000, help="Score every n-th frame.")

@@ -16,7 +16,9 @@ Each metric is reported per frame and pooled over frames: mean, harmonic mean (l
 A distorted video of another size is scaled to the reference's size with a bicubic filter (Netflix's
 practice: quality at the display resolution); ``width``/``height`` pick another display size for both. A
 different frame count or frame rate is an error unless ``align=True``: then the distorted video is resampled
-to the reference's frame rate and both are cut to the shorter one.
+to the reference's frame rate and both are cut to the shorter one. Both start at their first frame: a
+container's start time is not read as a delay (a transport stream starts at an arbitrary clock value, an MP4
+at 0), so a distorted video that lost leading frames must be trimmed to match first.
 """
 
 from __future__ import annotations
