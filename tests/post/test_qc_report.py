@@ -679,3 +679,14 @@ def test_netflix_checks_the_full_programme_when_the_dialogue_gated_figure_fails(
     passing = dataclasses.replace(lo, dialogue_lufs=-27.5)
     found, check, _ = _loudness_findings(x, rate, passing, get_spec("netflix"), opt)
     assert (check.measure, check.target) == ("dialogue", -27.0)
+
+
+@pytest.mark.media
+def test_subtitle_gaps_count_frames_of_the_picture(tmp_path: Path) -> None:
+    """At 10 fps two frames are 200 ms: a 100 ms gap is too short there (at the default 24 fps it passes)."""
+    clip = _av_clip(tmp_path / "clip.mp4", "gray", 4)
+    subs = tmp_path / "s.srt"
+    subs.write_text("1\n00:00:00,500 --> 00:00:01,500\nOne\n\n2\n00:00:01,600 --> 00:00:03,000\nTwo\n")
+    report = run_qc(clip, subs=subs, options=QCOptions(video=False, sync=False), plot=False)
+    gaps = [f for f in report.findings if f.kind == "gap"]
+    assert [(f.start_s, f.end_s) for f in gaps] == [(1.5, 1.6)] and "(200 ms)" in gaps[0].message

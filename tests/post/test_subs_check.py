@@ -179,3 +179,33 @@ def test_check_against_a_file_that_is_not_media_is_a_user_error(
     notes.write_text('[[3.0, 4.5, "a line"]]')  # ffmpeg takes it for lyrics (lrc): a text stream, no duration
     code, out, err = run_cli(capsys, "subs", "check", str(subs), "--media", str(notes))
     assert code == 2 and "notes.json: no audio or video of a known length" in err and "no problems" not in out
+
+
+@pytest.mark.media
+def test_check_with_media_counts_the_gap_in_the_media_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """80 ms is two frames at 25 fps: against a 25 fps picture it passes; --fps 24 still overrides."""
+    import json
+
+    from reelkit.media import run_ffmpeg
+    from reelkit.testing.cli import run_cli
+
+    clip = tmp_path / "m25.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=8",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip),
+        ]
+    )  # fmt: skip
+    subs = tmp_path / "g25.srt"
+    subs.write_text(
+        _srt(
+            ("00:00:01,000", "00:00:03,000", "Hello there."),
+            ("00:00:03,080", "00:00:05,000", "Two frames later."),
+        )
+    )
+    code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--media", str(clip), "--json")
+    assert code == 0 and json.loads(out)["findings"] == []
+    code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--media", str(clip), "--fps", "24", "--json")
+    assert code == 0 and [f["kind"] for f in json.loads(out)["findings"]] == ["gap"]

@@ -154,7 +154,12 @@ def check_cmd(
     media: Annotated[
         Path | None, typer.Option("--media", help="The media, to flag cues past its end.")
     ] = None,
-    fps: Annotated[float, typer.Option("--fps", help="Frame rate for the minimum gap (2 frames).")] = 24.0,
+    fps: Annotated[
+        float | None,
+        typer.Option(
+            "--fps", help="Frame rate for the minimum gap (2 frames). Default: the --media's, else 24."
+        ),
+    ] = None,
     max_cps: Annotated[float, typer.Option("--max-cps", help="Reading speed limit.")] = 17.0,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per line.")] = 42,
     max_lines: Annotated[int, typer.Option("--max-lines", help="Lines per cue.")] = 2,
@@ -166,8 +171,8 @@ def check_cmd(
     from reelkit.post.findings import timecode
     from reelkit.post.subs import SubtitleRules, check_subtitles, load_subtitles
 
-    rules = SubtitleRules(fps=fps, max_cps=max_cps, max_line_chars=max_chars, max_lines=max_lines)
     duration = None
+    media_fps = None
     if media is not None:
         from reelkit.media import probe
 
@@ -177,6 +182,10 @@ def check_cmd(
 
             raise MediaError("no audio or video of a known length to check the cues against", path=str(media))
         duration = info.duration_s
+        media_fps = float(info.video[0].rate) if info.video and info.video[0].rate else None
+    # the gap rule counts frames of the picture the cues go with: --fps, else the media's rate
+    rate = fps if fps is not None else media_fps or 24.0
+    rules = SubtitleRules(fps=rate, max_cps=max_cps, max_line_chars=max_chars, max_lines=max_lines)
     sub = load_subtitles(subs, encoding=encoding)
     findings = check_subtitles(sub, media_duration_s=duration, rules=rules)
     notes = list(sub.notes)

@@ -626,13 +626,14 @@ def _speech_activity(x: npt.NDArray[np.float32], rate: int, method: str, notes: 
 
 
 def _subtitle_findings(
-    subs: Path, activity: Any, duration_s: float, opt: QCOptions, notes: list[str]
+    subs: Path, activity: Any, duration_s: float, opt: QCOptions, notes: list[str], fps: float | None = None
 ) -> list[Finding]:
     from reelkit.errors import SyncRefusedError
-    from reelkit.post.subs import SyncOptions, check_subtitles, load_subtitles, sync_subtitles
+    from reelkit.post.subs import SubtitleRules, SyncOptions, check_subtitles, load_subtitles, sync_subtitles
 
     sub_file = load_subtitles(subs, encoding=opt.subs_encoding)  # parsed once for both checks
-    out: list[Finding] = list(check_subtitles(sub_file, media_duration_s=duration_s))
+    rules = SubtitleRules(fps=fps) if fps else None  # the gap rule counts the picture's frames (else 24)
+    out: list[Finding] = list(check_subtitles(sub_file, media_duration_s=duration_s, rules=rules))
     if not opt.sync:
         return out
     vad = opt.vad
@@ -840,6 +841,7 @@ def run_qc(
             )
         bar.advance()
         has_video = False
+        video_fps = None  # the picture's frame rate, for the subtitles' minimum gap
         # where the programme ends, for subtitles past it: the container's duration, as `subs check`
         # takes it (a soundtrack shorter than the picture is an av_mismatch finding of its own)
         programme_end = audio.duration_s
@@ -849,11 +851,13 @@ def run_qc(
             info = media_mod.probe(media_p)
             programme_end = info.duration_s or programme_end
             has_video = opt.video and bool(info.video)
+            if info.video and info.video[0].rate:
+                video_fps = float(info.video[0].rate)
             if has_video:
                 findings.extend(_video_findings(media_p, info, notes))
         bar.advance()
         if subs_p is not None:
-            findings.extend(_subtitle_findings(subs_p, activity, programme_end, opt, notes))
+            findings.extend(_subtitle_findings(subs_p, activity, programme_end, opt, notes, video_fps))
             bar.advance()
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (f.start_s, order.get(f.severity, 3), f.kind))
