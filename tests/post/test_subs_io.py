@@ -602,3 +602,31 @@ def test_a_malformed_ass_time_names_its_line_and_field(tmp_path: Path, bad: str)
     )
     with pytest.raises(DataFormatError, match=r"typo\.ass:7: cannot read the End time"):
         load_subtitles(f)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("1\n00:00:01,000 --> 00:00:02,000\nOne\n\n2\n00:00:03,000 -> 00:00:04,000\nTwo\n", 6),
+        ("1\n00:00:01,000 --> 00:00:02,000\nOne\n\n2\n00:00:03,000 00:00:04,000\nTwo\n", 6),
+        ("1\n00:00:01,000 --> 00:00:02,000\nOne\n2\n00:00:03,000 => 00:00:04,000\nTwo\n", 5),
+        ("WEBVTT\n\nid\n00:01.000 - > 00:02.000\nOne\n", 4),
+    ],
+)
+def test_a_timing_line_with_a_mistyped_arrow_is_named_not_skipped(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    """A cue timed '->' was dropped without a word (79 of 80 cues 'no problems'), and left unsynced."""
+    path = tmp_path / "typo.srt"
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match=rf"typo\.srt:{line}: cannot read the times of '00:0"):
+        load_subtitles(path)
+
+
+def test_header_notes_and_cue_ids_are_not_timing_lines(tmp_path: Path) -> None:
+    path = tmp_path / "ok.vtt"
+    path.write_text(
+        "WEBVTT - 00:00:01.000 to 00:00:02.000\nX-TIMESTAMP-MAP=LOCAL:00:00:00.000,MPEGTS:900000\n\n"
+        "NOTE 00:00:01.000 -> 00:00:02.000 was cut\n\n00:00:05.000 cue\n00:00:05.000 --> 00:00:06.000\nA\n"
+    )
+    assert [(c.start_s, c.text) for c in load_subtitles(path).cues] == [(5.0, "A")]

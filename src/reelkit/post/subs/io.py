@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -260,6 +260,8 @@ _TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
 # settings (after a space), an invisible zero-width space or BOM, or a stray full stop (pysubs2 and ffmpeg
 # read those too)
 _TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:[\s\u200b\ufeff].*|\.)?)$")
+# a timing line whose arrow is mistyped ("->", "=>", "- ->" or none): a time to the millisecond, then another
+_TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}[,.:]\d{{1,3}}\W{{0,8}}{_TS}")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
@@ -319,6 +321,14 @@ def _detect_format(text: str, path: str | None) -> str:
     return "unknown"
 
 
+def _bad_timing(line: str, fmt: str, path: str | None, i: int) -> NoReturn:
+    """Refuse the timing line ``line`` (0-based line ``i``), whose times cannot be read."""
+    example = "HH:MM:SS,mmm --> HH:MM:SS,mmm" if fmt == "srt" else "HH:MM:SS.mmm or MM:SS.mmm, with -->"
+    raise DataFormatError(
+        f"cannot read the times of {line.strip()!r} (write them as {example})", path=path, line=i + 1
+    )
+
+
 def _parse_srt_vtt(
     text: str, fmt: str, path: str | None
 ) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
@@ -342,13 +352,9 @@ def _parse_srt_vtt(
             continue
         m = _TIMING.match(line)
         if not m:
-            if "-->" in line and not (fmt == "vtt" and i == 0):  # a cue whose times cannot be read: say so
-                example = "HH:MM:SS,mmm" if fmt == "srt" else "HH:MM:SS.mmm or MM:SS.mmm"
-                raise DataFormatError(
-                    f"cannot read the times of {line.strip()!r} (write them as {example})",
-                    path=path,
-                    line=i + 1,
-                )
+            # a cue whose times cannot be read: say so (skipped, it would be left at its old time)
+            if ("-->" in line or _TIMING_TYPO.match(line)) and not (fmt == "vtt" and i == 0):
+                _bad_timing(line, fmt, path, i)
             i += 1
             continue
         a, b = m.group("a"), m.group("b")
@@ -360,6 +366,8 @@ def _parse_srt_vtt(
                 if body and re.fullmatch(r"\s*\d+\s*", body[-1]):
                     body.pop()
                 break
+            if _TIMING_TYPO.match(lines[j]):  # ... whose arrow is mistyped: not text of this cue
+                _bad_timing(lines[j].rstrip("\r"), fmt, path, j)
             body.append(lines[j].rstrip("\r"))
             j += 1
         raw = "\n".join(body)
