@@ -355,6 +355,20 @@ ttp:frameRate="30" ttp:frameRateMultiplier="1000 1001"><body><div begin="10s">
     assert '<div begin="10s">' in text
 
 
+def test_ttml_default_tick_rate_is_the_effective_frame_rate(tmp_path: Path) -> None:
+    """No ttp:tickRate at 30 x 1000/1001 fps: a tick is 1/29.97 s (it was 1/30: 3 s early at 50 min)."""
+    doc = """<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter"
+ttp:frameRate="30" ttp:frameRateMultiplier="1000 1001"><body><div>
+<p begin="90000t" end="90030t">Ticks</p></div></body></tt>"""
+    path = tmp_path / "t.ttml"
+    path.write_text(doc, encoding="utf-8")
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(pytest.approx(3003.0), pytest.approx(3004.001))]
+    out = tmp_path / "u.ttml"
+    write_subtitles(sub.retimed(lambda t: t + 1.001), out)  # 30 ticks of 1/29.97 s
+    assert '<p begin="90030t" end="90060t">' in out.read_text(encoding="utf-8")
+
+
 def test_ttml_whose_cues_take_their_times_from_a_div_is_read_but_not_written(tmp_path: Path) -> None:
     doc = """<tt xmlns="http://www.w3.org/ns/ttml"><body><div begin="1s" end="3s"><p>Shared</p></div>
 <div begin="4s" end="5s"><p>Times</p></div></body></tt>"""

@@ -6,7 +6,8 @@ and languages. This reader follows TTML1's timing for ``par`` containers (the de
 ``begin`` and ``end`` count from its parent's begin, ``dur`` from its own begin, a missing end is the
 parent's; times are clock times (``HH:MM:SS.fff``, ``HH:MM:SS:FF[.sub]``) or offsets (``h m s ms f t``)
 with the document's ``ttp:frameRate``, ``ttp:frameRateMultiplier``, ``ttp:subFrameRate`` and
-``ttp:tickRate`` (TTML's defaults: 30 fps; a tick rate of frame rate x sub-frame rate, else 1).
+``ttp:tickRate`` (TTML's defaults: 30 fps; a tick rate of the effective frame rate, multiplier included, x
+sub-frame rate when a frame rate is given, else 1).
 
 Every ``<p>`` with text is a cue. Writing edits only each ``<p>``'s own ``begin`` and ``end``/``dur``
 values, in the notation each was written in; a document whose cues take their times from elsewhere (a
@@ -83,7 +84,9 @@ def _time_base(root: ET.Element) -> TimeBase:
         multiplier = Fraction(int(mult[0]), int(mult[1])) if len(mult) == 2 else Fraction(1)
         sub = int(num("subFrameRate", "1"))
         has_rate = root.get(_TTP + "frameRate") is not None
-        tick = float(num("tickRate", str(nominal * sub if has_rate else 1)))
+        # TTML1 (ttp:tickRate): by default a tick is a sub-frame of the effective rate (29.97 fps, not 30)
+        given = root.get(_TTP + "tickRate")
+        tick = float(given) if given is not None else float(nominal * multiplier * sub) if has_rate else 1.0
     except (ValueError, ZeroDivisionError) as exc:
         raise ValueError(f"a ttp: time parameter is not a number ({exc})") from None
     if nominal <= 0 or sub <= 0 or multiplier <= 0 or not 0 < tick < math.inf:
