@@ -396,6 +396,23 @@ def test_sami_is_read_but_refused_for_writing_before_any_work(tmp_path: Path) ->
         check_writable(sub)
 
 
+def test_sami_captions_last_to_the_next_sync_and_clearing_syncs_are_not_cues(tmp_path: Path) -> None:
+    """pysubs2 invents SAMI ends (0.5 s + 67 ms a character): 'Yes.' lasted 0.768 s, not to its &nbsp;."""
+    path = tmp_path / "cc.smi"
+    path.write_text(
+        "<SAMI>\n<BODY>\n<SYNC Start=1000><P Class=ENCC>Yes.\n<SYNC Start=5000><P Class=ENCC>&nbsp;\n"
+        "<SYNC Start=6000><P Class=ENCC>Then this.\n<SYNC Start=7500><P Class=ENCC>And this.\n"
+        "<SYNC Start=9000><P Class=ENCC>&nbsp;\n</BODY>\n</SAMI>\n",
+        encoding="utf-8",
+    )
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [
+        (1.0, 5.0, "Yes."),
+        (6.0, 7.5, "Then this."),
+        (7.5, 9.0, "And this."),
+    ]
+
+
 def test_vtt_inline_timestamps_move_with_their_cue(tmp_path: Path) -> None:
     path = tmp_path / "k.vtt"
     path.write_text("WEBVTT\n\n00:00:02.000 --> 00:00:04.000\nDo <00:00:03.000>you <00:00:03.500>know\n")

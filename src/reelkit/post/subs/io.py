@@ -13,7 +13,8 @@ timestamps (``<00:00:06.273>``) move with their cue. TTML (DFXP, IMSC, EBU-TT-D)
 :mod:`reelkit.post.subs.ttml`, with clock, frame and tick times: each ``<p>``'s own ``begin`` and
 ``end``/``dur`` values are rewritten in place, in their own notation, keeping the document's styling;
 MicroDVD's frame numbers likewise. Other formats pysubs2 reads (MPL2, TMP, ...) are written back through
-pysubs2, which regenerates the file; SAMI can be read (as a reference, or to check) but not written.
+pysubs2, which regenerates the file; SAMI can be read (as a reference, or to check) but not written: each
+caption lasts to the next ``<SYNC>``, and a SYNC that clears the screen (``&nbsp;``) is not a cue.
 
 Timestamps before zero are kept as negative times on reading (pysubs2 would drop the sign of an SRT
 ``-00:00:01,000``) and reported as :attr:`SubtitleFile.notes`; :func:`check_subtitles` reports them as
@@ -24,6 +25,7 @@ list :func:`write_subtitles` returns — never dropped silently.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import html
 import math
@@ -570,16 +572,28 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
         raise DataFormatError(
             f"not a subtitle file pysubs2 can read ({type(exc).__name__}: {exc})", path=path
         ) from exc
+    guessed = str(ssa.format or fmt)
+    if guessed in _TEXT_FORMATS or guessed == "ttml":  # pysubs2 saw what the name did not say: read it here
+        return _parse_subtitles(text, format=guessed, path=path)
+    ends = [ev.end / 1000.0 for ev in ssa.events]
+    if guessed == "sami":
+        # SAMI gives starts alone: a caption stays up to the next SYNC (pysubs2 guesses 0.5 s + 67 ms a
+        # character, cut at the next start), the last one for pysubs2's guess
+        starts = sorted({ev.start for ev in ssa.events})
+        for k, ev in enumerate(ssa.events):
+            nxt = bisect.bisect_right(starts, ev.start)
+            if nxt < len(starts):
+                ends[k] = starts[nxt] / 1000.0
     cues = []
     events = []
     for k, ev in enumerate(ssa.events):
         if ev.is_comment:
             continue
-        cues.append(Cue(len(cues), ev.start / 1000.0, ev.end / 1000.0, plain_text(ev.text), ev.text))
+        shown = plain_text(ev.text)
+        if guessed == "sami" and not shown:  # a SYNC of &nbsp; clears the screen: the end of a caption
+            continue
+        cues.append(Cue(len(cues), ev.start / 1000.0, ends[k], shown, ev.text))
         events.append(k)
-    guessed = str(ssa.format or fmt)
-    if guessed in _TEXT_FORMATS or guessed == "ttml":  # pysubs2 saw what the name did not say: read it here
-        return _parse_subtitles(text, format=guessed, path=path)
     return _Parsed(cues, [], [], guessed, ssa=ssa, events=events)
 
 
