@@ -543,6 +543,22 @@ def _ttml(tmp_path: Path, body: str, attrs: str = "") -> Path:
     return path
 
 
+def test_ttml_cues_timed_on_their_spans_take_the_spans_times(tmp_path: Path) -> None:
+    """Span times were never read: both cues 0-60 s (the div's), or 'a <p> at 0.000 s has no end'."""
+    two = '<p><span begin="1s" end="2s">A</span></p><p><span begin="3s" end="4s">B</span></p>'
+    for body in (f'<div begin="0s" end="60s">{two}</div>', f"<div>{two}</div>"):
+        sub = load_subtitles(_ttml(tmp_path, body))
+        assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 2.0, "A"), (3.0, 4.0, "B")]
+        with pytest.raises(DataFormatError, match="can be read but not re-timed in place"):
+            write_subtitles(sub, tmp_path / "o.ttml")  # the spans' times are not the <p>'s to edit
+    # span times count from the <p>'s begin; text outside the timed spans is shown for the whole <p>
+    inner = '<span begin="0s" end="1s">A</span> <span begin="2s" dur="1s">B</span>'
+    sub = load_subtitles(_ttml(tmp_path, f'<div><p begin="1s" end="5s">{inner}</p></div>'))
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 4.0, "A B")]
+    sub = load_subtitles(_ttml(tmp_path, f'<div><p begin="1s" end="5s">X {inner}</p></div>'))
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 5.0, "X A B")]
+
+
 def test_ttml_end_and_dur_together_take_the_earlier(tmp_path: Path) -> None:
     path = _ttml(tmp_path, '<div><p begin="1s" end="5s" dur="2s">Both</p></div>')
     sub = load_subtitles(path)

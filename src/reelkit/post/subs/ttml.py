@@ -9,9 +9,11 @@ with the document's ``ttp:frameRate``, ``ttp:frameRateMultiplier``, ``ttp:subFra
 ``ttp:tickRate`` (TTML's defaults: 30 fps; a tick rate of the effective frame rate, multiplier included, x
 sub-frame rate when a frame rate is given, else 1).
 
-Every ``<p>`` with text is a cue. Writing edits only each ``<p>``'s own ``begin`` and ``end``/``dur``
-values, in the notation each was written in; a document whose cues take their times from elsewhere (a
-``<div begin>`` alone, a ``<span>`` inside the ``<p>``) can be read but not written back this way.
+Every ``<p>`` with text is a cue; a ``<p>`` whose text all lies in timed ``<span>`` elements is shown from
+the first span's begin to the last one's end (the spans' times count from the ``<p>``'s begin, as the
+``<p>``'s from its parent's). Writing edits only each ``<p>``'s own ``begin`` and ``end``/``dur`` values, in
+the notation each was written in; a document whose cues take their times from elsewhere (a ``<div begin>``
+alone, timed ``<span>`` elements) can be read but not written back this way.
 """
 
 from __future__ import annotations
@@ -173,6 +175,57 @@ def _text(p: ET.Element, space: str) -> str:
     return "\n".join(ln for ln in lines if ln)
 
 
+def _interval(
+    el: ET.Element, parent_begin: float, parent_end: float | None, tb: TimeBase
+) -> tuple[float, float | None]:
+    """An element's active interval, in seconds, from its parent's (TTML1 ``par`` timing, 10.4): begin and
+    end count from the parent's begin, dur from its own; the earlier of end and begin + dur, cut by the
+    parent's end; without either, the parent's end."""
+    if el.get("timeContainer", "par") != "par":
+        raise ValueError("only 'par' time containers are supported (timeContainer='seq' found)")
+    b = el.get("begin")
+    begin = parent_begin + (parse_time(b, tb) if b is not None else 0.0)
+    ends = []
+    if el.get("end") is not None:
+        ends.append(parent_begin + parse_time(el.get("end", ""), tb))
+    if el.get("dur") is not None:
+        ends.append(begin + parse_time(el.get("dur", ""), tb))
+    end = min(ends) if ends else parent_end
+    if parent_end is not None and end is not None:
+        end = min(end, parent_end)
+    return begin, end
+
+
+def _timed_spans(
+    p: ET.Element, begin: float, end: float | None, tb: TimeBase
+) -> list[tuple[float, float | None]] | None:
+    """The intervals of the timed ``<span>`` elements holding a ``<p>``'s text, when all of its text lies in
+    them (else None: text outside them is shown for the whole ``<p>``). Spans that begin after the ``<p>``
+    ends are never shown and left out."""
+    found: list[tuple[float, float | None]] = []
+    loose = False  # text outside every timed span
+
+    def has_text(el: ET.Element) -> bool:
+        return any(t.strip() for t in el.itertext())
+
+    def walk(el: ET.Element, b: float, e: float | None) -> None:
+        nonlocal loose
+        loose = loose or bool((el.text or "").strip())
+        for child in el:
+            loose = loose or bool((child.tail or "").strip())
+            if child.tag.rsplit("}", 1)[-1] != "span":
+                continue
+            if not any(child.get(a) is not None for a in ("begin", "end", "dur")):
+                walk(child, b, e)
+            elif has_text(child):
+                cb, ce = _interval(child, b, e, tb)
+                if e is None or cb < e:
+                    found.append((cb, ce))
+
+    walk(p, begin, end)
+    return found if found and not loose else None
+
+
 def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
     """The cues of a TTML document in document order (raises ``ValueError`` with the reason)."""
     try:
@@ -186,19 +239,7 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
     found: list[tuple[ET.Element, float, float | None, float, float | None, str]] = []
 
     def visit(el: ET.Element, parent_begin: float, parent_end: float | None, space: str) -> None:
-        if el.get("timeContainer", "par") != "par":
-            raise ValueError("only 'par' time containers are supported (timeContainer='seq' found)")
-        b = el.get("begin")
-        begin = parent_begin + (parse_time(b, tb) if b is not None else 0.0)
-        # the active end: the earlier of end and begin + dur (TTML 1, 10.4), cut by the parent's end
-        ends = []
-        if el.get("end") is not None:
-            ends.append(parent_begin + parse_time(el.get("end", ""), tb))
-        if el.get("dur") is not None:
-            ends.append(begin + parse_time(el.get("dur", ""), tb))
-        end = min(ends) if ends else parent_end
-        if parent_end is not None and end is not None:
-            end = min(end, parent_end)
+        begin, end = _interval(el, parent_begin, parent_end, tb)
         space = el.get(_XML_SPACE, space)
         if el.tag == f"{{{TT_NS}}}p":
             found.append((el, begin, end, parent_begin, parent_end, space))
@@ -221,13 +262,20 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
         words = _text(el, space)
         if not words:
             continue
-        if end is None:
-            raise ValueError(f"a <p> at {begin:.3f} s has no end, dur, or an ending parent")
         if parent_end is not None and begin >= parent_end:  # after its parent's end: never shown, not a cue
             continue
+        # its text all in timed spans: shown from the first one's begin to the last one's end
+        spans = _timed_spans(el, begin, end, tb)
+        if spans is not None:
+            for b, e in spans:
+                if e is None:
+                    raise ValueError(f"a <span> at {b:.3f} s has no end, dur, or an ending parent")
+            begin, end = min(b for b, _ in spans), max(e for _, e in spans if e is not None)
+        if end is None:
+            raise ValueError(f"a <p> at {begin:.3f} s has no end, dur, or an ending parent")
         slots: list[TtmlSlot] = []
         tag = tag_of.get(id(el))
-        if tag is not None:
+        if tag is not None and spans is None:  # times taken from spans are not the <p>'s own to edit
             attrs = {m.group(1): m for m in _ATTR.finditer(tag.group("attrs"))}
             if "begin" in attrs and ("end" in attrs or "dur" in attrs):
                 for role, m in attrs.items():  # with both end and dur, both are rewritten
