@@ -75,6 +75,17 @@ def test_character_references_and_direction_marks_count_as_shown() -> None:
     assert cue_weights([effect.cues[0].text])[0] < 1.0  # an effect cue for the sync, not speech
 
 
+def test_combining_accents_count_with_their_letter() -> None:
+    """The same 42-character French line passed in NFC and was 'a line of 51 characters' in NFD."""
+    import unicodedata
+
+    line = "Déjà élevé, l'été à Noël : été café prévu!"  # 42 characters as shown
+    for form in ("NFC", "NFD"):
+        text = unicodedata.normalize(form, line)
+        sub = from_string(_srt(("00:00:01,000", "00:00:04,000", text)))
+        assert check_subtitles(sub) == [], form
+
+
 def test_overlap_gap_and_order() -> None:
     sub = from_string(
         _srt(

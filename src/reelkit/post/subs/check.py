@@ -7,13 +7,15 @@ per line). Every limit is a field of :class:`SubtitleRules`, so other delivery s
 be expressed by changing it.
 
 Reading speed counts the characters a viewer reads (letters, digits, punctuation and spaces inside a line;
-markup and line breaks excluded) over the cue's duration.
+markup and line breaks excluded) over the cue's duration. Lines are counted in Unicode NFC, so an accent
+written as a combining mark (``e`` + U+0301) counts with its letter, as the precomposed ``é`` does.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import unicodedata
 from dataclasses import dataclass
 
 from reelkit.errors import ConfigError
@@ -115,7 +117,10 @@ def check_subtitles(
                     f"cue {n} at {tc} lasts {dur:.3f} s, over the maximum {r.max_duration_s:g} s",
                 )
             )
-        chars = sum(len(line) for line in c.lines)
+        widths = [
+            len(unicodedata.normalize("NFC", line)) for line in c.lines
+        ]  # what is seen, not code points
+        chars = sum(widths)
         if dur > 0 and chars / dur > r.max_cps + 1e-9:
             out.append(
                 _f(
@@ -126,7 +131,7 @@ def check_subtitles(
                     f"cue {n} at {tc}: {chars / dur:.1f} characters per second, over {r.max_cps:g}",
                 )
             )
-        longest = max((len(line) for line in c.lines), default=0)
+        longest = max(widths, default=0)
         if longest > r.max_line_chars:
             out.append(
                 _f(
