@@ -104,6 +104,21 @@ def test_overlap_gap_and_order() -> None:
     assert "gap" not in [f.kind for f in check_subtitles(sub, rules=SubtitleRules(min_gap_frames=0))]
 
 
+def test_cues_with_equal_starts_are_in_order_whatever_their_ends() -> None:
+    sub = from_string(
+        "WEBVTT\n\n00:01.000 --> 00:04.000\nTop\n\n00:01.000 --> 00:03.000\nBottom\n", format="vtt"
+    )
+    assert "out_of_order" not in [
+        f.kind for f in check_subtitles(sub)
+    ]  # reported: start order is what counts
+    swapped = from_string(
+        "WEBVTT\n\n00:02.000 --> 00:03.000\nB\n\n00:01.000 --> 00:01.500\nA\n", format="vtt"
+    )
+    assert [f.message for f in check_subtitles(swapped) if f.kind == "out_of_order"] == [
+        "cues are not in time order in the file (first at cue 2, 00:00:01.000)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("fps", "gap_ms", "flagged"),
     [

@@ -154,9 +154,10 @@ def check_subtitles(
             )
     # pairwise rules between consecutive cues in time (file order may differ)
     order = sorted(range(len(cues)), key=lambda i: (cues[i].start_s, cues[i].end_s))
-    if order != list(range(len(cues))):
-        first = next(k for k, i in enumerate(order) if i != k)
-        c = cues[order[first]]
+    # out of order: a cue that starts before the one above it (equal starts, in any order, are in order)
+    first = next((k for k in range(1, len(cues)) if cues[k].start_s < cues[k - 1].start_s), None)
+    if first is not None:
+        c = cues[first]
         out.append(
             _f(
                 "out_of_order",
