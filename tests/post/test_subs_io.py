@@ -8,6 +8,7 @@ import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -293,6 +294,28 @@ def test_plain_text_strips_markup() -> None:
     assert plain_text("{\\an8}<i>Hi</i>\\Nthere &amp; you") == "Hi\nthere & you"
     assert plain_text("It&#39;s &#x202B;R&amp;D&#x202C;&nbsp;time\u200f &lt;3") == "It's R&D time <3"
     assert plain_text("AT&T; Tom & Jerry") == "AT&T; Tom & Jerry"  # no reference there: kept as written
+
+
+def test_plain_text_strips_only_real_markup_and_ass_shows_html_as_written() -> None:
+    """'I <3 you, x > y' became 'I  y'; ASS lost '<than>' and showed '&amp;' as '&', which libass does not."""
+    assert plain_text("I <3 you, x > y") == "I <3 you, x > y"
+    assert plain_text('<I>Hi</I> <font color="red">there</font><br/>') == "Hi there"
+    vtt = "<c.yellow>Hi</c> <v Bob>there</v> <lang en>now</lang> <00:00:01.500>then &lt;3"
+    assert plain_text(vtt, "vtt") == "Hi there now then <3"
+    assert plain_text("{\\i1}Less <than>{\\i0} greater &amp;", "ass") == "Less <than> greater &amp;"
+    sub = _ass("Less <than> greater &amp;")
+    assert sub.cues[0].text == "Less <than> greater &amp;"
+
+
+def _ass(text: str, info: str = "") -> Any:
+    """An ASS file of one Dialogue event of ``text`` (``info``: more [Script Info] lines)."""
+    from reelkit.post.subs.io import from_string
+
+    return from_string(
+        f"[Script Info]\nScriptType: v4.00+\n{info}\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        f"Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,{text}\n"
+    )
 
 
 # a pretty-printed DFXP as delivered: tick times, <p> tags wrapped over lines, regions, spans, languages

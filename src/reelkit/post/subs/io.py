@@ -266,7 +266,12 @@ _TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:[\s\u20
 _TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}[,.:]\d{{1,3}}\W{{0,8}}{_TS}")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
-_TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}|\{[^}]*\}")
+# markup SRT and WebVTT players hide: their tags (<i>, </b>, <font ...>, <c.class>, <v Name>, <br/>) and
+# WebVTT's inline timestamps; any other "<" is shown ("I <3 you", "x > y")
+_TAG = re.compile(
+    r"</?(?:b|i|u|s|c|v|font|lang|ruby|rt|br)(?=[\s./>])[^<>]*>|<(?:\d+:)?\d{2}:\d{2}\.\d{3}>", re.IGNORECASE
+)
+_OVERRIDE = re.compile(r"\{[^}]*\}")  # ASS override blocks ({\an8}, {\i1}), MicroDVD's {y:i}
 
 
 #: An ASS/SSA event time as :func:`_parse_ts` reads it (H:MM:SS.cc; a sign, and 1-3 fraction digits, taken).
@@ -289,14 +294,17 @@ def _parse_ts(s: str) -> float:
     return -secs if neg else secs
 
 
-def plain_text(raw: str) -> str:
-    """Subtitle text as shown: without markup (HTML-like tags, ASS override blocks), character references
-    decoded (``&amp;``, ``&#39;``, WebVTT's ``&rlm;``), and without invisible format characters (the
-    direction marks of right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` and ``\\n``
-    become line breaks and ``\\h`` a space."""
-    t = raw.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
-    t = _TAG.sub("", t)
-    t = html.unescape(t).replace("\xa0", " ")
+def plain_text(raw: str, format: str = "srt") -> str:
+    """Subtitle text as shown: without markup (``{...}`` override blocks; in SRT, WebVTT and MicroDVD also
+    their tags, with character references decoded: ``&amp;``, ``&#39;``, WebVTT's ``&rlm;``; ASS/SSA
+    shows ``<`` and ``&`` as written), and without invisible format characters (the direction marks of
+    right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` and ``\\n`` become line breaks
+    and ``\\h`` a space. ``format`` is the file's (pysubs2's texts, in its ASS form: ``"ass"``)."""
+    t = _OVERRIDE.sub("", raw)
+    t = t.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+    if format not in ("ass", "ssa"):
+        t = html.unescape(_TAG.sub("", t))
+    t = t.replace("\xa0", " ")
     t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
     lines = [ln.strip() for ln in t.replace("\r", "").split("\n")]
     return "\n".join(ln for ln in lines if ln)
@@ -380,7 +388,7 @@ def _parse_srt_vtt(
         a0 = line.index(a)
         b0 = line.index(b, a0 + len(a))
         spans.append(((i, a0, a0 + len(a)), (i, b0, b0 + len(b))))
-        cues.append(Cue(len(cues), start, end, plain_text(raw), raw))
+        cues.append(Cue(len(cues), start, end, plain_text(raw, fmt), raw))
         if start < 0 or end < 0:
             notes.append(f"cue {len(cues)} ({a} --> {b}) has a time before zero")
         i = j
@@ -495,7 +503,7 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
             comments.append((span(si), span(ei), start, end))
             continue
         spans.append((span(si), span(ei)))
-        cues.append(Cue(len(cues), start, end, plain_text(raw), raw))
+        cues.append(Cue(len(cues), start, end, plain_text(raw, "ass"), raw))
         if start < 0 or end < 0:
             notes.append(f"event {len(cues)} has a time before zero")
     if not spans and "[events]" not in text.lower():
@@ -589,7 +597,7 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
     for k, ev in enumerate(ssa.events):
         if ev.is_comment:
             continue
-        shown = plain_text(ev.text)
+        shown = plain_text(ev.text, "ass")  # pysubs2 holds every format's text as ASS text
         if guessed == "sami" and not shown:  # a SYNC of &nbsp; clears the screen: the end of a caption
             continue
         cues.append(Cue(len(cues), ev.start / 1000.0, ends[k], shown, ev.text))
