@@ -307,6 +307,15 @@ def test_plain_text_strips_only_real_markup_and_ass_shows_html_as_written() -> N
     assert sub.cues[0].text == "Less <than> greater &amp;"
 
 
+def test_ass_soft_line_break_is_a_space_unless_wrap_style_2() -> None:
+    """libass shows \\n as a space under WrapStyle 0, 1 and 3 (the default 0 too); \\N always breaks."""
+    assert _ass("one\\ntwo\\Nthree").cues[0].text == "one two\nthree"
+    assert _ass("one\\ntwo", "WrapStyle: 1\n").cues[0].text == "one two"
+    assert _ass("one\\ntwo", "WrapStyle: 2\n").cues[0].text == "one\ntwo"
+    assert _ass("{\\q2}one\\ntwo").cues[0].text == "one\ntwo"  # the event's own wrap style
+    assert plain_text("one\\ntwo") == "one\ntwo"  # SRT: a line break, as before
+
+
 def _ass(text: str, info: str = "") -> Any:
     """An ASS file of one Dialogue event of ``text`` (``info``: more [Script Info] lines)."""
     from reelkit.post.subs.io import from_string

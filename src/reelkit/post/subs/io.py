@@ -294,15 +294,22 @@ def _parse_ts(s: str) -> float:
     return -secs if neg else secs
 
 
-def plain_text(raw: str, format: str = "srt") -> str:
+def plain_text(raw: str, format: str = "srt", *, wrap_style: int = 2) -> str:
     """Subtitle text as shown: without markup (``{...}`` override blocks; in SRT, WebVTT and MicroDVD also
     their tags, with character references decoded: ``&amp;``, ``&#39;``, WebVTT's ``&rlm;``; ASS/SSA
     shows ``<`` and ``&`` as written), and without invisible format characters (the direction marks of
-    right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` and ``\\n`` become line breaks
-    and ``\\h`` a space. ``format`` is the file's (pysubs2's texts, in its ASS form: ``"ass"``)."""
+    right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` becomes a line break, ``\\h`` a
+    space, and ``\\n`` a line break but in ASS/SSA under a ``wrap_style`` (the script's WrapStyle, or the
+    event's ``\\q``) other than 2, where libass shows it as a space. ``format`` is the file's (pysubs2's
+    texts, in its ASS form: ``"ass"``)."""
+    ass = format in ("ass", "ssa")
+    if ass:
+        q = re.findall(r"\\q([0-3])", "".join(_OVERRIDE.findall(raw)))  # the event's own wrap style
+        wrap_style = int(q[-1]) if q else wrap_style
     t = _OVERRIDE.sub("", raw)
-    t = t.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
-    if format not in ("ass", "ssa"):
+    soft = "\n" if not ass or wrap_style == 2 else " "
+    t = t.replace("\\N", "\n").replace("\\n", soft).replace("\\h", " ")
+    if not ass:
         t = html.unescape(_TAG.sub("", t))
     t = t.replace("\xa0", " ")
     t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
@@ -452,6 +459,8 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
     comments: list[Any] = []
     section = ""
     fmt_fields: list[str] = []
+    wrap = re.search(r"^\s*WrapStyle\s*:\s*([0-3])\s*$", text, re.MULTILINE | re.IGNORECASE)
+    wrap_style = int(wrap.group(1)) if wrap else 0  # libass's default: \n is a space
     for i, raw_line in enumerate(lines):
         line = raw_line.rstrip("\r")
         st = line.strip()
@@ -503,7 +512,7 @@ def _parse_ass(text: str, path: str | None) -> tuple[list[Cue], list[Any], list[
             comments.append((span(si), span(ei), start, end))
             continue
         spans.append((span(si), span(ei)))
-        cues.append(Cue(len(cues), start, end, plain_text(raw, "ass"), raw))
+        cues.append(Cue(len(cues), start, end, plain_text(raw, "ass", wrap_style=wrap_style), raw))
         if start < 0 or end < 0:
             notes.append(f"event {len(cues)} has a time before zero")
     if not spans and "[events]" not in text.lower():
