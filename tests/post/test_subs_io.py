@@ -461,6 +461,12 @@ def test_colon_millisecond_timestamps_are_read_as_milliseconds(tmp_path: Path) -
     path = tmp_path / "c.srt"
     path.write_text("1\n00:00:01:500 --> 00:00:03:000\nHello\n")
     assert [(c.start_s, c.end_s) for c in load_subtitles(path).cues] == [(1.5, 3.0)]
+    # without the hours too: 00:01:500 was read as 1 min 500 s (560 s), its end 00:02:000 as 120 s
+    path.write_text("1\n00:01:500 --> 00:02:000\nHello\n")
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(1.5, 2.0)]
+    write_subtitles(sub.retimed(lambda t: t + 1), tmp_path / "d.srt")
+    assert "00:00:02,500 --> 00:00:03,000" in (tmp_path / "d.srt").read_text()
 
 
 def test_an_output_named_for_another_format_is_refused(tmp_path: Path) -> None:

@@ -282,7 +282,8 @@ def _parse_ts(s: str) -> float:
     neg = s.startswith("-")
     s = s.lstrip("-")
     frac = 0.0
-    m = re.match(r"^(.*?)[,.](\d{1,3})$", s) or re.match(r"^(\d+:\d{1,2}:\d{1,2}):(\d{3})$", s)
+    # milliseconds after a comma, a full stop, or a colon (HH:MM:SS:mmm, and MM:SS:mmm as _TS takes it)
+    m = re.match(r"^(.*?)[,.](\d{1,3})$", s) or re.match(r"^(\d+(?::\d{1,2}){1,2}):(\d{3})$", s)
     if m:
         s, digits = m.group(1), m.group(2)
         frac = int(digits) / (10 ** len(digits))
