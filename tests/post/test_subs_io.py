@@ -526,6 +526,28 @@ def test_byte_order_mark_kept_whatever_the_encoding_is_called(tmp_path: Path, na
     assert out.read_bytes().startswith(codecs.BOM_UTF8 + b"1\n")
 
 
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("utf-16", codecs.BOM_UTF16_BE + SRT.encode("utf-16-be")),
+        ("UTF16", codecs.BOM_UTF16_LE + SRT.encode("utf-16-le")),
+        ("utf-16", SRT.encode("utf-16-le")),
+        ("utf-32", codecs.BOM_UTF32_BE + SRT.encode("utf-32-be")),
+        ("utf-8-sig", SRT.encode()),
+        ("utf_8_sig", codecs.BOM_UTF8 + SRT.encode()),
+    ],
+)
+def test_an_encoding_given_keeps_the_bytes_order_and_mark(tmp_path: Path, name: str, data: bytes) -> None:
+    """--encoding utf-16 wrote a big-endian file little-endian; utf-8-sig added a mark to a file without."""
+    path = tmp_path / "in.srt"
+    path.write_bytes(data)
+    sub = load_subtitles(path, encoding=name)
+    assert [c.text for c in sub.cues] == ["Café déjà vu — “quoted”", "Naïve façade\nsecond line"]
+    out = tmp_path / "out.srt"
+    write_subtitles(sub, out)
+    assert out.read_bytes() == data
+
+
 def test_mixed_line_endings_are_each_kept(tmp_path: Path) -> None:
     first, rest = SRT.split("\n\n", 1)
     data = (first.replace("\n", "\r\n") + "\r\n\r\n" + rest).encode()

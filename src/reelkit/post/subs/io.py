@@ -157,6 +157,9 @@ _BOMS = [
 ]
 
 
+#: Codecs that take a byte-order mark when there is one, and what they read without it
+_MARK_READERS = {"utf-16": "utf-16-le", "utf-32": "utf-32-le", "utf-8-sig": "utf-8"}
+
 _BINARY = "holds binary data, not subtitle text (a media file? give the subtitles)"
 
 #: How media files begin (RIFF WAV/AVI, Ogg, FLAC, MP3 with ID3, Matroska/WebM, AIFF); MP4/MOV have "ftyp"
@@ -189,8 +192,16 @@ def decode_text(
     """Decode subtitle bytes: ``(text, encoding, had_bom)``. See the module notes for the order of tries."""
     if encoding:
         try:
-            bom = encoding.lower().replace("_", "-") in {"utf-8-sig"}
-            return data.decode(encoding), encoding, bom
+            name = codecs.lookup(encoding).name
+            # codecs that read a byte-order mark themselves: the mark (or its absence) names the one to
+            # write back with, or utf-16 would write a big-endian file little-endian and utf-8-sig add a mark
+            if name in _MARK_READERS:
+                family = name.removesuffix("-sig")  # utf-8, utf-16, utf-32
+                for mark, enc in _BOMS:
+                    if enc.startswith(family) and data.startswith(mark):
+                        return data[len(mark) :].decode(enc), enc, True
+                return data.decode(_MARK_READERS[name]), _MARK_READERS[name], False
+            return data.decode(encoding), encoding, False
         except (UnicodeError, LookupError) as exc:  # UnicodeError: codecs such as "undefined", "punycode"
             raise DataFormatError(f"cannot decode as {encoding}: {exc}", path=path) from exc
     for mark, enc in _BOMS:
