@@ -619,6 +619,15 @@ def test_ttml_cues_timed_on_their_spans_take_the_spans_times(tmp_path: Path) -> 
     assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 5.0, "X A B")]
 
 
+def test_ttml_time_that_cannot_be_read_is_named_with_its_line_and_attribute(tmp_path: Path) -> None:
+    path = _ttml(tmp_path, '\n<div>\n<p begin="1s" end="4x">A</p>\n<p begin="5s" end="4x">B</p></div>')
+    with pytest.raises(DataFormatError, match=r"t\.ttml:3: .*the end of a <p>: '4x' is not a TTML time"):
+        load_subtitles(path)
+    path = _ttml(tmp_path, '<div><p begin="1s" end="2s"><span begin="1s" dur="1.s">A</span></p></div>')
+    with pytest.raises(DataFormatError, match=r"t\.ttml:1: .*the dur of a <span>: '1\.s' is not"):
+        load_subtitles(path)
+
+
 def test_ttml_end_and_dur_together_take_the_earlier(tmp_path: Path) -> None:
     path = _ttml(tmp_path, '<div><p begin="1s" end="5s" dur="2s">Both</p></div>')
     sub = load_subtitles(path)

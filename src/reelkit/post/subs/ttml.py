@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from fractions import Fraction
 
+from reelkit.errors import DataFormatError
 from reelkit.post.findings import timecode
 
 __all__ = ["TimeBase", "TtmlCue", "TtmlSlot", "format_time", "parse_time", "read_ttml"]
@@ -176,20 +177,31 @@ def _text(p: ET.Element, space: str) -> str:
 
 
 def _interval(
-    el: ET.Element, parent_begin: float, parent_end: float | None, tb: TimeBase
+    el: ET.Element, parent_begin: float, parent_end: float | None, tb: TimeBase, text: str
 ) -> tuple[float, float | None]:
     """An element's active interval, in seconds, from its parent's (TTML1 ``par`` timing, 10.4): begin and
     end count from the parent's begin, dur from its own; the earlier of end and begin + dur, cut by the
-    parent's end; without either, the parent's end."""
+    parent's end; without either, the parent's end. A time that cannot be read is refused naming its
+    attribute and, found in the document's ``text``, its line."""
     if el.get("timeContainer", "par") != "par":
         raise ValueError("only 'par' time containers are supported (timeContainer='seq' found)")
-    b = el.get("begin")
-    begin = parent_begin + (parse_time(b, tb) if b is not None else 0.0)
+
+    def time(name: str) -> float:
+        value = el.get(name, "")
+        try:
+            return parse_time(value, tb)
+        except ValueError as exc:
+            tag = el.tag.rsplit("}", 1)[-1]
+            at = re.search(rf"(?<![\w:.-]){name}\s*=\s*([\"']){re.escape(value)}\1", text)
+            line = text.count("\n", 0, at.start()) + 1 if at else None
+            raise DataFormatError(f"the {name} of a <{tag}>: {exc}", line=line) from None
+
+    begin = parent_begin + (time("begin") if el.get("begin") is not None else 0.0)
     ends = []
     if el.get("end") is not None:
-        ends.append(parent_begin + parse_time(el.get("end", ""), tb))
+        ends.append(parent_begin + time("end"))
     if el.get("dur") is not None:
-        ends.append(begin + parse_time(el.get("dur", ""), tb))
+        ends.append(begin + time("dur"))
     end = min(ends) if ends else parent_end
     if parent_end is not None and end is not None:
         end = min(end, parent_end)
@@ -197,7 +209,7 @@ def _interval(
 
 
 def _timed_spans(
-    p: ET.Element, begin: float, end: float | None, tb: TimeBase
+    p: ET.Element, begin: float, end: float | None, tb: TimeBase, text: str
 ) -> list[tuple[float, float | None]] | None:
     """The intervals of the timed ``<span>`` elements holding a ``<p>``'s text, when all of its text lies in
     them (else None: text outside them is shown for the whole ``<p>``). Spans that begin after the ``<p>``
@@ -218,7 +230,7 @@ def _timed_spans(
             if not any(child.get(a) is not None for a in ("begin", "end", "dur")):
                 walk(child, b, e)
             elif has_text(child):
-                cb, ce = _interval(child, b, e, tb)
+                cb, ce = _interval(child, b, e, tb, text)
                 if e is None or cb < e:
                     found.append((cb, ce))
 
@@ -227,7 +239,8 @@ def _timed_spans(
 
 
 def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
-    """The cues of a TTML document in document order (raises ``ValueError`` with the reason)."""
+    """The cues of a TTML document in document order (raises ``ValueError`` with the reason: a
+    :class:`~reelkit.errors.DataFormatError`, without a path, where it names the line)."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -239,7 +252,7 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
     found: list[tuple[ET.Element, float, float | None, float, float | None, str]] = []
 
     def visit(el: ET.Element, parent_begin: float, parent_end: float | None, space: str) -> None:
-        begin, end = _interval(el, parent_begin, parent_end, tb)
+        begin, end = _interval(el, parent_begin, parent_end, tb, text)
         space = el.get(_XML_SPACE, space)
         if el.tag == f"{{{TT_NS}}}p":
             found.append((el, begin, end, parent_begin, parent_end, space))
@@ -265,7 +278,7 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
         if parent_end is not None and begin >= parent_end:  # after its parent's end: never shown, not a cue
             continue
         # its text all in timed spans: shown from the first one's begin to the last one's end
-        spans = _timed_spans(el, begin, end, tb)
+        spans = _timed_spans(el, begin, end, tb, text)
         if spans is not None:
             for b, e in spans:
                 if e is None:
