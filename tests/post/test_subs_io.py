@@ -739,6 +739,16 @@ def test_a_timing_line_with_a_mistyped_arrow_is_named_not_skipped(
         load_subtitles(path)
 
 
+def test_only_an_empty_line_ends_a_cue() -> None:
+    """Spaces ended the cue (['Line one', 'B']): WebVTT's parser and ffmpeg's SRT take it as text."""
+    from reelkit.post.subs.io import from_string
+
+    vtt = "WEBVTT\r\n\r\n00:01.000 --> 00:02.000\r\nLine one\r\n \r\nLine two\r\n\r\n"
+    srt = "1\r\n00:00:01,000 --> 00:00:02,000\r\nLine one\r\n\t\r\nLine two\r\n \r\n2\r\n"
+    for text in (vtt + "00:03.000 --> 00:04.000\r\nB\r\n", srt + "00:00:03,000 --> 00:00:04,000\r\nB\r\n"):
+        assert [c.text for c in from_string(text).cues] == ["Line one\nLine two", "B"]
+
+
 def test_header_notes_and_cue_ids_are_not_timing_lines(tmp_path: Path) -> None:
     path = tmp_path / "ok.vtt"
     path.write_text(

@@ -390,7 +390,8 @@ def _parse_srt_vtt(
         start, end = _parse_ts(a), _parse_ts(b)
         body: list[str] = []
         j = i + 1
-        while j < n and lines[j].strip():
+        # the text runs to an empty line: a line of spaces is text, in the WebVTT parser and in ffmpeg's SRT
+        while j < n and lines[j].rstrip("\r"):
             if _TIMING.match(lines[j]):  # a cue without the blank line before the next one
                 if body and re.fullmatch(r"\s*\d+\s*", body[-1]):
                     body.pop()
