@@ -88,6 +88,34 @@ def test_ratings_timestamps_and_scale() -> None:
     assert inter.timestamp[pos[("b", "binge")]] == 102
 
 
+def test_a_sample_play_moves_no_pair_time_and_samples_alone_are_not_viewed() -> None:
+    """A 10 s preview today of a title finished 60 days ago made it recent (its time was the preview's),
+    and a pair of previews only counted as watched in the binary matrix."""
+    frame = pd.DataFrame(
+        [
+            ("m", "old", 100, "play", 6000.0, 1.0),
+            ("m", "old", 900, "play", 10.0, 10 / 6000),  # a sample: under 2% of the title
+            ("m", "promo", 800, "play", 100.0, 100 / 1320),  # a sample: under 120 s and 10%
+            ("m", "promo", 700, "play", 30.0, 30 / 1320),
+            ("m", "rated", 50, "rating", 4.0, np.nan),
+            ("m", "rated", 60, "play", 5.0, 5 / 6000),
+        ],
+        columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"],
+    )
+    inter = Dataset.from_events(frame).interactions()
+    got = {
+        str(inter.title_ids[c]): (int(t), bool(s))
+        for c, t, s in zip(inter.cols, inter.timestamp, inter.sample_only, strict=True)
+    }
+    assert got == {"old": (100, False), "promo": (800, True), "rated": (50, False)}
+    viewed = inter.matrix("viewed").toarray()[0]
+    assert dict(zip(inter.title_ids.tolist(), viewed.tolist(), strict=True)) == {
+        "old": 1.0,
+        "promo": 0.0,
+        "rated": 1.0,
+    }
+
+
 def test_explicit_scale_and_custom_coefficients() -> None:
     ds = dataset()
     assert weights(ds, rating_scale=(0.0, 10.0))[("a", "only5")] == pytest.approx(1.5)  # 1 + 5/10

@@ -103,3 +103,27 @@ def test_trending_does_not_count_a_one_second_sample() -> None:
     model = Trending().fit(Dataset.from_events(ev).interactions())
     scores = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
     assert scores["B"] == pytest.approx(3.0) and scores["D"] == 0.0  # D ranked first before
+
+
+def test_previews_are_not_views_for_trending_nor_communities() -> None:
+    """Six 100 s autoplays of a 22-minute episode outranked four full views in Trending, a 10 s preview
+    today of a title finished 60 days ago counted as viewed today, and previews counted as "watched by" a
+    community: sample plays (the home page's rule) count for neither."""
+    from reelkit.recommend.popularity import Trending
+
+    day, now = 86400, 1_790_000_000
+    rows = [(f"p{m}", "promo", now, 100.0, 100 / 1320) for m in range(6)]
+    rows += [(f"w{m}", "hit", now, 1320.0, 1.0) for m in range(4)]
+    rows += [(f"o{m}", "old", now - 60 * day, 6000.0, 1.0) for m in range(5)]
+    rows += [(f"o{m}", "old", now, 10.0, 10 / 6000) for m in range(5)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "timestamp", "value", "fraction"])
+    ev["kind"] = "play"
+    inter = Dataset.from_events(ev).interactions()
+    model = Trending().fit(inter)
+    scores = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert scores["hit"] == pytest.approx(4.0) and scores["promo"] == 0.0
+    assert scores["old"] == pytest.approx(5 * 2 ** (-60 / 7), rel=1e-5)
+    comm = CommunityPopularity(n_communities=1).fit(inter)
+    watched = dict(zip(comm.title_ids_.tolist(), comm.global_popularity_.tolist(), strict=True))
+    assert watched == {"hit": 4.0, "old": 5.0, "promo": 0.0}
+    assert comm.community_popularity_.tolist() == [[watched[t] for t in comm.title_ids_.tolist()]]

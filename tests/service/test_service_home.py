@@ -187,6 +187,16 @@ def test_because_you_watched_anchors_are_recent_strong_engagement(builder: HomeB
             assert all(x.reason.startswith("Similar to") for x in r.titles)
 
 
+def test_a_preview_does_not_make_an_old_title_a_recent_anchor(builder: HomeBuilder) -> None:
+    # A finished a month ago, B, C, D in the last days; a 20 s autoplay of A today made A the first anchor
+    a, b, c, d = (str(x) for x in builder.title_ids[:4])
+    day, now = 86400, 1_735_579_157
+    base = [(a, "play", now - 30 * day, 6000, 1.0)]
+    base += [(t, "play", now - k * day, 6000, 1.0) for t, k in ((b, 3), (c, 2), (d, 1))]
+    preview = (a, "play", now, 20, 20 / 6000)
+    assert [t for t, _ in builder.fold(history(*base, preview)).strong] == [d, c, b]
+
+
 def test_new_member_with_no_history(builder: HomeBuilder) -> None:
     page = builder.build("new", MemberHistory.empty())
     kinds = [r.kind for r in page.rows]

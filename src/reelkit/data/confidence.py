@@ -7,7 +7,12 @@ Events of a pair are first aggregated:
 * ``watched``: the sum over plays of the fraction watched, each capped at 1 (a play with no fraction counts
   as ``unknown_fraction``);
 * ``completions``: plays with fraction >= ``completion_threshold``;
-* ``timestamp``: the latest event.
+* ``timestamp``: the latest event that is not a sample play (the latest sample when there is nothing else);
+* ``sample_only``: whether every event of the pair is a sample play.
+
+A *sample* play (:func:`sample_plays`: an autoplay preview, a misclick) is too short to be a viewing: it
+moves no pair's time, and a pair made only of samples is a weak interaction that popularity (Trending,
+taste communities) does not count as watched.
 
 The weight (engagement strength) is then
 
@@ -34,7 +39,39 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ConfidenceConfig", "PairAggregates", "aggregate_events", "aggregate_pairs"]
+__all__ = [
+    "SAMPLE_FRACTION",
+    "SAMPLE_SECONDS",
+    "ConfidenceConfig",
+    "PairAggregates",
+    "aggregate_events",
+    "aggregate_pairs",
+    "sample_plays",
+]
+
+#: A play is a sample, not a viewing, under this fraction of the title ...
+SAMPLE_FRACTION = 0.02
+#: ... or under this many seconds while also under a tenth of the title (30 s of a 22-minute episode is a
+#: sample; 100 s of a 200-second title is half of it).
+SAMPLE_SECONDS = 120.0
+
+
+def sample_plays(
+    kind: np.ndarray,
+    seconds: np.ndarray,
+    fraction: np.ndarray,
+    *,
+    max_fraction: float = SAMPLE_FRACTION,
+    max_seconds: float = SAMPLE_SECONDS,
+) -> np.ndarray:
+    """Which events are sample plays: plays under ``max_fraction`` of the title, or under ``max_seconds``
+    and a tenth of it. A play of unknown fraction is not a sample. The one definition, for training and
+    the home page alike."""
+    f = np.asarray(fraction, dtype=np.float64)
+    sec = np.asarray(seconds, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        short = (f < max_fraction) | ((sec < max_seconds) & (f < 0.1))
+    return np.asarray((np.asarray(kind) == "play") & np.isfinite(f) & short, dtype=bool)
 
 
 class ConfidenceConfig(BaseModel):
@@ -62,6 +99,7 @@ class PairAggregates:
     completions: np.ndarray
     timestamp: np.ndarray
     weight: np.ndarray
+    sample_only: np.ndarray
 
 
 def aggregate_pairs(
@@ -73,15 +111,18 @@ def aggregate_pairs(
     fraction: np.ndarray,
     cfg: ConfidenceConfig,
     rating_scale: tuple[float, float],
+    sample: np.ndarray | None = None,
 ) -> PairAggregates:
     """The confidence formula on plain arrays: event ``k`` belongs to pair ``pair[k]`` (0..n_pairs-1).
 
     The one implementation of the rules; :func:`aggregate_events` (tables) and the home page's per-member
-    aggregation (a few events, no pandas) both call it.
+    aggregation (a few events, no pandas) both call it. ``sample``: which events are sample plays (by
+    default :func:`sample_plays` with its default thresholds).
     """
     ts = np.asarray(timestamp, dtype=np.int64)
     val = np.asarray(value, dtype=np.float64)
     frac = np.asarray(fraction, dtype=np.float64)
+    is_sample = sample_plays(kind, val, frac) if sample is None else np.asarray(sample, dtype=bool)
 
     def last_value(mask: np.ndarray) -> np.ndarray:
         out = np.full(n_pairs, np.nan)
@@ -102,8 +143,15 @@ def aggregate_pairs(
     completions = np.bincount(
         pair, weights=(is_play & (f >= cfg.completion_threshold)).astype(np.float64), minlength=n_pairs
     ).astype(np.int64)
+    # a preview today does not make a title watched 60 days ago recent: a pair's time is its latest event
+    # that is not a sample (a pair of samples only: its latest sample)
+    sample_only = np.bincount(pair, weights=(~is_sample).astype(np.float64), minlength=n_pairs) == 0
     last_ts = np.full(n_pairs, np.iinfo(np.int64).min)
-    np.maximum.at(last_ts, pair, ts)
+    np.maximum.at(last_ts, pair[~is_sample], ts[~is_sample])
+    if sample_only.any():
+        last_any = np.full(n_pairs, np.iinfo(np.int64).min)
+        np.maximum.at(last_any, pair, ts)
+        last_ts = np.where(sample_only, last_any, last_ts)
 
     lo, hi = rating_scale
     span = hi - lo if hi > lo else 1.0
@@ -116,14 +164,15 @@ def aggregate_pairs(
         + np.where(thumb > 0, cfg.thumb_weight, 0.0)
     )
     weight = np.where(thumb < 0, 0.0, weight)
-    return PairAggregates(rating, thumb, watched, completions, last_ts, weight)
+    return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only)
 
 
 def aggregate_events(
     events: pd.DataFrame, cfg: ConfidenceConfig, rating_scale: tuple[float, float]
 ) -> pd.DataFrame:
     """One row per (member_id, title_id) with ``rating``, ``thumb``, ``watched``, ``completions``,
-    ``timestamp`` and ``weight``; ``events`` must be normalised (see :func:`normalize_events`)."""
+    ``timestamp``, ``weight`` and ``sample_only``; ``events`` must be normalised (see
+    :func:`normalize_events`)."""
     ev = events
     key_m, members = pd.factorize(ev["member_id"])
     key_t, titles = pd.factorize(ev["title_id"])
@@ -150,5 +199,6 @@ def aggregate_events(
             "completions": agg.completions,
             "timestamp": agg.timestamp,
             "weight": agg.weight,
+            "sample_only": agg.sample_only,
         }
     )

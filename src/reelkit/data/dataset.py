@@ -245,6 +245,15 @@ class Interactions:
     #: in the same index space (rows, cols): recommenders do not recommend them again.
     seen_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32), repr=False)
     seen_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32), repr=False)
+    #: Per entry: whether every event of the pair is a sample play (an autoplay preview, a misclick; see
+    #: :func:`reelkit.data.confidence.sample_plays`): a weak interaction, not a viewing. ``None``: none is.
+    sample_only: np.ndarray | None = field(default=None, repr=False)
+
+    def viewed(self) -> np.ndarray:
+        """Per entry: whether the pair was viewed (it is not made of sample plays only)."""
+        if self.sample_only is None:
+            return np.ones(self.nnz, dtype=bool)
+        return ~np.asarray(self.sample_only, dtype=bool)
 
     def seen_matrix(self) -> sp.csr_matrix:
         """Members x titles boolean CSR of the seen pairs that are not interactions (see ``seen_rows``)."""
@@ -266,14 +275,20 @@ class Interactions:
     def nnz(self) -> int:
         return int(self.rows.shape[0])
 
-    def matrix(self, values: Literal["binary", "weight", "rating", "timestamp"] = "weight") -> sp.csr_matrix:
+    def matrix(
+        self, values: Literal["binary", "viewed", "weight", "rating", "timestamp"] = "weight"
+    ) -> sp.csr_matrix:
         """Members x titles CSR matrix (float32; float64 for timestamps) of the chosen values.
 
-        ``rating`` keeps only entries with an explicit rating.
+        ``rating`` keeps only entries with an explicit rating; ``viewed`` is ``binary`` without the pairs
+        made of sample plays only (see :meth:`viewed`).
         """
         rows, cols = self.rows, self.cols
         if values == "binary":
             data: np.ndarray = np.ones(self.nnz, dtype=np.float32)
+        elif values == "viewed":
+            keep = self.viewed()
+            rows, cols, data = rows[keep], cols[keep], np.ones(int(keep.sum()), dtype=np.float32)
         elif values == "weight":
             data = self.weight.astype(np.float32, copy=False)
         elif values == "rating":
@@ -464,6 +479,7 @@ class Dataset:
             min_rating=None if min_rating is None else float(min_rating),
             seen_rows=seen_r[both].astype(np.int32),
             seen_cols=seen_c[both].astype(np.int32),
+            sample_only=agg["sample_only"].to_numpy(bool)[order],
         )
 
     # ------------------------------------------------------------------ persistence

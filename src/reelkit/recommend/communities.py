@@ -1,8 +1,9 @@
 """Taste communities: members grouped by what they watch, and "popular in your community".
 
 Representation
-    Each member's interaction row (binary) is scaled per title by ``1 / sqrt(title popularity)`` (so that
-    blockbusters everyone watched do not dominate) and L2-normalised; a truncated SVD of that matrix gives
+    Each member's interaction row (binary: the titles viewed, pairs of sample plays only left out) is
+    scaled per title by ``1 / sqrt(title popularity)`` (so that blockbusters everyone watched do not
+    dominate) and L2-normalised; a truncated SVD of that matrix gives
     ``dims``-dimensional taste vectors, normalised to unit length (so Euclidean k-means clusters by cosine).
     A new member is placed in the same space by projecting their history onto the SVD components: fold-in,
     no refit.
@@ -161,7 +162,8 @@ class CommunityPopularity(Recommender):
         return min(k for k, s in results if s >= best * (1 - self.config.tolerance))
 
     def _fit(self, data: Interactions, progress: Progress) -> None:
-        binary = data.matrix("binary")
+        # titles watched: a 1 s preview is not "watched by X% of" a community (nor popular with all members)
+        binary = data.matrix("viewed")
         if self.config.n_communities is None:
             k = self._choose_k(binary, progress)
         else:

@@ -58,7 +58,13 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs
+from reelkit.data.confidence import (
+    SAMPLE_FRACTION,
+    SAMPLE_SECONDS,
+    ConfidenceConfig,
+    aggregate_pairs,
+    sample_plays,
+)
 from reelkit.errors import ConfigError, UnknownIdError
 from reelkit.recommend.base import Recommender, rated_low
 from reelkit.recommend.communities import Community, CommunityPopularity
@@ -113,10 +119,11 @@ class HomeConfig(BaseModel):
     #: A rating counts as strong engagement from this normalised value (0 = lowest, 1 = highest rating).
     strong_rating: float = Field(0.75, ge=0, le=1)
     #: A play counts as started (for Continue Watching) from this fraction ...
-    continue_min_fraction: float = Field(0.02, ge=0, lt=1)
+    continue_min_fraction: float = Field(SAMPLE_FRACTION, ge=0, lt=1)
     #: ... and this many seconds in (or a tenth of the title, for short ones), when its position is known:
-    #: 30 s of a 22-minute episode is a sample, not a start
-    continue_min_seconds: float = Field(120.0, ge=0, allow_inf_nan=False)
+    #: 30 s of a 22-minute episode is a sample, not a start (the rule of
+    #: :func:`~reelkit.data.confidence.sample_plays`, whose defaults training uses)
+    continue_min_seconds: float = Field(SAMPLE_SECONDS, ge=0, allow_inf_nan=False)
     #: New releases: titles released within this many days of the newest release in the catalog ...
     new_release_days: int = Field(365, ge=1)
     #: ... at most this many of the newest.
@@ -222,11 +229,14 @@ class LatestPlay(NamedTuple):
 def _sample_plays(history: MemberHistory, config: HomeConfig) -> np.ndarray:
     """The history's plays too short to be a start: under ``continue_min_fraction``, or under
     ``continue_min_seconds`` and a tenth of the title (30 s of a 22-minute episode); an unknown fraction is
-    not a sample."""
-    f, sec = np.asarray(history.fractions, np.float64), np.asarray(history.values, np.float64)
-    with np.errstate(invalid="ignore"):
-        short = (f < config.continue_min_fraction) | ((sec < config.continue_min_seconds) & (f < 0.1))
-    return np.asarray((history.kinds == "play") & np.isfinite(f) & short, dtype=bool)
+    not a sample (:func:`~reelkit.data.confidence.sample_plays` with the config's thresholds)."""
+    return sample_plays(
+        history.kinds,
+        history.values,
+        history.fractions,
+        max_fraction=config.continue_min_fraction,
+        max_seconds=config.continue_min_seconds,
+    )
 
 
 def resume_points(
@@ -250,15 +260,20 @@ class MemberAggregate:
     completions: np.ndarray
     timestamp: np.ndarray
     weight: np.ndarray
+    sample_only: np.ndarray
 
 
 def aggregate_member(
-    history: MemberHistory, cfg: ConfidenceConfig, rating_scale: tuple[float, float]
+    history: MemberHistory,
+    cfg: ConfidenceConfig,
+    rating_scale: tuple[float, float],
+    sample: np.ndarray | None = None,
 ) -> MemberAggregate:
     """:func:`reelkit.data.confidence.aggregate_events` for a single member, without pandas.
 
     The same rules (both call :func:`~reelkit.data.confidence.aggregate_pairs`) in a fraction of the time:
-    this runs on every uncached home page. Titles are in order of first appearance.
+    this runs on every uncached home page. Titles are in order of first appearance. ``sample``: which
+    events are sample plays (by default as in training).
     """
     codes: dict[str, int] = {}
     inv = np.fromiter(
@@ -273,6 +288,7 @@ def aggregate_member(
         history.fractions,
         cfg,
         rating_scale,
+        sample,
     )
     return MemberAggregate(
         title_ids=list(codes),
@@ -282,6 +298,7 @@ def aggregate_member(
         completions=agg.completions,
         timestamp=agg.timestamp,
         weight=agg.weight,
+        sample_only=agg.sample_only,
     )
 
 
@@ -510,16 +527,15 @@ class HomeBuilder:
         n_seen = 0
         seen |= self._not_out_yet()  # offered on no row (seen means "not to offer" below)
         if len(history):
-            agg = aggregate_member(history, cfg.confidence, self._rating_scale)
+            agg = aggregate_member(
+                history, cfg.confidence, self._rating_scale, _sample_plays(history, self.config)
+            )
             tids = agg.title_ids
             n_seen = len(tids)
             cols = np.fromiter((self._col_of.get(t, -1) for t in tids), dtype=np.int64, count=len(tids))
             known = cols >= 0
             # a title only sampled (an autoplay preview, a misclick) is not seen: it would leave every row
-            sampled = self._sampled_only(history)
-            shown = known
-            if sampled:
-                shown = known & np.fromiter((t not in sampled for t in tids), dtype=bool, count=len(tids))
+            shown = known & ~agg.sample_only
             seen[cols[shown]] = True
             weight = agg.weight
             # a sampled-only title says nothing of taste either: three 20 s previews made a "personal" page
@@ -533,7 +549,8 @@ class HomeBuilder:
                     (rating[has_r].astype(np.float32), (np.zeros(int(has_r.sum()), np.int64), cols[has_r])),
                     shape=(1, n),
                 )
-            # strongly engaged titles, most recent first
+            # strongly engaged titles, most recent first (by their latest event that is not a sample: a
+            # preview today does not make a title watched a month ago the most recent)
             lo, hi = self._rating_scale
             rnorm = (rating - lo) / (hi - lo if hi > lo else 1.0)
             thumb = agg.thumb
@@ -594,13 +611,6 @@ class HomeBuilder:
         if length > 0:
             emb = emb / length
         return int(np.argmax(comm.centroids_ @ emb))
-
-    def _sampled_only(self, history: MemberHistory) -> set[str]:
-        """The titles whose every event is a sample play (no rating, thumb or real play)."""
-        sample = _sample_plays(history, self.config)
-        if not sample.any():
-            return set()
-        return set(history.title_ids[sample].tolist()) - set(history.title_ids[~sample].tolist())
 
     def _continue_watching(
         self, history: MemberHistory, thumbed_down: set[str]

@@ -3,7 +3,8 @@
 ``Popularity`` scores a title by how many members interacted with it (or the sum of their confidence
 weights). ``Trending`` decays each interaction exponentially with its age at the reference time (the latest
 training event unless given), so a title watched by many this week outranks one watched by many years ago:
-``score = sum_k w_k * 2 ** (-(t_ref - t_k) / half_life)``.
+``score = sum_k w_k * 2 ** (-(t_ref - t_k) / half_life)``, over the pairs viewed (not made of sample plays
+only), each at its latest event that is not a sample.
 """
 
 from __future__ import annotations
@@ -63,12 +64,12 @@ MAX_HALF_LIVES = 100.0
 
 class TrendingConfig(ModelConfig):
     half_life_days: float = Field(7.0, gt=0)
-    #: Reference time (unix seconds); by default the latest training event.
+    #: Reference time (unix seconds); by default the latest interaction's time (``Interactions.timestamp``).
     now: int | None = Field(None, ge=0, le=2**62)  # int64 arithmetic with the event times
     weighting: Literal["count", "weight"] = "count"
-    #: With ``weighting="count"``, a member counts for a title only from this confidence weight on (with the
-    #: default confidence, 5% of the title watched, or any rating): a one-second sample is not a viewing.
-    min_weight: float = Field(0.05, ge=0)
+    #: With ``weighting="count"``, a member counts for a title only from this confidence weight on. Pairs
+    #: made of sample plays only (previews; :func:`~reelkit.data.confidence.sample_plays`) never count.
+    min_weight: float = Field(0.0, ge=0)
 
 
 @register
@@ -93,10 +94,12 @@ class Trending(_ItemScores):
         # 1998 view decay to 0 (2^-1460) and the trending row vanished; now the old titles still rank, by
         # their count, below anything recent
         decay = np.exp2(-np.minimum(age_days / self.config.half_life_days, MAX_HALF_LIVES))
+        # a preview is not a viewing (the home page's rule): six 100 s autoplays outranked four full views
+        viewed = data.viewed()
         if self.config.weighting == "count":
-            vals = np.where(data.weight >= self.config.min_weight, decay, 0.0)
+            vals = np.where(viewed & (data.weight >= self.config.min_weight), decay, 0.0)
         else:
-            vals = decay * data.weight
+            vals = np.where(viewed, decay * data.weight, 0.0)
         self.reference_time_ = t_ref
         self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
 
