@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reelkit.data.confidence import ConfidenceConfig
+from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs
 from reelkit.data.dataset import Dataset
 from reelkit.data.demo import make_demo
 
@@ -50,7 +50,7 @@ EXPECTED = {
     ("a", "unknown"): 0.5,  # a play without a fraction counts as half, no completion
     ("b", "liked"): 2.95,  # 0.95 + 0.5 + 1.5
     ("b", "forgiven"): 1.5,  # last thumb is up
-    ("b", "binge"): 3.22,  # 0.3 + 0.92 + 1.0 + 0.5 + 0.5
+    ("b", "binge"): 1.5,  # plays to 0.3, 0.92 and 1.0 are one viewing: 1.0 + 0.5
     ("b", "both"): 3.5,  # 1 + 0.5 + (1 + 1)
 }
 
@@ -73,6 +73,39 @@ def test_default_weights_match_hand_computation() -> None:
     assert set(got) == set(EXPECTED)  # ("b", "changed") ends on a thumb down: not a positive interaction
     for pair, want in EXPECTED.items():
         assert got[pair] == pytest.approx(want, abs=1e-6), pair
+
+
+@pytest.mark.parametrize(
+    ("fractions", "watched", "completions", "weight"),
+    [
+        ((1.0,), 1.0, 1, 1.5),
+        ((0.5, 1.0), 1.0, 1, 1.5),  # resumed to the end: one viewing
+        ((0.3, 0.6, 0.91, 1.0), 1.0, 1, 1.5),  # progress reports of one viewing (was 2.81, 2, 3.81)
+        ((1.0, 1.0), 2.0, 2, 3.0),  # a real rewatch
+        ((1.0, 0.4), 1.4, 1, 1.9),  # a rewatch stopped at 40%
+        ((0.6, 0.6), 1.2, 0, 1.2),  # the same position twice: two viewings
+        ((0.5, 0.005, 1.0), 1.0, 1, 1.5),  # a preview between a start and its resume splits nothing
+    ],
+)
+def test_plays_of_one_viewing_count_once(
+    fractions: tuple[float, ...], watched: float, completions: int, weight: float
+) -> None:
+    """A play's fraction is the position it reached: a play that reached further than the one before
+    continues its viewing; the pair's watched is the sum of each viewing's furthest position."""
+    n = len(fractions)
+    agg = aggregate_pairs(
+        np.zeros(n, np.int64),
+        1,
+        np.full(n, "play", dtype=object),
+        np.full(n, 100, np.int64),  # one second: ties keep event order
+        np.asarray(fractions) * 6000,
+        np.asarray(fractions),
+        ConfidenceConfig(),
+        (1.0, 5.0),
+    )
+    assert agg.watched.tolist() == pytest.approx([watched])
+    assert agg.completions.tolist() == [completions]
+    assert agg.weight.tolist() == pytest.approx([weight])
 
 
 def test_ratings_timestamps_and_scale() -> None:

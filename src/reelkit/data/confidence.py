@@ -4,15 +4,18 @@ Events of a pair are first aggregated:
 
 * ``rating``: the last explicit rating by timestamp (a later rating replaces an earlier one);
 * ``thumb``: the last thumb (+1 up, -1 down);
-* ``watched``: the sum over plays of the fraction watched, each capped at 1 (a play with no fraction counts
-  as ``unknown_fraction``);
-* ``completions``: plays with fraction >= ``completion_threshold``;
+* ``watched``: plays are split into *viewings*: in time order (ties in event order), a play that reached
+  further into the title than the play before continues that viewing, any other (a restart, a rewatch)
+  starts a new one. A play's fraction is the position it reached, as the service records plays, so the
+  progress reports of one viewing count once. ``watched`` is the sum over viewings of the furthest
+  fraction each reached, capped at 1 (a play with no fraction counts as ``unknown_fraction``);
+* ``completions``: viewings that reached ``completion_threshold``;
 * ``timestamp``: the latest event that is not a sample play (the latest sample when there is nothing else);
 * ``sample_only``: whether every event of the pair is a sample play.
 
 A *sample* play (:func:`sample_plays`: an autoplay preview, a misclick) is too short to be a viewing: it
-moves no pair's time, and a pair made only of samples is a weak interaction that popularity (Trending,
-taste communities) does not count as watched.
+moves no pair's time and is no part of any viewing, except in a pair made only of samples, a weak
+interaction that popularity (Trending, taste communities) does not count as watched.
 
 The weight (engagement strength) is then
 
@@ -26,7 +29,8 @@ The weight (engagement strength) is then
 
 and a pair whose last thumb is down gets weight 0 (it is not a positive interaction). ``lo``/``hi`` are
 the rating scale (inferred from the data unless given). A pair with only a 5-star rating on a 1-5 scale gets
-``1 + 1 = 2``; a half-watched title ``0.5``; a title watched to the end twice ``2 + 0.5 + 0.5 = 3``.
+``1 + 1 = 2``; a half-watched title ``0.5``; a title watched to the end in three sittings (plays to 0.3,
+0.6 and 1.0) ``1 + 0.5 = 1.5``; a title watched to the end twice ``2 + 0.5 + 0.5 = 3``.
 Models that want binary data ignore the weights; implicit ALS uses ``1 + alpha * w`` as its confidence
 (Hu, Koren & Volinsky 2008).
 """
@@ -137,15 +141,13 @@ def aggregate_pairs(
 
     rating = last_value(kind == "rating")
     thumb = last_value(kind == "thumb")
-    is_play = kind == "play"
-    f = np.where(np.isnan(frac), cfg.unknown_fraction, np.minimum(frac, 1.0))
-    watched = np.bincount(pair, weights=np.where(is_play, f, 0.0), minlength=n_pairs)
-    completions = np.bincount(
-        pair, weights=(is_play & (f >= cfg.completion_threshold)).astype(np.float64), minlength=n_pairs
-    ).astype(np.int64)
     # a preview today does not make a title watched 60 days ago recent: a pair's time is its latest event
     # that is not a sample (a pair of samples only: its latest sample)
     sample_only = np.bincount(pair, weights=(~is_sample).astype(np.float64), minlength=n_pairs) == 0
+    f = np.where(np.isnan(frac), cfg.unknown_fraction, np.minimum(frac, 1.0))
+    watched, completions = _viewings(
+        pair, n_pairs, ts, f, (kind == "play") & (~is_sample | sample_only[pair]), cfg.completion_threshold
+    )
     last_ts = np.full(n_pairs, np.iinfo(np.int64).min)
     np.maximum.at(last_ts, pair[~is_sample], ts[~is_sample])
     if sample_only.any():
@@ -165,6 +167,25 @@ def aggregate_pairs(
     )
     weight = np.where(thumb < 0, 0.0, weight)
     return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only)
+
+
+def _viewings(
+    pair: np.ndarray, n_pairs: int, ts: np.ndarray, f: np.ndarray, counted: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``watched`` and ``completions`` per pair from the ``counted`` plays' fractions ``f`` (see the module
+    docstring): 32 progress reports of one viewing weighed 9.87, a rewatch 3."""
+    idx = np.flatnonzero(counted)
+    if len(idx) == 0:
+        return np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64)
+    o = idx[np.lexsort((ts[idx], pair[idx]))]  # by (pair, time); stable, so ties keep event order
+    p, fo = pair[o], f[o]
+    # a viewing starts at a pair's first play and at every play that reached no further than the one before
+    starts = np.flatnonzero(np.r_[True, (p[1:] != p[:-1]) | (fo[1:] <= fo[:-1])])
+    furthest = np.maximum.reduceat(fo, starts)
+    watched = np.bincount(p[starts], weights=furthest, minlength=n_pairs)
+    done = (furthest >= threshold).astype(np.float64)
+    completions = np.bincount(p[starts], weights=done, minlength=n_pairs).astype(np.int64)
+    return watched, completions
 
 
 def aggregate_events(

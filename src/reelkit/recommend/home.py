@@ -144,9 +144,9 @@ class HomeConfig(BaseModel):
 class MemberHistory:
     """A member's events in store order (oldest first), as parallel arrays.
 
-    ``kinds`` are ``play``/``rating``/``thumb``; ``values`` are the rating, +1/-1, or seconds watched;
-    ``fractions`` the part of the title a play covered (NaN when unknown or not a play); ``seqs`` the store's
-    sequence numbers (0 when the history did not come from a store).
+    ``kinds`` are ``play``/``rating``/``thumb``; ``values`` are the rating, +1/-1, or the position a play
+    reached (seconds); ``fractions`` that position over the title's length (NaN when unknown or not a
+    play); ``seqs`` the store's sequence numbers (0 when the history did not come from a store).
     """
 
     title_ids: np.ndarray

@@ -128,11 +128,16 @@ class _EventBase(BaseModel):
 
 
 class PlayEvent(_EventBase):
-    """The member played a title up to ``position`` seconds of its ``duration``."""
+    """The member played a title up to ``position`` seconds into its ``duration``.
+
+    Progress reports of one viewing may be sent as several play events, each with the furthest position
+    reached so far: they count once (a play that reached no further than the one before starts a new
+    viewing, a rewatch).
+    """
 
     kind: Literal["play"]
     position: Annotated[float, BeforeValidator(_json_number)] = Field(
-        ge=0, le=1_000_000, allow_inf_nan=False, description="Seconds watched."
+        ge=0, le=1_000_000, allow_inf_nan=False, description="Position reached in the title, seconds."
     )
     duration: Annotated[float, BeforeValidator(_json_number)] = Field(
         gt=0, le=1_000_000, allow_inf_nan=False, description="Length of the title, seconds."

@@ -46,7 +46,7 @@ MAX_CLOCK_SKEW_S = 300
 
 
 def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRecord:
-    """A validated API event as a store record (a play's value is the seconds watched)."""
+    """A validated API event as a store record (a play's value is the position it reached, seconds)."""
     # a client clock a little fast (accepted, up to MAX_CLOCK_SKEW_S) is stored as now: a later event sent
     # without a timestamp must not sort before it (the member's newest play would not show)
     ts = min(event.timestamp, now) if event.timestamp is not None else now
