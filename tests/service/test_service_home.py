@@ -197,6 +197,20 @@ def test_a_preview_does_not_make_an_old_title_a_recent_anchor(builder: HomeBuild
     assert [t for t, _ in builder.fold(history(*base, preview)).strong] == [d, c, b]
 
 
+def test_top_picks_count_only_the_titles_they_are_ranked_from(builder: HomeBuilder) -> None:
+    # one liked title, three 20 s previews and a thumbs-down: "from your 5 titles", history_titles 5
+    t = [str(x) for x in builder.title_ids[:5]]
+    h = history(
+        (t[0], "thumb", 100, 1.0, np.nan),
+        *[(x, "play", 200 + i, 20, 20 / 6000) for i, x in enumerate(t[1:4])],
+        (t[4], "thumb", 300, -1.0, np.nan),
+    )
+    page = builder.build("x", h)
+    picks = next(r for r in page.rows if r.kind == "top-picks")
+    assert picks.reason == f"Ranked for you by the {builder.models.personal.name} model from your 1 title"
+    assert page.history_titles == 1
+
+
 def test_new_member_with_no_history(builder: HomeBuilder) -> None:
     page = builder.build("new", MemberHistory.empty())
     kinds = [r.kind for r in page.rows]

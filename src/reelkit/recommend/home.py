@@ -340,7 +340,8 @@ class HomePage:
     rows: tuple[HomeRow, ...]
     community_id: int | None
     community_name: str | None
-    #: Number of distinct titles in the member's history.
+    #: Number of titles the page was ranked from: the member's titles with a positive weight, known to the
+    #: models and not only sampled (a thumbs-down or a preview plays no part).
     history_titles: int
     #: How the rows were ordered, in words.
     ranking: str = field(default="", repr=False)
@@ -531,7 +532,6 @@ class HomeBuilder:
                 history, cfg.confidence, self._rating_scale, _sample_plays(history, self.config)
             )
             tids = agg.title_ids
-            n_seen = len(tids)
             cols = np.fromiter((self._col_of.get(t, -1) for t in tids), dtype=np.int64, count=len(tids))
             known = cols >= 0
             # a title only sampled (an autoplay preview, a misclick) is not seen: it would leave every row
@@ -541,6 +541,8 @@ class HomeBuilder:
             # a sampled-only title says nothing of taste either: three 20 s previews made a "personal" page
             pos = shown & (weight > 0)
             cols_pos = cols[pos]
+            # the titles the ranking is made from ("from your 5 titles" counted previews and a thumbs-down)
+            n_seen = int(pos.sum())
             w_pos = weight[pos].astype(np.float32)
             rating = agg.rating
             has_r = pos & ~np.isnan(rating)
@@ -814,7 +816,7 @@ class HomeBuilder:
                 "top-picks",
                 "Top Picks for You",
                 f"Ranked for you by the {self.models.personal.name} model "
-                f"from your {folded.n_titles_seen} titles"
+                f"from your {folded.n_titles_seen} title{'' if folded.n_titles_seen == 1 else 's'}"
                 if folded.personal
                 else "The most popular titles, until we learn what you like",
                 tuple(self._top_pick_titles(folded, np.asarray(tp, dtype=np.int64))),

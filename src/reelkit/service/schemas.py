@@ -219,7 +219,9 @@ class HomeOut(BaseModel):
     member_id: str
     model_version: str
     community: CommunityRef | None
-    history_titles: int
+    history_titles: int = Field(
+        description="Titles the page was ranked from (previews and thumbs-down left out)."
+    )
     ranking: str = Field(description="How the rows were ordered.")
     rows: list[RowOut]
 
