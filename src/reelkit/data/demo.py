@@ -20,8 +20,8 @@ Events (sorted by time)
     releases: a spike that decays over a couple of weeks) or at a uniform time afterwards, in the
     evening more often than in the morning.
 
-    * ``play``: ``value`` = seconds watched, ``fraction`` = share of the movie (for series: of the
-      episode; each episode is its own play) watched. Better-matching titles are finished more often;
+    * ``play``: ``value`` = the position reached, in seconds, ``fraction`` = that position as a share of
+      the movie (for series: of the episode; each episode is its own play). Better-matching titles are finished more often;
       an abandoned movie is sometimes resumed later; some movies are rewatched; series are binged.
     * ``rating`` (1-5 stars) for about a quarter of the titles played, more often for finished ones;
       correlated with affinity and quality, with a per-member bias.

@@ -909,7 +909,7 @@ def _train_catalog(path: str | Path, n_communities: int, progress: Progress) -> 
         raise DataFormatError("the catalogue needs genres and years (MovieLens movies.csv)", path=str(path))
     vocab = genre_vocabulary(titles["genres"])
     meta = metadata_matrix(titles["genres"], titles["year"], vocab)
-    pop = np.asarray(inter.matrix("binary").sum(axis=0)).ravel()
+    pop = np.asarray(inter.matrix("viewed").sum(axis=0)).ravel()
     placer = TitlePlacer().fit(meta, als.item_factors_.astype(np.float64), weights=np.sqrt(pop))
     labels = np.asarray(comm.labels_)
     k = comm.n_communities_
@@ -1033,8 +1033,8 @@ def evaluate_communities(
     vocab = genre_vocabulary(titles_all["genres"])
     tt = inter.titles.loc[inter.title_ids]
     meta_train = metadata_matrix(tt["genres"], tt["year"], vocab)
-    binary = inter.matrix("binary")
-    pop = np.asarray(binary.sum(axis=0)).ravel()
+    viewed = inter.matrix("viewed")  # members who viewed each title (previews left out)
+    pop = np.asarray(viewed.sum(axis=0)).ravel()
     placer = TitlePlacer().fit(meta_train, als.item_factors_.astype(np.float64), weights=np.sqrt(pop))
     hidden_ids = sorted(hidden)
     th = titles_all.loc[hidden_ids]
@@ -1043,7 +1043,7 @@ def evaluate_communities(
     # baselines
     onehot = np.zeros((k, len(labels)))
     onehot[labels, np.arange(len(labels))] = 1.0
-    comm_by_title = (onehot @ binary).T  # (titles, k) audience counts per community
+    comm_by_title = (onehot @ viewed).T  # (titles, k) audience counts per community
     activity = comm_by_title.sum(axis=0)
     popularity = np.tile(activity / activity.sum(), (len(hidden_ids), 1))
     g_train = meta_train[:, : len(vocab)]

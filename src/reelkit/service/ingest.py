@@ -2,7 +2,7 @@
 
 Imported events get deterministic ids (a hash of member, title, kind, timestamp, value and fraction), so
 importing the same file twice stores nothing new. Title durations, which the service uses for plays recorded
-from the web page, are estimated from plays that carry both seconds watched and a fraction.
+from the web page, are estimated from plays that carry both a position in seconds and a fraction.
 """
 
 from __future__ import annotations
