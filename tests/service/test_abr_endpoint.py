@@ -371,3 +371,24 @@ def test_a_missing_download_time_is_named_as_the_api_names_it(abr_client: TestCl
                                                 "last_chunk_bytes": 100_000.0})  # fmt: skip
     assert r.status_code == 400
     assert "download_s must be positive" in r.json()["message"] and "last_download_s" not in r.text
+
+
+@pytest.mark.media
+def test_a_paced_fetch_before_any_decision_serves_the_stream_the_url_names(
+    stream_client: TestClient, tiny_stream: Path, tmp_path: Path
+) -> None:
+    """The session the segment server starts was named by stream.json's name: a renamed folder said 'no
+    stream', and a packaged name that is not a URL name ('My Stream') was a 500."""
+    import json
+
+    streams = tmp_path / "data" / "abr" / "streams"  # stream_client's
+    shutil.copytree(tiny_stream, streams / "renamed")
+    shutil.copytree(tiny_stream, streams / "spaced")
+    doc = json.loads((streams / "spaced" / "stream.json").read_text())
+    (streams / "spaced" / "stream.json").write_text(json.dumps(doc | {"name": "My Stream"}))
+    for name in ("renamed", "spaced"):
+        r = stream_client.get(f"/abr/stream/{name}/const-100/x-{name}/chunk-0-00001.m4s")
+        assert r.status_code == 200, r.text
+        assert stream_client.get(f"/v1/abr/sessions/x-{name}").json()["stream"] == name
+    bad = stream_client.get("/abr/stream/renamed/doesnotexist/x-bad/chunk-0-00001.m4s")
+    assert bad.status_code == 404 and "no trace 'doesnotexist'" in bad.json()["message"]

@@ -655,7 +655,7 @@ async def stream_file(
         return FileResponse(path, media_type="application/dash+xml", headers=_NO_STORE)
     if trace.startswith("none") or session_id == "-" or not file.startswith("chunk-"):
         return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
-    link = await _session_link(rt, session_id, trace, s)
+    link = await _session_link(rt, session_id, trace, stream, s)
     if link is None:
         return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
     body = await asyncio.to_thread(path.read_bytes)
@@ -663,13 +663,17 @@ async def stream_file(
     return StreamingResponse(link.paced(body, label=file), media_type="video/mp4", headers=headers)
 
 
-async def _session_link(rt: AbrRuntime, session_id: str, trace: str, stream: Any) -> Any | None:
+async def _session_link(
+    rt: AbrRuntime, session_id: str, trace: str, stream_name: str, stream: Any
+) -> Any | None:
+    """The session's shaped link; ``stream_name`` is the stream as the URL names it (its folder), which
+    ``stream.json``'s name need not be (a folder renamed or copied)."""
     from reelkit.stream.shaping import ShapedLink
 
     session = rt.sessions.get(session_id)
     if session is None:  # the player fetched before deciding: a session with the default algo
         req = DecideRequest(
-            session_id=session_id, chunk_index=0, ladder_kbps=list(stream.bitrates_kbps), stream=stream.name
+            session_id=session_id, chunk_index=0, ladder_kbps=list(stream.bitrates_kbps), stream=stream_name
         )
         session = await run_in_threadpool(_new_session, rt, req)
         rt.sessions.put(session)
