@@ -392,3 +392,19 @@ def test_a_paced_fetch_before_any_decision_serves_the_stream_the_url_names(
         assert stream_client.get(f"/v1/abr/sessions/x-{name}").json()["stream"] == name
     bad = stream_client.get("/abr/stream/renamed/doesnotexist/x-bad/chunk-0-00001.m4s")
     assert bad.status_code == 404 and "no trace 'doesnotexist'" in bad.json()["message"]
+
+
+@pytest.mark.media
+def test_a_trace_named_none_something_is_a_trace(stream_client: TestClient, tmp_path: Path) -> None:
+    """Any trace whose name started with 'none' was served unshaped: a file nonet.txt, and an unknown
+    'nonexistent' (200 instead of 404)."""
+    (tmp_path / "data" / "abr" / "traces" / "nonet.txt").write_text("0 100\n100 100\n")
+    r = stream_client.get("/abr/stream/tiny/nonet.txt/n1/chunk-0-00001.m4s")
+    assert r.status_code == 200
+    (tr,) = stream_client.get("/v1/abr/sessions/n1").json()["transfers"]
+    assert tr["file"] == "chunk-0-00001.m4s" and tr["bytes"] == len(r.content)
+    missing = stream_client.get("/abr/stream/tiny/nonexistent/n2/chunk-0-00001.m4s")
+    assert missing.status_code == 404 and "no trace 'nonexistent'" in missing.json()["message"]
+    for unshaped in ("none", "none~busy"):
+        assert stream_client.get(f"/abr/stream/tiny/{unshaped}/n3/chunk-0-00001.m4s").status_code == 200
+    assert stream_client.get("/v1/abr/sessions/n3").status_code == 404  # no session for unshaped fetches

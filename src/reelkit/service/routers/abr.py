@@ -653,7 +653,8 @@ async def stream_file(
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
     if file.endswith(".mpd"):
         return FileResponse(path, media_type="application/dash+xml", headers=_NO_STORE)
-    if trace.startswith("none") or session_id == "-" or not file.startswith("chunk-"):
+    unshaped = trace.partition("~")[0] == "none"  # not every name starting so ("nonet.txt")
+    if unshaped or session_id == "-" or not file.startswith("chunk-"):
         return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
     link = await _session_link(rt, session_id, trace, stream, s)
     if link is None:
