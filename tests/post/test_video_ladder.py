@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from reelkit._mpd import min_bandwidth, segment_times
 from reelkit.cli import app, main
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import LocalExecutor
@@ -31,10 +32,8 @@ from reelkit.post.video.ladder import (
     check_ladder_inputs,
     declare_in_band,
     fixed_ladder_specs,
-    min_bandwidth,
     per_title_ladder,
     prepare_out_dir,
-    segment_times,
     vmaf_overlap,
     write_dash,
 )

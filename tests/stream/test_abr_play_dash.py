@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def _package_ladder_segments_and_mpd(clip: Path, tmp_path: Path) -> None:
     again = load_stream(tmp_path / "s")
     assert again.renditions == stream.renditions and np.array_equal(again.sizes, stream.sizes)
     mpd = stream.mpd.read_text()
-    assert 'duration="4000000"' in mpd and "audio" not in mpd
+    assert "<SegmentTimeline>" in mpd and 'maxSegmentDuration="PT4S"' in mpd and "audio" not in mpd
     # each rung has its own init segment: a player may not switch without it (ffmpeg said it may)
     assert "bitstreamSwitching" not in mpd
     # readable as the umask allows (mkdtemp's 0700 kept a web server running as another user out)
@@ -206,3 +207,57 @@ def test_a_ladder_of_the_usual_16_9_sizes_is_one_aspect_ratio(tmp_path: Path) ->
     assert len(check_package_options(tmp_path / "yt", usual)) == 3
     with pytest.raises(ConfigError, match="one aspect ratio"):
         check_package_options(tmp_path / "mixed", [Rendition(640, 360, 400), Rendition(640, 480, 900)])
+
+
+def _iso_s(text: str) -> float:
+    assert text.startswith("PT") and text.endswith("S"), text  # under a minute here
+    return float(text[2:-1])
+
+
+def test_the_mpd_states_the_segments_written(tmp_path: Path) -> None:
+    """ffmpeg's figures were kept: at 30000/1001 fps 2 s segments of 60 frames last 2.002 s, but the MPD
+    said PT2.0S, a presentation of PT6.0S ending at 6.006 s, and each bandwidth the ladder's kbps, under
+    what the segments (container included) need by ISO 23009-1's definition."""
+    import xml.etree.ElementTree as ET
+
+    clip = tmp_path / "ntsc.mp4"
+    src = "mandelbrot=size=320x180:rate=30000/1001"
+    media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", src, "-t", "6", "-c:v", "libx264", "-preset",
+                      "ultrafast", "-pix_fmt", "yuv420p", str(clip)])  # fmt: skip
+    stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:2], segment_s=2.0, preset="ultrafast")
+    root = ET.parse(stream.mpd).getroot()
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    min_buffer = _iso_s(root.attrib["minBufferTime"])
+    assert _iso_s(root.attrib["maxSegmentDuration"]) == pytest.approx(2.002, abs=0.0011)
+    assert _iso_s(root.attrib["mediaPresentationDuration"]) == pytest.approx(6.006, abs=0.0011)
+    for level, rep in enumerate(root.iterfind(".//d:Representation", ns)):
+        assert rep.attrib["id"] == str(level)
+        tpl = rep.find("d:SegmentTemplate", ns)
+        assert tpl is not None
+        scale = int(tpl.attrib["timescale"])
+        durations = [int(s.attrib["d"]) / scale for s in tpl.iterfind(".//d:S", ns)
+                     for _ in range(int(s.attrib.get("r", 0)) + 1)]  # fmt: skip
+        assert durations == pytest.approx([2.002] * 3, abs=1e-5)
+        starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+        bits = [8 * (stream.folder / f"chunk-{level}-{k:05d}.m4s").stat().st_size for k in (1, 2, 3)]
+        # every segment j delivered at @bandwidth from any segment i on arrives by its time to play
+        need = max(sum(bits[i : j + 1]) / (min_buffer + starts[j] - starts[i])
+                   for i in range(3) for j in range(i, 3))  # fmt: skip
+        need = max(need, sum(bits) / sum(durations))  # and at least the mean rate
+        bandwidth = int(rep.attrib["bandwidth"])
+        assert need <= bandwidth <= need + 1 and bandwidth > 1000 * LADDER[level].bitrate_kbps
+
+
+def test_bandwidths_ascend_with_the_ladder(tmp_path: Path) -> None:
+    """Measured bandwidths of rungs of near bitrates may cross; players rank levels by them."""
+    from reelkit.stream.dash import _ascending_bandwidths
+
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        '<MPD><AdaptationSet contentType="video"><Representation id="0" bandwidth="103000"/>'
+        '<Representation id="1" bandwidth="102500"/><Representation id="2" bandwidth="300400"/>'
+        '</AdaptationSet><AdaptationSet contentType="audio"><Representation id="3" bandwidth="66000"/>'
+        "</AdaptationSet></MPD>"
+    )
+    _ascending_bandwidths(mpd)
+    assert re.findall(r'bandwidth="(\d+)"', mpd.read_text()) == ["103000", "103001", "300400", "66000"]

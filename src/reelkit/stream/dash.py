@@ -4,7 +4,10 @@ Each rendition is encoded with libx264 in constant-bitrate mode (``nal-hrd=cbr``
 close to ``bitrate x segment length``, as in the streams ABR research uses. Keyframes are forced every
 ``segment_s`` seconds (fixed GOP, no scene-cut keyframes) so that every rendition's segments align and the
 player may switch at any segment. ffmpeg's ``dash`` muxer writes the MPD with a ``SegmentTemplate``
-(``$Number$``, fixed ``duration``), which :func:`reelkit.stream.abr.load_mpd` reads.
+(``$Number$``, a ``SegmentTimeline``), which :func:`reelkit.stream.abr.load_mpd` reads; its segment lengths,
+presentation length and bandwidths are then made to state the segments written (whole frames: 4.004 s at
+29.97 fps; each ``bandwidth`` the rate ISO 23009-1 asks of them under ``minBufferTime``, container included,
+so slightly above the ladder's kbps). Players and the service tell levels by Representation id (0 = lowest).
 
 :func:`make_sample_clip` generates a clip from ffmpeg's test sources (``testsrc2`` or ``mandelbrot``, with a
 sine tone), so nothing needs downloading; :func:`package_dash` takes that or any file ffmpeg reads.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -25,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from reelkit import media
-from reelkit._files import atomic_path, give_folder_umask, naming_output
+from reelkit._files import atomic_path, atomic_write_text, give_folder_umask, naming_output
+from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
 from reelkit.stream.advice import MAX_RUNG_KBPS
@@ -233,11 +238,32 @@ def _dash_args(
         k = f"{r.bitrate_kbps:g}k"
         args += [f"-b:v:{i}", k, f"-maxrate:v:{i}", k, f"-bufsize:v:{i}", f"{r.bitrate_kbps * 2:g}k"]
     sets = "id=0,streams=v" + (" id=1,streams=a" if audio else "")
-    args += ["-f", "dash", "-seg_duration", f"{segment_s:g}", "-use_template", "1", "-use_timeline", "0"]
+    # a timeline states each segment's real length (a GOP of whole frames: 4.004 s at 29.97 fps)
+    args += ["-f", "dash", "-seg_duration", f"{segment_s:g}", "-use_template", "1", "-use_timeline", "1"]
     args += ["-init_seg_name", "init-$RepresentationID$.m4s"]
     args += ["-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s"]
     args += ["-adaptation_sets", sets, media.local_output(out_mpd)]
     return args
+
+
+def _ascending_bandwidths(mpd: Path) -> None:
+    """Raise a video Representation's ``bandwidth`` to one over the rung below's where the figures measured
+    from the segments would not ascend with the ladder (rungs of near bitrates): a player and
+    :func:`reelkit.stream.abr.load_mpd` rank levels by bandwidth. Declaring more than needed stays valid."""
+    text = mpd.read_text()
+    video = re.search(r'<AdaptationSet\b[^>]*contentType="video".*?</AdaptationSet>', text, flags=re.S)
+    if video is None:
+        return
+    last = 0
+
+    def raise_(m: re.Match[str]) -> str:
+        nonlocal last
+        last = max(int(m.group(1)), last + 1)
+        return f'bandwidth="{last}"'
+
+    fixed = re.sub(r'\bbandwidth="(\d+)"', raise_, video.group(0))
+    if fixed != video.group(0):
+        atomic_write_text(mpd, text[: video.start()] + fixed + text[video.end() :])
 
 
 def check_package_options(
@@ -339,10 +365,12 @@ def package_dash(
             _dash_args(src, work / MPD_NAME, ladder, segment_s, rate, audio, preset, max_duration_s),
             what=f"packaging {src} as DASH",
         )
-        # every rung has its own init segment (its own SPS/PPS): switching needs the new one, which
-        # bitstreamSwitching="true" (ffmpeg's) tells a player it may skip
-        mpd_path = work / MPD_NAME
-        mpd_path.write_text(mpd_path.read_text().replace(' bitstreamSwitching="true"', ""))
+        # the real segment lengths, presentation length and bandwidths (ffmpeg's are the targets, which
+        # whole frames and the container's overhead exceed), and no bitstreamSwitching (each rung has its
+        # own init segment, its own SPS/PPS); then bandwidths ascend with the ladder, whose order players
+        # and load_mpd take from them
+        state_segments(work / MPD_NAME)
+        _ascending_bandwidths(work / MPD_NAME)
         video = load_mpd(work / MPD_NAME, chunk_s=segment_s)
         sizes = np.asarray(video.sizes)
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)

@@ -45,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 
 from reelkit._files import atomic_write_text, read_keyed_json
+from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
 from reelkit.media import VideoStream, local_output, probe, run_ffmpeg
@@ -469,115 +470,8 @@ def write_dash(encodes: Sequence[str | Path], out_dir: str | Path, *, seg_s: flo
     mpd = out / "manifest.mpd"
     run_ffmpeg(args, what="writing the DASH manifest")
     _fill_hevc_codecs(mpd, encodes)
-    _state_segments(mpd)
+    state_segments(mpd)
     return mpd
-
-
-_S = re.compile(r"<S\b([^>]*)/?>")
-_ATTR = re.compile(r'(\w+)="([^"]*)"')
-_ISO_DURATION = re.compile(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
-
-
-def _iso_seconds(text: str) -> float:
-    m = _ISO_DURATION.match(text)
-    if not m:
-        raise MediaError(f"unexpected duration {text!r} in the DASH manifest", path=None)
-    h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
-    return 3600 * h + 60 * mi + sec
-
-
-def segment_times(representation: str) -> list[tuple[int, int]]:
-    """(start, duration) of every segment of one ``<Representation>`` element's ``SegmentTimeline``, in its
-    timescale (``r`` repeats expanded, a missing ``t`` continuing from the previous segment)."""
-    out: list[tuple[int, int]] = []
-    t = 0
-    for m in _S.finditer(representation):
-        a = dict(_ATTR.findall(m.group(1)))
-        t = int(a.get("t", t))
-        for _ in range(int(a.get("r", 0)) + 1):
-            out.append((t, int(a["d"])))
-            t += int(a["d"])
-    return out
-
-
-def min_bandwidth(bits: Sequence[int], starts_s: Sequence[float], min_buffer_s: float) -> float:
-    """The smallest ``@bandwidth`` (bit/s) that ISO 23009-1 allows for these segments: delivered at that
-    constant rate from any segment's start, with playout ``min_buffer_s`` after the first bit, every segment
-    has arrived by the time it is due to play: ``bits[i..j] <= B * (min_buffer_s + start_j - start_i)``."""
-    b = np.asarray(bits, dtype=float)
-    t = np.asarray(starts_s, dtype=float)
-    best = 0.0
-    for i in range(len(b)):
-        need = np.cumsum(b[i:]) / (min_buffer_s + t[i:] - t[i])
-        best = max(best, float(need.max()))
-    return best
-
-
-def _state_segments(mpd: Path) -> None:
-    """Make ffmpeg's manifest say what its segments are: ``maxSegmentDuration`` the longest segment (ffmpeg
-    writes the target length, which a GOP of 48 frames at 23.976 fps or a shot's cut exceeds), each
-    ``bandwidth`` the rate its segments need under ``minBufferTime`` (ffmpeg writes the mean, which a
-    bitrate burst of a constant-quality encode exceeds, so a player would stall), and no
-    ``bitstreamSwitching`` (the rungs' parameter sets differ; :func:`declare_in_band` restores it where every
-    stream carries them in band)."""
-    text = mpd.read_text()
-    head = re.search(r"<MPD\b[^>]*>", text, re.S)
-    mbt_m = re.search(r'minBufferTime="([^"]+)"', head.group(0)) if head else None
-    min_buffer = _iso_seconds(mbt_m.group(1)) if mbt_m else 2.0
-    if min_buffer <= 0:  # ffmpeg writes PT0.0S for a one-frame title: no rate would deliver in no time
-        spans = [
-            d / int(dict(_ATTR.findall(t.group(1))).get("timescale", 1))
-            for rep in re.findall(r"<Representation\b.*?</Representation>", text, flags=re.S)
-            if (t := re.search(r"<SegmentTemplate\b([^>]*)>", rep))
-            for _, d in segment_times(rep)
-        ]
-        min_buffer = max(spans, default=1.0)
-        text = re.sub(
-            r'minBufferTime="[^"]*"',
-            f'minBufferTime="PT{math.ceil(min_buffer * 1000) / 1000:g}S"',
-            text,
-            count=1,
-        )
-    longest = 0.0
-    duration = 0.0
-
-    def fix(m: re.Match[str]) -> str:
-        nonlocal longest, duration
-        rep = m.group(0)
-        rid = re.search(r'\bid="([^"]+)"', rep)
-        tmpl = re.search(r"<SegmentTemplate\b([^>]*)>", rep)
-        if rid is None or tmpl is None:
-            return rep
-        a = dict(_ATTR.findall(tmpl.group(1)))
-        scale = int(a.get("timescale", 1))
-        times = segment_times(rep)
-        if not times or "media" not in a:
-            return rep
-        longest = max(longest, max(d for _, d in times) / scale)
-        media = a["media"].replace("$RepresentationID$", rid.group(1))
-        first = int(a.get("startNumber", 1))
-
-        def name(n: int) -> str:
-            return re.sub(r"\$Number(?:%0(\d+)d)?\$", lambda x: str(n).zfill(int(x.group(1) or 0)), media)
-
-        files = [mpd.parent / name(first + k) for k in range(len(times))]
-        if not all(f.exists() for f in files):
-            return rep
-        bits = [8 * f.stat().st_size for f in files]
-        total_s = sum(d for _, d in times) / scale
-        duration = max(duration, total_s)
-        need = max(min_bandwidth(bits, [t / scale for t, _ in times], min_buffer), sum(bits) / total_s)
-        return re.sub(r'\bbandwidth="\d+"', f'bandwidth="{math.ceil(need)}"', rep, count=1)
-
-    text = re.sub(r"<Representation\b.*?</Representation>", fix, text, flags=re.S)
-    if longest > 0:
-        stated = f'maxSegmentDuration="PT{math.ceil(longest * 1000) / 1000:g}S"'
-        text = re.sub(r'maxSegmentDuration="[^"]*"', stated, text)
-    if duration > 0:  # ffmpeg rounds it to tenths (PT3.1S for 3.128 s): a player could stop a frame short
-        stated = f'mediaPresentationDuration="PT{math.ceil(duration * 1000) / 1000:g}S"'
-        text = re.sub(r'mediaPresentationDuration="[^"]*"', stated, text, count=1)
-    text = text.replace(' bitstreamSwitching="true"', "")
-    atomic_write_text(mpd, text)
 
 
 def _fill_hevc_codecs(mpd: Path, encodes: Sequence[str | Path]) -> None:

@@ -26,6 +26,14 @@
     return JSON.parse(xhr.responseText);
   }
 
+  // A level is its Representation's id: reelkit abr package numbers the video rungs 0.. from the lowest (as
+  // the segment server's chunk-<level>-<n>.m4s). The MPD's bandwidth is what the segments need, container
+  // included, so it is not the ladder's kbps.
+  function levelOf(representation) {
+    const id = representation ? Number(representation.id) : NaN;
+    return Number.isInteger(id) && id >= 0 ? id : NaN;
+  }
+
   function ReelkitRuleClass() {
     const context = this.context;
     const SwitchRequest = dashjs.FactoryMaker.getClassFactoryByName('SwitchRequest');
@@ -38,7 +46,7 @@
       const abr = rulesContext.getAbrController();
       const reps = abr.getPossibleVoRepresentations(rulesContext.getMediaInfo(), true)
         .slice()
-        .sort(function (a, b) { return a.bandwidth - b.bandwidth; });
+        .sort(function (a, b) { return levelOf(a) - levelOf(b) || a.bandwidth - b.bandwidth; });
       if (!reps.length) {
         return request;
       }
@@ -125,9 +133,8 @@
       return;
     }
     const index = req.index;
-    const bandwidth = req.representation ? req.representation.bandwidth : NaN;
-    let level = this.cfg.ladderKbps.findIndex(function (k) { return Math.abs(k * 1000 - bandwidth) < 1; });
-    if (level < 0) {
+    let level = levelOf(req.representation);
+    if (!(level < this.cfg.ladderKbps.length)) {
       level = this.level;
     }
     const bytes = e.response && e.response.byteLength ? e.response.byteLength : req.bytesLoaded;
