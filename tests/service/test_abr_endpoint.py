@@ -408,3 +408,20 @@ def test_a_trace_named_none_something_is_a_trace(stream_client: TestClient, tmp_
     for unshaped in ("none", "none~busy"):
         assert stream_client.get(f"/abr/stream/tiny/{unshaped}/n3/chunk-0-00001.m4s").status_code == 200
     assert stream_client.get("/v1/abr/sessions/n3").status_code == 404  # no session for unshaped fetches
+
+
+@pytest.mark.media
+def test_audio_segments_are_no_video_level(tmp_path: Path) -> None:
+    """With --audio the audio Representation (id 2 after two rungs) went through the session's link and
+    was logged as level 2, so a player's link carried more than the simulator's and its levels differed."""
+    from reelkit.stream.dash import SMALL_LADDER, make_sample_clip, package_dash
+
+    data = tmp_path / "data"
+    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(160, 90))
+    package_dash(clip, data / "abr" / "streams" / "av", renditions=SMALL_LADDER[:2], audio=True,
+                 preset="ultrafast")  # fmt: skip
+    with TestClient(create_app(_settings(data))) as c:
+        for file in ("chunk-2-00001.m4s", "chunk-1-00001.m4s"):
+            assert c.get(f"/abr/stream/av/const-100/au/{file}").status_code == 200
+        transfers = c.get("/v1/abr/sessions/au").json()["transfers"]
+    assert [(t["file"], t["level"]) for t in transfers] == [("chunk-1-00001.m4s", 1)]

@@ -5,9 +5,10 @@
   object (:mod:`reelkit.stream.abr`) in a bounded table: at most ``MAX_SESSIONS``, the least recently used
   evicted first, and each forgotten ``SESSION_TTL_S`` after its last request.
 * ``GET /abr/stream/{stream}/{trace}/{session}/{file}``: the MPD and segments of a stream packaged by
-  ``reelkit abr package`` (folders under ``<data dir>/abr/streams/``), media segments paced by the network
+  ``reelkit abr package`` (folders under ``<data dir>/abr/streams/``), video segments paced by the network
   trace ``trace`` (a file under ``<data dir>/abr/traces/``, ``const-<Mbps>``, or ``none``) on one link per
-  session (:class:`reelkit.stream.shaping.ShapedLink`; Pensieve's link: 0.95 payload, 80 ms RTT).
+  session (:class:`reelkit.stream.shaping.ShapedLink`; Pensieve's link: 0.95 payload, 80 ms RTT); audio
+  segments unshaped, as the simulator has no audio.
 * ``POST /v1/abr/sessions/{id}/log`` and ``GET /v1/abr/sessions/{id}``: the player's own log (levels,
   buffer, stalls), the server's decisions and the paced transfers, for comparison with the simulator.
 * ``GET /abr/demo``: a page that plays a stream with dash.js and a custom ABR rule calling the endpoint.
@@ -637,8 +638,9 @@ async def stream_file(
 ) -> Response:
     """The MPD or a segment of ``stream``; media segments paced by ``trace`` on the session's link.
 
-    The MPD and init segments are sent at once; ``chunk-*`` segments go through the link (80 ms RTT, then
-    the trace's rate x 0.95), one transfer at a time per session. ``session_id`` ``-`` means unshaped.
+    The MPD and init segments are sent at once; the video rungs' ``chunk-*`` segments go through the link
+    (80 ms RTT, then the trace's rate x 0.95), one transfer at a time per session; audio segments are sent
+    unshaped (the simulator has no audio). ``session_id`` ``-`` means unshaped.
     ``<trace>~busy`` advances the trace only while payload moves (the simulator's clock); by default, or
     with ``~wall``, it runs on wall time.
     """
@@ -654,7 +656,10 @@ async def stream_file(
     if file.endswith(".mpd"):
         return FileResponse(path, media_type="application/dash+xml", headers=_NO_STORE)
     unshaped = trace.partition("~")[0] == "none"  # not every name starting so ("nonet.txt")
-    if unshaped or session_id == "-" or not file.startswith("chunk-"):
+    chunk = _CHUNK.fullmatch(file)
+    # the video rungs' segments only: an audio Representation (id past the ladder's) is no level, and
+    # the simulator the link is compared with carries video alone
+    if unshaped or session_id == "-" or chunk is None or int(chunk.group(1)) >= len(s.renditions):
         return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
     link = await _session_link(rt, session_id, trace, stream, s)
     if link is None:
