@@ -259,6 +259,16 @@ class VideoStream:
     tbr: float | None = None
     #: How the stream is flagged: ``"progressive"``, ``"tff"``, ``"bff"``, or ``None`` when it does not say.
     field_order: str | None = None
+    #: The sample (pixel) aspect ratio as stored, ``None`` when ffmpeg gives none (square pixels).
+    sar: Fraction | None = None
+
+    @property
+    def display_aspect(self) -> float:
+        """Width over height of the picture as shown: pixels stretched by ``sar``, upright."""
+        if not self.width or not self.height:
+            return 0.0
+        s = float(self.sar) if self.sar else 1.0
+        return self.width / (self.height * s) if self.rotation in (90, 270) else self.width * s / self.height
 
     @property
     def variable_rate(self) -> bool:
@@ -436,7 +446,10 @@ def probe(path: str | Path) -> MediaInfo:
                 if re.search(r"\bbottom (coded )?first", flags)
                 else None
             )
-            video.append(VideoStream(idx, codec, w, h, fps, pix, rotation, rates.get("tbr"), order))
+            sar_m = re.search(r"\[SAR (\d+):(\d+)", desc)
+            known = sar_m is not None and int(sar_m.group(1)) > 0 and int(sar_m.group(2)) > 0  # not "0:1"
+            sar = Fraction(int(sar_m.group(1)), int(sar_m.group(2))) if sar_m and known else None
+            video.append(VideoStream(idx, codec, w, h, fps, pix, rotation, rates.get("tbr"), order, sar))
         else:
             subs += 1
     return MediaInfo(str(p), duration, audio, video, subs)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -261,3 +262,30 @@ def test_bandwidths_ascend_with_the_ladder(tmp_path: Path) -> None:
     )
     _ascending_bandwidths(mpd)
     assert re.findall(r'bandwidth="(\d+)"', mpd.read_text()) == ["103000", "103001", "300400", "66000"]
+
+
+def test_a_ladder_of_another_shape_than_the_clip_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each rung is scaled to its size with square pixels: a 90x160 portrait clip packaged with --small
+    came out 16:9 (squashed 3.2x), without a word."""
+    from reelkit.cli import main
+    from reelkit.stream.dash import SMALL_LADDER, check_package_options
+
+    portrait = make_sample_clip(tmp_path / "p.mp4", duration_s=1, size=(90, 160), audio=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["abr", "package", str(portrait), "-o", str(tmp_path / "out"), "--small"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--ladder" in err and "0.562:1 (90x160)" in err and "e.g. 90x160," in err
+    assert not (tmp_path / "out").exists()
+    # anamorphic: 120x90 stored, 4:3 pixels, shown 16:9; ffmpeg's [SAR 4:3 DAR 16:9] is read
+    wide = tmp_path / "w.mp4"
+    media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=120x90:rate=24", "-t", "1",
+                      "-vf", "setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", str(wide)])  # fmt: skip
+    (v,) = media.probe(wide).video
+    assert v.sar == Fraction(4, 3) and v.display_aspect == pytest.approx(16 / 9)
+    assert len(check_package_options(tmp_path / "ok", SMALL_LADDER, source=v)) == 4
+    square = media.VideoStream(0, "h264", 120, 90, 24.0, "yuv420p")  # 4:3 shown
+    with pytest.raises(ConfigError, match=r"1.333:1 \(120x90\)"):
+        check_package_options(tmp_path / "no", SMALL_LADDER, source=square)

@@ -51,7 +51,8 @@ def package_cmd(
 ) -> None:
     """Encode a clip into a DASH stream (H.264 ladder, fixed GOP, MPD) that the service can serve.
 
-    For the service's demo page, write it to <data dir>/abr/streams/<name>.
+    For the service's demo page, write it to <data dir>/abr/streams/<name>. The renditions must have the
+    clip's shape as shown (within 2%): a ladder that would stretch the picture is refused.
     """
     from reelkit.stream.dash import SAMPLE_SOURCES, check_package_options, make_sample_clip, package_dash
 

@@ -266,6 +266,10 @@ def _ascending_bandwidths(mpd: Path) -> None:
         atomic_write_text(mpd, text[: video.start()] + fixed + text[video.end() :])
 
 
+def _even(x: float) -> int:
+    return max(16, round(x / 2.0) * 2)
+
+
 def check_package_options(
     out_dir: str | Path,
     renditions: tuple[Rendition, ...] | list[Rendition],
@@ -275,8 +279,12 @@ def check_package_options(
     preset: str = "veryfast",
     max_duration_s: float | None = None,
     overwrite: bool = False,
+    source: media.VideoStream | None = None,
 ) -> tuple[Rendition, ...]:
-    """Validate what :func:`package_dash` is asked to do before any encoding; returns the sorted ladder."""
+    """Validate what :func:`package_dash` is asked to do before any encoding; returns the sorted ladder.
+
+    ``source``: the clip's video stream, whose shape as shown the renditions must have (within 2%): each
+    rendition is scaled to its size with square pixels, so another shape would stretch the picture."""
     ladder = tuple(sorted(renditions, key=lambda r: r.bitrate_kbps))
     if not ladder:
         raise ConfigError("the ladder needs at least one rendition")
@@ -289,6 +297,19 @@ def check_package_options(
             f"renditions must share one aspect ratio (one DASH adaptation set); got {frames}: "
             "for 16:9 use e.g. 320x180, 640x360, 768x432, 1024x576, 1280x720"
         )
+    if source is not None and source.display_aspect > 0:
+        shown = source.display_aspect
+        if max(aspects[0], shown) / min(aspects[0], shown) > 1.02:
+            sar = source.sar or 1
+            pixels = f" with {sar.numerator}:{sar.denominator} pixels" if sar != 1 else ""
+            areas = [r.width * r.height for r in ladder]  # the same pixels in the clip's shape
+            like = ", ".join(f"{_even(math.sqrt(a * shown))}x{_even(math.sqrt(a / shown))}" for a in areas)
+            first = f"{ladder[0].width}x{ladder[0].height}"
+            raise ConfigError(
+                f"the renditions are {aspects[0]:.3f}:1 ({first}) but the clip's picture is {shown:.3f}:1 "
+                f"({source.width}x{source.height}{pixels}), which they would stretch; give --ladder "
+                f"(renditions=) sizes of its shape, e.g. {like}"
+            )
     if not 0.5 <= segment_s < math.inf:  # a shorter one (a frame or two) wrote an MPD its segments contradict
         raise ConfigError(f"segment length must be at least 0.5 s; got {segment_s}")
     if max_duration_s is not None and not 0 < max_duration_s < math.inf:
@@ -353,6 +374,7 @@ def package_dash(
         preset=preset,
         max_duration_s=max_duration_s,
         overwrite=overwrite,
+        source=info.video[0],
     )
     rate = float(fps or info.video[0].fps or 24.0)
     out = Path(out_dir).resolve()  # "." has no name and is its own parent: the build folder goes beside it
