@@ -289,3 +289,15 @@ def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     square = media.VideoStream(0, "h264", 120, 90, 24.0, "yuv420p")  # 4:3 shown
     with pytest.raises(ConfigError, match=r"1.333:1 \(120x90\)"):
         check_package_options(tmp_path / "no", SMALL_LADDER, source=square)
+
+
+def test_a_film_rate_is_kept_exactly(tmp_path: Path) -> None:
+    """23.976 fps was resampled to 23.98 (ffmpeg's printout), a duplicated frame every ~250 s; the
+    stream keeps 24000/1001."""
+    clip = tmp_path / "film.mp4"
+    src = "testsrc2=size=160x90:rate=24000/1001"
+    media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", src, "-t", "3", "-c:v", "libx264", "-preset",
+                      "ultrafast", "-pix_fmt", "yuv420p", str(clip)])  # fmt: skip
+    stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:1], segment_s=2.0, preset="ultrafast")
+    assert 'frameRate="24000/1001"' in stream.mpd.read_text()
+    assert stream.fps == pytest.approx(24000 / 1001, abs=1e-9)

@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -212,14 +213,14 @@ def _dash_args(
     out_mpd: Path,
     renditions: tuple[Rendition, ...],
     segment_s: float,
-    fps: float,
+    fps: Fraction,
     audio: bool,
     preset: str,
     max_duration_s: float | None,
 ) -> list[str]:
     n = len(renditions)
-    gop = max(1, round(fps * segment_s))
-    chains = [f"[0:V]fps={fps:g},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    gop = max(1, round(float(fps) * segment_s))
+    chains = [f"[0:V]fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n))]
     chains += [f"[s{i}]scale={r.width}:{r.height},setsar=1[v{i}]" for i, r in enumerate(renditions)]
     args = ["-v", "error", "-y", "-i", str(clip)]
     if max_duration_s is not None:
@@ -376,7 +377,9 @@ def package_dash(
         overwrite=overwrite,
         source=info.video[0],
     )
-    rate = float(fps or info.video[0].fps or 24.0)
+    # the exact rate: ffmpeg prints 23.98 for 24000/1001, and resampling to that duplicated a frame every
+    # ~250 s
+    rate = media.frame_rate(fps) if fps else (info.video[0].rate or Fraction(24))
     out = Path(out_dir).resolve()  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
@@ -398,7 +401,7 @@ def package_dash(
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)
         if dur and sizes.shape[1] * segment_s > dur + 1e-3 and sizes.shape[1] > 1:
             sizes = sizes[:, :-1]  # a short last segment
-        stream = DashStream(name or out.name, out, ladder, float(segment_s), sizes, rate, audio)
+        stream = DashStream(name or out.name, out, ladder, float(segment_s), sizes, float(rate), audio)
         (work / STREAM_JSON).write_text(json.dumps(stream.to_json(), indent=1), encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
