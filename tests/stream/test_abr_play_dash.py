@@ -301,3 +301,19 @@ def test_a_film_rate_is_kept_exactly(tmp_path: Path) -> None:
     stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:1], segment_s=2.0, preset="ultrafast")
     assert 'frameRate="24000/1001"' in stream.mpd.read_text()
     assert stream.fps == pytest.approx(24000 / 1001, abs=1e-9)
+
+
+def test_a_segment_shorter_than_a_frame_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 1 fps clip with --segment 0.5: the stream said 0.5 s segments (24 of them) while each held a 1 s
+    frame (12 files)."""
+    from reelkit.cli import main
+
+    clip = make_sample_clip(tmp_path / "one.mp4", duration_s=3, size=(160, 90), fps=1, audio=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["abr", "package", str(clip), "-o", str(tmp_path / "out"), "--small", "--segment", "0.5"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--segment" in err and "shorter than a frame at 1 fps" in err and "at least 1 s" in err
+    assert not (tmp_path / "out").exists()

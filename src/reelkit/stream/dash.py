@@ -281,11 +281,13 @@ def check_package_options(
     max_duration_s: float | None = None,
     overwrite: bool = False,
     source: media.VideoStream | None = None,
+    fps: float | None = None,
 ) -> tuple[Rendition, ...]:
     """Validate what :func:`package_dash` is asked to do before any encoding; returns the sorted ladder.
 
     ``source``: the clip's video stream, whose shape as shown the renditions must have (within 2%): each
-    rendition is scaled to its size with square pixels, so another shape would stretch the picture."""
+    rendition is scaled to its size with square pixels, so another shape would stretch the picture.
+    ``fps``: the rate the stream is encoded at; a segment holds at least one frame."""
     ladder = tuple(sorted(renditions, key=lambda r: r.bitrate_kbps))
     if not ladder:
         raise ConfigError("the ladder needs at least one rendition")
@@ -313,6 +315,11 @@ def check_package_options(
             )
     if not 0.5 <= segment_s < math.inf:  # a shorter one (a frame or two) wrote an MPD its segments contradict
         raise ConfigError(f"segment length must be at least 0.5 s; got {segment_s}")
+    if fps is not None and segment_s * fps < 1 - 1e-9:  # the MPD said 0.5 s segments of 1 s frames
+        raise ConfigError(
+            f"segment length (--segment) {segment_s:g} s is shorter than a frame at {fps:.4g} fps; "
+            f"give at least {math.ceil(1000 / fps) / 1000:g} s"
+        )
     if max_duration_s is not None and not 0 < max_duration_s < math.inf:
         raise ConfigError(f"the cut must be > 0 s; got {max_duration_s}")
     if preset not in media.X264_PRESETS:
@@ -367,6 +374,9 @@ def package_dash(
         raise MediaError("has no video stream", path=str(src))
     if audio and not info.audio:
         raise MediaError("has no audio stream; package it without audio", path=str(src))
+    # the exact rate: ffmpeg prints 23.98 for 24000/1001, and resampling to that duplicated a frame every
+    # ~250 s
+    rate = media.frame_rate(fps) if fps else (info.video[0].rate or Fraction(24))
     ladder = check_package_options(
         out_dir,
         renditions,
@@ -376,10 +386,8 @@ def package_dash(
         max_duration_s=max_duration_s,
         overwrite=overwrite,
         source=info.video[0],
+        fps=float(rate),
     )
-    # the exact rate: ffmpeg prints 23.98 for 24000/1001, and resampling to that duplicated a frame every
-    # ~250 s
-    rate = media.frame_rate(fps) if fps else (info.video[0].rate or Fraction(24))
     out = Path(out_dir).resolve()  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
