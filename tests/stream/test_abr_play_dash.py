@@ -156,6 +156,7 @@ def test_cli_playback_bad_input(tmp_path: Path) -> None:
         (["--duration", "-1"], "--duration"),
         (["--preset", "bogus"], "x264 preset"),
         (["--ladder", "320x180@100,640x480@200"], "aspect ratio"),
+        (["--ladder", "160x90@0.5"], "--ladder: rendition bitrate must be in [1,"),  # failed in ffmpeg
         (["--ladder", "320x180@100", "--small"], "--small is a ladder of its own"),  # it was ignored
         (["--source", "foo"], "--source 'foo'"),  # after "generating a 48 s foo clip"
     ],

@@ -18,7 +18,10 @@ def _ladder(text: str | None, small: bool) -> tuple[object, ...]:
     from reelkit.stream.dash import DEFAULT_LADDER, SMALL_LADDER, Rendition
 
     if text:
-        return tuple(Rendition.parse(x) for x in text.split(",") if x.strip())
+        try:
+            return tuple(Rendition.parse(x) for x in text.split(",") if x.strip())
+        except ConfigError as exc:
+            raise ConfigError(f"--ladder: {exc}") from None
     return SMALL_LADDER if small else DEFAULT_LADDER
 
 

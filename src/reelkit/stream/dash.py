@@ -63,9 +63,10 @@ class Rendition:
     def __post_init__(self) -> None:
         if not (16 <= self.width <= 8192 and 16 <= self.height <= 8192) or self.width % 2 or self.height % 2:
             raise ConfigError(f"rendition size must be even and 16-8192; got {self.width}x{self.height}")
-        if not 0 < self.bitrate_kbps <= MAX_RUNG_KBPS:  # inf or 1e9 failed in ffmpeg after the clip
+        # inf or 1e9 failed in ffmpeg after the clip, and so did under 1 (x264 takes whole kbps, 0 is invalid)
+        if not 1 <= self.bitrate_kbps <= MAX_RUNG_KBPS:
             raise ConfigError(
-                f"rendition bitrate must be in (0, {MAX_RUNG_KBPS:g}] kbps; got {self.bitrate_kbps}"
+                f"rendition bitrate must be in [1, {MAX_RUNG_KBPS:g}] kbps; got {self.bitrate_kbps:g}"
             )
 
     @classmethod
