@@ -297,6 +297,8 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
     else:
         assert js.status_code == 200 and "dashjs" in js.text[:5000].lower()
     assert stream_client.get("/abr/demo?stream=tiny&algo=magic").status_code == 404
+    alias = stream_client.get("/abr/demo?stream=tiny&algo=rmpc&session=demo2")  # as /v1/abr/decide takes
+    assert alias.status_code == 200 and '"algo": "robustmpc"' in alias.text
     assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404
 
 

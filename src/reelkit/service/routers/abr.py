@@ -752,10 +752,12 @@ async def demo(
             request, "abr_demo.html", wait, status_code=503, headers={**_NO_STORE, "Retry-After": "5"}
         )
     s = _load_stream(rt, stream)
+    from reelkit.stream.abr.registry import policy_name
+
     names = _algos()
-    chosen = algo or default_algo()
-    if chosen not in names:
-        raise HTTPException(404, f"unknown algo {chosen!r}; choose one of {', '.join(names)}")
+    chosen = policy_name(algo or default_algo())  # the aliases /v1/abr/decide takes (rmpc, bb)
+    if chosen is None:
+        raise HTTPException(404, f"unknown algo {algo!r}; choose one of {', '.join(names)}")
     traces = _trace_names(rt)
     if trace not in traces and not re.fullmatch(r"const-\d+(\.\d+)?", trace):
         raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
