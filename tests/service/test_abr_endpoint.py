@@ -426,4 +426,15 @@ def test_audio_segments_are_no_video_level(tmp_path: Path) -> None:
         for file in ("chunk-2-00001.m4s", "chunk-1-00001.m4s"):
             assert c.get(f"/abr/stream/av/const-100/au/{file}").status_code == 200
         transfers = c.get("/v1/abr/sessions/au").json()["transfers"]
-    assert [(t["file"], t["level"]) for t in transfers] == [("chunk-1-00001.m4s", 1)]
+        assert [(t["file"], t["level"]) for t in transfers] == [("chunk-1-00001.m4s", 1)]
+        # the audio's segments are audio/mp4, stream.json is JSON (all were video/mp4); HEAD was a 405
+        for file, kind in (("chunk-2-00001.m4s", "audio/mp4"), ("init-2.m4s", "audio/mp4"),
+                           ("init-0.m4s", "video/mp4"), ("chunk-0-00001.m4s", "video/mp4"),
+                           ("stream.json", "application/json")):  # fmt: skip
+            r = c.get(f"/abr/stream/av/none/-/{file}")
+            assert r.status_code == 200 and r.headers["content-type"] == kind, (file, r.headers)
+        head = c.head("/abr/stream/av/const-100/au/chunk-0-00001.m4s")
+        assert head.status_code == 200 and head.headers["content-type"] == "video/mp4" and not head.content
+        size = (data / "abr" / "streams" / "av" / "chunk-0-00001.m4s").stat().st_size
+        assert int(head.headers["content-length"]) == size
+        assert len(c.get("/v1/abr/sessions/au").json()["transfers"]) == 1  # a HEAD moves nothing

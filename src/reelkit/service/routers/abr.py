@@ -62,6 +62,7 @@ SAMPLE_STREAM = "sample"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*\.(mpd|m4s|mp4|json)$")
 _CHUNK = re.compile(r"^chunk-(\d+)-(\d+)\.m4s$")
+_SEGMENT = re.compile(r"^(init|chunk)-(\d+)(-\d+)?\.m4s$")
 _NO_STORE = {"Cache-Control": "no-store"}
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
@@ -632,9 +633,13 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
     return load_trace(path)
 
 
-@router.get("/abr/stream/{stream}/{trace}/{session_id}/{file}", dependencies=[Depends(require_read)])
+@router.api_route(
+    "/abr/stream/{stream}/{trace}/{session_id}/{file}",
+    methods=["GET", "HEAD"],
+    dependencies=[Depends(require_read)],
+)
 async def stream_file(
-    stream: Name, trace: TracePath, session_id: SessionPath, file: str, state: StateDep
+    request: Request, stream: Name, trace: TracePath, session_id: SessionPath, file: str, state: StateDep
 ) -> Response:
     """The MPD or a segment of ``stream``; media segments paced by ``trace`` on the session's link.
 
@@ -655,18 +660,24 @@ async def stream_file(
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
     if file.endswith(".mpd"):
         return FileResponse(path, media_type="application/dash+xml", headers=_NO_STORE)
+    if file.endswith(".json"):
+        return FileResponse(path, media_type="application/json", headers=_NO_STORE)
+    # Representation ids past the ladder's are the audio's (package_dash numbers the video rungs first)
+    rep = _SEGMENT.fullmatch(file)
+    audio = rep is not None and int(rep.group(2)) >= len(s.renditions)
+    media_type = "audio/mp4" if audio else "video/mp4"
     unshaped = trace.partition("~")[0] == "none"  # not every name starting so ("nonet.txt")
-    chunk = _CHUNK.fullmatch(file)
-    # the video rungs' segments only: an audio Representation (id past the ladder's) is no level, and
-    # the simulator the link is compared with carries video alone
-    if unshaped or session_id == "-" or chunk is None or int(chunk.group(1)) >= len(s.renditions):
-        return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
+    # the video rungs' media segments only: an audio segment is no level, and the simulator the link is
+    # compared with carries video alone; a HEAD moves no payload
+    paced = rep is not None and rep.group(1) == "chunk" and not audio and request.method == "GET"
+    if unshaped or session_id == "-" or not paced:
+        return FileResponse(path, media_type=media_type, headers=_NO_STORE)
     link = await _session_link(rt, session_id, trace, stream, s)
     if link is None:
-        return FileResponse(path, media_type="video/mp4", headers=_NO_STORE)
+        return FileResponse(path, media_type=media_type, headers=_NO_STORE)
     body = await asyncio.to_thread(path.read_bytes)
     headers = {**_NO_STORE, "Content-Length": str(len(body))}
-    return StreamingResponse(link.paced(body, label=file), media_type="video/mp4", headers=headers)
+    return StreamingResponse(link.paced(body, label=file), media_type=media_type, headers=headers)
 
 
 async def _session_link(
