@@ -134,6 +134,7 @@ def test_default_algo_is_listed(abr_client: TestClient) -> None:
         ({"ladder_kbps": [750, 300]}, "ladder_kbps"),
         ({"ladder_kbps": []}, "ladder_kbps"),
         ({"ladder_kbps": [300, -1]}, "ladder_kbps"),
+        ({"ladder_kbps": [1, 1e308]}, "ladder_kbps"),  # a 400 'chunk sizes must be positive and finite'
         ({"download_s": -1}, "download_s"),
         ({"buffer_s": "lots"}, "buffer_s"),
         ({"chunk_index": -2}, "chunk_index"),
@@ -438,3 +439,21 @@ def test_audio_segments_are_no_video_level(tmp_path: Path) -> None:
         size = (data / "abr" / "streams" / "av" / "chunk-0-00001.m4s").stat().st_size
         assert int(head.headers["content-length"]) == size
         assert len(c.get("/v1/abr/sessions/au").json()["transfers"]) == 1  # a HEAD moves nothing
+
+
+@pytest.mark.media
+def test_a_damaged_stream_is_a_server_error_without_its_path(
+    stream_client: TestClient, tmp_path: Path
+) -> None:
+    """A corrupt stream.json was a 400 bad_request (the client's fault) naming the server's absolute path."""
+    streams = tmp_path / "data" / "abr" / "streams"
+    shutil.copytree(streams / "tiny", streams / "broken")
+    (streams / "broken" / "stream.json").write_text("{not json")
+    for r in (
+        stream_client.get("/abr/stream/broken/none/-/manifest.mpd"),
+        stream_client.post("/v1/abr/decide", json={"session_id": "b", "chunk_index": 0,
+                                                   "ladder_kbps": [100.0, 250.0], "stream": "broken"}),
+    ):  # fmt: skip
+        assert r.status_code == 500 and "'broken' is damaged on the server" in r.json()["message"], r.text
+        assert str(tmp_path) not in r.text
+    assert [s["name"] for s in stream_client.get("/v1/abr/streams").json()["streams"]] == ["tiny"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
+import logging
 import os
 import re
 import threading
@@ -45,10 +45,12 @@ from pydantic import BaseModel, Field, field_validator
 from reelkit.errors import ConfigError, ReelkitError
 from reelkit.service.deps import ServiceState, StateDep, require_pages, require_read
 from reelkit.service.schemas import ErrorBody
+from reelkit.stream.advice import MAX_RUNG_KBPS
 
 __all__ = ["MAX_SESSIONS", "SESSION_TTL_S", "AbrRuntime", "dashjs_path", "router"]
 
 router = APIRouter(tags=["abr"])
+log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 1000
 SESSION_TTL_S = 1800.0
@@ -205,8 +207,8 @@ class DecideRequest(BaseModel):
     @field_validator("ladder_kbps")
     @classmethod
     def _ascending(cls, v: list[float]) -> list[float]:
-        if any(not (math.isfinite(x) and x > 0) for x in v):
-            raise ValueError("bitrates must be positive kbps")
+        if any(not 0 < x <= MAX_RUNG_KBPS for x in v):  # 1e308 overflowed the policies' chunk sizes
+            raise ValueError(f"bitrates must be in (0, {MAX_RUNG_KBPS:g}] kbps")
         if any(b <= a for a, b in itertools.pairwise(v)):
             raise ValueError("bitrates must be strictly ascending (lowest first)")
         return v
@@ -553,7 +555,13 @@ def _load_stream(rt: AbrRuntime, name: str) -> Any:
             f"no stream {name!r}; package one with 'reelkit abr package CLIP -o DATA/abr/streams/{name}' "
             "(DATA: the server's data folder)",
         )
-    return _cached_stream(str(folder), (folder / "stream.json").stat().st_mtime_ns)
+    try:
+        return _cached_stream(str(folder), (folder / "stream.json").stat().st_mtime_ns)
+    except ReelkitError as exc:  # the server's file, not the request: a 500 that keeps its path to the log
+        log.error("stream %r: %s", name, exc)
+        raise HTTPException(
+            500, f"stream {name!r} is damaged on the server (its stream.json is unreadable); repackage it"
+        ) from None
 
 
 @lru_cache(maxsize=32)
