@@ -21,8 +21,9 @@ Events (sorted by time)
     evening more often than in the morning.
 
     * ``play``: ``value`` = the position reached, in seconds, ``fraction`` = that position as a share of
-      the movie (for series: of the episode; each episode is its own play). Better-matching titles are finished more often;
-      an abandoned movie is sometimes resumed later; some movies are rewatched; series are binged.
+      the movie (for series: of the episode; each episode is its own play). Better-matching titles are
+      finished more often; an abandoned movie is sometimes resumed later; some movies are rewatched; series
+      are binged.
     * ``rating`` (1-5 stars) for about a quarter of the titles played, more often for finished ones;
       correlated with affinity and quality, with a per-member bias.
     * ``thumb`` (+1/-1) for a few titles, down more often for abandoned ones.
