@@ -756,3 +756,22 @@ def test_header_notes_and_cue_ids_are_not_timing_lines(tmp_path: Path) -> None:
         "NOTE 00:00:01.000 -> 00:00:02.000 was cut\n\n00:00:05.000 cue\n00:00:05.000 --> 00:00:06.000\nA\n"
     )
     assert [(c.start_s, c.text) for c in load_subtitles(path).cues] == [(5.0, "A")]
+
+
+def test_srt_text_after_an_empty_line_stays_with_its_cue() -> None:
+    """'Line two' after an empty line inside a cue was dropped (no cue of its own): ffmpeg and pysubs2 keep
+    it in the cue above; a number before a timing line still starts the next cue."""
+    from reelkit.post.subs.io import from_string
+
+    srt = (
+        "1\r\n00:00:01,000 --> 00:00:02,000\r\nLine one\r\n\r\nLine two\r\n\r\n\r\n"
+        "2\r\n00:00:03,000 --> 00:00:04,000\r\nB\r\n\r\nC\r\n"
+    )
+    sub = from_string(srt)
+    assert [c.text for c in sub.cues] == ["Line one\nLine two", "B\nC"]  # the shown text, empty lines dropped
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(1.0, 2.0), (3.0, 4.0)]
+    out, _ = sub.with_times([(2.0, 3.0), (4.0, 5.0)]).to_string()
+    assert out == (
+        "1\r\n00:00:02,000 --> 00:00:03,000\r\nLine one\r\n\r\nLine two\r\n\r\n\r\n"
+        "2\r\n00:00:04,000 --> 00:00:05,000\r\nB\r\n\r\nC\r\n"
+    )

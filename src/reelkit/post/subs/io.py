@@ -358,6 +358,20 @@ def _bad_timing(line: str, fmt: str, path: str | None, i: int) -> NoReturn:
     )
 
 
+def _srt_text_after_gap(lines: list[str], j: int) -> int:
+    """Where SRT text resumes after the empty line ``j`` (a line that starts no cue: ffmpeg and pysubs2
+    keep it in the cue above), or ``j`` when the cue ends there (the file ends, or a cue starts next)."""
+    k = j
+    while k < len(lines) and not lines[k].strip():
+        k += 1
+    if k == len(lines) or _TIMING.match(lines[k]) or _TIMING_TYPO.match(lines[k]):
+        return j
+    nxt = lines[k + 1] if k + 1 < len(lines) else ""
+    if re.fullmatch(r"\s*\d+\s*", lines[k]) and (_TIMING.match(nxt) or _TIMING_TYPO.match(nxt)):
+        return j  # the next cue's number
+    return k
+
+
 def _parse_srt_vtt(
     text: str, fmt: str, path: str | None
 ) -> tuple[list[Cue], list[Any], list[str], list[Any]]:
@@ -391,7 +405,13 @@ def _parse_srt_vtt(
         body: list[str] = []
         j = i + 1
         # the text runs to an empty line: a line of spaces is text, in the WebVTT parser and in ffmpeg's SRT
-        while j < n and lines[j].rstrip("\r"):
+        while j < n:
+            if not lines[j].rstrip("\r"):
+                k = _srt_text_after_gap(lines, j) if fmt == "srt" else j
+                if k == j:
+                    break
+                body.extend([""] * (k - j))  # SRT text after empty lines is this cue's, as ffmpeg reads
+                j = k
             if _TIMING.match(lines[j]):  # a cue without the blank line before the next one
                 if body and re.fullmatch(r"\s*\d+\s*", body[-1]):
                     body.pop()
