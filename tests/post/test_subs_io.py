@@ -775,3 +775,12 @@ def test_srt_text_after_an_empty_line_stays_with_its_cue() -> None:
         "1\r\n00:00:02,000 --> 00:00:03,000\r\nLine one\r\n\r\nLine two\r\n\r\n\r\n"
         "2\r\n00:00:04,000 --> 00:00:05,000\r\nB\r\n\r\nC\r\n"
     )
+
+
+def test_a_line_of_spaces_does_not_end_a_webvtt_note() -> None:
+    """The WebVTT parser ends a NOTE block at an empty line only: a note's 00:01.000 --> 00:02.000 after a
+    line of spaces is still the note, not a cue."""
+    from reelkit.post.subs.io import from_string
+
+    vtt = "WEBVTT\n\nNOTE draft\n  \n00:01.000 --> 00:02.000 was\n\n00:03.000 --> 00:04.000\nA\n"
+    assert [(c.start_s, c.text) for c in from_string(vtt).cues] == [(3.0, "A")]

@@ -389,7 +389,7 @@ def _parse_srt_vtt(
         if fmt == "vtt" and not in_block and re.match(r"^(NOTE|STYLE|REGION)(\s|$)", line):
             in_block = True
         if in_block:
-            if not line.strip():
+            if not line:  # only an empty line ends a block, as it ends a cue's text (spaces do not)
                 in_block = False
             i += 1
             continue
