@@ -608,7 +608,7 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
             found, tb = read_ttml(text)
         except ValueError as exc:
             line = exc.line if isinstance(exc, DataFormatError) else None
-            raise DataFormatError(f"not a TTML file reelkit can read: {exc}", path=path, line=line) from None
+            raise DataFormatError(f"cannot read this TTML file: {exc}", path=path, line=line) from None
         ttml_cues = [Cue(k, c.start_s, c.end_s, c.text, c.text) for k, c in enumerate(found)]
         notes = [f"cue {k + 1} has a time before zero" for k, c in enumerate(found) if c.start_s < 0]
         placed = found if all(c.slots for c in found) else []  # each cue's own times, to edit in place
