@@ -278,13 +278,51 @@ def test_a_killed_fetchs_leftovers_are_swept_not_a_running_ones(server: Server, 
     assert not any(p.exists() for p in dead)
 
 
-def test_incomplete_folder_is_replaced(server: Server, tmp_path: Path) -> None:
-    (tmp_path / "ml-100k").mkdir()
-    (tmp_path / "ml-100k" / "junk").write_text("half-written by something else")
+def test_a_folder_reelkit_did_not_fetch_is_never_replaced(server: Server, tmp_path: Path) -> None:
+    """A folder without the marker was renamed away and deleted with the user's files, without a word (a
+    fetch puts its folder in place with the marker already in it: one without is someone else's)."""
+    mine = tmp_path / "ml-100k"
+    mine.mkdir()
+    (mine / "my_notes.txt").write_text("precious")
     payload = make_zip({"ml-100k/u.data": U_DATA})
     publish(server, "ml-100k.zip", payload)
-    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["u.data"]
+    with pytest.raises(
+        ConfigError, match=r"ml-100k is a folder reelkit did not fetch .*never replaced.*--cache-dir"
+    ):
+        fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url, force=True)
+    assert (mine / "my_notes.txt").read_text() == "precious"
+    assert server.requests == [] and leftovers(tmp_path, "ml-100k") == []
+    (mine / "my_notes.txt").unlink()  # an empty folder holds nothing to lose
+    assert (
+        fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url) / "u.data"
+    ).read_text() == U_DATA
+
+
+def test_files_put_in_a_fetched_folder_are_never_deleted(server: Server, tmp_path: Path) -> None:
+    """Downloading a fetched folder again (--force, or a changed file) deleted the files a user put in it."""
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    entry = entry_for(payload)
+    folder = fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    (folder / "notes").mkdir()
+    (folder / "notes" / "mine.txt").write_text("precious")
+    assert fetch(entry, cache_dir=tmp_path, base_url=server.url) == folder  # reused: nothing replaced
+    (folder / "u.data").write_text("edited")
+    for force in (True, False):
+        with pytest.raises(ConfigError, match=r"1 file\(s\) that reelkit did not unpack \(notes/mine\.txt\)"):
+            fetch(entry, cache_dir=tmp_path, base_url=server.url, force=force)
+    assert len(server.requests) == 1
+    # a marker written before it listed the files: the new copy's files are the ones that may go
+    (folder / ".reelkit-fetch.json").write_text('{"dataset": "movielens-100k", "verified": true}')
+    with pytest.raises(ConfigError, match=r"did not unpack \(notes/mine\.txt\)"):
+        fetch(entry, cache_dir=tmp_path, base_url=server.url, force=True)
+    assert (folder / "notes" / "mine.txt").read_text() == "precious" and (
+        folder / "u.data"
+    ).read_text() == "edited"
+    assert leftovers(tmp_path, "ml-100k") == []
+    (folder / "notes" / "mine.txt").unlink()
+    fetch(entry, cache_dir=tmp_path, base_url=server.url, force=True)
+    assert (folder / "u.data").read_text() == U_DATA
 
 
 # ------------------------------------------------------------------------------------ failures

@@ -10,6 +10,8 @@ Nothing is downloaded or read at import: :func:`fetch` does the work when called
   member by member into a temporary folder (absolute paths, ``..`` and links are refused), then renamed
   into place, so an interrupted fetch never leaves a half-written dataset; what a killed one left behind is
   removed by the next fetch of the dataset. A second call reuses the cache.
+* Never deleted: a folder in the way that a fetch did not make (it has no marker) is refused, and a fetched
+  folder is downloaded again only while it holds no files but those its marker lists.
 
 Checksums: ``movielens-100k`` has a pinned sha256. ``movielens-1m`` and ``movielens-25m`` are verified
 against the MD5 sums GroupLens publishes next to each archive (``<archive>.md5``); no sha256 of those
@@ -305,11 +307,14 @@ def fetch(
     A cached copy is reused unless ``force``, or unless its files changed since they were unpacked (then it
     is downloaded again, with a warning). Archives without a known checksum are refused unless
     ``allow_unverified`` (then nothing checks their integrity). Raises :class:`FetchError` when the
-    download fails and :class:`ChecksumError` when it does not match; neither leaves files behind.
+    download fails and :class:`ChecksumError` when it does not match; neither leaves files behind. A
+    :class:`ConfigError` refuses a folder in the way that is not a fetched copy, or one holding files a fetch
+    did not unpack (replacing it would delete them).
     """
     entry = _lookup(name)
     root = cache_root(cache_dir)
     final = root / entry.folder
+    problem: str | None = None
     if not force and _is_complete(final):
         problem = _cached_copy_problem(final, allow_unverified)
         if problem is None:
@@ -319,6 +324,8 @@ def fetch(
                 f"{final}: {problem}, and no published checksum is known for {entry.filename}; pass "
                 "allow_unverified=True (CLI: --insecure-skip-checksum) to use it"
             )
+    _check_replaceable(final)  # before the download: it would be refused at the end
+    if problem is not None:
         warnings.warn(
             f"{final}: the cached copy is not reused ({problem}); downloading it again",
             ReelkitWarning,
@@ -442,8 +449,54 @@ def _sweep(root: Path, entry: RemoteDataset) -> None:
             path.unlink(missing_ok=True)
 
 
+def _listed_files(folder: Path) -> set[str] | None:
+    """The files the marker in ``folder`` lists; ``None`` when it lists none (written before markers kept
+    the list) or cannot be read."""
+    try:
+        files = json.loads((folder / _MARKER).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return set(files) if isinstance(files, dict) else None
+
+
+def _check_replaceable(final: Path, staged: Path | None = None) -> None:
+    """Refuse to replace ``final`` when that would delete files a fetch did not unpack.
+
+    A fetch renames its folder into place with the marker already in it, so a non-empty folder without one
+    is someone else's. In a fetched folder, a file its marker does not list was put there since; for a
+    marker without a list (older reelkit), ``staged`` (the new copy) gives the files that may go.
+    """
+    if not final.exists():
+        return
+    where = "choose another cache folder (--cache-dir, cache_dir=, or REELKIT_CACHE)"
+    if not final.is_dir():
+        raise ConfigError(f"{final} is a file in the way of the dataset's folder; remove it, or {where}")
+    found = {p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_symlink() or not p.is_dir()}
+    if not found:  # an empty folder: nothing to lose
+        return
+    if not _is_complete(final):
+        raise ConfigError(
+            f"{final} is a folder reelkit did not fetch (it has no {_MARKER}); a user's folder is never "
+            f"replaced: remove it, or {where}"
+        )
+    known = _listed_files(final)
+    if known is None:
+        if staged is None:  # the list comes with the new copy
+            return
+        known = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if not p.is_dir()}
+    foreign = sorted(found - known - {_MARKER})
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ConfigError(
+            f"{final}: {len(foreign)} file(s) that reelkit did not unpack ({shown}) would be deleted by "
+            "downloading the dataset again; move them out of the folder, then fetch again"
+        )
+
+
 def _move_into_place(folder: Path, final: Path) -> None:
-    """Rename ``folder`` to ``final``; an existing ``final`` is swapped out first, then removed."""
+    """Rename ``folder`` to ``final``; an existing ``final`` (a fetched copy holding only its own files, see
+    :func:`_check_replaceable`) is swapped out first, then removed."""
+    _check_replaceable(final, folder)
     old: Path | None = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
