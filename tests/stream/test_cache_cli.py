@@ -512,6 +512,27 @@ def test_trace_refuses_a_catalogue_name_that_is_its_input(
     assert events.read_bytes() == before and not (tmp_path / "q.parquet").exists()
 
 
+@pytest.mark.parametrize(
+    ("events_name", "catalogue"), [("ratings.csv", "movies.csv"), ("plays.csv", "titles.csv")]
+)
+def test_trace_refuses_to_overwrite_the_catalogue_read_beside_its_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], events_name: str, catalogue: str
+) -> None:
+    """-o movies.csv beside ratings.csv overwrote the catalogue the titles were just read from (refused only
+    when the folder was the input)."""
+    events = tmp_path / events_name
+    events.write_text("userId,movieId,rating,timestamp\n1,10,4,964982703\n2,10,5,964982704\n")
+    (tmp_path / catalogue).write_text("movieId,title,genres\n10,Heat (1995),Action\n")
+    before = (tmp_path / catalogue).read_bytes()
+    code, _, err = run(
+        capsys, "cache", "trace", "--from-events", str(events), "-o", str(tmp_path / catalogue)
+    )
+    assert code == 2 and err.count("\n") == 1
+    assert f"{catalogue}: the output would overwrite an input file" in err
+    assert (tmp_path / catalogue).read_bytes() == before
+    assert not (tmp_path / f"{catalogue}.objects.csv").exists()
+
+
 def test_region_ids_are_labels_not_positions(tmp_path: Path) -> None:
     path = _csv(tmp_path / "r.csv", ["0,a,1,1000000000", "1,a,1,64512", "2,b,1,64512"],
                 header="timestamp,object_id,size_bytes,region")  # fmt: skip

@@ -360,13 +360,17 @@ def trace_cmd(
     catalogue (<out>.objects.csv: each object's title and rendition) next to it."""
     from reelkit._files import check_output_file
     from reelkit.cli.inputs import read_data
+    from reelkit.data.loaders import catalog_beside
     from reelkit.stream.cache import catalog_path, trace_format, trace_from_events
 
     trace_format(out)  # fail on a bad output name before the work
     _positive(chunk_s, "--chunk-s")
-    check_output_file(out, ConfigError, "trace.parquet", inputs=[from_events])
+    # the titles' catalogue read beside an events file is an input too (a folder's files are inside it)
+    generic = columns is not None or sep is not None or header is not None
+    inputs = [from_events, catalog_beside(from_events, generic=generic)]
+    check_output_file(out, ConfigError, "trace.parquet", inputs=inputs)
     # the catalogue written beside the trace is an output too (events named q.parquet.objects.csv)
-    check_output_file(catalog_path(out), ConfigError, "trace.parquet", inputs=[from_events])
+    check_output_file(catalog_path(out), ConfigError, "trace.parquet", inputs=inputs)
     where = (from_events, None) if from_events.is_file() else (None, from_events)
     ds = read_data(*where, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
     wl = trace_from_events(

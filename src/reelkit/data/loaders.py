@@ -86,6 +86,7 @@ __all__ = [
     "TITLE_ALIASES",
     "ColumnsSpec",
     "UnknownTitles",
+    "catalog_beside",
     "load_dataset",
     "load_delimited",
     "load_events",
@@ -1437,6 +1438,29 @@ def load_events_file(
         titles_path=titles_path,
         unknown_titles=unknown_titles,
     )
+
+
+def catalog_beside(path: str | Path, *, generic: bool = False) -> Path | None:
+    """The catalog :func:`load_events_file` reads beside the events file ``path`` (``None``: none there), so
+    that an output can be kept off it: ``u.item``, ``movies.csv`` or ``movies.dat`` for MovieLens ratings,
+    else the first sibling of ``titles.parquet``, ``titles.csv``, … ``generic``: columns, separator, header
+    or encoding were given (the generic reader's choice)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    name = _base_name(p)
+    cand: Path | None
+    if generic or _is_parquet(p):
+        cand = _sibling_catalog(p)
+    elif _ML100K_RATINGS.match(name):
+        cand = p.with_name("u.item")
+    elif name == "ratings.csv" and _movielens_csv_header(p):
+        cand = p.with_name("movies.csv")
+    elif name == "ratings.dat":
+        cand = p.with_name("movies.dat")
+    else:
+        cand = _sibling_catalog(p)
+    return cand if cand is not None and cand.is_file() else None
 
 
 @_names_damaged_input
