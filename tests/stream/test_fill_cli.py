@@ -110,6 +110,30 @@ def test_plan_table(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "s3fifo" in out and "lru" in out and "training" in out
 
 
+def test_train_days_say_where_days_start(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'measured 3 days after 6 training days' of an 8-day trace read as a miscount: days start at the fill
+    window (02:00), so a trace from midnight has 9 (2 h, 7 whole, 22 h); --help says so."""
+    code, out, err = run(
+        capsys,
+        "cache",
+        "plan",
+        "--trace",
+        str(trace_file),
+        "--capacity",
+        "10%",
+        "--train-days",
+        "6",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["measured_days"] == 3
+    code, out, _ = run(capsys, "cache", "plan", "--help")
+    assert code == 0
+    assert "Days are counted from the fill window's start, the first possibly partial" in " ".join(
+        out.split()
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -45,7 +45,14 @@ def plan_cmd(
         str, typer.Option("--fill-rate", help="Fill bandwidth: 1.2Gbps, 800Mbit/s, 100MB/s.")
     ] = "1.2Gbps",
     train_days: Annotated[
-        int, typer.Option("--train-days", min=2, help="Days that only train the forecast (not measured).")
+        int,
+        typer.Option(
+            "--train-days",
+            min=2,
+            help="Days that only train the forecast (not measured). Days are counted from the fill window's "
+            "start, the first possibly partial: a 21-day trace from midnight with a 02:00 window is 22 days "
+            "(2 h, 20 whole, 22 h), 8 of them measured after 14.",
+        ),
     ] = 14,
     fill_cost: Annotated[
         float, typer.Option("--fill-cost", min=0.0, help="Cost of a filled byte, in backbone bytes.")
