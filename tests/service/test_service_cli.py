@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from reelkit.cli.service import register
+from reelkit.cli.service import _bind, register
 from reelkit.errors import ConfigError
 from reelkit.service.bootstrap import bootstrap
 from reelkit.service.store import open_store
@@ -96,6 +101,34 @@ def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> No
         assert r.returncode == 2, r.stderr
         assert why in r.stderr and "Traceback" not in r.stderr and "serving" not in r.stdout
     assert (garbage / "reelkit.db").read_text() == "not a database"
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        (errno.EADDRINUSE, "choose another --port"),
+        (errno.EADDRNOTAVAIL, "--host 10.9.8.7 is not an address of this machine"),
+        (errno.EACCES, "ports under 1024 need privileges: choose a --port of 1024 or more"),
+    ],
+)
+def test_a_failed_bind_says_what_to_change(monkeypatch: pytest.MonkeyPatch, code: int, advice: str) -> None:
+    """Every bind failure said 'choose another --port', an address not of this machine and a privileged
+    port too."""
+
+    class Refusing(socket.socket):
+        def bind(self, address: Any) -> None:
+            raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(socket, "socket", Refusing)
+    with pytest.raises(ConfigError, match=rf"cannot listen on 10\.9\.8\.7:80 \(.+\); {re.escape(advice)}"):
+        _bind("10.9.8.7", 80)
+
+
+def test_a_port_in_use_says_choose_another_port() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = held.getsockname()[1]
+        with pytest.raises(ConfigError, match=r"\(Address already in use\); choose another --port"):
+            _bind("127.0.0.1", port)
 
 
 def test_bootstrap_is_reused(tmp_path: Path) -> None:

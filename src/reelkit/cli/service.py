@@ -7,6 +7,7 @@ first (the demo catalog, or MovieLens when ``REELKIT_DATA`` points at a ratings 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -53,6 +54,20 @@ def _missing_extra(exc: ImportError) -> ConfigError:
     )
 
 
+def _bind_advice(exc: OSError, host: str) -> str:
+    """What to change when binding failed, by its cause: the port, the host, or the rights."""
+    if exc.errno == errno.EADDRINUSE:
+        return "choose another --port (0: any free one)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"--host {host} is not an address of this machine; give one of its own (0.0.0.0: all of them)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            "ports under 1024 need privileges: choose a --port of 1024 or more, or run as a user allowed to "
+            "bind it"
+        )
+    return "choose another --host or --port"
+
+
 def _bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
@@ -67,7 +82,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind(addr)
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); {_bind_advice(exc, host)}"
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
