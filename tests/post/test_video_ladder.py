@@ -187,7 +187,15 @@ def test_cli_video_commands(clips: dict[str, Path]) -> None:
     )  # fmt: skip
     assert sub.exit_code == 0, sub.output
     assert (json.loads(sub.stdout)["frames"], json.loads(sub.stdout)["frames_scored"]) == (25, 5)
-    assert out["ms_ssim"] is None  # 144 lines: too small for MS-SSIM's five scales
+    assert out["ms_ssim"] is None  # 144 lines: too small for MS-SSIM's five scales, and a note says so
+    note = "no MS-SSIM (null): it needs a picture of at least 176x176 for its five scales, and one.mp4 is "
+    note += "176x144"
+    assert out["notes"] == [note]
+    text = runner.invoke(
+        app, ["video", "quality", str(clips["one"]), str(clips["one"]), "--subsample", "5",
+              "--per-frame", str(clips["dir"] / "pf5.json")],
+    )  # fmt: skip
+    assert text.exit_code == 0 and f"note: {note}" in text.stderr and "note:" not in text.stdout
     assert len(json.loads(Path(out["per_frame"]).read_text())["frames"]) == 25
     lad = runner.invoke(
         app,

@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import typer
 
 from reelkit._files import check_output_file
-from reelkit.cli.common import JsonOpt, check_folder, console, emit_json, print_table, progress_for
+from reelkit.cli.common import (
+    JsonOpt,
+    check_folder,
+    console,
+    emit_json,
+    err_console,
+    print_table,
+    progress_for,
+)
 from reelkit.errors import ConfigError
 
 __all__ = ["group", "register"]
@@ -100,9 +108,14 @@ def quality_cmd(
             f"{exc} (the per-frame scores go beside the distorted video; give --per-frame FILE)"
         ) from None
     features = ["psnr", "ssim", "ms_ssim"]
+    notes: list[str] = []  # what the figures leave out, and why
     ref_video = probe(reference).video
     if ref_video and min(ref_video[0].width, ref_video[0].height) < 176:
         features.remove("ms_ssim")  # MS-SSIM's five scales need 176 lines; reported as null
+        notes.append(
+            f"no MS-SSIM (null): it needs a picture of at least 176x176 for its five scales, and "
+            f"{reference.name} is {ref_video[0].width}x{ref_video[0].height}"
+        )
     res = measure_quality(
         reference,
         distorted,
@@ -124,10 +137,13 @@ def quality_cmd(
         "per_frame": str(path),
         "models": {m: res.mean(m) for m in models},
         "pooled": {k: p.to_dict() for k, p in res.pooled.items()},
+        "notes": notes,
     }
     if json_out:
         emit_json(out)
         return
+    for note in notes:
+        err_console.print(f"note: {note}", highlight=False, markup=False)
     rows = [[k, p.mean, p.harmonic_mean, p.p5, p.min, p.max] for k, p in res.pooled.items()]
     print_table(
         f"{distorted.name} vs {reference.name}: {res.frames} frames at {res.width}x{res.height}",
