@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,28 @@ def test_cli_crew_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0, err
     data = json.loads(out)
     assert {c["role_id"]: c["candidate_id"] for c in data["choices"]} == {"dir": "d", "lead": "a"}
+
+
+def test_the_help_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The --help example showed a production file of roles only: 'calendar: Field required; locations:
+    Field required; scenes: Field required'."""
+    with pytest.raises(SystemExit):
+        main(["crew", "match", "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    start, middle = lines.index("    # prod.yaml"), lines.index("    # pool.yaml")
+    end = lines.index("", middle)
+    (tmp_path / "prod.yaml").write_text(textwrap.dedent("\n".join(lines[start + 1 : middle])))
+    (tmp_path / "pool.yaml").write_text(textwrap.dedent("\n".join(lines[middle + 1 : end])))
+    code = 0
+    try:
+        main(["crew", "match", str(tmp_path / "prod.yaml"), "--pool", str(tmp_path / "pool.yaml"), "--json"])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    team = json.loads(out)
+    assert {c["role_id"]: c["candidate_id"] for c in team["choices"]} == {"dir": "ann", "lead": "bo"}
+    assert team["cost"] == 2000 + 900  # one shooting day each
 
 
 def test_generated_roles_and_pool_make_a_team(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -143,10 +143,17 @@ def crew_match_cmd(
 ) -> None:
     """Choose a team covering every role within availability and budget, maximising fit; explain each pick.
 
-    The production file needs 'roles' (and may give a 'budget'); the pool lists the candidates. E.g.
+    The production file is a whole production, as 'schedule plan' reads (the team must be free, and is
+    paid, for the days its scenes are shot), with the 'roles' to fill and optionally a 'budget'; the pool
+    lists the candidates. E.g.
 
     \b
-      # in the production file
+      # prod.yaml
+      calendar: {start: 2026-03-02}
+      people: [{id: HERO}]
+      locations: [{id: dock}]
+      scenes:
+        - {id: s1, duration: 4, location: dock, cast: [HERO]}
       roles:
         - {id: dir, kind: director, skills: {drama: 2, action: 1}}
         - {id: lead, kind: lead, character: HERO, skills: {drama: 1}}
