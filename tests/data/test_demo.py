@@ -59,6 +59,15 @@ def test_titles(demo: Dataset) -> None:
     assert ((released >= END - 30 * 86400) & (released < END)).sum() >= 5  # some very recent
 
 
+def test_titles_take_an_before_a_vowel(demo: Dataset) -> None:
+    """11 of the 1,000 titles read 'A Orbit in Venice', 'A Ember in Kyoto'."""
+    names = demo.titles["name"]
+    assert not names.str.contains(r"\bA [AEIOU]").any()
+    an = sorted(names[names.str.startswith("An ")])
+    assert len(an) == 11 and an[:3] == ["An Archive in Tokyo", "An Archive in Tokyo II", "An Echo in Havana"]
+    assert "An Ember in Kyoto" in an and "A Canyon in Havana" in set(names)
+
+
 def test_events_are_consistent(demo: Dataset) -> None:
     ev = demo.events
     released = demo.titles["released"].reindex(ev["title_id"]).to_numpy(np.int64)

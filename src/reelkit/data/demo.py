@@ -104,12 +104,13 @@ def _title_name(rng: np.random.Generator) -> str:
     noun2 = _NOUNS[rng.integers(len(_NOUNS))]
     place = _PLACES[rng.integers(len(_PLACES))]
     person = _PEOPLE[rng.integers(len(_PEOPLE))]
+    article = "An" if noun[0] in "AEIO" else "A"  # every noun with a vowel letter starts with its sound
     patterns = (
         f"The {adj} {noun}",
         f"{adj} {noun}",
         f"{noun} of {place}",
         f"{person}'s {noun}",
-        f"A {noun} in {place}",
+        f"{article} {noun} in {place}",
         f"The {noun} and the {noun2}" if noun != noun2 else f"The Last {noun}",
         f"After the {noun}",
         f"{person} and the {adj} {noun}",
