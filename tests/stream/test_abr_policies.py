@@ -12,7 +12,7 @@ import pytest
 from reelkit.errors import ConfigError, UserInputError
 from reelkit.stream.abr import AbrPolicy, Observation, Video, available_policies, load_video_dir, make_policy
 from reelkit.stream.abr.algos import BBA, RobustMPC, mpc_plan
-from reelkit.stream.abr.sim import simulate
+from reelkit.stream.abr.sim import simulate, simulate_levels
 from reelkit.stream.abr.stochastic import StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
 
@@ -256,6 +256,26 @@ def _ref_env_chunk(
                 st["ptr"] = 1
                 st["last"] = 0
     return delay, st["buffer"] / 1000.0, rebuf / 1000.0
+
+
+def test_sleeping_at_the_buffer_cap_moves_the_trace_clock() -> None:
+    """Pins fixed_env.py's sleep loop: at the 60 s cap the player sleeps and the trace clock moves on, so the
+    next chunk meets the 0.2 Mbit/s half of a 10 s square wave (a clock held still kept it in the fast half:
+    robustMPC's QoE on Pensieve's video went 170.55 -> 198.55). Every chunk as the reference above."""
+    t = np.arange(0.0, 400.0)
+    bw = np.where((t // 10) % 2 == 0, 0.2, 30.0)
+    video = Video.constant_bitrate(LADDER, 4.0, 48)
+    levels = np.array([1] + [0, 2, 1, 3] * 11 + [0, 0, 0])
+    s = simulate_levels(levels, Trace(t, bw, name="square"), video)
+    st = {"ptr": 1, "last": 0.0, "buffer": 0.0}
+    ref = np.array(
+        [_ref_env_chunk(st, t.tolist(), bw.tolist(), float(video.sizes[q, k])) for k, q in enumerate(levels)]
+    )
+    assert (s.sleep_s > 0).sum() > 10  # the buffer reaches the cap again and again
+    np.testing.assert_allclose(s.download_s, ref[:, 0] / 1000.0, rtol=1e-9)
+    np.testing.assert_allclose(s.buffer_s, ref[:, 1], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(s.rebuffer_s, ref[:, 2], rtol=1e-9, atol=1e-9)
+    assert (s.download_s > 6.0).sum() == 7  # the chunks that met the slow half of the wave
 
 
 def _ref_robustmpc_qoe(trace: Trace, video: Video) -> float:
