@@ -81,6 +81,16 @@ def test_qoe_variants() -> None:
     assert np.allclose(get_qoe("log").quality(b), np.log(b / 300.0))
     r = get_qoe("lin").rewards(np.array([1, 3]), np.array([0.5, 1.0]), b, start_level=1)
     assert r == pytest.approx([0.75 - 4.3 * 0.5, 1.85 - 4.3 - 1.1])
+    # Pensieve's penalties per stalled second (§5.1): hd 8 (20 - 8 = 12 at the top with a 1 s stall), log
+    # 2.66 (ln(4300 / 300) - 2.66 = 0.0026): a penalty of 4.3 for either read 15.7 and -1.637
+    top = (np.array([5, 5]), np.array([1.0, 0.5]))
+    assert get_qoe("hd").rewards(*top, b, start_level=5) == pytest.approx([12.0, 16.0])
+    assert get_qoe("log").rewards(*top, b, start_level=5) == pytest.approx(
+        [np.log(4300 / 300) - 2.66, np.log(4300 / 300) - 1.33]
+    )
+    assert get_qoe("log").rewards(*top, b, start_level=5)[0] == pytest.approx(0.0026, abs=1e-4)
+    # a switch costs the change of quality: 20 -> 12 scores 12 - 8
+    assert get_qoe("hd").rewards(np.array([3]), np.array([0.0]), b, start_level=5) == pytest.approx([4.0])
     with pytest.raises(UserInputError):
         get_qoe("nope")
 
