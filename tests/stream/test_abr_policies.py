@@ -494,3 +494,37 @@ def test_bola_floors_a_buffer_target_as_dash_js_does() -> None:
     for bad in ({"min_buffer_s": 0.0}, {"buffer_target_s": -1.0}):
         with pytest.raises(ConfigError, match="BOLA needs"):
             Bola(**bad)  # type: ignore[arg-type]
+
+
+def test_bola_levels_follow_dash_js_formulas() -> None:
+    """Pins BOLA-BASIC with dash.js's parameters on Pensieve's ladder: u_m = ln(b_m / 300) + 1, target
+    max(12, 10 + 2 x 6) = 22 s, gp = ln(4300 / 300) / (22 / 10 - 1) = 2.2188, V = 10 / gp = 4.5069, level =
+    argmax (V (u_m + gp) - buffer) / b_m. By hand at 12 s: level 0 scores (4.5069 x 3.2188 - 12) / 300 =
+    0.00836, level 1 (4.5069 x 4.1351 - 12) / 750 = 0.00885, level 2 0.00730: level 1; at 22 s level 5 scores
+    (4.5069 x 5.8814 - 22) / 4300 = 0.00105 against level 4's 0.00093: the top from the 22 s target up."""
+    from reelkit.stream.abr.algos import Bola
+
+    video = Video.constant_bitrate(LADDER, 4.0, 10)
+    pol = Bola()
+    pol.reset(video)
+    buffers = (0.0, 5.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 30.0)
+    levels = [pol.choose(Observation(3, 1, 1e5, 1.0, b)) for b in buffers]
+    assert levels == [0, 0, 0, 1, 1, 2, 3, 4, 5, 5]
+
+
+def test_rate_based_takes_the_highest_rung_under_the_harmonic_mean() -> None:
+    """Pins the rule with no headroom: 0.33 MB/s = 2640 kbps carries 1850 (level 3), not 2850; 0.2 MB/s =
+    1600 kbps carries 1200 (level 2); after 0.5 and 0.25 MB/s the harmonic mean is 1/3 MB/s = 2667 kbps:
+    level 3 (a 1.2x headroom read levels 4, 3 and 4)."""
+    from reelkit.stream.abr.algos import RateBased
+
+    video = Video.constant_bitrate(LADDER, 4.0, 10)
+    for mbyteps, level in ((0.33, 3), (0.2, 2)):
+        pol = RateBased()
+        pol.reset(video)
+        assert pol.choose(Observation(0, 1, 0.0, 0.0, 0.0)) == 1  # the start level
+        assert pol.choose(Observation(1, 1, mbyteps * 1e6, 1.0, 4.0)) == level
+    pol = RateBased()
+    pol.reset(video)
+    pol.choose(Observation(1, 1, 0.5e6, 1.0, 4.0))
+    assert pol.choose(Observation(2, 1, 0.25e6, 1.0, 4.0)) == 3
