@@ -156,3 +156,26 @@ def test_breakdowns_add_up_to_the_totals_past_2_53_bytes() -> None:
         assert part is not None
         assert int(part.bytes_requested.sum()) == r.bytes_requested
         assert int(part.bytes_hit.sum()) == r.bytes_hit
+
+
+def test_byte_ratios_count_the_measured_requests_only() -> None:
+    """Pins the warm-up's byte accounting by hand: A A B B (10, 10, 1, 1 bytes) with half the requests as
+    warm-up measures B's miss and hit, 2 bytes of which 1 hit (counting the warm-up's 20 bytes too read
+    byte_hit_ratio 1 / 22)."""
+    trace = RequestTrace.from_arrays(np.arange(4.0), [1, 1, 2, 2], [10, 10, 1, 1])
+    r = simulate(trace, "lru", 100, warmup=0.5)
+    assert (r.warmup_requests, r.measured_requests, r.hits) == (2, 2, 1)
+    assert (r.bytes_requested, r.bytes_hit) == (2, 1)
+    assert r.hit_ratio == 0.5 and r.byte_hit_ratio == 0.5
+    assert int(r.hourly.bytes_requested.sum()) == 2
+
+
+def test_a_duration_warmup_ends_before_a_request_on_its_boundary() -> None:
+    """Pins the half-open warm-up [t0, t0 + duration): a request exactly one hour after the first is the
+    measured period's first, as it is the second hourly window's (``hourly`` floors (t - t0) / 3600)."""
+    trace = RequestTrace.from_arrays([0.0, 1800.0, 3600.0, 3600.0, 5400.0], [1, 2, 1, 2, 3], [1, 1, 1, 1, 1])
+    assert warmup_requests(trace, "1h") == warmup_requests(trace, "3600s") == 2
+    assert warmup_requests(trace, "30m") == 1
+    r = simulate(trace, "lru", 10, warmup="1h")
+    assert (r.measured_requests, r.hits) == (3, 2)
+    assert r.hourly.key.tolist() == [3600.0] and r.hourly.requests.tolist() == [3]
