@@ -167,6 +167,21 @@ class TestHandCases:
         tr = _trace(ids, sizes)
         assert simulate(tr, "gdsf", 60).hit_ratio > simulate(tr, "lru", 60).hit_ratio + 0.2
 
+    def test_gdsf_hand_traced(self) -> None:
+        """Pins GDSF's priority L + count / size (Cherkasova 1998), L the last evicted priority, ties to the
+        older request, with unit sizes and room for two."""
+
+        def hits(ids: list[int]) -> list[int]:
+            return simulate(_trace(ids), "gdsf", 2).hit_mask.astype(int).tolist()
+
+        # ties: A and B both at 1 when C comes; the older, A, goes, so B hits (newer first lost B's hit)
+        assert hits([1, 2, 3, 2]) == [0, 0, 0, 1]
+        # frequency: A read twice is at 2, B at 1; C evicts B and A hits (L + 1 on a hit lost A's hit)
+        assert hits([1, 1, 2, 3, 1]) == [0, 1, 0, 0, 1]
+        # aging: A read three times is at 3; B and C evict each other, L rising 1, 2, 3, until C evicts A
+        # (tied with B at 3, older) and B, C hit; without L, A stayed at 3 and B, C never hit
+        assert hits([1, 1, 1, 2, 3, 2, 3, 2, 3]) == [0, 1, 1, 0, 0, 0, 0, 1, 1]
+
 
 @settings(max_examples=25, deadline=None)
 @given(
