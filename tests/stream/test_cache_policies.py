@@ -182,6 +182,33 @@ class TestHandCases:
         # (tied with B at 3, older) and B, C hit; without L, A stayed at 3 and B, C never hit
         assert hits([1, 1, 1, 2, 3, 2, 3, 2, 3]) == [0, 1, 1, 0, 0, 0, 0, 1, 1]
 
+    def test_s3fifo_moves_an_object_read_twice_to_main(self) -> None:
+        """Pins S3-FIFO's move to main at 2 reads (libCacheSim's threshold, freq >= 2) with room for 20: the
+        small queue holds 2. A is read twice in it; the cache fills (objects past a full small queue go
+        to main until the first eviction), then the first eviction moves A to main, where it outlives 30
+        one-off objects and hits; moved only past 2 reads, A went to the ghost and missed."""
+        ids = [1, 1, 1, *range(10, 40), 1]
+        assert simulate(_trace(ids), "s3fifo", 20).hit_mask.astype(int).tolist() == [0, 1, 1] + [0] * 30 + [1]
+        strict = make_policy("s3fifo", move_to_main_threshold=3)
+        assert not simulate(_trace(ids), strict, 20).hit_mask[-1]
+
+    def test_tinylfu_hand_traced(self) -> None:
+        """Pins W-TinyLFU's path window -> probation -> protected with room for 4: a window of 1, main 3 of
+        which 1 protected; a candidate leaving the window enters main only if the sketch counts it more often
+        than probation's LRU victim (6 ids: the sketch counts exactly)."""
+        pol = make_policy("tinylfu", window_ratio=0.25, protected_ratio=0.5)
+
+        def hits(ids: list[int]) -> list[int]:
+            return simulate(_trace(ids), pol, 4).hit_mask.astype(int).tolist()
+
+        # A, B, C pass the window into an empty main; E pushes D out of the window, tied with the victim A
+        # at one read: D is refused and A hits (admitting on a tie lost A's hit)
+        assert hits([1, 2, 3, 4, 5, 1]) == [0, 0, 0, 0, 0, 1]
+        # D read twice; A, B hit in probation and move to protected, which holds one: A goes back to
+        # probation's head. D (2 reads) displaces C (1), then E (3) displaces probation's LRU, A (2): A
+        # misses. With main all protected A stayed protected, E displaced D, and A hit.
+        assert hits([1, 2, 3, 4, 4, 1, 2, 5, 5, 5, 6, 1]) == [0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0]
+
 
 @settings(max_examples=25, deadline=None)
 @given(
