@@ -232,6 +232,36 @@ def test_als_is_deterministic_by_seed(als_data: Interactions) -> None:
     assert not np.array_equal(a.item_factors_, c.item_factors_)
 
 
+_FIT_IN_A_PROCESS = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from test_topn_models import make_interactions, synthetic
+from reelkit.recommend.als import ALS
+m = ALS(factors=8, regularization=0.5, alpha=5.0, iterations=25, cg_steps=4, seed=3).fit(
+    make_interactions(synthetic())
+)
+print(hashlib.sha1(m.item_factors_.tobytes() + m.user_factors_.tobytes()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_als_fit_is_the_same_compiled_or_loaded_from_numba_cache(tmp_path: Path) -> None:
+    """A fit compiled in the process equals one whose kernels come from numba's cache, bit for bit.
+
+    With fastmath's ``reassoc`` and ``arcp`` together they differed (0.544 against 0.541 in a title factor).
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "NUMBA_NUM_THREADS": "1"}
+    run = [sys.executable, "-c", _FIT_IN_A_PROCESS, str(Path(__file__).parent)]
+    compiled = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert any((tmp_path / "numba").rglob("*_cg_sweep*.nbc"))  # the second process loads it
+    cached = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert compiled == cached
+
+
 def test_als_thread_count_does_not_change_result(als_data: Interactions) -> None:
     a = ALS(factors=6, iterations=2, seed=1, num_threads=1).fit(als_data)
     b = ALS(factors=6, iterations=2, seed=1).fit(als_data)
