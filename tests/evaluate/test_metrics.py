@@ -49,6 +49,11 @@ def test_precision_hand_computed() -> None:
     np.testing.assert_allclose(precision_at_k(RECS, TRUTH, 1), [0.0, 0.0])
 
 
+def test_precision_divides_by_k_when_the_list_is_shorter() -> None:
+    """precision@5 of a 2-title list with 2 hits is 2/5, not 2/2: it divides by k even when fewer."""
+    np.testing.assert_allclose(precision_at_k(np.array([[0, 1]]), truth_matrix([[0, 1]], n_all=3), 5), [0.4])
+
+
 def test_recall_hand_computed() -> None:
     # member 0: 2 hits / |R|=3 (the unseen title 7 counts in the denominator); at k=2: 1/3
     np.testing.assert_allclose(recall_at_k(RECS, TRUTH), [2 / 3, 0.0])
@@ -145,6 +150,18 @@ def test_bootstrap_ci_basic() -> None:
     # chunked resampling (many resamples of many members) gives the same kind of interval
     lo_big, hi_big = bootstrap_ci(np.tile(v, 50), n_resamples=300)
     assert lo_big < v.mean() < hi_big
+
+
+def test_bootstrap_ci_is_the_two_sided_percentile_interval() -> None:
+    """The 95% interval is the 2.5% and 97.5% quantiles of the resample means (not 5%/95% or 1.25%/98.75%).
+
+    The resamples are rebuilt as the function draws them (one default_rng(seed) call for all 1000 x n).
+    """
+    v = np.random.default_rng(1).normal(size=40)
+    idx = np.random.default_rng(0).integers(0, len(v), size=(1000, len(v)))
+    means = v[idx].mean(axis=1)
+    for conf, q in ((0.95, [0.025, 0.975]), (0.8, [0.1, 0.9])):
+        np.testing.assert_allclose(bootstrap_ci(v, confidence=conf), np.quantile(means, q), rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- property tests
