@@ -127,6 +127,20 @@ def test_itemknn_keeps_top_k_per_title() -> None:
     assert disjoint.similar_titles(list(disjoint.title_ids_), 2).lengths.tolist() == [0, 0, 0]
 
 
+def test_itemknn_scores_orient_the_pruned_similarity() -> None:
+    """Pruned to k=1 the similarity is asymmetric, so target scores are x @ S.T and source scores x @ S.
+
+    (score_j = sum_i x_ui sim(j, i) over j's kept neighbours i, or over the i that kept j.)
+    """
+    x = SMALL.astype(np.float64)
+    target = ItemKNN(k=1, shrink=0.0).fit(make_interactions(SMALL))
+    s = target.similarity_.toarray()
+    assert not np.allclose(s, s.T)
+    np.testing.assert_allclose(target.score_rows(np.arange(6)), x @ s.T, rtol=1e-6)
+    source = ItemKNN(k=1, shrink=0.0, neighbourhood="source").fit(make_interactions(SMALL))
+    np.testing.assert_allclose(source.score_rows(np.arange(6)), x @ s, rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------ RP3beta
 def test_rp3beta_tiny_graph_by_walks() -> None:
     # members: a watched {0, 1}, b watched {1, 2}, c watched {1}
