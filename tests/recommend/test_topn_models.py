@@ -211,6 +211,37 @@ def test_als_loss_is_the_objective(als_model: ALS, als_data: Interactions) -> No
     assert als_model.loss_history_[-1] == pytest.approx(obj / c.sum(), rel=1e-4)
 
 
+@pytest.mark.parametrize("weighting", ["weight", "binary"])
+def test_als_steps_solve_their_normal_equations(als_data: Interactions, weighting: str) -> None:
+    """One sweep with as many CG steps as factors solves both steps exactly (CG is exact in f steps).
+
+    Members against the starting titles Y0 (drawn after X0 from default_rng(seed), as the fit draws them),
+    then titles against those members: (A^T C A + reg I) z = A^T C p with c = 1 + alpha * w (w = 1 binary).
+    """
+    reg, alpha, f = 5.0, 5.0, 8
+    model = ALS(
+        factors=f, regularization=reg, alpha=alpha, iterations=1, cg_steps=f, seed=3, weighting=weighting
+    )
+    model.fit(als_data)
+    w = als_data.matrix("weight").toarray().astype(np.float64)
+    p = (w > 0).astype(np.float64)
+    c = 1.0 + alpha * (w if weighting == "weight" else p)
+    rng = np.random.default_rng(3)
+    rng.random((w.shape[0], f), dtype=np.float32)
+    y0 = (rng.random((w.shape[1], f), dtype=np.float32) * 0.01).astype(np.float64)
+    x = model.user_factors_.astype(np.float64)
+    y = model.item_factors_.astype(np.float64)
+    for fixed, got, cm, pm in ((y0, x, c, p), (x, y, c.T, p.T)):
+        want = np.stack(
+            [
+                np.linalg.solve(fixed.T @ (cr[:, None] * fixed) + reg * np.eye(f), fixed.T @ (cr * pr))
+                for cr, pr in zip(cm, pm, strict=True)
+            ]
+        )
+        rel = np.linalg.norm(got - want, axis=1) / np.linalg.norm(want, axis=1)
+        assert rel.max() < 1e-3
+
+
 def test_als_fold_in_solves_the_member_step(als_model: ALS, als_data: Interactions) -> None:
     hist = als_data.matrix("weight")[:5]
     xs = als_model.fold_in(hist).astype(np.float64)
