@@ -323,6 +323,39 @@ def test_same_day_and_not_before() -> None:
     assert day.date.isoformat() >= "2026-03-04" and len(day.scenes) == 3
 
 
+def test_with_gaps_a_day_off_between_shooting_days_is_not_paid() -> None:
+    """With allow_gaps the star is paid for the days shot, not the unused Tuesday between them.
+
+    bob is free Monday only (scene 1 with the star, 8 h), the extra Wednesday only (scene 4 at L); scene 3
+    (the star, L) goes with scene 4 so L's setup is paid once: Monday and Wednesday, 2 x 1000 (star)
+    + 10 (bob) + 10 (extra) + 500 (L) = 2520 (when the pay ignored unused days, 3020 came back OPTIMAL).
+    """
+    mon = [{"start": "2026-03-02", "end": "2026-03-02"}]
+    wed = [{"start": "2026-03-04", "end": "2026-03-04"}]
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "allow_gaps": True},
+            locations=[{"id": "A"}, {"id": "L", "setup_cost": 500}],
+            people=[
+                {"id": "star", "daily_rate": 1000},
+                {"id": "bob", "daily_rate": 10, "available": mon},
+                {"id": "extra", "daily_rate": 10, "available": wed},
+            ],
+            scenes=[
+                scene("1", 8, cast=["star", "bob"]),
+                scene("3", 4, "L", ["star"]),
+                scene("4", 4, "L", ["extra"]),
+            ],
+        )
+    )
+    s = plan_shoot(p, OPTS)
+    assert s.optimal and s.costs.total == pytest.approx(2520)
+    assert [(d.date.isoformat(), sorted(x.scene_id for x in d.scenes)) for d in s.days] == [
+        ("2026-03-02", ["1"]),
+        ("2026-03-04", ["3", "4"]),
+    ]
+
+
 def test_rest_days_are_skipped() -> None:
     p = parse_production(
         prod(
