@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs
+from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs, sample_plays
 from reelkit.data.dataset import Dataset
 from reelkit.data.demo import make_demo
 
@@ -106,6 +106,35 @@ def test_plays_of_one_viewing_count_once(
     assert agg.watched.tolist() == pytest.approx([watched])
     assert agg.completions.tolist() == [completions]
     assert agg.weight.tolist() == pytest.approx([weight])
+
+
+def test_sample_cut_completion_threshold_and_rating_clip_boundaries() -> None:
+    """Boundaries of the formula: a sample is under 120 s *and* under a tenth (100 s at 15% is viewing);
+    a play reaching the completion threshold completes (threshold 1.0, a full play: 1 + 0.5); a rating
+    outside the scale is clipped to it (7 on 1..5 weighs as 5: 1 + 1, and -3 as 1: 1 + 0)."""
+    plays = np.array(["play"] * 3, dtype=object)
+    assert sample_plays(plays, np.array([100.0, 100.0, 100.0]), np.array([0.15, 0.099, 0.01])).tolist() == [
+        False,
+        True,
+        True,
+    ]
+
+    def one(kind: str, value: float, fraction: float, cfg: ConfidenceConfig) -> tuple[int, float]:
+        agg = aggregate_pairs(
+            np.zeros(1, np.int64),
+            1,
+            np.array([kind], dtype=object),
+            np.array([100], np.int64),
+            np.array([value]),
+            np.array([fraction]),
+            cfg,
+            (1.0, 5.0),
+        )
+        return int(agg.completions[0]), float(agg.weight[0])
+
+    assert one("play", 6000.0, 1.0, ConfidenceConfig(completion_threshold=1.0)) == (1, pytest.approx(1.5))
+    assert one("rating", 7.0, np.nan, ConfidenceConfig())[1] == pytest.approx(2.0)
+    assert one("rating", -3.0, np.nan, ConfidenceConfig())[1] == pytest.approx(1.0)
 
 
 def test_ratings_timestamps_and_scale() -> None:
