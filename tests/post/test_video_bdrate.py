@@ -73,6 +73,21 @@ def test_bd_quality_and_errors() -> None:
         bd_rate(rates[:3], Q[:3], rates[:3], Q[:3], method="cubic")
 
 
+def test_cubic_bd_rate_of_a_cubic_curve() -> None:
+    """VCEG-M33's fit is a cubic: anchor log10 R = 2 + 1e-4 (Q - 30)^3, test log10 R = 2, on Q 30..45:
+    mean difference = -(1e-4 / 15) * 15^4 / 4 = -0.084375. The Q are unevenly spaced: at even spacing a
+    least-squares quadratic happens to have the same integral."""
+    q = [30.0, 33.0, 40.0, 45.0]
+    ra = [10 ** (2 + 1e-4 * (x - 30) ** 3) for x in q]
+    assert bd_rate(ra, q, [100.0] * 4, q, method="cubic") == pytest.approx(10**-0.084375 - 1, abs=1e-9)
+
+
+def test_bd_quality_keeps_the_test_curves_best_quality_at_a_rate() -> None:
+    """Of the test curve's two points at 100 kbps the better (60) counts, as for the anchor: no gain."""
+    assert bd_quality([100, 400], [60, 90], [100, 100, 400], [50, 60, 90]) == pytest.approx(0.0, abs=1e-12)
+    assert bd_quality([100, 400], [60, 90], [100, 100, 400], [60, 50, 90]) == pytest.approx(0.0, abs=1e-12)
+
+
 def test_convex_hull_hand_case() -> None:
     pts = [
         RDPoint(100, 40),
@@ -118,6 +133,38 @@ def test_select_rungs_rule() -> None:
     easy = [RDPoint(r, q) for r, q in [(40, 70), (110, 85), (142.8, 88.6), (1180, 97), (2000, 98)]]
     assert [p.rate for p in select_rungs(easy)] == [142.8, 1180]
     assert [p.rate for p in select_rungs(easy[3:])] == [1180]  # nothing cheaper to add
+
+
+def test_convex_hull_drops_collinear_and_flat_points() -> None:
+    """A point on the chord of its neighbours is not on the hull (slopes fall strictly), nor is a dearer point
+    of equal quality (the Pareto front keeps strictly better ones)."""
+    assert convex_hull([RDPoint(100, 40), RDPoint(200, 50), RDPoint(300, 60)]) == [
+        RDPoint(100, 40),
+        RDPoint(300, 60),
+    ]
+    assert convex_hull([RDPoint(100, 40), RDPoint(200, 60), RDPoint(400, 60)]) == [
+        RDPoint(100, 40),
+        RDPoint(200, 60),
+    ]
+
+
+def test_select_rungs_boundaries_by_hand() -> None:
+    """Each clause of the rule on a hand case: the next level is step above the rung taken (not above the
+    last level); min_kbps and min_ratio are inclusive; more rungs than max_rungs are spread evenly."""
+    flat = RungRule(min_ratio=1.0)
+    # 160 (50) -> level 56 -> 200 (60) -> level 66 -> 400 (70) -> level 76 -> the top; 250 (63) is skipped
+    hull = [RDPoint(r, q) for r, q in [(160, 50), (200, 60), (250, 63), (400, 70), (1000, 96)]]
+    assert [p.rate for p in select_rungs(hull, flat)] == [160, 200, 400, 1000]
+    # a point at exactly min_kbps is the bottom rung
+    hull = [RDPoint(r, q) for r, q in [(100, 40), (145, 50), (300, 70), (1000, 96)]]
+    assert [p.rate for p in select_rungs(hull)] == [145, 300, 1000]
+    # 250 / 200 is exactly min_ratio 1.25: both rungs stay
+    hull = [RDPoint(r, q) for r, q in [(200, 60), (250, 70), (1000, 96)]]
+    assert [p.rate for p in select_rungs(hull, RungRule(min_ratio=1.25))] == [200, 250, 1000]
+    # ten rungs to four: indexes round(i * 9 / 3) = 0, 3, 6, 9
+    hull = [RDPoint(150 + 100 * i, 50 + 5 * i) for i in range(10)]
+    rule = RungRule(top_vmaf=100, step=1, min_ratio=1.0, max_rungs=4)
+    assert [p.rate for p in select_rungs(hull, rule)] == [150, 450, 750, 1050]
 
 
 def test_grid_and_fixed_ladder_sizes() -> None:
