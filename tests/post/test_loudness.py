@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from reelkit.errors import ConfigError
 from reelkit.post.loudness import (
     Meter,
+    _energy,
+    _loudness_range,
     channel_weights,
     k_weighting_sos,
     measure,
@@ -183,6 +185,15 @@ def test_gates() -> None:
     short = measure(sine(997, 2, rate, -20.0), rate)
     assert math.isnan(short.lra_lu) and short.summary()["lra_lu"] is None
     assert math.isnan(measure(np.zeros((rate * 4, 2), dtype=np.float32), rate).lra_lu)
+
+
+def test_loudness_range_takes_the_10th_and_95th_percentiles() -> None:
+    """Tech 3342: LRA is the 95th minus the 10th percentile of the gated short-term loudness. Twenty blocks
+    at -30, -29, ..., -11 LUFS all pass both gates; the percentiles are blocks round(19 * 0.10) = 2 and
+    round(19 * 0.95) = 18 of the sorted list: -28 and -12 LUFS, LRA 16 LU."""
+    st_energy = np.array([_energy(float(v)) for v in range(-11, -31, -1)])
+    lra, low, high = _loudness_range(st_energy)
+    assert (lra, low, high) == (pytest.approx(16.0), pytest.approx(-28.0), pytest.approx(-12.0))
 
 
 def test_shorter_than_a_block() -> None:
