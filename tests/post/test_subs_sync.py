@@ -114,6 +114,20 @@ def test_sync_to_a_reference_file(tmp_path: Path, offset: float, ratio: float, b
         assert numbered[int(d["first_cue"])].split("\n")[1].startswith(_ts(sp.at_s))
 
 
+@pytest.mark.parametrize("offset", [0.3, 100.0])
+def test_a_small_offset_is_applied_and_the_default_range_reaches_half_the_media(
+    tmp_path: Path, offset: float
+) -> None:
+    """0.3 s off is more than the 0.125 s snap, so the file is moved (not 'unchanged'); 100 s is within the
+    default range max(60 s, half the media), 118 s for these 235 s of cues, so it is found."""
+    truth = _cues(1)
+    ref = _write(tmp_path / "ref.srt", truth)
+    inp = _write(tmp_path / "in.srt", [SynthCue(c.start_s + offset, c.end_s + offset, c.text) for c in truth])
+    res = sync_subtitles(None, inp, reference=ref)
+    assert not res.unchanged
+    assert res.offset_s == pytest.approx(-offset, abs=0.05) and res.scale == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("ratio", [1.0, 25 / 24])
 def test_no_offset_beyond_max_offset(tmp_path: Path, ratio: float) -> None:
     truth = _cues(1)
