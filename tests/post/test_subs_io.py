@@ -784,3 +784,28 @@ def test_a_line_of_spaces_does_not_end_a_webvtt_note() -> None:
 
     vtt = "WEBVTT\n\nNOTE draft\n  \n00:01.000 --> 00:02.000 was\n\n00:03.000 --> 00:04.000\nA\n"
     assert [(c.start_s, c.text) for c in from_string(vtt).cues] == [(3.0, "A")]
+
+
+def test_a_clock_range_in_cue_text_is_text() -> None:
+    """'09:15:00 - 09:45:00' in a cue's text was refused as a timing line with a mistyped arrow (':00' taken
+    for milliseconds); colon milliseconds are three digits, so it is text, as pysubs2 reads it."""
+    from reelkit.post.subs.io import from_string
+
+    srt = "1\n00:00:01,000 --> 00:00:03,000\nTimetable:\n09:15:00 - 09:45:00\n"
+    vtt = "WEBVTT\n\n00:01.000 --> 00:03.000\n09:15:00 - 09:45:00 Breakfast\n"
+    assert [c.text for c in from_string(srt).cues] == ["Timetable:\n09:15:00 - 09:45:00"]
+    assert [c.text for c in from_string(vtt).cues] == ["09:15:00 - 09:45:00 Breakfast"]
+    with pytest.raises(DataFormatError, match="cannot read the times") as exc:  # a mistyped arrow still is
+        from_string("1\n00:00:01,000 --> 00:00:03,000\nA\n00:00:04,000 -> 00:00:05,000\nB\n")
+    assert exc.value.line == 4
+
+
+def test_a_number_alone_after_a_cue_is_no_text_of_it() -> None:
+    """A cue number at the end of a file (or before an empty line) joined the cue above as text ('World\\n3',
+    three lines for the line-count check); pysubs2 drops it."""
+    from reelkit.post.subs.io import from_string
+
+    end = "1\n00:00:01,000 --> 00:00:03,000\nHello\n\n2\n00:00:04,000 --> 00:00:06,000\nWorld\n\n3\n"
+    assert [c.text for c in from_string(end).cues] == ["Hello", "World"]
+    mid = "1\n00:00:01,000 --> 00:00:03,000\nHello\n\n2\n\n3\n00:00:04,000 --> 00:00:06,000\nWorld\n"
+    assert [c.text for c in from_string(mid).cues] == ["Hello", "World"]

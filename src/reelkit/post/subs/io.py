@@ -274,7 +274,8 @@ _TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
 # read those too)
 _TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:[\s\u200b\ufeff].*|\.)?)$")
 # a timing line whose arrow is mistyped ("->", "=>", "- ->" or none): a time to the millisecond, then another
-_TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}[,.:]\d{{1,3}}\W{{0,8}}{_TS}")
+# (colon milliseconds only as three digits: '09:15:00 - 09:45:00' in a cue's text is a clock range, not times)
+_TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}(?:[,.]\d{{1,3}}|:\d{{3}})\W{{0,8}}{_TS}")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 # markup SRT and WebVTT players hide: their tags (<i>, </b>, <font ...>, <c.class>, <v Name>, <br/>) and
@@ -367,8 +368,10 @@ def _srt_text_after_gap(lines: list[str], j: int) -> int:
     if k == len(lines) or _TIMING.match(lines[k]) or _TIMING_TYPO.match(lines[k]):
         return j
     nxt = lines[k + 1] if k + 1 < len(lines) else ""
-    if re.fullmatch(r"\s*\d+\s*", lines[k]) and (_TIMING.match(nxt) or _TIMING_TYPO.match(nxt)):
-        return j  # the next cue's number
+    if re.fullmatch(r"\s*\d+\s*", lines[k]) and (
+        not nxt.strip() or _TIMING.match(nxt) or _TIMING_TYPO.match(nxt)
+    ):
+        return j  # a cue's number (the next cue's, or a stray one at the end, as pysubs2 drops it)
     return k
 
 
