@@ -290,6 +290,10 @@ def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     square = media.VideoStream(0, "h264", 120, 90, 24.0, "yuv420p")  # 4:3 shown
     with pytest.raises(ConfigError, match=r"1.333:1 \(120x90\)"):
         check_package_options(tmp_path / "no", SMALL_LADDER, source=square)
+    # BT.601 SD: 720x576 with 16:11 pixels is 1.818:1 over all 720 columns (704 are the 16:9 picture), 2.3%
+    # off 16:9, and was refused; a 16:9 ladder is right for it
+    pal_wide = media.VideoStream(0, "h264", 720, 576, 25.0, "yuv420p", sar=Fraction(16, 11))
+    assert len(check_package_options(tmp_path / "pal", SMALL_LADDER, source=pal_wide)) == 4
 
 
 def test_a_film_rate_is_kept_exactly(tmp_path: Path) -> None:

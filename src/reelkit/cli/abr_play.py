@@ -55,7 +55,7 @@ def package_cmd(
     """Encode a clip into a DASH stream (H.264 ladder, fixed GOP, MPD) that the service can serve.
 
     For the service's demo page, write it to <data dir>/abr/streams/<name>. The renditions must have the
-    clip's shape as shown (within 2%): a ladder that would stretch the picture is refused.
+    clip's shape as shown (within 3%): a ladder that would stretch the picture is refused.
     """
     from reelkit.stream.dash import SAMPLE_SOURCES, check_package_options, make_sample_clip, package_dash
 

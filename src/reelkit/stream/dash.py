@@ -286,7 +286,7 @@ def check_package_options(
 ) -> tuple[Rendition, ...]:
     """Validate what :func:`package_dash` is asked to do before any encoding; returns the sorted ladder.
 
-    ``source``: the clip's video stream, whose shape as shown the renditions must have (within 2%): each
+    ``source``: the clip's video stream, whose shape as shown the renditions must have (within 3%): each
     rendition is scaled to its size with square pixels, so another shape would stretch the picture.
     ``fps``: the rate the stream is encoded at; a segment holds at least one frame."""
     ladder = tuple(sorted(renditions, key=lambda r: r.bitrate_kbps))
@@ -303,7 +303,9 @@ def check_package_options(
         )
     if source is not None and source.display_aspect > 0:
         shown = source.display_aspect
-        if max(aspects[0], shown) / min(aspects[0], shown) > 1.02:
+        # 3%: BT.601's SD pixel shapes make the full 720 columns 2.3% wider than 4:3 or 16:9 (only 704 of
+        # them are the picture), and a standard 4:3 or 16:9 ladder is right for such a source
+        if max(aspects[0], shown) / min(aspects[0], shown) > 1.03:
             sar = source.sar or 1
             pixels = f" with {sar.numerator}:{sar.denominator} pixels" if sar != 1 else ""
             areas = [r.width * r.height for r in ladder]  # the same pixels in the clip's shape
