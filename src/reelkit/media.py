@@ -293,6 +293,9 @@ class MediaInfo:
     audio: list[AudioStream] = field(default_factory=list)
     video: list[VideoStream] = field(default_factory=list)
     subtitles: int = 0
+    #: ffmpeg estimated ``duration_s`` from the bitrate (an MP3 without a Xing header, raw ADTS AAC): it
+    #: may be off by seconds, so it says nothing about whether the file is whole.
+    duration_estimated: bool = False
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -452,7 +455,8 @@ def probe(path: str | Path) -> MediaInfo:
             video.append(VideoStream(idx, codec, w, h, fps, pix, rotation, rates.get("tbr"), order, sar))
         else:
             subs += 1
-    return MediaInfo(str(p), duration, audio, video, subs)
+    estimated = "Estimating duration from bitrate" in err
+    return MediaInfo(str(p), duration, audio, video, subs, estimated)
 
 
 def decode_audio(
@@ -462,6 +466,7 @@ def decode_audio(
     channels: int | None = None,
     stream: int = 0,
     on_timeline: bool = False,
+    messages: list[str] | None = None,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Decode an audio stream to float32 samples shaped ``(n, channels)`` and return them with the rate.
 
@@ -470,6 +475,8 @@ def decode_audio(
     after the video (a delayed track, ``start 1.0``) is padded with silence in front, and gaps inside it
     are filled, so times measured on the samples are the times subtitles are shown at.
     WAV/FLAC could be read by soundfile too; this path reads any container ffmpeg knows.
+    ``messages``, when given, gets ffmpeg's error lines from a decode that finished (``partial file``: the
+    data ends before what the container lists), which the caller may report.
     """
     info = probe(path)
     if len(info.audio) <= stream:
@@ -511,6 +518,8 @@ def decode_audio(
         "-",
     ]
     proc = run_ffmpeg(args, what=f"decoding audio of {path}")
+    if messages is not None:
+        messages.extend(proc.stderr.decode("utf-8", "replace").strip().splitlines())
     samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32, copy=False)
     return samples.reshape(-1, ch), rate
 

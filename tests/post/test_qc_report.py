@@ -574,6 +574,46 @@ def test_a_truncated_or_damaged_flac_is_an_error_finding(tmp_path: Path) -> None
         assert read_audio(tagged).declared_duration_s == pytest.approx(8.0)
 
 
+@pytest.mark.media
+def test_an_mp4_or_m4a_cut_short_is_an_error_finding(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A faststart M4A cut to a third (its index in front still lists 5 s; ffmpeg says 'partial file')
+    passed QC with loudness and true-peak findings only, and `loudness` measured 1.6 s without a word:
+    only WAV headers and FLAC sample counts were compared."""
+    from reelkit.errors import ReelkitWarning
+    from reelkit.media import run_ffmpeg
+
+    whole = tmp_path / "whole.m4a"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=5"),
+            *("-c:a", "aac", "-movflags", "+faststart", str(whole)),
+        ]
+    )
+    assert read_audio(whole).declared_duration_s is None  # whole: AAC's priming and padding are no cut
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.warns(ReelkitWarning, match=r"container declares 5\.00 s, 1\.\d\d s of its audio decode"):
+        audio = read_audio(cut)
+    assert audio.duration_s < 2.0 and audio.declared_duration_s == pytest.approx(5.0)
+    with pytest.warns(ReelkitWarning, match="truncated"):
+        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
+    (finding,) = [f for f in report.findings if f.kind == "truncated"]
+    assert finding.severity == "error" and finding.end_s == pytest.approx(5.0) and not report.passed
+    code, _, err = run(capsys, "loudness", str(cut), "--vad", "none")
+    assert code == 0 and err.count("truncated") == 1, err
+    # with a picture the container's duration may be the picture's: a cut one still says 'partial file'
+    clip = _av_clip(tmp_path / "clip.mp4", "gray", 6)
+    faststart = tmp_path / "fast.mp4"
+    run_ffmpeg(["-v", "error", "-i", str(clip), "-c", "copy", "-movflags", "+faststart", str(faststart)])
+    data = faststart.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])
+    with pytest.warns(ReelkitWarning, match="container declares 6\\.00 s"):
+        assert read_audio(tmp_path / "cut.mp4").duration_s < 4.0
+
+
 def test_a_dialogue_spec_without_speech_is_labelled_as_the_integrated_check(tmp_path: Path) -> None:
     rate = 48000
     t = np.arange(5 * rate) / rate

@@ -78,7 +78,16 @@ def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 
 
-def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, str, int]:
+#: How much less than the container declares may decode before the file counts as cut short: encoder
+#: delay and padding, a start offset and rounding differ by milliseconds (the larger of the two).
+_SHORT_TOLERANCE_S, _SHORT_TOLERANCE_FRACTION = 0.5, 0.02
+#: ffmpeg's words when the data ends before what the container lists, or a packet cannot be decoded
+_DAMAGED = ("partial file", "Invalid data")
+
+
+def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, str, int, float | None]:
+    """Samples, rate, layout, the number of audio streams, and the container's duration when less than it
+    decodes (an MP4 cut short: its index at the front lists all of it), else ``None``."""
     from reelkit import media
 
     info = media.probe(p)
@@ -95,9 +104,9 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
             f"has {len(info.audio)} audio stream(s); stream {stream} does not exist", path=str(p)
         )
     codec = info.audio[stream].codec
+    messages: list[str] = []
     try:
-        samples, rate = media.decode_audio(p, stream=stream)
-        return samples, rate, info.audio[stream].layout, len(info.audio)
+        samples, rate = media.decode_audio(p, stream=stream, messages=messages)
     except TimeLimitError:
         raise  # the job's time limit, not the file: the caller says so
     except ToolError as exc:
@@ -105,17 +114,28 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
             f"ffmpeg cannot decode its audio (codec {codec!r}): {exc}; convert it to WAV or FLAC first",
             path=str(p),
         ) from None
+    declared = info.duration_s
+    decoded = samples.shape[0] / rate if rate > 0 and samples.ndim == 2 else 0.0
+    short = declared is not None and declared - decoded > max(
+        _SHORT_TOLERANCE_S, _SHORT_TOLERANCE_FRACTION * declared
+    )
+    # the container's duration is the longest stream's: it speaks for this one alone when it is the only
+    # stream, else only with ffmpeg's word that the data ended early (a soundtrack may end before the picture)
+    alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
+    damaged = any(w in line for line in messages for w in _DAMAGED)
+    cut = declared if short and (alone or damaged) else None
+    return samples, rate, info.audio[stream].layout, len(info.audio), cut
 
 
 def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
     """Decode the ``stream``-th audio stream of ``path`` (WAV/FLAC by soundfile, the rest by ffmpeg)."""
     p = _check_path(path)
     got = _read_soundfile(p) if p.suffix.lower() in _SOUNDFILE_EXT and stream == 0 else None
-    layout, streams = None, 1
+    layout, streams, cut = None, 1, None
     if got is not None:
         samples, rate = got
     else:
-        samples, rate, layout, streams = _read_ffmpeg(p, stream)
+        samples, rate, layout, streams, cut = _read_ffmpeg(p, stream)
     if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
         raise MediaError("its audio stream holds no samples", path=str(p))
     if rate <= 0:
@@ -151,6 +171,14 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
         warnings.warn(
             f"{p}: truncated or damaged: its FLAC header declares {total:,} samples ({declared:.2f} s), "
             f"{samples.shape[0] / rate:.2f} s of them decode",
+            ReelkitWarning,
+            stacklevel=2,
+        )
+    elif cut is not None:  # any other container ffmpeg read (MP4, MKV, Ogg, an MP3 with a Xing header)
+        declared = cut
+        warnings.warn(
+            f"{p}: truncated or damaged: the container declares {declared:.2f} s, "
+            f"{samples.shape[0] / rate:.2f} s of its audio decode",
             ReelkitWarning,
             stacklevel=2,
         )
