@@ -134,6 +134,23 @@ def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
     assert _rows(clips["av"], av_tolerance_s=0.6) == []
 
 
+def test_an_mp4_cut_short_is_an_error(tmp_path: Path) -> None:
+    """A faststart MP4 cut to a third (its index in front still lists 6 s; ffmpeg says 'partial file') gave
+    a frozen picture and a 0.5 s A/V mismatch as if the 2.1 s decoded were the programme."""
+    for name, inputs in (
+        ("av", ["testsrc=size=160x120:rate=25:duration=6", "sine=f=440:duration=6:sample_rate=48000"]),
+        ("picture", ["testsrc=size=160x120:rate=25:duration=6"]),
+    ):
+        whole = _make(tmp_path / f"{name}.mp4", inputs, None, ["-c:a", "aac", "-movflags", "+faststart"])
+        assert not [f for f in video_qc(whole) if f.kind == "truncated"]
+        data = whole.read_bytes()
+        cut = tmp_path / f"{name}-cut.mp4"
+        cut.write_bytes(data[: len(data) // 3])
+        (finding,) = [f for f in video_qc(cut, QCOptions(checks=("black",))) if f.kind == "truncated"]
+        assert finding.severity == "error" and finding.end_s == pytest.approx(6.0), name
+        assert 0.5 < finding.start_s < 4.0 and "container declares 6.00 s" in finding.message, name
+
+
 def test_errors(tmp_path: Path, clips: dict[str, Path]) -> None:
     with pytest.raises(MediaError):
         video_qc(tmp_path / "missing.mp4")

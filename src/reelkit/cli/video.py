@@ -335,7 +335,7 @@ def qc_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Black, frozen and flash frames, letterbox/pillarbox, interlacing, cuts and A/V length, with
-    timecodes."""
+    timecodes; a file cut short (truncated) is always an error."""
     from reelkit.post.video.qc import KINDS, QCOptions, video_qc
 
     findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS))

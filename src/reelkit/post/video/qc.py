@@ -19,6 +19,8 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   single frame, which the scene score marks as one change) or another one (cuts, also around a short shot).
 - ``av_mismatch`` (a stream-copy pass over the first audio stream): video and audio end more than
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
+- ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
+  ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
 
 ``idet`` is a heuristic: progressive synthetic patterns with fine horizontal detail (ffmpeg's ``testsrc2``)
 can read as interlaced. They read as both field orders, which interlaced video never does: such runs are
@@ -235,6 +237,28 @@ def video_qc(
     duration = video_end
 
     findings: list[Finding] = []
+
+    # cut short (an MP4 whose index in front lists more than its data holds): ffmpeg says 'partial file'
+    # and the picture ends early; what is missing cannot be checked, whichever checks were asked for.
+    # The container's duration is the longest stream's, so without that word it speaks for the picture
+    # only when there is no sound
+    declared = info.duration_s
+    if (
+        declared is not None
+        and declared - video_end > max(0.5, 0.02 * declared)
+        and ("partial file" in log or not info.audio)
+    ):
+        findings.append(
+            Finding(
+                "truncated",
+                video_end,
+                declared,
+                "error",
+                f"{video_end:.2f} s of picture decode; the container declares {declared:.2f} s (cut short "
+                "or damaged in a copy or transfer?)",
+                "video",
+            )
+        )
 
     # black
     blacks = [(float(a), float(b)) for a, b in _BLACK.findall(log)]
