@@ -460,6 +460,16 @@ def test_malformed_line_is_reported_precisely(tmp_path: Path, text: str, line: i
     assert isinstance(info.value, UserInputError)
 
 
+def test_a_huge_bad_value_is_clipped_in_the_message(tmp_path: Path) -> None:
+    """A 1 MB rating (or event kind) was echoed whole: the message filled the terminal."""
+    for header, field in (("rating", "rating"), ("kind", "unknown event kind")):
+        p = write(tmp_path / "events.csv", f"user,item,{header}\n1,2,{'x' * 10**6}\n")
+        with pytest.raises(DataFormatError, match=field) as info:
+            load_events_file(p)
+        assert len(str(info.value)) < 300 and f"'{'x' * 77}...'" in str(info.value), header
+        assert info.value.line == 2
+
+
 def test_malformed_line_late_in_a_large_file(tmp_path: Path) -> None:
     n = 200_000
     rng = np.random.default_rng(0)

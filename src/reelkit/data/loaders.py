@@ -636,6 +636,11 @@ def _read_arrow(
     return table.rename_columns([used[c] for c in table.column_names]), None
 
 
+def _shown(text: str) -> str:
+    """A value or line for a message, cut to 80 characters (a 1 MB field would fill the terminal)."""
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _locate_field_count(
     path: Path, layout: _Layout, encoding: str | None, bad: _BadRow | None
 ) -> DataFormatError:
@@ -649,7 +654,7 @@ def _locate_field_count(
         except csv.Error:
             n = -1
         if n != expected:
-            shown = text if len(text) <= 80 else text[:77] + "..."
+            shown = _shown(text)
             return DataFormatError(
                 f"expected {expected} fields separated by {_SEP_NAMES[layout.sep]}, found "
                 f"{n if n >= 0 else 'an unreadable line'}: {shown!r}; fix or remove this line "
@@ -791,7 +796,7 @@ def _events_from_table(
                 values = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
                 bad = values.isna().to_numpy() & (raw != "").to_numpy()
             if (i := _first(bad)) is not None:
-                at(i, f"{word} {str(col.iloc[i])!r} is not {what}; fix or remove this line")
+                at(i, f"{word} {_shown(str(col.iloc[i]))!r} is not {what}; fix or remove this line")
             frame[field] = values
         if (i := _first(np.isinf(frame[field].to_numpy(np.float64)))) is not None:
             at(i, f"{word} {str(col.iloc[i])!r} is not a finite number; fix or remove this line")
@@ -804,7 +809,7 @@ def _events_from_table(
     if "kind" in frame:
         kind = frame["kind"].astype(str).str.strip().str.lower()
         if (i := _first(~kind.isin(("rating", "thumb", "play")).to_numpy())) is not None:
-            at(i, f"unknown event kind {str(frame['kind'].iloc[i])!r}; use rating, thumb or play")
+            at(i, f"unknown event kind {_shown(str(frame['kind'].iloc[i]))!r}; use rating, thumb or play")
         frame["kind"] = kind
         if "value" in frame:
             value = frame["value"]
