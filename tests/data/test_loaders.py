@@ -499,6 +499,15 @@ def test_empty_files(tmp_path: Path, text: str) -> None:
         load_events_file(p)
 
 
+def test_a_first_line_over_64_kib_is_named(tmp_path: Path) -> None:
+    """A wide member x title matrix (a header of 20,000 titles) was 'the file is empty'."""
+    header = "member," + ",".join(f"title{i}" for i in range(20_000))
+    for lead in ("", "\n\n"):
+        p = write(tmp_path / "matrix.csv", f"{lead}{header}\nm1{',4' * 20_000}\n")
+        with pytest.raises(DataFormatError, match="first line is over 64 KiB long: not an events file"):
+            load_events_file(p)
+
+
 def test_empty_movielens_file(tmp_path: Path) -> None:
     p = write(tmp_path / "u.data", "")
     with pytest.raises(EmptyDataError, match="empty"):

@@ -347,6 +347,13 @@ def _sample_lines(path: Path, encoding: str | None, n: int = 50) -> list[str]:
     lines = _LINE_BREAK.split(text)
     if len(raw) == 1 << 16 and lines:
         lines = lines[:-1]  # the last one may be cut
+        if not any(ln.strip() for ln in lines):  # no line ends in it: "the file is empty" was said
+            raise DataFormatError(
+                "its first line is over 64 KiB long: not an events file, which has one event per line "
+                "(member, title[, rating, timestamp]; a member x title matrix is not read); give a CSV, TSV "
+                "or Parquet file of such rows",
+                path=str(path),
+            )
     return [ln for ln in lines if ln.strip()][:n]
 
 
