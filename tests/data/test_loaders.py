@@ -508,6 +508,17 @@ def test_a_first_line_over_64_kib_is_named(tmp_path: Path) -> None:
             load_events_file(p)
 
 
+def test_a_pipe_is_refused_naming_it(tmp_path: Path) -> None:
+    """A pipe (<(cat ratings.csv), a FIFO) was 'Not a directory'."""
+    import os
+
+    fifo = tmp_path / "ratings.csv"
+    os.mkfifo(fifo)  # never opened: a read would wait for a writer
+    for load in (load_dataset, load_events):
+        with pytest.raises(DataFormatError, match="is a pipe or device, not a file or folder: give a file"):
+            load(fifo)
+
+
 def test_empty_movielens_file(tmp_path: Path) -> None:
     p = write(tmp_path / "u.data", "")
     with pytest.raises(EmptyDataError, match="empty"):

@@ -1510,6 +1510,10 @@ def load_dataset(path: str | Path, *, unknown_titles: UnknownTitles = "error") -
         raise DataFormatError("no such file or folder", path=str(p))
     if p.is_file():
         return load_events_file(p, unknown_titles=unknown_titles)
+    if not p.is_dir():  # a pipe (<(cat ratings.csv)) or a device: "Not a directory" was all it said
+        raise DataFormatError(
+            "is a pipe or device, not a file or folder: give a file (it is read more than once)", path=str(p)
+        )
     if (p / "events.parquet").is_file():
         return Dataset.load(p)
     if (p / "u.data").is_file():
