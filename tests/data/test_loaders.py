@@ -468,6 +468,20 @@ def test_a_huge_bad_value_is_clipped_in_the_message(tmp_path: Path) -> None:
             load_events_file(p)
         assert len(str(info.value)) < 300 and f"'{'x' * 77}...'" in str(info.value), header
         assert info.value.line == 2
+    for header in ("year", "released"):  # a catalogue's too
+        p = write(tmp_path / "titles.csv", f"title_id,title,{header}\n1,A,{'x' * 10**4}\n")
+        with pytest.raises(DataFormatError, match=r"year|release date") as info:
+            load_titles(p)
+        assert len(str(info.value)) < 300 and info.value.line == 2, header
+    # past csv's 128 KiB field limit: named, not a csv traceback
+    p = write(tmp_path / "titles.csv", f"title_id,title,year\n1,A,{'x' * 10**6}\n")
+    with pytest.raises(DataFormatError, match="unreadable line") as info:
+        load_titles(p)
+    assert info.value.line == 2
+    p = write(tmp_path / "titles.csv", f"title_id,title,{'x' * 10**6}\n1,A,1999\n")
+    with pytest.raises(DataFormatError, match="unreadable header") as info:
+        load_titles(p)
+    assert info.value.line == 1
 
 
 def test_malformed_line_late_in_a_large_file(tmp_path: Path) -> None:

@@ -403,7 +403,10 @@ def _detect_sep(lines: Sequence[str]) -> str | None:
         return max(even)[2]
     # tolerate one bad line in the sample: the error is then reported precisely by the reader
     for sep in _DETECT_ORDER:
-        counts_list = [len(_split_line(ln, sep)) for ln in lines if sep == " " or sep in ln]
+        try:
+            counts_list = [len(_split_line(ln, sep)) for ln in lines if sep == " " or sep in ln]
+        except csv.Error:  # a field over csv's 128 KiB limit: the reader names the line
+            continue
         if len(counts_list) >= max(2, len(lines) - 1) and min(counts_list) >= 2:
             return sep
     return None
@@ -705,7 +708,7 @@ def _field_word(layout: _Layout, field: str) -> str:
     """How to call a field in a message: its header name when the file has one."""
     pos = layout.position(field)
     if layout.header_names and pos is not None and pos < len(layout.header_names):
-        return f"{_FIELD_WORDS[field]} ({layout.header_names[pos]!r} column)"
+        return f"{_FIELD_WORDS[field]} ({_shown(layout.header_names[pos])!r} column)"
     return _FIELD_WORDS[field]
 
 
@@ -910,8 +913,8 @@ def _dedupe_titles(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     dup = frame.index.duplicated(keep="first")
     if dup.any():
         warnings.warn(
-            f"{path}: {int(dup.sum())} title id(s) appear more than once (e.g. {frame.index[dup][0]!r}); "
-            "the first row of each was kept",
+            f"{path}: {int(dup.sum())} title id(s) appear more than once "
+            f"(e.g. {_shown(str(frame.index[dup][0]))!r}); the first row of each was kept",
             ReelkitWarning,
             stacklevel=4,
         )
@@ -991,7 +994,11 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
     if not lines:
         raise EmptyDataError("the catalog is empty; it needs a header and one title per line", path=str(path))
     sep = (_detect_sep([ln for _, ln in lines[:50]]) or ",") if sep is None else _normalize_sep(sep)
-    header = [_norm_name(h) for h in _split_line(lines[0][1], sep)]
+    try:
+        header = [_norm_name(h) for h in _split_line(lines[0][1], sep)]
+    except csv.Error as exc:
+        msg = f"unreadable header ({exc}); fix it"
+        raise DataFormatError(msg, path=str(path), line=lines[0][0]) from None
     pos: dict[str, int] = {}
     for i, h in enumerate(header):
         hit = _TITLE_LOOKUP.get(h)
@@ -1028,7 +1035,7 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
                 year = int(float(parts[pos["year"]]))
             except ValueError:
                 raise DataFormatError(
-                    f"year {parts[pos['year']]!r} is not a number", path=str(path), line=no
+                    f"year {_shown(parts[pos['year']])!r} is not a number", path=str(path), line=no
                 ) from None
         released: int | None = None
         if "released" in pos and parts[pos["released"]].strip():
@@ -1039,7 +1046,9 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
                 stamp = pd.to_datetime(rel, errors="coerce", utc=True)
                 if pd.isna(stamp):
                     raise DataFormatError(
-                        f"release date {rel!r} is neither unix seconds nor a date", path=str(path), line=no
+                        f"release date {_shown(rel)!r} is neither unix seconds nor a date",
+                        path=str(path),
+                        line=no,
                     )
                 released = int(stamp.timestamp())
         genres = _clean_genres(parts[pos["genres"]]) if "genres" in pos else ""
@@ -1362,7 +1371,8 @@ def load_parquet(
             if bad.any():
                 i = int(np.argmax(bad))
                 raise DataFormatError(
-                    f"row {i + 1}: {_FIELD_WORDS[field]} {frame[field].iloc[i]!r} is not a number",
+                    f"row {i + 1}: {_FIELD_WORDS[field]} {_shown(str(frame[field].iloc[i]))!r} "
+                    "is not a number",
                     path=str(p),
                 )
             frame[field] = conv
