@@ -223,3 +223,42 @@ def test_an_atomic_rewrite_keeps_the_mode_follows_a_link_and_takes_any_name(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["elsewhere", "link.txt", "priv.txt", long.name]
     )
+
+
+def _special_nodes(tmp_path: Path) -> list[Path]:
+    """A FIFO, and a character device (/dev/full's numbers) when this process may make one (root)."""
+    nodes = [tmp_path / "pipe"]
+    os.mkfifo(nodes[0])
+    try:
+        os.mknod(tmp_path / "full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        nodes.append(tmp_path / "full")
+    except (OSError, AttributeError):
+        pass
+    link = tmp_path / "link.json"
+    link.symlink_to(nodes[-1])
+    return [*nodes, link]
+
+
+def test_writes_refuse_a_device_or_a_fifo_and_leave_it_in_place(tmp_path: Path) -> None:
+    """``schedule generate -o /dev/full`` said "wrote ..." and left a regular file where the device was (a
+    FIFO and a link to a device too): the rename replaced the node."""
+    from reelkit._files import atomic_path, check_creatable
+
+    for node in _special_nodes(tmp_path):
+        kind = stat.S_IFMT(os.stat(node).st_mode)
+        message = f"{node}: is not a regular file (a device or pipe); write to a file"
+        for check in (check_output_file, check_creatable):
+            with pytest.raises(DataFormatError) as info:
+                check(node, DataFormatError, "out.json")
+            assert str(info.value) == message
+        with pytest.raises(ConfigError, match="is not a regular file"):
+            atomic_write_text(node, "{}")
+        fd, tmp = tempfile.mkstemp(dir=tmp_path)
+        os.close(fd)
+        with pytest.raises(ConfigError, match="is not a regular file"):  # the last line of defence
+            replace_file(tmp, node)
+        os.unlink(tmp)
+        with pytest.raises(ConfigError, match="is not a regular file"), atomic_path(node):
+            pass
+        assert stat.S_IFMT(os.stat(node).st_mode) == kind
+    assert {p.name for p in tmp_path.iterdir()} <= {"pipe", "full", "link.json"}  # no temporary left

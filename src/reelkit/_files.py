@@ -1,7 +1,8 @@
 """Writing output files: checking the destination first, and atomic writes with the usual permissions.
 
-:func:`check_output_file` refuses a destination that is a folder, or whose folder does not exist, with one
-message whatever the caller's error type (call it before long work, not after it).
+:func:`check_output_file` refuses a destination that is a folder, a device or a FIFO (a rename would
+replace the node by a file), or whose folder does not exist, with one message whatever the caller's error
+type (call it before long work, not after it).
 
 ``tempfile.mkstemp`` creates files readable by their owner only (0600); a report, model or trace written
 that way would surprise a user (a web server could not read ``report.html``). :func:`replace_file` gives the
@@ -64,6 +65,19 @@ def _is_or_inside(out: Path, given: Path) -> bool:
     return given.is_dir() and out.resolve().parent == given.resolve()
 
 
+NOT_REGULAR = "is not a regular file (a device or pipe); write to a file"
+
+
+def is_special(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` (a link followed) exists and is neither a regular file nor a folder: a device or a
+    FIFO, which a write through a temporary file and a rename would replace by a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_output_file(
     path: str | os.PathLike[str],
     error: type[ReelkitError],
@@ -81,6 +95,8 @@ def check_output_file(
     out = Path(path)
     if out.is_dir():
         problem = f"is a folder; give a file name for the output (e.g. {example})"
+    elif is_special(out):
+        problem = NOT_REGULAR
     elif not out.parent.is_dir():
         problem = "the output folder does not exist; create it first"
     elif not os.access(out.parent, os.W_OK | os.X_OK):  # found now, not after the work
@@ -116,6 +132,8 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
     problem = None
     if out.is_dir():
         problem = f"is a folder; give a file name for the output (e.g. {example})"
+    elif is_special(out):
+        problem = NOT_REGULAR
     else:
         above = existing_ancestor(out.parent)
         if not above.is_dir():
@@ -144,11 +162,16 @@ def give_folder_umask(folder: str | os.PathLike[str]) -> None:
 
 def replace_file(tmp: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:
     """``os.replace(tmp, final)`` after giving ``tmp`` the permissions of the file it replaces (a private
-    file stays private), or ``0o666 & ~umask`` when there is none."""
+    file stays private), or ``0o666 & ~umask`` when there is none. Refuses (ConfigError) to replace a device
+    or a FIFO: the rename would destroy the node, not write to it."""
     try:
-        mode = stat.S_IMODE(os.stat(final).st_mode) & 0o777
+        st = os.stat(final)
+        mode = stat.S_IMODE(st.st_mode) & 0o777
     except OSError:
         mode = 0o666 & ~_umask()
+    else:
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise ConfigError(f"{final}: {NOT_REGULAR}")
     os.chmod(tmp, mode)
     os.replace(tmp, final)
 
