@@ -800,6 +800,26 @@ def test_a_clock_range_in_cue_text_is_text() -> None:
     assert exc.value.line == 4
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:4X,000 --> 00:00:49,500\nx\n", 6),
+        ("1\n00:00:01,000 --> 00:00:02,000\nhi\n\n00:00:4X,000 --> 00:00:49,500\nx\n", 5),
+        ("1\n00:00:01,000 --> 00:00:02,000\nhi\n2\n00:00:4X,000 --> 00:00:49,500\nx\n", 5),
+        ("WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n00:0X.000 --> 00:03.000\nx\n", 5),
+    ],
+)
+def test_a_mistyped_start_time_is_named_not_taken_for_text(text: str, line: int) -> None:
+    """A cue whose start time had a typo ('00:00:4X,000 --> ...') became text of the cue above after an empty
+    line ('hi\\n2\\n00:00:4X,000 --> 00:00:49,500\\nx'); an end-time typo was refused. A line with '-->' is
+    a timing line wherever it is."""
+    from reelkit.post.subs.io import from_string
+
+    with pytest.raises(DataFormatError, match="cannot read the times of '00:0") as exc:
+        from_string(text)
+    assert exc.value.line == line
+
+
 def test_a_number_alone_after_a_cue_is_no_text_of_it() -> None:
     """A cue number at the end of a file (or before an empty line) joined the cue above as text ('World\\n3',
     three lines for the line-count check); pysubs2 drops it."""

@@ -359,18 +359,22 @@ def _bad_timing(line: str, fmt: str, path: str | None, i: int) -> NoReturn:
     )
 
 
+def _timing_like(line: str) -> bool:
+    """Whether ``line`` is a timing line, read or not: one with ``-->`` (which WebVTT forbids in cue text; in
+    SRT a mistyped time, '00:00:4X,000 --> ...', was taken for text of the cue above) or a mistyped arrow."""
+    return "-->" in line or _TIMING_TYPO.match(line) is not None
+
+
 def _srt_text_after_gap(lines: list[str], j: int) -> int:
     """Where SRT text resumes after the empty line ``j`` (a line that starts no cue: ffmpeg and pysubs2
     keep it in the cue above), or ``j`` when the cue ends there (the file ends, or a cue starts next)."""
     k = j
     while k < len(lines) and not lines[k].strip():
         k += 1
-    if k == len(lines) or _TIMING.match(lines[k]) or _TIMING_TYPO.match(lines[k]):
+    if k == len(lines) or _timing_like(lines[k]):
         return j
     nxt = lines[k + 1] if k + 1 < len(lines) else ""
-    if re.fullmatch(r"\s*\d+\s*", lines[k]) and (
-        not nxt.strip() or _TIMING.match(nxt) or _TIMING_TYPO.match(nxt)
-    ):
+    if re.fullmatch(r"\s*\d+\s*", lines[k]) and (not nxt.strip() or _timing_like(nxt)):
         return j  # a cue's number (the next cue's, or a stray one at the end, as pysubs2 drops it)
     return k
 
@@ -399,7 +403,7 @@ def _parse_srt_vtt(
         m = _TIMING.match(line)
         if not m:
             # a cue whose times cannot be read: say so (skipped, it would be left at its old time)
-            if ("-->" in line or _TIMING_TYPO.match(line)) and not (fmt == "vtt" and i == 0):
+            if _timing_like(line) and not (fmt == "vtt" and i == 0):
                 _bad_timing(line, fmt, path, i)
             i += 1
             continue
@@ -419,7 +423,7 @@ def _parse_srt_vtt(
                 if body and re.fullmatch(r"\s*\d+\s*", body[-1]):
                     body.pop()
                 break
-            if _TIMING_TYPO.match(lines[j]):  # ... whose arrow is mistyped: not text of this cue
+            if _timing_like(lines[j]):  # ... whose times or arrow are mistyped: not text of this cue
                 _bad_timing(lines[j].rstrip("\r"), fmt, path, j)
             body.append(lines[j].rstrip("\r"))
             j += 1
