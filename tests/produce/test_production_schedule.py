@@ -161,6 +161,21 @@ def test_json_keys_given_twice_are_refused(tmp_path: Path) -> None:
         load_production(path)
 
 
+@pytest.mark.parametrize("name", ["p.json", "p.yaml"])
+def test_a_file_nested_too_deeply_is_refused_not_a_traceback(tmp_path: Path, name: str) -> None:
+    """``'[' * 1000`` (and a mapping holding 900 levels, which JSON reads but the YAML parser that finds a
+    field's line does not) gave a RecursionError traceback (exit 1)."""
+    path = tmp_path / name
+    path.write_text("[" * 1000 + "]" * 1000)
+    with pytest.raises(ProductionFormatError) as info:
+        load_production(path)
+    deep = "nested too deeply (lists or mappings hundreds of levels inside each other); not a data file"
+    assert str(info.value) == f"{path}: {deep}"
+    path.write_text('{"title": ' + "[" * 900 + "]" * 900 + "}")
+    with pytest.raises(ProductionFormatError, match=rf"^{path}: "):
+        load_production(path)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from reelkit.errors import ConfigError
 from reelkit.service.app import create_app
 from reelkit.service.schemas import HomeOut
 from reelkit.service.settings import ServiceSettings
@@ -155,6 +156,15 @@ def test_token_from_config_file(data_dir: Path) -> None:
     assert settings.max_batch_events == 5
     env = ServiceSettings.load(data_dir, environ={"REELKIT_API_TOKEN": TOKEN})
     assert env.api_token is not None and env.api_token.get_secret_value() == TOKEN
+
+
+def test_a_config_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    """``serve --config`` of ``'[' * 1000`` gave a RecursionError traceback."""
+    config = tmp_path / "deep.json"
+    config.write_text("[" * 1000 + "]" * 1000)
+    with pytest.raises(ConfigError) as info:
+        ServiceSettings.load(tmp_path, config_file=config, environ={})
+    assert str(info.value) == f"{config}: not a readable JSON config file (nested too deeply)"
 
 
 def test_event_ingest_idempotent_and_reflected(client: TestClient) -> None:

@@ -193,6 +193,15 @@ def test_ladder_files_of_the_wrong_types_are_refused(tmp_path: Path, ladder: dic
         load_video_dir(tmp_path)
 
 
+def test_a_ladder_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    """``'[' * 1000`` as *ladder*.json gave a RecursionError traceback."""
+    for lv in range(3):
+        (tmp_path / f"video_size_{lv}").write_text("1000\n2000\n")
+    (tmp_path / "ladder.json").write_text("[" * 1000 + "]" * 1000)
+    with pytest.raises(DataFormatError, match=r"ladder\.json: ladder file is not JSON \(nested too deeply\)"):
+        load_video_dir(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("attr", "value"), [("bandwidth", "abc"), ("startNumber", "x"), ("timescale", "abc"), ("timescale", "0")]
 )

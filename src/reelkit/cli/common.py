@@ -167,7 +167,7 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
             raise ConfigError(f"--param {item!r}: expected key=value, e.g. --param factors=64")
         try:
             value: Any = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON (or nested too deeply): the text
             value = raw
         out[key.strip()] = value
     return out

@@ -603,6 +603,9 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> ProductionFormatError:
     return ProductionFormatError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=where)
 
 
+_TOO_DEEP = "nested too deeply (lists or mappings hundreds of levels inside each other); not a data file"
+
+
 def read_structured(path: str | Path) -> Any:
     """Parsed YAML or JSON (by extension; YAML otherwise, which also reads JSON)."""
     p = Path(path)
@@ -628,6 +631,8 @@ def read_structured(path: str | Path) -> Any:
         raise ProductionFormatError(
             f"invalid JSON: the key {exc.key!r} is given twice in one object; keep one", path=str(p)
         ) from None
+    except RecursionError:  # the parsers recurse per level: '[' * 1000 was a traceback
+        raise ProductionFormatError(_TOO_DEEP, path=str(p)) from None
 
 
 class _DuplicateKeyError(Exception):
@@ -648,14 +653,14 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def field_line(text: str, field: str) -> int | None:
     """The line (1-based) of ``field`` (``scenes[2].duration``) in YAML or JSON ``text``; for a field that
     is missing, the line of the nearest entry above it that is there. ``None`` if the text does not parse."""
-    try:
+    try:  # RecursionError: JSON nested deeper than YAML's parser, which recurses more per level, reads
         node = yaml.compose(text, Loader=_StrictLoader)
-    except (yaml.YAMLError, ValueError):
+    except (yaml.YAMLError, ValueError, RecursionError):
         if "\t" not in text:
             return None
         try:  # JSON indented with tabs: valid JSON has tabs only as whitespace, which YAML refuses there
             node = yaml.compose(text.replace("\t", " "), Loader=_StrictLoader)
-        except (yaml.YAMLError, ValueError):
+        except (yaml.YAMLError, ValueError, RecursionError):
             return None
     if node is None:
         return None

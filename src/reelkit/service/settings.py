@@ -97,6 +97,8 @@ class ServiceSettings(BaseModel):
                 loaded = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{path}: not a readable JSON config file ({exc})") from None
+            except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
+                raise ConfigError(f"{path}: not a readable JSON config file (nested too deeply)") from None
             if not isinstance(loaded, dict):
                 raise ConfigError(f"{path}: the config file must hold a JSON object")
             if "data_dir" in loaded:

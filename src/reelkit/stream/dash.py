@@ -164,6 +164,8 @@ def load_stream(folder: str | Path) -> DashStream:
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise DataFormatError(f"unreadable stream description ({exc})", path=str(path)) from None
+    except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
+        raise DataFormatError("unreadable stream description (nested too deeply)", path=str(path)) from None
 
 
 #: ffmpeg's test sources a sample clip is made of

@@ -263,6 +263,8 @@ def load_video_dir(
             doc = json.loads(lf.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataFormatError(f"ladder file is not JSON ({exc})", path=str(lf)) from None
+        except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
+            raise DataFormatError("ladder file is not JSON (nested too deeply)", path=str(lf)) from None
         if isinstance(doc, dict):
             raw_b = doc.get("bitrate_index_to_kbps", doc.get("bitrates_kbps"))
             if raw_b is not None:
