@@ -262,3 +262,26 @@ def test_writes_refuse_a_device_or_a_fifo_and_leave_it_in_place(tmp_path: Path) 
             pass
         assert stat.S_IFMT(os.stat(node).st_mode) == kind
     assert {p.name for p in tmp_path.iterdir()} <= {"pipe", "full", "link.json"}  # no temporary left
+
+
+def test_a_symbolic_link_loop_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    """``ln -s lp lp`` as an output (or a plan's production file) gave ``RuntimeError: Symlink loop`` (Python
+    3.11's Path.resolve), or was replaced by a file through the writers."""
+    from reelkit._files import check_creatable, resolve_path
+
+    loop = tmp_path / "lp"
+    loop.symlink_to("lp")
+    message = (
+        f"{loop}: is a symbolic link loop (it leads back to itself); remove the link or give another path"
+    )
+    for check in (check_output_file, check_creatable):
+        with pytest.raises(MediaError) as info:
+            check(loop, MediaError, "out.wav")
+        assert str(info.value) == message
+    with pytest.raises(ConfigError) as config:
+        resolve_path(loop)
+    assert str(config.value) == message
+    with pytest.raises(ConfigError, match="symbolic link loop"):
+        atomic_write_text(loop, "{}")
+    assert loop.is_symlink() and os.readlink(loop) == "lp"
+    assert resolve_path(tmp_path / "x" / ".." / "f") == tmp_path.resolve() / "f"

@@ -13,6 +13,7 @@ destination.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
@@ -66,6 +67,27 @@ def _is_or_inside(out: Path, given: Path) -> bool:
 
 
 NOT_REGULAR = "is not a regular file (a device or pipe); write to a file"
+LINK_LOOP = "is a symbolic link loop (it leads back to itself); remove the link or give another path"
+
+
+def is_link_loop(path: str | os.PathLike[str]) -> bool:
+    """Whether following ``path``'s symbolic links never ends (``ln -s lp lp``)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:
+        return False
+    return False
+
+
+def resolve_path(path: str | os.PathLike[str], error: type[ReelkitError] = ConfigError) -> Path:
+    """``Path(path).resolve()``, refusing a symbolic link loop as ``error`` (``<path>: is a symbolic link
+    loop ...``): Python before 3.13 raises a bare RuntimeError for one, which ended in a traceback."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError:
+        raise _refusal(error, Path(path), LINK_LOOP) from None
 
 
 def is_special(path: str | os.PathLike[str]) -> bool:
@@ -97,6 +119,8 @@ def check_output_file(
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     elif is_special(out):
         problem = NOT_REGULAR
+    elif is_link_loop(out):
+        problem = LINK_LOOP
     elif not out.parent.is_dir():
         problem = "the output folder does not exist; create it first"
     elif not os.access(out.parent, os.W_OK | os.X_OK):  # found now, not after the work
@@ -134,6 +158,8 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     elif is_special(out):
         problem = NOT_REGULAR
+    elif is_link_loop(out):
+        problem = LINK_LOOP
     else:
         above = existing_ancestor(out.parent)
         if not above.is_dir():

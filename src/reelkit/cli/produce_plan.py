@@ -94,7 +94,7 @@ def generate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic, feasible production (seeded)."""
-    from reelkit._files import check_creatable, check_output_file
+    from reelkit._files import check_creatable, check_output_file, resolve_path
     from reelkit.produce.generator import generate_pool, generate_production
     from reelkit.produce.production import dump_production, dump_structured
 
@@ -106,7 +106,7 @@ def generate_cmd(
     prod = generate_production(scenes, seed)
     pool_path = None
     if pool is not None:
-        if pool.resolve() == out.resolve():
+        if resolve_path(pool) == resolve_path(out):
             raise ConfigError(f"--pool {pool} is the production file too (-o); give the pool its own file")
         check_output_file(pool, ConfigError, "pool.yaml")
         prod, candidates = generate_pool(prod, seed)

@@ -25,7 +25,7 @@ import icalendar
 import jinja2
 from markupsafe import Markup
 
-from reelkit._files import atomic_path
+from reelkit._files import atomic_path, resolve_path
 from reelkit.errors import ConfigError
 from reelkit.produce.production import Production
 from reelkit.produce.shoot import Schedule
@@ -263,11 +263,10 @@ def check_plan_folder(out_dir: str | Path, production_file: str | Path | None = 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"-o {out}: is a file; the plan is written into a folder")
     if production_file is not None:
-        src = Path(production_file).resolve()
+        src = resolve_path(production_file)
+        o = resolve_path(out)
         written = {"schedule.json", "schedule.csv", "stripboard.html"}
-        if (
-            src.parent == out.resolve() and src.name in written
-        ) or out.resolve() / "calendars" in src.parents:
+        if (src.parent == o and src.name in written) or o / "calendars" in src.parents:
             raise ConfigError(
                 f"-o {out}: the production file {src.name} is one of the files the plan writes there; "
                 "rename it or choose another folder"

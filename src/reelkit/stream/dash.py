@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from reelkit import media
-from reelkit._files import atomic_path, atomic_write_text, give_folder_umask, naming_output
+from reelkit._files import atomic_path, atomic_write_text, give_folder_umask, naming_output, resolve_path
 from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
@@ -393,7 +393,7 @@ def package_dash(
         source=info.video[0],
         fps=float(rate),
     )
-    out = Path(out_dir).resolve()  # "." has no name and is its own parent: the build folder goes beside it
+    out = resolve_path(out_dir)  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reelkit._files import atomic_write_text, read_keyed_json
+from reelkit._files import atomic_write_text, read_keyed_json, resolve_path
 from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
@@ -302,8 +302,8 @@ def prepare_out_dir(source: str | Path, out_dir: str | Path, *, dash: bool = Tru
         raise ConfigError(f"-o {out}: is a file; the ladder's output is a folder")
     if dash:
         _refuse_foreign_dash(out)
-    src = Path(source).resolve()
-    o = out.resolve()
+    src = resolve_path(source)
+    o = resolve_path(out)
     replaced = src.parent == o and (fnmatch(src.name, _RUNG_GLOB) or src.name in ("ladder.json", "rd.png"))
     if replaced or o / "dash" in src.parents or o / ".dash.part" in src.parents:
         raise ConfigError(
