@@ -141,7 +141,27 @@ def test_an_argument_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (("abr", "package", "-o", "p", "--segment", "0.04"), "at least 0.5 s"),  # a frame: the MPD disagreed
+        (
+            ("abr", "package", "-o", "p", "--segment", "0.04"),
+            "must be 0.5 to 60 s",
+        ),  # a frame: the MPD disagreed
+        # huge but finite: an OverflowError traceback (1e308) and raw ffmpeg option errors (exit 1)
+        (
+            ("abr", "package", "-o", "p", "--segment", "1e308"),
+            "segment length (--segment) must be 0.5 to 60 s",
+        ),
+        (
+            ("abr", "package", "-o", "p", "--segment", "99999999999999999999"),
+            "must be 0.5 to 60 s; got 1e+20",
+        ),
+        (
+            ("abr", "package", "-o", "p", "--duration", "1e308"),
+            "--duration must be > 0 s and at most 86400 s",
+        ),
+        (
+            ("abr", "package", "clip.mp4", "-o", "p", "--duration", "1e308"),
+            "the cut (--duration) must be > 0 s",
+        ),
         (
             ("abr", "package", "-o", "p", "--ladder", ""),
             "--ladder: give renditions",

@@ -263,6 +263,10 @@ def test_synth_bad_config() -> None:
     ):
         with pytest.raises(ConfigError):
             SynthConfig(**bad)  # type: ignore[arg-type]
+    # huge but finite: NaN popularities ('Probabilities contain NaN' from numpy, a traceback)
+    with pytest.raises(ConfigError, match=r"zipf_s \(--zipf-s\) must be at most 20 .*got 1e\+308"):
+        SynthConfig(zipf_s=1e308)
+    assert SynthConfig(zipf_s=20).zipf_s == 20
 
 
 @pytest.mark.data

@@ -57,7 +57,13 @@ def package_cmd(
     For the service's demo page, write it to <data dir>/abr/streams/<name>. The renditions must have the
     clip's shape as shown (within 3%): a ladder that would stretch the picture is refused.
     """
-    from reelkit.stream.dash import SAMPLE_SOURCES, check_package_options, make_sample_clip, package_dash
+    from reelkit.stream.dash import (
+        MAX_DURATION_S,
+        SAMPLE_SOURCES,
+        check_package_options,
+        make_sample_clip,
+        package_dash,
+    )
 
     if ladder is not None and small:  # --small chooses a ladder: with one given it was ignored
         raise ConfigError("--small is a ladder of its own; give --ladder or --small, not both")
@@ -78,8 +84,10 @@ def package_cmd(
         max_duration_s=duration if clip is not None else None,
         overwrite=overwrite,
     )
-    if clip is None and duration is not None and not 0 < duration < math.inf:
-        raise ConfigError(f"--duration must be > 0 s; got {duration}")
+    if clip is None and duration is not None and not 0 < duration <= MAX_DURATION_S:
+        raise ConfigError(
+            f"--duration must be > 0 s and at most {MAX_DURATION_S:g} s (24 h); got {duration:g}"
+        )
     with tempfile.TemporaryDirectory(prefix="reelkit-clip-") as tmp:
         if clip is None:
             biggest = max(renditions, key=lambda r: r.width)  # type: ignore[attr-defined]

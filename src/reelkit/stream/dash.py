@@ -168,6 +168,10 @@ def load_stream(folder: str | Path) -> DashStream:
         raise DataFormatError("unreadable stream description (nested too deeply)", path=str(path)) from None
 
 
+#: the longest segment, and the longest clip or cut, taken (ffmpeg fails on 1e20 s with a raw option error)
+MAX_SEGMENT_S = 60.0
+MAX_DURATION_S = 86_400.0
+
 #: ffmpeg's test sources a sample clip is made of
 SAMPLE_SOURCES = ("testsrc2", "mandelbrot")
 
@@ -184,8 +188,10 @@ def make_sample_clip(
     """Generate a test clip with ffmpeg's ``testsrc2`` or ``mandelbrot`` source (and a 440 Hz tone)."""
     if source not in SAMPLE_SOURCES:
         raise ConfigError(f"unknown sample source {source!r}; use {' or '.join(SAMPLE_SOURCES)}")
-    if not 0 < duration_s < math.inf:
-        raise ConfigError(f"clip duration must be > 0 s; got {duration_s}")
+    if not 0 < duration_s <= MAX_DURATION_S:
+        raise ConfigError(
+            f"clip duration must be > 0 s and at most {MAX_DURATION_S:g} s (24 h); got {duration_s:g}"
+        )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
@@ -318,15 +324,19 @@ def check_package_options(
                 f"({source.width}x{source.height}{pixels}), which they would stretch; give --ladder "
                 f"(renditions=) sizes of its shape, e.g. {like}"
             )
-    if not 0.5 <= segment_s < math.inf:  # a shorter one (a frame or two) wrote an MPD its segments contradict
-        raise ConfigError(f"segment length must be at least 0.5 s; got {segment_s}")
+    if not 0.5 <= segment_s <= MAX_SEGMENT_S:  # a shorter one (a frame or two) wrote an MPD its segments
+        # contradict; a longer one overflowed (1e308: a traceback) or failed in ffmpeg
+        raise ConfigError(f"segment length (--segment) must be 0.5 to {MAX_SEGMENT_S:g} s; got {segment_s:g}")
     if fps is not None and segment_s * fps < 1 - 1e-9:  # the MPD said 0.5 s segments of 1 s frames
         raise ConfigError(
             f"segment length (--segment) {segment_s:g} s is shorter than a frame at {fps:.4g} fps; "
             f"give at least {math.ceil(1000 / fps) / 1000:g} s"
         )
-    if max_duration_s is not None and not 0 < max_duration_s < math.inf:
-        raise ConfigError(f"the cut must be > 0 s; got {max_duration_s}")
+    if max_duration_s is not None and not 0 < max_duration_s <= MAX_DURATION_S:
+        raise ConfigError(
+            f"the cut (--duration) must be > 0 s and at most {MAX_DURATION_S:g} s (24 h); "
+            f"got {max_duration_s:g}"
+        )
     if preset not in media.X264_PRESETS:
         raise ConfigError(f"unknown x264 preset {preset!r}; choose one of {', '.join(media.X264_PRESETS)}")
     out = Path(out_dir)

@@ -46,6 +46,7 @@ __all__ = [
 
 #: The most views a synthetic trace may be asked for (about 3 GB of arrays while it is built).
 MAX_SYNTH_VIEWS = 50_000_000
+MAX_ZIPF_S = 20.0  # popularity exponent: 2 ** -20, a millionth of the top title's views for the second
 _TITLE_SHIFT = 24
 _REND_SHIFT = 18
 _MAX_CHUNKS = 1 << _REND_SHIFT
@@ -523,6 +524,11 @@ class SynthConfig:
             )
         if self.zipf_s <= 0 or self.zipf_q < 0:
             raise ConfigError("synth: zipf_s > 0 and zipf_q >= 0 are required")
+        if self.zipf_s > MAX_ZIPF_S:  # 1e308 overflowed to NaN popularities (a traceback)
+            raise ConfigError(
+                f"synth: zipf_s (--zipf-s) must be at most {MAX_ZIPF_S:g} (the top title then has nearly "
+                f"every view); got {self.zipf_s:g}"
+            )
         if len(self.timezones) != len(self.region_weights) or not self.timezones:
             raise ConfigError("synth: give one timezone per region weight")
         if any(w < 0 for w in self.region_weights) or sum(self.region_weights) <= 0:
