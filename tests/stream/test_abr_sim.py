@@ -114,6 +114,23 @@ def test_bad_trace_names_line(tmp_path: Path, text: str, line: int) -> None:
         load_trace(f)
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("0 " + "9" * 100_000 + "\n1 1\n", "throughput '" + "9" * 77 + "...' is not finite"),
+        ("0 " + "x" * 100_000 + "\n1 1\n", "throughput '" + "x" * 77 + "...' is not a number"),
+        ("0 1\n" + "y" * 100_000 + "\n", "got '" + "y" * 77 + "...'"),
+    ],
+)
+def test_a_bad_trace_value_is_shown_cut_short(tmp_path: Path, text: str, said: str) -> None:
+    """A trace whose one line was 10 MB gave a 10 MB error line (the value echoed whole)."""
+    f = tmp_path / "long.csv"
+    f.write_text(text)
+    with pytest.raises(DataFormatError) as info:
+        load_trace(f)
+    assert said in str(info.value) and len(str(info.value)) < 250
+
+
 def test_empty_and_dead_traces(tmp_path: Path) -> None:
     (tmp_path / "empty").write_text("\n\n")
     with pytest.raises(EmptyDataError):

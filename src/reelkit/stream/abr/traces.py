@@ -106,13 +106,19 @@ class Trace:
         return cls(t, np.full(n, float(mbps)), name=name)
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, cut to 80 characters (a one-line 10 MB trace was echoed whole),
+    as the ratings loader shows a bad line."""
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
 def _parse_float(tok: str, path: str, lineno: int, what: str) -> float:
     try:
         v = float(tok)
     except ValueError:
-        raise DataFormatError(f"{what} {tok!r} is not a number", path=path, line=lineno) from None
+        raise DataFormatError(f"{what} {_shown(tok)} is not a number", path=path, line=lineno) from None
     if not math.isfinite(v):
-        raise DataFormatError(f"{what} {tok!r} is not finite", path=path, line=lineno)
+        raise DataFormatError(f"{what} {_shown(tok)} is not finite", path=path, line=lineno)
     return v
 
 
@@ -142,7 +148,7 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
     if ncols > 2:
         raise DataFormatError(
             f"expected 'time_s throughput_Mbps' (a cooked trace), one millisecond time (Mahimahi) or the six "
-            f"columns of a Norway HSDPA log; got {ncols} columns: {' '.join(rows[0][1])!r}",
+            f"columns of a Norway HSDPA log; got {ncols} columns: {_shown(' '.join(rows[0][1]))}",
             path=sp,
             line=rows[0][0],
         )
@@ -152,12 +158,12 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
         for i, (lineno, toks) in enumerate(rows):
             if len(toks) < 2:
                 raise DataFormatError(
-                    f"expected 'time_s throughput_Mbps', got {' '.join(toks)!r}", path=sp, line=lineno
+                    f"expected 'time_s throughput_Mbps', got {_shown(' '.join(toks))}", path=sp, line=lineno
                 )
             times[i] = _parse_float(toks[0], sp, lineno, "time")
             bws[i] = _parse_float(toks[1], sp, lineno, "throughput")
             if bws[i] < 0:
-                raise DataFormatError(f"negative throughput {toks[1]!r}", path=sp, line=lineno)
+                raise DataFormatError(f"negative throughput {_shown(toks[1])}", path=sp, line=lineno)
             if i > 0 and times[i] < times[i - 1]:
                 raise DataFormatError(
                     f"time goes backwards ({times[i - 1]:g} then {times[i]:g})", path=sp, line=lineno
@@ -168,12 +174,12 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
     for i, (lineno, toks) in enumerate(rows):
         if len(toks) != 1:
             raise DataFormatError(
-                f"expected one millisecond timestamp, got {' '.join(toks)!r}", path=sp, line=lineno
+                f"expected one millisecond timestamp, got {_shown(' '.join(toks))}", path=sp, line=lineno
             )
         v = _parse_float(toks[0], sp, lineno, "timestamp")
         if v < 0 or v != int(v):
             raise DataFormatError(
-                f"timestamp {toks[0]!r} must be a non-negative integer", path=sp, line=lineno
+                f"timestamp {_shown(toks[0])} must be a non-negative integer", path=sp, line=lineno
             )
         if i > 0 and v < ms[i - 1]:
             raise DataFormatError(
@@ -194,7 +200,7 @@ def _hsdpa_log(rows: list[tuple[int, list[str]]], sp: str, name: str) -> Trace:
     for i, (lineno, toks) in enumerate(rows):
         if len(toks) != 6:
             raise DataFormatError(
-                f"expected the six columns of a Norway HSDPA log, got {' '.join(toks)!r}",
+                f"expected the six columns of a Norway HSDPA log, got {_shown(' '.join(toks))}",
                 path=sp,
                 line=lineno,
             )
@@ -203,7 +209,7 @@ def _hsdpa_log(rows: list[tuple[int, list[str]]], sp: str, name: str) -> Trace:
         took = _parse_float(toks[5], sp, lineno, "elapsed ms")
         if nbytes < 0 or took <= 0:
             raise DataFormatError(
-                f"bytes {toks[4]!r} over {toks[5]!r} ms is not a throughput", path=sp, line=lineno
+                f"bytes {_shown(toks[4])} over {_shown(toks[5])} ms is not a throughput", path=sp, line=lineno
             )
         times[i] = t_ms / 1000.0
         bws[i] = nbytes * 8.0 / took / 1000.0  # bytes per ms -> Mbit/s
