@@ -235,3 +235,27 @@ def test_check_with_media_counts_the_gap_in_the_media_frames(
     assert code == 0 and json.loads(out)["findings"] == []
     code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--media", str(clip), "--fps", "24", "--json")
     assert code == 0 and [f["kind"] for f in json.loads(out)["findings"]] == ["gap"]
+
+
+def test_webvtt_times_with_a_comma_are_an_error_and_still_read(tmp_path: Path) -> None:
+    """'00:00:01,000 --> 00:00:02,500' in a .vtt passed 'subs check'; the W3C parser (every browser) drops
+    such a cue. Reported once, naming the first cue; the times are read, so a rewrite fixes them."""
+    path = tmp_path / "comma.vtt"
+    path.write_text(
+        "WEBVTT\n\n00:00:01,000 --> 00:00:02,500\nHello\n\n00:03.000 --> 00:04.000\nOk\n\n"
+        "00:00:05.000 --> 00:00:06,000\nWorld\n"
+    )
+    findings = check_subtitles(path)
+    assert [(f.kind, f.severity, f.start_s, f.end_s) for f in findings] == [
+        ("time_format", "error", 1.0, 2.5)
+    ]
+    assert findings[0].message == (
+        "cue 1 at 00:00:01.000 (and 1 more cue): '00:00:01,000': WebVTT times need '.' before the "
+        "milliseconds; browsers drop these cues"
+    )
+    sub = from_string(path.read_text())
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(1.0, 2.5), (3.0, 4.0), (5.0, 6.0)]
+    fixed, _ = sub.with_times([(1.0, 2.5), (3.0, 4.0), (5.0, 6.0)]).to_string()
+    assert check_subtitles(from_string(fixed)) == []
+    # SRT writes the comma, and a WebVTT file with full stops has no such finding
+    assert check_subtitles(from_string(_srt(("00:00:01,000", "00:00:02,500", "Hello")))) == []

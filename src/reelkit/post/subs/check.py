@@ -51,6 +51,36 @@ def _f(kind: str, start: float, end: float | None, sev: Severity, msg: str) -> F
     return Finding(kind=kind, start_s=start, end_s=end, severity=sev, message=msg, source="subtitles")
 
 
+def _vtt_comma_times(sub: SubtitleFile) -> list[Finding]:
+    """One finding for the WebVTT cues whose times are written SRT's way (``00:00:01,000``): the W3C
+    parser, and so every browser, drops such a cue; the file is read as players like ffmpeg read it."""
+    if sub.format != "vtt" or not sub.source:
+        return []
+    lines = sub.source.split("\n")
+    comma = [
+        (k, lines[ln][a:b])
+        for k, spans in enumerate(sub._spans)
+        for ln, a, b, *_ in spans
+        if "," in lines[ln][a:b]
+    ]
+    if not comma:
+        return []
+    k, written = comma[0]
+    c = sub.cues[k]
+    others = len({k for k, _ in comma}) - 1
+    more = f" (and {others} more cue{'s' * (others > 1)})" if others else ""
+    return [
+        _f(
+            "time_format",
+            c.start_s,
+            c.end_s,
+            "error",
+            f"cue {c.index + 1} at {timecode(c.start_s)}{more}: {written!r}: WebVTT times need '.' before "
+            "the milliseconds; browsers drop these cues",
+        )
+    ]
+
+
 def check_subtitles(
     path_or_file: str | os.PathLike[str] | SubtitleFile,
     *,
@@ -59,10 +89,11 @@ def check_subtitles(
 ) -> list[Finding]:
     """Check a subtitle file against timing and layout rules; findings sorted by time.
 
-    Kinds: ``bad_timing`` (end not after start), ``before_zero``, ``past_end`` (needs
-    ``media_duration_s``), ``overlap``, ``gap`` (shorter than ``min_gap_frames``), ``out_of_order``,
-    ``min_duration``, ``max_duration``, ``reading_speed``, ``line_length``, ``line_count``, ``empty`` (a cue
-    without text, or a file without cues).
+    Kinds: ``bad_timing`` (end not after start), ``time_format`` (WebVTT times with a comma before the
+    milliseconds, which browsers refuse: read, so that rewriting the file fixes them), ``before_zero``,
+    ``past_end`` (needs ``media_duration_s``), ``overlap``, ``gap`` (shorter than ``min_gap_frames``),
+    ``out_of_order``, ``min_duration``, ``max_duration``, ``reading_speed``, ``line_length``, ``line_count``,
+    ``empty`` (a cue without text, or a file without cues).
     """
     r = rules or SubtitleRules()
     sub = path_or_file if isinstance(path_or_file, SubtitleFile) else load_subtitles(path_or_file)
@@ -70,6 +101,7 @@ def check_subtitles(
     cues = sub.cues
     if not cues:
         return [_f("empty", 0.0, None, "error", "the file holds no subtitle cues; is it the right file?")]
+    out.extend(_vtt_comma_times(sub))
     for c in cues:
         n = c.index + 1
         tc = timecode(c.start_s)
