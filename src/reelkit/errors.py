@@ -124,6 +124,11 @@ class SyncRefusedError(ReelkitError):
         self.confidence = confidence
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """A value or line for a message, cut to ``limit`` characters (a 1 MB field would fill the terminal)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ReelkitWarning(UserWarning):
     """Base class of reelkit's warnings, so users can filter them as a group."""
 

@@ -79,6 +79,7 @@ from reelkit.errors import (
     ReelkitWarning,
     UnknownIdError,
 )
+from reelkit.errors import shown as _shown
 
 __all__ = [
     "EVENT_ALIASES",
@@ -644,11 +645,6 @@ def _read_arrow(
     finally:
         source.close()
     return table.rename_columns([used[c] for c in table.column_names]), None
-
-
-def _shown(text: str) -> str:
-    """A value or line for a message, cut to 80 characters (a 1 MB field would fill the terminal)."""
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _locate_field_count(

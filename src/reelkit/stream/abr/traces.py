@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, shown
 
 __all__ = ["MAHIMAHI_PACKET_BYTES", "Trace", "load_trace", "load_traces"]
 
@@ -107,9 +107,8 @@ class Trace:
 
 
 def _shown(text: str) -> str:
-    """``text`` quoted for an error message, cut to 80 characters (a one-line 10 MB trace was echoed whole),
-    as the ratings loader shows a bad line."""
-    return repr(text if len(text) <= 80 else text[:77] + "...")
+    """``text`` quoted for a message, cut to 80 characters (a one-line 10 MB trace was echoed whole)."""
+    return repr(shown(text))
 
 
 def _parse_float(tok: str, path: str, lineno: int, what: str) -> float:
