@@ -219,6 +219,21 @@ def test_a_ladder_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
         load_video_dir(tmp_path)
 
 
+def test_a_huge_bad_ladder_or_chunk_value_is_shown_cut_short(tmp_path: Path) -> None:
+    """A 1 MB bitrates value in *ladder*.json (or chunk size) was echoed whole in the error."""
+    for lv in range(3):
+        (tmp_path / f"video_size_{lv}").write_text("1000\n2000\n")
+    (tmp_path / "ladder.json").write_text(json.dumps({"bitrates_kbps": "x" * 10**6}))
+    with pytest.raises(DataFormatError, match="bitrates must be a list") as info:
+        load_video_dir(tmp_path)
+    assert len(str(info.value)) < 300
+    (tmp_path / "ladder.json").unlink()
+    (tmp_path / "video_size_0").write_text("1000\n" + "y" * 10**6 + "\n")
+    with pytest.raises(DataFormatError, match="chunk size") as info:
+        load_video_dir(tmp_path)
+    assert len(str(info.value)) < 300
+
+
 @pytest.mark.parametrize(
     ("attr", "value"), [("bandwidth", "abc"), ("startNumber", "x"), ("timescale", "abc"), ("timescale", "0")]
 )

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, ReelkitWarning
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, ReelkitWarning, shown
 
 __all__ = [
     "DEFAULT_BITRATES_KBPS",
@@ -201,11 +201,11 @@ def _read_size_file(path: Path) -> np.ndarray:
                 v = float(tok)
             except ValueError:
                 raise DataFormatError(
-                    f"chunk size {tok!r} is not a number", path=str(path), line=lineno
+                    f"chunk size {shown(repr(tok))} is not a number", path=str(path), line=lineno
                 ) from None
             if not np.isfinite(v) or v <= 0:
                 raise DataFormatError(
-                    f"chunk size must be positive; got {tok!r}", path=str(path), line=lineno
+                    f"chunk size must be positive; got {shown(repr(tok))}", path=str(path), line=lineno
                 )
             vals.append(v)
     if not vals:
@@ -270,14 +270,14 @@ def load_video_dir(
             if raw_b is not None:
                 if not isinstance(raw_b, list) or not all(_is_number(x) for x in raw_b):
                     raise DataFormatError(
-                        f"bitrates must be a list of numbers (kbps); got {raw_b!r}", path=str(lf)
+                        f"bitrates must be a list of numbers (kbps); got {shown(repr(raw_b))}", path=str(lf)
                     )
                 lad_b = [float(x) for x in raw_b]
             raw_c = doc.get("chunk_length_s", doc.get("chunk_s"))
             if raw_c is not None:  # "2" or true was skipped or read as 1 s
                 if not _is_number(raw_c) or not 0 < float(raw_c) < math.inf:
                     raise DataFormatError(
-                        f"chunk_s must be a number of seconds > 0; got {raw_c!r}", path=str(lf)
+                        f"chunk_s must be a number of seconds > 0; got {shown(repr(raw_c))}", path=str(lf)
                     )
                 lad_c = float(raw_c)
         break
