@@ -733,3 +733,11 @@ def test_a_rating_on_a_plays_only_service_is_read_on_the_scale_it_was_accepted_o
         assert t[0] not in continuing
     finally:
         store.close()
+
+
+def test_top_share_is_the_smallest_whole_percent_holding_the_title() -> None:
+    """Pins the "in your top X%" figure: ceil(100 * (1 - percentile)), at least 1, with no float noise."""
+    from reelkit.recommend.home import _top_share
+
+    # 1 - 0.97 is 0.030000000000000027 in floats: the title is in the top 3%, not 4%
+    assert [_top_share(p) for p in (0.97, 0.7, 0.99, 0.961, 0.5, 1.0, 0.0)] == [3, 30, 1, 4, 50, 1, 100]

@@ -958,5 +958,6 @@ class HomeBuilder:
 
 
 def _top_share(percentile: float) -> int:
-    """``0.97`` -> ``3`` (the title is in the member's top 3%); at least 1."""
-    return max(1, int(np.ceil(100.0 * (1.0 - percentile))))
+    """``0.97`` -> ``3`` (the title is in the member's top 3%); at least 1. Rounded before the ceiling:
+    ``1 - 0.97`` is ``0.030000000000000027`` in floats, which said "top 4%"."""
+    return max(1, int(np.ceil(round(100.0 * (1.0 - percentile), 6))))
