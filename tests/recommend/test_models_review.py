@@ -334,3 +334,31 @@ def test_seeds_past_32_bits_are_taken_and_saved(tmp_path: Path) -> None:
     (and models saved with one no longer loaded)."""
     model = ALS(factors=4, iterations=2, seed=2**40).fit(_ratings().interactions())
     assert load_model(model.save(tmp_path / "als.npz")).get_params()["seed"] == 2**40
+
+
+def test_community_ndcg_and_empty_history_by_hand() -> None:
+    """Pins the community count's nDCG@10 (one relevant title at rank 2: 1 / log2 3, ideal 1) and the
+    largest community for an empty new history."""
+    import scipy.sparse as sp
+
+    from reelkit.recommend.communities import CommunityPopularity, _ndcg10
+
+    truth = sp.csr_matrix(np.array([[0, 1, 0, 0]], dtype=np.float32))
+    assert _ndcg10(np.array([[3.0, 2.0, 1.0, 0.0]]), truth) == pytest.approx(1 / np.log2(3))
+    model = CommunityPopularity(n_communities=3, dims=4).fit(_ratings().interactions())
+    largest = int(np.argmax(np.bincount(model.labels_, minlength=3)))
+    assert len(set(np.bincount(model.labels_).tolist())) > 1  # sizes differ: one community is the largest
+    assert model.assign_history([[]]).tolist() == [largest]
+    # a catalogue of fewer than 10 titles: the count's nDCG@10 failed on a broadcast error
+    assert CommunityPopularity().fit(_ratings(n_members=10, n_titles=8).interactions()).n_communities_ >= 1
+
+
+def test_the_smallest_community_count_within_tolerance_is_chosen() -> None:
+    """Pins the choice of k: the smallest candidate scoring within ``tolerance`` of the best."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    model = CommunityPopularity(candidates=(2, 3, 4, 6), tolerance=0.5, dims=4).fit(_ratings().interactions())
+    scores = model.k_scores_
+    best = scores[:, 1].max()
+    want = int(min(k for k, s in scores if s >= best * 0.5))
+    assert len(scores) == 4 and want < 6 and model.n_communities_ == want

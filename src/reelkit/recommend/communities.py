@@ -84,7 +84,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def _ndcg10(scores: np.ndarray, truth: sp.csr_matrix) -> float:
-    k = 10
+    k = min(10, scores.shape[1])  # a catalogue under 10 titles has shorter lists (a broadcast error)
     top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     disc = 1.0 / np.log2(np.arange(2, k + 2))
     hits = np.asarray(truth[np.arange(truth.shape[0])[:, None], top].todense()) > 0
