@@ -309,3 +309,17 @@ def test_a_cutoff_past_the_padding_limit_is_refused_before_the_fit() -> None:
         evaluate(model, TRAIN, TEST, ks=(10, 20_000))
     assert not hasattr(model, "history_")  # refused before fitting
     assert evaluate(Popularity(), TRAIN, TEST, ks=(10_000,)).metrics["recall@10000"] == pytest.approx(0.75)
+
+
+def test_cold_members_count_only_those_with_a_relevant_held_out_title() -> None:
+    """Pins n_cold_members: a new member whose only test event is a thumbs-down is not a cold member."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["u9", "u7", "u2"],
+            "title_id": ["A", "C", "B"],
+            "kind": ["rating", "thumb", "rating"],
+            "value": [5.0, -1.0, 5.0],
+        }
+    )
+    result = evaluate(FixedOrder(order=("A", "B", "C", "D")), TRAIN, Dataset.from_events(ev))
+    assert result.n_cold_members == 1  # u9; u7 held out nothing it liked

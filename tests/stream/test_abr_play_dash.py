@@ -322,3 +322,11 @@ def test_a_segment_shorter_than_a_frame_is_refused(
     assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
     assert "--segment" in err and "shorter than a frame at 1 fps" in err and "at least 1 s" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_mpd_iso_durations_by_hand() -> None:
+    """Pins the manifest's ISO 8601 durations: PT1H2M3.5S is 3723.5 s, PT1M30S 90 s."""
+    from reelkit._mpd import _iso_seconds
+
+    assert _iso_seconds("PT1H2M3.5S") == pytest.approx(3723.5)
+    assert _iso_seconds("PT1M30S") == pytest.approx(90.0)

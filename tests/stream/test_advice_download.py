@@ -196,3 +196,36 @@ def test_the_hold_probability_does_not_depend_on_how_often_the_network_was_sampl
     probs = [hold(s) for s in (4.0, 60.0, 110.0)]
     assert max(probs) - min(probs) <= 0.2, probs
     assert all(abs(p - 0.46) <= 0.2 for p in probs), probs
+
+
+def test_hours_of_the_day_wrap_at_midnight() -> None:
+    """Pins hours_from: 00:00 and 22:00 are one hour from 23:00, noon eleven."""
+    prof = NetworkProfile.from_samples(BASE + np.array([0.0, 12.0, 22.0]) * 3600, [5.0, 5.0, 5.0])
+    assert prof.hours_from(23).tolist() == [1, 11, 1]
+
+
+def test_a_hold_probability_at_the_confidence_streams() -> None:
+    """Pins "stream" as p >= confidence: with confidence 1, a network that never stalls streams."""
+    prof = _profile((list(range(24)), 50.0))
+    cfg = AdviceConfig(sessions=8, max_session_s=600.0, confidence=1.0)
+    assert (
+        advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=cfg).titles[0].action
+        == "stream"
+    )
+
+
+def test_a_download_ending_at_the_deadline_is_advised() -> None:
+    """Pins "download" as download time <= deadline: 1200 s at 4300 kbps over 3 Mbit/s takes 1720 s."""
+    prof = _profile((list(range(24)), 3.0))
+    short = TitleToWatch("ep", 1200.0, "An episode", "next episode")
+    cfg = AdviceConfig(sessions=8, max_session_s=600.0, deadline_s=1720.0)
+    t = advise(prof, [short], quality_kbps=4300, now_s=BASE + 20 * 3600, config=cfg).titles[0]
+    assert t.download_s_now == pytest.approx(1720.0) and t.action == "download"
+
+
+def test_the_next_hour_can_be_the_better_hour() -> None:
+    """Pins the search for a better hour to start at the next hour (21:00 when it is 20:00)."""
+    prof = _profile(([h for h in range(24) if h != 21], 1.0), ([21], 50.0))
+    cfg = AdviceConfig(sessions=8, max_session_s=600.0, hour_window=0)
+    t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=cfg).titles[0]
+    assert t.action == "wait" and t.better_hour == 21

@@ -351,3 +351,16 @@ def test_sieve_takes_what_the_plan_hands_back_first() -> None:
     cache.st[2] += 1
     _reactive_trim(4.0, sizes, cache.inres, cache.prev, cache.nxt, cache.st, cache.visited, True)
     assert not cache.inres[9] and cache.inres[3]  # object 3 (requested, unvisited) stays; 9 went first
+
+
+def test_expected_saved_bytes_less_the_fill_cost_by_hand() -> None:
+    """Pins the plan's objective: 2 x 100 + 1 x 50 bytes saved, less 0.5 x 50 filled = 225."""
+    plan = _planner(10_000, 10_000, fill_cost=0.5).plan(
+        np.array([2.0, 1.0]), np.array([100, 50]), np.array([True, False])
+    )
+    assert plan.added.tolist() == [1] and plan.expected_saved_bytes == pytest.approx(225.0)
+
+
+def test_rate_prefixes_are_decimal() -> None:
+    """Pins SI prefixes: 8 kbit/s is 1000 bytes/s (not 1024)."""
+    assert parse_rate("8kbps") == pytest.approx(1000.0)

@@ -276,3 +276,19 @@ def test_each_fit_day_weighs_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     sums = np.add.reduceat(got["w"], np.cumsum([0, *rows[:-1]]))
     assert len(sums) == 8 and len(set(rows)) > 1  # some days are sampled, some kept whole
     assert np.allclose(sums, sums[0])
+
+
+def test_ewma_weighs_yesterday_most() -> None:
+    """Pins the EWMA on a hand case: 8 requests two days ago, none yesterday, half-life 1 day: 8 * 0.5 /
+    (1 + 0.5) = 8/3."""
+    data = daily_counts(np.r_[np.full(8, 10.0), 2 * 86400.0 + 10], np.zeros(9, np.int64), 1)
+    fc = RequestForecaster(ForecastConfig(model="ewma", halflife_days=1.0)).fit(data, range(1, 2))
+    assert fc.predict(data, 2) == pytest.approx([8 / 3])
+
+
+def test_week_mean_is_the_seven_days_before() -> None:
+    """Pins the week-mean baseline: day k has k + 1 requests; day 7's week mean is (1 + ... + 7) / 7 = 4,
+    its error |4 - 8| = 4."""
+    ts = np.concatenate([np.full(k + 1, k * 86400.0 + 10) for k in range(8)])
+    data = daily_counts(ts, np.zeros(len(ts), np.int64), 1)
+    assert evaluate_forecast(data, range(7, 8), {}).mae["week-mean"] == pytest.approx(4.0)
