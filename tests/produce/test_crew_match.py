@@ -445,3 +445,16 @@ def test_skills_and_genres_match_whatever_their_case() -> None:
     # (2 x 1.0 + 1 x 0.4) / 3 skill; genres Drama 3 credits of a cap of 3, Thriller 0: (1 + 0) / 2
     skill, genre = fit_parts(prod, prod.roles[0], lower, Weights())
     assert skill == pytest.approx(2.4 / 3) and genre == pytest.approx(0.5)
+
+
+def test_genre_credits_past_the_cap_count_as_the_cap() -> None:
+    """Genre experience is min(credits, cap) / cap per genre: 10 drama credits are a full 1, not 10/3."""
+    from reelkit.produce.crew import Candidate, Weights, fit_parts
+
+    prod = production([{"id": "dir", "kind": "director", "skills": {"drama": 1}}])
+    veteran = Candidate.model_validate(
+        {"id": "v", "roles": ["director"], "skills": {"drama": 1.0}, "genres": {"Drama": 10, "thriller": 1}}
+    )
+    # Drama min(10, 3) / 3 = 1, Thriller 1 / 3: (1 + 1/3) / 2 = 2/3
+    _, genre = fit_parts(prod, prod.roles[0], veteran, Weights())
+    assert genre == pytest.approx(2 / 3)
