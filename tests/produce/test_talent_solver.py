@@ -17,6 +17,7 @@ from reelkit.errors import ConfigError
 from reelkit.produce.talent import (
     TalentConfig,
     TalentInstance,
+    TalentSolution,
     read_instance,
     reduce_instance,
     schedule_cost,
@@ -284,3 +285,20 @@ def test_folder_is_present_or_skipped() -> None:
     if not _rows():
         pytest.skip(f"talent data not found at {DATA}")
     assert len(_rows()) == 54
+
+
+def test_gap_is_relative_to_the_schedules_cost() -> None:
+    """The gap is (cost - bound) / cost, the MIP convention: a 100 schedule over an 80 bound is 20%."""
+    sol = TalentSolution(
+        order=(0,),
+        order_ids=(1,),
+        total_cost=100,
+        holding_cost=0,
+        optimal=False,
+        lower_bound=80,
+        nodes=0,
+        time_s=0.0,
+        method="test",
+        status="time_limit",
+    )
+    assert sol.gap == pytest.approx(0.2)
