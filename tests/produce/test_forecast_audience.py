@@ -71,6 +71,56 @@ def test_community_shares_sum_to_one() -> None:
     assert shares.tolist() == [[0.5, 0.5]]
 
 
+def test_a_member_turned_away_from_a_title_is_no_part_of_its_audience() -> None:
+    """Negative affinities count as zero: with one member for the title and one against, all its audience
+    is the first member's community (counted as |affinity|, it read as half and half)."""
+    members = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    shares = community_shares(members, np.array([0, 1]), 2, np.array([[1.0, 0.0]]))
+    assert shares.tolist() == [[1.0, 0.0]]
+
+
+def test_time_split_mae_and_genre_mean_baseline_by_hand() -> None:
+    """MAE is the mean absolute error, and the genre-mean baseline falls back to the mean of all training
+    films for a genre combination it never saw (both worked out by hand on four test films)."""
+    from reelkit.produce.forecast import FeatureSet
+
+    class Fixed(AudienceModel):
+        def fit(
+            self,
+            base: np.ndarray,
+            target: np.ndarray,
+            *,
+            comparables: np.ndarray | None = None,
+            intervals: bool = False,
+        ) -> AudienceModel:
+            return self
+
+        def comparables(self, base: np.ndarray, named: object = ()) -> np.ndarray:
+            return np.arange(len(base), dtype=np.float64)
+
+        def predict(self, base: np.ndarray, comparables: np.ndarray | None = None) -> np.ndarray:
+            return np.array([2.0, 9.0, 1.0, 8.0])
+
+    n = 7
+    fs = FeatureSet(
+        base=np.zeros((n, 3)),
+        target=np.array([1.0, 3.0, 10.0, 2.0, 10.0, 0.0, 8.0]),
+        year=np.array([1980, 1980, 1980, 2005, 2005, 2005, 2005]),
+        titles=np.array([f"t{i}" for i in range(n)]),
+        genre_key=np.array([1, 1, 2, 1, 2, 3, 1]),
+        comps_all=np.zeros(n),
+        comps_split=np.zeros(n),
+    )
+    report = evaluate_time_split(fs, cutoff=1990, model=Fixed())
+    assert (report.n_train, report.n_test) == (3, 4)
+    # test films 2, 10, 0, 8; the model says 2, 9, 1, 8: errors 0, 1, 1, 0
+    assert report.mae["gbm"] == pytest.approx(0.5)
+    # genre means: key 1 -> (1 + 3) / 2 = 2, key 2 -> 10, key 3 unseen -> (1 + 3 + 10) / 3 = 14/3;
+    # errors 0, 0, 14/3, 6
+    assert report.mae["genre_mean"] == pytest.approx((14 / 3 + 6) / 4)
+    assert report.mae["nearest_comparables"] == pytest.approx((2 + 9 + 2 + 5) / 4)  # 0, 1, 2, 3
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_gbm_beats_baselines_on_the_time_split() -> None:
@@ -181,6 +231,23 @@ def test_a_budget_or_rating_left_out_is_unknown_not_an_obscure_films() -> None:
     unrated = forecast_concept(Concept(genres=["Action", "Drama"], runtime=118, budget=median, rating="NR"))
     assert unrated.assumed == () and unrated.audience != pytest.approx(given.audience)
     assert concept_base(Concept(runtime=90, rating="unrated"))[0, 9:].tolist() == [0, 0, 0, 0, 0]
+
+
+def test_the_interval_holds_the_forecast_when_quantiles_cross(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quantile models are fitted apart and can both land below the point forecast: the interval is
+    widened to hold it (low from the 10% model, high the forecast itself)."""
+    import math
+
+    from reelkit.produce.forecast import Concept, forecast_concept
+
+    def below(self: AudienceModel, base: np.ndarray, comps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        point = self.predict(base, comps)
+        return point - 2.0, point - 1.0
+
+    monkeypatch.setattr(AudienceModel, "predict_interval", below)
+    f = forecast_concept(Concept(genres=["Drama"], runtime=100, budget=1_000_000, rating="R"))
+    assert f.audience_low == pytest.approx(math.expm1(f.log_votes - 2.0))
+    assert f.audience_high == pytest.approx(f.audience)
 
 
 def test_tree_export_predicts_like_sklearn() -> None:
