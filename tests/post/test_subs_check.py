@@ -119,6 +119,29 @@ def test_cues_with_equal_starts_are_in_order_whatever_their_ends() -> None:
     ]
 
 
+def test_back_to_back_cues_do_not_overlap() -> None:
+    """A cue starting as the one above ends touches it: no overlap (a 0 ms gap, under the minimum)."""
+    sub = from_string(
+        _srt(("00:00:01,000", "00:00:02,000", "One."), ("00:00:02,000", "00:00:03,000", "Two."))
+    )
+    assert [f.kind for f in check_subtitles(sub)] == ["gap"]
+    assert check_subtitles(sub, rules=SubtitleRules(min_gap_frames=0)) == []
+
+
+def test_a_cue_inside_a_long_one_does_not_hide_a_later_overlap() -> None:
+    """Overlaps are against the latest end so far: cues 2 and 3 both start inside cue 1 (1-8 s)."""
+    sub = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:08,000", "Long."),
+            ("00:00:02,000", "00:00:03,000", "Inside."),
+            ("00:00:04,000", "00:00:05,000", "Also inside."),
+        )
+    )
+    overlaps = [f for f in check_subtitles(sub) if f.kind == "overlap"]
+    assert [(f.start_s, f.end_s) for f in overlaps] == [(2.0, 3.0), (4.0, 5.0)]
+    assert all("overlaps cue 1 " in f.message for f in overlaps)
+
+
 @pytest.mark.parametrize(
     ("fps", "gap_ms", "flagged"),
     [
@@ -155,6 +178,17 @@ def test_past_end_before_zero_and_bad_timing() -> None:
     assert by_kind["past_end"].message.startswith("cue 3")
     assert [f.source for f in findings] == ["subtitles"] * len(findings)
     assert [f.start_s for f in findings] == sorted(f.start_s for f in findings)
+
+
+def test_a_cue_ending_within_a_frame_of_rounding_of_the_media_end_is_not_past_it() -> None:
+    """``end_tolerance_s`` (0.04 s): a cue ending 20 ms after a 10 s programme is the last frame's
+    rounding, one ending 50 ms after is past the end."""
+    sub = from_string(
+        _srt(("00:00:01,000", "00:00:03,000", "Early."), ("00:00:08,000", "00:00:10,020", "Last."))
+    )
+    assert [f.kind for f in check_subtitles(sub, media_duration_s=10.0)] == []
+    late = sub.with_times([(1.0, 3.0), (8.0, 10.05)])
+    assert [f.kind for f in check_subtitles(late, media_duration_s=10.0)] == ["past_end"]
 
 
 def test_check_takes_a_path_and_other_rules(tmp_path: Path) -> None:
