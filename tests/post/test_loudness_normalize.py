@@ -160,6 +160,16 @@ def test_a_target_the_ceiling_forbids(tmp_path: Path) -> None:
     assert normalize_file(src, tmp_path / "ok.wav", target_lufs=-20.0, true_peak_dbtp=-10.0).target_reached
 
 
+def test_a_target_missed_by_a_fifth_of_a_lu_is_not_reached() -> None:
+    """Reached means within 0.1 LU: a sine held under -10 dBTP is at most -13.02 LUFS, 0.22 LU short of
+    -12.8 (a warning, not an error: under 1 LU)."""
+    t = np.arange(10 * RATE) / RATE
+    sine = (0.3 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)[:, None]
+    with pytest.warns(UserWarning, match=r"-12\.8 LUFS is not reached"):
+        _, res = normalize_samples(sine, RATE, target_lufs=-12.8, true_peak_dbtp=-10.0)
+    assert not res.target_reached and res.output_lufs == pytest.approx(-13.02, abs=0.05)
+
+
 @pytest.mark.media
 def test_a_video_written_as_a_video_keeps_its_picture(tmp_path: Path) -> None:
     from reelkit import media
