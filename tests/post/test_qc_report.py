@@ -12,6 +12,7 @@ import soundfile as sf
 
 from reelkit.errors import ConfigError, MediaError
 from reelkit.post.audio import read_audio
+from reelkit.post.loudness import measure
 from reelkit.post.qc import SPECS, DeliverySpec, QCOptions, audio_findings, get_spec, render_html, run_qc
 from reelkit.testing.cli import run_cli as run
 
@@ -144,6 +145,56 @@ def test_clean_programme_passes_after_normalising(tmp_path: Path) -> None:
     report = run_qc(path, spec="ebu-r128", plot=False)
     assert report.passed, report.findings
     assert report.programme_lufs == pytest.approx(-23.0, abs=0.1)
+
+
+@pytest.mark.parametrize(("level", "severity"), [(-23.4, "info"), (-23.7, "error"), (-22.3, "error")])
+def test_ebu_r128_holds_the_programme_to_half_a_lu(tmp_path: Path, level: float, severity: str) -> None:
+    """EBU R128: -23 LUFS ±0.5 LU; 0.4 LU below passes, 0.7 below or above fails."""
+    x = programme(8.0)
+    x = (x * 10 ** ((level - measure(x, RATE).integrated_lufs) / 20)).astype(np.float32)
+    path = tmp_path / "p.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    report = run_qc(path, spec="ebu-r128", plot=False)
+    assert report.programme_lufs == pytest.approx(level, abs=0.01)
+    assert next(f for f in report.findings if f.kind == "loudness").severity == severity
+
+
+@pytest.mark.parametrize(("peak_dbtp", "severity"), [(-0.998, "info"), (-0.98, "error")])
+def test_a_true_peak_just_over_the_ceiling_is_an_error(
+    tmp_path: Path, peak_dbtp: float, severity: str
+) -> None:
+    """Over the -1 dBTP ceiling by under 0.005 dB is PCM rounding of a limited peak; 0.02 dB over is an
+    overshoot (the programme is scaled to that true peak as the meter reads it)."""
+    x = programme(8.0)
+    x = (x * 10 ** ((peak_dbtp - measure(x, RATE).true_peak_dbtp) / 20)).astype(np.float32)
+    path = tmp_path / "p.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    report = run_qc(path, spec="ebu-r128", plot=False)
+    tp = [f for f in report.findings if f.kind == "true_peak"]
+    assert [f.severity for f in tp] == [severity]
+
+
+def test_ebu_r128_warns_of_a_loudness_range_over_20_lu(tmp_path: Path) -> None:
+    """Noise alternating with itself 20.5 dB quieter (10 s each) has a loudness range of 20.5 LU, over
+    R128's 20 LU."""
+    loud = programme(10.0)
+    x = np.concatenate([loud, loud * 10 ** (-20.5 / 20)] * 2).astype(np.float32)
+    path = tmp_path / "p.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    report = run_qc(path, spec="ebu-r128", plot=False)
+    lra = [f for f in report.findings if f.kind == "loudness_range"]
+    assert [f.severity for f in lra] == ["warning"] and "20.5 LU is wider than 20 LU" in lra[0].message
+
+
+@pytest.mark.parametrize(("seconds", "found"), [(1.8, False), (2.3, True)])
+def test_silence_of_two_seconds_or_more_is_found(seconds: float, found: bool) -> None:
+    """``silence_min_s`` is 2 s: 2.3 s of digital silence inside a programme is a finding, 1.8 s is not."""
+    x = programme(10.0)
+    x[4 * RATE : 4 * RATE + int(seconds * RATE)] = 0.0
+    silence = [f for f in audio_findings(x, RATE) if f.kind == "silence"]
+    assert [(f.start_s, f.end_s) for f in silence] == (
+        [(pytest.approx(4.0, abs=0.05), pytest.approx(4.0 + seconds, abs=0.05))] if found else []
+    )
 
 
 def test_html_report(faulty: Path, tmp_path: Path) -> None:
