@@ -134,6 +134,71 @@ def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
     assert _rows(clips["av"], av_tolerance_s=0.6) == []
 
 
+def test_av_mismatch_names_the_longer_stream_and_over_a_second_is_an_error(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """3 s of picture and 2.5 s of sound: the video is longer (a warning); with 1.5 s of sound, over
+    ``av_error_s`` (1 s) apart, an error."""
+    (f,) = video_qc(clips["av"], QCOptions(checks=("av_mismatch",)))
+    assert "video is 0.5" in f.message and f.severity == "warning"
+    short = _make(
+        tmp_path / "short-audio.mp4",
+        ["testsrc=size=160x120:rate=25:duration=3", "sine=f=440:duration=1.5:sample_rate=48000"],
+        None,
+        ["-c:a", "aac"],
+    )
+    (g,) = video_qc(short, QCOptions(checks=("av_mismatch",)))
+    assert g.severity == "error" and g.end_s == pytest.approx(3.0) and "video is 1.5" in g.message
+
+
+def test_a_freeze_from_the_first_frame_is_a_warning(tmp_path: Path) -> None:
+    """Only a freeze over the whole video is an error: frozen 0-2 s of 3 s is a warning."""
+    frozen = _make(
+        tmp_path / "frozen-head.mp4",
+        ["testsrc=size=160x120:rate=25:duration=3"],
+        "split[a][b];[a][b]freezeframes=first=1:last=49:replace=0",
+    )
+    assert _rows(frozen, checks=("freeze",)) == [("freeze", 0.0, 2.0, "warning")]
+
+
+def test_bars_are_measured_against_the_height_and_reported_as_the_median_frame(tmp_path: Path) -> None:
+    """Letterbox bars need 4% of the height (5 px of 120, whatever the width): 8 px bars in 320x120 are
+    found. Bars that change within a run are reported as its median frame's: 0.6 s of 10 px, then 1.4 s of
+    15 px, reads 15 px."""
+    wide = _make(tmp_path / "wide.mp4", ["testsrc=size=320x104:rate=25:duration=1"], "pad=320:120:0:8")
+    (w,) = video_qc(wide, QCOptions(checks=("letterbox",)))
+    assert (w.start_s, w.end_s) == (0.0, 1.0) and "bars 8 px top and 8 px bottom" in w.message
+    mixed = _make(
+        tmp_path / "mixed-bars.mp4",
+        ["testsrc=size=160x100:rate=25:duration=0.6", "testsrc=size=160x90:rate=25:duration=1.4"],
+        "[0]pad=160:120:0:10[a];[1]pad=160:120:0:15[b];[a][b]concat=n=2",
+    )
+    (m,) = video_qc(mixed, QCOptions(checks=("letterbox",)))
+    assert (m.start_s, m.end_s) == (0.0, 2.0)
+    assert "160x90 picture in 160x120, bars 15 px top and 15 px bottom" in m.message
+
+
+def test_a_picture_short_of_the_container_by_under_half_a_second_is_not_truncated(
+    clips: dict[str, Path],
+) -> None:
+    """Truncated needs the picture to end more than max(0.5 s, 2%) before the container's duration: a
+    3 s silent video declared 3.3 s is whole, declared 3.6 s cut short."""
+    from dataclasses import replace
+
+    from reelkit.media import probe
+
+    info = probe(clips["freeze"])
+    declared = [
+        [
+            f.message
+            for f in video_qc(clips["freeze"], QCOptions(checks=("black",)), info=replace(info, duration_s=d))
+        ]
+        for d in (3.3, 3.6)
+    ]
+    assert declared[0] == []
+    assert len(declared[1]) == 1 and "the container declares 3.60 s" in declared[1][0]
+
+
 def test_an_mp4_cut_short_is_an_error(tmp_path: Path) -> None:
     """A faststart MP4 cut to a third (its index in front still lists 6 s; ffmpeg says 'partial file') gave
     a frozen picture and a 0.5 s A/V mismatch as if the 2.1 s decoded were the programme."""
