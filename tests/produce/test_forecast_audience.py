@@ -65,6 +65,39 @@ def test_title_placer_recovers_a_linear_map() -> None:
     assert np.allclose(out, 0.3 * (meta[:1] @ coef) + 0.7)
 
 
+def test_title_placer_blends_with_the_mean_of_the_comparables() -> None:
+    """Placed = 0.3 x the metadata's place + 0.7 x the comparables' mean (not their largest)."""
+    placer = TitlePlacer(alpha=1e-6).fit(np.eye(2), np.eye(2))
+    out = placer.place(np.array([[1.0, 0.0]]), [np.array([[0.0, 0.0], [2.0, 4.0]])])
+    # 0.3 x [1, 0] + 0.7 x [1, 2]
+    assert np.allclose(out, [[1.0, 1.4]], atol=1e-5)
+
+
+@pytest.mark.parametrize(("n_drama", "assumed"), [(20, 1e6), (19, 1e8)])
+def test_an_unknown_budget_comes_from_20_or_more_films_of_its_genres(n_drama: int, assumed: float) -> None:
+    """With at least 20 Drama films recording a budget, a Drama concept's budget is their median ($1M);
+    with 19, the median of every film's ($100M, 30 films of other genres)."""
+    from reelkit.produce.forecast import GENRES, Concept, FeatureSet, _base_matrix, fill_unknowns
+
+    n = n_drama + 30
+    genres = np.zeros((n, len(GENRES)))
+    genres[:n_drama, GENRES.index("Drama")] = 1.0
+    budget = np.array([1e6] * n_drama + [1e8] * 30)
+    base = _base_matrix(genres, np.full(n, 100.0), budget, np.array(["R"] * n, dtype=object))
+    fs = FeatureSet(
+        base=base,
+        target=np.zeros(n),
+        year=np.full(n, 1990),
+        titles=np.array([f"t{i}" for i in range(n)]),
+        genre_key=(genres.astype(np.int64) * (1 << np.arange(len(GENRES)))).sum(axis=1),
+        comps_all=np.zeros(n),
+        comps_split=np.zeros(n),
+    )
+    known, notes = fill_unknowns(Concept(genres=["Drama"], runtime=100, rating="R"), fs)
+    assert known.budget == pytest.approx(assumed) and known.rating == "R"
+    assert len(notes) == 1 and ("20 Drama films" in notes[0]) == (n_drama == 20)
+
+
 def test_community_shares_sum_to_one() -> None:
     members = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     shares = community_shares(members, np.array([0, 1, 1]), 2, np.array([[1.0, 0.0]]))
