@@ -55,7 +55,7 @@ def min_bandwidth(bits: Sequence[int], starts_s: Sequence[float], min_buffer_s: 
     return best
 
 
-def state_segments(mpd: Path) -> None:
+def state_segments(mpd: Path, *, ascending: bool = False) -> None:
     """Make ffmpeg's manifest say what its segments are: ``maxSegmentDuration`` the longest segment (ffmpeg
     writes the target length, which a GOP of 48 frames at 23.976 fps or a shot's cut exceeds),
     ``mediaPresentationDuration`` where the longest Representation ends (ffmpeg rounds it to tenths), each
@@ -63,7 +63,11 @@ def state_segments(mpd: Path) -> None:
     rate, which a bitrate burst or the container's overhead exceeds, so a player would stall), and no
     ``bitstreamSwitching`` (the rungs' parameter sets differ;
     :func:`reelkit.post.video.ladder.declare_in_band` restores it where every stream carries them in band).
-    Representations need a ``SegmentTimeline`` and their segment files beside the manifest."""
+    Representations need a ``SegmentTimeline`` and their segment files beside the manifest.
+
+    ``ascending``: the video Representations are written in ladder order (lowest first), and a measured
+    ``bandwidth`` that would not exceed the one before (rungs of near bitrates) is raised to one over it: a
+    player and :func:`reelkit.stream.abr.load_mpd` rank levels by bandwidth. Declaring more stays valid."""
     text = mpd.read_text()
     head = re.search(r"<MPD\b[^>]*>", text, re.S)
     mbt_m = re.search(r'minBufferTime="([^"]+)"', head.group(0)) if head else None
@@ -121,4 +125,23 @@ def state_segments(mpd: Path) -> None:
         stated = f'mediaPresentationDuration="PT{math.ceil(duration * 1000) / 1000:g}S"'
         text = re.sub(r'mediaPresentationDuration="[^"]*"', stated, text, count=1)
     text = text.replace(' bitstreamSwitching="true"', "")
+    if ascending:
+        text = _ascending_bandwidths(text)
     atomic_write_text(mpd, text)
+
+
+def _ascending_bandwidths(text: str) -> str:
+    """``text`` with the video adaptation set's bandwidths made to ascend in document order (see
+    :func:`state_segments`)."""
+    video = re.search(r'<AdaptationSet\b[^>]*contentType="video".*?</AdaptationSet>', text, flags=re.S)
+    if video is None:
+        return text
+    last = 0
+
+    def raise_(m: re.Match[str]) -> str:
+        nonlocal last
+        last = max(int(m.group(1)), last + 1)
+        return f'bandwidth="{last}"'
+
+    fixed = re.sub(r'\bbandwidth="(\d+)"', raise_, video.group(0))
+    return text[: video.start()] + fixed + text[video.end() :]

@@ -459,6 +459,19 @@ def probe(path: str | Path) -> MediaInfo:
     return MediaInfo(str(p), duration, audio, video, subs, estimated)
 
 
+#: How much shorter than the container's duration a stream may decode before it counts as cut short: encoder
+#: delay and padding, a start offset and rounding differ by milliseconds (the larger of the two).
+SHORT_TOLERANCE_S, SHORT_TOLERANCE_FRACTION = 0.5, 0.02
+
+
+def ends_short(declared_s: float | None, decoded_s: float) -> bool:
+    """Whether a stream that decoded ``decoded_s`` seconds ends more than :data:`SHORT_TOLERANCE_S` (or
+    :data:`SHORT_TOLERANCE_FRACTION` of it) before the container's ``declared_s``."""
+    if declared_s is None:
+        return False
+    return declared_s - decoded_s > max(SHORT_TOLERANCE_S, SHORT_TOLERANCE_FRACTION * declared_s)
+
+
 def decode_audio(
     path: str | Path,
     *,
@@ -467,6 +480,7 @@ def decode_audio(
     stream: int = 0,
     on_timeline: bool = False,
     messages: list[str] | None = None,
+    info: MediaInfo | None = None,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Decode an audio stream to float32 samples shaped ``(n, channels)`` and return them with the rate.
 
@@ -476,9 +490,10 @@ def decode_audio(
     are filled, so times measured on the samples are the times subtitles are shown at.
     WAV/FLAC could be read by soundfile too; this path reads any container ffmpeg knows.
     ``messages``, when given, gets ffmpeg's error lines from a decode that finished (``partial file``: the
-    data ends before what the container lists), which the caller may report.
+    data ends before what the container lists), which the caller may report. ``info``: the file's
+    :func:`probe`, when the caller has it (else it is probed here).
     """
-    info = probe(path)
+    info = probe(path) if info is None else info
     if len(info.audio) <= stream:
         raise MediaError(
             "has no audio stream" if not info.audio else f"has no audio stream {stream}", path=str(path)

@@ -250,19 +250,17 @@ def test_the_mpd_states_the_segments_written(tmp_path: Path) -> None:
         assert need <= bandwidth <= need + 1 and bandwidth > 1000 * LADDER[level].bitrate_kbps
 
 
-def test_bandwidths_ascend_with_the_ladder(tmp_path: Path) -> None:
+def test_bandwidths_ascend_with_the_ladder() -> None:
     """Measured bandwidths of rungs of near bitrates may cross; players rank levels by them."""
-    from reelkit.stream.dash import _ascending_bandwidths
+    from reelkit._mpd import _ascending_bandwidths
 
-    mpd = tmp_path / "m.mpd"
-    mpd.write_text(
+    text = _ascending_bandwidths(
         '<MPD><AdaptationSet contentType="video"><Representation id="0" bandwidth="103000"/>'
         '<Representation id="1" bandwidth="102500"/><Representation id="2" bandwidth="300400"/>'
         '</AdaptationSet><AdaptationSet contentType="audio"><Representation id="3" bandwidth="66000"/>'
         "</AdaptationSet></MPD>"
     )
-    _ascending_bandwidths(mpd)
-    assert re.findall(r'bandwidth="(\d+)"', mpd.read_text()) == ["103000", "103001", "300400", "66000"]
+    assert re.findall(r'bandwidth="(\d+)"', text) == ["103000", "103001", "300400", "66000"]
 
 
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(

@@ -78,9 +78,6 @@ def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 
 
-#: How much less than the container declares may decode before the file counts as cut short: encoder
-#: delay and padding, a start offset and rounding differ by milliseconds (the larger of the two).
-_SHORT_TOLERANCE_S, _SHORT_TOLERANCE_FRACTION = 0.5, 0.02
 #: ffmpeg's words when the data ends before what the container lists, or a packet cannot be decoded
 _DAMAGED = ("partial file", "Invalid data")
 
@@ -106,7 +103,7 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
     codec = info.audio[stream].codec
     messages: list[str] = []
     try:
-        samples, rate = media.decode_audio(p, stream=stream, messages=messages)
+        samples, rate = media.decode_audio(p, stream=stream, messages=messages, info=info)
     except TimeLimitError:
         raise  # the job's time limit, not the file: the caller says so
     except ToolError as exc:
@@ -116,9 +113,7 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
         ) from None
     declared = info.duration_s
     decoded = samples.shape[0] / rate if rate > 0 and samples.ndim == 2 else 0.0
-    short = declared is not None and declared - decoded > max(
-        _SHORT_TOLERANCE_S, _SHORT_TOLERANCE_FRACTION * declared
-    )
+    short = media.ends_short(declared, decoded)
     # the container's duration is the longest stream's: it speaks for this one alone when it is the only
     # stream, else only with ffmpeg's word that the data ended early (a soundtrack may end before the picture)
     alone = len(info.audio) == 1 and not info.video and not info.duration_estimated

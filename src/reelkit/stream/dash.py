@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from reelkit import media
-from reelkit._files import atomic_path, atomic_write_text, give_folder_umask, naming_output, resolve_path
+from reelkit._files import atomic_path, give_folder_umask, naming_output, resolve_path
 from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
@@ -256,26 +255,6 @@ def _dash_args(
     return args
 
 
-def _ascending_bandwidths(mpd: Path) -> None:
-    """Raise a video Representation's ``bandwidth`` to one over the rung below's where the figures measured
-    from the segments would not ascend with the ladder (rungs of near bitrates): a player and
-    :func:`reelkit.stream.abr.load_mpd` rank levels by bandwidth. Declaring more than needed stays valid."""
-    text = mpd.read_text()
-    video = re.search(r'<AdaptationSet\b[^>]*contentType="video".*?</AdaptationSet>', text, flags=re.S)
-    if video is None:
-        return
-    last = 0
-
-    def raise_(m: re.Match[str]) -> str:
-        nonlocal last
-        last = max(int(m.group(1)), last + 1)
-        return f'bandwidth="{last}"'
-
-    fixed = re.sub(r'\bbandwidth="(\d+)"', raise_, video.group(0))
-    if fixed != video.group(0):
-        atomic_write_text(mpd, text[: video.start()] + fixed + text[video.end() :])
-
-
 def _even(x: float) -> int:
     return max(16, round(x / 2.0) * 2)
 
@@ -417,8 +396,7 @@ def package_dash(
         # whole frames and the container's overhead exceed), and no bitstreamSwitching (each rung has its
         # own init segment, its own SPS/PPS); then bandwidths ascend with the ladder, whose order players
         # and load_mpd take from them
-        state_segments(work / MPD_NAME)
-        _ascending_bandwidths(work / MPD_NAME)
+        state_segments(work / MPD_NAME, ascending=True)
         video = load_mpd(work / MPD_NAME, chunk_s=segment_s)
         sizes = np.asarray(video.sizes)
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)

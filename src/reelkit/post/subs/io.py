@@ -359,6 +359,9 @@ def _bad_timing(line: str, fmt: str, path: str | None, i: int) -> NoReturn:
     )
 
 
+_CUE_NUMBER = re.compile(r"\s*\d+\s*")  # an SRT cue's number, on its own line
+
+
 def _timing_like(line: str) -> bool:
     """Whether ``line`` is a timing line, read or not: one with ``-->`` (which WebVTT forbids in cue text; in
     SRT a mistyped time, '00:00:4X,000 --> ...', was taken for text of the cue above) or a mistyped arrow."""
@@ -374,7 +377,7 @@ def _srt_text_after_gap(lines: list[str], j: int) -> int:
     if k == len(lines) or _timing_like(lines[k]):
         return j
     nxt = lines[k + 1] if k + 1 < len(lines) else ""
-    if re.fullmatch(r"\s*\d+\s*", lines[k]) and (not nxt.strip() or _timing_like(nxt)):
+    if _CUE_NUMBER.fullmatch(lines[k]) and (not nxt.strip() or _timing_like(nxt)):
         return j  # a cue's number (the next cue's, or a stray one at the end, as pysubs2 drops it)
     return k
 
@@ -420,7 +423,7 @@ def _parse_srt_vtt(
                 body.extend([""] * (k - j))  # SRT text after empty lines is this cue's, as ffmpeg reads
                 j = k
             if _TIMING.match(lines[j]):  # a cue without the blank line before the next one
-                if body and re.fullmatch(r"\s*\d+\s*", body[-1]):
+                if body and _CUE_NUMBER.fullmatch(body[-1]):
                     body.pop()
                 break
             if _timing_like(lines[j]):  # ... whose times or arrow are mistyped: not text of this cue

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit.errors import ConfigError, MediaError
-from reelkit.media import MediaInfo, probe, run_ffmpeg
+from reelkit.media import MediaInfo, ends_short, probe, run_ffmpeg
 from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
@@ -243,11 +243,7 @@ def video_qc(
     # The container's duration is the longest stream's, so without that word it speaks for the picture
     # only when there is no sound
     declared = info.duration_s
-    if (
-        declared is not None
-        and declared - video_end > max(0.5, 0.02 * declared)
-        and ("partial file" in log or not info.audio)
-    ):
+    if declared is not None and ends_short(declared, video_end) and ("partial file" in log or not info.audio):
         findings.append(
             Finding(
                 "truncated",
