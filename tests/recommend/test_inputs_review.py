@@ -85,6 +85,22 @@ def test_no_more_communities_than_distinct_tastes() -> None:
     assert model.n_communities_ == 1 and sizes.tolist() == [2]
 
 
+def test_distinctive_titles_need_min_support_members() -> None:
+    """Two disjoint tastes of 6 members each: every title one side watches has lift 12/6 = 2 there, and is
+    distinctive exactly when at least ``min_support`` (3) of that side watched it ("r3" by 3: in; "r2" by
+    2: out)."""
+    rows = [(f"a{m}", t, 4.0) for m in range(6) for t in ("x1", "x2", "x3")]
+    rows += [(f"b{m}", t, 4.0) for m in range(6) for t in ("y1", "y2", "y3")]
+    rows += [(f"a{m}", "r3", 4.0) for m in range(3)] + [(f"a{m}", "r2", 4.0) for m in range(3, 5)]
+    model = CommunityPopularity(n_communities=2, dims=2, min_support=3).fit(_ratings(rows).interactions())
+    profiles = {min(t for t, _ in c.favourites): c for c in model.communities()}
+    a, b = profiles["r2"], profiles["y1"]
+    assert (a.size, b.size) == (6, 6)
+    assert {t for t, _ in a.distinctive} == {"x1", "x2", "x3", "r3"}
+    assert [lift for _, lift in a.distinctive] == pytest.approx([2.0] * 4)
+    assert {t for t, _ in b.distinctive} == {"y1", "y2", "y3"}
+
+
 def test_no_scale_warning_when_nearly_every_rating_is_the_same() -> None:
     rows = [(f"u{i}", f"t{i % 50}", 1.0) for i in range(1992)] + [(f"v{i}", "t0", 0.0) for i in range(8)]
     with warnings.catch_warnings():
