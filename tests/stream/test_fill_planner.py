@@ -198,6 +198,58 @@ def test_adaptive_reserve_follows_the_best_shadow() -> None:
         FillConfig(capacity_bytes=1, adaptive_reserve=(1.5,))
 
 
+def _shifting_trace(seed: int, days: int = 8, n_obj: int = 12) -> tuple[np.ndarray, ...]:
+    """30 requests a day, 60% of them to three titles that change every day, and a random forecast."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(days):
+        hot = rng.choice(n_obj, 3, replace=False)
+        for _ in range(30):
+            o = int(rng.choice(hot)) if rng.random() < 0.6 else int(rng.integers(n_obj))
+            rows.append((T0 + d * DAY + rng.uniform(0, DAY), o))
+    rows.sort()
+    ts = np.array([r[0] for r in rows])
+    obj = np.array([r[1] for r in rows], dtype=np.int64)
+    return ts, obj, rng.integers(50, 150, n_obj).astype(np.int64), rng.uniform(0, 3, (n_obj, days - 1))
+
+
+@pytest.mark.parametrize("window", [1, 2, 365])
+def test_adaptive_reserve_compares_the_last_window_of_nights(window: int) -> None:
+    """Each night's reserve is the candidate whose shadow served the most bytes over the last
+    ``adapt_window_days`` nights (ties: the first). Each shadow is the fixed-reserve run, so the choices are
+    recomputed from two fixed runs' bytes served a day; the three windows choose three different sequences."""
+    ts, obj, sizes, fc = _shifting_trace(37)
+    base = {"capacity_bytes": 400, "fill_window": (0.0, 12.0), "fill_rate_bytes_per_s": 400 / HOUR}
+    served = []
+    for r in (0.0, 0.5):
+        res = simulate_fill(
+            ts,
+            obj,
+            sizes[obj],
+            sizes,
+            FillConfig(**base, reserve=r, adaptive_reserve=()),
+            train_days=1,
+            forecast=fc,
+        )
+        day = np.floor((ts - T0) / DAY).astype(np.int64)[res.measured_from :] - 1
+        served.append(np.bincount(day, weights=(sizes[obj] * res.hit_mask)[res.measured_from :], minlength=7))
+    by_night = np.array(served)
+    expected = [0.0] + [
+        (0.0, 0.5)[int(np.argmax(by_night[:, max(0, k - window) : k].sum(axis=1)))] for k in range(1, 7)
+    ]
+    cfg = FillConfig(**base, adaptive_reserve=(0.0, 0.5), adapt_window_days=window)
+    got = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast=fc).reserve_per_day.tolist()
+    assert got == expected
+    assert (
+        got
+        == {
+            1: [0.0, 0.5, 0.0, 0.5, 0.0, 0.5, 0.0],
+            2: [0.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.5],
+            365: [0.0, 0.5, 0.5, 0.5, 0.0, 0.5, 0.0],
+        }[window]
+    )
+
+
 def test_fill_cost_spread_over_the_residency() -> None:
     f = np.array([0.01, 0.0, 0.0, 0.0])
     planner = FillPlanner(FillConfig(capacity_bytes=100, fill_cost=0.05, horizon_days=7.0))
@@ -205,6 +257,10 @@ def test_fill_cost_spread_over_the_residency() -> None:
     assert planner.plan(f, SIZES, NONE).pinned.tolist() == [0]
     assert planner.plan(f, SIZES, NONE, residency_days=1.0).pinned.tolist() == []
     assert planner.plan(f, SIZES, NONE, residency_days=30.0).pinned.tolist() == [0]
+    # an object fetched tonight is served at least one day: a residency under a night counts as one
+    # (0.06 requests beat 0.05 of fill cost over one night; over half a night they would not)
+    once = np.array([0.06, 0.0, 0.0, 0.0])
+    assert planner.plan(once, SIZES, NONE, residency_days=0.5).pinned.tolist() == [0]
 
 
 def test_residency_by_littles_law() -> None:
@@ -220,6 +276,12 @@ def test_residency_by_littles_law() -> None:
     # 10 objects held on average, 3 newly pinned a night: each stays 10 / 3 nights
     assert cache.residency(cfg) == pytest.approx(10 / 3)
     assert cache.residency(cfg.model_copy(update={"observed_residency": False})) is None
+    # nothing newly pinned over the window: at least one addition over the window is assumed (10 held / 0.25
+    # a night = 40 nights), and a residency is capped at a year
+    cache.added_per_night = [0, 0, 0, 0]
+    assert cache.residency(cfg) == pytest.approx(40.0)
+    cache.pinned_per_night = [100] * 4
+    assert cache.residency(cfg) == 365.0
 
 
 def test_forecast_chosen_by_its_shadow() -> None:
