@@ -198,6 +198,19 @@ def test_the_hold_probability_does_not_depend_on_how_often_the_network_was_sampl
     assert all(abs(p - 0.46) <= 0.2 for p in probs), probs
 
 
+def test_each_sample_stands_until_the_next_of_its_run() -> None:
+    """A sample stands for the time to the next one of its run (at least a chunk), the last one for its
+    run's median gap (not the mean: one long gap would stretch it), and a lone sample for one chunk."""
+    from reelkit.stream.advice import _holds
+
+    times = np.array([0.0, 10.0, 20.0, 100.0, 101.0, 500.0])
+    runs = [np.array([0, 1, 2, 3, 4]), np.array([5])]
+    holds = _holds(times, runs, 4.0)
+    # gaps 10, 10, 80, 1 -> 1 held for a chunk (4 s); the last sample holds the median of 10, 10, 80, 4
+    assert holds[0].tolist() == [10.0, 10.0, 80.0, 4.0, 10.0]
+    assert holds[1].tolist() == [4.0]
+
+
 def test_hours_of_the_day_wrap_at_midnight() -> None:
     """Pins hours_from: 00:00 and 22:00 are one hour from 23:00, noon eleven."""
     prof = NetworkProfile.from_samples(BASE + np.array([0.0, 12.0, 22.0]) * 3600, [5.0, 5.0, 5.0])
