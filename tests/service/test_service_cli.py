@@ -17,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from reelkit.cli.service import _bind, register
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.service.bootstrap import bootstrap
 from reelkit.service.store import open_store
 
@@ -61,6 +61,27 @@ def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
     assert rec["version"] == "v0001" and rec["personal_model"] == "itemknn" and rec["n_members"] == 30
     r = runner.invoke(cli, ["import", "--data-dir", str(data)])
     assert isinstance(r.exception, ConfigError)
+
+
+def test_retrain_reads_the_services_home_settings(cli: typer.Typer, tmp_path: Path) -> None:
+    """``retrain`` weighs events with the confidence formula of the service's config file (the data folder's
+    ``service.json``, or ``--config``): one that gives ratings no weight leaves nothing to train on."""
+    data = tmp_path / "svc"
+    runner = CliRunner()
+    ratings = write_ratings(tmp_path / "ratings.csv")
+    assert runner.invoke(cli, ["import", "--data-dir", str(data), "--ratings", str(ratings)]).exit_code == 0
+    zero = {"home": {"confidence": {"rating_base": 0, "rating_weight": 0}}}
+    (data / "service.json").write_text(json.dumps(zero))
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "itemknn"])
+    assert isinstance(r.exception, EmptyDataError) and "no positive interactions" in str(r.exception)
+    (tmp_path / "other.json").write_text("{}")
+    r = runner.invoke(
+        cli,
+        ["retrain", "--data-dir", str(data), "--model", "itemknn", "--config", str(tmp_path / "other.json")],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--config", str(tmp_path / "none.json")])
+    assert isinstance(r.exception, ConfigError) and "no such config file" in str(r.exception)
 
 
 def test_serve_without_data_exits_2(tmp_path: Path) -> None:

@@ -45,6 +45,35 @@ def test_other_personal_models_and_bad_names(data_dir: Path) -> None:
         train_store(data_dir, personal="no-such-model")
 
 
+def test_training_weighs_events_with_the_services_home_settings(tmp_path: Path) -> None:
+    """A service whose home page counts 100 s of a 22-minute episode as a start (``continue_min_seconds``
+    60) and thumbs as nothing (``thumb_weight`` 0) trains with those rules too: the default rules make the
+    100 s plays samples (no view in Trending) and count the thumbs up."""
+    from reelkit.data.confidence import ConfidenceConfig
+    from reelkit.recommend.base import load_model
+    from reelkit.recommend.home import HomeConfig
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord(t, t.title(), duration=1320.0) for t in ("ep", "hit", "liked")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(6)])
+    now = 1_790_000_000
+    events = [EventRecord(f"p{m}", f"m{m}", "ep", "play", now, 100.0, 100 / 1320) for m in range(4)]
+    events += [EventRecord(f"h{m}", f"m{m}", "hit", "play", now, 1320.0, 1.0) for m in range(6)]
+    events += [EventRecord(f"l{m}", f"m{m}", "liked", "thumb", now, 1.0) for m in range(3)]
+    store.append_events(events)
+    store.close()
+
+    def trending(**home: object) -> dict[str, float]:
+        rec = train_store(tmp_path, personal="itemknn", home=HomeConfig(**home) if home else None)  # type: ignore[arg-type]
+        model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
+        return dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+
+    assert trending() == pytest.approx({"ep": 0.0, "hit": 6.0, "liked": 3.0})
+    ours = trending(continue_min_seconds=60.0, confidence=ConfidenceConfig(thumb_weight=0.0))
+    assert ours == pytest.approx({"ep": 4.0, "hit": 6.0, "liked": 0.0})
+
+
 def test_train_needs_events(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     with pytest.raises(EmptyDataError, match="reelkit import"):

@@ -129,7 +129,11 @@ def serve_cmd(
         with progress_for() as progress:
             # with --config, that file's token (or none) is the server's: a token written into the data
             # folder's service.json would be announced and then never read
-            report = bootstrap(data_dir, source=source, progress=progress, make_token=config is None)
+            # the model is trained with the home page's confidence formula, from the settings in use
+            home = (settings or ServiceSettings.load(data_dir)).home
+            report = bootstrap(
+                data_dir, source=source, progress=progress, make_token=config is None, home=home
+            )
         if report.imported is not None:
             err_console.print(
                 f"imported {report.source}: {report.imported.titles:,} titles, {report.imported.members:,} "
@@ -249,14 +253,28 @@ def retrain_cmd(
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Model parameter key=value (repeatable).")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="The server's config file, whose home settings weigh the events (default: "
+            "DATA_DIR/service.json)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train a new model version from the stored events; a running server switches to it by itself."""
+    """Train a new model version from the stored events; a running server switches to it by itself.
+
+    Events are weighed by the confidence formula and sample-play thresholds of the service's ``home``
+    settings, as the home page weighs a member's history: retrain after changing them."""
     from reelkit.service.models import describe_record, train_store
+    from reelkit.service.settings import ServiceSettings
     from reelkit.service.store import open_store
 
+    home = ServiceSettings.load(data_dir, config_file=config).home
     with progress_for(not json_out) as progress:
-        record = train_store(data_dir, personal=model, params=parse_params(param), progress=progress)
+        record = train_store(
+            data_dir, personal=model, params=parse_params(param), home=home, progress=progress
+        )
     store = open_store(data_dir)
     try:
         current = store.current_model_version()

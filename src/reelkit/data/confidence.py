@@ -189,11 +189,17 @@ def _viewings(
 
 
 def aggregate_events(
-    events: pd.DataFrame, cfg: ConfidenceConfig, rating_scale: tuple[float, float]
+    events: pd.DataFrame,
+    cfg: ConfidenceConfig,
+    rating_scale: tuple[float, float],
+    *,
+    sample_fraction: float = SAMPLE_FRACTION,
+    sample_seconds: float = SAMPLE_SECONDS,
 ) -> pd.DataFrame:
     """One row per (member_id, title_id) with ``rating``, ``thumb``, ``watched``, ``completions``,
     ``timestamp``, ``weight`` and ``sample_only``; ``events`` must be normalised (see
-    :func:`normalize_events`)."""
+    :func:`normalize_events`). Sample plays are those of :func:`sample_plays` with the given thresholds
+    (a service's home page settings, so that training and the page weigh a history alike)."""
     ev = events
     key_m, members = pd.factorize(ev["member_id"])
     key_t, titles = pd.factorize(ev["title_id"])
@@ -209,6 +215,13 @@ def aggregate_events(
         ev["fraction"].to_numpy(np.float64),
         cfg,
         rating_scale,
+        sample_plays(
+            ev["kind"].to_numpy(),
+            ev["value"].to_numpy(np.float64),
+            ev["fraction"].to_numpy(np.float64),
+            max_fraction=sample_fraction,
+            max_seconds=sample_seconds,
+        ),
     )
     return pd.DataFrame(
         {

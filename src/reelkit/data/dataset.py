@@ -36,7 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from reelkit._files import _umask, existing_ancestor, naming_output
-from reelkit.data.confidence import ConfidenceConfig, aggregate_events
+from reelkit.data.confidence import SAMPLE_FRACTION, SAMPLE_SECONDS, ConfidenceConfig, aggregate_events
 from reelkit.errors import (
     DataFormatError,
     DuplicateEventsWarning,
@@ -432,11 +432,15 @@ class Dataset:
         min_rating: float | None = None,
         all_titles: bool = False,
         rating_scale: tuple[float, float] | None = None,
+        sample_fraction: float = SAMPLE_FRACTION,
+        sample_seconds: float = SAMPLE_SECONDS,
     ) -> Interactions:
         """Aggregate events into one entry per (member, title); see :mod:`reelkit.data.confidence`.
 
         ``min_rating`` drops pairs whose explicit rating is below it (pairs with no rating are kept).
         ``all_titles`` keeps every catalog title as a column, not only those with interactions.
+        ``sample_fraction`` / ``sample_seconds``: the thresholds of
+        :func:`~reelkit.data.confidence.sample_plays`.
         """
         cfg = confidence or ConfidenceConfig()
         ev = self.events
@@ -446,7 +450,9 @@ class Dataset:
             if rating_scale[0] == rating_scale[1]:
                 rating_scale = (min(rating_scale[0], 0.0), max(rating_scale[1], 1.0))
             _warn_stretched_scale(rated.to_numpy(np.float64))
-        everything = aggregate_events(ev, cfg, rating_scale)
+        everything = aggregate_events(
+            ev, cfg, rating_scale, sample_fraction=sample_fraction, sample_seconds=sample_seconds
+        )
         agg = everything
         if min_rating is not None:
             agg = agg.loc[agg["rating"].isna() | (agg["rating"] >= min_rating)]

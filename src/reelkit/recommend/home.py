@@ -122,13 +122,13 @@ class HomeConfig(BaseModel):
     continue_min_fraction: float = Field(SAMPLE_FRACTION, ge=0, lt=1)
     #: ... and this many seconds in (or a tenth of the title, for short ones), when its position is known:
     #: 30 s of a 22-minute episode is a sample, not a start (the rule of
-    #: :func:`~reelkit.data.confidence.sample_plays`, whose defaults training uses)
+    #: :func:`~reelkit.data.confidence.sample_plays`; the service trains with these thresholds too)
     continue_min_seconds: float = Field(SAMPLE_SECONDS, ge=0, allow_inf_nan=False)
     #: New releases: titles released within this many days of the newest release in the catalog ...
     new_release_days: int = Field(365, ge=1)
     #: ... at most this many of the newest.
     new_release_pool: int = Field(200, ge=1)
-    #: The confidence formula that turns the member's events into weights (as in training).
+    #: The confidence formula that turns the member's events into weights (the service trains with it too).
     confidence: ConfidenceConfig = ConfidenceConfig()
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
+from reelkit.recommend.home import HomeConfig
 from reelkit.service.ingest import (
     IMPORT_PENDING,
     ImportSummary,
@@ -75,9 +76,11 @@ def bootstrap(
     personal: str = DEFAULT_PERSONAL,
     progress: Progress = SILENT,
     make_token: bool = True,
+    home: HomeConfig | None = None,
 ) -> BootstrapReport:
-    """Make ``data_dir`` ready to serve: data imported, a model version trained, an API token set (in the
-    folder's ``service.json``; ``make_token=False`` when the server reads its settings from another file)."""
+    """Make ``data_dir`` ready to serve: data imported, a model version trained (with the service's
+    ``home`` settings' confidence formula), an API token set (in the folder's ``service.json``;
+    ``make_token=False`` when the server reads its settings from another file)."""
     data_dir = Path(data_dir)
     label = (
         str(Path(source).resolve())
@@ -115,7 +118,7 @@ def bootstrap(
         need_model = store.current_model_version() is None
     finally:
         store.close()
-    trained = train_store(data_dir, personal=personal, progress=progress) if need_model else None
+    trained = train_store(data_dir, personal=personal, home=home, progress=progress) if need_model else None
     token_file = ensure_token(data_dir) if make_token else None
     return BootstrapReport(
         data_dir=data_dir, source=label, imported=imported, trained=trained, token_file=token_file

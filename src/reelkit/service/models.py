@@ -173,12 +173,15 @@ def train_store(
     community_params: Mapping[str, Any] | None = None,
     make_current: bool = True,
     keep_versions: int = 3,
+    home: HomeConfig | None = None,
     progress: Progress = SILENT,
 ) -> ModelVersionRecord:
     """Train a new model bundle from every event stored in ``data_dir`` and make it the current version.
 
     ``personal`` names the personal model (any registered top-N model; see ``reelkit models``) and
-    ``params`` its parameters. The files of all but the newest ``keep_versions`` versions are deleted (the
+    ``params`` its parameters. ``home``: the service's home page settings, whose confidence formula and
+    sample-play thresholds weigh the stored events as the page weighs a member's history (default:
+    :class:`HomeConfig`'s). The files of all but the newest ``keep_versions`` versions are deleted (the
     current one is always kept; a server keeps serving a version it has loaded). Returns the new record.
     """
     _register_models()
@@ -220,7 +223,14 @@ def train_store(
         if len(rated) < MIN_RATINGS_FOR_SCALE:
             lo, hi = stored_scale(None)
             scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
-        inter = ds.interactions(all_titles=True, rating_scale=scale)
+        h = home or HomeConfig()
+        inter = ds.interactions(
+            all_titles=True,
+            rating_scale=scale,
+            confidence=h.confidence,
+            sample_fraction=h.continue_min_fraction,
+            sample_seconds=h.continue_min_seconds,
+        )
         fitted: dict[str, Recommender] = {}
         with progress.task("training the model bundle", total=4) as task:
             fitted["personal"] = models[personal](**dict(params or {})).fit(inter, progress=progress)
