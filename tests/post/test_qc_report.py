@@ -625,6 +625,32 @@ def test_a_truncated_or_damaged_flac_is_an_error_finding(tmp_path: Path) -> None
         assert read_audio(tagged).declared_duration_s == pytest.approx(8.0)
 
 
+@pytest.mark.parametrize(("fmt", "ext"), [("AIFF", "aiff"), ("W64", "w64"), ("RF64", "rf64")])
+def test_an_aiff_w64_or_rf64_cut_short_is_a_finding(tmp_path: Path, fmt: str, ext: str) -> None:
+    """A third of a 5 s AIFF, Wave64 or RF64 file was measured as a 1.67 s programme without a word:
+    only RIFF WAVE headers were read. The COMM chunk's frame count (AIFF), the 64-bit data chunk size
+    (Wave64) and the ds64 chunk's (RF64) declare the whole."""
+    from reelkit.errors import ReelkitWarning
+
+    rate = 48000
+    t = np.arange(5 * rate) / rate
+    whole = tmp_path / f"whole.{ext}"
+    sf.write(whole, np.stack([0.1 * np.sin(2 * np.pi * 440 * t)] * 2, axis=1), rate, format=fmt)
+    assert read_audio(whole).declared_duration_s is None
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.warns(ReelkitWarning, match=r"truncated: its header declares .*\(5\.00 s\)"):
+        audio = read_audio(cut)
+    assert audio.duration_s == pytest.approx(5 / 3, abs=0.01) and audio.declared_duration_s == pytest.approx(
+        5.0
+    )
+    with pytest.warns(ReelkitWarning, match="truncated"):
+        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
+    (finding,) = [f for f in report.findings if f.kind == "truncated"]
+    assert finding.severity == "error" and finding.end_s == pytest.approx(5.0)
+
+
 @pytest.mark.media
 def test_an_mp4_or_m4a_cut_short_is_an_error_finding(
     capsys: pytest.CaptureFixture[str], tmp_path: Path

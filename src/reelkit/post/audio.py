@@ -149,9 +149,9 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
             probed = []  # read by libsndfile already: the count's default layout then
         if probed and probed[0].channels == samples.shape[1]:
             layout = probed[0].layout
-    if got is not None and p.suffix.lower() == ".wav":
+    if got is not None and p.suffix.lower() in (".wav", ".rf64", ".w64"):
         head = _wav_header(p)
-        layout = head.layout
+        layout = head.layout or layout
         if head.declared_bytes is not None and head.block_align:
             declared = head.declared_bytes // head.block_align / rate
             warnings.warn(
@@ -160,6 +160,14 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
                 ReelkitWarning,
                 stacklevel=2,
             )
+    elif got is not None and (frames := _aiff_frames(p)) is not None and frames > samples.shape[0]:
+        declared = frames / rate
+        warnings.warn(
+            f"{p}: truncated: its header declares {frames:,} sample frames ({declared:.2f} s), the file "
+            f"holds {samples.shape[0] / rate:.2f} s",
+            ReelkitWarning,
+            stacklevel=2,
+        )
     elif stream == 0 and (total := _flac_total_samples(p)) is not None and total > samples.shape[0]:
         # libsndfile stops at a lost sync and ffmpeg decodes what frames it can: the rest is missing
         declared = total / rate
@@ -220,27 +228,43 @@ class _WavHeader:
     block_align: int = 0
 
 
+#: Sony Wave64's GUIDs of its RIFF header and WAVE form (its chunks' GUIDs start with the RIFF chunk id)
+_W64_RIFF = bytes.fromhex("72696666 2e91cf11 a5d628db 04c10000".replace(" ", ""))
+_W64_WAVE = bytes.fromhex("77617665 f3acd311 8cd100c0 4f8edb8a".replace(" ", ""))
+
+
 def _wav_header(p: Path) -> _WavHeader:
     """What a RIFF WAVE file's chunks say that libsndfile does not: the channel layout of a
     WAVE_FORMAT_EXTENSIBLE mask, and a data chunk declaring more than the file holds (cut short in a copy).
-    RF64 and W64 are not read (an empty answer)."""
+    RF64 (its data size in the ``ds64`` chunk) and Sony Wave64 (GUIDs and 64-bit sizes) are read alike."""
     import struct
 
     from reelkit.media import CHANNEL_LAYOUTS
 
     layout: str | None = None
     block = 0
+    big_data: int | None = None  # RF64's data size from its ds64 chunk
     try:
         size = p.stat().st_size
         with p.open("rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            head = f.read(40)
+            if len(head) >= 40 and head[:16] == _W64_RIFF and head[24:40] == _W64_WAVE:
+                pos, w64 = 40, True  # chunks: a 16-byte GUID, a 64-bit size counting the 24-byte header
+            elif len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+                pos, w64 = 12, False
+            else:
                 return _WavHeader()
-            pos = 12
-            while pos + 8 <= size:
+            while pos + (24 if w64 else 8) <= size:
                 f.seek(pos)
-                cid, n = struct.unpack("<4sI", f.read(8))
-                if cid == b"fmt ":
+                if w64:
+                    guid, total = struct.unpack("<16sQ", f.read(24))
+                    cid, n, body = guid[:4], max(total - 24, 0), 24
+                else:
+                    cid, n = struct.unpack("<4sI", f.read(8))
+                    body = 8
+                if cid == b"ds64" and n >= 16:
+                    big_data = struct.unpack("<QQ", f.read(16))[1]
+                elif cid == b"fmt ":
                     fmt = f.read(min(n, 40))
                     if len(fmt) >= 16:
                         tag, channels, _, _, block = struct.unpack("<HHIIH", fmt[:14])
@@ -254,13 +278,39 @@ def _wav_header(p: Path) -> _WavHeader:
                                     (k for k, v in CHANNEL_LAYOUTS.items() if "+".join(v) == joined), joined
                                 )
                 elif cid == b"data":
-                    have = size - pos - 8
+                    if n == 0xFFFFFFFF and big_data is not None and not w64:
+                        n = big_data
+                    have = size - pos - body
                     cut = n not in (0, 0xFFFFFFFF) and have < n
                     return _WavHeader(layout, n if cut else None, block)
-                pos += 8 + n + (n & 1)
-    except OSError:
+                pos += body + n + ((-n) % 8 if w64 else n & 1)
+    except (OSError, struct.error):
         return _WavHeader()
     return _WavHeader(layout, None, block)
+
+
+def _aiff_frames(p: Path) -> int | None:
+    """The sample frames an AIFF or AIFF-C file's COMM chunk declares (``None``: not AIFF, or unreadable);
+    libsndfile reads what the file holds and says nothing of the rest."""
+    import struct
+
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"FORM" or head[8:12] not in (b"AIFF", b"AIFC"):
+                return None
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                cid, n = struct.unpack(">4sI", f.read(8))
+                if cid == b"COMM":
+                    comm = f.read(6)
+                    return int(struct.unpack(">hI", comm)[1]) if len(comm) == 6 else None
+                pos += 8 + n + (n & 1)
+    except (OSError, struct.error):
+        return None
+    return None
 
 
 #: ffmpeg's words when no format writes audio to an extension (no muxer, or one without an audio encoder:
