@@ -146,7 +146,10 @@ def test_reads_can_be_closed(data_dir: Path) -> None:
         assert c.get("/v1/communities").status_code == 401
         assert c.get("/v1/members", headers=AUTH).status_code == 200
         assert c.get("/").status_code == 404  # the web pages are off: a browser cannot send the token
-        assert c.get("/health").status_code == 200
+        assert c.get("/health").status_code == 200  # liveness and readiness stay open for probes
+        # the metrics name the model version and count members and events: a read like the others
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers=AUTH).status_code == 200
 
 
 def test_token_from_config_file(data_dir: Path) -> None:
@@ -573,6 +576,22 @@ def test_openapi_matches_the_configured_apps_answers(data_dir: Path) -> None:
         )
         assert "503" not in paths["/v1/models/reload"]["post"]["responses"]  # it stores nothing
         assert "security" not in paths["/health"]["get"]
+        # with protected reads the metrics are a read too
+        assert ("security" in paths["/metrics"]["get"]) is protect
+
+
+def test_openapi_operation_ids_are_unique(client: TestClient) -> None:
+    """The ABR segment route served GET and HEAD as one route, so both operations had one operationId
+    (FastAPI warned; client generators refuse a schema with duplicates)."""
+    import warnings
+
+    client.app.openapi_schema = None  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        doc = client.get("/openapi.json").json()
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert set(doc["paths"]["/abr/stream/{stream}/{trace}/{session_id}/{file}"]) == {"get", "head"}
 
 
 def test_pages_escape_user_data(client: TestClient) -> None:

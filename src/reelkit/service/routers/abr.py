@@ -641,11 +641,13 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
     return load_trace(path)
 
 
-@router.api_route(
-    "/abr/stream/{stream}/{trace}/{session_id}/{file}",
-    methods=["GET", "HEAD"],
-    dependencies=[Depends(require_read)],
-)
+_STREAM_FILE = "/abr/stream/{stream}/{trace}/{session_id}/{file}"
+
+
+# one route per method: a route of both gave both operations one operationId in the OpenAPI schema (FastAPI
+# warned; client generators refuse duplicates)
+@router.get(_STREAM_FILE, dependencies=[Depends(require_read)])
+@router.head(_STREAM_FILE, dependencies=[Depends(require_read)], operation_id="stream_file_head")
 async def stream_file(
     request: Request, stream: Name, trace: TracePath, session_id: SessionPath, file: str, state: StateDep
 ) -> Response:

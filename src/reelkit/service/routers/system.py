@@ -43,9 +43,15 @@ def ready(state: StateDep) -> HealthOut:
     return health(state)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+    dependencies=[Depends(require_read)],
+)
 def metrics(state: StateDep) -> Response:
-    """Request counts and latency histograms, model version, events stored (Prometheus text format)."""
+    """Request counts and latency histograms, model version, events stored (Prometheus text format); with
+    ``protect_reads``, a read like any other (a scraper sends the token: Prometheus' ``authorization``)."""
     bundle = state.models.current
     gauges = [
         Gauge("reelkit_events_stored", "Events in the store.", float(state.store.count_events())),
