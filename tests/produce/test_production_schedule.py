@@ -11,6 +11,7 @@ import yaml
 
 from reelkit.errors import InfeasibleError
 from reelkit.produce.production import (
+    Production,
     ProductionFormatError,
     dump_production,
     load_production,
@@ -320,6 +321,17 @@ def test_precedence_orders_locations_within_a_day() -> None:
     assert day.scenes[0].start == "07:00" and day.scenes[1].start == "09:00"
 
 
+def test_day_scenes_come_before_night_scenes_at_a_location() -> None:
+    """At one location on one day the DAY scene is shot first (07:00-09:00), then the NIGHT one, whatever the
+    file order."""
+    p = parse_production(prod(scenes=[scene("n", 2, day_night="NIGHT"), scene("d", 2)]))
+    (day,) = plan_shoot(p, OPTS).days
+    assert [(x.scene_id, x.start, x.end) for x in day.scenes] == [
+        ("d", "07:00", "09:00"),
+        ("n", "09:00", "11:00"),
+    ]
+
+
 def test_same_day_and_not_before() -> None:
     p = parse_production(
         prod(
@@ -336,6 +348,20 @@ def test_same_day_and_not_before() -> None:
     assert s.optimal and s.objective == pytest.approx(100)  # one day, on or after Wednesday 4 March
     (day,) = s.days
     assert day.date.isoformat() >= "2026-03-04" and len(day.scenes) == 3
+
+
+def test_a_scene_can_be_shot_on_its_not_before_date() -> None:
+    """A "not before" date is open to its scene: one not before Wednesday at a location that closes after
+    Wednesday is shot on Wednesday 4 March (not infeasible)."""
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "allow_gaps": True},
+            locations=[{"id": "A", "available": [{"start": "2026-03-02", "end": "2026-03-04"}]}],
+            scenes=[scene("1", 2)],
+            constraints={"not_before": [{"scene": "1", "date": "2026-03-04"}]},
+        )
+    )
+    assert [d.date.isoformat() for d in plan_shoot(p, OPTS).days] == ["2026-03-04"]
 
 
 def test_with_gaps_a_day_off_between_shooting_days_is_not_paid() -> None:
@@ -380,6 +406,18 @@ def test_rest_days_are_skipped() -> None:
     )
     s = plan_shoot(p, OPTS)
     assert [d.date.isoformat() for d in s.days] == ["2026-03-06", "2026-03-09"]
+
+
+def test_holidays_are_skipped() -> None:
+    """A holiday on Tuesday 3 March is not a working day: two full days shoot on Monday and Wednesday."""
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "holidays": ["2026-03-03"]},
+            scenes=[scene("1", 8), scene("2", 8)],
+        )
+    )
+    s = plan_shoot(p, OPTS)
+    assert [d.date.isoformat() for d in s.days] == ["2026-03-02", "2026-03-04"]
 
 
 def test_schedule_json_round_trip() -> None:
@@ -474,6 +512,25 @@ def test_too_few_days() -> None:
         "the shoot ends within 2 working days of its start (calendar.max_days)",
         "working hours: 8 h a day (calendar.hours_per_day)",
     ]
+
+
+def test_the_default_window_is_one_and_a_half_times_the_days_needed_plus_five() -> None:
+    """Without max_days the shoot ends within ceil(1.5 x 2 days needed) + 5 = 8 working days: a scene open
+    only on the 8th (Wednesday 11 March) is planned there, one open only on the 9th is not."""
+
+    def late(day: str) -> Production:
+        return parse_production(
+            prod(
+                calendar={"start": "2026-03-02", "hours_per_day": 8, "allow_gaps": True},
+                locations=[{"id": "A"}, {"id": "B", "available": [{"start": day, "end": day}]}],
+                scenes=[scene("1", 8), scene("2", 7), scene("3", 1, "B")],
+            )
+        )
+
+    assert late("2026-03-11").horizon() == 8
+    assert "2026-03-11" in [d.date.isoformat() for d in plan_shoot(late("2026-03-11"), OPTS).days]
+    with pytest.raises(InfeasibleError, match="within 8 working days"):
+        plan_shoot(late("2026-03-12"), OPTS)
 
 
 @pytest.mark.parametrize(
