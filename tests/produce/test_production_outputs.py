@@ -51,6 +51,13 @@ def test_generator_is_seeded_valid_and_feasible() -> None:
     assert {sc.int_ext for sc in a.scenes} <= {"INT", "EXT"}
 
 
+def test_the_generator_takes_400_scenes_and_refuses_401() -> None:
+    """--scenes runs from 2 to 400, both included."""
+    assert len(generate_production(400).scenes) == 400
+    with pytest.raises(ConfigError, match="between 2 and 400, not 401"):
+        generate_production(401)
+
+
 @pytest.mark.parametrize(("n", "seed"), [(8, 0), (15, 1), (25, 2), (40, 3)])
 def test_generated_schedules_keep_every_rule(n: int, seed: int) -> None:
     prod = generate_production(n, seed)
@@ -71,6 +78,20 @@ def test_check_schedule_catches_broken_rules(small: tuple[object, object]) -> No
     assert any("never shot" in v for v in check_schedule(prod, broken))  # type: ignore[arg-type]
 
 
+def test_check_schedule_flags_a_shoot_past_max_days() -> None:
+    """Three full days break max_days 2 and keep max_days 3 (the last day open is working day max_days)."""
+    data = {
+        "name": "w",
+        "calendar": {"start": "2026-03-02", "hours_per_day": 8, "max_days": 3},
+        "locations": [{"id": "A"}],
+        "scenes": [{"id": str(k), "duration": 8, "location": "A"} for k in range(3)],
+    }
+    sched = plan_shoot(parse_production(data), SolveOptions(time_limit=5))
+    assert check_schedule(parse_production(data), sched) == []
+    data["calendar"]["max_days"] = 2  # type: ignore[index]
+    assert check_schedule(parse_production(data), sched) == ["the shoot runs past calendar.max_days"]
+
+
 def test_csv_round_trip(small: tuple[object, object]) -> None:
     prod, sched = small
     rows = read_schedule_csv(schedule_csv(sched))  # type: ignore[arg-type]
@@ -79,6 +100,13 @@ def test_csv_round_trip(small: tuple[object, object]) -> None:
     for r in rows:
         assert r.cast == tuple(prod.scene(r.scene_id).cast)  # type: ignore[attr-defined]
         assert r.start < r.end
+
+
+def test_csv_order_counts_each_days_scenes_from_1(small: tuple[object, object]) -> None:
+    """The CSV's order column is the scene's place in its day: 1, 2, ... restarting each day."""
+    _, sched = small
+    rows = read_schedule_csv(schedule_csv(sched))  # type: ignore[arg-type]
+    assert [r.order for r in rows] == [k + 1 for d in sched.days for k in range(len(d.scenes))]  # type: ignore[attr-defined]
 
 
 def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path: Path) -> None:
@@ -101,6 +129,80 @@ def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path:
         assert len({str(e["uid"]) for e in events}) == len(events)
 
 
+def test_a_hold_day_is_one_all_day_event() -> None:
+    """The star's paid hold on Tuesday 3 March is an all-day event from 3 March to 4 March (DTEND is
+    exclusive, RFC 5545)."""
+    prod = parse_production(
+        {
+            "name": "hold",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+            "people": [
+                {"id": "star", "daily_rate": 1000, "days_off": ["2026-03-03"]},
+                {"id": "extra", "daily_rate": 10},
+            ],
+            "locations": [{"id": "A"}],
+            "scenes": [
+                {"id": "1", "duration": 8, "location": "A", "cast": ["star"]},
+                {"id": "2", "duration": 8, "location": "A", "cast": ["extra"]},
+                {"id": "3", "duration": 8, "location": "A", "cast": ["star"]},
+            ],
+            "constraints": {"precedences": [{"before": "1", "after": "3"}]},
+        }
+    )
+    cal = icalendar.Calendar.from_ical(
+        person_calendar(plan_shoot(prod, SolveOptions(time_limit=5)), prod, "star")
+    )
+    (hold,) = [e for e in cal.walk("VEVENT") if str(e["summary"]).startswith("On hold")]
+    assert (hold.decoded("dtstart").isoformat(), hold.decoded("dtend").isoformat()) == (
+        "2026-03-03",
+        "2026-03-04",
+    )
+
+
+def test_a_schedule_without_date_times_starts_at_the_call_on_the_day() -> None:
+    """From a schedule.json of before start_at/end_at, a first scene at the 07:00 call is on its own day
+    (only clock times before the call are the next morning)."""
+    import dataclasses
+
+    prod = parse_production(
+        {
+            "name": "hold",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+            "people": [
+                {"id": "star", "daily_rate": 1000, "days_off": ["2026-03-03"]},
+                {"id": "extra", "daily_rate": 10},
+            ],
+            "locations": [{"id": "A"}],
+            "scenes": [
+                {"id": "1", "duration": 8, "location": "A", "cast": ["star"]},
+                {"id": "2", "duration": 8, "location": "A", "cast": ["extra"]},
+                {"id": "3", "duration": 8, "location": "A", "cast": ["star"]},
+            ],
+            "constraints": {"precedences": [{"before": "1", "after": "3"}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    old = dataclasses.replace(
+        sched,
+        days=tuple(
+            dataclasses.replace(
+                d, scenes=tuple(dataclasses.replace(s, start_at="", end_at="") for s in d.scenes)
+            )
+            for d in sched.days
+        ),
+    )
+    cal = icalendar.Calendar.from_ical(person_calendar(old, prod, "star"))
+    shoots = sorted(
+        (e.decoded("dtstart").isoformat(), e.decoded("dtend").isoformat())
+        for e in cal.walk("VEVENT")
+        if str(e["summary"]).startswith("Shoot")
+    )
+    assert shoots == [
+        ("2026-03-02T07:00:00", "2026-03-02T15:00:00"),
+        ("2026-03-04T07:00:00", "2026-03-04T15:00:00"),
+    ]
+
+
 def test_stripboard_colours_and_day_breaks(small: tuple[object, object]) -> None:
     prod, sched = small
     html = stripboard_html(sched, prod)  # type: ignore[arg-type]
@@ -110,6 +212,21 @@ def test_stripboard_colours_and_day_breaks(small: tuple[object, object]) -> None
     for s in prod.scenes:  # type: ignore[attr-defined]
         cls = f"{s.int_ext.lower()}-{s.day_night.lower()}"
         assert re.search(rf'<tr class="strip {cls}" data-scene="{re.escape(s.id)}"', html)
+
+
+def test_stripboard_cast_numbers_start_at_1() -> None:
+    """A strip names its cast by number in the production's cast list, from 1: "2. Bob, 1. Ann"."""
+    prod = parse_production(
+        {
+            "name": "n",
+            "calendar": {"start": "2026-03-02"},
+            "people": [{"id": "a", "name": "Ann"}, {"id": "b", "name": "Bob"}],
+            "locations": [{"id": "A"}],
+            "scenes": [{"id": "1", "duration": 2, "location": "A", "cast": ["b", "a"]}],
+        }
+    )
+    html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
+    assert "<td>2. Bob, 1. Ann</td>" in html
 
 
 def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,6 +299,14 @@ def test_a_schedule_comes_back_even_when_the_search_runs_out_of_time() -> None:
     sched = plan_shoot(prod, SolveOptions(time_limit=0.05))
     assert check_schedule(prod, sched) == []
     assert sched.status in ("FEASIBLE", "OPTIMAL") and sched.bound <= sched.objective
+
+
+def test_the_gap_is_cost_minus_bound_over_the_cost() -> None:
+    """A schedule stopped by its time limit reports gap = (cost - bound) / cost (the relative gap)."""
+    prod = generate_production(80, seed=5)
+    sched = plan_shoot(prod, SolveOptions(time_limit=0.05))
+    assert sched.bound < sched.objective
+    assert sched.gap == pytest.approx((sched.objective - sched.bound) / sched.objective)
 
 
 def test_a_plan_that_cannot_be_written_whole_leaves_the_earlier_one(
