@@ -229,6 +229,22 @@ def test_stripboard_cast_numbers_start_at_1() -> None:
     assert "<td>2. Bob, 1. Ann</td>" in html
 
 
+def test_the_stripboard_cast_list_numbers_cast_as_the_strips_do() -> None:
+    """Cast member 1 in no scene: Bob is "2. Bob" on the strip and #2 in the cast list (it said #1)."""
+    prod = parse_production(
+        {
+            "name": "n",
+            "calendar": {"start": "2026-03-02"},
+            "people": [{"id": "a", "name": "Ann"}, {"id": "b", "name": "Bob"}],
+            "locations": [{"id": "A"}],
+            "scenes": [{"id": "1", "duration": 2, "location": "A", "cast": ["b"]}],
+        }
+    )
+    html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
+    assert "<td>2. Bob</td>" in html and "<tr><td>2</td><td>Bob</td>" in html
+    assert "<td>Ann</td>" not in html
+
+
 def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "prod.yaml"
     code, out_text, err = run(

@@ -72,7 +72,10 @@ def _env() -> jinja2.Environment:
 
 
 def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
-    """The stripboard as an HTML fragment (its own scoped styles), for the standalone page and the service."""
+    """The stripboard as an HTML fragment (its own scoped styles), for the standalone page and the service.
+
+    Cast carry their number in the production's cast list on the strips and in the cast table alike (the
+    table's own count skips cast with no scene)."""
     numbers = {p.id: i + 1 for i, p in enumerate(p for p in production.people if p.kind == "cast")}
     names = {p.id: p.label for p in production.people}
 
@@ -90,6 +93,7 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
             location_names={loc.id: loc.label for loc in production.locations},
             cast_numbers=cast_numbers,
             cast=cast,
+            numbers=numbers,
             roles={p.id: p.role for p in production.people},
         )
     )
