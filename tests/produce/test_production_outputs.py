@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 
 import icalendar
@@ -90,6 +90,36 @@ def test_check_schedule_flags_a_shoot_past_max_days() -> None:
     assert check_schedule(parse_production(data), sched) == []
     data["calendar"]["max_days"] = 2  # type: ignore[index]
     assert check_schedule(parse_production(data), sched) == ["the shoot runs past calendar.max_days"]
+
+
+def test_check_schedule_flags_a_same_day_group_split_and_a_first_day_on_a_rest_day() -> None:
+    """A "same day" group of three with one scene moved to another day breaks it; so does a shoot whose first
+    day is moved to Sunday 1 March (gaps allowed, so only the rest day is wrong)."""
+    import dataclasses
+
+    prod = parse_production(
+        {
+            "name": "g",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8, "allow_gaps": True},
+            "locations": [{"id": "A"}],
+            "scenes": [{"id": str(k), "duration": 2, "location": "A"} for k in range(1, 4)],
+            "constraints": {"same_day": [{"scenes": ["1", "2", "3"]}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    (day,) = sched.days
+    assert check_schedule(prod, sched) == []
+    split = (
+        dataclasses.replace(day, scenes=day.scenes[:2]),
+        dataclasses.replace(day, number=2, date=date(2026, 3, 3), scenes=day.scenes[2:]),
+    )
+    assert check_schedule(prod, dataclasses.replace(sched, days=split)) == [
+        "scenes 1, 2, 3 are not on one day"
+    ]
+    sunday = (dataclasses.replace(day, date=date(2026, 3, 1)),)
+    assert check_schedule(prod, dataclasses.replace(sched, days=sunday)) == [
+        "a shooting day falls on a rest day or holiday"
+    ]
 
 
 def test_csv_round_trip(small: tuple[object, object]) -> None:
@@ -201,6 +231,33 @@ def test_a_schedule_without_date_times_starts_at_the_call_on_the_day() -> None:
         ("2026-03-02T07:00:00", "2026-03-02T15:00:00"),
         ("2026-03-04T07:00:00", "2026-03-04T15:00:00"),
     ]
+
+
+def test_a_24_hour_day_without_date_times_ends_the_next_morning() -> None:
+    """From a schedule.json of before start_at/end_at, a 24-hour scene from the 07:00 call (end 07:00 too)
+    is an event to 07:00 the next day, not an empty one."""
+    import dataclasses
+
+    prod = parse_production(
+        {
+            "name": "long",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 24},
+            "people": [{"id": "ann"}],
+            "locations": [{"id": "A"}],
+            "scenes": [{"id": "1", "duration": 24, "location": "A", "cast": ["ann"]}],
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    (day,) = sched.days
+    old_day = dataclasses.replace(day, scenes=(dataclasses.replace(day.scenes[0], start_at="", end_at=""),))
+    cal = icalendar.Calendar.from_ical(
+        person_calendar(dataclasses.replace(sched, days=(old_day,)), prod, "ann")
+    )
+    (ev,) = cal.walk("VEVENT")
+    assert (ev.decoded("dtstart").isoformat(), ev.decoded("dtend").isoformat()) == (
+        "2026-03-02T07:00:00",
+        "2026-03-03T07:00:00",
+    )
 
 
 def test_stripboard_colours_and_day_breaks(small: tuple[object, object]) -> None:

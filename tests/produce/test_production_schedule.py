@@ -397,6 +397,19 @@ def test_with_gaps_a_day_off_between_shooting_days_is_not_paid() -> None:
     ]
 
 
+def test_a_person_is_free_on_any_of_their_windows() -> None:
+    """Free Monday 2 and Wednesday 4 March (two windows): their two full-day scenes are shot on those days."""
+    mon_wed = [{"start": "2026-03-02", "end": "2026-03-02"}, {"start": "2026-03-04", "end": "2026-03-04"}]
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "allow_gaps": True},
+            people=[{"id": "ann", "available": mon_wed}],
+            scenes=[scene("1", 8, cast=["ann"]), scene("2", 8, cast=["ann"])],
+        )
+    )
+    assert [d.date.isoformat() for d in plan_shoot(p, OPTS).days] == ["2026-03-02", "2026-03-04"]
+
+
 def test_rest_days_are_skipped() -> None:
     p = parse_production(
         prod(
@@ -459,6 +472,22 @@ def test_a_cast_member_never_available_is_a_conflict_not_a_crash(gaps: bool) -> 
     with pytest.raises(InfeasibleError) as info:
         plan_shoot(p, OPTS)
     assert "availability of ann (2026-06-01 to 2026-06-30)" in info.value.conflicts
+
+
+def test_five_days_off_are_all_named_and_a_sixth_is_counted() -> None:
+    """A conflict lists up to five days off; "and N more" appears only past five."""
+    days = [f"2026-06-0{k}" for k in range(1, 7)]
+    june = [{"start": "2026-06-01", "end": "2026-06-30"}]
+
+    def conflicts(off: list[str]) -> list[str]:
+        ann = {"id": "ann", "available": june, "days_off": off}
+        with pytest.raises(InfeasibleError) as info:
+            plan_shoot(parse_production(prod(people=[ann], scenes=[scene("1", 2, cast=["ann"])])), OPTS)
+        return info.value.conflicts
+
+    five = ", ".join(days[:5])
+    assert f"availability of ann (2026-06-01 to 2026-06-30; off {five})" in conflicts(days[:5])
+    assert f"availability of ann (2026-06-01 to 2026-06-30; off {five} and 1 more)" in conflicts(days)
 
 
 def test_fractional_rates_are_optimised_exactly() -> None:
