@@ -378,6 +378,9 @@ def test_the_gap_is_cost_minus_bound_over_the_cost() -> None:
     """A schedule stopped by its time limit reports gap = (cost - bound) / cost (the relative gap)."""
     prod = generate_production(80, seed=5)
     sched = plan_shoot(prod, SolveOptions(time_limit=0.05))
+    if sched.status == "OPTIMAL":  # a machine fast enough to prove it in 0.05 s: no gap to check
+        assert sched.gap == 0.0
+        pytest.skip("80 scenes solved to optimality within 0.05 s: the gap formula is not exercised")
     assert sched.bound < sched.objective
     assert sched.gap == pytest.approx((sched.objective - sched.bound) / sched.objective)
 
