@@ -68,6 +68,26 @@ def test_events_to_chunks_follow_what_was_watched() -> None:
     assert np.allclose(np.diff(t[m2b]), 60.0)
 
 
+def test_a_part_watched_chunk_is_requested_and_the_last_chunk_holds_the_rest() -> None:
+    """Pins chunks = ceil(watched / chunk_s) and a last chunk of the title's remainder only (150 s at 60 s
+    chunks: 60, 60 and 30 s of video; 70 s watched: 2 chunks)."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["m1", "m2"],
+            "title_id": ["A", "A"],
+            "timestamp": [0, 10_000],
+            "kind": ["rating", "play"],
+            "value": [4.0, 70.0],
+        }
+    )
+    wl = trace_from_events(ev, chunk_s=60.0, durations={"A": 150.0})
+    tr = wl.trace
+    rate = wl.ladder.bitrates[wl.request_rendition] * wl.title_complexity[0] / 8  # bytes per second
+    _, _, chunk = decode_object_ids(tr.original_ids[tr.objects])
+    assert chunk.tolist() == [0, 1, 2, 0, 1]
+    np.testing.assert_array_equal(tr.sizes, np.round(rate * [60.0, 60.0, 30.0, 60.0, 60.0]))
+
+
 def test_abr_choice() -> None:
     lad = default_ladder()
     rng = np.random.default_rng(0)
@@ -83,6 +103,30 @@ def test_abr_choice() -> None:
     bad = AbrChoice(picker=lambda bitrates, thr: np.full(len(thr), 99))
     with pytest.raises(ConfigError, match="picker"):
         bad.choose(lad, np.arange(3), 3, rng)
+
+
+def test_abr_choice_takes_the_highest_rung_at_most_safety_times_the_harmonic_mean() -> None:
+    """Pins the rule on each session's own samples: the harmonic mean (not the arithmetic), x safety, and a
+    rung whose bitrate equals it is taken ("at most")."""
+    lad = default_ladder()
+    seen: list[np.ndarray] = []
+
+    def capture(bitrates: np.ndarray, thr: np.ndarray) -> np.ndarray:
+        seen.append(thr)
+        return np.zeros(len(thr), np.int64)
+
+    members = np.arange(400, dtype=np.int64)
+    AbrChoice(median_mbps=3.0, session_sigma=1.0, picker=capture).choose(
+        lad, members, 400, np.random.default_rng(3)
+    )
+    got = AbrChoice(median_mbps=3.0, session_sigma=1.0).choose(lad, members, 400, np.random.default_rng(3))
+    (thr,) = seen  # the same draws: the same seed and draw order
+    hm = np.array([len(row) / sum(1.0 / x for x in row) for row in thr])
+    want = [max([0] + [i for i, b in enumerate(lad.bitrates) if b <= 0.8 * h]) for h in hm]
+    assert got.tolist() == want
+    # 2.35 Mbit/s of throughput at safety 1 is exactly the 720p rung's bitrate: 720p, not 480p
+    exact = AbrChoice(median_mbps=2.35, member_sigma=0.0, session_sigma=0.0, safety=1.0)
+    assert exact.choose(lad, np.zeros(1, np.int64), 1, np.random.default_rng(0)).tolist() == [3]
 
 
 def test_events_bad_input() -> None:
@@ -141,6 +185,53 @@ def test_synth_popularity_and_releases(synth: Workload) -> None:
     assert np.mean(age < 2 * 2 * 86400) > 0.7
     # a release's peak day is its first or second day
     assert np.median(age) < 2 * 86400
+
+
+def test_synth_background_popularity_is_zipf_mandelbrot() -> None:
+    """Pins the background's share of rank k as (k + q)^-s / sum (s = 1, q = 10 over 20 titles: rank 1 gets
+    (1/11) / 1.0686 = 8.5%, rank 20 (1/30) / 1.0686 = 3.1%; without q, 27.8% and 1.4%)."""
+    cfg = SynthConfig(
+        seed=4,
+        days=1,
+        n_titles=20,
+        views_per_day=60_000,
+        zipf_s=1.0,
+        zipf_q=10.0,
+        releases_per_day=0,
+        region_shuffle=0.0,
+        daily_amplitude=0.0,
+        timezones=(0.0,),
+        region_weights=(1.0,),
+    )
+    wl = synthesize(cfg)
+    share = np.bincount(wl.request_title, minlength=20) / wl.trace.n_requests
+    want = 1.0 / (np.arange(1, 21) + 10.0)
+    np.testing.assert_allclose(share, want / want.sum(), atol=0.004)
+
+
+def test_synth_release_views_average_release_views_mean() -> None:
+    """Pins the log-normal release amplitude's mean correction (exp(sigma z - sigma^2 / 2) has mean 1): the
+    releases of the window average release_views_mean views (without it, e^0.5 = 1.65 times that)."""
+    cfg = SynthConfig(
+        seed=5,
+        days=40,
+        n_titles=3000,
+        views_per_day=1,
+        releases_per_day=30,
+        release_views_mean=50,
+        release_sigma=1.0,
+        release_decay_days=0.05,
+        daily_amplitude=0.0,
+        timezones=(0.0,),
+        region_weights=(1.0,),
+    )
+    wl = synthesize(cfg)
+    rel = wl.title_release_s
+    views = np.bincount(wl.request_title, minlength=len(rel))
+    # released inside the window, a day or more before its end: all their views are in the trace
+    whole = np.isfinite(rel) & (rel >= cfg.start_s) & (rel <= cfg.start_s + (cfg.days - 1) * 86400)
+    assert whole.sum() > 1000
+    assert views[whole].mean() == pytest.approx(50, rel=0.12)
 
 
 def test_synth_chunks_and_sizes() -> None:
