@@ -31,9 +31,29 @@ def test_dense_ids_in_order_of_first_request() -> None:
     assert tr.working_set_bytes() == 60
 
 
+def test_an_objects_size_is_that_of_its_first_request() -> None:
+    """Pins object_sizes (and the working set) to each object's first request when its size changes."""
+    tr = RequestTrace.from_arrays([0, 1, 2, 3], ["a", "b", "a", "b"], [10, 20, 99, 5])
+    assert tr.object_sizes().tolist() == [10, 20]
+    assert tr.working_set_bytes() == 30
+
+
 def test_next_use() -> None:
     assert next_use(np.array([0, 1, 0, 2, 1, 0])).tolist() == [2, 4, 5, 6, 6, 6]
     assert _sample().next_use().tolist() == [2, 4, 5, 5, 5]
+
+
+def test_next_use_of_a_long_trace_is_the_next_request_of_its_object() -> None:
+    """Pins next_use against its definition on 20,000 requests (an unstable sort of the ids mixes up the
+    order of one object's requests, which a handful of requests does not show)."""
+    rng = np.random.default_rng(0)
+    objects = rng.integers(0, 300, size=20_000)
+    want = np.full(len(objects), len(objects))
+    last: dict[int, int] = {}
+    for i in range(len(objects) - 1, -1, -1):
+        want[i] = last.get(int(objects[i]), len(objects))
+        last[int(objects[i])] = i
+    np.testing.assert_array_equal(next_use(objects), want)
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.parquet"])
@@ -220,6 +240,21 @@ def test_a_duration_timestamp_column_is_read_in_seconds(tmp_path: Path) -> None:
     assert read_trace(tmp_path / "d.parquet").timestamps.tolist() == [0.0, 1800.0, 18000.0]
 
 
+def test_a_datetime_timestamp_column_is_read_as_unix_seconds(tmp_path: Path) -> None:
+    """Pins a Parquet datetime column to seconds since 1970-01-01 UTC (2023-11-14 22:13:20 is 1.7e9 s)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime([1_700_000_000, 1_700_000_001.5], unit="s"),
+            "object_id": [1, 2],
+            "size_bytes": [10, 20],
+        }
+    )
+    frame.to_parquet(tmp_path / "dt.parquet")
+    assert read_trace(tmp_path / "dt.parquet").timestamps.tolist() == [1_700_000_000.0, 1_700_000_001.5]
+
+
 def test_oracle_general_says_what_it_cannot_hold(tmp_path: Path) -> None:
     """Regions and fractions of a second were dropped in silence (the synth summary still said 3 regions)."""
     trace = RequestTrace.from_arrays([0.0, 1.5, 2.0], [1, 2, 1], [10, 20, 10], regions=[0, 1, 2])
@@ -230,3 +265,11 @@ def test_oracle_general_says_what_it_cannot_hold(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         write_trace(plain, tmp_path / "p.oracleGeneral")
+
+
+def test_oracle_general_rounds_timestamps_to_the_nearest_second(tmp_path: Path) -> None:
+    """Pins the writer's whole seconds as rounded, not cut (0.4, 1.6, 2.7 s are written 0, 2, 3)."""
+    trace = RequestTrace.from_arrays([0.4, 1.6, 2.7], [1, 2, 1], [10, 20, 10])
+    with pytest.warns(ReelkitWarning, match="fractions of a second"):
+        write_trace(trace, tmp_path / "r.oracleGeneral")
+    assert read_trace(tmp_path / "r.oracleGeneral").timestamps.tolist() == [0.0, 2.0, 3.0]
