@@ -181,6 +181,20 @@ def test_mahimahi_trace(tmp_path: Path) -> None:
         load_trace(tmp_path / "zero.trace")
 
 
+def test_a_mahimahi_periods_last_part_window_is_read_over_its_own_length() -> None:
+    """Pins the last window's width when the period is not a whole number of windows: one packet a ms for
+    2500 ms is 12 Mbit/s throughout (the last 500 packets over 0.5 s, not over a full second: 6)."""
+    tr = mahimahi_to_trace(np.arange(1.0, 2501.0))
+    assert tr.times_s.tolist() == [0.0, 1.0, 2.0, 2.5]
+    np.testing.assert_allclose(tr.mbps[1:], [12.0, 12.0, 12.0])
+
+
+def test_mean_mbps_weights_each_rate_by_the_interval_it_holds_over() -> None:
+    """Pins Trace.mean_mbps to the simulator's reading, mbps[i] over (t[i-1], t[i]]: (8 x 1 + 1 x 2) / 3."""
+    tr = Trace(np.array([0.0, 1.0, 3.0]), np.array([123.0, 8.0, 1.0]))
+    assert tr.mean_mbps == pytest.approx(10.0 / 3.0)
+
+
 def test_video_dir_with_ladder(tmp_path: Path) -> None:
     for lv, kbps in enumerate((100, 200, 400)):  # 2 s chunks of about kbps * 2 / 8 kB
         (tmp_path / f"video_size_{lv}").write_text("\n".join(str(kbps * 250 + k) for k in range(5)) + "\n")
