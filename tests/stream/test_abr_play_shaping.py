@@ -72,6 +72,16 @@ def test_wraps_to_the_interval_from_zero() -> None:
     assert link.transfer_s(625_000 + 750_000, 1.0) == pytest.approx(4.25)  # from 1 s: 4 Mbps first
 
 
+def test_a_transfer_ends_when_its_last_byte_arrives_not_after_the_outage_that_follows() -> None:
+    """Pins the earliest time a byte count is reached where the trace then delivers nothing: 1 s at 8 Mbit/s
+    then 1 s of outage; 1e6 bytes take 1 s, and 2e6 bytes (the first pass, then the second pass's fast
+    second) 3 s, not 2 and 4."""
+    trace = Trace(np.array([0.0, 1.0, 2.0, 3.0]), np.array([8.0, 8.0, 0.0, 8.0]))
+    assert ShapedLink(trace, payload=1.0).transfer_s(1e6, 0.0) == pytest.approx(1.0)
+    tail = Trace(np.array([0.0, 1.0, 2.0]), np.array([8.0, 8.0, 0.0]))
+    assert ShapedLink(tail, payload=1.0).transfer_s(2e6, 0.0) == pytest.approx(3.0)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_matches_pensieve_loop_on_random_traces(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -167,3 +177,22 @@ def test_busy_clock_freezes_the_trace_between_transfers(monkeypatch: pytest.Monk
     assert b.trace_start_s == pytest.approx(2.7) and b.duration_s == pytest.approx(4.1)
     with pytest.raises(ConfigError):
         ShapedLink(trace, trace_clock="sometimes")  # type: ignore[arg-type]
+
+
+def test_the_link_keeps_its_last_max_records_transfers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the record trim: with max_records=2, three transfers keep the last two (not one)."""
+    clock = _FakeClock()
+
+    async def fake_sleep(seconds: float) -> None:
+        clock.now += max(0.0, seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    link = ShapedLink(Trace.constant(8.0), payload=1.0, rtt_s=0.0, clock=clock, max_records=2)
+
+    async def run() -> None:
+        for label in ("a", "b", "c"):
+            async for _ in link.paced(b"x" * 1000, label=label):
+                pass
+
+    asyncio.run(run())
+    assert [t.label for t in link.transfers] == ["b", "c"]
