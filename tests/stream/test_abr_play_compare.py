@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,32 @@ def test_a_log_that_is_the_simulation_agrees_exactly() -> None:
     assert cmp.player_rebuffer_s == pytest.approx(cmp.sim_rebuffer_s)
     assert cmp.player_qoe == pytest.approx(cmp.sim_qoe)
     assert len(cmp.rows()) == 6 and cmp.summary()["chunks"] == 6
+
+
+def test_the_players_qoe_stalls_and_download_ratio_by_hand() -> None:
+    """Pins the comparison's player side: QoE (lin) per chunk over chunks 1..n-1, the log's stall_s as each
+    chunk's rebuffering (startup left out) and download_ratio as the player's time over the simulator's."""
+    from reelkit.stream.abr.sim import simulate_levels
+
+    video, trace = _video(), step_trace([(2.0, 4.0), (200.0, 0.3)])
+    cfg = dataclasses.replace(PENSIEVE, total_chunks=video.n_chunks)
+    replay = simulate_levels(np.array([0, 2, 1]), trace, video, config=cfg)
+    log = [
+        {
+            "kind": "chunk",
+            "chunk_index": k,
+            "level": lv,
+            "download_s": 2 * float(replay.download_s[k]),
+            "buffer_s": 4.0,
+            "stall_s": stall,
+        }
+        for k, (lv, stall) in enumerate([(0, 0.5), (2, 1.0), (1, 0.0)])
+    ]
+    cmp = compare_with_simulator(chunks_from_log(log), trace, video, "robustmpc")
+    # chunk 1: 0.5 Mbit/s - 4.3 x 1 s - |0.5 - 0.1|; chunk 2: 0.25 - 0 - |0.25 - 0.5|; their mean
+    assert cmp.player_qoe == pytest.approx((-4.2 + 0.0) / 2)
+    assert cmp.player_rebuffer_s == pytest.approx(1.0)
+    assert cmp.download_ratio == pytest.approx(2.0)
 
 
 def test_disagreement_is_measured_and_gaps_refused() -> None:
