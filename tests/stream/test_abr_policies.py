@@ -352,6 +352,71 @@ def test_robustmpc_matches_reference(case: int) -> None:
     assert ours == pytest.approx(_ref_robustmpc_qoe(trace, video), abs=1e-6)
 
 
+class _SureThroughput:
+    """A predictor certain of one throughput (``mbyteps``), whatever the history: the planner's arithmetic
+    can then be checked by hand."""
+
+    def __init__(self, mbyteps: float) -> None:
+        self.hm = mbyteps
+        self.centers = np.zeros(1)  # one bin, at hm * exp(0)
+
+    def rows(self, tputs: object, downloads: object, sizes: np.ndarray) -> tuple[np.ndarray, float]:
+        return np.zeros((sizes.size, 1)), self.hm
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.ones((x.shape[0], 1))
+
+
+def _two_level_video(sizes: list[list[float]]) -> Video:
+    return Video(np.array([1000.0, 2000.0]), 4.0, np.array(sizes))
+
+
+def _fugu_choice(pol: StochasticMPC, video: Video, index: int, last: int, buffer_s: float) -> int:
+    pol.reset(video)
+    return pol.choose(Observation(index, last, 1e6, 1.0, buffer_s, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("buffer_s", "rebuf_weight", "smooth_weight", "level"),
+    [(0.5, 1.0, 1.0, 0), (0.6, 1.0, 1.0, 1), (0.6, 2.0, 1.0, 0), (0.5, 1.0, 3.0, 1)],
+)
+def test_fugu_last_chunk_by_hand(
+    buffer_s: float, rebuf_weight: float, smooth_weight: float, level: int
+) -> None:
+    """Pins the one-step plan (lin QoE): at 1 MB/s, from 2 Mbit/s, 0.5 MB at 1 Mbit/s scores 1 - smooth_weight
+    x |1 - 2| and 1 MB at 2 Mbit/s scores 2 - 4.3 rebuf_weight x (1 s - buffer); 2 wins above 0.535 s of
+    buffer (above 0.767 s at rebuf_weight 2), and always when a switch costs x3."""
+    video = _two_level_video([[0.5e6, 0.5e6], [1e6, 1e6]])
+    pol = StochasticMPC(_SureThroughput(1.0), rebuf_weight=rebuf_weight, smooth_weight=smooth_weight)  # type: ignore[arg-type]
+    assert _fugu_choice(pol, video, 1, 1, buffer_s) == level
+
+
+@pytest.mark.parametrize(("next_high_bytes", "level"), [(1e6, 1), (40e6, 0)])
+def test_fugu_plans_on_the_next_chunks_own_size(next_high_bytes: float, level: int) -> None:
+    """Pins the two-step plan on each chunk's own size: from 1 Mbit/s with 10 s of buffer at 1 MB/s, stepping
+    up twice scores (2 - 1) + 2 against 1 + 1 for staying; when the next 2 Mbit/s chunk is 40 MB (a 27 s
+    stall), staying (2) beats up-then-down (1 + 0)."""
+    video = _two_level_video([[0.5e6, 0.5e6, 0.5e6], [1e6, 1e6, next_high_bytes]])
+    pol = StochasticMPC(_SureThroughput(1.0))  # type: ignore[arg-type]
+    assert _fugu_choice(pol, video, 1, 0, 10.0) == level
+
+
+def test_fade_fit_keeps_the_shortest_of_the_tied_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the fade fit's choice: the highest mean QoE, the shorter fade on a tie (8 and 16 tie at 1)."""
+    import types
+
+    import reelkit.stream.abr.stochastic as stochastic_mod
+    from reelkit.progress import SILENT
+
+    def scored(pol: StochasticMPC, *args: object, **kwargs: object) -> object:
+        return types.SimpleNamespace(qoe_sum=1.0 if pol.smooth_fade_chunks in (8, 16) else 0.0)
+
+    monkeypatch.setattr(stochastic_mod, "simulate", scored)
+    pol = StochasticMPC(_SureThroughput(1.0))  # type: ignore[arg-type]
+    video = _two_level_video([[0.5e6], [1e6]])
+    assert pol._best_fade([Trace.constant(1.0)] * 2, video, (24, 16, 8, 0), SILENT) == 8
+
+
 def test_fugu_planning_weights_round_trip_and_act(tiny_fugu_model: Path, tmp_path: Path) -> None:
     """The planner's penalty weights survive save/load; a heavy switch penalty plans fewer switches."""
     base = StochasticMPC.load(tiny_fugu_model)
