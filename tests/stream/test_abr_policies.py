@@ -517,6 +517,47 @@ def test_ensemble_predictor_averages_members_and_round_trips(tmp_path: Path) -> 
     np.testing.assert_allclose(loaded.predict(rows), a)
 
 
+def test_lags_past_the_trained_range_are_asked_as_the_last_trained_lag() -> None:
+    """Pins the lag input of a 5-chunk horizon on a model trained on lags 0..2: 0, 1, 2, 2, 2 per level."""
+    from reelkit.stream.abr.ttp import N_FEATURES, ThroughputDistribution
+
+    dist = ThroughputDistribution(None, np.linspace(-3, 1.5, 24), max_lag=3)  # type: ignore[arg-type]
+    rows, hm = dist.rows([1.0, 2.0], [1.0, 0.5], np.full((2, 5), 1e6))
+    assert hm == pytest.approx(4.0 / 3.0)  # the harmonic mean of 1 and 2 MB/s
+    assert rows[:, N_FEATURES].tolist() == [0.0, 1.0, 2.0, 2.0, 2.0] * 2
+
+
+def test_throughput_labels_are_one_hot_smoothed_onto_their_neighbours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pins the training targets: 0.9 on the bin of ln(tput / hm), 0.05 on each neighbour (the edge bin keeps
+    its outer share), rows summing to 1; chunk k's label is ln(tput k / the harmonic mean of the 5 before it),
+    binned to the nearest of 24 bins over [-3, 1.5]."""
+    import reelkit.stream.abr.ttp as ttp_mod
+
+    seen: list[np.ndarray] = []
+
+    def capture(x: np.ndarray, t: np.ndarray, **kwargs: object) -> None:
+        seen.append(t)
+
+    monkeypatch.setattr(ttp_mod, "train_softmax", capture)
+    video = synthetic_video().with_session(12)
+    (session,) = ttp_mod.collect_sessions([synthetic_trace(3)], video, episodes=1)
+    ttp_mod.ThroughputDistribution.fit([session], max_lag=1)
+    (t,) = seen
+    np.testing.assert_allclose(t.sum(axis=1), 1.0)
+    tp = session.chunk_bytes / session.download_s
+    for k in range(1, len(tp)):  # row k - 1: chunk k, against the harmonic mean of the 5 before it
+        last5 = tp[max(k - 5, 0) : k]
+        label = np.log(tp[k] * np.mean(1.0 / last5))
+        b = int(np.clip(np.rint((label + 3.0) / (4.5 / 23)), 0, 23))
+        want = np.zeros(24)
+        want[b] += 0.9
+        want[max(b - 1, 0)] += 0.05
+        want[min(b + 1, 23)] += 0.05
+        np.testing.assert_allclose(t[k - 1], want, err_msg=f"chunk {k}")
+
+
 def test_ensemble_members_must_share_bins() -> None:
     from reelkit.errors import ModelFormatError
     from reelkit.stream.abr.ttp import EnsembleDistribution, ThroughputDistribution
