@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.stream.cache import (
     CachePolicy,
     RequestTrace,
@@ -182,6 +184,14 @@ class TestHandCases:
         # (tied with B at 3, older) and B, C hit; without L, A stayed at 3 and B, C never hit
         assert hits([1, 1, 1, 2, 3, 2, 3, 2, 3]) == [0, 1, 1, 0, 0, 0, 0, 1, 1]
 
+    def test_gdsf_byte_cost_hand_traced(self) -> None:
+        """Pins cost=bytes (priority L + count x size / size): with room for 11 bytes, B (1 byte) then A
+        (10 bytes) tie at 1 when C comes, so the older B goes and A hits; by object cost A (1/10) went."""
+        tr = _trace([2, 1, 3, 1], [1, 10, 1, 10])
+        by_bytes = simulate(tr, make_policy("gdsf", cost="bytes"), 11).hit_mask.astype(int).tolist()
+        assert by_bytes == [0, 0, 0, 1]
+        assert simulate(tr, "gdsf", 11).hit_mask.astype(int).tolist() == [0, 0, 0, 0]
+
     def test_s3fifo_moves_an_object_read_twice_to_main(self) -> None:
         """Pins S3-FIFO's move to main at 2 reads (libCacheSim's threshold, freq >= 2) with room for 20: the
         small queue holds 2. A is read twice in it; the cache fills (objects past a full small queue go
@@ -191,6 +201,16 @@ class TestHandCases:
         assert simulate(_trace(ids), "s3fifo", 20).hit_mask.astype(int).tolist() == [0, 1, 1] + [0] * 30 + [1]
         strict = make_policy("s3fifo", move_to_main_threshold=3)
         assert not simulate(_trace(ids), strict, 20).hit_mask[-1]
+
+    def test_s3fifo_warns_of_objects_as_large_as_its_small_queue(self) -> None:
+        """Pins the warning's bound: 4-byte objects in a cache of 40 (a 4-byte small queue) are never cached
+        and are warned about; 3-byte ones are not."""
+        with pytest.warns(ReelkitWarning, match=r"s3fifo: 100\.0% of the requests"):
+            run = simulate(_trace([1, 1, 2, 2], [4, 4, 4, 4]), "s3fifo", 40)
+        assert not run.hit_mask.any()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            simulate(_trace([1, 1, 2, 2], [3, 3, 3, 3]), "s3fifo", 40)
 
     def test_tinylfu_hand_traced(self) -> None:
         """Pins W-TinyLFU's path window -> probation -> protected with room for 4: a window of 1, main 3 of
