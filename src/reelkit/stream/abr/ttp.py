@@ -6,9 +6,9 @@ Inputs: the last 8 measured throughputs as ``ln(tput / hm)`` plus an 8-slot pres
 (``hm`` = harmonic mean of the last 5), ``ln`` of the last download time, and ``ln(size / hm)`` (the
 expected download time of the candidate: small chunks see relatively more of the RTT); with ``max_lag > 1``
 (the default for training) also the lag ``h`` of the chunk ahead (0 = the next one; Fugu likewise predicts
-each step of its horizon separately) and three whole-session features (chunks seen, min and spread of
-``ln tput`` so far). Output: a softmax over ``K`` bins of ``ln(tput of chunk k+h / hm)`` spaced evenly on
-[-3, 1.5]; bin ``k`` stands for ``hm * exp(c_k)``.
+each step of its horizon separately) and three whole-session features (chunks seen, the lowest ``ln tput``
+so far below the mean of the last 5, and the spread of ``ln tput`` so far). Output: a softmax over ``K``
+bins of ``ln(tput of chunk k+h / hm)`` spaced evenly on [-3, 1.5]; bin ``k`` stands for ``hm * exp(c_k)``.
 Training data: sessions on the training traces in ``sim/env.py``'s training mode (random start; its 0.9-1.1
 delay noise optional) under an exploring robustMPC (a random level with probability ``explore``), the
 realised throughput of every chunk as the label (one-hot, lightly smoothed). :class:`EnsembleDistribution`
@@ -109,8 +109,9 @@ def collect_sessions(
 
 
 def session_features(tputs: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Whole-session inputs: chunks seen / 48, and the min and std of ``ln tput`` so far (outage-prone
-    sessions look different from steady ones long after the last 8 chunks)."""
+    """Whole-session inputs: chunks seen / 48, the session's lowest ``ln tput`` so far less the mean of its
+    last 5 (how far below now it has dropped), and the std of ``ln tput`` so far (outage-prone sessions look
+    different from steady ones long after the last 8 chunks)."""
     lt = np.log(np.asarray(tputs, dtype=np.float64))
     return np.array([len(lt) / 48.0, float(lt.min() - lt[-5:].mean()), float(lt.std())])
 
