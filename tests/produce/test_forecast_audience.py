@@ -98,6 +98,68 @@ def test_an_unknown_budget_comes_from_20_or_more_films_of_its_genres(n_drama: in
     assert len(notes) == 1 and ("20 Drama films" in notes[0]) == (n_drama == 20)
 
 
+def test_the_range_of_a_left_out_budget_and_rating() -> None:
+    """A left-out budget ranges over the deciles' midpoints (5th, 15th, ... 95th percentile) of the films
+    it is drawn from, equally weighted; a left-out rating over the ratings those films hold, in their
+    shares; both left out, every pair (weights multiply). Nothing left out: the concept itself."""
+    from reelkit.produce.forecast import GENRES, Concept, FeatureSet, _base_matrix, assumed_range
+
+    n = 40  # Drama films with budgets exp(1) ... exp(40) (log budgets 1..40), 30 rated R and 10 PG
+    genres = np.zeros((n, len(GENRES)))
+    genres[:, GENRES.index("Drama")] = 1.0
+    log_b = np.arange(1.0, n + 1)
+    base = _base_matrix(
+        genres, np.full(n, 100.0), np.exp(log_b), np.array(["R"] * 30 + ["PG"] * 10, dtype=object)
+    )
+    fs = FeatureSet(
+        base=base,
+        target=np.zeros(n),
+        year=np.full(n, 1990),
+        titles=np.array([f"t{i}" for i in range(n)]),
+        genre_key=(genres.astype(np.int64) * (1 << np.arange(len(GENRES)))).sum(axis=1),
+        comps_all=np.zeros(n),
+        comps_split=np.zeros(n),
+    )
+    given = Concept(genres=["Drama"], runtime=100, budget=5e6, rating="R")
+    assert assumed_range(given, fs) == [(given, 1.0)]
+    spread = assumed_range(Concept(genres=["Drama"], runtime=100, rating="R"), fs)
+    # numpy's linear quantile of 1..40 at q is 1 + 39 q: 2.95, 6.85, ..., 38.05
+    assert [np.log(c.budget) for c, _ in spread] == pytest.approx(
+        [1 + 39 * q for q in np.arange(0.05, 1, 0.1)]
+    )
+    assert [w for _, w in spread] == pytest.approx([0.1] * 10) and {c.rating for c, _ in spread} == {"R"}
+    both = assumed_range(Concept(genres=["Drama"], runtime=100), fs)
+    assert len(both) == 20 and sum(w for _, w in both) == pytest.approx(1.0)
+    shares = {r: sum(w for c, w in both if c.rating == r) for r in ("R", "PG")}
+    assert shares == pytest.approx({"R": 0.75, "PG": 0.25})
+
+
+def test_mixture_interval_known_answers() -> None:
+    """One component: its own interval back. Two far apart, equal weights: the mixture's 10th percentile
+    is the lower one's 20th (z = -0.8416). Skewed halves: each side keeps its own spread."""
+    from reelkit.produce.forecast import mixture_interval
+
+    z = 1.2815515655446004
+    assert mixture_interval(np.array([0.0]), np.array([-z]), np.array([z]), np.array([1.0])) == pytest.approx(
+        (-z, z), abs=1e-7
+    )
+    assert mixture_interval(
+        np.array([2.0]), np.array([1.0]), np.array([5.0]), np.array([3.0])
+    ) == pytest.approx((1.0, 5.0), abs=1e-7)
+    lo, hi = mixture_interval(
+        np.array([-50.0, 50.0]), np.array([-50 - z, 50 - z]), np.array([-50 + z, 50 + z]), np.ones(2)
+    )
+    assert (lo, hi) == pytest.approx((-50 - 0.8416212335729143, 50 + 0.8416212335729143), abs=1e-6)
+    # weights count: with 10% on the lower component, the 10th percentile lies between the two
+    lo, _ = mixture_interval(
+        np.array([-50.0, 50.0]),
+        np.array([-50 - z, 50 - z]),
+        np.array([-50 + z, 50 + z]),
+        np.array([1.0, 9.0]),
+    )
+    assert -45 < lo < 45  # between the two: the lower holds exactly the bottom 10%
+
+
 def test_community_shares_sum_to_one() -> None:
     members = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     shares = community_shares(members, np.array([0, 1, 1]), 2, np.array([[1.0, 0.0]]))
@@ -256,10 +318,25 @@ def test_a_budget_or_rating_left_out_is_unknown_not_an_obscure_films() -> None:
     given = forecast_concept(Concept(genres=["Action", "Drama"], runtime=118, budget=median, rating="R"))
     assert left_out.audience == pytest.approx(given.audience) and given.assumed == ()
     assert left_out.assumed == (
-        "budget not given: assumed 11,250,000, the median of the 250 Action/Drama films with a budget",
+        "budget not given: assumed 11,250,000, the median of the 250 Action/Drama films with a budget (the "
+        "interval allows for their spread, 150,000 to 100,000,000 from the 5th to the 95th percentile)",
         "rating not given: assumed R, the commonest among the 261 Action/Drama films with a rating (say "
-        "'unrated' for none)",
+        "'unrated' for none; the interval allows for the others in their shares)",
     )
+    # the interval is the mixture of the forecasts over what the budget may be (the rating given)
+    import math
+
+    from reelkit.produce.forecast import assumed_range, mixture_interval
+
+    no_budget = Concept(genres=["Action", "Drama"], runtime=118, rating="R")
+    each = [(forecast_concept(c), w) for c, w in assumed_range(no_budget, movie_features())]
+    logs = np.log1p([[f.audience, f.audience_low, f.audience_high] for f, _ in each])
+    lo, hi = mixture_interval(logs[:, 0], logs[:, 1], logs[:, 2], np.array([w for _, w in each]))
+    mixed = forecast_concept(no_budget)
+    assert (math.log1p(mixed.audience_low), math.log1p(mixed.audience_high)) == pytest.approx(
+        (lo, hi), abs=1e-6
+    )
+    assert mixed.audience_low < given.audience_low and mixed.audience_high > given.audience_high
     # said to be unrated, it is forecast as such (no rating flag), not as the commonest rating
     unrated = forecast_concept(Concept(genres=["Action", "Drama"], runtime=118, budget=median, rating="NR"))
     assert unrated.assumed == () and unrated.audience != pytest.approx(given.audience)

@@ -49,6 +49,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -71,16 +72,20 @@ from reelkit.progress import SILENT, Progress
 __all__ = [
     "GENRES",
     "MPAA",
+    "AssumedBudgetReport",
     "AudienceModel",
     "CommunityShare",
     "Concept",
     "Forecast",
     "TimeSplitReport",
+    "assumed_range",
+    "evaluate_assumed_budget",
     "evaluate_time_split",
     "fill_unknowns",
     "forecast_concept",
     "load_concept",
     "load_movies",
+    "mixture_interval",
 ]
 
 GENRES = ("Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short")
@@ -702,15 +707,32 @@ def fill_unknowns(c: Concept, fs: FeatureSet) -> tuple[Concept, tuple[str, ...]]
     Left as missing, they read as an obscure film: 91% of the training films record no budget (92% no
     rating), and those are far less voted (a median of 26 votes against 622), so an Action/Drama concept
     without a budget was forecast 126 votes, one with $40M 6,891. A concept is a title being made, budgeted
-    and, unless it says "unrated", rated; the interval does not widen for the value assumed."""
+    and, unless it says "unrated", rated. :func:`assumed_range` gives the values the interval spans."""
+    known, notes, _ = _fill(c, fs)
+    return known, notes
+
+
+def assumed_range(c: Concept, fs: FeatureSet) -> list[tuple[Concept, float]]:
+    """What ``c``'s left-out budget or rating may be, with weights summing to 1: the budget at the 5th,
+    15th, ..., 95th percentiles of the films :func:`fill_unknowns` draws on (equal weights), each rating in
+    the share of those films that hold it; ``[(c, 1.0)]`` when nothing was left out. The forecast's interval
+    is the 80% interval of the mixture over them (:func:`mixture_interval`): a budget only assumed is a
+    range, not a value."""
+    return _fill(c, fs)[2]
+
+
+def _fill(c: Concept, fs: FeatureSet) -> tuple[Concept, tuple[str, ...], list[tuple[Concept, float]]]:
+    """:func:`fill_unknowns` and :func:`assumed_range` in one pass over the same films."""
     if c.budget is not None and c.rating is not None:
-        return c, ()
+        return c, (), [(c, 1.0)]
     flags = concept_base(c)[0, : len(GENRES)]
     key = int((flags.astype(np.int64) * (1 << np.arange(len(GENRES)))).sum())
     kind = "/".join(g for g, f in zip(GENRES, flags, strict=True) if f) or "no-genre"
     same = fs.genre_key == key
     update: dict[str, Any] = {}
     notes: list[str] = []
+    budgets: list[tuple[float | None, float]] = [(c.budget, 1.0)]
+    ratings: list[tuple[str | None, float]] = [(c.rating, 1.0)]
 
     def among(known: np.ndarray, what: str) -> tuple[np.ndarray, str]:
         if int((known & same).sum()) >= _MIN_KNOWN:
@@ -721,17 +743,119 @@ def fill_unknowns(c: Concept, fs: FeatureSet) -> tuple[Concept, tuple[str, ...]]
         log_b = fs.base[:, len(GENRES) + 1]
         rows, whose = among(~np.isnan(log_b), "budget")
         update["budget"] = float(np.median(np.exp(log_b[rows])))
-        notes.append(f"budget not given: assumed {update['budget']:,.0f}, the median of the {whose}")
+        deciles = np.exp(np.quantile(log_b[rows], np.arange(0.05, 1.0, 0.1)))
+        budgets = [(float(b), 1.0 / len(deciles)) for b in deciles]
+        notes.append(
+            f"budget not given: assumed {update['budget']:,.0f}, the median of the {whose} (the interval "
+            f"allows for their spread, {deciles[0]:,.0f} to {deciles[-1]:,.0f} from the 5th to the 95th "
+            "percentile)"
+        )
     if c.rating is None:
         flags_r = fs.base[:, len(GENRES) + 2 :] > 0
         rows, whose = among(np.asarray(flags_r.any(axis=1)), "rating")
         counts = flags_r[rows].sum(axis=0)
         update["rating"] = MPAA[int(np.argmax(counts))]
+        ratings = [(r, float(n / counts.sum())) for r, n in zip(MPAA, counts, strict=True) if n > 0]
         notes.append(
             f"rating not given: assumed {update['rating']}, the commonest among the {whose} (say 'unrated' "
-            "for none)"
+            "for none; the interval allows for the others in their shares)"
         )
-    return c.model_copy(update=update), tuple(notes)
+    spread = [
+        (c.model_copy(update={"budget": b, "rating": r}), wb * wr) for b, wb in budgets for r, wr in ratings
+    ]
+    return c.model_copy(update=update), tuple(notes), spread
+
+
+#: The standard normal's 90th percentile: an 80% interval is the median +- this many sigmas
+_Z80 = 1.2815515655446004
+
+
+def mixture_interval(
+    median: np.ndarray, low: np.ndarray, high: np.ndarray, weights: np.ndarray
+) -> tuple[float, float]:
+    """The 10th and 90th percentiles of a mixture of distributions, each given by its median and 80%
+    interval (read as two half-normals meeting at the median, which holds all three), with ``weights``."""
+    from scipy.optimize import brentq
+    from scipy.special import ndtr
+
+    med = np.asarray(median, np.float64)
+    s_lo = np.maximum((med - np.asarray(low, np.float64)) / _Z80, 1e-9)
+    s_hi = np.maximum((np.asarray(high, np.float64) - med) / _Z80, 1e-9)
+    w = np.asarray(weights, np.float64) / float(np.sum(weights))
+
+    def cdf(y: float) -> float:
+        return float(np.sum(w * np.where(y < med, ndtr((y - med) / s_lo), ndtr((y - med) / s_hi))))
+
+    a = float(np.min(med - 8 * s_lo))
+    b = float(np.max(med + 8 * s_hi))
+    return (
+        float(brentq(lambda y: cdf(y) - 0.1, a, b, xtol=1e-9)),
+        float(brentq(lambda y: cdf(y) - 0.9, a, b, xtol=1e-9)),
+    )
+
+
+def _spread_interval(
+    est: AudienceModel, bases: np.ndarray, comps: np.ndarray, weights: np.ndarray
+) -> tuple[float, float]:
+    """The 80% interval of the mixture over the rows ``bases`` (what a left-out value may be)."""
+    s_lo, s_hi = est.predict_interval(bases, comps)
+    return mixture_interval(est.predict(bases, comps), s_lo, s_hi, weights)
+
+
+@dataclass(frozen=True)
+class AssumedBudgetReport:
+    """80% intervals of test films whose recorded budget is hidden (:func:`evaluate_assumed_budget`)."""
+
+    n_films: int
+    #: Share of films whose log votes fall inside the interval, and the interval's mean width (log votes):
+    #: with the budget known; hidden, at the assumed (median) budget alone; hidden, over its spread.
+    coverage: dict[str, float]
+    width: dict[str, float]
+
+
+def evaluate_assumed_budget(
+    fs: FeatureSet, *, cutoff: int = SPLIT_YEAR, model: AudienceModel | None = None
+) -> AssumedBudgetReport:
+    """Train on films up to ``cutoff`` (with interval models); for every later film that records a budget,
+    hide it as a concept without one would, and compare the 80% intervals' coverage: budget known, assumed
+    at its median alone, and over its spread (:func:`assumed_range`, as :func:`forecast_concept` does)."""
+    tr = fs.year <= cutoff
+    train = FeatureSet(**{a: getattr(fs, a)[tr] for a in _ARRAYS})
+    est = model or AudienceModel()
+    est.fit(fs.base[tr], fs.target[tr], comparables=fs.comps_split[tr], intervals=True)
+    nb = len(GENRES)
+    films = np.flatnonzero(~tr & ~np.isnan(fs.base[:, nb + 1]))
+    rows_true, rows_point, rows_spread, weights, owner = [], [], [], [], []
+    for i in films:
+        x = fs.base[i]
+        flags = x[nb + 2 :] > 0
+        concept = Concept(
+            genres=[g for g, f in zip(GENRES, x[:nb], strict=True) if f > 0],
+            runtime=min(float(np.exp(x[nb])), 1000.0),
+            rating=MPAA[int(np.argmax(flags))] if flags.any() else "unrated",
+        )
+        known, _, spread = _fill(concept, train)
+        rows_true.append(x)
+        rows_point.append(concept_base(known)[0])
+        for other, share in spread:
+            rows_spread.append(concept_base(other)[0])
+            weights.append(share)
+            owner.append(len(rows_true) - 1)
+    y = fs.target[films]
+    cover: dict[str, float] = {}
+    width: dict[str, float] = {}
+    for name, rows in (("known", rows_true), ("assumed", rows_point)):
+        b = np.asarray(rows)
+        lo, hi = est.predict_interval(b, est.comparables(b))
+        cover[name], width[name] = float(np.mean((lo <= y) & (y <= hi))), float(np.mean(hi - lo))
+    bs = np.asarray(rows_spread)
+    cs = est.comparables(bs)
+    w = np.asarray(weights)
+    at = np.searchsorted(np.asarray(owner), np.arange(len(y) + 1))  # each film's rows are consecutive
+    spans = np.array([_spread_interval(est, bs[a:b], cs[a:b], w[a:b]) for a, b in pairwise(at)])
+    cover["spread"] = float(np.mean((spans[:, 0] <= y) & (y <= spans[:, 1])))
+    width["spread"] = float(np.mean(spans[:, 1] - spans[:, 0]))
+    return AssumedBudgetReport(len(films), cover, width)
 
 
 def forecast_concept(
@@ -744,14 +868,14 @@ def forecast_concept(
     """Audience size (with an 80% interval) and, given a MovieLens catalogue, the communities."""
     fs = movie_features(progress)
     est = audience_model(fs, progress)
-    known, assumed = fill_unknowns(concept, fs)
+    known, assumed, spread = _fill(concept, fs)
     base = concept_base(known)
     found: list[str] = []
     missing: list[str] = []
+    chosen: list[int] = []  # the named comparables found (none: the nearest films)
     if concept.comparables:
         names = [_norm_title(t) for t in fs.titles]
         years = [int(y) for y in fs.year]
-        chosen = []
         for name in concept.comparables:
             idx = _title_matches(names, years, name)  # "Heat (1995)" is that film, "Heat" the best known
             if idx:
@@ -759,7 +883,6 @@ def forecast_concept(
                 found.append(name)
             else:
                 missing.append(name)
-        comps = est.comparables(base, chosen)
         if missing:  # dropped in silence, the forecast read as if they had been used
             warnings.warn(
                 f"comparable(s) not in the catalogue, left out: {', '.join(repr(m) for m in missing)}; write "
@@ -767,10 +890,18 @@ def forecast_concept(
                 ReelkitWarning,
                 stacklevel=2,
             )
-    else:
-        comps = est.comparables(base)
+    comps = est.comparables(base, chosen)
     log_votes = float(est.predict(base, comps)[0])
     lo, hi = est.predict_interval(base, comps)
+    if assumed:  # a value only assumed: the interval is the mixture's over what it may be
+        bases = np.vstack([concept_base(other) for other, _ in spread])
+        all_comps = (
+            np.concatenate([est.comparables(b[None, :], chosen) for b in bases])
+            if chosen  # named comparables are placed one concept at a time
+            else est.comparables(bases)
+        )
+        m_lo, m_hi = _spread_interval(est, bases, all_comps, np.array([w for _, w in spread]))
+        lo, hi = np.array([m_lo]), np.array([m_hi])
     communities: tuple[CommunityShare, ...] = ()
     source = ratings if ratings is not None else concept.catalog
     if source is not None:
