@@ -24,6 +24,13 @@ def test_datetime_timestamps_become_unix_seconds() -> None:
     assert ds.events["timestamp"].tolist() == [86400, 1704067201]
 
 
+def test_datetimes_outside_the_nanosecond_range_become_unix_seconds() -> None:
+    """A datetime column holding 0999-05-01 or 2300-01-01 was an OutOfBoundsDatetime traceback."""
+    stamps = np.array(["0999-05-01", "2300-01-01"], dtype="datetime64[s]")
+    ev = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "timestamp": stamps})
+    assert Dataset.from_events(ev).events["timestamp"].tolist() == [-30631392000, 10413792000]
+
+
 @pytest.mark.parametrize(
     ("scale", "unit"), [(1000, "milliseconds"), (10**6, "microseconds"), (10**9, "nanoseconds")]
 )

@@ -683,6 +683,15 @@ def test_dates_are_read_in_one_format_per_column(tmp_path: Path) -> None:
     assert sorted(load_events_file(iso).events["timestamp"]) == [1577836800, 1577959200, 1578045600]
 
 
+def test_dates_outside_the_nanosecond_range_are_read_not_a_traceback(tmp_path: Path) -> None:
+    """A date before 1677 or after 2262 (0999-05-01, 2300-01-01) was an OutOfBoundsDatetime traceback."""
+    from reelkit.data.loaders import load_events_file
+
+    far = tmp_path / "far.csv"
+    far.write_text("user,item,rating,timestamp\n1,10,4,2020-01-01\n2,11,5,0999-05-01\n3,12,3,2300-01-01\n")
+    assert load_events_file(far).events["timestamp"].tolist() == [1577836800, -30631392000, 10413792000]
+
+
 def test_a_catalog_missing_some_ids_can_be_loaded_from_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -71,7 +71,8 @@ def _as_id(series: pd.Series) -> pd.Series:
 def datetime_to_unix(col: pd.Series) -> pd.Series:
     """Datetimes (naive ones taken as UTC) as whole unix seconds, nullable ``Int64``."""
     ts = pd.to_datetime(col, utc=True)
-    secs = ((ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype("Int64")
+    # the epoch in seconds, so that a date outside the nanosecond range (before 1677) is not converted to it
+    secs = ((ts - pd.Timestamp(0, tz="UTC").as_unit("s")) // pd.Timedelta(seconds=1)).astype("Int64")
     return pd.Series(secs.to_numpy(), index=col.index, dtype="Int64")
 
 
