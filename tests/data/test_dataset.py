@@ -73,6 +73,32 @@ def test_last_rating_wins_and_ties_keep_event_order() -> None:
     assert got == {"a": 4.0, "b": 3.0}
 
 
+def test_min_rating_keeps_a_rating_equal_to_it_and_entries_sort_by_member_then_title() -> None:
+    """min_rating drops ratings below it only (3 kept at 3, 2 becomes a seen pair); entries are sorted
+    by (row, col), as Interactions documents."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["b", "b", "a", "a", "b"],
+            "title_id": ["y", "x", "z", "x", "z"],
+            "value": [3.0, 2.0, 4.0, 5.0, 1.0],
+            "timestamp": [1, 2, 3, 4, 5],
+        }
+    )
+    inter = Dataset.from_events(ev).interactions(min_rating=3.0)
+    got = list(zip(inter.member_ids[inter.rows], inter.title_ids[inter.cols], inter.rating, strict=True))
+    assert got == [("a", "x", 5.0), ("a", "z", 4.0), ("b", "y", 3.0)]
+    seen = sorted(zip(inter.member_ids[inter.seen_rows], inter.title_ids[inter.seen_cols], strict=True))
+    assert seen == [("b", "x"), ("b", "z")]
+
+
+def test_one_rated_value_stretches_the_scale_to_include_0_and_1() -> None:
+    """Every rating the same v: the scale is (min(v, 0), max(v, 1)), so a lone 4 is the top of (0, 4)."""
+    for v, scale in ((4.0, (0.0, 4.0)), (0.5, (0.0, 1.0)), (-2.0, (-2.0, 1.0))):
+        ev = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [v, v]})
+        inter = Dataset.from_events(ev).interactions()
+        assert inter.rating_scale == scale
+
+
 def test_save_replaces_whole_folder(tmp_path: Path) -> None:
     one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
     two = Dataset.from_events(
@@ -119,6 +145,8 @@ def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:
         ("value", [4.0, np.inf], "infinite"),
         ("value", [4.0, np.nan], "rating event has no value"),
         ("fraction", [0.5, 1.5], "fraction 1.5 is not a share"),
+        ("fraction", [0.5, 1.0001], "fraction 1.0001 is not a share"),  # past rounding (1e-9)
+        ("fraction", [0.5, -0.0001], "fraction -0.0001 is not a share"),
     ],
 )
 def test_values_a_reader_refuses_are_refused_from_any_source(column: str, values: list, needle: str) -> None:

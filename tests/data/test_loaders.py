@@ -91,6 +91,21 @@ def test_movielens_100k_folder_and_catalog(ml100k: Path) -> None:
     assert ds.titles.loc["50", "year"] == 1990  # no year in the title: the release date's
 
 
+def test_movielens_100k_release_date_more_than_a_year_after_the_title_is_dropped(tmp_path: Path) -> None:
+    """u.item's date is the release when at most a year after the title's year (1995 film, 1996 date),
+    a re-release when more (1994 film, 1996 date: left out)."""
+    folder = tmp_path / "ml-100k"
+    write(folder / "u.data", "1\t10\t5\t881250949\n")
+    write(
+        folder / "u.item",
+        f"10|Late Start (1995)|01-Jan-1996||http://x|{flags('Drama')}\n"
+        f"20|Re-release (1994)|01-Jan-1996||http://y|{flags('Drama')}\n",
+    )
+    titles = load_movielens_100k(folder).titles
+    assert titles.loc["10", "released"] == 820454400  # 1996-01-01 UTC
+    assert pd.isna(titles.loc["20", "released"]) and titles.loc["20", "year"] == 1994
+
+
 def test_movielens_100k_split_files_dispatch(ml100k: Path) -> None:
     write(ml100k / "u1.base", "1\t10\t5\t881250949\n")
     write(ml100k / "ua.test", "2\t20\t1\t881250949\n")
@@ -690,6 +705,16 @@ def test_dates_outside_the_nanosecond_range_are_read_not_a_traceback(tmp_path: P
     far = tmp_path / "far.csv"
     far.write_text("user,item,rating,timestamp\n1,10,4,2020-01-01\n2,11,5,0999-05-01\n3,12,3,2300-01-01\n")
     assert load_events_file(far).events["timestamp"].tolist() == [1577836800, -30631392000, 10413792000]
+
+
+def test_a_column_as_much_numbers_as_dates_is_read_as_numbers(tmp_path: Path) -> None:
+    """One unix time and one date: a tie goes to numbers, so the date is the line named as the odd one."""
+    from reelkit.data.loaders import load_events_file
+
+    tie = tmp_path / "tie.csv"
+    tie.write_text("user,item,rating,timestamp\n1,10,4,1600000000\n2,11,5,2020-01-01\n")
+    with pytest.raises(DataFormatError, match=r"tie\.csv:3: .*a number like the others"):
+        load_events_file(tie)
 
 
 def test_a_catalog_missing_some_ids_can_be_loaded_from_the_cli(
