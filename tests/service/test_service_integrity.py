@@ -69,6 +69,45 @@ def test_events_only_import_keeps_stored_catalog_and_member_names(tmp_path: Path
     store.close()
 
 
+def test_an_imported_titles_duration_is_the_median_of_its_plays_from_a_fifth_watched(tmp_path: Path) -> None:
+    """Duration = median over plays with fraction >= 0.2 of seconds / fraction: 600 s at 0.2 (3000),
+    1000 s at 0.5 (2000), 1500 s at 1.0 (1500) give 2000; 50 s at 0.1 is too little to count."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["a", "b", "c", "d"],
+            "title_id": "x",
+            "kind": "play",
+            "value": [600.0, 1000.0, 1500.0, 50.0],
+            "fraction": [0.2, 0.5, 1.0, 0.1],
+            "timestamp": 1_700_000_000,
+        }
+    )
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    import_dataset(store, Dataset.from_events(ev))
+    title = store.get_title("x")
+    assert title is not None and title.duration == 2000.0
+    store.close()
+
+
+def test_imported_events_differing_only_in_fraction_are_two_events(tmp_path: Path) -> None:
+    """An imported event's id covers every field: two plays alike but for the fraction are both stored."""
+    ev = pd.DataFrame(
+        {
+            "member_id": "a",
+            "title_id": "x",
+            "kind": "play",
+            "value": 600.0,
+            "fraction": [0.3, 0.5],
+            "timestamp": 1_700_000_000,
+        }
+    )
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    summary = import_dataset(store, Dataset.from_events(ev))
+    assert summary.events_stored == 2
+    assert sorted(store.member_history("a").fractions.tolist()) == [0.3, 0.5]
+    store.close()
+
+
 def test_an_unfinished_import_is_known_and_bootstrap_completes_it(tmp_path: Path) -> None:
     from reelkit.data.demo import make_demo
 
@@ -290,6 +329,27 @@ def test_events_dated_after_today_are_not_imported(tmp_path: Path) -> None:
     with pytest.warns(ReelkitWarning, match="dated after today"):
         summary = import_dataset(store, ds)
     assert summary.events_stored == 1 and store.count_events() == 1
+    store.close()
+
+
+def test_events_more_than_a_day_ahead_are_not_imported_and_hours_ahead_are(tmp_path: Path) -> None:
+    """The import's slack for clocks is one day: an event 2 days ahead is dropped, one 12 hours ahead kept."""
+    from reelkit.errors import ReelkitWarning
+
+    now = int(time.time())
+    ev = pd.DataFrame(
+        {
+            "member_id": ["a", "b"],
+            "title_id": ["1", "2"],
+            "kind": "rating",
+            "value": 4.0,
+            "timestamp": [now + 12 * 3600, now + 2 * 86400],
+        }
+    )
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    with pytest.warns(ReelkitWarning, match="1 event"):
+        summary = import_dataset(store, Dataset.from_events(ev))
+    assert summary.events_stored == 1 and store.member_history("a").title_ids.tolist() == ["1"]
     store.close()
 
 

@@ -132,6 +132,20 @@ def test_member_history_and_latest(store: SQLiteStore) -> None:
     ]
 
 
+def test_rating_range_counts_ratings_only(store: SQLiteStore) -> None:
+    """rating_range is (min, max, count) of rating events: a 600 s play and a -1 thumb are not ratings."""
+    assert store.rating_range() is None
+    store.append_events(
+        [
+            ev("r1", kind="rating", value=2.0),
+            ev("r2", member="m2", kind="rating", value=4.0),
+            ev("p1", value=600.0),
+            ev("h1", title="t1", kind="thumb", value=-1.0),
+        ]
+    )
+    assert store.rating_range() == (2.0, 4.0, 2)
+
+
 def test_create_member_is_atomic(store: SQLiteStore) -> None:
     with pytest.raises(UnknownReferenceError) as info:
         store.create_member(
