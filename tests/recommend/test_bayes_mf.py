@@ -138,6 +138,56 @@ def test_predictions_within_the_rating_scale() -> None:
     assert pred.min() >= 0.5 and pred.max() <= 5.0
 
 
+def _random_stars(seed: int) -> BayesianMF:
+    """BMF fitted on 20 members x 15 titles, half of the pairs rated 1-5 stars at random."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.nonzero(rng.random((20, 15)) < 0.5)
+    return BayesianMF(**FAST).fit(
+        make_interactions(rows, cols, rng.integers(1, 6, rows.shape[0]) * 1.0, (20, 15))
+    )
+
+
+def test_predictions_are_the_raw_scores_clipped_to_the_scale() -> None:
+    """predict is clip(mu + b_u + c_i + <p_u, q_i>, lo, hi): the unclipped scores, shifted 3 stars up and
+    down so that they overshoot both ends, come back as the clipped values."""
+    model = _random_stars(2)
+    all_r, all_c = np.divmod(np.arange(20 * 15), 15)
+    raw = model.score_rows(np.arange(20)).astype(np.float64)[all_r, all_c]
+    for shift in (3.0, -3.0):
+        model.mu_ += shift
+        np.testing.assert_allclose(model._predict(all_r, all_c), np.clip(raw + shift, 1.0, 5.0), atol=1e-5)
+        assert ((raw + shift > 5.0) | (raw + shift < 1.0)).mean() > 0.5  # the clip bites
+        model.mu_ -= shift
+
+
+def test_an_unknown_title_is_predicted_with_the_mean_title() -> None:
+    """An unknown title gets the mean of the titles' (bias, vector): mu + b_u + mean(c) + <p_u, mean(q)>."""
+    model = _random_stars(4)
+    mean_title = model.item_factors_.mean(axis=0)
+    u = model.user_factors_
+    expected = model.mu_ + u[:, 0] + mean_title[0] + u[:, 1:] @ mean_title[1:]
+    got = model._predict(np.arange(20), np.full(20, -1))
+    np.testing.assert_allclose(got, np.clip(expected, 1.0, 5.0), rtol=1e-6)
+
+
+def test_fold_in_of_an_unrated_history_is_the_prior_plus_its_scaled_implicit_sum() -> None:
+    """With no ratings the direct part is the prior mean; the implicit part is |N(u)|^-1/2 * sum of y_j:
+    four titles seen give prior_mean + (y_0 + y_1 + y_2 + y_3) / 2."""
+    model = _random_stars(5)
+    hist = sp.csr_matrix((np.ones(4), ([0, 0, 0, 0], [0, 1, 2, 3])), shape=(1, 15))
+    got = model._fold_in(hist, sp.csr_matrix((1, 15)))[0]
+    expected = model.prior_mean_ + model.implicit_factors_[:4].sum(axis=0) / 2.0
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_similar_titles_are_the_cosine_of_the_title_vectors_without_their_biases() -> None:
+    """BMF's similar titles are cos(q_i, q_j) of the posterior-mean vectors; the bias c_i takes no part."""
+    model = _random_stars(6)
+    q = model.item_factors_[:, 1:]
+    expected = (q[:3] @ q.T) / np.linalg.norm(q[:3], axis=1)[:, None] / np.linalg.norm(q, axis=1)[None, :]
+    np.testing.assert_allclose(model._similar(np.arange(3)), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_unknown_member_and_title_fall_back(ml_like: Interactions) -> None:
     model = BayesianMF(**FAST).fit(ml_like)
     titles = list(ml_like.title_ids[:6])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from reelkit.cli.recommend import _parse_history
-from reelkit.data.dataset import Dataset
+from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, RatingScaleWarning
 from reelkit.evaluate.splits import split_last, split_time
 from reelkit.recommend.communities import CommunityPopularity
@@ -41,6 +41,17 @@ def test_a_title_listed_twice_in_a_history_counts_once() -> None:
     assert once.items(0) == twice.items(0)
     hist, _ = model.histories_matrix([["t1", "t1", "t2"]])
     assert sorted(hist.data.tolist()) == [1.0, 1.0]
+
+
+def test_history_weights_are_one_plus_the_clipped_normalised_rating() -> None:
+    """A given history's weight is 1 + clip((r - lo) / (hi - lo), 0, 1): 3 of 1-5 weighs 1.5, a 9 or a 0
+    off the scale weighs as 5 or 1 would, an unrated title 1."""
+    rows = [(f"u{u}", f"t{t}", float(1 + (u + t) % 5)) for u in range(5) for t in range(5)]
+    model = ItemKNN().fit(_ratings(rows).interactions())
+    assert model.rating_scale_ == (1.0, 5.0)
+    hist, ratings = model.histories_matrix([{"t0": 3.0, "t1": 9.0, "t2": 0.0, "t3": float("nan")}])
+    assert hist.toarray()[0].tolist() == [1.5, 2.0, 1.0, 1.0, 0.0]
+    assert ratings.toarray()[0].tolist() == [3.0, 9.0, 0.0, 0.0, 0.0]
 
 
 def test_cli_history_reads_quoted_ids_and_counts_a_title_once() -> None:
@@ -119,6 +130,32 @@ def test_trending_does_not_count_a_one_second_sample() -> None:
     model = Trending().fit(Dataset.from_events(ev).interactions())
     scores = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
     assert scores["B"] == pytest.approx(3.0) and scores["D"] == 0.0  # D ranked first before
+
+
+def _one_title(weights: list[float], ages_days: list[float], now: int = 1_700_000_000) -> Interactions:
+    n = len(weights)
+    return Interactions(
+        member_ids=np.asarray([f"m{i}" for i in range(n)]),
+        title_ids=np.asarray(["T"]),
+        rows=np.arange(n, dtype=np.int32),
+        cols=np.zeros(n, dtype=np.int32),
+        weight=np.asarray(weights, dtype=np.float32),
+        rating=np.full(n, np.nan, dtype=np.float32),
+        timestamp=np.asarray([now - round(a * 86400) for a in ages_days], dtype=np.int64),
+        titles=pd.DataFrame(index=pd.Index(["T"], name="title_id")),
+    )
+
+
+def test_trending_min_weight_is_inclusive_and_weights_scale_the_decay() -> None:
+    """Trending counts a pair whose weight equals ``min_weight``; ``weighting='weight'`` sums w * 2^-age/h."""
+    from reelkit.recommend.popularity import Trending
+
+    data = _one_title([1.0, 1.5, 2.0], [0.0, 7.0, 14.0])
+    now = int(data.timestamp.max())
+    counted = Trending(min_weight=1.5, now=now).fit(data).item_scores_
+    assert counted[0] == pytest.approx(0.5 + 0.25)  # weights 1.5 (a half-life old) and 2.0 (two)
+    weighted = Trending(weighting="weight", now=now).fit(data).item_scores_
+    assert weighted[0] == pytest.approx(1.0 * 1 + 1.5 * 0.5 + 2.0 * 0.25)
 
 
 def test_previews_are_not_views_for_trending_nor_communities() -> None:

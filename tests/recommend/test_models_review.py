@@ -14,6 +14,7 @@ from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError, ModelFormatError
 from reelkit.recommend import load_model
 from reelkit.recommend.als import ALS
+from reelkit.recommend.base import Recommendations
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Popularity, Trending
 from reelkit.recommend.reasons import explain_recommendations
@@ -45,6 +46,19 @@ def test_a_seen_title_listed_again_is_not_its_own_reason() -> None:
     assert named > 0  # the other seen titles still give reasons
 
 
+def test_a_reason_at_exactly_min_similarity_is_given() -> None:
+    """A history title whose cosine with the recommended title equals ``min_similarity`` is its reason."""
+    # H is watched by q, a, b, c and C by a, d, e, f: cosine 1 / (2 * 2) = 0.25, exact in floats
+    pairs = [(m, "H") for m in ("q", "a", "b", "c")] + [(m, "C") for m in ("a", "d", "e", "f")]
+    ev = pd.DataFrame(pairs, columns=["member_id", "title_id"]).assign(kind="play", timestamp=0)
+    model = ItemKNN().fit(Dataset.from_events(ev).interactions())
+    recs = Recommendations(
+        queries=np.asarray(["q"]), ids=np.asarray([["C"]]), scores=np.ones((1, 1)), lengths=np.asarray([1])
+    )
+    assert explain_recommendations(model, recs, min_similarity=0.25) == [["because you watched Title H"]]
+    assert explain_recommendations(model, recs, min_similarity=0.26) == [["top pick for you"]]
+
+
 def test_a_title_rated_low_is_no_reason() -> None:
     """`reelkit recommend` said "because you watched B1" of a film the member rated 1 of 5 (the home page
     already left such titles out)."""
@@ -63,6 +77,14 @@ def test_a_title_rated_low_is_no_reason() -> None:
     recs = model.recommend_history([{"A1": 5.0, "A2": 5.0, "B1": 1.0}], 6)
     named = explain_recommendations(model, recs, histories=hist, ratings=ratings)[0]
     assert not any(r == "because you watched Title B1" for r in named)
+
+
+def test_rated_low_is_strictly_the_lower_half_of_the_scale() -> None:
+    """rated_low: (r - lo) / (hi - lo) < 0.5; the midpoint (3 of 1-5) is not low, no rating (NaN) is not."""
+    from reelkit.recommend.base import rated_low
+
+    got = rated_low([1.0, 2.9, 3.0, 5.0, np.nan], (1.0, 5.0))
+    assert got.tolist() == [True, True, False, False, False]
 
 
 def test_models_that_ignore_the_history_give_their_own_reason() -> None:

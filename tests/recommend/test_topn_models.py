@@ -181,6 +181,23 @@ def test_rp3beta_alpha_sharpens_transitions() -> None:
     assert not np.allclose(a1, a2)
 
 
+def test_rp3beta_weighted_walks_divide_by_the_member_count() -> None:
+    """With weighting='weight' the walk steps are weight shares, but the popularity penalty is still the
+    number of members with the title to the power beta (title 1: 3 members, weights 1 + 1 + 3)."""
+    m = np.array([[2, 1, 0], [0, 1, 1], [0, 3, 0]], dtype=np.float32)
+    beta = 0.5
+    model = RP3beta(alpha=1.0, beta=beta, k=10, normalize=False, weighting="weight").fit(make_interactions(m))
+    members = (m > 0).sum(axis=0)
+    expected = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            if i != j:
+                walk = sum((m[u, i] / m[:, i].sum()) * (m[u, j] / m[u].sum()) for u in range(3))
+                expected[i, j] = walk / members[j] ** beta
+    assert expected[0, 1] == pytest.approx(1 / 3 / np.sqrt(3))  # t0 -> m0 (all) -> t1 (1/3)
+    np.testing.assert_allclose(model.weights_.toarray(), expected, rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------ ALS
 @pytest.fixture(scope="module")
 def als_data() -> Interactions:
