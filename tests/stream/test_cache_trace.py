@@ -253,6 +253,19 @@ def test_a_datetime_timestamp_column_is_read_as_unix_seconds(tmp_path: Path) -> 
     )
     frame.to_parquet(tmp_path / "dt.parquet")
     assert read_trace(tmp_path / "dt.parquet").timestamps.tolist() == [1_700_000_000.0, 1_700_000_001.5]
+    # a microsecond column may hold dates outside the nanosecond range (before 1677): an OutOfBoundsDatetime
+    # traceback against a nanosecond epoch. 1500-01-01 is 14,831,769,600 s before 1970-01-01.
+    old = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(
+                ["1500-01-01 00:00:00", "1500-01-01 00:00:01.5"], format="ISO8601"
+            ).as_unit("us"),
+            "object_id": [1, 2],
+            "size_bytes": [10, 20],
+        }
+    )
+    old.to_parquet(tmp_path / "old.parquet")
+    assert read_trace(tmp_path / "old.parquet").timestamps.tolist() == [-14_831_769_600.0, -14_831_769_598.5]
 
 
 def test_oracle_general_says_what_it_cannot_hold(tmp_path: Path) -> None:

@@ -261,7 +261,9 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
 
     stamp = frame["timestamp"]
     if pd.api.types.is_datetime64_any_dtype(stamp):  # a Parquet timestamp column: seconds since the epoch
-        since = pd.to_datetime(stamp, utc=True) - pd.Timestamp(0, tz="UTC")
+        # the epoch in seconds: a microsecond column's date outside the nanosecond range (before 1677)
+        # overflowed to an OutOfBoundsDatetime traceback against a nanosecond one
+        since = pd.to_datetime(stamp, utc=True) - pd.Timestamp(0, tz="UTC").as_unit("s")
         ts = (since / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
     elif pd.api.types.is_timedelta64_dtype(stamp):  # a duration column: seconds (it read as nanoseconds)
         ts = (pd.to_timedelta(stamp).dt.total_seconds()).to_numpy(dtype=np.float64, na_value=np.nan)
