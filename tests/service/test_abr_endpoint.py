@@ -254,7 +254,8 @@ def test_segments_are_paced_by_the_trace(stream_client: TestClient) -> None:
     assert seg.status_code == 200 and int(seg.headers["content-length"]) == len(seg.content)
     # 0.8 Mbps x 0.95 payload = 95000 B/s, plus the 80 ms round trip
     expected = 0.08 + len(seg.content) / 95_000
-    assert took == pytest.approx(expected, rel=0.15, abs=0.05)
+    # never faster than the link; later only by a loaded machine's scheduling (a second pacing would be 2x)
+    assert 0.85 * expected - 0.05 <= took <= 1.5 * expected + 0.3, (took, expected)
     info = stream_client.get("/v1/abr/sessions/p1").json()
     (tr,) = info["transfers"]
     assert info["trace"] == "slow.txt" and (tr["chunk_index"], tr["level"], tr["bytes"]) == (
@@ -262,7 +263,7 @@ def test_segments_are_paced_by_the_trace(stream_client: TestClient) -> None:
         0,
         len(seg.content),
     )
-    assert tr["end_s"] - tr["start_s"] == pytest.approx(tr["predicted_s"], abs=0.03)
+    assert tr["predicted_s"] - 0.03 <= tr["end_s"] - tr["start_s"] <= 1.5 * tr["predicted_s"] + 0.3, tr
     # unshaped and bad requests
     fast = stream_client.get("/abr/stream/tiny/none/p1/chunk-1-00002.m4s")
     assert fast.status_code == 200
