@@ -21,6 +21,7 @@ from reelkit.post.video.shots import (
     ShotOption,
     assemble_rung,
     detect_shots,
+    lagrangian_choice,
     operating_points,
     optimize,
     per_shot_ladder,
@@ -74,6 +75,26 @@ def test_cross_resolution_lagrangian_hand_case() -> None:
     assert max(a.vmaf for a in within) == pytest.approx(70.0)
     # quality target 80: the cheapest title that reaches it is again the mixed one
     assert _sizes(optimize(free, fps=10, target_vmaf=80)) == [240, 720]
+
+
+def test_a_quality_target_met_exactly_takes_the_cheapest_title_that_meets_it() -> None:
+    """VMAF at the target meets it: 85 gives the mixed title (not both 720p), 70 the cheapest (both 240p)."""
+    free = shot_options(SHOTS, RESULTS)
+    assert _sizes(optimize(free, fps=10, target_vmaf=85)) == [240, 720]
+    assert _sizes(optimize(free, fps=10, target_vmaf=70)) == [240, 240]
+
+
+def test_lagrangian_ties_take_fewer_bits() -> None:
+    """At λ = 1 both options score frames·VMAF − λ·bits = 0: the one of fewer bits is chosen."""
+    cheap, dear = ShotOption(100, 10.0, 10), ShotOption(200, 20.0, 10)
+    assert lagrangian_choice([[dear, cheap]], 1.0) == [cheap]
+    assert lagrangian_choice([[cheap, dear]], 1.0) == [cheap]
+
+
+def test_title_vmaf_is_frame_weighted() -> None:
+    """A 10-frame shot at VMAF 90 and a 30-frame one at 50 make a title of (900 + 1500) / 40 = 60, not 70."""
+    (point,) = operating_points([[ShotOption(1000, 90.0, 10)], [ShotOption(1000, 50.0, 30)]], fps=10)
+    assert point.vmaf == pytest.approx(60.0) and point.frames == 40 and point.duration_s == pytest.approx(4.0)
 
 
 @pytest.fixture(scope="module")
