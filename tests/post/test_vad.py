@@ -97,6 +97,20 @@ def test_segments_mask_and_resample() -> None:
     assert coarse[0] == pytest.approx(0.45)
 
 
+def test_segment_and_resample_boundaries() -> None:
+    """A probability at the threshold is speech, a pause as long as min_silence_s is kept, a run as long as
+    min_speech_s is kept, and a last partial frame is averaged over its own length."""
+    assert SpeechActivity(0.1, np.array([0.5, 0.4], dtype=np.float32)).mask().tolist() == [True, False]
+    mask = np.array([1, 0, 0, 1], dtype=bool)
+    bridged = mask_segments(mask, 0.1, min_speech_s=0.0, min_silence_s=0.2)
+    assert np.ravel(bridged).tolist() == pytest.approx([0.0, 0.1, 0.3, 0.4])
+    kept = mask_segments(np.array([1, 1, 0], dtype=bool), 0.1, min_speech_s=0.2)
+    assert np.ravel(kept).tolist() == pytest.approx([0.0, 0.2])
+    # 0.3 s on a 0.2 s grid: the second frame covers 0.2-0.3 s only, all of it speech
+    act = SpeechActivity(0.1, np.array([0.0, 0.0, 1.0], dtype=np.float32))
+    assert act.resample(0.2) == pytest.approx([0.0, 1.0])
+
+
 def test_bad_input() -> None:
     with pytest.raises(ConfigError, match="mono"):
         speech_activity(np.zeros((100, 2), dtype=np.float32), 16000)
