@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -119,3 +120,10 @@ def test_outside_the_media_counts_as_silence() -> None:
     assert float(_c_at(ref, cum, np.array(10.0))) == 10.0
     # 2 s before zero and 3 s after the end each cost one per second
     assert float(_c_at(ref, cum, np.array(13.0)) - _c_at(ref, cum, np.array(-2.0))) == 10.0 - 5.0
+
+
+def test_coarsen_keeps_the_last_partial_group() -> None:
+    """Seven 10 ms steps coarsened by five: the mean of the first five and of the last two (not dropped)."""
+    coarse = ActivityReference(DT, np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]), 0.5).coarsen(5)
+    assert coarse.dt == 5 * DT and coarse.start_s == 0.5
+    assert coarse.v.tolist() == pytest.approx([1.0, 0.5])
