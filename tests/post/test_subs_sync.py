@@ -19,6 +19,9 @@ from reelkit.post.subs import (
     synth,
     write_synced,
 )
+from reelkit.post.subs.align import ActivityReference
+from reelkit.post.subs.io import Cue
+from reelkit.post.subs.sync import _agreement, _Cues, _onset_contrast, _ranges, reference_activity
 from reelkit.post.subs.synth import SynthCue, to_srt
 from reelkit.post.vad import SpeechActivity
 from reelkit.testing.cli import run_cli as run
@@ -65,6 +68,34 @@ def test_non_speech_cues_are_recognised() -> None:
     assert cue_kind("YOU CALL THAT MUSIC?") == "speech"
     assert cue_kind("SOFT MUSIC PLAYING") == "effect"
     assert cue_kind("- OK.\n- Fine.") == "speech"
+
+
+def test_a_reference_files_lyrics_count_as_half_speech() -> None:
+    """A reference cue of speech is activity 1, one of lyrics (or effects) 0.5, the rest 0."""
+    cues = [Cue(0, 0.0, 1.0, "Hello there."), Cue(1, 2.0, 3.0, "♪ Happy birthday to you ♪")]
+    ref = reference_activity(cues, 0.5)
+    assert ref.v.tolist() == [1.0, 1.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0]  # to 1 s past the last cue
+
+
+def test_agreement_weighs_each_cue_by_its_kind() -> None:
+    """Agreement is the weighted share of cue time over speech: speech 0-1 s under a speech cue (weight 1)
+    and 1-3 s of silence under a lyrics cue (weight 0.5) agree 1 / (1 + 0.5 * 2) = 0.5, not 1/3."""
+    ref = ActivityReference(0.01, np.concatenate([np.ones(100), np.zeros(200)]))
+    c = _Cues(np.array([0.0, 1.0]), np.array([1.0, 3.0]), np.array([1.0, 0.5]))
+    assert _agreement(ref, c, 1.0, np.zeros(2)) == pytest.approx(0.5)
+
+
+def test_onset_contrast_with_five_cues_after_a_pause_counts_only_those() -> None:
+    """Five speech cues after pauses, each starting on a speech onset (contrast 1), and a sixth chained to
+    the fifth in continuous speech: five such cues are enough, so the onset is their mean, 1 (the chained
+    cue's dip, 0, would pull all six to 5/6)."""
+    v = np.zeros(1200)
+    for k in range(5):
+        v[100 + 200 * k : 150 + 200 * k] = 1.0
+    v[900:1000] = 1.0  # speech goes on through the chained cue
+    starts = np.array([1.0, 3.0, 5.0, 7.0, 9.0, 9.5])
+    c = _Cues(starts, starts + 0.5, np.ones(6))
+    assert _onset_contrast(ActivityReference(0.01, v), c, 1.0, np.zeros(6)) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(
@@ -393,6 +424,17 @@ def test_silent_audio_is_refused_naming_the_file(tmp_path: Path) -> None:
         sync_subtitles(act, subs)
 
 
+def test_five_seconds_of_speech_are_enough_to_try_a_fit(tmp_path: Path) -> None:
+    """The refusal is for under 5 s of speech: exactly 5 s (of 30) goes on to the fit."""
+    prob = np.zeros(3000, dtype=np.float32)
+    prob[1000:1500] = 1.0
+    subs = _write(tmp_path / "s.srt", _cues(1, n=10))
+    try:
+        sync_subtitles(SpeechActivity(0.01, prob), subs)
+    except SyncRefusedError as e:
+        assert "almost no speech" not in str(e)
+
+
 def test_write_synced_writes_the_times_given_not_the_file_read(tmp_path: Path) -> None:
     # a file corrected in memory (retimed) and then found in sync: the corrected times are written, not
     # a copy of the late file on disk
@@ -509,6 +551,12 @@ def test_a_cut_scene_whose_cues_remain_is_split_and_its_cues_reported(tmp_path: 
     write_synced(load_subtitles(given), res, out)
     written = load_subtitles(out).cues
     assert all(written[i].end_s == written[i].start_s for i in res.removed)  # hidden, 0-length
+
+
+def test_cut_scene_cue_numbers_are_given_as_ranges() -> None:
+    """Consecutive cue numbers in the cut-scene note are joined into ranges: 3, 4, 5, 9 -> "3-5, 9"."""
+    assert _ranges([3, 4, 5, 9]) == "3-5, 9"
+    assert _ranges([7]) == "7"
 
 
 def test_a_file_on_a_ten_hour_timeline_keeps_scale_one(tmp_path: Path) -> None:
