@@ -12,7 +12,7 @@ import pytest
 from reelkit.executor import LocalExecutor
 from reelkit.media import run_ffmpeg
 from reelkit.post.video.codecs import hevc_codec_string
-from reelkit.post.video.encode import EncodeResult, EncodeSpec
+from reelkit.post.video.encode import EncodeResult, EncodeSpec, EncodeTask, _phase, packet_bytes
 from reelkit.post.video.ladder import Ladder, run_encodes
 from reelkit.post.video.quality import count_frames, measure_quality
 from reelkit.post.video.shots import (
@@ -291,6 +291,23 @@ def test_hevc_rung_codec_string_covers_every_shot() -> None:
     assert most_demanding_hevc(mixed) == "hev1.2.4.H120.90"
     # a profile space letter and six constraint bytes survive the round trip
     assert most_demanding_hevc(["hev1.A4.41.H120.B0.23"]) == "hev1.A4.41.H120.B0.23"
+
+
+def test_a_shots_scoring_phase_lands_on_the_titles_frames() -> None:
+    """Scoring every 3rd frame, a shot from frame 25 skips 2 frames: frame 27 is the title's 9th scored."""
+    spec = EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50)
+    assert _phase(EncodeTask("t.mp4", "h", spec, "cache", 320, 180, vmaf_subsample=3)) == 2
+    assert _phase(EncodeTask("t.mp4", "h", spec, "cache", 320, 180, vmaf_subsample=1)) == 0
+
+
+@pytest.mark.media
+def test_an_encodes_bitrate_is_its_packet_bits_per_second_in_kbps(two_shots: Path) -> None:
+    """25 frames at 25 fps last 1 s, so the rate in kbps is the packets' bytes x 8 / 1000 (not / 1024)."""
+    spec = EncodeSpec(160, 90, qp=30, start_frame=0, end_frame=25)
+    (enc,) = run_encodes(two_shots, [spec], display=(320, 180), cache_dir=two_shots.parent / "cache3")
+    nbytes, packets = packet_bytes(enc.path)
+    assert enc.frames == packets == 25 and enc.duration_s == pytest.approx(1.0)
+    assert enc.bits == 8 * nbytes and enc.bitrate_kbps == pytest.approx(8 * nbytes / 1000)
 
 
 @pytest.mark.media

@@ -360,6 +360,13 @@ def test_cut_keyframes_restart_the_gop_and_keep_old_cache_keys(tmp_path: Path) -
     assert EncodeSpec(**json.loads(json.dumps(asdict(spec)))) == spec
 
 
+def test_a_bitrate_encode_peaks_at_twice_its_rate() -> None:
+    """EncodeSpec's 1-pass ABR: -b:v the target, -maxrate and -bufsize twice it (kbps, ffmpeg's k)."""
+    args = encode_args("in.mp4", EncodeSpec(160, 90, bitrate_kbps=300), 25.0, "out.mp4")
+    i = args.index("-b:v")
+    assert args[i : i + 6] == ["-b:v", "300k", "-maxrate", "600k", "-bufsize", "600k"]
+
+
 def test_manifest_states_its_segments_and_bandwidth(tmp_path: Path) -> None:
     """maxSegmentDuration is the longest real segment (2.002 s at 23.976 fps, where ffmpeg writes 2.0) and
     each bandwidth is what the segments need under minBufferTime (a burst of noise then a still picture:
