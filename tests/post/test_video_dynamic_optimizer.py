@@ -162,6 +162,26 @@ def test_mixed_resolution_rung_decodes_and_scores(two_shots: Path) -> None:
 
 
 @pytest.mark.media
+def test_shot_boundaries_at_the_minimum_length_and_an_ntsc_rate(two_shots: Path) -> None:
+    """A shot exactly min_shot_s long is kept (25 frames at 1 s, 25 fps); at 24000/1001 fps the cut after
+    22 frames (pts_time 0.917583, 21.99999 frames) lands on frame 22, not 21."""
+    assert [(s.start_frame, s.end_frame) for s in detect_shots(two_shots, min_shot_s=1.0)] == [
+        (0, 25),
+        (25, 50),
+    ]
+    ntsc = two_shots.parent / "ntsc.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x3060a0:size=320x180:rate=24000/1001"),
+            *("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24000/1001"),
+            *("-filter_complex", "[0]trim=end_frame=22[a];[1]trim=end_frame=24[b];[a][b]concat=n=2"),
+            *("-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", str(ntsc)),
+        ]
+    )
+    assert [(s.start_frame, s.end_frame) for s in detect_shots(ntsc)] == [(0, 22), (22, 46)]
+
+
+@pytest.mark.media
 def test_mixed_resolution_x265_rung_decodes_and_scores(two_shots: Path) -> None:
     cache = two_shots.parent / "cache"
     specs = [EncodeSpec(160, 90, qp=30, codec="x265", start_frame=0, end_frame=25)]
