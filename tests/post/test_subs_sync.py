@@ -297,6 +297,25 @@ def test_a_delayed_audio_track_is_read_on_the_files_timeline(tmp_path: Path) -> 
     assert res.offset_s == pytest.approx(0.0, abs=0.15)
 
 
+def test_a_cut_in_the_synthetic_media_moves_the_later_true_cues_earlier() -> None:
+    """Cutting 2 s at 4 s of a 10 s programme: the cue inside the cut leaves both lists, the cue at 7-8 s
+    is at 5-6 s in the media (8 s long) and still at 7-8 s in the subtitle file."""
+    audio = np.arange(10 * synth.SR, dtype=np.float32)
+    cues = [SynthCue(1.0, 2.0, "a"), SynthCue(4.5, 5.0, "b"), SynthCue(7.0, 8.0, "c")]
+    prog = synth.Program(audio, cues, 0.05)
+    media, truth, given = synth.distort(
+        prog, synth.Distortion(breaks=((4.0, -2.0),)), np.random.default_rng(0)
+    )
+    assert len(media) == 8 * synth.SR and media[4 * synth.SR] == audio[6 * synth.SR]
+    assert truth == [SynthCue(1.0, 2.0, "a"), SynthCue(5.0, 6.0, "c")]
+    assert given == [SynthCue(1.0, 2.0, "a"), SynthCue(7.0, 8.0, "c")]
+
+
+def test_synthetic_srt_times_round_to_the_millisecond() -> None:
+    """1.001 s (1000.999... ms in floats) is written as 00:00:01,001, and 3661.5 s as 01:01:01,500."""
+    assert synth.to_srt([SynthCue(1.001, 3661.5, "x")]) == "1\n00:00:01,001 --> 01:01:01,500\nx\n\n"
+
+
 def test_cues_shifted_wholly_before_zero_are_said_to_be_hidden(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
