@@ -651,6 +651,36 @@ def test_an_aiff_w64_or_rf64_cut_short_is_a_finding(tmp_path: Path, fmt: str, ex
     assert finding.severity == "error" and finding.end_s == pytest.approx(5.0)
 
 
+def test_an_id3_tag_with_a_footer_is_skipped_to_the_flac_header(tmp_path: Path) -> None:
+    """An ID3v2.4 tag flagged as having a footer (10 bytes after its body) is skipped whole: STREAMINFO's
+    sample count is read behind it."""
+    from reelkit.post.audio import _flac_total_samples
+
+    info = bytearray(34)
+    info[13:18] = (384_000).to_bytes(5, "big")  # the low 36 bits of bytes 13..17
+    flac = b"fLaC" + bytes([0x80, 0, 0, 34]) + bytes(info)
+    tag = b"ID3\x04\x00\x10" + bytes([0, 0, 0, 16]) + bytes(16) + b"3DI\x04\x00\x10" + bytes([0, 0, 0, 16])
+    path = tmp_path / "footer.flac"
+    path.write_bytes(tag + flac)
+    assert _flac_total_samples(path) == 384_000
+
+
+def test_an_odd_sized_chunk_before_a_wavs_data_is_padded(tmp_path: Path) -> None:
+    """RIFF pads an odd-sized chunk to an even size: a 3-byte chunk takes 4 bytes, and the data chunk behind
+    it is found (a file cut to half declares its whole 16000 bytes)."""
+    from reelkit.post.audio import _wav_header
+
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, np.zeros(8000), 8000, subtype="PCM_16")
+    data = whole.read_bytes()
+    at = data.index(b"data")
+    odd = b"junk" + (3).to_bytes(4, "little") + b"abc\x00"
+    padded = data[:4] + (len(data) - 8 + len(odd)).to_bytes(4, "little") + data[8:at] + odd + data[at:]
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(padded[: at + len(odd) + 8 + 8000])
+    assert _wav_header(cut).declared_bytes == 16000
+
+
 @pytest.mark.media
 def test_an_mp4_or_m4a_cut_short_is_an_error_finding(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
