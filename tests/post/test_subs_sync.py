@@ -21,7 +21,15 @@ from reelkit.post.subs import (
 )
 from reelkit.post.subs.align import ActivityReference
 from reelkit.post.subs.io import Cue
-from reelkit.post.subs.sync import _agreement, _Cues, _onset_contrast, _ranges, reference_activity
+from reelkit.post.subs.sync import (
+    _agreement,
+    _Cues,
+    _onset_contrast,
+    _out_of_range,
+    _ranges,
+    _refine_offset,
+    reference_activity,
+)
 from reelkit.post.subs.synth import SynthCue, to_srt
 from reelkit.post.vad import SpeechActivity
 from reelkit.testing.cli import run_cli as run
@@ -83,6 +91,25 @@ def test_agreement_weighs_each_cue_by_its_kind() -> None:
     ref = ActivityReference(0.01, np.concatenate([np.ones(100), np.zeros(200)]))
     c = _Cues(np.array([0.0, 1.0]), np.array([1.0, 3.0]), np.array([1.0, 0.5]))
     assert _agreement(ref, c, 1.0, np.zeros(2)) == pytest.approx(0.5)
+
+
+def test_refining_an_offset_keeps_the_centre_among_equal_scores() -> None:
+    """A cue inside 10 s of speech scores the same at every offset from -0.2 to 0.8 s: the centre, 0.3 s,
+    is kept (not the first offset of the window)."""
+    ref = ActivityReference(0.01, np.ones(1000))
+    c = _Cues(np.array([4.0]), np.array([5.0]), np.ones(1))
+    offset, score = _refine_offset(ref, ref.cumulative(), c, 1.0, 0.3, 0.5)
+    assert offset == pytest.approx(0.3) and score == pytest.approx(1.0)
+
+
+def test_a_refusal_is_blamed_on_the_range_when_most_cue_time_is_outside_the_speech() -> None:
+    """Speech spans 0-1000 s; 3 s of the 10 s of cues lie inside it and the first cue starts 900 s from
+    the speech, past the 500 s searched: 70% outside is most, so the range is named."""
+    v = np.zeros(100_000)
+    v[:100] = v[-100:] = 1.0
+    c = _Cues(np.array([900.0, 5000.0]), np.array([903.0, 5007.0]), np.ones(2))
+    why = _out_of_range(ActivityReference(0.01, v), c, SyncOptions())
+    assert why is not None and "largest offset searched (500 s)" in why
 
 
 def test_onset_contrast_with_five_cues_after_a_pause_counts_only_those() -> None:
@@ -157,6 +184,17 @@ def test_a_small_offset_is_applied_and_the_default_range_reaches_half_the_media(
     res = sync_subtitles(None, inp, reference=ref)
     assert not res.unchanged
     assert res.offset_s == pytest.approx(-offset, abs=0.05) and res.scale == pytest.approx(1.0)
+
+
+def test_an_untimed_first_cue_takes_the_first_cues_offset(tmp_path: Path) -> None:
+    """A 0-length cue before every timed one follows the offset of the first timed cue (-5 s), not 0."""
+    truth = _cues(1)
+    ref = _write(tmp_path / "ref.srt", truth)
+    moved = [SynthCue(c.start_s + 5.0, c.end_s + 5.0, c.text) for c in truth]
+    inp = _write(tmp_path / "in.srt", [SynthCue(1.0, 1.0, "(untimed)"), *moved])
+    res = sync_subtitles(None, inp, reference=ref)
+    assert res.offset_s == pytest.approx(-5.0, abs=0.05)
+    assert res.cue_offsets[0] == res.offset_s == res.cue_offsets[1]
 
 
 @pytest.mark.parametrize("ratio", [1.0, 25 / 24])
