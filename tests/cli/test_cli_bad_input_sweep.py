@@ -297,6 +297,13 @@ def test_a_file_as_the_ladder_cache_is_refused_before_the_work(
         (("measure", "a.wav"), "No such command 'measure': measure with reelkit loudness a.wav (no"),
         (("normalise", "a.wav"), "Did you mean: reelkit loudness normalize a.wav ...?"),
         (("a.wav", "bogus"), "No such command 'bogus'."),  # click's own, for a word that is no file
+        # normalize's options given to the measuring command: click said only "No such option: -o"
+        (
+            ("a.wav", "-o", "out.wav"),
+            "-o is an option of 'loudness normalize': reelkit loudness normalize a.wav",
+        ),
+        (("--target=-23", "a.wav"), "--target is an option of 'loudness normalize'"),
+        (("-o", "out.wav"), "reelkit loudness normalize FILE -o ..."),  # its value is no FILE
     ],
 )
 def test_loudness_given_a_second_file_says_how_to_run_it(

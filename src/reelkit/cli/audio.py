@@ -50,6 +50,23 @@ class _FileOrCommandGroup(TyperGroup):
             if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
             for opt in p.opts
         }
+        own = {opt for p in self.params for opt in getattr(p, "opts", [])}
+        sub = {
+            opt: name
+            for name, cmd in self.commands.items()
+            for p in cmd.params
+            for opt in getattr(p, "opts", [])
+            if opt not in own
+        }
+        # a subcommand's option given here keeps its value, which is no FILE ("-o out.wav")
+        takes_value |= {
+            opt
+            for cmd in self.commands.values()
+            for p in cmd.params
+            if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
+            for opt in p.opts
+            if opt not in own
+        }
         rest = list(args)
         i = 0
         while i < len(rest):
@@ -65,6 +82,18 @@ class _FileOrCommandGroup(TyperGroup):
             if tok not in self.commands:
                 ctx.meta["loudness_file"] = rest.pop(i)
             break
+        file = ctx.meta.get("loudness_file")
+        measuring = file is not None or not any(a in self.commands for a in rest)
+        j = 0
+        while measuring and j < len(rest) and rest[j] != "--" and not ctx.resilient_parsing:
+            opt = rest[j].partition("=")[0]
+            if opt in sub:  # click said only "No such option: -o"
+                shown = shlex.quote(file) if file is not None else "FILE"
+                ctx.fail(
+                    f"{opt} is an option of 'loudness {sub[opt]}': reelkit loudness {sub[opt]} {shown} {opt} "
+                    "... (reelkit loudness FILE only measures)"
+                )
+            j += 2 if rest[j] in takes_value else 1
         return super().parse_args(ctx, rest)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
