@@ -111,6 +111,11 @@ def test_coverage_hand_computed() -> None:
     assert coverage(RECS, 8, k=1) == pytest.approx(0.25)
 
 
+def test_coverage_ignores_titles_past_the_catalog() -> None:
+    """A recommended column at or past ``n_titles`` is outside the catalog: [[0, 3]] over 3 titles is 1/3."""
+    assert coverage(np.array([[0, 3, -1]]), 3) == pytest.approx(1 / 3)
+
+
 def test_novelty_hand_computed() -> None:
     # p = [0.5, 0.25]: title 0 carries -log2(0.5) = 1 bit, title 1 carries 2 bits
     # member 0 gets [0, 1] -> (1 + 2) / 2 = 1.5; member 1 gets [1] (padding skipped) -> 2
@@ -290,6 +295,14 @@ def test_bootstrap_cis_is_paired_and_handles_nan_series() -> None:
     assert tuple(both[0]) == pytest.approx(bootstrap_ci(a, n_resamples=300, seed=4))
     assert both[1, 0] < b.mean() < both[1, 1]
     assert np.isnan(both[2]).all()
+
+
+def test_bootstrap_cis_averages_a_series_over_its_defined_members_only() -> None:
+    """A series defined on half the members (1.0 there, NaN elsewhere) has every resample mean 1.0, so its
+    interval is (1, 1): the NaNs are neither counted as 0 nor in the denominator."""
+    half = np.where(np.arange(40) % 2 == 0, 1.0, np.nan)
+    both = bootstrap_cis(np.vstack([np.full(40, 0.5), half]), n_resamples=200, seed=2)
+    np.testing.assert_allclose(both, [[0.5, 0.5], [1.0, 1.0]])
 
 
 def test_bad_arguments_raise_reelkits_config_error() -> None:
