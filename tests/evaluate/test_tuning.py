@@ -15,6 +15,8 @@ from pydantic import Field
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError
 from reelkit.evaluate import DEFAULT_BUDGET, TuneResult, tune
+from reelkit.evaluate.runner import evaluate
+from reelkit.evaluate.splits import split_random
 from reelkit.progress import Progress
 from reelkit.recommend.base import ModelConfig, Recommender, Space
 
@@ -118,6 +120,34 @@ def test_budget_default_first_and_failures_recorded() -> None:
     json.dumps(res.to_json(), allow_nan=False)
 
 
+def test_trials_are_scored_on_a_20_percent_validation_split() -> None:
+    """A trial's metrics are the model's on split_random(train, 0.2, seed): fit on 80%, judged on 20%."""
+    res = tune(Toy, DS, budget=1, seed=4)
+    fit_part, valid_part = split_random(DS, 0.2, 4)
+    expected = evaluate(Toy(), fit_part, valid_part, ks=(10,), n_resamples=0).metrics
+    assert res.trials[0].metrics == pytest.approx(expected)
+
+
+class TiedConfig(ToyConfig):
+    tag: int = 0
+
+
+class Tied(Toy):
+    """Toy with a parameter ``tag`` that changes nothing: every trial scores the same."""
+
+    name = "test-tied"
+    Config = TiedConfig
+    config: TiedConfig
+    search_space: ClassVar[dict[str, Space]] = {"tag": Space("int", 1, 1000)}
+
+
+def test_ties_keep_the_earlier_trial() -> None:
+    """Five trials with one score: the best is the first (the defaults, tag 0), not a later draw."""
+    res = tune(Tied, DS, budget=5, seed=0)
+    assert len({t.score for t in res.trials}) == 1 and len({t.params["tag"] for t in res.trials}) == 5
+    assert res.best_params["tag"] == 0
+
+
 def outcome(res: TuneResult) -> list[tuple[dict[str, object], float | None, dict[str, float]]]:
     """Everything about the trials but their fit times (NaN scores as None, so they compare equal)."""
     return [(t.params, None if np.isnan(t.score) else t.score, t.metrics) for t in res.trials]
@@ -155,6 +185,25 @@ def test_rating_model_minimises_rmse() -> None:
     assert res.trials[0].params == {"shrink": 1.0}
     assert res.best_score == min(t.score for t in res.trials)
     assert len({t.params["shrink"] for t in res.trials}) == 6
+
+
+class BothMean(ShrunkMean):
+    """ShrunkMean as a model of both kinds (it ranks titles by their shrunk mean too)."""
+
+    name = "test-both-mean"
+    kind = "both"
+
+
+def test_a_model_of_both_kinds_is_tuned_on_ndcg_by_default() -> None:
+    """The default metric is ndcg@10 for top-n and both models; only a rating model defaults to rmse."""
+    res = tune(BothMean, DS, budget=1)
+    assert res.metric == "ndcg@10" and not res.lower_is_better
+
+
+def test_a_cutoff_of_zero_is_not_a_metric() -> None:
+    """ndcg@0 is refused as a metric name (name@k with k >= 1), before anything is fitted."""
+    with pytest.raises(ConfigError, match="not of the form name@k"):
+        tune(Toy, DS, budget=1, metric="ndcg@0")
 
 
 def test_bad_arguments() -> None:
