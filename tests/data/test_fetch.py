@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import socket
@@ -186,6 +187,36 @@ def test_a_damaged_or_unverified_cached_copy_is_downloaded_again(server: Server,
     assert fetch(unverified, cache_dir=tmp_path, base_url=server.url, allow_unverified=True).is_dir()
 
 
+def test_a_same_size_file_with_new_contents_is_downloaded_again(server: Server, tmp_path: Path) -> None:
+    """u.data overwritten with as many bytes (a new mtime, a new digest) is a changed file, not reused."""
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    entry = entry_for(payload)
+    folder = fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    (folder / "u.data").write_text(U_DATA.replace("5", "1"))
+    os.utime(folder / "u.data", ns=(10**9, 10**9))
+    with pytest.warns(ReelkitWarning, match=r"not reused \(u\.data changed"):
+        fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    assert len(server.requests) == 2 and (folder / "u.data").read_text() == U_DATA
+
+
+def test_a_marker_without_the_verified_field_is_a_verified_copy(server: Server, tmp_path: Path) -> None:
+    """A marker written before it said "verified" came from a checked download: reused as it is, not
+    taken for an unverified copy and downloaded again."""
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    entry = entry_for(payload)
+    folder = fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    marker = folder / ".reelkit-fetch.json"
+    fields = json.loads(marker.read_text())
+    del fields["verified"]
+    marker.write_text(json.dumps(fields))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fetch(entry, cache_dir=tmp_path, base_url=server.url) == folder
+    assert len(server.requests) == 1
+
+
 def test_by_name_with_environment_settings(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -209,6 +240,14 @@ def test_md5_only_entry(server: Server, tmp_path: Path) -> None:
         fetch(bad, cache_dir=tmp_path / "other", base_url=server.url)
 
 
+def test_a_pinned_md5_is_checked_next_to_a_matching_sha256(server: Server, tmp_path: Path) -> None:
+    """With both digests pinned, a wrong md5 is a mismatch even though the sha256 agrees."""
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    with pytest.raises(ChecksumError, match="md5 is"):
+        fetch(replace(entry_for(payload), md5="0" * 32), cache_dir=tmp_path, base_url=server.url)
+
+
 def test_archive_with_directory_entries(server: Server, tmp_path: Path) -> None:
     payload = make_zip({"ml-100k/": "", "ml-100k/u.data": U_DATA, "ml-100k/docs/": "", "ml-100k/docs/a": "x"})
     publish(server, "ml-100k.zip", payload)
@@ -218,6 +257,14 @@ def test_archive_with_directory_entries(server: Server, tmp_path: Path) -> None:
     assert (tmp_path / "ml-100k" / "docs" / "a").read_text() == "x"
     assert not (tmp_path / "ml-100k" / "ml-100k").exists()
     assert load_dataset(folder).n_events == 2
+
+
+def test_macos_resource_forks_are_skipped(server: Server, tmp_path: Path) -> None:
+    """A zip made on a Mac also holds __MACOSX/: it is not unpacked, and ml-100k/ stays the one top folder."""
+    payload = make_zip({"ml-100k/u.data": U_DATA, "__MACOSX/ml-100k/._u.data": "fork"})
+    publish(server, "ml-100k.zip", payload)
+    assert fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url) == tmp_path / "ml-100k"
+    assert not list(tmp_path.rglob("__MACOSX"))
 
 
 def test_archive_without_top_folder(server: Server, tmp_path: Path) -> None:
@@ -361,7 +408,9 @@ def test_unverifiable_downloads_are_refused_unless_allowed(server: Server, tmp_p
     assert load_dataset(folder).n_events == 1
 
 
-@pytest.mark.parametrize("bad_name", ["../evil.txt", "ml-100k/../../evil.txt", "/abs/evil.txt"])
+@pytest.mark.parametrize(
+    "bad_name", ["../evil.txt", "ml-100k/../../evil.txt", "/abs/evil.txt", "C:/evil.txt"]
+)
 def test_unsafe_archive_paths_are_refused(server: Server, tmp_path: Path, bad_name: str) -> None:
     payload = make_zip({"ml-100k/u.data": U_DATA, bad_name: "pwned"})
     publish(server, "ml-100k.zip", payload)
@@ -370,6 +419,19 @@ def test_unsafe_archive_paths_are_refused(server: Server, tmp_path: Path, bad_na
         fetch(entry_for(payload), cache_dir=cache, base_url=server.url)
     assert list(cache.iterdir()) == []
     assert not list(tmp_path.rglob("evil.txt"))
+
+
+def test_a_symbolic_link_in_the_archive_is_refused(server: Server, tmp_path: Path) -> None:
+    """A link member (mode S_IFLNK in the zip's external attributes) is refused, not unpacked."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("ml-100k/u.data", U_DATA)
+        link = zipfile.ZipInfo("ml-100k/u.item")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    publish(server, "ml-100k.zip", buf.getvalue())
+    with pytest.raises(FetchError, match=r"unsafe path 'ml-100k/u\.item'"):
+        fetch(entry_for(buf.getvalue()), cache_dir=tmp_path, base_url=server.url)
 
 
 def test_http_errors_and_bad_archives(server: Server, tmp_path: Path) -> None:
