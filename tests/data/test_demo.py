@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +94,18 @@ def test_events_are_consistent(demo: Dataset) -> None:
     assert demo.events.duplicated(["member_id", "title_id", "kind", "timestamp", "value"]).sum() == 0
 
 
+def test_an_abandoned_movie_resumed_is_played_to_the_end(demo: Dataset) -> None:
+    """A movie first left before 90% and played again was resumed: the later play's fraction is 1.0 (the
+    position reached), not the first play's again."""
+    ev = demo.events
+    plays = ev[ev["kind"].astype(str) == "play"]
+    movie = demo.titles["kind"].reindex(plays["title_id"]).to_numpy() == "movie"
+    movies = plays[movie].sort_values("timestamp", kind="stable")
+    by_pair = movies.groupby(["member_id", "title_id"])
+    later = movies[(by_pair.cumcount() > 0) & (by_pair["fraction"].transform("first") < 0.9)]
+    assert len(later) > 1000 and (later["fraction"] == 1.0).all()
+
+
 def test_better_matches_are_finished_and_rated_higher(demo: Dataset) -> None:
     ev = demo.events
     kind = ev["kind"].astype(str)
@@ -101,6 +116,25 @@ def test_better_matches_are_finished_and_rated_higher(demo: Dataset) -> None:
         joined.loc[joined["finished"], "rating"].mean()
         > joined.loc[~joined["finished"], "rating"].mean() + 0.3
     )
+
+
+def test_plays_start_in_the_evening_more_than_the_morning(demo: Dataset) -> None:
+    """Start hours follow the evening-heavy day (weights 8-12 at 18-22 h UTC, 1 at 3-7 h): 18-22 h holds
+    about 40% of the plays, 3-7 h under 10%."""
+    ts = demo.events.loc[demo.events["kind"].astype(str) == "play", "timestamp"].to_numpy()
+    hours = np.bincount(ts % 86400 // 3600, minlength=24) / len(ts)
+    assert hours[18:23].sum() > 0.35 and hours[3:8].sum() < 0.12
+
+
+def test_abandoned_titles_are_thumbed_down_more_often(demo: Dataset) -> None:
+    """A thumb on a title played under 30% is down about 80% of the time, against about half for the rest."""
+    ev = demo.events
+    kind = ev["kind"].astype(str)
+    reached = ev[kind == "play"].groupby(["member_id", "title_id"])["fraction"].max()
+    thumbs = ev[kind == "thumb"].set_index(["member_id", "title_id"])["value"]
+    abandoned = reached.reindex(thumbs.index).to_numpy() < 0.3
+    down = thumbs.to_numpy() < 0
+    assert down[abandoned].mean() > 0.7 and down[~abandoned].mean() < 0.6
 
 
 def test_new_releases_spike_then_decay(demo: Dataset) -> None:
@@ -177,6 +211,28 @@ def test_custom_period_and_sizes() -> None:
     start = int(pd.Timestamp("2020-06-01", tz="UTC").timestamp())
     assert ds.events["timestamp"].between(start, start + 60 * 86400 - 1).all()
     assert len(ds.titles) == 40 and ds.members["community"].nunique() == 2
+
+
+SMALL = {"n_members": 60, "n_titles": 40, "n_communities": 2, "seed": 1, "days": 60}
+
+
+def test_a_start_within_a_day_means_that_day_from_midnight() -> None:
+    """unix seconds at 13:00 UTC start the period at that day's midnight: the same world as the date."""
+    at_one_pm = make_demo(**SMALL, start=START + 13 * 3600)
+    pd.testing.assert_frame_equal(at_one_pm.events, make_demo(**SMALL, start="2024-01-01").events)
+
+
+def test_a_naive_datetime_start_is_read_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """datetime(2024, 3, 1) without a zone is 2024-03-01 UTC whatever the machine's zone (in Tokyo's local
+    time it would be 2024-02-29 15:00 UTC, a day early)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        naive = make_demo(**SMALL, start=datetime(2024, 3, 1))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    pd.testing.assert_frame_equal(naive.events, make_demo(**SMALL, start="2024-03-01").events)
 
 
 @pytest.mark.parametrize(
