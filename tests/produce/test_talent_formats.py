@@ -65,6 +65,19 @@ rehearsal =  array2d(1..num_players, 1..num_pieces,
     assert inst.requires[1].astype(int).tolist() == [0, 1, 1, 0, 1]
 
 
+def test_dzn_rows_closed_by_a_bar_and_boolean_flags() -> None:
+    """A 2-D literal whose last row ends with '|' before '|]' has no empty fourth row, and true/false flags
+    read as 1/0, as MiniZinc reads them."""
+    text = TINY_DZN.replace("| 0, 1, 1, 0 |]", "| 0, 1, 1, 0 |\n      |]")
+    check_tiny(parse_dzn(text))
+    check_tiny(parse_dzn(TINY_DZN.replace("1, 0, 1, 0\n", "true, false, true, false\n")))
+
+
+def test_dzn_an_actor_may_cost_nothing() -> None:
+    """A daily cost of 0 (an actor on a flat fee) is a valid cost, as it is in a .dat file."""
+    assert parse_dzn(TINY_DZN.replace("c = [1,2,3]", "c = [0,2,3]")).costs.tolist() == [0, 2, 3]
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
@@ -74,6 +87,7 @@ rehearsal =  array2d(1..num_players, 1..num_pieces,
         ("x\n3\n2\n1 0 1 -5\n0 1 1 3\n1 1 1\n", 4, "must be >= 0"),
         ("x\nthree\n2\n", 2, "number of scenes"),
         ("x\n1000000 1000000\n", 2, "the header says 1000000 scenes and 1000000 actors"),  # no 931 GiB
+        ("x\n2\n1\n1 0 5\n1\n", 5, "which take 5 numbers after it; the file has 4"),  # flags, cost, durations
         ("x\n1\n1\n1 99999999999999999999\n1\n", 4, "above 1e"),
     ],
 )
@@ -131,6 +145,17 @@ def test_read_instance_by_extension_and_empty_file(tmp_path: Path) -> None:
     (tmp_path / "bin.dat").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(DataFormatError, match="not a text file"):
         read_instance(tmp_path / "bin.dat")
+
+
+def test_read_instance_names_a_dzn_by_its_stem_and_reads_txt_as_dat(tmp_path: Path) -> None:
+    """a.dzn is the instance 'a' (not 'a.dzn'); a DDOLib .txt is a .dat even when its name line reads like
+    a .dzn assignment."""
+    (tmp_path / "a.dzn").write_text(TINY_DZN)
+    assert read_instance(tmp_path / "a.dzn").name == "a"
+    (tmp_path / "gen.txt").write_text(TINY_DAT.replace("tiny", "seed = 3", 1))
+    inst = read_instance(tmp_path / "gen.txt")
+    assert inst.name == "seed = 3"
+    check_tiny(inst)
 
 
 def _rows() -> list[dict[str, str]]:
