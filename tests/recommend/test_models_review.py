@@ -97,6 +97,39 @@ def test_models_that_ignore_the_history_give_their_own_reason() -> None:
         assert explain_recommendations(model, recs) == [[reason] * 4, [reason] * 4]
 
 
+def test_a_blended_community_list_names_the_community_each_title_is_owed_to() -> None:
+    """With temperature > 0 the list blends communities: a title popular only in the other taste group
+    read "popular in your community" (the member's own); it now names the community it is owed to."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    rows = [(f"a{m}", t, 4.0) for m in range(6) for t in ("x1", "x2", "x3")]
+    rows += [(f"b{m}", t, 4.0) for m in range(6) for t in ("y1", "y2", "y3")]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"])
+    ev["kind"], ev["timestamp"] = "rating", np.arange(len(ev))
+    inter = Dataset.from_events(ev).interactions()
+    blend = CommunityPopularity(n_communities=2, dims=2, temperature=100.0).fit(inter)
+    names = {c.id: c.name for c in blend.communities()}
+    own, other = (
+        names[int(c)] for c in blend.assign_rows(blend.member_rows(["a0", "b0"]), blend.history_[:2])
+    )
+    recs = blend.recommend(["a0"], 6, exclude_seen=False)
+    got = dict(zip([t for t, _ in recs.items(0)], explain_recommendations(blend, recs)[0], strict=True))
+    assert got == {
+        **{t: f"popular in your community: {own}" for t in ("x1", "x2", "x3")},
+        **{t: f"popular in a community near your taste: {other}" for t in ("y1", "y2", "y3")},
+    }
+    # a new member given by their history, and a hard assignment (temperature 0): their own community
+    hist, _ = blend.histories_matrix([["y1", "y2"]])
+    new = blend.recommend_history([["y1", "y2"]], 6, exclude_seen=False)
+    assert set(explain_recommendations(blend, new, histories=hist)[0]) == {
+        f"popular in your community: {other}",
+        f"popular in a community near your taste: {own}",
+    }
+    hard = CommunityPopularity(n_communities=2, dims=2, temperature=0.0).fit(inter)
+    recs = hard.recommend(["a0"], 3, exclude_seen=False)
+    assert explain_recommendations(hard, recs)[0] == [f"popular in your community: {own}"] * 3
+
+
 def test_fold_in_drops_ratings_under_the_training_min_rating(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from reelkit.recommend import load_model
 

@@ -239,11 +239,15 @@ class CommunityPopularity(Recommender):
         return np.asarray(self.assign_rows(np.full(len(histories), -1), hist))
 
     # ------------------------------------------------------------------ scoring
-    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
-        pop = self.community_popularity_
+    def community_weights(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """``(m, n_communities)`` weight of each community in each member's list: their own community's 1
+        with ``temperature`` 0, else ``softmax(cosine(member, centroid) / temperature)`` (``rows``: model
+        rows, -1 for members given by ``history`` alone, one history row per member)."""
+        rows = np.asarray(rows)
         if self.config.temperature <= 0:
-            labels = self.assign_rows(rows, history)
-            return np.asarray(pop[labels])
+            w = np.zeros((len(rows), self.n_communities_))
+            w[np.arange(len(rows)), self.assign_rows(rows, history)] = 1.0
+            return w
         # the max is taken off before dividing (every value <= 0): a tiny temperature overflowed float32 to
         # inf, inf - inf made NaN and every list came back empty
         sims = self.affinities(rows, history).astype(np.float64)
@@ -252,11 +256,17 @@ class CommunityPopularity(Recommender):
         w /= w.sum(axis=1, keepdims=True)
         # a history with no known title has no affinity to any community: the largest's list, as
         # assign_rows (and so the reason given) has it, not an even mix of all of them
-        empty = (np.asarray(rows) < 0) & (np.asarray(history.sum(axis=1)).ravel() == 0)
+        empty = (rows < 0) & (np.asarray(history.sum(axis=1)).ravel() == 0)
         if empty.any():
             w[empty] = 0.0
             w[empty, int(np.argmax(np.bincount(self.labels_, minlength=self.n_communities_)))] = 1.0
-        return np.asarray(w @ pop, dtype=np.float32)
+        return w
+
+    def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
+        pop = self.community_popularity_
+        if self.config.temperature <= 0:
+            return np.asarray(pop[self.assign_rows(rows, history)])
+        return np.asarray(self.community_weights(rows, history) @ pop, dtype=np.float32)
 
     # ------------------------------------------------------------------ profiles
     def communities(self, *, top: int = 10) -> list[Community]:

@@ -4,8 +4,9 @@ The reason for recommending title ``t`` to a member is the title ``h`` of their 
 by co-occurrence cosine (the same for every model, so reasons read alike whatever ranked the list), when that
 similarity is at least ``min_similarity`` (never ``t`` itself, which ``include_seen`` lists), else "top pick
 for you". Models whose ranking does not depend on the member's history always give their own reason, since
-that is why they ranked the title: a taste community ("popular in your community: <name>"), trending
-("trending now"), popularity ("popular on the service").
+that is why they ranked the title: a taste community ("popular in your community: <name>", or, where the
+list blends communities, "popular in a community near your taste: <name>" for a title owed most to another
+one), trending ("trending now"), popularity ("popular on the service").
 """
 
 from __future__ import annotations
@@ -46,14 +47,27 @@ def explain_recommendations(
         rated_of = ratings.tocsr() if ratings is not None else None
     scale = model.rating_scale_
     if isinstance(model, CommunityPopularity):
+        # each title is named by the community whose share of its blended score is largest: with a
+        # temperature above 0 the list mixes communities, and a title popular only in a neighbouring one
+        # read "popular in your community"
         names = {c.id: c.name for c in model.communities(top=1)}
-        labels = (
-            model.labels_[rows] if histories is None else model.assign_rows(np.full(len(rows), -1), hist_of)
-        )
-        return [
-            [f"popular in your community: {names[int(labels[i])]}"] * int(recs.lengths[i])
-            for i in range(len(rows))
-        ]
+        query_rows = np.asarray(rows) if histories is None else np.full(len(rows), -1)
+        query_hist = hist_of[np.asarray(rows)] if histories is None else hist_of
+        home = model.assign_rows(query_rows, query_hist)
+        weights = model.community_weights(query_rows, query_hist)
+        out_c: list[list[str]] = []
+        for i in range(len(rows)):
+            cols = model.title_cols(recs.ids[i, : int(recs.lengths[i])])
+            best = np.argmax(weights[i][:, None] * model.community_popularity_[:, cols], axis=0)
+            out_c.append(
+                [
+                    f"popular in your community: {names[int(c)]}"
+                    if c == home[i]
+                    else f"popular in a community near your taste: {names[int(c)]}"
+                    for c in best
+                ]
+            )
+        return out_c
     if isinstance(model, Trending | Popularity):
         own = "trending now" if isinstance(model, Trending) else "popular on the service"
         return [[own] * int(recs.lengths[i]) for i in range(len(rows))]
