@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -323,6 +324,29 @@ def test_a_killed_fetchs_leftovers_are_swept_not_a_running_ones(server: Server, 
         )
     assert (running[1] / "ml-100k" / "u.data").read_text() == "half"
     assert not any(p.exists() for p in dead)
+
+
+def test_a_fetch_killed_while_swapping_copies_leaves_the_previous_copy_in_place(
+    server: Server, tmp_path: Path
+) -> None:
+    """A fetch killed between moving the previous copy aside and moving the new one in left
+    ``.ml-100k.old-PID`` (the whole previous copy) for ever and no copy in place; the next fetch puts it
+    back and reuses it (no download), and removes one left beside a copy in place. A swap of a process
+    still running is left alone."""
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    dead = 2**22 + 12345  # above Linux's largest pid: no process has it
+    aside = tmp_path / f".ml-100k.old-{dead}"
+    folder.rename(aside)
+    assert fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url) == folder
+    assert (folder / "u.data").read_text() == U_DATA and not aside.exists()
+    assert server.requests == ["/data/ml-100k.zip"]  # the first fetch's download only
+    shutil.copytree(folder, aside)  # beside a copy in place: only removed
+    running = tmp_path / f".ml-100k.old-{os.getppid()}"
+    running.mkdir()
+    fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    assert not aside.exists() and running.is_dir() and (folder / "u.data").read_text() == U_DATA
 
 
 def test_a_folder_reelkit_did_not_fetch_is_never_replaced(server: Server, tmp_path: Path) -> None:

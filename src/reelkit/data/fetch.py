@@ -314,6 +314,7 @@ def fetch(
     entry = _lookup(name)
     root = cache_root(cache_dir)
     final = root / entry.folder
+    _recover_swap(root, final)
     problem: str | None = None
     if not force and _is_complete(final):
         problem = _cached_copy_problem(final, allow_unverified)
@@ -416,6 +417,39 @@ def _in_use(part: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def _recover_swap(root: Path, final: Path) -> None:
+    """A fetch killed while swapping a new copy in (:func:`_move_into_place`) left the previous copy as
+    ``.NAME.old-PID``: put it back where no copy is in place (it was complete), else remove it. A swap of
+    a process still running is left alone."""
+    head = f".{final.name}.old-"
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(head) and n[len(head) :].isdigit()]
+    except OSError:
+        return
+    for name in names:
+        pid = int(name[len(head) :])
+        if pid != os.getpid() and _alive(pid):
+            continue
+        old = root / name
+        if not old.is_dir() or old.is_symlink():
+            continue
+        if not final.exists() and _is_complete(old):
+            old.rename(final)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process (a pid past the largest cannot be one)
+        return False
+    except OSError:  # PermissionError: another user's
+        return True
+    return True
 
 
 def _sweep(root: Path, entry: RemoteDataset) -> None:
