@@ -1,0 +1,67 @@
+"""reelkit.media's readings of ffmpeg: the stream description probe parses, exact frame rates, and when a
+decoded stream counts as cut short (the runs of ffmpeg themselves are tested where they are used)."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from reelkit import media
+
+#: What ``ffmpeg -i`` prints for a sideways phone clip of an hour, a PAL interlaced stream and a WebM stream
+#: whose base rate is the 1 kHz timebase (no ffprobe: probe parses this text).
+_PROBED = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'clip.mp4':
+  Duration: 01:02:03.50, start: 0.000000, bitrate: 1000 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), \
+1920x1080 [SAR 1:1 DAR 16:9], 5000 kb/s, 29.97 fps, 29.97 tbr, 90k tbn (default)
+    Side data:
+      displaymatrix: rotation of -90.00 degrees
+  Stream #0:1[0x2](eng): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, 5.1, fltp, 384 kb/s (default)
+  Stream #0:2[0x3](und): Video: h264 (Main), yuv420p(top first), 720x576 [SAR 16:15 DAR 4:3], 25 fps, \
+50 tbr, 1k tbn
+  Stream #0:3: Video: vp8, yuv420p(progressive), 640x480 [SAR 0:1 DAR 0:1], 30 fps, 1k tbr, 1k tbn
+At least one output file must be specified
+"""
+
+
+def test_probe_reads_durations_rotations_rates_and_layouts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Known answers for probe's parse: 01:02:03.50 is 3723.5 s, a -90 degree display matrix is 270 (the
+    picture reported upright), 25 fps at a 50 tbr field rate is not variable, 1k is 1000 and SAR 0:1 none."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+
+    def ffmpeg(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(cmd, 1, "", _PROBED)
+
+    monkeypatch.setattr(media.subprocess, "run", ffmpeg)
+    info = media.probe(clip)
+    assert info.duration_s == pytest.approx(3723.5)
+    phone, pal, web = info.video
+    assert (phone.width, phone.height, phone.rotation) == (1080, 1920, 270)
+    assert phone.rate == Fraction(30000, 1001) and not phone.variable_rate
+    assert (pal.field_order, pal.fps, pal.tbr, pal.sar) == ("tff", 25.0, 50.0, Fraction(16, 15))
+    assert not pal.variable_rate and pal.display_aspect == pytest.approx(4 / 3)
+    assert (web.fps, web.tbr, web.variable_rate, web.sar) == (30.0, 1000.0, True, None)
+    (audio,) = info.audio
+    assert (audio.sample_rate, audio.channels, audio.layout) == (48000, 6, "5.1")
+
+
+def test_frame_rate_snaps_only_ntsc_rates_to_their_exact_value() -> None:
+    """23.98 is 24000/1001 and 59.94 is 60000/1001, but 24 and 25 fps stay whole (24 is 0.024 from 23.976)."""
+    assert media.frame_rate(23.98) == Fraction(24000, 1001)
+    assert media.frame_rate(29.97) == Fraction(30000, 1001)
+    assert media.frame_rate(59.94) == Fraction(60000, 1001)
+    assert media.frame_rate(24.0) == 24
+    assert media.frame_rate(25.0) == 25
+
+
+def test_ends_short_allows_the_larger_of_half_a_second_and_two_percent() -> None:
+    """A 100 s stream may end 2 s early (2 %), a 10 s one 0.5 s; more than that is cut short."""
+    assert not media.ends_short(100.0, 98.5) and media.ends_short(100.0, 97.9)
+    assert not media.ends_short(10.0, 9.6) and media.ends_short(10.0, 9.4)
+    assert not media.ends_short(None, 0.0)
