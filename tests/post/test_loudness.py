@@ -113,6 +113,13 @@ def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
     assert Meter().measure(x, rate, layout="4.0").integrated_lufs == pytest.approx(-3.01, abs=0.02)
 
 
+def test_second_lfe_and_wide_pairs_are_weighed_by_position() -> None:
+    """BS.1770-4 table 3: 7.2.3's second LFE is left out like the first, and 16-channel hexadecagonal's wide
+    pair (WL/WR, 60-120 degrees) weighs 1.41 as its side pair does (its back pair, beside SL/SR, 1.0)."""
+    assert channel_weights(12, "7.2.3").tolist() == [1, 1, 1, 0, 1, 1, 1.41, 1.41, 1, 1, 1, 0]
+    assert channel_weights(16, "hexadecagonal").tolist() == [1] * 6 + [1.41, 1.41] + [1] * 6 + [1.41, 1.41]
+
+
 def _ebur128(path: Path) -> float:
     from reelkit import media
 
@@ -220,6 +227,31 @@ def test_true_peak_between_samples() -> None:
     assert r3.true_peak_dbtp == pytest.approx(0.0, abs=0.15)
 
 
+def test_conformance_true_peak_tolerance_is_plus_0_2_minus_0_4_db() -> None:
+    """EBU Tech 3341 cases 15-23: a true peak within -0.4/+0.2 dB of the expectation passes (-6 dB: -6.4
+    to -5.8), not -0.2/+0.4."""
+    from reelkit.post.conformance import CASES, Measured, check_case
+
+    case = next(c for c in CASES if c.name == "3341-15")
+    ok = {v: check_case(case, "f.wav", Measured(true_peak=v))[0].ok for v in (-6.39, -5.81, -6.41, -5.79)}
+    assert ok == {-6.39: True, -5.81: True, -6.41: False, -5.79: False}
+
+
+def test_conformance_after_checks_the_values_from_after_s_and_reports_the_farthest() -> None:
+    """Case 12 (M constant at -23 from 1 s): the values before 1 s do not count, and the one reported is the
+    farthest from -23 (-23.08 passing; -22.85, 0.15 over, failing)."""
+    from reelkit.post.conformance import CASES, Measured, check_case
+
+    case = next(c for c in CASES if c.name == "3341-12")
+    times = np.array([0.4, 0.5, 0.9, 1.0, 1.5, 2.0])
+    values = np.array([-40.0, -30.0, -25.0, -23.05, -22.95, -23.08])
+    (o,) = check_case(case, "f.wav", Measured(momentary=(times, values)))
+    assert o.ok and o.got == -23.08
+    values[4] = -22.85
+    (o,) = check_case(case, "f.wav", Measured(momentary=(times, values)))
+    assert not o.ok and o.got == -22.85
+
+
 def test_true_peak_filter_properties() -> None:
     assert (
         oversampling_factor(44100) == 4
@@ -241,11 +273,28 @@ def test_true_peak_time_is_located() -> None:
     assert r.true_peak_time_s == pytest.approx((rate * 4 + 123) / rate, abs=2 / rate)
 
 
+def test_a_peak_between_two_equal_samples_is_placed_half_way() -> None:
+    """Two equal samples alone: by symmetry the interpolated peak lies exactly half-way between them (4x
+    oversampling puts a point there), not on either sample."""
+    rate = 48000
+    x = np.zeros(rate * 2, dtype=np.float32)
+    n = rate + 1001
+    x[n] = x[n + 1] = 0.9
+    assert measure(x, rate).true_peak_time_s * rate == pytest.approx(n + 0.5, abs=1e-9)
+
+
 def test_integer_pcm_is_scaled() -> None:
     rate = 48000
     s = sine(997, 3, rate, -20.0)
     pcm = np.round(s * 32767).astype(np.int16)
     assert measure(pcm, rate).integrated_lufs == pytest.approx(measure(s, rate).integrated_lufs, abs=0.01)
+
+
+def test_full_scale_16_bit_pcm_peaks_at_0_dbfs() -> None:
+    """int16 -32768 is -1.0 (PCM full scale is 2^15), so its sample peak is 0 dBFS, not 0.0003 dB over."""
+    x = np.zeros(48000, dtype=np.int16)
+    x[1::2] = -32768
+    assert measure(x, 48000).sample_peak_dbfs == 0.0
 
 
 def test_momentary_grid_is_10_ms() -> None:
@@ -271,6 +320,30 @@ def test_speech_mask_gating() -> None:
     assert r.integrated_lufs == pytest.approx(-25.6, abs=0.3)
 
 
+def test_the_speech_detector_hears_the_channels_averaged_at_16_khz() -> None:
+    """A detector is given the mean of the channels (0.5 and 0.25 make 0.375, not their sum), at 16 kHz."""
+    heard: list[tuple[np.ndarray, int]] = []
+
+    def detector(mono: np.ndarray, rate: int) -> tuple[float, np.ndarray]:
+        heard.append((mono.copy(), rate))
+        return 0.01, np.ones(mono.size // 160, dtype=bool)
+
+    for rate in (16000, 48000):
+        x = np.tile(np.array([0.5, 0.25], dtype=np.float32), (rate, 1))
+        Meter(speech=detector).measure(x, rate)
+        mono, got_rate = heard.pop()
+        assert got_rate == 16000 and mono.size == 16000
+        np.testing.assert_allclose(mono[2000:14000], 0.375, atol=1e-4)  # the resampler's edges aside
+
+
+def test_a_speech_mask_is_sampled_at_each_segment_centre() -> None:
+    """15 ms mask frames on the 10 ms grid: segments centred at 5, 15, 25, 35 ms fall in frames 0, 1, 1, 2."""
+    from reelkit.post.loudness import segment_mask
+
+    bounds = np.arange(5, dtype=np.int64) * 480
+    assert segment_mask(0.015, [False, True, False], bounds, 48000).tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
 def test_bad_input() -> None:
     with pytest.raises(ConfigError):
         measure(np.zeros((2, 2, 2)), 48000)
@@ -284,6 +357,35 @@ def test_bad_input() -> None:
         measure(np.array(["a", "b"]), 48000)
     with pytest.raises(ConfigError, match="NaN"):
         measure(np.full(48000, np.nan), 48000)
+
+
+def test_the_bed_under_the_dialogue_is_the_median_of_the_speech_free_blocks_near_it() -> None:
+    """Speech blocks at 100 u over speech-free blocks u, u, 10 u: the bed is their median u (not the mean 4 u,
+    nor a block only partly speech at 50 u), so the dialogue is 99 u: -40 + 10 log10(99) = -20.04 LUFS."""
+    from reelkit.post.loudness import _isolated_dialogue
+
+    u = _energy(-40.0)
+    dialogue = -40.0 + 10 * math.log10(99)
+    speech = [100 * u] * 10
+    assert _isolated_dialogue(np.array([*speech, u, u, 10 * u]), np.array([1.0] * 10 + [0.0] * 3)) == (
+        pytest.approx(dialogue, abs=1e-9)
+    )
+    partly = np.array([1.0] * 10 + [0.0, 0.25])
+    assert _isolated_dialogue(np.array([*speech, u, 50 * u]), partly) == pytest.approx(dialogue, abs=1e-9)
+    # the speech-free blocks within 100 blocks (10 s) of the second's centre (block 5): block 104 is, block
+    # 200 (50 u) is not; blocks 10-103 are only partly speech (neither)
+    blocks = np.array(speech + [50 * u] * 94 + [u] + [50 * u] * 95 + [50 * u])
+    share = np.array([1.0] * 10 + [0.3] * 94 + [0.0] + [0.3] * 95 + [0.0])
+    assert _isolated_dialogue(blocks, share) == pytest.approx(dialogue, abs=1e-9)
+
+
+def test_at_most_three_quarters_of_a_speech_block_is_taken_as_bed() -> None:
+    """A bed of 90 u under speech blocks of 100 u leaves a quarter, 25 u (-40 + 13.98 LUFS), not 10 u."""
+    from reelkit.post.loudness import _isolated_dialogue
+
+    u = _energy(-40.0)
+    got = _isolated_dialogue(np.array([100 * u] * 10 + [90 * u]), np.array([1.0] * 10 + [0.0]))
+    assert got == pytest.approx(-40.0 + 10 * math.log10(25), abs=1e-9)
 
 
 loud_signal = st.integers(0, 2**32 - 1).map(
