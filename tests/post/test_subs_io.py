@@ -216,6 +216,16 @@ def test_vtt_keeps_blocks_settings_and_short_timestamps(tmp_path: Path) -> None:
     assert "NOTE this note stays" in text and "::cue { color: yellow }" in text and "intro\n" in text
 
 
+def test_vtt_short_timestamps_gain_hours_past_the_hour() -> None:
+    """A WebVTT cue written MM:SS.mmm keeps that form under an hour, but one moved past the hour needs the
+    hours (01:00:01.000; MM:SS alone would say 00:01)."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("WEBVTT\n\n00:01.000 --> 00:02.500\nhello\n", format="vtt")
+    assert "01:00:01.000 --> 01:00:02.500" in sub.retimed(lambda t: t + 3600.0).to_string()[0]
+    assert "\n01:01.000 --> 01:02.500\n" in sub.retimed(lambda t: t + 60.0).to_string()[0]
+
+
 def test_ass_keeps_styles_comments_and_order(tmp_path: Path) -> None:
     path = tmp_path / "a.ass"
     path.write_text(ASS, encoding="utf-8")
@@ -259,6 +269,17 @@ def test_ass_comments_outside_the_cues_take_the_nearest_cue_shift(tmp_path: Path
     text = out.read_text(encoding="utf-8")
     assert "Comment: 0,0:00:06.00,0:00:07.00,Default,,0,0,0,,before" in text
     assert "Comment: 0,0:01:11.00,0:01:12.00,Default,,0,0,0,,after" in text
+
+
+def test_ass_times_are_rounded_to_the_centisecond() -> None:
+    """ASS writes centiseconds: 1.007 s is 0:00:01.01 (not cut to 1.00), and 3600.996 s rounds into the
+    next second and the hour, 1:00:01.00."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string(ASS, format="ass")
+    assert "Dialogue: 0,0:00:05.01,0:00:06.51,Sign" in sub.retimed(lambda t: t + 0.007).to_string()[0]
+    late = sub.retimed(lambda t: t + 3595.996).to_string()[0]
+    assert "Dialogue: 0,1:00:01.00,1:00:02.50,Sign" in late
 
 
 def test_ttml_read_and_write(tmp_path: Path) -> None:
@@ -457,6 +478,14 @@ def test_vtt_inline_timestamps_move_with_their_cue(tmp_path: Path) -> None:
     )
 
 
+def test_an_inline_timestamp_of_a_zero_length_cue_stays_at_its_start() -> None:
+    """A cue of no length has its inline timestamps at its start: given 2-3 s, they are written at 2 s."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("WEBVTT\n\n00:01.000 --> 00:01.000\n<00:01.000>a\n", format="vtt")
+    assert "00:02.000 --> 00:03.000\n<00:02.000>a" in sub.with_times([(2.0, 3.0)]).to_string()[0]
+
+
 def test_colon_millisecond_timestamps_are_read_as_milliseconds(tmp_path: Path) -> None:
     path = tmp_path / "c.srt"
     path.write_text("1\n00:00:01:500 --> 00:00:03:000\nHello\n")
@@ -576,6 +605,14 @@ def test_microdvd_keeps_its_tags_and_frame_rate_line(tmp_path: Path) -> None:
     assert out.read_text() == "{1}{1}25\n{35}{60}{y:i}Italic line|plain line\n{85}{110}Two\n"
 
 
+def test_microdvd_frames_are_rounded_to_the_nearest() -> None:
+    """At 25 fps, 1.03 s is frame 25.75: written 26 (not cut to 25), as 2.03 s is frame 51."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("{1}{1}25\n{25}{50}one\n", format="microdvd")
+    assert "{26}{51}one" in sub.retimed(lambda t: t + 0.03).to_string()[0]
+
+
 def test_a_format_pysubs2_writes_anew_warns_when_it_loses_something(tmp_path: Path) -> None:
     """MPL2's "/" italics do not survive pysubs2's writer; pysubs2's own spacing alone is no loss."""
     from reelkit.errors import ReelkitWarning
@@ -591,6 +628,16 @@ def test_a_format_pysubs2_writes_anew_warns_when_it_loses_something(tmp_path: Pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         write_subtitles(load_subtitles(plain).retimed(lambda t: t + 1), tmp_path / "b2.mpl")
+
+
+def test_a_format_pysubs2_writes_gets_times_rounded_to_the_millisecond() -> None:
+    """MPL2 (deciseconds) moved by 0.1 s: 0.7 + 0.1 is 0.7999... s in floating point, which is 800 ms
+    ([8]); cut to 799 ms, pysubs2's writer made it [7]."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("[7][10]one\n")
+    assert sub.format == "mpl2"
+    assert sub.retimed(lambda t: t + 0.1).to_string()[0].startswith("[8][11]")
 
 
 def _ttml(tmp_path: Path, body: str, attrs: str = "") -> Path:
@@ -617,6 +664,17 @@ def test_ttml_cues_timed_on_their_spans_take_the_spans_times(tmp_path: Path) -> 
     assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 4.0, "A B")]
     sub = load_subtitles(_ttml(tmp_path, f'<div><p begin="1s" end="5s">X {inner}</p></div>'))
     assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 5.0, "X A B")]
+
+
+def test_a_ttml_span_that_begins_as_its_p_ends_is_never_shown(tmp_path: Path) -> None:
+    """A span beginning at its <p>'s end (4 s after the <p>'s 1 s begin, which ends at 5 s) is not shown,
+    so the cue ends with the other span, at 3 s."""
+    path = _ttml(
+        tmp_path,
+        '<div><p begin="1s" end="5s"><span begin="0s" end="2s">shown</span> '
+        '<span begin="4s" end="6s">never</span></p></div>',
+    )
+    assert [(c.start_s, c.end_s) for c in load_subtitles(path).cues] == [(1.0, 3.0)]
 
 
 def test_ttml_time_that_cannot_be_read_is_named_with_its_line_and_attribute(tmp_path: Path) -> None:
@@ -657,6 +715,14 @@ def test_ttml_cues_cannot_leave_the_timed_div_that_holds_them(tmp_path: Path) ->
     assert [c.text for c in load_subtitles(late).cues] == ["Yes"]
 
 
+def test_a_ttml_p_that_begins_as_its_div_ends_is_not_a_cue(tmp_path: Path) -> None:
+    """A <p> at 2 s in a <div> of 1-3 s begins at 3 s, as the div ends: never shown, so no cue."""
+    path = _ttml(
+        tmp_path, '<div begin="1s" end="3s"><p begin="2s" end="4s">Never</p><p dur="1s">Yes</p></div>'
+    )
+    assert [(c.start_s, c.end_s, c.text) for c in load_subtitles(path).cues] == [(1.0, 2.0, "Yes")]
+
+
 def test_ttml_frame_times_survive_a_round_trip_at_29_97(tmp_path: Path) -> None:
     from reelkit.post.subs.ttml import TimeBase, format_time, parse_time
 
@@ -664,6 +730,20 @@ def test_ttml_frame_times_survive_a_round_trip_at_29_97(tmp_path: Path) -> None:
     for h, mm, ss, ff in itertools.product([0, 1], range(0, 60, 7), range(60), range(30)):
         clock = f"{h:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
         assert format_time(parse_time(clock, tb), clock, tb) == clock  # 00:00:17:00 came back 00:00:16:29
+
+
+def test_ttml_sub_frames_fractions_and_a_frame_rounded_into_the_next_second() -> None:
+    """At 25 fps with 2 sub-frames, 00:00:01:12.1 is 1 + 12.5/25 s; 0.99 s is frame 24.75, written as the
+    next second's frame 0 (00:00:01:00, not 00:00:00:25); a clock fraction keeps all its digits; offsets in
+    seconds keep the millisecond."""
+    from reelkit.post.subs.ttml import TimeBase, format_time, parse_time
+
+    tb = TimeBase(Fraction(25), 25, 2, 1.0)
+    assert parse_time("00:00:01:12.1", tb) == pytest.approx(1.5)
+    assert parse_time("00:00:01.2345", tb) == pytest.approx(1.2345)
+    assert format_time(0.99, "00:00:00:00", tb) == "00:00:01:00"
+    assert format_time(59.99, "00:00:00:00", tb) == "00:01:00:00"
+    assert format_time(1.234, "1.5s", tb) == "1.234s"
 
 
 def test_ttml_hour_and_minute_offsets_keep_the_millisecond(tmp_path: Path) -> None:
