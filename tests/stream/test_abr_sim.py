@@ -27,6 +27,7 @@ def test_one_chunk_constant_trace() -> None:
     assert s.rebuffer_s[1] == 0.0
     assert s.buffer_s[1] == pytest.approx(4.0 - 1.08 + 4.0)
     assert s.time_s[1] == pytest.approx(2.16)
+    assert s.throughput_mbps[0] == pytest.approx(950000 * 8 / 1.08 / 1e6)  # Mbit/s over the delay, RTT in
     # reward of chunk 1: 0.75 Mbps, no stall, no switch (chunk 0 was level 1 too)
     assert s.rewards[1] == pytest.approx(0.75)
     assert s.qoe_sum == pytest.approx(0.75)
@@ -42,6 +43,28 @@ def test_download_spans_intervals_and_wraps() -> None:
     tr2 = Trace(np.array([0.0, 1.0]), np.array([0.001, 8.0]))
     s2 = simulate_levels([0, 0], tr2, video, config=SimConfig(start_level=0))
     assert s2.download_s[0] == s.download_s[0]
+
+
+def test_session_means_leave_out_the_startup_chunk() -> None:
+    """Pins the per-chunk QoE as sum / (N - 1) and the mean bitrate over chunks 1..N-1 (test/plot_results)."""
+    video = Video(np.array([300.0, 750.0]), 4.0, np.full((2, 5), 95000.0))
+    s = simulate_levels([1, 0, 0], Trace.constant(8.0), video)  # 0.1 s + RTT a chunk: no stall after startup
+    assert s.rewards[1:] == pytest.approx([0.3 - 0.45, 0.3])
+    assert s.rewards[0] == pytest.approx(0.75 - 4.3 * 0.18)  # unscored; no switch from start level 1
+    assert s.qoe_sum == pytest.approx(0.15)
+    assert s.qoe_per_chunk == pytest.approx(0.15 / 2)
+    assert s.avg_bitrate_kbps == pytest.approx(300.0)
+    assert s.startup_s == pytest.approx(0.18) and s.rebuffer_total_s == 0.0  # the startup is no stall
+
+
+def test_a_random_start_begins_at_an_interval_of_the_trace() -> None:
+    """Pins sim/env.py's random start at line 1..n-1: a two-line trace always starts at its one interval."""
+    tr = Trace(np.array([0.0, 1.0]), np.array([99.0, 8.0]))
+    video = Video(np.array([300.0]), 4.0, np.full((1, 3), 2.5 * 950000.0))
+    cfg = SimConfig(start_level=0, random_start=True)
+    for seed in range(8):
+        s = simulate_levels([0, 0], tr, video, config=cfg, seed=seed)
+        assert s.download_s[0] == pytest.approx(2.5 + 0.08)
 
 
 def test_step_trace_piecewise() -> None:
@@ -61,6 +84,15 @@ def test_buffer_cap_sleeps_in_half_seconds() -> None:
     assert np.allclose(slept / 0.5, np.round(slept / 0.5))
     # just after the cap: buffer before sleep minus a multiple of 0.5 s lands in (59.5, 60]
     assert np.all(s.buffer_s[s.sleep_s > 0] > 59.5 - 1e-9)
+
+
+def test_the_session_clock_counts_the_sleep_at_the_buffer_cap() -> None:
+    """Pins time_s as downloads plus sleeps: 0.09 s chunks, a 6 s cap: 7.91 s of buffer sleeps 2.0 s."""
+    video = Video(np.array([300.0]), 4.0, np.full((1, 3), 9500.0))  # 0.01 s at 8 Mbit/s, plus 80 ms
+    s = simulate_levels([0, 0], Trace.constant(8.0), video, config=SimConfig(start_level=0, buffer_cap_s=6.0))
+    assert s.sleep_s.tolist() == pytest.approx([0.0, 2.0])
+    assert s.buffer_s[1] == pytest.approx(5.91)
+    assert s.time_s.tolist() == pytest.approx([0.09, 2.18])
 
 
 def test_training_noise_changes_delays_seeded() -> None:
@@ -93,6 +125,12 @@ def test_qoe_variants() -> None:
     assert get_qoe("hd").rewards(np.array([3]), np.array([0.0]), b, start_level=5) == pytest.approx([4.0])
     with pytest.raises(UserInputError):
         get_qoe("nope")
+
+
+def test_log_quality_is_relative_to_the_ladders_lowest_rung() -> None:
+    """Pins QoE_log's q(R) = ln(R / R_min) on a ladder that does not start at 300 kbps: 200, 400, 800."""
+    q = get_qoe("log").quality(np.array([200.0, 400.0, 800.0]))
+    assert q == pytest.approx([0.0, np.log(2.0), np.log(4.0)])
 
 
 def test_cooked_trace_reader(tmp_path: Path) -> None:
@@ -268,6 +306,8 @@ def test_mpd_numbers_that_are_not_are_one_line_errors(tmp_path: Path, attr: str,
 def test_constant_bitrate_video() -> None:
     v = Video.constant_bitrate([300, 750], 4.0, 3)
     assert v.sizes[1, 0] == 750 * 4.0 / 8 * 1000
+    # Pensieve's test/mpc.py reads a size past the last chunk as 0
+    assert (v.chunk_size(1, 2), v.chunk_size(1, 3), v.chunk_size(0, -1)) == (375000.0, 0.0, 0.0)
 
 
 def test_mpd_reader(tmp_path: Path) -> None:
@@ -290,6 +330,24 @@ def test_mpd_reader(tmp_path: Path) -> None:
     assert v.sizes.tolist() == [[101, 102, 103], [401, 402, 403]]
 
 
+def test_mpd_reader_counts_each_representation_from_its_own_start_number(tmp_path: Path) -> None:
+    """Pins chunk k as each Representation's startNumber + k: lo numbers its files from 1, hi from 0."""
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        """<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>
+        <AdaptationSet mimeType="video/mp4">
+        <Representation id="lo" bandwidth="300000"><SegmentTemplate timescale="1" duration="4"
+        media="$RepresentationID$-$Number$.m4s" startNumber="1"/></Representation>
+        <Representation id="hi" bandwidth="1200000"><SegmentTemplate timescale="1" duration="4"
+        media="$RepresentationID$-$Number$.m4s" startNumber="0"/></Representation>
+        </AdaptationSet></Period></MPD>"""
+    )
+    for k in range(3):
+        (tmp_path / f"lo-{k + 1}.m4s").write_bytes(b"x" * (100 + k))
+        (tmp_path / f"hi-{k}.m4s").write_bytes(b"x" * (400 + k))
+    assert load_mpd(mpd).sizes.tolist() == [[100, 101, 102], [400, 401, 402]]
+
+
 @pytest.mark.parametrize(
     ("duration", "chunks"), [("PT14.0S", 3), ("PT16S", 4), ("PT15.99S", 3), ("PT0H0M15.9S", 3), (None, 4)]
 )
@@ -310,6 +368,15 @@ def test_mpd_reader_leaves_out_a_short_last_segment(
         (tmp_path / f"{k}.m4s").write_bytes(b"x" * (150_000 if k < 4 else 75_000))
     assert load_mpd(mpd).n_chunks == chunks
     assert load_video_dir(tmp_path).n_chunks == chunks  # the folder, as --video takes it
+
+
+def test_mpd_reader_iso_durations_by_hand() -> None:
+    """Pins the presentation length read: PT1H2M3.5S is 3723.5 s, P1DT1S 86401 s, PT90S 90 s."""
+    from reelkit.stream.abr.base import _iso_duration_s
+
+    assert _iso_duration_s("PT1H2M3.5S") == pytest.approx(3723.5)
+    assert _iso_duration_s("P1DT1S") == pytest.approx(86401.0)
+    assert _iso_duration_s("PT90S") == pytest.approx(90.0)
 
 
 @pytest.mark.data
@@ -379,6 +446,18 @@ def test_bitrates_a_thousand_times_off_the_chunk_sizes_are_warned_about(tmp_path
         load_video_dir(tmp_path, bitrates_kbps=[0.3, 0.75, 1.2])  # Mbit/s typed as kbps
     import warnings
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])
+
+
+def test_one_odd_rung_is_not_read_as_the_ladders_units(tmp_path: Path) -> None:
+    """Pins the units check on the rungs' median ratio: chunks of 1x, 1x and 40x their kbps are kbps (a
+    mean of 14x warned that the bitrates were not)."""
+    import warnings
+
+    for lv, (kbps, x) in enumerate(((300, 1), (750, 1), (1200, 40))):
+        (tmp_path / f"video_size_{lv}").write_text(f"{kbps * 500 * x}\n" * 4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])
