@@ -98,6 +98,10 @@ class TestConformance:
             return  # its model is for the synthetic ladder; covered above
         s = simulate(_make(name, tiny_fugu_model), synthetic_trace(0), video)
         assert np.all(s.levels == 0)
+        # chunk 0 at start level 1 clipped to the one-level ladder (a player asks for it too)
+        pol = _make(name, tiny_fugu_model)
+        pol.reset(video)
+        assert pol.choose(Observation(0, 0, 0.0, 0.0, 0.0)) == 0
 
 
 def test_training_is_seeded(tiny_fugu_model: Path, tmp_path: Path) -> None:
@@ -181,6 +185,30 @@ def test_bba_hand_cases(buffer_s: float, level: int) -> None:
     pol = BBA()
     pol.reset(synthetic_video())
     assert pol.choose(Observation(3, 2, 1e6, 1.0, buffer_s)) == level
+
+
+def test_rate_based_reads_mbyteps_as_8000_kbps_and_takes_a_rung_equal_to_it() -> None:
+    """Pins kbps = MB/s x 8000 and bitrate <= forecast: 0.35 MB/s = 2800 kbps carries 1850 (x 8192 read
+    2867: 2850), 0.15 MB/s = 1200 kbps carries 1200 exactly, 0.35625 MB/s = 2850 kbps carries 2850."""
+    from reelkit.stream.abr.algos import RateBased
+
+    video = Video.constant_bitrate(LADDER, 4.0, 10)
+    for chunk_bytes, level in ((350_000.0, 3), (150_000.0, 2), (356_250.0, 4)):
+        pol = RateBased()
+        pol.reset(video)
+        assert pol.choose(Observation(1, 1, chunk_bytes, 1.0, 4.0)) == level
+
+
+def test_ewma_weighs_the_newest_sample_by_alpha() -> None:
+    """Pins the EWMA by hand: 1 then 2 MB/s gives 0.3 * 2 + 0.7 * 1 = 1.3 (fast), 0.1 * 2 + 0.9 * 1 = 1.1
+    (slow); ``dual`` takes the lower."""
+    from reelkit.stream.abr.predictors import Ewma
+
+    for dual, want in ((False, 1.3), (True, 1.1)):
+        p = Ewma(dual=dual)
+        p.update(1.0)
+        p.update(2.0)
+        assert p.predict() == pytest.approx(want)
 
 
 def test_robustmpc_hand_cases() -> None:
