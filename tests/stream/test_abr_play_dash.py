@@ -209,6 +209,30 @@ def test_a_ladder_of_the_usual_16_9_sizes_is_one_aspect_ratio(tmp_path: Path) ->
     assert len(check_package_options(tmp_path / "yt", usual)) == 3
     with pytest.raises(ConfigError, match="one aspect ratio"):
         check_package_options(tmp_path / "mixed", [Rendition(640, 360, 400), Rendition(640, 480, 900)])
+    # 640x352 is 1.818:1, 2.3% off 16:9: past the 1% a ladder's rungs may differ by
+    with pytest.raises(ConfigError, match="one aspect ratio"):
+        check_package_options(tmp_path / "near", [Rendition(640, 360, 400), Rendition(640, 352, 900)])
+
+
+def test_encoder_arguments_by_hand(tmp_path: Path) -> None:
+    """Pins the encoder's settings: a GOP of round(29.97 x 4) = 120 frames, keyframes forced every 4 s,
+    each rung at its kbps with maxrate = bitrate and a VBV buffer of 2 s of it."""
+    from fractions import Fraction
+
+    from reelkit.stream.dash import _dash_args
+
+    ladder = (Rendition(320, 180, 300), Rendition(640, 360, 750))
+    args = _dash_args(
+        tmp_path / "c.mp4", tmp_path / "m.mpd", ladder, 4.0, Fraction(30000, 1001), False, "veryfast", None
+    )
+
+    def value(flag: str) -> str:
+        return args[args.index(flag) + 1]
+
+    assert value("-g") == "120" and value("-keyint_min") == "120"
+    assert value("-force_key_frames") == "expr:gte(t,n_forced*4)"
+    assert [value(f"-{k}:v:1") for k in ("b", "maxrate", "bufsize")] == ["750k", "750k", "1500k"]
+    assert value("-seg_duration") == "4" and "-an" in args
 
 
 def _iso_s(text: str) -> float:
@@ -261,6 +285,17 @@ def test_bandwidths_ascend_with_the_ladder() -> None:
         "</AdaptationSet></MPD>"
     )
     assert re.findall(r'bandwidth="(\d+)"', text) == ["103000", "103001", "300400", "66000"]
+
+
+def test_segment_times_and_min_bandwidth_by_hand() -> None:
+    """Pins a timeline's repeats and a missing t continuing from the segment before, and ISO 23009-1's
+    bandwidth over every starting segment: 1000 then 8000 bits, 1 s apart, 1 s minBufferTime need 8000
+    bit/s (from the second segment on; from the first, 4500 would do)."""
+    from reelkit._mpd import min_bandwidth, segment_times
+
+    rep = '<SegmentTimeline><S t="3" d="10" r="1"/><S d="5"/></SegmentTimeline>'
+    assert segment_times(rep) == [(3, 10), (13, 10), (23, 5)]
+    assert min_bandwidth([1000, 8000], [0.0, 1.0], 1.0) == pytest.approx(8000.0)
 
 
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(
