@@ -173,6 +173,29 @@ def test_unknown_algo_and_level_and_stream(abr_client: TestClient) -> None:
     assert abr_client.get("/v1/abr/sessions/never").status_code == 404
 
 
+def test_the_last_chunk_is_decided_and_the_one_past_it_refused(abr_client: TestClient) -> None:
+    """Pins the bound on chunk_index: without a stream the video has 1000 chunks, so 999 is its last and
+    1000 a 422 naming the field."""
+    _decide(abr_client, session_id="end", algo="bba")
+    assert _decide(abr_client, session_id="end", algo="bba", chunk_index=999, buffer_s=30.0)["level"] == 5
+    r = abr_client.post(
+        "/v1/abr/decide",
+        json={"session_id": "end", "chunk_index": 1000, "ladder_kbps": LADDER, "algo": "bba", "buffer_s": 30},
+    )
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "chunk_index"
+
+
+def test_a_session_begun_past_chunk_zero_takes_the_last_level_as_the_start_level(
+    abr_client: TestClient,
+) -> None:
+    """Pins the default last_level of a session first heard of at chunk 1: level 1 (where chunk 0 was
+    fetched). robustMPC at 0.3 MB/s with 4 s of buffer plans level 2 from level 1 but 0 from level 0."""
+    asked = {"chunk_index": 1, "last_chunk_bytes": 300_000, "download_s": 1.0, "buffer_s": 4.0}
+    assert _decide(abr_client, session_id="late", algo="robustmpc", **asked)["level"] == 2
+    assert _decide(abr_client, session_id="one", algo="robustmpc", last_level=1, **asked)["level"] == 2
+    assert _decide(abr_client, session_id="zero", algo="robustmpc", last_level=0, **asked)["level"] == 0
+
+
 def test_player_log_round_trip(abr_client: TestClient) -> None:
     _decide(abr_client, session_id="log1", algo="rate")
     events = [
@@ -211,6 +234,21 @@ def test_session_table_is_bounded_and_expires() -> None:
     assert table.get("b") is None and table.get("a") is not None and len(table) == 2
     time.sleep(0.25)
     assert table.get("a") is None and len(table) == 0
+
+
+def test_trimming_keeps_each_sessions_newest_share() -> None:
+    """Pins trim() by hand: 38 entries over a 20-entry budget in 2 sessions: a share of 10 each, half of
+    it decisions and half log; a's 30 decisions keep their newest 5, b's 4 and 4 stay whole."""
+    table = SessionTable(max_entries=20)
+    a = AbrSession("a", "rate", (300.0,), 4.0, None, policy=None)
+    b = AbrSession("b", "rate", (300.0,), 4.0, None, policy=None)
+    a.decisions = [{"chunk_index": k} for k in range(30)]
+    b.decisions, b.log = [{"chunk_index": k} for k in range(4)], [{"kind": "play"}] * 4
+    table.put(a)
+    table.put(b)
+    table.trim()
+    assert [d["chunk_index"] for d in a.decisions] == [25, 26, 27, 28, 29]
+    assert len(b.decisions) == 4 and len(b.log) == 4
 
 
 # ------------------------------------------------------------------------------------------ the stream server
