@@ -94,7 +94,8 @@ def test_check_schedule_flags_a_shoot_past_max_days() -> None:
 
 def test_check_schedule_flags_a_same_day_group_split_and_a_first_day_on_a_rest_day() -> None:
     """A "same day" group of three with one scene moved to another day breaks it; so does a shoot whose first
-    day is moved to Sunday 1 March (gaps allowed, so only the rest day is wrong)."""
+    day is moved to Saturday 7 March (gaps allowed, so only the rest day is wrong). Moved to Sunday 1 March,
+    the day before calendar.start, it is named as that (it was put down to a rest day)."""
     import dataclasses
 
     prod = parse_production(
@@ -116,9 +117,57 @@ def test_check_schedule_flags_a_same_day_group_split_and_a_first_day_on_a_rest_d
     assert check_schedule(prod, dataclasses.replace(sched, days=split)) == [
         "scenes 1, 2, 3 are not on one day"
     ]
+    saturday = (dataclasses.replace(day, date=date(2026, 3, 7)),)
+    assert check_schedule(prod, dataclasses.replace(sched, days=saturday)) == [
+        "a shooting day falls on a rest day or holiday"
+    ]
     sunday = (dataclasses.replace(day, date=date(2026, 3, 1)),)
     assert check_schedule(prod, dataclasses.replace(sched, days=sunday)) == [
-        "a shooting day falls on a rest day or holiday"
+        "day 1 (2026-03-01) is before calendar.start (2026-03-02)"
+    ]
+
+
+def test_check_schedule_flags_a_continuous_shoot_that_does_not_start_on_calendar_start() -> None:
+    """A continuous shoot starts on calendar.start (the model's rule). The star (1000 a day) is off Tuesday 3
+    March: from Monday 2 March the optimum is 3010 (the star Monday and Wednesday, held Tuesday). The same
+    days moved to Wednesday-Friday cost 2010 and passed check_schedule, so the plan looked beaten by hand."""
+    import dataclasses
+
+    prod = parse_production(
+        {
+            "name": "late",
+            "calendar": {"start": "2026-03-02", "max_days": 6},
+            "people": [
+                {"id": "a", "daily_rate": 1000, "days_off": ["2026-03-03"]},
+                {"id": "b", "daily_rate": 10},
+            ],
+            "locations": [{"id": "L"}],
+            "scenes": [
+                {"id": "A1", "duration": 8, "cast": ["a"], "location": "L"},
+                {"id": "A2", "duration": 8, "cast": ["a"], "location": "L"},
+                {"id": "B", "duration": 8, "cast": ["b"], "location": "L"},
+            ],
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5, num_workers=1))
+    assert sched.optimal and sched.objective == pytest.approx(3010)
+    assert check_schedule(prod, sched) == []
+    scenes = {s.scene_id: s for d in sched.days for s in d.scenes}
+
+    def moved(*dates: date) -> Schedule:
+        days = tuple(
+            dataclasses.replace(sched.days[0], number=k + 1, date=dt, scenes=(scenes[sid],))
+            for k, (dt, sid) in enumerate(zip(dates, ["A1", "A2", "B"], strict=True))
+        )
+        return dataclasses.replace(sched, days=days)
+
+    assert check_schedule(prod, moved(date(2026, 3, 4), date(2026, 3, 5), date(2026, 3, 6))) == [
+        "the shoot is continuous (calendar.allow_gaps is false) but starts on 2026-03-04, not on the first "
+        "working day from calendar.start (2026-03-02)"
+    ]
+    # a day before calendar.start is named as such, whatever the rest of the shoot
+    assert check_schedule(prod, moved(date(2026, 2, 27), date(2026, 3, 2), date(2026, 3, 3))) == [
+        "day 1 (2026-02-27) is before calendar.start (2026-03-02)"
     ]
 
 

@@ -528,6 +528,26 @@ def test_precedence_not_before_and_location_conflict() -> None:
     ]
 
 
+def test_a_continuous_shoot_starts_on_calendar_start_and_the_conflict_says_so() -> None:
+    """Ana is free from Tuesday 3 March; a continuous shoot starts on calendar.start (Monday 2 March), so the
+    shoot cannot begin on Tuesday: the explanation says the continuous shoot runs from calendar.start (it said
+    only "no working day off inside it", which a shoot from Tuesday keeps)."""
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 5},
+            people=[{"id": "a", "name": "Ana", "available": [{"start": "2026-03-03", "end": "2026-03-20"}]}],
+            scenes=[scene("s1", 8, cast=["a"]), scene("s2", 8, cast=["a"])],
+        )
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, OPTS)
+    assert sorted(info.value.conflicts) == [
+        "a continuous shoot from calendar.start (2026-03-02): no working day off before or inside it "
+        "(calendar.allow_gaps lifts it)",
+        "availability of Ana (2026-03-03 to 2026-03-20)",
+    ]
+
+
 def test_too_few_days() -> None:
     p = parse_production(
         prod(

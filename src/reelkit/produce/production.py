@@ -236,7 +236,8 @@ class Scene(_Model):
 class Calendar(_Model):
     """The shooting calendar."""
 
-    #: Before 3000 (the calendar looks years ahead of it; 9999-12-30 overflowed Python's dates).
+    #: The first date the shoot may use; a continuous shoot (``allow_gaps`` false) starts on the first working
+    #: day from it. Before 3000 (the calendar looks years ahead of it; 9999-12-30 overflowed Python's dates).
     start: date = Field(lt=date(3000, 1, 1))
     hours_per_day: float = Field(10.0, gt=0, le=24)
     #: Weekdays without shooting (``mon`` ... ``sun``).
@@ -246,7 +247,8 @@ class Calendar(_Model):
     #: of them); default: 1.5 times the days the scenes need, plus 5.
     max_days: int | None = Field(None, ge=1, le=400)
     call_time: time = time(7, 0)
-    #: Allow working days without shooting inside the shoot (default: the shoot is continuous).
+    #: Allow working days without shooting (default: the shoot is continuous: it starts on the first working
+    #: day from ``start`` and shoots every working day until it ends).
     allow_gaps: bool = False
     #: IANA time zone of the call times (``Europe/Lisbon``); empty: local (floating) times in the calendars.
     timezone: str = ""

@@ -5,7 +5,8 @@ Model
     crew and location are available and that respect its "not before" date). Each day's scenes fit the
     working hours. ``y[l, d]``: the unit shoots at location ``l`` on day ``d`` (setup cost); ``used[d]``: day
     ``d`` is a shooting day (``costs.day_cost``); unless ``calendar.allow_gaps``, the shooting days are the
-    first working days (a continuous shoot). The order of a day's locations is a circuit through a depot
+    first working days from ``calendar.start`` (a continuous shoot starts on its first working day:
+    ``used[d + 1] => used[d]``). The order of a day's locations is a circuit through a depot
     (``AddCircuit``; an unused location takes its self-loop) whose arcs carry the company-move costs; a
     day's scenes at one location are shot together (day scenes before night scenes). Precedences bound the
     scenes' days (and, on a shared day, the locations' positions in the circuit); "same day" groups share
@@ -552,7 +553,9 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
                 m.add(sum(ys) >= -(-lmin // cal.seconds))
     if not cal.allow_gaps:
         gap_lit = groups.lit(
-            "continuous", "a continuous shoot: no working day off inside it (calendar.allow_gaps)"
+            "continuous",
+            f"a continuous shoot from calendar.start ({cal.start.isoformat()}): no working day off before or "
+            "inside it (calendar.allow_gaps lifts it)",
         )
         for d in range(len(days) - 1):
             _enforce(m.add_implication(used[d + 1], used[d]), gap_lit)
@@ -1141,11 +1144,23 @@ def check_schedule(prod: Production, schedule: Schedule) -> list[str]:
         return out
     working = cal.working_days(len(schedule.days) * 3 + 400)
     dates = [d.date for d in schedule.days]
+    for d in schedule.days:
+        if d.date < cal.start:
+            out.append(f"day {d.number} ({d.date}) is before calendar.start ({cal.start})")
     if dates and not cal.allow_gaps:
-        start = working.index(dates[0]) if dates[0] in working else -1
-        if start < 0 or dates != working[start : start + len(dates)]:
+        # a continuous shoot starts on the first working day from calendar.start (the model's rule)
+        if dates[0] > working[0]:
+            out.append(
+                f"the shoot is continuous (calendar.allow_gaps is false) but starts on {dates[0]}, not on "
+                f"the first working day from calendar.start ({working[0]})"
+            )
+        # its working days follow one another (a day before the start or on a rest day is named above/below)
+        open_days = set(working)
+        shot = [x for x in dates if x in open_days]
+        start = working.index(shot[0]) if shot else 0
+        if shot != working[start : start + len(shot)]:
             out.append("the shoot is not continuous")
-    if any(d not in working for d in dates):
+    if any(d not in working for d in dates if d >= cal.start):
         out.append("a shooting day falls on a rest day or holiday")
     for pr in prod.constraints.precedences:
         if (day_of[pr.before], pos[pr.before]) >= (day_of[pr.after], pos[pr.after]):
