@@ -171,6 +171,38 @@ def test_check_schedule_flags_a_continuous_shoot_that_does_not_start_on_calendar
     ]
 
 
+def test_check_schedule_flags_a_day_that_goes_back_to_a_location() -> None:
+    """A at the house before B in the street before C at the house: a day visits each location once, so the
+    optimum is two days (2 x 1000 + one move, 100), not one day going house, street, house (1000 + two moves,
+    which check_schedule passed)."""
+    import dataclasses
+
+    prod = parse_production(
+        {
+            "name": "back",
+            "costs": {"day_cost": 1000, "default_move_cost": 100},
+            "calendar": {"start": "2026-03-02", "max_days": 3},
+            "locations": [{"id": "house"}, {"id": "street"}],
+            "scenes": [
+                {"id": "A", "duration": 1, "location": "house"},
+                {"id": "B", "duration": 1, "location": "street"},
+                {"id": "C", "duration": 1, "location": "house"},
+            ],
+            "constraints": {"precedences": [{"before": "A", "after": "B"}, {"before": "B", "after": "C"}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5, num_workers=1))
+    assert sched.optimal and sched.objective == pytest.approx(2100) and sched.n_days == 2
+    assert check_schedule(prod, sched) == []
+    scenes = {s.scene_id: s for d in sched.days for s in d.scenes}
+    one = dataclasses.replace(
+        sched.days[0], scenes=tuple(scenes[x] for x in "ABC"), locations=("house", "street", "house")
+    )
+    assert check_schedule(prod, dataclasses.replace(sched, days=(one,))) == [
+        "day 1 (2026-03-02) goes back to location house after street (a day visits each location once)"
+    ]
+
+
 def test_csv_round_trip(small: tuple[object, object]) -> None:
     prod, sched = small
     rows = read_schedule_csv(schedule_csv(sched))  # type: ignore[arg-type]

@@ -548,6 +548,42 @@ def test_a_continuous_shoot_starts_on_calendar_start_and_the_conflict_says_so() 
     ]
 
 
+def test_precedences_that_send_a_day_back_to_a_location_name_the_one_visit_rule() -> None:
+    """A at the house, then B in the street, then C at the house, all on one day: a day visits each location
+    once, so they conflict; the explanation names that rule (it named the three constraints alone, which look
+    satisfiable). A one-day window in place of the group conflicts with them and the rule alike (a precedence
+    across locations without them, as in test_precedence_not_before_and_location_conflict, names no rule)."""
+    data = prod(
+        locations=[{"id": "house"}, {"id": "street"}],
+        scenes=[scene("A", 1, "house"), scene("B", 1, "street"), scene("C", 1, "house")],
+        constraints={
+            "precedences": [{"before": "A", "after": "B"}, {"before": "B", "after": "C"}],
+            "same_day": [{"scenes": ["A", "B", "C"]}],
+        },
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(parse_production(data), OPTS)
+    assert info.value.conflicts == [
+        "scene A before scene B (constraints.precedences[0])",
+        "scene B before scene C (constraints.precedences[1])",
+        "scenes A, B, C on the same day (constraints.same_day[0])",
+        "a day visits each location once (its scenes at a location are shot together)",
+    ]
+    assert str(info.value).endswith(
+        "a day visits each location once (its scenes at a location are shot together)"
+    )
+    data["constraints"]["same_day"] = []
+    data["calendar"]["max_days"] = 1
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(parse_production(data), OPTS)
+    assert sorted(info.value.conflicts) == [
+        "a day visits each location once (its scenes at a location are shot together)",
+        "scene A before scene B (constraints.precedences[0])",
+        "scene B before scene C (constraints.precedences[1])",
+        "the shoot ends within 1 working day of its start (calendar.max_days)",
+    ]
+
+
 def test_too_few_days() -> None:
     p = parse_production(
         prod(

@@ -12,7 +12,10 @@ Conventions
     rule); crew named by scenes (day players: stunt coordinator, steadicam, ...) are paid for the days they
     work; the core crew and the unit's overheads are ``costs.day_cost`` per shooting day. A location's
     ``setup_cost`` is paid for each day the unit shoots there; ``move_costs`` prices a company move between
-    two locations on the same day (symmetric; ``costs.default_move_cost`` otherwise).
+    two locations on the same day (symmetric; ``costs.default_move_cost`` otherwise). A day visits each
+    location once: its scenes at a location are shot together. So ``constraints.precedences`` and
+    ``same_day`` groups that would send a day back to a location (scene A at the house, then B in the
+    street, then C at the house, all on one day) cannot hold together.
 """
 
 from __future__ import annotations
@@ -310,14 +313,16 @@ class Costs(_Model):
 
 
 class Precedence(_Model):
-    """Scene ``before`` is shot before scene ``after`` (an earlier day, or earlier the same day)."""
+    """Scene ``before`` is shot before scene ``after`` (an earlier day, or earlier the same day: a day visits
+    each location once, so on one day it orders the scenes' locations)."""
 
     before: Id
     after: Id
 
 
 class SameDay(_Model):
-    """These scenes are shot on the same day."""
+    """These scenes are shot on the same day (a day visits each location once: with precedences, their
+    locations must fall in one order)."""
 
     scenes: list[Id] = Field(min_length=2)
 

@@ -8,9 +8,10 @@ Model
     first working days from ``calendar.start`` (a continuous shoot starts on its first working day:
     ``used[d + 1] => used[d]``). The order of a day's locations is a circuit through a depot
     (``AddCircuit``; an unused location takes its self-loop) whose arcs carry the company-move costs; a
-    day's scenes at one location are shot together (day scenes before night scenes). Precedences bound the
-    scenes' days (and, on a shared day, the locations' positions in the circuit); "same day" groups share
-    their day.
+    day's scenes at one location are shot together (day scenes before night scenes), so a day visits each
+    location once. Precedences bound the scenes' days (and, on a shared day, the locations' positions in the
+    circuit: precedences that would send a day back to a location cannot hold on one day); "same day" groups
+    share their day.
 
     Cast pay is the holding rule of talent scheduling: a person is paid ``daily_rate`` for every shooting day
     from their first working day to their last. In a continuous shoot that is ``last - first + 1`` with
@@ -28,11 +29,12 @@ Objective
 Infeasibility
     When the model has no solution, it is rebuilt with one assumption literal per constraint group (each
     person's and each location's availability, the working hours, the number of shooting days, each
-    precedence, each "same day" group, each "not before" date) over days past the shoot's window too (so
-    that the window is named when it is part of the conflict) and solved again (one worker, as CP-SAT's
-    cores need); ``SufficientAssumptionsForInfeasibility`` gives a conflicting set, which is then shrunk by
-    deletion (drop a group, re-solve, keep it out while still infeasible) and raised as
-    :class:`~reelkit.errors.InfeasibleError` whose ``conflicts`` describe each group.
+    precedence, each "same day" group, each "not before" date, a day's one visit to each location) over days
+    past the shoot's window too (so that the window is named when it is part of the conflict) and solved
+    again (one worker, as CP-SAT's cores need); ``SufficientAssumptionsForInfeasibility`` gives a
+    conflicting set, which is then shrunk by deletion (drop a group, re-solve, keep it out while still
+    infeasible) and raised as :class:`~reelkit.errors.InfeasibleError` whose ``conflicts`` describe each
+    group.
 """
 
 from __future__ import annotations
@@ -293,6 +295,10 @@ def check_schedule_of(sched: Schedule, prod: Production, *, source: str | None =
 
 
 # ---------------------------------------------------------------------------------------------- the model
+VISITS_ONCE = "a day visits each location once (its scenes at a location are shot together)"
+"""The rule of the day's circuit, as an explanation names it."""
+
+
 def _dates(item: Person | Location) -> str:
     parts = [
         w.start.isoformat() if w.start == w.end else f"{w.start.isoformat()} to {w.end.isoformat()}"
@@ -620,10 +626,13 @@ def _build(prod: Production, *, explain: bool, interval_pay: bool = True) -> _Bu
         _enforce(m.add(day_var(a) <= day_var(b)), lit)
         la, lb = loc_index[scenes[a].location], loc_index[scenes[b].location]
         if la != lb:
+            # one position per location and day: the rule that a day visits each location once, named in
+            # explanations when it is part of the conflict (precedences that would send a day back)
+            visit = groups.lit("visits", VISITS_ONCE)
             for d in set(by_scene[a]) & set(by_scene[b]):
                 if (la, d) in pos and (lb, d) in pos:
                     ct = m.add(pos[la, d] < pos[lb, d])
-                    ct.only_enforce_if([x[a, d], x[b, d], *([lit] if lit is not None else [])])
+                    ct.only_enforce_if([x[a, d], x[b, d], *(v for v in (lit, visit) if v is not None)])
     for k, g in enumerate(cons.same_day):
         ids = [scene_index[s] for s in g.scenes]
         lit = groups.lit(
@@ -888,6 +897,7 @@ def _explain(prod: Production, opts: SolveOptions) -> list[str]:
         trial = [k for k in kept if k != key]
         if trial and infeasible(trial):
             kept = trial
+    kept.sort(key=lambda k: k == "visits")  # the rule after the constraints of the file it binds
     return [groups.text[k] for k in kept]
 
 
@@ -1168,6 +1178,17 @@ def check_schedule(prod: Production, schedule: Schedule) -> list[str]:
     for g in prod.constraints.same_day:
         if len({day_of[x] for x in g.scenes}) > 1:
             out.append(f"scenes {', '.join(g.scenes)} are not on one day")
+    for d in schedule.days:  # a day visits each location once: its scenes there are shot together
+        seen: list[str] = []
+        for s in d.scenes:
+            loc = prod.scene(s.scene_id).location
+            if seen and loc != seen[-1] and loc in seen:
+                out.append(
+                    f"day {d.number} ({d.date}) goes back to location {loc} after {seen[-1]} (a day visits "
+                    "each location once)"
+                )
+            if not seen or loc != seen[-1]:
+                seen.append(loc)
     for nb in prod.constraints.not_before:
         if date_of[nb.scene] < nb.date:
             out.append(f"scene {nb.scene} is shot before {nb.date}")
