@@ -541,6 +541,30 @@ def test_night_shoot_calendars_land_after_midnight_and_stale_ones_go(tmp_path: P
     assert (tmp_path / "calendars" / "family-birthdays.ics").read_bytes() == own
 
 
+def test_names_with_newlines_commas_semicolons_and_backslashes_are_text_escaped_in_calendars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A two-line production name (a YAML block) and a person named with "," ";" "\\": X-WR-CALNAME is
+    TEXT-escaped (RFC 5545 3.3.11); the newline was a traceback, exit 1, and the rest were written raw."""
+    path = tmp_path / "nl.yaml"
+    path.write_text(
+        "name: |\n  The Long Night\n  (working title)\n"
+        "calendar: {start: 2026-03-02}\n"
+        "people: [{id: a, name: 'Ana, Jr.; \\ B'}]\n"
+        "locations: [{id: L, name: \"House\\nat night\"}]\n"
+        "scenes: [{id: s, duration: 1, cast: [a], location: L}]\n"
+    )
+    out = tmp_path / "plan"
+    code, _, err = run(capsys, "schedule", "plan", str(path), "-o", str(out), "--time-limit", "5")
+    assert code == 0, err
+    raw = (out / "calendars" / "a.ics").read_bytes()
+    lines = raw.decode().replace("\r\n ", "").split("\r\n")  # unfolded
+    assert "X-WR-CALNAME:The Long Night\\n(working title) — Ana\\, Jr.\\; \\\\ B" in lines
+    assert "LOCATION:House\\nat night" in lines
+    (ev,) = icalendar.Calendar.from_ical(raw).walk("VEVENT")
+    assert str(ev["location"]) == "House\nat night"
+
+
 def test_calendar_event_ids_differ_for_people_whose_slugs_agree() -> None:
     from reelkit.produce.outputs import _uid_stem
 

@@ -192,7 +192,9 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"{schedule.production} — {person.label}")
+    # an X- property is written as given: TEXT-escaped here (RFC 5545 3.3.11), so a newline, comma, semicolon
+    # or backslash in a name neither breaks the line (icalendar refused it: a traceback) nor reads as markup
+    cal.add("x-wr-calname", icalendar.vText(f"{schedule.production} — {person.label}"))
     stamp = datetime(2000, 1, 1, 0, 0, 0, tzinfo=UTC)
     zone = ZoneInfo(schedule.timezone) if schedule.timezone else None  # None: floating local times
     for day in schedule.days:
