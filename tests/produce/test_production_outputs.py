@@ -501,6 +501,29 @@ def test_calendars_carry_the_time_zone() -> None:
         parse_production(data)
 
 
+def test_the_time_zone_rules_cover_a_shoot_after_2038() -> None:
+    """A call at 07:00 in Lisbon on 2 July 2040 is 06:00 UTC (summer time, +01:00) by the calendar's own
+    VTIMEZONE, as an app reads it: icalendar's default rules stopped at 2038, so it read +00:00."""
+    prod = parse_production(
+        {
+            "name": "future",
+            "calendar": {"start": "2040-07-02", "timezone": "Europe/Lisbon"},
+            "people": [{"id": "a", "name": "Ana"}],
+            "locations": [{"id": "L"}],
+            "scenes": [{"id": "s", "duration": 1, "cast": ["a"], "location": "L"}],
+        }
+    )
+    cal = icalendar.Calendar.from_ical(
+        person_calendar(plan_shoot(prod, SolveOptions(time_limit=5)), prod, "a")
+    )
+    (vtz,) = cal.walk("VTIMEZONE")
+    rules = vtz.to_tz(lookup_tzid=False)  # the file's transitions, not the system's zone of that name
+    (ev,) = cal.walk("VEVENT")
+    start = ev.decoded("dtstart").replace(tzinfo=rules)
+    assert start.isoformat() == "2040-07-02T07:00:00+01:00"
+    assert start.astimezone(UTC).isoformat() == "2040-07-02T06:00:00+00:00"
+
+
 def test_night_shoot_calendars_land_after_midnight_and_stale_ones_go(tmp_path: Path) -> None:
     prod = parse_production(
         {
@@ -551,7 +574,7 @@ def test_names_with_newlines_commas_semicolons_and_backslashes_are_text_escaped_
         "name: |\n  The Long Night\n  (working title)\n"
         "calendar: {start: 2026-03-02}\n"
         "people: [{id: a, name: 'Ana, Jr.; \\ B'}]\n"
-        "locations: [{id: L, name: \"House\\nat night\"}]\n"
+        'locations: [{id: L, name: "House\\nat night"}]\n'
         "scenes: [{id: s, duration: 1, cast: [a], location: L}]\n"
     )
     out = tmp_path / "plan"

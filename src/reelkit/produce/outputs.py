@@ -241,8 +241,14 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         ev.add("summary", "On hold (paid, not called)")
         ev.add("transp", "TRANSPARENT")
         cal.add_component(ev)
-    if zone is not None:
-        cal.add_missing_timezones()
+    if zone is not None and schedule.days:
+        # the VTIMEZONE's transitions must cover the shoot: icalendar's default stops at 2038, and a calendar
+        # app reading its rules put a July 2040 call in Lisbon at +00:00 (a year's margin past the last day)
+        first, last = min(d.date for d in schedule.days), max(d.date for d in schedule.days)
+        cal.add_missing_timezones(
+            first_date=min(date(1970, 1, 1), first - timedelta(days=366)),
+            last_date=max(date(2038, 1, 1), last + timedelta(days=366)),
+        )
     data: bytes = cal.to_ical()
     return data
 
