@@ -332,6 +332,23 @@ def test_day_scenes_come_before_night_scenes_at_a_location() -> None:
     ]
 
 
+def test_a_location_with_only_night_scenes_comes_after_one_with_day_scenes() -> None:
+    """Without move costs or precedences across locations, a day's locations went in file order: the NIGHT
+    scene at N (first in the file) opened the day at 07:00, ahead of the DAY scene at D. D is shot first."""
+    p = parse_production(
+        prod(
+            locations=[{"id": "N"}, {"id": "D"}],
+            scenes=[scene("n", 2, "N", day_night="NIGHT"), scene("d", 2, "D")],
+        )
+    )
+    (day,) = plan_shoot(p, OPTS).days
+    assert day.locations == ("D", "N")
+    assert [(x.scene_id, x.start, x.end) for x in day.scenes] == [
+        ("d", "07:00", "09:00"),
+        ("n", "09:00", "11:00"),
+    ]
+
+
 def test_same_day_and_not_before() -> None:
     p = parse_production(
         prod(

@@ -9,9 +9,10 @@ Model
     ``used[d + 1] => used[d]``). The order of a day's locations is a circuit through a depot
     (``AddCircuit``; an unused location takes its self-loop) whose arcs carry the company-move costs; a
     day's scenes at one location are shot together (day scenes before night scenes), so a day visits each
-    location once. Precedences bound the scenes' days (and, on a shared day, the locations' positions in the
-    circuit: precedences that would send a day back to a location cannot hold on one day); "same day" groups
-    share their day.
+    location once; without a circuit (no move costs, no precedence across locations) a day's locations go in
+    file order, those with only night scenes last. Precedences bound the scenes' days (and, on a shared day,
+    the locations' positions in the circuit: precedences that would send a day back to a location cannot
+    hold on one day); "same day" groups share their day.
 
     Cast pay is the holding rule of talent scheduling: a person is paid ``daily_rate`` for every shooting day
     from their first working day to their last. In a continuous shoot that is ``last - first + 1`` with
@@ -954,11 +955,15 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
                 order.append(cur)
                 cur = nxt.get(cur, -1)
         else:
-            first_scene = {
-                li: min(si for si in on_day if scenes[si].location == prod.locations[li].id)
-                for li in locs_used
+            # no moves to price and no precedence across locations: locations whose scenes are all NIGHT
+            # last (a night scene opened the day ahead of a day scene elsewhere), then in scene order
+            here = {
+                li: [si for si in on_day if scenes[si].location == prod.locations[li].id] for li in locs_used
             }
-            order = sorted(locs_used, key=lambda li: first_scene[li])
+            order = sorted(
+                locs_used,
+                key=lambda li: (all(scenes[si].day_night == "NIGHT" for si in here[li]), min(here[li])),
+            )
         clock = datetime.combine(day, cal.call_time, tzinfo=zone)
         clock = call = _after(
             clock, 0
