@@ -588,6 +588,27 @@ def test_names_with_newlines_commas_semicolons_and_backslashes_are_text_escaped_
     assert str(ev["location"]) == "House\nat night"
 
 
+def test_calendar_file_names_differ_in_more_than_case(tmp_path: Path) -> None:
+    """People "Ana" and "ana" got Ana.ics and ana.ics: one file on a case-insensitive disk (macOS, Windows),
+    so one calendar overwrote the other. The second gets a suffix, as a clash of slugs does."""
+    prod = parse_production(
+        {
+            "name": "case",
+            "calendar": {"start": "2026-03-02"},
+            "people": [{"id": "Ana"}, {"id": "ana"}, {"id": "ANA"}],
+            "locations": [{"id": "L"}],
+            "scenes": [{"id": "s", "duration": 1, "cast": ["Ana", "ana", "ANA"], "location": "L"}],
+        }
+    )
+    files = write_plan(plan_shoot(prod, SolveOptions(time_limit=5)), prod, tmp_path)
+    assert {k: p.name for k, p in files.calendars.items()} == {
+        "Ana": "Ana.ics",
+        "ana": "ana_.ics",
+        "ANA": "ANA__.ics",
+    }
+    assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == ["ANA__.ics", "Ana.ics", "ana_.ics"]
+
+
 def test_calendar_event_ids_differ_for_people_whose_slugs_agree() -> None:
     from reelkit.produce.outputs import _uid_stem
 

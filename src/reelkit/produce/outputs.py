@@ -300,14 +300,14 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
         sb: stripboard_html(schedule, production).encode(),
     }
     cals: dict[str, Path] = {}
-    used: set[str] = set()
+    used: set[str] = set()  # lower case: ids "Ana" and "ana" are one file on macOS and Windows
     for call in schedule.people:
         if not call.work_days:
             continue
         name = _slug(call.person_id)
-        while name in used:
+        while name.lower() in used:
             name += "_"
-        used.add(name)
+        used.add(name.lower())
         cals[call.person_id] = out / "calendars" / f"{name}.ics"
         contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id)
     with ExitStack() as renames:  # on leaving, every temporary file is renamed over its file
