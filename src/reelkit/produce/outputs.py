@@ -315,9 +315,15 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             renames.enter_context(atomic_path(path, path.suffix)).write_bytes(data)
     # calendars of an earlier plan written here, for people this plan does not call, would be sent out
     # with the new ones: they go (only ours: a calendar of the user's own in the folder stays)
-    keep = set(cals.values())
+    # by file, not name: on a case-insensitive disk the listing may give an earlier plan's "Ana.ics" for the
+    # "ana.ics" just written over it
+    keep = {(st.st_dev, st.st_ino) for st in (c.stat() for c in cals.values())}
     folder = out / "calendars"
     for old in folder.glob("*.ics") if folder.is_dir() else ():
-        if old not in keep and _written_by_us(old):
+        try:
+            st = old.stat()
+        except OSError:  # a broken link: no calendar of ours
+            continue
+        if (st.st_dev, st.st_ino) not in keep and _written_by_us(old):
             old.unlink(missing_ok=True)
     return PlanFiles(sj, sc, sb, cals)
