@@ -104,7 +104,8 @@ def main() -> None:
     lines += [
         "",
         "Every schedule was checked by `check_schedule` (an independent check of availability, hours, "
-        f"precedences, same-day groups, not-before dates, continuity): "
+        "precedences, same-day groups, not-before dates, a continuous shoot from calendar.start, one visit "
+        f"per location a day): "
         f"{sum(r.get('violations', 0) for r in rows)} violations in {len(rows)} runs.",
     ]
     (HERE / "RESULTS.d").mkdir(exist_ok=True)
