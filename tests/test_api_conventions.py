@@ -186,6 +186,51 @@ def test_every_error_class_is_exported() -> None:
     assert defined == set(errors.__all__)
 
 
+def test_shown_keeps_a_value_up_to_the_limit_and_cuts_a_longer_one_to_it() -> None:
+    """``shown``: 80 characters pass whole; 81 become 77 and '...', 80 in all."""
+    assert errors.shown("x" * 80) == "x" * 80
+    assert errors.shown("y" * 81) == "y" * 77 + "..." and len(errors.shown("y" * 200)) == 80
+    assert errors.shown("abcdef", limit=5) == "ab..."
+
+
+def test_pydantic_messages_name_the_nested_field_and_drop_value_error() -> None:
+    """A nested field is named by its whole path (``inner.items.1``) and a validator's message loses
+    pydantic's 'Value error, '."""
+    import pydantic
+
+    from reelkit.config import pydantic_message
+
+    class Inner(pydantic.BaseModel):
+        items: list[int]
+
+        @pydantic.field_validator("items")
+        @classmethod
+        def _short(cls, v: list[int]) -> list[int]:
+            if len(v) > 2:
+                raise ValueError("at most 2 items")
+            return v
+
+    class Outer(pydantic.BaseModel):
+        inner: Inner
+
+    with pytest.raises(pydantic.ValidationError) as info:
+        Outer.model_validate({"inner": {"items": [1, "x"]}})
+    assert pydantic_message(info.value).startswith("inner.items.1: Input should be a valid integer")
+    with pytest.raises(pydantic.ValidationError) as info:
+        Outer.model_validate({"inner": {"items": [1, 2, 3]}})
+    assert pydantic_message(info.value) == "inner.items: at most 2 items"
+
+
+def test_check_numbers_refuses_a_bool_for_a_number() -> None:
+    """``True`` is an int to Python but no worker count: ``check_numbers`` refuses it, naming the field."""
+    from reelkit.config import check_numbers
+
+    check_numbers("Opt", n=(3, int), x=(2, float), y=(None, float))
+    for kind in (int, float):
+        with pytest.raises(ConfigError, match=r"^Opt\.n must be a .*, got True$"):
+            check_numbers("Opt", n=(True, kind))
+
+
 def test_a_nan_or_infinity_is_named_as_one_not_as_a_failed_bound(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pydantic
     from pydantic import Field
