@@ -42,6 +42,12 @@ def _deadline(_: int) -> float | None:
     return media.job_deadline()
 
 
+def _pid(_: int) -> int:
+    import os
+
+    return os.getpid()
+
+
 @pytest.mark.parametrize("kind", ["process", "thread"])
 def test_results_come_in_task_order(kind: str) -> None:
     tasks = list(range(12))
@@ -71,6 +77,24 @@ def test_the_time_limit_reaches_the_workers(kind: str) -> None:
     assert deadline is not None and all(d is not None and abs(d - deadline) < 1e-6 for d in got)
 
 
+def test_a_worker_task_ends_at_the_jobs_absolute_deadline() -> None:
+    """A process worker's time limit is what is left of the job's (deadline less now), not the deadline's
+    monotonic seconds taken as a duration (a limit of days)."""
+    from reelkit.executor import _Bounded
+
+    deadline = time.monotonic() + 30.0
+    got = _Bounded(_deadline, deadline)(0)
+    assert got is not None and abs(got - deadline) < 0.5
+
+
+@pytest.mark.parametrize(("workers", "tasks"), [(1, 3), (4, 1)])
+def test_one_worker_or_one_task_runs_in_this_process(workers: int, tasks: int) -> None:
+    """One worker, or a single task, runs in-process (no pool started): the task sees this process's id."""
+    import os
+
+    assert LocalExecutor(workers).map(_pid, range(tasks)) == [os.getpid()] * tasks
+
+
 def _slow_ffmpeg(_: int) -> None:
     media.run_ffmpeg(["-v", "error", "-re", "-f", "lavfi", "-i", "sine=duration=20", "-f", "null", "-"])
 
@@ -97,3 +121,12 @@ def test_every_core_means_the_cores_this_process_may_use() -> None:
 
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert available_cores() == expected
+
+
+def test_every_core_is_the_affinity_not_the_machines_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job allowed 3 of a machine's 64 cores gets 3 workers."""
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 5, 9}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert available_cores() == 3
