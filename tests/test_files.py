@@ -58,6 +58,19 @@ def test_check_output_file_refuses_an_input(tmp_path: Path) -> None:
     assert check_output_file(other, MediaError, "out.wav", inputs=[src]) == other  # another file: replaced
 
 
+def test_an_output_in_a_subfolder_of_an_input_folder_is_not_an_input(tmp_path: Path) -> None:
+    """A folder given as an input is read whole but not its subfolders: ``in/out/report.csv`` may be
+    replaced, ``in/report.csv`` may not."""
+    folder = tmp_path / "in"
+    (folder / "out").mkdir(parents=True)
+    inside, below = folder / "report.csv", folder / "out" / "report.csv"
+    inside.write_text("a")
+    below.write_text("b")
+    assert check_output_file(below, ConfigError, "out.csv", inputs=[folder]) == below
+    with pytest.raises(ConfigError, match="would overwrite an input file"):
+        check_output_file(inside, ConfigError, "out.csv", inputs=[folder])
+
+
 def test_replace_file_applies_the_umask_and_replaces(tmp_path: Path) -> None:
     final = tmp_path / "report.html"
     final.write_text("old")
@@ -71,6 +84,26 @@ def test_replace_file_applies_the_umask_and_replaces(tmp_path: Path) -> None:
     assert final.read_text() == "new"
     assert not Path(tmp).exists()
     assert stat.S_IMODE(os.stat(final).st_mode) == 0o666 & ~old
+
+
+def test_the_umask_is_read_in_octal_for_files_and_folders(tmp_path: Path) -> None:
+    """Under umask 027 a new file is 0640 and a made folder 0750 (``Umask: 0027`` read in decimal is 0o33:
+    0644 and 0744)."""
+    from reelkit._files import _umask, give_folder_umask
+
+    old = os.umask(0o027)
+    _umask.cache_clear()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=tmp_path)
+        os.close(fd)
+        replace_file(tmp, tmp_path / "new.txt")
+        folder = tempfile.mkdtemp(dir=tmp_path)
+        give_folder_umask(folder)
+    finally:
+        os.umask(old)
+        _umask.cache_clear()
+    assert stat.S_IMODE(os.stat(tmp_path / "new.txt").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o750
 
 
 def test_read_keyed_json(tmp_path: Path) -> None:
@@ -223,6 +256,29 @@ def test_an_atomic_rewrite_keeps_the_mode_follows_a_link_and_takes_any_name(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["elsewhere", "link.txt", "priv.txt", long.name]
     )
+
+
+def test_a_temporary_names_head_is_cut_to_64_bytes_not_characters(tmp_path: Path) -> None:
+    """A 252-byte name of 4-byte characters: its head is 16 of them (64 bytes); 64 characters (256 bytes)
+    made a temporary name past the 255-byte limit."""
+    from reelkit._files import temp_head
+
+    name = "\U0001f600" * 62 + ".txt"
+    assert temp_head(name) == "\U0001f600" * 16 and temp_head("short.txt") == "short.txt"
+    atomic_write_text(tmp_path / name, "ok")
+    assert (tmp_path / name).read_text() == "ok"
+
+
+def test_csv_records_start_on_their_first_line_and_skip_empty_lines() -> None:
+    """Line numbers count the raw lines (a quoted line break moves the next record down one) and an empty
+    line is no record."""
+    import io
+
+    from reelkit._files import csv_records
+
+    text = 'a,b\n"x\ny",2\n\nc,3\n'
+    assert list(csv_records(io.StringIO(text))) == [(1, ["a", "b"]), (2, ["x\ny", "2"]), (5, ["c", "3"])]
+    assert list(csv_records(io.StringIO("a;b\n"), ";")) == [(1, ["a", "b"])]
 
 
 def _special_nodes(tmp_path: Path) -> list[Path]:
