@@ -542,6 +542,64 @@ def test_an_rf64_broadcast_wav_keeps_its_bext(tmp_path: Path) -> None:
     assert struct.unpack_from("<Q", bext, 338)[0] == 172_800_000
 
 
+def _chunk(cid: bytes, body: bytes, size: int | None = None) -> bytes:
+    """A RIFF chunk: id, little-endian size (``size`` if given), body and its pad byte."""
+    import struct
+
+    return cid + struct.pack("<I", len(body) if size is None else size) + body + b"\0" * (len(body) & 1)
+
+
+def test_copy_chunks_writes_the_bext_before_data_byte_for_byte(tmp_path: Path) -> None:
+    """The rewritten file, built by hand: RIFF size = file - 8, the bext's loudness x100 rounded (-23.006 is
+    -2301, -327.68 the lowest -32768, 400 'not calculated'), its NUL padding cut and the history line
+    after a CRLF, and the odd data chunk's pad byte kept before the chunk after it."""
+    import struct
+
+    from reelkit.post.bwf import copy_chunks
+
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 8000, 1, 8)
+    bext = bytearray(602)
+    struct.pack_into("<QH", bext, 338, 1234, 2)
+    src, out = tmp_path / "src.wav", tmp_path / "out.wav"
+    body = (
+        _chunk(b"fmt ", fmt)
+        + _chunk(b"bext", bytes(bext) + b"A=PCM,F=8000\0\0\0")
+        + _chunk(b"data", b"\x80" * 4)
+    )
+    src.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    written = _chunk(b"fmt ", fmt) + _chunk(b"data", b"\x01\x02\x03") + _chunk(b"LIST", b"INFO")
+    out.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(written)) + b"WAVE" + written)
+    figures = (-23.006, 4.5, -1.006, 400.0, -327.68)
+    assert copy_chunks(src, out, loudness=lambda: figures, history="T=x") == "copied"
+    struct.pack_into("<5h", bext, 412, -2301, 450, -101, 0x7FFF, -32768)
+    new_bext = bytes(bext) + b"A=PCM,F=8000\r\nT=x\r\n"
+    want = (
+        _chunk(b"fmt ", fmt)
+        + _chunk(b"bext", new_bext)
+        + b"data\x03\0\0\0\x01\x02\x03\0"
+        + _chunk(b"LIST", b"INFO")
+    )
+    assert out.read_bytes() == b"RIFF" + struct.pack("<I", 4 + len(want)) + b"WAVE" + want
+
+
+def test_an_rf64_sources_chunks_after_its_data_are_found(tmp_path: Path) -> None:
+    """An RF64 data chunk's size is ds64's second number (dataSize, after riffSize): read as riffSize the
+    walk jumped past the end and the iXML after the data was lost."""
+    import struct
+
+    from reelkit.post.bwf import read_chunks
+
+    ixml = b"<BWFXML><PROJECT>Ep5</PROJECT></BWFXML>"
+    fmt = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16))
+    rest = fmt + _chunk(b"data", b"\0" * 8, size=0xFFFFFFFF) + _chunk(b"iXML", ixml)
+    riff_size = 4 + 36 + len(rest)
+    ds64 = _chunk(b"ds64", struct.pack("<QQQI", riff_size, 8, 4, 0))
+    path = tmp_path / "take.wav"
+    path.write_bytes(b"RF64" + b"\xff" * 4 + b"WAVE" + ds64 + rest)
+    assert path.stat().st_size == 8 + riff_size
+    assert read_chunks(path) == [(b"iXML", ixml)]
+
+
 def test_the_dialogue_reference_uses_the_speech_detector_given() -> None:
     # it was always silero, whatever detector the caller (reelkit loudness normalize --vad) chose
     calls: list[int] = []
