@@ -103,6 +103,22 @@ def test_short_clip_runs_and_options() -> None:
         QCOptions(clip_level=2.0).validate()
 
 
+def test_spans_merge_across_a_gap_of_merge_gap_and_findings_cap_with_a_count() -> None:
+    """Spans 0.5 s apart join (gap <= merge_gap_s), a span inside another keeps the outer end; exactly
+    ``cap`` findings are kept whole, 53 become 50 and '... and 3 more'."""
+    from reelkit.post.findings import Finding
+    from reelkit.post.qc import _capped, _merge
+
+    assert _merge([(1.5, 2.0), (0.0, 1.0), (3.0, 3.5)], 0.5) == [(0.0, 2.0, 2), (3.0, 3.5, 1)]
+    assert _merge([(0.0, 5.0), (1.0, 2.0)], 0.5) == [(0.0, 5.0, 2)]
+    found = [Finding("silence", float(i), i + 0.5, "warning", "m", "audio") for i in range(53)]
+    assert _capped(found[:50], "silence", 50) == found[:50]
+    cut = _capped(found, "silence", 50)
+    assert cut[:50] == found[:50] and len(cut) == 51
+    assert (cut[50].start_s, cut[50].end_s, cut[50].severity) == (50.0, 52.5, "warning")
+    assert cut[50].message == "... and 3 more silence findings (list cut at 50)"
+
+
 def test_a_low_tone_near_full_scale_is_not_clipping_but_a_flat_top_is() -> None:
     """A clean 50 Hz sine peaking at 0.99995 has runs of a dozen samples over 0.999, all different: it was
     "2000 runs of clipping". Clipping is samples stuck at one value at full scale, or over it."""
@@ -208,6 +224,27 @@ def test_html_report(faulty: Path, tmp_path: Path) -> None:
     out = write_report(report, tmp_path / "r.html")
     assert out.read_text(encoding="utf-8") == html
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left behind
+
+
+def test_the_report_orders_findings_by_time_then_severity_and_keeps_notes_in_order(tmp_path: Path) -> None:
+    """3 s of silence then a tone: at 0 s the silence warning comes before the loudness note (by severity,
+    not kind); the JSON gives the band checked (-20 +-10), the counts and a pass; notes keep the order
+    they were made in; the page is titled by the file's name."""
+    t = np.arange(3 * RATE) / RATE
+    x = np.concatenate([np.zeros(3 * RATE), 0.1 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
+    path, srt = tmp_path / "p.wav", tmp_path / "p.srt"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    srt.write_text("1\n00:00:04,000 --> 00:00:05,000\nHello.\n", encoding="utf-8")
+    spec = DeliverySpec(
+        name="t", title="t", measure="dialogue", target_lufs=-20.0, tolerance_lu=10.0, max_true_peak_dbtp=0.0
+    )
+    report = run_qc(path, subs=srt, spec=spec, plot=False, options=QCOptions(vad="none"))
+    assert [(f.kind, f.start_s) for f in report.findings[:2]] == [("silence", 0.0), ("loudness", 0.0)]
+    data = report.to_dict()
+    assert data["passed"] is True and data["counts"] == {"error": 0, "warning": 1, "info": 2}
+    assert (data["programme_target_lufs"], data["programme_tolerance_lu"]) == (-20.0, 10.0)
+    assert [n.split()[0] for n in report.notes] == ["speech", "the", "subtitle"]
+    assert "<title>QC report: p.wav</title>" in render_html(report)  # the file's name, not its path
 
 
 def test_subtitle_findings_join(faulty: Path, tmp_path: Path) -> None:
@@ -476,6 +513,8 @@ def test_qc_of_a_video_joins_video_findings(tmp_path: Path) -> None:
     assert not any("video checks" in n for n in report.notes), report.notes
     assert any(f.kind == "black" for f in video), (report.findings, report.notes)
     assert report.to_dict()["loudness"]["sample_rate"] == 48000
+    off = run_qc(clip, spec="ebu-r128", plot=False, options=QCOptions(video=False))  # --no-video
+    assert not off.has_video and not [f for f in off.findings if f.source == "video"]
 
 
 @pytest.mark.media
