@@ -126,8 +126,10 @@ def test_a_blended_community_list_names_the_community_each_title_is_owed_to() ->
         f"popular in a community near your taste: {own}",
     }
     hard = CommunityPopularity(n_communities=2, dims=2, temperature=0.0).fit(inter)
-    recs = hard.recommend(["a0"], 3, exclude_seen=False)
-    assert explain_recommendations(hard, recs)[0] == [f"popular in your community: {own}"] * 3
+    recs = hard.recommend(["a0"], 6, exclude_seen=False)
+    # the other group's titles score 0 in the member's own list: owed to no community, not to community 0
+    assert [t for t, _ in recs.items(0)][3:] == ["y1", "y2", "y3"]
+    assert explain_recommendations(hard, recs)[0] == [f"popular in your community: {own}"] * 6
 
 
 def test_fold_in_drops_ratings_under_the_training_min_rating(tmp_path) -> None:  # type: ignore[no-untyped-def]

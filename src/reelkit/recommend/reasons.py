@@ -58,7 +58,9 @@ def explain_recommendations(
         out_c: list[list[str]] = []
         for i in range(len(rows)):
             cols = model.title_cols(recs.ids[i, : int(recs.lengths[i])])
-            best = np.argmax(weights[i][:, None] * model.community_popularity_[:, cols], axis=0)
+            owed = weights[i][:, None] * model.community_popularity_[:, cols]
+            # a title no weighted community watched (its score 0) owes nothing to any: the member's own
+            best = np.where(owed.max(axis=0) > 0, np.argmax(owed, axis=0), home[i])
             out_c.append(
                 [
                     f"popular in your community: {names[int(c)]}"
