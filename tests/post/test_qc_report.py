@@ -720,6 +720,24 @@ def test_an_odd_sized_chunk_before_a_wavs_data_is_padded(tmp_path: Path) -> None
     assert _wav_header(cut).declared_bytes == 16000
 
 
+def test_a_streamed_wave64s_placeholder_size_is_not_a_truncation(tmp_path: Path) -> None:
+    """ffmpeg writing Wave64 to a pipe leaves 0x7FFFFFFFFFFFFFFF as the data chunk's size: read as 9.2e18
+    bytes declared, a whole 3 s file was "truncated" with a 48-trillion-second declared length."""
+    import warnings
+
+    rate = 48000
+    path = tmp_path / "piped.w64"
+    sf.write(path, np.zeros((3 * rate, 2)), rate, format="W64")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data\xf3\xac\xd3\x11")  # the data chunk's GUID
+    data[at + 16 : at + 24] = (0x7FFFFFFFFFFFFFFF).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        audio = read_audio(path)
+    assert audio.declared_duration_s is None and audio.duration_s == pytest.approx(3.0)
+
+
 @pytest.mark.media
 def test_an_mp4_or_m4a_cut_short_is_an_error_finding(
     capsys: pytest.CaptureFixture[str], tmp_path: Path

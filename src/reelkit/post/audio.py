@@ -281,7 +281,9 @@ def _wav_header(p: Path) -> _WavHeader:
                     if n == 0xFFFFFFFF and big_data is not None and not w64:
                         n = big_data
                     have = size - pos - body
-                    cut = n not in (0, 0xFFFFFFFF) and have < n
+                    # 0, 0xFFFFFFFF and (Wave64, RF64) sizes past 2**62: placeholders of a streamed
+                    # writer (ffmpeg writing Wave64 to a pipe leaves 0x7FFFFFFFFFFFFFFF), not sizes
+                    cut = n not in (0, 0xFFFFFFFF) and n < 2**62 and have < n
                     return _WavHeader(layout, n if cut else None, block)
                 pos += body + n + ((-n) % 8 if w64 else n & 1)
     except (OSError, struct.error):
