@@ -82,6 +82,16 @@ def test_retrain_reads_the_services_home_settings(cli: typer.Typer, tmp_path: Pa
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--config", str(tmp_path / "none.json")])
     assert isinstance(r.exception, ConfigError) and "no such config file" in str(r.exception)
+    # retrain reads the file for its home settings alone: the server's other settings and the token are
+    # the server's to check (a blank $REELKIT_API_TOKEN in a cron job's environment refused the retrain)
+    (data / "service.json").write_text(json.dumps({"port": -1, "home": {"row_size": 12}}))
+    r = runner.invoke(
+        cli, ["retrain", "--data-dir", str(data), "--model", "itemknn"], env={"REELKIT_API_TOKEN": " "}
+    )
+    assert r.exit_code == 0, r.output
+    (data / "service.json").write_text(json.dumps({"home": {"confidence": {"thumb_weight": -1}}}))
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "itemknn"])
+    assert isinstance(r.exception, ConfigError) and "home.confidence.thumb_weight" in str(r.exception)
 
 
 def test_serve_without_data_exits_2(tmp_path: Path) -> None:

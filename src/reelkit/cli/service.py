@@ -130,7 +130,7 @@ def serve_cmd(
             # with --config, that file's token (or none) is the server's: a token written into the data
             # folder's service.json would be announced and then never read
             # the model is trained with the home page's confidence formula, from the settings in use
-            home = (settings or ServiceSettings.load(data_dir)).home
+            home = settings.home if settings is not None else ServiceSettings.load_home(data_dir)
             report = bootstrap(
                 data_dir, source=source, progress=progress, make_token=config is None, home=home
             )
@@ -270,7 +270,7 @@ def retrain_cmd(
     from reelkit.service.settings import ServiceSettings
     from reelkit.service.store import open_store
 
-    home = ServiceSettings.load(data_dir, config_file=config).home
+    home = ServiceSettings.load_home(data_dir, config_file=config)
     with progress_for(not json_out) as progress:
         record = train_store(
             data_dir, personal=model, params=parse_params(param), home=home, progress=progress

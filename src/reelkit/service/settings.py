@@ -88,22 +88,9 @@ class ServiceSettings(BaseModel):
         from ``environ`` (default: the process environment), then ``overrides`` (``None`` values ignored)."""
         data_dir = Path(data_dir)
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        path = Path(config_file) if config_file is not None else data_dir / CONFIG_NAME
-        if config_file is not None and not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
-        if path.is_file():
-            try:
-                loaded = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{path}: not a readable JSON config file ({exc})") from None
-            except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
-                raise ConfigError(f"{path}: not a readable JSON config file (nested too deeply)") from None
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"{path}: the config file must hold a JSON object")
-            if "data_dir" in loaded:
-                _check_data_dir(path, loaded.pop("data_dir"), data_dir)
-            values.update(loaded)
+        path, values = _read_config(data_dir, config_file)
+        if "data_dir" in values:
+            _check_data_dir(path, values.pop("data_dir"), data_dir)
         token = env.get(TOKEN_ENV)
         if token and not token.strip():  # blank: named as the environment's
             raise ConfigError(f"${TOKEN_ENV} is blank; give a token, or unset it")
@@ -117,10 +104,40 @@ class ServiceSettings(BaseModel):
             parts = [f"{'.'.join(str(x) for x in e['loc'])}: {error_message(e)}" for e in exc.errors()]
             raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
 
+    @classmethod
+    def load_home(cls, data_dir: str | Path, *, config_file: str | Path | None = None) -> HomeConfig:
+        """The ``home`` settings alone, from the same file as :meth:`load` (what training needs: the rest of
+        the file, and the token, are the server's to check)."""
+        path, values = _read_config(Path(data_dir), config_file)
+        try:
+            return HomeConfig.model_validate(values.get("home", {}))
+        except pydantic.ValidationError as exc:
+            parts = [f"home.{'.'.join(str(x) for x in e['loc'])}: {error_message(e)}" for e in exc.errors()]
+            raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
+
     @property
     def ui_writes_allowed(self) -> bool:
         """Whether ``POST /ui/play`` may store plays (see ``web_ui_writes``)."""
         return bool(self.web_ui_writes)
+
+
+def _read_config(data_dir: Path, config_file: str | Path | None) -> tuple[Path, dict[str, Any]]:
+    """The config file in use (``config_file``, else ``data_dir``'s ``service.json``) and its JSON object
+    (empty when the default file does not exist)."""
+    path = Path(config_file) if config_file is not None else data_dir / CONFIG_NAME
+    if config_file is not None and not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    if not path.is_file():
+        return path, {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable JSON config file ({exc})") from None
+    except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
+        raise ConfigError(f"{path}: not a readable JSON config file (nested too deeply)") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the config file must hold a JSON object")
+    return path, loaded
 
 
 def _check_data_dir(path: Path, given: object, data_dir: Path) -> None:
