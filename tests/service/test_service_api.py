@@ -71,6 +71,14 @@ def test_health_and_docs(client: TestClient) -> None:
     } <= paths
 
 
+def test_health_counts_the_cached_home_pages(data_dir: Path) -> None:
+    """``/health``'s ``cached_pages`` (no warm-up): 0 before any home page, 1 after one member's."""
+    with TestClient(create_app(make_settings(data_dir, warm_pages=0))) as client:
+        assert client.get("/health").json()["cached_pages"] == 0
+        client.get(f"/v1/members/{first_member(client)}/home")
+        assert client.get("/health").json()["cached_pages"] == 1
+
+
 def test_members_list_and_home(client: TestClient) -> None:
     page = client.get("/v1/members?limit=5&offset=2").json()
     assert page["limit"] == 5 and page["offset"] == 2 and page["total"] == 150 and len(page["members"]) == 5
@@ -84,6 +92,13 @@ def test_members_list_and_home(client: TestClient) -> None:
     kinds = {r["kind"] for r in home["rows"]}
     assert {"top-picks", "trending"} <= kinds
     HomeOut.model_validate(home)  # the hand-serialised JSON follows the documented schema
+
+
+def test_members_list_pages_are_slices_of_the_whole_list(client: TestClient) -> None:
+    """``offset=2&limit=3`` is members 2, 3 and 4 (from 0) of the list in joining order."""
+    everyone = [m["member_id"] for m in client.get("/v1/members?limit=10").json()["members"]]
+    page = [m["member_id"] for m in client.get("/v1/members?limit=3&offset=2").json()["members"]]
+    assert page == everyone[2:5]
 
 
 def test_recommendations(client: TestClient) -> None:
@@ -108,6 +123,23 @@ def test_titles_similar_and_communities(client: TestClient) -> None:
     assert all(c["name"] for c in comms)
     one = client.get(f"/v1/communities/{comms[0]['id']}").json()
     assert one["name"] == comms[0]["name"] and one["favourites"]
+
+
+def test_title_details_without_genres_and_similar_titles_by_default(
+    client: TestClient, data_dir: Path
+) -> None:
+    """A title stored without genres has ``genres == []`` (not ``[""]``); ``/similar`` without ``n`` gives
+    10 titles."""
+    from reelkit.service.store import TitleRecord, open_store
+
+    store = open_store(data_dir)
+    try:
+        store.upsert_titles([TitleRecord("bare", "Bare")])
+    finally:
+        store.close()
+    assert client.get("/v1/titles/bare").json()["genres"] == []
+    tid = unseen_title(client, first_member(client))
+    assert len(client.get(f"/v1/titles/{tid}/similar").json()["titles"]) == 10
 
 
 @pytest.mark.parametrize(
@@ -337,6 +369,36 @@ def test_metrics_prometheus_format(client: TestClient) -> None:
         assert line.startswith("#") or re.match(r"^[a-z_]+(\{.*\})? [0-9.e+-]+$", line), line
 
 
+def test_metrics_buckets_hold_their_bound_and_labels_are_escaped() -> None:
+    """A 5 ms request is in the ``le="0.005"`` bucket (Prometheus buckets are <= their bound), not in 2.5 ms;
+    a label value ``C:\\d"x`` is written ``C:\\\\d\\"x`` (backslash escaped first, then the quote)."""
+    from reelkit.service.metrics import Gauge, Metrics
+
+    m = Metrics()
+    m.observe("GET", "/x", 200, 0.005)
+    text = m.render([Gauge("g", "help", 1.0, (("path", 'C:\\d"x'),))])
+    b = 'reelkit_http_request_duration_seconds_bucket{method="GET",route="/x",'
+    assert b + 'le="0.0025"} 0' in text and b + 'le="0.005"} 1' in text
+    assert 'reelkit_http_request_duration_seconds_count{method="GET",route="/x"} 1' in text
+    assert 'g{path="C:\\\\d\\"x"} 1' in text
+
+
+def test_a_user_input_error_is_a_400_in_the_error_shape(data_dir: Path) -> None:
+    """A :class:`UserInputError` raised by an endpoint answers 400 ``bad_request`` with its message."""
+    from reelkit.errors import UserInputError
+
+    app = create_app(make_settings(data_dir))
+
+    def refuse() -> None:
+        raise UserInputError("line 3: field 'x' must be a number")
+
+    app.add_api_route("/v1/refuse", refuse)
+    with TestClient(app) as c:
+        r = c.get("/v1/refuse")
+    assert r.status_code == 400
+    assert r.json() == {"error": "bad_request", "message": "line 3: field 'x' must be a number", "fields": []}
+
+
 def test_metrics_label_static_files_docs_and_refused_bodies_by_route(data_dir: Path) -> None:
     """Static files, /openapi.json and a 413 (answered before routing) were all route="<unmatched>"."""
     with TestClient(create_app(make_settings(data_dir, max_body_bytes=1024))) as c:
@@ -404,6 +466,33 @@ def test_web_pages_and_play(ui_client: TestClient) -> None:
     assert events.status_code == 200 and "ui-" in events.text
     client.cookies.clear()
     assert client.post("/ui/play", json={"title_id": tid}, headers={"X-Reelkit-UI": "1"}).status_code == 401
+
+
+def test_a_web_play_stores_seconds_of_the_titles_duration(ui_client: TestClient, data_dir: Path) -> None:
+    """A play of 25 % of a 2,000 s title stores the position 500.0 s (seconds, with the fraction)."""
+    from reelkit.service.store import TitleRecord
+
+    store = ui_client.app.state.reelkit.store  # type: ignore[attr-defined]
+    store.upsert_titles([TitleRecord("t2000", "Two Thousand", "Drama", duration=2000.0)])
+    ui_client.get(f"/?member={first_member(ui_client)}")
+    r = ui_client.post(
+        "/ui/play", json={"title_id": "t2000", "fraction": 0.25}, headers={"X-Reelkit-UI": "1"}
+    )
+    assert r.status_code == 200, r.text
+    (event,) = store.latest_events(1)
+    assert event.title_id == "t2000" and event.value == 500.0 and event.fraction == 0.25
+
+
+def test_a_web_play_refused_answers_json_even_to_a_browser(ui_client: TestClient) -> None:
+    """``/ui/play`` is called by the page's script: its errors are the API's JSON, not an HTML page."""
+    r = ui_client.post("/ui/play", json={"title_id": "x"}, headers={"accept": "text/html"})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_the_profile_list_pages_by_48(client: TestClient) -> None:
+    """The profile chooser shows 48 profiles a page: from offset 96 of 150, "previous" is 48, "more" 144."""
+    text = client.get("/?offset=96").text
+    assert 'href="/?offset=48"' in text and 'href="/?offset=144"' in text
 
 
 def test_forged_profile_cookie_is_ignored(ui_client: TestClient) -> None:
@@ -541,6 +630,23 @@ def test_continue_watching_names_titles_added_after_training(client: TestClient,
     (cw,) = [row for row in rows if row["kind"] == "continue-watching"]
     card = next(t for t in cw["titles"] if t["title_id"] == "new-1")
     assert card["name"] == "Jumanji (1995)" and card["genres"] == ["Adventure", "Children"]
+
+
+def test_a_title_added_after_training_without_genres_lists_none(client: TestClient, data_dir: Path) -> None:
+    """MovieLens' "(no genres listed)" is no genre: a title added after training shows ``genres == []``."""
+    from reelkit.service.store import TitleRecord, open_store
+
+    store = open_store(data_dir)
+    try:
+        store.upsert_titles([TitleRecord("new-2", "Untold (2024)", "(no genres listed)")])
+    finally:
+        store.close()
+    member = first_member(client)
+    r = client.post("/v1/events", json={"events": [play("cw-new2", member, "new-2", 0.3)]}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    rows = client.get(f"/v1/members/{member}/home").json()["rows"]
+    card = next(t for row in rows for t in row["titles"] if t["title_id"] == "new-2")
+    assert card["name"] == "Untold (2024)" and card["genres"] == []
 
 
 def test_openapi_says_what_errors_look_like(client: TestClient) -> None:

@@ -196,3 +196,60 @@ def test_page_cache_keeps_one_page_per_member() -> None:
     assert len(cache) == 3 and cache.get(("m1", 2)) is None
     cache.put(("m1", 1), page)  # type: ignore[arg-type]
     assert cache.get(("m1", 1)) is page
+
+
+def test_page_cache_reading_a_page_keeps_it_recent() -> None:
+    """The page cache is an LRU: a page just read is kept over one written after it but not read since."""
+    from reelkit.service.models import _PageCache
+
+    cache = _PageCache(2)
+    page = (object(), None)
+    cache.put(("m1", 1), page)  # type: ignore[arg-type]
+    cache.put(("m2", 1), page)  # type: ignore[arg-type]
+    assert cache.get(("m1", 1)) is page  # m1 is now the most recent
+    cache.put(("m3", 1), page)  # type: ignore[arg-type]
+    assert cache.get(("m2", 1)) is None and cache.get(("m1", 1)) is page
+
+
+def test_the_stored_scale_is_taken_from_exactly_twenty_ratings() -> None:
+    """At least (not more than) MIN_RATINGS_FOR_SCALE = 20 stored ratings set the scale: 20 up to 5 are 0-5,
+    19 are not enough (0-10), and a highest rating of exactly 5 is on the 0-5 scale."""
+    from reelkit.service.models import stored_scale
+
+    assert stored_scale((1.0, 5.0, 20)) == (0.0, 5.0)
+    assert stored_scale((1.0, 5.0, 19)) == (0.0, 10.0)
+    assert stored_scale((-1.0, 7.0, 20)) == (-1.0, 10.0)
+
+
+def test_cache_warm_up_builds_no_more_pages_than_the_cache_holds(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``warm_pages`` 5 with a cache of 2 pages asks the store for the 2 most recent members, not 5 (the
+    other 3 pages would be built only to be evicted)."""
+    store = open_store(data_dir)
+    asked: list[int] = []
+    real = store.active_members
+    monkeypatch.setattr(store, "active_members", lambda n: asked.append(n) or real(n))
+    holder = ModelHolder(data_dir, store, cache_size=2, warm_pages=5)
+    assert holder.refresh()
+    for thread in holder._warmers:
+        thread.join(10)
+    holder.close()
+    assert asked == [2] and holder.require().cached_pages == 2
+    store.close()
+
+
+def test_with_a_damaged_current_version_the_newest_earlier_one_is_served(data_dir: Path) -> None:
+    """v0001 and v0002 load and the current v0003 does not: the fallback serves v0002 (the newest earlier
+    version), not v0001."""
+    import shutil
+
+    store = open_store(data_dir)
+    first = store.current_model_version()
+    assert first is not None and first.version == "v0001"
+    shutil.copytree(models_dir(data_dir) / "v0001", models_dir(data_dir) / "v0002")
+    store.add_model_version(ModelVersionRecord("v0002", 1, "ease", first.events_seq, 0, 0, 0, 0.0))
+    store.add_model_version(ModelVersionRecord("v0003", 2, "ease", first.events_seq, 0, 0, 0, 0.0))
+    holder = ModelHolder(data_dir, store)  # v0003 has no folder
+    assert holder.refresh() and holder.require().version == "v0002"
+    store.close()
