@@ -101,6 +101,12 @@ def test_members_list_pages_are_slices_of_the_whole_list(client: TestClient) -> 
     assert page == everyone[2:5]
 
 
+def test_members_list_takes_up_to_1000_a_page(client: TestClient) -> None:
+    """``limit`` is 1 to 1000: 1000 gives all 150 members, 1001 is a 422."""
+    assert len(client.get("/v1/members?limit=1000").json()["members"]) == 150
+    assert client.get("/v1/members?limit=1001").status_code == 422
+
+
 def test_recommendations(client: TestClient) -> None:
     member = first_member(client)
     recs = client.get(f"/v1/members/{member}/recommendations?n=7").json()
@@ -128,8 +134,8 @@ def test_titles_similar_and_communities(client: TestClient) -> None:
 def test_title_details_without_genres_and_similar_titles_by_default(
     client: TestClient, data_dir: Path
 ) -> None:
-    """A title stored without genres has ``genres == []`` (not ``[""]``); ``/similar`` without ``n`` gives
-    10 titles."""
+    """A title stored without genres (after training) has ``genres == []`` (not ``[""]``) and is not in the
+    model; ``/similar`` without ``n`` gives 10 titles."""
     from reelkit.service.store import TitleRecord, open_store
 
     store = open_store(data_dir)
@@ -137,7 +143,8 @@ def test_title_details_without_genres_and_similar_titles_by_default(
         store.upsert_titles([TitleRecord("bare", "Bare")])
     finally:
         store.close()
-    assert client.get("/v1/titles/bare").json()["genres"] == []
+    bare = client.get("/v1/titles/bare").json()
+    assert bare["genres"] == [] and bare["in_model"] is False  # added after training
     tid = unseen_title(client, first_member(client))
     assert len(client.get(f"/v1/titles/{tid}/similar").json()["titles"]) == 10
 
@@ -152,6 +159,12 @@ def test_unknown_ids_are_404_json(client: TestClient, path: str) -> None:
     assert r.status_code == 404
     body = r.json()
     assert body["error"] == "not_found" and body["message"] and body["fields"] == []
+
+
+def test_an_unknown_path_is_named_in_its_404(client: TestClient) -> None:
+    """Starlette's bare "Not Found" becomes a message naming the path asked for."""
+    r = client.get("/v1/nope")
+    assert r.status_code == 404 and r.json()["message"] == "no such page or endpoint: /v1/nope"
 
 
 def test_events_need_the_token(client: TestClient) -> None:
@@ -311,6 +324,25 @@ def test_too_large_is_413(data_dir: Path) -> None:
         assert r.status_code == 413
 
 
+def test_the_qc_api_takes_uploads_larger_than_the_api_body_limit(data_dir: Path) -> None:
+    """``/v1/qc`` is an upload path: 30 kB over a 20 kB API limit is read (400: bad multipart), not 413."""
+    with TestClient(create_app(make_settings(data_dir, max_body_bytes=20_000))) as c:
+        r = c.post(
+            "/v1/qc",
+            content=b"x" * 30_000,
+            headers={**AUTH, "content-type": "multipart/form-data; boundary=b"},
+        )
+        assert r.status_code == 400 and r.json()["error"] == "bad_request"
+
+
+def test_a_plus_json_body_of_the_wrong_shape_is_not_blamed_on_its_content_type(client: TestClient) -> None:
+    """``application/vnd.api+json`` is JSON: an array where an object belongs is named as such, not as a body
+    sent without 'Content-Type: application/json'."""
+    r = client.post("/v1/events", content=b"[]", headers={**AUTH, "content-type": "application/vnd.api+json"})
+    assert r.status_code == 422 and "Content-Type" not in r.json()["message"]
+    assert r.json()["fields"][0]["message"].startswith("Input should be a valid dictionary")
+
+
 def test_new_member_gets_a_cold_start_home_page(client: TestClient) -> None:
     member = first_member(client)
     liked = [t["title_id"] for t in client.get(f"/v1/members/{member}/recommendations?n=3").json()["titles"]]
@@ -347,6 +379,17 @@ def test_a_new_members_unknown_title_is_named_by_its_position_as_sent(client: Te
     assert sorted(history.title_ids.tolist()) == sorted([a, b])
 
 
+def test_a_new_members_repeated_title_is_one_ingested_event(client: TestClient) -> None:
+    """``liked_titles`` [a, b, a] stores two thumbs: ``reelkit_events_ingested_total`` rises by 2, not 3."""
+    member = first_member(client)
+    a, b = [t["title_id"] for t in client.get(f"/v1/members/{member}/recommendations?n=2").json()["titles"]]
+    assert (
+        client.post("/v1/members", json={"name": "Y", "liked_titles": [a, b, a]}, headers=AUTH).status_code
+        == 201
+    )
+    assert "\nreelkit_events_ingested_total 2\n" in client.get("/metrics").text
+
+
 def test_metrics_prometheus_format(client: TestClient) -> None:
     member = first_member(client)
     client.get(f"/v1/members/{member}/home")
@@ -380,6 +423,7 @@ def test_metrics_buckets_hold_their_bound_and_labels_are_escaped() -> None:
     b = 'reelkit_http_request_duration_seconds_bucket{method="GET",route="/x",'
     assert b + 'le="0.0025"} 0' in text and b + 'le="0.005"} 1' in text
     assert 'reelkit_http_request_duration_seconds_count{method="GET",route="/x"} 1' in text
+    assert 'reelkit_http_request_duration_seconds_sum{method="GET",route="/x"} 0.005' in text
     assert 'g{path="C:\\\\d\\"x"} 1' in text
 
 
@@ -397,6 +441,21 @@ def test_a_user_input_error_is_a_400_in_the_error_shape(data_dir: Path) -> None:
         r = c.get("/v1/refuse")
     assert r.status_code == 400
     assert r.json() == {"error": "bad_request", "message": "line 3: field 'x' must be a number", "fields": []}
+
+
+def test_a_request_that_fails_unexpectedly_is_counted_as_a_500(data_dir: Path) -> None:
+    """An unexpected exception sends no response through the metrics middleware (Starlette's outer error
+    middleware answers): the request is counted with status 500."""
+    app = create_app(make_settings(data_dir))
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/v1/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert c.get("/v1/boom").status_code == 500
+        text = c.get("/metrics").text
+    assert 'reelkit_http_requests_total{method="GET",route="/v1/boom",status="500"} 1' in text
 
 
 def test_metrics_label_static_files_docs_and_refused_bodies_by_route(data_dir: Path) -> None:
@@ -493,6 +552,12 @@ def test_the_profile_list_pages_by_48(client: TestClient) -> None:
     """The profile chooser shows 48 profiles a page: from offset 96 of 150, "previous" is 48, "more" 144."""
     text = client.get("/?offset=96").text
     assert 'href="/?offset=48"' in text and 'href="/?offset=144"' in text
+
+
+def test_the_events_page_shows_the_latest_50_by_default(client: TestClient) -> None:
+    """``/events`` without ``limit`` lists 50 events (the store holds more), newest first."""
+    text = client.get("/events").text
+    assert text.count("<tr><td>") == 50
 
 
 def test_forged_profile_cookie_is_ignored(ui_client: TestClient) -> None:

@@ -148,6 +148,12 @@ def test_old_versions_are_pruned(data_dir: Path) -> None:
     assert names == ["v0003", "v0004"]
 
 
+def test_keeping_no_versions_keeps_only_the_new_one(data_dir: Path) -> None:
+    """``keep_versions=0`` deletes every version but the one just trained (which serves), not none."""
+    train_store(data_dir, community_params=COMMUNITY, keep_versions=0)
+    assert sorted(p.name for p in models_dir(data_dir).iterdir()) == ["v0002"]
+
+
 def test_fresh_events_do_not_need_a_new_version(data_dir: Path) -> None:
     store = open_store(data_dir)
     holder = ModelHolder(data_dir, store)
@@ -161,6 +167,25 @@ def test_fresh_events_do_not_need_a_new_version(data_dir: Path) -> None:
     assert page2.rows[0].kind == "continue-watching" and page2.rows[0].titles[0].title_id == tid
     current = store.current_model_version()
     assert current is not None and current.version == "v0001"
+    store.close()
+
+
+def test_a_cached_page_is_returned_with_its_rendered_body(data_dir: Path) -> None:
+    """Asking twice for a page with ``render`` returns the cached rendering the second time (not ``None``),
+    without rendering again."""
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    bundle = holder.require()
+    member = store.list_members(1)[0].member_id
+    calls: list[int] = []
+
+    def render(page: object) -> bytes:
+        calls.append(1)
+        return b"rendered"
+
+    assert bundle.home_page(store, member, render=render)[1] == b"rendered"
+    assert bundle.home_page(store, member, render=render)[1] == b"rendered" and len(calls) == 1
     store.close()
 
 
