@@ -72,9 +72,11 @@ def test_health_and_docs(client: TestClient) -> None:
 
 
 def test_health_counts_the_cached_home_pages(data_dir: Path) -> None:
-    """``/health``'s ``cached_pages`` (no warm-up): 0 before any home page, 1 after one member's."""
+    """``/health``'s ``cached_pages`` (no warm-up, so not ``warmed``): 0 before any home page, 1 after one
+    member's."""
     with TestClient(create_app(make_settings(data_dir, warm_pages=0))) as client:
-        assert client.get("/health").json()["cached_pages"] == 0
+        h = client.get("/health").json()
+        assert h["cached_pages"] == 0 and h["warmed"] is False
         client.get(f"/v1/members/{first_member(client)}/home")
         assert client.get("/health").json()["cached_pages"] == 1
 
@@ -115,6 +117,12 @@ def test_recommendations(client: TestClient) -> None:
     assert scores == sorted(scores, reverse=True)
     assert client.get(f"/v1/members/{member}/recommendations?n=0").status_code == 422
     assert client.get(f"/v1/members/{member}/recommendations?n=101").status_code == 422
+
+
+def test_recommendations_default_to_ten_titles(client: TestClient) -> None:
+    """``/recommendations`` without ``n`` gives 10 titles."""
+    member = first_member(client)
+    assert len(client.get(f"/v1/members/{member}/recommendations").json()["titles"]) == 10
 
 
 def test_titles_similar_and_communities(client: TestClient) -> None:
@@ -427,6 +435,29 @@ def test_metrics_buckets_hold_their_bound_and_labels_are_escaped() -> None:
     assert 'g{path="C:\\\\d\\"x"} 1' in text
 
 
+def test_metrics_model_gauges_are_the_served_records(data_dir: Path) -> None:
+    """``reelkit_model_events_seq`` is the served version's ``events_seq`` (the store's last, here), not its
+    ``n_events`` (1000); ``reelkit_home_cache_entries`` counts the cached pages (none, then 1)."""
+    import shutil
+
+    from reelkit.service.models import models_dir
+    from reelkit.service.store import ModelVersionRecord, open_store
+
+    shutil.copytree(models_dir(data_dir) / "v0001", models_dir(data_dir) / "v0002")
+    store = open_store(data_dir)
+    try:
+        seq = store.events_frame()[1]
+        store.add_model_version(ModelVersionRecord("v0002", 1, "ease", seq, 1000, 150, 120, 1.0))
+    finally:
+        store.close()
+    with TestClient(create_app(make_settings(data_dir, warm_pages=0))) as c:
+        text = c.get("/metrics").text
+        assert 'reelkit_model_info{version="v0002",personal_model="ease"} 1' in text and seq != 1000
+        assert f"\nreelkit_model_events_seq {seq}\n" in text and "\nreelkit_home_cache_entries 0\n" in text
+        c.get(f"/v1/members/{first_member(c)}/home")
+        assert "\nreelkit_home_cache_entries 1\n" in c.get("/metrics").text
+
+
 def test_a_user_input_error_is_a_400_in_the_error_shape(data_dir: Path) -> None:
     """A :class:`UserInputError` raised by an endpoint answers 400 ``bad_request`` with its message."""
     from reelkit.errors import UserInputError
@@ -552,6 +583,13 @@ def test_the_profile_list_pages_by_48(client: TestClient) -> None:
     """The profile chooser shows 48 profiles a page: from offset 96 of 150, "previous" is 48, "more" 144."""
     text = client.get("/?offset=96").text
     assert 'href="/?offset=48"' in text and 'href="/?offset=144"' in text
+
+
+def test_a_title_page_shows_twelve_similar_titles(client: TestClient) -> None:
+    """The title page's More Like This row holds 12 cards (the API's ``/similar`` gives 10 by default)."""
+    tid = unseen_title(client, first_member(client))
+    row = client.get(f"/titles/{tid}").text.split("<h2>More Like This</h2>")[1].split("</section>")[0]
+    assert row.count('class="card"') == 12
 
 
 def test_the_events_page_shows_the_latest_50_by_default(client: TestClient) -> None:
