@@ -349,6 +349,27 @@ def test_a_location_with_only_night_scenes_comes_after_one_with_day_scenes() -> 
     ]
 
 
+@pytest.mark.parametrize("night_first", [True, False])
+def test_with_move_costs_a_night_only_location_goes_last_among_orders_of_equal_cost(
+    night_first: bool,
+) -> None:
+    """With a move cost, the circuit prices moves only: N then D and D then N cost the same, and the NIGHT
+    scene opened the day at 07:00 (N listed first in the file, every seed). Of equal-cost orders that keep
+    the day's precedences, night-only locations go last; a precedence from n to d keeps N first."""
+    locations = [{"id": "N"}, {"id": "D"}] if night_first else [{"id": "D"}, {"id": "N"}]
+    base = {
+        "locations": locations,
+        "costs": {"day_cost": 1000, "default_move_cost": 100},
+        "scenes": [scene("n", 2, "N", day_night="NIGHT"), scene("d", 2, "D")],
+    }
+    (day,) = plan_shoot(parse_production(prod(**base)), OPTS).days
+    assert day.locations == ("D", "N") and day.move_cost == pytest.approx(100)
+    assert [(x.scene_id, x.start) for x in day.scenes] == [("d", "07:00"), ("n", "09:00")]
+    forced = prod(**base, constraints={"precedences": [{"before": "n", "after": "d"}]})
+    (day,) = plan_shoot(parse_production(forced), OPTS).days
+    assert day.locations == ("N", "D")
+
+
 def test_same_day_and_not_before() -> None:
     p = parse_production(
         prod(

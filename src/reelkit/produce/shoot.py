@@ -10,9 +10,10 @@ Model
     (``AddCircuit``; an unused location takes its self-loop) whose arcs carry the company-move costs; a
     day's scenes at one location are shot together (day scenes before night scenes), so a day visits each
     location once; without a circuit (no move costs, no precedence across locations) a day's locations go in
-    file order, those with only night scenes last. Precedences bound the scenes' days (and, on a shared day,
-    the locations' positions in the circuit: precedences that would send a day back to a location cannot
-    hold on one day); "same day" groups share their day.
+    file order, those with only night scenes last, and of the circuit's orders of equal move cost that keep
+    the day's precedences, one with those last is taken. Precedences bound the scenes' days (and, on a
+    shared day, the locations' positions in the circuit: precedences that would send a day back to a
+    location cannot hold on one day); "same day" groups share their day.
 
     Cast pay is the holding rule of talent scheduling: a person is paid ``daily_rate`` for every shooting day
     from their first working day to their last. In a continuous shoot that is ``last - first + 1`` with
@@ -41,12 +42,14 @@ Infeasibility
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import time as _time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -932,6 +935,41 @@ def _after(clock: datetime, seconds: int) -> datetime:
     return (clock.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(clock.tzinfo)
 
 
+def _night_last(prod: Production, order: list[int], on_day: list[int]) -> list[int]:
+    """``order`` (a day's locations as the circuit visits them) with locations whose scenes are all NIGHT
+    moved last where an order of the same move cost that keeps the day's precedences allows it: the circuit
+    prices moves only, and symmetric costs left a night scene opening the day at the call time ahead of day
+    scenes elsewhere (days of up to 7 locations; more are left as the circuit has them)."""
+    scenes = prod.scenes
+    here = {li: [si for si in on_day if scenes[si].location == prod.locations[li].id] for li in order}
+    night = {li: all(scenes[si].day_night == "NIGHT" for si in here[li]) for li in order}
+    flags = [night[li] for li in order]
+    if flags == sorted(flags) or len(order) > 7:
+        return order
+    where = {scenes[si].id: li for li in order for si in here[li]}
+    pairs = [
+        (where[p.before], where[p.after])
+        for p in prod.constraints.precedences
+        if p.before in where and p.after in where and where[p.before] != where[p.after]
+    ]
+
+    def moves(seq: Sequence[int]) -> float:
+        return sum(prod.move_cost(prod.locations[a].id, prod.locations[b].id) for a, b in pairwise(seq))
+
+    cost = moves(order)
+    best, best_flags = order, flags
+    for perm in itertools.permutations(order):
+        at = {li: k for k, li in enumerate(perm)}
+        key = [night[li] for li in perm]
+        if (
+            key < best_flags
+            and all(at[a] < at[b] for a, b in pairs)
+            and abs(moves(perm) - cost) <= 1e-9 * max(1.0, abs(cost))
+        ):
+            best, best_flags = list(perm), key
+    return best
+
+
 def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tuple[list[ShootDay], int]:
     scenes = prod.scenes
     cal = prod.calendar
@@ -954,6 +992,7 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
             while cur != -1 and cur not in order:
                 order.append(cur)
                 cur = nxt.get(cur, -1)
+            order = _night_last(prod, order, on_day)
         else:
             # no moves to price and no precedence across locations: locations whose scenes are all NIGHT
             # last (a night scene opened the day ahead of a day scene elsewhere), then in scene order
