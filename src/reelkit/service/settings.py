@@ -101,8 +101,7 @@ class ServiceSettings(BaseModel):
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as exc:
-            parts = [f"{'.'.join(str(x) for x in e['loc'])}: {error_message(e)}" for e in exc.errors()]
-            raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
+            raise _invalid(path, exc, ()) from None
 
     @classmethod
     def load_home(cls, data_dir: str | Path, *, config_file: str | Path | None = None) -> HomeConfig:
@@ -112,13 +111,18 @@ class ServiceSettings(BaseModel):
         try:
             return HomeConfig.model_validate(values.get("home", {}))
         except pydantic.ValidationError as exc:
-            parts = [f"home.{'.'.join(str(x) for x in e['loc'])}: {error_message(e)}" for e in exc.errors()]
-            raise ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts)) from None
+            raise _invalid(path, exc, ("home",)) from None
 
     @property
     def ui_writes_allowed(self) -> bool:
         """Whether ``POST /ui/play`` may store plays (see ``web_ui_writes``)."""
         return bool(self.web_ui_writes)
+
+
+def _invalid(path: Path, exc: pydantic.ValidationError, within: tuple[str, ...]) -> ConfigError:
+    """One line naming each invalid setting by its dotted path in the file (``home.row_size``)."""
+    parts = [f"{'.'.join(str(x) for x in (*within, *e['loc']))}: {error_message(e)}" for e in exc.errors()]
+    return ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts))
 
 
 def _read_config(data_dir: Path, config_file: str | Path | None) -> tuple[Path, dict[str, Any]]:
