@@ -49,7 +49,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -954,7 +953,9 @@ def _night_last(prod: Production, order: list[int], on_day: list[int]) -> list[i
     ]
 
     def moves(seq: Sequence[int]) -> float:
-        return sum(prod.move_cost(prod.locations[a].id, prod.locations[b].id) for a, b in pairwise(seq))
+        return sum(
+            prod.move_cost(prod.locations[a].id, prod.locations[b].id) for a, b in itertools.pairwise(seq)
+        )
 
     cost = moves(order)
     best, best_flags = order, flags
