@@ -23,6 +23,7 @@ from reelkit.produce.outputs import (
     write_plan,
 )
 from reelkit.produce.production import (
+    Production,
     ProductionFormatError,
     load_production,
     parse_production,
@@ -241,10 +242,10 @@ def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path:
         assert len({str(e["uid"]) for e in events}) == len(events)
 
 
-def test_a_hold_day_is_one_all_day_event() -> None:
-    """The star's paid hold on Tuesday 3 March is an all-day event from 3 March to 4 March (DTEND is
-    exclusive, RFC 5545)."""
-    prod = parse_production(
+def _held_star() -> Production:
+    """Three 8-hour days: the star on Monday and Wednesday (scene 1 before 3), off on Tuesday 3 March,
+    when the extra's scene is shot: the star is held (paid, not called) on the Tuesday."""
+    return parse_production(
         {
             "name": "hold",
             "calendar": {"start": "2026-03-02", "hours_per_day": 8},
@@ -261,6 +262,12 @@ def test_a_hold_day_is_one_all_day_event() -> None:
             "constraints": {"precedences": [{"before": "1", "after": "3"}]},
         }
     )
+
+
+def test_a_hold_day_is_one_all_day_event() -> None:
+    """The star's paid hold on Tuesday 3 March is an all-day event from 3 March to 4 March (DTEND is
+    exclusive, RFC 5545)."""
+    prod = _held_star()
     cal = icalendar.Calendar.from_ical(
         person_calendar(plan_shoot(prod, SolveOptions(time_limit=5)), prod, "star")
     )
@@ -276,23 +283,7 @@ def test_a_schedule_without_date_times_starts_at_the_call_on_the_day() -> None:
     (only clock times before the call are the next morning)."""
     import dataclasses
 
-    prod = parse_production(
-        {
-            "name": "hold",
-            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
-            "people": [
-                {"id": "star", "daily_rate": 1000, "days_off": ["2026-03-03"]},
-                {"id": "extra", "daily_rate": 10},
-            ],
-            "locations": [{"id": "A"}],
-            "scenes": [
-                {"id": "1", "duration": 8, "location": "A", "cast": ["star"]},
-                {"id": "2", "duration": 8, "location": "A", "cast": ["extra"]},
-                {"id": "3", "duration": 8, "location": "A", "cast": ["star"]},
-            ],
-            "constraints": {"precedences": [{"before": "1", "after": "3"}]},
-        }
-    )
+    prod = _held_star()
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
     old = dataclasses.replace(
         sched,
