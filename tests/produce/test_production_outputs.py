@@ -450,11 +450,13 @@ def test_a_schedule_comes_back_even_when_the_search_runs_out_of_time() -> None:
 def test_the_gap_is_cost_minus_bound_over_the_cost() -> None:
     """A schedule stopped by its time limit reports gap = (cost - bound) / cost (the relative gap)."""
     prod = generate_production(80, seed=5)
-    sched = plan_shoot(prod, SolveOptions(time_limit=0.05))
-    if sched.status == "OPTIMAL":  # a machine fast enough to prove it in 0.05 s: no gap to check
+    sched = plan_shoot(prod, SolveOptions(time_limit=0.5))
+    if sched.status == "OPTIMAL":  # a machine fast enough to prove it in 0.5 s: no gap to check
         assert sched.gap == 0.0
-        pytest.skip("80 scenes solved to optimality within 0.05 s: the gap formula is not exercised")
-    assert sched.bound < sched.objective
+        pytest.skip("80 scenes solved to optimality within 0.5 s: the gap formula is not exercised")
+    if sched.bound <= 0:  # the greedy fallback's schedule, with no bound proven: gap 1 whatever the formula
+        pytest.skip("no bound proven within 0.5 s on this machine: the gap formula is not exercised")
+    assert 0 < sched.bound < sched.objective
     assert sched.gap == pytest.approx((sched.objective - sched.bound) / sched.objective)
 
 
@@ -602,7 +604,8 @@ def test_calendar_file_names_differ_in_more_than_case(tmp_path: Path) -> None:
     # on such a disk the folder may list a calendar just written under an earlier plan's spelling of its
     # name ("ana_.ics" as "ANA_.ics"), which the stale-calendar sweep took for another person's and deleted:
     # a second name that reaches the file written (a symbolic link here) is that file, and stays
-    os.symlink("ana_.ics", tmp_path / "calendars" / "ANA_.ics")
+    if not (tmp_path / "calendars" / "ANA_.ics").exists():  # a case-insensitive disk lists it already
+        os.symlink("ana_.ics", tmp_path / "calendars" / "ANA_.ics")
     write_plan(plan_shoot(prod, SolveOptions(time_limit=5)), prod, tmp_path)
     assert (tmp_path / "calendars" / "ANA_.ics").exists()
 
