@@ -222,7 +222,7 @@ def test_player_log_round_trip(abr_client: TestClient) -> None:
 
 
 def test_session_table_is_bounded_and_expires() -> None:
-    table = SessionTable(max_sessions=2, ttl_s=0.2)
+    table = SessionTable(max_sessions=2, ttl_s=1.0)  # long enough for a loaded machine's pauses
 
     def s(name: str) -> AbrSession:
         return AbrSession(name, "rate", (300.0,), 4.0, None, policy=None)
@@ -232,7 +232,7 @@ def test_session_table_is_bounded_and_expires() -> None:
     assert table.get("a") is not None  # a is now the most recently used
     table.put(s("c"))
     assert table.get("b") is None and table.get("a") is not None and len(table) == 2
-    time.sleep(0.25)
+    time.sleep(1.05)
     assert table.get("a") is None and len(table) == 0
 
 
@@ -348,10 +348,11 @@ def test_sample_stream_is_built_on_first_use(
 ) -> None:
     import reelkit.service.routers.abr as abr_router
 
-    built = threading.Event()
+    built, release = threading.Event(), threading.Event()
 
     def fast_build(folder: Path) -> None:  # the real one encodes 48 s of 720p: a minute
-        time.sleep(0.2)
+        # held until the test has asked during the build (a 0.2 s sleep finished first on a loaded machine)
+        release.wait(30)
         shutil.copytree(tiny_stream, folder)
         built.set()
 
@@ -359,6 +360,7 @@ def test_sample_stream_is_built_on_first_use(
     first = abr_client.get("/abr/demo")
     assert first.status_code == 503 and 'id="abr-building"' in first.text
     assert abr_client.get("/abr/stream/sample/none/-/manifest.mpd").status_code == 503
+    release.set()
     assert built.wait(30)
     rt = abr_client.app.state.reelkit.extra["abr"]  # type: ignore[attr-defined]
     rt.builder.join(10)
