@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from reelkit.cli import main
 from reelkit.produce.forecast import (
     AudienceModel,
+    FeatureSet,
     TitlePlacer,
     community_shares,
     concept_base,
@@ -73,19 +74,13 @@ def test_title_placer_blends_with_the_mean_of_the_comparables() -> None:
     assert np.allclose(out, [[1.0, 1.4]], atol=1e-5)
 
 
-@pytest.mark.parametrize(("n_drama", "assumed"), [(20, 1e6), (19, 1e8)])
-def test_an_unknown_budget_comes_from_20_or_more_films_of_its_genres(n_drama: int, assumed: float) -> None:
-    """With at least 20 Drama films recording a budget, a Drama concept's budget is their median ($1M);
-    with 19, the median of every film's ($100M, 30 films of other genres)."""
-    from reelkit.produce.forecast import GENRES, Concept, FeatureSet, _base_matrix, fill_unknowns
+def _films(genres: np.ndarray, budget: np.ndarray, ratings: list[str]) -> FeatureSet:
+    """A feature set of films of 100 minutes from 1990 with these genre flags, budgets and ratings."""
+    from reelkit.produce.forecast import GENRES, _base_matrix
 
-    n = n_drama + 30
-    genres = np.zeros((n, len(GENRES)))
-    genres[:n_drama, GENRES.index("Drama")] = 1.0
-    budget = np.array([1e6] * n_drama + [1e8] * 30)
-    base = _base_matrix(genres, np.full(n, 100.0), budget, np.array(["R"] * n, dtype=object))
-    fs = FeatureSet(
-        base=base,
+    n = len(budget)
+    return FeatureSet(
+        base=_base_matrix(genres, np.full(n, 100.0), budget, np.array(ratings, dtype=object)),
         target=np.zeros(n),
         year=np.full(n, 1990),
         titles=np.array([f"t{i}" for i in range(n)]),
@@ -93,6 +88,19 @@ def test_an_unknown_budget_comes_from_20_or_more_films_of_its_genres(n_drama: in
         comps_all=np.zeros(n),
         comps_split=np.zeros(n),
     )
+
+
+@pytest.mark.parametrize(("n_drama", "assumed"), [(20, 1e6), (19, 1e8)])
+def test_an_unknown_budget_comes_from_20_or_more_films_of_its_genres(n_drama: int, assumed: float) -> None:
+    """With at least 20 Drama films recording a budget, a Drama concept's budget is their median ($1M);
+    with 19, the median of every film's ($100M, 30 films of other genres)."""
+    from reelkit.produce.forecast import GENRES, Concept, fill_unknowns
+
+    n = n_drama + 30
+    genres = np.zeros((n, len(GENRES)))
+    genres[:n_drama, GENRES.index("Drama")] = 1.0
+    budget = np.array([1e6] * n_drama + [1e8] * 30)
+    fs = _films(genres, budget, ["R"] * n)
     known, notes = fill_unknowns(Concept(genres=["Drama"], runtime=100, rating="R"), fs)
     assert known.budget == pytest.approx(assumed) and known.rating == "R"
     assert len(notes) == 1 and ("20 Drama films" in notes[0]) == (n_drama == 20)
@@ -102,24 +110,13 @@ def test_the_range_of_a_left_out_budget_and_rating() -> None:
     """A left-out budget ranges over the deciles' midpoints (5th, 15th, ... 95th percentile) of the films
     it is drawn from, equally weighted; a left-out rating over the ratings those films hold, in their
     shares; both left out, every pair (weights multiply). Nothing left out: the concept itself."""
-    from reelkit.produce.forecast import GENRES, Concept, FeatureSet, _base_matrix, assumed_range
+    from reelkit.produce.forecast import GENRES, Concept, assumed_range
 
     n = 40  # Drama films with budgets exp(1) ... exp(40) (log budgets 1..40), 30 rated R and 10 PG
     genres = np.zeros((n, len(GENRES)))
     genres[:, GENRES.index("Drama")] = 1.0
     log_b = np.arange(1.0, n + 1)
-    base = _base_matrix(
-        genres, np.full(n, 100.0), np.exp(log_b), np.array(["R"] * 30 + ["PG"] * 10, dtype=object)
-    )
-    fs = FeatureSet(
-        base=base,
-        target=np.zeros(n),
-        year=np.full(n, 1990),
-        titles=np.array([f"t{i}" for i in range(n)]),
-        genre_key=(genres.astype(np.int64) * (1 << np.arange(len(GENRES)))).sum(axis=1),
-        comps_all=np.zeros(n),
-        comps_split=np.zeros(n),
-    )
+    fs = _films(genres, np.exp(log_b), ["R"] * 30 + ["PG"] * 10)
     given = Concept(genres=["Drama"], runtime=100, budget=5e6, rating="R")
     assert assumed_range(given, fs) == [(given, 1.0)]
     spread = assumed_range(Concept(genres=["Drama"], runtime=100, rating="R"), fs)
