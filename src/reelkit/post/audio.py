@@ -228,44 +228,26 @@ class _WavHeader:
     block_align: int = 0
 
 
-#: Sony Wave64's GUIDs of its RIFF header and WAVE form (its chunks' GUIDs start with the RIFF chunk id)
-_W64_RIFF = bytes.fromhex("72696666 2e91cf11 a5d628db 04c10000".replace(" ", ""))
-_W64_WAVE = bytes.fromhex("77617665 f3acd311 8cd100c0 4f8edb8a".replace(" ", ""))
-
-
 def _wav_header(p: Path) -> _WavHeader:
     """What a RIFF WAVE file's chunks say that libsndfile does not: the channel layout of a
     WAVE_FORMAT_EXTENSIBLE mask, and a data chunk declaring more than the file holds (cut short in a copy).
-    RF64 (its data size in the ``ds64`` chunk) and Sony Wave64 (GUIDs and 64-bit sizes) are read alike."""
+    RF64 and Sony Wave64 are read alike (their chunks listed by :func:`~reelkit.post.bwf.riff_chunks`)."""
     import struct
 
     from reelkit.media import CHANNEL_LAYOUTS
+    from reelkit.post.bwf import riff_chunks
 
+    found = riff_chunks(p, rf64=True, w64=True)
+    if found is None:
+        return _WavHeader()
     layout: str | None = None
     block = 0
-    big_data: int | None = None  # RF64's data size from its ds64 chunk
     try:
-        size = p.stat().st_size
         with p.open("rb") as f:
-            head = f.read(40)
-            if len(head) >= 40 and head[:16] == _W64_RIFF and head[24:40] == _W64_WAVE:
-                pos, w64 = 40, True  # chunks: a 16-byte GUID, a 64-bit size counting the 24-byte header
-            elif len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-                pos, w64 = 12, False
-            else:
-                return _WavHeader()
-            while pos + (24 if w64 else 8) <= size:
-                f.seek(pos)
-                if w64:
-                    guid, total = struct.unpack("<16sQ", f.read(24))
-                    cid, n, body = guid[:4], max(total - 24, 0), 24
-                else:
-                    cid, n = struct.unpack("<4sI", f.read(8))
-                    body = 8
-                if cid == b"ds64" and n >= 16:
-                    big_data = struct.unpack("<QQ", f.read(16))[1]
-                elif cid == b"fmt ":
-                    fmt = f.read(min(n, 40))
+            for cid, at, held, n in found[0]:
+                if cid == b"fmt ":
+                    f.seek(at)
+                    fmt = f.read(min(held, 40))
                     if len(fmt) >= 16:
                         tag, channels, _, _, block = struct.unpack("<HHIIH", fmt[:14])
                         if tag == 0xFFFE and len(fmt) >= 24:  # extensible: the mask names the channels
@@ -278,14 +260,10 @@ def _wav_header(p: Path) -> _WavHeader:
                                     (k for k, v in CHANNEL_LAYOUTS.items() if "+".join(v) == joined), joined
                                 )
                 elif cid == b"data":
-                    if n == 0xFFFFFFFF and big_data is not None and not w64:
-                        n = big_data
-                    have = size - pos - body
                     # 0, 0xFFFFFFFF and (Wave64, RF64) sizes past 2**62: placeholders of a streamed
                     # writer (ffmpeg writing Wave64 to a pipe leaves 0x7FFFFFFFFFFFFFFF), not sizes
-                    cut = n not in (0, 0xFFFFFFFF) and n < 2**62 and have < n
+                    cut = n not in (0, 0xFFFFFFFF) and n < 2**62 and held < n
                     return _WavHeader(layout, n if cut else None, block)
-                pos += body + n + ((-n) % 8 if w64 else n & 1)
     except (OSError, struct.error):
         return _WavHeader()
     return _WavHeader(layout, None, block)

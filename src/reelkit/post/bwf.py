@@ -32,29 +32,46 @@ _UNSET = 0x7FFF
 Loudness = tuple[float, float, float, float, float]
 
 
-def _riff_chunks(path: Path, *, rf64: bool = False) -> tuple[list[tuple[bytes, int, int]], int] | None:
-    """``([(id, body offset, body size), ...], file size)`` of a RIFF WAVE file (with ``rf64``, also an
-    RF64/BW64 one, the EBU's broadcast WAV past 4 GiB: its data size is in the ``ds64`` chunk); ``None`` for
-    anything else (W64, not a WAV, cut short in a header)."""
+#: Sony Wave64's GUIDs of its RIFF header and WAVE form (its chunks' GUIDs start with the RIFF chunk id)
+_W64_RIFF = bytes.fromhex("726966662e91cf11a5d628db04c10000")
+_W64_WAVE = bytes.fromhex("77617665f3acd3118cd100c04f8edb8a")
+
+#: One chunk: its id, where its body starts, the body's size in the file, and the size its header declares.
+Chunk = tuple[bytes, int, int, int]
+
+
+def riff_chunks(path: Path, *, rf64: bool = False, w64: bool = False) -> tuple[list[Chunk], int] | None:
+    """``([(id, body offset, body size held, size declared), ...], file size)`` of a RIFF WAVE file (with
+    ``rf64``, also an RF64/BW64 one, the EBU's broadcast WAV past 4 GiB: its data size is in the ``ds64``
+    chunk; with ``w64``, also a Sony Wave64 one: 16-byte GUIDs, 64-bit sizes counting the 24-byte header,
+    bodies padded to 8 bytes); ``None`` for anything else (not a WAV, cut short in a header). A chunk cut
+    short in a copy holds less than it declares."""
     try:
         size = path.stat().st_size
-        out: list[tuple[bytes, int, int]] = []
+        out: list[Chunk] = []
         with path.open("rb") as f:
-            head = f.read(12)
+            head = f.read(40)
             kinds = (b"RIFF", b"RF64", b"BW64") if rf64 else (b"RIFF",)
-            if len(head) < 12 or head[:4] not in kinds or head[8:12] != b"WAVE":
+            if w64 and len(head) >= 40 and head[:16] == _W64_RIFF and head[24:40] == _W64_WAVE:
+                pos, header, align = 40, 24, 8
+            elif len(head) >= 12 and head[:4] in kinds and head[8:12] == b"WAVE":
+                pos, header, align = 12, 8, 2
+            else:
                 return None
             data_size: int | None = None
-            pos = 12
-            while pos + 8 <= size:
+            while pos + header <= size:
                 f.seek(pos)
-                cid, n = struct.unpack("<4sI", f.read(8))
+                if header == 24:
+                    guid, total = struct.unpack("<16sQ", f.read(24))
+                    cid, n = guid[:4], max(total - 24, 0)
+                else:
+                    cid, n = struct.unpack("<4sI", f.read(8))
                 if cid == b"ds64" and n >= 24:
                     data_size = struct.unpack("<8xQ", f.read(16))[0]  # riffSize, then dataSize
                 if cid == b"data" and n == 0xFFFFFFFF and data_size is not None:
                     n = data_size
-                out.append((cid, pos + 8, min(n, size - pos - 8)))
-                pos += 8 + n + (n & 1)
+                out.append((cid, pos + header, min(n, size - pos - header), n))
+                pos += header + n + (-n) % align
     except (OSError, struct.error):
         return None
     return out, size
@@ -64,13 +81,13 @@ def read_chunks(path: str | Path, ids: Sequence[bytes] = KEPT_CHUNKS) -> list[tu
     """The chunks of ``path`` whose ids are in ``ids``, as ``(id, body)``; none for a file that is not a
     plain RIFF WAVE."""
     p = Path(path)
-    found = _riff_chunks(p, rf64=True)  # a source may be RF64; what is written is plain RIFF
+    found = riff_chunks(p, rf64=True)  # a source may be RF64; what is written is plain RIFF
     if found is None:
         return []
     chunks, _ = found
     out: list[tuple[bytes, bytes]] = []
     with p.open("rb") as f:
-        for cid, at, n in chunks:
+        for cid, at, n, _ in chunks:
             if cid in ids:
                 f.seek(at)
                 out.append((cid, f.read(n)))
@@ -115,8 +132,8 @@ def copy_chunks(
     kept = read_chunks(src)
     if not kept:
         return "none"
-    found = _riff_chunks(dst)
-    if found is None or not any(cid == b"data" for cid, _, _ in found[0]):
+    found = riff_chunks(dst)
+    if found is None or not any(cid == b"data" for cid, *_ in found[0]):
         return "not kept"
     chunks, _ = found
     figures: Loudness | None = None
@@ -129,7 +146,7 @@ def copy_chunks(
             body = _updated_bext(body, figures, history)
         bodies.append((cid, body))
     ids = {cid for cid, _ in bodies}
-    total = 4 + sum(8 + n + (n & 1) for cid, _, n in chunks if cid not in ids)
+    total = 4 + sum(8 + n + (n & 1) for cid, _, n, _ in chunks if cid not in ids)
     total += sum(8 + len(b) + (len(b) & 1) for _, b in bodies)
     if total > 0xFFFFFFFF:
         return "not kept"
@@ -137,7 +154,7 @@ def copy_chunks(
     try:
         with dst.open("rb") as f, tmp.open("wb") as out:
             out.write(b"RIFF" + struct.pack("<I", total) + b"WAVE")
-            for cid, at, n in chunks:
+            for cid, at, n, _ in chunks:
                 if cid in ids:
                     continue
                 if cid == b"data":
