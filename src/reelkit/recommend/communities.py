@@ -263,10 +263,8 @@ class CommunityPopularity(Recommender):
         return w
 
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
-        pop = self.community_popularity_
-        if self.config.temperature <= 0:
-            return np.asarray(pop[self.assign_rows(rows, history)])
-        return np.asarray(self.community_weights(rows, history) @ pop, dtype=np.float32)
+        weights = self.community_weights(rows, history)  # one-hot with temperature 0: the own list exactly
+        return np.asarray(weights @ self.community_popularity_, dtype=np.float32)
 
     # ------------------------------------------------------------------ profiles
     def communities(self, *, top: int = 10) -> list[Community]:
