@@ -13,7 +13,16 @@ import soundfile as sf
 from reelkit.errors import ConfigError, MediaError
 from reelkit.post.audio import read_audio
 from reelkit.post.loudness import measure
-from reelkit.post.qc import SPECS, DeliverySpec, QCOptions, audio_findings, get_spec, render_html, run_qc
+from reelkit.post.qc import (
+    SPECS,
+    DeliverySpec,
+    QCOptions,
+    QCReport,
+    audio_findings,
+    get_spec,
+    render_html,
+    run_qc,
+)
 from reelkit.testing.cli import run_cli as run
 
 RATE = 48000
@@ -615,6 +624,18 @@ def test_report_cards_show_the_gated_mix_and_exact_figures(faulty: Path) -> None
     assert re.search(r"-?\d+\.\d\d LUFS is \d+\.\d\d LU", loud.message)
 
 
+def _qc_says_truncated(cut: Path, end_s: float) -> QCReport:
+    """QC of ``cut`` (with a truncation warning): its one ``truncated`` finding is an error ending where the
+    file's header says the programme ends."""
+    from reelkit.errors import ReelkitWarning
+
+    with pytest.warns(ReelkitWarning, match="truncated"):
+        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
+    (finding,) = [f for f in report.findings if f.kind == "truncated"]
+    assert finding.severity == "error" and finding.end_s == pytest.approx(end_s)
+    return report
+
+
 def test_a_wav_cut_short_is_a_finding_not_a_pass(tmp_path: Path) -> None:
     from reelkit.errors import ReelkitWarning
 
@@ -651,10 +672,7 @@ def test_a_truncated_or_damaged_flac_is_an_error_finding(tmp_path: Path) -> None
     with pytest.warns(ReelkitWarning, match=r"FLAC header declares 384,000 samples \(8\.00 s\)"):
         audio = read_audio(cut)
     assert audio.duration_s < 2.5 and audio.declared_duration_s == pytest.approx(8.0)
-    with pytest.warns(ReelkitWarning, match="truncated"):
-        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
-    (finding,) = [f for f in report.findings if f.kind == "truncated"]
-    assert finding.severity == "error" and finding.end_s == pytest.approx(8.0)
+    report = _qc_says_truncated(cut, 8.0)
     assert not report.passed
     # an ID3v2 tag in front of the FLAC (some taggers write one) hid the header
     tag = b"ID3\x04\x00\x00" + bytes([0, 0, 1, 0]) + bytes(128)  # synchsafe size 128
@@ -684,10 +702,7 @@ def test_an_aiff_w64_or_rf64_cut_short_is_a_finding(tmp_path: Path, fmt: str, ex
     assert audio.duration_s == pytest.approx(5 / 3, abs=0.01) and audio.declared_duration_s == pytest.approx(
         5.0
     )
-    with pytest.warns(ReelkitWarning, match="truncated"):
-        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
-    (finding,) = [f for f in report.findings if f.kind == "truncated"]
-    assert finding.severity == "error" and finding.end_s == pytest.approx(5.0)
+    _qc_says_truncated(cut, 5.0)
 
 
 def test_an_id3_tag_with_a_footer_is_skipped_to_the_flac_header(tmp_path: Path) -> None:
@@ -762,10 +777,8 @@ def test_an_mp4_or_m4a_cut_short_is_an_error_finding(
     with pytest.warns(ReelkitWarning, match=r"container declares 5\.00 s, 1\.\d\d s of its audio decode"):
         audio = read_audio(cut)
     assert audio.duration_s < 2.0 and audio.declared_duration_s == pytest.approx(5.0)
-    with pytest.warns(ReelkitWarning, match="truncated"):
-        report = run_qc(cut, plot=False, options=QCOptions(vad="none"))
-    (finding,) = [f for f in report.findings if f.kind == "truncated"]
-    assert finding.severity == "error" and finding.end_s == pytest.approx(5.0) and not report.passed
+    report = _qc_says_truncated(cut, 5.0)
+    assert not report.passed
     code, _, err = run(capsys, "loudness", str(cut), "--vad", "none")
     assert code == 0 and err.count("truncated") == 1, err
     # with a picture the container's duration may be the picture's: a cut one still says 'partial file'
