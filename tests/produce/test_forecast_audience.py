@@ -174,7 +174,6 @@ def test_a_member_turned_away_from_a_title_is_no_part_of_its_audience() -> None:
 def test_time_split_mae_and_genre_mean_baseline_by_hand() -> None:
     """MAE is the mean absolute error, and the genre-mean baseline falls back to the mean of all training
     films for a genre combination it never saw (both worked out by hand on four test films)."""
-    from reelkit.produce.forecast import FeatureSet
 
     class Fixed(AudienceModel):
         def fit(
