@@ -313,6 +313,22 @@ def test_hevc_rung_codec_string_covers_every_shot() -> None:
     assert most_demanding_hevc(["hev1.A4.41.H120.B0.23"]) == "hev1.A4.41.H120.B0.23"
 
 
+def test_codec_strings_are_read_from_the_decoder_configuration_boxes(tmp_path: Path) -> None:
+    """avcC's bytes after its version are profile, flags, level; hvcC's level is byte 12 of its body."""
+    from reelkit.post.video.codecs import avc_codec_string
+
+    avc = tmp_path / "avc.mp4"  # High profile, level 3.1: RFC 6381's avc1.64001F
+    avc.write_bytes(b"\0\0\0\x13avcC" + bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1]) + b"\0" * 16)
+    assert avc_codec_string(avc) == "avc3.64001f"
+    # hvcC: version 1, space/tier/profile, 4 compatibility bytes (flag 0 first), 6 constraint bytes, level
+    main = bytes([1, 0x01, 0x60, 0, 0, 0, 0xB0, 0, 0, 0, 0, 0, 93])  # Main, Main tier, level 3.1
+    main10 = bytes([1, 0x22, 0x20, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 120])  # Main 10, High tier, level 4
+    for body, want in ((main, "hev1.1.6.L93.B0"), (main10, "hev1.2.4.H120.90")):
+        hevc = tmp_path / "hevc.mp4"
+        hevc.write_bytes(b"\0\0\0\x30hvcC" + body + b"\0" * 16)
+        assert hevc_codec_string(hevc) == want
+
+
 def test_a_shots_scoring_phase_lands_on_the_titles_frames() -> None:
     """Scoring every 3rd frame, a shot from frame 25 skips 2 frames: frame 27 is the title's 9th scored."""
     spec = EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50)
