@@ -604,6 +604,15 @@ def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> 
     assert timecode(3600, 12.5) == "01:00:00:00" and timecode(3.0, 21.57) == "00:00:03:00"
 
 
+def test_timecode_frames_past_the_last_label_carry_and_slow_whole_rates_are_not_ntsc() -> None:
+    """At 21.57 fps a second's frames are 00..21, so 2.998 s (frame 21.5 rounds to 22) is 00:00:03:00; a
+    whole rate of 1..6 fps lies within 0.006 of rate/1.001 but is not an NTSC one (3600 s at 5 fps)."""
+    from reelkit.post.findings import timecode
+
+    assert timecode(2.998, 21.57) == "00:00:03:00" and timecode(2.95, 21.57) == "00:00:02:20"
+    assert timecode(3600, 5) == "01:00:00:00" and timecode(7.5, 2) == "00:00:07:01"
+
+
 def test_report_cards_show_the_gated_mix_and_exact_figures(faulty: Path) -> None:
     """The "dialogue-gated (mix while speaking)" card showed the bed-subtracted estimate, so the page read
     -24.1 where the verdict used -22.2; a -23.54 programme read "-23.5 ... 0.5 LU below" next to a FAIL."""
