@@ -78,6 +78,14 @@ def test_non_speech_cues_are_recognised() -> None:
     assert cue_kind("- OK.\n- Fine.") == "speech"
 
 
+def test_cue_kind_rules_word_limit_both_ended_hash_every_line_and_speaker_labels() -> None:
+    """The module's rules: at most four words, '#' at both ends, every line a description, labels dropped."""
+    assert cue_kind("THE MUSIC IS TOO LOUD!") == "speech"  # five words: shouted dialogue
+    assert cue_kind("#1 on my list.") == "speech"  # a leading '#' alone is no music note
+    assert cue_kind("APPLAUSE\nThank you all.") == "speech"  # one line of speech makes the cue speech
+    assert cue_kind("- JOHN: [laughs]") == "effect" and cue_kind("JOHN: MUSIC PLAYING") == "effect"
+
+
 def test_a_reference_files_lyrics_count_as_half_speech() -> None:
     """A reference cue of speech is activity 1, one of lyrics (or effects) 0.5, the rest 0."""
     cues = [Cue(0, 0.0, 1.0, "Hello there."), Cue(1, 2.0, 3.0, "♪ Happy birthday to you ♪")]
