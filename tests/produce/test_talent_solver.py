@@ -198,6 +198,21 @@ def test_more_than_64_scenes_falls_back_to_heuristic_with_bound() -> None:
     assert sol.lower_bound == inst.fixed_cost <= sol.total_cost == inst.cost(sol.order)
 
 
+def test_a_too_large_instances_bound_counts_the_actors_preprocessing_removed() -> None:
+    """Over 63 scenes the bound is the fixed pay, including that of an actor in one scene or in all scenes."""
+    base = _random_instance(70, 30, seed=3, p=0.2)
+    one, every = np.zeros((1, 70), bool), np.ones((1, 70), bool)
+    one[0, 5] = True
+    inst = TalentInstance(
+        requires=np.vstack([base.requires, one, every]),
+        durations=base.durations,
+        costs=np.concatenate([base.costs, [7, 3]]),
+    )
+    sol = solve_talent(inst, TalentConfig(ils_iters=2))
+    assert sol.status == "too_large"
+    assert sol.lower_bound == inst.fixed_cost == base.fixed_cost + 7 * base.durations[5] + 3 * base.total_days
+
+
 def test_time_limit_holds_for_a_large_instance() -> None:
     inst = _random_instance(160, 60, seed=4, p=0.1)
     solve_talent(_random_instance(12, 6, seed=0))  # compile or load every kernel first
@@ -239,6 +254,15 @@ def test_config_validation() -> None:
         TalentConfig(cache_bits=40)
 
 
+def test_a_negative_duration_or_cost_is_refused() -> None:
+    """A day of -1 would lower every schedule's cost: the instance refuses it (and a cost of -1)."""
+    req = np.ones((1, 2), bool)
+    with pytest.raises(ConfigError, match="non-negative"):
+        TalentInstance(requires=req, durations=np.array([-1, 2]), costs=np.array([1]))
+    with pytest.raises(ConfigError, match="non-negative"):
+        TalentInstance(requires=req, durations=np.array([1, 2]), costs=np.array([-1]))
+
+
 def test_cpsat_order_with_zero_length_scenes() -> None:
     # the model may start a zero-length scene where a one-day scene starts: it must come first in the order
     inst = TalentInstance(
@@ -248,6 +272,22 @@ def test_cpsat_order_with_zero_length_scenes() -> None:
     )
     sol = solve_cpsat(inst, time_limit=10)
     assert sol.optimal and sol.total_cost == brute_force(inst) == inst.cost(sol.order) == 0
+
+
+def test_a_stopped_cpsat_bound_counts_the_actors_preprocessing_removed() -> None:
+    """Stopped early, CP-SAT's bound on the reduced instance plus the removed actors' pay is at least the
+    fixed pay (an actor in one scene at 1000 a day is 1000 of it)."""
+    base = _random_instance(34, 14, seed=1)
+    one = np.zeros((1, 34), bool)
+    one[0, 3] = True
+    inst = TalentInstance(
+        requires=np.vstack([base.requires, one]),
+        durations=base.durations,
+        costs=np.concatenate([base.costs, [1000]]),
+    )
+    sol = solve_cpsat(inst, time_limit=0.01)
+    assert not sol.optimal and sol.status == "time_limit"
+    assert inst.fixed_cost <= sol.lower_bound < sol.total_cost == inst.cost(sol.order)
 
 
 @settings(max_examples=15, deadline=None)
