@@ -44,6 +44,7 @@ def test_solve_table(capsys: pytest.CaptureFixture[str], tiny: Path) -> None:
     [
         (["--time-limit", "0"], "time limit must be positive"),
         (["--method", "mip"], "--method must be dp or cpsat"),
+        (["--memory-mb", "8"], "memory_mb must be at least 16"),  # the option reaches the solver
     ],
 )
 def test_bad_options_exit_2(
