@@ -228,6 +228,24 @@ def test_strict_check_exits_1_on_an_error(tmp_path: Path, capsys: pytest.Capture
     assert code == 1 and '"error"' in out
 
 
+def test_check_without_media_or_fps_counts_the_gap_at_24_fps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two frames at the default 24 fps are 83.3 ms, so an 80 ms gap is flagged; at --fps 25 it passes."""
+    import json
+
+    from reelkit.testing.cli import run_cli
+
+    subs = tmp_path / "g.srt"
+    subs.write_text(
+        _srt(("00:00:01,000", "00:00:03,000", "Hello there."), ("00:00:03,080", "00:00:05,000", "Later."))
+    )
+    code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--json")
+    assert code == 0 and [f["kind"] for f in json.loads(out)["findings"]] == ["gap"]
+    code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--fps", "25", "--json")
+    assert code == 0 and json.loads(out)["findings"] == []
+
+
 def test_check_against_a_file_that_is_not_media_is_a_user_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

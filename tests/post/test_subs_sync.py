@@ -439,6 +439,21 @@ def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 2
 
 
+def test_cli_sync_takes_the_ends_of_its_option_ranges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--min-confidence is "from 0 to 1" and --split-penalty "0 seconds or more": 0 is valid for both."""
+    cues = _cues(6)
+    ref = _write(tmp_path / "ref.srt", cues)
+    inp = _write(tmp_path / "in.srt", [SynthCue(c.start_s + 9.5, c.end_s + 9.5, c.text) for c in cues])
+    for edge in (["--min-confidence", "0"], ["--split-penalty", "0"]):
+        out = tmp_path / "out.srt"
+        code, _, err = run(
+            capsys, "subs", "sync", "-", str(inp), "-o", str(out), "--reference", str(ref), *edge
+        )
+        assert code == 0 and out.exists(), (edge, err)
+
+
 def test_a_file_with_one_cue_is_a_user_error_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
