@@ -163,6 +163,20 @@ def test_the_subtitle_offset_search_is_bounded_by_the_media() -> None:
     assert _max_offset(SyncOptions(), 600.0, c) == 300.0
 
 
+def test_ladder_heights_and_quality_grids_take_their_documented_ranges() -> None:
+    """--heights takes whole numbers >= 2 (1 line is refused) and --crf the encoders' range, ends included."""
+    from reelkit.cli.video import _heights, _quality_grid
+    from reelkit.post.video.encode import QUALITY_RANGE
+
+    assert _heights("720,2") == [720, 2]
+    with pytest.raises(ConfigError, match="--heights: 1 is not a height"):
+        _heights("360,1")
+    lo, hi = QUALITY_RANGE
+    assert _quality_grid(f"{lo},{hi}", "crf") == [lo, hi]
+    with pytest.raises(ConfigError, match="outside"):
+        _quality_grid(f"{hi + 1}", "crf")
+
+
 def test_outputs_beside_inputs_are_not_inputs(tmp_path: Path) -> None:
     """Only what an input folder is read for counts: a plot kept in a subfolder of --video ., or beside the
     chunk-size files, may be written again on a rerun (it was refused as 'an input')."""
