@@ -151,6 +151,38 @@ def test_time_cut_keeps_pairs_begun_before_the_cut_in_train() -> None:
     assert int(train.events["timestamp"].max()) < 1005 <= int(test.events["timestamp"].min())
 
 
+def test_time_cut_drops_a_training_pairs_event_exactly_at_the_cut() -> None:
+    """Pins the drop rule ``ts >= cut``: a training pair's event at the cut itself is the future too."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["m", "m", "m"],
+            "title_id": ["x", "x", "y"],
+            "timestamp": [100, 300, 300],
+            "value": [4.0, np.nan, 5.0],
+            "kind": ["rating", "play", "rating"],
+        }
+    )
+    train, test = split_time(Dataset.from_events(ev), 300)
+    # x began at 100: it stays in train with its rating only (its play at 300 is dropped); y is test
+    assert pairs(train) == {("m", "x")} and list(train.events["timestamp"]) == [100]
+    assert pairs(test) == {("m", "y")}
+
+
+def test_time_quantile_interpolates_linearly() -> None:
+    """Pins the quantile cut: events at 100, 200, 300, 400 with cut 0.5 cut at 250 (linear), so b (at 200)
+    stays in train; numpy's 'lower' method would cut at 200 and send b to test."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["m", "m", "m", "m"],
+            "title_id": ["a", "b", "c", "d"],
+            "timestamp": [100, 200, 300, 400],
+            "value": [4.0, 4.0, 4.0, 4.0],
+        }
+    )
+    train, test = split_time(Dataset.from_events(ev), 0.5)
+    assert titles_of(train, "m") == {"a", "b"} and titles_of(test, "m") == {"c", "d"}
+
+
 def test_time_cut_errors() -> None:
     with pytest.raises(ConfigError):
         split_time(DS, 0)
