@@ -132,6 +132,16 @@ def test_unknown_test_title_counts_in_ideal_dcg() -> None:
     assert with_e.metrics["ndcg@10"] < without.metrics["ndcg@10"]
 
 
+def test_every_unknown_test_title_counts_once_in_ideal_dcg_and_recall() -> None:
+    """Pins two unknown test titles of one member as two relevant titles (not one shared column)."""
+    test = ratings([("u1", "C", 3), ("u1", "E", 4), ("u1", "F", 4)])
+    result = evaluate(FixedOrder(order=("A", "B", "C", "D")), TRAIN, test, ks=(10,))
+    # u1: recs [C, D]; relevant {C, E, F}: DCG = 1, ideal DCG = 1 + 1/log2(3) + 1/log2(4); recall = 1/3
+    assert result.metrics["ndcg@10"] == pytest.approx(1 / (1 + 1 / LOG2_3 + 0.5))
+    assert result.metrics["recall@10"] == pytest.approx(1 / 3)
+    assert result.n_test_pairs == 3
+
+
 def test_members_without_training_are_skipped() -> None:
     only_new = ratings([("u9", "A", 4), ("u8", "B", 5)])
     with pytest.raises(EmptyDataError, match="nothing to evaluate"):
@@ -171,6 +181,48 @@ def test_min_rating_filters_both_sides() -> None:
     assert plain.n_members == 2
 
 
+def test_min_rating_keeps_a_rating_at_the_threshold_and_unrated_pairs() -> None:
+    """Pins relevance under min_rating: a rating equal to it is relevant (>=), and so is an unrated pair."""
+    train = ratings([("u1", "A", 5), ("u2", "A", 4), ("u2", "C", 5), ("u2", "D", 4)])
+    test = Dataset.from_events(
+        pd.DataFrame(
+            {
+                "member_id": ["u1", "u1"],
+                "title_id": ["C", "D"],
+                "kind": ["rating", "play"],
+                "value": [3.0, 3600.0],
+                "fraction": [np.nan, 0.95],
+                "timestamp": [10, 11],
+            }
+        )
+    )
+    result = evaluate(FixedOrder(order=("C", "D", "A")), train, test, min_rating=3, ks=(2,))
+    # u1 sees A -> recs [C, D]; relevant {C (rated exactly 3), D (played, unrated)}: 2 hits of 2
+    assert result.n_test_pairs == 2
+    assert result.metrics["precision@2"] == pytest.approx(1.0)
+
+
+def test_a_pair_kept_out_of_training_by_min_rating_is_not_held_out() -> None:
+    """Pins the seen-pair rule for pairs outside the interactions: u1 rated B 1 in training (dropped by
+    min_rating, and never recommended to u1), so u1's later B 4 in test is not a held-out title."""
+    train = ratings([("u1", "A", 5), ("u1", "B", 1), ("u2", "A", 4), ("u2", "B", 5), ("u2", "C", 4)])
+    test = ratings([("u1", "B", 4), ("u1", "C", 4)])
+    result = evaluate(FixedOrder(order=("A", "B", "C")), train, test, min_rating=3, ks=(10,))
+    # u1's recs exclude A (history) and B (kept out): [C]; relevant {C}: recall 1
+    assert result.n_test_pairs == 1
+    assert result.metrics["recall@10"] == pytest.approx(1.0)
+
+
+def test_evaluate_folds_passes_min_rating_to_each_fold() -> None:
+    """Pins evaluate_folds' min_rating: each fold's result is evaluate's with the same min_rating."""
+    train = ratings([("u1", "A", 5), ("u1", "B", 1), ("u2", "A", 4), ("u2", "C", 5)])
+    test = ratings([("u1", "C", 4), ("u1", "D", 4), ("u1", "E", 2), ("u2", "B", 2)])
+    res = evaluate_folds(FixedOrder(order=("B", "C", "A")), [(train, test)], min_rating=3, ks=(1,))
+    # as in test_min_rating_filters_both_sides: u2's only test pair is rated 2, so only u1 is evaluated
+    assert res.folds[0].n_members == 1 and res.folds[0].n_test_pairs == 2
+    assert res.metrics["recall@1"] == pytest.approx(0.5)
+
+
 def test_no_rating_metrics_with_min_rating() -> None:
     # the model would be fitted without the ratings under 3 and then judged on them
     plain = evaluate(ItemMean(), TRAIN, TEST, ks=(10,))
@@ -195,6 +247,28 @@ def test_rating_metrics_with_fallback() -> None:
     assert result.n_rating_pairs == 4
     # it also ranks by predicted rating: u1 gets [C, D], u2 [B, D], as with the fixed order above
     assert result.metrics["recall@10"] == pytest.approx(0.75)
+
+
+def test_rating_metrics_cover_rated_pairs_that_are_not_relevant() -> None:
+    """Pins rmse/mae over every rated test pair: a rated pair with a later thumbs-down (weight 0, not a
+    relevant title) still has its rating error counted."""
+    test = Dataset.from_events(
+        pd.DataFrame(
+            {
+                "member_id": ["u1", "u1", "u2"],
+                "title_id": ["C", "C", "B"],
+                "kind": ["rating", "thumb", "rating"],
+                "value": [3.0, -1.0, 5.0],
+                "timestamp": [10, 11, 12],
+            }
+        )
+    )
+    result = evaluate(ItemMean(), TRAIN, test, ks=(10,))
+    # title means C 2, B 3: u1-C 2 vs 3 (-1), u2-B 3 vs 5 (-2): RMSE = sqrt(5 / 2), MAE = 1.5
+    assert result.n_rating_pairs == 2
+    assert result.metrics["rmse"] == pytest.approx(math.sqrt(2.5))
+    assert result.metrics["mae"] == pytest.approx(1.5)
+    assert result.n_test_pairs == 1  # only u2-B is relevant
 
 
 def test_to_json_shape() -> None:
