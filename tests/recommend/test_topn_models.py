@@ -84,6 +84,50 @@ def test_ease_float32_and_float64_agree() -> None:
     np.testing.assert_allclose(b32, b64, atol=1e-4)
 
 
+def _ease_by_inverse(x: np.ndarray, lam: float) -> np.ndarray:
+    """EASE's closed form with numpy's inverse: B = -P / diag(P) by column, diagonal 0."""
+    p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
+    b = -p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+def test_ease_weights_past_one_symmetrising_block() -> None:
+    """Pins the weights of 600 titles, where the inverse is made symmetric in blocks of 512 rows."""
+    rng = np.random.default_rng(3)
+    x = (rng.random((300, 600)) < 0.05).astype(np.float64)
+    x[np.arange(300), rng.integers(0, 600, 300)] = 1.0
+    model = EASE(regularization=10.0, precision="float64").fit(make_interactions(x))
+    np.testing.assert_allclose(model.weights_, _ease_by_inverse(x, 10.0), rtol=1e-4, atol=1e-6)
+
+
+def test_ease_binary_weighting_scores_who_watched_not_how_much() -> None:
+    """Pins scoring with weighting=binary: scores are the 0/1 history times B, not the confidence weights."""
+    x = synthetic()  # weights in [1, 2]
+    inter = make_interactions(x)
+    binary = EASE(regularization=5.0).fit(inter)
+    expected = (x > 0).astype(np.float64) @ binary.weights_.astype(np.float64)
+    np.testing.assert_allclose(binary.score_rows(np.arange(10)), expected[:10], rtol=1e-4, atol=1e-4)
+    weighted = EASE(regularization=5.0, weighting="weight").fit(inter)
+    expected_w = x.astype(np.float64) @ weighted.weights_.astype(np.float64)
+    np.testing.assert_allclose(weighted.score_rows(np.arange(10)), expected_w[:10], rtol=1e-4, atol=1e-4)
+
+
+def test_ease_similar_titles_are_rows_of_b() -> None:
+    """Pins "because you watched t": similar titles score B[t, j] (what t adds to j), not B[j, t]."""
+    lam = 2.0
+    model = EASE(regularization=lam).fit(make_interactions(SMALL))
+    b = _ease_by_inverse(SMALL.astype(np.float64), lam)
+    assert not np.allclose(b, b.T)  # B is not symmetric: rows and columns differ
+    for t in range(SMALL.shape[1]):
+        recs = model.similar_titles([f"t{t}"], 4)
+        expected = {f"t{j}": b[t, j] for j in range(SMALL.shape[1]) if j != t and b[t, j] > 0}
+        got = dict(recs.items(0))
+        assert set(got) == set(expected)
+        for tid, score in got.items():
+            assert score == pytest.approx(expected[tid], rel=1e-4)
+
+
 # ------------------------------------------------------------------------------------------------ ItemKNN
 def _shrunk_cosine(x: np.ndarray, shrink: float) -> np.ndarray:
     n = x.shape[1]
