@@ -109,6 +109,37 @@ def test_evaluate_split_rating_model(capsys: pytest.CaptureFixture[str], files: 
     assert res["metrics"]["mae"] <= res["metrics"]["rmse"]
 
 
+def test_evaluate_passes_seed_last_n_and_min_rating_on(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    """Pins --seed, --last-n and --min-rating: the CLI's result is the library's on the same split."""
+    from reelkit.cli.inputs import read_data
+    from reelkit.evaluate import evaluate, split_last, split_random
+    from reelkit.recommend import Popularity
+
+    ds = read_data(None, files["all"])
+
+    def cli(*args: str) -> dict[str, object]:
+        code, out, err = run(
+            capsys, "evaluate", "--ratings", str(files["all"]), "--model", "popular", *args, "--json"
+        )
+        assert code == 0, err
+        res: dict[str, object] = json.loads(out)
+        return res
+
+    def same(got: dict[str, object], want: dict[str, object]) -> None:
+        for key in ("n_members", "n_test_pairs"):
+            assert got[key] == want[key], key
+        assert got["metrics"] == pytest.approx(want["metrics"])
+
+    by_seed = {s: cli("--seed", str(s)) for s in (0, 5)}
+    for s, got in by_seed.items():
+        same(got, evaluate(Popularity(), *split_random(ds, 0.2, seed=s), seed=s).to_json())
+    assert by_seed[0]["metrics"] != by_seed[5]["metrics"]  # the seed changes the split
+    same(cli("--split", "last", "--last-n", "2"), evaluate(Popularity(), *split_last(ds, 2)).to_json())
+    same(cli("--min-rating", "4"), evaluate(Popularity(), *split_random(ds, 0.2), min_rating=4).to_json())
+
+
 def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     code, out, err = run(
         capsys,
