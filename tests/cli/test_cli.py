@@ -272,12 +272,53 @@ def test_recommend_for_a_new_member_from_history(
         assert "recommend_history" not in err
 
 
+def test_recommend_ranks_include_seen_and_train_min_rating(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Pins on a hand-counted popularity model: ranks count from 1, --include-seen lets a member's seen
+    titles back in, and train --min-rating drops the lower ratings from the model."""
+    p = tmp_path / "r.csv"
+    p.write_text("user,item,rating\nu1,a,5\nu1,b,1\nu2,a,4\nu2,c,5\nu3,a,5\nu3,c,4\nu3,d,2\n")
+    model = tmp_path / "pop.npz"
+    assert run(capsys, "train", "--ratings", str(p), "--model", "popular", "-o", str(model))[0] == 0
+
+    def recs(*args: str) -> list[tuple[int, str]]:
+        code, out, err = run(capsys, "recommend", "-m", *args, "--member", "u1", "--json")
+        assert code == 0, err
+        return [(r["rank"], r["title_id"]) for r in json.loads(out)[0]["recommendations"]]
+
+    # watched by a 3, c 2, d 1, b 1; u1 has seen a and b
+    assert recs(str(model), "-n", "2") == [(1, "c"), (2, "d")]
+    assert recs(str(model), "-n", "2", "--include-seen") == [(1, "a"), (2, "c")]
+    # ratings >= 3 only: u1-b (1) and u3-d (2) are dropped, so the model knows a and c from 5 interactions
+    model3 = tmp_path / "pop3.npz"
+    args = ["train", "--ratings", str(p), "--model", "popular", "--min-rating", "3", "-o", str(model3)]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    assert (json.loads(out)["titles"], json.loads(out)["interactions"]) == (2, 5)
+
+
 def test_info_density_counts_pairs_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     p = tmp_path / "rep.csv"
     p.write_text("user,item,timestamp\n1,a,100\n1,a,200\n1,a,300\n2,b,100\n")
     code, out, err = run(capsys, "data", "info", str(p), "--json")
     assert code == 0, err
     assert json.loads(out)["density"] == pytest.approx(2 / 4)  # pairs (1, a), (2, b) of 2 x 2
+
+
+def test_info_counts_titles_with_events_apart_from_the_catalog(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Pins data info's titles_with_events: a 40-title catalog whose events name 5 titles says 5 and 40."""
+    from reelkit.data.demo import make_demo
+
+    ds = make_demo(n_members=60, n_titles=40, seed=0)
+    five = sorted(ds.titles.index)[:5]
+    ds.with_events(ds.events[ds.events["title_id"].isin(five)]).save(tmp_path / "part")
+    code, out, err = run(capsys, "data", "info", str(tmp_path / "part"), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert (info["titles_with_events"], info["catalog_titles"]) == (5, 40)
 
 
 def test_header_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
