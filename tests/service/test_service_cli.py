@@ -63,6 +63,35 @@ def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
     assert isinstance(r.exception, ConfigError)
 
 
+def test_retrain_says_when_a_later_version_stays_current(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins retrain's "current": a version that finished after a newer one (trained on later events) is
+    reported as not current, naming the version that stays."""
+    from reelkit.service import models
+
+    data = tmp_path / "svc"
+    runner = CliRunner()
+    ratings = write_ratings(tmp_path / "ratings.csv")
+    assert runner.invoke(cli, ["import", "--data-dir", str(data), "--ratings", str(ratings)]).exit_code == 0
+    for version in ("v0001", "v0002"):
+        r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "itemknn", "--json"])
+        assert r.exit_code == 0, r.output
+        assert (json.loads(r.stdout)["version"], json.loads(r.stdout)["current"]) == (version, True)
+    store = open_store(data)
+    try:
+        first = next(v for v in store.model_versions() if v.version == "v0001")
+    finally:
+        store.close()
+    monkeypatch.setattr(models, "train_store", lambda *a, **k: first)  # v0001 finishing after v0002
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "itemknn", "--json"])
+    assert r.exit_code == 0, r.output
+    assert (json.loads(r.stdout)["version"], json.loads(r.stdout)["current"]) == ("v0001", False)
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "itemknn"])
+    assert r.exit_code == 0, r.output
+    assert "model version v0001:" in r.stdout and "; v0002 stays current" in r.stdout
+
+
 def test_retrain_reads_the_services_home_settings(cli: typer.Typer, tmp_path: Path) -> None:
     """``retrain`` weighs events with the confidence formula of the service's config file (the data folder's
     ``service.json``, or ``--config``): one that gives ratings no weight leaves nothing to train on."""
@@ -132,6 +161,30 @@ def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> No
         assert r.returncode == 2, r.stderr
         assert why in r.stderr and "Traceback" not in r.stderr and "serving" not in r.stdout
     assert (garbage / "reelkit.db").read_text() == "not a database"
+
+
+def test_serve_announces_an_ipv6_host_in_brackets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pins serve's URL line: an IPv6 host is written in brackets (http://[::1]:PORT/), as a URL needs."""
+    import uvicorn
+
+    from reelkit.cli.service import serve_cmd
+
+    data = tmp_path / "svc"
+    bootstrap(data, n_members=80, n_titles=60, seed=1)
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:  # the line is printed before this
+        for sock in sockets:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    try:
+        serve_cmd(host="::1", port=0, data_dir=data, demo=False, config=None, log_level="warning")
+    except ConfigError:
+        pytest.skip("this machine has no IPv6 loopback")
+    out = capsys.readouterr().out
+    assert re.search(rf"^reelkit serving {re.escape(str(data))} on http://\[::1\]:\d+/ ", out), out
 
 
 @pytest.mark.parametrize(
