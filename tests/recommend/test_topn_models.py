@@ -84,6 +84,14 @@ def test_ease_float32_and_float64_agree() -> None:
     np.testing.assert_allclose(b32, b64, atol=1e-4)
 
 
+def test_ease_auto_precision_is_float64_for_a_small_catalog() -> None:
+    """Pins precision=auto under 4,000 titles: the very weights of float64 (float32's differ in low bits)."""
+    inter = make_interactions(synthetic())
+    auto = EASE(regularization=5.0).fit(inter).weights_
+    assert np.array_equal(auto, EASE(regularization=5.0, precision="float64").fit(inter).weights_)
+    assert not np.array_equal(auto, EASE(regularization=5.0, precision="float32").fit(inter).weights_)
+
+
 def _ease_by_inverse(x: np.ndarray, lam: float) -> np.ndarray:
     """EASE's closed form with numpy's inverse: B = -P / diag(P) by column, diagonal 0."""
     p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
