@@ -207,6 +207,8 @@ def test_communities_json(capsys: pytest.CaptureFixture[str], files: dict[str, P
         (["evaluate", "--model", "ease", "--ratings", "/no/such/file.csv"], "/no/such/file.csv"),
         (["recommend", "-m", "/no/such/model.npz", "--member", "1"], "no such model file"),
         (["evaluate", "--model", "ease"], "--train"),
+        # a cutoff of 0 was said as "ks must be ... got (0,)" after reading and splitting the data
+        (["evaluate", "--model", "ease", "--ratings", "x.csv", "--k", "0"], "Invalid value for '--k'"),
         (["no-such-command"], "No such command"),
     ],
 )

@@ -49,7 +49,7 @@ def evaluate_cmd(
         float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
     ] = None,
     k: Annotated[
-        list[int] | None, typer.Option("--k", help="Cut-offs for top-N metrics (repeatable).")
+        list[int] | None, typer.Option("--k", min=1, help="Cut-offs for top-N metrics (repeatable).")
     ] = None,
     tune: Annotated[
         bool, typer.Option("--tune", help="Tune parameters on a validation split of train first.")
