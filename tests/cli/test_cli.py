@@ -292,6 +292,12 @@ def test_recommend_ranks_include_seen_and_train_min_rating(
     # watched by a 3, c 2, d 1, b 1; u1 has seen a and b
     assert recs(str(model), "-n", "2") == [(1, "c"), (2, "d")]
     assert recs(str(model), "-n", "2", "--include-seen") == [(1, "a"), (2, "c")]
+    # the same for a new member given by history; --no-explain leaves the reasons out
+    args = ["recommend", "-m", str(model), "--history", "a,b", "-n", "2", "--no-explain", "--json"]
+    code, out, err = run(capsys, *args, "--include-seen")
+    assert code == 0, err
+    got = json.loads(out)[0]["recommendations"]
+    assert [r["title_id"] for r in got] == ["a", "c"] and not any("reason" in r for r in got)
     # ratings >= 3 only: u1-b (1) and u3-d (2) are dropped, so the model knows a and c from 5 interactions
     model3 = tmp_path / "pop3.npz"
     args = ["train", "--ratings", str(p), "--model", "popular", "--min-rating", "3", "-o", str(model3)]
@@ -311,16 +317,20 @@ def test_info_density_counts_pairs_once(capsys: pytest.CaptureFixture[str], tmp_
 def test_info_counts_titles_with_events_apart_from_the_catalog(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Pins data info's titles_with_events: a 40-title catalog whose events name 5 titles says 5 and 40."""
+    """Pins data info's titles_with_events and time span: a 40-title catalog whose events name 5 titles
+    says 5 and 40, and the first and last event times are those of the events."""
     from reelkit.data.demo import make_demo
 
     ds = make_demo(n_members=60, n_titles=40, seed=0)
     five = sorted(ds.titles.index)[:5]
-    ds.with_events(ds.events[ds.events["title_id"].isin(five)]).save(tmp_path / "part")
+    ev = ds.events[ds.events["title_id"].isin(five)]
+    ds.with_events(ev).save(tmp_path / "part")
     code, out, err = run(capsys, "data", "info", str(tmp_path / "part"), "--json")
     assert code == 0, err
     info = json.loads(out)
     assert (info["titles_with_events"], info["catalog_titles"]) == (5, 40)
+    span = (int(ev["timestamp"].min()), int(ev["timestamp"].max()))
+    assert span[0] < span[1] and (info["first_timestamp"], info["last_timestamp"]) == span
 
 
 def test_header_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

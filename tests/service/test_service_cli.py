@@ -63,6 +63,17 @@ def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
     assert isinstance(r.exception, ConfigError)
 
 
+def test_import_takes_exactly_one_source(cli: typer.Typer, tmp_path: Path) -> None:
+    """Pins import's one source: --ratings and --data together are refused, not one silently ignored."""
+    ratings = write_ratings(tmp_path / "ratings.csv")
+    args = ["import", "--data-dir", str(tmp_path / "svc"), "--ratings", str(ratings), "--data", str(ratings)]
+    r = CliRunner().invoke(cli, args)
+    assert isinstance(r.exception, ConfigError) and "exactly one of --ratings FILE or --data PATH" in str(
+        r.exception
+    )
+    assert not (tmp_path / "svc").exists()
+
+
 def test_retrain_says_when_a_later_version_stays_current(
     cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
