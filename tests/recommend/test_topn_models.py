@@ -109,14 +109,19 @@ def test_ease_weights_past_one_symmetrising_block() -> None:
     np.testing.assert_allclose(model.weights_, _ease_by_inverse(x, 10.0), rtol=1e-4, atol=1e-6)
 
 
-def test_ease_binary_weighting_scores_who_watched_not_how_much() -> None:
-    """Pins scoring with weighting=binary: scores are the 0/1 history times B, not the confidence weights."""
+def test_ease_binary_weighting_learns_and_scores_who_watched_not_how_much() -> None:
+    """Pins weighting=binary: B is fitted on, and scores are, the 0/1 history, not the confidence weights
+    (which weighting=weight uses for both)."""
     x = synthetic()  # weights in [1, 2]
     inter = make_interactions(x)
     binary = EASE(regularization=5.0).fit(inter)
+    b01 = _ease_by_inverse((x > 0).astype(np.float64), 5.0)
+    np.testing.assert_allclose(binary.weights_, b01, rtol=1e-4, atol=1e-6)
     expected = (x > 0).astype(np.float64) @ binary.weights_.astype(np.float64)
     np.testing.assert_allclose(binary.score_rows(np.arange(10)), expected[:10], rtol=1e-4, atol=1e-4)
     weighted = EASE(regularization=5.0, weighting="weight").fit(inter)
+    bw = _ease_by_inverse(x.astype(np.float64), 5.0)
+    np.testing.assert_allclose(weighted.weights_, bw, rtol=1e-4, atol=1e-6)
     expected_w = x.astype(np.float64) @ weighted.weights_.astype(np.float64)
     np.testing.assert_allclose(weighted.score_rows(np.arange(10)), expected_w[:10], rtol=1e-4, atol=1e-4)
 
