@@ -358,6 +358,14 @@ def test_evaluate_folds_averages() -> None:
     assert not hasattr(model, "history_")  # each fold fits a fresh copy
 
 
+def test_the_seed_drives_the_bootstrap_intervals() -> None:
+    """Pins evaluate's seed: the same seed gives the same intervals, another seed others (same metrics)."""
+    train, test = split_random(synthetic(), 0.2, seed=0)
+    a, b, c = (evaluate(Popularity(), train, test, ks=(10,), seed=s, n_resamples=200) for s in (0, 0, 1))
+    assert a.ci == b.ci and a.metrics == c.metrics
+    assert a.ci["ndcg@10"] != c.ci["ndcg@10"]
+
+
 def test_evaluate_takes_a_dataset_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A folder from 'reelkit data demo' was refused, pointing to a --data option evaluate lacks."""
     import json
