@@ -182,6 +182,23 @@ def test_shot_boundaries_at_the_minimum_length_and_an_ntsc_rate(two_shots: Path)
 
 
 @pytest.mark.media
+def test_a_title_without_cuts_is_one_shot_of_the_frames_shown(tmp_path: Path) -> None:
+    """A 2 s clip at 25 fps cut at 0.4 s with ``-c copy`` keeps its 50 packets behind an edit list that
+    shows 40 frames: one shot of 40 frames (the single decode's count; a scene-score output that receives no
+    frame would fail ffmpeg's run)."""
+    full, cut = tmp_path / "full.mp4", tmp_path / "cut.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:duration=2"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-g", "50", str(full)),
+        ]
+    )
+    run_ffmpeg(["-v", "error", "-y", "-ss", "0.4", "-i", str(full), "-c", "copy", str(cut)])
+    assert count_frames(cut) == 50 and count_frames(cut, decode=True) == 40
+    assert [(s.start_frame, s.end_frame, s.end_s) for s in detect_shots(cut)] == [(0, 40, 1.6)]
+
+
+@pytest.mark.media
 def test_mixed_resolution_x265_rung_decodes_and_scores(two_shots: Path) -> None:
     cache = two_shots.parent / "cache"
     specs = [EncodeSpec(160, 90, qp=30, codec="x265", start_frame=0, end_frame=25)]

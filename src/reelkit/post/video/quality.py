@@ -215,7 +215,12 @@ def count_frames(path: str | Path, *, decode: bool = False, rate: Fraction | Non
     proc = run_ffmpeg(
         ["-i", str(path), "-map", "0:V:0", *copy, *resample, "-f", "null", "-"], what=f"counting {path}"
     )
-    found = _FRAME.findall(proc.stderr.decode("utf-8", "replace"))
+    return frames_output(proc.stderr.decode("utf-8", "replace"), path)
+
+
+def frames_output(stderr: str, path: str | Path) -> int:
+    """The frames ffmpeg's last progress line reports for its first output (``frame=N``)."""
+    found = _FRAME.findall(stderr)
     if not found:
         raise MediaError("ffmpeg reported no video frames", path=str(path))
     return int(found[-1])

@@ -65,7 +65,7 @@ from reelkit.post.video.ladder import (
     run_encodes,
     select_rungs,
 )
-from reelkit.post.video.quality import count_frames, measure_quality
+from reelkit.post.video.quality import frames_output, measure_quality
 from reelkit.progress import SILENT, Progress
 
 __all__ = [
@@ -110,23 +110,31 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
     if not info.video:
         raise MediaError("has no video stream", path=str(path))
     fps = float(info.video[0].rate or 25)  # exact: 23.98 for 24000/1001 put a cut 1 frame late per 4 min
-    total = count_frames(path, decode=True)  # what is shown: an edit list may hide packets
+    # one decode gives both: the frames shown (the first output's count; an edit list may hide packets,
+    # so packets are not counted) and the cuts among them (a second output of the same frames, which
+    # always passes the first frame: ffmpeg fails a run where one of two outputs gets no frame)
     proc = run_ffmpeg(
         [
             "-i",
             str(path),
+            "-filter_complex",
+            f"[0:V:0]split[all][cut];[cut]select='eq(n\\,0)+gt(scene\\,{threshold})',showinfo[cuts]",
             "-map",
-            "0:V:0",
-            "-an",
-            "-vf",
-            f"select='gt(scene\\,{threshold})',showinfo",
+            "[all]",
+            "-f",
+            "null",
+            "-",
+            "-map",
+            "[cuts]",
             "-f",
             "null",
             "-",
         ],
         what=f"shot detection in {path}",
     )
-    cuts = sorted({round(float(t) * fps) for t in _SHOWINFO.findall(proc.stderr.decode("utf-8", "replace"))})
+    err = proc.stderr.decode("utf-8", "replace")
+    total = frames_output(err, path)
+    cuts = sorted({round(float(t) * fps) for t in _SHOWINFO.findall(err)[1:]})  # [0]: the first frame
     bounds = [0]
     for c in cuts:
         if c - bounds[-1] >= min_shot_s * fps and total - c >= min_shot_s * fps:
