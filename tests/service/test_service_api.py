@@ -332,6 +332,42 @@ def test_too_large_is_413(data_dir: Path) -> None:
         assert r.status_code == 413
 
 
+def test_a_body_of_exactly_max_body_bytes_is_taken(data_dir: Path) -> None:
+    """The body limit is "at most": a 1024-byte batch passes ``max_body_bytes=1024``, 1025 bytes are 413."""
+    with TestClient(create_app(make_settings(data_dir, max_body_bytes=1024))) as c:
+        member = first_member(c)
+        body = json.dumps({"events": [play("exact", member, unseen_title(c, member), 0.5)]})
+        headers = {**AUTH, "content-type": "application/json"}
+        exact = body[:-1] + " " * (1024 - len(body)) + "}"
+        assert len(exact.encode()) == 1024
+        assert c.post("/v1/events", content=exact, headers=headers).status_code == 200
+        assert c.post("/v1/events", content=exact + " ", headers=headers).status_code == 413
+
+
+def test_a_page_upload_over_the_limit_says_the_limit_in_mib() -> None:
+    """A browser's upload over 100 MiB (104,857,600 bytes) is told "at most 100 MiB", not 105 (MB)."""
+    import asyncio
+
+    from reelkit.service.deps import BodyLimitMiddleware
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def never(*args: object) -> None:
+        raise AssertionError("the app was called")
+
+    scope = {
+        "type": "http",
+        "path": "/qc",
+        "headers": [(b"content-length", str(200 * 2**20).encode()), (b"accept", b"text/html")],
+    }
+    asyncio.run(BodyLimitMiddleware(never, 100 * 2**20)(scope, never, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413
+    assert b"at most 100 MiB can be uploaded here" in sent[1]["body"]  # type: ignore[operator]
+
+
 def test_the_qc_api_takes_uploads_larger_than_the_api_body_limit(data_dir: Path) -> None:
     """``/v1/qc`` is an upload path: 30 kB over a 20 kB API limit is read (400: bad multipart), not 413."""
     with TestClient(create_app(make_settings(data_dir, max_body_bytes=20_000))) as c:
@@ -371,6 +407,18 @@ def test_new_member_gets_a_cold_start_home_page(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["fields"][0]["field"] == "liked_titles[0]"
     assert client.post("/v1/members", json={"name": ""}, headers=AUTH).status_code == 422
     assert client.post("/v1/members", json={"name": "No token"}).status_code == 401
+
+
+def test_the_served_home_json_is_the_created_members_page_and_counts_its_liked_titles(
+    client: TestClient,
+) -> None:
+    """``GET .../home`` (serialised directly) equals the sign-up's page (through pydantic); 2 liked titles are
+    ``history_titles`` 2 (the page has 6 rows)."""
+    member = first_member(client)
+    liked = [t["title_id"] for t in client.get(f"/v1/members/{member}/recommendations?n=2").json()["titles"]]
+    created = client.post("/v1/members", json={"name": "Two", "liked_titles": liked}, headers=AUTH).json()
+    page = client.get(f"/v1/members/{created['member']['member_id']}/home").json()
+    assert page == created["home"] and page["history_titles"] == 2 and len(page["rows"]) != 2
 
 
 def test_a_new_members_unknown_title_is_named_by_its_position_as_sent(client: TestClient) -> None:
@@ -716,6 +764,16 @@ def test_events_from_the_future_booleans_and_strings_are_refused(client: TestCli
 def test_member_ids_with_a_slash_are_refused(client: TestClient) -> None:
     r = client.post("/v1/members", json={"member_id": "a/b", "name": "Slash"}, headers=AUTH)
     assert r.status_code == 422 and r.json()["fields"][0]["field"].endswith("member_id")
+
+
+def test_a_new_members_name_is_stripped_and_likes_at_most_100_titles(client: TestClient) -> None:
+    """A blank name is refused and one with spaces around is stored without them; 101 liked titles are 422."""
+    r = client.post("/v1/members", json={"name": "   "}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "name"
+    r = client.post("/v1/members", json={"name": "  Ann Lee  "}, headers=AUTH)
+    assert r.status_code == 201 and r.json()["member"]["name"] == "Ann Lee"
+    r = client.post("/v1/members", json={"name": "Fan", "liked_titles": ["t001"] * 101}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "liked_titles"
 
 
 def test_continue_watching_names_titles_added_after_training(client: TestClient, data_dir: Path) -> None:
