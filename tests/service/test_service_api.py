@@ -368,6 +368,13 @@ def test_a_page_upload_over_the_limit_says_the_limit_in_mib() -> None:
     assert b"at most 100 MiB can be uploaded here" in sent[1]["body"]  # type: ignore[operator]
 
 
+def test_the_default_batch_limit_is_1000_events(client: TestClient) -> None:
+    """1001 events are over the default ``max_batch_events`` (1000): 413 before any is validated."""
+    many = {"events": [play(f"d{i}", "m", "t", 0.5) for i in range(1001)]}
+    r = client.post("/v1/events", json=many, headers=AUTH)
+    assert r.status_code == 413 and "at most 1000 per request" in r.json()["message"]
+
+
 def test_the_qc_api_takes_uploads_larger_than_the_api_body_limit(data_dir: Path) -> None:
     """``/v1/qc`` is an upload path: 30 kB over a 20 kB API limit is read (400: bad multipart), not 413."""
     with TestClient(create_app(make_settings(data_dir, max_body_bytes=20_000))) as c:
@@ -720,6 +727,22 @@ def test_a_model_trained_on_high_ratings_still_takes_a_low_one(tmp_path: Path) -
         assert scans == []
 
 
+def test_ratings_at_the_ends_of_the_models_scale_are_taken(client: TestClient) -> None:
+    """The demo model's scale is 1-5: a 1 and a 5 are stored (the bounds are inclusive)."""
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    for i, value in enumerate((1, 5)):
+        rate = {"event_id": f"end{i}", "member_id": member, "title_id": tid, "kind": "rating", "value": value}
+        r = client.post("/v1/events", json={"events": [rate]}, headers=AUTH)
+        assert r.status_code == 200 and r.json()["stored"] == 1, r.text
+
+
+def test_the_event_list_total_counts_every_stored_event(client: TestClient) -> None:
+    """``GET /v1/events?limit=2`` lists 2 events and, as ``total``, all the store holds (as /health does)."""
+    r = client.get("/v1/events", params={"limit": 2}).json()
+    assert len(r["events"]) == 2 and r["total"] == client.get("/health").json()["events"] > 2
+
+
 def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:
     import time
 
@@ -759,6 +782,18 @@ def test_events_from_the_future_booleans_and_strings_are_refused(client: TestCli
     assert client.post("/v1/events", json={"events": [whole]}, headers=AUTH).status_code == 200
     half = {**base, "event_id": "f6", "timestamp": int(time.time()) - 0.5}
     assert client.post("/v1/events", json={"events": [half]}, headers=AUTH).status_code == 422
+
+
+def test_a_client_clock_may_run_up_to_300_s_fast(client: TestClient) -> None:
+    """A timestamp 290 s ahead of the server's clock is taken, 310 s ahead is refused (MAX_CLOCK_SKEW_S)."""
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    now = int(time.time())
+    ok = {**play("skew-ok", member, tid, 0.2), "timestamp": now + 290}
+    assert client.post("/v1/events", json={"events": [ok]}, headers=AUTH).status_code == 200
+    late = {**play("skew-far", member, tid, 0.2), "timestamp": now + 310}
+    r = client.post("/v1/events", json={"events": [late]}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events[0].timestamp"
 
 
 def test_member_ids_with_a_slash_are_refused(client: TestClient) -> None:
