@@ -110,6 +110,26 @@ def test_unbounded_and_non_finite_numbers_are_422_naming_the_field(
     assert field in r.text
 
 
+def test_catalogue_titles_without_a_duration_are_a_45_minute_episode_or_a_100_minute_film(
+    client: TestClient,
+) -> None:
+    """A series episode without a running time is 2700 s, a film 6000 s: download time at 4.3 of 3 Mbit/s."""
+    from reelkit.service.store import TitleRecord
+
+    store = client.app.state.reelkit.store  # type: ignore[attr-defined]
+    store.upsert_titles([TitleRecord("show", "A Show", kind="series"), TitleRecord("film", "A Film")])
+    body = {
+        "samples": _samples(3.0),
+        "quality_kbps": 4300,
+        "titles": [{"title_id": "show"}, {"title_id": "film"}],
+        "now": BASE + 20 * 3600 + 600,
+    }
+    r = client.post("/v1/download-advice", json=body)
+    assert r.status_code == 200, r.text
+    got = {t["title_id"]: t["download_s_now"] for t in r.json()["titles"]}
+    assert got == pytest.approx({"show": 45 * 60 * 4.3 / 3.0, "film": 100 * 60 * 4.3 / 3.0}, rel=1e-6)
+
+
 def test_quality_below_the_ladder_and_no_titles(client: TestClient) -> None:
     r = client.post(
         "/v1/download-advice",
@@ -133,3 +153,30 @@ def test_unknown_ids_are_404_unless_the_title_brings_its_duration(client: TestCl
     assert client.post("/v1/download-advice", json={**body, "titles": titles}).status_code == 200
     r = client.post("/v1/download-advice", json={**body, "titles": titles, "member_id": "ghost"})
     assert r.status_code == 404 and "ghost" in r.json()["message"]
+
+
+def test_a_members_next_titles_are_continue_watching_then_top_picks_up_to_the_limit(data_dir: Path) -> None:
+    """Without titles, the advice is on the home page's Continue Watching (a series' next episode), then its
+    Top Picks not already there, ``limit`` of them."""
+    from .conftest import AUTH, make_settings
+
+    with TestClient(create_app(make_settings(data_dir, warm_pages=0))) as c:
+        store = c.app.state.reelkit.store  # type: ignore[attr-defined]
+        member = c.get("/v1/members?limit=1").json()["members"][0]["member_id"]
+        home = c.get(f"/v1/members/{member}/home").json()["rows"]
+        cw = [t["title_id"] for r in home if r["kind"] == "continue-watching" for t in r["titles"]]
+        picks = [t["title_id"] for r in home if r["kind"] == "top-picks" for t in r["titles"]]
+        assert 0 < len(cw) < 10 and any(store.get_title(t).kind == "series" for t in cw)
+        want = (cw + [t for t in picks if t not in cw])[:10]
+        reasons = [
+            ("next episode" if store.get_title(t).kind == "series" else "continue watching")
+            if t in cw
+            else "top pick"
+            for t in want
+        ]
+        body = {"member_id": member, "samples": _samples(40.0), "quality_kbps": 4300, "limit": 10}
+        r = c.post("/v1/download-advice", json={**body, "now": BASE + 20 * 3600 + 600}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert [(t["title_id"], t["reason"]) for t in r.json()["titles"]] == list(
+            zip(want, reasons, strict=True)
+        )
