@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
@@ -82,6 +83,22 @@ def test_json_plan_api_caps_time_limit(client: TestClient) -> None:
     for bad in ("0", "-1", "31", "nan", "inf"):
         r = client.post(f"/v1/produce/plan?time_limit={bad}", json=PROD)
         assert r.status_code == 422, (bad, r.text)
+
+
+def test_json_plan_api_without_a_schedule_in_time_is_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The solver's "no schedule found within the time limit" is a 503 (unavailable), not a 500 or a 4xx."""
+    from reelkit.errors import ReelkitError
+    from reelkit.produce import shoot
+
+    def no_time(*args: object, **kwargs: object) -> None:
+        raise ReelkitError("no schedule found within 5 s (solver status UNKNOWN); give it more time")
+
+    monkeypatch.setattr(shoot, "plan_shoot", no_time)
+    r = client.post("/v1/produce/plan?time_limit=5", json=PROD)
+    assert r.status_code == 503 and r.json()["error"] == "unavailable"
+    assert r.json()["message"].startswith("no schedule found within 5 s")
 
 
 def test_json_plan_api_needs_the_token_when_reads_are_protected(
