@@ -115,6 +115,12 @@ def test_upload_names_are_confined_and_do_not_collide(client: TestClient, made_d
     assert post_router._safe_name("ünï cødé.wav", "x") == "n_c_d_.wav"
 
 
+def test_a_long_upload_name_keeps_its_end_and_extension() -> None:
+    """Names are cut to their last 100 characters: the extension the decoders look at stays."""
+    name = "a" * 150 + "_take2.wav"
+    assert post_router._safe_name(name, "x") == name[-100:]
+
+
 def test_uploads_take_the_upload_limit_not_the_json_limit(tmp_path: Path) -> None:
     """The app's JSON body limit (``max_body_bytes``) is small; a QC upload above it but below
     ``max_upload_bytes`` is taken, and one above that is refused with 413."""
