@@ -78,6 +78,8 @@ def test_slow_network_downloads_a_short_title(client: TestClient) -> None:
         },
         {"samples": _samples(5.0), "quality_kbps": 750, "titles": [{"title_id": "t", "duration_s": 0}]},
         {"samples": [{"timestamp": 1.0, "mbps": -2}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
+        {"samples": [{"timestamp": 1e300, "mbps": 5}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
+        {"samples": [{"timestamp": -60, "mbps": 5}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
         {"samples": _samples(5.0), "quality_kbps": 750, "titles": [{"title_id": "t"}], "extra": 1},
     ],
 )
@@ -94,6 +96,8 @@ def test_validation(client: TestClient, body: dict[str, object]) -> None:
         ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [300, 1e300]'),
         ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [NaN]'),
         ("now", '"quality_kbps": 750, "now": NaN'),
+        ("now", '"quality_kbps": 750, "now": 1e300'),
+        ("now", '"quality_kbps": 750, "now": -1'),
         ("titles", '"quality_kbps": 750, "titles": []'),
     ],
 )

@@ -83,7 +83,8 @@ EventId = Annotated[
     AfterValidator(_not_reserved),
 ]
 #: Unix seconds from 1970 to 2100.
-Timestamp = Annotated[int, Field(ge=0, le=4_102_444_800)]
+MAX_TIMESTAMP = 4_102_444_800
+Timestamp = Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)]
 
 
 # ---------------------------------------------------------------------- errors

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reelkit.errors import ConfigError, UnknownIdError
 from reelkit.service.deps import StateDep, app_semaphore, require_read
-from reelkit.service.schemas import ErrorBody
+from reelkit.service.schemas import MAX_TIMESTAMP, ErrorBody
 
 __all__ = ["router"]
 
@@ -45,7 +45,12 @@ MAX_CONCURRENT = 2
 class Sample(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    timestamp: float = Field(allow_inf_nan=False, description="Unix seconds of the measurement.")
+    timestamp: float = Field(
+        ge=0,
+        le=MAX_TIMESTAMP,
+        allow_inf_nan=False,
+        description="Unix seconds of the measurement (1970-2100).",
+    )
     mbps: float = Field(ge=0, le=1e6, allow_inf_nan=False, description="Measured throughput, Mbit/s.")
 
 
@@ -71,7 +76,11 @@ class AdviceRequest(BaseModel):
     )
     titles: list[TitleIn] | None = Field(default=None, min_length=1, max_length=20)
     now: float | None = Field(
-        default=None, allow_inf_nan=False, description="Unix seconds (default: the server's clock)."
+        default=None,
+        ge=0,
+        le=MAX_TIMESTAMP,
+        allow_inf_nan=False,
+        description="Unix seconds (default: the server's clock).",
     )
     utc_offset_h: float = Field(default=0.0, ge=-14, le=14)
     ladder_kbps: list[float] | None = Field(default=None, min_length=1, max_length=20)
