@@ -211,6 +211,22 @@ def test_ewma_weighs_the_newest_sample_by_alpha() -> None:
         assert p.predict() == pytest.approx(want)
 
 
+def test_make_predictor_harmonic_is_robustmpcs_last_five() -> None:
+    """Pins make_predictor('harmonic') to the harmonic mean of the last 5 samples: after 100, 1, 2, 4, 4, 4
+    MB/s it is 5 / (1 + 1/2 + 3/4) = 20/9 (the 100 has left the window); 'ewma' is the default Ewma."""
+    from reelkit.stream.abr.predictors import Ewma, HarmonicMean, make_predictor
+
+    for name in ("harmonic", "HM"):
+        p = make_predictor(name)
+        assert isinstance(p, HarmonicMean) and p.predict() is None
+        for v in (100.0, 1.0, 2.0, 4.0, 4.0, 4.0):
+            p.update(v)
+        assert p.predict() == pytest.approx(20 / 9)
+    assert isinstance(make_predictor("ewma"), Ewma)
+    with pytest.raises(ConfigError, match="unknown predictor"):
+        make_predictor("median")
+
+
 def test_robustmpc_hand_cases() -> None:
     video = Video.constant_bitrate(LADDER, 4.0, 49).with_session(48)
     # plenty of bandwidth and buffer: top level
@@ -378,6 +394,34 @@ def test_robustmpc_matches_reference(case: int) -> None:
     trace, video = cases[case]
     ours = simulate(RobustMPC(), trace, video).qoe_sum
     assert ours == pytest.approx(_ref_robustmpc_qoe(trace, video), abs=1e-6)
+
+
+def test_run_algorithm_plans_with_the_qoe_it_scores() -> None:
+    """Pins run_algorithm's planners to the QoE they are scored on: robustmpc under hd plays as
+    RobustMPC(qoe='hd') does, not as the lin-planning default (which differs on this trace)."""
+    from reelkit.stream.abr.evaluate import run_algorithm
+
+    video, trace = synthetic_video(0), synthetic_trace(0)
+    got = run_algorithm("robustmpc", [trace], video, qoe="hd").sessions[0]
+    want = simulate(RobustMPC(qoe="hd"), trace, video, qoe="hd")
+    lin_planned = simulate(RobustMPC(), trace, video, qoe="hd")
+    assert not np.array_equal(want.levels, lin_planned.levels)  # the case tells the two apart
+    assert np.array_equal(got.levels, want.levels) and got.qoe_sum == pytest.approx(want.qoe_sum)
+
+
+def test_kfold_splits_partition_the_traces_and_allow_leave_one_out() -> None:
+    """Pins kfold_splits: k = n is leave-one-out (each trace tested once, trained on the rest); 5 into 2
+    folds is 3 + 2; k > n and k < 2 are refused."""
+    from reelkit.stream.abr.evaluate import kfold_splits
+
+    loo = kfold_splits(3, 3, seed=1)
+    assert sorted(int(te[0]) for _, te in loo) == [0, 1, 2] and all(len(te) == 1 for _, te in loo)
+    for tr, te in loo:
+        assert sorted([*tr.tolist(), *te.tolist()]) == [0, 1, 2]
+    assert sorted(len(te) for _, te in kfold_splits(5, 2)) == [2, 3]
+    for n, k in ((3, 4), (3, 1)):
+        with pytest.raises(ConfigError, match="folds"):
+            kfold_splits(n, k)
 
 
 class _SureThroughput:
