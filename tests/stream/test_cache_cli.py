@@ -51,6 +51,14 @@ def test_one_region_is_one_region_and_small_sizes_keep_their_unit(
     assert _gb(4_500) == "4.50 kB" and _gb(999) == "999 B"
 
 
+def test_a_size_of_exactly_one_unit_is_written_in_that_unit() -> None:
+    """Pins _unit/_gb at the unit boundaries: 1 GB is '1.00 GB' (not '1,000.00 MB'), 1000 B is '1.00 kB'."""
+    from reelkit.cli.cache_sim import _gb, _unit
+
+    assert _unit(1e9) == ("GB", 1e9) and _unit(1e12) == ("TB", 1e12) and _unit(1e6) == ("MB", 1e6)
+    assert _gb(1e9) == "1.00 GB" and _gb(1_000) == "1.00 kB" and _gb(1) == "1 B"
+
+
 def test_simulate_json_exact_keys(synth_trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys,
