@@ -409,6 +409,24 @@ def test_run_algorithm_plans_with_the_qoe_it_scores() -> None:
     assert np.array_equal(got.levels, want.levels) and got.qoe_sum == pytest.approx(want.qoe_sum)
 
 
+def test_the_comparison_plot_draws_the_median_trace_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins plot_comparison's default trace: the one with the median QoE of the first algorithm (of 3)."""
+    from matplotlib.axes import Axes
+
+    from reelkit.stream.abr.evaluate import plot_comparison, run_algorithm
+
+    titles: list[str] = []
+    real = Axes.set_title
+    monkeypatch.setattr(Axes, "set_title", lambda ax, t, *a, **k: (titles.append(t), real(ax, t, *a, **k))[1])
+    res = run_algorithm("bba", [synthetic_trace(s, n=80) for s in range(3)], synthetic_video(0))
+    q = res.per_trace()
+    assert len(set(q.tolist())) == 3  # a strict median
+    plot_comparison([res], tmp_path / "c.png")
+    assert titles == [res.sessions[int(np.argsort(q)[1])].trace]
+
+
 def test_kfold_splits_partition_the_traces_and_allow_leave_one_out() -> None:
     """Pins kfold_splits: k = n is leave-one-out (each trace tested once, trained on the rest); 5 into 2
     folds is 3 + 2; k > n and k < 2 are refused."""
@@ -652,6 +670,21 @@ def test_registry_knows_the_optimum_and_the_learned_names() -> None:
     assert not any(is_optimal(n) for n in ("robustmpc", "best", "fugu"))
     assert all(takes_model(n) for n in ("fugu", "best", "smpc", "Stochastic-MPC"))
     assert not any(takes_model(n) for n in ("bba", "rmpc", "optimal"))
+
+
+def test_mpc_ewma_is_robust_mpc_on_an_ewma_forecast() -> None:
+    """Pins the registry's mpc_ewma: robust MPC (forecast discounted by its past error) on the EWMA
+    predictor; it plays as MPC(predictor='ewma', robust=True), not as the plain MPC on the same forecast."""
+    from reelkit.stream.abr.algos import MPC
+    from reelkit.stream.abr.predictors import Ewma
+
+    pol = make_policy("mpc_ewma")
+    assert pol.name == "mpc_ewma" and isinstance(pol, MPC) and isinstance(pol.predictor, Ewma)
+    video, trace = synthetic_video(0), synthetic_trace(0)
+    got = simulate(pol, trace, video).levels
+    plain = simulate(MPC(predictor="ewma", robust=False), trace, video).levels
+    assert not np.array_equal(got, plain)  # the case tells the two apart
+    assert np.array_equal(got, simulate(MPC(predictor="ewma", robust=True), trace, video).levels)
 
 
 def test_bola_floors_a_buffer_target_as_dash_js_does() -> None:
