@@ -138,6 +138,7 @@ def test_train_days_say_where_days_start(trace_file: Path, capsys: pytest.Captur
     ("args", "message"),
     [
         (["--capacity", "lots"], "capacity"),
+        (["--capacity", "0%"], "--capacity 0%: the cache must hold at least one byte"),  # 0 bytes, by name
         (["--capacity", "5%", "--fill-window", "2-14"], "fill window"),
         (["--capacity", "5%", "--fill-rate", "fast"], "rate"),
         (["--capacity", "5%", "--compare", "nope"], "nope"),
@@ -146,6 +147,7 @@ def test_train_days_say_where_days_start(trace_file: Path, capsys: pytest.Captur
         (["--capacity", "5%", "--plot", "x.jpg"], ".png"),
         (["--capacity", "5%", "--reserve", "lots"], "--reserve"),
         (["--capacity", "5%", "--reserve", "1.5"], "--reserve"),
+        (["--capacity", "5%", "--reserve", "1"], "--reserve '1': give a share"),  # 1 is not below 1
         (["--capacity", "5%", "--reactive", "fifo"], "--reactive"),
     ],
 )
