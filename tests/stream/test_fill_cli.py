@@ -218,6 +218,28 @@ def test_advise_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "download" in out
 
 
+def test_samples_read_outages_and_naive_iso_times_as_utc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins the samples reader: 0 Mbit/s (an outage) is a sample; 2023-11-14T22:13:20 without a zone is UTC
+    (1700000000) whatever the machine's zone; unix seconds pass through."""
+    import time
+
+    from reelkit.cli.cache_plan import _read_samples
+
+    monkeypatch.setenv("TZ", "JST-9")  # a POSIX zone: no zoneinfo files needed
+    time.tzset()
+    try:
+        f = tmp_path / "s.csv"
+        f.write_text("timestamp,mbps\n2023-11-14T22:13:20,0\n1700000030,2.5\n2023-11-14T22:14:00Z,4\n")
+        times, mbps = _read_samples(f)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert times.tolist() == [1700000000.0, 1700000030.0, 1700000040.0]
+    assert mbps.tolist() == [0.0, 2.5, 4.0]
+
+
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [
