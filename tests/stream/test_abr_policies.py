@@ -648,6 +648,32 @@ def test_throughput_labels_are_one_hot_smoothed_onto_their_neighbours(
         np.testing.assert_allclose(t[k - 1], want, err_msg=f"chunk {k}")
 
 
+def test_mlp_first_adam_step_descends_the_cross_entropy_gradient() -> None:
+    """Pins train_softmax's backpropagation: Adam's first step moves each first-layer weight by -lr * sign of
+    the cross-entropy's gradient, here taken by central differences (tanh' = 1 - h^2 on the way back)."""
+    from reelkit.stream.abr.mlp import Mlp, softmax, train_softmax
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(64, 3))
+    t = softmax(rng.normal(size=(64, 3)) * 2)
+    lr = 1e-3
+    net = train_softmax(x, t, hidden=(4,), epochs=1, batch=64, lr=lr, l2=0.0, seed=0)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    init = Mlp.init([3, 4, 3], np.random.default_rng(0), mean, scale)  # the net train_softmax started from
+
+    def loss(w0: np.ndarray) -> float:
+        p = softmax(np.tanh((x - mean) / scale @ w0 + init.bs[0]) @ init.ws[1] + init.bs[1])
+        return float(-np.mean(np.sum(t * np.log(p), axis=1)))
+
+    grad = np.zeros_like(init.ws[0])
+    for idx in np.ndindex(grad.shape):
+        e = np.zeros_like(grad)
+        e[idx] = 1e-6
+        grad[idx] = (loss(init.ws[0] + e) - loss(init.ws[0] - e)) / 2e-6
+    assert np.abs(grad).min() > 1e-4  # every sign is clear
+    np.testing.assert_allclose(net.ws[0] - init.ws[0], -lr * np.sign(grad), rtol=1e-3)
+
+
 def test_ensemble_members_must_share_bins() -> None:
     from reelkit.errors import ModelFormatError
     from reelkit.stream.abr.ttp import EnsembleDistribution, ThroughputDistribution
