@@ -442,6 +442,14 @@ def test_capacity_of_exactly_2_63_minus_1_bytes() -> None:
     assert parse_capacity("9223372036854775807") == 2**63 - 1
 
 
+def test_a_decimal_capacity_rounds_to_the_nearest_byte() -> None:
+    """Pins parse_capacity's rounding: 1.001kB is 1001 bytes and 1.005GB 1,005,000,000, though the floats
+    1.001 * 1000 and 1.005 * 1e9 fall just below (truncation gave 1000 and 1,004,999,999)."""
+    from reelkit.stream.cache import parse_capacity
+
+    assert parse_capacity("1.001kB") == 1001 and parse_capacity("1.005GB") == 1_005_000_000
+
+
 def test_trace_and_catalogue_are_written_as_a_pair(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
