@@ -298,6 +298,17 @@ def test_rates_windows_and_configs_are_checked() -> None:
             FillConfig(capacity_bytes=10**9, **bad_kw)  # type: ignore[arg-type]
 
 
+def test_fill_windows_and_bare_rates_by_hand() -> None:
+    """Pins parse_fill_window's minutes (02:30 is 2.5 h), its 24:00 end and wrap past midnight, and that a
+    bare number rate is bits/s (1.2e9 bit/s = 1.5e8 bytes/s)."""
+    from reelkit.stream.fill import parse_fill_window, parse_rate
+
+    assert parse_fill_window("02:30-14:45") == (2.5, 14.75)
+    assert parse_fill_window("22:00-24:00") == (22.0, 24.0)
+    assert parse_fill_window("22:00-06:00") == (22.0, 6.0)
+    assert parse_rate(1.2e9) == pytest.approx(1.5e8)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
