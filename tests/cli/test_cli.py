@@ -342,6 +342,22 @@ def test_header_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         assert json.loads(out)["events"] == events, flag
 
 
+def test_column_names_are_read_without_the_spaces_around_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Pins --columns parsing: 'user, item' names the columns user and item (3 events); ',,' is refused."""
+    from reelkit.cli.inputs import parse_columns
+
+    assert parse_columns(" user , item,rating ") == ["user", "item", "rating"]
+    p = tmp_path / "h.csv"
+    p.write_text("alice,s1\nbob,s2\ncarol,s1\n")
+    code, out, err = run(capsys, "data", "info", str(p), "--columns", "user, item", "--no-header", "--json")
+    assert code == 0, err
+    assert json.loads(out)["events"] == 3
+    code, _, err = run(capsys, "data", "info", str(p), "--columns", "user,,item", "--json")
+    assert code == 2 and "--columns" in err
+
+
 def test_communities_from_a_model_refuses_options_it_would_ignore(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
