@@ -94,6 +94,23 @@ def test_simulate_qoe_variants_differ(capsys: pytest.CaptureFixture[str], inputs
     assert len(set(vals)) == 3
 
 
+def test_the_simulate_table_has_each_mean_under_its_own_column(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]
+) -> None:
+    """Pins the table's row against its --json: the 8 cells are the 7 keys and startup_s_mean, in order."""
+    traces, video = inputs
+    code, out, _ = _simulate(capsys, traces, video, "--algo", "bba", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    code, out, _ = _simulate(capsys, traces, video, "--algo", "bba")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("│ bba"))
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    keys = ["algo", "traces", "qoe_per_chunk_mean", "qoe_sum_mean", "avg_bitrate_kbps", "rebuffer_s_mean"]
+    want = [f"{doc[k]:.4g}" if isinstance(doc[k], float) else str(doc[k]) for k in keys]
+    assert cells == [*want, f"{doc['switches_mean']:.4g}", f"{doc['startup_s_mean']:.4g}"]
+
+
 def test_compare_with_plot(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
 ) -> None:
