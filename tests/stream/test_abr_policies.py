@@ -419,7 +419,12 @@ def test_the_comparison_plot_draws_the_median_trace_by_default(
 
     titles: list[str] = []
     real = Axes.set_title
-    monkeypatch.setattr(Axes, "set_title", lambda ax, t, *a, **k: (titles.append(t), real(ax, t, *a, **k))[1])
+
+    def set_title(ax: Axes, label: str, *args: object, **kwargs: object) -> object:
+        titles.append(label)
+        return real(ax, label, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Axes, "set_title", set_title)
     res = run_algorithm("bba", [synthetic_trace(s, n=80) for s in range(3)], synthetic_video(0))
     q = res.per_trace()
     assert len(set(q.tolist())) == 3  # a strict median
