@@ -358,6 +358,45 @@ def test_column_names_are_read_without_the_spaces_around_them(
     assert code == 2 and "--columns" in err
 
 
+def test_param_values_are_json_literals_or_text() -> None:
+    """Pins parse_params: numbers, booleans and null are JSON literals; other values stay text; the key is
+    stripped and the value is everything after the first '='."""
+    from reelkit.cli.common import parse_params
+
+    got = parse_params(
+        ["l2=500", " factors =64", "alpha=0.5", "aging=true", "x=null", "weighting=binary", "f=a=b"]
+    )
+    assert got == {
+        "l2": 500,
+        "factors": 64,
+        "alpha": 0.5,
+        "aging": True,
+        "x": None,
+        "weighting": "binary",
+        "f": "a=b",
+    }
+
+
+def test_json_output_is_strict_json_with_nan_and_inf_as_null(capsys: pytest.CaptureFixture[str]) -> None:
+    """Pins emit_json: NaN and infinities (numpy's too) are null, numpy numbers plain, so strict parsers read
+    it (json.dumps alone writes NaN, which is not JSON)."""
+    import numpy as np
+
+    from reelkit.cli.common import emit_json
+
+    emit_json({"a": float("nan"), "b": np.float32("inf"), "c": [np.int64(3), np.bool_(True)], 4: (1.5,)})
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    assert json.loads(capsys.readouterr().out, parse_constant=refuse) == {
+        "a": None,
+        "b": None,
+        "c": [3, True],
+        "4": [1.5],
+    }
+
+
 def test_communities_from_a_model_refuses_options_it_would_ignore(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
