@@ -198,6 +198,35 @@ def test_min_rating_keeps_unrated_pairs() -> None:
     assert ("a", "only3") in got and ("a", "half") in got
 
 
+def test_low_ratings_as_dislikes_weigh_nothing_but_stay_seen() -> None:
+    """``low_rating="dislike"``: a last rating under the scale's midpoint (3 on 1-5) is weight 0 however far
+    the title was watched, and the pair is kept as seen (not recommended again), as a thumbs-down's; 3 itself
+    is not low (1 + 0.5), and a play without a rating is untouched."""
+    frame = pd.DataFrame(
+        [
+            *EVENTS,
+            ("b", "hated", 120, "play", 6000.0, 1.0),
+            ("b", "hated", 121, "rating", 2.5, np.nan),
+            *[("c", t, 130, "play", 6000.0, 1.0) for t in ("only1", "rerated", "hated")],  # known titles
+        ],
+        columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"],
+    )
+    ds = Dataset.from_events(frame)
+    cfg = ConfidenceConfig(low_rating="dislike")
+    got = weights(ds, confidence=cfg)
+    dropped = {("a", "only1"), ("a", "rerated"), ("b", "hated")}  # 1, 2 (the last rating), 2.5 after a watch
+    liked_by_c = {("c", "only1"), ("c", "rerated"), ("c", "hated")}
+    assert set(got) == (set(EXPECTED) | {("b", "hated")} | liked_by_c) - dropped
+    assert got[("a", "only3")] == pytest.approx(1.5) and got[("a", "twice")] == pytest.approx(3.0)
+    assert weights(ds)[("b", "hated")] == pytest.approx(1.0 + 0.5 + 1.0 + 1.5 / 4)  # positive: counted
+    inter = ds.interactions(confidence=cfg)
+    seen = {
+        (str(inter.member_ids[r]), str(inter.title_ids[c]))
+        for r, c in zip(inter.seen_rows, inter.seen_cols, strict=True)
+    }
+    assert seen == dropped
+
+
 # ------------------------------------------------------------------------------------ Parquet round-trip
 def test_roundtrip_hand_made(tmp_path: Path) -> None:
     titles = pd.DataFrame(

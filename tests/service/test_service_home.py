@@ -457,6 +457,42 @@ def test_a_title_rated_low_explains_nothing_and_is_not_resumed(builder: HomeBuil
     assert any(builder.name_of(t[0]) in r.heading for r in page.rows if r.kind.startswith("because"))
 
 
+def test_a_title_rated_low_is_a_dislike_in_the_members_scores(builder: HomeBuilder) -> None:
+    """A title rated in the lower half of the scale weighs 0 in the history the page is scored from, as a
+    thumbs-down does (it pulled in titles like it: on MovieLens the pages found fewer of the titles members
+    went on to rate 4+), and is still offered on no row; a formula set to ``"positive"`` counts it."""
+    t = list(builder.title_ids[:2])
+    lo, hi = builder._rating_scale
+    liked = (t[0], "rating", 100, hi, np.nan)
+    low = (t[1], "rating", 101, lo, np.nan)
+    with_low, without = builder.fold(history(liked, low)), builder.fold(history(liked))
+    assert list(with_low.history_cols) == list(without.history_cols) == [builder._col(t[0])]
+    np.testing.assert_array_equal(with_low.scores, without.scores)
+    assert with_low.seen[builder._col(t[1])] and with_low.n_titles_seen == 1
+    assert all(x.title_id != t[1] for r in builder.build("x", history(liked, low)).rows for x in r.titles)
+    counted = copy.copy(builder)
+    counted.config = HomeConfig(confidence={"low_rating": "positive"})
+    folded = counted.fold(history(liked, low))
+    assert sorted(folded.history_cols) == sorted([builder._col(t[0]), builder._col(t[1])])
+    assert folded.history_weights[list(folded.history_cols).index(builder._col(t[1]))] == pytest.approx(1.0)
+
+
+def test_the_page_counts_a_low_rating_as_a_dislike_unless_its_formula_says_otherwise() -> None:
+    """The page's default differs from the library's (every rating an interaction, the offline protocol's):
+    a partial formula in service.json keeps the page's, an explicit one is taken."""
+    from reelkit.data.confidence import ConfidenceConfig
+
+    assert ConfidenceConfig().low_rating == "positive"
+    assert HomeConfig().confidence.low_rating == "dislike"
+    partial = HomeConfig.model_validate({"confidence": {"play_weight": 2.0}})
+    assert partial.confidence.low_rating == "dislike" and partial.confidence.play_weight == 2.0
+    assert (
+        HomeConfig.model_validate({"confidence": {"low_rating": "positive"}}).confidence.low_rating
+        == "positive"
+    )
+    assert HomeConfig(confidence=ConfidenceConfig()).confidence.low_rating == "positive"
+
+
 def test_a_short_sample_is_not_a_title_to_resume(builder: HomeBuilder) -> None:
     t = list(builder.title_ids[:2])
     # 30 s of a 22-minute episode (2.3%) was the first title of Continue Watching

@@ -56,7 +56,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reelkit.data.confidence import (
     SAMPLE_FRACTION,
@@ -129,7 +129,16 @@ class HomeConfig(BaseModel):
     #: ... at most this many of the newest.
     new_release_pool: int = Field(200, ge=1)
     #: The confidence formula that turns the member's events into weights (the service trains with it too).
-    confidence: ConfidenceConfig = ConfidenceConfig()
+    #: A low rating is a dislike here (weight 0, as a thumbs-down) unless ``low_rating`` says otherwise.
+    confidence: ConfidenceConfig = ConfidenceConfig(low_rating="dislike")
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _dislike_unless_said(cls, value: object) -> object:
+        # a partial formula ({"play_weight": 2}) keeps the page's own default, not the library's
+        if isinstance(value, dict) and "low_rating" not in value:
+            return {**value, "low_rating": "dislike"}
+        return value
 
     @model_validator(mode="after")
     def _rows_can_fill(self) -> HomeConfig:
