@@ -66,6 +66,7 @@ test: lint typecheck unit
 
 bench: setup-bench
 	$(PY) benchmarks/bench_topn.py --dataset ml-100k
+	$(PY) benchmarks/bench_low_ratings.py --dataset ml-100k
 	$(PY) benchmarks/bench_rating_peers.py
 	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_abr.py --fold-cache benchmarks/out/abr_folds
