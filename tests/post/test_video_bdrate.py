@@ -73,6 +73,16 @@ def test_bd_quality_and_errors() -> None:
         bd_rate(rates[:3], Q[:3], rates[:3], Q[:3], method="cubic")
 
 
+def test_curves_that_only_touch_or_start_at_zero_rate_have_no_bd_rate() -> None:
+    """Curves sharing one quality (or rate) and a zero rate are refused, not returned as nan."""
+    with pytest.raises(ConfigError, match="do not overlap"):
+        bd_rate([100, 200, 400], [30, 35, 40], [100, 200, 400], [40, 45, 50])
+    with pytest.raises(ConfigError, match="do not overlap"):
+        bd_quality([100, 200], [30, 40], [200, 400], [35, 45])
+    with pytest.raises(ConfigError, match="positive"):
+        bd_rate([0.0, 200.0, 400.0], [30, 35, 40], [100.0, 200.0, 400.0], [30, 35, 40])
+
+
 def test_cubic_bd_rate_of_a_cubic_curve() -> None:
     """VCEG-M33's fit is a cubic: anchor log10 R = 2 + 1e-4 (Q - 30)^3, test log10 R = 2, on Q 30..45:
     mean difference = -(1e-4 / 15) * 15^4 / 4 = -0.084375. The Q are unevenly spaced: at even spacing a
@@ -167,6 +177,18 @@ def test_select_rungs_boundaries_by_hand() -> None:
     assert [p.rate for p in select_rungs(hull, rule)] == [150, 450, 750, 1050]
 
 
+def test_select_rungs_edges_of_top_spread_and_second_rung() -> None:
+    """Edges by hand: VMAF == top_vmaf is the top, 9 rungs spread to 4 by round(), min_ratio inclusive."""
+    hull = [RDPoint(r, q) for r, q in [(160, 50), (400, 80), (1000, 95.0), (2000, 97)]]
+    assert [p.rate for p in select_rungs(hull, RungRule(min_ratio=1.0))] == [160, 400, 1000]
+    hull = [RDPoint(150 + 100 * i, 50 + 5 * i) for i in range(9)]
+    rule = RungRule(top_vmaf=100, step=1, min_ratio=1.0, max_rungs=4)
+    assert [p.rate for p in select_rungs(hull, rule)] == [150, 450, 650, 950]
+    # 125 kbps is both the top (VMAF 96) and the bottom (first >= 120 kbps); 100 * 1.25 = 125 exactly
+    hull = [RDPoint(r, q) for r, q in [(100, 85), (125, 96), (300, 98)]]
+    assert [p.rate for p in select_rungs(hull, RungRule(min_kbps=120, min_ratio=1.25))] == [100, 125]
+
+
 def test_grid_and_fixed_ladder_sizes() -> None:
     assert grid_sizes(1280, 720, (1080, 720, 360)) == [(1280, 720), (640, 360)]
     assert grid_sizes(640, 272, (1080, 720, 240)) == [(640, 272), (564, 240)]
@@ -177,6 +199,11 @@ def test_grid_and_fixed_ladder_sizes() -> None:
         (768, 432, 730),
     ]
     assert max(s.height for s in specs) == 720 and len(specs) == 7
+
+
+def test_grid_widths_round_to_the_nearest_even() -> None:
+    """1000x562 at 240 lines: 427.05 px wide rounds to the nearest even width, 428 (not 426)."""
+    assert grid_sizes(1000, 562, (240,)) == [(1000, 562), (428, 240)]
 
 
 def _shot(frames: int, pts: list[tuple[float, float]]) -> list[ShotOption]:
