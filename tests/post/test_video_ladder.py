@@ -465,6 +465,12 @@ def test_vmaf_overlap_is_reported_with_the_bd_rate() -> None:
     assert vmaf_overlap(a, [RDPoint(10, 95.0), RDPoint(20, 99.0)]) is None
 
 
+def test_curves_that_only_touch_have_no_vmaf_range() -> None:
+    """Curves sharing only VMAF 60 have no BD-rate, so no VMAF range is reported with it."""
+    touch = [RDPoint(300.0, 60.0), RDPoint(400.0, 70.0)]
+    assert vmaf_overlap([RDPoint(100.0, 50.0), RDPoint(200.0, 60.0)], touch) is None
+
+
 def test_probe_reports_what_is_decoded(tmp_path: Path) -> None:
     """A phone video stored sideways is reported upright (ffmpeg turns it when it decodes); cover art in an
     audio file is not a video stream; a variable frame rate is flagged, and the ladder refuses it before any
@@ -611,6 +617,8 @@ def test_vmaf_at_a_rate_is_read_in_log_rate_between_the_encodes_around_it() -> N
     assert _at_rate(pts, 400.0) == pytest.approx(80.0)
     assert _at_rate(pts, 800.0) == pytest.approx(87.5)
     assert _at_rate(pts, 50.0) is None and _at_rate(pts, 2000.0) is None  # no extrapolation
+    assert _at_rate(pts, 100.0) == 50.0  # both ends of a bracket count
+    assert _at_rate([(100.0, 50.0), (100.0, 60.0)], 100.0) == 60.0  # equal rates: the better encode
 
 
 def test_the_fixed_ladder_at_the_candidates_rate_control(tmp_path: Path) -> None:
@@ -636,6 +644,104 @@ def test_the_fixed_ladder_at_the_candidates_rate_control(tmp_path: Path) -> None
     assert (got["width"], got["height"], got["target_kbps"]) == (rung.width, 234, 145.0)
     assert got["vmaf"] == pytest.approx(want, abs=1e-3) and got["rate_control"] == "crf"
     assert ladder.extra["bd_rate_vs_fixed_same_rc"] is None  # one fixed rung: no curve to compare
+
+
+def test_the_same_rc_fixed_ladder_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same-RC fixed rungs read on their own resolution's encodes, every frame; BD-rates anchor on them."""
+    from reelkit.post.video import ladder as lad
+    from reelkit.post.video.encode import EncodeResult
+    from reelkit.post.video.quality import Pooled
+
+    rates_q = [(400.0, 80.0), (200.0, 70.0), (100.0, 50.0), (1000.0, 90.0), (500.0, 80.0), (250.0, 60.0)]
+
+    def fake_encodes(source: Any, specs: Any, **kw: Any) -> list[EncodeResult]:
+        return [
+            EncodeResult(s, f"e{i}", 0, 25, 1.0, r, q, q, q, 40.0, 0.0)
+            for i, (s, (r, q)) in enumerate(zip(specs, rates_q, strict=True))
+        ]
+
+    rescored: list[str] = []
+
+    def fake_every_frame(task: tuple[str, str, tuple[int, int]]) -> Pooled:
+        rescored.append(task[1])
+        q = rates_q[int(task[1][1:])][1] + 2.0  # every frame reads 2 VMAF above every 2nd
+        return Pooled(q, q, q, q, q)
+
+    monkeypatch.setattr(lad, "run_encodes", fake_encodes)
+    monkeypatch.setattr(lad, "_every_frame", fake_every_frame)
+    q0 = 50.0 + 20.0 * math.log2(145 / 100)  # 416x234: between 100 (VMAF 50) and 200 kbps (70)
+    q1 = 60.0 + 20.0 * math.log2(365 / 250)  # 640x360: between 250 (60) and 500 kbps (80)
+    hull = [RDPoint(0.8 * 145, q0), RDPoint(0.8 * 365, q1)]  # 20% fewer bits at the subsampled VMAFs
+    ladder = lad.Ladder("src.mp4", 640, 360, "title", [], hull, [])
+    kw: dict[str, Any] = {
+        "display": (640, 360),
+        "executor": LocalExecutor(kind="thread"),
+        "vmaf_subsample": 2,
+    }
+    lad.same_rc_fixed(ladder, "src.mp4", "x264", "veryfast", "crf", (20.0, 30.0, 40.0), **kw)
+    rows = ladder.extra["fixed_same_rc"]
+    assert [(r["width"], r["height"], r["target_kbps"]) for r in rows] == [
+        (416, 234, 145.0),
+        (640, 360, 365.0),
+    ]
+    assert [r["vmaf"] for r in rows] == [round(q0 + 2, 3), round(q1 + 2, 3)]
+    assert sorted(rescored) == ["e1", "e2", "e4", "e5"]
+    assert ladder.extra["bd_rate_hull_vs_fixed_same_rc"] == pytest.approx(-0.2, abs=1e-9)
+    # the rungs, at half the bits for the every-frame VMAFs: -50% against the same fixed ladder
+    ladder.rungs = [RDPoint(0.5 * 145, q0 + 2), RDPoint(0.5 * 365, q1 + 2)]
+    lad.finish_ladder(
+        ladder, "src.mp4", "x264", "veryfast", compare_fixed=False, out_dir=None, dash=False, **kw
+    )
+    assert ladder.extra["bd_rate_vs_fixed_same_rc"] == pytest.approx(-0.5, abs=1e-9)
+
+
+def test_rescore_every_frame_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encode rungs and fixed encodes take their every-frame mean, hmean and p5; shot rungs keep theirs."""
+    from reelkit.post.video import ladder as lad
+    from reelkit.post.video.encode import EncodeResult
+    from reelkit.post.video.quality import Pooled
+
+    spec = EncodeSpec(320, 180, crf=30.0)
+    enc = EncodeResult(spec, "rung.mp4", 0, 25, 1.0, 300.0, 80.0, 79.0, 70.0, 40.0, 0.0)
+    fixed = replace(enc, path="fixed.mp4", bitrate_kbps=145.0, vmaf=60.0)
+    every = {
+        "rung.mp4": Pooled(78.0, 77.0, 71.0, 60.0, 90.0),
+        "fixed.mp4": Pooled(58.0, 56.0, 50.0, 40.0, 70.0),
+    }
+    monkeypatch.setattr(lad, "_every_frame", lambda task: every[task[1]])
+    shot = RDPoint(500.0, 85.0, {"width": 320, "height": 180})
+    ladder = lad.Ladder("src.mp4", 320, 180, "shot", [], [], [RDPoint(300.0, 80.0, enc), shot], [fixed])
+    lad.rescore_every_frame(ladder, "src.mp4", display=(320, 180), executor=LocalExecutor(kind="thread"))
+    assert [(p.rate, p.quality) for p in ladder.rungs] == [(300.0, 78.0), (500.0, 85.0)]
+    (f,) = ladder.fixed
+    assert (f.vmaf, f.vmaf_hmean, f.vmaf_p5, f.bitrate_kbps) == (58.0, 56.0, 50.0, 145.0)
+    assert ladder.extra["rung_vmaf_subsampled"] == [80.0, None]
+    assert ladder.extra["fixed_vmaf_subsampled"] == [60.0]
+
+
+def test_finish_ladder_bd_rates_and_ranges_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hull -50% over VMAF 50..90 and rungs -20% over 70..90 against faked log-linear fixed encodes."""
+    from reelkit.post.video import ladder as lad
+    from reelkit.post.video.encode import EncodeResult
+
+    fixed_pts = [(50.0, 30.0), (100.0, 50.0), (200.0, 70.0), (400.0, 90.0)]
+
+    def fake_encodes(source: Any, specs: Any, **kw: Any) -> list[EncodeResult]:
+        return [
+            EncodeResult(s, f"f{i}", 0, 25, 1.0, r, q, q, q, 40.0, 0.0)
+            for i, (s, (r, q)) in enumerate(zip(specs, fixed_pts, strict=True))
+        ]
+
+    monkeypatch.setattr(lad, "run_encodes", fake_encodes)
+    hull = [RDPoint(50.0, 50.0), RDPoint(100.0, 70.0), RDPoint(200.0, 90.0)]
+    rungs = [RDPoint(160.0, 70.0), RDPoint(320.0, 90.0)]
+    ladder = lad.Ladder("src.mp4", 768, 432, "title", [], hull, rungs)  # four HLS rungs up to 432 lines
+    lad.finish_ladder(ladder, "src.mp4", "x264", "veryfast", compare_fixed=True, out_dir=None, dash=False)
+    assert ladder.bd_rate_hull_vs_fixed == pytest.approx(-0.5, abs=1e-9)
+    assert ladder.extra["bd_rate_hull_vmaf_range"] == [50.0, 90.0]
+    assert ladder.bd_rate_vs_fixed == pytest.approx(-0.2, abs=1e-9)
+    assert ladder.extra["bd_rate_vmaf_range"] == [70.0, 90.0]
+    assert "bd_rate_note" not in ladder.extra
 
 
 @pytest.mark.media
