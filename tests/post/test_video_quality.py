@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +222,18 @@ def test_pool_hand_case() -> None:
     assert p.harmonic_mean == pytest.approx(5 / 7)
     assert p.mean == pytest.approx(4 / 3) and p.min == 0 and p.max == 3
     assert p.p5 == pytest.approx(0.1)
+
+
+def test_headline_vmaf_and_per_frame_numbers(tmp_path: Path) -> None:
+    """The headline VMAF is the first model's; per-frame JSON rows carry the reference's frame numbers."""
+    from reelkit.post.video.quality import QualityResult
+
+    per = {"vmaf": np.array([90.0, 80.0, 70.0]), "vmaf_neg": np.array([60.0, 50.0, 40.0])}
+    q = QualityResult(per, np.array([10, 12, 14]), 64, 48, 5, 25.0, ("vmaf", "vmaf_neg"))
+    assert q.vmaf == pytest.approx(80.0) and q.summary()["vmaf"] == pytest.approx(80.0)
+    data = json.loads(q.write_per_frame(tmp_path / "pf.json").read_text())
+    assert [r["frame"] for r in data["frames"]] == [10, 12, 14]
+    assert data["frames"][1] == {"frame": 12, "vmaf": 80.0, "vmaf_neg": 50.0}
 
 
 def test_first_frame_sets_the_subsampling_phase(pair: dict[str, Path]) -> None:
