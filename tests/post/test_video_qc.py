@@ -89,6 +89,19 @@ def test_freeze(clips: dict[str, Path]) -> None:
     assert _rows(clips["freeze"]) == [("freeze", 0.96, 2.0, "warning")]
 
 
+def test_runs_by_hand() -> None:
+    """_runs by hand: a run of exactly min_s is kept, a one-frame gap merges, the last run stops at end_s."""
+    from reelkit.post.video.qc import _runs
+
+    times = [round(0.1 * i, 1) for i in range(10)]
+    flags = [False, False, True, True, True, True, True, False, False, True]
+    assert _runs(times, flags, 0.1, 1.0, 0.5, merge_gap_s=0.0) == [(0.2, 0.7)]
+    assert _runs(times, flags, 0.1, 1.0, 0.1, merge_gap_s=0.0) == [(0.2, 0.7), (0.9, 1.0)]
+    gap = [True, True, False, True, True, False, False, False, False, False]
+    assert _runs(times, gap, 0.1, 1.0, 0.5, merge_gap_s=0.1) == [(0.0, 0.5)]
+    assert _runs(times, flags, 0.1, 0.95, 0.01, merge_gap_s=0.0) == [(0.2, 0.7), (0.9, 0.95)]
+
+
 def test_letterbox_pillarbox(clips: dict[str, Path]) -> None:
     assert _rows(clips["bars"]) == [
         ("letterbox", 0.0, 1.0, "warning"),
@@ -318,6 +331,25 @@ def test_letterbox_in_a_10_bit_master_and_flashes_against_short_shots(tmp_path: 
         "[0][b][c]concat=n=3",
     )
     assert [(k, t) for k, t, _, _ in _rows(short, checks=("cut", "flash"))] == [("cut", 2.0), ("cut", 2.12)]
+
+
+def test_a_flash_is_at_most_three_frames(tmp_path: Path) -> None:
+    """A 3-frame insert is one flash of '3 frame(s)'; a 4-frame one is two cuts (FLASH_MAX_FRAMES is 3)."""
+    mandel = "mandelbrot=size=160x120:rate=25"
+    three = _make(
+        tmp_path / "three.mp4",
+        [mandel],
+        "trim=duration=3,drawbox=enable='between(n\\,40\\,42)':c=white:t=fill",
+    )
+    (flash,) = video_qc(three, QCOptions(checks=("cut", "flash")))
+    assert (flash.kind, flash.start_s, flash.end_s) == ("flash", 1.6, pytest.approx(1.72))
+    assert ": 3 frame(s) of another picture" in flash.message
+    four = _make(
+        tmp_path / "four.mp4",
+        [mandel],
+        "trim=duration=3,drawbox=enable='between(n\\,40\\,43)':c=white:t=fill",
+    )
+    assert [(k, t) for k, t, _, _ in _rows(four, checks=("cut", "flash"))] == [("cut", 1.6), ("cut", 1.76)]
 
 
 def test_timecodes_at_23_976_label_the_frame(tmp_path: Path) -> None:
