@@ -564,6 +564,20 @@ def test_a_variable_rate_matroska_source_is_refused_before_encoding(tmp_path: Pa
     assert check_ladder_inputs(cfr, **kw).width == 160
 
 
+@pytest.mark.media
+def test_a_matroska_source_mixing_24_and_30_fps_is_refused(tmp_path: Path) -> None:
+    """24000/1001 and 30000/1001 fps shots (41.7 and 33.4 ms apart) are a variable rate: refused."""
+    vfr = tmp_path / "mixed.mkv"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24000/1001:duration=1",
+         "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30000/1001:duration=1",
+         "-filter_complex", "[0][1]concat=n=2", "-fps_mode", "vfr", "-c:v", "libx264", str(vfr)]
+    )  # fmt: skip
+    kw: dict[str, Any] = {"codec": "x264", "preset": "veryfast", "compare_fixed": False, "vmaf_subsample": 1}
+    with pytest.raises(MediaError, match=r"mixed\.mkv: has a variable frame rate"):
+        check_ladder_inputs(vfr, **kw)
+
+
 def test_frame_times_skip_what_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """framecrc lines with N/A times are left out; evenly spaced frames are a constant rate, a doubled gap
     is not."""
