@@ -371,6 +371,7 @@ def test_a_read_only_folder_for_the_scores_is_said_before_scoring(
         ("yuv444p12le", "yuv444p12le"),  # was 8-bit: PSNR capped at 60 dB
         ("yuv422p10le", "yuv422p10le"),
         ("gbrp", "yuv444p"),
+        ("yuvj444p", "yuv444p"),  # full-range (MJPEG) 4:4:4 keeps its chroma too
         ("yuv420p9le", "yuv420p10le"),
         (None, "yuv420p"),
     ],
