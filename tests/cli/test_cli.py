@@ -114,6 +114,7 @@ def test_evaluate_passes_seed_last_n_and_min_rating_on(
 ) -> None:
     """Pins --seed, --last-n and --min-rating: the CLI's result is the library's on the same split."""
     from reelkit.cli.inputs import read_data
+    from reelkit.data.confidence import ConfidenceConfig
     from reelkit.evaluate import evaluate, split_last, split_random
     from reelkit.recommend import Popularity
 
@@ -138,6 +139,19 @@ def test_evaluate_passes_seed_last_n_and_min_rating_on(
     assert by_seed[0]["metrics"] != by_seed[5]["metrics"]  # the seed changes the split
     same(cli("--split", "last", "--last-n", "2"), evaluate(Popularity(), *split_last(ds, 2)).to_json())
     same(cli("--min-rating", "4"), evaluate(Popularity(), *split_random(ds, 0.2), min_rating=4).to_json())
+    dislike = ConfidenceConfig(low_rating="dislike")
+    got = cli("--low-ratings", "dislike")
+    same(got, evaluate(Popularity(), *split_random(ds, 0.2), confidence=dislike).to_json())
+    assert got["n_test_pairs"] != by_seed[0]["n_test_pairs"]  # held-out low ratings are not relevant
+
+
+def test_evaluate_refuses_an_unknown_low_ratings_setting(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    code, _, err = run(
+        capsys, "evaluate", "--ratings", str(files["all"]), "--model", "popular", "--low-ratings", "hate"
+    )
+    assert code == 2 and "--low-ratings 'hate'" in err and "Traceback" not in err
 
 
 def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:

@@ -48,6 +48,14 @@ def evaluate_cmd(
     min_rating: Annotated[
         float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
     ] = None,
+    low_ratings: Annotated[
+        str,
+        typer.Option(
+            help="positive: a rating in the lower half of the scale is an interaction like any (the offline "
+            "protocol's); dislike: weight 0, as a thumbs-down, in training and in what counts as relevant "
+            "(the home page's setting)."
+        ),
+    ] = "positive",
     k: Annotated[
         list[int] | None, typer.Option("--k", min=1, help="Cut-offs for top-N metrics (repeatable).")
     ] = None,
@@ -72,6 +80,7 @@ def evaluate_cmd(
     def load(path: Path) -> Any:  # a file, or a folder written by 'reelkit data' (or a MovieLens folder)
         return read_data(None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
 
+    from reelkit.data.confidence import ConfidenceConfig
     from reelkit.evaluate import tune as tune_fn
 
     cls = model_class(model)
@@ -79,6 +88,9 @@ def evaluate_cmd(
     cls(**params)  # validate parameters before any data is read
     parse_columns(columns)  # a malformed --columns is refused before the model is checked against data
     ks = tuple(sorted(set(k or [10, 20])))
+    if low_ratings not in ("positive", "dislike"):
+        raise ConfigError(f"--low-ratings {low_ratings!r}: use positive or dislike")
+    confidence = ConfidenceConfig(low_rating=low_ratings)
     if not tune:
         refuse_unused(ctx, "--tune", "budget", "tune_metric")
     if ratings is None:
@@ -119,11 +131,20 @@ def evaluate_cmd(
             }
             if budget is not None:
                 kwargs["budget"] = budget
-            result = tune_fn(cls, train_ds, min_rating=min_rating, **kwargs)
+            result = tune_fn(cls, train_ds, min_rating=min_rating, confidence=confidence, **kwargs)
             params = dict(result.best_params)
             tuned = {"metric": metric, "best_score": result.best_score, "trials": len(result.trials)}
         est = cls(**params)
-        res = evaluate(est, train_ds, test_ds, ks=ks, min_rating=min_rating, progress=progress, seed=seed)
+        res = evaluate(
+            est,
+            train_ds,
+            test_ds,
+            ks=ks,
+            min_rating=min_rating,
+            confidence=confidence,
+            progress=progress,
+            seed=seed,
+        )
     out = res.to_json()
     if tuned is not None:
         out["tuning"] = tuned
