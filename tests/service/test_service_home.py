@@ -126,6 +126,22 @@ def test_continue_watching_order_and_rules(builder: HomeBuilder) -> None:
     check_page(page, builder, engaged(h, builder.config))
 
 
+def test_resume_percent_is_the_progress_rounded(builder: HomeBuilder) -> None:
+    """Pins "Resume: N% watched" as the progress rounded to a whole percent (0.29 reads 29%, not 28%)."""
+    t = str(builder.title_ids[0])
+    page = builder.build("x", history((t, "play", 100, 1740, 0.29)))
+    assert page.rows[0].kind == "continue-watching"
+    assert page.rows[0].titles[0].reason == "Resume: 29% watched"
+
+
+def test_continue_watching_holds_row_size_titles(builder: HomeBuilder) -> None:
+    """Pins Continue Watching's length: the row_size most recent started titles, not one fewer."""
+    size = builder.config.row_size
+    t = [str(x) for x in builder.title_ids[: size + 2]]
+    page = builder.build("x", history(*[(x, "play", 100 + i, 600, 0.3) for i, x in enumerate(t)]))
+    assert [x.title_id for x in page.rows[0].titles] == t[::-1][:size]
+
+
 def test_rows_with_too_few_titles_are_dropped(bundle: ModelBundle) -> None:
     n = bundle.home.n_titles
     strict = HomeBuilder(bundle.home.models, HomeConfig(row_size=10, min_row_titles=10, new_release_pool=5))
@@ -188,6 +204,16 @@ def test_because_you_watched_anchors_are_recent_strong_engagement(builder: HomeB
             assert all(x.reason.startswith("Similar to") for x in r.titles)
 
 
+def test_a_title_finished_and_thumbed_up_was_watched(builder: HomeBuilder) -> None:
+    """Pins the heading verb's precedence: watched (a completed play), then liked (thumb up), then rated."""
+    t = str(builder.title_ids[0])
+    h = history((t, "play", 100, 6000, 1.0), (t, "thumb", 200, 1.0, np.nan), (t, "rating", 300, 5.0, np.nan))
+    assert builder.fold(h).strong == [(t, "watched")]
+    assert builder.fold(history((t, "thumb", 100, 1.0, np.nan), (t, "rating", 200, 5.0, np.nan))).strong == [
+        (t, "liked")
+    ]
+
+
 def test_a_preview_does_not_make_an_old_title_a_recent_anchor(builder: HomeBuilder) -> None:
     # A finished a month ago, B, C, D in the last days; a 20 s autoplay of A today made A the first anchor
     a, b, c, d = (str(x) for x in builder.title_ids[:4])
@@ -219,6 +245,49 @@ def test_new_member_with_no_history(builder: HomeBuilder) -> None:
     assert {"trending", "community"} <= set(kinds)
     assert page.history_titles == 0
     check_page(page, builder)
+
+
+def test_rows_tied_on_engagement_keep_priority_order(builder: HomeBuilder) -> None:
+    """Pins the row order's tie-break: rows of equal expected engagement are shown in priority order."""
+    fake = copy.copy(builder)
+    fake._global_popularity = np.zeros_like(builder._global_popularity)  # every title at percentile 0
+    page = fake.build("new", MemberHistory.empty())
+    assert {r.engagement for r in page.rows} == {0.0}
+    assert [r.kind for r in page.rows] == ["top-picks", "new-releases", "community", "trending"]
+
+
+def test_a_new_member_is_shown_the_largest_community(builder: HomeBuilder) -> None:
+    """Pins the cold-start community: the one with the most members, its size in the row's reason."""
+    sizes = np.bincount(builder.models.communities.labels_)
+    (row,) = [r for r in builder.build("new", MemberHistory.empty()).rows if r.kind == "community"]
+    assert row.community_id == int(np.argmax(sizes)) and sizes.max() > sizes.min()
+    assert (
+        row.reason == f"Most watched by our largest taste community ({sizes.max()} members) until we know you"
+    )
+
+
+def test_trending_reasons_give_the_titles_place_on_the_service(builder: HomeBuilder) -> None:
+    """Pins "Trending now: #k": k is the title's 1-based place by trending score over the whole catalog."""
+    scores = np.asarray(builder.models.trending.item_scores_)
+    place = {str(builder.title_ids[c]): i + 1 for i, c in enumerate(np.argsort(-scores, kind="stable"))}
+    (row,) = [r for r in builder.build("new", MemberHistory.empty()).rows if r.kind == "trending"]
+    assert [x.reason for x in row.titles] == [
+        f"Trending now: #{place[x.title_id]} on the service" for x in row.titles
+    ]
+
+
+def test_a_pick_is_like_a_liked_title_only_among_its_neighbours(builder: HomeBuilder) -> None:
+    """Pins Top Picks' reasons: 'like X' when X, a liked history title, is among the pick's item-similarity
+    neighbours with a positive similarity; none there: the model picked it (not 'like' some neighbour)."""
+    t = str(builder.title_ids[0])
+    h = history((t, "play", 100, 6000, 1.0))
+    sim = builder.models.similar.similarity_.tocsr()
+    picks = builder.top_picks(h, 20)
+    assert all(sim[builder._col(x.title_id), 0] > 0 for x in picks)
+    assert {x.reason for x in picks} == {f"Picked for you: like {builder.name_of(t)}"}
+    fake = copy.copy(builder)
+    fake._sim_data = np.where(builder._sim_indices == 0, 0, builder._sim_data)  # t is nobody's neighbour
+    assert {x.reason for x in fake.top_picks(h, 20)} == {f"Picked for you by {builder.models.personal.name}"}
 
 
 def test_cold_start_from_liked_titles_is_personal(builder: HomeBuilder) -> None:
@@ -540,6 +609,41 @@ def test_new_releases_are_released(builder: HomeBuilder) -> None:
     after = builder._release_pool(cat)
     cols = {builder.title_ids[c] for c in after}
     assert future not in cols and len(after) >= len(before) - 1
+
+
+def test_release_pool_by_hand(builder: HomeBuilder) -> None:
+    """Pins the New Releases pool: release dates (else 1 January of the year) at most a day past the data's
+    clock, within new_release_days of the newest of them (the edge included), newest first."""
+    import datetime as dt
+
+    ref, day = float(builder.models.trending.reference_time_), 86400.0
+    ids = [str(x) for x in builder.title_ids[:6]]
+    cat = builder.models.titles.reindex(builder.title_ids).copy()
+    cat["released"], cat["year"] = np.nan, np.nan
+    newest = ref + 0.5 * day  # within the day's grace: out
+    cat.loc[ids[0], "released"] = newest
+    cat.loc[ids[1], "released"] = ref + 2 * day  # not out yet
+    cat.loc[ids[2], "released"] = newest - 400 * day  # the window's edge: in
+    cat.loc[ids[3], "released"] = newest - 400 * day - 1  # past it
+    year = dt.datetime.fromtimestamp(ref, tz=dt.UTC).year
+    cat.loc[ids[4], "year"] = year
+    fake = copy.copy(builder)
+    fake.config = HomeConfig(new_release_days=400)
+    pool = [str(builder.title_ids[c]) for c in fake._release_pool(cat)]
+    assert fake.release_dates[4] == dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()
+    assert pool == [ids[0], ids[4], ids[2]]
+
+
+def test_not_out_yet_is_a_day_past_the_later_of_the_data_and_wall_clocks(builder: HomeBuilder) -> None:
+    """Pins _not_out_yet: titles nobody watched dated more than a day past max(data clock, wall clock)."""
+    ref, day, wall = float(builder.models.trending.reference_time_), 86400.0, time.time()
+    assert ref < wall - 10 * day  # the small data ends in 2024
+    fake = copy.copy(builder)
+    fake._global_popularity = np.zeros_like(builder._global_popularity)
+    fake._global_popularity[4] = 1  # watched in the data
+    fake.release_dates = np.full(builder.n_titles, np.nan)
+    fake.release_dates[:5] = [ref + 5 * day, wall + 0.5 * day, wall + 2 * day, wall - day, wall + 100 * day]
+    assert np.flatnonzero(fake._not_out_yet()).tolist() == [2]
 
 
 def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
