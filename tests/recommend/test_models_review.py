@@ -410,6 +410,45 @@ def test_community_ndcg_and_empty_history_by_hand() -> None:
     assert CommunityPopularity().fit(_ratings(n_members=10, n_titles=8).interactions()).n_communities_ >= 1
 
 
+def test_community_weights_and_idf_by_their_definition() -> None:
+    """Pins the taste representation and soft weights: idf = 1 / sqrt(title popularity); a member's weights
+    are softmax(cosine to each centroid / temperature), summing to 1; an empty new history is all the
+    largest community's (here not community 0); profiles go largest first, repeated names numbered from 2."""
+    import scipy.sparse as sp
+
+    from reelkit.recommend.communities import CommunityPopularity
+
+    inter = _ratings().interactions()
+    model = CommunityPopularity(n_communities=4, dims=4, temperature=0.5).fit(inter)
+    pop = np.asarray((model.history_ > 0).sum(axis=0)).ravel()
+    assert model.idf_ == pytest.approx(1 / np.sqrt(np.maximum(pop, 1)))
+    rows = model.member_rows(["u0", "u1"])
+    aff = model.affinities(rows, model.history_[rows])
+    soft = np.exp(aff / 0.5) / np.exp(aff / 0.5).sum(axis=1, keepdims=True)
+    assert model.community_weights(rows, model.history_[rows]) == pytest.approx(soft, rel=1e-5)
+    largest = int(np.argmax(np.bincount(model.labels_)))
+    assert largest != 0
+    empty = sp.csr_matrix((1, len(model.title_ids_)), dtype=np.float32)
+    assert model.community_weights(np.array([-1]), empty).tolist() == [np.eye(4)[largest].tolist()]
+    assert [c.size for c in model.communities()] == sorted(np.bincount(model.labels_).tolist(), reverse=True)
+    assert [c.name for c in model.communities()] == ["Eclectic fans"] + [
+        f"Eclectic fans {i}" for i in (2, 3, 4)
+    ]
+
+
+def test_members_with_five_titles_are_held_out_to_choose_the_count() -> None:
+    """Pins the community count's evaluation set: members with at least 5 titles (here all have exactly 5)
+    hold out 20% of them, so the candidates get a score (none would leave every score 0)."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"t{t}", 4.0) for u in range(30) for t in rng.choice(12, 5, replace=False)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"])
+    ev["kind"], ev["timestamp"] = "rating", np.arange(len(ev))
+    model = CommunityPopularity(candidates=(2, 3), dims=4).fit(Dataset.from_events(ev).interactions())
+    assert (model.k_scores_[:, 1] > 0).all()
+
+
 def test_the_smallest_community_count_within_tolerance_is_chosen() -> None:
     """Pins the choice of k: the smallest candidate scoring within ``tolerance`` of the best."""
     from reelkit.recommend.communities import CommunityPopularity
