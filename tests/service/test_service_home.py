@@ -254,6 +254,10 @@ def test_rows_tied_on_engagement_keep_priority_order(builder: HomeBuilder) -> No
     page = fake.build("new", MemberHistory.empty())
     assert {r.engagement for r in page.rows} == {0.0}
     assert [r.kind for r in page.rows] == ["top-picks", "new-releases", "community", "trending"]
+    # and titles tied on score go in catalog order
+    assert [x.title_id for x in page.rows[0].titles] == [
+        str(x) for x in builder.title_ids[: builder.config.row_size]
+    ]
 
 
 def test_a_new_member_is_shown_the_largest_community(builder: HomeBuilder) -> None:
@@ -526,6 +530,16 @@ def test_a_title_rated_low_explains_nothing_and_is_not_resumed(builder: HomeBuil
     assert any(builder.name_of(t[0]) in r.heading for r in page.rows if r.kind.startswith("because"))
 
 
+def test_a_title_rated_low_explains_nothing_when_the_formula_counts_it_positive(builder: HomeBuilder) -> None:
+    """Pins 'like X' to titles not rated low even when the page's formula gives a low rating weight (the
+    library's 'positive'): the pick is ranked from it, but the model, not the disliked title, explains it."""
+    fake = copy.copy(builder)
+    fake.config = HomeConfig(confidence={"low_rating": "positive"})
+    t = str(builder.title_ids[0])
+    picks = fake.top_picks(history((t, "rating", 100, builder._rating_scale[0], np.nan)), 10)
+    assert {x.reason for x in picks} == {f"Picked for you by {builder.models.personal.name}"}
+
+
 def test_a_title_rated_low_is_a_dislike_in_the_members_scores(builder: HomeBuilder) -> None:
     """A title rated in the lower half of the scale weighs 0 in the history the page is scored from, as a
     thumbs-down does (it pulled in titles like it: on MovieLens the pages found fewer of the titles members
@@ -568,6 +582,15 @@ def test_a_short_sample_is_not_a_title_to_resume(builder: HomeBuilder) -> None:
     page = builder.build("x", history((t[0], "play", 100, 30, 30 / 1320), (t[1], "play", 50, 600, 0.3)))
     cw = page.rows[0]
     assert cw.kind == "continue-watching" and [x.title_id for x in cw.titles] == [t[1]]
+
+
+def test_a_play_under_the_sample_fraction_is_a_sample_however_long(builder: HomeBuilder) -> None:
+    """Pins the fraction rule of a sample: 290 s of a 250-minute title (1.9%, under continue_min_fraction's
+    2%) is a preview although past two minutes; 300 s (2%) is a start."""
+    t = list(builder.title_ids[:2])
+    page = builder.build("x", history((t[0], "play", 100, 290, 290 / 15000), (t[1], "play", 200, 300, 0.02)))
+    assert page.rows[0].kind == "continue-watching"
+    assert [x.title_id for x in page.rows[0].titles] == [t[1]]
 
 
 def test_a_title_only_sampled_stays_on_the_page(builder: HomeBuilder) -> None:
@@ -957,3 +980,34 @@ def test_title_communities_by_their_definition(builder: HomeBuilder) -> None:
     fake._community_share[sorted(named)[0], col] = 0.06
     fake._global_share = np.full_like(builder._global_share, 0.02)
     assert [c.community_id for c in fake.title_communities(tid)] == [sorted(named)[0]]
+
+
+def test_title_communities_need_five_percent_and_a_lift_above_one(builder: HomeBuilder) -> None:
+    """Pins title_communities' bounds: a share of exactly 5% is enough, a lift of exactly 1 is not."""
+    a, b = sorted(c.id for c in builder.community_profiles)[:2]
+    tid = str(builder.title_ids[0])
+    fake = copy.copy(builder)
+    fake._community_share = np.zeros_like(builder._community_share)
+    fake._global_share = np.full_like(builder._global_share, 0.025)
+    fake._community_share[a, 0] = 0.05  # lift 2 at exactly 5%
+    assert [(c.community_id, c.lift) for c in fake.title_communities(tid)] == [(a, 2.0)]
+    fake._global_share = np.full_like(builder._global_share, 0.05)
+    fake._community_share[b, 0] = 0.1  # lift 2; a's is 1, no more than among everyone
+    assert [(c.community_id, c.lift) for c in fake.title_communities(tid)] == [(b, 2.0)]
+
+
+def test_community_row_by_hand(builder: HomeBuilder) -> None:
+    """Pins the community row: its titles are the community's watched ones (count > 0), most watched
+    first, each 'Watched by X% of <name>' with X = 100 x watchers / community size."""
+    comm = builder.models.communities
+    sizes = np.bincount(comm.labels_, minlength=comm.n_communities_)
+    for c, order in enumerate(builder._community_order):
+        pop = np.asarray(comm.community_popularity_[c])
+        assert order.tolist() == [i for i in np.argsort(-pop, kind="stable").tolist() if pop[i] > 0]
+    page = builder.build("new", MemberHistory.empty())
+    (row,) = [r for r in page.rows if r.kind == "community"]
+    c, name = row.community_id, builder.community(row.community_id).name
+    assert row.titles
+    for x in row.titles:
+        pct = 100 * comm.community_popularity_[c, builder._col(x.title_id)] / sizes[c]
+        assert x.reason == f"Watched by {pct:.0f}% of {name}"
