@@ -59,6 +59,21 @@ def test_a_reason_at_exactly_min_similarity_is_given() -> None:
     assert explain_recommendations(model, recs, min_similarity=0.26) == [["top pick for you"]]
 
 
+def test_a_reasons_similarity_is_the_cosine_of_who_watched() -> None:
+    """Pins the reason's similarity as the binary co-occurrence cosine, not one of confidence weights: C and
+    H1 share 2 of 4 and 3 viewers (2 / sqrt 12 = 0.58), C and H2 1 of 4 and 2 (1 / sqrt 8 = 0.35); weighted
+    by the ratings (2 of 5 for H1's, 5 of 5 for H2's) H2 would come first."""
+    rows = [("q", "H1", 5.0), ("q", "H2", 5.0), ("a", "H1", 2.0), ("a", "C", 2.0), ("b", "H1", 2.0)]
+    rows += [("b", "C", 2.0), ("d", "H2", 5.0), ("d", "C", 5.0), ("e", "C", 1.0), ("e", "X", 5.0)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"]).assign(kind="rating", timestamp=0)
+    model = ItemKNN().fit(Dataset.from_events(ev).interactions())
+    recs = Recommendations(
+        queries=np.asarray(["q"]), ids=np.asarray([["C"]]), scores=np.ones((1, 1)), lengths=np.asarray([1])
+    )
+    assert explain_recommendations(model, recs, min_similarity=0.57) == [["because you watched Title H1"]]
+    assert explain_recommendations(model, recs, min_similarity=0.58) == [["top pick for you"]]
+
+
 def test_a_title_rated_low_is_no_reason() -> None:
     """`reelkit recommend` said "because you watched B1" of a film the member rated 1 of 5 (the home page
     already left such titles out)."""
