@@ -280,6 +280,17 @@ def test_trending_reasons_give_the_titles_place_on_the_service(builder: HomeBuil
     ]
 
 
+def test_a_title_nobody_watched_lately_is_not_trending(builder: HomeBuilder) -> None:
+    """Pins the trending row's pool: titles with a trending score above 0 only (0: no recent views)."""
+    import dataclasses
+
+    trending = copy.deepcopy(builder.models.trending)
+    trending.item_scores_ = np.zeros_like(trending.item_scores_)
+    trending.item_scores_[:5] = [5, 4, 3, 2, 1]
+    fresh = HomeBuilder(dataclasses.replace(builder.models, trending=trending), builder.config)
+    assert fresh._trending.tolist() == [0, 1, 2, 3, 4]
+
+
 def test_a_pick_is_like_a_liked_title_only_among_its_neighbours(builder: HomeBuilder) -> None:
     """Pins Top Picks' reasons: 'like X' when X, a liked history title, is among the pick's item-similarity
     neighbours with a positive similarity; none there: the model picked it (not 'like' some neighbour)."""
