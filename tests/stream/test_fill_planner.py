@@ -121,6 +121,37 @@ def test_simulate_fill_hand_trace() -> None:
     assert res.daily_byte_hit_ratio.tolist() == pytest.approx([250 / 400, 150 / 350])
 
 
+def test_a_request_at_the_instant_its_fill_completes_is_a_hit() -> None:
+    """Pins arrival <= request time: 100 bytes at 0.5 byte/s from 00:00 arrive at 00:03:20, when requested."""
+    # day 0 warms the disk with object 1; day 1 pins object 0 (fetched from 00:00); day 2 holds it
+    ts = T0 + np.array([0.0, DAY + 199.0, DAY + 200.0, 2 * DAY + 1.0])
+    obj = np.array([1, 0, 0, 0], dtype=np.int64)
+    sizes = np.array([100, 100], dtype=np.int64)
+    cfg = FillConfig(
+        capacity_bytes=100,
+        fill_window=(0.0, 12.0),
+        fill_rate_bytes_per_s=0.5,
+        fill_cost=0.0,
+        adaptive_reserve=(),
+    )
+    res = simulate_fill(
+        ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast=np.array([[1.0, 1.0], [0.0, 0.0]])
+    )
+    assert res.fill_bytes == 100
+    assert res.hit_mask.tolist() == [False, False, True, True]
+
+
+def test_the_warm_up_fills_the_whole_disk_whatever_the_reserve() -> None:
+    """Pins the warm-up: before the first fill the whole disk (100 bytes, not the 50-byte reserve) is the
+    reactive part, so the 100-byte object requested on the training day is a hit the next day."""
+    ts = T0 + np.array([HOUR, DAY + HOUR, 2 * DAY + HOUR])
+    obj = np.zeros(3, dtype=np.int64)
+    sizes = np.array([100], dtype=np.int64)
+    cfg = FillConfig(capacity_bytes=100, fill_window=(0.0, 12.0), reserve=0.5, adaptive_reserve=())
+    res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast=np.zeros((1, 2)))
+    assert res.hit_mask.tolist() == [False, True, True] and res.fill_bytes == 0
+
+
 def test_simulate_fill_rejects_bad_input() -> None:
     ts, obj, rb, sizes = _hand_trace()
     cfg = FillConfig(capacity_bytes=150, fill_window=(0.0, 12.0))
@@ -169,6 +200,21 @@ def test_oracle_fill_beats_the_model_and_compare_is_consistent(synth: RequestTra
     assert res.get("offline-bound").byte_hit_ratio >= res.get("belady-size").byte_hit_ratio - 1e-9
     assert res.ratios()["lru"] == pytest.approx(fill.byte_hit_ratio / lru.byte_hit_ratio)
     assert res.best_reactive() is not None
+
+
+def test_backbone_of_the_compared_policies_is_their_missed_bytes() -> None:
+    """Pins backbone bytes = measured bytes x (1 - byte hit ratio) for the rows that fetch nothing ahead."""
+    ts, obj, rb, _ = _hand_trace()
+    tr = RequestTrace.from_arrays(ts, obj, rb)
+    cfg = FillConfig(capacity_bytes=150, fill_window=(0.0, 12.0), fill_rate_bytes_per_s=100 / HOUR)
+    f = np.array([[3.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    res = compare_fill(tr, cfg, train_days=1, policies=("lru",), forecast=f)
+    measured = float(rb[res.warmup_requests :].sum())
+    assert measured == 750.0
+    for a in res.approaches:
+        if a.kind != "fill":
+            assert a.backbone_bytes == pytest.approx(measured * (1 - a.byte_hit_ratio)), a.name
+    assert 0 < res.get("offline-bound").byte_hit_ratio < 1
 
 
 def test_adaptive_reserve_follows_the_best_shadow() -> None:
@@ -284,6 +330,23 @@ def test_residency_by_littles_law() -> None:
     assert cache.residency(cfg) == 365.0
 
 
+def test_an_object_promoted_from_the_reactive_part_counts_as_newly_pinned() -> None:
+    """Pins Little's law's arrivals: an object the plan pins from the reactive part is newly pinned (1 a
+    night) although nothing is fetched; one pinned again the next night is not."""
+    from reelkit.stream.fill import _Cache
+
+    sizes = np.full(2, 10, np.int64)
+    cfg = FillConfig(capacity_bytes=20, adaptive_reserve=())
+    cache = _Cache(2, sieve=True)
+    cache.res_cap = 20.0
+    cache.day(np.array([0.0]), np.array([0]), sizes, np.zeros(1, np.bool_))
+    assert cache.inres[0]
+    forecast = np.array([5.0, 0.0])
+    assert cache.night(FillPlanner(cfg), forecast, sizes, 100.0, cfg) == 0  # on disk: no fetch
+    cache.night(FillPlanner(cfg), forecast, sizes, 200.0, cfg)
+    assert cache.added_per_night == [1, 0] and cache.pinned_per_night == [1, 1]
+
+
 def test_forecast_chosen_by_its_shadow() -> None:
     # object 0 is requested three times a day, object 1 never; the disk holds one of them
     rows = [(d, h, 0) for d in range(4) for h in (5.0, 6.0, 7.0)]
@@ -307,6 +370,18 @@ def test_forecast_chosen_by_its_shadow() -> None:
     assert res.hit_mask[3:].tolist() == [False] * 3 + [True] * 6
     with pytest.raises(ConfigError, match="forecast must be"):
         simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"a": np.zeros((2, 2))})
+
+
+def test_forecasts_whose_shadows_tie_keep_the_first() -> None:
+    """Pins the tie-break of the nightly forecast choice: two equal forecasts, the first named is used."""
+    rows = [(d, h) for d in range(4) for h in (5.0, 6.0)]
+    ts = np.array([T0 + d * DAY + h * HOUR for d, h in rows])
+    obj = np.zeros(len(rows), dtype=np.int64)
+    sizes = np.array([100, 100], dtype=np.int64)
+    f = np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    cfg = FillConfig(capacity_bytes=100, fill_window=(0.0, 12.0), fill_cost=0.0, adaptive_reserve=())
+    res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"b": f, "a": f.copy()})
+    assert res.forecast_per_day == ("b", "b", "b")
 
 
 def test_forecast_shadows_count_the_fill_cost() -> None:
@@ -424,5 +499,6 @@ def test_expected_saved_bytes_less_the_fill_cost_by_hand() -> None:
 
 
 def test_rate_prefixes_are_decimal() -> None:
-    """Pins SI prefixes: 8 kbit/s is 1000 bytes/s (not 1024)."""
+    """Pins SI prefixes: 8 kbit/s is 1000 bytes/s (not 1024), 1 Tbit/s 1.25e11."""
     assert parse_rate("8kbps") == pytest.approx(1000.0)
+    assert parse_rate("1Tbps") == pytest.approx(1.25e11) and parse_rate("2TB/s") == pytest.approx(2e12)
