@@ -118,6 +118,15 @@ def test_evaluate_forecast_checks_its_days_and_averages_spearman_over_the_same_o
     assert rep.spearman["A"] == pytest.approx(0.5)  # was 1.0: its flat day was left out of its mean only
 
 
+def test_spearman_ranks_the_items_requested_in_the_last_28_days() -> None:
+    """Pins the ranked items: one requested 11 days before (outside a week, inside 28 days) is ranked too.
+    Actual 0, 1, 2, 3 against forecast 4, 1, 2, 3: rho = 1 - 6 x 12 / (4 x 15) = -0.2 (1.0 without it)."""
+    ts = np.array([3.0, 14.0, 14.0, 14.0, 14.0, 14.0, 14.0]) * 86400.0 + 10
+    data = daily_counts(ts, np.array([0, 1, 2, 2, 3, 3, 3]), 4, start_s=0.0, end_s=15 * 86400.0)
+    report = evaluate_forecast(data, range(14, 15), {"f": np.array([[4.0], [1.0], [2.0], [3.0]])})
+    assert report.spearman["f"] == pytest.approx(-0.2)
+
+
 def test_daily_counts_and_errors() -> None:
     ts = np.array([0.0, 3600.0, 86400.0 + 7200.0, 2 * 86400.0])
     dc = daily_counts(ts, np.array([0, 1, 0, 1]), 2, day_start_hour=2.0)
@@ -130,6 +139,36 @@ def test_daily_counts_and_errors() -> None:
         RequestForecaster().predict(dc, 1)
     with pytest.raises(ConfigError):
         RequestForecaster().fit(dc, range(0, 2))
+
+
+def test_a_request_on_the_last_instant_of_a_day_boundary_is_counted() -> None:
+    """Pins the data's end as past its last request: one at exactly 24:00 opens day 1 (it was dropped)."""
+    dc = daily_counts(np.array([0.0, 86400.0]), np.array([0, 0]), 1)
+    assert dc.counts.tolist() == [[1.0, 1.0]]
+
+
+def test_history_features_by_hand() -> None:
+    """Pins the features where day d has d + 1 requests: the weekday (2023-11-15 + 29 days is a Thursday,
+    3), the same weekday over the 4 weeks before (days 22, 15, 8, 1: 23 + 16 + 9 + 2 = 50), the service's
+    last 7 days (days 22-28: 23 + ... + 29 = 182), the days since the last and first requests, and which
+    items are known before any request (released within 28 days either side)."""
+    from reelkit.stream.forecast import _FEATURES, _walk_features
+
+    counts = np.zeros((3, 30), np.float32)
+    counts[0] = np.arange(1, 31)
+    release = np.array([np.nan, 29.0 + 28.0, 29.0 + 29.0])
+    data = DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=release)
+    seen: dict[str, np.ndarray] = {}
+
+    def rows(day: int, known: np.ndarray) -> None:
+        seen["known"] = known
+
+    ((day, _, x),) = list(_walk_features(data, np.array([29]), None, rows))
+    f = dict(zip(_FEATURES, x[0], strict=True))
+    assert day == 29 and f["weekday"] == 3.0
+    assert f["same_weekday4"] == 50.0 and f["volume7"] == 182.0 and f["last7"] == 182.0
+    assert f["days_since_last"] == 1.0 and f["age_days"] == 29.0  # requested yesterday, first on day 0
+    assert seen["known"].tolist() == [True, True, False]
 
 
 def test_top_pick_counts() -> None:
@@ -276,6 +315,29 @@ def test_each_fit_day_weighs_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     sums = np.add.reduceat(got["w"], np.cumsum([0, *rows[:-1]]))
     assert len(sums) == 8 and len(set(rows)) > 1  # some days are sampled, some kept whole
     assert np.allclose(sums, sums[0])
+
+
+def test_the_smearing_factor_restores_the_weighted_total(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the log model's rescaling: over the weighted training rows, the forecasts sum to the targets
+    (a sampled row stands for the rows it was drawn from)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    got: dict[str, np.ndarray] = {}
+    fit = HistGradientBoostingRegressor.fit
+
+    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        got.update(x=x, y=y, w=sample_weight)
+        return fit(self, x, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    data = _random_counts(6, n_items=800, n_days=8)
+    fc = RequestForecaster(ForecastConfig(max_rows=1000, max_iter=20, min_samples_leaf=5)).fit(
+        data, range(1, 6)
+    )
+    w = got["w"]
+    assert np.ptp(w) > 0  # rows weighed differently
+    fitted = np.expm1(fc.model_.predict(got["x"])).clip(0.0) * fc.scale_
+    assert (fitted * w).sum() == pytest.approx((np.expm1(got["y"]) * w).sum(), rel=1e-9)
 
 
 def test_ewma_weighs_yesterday_most() -> None:
