@@ -90,6 +90,16 @@ def test_a_few_fast_samples_are_a_better_hour_when_they_would_be_streamed_on() -
     assert "around 02:00" in t.message and "none seen" not in t.message
 
 
+def test_an_hour_where_the_download_would_finish_is_a_better_hour() -> None:
+    """Pins the better hour as one where streaming holds or the download fits the deadline: 1200 s at
+    4300 kbps take 1.4 h at 1 Mbit/s now (20:00) and 1720 s at the 3 Mbit/s seen from 01:00 (02:00 within
+    the hour), where 4300 kbps never streams."""
+    prof = _profile(([18, 19, 20, 21, 22], 1.0), ([2, 3, 4, 5, 6], 3.0))
+    short = TitleToWatch("ep", 1200.0)
+    t = advise(prof, [short], quality_kbps=4300, now_s=BASE + 20 * 3600, config=CFG).titles[0]
+    assert t.action == "wait" and t.better_hour == 1
+
+
 def test_utc_offset_shifts_the_hour() -> None:
     prof = NetworkProfile.from_samples(*_samples(list(range(24)), 50.0), utc_offset_h=-5.0)
     assert advise(prof, [FILM], quality_kbps=750, now_s=BASE + 20 * 3600, config=CFG).hour == 15
@@ -209,6 +219,35 @@ def test_each_sample_stands_until_the_next_of_its_run() -> None:
     # gaps 10, 10, 80, 1 -> 1 held for a chunk (4 s); the last sample holds the median of 10, 10, 80, 4
     assert holds[0].tolist() == [10.0, 10.0, 80.0, 4.0, 10.0]
     assert holds[1].tolist() == [4.0]
+
+
+def test_samples_more_than_two_minutes_apart_are_runs_of_their_own() -> None:
+    """Pins where runs end (a gap over 2 minutes): samples 150 s apart, alternating 10 and 0.1 Mbit/s, each
+    stand for one chunk, so the 5 Mbit/s mean carries 750 kbps; read as one run, each would stand for 2
+    minutes and every session would stall on a slow one."""
+    from reelkit.stream.advice import hold_probability
+
+    t = BASE + np.arange(0, 3 * DAY, 150.0)
+    prof = NetworkProfile.from_samples(t, np.where(np.arange(len(t)) % 2 == 0, 10.0, 0.1))
+    p, median, _ = hold_probability(prof, 20, 1, 1200.0, AdviceConfig(sessions=16, max_session_s=600.0))
+    assert median == pytest.approx(5.05) and p >= 0.9
+
+
+def test_a_title_is_played_to_its_last_partial_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the session length: 10 s of title in 4-s chunks are 3 chunks (a partial last one counts)."""
+    import reelkit.stream.abr.sim as sim
+
+    lengths: list[int] = []
+    real = sim.simulate_levels
+
+    def spy(levels: np.ndarray, *args: object, **kwargs: object) -> object:
+        lengths.append(len(levels))
+        return real(levels, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim, "simulate_levels", spy)
+    prof = _profile((list(range(24)), 50.0))
+    advise(prof, [TitleToWatch("clip", 10.0)], quality_kbps=4300, now_s=BASE, config=CFG)
+    assert lengths and set(lengths) == {3}
 
 
 def test_hours_of_the_day_wrap_at_midnight() -> None:
