@@ -217,6 +217,43 @@ def test_backbone_of_the_compared_policies_is_their_missed_bytes() -> None:
     assert 0 < res.get("offline-bound").byte_hit_ratio < 1
 
 
+def test_compare_fill_renumbers_the_catalogue_with_the_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the catalogue's renumbering: ids 20 then 10 (dense 0, 1 by first request) are planned as 10, 20,
+    so each per-object array (release times, titles, renditions, forecast) is reordered with them."""
+    import reelkit.stream.fill as fill
+
+    seen: dict[str, object] = {}
+    real = fill.simulate_fill
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.setdefault("kw", kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fill, "simulate_fill", spy)
+    ts = T0 + np.array([0.0, 1.0, DAY, DAY + 1.0, 2 * DAY])
+    tr = RequestTrace.from_arrays(ts, np.array([20, 10, 20, 10, 20]), np.full(5, 10))
+    assert tr.original_ids.tolist() == [20, 10]
+    f = np.array([[1.0, 2.0], [3.0, 4.0]])  # rows: objects 20, 10
+    cfg = FillConfig(capacity_bytes=20, fill_window=(0.0, 12.0))
+    fill.compare_fill(
+        tr,
+        cfg,
+        train_days=1,
+        policies=("lru",),
+        forecast=f,
+        release_s=np.array([200.0, 100.0]),
+        groups=np.array([1, 0]),
+        kinds=np.array([0, 1]),
+        oracle=False,
+        offline=False,
+    )
+    kw = seen["kw"]
+    assert isinstance(kw, dict)
+    assert kw["release_s"].tolist() == [100.0, 200.0]
+    assert kw["groups"].tolist() == [0, 1] and kw["kinds"].tolist() == [1, 0]
+    assert kw["forecast"].tolist() == [[3.0, 4.0], [1.0, 2.0]]
+
+
 def test_adaptive_reserve_follows_the_best_shadow() -> None:
     ts, obj, rb, sizes = _hand_trace()
     base = {"capacity_bytes": 150, "fill_window": (0.0, 12.0), "fill_rate_bytes_per_s": 100 / HOUR}
@@ -502,3 +539,4 @@ def test_rate_prefixes_are_decimal() -> None:
     """Pins SI prefixes: 8 kbit/s is 1000 bytes/s (not 1024), 1 Tbit/s 1.25e11."""
     assert parse_rate("8kbps") == pytest.approx(1000.0)
     assert parse_rate("1Tbps") == pytest.approx(1.25e11) and parse_rate("2TB/s") == pytest.approx(2e12)
+    assert parse_rate("800MBit/s") == pytest.approx(1e8)  # "bit" is bits, whatever its case
