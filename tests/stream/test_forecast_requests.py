@@ -4,6 +4,7 @@ synthetic trace, evaluate_forecast on a hand case, top_pick_counts."""
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,7 +164,9 @@ def test_history_features_by_hand() -> None:
     def rows(day: int, known: np.ndarray) -> None:
         seen["known"] = known
 
-    ((day, _, x),) = list(_walk_features(data, np.array([29]), None, rows))
+    (d28, _, x28), (day, _, x) = list(_walk_features(data, np.array([28, 29]), None, rows))
+    assert d28 == 28
+    assert x28[0, _FEATURES.index("same_weekday4")] == 22 + 15 + 8 + 1  # days 21, 14, 7 and 0
     f = dict(zip(_FEATURES, x[0], strict=True))
     assert day == 29 and f["weekday"] == 3.0
     assert f["same_weekday4"] == 50.0 and f["volume7"] == 182.0 and f["last7"] == 182.0
@@ -340,12 +343,60 @@ def test_the_smearing_factor_restores_the_weighted_total(monkeypatch: pytest.Mon
     assert (fitted * w).sum() == pytest.approx((np.expm1(got["y"]) * w).sum(), rel=1e-9)
 
 
+def test_a_sampled_day_weighs_its_known_and_cold_rows_by_their_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pins the sampling weights: within each fit day the known rows drawn weigh, together, their share of
+    all items (a drawn row stands for the rows of its kind it was drawn from), the cold rows the rest."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    import reelkit.stream.forecast as fc
+
+    share: list[float] = []
+    rows: list[npt.NDArray[np.bool_]] = []
+    walk = fc._walk_features
+
+    def spied(data, days, signal, pick):  # type: ignore[no-untyped-def]
+        def picked(day, known):  # type: ignore[no-untyped-def]
+            idx = pick(day, known)
+            share.append(float(known.mean()))
+            rows.append(known[idx])
+            return idx
+
+        yield from walk(data, days, signal, picked)
+
+    got: dict[str, np.ndarray] = {}
+    fit = HistGradientBoostingRegressor.fit
+
+    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        got["w"] = sample_weight
+        return fit(self, x, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(fc, "_walk_features", spied)
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    counts = np.zeros((3000, 6), np.float32)
+    counts[:600, 0] = 1.0  # 600 items known from day 1 on, 2400 never requested
+    data = DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=np.full(3000, np.nan))
+    RequestForecaster(ForecastConfig(max_rows=1000, max_iter=10)).fit(data, range(1, 5))
+    at = 0
+    for s_known, known in zip(share, rows, strict=True):
+        w = got["w"][at : at + len(known)]
+        at += len(known)
+        assert len(known) == 250 and 0 < known.sum() < 250  # sampled: 225 known, 25 cold drawn
+        assert w[known].sum() / w.sum() == pytest.approx(s_known) and s_known == pytest.approx(0.2)
+
+
 def test_ewma_weighs_yesterday_most() -> None:
     """Pins the EWMA on a hand case: 8 requests two days ago, none yesterday, half-life 1 day: 8 * 0.5 /
-    (1 + 0.5) = 8/3."""
+    (1 + 0.5) = 8/3; the day after the data and a window of 8 half-lives."""
     data = daily_counts(np.r_[np.full(8, 10.0), 2 * 86400.0 + 10], np.zeros(9, np.int64), 1)
     fc = RequestForecaster(ForecastConfig(model="ewma", halflife_days=1.0)).fit(data, range(1, 2))
     assert fc.predict(data, 2) == pytest.approx([8 / 3])
+    # the day after the data (tomorrow) is forecast too: 1, 0 and 8 requests weigh 1, 1/2, 1/4
+    assert fc.predict(data, 3) == pytest.approx([(1 + 8 / 4) / 1.75])
+    # the window spans 8 half-lives: 16 requests 5 days ago still count, 16 x 1/16 / (1 + ... + 1/16)
+    old = daily_counts(np.r_[np.full(16, 10.0), 5 * 86400.0 + 10], np.zeros(17, np.int64), 1)
+    assert fc.predict(old, 5) == pytest.approx([16 / 31])
 
 
 def test_week_mean_is_the_seven_days_before() -> None:
