@@ -250,6 +250,28 @@ def test_a_title_is_played_to_its_last_partial_chunk(monkeypatch: pytest.MonkeyP
     assert lengths and set(lengths) == {3}
 
 
+def test_a_bootstrapped_trace_starts_at_zero_and_holds_each_sample_its_span() -> None:
+    """Pins the trace's times: one run of samples 10 s apart gives 0, 10, 20, ... (each value starts where
+    the one before ended, the first at 0)."""
+    from reelkit.stream.advice import _bootstrap_trace, _holds
+
+    times = np.arange(0.0, 600.0, 10.0)
+    runs = [np.arange(len(times))]
+    t, v = _bootstrap_trace(
+        np.full(len(times), 2.0), runs, _holds(times, runs, 4.0), 300.0, np.random.default_rng(0)
+    )
+    assert t[0] == 0.0 and np.diff(t).tolist() == [10.0] * (len(t) - 1) and (v == 2.0).all()
+
+
+def test_a_network_that_is_always_down_waits() -> None:
+    """Pins outages (0 Mbit/s) as a network that carries nothing: no quality holds and the download is
+    timed at 1 byte/s (300 kbps x 600 s = 22.5 MB: 22.5e6 s), not a refused trace."""
+    prof = NetworkProfile.from_samples(*_samples(list(range(24)), 0.0))
+    t = advise(prof, [TitleToWatch("ep", 600.0)], quality_kbps=300, now_s=BASE, config=CFG).titles[0]
+    assert t.action == "wait" and t.hold_probability_now == 0.0 and t.better_hour is None
+    assert t.download_s_now == pytest.approx(22.5e6) and t.best_streamable_kbps is None
+
+
 def test_hours_of_the_day_wrap_at_midnight() -> None:
     """Pins hours_from: 00:00 and 22:00 are one hour from 23:00, noon eleven."""
     prof = NetworkProfile.from_samples(BASE + np.array([0.0, 12.0, 22.0]) * 3600, [5.0, 5.0, 5.0])
