@@ -254,6 +254,20 @@ def test_compare_fill_renumbers_the_catalogue_with_the_objects(monkeypatch: pyte
     assert kw["forecast"].tolist() == [[3.0, 4.0], [1.0, 2.0]]
 
 
+def test_best_reactive_is_the_highest_byte_hit_ratio() -> None:
+    """Pins best_reactive: among the reactive rows (not fill or offline ones) the highest byte hit ratio."""
+    from reelkit.stream.fill import ApproachResult, FillComparison
+
+    rows = (
+        ApproachResult("fill", "fill", 0.5, 0.9, 10, 1.0),
+        ApproachResult("lru", "reactive", 0.5, 0.3, 0, 1.0),
+        ApproachResult("s3fifo", "reactive", 0.4, 0.4, 0, 1.0),
+        ApproachResult("belady-size", "offline", 0.6, 0.6, 0, 1.0),
+    )
+    best = FillComparison(1, 1, 1, 1, 0, rows).best_reactive()
+    assert best is not None and best.name == "s3fifo"
+
+
 def test_adaptive_reserve_follows_the_best_shadow() -> None:
     ts, obj, rb, sizes = _hand_trace()
     base = {"capacity_bytes": 150, "fill_window": (0.0, 12.0), "fill_rate_bytes_per_s": 100 / HOUR}
@@ -279,6 +293,17 @@ def test_adaptive_reserve_follows_the_best_shadow() -> None:
     assert two.fill_bytes == 0 and fixed.fill_bytes == 100
     with pytest.raises(ValueError, match="adaptive_reserve"):
         FillConfig(capacity_bytes=1, adaptive_reserve=(1.5,))
+
+
+def test_one_adaptive_reserve_is_used_from_the_second_night() -> None:
+    """Pins ``reserve`` as the first night's only: with adaptive_reserve=(0.5,) the nights run 0, then 0.5."""
+    ts, obj, rb, sizes = _hand_trace()
+    cfg = FillConfig(
+        capacity_bytes=150, fill_window=(0.0, 12.0), fill_rate_bytes_per_s=100 / HOUR, adaptive_reserve=(0.5,)
+    )
+    forecast = np.array([[3.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    res = simulate_fill(ts, obj, rb, sizes, cfg, train_days=1, forecast=forecast)
+    assert res.reserve_per_day.tolist() == [0.0, 0.5]
 
 
 def _shifting_trace(seed: int, days: int = 8, n_obj: int = 12) -> tuple[np.ndarray, ...]:
@@ -382,6 +407,16 @@ def test_an_object_promoted_from_the_reactive_part_counts_as_newly_pinned() -> N
     assert cache.night(FillPlanner(cfg), forecast, sizes, 100.0, cfg) == 0  # on disk: no fetch
     cache.night(FillPlanner(cfg), forecast, sizes, 200.0, cfg)
     assert cache.added_per_night == [1, 0] and cache.pinned_per_night == [1, 1]
+
+
+def test_residency_averages_the_last_window_of_nights() -> None:
+    """Pins Little's law over exactly the last 4 nights: (4 + 8 + 12 + 16) / 4 = 10 held, 1 added a night."""
+    from reelkit.stream.fill import _Cache
+
+    cache = _Cache(1, sieve=False)
+    cache.pinned_per_night = [100, 4, 8, 12, 16]
+    cache.added_per_night = [100, 1, 1, 1, 1]
+    assert cache.residency(FillConfig(capacity_bytes=1, residency_window_days=4)) == pytest.approx(10.0)
 
 
 def test_forecast_chosen_by_its_shadow() -> None:
