@@ -320,6 +320,17 @@ def test_each_fit_day_weighs_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     assert np.allclose(sums, sums[0])
 
 
+def test_a_file_of_a_requested_title_is_known_before_its_own_first_request() -> None:
+    """Pins the known rows: a file never requested itself is known once its title (group) was requested."""
+    from reelkit.stream.forecast import _walk_features
+
+    counts = np.array([[1, 0], [0, 0], [0, 0]], np.float32)
+    data = DailyCounts(counts, 0.0, np.full(3, np.nan), group=np.array([0, 0, 1]))
+    seen: list[list[bool]] = []
+    list(_walk_features(data, np.array([1]), None, lambda day, known: seen.append(known.tolist())))
+    assert seen == [[True, True, False]]
+
+
 def test_the_smearing_factor_restores_the_weighted_total(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pins the log model's rescaling: over the weighted training rows, the forecasts sum to the targets
     (a sampled row stands for the rows it was drawn from)."""
