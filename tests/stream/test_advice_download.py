@@ -158,6 +158,20 @@ def test_the_hours_own_few_samples_come_before_many_from_another_time() -> None:
     assert advise(full, [FILM], quality_kbps=2850, now_s=BASE + 15 * 3600, config=CFG).note is None
 
 
+def test_the_note_names_how_far_the_widened_samples_reach() -> None:
+    """Pins hours_from_now as the farthest sample used: 2 at 15:00 are too few, so the window widens to the
+    120 at 13:00 (2 h away); 8 samples at the hour (min_samples) need no note."""
+    t13, b13 = _samples([13], 5.0, days=1)
+    t15 = BASE + 15 * 3600 + np.arange(2) * 4.0
+    prof = NetworkProfile.from_samples(np.r_[t13, t15], np.r_[b13, 5.0, 5.0])
+    res = advise(prof, [FILM], quality_kbps=750, now_s=BASE + 15 * 3600 + 60, config=CFG)
+    assert res.hours_from_now == 2 and res.samples_now == 122
+    assert res.note is not None and res.note.startswith("only 2 measurement(s) within 1 h of 15:00")
+    eight = NetworkProfile.from_samples(BASE + 15 * 3600 + np.arange(8) * 4.0, np.full(8, 5.0))
+    res = advise(eight, [FILM], quality_kbps=750, now_s=BASE + 15 * 3600 + 60, config=CFG)
+    assert res.samples_now == 8 and res.note is None
+
+
 def test_a_small_min_samples_is_still_a_config() -> None:
     """min_samples 1 or 2 was refused once min_samples_at_hour (3) came in."""
     prof = _profile((list(range(24)), 50.0))
