@@ -182,6 +182,40 @@ def test_shot_boundaries_at_the_minimum_length_and_an_ntsc_rate(two_shots: Path)
 
 
 @pytest.mark.media
+def test_cuts_count_from_the_first_frame_of_a_video_that_starts_after_its_audio(tmp_path: Path) -> None:
+    """Two 2 s shots at 25 fps muxed 0.6 s after an audio track: the cut is frame 50, not 65 (the first
+    frame's time, 0.6 s, was counted as 15 frames)."""
+    clip, late = tmp_path / "clip.mp4", tmp_path / "late.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:duration=2"),
+            *("-f", "lavfi", "-i", "smptebars=size=96x64:rate=25:duration=2"),
+            *("-filter_complex", "[0][1]concat=n=2:v=1:a=0,format=yuv420p[v]", "-map", "[v]"),
+            *("-c:v", "libx264", "-preset", "ultrafast", str(clip)),
+        ]
+    )
+    run_ffmpeg(
+        [
+            *(
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=duration=5",
+                "-itsoffset",
+                "0.6",
+                "-i",
+                str(clip),
+            ),
+            *("-map", "0:a", "-map", "1:v", "-c:v", "copy", "-c:a", "aac", str(late)),
+        ]
+    )
+    assert [(s.start_frame, s.end_frame) for s in detect_shots(late)] == [(0, 50), (50, 100)]
+
+
+@pytest.mark.media
 def test_a_title_without_cuts_is_one_shot_of_the_frames_shown(tmp_path: Path) -> None:
     """A 2 s clip at 25 fps cut at 0.4 s with ``-c copy`` keeps its 50 packets behind an edit list that
     shows 40 frames: one shot of 40 frames (the single decode's count; a scene-score output that receives no

@@ -134,7 +134,10 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
     )
     err = proc.stderr.decode("utf-8", "replace")
     total = frames_output(err, path)
-    cuts = sorted({round(float(t) * fps) for t in _SHOWINFO.findall(err)[1:]})  # [0]: the first frame
+    # times from the first frame's (a video starting after its audio, or a first frame stamped 0.04 s
+    # behind B-frames, put every cut that many frames late)
+    times = [float(t) for t in _SHOWINFO.findall(err)]
+    cuts = sorted({round((t - times[0]) * fps) for t in times[1:]})
     bounds = [0]
     for c in cuts:
         if c - bounds[-1] >= min_shot_s * fps and total - c >= min_shot_s * fps:
