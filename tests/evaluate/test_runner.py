@@ -236,6 +236,20 @@ def test_no_rating_metrics_with_min_rating() -> None:
         tune(ItemMean, TRAIN, metric="rmse", min_rating=3, budget=1)
 
 
+def test_no_rating_metrics_with_low_ratings_as_dislikes() -> None:
+    """As with min_rating: a model fitted without the low ratings is not judged on them (RMSE on ml-100k u1
+    went from 0.89 to 1.06), and is not tuned on them."""
+    from reelkit.data.confidence import ConfidenceConfig
+    from reelkit.errors import ConfigError
+    from reelkit.evaluate import tune
+
+    dislike = ConfidenceConfig(low_rating="dislike")
+    res = evaluate(ItemMean(), TRAIN, TEST, ks=(10,), confidence=dislike)
+    assert "rmse" not in res.metrics and "mae" not in res.metrics and res.n_rating_pairs == 0
+    with pytest.raises(ConfigError, match="rmse with low ratings as dislikes"):
+        tune(ItemMean, TRAIN, metric="rmse", confidence=dislike, budget=1)
+
+
 def test_rating_metrics_with_fallback() -> None:
     result = evaluate(ItemMean(), TRAIN, TEST, ks=(10,))
     # global mean 3; title means A 4.5, B 3, C 2, D 1

@@ -121,8 +121,9 @@ def evaluate_cmd(
         tuned: dict[str, Any] | None = None
         if tune:
             # as tune() chooses, and as --help says: rmse for rating models, ndcg@10 for the rest (and with
-            # --min-rating, which keeps the low ratings out of training)
-            metric = tune_metric or ("rmse" if cls.kind == "rating" and min_rating is None else "ndcg@10")
+            # --min-rating or --low-ratings dislike, which keep the low ratings out of training)
+            rating_metric = cls.kind == "rating" and min_rating is None and low_ratings == "positive"
+            metric = tune_metric or ("rmse" if rating_metric else "ndcg@10")
             kwargs: dict[str, Any] = {
                 "metric": metric,
                 "seed": seed,

@@ -12,8 +12,9 @@
   Per-member metrics get a paired percentile bootstrap confidence interval over members.
 * **rating metrics** (``rmse``, ``mae``), for models of kind ``rating``/``both``: over *all* test pairs with
   an explicit rating (the last rating of the pair); unknown members or titles get the model's fallback
-  through :meth:`Recommender.predict`. Not computed with ``min_rating``: the model is then fitted without
-  the lower ratings, and its errors on them would measure that, not the model.
+  through :meth:`Recommender.predict`. Not computed with ``min_rating`` or with low ratings as dislikes
+  (``ConfidenceConfig.low_rating``): the model is then fitted without the lower ratings, and its errors on
+  them would measure that, not the model.
 
 See :mod:`reelkit.evaluate.metrics` for the formulas.
 """
@@ -177,7 +178,7 @@ def evaluate(
     n_all = int(cols[keep].max()) + 1 if keep.any() else n_model
     eval_rows, member_pos = np.unique(rows[keep], return_inverse=True)
     n_eval = int(eval_rows.shape[0])
-    can_rate = model.kind in ("rating", "both") and min_rating is None
+    can_rate = model.kind in ("rating", "both") and min_rating is None and cfg.low_rating != "dislike"
     rated = ~np.isnan(rating)
     if n_eval == 0 and not (can_rate and rated.any()):
         raise EmptyDataError(

@@ -107,19 +107,26 @@ def tune(
     ``base_params``, which also stay fixed in every later trial), then random draws. A repeated draw reuses
     the earlier score but still counts. Configurations that the model's config rejects are recorded as
     failed trials. ``metric`` defaults to ``ndcg@10`` for ``top-n`` and ``both`` models and ``rmse`` for
-    ``rating`` models (``ndcg@10`` with ``min_rating``, which keeps the lower ratings out of training);
+    ``rating`` models (``ndcg@10`` with ``min_rating`` or low ratings as dislikes, which keep the lower
+    ratings out of training);
     ``rmse``/``mae`` are minimised, every other metric maximised. Ties keep the earlier trial.
     """
     if budget < 1:
         raise ConfigError(f"budget must be at least 1, got {budget}")
+    drops_low = confidence is not None and confidence.low_rating == "dislike"
     if metric is None:
-        metric = "rmse" if model_cls.kind == "rating" and min_rating is None else "ndcg@10"
+        metric = "rmse" if model_cls.kind == "rating" and min_rating is None and not drops_low else "ndcg@10"
     if metric in LOWER_IS_BETTER and model_cls.kind == "top-n":
         raise ConfigError(f"model {model_cls.name!r} does not predict ratings; tune it on a top-N metric")
     if metric in LOWER_IS_BETTER and min_rating is not None:
         raise ConfigError(
             f"{metric} with min_rating: the model would be fitted without the ratings under {min_rating:g} "
             "and judged on them; tune on a top-N metric, or without min_rating"
+        )
+    if metric in LOWER_IS_BETTER and drops_low:
+        raise ConfigError(
+            f"{metric} with low ratings as dislikes: the model would be fitted without them and judged on "
+            "them; tune on a top-N metric, or with low ratings positive"
         )
     k = _metric_cutoff(metric)
     ks = (k,) if k is not None else (10,)
