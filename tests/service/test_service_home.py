@@ -584,7 +584,9 @@ def test_the_page_counts_a_low_rating_as_a_dislike_unless_its_formula_says_other
         HomeConfig.model_validate({"confidence": {"low_rating": "positive"}}).confidence.low_rating
         == "positive"
     )
-    assert HomeConfig(confidence=ConfidenceConfig()).confidence.low_rating == "positive"
+    assert HomeConfig(confidence=ConfidenceConfig(play_weight=2.0)).confidence.low_rating == "dislike"
+    said = HomeConfig(confidence=ConfidenceConfig(low_rating="positive", play_weight=2.0)).confidence
+    assert said.low_rating == "positive" and said.play_weight == 2.0
 
 
 def test_a_short_sample_is_not_a_title_to_resume(builder: HomeBuilder) -> None:

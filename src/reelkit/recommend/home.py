@@ -135,9 +135,12 @@ class HomeConfig(BaseModel):
     @field_validator("confidence", mode="before")
     @classmethod
     def _dislike_unless_said(cls, value: object) -> object:
-        # a partial formula ({"play_weight": 2}) keeps the page's own default, not the library's
+        # a partial formula ({"play_weight": 2}, or ConfidenceConfig(play_weight=2)) keeps the page's own
+        # default, not the library's
         if isinstance(value, dict) and "low_rating" not in value:
             return {**value, "low_rating": "dislike"}
+        if isinstance(value, ConfidenceConfig) and "low_rating" not in value.model_fields_set:
+            return value.model_copy(update={"low_rating": "dislike"})
         return value
 
     @model_validator(mode="after")
