@@ -74,6 +74,39 @@ def test_training_weighs_events_with_the_services_home_settings(tmp_path: Path) 
     assert ours == pytest.approx({"ep": 4.0, "hit": 6.0, "liked": 0.0})
 
 
+@pytest.mark.parametrize("n_raters", [25, 3])
+def test_a_rating_is_a_dislike_only_on_a_known_scale(tmp_path: Path, n_raters: int) -> None:
+    """Members who rate 4 and 5 of 5 (50 ratings): a 4 is liked on the usual 0-5 scale (their own 4-5 range
+    made it the lowest, a dislike: Trending lost the title). With 8 ratings the scale is not known (0-10 is
+    assumed: a 4 would read as 0.4) and no rating is a dislike, not even a 1, in training and on the pages of
+    that model."""
+    from reelkit.recommend.base import load_model
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord(t, t.title(), duration=6000.0) for t in ("four", "five", "one")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(n_raters)])
+    now = 1_790_000_000
+    events = [EventRecord(f"f{m}", f"m{m}", "four", "rating", now, 4.0) for m in range(n_raters)]
+    events += [EventRecord(f"v{m}", f"m{m}", "five", "rating", now, 5.0) for m in range(n_raters)]
+    known = n_raters == 25
+    if not known:
+        events += [EventRecord(f"o{m}", f"m{m}", "one", "rating", now, 1.0) for m in range(2)]
+    store.append_events(events)
+    store.close()
+    rec = train_store(tmp_path, personal="itemknn")
+    model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
+    trending = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert trending == pytest.approx({"four": n_raters, "five": n_raters, "one": 0.0 if known else 2.0})
+    store = open_store(tmp_path)
+    try:
+        holder = ModelHolder(tmp_path, store)
+        assert holder.refresh()
+        assert holder.require().home.config.confidence.low_rating == ("dislike" if known else "positive")
+    finally:
+        store.close()
+
+
 def test_train_needs_events(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     with pytest.raises(EmptyDataError, match="reelkit import"):

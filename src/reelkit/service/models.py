@@ -98,6 +98,9 @@ class BundleManifest(pydantic.BaseModel):
     n_titles: int
     train_seconds: float
     files: dict[str, str]
+    #: Whether enough ratings were stored to know the rating scale (:data:`MIN_RATINGS_FOR_SCALE`): until
+    #: then a rating is never a dislike (a 4 of 5 on the 0-10 scale assumed would read as one).
+    rating_scale_known: bool = True
 
 
 #: Model modules imported before training or loading, so that their models are registered even when
@@ -165,6 +168,16 @@ def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]
     return min(0.0, lo), 5.0 if hi <= 5.0 else 10.0
 
 
+def _scale_unknown(home: HomeConfig, scale_known: bool) -> HomeConfig:
+    """``home`` with low ratings counted as interactions while the rating scale is not known (training and
+    the pages of its model alike)."""
+    if scale_known or home.confidence.low_rating == "positive":
+        return home
+    return home.model_copy(
+        update={"confidence": home.confidence.model_copy(update={"low_rating": "positive"})}
+    )
+
+
 def train_store(
     data_dir: str | Path,
     *,
@@ -219,11 +232,14 @@ def train_store(
         # so far) it is 0-10, and a rating posted later is read on it, not on the 1-5 a model without
         # ratings assumed (a 4 of 10 was "liked", 0.75 of 1-5, and named a Because You Rated row)
         rated = events.loc[events["kind"] == "rating", "value"].dropna().to_numpy(np.float64)
-        scale = None  # enough ratings: their own range, as from any ratings file
-        if len(rated) < MIN_RATINGS_FOR_SCALE:
-            lo, hi = stored_scale(None)
-            scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
-        h = home or HomeConfig()
+        # enough ratings: the usual scale that holds them (0-5 or 0-10), widened to their own range; their
+        # range alone made a service whose members rate 4 and 5 a 4-5 scale, where a 4 is the lowest (a
+        # dislike, under the page's formula)
+        scale_known = len(rated) >= MIN_RATINGS_FOR_SCALE
+        stored = (float(rated.min()), float(rated.max()), len(rated)) if len(rated) else None
+        lo, hi = stored_scale(stored)
+        scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
+        h = _scale_unknown(home or HomeConfig(), scale_known)
         inter = ds.interactions(
             all_titles=True,
             rating_scale=scale,
@@ -263,6 +279,7 @@ def train_store(
                     n_titles=inter.n_titles,
                     train_seconds=round(train_s, 3),
                     files=dict(BUNDLE_FILES),
+                    rating_scale_known=scale_known,
                 )
                 (tmp / "manifest.json").write_text(
                     manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
@@ -504,7 +521,8 @@ def load_bundle(
     models = HomeModels(
         personal=loaded["personal"], similar=similar, trending=trending, communities=comm, titles=titles
     )
-    return ModelBundle(record, HomeBuilder(models, config), cache_size=cache_size)
+    home = _scale_unknown(config or HomeConfig(), manifest.rating_scale_known)
+    return ModelBundle(record, HomeBuilder(models, home), cache_size=cache_size)
 
 
 class ModelHolder:
