@@ -168,7 +168,7 @@ def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]
     return min(0.0, lo), 5.0 if hi <= 5.0 else 10.0
 
 
-def _scale_unknown(home: HomeConfig, scale_known: bool) -> HomeConfig:
+def _home_for_scale(home: HomeConfig, scale_known: bool) -> HomeConfig:
     """``home`` with low ratings counted as interactions while the rating scale is not known (training and
     the pages of its model alike)."""
     if scale_known or home.confidence.low_rating == "positive":
@@ -239,7 +239,7 @@ def train_store(
         stored = (float(rated.min()), float(rated.max()), len(rated)) if len(rated) else None
         lo, hi = stored_scale(stored)
         scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
-        h = _scale_unknown(home or HomeConfig(), scale_known)
+        h = _home_for_scale(home or HomeConfig(), scale_known)
         inter = ds.interactions(
             all_titles=True,
             rating_scale=scale,
@@ -521,7 +521,7 @@ def load_bundle(
     models = HomeModels(
         personal=loaded["personal"], similar=similar, trending=trending, communities=comm, titles=titles
     )
-    home = _scale_unknown(config or HomeConfig(), manifest.rating_scale_known)
+    home = _home_for_scale(config or HomeConfig(), manifest.rating_scale_known)
     return ModelBundle(record, HomeBuilder(models, home), cache_size=cache_size)
 
 
