@@ -91,12 +91,45 @@ def test_min_rating_keeps_a_rating_equal_to_it_and_entries_sort_by_member_then_t
     assert seen == [("b", "x"), ("b", "z")]
 
 
+def test_all_titles_keeps_every_catalogue_title_in_id_order() -> None:
+    """all_titles: a catalogue given out of order (c, a, b, d) gives columns a, b, c, d, the titles without
+    events ("a", "d") as empty columns, and each pair stays on its own title's column."""
+    ev = pd.DataFrame({"member_id": ["m", "m", "n"], "title_id": ["c", "b", "c"], "value": [5.0, 3.0, 4.0]})
+    titles = pd.DataFrame({"title_id": ["c", "a", "b", "d"], "name": ["C", "A", "B", "D"]})
+    inter = Dataset.from_events(ev, titles).interactions(all_titles=True)
+    assert inter.title_ids.tolist() == ["a", "b", "c", "d"]
+    assert inter.titles["name"].tolist() == ["A", "B", "C", "D"]
+    got = list(zip(inter.member_ids[inter.rows], inter.title_ids[inter.cols], inter.rating, strict=True))
+    assert got == [("m", "b", 3.0), ("m", "c", 5.0), ("n", "c", 4.0)]
+    assert inter.matrix("binary").sum(axis=0).tolist() == [[0.0, 1.0, 2.0, 0.0]]
+
+
+def test_interactions_apply_the_sample_thresholds_they_are_given() -> None:
+    """A 200 s play to 5% is a viewing by default (over 120 s, over 2%); with sample_seconds=300 it is a
+    sample (under 300 s and a tenth), and a 3% play is one with sample_fraction=0.04 (the service's
+    settings reach training)."""
+    ev = pd.DataFrame(
+        {"member_id": ["m", "n"], "title_id": ["x", "x"], "kind": "play", "value": [200.0, 900.0]}
+    ).assign(fraction=[0.05, 0.03])
+    ds = Dataset.from_events(ev)
+    assert ds.interactions().sample_only.tolist() == [False, False]
+    assert ds.interactions(sample_seconds=300.0).sample_only.tolist() == [True, False]
+    assert ds.interactions(sample_fraction=0.04).sample_only.tolist() == [False, True]
+
+
 def test_one_rated_value_stretches_the_scale_to_include_0_and_1() -> None:
     """Every rating the same v: the scale is (min(v, 0), max(v, 1)), so a lone 4 is the top of (0, 4)."""
     for v, scale in ((4.0, (0.0, 4.0)), (0.5, (0.0, 1.0)), (-2.0, (-2.0, 1.0))):
         ev = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [v, v]})
         inter = Dataset.from_events(ev).interactions()
         assert inter.rating_scale == scale
+
+
+def test_the_scale_is_the_lowest_and_highest_rating_even_when_one_rating_holds_each() -> None:
+    """198 ratings of 2-4, one 1 and one 5: the inferred scale is (1, 5), not a quantile range."""
+    values = [1.0, 5.0] + [float(2 + i % 3) for i in range(198)]
+    ev = pd.DataFrame({"member_id": [f"m{i}" for i in range(200)], "title_id": "x", "value": values})
+    assert Dataset.from_events(ev).interactions().rating_scale == (1.0, 5.0)
 
 
 def test_save_replaces_whole_folder(tmp_path: Path) -> None:
@@ -128,6 +161,32 @@ def test_save_failure_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.undo()
     assert Dataset.load(folder).n_events == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_save_failing_between_its_renames_puts_the_previous_folder_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old folder is moved aside before the new one is renamed in: when that last rename fails, the
+    old one is renamed back (the dataset is not left under a hidden .ds.old-* name)."""
+    one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    two = Dataset.from_events(
+        pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [3.0, 4.0]})
+    )
+    folder = tmp_path / "ds"
+    one.save(folder)
+    rename = Path.rename
+
+    def fail_into_place(self: Path, target: str | Path) -> Path:
+        if Path(target) == folder and self.name.startswith(".ds.tmp-"):  # the new copy into place
+            raise OSError("rename refused")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", fail_into_place)
+    with pytest.raises(OSError, match="rename refused"):
+        two.save(folder)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    assert Dataset.load(folder).n_events == 1
 
 
 def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:

@@ -79,6 +79,13 @@ def test_one_wild_rating_in_a_small_file_is_warned_about(n: int) -> None:
         _ratings(rows).interactions()
 
 
+def test_one_wild_low_rating_is_warned_about() -> None:
+    """A -40 among 100 ratings of 1-5 (more than the core width 4 below 1) stretches the scale downwards."""
+    rows = [(f"u{i % 7}", f"t{i}", float(1 + i % 5)) for i in range(100)] + [("u0", "wild", -40.0)]
+    with pytest.warns(RatingScaleWarning, match=r"1 rating.*-40 to 5"):
+        _ratings(rows).interactions()
+
+
 def test_time_splits_need_times() -> None:
     ds = _ratings(_grid(), ts=False)
     for split in (lambda d: split_last(d), lambda d: split_time(d, 0.8)):
