@@ -89,6 +89,39 @@ def test_an_imported_titles_duration_is_the_median_of_its_plays_from_a_fifth_wat
     store.close()
 
 
+def test_an_imported_titles_duration_from_complete_plays_is_their_length(tmp_path: Path) -> None:
+    """1202.8 s at 0.4 and 3007 s at 1.0 both say 3007 s: the duration is exactly that, to the second."""
+    ev = pd.DataFrame(
+        {"member_id": ["a", "b"], "title_id": "x", "kind": "play", "value": [1202.8, 3007.0]}
+    ).assign(fraction=[0.4, 1.0], timestamp=1_700_000_000)
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    import_dataset(store, Dataset.from_events(ev))
+    title = store.get_title("x")
+    assert title is not None and title.duration == 3007.0
+    store.close()
+
+
+def test_a_catalogue_renaming_a_fifth_of_the_shared_titles_is_warned_about(tmp_path: Path) -> None:
+    """40 shared titles: 10 renamed (a quarter: at least 10 and a fifth) warns; 9 renamed does not."""
+    from reelkit.errors import ReelkitWarning
+
+    ev = pd.DataFrame({"member_id": "m", "title_id": [str(i) for i in range(40)], "value": 4.0})
+
+    def catalogue(renamed: int) -> Dataset:
+        names = [f"Other {i}" if i < renamed else f"Film {i}" for i in range(40)]
+        return Dataset.from_events(ev, pd.DataFrame({"title_id": ev["title_id"], "name": names}))
+
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    import_dataset(store, catalogue(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        import_dataset(store, catalogue(9), label="nine.csv")
+    store.upsert_titles([TitleRecord(str(i), f"Film {i}", "", None, "movie", None) for i in range(40)])
+    with pytest.warns(ReelkitWarning, match=r"nb\.csv: 10 of the 40 titles it shares ids with are renamed"):
+        import_dataset(store, catalogue(10), label="nb.csv")
+    store.close()
+
+
 def test_imported_events_differing_only_in_fraction_are_two_events(tmp_path: Path) -> None:
     """An imported event's id covers every field: two plays alike but for the fraction are both stored."""
     ev = pd.DataFrame(
