@@ -327,6 +327,19 @@ def test_als_steps_solve_their_normal_equations(als_data: Interactions, weightin
         assert rel.max() < 1e-3
 
 
+def test_als_member_step_is_taken_when_its_residual_is_small() -> None:
+    """One title per member, alpha 0: the first step's residual is tiny (start factors are at most 0.01),
+    yet the step still solves (Y0^T Y0 + reg I) x_u = Y0^T p_u (it is not skipped as converged)."""
+    reg, f = 1.0, 4
+    data = make_interactions(np.eye(6, dtype=np.float32))
+    model = ALS(factors=f, regularization=reg, alpha=0.0, iterations=1, cg_steps=f, seed=3).fit(data)
+    rng = np.random.default_rng(3)
+    rng.random((6, f), dtype=np.float32)
+    y0 = (rng.random((6, f), dtype=np.float32) * 0.01).astype(np.float64)
+    want = np.linalg.solve(y0.T @ y0 + reg * np.eye(f), y0.T)  # column u: the solution for member u
+    np.testing.assert_allclose(model.user_factors_, want.T, rtol=1e-3, atol=1e-7)
+
+
 def test_als_fold_in_solves_the_member_step(als_model: ALS, als_data: Interactions) -> None:
     hist = als_data.matrix("weight")[:5]
     xs = als_model.fold_in(hist).astype(np.float64)
@@ -350,6 +363,16 @@ def test_als_fold_in_of_training_member_is_close(als_model: ALS, als_data: Inter
     fresh = als_model.score_rows(np.full(20, -1), history=hist)
     for r in range(20):
         assert np.corrcoef(known[r], fresh[r])[0, 1] > 0.99
+
+
+def test_als_scores_a_mix_of_known_and_new_members_row_by_row(als_model: ALS, als_data: Interactions) -> None:
+    """Rows (4, -1, 7, -1): the known rows score with their learned factors and each new row with the
+    fold-in of its own history row (1 and 3), not of the first new-member rows of the batch."""
+    hist = als_data.matrix("weight")[[4, 10, 7, 11]]
+    got = als_model.score_rows(np.array([4, -1, 7, -1]), history=hist)
+    y = als_model.item_factors_
+    np.testing.assert_allclose(got[[0, 2]], als_model.user_factors_[[4, 7]] @ y.T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[[1, 3]], als_model.fold_in(hist[[1, 3]]) @ y.T, rtol=1e-5, atol=1e-6)
 
 
 def test_als_is_deterministic_by_seed(als_data: Interactions) -> None:
