@@ -11,7 +11,7 @@ import pytest
 from reelkit.errors import DataFormatError, EmptyDataError, UserInputError
 from reelkit.stream.abr import Video, load_mpd, load_video_dir
 from reelkit.stream.abr.qoe import get_qoe
-from reelkit.stream.abr.sim import SimConfig, simulate_levels
+from reelkit.stream.abr.sim import SimConfig, simulate_levels, summarize
 from reelkit.stream.abr.traces import Trace, load_trace, load_traces, mahimahi_to_trace
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "abr"
@@ -57,6 +57,36 @@ def test_session_means_leave_out_the_startup_chunk() -> None:
     assert s.startup_s == pytest.approx(0.18) and s.rebuffer_total_s == 0.0  # the startup is no stall
 
 
+def test_switches_count_the_change_from_the_startup_chunk() -> None:
+    """Pins switches as level changes over the whole session, chunk 0 -> 1 included (its cost is scored)."""
+    video = Video(np.array([300.0, 750.0]), 4.0, np.full((2, 5), 95000.0))
+    s = simulate_levels([1, 0, 0, 1], Trace.constant(8.0), video)
+    assert s.switches == 2
+    assert s.rewards[1:] == pytest.approx([0.3 - 0.45, 0.3, 0.75 - 0.45])  # both switches are paid for
+
+
+def test_the_average_bitrate_is_a_mean() -> None:
+    """Pins avg_bitrate_kbps as the mean of chunks 1..N-1 (test/plot_results): 300, 300, 1200 -> 600."""
+    video = Video(np.array([300.0, 1200.0]), 4.0, np.full((2, 5), 95000.0))
+    assert simulate_levels([1, 0, 0, 1], Trace.constant(8.0), video).avg_bitrate_kbps == pytest.approx(600.0)
+
+
+def test_summaries_are_means_over_traces() -> None:
+    """Pins summarize's keys as means over sessions (a median of startups 0.18, 0.18, 1.08 s reads 0.18)."""
+    sizes = np.array([[95000.0] * 5, [95000.0] * 5, [950000.0] * 5])  # 0.18 s, 0.18 s, 1.08 s a chunk
+    video = Video(np.array([300.0, 750.0, 1200.0]), 4.0, sizes)
+    runs = [
+        simulate_levels(lv, Trace.constant(8.0), video, config=SimConfig(start_level=lv[0]))
+        for lv in ([0, 0, 1], [1, 1, 1], [2, 0, 0])
+    ]
+    assert [s.startup_s for s in runs] == pytest.approx([0.18, 0.18, 1.08])
+    doc = summarize("x", runs)
+    assert doc["startup_s_mean"] == pytest.approx(1.44 / 3)
+    # scored sums: 0.3 + (0.75 - 0.45); 0.75 + 0.75; (0.3 - 0.9) + 0.3
+    assert doc["qoe_sum_mean"] == pytest.approx((0.6 + 1.5 - 0.3) / 3)
+    assert doc["avg_bitrate_kbps"] == pytest.approx((525.0 + 750.0 + 300.0) / 3)
+
+
 def test_a_random_start_begins_at_an_interval_of_the_trace() -> None:
     """Pins sim/env.py's random start at line 1..n-1: a two-line trace always starts at its one interval."""
     tr = Trace(np.array([0.0, 1.0]), np.array([99.0, 8.0]))
@@ -65,6 +95,18 @@ def test_a_random_start_begins_at_an_interval_of_the_trace() -> None:
     for seed in range(8):
         s = simulate_levels([0, 0], tr, video, config=cfg, seed=seed)
         assert s.download_s[0] == pytest.approx(2.5 + 0.08)
+
+
+def test_a_random_start_clock_is_at_its_lines_interval() -> None:
+    """Pins sim/env.py's random start: pointer 1..n-1 with the clock at the line before it. (1, 2] at 80
+    Mbit/s then a wrap to (0, 1] at 8: 19e6 bytes take 2.9 s from pointer 2, 3.8 s from pointer 1."""
+    tr = Trace(np.array([0.0, 1.0, 2.0]), np.array([0.0, 8.0, 80.0]))
+    video = Video(np.array([300.0]), 4.0, np.full((1, 2), 19e6))
+    cfg = SimConfig(start_level=0, random_start=True)
+    got = {
+        round(float(simulate_levels([0], tr, video, config=cfg, seed=s).download_s[0]), 9) for s in range(8)
+    }
+    assert got == {2.9 + 0.08, 3.8 + 0.08}
 
 
 def test_step_trace_piecewise() -> None:
@@ -105,6 +147,19 @@ def test_training_noise_changes_delays_seeded() -> None:
     assert not np.allclose(a.download_s, c.download_s)
     ratio = a.download_s / c.download_s
     assert np.all((ratio >= 0.9 - 1e-12) & (ratio <= 1.1 + 1e-12))
+
+
+def test_training_noise_scales_the_delay_with_its_rtt() -> None:
+    """Pins sim/env.py's order: delay = (download + RTT) * U(0.9, 1.1), so a seed's ratio is size-free."""
+    cfg = SimConfig().training()
+    ratios = []
+    for size in (95000.0, 950000.0):  # 0.1 s and 1.0 s at 8 Mbit/s, plus 80 ms
+        video = Video(np.array([300.0, 750.0]), 4.0, np.full((2, 6), size))
+        noisy = simulate_levels(np.ones(6, dtype=int), Trace.constant(8.0), video, config=cfg, seed=5)
+        plain = simulate_levels(np.ones(6, dtype=int), Trace.constant(8.0), video)
+        ratios.append(noisy.download_s / plain.download_s)
+    assert not np.allclose(ratios[0], 1.0)
+    assert ratios[0] == pytest.approx(ratios[1], rel=1e-12)
 
 
 def test_qoe_variants() -> None:
