@@ -56,6 +56,16 @@ def test_constant_trace_optimum_is_obvious() -> None:
     assert opt.session.qoe_sum == pytest.approx(47 * 4.3 - (4.3 - 0.75))
 
 
+def test_a_lower_bound_equal_to_the_optimum_keeps_it() -> None:
+    """Pins the pruning bound as inclusive (only plans that cannot reach it go): on a constant 100 Mbit/s
+    trace the known optimum 47 * 4.3 - (4.3 - 0.75) as the bound still gives that plan."""
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    best = 47 * 4.3 - (4.3 - 0.75)
+    opt = optimal_plan(Trace.constant(100.0), video, lower_bound=best)
+    assert np.all(opt.levels[1:] == 5)
+    assert opt.session.qoe_sum == pytest.approx(best)
+
+
 def test_rejects_training_mode() -> None:
     video = Video.constant_bitrate([300.0, 750.0], 4.0, 10)
     with pytest.raises(UserInputError):
