@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.errors import DataFormatError, EmptyDataError, UserInputError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, UserInputError
 from reelkit.stream.abr import Video, load_mpd, load_video_dir
 from reelkit.stream.abr.qoe import get_qoe
 from reelkit.stream.abr.sim import SimConfig, simulate_levels, summarize
@@ -178,6 +178,10 @@ def test_qoe_variants() -> None:
     assert get_qoe("log").rewards(*top, b, start_level=5)[0] == pytest.approx(0.0026, abs=1e-4)
     # a switch costs the change of quality: 20 -> 12 scores 12 - 8
     assert get_qoe("hd").rewards(np.array([3]), np.array([0.0]), b, start_level=5) == pytest.approx([4.0])
+    # names are read without case (--qoe LOG); an unknown one names the choices
+    assert get_qoe("LOG") is get_qoe("log") and get_qoe("Hd") is get_qoe("hd")
+    with pytest.raises(ConfigError, match="choose one of"):
+        get_qoe("linear")
     with pytest.raises(UserInputError):
         get_qoe("nope")
 
