@@ -306,6 +306,16 @@ def test_momentary_grid_is_10_ms() -> None:
     assert r.curve.short_term_lufs.size == 0  # under 3 s
 
 
+def test_short_term_max_spreads_a_burst_over_three_seconds() -> None:
+    """Half a second of a 997 Hz sine at -10 dBFS in silence: momentary max -13.01 LUFS (the 400 ms window
+    inside the burst), short-term max -13.01 + 10 log10(0.5 / 3) = -20.79 LUFS (the 3 s window holding it)."""
+    rate = 48000
+    gap = np.zeros(rate * 3, dtype=np.float32)
+    r = measure(np.concatenate([gap, sine(997, 0.5, rate, -10.0), gap]), rate)
+    assert r.momentary_max_lufs == pytest.approx(-13.01, abs=0.05)
+    assert r.short_term_max_lufs == pytest.approx(-13.01 + 10 * math.log10(0.5 / 3), abs=0.05)
+
+
 def test_speech_mask_gating() -> None:
     rate = 48000
     loud, quiet = sine(997, 10, rate, -20.0), sine(997, 10, rate, -30.0)
