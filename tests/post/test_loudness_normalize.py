@@ -86,6 +86,18 @@ def test_normalize_file_and_errors(tmp_path: Path) -> None:
         normalize_file(silent, tmp_path / "o.wav")
 
 
+def test_the_ceilings_range_holds_its_ends() -> None:
+    """A true-peak ceiling of 0 dBTP (full scale) and of -20 dBTP are allowed; just past either is refused."""
+    x = noisy(4.0, spikes=False)
+    _, full = normalize_samples(x, RATE, target_lufs=-24.0, true_peak_dbtp=0.0)
+    assert full.true_peak_ceiling_dbtp == 0.0 and full.output_lufs == pytest.approx(-24.0, abs=0.05)
+    _, low = normalize_samples(x, RATE, target_lufs=-30.0, true_peak_dbtp=-20.0)
+    assert low.output_true_peak_dbtp <= -20.0 and low.output_lufs == pytest.approx(-30.0, abs=0.1)
+    for ceiling in (0.01, -20.01):
+        with pytest.raises(ConfigError, match="between -20 and 0 dBTP"):
+            normalize_samples(x, RATE, true_peak_dbtp=ceiling)
+
+
 @pytest.mark.media
 def test_a_lossy_output_is_measured_and_corrected(tmp_path: Path) -> None:
     from reelkit.post.audio import read_audio
