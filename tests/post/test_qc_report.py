@@ -714,6 +714,22 @@ def test_an_aiff_w64_or_rf64_cut_short_is_a_finding(tmp_path: Path, fmt: str, ex
     _qc_says_truncated(cut, 5.0)
 
 
+def test_an_odd_sized_chunk_before_an_aiffs_comm_is_padded(tmp_path: Path) -> None:
+    """IFF pads an odd-sized chunk to an even size: a 3-byte ANNO chunk in front of COMM takes 4 bytes, and
+    the COMM behind it is found (its 8000 sample frames)."""
+    from reelkit.post.audio import _aiff_frames
+
+    whole = tmp_path / "whole.aiff"
+    sf.write(whole, np.zeros(8000), 8000, format="AIFF", subtype="PCM_16")
+    data = whole.read_bytes()
+    assert data[12:16] == b"COMM"
+    odd = b"ANNO" + (3).to_bytes(4, "big") + b"abc\x00"
+    padded = data[:4] + (len(data) - 8 + len(odd)).to_bytes(4, "big") + data[8:12] + odd + data[12:]
+    path = tmp_path / "annotated.aiff"
+    path.write_bytes(padded)
+    assert _aiff_frames(path) == 8000
+
+
 def test_an_id3_tag_with_a_footer_is_skipped_to_the_flac_header(tmp_path: Path) -> None:
     """An ID3v2.4 tag flagged as having a footer (10 bytes after its body) is skipped whole: STREAMINFO's
     sample count is read behind it."""
