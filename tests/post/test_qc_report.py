@@ -300,6 +300,28 @@ def test_video_only_and_container_audio(tmp_path: Path) -> None:
     assert a.sample_rate == 48000 and a.duration_s == pytest.approx(2.0, abs=0.05)
 
 
+@pytest.mark.media
+def test_a_soundtrack_ending_before_the_picture_is_not_truncated(tmp_path: Path) -> None:
+    """A 4 s picture with a 2 s soundtrack: the container's 4 s are the picture's, so the 2 s that decode are
+    the whole soundtrack (no warning, nothing declared beyond them)."""
+    import warnings
+
+    from reelkit.media import run_ffmpeg
+
+    video = tmp_path / "early_end.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=4"),
+            *("-f", "lavfi", "-i", "sine=frequency=997:duration=2:sample_rate=48000"),
+            *("-c:v", "libx264", "-c:a", "aac", str(video)),
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = read_audio(video)
+    assert a.duration_s == pytest.approx(2.0, abs=0.05) and a.declared_duration_s is None
+
+
 # -- CLI ------------------------------------------------------------------------------------------------
 
 KEYS = {
