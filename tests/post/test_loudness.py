@@ -439,6 +439,15 @@ def test_chunking_does_not_change_results() -> None:
     assert r.integrated_lufs == pytest.approx(-0.691 + 10 * np.log10(kept.mean()), abs=1e-6)
 
 
+def test_unsigned_8_bit_pcm_is_centred_on_128_and_scaled_by_128() -> None:
+    """8-bit PCM: 128 is zero (silence has no peak), 0 is -1.0 (0 dBFS) and 255 is 127/128 (-0.07 dBFS)."""
+    fs = 48000
+    assert math.isinf(measure(np.full(fs, 128, dtype=np.uint8), fs).sample_peak_dbfs)
+    assert measure(np.full(fs, 0, dtype=np.uint8), fs).sample_peak_dbfs == pytest.approx(0.0, abs=1e-9)
+    top = measure(np.full(fs, 255, dtype=np.uint8), fs).sample_peak_dbfs
+    assert top == pytest.approx(20 * math.log10(127 / 128), abs=1e-9)
+
+
 def test_unsigned_8_bit_pcm_is_offset_binary() -> None:
     # 128 is silence in 8-bit PCM: dividing by iinfo(uint8).min (0) gave NaN and a misleading error
     from reelkit.post.loudness import measure
