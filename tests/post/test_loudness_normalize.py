@@ -629,6 +629,23 @@ def test_the_dialogue_reference_uses_the_speech_detector_given() -> None:
     assert res.input_lufs == pytest.approx(loud, abs=0.5)
 
 
+def test_the_dialogue_reference_detects_speech_on_the_input_and_the_output_only() -> None:
+    """Limiting rounds measure the output's dialogue on the input's speech: the detector runs twice (the
+    input, then the output reported), not once a round (silero over a whole programme each time)."""
+    calls: list[int] = []
+
+    def first_half_speaks(mono: np.ndarray, rate: int) -> tuple[float, np.ndarray]:
+        calls.append(rate)
+        frames = len(mono) // int(0.01 * rate)
+        return 0.01, np.arange(frames) < frames // 2
+
+    _, res = normalize_samples(
+        noisy(), RATE, target_lufs=-16.0, true_peak_dbtp=-2.0, reference="dialogue", speech=first_half_speaks
+    )
+    assert res.limited and res.output_lufs == pytest.approx(-16.0, abs=0.1)
+    assert len(calls) == 2
+
+
 def test_a_very_quiet_programme_reaches_its_target() -> None:
     """Gain lifts blocks over the -70 LUFS absolute gate that pull the mean down: a -63 LUFS programme
     gained by the plain difference reached -25.9 against -24, and was refused as a true-peak problem with
