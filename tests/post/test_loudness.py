@@ -95,6 +95,17 @@ def test_seven_one_weighs_the_side_channels_not_the_rear_ones() -> None:
     assert math.isinf(res.integrated_lufs) and any("channels 9-10 left out" in n for n in res.notes)
 
 
+def test_eight_channels_are_a_whole_7_1_and_nine_leave_one_out() -> None:
+    """Eight channels with no layout are 7.1, every one measured: no note of channels left out; a ninth is
+    left out, and the note names it (channels 9-9)."""
+    rate = 48000
+    s = sine(997, 1, rate, -20.0)
+    left_out = [n for n in measure(np.tile(s[:, None], (1, 8)), rate).notes if "left out" in n]
+    assert left_out == []
+    left_out = [n for n in measure(np.tile(s[:, None], (1, 9)), rate).notes if "left out" in n]
+    assert len(left_out) == 1 and "channels 9-9 left out" in left_out[0]
+
+
 def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
     from reelkit.post.loudness import channel_names
 
