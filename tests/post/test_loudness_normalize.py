@@ -409,6 +409,25 @@ def test_a_written_file_keeps_its_layout_and_measures_as_reported(
     assert again == pytest.approx(res.output_lufs, abs=0.05) and again == pytest.approx(-24.0, abs=0.15)
 
 
+@pytest.mark.media
+def test_a_lossy_pass_is_measured_in_the_sources_layout_not_the_label_it_kept(tmp_path: Path) -> None:
+    """Ogg Vorbis labels a 2.1 programme 3.0: its third channel is still the LFE, left out of the loudness.
+    A loud 60 Hz LFE under quiet mains must not pull the written file under the target (measured as 2.1)."""
+    from reelkit.post.audio import read_audio, write_audio_file
+
+    rng = np.random.default_rng(3)
+    x = np.zeros((4 * RATE, 3), dtype=np.float32)
+    x[:, :2] = 0.03 * rng.standard_normal((4 * RATE, 2))
+    x[:, 2] = 0.5 * np.sin(2 * np.pi * 60 * np.arange(4 * RATE) / RATE)
+    src, out = tmp_path / "in.wav", tmp_path / "out.ogg"
+    write_audio_file(src, x, RATE, layout="2.1")
+    res = normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    written = read_audio(out)
+    assert written.layout == "3.0"  # the label Vorbis keeps
+    level = Meter().measure(written.samples, written.sample_rate, layout="2.1").integrated_lufs
+    assert level == pytest.approx(-23.0, abs=0.15) and res.output_lufs == pytest.approx(level, abs=1e-6)
+
+
 def test_ffmpeg_metadata_escapes_are_undone() -> None:
     from reelkit.post.audio import _ffmetadata
 
