@@ -91,6 +91,12 @@ class TestConformance:
         assert not res.hit_mask[big].any()
         assert res.max_occupied_bytes <= 40
 
+    @pytest.mark.parametrize("name", [n for n in ALL if n != "s3fifo"])  # s3fifo: its small queue caps it
+    def test_an_object_as_large_as_the_cache_is_admitted(self, name: str) -> None:
+        """Pins "fits" as size <= capacity (libCacheSim's): a 10-byte object in a 10-byte cache is kept."""
+        res = simulate(_trace([1, 1], [10, 10]), name, 10)
+        assert res.hit_mask.tolist() == [False, True]
+
     @pytest.mark.parametrize("name", ALL)
     def test_everything_fits(self, name: str) -> None:
         # a cache as large as the working set misses only the first request of each object ...
@@ -133,6 +139,25 @@ class TestHandCases:
         assert simulate(tr, "lfu", 2).hit_mask.tolist()[-1] is True
         assert simulate(tr, "lru", 2).hit_mask.tolist()[-1] is False
 
+    def test_lfuda_hand_traced(self) -> None:
+        """Pins LFU-DA's priority on a hit as L + count with the current L (Arlitt et al.), room for two:
+        B C A A C D A. A evicts B (L = 1); A's and C's hits put both at 1 + 2 = 3; D evicts the older, A."""
+        tr = _trace([2, 3, 1, 1, 3, 0, 1])
+        assert simulate(tr, "lfuda", 2).hit_mask.astype(int).tolist() == [0, 0, 0, 1, 1, 0, 0]
+
+    def test_arc_hand_traced(self) -> None:
+        """Pins ARC's target p (Megiddo & Modha, unit sizes, room for two) on E A A B E A E: B sends E to
+        B1; E's ghost hit raises p to 1 and A goes from T2 to B2; A's ghost hit lowers p to 0, so B leaves
+        T1 and E, kept in T2, hits. (p moving by min(|B2|/|B1|, 1), or up on a B2 hit, lost E's hit.)"""
+        tr = _trace([4, 1, 1, 2, 4, 1, 4])
+        assert simulate(tr, "arc", 2).hit_mask.astype(int).tolist() == [0, 0, 1, 0, 0, 0, 1]
+        # the tie |T1| = p on a B2 ghost hit evicts from T1, and a full directory (2c) drops B2's LRU; both
+        # as libCacheSim's ARC on these traces
+        tr = _trace([3, 2, 2, 4, 1, 3, 3, 4, 2, 5, 1])
+        assert simulate(tr, "arc", 3).hit_mask.astype(int).tolist() == [0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]
+        tr = _trace([5, 3, 0, 3, 1, 0, 1, 4, 5, 5, 3, 5])
+        assert simulate(tr, "arc", 2).hit_mask.astype(int).tolist() == [0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0]
+
     def test_sieve_hand(self) -> None:
         # capacity 3: A B C, A hit (visited); D evicts B (A is visited and spared); B misses, A still hits
         tr = _trace([1, 2, 3, 1, 4, 2, 1])
@@ -159,6 +184,13 @@ class TestHandCases:
         ids = [1, 2, 3, 2, 5, 5, 3, 5, 5, 5, 5, 5, 1]
         tr = _trace(ids, [{1: 5, 2: 5, 3: 8, 5: 1}[i] for i in ids])
         assert simulate(tr, "belady-bypass", 10).hits == simulate(tr, "belady-size", 10).hits == 8
+
+    def test_belady_size_scores_by_distance_from_now(self) -> None:
+        """Pins the newcomer's score as size x (next request - now): B A C C A B with room for two unit
+        objects, C (next in 1) displaces B (next in 3), as MIN does; scored by its absolute index (3) it tied
+        B and was refused."""
+        tr = _trace([2, 1, 3, 3, 1, 2])
+        assert simulate(tr, "belady-size", 2).hit_mask.astype(int).tolist() == [0, 0, 0, 1, 1, 0]
 
     def test_gdsf_prefers_small(self) -> None:
         # many small objects and a few large ones, equally popular: GDSF (cost 1 per object) spends the space
@@ -268,6 +300,14 @@ def test_upper_bound_tight_for_unlimited_cache() -> None:
     tr = _random_trace(3, n=1000, n_obj=50)
     ub = offline_upper_bound(tr, tr.working_set_bytes())
     assert ub.hit_ratio == pytest.approx(1 - tr.n_objects / tr.n_requests)
+
+
+def test_upper_bound_counts_no_warmup_hit_of_a_size_changing_object() -> None:
+    """Pins the free hits of an object whose size changes to the measured requests: A (1 then 2 bytes) is
+    re-read within the warm-up (the first half), so only B's second request can hit: 1 of 2 requests, 1 of
+    2 bytes (counting A's warm-up hit gave 1.0 for both)."""
+    ub = offline_upper_bound(_trace([1, 1, 2, 2], [1, 2, 1, 1]), 10, warmup=0.5)
+    assert ub.hit_ratio == pytest.approx(0.5) and ub.byte_hit_ratio == pytest.approx(0.5)
 
 
 def test_byte_bound_hand_computed() -> None:

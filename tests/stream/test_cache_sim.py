@@ -75,6 +75,18 @@ def test_warmup_excluded_and_windows_add_up() -> None:
     assert set(f.columns) >= {"start", "hit_ratio", "byte_hit_ratio"}
 
 
+def test_windows_start_on_the_hour_and_regions_keep_their_ids() -> None:
+    """Pins the window keys: requests at 00:30, 00:50 and 01:01:40 fall in the hours starting 0 s and 3600 s
+    (windows from the first request's own time put all three in one), and regions 64512 and 7 are keyed by
+    those ids, in increasing order (not by 0, 1)."""
+    trace = RequestTrace.from_arrays([1800.0, 3000.0, 3700.0], [1, 1, 2], [5, 5, 5], regions=[64512, 7, 7])
+    r = simulate(trace, "lru", 100)
+    assert r.hourly.key.tolist() == [0.0, 3600.0] and r.hourly.requests.tolist() == [2, 1]
+    assert r.hourly.hits.tolist() == [1, 0]
+    assert r.by_region is not None and r.by_region.key.tolist() == [7.0, 64512.0]
+    assert r.by_region.requests.tolist() == [2, 1] and r.by_region.hits.tolist() == [1, 0]
+
+
 def test_result_summary_and_speed() -> None:
     res = simulate(_trace(), "s3fifo", "5%")
     s = res.summary()
