@@ -261,6 +261,20 @@ class TestHandCases:
         # misses. With main all protected A stayed protected, E displaced D, and A hit.
         assert hits([1, 2, 3, 4, 4, 1, 2, 5, 5, 5, 6, 1]) == [0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0]
 
+    def test_tinylfu_sketch_halves_and_saturates(self) -> None:
+        """Pins the sketch's aging and its 4-bit counters with the window of 1 and main of 3 above."""
+        # halved every 8 additions (sample_factor 0.5 x 16): A A B C D D D E B A. E's access halves A to 1
+        # and D (3 reads) to 1, so D, leaving the window, ties the victim A and is refused; A then hits.
+        # Never halved, D (3) displaced A (2) and A missed.
+        aging = make_policy("tinylfu", window_ratio=0.25, protected_ratio=0.5, sample_factor=0.5)
+        tr = _trace([1, 1, 2, 3, 4, 4, 4, 5, 2, 1])
+        assert simulate(tr, aging, 4).hit_mask.astype(int).tolist() == [0, 1, 0, 0, 0, 1, 1, 0, 1, 1]
+        # counters stop at 15: A read 16 times and B 17 both count 15, so B, leaving the window into a full
+        # main whose victim is A, ties it and is refused, and A hits; counting on, B (17) displaced A (16)
+        pol = make_policy("tinylfu", window_ratio=0.25, protected_ratio=0.5)
+        tr = _trace([1] * 16 + [2, 3] + [4] * 17 + [5, 1])
+        assert simulate(tr, pol, 4).hit_mask.tolist()[-1] is True
+
 
 @settings(max_examples=25, deadline=None)
 @given(
