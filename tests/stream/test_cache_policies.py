@@ -157,6 +157,11 @@ class TestHandCases:
         assert simulate(tr, "arc", 3).hit_mask.astype(int).tolist() == [0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]
         tr = _trace([5, 3, 0, 3, 1, 0, 1, 4, 5, 5, 3, 5])
         assert simulate(tr, "arc", 2).hit_mask.astype(int).tolist() == [0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0]
+        # in bytes, p stops at the capacity (4): left to climb past it, it took longer to come down and
+        # request 12's hit was lost (libCacheSim's ARC also has 5 hits here)
+        ids = [4, 5, 4, 4, 1, 3, 2, 2, 1, 5, 2, 4, 2, 4]
+        tr = _trace(ids, [{4: 3, 3: 2}.get(i, 1) for i in ids])
+        assert simulate(tr, "arc", 4).hit_mask.nonzero()[0].tolist() == [2, 3, 7, 12, 13]
 
     def test_sieve_hand(self) -> None:
         # capacity 3: A B C, A hit (visited); D evicts B (A is visited and spared); B misses, A still hits
@@ -233,6 +238,21 @@ class TestHandCases:
         assert simulate(_trace(ids), "s3fifo", 20).hit_mask.astype(int).tolist() == [0, 1, 1] + [0] * 30 + [1]
         strict = make_policy("s3fifo", move_to_main_threshold=3)
         assert not simulate(_trace(ids), strict, 20).hit_mask[-1]
+
+    def test_s3fifo_main_clock_counts_to_3(self) -> None:
+        """Pins main's 2-bit clock (reads capped at 3) with room for 20 unit objects (small 2, main 18): 1-20
+        fill the cache, 3-20 going to main; A (3) is then read 10 times. Each new object re-read after it
+        left the small queue for the ghost enters main and evicts one object there; A, at main's tail,
+        comes back with 2, 1, then 0 credits, so it outlives 38 such evictions (3 passes of the other 17
+        objects) and not 58. Counting on, its 10 reads kept it for 10 passes."""
+
+        def a_hits(rounds: int) -> bool:
+            ids = [*range(1, 21), *[3] * 10]
+            for k in range(rounds):
+                ids += [100 + k, 98 + k] if k >= 2 else [100 + k]
+            return bool(simulate(_trace([*ids, 3]), "s3fifo", 20).hit_mask[-1])
+
+        assert a_hits(40) and not a_hits(60)
 
     def test_s3fifo_warns_of_objects_as_large_as_its_small_queue(self) -> None:
         """Pins the warning's bound: 4-byte objects in a cache of 40 (a 4-byte small queue) are never cached
