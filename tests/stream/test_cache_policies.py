@@ -191,11 +191,15 @@ class TestHandCases:
         assert simulate(tr, "belady-bypass", 10).hits == simulate(tr, "belady-size", 10).hits == 8
 
     def test_belady_size_scores_by_distance_from_now(self) -> None:
-        """Pins the newcomer's score as size x (next request - now): B A C C A B with room for two unit
+        """Pins the newcomer's score as size x (next request - now), a tie refusing it: B A C C A B, two unit
         objects, C (next in 1) displaces B (next in 3), as MIN does; scored by its absolute index (3) it tied
         B and was refused."""
         tr = _trace([2, 1, 3, 3, 1, 2])
         assert simulate(tr, "belady-size", 2).hit_mask.astype(int).tolist() == [0, 0, 0, 1, 1, 0]
+        # a tie refuses the newcomer: A (2 bytes, next in 3) and B (3 bytes, next in 2) score 6 each when B
+        # comes to a 4-byte cache holding A, so B is refused and A hits
+        tr = _trace([1, 2, 3, 2, 1], [2, 3, 1, 3, 2])
+        assert simulate(tr, "belady-size", 4).hit_mask.astype(int).tolist() == [0, 0, 0, 0, 1]
 
     def test_gdsf_prefers_small(self) -> None:
         # many small objects and a few large ones, equally popular: GDSF (cost 1 per object) spends the space
@@ -342,6 +346,15 @@ def test_upper_bound_counts_no_warmup_hit_of_a_size_changing_object() -> None:
     2 bytes (counting A's warm-up hit gave 1.0 for both)."""
     ub = offline_upper_bound(_trace([1, 1, 2, 2], [1, 2, 1, 1]), 10, warmup=0.5)
     assert ub.hit_ratio == pytest.approx(0.5) and ub.byte_hit_ratio == pytest.approx(0.5)
+
+
+def test_upper_bound_budget_covers_the_warmup_gaps() -> None:
+    """Pins the hit bound's budget to capacity x every request, warm-up included: A X X X A (unit, room for
+    2, the first 3 requests warm-up) has both measured requests hit under LRU, so the bound is 1.0; A's
+    interval starts in the warm-up, and a budget of the measured requests only (2 x 2) gave 0.875."""
+    tr = _trace([1, 2, 2, 2, 1])
+    assert simulate(tr, "lru", 2, warmup=0.6).hit_ratio == 1.0
+    assert offline_upper_bound(tr, 2, warmup=0.6).hit_ratio == pytest.approx(1.0)
 
 
 def test_byte_bound_hand_computed() -> None:
