@@ -284,6 +284,10 @@ class TestHandCases:
         # probation's head. D (2 reads) displaces C (1), then E (3) displaces probation's LRU, A (2): A
         # misses. With main all protected A stayed protected, E displaced D, and A hit.
         assert hits([1, 2, 3, 4, 4, 1, 2, 5, 5, 5, 6, 1]) == [0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0]
+        # A B A C B D E C: B's hit pushes A out of protected to probation's head, C follows it in, and E
+        # pushes D out of the window, refused against the victim A (2 reads to 1): C hits in probation
+        # (demoting A into the window instead lost C's hit)
+        assert hits([1, 2, 1, 3, 2, 4, 5, 3]) == [0, 0, 1, 0, 1, 0, 0, 1]
 
     def test_tinylfu_sketch_halves_and_saturates(self) -> None:
         """Pins the sketch's aging and its 4-bit counters with the window of 1 and main of 3 above."""
