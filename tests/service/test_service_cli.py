@@ -198,6 +198,25 @@ def test_serve_announces_an_ipv6_host_in_brackets(
     assert re.search(rf"^reelkit serving {re.escape(str(data))} on http://\[::1\]:\d+/ ", out), out
 
 
+def test_a_machine_without_ipv6_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel booted without IPv6 refuses the socket itself (EAFNOSUPPORT), before any bind: that was a
+    traceback for `serve --host ::1`; it names the address family and what to give instead."""
+    import errno
+
+    from reelkit.cli.service import _bind
+
+    real = socket.socket
+
+    def no_ipv6(family: int = socket.AF_INET, *args: object, **kwargs: object) -> socket.socket:
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real(family, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "socket", no_ipv6)
+    with pytest.raises(ConfigError, match=r"cannot listen on ::1:0 .*give an IPv4 --host"):
+        _bind("::1", 0)
+
+
 @pytest.mark.parametrize(
     ("code", "advice"),
     [

@@ -65,6 +65,10 @@ def _bind_advice(exc: OSError, host: str) -> str:
             "ports under 1024 need privileges: choose a --port of 1024 or more, or run as a user allowed to "
             "bind it"
         )
+    if exc.errno == errno.EAFNOSUPPORT:
+        return (
+            f"this machine does not support {host}'s address family (IPv6 turned off?): give an IPv4 --host"
+        )
     return "choose another --host or --port"
 
 
@@ -76,7 +80,12 @@ def _bind(host: str, port: int) -> socket.socket:
     family, kind, proto, _, addr = infos[0]
     # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on such sockets, and without it
     # Nagle's algorithm and delayed ACKs add 40 ms to every response
-    sock = socket.socket(family, kind, proto)
+    try:  # a kernel without IPv6 refuses the socket itself (EAFNOSUPPORT)
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); {_bind_advice(exc, host)}"
+        ) from None
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(addr)
