@@ -230,11 +230,12 @@ def test_samples_read_outages_and_naive_iso_times_as_utc(
     monkeypatch.setenv("TZ", "JST-9")  # a POSIX zone: no zoneinfo files needed
     time.tzset()
     try:
+        assert time.localtime(0).tm_gmtoff == 9 * 3600  # the zone took (else the test proves nothing)
         f = tmp_path / "s.csv"
         f.write_text("timestamp,mbps\n2023-11-14T22:13:20,0\n1700000030,2.5\n2023-11-14T22:14:00Z,4\n")
         times, mbps = _read_samples(f)
     finally:
-        monkeypatch.delenv("TZ")
+        monkeypatch.undo()  # TZ as it was (deleting it left the worker in UTC under a TZ that says not)
         time.tzset()
     assert times.tolist() == [1700000000.0, 1700000030.0, 1700000040.0]
     assert mbps.tolist() == [0.0, 2.5, 4.0]
