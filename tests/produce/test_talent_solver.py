@@ -274,20 +274,36 @@ def test_cpsat_order_with_zero_length_scenes() -> None:
     assert sol.optimal and sol.total_cost == brute_force(inst) == inst.cost(sol.order) == 0
 
 
-def test_a_stopped_cpsat_bound_counts_the_actors_preprocessing_removed() -> None:
-    """Stopped early, CP-SAT's bound on the reduced instance plus the removed actors' pay is at least the
-    fixed pay (an actor in one scene at 1000 a day is 1000 of it)."""
-    base = _random_instance(34, 14, seed=1)
-    one = np.zeros((1, 34), bool)
+@pytest.mark.parametrize("stopped", ["without a schedule", "with one"])
+def test_a_stopped_cpsat_bound_counts_the_actors_preprocessing_removed(
+    monkeypatch: pytest.MonkeyPatch, stopped: str
+) -> None:
+    """A search stopped by its limit (the solver's status replaced, so that no machine is fast enough to
+    finish it) bounds the cost by its bound on the reduced instance plus the pay of the actors preprocessing
+    removed (an actor in one scene at 1000 a day): without a schedule the trivial bound, which is then
+    exactly the fixed pay; with one, the solver's bound, here the reduced optimum, so exactly the cost."""
+    from ortools.sat.python import cp_model
+
+    class Stopped(cp_model.CpSolver):  # type: ignore[misc]
+        def solve(self, model: cp_model.CpModel, *args: object, **kwargs: object) -> int:
+            super().solve(model, *args, **kwargs)
+            return cp_model.UNKNOWN if stopped == "without a schedule" else cp_model.FEASIBLE
+
+    base = _random_instance(7, 4, seed=1)
+    one = np.zeros((1, 7), bool)
     one[0, 3] = True
     inst = TalentInstance(
         requires=np.vstack([base.requires, one]),
         durations=base.durations,
         costs=np.concatenate([base.costs, [1000]]),
     )
-    sol = solve_cpsat(inst, time_limit=0.01)
-    assert not sol.optimal and sol.status == "time_limit"
-    assert inst.fixed_cost <= sol.lower_bound < sol.total_cost == inst.cost(sol.order)
+    monkeypatch.setattr(cp_model, "CpSolver", Stopped)
+    sol = solve_cpsat(inst, time_limit=10)
+    assert not sol.optimal and sol.status == "time_limit" and sol.total_cost == inst.cost(sol.order)
+    if stopped == "without a schedule":
+        assert sol.lower_bound == inst.fixed_cost
+    else:
+        assert sol.lower_bound == sol.total_cost == brute_force(inst)
 
 
 @settings(max_examples=15, deadline=None)
