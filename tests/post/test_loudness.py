@@ -319,7 +319,9 @@ def test_momentary_grid_is_10_ms() -> None:
 
 def test_short_term_max_spreads_a_burst_over_three_seconds() -> None:
     """Half a second of a 997 Hz sine at -10 dBFS in silence: momentary max -13.01 LUFS (the 400 ms window
-    inside the burst), short-term max -13.01 + 10 log10(0.5 / 3) = -20.79 LUFS (the 3 s window holding it)."""
+    inside the burst: -10 dB peak, -3.01 dB for a sine's mean square, K-weighting's gain at 997 Hz and the
+    -0.691 offset cancelling), short-term max -13.01 + 10 log10(0.5 / 3) = -20.79 LUFS (the 3 s window
+    holding it)."""
     rate = 48000
     gap = np.zeros(rate * 3, dtype=np.float32)
     r = measure(np.concatenate([gap, sine(997, 0.5, rate, -10.0), gap]), rate)

@@ -183,6 +183,7 @@ def test_select_rungs_edges_of_top_spread_and_second_rung() -> None:
     assert [p.rate for p in select_rungs(hull, RungRule(min_ratio=1.0))] == [160, 400, 1000]
     hull = [RDPoint(150 + 100 * i, 50 + 5 * i) for i in range(9)]
     rule = RungRule(top_vmaf=100, step=1, min_ratio=1.0, max_rungs=4)
+    # 9 hull points spread to 4: indices round(i * 8 / 3) for i = 0..3 are 0, 3, 5, 8
     assert [p.rate for p in select_rungs(hull, rule)] == [150, 450, 650, 950]
     # 125 kbps is both the top (VMAF 96) and the bottom (first >= 120 kbps); 100 * 1.25 = 125 exactly
     hull = [RDPoint(r, q) for r, q in [(100, 85), (125, 96), (300, 98)]]

@@ -333,8 +333,9 @@ def test_als_member_step_is_taken_when_its_residual_is_small() -> None:
     reg, f = 1.0, 4
     data = make_interactions(np.eye(6, dtype=np.float32))
     model = ALS(factors=f, regularization=reg, alpha=0.0, iterations=1, cg_steps=f, seed=3).fit(data)
+    # the title factors ALS starts from: its seed draws the member factors first, then these (als.py's fit)
     rng = np.random.default_rng(3)
-    rng.random((6, f), dtype=np.float32)
+    rng.random((6, f), dtype=np.float32)  # the member factors, which the first step replaces
     y0 = (rng.random((6, f), dtype=np.float32) * 0.01).astype(np.float64)
     want = np.linalg.solve(y0.T @ y0 + reg * np.eye(f), y0.T)  # column u: the solution for member u
     np.testing.assert_allclose(model.user_factors_, want.T, rtol=1e-3, atol=1e-7)

@@ -289,9 +289,23 @@ def test_daily_counts_checks_groups() -> None:
         daily_counts(ts, np.array([0, 1]), 2, groups=[0])
 
 
+def _spy_gbm_fit(monkeypatch: pytest.MonkeyPatch) -> dict[str, np.ndarray]:
+    """What the forecaster's last GBM fit was given (``x``, ``y``, sample weights ``w``); the fit runs."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    got: dict[str, np.ndarray] = {}
+    fit = HistGradientBoostingRegressor.fit
+
+    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        got.update(x=x, y=y, w=sample_weight)
+        return fit(self, x, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    return got
+
+
 def test_each_fit_day_weighs_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     """Weights summed per fit day are equal (day 1, every row kept, weighed 5x a sampled day before)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
     import reelkit.stream.forecast as fc
 
@@ -303,15 +317,8 @@ def test_each_fit_day_weighs_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
             rows.append(len(x))
             yield day, idx, x
 
-    got: dict[str, np.ndarray] = {}
-    fit = HistGradientBoostingRegressor.fit
-
-    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
-        got["w"] = sample_weight
-        return fit(self, x, y, sample_weight=sample_weight)
-
     monkeypatch.setattr(fc, "_walk_features", counted)
-    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    got = _spy_gbm_fit(monkeypatch)
     wl = synthesize(SynthConfig(seed=0, days=10, n_titles=1500, views_per_day=3000))
     data = daily_counts(wl.trace.timestamps, wl.trace.objects, wl.trace.n_objects, day_start_hour=2.0)
     RequestForecaster(ForecastConfig(max_rows=20000)).fit(data, range(1, 9))
@@ -334,16 +341,8 @@ def test_a_file_of_a_requested_title_is_known_before_its_own_first_request() -> 
 def test_the_smearing_factor_restores_the_weighted_total(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pins the log model's rescaling: over the weighted training rows, the forecasts sum to the targets
     (a sampled row stands for the rows it was drawn from)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
-    got: dict[str, np.ndarray] = {}
-    fit = HistGradientBoostingRegressor.fit
-
-    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
-        got.update(x=x, y=y, w=sample_weight)
-        return fit(self, x, y, sample_weight=sample_weight)
-
-    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    got = _spy_gbm_fit(monkeypatch)
     data = _random_counts(6, n_items=800, n_days=8)
     fc = RequestForecaster(ForecastConfig(max_rows=1000, max_iter=20, min_samples_leaf=5)).fit(
         data, range(1, 6)
@@ -359,7 +358,6 @@ def test_a_sampled_day_weighs_its_known_and_cold_rows_by_their_numbers(
 ) -> None:
     """Pins the sampling weights: within each fit day the known rows drawn weigh, together, their share of
     all items (a drawn row stands for the rows of its kind it was drawn from), the cold rows the rest."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
     import reelkit.stream.forecast as fc
 
@@ -376,15 +374,8 @@ def test_a_sampled_day_weighs_its_known_and_cold_rows_by_their_numbers(
 
         yield from walk(data, days, signal, picked)
 
-    got: dict[str, np.ndarray] = {}
-    fit = HistGradientBoostingRegressor.fit
-
-    def captured(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
-        got["w"] = sample_weight
-        return fit(self, x, y, sample_weight=sample_weight)
-
     monkeypatch.setattr(fc, "_walk_features", spied)
-    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", captured)
+    got = _spy_gbm_fit(monkeypatch)
     counts = np.zeros((3000, 6), np.float32)
     counts[:600, 0] = 1.0  # 600 items known from day 1 on, 2400 never requested
     data = DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=np.full(3000, np.nan))
