@@ -160,8 +160,9 @@ MIN_RATINGS_FOR_SCALE = 20
 
 
 def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]:
-    """The rating scale before a model is trained: from 0 to 5 or 10, the first that holds the highest stored
-    rating, once at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before."""
+    """The usual rating scale of the stored ratings (the events endpoint's before a model is trained, and the
+    one training widens to them): from 0 to 5 or 10, the first that holds the highest stored rating, once
+    at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before."""
     if stored is None or stored[2] < MIN_RATINGS_FOR_SCALE:
         return 0.0, 10.0
     lo, hi, _ = stored
