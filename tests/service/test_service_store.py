@@ -70,6 +70,19 @@ def test_idempotent_by_event_id(store: SQLiteStore) -> None:
     assert store.append_events([ev("a", ts=1_800_000_000)]).duplicates == 1
 
 
+def test_a_retried_event_without_a_fraction_is_a_duplicate(store: SQLiteStore) -> None:
+    """NaN and None both mean no value: SQLite stores a NaN as NULL, so a retried batch holding a NaN fraction
+    was refused as a conflict with itself."""
+    e = ev("n1", kind="rating", value=4.0, fraction=float("nan"))
+    first = store.append_events([e, e])
+    assert (first.stored, first.duplicates) == (1, 1)
+    again = store.append_events([e, e])
+    assert (again.stored, again.duplicates) == (0, 2)
+    assert store.append_events([ev("n1", kind="rating", value=4.0, fraction=None)]).duplicates == 1  # type: ignore[arg-type]
+    with pytest.raises(EventConflictError):
+        store.append_events([ev("n1", kind="rating", value=4.0, fraction=0.5)])
+
+
 def test_conflicting_reuse_of_an_id_refuses_the_whole_batch(store: SQLiteStore) -> None:
     store.append_events([ev("a")])
     with pytest.raises(EventConflictError) as info:

@@ -285,11 +285,9 @@ CREATE TABLE IF NOT EXISTS model_versions (
 
 
 def _same_float(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return a == b
+    """Equal values, None and NaN both being no value (SQLite stores a NaN as NULL)."""
+    a_none, b_none = a is None or math.isnan(a), b is None or math.isnan(b)
+    return a_none and b_none if a_none or b_none else a == b
 
 
 def _same_content(a: EventRecord, b: EventRecord | tuple[str, str, str, float | None, float | None]) -> bool:
