@@ -189,6 +189,26 @@ def test_members_titles_and_versions(store: SQLiteStore) -> None:
     assert [r.version for r in store.model_versions()] == ["v0001", "v0002"]
 
 
+def test_title_durations_and_the_catalog_stamp(store: SQLiteStore) -> None:
+    """A full import replaces a stored duration, an events-only one (only_new) only fills a missing one and
+    keeps names; each upsert with rows moves the catalog stamp by one (the holder reloads titles on it)."""
+    stamp = store.catalog_stamp()
+    assert stamp == 1  # the fixture's one upsert
+    store.upsert_titles([TitleRecord("t1", "Title 1", duration=5400.0)])
+    store.upsert_titles([TitleRecord("t1", "Renamed", duration=6000.0)])
+    assert store.get_title("t1") == TitleRecord("t1", "Renamed", duration=6000.0)
+    store.upsert_titles([TitleRecord("t1", "Renamed")])  # no duration given: the stored one stays
+    assert store.get_title("t1").duration == 6000.0  # type: ignore[union-attr]
+    store.upsert_titles([TitleRecord("t1", "t1", duration=100.0)], only_new=True)
+    store.upsert_titles([TitleRecord("t2", "t2", duration=7200.0)], only_new=True)
+    t1, t2 = store.get_title("t1"), store.get_title("t2")
+    assert t1 is not None and (t1.name, t1.duration) == ("Renamed", 6000.0)
+    assert t2 is not None and (t2.name, t2.duration) == ("Title 2", 7200.0)
+    assert store.catalog_stamp() == stamp + 5
+    store.upsert_titles([])
+    assert store.catalog_stamp() == stamp + 5
+
+
 def test_concurrent_writers_all_land(store: SQLiteStore) -> None:
     errors: list[BaseException] = []
 
