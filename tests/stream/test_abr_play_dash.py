@@ -329,6 +329,16 @@ def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     assert len(check_package_options(tmp_path / "pal", SMALL_LADDER, source=pal_wide)) == 4
 
 
+def test_the_suggested_sizes_keep_each_rungs_pixels_rounded_to_even(tmp_path: Path) -> None:
+    """For a 4:3 clip the --small ladder's pixel counts in 4:3, each side rounded to the nearest even number:
+    160x90 (14400 px) is sqrt(14400*4/3) = 138.6 -> 138 by sqrt(14400*3/4) = 103.9 -> 104."""
+    from reelkit.stream.dash import SMALL_LADDER, check_package_options
+
+    square = media.VideoStream(0, "h264", 120, 90, 24.0, "yuv420p")
+    with pytest.raises(ConfigError, match=r"e\.g\. 138x104, 166x124, 222x166, 278x208$"):
+        check_package_options(tmp_path / "no", SMALL_LADDER, source=square)
+
+
 def test_a_film_rate_is_kept_exactly(tmp_path: Path) -> None:
     """23.976 fps was resampled to 23.98 (ffmpeg's printout), a duplicated frame every ~250 s; the
     stream keeps 24000/1001."""
@@ -355,6 +365,18 @@ def test_a_segment_shorter_than_a_frame_is_refused(
     assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
     assert "--segment" in err and "shorter than a frame at 1 fps" in err and "at least 1 s" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_segment_of_one_frame_is_taken_and_the_advised_length_suffices(tmp_path: Path) -> None:
+    """One frame per segment is allowed (0.5 s at 2 fps, 1 s at 1 fps); at 1.2 fps a frame is 833.3 ms, so
+    the refusal advises 0.834 s (rounded up: 0.833 s would still be refused) and that is taken."""
+    from reelkit.stream.dash import SMALL_LADDER, check_package_options
+
+    assert len(check_package_options(tmp_path / "a", SMALL_LADDER, segment_s=0.5, fps=2.0)) == 4
+    assert len(check_package_options(tmp_path / "b", SMALL_LADDER, segment_s=1.0, fps=1.0)) == 4
+    with pytest.raises(ConfigError, match=r"at 1\.2 fps; give at least 0\.834 s$"):
+        check_package_options(tmp_path / "c", SMALL_LADDER, segment_s=0.8, fps=1.2)
+    assert len(check_package_options(tmp_path / "d", SMALL_LADDER, segment_s=0.834, fps=1.2)) == 4
 
 
 def test_mpd_iso_durations_by_hand() -> None:
