@@ -102,6 +102,15 @@ def test_unknown_references_store_nothing(store: SQLiteStore) -> None:
     assert store.count_events() == 0
 
 
+def test_the_unknown_reference_message_names_five_and_counts_the_rest(store: SQLiteStore) -> None:
+    """Six unknown titles: the message names the first five and says '(and 1 more)'; all six are fields."""
+    with pytest.raises(UnknownReferenceError) as info:
+        store.append_events([ev(f"u{i}", title=f"gone{i}") for i in range(6)])
+    assert len(info.value.fields) == 6
+    assert "'gone4'" in str(info.value) and "'gone5'" not in str(info.value)
+    assert "(and 1 more)" in str(info.value)
+
+
 def test_failure_inside_the_transaction_rolls_back(store: SQLiteStore) -> None:
     # a CHECK constraint fails on the third row, after two rows were inserted in the same transaction
     bad = [ev("ok1"), ev("ok2", title="t1"), ev("bad", fraction=1.5)]
@@ -207,6 +216,13 @@ def test_title_durations_and_the_catalog_stamp(store: SQLiteStore) -> None:
     assert store.catalog_stamp() == stamp + 5
     store.upsert_titles([])
     assert store.catalog_stamp() == stamp + 5
+
+
+def test_members_are_listed_in_the_order_they_joined(store: SQLiteStore) -> None:
+    """Paging follows the order members were added (Al joined last though "Al" sorts first by name)."""
+    store.upsert_members([MemberRecord("a0", "Al")])
+    assert [m.member_id for m in store.list_members(10)] == ["m1", "m2", "a0"]
+    assert [m.member_id for m in store.list_members(2, 1)] == ["m2", "a0"]
 
 
 def test_concurrent_writers_all_land(store: SQLiteStore) -> None:

@@ -102,6 +102,16 @@ def test_audio_adaptation_set_and_errors(clip: Path, tmp_path: Path) -> None:
         package_dash(tmp_path / "missing.mp4", tmp_path / "c")
 
 
+def test_the_rendition_bounds_are_inclusive() -> None:
+    """16x16 at 1 kbps and 8192x8192 at the top rate are renditions; one pixel or kbps beyond is refused."""
+    from reelkit.stream.advice import MAX_RUNG_KBPS
+
+    assert Rendition(16, 16, 1).width == 16 and Rendition(8192, 8192, MAX_RUNG_KBPS).height == 8192
+    for bad in ((14, 16, 1.0), (16, 14, 1.0), (8194, 16, 1.0), (16, 16, 0.999)):
+        with pytest.raises(ConfigError, match="rendition"):
+            Rendition(*bad)
+
+
 def test_cli_package(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli"
