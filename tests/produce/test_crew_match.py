@@ -77,6 +77,29 @@ def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
     assert lead.loss_without is None  # nobody else can play the lead
 
 
+def test_shared_credits_past_the_cap_count_as_the_cap() -> None:
+    """The pairwise bonus is min(shared credits, cap) / cap: three shared projects with a cap of 1 are 1."""
+    prod = production(ROLES[:2])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "weights": {"skill": 1.0, "genre": 0.0, "shared": 0.5, "cap": 1},
+            "candidates": [
+                {
+                    "id": "d",
+                    "roles": ["director"],
+                    "skills": {"drama": 1, "action": 1},
+                    "credits": ["p1", "p2", "p3"],
+                },
+                {"id": "c", "roles": ["dop"], "skills": {"lighting": 1}, "credits": ["p1", "p2", "p3"]},
+            ],
+        }
+    )
+    team = match_team(prod, pool, sched, explain=False)
+    # skills 1 + 1, the pair's bonus 0.5 x min(3, 1) / 1 = 0.5 (half each)
+    assert team.fit == pytest.approx(2.5) and [c.shared for c in team.choices] == pytest.approx([0.25, 0.25])
+
+
 def test_availability_over_the_characters_days_and_budget() -> None:
     prod = production(ROLES[2:], budget=1000)
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
@@ -117,6 +140,32 @@ def test_availability_over_the_characters_days_and_budget() -> None:
         match_team(production(ROLES[2:], budget=500), pool, sched)
 
 
+def test_the_days_paid_follow_a_roles_own_days_and_the_pools_post_days() -> None:
+    """A cast role's own ``days`` are the days it is paid (not its span of shooting days); a composer
+    without days is paid the pool's ``post_days``; no per diem where the production names no city."""
+    roles = [
+        {"id": "lead", "kind": "lead", "character": "hero", "skills": {"drama": 1}, "days": 5},
+        {"id": "comp", "kind": "composer", "skills": {"strings": 1}},
+    ]
+    data = production(roles).model_dump(mode="json", exclude_defaults=True)
+    data.pop("city")
+    prod = parse_production(data)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "per_diem": 100,
+            "post_days": 7,
+            "candidates": [
+                {"id": "a", "roles": ["actor"], "daily_rate": 300, "home_city": "Porto"},
+                {"id": "m", "roles": ["composer"], "daily_rate": 10, "home_city": "Porto"},
+            ],
+        }
+    )
+    by_role = {c.role_id: c for c in match_team(prod, pool, sched, explain=False).choices}
+    assert (by_role["lead"].days, by_role["lead"].cost) == (5, pytest.approx(1500))
+    assert (by_role["comp"].days, by_role["comp"].cost) == (7, pytest.approx(70))
+
+
 def test_budget_holds_to_the_cent() -> None:
     prod = production(ROLES[:1], budget=300)  # the director works the 3 shooting days
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
@@ -131,6 +180,23 @@ def test_budget_holds_to_the_cent() -> None:
     # 3 x 100.01 = 300.03 is over 300 (rounded per role it was 300, and "best" was picked)
     (choice,) = match_team(prod, pool, sched).choices
     assert choice.candidate_id == "next" and choice.cost == pytest.approx(299.97)
+
+
+def test_a_team_costing_exactly_the_budget_is_within_it() -> None:
+    """The budget may be met: 3 days x 100 = 300 under a budget of 300 is allowed (the best fit is picked)."""
+    prod = production(ROLES[:1], budget=300)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    assert len(sched.days) == 3
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "best", "roles": ["director"], "skills": {"drama": 1.0}, "daily_rate": 100},
+                {"id": "next", "roles": ["director"], "skills": {"drama": 0.5}, "daily_rate": 50},
+            ]
+        }
+    )
+    (choice,) = match_team(prod, pool, sched).choices
+    assert choice.candidate_id == "best" and choice.cost == pytest.approx(300)
 
 
 def test_over_budget_names_the_cheapest_team_and_a_huge_budget_binds_nothing() -> None:
@@ -445,6 +511,23 @@ def test_skills_and_genres_match_whatever_their_case() -> None:
     # (2 x 1.0 + 1 x 0.4) / 3 skill; genres Drama 3 credits of a cap of 3, Thriller 0: (1 + 0) / 2
     skill, genre = fit_parts(prod, prod.roles[0], lower, Weights())
     assert skill == pytest.approx(2.4 / 3) and genre == pytest.approx(0.5)
+
+
+def test_a_skill_or_genre_given_twice_in_different_case_takes_the_larger() -> None:
+    """'drama' 0.2 and 'Drama' 0.8 are one skill at 0.8; 'drama' 1 and 'Drama' 3 credits are 3 (of cap 3)."""
+    from reelkit.produce.crew import Candidate, Weights, fit_parts
+
+    prod = production([{"id": "dir", "kind": "director", "skills": {"drama": 1}}])
+    both = Candidate.model_validate(
+        {
+            "id": "b",
+            "roles": ["director"],
+            "skills": {"drama": 0.2, "Drama": 0.8},
+            "genres": {"drama": 1, "Drama": 3},
+        }
+    )
+    # skill 0.8; genres Drama 3 / 3, Thriller 0: (1 + 0) / 2
+    assert fit_parts(prod, prod.roles[0], both, Weights()) == pytest.approx((0.8, 0.5))
 
 
 def test_genre_credits_past_the_cap_count_as_the_cap() -> None:
