@@ -77,6 +77,21 @@ def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
     assert lead.loss_without is None  # nobody else can play the lead
 
 
+def test_the_bound_is_never_below_the_teams_fit() -> None:
+    """The solver's bound sums fits rounded to millionths (1/3 is 0.333333); the team's exact fit (1/3) is
+    a team found, so the bound reported is at least that."""
+    prod = production([{"id": "dir", "kind": "director", "skills": {"drama": 1, "action": 2}}])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "weights": {"skill": 1.0, "genre": 0.0, "shared": 0.0},
+            "candidates": [{"id": "d", "roles": ["director"], "skills": {"drama": 1.0}}],
+        }
+    )
+    team = match_team(prod, pool, sched, explain=False)
+    assert team.fit == pytest.approx(1 / 3, abs=1e-12) and team.bound >= team.fit
+
+
 def test_shared_credits_past_the_cap_count_as_the_cap() -> None:
     """The pairwise bonus is min(shared credits, cap) / cap: three shared projects with a cap of 1 are 1."""
     prod = production(ROLES[:2])
