@@ -74,6 +74,12 @@ def test_title_placer_blends_with_the_mean_of_the_comparables() -> None:
     assert np.allclose(out, [[1.0, 1.4]], atol=1e-5)
 
 
+def test_title_placer_is_a_weighted_ridge() -> None:
+    """coef = (X'WX + alpha I)^-1 X'WY: with X = Y = I, weights (3, 1) and alpha 1, diag(3/4, 1/2)."""
+    placer = TitlePlacer(alpha=1.0).fit(np.eye(2), np.eye(2), weights=np.array([3.0, 1.0]))
+    assert np.allclose(placer.coef_, np.diag([0.75, 0.5]))
+
+
 def _films(genres: np.ndarray, budget: np.ndarray, ratings: list[str]) -> FeatureSet:
     """A feature set of films of 100 minutes from 1990 with these genre flags, budgets and ratings."""
     from reelkit.produce.forecast import GENRES, _base_matrix
@@ -406,6 +412,27 @@ def test_audience_model_save_load_round_trip(tmp_path: Path) -> None:
     assert est.comparables(base[:1], list(range(7)))[0] == pytest.approx(target[:7].mean())
     with np.load(path, allow_pickle=False) as z:  # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
+
+
+def test_a_comparable_named_twice_counts_once() -> None:
+    """One film named twice ("Heat" and "Heat (1995)") counts once: the feature is the mean of it and the
+    k - 1 nearest others, not of that film twice and k - 2 others."""
+    rng = np.random.default_rng(2)
+    n = 200
+    base = np.column_stack(
+        [
+            (rng.random((n, 7)) < 0.3).astype(float),
+            np.log(rng.uniform(60, 180, n)),
+            np.where(rng.random(n) < 0.3, np.log(rng.uniform(1e5, 1e8, n)), np.nan),
+        ]
+        + [rng.random(n) < 0.2 for _ in range(5)]
+    )
+    target = rng.normal(5, 2, n)
+    est = AudienceModel(k=5, max_iter=5).fit(base, target)
+    nearest = np.argsort(np.linalg.norm(est.ref_space_ - est.ref_space_[0], axis=1), kind="stable")
+    far = int(nearest[-1])
+    want = target[[far, *nearest[:4]]].mean()
+    assert est.comparables(base[:1], [far, far])[0] == pytest.approx(want)
 
 
 def test_a_misspelt_genre_is_refused_not_ignored(tmp_path: Path) -> None:
