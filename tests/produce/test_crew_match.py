@@ -156,11 +156,13 @@ def test_availability_over_the_characters_days_and_budget() -> None:
 
 
 def test_the_days_paid_follow_a_roles_own_days_and_the_pools_post_days() -> None:
-    """A cast role's own ``days`` are the days it is paid (not its span of shooting days); a composer
-    without days is paid the pool's ``post_days``; no per diem where the production names no city."""
+    """A role's own ``days`` are the days it is paid (not its span of shooting days, nor every shooting
+    day for crew); a composer without days is paid the pool's ``post_days``; no per diem where the
+    production names no city."""
     roles = [
         {"id": "lead", "kind": "lead", "character": "hero", "skills": {"drama": 1}, "days": 5},
         {"id": "comp", "kind": "composer", "skills": {"strings": 1}},
+        {"id": "dop", "kind": "dop", "skills": {"lighting": 1}, "days": 2},
     ]
     data = production(roles).model_dump(mode="json", exclude_defaults=True)
     data.pop("city")
@@ -173,12 +175,14 @@ def test_the_days_paid_follow_a_roles_own_days_and_the_pools_post_days() -> None
             "candidates": [
                 {"id": "a", "roles": ["actor"], "daily_rate": 300, "home_city": "Porto"},
                 {"id": "m", "roles": ["composer"], "daily_rate": 10, "home_city": "Porto"},
+                {"id": "p", "roles": ["dop"], "daily_rate": 50, "home_city": "Porto"},
             ],
         }
     )
     by_role = {c.role_id: c for c in match_team(prod, pool, sched, explain=False).choices}
     assert (by_role["lead"].days, by_role["lead"].cost) == (5, pytest.approx(1500))
     assert (by_role["comp"].days, by_role["comp"].cost) == (7, pytest.approx(70))
+    assert (by_role["dop"].days, by_role["dop"].cost) == (2, pytest.approx(100))
 
 
 def test_budget_holds_to_the_cent() -> None:
