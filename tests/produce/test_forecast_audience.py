@@ -345,6 +345,24 @@ def test_a_budget_or_rating_left_out_is_unknown_not_an_obscure_films() -> None:
     assert concept_base(Concept(runtime=90, rating="unrated"))[0, 9:].tolist() == [0, 0, 0, 0, 0]
 
 
+def test_a_left_out_budgets_interval_keeps_the_named_comparables() -> None:
+    """With named comparables and no budget, the interval is the mixture of the forecasts, each with those
+    comparables, over what the budget may be (the comparables were dropped from the interval's forecasts)."""
+    import math
+
+    from reelkit.produce.forecast import Concept, assumed_range, forecast_concept, mixture_interval
+
+    concept = Concept(genres=["Action", "Drama"], runtime=118, rating="R", comparables=["Heat (1995)"])
+    each = [(forecast_concept(c), w) for c, w in assumed_range(concept, movie_features())]
+    logs = np.log1p([[f.audience, f.audience_low, f.audience_high] for f, _ in each])
+    lo, hi = mixture_interval(logs[:, 0], logs[:, 1], logs[:, 2], np.array([w for _, w in each]))
+    mixed = forecast_concept(concept)
+    assert mixed.comparables_found == ("Heat (1995)",)
+    assert (math.log1p(mixed.audience_low), math.log1p(mixed.audience_high)) == pytest.approx(
+        (lo, hi), abs=1e-6
+    )
+
+
 def test_the_interval_holds_the_forecast_when_quantiles_cross(monkeypatch: pytest.MonkeyPatch) -> None:
     """The quantile models are fitted apart and can both land below the point forecast: the interval is
     widened to hold it (low from the 10% model, high the forecast itself)."""
@@ -360,6 +378,24 @@ def test_the_interval_holds_the_forecast_when_quantiles_cross(monkeypatch: pytes
     f = forecast_concept(Concept(genres=["Drama"], runtime=100, budget=1_000_000, rating="R"))
     assert f.audience_low == pytest.approx(math.expm1(f.log_votes - 2.0))
     assert f.audience_high == pytest.approx(f.audience)
+
+
+def test_the_interval_holds_the_forecast_when_both_quantiles_land_above(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both quantile models above the point forecast: low is the forecast itself, high from the 90% model."""
+    import math
+
+    from reelkit.produce.forecast import Concept, forecast_concept
+
+    def above(self: AudienceModel, base: np.ndarray, comps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        point = self.predict(base, comps)
+        return point + 1.0, point + 2.0
+
+    monkeypatch.setattr(AudienceModel, "predict_interval", above)
+    f = forecast_concept(Concept(genres=["Drama"], runtime=100, budget=1_000_000, rating="R"))
+    assert f.audience_low == pytest.approx(f.audience)
+    assert f.audience_high == pytest.approx(math.expm1(f.log_votes + 2.0))
 
 
 def test_tree_export_predicts_like_sklearn() -> None:
