@@ -346,6 +346,22 @@ def test_role_without_candidates_is_explained() -> None:
     assert info.value.conflicts == ["role dir: no candidate does director work"]
 
 
+def test_a_lead_or_supporting_candidate_is_cast_only_in_that_kind() -> None:
+    """'actor' plays any cast role; 'lead' only leads: a supporting-only actor cannot take the lead."""
+    prod = production(ROLES[2:])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "lead_only", "roles": ["lead"], "skills": {"drama": 0.5}},
+                {"id": "support_only", "roles": ["supporting"], "skills": {"drama": 1.0}},
+            ]
+        }
+    )
+    (choice,) = match_team(prod, pool, sched).choices
+    assert choice.candidate_id == "lead_only"
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_matches_brute_force_on_random_pools(seed: int) -> None:
     rng = np.random.default_rng(seed)
