@@ -35,6 +35,17 @@ def _pathlike(arg: str) -> bool:
     return Path(arg).exists() or bool(Path(arg).suffix) or "/" in arg or os.sep in arg
 
 
+def _value_options(params: Any) -> set[str]:
+    """The option names of ``params`` that take a value (typer ships its own copy of click: no isinstance
+    checks)."""
+    return {
+        opt
+        for p in params
+        if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
+        for opt in p.opts
+    }
+
+
 class _FileOrCommandGroup(TyperGroup):
     """``loudness FILE [OPTIONS]`` measures; ``loudness normalize FILE ...`` runs the subcommand.
 
@@ -43,13 +54,6 @@ class _FileOrCommandGroup(TyperGroup):
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        # options of the group that take a value (typer ships its own copy of click: no isinstance checks)
-        takes_value = {
-            opt
-            for p in self.params
-            if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
-            for opt in p.opts
-        }
         own = {opt for p in self.params for opt in getattr(p, "opts", [])}
         sub = {
             opt: name
@@ -58,15 +62,10 @@ class _FileOrCommandGroup(TyperGroup):
             for opt in getattr(p, "opts", [])
             if opt not in own
         }
-        # a subcommand's option given here keeps its value, which is no FILE ("-o out.wav")
-        takes_value |= {
-            opt
-            for cmd in self.commands.values()
-            for p in cmd.params
-            if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
-            for opt in p.opts
-            if opt not in own
-        }
+        # options that take a value: the group's, and a subcommand's given here, whose value is no FILE
+        # ("-o out.wav")
+        subs_params = [p for cmd in self.commands.values() for p in cmd.params]
+        takes_value = _value_options(self.params) | (_value_options(subs_params) - own)
         rest = list(args)
         i = 0
         while i < len(rest):

@@ -750,10 +750,9 @@ def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
             ) + " (one format a column: 2020-02-13 is safe)"
         elif num.notna().to_numpy()[date_bad].any():
             why = "a date like the others (the column mixes unix seconds and dates)"
-    # the epoch in seconds: pandas reads dates in microseconds, and a nanosecond epoch made a date before
-    # 1677 or after 2262 (0999-05-01) overflow to an OutOfBoundsDatetime traceback
-    secs = (dates - pd.Timestamp(0, tz="UTC").as_unit("s")) // pd.Timedelta(seconds=1)
-    return pd.Series(secs.astype("float64"), index=col.index), date_bad, why
+    # whole seconds as dataset.datetime_to_unix counts them (a date before 1677 or after 2262 included)
+    secs = datetime_to_unix(dates).astype("float64")
+    return pd.Series(secs.to_numpy(), index=col.index), date_bad, why
 
 
 def _events_from_table(

@@ -892,7 +892,6 @@ def forecast_concept(
             )
     comps = est.comparables(base, chosen)
     log_votes = float(est.predict(base, comps)[0])
-    lo, hi = est.predict_interval(base, comps)
     if assumed:  # a value only assumed: the interval is the mixture's over what it may be
         bases = np.vstack([concept_base(other) for other, _ in spread])
         all_comps = (
@@ -902,6 +901,8 @@ def forecast_concept(
         )
         m_lo, m_hi = _spread_interval(est, bases, all_comps, np.array([w for _, w in spread]))
         lo, hi = np.array([m_lo]), np.array([m_hi])
+    else:
+        lo, hi = est.predict_interval(base, comps)
     communities: tuple[CommunityShare, ...] = ()
     source = ratings if ratings is not None else concept.catalog
     if source is not None:

@@ -48,7 +48,7 @@ import itertools
 import math
 import time as _time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -936,14 +936,24 @@ def _after(clock: datetime, seconds: int) -> datetime:
     return (clock.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(clock.tzinfo)
 
 
+def _scenes_at(prod: Production, locs: Iterable[int], on_day: list[int]) -> dict[int, list[int]]:
+    """The scenes of ``on_day`` (indices) at each location of ``locs``."""
+    return {li: [si for si in on_day if prod.scenes[si].location == prod.locations[li].id] for li in locs}
+
+
+def _night_only(prod: Production, scene_ids: list[int]) -> bool:
+    """Whether every one of the scenes is a NIGHT scene."""
+    return all(prod.scenes[si].day_night == "NIGHT" for si in scene_ids)
+
+
 def _night_last(prod: Production, order: list[int], on_day: list[int]) -> list[int]:
     """``order`` (a day's locations as the circuit visits them) with locations whose scenes are all NIGHT
     moved last where an order of the same move cost that keeps the day's precedences allows it: the circuit
     prices moves only, and symmetric costs left a night scene opening the day at the call time ahead of day
     scenes elsewhere (days of up to 7 locations; more are left as the circuit has them)."""
     scenes = prod.scenes
-    here = {li: [si for si in on_day if scenes[si].location == prod.locations[li].id] for li in order}
-    night = {li: all(scenes[si].day_night == "NIGHT" for si in here[li]) for li in order}
+    here = _scenes_at(prod, order, on_day)
+    night = {li: _night_only(prod, here[li]) for li in order}
     flags = [night[li] for li in order]
     if flags == sorted(flags) or len(order) > 7:
         return order
@@ -999,13 +1009,8 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
         else:
             # no moves to price and no precedence across locations: locations whose scenes are all NIGHT
             # last (a night scene opened the day ahead of a day scene elsewhere), then in scene order
-            here = {
-                li: [si for si in on_day if scenes[si].location == prod.locations[li].id] for li in locs_used
-            }
-            order = sorted(
-                locs_used,
-                key=lambda li: (all(scenes[si].day_night == "NIGHT" for si in here[li]), min(here[li])),
-            )
+            here = _scenes_at(prod, locs_used, on_day)
+            order = sorted(locs_used, key=lambda li: (_night_only(prod, here[li]), min(here[li])))
         clock = datetime.combine(day, cal.call_time, tzinfo=zone)
         clock = call = _after(
             clock, 0
