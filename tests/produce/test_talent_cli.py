@@ -44,7 +44,7 @@ def test_solve_table(capsys: pytest.CaptureFixture[str], tiny: Path) -> None:
     [
         (["--time-limit", "0"], "time limit must be positive"),
         (["--method", "mip"], "--method must be dp or cpsat"),
-        (["--memory-mb", "8"], "memory_mb must be at least 16"),  # the option reaches the solver
+        (["--memory-mb", "8"], "--memory-mb must be at least 16"),  # named as the user typed it
     ],
 )
 def test_bad_options_exit_2(
@@ -53,6 +53,26 @@ def test_bad_options_exit_2(
     code, out, err = run(capsys, "schedule", "solve", str(tiny), *args, "--json")
     assert code == 2 and out == ""
     assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_options_reach_the_solver(
+    capsys: pytest.CaptureFixture[str], tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--memory-mb, --time-limit and --method arrive in the solver's config unchanged."""
+    import reelkit.produce.talent as talent
+
+    seen = []
+    real = talent.solve_talent
+
+    def spy(inst, cfg, **kw):  # type: ignore[no-untyped-def]
+        seen.append(cfg)
+        return real(inst, cfg, **kw)
+
+    monkeypatch.setattr(talent, "solve_talent", spy)
+    args = ("--memory-mb", "32", "--time-limit", "9", "--method", "cpsat", "--json")
+    code, _, _ = run(capsys, "schedule", "solve", str(tiny), *args)
+    assert code == 0
+    assert (seen[0].memory_mb, seen[0].time_limit, seen[0].method) == (32, 9.0, "cpsat")
 
 
 def test_bad_file_exit_2_names_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

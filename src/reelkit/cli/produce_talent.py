@@ -36,6 +36,8 @@ def solve_cmd(
 
     if method not in ("dp", "cpsat"):
         raise ConfigError(f"--method must be dp or cpsat, not {method!r}")
+    if memory_mb < 16:
+        raise ConfigError(f"--memory-mb must be at least 16 (megabytes), not {memory_mb}")
     meth: Literal["dp", "cpsat"] = "dp" if method == "dp" else "cpsat"
     cfg = TalentConfig(time_limit=time_limit, method=meth, memory_mb=memory_mb)
     inst = read_instance(file)
