@@ -264,6 +264,24 @@ def test_a_title_is_played_to_its_last_partial_chunk(monkeypatch: pytest.MonkeyP
     assert lengths and set(lengths) == {3}
 
 
+def test_titles_of_nearly_the_same_length_are_judged_each_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """7.6 s and 8.4 s of title are 2 and 3 four-second chunks: one's result is not reused for the other."""
+    import reelkit.stream.abr.sim as sim
+
+    lengths: list[int] = []
+    real = sim.simulate_levels
+
+    def spy(levels: np.ndarray, *args: object, **kwargs: object) -> object:
+        lengths.append(len(levels))
+        return real(levels, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim, "simulate_levels", spy)
+    prof = _profile((list(range(24)), 50.0))
+    titles = [TitleToWatch("a", 7.6), TitleToWatch("b", 8.4)]
+    advise(prof, titles, quality_kbps=4300, now_s=BASE, config=CFG)
+    assert set(lengths) == {2, 3}
+
+
 def test_a_bootstrapped_trace_starts_at_zero_and_holds_each_sample_its_span() -> None:
     """Pins the trace's times: one run of samples 10 s apart gives 0, 10, 20, ... (each value starts where
     the one before ended, the first at 0)."""

@@ -304,7 +304,7 @@ def advise(
     cache: dict[tuple[int, int, float], tuple[float, float, float]] = {}
 
     def prob(h: int, lv: int, dur: float) -> tuple[float, float, float]:
-        key = (h, lv, round(min(dur, cfg.max_session_s)))
+        key = (h, lv, min(dur, cfg.max_session_s))  # exact: a second's rounding can change the chunk count
         if key not in cache:
             cache[key] = hold_probability(profile, h, lv, dur, cfg)
         return cache[key]
