@@ -13,7 +13,7 @@ import yaml
 
 from reelkit.cli import main
 from reelkit.errors import InfeasibleError
-from reelkit.produce.crew import Pool, brute_force_team, load_pool, match_team
+from reelkit.produce.crew import Pool, brute_force_team, load_pool, match_team, role_dates
 from reelkit.produce.production import ProductionFormatError, parse_production
 from reelkit.produce.shoot import SolveOptions, plan_shoot
 
@@ -183,6 +183,10 @@ def test_the_days_paid_follow_a_roles_own_days_and_the_pools_post_days() -> None
     assert (by_role["lead"].days, by_role["lead"].cost) == (5, pytest.approx(1500))
     assert (by_role["comp"].days, by_role["comp"].cost) == (7, pytest.approx(70))
     assert (by_role["dop"].days, by_role["dop"].cost) == (2, pytest.approx(100))
+    # the library call agrees with the match: the composer's days are the ones it is given
+    comp = next(r for r in prod.roles if r.id == "comp")
+    assert role_dates(prod, comp, sched, post_days=7) == ([], 7)
+    assert role_dates(prod, comp, sched) == ([], 20)
 
 
 def test_budget_holds_to_the_cent() -> None:

@@ -177,8 +177,11 @@ class Team:
         return asdict(self)
 
 
-def role_dates(prod: Production, role: Role, schedule: Schedule) -> tuple[list[date], int]:
-    """The dates a role needs its person for (availability) and the days it is paid.
+def role_dates(
+    prod: Production, role: Role, schedule: Schedule, *, post_days: int = 20
+) -> tuple[list[date], int]:
+    """The dates a role needs its person for (availability) and the days it is paid (a composer without
+    days of its own: ``post_days``, the pool's post-production days).
 
     A character's dates are the shooting days of the scenes it is in *now* (the schedule's day for each
     scene, the production's current cast) and the days held between its first and last: the people calls
@@ -203,7 +206,7 @@ def role_dates(prod: Production, role: Role, schedule: Schedule) -> tuple[list[d
             )
         return dates, role.days or len(dates)
     if role.kind == "composer":
-        return [], role.days or 20
+        return [], role.days or post_days
     return shoot, role.days or len(shoot)
 
 
@@ -260,9 +263,7 @@ def match_team(
     ] = {}  # (c, r) -> skill, genre, cost, days
     why_none: dict[int, list[str]] = {}
     for r, role in enumerate(roles):
-        dates, days = role_dates(prod, role, schedule)
-        if role.kind == "composer" and role.days is None:
-            days = pool.post_days
+        dates, days = role_dates(prod, role, schedule, post_days=pool.post_days)
         reasons = []
         for c, cand in enumerate(cands):
             if not cand.does(role.kind):
@@ -436,9 +437,7 @@ def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[
     w = pool.weights
     options: list[list[tuple[int, float, float]]] = []
     for role in roles:
-        dates, days = role_dates(prod, role, schedule)
-        if role.kind == "composer" and role.days is None:
-            days = pool.post_days
+        dates, days = role_dates(prod, role, schedule, post_days=pool.post_days)
         opts = []
         for c, cand in enumerate(pool.candidates):
             if cand.does(role.kind) and all(cand.is_available(d) for d in dates):
