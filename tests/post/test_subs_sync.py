@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from reelkit.post.subs import (
     write_synced,
 )
 from reelkit.post.subs.align import ActivityReference
-from reelkit.post.subs.io import Cue
+from reelkit.post.subs.io import Cue, SubtitleFile
 from reelkit.post.subs.sync import (
     _agreement,
     _Cues,
@@ -120,6 +121,14 @@ def test_a_refusal_is_blamed_on_the_range_when_most_cue_time_is_outside_the_spee
     assert why is not None and "largest offset searched (500 s)" in why
 
 
+def test_a_refusal_is_not_blamed_on_the_range_when_most_cue_time_is_inside_the_speech() -> None:
+    """6 of the 10 s of cues lie inside the speech's 0-1000 s span: that is most, so no range is named."""
+    v = np.zeros(100_000)
+    v[:100] = v[-100:] = 1.0
+    c = _Cues(np.array([900.0, 5000.0]), np.array([906.0, 5004.0]), np.ones(2))
+    assert _out_of_range(ActivityReference(0.01, v), c, SyncOptions()) is None
+
+
 def test_onset_contrast_with_five_cues_after_a_pause_counts_only_those() -> None:
     """Five speech cues after pauses, each starting on a speech onset (contrast 1), and a sixth chained to
     the fifth in continuous speech: five such cues are enough, so the onset is their mean, 1 (the chained
@@ -131,6 +140,38 @@ def test_onset_contrast_with_five_cues_after_a_pause_counts_only_those() -> None
     starts = np.array([1.0, 3.0, 5.0, 7.0, 9.0, 9.5])
     c = _Cues(starts, starts + 0.5, np.ones(6))
     assert _onset_contrast(ActivityReference(0.01, v), c, 1.0, np.zeros(6)) == pytest.approx(1.0)
+
+
+def test_onset_pauses_are_measured_from_the_latest_end_so_far() -> None:
+    """Five short cues shown while a 0-20 s cue is on screen follow no pause (the running latest end is
+    20 s, not the short cue before): only the first and last of seven cues count as paused (contrast 1), the
+    rest score their dip (0), so the onset is 2/7 (with pauses from the cue before, six paused cues: 1)."""
+    v = np.zeros(3000)
+    for a in (0.0, 3.0, 5.0, 7.0, 9.0, 22.0):  # speech onsets at every cue start but the one at 1 s
+        v[round(a / 0.01) : round((a + 0.5) / 0.01)] = 1.0
+    c = _Cues(np.array([0.0, 1, 3, 5, 7, 9, 22]), np.array([20.0, 2, 4, 6, 8, 10, 23]), np.ones(7))
+    assert _onset_contrast(ActivityReference(0.01, v), c, 1.0, np.zeros(7)) == pytest.approx(2 / 7)
+
+
+def test_confidence_is_on_the_onset_ramp_between_a_quarter_and_a_half() -> None:
+    """25 cues each over speech (lift 1) with activity 0.7 in the 0.5 s before each start: onset
+    1 - 0.7 = 0.3, a fifth of the way up the 0.25-0.5 ramp, so confidence sqrt(0.2 x 1) = 0.447."""
+    dt = 0.01
+    v = np.zeros(12000, dtype=np.float32)
+    cues, t = [], 1.0
+    for k in range(25):
+        t += 1.0 + 0.1 * (k % 7)
+        v[round(t / dt) : round((t + 0.5) / dt)] = 0.7
+        v[round((t + 0.5) / dt) : round((t + 2.5) / dt)] = 1.0
+        cues.append(Cue(k, t + 2.5, t + 4.5, f"Line {k}."))  # 2 s late
+        t += 2.5
+    sub = SubtitleFile(cues=cues, format="srt")
+    res = sync_subtitles(
+        SpeechActivity(dt, v[: round((t + 2) / dt)]), sub, options=SyncOptions(min_confidence=0)
+    )
+    assert res.offset_s == pytest.approx(-2.0) and res.scale == 1.0 and res.splits == ()
+    assert res.onset == pytest.approx(0.3, abs=1e-6) and res.lift == pytest.approx(1.0)
+    assert res.confidence == pytest.approx(np.sqrt(0.2), abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -178,6 +219,22 @@ def test_sync_to_a_reference_file(tmp_path: Path, offset: float, ratio: float, b
         d = sp.to_dict()
         assert load_subtitles(inp).cues[sp.first_cue].start_s == pytest.approx(sp.at_s, abs=1e-3)
         assert numbered[int(d["first_cue"])].split("\n")[1].startswith(_ts(sp.at_s))
+
+
+def test_a_drift_between_the_standard_ratios_is_fitted_by_the_fine_scale(tmp_path: Path) -> None:
+    """A file running 0.25% slow (no standard ratio; 0.6 s off by its last cue): scale 1/1.0025 is found
+    and every cue lands within 20 ms of the reference."""
+    truth = _cues(1)
+    ref = _write(tmp_path / "ref.srt", truth)
+    k = 1.0025
+    inp = _write(
+        tmp_path / "in.srt", [SynthCue(c.start_s * k + 2.0, c.end_s * k + 2.0, c.text) for c in truth]
+    )
+    res = sync_subtitles(None, inp, reference=ref)
+    assert res.scale == pytest.approx(1 / k, abs=5e-5) and res.splits == ()
+    out = tmp_path / "out.srt"
+    write_synced(load_subtitles(inp), res, out)
+    assert np.abs(_starts(out) - _starts(ref)).max() <= 0.02
 
 
 @pytest.mark.parametrize("offset", [0.3, 100.0])
@@ -355,6 +412,41 @@ def test_a_cut_in_the_synthetic_media_moves_the_later_true_cues_earlier() -> Non
     assert len(media) == 8 * synth.SR and media[4 * synth.SR] == audio[6 * synth.SR]
     assert truth == [SynthCue(1.0, 2.0, "a"), SynthCue(5.0, 6.0, "c")]
     assert given == [SynthCue(1.0, 2.0, "a"), SynthCue(7.0, 8.0, "c")]
+
+
+def test_an_ad_break_in_the_synthetic_media_moves_the_later_true_cues_later() -> None:
+    """A 2 s ad break at 4 s of a 10 s programme: the media is 12 s, its 6 s is the programme's 4 s, the cue
+    at 7-8 s is at 9-10 s in the media and still at 7-8 s in the file."""
+    audio = np.arange(10 * synth.SR, dtype=np.float32)
+    prog = synth.Program(audio, [SynthCue(1.0, 2.0, "a"), SynthCue(7.0, 8.0, "c")], 0.05)
+    media, truth, given = synth.distort(
+        prog, synth.Distortion(breaks=((4.0, 2.0),)), np.random.default_rng(0)
+    )
+    assert len(media) == 12 * synth.SR and media[6 * synth.SR] == audio[4 * synth.SR]
+    assert truth == [SynthCue(1.0, 2.0, "a"), SynthCue(9.0, 10.0, "c")]
+    assert given == [SynthCue(1.0, 2.0, "a"), SynthCue(7.0, 8.0, "c")]
+
+
+def test_synthetic_file_times_are_ratio_times_t_plus_offset_and_cut_cues_can_be_kept() -> None:
+    """``t -> ratio * t + offset``: with ratio 2 and offset 1 a cue at 1-2 s is written at 3-5 s (not
+    (t + offset) x ratio, 4-6 s); with keep_cut_cues the cue of a cut scene stays in the file only."""
+    cues = [SynthCue(1.0, 2.0, "a"), SynthCue(4.5, 5.0, "b"), SynthCue(7.0, 8.0, "c")]
+    prog = synth.Program(np.zeros(10 * synth.SR, dtype=np.float32), cues, 0.05)
+    _, truth, given = synth.distort(prog, synth.Distortion(offset_s=1.0, ratio=2.0), np.random.default_rng(0))
+    assert truth == cues and given[0] == SynthCue(3.0, 5.0, "a")
+    _, truth, given = synth.distort(
+        prog, synth.Distortion(breaks=((4.0, -2.0),), keep_cut_cues=True), np.random.default_rng(0)
+    )
+    assert truth == [SynthCue(1.0, 2.0, "a"), SynthCue(5.0, 6.0, "c")] and given == cues
+
+
+@needs_espeak
+def test_synthetic_cues_are_two_frames_apart_at_least() -> None:
+    """make_program's true cues never come closer than 2 frames at 24 fps to the next cue (a subtitler's
+    minimum gap)."""
+    cues = synth.make_program(3, duration_s=40.0).cues
+    assert len(cues) >= 5
+    assert all(b.start_s - a.end_s >= 2 / 24 - 1e-3 for a, b in itertools.pairwise(cues))
 
 
 def test_synthetic_srt_times_round_to_the_millisecond() -> None:
@@ -572,6 +664,24 @@ def test_a_few_cues_that_fit_elsewhere_as_well_are_refused_not_misplaced(tmp_pat
     assert placed >= 30  # the unambiguous ones are still placed
 
 
+def test_a_few_cues_are_capped_by_their_margin_over_another_placement() -> None:
+    """Three cues over their speech (confidence 1 alone) and a copy of it 40 s on covering 92% of the cue
+    time: the fit stands 1 - (0.92 - 0.08) = 0.16 of the cue time above it, 0.6 of the way up the 0.1-0.2
+    ramp, so the confidence is 0.6."""
+    dt = 0.01
+    v = np.zeros(round(80 / dt), dtype=np.float32)
+    starts = (10.0, 14.0, 21.0)
+    for a in starts:
+        v[round(a / dt) : round((a + 2.5) / dt)] = 1.0
+        v[round((a + 40) / dt) : round((a + 42.3) / dt)] = 1.0
+    sub = SubtitleFile(
+        cues=[Cue(i, a + 3, a + 5.5, f"Line {i}.") for i, a in enumerate(starts)], format="srt"
+    )
+    res = sync_subtitles(SpeechActivity(dt, v), sub, options=SyncOptions(min_confidence=0))
+    assert res.offset_s == pytest.approx(-3.0) and res.onset == pytest.approx(1.0)
+    assert res.confidence == pytest.approx(0.6, abs=1e-6)
+
+
 def _dense_dialogue(seed: int) -> tuple[SpeechActivity, list[SynthCue]]:
     """Lines 0.1-0.3 s apart, the detector's probability only dipping to 0.4 between them; cues chained
     (each ends 2 frames before the next starts)."""
@@ -631,6 +741,23 @@ def test_a_cut_scene_whose_cues_remain_is_split_and_its_cues_reported(tmp_path: 
     write_synced(load_subtitles(given), res, out)
     written = load_subtitles(out).cues
     assert all(written[i].end_s == written[i].start_s for i in res.removed)  # hidden, 0-length
+
+
+def test_cut_scene_cues_are_written_where_the_kept_cue_before_them_ends(tmp_path: Path) -> None:
+    """The dropped cues of a 25 s scene cut at 60 s are written 0-length at the end of the last kept cue
+    before them (the file is unchanged up to the cut), not at its start."""
+    cues = _cues(4)
+    in_cut = [60.0 - 0.5 <= c.start_s <= 85.0 + 0.5 for c in cues]
+    media = [
+        SynthCue(c.start_s - 25 * (c.start_s > 60), c.end_s - 25 * (c.start_s > 60), c.text)
+        for c, cut in zip(cues, in_cut, strict=True)
+        if not cut
+    ]
+    res = sync_subtitles(
+        None, _write(tmp_path / "in.srt", cues), reference=_write(tmp_path / "ref.srt", media)
+    )
+    last_kept = max(c.end_s for c, cut in zip(cues, in_cut, strict=True) if not cut and c.start_s < 60)
+    assert res.removed and all(t == pytest.approx(last_kept, abs=0.02) for t in res.removed.values())
 
 
 def test_cut_scene_cue_numbers_are_given_as_ranges() -> None:
