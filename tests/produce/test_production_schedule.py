@@ -113,6 +113,14 @@ def test_invalid_fields_are_named(patch: dict[str, Any], field: str) -> None:
     assert str(info.value).startswith("f.yaml: ")
 
 
+def test_a_move_priced_differently_each_way_is_one_error() -> None:
+    """The pair A-B priced 100 one way and 5000 the other is named once, at the location listed first."""
+    locations = [{"id": "A", "move_costs": {"B": 100}}, {"id": "B", "move_costs": {"A": 5000}}]
+    with pytest.raises(ProductionFormatError) as info:
+        parse_production(prod(scenes=[scene("1", 1)], locations=locations))
+    assert [f for f, _ in info.value.fields] == ["locations[0].move_costs.B"]
+
+
 def test_yaml_and_json_round_trip(tmp_path: Path) -> None:
     p = parse_production(prod(people=[{"id": "ann", "daily_rate": 10}], scenes=[scene("1", 2, cast=["ann"])]))
     for name in ("p.yaml", "p.json"):
@@ -370,6 +378,29 @@ def test_with_move_costs_a_night_only_location_goes_last_among_orders_of_equal_c
     assert day.locations == ("N", "D")
 
 
+@pytest.mark.parametrize("night_at", [0, 1, 2])
+def test_of_three_locations_at_equal_move_cost_the_night_only_one_goes_last(night_at: int) -> None:
+    """Days of up to 7 locations are reordered, not only two: with every move 100, the NIGHT scene's
+    location N goes last wherever the file lists it, and the night scene starts at 09:00 after two 1-hour day
+    scenes at D and E (07:00, 08:00)."""
+    locations = [{"id": "D"}, {"id": "E"}]
+    locations.insert(night_at, {"id": "N"})
+    p = parse_production(
+        prod(
+            locations=locations,
+            costs={"day_cost": 1000, "default_move_cost": 100},
+            scenes=[scene("n", 1, "N", day_night="NIGHT"), scene("d", 1, "D"), scene("e", 1, "E")],
+        )
+    )
+    (day,) = plan_shoot(p, OPTS).days
+    assert day.locations[-1] == "N" and day.move_cost == pytest.approx(200)
+    assert [(x.start, x.day_night) for x in day.scenes] == [
+        ("07:00", "DAY"),
+        ("08:00", "DAY"),
+        ("09:00", "NIGHT"),
+    ]
+
+
 def test_same_day_and_not_before() -> None:
     p = parse_production(
         prod(
@@ -469,6 +500,18 @@ def test_holidays_are_skipped() -> None:
     )
     s = plan_shoot(p, OPTS)
     assert [d.date.isoformat() for d in s.days] == ["2026-03-02", "2026-03-04"]
+
+
+def test_six_rest_days_leave_one_working_day_a_week() -> None:
+    """Every weekday but Sunday a rest day is allowed (all seven are refused): the working days from Monday
+    2 March 2026 are Sundays 8 and 15 March."""
+    six = ["mon", "tue", "wed", "thu", "fri", "sat"]
+    p = parse_production(prod(calendar={"start": "2026-03-02", "rest_days": six}, scenes=[scene("1", 1)]))
+    assert [d.isoformat() for d in p.calendar.working_days(2)] == ["2026-03-08", "2026-03-15"]
+    with pytest.raises(ProductionFormatError, match="every weekday is a rest day"):
+        parse_production(
+            prod(calendar={"start": "2026-03-02", "rest_days": [*six, "sun"]}, scenes=[scene("1", 1)])
+        )
 
 
 def test_schedule_json_round_trip() -> None:
@@ -748,6 +791,31 @@ def test_working_hours_hold_for_the_exact_durations_and_the_times_follow_them() 
     )
     assert (p.scenes[0].minutes, p.scenes[0].seconds) == (30, 1829)
     assert (p.calendar.minutes, p.calendar.seconds) == (600, 36000)
+
+
+def test_a_duration_a_fraction_of_a_second_past_a_whole_second_counts_the_whole_second() -> None:
+    """0.5001 h is 1800.36 s, counted as 1801 (rounded up): twenty such scenes (10.002 h) do not fit one
+    10-hour day and take two, though a day costs 1000 (rounded to the nearest second, 20 x 1800 s filled
+    one day exactly and the plan ran 10.002 h)."""
+    cal = {"start": "2026-03-02", "hours_per_day": 10, "max_days": 2}
+    p = parse_production(
+        prod(calendar=cal, costs={"day_cost": 1000}, scenes=[scene(f"s{i}", 0.5001) for i in range(20)])
+    )
+    assert p.scenes[0].seconds == 1801
+    s = plan_shoot(p, OPTS)
+    assert s.n_days == 2 and max(d.hours for d in s.days) <= 10
+
+
+def test_a_working_day_a_fraction_of_a_second_past_a_whole_second_counts_down() -> None:
+    """A 10.0001-hour day (36000.36 s) counts 36000 s (rounded down): nineteen scenes of 0.5 h and one of
+    0.5002 h (10.0002 h, 36001 s) take two days, though a day costs 1000 (rounded up, one day ran past
+    its hours)."""
+    cal = {"start": "2026-03-02", "hours_per_day": 10.0001, "max_days": 2}
+    scenes = [scene(f"s{i}", 0.5) for i in range(19)] + [scene("last", 0.5002)]
+    p = parse_production(prod(calendar=cal, costs={"day_cost": 1000}, scenes=scenes))
+    assert p.calendar.seconds == 36000
+    s = plan_shoot(p, OPTS)
+    assert s.n_days == 2 and max(d.hours for d in s.days) <= 10.0001
 
 
 def test_precedence_cycle_is_named() -> None:
