@@ -29,7 +29,7 @@ from reelkit.produce.production import (
     parse_production,
     production_to_data,
 )
-from reelkit.produce.shoot import Schedule, SolveOptions, check_schedule, plan_shoot
+from reelkit.produce.shoot import Schedule, SolveOptions, check_schedule, check_schedule_of, plan_shoot
 from reelkit.testing.cli import run_cli as run
 
 
@@ -58,6 +58,13 @@ def test_the_generator_takes_400_scenes_and_refuses_401() -> None:
     assert len(generate_production(400).scenes) == 400
     with pytest.raises(ConfigError, match="between 2 and 400, not 401"):
         generate_production(401)
+
+
+def test_a_generated_production_is_a_short_up_to_30_scenes_and_a_feature_from_31() -> None:
+    """30 scenes make a short (genre Drama), 31 a feature (Drama and Thriller), in the name and the genres."""
+    short, feature = generate_production(30), generate_production(31)
+    assert short.name == "generated short (30 scenes, seed 0)" and short.genres == ["Drama"]
+    assert feature.name == "generated feature (31 scenes, seed 0)" and feature.genres == ["Drama", "Thriller"]
 
 
 @pytest.mark.parametrize(("n", "seed"), [(8, 0), (15, 1), (25, 2), (40, 3)])
@@ -202,6 +209,54 @@ def test_check_schedule_flags_a_day_that_goes_back_to_a_location() -> None:
     )
     assert check_schedule(prod, dataclasses.replace(sched, days=(one,))) == [
         "day 1 (2026-03-02) goes back to location house after street (a day visits each location once)"
+    ]
+
+
+@pytest.mark.parametrize(("n", "more"), [(3, ""), (4, " (and 1 more)")])
+def test_a_schedule_the_production_now_breaks_names_three_breaches_and_counts_the_rest(
+    n: int, more: str
+) -> None:
+    """n scenes shot on Monday 2 March at A, closed that day since: n breaches, the first three named and
+    the rest counted ('(and 1 more)' for four, nothing for three)."""
+    data = {
+        "name": "c",
+        "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+        "locations": [{"id": "A"}],
+        "scenes": [{"id": str(k), "duration": 2, "location": "A"} for k in range(1, n + 1)],
+    }
+    sched = plan_shoot(parse_production(data), SolveOptions(time_limit=5))
+    closed = parse_production({**data, "locations": [{"id": "A", "days_off": ["2026-03-02"]}]})
+    with pytest.raises(ProductionFormatError) as info:
+        check_schedule_of(sched, closed)
+    assert str(info.value).endswith(
+        f"scene 3: location A unavailable on 2026-03-02{more}; plan it again ('reelkit schedule plan')"
+    )
+
+
+def test_check_schedule_flags_a_precedence_reversed_within_a_day() -> None:
+    """q before p, both on one day (q at B, p at A): the day shot p then q breaks the precedence, though the
+    scenes share their day."""
+    import dataclasses
+
+    prod = parse_production(
+        {
+            "name": "p",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 10},
+            "costs": {"day_cost": 1000},
+            "locations": [{"id": "A", "move_costs": {"B": 100}}, {"id": "B"}],
+            "scenes": [
+                {"id": "p", "duration": 2, "location": "A"},
+                {"id": "q", "duration": 2, "location": "B"},
+            ],
+            "constraints": {"precedences": [{"before": "q", "after": "p"}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5, num_workers=1))
+    (day,) = sched.days
+    assert [x.scene_id for x in day.scenes] == ["q", "p"] and check_schedule(prod, sched) == []
+    swapped = dataclasses.replace(day, scenes=day.scenes[::-1], locations=day.locations[::-1])
+    assert check_schedule(prod, dataclasses.replace(sched, days=(swapped,))) == [
+        "scene q is not before scene p"
     ]
 
 
