@@ -165,6 +165,42 @@ def test_trending_min_weight_is_inclusive_and_weights_scale_the_decay() -> None:
     assert weighted[0] == pytest.approx(1.0 * 1 + 1.5 * 0.5 + 2.0 * 0.25)
 
 
+def test_trending_counts_an_event_after_now_as_new_not_as_more() -> None:
+    """An event dated after the reference time weighs 1 (age 0), not 2 ** (7 / 7) for a week ahead."""
+    from reelkit.recommend.popularity import Trending
+
+    data = _one_title([1.0, 1.0], [0.0, -7.0])
+    now = int(data.timestamp.min())  # the first event's time: the second is a week after it
+    assert Trending(now=now).fit(data).item_scores_[0] == pytest.approx(2.0)
+
+
+def test_trending_clock_stops_at_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``now``, an event dated a year ahead does not move the clock: the week-old view still counts
+    a half (2 ** -1), the one ahead 1 (it counted 2 ** -(372 / 7), about 0, with the clock a year on)."""
+    from reelkit.recommend.popularity import Trending
+
+    wall = 1_700_000_000
+    monkeypatch.setattr("reelkit.recommend.popularity.time.time", lambda: float(wall))
+    model = Trending().fit(_one_title([1.0, 1.0], [7.0, -365.0], now=wall))
+    assert model.reference_time_ == wall
+    assert model.item_scores_[0] == pytest.approx(1.5)
+
+
+def test_trending_by_weight_leaves_out_sample_plays() -> None:
+    """With ``weighting='weight'`` a pair of sample plays only adds nothing; a full view its weight."""
+    from reelkit.recommend.popularity import Trending
+
+    now = 1_790_000_000
+    rows = [(f"p{m}", "promo", now, 100.0, 100 / 1320) for m in range(6)]
+    rows += [("w0", "hit", now, 1320.0, 1.0)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "timestamp", "value", "fraction"])
+    inter = Dataset.from_events(ev.assign(kind="play")).interactions()
+    model = Trending(weighting="weight").fit(inter)
+    scores = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    hit = inter.weight[inter.cols == inter.title_ids.tolist().index("hit")]
+    assert scores == {"hit": pytest.approx(float(hit[0])), "promo": 0.0}
+
+
 def test_previews_are_not_views_for_trending_nor_communities() -> None:
     """Six 100 s autoplays of a 22-minute episode outranked four full views in Trending, a 10 s preview
     today of a title finished 60 days ago counted as viewed today, and previews counted as "watched by" a
