@@ -10,7 +10,7 @@ import pytest
 
 from reelkit.data.dataset import Interactions
 from reelkit.recommend.als import ALS
-from reelkit.recommend.base import Recommender, load_model
+from reelkit.recommend.base import Recommender, load_model, top_k
 from reelkit.recommend.ease import EASE
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.rp3beta import RP3beta
@@ -234,6 +234,17 @@ def test_rp3beta_tiny_graph_by_walks() -> None:
     w = normed.weights_.toarray()
     assert (np.count_nonzero(w, axis=1) <= 1).all()
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_rp3beta_normalize_divides_each_kept_row_by_its_sum() -> None:
+    """With ``normalize`` every kept row of W is divided by its own L1 sum (row 1 keeps two entries)."""
+    m = np.array([[1, 1, 0], [0, 1, 1], [0, 1, 0]], dtype=np.float32)
+    raw = RP3beta(alpha=1.0, beta=0.5, k=10, normalize=False).fit(make_interactions(m)).weights_.toarray()
+    # row 1 (the title all three watched): walks to title 0 and title 2 alike, 1/6 / 1 each
+    assert raw[1, 0] == pytest.approx(1 / 6) and raw[1, 2] == pytest.approx(1 / 6)
+    normed = RP3beta(alpha=1.0, beta=0.5, k=10, normalize=True).fit(make_interactions(m)).weights_.toarray()
+    np.testing.assert_allclose(normed, raw / raw.sum(axis=1, keepdims=True), rtol=1e-6)
+    assert normed[1, 0] == pytest.approx(0.5)
 
 
 def test_rp3beta_alpha_sharpens_transitions() -> None:
@@ -487,6 +498,25 @@ def test_recommend_excludes_seen_and_new_member_works(
     assert not {"t1", "t2", "t3"} & set(new.ids[0][: new.lengths[0]])
     sims = model.similar_titles(["t0"], n=5)
     assert "t0" not in set(sims.ids[0])
+
+
+def test_top_k_breaks_ties_by_the_lower_index() -> None:
+    """Equal scores rank by title index even where argpartition splits the tie (it picks 0, 2 of the 0s)."""
+    scores = np.zeros((1, 10), dtype=np.float32)
+    scores[0, 9] = 1.0
+    idx, val = top_k(scores, 3)
+    assert idx.tolist() == [[9, 0, 1]]
+    assert val.tolist() == [[1.0, 0.0, 0.0]]
+
+
+def test_recommend_rows_only_lists_the_candidates() -> None:
+    """A ``candidates`` mask keeps every other title out of the list (padded when too few remain)."""
+    model = EASE(regularization=10.0).fit(make_interactions(SMALL))
+    allowed = np.zeros(SMALL.shape[1], dtype=bool)
+    allowed[[0, 3]] = True
+    idx, _ = model.recommend_rows(np.arange(SMALL.shape[0]), 3, exclude_seen=False, candidates=allowed)
+    assert set(idx.ravel().tolist()) == {0, 3, -1}
+    assert (idx[:, 2] == -1).all() and (idx[:, :2] >= 0).all()
 
 
 def test_configs_reject_bad_values() -> None:
