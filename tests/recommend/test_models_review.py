@@ -74,6 +74,16 @@ def test_a_reasons_similarity_is_the_cosine_of_who_watched() -> None:
     assert explain_recommendations(model, recs, min_similarity=0.58) == [["top pick for you"]]
 
 
+def test_similar_titles_of_a_non_personal_model_are_the_cosine_of_who_watched() -> None:
+    """Popularity's similar titles are |A and X| / sqrt(|A| |X|): C (2 of A's 2, of 3) at 2 / sqrt 6 = 0.82
+    before B (1 of 2, of 1) at 1 / sqrt 2 = 0.71 (divided by |A| |X| without the root, B came first)."""
+    pairs = [("a", "A"), ("b", "A"), ("a", "B"), ("a", "C"), ("b", "C"), ("c", "C")]
+    ev = pd.DataFrame(pairs, columns=["member_id", "title_id"]).assign(kind="play", timestamp=0)
+    sims = Popularity().fit(Dataset.from_events(ev).interactions()).similar_titles(["A"], 2)
+    assert sims.ids[0].tolist() == ["C", "B"]
+    np.testing.assert_allclose(sims.scores[0], [2 / np.sqrt(6), 1 / np.sqrt(2)], rtol=1e-6)
+
+
 def test_a_title_rated_low_is_no_reason() -> None:
     """`reelkit recommend` said "because you watched B1" of a film the member rated 1 of 5 (the home page
     already left such titles out)."""
@@ -236,6 +246,20 @@ def test_a_blend_of_nothing_is_refused_and_one_candidate_is_not_blown_up() -> No
     assert np.allclose(out[1], [-np.sqrt(1.5), 0.0, np.sqrt(1.5)])  # z-scores: sd of 1, 2, 3 is sqrt(2/3)
 
 
+def test_a_blends_scores_are_z_scores_over_the_members_unseen_titles() -> None:
+    """A one-component blend scores each title ``(s - mean) / sd`` of that component's scores, the mean
+    and (population) sd taken over the titles the member has not seen, seen titles included in the output."""
+    from reelkit.recommend.blend import Blend
+
+    only_ease = Blend(ease_weight=1.0, als_weight=0.0, knn_weight=0.0, bmf_weight=0.0)
+    model = only_ease.fit(_ratings().interactions())
+    ease = model.components_["ease"].score_rows(np.array([0]))[0].astype(np.float64)
+    unseen = model.history_[0].toarray()[0] == 0
+    assert 0 < unseen.sum() < len(unseen)
+    mean, sd = ease[unseen].mean(), ease[unseen].std()
+    np.testing.assert_allclose(model.score_rows(np.array([0]))[0], (ease - mean) / sd, rtol=1e-5, atol=1e-5)
+
+
 def test_the_list_length_limit_is_the_one_stated() -> None:
     import pytest
 
@@ -332,6 +356,19 @@ def test_a_blend_file_missing_a_component_is_a_format_error(tmp_path: Path) -> N
         with pytest.raises(ModelFormatError, match=f"{drop.rstrip('.') or 'ease'} component is missing"):
             load_model(tmp_path / "bad.npz")
     assert load_model(tmp_path / "ok.npz").recommend(["u0"], 3).lengths[0] == 3
+
+
+def test_a_blend_file_missing_its_item_knn_is_a_format_error_at_knn_weight_0(tmp_path: Path) -> None:
+    """Item-kNN is fitted at any weight (it serves similar titles), so a file without it is refused even
+    when ``knn_weight`` is 0 (it loaded, and similar titles were a KeyError)."""
+    from reelkit.recommend.blend import Blend
+
+    params = {**Blend.fast_params, "knn_weight": 0.0, "als_weight": 0.0, "bmf_weight": 0.0}
+    model = Blend(**params).fit(_ratings().interactions())
+    arrays = dict(np.load(model.save(tmp_path / "ok.npz")))
+    np.savez(tmp_path / "bad.npz", **{k: v for k, v in arrays.items() if not k.startswith("itemknn.")})
+    with pytest.raises(ModelFormatError, match="itemknn component is missing"):
+        load_model(tmp_path / "bad.npz")
 
 
 def test_a_blend_without_ratings_loads_without_its_bmf(tmp_path: Path) -> None:
