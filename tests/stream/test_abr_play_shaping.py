@@ -179,6 +179,38 @@ def test_busy_clock_freezes_the_trace_between_transfers(monkeypatch: pytest.Monk
         ShapedLink(trace, trace_clock="sometimes")  # type: ignore[arg-type]
 
 
+def test_the_busy_clock_resumes_where_the_last_transfer_left_the_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pins the busy clock past a second transfer: 0.5 s, then 0.5 s of the fast second, so the third
+    starts at trace 1.0 s and its 125000 bytes take 1 s at 1 Mbit/s (not 0.125 s from 0.5 s)."""
+    clock = _FakeClock()
+
+    async def fake_sleep(seconds: float) -> None:
+        clock.now += max(0.0, seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    trace = Trace(np.array([0.0, 1.0, 100.0]), np.array([8.0, 8.0, 1.0]))
+    link = ShapedLink(trace, payload=1.0, rtt_s=0.1, trace_clock="busy", clock=clock)
+
+    async def run() -> None:
+        for n in (500_000, 500_000, 125_000):
+            async for _ in link.paced(b"x" * n):
+                pass
+
+    asyncio.run(run())
+    assert [t.trace_start_s for t in link.transfers] == [0.0, pytest.approx(0.5), pytest.approx(1.0)]
+    assert link.transfers[2].predicted_s == pytest.approx(1.1)
+    assert link.transfers[2].duration_s == pytest.approx(1.1)
+
+
+def test_bytes_between_reversed_times_is_none() -> None:
+    """Pins the clamp: from a later trace time to an earlier one the link delivers 0 bytes, not a negative
+    count."""
+    link = ShapedLink(Trace.constant(2.0), rtt_s=0.08)
+    assert link.bytes_between(3.0, 1.0) == 0.0
+
+
 def test_the_link_keeps_its_last_max_records_transfers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pins the record trim: with max_records=2, three transfers keep the last two (not one)."""
     clock = _FakeClock()
