@@ -77,6 +77,22 @@ def test_the_players_qoe_stalls_and_download_ratio_by_hand() -> None:
     assert cmp.download_ratio == pytest.approx(2.0)
 
 
+def test_a_partial_playback_counts_the_simulators_stalls_of_the_chunks_played_only() -> None:
+    """Pins sim_rebuffer_s to chunks 1..n-1 of the n played: on 6 s at 4 Mbit/s then 0.05 Mbit/s the
+    simulator stalls at chunks 6 and 7 only (28.3 s), so four chunks played compare against 0 s."""
+    video, trace = _video(), step_trace([(6.0, 4.0), (200.0, 0.05)])
+    sim = simulate(make_policy("robustmpc"), trace, video, config=PENSIEVE)
+    assert float(np.sum(sim.rebuffer_s[6:])) > 20.0  # the stalls the comparison must leave out
+    chunks = [
+        PlayedChunk(k, int(sim.levels[k]), float(sim.chunk_bytes[k]), float(sim.download_s[k]), 4.0, 0.0, k)
+        for k in range(4)
+    ]
+    cmp = compare_with_simulator(chunks, trace, video, "robustmpc")
+    assert (
+        cmp.sim_rebuffer_s == pytest.approx(float(np.sum(sim.rebuffer_s[1:4]))) and cmp.sim_rebuffer_s == 0.0
+    )
+
+
 def test_disagreement_is_measured_and_gaps_refused() -> None:
     video, trace = _video(), step_trace([(2.0, 4.0), (200.0, 0.3)])
     chunks = [PlayedChunk(k, 0, float(video.sizes[0, k]), 1.0, 4.0, 0.0, float(k)) for k in range(4)]
