@@ -496,6 +496,67 @@ def test_fugu_plans_on_the_next_chunks_own_size(next_high_bytes: float, level: i
     assert _fugu_choice(pol, video, 1, 0, 10.0) == level
 
 
+def test_fugu_carries_the_buffer_between_planned_steps() -> None:
+    """Pins the buffer after a planned chunk (buffer - download + chunk): 1 and 3 Mbit/s, 1 MB/s, 1 s of
+    buffer; up-up-up scores (3 - 2) + 3 + 3 = 7 with 7 s left for a 3.75 MB third chunk, above low-up-up's 5;
+    leaving out each later chunk's 4 s makes up-up-up stall 0.75 s (3.775) and low-up-up 0.25 s (3.925)."""
+    sizes = [[0.5e6, 0.5e6, 0.5e6, 0.5e6], [1e6, 1e6, 1e6, 3.75e6]]
+    video = Video(np.array([1000.0, 3000.0]), 4.0, np.array(sizes))
+    pol = StochasticMPC(_SureThroughput(1.0))  # type: ignore[arg-type]
+    assert _fugu_choice(pol, video, 1, 0, 1.0) == 1
+
+
+@pytest.mark.parametrize(("terminal_weight", "level"), [(3.0, 1), (5.0, 0)])
+def test_fugu_values_the_buffer_left_by_terminal_weight_per_second(
+    terminal_weight: float, level: int
+) -> None:
+    """Pins the end-of-horizon value (terminal_weight x seconds of buffer): last chunk from 2 Mbit/s with 10 s
+    at 1 MB/s, 1 Mbit/s scores 0 + 13.5 w and 2 Mbit/s 2 + 13 w; staying up wins below w = 4."""
+    video = _two_level_video([[0.5e6, 0.5e6], [1e6, 1e6]])
+    pol = StochasticMPC(_SureThroughput(1.0), terminal_weight=terminal_weight)  # type: ignore[arg-type]
+    assert _fugu_choice(pol, video, 1, 1, 10.0) == level
+
+
+def test_fugu_plans_the_fade_with_the_chunks_left_this_one_included(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the chunks left the fade is given: of 10 chunks with an 8-chunk fade from x3, chunk 2 plans x3
+    (8 left), chunk 6 x2 (4 left) and the last, chunk 9, x1.25 (1 left)."""
+    import reelkit.stream.abr.stochastic as stochastic_mod
+
+    seen: list[float] = []
+
+    def spy(*args: object) -> int:
+        seen.append(float(args[5]))  # type: ignore[arg-type]
+        return 0
+
+    monkeypatch.setattr(stochastic_mod, "_smpc", spy)
+    video = _two_level_video([[0.5e6] * 10, [1e6] * 10])
+    pol = StochasticMPC(_SureThroughput(1.0), smooth_weight=3.0, smooth_fade_chunks=8)  # type: ignore[arg-type]
+    for index in (2, 6, 9):
+        _fugu_choice(pol, video, index, 0, 10.0)
+    assert seen == [3.0, 2.0, 1.25]
+
+
+def test_a_fresh_fugu_keeps_every_setting() -> None:
+    """Pins fresh() (each service session's policy): the same predictor and every planning setting."""
+    pol = StochasticMPC(
+        _SureThroughput(1.0),  # type: ignore[arg-type]
+        horizon=7,
+        buffer_step_s=0.25,
+        qoe="log",
+        buffer_cap_s=30.0,
+        terminal_weight=0.5,
+        smooth_weight=2.5,
+        rebuf_weight=0.75,
+        smooth_fade_chunks=6,
+    )
+    again = pol.fresh()
+    assert again.predictor is pol.predictor
+    keys = ("horizon", "buffer_step_s", "buffer_cap_s", "terminal_weight", "smooth_weight", "rebuf_weight",
+            "smooth_fade_chunks")  # fmt: skip
+    assert [getattr(again, k) for k in keys] == [7, 0.25, 30.0, 0.5, 2.5, 0.75, 6]
+    assert again.qoe.name == "log"
+
+
 def test_fade_fit_keeps_the_shortest_of_the_tied_best(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pins the fade fit's choice: the highest mean QoE, the shorter fade on a tie (8 and 16 tie at 1)."""
     import types
@@ -651,6 +712,39 @@ def test_throughput_labels_are_one_hot_smoothed_onto_their_neighbours(
         want[max(b - 1, 0)] += 0.05
         want[min(b + 1, 23)] += 0.05
         np.testing.assert_allclose(t[k - 1], want, err_msg=f"chunk {k}")
+
+
+def test_history_and_session_features_by_hand() -> None:
+    """Pins the predictor's inputs: ln(tput / hm) and a presence mask right-aligned in 8 slots, ln hm (the
+    harmonic mean of the last 5: 3 / (1 + 1/2 + 1/4) = 12/7), ln of the LAST download; session features
+    e^0..e^5: 6/48 chunks, 0 - mean(1..5) = -3, and the population std of 0..5, sqrt(35/12)."""
+    from reelkit.stream.abr.ttp import history_features, session_features
+
+    f, hm = history_features([1.0, 2.0, 4.0], [0.5, 1.0, 2.0])
+    assert hm == pytest.approx(12 / 7)
+    np.testing.assert_allclose(
+        f[:8], [0, 0, 0, 0, 0, *np.log(np.array([1.0, 2.0, 4.0]) * 7 / 12)], atol=1e-12
+    )
+    assert f[8:16].tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert f[16] == pytest.approx(np.log(12 / 7)) and f[17] == pytest.approx(np.log(2.0))
+    sf = session_features(np.exp(np.arange(6.0)))
+    np.testing.assert_allclose(sf, [6 / 48, -3.0, np.sqrt(35 / 12)])
+
+
+def test_an_ensemble_of_three_is_the_mean_not_the_median() -> None:
+    """Pins the ensemble's average: members saying [1, 0], [0, 1], [0, 1] give [1/3, 2/3] (the median would
+    give [0, 1]; with two members the two agree)."""
+    from reelkit.stream.abr.ttp import EnsembleDistribution
+
+    class _Fixed:
+        def __init__(self, p: list[float]) -> None:
+            self.p, self.max_lag, self.centers = np.array([p]), 1, np.array([0.0, 1.0])
+
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return self.p
+
+    ens = EnsembleDistribution([_Fixed([1.0, 0.0]), _Fixed([0.0, 1.0]), _Fixed([0.0, 1.0])])  # type: ignore[list-item]
+    np.testing.assert_allclose(ens.predict(np.zeros((1, 1))), [[1 / 3, 2 / 3]])
 
 
 def test_mlp_first_adam_step_descends_the_cross_entropy_gradient() -> None:
