@@ -97,6 +97,16 @@ def test_sessions_are_independent_and_restart_at_chunk_zero(abr_client: TestClie
     assert switched["new_session"] is True and switched["algo"] == "bola"
 
 
+def test_another_chunk_length_starts_a_new_session(abr_client: TestClient) -> None:
+    """Pins chunk_s as part of a session's identity: the same session asking with 2 s chunks instead of 4 s
+    starts anew (its policy's video had 4 s chunks); asking again with 2 s keeps it."""
+    _decide(abr_client, session_id="cs", algo="bba", chunk_s=4.0)
+    asked = {"session_id": "cs", "algo": "bba", "chunk_index": 1, "buffer_s": 10.0}
+    assert _decide(abr_client, chunk_s=4.0, **asked)["new_session"] is False
+    assert _decide(abr_client, chunk_s=2.0, **asked)["new_session"] is True
+    assert _decide(abr_client, chunk_s=2.0, **asked)["new_session"] is False
+
+
 def test_buffer_based_policies_need_no_download_time(abr_client: TestClient) -> None:
     for algo in ("bba", "bola"):
         _decide(abr_client, session_id=f"b-{algo}", algo=algo)
@@ -452,6 +462,38 @@ def test_a_trace_named_none_something_is_a_trace(stream_client: TestClient, tmp_
     for unshaped in ("none", "none~busy"):
         assert stream_client.get(f"/abr/stream/tiny/{unshaped}/n3/chunk-0-00001.m4s").status_code == 200
     assert stream_client.get("/v1/abr/sessions/n3").status_code == 404  # no session for unshaped fetches
+
+
+@pytest.mark.media
+def test_a_busy_trace_clock_runs_only_while_payload_moves(stream_client: TestClient) -> None:
+    """Pins '<trace>~busy': the first transfer starts at trace 0 (not after its 80 ms round trip, as on
+    wall time) and the second where the first's payload ended (its predicted time less the RTT)."""
+    for file in ("chunk-0-00001.m4s", "chunk-1-00002.m4s"):
+        assert stream_client.get(f"/abr/stream/tiny/const-1~busy/bz/{file}").status_code == 200
+    first, second = stream_client.get("/v1/abr/sessions/bz").json()["transfers"]
+    assert first["trace_start_s"] == 0.0
+    assert second["trace_start_s"] == pytest.approx(first["predicted_s"] - 0.08)
+    assert stream_client.get("/abr/stream/tiny/const-1~wall/wl/chunk-0-00001.m4s").status_code == 200
+    (wall,) = stream_client.get("/v1/abr/sessions/wl").json()["transfers"]
+    assert wall["trace_start_s"] >= 0.08
+
+
+@pytest.mark.media
+def test_a_restarted_session_keeps_its_link(stream_client: TestClient) -> None:
+    """Pins the network belonging to the session id: a decision at chunk 0 after a paced fetch starts a new
+    policy but keeps the link, its trace and its logged transfer."""
+    assert stream_client.get("/abr/stream/tiny/const-100/rs/chunk-0-00001.m4s").status_code == 200
+    assert _decide(stream_client, session_id="rs", ladder_kbps=[100.0, 250.0], stream="tiny")["new_session"]
+    info = stream_client.get("/v1/abr/sessions/rs").json()
+    assert info["trace"] == "const-100" and [t["file"] for t in info["transfers"]] == ["chunk-0-00001.m4s"]
+
+
+@pytest.mark.media
+def test_a_constant_trace_of_10000_mbps_is_the_highest_served(stream_client: TestClient) -> None:
+    """Pins the const-<Mbps> bound as inclusive: const-10000 is served, const-10000.5 is a 404."""
+    assert stream_client.get("/abr/stream/tiny/const-10000/top/chunk-0-00001.m4s").status_code == 200
+    r = stream_client.get("/abr/stream/tiny/const-10000.5/top2/chunk-0-00001.m4s")
+    assert r.status_code == 404 and "(0, 10000] Mbps" in r.json()["message"]
 
 
 @pytest.mark.media
