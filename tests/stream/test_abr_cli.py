@@ -278,6 +278,9 @@ def _damaged(tmp_path: Path, change: str) -> Path:
         m[f"{first}w0"] = m[f"{first}w0"] * np.nan
     elif change == "short-bins":
         m[f"{first}centers"] = m[f"{first}centers"][:5]
+    elif change == "repeated-bin":  # every member's, so that no ensemble check catches it first
+        for key in [k for k in m if k.endswith("centers")]:
+            m[key] = np.concatenate([m[key][:1], m[key][:-1]])
     elif change == "wrong-layer":
         m[f"{first}w0"] = np.zeros((10, m[f"{first}w0"].shape[1]))
     elif change == "other-lag":
@@ -295,6 +298,7 @@ def _damaged(tmp_path: Path, change: str) -> Path:
         "zero-buffer-step",
         "nan-weights",
         "short-bins",
+        "repeated-bin",
         "wrong-layer",
         "other-lag",
     ],
