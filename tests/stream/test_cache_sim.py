@@ -40,6 +40,14 @@ def test_parse_capacity() -> None:
         parse_capacity("5%")
 
 
+def test_capacity_units_are_the_si_and_binary_multiples() -> None:
+    """Pins every unit: KiB to PiB are powers of 1024; kB to PB and the bare K, M, G, T powers of 1000."""
+    binary = [parse_capacity(f"1{u}") for u in ("KiB", "MiB", "GiB", "TiB", "PiB")]
+    assert binary == [2**10, 2**20, 2**30, 2**40, 2**50]
+    si = [parse_capacity(f"1{u}") for u in ("kB", "MB", "GB", "TB", "PB", "K", "M", "G", "T")]
+    assert si == [10**3, 10**6, 10**9, 10**12, 10**15, 10**3, 10**6, 10**9, 10**12]
+
+
 def test_warmup_forms() -> None:
     tr = _trace()
     assert warmup_requests(tr, 0) == 0
@@ -87,6 +95,21 @@ def test_windows_start_on_the_hour_and_regions_keep_their_ids() -> None:
     assert r.by_region.requests.tolist() == [2, 1] and r.by_region.hits.tolist() == [1, 0]
 
 
+def test_hourly_and_regional_ratios_are_each_windows_own() -> None:
+    """Pins the per-window ratios by hand: hour 0 asks A A B (100, 100, 10 bytes; A's second a hit), hit
+    ratio 1/3 and byte hit ratio 100/210; hour 1 asks B C (10 and 1 bytes; B a hit), 1/2 and 10/11."""
+    trace = RequestTrace.from_arrays(
+        [0.0, 10.0, 20.0, 3600.0, 3700.0], [1, 1, 2, 2, 3], [100, 100, 10, 10, 1], regions=[0, 0, 0, 1, 1]
+    )
+    r = simulate(trace, "lru", 1000)
+    np.testing.assert_allclose(r.hourly.hit_ratio, [1 / 3, 1 / 2])
+    np.testing.assert_allclose(r.hourly.byte_hit_ratio, [100 / 210, 10 / 11])
+    assert r.by_region is not None
+    np.testing.assert_allclose(r.by_region.to_frame()["byte_hit_ratio"], [100 / 210, 10 / 11])
+    # and the miss ratios are each the complement of their own hit ratio (2/5 hits, 110/221 bytes)
+    assert (r.miss_ratio, r.byte_miss_ratio) == (pytest.approx(3 / 5), pytest.approx(111 / 221))
+
+
 def test_result_summary_and_speed() -> None:
     res = simulate(_trace(), "s3fifo", "5%")
     s = res.summary()
@@ -100,6 +123,9 @@ def test_result_summary_and_speed() -> None:
     ]
     assert s["policy"] == "s3fifo" and s["requests"] == 5000 and s["requests_per_s"] > 0
     assert res.miss_ratio == pytest.approx(1 - res.hit_ratio)
+    # the speed counts every request the policy replayed, the warm-up's too (they are all simulated)
+    warm = simulate(_trace(), "lru", "5%", warmup=0.5)
+    assert warm.requests_per_s * warm.seconds == pytest.approx(5000)
 
 
 def test_compare_serial_equals_threads() -> None:
@@ -151,9 +177,12 @@ def test_tinylfu_with_a_capacity_far_past_the_catalogue() -> None:
     assert whole.hits == simulate(trace, "tinylfu", 10**9).hits == n - len(np.unique(trace.objects))
 
 
-@pytest.mark.parametrize(("warmup", "expected"), [("29%", 29), ("57%", 57), ("58%", 58), (0.57, 57)])
+@pytest.mark.parametrize(
+    ("warmup", "expected"), [("29%", 29), ("57%", 57), ("58%", 58), (0.57, 57), (0.015, 1), ("1.9%", 1)]
+)
 def test_a_warmup_share_is_not_a_request_short(warmup: object, expected: int) -> None:
-    """0.29 x 100 is 28.999999999999996 in floating point: 29% of 100 requests warmed up 28."""
+    """0.29 x 100 is 28.999999999999996 in floating point: 29% of 100 requests warmed up 28. A share is
+    cut to whole requests, not rounded: 1.5% and 1.9% of 100 are 1."""
     trace = RequestTrace.from_arrays(np.arange(100, dtype=float), np.arange(100) % 7, np.ones(100, np.int64))
     assert warmup_requests(trace, warmup) == expected  # type: ignore[arg-type]
 
