@@ -89,6 +89,17 @@ def test_oracle_general_readable_by_libcachesim(tmp_path: Path) -> None:
     assert reqs == [(1, 10), (2, 20), (1, 10), (3, 30), (2, 20), (1, 10)]
 
 
+def test_negative_ids_are_written_to_oracle_as_their_64_bit_pattern(tmp_path: Path) -> None:
+    """Pins a negative id's oracleGeneral id as its two's complement (-5 is 2^64 - 5), so -5 and 5 stay two
+    objects; and a negative timestamp, which an unsigned 32-bit field would wrap, is refused."""
+    path = write_trace(RequestTrace.from_arrays([1, 2, 3], [-5, 5, -5], [10, 20, 10]), tmp_path / "n.bin")
+    raw = np.fromfile(path, dtype=np.dtype([("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")]))
+    assert raw["id"].tolist() == [2**64 - 5, 5, 2**64 - 5]
+    assert read_trace(path).objects.tolist() == [0, 1, 0]
+    with pytest.raises(ConfigError, match="unsigned 32-bit seconds"):
+        write_trace(RequestTrace.from_arrays([-1.0, 2.0], [1, 2], [1, 1]), tmp_path / "neg.bin")
+
+
 def test_textual_ids_hash_to_oracle(tmp_path: Path) -> None:
     back = read_trace(write_trace(_sample(), tmp_path / "t.oracleGeneral"))
     assert back.objects.tolist() == [0, 1, 0, 2, 1]
@@ -113,6 +124,9 @@ def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
         read_trace(p)
     p.write_text("timestamp,object_id,size_bytes\n1,a,0\n")
     with pytest.raises(DataFormatError, match=r"bad.csv:2: size_bytes"):
+        read_trace(p)
+    p.write_text("timestamp,object_id,size_bytes,region\n1,a,10,0\n2,b,10,1.5\n")  # not region 1
+    with pytest.raises(DataFormatError, match=r"bad.csv:3: region must be an int >= 0"):
         read_trace(p)
     p.write_text("timestamp, object_id,object_id ,size_bytes\n1,a,a,10\n")  # a traceback before
     with pytest.raises(DataFormatError, match=r"bad.csv:1: column object_id appears more than once"):
@@ -186,6 +200,15 @@ def test_bad_oracle_and_names(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".big*"))  # nothing half-written left behind
 
 
+def test_a_binary_file_named_csv_is_said_to_be_binary(tmp_path: Path) -> None:
+    """Pins the NUL-byte check: an oracleGeneral trace saved as .csv is "not UTF-8 text (... a binary file)",
+    not a CSV without the timestamp, object_id and size_bytes columns."""
+    oracle = write_trace(RequestTrace.from_arrays([1, 2, 3], [7, 5, 7], [10, 20, 10]), tmp_path / "t.bin")
+    (tmp_path / "t.csv").write_bytes(oracle.read_bytes())
+    with pytest.raises(DataFormatError, match=r"t\.csv: is not UTF-8 text \(UTF-16, or a binary file\)"):
+        read_trace(tmp_path / "t.csv")
+
+
 def test_integer_ids_stay_integers(tmp_path: Path) -> None:
     p = tmp_path / "t.csv"
     p.write_text("timestamp,object_id,size_bytes\n1,17,10\n2,3,10\n3,17,10\n")
@@ -193,10 +216,24 @@ def test_integer_ids_stay_integers(tmp_path: Path) -> None:
     assert tr.original_ids.dtype.kind == "i" and tr.original_ids.tolist() == [17, 3]
 
 
+def test_only_rows_earlier_than_the_one_above_are_out_of_order(tmp_path: Path) -> None:
+    """Pins the out-of-order count to rows strictly earlier than the row above: requests in one second (ties,
+    as second-resolution logs have) read in silence; times 5, 3, 3, 4, 1 have two rows out of order."""
+    p = tmp_path / "ties.csv"
+    p.write_text("timestamp,object_id,size_bytes\n1,a,10\n1,b,10\n2,a,10\n2,c,10\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_trace(p).timestamps.tolist() == [1.0, 1.0, 2.0, 2.0]
+    p.write_text("timestamp,object_id,size_bytes\n5,a,10\n3,b,10\n3,a,10\n4,c,10\n1,a,10\n")
+    with pytest.warns(ReelkitWarning, match=r"ties\.csv: 2 request\(s\) come before the one above them"):
+        read_trace(p)
+
+
 def test_slice_and_frame() -> None:
     tr = _sample()
     part = tr.slice(1, 4)
     assert part.original_ids.tolist() == ["a", "b", "c"] and part.n_requests == 3
+    assert part.regions is not None and part.regions.tolist() == [1, 0, 2]  # the slice's own regions
     f = tr.to_frame()
     assert list(f.columns) == ["timestamp", "object_id", "size_bytes", "region"]
 
