@@ -88,6 +88,46 @@ def test_a_part_watched_chunk_is_requested_and_the_last_chunk_holds_the_rest() -
     np.testing.assert_array_equal(tr.sizes, np.round(rate * [60.0, 60.0, 30.0, 60.0, 60.0]))
 
 
+def test_default_ladder_and_title_bytes() -> None:
+    """Pins the default ladder (235 kbit/s at 240p to 5.8 Mbit/s at 1080p, bits per second) and a title's
+    bytes as every rung's: an hour at complexity c is 3600 x c x 14,295,000 / 8 bytes."""
+    lad = default_ladder()
+    assert lad.bitrates.tolist() == [235e3, 560e3, 1050e3, 2350e3, 4300e3, 5800e3]
+    assert [r.height for r in lad.renditions] == [240, 360, 480, 720, 1080, 1080]
+    wl = trace_from_events(_events(), durations={"A": 3600.0, "B": 7200.0})
+    want = np.array([3600.0, 7200.0]) * wl.title_complexity * 14_295_000 / 8
+    np.testing.assert_allclose(wl.title_bytes(), want)
+
+
+def test_a_plays_fraction_wins_over_its_seconds() -> None:
+    """Pins the documented precedence: a play with both a fraction (0.25 of an hour: 15 one-minute chunks)
+    and a value (600 s: 10 chunks) covers its fraction."""
+    ev = pd.DataFrame(
+        {
+            "member_id": ["m1"],
+            "title_id": ["A"],
+            "timestamp": [0],
+            "kind": ["play"],
+            "value": [600.0],
+            "fraction": [0.25],
+        }
+    )
+    wl = trace_from_events(ev, chunk_s=60.0, durations={"A": 3600.0})
+    assert wl.trace.n_requests == 15
+
+
+def test_a_title_may_have_exactly_2_18_chunks() -> None:
+    """Pins the chunk-count limit to the 18 bits of the object id's chunk field: a title of 2^18 one-second
+    chunks is taken, one of 2^18 + 1 refused."""
+    ev = pd.DataFrame(
+        {"member_id": ["m"], "title_id": ["A"], "timestamp": [0], "kind": ["play"], "value": [2.0]}
+    )
+    wl = trace_from_events(ev, chunk_s=1.0, durations={"A": float(2**18)})
+    assert wl.trace.n_requests == 2
+    with pytest.raises(ConfigError, match="more than 262144 chunks"):
+        trace_from_events(ev, chunk_s=1.0, durations={"A": float(2**18 + 1)})
+
+
 def test_abr_choice() -> None:
     lad = default_ladder()
     rng = np.random.default_rng(0)
@@ -187,6 +227,19 @@ def test_synth_popularity_and_releases(synth: Workload) -> None:
     assert np.median(age) < 2 * 86400
 
 
+def test_synth_views_fall_in_the_window_with_releases_from_before_it(synth: Workload) -> None:
+    """Pins the window and the release lead-in: every request is in [start, start + days); releases are
+    drawn from 3 decay times (6 days here) before the start too, and those still draw views in the
+    window (about 2 a day x 6 days of the 20 releases expected)."""
+    cfg = SynthConfig(seed=11, days=4, n_titles=600, views_per_day=6000)
+    t = synth.trace.timestamps
+    assert t.min() >= cfg.start_s and t.max() < cfg.start_s + 4 * 86400
+    rel = synth.title_release_s
+    before = np.flatnonzero(rel < cfg.start_s)
+    assert len(before) >= 4 and rel[before].min() >= cfg.start_s - 6 * 86400
+    assert np.isin(before, synth.request_title).sum() >= 4
+
+
 def test_synth_background_popularity_is_zipf_mandelbrot() -> None:
     """Pins the background's share of rank k as (k + q)^-s / sum (s = 1, q = 10 over 20 titles: rank 1 gets
     (1/11) / 1.0686 = 8.5%, rank 20 (1/30) / 1.0686 = 3.1%; without q, 27.8% and 1.4%)."""
@@ -232,6 +285,17 @@ def test_synth_release_views_average_release_views_mean() -> None:
     whole = np.isfinite(rel) & (rel >= cfg.start_s) & (rel <= cfg.start_s + (cfg.days - 1) * 86400)
     assert whole.sum() > 1000
     assert views[whole].mean() == pytest.approx(50, rel=0.12)
+
+
+def test_titles_last_80_to_150_minutes_at_0_6_to_1_4_times_the_ladder(synth: Workload) -> None:
+    """Pins the per-title draws as documented: durations uniform over 80-150 minutes (mean 115), encoding
+    complexity uniform over 0.6-1.4 of the nominal bitrate (mean 1); 600 titles reach near both ends."""
+    minutes = synth.title_duration_s / 60.0
+    assert 80.0 <= minutes.min() < 81.0 and 149.0 < minutes.max() <= 150.0
+    assert minutes.mean() == pytest.approx(115.0, abs=3.0)
+    cx = synth.title_complexity
+    assert 0.6 <= cx.min() < 0.62 and 1.38 < cx.max() <= 1.4
+    assert cx.mean() == pytest.approx(1.0, abs=0.04)
 
 
 def test_synth_chunks_and_sizes() -> None:
