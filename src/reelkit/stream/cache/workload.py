@@ -469,10 +469,13 @@ class SynthConfig:
     proportional to ``(k + zipf_q) ** -zipf_s``; each region permutes the ranks a little
     (``region_shuffle``: the log-normal noise added to log-popularity). New releases (``releases_per_day``)
     follow a shot-noise model: a release at time ``r`` draws ``release_views_mean`` views on average
-    (log-normal spread ``release_sigma``), spread as ``exp(-(t - r) / release_decay_days)``. Demand follows a
+    (log-normal spread ``release_sigma``), spread as ``exp(-(t - r) / release_decay_days)``, and the daily
+    cycle keeps each with probability ``(1 + daily_amplitude cos) / (1 + daily_amplitude)``: a release keeps
+    ``release_views_mean / (1 + daily_amplitude)`` on average (1,176 of 2,000 by default). Demand follows a
     daily cycle peaking at ``peak_hour`` local time with relative amplitude ``daily_amplitude``; regions are
     ``timezones`` hours from UTC with demand shares ``region_weights``. ``views_per_day`` counts background
-    views; each view is expanded to requests as in :func:`trace_from_events`.
+    views (the cycle only moves them in the day); each view is expanded to requests as in
+    :func:`trace_from_events`.
     """
 
     seed: int = 0
