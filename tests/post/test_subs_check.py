@@ -180,6 +180,12 @@ def test_past_end_before_zero_and_bad_timing() -> None:
     assert [f.start_s for f in findings] == sorted(f.start_s for f in findings)
 
 
+def test_a_cue_starting_at_zero_is_not_before_zero() -> None:
+    """A cue at 00:00:00,000 starts at zero, not before it: no before_zero finding."""
+    sub = from_string(_srt(("00:00:00,000", "00:00:02,000", "At zero.")))
+    assert [f.kind for f in check_subtitles(sub)] == []
+
+
 def test_a_cue_ending_within_a_frame_of_rounding_of_the_media_end_is_not_past_it() -> None:
     """``end_tolerance_s`` (0.04 s): a cue ending 20 ms after a 10 s programme is the last frame's
     rounding, one ending 50 ms after is past the end."""

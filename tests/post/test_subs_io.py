@@ -102,6 +102,14 @@ def test_plain_ascii_utf16_without_a_byte_order_mark_is_read(tmp_path: Path, enc
     assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 2.0, "Hello")]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_mark_whose_text_is_mostly_cyrillic_is_read(encoding: str) -> None:
+    """A NUL in 57% of the high bytes (ASCII times, Cyrillic text): the share is of that half's bytes, not
+    of the whole file's (28%, under the 30% that tells UTF-16 apart)."""
+    text = "1\n00:00:01,000 --> 00:00:02,000\nПривет, как дела? Всё хорошо, спасибо, а у тебя?\n"
+    assert decode_text(text.encode(encoding)) == (text, encoding, False)
+
+
 _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
 
 
@@ -133,6 +141,10 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
             "cp1252",
         ),
         (_CUE.format("Schöne Grüße aus München."), "cp1252"),  # mac_iceland
+        # ° is a symbol next to a letter in cp1250 too: no fewer there, so cp1252 stays
+        (_CUE.format("Il fait 25°C à la plage, déjà."), "cp1252"),
+        # charset-normalizer's best guess, cp437, reads it cleaner (0.0) than cp1252 (0.04), within the slack
+        (_CUE.format("™ ® © all reserved"), "cp1252"),
         ("".join(_CUE.format(t) for t in ("Il était là hier soir.", "Déjà ?", "Pourquoi pas ?")), "cp1252"),
         (_CUE.format("Zażółć gęślą jaźń. Dzień dobry, proszę pana."), "cp1250"),  # was read as cp1252
         # both readings "clean" to charset-normalizer; cp1252 puts symbols in the words (¯ó³w)
@@ -282,6 +294,16 @@ def test_ass_times_are_rounded_to_the_centisecond() -> None:
     assert "Dialogue: 0,1:00:01.00,1:00:02.50,Sign" in late
 
 
+def test_srt_and_vtt_times_are_rounded_to_the_millisecond() -> None:
+    """3.3 s moved by 0.3 s is 3599.9999... ms in floating point: written 3.600 (not cut to 3.599)."""
+    from reelkit.post.subs.io import from_string
+
+    srt = from_string("1\n00:00:03,300 --> 00:00:04,000\nHello\n")
+    assert "00:00:03,600 --> 00:00:04,300" in srt.retimed(lambda t: t + 0.3).to_string()[0]
+    vtt = from_string("WEBVTT\n\n00:03.300 --> 00:04.000\nHello\n")
+    assert "00:03.600 --> 00:04.300" in vtt.retimed(lambda t: t + 0.3).to_string()[0]
+
+
 def test_ttml_read_and_write(tmp_path: Path) -> None:
     path = tmp_path / "a.ttml"
     path.write_text(TTML, encoding="utf-8")
@@ -311,6 +333,17 @@ def test_times_before_zero_are_kept_and_reported(tmp_path: Path) -> None:
     assert len(load_subtitles(out).cues) == 2
 
 
+def test_a_cue_that_only_ends_before_zero_is_reported_as_clamped() -> None:
+    """A cue of 1 s to -0.5 s (a typo) is written ending at 0: it is listed among the clamped cues, not
+    changed without a word."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("1\n00:00:01,000 --> -00:00:00,500\nTypo\n\n2\n00:00:02,000 --> 00:00:03,000\nOK\n")
+    text, clamped = sub.to_string()
+    assert "00:00:01,000 --> 00:00:00,000" in text
+    assert [c.index for c in clamped] == [0]
+
+
 def test_plain_text_strips_markup() -> None:
     assert plain_text("{\\an8}<i>Hi</i>\\Nthere &amp; you") == "Hi\nthere & you"
     assert plain_text("It&#39;s &#x202B;R&amp;D&#x202C;&nbsp;time\u200f &lt;3") == "It's R&D time <3"
@@ -333,6 +366,7 @@ def test_ass_soft_line_break_is_a_space_unless_wrap_style_2() -> None:
     assert _ass("one\\ntwo\\Nthree").cues[0].text == "one two\nthree"
     assert _ass("one\\ntwo", "WrapStyle: 1\n").cues[0].text == "one two"
     assert _ass("one\\ntwo", "WrapStyle: 2\n").cues[0].text == "one\ntwo"
+    assert _ass("one\\ntwo", "WrapStyle: 3\n").cues[0].text == "one two"  # only 2 makes \n a break
     assert _ass("{\\q2}one\\ntwo").cues[0].text == "one\ntwo"  # the event's own wrap style
     assert plain_text("one\\ntwo") == "one\ntwo"  # SRT: a line break, as before
 
@@ -406,6 +440,24 @@ ttp:frameRate="30" ttp:frameRateMultiplier="1000 1001"><body><div begin="10s">
     text = out.read_text(encoding="utf-8")
     assert '<p begin="00:00:02:15" end="00:00:03:00">One</p><p begin="90f" end="120f">Two</p>' in text
     assert '<div begin="10s">' in text
+
+
+def test_ttml_frame_and_tick_offsets_are_written_at_the_effective_rate_and_rounded(tmp_path: Path) -> None:
+    """At 30 x 1000/1001 fps, 300f moved by 100.1 s (3000 frames of 1/29.97 s) is 3300f (3303f at the
+    nominal 30); at 10 MHz ticks, 1.001 s (10009999.99... in floating point) is 10010000t."""
+    frames = _ttml(
+        tmp_path,
+        '<div><p begin="300f" end="330f">F</p></div>',
+        'ttp:frameRate="30" ttp:frameRateMultiplier="1000 1001"',
+    )
+    out = tmp_path / "f.ttml"
+    write_subtitles(load_subtitles(frames).retimed(lambda t: t + 100.1), out)
+    assert '<p begin="3300f" end="3330f">' in out.read_text(encoding="utf-8")
+    ticks = _ttml(
+        tmp_path, '<div><p begin="10000000t" end="20000000t">T</p></div>', 'ttp:tickRate="10000000"'
+    )
+    write_subtitles(load_subtitles(ticks).with_times([(1.001, 2.003)]), out)
+    assert '<p begin="10010000t" end="20030000t">' in out.read_text(encoding="utf-8")
 
 
 def test_ttml_default_tick_rate_is_the_effective_frame_rate(tmp_path: Path) -> None:
@@ -613,6 +665,15 @@ def test_microdvd_frames_are_rounded_to_the_nearest() -> None:
     assert "{26}{51}one" in sub.retimed(lambda t: t + 0.03).to_string()[0]
 
 
+def test_microdvd_frame_rate_line_of_a_high_frame_rate_is_read() -> None:
+    """A {1}{1}119.88 first line is the frame rate (frame 240 is 2.002 s), not a cue."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("{1}{1}119.88\n{240}{480}one\n", format="microdvd")
+    assert sub.fps == 119.88
+    assert [(round(c.start_s, 3), round(c.end_s, 3), c.text) for c in sub.cues] == [(2.002, 4.004, "one")]
+
+
 def test_a_format_pysubs2_writes_anew_warns_when_it_loses_something(tmp_path: Path) -> None:
     """MPL2's "/" italics do not survive pysubs2's writer; pysubs2's own spacing alone is no loss."""
     from reelkit.errors import ReelkitWarning
@@ -640,6 +701,15 @@ def test_a_format_pysubs2_writes_gets_times_rounded_to_the_millisecond() -> None
     assert sub.retimed(lambda t: t + 0.1).to_string()[0].startswith("[8][11]")
 
 
+def test_a_format_pysubs2_writes_keeps_its_crlf_line_endings() -> None:
+    """MPL2 is regenerated by pysubs2 with its own "\\n": a CRLF file is written back with CRLF."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("[10][20]Hello\r\n[30][40]World\r\n")
+    assert sub.format == "mpl2"
+    assert sub.retimed(lambda t: t + 1).to_string()[0] == "[20][30] Hello\r\n[40][50] World\r\n"
+
+
 def _ttml(tmp_path: Path, body: str, attrs: str = "") -> Path:
     path = tmp_path / "t.ttml"
     path.write_text(
@@ -664,6 +734,13 @@ def test_ttml_cues_timed_on_their_spans_take_the_spans_times(tmp_path: Path) -> 
     assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 4.0, "A B")]
     sub = load_subtitles(_ttml(tmp_path, f'<div><p begin="1s" end="5s">X {inner}</p></div>'))
     assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 5.0, "X A B")]
+
+
+def test_ttml_timed_spans_out_of_time_order_give_the_earliest_begin_and_latest_end(tmp_path: Path) -> None:
+    """Spans written 3-4 s then 1-2 s: the cue is shown 1-4 s (not from the first span's 3 s to the last
+    one's 2 s)."""
+    body = '<div><p><span begin="3s" end="4s">B</span> <span begin="1s" end="2s">A</span></p></div>'
+    assert [(c.start_s, c.end_s) for c in load_subtitles(_ttml(tmp_path, body)).cues] == [(1.0, 4.0)]
 
 
 def test_a_ttml_span_that_begins_as_its_p_ends_is_never_shown(tmp_path: Path) -> None:
@@ -715,6 +792,12 @@ def test_ttml_cues_cannot_leave_the_timed_div_that_holds_them(tmp_path: Path) ->
     assert [c.text for c in load_subtitles(late).cues] == ["Yes"]
 
 
+def test_a_ttml_p_ending_after_its_div_ends_with_the_div(tmp_path: Path) -> None:
+    """A <p> of 1-10 s in a <div> that ends at 5 s is shown 1-5 s (TTML1 10.4: cut by its parent's end)."""
+    path = _ttml(tmp_path, '<div begin="0s" end="5s"><p begin="1s" end="10s">Cut</p></div>')
+    assert [(c.start_s, c.end_s) for c in load_subtitles(path).cues] == [(1.0, 5.0)]
+
+
 def test_a_ttml_p_that_begins_as_its_div_ends_is_not_a_cue(tmp_path: Path) -> None:
     """A <p> at 2 s in a <div> of 1-3 s begins at 3 s, as the div ends: never shown, so no cue."""
     path = _ttml(
@@ -744,6 +827,14 @@ def test_ttml_sub_frames_fractions_and_a_frame_rounded_into_the_next_second() ->
     assert format_time(0.99, "00:00:00:00", tb) == "00:00:01:00"
     assert format_time(59.99, "00:00:00:00", tb) == "00:01:00:00"
     assert format_time(1.234, "1.5s", tb) == "1.234s"
+
+
+def test_ttml_clock_frames_are_counted_at_the_effective_rate() -> None:
+    """5.4835 s at 29.97 fps is frame 14.49 of its second: 00:00:05:14 (at the nominal 30, 14.505: 15)."""
+    from reelkit.post.subs.ttml import TimeBase, format_time
+
+    tb = TimeBase(Fraction(30000, 1001), 30, 1, 30.0)
+    assert format_time(5.4835, "00:00:00:00", tb) == "00:00:05:14"
 
 
 def test_ttml_hour_and_minute_offsets_keep_the_millisecond(tmp_path: Path) -> None:
@@ -836,6 +927,15 @@ def test_header_notes_and_cue_ids_are_not_timing_lines(tmp_path: Path) -> None:
         "NOTE 00:00:01.000 -> 00:00:02.000 was cut\n\n00:00:05.000 cue\n00:00:05.000 --> 00:00:06.000\nA\n"
     )
     assert [(c.start_s, c.text) for c in load_subtitles(path).cues] == [(5.0, "A")]
+
+
+def test_a_cue_id_that_begins_like_a_block_keyword_is_a_cue_id() -> None:
+    """A NOTE, STYLE or REGION block starts with the word alone or followed by white space (W3C WebVTT):
+    cue ids 'NOTES_1' and 'STYLE2' are not blocks, and their cues are read."""
+    from reelkit.post.subs.io import from_string
+
+    text = "WEBVTT\n\nNOTES_1\n00:01.000 --> 00:02.000\nA\n\nSTYLE2\n00:03.000 --> 00:04.000\nB\n"
+    assert [(c.start_s, c.text) for c in from_string(text).cues] == [(1.0, "A"), (3.0, "B")]
 
 
 def test_srt_text_after_an_empty_line_stays_with_its_cue() -> None:
