@@ -128,6 +128,29 @@ def test_back_to_back_cues_do_not_overlap() -> None:
     assert check_subtitles(sub, rules=SubtitleRules(min_gap_frames=0)) == []
 
 
+def test_a_cue_starting_a_millisecond_before_the_one_above_ends_overlaps_it() -> None:
+    """1.999 s is before the 2.000 s end of the cue above: an overlap (an error), not a gap of -1 ms."""
+    sub = from_string(
+        _srt(("00:00:01,000", "00:00:02,000", "One."), ("00:00:01,999", "00:00:03,000", "Two."))
+    )
+    assert [(f.kind, f.severity) for f in check_subtitles(sub)] == [("overlap", "error")]
+
+
+def test_a_zero_length_or_empty_cue_gets_its_own_finding_alone() -> None:
+    """A cue of no length is not shown (bad_timing), so it makes no gap to the cue above; a cue without
+    text is 'empty', not also too short."""
+    flash = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:02,000", "One."),
+            ("00:00:02,020", "00:00:02,020", "Flash."),
+            ("00:00:03,000", "00:00:04,000", "Two."),
+        )
+    )
+    assert [f.kind for f in check_subtitles(flash)] == ["bad_timing"]
+    blank = from_string(_srt(("00:00:01,000", "00:00:02,000", "One."), ("00:00:03,000", "00:00:03,500", "")))
+    assert [f.kind for f in check_subtitles(blank)] == ["empty"]
+
+
 def test_a_cue_inside_a_long_one_does_not_hide_a_later_overlap() -> None:
     """Overlaps are against the latest end so far: cues 2 and 3 both start inside cue 1 (1-8 s)."""
     sub = from_string(
@@ -224,6 +247,12 @@ def test_rules_refuse_infinite_limits() -> None:
             SubtitleRules(**{name: float("inf")})
 
 
+def test_rules_refuse_a_negative_minimum_gap() -> None:
+    """min_gap_frames=-1 would let cues overlap by a frame without a gap finding: refused."""
+    with pytest.raises(ConfigError, match="min_gap_frames"):
+        SubtitleRules(min_gap_frames=-1)
+
+
 def test_strict_check_exits_1_on_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from reelkit.testing.cli import run_cli as run
 
@@ -317,3 +346,9 @@ def test_webvtt_times_with_a_comma_are_an_error_and_still_read(tmp_path: Path) -
     assert check_subtitles(from_string(fixed)) == []
     # SRT writes the comma, and a WebVTT file with full stops has no such finding
     assert check_subtitles(from_string(_srt(("00:00:01,000", "00:00:02,500", "Hello")))) == []
+
+
+def test_a_comma_in_webvtt_cue_settings_is_not_a_comma_time() -> None:
+    """'position:10%,line-left' is a WebVTT setting; only the times themselves are checked for a comma."""
+    sub = from_string("WEBVTT\n\n00:01.000 --> 00:03.000 position:10%,line-left align:left\nHello.\n")
+    assert check_subtitles(sub) == []

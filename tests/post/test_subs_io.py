@@ -283,6 +283,39 @@ def test_ass_comments_outside_the_cues_take_the_nearest_cue_shift(tmp_path: Path
     assert "Comment: 0,0:01:11.00,0:01:12.00,Default,,0,0,0,,after" in text
 
 
+def test_ass_comments_at_a_cue_start_move_with_the_first_cue_starting_there(tmp_path: Path) -> None:
+    """Cues at 10 s (moved to 11 s and 13 s) and 20 s (to 21 s): a comment at 15 s maps between the first
+    10 s cue's 11 s and 21 s, to 16 s; one at the last cue's 20 s start moves with it, to 21 s."""
+    head = ASS.split("[Events]")[0]
+    fmt = "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    events = (
+        "Dialogue: 0,0:00:10.00,0:00:11.00,Default,,0,0,0,,one\n"
+        "Dialogue: 0,0:00:10.00,0:00:11.00,Default,,0,0,0,,also\n"
+        "Comment: 0,0:00:15.00,0:00:16.00,Default,,0,0,0,,middle\n"
+        "Dialogue: 0,0:00:20.00,0:00:21.00,Default,,0,0,0,,two\n"
+        "Comment: 0,0:00:20.00,0:00:21.00,Default,,0,0,0,,last\n"
+    )
+    path = tmp_path / "c.ass"
+    path.write_text(head + "[Events]\n" + fmt + events, encoding="utf-8")
+    out = tmp_path / "d.ass"
+    write_subtitles(load_subtitles(path).with_times([(11.0, 12.0), (13.0, 14.0), (21.0, 22.0)]), out)
+    text = out.read_text(encoding="utf-8")
+    assert "Comment: 0,0:00:16.00,0:00:17.00,Default,,0,0,0,,middle" in text
+    assert "Comment: 0,0:00:21.00,0:00:22.00,Default,,0,0,0,,last" in text
+
+
+def test_ssa_v4_is_read_as_ssa() -> None:
+    """ScriptType v4.00 (not v4.00+) is SSA, and stays SSA (written .ssa)."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string(
+        "[Script Info]\nScriptType: v4.00\n\n[Events]\n"
+        "Format: Marked, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: Marked=0,0:00:01.00,0:00:02.00,Default,,0,0,0,,Hi\n"
+    )
+    assert sub.format == "ssa" and [(c.start_s, c.text) for c in sub.cues] == [(1.0, "Hi")]
+
+
 def test_ass_times_are_rounded_to_the_centisecond() -> None:
     """ASS writes centiseconds: 1.007 s is 0:00:01.01 (not cut to 1.00), and 3600.996 s rounds into the
     next second and the hour, 1:00:01.00."""
@@ -302,6 +335,25 @@ def test_srt_and_vtt_times_are_rounded_to_the_millisecond() -> None:
     assert "00:00:03,600 --> 00:00:04,300" in srt.retimed(lambda t: t + 0.3).to_string()[0]
     vtt = from_string("WEBVTT\n\n00:03.300 --> 00:04.000\nHello\n")
     assert "00:03.600 --> 00:04.300" in vtt.retimed(lambda t: t + 0.3).to_string()[0]
+
+
+def test_srt_written_with_full_stops_keeps_them() -> None:
+    """An SRT whose times use '.' before the milliseconds (players read it) is written back with '.'."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string("1\n00:00:01.000 --> 00:00:02.000\nHello\n")
+    assert sub.format == "srt"
+    assert "00:00:02.000 --> 00:00:03.000" in sub.retimed(lambda t: t + 1).to_string()[0]
+
+
+def test_with_times_for_another_number_of_cues_is_a_config_error() -> None:
+    """One (start, end) pair for two cues is a ConfigError naming both counts, not a bare ValueError."""
+    from reelkit.errors import ConfigError
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string(SRT)
+    with pytest.raises(ConfigError, match=r"1 \(start, end\) pairs for 2 cues"):
+        sub.with_times([(1.0, 2.0)])
 
 
 def test_ttml_read_and_write(tmp_path: Path) -> None:
@@ -741,6 +793,16 @@ def test_ttml_timed_spans_out_of_time_order_give_the_earliest_begin_and_latest_e
     one's 2 s)."""
     body = '<div><p><span begin="3s" end="4s">B</span> <span begin="1s" end="2s">A</span></p></div>'
     assert [(c.start_s, c.end_s) for c in load_subtitles(_ttml(tmp_path, body)).cues] == [(1.0, 4.0)]
+
+
+def test_a_timed_p_whose_text_is_in_timed_spans_is_not_rewritten(tmp_path: Path) -> None:
+    """A <p begin="1s" end="5s"> shown 2-3 s by its one timed span: its begin and end are not the cue's
+    times, so writing is refused (rewriting them would move the span too)."""
+    path = _ttml(tmp_path, '<div><p begin="1s" end="5s"><span begin="1s" end="2s">A</span></p></div>')
+    sub = load_subtitles(path)
+    assert [(c.start_s, c.end_s) for c in sub.cues] == [(2.0, 3.0)]
+    with pytest.raises(DataFormatError, match="can be read but not re-timed in place"):
+        write_subtitles(sub, tmp_path / "o.ttml")
 
 
 def test_a_ttml_span_that_begins_as_its_p_ends_is_never_shown(tmp_path: Path) -> None:
