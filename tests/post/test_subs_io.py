@@ -420,6 +420,9 @@ def test_ass_soft_line_break_is_a_space_unless_wrap_style_2() -> None:
     assert _ass("one\\ntwo", "WrapStyle: 2\n").cues[0].text == "one\ntwo"
     assert _ass("one\\ntwo", "WrapStyle: 3\n").cues[0].text == "one two"  # only 2 makes \n a break
     assert _ass("{\\q2}one\\ntwo").cues[0].text == "one\ntwo"  # the event's own wrap style
+    # ... from where it stands, as libass renders it: a \q after a \n does not change that \n
+    assert _ass("{\\q2}one\\ntwo{\\q0}").cues[0].text == "one\ntwo"
+    assert _ass("one\\ntwo {\\q2}three\\nfour").cues[0].text == "one two three\nfour"
     assert plain_text("one\\ntwo") == "one\ntwo"  # SRT: a line break, as before
 
 

@@ -313,15 +313,23 @@ def plain_text(raw: str, format: str = "srt", *, wrap_style: int = 2) -> str:
     shows ``<`` and ``&`` as written), and without invisible format characters (the direction marks of
     right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` becomes a line break, ``\\h`` a
     space, and ``\\n`` a line break but in ASS/SSA under a ``wrap_style`` (the script's WrapStyle, or the
-    event's ``\\q``) other than 2, where libass shows it as a space. ``format`` is the file's (pysubs2's
-    texts, in its ASS form: ``"ass"``)."""
+    event's ``\\q`` before it) other than 2, where libass shows it as a space. ``format`` is the file's
+    (pysubs2's texts, in its ASS form: ``"ass"``)."""
     ass = format in ("ass", "ssa")
     if ass:
-        q = re.findall(r"\\q([0-3])", "".join(_OVERRIDE.findall(raw)))  # the event's own wrap style
-        wrap_style = int(q[-1]) if q else wrap_style
-    t = _OVERRIDE.sub("", raw)
-    soft = "\n" if not ass or wrap_style == 2 else " "
-    t = t.replace("\\N", "\n").replace("\\n", soft).replace("\\h", " ")
+        # a \q holds from where it stands, as libass and VSFilter read the event: a \n takes the wrap style in
+        # effect where it is (a \q after it does not reach back)
+        shown = []
+        for k, part in enumerate(re.split(r"(\{[^}]*\})", raw)):  # text, override block, text, ...
+            if k % 2:
+                q = re.findall(r"\\q([0-3])", part)
+                wrap_style = int(q[-1]) if q else wrap_style
+            else:
+                shown.append(part.replace("\\N", "\n").replace("\\n", "\n" if wrap_style == 2 else " "))
+        t = "".join(shown)
+    else:
+        t = _OVERRIDE.sub("", raw).replace("\\N", "\n").replace("\\n", "\n")
+    t = t.replace("\\h", " ")
     if not ass:
         t = html.unescape(_TAG.sub("", t))
     t = t.replace("\xa0", " ")
