@@ -2,9 +2,9 @@
 
 Text encoding is detected from the bytes: a byte-order mark (UTF-8, UTF-16, UTF-32), then strict UTF-8,
 then UTF-16 without a mark (NUL bytes in alternate positions), then ``charset-normalizer``'s best guess
-(cp1252 preferred whenever it reads the file nearly as cleanly as that guess). A file
-none of these read raises :class:`~reelkit.errors.DataFormatError` naming the file and asking for
-``encoding=``.
+(cp1252 preferred whenever it reads the file nearly as cleanly as that guess, or the guess is a CJK
+codec that reads no CJK letter). A file none of these read raises :class:`~reelkit.errors.DataFormatError`
+naming the file and asking for ``encoding=``.
 
 SRT, WebVTT and ASS/SSA are parsed here line by line, so that writing a re-timed file changes *only the
 timestamps*: cue order, numbering, styling tags, VTT cue settings, NOTE/STYLE blocks, ASS styles and fonts,
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import html
 import math
 import os
@@ -174,6 +175,10 @@ _MEDIA_MAGIC = (b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x1aE\xdf\xa3", b"FORM")
 _CP1252_SLACK = 0.1
 
 
+#: Kana, CJK ideographs and Hangul: what a text read in a Chinese, Japanese or Korean codec is written in
+_CJK_TEXT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
 def _symbols_in_words(text: str) -> int:
     """Non-ASCII symbols and number signs (``³ ¯ ¹ º``) next to a letter: how a single-byte text read in
     the wrong code page looks (punctuation such as ``’`` or ``¿`` does not count: it belongs there)."""
@@ -234,6 +239,7 @@ def decode_text(
         raise DataFormatError(_BINARY, path=path)
     if b"\x00" not in data:
         from charset_normalizer import from_bytes
+        from charset_normalizer.utils import is_multi_byte_encoding
 
         best = from_bytes(data).best()
         # Most 8-bit subtitles are Windows-1252. A file with a few accents or one curly quote gives
@@ -241,8 +247,17 @@ def decode_text(
         # language score picks cp1250 for Italian); cp1252 wins whenever it reads the file nearly as
         # cleanly as the best guess. A Cyrillic or Greek file reads as a mess in cp1252 and keeps its own.
         west = from_bytes(data, cp_isolation=["cp1252"]).best()
-        if west is not None and (best is None or west.chaos <= best.chaos + _CP1252_SLACK):
-            text = data.decode("cp1252")
+        west_ok = west is not None and (best is None or west.chaos <= best.chaos + _CP1252_SLACK)
+        # ... and whenever the guess is a CJK codec that reads no CJK letter: an all-capitals French file
+        # ("ÉTÉ À PARIS") was cp932's half-width katakana ("ﾉTﾉ ﾀ PARIS"), too messy in cp1252 for
+        # charset-normalizer to offer that at all
+        multi_byte = best is not None and is_multi_byte_encoding(best.encoding)
+        no_cjk = multi_byte and not _CJK_TEXT.search(str(best))
+        text = None
+        if west_ok or no_cjk:
+            with contextlib.suppress(UnicodeDecodeError):  # a byte cp1252 leaves undefined: west is None too
+                text = data.decode("cp1252")
+        if text is not None:
             # ... unless cp1252 puts symbols inside words where Central European cp1250 reads letters
             # (Polish "¯ó³w" for "Żółw", "Dziêkujê": charset-normalizer calls both readings clean, and
             # named cp1252 itself)
