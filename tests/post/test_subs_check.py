@@ -104,6 +104,24 @@ def test_overlap_gap_and_order() -> None:
     assert "gap" not in [f.kind for f in check_subtitles(sub, rules=SubtitleRules(min_gap_frames=0))]
 
 
+def test_overlap_gap_and_reading_speed_findings_say_where_and_how_much() -> None:
+    """The overlap ends where the cue above does (3 s); the gap runs from cue 2's end (4 s) to cue 3's start,
+    50 ms against 2 frames of 24 fps (83 ms); 20 characters in 1 s are 20.0 a second."""
+    sub = from_string(
+        _srt(
+            ("00:00:01,000", "00:00:03,000", "First."),
+            ("00:00:02,500", "00:00:04,000", "Overlaps the first."),
+            ("00:00:04,050", "00:00:06,000", "Only 50 ms later."),
+            ("00:00:07,000", "00:00:08,000", "x" * 20),
+        )
+    )
+    assert [(f.kind, f.start_s, f.end_s, f.message) for f in check_subtitles(sub)] == [
+        ("overlap", 2.5, 3.0, "cue 2 at 00:00:02.500 overlaps cue 1 (which ends at 00:00:03.000)"),
+        ("gap", 4.0, 4.05, "cue 3 at 00:00:04.050 follows cue 2 after 50 ms, under 2 frames (83 ms)"),
+        ("reading_speed", 7.0, 8.0, "cue 4 at 00:00:07.000: 20.0 characters per second, over 17"),
+    ]
+
+
 def test_cues_with_equal_starts_are_in_order_whatever_their_ends() -> None:
     sub = from_string(
         "WEBVTT\n\n00:01.000 --> 00:04.000\nTop\n\n00:01.000 --> 00:03.000\nBottom\n", format="vtt"

@@ -110,6 +110,19 @@ def test_utf16_without_a_mark_whose_text_is_mostly_cyrillic_is_read(encoding: st
     assert decode_text(text.encode(encoding)) == (text, encoding, False)
 
 
+def test_nul_bytes_in_both_halves_are_binary_not_utf16() -> None:
+    """NUL in every odd byte and a quarter of the even ones (0xFF 00 00 00 41 00 42 00 ...) is no UTF-16
+    text (too many even NULs) nor UTF-8 (0xFF): refused as binary data."""
+    with pytest.raises(DataFormatError, match="binary data"):
+        decode_text(bytes([0xFF, 0, 0, 0, 0x41, 0, 0x42, 0]) * 50)
+
+
+def test_an_encoding_given_that_reads_a_mark_leaves_it_out_of_the_text() -> None:
+    """utf-16 given, a big-endian mark: the text is read without the mark, as utf-16-be with a mark."""
+    data = codecs.BOM_UTF16_BE + "1\n".encode("utf-16-be")
+    assert decode_text(data, encoding="utf-16") == ("1\n", "utf-16-be", True)
+
+
 _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
 
 
@@ -388,14 +401,17 @@ def test_times_before_zero_are_kept_and_reported(tmp_path: Path) -> None:
 
 
 def test_a_cue_that_only_ends_before_zero_is_reported_as_clamped() -> None:
-    """A cue of 1 s to -0.5 s (a typo) is written ending at 0: it is listed among the clamped cues, not
-    changed without a word."""
+    """A cue of 1 s to -0.5 s (a typo) is noted when read, and written ending at 0: it is listed among the
+    clamped cues, not changed without a word."""
     from reelkit.post.subs.io import from_string
 
     sub = from_string("1\n00:00:01,000 --> -00:00:00,500\nTypo\n\n2\n00:00:02,000 --> 00:00:03,000\nOK\n")
+    assert sub.notes == ["cue 1 (00:00:01,000 --> -00:00:00,500) has a time before zero"]
     text, clamped = sub.to_string()
     assert "00:00:01,000 --> 00:00:00,000" in text
     assert [c.index for c in clamped] == [0]
+    ass = from_string(ASS.replace("0:00:05.00,0:00:06.50", "0:00:05.00,-0:00:00.50"))
+    assert ass.notes == ["event 1 has a time before zero"]
 
 
 def test_plain_text_strips_markup() -> None:
@@ -613,6 +629,20 @@ def test_an_output_named_for_another_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r"out\.vtt: the output is written as the input is, SRT.*\.srt"):
         write_subtitles(load_subtitles(path), tmp_path / "out.vtt")
     write_subtitles(load_subtitles(path), tmp_path / "out.txt")  # an extension that names no format is fine
+
+
+def test_an_ssa_file_may_be_written_with_an_ass_extension(tmp_path: Path) -> None:
+    """SSA and ASS are one family: an SSA file written to out.ass is not refused as another format."""
+    from reelkit.post.subs.io import check_writable, from_string
+
+    sub = from_string(
+        "[Script Info]\nScriptType: v4.00\n\n[Events]\n"
+        "Format: Marked, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: Marked=0,0:00:01.00,0:00:02.00,Default,,0,0,0,,Hi\n"
+    )
+    check_writable(sub, tmp_path / "out.ass")
+    with pytest.raises(DataFormatError, match="extension says SRT"):
+        check_writable(sub, tmp_path / "out.srt")
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
@@ -902,6 +932,20 @@ def test_ttml_clock_frames_are_counted_at_the_effective_rate() -> None:
 
     tb = TimeBase(Fraction(30000, 1001), 30, 1, 30.0)
     assert format_time(5.4835, "00:00:00:00", tb) == "00:00:05:14"
+
+
+def test_ttml_sub_frame_rate_and_time_base_are_read_from_the_document(tmp_path: Path) -> None:
+    """ttp:subFrameRate="2" at 25 fps: 00:00:01:12.1 is 1 + 12.5/25 = 1.5 s; a timeBase other than media
+    (smpte) is refused, not read as media time."""
+    path = _ttml(
+        tmp_path,
+        '<div><p begin="00:00:01:12.1" end="00:00:02:00">A</p></div>',
+        'ttp:frameRate="25" ttp:subFrameRate="2"',
+    )
+    assert [(c.start_s, c.end_s) for c in load_subtitles(path).cues] == [(1.5, 2.0)]
+    smpte = _ttml(tmp_path, '<div><p begin="1s" end="2s">A</p></div>', 'ttp:timeBase="smpte"')
+    with pytest.raises(DataFormatError, match="timeBase 'smpte' is not supported"):
+        load_subtitles(smpte)
 
 
 def test_ttml_hour_and_minute_offsets_keep_the_millisecond(tmp_path: Path) -> None:
