@@ -16,6 +16,7 @@ import pytest
 from reelkit.data.dataset import Dataset
 from reelkit.data.loaders import (
     ML100K_GENRES,
+    catalog_beside,
     load_dataset,
     load_delimited,
     load_events,
@@ -123,6 +124,13 @@ def test_only_movielens_split_names_dispatch_to_100k(tmp_path: Path, name: str) 
     assert set(ds.events["kind"]) == {"play"}
 
 
+@pytest.mark.parametrize("name", ["u5.base", "ub.test"])
+def test_every_movielens_split_name_reads_as_100k_with_its_catalog(ml100k: Path, name: str) -> None:
+    """All of u1..u5 and ua/ub .base/.test are MovieLens 100K files, joined to the u.item beside them."""
+    ds = load_events_file(write(ml100k / name, "2\t10\t4\t881250951\n"))
+    assert ds.events["value"].tolist() == [4.0] and ds.titles.loc["10", "name"] == "Toy Story"
+
+
 def test_catalog_lines_end_only_at_newlines(tmp_path: Path) -> None:
     # latin-1 0x85 decodes to NEL; \x0c, \x1c and \u2028 are line breaks to str.splitlines() too
     p = tmp_path / "movies.dat"
@@ -168,6 +176,14 @@ def test_movielens_csv_with_movies(tmp_path: Path) -> None:
     assert t["year"].isna().tolist() == [False, True, False]
     assert t.loc["3", "year"] == 1975
     assert load_dataset(tmp_path).n_events == 2
+
+
+def test_a_catalogue_year_column_is_taken_over_the_year_in_a_title(tmp_path: Path) -> None:
+    """A catalogue's year column is the year; a title's "(1995)" only stands in where that field is empty."""
+    p = write(tmp_path / "titles.csv", "id,title,year\na,Heat (1995),1996\nb,Alien (1979),\nc,Plain,2001\n")
+    t = load_titles(p)
+    assert t.loc["a", "name"] == "Heat" and t.loc["a", "year"] == 1996
+    assert t.loc["b", "year"] == 1979 and t.loc["c", "year"] == 2001
 
 
 def test_movielens_csv_requires_its_header(tmp_path: Path) -> None:
@@ -244,6 +260,13 @@ def test_a_semicolon_file_with_decimal_commas_is_read_by_its_semicolons(tmp_path
         load_events_file(p)
     q = write(tmp_path / "tabs.tsv", "u1\ti1\t4\t2020-01-01 10:00:00\nu2\ti2\t3\t2020-01-02 11:00:00\n")
     assert load_events_file(q).events["value"].tolist() == [4.0, 3.0]  # not split at the space
+
+
+def test_a_comma_and_a_semicolon_splitting_every_line_alike_read_as_commas(tmp_path: Path) -> None:
+    """On a tie (both split each line in two) the separator is the earlier in the order: the comma."""
+    ds = load_events_file(write(tmp_path / "events.txt", "u1,t;1\nu2,t;2\n"))
+    assert ds.events["member_id"].tolist() == ["u1", "u2"]
+    assert ds.events["title_id"].tolist() == ["t;1", "t;2"]
 
 
 @pytest.mark.parametrize(("events_ids", "catalog_ids"), [([10, 20], [10.0, 20.0]), ([10.0, 20.0], [10, 20])])
@@ -403,6 +426,25 @@ def test_generic_sibling_and_explicit_catalog(tmp_path: Path) -> None:
     assert ds.titles.loc["b", "year"] == 2003
 
 
+def test_a_titles_csv_beside_the_events_is_read_before_a_movies_csv(tmp_path: Path) -> None:
+    """Of several catalogues beside an events file, titles.csv is taken before movies.csv (the documented
+    order)."""
+    write(tmp_path / "events.csv", "user,item\n1,a\n")
+    write(tmp_path / "titles.csv", "item_id,name\na,Alpha\n")
+    write(tmp_path / "movies.csv", "movieId,title\na,Other\n")
+    assert load_events_file(tmp_path / "events.csv").titles.loc["a", "name"] == "Alpha"
+
+
+def test_the_catalog_beside_a_file_read_generically_is_the_generic_readers(tmp_path: Path) -> None:
+    """With columns or a separator given, a ratings.dat is read by the generic reader, whose catalog is a
+    titles.csv beside it (not the movies.dat of MovieLens 1M): that is the one an output must not replace."""
+    p = write(tmp_path / "ratings.dat", "1::1::5::978300760\n")
+    write(tmp_path / "movies.dat", "1::Toy Story (1995)::Animation\n")
+    write(tmp_path / "titles.csv", "id,name\n1,Toy Story\n")
+    assert catalog_beside(p) == tmp_path / "movies.dat"
+    assert catalog_beside(p, generic=True) == tmp_path / "titles.csv"
+
+
 # ------------------------------------------------------------------------------------ Parquet
 def test_parquet_events_with_aliases_and_datetimes(tmp_path: Path) -> None:
     frame = pd.DataFrame(
@@ -428,6 +470,14 @@ def test_parquet_garbage(tmp_path: Path) -> None:
     p = write(tmp_path / "x.parquet", "not parquet")
     with pytest.raises(DataFormatError, match="cannot read as Parquet"):
         load_events_file(p)
+
+
+def test_a_parquet_row_without_an_id_is_named_by_its_1_based_row(tmp_path: Path) -> None:
+    """The message counts rows from 1, as a spreadsheet does: row 2 is the second (``iloc[1]``)."""
+    p = tmp_path / "events.parquet"
+    pd.DataFrame({"user": ["u1", None, "u3"], "item": ["a", "b", "c"]}).to_parquet(p)
+    with pytest.raises(DataFormatError, match=r"row 2: empty member id"):
+        load_parquet(p)
 
 
 def test_dataset_folders(tmp_path: Path, ml100k: Path) -> None:
