@@ -106,6 +106,32 @@ def test_an_abandoned_movie_resumed_is_played_to_the_end(demo: Dataset) -> None:
     assert len(later) > 1000 and (later["fraction"] == 1.0).all()
 
 
+def test_a_plays_value_is_the_seconds_reached_its_fraction_of_the_runtime(demo: Dataset) -> None:
+    """A play's value is round(fraction x runtime): a title's finished plays give its runtime, and a play
+    that stopped halfway is worth half of it (not the whole runtime)."""
+    plays = demo.events[demo.events["kind"].astype(str) == "play"]
+    runtime = plays[plays["fraction"] == 1.0].groupby("title_id")["value"].first()
+    rt = runtime.reindex(plays["title_id"]).to_numpy()
+    known = ~np.isnan(rt)
+    assert known.mean() > 0.9
+    expected = np.round(plays["fraction"].to_numpy()[known] * rt[known])
+    assert (plays["value"].to_numpy()[known] == expected).all()
+    assert (plays["fraction"].to_numpy()[known] < 0.5).sum() > 1000
+
+
+def test_a_resumed_movie_starts_after_the_seconds_first_watched(demo: Dataset) -> None:
+    """A member resumes a movie after the first sitting ended: no later play of it starts within the first
+    play's watched seconds (its value)."""
+    ev = demo.events
+    plays = ev[ev["kind"].astype(str) == "play"]
+    movies = plays[demo.titles["kind"].reindex(plays["title_id"]).to_numpy() == "movie"]
+    movies = movies.sort_values("timestamp", kind="stable")
+    by_pair = movies.groupby(["member_id", "title_id"])
+    first_end = by_pair["timestamp"].transform("first") + by_pair["value"].transform("first")
+    later = by_pair.cumcount() > 0
+    assert later.sum() > 1000 and (movies.loc[later, "timestamp"] >= first_end[later]).all()
+
+
 def test_better_matches_are_finished_and_rated_higher(demo: Dataset) -> None:
     ev = demo.events
     kind = ev["kind"].astype(str)
@@ -222,6 +248,13 @@ def test_a_start_within_a_day_means_that_day_from_midnight() -> None:
     pd.testing.assert_frame_equal(at_one_pm.events, make_demo(**SMALL, start="2024-01-01").events)
 
 
+def test_ids_are_zero_padded_to_one_width_so_they_sort_in_number_order() -> None:
+    """60 members and 40 titles are m01..m60 and t01..t40: one width, so text order is number order."""
+    ds = make_demo(**SMALL)
+    assert sorted(ds.members.index) == [f"m{i:02d}" for i in range(1, 61)]
+    assert sorted(ds.titles.index) == [f"t{i:02d}" for i in range(1, 41)]
+
+
 def test_a_naive_datetime_start_is_read_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     """datetime(2024, 3, 1) without a zone is 2024-03-01 UTC whatever the machine's zone (in Tokyo's local
     time it would be 2024-02-29 15:00 UTC, a day early)."""
@@ -245,3 +278,10 @@ def test_a_naive_datetime_start_is_read_as_utc(monkeypatch: pytest.MonkeyPatch) 
 def test_bad_parameters(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         make_demo(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_shortest_period_is_four_weeks() -> None:
+    """days=28 is the shortest period made; 27 is refused, naming the bound."""
+    assert make_demo(**{**SMALL, "days": 28}).n_events > 0
+    with pytest.raises(ConfigError, match="days must be at least 28, not 27"):
+        make_demo(**{**SMALL, "days": 27})
