@@ -231,6 +231,16 @@ def test_by_name_with_environment_settings(
     assert cache_root(tmp_path / "x") == tmp_path / "x"
 
 
+def test_a_cache_folder_given_with_a_tilde_is_in_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REELKIT_CACHE=~/c (quoted in a shell, a service's environment) is $HOME/c, not a folder named '~'."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("REELKIT_CACHE", "~/c")
+    assert cache_root() == tmp_path / "c"
+    assert cache_root("~/d") == tmp_path / "d"
+
+
 def test_md5_only_entry(server: Server, tmp_path: Path) -> None:
     payload = make_zip({"ml-1m/ratings.dat": "1::1::5::978300760\n"})
     publish(server, "ml-1m.zip", payload)
@@ -347,6 +357,20 @@ def test_a_fetch_killed_while_swapping_copies_leaves_the_previous_copy_in_place(
     running.mkdir()
     fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
     assert not aside.exists() and running.is_dir() and (folder / "u.data").read_text() == U_DATA
+
+
+def test_a_folder_left_aside_without_a_marker_is_removed_not_put_in_place(
+    server: Server, tmp_path: Path
+) -> None:
+    """Only a complete copy (its marker in it) left aside by a killed swap is put back; one without (an
+    empty folder swapped out, a stray) is removed and the dataset downloaded."""
+    payload = make_zip({"ml-100k/u.data": U_DATA})
+    publish(server, "ml-100k.zip", payload)
+    aside = tmp_path / f".ml-100k.old-{2**22 + 12345}"  # a dead process's
+    aside.mkdir()
+    (aside / "u.data").write_text("half")
+    folder = fetch(entry_for(payload), cache_dir=tmp_path, base_url=server.url)
+    assert (folder / "u.data").read_text() == U_DATA and not aside.exists()
 
 
 def test_a_folder_reelkit_did_not_fetch_is_never_replaced(server: Server, tmp_path: Path) -> None:
