@@ -1409,9 +1409,9 @@ def load_events_file(
 
     ``u.data``/``uN.base``/``uN.test`` -> MovieLens 100K (+ ``u.item``); ``ratings.csv`` -> MovieLens CSV
     (+ ``movies.csv``); ``ratings.dat`` -> MovieLens 1M (+ ``movies.dat``); ``.parquet`` (or Parquet
-    contents) -> Parquet; anything else -> the generic delimited reader (+ a sibling ``titles.csv``,
-    ``titles.parquet``, ``movies.csv``… when present). Giving ``columns`` or ``sep`` always selects the
-    generic reader.
+    contents) -> Parquet; anything else -> the generic delimited reader (+ the first sibling of
+    ``titles.parquet``, ``titles.csv``, ``movies.csv``… present). Giving ``columns`` or ``sep`` always
+    selects the generic reader.
     """
     p = Path(path)
     _need_file(p)
