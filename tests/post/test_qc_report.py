@@ -88,6 +88,37 @@ def test_silent_channel_and_whole_programme_inversion() -> None:
     assert audio_findings(programme(6.0), RATE) == []
 
 
+def test_a_silent_channel_needs_another_20_db_over_it_and_a_silent_lfe_is_a_warning() -> None:
+    """A channel under -70 dBFS is silent only while another plays over -50 dBFS (a quiet programme, L at
+    -60, is not "R silent"); a silent LFE is a warning (many 5.1 mixes leave it empty), any other an error."""
+    t = np.arange(6 * RATE) / RATE
+    tone = np.sin(2 * np.pi * 997 * t) * np.sqrt(2)  # 0 dBFS RMS
+    quiet = np.stack([tone * 10 ** (-60 / 20), np.zeros_like(t)], 1).astype(np.float32)
+    assert [f for f in audio_findings(quiet, RATE) if f.kind == "silent_channel"] == []
+    five_one = np.stack([tone * 10 ** (-30 / 20)] * 6, 1).astype(np.float32)
+    five_one[:, 3] = 0.0  # FL FR FC LFE BL BR: the LFE empty
+    (lfe,) = [f for f in audio_findings(five_one, RATE) if f.kind == "silent_channel"]
+    assert lfe.severity == "warning" and lfe.message.startswith("channel 4 (LFE) is silent")
+    five_one[:, 2] = 0.0
+    found = {f.message[:11]: f.severity for f in audio_findings(five_one, RATE) if f.kind == "silent_channel"}
+    assert found == {"channel 3 (": "error", "channel 4 (": "warning"}
+
+
+def test_phase_windows_are_pearson_correlations_and_the_whole_programme_means_90_percent() -> None:
+    """Correlation per 1 s window is Pearson's (about the window's mean: L = 0.05 + s, R = 0.05 - s is -1,
+    a whole-programme inversion, whatever the DC); an inversion over 6 of 10 s is a warning over those 6 s,
+    not "the whole programme" (90 % of the active windows); one of exactly ``phase_min_s`` (2 s) is found."""
+    s = programme(10.0)[:, :1]
+    dc = np.concatenate([0.05 + s, 0.05 - s], axis=1).astype(np.float32)
+    (inv,) = [f for f in audio_findings(dc, RATE) if f.kind == "phase"]
+    assert inv.severity == "error" and "median correlation -1.00" in inv.message
+    for first, last in ((2, 8), (3, 5)):
+        x = programme(10.0)
+        x[first * RATE : last * RATE, 1] *= -1
+        (p,) = [f for f in audio_findings(x, RATE) if f.kind == "phase"]
+        assert (p.start_s, p.end_s, p.severity) == (first, last, "warning")
+
+
 def test_phase_pairs_are_found_by_channel_name() -> None:
     """A 7.1 mix's side pair (channels 7 and 8) went unchecked: pairs were taken by position."""
     seven_one = np.concatenate([programme(6.0, seed=s) for s in range(4)], axis=1)
@@ -211,15 +242,31 @@ def test_ebu_r128_warns_of_a_loudness_range_over_20_lu(tmp_path: Path) -> None:
     assert [f.severity for f in lra] == ["warning"] and "20.5 LU is wider than 20 LU" in lra[0].message
 
 
-@pytest.mark.parametrize(("seconds", "found"), [(1.8, False), (2.3, True)])
+@pytest.mark.parametrize(("seconds", "found"), [(1.8, False), (2.0, True), (2.3, True)])
 def test_silence_of_two_seconds_or_more_is_found(seconds: float, found: bool) -> None:
-    """``silence_min_s`` is 2 s: 2.3 s of digital silence inside a programme is a finding, 1.8 s is not."""
+    """``silence_min_s`` is 2 s: 2.3 s and exactly 2 s of digital silence inside a programme are a finding,
+    1.8 s is not."""
     x = programme(10.0)
     x[4 * RATE : 4 * RATE + int(seconds * RATE)] = 0.0
     silence = [f for f in audio_findings(x, RATE) if f.kind == "silence"]
     assert [(f.start_s, f.end_s) for f in silence] == (
         [(pytest.approx(4.0, abs=0.05), pytest.approx(4.0 + seconds, abs=0.05))] if found else []
     )
+
+
+def test_silence_is_every_channel_quiet_and_a_tail_runs_to_the_last_sample() -> None:
+    """Silence is every channel under -60 dBFS: a 5.1 whose centre alone carries a -55 dBFS passage is not
+    silent (their mean power, -62.8 dB, is). A tail silence ends at the programme's end (4.03 s, not the
+    last whole 50 ms segment, 4.0 s)."""
+    t = np.arange(6 * RATE) / RATE
+    x = np.zeros((6 * RATE, 6), dtype=np.float32)
+    x[:, 2] = np.sin(2 * np.pi * 997 * t) * np.sqrt(2) * 10 ** (-55 / 20)
+    assert [f for f in audio_findings(x, RATE) if f.kind == "silence"] == []
+    y = programme(4.03)
+    y[2 * RATE :] = 0.0
+    (tail,) = [f for f in audio_findings(y, RATE) if f.kind == "silence"]
+    assert (tail.start_s, tail.end_s) == (2.0, pytest.approx(4.03, abs=1e-9))
+    assert tail.message == "silence of 2.0 s (all channels under -60 dBFS) at the tail"
 
 
 def test_html_report(faulty: Path, tmp_path: Path) -> None:
@@ -943,6 +990,25 @@ def test_netflix_checks_the_full_programme_when_the_dialogue_gated_figure_fails(
     passing = dataclasses.replace(lo, dialogue_lufs=-27.5)
     found, check, _ = _loudness_findings(x, rate, passing, get_spec("netflix"), opt)
     assert (check.measure, check.target) == ("dialogue", -27.0)
+
+
+def test_a_fallback_is_held_to_its_own_tolerance() -> None:
+    """A dialogue spec whose fallback is -24 ±1 (not the dialogue-gated ±2): a full programme at -22.5 fails
+    it (1.5 LU over), one at -24.8 passes, and the band checked is (-24, 1)."""
+    import dataclasses
+
+    from reelkit.post.qc import _loudness_findings
+
+    x = programme(3.0)
+    spec = DeliverySpec(**{**get_spec("netflix").model_dump(), "fallback_tolerance_lu": 1.0})
+    lo = dataclasses.replace(measure(x, RATE), dialogue_lufs=-20.0)  # dialogue-gated fails -27 ±2
+    for integrated, severity in ((-22.5, "error"), (-24.8, "info")):
+        found, check, _ = _loudness_findings(
+            x, RATE, dataclasses.replace(lo, integrated_lufs=integrated), spec, QCOptions()
+        )
+        loud = next(f for f in found if f.kind == "loudness")
+        assert (check.target, check.tolerance, loud.severity) == (-24.0, 1.0, severity)
+        assert loud.message.endswith("-24 ±1")
 
 
 @pytest.mark.media
