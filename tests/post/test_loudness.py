@@ -261,6 +261,36 @@ def test_conformance_after_checks_the_values_from_after_s_and_reports_the_farthe
     values[4] = -22.85
     (o,) = check_case(case, "f.wav", Measured(momentary=(times, values)))
     assert not o.ok and o.got == -22.85
+    values[:] = [-40.0, -30.0, -25.0, -23.2, -23.0, -23.0]  # the value at exactly 1 s counts
+    (o,) = check_case(case, "f.wav", Measured(momentary=(times, values)))
+    assert not o.ok and o.got == -23.2
+
+
+def test_conformance_per_segment_needs_every_segment_and_reports_the_farthest_with_its_target() -> None:
+    """Successive maxima -38, -37, -36 (1 s segments): a middle segment at -36.5 (0.5 over -37) fails the
+    file though the last passes, and the outcome names that segment's value and target (-36.5 against -37)."""
+    from reelkit.post.conformance import Case, Check, Measured, check_case
+
+    check = Check("short_term_max_per_segment", -38, segment_s=1.0, step=1.0, segments=3)
+    case = Case("x", "three steps", "f", "*.wav", (check,))
+    times = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+    values = np.array([-38.4, -38.0, -36.5, -37.9, -36.0, -36.3])
+    (o,) = check_case(case, "f.wav", Measured(short_term=(times, values)))
+    assert (o.ok, o.got, o.expected) == (False, -36.5, -37.0)
+    values[2] = -37.05
+    (o,) = check_case(case, "f.wav", Measured(short_term=(times, values)))
+    assert o.ok
+
+
+def test_conformance_case_files_sort_naturally(tmp_path: Path) -> None:
+    """Case 10's files in number order (-10-1-, -10-2-, -10-10-), not as text (-10-1-, -10-10-, -10-2-)."""
+    from reelkit.post.conformance import CASES, case_files
+
+    case = next(c for c in CASES if c.name == "3341-10")
+    (tmp_path / case.folder).mkdir()
+    for n in (10, 2, 21, 1, 3, 12):
+        (tmp_path / case.folder / f"seq-3341-10-{n}-24bit.wav").touch()
+    assert [f.name.split("-")[3] for f in case_files(case, tmp_path)] == ["1", "2", "3", "10", "12", "21"]
 
 
 def test_true_peak_filter_properties() -> None:
