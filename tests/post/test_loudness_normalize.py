@@ -613,6 +613,40 @@ def test_copy_chunks_writes_the_bext_before_data_byte_for_byte(tmp_path: Path) -
     assert out.read_bytes() == b"RIFF" + struct.pack("<I", 4 + len(want)) + b"WAVE" + want
 
 
+def test_copy_chunks_updates_a_bext_without_history_and_replaces_the_written_files_own(
+    tmp_path: Path,
+) -> None:
+    """A 602-byte version 2 bext (no coding history, as ffmpeg's -write_bext writes one) gets the loudness
+    fields and the history line too; an iXML the written file already has is replaced, not kept beside the
+    source's (one of each, RIFF size = file - 8)."""
+    import struct
+
+    from reelkit.post.bwf import copy_chunks
+
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 8000, 1, 8)
+    bext = bytearray(602)
+    struct.pack_into("<QH", bext, 338, 99, 2)
+    src, out = tmp_path / "src.wav", tmp_path / "out.wav"
+    body = (
+        _chunk(b"fmt ", fmt)
+        + _chunk(b"bext", bytes(bext))
+        + _chunk(b"iXML", b"<new/>")
+        + _chunk(b"data", b"\x80")
+    )
+    src.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    written = _chunk(b"fmt ", fmt) + _chunk(b"iXML", b"<old/>") + _chunk(b"data", b"\x01\x02")
+    out.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(written)) + b"WAVE" + written)
+    assert copy_chunks(src, out, loudness=lambda: (-23.0, 1.0, -2.0, -20.0, -21.0), history="T=x") == "copied"
+    struct.pack_into("<5h", bext, 412, -2300, 100, -200, -2000, -2100)
+    want = (
+        _chunk(b"fmt ", fmt)
+        + _chunk(b"bext", bytes(bext) + b"T=x\r\n")
+        + _chunk(b"iXML", b"<new/>")
+        + _chunk(b"data", b"\x01\x02")
+    )
+    assert out.read_bytes() == b"RIFF" + struct.pack("<I", 4 + len(want)) + b"WAVE" + want
+
+
 def test_an_rf64_sources_chunks_after_its_data_are_found(tmp_path: Path) -> None:
     """An RF64 data chunk's size is ds64's second number (dataSize, after riffSize): read as riffSize the
     walk jumped past the end and the iXML after the data was lost."""
