@@ -269,6 +269,28 @@ def test_silence_is_every_channel_quiet_and_a_tail_runs_to_the_last_sample() -> 
     assert tail.message == "silence of 2.0 s (all channels under -60 dBFS) at the tail"
 
 
+def test_silence_at_the_head_and_of_the_whole_programme() -> None:
+    """2.5 s of silence first is a warning "at the head"; a programme silent but for its last 50 ms is a
+    9.95 s head silence too (it was an error, as if the whole programme were silent, while 60 ms of sound
+    made it a head warning); an all-silent programme is an error without a place."""
+    x = programme(10.0)
+    x[: int(2.5 * RATE)] = 0.0
+    (head,) = [f for f in audio_findings(x, RATE) if f.kind == "silence"]
+    assert (head.start_s, head.end_s, head.severity) == (0.0, 2.5, "warning")
+    assert head.message.endswith("at the head")
+    y = programme(10.0)
+    y[: -int(0.05 * RATE)] = 0.0
+    (head,) = [f for f in audio_findings(y, RATE) if f.kind == "silence"]
+    assert (head.start_s, head.end_s, head.severity) == (0.0, pytest.approx(9.95), "warning")
+    assert head.message.endswith("at the head")
+    (whole,) = [f for f in audio_findings(np.zeros_like(y), RATE) if f.kind == "silence"]
+    assert (whole.end_s, whole.severity, whole.message) == (
+        10.0,
+        "error",
+        "silence of 10.0 s (all channels under -60 dBFS)",
+    )
+
+
 def test_html_report(faulty: Path, tmp_path: Path) -> None:
     report = run_qc(faulty, spec="atsc-a85")
     assert report.plot_png is not None and report.plot_png[:8] == b"\x89PNG\r\n\x1a\n"

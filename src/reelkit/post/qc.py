@@ -334,13 +334,16 @@ def _silences(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Fin
     out: list[Finding] = []
     for s, e in zip(starts, ends, strict=True):
         t0, t1 = s * seg, min(e * seg, total)
-        if e == len(quiet):
+        # a run to the last whole segment is a tail (its end the programme's end); one that stops before
+        # a last segment with sound in it is not (it read as silence of the whole programme)
+        tail = e == len(quiet)
+        if tail:
             t1 = total
         if t1 - t0 < opt.silence_min_s:
             continue
-        whole = t0 <= 0.0 and t1 >= total - seg
+        whole = t0 <= 0.0 and tail
         sev: Severity = "error" if whole else "warning"
-        where = "the whole programme" if whole else "head" if t0 <= 0 else "tail" if t1 >= total - seg else ""
+        where = "the whole programme" if whole else "head" if t0 <= 0 else "tail" if tail else ""
         msg = f"silence of {t1 - t0:.1f} s (all channels under {opt.silence_dbfs:.0f} dBFS)"
         out.append(
             Finding(
