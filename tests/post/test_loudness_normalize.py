@@ -665,6 +665,19 @@ def test_an_rf64_sources_chunks_after_its_data_are_found(tmp_path: Path) -> None
     assert read_chunks(path) == [(b"iXML", ixml)]
 
 
+def test_riff_chunks_lists_an_empty_chunk_ending_the_file(tmp_path: Path) -> None:
+    """A chunk header with no body as the file's last 8 bytes (an empty data chunk: no samples) is listed
+    with its offset and sizes, not dropped (the walk needs pos + 8 <= size, not <)."""
+    import struct
+
+    from reelkit.post.bwf import riff_chunks
+
+    body = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)) + _chunk(b"data", b"")
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    assert riff_chunks(path) == ([(b"fmt ", 20, 16, 16), (b"data", 44, 0, 0)], 44)
+
+
 def test_the_dialogue_reference_uses_the_speech_detector_given() -> None:
     # it was always silero, whatever detector the caller (reelkit loudness normalize --vad) chose
     calls: list[int] = []

@@ -117,6 +117,12 @@ def test_phase_windows_are_pearson_correlations_and_the_whole_programme_means_90
         x[first * RATE : last * RATE, 1] *= -1
         (p,) = [f for f in audio_findings(x, RATE) if f.kind == "phase"]
         assert (p.start_s, p.end_s, p.severity) == (first, last, "warning")
+    # windows with a channel under -50 dBFS (silent_channel_dbfs + 20) are not judged: a quiet inverted
+    # passage at -55 dBFS RMS is no phase finding
+    q = programme(10.0)
+    q[3 * RATE : 7 * RATE] *= 10 ** (-29 / 20)  # about -26 dBFS RMS down to -55
+    q[3 * RATE : 7 * RATE, 1] = -q[3 * RATE : 7 * RATE, 0]
+    assert [f for f in audio_findings(q, RATE) if f.kind == "phase"] == []
 
 
 def test_phase_pairs_are_found_by_channel_name() -> None:
@@ -213,6 +219,20 @@ def test_ebu_r128_holds_the_programme_to_half_a_lu(tmp_path: Path, level: float,
     report = run_qc(path, spec="ebu-r128", plot=False)
     assert report.programme_lufs == pytest.approx(level, abs=0.01)
     assert next(f for f in report.findings if f.kind == "loudness").severity == severity
+
+
+def test_a_loudness_finding_says_too_short_under_one_400_ms_block_else_silent() -> None:
+    """Under 0.4 s (one gating block) there is no integrated loudness because the programme is too short
+    (0.35 s of noise); a silent programme of 0.5 s has none because it is silent."""
+    from reelkit.post.qc import _loudness_findings
+
+    for x, why in (
+        (programme(0.35), "shorter than one 400 ms block"),
+        (np.zeros((RATE // 2, 2), np.float32), "the programme is silent"),
+    ):
+        found, _, _ = _loudness_findings(x, RATE, measure(x, RATE), get_spec("ebu-r128"), QCOptions())
+        loud = next(f for f in found if f.kind == "loudness")
+        assert loud.severity == "error" and why in loud.message
 
 
 @pytest.mark.parametrize(("peak_dbtp", "severity"), [(-0.998, "info"), (-0.98, "error")])
