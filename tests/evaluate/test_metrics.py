@@ -100,6 +100,21 @@ def test_explicit_zeros_and_dense_truth() -> None:
     np.testing.assert_allclose(recall_at_k(np.array([[0, 1]]), t.toarray()), [1.0])
 
 
+def test_duplicate_and_negative_truth_entries() -> None:
+    """A title stored twice in a CSR row is one relevant title (|R| = 1, recall@1 of [[1]] is 1, not 1/2),
+    and a stored negative value is non-zero, so relevant, as the module says."""
+    dup = sp.csr_matrix((np.ones(2), np.array([1, 1]), np.array([0, 2])), shape=(1, 3))
+    np.testing.assert_allclose(recall_at_k(np.array([[1]]), dup), [1.0])
+    neg = sp.csr_matrix((np.array([-1.0]), (np.array([0]), np.array([2]))), shape=(1, 3))
+    np.testing.assert_allclose(recall_at_k(np.array([[2]]), neg), [1.0])
+
+
+def test_a_column_past_the_truth_is_no_hit_on_the_next_row() -> None:
+    """Member 0's title 3, one past a 3-column truth, is no hit, not member 1's title 0 (row * 3 + 3)."""
+    t = truth_matrix([[], [0]], n_all=3)
+    np.testing.assert_allclose(precision_at_k(np.array([[3], [2]]), t), [0.0, 0.0])
+
+
 def test_shape_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="rows"):
         ndcg_at_k(np.zeros((3, 2), dtype=int), TRUTH)
