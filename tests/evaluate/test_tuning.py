@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 from pydantic import Field
 
+from reelkit.data.confidence import ConfidenceConfig
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError
 from reelkit.evaluate import DEFAULT_BUDGET, TuneResult, tune
@@ -185,6 +186,16 @@ def test_rating_model_minimises_rmse() -> None:
     assert res.trials[0].params == {"shrink": 1.0}
     assert res.best_score == min(t.score for t in res.trials)
     assert len({t.params["shrink"] for t in res.trials}) == 6
+
+
+def test_a_rating_model_fitted_without_low_ratings_is_tuned_on_ndcg_by_default() -> None:
+    """With min_rating or low ratings as dislikes a rating model's default metric is ndcg@10, not rmse
+    (which those settings refuse), so tuning it with no metric given runs."""
+    for res in (
+        tune(ShrunkMean, DS, budget=1, min_rating=3.0),
+        tune(ShrunkMean, DS, budget=1, confidence=ConfidenceConfig(low_rating="dislike")),
+    ):
+        assert res.metric == "ndcg@10" and not res.lower_is_better
 
 
 class BothMean(ShrunkMean):
