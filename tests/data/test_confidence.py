@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reelkit.data.confidence import ConfidenceConfig, aggregate_pairs, sample_plays
+from reelkit.data.confidence import ConfidenceConfig, aggregate_events, aggregate_pairs, sample_plays
 from reelkit.data.dataset import Dataset
 from reelkit.data.demo import make_demo
 
@@ -135,6 +135,33 @@ def test_sample_cut_completion_threshold_and_rating_clip_boundaries() -> None:
     assert one("play", 6000.0, 1.0, ConfidenceConfig(completion_threshold=1.0)) == (1, pytest.approx(1.5))
     assert one("rating", 7.0, np.nan, ConfidenceConfig())[1] == pytest.approx(2.0)
     assert one("rating", -3.0, np.nan, ConfidenceConfig())[1] == pytest.approx(1.0)
+
+
+def test_sample_seconds_and_a_tenth_are_strict_and_events_take_the_given_thresholds() -> None:
+    """A sample is under 120 *seconds* (119 s at 5% is one, 120 s or 130 s at 5% is not) and under a tenth
+    (60 s at exactly 0.1 is not); aggregate_events applies the thresholds it is given (with 30 s, a 60 s
+    play at 5% is a viewing); a fraction over 1 given to aggregate_pairs is capped (watched 1.0 at 1.2)."""
+    plays = np.array(["play"] * 4, dtype=object)
+    got = sample_plays(plays, np.array([119.0, 120.0, 130.0, 60.0]), np.array([0.05, 0.05, 0.05, 0.1]))
+    assert got.tolist() == [True, False, False, False]
+    ev = pd.DataFrame(
+        [("m", "t", 1, "play", 60.0, 0.05)],
+        columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"],
+    )
+    assert aggregate_events(ev, ConfidenceConfig(), (1.0, 5.0))["sample_only"].tolist() == [True]
+    tight = aggregate_events(ev, ConfidenceConfig(), (1.0, 5.0), sample_seconds=30.0)
+    assert tight["sample_only"].tolist() == [False]
+    over = aggregate_pairs(
+        np.zeros(1, np.int64),
+        1,
+        np.array(["play"], dtype=object),
+        np.array([1], np.int64),
+        np.array([7200.0]),
+        np.array([1.2]),
+        ConfidenceConfig(),
+        (1.0, 5.0),
+    )
+    assert over.watched.tolist() == pytest.approx([1.0])
 
 
 def test_ratings_timestamps_and_scale() -> None:
