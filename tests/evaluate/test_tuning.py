@@ -129,6 +129,20 @@ def test_trials_are_scored_on_a_20_percent_validation_split() -> None:
     assert res.trials[0].metrics == pytest.approx(expected)
 
 
+def test_trials_are_scored_with_the_given_min_rating_and_confidence() -> None:
+    """A trial is evaluate's run with tune's min_rating and confidence (low ratings as dislikes are not
+    relevant in the validation part), not with the defaults."""
+    fit_part, valid_part = split_random(DS, 0.2, 0)
+    plain = evaluate(Toy(), fit_part, valid_part, ks=(10,), n_resamples=0).metrics
+    for min_rating, confidence in ((4.0, None), (None, ConfidenceConfig(low_rating="dislike"))):
+        res = tune(Toy, DS, budget=1, min_rating=min_rating, confidence=confidence)
+        expected = evaluate(
+            Toy(), fit_part, valid_part, ks=(10,), min_rating=min_rating, confidence=confidence, n_resamples=0
+        ).metrics
+        assert res.trials[0].metrics == pytest.approx(expected)
+        assert expected != pytest.approx(plain)
+
+
 class TiedConfig(ToyConfig):
     tag: int = 0
 
