@@ -84,6 +84,15 @@ def test_map_hand_computed() -> None:
     np.testing.assert_allclose(map_at_k(RECS, TRUTH, 2), [0.25, 0.0])
 
 
+def test_ndcg_and_map_ideal_runs_to_k_past_a_short_list() -> None:
+    """A 2-title list, both hits, |R| = 3, at k = 5: the ideal counts min(|R|, k) = 3 ranks, not the list's 2.
+    nDCG = (1 + 1/log2 3) / (1 + 1/log2 3 + 1/2) = 0.76536 and AP = (1 + 1) / 3, not 1 for both."""
+    recs, truth = np.array([[0, 1]]), truth_matrix([[0, 1, 2]], n_all=4)
+    np.testing.assert_allclose(ndcg_at_k(recs, truth, 5), [(1 + 1 / LOG2_3) / (1.5 + 1 / LOG2_3)])
+    assert ndcg_at_k(recs, truth, 5)[0] == pytest.approx(0.76536, abs=1e-5)
+    np.testing.assert_allclose(map_at_k(recs, truth, 5), [2 / 3])
+
+
 def test_member_without_relevant_titles_is_nan() -> None:
     recs = np.array([[0, 1]])
     empty = truth_matrix([[]], n_all=3)
@@ -159,6 +168,9 @@ def test_bootstrap_ci_basic() -> None:
     assert bootstrap_ci(np.array([1.0, np.nan])) == pytest.approx((1.0, 1.0))
     lo, hi = bootstrap_ci(np.array([np.nan]))
     assert math.isnan(lo) and math.isnan(hi)
+    # dropped before resampling: the interval is the one of the defined values alone, for the same seed
+    mixed = np.array([0.0, np.nan, 1.0, np.nan, 0.5, 0.2, np.nan, 0.9])
+    assert bootstrap_ci(mixed, seed=5) == bootstrap_ci(mixed[~np.isnan(mixed)], seed=5)
     # deterministic by seed; wider at higher confidence; about +-1.96 * sd / sqrt(n) for n = 400
     v = np.random.default_rng(1).normal(size=400)
     assert bootstrap_ci(v, seed=3) == bootstrap_ci(v, seed=3)
