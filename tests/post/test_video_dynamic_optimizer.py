@@ -84,6 +84,12 @@ def test_a_quality_target_met_exactly_takes_the_cheapest_title_that_meets_it() -
     assert _sizes(optimize(free, fps=10, target_vmaf=70)) == [240, 240]
 
 
+def test_a_budget_met_exactly_by_the_best_title_takes_the_best_title() -> None:
+    """Both shots at 720p are 600 000 bits over 2 s, 300 kbps: a 300 kbps budget takes them (VMAF 86)."""
+    best = optimize(shot_options(SHOTS, RESULTS), fps=10, target_kbps=300)
+    assert _sizes(best) == [720, 720] and best.vmaf == pytest.approx(86.0)
+
+
 def test_lagrangian_ties_take_fewer_bits() -> None:
     """At λ = 1 both options score frames·VMAF − λ·bits = 0: the one of fewer bits is chosen."""
     cheap, dear = ShotOption(100, 10.0, 10), ShotOption(200, 20.0, 10)
@@ -95,6 +101,12 @@ def test_title_vmaf_is_frame_weighted() -> None:
     """A 10-frame shot at VMAF 90 and a 30-frame one at 50 make a title of (900 + 1500) / 40 = 60, not 70."""
     (point,) = operating_points([[ShotOption(1000, 90.0, 10)], [ShotOption(1000, 50.0, 30)]], fps=10)
     assert point.vmaf == pytest.approx(60.0) and point.frames == 40 and point.duration_s == pytest.approx(4.0)
+
+
+def test_a_titles_bitrate_is_its_bits_per_second_in_kbps() -> None:
+    """2000 bits over 40 frames at 10 fps (4 s) are 500 bit/s, 0.5 kbps (/ 1000, not / 1024)."""
+    (point,) = operating_points([[ShotOption(1000, 90.0, 10)], [ShotOption(1000, 50.0, 30)]], fps=10)
+    assert point.bitrate_kbps == pytest.approx(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +171,21 @@ def test_mixed_resolution_rung_decodes_and_scores(two_shots: Path) -> None:
         two_shots, alloc, two_shots.parent / "x.mp4", display=(320, 180), fps=25.0, measure="per-shot"
     )
     assert per_shot.vmaf == pytest.approx(planned_vmaf) and per_shot.bits == alloc.bits
+
+
+@pytest.mark.media
+def test_a_joined_rungs_rate_and_subsampled_score_count(two_shots: Path) -> None:
+    """A joined 50-frame rung at 25 fps lasts 2 s (kbps = bits / 2000); scoring every 3rd frame scores 17."""
+    specs = [EncodeSpec(160, 90, qp=30, start_frame=0, end_frame=25)]
+    specs.append(EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50))
+    encs = run_encodes(two_shots, specs, display=(320, 180), cache_dir=two_shots.parent / "cache")
+    choice = tuple(ShotOption(e.bits, e.vmaf, e.frames, e) for e in encs)
+    alloc = Allocation(choice, 0.0, sum(e.bits for e in encs), 50, 0.0, 2.0)
+    out = two_shots.parent / "rung3.mp4"
+    rung = assemble_rung(two_shots, alloc, out, display=(320, 180), fps=25.0, vmaf_subsample=3)
+    nbytes, packets = packet_bytes(out)
+    assert packets == 50 and rung.bits == 8 * nbytes
+    assert rung.bitrate_kbps == pytest.approx(8 * nbytes / 2000)
 
 
 @pytest.mark.media
@@ -411,6 +438,29 @@ def test_shot_scored_on_the_titles_subsampling_phase(two_shots: Path) -> None:
     psnr = full.per_frame["psnr_y"]
     assert enc.psnr_y == pytest.approx(psnr[1::2].mean(), abs=1e-6)
     assert enc.psnr_y != pytest.approx(psnr[0::2].mean(), abs=1e-3)
+
+
+@pytest.mark.media
+def test_an_encodes_vmaf_is_the_mean_of_its_scored_frames(two_shots: Path) -> None:
+    """VMAF on every 2nd frame of a shot from frame 25: the arithmetic mean of frames 26, 28, ... (not the
+    harmonic mean)."""
+    spec = EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50)
+    enc = run_encodes(
+        two_shots, [spec], display=(320, 180), cache_dir=two_shots.parent / "cache2", vmaf_subsample=2
+    )[0]
+    q = measure_quality(
+        two_shots,
+        enc.path,
+        models=("vmaf",),
+        features=(),
+        reference_frames=(25, 50),
+        subsample=2,
+        first_frame=1,
+    )
+    scored = q.per_frame["vmaf"]
+    assert len(scored) == 12 and scored.min() < scored.max()
+    assert enc.vmaf == pytest.approx(scored.mean(), abs=1e-6)
+    assert enc.vmaf != pytest.approx(len(scored) / (1.0 / scored).sum(), abs=1e-6)
 
 
 @pytest.mark.media
