@@ -266,6 +266,15 @@ def test_bad_encode_settings_are_refused_before_encoding() -> None:
         EncodeSpec(64, 36, crf=23, preset="bogus")
 
 
+def test_odd_sizes_and_a_cut_at_frame_0_are_refused_when_a_spec_is_made() -> None:
+    """x264's 4:2:0 needs even sizes (64x35 is refused, not failed in ffmpeg); a cut at frame 0 is no cut."""
+    for w, h in ((65, 36), (64, 35)):
+        with pytest.raises(ConfigError, match=f"{w}x{h} must be positive and even"):
+            EncodeSpec(w, h, crf=23)
+    with pytest.raises(ConfigError, match="above 0"):
+        EncodeSpec(64, 36, crf=23, cuts=(0, 25))
+
+
 def test_cli_ladder_refuses_bad_options_before_encoding(
     clips: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
