@@ -7,6 +7,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reelkit import media
@@ -60,8 +61,35 @@ def test_frame_rate_snaps_only_ntsc_rates_to_their_exact_value() -> None:
     assert media.frame_rate(25.0) == 25
 
 
+def test_frame_rate_snaps_47_95_to_48000_over_1001() -> None:
+    """ffmpeg prints 48000/1001 (HFR film at NTSC) as 47.95: its exact rate, not 959/20."""
+    assert media.frame_rate(47.95) == Fraction(48000, 1001)
+
+
+def test_a_sideways_clips_aspect_stretches_its_stored_width() -> None:
+    """Stored 1920x1080 at SAR 4:3 and turned 90 degrees it shows 1080 wide and 2560 tall: 0.421875."""
+    clip = media.VideoStream(0, "h264", 1080, 1920, 25.0, "yuv420p", rotation=90, sar=Fraction(4, 3))
+    assert clip.display_aspect == pytest.approx(1080 / 2560)
+
+
+def test_a_runs_own_timeout_is_shortened_to_the_jobs_limit() -> None:
+    """A 600 s timeout inside a 5 s job limit gets at most 5 s; without a limit it keeps its own."""
+    with media.time_limit(5.0):
+        left = media._limit(600.0, "a run")
+        assert left is not None and 4.0 < left <= 5.0
+    assert media._limit(600.0, "a run") == 600.0
+
+
 def test_ends_short_allows_the_larger_of_half_a_second_and_two_percent() -> None:
     """A 100 s stream may end 2 s early (2 %), a 10 s one 0.5 s; more than that is cut short."""
     assert not media.ends_short(100.0, 98.5) and media.ends_short(100.0, 97.9)
     assert not media.ends_short(10.0, 9.6) and media.ends_short(10.0, 9.4)
     assert not media.ends_short(None, 0.0)
+
+
+@pytest.mark.media
+def test_a_wav_keeps_a_layout_of_its_own(tmp_path: Path) -> None:
+    """Three channels FL+FR+TBL written to a WAV read back as that layout (its channel mask), not 3.0."""
+    out = media.write_audio(tmp_path / "x.wav", np.zeros((480, 3), np.float32), 48000, layout="FL+FR+TBL")
+    (audio,) = media.probe(out).audio
+    assert (audio.channels, audio.layout) == (3, "FL+FR+TBL")
