@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from reelkit import media
+from reelkit.errors import MediaError
 
 #: What ``ffmpeg -i`` prints for a sideways phone clip of an hour, a PAL interlaced stream and a WebM stream
 #: whose base rate is the 1 kHz timebase (no ffprobe: probe parses this text).
@@ -85,6 +86,14 @@ def test_ends_short_allows_the_larger_of_half_a_second_and_two_percent() -> None
     assert not media.ends_short(100.0, 98.5) and media.ends_short(100.0, 97.9)
     assert not media.ends_short(10.0, 9.6) and media.ends_short(10.0, 9.4)
     assert not media.ends_short(None, 0.0)
+
+
+def test_decoding_an_audio_stream_past_the_last_is_a_media_error(tmp_path: Path) -> None:
+    """A file of one soundtrack has no stream 1: a MediaError naming it, not an IndexError."""
+    clip = tmp_path / "one.wav"
+    info = media.MediaInfo(str(clip), 1.0, audio=[media.AudioStream(0, "pcm_s16le", 48000, 2, "stereo")])
+    with pytest.raises(MediaError, match="has no audio stream 1"):
+        media.decode_audio(clip, stream=1, info=info)
 
 
 @pytest.mark.media

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,7 @@ from reelkit.post.video.shots import (
     ShotOption,
     assemble_rung,
     detect_shots,
+    join_shots,
     lagrangian_choice,
     operating_points,
     optimize,
@@ -189,6 +191,21 @@ def test_a_joined_rungs_rate_and_subsampled_score_count(two_shots: Path) -> None
 
 
 @pytest.mark.media
+def test_shots_in_a_folder_named_with_a_quote_are_joined(two_shots: Path) -> None:
+    """The concat list quotes each part, so a part under it's/ joins: 25 + 25 frames make 50."""
+    specs = [EncodeSpec(160, 90, qp=30, start_frame=0, end_frame=25)]
+    specs.append(EncodeSpec(320, 180, qp=30, start_frame=25, end_frame=50))
+    encs = run_encodes(two_shots, specs, display=(320, 180), cache_dir=two_shots.parent / "cache")
+    folder = two_shots.parent / "it's"
+    folder.mkdir(exist_ok=True)
+    parts = [folder / f"shot{i}.mp4" for i in range(2)]
+    for enc, part in zip(encs, parts, strict=True):
+        part.write_bytes(Path(enc.path).read_bytes())
+    joined = join_shots(parts, folder / "joined.mp4")
+    assert packet_bytes(joined)[1] == 50
+
+
+@pytest.mark.media
 def test_shot_boundaries_at_the_minimum_length_and_an_ntsc_rate(two_shots: Path) -> None:
     """A shot exactly min_shot_s long is kept (25 frames at 1 s, 25 fps); at 24000/1001 fps the cut after
     22 frames (pts_time 0.917583, 21.99999 frames) lands on frame 22, not 21."""
@@ -240,6 +257,27 @@ def test_cuts_count_from_the_first_frame_of_a_video_that_starts_after_its_audio(
         ]
     )
     assert [(s.start_frame, s.end_frame) for s in detect_shots(late)] == [(0, 50), (50, 100)]
+
+
+def test_cuts_count_from_a_first_frame_stamped_before_zero(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A first frame at pts_time -0.04 (B-frames) and a cut at 1.96 s, 25 fps: the cut is frame 50 of 100."""
+    from reelkit import media
+    from reelkit.post.video import shots as shots_mod
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    stream = media.VideoStream(0, "h264", 96, 64, 25.0, "yuv420p")
+    monkeypatch.setattr(shots_mod, "probe", lambda _p: media.MediaInfo(str(clip), 4.0, video=[stream]))
+    err = (
+        "[Parsed_showinfo_2 @ 0x1] n:   0 pts:  -1024 pts_time:-0.04    duration: 512\n"
+        "[Parsed_showinfo_2 @ 0x1] n:   1 pts:  50176 pts_time:1.96     duration: 512\n"
+        "frame=  100 fps=0.0 q=-0.0 Lsize=N/A time=00:00:03.96 bitrate=N/A speed= 50x\n"
+    )
+    done = subprocess.CompletedProcess([], 0, b"", err.encode())
+    monkeypatch.setattr(shots_mod, "run_ffmpeg", lambda *_a, **_k: done)
+    assert [(s.start_frame, s.end_frame) for s in detect_shots(clip)] == [(0, 50), (50, 100)]
 
 
 @pytest.mark.media
