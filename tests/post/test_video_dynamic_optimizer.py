@@ -92,6 +92,17 @@ def test_a_budget_met_exactly_by_the_best_title_takes_the_best_title() -> None:
     assert _sizes(best) == [720, 720] and best.vmaf == pytest.approx(86.0)
 
 
+def test_the_cheapest_point_is_reached_when_the_slope_rounds_up() -> None:
+    """At λ equal to this segment's slope, rounding makes the dearer option score higher: the last λ lies
+    above every slope, so the cheapest title (589 651 bits in 1 s, 589.651 kbps) is still a point."""
+    cheap = ShotOption(589_651, 32.37091365049827, 199)
+    dear = ShotOption(608_985, 40.92246460246488, 199)
+    slope = (dear.frames * dear.vmaf - cheap.frames * cheap.vmaf) / (dear.bits - cheap.bits)
+    assert lagrangian_choice([[cheap, dear]], slope) == [dear]  # the rounding this test is about
+    assert [a.choice for a in operating_points([[cheap, dear]], fps=199)] == [(dear,), (cheap,)]
+    assert optimize([[cheap, dear]], fps=199, target_kbps=589.651).choice == (cheap,)
+
+
 def test_lagrangian_ties_take_fewer_bits() -> None:
     """At λ = 1 both options score frames·VMAF − λ·bits = 0: the one of fewer bits is chosen."""
     cheap, dear = ShotOption(100, 10.0, 10), ShotOption(200, 20.0, 10)
