@@ -74,6 +74,32 @@ def test_training_weighs_events_with_the_services_home_settings(tmp_path: Path) 
     assert ours == pytest.approx({"ep": 4.0, "hit": 6.0, "liked": 0.0})
 
 
+def test_training_takes_the_services_sample_fraction(tmp_path: Path) -> None:
+    """A service whose pages count a play under 30 % of the title as a preview (``continue_min_fraction``
+    0.3) trains so too: 1200 s of a 6000 s film (20 %, far past the 120 s rule) is a view by default
+    (Trending 4) and a preview under 0.3 (Trending 0)."""
+    from reelkit.recommend.base import load_model
+    from reelkit.recommend.home import HomeConfig
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord(t, t.title(), duration=6000.0) for t in ("film", "hit")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(4)])
+    now = 1_790_000_000
+    events = [EventRecord(f"p{m}", f"m{m}", "film", "play", now, 1200.0, 0.2) for m in range(4)]
+    events += [EventRecord(f"h{m}", f"m{m}", "hit", "play", now, 6000.0, 1.0) for m in range(4)]
+    store.append_events(events)
+    store.close()
+
+    def film_views(home: HomeConfig | None) -> float:
+        rec = train_store(tmp_path, personal="itemknn", home=home)
+        model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
+        return float(dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))["film"])
+
+    assert film_views(None) == pytest.approx(4.0)
+    assert film_views(HomeConfig(continue_min_fraction=0.3)) == pytest.approx(0.0)
+
+
 @pytest.mark.parametrize("n_raters", [25, 3])
 def test_a_rating_is_a_dislike_only_on_a_known_scale(tmp_path: Path, n_raters: int) -> None:
     """Members who rate 4 and 5 of 5 (50 ratings): a 4 is liked on the usual 0-5 scale (their own 4-5 range
@@ -103,6 +129,56 @@ def test_a_rating_is_a_dislike_only_on_a_known_scale(tmp_path: Path, n_raters: i
         holder = ModelHolder(tmp_path, store)
         assert holder.refresh()
         assert holder.require().home.config.confidence.low_rating == ("dislike" if known else "positive")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("n_fives", "one_score"), [(18, 0.0), (17, 2.0)])
+def test_training_knows_the_scale_from_exactly_twenty_ratings(
+    tmp_path: Path, n_fives: int, one_score: float
+) -> None:
+    """Training, like ``stored_scale``, knows the scale from MIN_RATINGS_FOR_SCALE = 20 ratings on: 18 fives
+    and two 1s (20) make the 1s dislikes (Trending 0); 17 fives and two 1s (19) do not (Trending 2)."""
+    from reelkit.recommend.base import load_model
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord(t, t.title(), duration=6000.0) for t in ("five", "one")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(n_fives)])
+    now = 1_790_000_000
+    events = [EventRecord(f"v{m}", f"m{m}", "five", "rating", now, 5.0) for m in range(n_fives)]
+    events += [EventRecord(f"o{m}", f"m{m}", "one", "rating", now, 1.0) for m in range(2)]
+    store.append_events(events)
+    store.close()
+    rec = train_store(tmp_path, personal="itemknn")
+    assert manifest_of(tmp_path, rec.version).rating_scale_known is (n_fives + 2 >= 20)
+    model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
+    trending = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert trending == pytest.approx({"five": n_fives, "one": one_score})
+
+
+def test_ratings_beyond_ten_widen_the_trained_scale(tmp_path: Path) -> None:
+    """Ratings on 0-100 (20 members rate 100, two rate 20) train on 0-100, the usual 0-10 widened to the
+    highest rating: a 20 is in the lower half, a dislike (Trending 0); on 0-10 it read as above the top."""
+    from reelkit.recommend.base import load_model
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord(t, t.title(), duration=6000.0) for t in ("top", "low")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(20)])
+    now = 1_790_000_000
+    events = [EventRecord(f"t{m}", f"m{m}", "top", "rating", now, 100.0) for m in range(20)]
+    events += [EventRecord(f"l{m}", f"m{m}", "low", "rating", now, 20.0) for m in range(2)]
+    store.append_events(events)
+    store.close()
+    rec = train_store(tmp_path, personal="itemknn")
+    model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
+    trending = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert trending == pytest.approx({"top": 20.0, "low": 0.0})
+    store = open_store(tmp_path)
+    try:
+        holder = ModelHolder(tmp_path, store)
+        assert holder.refresh() and holder.require().rating_scale == (0.0, 100.0)
     finally:
         store.close()
 
@@ -277,6 +353,15 @@ def test_the_stored_scale_is_taken_from_exactly_twenty_ratings() -> None:
     assert stored_scale((1.0, 5.0, 20)) == (0.0, 5.0)
     assert stored_scale((1.0, 5.0, 19)) == (0.0, 10.0)
     assert stored_scale((-1.0, 7.0, 20)) == (-1.0, 10.0)
+
+
+def test_format_time_is_utc_on_the_24_hour_clock() -> None:
+    """Unix second 1_790_000_000 is 2026-09-21 14:13:20 UTC: written "2026-09-21 14:13" (not 02:13); none or
+    NaN is ""."""
+    from reelkit.service.models import format_time
+
+    assert format_time(1_790_000_000) == "2026-09-21 14:13"
+    assert format_time(None) == "" and format_time(float("nan")) == ""
 
 
 def test_cache_warm_up_builds_no_more_pages_than_the_cache_holds(
