@@ -240,6 +240,17 @@ def test_event_ingest_idempotent_and_reflected(client: TestClient) -> None:
     assert r.status_code == 409 and r.json()["fields"][0]["field"] == "events[0].event_id"
 
 
+def test_a_duplicate_event_is_counted_in_the_metrics(client: TestClient) -> None:
+    """An event posted twice is stored once and acknowledged once as a duplicate: both counters read 1."""
+    member = first_member(client)
+    batch = {"events": [play("dup-1", member, unseen_title(client, member), 0.4)]}
+    for _ in range(2):
+        assert client.post("/v1/events", json=batch, headers=AUTH).status_code == 200
+    text = client.get("/metrics").text
+    assert "\nreelkit_events_ingested_total 1\n" in text
+    assert "\nreelkit_events_duplicate_total 1\n" in text
+
+
 def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
     member = first_member(client)
     tid = unseen_title(client, member)
@@ -563,6 +574,20 @@ def test_metrics_label_static_files_docs_and_refused_bodies_by_route(data_dir: P
     ]:
         assert f'reelkit_http_requests_total{{method="{method}",route="{route}",status="{status}"}} 1' in text
     assert text.count('route="<unmatched>",status=') == 1
+
+
+def test_metrics_label_a_wrong_method_by_the_route_it_asked(data_dir: Path) -> None:
+    """A request with a method the route does not take is labelled by that route, as the router matched it:
+    POST /openapi.json (405) and a too-large PUT /v1/events (413, refused before routing) were
+    route="<unmatched>"."""
+    with TestClient(create_app(make_settings(data_dir, max_body_bytes=1024))) as c:
+        assert c.post("/openapi.json").status_code == 405
+        big = {"events": [{"event_id": f"e{i}"} for i in range(200)]}
+        assert c.put("/v1/events", json=big, headers=AUTH).status_code == 413
+        text = c.get("/metrics").text
+    assert 'reelkit_http_requests_total{method="POST",route="/openapi.json",status="405"} 1' in text
+    assert 'reelkit_http_requests_total{method="PUT",route="/v1/events",status="413"} 1' in text
+    assert 'route="<unmatched>"' not in text
 
 
 def test_models_endpoints(client: TestClient) -> None:
@@ -993,6 +1018,22 @@ def test_title_page_progress_is_continue_watchings_resume_point(client: TestClie
     assert next(t for t in cw["titles"] if t["title_id"] == tid)["progress"] == pytest.approx(0.35)
     client.get(f"/?member={member}")
     assert "You have watched 35%." in client.get(f"/titles/{tid}").text
+
+
+def test_title_page_progress_skips_a_later_play_of_unknown_fraction(client: TestClient) -> None:
+    """A 40% play, then a stored play whose fraction is unknown (an imported play without a duration): the
+    page says 40%, as Continue Watching resumes it, not "0%" (the unknown fraction, NaN, read as 0)."""
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    now = int(time.time())
+    start = {**play("uf-start", member, tid, 0.4), "timestamp": now - 60}
+    assert client.post("/v1/events", json={"events": [start]}, headers=AUTH).status_code == 200
+    from reelkit.service.store import EventRecord
+
+    store = client.app.state.reelkit.store  # type: ignore[attr-defined]
+    store.append_events([EventRecord("uf-later", member, tid, "play", now, 3000.0, None)])
+    client.get(f"/?member={member}")
+    assert "You have watched 40%." in client.get(f"/titles/{tid}").text
 
 
 def test_signup_event_ids_are_reserved(client: TestClient) -> None:
