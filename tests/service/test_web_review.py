@@ -59,6 +59,18 @@ def test_chip_and_poster_colours_keep_white_text_readable() -> None:
     assert min(_contrast_with_white(c) for c in first) * (0.807 + 0.05) / 1.05 >= 4.5
 
 
+def test_a_one_genre_poster_is_a_gradient_of_two_hues() -> None:
+    """A title of one genre shades from the genre's hue to 50 degrees on (crc32("Drama") % 360 = 120, so
+    120 to 170), not one flat hue; a second genre gives the second hue (crc32("Comedy") % 360 = 347)."""
+    import zlib
+
+    assert zlib.crc32(b"Drama") % 360 == 120 and zlib.crc32(b"Comedy") % 360 == 347
+    one = poster_style(["Drama"], "t1")
+    assert "hsl(120 62% 25%) 0%, hsl(170 58% 18%) 70%, hsl(170 50% 10%) 100%" in one
+    two = poster_style(["Drama", "Comedy"], "t1")
+    assert "hsl(120 62% 25%) 0%, hsl(347 58% 18%) 70%, hsl(347 50% 10%) 100%" in two
+
+
 def test_pages_name_no_server_paths(client: TestClient, data_dir: Path) -> None:
     import pytest
     from fastapi import HTTPException
