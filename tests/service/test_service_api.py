@@ -421,6 +421,21 @@ def test_new_member_gets_a_cold_start_home_page(client: TestClient) -> None:
     assert client.get(f"/v1/members/{new_id}/home").json()["rows"] == rows
     r = client.post("/v1/members", json={"member_id": new_id, "name": "Again"}, headers=AUTH)
     assert r.status_code == 409
+
+
+def test_a_new_members_liked_titles_are_stamped_in_seconds(client: TestClient) -> None:
+    """A new member's liked title is a thumb stamped with the Unix second of sign-up, as every event is
+    (milliseconds would read as a date some 50,000 years ahead)."""
+    member = first_member(client)
+    liked = unseen_title(client, member)
+    before = int(time.time())
+    r = client.post("/v1/members", json={"name": "Stamped", "liked_titles": [liked]}, headers=AUTH)
+    after = int(time.time())
+    assert r.status_code == 201
+    store = client.app.state.reelkit.store  # type: ignore[attr-defined]
+    history = store.member_history(r.json()["member"]["member_id"])
+    assert history.title_ids.tolist() == [liked]
+    assert before <= int(history.timestamps[0]) <= after
     r = client.post("/v1/members", json={"name": "X", "liked_titles": ["nope"]}, headers=AUTH)
     assert r.status_code == 404 and r.json()["fields"][0]["field"] == "liked_titles[0]"
     assert client.post("/v1/members", json={"name": ""}, headers=AUTH).status_code == 422
@@ -653,10 +668,35 @@ def test_a_web_play_stores_seconds_of_the_titles_duration(ui_client: TestClient,
     assert event.title_id == "t2000" and event.value == 500.0 and event.fraction == 0.25
 
 
+def test_a_web_play_keeps_a_tenth_of_a_second(ui_client: TestClient) -> None:
+    """30 % of a 1,337 s title is 401.1 s, stored to the tenth (not rounded to 401)."""
+    from reelkit.service.store import TitleRecord
+
+    store = ui_client.app.state.reelkit.store  # type: ignore[attr-defined]
+    store.upsert_titles([TitleRecord("t1337", "Leet", "Drama", duration=1337.0)])
+    ui_client.get(f"/?member={first_member(ui_client)}")
+    r = ui_client.post("/ui/play", json={"title_id": "t1337", "fraction": 0.3}, headers={"X-Reelkit-UI": "1"})
+    assert r.status_code == 200, r.text
+    (event,) = store.latest_events(1)
+    assert event.value == 401.1
+
+
 def test_a_web_play_refused_answers_json_even_to_a_browser(ui_client: TestClient) -> None:
     """``/ui/play`` is called by the page's script: its errors are the API's JSON, not an HTML page."""
     r = ui_client.post("/ui/play", json={"title_id": "x"}, headers={"accept": "text/html"})
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_a_web_play_needs_the_ui_header_set_to_1(ui_client: TestClient) -> None:
+    """``X-Reelkit-UI: 0`` is not the ``X-Reelkit-UI: 1`` the message asks for: 403, nothing stored."""
+    ui_client.get(f"/?member={first_member(ui_client)}")
+    store = ui_client.app.state.reelkit.store  # type: ignore[attr-defined]
+    n = store.count_events()
+    member = first_member(ui_client)
+    tid = unseen_title(ui_client, member)
+    r = ui_client.post("/ui/play", json={"title_id": tid}, headers={"X-Reelkit-UI": "0"})
+    assert r.status_code == 403 and "X-Reelkit-UI: 1" in r.json()["message"]
+    assert store.count_events() == n
 
 
 def test_the_profile_list_pages_by_48(client: TestClient) -> None:
@@ -670,6 +710,28 @@ def test_a_title_page_shows_twelve_similar_titles(client: TestClient) -> None:
     tid = unseen_title(client, first_member(client))
     row = client.get(f"/titles/{tid}").text.split("<h2>More Like This</h2>")[1].split("</section>")[0]
     assert row.count('class="card"') == 12
+
+
+def test_a_title_page_shows_a_chip_per_genre_and_none_without_genres(client: TestClient) -> None:
+    """A title of "Drama|Comedy" shows two genre chips; one without genres ("") none (not one empty chip)."""
+    from reelkit.service.store import TitleRecord
+
+    store = client.app.state.reelkit.store  # type: ignore[attr-defined]
+    store.upsert_titles([TitleRecord("g2", "Two", "Drama|Comedy"), TitleRecord("g0", "None", "")])
+    assert client.get("/titles/g2").text.count('<span class="chip"') == 2
+    assert client.get("/titles/g0").text.count('<span class="chip"') == 0
+
+
+def test_the_communities_page_shows_8_distinctive_titles_and_5_favourites(client: TestClient) -> None:
+    """Each community shows its 8 most distinctive titles as cards and its 5 favourites as links."""
+    bundle = client.app.state.reelkit.models.current  # type: ignore[attr-defined]
+    sections = client.get("/communities").text.split('<section class="community"')[1:]
+    assert len(sections) == len(bundle.home.community_profiles) > 0
+    for c, section in zip(bundle.home.community_profiles, sections, strict=True):
+        assert section.count('class="card"') == min(8, len(c.distinctive))
+        favs = section.split('<p class="favs">')[1].split("</p>")[0]
+        assert favs.count("<a href=") == min(5, len(c.favourites))
+    assert any(len(c.distinctive) > 8 and len(c.favourites) > 5 for c in bundle.home.community_profiles)
 
 
 def test_the_events_page_shows_the_latest_50_by_default(client: TestClient) -> None:

@@ -100,6 +100,17 @@ def test_an_unknown_typed_id_is_kept_to_correct(client: TestClient) -> None:
     assert field is not None and 'value="nobody-42"' in field.group(0) and "disabled" not in field.group(0)
 
 
+def test_a_typed_member_replaces_the_chosen_profile(client: TestClient) -> None:
+    """``/?member=B`` after choosing A opens B's home and makes B the profile (A, from the cookie, won)."""
+    import html
+
+    (a, b) = client.get("/v1/members?limit=2").json()["members"]
+    client.get(f"/?member={a['member_id']}", headers=HTML)
+    page = client.get(f"/?member={b['member_id']}", headers=HTML).text
+    assert f"<h1>Home of {html.escape(b['name'])}</h1>" in page
+    assert f"<h1>Home of {html.escape(b['name'])}</h1>" in client.get("/", headers=HTML).text
+
+
 def test_api_docs_work_without_internet(client: TestClient) -> None:
     page = client.get("/docs").text
     scripts = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
