@@ -143,7 +143,6 @@ def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Respon
             "similar": similar,
             "loved": loved,
             "progress": progress,
-            "duration": t.duration or state.settings.default_duration_seconds,
             "plays_allowed": state.settings.ui_writes_allowed,
         },
     )
