@@ -44,6 +44,11 @@ def test_dat_counts_on_one_line() -> None:
     check_tiny(parse_dat(text))
 
 
+def test_dat_name_is_the_first_line_that_is_not_blank() -> None:
+    """Blank lines before the name line: the instance is still called 'tiny' (not '')."""
+    assert parse_dat("\n  \n" + TINY_DAT).name == "tiny"
+
+
 def test_dzn_talent_scheduling_ignores_sample_schedule() -> None:
     check_tiny(parse_dzn(TINY_DZN))
 
@@ -63,6 +68,13 @@ rehearsal =  array2d(1..num_players, 1..num_pieces,
     assert inst.costs.tolist() == [1, 1, 1]
     assert inst.durations.tolist() == [4, 6, 3, 5, 7]
     assert inst.requires[1].astype(int).tolist() == [0, 1, 1, 0, 1]
+
+
+def test_dzn_array2d_index_ranges_need_not_start_at_1() -> None:
+    """array2d(0..0, 2..3, ...) is one player by two pieces: a range lo..hi has hi - lo + 1 indices."""
+    text = "num_pieces = 2;\nnum_players = 1;\nduration = [1,2];\nrehearsal = array2d(0..0, 2..3, [1,0]);\n"
+    inst = parse_dzn(text)
+    assert inst.requires.astype(int).tolist() == [[1, 0]]
 
 
 def test_dzn_rows_closed_by_a_bar_and_boolean_flags() -> None:
@@ -95,6 +107,13 @@ def test_dat_errors_name_the_line(text: str, line: int, words: str) -> None:
     with pytest.raises(DataFormatError, match=words) as exc:
         parse_dat(text, source="bad.dat")
     assert str(exc.value).startswith(f"bad.dat:{line}:")
+
+
+def test_dat_numbers_up_to_1e12_are_read_and_one_more_is_refused() -> None:
+    """MAX_NUMBER is inclusive: a daily cost of exactly 10**12 is read, 10**12 + 1 is refused at its line."""
+    assert parse_dat("x\n1\n1\n1 1000000000000\n1\n").costs.tolist() == [10**12]
+    with pytest.raises(DataFormatError, match=r"^bad\.dat:4: actor 1's daily cost is 1000000000001: above"):
+        parse_dat("x\n1\n1\n1 1000000000001\n1\n", source="bad.dat")
 
 
 @pytest.mark.parametrize(
@@ -133,6 +152,13 @@ def test_dzn_error_line_number() -> None:
         parse_dzn(text, source="bad.dzn")
 
 
+def test_dzn_line_numbers_count_the_lines_of_a_block_comment() -> None:
+    """A two-line /* */ comment on top: the missing ';' after d is reported at line 8 (the next token)."""
+    text = "/* two\nlines */\nnumScenes = 2;\nnumActors = 1;\nia = [|1,0|];\nc = [1];\nd = [1,1]\nfoo = 3;\n"
+    with pytest.raises(DataFormatError, match=r"^bad\.dzn:8: expected ';'"):
+        parse_dzn(text, source="bad.dzn")
+
+
 def test_read_instance_by_extension_and_empty_file(tmp_path: Path) -> None:
     (tmp_path / "a.dat").write_text(TINY_DAT)
     (tmp_path / "a.dzn").write_text(TINY_DZN)
@@ -145,6 +171,15 @@ def test_read_instance_by_extension_and_empty_file(tmp_path: Path) -> None:
     (tmp_path / "bin.dat").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(DataFormatError, match="not a text file"):
         read_instance(tmp_path / "bin.dat")
+
+
+def test_invalid_utf8_is_named_at_its_line(tmp_path: Path) -> None:
+    """A stray byte 0xff on the third line is reported at line 3."""
+    bad = tmp_path / "bad.dat"
+    bad.write_bytes(b"x\n1\n1 \xff\n1\n")
+    with pytest.raises(DataFormatError, match="not a text file") as exc:
+        read_instance(bad)
+    assert str(exc.value).startswith(f"{bad}:3:")
 
 
 def test_read_instance_names_a_dzn_by_its_stem_and_reads_txt_as_dat(tmp_path: Path) -> None:
