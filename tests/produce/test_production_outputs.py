@@ -16,6 +16,7 @@ import pytest
 from reelkit.errors import ConfigError
 from reelkit.produce.generator import generate_production
 from reelkit.produce.outputs import (
+    check_plan_folder,
     person_calendar,
     read_schedule_csv,
     schedule_csv,
@@ -277,6 +278,34 @@ def test_csv_order_counts_each_days_scenes_from_1(small: tuple[object, object]) 
     assert [r.order for r in rows] == [k + 1 for d in sched.days for k in range(len(d.scenes))]  # type: ignore[attr-defined]
 
 
+def _two_sets() -> Production:
+    """One day at two sets: Ann (cast 1) in a 1.5 h scene at the dock with Bob (cast 2) and a 2 h one at the
+    pier, then an hour at the pier with no cast; Cy (cast 3) is in no scene."""
+    return parse_production(
+        {
+            "name": "sets",
+            "calendar": {"start": "2026-03-02"},
+            "people": [{"id": "a", "name": "Ann"}, {"id": "b", "name": "Bob"}, {"id": "c", "name": "Cy"}],
+            "locations": [{"id": "A", "name": "Dock"}, {"id": "B", "name": "Pier"}],
+            "scenes": [
+                {"id": "1", "duration": 1.5, "location": "A", "cast": ["b", "a"]},
+                {"id": "2", "duration": 2, "location": "B", "cast": ["a"]},
+                {"id": "3", "duration": 1, "location": "B", "cast": []},
+            ],
+        }
+    )
+
+
+def test_the_csv_keeps_fractional_hours_and_reads_a_scene_without_cast_as_none() -> None:
+    """A 1.5 h scene is '1.5' in the CSV's hours column (not rounded to 2), and a scene with no cast reads
+    back with an empty cast, not one person named ''."""
+    text = schedule_csv(plan_shoot(_two_sets(), SolveOptions(time_limit=5)))
+    hours = {r["scene_id"]: r["hours"] for r in csv.DictReader(io.StringIO(text))}
+    assert hours == {"1": "1.5", "2": "2", "3": "1"}
+    casts = {r.scene_id: r.cast for r in read_schedule_csv(text)}
+    assert casts == {"1": ("b", "a"), "2": ("a",), "3": ()}
+
+
 def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path: Path) -> None:
     prod, sched = small
     files = write_plan(sched, prod, tmp_path)  # type: ignore[arg-type]
@@ -295,6 +324,24 @@ def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path:
             for sid in scenes:
                 assert call.person_id in prod.scene(sid).cast or call.person_id in prod.scene(sid).crew  # type: ignore[attr-defined]
         assert len({str(e["uid"]) for e in events}) == len(events)
+
+
+def test_a_calendar_day_lists_every_set_of_the_persons_scenes() -> None:
+    """Ann works at the dock and at the pier that day: her event's LOCATION names both."""
+    prod = _two_sets()
+    cal = icalendar.Calendar.from_ical(
+        person_calendar(plan_shoot(prod, SolveOptions(time_limit=5)), prod, "a")
+    )
+    (ev,) = cal.walk("VEVENT")
+    assert sorted(str(ev["location"]).split(", ")) == ["Dock", "Pier"]
+
+
+def test_a_plan_writes_calendars_only_for_people_it_calls(tmp_path: Path) -> None:
+    """Cy is in no scene: no calendar for him (an empty one would be sent out with the others)."""
+    prod = _two_sets()
+    files = write_plan(plan_shoot(prod, SolveOptions(time_limit=5)), prod, tmp_path)
+    assert set(files.calendars) == {"a", "b"}
+    assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == ["a.ics", "b.ics"]
 
 
 def _held_star() -> Production:
@@ -430,6 +477,24 @@ def test_the_stripboard_cast_list_numbers_cast_as_the_strips_do() -> None:
     assert "<td>Ann</td>" not in html
 
 
+def test_the_stripboard_counts_scenes_and_company_moves_and_lists_cast_by_number() -> None:
+    """Three scenes on one day at two sets: the summary says 3 scenes (not 1, the days), the day's black
+    strip says 1 company move (two sets, one move), and the cast table lists 1. Ann before 2. Bob."""
+    prod = _two_sets()
+    html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
+    assert "1 shooting days, 3 scenes;" in html
+    assert "4.5 h — 1 company move</td>" in html
+    assert html.index("<tr><td>1</td><td>Ann</td>") < html.index("<tr><td>2</td><td>Bob</td>")
+
+
+def test_the_stripboard_summary_gives_the_cost_of_holds() -> None:
+    """The held star (1000 a day): cast pay 3,010 (star 3 days, extra 1), of which on hold 1,000."""
+    prod = _held_star()
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    html = stripboard_html(sched, prod)
+    assert "(cast 3,010, of which on hold 1,000;" in html
+
+
 def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "prod.yaml"
     code, out_text, err = run(
@@ -447,6 +512,54 @@ def test_cli_generate_and_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert data["optimal"] in (True, False) and data["objective"] >= data["bound"] - 1e-6
     assert (out / "schedule.csv").exists() and (out / "stripboard.html").exists()
     assert len(list((out / "calendars").glob("*.ics"))) == len(data["files"]["calendars"]) > 0
+
+
+def test_cli_plan_json_names_each_calendar_file_and_passes_the_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--json's files.calendars maps each person called to their own .ics (not the folder), and --seed,
+    --workers and --time-limit reach the solver unchanged."""
+    import reelkit.produce.shoot as shoot
+
+    seen = []
+    real = shoot.plan_shoot
+
+    def spy(prod, opts):  # type: ignore[no-untyped-def]
+        seen.append(opts)
+        return real(prod, opts)
+
+    monkeypatch.setattr(shoot, "plan_shoot", spy)
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(production_to_data(_two_sets())))
+    out = tmp_path / "out"
+    args = ("--seed", "7", "--workers", "1", "--time-limit", "9", "--json")
+    code, text, err = run(capsys, "schedule", "plan", str(path), "-o", str(out), *args)
+    assert code == 0, err
+    assert json.loads(text)["files"]["calendars"] == {
+        "a": str(out / "calendars" / "a.ics"),
+        "b": str(out / "calendars" / "b.ics"),
+    }
+    assert (seen[0].seed, seen[0].num_workers, seen[0].time_limit) == (7, 1, 9.0)
+
+
+@pytest.mark.parametrize("name", ["schedule.json", "schedule.csv", "stripboard.html"])
+def test_a_production_file_named_as_a_plan_file_in_the_folder_is_refused(tmp_path: Path, name: str) -> None:
+    """Each of the plan's own files, as the production file in -o's folder, is refused (it is replaced)."""
+    (tmp_path / name).write_text("{}")
+    with pytest.raises(ConfigError, match="one of the files the plan writes"):
+        check_plan_folder(tmp_path, tmp_path / name)
+
+
+def test_cli_plan_refuses_a_production_file_it_would_replace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'schedule plan out/schedule.json -o out' exits 2 before solving and leaves the production as it was."""
+    prod_file = tmp_path / "schedule.json"
+    text = json.dumps(production_to_data(_two_sets()))
+    prod_file.write_text(text)
+    code, out, err = run(capsys, "schedule", "plan", str(prod_file), "-o", str(tmp_path))
+    assert code == 2 and out == "" and "one of the files the plan writes" in err
+    assert prod_file.read_text() == text
 
 
 def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -481,6 +594,26 @@ def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"calendar": {"start": "2026-03-02"}}).encode())
     code, _, err = run(capsys, "schedule", "plan", str(bom), "-o", str(tmp_path / "o"))
     assert code == 2 and "BOM" not in err and "locations" in err, err
+
+
+def test_cli_generate_refuses_a_pool_that_is_the_production_file_spelt_another_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--pool DIR/sub/../p.yaml and -o DIR/p.yaml are one file: refused (exit 2), nothing written."""
+    prod = tmp_path / "p.yaml"
+    (tmp_path / "sub").mkdir()
+    code, _, err = run(
+        capsys,
+        "schedule",
+        "generate",
+        "--scenes",
+        "4",
+        "-o",
+        str(prod),
+        "--pool",
+        f"{tmp_path}/sub/../p.yaml",
+    )
+    assert code == 2 and "is the production file too" in err and not prod.exists()
 
 
 def test_cli_infeasible_exits_2_naming_conflicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -582,6 +715,28 @@ def test_the_time_zone_rules_cover_a_shoot_after_2038() -> None:
     start = ev.decoded("dtstart").replace(tzinfo=rules)
     assert start.isoformat() == "2040-07-02T07:00:00+01:00"
     assert start.astimezone(UTC).isoformat() == "2040-07-02T06:00:00+00:00"
+
+
+def test_the_time_zone_rules_cover_a_last_day_on_the_spring_change() -> None:
+    """Lisbon's clocks go forward at 01:00 UTC on Sunday 25 March 2040: a 07:00 call that day is +01:00 by the
+    calendar's own VTIMEZONE."""
+    prod = parse_production(
+        {
+            "name": "spring",
+            "calendar": {"start": "2040-03-25", "timezone": "Europe/Lisbon", "rest_days": []},
+            "people": [{"id": "a", "name": "Ana"}],
+            "locations": [{"id": "L"}],
+            "scenes": [{"id": "s", "duration": 1, "cast": ["a"], "location": "L"}],
+        }
+    )
+    cal = icalendar.Calendar.from_ical(
+        person_calendar(plan_shoot(prod, SolveOptions(time_limit=5)), prod, "a")
+    )
+    (vtz,) = cal.walk("VTIMEZONE")
+    (ev,) = cal.walk("VEVENT")
+    start = ev.decoded("dtstart").replace(tzinfo=vtz.to_tz(lookup_tzid=False))
+    assert start.isoformat() == "2040-03-25T07:00:00+01:00"
+    assert start.astimezone(UTC).isoformat() == "2040-03-25T06:00:00+00:00"
 
 
 def test_night_shoot_calendars_land_after_midnight_and_stale_ones_go(tmp_path: Path) -> None:
