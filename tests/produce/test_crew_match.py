@@ -16,6 +16,7 @@ from reelkit.errors import InfeasibleError
 from reelkit.produce.crew import Pool, brute_force_team, load_pool, match_team, role_dates
 from reelkit.produce.production import ProductionFormatError, parse_production
 from reelkit.produce.shoot import SolveOptions, plan_shoot
+from reelkit.testing.cli import run_cli as run
 
 
 def production(roles: list[dict[str, Any]], budget: float | None = None) -> Any:
@@ -462,6 +463,59 @@ def test_cli_crew_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0, err
     data = json.loads(out)
     assert {c["role_id"]: c["candidate_id"] for c in data["choices"]} == {"dir": "d", "lead": "a"}
+
+
+def _cli_crew_files(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    data: dict[str, Any] = {
+        "name": "cli",
+        "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+        "people": [{"id": "hero"}],
+        "locations": [{"id": "A"}],
+        "scenes": [{"id": "1", "duration": 4, "location": "A", "cast": ["hero"]}],
+        "roles": [{"id": "dir", "kind": "director"}, {"id": "lead", "kind": "lead", "character": "hero"}],
+    }
+    prod_path, pool_path = tmp_path / "prod.yaml", tmp_path / "pool.json"
+    prod_path.write_text(yaml.safe_dump(data))
+    pool_path.write_text(
+        json.dumps({"candidates": [{"id": "d", "roles": ["director"]}, {"id": "a", "roles": ["actor"]}]})
+    )
+    return prod_path, pool_path, data
+
+
+def test_cli_crew_match_reads_the_schedule_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--schedule is read, not solved afresh: a schedule of another production is refused (exit 2)."""
+    prod_path, pool_path, data = _cli_crew_files(tmp_path)
+    other = parse_production({**data, "name": "other"})
+    sched = tmp_path / "schedule.json"
+    sched.write_text(json.dumps(plan_shoot(other, SolveOptions(time_limit=5)).to_dict()))
+    code, out, err = run(
+        capsys, "crew", "match", str(prod_path), "--pool", str(pool_path), "--schedule", str(sched)
+    )
+    assert code == 2 and out == "" and "this schedule is for production 'other'" in err
+
+
+def test_cli_crew_match_passes_its_time_limit_to_the_matcher(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--time-limit 7 reaches the team matcher (not only the schedule's solver)."""
+    import reelkit.produce.crew as crew
+
+    seen = []
+    real = crew.match_team
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw.get("time_limit"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(crew, "match_team", spy)
+    prod_path, pool_path, _ = _cli_crew_files(tmp_path)
+    code, _, err = run(
+        capsys, "crew", "match", str(prod_path), "--pool", str(pool_path), "--time-limit", "7", "--json"
+    )
+    assert code == 0, err
+    assert seen == [7.0]
 
 
 def test_the_help_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,7 @@ from reelkit.produce.forecast import (
     movie_features,
 )
 from reelkit.produce.production import ProductionFormatError
+from reelkit.testing.cli import run_cli as run
 
 ML_SMALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "movielens" / "ml-latest-small"
 
@@ -281,6 +282,23 @@ def test_cli_forecast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     ]
     assert 1 <= len(data["communities"]) <= 5
     assert data["communities"][0]["lift"] >= data["communities"][-1]["lift"]
+
+
+def test_cli_forecast_prints_the_interval_it_was_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table line shows the forecast and its 80% interval as computed: about 2,000 votes (1,000–5,000)."""
+    import reelkit.produce.forecast as fc
+
+    def fake(c, **kw):  # type: ignore[no-untyped-def]
+        return fc.Forecast(c.title, 7.6, 2000.0, 1000.0, 5000.0, (), (), ())
+
+    monkeypatch.setattr(fc, "forecast_concept", fake)
+    concept = tmp_path / "c.yaml"
+    concept.write_text("title: Night Harbour\ngenres: [Action]\nruntime: 118\n")
+    code, out, err = run(capsys, "forecast", "--concept", str(concept))
+    assert code == 0, err
+    assert "Night Harbour: about 2,000 votes (80% interval 1,000–5,000)" in out
 
 
 def test_a_comparable_with_a_year_is_that_film() -> None:
