@@ -482,8 +482,8 @@ def test_the_stripboard_counts_scenes_and_company_moves_and_lists_cast_by_number
     strip says 1 company move (two sets, one move), and the cast table lists 1. Ann before 2. Bob."""
     prod = _two_sets()
     html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
-    assert "1 shooting days, 3 scenes;" in html
-    assert "4.5 h — 1 company move</td>" in html
+    assert "1 shooting day, 3 scenes;" in html
+    assert "4.5 h — 1 company move</td>" in html and "1 company move);" in html
     assert html.index("<tr><td>1</td><td>Ann</td>") < html.index("<tr><td>2</td><td>Bob</td>")
 
 
