@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -54,6 +56,30 @@ def test_results_come_in_task_order(kind: str) -> None:
     assert LocalExecutor(2, kind=kind).map(_square, tasks) == SerialExecutor().map(_square, tasks)  # type: ignore[arg-type]
 
 
+class _CountingProgress:
+    """Records each bar's total and how far it was advanced."""
+
+    def __init__(self) -> None:
+        self.bars: list[list[float | None]] = []
+
+    @contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[_CountingProgress]:
+        self.bars.append([total, 0])
+        yield self
+
+    def advance(self, n: float = 1) -> None:
+        self.bars[-1][1] += n  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("executor", [SerialExecutor(), LocalExecutor(2, kind="thread")])
+def test_the_progress_bar_counts_every_task(executor: SerialExecutor | LocalExecutor) -> None:
+    """Pins the progress: one bar of 5 tasks advanced 5 times (a bar left at 0/5, or with no total, is what
+    a user watching a ladder's encodes would see were either dropped)."""
+    progress = _CountingProgress()
+    assert executor.map(_square, range(5), progress=progress) == [0, 1, 4, 9, 16]
+    assert progress.bars == [[5, 5]]
+
+
 @pytest.mark.parametrize("task", [_fails_first, _interrupted_first])
 def test_a_failure_or_an_interrupt_cancels_the_tasks_not_started(task: object) -> None:
     """Every queued task ran before the error was raised: 20 tasks of 0.2 s on two threads took 2 s for a
@@ -77,6 +103,21 @@ def test_the_time_limit_reaches_the_workers(kind: str) -> None:
         deadline = media.job_deadline()
         got = LocalExecutor(2, kind=kind).map(_deadline, range(4))  # type: ignore[arg-type]
     assert deadline is not None and all(d is not None and abs(d - deadline) < 1e-6 for d in got)
+
+
+def test_the_time_limit_reaches_process_workers_not_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the deadline sent with each process task: a pool whose workers start without this thread's
+    context (spawn, forkserver; here threads standing in for them) still sees the job's deadline. A forked
+    worker inherits it, so the test above passed with the deadline dropped."""
+    import concurrent.futures
+
+    import reelkit.executor
+
+    monkeypatch.setattr(reelkit.executor, "ProcessPoolExecutor", concurrent.futures.ThreadPoolExecutor)
+    with media.time_limit(60):
+        deadline = media.job_deadline()
+        got = LocalExecutor(2, kind="process").map(_deadline, range(4))  # type: ignore[arg-type]
+    assert deadline is not None and all(d is not None and abs(d - deadline) < 0.5 for d in got)
 
 
 def test_a_worker_task_ends_at_the_jobs_absolute_deadline() -> None:
