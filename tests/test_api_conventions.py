@@ -231,6 +231,25 @@ def test_check_numbers_refuses_a_bool_for_a_number() -> None:
             check_numbers("Opt", n=(True, kind))
 
 
+def test_check_numbers_says_number_for_a_float_and_whole_number_for_an_int() -> None:
+    """Pins the wording: a float field asks for a number, an int field for a whole number."""
+    from reelkit.config import check_numbers
+
+    with pytest.raises(ConfigError, match=r"^Opt\.x must be a number, got '5'$"):
+        check_numbers("Opt", x=("5", float))
+    with pytest.raises(ConfigError, match=r"^Opt\.n must be a whole number, got 1\.5$"):
+        check_numbers("Opt", n=(1.5, int))
+
+
+def test_only_a_failed_bound_on_a_nan_reads_as_a_nan() -> None:
+    """Pins that a text 'nan' failing a choice of words keeps pydantic's message (no bound was failed)."""
+    from reelkit.config import error_message
+
+    err = {"type": "literal_error", "input": "nan", "msg": "Input should be 'hold' or 'drop'"}
+    assert error_message(err) == "Input should be 'hold' or 'drop'"
+    assert error_message({**err, "type": "greater_than"}) == "must be a finite number, not nan"
+
+
 def test_a_nan_or_infinity_is_named_as_one_not_as_a_failed_bound(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pydantic
     from pydantic import Field
