@@ -269,6 +269,18 @@ def test_a_temporary_names_head_is_cut_to_64_bytes_not_characters(tmp_path: Path
     assert (tmp_path / name).read_text() == "ok"
 
 
+def test_a_temporary_names_head_is_64_bytes_and_a_long_extension_falls_back(tmp_path: Path) -> None:
+    """Pins the 64-byte cut on an ASCII name (100 bytes: its first 64) and a write whose extension is past
+    64 bytes (a 200-byte one: the temporary name took it whole and was past the 255-byte limit)."""
+    from reelkit._files import atomic_path, temp_head
+
+    assert temp_head("a" * 100) == "a" * 64 and temp_head("a" * 64) == "a" * 64
+    out = tmp_path / ("x." + "e" * 200)
+    with atomic_path(out, out.suffix) as tmp:
+        tmp.write_text("ok")
+    assert out.read_text() == "ok" and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
 def test_csv_records_start_on_their_first_line_and_skip_empty_lines() -> None:
     """Line numbers count the raw lines (a quoted line break moves the next record down one) and an empty
     line is no record."""
