@@ -411,6 +411,39 @@ def test_json_output_is_strict_json_with_nan_and_inf_as_null(capsys: pytest.Capt
     }
 
 
+def test_json_keeps_numpy_integers_whole_and_takes_them_as_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    """Pins the text: a numpy integer is 3, not 3.0 (json.loads reads both as equal), and a numpy integer
+    key is a string key (json.dumps refuses an int64 key)."""
+    import numpy as np
+
+    from reelkit.cli.common import emit_json
+
+    emit_json({np.int64(2): np.int64(3)})
+    assert capsys.readouterr().out == '{\n  "2": 3\n}\n'
+
+
+def test_tables_show_four_significant_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    """Pins print_table's number format: 0.123456 reads 0.1235, 1234567.0 reads 1.235e+06, text as given."""
+    from reelkit.cli.common import print_table
+
+    print_table("scores", ["metric", "a", "b"], [["ndcg", 0.123456, 1234567.0]])
+    row = next(line for line in capsys.readouterr().out.splitlines() if "ndcg" in line)
+    assert row.replace("│", " ").split() == ["ndcg", "0.1235", "1.235e+06"]
+
+
+@pytest.mark.slow
+def test_a_zero_columns_setting_still_prints_piped_tables() -> None:
+    """Pins the piped width: COLUMNS=0 is no width (it printed nothing); the 200-column default applies."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from reelkit.cli.common import print_table; print_table('t', ['title'], [['x' * 150]])"
+    env = {**os.environ, "COLUMNS": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "x" * 150 in out.stdout
+
+
 def test_communities_from_a_model_refuses_options_it_would_ignore(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
