@@ -166,6 +166,15 @@ def test_every_core_means_the_cores_this_process_may_use() -> None:
     assert available_cores() == expected
 
 
+def test_every_core_is_the_machines_count_where_there_is_no_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the fallback (macOS, Windows: no sched_getaffinity): the machine's 8 cores, not 1."""
+    import os
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert available_cores() == 8
+
+
 def test_every_core_is_the_affinity_not_the_machines_count(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job allowed 3 of a machine's 64 cores gets 3 workers."""
     import os
