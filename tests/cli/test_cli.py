@@ -391,6 +391,13 @@ def test_param_values_are_json_literals_or_text() -> None:
     }
 
 
+def test_a_param_nested_too_deeply_for_json_is_text() -> None:
+    """Pins parse_params on 100000 '[': the text, not a RecursionError traceback from the JSON reader."""
+    from reelkit.cli.common import parse_params
+
+    assert parse_params(["x=" + "[" * 100_000]) == {"x": "[" * 100_000}
+
+
 def test_json_output_is_strict_json_with_nan_and_inf_as_null(capsys: pytest.CaptureFixture[str]) -> None:
     """Pins emit_json: NaN and infinities (numpy's too) are null, numpy numbers plain, so strict parsers read
     it (json.dumps alone writes NaN, which is not JSON)."""
