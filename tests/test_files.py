@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reelkit._files import atomic_write_text, check_output_file, replace_file
+from reelkit._files import atomic_write_text, check_creatable, check_output_file, replace_file
 from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitError
 
 
@@ -217,6 +217,17 @@ def test_atomic_writes_under_a_file_say_which_part_is_a_file(tmp_path: Path) -> 
         atomic_write_text(tmp_path / "afile" / "sub" / "o.json", "{}")
 
 
+def test_a_relative_output_under_missing_folders_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins the walk up a relative path to '.': new/deeper/out.txt from a folder holding no 'new' is made
+    (stopping one step early took the missing 'new' for a file)."""
+    monkeypatch.chdir(tmp_path)
+    assert check_creatable("new/deeper/out.txt", ConfigError, "out.txt") == Path("new/deeper/out.txt")
+    atomic_write_text("new/deeper/out.txt", "ok")
+    assert (tmp_path / "new" / "deeper" / "out.txt").read_text() == "ok"
+
+
 def test_an_atomic_write_to_a_folder_suggests_a_file_name(tmp_path: Path) -> None:
     """It suggested the folder's own name ("m.npz: is a folder; ... (e.g. m.npz)")."""
     folder = tmp_path / "m.npz"
@@ -291,6 +302,17 @@ def test_csv_records_start_on_their_first_line_and_skip_empty_lines() -> None:
     text = 'a,b\n"x\ny",2\n\nc,3\n'
     assert list(csv_records(io.StringIO(text))) == [(1, ["a", "b"]), (2, ["x\ny", "2"]), (5, ["c", "3"])]
     assert list(csv_records(io.StringIO("a;b\n"), ";")) == [(1, ["a", "b"])]
+
+
+def test_a_record_the_csv_reader_cannot_read_ends_the_records_with_its_line() -> None:
+    """Pins (line, None) for an unclosed quote swallowing past the field limit, on the line it opens (3),
+    so the loaders name it instead of reading a file cut short as whole."""
+    import io
+
+    from reelkit._files import csv_records
+
+    text = 'a,b\n\nc,"' + "x" * 200_000 + "\n"
+    assert [(line, f) for line, f in csv_records(io.StringIO(text)) if f is None] == [(3, None)]
 
 
 def _special_nodes(tmp_path: Path) -> list[Path]:
