@@ -116,7 +116,7 @@ def test_the_time_limit_reaches_process_workers_not_forked(monkeypatch: pytest.M
     monkeypatch.setattr(reelkit.executor, "ProcessPoolExecutor", concurrent.futures.ThreadPoolExecutor)
     with media.time_limit(60):
         deadline = media.job_deadline()
-        got = LocalExecutor(2, kind="process").map(_deadline, range(4))  # type: ignore[arg-type]
+        got = LocalExecutor(2, kind="process").map(_deadline, range(4))
     assert deadline is not None and all(d is not None and abs(d - deadline) < 0.5 for d in got)
 
 
