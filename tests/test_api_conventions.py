@@ -165,6 +165,21 @@ def test_fill_planner_and_forecast_inputs() -> None:
     assert daily_counts([1.0, 90000.0, 5e6], [0, 1, 7], 2, end_s=200000.0).counts.shape == (2, 3)
 
 
+def test_a_validated_config_names_its_class_and_field_once() -> None:
+    """Pins the message from model_validate and model_validate_json (which run the config's __init__ and
+    wrap its error): 'FillConfig: colour: ...', not 'FillConfig: (config): FillConfig: colour: ...'."""
+    from reelkit.stream.fill import FillConfig
+
+    want = "FillConfig: colour: unknown field (check the spelling)"
+    for make in (
+        lambda: FillConfig.model_validate({"capacity_bytes": 1, "colour": "red"}),
+        lambda: FillConfig.model_validate_json('{"capacity_bytes": 1, "colour": "red"}'),
+    ):
+        with pytest.raises(ConfigError) as info:
+            make()
+        assert str(info.value) == want
+
+
 def test_produce_configs_are_typed() -> None:
     from reelkit.produce.shoot import SolveOptions
     from reelkit.produce.talent import TalentInstance
