@@ -233,6 +233,33 @@ def test_user_errors_exit_2(capsys: pytest.CaptureFixture[str], args: list[str],
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["cache", "simulate", "--policy", "lru"], "reelkit cache simulate: Missing option '--trace'."),
+        (["cache", "simulate", "--bogus"], "reelkit cache simulate: No such option: --bogus"),
+        (["nosuchcmd"], "reelkit: No such command 'nosuchcmd'."),
+        (["abr", "simulate", "--chunks", "abc"], "reelkit abr simulate: Invalid value for '--chunks'"),
+        (["video", "quality", "a.mp4"], "reelkit video quality: Missing argument 'distorted'."),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_command(
+    capsys: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    """The parser's own errors were click's block of four lines (usage, 'Try ...', blank, 'Error: ...')."""
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {said}") and line.endswith(f"(see {said.split(':')[0]} --help)")
+
+
+def test_help_exits_0_and_a_bare_group_shows_its_help_with_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "cache", "--help")
+    assert code == 0 and out.startswith("Usage: reelkit cache")
+    code, out, err = run(capsys, "cache")
+    assert code == 2 and "Usage: reelkit cache" in out + err and "simulate" in out + err
+
+
 def test_malformed_file_names_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("user,item,rating,timestamp\n1,10,4,100\n2,11,five,200\n")

@@ -39,6 +39,16 @@ def _register() -> None:
 _register()
 
 
+def _click_class(name: str) -> type[Exception]:
+    """click's ``UsageError`` or ``ClickException`` as this typer raises them (typer 0.2x carries its own
+    copy of click, older ones use click itself): the classes ``typer.BadParameter`` derives from."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_USAGE_ERROR = _click_class("UsageError")
+_CLICK_ERROR = _click_class("ClickException")
+
+
 def _stop_children() -> None:
     """Told to stop (Ctrl-C, SIGTERM): encodes still running in worker threads are killed, so that the
     command ends now and leaves no ffmpeg behind (a Ctrl-C sent to the process alone, not its group, does
@@ -91,8 +101,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, terminate) if in_main else None
     try:
-        # standalone mode: the command-line parser reports usage errors itself and exits 2
-        app(args=list(argv) if argv is not None else None, prog_name="reelkit")
+        # not standalone: the parser's own errors come here, to be told in one line as every other user
+        # error is (click prints a usage block of four); an exit code (typer.Exit, --help) comes back
+        code = app(args=list(argv) if argv is not None else None, prog_name="reelkit", standalone_mode=False)
+        if code == 130:  # typer's answer to Ctrl-C inside a command
+            _stop_children()
+            err_console.print("aborted")
+        sys.exit(code if isinstance(code, int) else 0)  # as standalone mode ends, even on success
+    except _USAGE_ERROR as exc:  # a missing, unknown or unreadable option or argument
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare command group: its help, as click shows it
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(2)
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "reelkit"
+        message = exc.format_message()  # type: ignore[attr-defined]
+        err_console.print(f"error: {where}: {message} (see {where} --help)", highlight=False, markup=False)
+        sys.exit(2)
+    except _CLICK_ERROR as exc:  # the parser's other errors (a file option it could not open)
+        message = exc.format_message()  # type: ignore[attr-defined]
+        err_console.print(f"error: {message}", highlight=False, markup=False)
+        sys.exit(int(getattr(exc, "exit_code", 1)))
+    except typer.Abort:  # end of input at a prompt
+        _stop_children()
+        err_console.print("aborted")
+        sys.exit(1)
     except KeyboardInterrupt:
         _stop_children()
         err_console.print("aborted")
