@@ -243,6 +243,15 @@ def test_robustmpc_hand_cases() -> None:
     assert pol.estimates[-1] == pytest.approx(hm)
 
 
+def test_mpc_plan_looks_ahead_only_over_the_chunks_left_in_the_session() -> None:
+    """Pins mpc_plan's horizon to the session (48 of 49 chunks), not the file: the session's last chunk
+    after the top rung with 8 s of buffer at 0.3 MB/s takes the top (2.15 MB in 7.17 s, no stall); planning
+    5 chunks past it, as if the file's chunks were played, steps down to level 4."""
+    video = Video.constant_bitrate(LADDER, 4.0, 10)
+    assert mpc_plan(video.with_session(6), 5, 5, 8.0, 0.3) == 5
+    assert mpc_plan(video, 5, 5, 8.0, 0.3) == 4
+
+
 @pytest.mark.parametrize("algo", ["mpc", "robustmpc"])
 def test_mpc_does_not_read_past_the_last_chunk(algo: str) -> None:
     """A session of every chunk: the one-ahead look-up read size 0 past the end on the last decision,
