@@ -278,6 +278,18 @@ def test_mahimahi_trace(tmp_path: Path) -> None:
         load_trace(tmp_path / "zero.trace")
 
 
+def test_the_mahimahi_window_reaches_the_file_readers(tmp_path: Path) -> None:
+    """Pins --mahimahi-window through load_trace and load_traces: one packet a ms for 2000 ms read in 0.5 s
+    windows is 12 Mbit/s at 0, 0.5, ..., 2 s (the 1 s default gives 0, 1, 2)."""
+    f = tmp_path / "mm.trace"
+    f.write_text("\n".join(str(k) for k in range(1, 2001)) + "\n")
+    for tr in (load_trace(f, mahimahi_window_s=0.5), load_traces([f], mahimahi_window_s=0.5)[0]):
+        assert tr.times_s.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
+        np.testing.assert_allclose(tr.mbps[1:], 12.0)
+    assert load_traces(tmp_path, mahimahi_window_s=0.5)[0].times_s.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert load_trace(f).times_s.tolist() == [0.0, 1.0, 2.0]
+
+
 def test_a_mahimahi_periods_last_part_window_is_read_over_its_own_length() -> None:
     """Pins the last window's width when the period is not a whole number of windows: one packet a ms for
     2500 ms is 12 Mbit/s throughout (the last 500 packets over 0.5 s, not over a full second: 6)."""
@@ -292,6 +304,15 @@ def test_mean_mbps_weights_each_rate_by_the_interval_it_holds_over() -> None:
     assert tr.mean_mbps == pytest.approx(10.0 / 3.0)
 
 
+def test_a_constant_trace_lasts_the_duration_asked() -> None:
+    """Pins Trace.constant: 10 s in 1 s steps is 11 lines from 0 to 10 s (duration 10, not 9), 2.5 s in 1 s
+    steps is rounded up to 3 s; the mean is the rate."""
+    tr = Trace.constant(2.0, duration_s=10.0, step_s=1.0)
+    assert tr.times_s.tolist() == [float(k) for k in range(11)] and tr.duration_s == 10.0
+    assert tr.mean_mbps == pytest.approx(2.0)
+    assert Trace.constant(2.0, duration_s=2.5, step_s=1.0).duration_s == 3.0
+
+
 def test_video_dir_with_ladder(tmp_path: Path) -> None:
     for lv, kbps in enumerate((100, 200, 400)):  # 2 s chunks of about kbps * 2 / 8 kB
         (tmp_path / f"video_size_{lv}").write_text("\n".join(str(kbps * 250 + k) for k in range(5)) + "\n")
@@ -301,6 +322,18 @@ def test_video_dir_with_ladder(tmp_path: Path) -> None:
     (tmp_path / "video_size_1").write_text("1000\nabc\n")
     with pytest.raises(DataFormatError, match="video_size_1:2:"):
         load_video_dir(tmp_path)
+
+
+def test_explicit_bitrates_and_chunk_length_win_over_the_ladder_file(tmp_path: Path) -> None:
+    """Pins load_video_dir's precedence: bitrates_kbps and chunk_s given (--bitrates) win over the
+    *ladder*.json beside the files (which says 100,200,400 kbps and 2 s chunks)."""
+    for lv, kbps in enumerate((100, 200, 400)):
+        (tmp_path / f"video_size_{lv}").write_text("\n".join(str(kbps * 250) for _ in range(5)) + "\n")
+    (tmp_path / "my_ladder.json").write_text(json.dumps({"bitrates_kbps": [100, 200, 400], "chunk_s": 2}))
+    v = load_video_dir(tmp_path, bitrates_kbps=[150, 300, 600], chunk_s=4.0)
+    assert v.bitrates_kbps.tolist() == [150.0, 300.0, 600.0] and v.chunk_s == 4.0
+    v = load_video_dir(tmp_path, chunk_s=3.0)
+    assert v.bitrates_kbps.tolist() == [100.0, 200.0, 400.0] and v.chunk_s == 3.0
 
 
 @pytest.mark.parametrize(
@@ -405,6 +438,28 @@ def test_mpd_reader_counts_each_representation_from_its_own_start_number(tmp_pat
         (tmp_path / f"lo-{k + 1}.m4s").write_bytes(b"x" * (100 + k))
         (tmp_path / f"hi-{k}.m4s").write_bytes(b"x" * (400 + k))
     assert load_mpd(mpd).sizes.tolist() == [[100, 101, 102], [400, 401, 402]]
+
+
+def test_mpd_reader_reads_ffmpegs_layout_of_padded_numbers_and_an_audio_set(tmp_path: Path) -> None:
+    """Pins the MPD that `abr package` (ffmpeg's dash muxer) writes: $Number%05d$ names chunk-v0-00001.m4s,
+    and the audio AdaptationSet's Representation is not a rung of the ladder."""
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        """<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>
+        <AdaptationSet contentType="video"><SegmentTemplate timescale="1000" duration="4000" startNumber="1"
+        media="chunk-$RepresentationID$-$Number%05d$.m4s"/>
+        <Representation id="v0" mimeType="video/mp4" bandwidth="300000"/>
+        <Representation id="v1" mimeType="video/mp4" bandwidth="750000"/></AdaptationSet>
+        <AdaptationSet contentType="audio"><SegmentTemplate timescale="1000" duration="4000" startNumber="1"
+        media="chunk-$RepresentationID$-$Number%05d$.m4s"/>
+        <Representation id="a0" mimeType="audio/mp4" bandwidth="128000"/></AdaptationSet></Period></MPD>"""
+    )
+    for rid, size in (("v0", 150), ("v1", 375), ("a0", 64)):
+        for k in range(1, 3):
+            (tmp_path / f"chunk-{rid}-{k:05d}.m4s").write_bytes(b"x" * (size + k))
+    v = load_mpd(mpd)
+    assert v.bitrates_kbps.tolist() == [300.0, 750.0]
+    assert v.sizes.tolist() == [[151, 152], [376, 377]]
 
 
 @pytest.mark.parametrize(
