@@ -252,6 +252,36 @@ def test_mpc_plan_looks_ahead_only_over_the_chunks_left_in_the_session() -> None
     assert mpc_plan(video, 5, 5, 8.0, 0.3) == 4
 
 
+def test_robustmpc_reset_forgets_the_last_sessions_errors() -> None:
+    """Pins reset() clearing robustMPC's error window: a session that ended on a 10x overestimate (error
+    |2 - 0.2| / 0.2 = 9) left the next session's first forecast divided by 10; after reset it is 2 MB/s."""
+    video = Video.constant_bitrate(LADDER, 4.0, 49).with_session(48)
+    pol = RobustMPC()
+    pol.reset(video)
+    fresh = pol.choose(Observation(1, 1, 2e6, 1.0, 8.0))
+    for k, b in ((2, 2e6), (3, 0.2e6)):
+        pol.choose(Observation(k, 1, b, 1.0, 8.0))
+    assert pol.errors[-1] == pytest.approx(9.0)
+    pol.reset(video)
+    assert pol.choose(Observation(1, 1, 2e6, 1.0, 8.0)) == fresh == 5 and pol.errors == [0.0]
+
+
+def test_mpc_weighs_at_most_max_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the plan limit as inclusive: with MAX_PLANS = 8, 2 levels over 3 chunks (8 plans) are weighed
+    and 3 over 2 (9) refused; the shipped limit is 16**5 (a 16-rung ladder over 5 chunks)."""
+    from reelkit.stream.abr import algos
+
+    assert algos.MAX_PLANS == 16**5
+    algos.level_combos.cache_clear()
+    monkeypatch.setattr(algos, "MAX_PLANS", 8)
+    try:
+        assert algos.level_combos(2, 3).shape == (8, 3)
+        with pytest.raises(ConfigError, match="would weigh 9 plans"):
+            algos.level_combos(3, 2)
+    finally:
+        algos.level_combos.cache_clear()
+
+
 @pytest.mark.parametrize("algo", ["mpc", "robustmpc"])
 def test_mpc_does_not_read_past_the_last_chunk(algo: str) -> None:
     """A session of every chunk: the one-ahead look-up read size 0 past the end on the last decision,
