@@ -565,6 +565,23 @@ def test_bitrates_a_thousand_times_off_the_chunk_sizes_are_warned_about(tmp_path
         load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])
 
 
+def test_chunk_sizes_within_ten_times_the_bitrates_are_not_warned_about(tmp_path: Path) -> None:
+    """Pins the warning's band, 0.1..10 times: chunks carrying 8 times the bitrates (bits read as bytes) or
+    an eighth of them pass in silence; 12 times is warned about."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+
+    for lv, kbps in enumerate((300, 750, 1200)):
+        (tmp_path / f"video_size_{lv}").write_text(f"{kbps * 500}\n" * 4)  # 4 s chunks of kbps kbit/s
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_video_dir(tmp_path, bitrates_kbps=[300 / 8, 750 / 8, 1200 / 8])
+        load_video_dir(tmp_path, bitrates_kbps=[300 * 8, 750 * 8, 1200 * 8])
+    with pytest.warns(ReelkitWarning, match="carry 12 times the bitrates given"):
+        load_video_dir(tmp_path, bitrates_kbps=[25, 62.5, 100])
+
+
 def test_one_odd_rung_is_not_read_as_the_ladders_units(tmp_path: Path) -> None:
     """Pins the units check on the rungs' median ratio: chunks of 1x, 1x and 40x their kbps are kbps (a
     mean of 14x warned that the bitrates were not)."""
