@@ -251,6 +251,20 @@ def test_a_duplicate_event_is_counted_in_the_metrics(client: TestClient) -> None
     assert "\nreelkit_events_duplicate_total 1\n" in text
 
 
+def test_new_and_repeated_events_are_counted_apart_in_the_metrics(client: TestClient) -> None:
+    """Two new events and one repeated: ``reelkit_events_ingested_total`` 2, ``..._duplicate_total`` 1."""
+    member = first_member(client)
+    tid = unseen_title(client, member)
+    first = play("cnt-1", member, tid, 0.2)
+    assert client.post("/v1/events", json={"events": [first]}, headers=AUTH).status_code == 200
+    batch = {"events": [first, play("cnt-2", member, tid, 0.5)]}
+    r = client.post("/v1/events", json=batch, headers=AUTH).json()
+    assert (r["stored"], r["duplicates"]) == (1, 1)
+    text = client.get("/metrics").text
+    assert "\nreelkit_events_ingested_total 2\n" in text
+    assert "\nreelkit_events_duplicate_total 1\n" in text
+
+
 def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
     member = first_member(client)
     tid = unseen_title(client, member)
@@ -384,6 +398,19 @@ def test_the_default_batch_limit_is_1000_events(client: TestClient) -> None:
     many = {"events": [play(f"d{i}", "m", "t", 0.5) for i in range(1001)]}
     r = client.post("/v1/events", json=many, headers=AUTH)
     assert r.status_code == 413 and "at most 1000 per request" in r.json()["message"]
+
+
+def test_a_batch_of_exactly_max_batch_events_is_taken(data_dir: Path) -> None:
+    """The batch limit is "at most": 3 events pass ``max_batch_events=3``, 4 are 413."""
+    with TestClient(create_app(make_settings(data_dir, max_batch_events=3))) as c:
+        member = first_member(c)
+        tid = unseen_title(c, member)
+        three = {"events": [play(f"x{i}", member, tid, 0.1 * (i + 1)) for i in range(3)]}
+        r = c.post("/v1/events", json=three, headers=AUTH)
+        assert r.status_code == 200 and r.json()["stored"] == 3, r.text
+        four = {"events": [play(f"y{i}", member, tid, 0.1) for i in range(4)]}
+        r = c.post("/v1/events", json=four, headers=AUTH)
+        assert r.status_code == 413 and "batch of 4 events is too large: at most 3" in r.json()["message"]
 
 
 def test_the_qc_api_takes_uploads_larger_than_the_api_body_limit(data_dir: Path) -> None:
@@ -815,10 +842,11 @@ def test_a_model_trained_on_high_ratings_still_takes_a_low_one(tmp_path: Path) -
 
 
 def test_ratings_at_the_ends_of_the_models_scale_are_taken(client: TestClient) -> None:
-    """The demo model's scale is 1-5: a 1 and a 5 are stored (the bounds are inclusive)."""
+    """The demo model's scale is 0-5 (1-5 stars, from 0 as the usual scale is): a 0 and a 5 are stored (the
+    bounds are inclusive)."""
     member = first_member(client)
     tid = unseen_title(client, member)
-    for i, value in enumerate((1, 5)):
+    for i, value in enumerate((0, 5)):
         rate = {"event_id": f"end{i}", "member_id": member, "title_id": tid, "kind": "rating", "value": value}
         r = client.post("/v1/events", json={"events": [rate]}, headers=AUTH)
         assert r.status_code == 200 and r.json()["stored"] == 1, r.text
@@ -828,6 +856,17 @@ def test_the_event_list_total_counts_every_stored_event(client: TestClient) -> N
     """``GET /v1/events?limit=2`` lists 2 events and, as ``total``, all the store holds (as /health does)."""
     r = client.get("/v1/events", params={"limit": 2}).json()
     assert len(r["events"]) == 2 and r["total"] == client.get("/health").json()["events"] > 2
+
+
+def test_the_event_list_gives_the_latest_50_by_default_and_up_to_1000(client: TestClient) -> None:
+    """``GET /v1/events`` lists 50 events unless told (the store holds more); ``limit`` 1000 is taken, 1001
+    is 422."""
+    total = client.get("/health").json()["events"]
+    assert total > 50 and len(client.get("/v1/events").json()["events"]) == 50
+    r = client.get("/v1/events", params={"limit": 1000})
+    assert r.status_code == 200 and len(r.json()["events"]) == min(total, 1000)
+    r = client.get("/v1/events", params={"limit": 1001})
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "limit"
 
 
 def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:
@@ -881,6 +920,18 @@ def test_a_client_clock_may_run_up_to_300_s_fast(client: TestClient) -> None:
     late = {**play("skew-far", member, tid, 0.2), "timestamp": now + 310}
     r = client.post("/v1/events", json={"events": [late]}, headers=AUTH)
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events[0].timestamp"
+
+
+def test_a_timestamp_from_the_future_is_refused_saying_how_far_ahead(client: TestClient) -> None:
+    """An event stamped an hour ahead is refused as "3600 s ahead" (timestamp - now, not now - timestamp)."""
+    member = first_member(client)
+    now = int(time.time())
+    ahead = {**play("ahead", member, unseen_title(client, member), 0.2), "timestamp": now + 3600}
+    r = client.post("/v1/events", json={"events": [ahead]}, headers=AUTH)
+    assert r.status_code == 422
+    (field,) = r.json()["fields"]
+    m = re.search(r"is (-?\d+) s ahead of the server's clock", field["message"])
+    assert m and 3590 <= int(m.group(1)) <= 3600, field
 
 
 def test_member_ids_with_a_slash_are_refused(client: TestClient) -> None:
@@ -967,6 +1018,14 @@ def test_openapi_matches_the_configured_apps_answers(data_dir: Path) -> None:
         assert "security" not in paths["/health"]["get"]
         # with protected reads the metrics are a read too
         assert ("security" in paths["/metrics"]["get"]) is protect
+
+
+def test_openapi_says_whether_reads_or_writes_are_off_without_a_token(data_dir: Path) -> None:
+    """With protected reads, a read's documented 403 says "Reads are off", a write's "Writes are off"."""
+    with TestClient(create_app(make_settings(data_dir, protect_reads=True))) as c:
+        paths = c.get("/openapi.json").json()["paths"]
+    assert paths["/v1/members"]["get"]["responses"]["403"]["description"].startswith("Reads are off")
+    assert paths["/v1/events"]["post"]["responses"]["403"]["description"].startswith("Writes are off")
 
 
 def test_openapi_operation_ids_are_unique(client: TestClient) -> None:
