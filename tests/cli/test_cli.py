@@ -463,6 +463,11 @@ def test_tables_show_four_significant_digits(capsys: pytest.CaptureFixture[str])
     print_table("scores", ["metric", "a", "b"], [["ndcg", 0.123456, 1234567.0]])
     row = next(line for line in capsys.readouterr().out.splitlines() if "ndcg" in line)
     assert row.replace("│", " ").split() == ["ndcg", "0.1235", "1.235e+06"]
+    import numpy as np
+
+    print_table("scores", ["metric", "a"], [["map", np.float32(0.123456789)]])  # printed 0.12345679
+    row = next(line for line in capsys.readouterr().out.splitlines() if "map" in line)
+    assert row.replace("│", " ").split() == ["map", "0.1235"]
 
 
 @pytest.mark.slow

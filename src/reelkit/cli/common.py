@@ -130,7 +130,7 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for c in columns:
         table.add_column(escape(c))
     for r in rows:
-        table.add_row(*[escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r])
+        table.add_row(*[escape(f"{v:.4g}" if isinstance(v, float | np.floating) else str(v)) for v in r])
     console.print(table)
 
 
