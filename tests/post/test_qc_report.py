@@ -309,6 +309,12 @@ def test_silence_at_the_head_and_of_the_whole_programme() -> None:
         "error",
         "silence of 10.0 s (all channels under -60 dBFS)",
     )
+    # sound only in the last 49 ms, after the last whole 50 ms segment, is measured too: a head warning
+    z = programme(10.049)
+    z[: int(10.0 * RATE)] = 0.0
+    (head,) = [f for f in audio_findings(z, RATE) if f.kind == "silence"]
+    assert (head.start_s, head.end_s, head.severity) == (0.0, pytest.approx(10.0), "warning")
+    assert head.message.endswith("at the head")
 
 
 def test_html_report(faulty: Path, tmp_path: Path) -> None:

@@ -328,15 +328,19 @@ def _silences(x: npt.NDArray[np.float32], rate: int, opt: QCOptions) -> list[Fin
     power = _segment_power(x, rate, seg)
     if power.size == 0:
         return []
-    quiet = power.max(axis=1) < 10.0 ** (opt.silence_dbfs / 10.0)
+    floor = 10.0 ** (opt.silence_dbfs / 10.0)
+    quiet = power.max(axis=1) < floor
     starts, ends = _runs(quiet)
     total = x.shape[0] / rate
+    # the part-segment after the last whole one (under 50 ms) is measured too: sound there ends the last run
+    rest = x[len(quiet) * max(1, round(seg * rate)) :].astype(np.float64)
+    rest_loud = rest.shape[0] > 0 and float((rest * rest).mean(axis=0).max()) >= floor
     out: list[Finding] = []
     for s, e in zip(starts, ends, strict=True):
         t0, t1 = s * seg, min(e * seg, total)
-        # a run to the last whole segment is a tail (its end the programme's end); one that stops before
-        # a last segment with sound in it is not (it read as silence of the whole programme)
-        tail = e == len(quiet)
+        # a run to the programme's last sample is a tail (its end the programme's end); one that stops
+        # before a last stretch with sound in it is not (it read as silence of the whole programme)
+        tail = e == len(quiet) and not rest_loud
         if tail:
             t1 = total
         if t1 - t0 < opt.silence_min_s:
