@@ -160,6 +160,8 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
         (_CUE.format("™ ® © all reserved"), "cp1252"),
         # all capitals: charset-normalizer named cp932, half-width katakana without a CJK letter ("ﾉTﾉ ﾀ")
         ("".join(_CUE.format(t) for t in ("ÉTÉ À PARIS", "ÇA VA?", "OÙ ES-TU?")), "cp1252"),
+        # ... while Japanese in half-width katakana, no kana beside a Latin letter, stays cp932
+        ("".join(_CUE.format(t) for t in ("ﾔｱ､ｹﾞﾝｷ?", "ｳﾝ｡ｵﾏｴﾊ?", "ﾏｱﾏｱﾀﾞﾖ｡ｱｼﾀ ﾄｳｷｮｳﾆ ｲｸﾖ｡")), "cp932"),
         ("".join(_CUE.format(t) for t in ("Il était là hier soir.", "Déjà ?", "Pourquoi pas ?")), "cp1252"),
         (_CUE.format("Zażółć gęślą jaźń. Dzień dobry, proszę pana."), "cp1250"),  # was read as cp1252
         # both readings "clean" to charset-normalizer; cp1252 puts symbols in the words (¯ó³w)

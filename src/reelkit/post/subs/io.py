@@ -177,6 +177,10 @@ _CP1252_SLACK = 0.1
 
 #: Kana, CJK ideographs and Hangul: what a text read in a Chinese, Japanese or Korean codec is written in
 _CJK_TEXT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+#: Half-width katakana next to a Latin letter: a western capital read in cp932 ("ÉTÉ" as "ﾉTﾉ"); Japanese
+#: written in half-width katakana keeps them apart from Latin letters
+_HALF_KANA = re.compile(r"[\uff61-\uff9f]")
+_KANA_BY_LATIN = re.compile(r"[A-Za-z][\uff61-\uff9f]|[\uff61-\uff9f][A-Za-z]")
 
 
 def _symbols_in_words(text: str) -> int:
@@ -250,9 +254,14 @@ def decode_text(
         west_ok = west is not None and (best is None or west.chaos <= best.chaos + _CP1252_SLACK)
         # ... and whenever the guess is a CJK codec that reads no CJK letter: an all-capitals French file
         # ("ÉTÉ À PARIS") was cp932's half-width katakana ("ﾉTﾉ ﾀ PARIS"), too messy in cp1252 for
-        # charset-normalizer to offer that at all
+        # charset-normalizer to offer that at all (half-width katakana away from Latin letters is Japanese)
         multi_byte = best is not None and is_multi_byte_encoding(best.encoding)
-        no_cjk = multi_byte and not _CJK_TEXT.search(str(best))
+        guess = str(best) if multi_byte else ""
+        no_cjk = (
+            multi_byte
+            and not _CJK_TEXT.search(guess)
+            and (not _HALF_KANA.search(guess) or _KANA_BY_LATIN.search(guess) is not None)
+        )
         text = None
         if west_ok or no_cjk:
             with contextlib.suppress(UnicodeDecodeError):  # a byte cp1252 leaves undefined: west is None too
