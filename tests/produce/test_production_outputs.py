@@ -222,6 +222,7 @@ def test_a_schedule_the_production_now_breaks_names_three_breaches_and_counts_th
     data = {
         "name": "c",
         "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+        "costs": {"day_cost": 1},  # one day the only optimum, not only the solver's hint
         "locations": [{"id": "A"}],
         "scenes": [{"id": str(k), "duration": 2, "location": "A"} for k in range(1, n + 1)],
     }
@@ -280,11 +281,13 @@ def test_csv_order_counts_each_days_scenes_from_1(small: tuple[object, object]) 
 
 def _two_sets() -> Production:
     """One day at two sets: Ann (cast 1) in a 1.5 h scene at the dock with Bob (cast 2) and a 2 h one at the
-    pier, then an hour at the pier with no cast; Cy (cast 3) is in no scene."""
+    pier, then an hour at the pier with no cast; Cy (cast 3) is in no scene. A day costs 1, so one day is
+    the only optimum (at no cost any spread of the scenes was optimal, and one day only the solver's hint)."""
     return parse_production(
         {
             "name": "sets",
             "calendar": {"start": "2026-03-02"},
+            "costs": {"day_cost": 1},
             "people": [{"id": "a", "name": "Ann"}, {"id": "b", "name": "Bob"}, {"id": "c", "name": "Cy"}],
             "locations": [{"id": "A", "name": "Dock"}, {"id": "B", "name": "Pier"}],
             "scenes": [
