@@ -355,12 +355,20 @@ def test_the_stored_scale_is_taken_from_exactly_twenty_ratings() -> None:
     assert stored_scale((-1.0, 7.0, 20)) == (-1.0, 10.0)
 
 
-def test_format_time_is_utc_on_the_24_hour_clock() -> None:
-    """Unix second 1_790_000_000 is 2026-09-21 14:13:20 UTC: written "2026-09-21 14:13" (not 02:13); none or
-    NaN is ""."""
+def test_format_time_is_utc_on_the_24_hour_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unix second 1_790_000_000 is 2026-09-21 14:13:20 UTC: written "2026-09-21 14:13" (not 02:13, nor
+    23:13 in the machine's zone: the check runs in Tokyo's, UTC+9, so a local time cannot pass on a UTC
+    machine); none or NaN is ""."""
     from reelkit.service.models import format_time
 
-    assert format_time(1_790_000_000) == "2026-09-21 14:13"
+    monkeypatch.setenv("TZ", "JST-9")  # a POSIX zone: no zoneinfo files needed
+    time.tzset()
+    try:
+        assert time.localtime(0).tm_gmtoff == 9 * 3600
+        assert format_time(1_790_000_000) == "2026-09-21 14:13"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert format_time(None) == "" and format_time(float("nan")) == ""
 
 
