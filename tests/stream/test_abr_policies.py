@@ -244,9 +244,10 @@ def test_robustmpc_hand_cases() -> None:
 
 
 def test_mpc_plan_looks_ahead_only_over_the_chunks_left_in_the_session() -> None:
-    """Pins mpc_plan's horizon to the session (48 of 49 chunks), not the file: the session's last chunk
-    after the top rung with 8 s of buffer at 0.3 MB/s takes the top (2.15 MB in 7.17 s, no stall); planning
-    5 chunks past it, as if the file's chunks were played, steps down to level 4."""
+    """Pins mpc_plan's horizon to the session (6 of 10 chunks), not the file: the session's last chunk
+    (index 5) after the top rung with 8 s of buffer at 0.3 MB/s takes the top (2.15 MB in 7.17 s, no stall);
+    planning 5 chunks past it, as if the file's chunks were played, steps down to level 4 (each later top
+    chunk would stall)."""
     video = Video.constant_bitrate(LADDER, 4.0, 10)
     assert mpc_plan(video.with_session(6), 5, 5, 8.0, 0.3) == 5
     assert mpc_plan(video, 5, 5, 8.0, 0.3) == 4
