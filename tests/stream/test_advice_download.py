@@ -247,8 +247,8 @@ def test_samples_more_than_two_minutes_apart_are_runs_of_their_own() -> None:
     assert median == pytest.approx(5.05) and p >= 0.9
 
 
-def test_a_title_is_played_to_its_last_partial_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pins the session length: 10 s of title in 4-s chunks are 3 chunks (a partial last one counts)."""
+def _session_lengths(monkeypatch: pytest.MonkeyPatch, titles: list[TitleToWatch]) -> list[int]:
+    """The chunk count of every simulated session while advising on ``titles`` on a fast network."""
     import reelkit.stream.abr.sim as sim
 
     lengths: list[int] = []
@@ -259,26 +259,19 @@ def test_a_title_is_played_to_its_last_partial_chunk(monkeypatch: pytest.MonkeyP
         return real(levels, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sim, "simulate_levels", spy)
-    prof = _profile((list(range(24)), 50.0))
-    advise(prof, [TitleToWatch("clip", 10.0)], quality_kbps=4300, now_s=BASE, config=CFG)
+    advise(_profile((list(range(24)), 50.0)), titles, quality_kbps=4300, now_s=BASE, config=CFG)
+    return lengths
+
+
+def test_a_title_is_played_to_its_last_partial_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the session length: 10 s of title in 4-s chunks are 3 chunks (a partial last one counts)."""
+    lengths = _session_lengths(monkeypatch, [TitleToWatch("clip", 10.0)])
     assert lengths and set(lengths) == {3}
 
 
 def test_titles_of_nearly_the_same_length_are_judged_each_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     """7.6 s and 8.4 s of title are 2 and 3 four-second chunks: one's result is not reused for the other."""
-    import reelkit.stream.abr.sim as sim
-
-    lengths: list[int] = []
-    real = sim.simulate_levels
-
-    def spy(levels: np.ndarray, *args: object, **kwargs: object) -> object:
-        lengths.append(len(levels))
-        return real(levels, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sim, "simulate_levels", spy)
-    prof = _profile((list(range(24)), 50.0))
-    titles = [TitleToWatch("a", 7.6), TitleToWatch("b", 8.4)]
-    advise(prof, titles, quality_kbps=4300, now_s=BASE, config=CFG)
+    lengths = _session_lengths(monkeypatch, [TitleToWatch("a", 7.6), TitleToWatch("b", 8.4)])
     assert set(lengths) == {2, 3}
 
 
