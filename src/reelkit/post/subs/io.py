@@ -3,8 +3,8 @@
 Text encoding is detected from the bytes: a byte-order mark (UTF-8, UTF-16, UTF-32), then strict UTF-8,
 then UTF-16 without a mark (NUL bytes in alternate positions), then ``charset-normalizer``'s best guess
 (cp1252 preferred whenever it reads the file nearly as cleanly as that guess, or the guess is a CJK
-codec that reads no CJK letter). A file none of these read raises :class:`~reelkit.errors.DataFormatError`
-naming the file and asking for ``encoding=``.
+codec that reads no CJK letter, nor half-width katakana other than beside Latin letters). A file none of
+these read raises :class:`~reelkit.errors.DataFormatError` naming the file and asking for ``encoding=``.
 
 SRT, WebVTT and ASS/SSA are parsed here line by line, so that writing a re-timed file changes *only the
 timestamps*: cue order, numbering, styling tags, VTT cue settings, NOTE/STYLE blocks, ASS styles and fonts,
