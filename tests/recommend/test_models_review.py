@@ -106,7 +106,7 @@ def test_a_title_rated_low_is_no_reason() -> None:
 
 def test_rated_low_is_strictly_the_lower_half_of_the_scale() -> None:
     """rated_low: (r - lo) / (hi - lo) < 0.5; the midpoint (3 of 1-5) is not low, no rating (NaN) is not."""
-    from reelkit.recommend.base import rated_low
+    from reelkit.data.confidence import rated_low
 
     got = rated_low([1.0, 2.9, 3.0, 5.0, np.nan], (1.0, 5.0))
     assert got.tolist() == [True, True, False, False, False]

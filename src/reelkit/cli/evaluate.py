@@ -120,12 +120,8 @@ def evaluate_cmd(
             raise ConfigError("give --train FILE --test FILE, or --ratings FILE --split random|last|time")
         tuned: dict[str, Any] | None = None
         if tune:
-            # as tune() chooses, and as --help says: rmse for rating models, ndcg@10 for the rest (and with
-            # --min-rating or --low-ratings dislike, which keep the low ratings out of training)
-            rating_metric = cls.kind == "rating" and min_rating is None and low_ratings == "positive"
-            metric = tune_metric or ("rmse" if rating_metric else "ndcg@10")
             kwargs: dict[str, Any] = {
-                "metric": metric,
+                "metric": tune_metric,  # None: tune()'s default (rmse for rating models, else ndcg@10)
                 "seed": seed,
                 "base_params": params,
                 "progress": progress,
@@ -134,7 +130,7 @@ def evaluate_cmd(
                 kwargs["budget"] = budget
             result = tune_fn(cls, train_ds, min_rating=min_rating, confidence=confidence, **kwargs)
             params = dict(result.best_params)
-            tuned = {"metric": metric, "best_score": result.best_score, "trials": len(result.trials)}
+            tuned = {"metric": result.metric, "best_score": result.best_score, "trials": len(result.trials)}
         est = cls(**params)
         res = evaluate(
             est,

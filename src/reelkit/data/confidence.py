@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +56,7 @@ __all__ = [
     "PairAggregates",
     "aggregate_events",
     "aggregate_pairs",
+    "rated_low",
     "sample_plays",
 ]
 
@@ -99,6 +101,14 @@ class ConfidenceConfig(BaseModel):
     #: A rating in the lower half of the scale: an interaction like any (``positive``) or, like a
     #: thumbs-down, weight 0 (``dislike``).
     low_rating: Literal["positive", "dislike"] = "positive"
+
+
+def rated_low(ratings: npt.ArrayLike, scale: tuple[float, float]) -> np.ndarray:
+    """Which ``ratings`` lie in the lower half of ``scale`` (``(lo, hi)``): titles not liked, however far they
+    were watched, which name no "because you watched" reason (NaN, no rating, is not low)."""
+    lo, hi = scale
+    r = np.asarray(ratings, dtype=np.float64)
+    return np.asarray(np.nan_to_num((r - lo) / (hi - lo if hi > lo else 1.0), nan=1.0) < 0.5, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -174,8 +184,8 @@ def aggregate_pairs(
         + np.where(thumb > 0, cfg.thumb_weight, 0.0)
     )
     weight = np.where(thumb < 0, 0.0, weight)
-    if cfg.low_rating == "dislike":  # the lower half, as recommend.base.rated_low says (NaN: not rated)
-        weight = np.where(np.nan_to_num(rnorm, nan=1.0) < 0.5, 0.0, weight)
+    if cfg.low_rating == "dislike":
+        weight = np.where(rated_low(rating, rating_scale), 0.0, weight)
     return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only)
 
 

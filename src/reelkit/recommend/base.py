@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pydantic
 import scipy.sparse as sp
@@ -595,14 +594,6 @@ class Recommender(ABC):
         if cls is not Recommender and not isinstance(model, cls):
             raise ModelFormatError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         return model
-
-
-def rated_low(ratings: npt.ArrayLike, scale: tuple[float, float]) -> np.ndarray:
-    """Which ``ratings`` lie in the lower half of ``scale`` (``(lo, hi)``): titles not liked, however far they
-    were watched, which name no "because you watched" reason (NaN, no rating, is not low)."""
-    lo, hi = scale
-    r = np.asarray(ratings, dtype=np.float64)
-    return np.asarray(np.nan_to_num((r - lo) / (hi - lo if hi > lo else 1.0), nan=1.0) < 0.5, dtype=bool)
 
 
 def weighted_input(history: sp.csr_matrix, weighting: str) -> sp.csr_matrix:

@@ -63,10 +63,11 @@ from reelkit.data.confidence import (
     SAMPLE_SECONDS,
     ConfidenceConfig,
     aggregate_pairs,
+    rated_low,
     sample_plays,
 )
 from reelkit.errors import ConfigError, UnknownIdError
-from reelkit.recommend.base import Recommender, rated_low
+from reelkit.recommend.base import Recommender
 from reelkit.recommend.communities import Community, CommunityPopularity
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Trending

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reelkit.recommend.base import Recommendations, Recommender, rated_low
+from reelkit.data.confidence import rated_low
+from reelkit.recommend.base import Recommendations, Recommender
 
 __all__ = ["explain_recommendations"]
 
