@@ -260,6 +260,20 @@ def test_rows_tied_on_engagement_keep_priority_order(builder: HomeBuilder) -> No
     ]
 
 
+def test_row_engagement_is_the_mean_personal_percentile_of_its_titles(builder: HomeBuilder) -> None:
+    """Pins the row order's measure: the mean (not the median) over a row's titles of the share of the n - 1
+    other titles scored strictly below each."""
+    t = list(builder.title_ids[:6])
+    h = history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)])
+    scores = builder.fold(h).scores
+    n = builder.n_titles
+    rows = [r for r in builder.build("x", h).rows if r.kind != "continue-watching"]
+    assert len(rows) >= 3
+    for row in rows:
+        pct = [int((scores < scores[builder._col(x.title_id)]).sum()) / (n - 1) for x in row.titles]
+        assert row.engagement == pytest.approx(sum(pct) / len(pct), abs=1e-12)
+
+
 def test_a_new_member_is_shown_the_largest_community(builder: HomeBuilder) -> None:
     """Pins the cold-start community: the one with the most members, its size in the row's reason."""
     sizes = np.bincount(builder.models.communities.labels_)
@@ -303,6 +317,29 @@ def test_a_pick_is_like_a_liked_title_only_among_its_neighbours(builder: HomeBui
     fake = copy.copy(builder)
     fake._sim_data = np.where(builder._sim_indices == 0, 0, builder._sim_data)  # t is nobody's neighbour
     assert {x.reason for x in fake.top_picks(h, 20)} == {f"Picked for you by {builder.models.personal.name}"}
+
+
+def test_a_pick_is_like_the_history_title_of_largest_similarity_times_weight(builder: HomeBuilder) -> None:
+    """Pins _best_anchor: among a pick's neighbours in the history, the one with the largest similarity x
+    confidence weight: b (sim 0.4, watched to the end twice: weight 2 + 0.5 + 0.5 = 3, support 1.2) over
+    a (sim 0.5, half watched: weight 0.5, support 0.25)."""
+    a, b, c = 0, 1, 2
+    t = [str(x) for x in builder.title_ids[:3]]
+    h = history(
+        (t[a], "play", 100, 3000, 0.5), (t[b], "play", 110, 6000, 1.0), (t[b], "play", 120, 6000, 1.0)
+    )
+    fake = copy.copy(builder)
+    fake._sim_indptr = np.r_[np.zeros(c + 1, np.int64), np.full(builder.n_titles - c, 2, np.int64)]
+    fake._sim_indices = np.array([a, b], dtype=np.int32)
+    fake._sim_data = np.array([0.5, 0.4], dtype=np.float32)
+    folded = fake.fold(h)
+    assert dict(zip(folded.history_cols.tolist(), folded.history_weights.tolist(), strict=True)) == {
+        a: 0.5,
+        b: 3.0,
+    }
+    assert fake._best_anchor(folded, np.array([c])) == [b]
+    (pick,) = fake._top_pick_titles(folded, np.array([c]))
+    assert pick.reason == f"Picked for you: like {builder.name_of(t[b])}"
 
 
 def test_cold_start_from_liked_titles_is_personal(builder: HomeBuilder) -> None:
@@ -418,6 +455,29 @@ def test_aggregate_member_matches_the_training_formula(builder: HomeBuilder) -> 
         np.testing.assert_array_equal(mine.timestamp, ref["timestamp"].to_numpy())
 
     check()
+
+
+def test_the_fold_in_weighs_each_title_by_the_confidence_formula(
+    builder: HomeBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins the history row the personal model folds in: each title's confidence weight, not 1 (a title
+    watched to the end twice weighs 2 + 0.5 + 0.5 = 3, one half watched 0.5, as confidence's docstring
+    works out); the default EASE binarises it, ALS and the Bayesian model do not."""
+    t = [str(x) for x in builder.title_ids[:2]]
+    h = history(
+        (t[0], "play", 100, 6000, 1.0), (t[0], "play", 200, 6000, 1.0), (t[1], "play", 300, 3000, 0.5)
+    )
+    personal = builder.models.personal
+    score_rows = personal.score_rows
+    rows_seen: list[dict[int, float]] = []
+
+    def spy(rows: np.ndarray, hist: object, ratings: object) -> np.ndarray:
+        rows_seen.append(dict(zip(hist.indices.tolist(), hist.data.tolist(), strict=True)))  # type: ignore[attr-defined]
+        return score_rows(rows, hist, ratings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(personal, "score_rows", spy)
+    builder.fold(h)
+    assert rows_seen == [{0: 3.0, 1: 0.5}]
 
 
 def test_fast_community_assignment_matches_the_model(builder: HomeBuilder) -> None:
@@ -668,6 +728,19 @@ def test_release_pool_by_hand(builder: HomeBuilder) -> None:
     pool = [str(builder.title_ids[c]) for c in fake._release_pool(cat)]
     assert fake.release_dates[4] == dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()
     assert pool == [ids[0], ids[4], ids[2]]
+
+
+def test_release_pool_holds_new_release_pool_titles(builder: HomeBuilder) -> None:
+    """Pins the pool's size: the new_release_pool newest titles (2 of the 3 in the window, not 1)."""
+    ref, day = float(builder.models.trending.reference_time_), 86400.0
+    ids = [str(x) for x in builder.title_ids[:3]]
+    cat = builder.models.titles.reindex(builder.title_ids).copy()
+    cat["released"], cat["year"] = np.nan, np.nan
+    for i, x in enumerate(ids):
+        cat.loc[x, "released"] = ref - (i + 1) * day
+    fake = copy.copy(builder)
+    fake.config = HomeConfig(new_release_pool=2)
+    assert [str(builder.title_ids[c]) for c in fake._release_pool(cat)] == ids[:2]
 
 
 def test_not_out_yet_is_a_day_past_the_later_of_the_data_and_wall_clocks(builder: HomeBuilder) -> None:
@@ -959,6 +1032,17 @@ def test_a_rating_at_strong_rating_is_strong_engagement(builder: HomeBuilder) ->
     at = lo + builder.config.strong_rating * (hi - lo)
     assert builder.fold(history((t, "rating", 100, at, np.nan))).strong == [(t, "rated")]
     assert builder.fold(history((t, "rating", 100, at - 0.5, np.nan))).strong == []
+
+
+def test_strong_rating_is_measured_from_the_bottom_of_the_scale(builder: HomeBuilder) -> None:
+    """Pins the normalised rating of strong engagement, (r - lo) / (hi - lo): on a 1-5 scale with
+    strong_rating 0.6, a 3 is 0.5 (not strong; 3 / 5 would be 0.6) and a 3.5 is 0.625 (strong)."""
+    fake = copy.copy(builder)
+    fake.config = HomeConfig(strong_rating=0.6)
+    fake._rating_scale = (1.0, 5.0)
+    t = str(builder.title_ids[0])
+    assert fake.fold(history((t, "rating", 100, 3.0, np.nan))).strong == []
+    assert fake.fold(history((t, "rating", 100, 3.5, np.nan))).strong == [(t, "rated")]
 
 
 def test_title_communities_by_their_definition(builder: HomeBuilder) -> None:
