@@ -119,6 +119,30 @@ def test_distinctive_titles_need_min_support_members() -> None:
     assert {t for t, _ in b.distinctive} == {"y1", "y2", "y3"}
 
 
+def test_a_community_is_named_by_its_two_genres_of_highest_lift() -> None:
+    """Pins community names and genres: genre lift = the genre's share of the community's views / its share
+    of all views; a's views are a third each Drama, Horror, Mystery against 1/3, 1/6, 1/6 of all (lift 1, 2,
+    2): "Horror & Mystery fans" (highest lift, ties alphabetical; not Drama, the largest share), with its
+    three genres listed."""
+    rows = [(f"a{m}", t, 4.0) for m in range(6) for t in ("x1", "x2", "x3")]
+    rows += [(f"b{m}", t, 4.0) for m in range(6) for t in ("y1", "y2", "y3")]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"])
+    ev["kind"], ev["timestamp"] = "rating", np.arange(len(ev))
+    titles = pd.DataFrame(
+        {
+            "title_id": ["x1", "x2", "x3", "y1", "y2", "y3"],
+            "name": ["X1", "X2", "X3", "Y1", "Y2", "Y3"],
+            "genres": ["Drama|Horror|Mystery"] * 3 + ["Comedy|Drama|Family"] * 3,
+        }
+    )
+    model = CommunityPopularity(n_communities=2, dims=2).fit(Dataset.from_events(ev, titles).interactions())
+    got = {c.name: c.genres for c in model.communities()}
+    assert got == {
+        "Horror & Mystery fans": [("Horror", 2.0), ("Mystery", 2.0), ("Drama", 1.0)],
+        "Comedy & Family fans": [("Comedy", 2.0), ("Family", 2.0), ("Drama", 1.0)],
+    }
+
+
 def test_no_scale_warning_when_nearly_every_rating_is_the_same() -> None:
     rows = [(f"u{i}", f"t{i % 50}", 1.0) for i in range(1992)] + [(f"v{i}", "t0", 0.0) for i in range(8)]
     with warnings.catch_warnings():

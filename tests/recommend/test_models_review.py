@@ -341,6 +341,15 @@ def test_fewer_members_than_any_community_count_make_one_community() -> None:
     assert profile.size == 3
 
 
+def test_a_community_count_equal_to_the_members_is_tried() -> None:
+    """Pins the candidates' upper bound as inclusive: 5 members with 5 distinct tastes can be 5 communities
+    (a count is skipped only above the members)."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    model = CommunityPopularity(candidates=(5,), dims=4).fit(_ratings(n_members=5).interactions())
+    assert model.k_scores_[:, 0].tolist() == [5.0] and model.n_communities_ == 5
+
+
 def test_a_blend_file_missing_a_component_is_a_format_error(tmp_path: Path) -> None:
     """A blend file without a component's arrays loaded and scored with what was left (every score 0 with
     none), and similar titles failed on a missing item-kNN with a KeyError."""
@@ -488,6 +497,19 @@ def test_community_weights_and_idf_by_their_definition() -> None:
     ]
 
 
+def test_a_members_taste_row_is_idf_scaled_and_unit_length() -> None:
+    """Pins _taste_matrix: a member's binary row times idf, L2-normalised: titles {0, 1} with idf 1 and 0.5
+    give (1, 0.5, 0) / sqrt(1.25); an empty row stays 0."""
+    import scipy.sparse as sp
+
+    from reelkit.recommend.communities import _taste_matrix
+
+    binary = sp.csr_matrix(np.array([[1, 1, 0], [0, 0, 1], [0, 0, 0]], dtype=np.float32))
+    got = _taste_matrix(binary, np.array([1.0, 0.5, 0.25], dtype=np.float32)).toarray()
+    want = [[1 / np.sqrt(1.25), 0.5 / np.sqrt(1.25), 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_members_with_five_titles_are_held_out_to_choose_the_count() -> None:
     """Pins the community count's evaluation set: members with at least 5 titles (here all have exactly 5)
     hold out 20% of them, so the candidates get a score (none would leave every score 0)."""
@@ -510,3 +532,13 @@ def test_the_smallest_community_count_within_tolerance_is_chosen() -> None:
     best = scores[:, 1].max()
     want = int(min(k for k, s in scores if s >= best * 0.5))
     assert len(scores) == 4 and want < 6 and model.n_communities_ == want
+
+
+def test_a_tolerance_of_zero_chooses_the_best_community_count() -> None:
+    """Pins the tolerance's bound as inclusive: with tolerance 0 the best-scoring count (the smallest of
+    equal best) is chosen; a strict bound left no candidate within it."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    model = CommunityPopularity(candidates=(2, 3, 4, 6), tolerance=0.0, dims=4).fit(_ratings().interactions())
+    scores = model.k_scores_
+    assert model.n_communities_ == int(scores[np.argmax(scores[:, 1]), 0])
