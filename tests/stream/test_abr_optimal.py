@@ -102,6 +102,34 @@ def test_run_optimal_keeps_a_fixed_policys_plan_where_the_dp_cells_lose_it() -> 
     assert fine.qoe_sum >= best.qoe_sum
 
 
+def test_run_optimal_returns_the_dps_plan_where_it_beats_every_fixed_policy() -> None:
+    """Pins run_optimal's choice by total QoE: on trace 21 the DP's plan (32.75 lin) beats fugu's 31.85, the
+    best fixed policy, so it is the answer (comparing other units returned the fixed policy's plan)."""
+    from reelkit.stream.abr.evaluate import run_optimal
+
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    cfg = SimConfig(total_chunks=24)
+    trace = _trace(21)
+    dp = optimal_plan(trace, video, config=cfg).session
+    assert dp.qoe_sum == pytest.approx(32.75)
+    got = run_optimal([trace], video, config=cfg).sessions[0]
+    assert got.qoe_sum == pytest.approx(32.75) and got.levels.tolist() == dp.levels.tolist()
+
+
+def test_run_optimal_bounds_with_planners_that_plan_for_the_scored_qoe() -> None:
+    """Pins the baselines' QoE: under hd with crude 8 s cells the DP finds 176 on trace 5, robustMPC planning
+    for hd 198 (planning for lin: 103), so run_optimal's answer is 198."""
+    from reelkit.stream.abr.evaluate import run_optimal
+
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    cfg = SimConfig(total_chunks=24)
+    trace = _trace(5)
+    dp = optimal_plan(trace, video, qoe="hd", config=cfg, time_step_s=8.0, buffer_step_s=8.0).session
+    assert dp.qoe_sum == pytest.approx(176.0)
+    got = run_optimal([trace], video, qoe="hd", config=cfg, time_step_s=8.0, buffer_step_s=8.0)
+    assert got.sessions[0].qoe_sum == pytest.approx(198.0)
+
+
 def test_run_optimal_on_a_ladder_no_mpc_takes() -> None:
     """17 rungs: the MPC baselines refuse the ladder (16^5 plans at most); the optimum runs without them."""
     from reelkit.stream.abr.evaluate import run_optimal
