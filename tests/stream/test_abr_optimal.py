@@ -66,6 +66,17 @@ def test_a_lower_bound_equal_to_the_optimum_keeps_it() -> None:
     assert opt.session.qoe_sum == pytest.approx(best)
 
 
+def test_buffer_cells_coarser_than_the_cap_still_keep_the_wall_time_cells_apart() -> None:
+    """Pins the cell key's buffer stride: 100 s buffer cells (one cell for the whole 60 s buffer) merge by
+    wall time and level only, as 60 s cells do: 32.35 on trace 21 with 1215 states (a stride of 0 merged
+    every state of a level: 6 states, 30.4)."""
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    cfg = SimConfig(total_chunks=24)
+    coarse = optimal_plan(_trace(21), video, config=cfg, time_step_s=1.0, buffer_step_s=100.0)
+    assert coarse.session.qoe_sum == pytest.approx(32.35)
+    assert coarse.max_states == 1215
+
+
 def test_rejects_training_mode() -> None:
     video = Video.constant_bitrate([300.0, 750.0], 4.0, 10)
     with pytest.raises(UserInputError):
