@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from reelkit.cli import main
+from reelkit.errors import ConfigError
 from reelkit.stream.cache import RequestTrace, read_trace, simulate
 from reelkit.testing.cli import run_cli as run
 
@@ -344,6 +345,17 @@ def test_lfu_aging_flag_accepts_words(tmp_path: Path) -> None:
     assert make_policy("lfu", aging=np.True_).config.aging is True  # type: ignore[attr-defined]
     assert make_policy("lfu", aging=1).config.aging is True  # type: ignore[attr-defined]
     assert make_policy("belady-size", n_samples=np.int64(32)).config.n_samples == 32  # type: ignore[attr-defined]
+
+
+def test_a_flag_takes_only_true_false_one_or_zero() -> None:
+    """Pins the flag parse: 1 and 0 are the only numbers read as true/false; 2 or -1 is a one-line error,
+    not a truthy value."""
+    from reelkit.stream.cache import make_policy
+
+    assert make_policy("lfu", aging=0).config.aging is False
+    for bad in (2, -1):
+        with pytest.raises(ConfigError, match=f"aging takes true or false, got {bad}"):
+            make_policy("lfu", aging=bad)
 
 
 def test_nanosecond_and_datetime_timestamps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

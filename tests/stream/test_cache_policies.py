@@ -53,6 +53,16 @@ def test_registry_names() -> None:
     assert make_policy("belady-bypass").config.bypass is True
 
 
+def test_config_fields_reach_the_kernels_and_their_documented_ranges_hold() -> None:
+    """Pins belady-size's seed as the kernel's sampler seed (its second parameter), and tinylfu's window
+    ratio range [0, 1): no window (plain TinyLFU admission in front of the SLRU) is a valid config."""
+    tr = _trace([1, 2, 1])
+    assert make_policy("belady-size", n_samples=8, seed=7).params(tr).tolist() == [8.0, 7.0]
+    assert make_policy("tinylfu", window_ratio=0).params(tr).tolist()[0] == 0.0
+    with pytest.raises(ConfigError, match="window_ratio in"):
+        make_policy("tinylfu", window_ratio=1)
+
+
 class TestConformance:
     """Invariants every policy must keep, on variable-size and unit-size traces."""
 
@@ -268,6 +278,15 @@ class TestHandCases:
             warnings.simplefilter("error")
             simulate(_trace([1, 1, 2, 2], [3, 3, 3, 3]), "s3fifo", 40)
 
+    def test_s3fifo_warns_from_a_thousandth_of_the_requests(self) -> None:
+        """Pins the warning's threshold at 0.1% of the requests: one too-large request in 500 (0.2%) is
+        warned about, one in 2000 (0.05%) is not."""
+        with pytest.warns(ReelkitWarning, match=r"s3fifo: 0\.2% of the requests"):
+            simulate(_trace(list(range(500)), [4] + [1] * 499), "s3fifo", 40)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            simulate(_trace(list(range(2000)), [4] + [1] * 1999), "s3fifo", 40)
+
     def test_tinylfu_hand_traced(self) -> None:
         """Pins W-TinyLFU's path window -> probation -> protected with room for 4: a window of 1, main 3 of
         which 1 protected; a candidate leaving the window enters main only if the sketch counts it more often
@@ -302,6 +321,12 @@ class TestHandCases:
         pol = make_policy("tinylfu", window_ratio=0.25, protected_ratio=0.5)
         tr = _trace([1] * 16 + [2, 3] + [4] * 17 + [5, 1])
         assert simulate(tr, pol, 4).hit_mask.tolist()[-1] is True
+
+    def test_tinylfu_sizes_its_sketch_by_the_mean_size_of_distinct_objects(self) -> None:
+        """Pins the mean behind the expected number of cached objects: object 1 (10 bytes) read 9 times and
+        object 2 (100 bytes) once average 55 bytes per object (19 per request)."""
+        tr = _trace([1] * 9 + [2], [10] * 9 + [100])
+        assert make_policy("tinylfu").params(tr).tolist() == [0.01, 0.8, 10.0, 55.0]
 
 
 @settings(max_examples=25, deadline=None)
