@@ -73,6 +73,14 @@ def test_bd_quality_and_errors() -> None:
         bd_rate(rates[:3], Q[:3], rates[:3], Q[:3], method="cubic")
 
 
+def test_a_one_point_curve_is_refused_as_too_short() -> None:
+    """A curve of one encode is refused for its length (not reported as curves that do not overlap)."""
+    with pytest.raises(ConfigError, match="anchor: a rate-quality curve needs at least 2 points"):
+        bd_rate([300.0], [50.0], [100.0, 400.0], [40.0, 60.0])
+    with pytest.raises(ConfigError, match="test: a rate-quality curve needs at least 2 points"):
+        bd_quality([100.0, 400.0], [40.0, 60.0], [200.0], [50.0])
+
+
 def test_curves_that_only_touch_or_start_at_zero_rate_have_no_bd_rate() -> None:
     """Curves sharing one quality (or rate) and a zero rate are refused, not returned as nan."""
     with pytest.raises(ConfigError, match="do not overlap"):
