@@ -187,6 +187,20 @@ def test_frame_mismatch_and_alignment(pair: dict[str, Path]) -> None:
     assert resampled.frames == 10 and resampled.psnr_y >= 59.9  # the same pictures again
 
 
+def test_an_ntsc_slow_down_of_the_same_frames_is_a_speed_change(pair: dict[str, Path]) -> None:
+    """The same 10 frames at 25000/1001 fps (24.975, printed 24.98: 0.1% slower, an NTSC-style re-time) are a
+    speed change too: a rate difference of 0.025 fps is not taken for the same rate."""
+    slow = pair["dir"] / "slow.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-r", "25000/1001", "-i", str(pair["ref"])),
+            *("-c:v", "libx264", "-qp", "0", str(slow)),
+        ]
+    )
+    with pytest.raises(FrameMismatchError, match=r"both videos have 10 frames, at 25 and 24\.98 fps"):
+        measure_quality(pair["ref"], slow)
+
+
 def test_ms_ssim_needs_176_lines(tmp_path: Path, pair: dict[str, Path]) -> None:
     small = tmp_path / "small.mp4"
     run_ffmpeg(
@@ -292,6 +306,20 @@ def test_frames_pair_by_index_across_containers_and_ntsc_rates(tmp_path: Path) -
     shot = measure_quality(ref, part, features=("psnr",), reference_frames=(10, 20))
     assert shot.frame_numbers.tolist() == list(range(10, 20))  # the reference's own frame numbers
     assert (shot.per_frame["psnr_y"] == 60).all()
+
+
+def test_a_shot_may_end_at_the_references_last_frame(pair: dict[str, Path]) -> None:
+    """reference_frames=(6, 10) of a 10-frame reference (its last shot) is scored as frames 6..9, not
+    refused as outside the reference."""
+    tail = pair["dir"] / "tail.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-i", str(pair["ref"]), "-vf", "trim=start_frame=6"),
+            *("-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", str(tail)),
+        ]
+    )
+    shot = measure_quality(pair["ref"], tail, features=("psnr",), reference_frames=(6, 10))
+    assert shot.frame_numbers.tolist() == [6, 7, 8, 9] and (shot.per_frame["psnr_y"] == 60).all()
 
 
 def test_a_stopped_command_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
