@@ -480,6 +480,17 @@ def test_curves_that_only_touch_have_no_vmaf_range() -> None:
     assert vmaf_overlap([RDPoint(100.0, 50.0), RDPoint(200.0, 60.0)], touch) is None
 
 
+def test_ladder_json_rungs_keep_the_bitrates_cents_and_vmaf_to_3_places() -> None:
+    """A rung at 1234.5678 kbps, VMAF 87.65432 is written 1234.57 kbps, VMAF 87.654 (not whole kbps)."""
+    from reelkit.post.video.ladder import Ladder
+
+    rung = RDPoint(1234.5678, 87.65432, {"width": 640, "height": 360, "whole_title": True})
+    ladder = Ladder("src.mp4", 1280, 720, "shots", [], [rung], [rung])
+    assert ladder.to_dict()["rungs"] == [
+        {"width": 640, "height": 360, "bitrate_kbps": 1234.57, "vmaf": 87.654, "whole_title": True}
+    ]
+
+
 def test_probe_reports_what_is_decoded(tmp_path: Path) -> None:
     """A phone video stored sideways is reported upright (ffmpeg turns it when it decodes); cover art in an
     audio file is not a video stream; a variable frame rate is flagged, and the ladder refuses it before any
