@@ -114,6 +114,20 @@ def test_letterbox_pillarbox(clips: dict[str, Path]) -> None:
     assert "120x120 picture in 160x120, bars 20 px left and 20 px right" in msgs[1]
 
 
+def test_a_letterbox_after_black_starts_on_the_first_picture_frame(tmp_path: Path) -> None:
+    """0-0.4 s black, then 1 s of a 160x90 picture letterboxed: the letterbox starts at 0.4 s, the first
+    frame after the black (that frame is not inside the black stretch, which ends there)."""
+    clip = _make(
+        tmp_path / "black-then-bars.mp4",
+        ["color=black:size=160x120:rate=25:duration=0.4", "testsrc=size=160x90:rate=25:duration=1"],
+        "[1]pad=160:120:0:15[b];[0][b]concat=n=2",
+    )
+    assert _rows(clip, checks=("black", "letterbox")) == [
+        ("black", 0.0, 0.4, "info"),
+        ("letterbox", 0.4, 1.4, "warning"),
+    ]
+
+
 def test_windowbox_names_the_picture_inside_all_four_bars(clips: dict[str, Path]) -> None:
     found = video_qc(clips["window"], QCOptions(checks=("letterbox", "pillarbox")))
     assert [(f.kind, f.start_s, f.end_s) for f in found] == [("letterbox", 0.0, 2.0), ("pillarbox", 0.0, 2.0)]
@@ -147,6 +161,16 @@ def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
     assert _rows(clips["av"], av_tolerance_s=0.6) == []
 
 
+def test_the_audio_end_reads_hours_minutes_and_seconds() -> None:
+    """ffmpeg's progress line time=HH:MM:SS.ss: 00:01:02.50 is 62.5 s, 01:00:00.04 is 3600.04 s (the last
+    line counts), so a programme over a minute long is not taken as ending in its first minute."""
+    from reelkit.post.video.qc import _end_time
+
+    assert _end_time("frame=1 time=00:00:01.00 bitrate=N/A\nsize=N/A time=00:01:02.50 bitrate=N/A") == 62.5
+    assert _end_time("size=N/A time=01:00:00.04 bitrate=N/A speed= 900x") == pytest.approx(3600.04)
+    assert _end_time("no progress line") is None
+
+
 def test_av_mismatch_names_the_longer_stream_and_over_a_second_is_an_error(
     clips: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -174,6 +198,41 @@ def test_a_freeze_from_the_first_frame_is_a_warning(tmp_path: Path) -> None:
     assert _rows(frozen, checks=("freeze",)) == [("freeze", 0.0, 2.0, "warning")]
 
 
+def test_black_at_the_head_hides_neither_a_later_freeze_nor_a_later_flash(tmp_path: Path) -> None:
+    """0-0.4 s black, then moving picture: frames 1.36-2.4 s frozen (one clip) or one white frame at
+    1.4 s (another) are reported; only a freeze or flash inside the black is left to the black finding."""
+    black = "color=black:size=160x120:rate=25:duration=0.4"
+    mandel = "mandelbrot=size=160x120:rate=25"
+    frozen = _make(
+        tmp_path / "black-then-freeze.mp4",
+        [black, mandel],
+        "[1]trim=duration=3,split[x][y];[x][y]freezeframes=first=25:last=49:replace=24[p];[0][p]concat=n=2",
+    )
+    assert _rows(frozen, checks=("black", "freeze")) == [
+        ("black", 0.0, 0.4, "info"),
+        ("freeze", 1.36, 2.4, "warning"),
+    ]
+    flash = _make(
+        tmp_path / "black-then-flash.mp4",
+        [black, mandel],
+        "[1]trim=duration=2,drawbox=c=white:t=fill:enable='eq(n\\,25)'[p];[0][p]concat=n=2",
+    )
+    assert _rows(flash, checks=("black", "flash")) == [
+        ("black", 0.0, 0.4, "info"),
+        ("flash", 1.4, 1.44, "warning"),
+    ]
+
+
+def test_a_freeze_over_the_whole_video_is_an_error(tmp_path: Path) -> None:
+    """All 75 frames repeat the first (a still, not black): frozen 0-3 s of 3 s is an error."""
+    still = _make(
+        tmp_path / "frozen-all.mp4",
+        ["testsrc=size=160x120:rate=25:duration=3"],
+        "split[a][b];[a][b]freezeframes=first=1:last=74:replace=0",
+    )
+    assert _rows(still, checks=("freeze",)) == [("freeze", 0.0, 3.0, "error")]
+
+
 def test_bars_are_measured_against_the_height_and_reported_as_the_median_frame(tmp_path: Path) -> None:
     """Letterbox bars need 4% of the height (5 px of 120, whatever the width): 8 px bars in 320x120 are
     found. Bars that change within a run are reported as its median frame's: 0.6 s of 10 px, then 1.4 s of
@@ -189,6 +248,16 @@ def test_bars_are_measured_against_the_height_and_reported_as_the_median_frame(t
     (m,) = video_qc(mixed, QCOptions(checks=("letterbox",)))
     assert (m.start_s, m.end_s) == (0.0, 2.0)
     assert "160x90 picture in 160x120, bars 15 px top and 15 px bottom" in m.message
+
+
+def test_pillarbox_bars_are_measured_against_the_width(tmp_path: Path) -> None:
+    """Pillarbox bars need 4% of the width (13 px of 320, whatever the height): 8 px side bars in 320x120
+    (2.5% of the width, 6.7% of the height) are none; 14 px ones are."""
+    thin = _make(tmp_path / "thin.mp4", ["testsrc=size=304x120:rate=25:duration=1"], "pad=320:120:8:0")
+    assert video_qc(thin, QCOptions(checks=("pillarbox",))) == []
+    wide = _make(tmp_path / "wide-bars.mp4", ["testsrc=size=292x120:rate=25:duration=1"], "pad=320:120:14:0")
+    (w,) = video_qc(wide, QCOptions(checks=("pillarbox",)))
+    assert (w.start_s, w.end_s) == (0.0, 1.0) and "bars 14 px left and 14 px right" in w.message
 
 
 def test_a_picture_short_of_the_container_by_under_half_a_second_is_not_truncated(
@@ -253,6 +322,41 @@ def test_ffmpeg_runs_end_at_the_time_limit() -> None:
     run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.1", "-f", "null", "-"])  # outside: no limit
     with time_limit(0.0), time_limit(600), pytest.raises(TimeLimitError):  # nesting never extends a limit
         run_ffmpeg(["-version"])
+
+
+def test_interlace_edges_and_mostly_progressive_runs_from_idet_verdicts_by_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """idet's verdicts of 40 frames at 25 fps given by hand: single-frame TFF on frames 10..29, the lagging
+    multi-frame verdict on 13..32. The finding spans frames 10..29, 0.4-1.2 s (not one frame longer); a
+    multi-frame run whose frames mostly look progressive on their own (6 TFF, 14 progressive: a quarter
+    combed, but not twice as many as progressive) is none."""
+    import subprocess
+
+    from reelkit.media import MediaInfo, VideoStream
+    from reelkit.post.video import qc
+
+    def log(single: range, multi: range) -> str:
+        lines = []
+        for n in range(40):
+            lines.append(f"[Parsed_metadata_5 @ 0x1] frame:{n}    pts:{n}     pts_time:{n * 0.04:g}")
+            for kind, tff in (("single", n in single), ("multiple", n in multi)):
+                verdict = "tff" if tff else "progressive"
+                lines.append(f"[Parsed_metadata_5 @ 0x1] lavfi.idet.{kind}.current_frame={verdict}")
+        return "\n".join(lines)
+
+    info = MediaInfo("x.mp4", 1.6, video=[VideoStream(0, "h264", 160, 120, 25.0, "yuv420p")])
+    opts = QCOptions(checks=("interlaced",))
+    for single, multi, expected in (
+        (range(10, 30), range(13, 33), [("interlaced", 0.4, 1.2, "warning")]),
+        (range(10, 16), range(10, 30), []),
+    ):
+        stderr = log(single, multi).encode()
+        monkeypatch.setattr(
+            qc, "run_ffmpeg", lambda *a, _e=stderr, **k: subprocess.CompletedProcess(a, 0, b"", _e)
+        )
+        found = qc.video_qc("x.mp4", opts, info=info)
+        assert [(f.kind, f.start_s, f.end_s, f.severity) for f in found] == expected
 
 
 def test_flashes_tails_and_interlace_edges(tmp_path: Path) -> None:
