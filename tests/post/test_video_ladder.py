@@ -585,6 +585,19 @@ def test_a_variable_rate_matroska_source_is_refused_before_encoding(tmp_path: Pa
 
 
 @pytest.mark.media
+def test_a_high_rate_matroska_source_on_a_millisecond_clock_is_constant(tmp_path: Path) -> None:
+    """119.88 fps on Matroska's millisecond clock: frames 8 and 9 ms apart (1 ms, over a tenth of 8 ms, is
+    the clock's rounding), a constant rate that is not refused."""
+    hfr = tmp_path / "hfr.mkv"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=120000/1001:duration=0.5",
+         "-c:v", "libx264", "-preset", "ultrafast", str(hfr)]
+    )  # fmt: skip
+    kw: dict[str, Any] = {"codec": "x264", "preset": "veryfast", "compare_fixed": False, "vmaf_subsample": 1}
+    assert check_ladder_inputs(hfr, **kw).width == 160
+
+
+@pytest.mark.media
 def test_a_matroska_source_mixing_24_and_30_fps_is_refused(tmp_path: Path) -> None:
     """24000/1001 and 30000/1001 fps shots (41.7 and 33.4 ms apart) are a variable rate: refused."""
     vfr = tmp_path / "mixed.mkv"
