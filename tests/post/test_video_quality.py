@@ -308,6 +308,19 @@ def test_frames_pair_by_index_across_containers_and_ntsc_rates(tmp_path: Path) -
     assert (shot.per_frame["psnr_y"] == 60).all()
 
 
+def test_align_resamples_at_the_exact_ntsc_rate_over_a_long_title(tmp_path: Path) -> None:
+    """20 s at 30000/1001 fps against its frames doubled to 60000/1001, aligned: all 600 pairs are the same
+    picture (resampled at a round 30 fps the pairs fall a frame behind from 16.7 s on: 100 of 600 wrong)."""
+    lossless = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
+    ref, doubled = tmp_path / "ref.mp4", tmp_path / "doubled.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x90:r=30000/1001:d=20", *lossless, str(ref)]
+    )
+    run_ffmpeg(["-v", "error", "-i", str(ref), "-vf", "fps=60000/1001", *lossless, str(doubled)])
+    q = measure_quality(ref, doubled, features=("psnr",), align=True)
+    assert len(q.frame_numbers) == 600 and (q.per_frame["psnr_y"] == 60).all()
+
+
 def test_a_shot_may_end_at_the_references_last_frame(pair: dict[str, Path]) -> None:
     """reference_frames=(6, 10) of a 10-frame reference (its last shot) is scored as frames 6..9, not
     refused as outside the reference."""
