@@ -141,6 +141,28 @@ def test_a_request_at_the_instant_its_fill_completes_is_a_hit() -> None:
     assert res.hit_mask.tolist() == [False, False, True, True]
 
 
+def test_a_pinned_object_requested_before_it_arrives_is_a_miss_not_cached_twice() -> None:
+    """Pins 'on its way': object 0 (100 bytes at 0.5 byte/s from 00:00) arrives at 00:03:20; requests at
+    00:01:40 and 00:02:30 are both misses and do not enter the reactive part, so object 1 (kept there from
+    the warm-up, the 100 bytes the plan leaves free) is still a hit at 00:05:00."""
+    ts = T0 + np.array([0.0, DAY + 100.0, DAY + 150.0, DAY + 250.0, DAY + 300.0, 2 * DAY + 1.0])
+    obj = np.array([1, 0, 0, 0, 1, 0], dtype=np.int64)
+    sizes = np.array([100, 100], dtype=np.int64)
+    cfg = FillConfig(
+        capacity_bytes=200,
+        fill_window=(0.0, 12.0),
+        fill_rate_bytes_per_s=0.5,
+        fill_cost=0.0,
+        adaptive_reserve=(),
+        reactive="lru",
+    )
+    res = simulate_fill(
+        ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast=np.array([[1.0, 1.0], [0.0, 0.0]])
+    )
+    assert res.fill_bytes == 100
+    assert res.hit_mask.tolist() == [False, False, False, True, True, True]
+
+
 def test_the_warm_up_fills_the_whole_disk_whatever_the_reserve() -> None:
     """Pins the warm-up: before the first fill the whole disk (100 bytes, not the 50-byte reserve) is the
     reactive part, so the 100-byte object requested on the training day is a hit the next day."""
