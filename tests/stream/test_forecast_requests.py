@@ -101,6 +101,16 @@ def test_evaluate_forecast_hand_case() -> None:
     assert rep.wape["zero"] == 1.0
 
 
+def test_mae_is_per_item_and_day_over_several_days() -> None:
+    """Pins MAE as the mean absolute error per item-day: yesterday errs 1 + 2 on day 1 and 2 + 2 on day 2,
+    7 over 2 items x 2 days = 1.75 (WAPE 7 over 8 requested)."""
+    counts = np.array([[1, 2, 4], [0, 2, 0]], dtype=np.float32)
+    data = DailyCounts(counts=counts, day0_s=0.0, release_day=np.full(2, np.nan))
+    rep = evaluate_forecast(data, range(1, 3), {})
+    assert rep.mae["yesterday"] == pytest.approx(7 / 4)
+    assert rep.wape["yesterday"] == pytest.approx(7 / 8)
+
+
 def test_evaluate_forecast_checks_its_days_and_averages_spearman_over_the_same_ones() -> None:
     counts = np.array([[1, 2, 4, 1], [0, 2, 0, 3], [3, 1, 2, 2], [2, 2, 1, 0]], dtype=np.float32)
     data = DailyCounts(counts=counts, day0_s=0.0, release_day=np.full(4, np.nan))
@@ -172,6 +182,22 @@ def test_history_features_by_hand() -> None:
     assert f["same_weekday4"] == 50.0 and f["volume7"] == 182.0 and f["last7"] == 182.0
     assert f["days_since_last"] == 1.0 and f["age_days"] == 29.0  # requested yesterday, first on day 0
     assert seen["known"].tolist() == [True, True, False]
+
+
+def test_decayed_rates_halve_a_request_over_their_half_life() -> None:
+    """Pins the decayed rates: 2 requests on day 0 and none for 30 days weigh 2 x 0.5^(30/h) at day 31,
+    over the decayed day count sum 0.5^(k/h), k = 0..30 (h = 30 and 365 days)."""
+    from reelkit.stream.forecast import _FEATURES, _walk_features
+
+    counts = np.zeros((1, 32), np.float32)
+    counts[0, 0] = 2.0
+    data = DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=np.full(1, np.nan))
+    ((_, _, x),) = list(_walk_features(data, np.array([31]), None))
+    f = dict(zip(_FEATURES, x[0], strict=True))
+    for name, h in (("rate30", 30.0), ("rate365", 365.0)):
+        expected = 2.0 * 0.5 ** (30 / h) / sum(0.5 ** (k / h) for k in range(31))
+        assert f[name] == pytest.approx(expected, rel=1e-9)
+    assert f["rate30"] == pytest.approx(1.0 / sum(0.5 ** (k / 30) for k in range(31)))  # 1/21.7
 
 
 def test_top_pick_counts() -> None:
