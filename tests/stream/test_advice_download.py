@@ -65,6 +65,17 @@ def test_slow_network_short_title_downloads() -> None:
     assert t.best_streamable_kbps == 2850.0
 
 
+def test_the_download_time_is_judged_on_the_hours_median_not_its_mean() -> None:
+    """Pins the median: 7 samples at 2 Mbit/s and 3 at 100 (mean 31.4) say 2 Mbit/s now, so 600 s at
+    4300 kbps downloads in 600 x 4.3 / 2 = 1290 s (the mean would promise 82 s)."""
+    t = BASE + 20 * 3600 + 5.0 * np.arange(10)
+    prof = NetworkProfile.from_samples(t, [2.0] * 7 + [100.0] * 3)
+    ep = TitleToWatch("ep", 600.0, "An episode", "next episode")
+    res = advise(prof, [ep], quality_kbps=4300, now_s=BASE + 20 * 3600, config=CFG)
+    assert res.median_mbps_now == 2.0
+    assert res.titles[0].download_s_now == pytest.approx(600 * 4.3 / 2.0)
+
+
 def test_slow_evening_waits_for_the_fast_night() -> None:
     # 1 Mbit/s in the evening (18-22 h), 50 Mbit/s in the early morning (02-06 h), nothing else measured
     prof = _profile(([18, 19, 20, 21, 22], 1.0), ([2, 3, 4, 5, 6], 50.0))
