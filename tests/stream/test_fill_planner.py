@@ -504,6 +504,31 @@ def test_forecast_shadows_count_the_fill_cost() -> None:
     assert res.hit_mask[3:].all()
 
 
+def test_the_forecast_is_chosen_on_all_the_nights_so_far_not_the_reserve_window() -> None:
+    """Pins the forecast choice to every night so far: with adapt_window_days=1, "lean" stays ahead by the
+    200 bytes "junk" paid on the first night, though the two tie on every later night (a choice over the
+    last night alone would tie and go back to the first candidate, "junk")."""
+    rows = [(d, h) for d in range(4) for h in (15.0, 16.0, 17.0)]
+    ts = np.array([T0 + d * DAY + h * HOUR for d, h in rows])
+    obj = np.zeros(len(rows), dtype=np.int64)
+    sizes = np.full(5, 100, dtype=np.int64)
+    lean = np.zeros((5, 3))
+    lean[0] = 3.0
+    junk = lean.copy()
+    junk[1:] = 1.0
+    cfg = FillConfig(
+        capacity_bytes=500,
+        fill_window=(0.0, 12.0),
+        fill_rate_bytes_per_s=1000 / HOUR,
+        fill_cost=0.5,
+        horizon_days=7.0,
+        adaptive_reserve=(),
+        adapt_window_days=1,
+    )
+    res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"junk": junk, "lean": lean})
+    assert res.forecast_per_day == ("junk", "lean", "lean")
+
+
 @pytest.mark.parametrize("reactive", ["sieve", "lru"])
 def test_with_nothing_pinned_the_reactive_part_is_that_policy(reactive: str) -> None:
     """A zero forecast pins nothing, so the whole disk is the reactive part: its hits must be exactly those
