@@ -116,6 +116,13 @@ def test_utc_offset_shifts_the_hour() -> None:
     assert advise(prof, [FILM], quality_kbps=750, now_s=BASE + 20 * 3600, config=CFG).hour == 15
 
 
+def test_samples_are_read_in_local_hours() -> None:
+    """Pins the sign of utc_offset_h: 10:00 UTC is 12:00 at UTC+2 and 07:00 at UTC-3."""
+    t = [BASE + 10 * 3600.0]
+    assert NetworkProfile.from_samples(t, [5.0], utc_offset_h=2.0).hours().tolist() == [12]
+    assert NetworkProfile.from_samples(t, [5.0], utc_offset_h=-3.0).hours().tolist() == [7]
+
+
 def test_bad_input() -> None:
     prof = _profile((list(range(24)), 50.0))
     with pytest.raises(ConfigError, match="below the lowest rung"):
@@ -339,3 +346,11 @@ def test_the_next_hour_can_be_the_better_hour() -> None:
     cfg = AdviceConfig(sessions=8, max_session_s=600.0, hour_window=0)
     t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=cfg).titles[0]
     assert t.action == "wait" and t.better_hour == 21
+
+
+def test_the_hour_before_now_can_be_the_better_hour() -> None:
+    """Pins the search for a better hour to reach 23 hours ahead (19:00 tomorrow when it is 20:00)."""
+    prof = _profile(([h for h in range(24) if h != 19], 1.0), ([19], 50.0))
+    cfg = AdviceConfig(sessions=8, max_session_s=600.0, hour_window=0)
+    t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=cfg).titles[0]
+    assert t.action == "wait" and t.better_hour == 19
