@@ -158,6 +158,13 @@ def test_a_request_on_the_last_instant_of_a_day_boundary_is_counted() -> None:
     assert dc.counts.tolist() == [[1.0, 1.0]]
 
 
+def test_a_request_at_the_given_end_is_left_out() -> None:
+    """Pins [start_s, end_s) as half-open: a request at exactly end_s (24:00) is not counted, neither on a
+    day past the end nor as the next item's first day."""
+    dc = daily_counts(np.array([0.0, 86400.0]), np.array([0, 0]), 2, end_s=86400.0)
+    assert dc.counts.tolist() == [[1.0], [0.0]]
+
+
 def test_history_features_by_hand() -> None:
     """Pins the features where day d has d + 1 requests: the weekday (2023-11-15 + 29 days is a Thursday,
     3), the same weekday over the 4 weeks before (days 22, 15, 8, 1: 23 + 16 + 9 + 2 = 50), the service's
@@ -208,6 +215,12 @@ def test_top_pick_counts() -> None:
         top_pick_counts(np.array([[0, 5]]), 3)
     with pytest.raises(ConfigError, match="1 value"):
         top_pick_counts(top, 4, member_weights=[1.0])
+
+
+def test_top_pick_counts_refuses_the_first_index_past_the_items() -> None:
+    """Pins the bound: item 3 of 3 items (0..2) is refused, not counted in a fourth slot."""
+    with pytest.raises(ConfigError, match="names item 3, past the 3 items"):
+        top_pick_counts(np.array([[0, 3]]), 3)
 
 
 def test_horizon_target_stays_within_the_fit_days() -> None:
@@ -412,6 +425,16 @@ def test_a_sampled_day_weighs_its_known_and_cold_rows_by_their_numbers(
         at += len(known)
         assert len(known) == 250 and 0 < known.sum() < 250  # sampled: 225 known, 25 cold drawn
         assert w[known].sum() / w.sum() == pytest.approx(s_known) and s_known == pytest.approx(0.2)
+
+
+def test_the_training_rows_stay_within_max_rows() -> None:
+    """Pins max_rows: 4 fit days of 250 rows each (225 of the 240 known items and 25 cold ones) make 1000;
+    keeping all 240 known items because they are fewer than 250 made 265 a day."""
+    counts = np.zeros((3000, 6), np.float32)
+    counts[:240, 0] = 1.0
+    data = DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=np.full(3000, np.nan))
+    fc = RequestForecaster(ForecastConfig(max_rows=1000, max_iter=10)).fit(data, range(1, 5))
+    assert fc.train_rows_ == 1000
 
 
 def test_ewma_weighs_yesterday_most() -> None:
