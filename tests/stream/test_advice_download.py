@@ -293,6 +293,11 @@ def test_titles_of_nearly_the_same_length_are_judged_each_on_its_own(monkeypatch
     assert set(lengths) == {2, 3}
 
 
+def test_a_long_title_is_played_up_to_max_session_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the cap: a 2-hour film is judged on its first 600 s (CFG), 150 four-second chunks, not 1800."""
+    assert set(_session_lengths(monkeypatch, [FILM])) == {150}
+
+
 def test_a_bootstrapped_trace_starts_at_zero_and_holds_each_sample_its_span() -> None:
     """Pins the trace's times: one run of samples 10 s apart gives 0, 10, 20, ... (each value starts where
     the one before ended, the first at 0)."""
