@@ -129,6 +129,16 @@ def test_evaluate_forecast_checks_its_days_and_averages_spearman_over_the_same_o
     assert rep.spearman["A"] == pytest.approx(0.5)  # was 1.0: its flat day was left out of its mean only
 
 
+def test_a_day_with_two_requested_items_is_not_ranked() -> None:
+    """Pins the Spearman days as those with more than two relevant items: two items rank +-1 whatever the
+    forecast (yesterday [1, 3] against [2, 0] would be -1), so with no other day Spearman is NaN."""
+    counts = np.array([[0, 1, 2], [0, 3, 0]], dtype=np.float32)
+    data = DailyCounts(counts=counts, day0_s=0.0, release_day=np.full(2, np.nan))
+    rep = evaluate_forecast(data, range(2, 3), {})
+    assert np.isnan(rep.spearman["yesterday"])
+    assert rep.wape["yesterday"] == pytest.approx(4 / 2)
+
+
 def test_spearman_ranks_the_items_requested_in_the_last_28_days() -> None:
     """Pins the ranked items: one requested 11 days before (outside a week, inside 28 days) is ranked too.
     Actual 0, 1, 2, 3 against forecast 4, 1, 2, 3: rho = 1 - 6 x 12 / (4 x 15) = -0.2 (1.0 without it)."""
