@@ -109,6 +109,39 @@ def test_ease_weights_past_one_symmetrising_block() -> None:
     np.testing.assert_allclose(model.weights_, _ease_by_inverse(x, 10.0), rtol=1e-4, atol=1e-6)
 
 
+def test_ease_gram_built_in_column_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the Gram matrix built a block of columns at a time (over ~2,800 titles it takes several)."""
+    import functools
+
+    import reelkit.recommend.ease as ease
+
+    monkeypatch.setattr(ease, "_gram", functools.partial(ease._gram, cells=10))  # 10 // 5 titles = 2 columns
+    model = EASE(regularization=2.0).fit(make_interactions(SMALL))
+    np.testing.assert_allclose(
+        model.weights_, _ease_by_inverse(SMALL.astype(np.float64), 2.0), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(("n_titles", "dtype"), [(4000, np.float64), (4001, np.float32)])
+def test_ease_auto_precision_switches_above_4000_titles(
+    monkeypatch: pytest.MonkeyPatch, n_titles: int, dtype: type
+) -> None:
+    """Pins precision=auto's documented bound: float64 up to and including 4,000 titles, float32 above."""
+    import reelkit.recommend.ease as ease
+
+    used: list[type] = []
+
+    def record(x: object, regularization: float, dt: type = np.float64) -> np.ndarray:
+        used.append(dt)
+        return np.zeros((n_titles, n_titles), dtype=np.float32)
+
+    monkeypatch.setattr(ease, "ease_weights", record)
+    m = np.zeros((2, n_titles), dtype=np.float32)
+    m[0, 0] = m[1, -1] = 1.0
+    EASE().fit(make_interactions(m))
+    assert used == [dtype]
+
+
 def test_ease_binary_weighting_learns_and_scores_who_watched_not_how_much() -> None:
     """Pins weighting=binary: B is fitted on, and scores are, the 0/1 history, not the confidence weights
     (which weighting=weight uses for both)."""
@@ -350,6 +383,18 @@ def test_als_member_step_is_taken_when_its_residual_is_small() -> None:
     y0 = (rng.random((6, f), dtype=np.float32) * 0.01).astype(np.float64)
     want = np.linalg.solve(y0.T @ y0 + reg * np.eye(f), y0.T)  # column u: the solution for member u
     np.testing.assert_allclose(model.user_factors_, want.T, rtol=1e-3, atol=1e-7)
+
+
+def test_als_member_and_title_without_interactions_get_zero_factors() -> None:
+    """Pins the exact step for an empty row: (Y^T Y + reg I) x = 0 gives x = 0, so a title nobody watched
+    scores 0 and is similar to nothing (its random start factors are not kept)."""
+    m = SMALL.copy()
+    m[:, 4] = 0.0  # title t4: no member
+    m[5] = 0.0  # member m5: no title
+    model = ALS(factors=4, regularization=1.0, iterations=2, seed=3).fit(make_interactions(m))
+    assert not model.item_factors_[4].any() and not model.user_factors_[5].any()
+    assert not model.score_rows(np.arange(6))[:, 4].any()
+    assert not model._similar(np.array([0]))[0, 4]
 
 
 def test_als_fold_in_solves_the_member_step(als_model: ALS, als_data: Interactions) -> None:
