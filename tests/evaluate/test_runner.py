@@ -123,6 +123,16 @@ def test_hand_computed_top_n_metrics() -> None:
     assert "coverage@10" not in result.ci
 
 
+def test_metrics_are_the_mean_over_members_not_the_median() -> None:
+    """Pins the per-member average: three members whose held-out title is at rank 1, 2 and 3."""
+    # recs: u1 [C, D] (seen A, B), u2 [B, D] (seen A, C), u3 [A, B, C] (seen D)
+    test = ratings([("u1", "C", 4), ("u2", "D", 4), ("u3", "C", 4)])
+    m = evaluate(FixedOrder(order=("A", "B", "C", "D")), TRAIN, test, ks=(1, 10)).metrics
+    assert m["ndcg@10"] == pytest.approx((1 + 1 / LOG2_3 + 0.5) / 3)  # median would be 1 / log2(3)
+    assert m["recall@1"] == pytest.approx(1 / 3)  # median would be 0
+    assert m["map@10"] == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+
+
 def test_unknown_test_title_counts_in_ideal_dcg() -> None:
     # without E, u1's relevant set is {C} and its nDCG would be 1
     no_e = ratings([("u1", "C", 3), ("u2", "B", 5)])
@@ -378,6 +388,16 @@ def test_the_seed_drives_the_bootstrap_intervals() -> None:
     a, b, c = (evaluate(Popularity(), train, test, ks=(10,), seed=s, n_resamples=200) for s in (0, 0, 1))
     assert a.ci == b.ci and a.metrics == c.metrics
     assert a.ci["ndcg@10"] != c.ci["ndcg@10"]
+
+
+def test_evaluate_folds_passes_the_seed_to_each_folds_intervals() -> None:
+    """Pins evaluate_folds' seed: each fold's intervals are evaluate's with that seed."""
+    ds = synthetic(seed=1)
+    folds = [split_random(ds, 0.2, seed=s) for s in range(2)]
+    res = evaluate_folds(Popularity(), folds, ks=(10,), seed=1)
+    for fold, (train, test) in zip(res.folds, folds, strict=True):
+        assert fold.ci == evaluate(Popularity(), train, test, ks=(10,), seed=1).ci
+    assert res.folds[0].ci != evaluate_folds(Popularity(), folds[:1], ks=(10,), seed=0).folds[0].ci
 
 
 def test_evaluate_takes_a_dataset_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

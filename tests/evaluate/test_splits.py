@@ -77,6 +77,12 @@ def test_random_fractions_round_half_up_and_keep_one_in_train() -> None:
     assert len(titles_of(test, "d")) == 1 and len(titles_of(test, "c")) == 0
 
 
+def test_random_rounds_half_up_where_the_product_falls_an_ulp_short() -> None:
+    """Pins half-up rounding of 0.7 * 45 (31.499999999999996 in floating point, 31.5 exactly): 32 held out."""
+    train, test = split_random(make_dataset({"a": 45}), 0.7, seed=0)
+    assert len(titles_of(test, "a")) == 32 and len(titles_of(train, "a")) == 13
+
+
 def test_random_is_deterministic_and_ignores_row_order() -> None:
     a = split_random(DS, 0.3, seed=7)
     b = split_random(make_dataset({"a": 10, "b": 5, "c": 1, "d": 2, "e": 3}, seed=99), 0.3, seed=7)
