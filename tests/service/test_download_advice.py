@@ -50,6 +50,20 @@ def test_fast_network_streams(client: TestClient) -> None:
     assert out["titles"][0]["reason"] == "requested"
 
 
+def test_the_hour_is_the_members_local_hour(client: TestClient) -> None:
+    """Pins utc_offset_h: 20:10 UTC is hour 22 for a member at UTC+2."""
+    body = {
+        "samples": _samples(40.0),
+        "quality_kbps": 4300,
+        "titles": [{"title_id": "tt1", "duration_s": 1200}],
+        "now": BASE + 20 * 3600 + 600,
+        "utc_offset_h": 2,
+    }
+    r = client.post("/v1/download-advice", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["hour"] == 22
+
+
 def test_slow_network_downloads_a_short_title(client: TestClient) -> None:
     body = {
         "samples": _samples(3.0),
@@ -132,6 +146,26 @@ def test_catalogue_titles_without_a_duration_are_a_45_minute_episode_or_a_100_mi
     assert r.status_code == 200, r.text
     got = {t["title_id"]: t["download_s_now"] for t in r.json()["titles"]}
     assert got == pytest.approx({"show": 45 * 60 * 4.3 / 3.0, "film": 100 * 60 * 4.3 / 3.0}, rel=1e-6)
+
+
+def test_a_duration_given_with_a_catalogue_title_is_the_one_advised_on(client: TestClient) -> None:
+    """A request's duration_s wins over the catalogue's (a cut, a trailer): 1200 s at 4.3 of 3 Mbit/s is
+    1720 s to download, not the catalogue's 6000 s film (8600 s); the catalogue's name is kept."""
+    from reelkit.service.store import TitleRecord
+
+    store = client.app.state.reelkit.store  # type: ignore[attr-defined]
+    store.upsert_titles([TitleRecord("film", "A Film", duration=6000)])
+    body = {
+        "samples": _samples(3.0),
+        "quality_kbps": 4300,
+        "titles": [{"title_id": "film", "duration_s": 1200}],
+        "now": BASE + 20 * 3600 + 600,
+    }
+    r = client.post("/v1/download-advice", json=body)
+    assert r.status_code == 200, r.text
+    (t,) = r.json()["titles"]
+    assert t["download_s_now"] == pytest.approx(1200 * 4.3 / 3.0, rel=1e-6)
+    assert t["name"] == "A Film"
 
 
 def test_quality_below_the_ladder_and_no_titles(client: TestClient) -> None:

@@ -218,6 +218,42 @@ def test_advise_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "download" in out
 
 
+def test_advise_table_shows_the_download_in_minutes_and_the_hold_in_percent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pins the table's units: an hour at 4300 kbps over a steady 2 Mbit/s downloads in 4300 * 3600 / 2000
+    = 7740 s, shown as 129 min; 40 Mbit/s holds 4300 kbps in every session, 100%, and takes 387 s, 6 min."""
+    slow = _samples_csv(tmp_path / "slow.csv", 2.0)
+    args = ["cache", "advise", "--quality", "4300", "--title", "ep:3600", "--at", "1700000000"]
+    code, out, err = run(capsys, *args, "--samples", str(slow), "--json")
+    assert code == 0, err
+    assert json.loads(out)["titles"][0]["download_s_now"] == pytest.approx(7740.0)
+    code, out, err = run(capsys, *args, "--samples", str(slow))
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.lstrip("│| ").startswith("ep"))
+    assert "129 min" in row, out
+    fast = _samples_csv(tmp_path / "fast.csv", 40.0)
+    code, out, err = run(capsys, *args, "--samples", str(fast))
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.lstrip("│| ").startswith("ep"))
+    assert "100%" in row and "6 min" in row, out
+
+
+def test_advise_reads_the_hour_in_the_members_local_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pins --utc-offset: 20:00 UTC is 22:00 for a member at UTC+2 (JSON hour and the table's title)."""
+    fast = _samples_csv(tmp_path / "fast.csv", 40.0)
+    args = ["cache", "advise", "--samples", str(fast), "--quality", "4300", "--title", "ep:600"]
+    args += ["--at", "2023-11-15T20:00:00Z", "--utc-offset", "2"]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    assert json.loads(out)["hour"] == 22
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert "local hour 22:00" in out
+
+
 def test_samples_read_outages_and_naive_iso_times_as_utc(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
