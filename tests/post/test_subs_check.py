@@ -281,6 +281,25 @@ def test_strict_check_exits_1_on_an_error(tmp_path: Path, capsys: pytest.Capture
     assert code == 1 and '"error"' in out
 
 
+def test_max_lines_reaches_the_rules_and_strict_passes_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A two-line cue is within the default 2 lines and over --max-lines 1 (a line_count warning); --strict
+    exits 1 on errors only, so that warning still exits 0."""
+    import json
+
+    from reelkit.testing.cli import run_cli as run
+
+    subs = tmp_path / "two.srt"
+    subs.write_text("1\n00:00:01,000 --> 00:00:04,000\nHello there,\ngeneral.\n")
+    code, out, _ = run(capsys, "subs", "check", str(subs), "--json")
+    assert code == 0 and json.loads(out)["findings"] == []
+    code, out, _ = run(capsys, "subs", "check", str(subs), "--max-lines", "1", "--json", "--strict")
+    findings = json.loads(out)["findings"]
+    assert code == 0 and [(f["kind"], f["severity"]) for f in findings] == [("line_count", "warning")]
+    assert "2 lines, over 1" in findings[0]["message"]
+
+
 def test_check_without_media_or_fps_counts_the_gap_at_24_fps(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -100,6 +100,20 @@ def test_upload_limit(client: TestClient, monkeypatch: pytest.MonkeyPatch, made_
     assert not any(d.exists() for d in made_dirs)
 
 
+def test_an_upload_of_exactly_the_limit_is_taken(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, made_dirs: list[Path]
+) -> None:
+    """'at most N bytes': an upload of N bytes is checked, one of N + 1 is refused with 413."""
+    media = wav_bytes(1.0)
+    monkeypatch.setattr(post_router, "MAX_UPLOAD_BYTES", len(media))
+    r = client.post("/v1/qc", files={"media": ("a.wav", media, "audio/wav")})
+    assert r.status_code == 200, r.text
+    monkeypatch.setattr(post_router, "MAX_UPLOAD_BYTES", len(media) - 1)
+    r = client.post("/v1/qc", files={"media": ("a.wav", media, "audio/wav")})
+    assert r.status_code == 413, r.text
+    assert not any(d.exists() for d in made_dirs)
+
+
 def test_upload_names_are_confined_and_do_not_collide(client: TestClient, made_dirs: list[Path]) -> None:
     srt = b"1\n00:00:00,500 --> 00:00:02,000\nHello.\n"
     # the same (hostile) name for both parts: each lands in its own folder inside the temporary one
@@ -137,6 +151,19 @@ def test_uploads_take_the_upload_limit_not_the_json_limit(tmp_path: Path) -> Non
     with TestClient(create_app(settings)) as c:
         r = c.post("/v1/qc", files={"media": ("a.wav", media, "audio/wav")})
         assert r.status_code == 413, r.text
+
+
+def test_the_form_states_the_upload_limit_in_mib(tmp_path: Path) -> None:
+    """The page says 'up to N MiB' from max_upload_bytes: 50 MiB (52,428,800 bytes) is 50, not 52."""
+    from reelkit.service.app import create_app
+    from reelkit.service.settings import ServiceSettings
+
+    settings = ServiceSettings.load(
+        tmp_path, environ={}, max_upload_bytes=50 * 1024**2, model_poll_seconds=0, warm_pages=0
+    )
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/qc")
+    assert r.status_code == 200 and "up to 50 MiB" in r.text
 
 
 def test_playlists_are_refused_before_ffmpeg_opens_what_they_name(
