@@ -224,6 +224,20 @@ def test_ms_ssim_needs_176_lines(tmp_path: Path, pair: dict[str, Path]) -> None:
     assert measure_quality(small, small, features=("psnr", "ssim")).ssim == pytest.approx(1.0)
 
 
+def test_cli_scores_ms_ssim_on_exactly_176_lines(
+    tmp_path: Path, pair: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """176 lines is enough for MS-SSIM's five scales: the 240x176 pair gets a number and no note."""
+    from reelkit.testing.cli import run_cli
+
+    per_frame = tmp_path / "scores.json"
+    args = ["video", "quality", str(pair["ref"]), str(pair["enc"]), "--per-frame", str(per_frame), "--json"]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["ms_ssim"] is not None and 0 < doc["ms_ssim"] < 1 and doc["notes"] == []
+
+
 def test_the_wheel_ffmpeg_has_libvmaf_and_libx264() -> None:
     from reelkit.media import ffmpeg_has
 
