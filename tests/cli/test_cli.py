@@ -179,6 +179,28 @@ def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path
     assert "tuned on ndcg@10 (2 trials): " in out and "n_iter=12" in out
 
 
+def test_evaluate_tune_trains_its_trials_with_the_low_ratings_rule(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    """``--low-ratings dislike`` reaches the tuner: its best score is tune()'s with that rule."""
+    from reelkit.data.confidence import ConfidenceConfig
+    from reelkit.data.loaders import load_events
+    from reelkit.evaluate.tuning import tune
+    from reelkit.recommend import ItemKNN
+
+    train = load_events(files["train"])
+    scores = {
+        rule: tune(ItemKNN, train, budget=2, confidence=ConfidenceConfig(low_rating=rule)).best_score
+        for rule in ("positive", "dislike")
+    }
+    assert scores["positive"] != scores["dislike"]  # the rule changes what the trials learn from
+    base = ["evaluate", "--train", str(files["train"]), "--test", str(files["test"]), "--model", "itemknn"]
+    for rule, want in scores.items():
+        code, out, err = run(capsys, *base, "--tune", "--budget", "2", "--low-ratings", rule, "--json")
+        assert code == 0, err
+        assert json.loads(out)["tuning"]["best_score"] == pytest.approx(want, abs=1e-12)
+
+
 def test_train_recommend_similar(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     model = files["dir"] / "m.npz"
     code, out, err = run(
@@ -207,6 +229,26 @@ def test_communities_json(capsys: pytest.CaptureFixture[str], files: dict[str, P
     assert res["n_communities"] == 4
     assert sum(c["size"] for c in res["communities"]) == 160
     assert all(c["name"] for c in res["communities"])
+
+
+def test_communities_seed_reaches_the_model(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    """``communities --seed N`` gives the communities of ``CommunityPopularity(seed=N)`` on the same file."""
+    from reelkit.data.loaders import load_events
+    from reelkit.recommend import CommunityPopularity
+
+    inter = load_events(files["all"]).interactions()
+    sizes = {
+        seed: [c.size for c in CommunityPopularity(n_communities=3, seed=seed).fit(inter).communities()]
+        for seed in (0, 1)
+    }
+    assert sizes[0] != sizes[1]  # the seed matters on this data
+    for seed, want in sizes.items():
+        args = ["communities", "--ratings", str(files["all"]), "--n", "3", "--seed", str(seed), "--json"]
+        code, out, err = run(capsys, *args)
+        assert code == 0, err
+        assert [c["size"] for c in json.loads(out)["communities"]] == want
 
 
 @pytest.mark.parametrize(
