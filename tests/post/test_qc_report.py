@@ -475,6 +475,7 @@ def test_cli_normalize(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert code == 0, err
     res = json.loads(out)
     assert res["output_path"] == str(dst) and dst.exists()
+    assert res["target_lufs"] == -16.0 and res["true_peak_ceiling_dbtp"] == -1.0  # the options, not defaults
     y, rate = sf.read(dst, dtype="float32")
     from reelkit.post.loudness import measure
 
