@@ -74,8 +74,38 @@ def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
     d2 = next(c for c in team.choices if c.candidate_id == "d2")
     assert d2.skill == pytest.approx(0.8) and d2.shared == pytest.approx(0.25) and d2.shared_with == ("c1",)
     assert d2.loss_without == pytest.approx(2.8 - 2.5) and d2.next_best == "d1"
+    # without c1 the dop is c2 (d1 + c2: 2.5), named as the dop's next best, not another role's pick
+    c1 = next(c for c in team.choices if c.candidate_id == "c1")
+    assert c1.loss_without == pytest.approx(2.8 - 2.5) and c1.next_best == "c2"
     lead = next(c for c in team.choices if c.role_id == "lead")
     assert lead.loss_without is None  # nobody else can play the lead
+
+
+def test_the_pools_first_candidate_earns_the_shared_work_bonus_too() -> None:
+    """The hand-computed pool with d2 listed first: d2 + c1 with their shared credit (2.8) still beats
+    d1 + c2 (2.5); the pairwise bonus skipped the first candidate and picked d1 + c2."""
+    prod = production(ROLES)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    pool = Pool.model_validate(
+        {
+            "weights": {"skill": 1.0, "genre": 0.0, "shared": 0.5, "cap": 1},
+            "candidates": [
+                {
+                    "id": "d2",
+                    "roles": ["director"],
+                    "skills": {"drama": 0.9, "action": 0.6},
+                    "credits": ["p1"],
+                },
+                {"id": "d1", "roles": ["director"], "skills": {"drama": 0.9, "action": 0.9}},
+                {"id": "c1", "roles": ["dop"], "skills": {"lighting": 0.8}, "credits": ["p1"]},
+                {"id": "c2", "roles": ["dop"], "skills": {"lighting": 0.9}},
+                {"id": "a1", "roles": ["actor"], "skills": {"drama": 0.7}},
+            ],
+        }
+    )
+    team = match_team(prod, pool, sched, explain=False)
+    assert {c.role_id: c.candidate_id for c in team.choices} == {"dir": "d2", "dop": "c1", "lead": "a1"}
+    assert team.fit == pytest.approx(2.8)
 
 
 def test_the_bound_is_never_below_the_teams_fit() -> None:
@@ -340,6 +370,37 @@ def test_a_characters_days_follow_the_productions_cast_as_it_is_now() -> None:
         and choice.days == span
         and choice.cost == pytest.approx(100 * span)
     )
+
+
+def test_a_character_is_held_on_the_shooting_days_between_its_scenes() -> None:
+    """A character in the first and last days' scenes only needs its actor on the day between too (held,
+    and paid): 3 days, and an actor off on the middle day cannot take the role."""
+    roles = [{"id": "sup", "kind": "supporting", "character": "friend", "skills": {"drama": 1}}]
+    prod = production(roles)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    assert len(sched.days) == 3  # one 8-hour scene a day
+    first, _, last = (d.scenes[0].scene_id for d in sched.days)
+    data = prod.model_dump(mode="json", exclude_defaults=True)
+    for sc in data["scenes"]:
+        sc["cast"] = ["hero", "friend"] if sc["id"] in (first, last) else ["hero"]
+    edited = parse_production(data)
+    dates, days = role_dates(edited, edited.roles[0], sched)
+    assert dates == [d.date for d in sched.days] and days == 3
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {
+                    "id": "star",
+                    "roles": ["actor"],
+                    "skills": {"drama": 1.0},
+                    "days_off": [str(sched.days[1].date)],
+                },
+                {"id": "understudy", "roles": ["actor"], "skills": {"drama": 0.5}, "daily_rate": 100},
+            ]
+        }
+    )
+    (choice,) = match_team(edited, pool, sched, explain=False).choices
+    assert (choice.candidate_id, choice.days, choice.cost) == ("understudy", 3, pytest.approx(300))
 
 
 def test_role_without_candidates_is_explained() -> None:
@@ -617,6 +678,24 @@ def test_a_skill_or_genre_given_twice_in_different_case_takes_the_larger() -> No
             "roles": ["director"],
             "skills": {"drama": 0.2, "Drama": 0.8},
             "genres": {"drama": 1, "Drama": 3},
+        }
+    )
+    # skill 0.8; genres Drama 3 / 3, Thriller 0: (1 + 0) / 2
+    assert fit_parts(prod, prod.roles[0], both, Weights()) == pytest.approx((0.8, 0.5))
+
+
+def test_a_skill_or_genre_given_twice_takes_the_larger_whichever_comes_first() -> None:
+    """'Drama' 0.8 then 'drama' 0.2 are one skill at 0.8 (not the last one read); 'Drama' 3 then 'drama' 1
+    credits are 3."""
+    from reelkit.produce.crew import Candidate, Weights, fit_parts
+
+    prod = production([{"id": "dir", "kind": "director", "skills": {"drama": 1}}])
+    both = Candidate.model_validate(
+        {
+            "id": "b",
+            "roles": ["director"],
+            "skills": {"Drama": 0.8, "drama": 0.2},
+            "genres": {"Drama": 3, "drama": 1},
         }
     )
     # skill 0.8; genres Drama 3 / 3, Thriller 0: (1 + 0) / 2
