@@ -324,6 +324,18 @@ def test_a_comparable_with_a_year_is_that_film() -> None:
         assert audience("Heat (2099)")[1] == ("Heat (2099)",)  # said, not dropped in silence
 
 
+def test_a_comparable_with_a_leading_a_or_an_matches_the_catalogues_trailing_article() -> None:
+    """ggplot2movies writes "Beautiful Mind, A" (848 titles end in ", A", 71 in ", An"): "A Beautiful Mind"
+    is that film, as "The Matrix" is "Matrix, The"."""
+    from reelkit.produce.forecast import _norm_title, _split_title, _title_matches
+
+    assert _split_title("Beautiful Mind, A (2001)") == ("a beautiful mind", 2001)
+    assert _split_title("Official Story, An") == ("an official story", None)
+    names = [_norm_title(t) for t in ("Beautiful Mind, A", "Official Story, An", "Matrix, The")]
+    assert _title_matches(names, [2001, 1985, 1999], "A Beautiful Mind") == [0]
+    assert _title_matches(names, [2001, 1985, 1999], "an official story (1985)") == [1]
+
+
 def test_a_budget_or_rating_left_out_is_unknown_not_an_obscure_films() -> None:
     """Left out, they went down the trees' missing branch, learnt from the 91% of films without a budget
     (far less voted): an Action/Drama concept without one was forecast 126 votes, with $40M 6,891."""
@@ -550,6 +562,42 @@ def test_a_concept_year_past_the_catalogue_is_its_last_year_and_lift_is_against_
 
     assert top(2026) == top(last) == top(None)  # held at the catalogue's last year, also without one
     assert abs(float(cat.baseline.sum()) - 1.0) < 1e-9  # an average title's audience split: shares sum to 1
+
+
+def test_community_lift_is_the_share_over_an_average_titles_share_and_size_counts_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each community's lift is its share of the concept's audience over its share of an average title's
+    (the catalogue's baseline, not its head count), its size is its number of members (60 in all), and a
+    year before the catalogue's first is placed at that first year."""
+    import reelkit.produce.forecast as fc
+    from reelkit.progress import SILENT
+
+    genres = ["Action", "Comedy", "Drama", "Horror"]
+    rows = ["userId,movieId,rating,timestamp"] + [
+        f"{u},{(u * 7 + i) % 40},{1 + (u + i) % 5},{1_000_000_000 + i}" for u in range(60) for i in range(12)
+    ]
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    movies = ["movieId,title,genres"] + [
+        f"{m},Film {m} ({1980 + m % 30}),{genres[m % 4]}|{genres[(m // 4) % 4]}" for m in range(40)
+    ]
+    (tmp_path / "movies.csv").write_text("\n".join(movies) + "\n")
+    cat = fc._train_catalog(tmp_path / "ratings.csv", 3, SILENT)
+    monkeypatch.setattr(fc, "_train_catalog", lambda *args: cat)  # the same catalogue, trained once
+    out = fc.community_forecast(fc.Concept(genres=["Horror"], runtime=90), tmp_path / "ratings.csv", top=3)
+    assert sorted(x.id for x in out) == [0, 1, 2] and sum(x.share for x in out) == pytest.approx(1.0)
+    assert [x.lift for x in out] == pytest.approx([x.share / cat.baseline[x.id] for x in out], rel=1e-12)
+    assert [x.lift for x in out] == sorted((x.lift for x in out), reverse=True)
+    assert [x.size for x in out] == [int(np.sum(cat.labels == x.id)) for x in out]
+    assert sum(x.size for x in out) == 60
+    assert not np.allclose(cat.baseline, np.bincount(cat.labels) / 60)  # head count would read otherwise
+    # a year before the catalogue's first (1980) is held at it, as one after its last is at the last
+
+    def placed(year: int) -> list[tuple[int, float]]:
+        c = fc.Concept(genres=["Horror"], runtime=90, year=year)
+        return [(x.id, x.share) for x in fc.community_forecast(c, tmp_path / "ratings.csv", top=3)]
+
+    assert cat.years == (1980.0, 2009.0) and placed(1890) == placed(1980) != placed(1995)
 
 
 def test_a_catalogue_without_genres_is_refused_not_forecast_alike(tmp_path: Path) -> None:
