@@ -170,6 +170,31 @@ def test_community_shares_sum_to_one() -> None:
     assert shares.tolist() == [[0.5, 0.5]]
 
 
+def test_an_average_titles_shares_are_the_mean_over_every_title_up_to_500() -> None:
+    """With 250 titles (chunks of 100, 100 and 50) the baseline is the plain mean of every title's shares:
+    each title counted once."""
+    from reelkit.produce.forecast import average_title_shares
+
+    rng = np.random.default_rng(4)
+    members, titles = rng.normal(size=(30, 4)), rng.normal(size=(250, 4))
+    labels = np.arange(30) % 3
+    want = community_shares(members, labels, 3, titles).mean(axis=0)
+    assert average_title_shares(members, labels, 3, titles) == pytest.approx(want, rel=1e-12)
+
+
+def test_metadata_rows_are_genre_flags_scaled_year_its_square_and_a_bias() -> None:
+    """Drama|Horror of 1980 among (Comedy, Drama, Horror): flags 0 1 1, z = (1980 - 1995) / 15 = -1, z^2 = 1,
+    bias 1; an unknown year is 1995 (z = 0)."""
+    import pandas as pd
+
+    from reelkit.produce.forecast import metadata_matrix
+
+    x = metadata_matrix(
+        pd.Series(["Drama|Horror", "Comedy"]), pd.Series([1980, None]), ["Comedy", "Drama", "Horror"]
+    )
+    assert x.tolist() == [[0, 1, 1, -1, 1, 1], [1, 0, 0, 0, 0, 1]]
+
+
 def test_a_member_turned_away_from_a_title_is_no_part_of_its_audience() -> None:
     """Negative affinities count as zero: with one member for the title and one against, all its audience
     is the first member's community (counted as |affinity|, it read as half and half)."""
@@ -478,6 +503,25 @@ def test_audience_model_save_load_round_trip(tmp_path: Path) -> None:
     assert est.comparables(base[:1], list(range(7)))[0] == pytest.approx(target[:7].mean())
     with np.load(path, allow_pickle=False) as z:  # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
+
+
+def test_the_interval_models_hold_the_10th_and_90th_percentiles() -> None:
+    """Films whose log votes are noise (normal, sd 1) around 5: about 10% of them fall below the low model
+    and 10% above the high one (the 80% interval), not 20% above (a high model fitted on the 80th)."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    base = np.column_stack(
+        [
+            (rng.random((n, 7)) < 0.3).astype(float),
+            np.log(rng.uniform(60, 180, n)),
+            np.where(rng.random(n) < 0.3, np.log(rng.uniform(1e5, 1e8, n)), np.nan),
+        ]
+        + [rng.random(n) < 0.2 for _ in range(5)]
+    )
+    target = rng.normal(5, 1, n)
+    est = AudienceModel(k=5, max_iter=5).fit(base, target, intervals=True)
+    lo, hi = est.predict_interval(base, est.comparables(base))
+    assert 0.05 < np.mean(target < lo) < 0.14 and 0.05 < np.mean(target > hi) < 0.14
 
 
 def test_a_comparable_named_twice_counts_once() -> None:
