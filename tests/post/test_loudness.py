@@ -324,6 +324,18 @@ def test_a_peak_between_two_equal_samples_is_placed_half_way() -> None:
     assert measure(x, rate).true_peak_time_s * rate == pytest.approx(n + 0.5, abs=1e-9)
 
 
+def test_a_true_peak_between_samples_past_the_first_chunk_is_placed_in_its_chunk() -> None:
+    """The meter works 5 s at a time: an interpolated peak half-way between two equal samples at 12.02 s is
+    reported at 12.02 s plus half a sample, not at its offset inside the third chunk (2.02 s)."""
+    rate = 48000
+    x = np.zeros(rate * 14, dtype=np.float32)
+    n = rate * 12 + 960
+    x[n] = x[n + 1] = 0.9
+    r = measure(x, rate)
+    assert r.true_peak_dbtp > r.sample_peak_dbfs  # the peak is an interpolated point, not a sample
+    assert r.true_peak_time_s * rate == pytest.approx(n + 0.5, abs=1e-9)
+
+
 def test_integer_pcm_is_scaled() -> None:
     rate = 48000
     s = sine(997, 3, rate, -20.0)
@@ -371,6 +383,16 @@ def test_speech_mask_gating() -> None:
     assert r.dialogue_lufs == pytest.approx(-33.01, abs=0.15)
     assert r.speech_fraction == pytest.approx(0.5, abs=0.01)
     assert r.integrated_lufs == pytest.approx(-25.6, abs=0.3)
+
+
+def test_the_speech_fraction_is_the_share_of_the_programme_marked_speech() -> None:
+    """Speech in the first 3 s of 10 s (one 100 ms mask frame each): speech_fraction is 0.3, the mean of the
+    per-segment speech share, not its median (0) or mode."""
+    rate = 48000
+    mask = np.zeros(100, dtype=bool)
+    mask[:30] = True
+    r = Meter().measure(sine(997, 10, rate, -20.0), rate, speech_mask=(0.1, mask))
+    assert r.speech_fraction == pytest.approx(0.3, abs=1e-9)
 
 
 def test_the_speech_detector_hears_the_channels_averaged_at_16_khz() -> None:
