@@ -862,6 +862,20 @@ def test_an_id3_tag_with_a_footer_is_skipped_to_the_flac_header(tmp_path: Path) 
     assert _flac_total_samples(path) == 384_000
 
 
+def test_a_flac_declaring_more_than_2_to_the_32_samples_reads_all_36_bits(tmp_path: Path) -> None:
+    """STREAMINFO packs rate (20 bits), channels - 1 (3), bits - 1 (5) and the sample count (36) into bytes
+    10..17: a 30-hour 48 kHz stereo 24-bit recording declares 5,184,000,000 samples, past 2**32, whose top
+    four bits share byte 13 with the sample size."""
+    from reelkit.post.audio import _flac_total_samples
+
+    total = 30 * 3600 * 48000
+    info = bytearray(34)
+    info[10:18] = (48000 << 44 | (2 - 1) << 41 | (24 - 1) << 36 | total).to_bytes(8, "big")
+    path = tmp_path / "long.flac"
+    path.write_bytes(b"fLaC" + bytes([0x80, 0, 0, 34]) + bytes(info))
+    assert total > 2**32 and _flac_total_samples(path) == total
+
+
 def test_an_odd_sized_chunk_before_a_wavs_data_is_padded(tmp_path: Path) -> None:
     """RIFF pads an odd-sized chunk to an even size: a 3-byte chunk takes 4 bytes, and the data chunk behind
     it is found (a file cut to half declares its whole 16000 bytes)."""
