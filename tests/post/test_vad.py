@@ -111,6 +111,52 @@ def test_segment_and_resample_boundaries() -> None:
     assert act.resample(0.2) == pytest.approx([0.0, 1.0])
 
 
+def test_each_silero_window_is_prefixed_by_the_last_64_samples_of_the_one_before() -> None:
+    """As silero-vad's OnnxWrapper (``self._context = x[..., -64:]``): row i of the model input is the 64
+    samples just before window i (zeros before the first) and then its 512 samples, the last zero-padded."""
+    x = np.arange(1, 1201, dtype=np.float32)
+    rows = vad._silero_inputs(x)
+    assert rows.shape == (3, 576)
+    assert rows[0, :64].tolist() == [0.0] * 64 and rows[0, 64:].tolist() == x[:512].tolist()
+    assert rows[1, :64].tolist() == x[448:512].tolist() and rows[1, 64:].tolist() == x[512:1024].tolist()
+    assert rows[2, :64].tolist() == x[960:1024].tolist()
+    assert rows[2, 64 : 64 + 176].tolist() == x[1024:].tolist() and not rows[2, 64 + 176 :].any()
+
+
+def test_webrtc_hears_16_bit_pcm_at_full_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """webrtcvad takes 16-bit PCM: a float sample of 0.5 is 16383 (0.5 * 32767, truncated), -1.0 is
+    -32767, and out-of-range values are clipped to full scale (not wrapped)."""
+    import sys
+    import types
+
+    heard: list[bytes] = []
+
+    class FakeVad:
+        def __init__(self, mode: int) -> None:
+            pass
+
+        def is_speech(self, raw: bytes, rate: int) -> bool:
+            heard.append(raw)
+            return True
+
+    monkeypatch.setitem(sys.modules, "webrtcvad", types.SimpleNamespace(Vad=FakeVad))
+    x = np.zeros(480, dtype=np.float32)
+    x[:4] = [0.5, -1.0, 2.0, -0.25]
+    act = speech_activity(x, 16000, method="webrtc")
+    assert act.prob.tolist() == [1.0] and len(heard) == 1
+    assert np.frombuffer(heard[0], dtype="<i2")[:5].tolist() == [16383, -32767, 32767, -8191, 0]
+
+
+def test_a_nan_sample_in_silence_is_read_as_silence() -> None:
+    """One NaN sample in a second of silence is silence to both detectors (silero fed the NaN read the
+    silence after it as speech, up to 0.73; webrtc got garbage PCM)."""
+    x = np.zeros(16000, dtype=np.float32)
+    x[100] = np.nan
+    for method in ("silero", "webrtc"):
+        act = speech_activity(x, 16000, method=method)  # type: ignore[arg-type]
+        assert np.isfinite(act.prob).all() and act.mask().sum() == 0, method
+
+
 def test_bad_input() -> None:
     with pytest.raises(ConfigError, match="mono"):
         speech_activity(np.zeros((100, 2), dtype=np.float32), 16000)
