@@ -58,6 +58,19 @@ def test_limiter_looks_ahead() -> None:
     assert 0.9 < gain[peak + int(0.5 * RATE) - 1] <= 1.0  # released
 
 
+def test_the_limiter_releases_with_its_one_pole_time_constant() -> None:
+    """Past the peak's hold (2 x 5 ms), the gain rises as a one-pole towards unity: what is left of the
+    reduction shrinks by exp(-t / release) (exp(-0.2) over 10 ms at a 50 ms release), not at once."""
+    x = np.full((RATE, 1), 0.1, dtype=np.float32)
+    x[RATE // 2] = 1.0
+    y, _ = limit_true_peak(x, RATE, -6.0, lookahead_ms=5.0, release_ms=50.0)
+    gain = y[:, 0].astype(np.float64) / x[:, 0]
+    for ms in (10, 20, 30):
+        j = RATE // 2 + ms * RATE // 1000
+        assert gain[j] < 0.75
+        assert (1.0 - gain[j + RATE // 100]) / (1.0 - gain[j]) == pytest.approx(math.exp(-0.2), rel=1e-4)
+
+
 def test_normalize_file_and_errors(tmp_path: Path) -> None:
     src = tmp_path / "in.wav"
     sf.write(src, noisy(4.0), RATE, subtype="PCM_24")
