@@ -383,6 +383,11 @@ def test_speech_mask_gating() -> None:
     assert r.dialogue_lufs == pytest.approx(-33.01, abs=0.15)
     assert r.speech_fraction == pytest.approx(0.5, abs=0.01)
     assert r.integrated_lufs == pytest.approx(-25.6, abs=0.3)
+    # --json: dialogue_gated_lufs is the gated mix (what qc checks), dialogue_lufs the bed-subtracted estimate
+    summary = r.summary()
+    assert r.dialogue_isolated_lufs is not None and r.dialogue_isolated_lufs < r.dialogue_lufs - 1.0
+    assert summary["dialogue_gated_lufs"] == r.dialogue_lufs
+    assert summary["dialogue_lufs"] == r.dialogue_isolated_lufs
 
 
 def test_the_speech_fraction_is_the_share_of_the_programme_marked_speech() -> None:
