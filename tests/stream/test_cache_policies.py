@@ -178,6 +178,13 @@ class TestHandCases:
         tr = _trace([1, 2, 3, 1, 4, 2, 1])
         assert simulate(tr, "sieve", 3).hit_mask.tolist() == [False] * 3 + [True, False, False, True]
 
+    def test_sieve_hand_wraps_to_the_tail(self) -> None:
+        """Pins the hand's wrap from the head back to the tail (Zhang et al.; libCacheSim's Sieve has 3 hits
+        here too), room for two: A B A B C B. C's hand clears A's and B's visited bits, passes the head and
+        wraps to the tail, A, which goes: B hits. Wrapping to the head evicted B."""
+        tr = _trace([1, 2, 1, 2, 3, 2])
+        assert simulate(tr, "sieve", 2).hit_mask.astype(int).tolist() == [0, 0, 1, 1, 0, 1]
+
     def test_belady_unit_size(self) -> None:
         # capacity 2: A B C A B -> on C, MIN evicts nothing useful... A and B are both reused; C is not:
         # with bypass C is not admitted and both later requests hit
@@ -200,6 +207,11 @@ class TestHandCases:
         tr = _trace(ids, [{1: 5, 2: 5, 3: 8, 5: 1}[i] for i in ids])
         assert simulate(tr, "belady-bypass", 10).hits == simulate(tr, "belady-size", 10).hits == 8
 
+    def test_belady_bypass_caches_no_object_never_requested_again(self) -> None:
+        """Pins bypass refusing an object never requested again even when it fits: A B A (3, 4, 3 bytes) in
+        10 bytes holds A alone, 3 bytes at most (admitting B where there was room held 7)."""
+        assert simulate(_trace([1, 2, 1], [3, 4, 3]), "belady-bypass", 10).max_occupied_bytes == 3
+
     def test_belady_size_scores_by_distance_from_now(self) -> None:
         """Pins the newcomer's score as size x (next request - now), a tie refusing it: B A C C A B, two unit
         objects, C (next in 1) displaces B (next in 3), as MIN does; scored by its absolute index (3) it tied
@@ -210,6 +222,26 @@ class TestHandCases:
         # comes to a 4-byte cache holding A, so B is refused and A hits
         tr = _trace([1, 2, 3, 2, 1], [2, 3, 1, 3, 2])
         assert simulate(tr, "belady-size", 4).hit_mask.astype(int).tolist() == [0, 0, 0, 0, 1]
+
+    @pytest.mark.parametrize("n_samples", [1, 128])
+    def test_belady_size_evicts_an_object_never_requested_again_first(self, n_samples: int) -> None:
+        """Pins the score of a cached object that is never requested again as infinite, whether all the
+        cached objects are scanned (128) or sampled (1): A A C C B B (B 2 bytes, the others 1), room for 2.
+        A and C are done after their hits, so B (next in 1, score 2) evicts both and hits; scored as size x
+        (trace end - now) = 2, they tied B, which was refused."""
+        tr = _trace([1, 1, 3, 3, 2, 2], [1, 1, 1, 1, 2, 2])
+        for seed in range(3):
+            pol = make_policy("belady-size", n_samples=n_samples, seed=seed)
+            assert simulate(tr, pol, 2).hit_mask.astype(int).tolist() == [0, 1, 0, 1, 0, 1]
+
+    def test_belady_size_scans_every_object_when_the_samples_would_cover_them(self) -> None:
+        """Pins the scan of all cached objects when there are at most n_samples of them: A B C A C B, two
+        unit objects and n_samples = 2. C (next in 2) displaces B (next in 3), not A (next in 1), for every
+        seed; sampling 2 of the 2 with replacement picked A twice for some seeds and refused C."""
+        tr = _trace([1, 2, 3, 1, 3, 2])
+        for seed in range(8):
+            pol = make_policy("belady-size", n_samples=2, seed=seed)
+            assert simulate(tr, pol, 2).hit_mask.astype(int).tolist() == [0, 0, 0, 1, 1, 0], seed
 
     def test_gdsf_prefers_small(self) -> None:
         # many small objects and a few large ones, equally popular: GDSF (cost 1 per object) spends the space
@@ -242,6 +274,14 @@ class TestHandCases:
         by_bytes = simulate(tr, make_policy("gdsf", cost="bytes"), 11).hit_mask.astype(int).tolist()
         assert by_bytes == [0, 0, 0, 1]
         assert simulate(tr, "gdsf", 11).hit_mask.astype(int).tolist() == [0, 0, 0, 0]
+
+    def test_gdsf_hit_priority_uses_the_admitted_size(self) -> None:
+        """Pins a hit's priority as L + count / the size the object was admitted with (an object keeps it;
+        libCacheSim has 2 hits here too), room for 3 bytes: A (1 byte) A (requested as 3 bytes) B C D A. A's
+        hit puts it at 2 / 1; D evicts B (1, older than C) and A hits. By the request's 3 bytes A was at 2 / 3
+        and D evicted it."""
+        tr = _trace([1, 1, 2, 3, 4, 1], [1, 3, 1, 1, 1, 1])
+        assert simulate(tr, "gdsf", 3).hit_mask.astype(int).tolist() == [0, 1, 0, 0, 0, 1]
 
     def test_s3fifo_moves_an_object_read_twice_to_main(self) -> None:
         """Pins S3-FIFO's move to main at 2 reads (libCacheSim's threshold, freq >= 2) with room for 20: the
@@ -278,6 +318,24 @@ class TestHandCases:
             warnings.simplefilter("error")
             simulate(_trace([1, 1, 2, 2], [3, 3, 3, 3]), "s3fifo", 40)
 
+    def test_s3fifo_evicts_for_an_object_as_large_as_its_small_queue(self) -> None:
+        """Pins libCacheSim's order for an object exactly as large as the small queue: it may be inserted
+        (size <= small), so room is made, and only then is it refused (size >= small). Room for 20 unit
+        objects (small 2): 1-20 fill the cache, then X (2 bytes) evicts 1 and 2 from the small queue and is
+        not kept; 2 misses (libCacheSim: 0 hits). Refused before evicting, 2 stayed and hit."""
+        tr = _trace([*range(1, 21), 99, 2], [1] * 20 + [2, 1])
+        with pytest.warns(ReelkitWarning, match="s3fifo"):
+            assert not simulate(tr, "s3fifo", 20).hit_mask.any()
+
+    def test_s3fifo_ghost_keeps_an_object_as_large_as_itself(self) -> None:
+        """Pins the ghost's bound as size <= ghost capacity: room for 20, small and main 10, ghost 5, objects
+        of 5 bytes, A B C D E A F C E. A and B fill small, C and D go to main; E sends A (unread) to the
+        ghost, which it fits exactly, so A's re-read enters main; F then evicts C from main and C misses.
+        Refused by the ghost, A re-entered small, F evicted E instead, and C hit."""
+        pol = make_policy("s3fifo", small_size_ratio=0.5, ghost_size_ratio=0.25)
+        tr = _trace([1, 2, 3, 4, 5, 1, 6, 3, 5], [5] * 9)
+        assert not simulate(tr, pol, 20).hit_mask.any()
+
     def test_s3fifo_warns_from_a_thousandth_of_the_requests(self) -> None:
         """Pins the warning's threshold at 0.1% of the requests: one too-large request in 500 (0.2%) is
         warned about, one in 2000 (0.05%) is not."""
@@ -307,6 +365,22 @@ class TestHandCases:
         # pushes D out of the window, refused against the victim A (2 reads to 1): C hits in probation
         # (demoting A into the window instead lost C's hit)
         assert hits([1, 2, 1, 3, 2, 4, 5, 3]) == [0, 0, 1, 0, 1, 0, 0, 1]
+
+    def test_tinylfu_window_and_protected_segment_are_lru(self) -> None:
+        """Pins a hit moving the object to the head of the window and of the protected segment (both LRU)."""
+        # window of 2, main of 2: X Y A B A C X. X and Y pass the window into main; A's hit puts it at the
+        # window's head, so C pushes B out, which ties main's victim X (one read each) and is refused: X
+        # hits. Left at the window's tail, A (2 reads) went to main instead and displaced X.
+        pol = make_policy("tinylfu", window_ratio=0.5, protected_ratio=0.5)
+        tr = _trace([7, 8, 1, 2, 1, 3, 7])
+        assert simulate(tr, pol, 4).hit_mask.astype(int).tolist() == [0, 0, 0, 0, 1, 0, 1]
+        # no window, main of 4 with 2 protected: A B A B A C C D E E E E A. A's third read puts it ahead of B
+        # in protected, so C's move there demotes B (2 reads) to probation, where it is the victim E (3
+        # reads) displaces; A, still protected, hits. Unmoved, A was demoted instead and E (4 reads) took
+        # its place.
+        pol = make_policy("tinylfu", window_ratio=0, protected_ratio=0.5)
+        tr = _trace([1, 2, 1, 2, 1, 3, 3, 4, 5, 5, 5, 5, 1])
+        assert simulate(tr, pol, 4).hit_mask.astype(int).tolist() == [0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 1, 1]
 
     def test_tinylfu_sketch_halves_and_saturates(self) -> None:
         """Pins the sketch's aging and its 4-bit counters with the window of 1 and main of 3 above."""
