@@ -111,6 +111,17 @@ def test_the_unknown_reference_message_names_five_and_counts_the_rest(store: SQL
     assert "(and 1 more)" in str(info.value)
 
 
+def test_a_batch_over_one_lookup_chunk_is_stored_whole_and_retried_as_duplicates(store: SQLiteStore) -> None:
+    """Ids are looked up 500 per query: 1001 events over 1001 new titles are all stored, and their retry is
+    1001 duplicates (an id lost at a chunk's edge was called unknown, or stored twice)."""
+    store.upsert_titles([TitleRecord(f"c{i}", f"C {i}") for i in range(1001)])
+    batch = [ev(f"e{i}", title=f"c{i}") for i in range(1001)]
+    first = store.append_events(batch)
+    assert (first.stored, first.duplicates) == (1001, 0)
+    again = store.append_events(batch)
+    assert (again.stored, again.duplicates, again.last_seq) == (0, 1001, 1001)
+
+
 def test_failure_inside_the_transaction_rolls_back(store: SQLiteStore) -> None:
     # a CHECK constraint fails on the third row, after two rows were inserted in the same transaction
     bad = [ev("ok1"), ev("ok2", title="t1"), ev("bad", fraction=1.5)]
