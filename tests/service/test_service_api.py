@@ -214,6 +214,49 @@ def test_token_from_config_file(data_dir: Path) -> None:
     assert env.api_token is not None and env.api_token.get_secret_value() == TOKEN
 
 
+def test_settings_overrides_of_none_keep_the_config_files_values(tmp_path: Path) -> None:
+    """Overrides given as None are options not set: service.json's max_batch_events 5 and protect_reads
+    true stay; a value given replaces the file's."""
+    (tmp_path / "service.json").write_text('{"max_batch_events": 5, "protect_reads": true}')
+    s = ServiceSettings.load(
+        tmp_path, environ={}, max_batch_events=None, protect_reads=None, model_poll_seconds=3
+    )
+    assert (s.max_batch_events, s.protect_reads, s.model_poll_seconds) == (5, True, 3.0)
+
+
+def test_the_default_body_limit_is_4_mib(tmp_path: Path) -> None:
+    """``max_body_bytes`` defaults to 4 MiB (4,194,304 bytes), not 4 MB."""
+    assert ServiceSettings.load(tmp_path, environ={}).max_body_bytes == 4_194_304
+
+
+def test_a_config_files_data_dir_naming_the_folder_in_use_by_a_relative_path_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dump of the settings of ``serve --data-dir data`` holds "data": the same folder given as an
+    absolute path is the folder in use, not another."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "service.json").write_text('{"data_dir": "data", "warm_pages": 0}')
+    settings = ServiceSettings.load(tmp_path / "data", environ={})
+    assert settings.data_dir == tmp_path / "data" and settings.warm_pages == 0
+
+
+def test_ensure_token_writes_a_private_token_only_when_none_is_set(tmp_path: Path) -> None:
+    """A fresh folder gets service.json with a random token, mode 0600; with $REELKIT_API_TOKEN set, or a
+    config file there already, nothing is written."""
+    from reelkit.service.settings import ensure_token
+
+    env_set = tmp_path / "env"
+    assert ensure_token(env_set, environ={"REELKIT_API_TOKEN": TOKEN}) is None
+    assert not (env_set / "service.json").exists()
+    fresh = tmp_path / "fresh"
+    written = ensure_token(fresh, environ={})
+    assert written == fresh / "service.json" and (written.stat().st_mode & 0o777) == 0o600
+    token = json.loads(written.read_text())["api_token"]
+    assert len(token) >= 32
+    assert ensure_token(fresh, environ={}) is None and json.loads(written.read_text())["api_token"] == token
+
+
 def test_a_config_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
     """``serve --config`` of ``'[' * 1000`` gave a RecursionError traceback."""
     config = tmp_path / "deep.json"
@@ -307,6 +350,14 @@ def test_invalid_payloads_are_422_naming_fields(client: TestClient) -> None:
     assert "not valid JSON" in doc["400"]["description"]
 
 
+def test_a_play_of_a_zero_length_title_is_422_naming_the_duration(client: TestClient) -> None:
+    """A duration must be over 0 s: a play at 0 s of a 0 s title has no fraction (0/0); 422 on it."""
+    member = first_member(client)
+    zero = {**play("zero-length", member, unseen_title(client, member), 0.0), "duration": 0}
+    r = client.post("/v1/events", json={"events": [zero]}, headers=AUTH)
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["events[0].duration"]
+
+
 def test_a_json_body_sent_without_its_content_type_is_named_so(client: TestClient) -> None:
     """`curl -d` sends a form's Content-Type: the 422 said "(request): Input should be a valid dictionary"."""
     member = first_member(client)
@@ -367,6 +418,23 @@ def test_a_body_of_exactly_max_body_bytes_is_taken(data_dir: Path) -> None:
         assert len(exact.encode()) == 1024
         assert c.post("/v1/events", content=exact, headers=headers).status_code == 200
         assert c.post("/v1/events", content=exact + " ", headers=headers).status_code == 413
+
+
+def test_a_streamed_body_one_byte_over_max_body_bytes_is_413(data_dir: Path) -> None:
+    """Without a Content-Length the limit is counted while reading: 1024 bytes sent in two chunks pass
+    ``max_body_bytes=1024``, 1025 are 413."""
+    with TestClient(create_app(make_settings(data_dir, max_body_bytes=1024))) as c:
+        member = first_member(c)
+        body = json.dumps({"events": [play("streamed", member, unseen_title(c, member), 0.5)]})
+        exact = (body[:-1] + " " * (1024 - len(body)) + "}").encode()
+
+        def chunks(data: bytes) -> Iterator[bytes]:
+            yield data[:512]
+            yield data[512:]
+
+        headers = {**AUTH, "content-type": "application/json"}
+        assert c.post("/v1/events", content=chunks(exact), headers=headers).status_code == 200
+        assert c.post("/v1/events", content=chunks(exact + b" "), headers=headers).status_code == 413
 
 
 def test_a_page_upload_over_the_limit_says_the_limit_in_mib() -> None:
