@@ -49,6 +49,16 @@ def test_timestamps_in_smaller_units_are_read_as_such(scale: int, unit: str) -> 
         Dataset.from_events(mixed)
 
 
+def test_a_time_of_exactly_1e11_is_read_as_milliseconds() -> None:
+    """The units start at their bound: 1e11 (the year 5138 in seconds) is 1e8 s in milliseconds."""
+    from reelkit.errors import TimestampUnitWarning
+
+    ev = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "timestamp": [10**11, 10**11]})
+    with pytest.warns(TimestampUnitWarning, match="milliseconds"):
+        ds = Dataset.from_events(ev)
+    assert ds.events["timestamp"].tolist() == [10**8, 10**8]
+
+
 def test_kind_defaults_to_play_without_values_and_rating_with() -> None:
     bare = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"]}))
     assert bare.events["kind"].tolist() == ["play"]
@@ -56,6 +66,21 @@ def test_kind_defaults_to_play_without_values_and_rating_with() -> None:
     assert bare.interactions().weight.tolist() == [0.5]
     rated = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
     assert rated.events["kind"].tolist() == ["rating"]
+
+
+def test_members_and_titles_missing_from_their_tables_get_placeholder_rows() -> None:
+    """A members table without an event's member gains its row ("Member b"); a catalogue kind left empty
+    is a movie; with strict_titles an event title missing from the catalogue is refused, naming it."""
+    from reelkit.errors import UnknownIdError
+
+    ev = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [4.0, 3.0]})
+    members = pd.DataFrame({"member_id": ["a"], "name": ["Ann"]})
+    titles = pd.DataFrame({"title_id": ["x", "y"], "name": ["X", "Y"], "kind": ["series", None]})
+    ds = Dataset.from_events(ev, titles, members)
+    assert ds.members["name"].to_dict() == {"a": "Ann", "b": "Member b"}
+    assert ds.titles["kind"].to_dict() == {"x": "series", "y": "movie"}
+    with pytest.raises(UnknownIdError, match=r"1 event title id.*e\.g\. y"):
+        Dataset.from_events(ev, titles.iloc[:1], members, strict_titles=True)
 
 
 def test_last_rating_wins_and_ties_keep_event_order() -> None:
@@ -71,6 +96,17 @@ def test_last_rating_wins_and_ties_keep_event_order() -> None:
     inter = Dataset.from_events(ev).interactions()
     got = dict(zip(inter.member_ids[inter.rows], inter.rating, strict=True))
     assert got == {"a": 4.0, "b": 3.0}
+
+
+def test_a_dropped_duplicate_leaves_the_first_copy_in_its_place() -> None:
+    """Ratings 2 then 4 at t=30 and a resent copy of the 2 after them: the copy is dropped, so the 4 stays
+    the later event of the tie and wins (keeping the last copy made the 2 win)."""
+    from reelkit.errors import DuplicateEventsWarning
+
+    ev = pd.DataFrame({"member_id": "a", "title_id": "x", "value": [2.0, 4.0, 2.0], "timestamp": 30})
+    with pytest.warns(DuplicateEventsWarning, match="dropped 1"):
+        inter = Dataset.from_events(ev).interactions()
+    assert inter.rating.tolist() == [4.0]
 
 
 def test_min_rating_keeps_a_rating_equal_to_it_and_entries_sort_by_member_then_title() -> None:
@@ -147,6 +183,25 @@ def test_save_replaces_whole_folder(tmp_path: Path) -> None:
     assert np.array_equal(back.events["value"].to_numpy(), two.events["value"].to_numpy())
 
 
+def test_a_saved_dataset_folder_has_the_umasks_permissions(tmp_path: Path) -> None:
+    """The folder is made by mkdtemp (0700) and renamed into place: it is 0777 less the umask (0750 under
+    027), as any folder the user makes, not readable by its owner only."""
+    import os
+    import stat
+
+    from reelkit._files import _umask
+
+    ds = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    old = os.umask(0o027)
+    _umask.cache_clear()
+    try:
+        ds.save(tmp_path / "ds")
+    finally:
+        os.umask(old)
+        _umask.cache_clear()
+    assert stat.S_IMODE(os.stat(tmp_path / "ds").st_mode) == 0o750
+
+
 def test_save_failure_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
     folder = tmp_path / "ds"
@@ -196,6 +251,13 @@ def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:
         Dataset.from_events(pd.DataFrame({"member_id": [1], "title_id": [10], "timestamp": [1e30]}))
     big = Dataset.from_events(pd.DataFrame({"member_id": [1e20, 2e20, 3.0], "title_id": [1, 2, 3]}))
     assert sorted(big.events["member_id"].unique()) == ["100000000000000000000", "200000000000000000000", "3"]
+
+
+def test_float_ids_with_a_fraction_keep_it() -> None:
+    """Only a column of integral floats loses its ".0": member 1.5 stays "1.5", not "1" (as 1.0 does)."""
+    ds = Dataset.from_events(pd.DataFrame({"member_id": [1.5, 1.0], "title_id": [10, 10]}))
+    ids = ds.events["member_id"].tolist()
+    assert ids[0] == "1.5" and ids[1] != "1.5"
 
 
 @pytest.mark.parametrize(
