@@ -108,6 +108,24 @@ def test_plays_of_one_viewing_count_once(
     assert agg.weight.tolist() == pytest.approx([weight])
 
 
+def test_plays_listed_out_of_time_order_are_split_into_viewings_in_time_order() -> None:
+    """A play to 1.0 at t=20 listed before a play to 0.4 at t=10: in time order the 0.4 starts the viewing
+    the 1.0 continues (watched 1.0, one completion: 1.5), not two viewings in file order (1.4: 1.9)."""
+    agg = aggregate_pairs(
+        np.zeros(2, np.int64),
+        1,
+        np.array(["play", "play"], dtype=object),
+        np.array([20, 10], np.int64),
+        np.array([6000.0, 2400.0]),
+        np.array([1.0, 0.4]),
+        ConfidenceConfig(),
+        (1.0, 5.0),
+    )
+    assert agg.watched.tolist() == pytest.approx([1.0])
+    assert agg.completions.tolist() == [1]
+    assert agg.weight.tolist() == pytest.approx([1.5])
+
+
 def test_sample_cut_completion_threshold_and_rating_clip_boundaries() -> None:
     """Boundaries of the formula: a sample is under 120 s *and* under a tenth (100 s at 15% is viewing);
     a play reaching the completion threshold completes (threshold 1.0, a full play: 1 + 0.5); a rating
