@@ -86,6 +86,20 @@ def test_one_wild_low_rating_is_warned_about() -> None:
         _ratings(rows).interactions()
 
 
+def test_the_scale_check_starts_at_20_ratings_and_flags_beyond_one_core_width() -> None:
+    """19 ratings of 1-5 and a 50 (20 in all) are checked; among 100 ratings of 1-5 (core 1 to 5, width 4)
+    a 10 lies beyond 5 + 4 and is warned about, a 9 is not."""
+    small = [(f"u{i % 7}", f"t{i}", float(1 + i % 5)) for i in range(19)] + [("u0", "wild", 50.0)]
+    with pytest.warns(RatingScaleWarning, match="1 rating"):
+        _ratings(small).interactions()
+    rows = [(f"u{i % 7}", f"t{i}", float(1 + i % 5)) for i in range(100)]
+    with pytest.warns(RatingScaleWarning, match=r"1 rating.*1 to 10"):
+        _ratings([*rows, ("u0", "wild", 10.0)]).interactions()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RatingScaleWarning)
+        _ratings([*rows, ("u0", "wild", 9.0)]).interactions()
+
+
 def test_time_splits_need_times() -> None:
     ds = _ratings(_grid(), ts=False)
     for split in (lambda d: split_last(d), lambda d: split_time(d, 0.8)):
