@@ -69,6 +69,21 @@ def test_events_only_import_keeps_stored_catalog_and_member_names(tmp_path: Path
     store.close()
 
 
+def test_a_catalogue_title_named_like_a_placeholder_with_metadata_updates_the_stored_one(
+    tmp_path: Path,
+) -> None:
+    """Only a title with nothing known but its id is made up: "Title 7" with genres and a year from a
+    catalogue replaces the stored placeholder's empty genres and year."""
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    import_dataset(store, _events_only(["alice"], ["7"]))
+    ev = pd.DataFrame({"member_id": ["alice"], "title_id": ["7"], "value": [4.0], "timestamp": 1_700_000_000})
+    titles = pd.DataFrame({"title_id": ["7"], "name": ["Title 7"], "genres": ["Drama"], "year": [1999]})
+    import_dataset(store, Dataset.from_events(ev, titles))
+    seven = store.get_title("7")
+    assert seven is not None and (seven.name, seven.genres, seven.year) == ("Title 7", "Drama", 1999)
+    store.close()
+
+
 def test_an_imported_titles_duration_is_the_median_of_its_plays_from_a_fifth_watched(tmp_path: Path) -> None:
     """Duration = median over plays with fraction >= 0.2 of seconds / fraction: 600 s at 0.2 (3000),
     1000 s at 0.5 (2000), 1500 s at 1.0 (1500) give 2000; 50 s at 0.1 is too little to count."""
@@ -101,6 +116,19 @@ def test_an_imported_titles_duration_from_complete_plays_is_their_length(tmp_pat
     store.close()
 
 
+def test_a_play_at_zero_seconds_says_nothing_of_the_duration(tmp_path: Path) -> None:
+    """1000 s at 0.5 says 2000 s; a play to half recorded at 0 s (no position) is left out, not a duration
+    of 0 that halves the median."""
+    ev = pd.DataFrame(
+        {"member_id": ["a", "b"], "title_id": "x", "kind": "play", "value": [1000.0, 0.0]}
+    ).assign(fraction=[0.5, 0.5], timestamp=1_700_000_000)
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    import_dataset(store, Dataset.from_events(ev))
+    title = store.get_title("x")
+    assert title is not None and title.duration == 2000.0
+    store.close()
+
+
 def test_a_catalogue_renaming_a_fifth_of_the_shared_titles_is_warned_about(tmp_path: Path) -> None:
     """40 shared titles: 10 renamed (a quarter: at least 10 and a fifth) warns; 9 renamed does not."""
     from reelkit.errors import ReelkitWarning
@@ -122,6 +150,22 @@ def test_a_catalogue_renaming_a_fifth_of_the_shared_titles_is_warned_about(tmp_p
     store.close()
 
 
+def test_a_catalogue_renaming_exactly_a_fifth_of_the_shared_titles_is_warned_about(tmp_path: Path) -> None:
+    """60 shared titles, 12 renamed (at least 10 and exactly a fifth): warned about."""
+    from reelkit.errors import ReelkitWarning
+
+    ids = [str(i) for i in range(60)]
+    ev = pd.DataFrame({"member_id": "m", "title_id": ids, "value": 4.0})
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    import_dataset(
+        store, Dataset.from_events(ev, pd.DataFrame({"title_id": ids, "name": [f"F{i}" for i in ids]}))
+    )
+    names = [f"Other {i}" if int(i) < 12 else f"F{i}" for i in ids]
+    with pytest.warns(ReelkitWarning, match=r"12 of the 60 titles it shares ids with are renamed"):
+        import_dataset(store, Dataset.from_events(ev, pd.DataFrame({"title_id": ids, "name": names})))
+    store.close()
+
+
 def test_imported_events_differing_only_in_fraction_are_two_events(tmp_path: Path) -> None:
     """An imported event's id covers every field: two plays alike but for the fraction are both stored."""
     ev = pd.DataFrame(
@@ -139,6 +183,36 @@ def test_imported_events_differing_only_in_fraction_are_two_events(tmp_path: Pat
     assert summary.events_stored == 2
     assert sorted(store.member_history("a").fractions.tolist()) == [0.3, 0.5]
     store.close()
+
+
+def test_imported_ratings_differing_only_in_value_are_two_events(tmp_path: Path) -> None:
+    """A file without times: a member who rated a title 4 and later 5 has both stored (the id covers the
+    value), not one and a duplicate."""
+    ev = pd.DataFrame({"member_id": "a", "title_id": "x", "kind": "rating", "value": [4.0, 5.0]})
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    summary = import_dataset(store, Dataset.from_events(ev))
+    assert (summary.events_stored, summary.events_duplicate) == (2, 0)
+    store.close()
+
+
+def test_the_import_warns_about_ids_by_the_routes_of_their_kind_and_the_apis_limits(tmp_path: Path) -> None:
+    """A title ending /similar is warned about and one ending /home is not (only member routes end so); an
+    id of exactly 128 characters is taken as the API takes it, and DEL (127) is a control character."""
+    from reelkit.errors import ReelkitWarning
+
+    def warned(members: list[str], titles: list[str]) -> list[str]:
+        store = SQLiteStore(tmp_path / f"{len(list(tmp_path.iterdir()))}.db")
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always", ReelkitWarning)
+            import_dataset(store, _events_only(members, titles))
+        store.close()
+        return [str(w.message) for w in got if issubclass(w.category, ReelkitWarning)]
+
+    assert [m[:40] for m in warned(["m"], ["t/similar"])] == ["1 title id(s) end as an API route does ("]
+    assert warned(["m"], ["t/home"]) == []
+    assert warned(["m" * 128], ["t"]) == []
+    assert len(warned(["m" * 129], ["t"])) == 1
+    assert len(warned(["m\x7fx"], ["t"])) == 1
 
 
 def test_an_unfinished_import_is_known_and_bootstrap_completes_it(tmp_path: Path) -> None:
