@@ -42,6 +42,13 @@ def test_concept_errors_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(ProductionFormatError) as info:
         load_concept(path)
     assert str(info.value).startswith(f"{path}:2: runtime") and "not true" in str(info.value)
+    # a name YAML read as a number or a yes/no: pydantic said only "Input should be a valid string"
+    path.write_text("title: 1917\ngenres: [Drama]\nruntime: 110\nrating: NO\n")
+    with pytest.raises(ProductionFormatError) as info:
+        load_concept(path)
+    said = str(info.value)
+    assert said.startswith(f"{path}:1: title: must be text, not the number 1917: quote it")
+    assert "rating: must be text, not False: quote it" in said
 
 
 def test_concept_features() -> None:

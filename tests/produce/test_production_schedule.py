@@ -225,6 +225,16 @@ def test_yes_and_numbers_are_not_read_as_numbers_and_dates(tmp_path: Path, text:
     assert load_production(path).calendar.call_time.hour == 7  # quoted: read as a time
 
 
+def test_an_id_yaml_reads_as_a_number_is_said_to_need_quotes(tmp_path: Path) -> None:
+    """``id: 010`` is the octal 8 to YAML: the message says to quote it, not only that text was expected."""
+    path = tmp_path / "p.yaml"
+    text = yaml.safe_dump(prod(scenes=[scene("1", 1)]), sort_keys=False).replace("- id: '1'", "- id: 010")
+    path.write_text(text)
+    said = r"scenes\[0\]\.id: must be text, not the number 8: quote"
+    with pytest.raises(ProductionFormatError, match=said):
+        load_production(path)
+
+
 def test_field_errors_name_their_line(tmp_path: Path) -> None:
     """Field errors named the field but not the line; a missing field names its entry's line."""
     data = prod(locations=[{"id": "A"}], scenes=[scene("1", 1), {"id": "2", "location": "A"}])

@@ -538,8 +538,19 @@ def _count_entries(data: Any, limit: int) -> int:
 def _pydantic_fields(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
     out = []
     for e in exc.errors():
-        out.append((_loc_str(e.get("loc", ())), error_message(e)))
+        out.append((_loc_str(e.get("loc", ())), _unquoted_text(e) or error_message(e)))
     return out
+
+
+def _unquoted_text(err: Any) -> str | None:
+    """A name or id YAML read as a number or a yes/no (``title: 1917``, ``id: 010``, ``rating: NO``): say
+    to quote it, where pydantic says only that a string was expected."""
+    raw = err.get("input")
+    if err.get("type") != "string_type" or not isinstance(raw, int | float):
+        return None
+    if isinstance(raw, bool):
+        return f"must be text, not {raw}: quote it (YAML reads a bare yes, no, on or off as true/false)"
+    return f"must be text, not the number {raw!r}: quote it (YAML reads bare digits as a number, 010 as 8)"
 
 
 def parse_production(data: Any, *, source: str | None = None) -> Production:
