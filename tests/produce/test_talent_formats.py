@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.errors import DataFormatError, EmptyDataError
-from reelkit.produce.talent import parse_dat, parse_dzn, read_instance
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
+from reelkit.produce.talent import TalentInstance, parse_dat, parse_dzn, read_instance
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "schedule"
 
@@ -144,6 +144,14 @@ def test_costs_times_days_beyond_64_bits_are_refused() -> None:
 
     with pytest.raises(ConfigError, match="exceed 2\\^62"):
         parse_dat("x\n2\n2\n1 1 1000000000000\n1 1 1000000000000\n10000000 10000000\n")
+
+
+def test_costs_times_days_of_exactly_2_62_are_refused() -> None:
+    """2^62 is the search's infinity, so costs x days stay below it: (2^31-1)(2^31+1) is read, 2^62 not."""
+    req = np.ones((1, 1), bool)
+    TalentInstance(requires=req, durations=np.array([2**31 + 1]), costs=np.array([2**31 - 1]))
+    with pytest.raises(ConfigError, match="exceed 2\\^62"):
+        TalentInstance(requires=req, durations=np.array([2**31]), costs=np.array([2**31]))
 
 
 def test_dzn_error_line_number() -> None:

@@ -25,6 +25,7 @@ from reelkit.produce.talent import (
     solve_talent,
 )
 from reelkit.produce.talent import _kernels as K
+from reelkit.produce.talent import solver as talent_solver
 from reelkit.produce.talent.solver import _arrays
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "schedule"
@@ -124,6 +125,29 @@ def test_preprocessing_keeps_costs(inst: TalentInstance) -> None:
     assert np.all((counts >= 2) & (counts < red.n_scenes))
 
 
+def test_preprocessing_by_hand() -> None:
+    """Actors in every scene or one scene leave with their fixed pay, identical scenes merge (in their own
+    order), and the steps repeat until nothing changes (here down to one scene and no actor)."""
+    # A (10) in every scene: 10 x 15 days; B (7) in scene 5 only: 7 x 5; then C (1) in scenes 1, 3, 4 and
+    # D (2) in scenes 2, 5 make two groups of 8 and 7 days, each actor in one of them: 1 x 8 + 2 x 7
+    inst = TalentInstance(
+        requires=np.array([[1, 1, 1, 1, 1], [0, 0, 0, 0, 1], [1, 0, 1, 1, 0], [0, 1, 0, 0, 1]], dtype=bool),
+        durations=np.array([1, 2, 3, 4, 5]),
+        costs=np.array([10, 7, 1, 2]),
+    )
+    red = reduce_instance(inst)
+    assert (red.groups, red.n_actors, red.offset) == (((0, 2, 3, 1, 4),), 0, 150 + 35 + 8 + 14)
+    assert inst.cost(red.expand([0])) == 207
+    # an actor in all four of TINY's scenes leaves, the rest is TINY as it was
+    every = TalentInstance(
+        requires=np.vstack([TINY.requires, np.ones((1, 4), bool)]),
+        durations=TINY.durations,
+        costs=np.array([1, 2, 3, 5]),
+    )
+    red = reduce_instance(every)
+    assert (red.n_actors, red.n_scenes, red.offset) == (3, 4, 5 * 7)
+
+
 def _exact_values(req: np.ndarray, dur: np.ndarray, cost: np.ndarray) -> dict[int, int]:
     """C(Q) for every subset Q of scenes still to shoot (plain DP, no pruning)."""
     m, n = req.shape
@@ -165,6 +189,22 @@ def test_lower_bound_never_exceeds_the_exact_value(inst: TalentInstance) -> None
         assert lb <= v, (q, lb, v)
 
 
+def test_lower_bound_of_a_hand_computed_state() -> None:
+    """TINY with scenes 1 and 4 shot: own pay 22; actors 1 and 2 wait, Smith's rule gives 9 - 7 = 2 more."""
+    a = _arrays(reduce_instance(TINY))
+    onloc, ratio, idx = np.zeros(a.m, np.int8), np.zeros(a.m), np.zeros(a.m, np.int64)
+    args = (a.n, a.m, a.sc, a.cost, a.dur, a.base, a.sa_ptr, a.sa_idx, onloc, ratio, idx)
+    # scenes 2 (2 days) and 3 (3 days) left: actor 2 (cost 2) waits through scene 2, ratio 2/2 = 1;
+    # actor 1 (cost 1) through scene 3, ratio 3/1 = 3; Smith: 2·2 + 1·(2 + 3) = 9, less the half-scene
+    # term 2·(2 + 4/2)/2 + 3·(1 + 1/1)/2 = 7
+    assert (
+        K.lower_bound(np.uint64(0b0110), a.full, *args)
+        == 10 + 12 + 2
+        == _exact_values(TINY.requires, TINY.durations, TINY.costs)[0b0110]
+    )
+    assert K.lower_bound(a.full, a.full, *args) == TINY.fixed_cost  # nobody waits before the first scene
+
+
 def _random_instance(n: int, m: int, seed: int, p: float = 0.35) -> TalentInstance:
     rng = np.random.default_rng(seed)
     req = rng.random((m, n)) < p
@@ -184,11 +224,39 @@ def test_time_limit_gives_best_schedule_and_a_bound() -> None:
     assert time.process_time() - cpu < 1.5
 
 
+def test_a_search_stopped_after_one_expansion_bounds_by_the_best_child() -> None:
+    """Stopped after expanding only the start, the bound is the least first scene's cost plus its bound (every
+    schedule shoots one of them first), or the start's own bound where a child ties it: 416 (a child ties
+    the start's 416), 1254 (over the start's 1214); the optima are 442 and 1446."""
+    for seed, want, opt in ((11, 416, 442), (20, 1254, 1446)):
+        inst = _random_instance(9, 6, seed=seed)
+        red = reduce_instance(inst)
+        a = _arrays(red)
+        sol = solve_talent(inst, TalentConfig(time_limit=1e-9, chunk=1, ils_iters=0))
+        assert sol.status == "time_limit" and sol.nodes == 1
+        z = (np.zeros(a.m, np.int8), np.zeros(a.m), np.zeros(a.m, np.int64))
+        args = (a.full, a.n, a.m, a.sc, a.cost, a.dur, a.base, a.sa_ptr, a.sa_idx, *z)
+        h0 = K.lower_bound(a.full, *args)
+        kids = [int(a.base[s]) + K.lower_bound(a.full & ~np.uint64(1 << s), *args) for s in range(a.n)]
+        assert sol.lower_bound - red.offset == max(h0, min(kids)) == want
+        assert _exact_values(red.requires, red.durations, red.costs)[int(a.full)] == opt
+
+
 def test_memory_cap_stops_the_search() -> None:
+    """The table and open list stop within memory_mb: 16 MiB, 16.8 at the peak while the table is rehashed
+    (the bound cache, kept apart from the cap, is cut to 16 entries here; ten times the table passed)."""
+    import tracemalloc
+
     inst = _random_instance(34, 14, seed=2)
-    sol = solve_talent(inst, TalentConfig(memory_mb=16, chunk=5000))
+    tracemalloc.start()
+    try:
+        sol = solve_talent(inst, TalentConfig(memory_mb=16, chunk=5000, cache_bits=4))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert sol.status == "memory_limit" and not sol.optimal
     assert sol.lower_bound <= sol.total_cost == inst.cost(sol.order)
+    assert peak < 20 * 2**20
 
 
 def test_more_than_64_scenes_falls_back_to_heuristic_with_bound() -> None:
@@ -196,6 +264,15 @@ def test_more_than_64_scenes_falls_back_to_heuristic_with_bound() -> None:
     sol = solve_talent(inst, TalentConfig(ils_iters=2))
     assert sol.status == "too_large" and not sol.optimal
     assert sol.lower_bound == inst.fixed_cost <= sol.total_cost == inst.cost(sol.order)
+
+
+def test_63_scenes_are_searched_exactly_and_64_are_too_large() -> None:
+    """States are keyed by 63 bits: 63 distinct scenes are searched exactly, 64 get local search only."""
+    for n, want in ((63, {"optimal", "time_limit", "memory_limit"}), (64, {"too_large"})):
+        inst = _random_instance(n, 30, seed=5, p=0.2)
+        assert reduce_instance(inst).n_scenes == n
+        sol = solve_talent(inst, TalentConfig(time_limit=0.2, ils_iters=0, chunk=100))
+        assert sol.status in want and sol.total_cost == inst.cost(sol.order)
 
 
 def test_a_too_large_instances_bound_counts_the_actors_preprocessing_removed() -> None:
@@ -233,6 +310,61 @@ def test_a_large_instance_searches_for_its_whole_time_limit() -> None:
     assert sol.total_cost <= quick.total_cost and sol.total_cost == inst.cost(sol.order)
 
 
+def test_local_search_takes_a_tenth_of_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to 63 scenes the local search stops at a tenth of the limit (0.2 of 2 s), leaving the rest to the
+    exact search (here replaced, so that the test need not wait for it)."""
+    started: list[float] = []
+
+    def search(arr, ub, h0, cfg, deadline, progress):  # type: ignore[no-untyped-def]
+        started.append(time.perf_counter() - t0)
+        return talent_solver._SearchResult(order=None, lower_bound=h0, status="time_limit", nodes=0)
+
+    inst = _random_instance(34, 14, seed=1)
+    solve_talent(_random_instance(12, 6, seed=0))  # compile or load every kernel first
+    monkeypatch.setattr(talent_solver, "_search_front", search)
+    t0 = time.perf_counter()
+    sol = solve_talent(inst, TalentConfig(time_limit=2.0, ils_iters=10**6))
+    assert len(started) == 1 and 0.2 <= started[0] < 0.6 and sol.status == "time_limit"
+
+
+def test_ils_rounds_and_seed_reach_the_local_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ils_iters rounds run, ten a call to 63 scenes, one beyond, each call seeded seed·1000003 + call."""
+    calls: list[tuple[int, int]] = []
+    real = K.improve_order
+
+    def spy(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed):  # type: ignore[no-untyped-def]
+        calls.append((int(iters), int(seed)))
+        return real(order, best, n, m, cost, dur, sa_ptr, sa_idx, iters, seed)
+
+    monkeypatch.setattr(K, "improve_order", spy)
+    solve_talent(_random_instance(12, 6, seed=0), TalentConfig(ils_iters=25, seed=3))
+    assert calls == [(10, 3000009), (10, 3000010), (5, 3000011)]
+    calls.clear()
+    solve_talent(_random_instance(70, 30, seed=3, p=0.2), TalentConfig(ils_iters=3, seed=2))
+    assert calls == [(1, 2000006), (1, 2000007), (1, 2000008)]
+
+
+def test_greedy_start_and_iterated_local_search_by_hand() -> None:
+    """The greedy start shoots the scene cheapest now, d(s)·c(a(s) ∪ o(Q)): on the chain A, AB, BC, C (one
+    day, cost 1 each) scene 2 (2 + 0 waiting) beats scene 4 (1 + A waiting), so 1, 2, 3, 4 at 6; iterated
+    local search takes TINY's 1, 2, 3, 4 (35) to its optimum 29."""
+    chain = TalentInstance(
+        requires=np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool),
+        durations=np.array([1, 1, 1, 1]),
+        costs=np.array([1, 1, 1]),
+    )
+    for use_bound in (False, True):
+        a = _arrays(reduce_instance(chain))
+        order, cost = K.heuristic_order(
+            a.n, a.m, a.cost, a.dur, a.base, a.sa_ptr, a.sa_idx, a.sc, a.full, use_bound
+        )
+        assert (order.tolist(), cost) == ([0, 1, 2, 3], 6)
+    a = _arrays(reduce_instance(TINY))
+    order = np.arange(4)
+    assert K.improve_order(order, 35, a.n, a.m, a.cost, a.dur, a.sa_ptr, a.sa_idx, 20, 0) == 29
+    assert TINY.cost(order) == 29
+
+
 def test_trivial_instances() -> None:
     one = TalentInstance(requires=np.ones((2, 1), bool), durations=np.array([3]), costs=np.array([1, 2]))
     sol = solve_talent(one)
@@ -254,6 +386,14 @@ def test_config_validation() -> None:
         TalentConfig(cache_bits=40)
 
 
+def test_config_refuses_a_zero_chunk_negative_rounds_and_no_workers() -> None:
+    """A chunk of 0 expansions would never finish; ils_iters -1 and 0 CP-SAT workers mean nothing."""
+    for bad in ({"chunk": 0}, {"ils_iters": -1}, {"cpsat_workers": 0}):
+        with pytest.raises(ConfigError, match="ils_iters must be >= 0, chunk >= 1"):
+            TalentConfig(**bad)  # type: ignore[arg-type]
+    TalentConfig(chunk=1, ils_iters=0, cpsat_workers=1)
+
+
 def test_a_negative_duration_or_cost_is_refused() -> None:
     """A day of -1 would lower every schedule's cost: the instance refuses it (and a cost of -1)."""
     req = np.ones((1, 2), bool)
@@ -261,6 +401,26 @@ def test_a_negative_duration_or_cost_is_refused() -> None:
         TalentInstance(requires=req, durations=np.array([-1, 2]), costs=np.array([1]))
     with pytest.raises(ConfigError, match="non-negative"):
         TalentInstance(requires=req, durations=np.array([1, 2]), costs=np.array([-1]))
+
+
+def test_scene_ids_must_be_distinct_and_one_per_scene_and_names_one_per_actor() -> None:
+    """Schedules name scenes by id and actors by name: ids given twice, too few ids or names, are refused."""
+    req = np.ones((2, 3), bool)
+    for ids in ((1, 1, 2), (1, 2)):
+        with pytest.raises(ConfigError, match="scene_ids must be 3 distinct ids"):
+            TalentInstance(requires=req, durations=np.array([1, 2, 3]), costs=np.array([1, 2]), scene_ids=ids)
+    with pytest.raises(ConfigError, match="1 actor names for 2 actors"):
+        TalentInstance(
+            requires=req, durations=np.array([1, 2, 3]), costs=np.array([1, 2]), actor_names=("Ann",)
+        )
+    inst = TalentInstance(
+        requires=req,
+        durations=np.array([1, 2, 3]),
+        costs=np.array([1, 2]),
+        scene_ids=(7, 3, 5),
+        actor_names=("A", "B"),
+    )
+    assert (inst.scene_ids, inst.actor_names) == ((7, 3, 5), ("A", "B"))
 
 
 def test_cpsat_order_with_zero_length_scenes() -> None:
@@ -272,6 +432,19 @@ def test_cpsat_order_with_zero_length_scenes() -> None:
     )
     sol = solve_cpsat(inst, time_limit=10)
     assert sol.optimal and sol.total_cost == brute_force(inst) == inst.cost(sol.order) == 0
+
+
+def test_cpsat_orders_a_zero_length_scene_before_one_starting_with_it() -> None:
+    """Actor X is in scenes Z (0 days) and P, V in Z and N: at no holding cost Z lies where P and N meet, so
+    it starts with one of them and must be ordered before it (after it, X or V waits a day: 3, not 2)."""
+    inst = TalentInstance(
+        requires=np.array([[1, 1, 0], [1, 0, 1]], dtype=bool),
+        durations=np.array([0, 1, 1]),
+        costs=np.array([1, 1]),
+    )
+    sol = solve_cpsat(inst, time_limit=10)
+    assert sol.optimal and sol.total_cost == inst.cost(sol.order) == 2
+    assert sol.order in ((1, 0, 2), (2, 0, 1))
 
 
 @pytest.mark.parametrize("stopped", ["without a schedule", "with one"])
@@ -304,6 +477,22 @@ def test_a_stopped_cpsat_bound_counts_the_actors_preprocessing_removed(
         assert sol.lower_bound == inst.fixed_cost
     else:
         assert sol.lower_bound == sol.total_cost == brute_force(inst)
+
+
+def test_cpsat_gets_the_time_limit_and_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TalentConfig's time_limit and cpsat_workers reach CP-SAT's max_time_in_seconds and num_workers."""
+    from ortools.sat.python import cp_model
+
+    seen = []
+
+    class Spy(cp_model.CpSolver):  # type: ignore[misc]
+        def solve(self, model: cp_model.CpModel, *args: object, **kwargs: object) -> int:
+            seen.append((self.parameters.max_time_in_seconds, self.parameters.num_workers))
+            return super().solve(model, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model, "CpSolver", Spy)
+    sol = solve_talent(TINY, TalentConfig(method="cpsat", time_limit=7.5, cpsat_workers=2))
+    assert seen == [(7.5, 2)] and sol.total_cost == 29
 
 
 @settings(max_examples=15, deadline=None)
