@@ -571,6 +571,60 @@ def test_missing_columns(tmp_path: Path) -> None:
         load_events_file(p, columns="user,bogus")
 
 
+def test_unused_columns_are_warned_about_when_no_rating_or_time_is_found(tmp_path: Path) -> None:
+    """A ``user_rating``/``watched_at`` header was read as plays at time 0 without a word: a 1-star and a
+    4.5-star rating weighed the same."""
+    p = write(tmp_path / "ur.csv", "user_id,movie_id,user_rating,watched_at\n1,10,4.5,2020-01-01\n")
+    with pytest.warns(
+        ReelkitWarning, match=r"'user_rating', 'watched_at' not used and no rating or time"
+    ) as w:
+        ds = load_events_file(p)
+    assert "read as plays without times (all at 0)" in str(w[0].message)
+    assert "--columns 'user_rating=rating'" in str(w[0].message)
+    assert list(ds.events["kind"]) == ["play"]
+    pd.DataFrame({"user": [1], "item": [10], "stars": [4.5], "ts": [5]}).to_parquet(tmp_path / "s.parquet")
+    with pytest.warns(ReelkitWarning, match=r"'stars' not used and no rating column .* plays \(implicit"):
+        load_parquet(tmp_path / "s.parquet")
+    named = load_events_file(p, columns="user_rating=rating,watched_at=timestamp")
+    assert named.events["value"].tolist() == [4.5] and named.events["timestamp"].tolist() == [1577836800]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every column used, or nothing left that could be the rating/time
+        load_events_file(write(tmp_path / "a.csv", "user,item,rating,timestamp,genre\n1,10,4,5,x\n"))
+        load_events_file(write(tmp_path / "b.csv", "user,item\n1,10\n"))
+
+
+def test_an_empty_timestamp_is_refused_at_its_line(tmp_path: Path) -> None:
+    """An empty time read as 0 made a re-rating the oldest event, so the rating it replaced counted."""
+    p = write(
+        tmp_path / "e.csv", "user,item,rating,timestamp\n1,10,4,1600000000\n1,10,2,\n2,11,3,1600000100\n"
+    )
+    with pytest.raises(DataFormatError, match="empty timestamp") as info:
+        load_events_file(p)
+    assert info.value.line == 3
+    pd.DataFrame(
+        {"user": [1, 2], "item": [10, 11], "rating": [4.0, 3.0], "timestamp": [np.nan, 2.0]}
+    ).to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(DataFormatError, match="row 1: empty timestamp"):
+        load_parquet(tmp_path / "e.parquet")
+    with pytest.raises(DataFormatError, match="row 2: empty timestamp"):
+        Dataset.from_events(
+            pd.DataFrame(
+                {"member_id": ["a", "b"], "title_id": ["x", "y"], "timestamp": [pd.Timestamp(0), pd.NaT]}
+            )
+        )
+
+
+def test_parquet_ids_lose_surrounding_spaces_as_delimited_ids_do(tmp_path: Path) -> None:
+    """`' 1'` and `'1'` were two members in Parquet and one in the same rows as CSV."""
+    frame = pd.DataFrame(
+        {"user": ["1", " 1"], "item": ["a", "a "], "rating": [4.0, 5.0], "timestamp": [1, 2]}
+    )
+    frame.to_parquet(tmp_path / "e.parquet")
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    for ds in (load_parquet(tmp_path / "e.parquet"), load_events_file(tmp_path / "e.csv")):
+        assert set(ds.events["member_id"]) == {"1"} and set(ds.events["title_id"]) == {"a"}
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "user,item,rating\n"])
 def test_empty_files(tmp_path: Path, text: str) -> None:
     p = write(tmp_path / "events.csv", text)

@@ -110,7 +110,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given
     and to ``play`` otherwise (a bare member-title list is implicit feedback); a datetime ``timestamp`` is
     converted to unix seconds,
-    ``timestamp`` to 0, ``fraction`` to NaN.
+    ``timestamp`` to 0 (an empty one in a given column is an error), ``fraction`` to NaN.
     """
     missing = [c for c in ("member_id", "title_id") if c not in events.columns]
     if missing:
@@ -125,10 +125,17 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         }
     )
     n = len(out)
+    if "timestamp" in events.columns and events["timestamp"].isna().any():
+        # read as 0 it was the oldest event: a member's re-rating lost to the rating it replaced
+        i = int(np.argmax(events["timestamp"].isna().to_numpy()))
+        raise DataFormatError(
+            f"row {i + 1}: empty timestamp; give every event a time, or leave the column out (all at 0)",
+            path=source,
+        )
     if "timestamp" not in events.columns:
         out["timestamp"] = np.zeros(n, dtype=np.int64)
     elif pd.api.types.is_datetime64_any_dtype(events["timestamp"]):
-        out["timestamp"] = datetime_to_unix(events["timestamp"]).fillna(0).astype(np.int64).to_numpy()
+        out["timestamp"] = datetime_to_unix(events["timestamp"]).astype(np.int64).to_numpy()
     else:
         stamps = pd.to_numeric(events["timestamp"], errors="raise")
         if stamps.dtype == object or (len(stamps) and float(stamps.abs().max()) >= 2.0**63):
@@ -138,7 +145,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
             )
         if pd.api.types.is_float_dtype(stamps.dtype) and np.isinf(stamps.to_numpy()).any():
             raise DataFormatError("a timestamp is infinite; give unix seconds or dates", path=source)
-        out["timestamp"] = _to_seconds(stamps.fillna(0).astype(np.int64).to_numpy(), source)
+        out["timestamp"] = _to_seconds(stamps.astype(np.int64).to_numpy(), source)
     if "kind" in events.columns:
         kind = events["kind"].astype(str).str.lower()
         bad = ~kind.isin(EVENT_KINDS)

@@ -481,6 +481,26 @@ def _fields_from_header(names: Sequence[str], path: Path, line: int = 1) -> list
     return fields
 
 
+def _warn_unused(names: Sequence[str], fields: Sequence[str | None], path: Path) -> None:
+    """Warn when header columns go unused while the events have no rating or no time: a ``stars`` or
+    ``watched_at`` column was dropped without a word, and ratings became plays at time 0."""
+    unused = [str(n) for n, f in zip(names, fields, strict=True) if f is None and str(n).strip()]
+    no_value = "value" not in fields and "kind" not in fields  # with a kind column a rating needs a value
+    no_time = "timestamp" not in fields
+    if not unused or not (no_value or no_time):
+        return
+    lacking = " or ".join(w for w, gone in (("rating", no_value), ("time", no_time)) if gone)
+    read_as = "plays" if no_value else "events"
+    read_as += " without times (all at 0)" if no_time else " (implicit feedback)"
+    warnings.warn(
+        f"{path}: column(s) {', '.join(map(repr, unused))} not used and no {lacking} column found, so the "
+        f"events are read as {read_as}; if one is the {lacking}, say so: --columns "
+        f"'{unused[0]}={'rating' if no_value else 'timestamp'}' (columns= in Python)",
+        ReelkitWarning,
+        stacklevel=2,
+    )
+
+
 def _check_dup_fields(fields: Sequence[str | None]) -> None:
     used = [f for f in fields if f is not None]
     dups = sorted({f for f in used if used.count(f) > 1})
@@ -573,6 +593,8 @@ def _sniff_layout(
             "--columns user,item,rating,timestamp (columns= in Python)",
             path=str(path),
         )
+    if has_header and mapping is None and positional is None:
+        _warn_unused(header_names, fields, path)
     return _Layout(
         sep=sep, header=has_header, fields=tuple(fields), header_names=header_names, header_line=header_line
     )
@@ -809,6 +831,9 @@ def _events_from_table(
             at(i, f"{word} {str(col.iloc[i])!r} is not a finite number; fix or remove this line")
         if field in required and (i := _first(frame[field].isna().to_numpy())) is not None:
             at(i, f"empty {word}; every line needs one: fill it in or remove this line")
+        if field == "timestamp" and (i := _first(frame[field].isna().to_numpy())) is not None:
+            # read as 0 it was the oldest event: a member's re-rating lost to the rating it replaced
+            at(i, f"empty {word}; fill it in or remove this line (a file without a time column has all at 0)")
     if "fraction" in frame:
         frac = frame["fraction"].to_numpy(np.float64)
         if (i := _first((frac < 0) | (frac > 1))) is not None:
@@ -1348,8 +1373,13 @@ def load_parquet(
         )
     if len(frame) == 0:
         raise EmptyDataError("the table has no rows", path=str(p))
+    if columns is None:
+        _warn_unused([str(c) for c in raw.columns], fields, p)
     for field in ("member_id", "title_id"):
         col = frame[field]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            # as a delimited file's ids are: ' 1' and '1' were two members here and one in the CSV
+            col = frame[field] = col.map(lambda v: v.strip() if isinstance(v, str) else v)
         empty = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy()
         if empty.any():
             raise DataFormatError(
