@@ -7,7 +7,7 @@ import io
 import json
 import os
 import re
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import icalendar
@@ -327,6 +327,51 @@ def test_icalendar_per_person_round_trip(small: tuple[object, object], tmp_path:
             for sid in scenes:
                 assert call.person_id in prod.scene(sid).cast or call.person_id in prod.scene(sid).crew  # type: ignore[attr-defined]
         assert len({str(e["uid"]) for e in events}) == len(events)
+
+
+def test_a_calendar_event_is_named_by_its_date_and_stamped_with_the_plans_time(tmp_path: Path) -> None:
+    """A re-issued plan must replace what an earlier one put on a date: every event fixed DTSTAMP at
+    2000-01-01 (a calendar app kept its copy of a changed day) and a held day had a UID of its own (a day
+    turned from held to worked showed twice)."""
+    from reelkit.produce.outputs import _uid_stem
+
+    # the star can do scene 1 on Monday and scene 3 on Wednesday only: Tuesday is a paid hold day
+    prod = parse_production(
+        {
+            "name": "holds",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+            "people": [
+                {"id": "star", "daily_rate": 1000, "days_off": ["2026-03-03"]},
+                {"id": "extra", "daily_rate": 10},
+            ],
+            "locations": [{"id": "A"}],
+            "scenes": [
+                {"id": str(i), "duration": 8, "location": "A", "cast": [who]}
+                for i, who in ((1, "star"), (2, "extra"), (3, "star"))
+            ],
+            "constraints": {"precedences": [{"before": "1", "after": "3"}]},
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=10))
+    assert [len(c.hold_days) for c in sched.people if c.person_id == "star"] == [1]
+    when = datetime(2026, 11, 29, 12, 0, 5, tzinfo=UTC)
+    for call in sched.people:
+        raw = person_calendar(sched, prod, call.person_id, stamp=when)
+        events = list(icalendar.Calendar.from_ical(raw).walk("VEVENT"))
+        stem = _uid_stem(sched.production, call.person_id)
+        dates = [*call.work_days, *call.hold_days]
+        assert sorted(str(e["uid"]) for e in events) == sorted(
+            f"{stem}-{d.isoformat()}@reelkit" for d in dates
+        )
+        assert {e.decoded("dtstamp") for e in events} == {when}
+    before = datetime.now(UTC).replace(microsecond=0)
+    files = write_plan(sched, prod, tmp_path)
+    stamps = {
+        e.decoded("dtstamp")
+        for path in files.calendars.values()
+        for e in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    }
+    assert len(stamps) == 1 and before <= stamps.pop() <= datetime.now(UTC)  # one revision time per plan
 
 
 def test_a_calendar_day_lists_every_set_of_the_persons_scenes() -> None:

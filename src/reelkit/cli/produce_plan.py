@@ -15,8 +15,8 @@ TimeLimitOpt = Annotated[
     typer.Option(
         "--time-limit",
         min=0.1,
-        help="Solver time limit in seconds. When it finds no schedule in that time, completing the greedy "
-        "one takes a quarter of it more, at least 5 s.",
+        help="Solver time limit in seconds. When the search stops at it unproven, completing the greedy "
+        "schedule (compared with the search's best) takes a quarter of it more, at least 5 s.",
     ),
 ]
 

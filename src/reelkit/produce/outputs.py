@@ -184,9 +184,16 @@ def _written_by_us(path: Path) -> bool:
     return f"PRODID:{PRODID}".encode() in head
 
 
-def person_calendar(schedule: Schedule, production: Production, person_id: str) -> bytes:
+def person_calendar(
+    schedule: Schedule, production: Production, person_id: str, *, stamp: datetime | None = None
+) -> bytes:
     """An iCalendar file for one person: a timed event per working day (their first scene's start to their
-    last scene's end, with the scenes and locations) and an all-day "hold" event per paid day off set."""
+    last scene's end, with the scenes and locations) and an all-day "hold" event per paid day off set.
+
+    Each event's UID is the person's and the date's, whether worked or held, so that a re-issued plan
+    replaces what an earlier one put on that date; ``DTSTAMP`` is ``stamp`` (default now), the revision
+    time RFC 5545 asks for when there is no METHOD (a fixed one told a calendar app that a changed day was
+    the one it had)."""
     person = production.person(person_id)
     call = next(p for p in schedule.people if p.person_id == person_id)
     cal = icalendar.Calendar()
@@ -195,7 +202,7 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
     # an X- property is written as given: TEXT-escaped here (RFC 5545 3.3.11), so a newline, comma, semicolon
     # or backslash in a name neither breaks the line (icalendar refused it: a traceback) nor reads as markup
     cal.add("x-wr-calname", icalendar.vText(f"{schedule.production} — {person.label}"))
-    stamp = datetime(2000, 1, 1, 0, 0, 0, tzinfo=UTC)
+    stamp = (stamp or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     zone = ZoneInfo(schedule.timezone) if schedule.timezone else None  # None: floating local times
     for day in schedule.days:
         mine = [s for s in day.scenes if person_id in s.cast or person_id in s.crew]
@@ -234,7 +241,7 @@ def person_calendar(schedule: Schedule, production: Production, person_id: str) 
         cal.add_component(ev)
     for d in call.hold_days:
         ev = icalendar.Event()
-        ev.add("uid", f"{_uid_stem(schedule.production, person_id)}-{d.isoformat()}-hold@reelkit")
+        ev.add("uid", f"{_uid_stem(schedule.production, person_id)}-{d.isoformat()}@reelkit")
         ev.add("dtstamp", stamp)
         ev.add("dtstart", d)
         ev.add("dtend", d + timedelta(days=1))
@@ -301,6 +308,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     }
     cals: dict[str, Path] = {}
     used: set[str] = set()  # lower case: ids "Ana" and "ana" are one file on macOS and Windows
+    stamp = datetime.now(UTC)  # one revision time for the whole plan
     for call in schedule.people:
         if not call.work_days:
             continue
@@ -309,7 +317,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             name += "_"
         used.add(name.lower())
         cals[call.person_id] = out / "calendars" / f"{name}.ics"
-        contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id)
+        contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id, stamp=stamp)
     with ExitStack() as renames:  # on leaving, every temporary file is renamed over its file
         for path, data in contents.items():
             renames.enter_context(atomic_path(path, path.suffix)).write_bytes(data)

@@ -26,9 +26,9 @@ Objective
     cast pay + crew pay + day cost x shooting days + setup costs + company moves, in whole currency units.
     The solver starts from a greedy schedule (a hint it repairs), runs with a time limit, at most 2 workers
     (an LP-heavy one and a quick-restart one by default) and a seed; stopped by the limit, its best
-    schedule is compared with the greedy one completed (its days fixed, the order solved) and the cheaper
-    is returned. The result carries the status, the cost, the best bound and the relative gap
-    ``(cost - bound) / cost``.
+    schedule is compared with the greedy one completed (its days fixed, the order solved; a quarter of the
+    limit more, at least 5 s) and the cheaper is returned. The result carries the status, the cost, the
+    best bound and the relative gap ``(cost - bound) / cost``.
 
 Infeasibility
     When the model has no solution, it is rebuilt with one assumption literal per constraint group (each
