@@ -43,6 +43,10 @@ Rules
   :class:`~reelkit.errors.UnknownIdError` naming both files; ``"keep"`` adds them with placeholder names,
   ``"drop"`` drops their events (both with a :class:`~reelkit.errors.ReelkitWarning`).
 * Title names lose a trailing ``(1995)``: the year is its own column.
+* A file without a time column reads every event at time 0; an empty time in a given column is an error at
+  its line. Header columns left unused while no rating or no time column is found are named in a
+  :class:`~reelkit.errors.ReelkitWarning` (a ``stars`` column is not a known name for the rating).
+* Ids lose surrounding spaces (delimited files other than MovieLens, and Parquet).
 """
 
 from __future__ import annotations
