@@ -23,7 +23,9 @@ def solve_cmd(
     method: Annotated[
         str, typer.Option("--method", help="dp: exact dynamic program (default); cpsat: the CP-SAT model.")
     ] = "dp",
-    memory_mb: Annotated[int, typer.Option("--memory-mb", help="Memory cap of the DP's state table.")] = 1024,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-mb", help="Memory cap of the DP's state table, heap and bound cache.")
+    ] = 1024,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Order the scenes so that the actors' pay is least; prove it optimal or report a lower bound.

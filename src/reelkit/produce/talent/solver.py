@@ -34,7 +34,8 @@ Method = Literal["dp", "cpsat"]
 class TalentConfig:
     """Settings of :func:`solve_talent`.
 
-    ``time_limit`` in seconds (None: none); ``memory_mb`` caps the state table and heap of the exact search;
+    ``time_limit`` in seconds (None: none); ``memory_mb`` caps the state table, heap and bound cache of the
+    exact search;
     ``ils_iters`` rounds of iterated local search for the first upper bound; ``chunk`` expansions between
     clock checks; ``seed`` for the local search's perturbations. ``eager_bound`` says when a new state's full
     bound is computed: 0 when it first reaches the front of the open list (every generated state is stored),
@@ -275,6 +276,10 @@ def _search_front(
     chunks; a full table at the memory cap stops the search with the best schedule and a lower bound."""
     n, m = arr.n, arr.m
     budget = cfg.memory_mb * 2**20
+    # the lossy bound cache (16 bytes an entry) takes at most a sixteenth of the cap, out of it: 64 MiB of
+    # the default 1 GiB; at a 16 MiB cap its fixed 64 MiB had made the peak 81 MiB
+    cbits = min(cfg.cache_bits, max(4, n), max(4, int(np.log2(budget / 16 / 16))))
+    budget -= (1 << cbits) * 16
     span = max(1, ub - h0 + 1)
     shift = max(0, int(np.ceil(np.log2(span))) - 22)
     nb = (span >> shift) + 1
@@ -291,7 +296,6 @@ def _search_front(
     e_next = np.zeros(qcap, dtype=np.int64)
     ctr = np.zeros(8, dtype=np.int64)
     ub_arr = np.array([ub], dtype=np.int64)
-    cbits = min(cfg.cache_bits, max(4, n))  # a few states only for small instances
     c_key = np.full(1 << cbits, -1, dtype=np.int64)
     c_val = np.zeros(1 << cbits, dtype=np.int64)
     K.dp_init(arr.full, tab, bhead, e_slot, e_g, e_next, ctr, np.int64(h0), np.int64(shift), np.int64(h0))
