@@ -674,3 +674,19 @@ def test_the_plots_lines_run_by_size_whatever_order_the_capacities_were_typed(
     assert code == 0 and set(drawn) == {"lru", "upper bound"}
     for xs in drawn.values():  # the bound zigzagged 10% -> 1% -> 5%
         assert len(xs) == 3 and xs == sorted(xs)
+
+
+def test_a_millisecond_trace_is_simulated_in_seconds_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 1-day warm-up of a 3-day trace in unix milliseconds took 3 requests, as if the trace were 1,000
+    times as long, with no word; it takes the day's requests and the warning names the file."""
+    day = 86_400
+    stamps = [1_600_000_000 + i * 3 * day // 30 for i in range(30)]  # 30 requests over 3 days, 10 a day
+    rows = "".join(f"{t * 1000},{i % 4},10\n" for i, t in enumerate(stamps))
+    (tmp_path / "ms.csv").write_text("timestamp,object_id,size_bytes\n" + rows)
+    args = ("--policy", "lru", "--capacity", "10", "--warmup", "1d", "--json")
+    code, out, err = run(capsys, "cache", "simulate", "--trace", str(tmp_path / "ms.csv"), *args)
+    assert code == 0, err
+    assert json.loads(out)["warmup_requests"] == 10
+    assert "warning:" in err and "ms.csv: timestamps read as milliseconds" in err

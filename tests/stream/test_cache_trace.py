@@ -323,3 +323,46 @@ def test_oracle_general_rounds_timestamps_to_the_nearest_second(tmp_path: Path) 
     with pytest.warns(ReelkitWarning, match="fractions of a second"):
         write_trace(trace, tmp_path / "r.oracleGeneral")
     assert read_trace(tmp_path / "r.oracleGeneral").timestamps.tolist() == [0.0, 2.0, 3.0]
+
+
+def test_epoch_milli_micro_and_nanoseconds_are_read_as_seconds_with_a_warning(tmp_path: Path) -> None:
+    """Millisecond timestamps were read as seconds in silence (a 1d warm-up of a 3-day trace took 3 requests
+    and --hourly dated the hours in the year 52680); they convert as the events reader converts them."""
+    import pandas as pd
+
+    from reelkit.errors import TimestampUnitWarning
+
+    ms = tmp_path / "ms.csv"
+    ms.write_text(
+        "timestamp,object_id,size_bytes\n1600000000000,a,10\n1600000001500,b,20\n1600086400000,a,10\n"
+    )
+    with pytest.warns(TimestampUnitWarning, match=r"ms\.csv: timestamps read as milliseconds"):
+        assert read_trace(ms).timestamps.tolist() == [1_600_000_000.0, 1_600_000_001.5, 1_600_086_400.0]
+    for unit, scale in (("us", 10**6), ("ns", 10**9)):
+        frame = pd.DataFrame(
+            {
+                "timestamp": [1_600_000_000 * scale, 1_600_000_002 * scale],
+                "object_id": [1, 2],
+                "size_bytes": [1, 1],
+            }
+        )
+        frame.to_parquet(tmp_path / f"{unit}.parquet")
+        with pytest.warns(TimestampUnitWarning, match=rf"{unit}\.parquet: timestamps read as"):
+            assert read_trace(tmp_path / f"{unit}.parquet").timestamps.tolist() == [
+                1_600_000_000.0,
+                1_600_000_002.0,
+            ]
+    # seconds stay as they are (just under 1e11 is still seconds), and so does a trace from time 0, which is
+    # relative in whatever unit it has (an hour in nanoseconds is 3.6e12), in silence
+    rel = tmp_path / "rel.csv"
+    rel.write_text("timestamp,object_id,size_bytes\n1,a,1\n1.5,b,1\n99999999999,a,1\n")
+    zero = tmp_path / "zero.csv"
+    zero.write_text("timestamp,object_id,size_bytes\n0,a,1\n3600000000000,b,1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_trace(rel).timestamps.tolist() == [1.0, 1.5, 99_999_999_999.0]
+        assert read_trace(zero).timestamps.tolist() == [0.0, 3.6e12]
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("timestamp,object_id,size_bytes\n1600000000,a,1\n1600000001000,b,1\n")
+    with pytest.raises(DataFormatError, match=r"mixed\.csv.*mix units"):
+        read_trace(mixed)

@@ -80,9 +80,10 @@ def datetime_to_unix(col: pd.Series) -> pd.Series:
 _TIME_UNITS = ((1e17, 10**9, "nanoseconds"), (1e14, 10**6, "microseconds"), (1e11, 10**3, "milliseconds"))
 
 
-def _to_seconds(ts: np.ndarray, source: str) -> np.ndarray:
+def _to_seconds(ts: np.ndarray, source: str, *, whole: bool = True) -> np.ndarray:
     """Numeric timestamps as unix seconds: all in milli-, micro- or nanoseconds are divided (with a
-    :class:`~reelkit.errors.TimestampUnitWarning`); a mix of units is an error."""
+    :class:`~reelkit.errors.TimestampUnitWarning`); a mix of units is an error. ``whole=False`` keeps the
+    fractions of a second (float seconds, as request traces hold them)."""
     set_ = ts[ts != 0]
     if len(set_) == 0 or set_.max() < 1e11:
         return ts
@@ -95,6 +96,8 @@ def _to_seconds(ts: np.ndarray, source: str) -> np.ndarray:
                     TimestampUnitWarning,
                     stacklevel=3,
                 )
+                if not whole:
+                    return np.asarray(ts / div, dtype=np.float64)
                 return np.asarray(ts // div, dtype=np.int64)
             break
     raise DataFormatError(

@@ -9,9 +9,11 @@ File formats
 ------------
 CSV
     header ``timestamp,object_id,size_bytes`` (an optional fourth column ``region``); ``object_id`` may be any
-    text or integer.
+    text or integer. ``timestamp`` is in seconds (unix or from any start); numbers all from 1e11 up are unix
+    milli-, micro- or nanoseconds and are converted, with a :class:`~reelkit.errors.TimestampUnitWarning`,
+    as the events reader converts them (a trace with a time of 0 or below is relative and read as it is).
 Parquet
-    the same columns.
+    the same columns (a datetime or duration ``timestamp`` column is read in seconds).
 oracleGeneral (libCacheSim)
     little-endian packed records of 24 bytes: ``uint32 clock_time, uint64 obj_id, uint32 obj_size,
     int64 next_access_vtime`` where ``next_access_vtime`` is the index of the object's next request (-1 when
@@ -260,6 +262,7 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
         return int(idx[0])
 
     stamp = frame["timestamp"]
+    numbers = False  # plain numbers, which may be unix milli-, micro- or nanoseconds
     if pd.api.types.is_datetime64_any_dtype(stamp):  # a Parquet timestamp column: seconds since the epoch
         # the epoch in seconds: a microsecond column's date outside the nanosecond range (before 1677)
         # overflowed to an OutOfBoundsDatetime traceback against a nanosecond one
@@ -269,6 +272,7 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
         ts = (pd.to_timedelta(stamp).dt.total_seconds()).to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         ts = pd.to_numeric(stamp, errors="coerce").to_numpy(dtype=np.float64)
+        numbers = True
     sz = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)
     obj = frame["object_id"]
     checks: list[tuple[npt.NDArray[np.bool_], str]] = [
@@ -292,6 +296,13 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
             line = _csv_line(path, row) if csv else None
             where = "" if csv else f"row {row}: "
             raise DataFormatError(where + what, path=str(path), line=line)
+    if numbers and ts.min() > 0 and ts.max() >= 1e11:
+        # unix milli-, micro- or nanoseconds (year 5138 on as seconds): read as the events reader reads
+        # them, with its warning (a 1d warm-up took 3 requests of a 3-day millisecond trace, not 672). A
+        # trace from time 0 (or before) is relative and read as it is, in any unit
+        from reelkit.data.dataset import _to_seconds
+
+        ts = _to_seconds(ts, str(path), whole=False)
     ids = obj.to_numpy()
     if not pd.api.types.is_numeric_dtype(obj.dtype):
         # integers only when every id is written as one in canonical form and fits 64 bits ("7", "-3");
