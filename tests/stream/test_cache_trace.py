@@ -366,3 +366,27 @@ def test_epoch_milli_micro_and_nanoseconds_are_read_as_seconds_with_a_warning(tm
     mixed.write_text("timestamp,object_id,size_bytes\n1600000000,a,1\n1600000001000,b,1\n")
     with pytest.raises(DataFormatError, match=r"mixed\.csv.*mix units"):
         read_trace(mixed)
+
+
+def test_column_names_are_matched_in_any_case(tmp_path: Path) -> None:
+    """A header Timestamp,Object_ID,Size_Bytes was refused as missing all three columns (the events and
+    catalogue readers ignore case); ids under it stay text ("007" is not merged with 7), and a column named
+    twice in two cases is refused in one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "case.csv"
+    p.write_text("\ufeffTimestamp,Object_ID,SIZE_BYTES,Region\n1,007,10,0\n2.5,7,20,1\n")
+    tr = read_trace(p)
+    assert tr.timestamps.tolist() == [1.0, 2.5] and tr.original_ids.tolist() == ["007", "7"]
+    assert tr.sizes.tolist() == [10, 20] and tr.regions is not None and tr.regions.tolist() == [0, 1]
+    pq.write_table(
+        pa.table({"TimeStamp": [1, 2], "Object_Id": ["a", "b"], "Size_bytes": [5, 6]}), tmp_path / "c.pq"
+    )
+    assert read_trace(tmp_path / "c.pq").original_ids.tolist() == ["a", "b"]
+    p.write_text("timestamp,Timestamp,object_id,size_bytes\n1,1,a,10\n")
+    with pytest.raises(
+        DataFormatError,
+        match=r"case\.csv:1: columns timestamp and Timestamp name one column \(names ignore case\); keep one",
+    ):
+        read_trace(p)

@@ -8,10 +8,11 @@ can use plain arrays instead of hash maps; :attr:`RequestTrace.original_ids` map
 File formats
 ------------
 CSV
-    header ``timestamp,object_id,size_bytes`` (an optional fourth column ``region``); ``object_id`` may be any
-    text or integer. ``timestamp`` is in seconds (unix or from any start); numbers all from 1e11 up are unix
-    milli-, micro- or nanoseconds and are converted, with a :class:`~reelkit.errors.TimestampUnitWarning`,
-    as the events reader converts them (a trace with a time of 0 or below is relative and read as it is).
+    header ``timestamp,object_id,size_bytes`` (an optional fourth column ``region``; names in any case);
+    ``object_id`` may be any text or integer. ``timestamp`` is in seconds (unix or from any start); numbers
+    all from 1e11 up are unix milli-, micro- or nanoseconds and are converted, with a
+    :class:`~reelkit.errors.TimestampUnitWarning`, as the events reader converts them (a trace with a time
+    of 0 or below is relative and read as it is).
 Parquet
     the same columns (a datetime or duration ``timestamp`` column is read in seconds).
 oracleGeneral (libCacheSim)
@@ -232,10 +233,21 @@ def trace_format(path: str | Path) -> TraceFormat:
 
 
 def _refuse_repeated_columns(names: list[str], path: Path, *, csv: bool) -> None:
+    """Column names are matched ignoring case, so ``Timestamp`` and ``timestamp`` are one column twice."""
     twice = sorted({c for c in names if names.count(c) > 1})
     if twice:
         raise DataFormatError(
             f"column {', '.join(twice)} appears more than once; keep one of each",
+            path=str(path),
+            line=1 if csv else None,
+        )
+    cased: dict[str, list[str]] = {}
+    for name in names:
+        cased.setdefault(name.lower(), []).append(name)
+    twice = [" and ".join(spelt) for spelt in cased.values() if len(spelt) > 1]
+    if twice:
+        raise DataFormatError(
+            f"columns {'; '.join(twice)} name one column (names ignore case); keep one of each",
             path=str(path),
             line=1 if csv else None,
         )
@@ -244,6 +256,8 @@ def _refuse_repeated_columns(names: list[str], path: Path, *, csv: bool) -> None
 def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTrace:
     cols = [str(c).strip() for c in frame.columns]
     _refuse_repeated_columns(cols, path, csv=csv)
+    # in any case (Timestamp, OBJECT_ID), as the events and catalogue readers take them
+    cols = [c.lower() if c.lower() in (*TRACE_COLUMNS, "region") else c for c in cols]
     frame.columns = pd.Index(cols)
     missing = [c for c in TRACE_COLUMNS if c not in cols]
     if missing:
@@ -353,11 +367,18 @@ def _read_csv(path: Path) -> RequestTrace:
         raise DataFormatError(
             "is not UTF-8 text (UTF-16, or a binary file); save the trace as UTF-8 CSV", path=str(path)
         )
+    # the trace columns are read as text under the names the header spells them with (a header Object_ID
+    # would otherwise read id 007 as 7, merging it with id 7)
+    with _open_text(path) as fh:
+        header = next((fields for _, fields in csv_records(fh)), None) or []
+    as_text = {
+        name: pa.string() for name in (*TRACE_COLUMNS, *header) if name.strip().lower() in TRACE_COLUMNS
+    }
     try:
         table = pacsv.read_csv(
             pa.input_stream(str(path), compression="gzip" if gz else None),
             convert_options=pacsv.ConvertOptions(
-                column_types={"object_id": pa.string(), "timestamp": pa.string(), "size_bytes": pa.string()},
+                column_types=as_text,
                 strings_can_be_null=False,
             ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=None),
