@@ -324,6 +324,19 @@ def test_video_dir_with_ladder(tmp_path: Path) -> None:
         load_video_dir(tmp_path)
 
 
+def test_ladder_and_size_files_saved_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    """A ladder JSON saved with a UTF-8 BOM was refused ("Unexpected UTF-8 BOM"), and a size file's first
+    size read as '\ufeff...', not a number."""
+    for lv, kbps in enumerate((100, 200)):
+        (tmp_path / f"video_size_{lv}").write_text(
+            "\ufeff" + "\n".join(str(kbps * 250 + k) for k in range(3))
+        )
+    (tmp_path / "ladder.json").write_text("\ufeff" + json.dumps({"bitrates_kbps": [100, 200], "chunk_s": 2}))
+    v = load_video_dir(tmp_path)
+    assert v.bitrates_kbps.tolist() == [100, 200] and v.chunk_s == 2.0
+    assert v.sizes.tolist() == [[25000, 25001, 25002], [50000, 50001, 50002]]
+
+
 def test_explicit_bitrates_and_chunk_length_win_over_the_ladder_file(tmp_path: Path) -> None:
     """Pins load_video_dir's precedence: bitrates_kbps and chunk_s given (--bitrates) win over the
     *ladder*.json beside the files (which says 100,200,400 kbps and 2 s chunks)."""

@@ -191,7 +191,8 @@ _SIZE_RE = re.compile(r"^video_size_(\d+)$")
 
 def _read_size_file(path: Path) -> np.ndarray:
     vals: list[float] = []
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
+    # utf-8-sig: a size file saved with a byte-order mark (Notepad) read its first size as '\ufeff...'
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.strip()
             if not line:
@@ -260,7 +261,7 @@ def load_video_dir(
     lad_c: float | None = None
     for lf in sorted(p.glob("*ladder*.json")):
         try:
-            doc = json.loads(lf.read_text(encoding="utf-8"))
+            doc = json.loads(lf.read_text(encoding="utf-8-sig"))  # a byte-order mark was "not JSON"
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataFormatError(f"ladder file is not JSON ({exc})", path=str(lf)) from None
         except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
