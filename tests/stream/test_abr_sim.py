@@ -675,3 +675,30 @@ def test_a_trace_with_a_byte_order_mark(tmp_path: Path) -> None:
     f = tmp_path / "bom.txt"
     f.write_bytes(b"\xef\xbb\xbf0.0 2.5\n1.0 3.0\n2.0 1.0\n")
     assert load_trace(f).mbps.tolist() == [2.5, 3.0, 1.0]
+
+
+def test_comma_separated_and_gzipped_traces_are_read(tmp_path: Path) -> None:
+    """'time,mbps' / '0.0,1.5' was taken for a Mahimahi file ("timestamp 'time,mbps' is not a number") and a
+    .gz trace was "not text"; comma-separated lines (after one header line) and gzip are read, a decimal
+    comma is refused rather than read as two values, and another separator is told the accepted formats."""
+    import gzip
+
+    (tmp_path / "comma.csv").write_text("time,mbps\n0.0,1.5\n1.0, 2.0\n# note\n2.5,0.5\n")
+    (tmp_path / "bare.csv").write_text("0,1.5\n1,2.0\n2.5,0.5\n")
+    (tmp_path / "ok.txt.GZ").write_bytes(gzip.compress(b"0 1.5\n1 2.0\n2.5 0.5\n"))
+    for name in ("comma.csv", "bare.csv", "ok.txt.GZ"):
+        tr = load_trace(tmp_path / name)
+        assert tr.times_s.tolist() == [0.0, 1.0, 2.5] and tr.mbps.tolist() == [1.5, 2.0, 0.5], name
+    (tmp_path / "dec.txt").write_text("0\t1,5\n1\t2,0\n")
+    with pytest.raises(
+        DataFormatError, match=r"dec\.txt:1: .*has both commas and spaces.*decimals with a point"
+    ):
+        load_trace(tmp_path / "dec.txt")
+    (tmp_path / "semi.csv").write_text("time;mbps\n0;1.5\n1;2\n")
+    with pytest.raises(
+        DataFormatError, match=r"semi\.csv:1: 'time;mbps' is not a line of numbers; .* by commas"
+    ):
+        load_trace(tmp_path / "semi.csv")
+    (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"0 1.5\n1 2.0\n")[:-6])
+    with pytest.raises(DataFormatError, match=r"cut\.txt\.gz: not a readable gzip file"):
+        load_trace(tmp_path / "cut.txt.gz")

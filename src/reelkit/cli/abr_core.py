@@ -15,7 +15,9 @@ from reelkit.errors import ConfigError
 TracesOpt = Annotated[
     Path,
     typer.Option(
-        "--traces", help="Folder of traces (cooked 'time Mbps', Mahimahi, or raw Norway HSDPA logs)."
+        "--traces",
+        help="Folder of traces (cooked 'time Mbps' lines, whitespace- or comma-separated; Mahimahi; raw "
+        "Norway HSDPA logs; .gz read).",
     ),
 ]
 VideoOpt = Annotated[

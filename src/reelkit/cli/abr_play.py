@@ -147,7 +147,13 @@ def package_cmd(
 
 def playback_cmd(
     ctx: typer.Context,
-    trace: Annotated[Path, typer.Option("--trace", help="Cooked network trace (time_s Mbps per line).")],
+    trace: Annotated[
+        Path,
+        typer.Option(
+            "--trace",
+            help="Cooked network trace (time_s Mbps per line, whitespace- or comma-separated; .gz read).",
+        ),
+    ],
     stream: Annotated[
         Path | None,
         typer.Option(help="A folder from 'reelkit abr package' (default: a tiny 24 s stream built now)."),

@@ -9,11 +9,16 @@
   delivered in ``((i-1) w, i w]`` per second.
 
 :func:`load_trace` detects the format from the first data line (two numbers: cooked; one integer: Mahimahi).
+A file whose first data line has a comma is read as comma-separated values (``0.0,1.5``, as a spreadsheet
+exports them), and may start with one header line of names (``time,mbps``); a file ending in ``.gz`` is
+read gzip-compressed.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,26 +126,84 @@ def _parse_float(tok: str, path: str, lineno: int, what: str) -> float:
     return v
 
 
+def _is_number(tok: str) -> bool:
+    try:
+        float(tok)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_text(p: Path, sp: str) -> str:
+    """The file's text (gunzipped when its name ends in ``.gz``, as event files and cache traces are)."""
+    try:
+        if p.name.lower().endswith(".gz"):
+            with gzip.open(p, "rb") as fh:
+                data = fh.read()
+        else:
+            data = p.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise  # missing or unreadable: it says so itself
+        raise DataFormatError(f"not a readable gzip file ({exc})", path=sp) from None
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark is not part of the first time
+    except UnicodeDecodeError:
+        raise DataFormatError("trace file is not text", path=sp) from None
+
+
+def _split_rows(lines: list[tuple[int, str]], sp: str) -> list[tuple[int, list[str]]]:
+    """Each data line's values: split on whitespace, or on commas when the first line has one (then one
+    header line of names, such as ``time,mbps``, is skipped)."""
+    if "," not in lines[0][1]:
+        return [(lineno, line.split()) for lineno, line in lines]
+    rows: list[tuple[int, list[str]]] = []
+    for lineno, line in lines:
+        fields = [f.strip() for f in line.split(",")]
+        spaced = next((f for f in fields if len(f.split()) > 1), None)
+        if spaced is not None:  # "0 1,5": a decimal comma, which must not be read as two values
+            raise DataFormatError(
+                f"{_shown(line)} has both commas and spaces ({_shown(spaced)}); separate the values by "
+                "whitespace or by commas, and write decimals with a point (1.5)",
+                path=sp,
+                line=lineno,
+            )
+        rows.append((lineno, fields))
+    if not any(_is_number(f) for f in rows[0][1]):
+        return rows[1:]
+    return rows
+
+
 def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
     """Read one trace file, its format told by its first data line: cooked (``time_s throughput_Mbps``),
     Mahimahi (one millisecond delivery time per line), or a raw Norway HSDPA log (six columns: unix time,
-    ms since the log began, latitude, longitude, bytes received, ms taken), turned into Mbit/s."""
+    ms since the log began, latitude, longitude, bytes received, ms taken), turned into Mbit/s.
+
+    Values are separated by whitespace, or by commas when the first data line has one (a comma-separated
+    file may start with one header line, such as ``time,mbps``); lines starting with ``#`` are comments;
+    a name ending in ``.gz`` is read gzip-compressed."""
     p = Path(path)
     sp = str(p)
     if not p.is_file():
         raise DataFormatError("trace file does not exist", path=sp)
-    try:
-        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first time
-    except UnicodeDecodeError:
-        raise DataFormatError("trace file is not text", path=sp) from None
-    rows: list[tuple[int, list[str]]] = []
+    text = _read_text(p, sp)
+    lines: list[tuple[int, str]] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        rows.append((lineno, line.split()))
+        lines.append((lineno, line))
+    rows = _split_rows(lines, sp) if lines else []
     if not rows:
         raise EmptyDataError("empty trace file", path=sp)
+    if not any(_is_number(f) for f in rows[0][1]):  # a header, or another separator (time;mbps)
+        raise DataFormatError(
+            f"{_shown(' '.join(rows[0][1]))} is not a line of numbers; a trace is lines of 'time_s mbps' "
+            "separated by whitespace or by commas (a comma-separated one may start with a header line), "
+            "one millisecond time per line (Mahimahi) or the six columns of a Norway HSDPA log",
+            path=sp,
+            line=rows[0][0],
+        )
     ncols = len(rows[0][1])
     if ncols == 6:
         return _hsdpa_log(rows, sp, p.name)
