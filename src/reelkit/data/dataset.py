@@ -47,7 +47,7 @@ from reelkit.errors import (
     UnknownIdError,
 )
 
-__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "Dataset", "Interactions"]
+__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "Dataset", "Interactions", "epoch_seconds"]
 
 EVENT_KINDS: tuple[str, ...] = ("rating", "thumb", "play")
 EVENT_COLUMNS: tuple[str, ...] = ("member_id", "title_id", "timestamp", "kind", "value", "fraction")
@@ -80,7 +80,7 @@ def datetime_to_unix(col: pd.Series) -> pd.Series:
 _TIME_UNITS = ((1e17, 10**9, "nanoseconds"), (1e14, 10**6, "microseconds"), (1e11, 10**3, "milliseconds"))
 
 
-def _to_seconds(ts: np.ndarray, source: str, *, whole: bool = True) -> np.ndarray:
+def epoch_seconds(ts: np.ndarray, source: str, *, whole: bool = True) -> np.ndarray:
     """Numeric timestamps as unix seconds: all in milli-, micro- or nanoseconds are divided (with a
     :class:`~reelkit.errors.TimestampUnitWarning`); a mix of units is an error. ``whole=False`` keeps the
     fractions of a second (float seconds, as request traces hold them)."""
@@ -148,7 +148,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
             )
         if pd.api.types.is_float_dtype(stamps.dtype) and np.isinf(stamps.to_numpy()).any():
             raise DataFormatError("a timestamp is infinite; give unix seconds or dates", path=source)
-        out["timestamp"] = _to_seconds(stamps.astype(np.int64).to_numpy(), source)
+        out["timestamp"] = epoch_seconds(stamps.astype(np.int64).to_numpy(), source)
     if "kind" in events.columns:
         kind = events["kind"].astype(str).str.lower()
         bad = ~kind.isin(EVENT_KINDS)

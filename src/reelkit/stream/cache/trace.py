@@ -314,9 +314,9 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
         # unix milli-, micro- or nanoseconds (year 5138 on as seconds): read as the events reader reads
         # them, with its warning (a 1d warm-up took 3 requests of a 3-day millisecond trace, not 672). A
         # trace from time 0 (or before) is relative and read as it is, in any unit
-        from reelkit.data.dataset import _to_seconds
+        from reelkit.data.dataset import epoch_seconds
 
-        ts = _to_seconds(ts, str(path), whole=False)
+        ts = epoch_seconds(ts, str(path), whole=False)
     ids = obj.to_numpy()
     if not pd.api.types.is_numeric_dtype(obj.dtype):
         # integers only when every id is written as one in canonical form and fits 64 bits ("7", "-3");
