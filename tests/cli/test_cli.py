@@ -397,6 +397,46 @@ def test_info_density_counts_pairs_once(capsys: pytest.CaptureFixture[str], tmp_
     assert json.loads(out)["density"] == pytest.approx(2 / 4)  # pairs (1, a), (2, b) of 2 x 2
 
 
+def test_info_kinds_lists_only_kinds_present(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Pins data info's kinds: a ratings-only file of 3 rows is {"rating": 3}, no kinds counted 0."""
+    p = tmp_path / "r.csv"
+    p.write_text("user,item,rating,timestamp\n1,a,4,100\n1,b,3,200\n2,a,5,300\n")
+    code, out, err = run(capsys, "data", "info", str(p), "--json")
+    assert code == 0, err
+    assert json.loads(out)["kinds"] == {"rating": 3}
+
+
+def test_data_demo_seed_reaches_the_generator(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Pins data demo --seed: the written events are make_demo's for that seed (seed 0's differ)."""
+    from reelkit.data.dataset import Dataset
+    from reelkit.data.demo import make_demo
+
+    args = ("--members", "20", "--titles", "15", "--seed", "7", "--json")
+    code, _, err = run(capsys, "data", "demo", "-o", str(tmp_path / "d7"), *args)
+    assert code == 0, err
+    got = Dataset.load(tmp_path / "d7").events.reset_index(drop=True)
+    want = make_demo(n_members=20, n_titles=15, seed=7).events.reset_index(drop=True)
+    seed0 = make_demo(n_members=20, n_titles=15, seed=0).events.reset_index(drop=True)
+    cols = ["member_id", "title_id", "timestamp"]
+    assert got[cols].equals(want[cols]) and not (len(seed0) == len(want) and seed0[cols].equals(want[cols]))
+
+
+def test_an_os_error_naming_a_file_exits_2_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Pins main's OSError mapping: one naming a file (a user's path) is exit 2, 'error: FILE: reason'."""
+    import errno
+
+    import reelkit.cli.inputs
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x.csv"))
+
+    monkeypatch.setattr(reelkit.cli.inputs, "read_data", refuse)
+    code, _, err = run(capsys, "data", "info", str(tmp_path / "x.csv"))
+    assert code == 2 and err.strip() == f"error: {tmp_path / 'x.csv'}: Permission denied"
+
+
 def test_info_counts_titles_with_events_apart_from_the_catalog(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
