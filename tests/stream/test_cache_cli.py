@@ -38,6 +38,19 @@ def test_synth_is_seeded(synth_trace: Path, tmp_path: Path, capsys: pytest.Captu
     assert (a.objects == b.objects).all() and (a.sizes == b.sizes).all()
 
 
+def test_synth_summary_counts_bytes_of_every_request_and_the_time_span(
+    synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pins the synth summary: bytes_requested sums every request (repeats too), apart from the working
+    set (each object once), and start/end are the first and last request times."""
+    code, out, _ = run(capsys, "cache", "synth", "-o", str(tmp_path / "again.parquet"), *SYNTH_ARGS)
+    assert code == 0
+    info, tr = json.loads(out), read_trace(synth_trace)
+    assert info["bytes_requested"] == int(tr.sizes.sum()) > info["working_set_bytes"]
+    assert info["working_set_bytes"] == tr.working_set_bytes()
+    assert (info["start"], info["end"]) == (float(tr.timestamps.min()), float(tr.timestamps.max()))
+
+
 def test_one_region_is_one_region_and_small_sizes_keep_their_unit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -182,6 +195,18 @@ def test_compare_table_json_and_plot(
         for r in res["results"]:
             if r["capacity_bytes"] == b["capacity_bytes"]:
                 assert r["hit_ratio"] <= b["hit_ratio"] + 1e-9
+    from reelkit.stream.cache import offline_upper_bound, parse_capacity
+
+    tr = read_trace(synth_trace)
+    # the library's bound, key by key
+    for b, cap in zip(res["upper_bound"], ("1%", "5%", "10%"), strict=True):
+        lib = offline_upper_bound(tr, parse_capacity(cap, tr))
+        assert (b["capacity_bytes"], b["hit_ratio"], b["byte_hit_ratio"]) == (
+            lib.capacity_bytes,
+            pytest.approx(lib.hit_ratio),
+            pytest.approx(lib.byte_hit_ratio),
+        )
+        assert b["hit_ratio"] != pytest.approx(b["byte_hit_ratio"])  # so a swap of the two keys shows
     code, out, _ = run(
         capsys,
         "cache",
