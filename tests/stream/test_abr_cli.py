@@ -163,6 +163,63 @@ def test_optimal_and_train(
     assert code == 0 and json.loads(out)["traces"] == 3
 
 
+def test_optimal_takes_the_ladder_cells_and_chunks_given(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]
+) -> None:
+    """Pins abr optimal's options reaching the library: --bitrates is the ladder the levels are read in
+    (avg_bitrate_kbps: its mean at the levels after the first, as Pensieve counts), --time-step and
+    --buffer-step are the DP cells in that order, --chunks the session length (run_optimal's QoE)."""
+    from reelkit.stream.abr.base import load_video_dir
+    from reelkit.stream.abr.evaluate import run_optimal
+    from reelkit.stream.abr.sim import SimConfig
+    from reelkit.stream.abr.traces import load_traces
+
+    traces, video = inputs
+    ladder = [100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0]
+    args = ["--bitrates", ",".join(f"{b:g}" for b in ladder), "--chunks", "10"]
+    code, out, err = _simulate(
+        capsys, traces, video, *args, "--time-step", "1", "--buffer-step", "3", "--json", cmd="optimal"
+    )
+    assert code == 0, err
+    per = json.loads(out)["per_trace"]
+    assert [len(p["levels"]) for p in per] == [10, 10, 10]
+    for p in per:
+        assert p["avg_bitrate_kbps"] == pytest.approx(np.mean([ladder[lv] for lv in p["levels"][1:]]))
+    trs, vid = load_traces(traces), load_video_dir(video, bitrates_kbps=ladder)
+    lib = run_optimal(trs, vid, config=SimConfig(total_chunks=10), time_step_s=1.0, buffer_step_s=3.0)
+    swapped = run_optimal(trs, vid, config=SimConfig(total_chunks=10), time_step_s=3.0, buffer_step_s=1.0)
+    assert [p["qoe_sum"] for p in per] == pytest.approx([s.summary()["qoe_sum"] for s in lib.sessions])
+    assert [p["qoe_sum"] for p in per] != pytest.approx([s.summary()["qoe_sum"] for s in swapped.sessions])
+
+
+def test_the_mahimahi_window_reaches_the_trace_reader(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Pins --mahimahi-window: a bursty Mahimahi trace read in 0.5 s windows gives the library's result
+    for that window, not the default 1 s one."""
+    from reelkit.stream.abr.base import load_video_dir
+    from reelkit.stream.abr.evaluate import run_algorithm
+    from reelkit.stream.abr.sim import SimConfig
+    from reelkit.stream.abr.traces import load_traces
+
+    _, video = inputs
+    folder = tmp_path / "mm"
+    folder.mkdir()
+    # a packet a ms for the first 400 ms of each 3 s, over 90 s
+    ms = [t + k for t in range(0, 90_000, 3000) for k in range(400)]
+    (folder / "burst.down").write_text("\n".join(map(str, ms)) + "\n")
+    code, out, err = _simulate(
+        capsys, folder, video, "--algo", "rate", "--mahimahi-window", "0.5", "--chunks", "12", "--json"
+    )
+    assert code == 0, err
+    vid, cfg = load_video_dir(video), SimConfig(total_chunks=12)
+    want = run_algorithm("rate", load_traces(folder, mahimahi_window_s=0.5), vid, config=cfg).summary()
+    default = run_algorithm("rate", load_traces(folder), vid, config=cfg).summary()
+    got = json.loads(out)
+    assert got["qoe_sum_mean"] == pytest.approx(want["qoe_sum_mean"])
+    assert got["qoe_sum_mean"] != pytest.approx(default["qoe_sum_mean"])
+
+
 def test_bad_inputs_exit_2(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
 ) -> None:
