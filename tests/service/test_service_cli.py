@@ -275,6 +275,36 @@ def test_a_server_reading_another_config_gets_no_token_written_in_the_data_folde
     assert ServiceSettings.load(data, environ={"REELKIT_API_TOKEN": ""}).api_token is None  # empty: unset
 
 
+def test_only_serve_demo_turns_the_web_pages_play_button_on(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins serve's web_ui_writes: unset in the config, a plain serve leaves it off (an uncredentialed write
+    path); serve --demo turns it on."""
+    from types import SimpleNamespace
+
+    import reelkit.cli.service
+    import reelkit.service.app
+    import reelkit.service.bootstrap
+
+    data = tmp_path / "svc"
+    bootstrap(data, n_members=30, n_titles=20, seed=1, make_token=False)
+    seen: list[object] = []
+
+    def stop(*args: object) -> None:
+        raise ConfigError("stopped before binding")
+
+    monkeypatch.setattr(
+        reelkit.service.app, "create_app", lambda settings: seen.append(settings.web_ui_writes)
+    )
+    reuse = SimpleNamespace(imported=None, trained=None, token_file=None)  # the folder is set up already
+    monkeypatch.setattr(reelkit.service.bootstrap, "bootstrap", lambda *a, **k: reuse)
+    monkeypatch.setattr(reelkit.cli.service, "_bind", stop)
+    for extra in ([], ["--demo"]):
+        r = CliRunner().invoke(cli, ["serve", "--data-dir", str(data), *extra])
+        assert "stopped before binding" in str(r.exception), r.output
+    assert seen == [None, True]
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_import_movielens(cli: typer.Typer, tmp_path: Path) -> None:
