@@ -59,6 +59,9 @@ def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     rec = json.loads(r.stdout)
     assert rec["version"] == "v0001" and rec["personal_model"] == "itemknn" and rec["n_members"] == 30
+    from reelkit.service.models import manifest_of
+
+    assert manifest_of(data, "v0001").personal_params["k"] == 20  # --param reached the model
     r = runner.invoke(cli, ["import", "--data-dir", str(data)])
     assert isinstance(r.exception, ConfigError)
 

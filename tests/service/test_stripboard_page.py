@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -99,6 +100,26 @@ def test_json_plan_api_without_a_schedule_in_time_is_503(
     r = client.post("/v1/produce/plan?time_limit=5", json=PROD)
     assert r.status_code == 503 and r.json()["error"] == "unavailable"
     assert r.json()["message"].startswith("no schedule found within 5 s")
+
+
+def test_json_plan_api_solves_with_the_time_limit_given(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``?time_limit=`` reaches the solver's options (default 10 s); a small production is optimal at any
+    limit, so only the options tell."""
+    from reelkit.produce import shoot
+
+    seen: list[float] = []
+    real = shoot.plan_shoot
+
+    def spy(prod: Any, opts: Any) -> Any:
+        seen.append(opts.time_limit)
+        return real(prod, opts)
+
+    monkeypatch.setattr(shoot, "plan_shoot", spy)
+    assert client.post("/v1/produce/plan?time_limit=2.5", json=PROD).status_code == 200
+    assert client.post("/v1/produce/plan", json=PROD).status_code == 200
+    assert seen == [2.5, 10.0]
 
 
 def test_json_plan_api_needs_the_token_when_reads_are_protected(
