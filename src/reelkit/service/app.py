@@ -9,9 +9,10 @@ Errors are JSON everywhere under ``/v1`` (and for ``/health``, ``/metrics``, ``/
     {"error": "not_found", "message": "unknown member id 'x'", "fields": []}
 
 with ``fields`` naming each invalid field for 422s (``events[3].position``). Unknown ids: 404; invalid
-payloads: 422; batches or bodies too large: 413; missing or wrong token: 401; event id reused with other
-content, or a member id taken: 409; no model trained yet, or a write while another writer holds the
-database: 503 (with Retry-After). Web pages get an HTML error page.
+payloads: 422; a body that is not JSON: 400; batches or bodies too large: 413; a JSON body sent under another
+Content-Type: 415; missing or wrong token: 401; event id reused with other content, or a member id taken:
+409; no model trained yet, or a write while another writer holds the database: 503 (with Retry-After). Web
+pages get an HTML error page.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid_request",
     500: "internal_error",
     503: "unavailable",
@@ -76,8 +78,23 @@ def _package_dir(name: str) -> Path:
     return Path(str(resources.files("reelkit.service").joinpath(name)))
 
 
-def _field_name(loc: Sequence[Any]) -> str:
+def _body_message(err: Any) -> str:
+    """A pydantic error in words; a body missing, or not an object, is said to be (not "Field required")."""
+    if tuple(err.get("loc", ())) == ("body",):
+        if err.get("type") == "missing":
+            return "the request body is missing: send a JSON object"
+        if err.get("type") in ("dict_type", "model_type", "model_attributes_type"):
+            return "the body must be a JSON object"
+    return error_message(err)
+
+
+def _field_name(loc: Sequence[Any], kind: str | None = None) -> str:
+    """``events[3].position`` from pydantic's location; a missing or unknown event ``kind`` (the union's
+    tag, reported on the event) is named ``events[3].kind``."""
     parts = list(loc)
+    if kind in ("union_tag_not_found", "union_tag_invalid"):
+        parts.append("kind")
+    body = bool(parts) and parts[0] == "body"
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
     out = ""
@@ -90,7 +107,7 @@ def _field_name(loc: Sequence[Any]) -> str:
         else:
             out += ("." if out else "") + str(p)
         prev = p
-    return out or "(request)"
+    return out or ("body" if body else "(request)")
 
 
 def _error(
@@ -139,10 +156,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(400, msg, [("body", msg)])
         if _json_sent_untyped(request, exc):
             msg = "the body must be sent as JSON, with the header 'Content-Type: application/json'"
-            return _error(422, msg, [("body", msg)])
+            return _error(415, msg, [("body", msg)])
         fields = []
         for err in exc.errors():
-            fields.append((_field_name(err.get("loc", ())), error_message(err)))
+            fields.append((_field_name(err.get("loc", ()), err.get("type")), _body_message(err)))
         names = ", ".join(dict.fromkeys(f for f, _ in fields))
         if _wants_html(request):  # a page's link or form: the browser gets a page, not JSON
             detail = "; ".join(f"{f}: {m}" for f, m in fields)
@@ -154,9 +171,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail) if exc.detail else _CODES.get(exc.status_code, "error")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such page or endpoint: {request.url.path}"
+        fields: list[tuple[str, str]] = []
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            # FastAPI's words for a body it could not decode (not UTF-8) or parse (nested too deep)
+            message = "the body is not valid JSON (it is not UTF-8 text, or it is nested too deeply)"
+            fields = [("body", message)]
         if _wants_html(request):
             return _html_error(request, exc.status_code, message)
-        return _error(exc.status_code, message, headers=dict(exc.headers or {}))
+        return _error(exc.status_code, message, fields, headers=dict(exc.headers or {}))
 
     @app.exception_handler(ReelkitError)
     async def reelkit_error(request: Request, exc: ReelkitError) -> Response:
@@ -169,7 +191,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 [(loc, f"event id {value!r} already used with other content") for loc, value in exc.fields],
             )
         elif isinstance(exc, MemberExistsError):
-            status = 409
+            status, fields = 409, [("member_id", str(exc))]
         elif isinstance(exc, UnknownIdError):
             status = 404
         elif isinstance(exc, NoModelError):
@@ -399,6 +421,7 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
                 if "requestBody" in op:
                     resp.setdefault("400", {"description": "The body is not valid JSON", **body})
                     resp.setdefault("413", {"description": "The body is too large", **body})
+                    resp.setdefault("415", {"description": "The body is not sent as JSON", **body})
                 unavailable = []
                 if calls(route.dependant, get_bundle):
                     unavailable.append("no model is trained yet")

@@ -16,7 +16,10 @@ __all__ = ["router"]
 router = APIRouter(tags=["system"])
 
 
+# HEAD too (RFC 9110: wherever GET is), as load balancers probe (HAProxy's ``httpchk HEAD /health``); one
+# route per method, so that the two operations do not share an operationId
 @router.get("/health", response_model=HealthOut)
+@router.head("/health", response_model=HealthOut, operation_id="health_head", include_in_schema=False)
 def health(state: StateDep) -> HealthOut:
     """Liveness (always 200); ``status`` is ``ok`` once a model version is loaded (``/ready`` answers 503
     until then)."""
@@ -36,6 +39,7 @@ def health(state: StateDep) -> HealthOut:
     response_model=HealthOut,
     responses={503: {"model": ErrorBody, "description": "No model version is loaded yet"}},
 )
+@router.head("/ready", response_model=HealthOut, operation_id="ready_head", include_in_schema=False)
 def ready(state: StateDep) -> HealthOut:
     """Readiness for a load balancer: 200 once a model version is loaded, 503 until then (``/health``
     answers 200 either way, for liveness)."""
