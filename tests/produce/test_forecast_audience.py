@@ -48,7 +48,7 @@ def test_concept_errors_name_the_field(tmp_path: Path) -> None:
         load_concept(path)
     said = str(info.value)
     assert said.startswith(f"{path}:1: title: must be text, not the number 1917: quote it")
-    assert "rating: must be text, not False: quote it" in said
+    assert "rating: must be text, not false: quote it" in said
 
 
 def test_concept_features() -> None:

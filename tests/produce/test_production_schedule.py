@@ -233,6 +233,12 @@ def test_an_id_yaml_reads_as_a_number_is_said_to_need_quotes(tmp_path: Path) -> 
     said = r"scenes\[0\]\.id: must be text, not the number 8: quote"
     with pytest.raises(ProductionFormatError, match=said):
         load_production(path)
+    # from JSON (the service's API) the same mistake is said without YAML's rules
+    data = prod(scenes=[scene("1", 1)])
+    data["scenes"][0]["id"] = 7
+    with pytest.raises(ProductionFormatError) as info:
+        parse_production(data, source="production", json=True)
+    assert info.value.fields == [("scenes[0].id", "must be text, not the number 7: quote it")]
 
 
 def test_field_errors_name_their_line(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from reelkit.produce.production import (
     Role,
     RoleKind,
     _Available,
+    _is_yaml,
     _Model,
     _pydantic_fields,
     _raise,
@@ -134,7 +135,7 @@ def _parse_pool(data: Any, path: str | Path) -> Pool:
     try:
         pool = Pool.model_validate(data)
     except pydantic.ValidationError as exc:
-        _raise(_pydantic_fields(exc), str(path))
+        _raise(_pydantic_fields(exc, yaml=_is_yaml(path)), str(path))
     seen: dict[str, int] = {}
     for i, c in enumerate(pool.candidates):
         if c.id in seen:

@@ -61,6 +61,7 @@ from pydantic import Field
 from reelkit.errors import ConfigError, DataFormatError, ReelkitError, ReelkitWarning
 from reelkit.produce.production import (
     ProductionFormatError,
+    _is_yaml,
     _Model,
     _pydantic_fields,
     _raise,
@@ -191,7 +192,7 @@ def _parse_concept(data: Any, path: str | Path) -> Concept:
     try:
         c = Concept.model_validate(data)
     except pydantic.ValidationError as exc:
-        _raise(_pydantic_fields(exc), str(path))
+        _raise(_pydantic_fields(exc, yaml=_is_yaml(path)), str(path))
     if c.catalog is not None and not Path(c.catalog).is_absolute():
         c = c.model_copy(update={"catalog": str(Path(path).parent / c.catalog)})
     return c

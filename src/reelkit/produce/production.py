@@ -535,26 +535,34 @@ def _count_entries(data: Any, limit: int) -> int:
     return n
 
 
-def _pydantic_fields(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
+def _pydantic_fields(exc: pydantic.ValidationError, *, yaml: bool = True) -> list[tuple[str, str]]:
     out = []
     for e in exc.errors():
-        out.append((_loc_str(e.get("loc", ())), _unquoted_text(e) or error_message(e)))
+        out.append((_loc_str(e.get("loc", ())), _unquoted_text(e, yaml=yaml) or error_message(e)))
     return out
 
 
-def _unquoted_text(err: Any) -> str | None:
-    """A name or id YAML read as a number or a yes/no (``title: 1917``, ``id: 010``, ``rating: NO``): say
-    to quote it, where pydantic says only that a string was expected."""
+def _is_yaml(path: str | Path | None) -> bool:
+    return not str(path or "").lower().endswith(".json")
+
+
+def _unquoted_text(err: Any, *, yaml: bool = True) -> str | None:
+    """A name or id given as a number or a yes/no (``title: 1917``, ``id: 010``, ``rating: NO`` in YAML,
+    ``"id": 7`` in JSON): say to quote it, where pydantic says only that a string was expected."""
     raw = err.get("input")
     if err.get("type") != "string_type" or not isinstance(raw, int | float):
         return None
     if isinstance(raw, bool):
-        return f"must be text, not {raw}: quote it (YAML reads a bare yes, no, on or off as true/false)"
-    return f"must be text, not the number {raw!r}: quote it (YAML reads bare digits as a number, 010 as 8)"
+        why = " (YAML reads a bare yes, no, on or off as true/false)" if yaml else ""
+        return f"must be text, not {str(raw).lower()}: quote it{why}"
+    why = " (YAML reads bare digits as a number, 010 as 8)" if yaml else ""
+    return f"must be text, not the number {raw!r}: quote it{why}"
 
 
-def parse_production(data: Any, *, source: str | None = None) -> Production:
-    """A validated :class:`Production` from parsed YAML/JSON; errors name ``source`` and the field."""
+def parse_production(data: Any, *, source: str | None = None, json: bool | None = None) -> Production:
+    """A validated :class:`Production` from parsed YAML/JSON; errors name ``source`` and the field.
+    ``json``: the data came from JSON (default: when ``source`` ends in ``.json``), which the messages
+    about quoting a value take into account."""
     if not isinstance(data, Mapping):
         raise ProductionFormatError(
             "a production file is a mapping with calendar, locations, scenes (and people, constraints)",
@@ -567,7 +575,7 @@ def parse_production(data: Any, *, source: str | None = None) -> Production:
     try:
         prod = Production.model_validate(data)
     except pydantic.ValidationError as exc:
-        _raise(_pydantic_fields(exc), source)
+        _raise(_pydantic_fields(exc, yaml=not json if json is not None else _is_yaml(source)), source)
     errs = _cross_check(prod)
     if errs:
         _raise(errs, source)

@@ -37,7 +37,7 @@ def _solve(data_or_text: Any, time_limit: float, source: str) -> tuple[Any, Any]
     if isinstance(data_or_text, bytes | str):
         prod = parse_production_text(data_or_text, source=source)
     else:
-        prod = parse_production(data_or_text, source=source)
+        prod = parse_production(data_or_text, source=source, json=True)  # the API's JSON body
     return prod, plan_shoot(prod, SolveOptions(time_limit=time_limit))
 
 
