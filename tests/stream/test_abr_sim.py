@@ -686,7 +686,9 @@ def test_comma_separated_and_gzipped_traces_are_read(tmp_path: Path) -> None:
     (tmp_path / "comma.csv").write_text("time,mbps\n0.0,1.5\n1.0, 2.0\n# note\n2.5,0.5\n")
     (tmp_path / "bare.csv").write_text("0,1.5\n1,2.0\n2.5,0.5\n")
     (tmp_path / "ok.txt.GZ").write_bytes(gzip.compress(b"0 1.5\n1 2.0\n2.5 0.5\n"))
-    for name in ("comma.csv", "bare.csv", "ok.txt.GZ"):
+    # a spreadsheet's header names have spaces: it was refused as a decimal comma
+    (tmp_path / "named.csv").write_text("time (s),throughput (Mbps)\n0,1.5\n1,2.0\n2.5,0.5\n")
+    for name in ("comma.csv", "bare.csv", "ok.txt.GZ", "named.csv"):
         tr = load_trace(tmp_path / name)
         assert tr.times_s.tolist() == [0.0, 1.0, 2.5] and tr.mbps.tolist() == [1.5, 2.0, 0.5], name
     (tmp_path / "dec.txt").write_text("0\t1,5\n1\t2,0\n")

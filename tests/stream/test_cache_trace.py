@@ -358,10 +358,14 @@ def test_epoch_milli_micro_and_nanoseconds_are_read_as_seconds_with_a_warning(tm
     rel.write_text("timestamp,object_id,size_bytes\n1,a,1\n1.5,b,1\n99999999999,a,1\n")
     zero = tmp_path / "zero.csv"
     zero.write_text("timestamp,object_id,size_bytes\n0,a,1\n3600000000000,b,1\n")
+    # a relative microsecond trace from 5 us to two days was refused as mixing units
+    five = tmp_path / "five.csv"
+    five.write_text("timestamp,object_id,size_bytes\n5,a,1\n100000000000,b,1\n200000000000,a,1\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_trace(rel).timestamps.tolist() == [1.0, 1.5, 99_999_999_999.0]
         assert read_trace(zero).timestamps.tolist() == [0.0, 3.6e12]
+        assert read_trace(five).timestamps.tolist() == [5.0, 1e11, 2e11]
     mixed = tmp_path / "mixed.csv"
     mixed.write_text("timestamp,object_id,size_bytes\n1600000000,a,1\n1600000001000,b,1\n")
     with pytest.raises(DataFormatError, match=r"mixed\.csv.*mix units"):
@@ -384,6 +388,9 @@ def test_column_names_are_matched_in_any_case(tmp_path: Path) -> None:
         pa.table({"TimeStamp": [1, 2], "Object_Id": ["a", "b"], "Size_bytes": [5, 6]}), tmp_path / "c.pq"
     )
     assert read_trace(tmp_path / "c.pq").original_ids.tolist() == ["a", "b"]
+    p.write_text("timestamp,object_id,size_bytes,Region\n1,a,10,eu\n")  # read as the region column
+    with pytest.raises(DataFormatError, match=r":2: region must be an int >= 0 \(a column named region"):
+        read_trace(p)
     p.write_text("timestamp,Timestamp,object_id,size_bytes\n1,1,a,10\n")
     with pytest.raises(
         DataFormatError,

@@ -158,8 +158,11 @@ def _split_rows(lines: list[tuple[int, str]], sp: str) -> list[tuple[int, list[s
     if "," not in lines[0][1]:
         return [(lineno, line.split()) for lineno, line in lines]
     rows: list[tuple[int, list[str]]] = []
-    for lineno, line in lines:
+    for i, (lineno, line) in enumerate(lines):
         fields = [f.strip() for f in line.split(",")]
+        if i == 0 and not any(_is_number(f) for f in fields):
+            rows.append((lineno, fields))  # a header line: its names may have spaces ("time (s)")
+            continue
         spaced = next((f for f in fields if len(f.split()) > 1), None)
         if spaced is not None:  # "0 1,5": a decimal comma, which must not be read as two values
             raise DataFormatError(

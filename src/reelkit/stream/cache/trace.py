@@ -11,8 +11,8 @@ CSV
     header ``timestamp,object_id,size_bytes`` (an optional fourth column ``region``; names in any case);
     ``object_id`` may be any text or integer. ``timestamp`` is in seconds (unix or from any start); numbers
     all from 1e11 up are unix milli-, micro- or nanoseconds and are converted, with a
-    :class:`~reelkit.errors.TimestampUnitWarning`, as the events reader converts them (a trace with a time
-    of 0 or below is relative and read as it is).
+    :class:`~reelkit.errors.TimestampUnitWarning`, as the events reader converts them (a trace with a
+    time below 1e9 is relative and read as it is).
 Parquet
     the same columns (a datetime or duration ``timestamp`` column is read in seconds).
 oracleGeneral (libCacheSim)
@@ -301,7 +301,10 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
     if "region" in cols:
         regf = pd.to_numeric(frame["region"], errors="coerce").to_numpy(dtype=np.float64)
         checks.append(
-            (~np.isfinite(regf) | (regf < 0) | (regf != np.floor(regf)), "region must be an int >= 0")
+            (
+                ~np.isfinite(regf) | (regf < 0) | (regf != np.floor(regf)),
+                "region must be an int >= 0 (a column named region, in any case, numbers the regions)",
+            )
         )
         reg = np.nan_to_num(regf).astype(np.int64)
     for mask, what in checks:
@@ -310,10 +313,11 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
             line = _csv_line(path, row) if csv else None
             where = "" if csv else f"row {row}: "
             raise DataFormatError(where + what, path=str(path), line=line)
-    if numbers and ts.min() > 0 and ts.max() >= 1e11:
+    if numbers and ts.min() >= 1e9 and ts.max() >= 1e11:
         # unix milli-, micro- or nanoseconds (year 5138 on as seconds): read as the events reader reads
-        # them, with its warning (a 1d warm-up took 3 requests of a 3-day millisecond trace, not 672). A
-        # trace from time 0 (or before) is relative and read as it is, in any unit
+        # them, with its warning (a 1d warm-up took 3 requests of a 3-day millisecond trace, not 672); unix
+        # seconds (2001 on) among them are a mix of units. A trace with a time below 1e9 (from 0, or from
+        # 5 us) is relative and read as it is, in any unit
         from reelkit.data.dataset import epoch_seconds
 
         ts = epoch_seconds(ts, str(path), whole=False)
