@@ -230,6 +230,9 @@ class AudioStream:
     sample_rate: int
     channels: int
     layout: str
+    #: Where the stream starts on the file's timeline, in seconds after the file's start (a delayed
+    #: soundtrack muxed with ``-itsoffset 3``: 3.0); 0 when it starts with the file.
+    start_s: float = 0.0
 
 
 def frame_rate(fps: float) -> Fraction:
@@ -299,6 +302,9 @@ class MediaInfo:
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+#: The file's start (``Duration: ..., start: 0.000000``) and a stream's own where it differs (``start 3.0``).
+_FILE_START = re.compile(r"Duration: .*?, start: (-?\d+(?:\.\d+)?)")
+_STREAM_START = re.compile(r"start (-?\d+(?:\.\d+)?)(?: \(|$)")
 _STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle): (.*)")
 _ROTATION = re.compile(r"(?i)display ?matrix: rotation of (-?[\d.]+) degrees")
 _RATE = re.compile(r"(?<![\w.])([\d.]+)(k?) (fps|tbr)\b")
@@ -405,6 +411,8 @@ def probe(path: str | Path) -> MediaInfo:
         raise MediaError(f"ffmpeg cannot read this file ({last.split(': ')[-1]})", path=str(p))
     m = _DURATION.search(err)
     duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+    fm = _FILE_START.search(err)
+    file_start = float(fm.group(1)) if fm else 0.0
     audio: list[AudioStream] = []
     video: list[VideoStream] = []
     subs = 0
@@ -423,7 +431,9 @@ def probe(path: str | Path) -> MediaInfo:
                 layout = ch_match.group(2)
             named = layout_channels(layout.split()[0] if layout.split() else "")
             channels = int(ch_match.group(1)) if ch_match else len(named) if named else 0
-            audio.append(AudioStream(idx, codec, rate, channels, layout))
+            starts = [float(sm_.group(1)) for x in parts if (sm_ := _STREAM_START.match(x))]
+            start = max(starts[0] - file_start, 0.0) if starts else 0.0  # printed only where it differs
+            audio.append(AudioStream(idx, codec, rate, channels, layout, start))
         elif kind == "Video":
             if "(attached pic)" in desc:
                 continue  # cover art in an audio file: one still image, not a video stream
@@ -557,6 +567,7 @@ def write_audio(
     metadata_from: str | Path | None = None,
     layout: str | None = None,
     extra: Sequence[str] = (),
+    start_s: float = 0.0,
 ) -> Path:
     """Encode float samples ``(n, channels)`` to ``path`` (format from the extension) atomically.
 
@@ -565,7 +576,9 @@ def write_audio(
     (picture, other soundtracks, and with ``subtitles`` the subtitle streams) copied, not re-encoded, with its
     tags; ``metadata_from``: a file whose tags (title, artist, ...) the output keeps; ``layout``: the
     channels' layout (``5.1(side)``, ``FL+FR+LFE``; by default ffmpeg's for the count, which labels four
-    channels 4.0 where a WAV's are quad); ``extra``: more output options (``-sample_fmt s32``).
+    channels 4.0 where a WAV's are quad); ``extra``: more output options (``-sample_fmt s32``); ``start_s``:
+    where the samples start on the output's timeline (a delayed soundtrack replaced in its programme keeps
+    its place against the picture, ``AudioStream.start_s``).
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
@@ -601,6 +614,8 @@ def write_audio(
         args += ["-map", "0:a"] if source is not None else []
         if codec:
             args += ["-c:a", codec]
+    if start_s > 0:  # the samples' timestamps moved (-itsoffset leaves a raw input's first at 0)
+        args += ["-af", f"asetpts=PTS+{start_s:.6f}/TB"]
     args += list(extra)
     with atomic_path(out, f".part{out.suffix}") as tmp:
         run_ffmpeg([*args, str(tmp)], input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")

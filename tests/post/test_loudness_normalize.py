@@ -221,6 +221,39 @@ def test_a_video_written_as_a_video_keeps_its_picture(tmp_path: Path) -> None:
 
 
 @pytest.mark.media
+def test_a_delayed_soundtrack_keeps_its_place_against_the_picture(tmp_path: Path) -> None:
+    """A soundtrack muxed 1.5 s after the picture (``start 1.5``) stays there: in a programme its stream
+    keeps the start time (it was written from pts 0, 1.5 s early, in silence); written alone (a WAV has no
+    start time) it gets the lead-in as silence, with a warning."""
+    from reelkit import media
+    from reelkit.errors import ReelkitWarning
+    from reelkit.post.audio import read_audio
+
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, noisy(3.0, spikes=False), RATE, subtype="PCM_24")  # sound from its first sample
+    src = tmp_path / "in.mov"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=5"),
+            *("-itsoffset", "1.5", "-i", str(wav), "-map", "0:v", "-map", "1:a"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s24le", str(src)),
+        ],
+        what="making a test clip",
+    )
+    assert media.probe(src).audio[0].start_s == pytest.approx(1.5)
+    for ext in (".mov", ".mkv"):
+        out = tmp_path / f"out{ext}"
+        normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+        assert media.probe(out).audio[0].start_s == pytest.approx(1.5, abs=1e-3), ext
+        on_line = read_audio(out, on_timeline=True).samples
+        assert np.flatnonzero(np.abs(on_line).max(axis=1) > 1e-4)[0] / RATE == pytest.approx(1.5, abs=0.01)
+    with pytest.warns(ReelkitWarning, match=r"starts 1\.500 s after .* 1\.500 s of silence"):
+        normalize_file(src, tmp_path / "out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
+    y, _ = sf.read(tmp_path / "out.wav")
+    assert y.shape[0] == int(4.5 * RATE) and not y[: int(1.5 * RATE)].any() and y[int(1.5 * RATE)].any()
+
+
+@pytest.mark.media
 def test_an_interrupted_lossy_normalise_leaves_the_old_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

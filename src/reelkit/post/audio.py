@@ -40,6 +40,9 @@ class Audio:
     #: How many audio streams the file holds (this is one of them: ``stream``).
     streams: int = 1
     stream: int = 0
+    #: Where the soundtrack starts on the file's timeline, in seconds (a delayed audio stream of a video:
+    #: 3.0; 0 for a WAV). Read ``on_timeline``, the samples hold that much silence in front.
+    start_s: float = 0.0
 
     @property
     def channels(self) -> int:
@@ -82,9 +85,12 @@ def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
 _DAMAGED = ("partial file", "Invalid data")
 
 
-def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, str, int, float | None]:
-    """Samples, rate, layout, the number of audio streams, and the container's duration when less than it
-    decodes (an MP4 cut short: its index at the front lists all of it), else ``None``."""
+def _read_ffmpeg(
+    p: Path, stream: int, on_timeline: bool
+) -> tuple[npt.NDArray[np.float32], int, str, int, float | None, float]:
+    """Samples, rate, layout, the number of audio streams, the container's duration when less than it
+    decodes (an MP4 cut short: its index at the front lists all of it), else ``None``, and the stream's
+    start on the file's timeline."""
     from reelkit import media
 
     info = media.probe(p)
@@ -103,7 +109,9 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
     codec = info.audio[stream].codec
     messages: list[str] = []
     try:
-        samples, rate = media.decode_audio(p, stream=stream, messages=messages, info=info)
+        samples, rate = media.decode_audio(
+            p, stream=stream, on_timeline=on_timeline, messages=messages, info=info
+        )
     except TimeLimitError:
         raise  # the job's time limit, not the file: the caller says so
     except ToolError as exc:
@@ -119,18 +127,24 @@ def _read_ffmpeg(p: Path, stream: int) -> tuple[npt.NDArray[np.float32], int, st
     alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
     damaged = any(w in line for line in messages for w in _DAMAGED)
     cut = declared if short and (alone or damaged) else None
-    return samples, rate, info.audio[stream].layout, len(info.audio), cut
+    a = info.audio[stream]
+    return samples, rate, a.layout, len(info.audio), cut, a.start_s
 
 
-def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
-    """Decode the ``stream``-th audio stream of ``path`` (WAV/FLAC by soundfile, the rest by ffmpeg)."""
+def read_audio(path: str | Path, *, stream: int = 0, on_timeline: bool = False) -> Audio:
+    """Decode the ``stream``-th audio stream of ``path`` (WAV/FLAC by soundfile, the rest by ffmpeg).
+
+    The samples start at the stream's first sample (``Audio.start_s`` says where that lies on the file's
+    timeline); ``on_timeline``: at the file's time 0, as a player plays it against the picture (a delayed
+    soundtrack's lead-in and gaps inside it filled with silence), so times measured on them are the
+    file's."""
     p = _check_path(path)
     got = _read_soundfile(p) if p.suffix.lower() in _SOUNDFILE_EXT and stream == 0 else None
-    layout, streams, cut = None, 1, None
+    layout, streams, cut, start = None, 1, None, 0.0
     if got is not None:
         samples, rate = got
     else:
-        samples, rate, layout, streams, cut = _read_ffmpeg(p, stream)
+        samples, rate, layout, streams, cut, start = _read_ffmpeg(p, stream, on_timeline)
     if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
         raise MediaError("its audio stream holds no samples", path=str(p))
     if rate <= 0:
@@ -186,7 +200,14 @@ def read_audio(path: str | Path, *, stream: int = 0) -> Audio:
             stacklevel=2,
         )
     return Audio(
-        samples, rate, str(p), declared_duration_s=declared, layout=layout, streams=streams, stream=stream
+        samples,
+        rate,
+        str(p),
+        declared_duration_s=declared,
+        layout=layout,
+        streams=streams,
+        stream=stream,
+        start_s=start,
     )
 
 
@@ -330,6 +351,7 @@ def write_audio_file(
     replace_stream: int = 0,
     metadata_from: str | Path | None = None,
     layout: str | None = None,
+    start_s: float = 0.0,
 ) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
@@ -339,7 +361,9 @@ def write_audio_file(
     audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
     cannot hold are left out, with a warning). ``metadata_from``: a file whose tags (title, artist, ...) go
     with it; ``layout``: the channels' layout as ffmpeg names it (``Audio.layout``), written into ffmpeg's
-    outputs. A WAV written from a broadcast WAV (``metadata_from``) keeps its ``bext``, ``iXML`` and ``axml``
+    outputs; ``start_s``: with ``replace_in``, where the samples start on the programme's timeline (its
+    soundtrack's ``Audio.start_s``: a delayed track stays in its place against the picture). A WAV written
+    from a broadcast WAV (``metadata_from``) keeps its ``bext``, ``iXML`` and ``axml``
     chunks (:mod:`reelkit.post.bwf`).
     """
     x = np.asarray(samples, dtype=np.float32)
@@ -372,6 +396,7 @@ def write_audio_file(
                 subtitles=subtitles,
                 metadata_from=metadata_from,
                 layout=labelled,
+                start_s=start_s if replace_in is not None else 0.0,
             )
 
         errors: list[ToolError] = []

@@ -338,7 +338,9 @@ def normalize_file(
 ) -> NormalizeResult:
     """Read audio stream ``stream`` of ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit;
     others through ffmpeg). A video written to a video container keeps everything else: the picture, its
-    other soundtracks and its subtitles, copied; only that soundtrack is replaced.
+    other soundtracks and its subtitles, copied; only that soundtrack is replaced, at its start time (a
+    delayed soundtrack, ``start 3.0``, stays 3 s after the picture). Written alone, a delayed soundtrack
+    starts with its lead-in as silence (a WAV has no start time), with a warning.
 
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
     pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
@@ -376,13 +378,28 @@ def normalize_file(
                 speech=speech,
             )
 
-    if ext in (".wav", ".flac"):
-        out, result = gain(target_lufs, PCM_HEADROOM_DB)
-        write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p, layout=audio.layout)
-        return replace(result, output_path=str(dst_p))
     # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
     info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None
     whole = src_p if info is not None and (info.video or len(info.audio) > 1) else None
+    lead = round(audio.start_s * audio.sample_rate) if whole is None else 0
+
+    def placed(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """A delayed soundtrack written alone (a WAV has no start time) keeps its place against the picture:
+        its lead-in as silence in front (in a programme it keeps its stream's start time instead)."""
+        return np.concatenate([np.zeros((lead, x.shape[1]), np.float32), x]) if lead else x
+
+    if lead:
+        warnings.warn(
+            f"{src_p}: its soundtrack starts {audio.start_s:.3f} s after the programme's start; "
+            f"{dst_p.name} starts with {audio.start_s:.3f} s of silence so that it stays in sync with the "
+            "picture",
+            ReelkitWarning,
+            stacklevel=2,
+        )
+    if ext in (".wav", ".flac"):
+        out, result = gain(target_lufs, PCM_HEADROOM_DB)
+        write_audio_file(dst_p, placed(out), audio.sample_rate, metadata_from=src_p, layout=audio.layout)
+        return replace(result, output_path=str(dst_p))
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
     # encoder did. The pass kept is the first that meets both, else the best: under the ceiling and
@@ -402,12 +419,13 @@ def normalize_file(
                 with naming_output(dst_p):  # a failed write names the output, not this hidden pass file
                     write_audio_file(
                         part,
-                        out,
+                        placed(out),
                         audio.sample_rate,
                         replace_in=whole,
                         replace_stream=stream,
                         metadata_from=src_p,
                         layout=audio.layout or DEFAULT_LAYOUTS.get(audio.channels),
+                        start_s=audio.start_s,  # a delayed track keeps its start time in the programme
                     )
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
