@@ -613,6 +613,22 @@ def test_subtitle_sync_joins_the_report(tmp_path: Path) -> None:
     sync = [f for f in late.findings if f.kind == "sync"]
     assert len(sync) == 1 and sync[0].severity == "error"
     assert "offset -3.0" in sync[0].message or "offset -2.9" in sync[0].message
+    # the same speech muxed 3 s after the picture: the subtitles 3 s late follow it on the file's timeline
+    # (read from its first audio sample, the check found them 3 s late, as `subs sync` did not)
+    from reelkit.media import run_ffmpeg
+
+    delayed = tmp_path / "delayed.mov"
+    picture = f"color=c=gray:size=64x48:rate=25:duration={mix.shape[0] / rate + 3}"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", picture),
+            *("-itsoffset", "3", "-i", str(media), "-map", "0:v", "-map", "1:a"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s24le", str(delayed)),
+        ]
+    )  # fmt: skip
+    on_line = run_qc(delayed, subs=srt(3.0), spec="netflix", plot=False, options=QCOptions(video=False))
+    sync = [f for f in on_line.findings if f.kind == "sync"]
+    assert len(sync) == 1 and sync[0].severity == "info", sync
 
 
 def _av_clip(path: Path, colour: str, seconds: int) -> Path:
@@ -664,6 +680,43 @@ def test_subtitles_past_the_end_count_from_the_picture_not_a_shorter_soundtrack(
         report = run_qc(clip, subs=subs, options=QCOptions(video=video, sync=False), plot=False)
         past = [f for f in report.findings if f.kind == "past_end"]
         assert [f.start_s for f in past] == [pytest.approx(4.5)], report.findings
+
+
+@pytest.mark.media
+def test_a_delayed_soundtrack_is_checked_on_the_programme_timeline(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Noise with a spike at 0.5 s and silence at 1.0-3.5 s, muxed 1.5 s after the picture: the findings
+    are where a player plays them (spike at 2.0 s, silence at 2.5-5.0 s), and the 1.5 s with no audio is
+    an audio_start finding, not a silence at the head (read from the first audio sample, every audio
+    finding came 1.5 s early)."""
+    from reelkit.media import run_ffmpeg
+
+    x = programme(5.0)
+    x[int(1.0 * RATE) : int(3.5 * RATE)] = 0.0
+    x[int(0.5 * RATE)] = 0.9  # the true peak
+    wav = tmp_path / "gap.wav"
+    sf.write(wav, x, RATE, subtype="FLOAT")
+    clip = tmp_path / "delayed.mov"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=6.5"),
+            *("-itsoffset", "1.5", "-i", str(wav), "-map", "0:v", "-map", "1:a"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_f32le", str(clip)),
+        ]
+    )  # fmt: skip
+    report = run_qc(clip, plot=False, options=QCOptions(vad="none", video=False))
+    got = {k: [(round(f.start_s, 2), f.end_s and round(f.end_s, 2)) for f in report.findings if f.kind == k]
+           for k in ("audio_start", "silence", "true_peak")}  # fmt: skip
+    assert got == {
+        "audio_start": [(0.0, 1.5)],
+        "silence": [(2.5, 5.0)],
+        "true_peak": [(2.0, 2.0)],  # over the ceiling: a stretch of one sample
+    }, report.findings
+    assert next(f for f in report.findings if f.kind == "audio_start").severity == "warning"
+    # the measurement reads the same timeline: 6.5 s, and says the soundtrack starts late
+    code, out, err = run(capsys, "loudness", str(clip), "--vad", "none")
+    assert code == 0 and "6.5 s)" in out and "starts 1.500 s into the programme" in err
 
 
 @pytest.mark.media

@@ -186,11 +186,19 @@ def loudness_cmd(
     _check_vad(vad)
     from reelkit.post.audio import read_audio
     from reelkit.post.loudness import Meter
+    from reelkit.post.qc import LEAD_IN_MIN_S
 
-    audio = read_audio(Path(file), stream=stream)
+    audio = read_audio(Path(file), stream=stream, on_timeline=True)  # its duration as 'reelkit qc' gives it
     if audio.streams > 1:
         err_console.print(
             f"note: {file} has {audio.streams} audio streams; this is stream {audio.stream} (--stream N)",
+            highlight=False,
+            markup=False,
+        )
+    if audio.start_s >= LEAD_IN_MIN_S:
+        err_console.print(
+            f"note: {file}'s soundtrack starts {audio.start_s:.3f} s into the programme; measured on the "
+            "programme's timeline (the silence before it is gated out)",
             highlight=False,
             markup=False,
         )

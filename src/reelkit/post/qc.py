@@ -7,6 +7,8 @@
 - ``clipping``: runs of at least ``clip_run_samples`` consecutive samples stuck at one value at full scale
   (at or over ``clip_level``), or over full scale (a float file's overs), on a channel;
 - ``silence``: stretches of at least ``silence_min_s`` with every channel under ``silence_dbfs``;
+- ``audio_start``: a soundtrack that starts after the programme (a delayed audio stream): every audio
+  finding is on the file's timeline, as the picture's and the subtitles' are, its lead-in no silence;
 - ``silent_channel`` and ``phase``: a channel with nothing on it while others play; a stereo (or surround)
   pair whose correlation is strongly negative (polarity inverted) over stretches of the programme;
 - subtitle timing (``reelkit.post.subs.check_subtitles``) and sync (``sync_subtitles``, when it exists) with
@@ -288,6 +290,9 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list
     return _capped(out, "clipping", opt.max_findings_per_kind)
 
 
+#: A soundtrack starting later than this into the programme is an ``audio_start`` finding: under it, an
+#: encoder's priming (an AAC track's 21-44 ms) and a lip-sync offset no one sees.
+LEAD_IN_MIN_S = 0.05
 _CHUNK_FRAMES = 1 << 21  # about 45 s at 48 kHz: the float64 work arrays stay small on long programmes
 
 
@@ -606,6 +611,17 @@ def audio_findings(
     ]
 
 
+def _shifted(found: list[Finding], by_s: float) -> list[Finding]:
+    """Findings of samples that start ``by_s`` into the programme, on the programme's timeline."""
+    if not by_s:
+        return found
+    from dataclasses import replace
+
+    return [
+        replace(f, start_s=f.start_s + by_s, end_s=None if f.end_s is None else f.end_s + by_s) for f in found
+    ]
+
+
 # -- other modules (optional) ---------------------------------------------------------------------------
 
 
@@ -807,9 +823,12 @@ def run_qc(
     notes: list[str] = []
     steps = 4 + (subs_p is not None)
     with progress.task(f"QC {media_p.name}", total=steps) as bar:
-        audio = read_audio(media_p, stream=stream)
+        # on the file's timeline, as the picture and the subtitles are (a delayed soundtrack's lead-in is
+        # silence in front: gated out of the loudness, a finding of its own, not a silence)
+        audio = read_audio(media_p, stream=stream, on_timeline=True)
         bar.advance()
         x, rate = audio.samples, audio.sample_rate
+        lead = min(round(audio.start_s * rate), x.shape[0]) if audio.start_s >= LEAD_IN_MIN_S else 0
         activity = _speech_activity(x, rate, opt.vad, notes)
         mask = (float(activity.frame_s), activity.mask()) if activity is not None else None
         try:
@@ -820,7 +839,19 @@ def run_qc(
         bar.advance()
         findings, check, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
-        findings.extend(audio_findings(x, rate, opt, layout=audio.layout))
+        findings.extend(_shifted(audio_findings(x[lead:], rate, opt, layout=audio.layout), lead / rate))
+        if lead:
+            findings.append(
+                Finding(
+                    kind="audio_start",
+                    start_s=0.0,
+                    end_s=audio.start_s,
+                    severity="warning",
+                    message=f"the soundtrack starts {audio.start_s:.3f} s into the programme (a delayed "
+                    "audio stream): nothing plays under what comes before it",
+                    source="audio",
+                )
+            )
         if audio.streams > 1:
             others = ", ".join(str(i) for i in range(audio.streams) if i != audio.stream)
             findings.append(
