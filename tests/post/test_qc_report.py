@@ -720,6 +720,31 @@ def test_a_delayed_soundtrack_is_checked_on_the_programme_timeline(
 
 
 @pytest.mark.media
+def test_a_microdvd_file_without_a_frame_rate_line_is_read_at_the_pictures_rate_and_said(
+    tmp_path: Path,
+) -> None:
+    """Against a 4 s, 25 fps picture frame 105 is 4.2 s (at 23.976 fps: 4.379 s), and the report's notes
+    say so, as 'subs check' does (the parser's notes were dropped)."""
+    from reelkit.media import run_ffmpeg
+
+    clip = tmp_path / "clip.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error",
+            "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=997:duration=4:sample_rate=48000",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip),
+        ]
+    )  # fmt: skip
+    subs = tmp_path / "nohead.sub"
+    subs.write_text("{25}{50}Hello\n{75}{105}Past end\n")
+    report = run_qc(clip, subs=subs, options=QCOptions(vad="none", video=False), plot=False)
+    past = [f.message for f in report.findings if f.kind == "past_end"]
+    assert past == ["cue 2 ends at 00:00:04.200, after the media's end (00:00:04.000)"], report.findings
+    assert any("frames are read at 25 fps, the picture's frame rate" in n for n in report.notes), report.notes
+
+
+@pytest.mark.media
 def test_the_job_time_limit_stops_the_qc_instead_of_failing_a_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

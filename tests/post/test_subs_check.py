@@ -361,6 +361,35 @@ def test_check_with_media_counts_the_gap_in_the_media_frames(
     assert code == 0 and [f["kind"] for f in json.loads(out)["findings"]] == ["gap"]
 
 
+@pytest.mark.media
+def test_check_reads_a_microdvd_file_without_a_frame_rate_line_at_the_media_frame_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Frame 210 against an 8 s, 25 fps picture ends at 8.4 s (read at 23.976 fps: 8.759 s); --fps wins."""
+    import json
+
+    from reelkit.media import run_ffmpeg
+    from reelkit.testing.cli import run_cli
+
+    clip = tmp_path / "m25.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=8",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip),
+        ]
+    )  # fmt: skip
+    subs = tmp_path / "nohead.sub"
+    subs.write_text("{25}{75}Hello\n{150}{210}Past end\n")
+    code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--media", str(clip), "--json")
+    got = json.loads(out)
+    assert code == 0 and [f["message"] for f in got["findings"] if f["kind"] == "past_end"] == [
+        "cue 2 ends at 00:00:08.400, after the media's end (00:00:08.000)"
+    ]
+    assert got["notes"] and "read at 25 fps, the picture's frame rate" in got["notes"][0]
+    code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--media", str(clip), "--fps", "30", "--json")
+    assert code == 0 and not [f for f in json.loads(out)["findings"] if f["kind"] == "past_end"]  # 7.0 s
+
+
 def test_webvtt_times_with_a_comma_are_an_error_and_still_read(tmp_path: Path) -> None:
     """'00:00:01,000 --> 00:00:02,500' in a .vtt passed 'subs check'; the W3C parser (every browser) drops
     such a cue. Reported once, naming the first cue; the times are read, so a rewrite fixes them."""

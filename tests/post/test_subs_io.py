@@ -990,6 +990,23 @@ def test_microdvd_spaces_in_braces_and_an_assumed_frame_rate_is_said(tmp_path: P
     assert load_subtitles(zero).fps == 23.976
 
 
+def test_a_microdvd_file_without_a_frame_rate_line_counts_the_pictures_frames(tmp_path: Path) -> None:
+    """Frames are the picture's, as players count them: 560 at 25 fps is 22.4 s (not 560/23.976 = 23.357),
+    and the note says which rate; a frame-rate line in the file wins."""
+    path = tmp_path / "s.sub"
+    path.write_text("{25}{75}Hello\n{77}{125}There\n{500}{560}Past end\n")
+    sub = load_subtitles(path, fps=25.0)
+    assert sub.fps == 25.0 and [c.end_s for c in sub.cues] == pytest.approx([3.0, 5.0, 22.4])
+    assert sub.notes == [
+        "no frame-rate line (such as {1}{1}25): frames are read at 25 fps, the picture's frame rate; add the "
+        "line if the file counts at another rate"
+    ]
+    assert load_subtitles(path).cues[2].end_s == pytest.approx(560 / 23.976)
+    path.write_text("{1}{1}30\n{300}{600}Said\n")
+    said = load_subtitles(path, fps=25.0)
+    assert said.fps == 30.0 and said.cues[0].end_s == pytest.approx(20.0) and not said.notes
+
+
 @pytest.mark.parametrize("bad", ["0:0l:02.00", "", "1:02:03.0045", "soon"])
 def test_a_malformed_ass_time_names_its_line_and_field(tmp_path: Path, bad: str) -> None:
     f = tmp_path / "typo.ass"

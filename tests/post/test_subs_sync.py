@@ -480,6 +480,36 @@ def test_cues_shifted_wholly_before_zero_are_said_to_be_hidden(
     assert not any("ends before it starts" in m for m in messages)
 
 
+@pytest.mark.media
+def test_sync_reads_and_writes_a_microdvd_file_without_a_frame_rate_line_in_the_media_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header-less MicroDVD file 1 s late against a 25 fps picture: read at 25 fps it is a 1 s offset
+    (at 23.976 it looked 4 % slow), and it is written back in frames at 25 fps: the reference's times."""
+    from reelkit.media import run_ffmpeg
+
+    clip = tmp_path / "m25.mp4"
+    run_ffmpeg(
+        [
+            "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=200",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip),
+        ]
+    )  # fmt: skip
+    cues = [SynthCue(round(c.start_s * 25) / 25, round(c.end_s * 25) / 25, c.text) for c in _cues(8, 30)]
+    ref = _write(tmp_path / "ref.srt", cues)
+    inp = tmp_path / "in.sub"
+    inp.write_text(
+        "".join(f"{{{round(c.start_s * 25) + 25}}}{{{round(c.end_s * 25) + 25}}}{c.text}\n" for c in cues)
+    )
+    out = tmp_path / "out.sub"
+    code, _, err = run(
+        capsys, "subs", "sync", str(clip), str(inp), "-o", str(out), "--reference", str(ref), "--json"
+    )
+    assert code == 0 and "read at 25 fps, the picture's frame rate" in err
+    want = "".join(f"{{{round(c.start_s * 25)}}}{{{round(c.end_s * 25)}}}{c.text}\n" for c in cues)
+    assert out.read_text() == want
+
+
 def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cues = _cues(6)
     ref = _write(tmp_path / "ref.srt", cues)

@@ -64,7 +64,7 @@ def sync_cmd(
     Exit status 3 when the fit is not trustworthy; OUT is then not written.
     """
     from reelkit.post.subs import SyncOptions, load_subtitles, sync_subtitles, write_synced
-    from reelkit.post.subs.io import check_output_path, check_writable
+    from reelkit.post.subs.io import check_output_path, check_writable, picture_fps
     from reelkit.post.subs.sync import FRAME_RATIOS
 
     check_output_path(out, inputs=[media, subs, reference])  # before the (long) fit, not after it
@@ -85,10 +85,14 @@ def sync_cmd(
         split_penalty=split_penalty,
         min_confidence=min_confidence,
     )
-    sub = load_subtitles(subs, encoding=encoding)
-    check_writable(sub, out)  # SAMI, or an SRT to out.vtt: refused now, not after the fit
-    ref_file = load_subtitles(reference, encoding=encoding) if reference is not None else None
     media_arg: Any = None if media == "-" else media
+    # a MicroDVD file without a frame-rate line counts the picture's frames (and is written back in them)
+    fps = picture_fps(media_arg) if media_arg is not None else None
+    sub = load_subtitles(subs, encoding=encoding, fps=fps)
+    check_writable(sub, out)  # SAMI, or an SRT to out.vtt: refused now, not after the fit
+    ref_file = load_subtitles(reference, encoding=encoding, fps=fps) if reference is not None else None
+    for note in sub.notes:  # how it was read (an assumed frame rate)
+        err_console.print(f"note: {subs}: {note}", highlight=False, markup=False)
     if media_arg is None and reference is None:
         raise ConfigError("MEDIA '-' needs --reference REF (a well-timed subtitle file)")
     if reference is not None and media_arg is not None:
@@ -157,7 +161,9 @@ def check_cmd(
     fps: Annotated[
         float | None,
         typer.Option(
-            "--fps", help="Frame rate for the minimum gap (2 frames). Default: the --media's, else 24."
+            "--fps",
+            help="Frame rate of the picture: for the minimum gap (2 frames), and the frames of a MicroDVD "
+            "file without a frame-rate line. Default: the --media's, else 24 (MicroDVD: 23.976).",
         ),
     ] = None,
     max_cps: Annotated[float, typer.Option("--max-cps", help="Reading speed limit.")] = 17.0,
@@ -186,7 +192,8 @@ def check_cmd(
     # the gap rule counts frames of the picture the cues go with: --fps, else the media's rate
     rate = fps if fps is not None else media_fps or 24.0
     rules = SubtitleRules(fps=rate, max_cps=max_cps, max_line_chars=max_chars, max_lines=max_lines)
-    sub = load_subtitles(subs, encoding=encoding)
+    # a MicroDVD file without a frame-rate line counts the picture's frames: --fps, else the media's
+    sub = load_subtitles(subs, encoding=encoding, fps=fps if fps is not None else media_fps)
     findings = check_subtitles(sub, media_duration_s=duration, rules=rules)
     notes = list(sub.notes)
     if json_out:

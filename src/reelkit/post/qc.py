@@ -654,7 +654,9 @@ def _subtitle_findings(
     from reelkit.errors import SyncRefusedError
     from reelkit.post.subs import SubtitleRules, SyncOptions, check_subtitles, load_subtitles, sync_subtitles
 
-    sub_file = load_subtitles(subs, encoding=opt.subs_encoding)  # parsed once for both checks
+    # parsed once for both checks; a MicroDVD file without a frame-rate line counts the picture's frames
+    sub_file = load_subtitles(subs, encoding=opt.subs_encoding, fps=fps)
+    notes.extend(sub_file.notes)  # how it was read (an assumed frame rate), as 'subs check' shows
     rules = SubtitleRules(fps=fps) if fps else None  # the gap rule counts the picture's frames (else 24)
     out: list[Finding] = list(check_subtitles(sub_file, media_duration_s=duration_s, rules=rules))
     if not opt.sync:

@@ -484,12 +484,13 @@ _MICRODVD = re.compile(r"^\{\s*(\d+)\s*\}\{\s*(\d*)\s*\}(.*?)\r?$")
 MICRODVD_FPS = 23.976  # most players' assumption when the file does not say (pysubs2 refuses such a file)
 
 
-def _parse_microdvd(text: str, path: str | None) -> _Parsed:
+def _parse_microdvd(text: str, path: str | None, picture_fps: float | None = None) -> _Parsed:
     """MicroDVD (``{start frame}{end frame}text``, ``|`` a line break, ``{y:i}``-style tags), read here so
     that writing edits only the frame numbers (pysubs2 regenerates it and turns a line's ``{y:i}`` into
-    the whole subtitle's ``{Y:i}``). A first line ``{1}{1}23.976`` gives the frame rate."""
+    the whole subtitle's ``{Y:i}``). A first line ``{1}{1}23.976`` gives the frame rate; without one the
+    frames are the picture's (``picture_fps``, as players count them), else :data:`MICRODVD_FPS`'s."""
     lines = text.split("\n")
-    fps = MICRODVD_FPS
+    fps = picture_fps or MICRODVD_FPS
     said_fps = False
     cues: list[Cue] = []
     spans: list[Any] = []
@@ -517,8 +518,9 @@ def _parse_microdvd(text: str, path: str | None) -> _Parsed:
         raise DataFormatError("no MicroDVD cues found", path=path)
     notes = []
     if not said_fps:
+        whose = ", the picture's frame rate" if picture_fps else ""
         notes.append(
-            f"no frame-rate line (such as {{1}}{{1}}25): frames are read at {MICRODVD_FPS} fps; add the "
+            f"no frame-rate line (such as {{1}}{{1}}25): frames are read at {fps:.6g} fps{whose}; add the "
             "line if the file counts at another rate"
         )
     return _Parsed(cues, spans, notes, "microdvd", fps=fps)
@@ -632,8 +634,11 @@ class _Parsed:
         )  # fmt: skip
 
 
-def _parse_subtitles(text: str, *, format: str | None = None, path: str | None = None) -> _Parsed:
-    """Everything :func:`parse_subtitles` reads, and what writing needs (ASS comments, VTT inline times)."""
+def _parse_subtitles(
+    text: str, *, format: str | None = None, path: str | None = None, fps: float | None = None
+) -> _Parsed:
+    """Everything :func:`parse_subtitles` reads, and what writing needs (ASS comments, VTT inline times);
+    ``fps``: the picture's frame rate, which a MicroDVD file without a frame-rate line counts in."""
     fmt = format or _detect_format(text, path)
     if fmt in ("srt", "vtt"):
         cues, spans, notes, inline = _parse_srt_vtt(text, fmt, path)
@@ -642,7 +647,7 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
         cues, spans, notes, comments = _parse_ass(text, path)
         return _Parsed(cues, spans, notes, fmt, comments=comments)
     if fmt == "microdvd":
-        return _parse_microdvd(text, path)
+        return _parse_microdvd(text, path, fps)
     if fmt == "ttml":
         from reelkit.post.subs.ttml import read_ttml
 
@@ -667,7 +672,7 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
         ) from exc
     guessed = str(ssa.format or fmt)
     if guessed in _TEXT_FORMATS or guessed == "ttml":  # pysubs2 saw what the name did not say: read it here
-        return _parse_subtitles(text, format=guessed, path=path)
+        return _parse_subtitles(text, format=guessed, path=path, fps=fps)
     ends = [ev.end / 1000.0 for ev in ssa.events]
     if guessed == "sami":
         # SAMI gives starts alone: a caption stays up to the next SYNC (pysubs2 guesses 0.5 s + 67 ms a
@@ -691,9 +696,15 @@ def _parse_subtitles(text: str, *, format: str | None = None, path: str | None =
 
 
 def load_subtitles(
-    path: str | os.PathLike[str], *, encoding: str | None = None, format: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    format: str | None = None,
+    fps: float | None = None,
 ) -> SubtitleFile:
-    """Read a subtitle file (format from the content, else the extension; encoding detected)."""
+    """Read a subtitle file (format from the content, else the extension; encoding detected). ``fps``: the
+    frame rate of the picture it goes with: a MicroDVD file without a frame-rate line counts its frames
+    (else 23.976 is assumed), and is written back in them; a note says which rate was used."""
     p = Path(path)
     if not p.exists():
         raise DataFormatError("no such file; check the path", path=str(p))
@@ -704,14 +715,22 @@ def load_subtitles(
     if text.startswith("\ufeff"):
         text, bom = text[1:], True
     source, newline = _lines(text)
-    parsed = _parse_subtitles(source, format=format, path=str(p))
+    parsed = _parse_subtitles(source, format=format, path=str(p), fps=fps)
     return parsed.file(source, newline, encoding=enc, bom=bom, path=p)
 
 
-def from_string(text: str, *, format: str | None = None) -> SubtitleFile:
-    """A :class:`SubtitleFile` from text (UTF-8 when written)."""
+def picture_fps(media: str | os.PathLike[str]) -> float | None:
+    """The frame rate of ``media``'s picture (``None``: no picture), for :func:`load_subtitles`'s ``fps``."""
+    from reelkit.media import probe
+
+    video = probe(Path(media)).video
+    return float(video[0].rate) if video and video[0].rate else None
+
+
+def from_string(text: str, *, format: str | None = None, fps: float | None = None) -> SubtitleFile:
+    """A :class:`SubtitleFile` from text (UTF-8 when written); ``fps`` as :func:`load_subtitles`'s."""
     source, newline = _lines(text.lstrip("\ufeff"))
-    return _parse_subtitles(source, format=format).file(source, newline)
+    return _parse_subtitles(source, format=format, fps=fps).file(source, newline)
 
 
 def _lines(text: str) -> tuple[str, str]:
