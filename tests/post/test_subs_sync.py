@@ -508,6 +508,9 @@ def test_sync_reads_and_writes_a_microdvd_file_without_a_frame_rate_line_in_the_
     assert code == 0 and "read at 25 fps, the picture's frame rate" in err
     want = "".join(f"{{{round(c.start_s * 25)}}}{{{round(c.end_s * 25)}}}{c.text}\n" for c in cues)
     assert out.read_text() == want
+    # the library reads the picture's rate from the media path too
+    res = sync_subtitles(clip, inp, reference=ref)
+    assert res.offset_s == pytest.approx(-1.0, abs=0.02) and res.scale == 1.0
 
 
 def test_cli_sync_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

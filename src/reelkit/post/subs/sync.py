@@ -44,7 +44,14 @@ import numpy.typing as npt
 from reelkit._files import atomic_write_bytes
 from reelkit.errors import ConfigError, DataFormatError, SyncRefusedError
 from reelkit.post.subs.align import ActivityReference, _c_at, cue_scores, offset_scores, split_fit
-from reelkit.post.subs.io import Cue, SubtitleFile, check_output_path, load_subtitles, write_subtitles
+from reelkit.post.subs.io import (
+    Cue,
+    SubtitleFile,
+    check_output_path,
+    load_subtitles,
+    picture_fps,
+    write_subtitles,
+)
 from reelkit.post.subs.nonspeech import cue_weights
 from reelkit.post.vad import SpeechActivity, speech_activity
 from reelkit.progress import SILENT, Progress
@@ -636,7 +643,9 @@ def sync_subtitles(
     the ``reference`` subtitle file when given. Raises :class:`SyncRefusedError` when the fit is not
     trustworthy (confidence under ``options.min_confidence``)."""
     opts = options or SyncOptions()
-    sub = subs if isinstance(subs, SubtitleFile) else load_subtitles(subs)
+    # a MicroDVD file without a frame-rate line counts the picture's frames (as the CLI and qc read it)
+    fps = picture_fps(media_or_none) if isinstance(media_or_none, str | os.PathLike) else None
+    sub = subs if isinstance(subs, SubtitleFile) else load_subtitles(subs, fps=fps)
     timed = [c for c in sub.cues if c.end_s > c.start_s]
     if len(timed) < 2:  # the file itself is unusable for a sync: a user error naming it (exit 2)
         where = str(sub.path) if sub.path is not None else "the subtitles"
@@ -645,7 +654,9 @@ def sync_subtitles(
         )
     with progress.task("reading the reference", total=None):
         if reference is not None:
-            ref_file = reference if isinstance(reference, SubtitleFile) else load_subtitles(reference)
+            ref_file = (
+                reference if isinstance(reference, SubtitleFile) else load_subtitles(reference, fps=fps)
+            )
             if not any(c.end_s > c.start_s for c in ref_file.cues):  # the user's file, not a doubtful fit
                 where = str(ref_file.path) if ref_file.path is not None else "the reference"
                 raise DataFormatError("the reference has no timed cues to align to", path=where)
