@@ -587,10 +587,23 @@ def test_unused_columns_are_warned_about_when_no_rating_or_time_is_found(tmp_pat
         load_parquet(tmp_path / "s.parquet")
     named = load_events_file(p, columns="user_rating=rating,watched_at=timestamp")
     assert named.events["value"].tolist() == [4.5] and named.events["timestamp"].tolist() == [1577836800]
+    # a column named by columns= leaves the rest to be warned about (watched_at was dropped in silence)
+    with pytest.warns(
+        ReelkitWarning, match=r"'watched_at' not used and no time column .*'watched_at=timestamp'"
+    ):
+        load_events_file(p, columns="user_rating=rating")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every column used, or nothing left that could be the rating/time
         load_events_file(write(tmp_path / "a.csv", "user,item,rating,timestamp,genre\n1,10,4,5,x\n"))
         load_events_file(write(tmp_path / "b.csv", "user,item\n1,10\n"))
+        # MovieLens' tags.csv: its tag is text, no rating (it suggested --columns 'tag=rating')
+        load_events_file(
+            write(tmp_path / "tags.csv", "userId,movieId,tag,timestamp\n2,60756,funny,1445714994\n")
+        )
+        pd.DataFrame({"user": [1], "item": [10], "tag": ["dark"], "ts": [5]}).to_parquet(
+            tmp_path / "t.parquet"
+        )
+        load_parquet(tmp_path / "t.parquet")
 
 
 def test_an_empty_timestamp_is_refused_at_its_line(tmp_path: Path) -> None:
@@ -606,6 +619,12 @@ def test_an_empty_timestamp_is_refused_at_its_line(tmp_path: Path) -> None:
     ).to_parquet(tmp_path / "e.parquet")
     with pytest.raises(DataFormatError, match="row 1: empty timestamp"):
         load_parquet(tmp_path / "e.parquet")
+    # the file's row, though events of titles the catalogue lacks are dropped first (it said row 3 of 5)
+    pd.DataFrame({"user": [1] * 5, "item": ["a", "x", "y", "a", "a"], "rating": [4.0] * 5,
+                  "timestamp": [1, 2, 3, 4, np.nan]}).to_parquet(tmp_path / "d.parquet")  # fmt: skip
+    pd.DataFrame({"item_id": ["a"], "title": ["A"]}).to_csv(tmp_path / "titles.csv", index=False)
+    with pytest.raises(DataFormatError, match="row 5: empty timestamp"):
+        load_parquet(tmp_path / "d.parquet", titles_path=tmp_path / "titles.csv", unknown_titles="drop")
     with pytest.raises(DataFormatError, match="row 2: empty timestamp"):
         Dataset.from_events(
             pd.DataFrame(
@@ -621,7 +640,9 @@ def test_parquet_ids_lose_surrounding_spaces_as_delimited_ids_do(tmp_path: Path)
     )
     frame.to_parquet(tmp_path / "e.parquet")
     frame.to_csv(tmp_path / "e.csv", index=False)
-    for ds in (load_parquet(tmp_path / "e.parquet"), load_events_file(tmp_path / "e.csv")):
+    frame.astype({"user": "category"}).to_parquet(tmp_path / "c.parquet")  # pandas' categoricals too
+    read = [load_parquet(tmp_path / "e.parquet"), load_parquet(tmp_path / "c.parquet")]
+    for ds in (*read, load_events_file(tmp_path / "e.csv")):
         assert set(ds.events["member_id"]) == {"1"} and set(ds.events["title_id"]) == {"a"}
 
 

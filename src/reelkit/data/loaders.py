@@ -485,24 +485,59 @@ def _fields_from_header(names: Sequence[str], path: Path, line: int = 1) -> list
     return fields
 
 
-def _warn_unused(names: Sequence[str], fields: Sequence[str | None], path: Path) -> None:
-    """Warn when header columns go unused while the events have no rating or no time: a ``stars`` or
-    ``watched_at`` column was dropped without a word, and ratings became plays at time 0."""
-    unused = [str(n) for n, f in zip(names, fields, strict=True) if f is None and str(n).strip()]
+def _warn_unused(
+    names: Sequence[str], fields: Sequence[str | None], path: Path, kinds: Sequence[tuple[bool, bool]]
+) -> None:
+    """Warn when a header column that could be the rating (numbers) or the time (numbers or dates) goes
+    unused while the events have none: a ``stars`` or ``watched_at`` column was dropped without a word,
+    and ratings became plays at time 0. ``kinds``: per column, (numbers, numbers or dates) in a sample."""
     no_value = "value" not in fields and "kind" not in fields  # with a kind column a rating needs a value
     no_time = "timestamp" not in fields
-    if not unused or not (no_value or no_time):
+    unused = [
+        (str(n), k) for n, f, k in zip(names, fields, kinds, strict=True) if f is None and str(n).strip()
+    ]
+    rating = [n for n, (numbers, _) in unused if no_value and numbers]
+    time = [n for n, (_, timelike) in unused if no_time and timelike]
+    if not rating and not time:  # a tag or a title: nothing that could be read as what is missing
         return
     lacking = " or ".join(w for w, gone in (("rating", no_value), ("time", no_time)) if gone)
     read_as = "plays" if no_value else "events"
     read_as += " without times (all at 0)" if no_time else " (implicit feedback)"
+    name, field = (rating[0], "rating") if rating else (time[0], "timestamp")
     warnings.warn(
-        f"{path}: column(s) {', '.join(map(repr, unused))} not used and no {lacking} column found, so the "
-        f"events are read as {read_as}; if one is the {lacking}, say so: --columns "
-        f"'{unused[0]}={'rating' if no_value else 'timestamp'}' (columns= in Python)",
+        f"{path}: column(s) {', '.join(map(repr, dict.fromkeys(rating + time)))} not used and no {lacking} "
+        f"column found, so the events are read as {read_as}; if one is the {lacking}, say so: --columns "
+        f"'{name}={field}' (columns= in Python)",
         ReelkitWarning,
         stacklevel=2,
     )
+
+
+def _sample_kinds(rows: Sequence[Sequence[str]], n: int) -> list[tuple[bool, bool]]:
+    """Per column of sampled data rows: (all numbers, all numbers or dates); empty cells are skipped."""
+    out = []
+    for i in range(n):
+        cells = [r[i].strip().strip('"') for r in rows if i < len(r) and r[i].strip().strip('"')]
+        numbers = bool(cells) and all(_is_float(c) for c in cells)
+        dates = False
+        if cells and not numbers:
+            with warnings.catch_warnings():  # pandas' "could not infer format" on text that is no date
+                warnings.simplefilter("ignore")
+                try:
+                    parsed = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed", utc=True)
+                except (ValueError, TypeError, OverflowError):
+                    parsed = pd.Series([pd.NaT])
+            dates = bool(parsed.notna().all())
+        out.append((numbers, numbers or dates))
+    return out
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_dup_fields(fields: Sequence[str | None]) -> None:
@@ -597,8 +632,9 @@ def _sniff_layout(
             "--columns user,item,rating,timestamp (columns= in Python)",
             path=str(path),
         )
-    if has_header and mapping is None and positional is None:
-        _warn_unused(header_names, fields, path)
+    if has_header and positional is None:  # named by the header, or some by columns= and the rest by it
+        rows = [_split_line(ln, sep) for ln in lines[1:]]
+        _warn_unused(header_names, fields, path, _sample_kinds(rows, len(header_names)))
     return _Layout(
         sep=sep, header=has_header, fields=tuple(fields), header_names=header_names, header_line=header_line
     )
@@ -1377,13 +1413,26 @@ def load_parquet(
         )
     if len(frame) == 0:
         raise EmptyDataError("the table has no rows", path=str(p))
-    if columns is None:
-        _warn_unused([str(c) for c in raw.columns], fields, p)
+    _warn_unused(
+        [str(c) for c in raw.columns],
+        fields,
+        p,
+        [
+            (
+                (num := pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)),
+                num or pd.api.types.is_datetime64_any_dtype(t),
+            )
+            for t in raw.dtypes
+        ],
+    )
     for field in ("member_id", "title_id"):
         col = frame[field]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # pandas' and Polars' categoricals come back so
+            col = col.astype(object)
         if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
             # as a delimited file's ids are: ' 1' and '1' were two members here and one in the CSV
-            col = frame[field] = col.map(lambda v: v.strip() if isinstance(v, str) else v)
+            col = col.map(lambda v: v.strip() if isinstance(v, str) else v)
+        frame[field] = col
         empty = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy()
         if empty.any():
             raise DataFormatError(
@@ -1391,6 +1440,13 @@ def load_parquet(
                 "and a title id",
                 path=str(p),
             )
+    if "timestamp" in frame and (empty_ts := frame["timestamp"].isna().to_numpy()).any():
+        # here, by the file's row: events of titles the catalogue lacks may be dropped before it is built
+        raise DataFormatError(
+            f"row {int(np.argmax(empty_ts)) + 1}: empty timestamp; give every event a time, or drop the "
+            "column (then all are at 0)",
+            path=str(p),
+        )
     if "timestamp" in frame:
         frame["timestamp"] = _dates_as_datetimes(frame["timestamp"])
     if "timestamp" in frame and pd.api.types.is_datetime64_any_dtype(frame["timestamp"]):
