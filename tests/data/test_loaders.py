@@ -326,7 +326,8 @@ def test_generic_columns_by_name(tmp_path: Path) -> None:
     p = write(tmp_path / "log.csv", "when,uid,sku,stars\n100,a,x,5\n")
     ds = load_events_file(p, columns="uid=member_id,sku=title_id,stars=rating,when=timestamp")
     assert ds.events.iloc[0][["member_id", "title_id", "value", "timestamp"]].tolist() == ["a", "x", 5.0, 100]
-    ds = load_events_file(p, columns={"uid": "user", "sku": "item"})
+    with pytest.warns(ReelkitWarning, match="'when', 'stars' not used"):  # said, not silent
+        ds = load_events_file(p, columns={"uid": "user", "sku": "item"})
     assert ds.events["kind"].tolist() == ["play"]  # no value column: implicit plays
 
 
