@@ -254,10 +254,12 @@ def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:
 
 
 def test_float_ids_with_a_fraction_keep_it() -> None:
-    """Only a column of integral floats loses its ".0": member 1.5 stays "1.5", not "1" (as 1.0 does)."""
+    """Only a column of integral floats loses its ".0": member 1.5 stays "1.5", not "1", and in that column
+    1.0 keeps its ".0" (in a column of integral floats it is "1")."""
     ds = Dataset.from_events(pd.DataFrame({"member_id": [1.5, 1.0], "title_id": [10, 10]}))
-    ids = ds.events["member_id"].tolist()
-    assert ids[0] == "1.5" and ids[1] != "1.5"
+    assert ds.events["member_id"].tolist() == ["1.5", "1.0"]
+    whole = Dataset.from_events(pd.DataFrame({"member_id": [2.0, 1.0], "title_id": [10, 10]}))
+    assert whole.events["member_id"].tolist() == ["2", "1"]
 
 
 @pytest.mark.parametrize(
