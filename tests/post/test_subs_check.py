@@ -331,6 +331,19 @@ def test_check_against_a_file_that_is_not_media_is_a_user_error(
     assert code == 2 and "notes.json: no audio or video of a known length" in err and "no problems" not in out
 
 
+def _gray_25fps(path: Path) -> Path:
+    """An 8 s, 25 fps grey picture (no audio)."""
+    from reelkit.media import run_ffmpeg
+
+    run_ffmpeg(
+        [
+            "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=8",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path),
+        ]
+    )  # fmt: skip
+    return path
+
+
 @pytest.mark.media
 def test_check_with_media_counts_the_gap_in_the_media_frames(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -338,16 +351,9 @@ def test_check_with_media_counts_the_gap_in_the_media_frames(
     """80 ms is two frames at 25 fps: against a 25 fps picture it passes; --fps 24 still overrides."""
     import json
 
-    from reelkit.media import run_ffmpeg
     from reelkit.testing.cli import run_cli
 
-    clip = tmp_path / "m25.mp4"
-    run_ffmpeg(
-        [
-            "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=8",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip),
-        ]
-    )  # fmt: skip
+    clip = _gray_25fps(tmp_path / "m25.mp4")
     subs = tmp_path / "g25.srt"
     subs.write_text(
         _srt(
@@ -368,16 +374,9 @@ def test_check_reads_a_microdvd_file_without_a_frame_rate_line_at_the_media_fram
     """Frame 210 against an 8 s, 25 fps picture ends at 8.4 s (read at 23.976 fps: 8.759 s); --fps wins."""
     import json
 
-    from reelkit.media import run_ffmpeg
     from reelkit.testing.cli import run_cli
 
-    clip = tmp_path / "m25.mp4"
-    run_ffmpeg(
-        [
-            "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=25:duration=8",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip),
-        ]
-    )  # fmt: skip
+    clip = _gray_25fps(tmp_path / "m25.mp4")
     subs = tmp_path / "nohead.sub"
     subs.write_text("{25}{75}Hello\n{150}{210}Past end\n")
     code, out, _ = run_cli(capsys, "subs", "check", str(subs), "--media", str(clip), "--json")

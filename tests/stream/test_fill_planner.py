@@ -3,6 +3,8 @@ hits, and the perfect-knowledge fill against the model's on a synthetic trace.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from reelkit.stream.cache import RequestTrace, SynthConfig, simulate, synthesize
 from reelkit.stream.fill import (
     FillConfig,
     FillPlanner,
+    FillResult,
     compare_fill,
     parse_fill_window,
     parse_rate,
@@ -478,11 +481,10 @@ def test_forecasts_whose_shadows_tie_keep_the_first() -> None:
     assert res.forecast_per_day == ("b", "b", "b")
 
 
-def test_forecast_shadows_count_the_fill_cost() -> None:
-    # object 0 is requested three times a day; objects 1-4 never. Both forecasts pin object 0 and serve the
-    # same bytes; "junk" also fetches objects 1-4 into the free disk (400 bytes on the first night). At
-    # fill_cost 0.5 its shadow saved 200 bytes less, so the nights after the first follow "lean" (a plain
-    # count of bytes served would tie and keep the first candidate)
+def _lean_or_junk(**extra: Any) -> FillResult:
+    """Object 0 is requested three times a day over 4 days; objects 1-4 never. Both forecasts pin object 0
+    and serve the same bytes; "junk" also fetches objects 1-4 into the free disk (400 bytes on the first
+    night, 200 of fill cost at 0.5)."""
     rows = [(d, h) for d in range(4) for h in (15.0, 16.0, 17.0)]
     ts = np.array([T0 + d * DAY + h * HOUR for d, h in rows])
     obj = np.zeros(len(rows), dtype=np.int64)
@@ -498,8 +500,15 @@ def test_forecast_shadows_count_the_fill_cost() -> None:
         fill_cost=0.5,
         horizon_days=7.0,
         adaptive_reserve=(),
+        **extra,
     )
-    res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"junk": junk, "lean": lean})
+    return simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"junk": junk, "lean": lean})
+
+
+def test_forecast_shadows_count_the_fill_cost() -> None:
+    # at fill_cost 0.5 the shadow of "junk" saved 200 bytes less, so the nights after the first follow
+    # "lean" (a plain count of bytes served would tie and keep the first candidate)
+    res = _lean_or_junk()
     assert res.forecast_per_day == ("junk", "lean", "lean")
     assert res.hit_mask[3:].all()
 
@@ -508,28 +517,9 @@ def test_the_forecast_is_chosen_on_all_the_nights_so_far_not_the_reserve_window(
     """Pins the forecast choice to every night so far: with adapt_window_days=1, "lean" stays ahead by the
     200 bytes "junk" paid on the first night, though the two tie on every later night (a choice over the
     last night alone would tie and go back to the first candidate, "junk")."""
-    rows = [(d, h) for d in range(4) for h in (15.0, 16.0, 17.0)]
-    ts = np.array([T0 + d * DAY + h * HOUR for d, h in rows])
-    obj = np.zeros(len(rows), dtype=np.int64)
-    sizes = np.full(5, 100, dtype=np.int64)
-    lean = np.zeros((5, 3))
-    lean[0] = 3.0
-    junk = lean.copy()
-    junk[1:] = 1.0
-    cfg = FillConfig(
-        capacity_bytes=500,
-        fill_window=(0.0, 12.0),
-        fill_rate_bytes_per_s=1000 / HOUR,
-        fill_cost=0.5,
-        horizon_days=7.0,
-        adaptive_reserve=(),
-        adapt_window_days=1,
-    )
-    res = simulate_fill(ts, obj, sizes[obj], sizes, cfg, train_days=1, forecast={"junk": junk, "lean": lean})
-    assert res.forecast_per_day == ("junk", "lean", "lean")
+    assert _lean_or_junk(adapt_window_days=1).forecast_per_day == ("junk", "lean", "lean")
 
 
-@pytest.mark.parametrize("reactive", ["sieve", "lru"])
 def test_with_nothing_pinned_the_reactive_part_is_that_policy(reactive: str) -> None:
     """A zero forecast pins nothing, so the whole disk is the reactive part: its hits must be exactly those
     of the simulator's own SIEVE (or LRU) on the measured requests, both warmed on the training day's."""
