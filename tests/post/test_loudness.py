@@ -70,6 +70,12 @@ def test_surround_weight_and_lfe_excluded() -> None:
     assert math.isinf(measure(x, rate).integrated_lufs)
     assert channel_weights(6).tolist() == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]
     assert channel_weights(5).tolist() == [1.0, 1.0, 1.0, 1.41, 1.41]
+    # an LFE track alone (a stream of a multi-mono delivery) says why it has no loudness (it said nothing)
+    lfe = Meter().measure(s[:, None], rate, layout="LFE")
+    assert math.isinf(lfe.integrated_lufs)
+    said = "no loudness: BS.1770 measures none of these channels (LFE; it leaves LFE and channels of an"
+    assert lfe.notes == (said + " unknown layout out)",)
+    assert measure(s[:, None], rate).notes == ()  # a mono programme is measured
 
 
 def test_seven_one_weighs_the_side_channels_not_the_rear_ones() -> None:

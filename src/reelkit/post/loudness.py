@@ -611,6 +611,12 @@ class Meter:
         blocks = m_energy[::_HOP]  # 400 ms blocks every 100 ms, aligned to the start
         integrated, rel_gate = _gated_mean(blocks, RELATIVE_GATE_LU)
         lra, lra_low, lra_high = _loudness_range(s_energy[::_HOP])
+        if not weights.any():  # an LFE track on its own (a stream of a multi-mono delivery)
+            names = ", ".join(channel_names(channels, layout))
+            notes.append(
+                f"no loudness: BS.1770 measures none of these channels ({names}; it leaves LFE and channels "
+                "of an unknown layout out)"
+            )
         if frames < sample_rate * 0.4:
             notes.append("shorter than one 400 ms block: no integrated or momentary loudness")
         elif s_energy.size == 0:
