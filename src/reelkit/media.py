@@ -614,8 +614,10 @@ def write_audio(
         args += ["-map", "0:a"] if source is not None else []
         if codec:
             args += ["-c:a", codec]
-    if start_s > 0:  # the samples' timestamps moved (-itsoffset leaves a raw input's first at 0)
-        args += ["-af", f"asetpts=PTS+{start_s:.6f}/TB"]
+    if start_s > 0:  # the samples' timestamps moved (-itsoffset leaves a raw input's first at 0), on the new
+        # stream only: a filter on a copied soundtrack is refused (codec copy)
+        where = f"-filter:a:{replace_stream}" if replace_in is not None else "-filter:a"
+        args += [where, f"asetpts=PTS+{start_s:.6f}/TB"]
     args += list(extra)
     with atomic_path(out, f".part{out.suffix}") as tmp:
         run_ffmpeg([*args, str(tmp)], input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -251,6 +252,37 @@ def test_a_delayed_soundtrack_keeps_its_place_against_the_picture(tmp_path: Path
         normalize_file(src, tmp_path / "out.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
     y, _ = sf.read(tmp_path / "out.wav")
     assert y.shape[0] == int(4.5 * RATE) and not y[: int(1.5 * RATE)].any() and y[int(1.5 * RATE)].any()
+    # the WAV is normalised as written, lead-in and all (the track was, and the WAV then measured -23.1)
+    assert measure(y.astype(np.float32), RATE).integrated_lufs == pytest.approx(-23.0, abs=0.05)
+    # a delayed second soundtrack replaced beside a copied first one: the timing filter went on both, and
+    # ffmpeg refused to filter the copied stream
+    two = tmp_path / "two.mkv"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-i", str(wav), "-i", str(src)),
+            *("-map", "1:v", "-map", "0:a", "-map", "1:a", "-c:v", "copy", "-c:a", "pcm_s24le", str(two)),
+        ],
+        what="making a two-soundtrack clip",
+    )
+    assert [a.start_s for a in media.probe(two).audio] == pytest.approx([0.0, 1.5], abs=1e-3)
+    normalize_file(two, tmp_path / "two_n.mkv", target_lufs=-23.0, true_peak_dbtp=-1.0, stream=1)
+    assert [a.start_s for a in media.probe(tmp_path / "two_n.mkv").audio] == pytest.approx(
+        [0.0, 1.5], abs=1e-3
+    )
+    # a few milliseconds late (a transport stream's usual offset) is no lead-in: no warning, no padding
+    ts = tmp_path / "late.mkv"
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=4"),
+            *("-itsoffset", "0.01", "-i", str(wav), "-map", "0:v", "-map", "1:a"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s24le", str(ts)),
+        ],
+        what="making a test clip",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        normalize_file(ts, tmp_path / "late.wav", target_lufs=-23.0, true_peak_dbtp=-1.0)
+    assert sf.info(tmp_path / "late.wav").frames == 3 * RATE
 
 
 @pytest.mark.media

@@ -717,6 +717,13 @@ def test_a_delayed_soundtrack_is_checked_on_the_programme_timeline(
     # the measurement reads the same timeline: 6.5 s, and says the soundtrack starts late
     code, out, err = run(capsys, "loudness", str(clip), "--vad", "none")
     assert code == 0 and "6.5 s)" in out and "starts 1.500 s into the programme" in err
+    # the loudness is the soundtrack's own: the windows over the lead-in, part silence, counted and moved
+    # a steady programme's integrated loudness and inflated its loudness range
+    own = measure(x, RATE)
+    assert report.loudness.integrated_lufs == pytest.approx(own.integrated_lufs, abs=1e-6)
+    assert report.loudness.lra_lu == pytest.approx(own.lra_lu, abs=1e-6)
+    code, out, _ = run(capsys, "loudness", str(clip), "--vad", "none", "--json")
+    assert json.loads(out)["integrated_lufs"] == pytest.approx(own.integrated_lufs, abs=1e-6)
 
 
 @pytest.mark.media

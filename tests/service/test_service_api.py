@@ -390,6 +390,8 @@ def test_a_body_missing_not_an_object_or_unreadable_is_named_body(client: TestCl
     for sent, said in ((b"", missing), (b"[]", listed)):
         r = client.post("/v1/events", content=sent, headers=json_type)
         assert r.status_code == 422 and r.json()["fields"] == [{"field": "body", "message": said}], r.text
+    r = client.post("/v1/events", headers=AUTH)  # nothing sent, no type: missing, not a 415 about its type
+    assert r.status_code == 422 and r.json()["fields"] == [{"field": "body", "message": missing}], r.text
     r = client.post("/v1/events", content=b'{"events": [{"event_id": "x\xff"}]}', headers=json_type)
     assert r.status_code == 400 and r.json()["error"] == "bad_request"
     assert r.json()["fields"][0]["field"] == "body" and "not UTF-8" in r.json()["message"]

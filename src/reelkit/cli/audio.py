@@ -186,7 +186,7 @@ def loudness_cmd(
     _check_vad(vad)
     from reelkit.post.audio import read_audio
     from reelkit.post.loudness import Meter
-    from reelkit.post.qc import LEAD_IN_MIN_S
+    from reelkit.post.qc import LEAD_IN_MIN_S, measure_soundtrack
 
     audio = read_audio(Path(file), stream=stream, on_timeline=True)  # its duration as 'reelkit qc' gives it
     if audio.streams > 1:
@@ -197,16 +197,14 @@ def loudness_cmd(
         )
     if audio.start_s >= LEAD_IN_MIN_S:
         err_console.print(
-            f"note: {file}'s soundtrack starts {audio.start_s:.3f} s into the programme; measured on the "
-            "programme's timeline (the silence before it is gated out)",
+            f"note: {file}'s soundtrack starts {audio.start_s:.3f} s into the programme; measured from its "
+            "start, its times on the programme's timeline",
             highlight=False,
             markup=False,
         )
     speech = None if vad == "none" else vad
     try:
-        result = Meter(speech=speech).measure(  # type: ignore[arg-type]
-            audio.samples, audio.sample_rate, layout=audio.layout
-        )
+        result = measure_soundtrack(audio, Meter(speech=speech))  # type: ignore[arg-type]
     except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
         raise ConfigError(f"{file}: {exc}") from None
     summary = result.summary()

@@ -357,6 +357,24 @@ def normalize_file(
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     ext = output_extension(dst_p)
     audio = read_audio(src_p, stream=stream)
+    # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
+    info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None
+    whole = src_p if info is not None and (info.video or len(info.audio) > 1) else None
+    from reelkit.post.qc import LEAD_IN_MIN_S
+
+    if whole is None and audio.start_s >= LEAD_IN_MIN_S:
+        # written alone (a WAV has no start time), a delayed soundtrack keeps its place against the picture
+        # with its lead-in as silence in front, normalised as written (the windows over its start count);
+        # under LEAD_IN_MIN_S (an encoder's priming, a TS's few ms) it is not worth a word
+        lead = np.zeros((round(audio.start_s * audio.sample_rate), audio.channels), np.float32)
+        warnings.warn(
+            f"{src_p}: its soundtrack starts {audio.start_s:.3f} s after the programme's start; "
+            f"{dst_p.name} starts with {audio.start_s:.3f} s of silence so that it stays in sync with the "
+            "picture",
+            ReelkitWarning,
+            stacklevel=2,
+        )
+        audio = replace(audio, samples=np.concatenate([lead, audio.samples]), start_s=0.0)
     meter = Meter(speech=speech if reference == "dialogue" else None)
     with _naming(src_p):
         source = meter.measure(audio.samples, audio.sample_rate, layout=audio.layout)  # once, not each pass
@@ -378,27 +396,9 @@ def normalize_file(
                 speech=speech,
             )
 
-    # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
-    info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None
-    whole = src_p if info is not None and (info.video or len(info.audio) > 1) else None
-    lead = round(audio.start_s * audio.sample_rate) if whole is None else 0
-
-    def placed(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """A delayed soundtrack written alone (a WAV has no start time) keeps its place against the picture:
-        its lead-in as silence in front (in a programme it keeps its stream's start time instead)."""
-        return np.concatenate([np.zeros((lead, x.shape[1]), np.float32), x]) if lead else x
-
-    if lead:
-        warnings.warn(
-            f"{src_p}: its soundtrack starts {audio.start_s:.3f} s after the programme's start; "
-            f"{dst_p.name} starts with {audio.start_s:.3f} s of silence so that it stays in sync with the "
-            "picture",
-            ReelkitWarning,
-            stacklevel=2,
-        )
     if ext in (".wav", ".flac"):
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
-        write_audio_file(dst_p, placed(out), audio.sample_rate, metadata_from=src_p, layout=audio.layout)
+        write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p, layout=audio.layout)
         return replace(result, output_path=str(dst_p))
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
@@ -419,7 +419,7 @@ def normalize_file(
                 with naming_output(dst_p):  # a failed write names the output, not this hidden pass file
                     write_audio_file(
                         part,
-                        placed(out),
+                        out,
                         audio.sample_rate,
                         replace_in=whole,
                         replace_stream=stream,

@@ -41,6 +41,7 @@ from reelkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from reelkit.media import MediaInfo
+    from reelkit.post.audio import Audio
 
 __all__ = [
     "SPECS",
@@ -49,6 +50,7 @@ __all__ = [
     "QCReport",
     "audio_findings",
     "get_spec",
+    "measure_soundtrack",
     "render_html",
     "run_qc",
     "write_report",
@@ -611,6 +613,36 @@ def audio_findings(
     ]
 
 
+def measure_soundtrack(
+    audio: Audio, meter: Meter, *, speech_mask: tuple[float, npt.NDArray[Any]] | None = None
+) -> LoudnessResult:
+    """The loudness of ``audio`` read ``on_timeline``: measured on the soundtrack itself (a delayed one's
+    lead-in of padded silence left out: the 400 ms and 3 s windows over its start, part silence, lowered a
+    steady tone's integrated loudness by 0.12 LU and made its LRA 6.9 LU), with its times (true peak,
+    curves) and duration on the file's timeline. ``speech_mask``: on the timeline, as the samples."""
+    from dataclasses import replace
+
+    x, rate = audio.samples, audio.sample_rate
+    lead = round(audio.start_s * rate)
+    if not 0 < lead < x.shape[0]:
+        return meter.measure(x, rate, speech_mask=speech_mask, layout=audio.layout)
+    if speech_mask is not None:
+        frame_s, mask = speech_mask
+        speech_mask = (frame_s, mask[min(round(lead / rate / frame_s), len(mask)) :])
+    lo = meter.measure(x[lead:], rate, speech_mask=speech_mask, layout=audio.layout)
+    shift = lead / rate
+    curve = lo.curve
+    if curve is not None:
+        curve = replace(
+            curve,
+            momentary_times_s=curve.momentary_times_s + shift,
+            short_term_times_s=curve.short_term_times_s + shift,
+        )
+    return replace(
+        lo, true_peak_time_s=lo.true_peak_time_s + shift, duration_s=x.shape[0] / rate, curve=curve
+    )
+
+
 def _shifted(found: list[Finding], by_s: float) -> list[Finding]:
     """Findings of samples that start ``by_s`` into the programme, on the programme's timeline."""
     if not by_s:
@@ -826,7 +858,7 @@ def run_qc(
     steps = 4 + (subs_p is not None)
     with progress.task(f"QC {media_p.name}", total=steps) as bar:
         # on the file's timeline, as the picture and the subtitles are (a delayed soundtrack's lead-in is
-        # silence in front: gated out of the loudness, a finding of its own, not a silence)
+        # silence in front: left out of the loudness, a finding of its own, not a silence)
         audio = read_audio(media_p, stream=stream, on_timeline=True)
         bar.advance()
         x, rate = audio.samples, audio.sample_rate
@@ -834,7 +866,7 @@ def run_qc(
         activity = _speech_activity(x, rate, opt.vad, notes)
         mask = (float(activity.frame_s), activity.mask()) if activity is not None else None
         try:
-            lo = Meter(keep_curve=True).measure(x, rate, speech_mask=mask, layout=audio.layout)
+            lo = measure_soundtrack(audio, Meter(keep_curve=True), speech_mask=mask)
         except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
             raise ConfigError(f"{media_p}: {exc}") from None
         notes.extend(lo.notes)

@@ -139,7 +139,9 @@ def _json_sent_untyped(request: Request, exc: RequestValidationError) -> bool:
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if kind == "application/json" or kind.endswith("+json"):
         return False
-    return any(tuple(err.get("loc", ())) == ("body",) for err in exc.errors())
+    # an empty body is missing, whatever its type says (a 422 naming it, not a 415)
+    whole = [err for err in exc.errors() if tuple(err.get("loc", ())) == ("body",)]
+    return any(err.get("type") != "missing" for err in whole)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
