@@ -340,7 +340,9 @@ def normalize_file(
     others through ffmpeg). A video written to a video container keeps everything else: the picture, its
     other soundtracks and its subtitles, copied; only that soundtrack is replaced, at its start time (a
     delayed soundtrack, ``start 3.0``, stays 3 s after the picture). Written alone, a delayed soundtrack
-    starts with its lead-in as silence (a WAV has no start time), with a warning.
+    starts with its lead-in as silence (a WAV has no start time), with a warning, and is normalised as
+    written; a lead-in under ``qc.LEAD_IN_MIN_S`` (an encoder's priming, a transport stream's few ms) is
+    left out.
 
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
     pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
