@@ -423,7 +423,8 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
                 if "requestBody" in op:
                     resp.setdefault("400", {"description": "The body is not valid JSON", **body})
                     resp.setdefault("413", {"description": "The body is too large", **body})
-                    resp.setdefault("415", {"description": "The body is not sent as JSON", **body})
+                    if "application/json" in op["requestBody"].get("content", {}):  # not an upload's form
+                        resp.setdefault("415", {"description": "The body is not sent as JSON", **body})
                 unavailable = []
                 if calls(route.dependant, get_bundle):
                     unavailable.append("no model is trained yet")
