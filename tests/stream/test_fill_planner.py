@@ -520,6 +520,7 @@ def test_the_forecast_is_chosen_on_all_the_nights_so_far_not_the_reserve_window(
     assert _lean_or_junk(adapt_window_days=1).forecast_per_day == ("junk", "lean", "lean")
 
 
+@pytest.mark.parametrize("reactive", ["sieve", "lru"])
 def test_with_nothing_pinned_the_reactive_part_is_that_policy(reactive: str) -> None:
     """A zero forecast pins nothing, so the whole disk is the reactive part: its hits must be exactly those
     of the simulator's own SIEVE (or LRU) on the measured requests, both warmed on the training day's."""
