@@ -300,6 +300,11 @@ class MediaInfo:
     #: may be off by seconds, so it says nothing about whether the file is whole.
     duration_estimated: bool = False
 
+    @property
+    def picture_fps(self) -> float | None:
+        """The first picture's frame rate (``None``: no picture, or no rate ffmpeg could tell)."""
+        return float(self.video[0].rate) if self.video and self.video[0].rate else None
+
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 #: The file's start (``Duration: ..., start: 0.000000``) and a stream's own where it differs (``start 3.0``).

@@ -184,9 +184,9 @@ def loudness_cmd(
         console.print(ctx.get_help())
         raise typer.Exit(2)
     _check_vad(vad)
-    from reelkit.post.audio import read_audio
+    from reelkit.post.audio import LEAD_IN_MIN_S, read_audio
     from reelkit.post.loudness import Meter
-    from reelkit.post.qc import LEAD_IN_MIN_S, measure_soundtrack
+    from reelkit.post.qc import measure_soundtrack
 
     audio = read_audio(Path(file), stream=stream, on_timeline=True)  # its duration as 'reelkit qc' gives it
     if audio.streams > 1:

@@ -188,7 +188,7 @@ def check_cmd(
 
             raise MediaError("no audio or video of a known length to check the cues against", path=str(media))
         duration = info.duration_s
-        media_fps = float(info.video[0].rate) if info.video and info.video[0].rate else None
+        media_fps = info.picture_fps
     # the gap rule counts frames of the picture the cues go with: --fps, else the media's rate
     rate = fps if fps is not None else media_fps or 24.0
     rules = SubtitleRules(fps=rate, max_cps=max_cps, max_line_chars=max_chars, max_lines=max_lines)

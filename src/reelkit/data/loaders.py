@@ -518,7 +518,7 @@ def _sample_kinds(rows: Sequence[Sequence[str]], n: int) -> list[tuple[bool, boo
     out = []
     for i in range(n):
         cells = [r[i].strip().strip('"') for r in rows if i < len(r) and r[i].strip().strip('"')]
-        numbers = bool(cells) and all(_is_float(c) for c in cells)
+        numbers = bool(cells) and all(_is_number(c) for c in cells)
         dates = False
         if cells and not numbers:
             with warnings.catch_warnings():  # pandas' "could not infer format" on text that is no date
@@ -530,14 +530,6 @@ def _sample_kinds(rows: Sequence[Sequence[str]], n: int) -> list[tuple[bool, boo
             dates = bool(parsed.notna().all())
         out.append((numbers, numbers or dates))
     return out
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_dup_fields(fields: Sequence[str | None]) -> None:
@@ -869,11 +861,11 @@ def _events_from_table(
             frame[field] = values
         if (i := _first(np.isinf(frame[field].to_numpy(np.float64)))) is not None:
             at(i, f"{word} {str(col.iloc[i])!r} is not a finite number; fix or remove this line")
-        if field in required and (i := _first(frame[field].isna().to_numpy())) is not None:
+        # a time too, where the file has the column: read as 0 it was the oldest event (a member's re-rating
+        # lost to the rating it replaced)
+        needed = field in required or field == "timestamp"
+        if needed and (i := _first(frame[field].isna().to_numpy())) is not None:
             at(i, f"empty {word}; every line needs one: fill it in or remove this line")
-        if field == "timestamp" and (i := _first(frame[field].isna().to_numpy())) is not None:
-            # read as 0 it was the oldest event: a member's re-rating lost to the rating it replaced
-            at(i, f"empty {word}; fill it in or remove this line (a file without a time column has all at 0)")
     if "fraction" in frame:
         frac = frame["fraction"].to_numpy(np.float64)
         if (i := _first((frac < 0) | (frac > 1))) is not None:

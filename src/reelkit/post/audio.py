@@ -18,10 +18,16 @@ import numpy.typing as npt
 from reelkit._files import atomic_path, check_output_file, naming_output
 from reelkit.errors import ConfigError, MediaError, ReelkitWarning, TimeLimitError, ToolError
 
-__all__ = ["Audio", "read_audio", "write_audio_file"]
+__all__ = ["LEAD_IN_MIN_S", "Audio", "read_audio", "write_audio_file"]
 
 #: Extensions soundfile (libsndfile) reads directly; everything else goes through ffmpeg.
 _SOUNDFILE_EXT = {".wav", ".flac", ".w64", ".rf64", ".aif", ".aiff"}
+
+
+#: A soundtrack starting later than this into its programme has a lead-in worth a word (qc's ``audio_start``
+#: finding, normalize's padding): under it, an encoder's priming (an AAC track's 21-44 ms), a transport
+#: stream's few milliseconds, a lip-sync offset no one sees.
+LEAD_IN_MIN_S = 0.05
 
 
 @dataclass(frozen=True)

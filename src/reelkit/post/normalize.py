@@ -341,7 +341,7 @@ def normalize_file(
     other soundtracks and its subtitles, copied; only that soundtrack is replaced, at its start time (a
     delayed soundtrack, ``start 3.0``, stays 3 s after the picture). Written alone, a delayed soundtrack
     starts with its lead-in as silence (a WAV has no start time), with a warning, and is normalised as
-    written; a lead-in under ``qc.LEAD_IN_MIN_S`` (an encoder's priming, a transport stream's few ms) is
+    written; a lead-in under ``audio.LEAD_IN_MIN_S`` (an encoder's priming, a transport stream's few ms) is
     left out.
 
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
@@ -352,7 +352,7 @@ def normalize_file(
     from dataclasses import replace
 
     from reelkit import media
-    from reelkit.post.audio import output_extension, read_audio, write_audio_file
+    from reelkit.post.audio import LEAD_IN_MIN_S, output_extension, read_audio, write_audio_file
 
     src_p, dst_p = Path(src), Path(dst)
     _check_targets(target_lufs, true_peak_dbtp)  # option errors as such; the rest are about the file
@@ -362,8 +362,6 @@ def normalize_file(
     # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
     info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None
     whole = src_p if info is not None and (info.video or len(info.audio) > 1) else None
-    from reelkit.post.qc import LEAD_IN_MIN_S
-
     if whole is None and audio.start_s >= LEAD_IN_MIN_S:
         # written alone (a WAV has no start time), a delayed soundtrack keeps its place against the picture
         # with its lead-in as silence in front, normalised as written (the windows over its start count);

@@ -35,13 +35,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit._files import atomic_path, check_output_file
 from reelkit.errors import ConfigError, ReelkitError, TimeLimitError
+from reelkit.post.audio import LEAD_IN_MIN_S, Audio
 from reelkit.post.findings import Finding, Severity, timecode
 from reelkit.post.loudness import LoudnessResult, Meter, channel_names
 from reelkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from reelkit.media import MediaInfo
-    from reelkit.post.audio import Audio
 
 __all__ = [
     "SPECS",
@@ -292,9 +292,6 @@ def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list
     return _capped(out, "clipping", opt.max_findings_per_kind)
 
 
-#: A soundtrack starting later than this into the programme is an ``audio_start`` finding: under it, an
-#: encoder's priming (an AAC track's 21-44 ms) and a lip-sync offset no one sees.
-LEAD_IN_MIN_S = 0.05
 _CHUNK_FRAMES = 1 << 21  # about 45 s at 48 kHz: the float64 work arrays stay small on long programmes
 
 
@@ -923,8 +920,7 @@ def run_qc(
             info = media_mod.probe(media_p)
             programme_end = info.duration_s or programme_end
             has_video = opt.video and bool(info.video)
-            if info.video and info.video[0].rate:
-                video_fps = float(info.video[0].rate)
+            video_fps = info.picture_fps
             if has_video:
                 findings.extend(_video_findings(media_p, info, notes))
         bar.advance()

@@ -723,8 +723,7 @@ def picture_fps(media: str | os.PathLike[str]) -> float | None:
     """The frame rate of ``media``'s picture (``None``: no picture), for :func:`load_subtitles`'s ``fps``."""
     from reelkit.media import probe
 
-    video = probe(Path(media)).video
-    return float(video[0].rate) if video and video[0].rate else None
+    return probe(Path(media)).picture_fps
 
 
 def from_string(text: str, *, format: str | None = None, fps: float | None = None) -> SubtitleFile:

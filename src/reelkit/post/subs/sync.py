@@ -643,8 +643,12 @@ def sync_subtitles(
     the ``reference`` subtitle file when given. Raises :class:`SyncRefusedError` when the fit is not
     trustworthy (confidence under ``options.min_confidence``)."""
     opts = options or SyncOptions()
-    # a MicroDVD file without a frame-rate line counts the picture's frames (as the CLI and qc read it)
-    fps = picture_fps(media_or_none) if isinstance(media_or_none, str | os.PathLike) else None
+    # a MicroDVD file given by path without a frame-rate line counts the picture's frames (as the CLI and
+    # qc read it); files already read keep their rate, and the media is not probed for them
+    paths = not isinstance(subs, SubtitleFile) or (
+        reference is not None and not isinstance(reference, SubtitleFile)
+    )
+    fps = picture_fps(media_or_none) if paths and isinstance(media_or_none, str | os.PathLike) else None
     sub = subs if isinstance(subs, SubtitleFile) else load_subtitles(subs, fps=fps)
     timed = [c for c in sub.cues if c.end_s > c.start_s]
     if len(timed) < 2:  # the file itself is unusable for a sync: a user error naming it (exit 2)
