@@ -137,13 +137,10 @@ def test_check_schedule_flags_a_same_day_group_split_and_a_first_day_on_a_rest_d
     ]
 
 
-def test_check_schedule_flags_a_continuous_shoot_that_does_not_start_on_calendar_start() -> None:
-    """A continuous shoot starts on calendar.start (the model's rule). The star (1000 a day) is off Tuesday 3
-    March: from Monday 2 March the optimum is 3010 (the star Monday and Wednesday, held Tuesday). The same
-    days moved to Wednesday-Friday cost 2010 and passed check_schedule, so the plan looked beaten by hand."""
-    import dataclasses
-
-    prod = parse_production(
+def _star_off_tuesday() -> Production:
+    """Two 8 h scenes of the star "a" (1000 a day, off Tuesday 3 March) and one of "b" (10 a day), at one
+    location, from Monday 2 March: the optimum (3010) shoots the star Monday and Wednesday, held Tuesday."""
+    return parse_production(
         {
             "name": "late",
             "calendar": {"start": "2026-03-02", "max_days": 6},
@@ -159,6 +156,15 @@ def test_check_schedule_flags_a_continuous_shoot_that_does_not_start_on_calendar
             ],
         }
     )
+
+
+def test_check_schedule_flags_a_continuous_shoot_that_does_not_start_on_calendar_start() -> None:
+    """A continuous shoot starts on calendar.start (the model's rule). The star (1000 a day) is off Tuesday 3
+    March: from Monday 2 March the optimum is 3010 (the star Monday and Wednesday, held Tuesday). The same
+    days moved to Wednesday-Friday cost 2010 and passed check_schedule, so the plan looked beaten by hand."""
+    import dataclasses
+
+    prod = _star_off_tuesday()
     sched = plan_shoot(prod, SolveOptions(time_limit=5, num_workers=1))
     assert sched.optimal and sched.objective == pytest.approx(3010)
     assert check_schedule(prod, sched) == []
@@ -335,25 +341,9 @@ def test_a_calendar_event_is_named_by_its_date_and_stamped_with_the_plans_time(t
     turned from held to worked showed twice)."""
     from reelkit.produce.outputs import _uid_stem
 
-    # the star can do scene 1 on Monday and scene 3 on Wednesday only: Tuesday is a paid hold day
-    prod = parse_production(
-        {
-            "name": "holds",
-            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
-            "people": [
-                {"id": "star", "daily_rate": 1000, "days_off": ["2026-03-03"]},
-                {"id": "extra", "daily_rate": 10},
-            ],
-            "locations": [{"id": "A"}],
-            "scenes": [
-                {"id": str(i), "duration": 8, "location": "A", "cast": [who]}
-                for i, who in ((1, "star"), (2, "extra"), (3, "star"))
-            ],
-            "constraints": {"precedences": [{"before": "1", "after": "3"}]},
-        }
-    )
+    prod = _star_off_tuesday()  # the star "a" held on Tuesday
     sched = plan_shoot(prod, SolveOptions(time_limit=10))
-    assert [len(c.hold_days) for c in sched.people if c.person_id == "star"] == [1]
+    assert [len(c.hold_days) for c in sched.people if c.person_id == "a"] == [1]
     when = datetime(2026, 11, 29, 12, 0, 5, tzinfo=UTC)
     for call in sched.people:
         raw = person_calendar(sched, prod, call.person_id, stamp=when)
