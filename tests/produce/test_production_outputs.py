@@ -960,3 +960,108 @@ def test_generate_does_not_replace_a_production_yaml_it_was_not_told_to(
     assert (tmp_path / "production.yaml").read_text() == "# mine\n"
     code, _, err = run(capsys, "schedule", "generate", "--scenes", "4", "-o", "production.yaml")
     assert code == 0 and (tmp_path / "production.yaml").read_text() != "# mine\n"
+
+
+def _replan(scenes: list[dict[str, object]], name: str = "Re, plan") -> Production:
+    """Three 8-hour days in Lisbon; Ann, Bo and Cy at one location (the scenes say who works when)."""
+    return parse_production(
+        {
+            "name": name,
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8, "timezone": "Europe/Lisbon"},
+            "people": [{"id": p, "daily_rate": 100} for p in ("ann", "bo", "cy")],
+            "locations": [{"id": "L"}],
+            "scenes": scenes,
+        }
+    )
+
+
+def _events(path: Path) -> dict[str, tuple[date, str | None, str]]:
+    """uid -> (date, STATUS, SUMMARY) of a calendar file's events."""
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    return {
+        str(e["uid"]): (e.decoded("dtstart").date(), e.get("status"), str(e["summary"]))
+        for e in cal.walk("VEVENT")
+    }
+
+
+def test_a_replan_sends_the_days_it_drops_as_cancelled_events(tmp_path: Path) -> None:
+    """A calendar app that imported the first plan keeps every event the second merely leaves out: the
+    second writes each dropped day again, same UID and times, STATUS:CANCELLED. Someone no longer called
+    gets a calendar of their cancellations; a day the third plan brings back is live again."""
+    opts = SolveOptions(time_limit=5)
+    s1, s2, s3 = (
+        {"id": "1", "duration": 8, "location": "L", "cast": ["ann"]},
+        {"id": "2", "duration": 8, "location": "L", "cast": ["ann", "bo"]},
+        {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]},
+    )
+    first = _replan([s1, s2, s3])
+    files = write_plan(plan_shoot(first, opts), first, tmp_path)
+    assert files.cancelled == {}
+    before = {pid: _events(p) for pid, p in files.calendars.items()}
+    assert [len(before[p]) for p in ("ann", "bo", "cy")] == [2, 1, 1]
+    second = _replan([s1, {**s2, "cast": ["bo"]}])  # Ann leaves scene 2, Cy's scene is cut
+    sched = plan_shoot(second, opts)
+    files = write_plan(sched, second, tmp_path)
+    cal = tmp_path / "calendars"
+    assert set(files.calendars) == {"ann", "bo"}
+    after = {p.stem: _events(p) for p in cal.iterdir()}
+    assert set(after) == {"ann", "bo", "cy"}
+    ann_days = {c.person_id: set(c.work_days) for c in sched.people}["ann"]
+    for pid in ("ann", "bo", "cy"):
+        live = {uid: ev for uid, ev in after[pid].items() if ev[1] is None}
+        gone = {uid: ev for uid, ev in after[pid].items() if ev[1] == "CANCELLED"}
+        # every earlier day is either in the new plan or cancelled, on its own date, named as cancelled
+        assert set(before[pid]) <= set(live) | set(gone)
+        for uid, (day, _, summary) in gone.items():
+            assert uid not in live and before[pid][uid][0] == day
+            assert summary == "Cancelled: " + before[pid][uid][2]
+    assert after["cy"] and all(ev[1] == "CANCELLED" for ev in after["cy"].values())
+    assert {d for d, s, _ in after["ann"].values() if s is None} == ann_days
+    assert files.cancelled == {
+        cal / f"{p}.ics": sum(ev[1] == "CANCELLED" for ev in after[p].values())
+        for p in ("ann", "bo", "cy")
+        if any(ev[1] == "CANCELLED" for ev in after[p].values())
+    }
+    assert files.cancelled[cal / "cy.ics"] == 1 and files.cancelled[cal / "ann.ics"] >= 1
+    # the third plan brings the first back: nothing is cancelled any more, and the cancellations of the
+    # second plan for days the third drops again are carried (a calendar may have skipped the second file)
+    files = write_plan(plan_shoot(first, opts), first, tmp_path)
+    third = {p.stem: _events(p) for p in cal.iterdir()}
+    for pid in ("ann", "bo", "cy"):
+        live = {uid for uid, ev in third[pid].items() if ev[1] is None}
+        assert live == set(_events(files.calendars[pid])) - {
+            uid for uid, ev in third[pid].items() if ev[1] == "CANCELLED"
+        }
+        assert set(before[pid]) <= live | {uid for uid, ev in third[pid].items() if ev[1] == "CANCELLED"}
+    cancelled_uids = {uid for p in third.values() for uid, ev in p.items() if ev[1] == "CANCELLED"}
+    live_uids = {uid for p in third.values() for uid, ev in p.items() if ev[1] is None}
+    assert not cancelled_uids & live_uids
+
+
+def test_a_replan_of_another_production_cancels_nothing_of_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Calendars of another production in the folder are not this plan's to cancel: they go, as before;
+    the CLI names the calendars that carry cancellations."""
+    opts = SolveOptions(time_limit=5)
+    scenes = [{"id": "1", "duration": 8, "location": "L", "cast": ["ann"]}]
+    other = _replan([*scenes, {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]}], name="Other")
+    write_plan(plan_shoot(other, opts), other, tmp_path)
+    files = write_plan(plan_shoot(_replan(scenes), opts), _replan(scenes), tmp_path)
+    assert files.cancelled == {}
+    assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == ["ann.ics"]
+    assert all(ev[1] is None for ev in _events(tmp_path / "calendars" / "ann.ics").values())
+    # through the CLI: a second plan of "Other" with Cy's scene cut cancels Cy's day, and says so
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(production_to_data(other)))
+    assert run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "p"), "--json")[0] == 0
+    path.write_text(json.dumps(production_to_data(_replan(scenes, name="Other"))))
+    code, text, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "p"), "--json")
+    assert code == 0, err
+    cancelled = json.loads(text)["files"]["cancelled"]
+    cy = str(tmp_path / "p" / "calendars" / "cy.ics")  # (Ann's day moves when the solver puts her first)
+    assert cancelled[cy] == 1 and set(cancelled) <= {cy, str(tmp_path / "p" / "calendars" / "ann.ics")}
+    code, text, err = run(capsys, "schedule", "plan", str(path), "-o", str(tmp_path / "p"))
+    n = sum(cancelled.values())
+    assert code == 0 and f"{n} day(s) of earlier plans there sent as cancelled, in " in text
+    assert "cy.ics" in text.rsplit("sent as cancelled", 1)[1]

@@ -31,7 +31,11 @@ def plan_cmd(
     workers: Annotated[int, typer.Option(min=1, max=2, help="Solver threads (1 or 2).")] = 2,
     json_out: JsonOpt = False,
 ) -> None:
-    """Schedule a production (CP-SAT): schedule.json/csv, stripboard.html and calendars/<person>.ics."""
+    """Schedule a production (CP-SAT): schedule.json/csv, stripboard.html and calendars/<person>.ics.
+
+    Re-planned into the folder of an earlier plan of the same production, each calendar also carries the
+    days the new plan drops, as cancelled events (someone no longer called keeps a calendar of cancellations).
+    """
     from reelkit.produce.outputs import check_plan_folder, write_plan
     from reelkit.produce.production import load_production
     from reelkit.produce.shoot import SolveOptions, plan_shoot
@@ -48,6 +52,7 @@ def plan_cmd(
             "schedule_csv": str(files.schedule_csv),
             "stripboard": str(files.stripboard),
             "calendars": {k: str(v) for k, v in files.calendars.items()},
+            "cancelled": {str(k): v for k, v in files.cancelled.items()},
         }
         emit_json(data)
         return
@@ -69,6 +74,11 @@ def plan_cmd(
     console.print(
         f"wrote {files.schedule_json.parent}/ (schedule.json, schedule.csv, stripboard.html, calendars/)"
     )
+    if files.cancelled:
+        console.print(
+            f"{sum(files.cancelled.values())} day(s) of earlier plans there sent as cancelled, in "
+            f"{', '.join(p.name for p in files.cancelled)}"
+        )
 
 
 def generate_cmd(

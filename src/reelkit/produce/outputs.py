@@ -13,8 +13,9 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -185,7 +186,12 @@ def _written_by_us(path: Path) -> bool:
 
 
 def person_calendar(
-    schedule: Schedule, production: Production, person_id: str, *, stamp: datetime | None = None
+    schedule: Schedule,
+    production: Production,
+    person_id: str,
+    *,
+    stamp: datetime | None = None,
+    cancelled: Sequence[icalendar.Event] = (),
 ) -> bytes:
     """An iCalendar file for one person: a timed event per working day (their first scene's start to their
     last scene's end, with the scenes and locations) and an all-day "hold" event per paid day off set.
@@ -193,7 +199,8 @@ def person_calendar(
     Each event's UID is the person's and the date's, whether worked or held, so that a re-issued plan
     replaces what an earlier one put on that date; ``DTSTAMP`` is ``stamp`` (default now), the revision
     time RFC 5545 asks for when there is no METHOD (a fixed one told a calendar app that a changed day was
-    the one it had)."""
+    the one it had). ``cancelled`` are events of an earlier plan this one drops (:func:`write_plan` finds
+    them), written after the plan's own."""
     person = production.person(person_id)
     call = next(p for p in schedule.people if p.person_id == person_id)
     cal = icalendar.Calendar()
@@ -248,6 +255,8 @@ def person_calendar(
         ev.add("summary", "On hold (paid, not called)")
         ev.add("transp", "TRANSPARENT")
         cal.add_component(ev)
+    for ev in cancelled:
+        cal.add_component(_cancellation(ev, stamp))
     if zone is not None and schedule.days:
         # the VTIMEZONE's transitions must cover the shoot: icalendar's default stops at 2038, and a calendar
         # app reading its rules put a July 2040 call in Lisbon at +00:00 (a year's margin past the last day)
@@ -260,6 +269,26 @@ def person_calendar(
     return data
 
 
+_CANCELLED = "Cancelled: "
+
+
+def _cancellation(event: icalendar.Event, stamp: datetime) -> icalendar.Event:
+    """An earlier plan's event, written again as cancelled (RFC 5545 ``STATUS:CANCELLED``, same UID and
+    times): a re-plan that drops a day must say so, since a calendar that imported the earlier file keeps
+    every event the new file merely leaves out."""
+    ev = icalendar.Event()
+    ev.add("uid", str(event["uid"]))
+    ev.add("dtstamp", stamp.astimezone(UTC).replace(microsecond=0))
+    for key in ("dtstart", "dtend", "location"):
+        if key in event:
+            ev[key] = event[key]
+    summary = str(event.get("summary", ""))
+    ev.add("summary", summary if summary.startswith(_CANCELLED) else _CANCELLED + summary)
+    ev.add("status", "CANCELLED")
+    ev.add("transp", "TRANSPARENT")
+    return ev
+
+
 def _uid_stem(production: str, person_id: str) -> str:
     """The readable part of a calendar event's UID plus a short hash of the exact ids: slugs alone made
     ``a b`` and ``a-b`` one UID, so importing both calendars into one would overwrite one's events."""
@@ -269,10 +298,14 @@ def _uid_stem(production: str, person_id: str) -> str:
 
 @dataclass(frozen=True)
 class PlanFiles:
+    """The files a plan wrote. ``calendars``: one per person the plan calls; ``cancelled``: how many events
+    of an earlier plan in the folder each calendar (also one for someone no longer called) now cancels."""
+
     schedule_json: Path
     schedule_csv: Path
     stripboard: Path
     calendars: dict[str, Path]
+    cancelled: dict[Path, int] = field(default_factory=dict)
 
 
 def check_plan_folder(out_dir: str | Path, production_file: str | Path | None = None) -> Path:
@@ -298,7 +331,8 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
 
     Every file is written to a temporary file first and all are renamed into place only when all are
     written, so a plan that cannot be written whole (a calendar's name taken by a folder, a full disk)
-    leaves the folder's earlier plan as it was, not half replaced."""
+    leaves the folder's earlier plan as it was, not half replaced. Days an earlier plan of the same
+    production there gave someone, and this one does not, are written again as cancelled events."""
     out = Path(out_dir)
     sj, sc, sb = out / "schedule.json", out / "schedule.csv", out / "stripboard.html"
     contents: dict[Path, bytes] = {
@@ -318,14 +352,48 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
         used.add(name.lower())
         cals[call.person_id] = out / "calendars" / f"{name}.ics"
         contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id, stamp=stamp)
+    # days an earlier plan of this production in the folder gave someone and this one does not: written
+    # again as cancelled, in the person's new calendar or, for someone no longer called, in their old file
+    live = {
+        str(e["uid"])
+        for pid in cals
+        for e in icalendar.Calendar.from_ical(contents[cals[pid]]).walk("VEVENT")
+    }
+    owner = {_uid_stem(schedule.production, pid): pid for pid in cals}
+    mine: dict[str, list[icalendar.Event]] = {}
+    orphans: dict[Path, tuple[icalendar.Calendar, list[icalendar.Event]]] = {}
+    seen: set[str] = set()
+    for old, old_cal in _earlier_calendars(out / "calendars", schedule.production):
+        for ev in old_cal.events:
+            uid = str(ev.get("uid", ""))
+            stem = uid[: -len("-YYYY-MM-DD@reelkit")]
+            if uid in live or uid in seen or not uid.endswith("@reelkit"):
+                continue
+            seen.add(uid)
+            if stem in owner:
+                mine.setdefault(owner[stem], []).append(ev)
+            else:
+                orphans.setdefault(old, (old_cal, []))[1].append(ev)
+    cancelled: dict[Path, int] = {}
+    for pid, events in mine.items():
+        contents[cals[pid]] = person_calendar(schedule, production, pid, stamp=stamp, cancelled=events)
+        cancelled[cals[pid]] = len(events)
+    for old, (old_cal, events) in orphans.items():
+        name = old.stem
+        while name.lower() in used:  # the file now belongs to someone else: the old name, made unique
+            name += "_"
+        used.add(name.lower())
+        path = out / "calendars" / f"{name}.ics"
+        contents[path] = _cancellations_calendar(old_cal, events, stamp)
+        cancelled[path] = len(events)
     with ExitStack() as renames:  # on leaving, every temporary file is renamed over its file
         for path, data in contents.items():
             renames.enter_context(atomic_path(path, path.suffix)).write_bytes(data)
-    # calendars of an earlier plan written here, for people this plan does not call, would be sent out
-    # with the new ones: they go (only ours: a calendar of the user's own in the folder stays)
+    # other calendars of ours here (another production's, or an earlier plan's with nothing left to cancel)
+    # would be sent out with the new ones: they go (only ours: a calendar of the user's own stays)
     # by file, not name: on a case-insensitive disk the listing may give an earlier plan's "Ana.ics" for the
     # "ana.ics" just written over it
-    keep = {(st.st_dev, st.st_ino) for st in (c.stat() for c in cals.values())}
+    keep = {(st.st_dev, st.st_ino) for st in (c.stat() for c in [*cals.values(), *cancelled])}
     folder = out / "calendars"
     for old in folder.glob("*.ics") if folder.is_dir() else ():
         try:
@@ -334,4 +402,47 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             continue
         if (st.st_dev, st.st_ino) not in keep and _written_by_us(old):
             old.unlink(missing_ok=True)
-    return PlanFiles(sj, sc, sb, cals)
+    return PlanFiles(sj, sc, sb, cals, cancelled)
+
+
+def _earlier_calendars(folder: Path, production: str) -> list[tuple[Path, icalendar.Calendar]]:
+    """The calendars an earlier plan of ``production`` wrote in ``folder`` (by their PRODID and name);
+    one that cannot be read is passed over (it is not ours to rewrite)."""
+    found = []
+    for path in sorted(folder.glob("*.ics")) if folder.is_dir() else ():
+        if not _written_by_us(path):
+            continue
+        try:
+            cal = icalendar.Calendar.from_ical(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if _calname(cal).startswith(f"{production} — "):
+            found.append((path, cal))
+    return found
+
+
+def _calname(cal: icalendar.Calendar) -> str:
+    """A calendar's X-WR-CALNAME as text: icalendar reads an X- property as its TEXT-escaped bytes (RFC 5545
+    3.3.11), which its own ``vText.from_ical`` leaves escaped."""
+    value = cal.get("x-wr-calname")
+    if value is None:
+        return ""
+    raw = value.to_ical()
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], text)
+
+
+def _cancellations_calendar(
+    earlier: icalendar.Calendar, events: Sequence[icalendar.Event], stamp: datetime
+) -> bytes:
+    """The calendar of someone a re-plan no longer calls: each of their earlier days, cancelled."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", icalendar.vText(_calname(earlier)))
+    for tz in earlier.walk("VTIMEZONE"):
+        cal.add_component(tz)
+    for ev in events:
+        cal.add_component(_cancellation(ev, stamp))
+    data: bytes = cal.to_ical()
+    return data
