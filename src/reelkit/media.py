@@ -299,6 +299,9 @@ class MediaInfo:
     #: ffmpeg estimated ``duration_s`` from the bitrate (an MP3 without a Xing header, raw ADTS AAC): it
     #: may be off by seconds, so it says nothing about whether the file is whole.
     duration_estimated: bool = False
+    #: The file's start timecode as written (a MOV/MP4 ``tmcd`` track, an MXF's or a stream's ``timecode``
+    #: tag: ``01:00:00:00``, drop-frame ``01:00:00;00``); ``None`` when it has none.
+    start_timecode: str | None = None
 
     @property
     def picture_fps(self) -> float | None:
@@ -313,6 +316,7 @@ _STREAM_START = re.compile(r"start (-?\d+(?:\.\d+)?)(?: \(|$)")
 _STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle): (.*)")
 _ROTATION = re.compile(r"(?i)display ?matrix: rotation of (-?[\d.]+) degrees")
 _RATE = re.compile(r"(?<![\w.])([\d.]+)(k?) (fps|tbr)\b")
+_TIMECODE = re.compile(r"(?m)^\s+timecode\s*: (\d{1,2}:\d{2}:\d{2}[:;.,]\d{2,3})\s*$")
 #: ffmpeg's standard channel layouts (``ffmpeg -layouts``), each as its channels in order.
 CHANNEL_LAYOUTS: dict[str, tuple[str, ...]] = {
     name: tuple(chans.split("+"))
@@ -471,7 +475,8 @@ def probe(path: str | Path) -> MediaInfo:
         else:
             subs += 1
     estimated = "Estimating duration from bitrate" in err
-    return MediaInfo(str(p), duration, audio, video, subs, estimated)
+    tc = _TIMECODE.search(err, err.index("Input #0"))
+    return MediaInfo(str(p), duration, audio, video, subs, estimated, tc.group(1) if tc else None)
 
 
 #: How much shorter than the container's duration a stream may decode before it counts as cut short: encoder

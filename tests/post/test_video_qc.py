@@ -468,3 +468,60 @@ def test_timecodes_at_23_976_label_the_frame(tmp_path: Path) -> None:
     (black,) = [f for f in video_qc(clip, QCOptions(checks=("black",))) if f.kind == "black"]
     assert black.start_s == pytest.approx(2400 * 1001 / 24000, abs=1e-3)
     assert "00:01:40:00-00:01:41:00" in black.message
+
+
+def test_findings_carry_the_files_own_timecode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 29.97 fps MOV whose timecode track starts at 00:00:59;28 (drop-frame), black on frames 2..31:
+    frame 2 is labelled 00:01:00;02 (;00 and ;01 of minute 1 do not exist) and frame 32 00:01:01;02. The
+    messages, `video qc --json` and the QC report give those labels; the seconds stay the file's."""
+    import dataclasses
+    import json
+
+    from reelkit.media import probe
+    from reelkit.post.qc import render_html, run_qc
+    from reelkit.testing.cli import run_cli
+
+    clip = _make(
+        tmp_path / "tc.mov",
+        ["testsrc2=s=96x64:r=30000/1001", "sine=f=440:sample_rate=48000"],
+        "[0]drawbox=t=fill:c=black:enable='between(n,2,31)'[v]",
+        [
+            "-map",
+            "[v]",
+            "-map",
+            "1",
+            "-frames:v",
+            "75",
+            "-c:a",
+            "aac",
+            "-t",
+            "2.5",
+            "-timecode",
+            "00:00:59;28",
+        ],
+    )
+    assert probe(clip).start_timecode == "00:00:59;28"
+    (black,) = [f for f in video_qc(clip, QCOptions(checks=("black",)))]
+    assert black.start_s == pytest.approx(2 * 1001 / 30000, abs=1e-3)
+    assert "00:01:00;02-00:01:01;02" in black.message
+    code, out, err = run_cli(capsys, "video", "qc", str(clip), "--check", "black", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["start_timecode"] == "00:00:59;28"
+    assert [(f["kind"], f["timecode"]) for f in data["findings"]] == [("black", "00:01:00;02")]
+    report = run_qc(clip, spec="ebu-r128", plot=False)
+    assert report.start_timecode == "00:00:59;28"
+    row = next(f for f in report.to_dict()["findings"] if f["kind"] == "black")
+    assert (row["source_timecode"], row["timecode"]) == ("00:01:00;02", "00:00:00.067")
+    html = render_html(report)
+    assert "<th>source TC</th>" in html and '<td class="tc">00:01:00;02</td>' in html
+    untimed = dataclasses.replace(report, start_timecode=None)
+    assert (
+        "source TC" not in render_html(untimed)
+        and untimed.to_dict()["findings"][0]["source_timecode"] is None
+    )
+    # a file without a timecode track: no source column, timecodes from zero at the picture's rate
+    plain = _make(tmp_path / "plain.mp4", ["testsrc2=s=96x64:r=25"], None, ["-frames:v", "10"])
+    assert probe(plain).start_timecode is None
+    code, out, err = run_cli(capsys, "video", "qc", str(plain), "--check", "black", "--json")
+    assert code == 0 and json.loads(out) == {"start_timecode": None, "findings": []}

@@ -335,12 +335,26 @@ def qc_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Black, frozen and flash frames, letterbox/pillarbox, interlacing, cuts and A/V length, with
-    timecodes; a file cut short (truncated) is always an error."""
+    timecodes (counted on from the file's own start timecode when it has one, drop-frame included); a file
+    cut short (truncated) is always an error."""
+    from reelkit.media import probe
+    from reelkit.post.findings import timecode
     from reelkit.post.video.qc import KINDS, QCOptions, video_qc
 
-    findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS))
+    info = probe(input)
+    findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS), info=info)
     if json_out:
-        emit_json({"findings": [f.to_dict() for f in findings]})
+        fps, first = info.picture_fps, info.start_timecode
+        emit_json(
+            {
+                "start_timecode": first,
+                "findings": [
+                    # the start as the edit system shows the file: its own timecode, else from 00:00:00:00
+                    {**f.to_dict(), "timecode": timecode(f.start_s, fps, first)}
+                    for f in findings
+                ],
+            }
+        )
         return
     print_table(
         f"video QC of {input.name}: {len(findings)} findings",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["Finding", "Severity", "timecode"]
+__all__ = ["Finding", "Severity", "parse_timecode", "timecode"]
 
 Severity = Literal["info", "warning", "error"]
 
@@ -31,33 +32,90 @@ class Finding:
         return asdict(self)
 
 
-def timecode(seconds: float, fps: float | None = None) -> str:
+_TC = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})([:;.,])(\d{2,3})")
+
+
+def parse_timecode(label: str, fps: float) -> tuple[int, bool] | None:
+    """A SMPTE timecode label (``01:00:00:00``; ``01:00:00;00`` drop-frame) as its frame count at ``fps``
+    and whether it is drop-frame (``;``, ``.`` or ``,`` before the frames, at 29.97 or 59.94 only); ``None``
+    when it is no timecode of that rate (a frame or second out of range, a rate neither whole nor NTSC)."""
+    m = _TC.fullmatch(label.strip())
+    nominal, _ = _nominal(fps)
+    if m is None or nominal is None:
+        return None
+    h, mi, sec, frames = int(m[1]), int(m[2]), int(m[3]), int(m[5])
+    drop = m[4] != ":" and nominal in (30, 60)
+    if mi > 59 or sec > 59 or frames >= nominal:
+        return None
+    n = (h * 3600 + mi * 60 + sec) * nominal + frames
+    if drop:
+        per = nominal // 15  # frames dropped each minute: 2 at 29.97, 4 at 59.94
+        if sec == 0 and frames < per and mi % 10:  # a label drop-frame timecode skips
+            return None
+        minutes = h * 60 + mi
+        n -= per * (minutes - minutes // 10)
+    return n, drop
+
+
+def _nominal(fps: float) -> tuple[int | None, float]:
+    """The whole rate a timecode at ``fps`` is labelled at (24 at 23.976) and the exact rate; ``None`` at a
+    rate neither whole nor NTSC."""
+    ntsc = int(fps * 1.001 + 0.5)  # 24 for 23.976, 30 for 29.97, 60 for 59.94
+    # an NTSC rate as ffmpeg prints it (23.98, 29.97) is taken as the exact one (24000/1001, ...)
+    if abs(fps - ntsc / 1.001) < 0.006 and abs(fps - round(fps)) > 1e-6:
+        return ntsc, ntsc / 1.001
+    if abs(fps - round(fps)) < 1e-6 and round(fps) > 0:
+        return int(fps + 0.5), fps
+    return None, fps
+
+
+def timecode(seconds: float, fps: float | None = None, start: str | None = None) -> str:
     """``HH:MM:SS.mmm``, or with ``fps`` the frame's SMPTE non-drop-frame timecode ``HH:MM:SS:FF``: frames
     counted at the video's rate and labelled at the nominal one (24 at 23.976, 30 at 29.97), as an edit
     system labels them; at 23.976 such a timecode runs 3.6 s an hour behind the clock. At a rate that is
-    neither whole nor NTSC (12.5, a variable rate's average) the label is the clock's second and its
-    frame."""
+    neither whole nor NTSC (12.5, a variable one's average) the label is the clock's second and its
+    frame.
+
+    ``start`` is the file's own start timecode (a MOV/MP4 ``tmcd`` track, an MXF's; ``01:00:00:00`` is
+    the usual start of a programme): the label then counts on from it, as the edit system showing the file
+    does, drop-frame (``HH:MM:SS;FF``) when ``start`` is, and wrapping at 24 hours. A ``start`` that is no
+    timecode of the rate is passed over."""
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
     if fps:
-        ntsc = int(fps * 1.001 + 0.5)  # 24 for 23.976, 30 for 29.97, 60 for 59.94
-        # an NTSC rate as ffmpeg prints it (23.98, 29.97) is taken as the exact one (24000/1001, ...)
-        is_ntsc = abs(fps - ntsc / 1.001) < 0.006 and abs(fps - round(fps)) > 1e-6
-        if is_ntsc or abs(fps - round(fps)) < 1e-6:
-            nominal = ntsc if is_ntsc else int(fps + 0.5)
-            exact = ntsc / 1.001 if is_ntsc else fps
+        nominal, exact = _nominal(fps)
+        if nominal is not None:
             n = round(s * exact)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
+            first = parse_timecode(start, fps) if start else None
+            if first is None:
+                whole, frames = divmod(n, nominal)
+                return _label(sign, whole, frames, ":")
+            day = 24 * 3600 * nominal
+            drop = first[1]
+            if drop:
+                per = nominal // 15
+                day -= per * 9 * 24 * 6  # the frames a day of drop-frame labels skips
+            n = (first[0] + (-n if sign else n)) % day
+            if drop:  # the frame count to its drop-frame label: skipped labels added back
+                ten = nominal * 600 - per * 9  # frames in ten minutes
+                tens, rest = divmod(n, ten)
+                n += per * 9 * tens + (per * ((rest - per) // (nominal * 60 - per)) if rest > per else 0)
             whole, frames = divmod(n, nominal)
-        else:  # another rate (12.5, a variable one's average): the clock's second and its frames
-            whole = math.floor(s)
-            frames = round((s - whole) * fps)
-            if frames >= math.ceil(fps):  # rounds up to the next second
-                whole, frames = whole + 1, 0
-        m, sec = divmod(whole, 60)
-        h, m = divmod(m, 60)
-        return f"{sign}{h:02d}:{m:02d}:{sec:02d}:{frames:02d}"
+            return _label("", whole, frames, ";" if drop else ":")
+        # another rate (12.5, a variable one's average): the clock's second and its frames
+        whole = math.floor(s)
+        frames = round((s - whole) * fps)
+        if frames >= math.ceil(fps):  # rounds up to the next second
+            whole, frames = whole + 1, 0
+        return _label(sign, whole, frames, ":")
     ms = round(s * 1000)  # rounded once, so 59.9996 s is 00:01:00.000, never 00:00:60.000
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
     sec, ms = divmod(rem, 1000)
     return f"{sign}{h:02d}:{m:02d}:{sec:02d}.{ms:03d}"
+
+
+def _label(sign: str, whole: int, frames: int, sep: str) -> str:
+    m, sec = divmod(whole, 60)
+    h, m = divmod(m, 60)
+    return f"{sign}{h:02d}:{m:02d}:{sec:02d}{sep}{frames:02d}"

@@ -172,6 +172,16 @@ class QCReport:
     programme_measure: Literal["dialogue", "integrated"] = "integrated"
     #: The target and tolerance ``programme_lufs`` was held to (the spec's, or its fallback's).
     programme_target: tuple[float, float] | None = None
+    #: The media's own start timecode (``01:00:00:00``) and picture rate, when it has them: findings are
+    #: also given in the timecode an edit system shows the file at.
+    start_timecode: str | None = None
+    fps: float | None = None
+
+    def source_timecode(self, seconds: float) -> str | None:
+        """``seconds`` from the file's start as the file's own timecode (``None`` when it carries none)."""
+        if self.start_timecode is None or not self.fps:
+            return None
+        return timecode(seconds, self.fps, self.start_timecode)
 
     @property
     def passed(self) -> bool:
@@ -212,7 +222,15 @@ class QCReport:
                 # 'reelkit loudness normalize --reference dialogue' sets
                 "dialogue_gated_lufs": fin(lo.dialogue_lufs),
             },
-            "findings": [{**f.to_dict(), "timecode": timecode(f.start_s)} for f in self.findings],
+            "start_timecode": self.start_timecode,
+            "findings": [
+                {
+                    **f.to_dict(),
+                    "timecode": timecode(f.start_s),
+                    "source_timecode": self.source_timecode(f.start_s),
+                }
+                for f in self.findings
+            ],
             "notes": list(self.notes),
         }
 
@@ -911,6 +929,7 @@ def run_qc(
         bar.advance()
         has_video = False
         video_fps = None  # the picture's frame rate, for the subtitles' minimum gap
+        start_tc = None
         # where the programme ends, for subtitles past it: the container's duration, as `subs check`
         # takes it (a soundtrack shorter than the picture is an av_mismatch finding of its own)
         programme_end = audio.duration_s
@@ -921,6 +940,7 @@ def run_qc(
             programme_end = info.duration_s or programme_end
             has_video = opt.video and bool(info.video)
             video_fps = info.picture_fps
+            start_tc = info.start_timecode
             if has_video:
                 findings.extend(_video_findings(media_p, info, notes))
         bar.advance()
@@ -943,6 +963,8 @@ def run_qc(
         plot_png=png,
         programme_measure=check.measure,
         programme_target=band,
+        start_timecode=start_tc,
+        fps=video_fps,
     )
 
 

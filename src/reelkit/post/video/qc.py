@@ -161,10 +161,11 @@ def _black_severity(start: float, end: float, duration: float, frame_s: float) -
     return "warning"
 
 
-def _span(start: float, end: float | None, fps: float | None) -> str:
+def _span(start: float, end: float | None, fps: float | None, first: str | None) -> str:
+    """A finding's place as the edit system shows it: timecodes from the file's own start timecode."""
     if end is None:
-        return f"at {timecode(start, fps)}"
-    return f"{timecode(start, fps)}-{timecode(end, fps)} ({end - start:.2f} s)"
+        return f"at {timecode(start, fps, first)}"
+    return f"{timecode(start, fps, first)}-{timecode(end, fps, first)} ({end - start:.2f} s)"
 
 
 def _inside(t: float, segments: Iterable[tuple[float, float]]) -> bool:
@@ -175,7 +176,8 @@ def video_qc(
     path: str | Path, options: QCOptions | None = None, *, info: MediaInfo | None = None
 ) -> list[Finding]:
     """Run the video checks on ``path`` and return the findings, sorted by time then kind (``info``: the
-    file's probe when the caller has it already).
+    file's probe when the caller has it already). The messages give timecodes from the file's own start
+    timecode where it has one (``01:00:00:00``); ``start_s``/``end_s`` are seconds from the file's start.
 
     Raises :class:`~reelkit.errors.MediaError` when the file is missing, unreadable or has no video stream.
     """
@@ -186,6 +188,7 @@ def video_qc(
         raise MediaError("has no video stream; video QC needs one", path=str(path))
     vs = info.video[0]
     fps = float(vs.rate) if vs.rate else 25.0  # exact: 23.98 as printed labelled 2400 as 00:01:40:02
+    tc0 = info.start_timecode  # the messages give the timecodes the file's own timecode track shows
     frame_s = 1.0 / fps
     want = set(opts.checks)
 
@@ -268,7 +271,7 @@ def video_qc(
                     a,
                     b,
                     _black_severity(a, b, duration, frame_s),
-                    f"black picture {_span(a, b, fps)}",
+                    f"black picture {_span(a, b, fps, tc0)}",
                     "video",
                 )
             )
@@ -285,7 +288,7 @@ def video_qc(
             if any(ba <= a + frame_s and b <= bb + frame_s for ba, bb in blacks):
                 continue
             sev: Severity = "error" if a <= frame_s and b >= duration - frame_s else "warning"
-            findings.append(Finding("freeze", a, b, sev, f"frozen picture {_span(a, b, fps)}", "video"))
+            findings.append(Finding("freeze", a, b, sev, f"frozen picture {_span(a, b, fps, tc0)}", "video"))
 
     # letterbox / pillarbox
     if want & {"letterbox", "pillarbox"}:
@@ -316,7 +319,9 @@ def video_qc(
                     if kind == "letterbox"
                     else f"bars {left} px left and {right} px right"
                 )
-                findings.append(Finding(kind, a, b, "warning", f"{kind} {_span(a, b, fps)}: {what}", "video"))
+                findings.append(
+                    Finding(kind, a, b, "warning", f"{kind} {_span(a, b, fps, tc0)}: {what}", "video")
+                )
 
     # interlacing
     if "interlaced" in want:
@@ -349,20 +354,20 @@ def video_qc(
             if both_orders:
                 severity = "info"
                 message = (
-                    f"frames {_span(a, b, fps)} look combed, but in both field orders over the file "
+                    f"frames {_span(a, b, fps, tc0)} look combed, but in both field orders over the file "
                     f"(TFF {n_tff}, BFF {n_bff} frames): likely fine horizontal detail, not interlacing; "
                     "check by eye"
                 )
             elif vs.field_order == "progressive":  # combing in a stream flagged progressive
                 severity = "warning"
                 message = (
-                    f"frames {_span(a, b, fps)} look interlaced ({order}) in a stream flagged progressive: "
-                    "interlaced material encoded without deinterlacing, or fine moving detail fooling the "
-                    "detector; check by eye"
+                    f"frames {_span(a, b, fps, tc0)} look interlaced ({order}) in a stream flagged "
+                    "progressive: interlaced material encoded without deinterlacing, or fine moving detail "
+                    "fooling the detector; check by eye"
                 )
             else:
                 severity = "warning"
-                message = f"interlaced ({order}) frames {_span(a, b, fps)}; deinterlace before delivery"
+                message = f"interlaced ({order}) frames {_span(a, b, fps, tc0)}; deinterlace before delivery"
             findings.append(Finding("interlaced", a, b, severity, message, "video"))
 
     # scene cuts; a change and a change back within a few frames is a flash (a frame or two of something
@@ -387,7 +392,7 @@ def video_qc(
                 # check, each change of a flash is one too
                 if "cut" in want:
                     findings += [
-                        Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps)}", "video")
+                        Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps, tc0)}", "video")
                         for t in (frame_times[i] for i in g)
                     ]
             else:
@@ -400,8 +405,8 @@ def video_qc(
                         a,
                         b,
                         "warning",
-                        f"flash frame(s) {_span(a, b, fps)}: {round((b - a) / frame_s)} frame(s) of another "
-                        "picture within one shot",
+                        f"flash frame(s) {_span(a, b, fps, tc0)}: {round((b - a) / frame_s)} frame(s) of "
+                        "another picture within one shot",
                         "video",
                     )
                 )

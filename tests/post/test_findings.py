@@ -1,0 +1,76 @@
+"""Timecodes of findings: SMPTE labels from a file's own start timecode, drop-frame included."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reelkit.post.findings import parse_timecode, timecode
+
+NTSC, NTSC_FILM, NTSC_60 = 30000 / 1001, 24000 / 1001, 60000 / 1001
+
+
+def test_labels_count_on_from_the_files_start_timecode() -> None:
+    """Hand-computed: 2 s at 25 fps from 10:00:00:00 is 10:00:02:00; an hour of 23.976 from 01:00:00:00 is
+    86313.6 frames labelled at 24 (3.6 s behind the clock); a frame before 00:00:00:00 wraps to the day
+    before; a second's 25th frame carries."""
+    assert timecode(2.0, 25, "10:00:00:00") == "10:00:02:00"
+    assert timecode(0.04, 25, "00:59:59:24") == "01:00:00:00"
+    assert timecode(3600, NTSC_FILM, "01:00:00:00") == "01:59:56:10"
+    assert timecode(-1.0, 25, "00:00:00:00") == "23:59:59:00"
+    assert timecode(1.0, 25, "23:59:59:00") == "00:00:00:00"
+
+
+def test_drop_frame_labels_skip_two_frame_numbers_a_minute_but_each_tenth() -> None:
+    """At 29.97 DF the labels ;00 and ;01 of each minute not divisible by ten do not exist: frame 1800 is
+    00:01:00;02, frame 17982 is 00:10:00;00, frame 107892 (an hour) 01:00:00;00; at 59.94 four are skipped."""
+    df = "00:00:00;00"
+    assert [timecode(n / NTSC, NTSC, df) for n in (1799, 1800, 17981, 17982, 107892)] == [
+        "00:00:59;29",
+        "00:01:00;02",
+        "00:09:59;29",
+        "00:10:00;00",
+        "01:00:00;00",
+    ]
+    # from 01:00:00;00: minute 01:00 (a tenth) has 1800 labels, 01:01 has 1798, so frame 3598 is 01:02:00;02
+    assert timecode(3598 / NTSC, NTSC, "01:00:00;00") == "01:02:00;02"
+    assert timecode(3600 / NTSC, NTSC, "01:00:00;00") == "01:02:00;04"
+    assert timecode(3600 / NTSC_60, NTSC_60, df) == "00:01:00;04"
+    assert timecode(0, NTSC, "01:00:00;00") == "01:00:00;00"
+    # the same start written non-drop-frame counts every label
+    assert timecode(1800 / NTSC, NTSC, "00:00:00:00") == "00:01:00:00"
+
+
+def test_a_start_that_is_no_timecode_of_the_rate_is_passed_over() -> None:
+    """A skipped drop-frame label, a frame past the rate, a rate neither whole nor NTSC: counted from zero
+    (the label without a start), never a made-up label."""
+    assert parse_timecode("00:01:00;00", NTSC) is None and parse_timecode("00:10:00;00", NTSC) == (
+        17982,
+        True,
+    )
+    assert parse_timecode("01:00:00:25", 25) is None and parse_timecode("01:00:60:00", 25) is None
+    assert parse_timecode("01:00:00:00", 12.5) is None and parse_timecode("1 hour", 25) is None
+    assert parse_timecode("01:00:00;00", 25) == (90000, False)  # ';' at 25 fps: no drop-frame at 25
+    assert timecode(2.0, 25, "01:00:00:25") == timecode(2.0, 25) == "00:00:02:00"
+    assert timecode(1.0, 12.5, "01:00:00:00") == "00:00:01:00"
+    assert timecode(1.5, None, "01:00:00:00") == "00:00:01.500"  # no rate: the clock
+
+
+@given(st.integers(0, 24 * 107892 - 1), st.sampled_from([NTSC, NTSC_60]))
+def test_drop_frame_labels_round_trip_over_a_day(n: int, fps: float) -> None:
+    """Every frame of a day gets a label drop-frame allows, read back as the same frame."""
+    n = n if fps == NTSC else 2 * n
+    label = timecode(n / (fps * 1.001) * 1.001, fps, "00:00:00;00")
+    assert parse_timecode(label, fps) == (n, True)
+    hh, mm, ss_ff = label.split(":")
+    ss, ff = ss_ff.split(";")
+    assert int(hh) < 24 and int(mm) < 60 and int(ss) < 60 and int(ff) < round(fps)
+
+
+@pytest.mark.parametrize("start", ["00:00:00:00", "01:00:00:00", "09:59:59:23"])
+def test_non_drop_labels_round_trip(start: str) -> None:
+    first, drop = parse_timecode(start, 24) or (-1, True)
+    assert not drop
+    for n in (0, 1, 23, 24, 86399):
+        assert parse_timecode(timecode(n / 24, 24, start), 24) == ((first + n) % (24 * 86400), False)
