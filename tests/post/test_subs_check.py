@@ -417,3 +417,26 @@ def test_a_comma_in_webvtt_cue_settings_is_not_a_comma_time() -> None:
     """'position:10%,line-left' is a WebVTT setting; only the times themselves are checked for a comma."""
     sub = from_string("WEBVTT\n\n00:01.000 --> 00:03.000 position:10%,line-left align:left\nHello.\n")
     assert check_subtitles(sub) == []
+
+
+def test_a_cue_is_named_by_its_place_and_by_the_number_the_file_gives_it() -> None:
+    """An SRT renumbered by hand (starting at 0, skipping 2..6): "cue 2" alone sent the editor to the cue
+    the file numbers 2, which does not exist; a WebVTT cue's identifier is given as written."""
+    srt = (
+        "0\n00:00:01,000 --> 00:00:02,000\nHello\n\n"
+        "1\n00:00:01,500 --> 00:00:03,000\nOverlap here\n\n"
+        "7\n00:00:04,000 --> 00:00:04,100\nshort\n\n"
+        "4\n00:00:05,000 --> 00:00:07,000\nnumbered as its place\n"
+    )
+    sub = from_string(srt)
+    assert [c.number for c in sub.cues] == ["0", "1", "7", "4"]
+    msgs = {f.kind: f.message for f in check_subtitles(sub)}
+    assert msgs["overlap"].startswith("cue 2 (numbered 1) at 00:00:01.500 overlaps cue 1 (numbered 0) ")
+    assert msgs["min_duration"].startswith("cue 3 (numbered 7) at 00:00:04.000 lasts 0.100 s")
+    late = from_string(srt.replace("00:00:05,000 --> 00:00:07,000", "00:00:03,500 --> 00:00:03,510"))
+    assert any(f.message.startswith("cue 4 at 00:00:03.500 ") for f in check_subtitles(late))
+    vtt = "WEBVTT\n\nintro\n00:00:01.000 --> 00:00:02.000\nHi\n\n00:00:01.500 --> 00:00:03.000\nNo id\n"
+    sub = from_string(vtt, format="vtt")
+    assert [c.number for c in sub.cues] == ["intro", ""]
+    (overlap,) = [f for f in check_subtitles(sub) if f.kind == "overlap"]
+    assert overlap.message.startswith("cue 2 at 00:00:01.500 overlaps cue 1 ('intro') ")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from reelkit.errors import ConfigError
 from reelkit.post.findings import Finding, Severity, timecode
-from reelkit.post.subs.io import SubtitleFile, load_subtitles
+from reelkit.post.subs.io import Cue, SubtitleFile, load_subtitles
 
 __all__ = ["SubtitleRules", "check_subtitles"]
 
@@ -51,6 +51,15 @@ def _f(kind: str, start: float, end: float | None, sev: Severity, msg: str) -> F
     return Finding(kind=kind, start_s=start, end_s=end, severity=sev, message=msg, source="subtitles")
 
 
+def _name(c: Cue) -> str:
+    """``cue 4``: its place in the file, and what the file numbers it where that differs (an SRT renumbered
+    by hand skips, repeats or starts at 0; a WebVTT cue's identifier), so an editor finds it either way."""
+    place = f"cue {c.index + 1}"
+    if not c.number or c.number == str(c.index + 1):
+        return place
+    return f"{place} (numbered {c.number})" if c.number.isdigit() else f"{place} ({c.number!r})"
+
+
 def _vtt_comma_times(sub: SubtitleFile) -> list[Finding]:
     """One finding for the WebVTT cues whose times are written SRT's way (``00:00:01,000``): the W3C
     parser, and so every browser, drops such a cue; the file is read as players like ffmpeg read it."""
@@ -75,7 +84,7 @@ def _vtt_comma_times(sub: SubtitleFile) -> list[Finding]:
             c.start_s,
             c.end_s,
             "error",
-            f"cue {c.index + 1} at {timecode(c.start_s)}{more}: {written!r}: WebVTT times need '.' before "
+            f"{_name(c)} at {timecode(c.start_s)}{more}: {written!r}: WebVTT times need '.' before "
             "the milliseconds; browsers drop these cues",
         )
     ]
@@ -103,7 +112,7 @@ def check_subtitles(
         return [_f("empty", 0.0, None, "error", "the file holds no subtitle cues; is it the right file?")]
     out.extend(_vtt_comma_times(sub))
     for c in cues:
-        n = c.index + 1
+        n = _name(c)
         tc = timecode(c.start_s)
         if c.end_s <= c.start_s:
             what = (
@@ -111,9 +120,9 @@ def check_subtitles(
                 if c.end_s < c.start_s
                 else "has no length (ends as it starts): not shown"
             )
-            out.append(_f("bad_timing", c.start_s, c.end_s, "error", f"cue {n} at {tc} {what}"))
+            out.append(_f("bad_timing", c.start_s, c.end_s, "error", f"{n} at {tc} {what}"))
         if c.start_s < 0:
-            out.append(_f("before_zero", c.start_s, c.end_s, "error", f"cue {n} starts before zero ({tc})"))
+            out.append(_f("before_zero", c.start_s, c.end_s, "error", f"{n} starts before zero ({tc})"))
         if media_duration_s is not None and c.end_s > media_duration_s + r.end_tolerance_s:
             out.append(
                 _f(
@@ -121,12 +130,11 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "error",
-                    f"cue {n} ends at {timecode(c.end_s)}, "
-                    f"after the media's end ({timecode(media_duration_s)})",
+                    f"{n} ends at {timecode(c.end_s)}, after the media's end ({timecode(media_duration_s)})",
                 )
             )
         if not c.text.strip():
-            out.append(_f("empty", c.start_s, c.end_s, "warning", f"cue {n} at {tc} has no text"))
+            out.append(_f("empty", c.start_s, c.end_s, "warning", f"{n} at {tc} has no text"))
             continue
         dur = c.end_s - c.start_s
         if 0 < dur < r.min_duration_s - 0.001:  # times in files are rounded to the millisecond
@@ -136,7 +144,7 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "warning",
-                    f"cue {n} at {tc} lasts {dur:.3f} s, under the minimum {r.min_duration_s:.3f} s",
+                    f"{n} at {tc} lasts {dur:.3f} s, under the minimum {r.min_duration_s:.3f} s",
                 )
             )
         if dur > r.max_duration_s + 1e-6:
@@ -146,7 +154,7 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "warning",
-                    f"cue {n} at {tc} lasts {dur:.3f} s, over the maximum {r.max_duration_s:g} s",
+                    f"{n} at {tc} lasts {dur:.3f} s, over the maximum {r.max_duration_s:g} s",
                 )
             )
         widths = [
@@ -160,7 +168,7 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "warning",
-                    f"cue {n} at {tc}: {chars / dur:.1f} characters per second, over {r.max_cps:g}",
+                    f"{n} at {tc}: {chars / dur:.1f} characters per second, over {r.max_cps:g}",
                 )
             )
         longest = max(widths, default=0)
@@ -171,7 +179,7 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "warning",
-                    f"cue {n} at {tc}: a line of {longest} characters, over {r.max_line_chars}",
+                    f"{n} at {tc}: a line of {longest} characters, over {r.max_line_chars}",
                 )
             )
         if len(c.lines) > r.max_lines:
@@ -181,7 +189,7 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "warning",
-                    f"cue {n} at {tc} has {len(c.lines)} lines, over {r.max_lines}",
+                    f"{n} at {tc} has {len(c.lines)} lines, over {r.max_lines}",
                 )
             )
     # pairwise rules between consecutive cues in time (file order may differ)
@@ -196,7 +204,7 @@ def check_subtitles(
                 c.start_s,
                 None,
                 "info",
-                f"cues are not in time order in the file (first at cue {c.index + 1}, {timecode(c.start_s)})",
+                f"cues are not in time order in the file (first at {_name(c)}, {timecode(c.start_s)})",
             )
         )
     min_gap = r.min_gap_frames / r.fps
@@ -215,7 +223,7 @@ def check_subtitles(
                         c.start_s,
                         min(latest_end, c.end_s),
                         "error",
-                        f"cue {c.index + 1} at {timecode(c.start_s)} overlaps cue {p.index + 1} "
+                        f"{_name(c)} at {timecode(c.start_s)} overlaps {_name(p)} "
                         f"(which ends at {timecode(latest_end)})",
                     )
                 )
@@ -227,7 +235,7 @@ def check_subtitles(
                         latest_end,
                         c.start_s,
                         "warning",
-                        f"cue {c.index + 1} at {timecode(c.start_s)} follows cue {p.index + 1} after "
+                        f"{_name(c)} at {timecode(c.start_s)} follows {_name(p)} after "
                         f"{gap * 1000:.0f} ms, under {r.min_gap_frames:g} frames ({min_gap * 1000:.0f} ms)",
                     )
                 )

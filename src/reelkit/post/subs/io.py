@@ -83,6 +83,9 @@ class Cue:
     end_s: float
     text: str  # plain text: markup removed, lines joined with "\n"
     raw: str = ""  # the text as written in the file (markup kept)
+    #: what the file calls it: an SRT cue's number, a WebVTT cue's identifier ("" when none is written);
+    #: a hand-edited file's numbers may skip, repeat or start at 0, so checks name it beside its position
+    number: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -470,7 +473,13 @@ def _parse_srt_vtt(
         a0 = line.index(a)
         b0 = line.index(b, a0 + len(a))
         spans.append(((i, a0, a0 + len(a)), (i, b0, b0 + len(b))))
-        cues.append(Cue(len(cues), start, end, plain_text(raw, fmt), raw))
+        prev = lines[i - 1].strip() if i else ""
+        if fmt == "srt":
+            number = prev if _CUE_NUMBER.fullmatch(prev) else ""
+        else:  # a WebVTT identifier: the line before the times, after a blank line
+            alone = i >= 2 and not lines[i - 2].strip() and "-->" not in prev
+            number = prev if alone and not prev.startswith(("WEBVTT", "NOTE")) else ""
+        cues.append(Cue(len(cues), start, end, plain_text(raw, fmt), raw, number))
         if start < 0 or end < 0:
             notes.append(f"cue {len(cues)} ({a} --> {b}) has a time before zero")
         i = j
