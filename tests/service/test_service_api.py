@@ -982,6 +982,34 @@ def test_the_event_list_gives_the_latest_50_by_default_and_up_to_1000(client: Te
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "limit"
 
 
+def test_the_event_list_pages_by_seq_past_1000_and_events_arriving_meanwhile_shift_nothing(
+    client: TestClient,
+) -> None:
+    """Every stored event is reachable, once each, by following ``next_before``; an event stored between
+    two pages neither repeats nor skips one (offset paging would); the last page says null."""
+    total = client.get("/health").json()["events"]
+    first = client.get("/v1/events", params={"limit": 7}).json()
+    seqs = [e["seq"] for e in first["events"]]
+    assert seqs == sorted(seqs, reverse=True) and first["next_before"] == seqs[-1]
+    member = first_member(client)
+    event = play("page-new", member, unseen_title(client, member), 0.2)
+    assert client.post("/v1/events", json={"events": [event]}, headers=AUTH).json()["stored"] == 1
+    before = first["next_before"]
+    while before is not None:
+        page = client.get("/v1/events", params={"limit": 1000, "before": before}).json()
+        assert page["events"] and all(e["seq"] < before for e in page["events"])
+        seqs += [e["seq"] for e in page["events"]]
+        before = page["next_before"]
+    assert len(seqs) == len(set(seqs)) == total  # the new event is on no page after the first
+    assert client.get("/v1/events", params={"before": min(seqs)}).json() == {
+        "events": [],
+        "total": total + 1,
+        "next_before": None,
+    }
+    r = client.get("/v1/events", params={"before": 0})
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "before"
+
+
 def test_events_from_the_future_booleans_and_strings_are_refused(client: TestClient) -> None:
     import time
 

@@ -188,7 +188,7 @@ class Store(Protocol):
     def member_history(self, member_id: str) -> MemberHistory: ...
     def member_last_seq(self, member_id: str) -> int: ...
     def active_members(self, limit: int) -> list[str]: ...
-    def latest_events(self, limit: int = 50) -> list[StoredEvent]: ...
+    def latest_events(self, limit: int = 50, *, before_seq: int | None = None) -> list[StoredEvent]: ...
     def count_events(self) -> int: ...
     def rating_range(self) -> tuple[float, float, int] | None: ...
     def events_frame(self) -> tuple[pd.DataFrame, int]: ...
@@ -712,13 +712,14 @@ class SQLiteStore:
         )
         return [str(r[0]) for r in rows]
 
-    def latest_events(self, limit: int = 50) -> list[StoredEvent]:
+    def latest_events(self, limit: int = 50, *, before_seq: int | None = None) -> list[StoredEvent]:
+        """The ``limit`` latest events, newest first (``before_seq``: only those stored before it)."""
         rows = (
             self._con()
             .execute(
                 "SELECT seq, event_id, member_id, title_id, kind, timestamp, value, fraction, received_at "
-                "FROM events ORDER BY seq DESC LIMIT ?",
-                (int(limit),),
+                "FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                (2**63 - 1 if before_seq is None else int(before_seq), int(limit)),
             )
             .fetchall()
         )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from reelkit.service.deps import StateDep, require_read, require_write
 from reelkit.service.models import stored_scale
@@ -137,13 +137,27 @@ class StoredEventOut(BaseModel):
 class EventList(BaseModel):
     events: list[StoredEventOut]
     total: int
+    next_before: int | None = Field(
+        None,
+        description="Pass as `before` for the next (older) page; null on the last page. Pages by `seq`, so "
+        "events stored meanwhile neither shift nor repeat them.",
+    )
 
 
 @router.get("", response_model=EventList, dependencies=[Depends(require_read)])
-def latest_events(state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> EventList:
-    """The latest stored events, newest first."""
-    rows = state.store.latest_events(limit)
+def latest_events(
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Only events stored before this `seq` (paging).")
+    ] = None,
+) -> EventList:
+    """The latest stored events, newest first; older ones page by page with ``before=<next_before>``."""
+    rows = state.store.latest_events(limit + 1, before_seq=before)
+    more = len(rows) > limit
+    rows = rows[:limit]
     return EventList(
         events=[StoredEventOut(**r.__dict__) for r in rows],
         total=state.store.count_events(),
+        next_before=rows[-1].seq if more else None,
     )
