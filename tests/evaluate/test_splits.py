@@ -100,6 +100,26 @@ def test_random_rejects_bad_fraction_and_empty_test() -> None:
         split_random(make_dataset({"x": 1, "y": 1}), 0.2)
 
 
+def test_an_empty_test_side_names_the_titles_a_member_needs_and_the_fraction_that_would_do() -> None:
+    """Round-half-up holds one of c titles out when fraction * c >= 0.5: at 0.2 that takes 3 titles, so
+    members of 2 get none ("at least two titles" was the advice), and 0.25 would hold one out."""
+    two = make_dataset({"x": 2, "y": 2})
+    with pytest.raises(
+        EmptyDataError, match=r"needs at least 3 titles .*most any member has is 2\); use test_fraction 0.25"
+    ):
+        split_random(two, 0.2)
+    assert len(pairs(split_random(two, 0.25)[1])) == 2  # the fraction named does hold one out each
+    assert len(pairs(split_random(make_dataset({"x": 4}), 0.125)[1])) == 1
+    with pytest.raises(
+        EmptyDataError, match=r"at least 5 titles .*most any member has is 4\); use test_fraction 0.125 "
+    ):
+        split_random(make_dataset({"x": 4}), 0.1)
+    with pytest.raises(
+        EmptyDataError, match=r"at least 2 titles for one to be held out \(no member has two\)"
+    ):
+        split_random(make_dataset({"x": 1, "y": 1}), 0.5)
+
+
 def test_last_holds_out_latest_titles() -> None:
     train, test = split_last(DS, n=1)
     # titles get later with their index: the latest of a is t9, of b t4, of e t2; c keeps its only title

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from reelkit.data.confidence import ConfidenceConfig
 from reelkit.data.dataset import Dataset, Interactions
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.evaluate import DEFAULT_BUDGET, TuneResult, tune
 from reelkit.evaluate.runner import evaluate
 from reelkit.evaluate.splits import split_random
@@ -239,3 +239,21 @@ def test_bad_arguments() -> None:
     with pytest.raises(ConfigError, match="not available"):
         tune(Toy, DS, budget=1, metric="auc@10")
     assert DEFAULT_BUDGET == 20
+
+
+def test_members_with_too_few_titles_for_validation_are_named_as_the_tuners_problem() -> None:
+    """Two titles each: 20% of 2 rounds to 0, so the tuner's validation split is empty. The message said
+    "members need at least two titles; try a larger test_fraction", which they have and which the
+    evaluation's --test-fraction does not change; it names the tuner and the real need (3 titles)."""
+    two = Dataset.from_events(
+        pd.DataFrame(
+            {
+                "member_id": [f"m{u}" for u in range(30) for _ in range(2)],
+                "title_id": [f"t{(u + i) % 9}" for u in range(30) for i in range(2)],
+                "timestamp": np.arange(60) + 1,
+                "value": 4.0,
+            }
+        )
+    )
+    with pytest.raises(EmptyDataError, match=r"^tuning holds out 20% .* at least 3 training titles"):
+        tune(Toy, two, budget=2)

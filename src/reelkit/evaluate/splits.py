@@ -14,6 +14,7 @@ Pairs are identified by sorted ids, so results depend only on the events and the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,7 +116,17 @@ def split_random(ds: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tupl
     counts = pairs.counts()
     n_test = np.minimum(np.floor(test_fraction * counts + 0.5 + 1e-9).astype(np.int64), counts - 1)
     test_pair = rank < n_test[pairs.member]
-    hint = "members need at least two titles each; try a larger test_fraction"
+    # round-half-up holds one of c titles out when test_fraction * c >= 0.5 (and c >= 2)
+    need = max(2, math.ceil(0.5 / test_fraction - 1e-9))
+    most = int(counts.max()) if len(counts) else 0
+    hint = f"at test_fraction {test_fraction:g} a member needs at least {need} titles for one to be held out"
+    hint += (
+        f" (the most any member has is {most}); use test_fraction {math.ceil(500 / most) / 1000:g} or more"
+        if 2 <= most < need
+        else " (no member has two)"
+        if most < 2
+        else ""
+    )
     return _finish(ds, pairs, test_pair, "split_random", hint)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from reelkit.data.confidence import ConfidenceConfig
 from reelkit.data.dataset import Dataset
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.evaluate.runner import LOWER_IS_BETTER, evaluate
 from reelkit.evaluate.splits import split_random
 from reelkit.progress import SILENT, Progress
@@ -132,7 +132,14 @@ def tune(
     ks = (k,) if k is not None else (10,)
     lower = metric in LOWER_IS_BETTER
     fixed = dict(base_params or {})
-    fit_part, valid_part = split_random(train, 0.2, seed)
+    try:  # the validation split is the tuner's own: a failure is named as the tuner's
+        fit_part, valid_part = split_random(train, 0.2, seed)
+    except EmptyDataError as exc:
+        raise EmptyDataError(
+            "tuning holds out 20% of each member's training titles for validation, and none would be held "
+            "out: a member needs at least 3 training titles (after the evaluation's own split); tune on "
+            "more data, or evaluate without tuning"
+        ) from exc
     rng = np.random.default_rng(seed)
     free = {name: space for name, space in model_cls.search_space.items() if name not in fixed}
 
