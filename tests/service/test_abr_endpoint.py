@@ -350,6 +350,8 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
     alias = stream_client.get("/abr/demo?stream=tiny&algo=rmpc&session=demo2")  # as /v1/abr/decide takes
     assert alias.status_code == 200 and '"algo": "robustmpc"' in alias.text
     assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404
+    head = stream_client.head("/abr/demo?stream=tiny&trace=slow.txt&session=demo3")  # as GET, no body
+    assert head.status_code == 200 and head.content == b""
 
 
 @pytest.mark.media

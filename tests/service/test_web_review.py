@@ -126,3 +126,13 @@ def test_every_page_keeps_the_chosen_profile_in_its_header(client: TestClient) -
     name = re.search(r"<h1>Home of ([^<]+)</h1>", client.get("/", headers=HTML).text).group(1)  # type: ignore[union-attr]
     for url in ("/qc", "/produce/stripboard", "/no-such-page"):
         assert name in client.get(url, headers=HTML).text, url
+
+
+def test_every_page_answers_head_as_get(client: TestClient) -> None:
+    """Link checkers and uptime monitors ask with HEAD (RFC 9110 9.3.2); every page was a 405."""
+    pages = ("/", "/titles/t001", "/titles/no-such", "/communities", "/events", "/qc", "/produce/stripboard")
+    for path in pages:
+        r = client.head(path, headers=HTML)
+        assert r.status_code == client.get(path, headers=HTML).status_code, path
+        assert r.status_code == (404 if path == "/titles/no-such" else 200) and r.content == b"", path
+        assert r.headers["content-type"].startswith("text/html"), path

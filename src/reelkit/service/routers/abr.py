@@ -751,6 +751,7 @@ def rule_js() -> Response:
 
 
 @router.get("/abr/demo", response_class=HTMLResponse, include_in_schema=False)
+@router.head("/abr/demo", response_class=HTMLResponse, include_in_schema=False)
 async def demo(
     request: Request,
     state: StateDep,

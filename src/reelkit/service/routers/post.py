@@ -169,6 +169,7 @@ def _page(request: Request, state: ServiceState, context: dict[str, Any], status
 
 
 @router.get("/qc", response_class=HTMLResponse, include_in_schema=False)
+@router.head("/qc", response_class=HTMLResponse, include_in_schema=False)
 def qc_form(request: Request, state: StateDep) -> Response:
     """The upload form."""
     require_pages(state)

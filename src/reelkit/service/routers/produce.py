@@ -58,6 +58,7 @@ def _page(request: Request, state: StateDep, status: int = 200, **ctx: Any) -> R
 
 
 @router.get("/produce/stripboard", response_class=HTMLResponse, include_in_schema=False)
+@router.head("/produce/stripboard", response_class=HTMLResponse, include_in_schema=False)
 def stripboard_form(request: Request, state: StateDep) -> Response:
     """The upload form."""
     require_pages(state)

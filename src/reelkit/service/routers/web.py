@@ -74,7 +74,10 @@ def _render(
     return state.templates.TemplateResponse(request, name, ctx, status_code=status, headers=_NO_STORE)
 
 
+# HEAD on every page too (RFC 9110: wherever GET is), as link checkers and uptime monitors ask with it;
+# one route per method, as /health
 @router.get("/", response_class=HTMLResponse)
+@router.head("/", response_class=HTMLResponse)
 def index(
     request: Request,
     state: StateDep,
@@ -114,6 +117,7 @@ def index(
 
 
 @router.get("/titles/{title_id:path}", response_class=HTMLResponse)
+@router.head("/titles/{title_id:path}", response_class=HTMLResponse)
 def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Response:
     t = state.store.get_title(title_id)
     if t is None:
@@ -154,6 +158,7 @@ def member_page(member_id: MemberPath) -> Response:
 
 
 @router.get("/communities", response_class=HTMLResponse)
+@router.head("/communities", response_class=HTMLResponse)
 def communities_page(request: Request, state: StateDep) -> Response:
     bundle = state.models.current
     comms = bundle.home.community_profiles if bundle is not None else []
@@ -172,6 +177,7 @@ def communities_page(request: Request, state: StateDep) -> Response:
 
 
 @router.get("/events", response_class=HTMLResponse)
+@router.head("/events", response_class=HTMLResponse)
 def events_page(
     request: Request, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> Response:
