@@ -98,6 +98,11 @@ def test_an_unknown_typed_id_is_kept_to_correct(client: TestClient) -> None:
     assert r.status_code == 404
     field = re.search(r'<input type="text" name="member" id="member-id"[^>]*>', r.text)
     assert field is not None and 'value="nobody-42"' in field.group(0) and "disabled" not in field.group(0)
+    # a screen reader hears the error: the page's title says it, the message is an alert and describes the
+    # field that gets the focus (the title read "reelkit" and the message was linked to nothing)
+    assert "<title>No such member · reelkit</title>" in r.text
+    assert re.search(r'<p class="error" id="member-error" role="alert">There is no member', r.text)
+    assert 'aria-describedby="member-error"' in field.group(0)
 
 
 def test_a_typed_member_replaces_the_chosen_profile(client: TestClient) -> None:
