@@ -90,6 +90,17 @@ def test_bad_uploads(client: TestClient, made_dirs: list[Path]) -> None:
     assert r.status_code == 400 and 'id="qc-error"' in r.text
     r = client.post("/v1/qc")
     assert r.status_code == 422
+    # an empty file on the form (media or subtitles) gets the form back, saying so, with the spec kept (it
+    # got the generic error page)
+    for files in (
+        {"media": ("empty.wav", b"", "audio/wav")},
+        {"media": ("x.wav", wav_bytes(1.0), "audio/wav"), "subs": ("empty.srt", b"", "text/plain")},
+    ):
+        r = client.post("/qc", files=files, data={"spec": "atsc-a85"})
+        assert r.status_code == 422 and 'class="qc-form"' in r.text
+        name = files["subs" if "subs" in files else "media"][0]
+        assert f'<p class="qc-error" id="qc-error">the uploaded file &#39;{name}&#39; is empty</p>' in r.text
+        assert '<option value="atsc-a85" selected>' in r.text
     assert not any(d.exists() for d in made_dirs)
 
 

@@ -192,6 +192,11 @@ async def qc_page(
         report, error = await _run(state, media, subs, spec)
     except ReelkitError as exc:
         return _page(request, state, {"report": None, "error": str(exc), "chosen_spec": spec}, status=400)
+    except HTTPException as exc:
+        if exc.status_code != 422:
+            raise
+        # an empty file: the form again with the message and the spec chosen (not the generic error page)
+        return _page(request, state, {"report": None, "error": exc.detail, "chosen_spec": spec}, status=422)
     if report is None:
         return _page(request, state, {"report": None, "error": error, "chosen_spec": spec}, status=400)
     ctx = report_context(report)
