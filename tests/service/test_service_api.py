@@ -793,6 +793,26 @@ def test_web_pages_and_play(ui_client: TestClient) -> None:
     assert client.post("/ui/play", json={"title_id": tid}, headers={"X-Reelkit-UI": "1"}).status_code == 401
 
 
+def test_a_web_play_says_whether_continue_watching_shows_it(ui_client: TestClient) -> None:
+    """A title the member turned down is left out of Continue Watching: the play's answer says so (the
+    page promised it there whatever the home page did)."""
+    member = first_member(ui_client)
+    ui_client.get(f"/?member={member}")
+    liked, disliked = (
+        t["title_id"] for t in ui_client.get(f"/v1/members/{member}/recommendations?n=2").json()["titles"]
+    )
+    thumb = {"event_id": "down-1", "member_id": member, "title_id": disliked, "kind": "thumb", "value": -1}
+    assert ui_client.post("/v1/events", json={"events": [thumb]}, headers=AUTH).status_code == 200
+    for tid, shown in ((liked, True), (disliked, False)):
+        r = ui_client.post("/ui/play", json={"title_id": tid, "fraction": 0.3}, headers={"X-Reelkit-UI": "1"})
+        assert r.status_code == 200 and r.json()["continue_watching"] is shown, tid
+        cw = ui_client.get("/").text.split('data-row-kind="continue-watching"')[1].split("</section>")[0]
+        assert (f'data-title-id="{tid}"' in cw) is shown
+    # a play watched to the end is not resumed either
+    r = ui_client.post("/ui/play", json={"title_id": liked, "fraction": 1.0}, headers={"X-Reelkit-UI": "1"})
+    assert r.json()["continue_watching"] is False
+
+
 def test_a_web_play_stores_seconds_of_the_titles_duration(ui_client: TestClient, data_dir: Path) -> None:
     """A play of 25 % of a 2,000 s title stores the position 500.0 s (seconds, with the fraction)."""
     from reelkit.service.store import TitleRecord

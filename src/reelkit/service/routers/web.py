@@ -205,6 +205,9 @@ class PlayOut(BaseModel):
     title_id: str
     fraction: float
     stored: int
+    #: Whether the member's home page now shows the title in Continue Watching (not one they turned down
+    #: or rated low, nor one watched to the end; never without a model, as there are no rows then).
+    continue_watching: bool
 
 
 @router.post("/ui/play", response_model=PlayOut)
@@ -242,4 +245,20 @@ def ui_play(
     )
     result = state.store.append_events([event], received_at=now)
     state.metrics.count_events(result.stored, result.duplicates)
-    return PlayOut(member_id=member_id, title_id=title.title_id, fraction=body.fraction, stored=result.stored)
+    # the page's own rows say whether it is there to resume (the rule is the home page's; the page built
+    # here is cached for the visit home that follows)
+    bundle = state.models.current
+    resumable = False
+    if bundle is not None:
+        page, _ = bundle.home_page(state.store, member_id)
+        resumable = any(
+            row.kind == "continue-watching" and any(t.title_id == title.title_id for t in row.titles)
+            for row in page.rows
+        )
+    return PlayOut(
+        member_id=member_id,
+        title_id=title.title_id,
+        fraction=body.fraction,
+        stored=result.stored,
+        continue_watching=resumable,
+    )

@@ -18,9 +18,12 @@ async function play(button) {
     const body = await response.json();
     if (!response.ok) { throw new Error(body.message || response.statusText); }
     const pct = Math.round(body.fraction * 100);
+    // Continue Watching leaves out what the member turned down or rated low: the server says if it is there
     status.textContent = pct >= 90
       ? "Watched to the end. Your home page now takes it into account."
-      : `Playing… stopped at ${pct}%. It is now in Continue Watching on your home page.`;
+      : body.continue_watching
+        ? `Playing… stopped at ${pct}%. It is now in Continue Watching on your home page.`
+        : `Playing… stopped at ${pct}%. Your home page does not offer it in Continue Watching.`;
     status.dataset.state = "recorded";
     const note = document.getElementById("progress-note");
     if (note) { note.textContent = `You have watched ${pct}%.`; }
