@@ -923,7 +923,13 @@ def test_no_model_yet(tmp_path: Path) -> None:
         assert ready.json()["message"] == r.json()["message"]  # named 'reelkit train', which needs --model
         ok = c.post("/v1/events", json={"events": [play("n1", "m1", "t1", 0.2)]}, headers=AUTH)
         assert ok.status_code == 200  # writes work without a model
-        assert c.get("/").status_code == 200
+        home = c.get("/")
+        assert home.status_code == 200
+        # no timed refresh of the whole page (it erased a member id being typed, WCAG 2.2.1): the script asks
+        # /ready and reloads only once a model is served and no field is in use
+        assert 'http-equiv="refresh"' not in home.text
+        assert '<p class="notice" id="no-model" data-ready-url="/ready" aria-live="polite">' in home.text
+        assert "reloadWhenReady" in c.get("/static/app.js").text
         # before a model, ratings are checked against the usual scale that holds the stored ones: 0-10 until
         # there are enough of them (a few posted ratings must not set it), 0-5 for a 5-star catalog then
         rate = {"event_id": "r1", "kind": "rating", "member_id": "m1", "title_id": "t1", "value": 4.5}

@@ -1,4 +1,5 @@
-// reelkit web pages: the play buttons, typing a member id, and fresh pages after "back".
+// reelkit web pages: the play buttons, typing a member id, fresh pages after "back", and the home page
+// once a model is served.
 "use strict";
 
 // a page restored from the back/forward cache would show stale rows: reload it
@@ -35,7 +36,31 @@ async function play(button) {
   }
 }
 
+// No model yet: ask /ready every 15 s and reload once one is served, but never while a field is in use (a
+// timed refresh of the whole page erased a member id being typed, WCAG 2.2.1): then offer a link instead.
+function reloadWhenReady(notice) {
+  const timer = setInterval(async () => {
+    try {
+      const response = await fetch(notice.dataset.readyUrl, { cache: "no-store" });
+      if (!response.ok) { return; }
+    } catch (err) {
+      return;  // the server is restarting: ask again later
+    }
+    clearInterval(timer);
+    const active = document.activeElement;
+    const inUse = (active && active.matches("input, select, textarea"))
+      || [...document.querySelectorAll("input[type=text]")].some((field) => field.value !== "");
+    if (!inUse) { window.location.reload(); return; }
+    const link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "reload the page";
+    notice.replaceChildren("A model is now served: ", link, " to see the home pages.");
+  }, 15000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const notice = document.getElementById("no-model");
+  if (notice) { reloadWhenReady(notice); }
   for (const id of ["play", "finish"]) {
     const b = document.getElementById(id);
     if (b) { b.addEventListener("click", () => play(b)); }
