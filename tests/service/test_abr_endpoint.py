@@ -350,6 +350,11 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
     alias = stream_client.get("/abr/demo?stream=tiny&algo=rmpc&session=demo2")  # as /v1/abr/decide takes
     assert alias.status_code == 200 and '"algo": "robustmpc"' in alias.text
     assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404
+    # a constant rate the segment server refuses is refused by the page too (it played no segment)
+    for rate in ("0", "99999"):
+        r = stream_client.get(f"/abr/demo?stream=tiny&trace=const-{rate}", headers={"accept": "text/html"})
+        assert r.status_code == 404 and "the rate must be in (0, 10000] Mbps" in r.text, rate
+    assert stream_client.get("/abr/demo?stream=tiny&trace=const-10000").status_code == 200
     head = stream_client.head("/abr/demo?stream=tiny&trace=slow.txt&session=demo3")  # as GET, no body
     assert head.status_code == 200 and head.content == b""
 

@@ -7,7 +7,8 @@ drops to the bottom after the throughput falls (the simulator: levels 1, 3, 3, 0
 ``busy`` (the simulator's). Tolerances, stated: the player's levels equal the simulator's on at least 4
 of the 5 chunks; its total download time is within -10%..+20% of the simulator's for the same levels
 (HTTP and browser overhead come on top); each paced transfer is within 10% (+50 ms) of the link's own
-prediction. Skips, saying why, without chromium, playwright or dash.js.
+prediction. Skips, saying why, without chromium, playwright or dash.js. The rule itself is checked on a
+stubbed dash.js too (a failed segment download).
 """
 
 from __future__ import annotations
@@ -73,3 +74,62 @@ def test_dashjs_adapts_to_a_shaped_trace_like_the_simulator(tmp_path: Path) -> N
     assert cmp.level_agreement >= 0.8, cmp.summary()
     assert 0.9 <= cmp.download_ratio <= 1.2, cmp.summary()
     assert cmp.sim_levels.tolist() == [1, 3, 3, 0, 0]
+
+
+# dash.js stubbed: only the events the rule listens to, fired by hand (no stream, no server)
+_STUB_DASHJS = """
+window.player = { handlers: {}, updateSettings() {}, addABRCustomRule() {}, initialize() {},
+  on(type, f) { this.handlers[type] = f; }, getBufferLength() { return 8; } };
+window.dashjs = {
+  FactoryMaker: { getClassFactoryByName: () => null, getClassFactory: (c) => c },
+  Debug: { LOG_LEVEL_WARNING: 3 },
+  MediaPlayer: Object.assign(() => ({ create: () => window.player }),
+    { events: { FRAGMENT_LOADING_COMPLETED: "completed", ERROR: "error" } }),
+};
+"""
+
+
+def test_a_failed_segment_download_is_an_error_not_a_chunk_played() -> None:
+    """dash.js fires FRAGMENT_LOADING_COMPLETED for a failed download too (``e.error``): a 404's 98-byte JSON
+    body was logged as a chunk played and sent as the next decision's ``last_chunk_bytes``."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright Python package is not installed"
+    )
+    if not DEFAULT_CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("no chromium browser at /usr/bin/chromium (apt-get install chromium)")
+    from reelkit.service.testing import CHROMIUM_ARGS
+
+    rule = Path(__file__).resolve().parents[2] / "src/reelkit/service/static/abr_rule.js"
+    chromium = DEFAULT_CHROMIUM if DEFAULT_CHROMIUM.exists() else Path(str(shutil.which("chromium")))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_content('<video id="v"></video>')
+            page.add_script_tag(content=_STUB_DASHJS)
+            page.add_script_tag(content=rule.read_text())
+            out = page.evaluate(
+                """() => {
+                const c = ReelkitAbr.start(document.getElementById("v"), {sessionId: "s", stream: "x",
+                  algo: "bba", ladderKbps: [100, 250], segmentS: 4, segments: 1, mpd: "", decideUrl: "",
+                  logUrl: ""});
+                c.errors.length = 0;  // the first decision, with no server to answer it
+                const fire = window.player.handlers.completed;
+                const request = {mediaType: "video", type: "MediaSegment", index: 0, duration: 4,
+                  representation: {id: "1"}, startDate: new Date(0), endDate: new Date(500)};
+                fire({request: request, response: new ArrayBuffer(98),
+                  error: {code: 28, message: "segment not loaded: HTTP 404"}});
+                const failed = {chunks: c.chunks.length, log: c.log.length, errors: c.errors.slice()};
+                fire({request: request, response: new ArrayBuffer(5000)});  // the retry loads
+                return {failed: failed, chunks: c.chunks};
+            }"""
+            )
+        finally:
+            browser.close()
+    assert out["failed"] == {
+        "chunks": 0,
+        "log": 0,
+        "errors": ["chunk 0 failed: segment not loaded: HTTP 404"],
+    }
+    (chunk,) = out["chunks"]
+    assert (chunk["chunk_index"], chunk["level"], chunk["bytes"], chunk["download_s"]) == (0, 1, 5000, 0.5)

@@ -781,8 +781,10 @@ async def demo(
     if chosen is None:
         raise HTTPException(404, f"unknown algo {algo!r}; choose one of {', '.join(names)}")
     traces = _trace_names(rt)
-    if trace not in traces and not re.fullmatch(r"const-\d+(\.\d+)?", trace):
-        raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
+    if trace not in traces:
+        if not re.fullmatch(r"const-\d+(\.\d+)?", trace):
+            raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
+        _load_link_trace(rt, trace)  # a rate the segment server refuses (const-0) is refused here too
     sid = session or f"demo-{os.urandom(6).hex()}"
     config = {
         "sessionId": sid,

@@ -133,6 +133,13 @@
       return;
     }
     const index = req.index;
+    if (e.error) {
+      // dash.js fires this event for a failed download too: an error, not a chunk played (a 404's JSON body
+      // was logged as a chunk of 98 bytes, and the next decision taken on it)
+      const why = e.error.message || e.error.code || e.error;
+      this.errors.push('chunk ' + index + ' failed: ' + String(why).slice(0, 300));
+      return;
+    }
     let level = levelOf(req.representation);
     if (!(level < this.cfg.ladderKbps.length)) {
       level = this.level;
