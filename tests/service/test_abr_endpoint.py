@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -22,6 +23,8 @@ with warnings.catch_warnings():
 from reelkit.service.app import create_app
 from reelkit.service.routers.abr import AbrSession, SessionTable, dashjs_path
 from reelkit.service.settings import ServiceSettings
+
+from .test_web_review import _contrast_with_white
 
 LADDER = [300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0]
 
@@ -338,6 +341,9 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
         and "/abr/stream/tiny/slow.txt/demo1/manifest.mpd" in html
     )
     assert "cdn" not in html.lower()
+    # the ladder's chips keep white text readable (WCAG AA 4.5:1; level 1 was 4.21:1)
+    chips = re.findall(r'<span class="chip" style="background: (hsl\([^)]*\))">', html)
+    assert len(chips) == 2 and min(_contrast_with_white(c) for c in chips) >= 4.5
     rule = stream_client.get("/abr/rule.js")
     assert rule.status_code == 200 and "addABRCustomRule" in rule.text and "getSwitchRequest" in rule.text
     js = stream_client.get("/abr/vendor/dash.all.min.js")
