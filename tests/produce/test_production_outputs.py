@@ -496,7 +496,38 @@ def test_stripboard_cast_numbers_start_at_1() -> None:
         }
     )
     html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
-    assert "<td>2. Bob, 1. Ann</td>" in html
+    assert "<td>2. <bdi>Bob</bdi>, 1. <bdi>Ann</bdi></td>" in html
+
+
+def test_the_stripboard_shows_name_and_description_and_isolates_names() -> None:
+    """A scene's description was never shown (its "Description" column gave the name); a right-to-left
+    production name took the day count into its run (no <bdi>); "Cast" was an H3 under the page's H1."""
+    prod = parse_production(
+        {
+            "name": "فيلم",
+            "calendar": {"start": "2026-03-02"},
+            "people": [{"id": "a", "name": "سارة"}, {"id": "b", "name": "Bob"}],
+            "locations": [{"id": "A"}],
+            "scenes": [
+                {
+                    "id": "1",
+                    "name": "Kitchen",
+                    "description": "Sara finds the letter",
+                    "duration": 2,
+                    "location": "A",
+                    "cast": ["a", "b"],
+                },
+            ],
+        }
+    )
+    html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
+    assert "<th>Name</th><th>Description</th>" in html
+    assert "<td>Kitchen</td><td>Sara finds the letter</td>" in html
+    assert '<p class="summary"><bdi>فيلم</bdi>: 1 shooting day' in html
+    assert "<h1>Stripboard — <bdi>فيلم</bdi></h1>" in html
+    assert "<td>1. <bdi>سارة</bdi>, 2. <bdi>Bob</bdi></td>" in html
+    assert '<td colspan="9">END OF DAY 1' in html
+    assert re.findall(r"<h(\d)", html) == ["1", "2"]
 
 
 def test_the_stripboard_cast_list_numbers_cast_as_the_strips_do() -> None:
@@ -511,7 +542,7 @@ def test_the_stripboard_cast_list_numbers_cast_as_the_strips_do() -> None:
         }
     )
     html = stripboard_html(plan_shoot(prod, SolveOptions(time_limit=5)), prod)
-    assert "<td>2. Bob</td>" in html and "<tr><td>2</td><td>Bob</td>" in html
+    assert "<td>2. <bdi>Bob</bdi></td>" in html and "<tr><td>2</td><td>Bob</td>" in html
     assert "<td>Ann</td>" not in html
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ def test_upload_shows_the_stripboard(client: TestClient) -> None:
     assert 'class="strip int-day" data-scene="1"' in r.text
     assert r.text.count('class="daybreak"') >= 2
     assert "Studio" in r.text and "Ann Lee" in r.text
+    assert re.findall(r"<h(\d)", r.text) == ["1", "2"]  # "Cast" was an H3 under the H1
 
 
 def test_upload_errors_name_the_field(client: TestClient) -> None:

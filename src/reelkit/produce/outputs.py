@@ -80,8 +80,11 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
     numbers = {p.id: i + 1 for i, p in enumerate(p for p in production.people if p.kind == "cast")}
     names = {p.id: p.label for p in production.people}
 
-    def cast_numbers(ids: tuple[str, ...]) -> str:
-        return ", ".join(f"{numbers.get(i, '?')}. {names.get(i, i)}" for i in ids)
+    def cast_numbers(ids: tuple[str, ...]) -> Markup:
+        # each name isolated (<bdi>): a right-to-left name would take the numbers and commas beside it
+        return Markup(", ").join(
+            Markup("{}. <bdi>{}</bdi>").format(numbers.get(i, "?"), names.get(i, i)) for i in ids
+        )
 
     cast = [p for p in schedule.people if p.kind == "cast" and p.work_days]
     cast.sort(key=lambda p: numbers.get(p.person_id, 10**6))
@@ -92,6 +95,7 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
             schedule=schedule,
             n_scenes=sum(len(d.scenes) for d in schedule.days),
             location_names={loc.id: loc.label for loc in production.locations},
+            descriptions={sc.id: sc.description for sc in production.scenes},
             cast_numbers=cast_numbers,
             cast=cast,
             numbers=numbers,
