@@ -14,6 +14,8 @@ import pytest
 
 from reelkit.service.testing import CHROMIUM_ARGS, LiveServer
 
+from .conftest import start_server
+
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -73,3 +75,52 @@ def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) ->
             assert page.locator(f'table.events a[href="/titles/{title_id}"]').count() >= 1
         finally:
             browser.close()
+
+
+def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
+    """At 375 px no page scrolls sideways (a wide table scrolls in its own box): the stripboard, a QC report
+    and the ABR demo were wider (548, 547, 554 px), the stripboard's tables past their white box."""
+    sync_api = _playwright()
+    from reelkit.produce.generator import generate_production
+    from reelkit.produce.production import dump_production
+    from reelkit.stream.dash import SMALL_LADDER, make_sample_clip, package_dash
+
+    from .test_qc_page import wav_bytes
+
+    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(160, 90), audio=False)
+    package_dash(clip, data_dir / "abr" / "streams" / "tiny", renditions=SMALL_LADDER[:2], preset="ultrafast")
+    production = tmp_path / "gen.yaml"
+    dump_production(generate_production(6, 0), production)
+    (tmp_path / "tone.wav").write_bytes(wav_bytes(2.0))
+    server = start_server(data_dir)
+    try:
+        with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+                args=CHROMIUM_ARGS,
+                headless=True,
+            )
+            try:
+                page = browser.new_page(viewport={"width": 375, "height": 800})
+                page.set_default_timeout(60_000)
+                widths = {}
+                page.goto(server.url + "/produce/stripboard")
+                page.set_input_files('input[name="file"]', str(production))
+                page.click('form.upload button[type="submit"]')
+                page.wait_for_selector("table.strips")
+                widths["stripboard"] = page.evaluate("document.documentElement.scrollWidth")
+                page.goto(server.url + "/qc")
+                widths["qc form"] = page.evaluate("document.documentElement.scrollWidth")
+                page.set_input_files('input[name="media"]', str(tmp_path / "tone.wav"))
+                page.select_option('select[name="spec"]', "atsc-a85")
+                page.click('form.qc-form button[type="submit"]')
+                page.wait_for_selector("#qc-findings")
+                widths["qc"] = page.evaluate("document.documentElement.scrollWidth")
+                page.goto(server.url + "/abr/demo?stream=tiny")
+                page.wait_for_selector("#abr-chunks")
+                widths["abr"] = page.evaluate("document.documentElement.scrollWidth")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    assert widths == {"stripboard": 375, "qc form": 375, "qc": 375, "abr": 375}
