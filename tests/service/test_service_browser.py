@@ -8,10 +8,12 @@ apt package ``chromium``; ``playwright install`` is never needed).
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+from reelkit.service.store import EventRecord, TitleRecord, open_store
 from reelkit.service.testing import CHROMIUM_ARGS, LiveServer
 
 from .conftest import start_server
@@ -79,7 +81,8 @@ def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) ->
 
 def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     """At 375 px no page scrolls sideways (a wide table scrolls in its own box): the stripboard, a QC report
-    and the ABR demo were wider (548, 547, 554 px), the stripboard's tables past their white box."""
+    and the ABR demo were wider (548, 547, 554 px), the stripboard's tables past their white box; a title
+    named by one long word made its page and its card wider."""
     sync_api = _playwright()
     from reelkit.produce.generator import generate_production
     from reelkit.produce.production import dump_production
@@ -92,6 +95,15 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     production = tmp_path / "gen.yaml"
     dump_production(generate_production(6, 0), production)
     (tmp_path / "tone.wav").write_bytes(wav_bytes(2.0))
+    # a title of one 136-letter word, half watched: in Continue Watching and on its own page
+    store = open_store(data_dir)
+    try:
+        member = store.list_members(1, 0)[0].member_id
+        store.upsert_titles([TitleRecord("t999", "Ab" * 68, "Drama", duration=6000.0)])
+        play = EventRecord("long-1", member, "t999", "play", int(time.time()), 3000.0, fraction=0.5)
+        store.append_events([play], received_at=int(time.time()))
+    finally:
+        store.close()
     server = start_server(data_dir)
     try:
         with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
@@ -104,6 +116,11 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
                 page = browser.new_page(viewport={"width": 375, "height": 800})
                 page.set_default_timeout(60_000)
                 widths = {}
+                page.goto(f"{server.url}/?member={member}")
+                card = page.locator('section[data-row-kind="continue-watching"] a.card[data-title-id="t999"]')
+                card_width = card.evaluate("e => e.getBoundingClientRect().width")
+                page.goto(server.url + "/titles/t999")
+                widths["title"] = page.evaluate("document.documentElement.scrollWidth")
                 page.goto(server.url + "/produce/stripboard")
                 page.set_input_files('input[name="file"]', str(production))
                 page.click('form.upload button[type="submit"]')
@@ -123,4 +140,5 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
                 browser.close()
     finally:
         server.stop()
-    assert widths == {"stripboard": 375, "qc form": 375, "qc": 375, "abr": 375}
+    assert widths == {"title": 375, "stripboard": 375, "qc form": 375, "qc": 375, "abr": 375}
+    assert card_width == 168  # as every card (a long name made it wider)
