@@ -311,6 +311,32 @@ def test_a_bootstrapped_trace_starts_at_zero_and_holds_each_sample_its_span() ->
     assert t[0] == 0.0 and np.diff(t).tolist() == [10.0] * (len(t) - 1) and (v == 2.0).all()
 
 
+def test_each_bootstrapped_sample_holds_over_its_own_span_as_the_simulator_reads_a_trace() -> None:
+    """Samples alternate 1 Mbit/s (the next 100 s later) and 10 Mbit/s (the next 4 s later): a network slow
+    96% of the time. The trace's times were the spans' starts, and a Trace holds throughput i over
+    (times[i-1], times[i]]: 10 Mbit/s covered the 100 s spans, and the advice said "stream" for 1.2 Mbit/s
+    of video on it. Each value now covers its own hold: 1 Mbit/s over 100 s, 10 Mbit/s over 4 s."""
+    from reelkit.stream.abr.traces import Trace
+    from reelkit.stream.advice import _bootstrap_trace, _holds
+
+    times = np.concatenate([[0.0], np.cumsum(np.tile([100.0, 4.0], 40))[:-1]])  # 0, 100, 104, 204, ...
+    mbps = np.tile([1.0, 10.0], 40) + np.arange(80) * 1e-4  # each sample told apart by its value
+    runs = [np.arange(len(times))]
+    holds = _holds(times, runs, 4.0)
+    own = dict(zip(mbps.tolist(), holds[0].tolist(), strict=True))  # (the run's last: its median, 100 s)
+    t, v = _bootstrap_trace(mbps, runs, holds, 2000.0, np.random.default_rng(3))
+    trace = Trace(t, v)
+    slow = 0.0
+    for span, value in zip(np.diff(trace.times_s), trace.mbps[1:], strict=True):
+        assert span == own[value]  # every sample over its own hold
+        slow += span if value < 5 else 0.0
+    assert slow / trace.times_s[-1] > 0.85
+    # and the simulator plays it so: 1.2 Mbit/s of video stalls on the slow spans
+    prof = NetworkProfile.from_samples(BASE + times, mbps)
+    slow = advise(prof, [TitleToWatch("ep", 1800.0)], quality_kbps=1200, now_s=BASE + 2000, config=CFG)
+    assert slow.titles[0].hold_probability_now < 0.8
+
+
 def test_a_network_that_is_always_down_waits() -> None:
     """Pins outages (0 Mbit/s) as a network that carries nothing: no quality holds and the download is
     timed at 1 byte/s (300 kbps x 600 s = 22.5 MB: 22.5e6 s), not a refused trace."""

@@ -182,8 +182,10 @@ def _bootstrap_trace(
         spans.extend(holds[r][start:stop].tolist())
         total += float(end[stop - 1] - before)
     v = np.maximum(np.asarray(values, dtype=np.float64), 1e-3)
-    t = np.concatenate([[0.0], np.cumsum(spans)[:-1]])
-    return t, v
+    # a Trace's throughput i holds over (times[i-1], times[i]] and its first line only marks time 0: the
+    # times are where each sample's span ends (as starts, each value was held over the span before its own)
+    t = np.concatenate([[0.0], np.cumsum(spans)])
+    return t, np.concatenate([v[:1], v])
 
 
 def _samples_for(profile: NetworkProfile, hour: int, config: AdviceConfig) -> npt.NDArray[np.int64]:
