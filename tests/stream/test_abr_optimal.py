@@ -93,6 +93,21 @@ def test_cells_too_fine_are_refused_not_overflowed() -> None:
         optimal_plan(_trace(3), video, time_step_s=1e-4, buffer_step_s=1e-4)
 
 
+def test_cells_too_fine_suggest_larger_cells() -> None:
+    """The refusal suggested 'the default 1 s x 0.5 s, or 0.25 s x 0.25 s' whatever had failed (those cells
+    included); it suggests each side doubled, and a lower_bound where none was given."""
+    video = Video.constant_bitrate([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0], 4.0, 49)
+    with pytest.raises(UserInputError) as err:
+        optimal_plan(_trace(3), video, time_step_s=1e-4, buffer_step_s=1e-4)
+    msg = str(err.value)
+    assert "give larger cells (e.g. 0.0002 s x 0.0002 s; the default is 1 s x 0.5 s)" in msg
+    assert "0.25 s x 0.25 s" not in msg
+    assert "or a lower_bound (`reelkit abr optimal` prunes" in msg
+    with pytest.raises(UserInputError) as err:
+        optimal_plan(_trace(3), video, time_step_s=1e-4, buffer_step_s=1e-4, lower_bound=-1e9)
+    assert "lower_bound" not in str(err.value)
+
+
 def test_run_optimal_keeps_a_fixed_policys_plan_where_the_dp_cells_lose_it() -> None:
     """With crude 8 s cells the DP loses, on trace 21, a plan a fixed policy finds: run_optimal returns that
     policy's session (the optimum was below it: 56.65 against fugu's 56.70 on a Pensieve trace)."""

@@ -8,11 +8,12 @@ only the one with the highest QoE so far survives. Everything else is exact, so 
 whose QoE the simulator reproduces exactly (a lower bound on the true optimum that tightens as the cells
 shrink; :func:`reelkit.stream.abr.evaluate.run_optimal` also keeps the best fixed policy's plan where that is
 better, which the merged cells can lose by a fraction of a point). The default cells are 1 s of wall time
-by 0.5 s of buffer: a few seconds per trace. Finer cells find better plans: on Pensieve traces
-spot-checked at 0.25 s x 0.25 s the total QoE moved by at most 0.3 (of 30-200 per trace), but a review found
-``trace_797466_http---www.amazon.com`` (train traces) at 64.396 with the default cells, 64.850 at 0.25 s and
-64.967 at 0.1 s: the default is then 0.57 (0.9%) under what finer cells find, and a share of "the optimum"
-computed with it reads that much high on such a trace.
+by 0.5 s of buffer: a few seconds per trace. Finer cells find better plans: on the 127 Pensieve train traces
+(measured 2026-11-30) 0.25 s x 0.25 s cells raised a trace's total QoE by up to 0.80
+(``trace_30637_http---www.amazon.com``: 122.05 -> 122.85), by 0.4 or more on 8 traces, and the mean over the
+traces by 0.08 (39.01 -> 39.09, +0.2%); ``trace_797466_http---www.amazon.com`` gives 64.396 with the default
+cells, 64.850 at 0.25 s and 64.967 at 0.1 s: the default is then 0.57 (0.9%) under what finer cells find,
+and a share of "the optimum" computed with it reads that much high on such a trace.
 Pensieve's own ``test/dp.cc`` uses 50 ms cells with floored download times instead (an optimistic bound).
 
 Chunk 0 is fetched at the start level (as in the simulator); chunks 1..N-1 are chosen; the objective is
@@ -225,10 +226,18 @@ def optimal_plan(
         MAX_CANDIDATES,
     )
     if max_states < 0:
+        # suggest cells larger than the ones that failed (each side doubled: about a quarter of the states);
+        # a bound prunes most states, so where none was given it is the other way out
+        prune = (
+            ""
+            if lower_bound is not None
+            else " or a lower_bound (`reelkit abr optimal` prunes with the best fixed policy's QoE, which "
+            "keeps fewer states)"
+        )
         raise ConfigError(
             f"DP cells of {time_step_s:g} s x {buffer_step_s:g} s merge too few states: chunk {-max_states} "
-            f"would expand to more than {MAX_CANDIDATES:,}; give larger cells (the default 1 s x 0.5 s, or "
-            "0.25 s x 0.25 s)"
+            f"would expand to more than {MAX_CANDIDATES:,}; give larger cells (e.g. {2 * time_step_s:g} s x "
+            f"{2 * buffer_step_s:g} s; the default is 1 s x 0.5 s){prune}"
         )
     session = simulate_levels(levels, trace, v, qoe=q, config=config)
     return OptimalResult(levels, session, float(value), int(max_states), time_step_s, buffer_step_s)
