@@ -211,6 +211,15 @@ def test_bad_trace_names_line(tmp_path: Path, text: str, line: int) -> None:
         load_trace(f)
 
 
+def test_a_later_cooked_line_with_a_third_value_names_its_line(tmp_path: Path) -> None:
+    """A third column was refused on the first line only: on line 2 the '3' was dropped and the trace read
+    as [1, 2, 1] Mbit/s."""
+    f = tmp_path / "t"
+    f.write_text("0 1\n1 2 3\n2 1\n")
+    with pytest.raises(DataFormatError, match=r"t:2: expected 'time_s throughput_Mbps', got '1 2 3'$"):
+        load_trace(f)
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [

@@ -221,7 +221,7 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
         times = np.empty(len(rows))
         bws = np.empty(len(rows))
         for i, (lineno, toks) in enumerate(rows):
-            if len(toks) < 2:
+            if len(toks) != 2:  # a third value on a later line was dropped unread
                 raise DataFormatError(
                     f"expected 'time_s throughput_Mbps', got {_shown(' '.join(toks))}", path=sp, line=lineno
                 )
