@@ -71,6 +71,20 @@ def test_simulate_json(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, P
     assert np.mean([p["qoe_sum"] for p in per]) == pytest.approx(doc["qoe_sum_mean"])
 
 
+def test_a_kbps_trace_is_warned_about_once_per_file(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The trace loader's unit warning is one line per file, not one per line of it."""
+    _, video = inputs
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("".join(f"{i} 500\n" for i in range(50)))
+    code, _, err = _simulate(capsys, tmp_path, video, "--algo", "bba", "--json")
+    assert code == 0
+    for name in ("a.txt", "b.txt"):
+        assert err.count(f"warning: {tmp_path / name}: the median throughput is 500 Mbit/s") == 1, err
+    assert err.count("warning:") == 2, err
+
+
 def test_results_name_the_policy_not_the_spelling_typed(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]
 ) -> None:

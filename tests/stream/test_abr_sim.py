@@ -587,6 +587,30 @@ def test_bitrates_a_thousand_times_off_the_chunk_sizes_are_warned_about(tmp_path
         load_video_dir(tmp_path, bitrates_kbps=[300, 750, 1200])
 
 
+def test_a_trace_written_in_kbps_is_warned_about(tmp_path: Path) -> None:
+    """A 0.5 Mbit/s trace written in kbps (500 a line) was read as 500 Mbit/s in silence: 4300 kbps every
+    chunk, no stall. A median over 200 Mbit/s is warned about, once, naming the file; 150 Mbit/s is not."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+
+    kbps = tmp_path / "kbps.txt"
+    kbps.write_text("0 0\n1 480\n2 520\n3 510\n4 0\n")  # median of the non-zero values: 510
+    with pytest.warns(ReelkitWarning) as caught:
+        tr = load_trace(kbps)
+    said = [str(w.message) for w in caught if issubclass(w.category, ReelkitWarning)]
+    assert said == [
+        f"{kbps}: the median throughput is 510 Mbit/s (over 200, ten times a 4K stream's top rate); a cooked "
+        "trace's throughputs are Mbit/s: is it in kbps?"
+    ]
+    assert tr.mbps.tolist() == [0, 480, 520, 510, 0]  # read as written: a warning, not a refusal
+    fast = tmp_path / "fast.txt"
+    fast.write_text("0 150\n1 150\n2 150\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_trace(fast)
+
+
 def test_chunk_sizes_within_ten_times_the_bitrates_are_not_warned_about(tmp_path: Path) -> None:
     """Pins the warning's band, 0.1..10 times: chunks carrying 8 times the bitrates (bits read as bytes) or
     an eighth of them pass in silence; 12 times is warned about."""

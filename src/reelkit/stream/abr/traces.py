@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, shown
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, ReelkitWarning, shown
 
 __all__ = ["MAHIMAHI_PACKET_BYTES", "Trace", "load_trace", "load_traces"]
 
@@ -35,6 +36,10 @@ MAHIMAHI_PACKET_BYTES = 1500
 #: Throughputs a trace may hold, Mbit/s: below 1 bit/s a chunk would take years of simulated time, above
 #: 1 Tbit/s the value is not in Mbit/s.
 MIN_MBPS, MAX_MBPS = 1e-6, 1e6
+#: a cooked trace whose median throughput is above this, Mbit/s, is warned about: it looks like kbps (a
+#: 0.5 Mbit/s trace written as 500 played every chunk at 4300 kbps without a stall), and is ten times a 4K
+#: ladder's top rung (about 20 Mbit/s) even if it is not; a warning, not an error, as such links exist
+KBPS_LIKE_MBPS = 200.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,7 +238,17 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
                 raise DataFormatError(
                     f"time goes backwards ({times[i - 1]:g} then {times[i]:g})", path=sp, line=lineno
                 )
-        return _trace_of_rows(times, bws, rows, sp, p.name)
+        trace = _trace_of_rows(times, bws, rows, sp, p.name)
+        live = bws[bws > 0]
+        median = float(np.median(live)) if live.size else 0.0
+        if median > KBPS_LIKE_MBPS:  # once per file (the loader's unit check, as the video loader's)
+            warnings.warn(
+                f"{sp}: the median throughput is {median:.4g} Mbit/s (over {KBPS_LIKE_MBPS:g}, ten times a "
+                "4K stream's top rate); a cooked trace's throughputs are Mbit/s: is it in kbps?",
+                ReelkitWarning,
+                stacklevel=2,
+            )
+        return trace
     # Mahimahi: one integer millisecond timestamp per line
     ms = np.empty(len(rows))
     for i, (lineno, toks) in enumerate(rows):
