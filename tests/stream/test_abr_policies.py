@@ -227,6 +227,19 @@ def test_make_predictor_harmonic_is_robustmpcs_last_five() -> None:
         make_predictor("median")
 
 
+def test_mpc_takes_make_predictors_names_and_refuses_others() -> None:
+    """MPC(predictor=...) read every name but 'harmonic' as EWMA ('hm', 'HARMONIC', 'bogus' all gave an Ewma);
+    it takes make_predictor's names and refuses an unknown one."""
+    from reelkit.stream.abr.algos import MPC
+    from reelkit.stream.abr.predictors import Ewma, HarmonicMean
+
+    for name in ("harmonic", "hm", "HARMONIC"):
+        assert isinstance(MPC(predictor=name).predictor, HarmonicMean), name
+    assert isinstance(MPC(predictor="EWMA").predictor, Ewma)
+    with pytest.raises(ConfigError, match="unknown predictor 'bogus'; choose harmonic or ewma"):
+        MPC(predictor="bogus")
+
+
 def test_robustmpc_hand_cases() -> None:
     video = Video.constant_bitrate(LADDER, 4.0, 49).with_session(48)
     # plenty of bandwidth and buffer: top level

@@ -24,7 +24,7 @@ import numpy as np
 
 from reelkit.errors import ConfigError
 from reelkit.stream.abr.base import AbrPolicy, Observation, Video
-from reelkit.stream.abr.predictors import Ewma, HarmonicMean, ThroughputPredictor, measured_mbyteps
+from reelkit.stream.abr.predictors import HarmonicMean, ThroughputPredictor, make_predictor, measured_mbyteps
 from reelkit.stream.abr.qoe import QoE, get_qoe
 
 __all__ = ["BBA", "MPC", "Bola", "RateBased", "RobustMPC", "level_combos", "mpc_plan"]
@@ -285,7 +285,8 @@ class MPC(AbrPolicy):
         self.index_offset = int(index_offset)
         if robust is not None:
             self.robust = bool(robust)
-        self.predictor: ThroughputPredictor = HarmonicMean(5) if predictor == "harmonic" else Ewma()
+        # make_predictor's names (harmonic or hm, ewma; any case); an unknown one is refused, not read as ewma
+        self.predictor: ThroughputPredictor = make_predictor(predictor)
         self.errors: list[float] = []
         self.estimates: list[float] = []
         self._combos = np.zeros((1, 1), dtype=np.int64)
