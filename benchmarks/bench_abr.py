@@ -41,7 +41,7 @@ from reelkit.stream.abr.stochastic import TUNED_SMOOTH_WEIGHT, StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import write_section
+from results_md import NOTES, write_section
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abr"
 #: planning penalty weights of the held-out learned policy (those ``StochasticMPC.train`` gives by default)
@@ -142,6 +142,13 @@ def main() -> int:
     ap.add_argument(
         "--md", type=Path, default=Path(__file__).parent / "RESULTS.d" / "abr.md", help="the Markdown written"
     )
+    ap.add_argument(
+        "--fine-cells",
+        type=float,
+        default=0.25,
+        help="also run the optimum at these cells (s of time = s of buffer; 0: not) and judge the share on "
+        "the better plan per trace: the cells' error must not decide the target",
+    )
     args = ap.parse_args()
     if not args.traces.is_dir() or not args.video.is_dir():
         print(f"note: {args.traces} or {args.video} absent; nothing to do")
@@ -159,6 +166,12 @@ def main() -> int:
     t0 = time.perf_counter()
     optimal = run_optimal(traces, video, executor=LocalExecutor(workers=args.workers))
     opt_s = time.perf_counter() - t0
+    fine = None
+    if args.fine_cells > 0:
+        step = args.fine_cells
+        fine = run_optimal(
+            traces, video, time_step_s=step, buffer_step_s=step, executor=LocalExecutor(workers=args.workers)
+        )
 
     learned: list[Session | None] = [None] * len(traces)
     splits = kfold_splits(len(traces), args.folds, args.seed)
@@ -206,6 +219,19 @@ def main() -> int:
     sb["share_of_optimal"] = sb["qoe_sum_mean"] / opt_mean
     fugu_q = fugu.per_trace("qoe_sum")
     rmpc_q = fixed["robustmpc"].per_trace("qoe_sum")
+    fine_doc = None
+    if fine is not None:
+        coarse_q, fine_q = optimal.per_trace("qoe_sum"), fine.per_trace("qoe_sum")
+        best_q = np.maximum(coarse_q, fine_q)  # each an achievable plan: the better is the tighter bound
+        fine_doc = {
+            "cells_s": args.fine_cells,
+            "fine_qoe_sum_mean": float(np.mean(fine_q)),
+            "best_qoe_sum_mean": float(np.mean(best_q)),
+            "gain_of_mean": float(np.mean(best_q) / opt_mean - 1.0),
+            "max_gain_per_trace": float(np.max(best_q - coarse_q)),
+            "traces_gaining_over_0_4": int(np.sum(best_q - coarse_q > 0.4)),
+            "fugu_share": float(np.mean(fugu_q) / np.mean(best_q)),
+        }
     doc: dict[str, Any] = {
         "data": {"traces": str(args.traces), "n_traces": len(traces), "video": str(args.video)},
         "folds": args.folds,
@@ -221,6 +247,7 @@ def main() -> int:
             "smooth_fade_chunks_per_fold": [fade for _, fade, _ in fold_out],
             "smooth_fade_overridden": args.smooth_fade is not None,
         },
+        "optimal_finer": fine_doc,
         "optimal_s_total": opt_s,
         "optimal_s_per_trace_cpu": opt_s * args.workers / len(traces),
         "optimal_workers": args.workers,
@@ -231,7 +258,13 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2))
     args.md.parent.mkdir(parents=True, exist_ok=True)
-    write_section(args.md, render(doc) + render_tuning(sorted(args.out.parent.glob("abr_tune*.json"))))
+    tuning = render_tuning(sorted(args.out.parent.glob("abr_tune*.json")))
+    if not tuning and args.md.exists():  # the tuning runs' JSON is not here: their section stays as written
+        old = args.md.read_text(encoding="utf-8")
+        head = "\n## Planner-weight tuning"
+        if head in old:
+            tuning = old[old.index(head) : old.index(NOTES) if NOTES in old else len(old)].rstrip("\n") + "\n"
+    write_section(args.md, render(doc) + tuning)
     print(json.dumps({k: doc[k] for k in ("robustmpc_100_traces_s", "train_s_per_fold", "wall_s")}, indent=2))
     for row in rows:
         print(
@@ -296,10 +329,29 @@ def render(doc: dict[str, Any]) -> str:
     ok_up, ok_share = ("met" if up >= 0.05 else "missed"), ("met" if share >= 0.85 else "missed")
     targets = (
         f"* QoE_lin per chunk vs robustMPC: {up:+.1%} (target at least +5%: {ok_up}).\n"
-        f"* Share of the offline optimum: {share:.1%} (target at least 85%: {ok_share} as run; the planner's "
+        f"* Share of the offline optimum: {share:.1%} against the optimum at 1 s x 0.5 s cells (target at "
+        f"least 85%: {ok_share} as run; the planner's "
         "switch weight in this run was chosen on training subsets that overlap other folds' held-out traces; "
         "the strictly nested figure is under 'Planner penalty weights')."
     )
+    fine = doc.get("optimal_finer")
+    if fine:
+        ok_fine = "met" if fine["fugu_share"] >= 0.85 else "missed"
+        cells = f"{fine['cells_s']:g} s x {fine['cells_s']:g} s"
+        verdict = (
+            "met against both bounds"
+            if ok_fine == ok_share == "met"
+            else "met only against the coarser cells, within the optimum's own discretisation error"
+            if ok_share == "met"
+            else "missed against both bounds"
+        )
+        targets += (
+            f"\n* The same against a tighter bound, the better plan per trace of those cells and of {cells} "
+            f"cells (mean optimum {fine['best_qoe_sum_mean']:.4f}, {fine['gain_of_mean']:+.2%}; up to "
+            f"{fine['max_gain_per_trace']:+.2f} QoE on one trace, more than 0.4 on "
+            f"{fine['traces_gaining_over_0_4']}): **{fine['fugu_share']:.2%}** ({ok_fine}). The true optimum "
+            f"is higher still, so the true share is lower: the target is {verdict}."
+        )
     return TEMPLATE.format(
         table=table,
         targets=targets,
@@ -380,7 +432,7 @@ training switches from `sim/env.py`; test loop from `test/mpc.py`, `test/bb.py`;
 * Offline optimum: DP over the exact simulator with the whole trace known; states merged in cells of 1 s of
   wall time x 0.5 s of buffer x last level (the best QoE so far survives in each cell). Each state is an exact
   simulator state, so the optimum's plan replays to exactly its DP value (a true achievable QoE, a lower
-  bound on the unconstrained optimum; finer cells changed the mean by well under 1% in spot checks).
+  bound on the unconstrained optimum; finer cells raise it, by the figures in the targets above).
 * Learned policy ("fugu"): a stochastic MPC (horizon 20 chunks, closed-loop value iteration over a 0.5 s
   buffer grid and the last level, maximising expected QoE) on a learned distribution of each future chunk's
   throughput: the mean of an ensemble of two MLPs (softmax over 24 log-ratio bins given the last 8
