@@ -11,7 +11,7 @@ through one distortion class:
 ``splits``          1-3 ad breaks (10-90 s of music, a third with voice-over) or cuts (5-40 s)
 ``offset+framerate``, ``offset+splits``, ``all``: combinations
 ``cuts-kept``       1-3 cuts (10-40 s) whose scenes' cues are still in the file (a file made
-                    before the cut); scored on the other cues
+                    before the cut); those cues must be hidden (see :func:`cut_cues`)
 ==================  ===========================================================================
 
 Cases are written once under ``benchmarks/out/subsync/cases/<id>/`` (``media.flac``, ``in.srt`` — the
@@ -201,6 +201,31 @@ def generate(spec: CaseSpec, out: Path = OUT) -> Path:
     tmp.write_text(json.dumps(meta, indent=1))
     tmp.replace(meta_path)
     return folder
+
+
+def cut_cues(folder: Path) -> tuple[set[int], set[int]]:
+    """The cues of ``in.srt`` (indices from 0) that a case's cuts left out of ``truth.srt``: ``(cut, edge)``.
+    ``cut``: over half of the cue lies inside a cut span (its scene is gone; a sync must hide it). ``edge``:
+    the generator also leaves out cues within 0.5 s of a cut's edge, but most of their speech is still in
+    the media, so showing or hiding them is not scored. Read from ``case.json``'s breaks and distortion (the
+    file's times are the programme's through ``ratio * t + offset_s``)."""
+    from reelkit.post.subs import load_subtitles
+
+    meta = json.loads((folder / "case.json").read_text())
+    spec = meta["spec"]
+    if spec["cls"] != "cuts-kept":
+        return set(), set()
+    ratio = RATIOS.get(spec["ratio_name"], 1.0)
+    removed = [(at, at - length) for at, length in meta["breaks"] if length < 0]
+    cut: set[int] = set()
+    edge: set[int] = set()
+    for c in load_subtitles(folder / "in.srt").cues:
+        s, e = (c.start_s - spec["offset_s"]) / ratio, (c.end_s - spec["offset_s"]) / ratio
+        for a, b in removed:
+            if a - 0.5 <= s <= b + 0.5 or a <= e <= b:  # synth.distort's rule
+                inside = max(0.0, min(e, b) - max(s, a))
+                (cut if inside > 0.5 * (e - s) else edge).add(c.index)
+    return cut, edge
 
 
 def generate_all(out: Path = OUT, workers: int = 2) -> list[Path]:
