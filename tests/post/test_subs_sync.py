@@ -21,7 +21,7 @@ from reelkit.post.subs import (
     write_synced,
 )
 from reelkit.post.subs.align import ActivityReference
-from reelkit.post.subs.io import Cue, SubtitleFile
+from reelkit.post.subs.io import Cue, SubtitleFile, from_string
 from reelkit.post.subs.sync import (
     _agreement,
     _Cues,
@@ -791,6 +791,45 @@ def test_cut_scene_cues_are_written_where_the_kept_cue_before_them_ends(tmp_path
     )
     last_kept = max(c.end_s for c, cut in zip(cues, in_cut, strict=True) if not cut and c.start_s < 60)
     assert res.removed and all(t == pytest.approx(last_kept, abs=0.02) for t in res.removed.values())
+
+
+def test_three_cut_scenes_whose_cues_remain_are_all_hidden_and_the_real_cues_kept() -> None:
+    """Three scenes cut from the media (30 s at 60 s, 20 s at 130 s, 35 s at 190 s), their cues still in the
+    file: a dropped cue cost as much as one over silence, so the fit kept the second scene's cues (over other
+    speech or pauses), dropped the five real cues after them (27-31) and showed eight cut cues; now every cut
+    cue is hidden and every real cue is where the media has it."""
+    cues = _cues(2, 70)
+    cuts = [(60.0, 30.0), (130.0, 20.0), (190.0, 35.0)]
+    in_cut = [any(a <= c.start_s <= a + n or a <= c.end_s <= a + n for a, n in cuts) for c in cues]
+
+    def shift(t: float) -> float:
+        return sum(n for a, n in cuts if t > a + n)
+
+    media = [
+        SynthCue(c.start_s - shift(c.start_s), c.end_s - shift(c.start_s), c.text)
+        for c, cut in zip(cues, in_cut, strict=True)
+        if not cut
+    ]
+    res = sync_subtitles(None, from_string(to_srt(cues)), reference=from_string(to_srt(media)))
+    assert sorted(res.removed) == [i for i, cut in enumerate(in_cut) if cut]
+    kept = [res.cue_time(i, c.start_s) for i, c in enumerate(cues) if not in_cut[i]]
+    assert np.allclose(kept, [c.start_s for c in media], atol=0.25)
+
+
+def test_cues_placed_past_the_end_of_the_media_are_named_in_the_notes() -> None:
+    """Speech that stops before the file's last four cues (a media file shorter than the programme): the
+    cues left past the end are named, not written there silently."""
+    cues = _cues(7)
+    end = cues[-4].start_s - 0.5
+    dt = 0.01
+    v = np.zeros(int(end / dt), dtype=np.float32)
+    for c in cues[:-4]:
+        v[int((c.start_s + 0.1) / dt) : int((c.end_s - 0.2) / dt)] = 0.9
+    res = sync_subtitles(SpeechActivity(dt, v), from_string(to_srt(cues)))
+    assert res.unchanged
+    n = len(cues)
+    note = f"4 cues ({n - 3}-{n}) placed past the end of the media's audio ({end:.1f} s)"
+    assert note in " ".join(res.notes)
 
 
 def test_cut_scene_cue_numbers_are_given_as_ranges() -> None:

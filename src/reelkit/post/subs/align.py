@@ -18,12 +18,13 @@ costs two look-ups, so any placement is scored in O(cues).
   when their offsets differ; a change of offset may not make a cue start before the previous one ends
   (cues keep their order and do not pile up). A scene cut from the media whose cues are still in the file
   needs the offset to fall by the cut's length where those cues stand: up to ``max_drop`` cues before a
-  change of offset may be *dropped* (their audio is gone), each costing a cue over silence, the least it
-  could score anywhere, so cues are dropped only to make room for such a jump, plus a second
-  ``split_penalty`` (other programmes' files otherwise drop cues to fit better). Such a jump starts from
-  the best offset so far at the cue before the dropped ones and falls by at least the dropped cues' span
-  less a second. Exact optimum of that objective but for the last restriction (Viterbi with a running
-  maximum), O(cues x offsets).
+  change of offset may be *dropped* (their audio is gone), each costing half a cue over silence, plus a
+  second ``split_penalty`` (other programmes' files otherwise drop cues to fit better). At the full cost
+  of a cue over silence a cut scene's cues laid over a pause cost the same as dropping them, and over
+  other speech less, so the fit showed them and dropped real cues instead (or never fitted a cut). Such a
+  jump starts from the best offset so far at the cue before the dropped ones and falls by at least the
+  dropped cues' span less a second. Exact optimum of that objective but for the last restriction
+  (Viterbi with a running maximum), O(cues x offsets).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ActivityReference", "Placement", "offset_scores", "split_fit"]
+__all__ = ["DROP_FACTOR", "ActivityReference", "Placement", "offset_scores", "split_fit"]
 
 F64 = npt.NDArray[np.float64]
+#: What a cue dropped at a cut costs, as a share of what it would cost laid over silence
+DROP_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -175,11 +178,12 @@ def split_fit(
     step: float = 0.1,
     split_penalty: float = 6.0,
     max_drop: int = 16,
+    drop_factor: float = DROP_FACTOR,
 ) -> Placement:
     """Piecewise-constant offsets, one per cue, maximising the summed cue scores minus ``split_penalty``
     per change of offset between consecutive cues (cues taken in order of start; at a change of offset a cue
     may not start before the previous kept one ends, and up to ``max_drop`` cues just before it may be
-    dropped, each scoring as if over silence, for a second ``split_penalty``).
+    dropped, each costing ``drop_factor`` times a cue over silence, for a second ``split_penalty``).
 
     Offsets are searched on a grid of ``step`` seconds in ``[center - radius, center + radius]``.
     """
@@ -201,7 +205,8 @@ def split_fit(
     ring = max_drop + 1
     hist_pm = np.zeros((ring, n_off))
     hist_pa = np.zeros((ring, n_off), dtype=np.intp)
-    drop_cost = w * scale * np.maximum(b - a, 0.0)  # a dropped cue scores as one over silence
+    cue_time = w * scale * np.maximum(b - a, 0.0)
+    drop_cost = drop_factor * cue_time
     # C on the fine grid over every time a cue edge can reach; each cue then reads two strided rows of it
     ratio = round(step / ref.dt)
     strided = ratio >= 1 and abs(ratio * ref.dt - step) < 1e-9
@@ -239,18 +244,20 @@ def split_fit(
         jump_skip = np.zeros(n_off, dtype=np.int8)
         # or drop cues i-d .. i-1 and jump from cue j = i-d-1 (the room is then from the end of cue j) to an
         # offset lower by at least the dropped cues' span less a second (what a cut of their scene removes).
-        # Keeping the dropped cues where cue j was instead scores at least minus their cost, so such a jump
+        # Keeping the dropped cues where cue j was instead scores at least minus their time, so such a jump
         # can only win at an offset k where the running maximum of the previous cue's values rises by over
-        # split_penalty from k + gap to k + gap_d: a few offsets below the best ones.
+        # split_penalty (less what dropping saves on cues over silence) from k + gap to k + gap_d.
         hist_pm[(i - 1) % ring], hist_pa[(i - 1) % ring] = pm, pa
         n_d = min(max_drop, i - 1)
         if n_d > 0:
             ds = np.arange(1, n_d + 1)
             gaps = np.floor(scale * (a[i] - b[i - ds - 1]) / step + 1e-9).astype(np.intp)
             widest = int(gaps.max())
+            # a dropped cue costs less than one over silence (drop_factor < 1): the drop may win by that much
+            slack = (1.0 - drop_factor) * float(cue_time[i - n_d : i].sum())
             ks = np.flatnonzero(
                 ~ok  # k + gap before the grid: no plain jump at all
-                | (pm[np.minimum(arange + widest, n_off - 1)] - pm[src] > split_penalty)
+                | (pm[np.minimum(arange + widest, n_off - 1)] - pm[src] > split_penalty - slack)
             )
             ks = ks[ks + widest >= 0]
         cost = 2 * split_penalty

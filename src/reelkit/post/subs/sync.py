@@ -43,7 +43,14 @@ import numpy.typing as npt
 
 from reelkit._files import atomic_write_bytes
 from reelkit.errors import ConfigError, DataFormatError, SyncRefusedError
-from reelkit.post.subs.align import ActivityReference, _c_at, cue_scores, offset_scores, split_fit
+from reelkit.post.subs.align import (
+    DROP_FACTOR,
+    ActivityReference,
+    _c_at,
+    cue_scores,
+    offset_scores,
+    split_fit,
+)
 from reelkit.post.subs.io import (
     Cue,
     SubtitleFile,
@@ -355,12 +362,12 @@ def _penalised(
     offsets: F64,
     dropped: Mask | None = None,
 ) -> float:
-    """The split DP's objective: the cues' scores, a dropped cue scoring as one over silence, less the
-    split penalties."""
+    """The split DP's objective: the cues' scores, a dropped cue costing ``DROP_FACTOR`` times one over
+    silence, less the split penalties."""
     n_seg = len(_segments(offsets, np.argsort(c.starts, kind="stable")))
     score = _exact_score(ref, cum, c if dropped is None else c.kept(dropped), scale, offsets)
     if dropped is not None:
-        score -= scale * float(np.sum((c.weights * (c.ends - c.starts))[dropped]))
+        score -= DROP_FACTOR * scale * float(np.sum((c.weights * (c.ends - c.starts))[dropped]))
     return score - opts.split_penalty * (n_seg - 1)
 
 
@@ -755,6 +762,16 @@ def sync_subtitles(
             removed[int(idx[i])] = last_end
         else:
             last_end = max(last_end, float(scale * full.ends[i] + offsets[i]))
+    if kind.startswith("audio"):
+        # cues placed past the end of the media's audio are shown nowhere: say so (a cut the fit missed puts
+        # the last cues there; a media file shorter than the programme too)
+        placed = scale * c.starts + offsets
+        past = sorted(int(idx[i]) for i in np.flatnonzero((placed >= ref.duration_s) & (c.weights > 0)))
+        if past:
+            notes.append(
+                f"{len(past)} cue{'s' * (len(past) != 1)} ({_ranges([n + 1 for n in past])}) placed past the "
+                f"end of the media's audio ({ref.duration_s:.1f} s): check the media is complete, or the fit"
+            )
     if removed:
         nums = sorted(removed)
         notes.append(
