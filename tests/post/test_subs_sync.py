@@ -153,6 +153,23 @@ def test_onset_pauses_are_measured_from_the_latest_end_so_far() -> None:
     assert _onset_contrast(ActivityReference(0.01, v), c, 1.0, np.zeros(7)) == pytest.approx(2 / 7)
 
 
+@pytest.mark.parametrize(("weight", "expected"), [(0.3, 1.0), (0.05, 1.0), (1.0, 5 / 6)])
+def test_onset_pauses_are_not_hidden_by_a_cue_over_the_whole_programme(
+    weight: float, expected: float
+) -> None:
+    """A lyric (``♪ ♪``, weight 0.3), an effect (0.05) or a 44.5 s credit line (speech, far over a line's
+    length) on screen from 0.5 s to 45 s leaves the five cues under it after their pauses, each on a speech
+    onset (contrast 1): onset 1, and 5/6 with the credit, whose own start lies over silence (0). Taking the
+    overlay's end as the pauses' end, no cue follows a pause and every dip is 0: onset 0."""
+    v = np.zeros(5000)
+    for k in range(5):
+        v[100 + 200 * k : 150 + 200 * k] = 1.0
+    starts = np.array([0.5, 1.0, 3.0, 5.0, 7.0, 9.0])
+    ends = np.concatenate([[45.0], starts[1:] + 0.5])
+    c = _Cues(starts, ends, np.array([weight, 1, 1, 1, 1, 1]))
+    assert _onset_contrast(ActivityReference(0.01, v), c, 1.0, np.zeros(6)) == pytest.approx(expected)
+
+
 def test_confidence_is_on_the_onset_ramp_between_a_quarter_and_a_half() -> None:
     """25 cues each over speech (lift 1) with activity 0.7 in the 0.5 s before each start: onset
     1 - 0.7 = 0.3, a fifth of the way up the 0.25-0.5 ramp, so confidence sqrt(0.2 x 1) = 0.447."""

@@ -79,6 +79,9 @@ _COARSE = 5  # wide searches run on a grid this many times coarser than SyncOpti
 #: A scale between the standard ratios is searched only with this many speech cues: a handful of cues fits
 #: some free scale and offset somewhere (four forced-narrative cues 28 s off at scale 0.953, confidence 0.82)
 _FREE_SCALE_CUES = 20
+#: A speech cue longer than this (or five times the median speech cue) is a credit or sign over the scene,
+#: not a line: it does not hide the pauses before the cues shown under it (see _onset_contrast)
+_OVERLAY_S = 30.0
 _NTSC = 24000 / 1001
 FRAME_RATIOS: tuple[float, ...] = (
     1.0,
@@ -577,7 +580,8 @@ def _scale_with_segments(
 def _onset_contrast(ref: ActivityReference, c: _Cues, scale: float, offsets: F64, win: float = 0.4) -> float:
     """How sharply speech starts at the cue starts: mean speech in the ``win`` seconds after each placed
     start minus the mean in the ``win`` seconds before it, averaged over the speech cues that follow a
-    pause of at least ``win`` in the file. Near 1 when cue starts sit on speech onsets; near 0 for cues laid
+    pause of at least ``win`` in the file (after the speech cues before them: lyrics, effects and cues over
+    ``_OVERLAY_S`` long hide no pause). Near 1 when cue starts sit on speech onsets; near 0 for cues laid
     over random or continuous speech.
 
     When fewer than five cues follow a pause (dense dialogue, chained cues), all speech cues count, and a
@@ -594,9 +598,14 @@ def _onset_contrast(ref: ActivityReference, c: _Cues, scale: float, offsets: F64
     after = mean_v(a, a + win)
     contrast = after - mean_v(a - win, a)
     speech = c.weights >= 1.0
+    # the pause before a cue ends at the latest end so far of the speech cues of a line's length: a lyric,
+    # an effect or one cue over the whole programme (a credit, an ASS sign) on screen is no speech going on
+    dur = c.ends - c.starts
+    longest = max(_OVERLAY_S, 5.0 * float(np.median(dur[speech]))) if speech.any() else _OVERLAY_S
+    masks = speech & (dur <= longest)
     order = np.argsort(c.starts, kind="stable")
     prev_end = np.full(len(c.starts), -np.inf)
-    prev_end[order[1:]] = np.maximum.accumulate(c.ends[order])[:-1]
+    prev_end[order[1:]] = np.maximum.accumulate(np.where(masks, c.ends, -np.inf)[order])[:-1]
     paused = speech & (c.starts - prev_end >= win)
     if paused.sum() >= 5:
         return float(np.mean(contrast[paused]))
