@@ -233,6 +233,10 @@ class AudioStream:
     #: Where the stream starts on the file's timeline, in seconds after the file's start (a delayed
     #: soundtrack muxed with ``-itsoffset 3``: 3.0); 0 when it starts with the file.
     start_s: float = 0.0
+    #: The stream's language tag as written (``eng``), ``None`` when it has none.
+    language: str | None = None
+    #: Flagged as the default track: the one a player plays (``(default)`` in ffmpeg's stream line).
+    default: bool = False
 
 
 def frame_rate(fps: float) -> Fraction:
@@ -313,7 +317,7 @@ _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 #: The file's start (``Duration: ..., start: 0.000000``) and a stream's own where it differs (``start 3.0``).
 _FILE_START = re.compile(r"Duration: .*?, start: (-?\d+(?:\.\d+)?)")
 _STREAM_START = re.compile(r"start (-?\d+(?:\.\d+)?)(?: \(|$)")
-_STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video|Subtitle): (.*)")
+_STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\(([^)]*)\))?: (Audio|Video|Subtitle): (.*)")
 _ROTATION = re.compile(r"(?i)display ?matrix: rotation of (-?[\d.]+) degrees")
 _RATE = re.compile(r"(?<![\w.])([\d.]+)(k?) (fps|tbr)\b")
 _TIMECODE = re.compile(r"(?m)^\s+timecode\s*: (\d{1,2}:\d{2}:\d{2}[:;.,]\d{2,3})\s*$")
@@ -427,7 +431,7 @@ def probe(path: str | Path) -> MediaInfo:
     subs = 0
     found = list(_STREAM.finditer(err))
     for n, sm in enumerate(found):
-        idx, kind, desc = int(sm.group(1)), sm.group(2), sm.group(3)
+        idx, lang, kind, desc = int(sm.group(1)), sm.group(2), sm.group(3), sm.group(4)
         # the lines under the stream's own (metadata, side data), up to the next stream
         block = err[sm.end() : found[n + 1].start() if n + 1 < len(found) else len(err)]
         parts = [x.strip() for x in re.split(r",(?![^(]*\))", desc)]
@@ -442,7 +446,9 @@ def probe(path: str | Path) -> MediaInfo:
             channels = int(ch_match.group(1)) if ch_match else len(named) if named else 0
             starts = [float(sm_.group(1)) for x in parts if (sm_ := _STREAM_START.match(x))]
             start = max(starts[0] - file_start, 0.0) if starts else 0.0  # printed only where it differs
-            audio.append(AudioStream(idx, codec, rate, channels, layout, start))
+            language = lang if lang and lang != "und" else None
+            flagged = "(default)" in desc
+            audio.append(AudioStream(idx, codec, rate, channels, layout, start, language, flagged))
         elif kind == "Video":
             if "(attached pic)" in desc:
                 continue  # cover art in an audio file: one still image, not a video stream

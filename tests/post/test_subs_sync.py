@@ -417,6 +417,44 @@ def test_a_delayed_audio_track_is_read_on_the_files_timeline(tmp_path: Path) -> 
     assert res.offset_s == pytest.approx(0.0, abs=0.15)
 
 
+@needs_espeak
+@pytest.mark.media
+def test_the_default_audio_track_is_followed_and_stream_picks_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A film whose first audio stream is another programme's speech (deu) and whose second, flagged
+    default, is the one the subtitles were timed to (eng): the default is followed (offset 0, the note names
+    it; the first stream was taken and the fit refused). ``--stream 0`` follows the first, and the refusal
+    names it."""
+    import soundfile as sf
+
+    from reelkit.media import probe, run_ffmpeg
+
+    for name, seed in (("eng", 11), ("deu", 4)):
+        prog = synth.make_program(seed, duration_s=60.0, music_db=-15.0)
+        media, truth, _ = synth.distort(prog, synth.Distortion(), np.random.default_rng(0))
+        sf.write(tmp_path / f"{name}.flac", media, synth.SR, subtype="PCM_16")
+        if name == "eng":
+            timed = _write(tmp_path / "timed.srt", truth)
+    film = tmp_path / "film.mkv"
+    run_ffmpeg(
+        ["-i", str(tmp_path / "deu.flac"), "-i", str(tmp_path / "eng.flac"), "-map", "0:a", "-map", "1:a",
+         "-c:a", "aac", "-metadata:s:a:0", "language=deu", "-metadata:s:a:1", "language=eng",
+         "-disposition:a:0", "0", "-disposition:a:1", "default", str(film)],
+        what="muxing two audio tracks",
+    )  # fmt: skip
+    assert [(a.language, a.default) for a in probe(film).audio] == [("deu", False), ("eng", True)]
+    out = tmp_path / "out.srt"
+    code, stdout, err = run(capsys, "subs", "sync", str(film), str(timed), "-o", str(out), "--json")
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["offset_s"] == 0.0 and data["splits"] == []
+    assert f"the speech was taken from audio stream 1 (eng, default) of 2 in {film}" in data["notes"][0]
+    code, _, err = run(capsys, "subs", "sync", str(film), str(timed), "-o", str(out), "--stream", "0")
+    assert code == 3
+    assert err.startswith("error: the fit to audio stream 0 (deu) of 2 is not trustworthy (confidence")
+
+
 def test_a_cut_in_the_synthetic_media_moves_the_later_true_cues_earlier() -> None:
     """Cutting 2 s at 4 s of a 10 s programme: the cue inside the cut leaves both lists, the cue at 7-8 s
     is at 5-6 s in the media (8 s long) and still at 7-8 s in the subtitle file."""

@@ -38,6 +38,15 @@ def sync_cmd(
     vad: Annotated[
         Literal["silero", "webrtc"], typer.Option("--vad", help="Voice-activity detector for the audio.")
     ] = "silero",
+    stream: Annotated[
+        int | None,
+        typer.Option(
+            "--stream",
+            min=0,
+            help="Which audio stream of MEDIA to follow (0: the first). Default: the one flagged default, "
+            "else the first.",
+        ),
+    ] = None,
     max_offset: Annotated[
         float | None,
         typer.Option(
@@ -76,8 +85,11 @@ def sync_cmd(
         if not ok:
             raise ConfigError(f"{name} must be {want}; got {value}")
 
+    if stream is not None and reference is not None:
+        raise ConfigError("--stream picks the audio to follow; with --reference no audio is read: give one")
     opts = SyncOptions(
         vad=vad,
+        stream=stream,
         max_offset_s=max_offset,
         ratios=(1.0,) if no_scale else FRAME_RATIOS,
         fine_scale=not no_scale,

@@ -3,8 +3,9 @@
 Pipeline (each step scored by :mod:`reelkit.post.subs.align`'s ``S(s, o)``: seconds of cue over speech
 minus seconds of cue over silence, cues weighted by :mod:`~reelkit.post.subs.nonspeech`):
 
-1. **Reference activity**: the Silero voice-activity probability of the media's audio (16 kHz mono), or the
-   cue coverage of a well-timed reference subtitle file, on a 10 ms grid.
+1. **Reference activity**: the Silero voice-activity probability of the media's audio (16 kHz mono; the
+   audio stream flagged default, else the first, or ``SyncOptions.stream``), or the cue coverage of a
+   well-timed reference subtitle file, on a 10 ms grid.
 2. **Global fit**: for each frame-rate ratio (1, 25/23.976, 24/23.976, 25/24 and their inverses) the best
    offset by FFT cross-correlation over ``+/- max_offset_s`` (default ``max(60 s, half the media)``); the
    ratio with the best score wins, then a fine scale search around it (coarse-to-fine grid down to a drift
@@ -99,6 +100,9 @@ class SyncOptions:
     """Parameters of :func:`sync_subtitles`."""
 
     vad: Literal["silero", "webrtc"] = "silero"
+    #: The media's audio stream to follow, counted from 0 among its audio streams (``--stream N``); by
+    #: default the one flagged default, else the first (a first track in another language or commentary).
+    stream: int | None = None
     dt: float = 0.01
     #: The largest offset: of the whole file, or with splits of at least one segment (the others are further
     #: by the ad breaks or cuts between them). Default ``max(60 s, half the media)``.
@@ -112,6 +116,8 @@ class SyncOptions:
     snap_s: float = 0.125
 
     def __post_init__(self) -> None:
+        if self.stream is not None and self.stream < 0:
+            raise ConfigError(f"stream must be 0 or more (the first audio stream is 0), not {self.stream}")
         if not 0 < self.dt <= 0.1:
             raise ConfigError("dt must be in (0, 0.1] seconds")
         if self.max_offset_s is not None and not (0 < self.max_offset_s < math.inf):
@@ -196,12 +202,25 @@ class SyncResult:
 
 
 def _activity_from_media(
-    media: str | os.PathLike[str], method: Literal["silero", "webrtc"]
-) -> SpeechActivity:
-    from reelkit.media import decode_audio
+    media: str | os.PathLike[str], method: Literal["silero", "webrtc"], stream: int | None = None
+) -> tuple[SpeechActivity, str]:
+    """The speech activity of the media's audio stream ``stream`` (by default the one flagged default, else
+    the first) and, where the file has several, which one it was for the messages (``audio stream 1 (eng,
+    default) of 2``; ``""`` for a file with one)."""
+    from reelkit.media import decode_audio, probe
 
-    samples, rate = decode_audio(Path(media), sample_rate=16000, channels=1, on_timeline=True)
-    return speech_activity(samples[:, 0], rate, method=method)
+    info = probe(Path(media))
+    if stream is None:
+        stream = next((k for k, a in enumerate(info.audio) if a.default), 0)
+    samples, rate = decode_audio(
+        Path(media), sample_rate=16000, channels=1, stream=stream, on_timeline=True, info=info
+    )
+    track = ""
+    if len(info.audio) > 1:
+        a = info.audio[stream]
+        tags = ", ".join(t for t in (a.language, "default" if a.default else None) if t)
+        track = f"audio stream {stream}{f' ({tags})' if tags else ''} of {len(info.audio)}"
+    return speech_activity(samples[:, 0], rate, method=method), track
 
 
 def reference_activity(cues: list[Cue], dt: float, *, duration_s: float | None = None) -> ActivityReference:
@@ -637,13 +656,14 @@ def _ranges(nums: list[int]) -> str:
     return ", ".join(out)
 
 
-def _reference_name(media: object, reference: object) -> str:
-    """What the speech was taken from, for messages: a file's name where there is one."""
+def _reference_name(media: object, reference: object, track: str = "") -> str:
+    """What the speech was taken from, for messages: a file's name where there is one, and the audio
+    stream (``track``) of a media file with several."""
     if reference is not None:
         path = reference.path if isinstance(reference, SubtitleFile) else reference
         return f"the reference {path}" if path is not None else "the reference"
     if isinstance(media, str | os.PathLike):
-        return f"the audio of {media}"
+        return f"{track} in {media}" if track else f"the audio of {media}"
     return "the speech activity"
 
 
@@ -672,6 +692,7 @@ def sync_subtitles(
         raise DataFormatError(
             f"has {len(timed)} timed cue{'s' * (len(timed) != 1)}; a sync needs at least two", path=where
         )
+    track = ""  # the audio stream followed, where the media has several
     with progress.task("reading the reference", total=None):
         if reference is not None:
             ref_file = (
@@ -688,11 +709,10 @@ def sync_subtitles(
         else:
             if media_or_none is None:
                 raise ConfigError("give a media file (or a SpeechActivity) or a reference subtitle file")
-            act = (
-                media_or_none
-                if isinstance(media_or_none, SpeechActivity)
-                else _activity_from_media(media_or_none, opts.vad)
-            )
+            if isinstance(media_or_none, SpeechActivity):
+                act = media_or_none
+            else:
+                act, track = _activity_from_media(media_or_none, opts.vad, opts.stream)
             ref = ActivityReference(opts.dt, act.resample(opts.dt).astype(np.float64))
             kind = f"audio:{opts.vad}"
     idx = np.array([c.index for c in timed])
@@ -712,10 +732,12 @@ def sync_subtitles(
             else f"{100 * sf:.1f}% of its time, under 2%"
         )
         raise SyncRefusedError(
-            f"{_reference_name(media_or_none, reference)} has almost no speech ({why}); "
+            f"{_reference_name(media_or_none, reference, track)} has almost no speech ({why}); "
             + (
                 "give a reference subtitle file with more cues"
                 if reference is not None
+                else "check the audio track (another: --stream N; or give --reference)"
+                if track
                 else "check the audio track (or give --reference)"
             ),
             confidence=0.0,
@@ -724,6 +746,8 @@ def sync_subtitles(
     with progress.task("aligning", total=None):
         scale, offsets, total, _, dropped = _fit(ref, coarse, c, opts, ref.duration_s)
     notes: list[str] = []
+    if track:
+        notes.append(f"the speech was taken from {track} in {media_or_none} (another: --stream N)")
     before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
     full = c
     c = c.kept(dropped)  # the cues of a scene cut from the media say nothing about the fit
@@ -813,8 +837,9 @@ def sync_subtitles(
         removed=removed,
     )
     if confidence < opts.min_confidence:
+        fit = f"the fit to {track}" if track else "the fit"
         why = (
-            f"the fit is not trustworthy (confidence {confidence:.2f} < {opts.min_confidence:.2f}: "
+            f"{fit} is not trustworthy (confidence {confidence:.2f} < {opts.min_confidence:.2f}: "
             f"{100 * after:.0f}% of the cue time over speech against {100 * sf:.0f}% by chance, speech "
             f"onsets at the cue starts {onset:.2f}); "
         )
@@ -825,9 +850,10 @@ def sync_subtitles(
                 "few to place reliably (give --reference with a full subtitle file, or --min-confidence 0 to "
                 "take the fit anyway)"
             )
-        raise SyncRefusedError(
-            why + (far or "is this the right subtitle file for this media?"), confidence=confidence
+        wrong = "is this the right subtitle file for this media" + (
+            ", and the right audio stream (another: --stream N)?" if track else "?"
         )
+        raise SyncRefusedError(why + (far or wrong), confidence=confidence)
     return result
 
 
