@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -885,6 +886,49 @@ def test_cues_placed_past_the_end_of_the_media_are_named_in_the_notes() -> None:
     n = len(cues)
     note = f"4 cues ({n - 3}-{n}) placed past the end of the media's audio ({end:.1f} s)"
     assert note in " ".join(res.notes)
+
+
+def test_a_media_file_holding_the_first_third_of_the_programme_is_fitted_not_refused() -> None:
+    """Speech for the first 15 of 45 cues only (a truncated download, an excerpt), the file 7 s late: one
+    offset of -7 s, no split or cut scene made up past the audio's end, all 30 later cues named there.
+    Counting the cue time past the end as time over silence, the fit was refused (40% of the cue time over
+    speech against 32% by chance, confidence 0)."""
+    cues = _cues(7)
+    end = cues[15].start_s - 0.5
+    dt = 0.01
+    v = np.zeros(int(end / dt), dtype=np.float32)
+    for c in cues[:15]:
+        v[round(c.start_s / dt) : round(c.end_s / dt)] = 0.9
+    late = [SynthCue(c.start_s + 7.0, c.end_s + 7.0, c.text) for c in cues]
+    res = sync_subtitles(SpeechActivity(dt, v), from_string(to_srt(late)))
+    assert res.offset_s == pytest.approx(-7.0, abs=0.05) and res.scale == 1.0
+    assert res.splits == () and res.removed == {} and res.confidence >= 0.5
+    assert f"30 cues (16-45) placed past the end of the media's audio ({len(v) * dt:.1f} s)" in res.notes[0]
+
+
+@needs_espeak
+@pytest.mark.media
+def test_a_truncated_download_is_named_in_the_notes(tmp_path: Path) -> None:
+    """An MKV cut at 45% of its bytes (ffmpeg: 'File ended prematurely'): the note says the media is cut
+    short, where its audio ends against the duration it declares, and what ffmpeg said."""
+    import soundfile as sf
+
+    from reelkit.media import run_ffmpeg
+
+    prog = synth.make_program(11, duration_s=60.0, music_db=-15.0)
+    media, truth, _ = synth.distort(prog, synth.Distortion(), np.random.default_rng(0))
+    sf.write(tmp_path / "speech.flac", media, synth.SR, subtype="PCM_16")
+    whole = tmp_path / "whole.mkv"
+    run_ffmpeg(["-i", str(tmp_path / "speech.flac"), "-c:a", "aac", str(whole)], what="encoding")
+    film = tmp_path / "film.mkv"
+    data = whole.read_bytes()
+    film.write_bytes(data[: len(data) * 45 // 100])
+    res = sync_subtitles(film, _write(tmp_path / "timed.srt", truth), options=SyncOptions(min_confidence=0))
+    assert re.fullmatch(
+        rf"{re.escape(str(film))} is cut short \(a truncated or partial download\?\): its audio ends at "
+        r"2\d\.\d s of the 60\.\d s the file declares; ffmpeg: 'File ended prematurely'",
+        res.notes[0],
+    ), res.notes
 
 
 def test_cut_scene_cue_numbers_are_given_as_ranges() -> None:

@@ -26,6 +26,7 @@ minus seconds of cue over silence, cues weighted by :mod:`~reelkit.post.subs.non
    subtitle file can reach a fair overlap by splitting, but it does not put cue starts on speech onsets.
    With under 20 speech cues the confidence is at most a ramp on how far the fit's score stands above
    that of any placement elsewhere (0 at a tenth of the cue time, 1 at a fifth): a few cues fit many places.
+   Cues placed outside the media's audio (past the end of a truncated download) are not scored.
    Below ``min_confidence`` (0.5) the fit is refused with :class:`~reelkit.errors.SyncRefusedError`;
    audio with under 5 s of speech is refused before fitting. ``peak`` (how far each segment's offset
    stands out of its own correlation curve) is reported as a diagnostic.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -84,6 +86,8 @@ _FREE_SCALE_CUES = 20
 #: not a line: it does not hide the pauses before the cues shown under it (see _onset_contrast)
 _OVERLAY_S = 30.0
 _NTSC = 24000 / 1001
+#: ffmpeg's words (at ``-v error``) when a file's data ends before what its container lists
+_DAMAGED = ("partial file", "Invalid data", "ended prematurely")
 FRAME_RATIOS: tuple[float, ...] = (
     1.0,
     25 / _NTSC,
@@ -203,24 +207,51 @@ class SyncResult:
 
 def _activity_from_media(
     media: str | os.PathLike[str], method: Literal["silero", "webrtc"], stream: int | None = None
-) -> tuple[SpeechActivity, str]:
+) -> tuple[SpeechActivity, str, str]:
     """The speech activity of the media's audio stream ``stream`` (by default the one flagged default, else
-    the first) and, where the file has several, which one it was for the messages (``audio stream 1 (eng,
-    default) of 2``; ``""`` for a file with one)."""
-    from reelkit.media import decode_audio, probe
+    the first); where the file has several, which one it was for the messages (``audio stream 1 (eng,
+    default) of 2``; ``""`` for a file with one); and where the file is cut short (a truncated download), a
+    note saying so (else ``""``)."""
+    from reelkit.media import decode_audio, ends_short, probe
 
     info = probe(Path(media))
     if stream is None:
         stream = next((k for k, a in enumerate(info.audio) if a.default), 0)
+    messages: list[str] = []
     samples, rate = decode_audio(
-        Path(media), sample_rate=16000, channels=1, stream=stream, on_timeline=True, info=info
+        Path(media),
+        sample_rate=16000,
+        channels=1,
+        stream=stream,
+        on_timeline=True,
+        messages=messages,
+        info=info,
     )
     track = ""
     if len(info.audio) > 1:
         a = info.audio[stream]
         tags = ", ".join(t for t in (a.language, "default" if a.default else None) if t)
         track = f"audio stream {stream}{f' ({tags})' if tags else ''} of {len(info.audio)}"
-    return speech_activity(samples[:, 0], rate, method=method), track
+    # as read_audio judges it: ffmpeg's word that the data ended early, or (for a file of one audio stream
+    # alone, whose duration is that stream's) audio that ends well before the container's duration
+    damaged = [m for m in messages if any(w in m for w in _DAMAGED)]
+    decoded = samples.shape[0] / rate
+    alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
+    short = ends_short(info.duration_s, decoded) and (alone or bool(damaged))
+    cut = ""
+    if damaged or short:
+        said = re.sub(r"^\[[^\]]*\]\s*", "", damaged[-1]) if damaged else ""
+        cut = (
+            f"{media} is cut short (a truncated or partial download?): "
+            + (
+                f"its audio ends at {decoded:.1f} s of the {info.duration_s:.1f} s the file declares"
+                if short
+                else ""
+            )
+            + ("; " if short and said else "")
+            + (f"ffmpeg: {said!r}" if said else "")
+        )
+    return speech_activity(samples[:, 0], rate, method=method), track, cut
 
 
 def reference_activity(cues: list[Cue], dt: float, *, duration_s: float | None = None) -> ActivityReference:
@@ -693,6 +724,7 @@ def sync_subtitles(
             f"has {len(timed)} timed cue{'s' * (len(timed) != 1)}; a sync needs at least two", path=where
         )
     track = ""  # the audio stream followed, where the media has several
+    cut_short = ""  # a note where the media file ends early
     with progress.task("reading the reference", total=None):
         if reference is not None:
             ref_file = (
@@ -712,7 +744,7 @@ def sync_subtitles(
             if isinstance(media_or_none, SpeechActivity):
                 act = media_or_none
             else:
-                act, track = _activity_from_media(media_or_none, opts.vad, opts.stream)
+                act, track, cut_short = _activity_from_media(media_or_none, opts.vad, opts.stream)
             ref = ActivityReference(opts.dt, act.resample(opts.dt).astype(np.float64))
             kind = f"audio:{opts.vad}"
     idx = np.array([c.index for c in timed])
@@ -739,21 +771,31 @@ def sync_subtitles(
                 else "check the audio track (another: --stream N; or give --reference)"
                 if track
                 else "check the audio track (or give --reference)"
-            ),
+            )
+            + (f"; {cut_short}" if cut_short else ""),
             confidence=0.0,
         )
     coarse = ref.coarsen(_COARSE)  # the grid of the wide searches, shared by the fit and the prominence
     with progress.task("aligning", total=None):
         scale, offsets, total, _, dropped = _fit(ref, coarse, c, opts, ref.duration_s)
-    notes: list[str] = []
+    if kind.startswith("audio"):
+        offsets, dropped = _unheard_follow(c, scale, offsets, dropped, ref.duration_s)
+    notes: list[str] = [cut_short] if cut_short else []
     if track:
         notes.append(f"the speech was taken from {track} in {media_or_none} (another: --stream N)")
     before = _agreement(ref, c, 1.0, np.zeros(len(c.starts)))
     full = c
     c = c.kept(dropped)  # the cues of a scene cut from the media say nothing about the fit
-    peak = _segment_prominence(coarse, c, scale, offsets, _max_offset(opts, ref.duration_s, c))
-    onset = _onset_contrast(ref, c, scale, offsets)
-    after = _agreement(ref, c, scale, offsets)
+    scored = c
+    if kind.startswith("audio"):
+        # nor do cues placed outside the media's audio (past the end of a truncated download or an
+        # excerpt): nothing was heard there, which is not silence against them
+        placed_s, placed_e = scale * c.starts + offsets, scale * c.ends + offsets
+        heard = c.kept((placed_s >= ref.duration_s) | (placed_e <= 0.0))
+        scored = heard if heard.weights.sum() > 0 else c
+    peak = _segment_prominence(coarse, scored, scale, offsets, _max_offset(opts, ref.duration_s, c))
+    onset = _onset_contrast(ref, scored, scale, offsets)
+    after = _agreement(ref, scored, scale, offsets)
     lift = float(np.clip((after - sf) / max(1e-6, 1.0 - sf), 0.0, 1.0))
     # subtitles of another programme reach onset 0.30 and lift 0.53 at most (not both at once), correct fits
     # onset 0.56 and lift 0.60 at least (the benchmark's cases and negative controls); the ramps sit
@@ -767,14 +809,14 @@ def sync_subtitles(
     lift_lo, lift_hi = 0.15 - 0.1 * sharp, 0.45 - 0.25 * sharp
     lift_part = float(np.clip((lift - lift_lo) / (lift_hi - lift_lo), 0.0, 1.0))
     confidence = float(np.sqrt(on_part * lift_part))
-    n_speech = int((c.weights >= 1.0).sum())
+    n_speech = int((scored.weights >= 1.0).sum())
     ambiguous = False
     if n_speech < _FREE_SCALE_CUES:
         # a few cues fit many places about as well: the fit must stand out from every other placement (at
         # its scale or unscaled) that moves the cues by over 2 s on average, by a tenth of the cue time (0)
         # to a fifth (1); on 76 files of 2-24 cues taken from a programme's cues (shifted 5-40 s) it refused
         # 11 of the 13 wrong fits and passed 57 of the 63 right ones
-        margin = _placement_margin(coarse, c, scale, offsets, _max_offset(opts, ref.duration_s, c))
+        margin = _placement_margin(coarse, scored, scale, offsets, _max_offset(opts, ref.duration_s, c))
         sure = float(np.clip((margin - 0.1) / 0.1, 0.0, 1.0))
         ambiguous = sure < confidence and sure < opts.min_confidence
         confidence = min(confidence, sure)
@@ -853,8 +895,38 @@ def sync_subtitles(
         wrong = "is this the right subtitle file for this media" + (
             ", and the right audio stream (another: --stream N)?" if track else "?"
         )
+        if cut_short:  # the media, not the subtitles, is the likelier fault
+            wrong = f"{cut_short}: check the media first"
         raise SyncRefusedError(why + (far or wrong), confidence=confidence)
     return result
+
+
+def _unheard_follow(
+    c: _Cues, scale: float, offsets: F64, dropped: Mask, duration_s: float
+) -> tuple[F64, Mask]:
+    """The cues after the last cue placed in the media's audio (before the first) that its offset places
+    past the audio's end (before its start) take that offset and are not dropped: where nothing was heard
+    (a truncated download, an excerpt) no split or cut can be seen, and the fit's there were arbitrary (the
+    last 32 cues of a file against a download cut at 109 s: 16 dropped, 10 moved 60 s earlier)."""
+    order = np.argsort(c.starts, kind="stable")
+    heard = (
+        ~dropped
+        & (c.weights > 0)
+        & (scale * c.starts + offsets < duration_s)
+        & (scale * c.ends + offsets > 0.0)
+    )[order]
+    if not heard.any():
+        return offsets, dropped
+    pos = np.flatnonzero(heard)
+    first, last = int(order[pos[0]]), int(order[pos[-1]])
+    out, drop = offsets.copy(), dropped.copy()
+    for k in order[pos[-1] + 1 :].tolist():
+        if scale * c.starts[k] + offsets[last] >= duration_s:
+            out[k], drop[k] = offsets[last], False
+    for k in order[: pos[0]].tolist():
+        if scale * c.ends[k] + offsets[first] <= 0.0:
+            out[k], drop[k] = offsets[first], False
+    return out, drop
 
 
 def _out_of_range(ref: ActivityReference, c: _Cues, opts: SyncOptions) -> str | None:
