@@ -485,6 +485,10 @@ def probe(path: str | Path) -> MediaInfo:
     return MediaInfo(str(p), duration, audio, video, subs, estimated, tc.group(1) if tc else None)
 
 
+#: ffmpeg's words (at ``-v error``) when a file's data ends before what its container lists, or a packet
+#: cannot be decoded: a decode's ``messages`` holding one say the file is damaged or cut short
+DAMAGED_WORDS = ("partial file", "Invalid data", "ended prematurely")
+
 #: How much shorter than the container's duration a stream may decode before it counts as cut short: encoder
 #: delay and padding, a start offset and rounding differ by milliseconds (the larger of the two).
 SHORT_TOLERANCE_S, SHORT_TOLERANCE_FRACTION = 0.5, 0.02

@@ -417,6 +417,29 @@ def test_a_soundtrack_ending_before_the_picture_is_not_truncated(tmp_path: Path)
     assert a.duration_s == pytest.approx(2.0, abs=0.05) and a.declared_duration_s is None
 
 
+@pytest.mark.media
+def test_a_truncated_film_with_a_picture_is_said_to_be_cut_short(tmp_path: Path) -> None:
+    """An MKV of picture and sound cut to 40% of its bytes: ffmpeg says "File ended prematurely" (not
+    "partial file"), and with a picture beside the soundtrack only ffmpeg's word tells a cut file from a
+    soundtrack that ends early: it was not read as one, so 2.2 s of a 6 s film passed as whole."""
+    from reelkit.errors import ReelkitWarning
+    from reelkit.media import run_ffmpeg
+
+    full = tmp_path / "full.mkv"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=6"),
+            *("-f", "lavfi", "-i", "sine=frequency=997:duration=6:sample_rate=48000"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(full)),
+        ]
+    )
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 4 // 10])
+    with pytest.warns(ReelkitWarning, match="truncated or damaged"):
+        a = read_audio(cut)
+    assert a.declared_duration_s == pytest.approx(6.0, abs=0.05) and a.duration_s < 4.0
+
+
 # -- CLI ------------------------------------------------------------------------------------------------
 
 KEYS = {

@@ -87,10 +87,6 @@ def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 
 
-#: ffmpeg's words when the data ends before what the container lists, or a packet cannot be decoded
-_DAMAGED = ("partial file", "Invalid data")
-
-
 def _read_ffmpeg(
     p: Path, stream: int, on_timeline: bool
 ) -> tuple[npt.NDArray[np.float32], int, str, int, float | None, float]:
@@ -131,7 +127,7 @@ def _read_ffmpeg(
     # the container's duration is the longest stream's: it speaks for this one alone when it is the only
     # stream, else only with ffmpeg's word that the data ended early (a soundtrack may end before the picture)
     alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
-    damaged = any(w in line for line in messages for w in _DAMAGED)
+    damaged = any(w in line for line in messages for w in media.DAMAGED_WORDS)
     cut = declared if short and (alone or damaged) else None
     a = info.audio[stream]
     return samples, rate, a.layout, len(info.audio), cut, a.start_s

@@ -86,8 +86,6 @@ _FREE_SCALE_CUES = 20
 #: not a line: it does not hide the pauses before the cues shown under it (see _onset_contrast)
 _OVERLAY_S = 30.0
 _NTSC = 24000 / 1001
-#: ffmpeg's words (at ``-v error``) when a file's data ends before what its container lists
-_DAMAGED = ("partial file", "Invalid data", "ended prematurely")
 FRAME_RATIOS: tuple[float, ...] = (
     1.0,
     25 / _NTSC,
@@ -212,7 +210,7 @@ def _activity_from_media(
     the first); where the file has several, which one it was for the messages (``audio stream 1 (eng,
     default) of 2``; ``""`` for a file with one); and where the file is cut short (a truncated download), a
     note saying so (else ``""``)."""
-    from reelkit.media import decode_audio, ends_short, probe
+    from reelkit.media import DAMAGED_WORDS, decode_audio, ends_short, probe
 
     info = probe(Path(media))
     if stream is None:
@@ -234,7 +232,7 @@ def _activity_from_media(
         track = f"audio stream {stream}{f' ({tags})' if tags else ''} of {len(info.audio)}"
     # as read_audio judges it: ffmpeg's word that the data ended early, or (for a file of one audio stream
     # alone, whose duration is that stream's) audio that ends well before the container's duration
-    damaged = [m for m in messages if any(w in m for w in _DAMAGED)]
+    damaged = [m for m in messages if any(w in m for w in DAMAGED_WORDS)]
     decoded = samples.shape[0] / rate
     alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
     short = ends_short(info.duration_s, decoded) and (alone or bool(damaged))
