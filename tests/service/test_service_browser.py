@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,14 +34,19 @@ def _playwright() -> object:
     return sync_api
 
 
+def _launch(p: Any) -> Any:
+    """Debian's chromium, headless, through Playwright's ``p``."""
+    return p.chromium.launch(
+        executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+        args=CHROMIUM_ARGS,
+        headless=True,
+    )
+
+
 def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) -> None:
     sync_api = _playwright()
     with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=CHROMIUM_ARGS,
-            headless=True,
-        )
+        browser = _launch(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(20_000)
@@ -107,11 +113,7 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     server = start_server(data_dir)
     try:
         with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-                args=CHROMIUM_ARGS,
-                headless=True,
-            )
+            browser = _launch(p)
             try:
                 page = browser.new_page(viewport={"width": 375, "height": 800})
                 page.set_default_timeout(60_000)
