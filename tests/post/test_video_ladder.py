@@ -259,9 +259,14 @@ def test_bad_encode_settings_are_refused_before_encoding() -> None:
 
     EncodeSpec(64, 36, crf=0)
     EncodeSpec(64, 36, qp=51)
+    EncodeSpec(64, 36, crf=26.4)  # a CRF may be fractional
     for bad in ({"crf": -1.0}, {"crf": 60.0}, {"qp": 52.0}, {"bitrate_kbps": 0.0}):
         with pytest.raises(ConfigError, match=r"range|positive"):
             EncodeSpec(64, 36, **bad)  # type: ignore[arg-type]
+    # x264's QP is an integer: ffmpeg read 26.4 as 26 and 26.6 as 27, the spec said otherwise
+    for q in (26.4, 26.6):
+        with pytest.raises(ConfigError, match=f"qp {q} must be a whole number"):
+            EncodeSpec(64, 36, qp=q)
     with pytest.raises(ConfigError, match="unknown preset 'bogus'"):
         EncodeSpec(64, 36, crf=23, preset="bogus")
 
@@ -283,6 +288,7 @@ def test_cli_ladder_refuses_bad_options_before_encoding(
         (["--subsample", "0", "--no-fixed"], "--subsample"),
         (["--crf", "-1", "--no-fixed"], "--crf: CRF -1 is outside"),
         (["--crf", "60", "--rate-control", "qp", "--no-fixed"], "--crf: QP 60 is outside"),
+        (["--crf", "26,26.4", "--rate-control", "qp", "--no-fixed"], "--crf: QP 26.4 is not a whole number"),
         (["--preset", "bogus", "--no-fixed"], "--preset 'bogus'"),
         (["--heights", "90.7", "--no-fixed"], "--heights: 90.7"),
         (["--heights", "inf", "--no-fixed"], "--heights: inf"),

@@ -58,6 +58,13 @@ def _quality_grid(text: str, rate_control: str) -> list[float]:
         raise ConfigError(
             f"--crf: {rate_control.upper()} {bad[0]:g} is outside x264/x265's range {lo:g}-{hi:g}"
         )
+    fractional = [q for q in out if rate_control == "qp" and q != int(q)]
+    if fractional:  # ffmpeg rounds a QP to an integer in silence (a CRF may be fractional)
+        q = fractional[0]
+        raise ConfigError(
+            f"--crf: QP {q:g} is not a whole number; x264/x265 take an integer QP (e.g. {round(q)}), "
+            "or use --rate-control crf for a fractional setting"
+        )
     return out
 
 
@@ -164,7 +171,7 @@ def ladder_cmd(
         str, typer.Option("--mode", help="title (per-title) or shot (dynamic optimizer).")
     ] = "title",
     crf: Annotated[
-        str, typer.Option("--crf", help="CRF (or QP) grid, comma-separated.")
+        str, typer.Option("--crf", help="CRF (or QP: whole numbers) grid, comma-separated.")
     ] = "20,24,28,32,36,40",
     heights: Annotated[
         str,

@@ -86,6 +86,9 @@ class EncodeSpec:
         for name, v in (("crf", self.crf), ("qp", self.qp)):
             if v is not None and not lo <= v <= hi:
                 raise ConfigError(f"{name} {v:g} is outside {self.codec}'s range {lo:g}-{hi:g}")
+        if self.qp is not None and self.qp != int(self.qp):
+            # x264's and x265's qp is an integer: ffmpeg rounded 26.4 to 26 and 26.6 to 27 in silence
+            raise ConfigError(f"qp {self.qp:g} must be a whole number ({self.codec} takes an integer QP)")
         if self.bitrate_kbps is not None and not 0 < self.bitrate_kbps < float("inf"):
             raise ConfigError(f"bitrate {self.bitrate_kbps:g} kbps must be a positive number")
         if self.preset not in X264_PRESETS:
