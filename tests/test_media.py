@@ -53,6 +53,35 @@ def test_probe_reads_durations_rotations_rates_and_layouts(
     assert (audio.sample_rate, audio.channels, audio.layout) == (48000, 6, "5.1")
 
 
+#: Tiny pictures as ``ffmpeg -i`` prints them: one-digit sizes after a codec tag of hex digits, and a tag of
+#: zeros ("0x0000") before one
+_TINY = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'tiny.mp4':
+  Duration: 00:00:01.00, start: 0.000000, bitrate: 10 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 2x2 \
+[SAR 1:1 DAR 1:1], 8 kb/s, 25 fps, 25 tbr, 12800 tbn (default)
+  Stream #0:1: Video: ffv1, yuv420p(tv, progressive), 8x8, SAR 1:1 DAR 1:1, 25 fps, 25 tbr, 1k tbn
+  Stream #0:2: Video: rawvideo ([0][0][0][0] / 0x0000), bgr24, 1x1, 25 fps, 25 tbr, 25 tbn
+  Stream #0:3: Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 1920x1080, 25 fps, 25 tbr, 1k tbn
+At least one output file must be specified
+"""
+
+
+def test_probe_reads_one_digit_sizes_and_no_size_in_a_codec_tag(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """2x2, 8x8 and 1x1 are read as they are (they were 0x0), and neither "0x31637661" nor "0x0000" in a
+    codec tag is taken for the size that follows it."""
+    clip = tmp_path / "tiny.mp4"
+    clip.write_bytes(b"")
+
+    def ffmpeg(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(cmd, 1, "", _TINY)
+
+    monkeypatch.setattr(media.subprocess, "run", ffmpeg)
+    sizes = [(v.width, v.height) for v in media.probe(clip).video]
+    assert sizes == [(2, 2), (8, 8), (1, 1), (1920, 1080)]
+
+
 def test_frame_rate_snaps_only_ntsc_rates_to_their_exact_value() -> None:
     """23.98 is 24000/1001 and 59.94 is 60000/1001, but 24 and 25 fps stay whole (24 is 0.024 from 23.976)."""
     assert media.frame_rate(23.98) == Fraction(24000, 1001)

@@ -319,6 +319,9 @@ _FILE_START = re.compile(r"Duration: .*?, start: (-?\d+(?:\.\d+)?)")
 _STREAM_START = re.compile(r"start (-?\d+(?:\.\d+)?)(?: \(|$)")
 _STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\(([^)]*)\))?: (Audio|Video|Subtitle): (.*)")
 _ROTATION = re.compile(r"(?i)display ?matrix: rotation of (-?[\d.]+) degrees")
+#: the first WxH that stands alone, from 1x1 up ("0x31637661" or "0x0000" in a codec tag is not a size: no
+#: side starts with 0)
+_SIZE = re.compile(r"(?<![\w.])([1-9]\d{0,4})x([1-9]\d{0,4})(?![\w.])")
 _RATE = re.compile(r"(?<![\w.])([\d.]+)(k?) (fps|tbr)\b")
 _TIMECODE = re.compile(r"(?m)^\s+timecode\s*: (\d{1,2}:\d{2}:\d{2}[:;.,]\d{2,3})\s*$")
 #: ffmpeg's standard channel layouts (``ffmpeg -layouts``), each as its channels in order.
@@ -452,10 +455,7 @@ def probe(path: str | Path) -> MediaInfo:
         elif kind == "Video":
             if "(attached pic)" in desc:
                 continue  # cover art in an audio file: one still image, not a video stream
-            # the first WxH that stands alone ("0x31637661" in a codec tag is not a size)
-            size = next(
-                (m for x in parts if (m := re.search(r"(?<![\w.])(\d{2,5})x(\d{2,5})(?![\w.])", x))), None
-            )
+            size = next((m for x in parts if (m := _SIZE.search(x))), None)
             rates = {kind_: float(v) * (1000.0 if k else 1.0) for v, k, kind_ in _RATE.findall(desc)}
             fps = rates.get("fps", rates.get("tbr"))
             pix = parts[1].split("(")[0].strip() if len(parts) > 1 else "?"

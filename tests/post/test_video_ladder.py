@@ -32,6 +32,7 @@ from reelkit.post.video.ladder import (
     check_ladder_inputs,
     declare_in_band,
     fixed_ladder_specs,
+    grid_sizes,
     per_title_ladder,
     prepare_out_dir,
     vmaf_overlap,
@@ -302,6 +303,31 @@ def test_cli_ladder_refuses_bad_options_before_encoding(
         assert exc.value.code == 2 and message in err and "Traceback" not in err, (extra, err)
         assert not list((tmp_path / "c").glob("*.mp4")), extra  # nothing was encoded
         assert not (tmp_path / "o").exists(), extra  # and no empty output folder was left behind
+
+
+def test_a_source_too_small_for_libvmaf_is_refused_before_encoding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """libvmaf crashes on 16 pixels a side or fewer: a 16x16 or 2x2 source (2x2 was probed as 0x0) is
+    refused naming the file, its size and 17x17, exit 2, with nothing encoded and no output folder."""
+    for size in ("16x16", "2x2"):
+        src = tmp_path / f"t{size}.mp4"
+        run_ffmpeg(
+            [
+                *("-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=0.2"),
+                *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)),
+            ]
+        )
+        out, cache = tmp_path / f"o{size}", tmp_path / "c"
+        args = ["video", "ladder", str(src), "-o", str(out), "--no-fixed", "--heights", "360"]
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--crf", "30,40", "--cache", str(cache)])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and f"{src}: is {size}: too small for a ladder" in err, err
+        assert "17x17" in err and not out.exists() and not cache.exists()
+    with pytest.raises(ConfigError, match="the source is 16x100: too small for a ladder"):
+        grid_sizes(16, 100)
+    assert grid_sizes(17, 17, [360]) == [(16, 16)]
 
 
 def test_bd_rate_note_says_why_there_is_none() -> None:

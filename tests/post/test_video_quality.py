@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, MediaError
 from reelkit.media import run_ffmpeg
 from reelkit.post.video.quality import FrameMismatchError, measure_quality, pool
 
@@ -222,6 +222,37 @@ def test_ms_ssim_needs_176_lines(tmp_path: Path, pair: dict[str, Path]) -> None:
     with pytest.raises(ConfigError, match="176x176"):
         measure_quality(small, small)
     assert measure_quality(small, small, features=("psnr", "ssim")).ssim == pytest.approx(1.0)
+
+
+def _tiny_clip(folder: Path, size: str) -> Path:
+    """Five frames of testsrc at ``size`` (FFV1 4:4:4, so odd and one-pixel sizes stay as they are; testsrc2
+    rounds them down to even)."""
+    out = folder / f"t{size}.mkv"
+    src = f"testsrc=size={size}:rate=25:duration=0.2"
+    run_ffmpeg(
+        ["-v", "error", "-y", "-f", "lavfi", "-i", src, "-c:v", "ffv1", "-pix_fmt", "yuv444p", str(out)]
+    )
+    return out
+
+
+def test_pictures_of_16_pixels_a_side_or_fewer_are_refused_before_libvmaf(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The wheel's libvmaf crashes on 16 pixels a side or fewer (16x16, 64x16) and scores 17x17: the
+    reference is named with its size (2x2 was probed as 0x0) and the limit, and the CLI exits 2."""
+    from reelkit.testing.cli import run_cli
+
+    for size in ("2x2", "16x16", "17x16", "64x16"):
+        clip = _tiny_clip(tmp_path, size)
+        with pytest.raises(MediaError, match=f"{clip}: is {size}: libvmaf scores pictures of at least 17x17"):
+            measure_quality(clip, clip, features=("psnr",))
+    scores = str(tmp_path / "s.json")
+    code, _, err = run_cli(capsys, "video", "quality", str(clip), str(clip), "--per-frame", scores)
+    assert code == 2 and f"{clip}: is 64x16:" in err and "17x17" in err, err
+    ok = _tiny_clip(tmp_path, "17x17")
+    assert measure_quality(ok, ok, features=("psnr",)).psnr_y == pytest.approx(60.0)  # identical: the cap
+    with pytest.raises(ConfigError, match="display size 64x16: libvmaf scores pictures of at least 17x17"):
+        measure_quality(ok, ok, features=("psnr",), width=64, height=16)
 
 
 def test_cli_scores_ms_ssim_on_exactly_176_lines(

@@ -60,7 +60,7 @@ from reelkit.post.video.encode import (
     file_hash,
     video_packets,
 )
-from reelkit.post.video.quality import Pooled, measure_quality
+from reelkit.post.video.quality import VMAF_MIN_SIDE, Pooled, measure_quality
 from reelkit.progress import SILENT, Progress
 
 __all__ = [
@@ -190,8 +190,9 @@ def _even(x: float) -> int:
 def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS) -> list[tuple[int, int]]:
     """Encode sizes: each height of ``heights`` not above the source's (plus the source's own), width by the
     source's aspect ratio, both even; largest first."""
-    if min(width, height) < 16:
-        raise ConfigError(f"the source is {width}x{height}: too small for a ladder (at least 16x16 pixels)")
+    if min(width, height) < VMAF_MIN_SIDE:  # the candidates are scored at the source's size
+        low = VMAF_MIN_SIDE
+        raise ConfigError(f"the source is {width}x{height}: too small for a ladder (at least {low}x{low})")
     hs = sorted({h for h in heights if h <= height} | {height - height % 2}, reverse=True)
     return [(_even(width * h / height), h) for h in hs]
 
@@ -243,14 +244,21 @@ def check_ladder_inputs(
     dash: bool = True,
 ) -> VideoStream:
     """The source's video stream, after what would otherwise fail once the candidates are encoded: no video,
-    the scoring options, a variable frame rate (frames are paired by index at one rate), whether the fixed
-    ladder has a rung the source can fill, and an output folder that cannot be written or whose earlier
-    rungs include the source."""
+    a picture too small for libvmaf, the scoring options, a variable frame rate (frames are paired by index
+    at one rate), whether the fixed ladder has a rung the source can fill, and an output folder that cannot
+    be written or whose earlier rungs include the source."""
     info = probe(source)
     if not info.video:
         raise MediaError("has no video stream", path=str(source))
     stream = info.video[0]
     width, height = stream.width, stream.height
+    if min(width, height) < VMAF_MIN_SIDE:  # found after every candidate was encoded, as a libvmaf crash
+        low = f"{VMAF_MIN_SIDE}x{VMAF_MIN_SIDE}"
+        raise MediaError(
+            f"is {width}x{height}: too small for a ladder (libvmaf scores the candidates at the source's "
+            f"size, at least {low}); scale it up first",
+            path=str(source),
+        )
     if vmaf_subsample < 1:
         raise ConfigError(f"VMAF subsampling {vmaf_subsample} must be >= 1 (every n-th frame)")
     # Matroska keeps no average rate, so ffmpeg's probe shows only the base rate there: its frames' times

@@ -43,6 +43,7 @@ __all__ = [
     "FEATURES",
     "MODELS",
     "MODEL_ALIASES",
+    "VMAF_MIN_SIDE",
     "FrameMismatchError",
     "Pooled",
     "QualityResult",
@@ -77,6 +78,9 @@ def model_name(name: str) -> str:
 FEATURES: dict[str, str] = {"psnr": "psnr", "ssim": "float_ssim", "ms_ssim": "float_ms_ssim"}
 #: libvmaf's per-frame key -> the key reelkit reports
 _RENAME = {"float_ssim": "ssim", "float_ms_ssim": "ms_ssim"}
+#: the smallest side libvmaf scores: the wheel's ffmpeg crashes (a segfault) on 16 pixels or fewer, any model,
+#: feature or pixel format (16x16, 17x16, 16x200 crash; 17x17, 200x17 are scored)
+VMAF_MIN_SIDE = 17
 
 
 class FrameMismatchError(UserInputError):
@@ -293,6 +297,16 @@ def measure_quality(
         if not info.video:
             raise MediaError(f"has no video stream (needed as the {role})", path=info.path)
     rv, dv = ref_info.video[0], dis_info.video[0]
+    W = width or rv.width
+    H = height or rv.height
+    if min(W, H) < VMAF_MIN_SIDE:  # before libvmaf crashes on it with a line about something else
+        low = f"{VMAF_MIN_SIDE}x{VMAF_MIN_SIDE}"
+        if width or height:
+            raise ConfigError(f"display size {W}x{H}: libvmaf scores pictures of at least {low}")
+        raise MediaError(
+            f"is {W}x{H}: libvmaf scores pictures of at least {low}; scale both videos up first",
+            path=str(reference),
+        )
     ref_n = count_frames(reference)
     dis_n = count_frames(distorted)
     fps_differs = rv.fps is not None and dv.fps is not None and abs(rv.fps - dv.fps) > 1e-3
@@ -342,8 +356,6 @@ def measure_quality(
         n = min(ref_n, dis_after)
         if n <= 0:
             raise FrameMismatchError("no frames in common after alignment")
-    W = width or rv.width
-    H = height or rv.height
     if "ms_ssim" in features and min(W, H) < 176:
         raise ConfigError(
             f"MS-SSIM needs a picture of at least 176x176 (five scales of an 11-tap window); this one is "
