@@ -499,6 +499,18 @@ def test_fixed_ladder_turns_upright_for_portrait_sources() -> None:
     ]
 
 
+def test_no_rung_is_wider_or_taller_than_the_source() -> None:
+    """An odd width rounds down to even where rounding to the nearest would pass it: 855x480 at 480 lines is
+    854 wide (was 856), 1279x720 at 720 is 1278 (was 1280), upright too; lower rungs round to the nearest
+    even as before (855 x 360/480 = 641.25 -> 642), and even sources are unchanged."""
+    assert grid_sizes(855, 480, [480, 360]) == [(854, 480), (642, 360)]
+    assert grid_sizes(1279, 720, [720, 240])[0] == (1278, 720)
+    assert grid_sizes(1280, 720, [720, 240]) == [(1280, 720), (426, 240)]
+    land = [(s.width, s.height) for s in fixed_ladder_specs(1279, 720)]
+    port = [(s.width, s.height) for s in fixed_ladder_specs(720, 1279)]
+    assert land[-1] == (1278, 720) and port[-1] == (720, 1278) and land[0] == (416, 234)
+
+
 def test_vmaf_overlap_is_reported_with_the_bd_rate() -> None:
     a = [RDPoint(100, 40.0), RDPoint(1000, 90.0)]
     b = [RDPoint(150, 60.0), RDPoint(2000, 95.0)]

@@ -183,18 +183,21 @@ def select_rungs(hull: Sequence[RDPoint], rule: RungRule = RungRule()) -> list[R
     return spaced
 
 
-def _even(x: float) -> int:
-    return max(2, round(x / 2.0) * 2)
+def _even(x: float, limit: int | None = None) -> int:
+    """``x`` rounded to the nearest even number (at least 2); with ``limit`` (the source's side) rounded down
+    where rounding up would pass it: a 1279-wide source's full-height rung is 1278 wide, not 1280."""
+    out = max(2, round(x / 2.0) * 2)
+    return out if limit is None or out <= limit else max(2, limit - limit % 2)
 
 
 def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS) -> list[tuple[int, int]]:
     """Encode sizes: each height of ``heights`` not above the source's (plus the source's own), width by the
-    source's aspect ratio, both even; largest first."""
+    source's aspect ratio, both even and neither above the source's; largest first."""
     if min(width, height) < VMAF_MIN_SIDE:  # the candidates are scored at the source's size
         low = VMAF_MIN_SIDE
         raise ConfigError(f"the source is {width}x{height}: too small for a ladder (at least {low}x{low})")
     hs = sorted({h for h in heights if h <= height} | {height - height % 2}, reverse=True)
-    return [(_even(width * h / height), h) for h in hs]
+    return [(_even(width * h / height, width), h) for h in hs]
 
 
 def fixed_ladder_specs(
@@ -208,9 +211,9 @@ def fixed_ladder_specs(
     for _w, lines, kbps in HLS_LADDER:
         if lines <= short:
             if width >= height:
-                w, h = _even(width * lines / height), lines
+                w, h = _even(width * lines / height, width), lines
             else:
-                w, h = lines, _even(height * lines / width)
+                w, h = lines, _even(height * lines / width, height)
             specs.append(EncodeSpec(w, h, bitrate_kbps=kbps, codec=codec, preset=preset))
     if not specs:
         raise MediaError(
