@@ -463,6 +463,32 @@ def test_a_shots_scoring_phase_lands_on_the_titles_frames() -> None:
     assert _phase(EncodeTask("t.mp4", "h", spec, "cache", 320, 180, vmaf_subsample=1)) == 0
 
 
+def test_a_shot_shorter_than_the_subsampling_step_is_scored_on_its_last_frame() -> None:
+    """Every 50th frame of a 95-frame title cut at 31 and 66: the shot 31-66 skips 19 frames (frame 50 is the
+    title's), the shot 66-95 holds none of the title's (100 is past it) and is scored on its last frame, 28
+    frames in (its phase was 34, past its 29 frames, and libvmaf was refused after every encode)."""
+
+    def phase(a: int, b: int) -> int:
+        spec = EncodeSpec(320, 180, qp=30, start_frame=a, end_frame=b)
+        return _phase(EncodeTask("t.mp4", "h", spec, "cache", 320, 180, vmaf_subsample=50))
+
+    assert (phase(0, 31), phase(31, 66), phase(66, 95)) == (0, 19, 28)
+
+
+@pytest.mark.media
+def test_a_short_shot_is_scored_with_a_large_subsampling_step(two_shots: Path) -> None:
+    """A 10-frame shot (frames 40-50) scored every 30th frame: the title's frames are 30 and 60, so its one
+    score is its last frame's, the PSNR of frame 49 when every frame is scored."""
+    spec = EncodeSpec(160, 90, qp=30, start_frame=40, end_frame=50)
+    (enc,) = run_encodes(
+        two_shots, [spec], display=(320, 180), cache_dir=two_shots.parent / "cache4", vmaf_subsample=30
+    )
+    full = measure_quality(
+        two_shots, enc.path, models=("vmaf",), features=("psnr",), reference_frames=(40, 50)
+    )
+    assert enc.psnr_y == pytest.approx(full.per_frame["psnr_y"][9], abs=1e-6)
+
+
 @pytest.mark.media
 def test_an_encodes_bitrate_is_its_packet_bits_per_second_in_kbps(two_shots: Path) -> None:
     """25 frames at 25 fps last 1 s, so the rate in kbps is the packets' bytes x 8 / 1000 (not / 1024)."""

@@ -235,9 +235,14 @@ def encode_args(source: str, spec: EncodeSpec, fps: float, out: str) -> list[str
 
 def _phase(task: EncodeTask) -> int:
     """Frames a shot encode skips before its first scored frame, so that with ``vmaf_subsample`` it is scored
-    on the same frames of the title as a whole-title encode (and a joined rung) are."""
+    on the same frames of the title as a whole-title encode (and a joined rung) are. A shot shorter than the
+    step may hold none of those: it is scored on its last frame (the one nearest the next), not refused."""
     start = task.spec.start_frame or 0
-    return (-start) % task.vmaf_subsample
+    phase = (-start) % task.vmaf_subsample
+    end = task.spec.end_frame
+    if task.spec.start_frame is not None and end is not None:
+        phase = min(phase, max(0, end - start - 1))
+    return phase
 
 
 def _spec_key(spec: EncodeSpec) -> dict[str, Any]:
