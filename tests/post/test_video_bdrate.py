@@ -215,6 +215,16 @@ def test_grid_widths_round_to_the_nearest_even() -> None:
     assert grid_sizes(1000, 562, (240,)) == [(1000, 562), (428, 240)]
 
 
+def test_a_portrait_grid_reads_heights_as_the_short_side() -> None:
+    """A 1080x1920 phone video's grid has the fixed ladder's upright sizes (720x1280, 540x960, 360x640), as
+    a 1920x1080 source's has them lying down; it had 608x1080, 404x720, ... (the heights as its height)."""
+    portrait = grid_sizes(1080, 1920, (1080, 720, 540, 360))
+    assert portrait == [(1080, 1920), (720, 1280), (540, 960), (360, 640)]
+    assert portrait == [(h, w) for w, h in grid_sizes(1920, 1080, (1080, 720, 540, 360))]
+    fixed = {(s.width, s.height) for s in fixed_ladder_specs(1080, 1920)}
+    assert {(720, 1280), (540, 960), (360, 640)} <= fixed & set(portrait)
+
+
 def _shot(frames: int, pts: list[tuple[float, float]]) -> list[ShotOption]:
     return [ShotOption(bits, vmaf, frames) for bits, vmaf in pts]
 

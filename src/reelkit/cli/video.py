@@ -177,8 +177,8 @@ def ladder_cmd(
         str,
         typer.Option(
             "--heights",
-            help="Resolution grid (heights; those above the source's are skipped, and the source's own "
-            "height is always in the grid).",
+            help="Resolution grid (heights: lines of the short side, so a portrait source's widths; those "
+            "above the source's are skipped, and the source's own is always in the grid).",
         ),
     ] = "1080,720,540,432,360,288,240",
     shot_resolution: Annotated[

@@ -192,12 +192,16 @@ def _even(x: float, limit: int | None = None) -> int:
 
 def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS) -> list[tuple[int, int]]:
     """Encode sizes: each height of ``heights`` not above the source's (plus the source's own), width by the
-    source's aspect ratio, both even and neither above the source's; largest first."""
+    source's aspect ratio, both even and neither above the source's; largest first. As in
+    :func:`fixed_ladder_specs`, ``heights`` are line counts of the short side: a portrait source (taller than
+    wide) gets each size turned upright (360 is 360x640 of a 1080x1920 source)."""
     if min(width, height) < VMAF_MIN_SIDE:  # the candidates are scored at the source's size
         low = VMAF_MIN_SIDE
         raise ConfigError(f"the source is {width}x{height}: too small for a ladder (at least {low}x{low})")
-    hs = sorted({h for h in heights if h <= height} | {height - height % 2}, reverse=True)
-    return [(_even(width * h / height, width), h) for h in hs]
+    short, long_ = min(width, height), max(width, height)
+    lines = sorted({h for h in heights if h <= short} | {short - short % 2}, reverse=True)
+    sizes = [(_even(long_ * n / short, long_), n) for n in lines]
+    return sizes if width >= height else [(n, w) for w, n in sizes]
 
 
 def fixed_ladder_specs(
