@@ -6,8 +6,9 @@ gained signal's true peak would pass the ceiling, a look-ahead limiter brings it
 1. the true-peak envelope of every sample (its own value and the interpolated points after it, 4x at 48 kHz,
    the same polyphase filter as the meter), the largest over the channels;
 2. the gain each sample needs, ``min(1, ceiling / envelope)``;
-3. a sliding minimum over twice the look-ahead, then a moving average over the look-ahead: the gain starts to
-   fall one look-ahead before a peak, smoothly, and is never above what any sample needs;
+3. a sliding minimum over twice the look-ahead (it holds from one look-ahead before a peak to one after),
+   then a moving average over the next look-ahead: the gain falls smoothly over the look-ahead before that
+   hold (from two look-aheads before the peak to one), and is never above what any sample needs;
 4. a release (one-pole, ``release_ms``) back towards unity; channels share one gain, so the image holds.
 
 Limiting takes a little loudness away, so the gain is corrected and the limiter rerun (at most a few rounds)
@@ -187,7 +188,9 @@ def limit_true_peak(
         if need.min() >= 1.0:
             return x.copy(), 0.0
         held = minimum_filter1d(need, size=2 * la + 1, mode="nearest")
-        smooth = uniform_filter1d(held, size=la, mode="nearest", origin=(la - 1) // 2)
+        # averaged over the next look-ahead (not the past one: that fell with ``held``, whose step the
+        # minimum below then kept, a click): a ramp down to each hold, never above it
+        smooth = uniform_filter1d(held, size=la, mode="nearest", origin=-(la // 2))
         smooth = np.minimum(smooth, held)
         coeff = 1.0 - math.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
         gain = _release(smooth, coeff)
