@@ -178,6 +178,21 @@ def test_a_low_tone_near_full_scale_is_not_clipping_but_a_flat_top_is() -> None:
     assert [f for f in audio_findings(overs, RATE) if f.kind == "clipping"]
 
 
+def test_an_8_bit_files_positive_clipping_is_found(tmp_path: Path) -> None:
+    """An 8-bit file's largest positive code reads 127/128 = 0.99219, under clip_level: a hard-clipped 50 Hz
+    sine gave 100 runs (the negative rail only) where its 16-bit copy gives 200 (both)."""
+    t = np.arange(2 * RATE) / RATE
+    clipped = np.clip(1.5 * np.sin(2 * np.pi * 50 * t), -1.0, 1.0)[:, None]
+    runs = {}
+    for subtype in ("PCM_U8", "PCM_16"):
+        path = tmp_path / f"clip_{subtype}.wav"
+        sf.write(path, clipped, RATE, subtype=subtype)
+        report = run_qc(path, spec="ebu-r128", options=QCOptions(vad="none"), plot=False)
+        (finding,) = [f for f in report.findings if f.kind == "clipping"]
+        runs[subtype] = finding.message.split()[0]
+    assert runs == {"PCM_U8": "200", "PCM_16": "200"}
+
+
 def test_run_qc_against_specs(faulty: Path) -> None:
     report = run_qc(faulty, spec="ebu-r128")
     assert not report.passed

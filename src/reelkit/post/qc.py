@@ -5,7 +5,8 @@
 - ``loudness`` / ``true_peak`` / ``loudness_range``: the programme (or dialogue-gated) loudness against the
   spec's target and tolerance, the true peak against its ceiling (each stretch over it, with timecodes);
 - ``clipping``: runs of at least ``clip_run_samples`` consecutive samples stuck at one value at full scale
-  (at or over ``clip_level``), or over full scale (a float file's overs), on a channel;
+  (at or over ``clip_level``, or the file's largest positive code where that is lower: 127/128 in 8 bits),
+  or over full scale (a float file's overs), on a channel;
 - ``silence``: stretches of at least ``silence_min_s`` with every channel under ``silence_dbfs``;
 - ``audio_start``: a soundtrack that starts after the programme (a delayed audio stream): every audio
   finding is on the file's timeline, as the picture's and the subtitles' are, its lead-in no silence;
@@ -273,14 +274,19 @@ def _capped(findings: list[Finding], kind: str, cap: int) -> list[Finding]:
     return [*findings[:cap], note]
 
 
-def _clipping(x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list[str]) -> list[Finding]:
+def _clipping(
+    x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list[str], bits: int | None = None
+) -> list[Finding]:
+    level = opt.clip_level
+    if bits is not None:  # the largest positive code of a low bit depth lies under clip_level (8 bits: 0.992)
+        level = min(level, 1.0 - 2.0 ** (1 - bits))
     spans: list[tuple[float, float]] = []
     chans: dict[tuple[float, float], set[int]] = {}
     for c in range(x.shape[1]):
         # clipped: stuck at one value at full scale (a low tone near full scale has many samples over
         # clip_level, all different), or over full scale (a float file's overs)
         a = x[:, c]
-        full = np.abs(a) >= opt.clip_level
+        full = np.abs(a) >= level
         stuck = full  # a run of one sample (clip_run_samples 1): any at full scale
         if opt.clip_run_samples > 1:
             step = full[1:] & full[:-1] & (a[1:] == a[:-1])
@@ -607,22 +613,45 @@ def _loudness_findings(
     return out, check, notes
 
 
+def _pcm_bits(path: Path, stream: int) -> int | None:
+    """The integer PCM bit depth of ``path``'s audio stream ``stream`` (``None``: float, lossy or unknown)."""
+    import re
+
+    import soundfile as sf
+
+    from reelkit import media
+
+    try:
+        if stream == 0 and path.suffix.lower() in (".wav", ".flac", ".w64", ".rf64", ".aif", ".aiff"):
+            subtype = sf.info(str(path)).subtype  # PCM_U8, PCM_S8, PCM_16, PCM_24, PCM_32, FLOAT, ...
+        else:
+            subtype = media.probe(path).audio[stream].codec  # pcm_u8, pcm_s16le, ...
+    except TimeLimitError:
+        raise
+    except (ReelkitError, RuntimeError, OSError, IndexError):  # read already: clip_level alone then
+        return None
+    found = re.fullmatch(r"(?i)pcm_[su]?(\d+)(?:[lb]e)?", subtype)
+    return int(found.group(1)) if found else None
+
+
 def audio_findings(
     samples: npt.NDArray[np.float32],
     sample_rate: int,
     options: QCOptions | None = None,
     *,
     layout: str | None = None,
+    bits: int | None = None,
 ) -> list[Finding]:
     """Clipping, long silences, silent channels and phase problems of ``samples`` ``(frames, channels)``;
-    ``layout`` (ffmpeg's name, ``Audio.layout``) names the channels, by default from their count."""
+    ``layout`` (ffmpeg's name, ``Audio.layout``) names the channels, by default from their count; ``bits``:
+    the file's PCM bit depth (its largest positive code is full scale), ``None`` for float or unknown."""
     opt = (options or QCOptions()).validate()
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     names = channel_names(x.shape[1], layout)
     return [
-        *_clipping(x, sample_rate, opt, names),
+        *_clipping(x, sample_rate, opt, names, bits),
         *_silences(x, sample_rate, opt),
         *_channel_findings(x, sample_rate, opt, names),
     ]
@@ -888,7 +917,10 @@ def run_qc(
         bar.advance()
         findings, check, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
-        findings.extend(_shifted(audio_findings(x[lead:], rate, opt, layout=audio.layout), lead / rate))
+        bits = _pcm_bits(media_p, stream)
+        findings.extend(
+            _shifted(audio_findings(x[lead:], rate, opt, layout=audio.layout, bits=bits), lead / rate)
+        )
         if lead:
             findings.append(
                 Finding(
