@@ -234,6 +234,20 @@ def test_a_target_the_ceiling_forbids(tmp_path: Path) -> None:
     assert normalize_file(src, tmp_path / "ok.wav", target_lufs=-20.0, true_peak_dbtp=-10.0).target_reached
 
 
+def test_a_target_missed_without_limiting_does_not_blame_the_ceiling() -> None:
+    """Noise whose quiet stretches are 4.4 dB under its loud ones, gained to -69.9 LUFS, reads -69.15: the
+    -70 LUFS absolute gate drops the quiet blocks, and no limiting took place, so the warning says so (it
+    blamed the -2 dBTP ceiling)."""
+    t = np.arange(10 * RATE) / RATE
+    env = 0.6 + 0.4 * (np.sin(2 * np.pi * 0.5 * t) > 0.7)
+    x = (0.1 * np.random.default_rng(5).standard_normal((10 * RATE, 2)) * env[:, None]).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"-69\.9 LUFS is not reached by gain: .*no limiting") as caught:
+        _, res = normalize_samples(x, RATE, target_lufs=-69.9, true_peak_dbtp=-2.0)
+    assert not res.limited and not res.target_reached
+    assert res.output_lufs == pytest.approx(-69.15, abs=0.05)
+    assert not [w for w in caught if "ceiling" in str(w.message)]
+
+
 def test_a_target_missed_by_a_fifth_of_a_lu_is_not_reached() -> None:
     """Reached means within 0.1 LU: a sine held under -10 dBTP is at most -13.22 LUFS (with the limiter's
     0.2 dB margin), 0.22 LU short of -13.0 (a warning, not an error: under 1 LU)."""

@@ -367,7 +367,7 @@ def normalize_samples(
         if not limited:  # the ceiling had no part in it: blaming it sent users the wrong way
             raise ConfigError(
                 f"cannot reach {target_lufs:g} LUFS by gain: the closest is {reached_level:.1f} LUFS "
-                f"(+{gain_db:.1f} dB, no limiting; the programme's quietest passages reach the loudness "
+                f"({gain_db:+.1f} dB, no limiting; the programme's quietest passages reach the loudness "
                 "gates); check the input's level"
             )
         raise ConfigError(
@@ -376,12 +376,17 @@ def normalize_samples(
             "raise --true-peak"
         )
     if check_target and miss > 0.1:
-        warnings.warn(
-            f"{target_lufs:g} LUFS is not reached under the {true_peak_dbtp:g} dBTP ceiling: "
-            f"{reached_level:.2f} LUFS with {reduction:.1f} dB of limiting",
-            ReelkitWarning,
-            stacklevel=2,
-        )
+        if limited:
+            why = (
+                f"under the {true_peak_dbtp:g} dBTP ceiling: {reached_level:.2f} LUFS with {reduction:.1f} dB"
+            )
+            why += " of limiting"
+        else:  # the loudness gates, not the ceiling (as the error above says)
+            why = (
+                f"by gain: {reached_level:.2f} LUFS ({gain_db:+.1f} dB, no limiting; the programme's quietest"
+            )
+            why += " passages reach the loudness gates)"
+        warnings.warn(f"{target_lufs:g} LUFS is not reached {why}", ReelkitWarning, stacklevel=2)
     return out, NormalizeResult(
         reference=reference,
         input_lufs=float(level),
