@@ -248,6 +248,19 @@ def test_a_target_missed_without_limiting_does_not_blame_the_ceiling() -> None:
     assert not [w for w in caught if "ceiling" in str(w.message)]
 
 
+def test_a_target_stopped_by_the_make_up_gains_cap_says_so() -> None:
+    """10 kHz bursts at 0.9, 1% of the time, over a 0.01 bed: -10 LUFS under -1 dBTP needs more make-up gain
+    than MAX_EXTRA_GAIN_DB allows (+26.5 dB gave -10.07 LUFS); the refusal named the cap's result, -12.5
+    LUFS, as 'the closest'."""
+    t = np.arange(5 * RATE) / RATE
+    x = np.where((t % 1) < 0.01, 0.9, 0.01) * np.sin(2 * np.pi * 10000 * t)  # 10 ms of every second
+    with pytest.raises(ConfigError, match=r"within the limiter's make-up gain \(at most 20 dB past") as err:
+        normalize_samples(
+            np.stack([x, x], 1).astype(np.float32), RATE, target_lufs=-10.0, true_peak_dbtp=-1.0
+        )
+    assert "closest" not in str(err.value)
+
+
 def test_a_target_missed_by_a_fifth_of_a_lu_is_not_reached() -> None:
     """Reached means within 0.1 LU: a sine held under -10 dBTP is at most -13.22 LUFS (with the limiter's
     0.2 dB margin), 0.22 LU short of -13.0 (a warning, not an error: under 1 LU)."""

@@ -357,6 +357,7 @@ def normalize_samples(
         gain_db = step
     assert best is not None
     miss, out, gain_db, reduction = best
+    capped = gain_db >= max_gain - 1e-9  # stopped by MAX_EXTRA_GAIN_DB, not shown to be out of reach
     limited = reduction > 0.0
     final = meter.measure(out, sample_rate, layout=layout)
     out_level = final.dialogue_lufs if reference == "dialogue" else final.integrated_lufs
@@ -369,6 +370,13 @@ def normalize_samples(
                 f"cannot reach {target_lufs:g} LUFS by gain: the closest is {reached_level:.1f} LUFS "
                 f"({gain_db:+.1f} dB, no limiting; the programme's quietest passages reach the loudness "
                 "gates); check the input's level"
+            )
+        if capped:  # the cap's result is not the limit: more limiting may still reach it
+            raise ConfigError(
+                f"cannot reach {target_lufs:g} LUFS under a {true_peak_dbtp:g} dBTP true-peak ceiling "
+                f"within the limiter's make-up gain (at most {MAX_EXTRA_GAIN_DB:g} dB past the plain gain, "
+                f"{gain_db:+.1f} dB): that gives {reached_level:.1f} LUFS with {reduction:.1f} dB of "
+                "limiting; lower --target or raise --true-peak"
             )
         raise ConfigError(
             f"cannot reach {target_lufs:g} LUFS under a {true_peak_dbtp:g} dBTP true-peak ceiling: the "
