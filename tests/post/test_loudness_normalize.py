@@ -800,6 +800,31 @@ def test_copy_chunks_updates_a_bext_without_history_and_replaces_the_written_fil
     assert out.read_bytes() == b"RIFF" + struct.pack("<I", 4 + len(want)) + b"WAVE" + want
 
 
+def test_the_copied_ixml_says_the_written_files_bit_depth_and_rate(tmp_path: Path) -> None:
+    """A 16-bit recording's iXML said AUDIO_BIT_DEPTH 16 in the 24-bit file written from it; the written
+    file's depth and rate are put in, the recorder's DIGITIZER_SAMPLE_RATE and every other byte kept."""
+    import struct
+
+    from reelkit.post.bwf import copy_chunks, read_chunks
+
+    ixml = (
+        b'<?xml version="1.0"?><BWFXML><PROJECT>Ep5</PROJECT><SPEED><FILE_SAMPLE_RATE>48000'
+        b"</FILE_SAMPLE_RATE><DIGITIZER_SAMPLE_RATE>48048</DIGITIZER_SAMPLE_RATE></SPEED>"
+        b"<AUDIO_BIT_DEPTH> 16 </AUDIO_BIT_DEPTH></BWFXML>"
+    )
+    src, out = tmp_path / "src.wav", tmp_path / "out.wav"
+    body = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 48000, 96000, 2, 16))
+    body += _chunk(b"iXML", ixml) + _chunk(b"data", b"\0\0")
+    src.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    written = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 44100, 132300, 3, 24)) + _chunk(b"data", b"\0" * 3)
+    out.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(written)) + b"WAVE" + written)
+    assert copy_chunks(src, out) == "copied"
+    want = ixml.replace(b"<FILE_SAMPLE_RATE>48000", b"<FILE_SAMPLE_RATE>44100").replace(
+        b"<AUDIO_BIT_DEPTH> 16 <", b"<AUDIO_BIT_DEPTH>24<"
+    )
+    assert dict(read_chunks(out))[b"iXML"] == want
+
+
 def test_an_rf64_sources_chunks_after_its_data_are_found(tmp_path: Path) -> None:
     """An RF64 data chunk's size is ds64's second number (dataSize, after riffSize): read as riffSize the
     walk jumped past the end and the iXML after the data was lost."""

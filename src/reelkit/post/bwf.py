@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -144,6 +145,8 @@ def copy_chunks(
                 (version,) = struct.unpack_from("<H", body, _VERSION_AT)
                 figures = loudness() if version >= 2 and figures is None else figures
             body = _updated_bext(body, figures, history)
+        elif cid == b"iXML":
+            body = _updated_ixml(body, _format(dst, chunks))
         bodies.append((cid, body))
     ids = {cid for cid, _ in bodies}
     total = 4 + sum(8 + n + (n & 1) for cid, _, n, _ in chunks if cid not in ids)
@@ -169,6 +172,33 @@ def copy_chunks(
     finally:
         tmp.unlink(missing_ok=True)
     return "copied"
+
+
+def _format(path: Path, chunks: list[Chunk]) -> tuple[int, int] | None:
+    """(sample rate, bits per sample) of a WAV's ``fmt `` chunk; ``None`` without a readable one."""
+    at = next((at for cid, at, n, _ in chunks if cid == b"fmt " and n >= 16), None)
+    if at is None:
+        return None
+    with path.open("rb") as f:
+        f.seek(at)
+        head = f.read(16)
+    if len(head) < 16:
+        return None
+    rate, bits = struct.unpack_from("<I", head, 4)[0], struct.unpack_from("<H", head, 14)[0]
+    return int(rate), int(bits)
+
+
+def _updated_ixml(body: bytes, fmt: tuple[int, int] | None) -> bytes:
+    """``body`` with the iXML ``AUDIO_BIT_DEPTH`` and ``FILE_SAMPLE_RATE`` the written file has (a 16-bit
+    recording normalised to 24 bits kept saying 16), the rest byte for byte; the recorder's own
+    ``DIGITIZER_SAMPLE_RATE`` stays."""
+    if fmt is None:
+        return body
+    rate, bits = fmt
+    for tag, value in ((b"AUDIO_BIT_DEPTH", bits), (b"FILE_SAMPLE_RATE", rate)):
+        written = b"\\g<1>" + str(value).encode() + b"\\g<2>"
+        body = re.sub(rb"(<" + tag + rb">)\s*\d+\s*(</" + tag + rb">)", written, body)
+    return body
 
 
 def _copy(src: BinaryIO, dst: BinaryIO, n: int) -> None:
