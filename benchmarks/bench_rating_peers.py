@@ -3,8 +3,10 @@
 Same folds (MovieLens-100K u1..u5), same evaluation code (``reelkit.evaluate.evaluate``: every test pair is
 predicted, unseen members/titles through each model's fallback), and the same tuning budget for every
 model: ``reelkit.evaluate.tune`` with ``--budget`` trials (defaults first, then random draws from the model's
-search space) on a validation split carved from u1.base (20% of each member's titles). ``bmf`` is also
-reported at its defaults (no tuning), which is what ``reelkit evaluate --model bmf`` runs.
+search space), per fold, on a validation split carved from that fold's own base file (20% of each member's
+titles), so no fold's test pairs are seen by its tuning (u2-u5.test all lie inside u1.base: tuning once on
+u1.base tuned on their test pairs). ``bmf`` is also reported at its defaults (no tuning), which is what
+``reelkit evaluate --model bmf`` runs.
 
 Usage::
 
@@ -54,19 +56,24 @@ def main() -> None:
         cls = catalog[name]
         t0 = time.perf_counter()
         label = f"{name} (defaults)" if params is None else f"{name} (tuned, budget {args.budget})"
-        if params is None:
-            params = cls().get_params()
-        else:
-            params = tune(cls, folds[args.folds[0]][0], budget=args.budget, metric="rmse", seed=0).best_params
-        tune_s = time.perf_counter() - t0
+        tuned = params is not None
         per_fold = []
+        chosen = []
         for k, (train, test) in folds.items():
+            if tuned:  # on this fold's own base file only
+                params = tune(cls, train, budget=args.budget, metric="rmse", seed=0).best_params
+            else:
+                params = cls().get_params()
+            chosen.append(params)
             res = evaluate(cls(**params), train, test, ks=(10,), n_resamples=0)
             per_fold.append((k, res.metrics["rmse"], res.fit_seconds))
+        params = chosen[0]
+        tune_s = time.perf_counter() - t0 - sum(s for _, _, s in per_fold)
         rmses = np.array([r for _, r, _ in per_fold])
         row = {
             "model": label,
             "params": params,
+            "params_per_fold": {f"u{k}": p for k, p in zip(folds, chosen, strict=True)},
             "rmse_per_fold": {f"u{k}": r for k, r, _ in per_fold},
             "rmse_u1": float(dict((k, r) for k, r, _ in per_fold).get(1, np.nan)),
             "rmse_mean": float(rmses.mean()),
