@@ -43,8 +43,8 @@ def test_drop_frame_labels_skip_two_frame_numbers_a_minute_but_each_tenth() -> N
 
 
 def test_a_start_that_is_no_timecode_of_the_rate_is_passed_over() -> None:
-    """A skipped drop-frame label, a frame past the rate, a rate neither whole nor NTSC: counted from zero
-    (the label without a start), never a made-up label."""
+    """A skipped drop-frame label or a frame past the rate: counted from zero (the label without a start),
+    never a made-up label. (parse_timecode knows no frame count at a rate neither whole nor NTSC.)"""
     assert parse_timecode("00:01:00;00", NTSC) is None and parse_timecode("00:10:00;00", NTSC) == (
         17982,
         True,
@@ -53,7 +53,6 @@ def test_a_start_that_is_no_timecode_of_the_rate_is_passed_over() -> None:
     assert parse_timecode("01:00:00:00", 12.5) is None and parse_timecode("1 hour", 25) is None
     assert parse_timecode("01:00:00;00", 25) == (90000, False)  # ';' at 25 fps: no drop-frame at 25
     assert timecode(2.0, 25, "01:00:00:25") == timecode(2.0, 25) == "00:00:02:00"
-    assert timecode(1.0, 12.5, "01:00:00:00") == "00:00:01:00"
     assert timecode(1.5, None, "01:00:00:00") == "00:00:01.500"  # no rate: the clock
 
 
@@ -74,3 +73,14 @@ def test_non_drop_labels_round_trip(start: str) -> None:
     assert not drop
     for n in (0, 1, 23, 24, 86399):
         assert parse_timecode(timecode(n / 24, 24, start), 24) == ((first + n) % (24 * 86400), False)
+
+
+def test_at_a_rate_neither_whole_nor_ntsc_the_label_counts_on_from_the_start_timecode() -> None:
+    """A 12.5 fps MOV with a timecode track at 01:00:00:00: 2 s in is 01:00:02:00 (it read 00:00:02:00 under
+    the report's "source TC" heading); the start's frame counts at the file's rate (12 of 12.5 fps is
+    0.96 s, so one more frame is the next second); the day wraps."""
+    assert timecode(2.0, 12.5, "01:00:00:00") == "01:00:02:00"
+    assert timecode(0.08, 12.5, "01:00:00:12") == "01:00:01:00"
+    assert timecode(3.0, 12.5, "23:59:59:00") == "00:00:02:00"
+    assert timecode(-1.0, 12.5, "00:00:00:00") == "23:59:59:00"
+    assert timecode(1.0, 12.5, "01:00:00:13") == timecode(1.0, 12.5) == "00:00:01:00"  # no frame 13 at 12.5

@@ -1096,3 +1096,28 @@ def test_a_replan_of_another_production_cancels_nothing_of_the_first(
     n = sum(cancelled.values())
     assert code == 0 and f"{n} day(s) of earlier plans there sent as cancelled, in " in text
     assert "cy.ics" in text.rsplit("sent as cancelled", 1)[1]
+
+
+def test_a_replan_without_a_zone_defines_the_zone_its_cancelled_days_were_written_in(tmp_path: Path) -> None:
+    """The first plan in Lisbon, the re-plan without a zone and a week later: the cancelled days keep
+    TZID=Europe/Lisbon, and the calendar had no VTIMEZONE for it (RFC 5545 3.2.19), so an app could not
+    place the cancellation on the day it cancels."""
+    import re as regex
+
+    opts = SolveOptions(time_limit=5)
+    scenes = [{"id": "1", "duration": 8, "location": "L", "cast": ["ann"]}]
+    first = _replan(scenes)
+    write_plan(plan_shoot(first, opts), first, tmp_path)
+    data = production_to_data(first)
+    data["calendar"] = {"start": "2026-03-09", "hours_per_day": 8}
+    later = parse_production(data)
+    files = write_plan(plan_shoot(later, opts), later, tmp_path)
+    text = files.calendars["ann"].read_text()
+    used = set(regex.findall(r"TZID=([^:;]+)", text))
+    defined = set(regex.findall(r"BEGIN:VTIMEZONE\r?\nTZID:([^\r\n]+)", text))
+    assert used == {"Europe/Lisbon"} and used <= defined
+    events = _events(files.calendars["ann"])
+    assert sorted((d.isoformat(), s) for d, s, _ in events.values()) == [
+        ("2026-03-02", "CANCELLED"),
+        ("2026-03-09", None),
+    ]

@@ -351,7 +351,7 @@ def qc_cmd(
     info = probe(input)
     findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS), info=info)
     if json_out:
-        fps, first = info.picture_fps, info.start_timecode
+        fps, first = info.picture_fps or 25.0, info.start_timecode  # the rate video_qc labels its messages at
         emit_json(
             {
                 "start_timecode": first,

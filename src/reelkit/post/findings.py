@@ -78,8 +78,9 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
 
     ``start`` is the file's own start timecode (a MOV/MP4 ``tmcd`` track, an MXF's; ``01:00:00:00`` is
     the usual start of a programme): the label then counts on from it, as the edit system showing the file
-    does, drop-frame (``HH:MM:SS;FF``) when ``start`` is, and wrapping at 24 hours. A ``start`` that is no
-    timecode of the rate is passed over."""
+    does, drop-frame (``HH:MM:SS;FF``) when ``start`` is, and wrapping at 24 hours (at a rate neither whole
+    nor NTSC: the start's second and frame plus the clock's). A ``start`` that is no timecode of the rate is
+    passed over."""
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
     if fps:
@@ -102,12 +103,18 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
                 n += per * 9 * tens + (per * ((rest - per) // (nominal * 60 - per)) if rest > per else 0)
             whole, frames = divmod(n, nominal)
             return _label("", whole, frames, ";" if drop else ":")
-        # another rate (12.5, a variable one's average): the clock's second and its frames
+        # another rate (12.5, a variable one's average): the clock's second and its frames, counted on
+        # from the start timecode's own second and frame where one is given
+        tc = _TC.fullmatch(start.strip()) if start else None
+        day = tc is not None and int(tc[5]) < math.ceil(fps) and int(tc[2]) < 60 and int(tc[3]) < 60
+        if tc is not None and day:
+            at = int(tc[1]) * 3600 + int(tc[2]) * 60 + int(tc[3]) + int(tc[5]) / fps + (-s if sign else s)
+            sign, s = "", at % 86400.0
         whole = math.floor(s)
         frames = round((s - whole) * fps)
         if frames >= math.ceil(fps):  # rounds up to the next second
             whole, frames = whole + 1, 0
-        return _label(sign, whole, frames, ":")
+        return _label(sign, whole % 86400 if day else whole, frames, ":")
     ms = round(s * 1000)  # rounded once, so 59.9996 s is 00:01:00.000, never 00:00:60.000
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)

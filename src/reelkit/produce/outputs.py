@@ -261,10 +261,13 @@ def person_calendar(
         cal.add_component(ev)
     for ev in cancelled:
         cal.add_component(_cancellation(ev, stamp))
-    if zone is not None and schedule.days:
+    # an earlier plan's cancelled day keeps the zone it was written in: its VTIMEZONE is added here too,
+    # whether or not this plan has a zone (RFC 5545 3.2.19: every TZID used is defined in the file)
+    dates = [d.date for d in schedule.days] + [_event_date(ev) for ev in cancelled]
+    if (zone is not None or cancelled) and dates:
         # the VTIMEZONE's transitions must cover the shoot: icalendar's default stops at 2038, and a calendar
         # app reading its rules put a July 2040 call in Lisbon at +00:00 (a year's margin past the last day)
-        first, last = min(d.date for d in schedule.days), max(d.date for d in schedule.days)
+        first, last = min(dates), max(dates)
         cal.add_missing_timezones(
             first_date=min(date(1970, 1, 1), first - timedelta(days=366)),
             last_date=max(date(2038, 1, 1), last + timedelta(days=366)),
@@ -291,6 +294,12 @@ def _cancellation(event: icalendar.Event, stamp: datetime) -> icalendar.Event:
     ev.add("status", "CANCELLED")
     ev.add("transp", "TRANSPARENT")
     return ev
+
+
+def _event_date(event: icalendar.Event) -> date:
+    """The date an event starts on (a timed event's in its own zone)."""
+    start = event.decoded("dtstart")
+    return start.date() if isinstance(start, datetime) else start
 
 
 def _uid_stem(production: str, person_id: str) -> str:
