@@ -1009,10 +1009,15 @@ def _replan(scenes: list[dict[str, object]], name: str = "Re, plan") -> Producti
 def _events(path: Path) -> dict[str, tuple[date, str | None, str]]:
     """uid -> (date, STATUS, SUMMARY) of a calendar file's events."""
     cal = icalendar.Calendar.from_ical(path.read_bytes())
-    return {
-        str(e["uid"]): (e.decoded("dtstart").date(), e.get("status"), str(e["summary"]))
-        for e in cal.walk("VEVENT")
-    }
+    out = {}
+    for e in cal.walk("VEVENT"):
+        start = e.decoded("dtstart")  # a timed day, or an all-day one (a hold, a cancelled day)
+        out[str(e["uid"])] = (
+            start.date() if isinstance(start, datetime) else start,
+            e.get("status"),
+            str(e["summary"]),
+        )
+    return out
 
 
 def test_a_replan_sends_the_days_it_drops_as_cancelled_events(tmp_path: Path) -> None:
@@ -1121,3 +1126,36 @@ def test_a_replan_without_a_zone_defines_the_zone_its_cancelled_days_were_writte
         ("2026-03-02", "CANCELLED"),
         ("2026-03-09", None),
     ]
+
+
+def test_a_deleted_earlier_calendar_still_gets_its_cancellations_from_the_earlier_schedule(
+    tmp_path: Path,
+) -> None:
+    """The user deleted Ann's and Cy's calendars of the first plan (sent, then tidied away): the earlier
+    schedule.json still says which days they had, so the re-plan cancels those too (all day, same UID)."""
+    opts = SolveOptions(time_limit=5)
+    s1, s2, s3 = (
+        {"id": "1", "duration": 8, "location": "L", "cast": ["ann"]},
+        {"id": "2", "duration": 8, "location": "L", "cast": ["ann", "bo"]},
+        {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]},
+    )
+    first = _replan([s1, s2, s3])
+    before = plan_shoot(first, opts)
+    files = write_plan(before, first, tmp_path)
+    uids = {pid: set(_events(p)) for pid, p in files.calendars.items()}
+    files.calendars["ann"].unlink()
+    files.calendars["cy"].unlink()
+    second = _replan([s1, {**s2, "cast": ["bo"]}])
+    after = plan_shoot(second, opts)
+    files = write_plan(after, second, tmp_path)
+    now = {c.person_id: set(c.work_days) | set(c.hold_days) for c in after.people}
+    for call in before.people:
+        path = tmp_path / "calendars" / f"{call.person_id}.ics"
+        events = _events(path)
+        for d in (*call.work_days, *call.hold_days):
+            if d in now.get(call.person_id, set()):
+                continue
+            (gone,) = [e for e in events.values() if e[0] == d]
+            assert gone[1] == "CANCELLED"
+        assert uids[call.person_id] <= set(events)  # the same UIDs the first plan sent
+    assert files.cancelled[tmp_path / "calendars" / "cy.ics"] == 1

@@ -387,6 +387,27 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
                 mine.setdefault(owner[stem], []).append(ev)
             else:
                 orphans.setdefault(old, (old_cal, []))[1].append(ev)
+    # a day the earlier schedule.json gave someone whose earlier calendar is gone (deleted, moved): its
+    # cancellation is made from the schedule alone (all day: a calendar matches it by its UID)
+    for pid, days in _earlier_days(out / "schedule.json", schedule.production).items():
+        for d, held in days:
+            uid = f"{_uid_stem(schedule.production, pid)}-{d.isoformat()}@reelkit"
+            if uid in live or uid in seen:
+                continue
+            seen.add(uid)
+            ev = icalendar.Event()
+            ev.add("uid", uid)
+            ev.add("dtstart", d)
+            ev.add("dtend", d + timedelta(days=1))
+            ev.add("summary", "On hold (paid, not called)" if held else "Shoot day")
+            if pid in cals:
+                mine.setdefault(pid, []).append(ev)
+            else:
+                path = out / "calendars" / f"{_slug(pid)}.ics"
+                label = next((x.label for x in production.people if x.id == pid), pid)
+                own = icalendar.Calendar()
+                own.add("x-wr-calname", icalendar.vText(f"{schedule.production} — {label}"))
+                orphans.setdefault(path, (own, []))[1].append(ev)
     cancelled: dict[Path, int] = {}
     for pid, events in mine.items():
         contents[cals[pid]] = person_calendar(schedule, production, pid, stamp=stamp, cancelled=events)
@@ -432,6 +453,21 @@ def _earlier_calendars(folder: Path, production: str) -> list[tuple[Path, icalen
         if _calname(cal).startswith(f"{production} — "):
             found.append((path, cal))
     return found
+
+
+def _earlier_days(path: Path, production: str) -> dict[str, list[tuple[date, bool]]]:
+    """Each person's (date, held) in the ``schedule.json`` an earlier plan of ``production`` left at
+    ``path``; empty when there is none or it cannot be read."""
+    try:
+        earlier = Schedule.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if earlier.production != production:
+        return {}
+    return {
+        c.person_id: [(d, False) for d in c.work_days] + [(d, True) for d in c.hold_days]
+        for c in earlier.people
+    }
 
 
 def _calname(cal: icalendar.Calendar) -> str:
