@@ -248,8 +248,8 @@ def limit_true_peak(
     reduction_db = 0.0
     margin = 0.0
     floor = ceiling * 10.0 ** (-FINE_SPAN_DB / 20.0)
+    env = _limiter_envelope(x, sample_rate, floor)  # the input's: the same every round
     for _ in range(6):  # modulation adds a little peak of its own: tighten and rerun when needed
-        env = _limiter_envelope(x, sample_rate, floor)
         need = np.minimum(1.0, (ceiling * 10.0 ** (-margin / 20.0)) / np.maximum(env, 1e-12))
         if need.min() >= 1.0:
             return x.copy(), 0.0
@@ -293,7 +293,7 @@ def normalize_samples(
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
     """Gain ``samples`` to ``target_lufs`` (integrated or dialogue); true peaks held under the ceiling.
 
-    The limiter aims ``headroom_db`` (:data:`PCM_HEADROOM_DB`, 0.1 dB) under the ceiling on its finer peak
+    The limiter aims ``headroom_db`` (:data:`PCM_HEADROOM_DB`, 0.2 dB) under the ceiling on its finer peak
     estimate, so that the peaks stay under it on other compliant meters too and once written as 24-bit PCM
     (quantisation moves a true peak by about 1e-6 dB); reelkit's meter reads at least that much under it.
     ``measured``: the
