@@ -127,3 +127,18 @@ def test_coarsen_keeps_the_last_partial_group() -> None:
     coarse = ActivityReference(DT, np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]), 0.5).coarsen(5)
     assert coarse.dt == 5 * DT and coarse.start_s == 0.5
     assert coarse.v.tolist() == pytest.approx([1.0, 0.5])
+
+
+def test_cues_past_the_end_of_a_short_media_are_kept_not_dropped_as_a_cut_scene() -> None:
+    """Media holding the first 100 s of a programme (an excerpt, a cut-short download), 50 cues over about
+    215 s at offset +3.5: a dropped cue costs half a cue over silence, so the DP dropped the unheard cues
+    as a "cut scene" and jumped, parking a later cue inside the audio. Past the media's end a dropped cue
+    costs as much as a kept one: one offset, nothing dropped."""
+    rng = np.random.default_rng(7)  # irregular lines, as speech is (a regular beat matches itself shifted)
+    starts = 2.0 + np.cumsum(rng.uniform(2.5, 6.0, 50))
+    ends = starts + rng.uniform(0.8, 2.2, 50)
+    ref = _activity([(a + 3.5, b + 3.5) for a, b in zip(starts, ends, strict=True) if a + 3.5 < 100.0], 100.0)
+    w = np.ones(len(starts))
+    res = split_fit(ref, ref.cumulative(), starts, ends, w, 1.0, 0.0, 60.0, step=0.1, split_penalty=6.0)
+    assert res.dropped is None or not res.dropped.any()
+    assert np.allclose(res.offsets, 3.5, atol=1e-6)
