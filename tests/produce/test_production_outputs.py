@@ -1159,3 +1159,9 @@ def test_a_deleted_earlier_calendar_still_gets_its_cancellations_from_the_earlie
             assert gone[1] == "CANCELLED"
         assert uids[call.person_id] <= set(events)  # the same UIDs the first plan sent
     assert files.cancelled[tmp_path / "calendars" / "cy.ics"] == 1
+    # a schedule.json that is no schedule (a list, another tool's) gives no cancellations and no traceback
+    for junk in ("[]", '{"production": 1}', "not json"):
+        (tmp_path / "schedule.json").write_text(junk)
+        for f in (tmp_path / "calendars").iterdir():
+            f.unlink()
+        assert write_plan(after, second, tmp_path).cancelled == {}

@@ -460,7 +460,7 @@ def _earlier_days(path: Path, production: str) -> dict[str, list[tuple[date, boo
     ``path``; empty when there is none or it cannot be read."""
     try:
         earlier = Schedule.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # not ours, or not a schedule
         return {}
     if earlier.production != production:
         return {}
