@@ -502,6 +502,16 @@ def ends_short(declared_s: float | None, decoded_s: float) -> bool:
     return declared_s - decoded_s > max(SHORT_TOLERANCE_S, SHORT_TOLERANCE_FRACTION * declared_s)
 
 
+def cut_short(info: MediaInfo, decoded_s: float, messages: Sequence[str]) -> tuple[bool, list[str]]:
+    """Whether an audio stream of ``info`` that decoded ``decoded_s`` seconds is cut short, and ffmpeg's
+    damage lines among the decode's ``messages`` (:data:`DAMAGED_WORDS`). The container's duration is the
+    longest stream's: it speaks for this one alone when it is the only stream, else only with ffmpeg's word
+    that the data ended early (a soundtrack may end before the picture)."""
+    damaged = [m for m in messages if any(w in m for w in DAMAGED_WORDS)]
+    alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
+    return ends_short(info.duration_s, decoded_s) and (alone or bool(damaged)), damaged
+
+
 def decode_audio(
     path: str | Path,
     *,

@@ -121,14 +121,9 @@ def _read_ffmpeg(
             f"ffmpeg cannot decode its audio (codec {codec!r}): {exc}; convert it to WAV or FLAC first",
             path=str(p),
         ) from None
-    declared = info.duration_s
     decoded = samples.shape[0] / rate if rate > 0 and samples.ndim == 2 else 0.0
-    short = media.ends_short(declared, decoded)
-    # the container's duration is the longest stream's: it speaks for this one alone when it is the only
-    # stream, else only with ffmpeg's word that the data ended early (a soundtrack may end before the picture)
-    alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
-    damaged = any(w in line for line in messages for w in media.DAMAGED_WORDS)
-    cut = declared if short and (alone or damaged) else None
+    short, _ = media.cut_short(info, decoded, messages)
+    cut = info.duration_s if short else None
     a = info.audio[stream]
     return samples, rate, a.layout, len(info.audio), cut, a.start_s
 

@@ -210,7 +210,7 @@ def _activity_from_media(
     the first); where the file has several, which one it was for the messages (``audio stream 1 (eng,
     default) of 2``; ``""`` for a file with one); and where the file is cut short (a truncated download), a
     note saying so (else ``""``)."""
-    from reelkit.media import DAMAGED_WORDS, decode_audio, ends_short, probe
+    from reelkit.media import cut_short, decode_audio, probe
 
     info = probe(Path(media))
     if stream is None:
@@ -230,12 +230,8 @@ def _activity_from_media(
         a = info.audio[stream]
         tags = ", ".join(t for t in (a.language, "default" if a.default else None) if t)
         track = f"audio stream {stream}{f' ({tags})' if tags else ''} of {len(info.audio)}"
-    # as read_audio judges it: ffmpeg's word that the data ended early, or (for a file of one audio stream
-    # alone, whose duration is that stream's) audio that ends well before the container's duration
-    damaged = [m for m in messages if any(w in m for w in DAMAGED_WORDS)]
     decoded = samples.shape[0] / rate
-    alone = len(info.audio) == 1 and not info.video and not info.duration_estimated
-    short = ends_short(info.duration_s, decoded) and (alone or bool(damaged))
+    short, damaged = cut_short(info, decoded, messages)  # as read_audio judges it
     cut = ""
     if damaged or short:
         said = re.sub(r"^\[[^\]]*\]\s*", "", damaged[-1]) if damaged else ""
