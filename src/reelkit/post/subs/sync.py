@@ -772,8 +772,6 @@ def sync_subtitles(
     coarse = ref.coarsen(_COARSE)  # the grid of the wide searches, shared by the fit and the prominence
     with progress.task("aligning", total=None):
         scale, offsets, total, _, dropped = _fit(ref, coarse, c, opts, ref.duration_s)
-    if kind.startswith("audio"):
-        offsets, dropped = _unheard_follow(c, scale, offsets, dropped, ref.duration_s)
     notes: list[str] = [cut_short] if cut_short else []
     if track:
         notes.append(f"the speech was taken from {track} in {media_or_none} (another: --stream N)")
@@ -893,34 +891,6 @@ def sync_subtitles(
             wrong = f"{cut_short}: check the media first"
         raise SyncRefusedError(why + (far or wrong), confidence=confidence)
     return result
-
-
-def _unheard_follow(
-    c: _Cues, scale: float, offsets: F64, dropped: Mask, duration_s: float
-) -> tuple[F64, Mask]:
-    """The cues after the last cue placed in the media's audio (before the first) that its offset places
-    past the audio's end (before its start) take that offset and are not dropped: where nothing was heard
-    (a truncated download, an excerpt) no split or cut can be seen, and the fit's there were arbitrary (the
-    last 32 cues of a file against a download cut at 109 s: 16 dropped, 10 moved 60 s earlier)."""
-    order = np.argsort(c.starts, kind="stable")
-    heard = (
-        ~dropped
-        & (c.weights > 0)
-        & (scale * c.starts + offsets < duration_s)
-        & (scale * c.ends + offsets > 0.0)
-    )[order]
-    if not heard.any():
-        return offsets, dropped
-    pos = np.flatnonzero(heard)
-    first, last = int(order[pos[0]]), int(order[pos[-1]])
-    out, drop = offsets.copy(), dropped.copy()
-    for k in order[pos[-1] + 1 :].tolist():
-        if scale * c.starts[k] + offsets[last] >= duration_s:
-            out[k], drop[k] = offsets[last], False
-    for k in order[: pos[0]].tolist():
-        if scale * c.ends[k] + offsets[first] <= 0.0:
-            out[k], drop[k] = offsets[first], False
-    return out, drop
 
 
 def _out_of_range(ref: ActivityReference, c: _Cues, opts: SyncOptions) -> str | None:
