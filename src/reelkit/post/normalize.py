@@ -384,16 +384,14 @@ def normalize_samples(
             "raise --true-peak"
         )
     if check_target and miss > 0.1:
-        if limited:
-            why = (
-                f"under the {true_peak_dbtp:g} dBTP ceiling: {reached_level:.2f} LUFS with {reduction:.1f} dB"
-            )
-            why += " of limiting"
-        else:  # the loudness gates, not the ceiling (as the error above says)
-            why = (
-                f"by gain: {reached_level:.2f} LUFS ({gain_db:+.1f} dB, no limiting; the programme's quietest"
-            )
-            why += " passages reach the loudness gates)"
+        why = (
+            f"under the {true_peak_dbtp:g} dBTP ceiling: {reached_level:.2f} LUFS with {reduction:.1f} dB of "
+            "limiting"
+            if limited
+            # the loudness gates, not the ceiling (as the error above says)
+            else f"by gain: {reached_level:.2f} LUFS ({gain_db:+.1f} dB, no limiting; the programme's "
+            "quietest passages reach the loudness gates)"
+        )
         warnings.warn(f"{target_lufs:g} LUFS is not reached {why}", ReelkitWarning, stacklevel=2)
     return out, NormalizeResult(
         reference=reference,
