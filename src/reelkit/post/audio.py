@@ -8,6 +8,7 @@ stream) raises :class:`~reelkit.errors.MediaError` naming the file and what to d
 from __future__ import annotations
 
 import errno
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,9 @@ class Audio:
     #: Where the soundtrack starts on the file's timeline, in seconds (a delayed audio stream of a video:
     #: 3.0; 0 for a WAV). Read ``on_timeline``, the samples hold that much silence in front.
     start_s: float = 0.0
+    #: The integer PCM bit depth the file stores (8, 16, 24, 32): its largest positive code, 127/128 in 8
+    #: bits, is its full scale; ``None`` for float, lossy or unknown.
+    bits: int | None = None
 
     @property
     def channels(self) -> int:
@@ -76,23 +80,33 @@ def _check_path(path: str | Path) -> Path:
     return p
 
 
-def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int] | None:
-    """Samples by libsndfile, or None when it cannot read the file (then ffmpeg tries)."""
+def _pcm_bits(name: str) -> int | None:
+    """The integer PCM bit depth of libsndfile's subtype or ffmpeg's codec name (``PCM_U8``, ``pcm_s24le``);
+    ``None`` for anything else (float, lossy)."""
+    found = re.fullmatch(r"(?i)pcm_[su]?(\d+)(?:[lb]e)?", name)
+    return int(found.group(1)) if found else None
+
+
+def _read_soundfile(p: Path) -> tuple[npt.NDArray[np.float32], int, int | None] | None:
+    """Samples, rate and PCM bit depth by libsndfile, or None when it cannot read the file (then ffmpeg
+    tries)."""
     import soundfile
 
     try:
-        data, rate = soundfile.read(str(p), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(str(p)) as f:
+            data = f.read(dtype="float32", always_2d=True)
+            rate, subtype = f.samplerate, f.subtype
     except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
         return None
-    return np.ascontiguousarray(data, dtype=np.float32), int(rate)
+    return np.ascontiguousarray(data, dtype=np.float32), int(rate), _pcm_bits(subtype)
 
 
 def _read_ffmpeg(
     p: Path, stream: int, on_timeline: bool
-) -> tuple[npt.NDArray[np.float32], int, str, int, float | None, float]:
+) -> tuple[npt.NDArray[np.float32], int, str, int, float | None, float, int | None]:
     """Samples, rate, layout, the number of audio streams, the container's duration when less than it
-    decodes (an MP4 cut short: its index at the front lists all of it), else ``None``, and the stream's
-    start on the file's timeline."""
+    decodes (an MP4 cut short: its index at the front lists all of it), else ``None``, the stream's start on
+    the file's timeline, and its PCM bit depth (``None``: not integer PCM)."""
     from reelkit import media
 
     info = media.probe(p)
@@ -125,7 +139,7 @@ def _read_ffmpeg(
     short, _ = media.cut_short(info, decoded, messages)
     cut = info.duration_s if short else None
     a = info.audio[stream]
-    return samples, rate, a.layout, len(info.audio), cut, a.start_s
+    return samples, rate, a.layout, len(info.audio), cut, a.start_s, _pcm_bits(a.codec)
 
 
 def read_audio(path: str | Path, *, stream: int = 0, on_timeline: bool = False) -> Audio:
@@ -139,9 +153,9 @@ def read_audio(path: str | Path, *, stream: int = 0, on_timeline: bool = False) 
     got = _read_soundfile(p) if p.suffix.lower() in _SOUNDFILE_EXT and stream == 0 else None
     layout, streams, cut, start = None, 1, None, 0.0
     if got is not None:
-        samples, rate = got
+        samples, rate, bits = got
     else:
-        samples, rate, layout, streams, cut, start = _read_ffmpeg(p, stream, on_timeline)
+        samples, rate, layout, streams, cut, start, bits = _read_ffmpeg(p, stream, on_timeline)
     if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
         raise MediaError("its audio stream holds no samples", path=str(p))
     if rate <= 0:
@@ -205,6 +219,7 @@ def read_audio(path: str | Path, *, stream: int = 0, on_timeline: bool = False) 
         streams=streams,
         stream=stream,
         start_s=start,
+        bits=bits,
     )
 
 

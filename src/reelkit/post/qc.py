@@ -613,27 +613,6 @@ def _loudness_findings(
     return out, check, notes
 
 
-def _pcm_bits(path: Path, stream: int) -> int | None:
-    """The integer PCM bit depth of ``path``'s audio stream ``stream`` (``None``: float, lossy or unknown)."""
-    import re
-
-    import soundfile as sf
-
-    from reelkit import media
-
-    try:
-        if stream == 0 and path.suffix.lower() in (".wav", ".flac", ".w64", ".rf64", ".aif", ".aiff"):
-            subtype = sf.info(str(path)).subtype  # PCM_U8, PCM_S8, PCM_16, PCM_24, PCM_32, FLOAT, ...
-        else:
-            subtype = media.probe(path).audio[stream].codec  # pcm_u8, pcm_s16le, ...
-    except TimeLimitError:
-        raise
-    except (ReelkitError, RuntimeError, OSError, IndexError):  # read already: clip_level alone then
-        return None
-    found = re.fullmatch(r"(?i)pcm_[su]?(\d+)(?:[lb]e)?", subtype)
-    return int(found.group(1)) if found else None
-
-
 def audio_findings(
     samples: npt.NDArray[np.float32],
     sample_rate: int,
@@ -917,9 +896,8 @@ def run_qc(
         bar.advance()
         findings, check, lnotes = _loudness_findings(x, rate, lo, sp, opt)
         notes.extend(lnotes)
-        bits = _pcm_bits(media_p, stream)
         findings.extend(
-            _shifted(audio_findings(x[lead:], rate, opt, layout=audio.layout, bits=bits), lead / rate)
+            _shifted(audio_findings(x[lead:], rate, opt, layout=audio.layout, bits=audio.bits), lead / rate)
         )
         if lead:
             findings.append(
