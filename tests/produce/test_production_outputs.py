@@ -1006,6 +1006,14 @@ def _replan(scenes: list[dict[str, object]], name: str = "Re, plan") -> Producti
     )
 
 
+#: Ann alone, Ann with Bo, Cy alone: one 8-hour day each
+_SCENES: tuple[dict[str, object], ...] = (
+    {"id": "1", "duration": 8, "location": "L", "cast": ["ann"]},
+    {"id": "2", "duration": 8, "location": "L", "cast": ["ann", "bo"]},
+    {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]},
+)
+
+
 def _events(path: Path) -> dict[str, tuple[date, str | None, str]]:
     """uid -> (date, STATUS, SUMMARY) of a calendar file's events."""
     cal = icalendar.Calendar.from_ical(path.read_bytes())
@@ -1025,11 +1033,7 @@ def test_a_replan_sends_the_days_it_drops_as_cancelled_events(tmp_path: Path) ->
     second writes each dropped day again, same UID and times, STATUS:CANCELLED. Someone no longer called
     gets a calendar of their cancellations; a day the third plan brings back is live again."""
     opts = SolveOptions(time_limit=5)
-    s1, s2, s3 = (
-        {"id": "1", "duration": 8, "location": "L", "cast": ["ann"]},
-        {"id": "2", "duration": 8, "location": "L", "cast": ["ann", "bo"]},
-        {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]},
-    )
+    s1, s2, s3 = _SCENES
     first = _replan([s1, s2, s3])
     files = write_plan(plan_shoot(first, opts), first, tmp_path)
     assert files.cancelled == {}
@@ -1061,14 +1065,17 @@ def test_a_replan_sends_the_days_it_drops_as_cancelled_events(tmp_path: Path) ->
     assert files.cancelled[cal / "cy.ics"] == 1 and files.cancelled[cal / "ann.ics"] >= 1
     # the third plan brings the first back: nothing is cancelled any more, and the cancellations of the
     # second plan for days the third drops again are carried (a calendar may have skipped the second file)
-    files = write_plan(plan_shoot(first, opts), first, tmp_path)
+    from reelkit.produce.outputs import _uid_stem
+
+    again = plan_shoot(first, opts)
+    files = write_plan(again, first, tmp_path)
     third = {p.stem: _events(p) for p in cal.iterdir()}
-    for pid in ("ann", "bo", "cy"):
-        live = {uid for uid, ev in third[pid].items() if ev[1] is None}
-        assert live == set(_events(files.calendars[pid])) - {
-            uid for uid, ev in third[pid].items() if ev[1] == "CANCELLED"
-        }
-        assert set(before[pid]) <= live | {uid for uid, ev in third[pid].items() if ev[1] == "CANCELLED"}
+    for call in again.people:
+        pid = call.person_id
+        live_now = {uid for uid, ev in third[pid].items() if ev[1] is None}
+        stem = _uid_stem(again.production, pid)  # the live events are exactly this plan's days
+        assert live_now == {f"{stem}-{d.isoformat()}@reelkit" for d in (*call.work_days, *call.hold_days)}
+        assert set(before[pid]) <= set(third[pid])  # and every day ever sent is still in the file
     cancelled_uids = {uid for p in third.values() for uid, ev in p.items() if ev[1] == "CANCELLED"}
     live_uids = {uid for p in third.values() for uid, ev in p.items() if ev[1] is None}
     assert not cancelled_uids & live_uids
@@ -1080,8 +1087,8 @@ def test_a_replan_of_another_production_cancels_nothing_of_the_first(
     """Calendars of another production in the folder are not this plan's to cancel: they go, as before;
     the CLI names the calendars that carry cancellations."""
     opts = SolveOptions(time_limit=5)
-    scenes = [{"id": "1", "duration": 8, "location": "L", "cast": ["ann"]}]
-    other = _replan([*scenes, {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]}], name="Other")
+    scenes = [_SCENES[0]]
+    other = _replan([*scenes, _SCENES[2]], name="Other")
     write_plan(plan_shoot(other, opts), other, tmp_path)
     files = write_plan(plan_shoot(_replan(scenes), opts), _replan(scenes), tmp_path)
     assert files.cancelled == {}
@@ -1110,7 +1117,7 @@ def test_a_replan_without_a_zone_defines_the_zone_its_cancelled_days_were_writte
     import re as regex
 
     opts = SolveOptions(time_limit=5)
-    scenes = [{"id": "1", "duration": 8, "location": "L", "cast": ["ann"]}]
+    scenes = [_SCENES[0]]
     first = _replan(scenes)
     write_plan(plan_shoot(first, opts), first, tmp_path)
     data = production_to_data(first)
@@ -1134,11 +1141,7 @@ def test_a_deleted_earlier_calendar_still_gets_its_cancellations_from_the_earlie
     """The user deleted Ann's and Cy's calendars of the first plan (sent, then tidied away): the earlier
     schedule.json still says which days they had, so the re-plan cancels those too (all day, same UID)."""
     opts = SolveOptions(time_limit=5)
-    s1, s2, s3 = (
-        {"id": "1", "duration": 8, "location": "L", "cast": ["ann"]},
-        {"id": "2", "duration": 8, "location": "L", "cast": ["ann", "bo"]},
-        {"id": "3", "duration": 8, "location": "L", "cast": ["cy"]},
-    )
+    s1, s2, s3 = _SCENES
     first = _replan([s1, s2, s3])
     before = plan_shoot(first, opts)
     files = write_plan(before, first, tmp_path)
