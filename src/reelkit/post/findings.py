@@ -39,14 +39,12 @@ def parse_timecode(label: str, fps: float) -> tuple[int, bool] | None:
     """A SMPTE timecode label (``01:00:00:00``; ``01:00:00;00`` drop-frame) as its frame count at ``fps``
     and whether it is drop-frame (``;``, ``.`` or ``,`` before the frames, at 29.97 or 59.94 only); ``None``
     when it is no timecode of that rate (a frame or second out of range, a rate neither whole nor NTSC)."""
-    m = _TC.fullmatch(label.strip())
     nominal, _ = _nominal(fps)
-    if m is None or nominal is None:
+    got = _fields(label, nominal) if nominal is not None else None
+    if got is None or nominal is None:
         return None
-    h, mi, sec, frames = int(m[1]), int(m[2]), int(m[3]), int(m[5])
-    drop = m[4] != ":" and nominal in (30, 60)
-    if mi > 59 or sec > 59 or frames >= nominal:
-        return None
+    h, mi, sec, sep, frames = got
+    drop = sep != ":" and nominal in (30, 60)
     n = (h * 3600 + mi * 60 + sec) * nominal + frames
     if drop:
         per = nominal // 15  # frames dropped each minute: 2 at 29.97, 4 at 59.94
@@ -55,6 +53,16 @@ def parse_timecode(label: str, fps: float) -> tuple[int, bool] | None:
         minutes = h * 60 + mi
         n -= per * (minutes - minutes // 10)
     return n, drop
+
+
+def _fields(label: str, per_second: int) -> tuple[int, int, int, str, int] | None:
+    """Hours, minutes, seconds, the separator before the frames, and the frames of a timecode label with
+    ``per_second`` frame labels a second; ``None`` for anything else."""
+    m = _TC.fullmatch(label.strip())
+    if m is None:
+        return None
+    h, mi, sec, frames = int(m[1]), int(m[2]), int(m[3]), int(m[5])
+    return (h, mi, sec, m[4], frames) if mi < 60 and sec < 60 and frames < per_second else None
 
 
 def _nominal(fps: float) -> tuple[int | None, float]:
@@ -105,16 +113,15 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
             return _label("", whole, frames, ";" if drop else ":")
         # another rate (12.5, a variable one's average): the clock's second and its frames, counted on
         # from the start timecode's own second and frame where one is given
-        tc = _TC.fullmatch(start.strip()) if start else None
-        day = tc is not None and int(tc[5]) < math.ceil(fps) and int(tc[2]) < 60 and int(tc[3]) < 60
-        if tc is not None and day:
-            at = int(tc[1]) * 3600 + int(tc[2]) * 60 + int(tc[3]) + int(tc[5]) / fps + (-s if sign else s)
-            sign, s = "", at % 86400.0
+        got = _fields(start, math.ceil(fps)) if start else None
+        if got is not None:
+            h, mi, sec, _, f = got
+            sign, s = "", (h * 3600 + mi * 60 + sec + f / fps + (-s if sign else s)) % 86400.0
         whole = math.floor(s)
         frames = round((s - whole) * fps)
         if frames >= math.ceil(fps):  # rounds up to the next second
             whole, frames = whole + 1, 0
-        return _label(sign, whole % 86400 if day else whole, frames, ":")
+        return _label(sign, whole % 86400 if got is not None else whole, frames, ":")
     ms = round(s * 1000)  # rounded once, so 59.9996 s is 00:01:00.000, never 00:00:60.000
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
