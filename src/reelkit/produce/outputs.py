@@ -220,7 +220,7 @@ def person_calendar(
         if not mine:
             continue
         ev = icalendar.Event()
-        ev.add("uid", f"{_uid_stem(schedule.production, person_id)}-{day.date.isoformat()}@reelkit")
+        ev.add("uid", _uid(schedule.production, person_id, day.date))
         ev.add("dtstamp", stamp)
         # a shoot day runs from its call time: a clock time before the call is the next morning
         call_time = production.calendar.call_time
@@ -252,7 +252,7 @@ def person_calendar(
         cal.add_component(ev)
     for d in call.hold_days:
         ev = icalendar.Event()
-        ev.add("uid", f"{_uid_stem(schedule.production, person_id)}-{d.isoformat()}@reelkit")
+        ev.add("uid", _uid(schedule.production, person_id, d))
         ev.add("dtstamp", stamp)
         ev.add("dtstart", d)
         ev.add("dtend", d + timedelta(days=1))
@@ -300,6 +300,11 @@ def _event_date(event: icalendar.Event) -> date:
     """The date an event starts on (a timed event's in its own zone)."""
     start = event.decoded("dtstart")
     return start.date() if isinstance(start, datetime) else start
+
+
+def _uid(production: str, person_id: str, day: date) -> str:
+    """A calendar event's UID: the person's and the date's, worked or held (a re-issued plan replaces it)."""
+    return f"{_uid_stem(production, person_id)}-{day.isoformat()}@reelkit"
 
 
 def _uid_stem(production: str, person_id: str) -> str:
@@ -367,10 +372,11 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
         contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id, stamp=stamp)
     # days an earlier plan of this production in the folder gave someone and this one does not: written
     # again as cancelled, in the person's new calendar or, for someone no longer called, in their old file
-    live = {
-        str(e["uid"])
-        for pid in cals
-        for e in icalendar.Calendar.from_ical(contents[cals[pid]]).walk("VEVENT")
+    live = {  # the events person_calendar wrote: each day worked or held
+        _uid(schedule.production, call.person_id, d)
+        for call in schedule.people
+        if call.person_id in cals
+        for d in (*call.work_days, *call.hold_days)
     }
     owner = {_uid_stem(schedule.production, pid): pid for pid in cals}
     mine: dict[str, list[icalendar.Event]] = {}
@@ -391,7 +397,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     # cancellation is made from the schedule alone (all day: a calendar matches it by its UID)
     for pid, days in _earlier_days(out / "schedule.json", schedule.production).items():
         for d, held in days:
-            uid = f"{_uid_stem(schedule.production, pid)}-{d.isoformat()}@reelkit"
+            uid = _uid(schedule.production, pid, d)
             if uid in live or uid in seen:
                 continue
             seen.add(uid)
