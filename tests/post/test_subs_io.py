@@ -1088,12 +1088,35 @@ def test_srt_text_after_an_empty_line_stays_with_its_cue() -> None:
 
 
 def test_a_line_of_spaces_does_not_end_a_webvtt_note() -> None:
-    """The WebVTT parser ends a NOTE block at an empty line only: a note's 00:01.000 --> 00:02.000 after a
-    line of spaces is still the note, not a cue."""
+    """The WebVTT parser ends a NOTE block at an empty line only: a note's text after a line of spaces is
+    still the note, not a cue."""
     from reelkit.post.subs.io import from_string
 
-    vtt = "WEBVTT\n\nNOTE draft\n  \n00:01.000 --> 00:02.000 was\n\n00:03.000 --> 00:04.000\nA\n"
+    vtt = "WEBVTT\n\nNOTE draft\n  \n00:01.000 to 00:02.000 was\n\n00:03.000 --> 00:04.000\nA\n"
     assert [(c.start_s, c.text) for c in from_string(vtt).cues] == [(3.0, "A")]
+
+
+def test_an_arrow_line_in_a_webvtt_note_is_a_cue() -> None:
+    """W3C's "collect a WebVTT block": a comment holds no "-->"; a block's second line with one makes the
+    first line the cue's identifier (here "NOTE"), a later one ends the block and starts a cue. Both cues
+    were read as comments (their times never synced, their text never checked)."""
+    from reelkit.post.subs.io import from_string
+
+    vtt = (
+        "WEBVTT\n\nNOTE\n00:01.000 --> 00:02.000\nA\n\n"
+        "NOTE draft\n  \n00:03.000 --> 00:04.000 was\nB\n\n00:05.000 --> 00:06.000\nC\n"
+    )
+    sub = from_string(vtt)
+    assert [(c.start_s, c.end_s, c.text, c.number) for c in sub.cues] == [
+        (1.0, 2.0, "A", "NOTE"),
+        (3.0, 4.0, "B", ""),
+        (5.0, 6.0, "C", ""),
+    ]
+    out, _ = sub.with_times([(1.5, 2.5), (3.5, 4.5), (5.5, 6.5)]).to_string()
+    assert out == (
+        "WEBVTT\n\nNOTE\n00:01.500 --> 00:02.500\nA\n\n"
+        "NOTE draft\n  \n00:03.500 --> 00:04.500 was\nB\n\n00:05.500 --> 00:06.500\nC\n"
+    )
 
 
 def test_a_clock_range_in_cue_text_is_text() -> None:

@@ -431,13 +431,18 @@ def _parse_srt_vtt(
     in_block = False  # inside a VTT NOTE/STYLE/REGION block
     while i < n:
         line = lines[i].rstrip("\r")
-        if fmt == "vtt" and not in_block and re.match(r"^(NOTE|STYLE|REGION)(\s|$)", line):
-            in_block = True
+        starts = fmt == "vtt" and not in_block and re.match(r"^(NOTE|STYLE|REGION)(\s|$)", line) is not None
+        in_block = in_block or starts
         if in_block:
-            if not line:  # only an empty line ends a block, as it ends a cue's text (spaces do not)
+            # only an empty line ends a block, as it ends a cue's text (spaces do not); a later line with an
+            # arrow ends it too and is a cue's times (W3C "collect a WebVTT block": a comment holds no "-->",
+            # and a block's second line with one makes its first line the cue's identifier, "NOTE" included)
+            if "-->" in line and not starts:
                 in_block = False
-            i += 1
-            continue
+            else:
+                in_block = bool(line)
+                i += 1
+                continue
         m = _TIMING.match(line)
         if not m:
             # a cue whose times cannot be read: say so (skipped, it would be left at its old time)
@@ -478,7 +483,7 @@ def _parse_srt_vtt(
             number = prev if _CUE_NUMBER.fullmatch(prev) else ""
         else:  # a WebVTT identifier: the line before the times, after a blank line
             alone = i >= 2 and not lines[i - 2].strip() and "-->" not in prev
-            number = prev if alone and not prev.startswith(("WEBVTT", "NOTE")) else ""
+            number = prev if alone and not prev.startswith("WEBVTT") else ""
         cues.append(Cue(len(cues), start, end, plain_text(raw, fmt), raw, number))
         if start < 0 or end < 0:
             notes.append(f"cue {len(cues)} ({a} --> {b}) has a time before zero")
