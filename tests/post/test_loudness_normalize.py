@@ -825,6 +825,21 @@ def test_the_copied_ixml_says_the_written_files_bit_depth_and_rate(tmp_path: Pat
     assert dict(read_chunks(out))[b"iXML"] == want
 
 
+def test_a_namespaced_or_decimal_ixml_rate_is_updated_too() -> None:
+    """``<ixml:FILE_SAMPLE_RATE>48000.000</ixml:FILE_SAMPLE_RATE>`` kept the recording's rate and depth;
+    a prefix and a decimal value are updated, another tag that begins alike is not."""
+    from reelkit.post.bwf import _updated_ixml
+
+    body = (
+        b"<ixml:SPEED><ixml:FILE_SAMPLE_RATE>48000.000</ixml:FILE_SAMPLE_RATE></ixml:SPEED>"
+        b"<x:AUDIO_BIT_DEPTH >16</x:AUDIO_BIT_DEPTH ><AUDIO_BIT_DEPTH_NOTE>16</AUDIO_BIT_DEPTH_NOTE>"
+    )
+    assert _updated_ixml(body, (44100, 24)) == (
+        b"<ixml:SPEED><ixml:FILE_SAMPLE_RATE>44100</ixml:FILE_SAMPLE_RATE></ixml:SPEED>"
+        b"<x:AUDIO_BIT_DEPTH >24</x:AUDIO_BIT_DEPTH ><AUDIO_BIT_DEPTH_NOTE>16</AUDIO_BIT_DEPTH_NOTE>"
+    )
+
+
 def test_an_rf64_sources_chunks_after_its_data_are_found(tmp_path: Path) -> None:
     """An RF64 data chunk's size is ds64's second number (dataSize, after riffSize): read as riffSize the
     walk jumped past the end and the iXML after the data was lost."""

@@ -191,13 +191,16 @@ def _format(path: Path, chunks: list[Chunk]) -> tuple[int, int] | None:
 def _updated_ixml(body: bytes, fmt: tuple[int, int] | None) -> bytes:
     """``body`` with the iXML ``AUDIO_BIT_DEPTH`` and ``FILE_SAMPLE_RATE`` the written file has (a 16-bit
     recording normalised to 24 bits kept saying 16), the rest byte for byte; the recorder's own
-    ``DIGITIZER_SAMPLE_RATE`` stays."""
+    ``DIGITIZER_SAMPLE_RATE`` stays. A tag with a namespace prefix (``<ixml:FILE_SAMPLE_RATE>``) and a
+    decimal value (``48000.000``) are updated too."""
     if fmt is None:
         return body
     rate, bits = fmt
     for tag, value in ((b"AUDIO_BIT_DEPTH", bits), (b"FILE_SAMPLE_RATE", rate)):
-        written = b"\\g<1>" + str(value).encode() + b"\\g<2>"
-        body = re.sub(rb"(<" + tag + rb">)\s*\d+\s*(</" + tag + rb">)", written, body)
+        written = b"\\g<open>" + str(value).encode() + b"\\g<close>"
+        opening = rb"(?P<open><(?P<ns>[\w.-]+:)?" + tag + rb"\s*>)"
+        closing = rb"(?P<close></(?P=ns)?" + tag + rb"\s*>)"
+        body = re.sub(opening + rb"\s*\d+(?:\.\d*)?\s*" + closing, written, body)
     return body
 
 
