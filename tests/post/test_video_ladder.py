@@ -284,7 +284,8 @@ def test_odd_sizes_and_a_cut_at_frame_0_are_refused_when_a_spec_is_made() -> Non
 def test_cli_ladder_refuses_bad_options_before_encoding(
     clips: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["video", "ladder", str(clips["one"]), "-o", str(tmp_path / "o"), "--cache", str(tmp_path / "c")]
+    out = tmp_path / "o" / "deep"  # a refusal after the folders were made removes both
+    base = ["video", "ladder", str(clips["one"]), "-o", str(out), "--cache", str(tmp_path / "c")]
     cases = [
         (["--subsample", "0", "--no-fixed"], "--subsample"),
         (["--crf", "-1", "--no-fixed"], "--crf: CRF -1 is outside"),
@@ -294,6 +295,7 @@ def test_cli_ladder_refuses_bad_options_before_encoding(
         (["--heights", "90.7", "--no-fixed"], "--heights: 90.7"),
         (["--heights", "inf", "--no-fixed"], "--heights: inf"),
         (["--heights", "nan", "--no-fixed"], "--heights: nan"),
+        (["--heights", "143", "--no-fixed"], "heights: 143 is odd; 4:2:0 encodes need even sizes"),
         (["--heights", "144"], f"{clips['one']}: the source (176x144) is smaller than the fixed ladder's"),
     ]
     for extra, message in cases:

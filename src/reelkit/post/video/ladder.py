@@ -29,18 +29,20 @@ VMAF high in our runs, by different amounts for different encodes.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import json
 import math
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -74,6 +76,7 @@ __all__ = [
     "convex_hull",
     "declare_in_band",
     "grid_sizes",
+    "leaves_no_new_empty_folder",
     "per_title_ladder",
     "plot_curves",
     "rescore_every_frame",
@@ -198,6 +201,10 @@ def grid_sizes(width: int, height: int, heights: Sequence[int] = DEFAULT_HEIGHTS
     if min(width, height) < VMAF_MIN_SIDE:  # the candidates are scored at the source's size
         low = VMAF_MIN_SIDE
         raise ConfigError(f"the source is {width}x{height}: too small for a ladder (at least {low}x{low})")
+    odd = [h for h in heights if h % 2]
+    if odd:  # x264's 4:2:0 needs even sizes (it was refused as an encode's size, after the folder was made)
+        h = odd[0]
+        raise ConfigError(f"heights: {h} is odd; 4:2:0 encodes need even sizes (use {h - 1} or {h + 1})")
     short, long_ = min(width, height), max(width, height)
     lines = sorted({h for h in heights if h <= short} | {short - short % 2}, reverse=True)
     sizes = [(_even(long_ * n / short, long_), n) for n in lines]
@@ -307,6 +314,35 @@ def _refuse_foreign_dash(out: Path) -> None:
             f"-o {out}: {out / 'dash'} is not an earlier ladder's (no ladder.json there names it) and this "
             "run writes its DASH manifest there; move it, choose another -o, or give --no-dash"
         )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def leaves_no_new_empty_folder(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A ladder run that fails after it made its output folder (a refusal of the height grid, an encode
+    that fails late) removes the folders it created while they are still empty, so no empty ``-o`` folder
+    is left behind as if a ladder were in it; a folder that existed, or holds anything, stays."""
+
+    @functools.wraps(build)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        out = kwargs.get("out_dir", args[1] if len(args) > 1 else None)
+        new: list[Path] = []  # the folders this run would create, deepest first
+        if isinstance(out, str | Path):
+            d = Path(out).absolute()
+            while not d.exists() and d != d.parent:
+                new.append(d)
+                d = d.parent
+        try:
+            return build(*args, **kwargs)
+        except BaseException:
+            for d in new:
+                with contextlib.suppress(OSError):
+                    d.rmdir()  # only an empty folder goes
+            raise
+
+    return run
 
 
 def prepare_out_dir(source: str | Path, out_dir: str | Path, *, dash: bool = True) -> Path:
@@ -612,6 +648,7 @@ def run_encodes(
     return ex.map(encode_and_score, tasks, progress=progress, description=description)
 
 
+@leaves_no_new_empty_folder
 def per_title_ladder(
     source: str | Path,
     out_dir: str | Path | None = None,

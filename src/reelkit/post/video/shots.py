@@ -61,6 +61,7 @@ from reelkit.post.video.ladder import (
     convex_hull,
     finish_ladder,
     grid_sizes,
+    leaves_no_new_empty_folder,
     quality_spec,
     run_encodes,
     select_rungs,
@@ -459,6 +460,7 @@ def shot_options(
     return out
 
 
+@leaves_no_new_empty_folder
 def per_shot_ladder(
     source: str | Path,
     out_dir: str | Path | None = None,
