@@ -220,7 +220,10 @@ def hold_probability(
     # the protocol's overhead are already in them, so the simulator adds neither again
     cfg = SimConfig(total_chunks=n_chunks, rtt_s=0.0, payload=1.0)
     levels = np.full(n_chunks, level, dtype=np.int64)
-    rng = np.random.default_rng([config.seed, hour, level])
+    # the same networks for every level (common random numbers): a lower level then holds wherever a higher
+    # one does, so the probabilities fall with the level (a seed per level gave 0.04 at 2850 kbps over 0.00
+    # at 1850 on a network slow half the time)
+    rng = np.random.default_rng([config.seed, hour])
     ok = 0
     stall = 0.0
     for _ in range(config.sessions):
