@@ -221,23 +221,29 @@ def test_the_advice_stops_each_lost_session_at_its_first_stall(monkeypatch: pyte
 
 def test_the_hold_probability_does_not_depend_on_how_often_the_network_was_sampled() -> None:
     """Each sample was held for one chunk (4 s) whatever its spacing: a network of half-hour slow and fast
-    spells read 0.38 sampled every 4 s and 0.79 every 110 s (playing it through gives 0.46)."""
+    spells read 0.38 sampled every 4 s and 0.79 every 110 s (playing it through gives 0.46). Then samples
+    over 2 minutes apart were lone 4-s slices: 0.42-0.54 up to 119 s, 0.875 from 121 s; and a network slow
+    (2 Mbit/s) 18 minutes of every hour held 2850 kbps for a 45-min episode 0.13 sampled every minute,
+    0.96 ("stream") every 130 s (playing it through from any minute gives 0.27)."""
     base = 19676 * 86400.0
 
-    def hold(spacing: float) -> float:
+    def hold(spacing: float, slow_s: float, slow_mbps: float, duration_s: float) -> float:
         t = np.arange(base, base + 3 * 86400, spacing)
-        mbps = np.where((t % 3600) < 1800, 2.75, 10.0)
+        mbps = np.where((t % 3600) < slow_s, slow_mbps, 10.0)
         advice = advise(
             NetworkProfile.from_samples(t, mbps),
-            [TitleToWatch("ep", 1800.0)],
+            [TitleToWatch("ep", duration_s)],
             quality_kbps=2850,
             now_s=base + 2 * 86400 + 20 * 3600,
         )
         return advice.titles[0].hold_probability_now
 
-    probs = [hold(s) for s in (4.0, 60.0, 110.0)]
+    probs = [hold(s, 1800.0, 2.75, 1800.0) for s in (4.0, 60.0, 110.0, 130.0, 300.0)]
     assert max(probs) - min(probs) <= 0.2, probs
     assert all(abs(p - 0.46) <= 0.2 for p in probs), probs
+    probs = [hold(s, 1080.0, 2.0, 2700.0) for s in (60.0, 110.0, 130.0, 300.0)]
+    assert max(probs) - min(probs) <= 0.2, probs
+    assert all(p <= 0.35 for p in probs), probs
 
 
 def test_each_sample_stands_until_the_next_of_its_run() -> None:
@@ -253,16 +259,37 @@ def test_each_sample_stands_until_the_next_of_its_run() -> None:
     assert holds[1].tolist() == [4.0]
 
 
-def test_samples_more_than_two_minutes_apart_are_runs_of_their_own() -> None:
-    """Pins where runs end (a gap over 2 minutes): samples 150 s apart, alternating 10 and 0.1 Mbit/s, each
-    stand for one chunk, so the 5 Mbit/s mean carries 750 kbps; read as one run, each would stand for 2
-    minutes and every session would stall on a slow one."""
+def test_samples_taken_every_few_minutes_each_stand_until_the_next() -> None:
+    """Samples 150 s apart, alternating 10 and 0.1 Mbit/s, are a network slow half the time in spells of
+    2.5 minutes: each stands for its 150 s, and every session of 750 kbps stalls on a slow one (a 60-s buffer
+    lasts 60 s; a 4-s chunk takes 30 s at 0.1 Mbit/s). Over 2 minutes apart they were once each a run of
+    its own held for one chunk, and the 5 Mbit/s mean was read as carrying 750 kbps (held 1.0)."""
     from reelkit.stream.advice import hold_probability
 
     t = BASE + np.arange(0, 3 * DAY, 150.0)
     prof = NetworkProfile.from_samples(t, np.where(np.arange(len(t)) % 2 == 0, 10.0, 0.1))
     p, median, _ = hold_probability(prof, 20, 1, 1200.0, AdviceConfig(sessions=16, max_session_s=600.0))
-    assert median == pytest.approx(5.05) and p >= 0.9
+    assert median == pytest.approx(5.05) and p == 0.0
+
+
+def test_a_run_ends_at_a_gap_of_several_sampling_intervals() -> None:
+    """Pins where runs end: a gap over 4 typical (median) intervals, at least 2 minutes, at most 30 minutes;
+    a lone sample stands for the typical interval."""
+    from reelkit.stream.advice import _holds, _runs
+
+    def split(times: list[float]) -> list[list[int]]:
+        t = np.asarray(times)
+        return [r.tolist() for r in _runs(t, np.arange(len(t)), 4.0)[0]]
+
+    # every 5 s: a 120-s pause keeps the run, 121 s ends it
+    assert split([0, 5, 10, 130, 135, 140, 261, 266]) == [[0, 1, 2, 3, 4, 5], [6, 7]]
+    # every 300 s: 1200 s keeps the run, 1201 s ends it
+    assert split([0, 300, 600, 900, 2100, 2400, 2700, 3901, 4201]) == [[0, 1, 2, 3, 4, 5, 6], [7, 8]]
+    # every 20 minutes: one 31-minute gap ends a run however sparse the sampling
+    assert split([0, 1200, 2400, 3600, 5460, 6660]) == [[0, 1, 2, 3], [4, 5]]
+    t = np.array([0.0, 300.0, 600.0, 5000.0])
+    runs, typical = _runs(t, np.arange(4), 4.0)
+    assert typical == 300.0 and _holds(t, runs, 4.0, typical)[1].tolist() == [300.0]
 
 
 def test_the_hold_probability_falls_with_the_level() -> None:

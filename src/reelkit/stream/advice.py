@@ -136,24 +136,44 @@ class NetworkProfile:
         return np.arange(len(self.times_s)) if widen else np.zeros(0, np.int64)
 
 
-#: The longest a sample is held in a bootstrapped trace (the gap that ends a run of samples)
+#: A gap this long (or up to SESSION_GAP_FACTOR sampling intervals) between samples still keeps them in one
+#: run: a player measuring every chunk pauses between fetches
 RUN_GAP_S = 120.0
+#: A gap over this many typical sampling intervals ends a run (a session, or a probe's series)...
+SESSION_GAP_FACTOR = 4.0
+#: ...and so does any gap over 30 minutes, however sparse the sampling
+MAX_SESSION_GAP_S = 1800.0
 #: How long a stretch of consecutive samples a bootstrapped trace copies at a time (seconds, drawn
 #: uniformly): long enough to keep a slow spell of minutes together, whatever the sampling interval
 BLOCK_S = (120.0, 600.0)
 
 
+def _runs(
+    times_s: npt.NDArray[np.float64], idx: npt.NDArray[np.int64], step_s: float
+) -> tuple[list[npt.NDArray[np.int64]], float]:
+    """``idx`` (sorted by time) split into runs of consecutive samples, and the typical sampling interval
+    (the median gap, at least ``step_s``, a chunk). A run ends at a gap over SESSION_GAP_FACTOR intervals
+    (at least RUN_GAP_S, at most MAX_SESSION_GAP_S): a fixed 2 minutes made samples taken every 130 s
+    lone 4-s slices, and an hour with 18 slow minutes held 0.96 sampled so, 0.13 sampled every minute."""
+    gaps = np.diff(times_s[idx])
+    typical = max(float(np.median(gaps)), step_s) if gaps.size else step_s
+    split = min(MAX_SESSION_GAP_S, max(RUN_GAP_S, SESSION_GAP_FACTOR * typical))
+    runs = [r for r in np.split(idx, np.flatnonzero(gaps > split) + 1) if len(r)]
+    return runs, typical
+
+
 def _holds(
-    times_s: npt.NDArray[np.float64], runs: list[npt.NDArray[np.int64]], step_s: float
+    times_s: npt.NDArray[np.float64], runs: list[npt.NDArray[np.int64]], step_s: float, lone_s: float = 0.0
 ) -> list[npt.NDArray[np.float64]]:
     """How long each sample of each run stands for: the time to the next sample of its run (at least
-    ``step_s``, a chunk), the last of a run its run's median. Held for one chunk each, samples taken a
-    minute apart squeezed a slow half hour into seconds (a hold probability of 0.79 where playing the
-    network gave 0.46)."""
+    ``step_s``, a chunk), the last of a run its run's median, a lone sample ``lone_s`` (the typical sampling
+    interval: a measurement says what the network was until the next one would have been taken; at least a
+    chunk). Held for one chunk each, samples taken a minute apart squeezed a slow half hour into seconds (a
+    hold probability of 0.79 where playing the network gave 0.46)."""
     out = []
     for run in runs:
-        gaps = np.clip(np.diff(times_s[run]), step_s, RUN_GAP_S)
-        out.append(np.append(gaps, float(np.median(gaps)) if gaps.size else step_s))
+        gaps = np.maximum(np.diff(times_s[run]), step_s)
+        out.append(np.append(gaps, float(np.median(gaps)) if gaps.size else max(lone_s, step_s)))
     return out
 
 
@@ -207,10 +227,8 @@ def hold_probability(
     from reelkit.stream.abr.traces import Trace
 
     idx = _samples_for(profile, hour, config)
-    # runs: consecutive samples less than 2 minutes apart (one viewing session)
-    gaps = np.flatnonzero(np.diff(profile.times_s[idx]) > RUN_GAP_S)
-    runs = [r for r in np.split(idx, gaps + 1) if len(r)]
-    holds = _holds(profile.times_s, runs, config.chunk_s)
+    runs, typical = _runs(profile.times_s, idx, config.chunk_s)
+    holds = _holds(profile.times_s, runs, config.chunk_s, typical)
     mbps = profile.mbps
     median = float(np.median(mbps[idx]))
     seconds = min(duration_s, config.max_session_s)
