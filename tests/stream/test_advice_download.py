@@ -101,6 +101,32 @@ def test_a_few_fast_samples_are_a_better_hour_when_they_would_be_streamed_on() -
     assert "around 02:00" in t.message and "none seen" not in t.message
 
 
+def test_an_hour_with_enough_samples_of_its_own_is_judged_on_them() -> None:
+    """Fast (50 Mbit/s) at 03:00 on three days and slow (0.5) at every other hour: the hour's 360 samples
+    were pooled with its neighbours' 720 slow ones, so at 03:10 the advice said "wait ... none seen yet"
+    and from 20:00 no hour was better. The hour is judged on its own samples."""
+    prof = _profile(([h for h in range(24) if h != 3], 0.5), ([3], 50.0))
+    res = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 3 * 3600 + 600, config=CFG)
+    assert res.median_mbps_now == 50.0 and res.samples_now == 360 and res.note is None
+    assert res.titles[0].action == "stream"
+    t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=CFG).titles[0]
+    assert t.action == "wait" and t.better_hour == 3 and t.message.endswith("around 03:00")
+
+
+def test_none_seen_yet_is_said_only_when_no_hour_was_faster() -> None:
+    """A thin hour (5 samples, fewer than min_samples) is judged with its slow neighbours, so it is no
+    better hour; yet its own samples were fast: the advice names them instead of "none seen yet"."""
+    ts, bs = _samples([h for h in range(24) if h != 3], 0.5)
+    fast = BASE + 3 * 3600 + np.arange(5) * 5.0
+    prof = NetworkProfile.from_samples(np.r_[ts, fast], np.r_[bs, np.full(5, 50.0)])
+    t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=CFG).titles[0]
+    assert t.action == "wait" and t.better_hour is None
+    assert "none seen" not in t.message
+    assert "5 measurement(s) around 03:00 had a median of 50.0 Mbit/s, too few" in t.message
+    slow = advise(_profile((list(range(24)), 0.5)), [FILM], quality_kbps=4300, now_s=BASE, config=CFG)
+    assert slow.titles[0].message.endswith("on a faster network (none seen yet)")
+
+
 def test_an_hour_where_the_download_would_finish_is_a_better_hour() -> None:
     """Pins the better hour as one where streaming holds or the download fits the deadline: 1200 s at
     4300 kbps take 1.4 h at 1 Mbit/s now (20:00) and 1720 s at the 3 Mbit/s seen from 01:00 (02:00 within
@@ -224,8 +250,10 @@ def test_the_hold_probability_does_not_depend_on_how_often_the_network_was_sampl
     spells read 0.38 sampled every 4 s and 0.79 every 110 s (playing it through gives 0.46). Then samples
     over 2 minutes apart were lone 4-s slices: 0.42-0.54 up to 119 s, 0.875 from 121 s; and a network slow
     (2 Mbit/s) 18 minutes of every hour held 2850 kbps for a 45-min episode 0.13 sampled every minute,
-    0.96 ("stream") every 130 s (playing it through from any minute gives 0.27)."""
+    0.96 ("stream") every 130 s (playing it through from any minute gives 0.27). 240 sessions: with 24 the
+    estimate alone varies by +-0.1."""
     base = 19676 * 86400.0
+    cfg = AdviceConfig(sessions=240)
 
     def hold(spacing: float, slow_s: float, slow_mbps: float, duration_s: float) -> float:
         t = np.arange(base, base + 3 * 86400, spacing)
@@ -235,15 +263,16 @@ def test_the_hold_probability_does_not_depend_on_how_often_the_network_was_sampl
             [TitleToWatch("ep", duration_s)],
             quality_kbps=2850,
             now_s=base + 2 * 86400 + 20 * 3600,
+            config=cfg,
         )
         return advice.titles[0].hold_probability_now
 
     probs = [hold(s, 1800.0, 2.75, 1800.0) for s in (4.0, 60.0, 110.0, 130.0, 300.0)]
-    assert max(probs) - min(probs) <= 0.2, probs
-    assert all(abs(p - 0.46) <= 0.2 for p in probs), probs
+    assert max(probs) - min(probs) <= 0.15, probs
+    assert all(abs(p - 0.46) <= 0.15 for p in probs), probs
     probs = [hold(s, 1080.0, 2.0, 2700.0) for s in (60.0, 110.0, 130.0, 300.0)]
-    assert max(probs) - min(probs) <= 0.2, probs
-    assert all(p <= 0.35 for p in probs), probs
+    assert max(probs) - min(probs) <= 0.15, probs
+    assert all(abs(p - 0.27) <= 0.15 for p in probs), probs
 
 
 def test_each_sample_stands_until_the_next_of_its_run() -> None:

@@ -68,7 +68,9 @@ class AdviceConfig:
     max_session_s: float = 1800.0  # simulate at most this much of a title (stalls grow with length)
     confidence: float = 0.9
     deadline_s: float = 3600.0  # when the member is likely to start watching, from now
-    hour_window: int = 1  # samples within +- this many hours of the hour are used
+    # an hour with min_samples of its own is judged on them alone; a thinner one on the samples within
+    # +- this many hours (its neighbours' 2:1 outvoted an hour that was always fast)
+    hour_window: int = 1
     min_samples: int = 8  # fewer than this within the window: the window widens, hour by hour...
     # ...unless it holds this many, or min_samples if fewer (the hour's own samples first)
     min_samples_at_hour: int = 3
@@ -209,7 +211,11 @@ def _bootstrap_trace(
 
 
 def _samples_for(profile: NetworkProfile, hour: int, config: AdviceConfig) -> npt.NDArray[np.int64]:
-    """The samples that judge the network at ``hour``: the hour's own first (see :class:`AdviceConfig`)."""
+    """The samples that judge the network at ``hour``: the hour's own when it has ``min_samples``, else
+    those around it (see :class:`AdviceConfig`)."""
+    own = np.flatnonzero(profile.hours_from(hour) == 0)
+    if len(own) >= config.min_samples:
+        return own
     enough = min(config.min_samples_at_hour, config.min_samples)
     return profile.samples_at(hour, config.hour_window, config.min_samples, enough_here=enough)
 
@@ -260,6 +266,27 @@ def _download_s(size_bytes: float, mbps: float) -> float:
     """Seconds to download ``size_bytes`` at ``mbps`` as measured (a goodput: overheads are in it; at least
     1 byte/s)."""
     return size_bytes / max(mbps * 1e6 / 8.0, 1.0)
+
+
+def _nothing_better(profile: NetworkProfile, kbps: float, size_bytes: float, config: AdviceConfig) -> str:
+    """Where to stream or download when no hour's advice would. An hour with ``min_samples`` of its own was
+    judged on them; a thinner one with its neighbours', which may outvote a fast one: "none seen yet" only
+    when no thin hour's own samples would carry it either (median Mbit/s at least the quality, or the
+    download within the deadline), else the fastest such hour is named."""
+    hours = profile.hours()
+    fits = []
+    for h in range(24):
+        own = profile.mbps[hours == h]
+        m = float(np.median(own)) if 0 < len(own) < config.min_samples else 0.0
+        if m * 1000.0 >= kbps or (m > 0 and _download_s(size_bytes, m) <= config.deadline_s):
+            fits.append((m, len(own), h))
+    if not fits:
+        return "on a faster network (none seen yet)"
+    m, n, h = max(fits)
+    return (
+        f"on a faster network: {n} measurement(s) around {h:02d}:00 had a median of {m:.1f} Mbit/s, too "
+        "few to judge that hour alone (measure then)"
+    )
 
 
 @dataclass(frozen=True)
@@ -367,7 +394,11 @@ def advise(
                 if p >= cfg.confidence or _download_s(size_bytes, m) <= cfg.deadline_s:
                     better = h
                     break
-            where = f"around {better:02d}:00" if better is not None else "on a faster network (none seen yet)"
+            where = (
+                f"around {better:02d}:00"
+                if better is not None
+                else _nothing_better(profile, kbps, size_bytes, cfg)
+            )
             msg = (
                 f"wait: {kbps:g} kbps holds {p_now:.0%} now and the download would take "
                 f"{dl_now / 3600:.1f} h; stream or download {where}"
