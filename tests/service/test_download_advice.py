@@ -94,6 +94,7 @@ def test_slow_network_downloads_a_short_title(client: TestClient) -> None:
         {"samples": [{"timestamp": 1.0, "mbps": -2}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
         {"samples": [{"timestamp": 1e300, "mbps": 5}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
         {"samples": [{"timestamp": -60, "mbps": 5}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
+        {"samples": [{"timestamp": 1.0, "mbps": 2e6}], "quality_kbps": 750, "titles": [{"title_id": "t"}]},
         {"samples": _samples(5.0), "quality_kbps": 750, "titles": [{"title_id": "t"}], "extra": 1},
     ],
 )

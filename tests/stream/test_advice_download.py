@@ -163,6 +163,12 @@ def test_bad_input() -> None:
         NetworkProfile.from_samples([1.0, 2.0], [1.0])
     with pytest.raises(ConfigError, match=">= 0"):
         NetworkProfile.from_samples([1.0], [-1.0])
+    # the service's bounds: 2e6 Mbit/s failed later as "bootstrap:1: throughput ...", and a time of 1e300
+    # or before 1970 passed
+    for t, b in ((BASE, 2e6), (1e300, 5.0), (-60.0, 5.0)):
+        with pytest.raises(ConfigError, match=r"sample 2 .*from 1970 to 2100 .* Mbit/s from 0 to 1e\+06"):
+            NetworkProfile.from_samples([BASE, t], [5.0, b])
+    assert len(NetworkProfile.from_samples([0.0, 4_102_444_800.0], [0.0, 1e6]).times_s) == 2
     with pytest.raises(ConfigError, match="ascending"):
         AdviceConfig(ladder_kbps=(750.0, 300.0))
 

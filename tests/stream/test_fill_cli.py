@@ -297,6 +297,17 @@ def test_samples_read_outages_and_naive_iso_times_as_utc(
         ("timestamp,mbps\n\n1700000000,5\n1700000030\n", [], "s.csv:4: 1 fields"),
         ("", [], "empty"),
         ("timestamp,mbps\n1700000000,5\n", ["--ladder", "300,1e300"], "ladder_kbps"),
+        # the service's bounds (1970-2100, up to 1e6 Mbit/s): 2e6 failed as "bootstrap:1: throughput ...",
+        # 1e308 with a numpy overflow warning first, and such timestamps passed
+        (
+            "timestamp,mbps\n1700000000,5\n1700000010,2e6\n",
+            [],
+            "s.csv:3: mbps must be a number from 0 to 1e+06",
+        ),
+        ("timestamp,mbps\n1700000000,1e308\n", [], "s.csv:2: mbps must be a number from 0 to 1e+06, got"),
+        ("timestamp,mbps\n1700000000,5\n1e300,5\n", [], "s.csv:3: timestamp '1e300' is outside 1970-2100"),
+        ("timestamp,mbps\n-1e12,5\n", [], "s.csv:2: timestamp '-1e12' is outside 1970-2100"),
+        ("timestamp,mbps\n2100-01-02T00:00Z,5\n", [], "s.csv:2: timestamp '2100-01-02T00:00Z' is outside"),
     ],
 )
 def test_advise_bad_input(

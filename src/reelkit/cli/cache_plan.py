@@ -233,6 +233,8 @@ def _read_samples(path: Path) -> tuple[Any, Any]:
 
     import numpy as np
 
+    from reelkit.stream.advice import MAX_SAMPLE_MBPS, MAX_SAMPLE_TIME_S
+
     if not path.is_file():
         raise DataFormatError("no such samples file", path=str(path))
     try:
@@ -272,8 +274,16 @@ def _read_samples(path: Path) -> tuple[Any, Any]:
                 path=str(path),
                 line=no,
             ) from None
-        if not np.isfinite(mbps[i]) or mbps[i] < 0:
-            raise DataFormatError(f"mbps must be a number >= 0, got {b!r}", path=str(path), line=no)
+        if not 0 <= times[i] <= MAX_SAMPLE_TIME_S:
+            raise DataFormatError(
+                f"timestamp {t!r} is outside 1970-2100 (unix seconds 0..{MAX_SAMPLE_TIME_S:.0f})",
+                path=str(path),
+                line=no,
+            )
+        if not 0 <= mbps[i] <= MAX_SAMPLE_MBPS:  # (also NaN)
+            raise DataFormatError(
+                f"mbps must be a number from 0 to {MAX_SAMPLE_MBPS:g}, got {b!r}", path=str(path), line=no
+            )
     return times, mbps
 
 

@@ -30,8 +30,11 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit.errors import ConfigError, EmptyDataError, ReelkitWarning
+from reelkit.stream.abr.traces import MAX_MBPS
 
 __all__ = [
+    "MAX_SAMPLE_MBPS",
+    "MAX_SAMPLE_TIME_S",
     "Advice",
     "AdviceConfig",
     "NetworkProfile",
@@ -56,6 +59,10 @@ class TitleToWatch:
 
 #: Highest rung the advisor simulates (100 Mbit/s, above any streaming ladder).
 MAX_RUNG_KBPS = 100_000.0
+#: A throughput sample's bounds, for every reader (the CLI's, the service's, NetworkProfile.from_samples):
+#: unix seconds from 1970 to 2100, and Mbit/s up to what a simulated trace carries
+MAX_SAMPLE_TIME_S = 4_102_444_800.0
+MAX_SAMPLE_MBPS = MAX_MBPS
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,15 @@ class NetworkProfile:
             raise EmptyDataError("no throughput samples: the advice needs the member's recent measurements")
         if not (np.isfinite(t).all() and np.isfinite(b).all()) or (b < 0).any():
             raise ConfigError("throughput samples must be finite, with Mbit/s >= 0")
+        # checked here, not by the simulated trace: it named its own line ("bootstrap:1: throughput 2e+06
+        # Mbit/s is outside ..."), and timestamps of 1e300 or before 1970 passed
+        odd = np.flatnonzero((t < 0) | (t > MAX_SAMPLE_TIME_S) | (b > MAX_SAMPLE_MBPS))
+        if odd.size:
+            i = int(odd[0])
+            raise ConfigError(
+                f"throughput sample {i + 1} (time {t[i]:g}, {b[i]:g} Mbit/s): give unix seconds from 1970 to "
+                f"2100 (0..{MAX_SAMPLE_TIME_S:.0f}) and Mbit/s from 0 to {MAX_SAMPLE_MBPS:g}"
+            )
         # by time, then throughput: samples taken at one time come out in one order however they were given
         # (the runs and blocks the advice draws from depend on the order)
         order = np.lexsort((b, t))

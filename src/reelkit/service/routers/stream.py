@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reelkit.errors import ConfigError, UnknownIdError
 from reelkit.service.deps import StateDep, app_semaphore, require_read
 from reelkit.service.schemas import MAX_TIMESTAMP, ErrorBody
+from reelkit.stream.advice import MAX_SAMPLE_MBPS, MAX_SAMPLE_TIME_S
 
 __all__ = ["router"]
 
@@ -47,11 +48,13 @@ class Sample(BaseModel):
 
     timestamp: float = Field(
         ge=0,
-        le=MAX_TIMESTAMP,
+        le=MAX_SAMPLE_TIME_S,
         allow_inf_nan=False,
         description="Unix seconds of the measurement (1970-2100).",
     )
-    mbps: float = Field(ge=0, le=1e6, allow_inf_nan=False, description="Measured throughput, Mbit/s.")
+    mbps: float = Field(
+        ge=0, le=MAX_SAMPLE_MBPS, allow_inf_nan=False, description="Measured throughput, Mbit/s."
+    )
 
 
 class TitleIn(BaseModel):
