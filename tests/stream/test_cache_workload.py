@@ -116,6 +116,29 @@ def test_a_plays_fraction_wins_over_its_seconds() -> None:
     assert wl.trace.n_requests == 15
 
 
+def test_the_seed_redraws_the_abr_choices_not_the_titles() -> None:
+    """Pins --seed to the ABR draws only: seeds 0 and 1 give 40 views of A and B the same title durations
+    and complexities (those seed 0 always gave: A 7089.9 s at 1.1468, B 5755.4 s at 1.2681), so every
+    (title, rendition) file has one size across seeds, while the renditions fetched differ."""
+    ev = pd.DataFrame(
+        {
+            "member_id": [f"m{i}" for i in range(40)],
+            "title_id": ["A", "B"] * 20,
+            "timestamp": np.arange(40) * 100,
+            "kind": "rating",
+        }
+    )
+    w0, w1 = trace_from_events(ev, seed=0), trace_from_events(ev, seed=1)
+    for wl in (w0, w1):
+        np.testing.assert_allclose(wl.title_duration_s, [7089.907889203479, 5755.420303127797], rtol=1e-12)
+        np.testing.assert_allclose(wl.title_complexity, [1.146812060505302, 1.268070324117212], rtol=1e-12)
+    sizes: dict[int, int] = {}
+    for wl in (w0, w1):
+        for obj, size in zip(wl.trace.original_ids[wl.trace.objects], wl.trace.sizes, strict=True):
+            assert sizes.setdefault(int(obj), int(size)) == int(size)
+    assert not np.array_equal(w0.request_rendition, w1.request_rendition)
+
+
 def test_a_title_may_have_exactly_2_18_chunks() -> None:
     """Pins the chunk-count limit to the 18 bits of the object id's chunk field: a title of 2^18 one-second
     chunks is taken, one of 2^18 + 1 refused."""

@@ -349,7 +349,14 @@ def trace_cmd(
         int, typer.Option("--regions", min=1, help="Split members into this many regions.")
     ] = 1,
     kinds: Annotated[str, typer.Option("--kinds", help="Event kinds that count as views.")] = "rating,play",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the ABR throughput draws.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            help="Seed of the ABR throughput draws (which rendition each view fetches); the titles' "
+            "durations and file sizes do not depend on it.",
+        ),
+    ] = 0,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,

@@ -364,9 +364,13 @@ def _expand_views(
     return trace, title[order], rend[order]
 
 
+_EVENTS_TITLE_SALT = 0  # salt of the titles' parameters in trace_from_events, whatever its seed
+
+
 def _title_params(
     title_ids: npt.NDArray[np.str_], seed: int, durations: dict[str, float] | None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each title's duration and encoding complexity: a stable hash of its id salted with ``seed``."""
     u1 = _stable_unit(title_ids, f"duration-{seed}")
     u2 = _stable_unit(title_ids, f"complexity-{seed}")
     # feature length: 80 to 150 minutes; encoding complexity 0.6 to 1.4 of the ladder's nominal bitrate
@@ -397,9 +401,11 @@ def trace_from_events(
     ``timestamp``; optional ``kind``, ``value``, ``fraction``). Each event of a kind in ``kinds`` is one view;
     a rating counts as a full view, a play covers its ``fraction`` (or ``value`` seconds) of the title. Titles
     last 80-150 minutes unless ``durations`` says otherwise (seconds by title id). With ``n_regions > 1`` each
-    member belongs to one region (a stable hash of the id). Deterministic for a given ``seed`` and row order:
-    each view's ABR draw is taken in the events' order, so sort the events first (for example by member and
-    timestamp) to make the trace independent of how they were stored.
+    member belongs to one region (a stable hash of the id). A title's duration and encoding complexity (so its
+    files' sizes) are a stable hash of its id alone; ``seed`` draws only the members' ABR throughputs (which
+    rendition each view fetches), so traces of several seeds share one catalogue. Deterministic for a given
+    ``seed`` and row order: each view's ABR draw is taken in the events' order, so sort the events first (for
+    example by member and timestamp) to make the trace independent of how they were stored.
     """
     table = getattr(events, "events", events)
     if not isinstance(table, pd.DataFrame):
@@ -427,7 +433,8 @@ def trace_from_events(
     title_codes, title_ids = pd.factorize(ev["title_id"].astype(str), sort=True)
     member_codes, member_ids = pd.factorize(ev["member_id"].astype(str), sort=True)
     tids = np.asarray(title_ids, dtype=str)
-    dur, cx = _title_params(tids, seed, durations)
+    # the titles' salt is fixed (what seed 0 gave), so --seed re-draws the ABR choices, not the catalogue
+    dur, cx = _title_params(tids, _EVENTS_TITLE_SALT, durations)
     frac = np.ones(len(ev), dtype=np.float64)
     has_fraction = np.zeros(len(ev), dtype=bool)
     if "fraction" in ev.columns:
