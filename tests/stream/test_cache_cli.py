@@ -38,6 +38,29 @@ def test_synth_is_seeded(synth_trace: Path, tmp_path: Path, capsys: pytest.Captu
     assert (a.objects == b.objects).all() and (a.sizes == b.sizes).all()
 
 
+def test_synth_is_the_librarys_trace_with_its_region_shares(
+    synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pins the CLI's synth to SynthConfig's defaults (regions' shares 0.4, 0.35, 0.25; the CLI gave each
+    region a third), so the benchmark's synthetic trace can be written from the command line; --region-shares
+    sets them."""
+    from dataclasses import replace
+
+    from reelkit.stream.cache import SynthConfig, synthesize
+
+    small = SynthConfig(seed=3, days=2.0, n_titles=300, views_per_day=3000.0)  # SYNTH_ARGS
+    cli, lib = read_trace(synth_trace), synthesize(small).trace
+    assert cli.n_requests == lib.n_requests
+    assert (cli.original_ids[cli.objects] == lib.original_ids[lib.objects]).all()
+    assert (cli.sizes == lib.sizes).all() and (cli.regions == lib.regions).all()
+    args = ("--region-shares", "1,1,1", "-o", str(tmp_path / "even.parquet"))
+    code, _, err = run(capsys, "cache", "synth", *SYNTH_ARGS, *args)
+    even = synthesize(replace(small, region_weights=(1.0, 1.0, 1.0))).trace
+    assert code == 0, err
+    assert (read_trace(tmp_path / "even.parquet").regions == even.regions).all()
+    assert not np.array_equal(np.bincount(even.regions), np.bincount(lib.regions))
+
+
 def test_synth_summary_counts_bytes_of_every_request_and_the_time_span(
     synth_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -432,6 +455,9 @@ def test_bad_sizes_and_lines_after_blank_lines(tmp_path: Path) -> None:
         ("cache", "synth", "--chunk-s", "inf"),
         ("cache", "synth", "--seed", "-1"),
         ("cache", "synth", "--timezones", "30"),
+        ("cache", "synth", "--region-shares", "0.5,0.5"),
+        ("cache", "synth", "--region-shares", "1,-1,1"),
+        ("cache", "synth", "--timezones", "0", "--region-shares", "nan"),
     ],
 )
 def test_synth_refuses_bad_numbers(

@@ -406,6 +406,14 @@ def synth_cmd(
     timezones: Annotated[
         str, typer.Option("--timezones", help="One UTC offset (hours) per region, comma-separated.")
     ] = "0,-5,8",
+    region_shares: Annotated[
+        str | None,
+        typer.Option(
+            "--region-shares",
+            help="Each region's share of demand, comma-separated, one per --timezones entry (default: "
+            "0.4,0.35,0.25 for three regions, as SynthConfig; equal shares for another count).",
+        ),
+    ] = None,
     chunk_s: ChunkOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -420,6 +428,22 @@ def synth_cmd(
         tz = tuple(float(t) for t in _split(timezones, "--timezones", "0,-5,8"))
     except ValueError:
         raise ConfigError(f"--timezones {timezones!r}: expected numbers such as 0,-5,8") from None
+    # SynthConfig's shares by default (the benchmark's trace), where they fit the number of regions
+    shares = SynthConfig.region_weights if len(tz) == len(SynthConfig.region_weights) else (1.0,) * len(tz)
+    if region_shares is not None:
+        try:
+            shares = tuple(float(w) for w in _split(region_shares, "--region-shares", "0.4,0.35,0.25"))
+        except ValueError:
+            raise ConfigError(
+                f"--region-shares {region_shares!r}: expected numbers such as 0.4,0.35,0.25"
+            ) from None
+        if not all(0 <= w < math.inf for w in shares) or sum(shares) <= 0:
+            raise ConfigError(f"--region-shares {region_shares!r}: shares must be >= 0 and not all 0")
+        if len(shares) != len(tz):
+            raise ConfigError(
+                f"--region-shares {region_shares!r}: {len(shares)} share(s) for {len(tz)} time zone(s) "
+                "in --timezones; give one share per region"
+            )
     cfg = SynthConfig(
         seed=seed,
         days=days,
@@ -429,7 +453,7 @@ def synth_cmd(
         zipf_q=zipf_q,
         releases_per_day=releases_per_day,
         timezones=tz,
-        region_weights=tuple(1.0 for _ in tz),
+        region_weights=shares,
         chunk_s=chunk_s,
     )
     wl = synthesize(cfg)
