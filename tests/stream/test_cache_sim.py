@@ -187,6 +187,17 @@ def test_a_warmup_share_is_not_a_request_short(warmup: object, expected: int) ->
     assert warmup_requests(trace, warmup) == expected  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("warmup", ["99.99999999999%", 0.9999999999999, "3s", "1d"])
+def test_a_warmup_share_that_rounds_to_every_request_is_refused_as_a_duration_is(warmup: object) -> None:
+    """0.9999999999999 of 3 requests is 3 after the hair over; it measured nothing (null ratios) where a
+    duration over the whole trace is refused. Both say the warm-up covers the whole trace; 2/3 is taken."""
+    trace = RequestTrace.from_arrays([0.0, 1.0, 2.0], [1, 2, 1], [5, 5, 5])
+    with pytest.raises(ConfigError, match=r"covers the whole trace .*nothing is left to measure"):
+        warmup_requests(trace, warmup)  # type: ignore[arg-type]
+    assert warmup_requests(trace, 0.6666666666666666) == 2
+    assert simulate(trace, "lru", 20, warmup="66.67%").measured_requests == 1
+
+
 def test_breakdowns_add_up_to_the_totals_past_2_53_bytes() -> None:
     """Per-hour and per-region byte counts went through float64 and lost the last bytes."""
     s = 2**53 + 1

@@ -144,7 +144,13 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
     if not 0 <= frac < 1:
         raise ConfigError(f"warm-up {warmup!r}: a fraction must be in [0, 1)")
     # a hair over: 29% of 100 requests is 0.29 x 100 = 28.999999999999996 in floating point
-    return min(n, int(n * frac + 1e-9))
+    k = min(n, int(n * frac + 1e-9))
+    if frac > 0 and k >= n:  # a share under 1 that still rounds to every request (0.9999999999999 of 3)
+        raise ConfigError(
+            f"warm-up {warmup!r} covers the whole trace ({n} requests); nothing is left to measure: give a "
+            "shorter warm-up"
+        )
+    return k
 
 
 @dataclass(frozen=True)
