@@ -126,7 +126,7 @@ def test_bad_csv_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r"bad.csv:2: size_bytes"):
         read_trace(p)
     p.write_text("timestamp,object_id,size_bytes,region\n1,a,10,0\n2,b,10,1.5\n")  # not region 1
-    with pytest.raises(DataFormatError, match=r"bad.csv:3: region must be an int >= 0"):
+    with pytest.raises(DataFormatError, match=r"bad.csv:3: region must be an int from 0 to below 2\^63"):
         read_trace(p)
     p.write_text("timestamp, object_id,object_id ,size_bytes\n1,a,a,10\n")  # a traceback before
     with pytest.raises(DataFormatError, match=r"bad.csv:1: column object_id appears more than once"):
@@ -389,11 +389,56 @@ def test_column_names_are_matched_in_any_case(tmp_path: Path) -> None:
     )
     assert read_trace(tmp_path / "c.pq").original_ids.tolist() == ["a", "b"]
     p.write_text("timestamp,object_id,size_bytes,Region\n1,a,10,eu\n")  # read as the region column
-    with pytest.raises(DataFormatError, match=r":2: region must be an int >= 0 \(a column named region"):
+    with pytest.raises(
+        DataFormatError, match=r":2: region must be an int from 0 to below 2\^63 \(a column named region"
+    ):
         read_trace(p)
     p.write_text("timestamp,Timestamp,object_id,size_bytes\n1,1,a,10\n")
     with pytest.raises(
         DataFormatError,
         match=r"case\.csv:1: columns timestamp and Timestamp name one column \(names ignore case\); keep one",
     ):
+        read_trace(p)
+
+
+def test_whole_number_columns_are_read_exactly_past_2_53(tmp_path: Path) -> None:
+    """Sizes and regions went through float64: regions 2^53 + 1 and 2^53 merged, size 2^53 + 1 read as
+    2^53, and region keys came out as 9007199254740992.0. Integer columns are read exactly; a value of 2^53
+    or more in a column with decimals (which float64 cannot hold exactly) is refused at its line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reelkit.stream.cache import simulate
+
+    big = 2**53
+    p = tmp_path / "big.csv"
+    p.write_text(f"timestamp,object_id,size_bytes,region\n0,a,{big + 1},{big + 1}\n1,b,10,{big}\n")
+    tr = read_trace(p)
+    assert tr.sizes.tolist() == [big + 1, 10] and tr.regions is not None
+    assert tr.regions.tolist() == [big + 1, big] and tr.n_regions == 2
+    res = simulate(tr, "lru", 2**60)
+    assert res.by_region is not None and res.by_region.key.tolist() == [big, big + 1]
+    assert str(res.by_region.to_frame("region")["region"].iloc[0]) == "9007199254740992"
+    pq.write_table(
+        pa.table(
+            {"timestamp": [0, 1], "object_id": ["a", "b"], "size_bytes": [big + 3, 5], "region": [0, big]}
+        ),
+        tmp_path / "big.parquet",
+    )
+    tr = read_trace(tmp_path / "big.parquet")
+    assert tr.sizes.tolist() == [big + 3, 5] and tr.regions is not None and tr.regions.tolist() == [0, big]
+    p.write_text(f"timestamp,object_id,size_bytes\n0,a,1e3\n1,b,{big + 1}\n")
+    with pytest.raises(DataFormatError, match=r"big\.csv:3: size_bytes is 2\^53 or more in a column with"):
+        read_trace(p)
+    p.write_text(f"timestamp,object_id,size_bytes,region\n0,a,5,0.0\n1,b,5,{big}\n")
+    with pytest.raises(DataFormatError, match=r"big\.csv:3: region is 2\^53 or more"):
+        read_trace(p)
+    pq.write_table(
+        pa.table({"timestamp": [0, 1], "object_id": ["a", "b"], "size_bytes": [5.0, float(big)]}),
+        tmp_path / "float.parquet",
+    )
+    with pytest.raises(DataFormatError, match=r"float\.parquet: row 1: size_bytes is 2\^53 or more"):
+        read_trace(tmp_path / "float.parquet")
+    p.write_text(f"timestamp,object_id,size_bytes,region\n0,a,5,{2**64}\n")
+    with pytest.raises(DataFormatError, match=r"big\.csv:2: region must be an int from 0 to below 2\^63"):
         read_trace(p)

@@ -155,10 +155,10 @@ def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
 
 @dataclass(frozen=True)
 class WindowStats:
-    """Counts per window (hour or region): ``key`` the hour start (s) or the region id (the regions with
-    requests, in increasing order)."""
+    """Counts per window (hour or region): ``key`` the hour start (s, float) or the region id (int64, exact;
+    the regions with requests, in increasing order)."""
 
-    key: npt.NDArray[np.float64]
+    key: npt.NDArray[np.float64] | npt.NDArray[np.int64]
     requests: npt.NDArray[np.int64]
     hits: npt.NDArray[np.int64]
     bytes_requested: npt.NDArray[np.int64]
@@ -294,7 +294,7 @@ def simulate(
         # the regions present, whatever their ids (a PoP or AS number such as 64512 is not an index)
         labels, codes = np.unique(trace.regions[measured], return_inverse=True)
         req, hit, byt, bhit = _window_stats(codes.reshape(-1), h, sz, len(labels))
-        by_region = WindowStats(labels.astype(np.float64), req, hit, byt, bhit)
+        by_region = WindowStats(labels.astype(np.int64), req, hit, byt, bhit)
     rps = trace.n_requests / run.seconds if run.seconds > 0 else float("inf")
     return SimResult(
         policy=pol.name,

@@ -253,6 +253,25 @@ def _refuse_repeated_columns(names: list[str], path: Path, *, csv: bool) -> None
         )
 
 
+def _whole_numbers(
+    column: pd.Series, low: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """A column of whole numbers, exactly: its values as int64, where an entry is not a whole number in
+    ``[low, 2^63)``, and where one is 2^53 or more in a column with decimals. Integers (a Parquet integer
+    column, CSV digits) are taken as they are; a column with decimals (5.0, 1e3, a Parquet double) is read
+    through float64, which holds whole numbers exactly only below 2^53 (2^53 + 1 read as 2^53)."""
+    num = pd.to_numeric(column, errors="coerce")
+    if pd.api.types.is_integer_dtype(num.dtype) and not num.isna().any():
+        unsigned = pd.api.types.is_unsigned_integer_dtype(num.dtype)  # digits past 2^63 - 1
+        ints = num.to_numpy(dtype=np.uint64 if unsigned else np.int64)
+        bad = np.asarray((ints >= 2**63) if unsigned else (ints < low), dtype=bool)
+        return np.where(bad, 0, ints).astype(np.int64), bad, np.zeros(len(ints), dtype=bool)
+    f = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(f) | (f < low) | (f != np.floor(f)) | (f >= 2.0**63)
+    inexact = ~bad & (f >= 2.0**53)
+    return np.where(bad, 0, f).astype(np.int64), bad, inexact
+
+
 def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTrace:
     cols = [str(c).strip() for c in frame.columns]
     _refuse_repeated_columns(cols, path, csv=csv)
@@ -287,26 +306,27 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
     else:
         ts = pd.to_numeric(stamp, errors="coerce").to_numpy(dtype=np.float64)
         numbers = True
-    sz = pd.to_numeric(frame["size_bytes"], errors="coerce").to_numpy(dtype=np.float64)
+    sz, sz_bad, sz_inexact = _whole_numbers(frame["size_bytes"], 1)
     obj = frame["object_id"]
+    # whole numbers read as float64 lose the last digits from 2^53 on: refused, not changed
+    inexact = "is 2^53 or more in a column with decimals (5.0, 1e3, a float column), so not read exactly"
     checks: list[tuple[npt.NDArray[np.bool_], str]] = [
         (~np.isfinite(ts), "timestamp is not a number"),
-        (
-            ~np.isfinite(sz) | (sz < 1) | (sz != np.floor(sz)) | (sz >= 2.0**63),
-            "size_bytes must be a whole number from 1 to below 2^63",
-        ),
+        (sz_bad, "size_bytes must be a whole number from 1 to below 2^63"),
+        (sz_inexact, f"size_bytes {inexact}; write the sizes as integers (digits only)"),
         (obj.isna().to_numpy(), "object_id is empty"),
     ]
     reg = None
     if "region" in cols:
-        regf = pd.to_numeric(frame["region"], errors="coerce").to_numpy(dtype=np.float64)
+        reg, reg_bad, reg_inexact = _whole_numbers(frame["region"], 0)
         checks.append(
             (
-                ~np.isfinite(regf) | (regf < 0) | (regf != np.floor(regf)),
-                "region must be an int >= 0 (a column named region, in any case, numbers the regions)",
+                reg_bad,
+                "region must be an int from 0 to below 2^63 (a column named region, in any case, numbers the "
+                "regions)",
             )
         )
-        reg = np.nan_to_num(regf).astype(np.int64)
+        checks.append((reg_inexact, f"region {inexact}; write the regions as integers (digits only)"))
     for mask, what in checks:
         row = _where(mask)
         if row is not None:
@@ -331,7 +351,7 @@ def _frame_to_trace(frame: pd.DataFrame, path: Path, *, csv: bool) -> RequestTra
         # unsigned 64-bit ids (an oracleGeneral trace written as CSV) stay the same numbers
         canonical = as_int.dtype in (np.int64, np.uint64) and bool((as_int.astype(str) == text).all())
         ids = as_int.to_numpy() if canonical else text.to_numpy()
-    return _in_file_order(ts, ids, sz.astype(np.int64), reg, str(path))
+    return _in_file_order(ts, ids, sz, reg, str(path))
 
 
 def _in_file_order(
