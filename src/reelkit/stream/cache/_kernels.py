@@ -716,7 +716,8 @@ def belady_size_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # 
     or whose own score would be the largest before enough room is made, are not admitted (and then nothing
     is evicted)."""
     n_sample = np.int64(params[0])
-    state = np.uint64(params[1]) * np.uint64(2654435761) + np.uint64(1)
+    seed = np.uint64(params[1]) | (np.uint64(params[2]) << np.uint64(32))  # low and high 32 bits
+    state = seed * np.uint64(2654435761) + np.uint64(1)
     n = objs.shape[0]
     onext = np.zeros(n_obj, np.int64)
     osz = np.zeros(n_obj, np.int64)

@@ -370,7 +370,7 @@ class BeladyBypass(Belady):
 @dataclass(frozen=True)
 class BeladySizeConfig:
     """``n_samples`` cached objects examined per eviction (all of them when fewer); ``seed`` of the
-    sampler."""
+    sampler, a whole number in [0, 2^64) (its 64-bit state)."""
 
     n_samples: int = 128
     seed: int = 0
@@ -378,6 +378,10 @@ class BeladySizeConfig:
     def __post_init__(self) -> None:
         if self.n_samples < 1:
             raise ConfigError("belady-size: n_samples must be >= 1")
+        # the kernel's uint64 cast took -1, -2, 2^64 and 2^70 (and 2.5) to one sampler
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**64:
+            raise ConfigError(f"belady-size: seed must be >= 0 and below 2^64, got {seed!r}")
 
 
 class BeladySize(CachePolicy):
@@ -392,7 +396,9 @@ class BeladySize(CachePolicy):
         return K.belady_size_kernel
 
     def params(self, trace: RequestTrace) -> npt.NDArray[np.float64]:
-        return _p(float(self.config.n_samples), float(self.config.seed))
+        # the seed in two 32-bit halves, each exact as a float (one float would merge seeds from 2^53 on)
+        seed = int(self.config.seed)
+        return _p(float(self.config.n_samples), float(seed & 0xFFFFFFFF), float(seed >> 32))
 
 
 _REGISTRY: dict[str, type[CachePolicy]] = {}
