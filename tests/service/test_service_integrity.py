@@ -24,7 +24,13 @@ from reelkit.produce.production import (
 )
 from reelkit.service.app import create_app
 from reelkit.service.bootstrap import DEMO_START, bootstrap
-from reelkit.service.ingest import IMPORT_PENDING, IMPORT_PENDING_KEY, import_dataset
+from reelkit.service.ingest import (
+    IMPORT_PENDING,
+    IMPORT_PENDING_KEY,
+    import_dataset,
+    pending_imports,
+    refuse_unfinished_import,
+)
 from reelkit.service.models import STALE_TMP_S, ModelHolder, _prune, train_store
 from reelkit.service.routers.abr import AbrSession, SessionTable
 from reelkit.service.store import (
@@ -225,11 +231,11 @@ def test_an_unfinished_import_is_known_and_bootstrap_completes_it(tmp_path: Path
         import_dataset(
             store, make_demo(n_members=30, n_titles=40), chunk=50, progress=_FailAfter(1), label=label
         )
-    assert store.count_events() == 50 and store.get_note(IMPORT_PENDING) == label
+    assert store.count_events() == 50 and list(pending_imports(store).values()) == [label]
     store.close()
     report = bootstrap(data, n_members=30, n_titles=40)
     store = open_store(data)
-    assert report.imported is not None and store.get_note(IMPORT_PENDING) is None
+    assert report.imported is not None and pending_imports(store) == {}
     assert report.trained is not None and report.trained.n_events == store.count_events() > 50
     # begun before the demo's start was kept: completed with the generator's default dates, not doubled
     assert store.count_events() == make_demo(n_members=30, n_titles=40).n_events
@@ -298,7 +304,7 @@ def test_bootstrap_leaves_another_sources_unfinished_import_alone(tmp_path: Path
     store = open_store(data)
     # no demo data mixed into the user's, no model trained on half of it; the note still names the file
     assert store.count_events() == 2 and store.current_model_version() is None
-    assert store.get_note(IMPORT_PENDING) == "mydata.csv"
+    assert list(pending_imports(store).values()) == ["mydata.csv"]
     store.close()
 
 
@@ -467,7 +473,7 @@ def test_a_failed_import_leaves_no_note_and_another_import_keeps_a_pending_one(t
     with pytest.raises(ReelkitError), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import_dataset(store, Dataset.from_events(ev), label="future.csv")
-    assert store.get_note(IMPORT_PENDING) is None  # not "did not finish": it never started
+    assert pending_imports(store) == {}  # not "did not finish": it never started
     store.set_note(IMPORT_PENDING, "a.csv")  # an import of a.csv was killed
     import_dataset(store, _events_only(["b"], ["2"]), label="b.csv")
     assert store.get_note(IMPORT_PENDING) == "a.csv"  # b.csv's success does not hide it
@@ -494,12 +500,64 @@ def test_the_same_data_from_another_path_completes_an_unfinished_import(
     with pytest.raises(KeyboardInterrupt):
         import_dataset(store, ds, chunk=1, label="/tmp/copy/ratings.csv")
     monkeypatch.setattr(store, "append_events", append)
-    assert store.get_note(IMPORT_PENDING) == "/tmp/copy/ratings.csv" and store.count_events() == 1
+    assert list(pending_imports(store).values()) == ["/tmp/copy/ratings.csv"] and store.count_events() == 1
     other = _events_only(["z"], ["9"])  # other data does not complete it
     import_dataset(store, other, label="other.csv")
-    assert store.get_note(IMPORT_PENDING) == "/tmp/copy/ratings.csv"
+    assert list(pending_imports(store).values()) == ["/tmp/copy/ratings.csv"]
     summary = import_dataset(store, ds, label="/data/ratings.csv")  # the same events, another path
     assert summary.events_stored == 2 and summary.events_duplicate == 1
+    assert pending_imports(store) == {}
+    store.close()
+
+
+def test_every_unfinished_import_is_remembered_and_only_its_own_completion_clears_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second import killed while a first was unfinished left no note: once the first was completed,
+    retrain trained on half of the second (whose interruption said retrain would refuse)."""
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    a = _events_only(["a1", "a2", "a3"], ["1", "2", "3"])
+    b = _events_only(["b1", "b2", "b3"], ["4", "5", "6"])
+    append = store.append_events
+    calls = {"n": 0}
+
+    def dies_after_one_chunk(batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return append(batch)
+
+    monkeypatch.setattr(store, "append_events", dies_after_one_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        import_dataset(store, a, chunk=1, label="a.csv")
+    calls["n"] = 0
+    with pytest.raises(KeyboardInterrupt):
+        import_dataset(store, b, chunk=1, label="b.csv")
+    monkeypatch.setattr(store, "append_events", append)
+    assert sorted(pending_imports(store).values()) == ["a.csv", "b.csv"] and store.count_events() == 2
+    with pytest.raises(ConfigError, match=r"the imports of (a\.csv, b\.csv|b\.csv, a\.csv) did not finish"):
+        refuse_unfinished_import(store, tmp_path, "training")
+    import_dataset(store, a, label="a.csv")  # a completed: b is still unfinished
+    assert list(pending_imports(store).values()) == ["b.csv"]
+    with pytest.raises(ConfigError, match=r"the import of b\.csv did not finish"):
+        refuse_unfinished_import(store, tmp_path, "training")
+    import_dataset(store, b, label="b.csv")
+    assert pending_imports(store) == {} and store.count_events() == 6
+    refuse_unfinished_import(store, tmp_path, "training")
+    store.close()
+
+
+def test_an_old_folders_single_pending_note_is_kept_beside_new_ones(tmp_path: Path) -> None:
+    """A data folder from before several were remembered holds one note (label and fingerprint)."""
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    old = _events_only(["a"], ["1"])
+    store.set_note(IMPORT_PENDING, "old.csv")
+    store.set_note(IMPORT_PENDING_KEY, "0123")
+    store.set_note("import_pending:4567", "new.csv")  # another one, killed since
+    with pytest.raises(ConfigError, match=r"the imports of old\.csv, new\.csv did not finish"):
+        refuse_unfinished_import(store, tmp_path, "serving")
+    import_dataset(store, old, label="old.csv")
+    assert pending_imports(store) == {"4567": "new.csv"}
     assert store.get_note(IMPORT_PENDING) is None and store.get_note(IMPORT_PENDING_KEY) is None
     store.close()
 

@@ -206,13 +206,7 @@ def import_cmd(
     Events are stored in chunks, each its own transaction: an import stopped part-way is completed by
     running it again (what is stored counts as duplicates); retrain and serve refuse the store until then.
     """
-    from reelkit.service.ingest import (
-        IMPORT_PENDING,
-        completes_pending_import,
-        import_dataset,
-        import_key,
-        read_source,
-    )
+    from reelkit.service.ingest import import_dataset, import_key, pending_imports, read_source
     from reelkit.service.store import open_store
 
     if (ratings is None) == (data is None):
@@ -223,11 +217,16 @@ def import_cmd(
         ds = read_source(source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
         store = open_store(data_dir)
         try:
-            pending = store.get_note(IMPORT_PENDING)
             label, key = str(source.resolve()), import_key(ds)
-            if pending is not None and not completes_pending_import(store, label, key):
+            others = [v for k, v in pending_imports(store).items() if k != key and v != label]
+            if others:
+                what = (
+                    f"an earlier import of {others[0]}"
+                    if len(others) == 1
+                    else f"earlier imports of {', '.join(others)}"
+                )
                 err_console.print(
-                    f"warning: an earlier import of {pending} did not finish; import it again to complete it",
+                    f"warning: {what} did not finish; import it again to complete it",
                     highlight=False,
                     markup=False,
                 )

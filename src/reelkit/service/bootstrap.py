@@ -15,9 +15,9 @@ from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.home import HomeConfig
 from reelkit.service.ingest import (
-    IMPORT_PENDING,
     ImportSummary,
     import_dataset,
+    pending_imports,
     read_source,
     refuse_unfinished_import,
 )
@@ -101,7 +101,7 @@ def bootstrap(
         # a first run killed half-way through its import left a note naming this source: import it again
         # (what is stored already counts as duplicates) rather than train and serve on part of the data;
         # another source's unfinished import is the user's to complete, not ours to mix demo data into
-        if store.count_events() == 0 or store.get_note(IMPORT_PENDING) == label:
+        if store.count_events() == 0 or label in pending_imports(store).values():
             if source is not None:
                 ds = first if first is not None else read_source(Path(source))
             else:

@@ -56,10 +56,13 @@ def _durations(ds: Dataset) -> pd.Series:
     return est.groupby(plays["title_id"], observed=True).median().round(0)
 
 
-#: the note an unfinished import leaves in the store (see :func:`import_dataset`)
+#: the notes unfinished imports leave in the store, one each (see :func:`import_dataset`):
+#: ``import_pending:<fingerprint of its events>`` (:func:`import_key`) = its label; the same data imported
+#: from another path (the first copy deleted) completes it too
+PENDING_PREFIX = "import_pending:"
+#: the one note (label, and beside it the fingerprint) data folders written before several unfinished imports
+#: were remembered may hold: read as one more, and cleared when that import completes
 IMPORT_PENDING = "import_pending"
-#: beside it, the fingerprint of that import's events (:func:`import_key`): the same data imported from
-#: another path (the first copy deleted) completes it
 IMPORT_PENDING_KEY = "import_pending_key"
 
 
@@ -73,10 +76,26 @@ def import_key(ds: Dataset) -> str:
     return hashlib.sha256(h.to_numpy().tobytes()).hexdigest()[:32]
 
 
-def completes_pending_import(store: Store, label: str, key: str) -> bool:
-    """Whether importing ``label`` (events fingerprint ``key``) completes the store's unfinished import."""
-    pending = store.get_note(IMPORT_PENDING)
-    return pending is not None and (pending == label or store.get_note(IMPORT_PENDING_KEY) == key)
+def pending_imports(store: Store) -> dict[str, str]:
+    """The store's unfinished imports: events fingerprint -> label (an old folder's single
+    note without a fingerprint reads as fingerprint "")."""
+    pending = {k[len(PENDING_PREFIX) :]: v for k, v in store.notes(PENDING_PREFIX).items()}
+    old = store.get_note(IMPORT_PENDING)
+    if old is not None:
+        pending = {store.get_note(IMPORT_PENDING_KEY) or "": old, **pending}
+    return pending
+
+
+def _clear_pending(store: Store, label: str, key: str) -> None:
+    """Remove the notes of the unfinished imports that importing ``label`` (fingerprint ``key``) completed,
+    and only those."""
+    for k, v in pending_imports(store).items():
+        if k == key or v == label:
+            if store.get_note(PENDING_PREFIX + k) is not None:
+                store.set_note(PENDING_PREFIX + k, None)
+            if store.get_note(IMPORT_PENDING) == v:
+                store.set_note(IMPORT_PENDING, None)
+                store.set_note(IMPORT_PENDING_KEY, None)
 
 
 #: how far past the clock an imported event may be dated (time zones, clock skew)
@@ -224,13 +243,17 @@ def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str
 
 def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) -> None:
     """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: serving or training
-    ``before`` it would stand on part of the data."""
-    pending = store.get_note(IMPORT_PENDING)
-    if pending is not None:
+    ``before`` it would stand on part of the data (every such import is named)."""
+    labels = list(dict.fromkeys(pending_imports(store).values()))
+    if labels:
+        what = (
+            f"the import of {labels[0]} did not finish; run it again"
+            if len(labels) == 1
+            else f"the imports of {', '.join(labels)} did not finish; run each again"
+        )
         raise ConfigError(
-            f"{data_dir}: the import of {pending} did not finish; run it again (reelkit import --data-dir "
-            f"{data_dir} ..., from that file or a copy of it: what is stored counts as duplicates) before "
-            f"{before}"
+            f"{data_dir}: {what} (reelkit import --data-dir {data_dir} ..., from that file or a copy of it: "
+            f"what is stored counts as duplicates) before {before}"
         )
 
 
@@ -245,22 +268,18 @@ def import_dataset(
 ) -> ImportSummary:
     """Store a dataset's catalog, members and events (each chunk of events is one transaction).
 
-    Until the last chunk is stored the store keeps a note (``import_pending``: ``label``), so a
-    run killed half-way is known as such: importing the same data again completes it (event ids are
-    deterministic, so what is stored already counts as duplicates), from that path or any other (the note
-    keeps the events' fingerprint, :func:`import_key`; ``key`` when the caller has it), and ``serve --demo``
-    does so by itself."""
+    Until the last chunk is stored the store keeps a note (``import_pending:<key>``: ``label``, one per
+    unfinished import), so a run killed half-way is known as such: importing the same data again completes
+    it (event ids are deterministic, so what is stored already counts as duplicates), from that path or any
+    other (the note is keyed by the events' fingerprint, :func:`import_key`; ``key`` when the caller has
+    it), and ``serve --demo`` does so by itself. Only the notes this import completes are cleared."""
     ds = _without_future_events(ds, label)
     _warn_unreachable_ids(ds)
-    # the note names one unfinished import: another one's note is kept (it is still unfinished), and only
-    # this import's own note is cleared when it completes
+    # each unfinished import keeps its own note: other imports' notes are kept (they are still unfinished),
+    # and only the notes this import completes are cleared when it completes
     if key is None:
         key = import_key(ds)
-    pending = store.get_note(IMPORT_PENDING)
-    mine = pending is None or completes_pending_import(store, label, key)
-    if mine and pending is None:
-        store.set_note(IMPORT_PENDING, label)
-        store.set_note(IMPORT_PENDING_KEY, key)
+    store.set_note(PENDING_PREFIX + key, label)
     # an events-only file has no catalog: its titles and members carry names made up from their ids
     # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
     titles = _titles(ds)
@@ -285,9 +304,7 @@ def import_dataset(
             stored += res.stored
             dup += res.duplicates
             task.advance()
-    if mine:
-        store.set_note(IMPORT_PENDING, None)
-        store.set_note(IMPORT_PENDING_KEY, None)
+    _clear_pending(store, label, key)
     return ImportSummary(titles=n_titles, members=n_members, events_stored=stored, events_duplicate=dup)
 
 

@@ -201,6 +201,7 @@ class Store(Protocol):
     # notes kept with the data (e.g. an import that has not finished)
     def get_note(self, key: str) -> str | None: ...
     def set_note(self, key: str, value: str | None) -> None: ...
+    def notes(self, prefix: str) -> dict[str, str]: ...
 
     # maintenance
     def integrity_check(self) -> str: ...
@@ -740,6 +741,14 @@ class SQLiteStore:
                 con.execute("DELETE FROM meta WHERE key = ?", (f"note:{key}",))
             else:
                 _put_meta(con, f"note:{key}", value)
+
+    def notes(self, prefix: str) -> dict[str, str]:
+        """Every note whose key starts with ``prefix`` (key: value, in key order)."""
+        rows = self._con().execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len("note:" + prefix), "note:" + prefix),
+        )
+        return {str(k)[len("note:") :]: str(v) for k, v in rows}
 
     def rating_range(self) -> tuple[float, float, int] | None:
         """The lowest and highest stored rating and how many there are (the catalog's scale before any model
