@@ -458,6 +458,28 @@ def test_an_interrupted_import_says_so(
     assert code == 0 and b"ffmpeg version" in media.run_ffmpeg(["-version"]).stdout
 
 
+def test_an_unfinished_import_can_be_abandoned(cli: typer.Typer, tmp_path: Path) -> None:
+    """The only way past the refusal was importing that exact file again, storing the rest of a file that
+    may be the wrong one; --abandon-pending forgets the unfinished import and says what stays stored."""
+    data = tmp_path / "svc"
+    runner = CliRunner()
+    ratings = write_ratings(tmp_path / "ratings.csv")
+    assert runner.invoke(cli, ["import", "--data-dir", str(data), "--ratings", str(ratings)]).exit_code == 0
+    store = open_store(data)
+    n_events = store.count_events()
+    store.set_note("import_pending:0123", "wrong.csv")  # an import of wrong.csv was killed
+    store.close()
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "popular"])
+    assert isinstance(r.exception, ConfigError) and "--abandon-pending" in str(r.exception)
+    r = runner.invoke(cli, ["import", "--data-dir", str(data), "--abandon-pending", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"data_dir": str(data), "abandoned": ["wrong.csv"], "events": n_events}
+    r = runner.invoke(cli, ["retrain", "--data-dir", str(data), "--model", "popular", "--json"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["import", "--data-dir", str(data), "--abandon-pending", "--ratings", "r.csv"])
+    assert isinstance(r.exception, ConfigError) and "imports nothing" in str(r.exception)
+
+
 @pytest.mark.parametrize("command", ["import", "retrain"])
 def test_a_damaged_store_or_a_folder_in_its_place_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str

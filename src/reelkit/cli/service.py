@@ -199,16 +199,32 @@ def import_cmd(
     sep: Annotated[str | None, typer.Option(help="Field separator (auto-detected by default).")] = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    abandon_pending: Annotated[
+        bool,
+        typer.Option(
+            "--abandon-pending",
+            help="Give up the data folder's unfinished imports instead of completing them (the events they "
+            "stored stay: events are append-only); retrain and serve accept the folder again.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store.
 
     Events are stored in chunks, each its own transaction: an import stopped part-way is completed by
-    running it again (what is stored counts as duplicates); retrain and serve refuse the store until then.
+    running it again (what is stored counts as duplicates); retrain and serve refuse the store until then,
+    or until it is given up with --abandon-pending.
     """
     from reelkit.service.ingest import import_dataset, import_key, pending_imports, read_source
-    from reelkit.service.store import open_store
+    from reelkit.service.store import DB_NAME, open_store
 
+    if abandon_pending:
+        if ratings is not None or data is not None:
+            raise ConfigError("--abandon-pending takes no --ratings or --data: it imports nothing")
+        if not (data_dir / DB_NAME).exists():
+            raise ConfigError(f"{data_dir}: no reelkit store here; nothing to abandon")
+        _abandon_pending(data_dir, json_out)
+        return
     if (ratings is None) == (data is None):
         raise ConfigError("give exactly one of --ratings FILE or --data PATH")
     source = ratings if ratings is not None else data
@@ -235,7 +251,8 @@ def import_cmd(
             except KeyboardInterrupt:
                 err_console.print(
                     "the import did not finish: run the same command again to complete it (what is stored "
-                    "counts as duplicates); retrain and serve refuse this data folder until then",
+                    "counts as duplicates); retrain and serve refuse this data folder until then (or until "
+                    "it is given up with --abandon-pending)",
                     highlight=False,
                     markup=False,
                 )
@@ -250,6 +267,31 @@ def import_cmd(
             f"imported {summary.titles:,} titles, {summary.members:,} members and "
             f"{summary.events_stored:,} new events ({summary.events_duplicate:,} already stored) "
             f"into {data_dir}; next: reelkit retrain --data-dir {data_dir}"
+        )
+
+
+def _abandon_pending(data_dir: Path, json_out: bool) -> None:
+    """``import --abandon-pending``: forget the unfinished imports, saying what stays stored."""
+    from reelkit.service.ingest import abandon_pending_imports
+    from reelkit.service.store import open_store
+
+    store = open_store(data_dir, create=False)
+    try:
+        abandoned = abandon_pending_imports(store)
+        n_events = store.count_events()
+    finally:
+        store.close()
+    if json_out:
+        emit_json({"data_dir": str(data_dir), "abandoned": abandoned, "events": n_events})
+    elif not abandoned:
+        console.print(f"{data_dir}: no unfinished import to abandon", highlight=False, markup=False)
+    else:
+        console.print(
+            f"gave up the unfinished import(s) of {', '.join(abandoned)}: what they stored stays (events are "
+            f"append-only; {n_events:,} events in {data_dir} in all) and counts in the next retrain; "
+            "importing the same file again later stores only the rest",
+            highlight=False,
+            markup=False,
         )
 
 

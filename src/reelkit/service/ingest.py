@@ -241,6 +241,18 @@ def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str
         )
 
 
+def abandon_pending_imports(store: Store) -> list[str]:
+    """Forget every unfinished import (the way out when one cannot or should not be completed) and return
+    their labels. The events they stored stay: events are append-only, and an imported event's id is a hash
+    of its content, the same from any import, so nothing tells which import stored it."""
+    labels = list(dict.fromkeys(pending_imports(store).values()))
+    for k in store.notes(PENDING_PREFIX):
+        store.set_note(k, None)
+    store.set_note(IMPORT_PENDING, None)
+    store.set_note(IMPORT_PENDING_KEY, None)
+    return labels
+
+
 def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) -> None:
     """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: serving or training
     ``before`` it would stand on part of the data (every such import is named)."""
@@ -253,7 +265,9 @@ def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) ->
         )
         raise ConfigError(
             f"{data_dir}: {what} (reelkit import --data-dir {data_dir} ..., from that file or a copy of it: "
-            f"what is stored counts as duplicates) before {before}"
+            f"what is stored counts as duplicates) before {before}, or give up on "
+            f"{'it' if len(labels) == 1 else 'them'} with 'reelkit import --data-dir {data_dir} "
+            "--abandon-pending' (what was stored stays)"
         )
 
 
