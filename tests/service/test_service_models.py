@@ -157,6 +157,47 @@ def test_training_knows_the_scale_from_exactly_twenty_ratings(
     assert trending == pytest.approx({"five": n_fives, "one": one_score})
 
 
+@pytest.mark.parametrize("dislike", [0.0, -1.0])
+def test_like_dislike_ratings_train_on_their_own_scale(tmp_path: Path, dislike: float) -> None:
+    """Ratings of 1 and 0 (or -1), 20 or more, are a like/dislike scale: read on 0-5 every like was a low
+    rating, a dislike under the page's formula, and retrain found nothing to train on. 20 members like
+    "liked" (Trending 20) and two dislike "disliked" (Trending 0)."""
+    from reelkit.recommend.base import load_model
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord(t, t.title(), duration=6000.0) for t in ("liked", "disliked")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(20)])
+    now = 1_790_000_000
+    events = [EventRecord(f"l{m}", f"m{m}", "liked", "rating", now, 1.0) for m in range(20)]
+    events += [EventRecord(f"d{m}", f"m{m}", "disliked", "rating", now, dislike) for m in range(2)]
+    store.append_events(events)
+    store.close()
+    rec = train_store(tmp_path, personal="itemknn")
+    model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
+    trending = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert trending == pytest.approx({"liked": 20.0, "disliked": 0.0})
+    assert model.rating_scale_ == (dislike, 1.0)
+
+
+def test_nothing_to_train_on_names_the_services_setting(tmp_path: Path) -> None:
+    """It said "check --min-rating", an option retrain does not have."""
+    from reelkit.service.store import MemberRecord, TitleRecord
+
+    store = open_store(tmp_path)
+    store.upsert_titles([TitleRecord("low", "Low"), TitleRecord("top", "Top")])
+    store.upsert_members([MemberRecord(f"m{m}", f"M{m}") for m in range(20)])
+    now = 1_790_000_000
+    store.append_events([EventRecord(f"l{m}", f"m{m}", "low", "rating", now, 1.0) for m in range(20)])
+    store.append_events([EventRecord("t", "m0", "top", "rating", now, 0.0)])  # the scale's bottom
+    store.append_events([EventRecord("t2", "m1", "top", "rating", now, 5.0)])  # 0-5, 1s in its lower half
+    store.append_events([EventRecord("t3", "m1", "top", "thumb", now, -1.0)])  # and thumbed down
+    store.close()
+    with pytest.raises(EmptyDataError) as err:
+        train_store(tmp_path, personal="itemknn")
+    assert "--min-rating" not in str(err.value) and '"low_rating": "positive"' in str(err.value)
+
+
 def test_ratings_beyond_ten_widen_the_trained_scale(tmp_path: Path) -> None:
     """Ratings on 0-100 (20 members rate 100, two rate 20) train on 0-100, the usual 0-10 widened to the
     highest rating: a 20 is in the lower half, a dislike (Trending 0); on 0-10 it read as above the top."""
@@ -353,6 +394,8 @@ def test_the_stored_scale_is_taken_from_exactly_twenty_ratings() -> None:
     assert stored_scale((1.0, 5.0, 20)) == (0.0, 5.0)
     assert stored_scale((1.0, 5.0, 19)) == (0.0, 10.0)
     assert stored_scale((-1.0, 7.0, 20)) == (-1.0, 10.0)
+    assert stored_scale((0.0, 1.0, 20)) == (0.0, 1.0)  # like/dislike
+    assert stored_scale((-1.0, 1.0, 20)) == (-1.0, 1.0)
 
 
 def test_format_time_is_utc_on_the_24_hour_clock(monkeypatch: pytest.MonkeyPatch) -> None:

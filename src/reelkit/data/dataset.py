@@ -470,7 +470,16 @@ class Dataset:
         agg = agg.loc[agg["weight"] > 0]
         dropped = everything.loc[everything.index.difference(agg.index)]
         if len(agg) == 0:
-            raise EmptyDataError("no positive interactions left after aggregation (check --min-rating)")
+            lo, hi = rating_scale
+            why = ["a thumbs-down"]
+            if cfg.low_rating == "dislike":
+                why.append(f"a rating in the lower half of the {lo:g}-{hi:g} scale (a dislike)")
+            if min_rating is not None:
+                why.append(f"a rating under min_rating {min_rating:g} (--min-rating)")
+            raise EmptyDataError(
+                f"no positive interactions left after aggregation: each pair is {' or '.join(why)}, or "
+                "weighs nothing"
+            )
         member_codes, member_ids = pd.factorize(agg["member_id"], sort=True)
         if all_titles:
             title_ids = np.sort(self.titles.index.to_numpy().astype(str))

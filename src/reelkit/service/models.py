@@ -161,12 +161,14 @@ MIN_RATINGS_FOR_SCALE = 20
 
 def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]:
     """The usual rating scale of the stored ratings (the events endpoint's before a model is trained, and the
-    one training widens to them): from 0 to 5 or 10, the first that holds the highest stored rating, once
-    at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before."""
+    one training widens to them): from 0 to 1, 5 or 10, the first that holds the highest stored rating, once
+    at least :data:`MIN_RATINGS_FOR_SCALE` are stored; 0-10 before. 0-1 (-1 to 1 with -1s) is a like/dislike
+    scale: read as 0-5 its likes were low ratings, dislikes under the page's formula, and nothing was left
+    to train on."""
     if stored is None or stored[2] < MIN_RATINGS_FOR_SCALE:
         return 0.0, 10.0
     lo, hi, _ = stored
-    return min(0.0, lo), 5.0 if hi <= 5.0 else 10.0
+    return min(0.0, lo), 1.0 if hi <= 1.0 else 5.0 if hi <= 5.0 else 10.0
 
 
 def _home_for_scale(home: HomeConfig, scale_known: bool) -> HomeConfig:
@@ -241,13 +243,22 @@ def train_store(
         lo, hi = stored_scale(stored)
         scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
         h = _home_for_scale(home or HomeConfig(), scale_known)
-        inter = ds.interactions(
-            all_titles=True,
-            rating_scale=scale,
-            confidence=h.confidence,
-            sample_fraction=h.continue_min_fraction,
-            sample_seconds=h.continue_min_seconds,
-        )
+        try:
+            inter = ds.interactions(
+                all_titles=True,
+                rating_scale=scale,
+                confidence=h.confidence,
+                sample_fraction=h.continue_min_fraction,
+                sample_seconds=h.continue_min_seconds,
+            )
+        except EmptyDataError as exc:  # its advice names the library's options, not the service's
+            advice = (
+                'to count low ratings as interactions, set "home": {"confidence": {"low_rating": '
+                '"positive"}} in the service\'s settings (service.json) and retrain'
+                if h.confidence.low_rating == "dislike"
+                else "store some plays, likes or ratings first"
+            )
+            raise EmptyDataError(f"{exc.message}; {advice}", path=str(data_dir)) from None
         fitted: dict[str, Recommender] = {}
         with progress.task("training the model bundle", total=4) as task:
             fitted["personal"] = models[personal](**dict(params or {})).fit(inter, progress=progress)
