@@ -607,6 +607,29 @@ def test_unused_columns_are_warned_about_when_no_rating_or_time_is_found(tmp_pat
         load_parquet(tmp_path / "t.parquet")
 
 
+def test_a_value_beside_fractions_is_a_play_and_the_advice_names_plays_and_thumbs(tmp_path: Path) -> None:
+    """A play log's seconds mapped as the value were read as ratings (3000 stars, the fraction ignored), and
+    the warning advised mapping seconds or thumbs as the rating (a thumbs-down then a liked title)."""
+    text = "user_id,title_id,ts,watch_seconds,completion\nu1,m1,5,3000,1.0\nu1,m2,6,600,0.2\n"
+    p = write(tmp_path / "log.csv", text)
+    with pytest.warns(ReelkitWarning) as w:
+        load_events_file(p)
+    assert "--columns 'watch_seconds=value,completion=fraction'" in str(w[0].message)
+    assert "=rating'" not in str(w[0].message)
+    ds = load_events_file(p, columns="watch_seconds=value,completion=fraction")
+    assert ds.events["kind"].tolist() == ["play", "play"]
+    assert ds.events["value"].tolist() == [3000.0, 600.0] and ds.events["fraction"].tolist() == [1.0, 0.2]
+    frame = pd.DataFrame({"user": ["u1"], "item": ["m1"], "value": [3000.0], "fraction": [1.0], "ts": [5]})
+    frame.to_parquet(tmp_path / "log.parquet")
+    assert load_parquet(tmp_path / "log.parquet").events["kind"].tolist() == ["play"]
+    assert Dataset.from_events(
+        frame.rename(columns={"user": "member_id", "item": "title_id", "ts": "timestamp"})
+    ).events["kind"].tolist() == ["play"]
+    with pytest.warns(ReelkitWarning) as w:
+        load_events_file(write(tmp_path / "thumbs.csv", "user,item,ts,thumb\nu1,t1,5,1\nu1,t2,6,-1\n"))
+    assert "add a kind column saying thumb" in str(w[0].message) and "=rating'" not in str(w[0].message)
+
+
 def test_an_empty_timestamp_is_refused_at_its_line(tmp_path: Path) -> None:
     """An empty time read as 0 made a re-rating the oldest event, so the rating it replaced counted."""
     p = write(

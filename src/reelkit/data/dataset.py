@@ -159,7 +159,9 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
             )
         out["kind"] = pd.Categorical(kind.to_numpy(), categories=list(EVENT_KINDS))
     else:  # one kind for all: codes directly (a list of n strings is slow for tens of millions of rows)
-        default = "rating" if "value" in events.columns else "play"
+        # a value beside fractions watched is a position in seconds (a play log), not a rating
+        fractions = "fraction" in events.columns and bool(events["fraction"].notna().any())
+        default = "rating" if "value" in events.columns and not fractions else "play"
         codes = np.full(n, EVENT_KINDS.index(default), dtype=np.int8)
         out["kind"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(EVENT_KINDS)))
     out["value"] = (

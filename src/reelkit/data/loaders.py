@@ -18,7 +18,8 @@ Generic delimited files (:func:`load_delimited`)
     ignored) or from ``columns``: a positional spec such as ``"user,item,rating,timestamp"`` (``-`` skips a
     field) or a mapping ``"uid=member_id,sku=title_id"`` / ``{"uid": "member_id"}`` by header name. A file
     without a header and without ``columns`` is read as ``user,item[,rating[,timestamp]]``. Without a value
-    or kind column the events are implicit plays. Timestamps may be unix seconds or dates.
+    or kind column the events are implicit plays; without a kind column a value beside a fraction column is
+    a play's position in seconds (a play log), otherwise a rating. Timestamps may be unix seconds or dates.
 Parquet (:func:`load_parquet`)
     the same column names and aliases; datetime columns become unix seconds.
 
@@ -504,10 +505,27 @@ def _warn_unused(
     read_as = "plays" if no_value else "events"
     read_as += " without times (all at 0)" if no_time else " (implicit feedback)"
     name, field = (rating[0], "rating") if rating else (time[0], "timestamp")
+    advice = f"if one is the {lacking}, say so: --columns '{name}={field}' (columns= in Python)"
+    # a rating is not what every number is: seconds watched and thumbs read as ratings were stars (3000 of
+    # them) and liked thumbs-down
+    key = {n: _norm_name(n) for n in rating}
+    seconds = [n for n in rating if any(w in key[n] for w in ("sec", "watch", "position", "duration"))]
+    share = [n for n in rating if any(w in key[n] for w in ("complet", "frac", "percent", "share"))]
+    thumbs = [n for n in rating if "thumb" in key[n]]
+    if thumbs:
+        advice = (
+            f"'{thumbs[0]}' as a rating would make a thumbs-down (-1) the low end of a rating scale: for "
+            f"thumbs (1 up, -1 down) add a kind column saying thumb and map --columns '{thumbs[0]}=value'"
+        )
+    elif seconds:
+        frac = share[0] if share else "FRACTION_COLUMN"
+        advice = (
+            f"for a play log (seconds watched, a fraction of the title) say so: --columns "
+            f"'{seconds[0]}=value,{frac}=fraction' (events with a fraction are plays; columns= in Python)"
+        )
     warnings.warn(
         f"{path}: column(s) {', '.join(map(repr, dict.fromkeys(rating + time)))} not used and no {lacking} "
-        f"column found, so the events are read as {read_as}; if one is the {lacking}, say so: --columns "
-        f"'{name}={field}' (columns= in Python)",
+        f"column found, so the events are read as {read_as}; {advice}",
         ReelkitWarning,
         stacklevel=2,
     )
@@ -883,7 +901,8 @@ def _events_from_table(
             # and a 7 counted as up
             if (i := _first((kind == "thumb").to_numpy() & ~value.isin((1, -1)).to_numpy())) is not None:
                 at(i, f"thumb value {float(value.iloc[i]):g}: a thumb is 1 (up) or -1 (down)")
-    elif "value" not in frame:
+    elif "value" not in frame or ("fraction" in frame and frame["fraction"].notna().any()):
+        # with fractions watched a value is the position in seconds: plays (a play log), not ratings
         frame["kind"] = np.full(n, "play", dtype=object)
     elif (i := _first(frame["value"].isna().to_numpy())) is not None:
         at(i, "empty rating; fill it in or remove this line (or add a 'kind' column for non-rating events)")
@@ -1455,7 +1474,9 @@ def load_parquet(
                     path=str(p),
                 )
             frame[field] = conv
-    if "kind" not in frame and "value" not in frame:
+    if "kind" not in frame and (
+        "value" not in frame or ("fraction" in frame and frame["fraction"].notna().any())
+    ):  # a value beside fractions watched is the position in seconds (a play log), not a rating
         frame["kind"] = "play"
     titles, used = _optional_catalog(Path(titles_path) if titles_path is not None else _sibling_catalog(p))
     return _build(frame, titles, p, used, unknown_titles)
