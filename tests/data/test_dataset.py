@@ -266,7 +266,7 @@ def test_float_ids_with_a_fraction_keep_it() -> None:
     ("column", "values", "needle"),
     [
         ("value", [4.0, np.inf], "infinite"),
-        ("value", [4.0, np.nan], "rating event has no value"),
+        ("value", [4.0, np.nan], r"rating event \(row 2\) has no value"),
         ("fraction", [0.5, 1.5], "fraction 1.5 is not a share"),
         ("fraction", [0.5, 1.0001], "fraction 1.0001 is not a share"),  # past rounding (1e-9)
         ("fraction", [0.5, -0.0001], "fraction -0.0001 is not a share"),

@@ -969,6 +969,27 @@ def test_a_thumb_is_up_or_down(tmp_path: Path) -> None:
         Dataset.from_events(frame)
 
 
+def test_a_bad_value_is_named_by_its_rows_kind_and_line(tmp_path: Path) -> None:
+    """A thumb 'up' was reported as a rating, a rating line of a file without values had no line number,
+    and a play at -100 s was taken as a short play; the frame path names the row."""
+    path = tmp_path / "e.csv"
+    cases = (
+        ("member,title,kind,value\nu1,t1,play,5\nu1,t2,thumb,up\n", r"e\.csv:3: thumb \(1 up or -1 down\)"),
+        ("member,title,kind\nu1,t1,play\nu1,t2,rating\n", r"e\.csv:3: a rating event, but the file has no"),
+        ("member,title,kind,value\nu1,t1,play,-100\n", r"e\.csv:2: play position -100 s is negative"),
+        ("member,title,value,fraction\nu1,t1,5,0.1\nu1,t2,-3,0.2\n", r"e\.csv:3: play position -3 s"),
+    )
+    for text, message in cases:
+        path.write_text(text)
+        with pytest.raises(DataFormatError, match=message):
+            load_events(path)
+    frame = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "kind": ["play", "rating"]})
+    with pytest.raises(DataFormatError, match=r"a rating event \(row 2\) has no value"):
+        Dataset.from_events(frame.assign(value=[3.0, None]))
+    with pytest.raises(DataFormatError, match=r"play position -5 s \(row 1\) is negative"):
+        Dataset.from_events(frame.assign(value=[-5.0, 4.0]))
+
+
 def test_loaders_take_their_file_by_keyword(tmp_path: Path) -> None:
     """The damaged-file wrapper took the first argument positionally only: path= calls failed."""
     path = tmp_path / "r.csv"

@@ -180,7 +180,13 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         raise DataFormatError("a value is infinite; ratings and thumbs are finite numbers", path=source)
     rating = (out["kind"] == "rating").to_numpy()
     if np.isnan(value[rating]).any():  # such a pair had weight 0 and left training unseen
-        raise DataFormatError("a rating event has no value; give each rating its number", path=source)
+        row = int(np.flatnonzero(rating & np.isnan(value))[0])
+        raise DataFormatError(
+            f"a rating event (row {row + 1}) has no value; give each rating its number", path=source
+        )
+    if ((out["kind"] == "play").to_numpy() & (value < 0)).any():  # a play's value is the position it reached
+        row = int(np.flatnonzero((out["kind"] == "play").to_numpy() & (value < 0))[0])
+        raise DataFormatError(f"play position {value[row]:g} s (row {row + 1}) is negative", path=source)
     thumb = (out["kind"] == "thumb").to_numpy()
     bad_thumb = value[thumb][~np.isin(value[thumb], (1.0, -1.0))]
     if len(bad_thumb):  # a 0 was no thumb at all and a 7 an up-thumb

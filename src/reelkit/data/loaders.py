@@ -780,6 +780,14 @@ def _field_word(layout: _Layout, field: str) -> str:
     return _FIELD_WORDS[field]
 
 
+def _value_word(layout: _Layout, kind: str) -> str:
+    """The value field named for its row's kind (a thumb's value is not a rating), with its header name."""
+    noun = {"rating": "rating", "thumb": "thumb (1 up or -1 down)", "play": "play position in seconds"}
+    word = _field_word(layout, "value")
+    rest = word[len(_FIELD_WORDS["value"]) :]  # ' (... column)' when the file names it
+    return noun.get(kind.strip().lower(), "value") + rest
+
+
 def _dates(given: pd.Series, fmt: str | None) -> pd.Series | None:
     """``given`` parsed as dates in one format (``None``: the one pandas infers from the first), or ``None``
     when pandas refuses the format outright."""
@@ -875,6 +883,8 @@ def _events_from_table(
                 values = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
                 bad = values.isna().to_numpy() & (raw != "").to_numpy()
             if (i := _first(bad)) is not None:
+                if field == "value" and "kind" in frame:  # the row's own kind: 'up' is a thumb, not a rating
+                    word = _value_word(layout, str(frame["kind"].iloc[i]))
                 at(i, f"{word} {_shown(str(col.iloc[i]))!r} is not {what}; fix or remove this line")
             frame[field] = values
         if (i := _first(np.isinf(frame[field].to_numpy(np.float64)))) is not None:
@@ -893,6 +903,12 @@ def _events_from_table(
         if (i := _first(~kind.isin(("rating", "thumb", "play")).to_numpy())) is not None:
             at(i, f"unknown event kind {_shown(str(frame['kind'].iloc[i]))!r}; use rating, thumb or play")
         frame["kind"] = kind
+        if "value" not in frame and (i := _first((kind == "rating").to_numpy())) is not None:
+            at(
+                i,
+                "a rating event, but the file has no ratings: add a 'value' or 'rating' column, or remove "
+                "this line",
+            )
         if "value" in frame:
             value = frame["value"]
             if (i := _first((kind == "rating").to_numpy() & value.isna().to_numpy())) is not None:
@@ -906,6 +922,10 @@ def _events_from_table(
         frame["kind"] = np.full(n, "play", dtype=object)
     elif (i := _first(frame["value"].isna().to_numpy())) is not None:
         at(i, "empty rating; fill it in or remove this line (or add a 'kind' column for non-rating events)")
+    if "value" in frame and "kind" in frame:  # a play's value is its position: -100 s was a short play
+        plays = (frame["kind"] == "play").to_numpy() & (frame["value"].to_numpy(np.float64) < 0)
+        if (i := _first(plays)) is not None:
+            at(i, f"play position {float(frame['value'].iloc[i]):g} s is negative; fix or remove this line")
     return frame
 
 
