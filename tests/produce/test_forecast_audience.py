@@ -678,3 +678,49 @@ def test_leave_one_out_comparables_drop_the_film_itself_among_duplicates() -> No
     assert comps[3] in (1.5, 2.5, 3.0)  # the far film: two of the others, not itself
     plain = knn_comparables(space, target, space[:1], 3, leave_one_out=False)
     assert plain.tolist() == [pytest.approx(7 / 3)]
+
+
+def test_a_comparable_with_a_year_is_that_movielens_film_and_one_missing_is_said_per_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MovieLens keeps "Film 3" and 1983 apart: "Film 3 (1983)" matched no title there and was dropped from
+    the communities in silence (while listed as found); a comparable missing from one catalogue is said for
+    that catalogue."""
+    import warnings
+
+    import reelkit.produce.forecast as fc
+    from reelkit.errors import ReelkitWarning
+    from reelkit.progress import SILENT
+
+    genres = ["Action", "Comedy", "Drama", "Horror"]
+    rows = ["userId,movieId,rating,timestamp"] + [
+        f"{u},{(u * 7 + i) % 40},{1 + (u + i) % 5},{1_000_000_000 + i}" for u in range(60) for i in range(12)
+    ]
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    movies = ["movieId,title,genres"] + [
+        f"{m},{'Heat' if m == 3 else f'Film {m}'} ({1980 + m % 30}),{genres[m % 4]}|{genres[(m // 4) % 4]}"
+        for m in range(40)
+    ]
+    (tmp_path / "movies.csv").write_text("\n".join(movies) + "\n")
+    ratings = tmp_path / "ratings.csv"
+    cat = fc._train_catalog(ratings, 3, SILENT)
+    monkeypatch.setattr(fc, "_train_catalog", lambda *args: cat)
+
+    def placed(*comparables: str) -> list[tuple[int, float]]:
+        c = fc.Concept(genres=["Horror"], runtime=90, comparables=list(comparables))
+        return [(x.id, round(x.share, 12)) for x in fc.community_forecast(c, ratings, top=3)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        assert placed("Heat (1983)") == placed("Heat") != placed()
+    with pytest.warns(ReelkitWarning, match=r"not in the MovieLens catalogue ratings\.csv.*'Heat \(1995\)'"):
+        assert placed("Heat (1995)") == placed()
+    # Heat (1995) is in ggplot2movies, not in this catalogue; Film 7 in neither: each said for its catalogue
+    with pytest.warns(ReelkitWarning):
+        f = fc.forecast_concept(
+            fc.Concept(genres=["Horror"], runtime=90, comparables=["Heat (1995)", "Film 7 (1987)"]),
+            ratings=ratings,
+            n_communities=3,
+        )
+    assert f.comparables_found == ("Heat (1995)",) and f.comparables_missing == ("Film 7 (1987)",)
+    assert f.comparables_missing_communities == ("Heat (1995)",)

@@ -629,11 +629,15 @@ class Forecast:
     audience: float
     audience_low: float
     audience_high: float
+    #: The named comparables found in / missing from ggplot2movies (the audience size's catalogue).
     comparables_found: tuple[str, ...]
     comparables_missing: tuple[str, ...]
     communities: tuple[CommunityShare, ...]
     #: What was assumed for what the concept left out (its budget, its rating), one line each.
     assumed: tuple[str, ...] = ()
+    #: The named comparables missing from the MovieLens catalogue (left out of the communities; empty
+    #: without one).
+    comparables_missing_communities: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -886,8 +890,9 @@ def forecast_concept(
                 missing.append(name)
         if missing:  # dropped in silence, the forecast read as if they had been used
             warnings.warn(
-                f"comparable(s) not in the catalogue, left out: {', '.join(repr(m) for m in missing)}; write "
-                "each as the catalogue names it, in quotes when it has a comma ('Matrix, The (1999)')",
+                f"comparable(s) not in the catalogue, left out: {', '.join(repr(m) for m in missing)} "
+                "(ggplot2movies, the audience size's); write each as the catalogue names it, in quotes when "
+                "it has a comma ('Matrix, The (1999)')",
                 ReelkitWarning,
                 stacklevel=2,
             )
@@ -905,11 +910,13 @@ def forecast_concept(
     else:
         lo, hi = est.predict_interval(base, comps)
     communities: tuple[CommunityShare, ...] = ()
+    missing_communities: tuple[str, ...] = ()
     source = ratings if ratings is not None else concept.catalog
     if source is not None:
-        communities = tuple(
-            community_forecast(concept, source, n_communities=n_communities, progress=progress)
+        shares, missing_communities = _community_forecast(
+            concept, source, n_communities=n_communities, progress=progress
         )
+        communities = tuple(shares)
     return Forecast(
         title=concept.title,
         log_votes=log_votes,
@@ -920,6 +927,7 @@ def forecast_concept(
         comparables_missing=tuple(missing),
         communities=communities,
         assumed=assumed,
+        comparables_missing_communities=missing_communities,
     )
 
 
@@ -1063,6 +1071,19 @@ def community_forecast(
     top: int = 5,
     progress: Progress = SILENT,
 ) -> list[CommunityShare]:
+    """The ``top`` communities by lift; a named comparable missing from the catalogue is warned of."""
+    return _community_forecast(concept, ratings, n_communities=n_communities, top=top, progress=progress)[0]
+
+
+def _community_forecast(
+    concept: Concept,
+    ratings: str | Path,
+    *,
+    n_communities: int = 8,
+    top: int = 5,
+    progress: Progress = SILENT,
+) -> tuple[list[CommunityShare], tuple[str, ...]]:
+    """:func:`community_forecast`, and the named comparables missing from this catalogue."""
     cat = _train_catalog(ratings, n_communities, progress)
     # genres match whatever their case, as in concept_base, and in either spelling ("Children's")
     by_key = {_genre_key(g): g for g in cat.vocab}
@@ -1091,9 +1112,24 @@ def community_forecast(
     lo_year, hi_year = cat.years
     year = min(max(float(concept.year), lo_year), hi_year) if concept.year is not None else hi_year
     meta = metadata_matrix(pd.Series([genres]), pd.Series([year]), cat.vocab)
+    # MovieLens names lose their "(1995)" to the year column: without it a comparable's year matched nothing
     split = [_split_title(t) for t in cat.titles["name"].astype(str)]
-    names, years = [n for n, _ in split], [y for _, y in split]
-    idx = sorted({i for c in concept.comparables for i in _title_matches(names, years, c)})
+    listed = pd.to_numeric(cat.titles["year"], errors="coerce")
+    names = [n for n, _ in split]
+    years = [
+        y if y is not None else (None if pd.isna(ly) else int(ly))
+        for (_, y), ly in zip(split, listed, strict=True)
+    ]
+    hits = {c: _title_matches(names, years, c) for c in concept.comparables}
+    missing = tuple(c for c, i in hits.items() if not i)
+    if missing:  # placed as if they had not been named, without a word
+        warnings.warn(
+            f"comparable(s) not in the MovieLens catalogue {Path(ratings).name}, left out of the "
+            f"communities: {', '.join(repr(m) for m in missing)}",
+            ReelkitWarning,
+            stacklevel=3,
+        )
+    idx = sorted({i for v in hits.values() for i in v})
     comps = [cat.als.item_factors_[idx].astype(np.float64)] if idx else None
     vec = cat.placer.place(meta, comps)
     k = cat.comm.n_communities_
@@ -1102,7 +1138,7 @@ def community_forecast(
     lift = shares / np.maximum(cat.baseline, 1e-12)  # against an average title's audience, not head count
     names_by_id = {p.id: p.name for p in cat.profiles}
     order = np.argsort(-lift)[:top]
-    return [
+    shown = [
         CommunityShare(
             int(c),
             names_by_id.get(int(c), f"community {c}"),
@@ -1112,6 +1148,7 @@ def community_forecast(
         )
         for c in order
     ]
+    return shown, missing
 
 
 def _digest(*parts: str) -> str:
