@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -560,23 +561,54 @@ def test_cli_crew_match_reads_the_schedule_it_is_given(
 def test_cli_crew_match_passes_its_time_limit_to_the_matcher(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--time-limit 7 reaches the team matcher (not only the schedule's solver)."""
+    """--time-limit 7 is the command's: the schedule's solve has up to a third of it, the team matcher what
+    it leaves (each had all 7 s, and the matcher's every re-solve too)."""
     import reelkit.produce.crew as crew
+    import reelkit.produce.shoot as shoot
 
     seen = []
-    real = crew.match_team
+    real, real_plan = crew.match_team, shoot.plan_shoot
 
     def spy(*a, **kw):  # type: ignore[no-untyped-def]
         seen.append(kw.get("time_limit"))
         return real(*a, **kw)
 
+    def plan_spy(prod, opts):  # type: ignore[no-untyped-def]
+        seen.append(opts.time_limit)
+        return real_plan(prod, opts)
+
     monkeypatch.setattr(crew, "match_team", spy)
+    monkeypatch.setattr(shoot, "plan_shoot", plan_spy)
     prod_path, pool_path, _ = _cli_crew_files(tmp_path)
     code, _, err = run(
         capsys, "crew", "match", str(prod_path), "--pool", str(pool_path), "--time-limit", "7", "--json"
     )
     assert code == 0, err
-    assert seen == [7.0]
+    assert seen[0] == pytest.approx(7 / 3) and 5 < seen[1] < 7  # what the schedule's solve left
+
+
+def test_the_time_limit_covers_every_solve_of_the_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """match_team gave the first solve and each re-solve explaining a pick the whole limit (1 + 7 solves
+    of 20 s: 163 s on 150 candidates); the first has two thirds of it, the re-solves share the rest."""
+    from ortools.sat.python import cp_model
+
+    import reelkit.produce.crew as crew
+
+    prod = _seven_roles()
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    ends: list[float] = []  # when each solve must stop, from the start of the match
+
+    class Spy(cp_model.CpSolver):  # type: ignore[misc]
+        def solve(self, model: Any, *args: Any, **kwargs: Any) -> Any:
+            ends.append(time.monotonic() - start + self.parameters.max_time_in_seconds)
+            return super().solve(model, *args, **kwargs)
+
+    monkeypatch.setattr(crew.cp_model, "CpSolver", Spy)
+    start = time.monotonic()
+    team = match_team(prod, _random_pool(50), sched, time_limit=30)
+    assert team.status == "OPTIMAL" and len(ends) == 8
+    assert 20 <= ends[0] < 20.5 and max(ends) < 30.1  # the re-solves share what the first left
+    assert all(c.loss_without is not None and c.loss_without >= 0 for c in team.choices)
 
 
 def test_the_help_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,17 @@ TimeLimitOpt = Annotated[
         min=0.1,
         help="Solver time limit in seconds. When the search stops at it unproven, completing the greedy "
         "schedule (compared with the search's best) takes a quarter of it more, at least 5 s.",
+    ),
+]
+
+CrewTimeLimitOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        min=0.1,
+        help="Seconds for the whole match: without --schedule, the schedule's solve takes up to a third of "
+        "it (and its greedy completion, as in 'schedule plan', when stopped unproven); the team's solve two "
+        "thirds of what is left, and the re-solves explaining each pick share the rest, each at least 0.5 s.",
     ),
 ]
 
@@ -148,7 +160,7 @@ def crew_match_cmd(
         Path | None,
         typer.Option("--schedule", help="schedule.json from 'reelkit schedule plan' (default: solve one)."),
     ] = None,
-    time_limit: TimeLimitOpt = 20.0,
+    time_limit: CrewTimeLimitOpt = 20.0,
     json_out: JsonOpt = False,
 ) -> None:
     """Choose a team covering every role within availability and budget, maximising fit; explain each pick.
@@ -186,12 +198,14 @@ def crew_match_cmd(
             "match --help')"
         )
     candidates = load_pool(pool)
+    deadline = time.monotonic() + time_limit  # the limit is the command's, not each solve's
     with progress_for(not json_out) as progress, progress.task("matching"):
         if schedule is not None:
             sched = load_schedule(schedule, prod)
         else:
-            sched = plan_shoot(prod, SolveOptions(time_limit=time_limit))
-        team = match_team(prod, candidates, sched, time_limit=time_limit)
+            sched = plan_shoot(prod, SolveOptions(time_limit=time_limit / 3))
+        left = max(deadline - time.monotonic(), min(time_limit, 1.0))
+        team = match_team(prod, candidates, sched, time_limit=left)
     if json_out:
         emit_json(team.to_dict())
         return

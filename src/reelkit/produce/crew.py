@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 import typing
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -67,6 +68,8 @@ __all__ = [
 
 _SCALE = 1_000_000  # fit terms in millionths: rounding moves a team's fit by far less than its 3 decimals
 _CAST_KINDS = {"lead", "supporting"}
+#: Seconds each explanation's re-solve has at least, when the time limit is spent.
+_EXPLAIN_FLOOR = 0.5
 
 
 class Candidate(_Available):
@@ -162,7 +165,8 @@ class Choice:
     shared_with: tuple[str, ...]
     cost: float
     days: int
-    #: Team fit lost if this candidate could not take the role (``None``: no other team is possible).
+    #: Team fit lost if this candidate could not take the role (``None``: no other team is possible, or the
+    #: re-solve found none in its share of the time limit).
     loss_without: float | None
     next_best: str | None
 
@@ -254,7 +258,11 @@ def match_team(
     seed: int = 0,
     explain: bool = True,
 ) -> Team:
-    """The team of best fit (see the module docstring); :class:`InfeasibleError` when none exists."""
+    """The team of best fit (see the module docstring); :class:`InfeasibleError` when none exists.
+
+    ``time_limit`` covers every solve: the first has two thirds of it (all of it without ``explain``), and
+    the explanations' re-solves share what it leaves, each at least ``_EXPLAIN_FLOOR`` seconds."""
+    deadline = time.monotonic() + time_limit
     roles = list(prod.roles)
     if not roles:
         raise ProductionFormatError("the production has no roles to fill; add a 'roles' list")
@@ -301,10 +309,15 @@ def match_team(
     money_scale = cost_scale([v[2] for v in eligible.values()] + ([prod.budget] if prod.budget else []))
 
     def solve(
-        forbid: tuple[int, int] | None,
+        forbid: tuple[int, int] | None, limit: float, hint: Mapping[int, int] | None = None
     ) -> tuple[Any, cp_model.CpSolver, dict[Any, Any], dict[Any, Any]]:
         m = cp_model.CpModel()
         x = {k: m.new_bool_var(f"x{k}") for k in eligible if k != forbid}
+        # a whole team to start from (a re-solve: the team found, but the pick forbidden)
+        hinted = {c for r, c in hint.items() if (c, r) != forbid} if hint is not None else set()
+        for (c, r), v in x.items():
+            if hint is not None:
+                m.add_hint(v, hint.get(r) == c)
         for r in range(len(roles)):
             m.add_exactly_one(v for (c, rr), v in x.items() if rr == r)
         chosen: dict[int, Any] = {}
@@ -329,6 +342,8 @@ def match_team(
                 m.add(zv <= chosen[a])
                 m.add(zv <= chosen[b])
                 z[a, b] = zv
+                if hint is not None:
+                    m.add_hint(zv, a in hinted and b in hinted)
                 pairs_of[a].append(zv)
                 pairs_of[b].append(zv)
                 terms.append(bonus * zv)
@@ -340,13 +355,21 @@ def match_team(
                 m.add(sum(zs) <= (len(roles) - 1) * chosen[c])
         m.maximize(sum(terms))
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = float(time_limit)
+        solver.parameters.max_time_in_seconds = float(limit)
         solver.parameters.num_workers = 2
         solver.parameters.random_seed = seed
+        if forbid is not None:  # it starts from the team hinted; presolving 150 candidates took 1-2 s of it
+            solver.parameters.cp_model_presolve = False
         status = solver.solve(m)
         return status, solver, x, z
 
-    status, solver, x, _ = solve(None)
+    # a start for the first solve: each role's person of the best fit without the pairs (an assignment)
+    fit_rc = np.full((len(roles), len(cands)), -1e9)
+    for (c, r), v in eligible.items():
+        fit_rc[r, c] = w.skill * v[0] + w.genre * v[1]
+    rows, cols = linear_sum_assignment(fit_rc, maximize=True)
+    first = time_limit * 2 / 3 if explain else time_limit
+    status, solver, x, _ = solve(None, first, {int(r): int(c) for r, c in zip(rows, cols, strict=True)})
     if status == cp_model.INFEASIBLE:
         # the cheapest team (each role its own person), which the role-by-role cheapest can undercut
         costs_rc = np.full((len(roles), len(cands)), np.inf)
@@ -363,23 +386,27 @@ def match_team(
             conflicts=conflicts,
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise ReelkitError(f"no team found within {time_limit:g} s; give it more time")
+        raise ReelkitError(f"no team found within {first:g} s; give it more time")
     best = solver.objective_value / _SCALE
     picks = {r: c for (c, r), v in x.items() if solver.value(v)}
-    explained: dict[int, tuple[float | None, str | None]] = {}
-    while explain and len(explained) < len(picks):
-        r, c = next((r, c) for r, c in sorted(picks.items()) if r not in explained)
-        st2, s2, x2, _ = solve((c, r))
+    # (candidate, role) -> the best team's fit without that pick and who took the role there (None: none)
+    without: dict[tuple[int, int], tuple[float, str] | None] = {}
+    while explain and (todo := [(c, r) for r, c in sorted(picks.items()) if (c, r) not in without]):
+        left = (deadline - time.monotonic()) / len(todo)
+        st2, s2, x2, _ = solve(todo[0], max(left, _EXPLAIN_FLOOR), picks)
         if st2 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            explained[r] = (None, None)
+            without[todo[0]] = None
             continue
         other = s2.objective_value / _SCALE
+        r = todo[0][1]
+        without[todo[0]] = (
+            other,
+            next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.value(v)),
+        )
         if other > best:
-            # a team better than the one found (the first solve stopped unproven): report it, explain anew
-            best, picks, explained = other, {rr: cc for (cc, rr), v in x2.items() if s2.value(v)}, {}
-            continue
-        nxt = next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.value(v))
-        explained[r] = (best - other, nxt)
+            # a team better than the one found (the first solve stopped unproven): it is reported and
+            # explained; the re-solves of the picks it keeps still hold
+            best, picks = other, {rr: cc for (cc, rr), v in x2.items() if s2.value(v)}
     chosen_ids = set(picks.values())
     choices: list[Choice] = []
     for r, c in sorted(picks.items()):
@@ -387,7 +414,8 @@ def match_team(
         others = [o for o in chosen_ids if o != c]
         pairs = [(cands[o].id, _shared(cands[c], cands[o], w.cap)) for o in others]
         shared = sum(w.shared * s for _, s in pairs if s > 0) / 2
-        loss, nxt = explained.get(r, (None, None))
+        alt = without.get((c, r))
+        loss, nxt = (best - alt[0], alt[1]) if alt is not None else (None, None)
         choices.append(
             Choice(
                 role_id=roles[r].id,
