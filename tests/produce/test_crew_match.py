@@ -221,6 +221,22 @@ def test_the_days_paid_follow_a_roles_own_days_and_the_pools_post_days() -> None
     assert role_dates(prod, comp, sched) == ([], 20)
 
 
+def test_no_per_diem_for_a_home_city_that_differs_only_in_case_or_spacing() -> None:
+    """'lisbon ' is the production's Lisbon: per diem was charged for it, as for Porto (3 days x 100)."""
+    prod = production(ROLES[:1])  # the director works the 3 shooting days, in Lisbon
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+
+    def cost(home: str) -> float:
+        pool = Pool.model_validate(
+            {"per_diem": 100, "candidates": [{"id": "d", "roles": ["director"], "home_city": home}]}
+        )
+        team = match_team(prod, pool, sched, explain=False)
+        return team.cost
+
+    assert cost("lisbon ") == cost("LISBON") == cost("Lisbon") == 0
+    assert cost("Porto") == pytest.approx(300)
+
+
 def test_budget_holds_to_the_cent() -> None:
     prod = production(ROLES[:1], budget=300)  # the director works the 3 shooting days
     sched = plan_shoot(prod, SolveOptions(time_limit=5))

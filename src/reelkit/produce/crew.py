@@ -14,10 +14,10 @@ A candidate is eligible for a role when they do that kind of work and are availa
 needs: the character's paid dates for cast roles (the schedule's days for the scenes it is in now), every
 shooting day for the director, director of photography, editor and crew roles, none for the composer
 (post-production). The cost of a role is ``days x (daily rate + per diem when the home city is not the
-production's city)``; the team's cost is at most the production's ``budget``. Each choice is explained by
-its fit components and by what the team would lose if that candidate could not take the role (a re-solve
-without them; when such a re-solve finds a better team than the first solve, stopped unproven, did, that
-team is the one reported and explained).
+production's city, whatever its case)``; the team's cost is at most the production's ``budget``. Each
+choice is explained by its fit components and by what the team would lose if that candidate could not take
+the role (a re-solve without them; when such a re-solve finds a better team than the first solve, stopped
+unproven, did, that team is the one reported and explained).
 """
 
 from __future__ import annotations
@@ -245,6 +245,12 @@ def fit_parts(prod: Production, role: Role, cand: Candidate, weights: Weights) -
     return skill, genre
 
 
+def _away(cand: Candidate, prod: Production) -> bool:
+    """Whether the candidate lives elsewhere (per diem): cities match whatever their case and spacing."""
+    home, city = cand.home_city.strip().casefold(), prod.city.strip().casefold()
+    return bool(home and city and home != city)
+
+
 def _shared(a: Candidate, b: Candidate, cap: int) -> float:
     return min(len(set(a.credits) & set(b.credits)), cap) / cap
 
@@ -283,7 +289,7 @@ def match_team(
             if missing:
                 reasons.append(f"{cand.label} is unavailable on {missing[0].isoformat()}")
                 continue
-            travel = pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
+            travel = pool.per_diem if _away(cand, prod) else 0.0
             skill, genre = fit_parts(prod, role, cand, w)
             eligible[c, r] = (skill, genre, (cand.daily_rate + travel) * days, days)
         if not any(rr == r for _, rr in eligible):
@@ -489,9 +495,7 @@ def brute_force_team(prod: Production, pool: Pool, schedule: Schedule) -> tuple[
         opts = []
         for c, cand in enumerate(pool.candidates):
             if cand.does(role.kind) and all(cand.is_available(d) for d in dates):
-                travel = (
-                    pool.per_diem if prod.city and cand.home_city and cand.home_city != prod.city else 0.0
-                )
+                travel = pool.per_diem if _away(cand, prod) else 0.0
                 skill, genre = fit_parts(prod, role, cand, w)
                 fit = w.skill * skill + w.genre * genre
                 opts.append((c, fit, (cand.daily_rate + travel) * days))
