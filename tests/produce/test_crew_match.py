@@ -843,3 +843,15 @@ def test_an_explanation_that_finds_a_better_team_reports_that_team(monkeypatch: 
     assert best is not None and best[0] == pytest.approx(5.7967, abs=5e-5)
     assert team.fit == pytest.approx(best[0]) and team.status == "FEASIBLE"
     assert all(c.loss_without is not None and c.loss_without >= 0 for c in team.choices)
+
+
+def test_two_roles_for_one_character_are_refused_naming_the_second(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two roles cast the same character: both were filled, two people paid to play one part (exit 2)."""
+    prod_path, pool_path, data = _cli_crew_files(tmp_path)
+    data["roles"].append({"id": "lead2", "kind": "lead", "character": "hero"})
+    prod_path.write_text(yaml.safe_dump(data))
+    code, out, err = run(capsys, "crew", "match", str(prod_path), "--pool", str(pool_path))
+    assert code == 2 and out == ""
+    assert "roles[2].character" in err and "'hero' is already the character of roles[1] (lead)" in err

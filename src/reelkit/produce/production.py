@@ -500,9 +500,20 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
     for i, nb in enumerate(cons.not_before):
         if nb.scene not in scenes:
             errs.append((f"constraints.not_before[{i}].scene", f"unknown scene {nb.scene!r}"))
+    cast_as: dict[str, int] = {}
     for i, r in enumerate(prod.roles):
         if r.character is not None and r.character not in people:
             errs.append((f"roles[{i}].character", f"unknown person {r.character!r}"))
+        elif r.character is not None and r.character in cast_as:  # one character, two people cast for it
+            errs.append(
+                (
+                    f"roles[{i}].character",
+                    f"{r.character!r} is already the character of roles[{cast_as[r.character]}] "
+                    f"({prod.roles[cast_as[r.character]].id}); give each character one role",
+                )
+            )
+        elif r.character is not None:
+            cast_as[r.character] = i
     return errs
 
 
