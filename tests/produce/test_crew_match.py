@@ -855,3 +855,28 @@ def test_two_roles_for_one_character_are_refused_naming_the_second(
     code, out, err = run(capsys, "crew", "match", str(prod_path), "--pool", str(pool_path))
     assert code == 2 and out == ""
     assert "roles[2].character" in err and "'hero' is already the character of roles[1] (lead)" in err
+
+
+def test_cli_crew_match_table_shows_what_each_pick_is_worth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The help promises to explain each pick; the table showed only its fit: it shows the loss without it
+    and the next best (d2, 0.5 behind d; nobody else plays the lead: '-')."""
+    prod_path, pool_path, data = _cli_crew_files(tmp_path)
+    data["roles"][0]["skills"] = {"drama": 1}
+    prod_path.write_text(yaml.safe_dump(data))
+    cands = [
+        {"id": "d", "roles": ["director"], "skills": {"drama": 0.9}},
+        {"id": "d2", "roles": ["director"], "skills": {"drama": 0.4}},
+        {"id": "a", "roles": ["actor"]},
+    ]
+    pool_path.write_text(json.dumps({"candidates": cands}))
+    code, out, err = run(capsys, "crew", "match", str(prod_path), "--pool", str(pool_path))
+    assert code == 0, err
+    rows = {
+        line.split("│")[1].strip(): [v.strip() for v in line.split("│")[1:-1]]
+        for line in out.splitlines()
+        if line.count("│") > 8
+    }
+    assert rows["dir"][-2:] == ["0.5", "d2"] and rows["lead"][-2:] == ["-", "-"]
+    assert "next best" in " ".join(out.split())

@@ -736,3 +736,17 @@ def test_the_forecast_help_says_what_scale_its_votes_and_budgets_are_on(
     assert code == 0
     assert "ggplot2movies' IMDb vote counts (films up to 2005" in text and "has 30 votes" in text
     assert "nominal US dollars of the release year" in text
+
+
+def test_cli_forecast_on_a_movies_file_names_what_forecast_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--ratings movies.csv answered 'pass --columns user,item,...', an option forecast has not."""
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,Heat (1995),Action\n")
+    concept = tmp_path / "c.yaml"
+    concept.write_text("title: X\ngenres: [Action]\nruntime: 100\n")
+    code, _, err = run(
+        capsys, "forecast", "--concept", str(concept), "--ratings", str(tmp_path / "movies.csv")
+    )
+    assert code == 2 and "--columns" not in err
+    assert "movies.csv: no member_id column" in err and "forecast reads a MovieLens ratings file" in err

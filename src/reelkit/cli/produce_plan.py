@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, DataFormatError
 
 TimeLimitOpt = Annotated[
     float,
@@ -213,9 +213,23 @@ def crew_match_cmd(
         f"team: fit {team.fit:.3f}, cost {team.cost:,.0f} of {team.budget:,.0f} ({team.status})"
         if team.budget is not None
         else f"team: fit {team.fit:.3f}, cost {team.cost:,.0f} ({team.status})",
-        ["role", "candidate", "fit", "skill", "genre", "shared work", "cost"],
-        [(c.role_id, c.name, c.fit, c.skill, c.genre, c.shared, c.cost) for c in team.choices],
+        ["role", "candidate", "fit", "skill", "genre", "shared work", "cost", "loss without", "next best"],
+        [
+            (
+                c.role_id,
+                c.name,
+                c.fit,
+                c.skill,
+                c.genre,
+                c.shared,
+                c.cost,
+                "-" if c.loss_without is None else c.loss_without,
+                c.next_best or "-",
+            )
+            for c in team.choices
+        ],
     )
+    console.print("loss without: the team's fit lost without that pick; next best: who takes the role then")
 
 
 def forecast_cmd(
@@ -250,8 +264,19 @@ def forecast_cmd(
     from reelkit.produce.forecast import forecast_concept, load_concept
 
     c = load_concept(concept)
-    with progress_for(not json_out) as progress:
-        result = forecast_concept(c, ratings=ratings, n_communities=communities, progress=progress)
+    try:
+        with progress_for(not json_out) as progress:
+            result = forecast_concept(c, ratings=ratings, n_communities=communities, progress=progress)
+    except DataFormatError as exc:
+        if "--columns" not in exc.message:
+            raise
+        # the loaders' advice names --columns, which forecast has not: it reads MovieLens layouts only
+        raise DataFormatError(
+            f"{exc.message.split('; ')[0]}; forecast reads a MovieLens ratings file (ratings.csv with "
+            "movies.csv beside it, or u.data) or its folder: give --ratings (or 'catalog:') one of those",
+            path=exc.path,
+            line=exc.line,
+        ) from exc
     data: dict[str, Any] = result.to_dict()
     if json_out:
         emit_json(data)
