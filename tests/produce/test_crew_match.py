@@ -237,6 +237,32 @@ def test_no_per_diem_for_a_home_city_that_differs_only_in_case_or_spacing() -> N
     assert cost("Porto") == pytest.approx(300)
 
 
+def test_of_two_teams_of_equal_fit_the_cheaper_is_chosen() -> None:
+    """Cost never broke a tie: two alike directors at 1,000 and 9,000 a day (and two alike DoPs, the dear one
+    listed first) gave the dear ones as often as not. The cheaper team is chosen, its fit unchanged, and the
+    explanation names the equally fit dear one as next best at no loss."""
+    prod = production(ROLES[:2])
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    alike = {"drama": 0.8, "action": 0.8, "lighting": 0.8}
+    pool = Pool.model_validate(
+        {
+            "candidates": [
+                {"id": "dear_dir", "roles": ["director"], "skills": alike, "daily_rate": 9000},
+                {"id": "cheap_dir", "roles": ["director"], "skills": alike, "daily_rate": 1000},
+                {"id": "dear_dop", "roles": ["dop"], "skills": alike, "daily_rate": 9000},
+                {"id": "cheap_dop", "roles": ["dop"], "skills": alike, "daily_rate": 1000},
+            ]
+        }
+    )
+    for _ in range(3):
+        team = match_team(prod, pool, sched)
+        assert [c.candidate_id for c in team.choices] == ["cheap_dir", "cheap_dop"]
+        assert team.cost == pytest.approx(2 * 3 * 1000)
+        best = brute_force_team(prod, pool, sched)
+        assert best is not None and team.fit == pytest.approx(best[0])
+        assert [(c.loss_without, c.next_best) for c in team.choices] == [(0.0, "dear_dir"), (0.0, "dear_dop")]
+
+
 def test_budget_holds_to_the_cent() -> None:
     prod = production(ROLES[:1], budget=300)  # the director works the 3 shooting days
     sched = plan_shoot(prod, SolveOptions(time_limit=5))

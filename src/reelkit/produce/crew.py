@@ -14,10 +14,11 @@ A candidate is eligible for a role when they do that kind of work and are availa
 needs: the character's paid dates for cast roles (the schedule's days for the scenes it is in now), every
 shooting day for the director, director of photography, editor and crew roles, none for the composer
 (post-production). The cost of a role is ``days x (daily rate + per diem when the home city is not the
-production's city, whatever its case)``; the team's cost is at most the production's ``budget``. Each
-choice is explained by its fit components and by what the team would lose if that candidate could not take
-the role (a re-solve without them; when such a re-solve finds a better team than the first solve, stopped
-unproven, did, that team is the one reported and explained).
+production's city, whatever its case)``; the team's cost is at most the production's ``budget``, and of
+teams of equal fit the cheaper is chosen (a cost penalty below the least step of fit). Each choice is
+explained by its fit components and by what the team would lose if that candidate could not take the role
+(a re-solve without them, in one worker so that ties come out alike every run; when such a re-solve finds a
+better team than the first solve, stopped unproven, did, that team is the one reported and explained).
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ _SCALE = 1_000_000  # fit terms in millionths: rounding moves a team's fit by fa
 _CAST_KINDS = {"lead", "supporting"}
 #: Seconds each explanation's re-solve has at least, when the time limit is spent.
 _EXPLAIN_FLOOR = 0.5
+#: The objective is fit x _TIE plus a cost penalty under _TIE: of two teams of equal fit the cheaper wins,
+#: and no cost outweighs the least difference in fit (a millionth)
+_TIE = 1024
 
 
 class Candidate(_Available):
@@ -359,10 +363,15 @@ def match_team(
         for c, zs in pairs_of.items():
             if len(zs) > len(roles) - 1:
                 m.add(sum(zs) <= (len(roles) - 1) * chosen[c])
-        m.maximize(sum(terms))
+        # each pick's cost, as a share of the dearest pick's over the roles: the team's sum stays under _TIE
+        dearest = max(costs.values(), default=0) or 1
+        penalty = [((_TIE - 1) * costs[k] // (dearest * len(roles))) * v for k, v in x.items()]
+        m.maximize(_TIE * sum(terms) - sum(penalty))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = float(limit)
-        solver.parameters.num_workers = 2
+        # a re-solve in one worker: two return either of two teams of equal worth, and the explanations
+        # (who would take the role) differed between identical runs
+        solver.parameters.num_workers = 2 if forbid is None else 1
         solver.parameters.random_seed = seed
         if forbid is not None:  # it starts from the team hinted; presolving 150 candidates took 1-2 s of it
             solver.parameters.cp_model_presolve = False
@@ -393,7 +402,8 @@ def match_team(
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ReelkitError(f"no team found within {first:g} s; give it more time")
-    best = solver.objective_value / _SCALE
+    best_value = round(solver.objective_value)
+    best = _fit_of(best_value)
     picks = {r: c for (c, r), v in x.items() if solver.value(v)}
     # (candidate, role) -> the best team's fit without that pick and who took the role there (None: none)
     without: dict[tuple[int, int], tuple[float, str] | None] = {}
@@ -403,16 +413,18 @@ def match_team(
         if st2 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             without[todo[0]] = None
             continue
-        other = s2.objective_value / _SCALE
+        other_value = round(s2.objective_value)
+        other = _fit_of(other_value)
         r = todo[0][1]
         without[todo[0]] = (
             other,
             next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.value(v)),
         )
-        if other > best:
+        if other_value > best_value:
             # a team better than the one found (the first solve stopped unproven): it is reported and
             # explained; the re-solves of the picks it keeps still hold
-            best, picks = other, {rr: cc for (cc, rr), v in x2.items() if s2.value(v)}
+            best_value, best = other_value, other
+            picks = {rr: cc for (cc, rr), v in x2.items() if s2.value(v)}
     chosen_ids = set(picks.values())
     choices: list[Choice] = []
     for r, c in sorted(picks.items()):
@@ -443,11 +455,16 @@ def match_team(
     return Team(
         status=solver.status_name(status),
         fit=fit,
-        bound=max(solver.best_objective_bound / _SCALE, fit),
+        bound=max(_fit_of(math.ceil(solver.best_objective_bound - 1e-6)), fit),
         cost=sum(ch.cost for ch in choices),
         budget=prod.budget,
         choices=tuple(choices),
     )
+
+
+def _fit_of(objective: int) -> float:
+    """The fit of a team from the solver's objective (fit x _TIE less a cost penalty under _TIE)."""
+    return -(-objective // _TIE) / _SCALE
 
 
 def _hall_violation(
