@@ -630,28 +630,6 @@ def test_a_value_beside_fractions_is_a_play_and_the_advice_names_plays_and_thumb
     assert "add a kind column saying thumb" in str(w[0].message) and "=rating'" not in str(w[0].message)
 
 
-def test_float_ids_written_as_text_are_the_typed_columns_ids(tmp_path: Path) -> None:
-    """Members 1.0 and 2.0 were "1.0" and "2.0" from a CSV (ids read as text) but "1" and "2" from Parquet:
-    the same file in two formats made other members. Text ids are rewritten only when every one is an
-    integral decimal ("007", "1.5" beside "2.0", and "1" stay as they are); a catalogue's alike."""
-    frame = pd.DataFrame({"user": [1.0, 2.0], "item": [10.0, 20.0], "rating": [4, 5]})
-    frame.to_csv(tmp_path / "f.csv", index=False)
-    frame.to_parquet(tmp_path / "f.parquet")
-    for name in ("f.csv", "f.parquet"):
-        ds = load_events_file(tmp_path / name)
-        assert ds.events["member_id"].tolist() == ["1", "2"] and ds.events["title_id"].tolist() == [
-            "10",
-            "20",
-        ]
-    (tmp_path / "cat").mkdir()
-    frame.to_csv(tmp_path / "cat" / "ratings.csv", index=False)
-    write(tmp_path / "cat" / "movies.csv", "movieId,title,genres\n10.0,A (1999),Drama\n20.0,B (2000),Drama\n")
-    assert load_events_file(tmp_path / "cat" / "ratings.csv").titles.index.tolist() == ["10", "20"]
-    for ids in (["007", "2.0"], ["1.5", "2.0"], ["007", "1"]):
-        p = write(tmp_path / "k.csv", "user,item,rating\n" + "".join(f"{i},t,4\n" for i in ids))
-        assert load_events_file(p).events["member_id"].tolist() == ids
-
-
 def test_an_empty_timestamp_is_refused_at_its_line(tmp_path: Path) -> None:
     """An empty time read as 0 made a re-rating the oldest event, so the rating it replaced counted."""
     p = write(

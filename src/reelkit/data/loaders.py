@@ -868,7 +868,7 @@ def _events_from_table(
                 f"empty {_field_word(layout, field)}; every event needs a member and a title id: fill it "
                 "in or remove this line",
             )
-        frame[field] = _integral_text_ids(ids)
+        frame[field] = ids
     for field in _NUMERIC_FIELDS:
         if field not in frame:
             continue
@@ -991,7 +991,7 @@ class _TitleRow(NamedTuple):
 def _titles_frame(rows: list[_TitleRow], path: Path) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
-            "title_id": _integral_text_ids(pd.Series([r.title_id for r in rows], dtype=object)),
+            "title_id": [r.title_id for r in rows],
             "name": pd.array([r.name for r in rows], dtype=object),
             "genres": [r.genres for r in rows],
             "year": pd.array([r.year for r in rows], dtype="Int64"),
@@ -1500,20 +1500,6 @@ def load_parquet(
         frame["kind"] = "play"
     titles, used = _optional_catalog(Path(titles_path) if titles_path is not None else _sibling_catalog(p))
     return _build(frame, titles, p, used, unknown_titles)
-
-
-_INTEGRAL_TEXT = re.compile(r"-?[0-9]+\.0")
-
-
-def _integral_text_ids(ids: pd.Series) -> pd.Series:
-    """A file's id column of integral floats written as text (pandas' CSV of a float column: 1.0, 2.0) as
-    the typed column's ids are (Parquet: 1, 2), so one file in two formats holds the same members and
-    titles; only when every id is so ("007", "1.5" and "1" stay as they are). Files only: ids already
-    stored by the service keep their text."""
-    first = str(ids.iloc[0]) if len(ids) else ""
-    if _INTEGRAL_TEXT.fullmatch(first) and bool(ids.astype(str).str.fullmatch(_INTEGRAL_TEXT).all()):
-        return ids.astype(str).str.slice(stop=-2)
-    return ids
 
 
 def _sibling_catalog(path: Path) -> Path | None:
