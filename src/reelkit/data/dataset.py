@@ -55,9 +55,10 @@ TITLE_COLUMNS: tuple[str, ...] = ("name", "genres", "year", "kind", "released")
 
 
 def _as_id(series: pd.Series) -> pd.Series:
-    """Ids as plain strings; integral floats lose their ``.0`` so ``1.0`` and ``1`` are the same id. A missing
-    id (in any column type: ``astype(str)`` keeps None and NaN, whose events then went to another member) is
-    an error."""
+    """Ids as plain strings; integral floats (a typed column: Parquet, a frame) lose their ``.0`` so ``1.0``
+    and ``1`` are the same id; text ids are kept as written ('1.0' in a CSV stays '1.0': a store may hold
+    them so). A missing id (in any column type: ``astype(str)`` keeps None and NaN, whose events then went
+    to another member) is an error."""
     if series.isna().any():
         raise EmptyDataError("an id column has missing values; every event needs a member and a title id")
     if pd.api.types.is_float_dtype(series.dtype) and bool((series == np.floor(series)).all()):
