@@ -630,6 +630,19 @@ def test_a_value_beside_fractions_is_a_play_and_the_advice_names_plays_and_thumb
     assert "add a kind column saying thumb" in str(w[0].message) and "=rating'" not in str(w[0].message)
 
 
+def test_a_column_called_rating_beside_fractions_stays_ratings(tmp_path: Path) -> None:
+    """Only a value not called a rating is a play's position beside fractions: a 'rating' column (by its
+    header or by columns=) was read as plays of 4.5 s once any row had a fraction (a diff review)."""
+    text = "userId,movieId,rating,timestamp,fraction\n1,10,4.5,1600000000,\n1,11,0.5,1600000001,0.8\n"
+    assert load_events_file(write(tmp_path / "r.csv", text)).events["kind"].tolist() == ["rating"] * 2
+    named = "u,i,stars,timestamp,fraction\n1,10,4.5,1600000000,\n1,11,0.5,1600000001,0.8\n"
+    by_spec = load_events_file(write(tmp_path / "s.csv", named), columns="u=user,i=item,stars=rating")
+    assert by_spec.events["kind"].tolist() == ["rating"] * 2
+    frame = pd.DataFrame({"user": [1], "item": [10], "rating": [4.5], "fraction": [0.8], "ts": [5]})
+    frame.to_parquet(tmp_path / "r.parquet")
+    assert load_parquet(tmp_path / "r.parquet").events["kind"].tolist() == ["rating"]
+
+
 def test_an_empty_timestamp_is_refused_at_its_line(tmp_path: Path) -> None:
     """An empty time read as 0 made a re-rating the oldest event, so the rating it replaced counted."""
     p = write(
@@ -964,8 +977,13 @@ def test_a_bad_value_is_named_by_its_rows_kind_and_line(tmp_path: Path) -> None:
     frame = pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "kind": ["play", "rating"]})
     with pytest.raises(DataFormatError, match=r"a rating event \(row 2\) has no value"):
         Dataset.from_events(frame.assign(value=[3.0, None]))
-    with pytest.raises(DataFormatError, match=r"play position -5 s \(row 1\) is negative"):
-        Dataset.from_events(frame.assign(value=[-5.0, 4.0]))
+    pd.DataFrame({"user": ["a"], "item": ["x"], "kind": ["play"], "value": [-5.0]}).to_parquet(
+        tmp_path / "n.pq"
+    )
+    with pytest.raises(DataFormatError, match=r"n\.pq: row 1: play position -5 s is negative"):
+        load_parquet(tmp_path / "n.pq")
+    # what a store holds from an older reelkit stays readable (its folder must stay trainable)
+    assert Dataset.from_events(frame.assign(value=[-5.0, 4.0])).events["value"].tolist() == [-5.0, 4.0]
 
 
 def test_loaders_take_their_file_by_keyword(tmp_path: Path) -> None:

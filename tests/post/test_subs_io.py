@@ -1112,6 +1112,13 @@ def test_an_arrow_line_in_a_webvtt_note_is_a_cue() -> None:
         (3.0, 4.0, "B", ""),
         (5.0, 6.0, "C", ""),
     ]
+    # an arrow that is no cue's times is dropped with its block, not refused (a diff review: exit 2)
+    for block in (
+        "NOTE changes\nmoved 00:01:00.000 --> 00:01:02.000\n",
+        "STYLE\n::cue { color: red }\n/* a --> b */\n",
+    ):
+        kept = from_string(f"WEBVTT\n\n{block}\n00:00:03.000 --> 00:00:04.000\nbye\n")
+        assert [(c.start_s, c.text) for c in kept.cues] == [(3.0, "bye")]
     out, _ = sub.with_times([(1.5, 2.5), (3.5, 4.5), (5.5, 6.5)]).to_string()
     assert out == (
         "WEBVTT\n\nNOTE\n00:01.500 --> 00:02.500\nA\n\n"

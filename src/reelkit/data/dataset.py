@@ -185,9 +185,6 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         raise DataFormatError(
             f"a rating event (row {row + 1}) has no value; give each rating its number", path=source
         )
-    if ((out["kind"] == "play").to_numpy() & (value < 0)).any():  # a play's value is the position it reached
-        row = int(np.flatnonzero((out["kind"] == "play").to_numpy() & (value < 0))[0])
-        raise DataFormatError(f"play position {value[row]:g} s (row {row + 1}) is negative", path=source)
     thumb = (out["kind"] == "thumb").to_numpy()
     bad_thumb = value[thumb][~np.isin(value[thumb], (1.0, -1.0))]
     if len(bad_thumb):  # a 0 was no thumb at all and a 7 an up-thumb

@@ -373,6 +373,7 @@ class _Layout:
     fields: tuple[str | None, ...]  # canonical field per position, None = not read
     header_names: tuple[str, ...] = ()
     header_line: int = 0  # 1-based line number of the header (blank lines may come first); 0: none
+    rating_named: bool = False  # the value column is called a rating (see _says_rating)
 
     @property
     def n_fields(self) -> int:
@@ -645,9 +646,28 @@ def _sniff_layout(
     if has_header and positional is None:  # named by the header, or some by columns= and the rest by it
         rows = [_split_line(ln, sep) for ln in lines[1:]]
         _warn_unused(header_names, fields, path, _sample_kinds(rows, len(header_names)))
+    at = fields.index("value") if "value" in fields else None
+    rating_named = _says_rating(columns, header_names[at] if has_header and at is not None else None)
     return _Layout(
-        sep=sep, header=has_header, fields=tuple(fields), header_names=header_names, header_line=header_line
+        sep=sep,
+        header=has_header,
+        fields=tuple(fields),
+        header_names=header_names,
+        header_line=header_line,
+        rating_named=rating_named,
     )
+
+
+def _says_rating(columns: ColumnsSpec | None, value_header: str | None) -> bool:
+    """Whether the value column is called a rating (its header, or the word ``columns`` gives it): beside a
+    fraction column only a value not so called is a play's position ('rating' there stays ratings)."""
+    words = [value_header] if value_header else []
+    if isinstance(columns, Mapping):
+        words += [str(v) for v in columns.values()]
+    elif columns is not None:
+        items = columns.split(",") if isinstance(columns, str) else [c for c in columns if c]
+        words += [c.split("=", 1)[-1] for c in items if c]
+    return any(_norm_name(w) in ("rating", "score") for w in words)
 
 
 # ---------------------------------------------------------------------------------------------- fast read
@@ -917,12 +937,18 @@ def _events_from_table(
             # and a 7 counted as up
             if (i := _first((kind == "thumb").to_numpy() & ~value.isin((1, -1)).to_numpy())) is not None:
                 at(i, f"thumb value {float(value.iloc[i]):g}: a thumb is 1 (up) or -1 (down)")
-    elif "value" not in frame or ("fraction" in frame and frame["fraction"].notna().any()):
+    elif "value" not in frame or (
+        not layout.rating_named and "fraction" in frame and frame["fraction"].notna().any()
+    ):
         # with fractions watched a value is the position in seconds: plays (a play log), not ratings
         frame["kind"] = np.full(n, "play", dtype=object)
     elif (i := _first(frame["value"].isna().to_numpy())) is not None:
         at(i, "empty rating; fill it in or remove this line (or add a 'kind' column for non-rating events)")
-    if "value" in frame and "kind" in frame:  # a play's value is its position: -100 s was a short play
+    elif "fraction" in frame:  # ratings said so: Dataset.from_events reads a value beside fractions as plays
+        frame["kind"] = np.full(n, "rating", dtype=object)
+    # a play's value is its position: -100 s was a short play (refused in files only: a store keeps what an
+    # older reelkit accepted, and its folder must stay trainable)
+    if "value" in frame and "kind" in frame:
         plays = (frame["kind"] == "play").to_numpy() & (frame["value"].to_numpy(np.float64) < 0)
         if (i := _first(plays)) is not None:
             at(i, f"play position {float(frame['value'].iloc[i]):g} s is negative; fix or remove this line")
@@ -1494,10 +1520,22 @@ def load_parquet(
                     path=str(p),
                 )
             frame[field] = conv
+    value_col = next((str(c) for c, f in zip(raw.columns, fields, strict=True) if f == "value"), None)
     if "kind" not in frame and (
-        "value" not in frame or ("fraction" in frame and frame["fraction"].notna().any())
+        "value" not in frame
+        or (not _says_rating(columns, value_col) and "fraction" in frame and frame["fraction"].notna().any())
     ):  # a value beside fractions watched is the position in seconds (a play log), not a rating
         frame["kind"] = "play"
+    elif "kind" not in frame and "fraction" in frame:  # a column called a rating: ratings, said so
+        frame["kind"] = "rating"
+    if "kind" in frame and "value" in frame:  # files only: a store keeps what an older reelkit accepted
+        kinds = frame["kind"].astype(str).str.strip().str.lower().to_numpy()
+        negative = (kinds == "play") & (pd.to_numeric(frame["value"], errors="coerce").to_numpy() < 0)
+        if negative.any():
+            i = int(np.argmax(negative))
+            raise DataFormatError(
+                f"row {i + 1}: play position {float(frame['value'].iloc[i]):g} s is negative", path=str(p)
+            )
     titles, used = _optional_catalog(Path(titles_path) if titles_path is not None else _sibling_catalog(p))
     return _build(frame, titles, p, used, unknown_titles)
 

@@ -152,9 +152,10 @@ class PlayEvent(_EventBase):
 
 
 class RatingEvent(_EventBase):
-    """An explicit rating on the catalog's usual scale: from 0 up to 5, or up to 10 when the stored ratings
-    go past 5, and 0-10 until 20 ratings are stored (a 2 is taken on a catalog whose model saw only 3-5
-    stars); values outside are refused (422)."""
+    """An explicit rating on the catalog's usual scale: 0-1 (likes), 0-5 or 0-10, whichever holds the stored
+    ratings, and 0-10 until 20 ratings are stored (a 2 is taken on a catalog whose model saw only 3-5 stars);
+    values outside are refused (422). Imported -1/+1 ratings are read on -1 to 1, but a rating posted here
+    is never negative: send a thumb (value -1) for a dislike."""
 
     kind: Literal["rating"]
     value: Annotated[float, BeforeValidator(_json_number)] = Field(ge=0, le=10, allow_inf_nan=False)

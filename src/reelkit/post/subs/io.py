@@ -434,10 +434,12 @@ def _parse_srt_vtt(
         starts = fmt == "vtt" and not in_block and re.match(r"^(NOTE|STYLE|REGION)(\s|$)", line) is not None
         in_block = in_block or starts
         if in_block:
-            # only an empty line ends a block, as it ends a cue's text (spaces do not); a later line with an
-            # arrow ends it too and is a cue's times (W3C "collect a WebVTT block": a comment holds no "-->",
-            # and a block's second line with one makes its first line the cue's identifier, "NOTE" included)
-            if "-->" in line and not starts:
+            # only an empty line ends a block, as it ends a cue's text (spaces do not); a later line of cue
+            # times ends it too and starts a cue (W3C "collect a WebVTT block": a comment holds no "-->",
+            # and a block's second line with one makes its first line the cue's identifier, "NOTE"
+            # included); an arrow that is not times ('moved 00:01.000 --> ...', CSS '/* a --> b */') starts
+            # a block the parser drops up to the next empty line, as this one is dropped
+            if not starts and _TIMING.match(line):
                 in_block = False
             else:
                 in_block = bool(line)
