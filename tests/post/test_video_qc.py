@@ -415,6 +415,37 @@ def test_a_progressive_pattern_read_in_both_field_orders_is_a_note(tmp_path: Pat
     assert found and all(f.severity == "info" and "check by eye" in f.message for f in found)
 
 
+def test_interlacing_is_judged_per_run_and_a_change_of_field_order_is_a_finding(tmp_path: Path) -> None:
+    """2 s of TFF weave joined to 2 s of BFF weave (idet: every frame combed, TFF 50, BFF 50) was one note
+    for the file ('both field orders: likely fine detail'); each run is one order: two warnings, and the
+    change of order at 2.0 s a finding of its own. 2 s of TFF weave cut to 3 s of testsrc2 (whose stray BFF
+    verdicts made the whole file's TFF part a note): the TFF part is a warning, testsrc2's flips a note."""
+    mandel = "mandelbrot=size=160x120:rate=50"
+    mixed = _make(
+        tmp_path / "mixed-order.mp4",
+        [mandel],
+        "trim=duration=4,split[a][b];[a]trim=duration=2,tinterlace=mode=interleave_top,setfield=tff[x];"
+        "[b]trim=start=2,setpts=PTS-STARTPTS,tinterlace=mode=interleave_bottom,setfield=bff[y];[x][y]concat",
+        ["-flags", "+ildct+ilme"],
+    )
+    assert _rows(mixed, checks=("interlaced",)) == [
+        ("interlaced", 0.0, 2.0, "warning"),
+        ("interlaced", 2.0, 4.0, "warning"),
+        ("field_order", 2.0, None, "warning"),
+    ]
+    (change,) = [f for f in video_qc(mixed, QCOptions(checks=("interlaced",))) if f.kind == "field_order"]
+    assert "from TFF to BFF" in change.message
+    then_ts2 = _make(
+        tmp_path / "tff-then-testsrc2.mp4",
+        [mandel, "testsrc2=size=320x180:rate=25:duration=3"],
+        "[0]trim=duration=2,tinterlace=mode=interleave_top,scale=320:180:interl=1,setsar=1[x];[x][1]concat",
+        ["-flags", "+ildct+ilme"],
+    )
+    found = _rows(then_ts2, checks=("interlaced",))
+    assert found[0] == ("interlaced", 0.0, 2.0, "warning")
+    assert found[1:] and all(sev == "info" and start >= 2.0 for _, start, _, sev in found[1:])
+
+
 def test_letterbox_in_a_10_bit_master_and_flashes_against_short_shots(tmp_path: Path) -> None:
     # cropdetect read the limit 24 as a 10-bit level, below limited-range black (64): no bars found
     lbox10 = tmp_path / "lbox10.mov"

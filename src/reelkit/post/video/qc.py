@@ -10,7 +10,9 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   least ``bar_min_fraction`` of the height (width) on both sides for at least ``bars_min_s``; ``warning``.
 - ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
   interlaced on their own single-frame verdict, with edges where the single-frame verdicts change (the
-  multi-frame one lags by a few frames); ``warning``.
+  multi-frame one lags by a few frames), cut at scene cuts and split where the field order changes;
+  ``warning``. ``field_order``: the order changing between such runs (at a cut, or from one frame to the
+  next: material of both orders joined); ``warning``.
 - ``cut`` (the ``select`` filter's scene score of every frame, over ``scene_threshold``): an instant
   (``end_s`` is ``None``); ``info``.
 - ``flash``: a change of picture and back within ``FLASH_MAX_FRAMES`` frames (a photo flash, a stray frame
@@ -22,10 +24,12 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
 - ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
   ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
 
-``idet`` is a heuristic: progressive synthetic patterns with fine horizontal detail (ffmpeg's ``testsrc2``)
-can read as interlaced. They read as both field orders, which interlaced video never does: such runs are
-reported with severity ``info`` ("check by eye"), not as warnings. A segment that runs to the end of the
-file ends where the last frame ends.
+``idet`` is a heuristic: progressive synthetic patterns with fine horizontal detail (ffmpeg's ``testsrc2``, a
+credit roll) can read as interlaced. Each run is judged on its own verdicts: one whose order alternates
+every few frames, or flips within a shot after frames that look progressive (which interlaced video never
+does), is reported with severity ``info`` ("check by eye"), not as a warning. A run of one order that never
+flips cannot be told from interlacing by idet's verdicts (a second of testsrc2 reads TFF on every frame,
+as woven video does): a warning. A segment that runs to the end of the file ends where the last frame ends.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +59,13 @@ KINDS: tuple[str, ...] = (
     "flash",
     "av_mismatch",
 )
+#: the order findings of one time are listed in: the checks', each with the kinds it adds after it
+_ORDER: tuple[str, ...] = (*KINDS[:5], "field_order", *KINDS[5:])
 #: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
 FLASH_MAX_FRAMES = 3
+#: a stretch of one field order inside an interlaced run lasts at least this many combed frames; shorter
+#: ones, alternating, are fine detail read either way
+FIELD_ORDER_MIN_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,143 @@ def _flash(frames: npt.NDArray[np.float32] | None, changes: list[int]) -> tuple[
     if jump <= 0 or float(np.mean(np.abs(frames[a - 1] - frames[back]))) > FLASH_RETURN * jump:
         return None
     return a, back
+
+
+def _order_blocks(orders: list[tuple[int, str]]) -> list[tuple[int, int, str]] | None:
+    """``(first, last, order)`` frame indices of the stretches of one field order among the combed frames
+    ``orders`` (index, ``tff``/``bff``), or ``None`` when the orders alternate within a few frames (fine
+    detail read either way: more than one stretch of one order shorter than ``FIELD_ORDER_MIN_FRAMES``, or
+    many stray frames). Stray frames of the other order (fewer than 3 in a row) stay in the stretch."""
+    blocks: list[tuple[int, int, str, int]] = []  # first, last, order, combed frames
+    for i, o in orders:
+        if blocks and blocks[-1][2] == o:
+            blocks[-1] = (blocks[-1][0], i, o, blocks[-1][3] + 1)
+        else:
+            blocks.append((i, i, o, 1))
+    strays = sum(n for *_, n in blocks if n < 3)
+    kept: list[tuple[int, int, str, int]] = []
+    for first, last, o, n in blocks:
+        if n < 3:
+            continue
+        if kept and kept[-1][2] == o:
+            kept[-1] = (kept[-1][0], last, o, kept[-1][3] + n)
+        else:
+            kept.append((first, last, o, n))
+    short = sum(n < FIELD_ORDER_MIN_FRAMES for *_, n in kept)
+    if not kept or strays > 0.1 * len(orders) or (len(kept) > 1 and short > 1):
+        return None
+    return [(first, last, o) for first, last, o, _ in kept]
+
+
+def _interlace_findings(
+    times: list[float],
+    single: list[str],
+    multi: list[str],
+    cuts: list[int],
+    frame_s: float,
+    duration: float,
+    opts: QCOptions,
+    flagged: str | None,
+    fps: float,
+    tc0: str | None,
+) -> list[Finding]:
+    """Interlaced stretches from idet's verdicts of every frame, each judged on its own verdicts.
+
+    idet's multi-frame verdict carries the last decision over undetermined frames, so one combed-looking
+    frame at a cut could mark a whole progressive shot: a run counts only when enough of its frames are
+    interlaced on their own (single-frame verdict) and clearly more than look progressive. A run is cut at
+    scene cuts (a shot has one field order) and split where its frames change field order; a change of
+    order between stretches is a finding of its own (``field_order``). Fine progressive detail fools idet
+    (testsrc2, a credit roll) in ways interlaced video never reads: the order alternating every few frames,
+    or flipping within a shot after frames that look progressive; such stretches are notes (``info``)."""
+    # first, last frame, order ("both": alternating), first and last combed frame of that order
+    stretches: list[tuple[int, int, str, int, int]] = []
+    flags = [v in ("tff", "bff") for v in multi]
+    combed = [v in ("tff", "bff") for v in single]
+    for a, b in _runs(times, flags, frame_s, duration, opts.interlace_min_s, merge_gap_s=0.25):
+        r0 = min(range(len(times)), key=lambda i: abs(times[i] - a))
+        r1 = max(i for i, t in enumerate(times) if t < b - 1e-9)
+        bounds = [r0, *(c for c in cuts if r0 < c <= r1), r1 + 1]
+        for p0, p1 in pairwise(bounds):
+            part = single[p0:p1]
+            inter = [v for v in part if v in ("tff", "bff")]
+            if len(inter) < max(3, 0.25 * len(part)) or len(inter) <= 2 * part.count("progressive"):
+                continue
+            # the multi-frame verdict lags each change by a few frames: the edges are where the frames
+            # themselves turn combed and stop being so (within the shot)
+            shot0 = max((c for c in cuts if c <= p0), default=0)
+            i0, i1 = p0, p1 - 1
+            while i0 > shot0 and combed[i0 - 1]:
+                i0 -= 1
+            while i1 > i0 and not combed[i1]:
+                i1 -= 1
+            if p1 in cuts and i1 >= p1 - 3:  # idet reads the last frames of a shot against the next one's
+                i1 = p1 - 1
+            blocks = _order_blocks([(i, single[i]) for i in range(i0, i1 + 1) if combed[i]])
+            if blocks is None:
+                stretches.append((i0, i1, "both", i0, i1))
+                continue
+            # each stretch of one order runs to the next one's first frame
+            for k, (f0, f1, o) in enumerate(blocks):
+                first = i0 if k == 0 else f0
+                last = i1 if k == len(blocks) - 1 else blocks[k + 1][0] - 1
+                stretches.append((first, last, o, f0, f1))
+
+    def end(i: int) -> float:
+        return duration if i == len(times) - 1 else times[i] + frame_s
+
+    stretches = sorted(s for s in stretches if end(s[1]) - times[s[0]] >= opts.interlace_min_s - 1e-9)
+    # the order changing at a cut, or from one frame to the next, is material of both orders joined; an
+    # order that flips within a shot after frames that look progressive is the detector, not the video
+    notes = [False] * len(stretches)
+    changes: list[tuple[int, str, str]] = []
+    for k in range(1, len(stretches)):
+        (*_, o0, _, l0), (f1, _, o1, c1, _) = stretches[k - 1], stretches[k]
+        if o0 == o1 or "both" in (o0, o1):
+            continue
+        if c1 - l0 <= 3 or any(l0 < c <= c1 for c in cuts):
+            changes.append((f1, o0, o1))
+        else:
+            notes[k - 1] = notes[k] = True
+    out: list[Finding] = []
+    for (i0, i1, order, _, _), note in zip(stretches, notes, strict=True):
+        a, b = times[i0], end(i1)
+        span = _span(a, b, fps, tc0)
+        severity: Severity = "warning"
+        if order == "both":
+            severity = "info"
+            message = (
+                f"frames {span} look combed, but their field order alternates every few frames: likely fine "
+                "detail, not interlacing; check by eye"
+            )
+        elif note:
+            severity = "info"
+            message = (
+                f"frames {span} look combed ({order.upper()}), but the field order flips within the shot: "
+                "likely fine horizontal detail, not interlacing; check by eye"
+            )
+        elif flagged == "progressive":  # combing in a stream flagged progressive
+            message = (
+                f"frames {span} look interlaced ({order.upper()}) in a stream flagged progressive: "
+                "interlaced material encoded without deinterlacing, or fine moving detail fooling the "
+                "detector; check by eye"
+            )
+        else:
+            message = f"interlaced ({order.upper()}) frames {span}; deinterlace before delivery"
+        out.append(Finding("interlaced", a, b, severity, message, "video"))
+    for i, o0, o1 in changes:
+        out.append(
+            Finding(
+                "field_order",
+                times[i],
+                None,
+                "warning",
+                f"field order changes from {o0.upper()} to {o1.upper()} {_span(times[i], None, fps, tc0)}: "
+                "material of both orders joined; conform to one before delivery",
+                "video",
+            )
+        )
+    return out
 
 
 def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
@@ -325,50 +472,10 @@ def video_qc(
 
     # interlacing
     if "interlaced" in want:
-        # idet's multi-frame verdict carries the last decision over undetermined frames, so one combed-looking
-        # frame at a cut could mark a whole progressive shot: a run counts only when enough of its frames are
-        # interlaced on their own (single-frame verdict) and clearly more than look progressive
-        flags = [v in ("tff", "bff") for v in idet_multi]
-        combed = [v in ("tff", "bff") for v in idet_single]
-        # real interlaced video has one field order; idet reading both, many times over, is fine progressive
-        # detail fooling it (testsrc2: 70 TFF, 40 BFF): reported, but as a note to check by eye
-        n_tff, n_bff = idet_single.count("tff"), idet_single.count("bff")
-        both_orders = min(n_tff, n_bff) >= max(3, 0.2 * (n_tff + n_bff))
-        for a, b in _runs(frame_times, flags, frame_s, duration, opts.interlace_min_s, merge_gap_s=0.25):
-            single = [v for t, v in zip(frame_times, idet_single, strict=True) if a <= t < b]
-            inter = [v for v in single if v in ("tff", "bff")]
-            if len(inter) < max(3, 0.25 * len(single)) or len(inter) <= 2 * single.count("progressive"):
-                continue
-            # the multi-frame verdict lags each change by a few frames: the edges are where the frames
-            # themselves turn combed and stop being so
-            i0 = min(range(len(frame_times)), key=lambda i: abs(frame_times[i] - a))
-            i1 = max(i for i, t in enumerate(frame_times) if t < b - 1e-9)
-            while i0 > 0 and combed[i0 - 1]:
-                i0 -= 1
-            while i1 > i0 and not combed[i1]:
-                i1 -= 1
-            a = frame_times[i0]
-            b = duration if i1 == len(frame_times) - 1 else frame_times[i1] + frame_s
-            order = max(("tff", "bff"), key=inter.count).upper()
-            severity: Severity
-            if both_orders:
-                severity = "info"
-                message = (
-                    f"frames {_span(a, b, fps, tc0)} look combed, but in both field orders over the file "
-                    f"(TFF {n_tff}, BFF {n_bff} frames): likely fine horizontal detail, not interlacing; "
-                    "check by eye"
-                )
-            elif vs.field_order == "progressive":  # combing in a stream flagged progressive
-                severity = "warning"
-                message = (
-                    f"frames {_span(a, b, fps, tc0)} look interlaced ({order}) in a stream flagged "
-                    "progressive: interlaced material encoded without deinterlacing, or fine moving detail "
-                    "fooling the detector; check by eye"
-                )
-            else:
-                severity = "warning"
-                message = f"interlaced ({order}) frames {_span(a, b, fps, tc0)}; deinterlace before delivery"
-            findings.append(Finding("interlaced", a, b, severity, message, "video"))
+        cuts = [i for i, v in enumerate(scene) if v > opts.scene_threshold]
+        findings += _interlace_findings(
+            frame_times, idet_single, idet_multi, cuts, frame_s, duration, opts, vs.field_order, fps, tc0
+        )
 
     # scene cuts; a change and a change back within a few frames is a flash (a frame or two of something
     # else: a photo flash, a stray frame left in an edit), not two cuts
@@ -436,7 +543,7 @@ def video_qc(
                     )
                 )
 
-    findings.sort(key=lambda f: (f.start_s, KINDS.index(f.kind) if f.kind in KINDS else 99))
+    findings.sort(key=lambda f: (f.start_s, _ORDER.index(f.kind) if f.kind in _ORDER else 99))
     return [
         replace(f, start_s=round(f.start_s, 6), end_s=None if f.end_s is None else round(f.end_s, 6))
         for f in findings
