@@ -489,6 +489,10 @@ def probe(path: str | Path) -> MediaInfo:
 #: cannot be decoded: a decode's ``messages`` holding one say the file is damaged or cut short
 DAMAGED_WORDS = ("partial file", "Invalid data", "ended prematurely")
 
+#: ffmpeg's words (at its default level) for a packet or picture it could not decode whole: a damaged stream
+#: (bytes overwritten in a copy or transfer) that plays with blocks of garbage or frames left out
+CORRUPT_WORDS = ("corrupt", "error while decoding", "Invalid data", "concealing")
+
 #: How much shorter than the container's duration a stream may decode before it counts as cut short: encoder
 #: delay and padding, a start offset and rounding differ by milliseconds (the larger of the two).
 SHORT_TOLERANCE_S, SHORT_TOLERANCE_FRACTION = 0.5, 0.02

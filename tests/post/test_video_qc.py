@@ -298,6 +298,32 @@ def test_an_mp4_cut_short_is_an_error(tmp_path: Path) -> None:
         assert 0.5 < finding.start_s < 4.0 and "container declares 6.00 s" in finding.message, name
 
 
+def test_a_damaged_stream_is_an_error(tmp_path: Path) -> None:
+    """20 KB of random bytes over the middle of a 4 s MPEG-TS: ffmpeg says 'Packet corrupt', 'error while
+    decoding MB', 'corrupt decoded frame' and leaves frames out, and the file passed clean. The decode errors
+    are an error finding, placed in the damaged middle, and the frames left out a gap in the timestamps."""
+    import random
+
+    whole = _make(tmp_path / "whole.ts", ["testsrc=size=320x180:rate=25:duration=4"])
+    assert video_qc(whole) == [f for f in video_qc(whole) if f.kind == "cut"] == []
+    data = bytearray(whole.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20_000] = random.Random(0).randbytes(20_000)
+    damaged = tmp_path / "damaged.ts"
+    damaged.write_bytes(bytes(data))
+    found = video_qc(damaged)
+    (errors,) = [f for f in found if f.kind == "decode_errors"]
+    assert (
+        errors.severity == "error"
+        and 0.5 < errors.start_s < 3.5
+        and "the stream is damaged" in errors.message
+    )
+    gaps = [f for f in found if f.kind == "frames_missing"]
+    assert gaps and all(
+        f.severity == "error" and f.end_s is not None and 1.0 < f.start_s < f.end_s < 3.5 for f in gaps
+    )
+
+
 def test_errors(tmp_path: Path, clips: dict[str, Path]) -> None:
     with pytest.raises(MediaError):
         video_qc(tmp_path / "missing.mp4")

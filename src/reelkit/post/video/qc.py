@@ -23,6 +23,9 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
 - ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
   ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
+- ``decode_errors`` (always checked): ffmpeg reports packets or pictures it could not decode whole
+  (:data:`~reelkit.media.CORRUPT_WORDS`: a damaged stream); ``error``. ``frames_missing``: a gap in the
+  picture's timestamps (not in a variable-rate stream); ``error`` with decode errors, else ``warning``.
 
 ``idet`` is a heuristic: progressive synthetic patterns with fine horizontal detail (ffmpeg's ``testsrc2``, a
 credit roll) can read as interlaced. Each run is judged on its own verdicts: one whose order alternates
@@ -44,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit.errors import ConfigError, MediaError
-from reelkit.media import MediaInfo, ends_short, probe, run_ffmpeg
+from reelkit.media import CORRUPT_WORDS, MediaInfo, ends_short, probe, run_ffmpeg
 from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
@@ -60,7 +63,7 @@ KINDS: tuple[str, ...] = (
     "av_mismatch",
 )
 #: the order findings of one time are listed in: the checks', each with the kinds it adds after it
-_ORDER: tuple[str, ...] = (*KINDS[:5], "field_order", *KINDS[5:])
+_ORDER: tuple[str, ...] = (*KINDS[:5], "field_order", *KINDS[5:], "decode_errors", "frames_missing")
 #: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
 FLASH_MAX_FRAMES = 3
 #: a stretch of one field order inside an interlaced run lasts at least this many combed frames; shorter
@@ -371,8 +374,15 @@ def video_qc(
     scene: list[float] = []
     idet_single: list[str] = []
     idet_multi: list[str] = []
+    # ffmpeg's decode errors (after its probe, which reads the damage too): each line with the number of
+    # frames printed before it, which places it
+    decoding = False
+    damage: list[tuple[int, str]] = []
     for line in log.splitlines():
         if "Parsed_metadata" not in line:
+            decoding = decoding or line.startswith("Stream mapping:")
+            if decoding and any(w in line for w in CORRUPT_WORDS):
+                damage.append((len(frame_times), line))
             continue
         if fm := _META_FRAME.search(line):
             frame_times.append(float(fm.group(1)))
@@ -405,6 +415,40 @@ def video_qc(
                 "video",
             )
         )
+
+    # a damaged stream (bytes overwritten in a copy or transfer): decode errors, and frames left out where
+    # the damage hid them (a gap in the timestamps; not in a variable-rate stream, where gaps are its own)
+    if damage:
+        # the decoder runs some frames ahead of the printer: the errors are at or a little after that frame
+        t0 = frame_times[min(damage[0][0], len(frame_times) - 1)] if frame_times else 0.0
+        said = re.sub(r"^(\[[^\]]*\]\s*)+", "", damage[0][1]).strip()
+        findings.append(
+            Finding(
+                "decode_errors",
+                t0,
+                None,
+                "error",
+                f"{len(damage)} decode error message(s) from {timecode(t0, fps, tc0)} or a little after "
+                f"(the first: '{said}'): the stream is damaged, its picture broken or frames left out; "
+                "get a new copy",
+                "video",
+            )
+        )
+    if not vs.variable_rate:
+        for prev, nxt in pairwise(frame_times):
+            missing = round((nxt - prev) / frame_s) - 1
+            if missing >= 1:
+                gap = (prev + frame_s, nxt)
+                findings.append(
+                    Finding(
+                        "frames_missing",
+                        *gap,
+                        "error" if damage else "warning",
+                        f"{missing} frame(s) missing {_span(*gap, fps, tc0)}: a gap in the picture's "
+                        "timestamps" + (" (decode errors)" if damage else ""),
+                        "video",
+                    )
+                )
 
     # black
     blacks = [(float(a), float(b)) for a, b in _BLACK.findall(log)]
