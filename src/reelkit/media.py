@@ -16,7 +16,8 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,6 +43,7 @@ __all__ = [
     "local_output",
     "probe",
     "run_ffmpeg",
+    "stream_ffmpeg",
     "time_limit",
     "write_audio",
 ]
@@ -221,6 +223,90 @@ def run_ffmpeg(
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")
     return proc
+
+
+def stream_ffmpeg(
+    args: Sequence[str],
+    *,
+    on_line: Callable[[str], None],
+    on_block: Callable[[bytes], None] | None = None,
+    block_bytes: int = 0,
+    timeout: float | None = None,
+    what: str = "ffmpeg",
+) -> None:
+    """Run ``ffmpeg -hide_banner -nostdin <args>`` as :func:`run_ffmpeg` does, but hand each line of its
+    stderr to ``on_line`` as it comes and its stdout to ``on_block`` in blocks of ``block_bytes`` (a raw
+    frame each; a thread reads them), so that a long programme's log and pictures are never held whole.
+
+    A non-zero exit raises :class:`ToolError` quoting ffmpeg's last lines; the time limits are
+    :func:`run_ffmpeg`'s. An exception in a callback stops ffmpeg and is raised here.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *_inputs(args)]
+    limit = _limit(timeout, what)
+    reading = on_block is not None and block_bytes > 0
+    with _LIVE_LOCK:
+        if _STOPPING.is_set():
+            raise ToolError(f"{what}: not started, the process is stopping")
+        child = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE if reading else subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _LIVE.add(child)
+    timed_out = threading.Event()
+
+    def stop_at_limit() -> None:
+        timed_out.set()
+        with contextlib.suppress(OSError):
+            child.kill()
+
+    timer = threading.Timer(limit, stop_at_limit) if limit is not None else None
+    failed: list[BaseException] = []
+
+    def read_blocks() -> None:
+        assert child.stdout is not None and on_block is not None
+        try:
+            while block := child.stdout.read(block_bytes):
+                on_block(block)
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+            with contextlib.suppress(OSError):
+                child.kill()
+
+    reader = threading.Thread(target=read_blocks, daemon=True) if reading else None
+    tail: deque[str] = deque(maxlen=3)
+    try:
+        if timer is not None:
+            timer.start()
+        if reader is not None:
+            reader.start()
+        assert child.stderr is not None
+        for raw in child.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line.strip():
+                tail.append(line.strip())
+            on_line(line)
+        child.wait()
+        if reader is not None:
+            reader.join()
+    except BaseException:  # a callback failed or the caller was interrupted: the child must not outlive it
+        child.kill()
+        child.wait()
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        with _LIVE_LOCK:
+            _LIVE.discard(child)
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
+    if failed:
+        raise failed[0]
+    if timed_out.is_set():
+        if limit != timeout:  # the job's time limit, not this run's own
+            raise TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit")
+        raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s")
+    if child.returncode != 0:
+        raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")
 
 
 @dataclass(frozen=True)

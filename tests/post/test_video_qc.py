@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -336,18 +337,40 @@ def test_ffmpeg_runs_end_at_the_time_limit() -> None:
     import time
 
     from reelkit.errors import TimeLimitError
-    from reelkit.media import run_ffmpeg, time_limit
+    from reelkit.media import run_ffmpeg, stream_ffmpeg, time_limit
 
     slow = ["-f", "lavfi", "-i", "sine=frequency=440:duration=100000", "-f", "null", "-"]
     start = time.monotonic()
     with time_limit(0.5), pytest.raises(TimeLimitError, match="the job's time limit"):
         run_ffmpeg(slow, what="a long run")
     assert time.monotonic() - start < 5
+    start = time.monotonic()  # a run read as it comes, too
+    with time_limit(0.5), pytest.raises(TimeLimitError, match="the job's time limit"):
+        stream_ffmpeg(slow, on_line=lambda line: None, what="a long run")
+    assert time.monotonic() - start < 5
     with time_limit(0.0), pytest.raises(TimeLimitError, match="has passed"):  # nothing starts after it
         run_ffmpeg(["-version"], what="a short run")
     run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.1", "-f", "null", "-"])  # outside: no limit
     with time_limit(0.0), time_limit(600), pytest.raises(TimeLimitError):  # nesting never extends a limit
         run_ffmpeg(["-version"])
+
+
+def test_the_qc_pass_is_read_as_it_comes(tmp_path: Path) -> None:
+    """ffmpeg's log of the QC pass (some 1,850 bytes a frame) and the thumbnails were gathered whole, then
+    split and converted in one go: 30 min of 64x36 testsrc took 457 MB. They are parsed as they come: a
+    minute (1,500 frames, about 2.8 MB of log) peaks at well under a megabyte of Python allocations."""
+    import tracemalloc
+
+    clip = _make(
+        tmp_path / "minute.mp4", ["testsrc=size=64x36:rate=25:duration=60"], None, ["-preset", "ultrafast"]
+    )
+    tracemalloc.start()
+    try:
+        found = video_qc(clip)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found == [] and peak < 1_500_000, peak
 
 
 def test_interlace_edges_and_mostly_progressive_runs_from_idet_verdicts_by_hand(
@@ -357,8 +380,6 @@ def test_interlace_edges_and_mostly_progressive_runs_from_idet_verdicts_by_hand(
     multi-frame verdict on 13..32. The finding spans frames 10..29, 0.4-1.2 s (not one frame longer); a
     multi-frame run whose frames mostly look progressive on their own (6 TFF, 14 progressive: a quarter
     combed, but not twice as many as progressive) is none."""
-    import subprocess
-
     from reelkit.media import MediaInfo, VideoStream
     from reelkit.post.video import qc
 
@@ -377,10 +398,13 @@ def test_interlace_edges_and_mostly_progressive_runs_from_idet_verdicts_by_hand(
         (range(10, 30), range(13, 33), [("interlaced", 0.4, 1.2, "warning")]),
         (range(10, 16), range(10, 30), []),
     ):
-        stderr = log(single, multi).encode()
-        monkeypatch.setattr(
-            qc, "run_ffmpeg", lambda *a, _e=stderr, **k: subprocess.CompletedProcess(a, 0, b"", _e)
-        )
+        lines = log(single, multi).splitlines()
+
+        def fake(*a: object, on_line: Callable[[str], None], _lines: list[str] = lines, **k: object) -> None:
+            for line in _lines:
+                on_line(line)
+
+        monkeypatch.setattr(qc, "stream_ffmpeg", fake)
         found = qc.video_qc("x.mp4", opts, info=info)
         assert [(f.kind, f.start_s, f.end_s, f.severity) for f in found] == expected
 

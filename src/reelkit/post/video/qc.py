@@ -38,6 +38,8 @@ as woven video does): a warning. A segment that runs to the end of the file ends
 from __future__ import annotations
 
 import re
+from array import array
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -47,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit.errors import ConfigError, MediaError
-from reelkit.media import CORRUPT_WORDS, MediaInfo, ends_short, probe, run_ffmpeg
+from reelkit.media import CORRUPT_WORDS, MediaInfo, ends_short, probe, run_ffmpeg, stream_ffmpeg
 from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
@@ -143,27 +145,102 @@ def _runs(
 
 
 _THUMB_W, _THUMB_H = 32, 18
+#: how many frames back each frame's thumbnail is compared: a flash's frames and the ones either side
+_THUMB_BACK = FLASH_MAX_FRAMES + 2
 #: a flash returns to the picture before it: the frames either side of it differ by at most this share of
 #: how much the flash differs from the frame before it
 FLASH_RETURN = 0.5
 
 
-def _flash(frames: npt.NDArray[np.float32] | None, changes: list[int]) -> tuple[int, int] | None:
+def _flash(diffs: npt.NDArray[np.float32] | None, changes: list[int]) -> tuple[int, int] | None:
     """``(first, back)``: the frames of the flash that these changes of picture (frame indices) make, or
-    ``None`` when they are cuts. ``frames`` holds each decoded frame as a tiny grey picture: after a flash
-    the picture is the one before it (a stray frame, a photo flash), after a cut or a short shot another
-    one; a lone change is a one-frame flash when the next frame is the one before it. Without pictures,
-    the changes' spacing alone."""
-    if frames is None:
+    ``None`` when they are cuts. ``diffs`` holds how much each decoded frame differs from each of the
+    ``_THUMB_BACK`` before it (:class:`_Thumbs`): after a flash the picture is the one before it (a stray
+    frame, a photo flash), after a cut or a short shot another one; a lone change is a one-frame flash when
+    the next frame is the one before it. Without pictures, the changes' spacing alone."""
+    if diffs is None:
         return (changes[0], changes[-1]) if len(changes) > 1 else None
     a = changes[0]
     back = changes[-1] if len(changes) > 1 else a + 1
-    if a < 1 or back >= len(frames):
+    if a < 1 or back >= len(diffs) or back - (a - 1) > _THUMB_BACK:
         return None
-    jump = float(np.mean(np.abs(frames[a - 1] - frames[a])))
-    if jump <= 0 or float(np.mean(np.abs(frames[a - 1] - frames[back]))) > FLASH_RETURN * jump:
+    jump = float(diffs[a, 0])
+    if not jump > 0 or not float(diffs[back, back - a]) <= FLASH_RETURN * jump:
         return None
     return a, back
+
+
+class _Log:
+    """What the findings need from ffmpeg's log of the QC pass, parsed line by line as it comes (a long
+    programme's log, some 2 KB a frame, is never held whole)."""
+
+    def __init__(self) -> None:
+        # every frame passes the metadata printer: its last timestamp + one frame is where the video ends
+        self.times: list[float] = []
+        self.scene: list[float] = []
+        self.single: list[str] = []
+        self.multi: list[str] = []
+        self.blacks: list[tuple[float, float]] = []
+        self.freeze_starts: list[float] = []
+        self.freeze_ends: list[float] = []
+        self.crops: list[tuple[float, int, int, int, int]] = []  # time, x1, x2, y1, y2
+        self.partial = False
+        # ffmpeg's decode errors (after its probe, which reads the damage too): each line with the number
+        # of frames printed before it, which places it
+        self.damage: list[tuple[int, str]] = []
+        self._decoding = False
+
+    def line(self, line: str) -> None:
+        if "Parsed_metadata" in line:
+            if fm := _META_FRAME.search(line):
+                self.times.append(float(fm.group(1)))
+                self.scene.append(0.0)
+                self.single.append("undetermined")
+                self.multi.append("undetermined")
+            elif (sm := _META_SCENE.search(line)) and self.times:
+                self.scene[-1] = float(sm.group(1))
+            elif (im := _META_IDET.search(line)) and self.times:
+                (self.single if im.group(1) == "single" else self.multi)[-1] = im.group(2)
+        elif "Parsed_cropdetect" in line:
+            if cm := _CROP.search(line):
+                x1, x2, y1, y2, t = cm.groups()
+                self.crops.append((float(t), int(x1), int(x2), int(y1), int(y2)))
+        elif bm := _BLACK.search(line):
+            self.blacks.append((float(bm.group(1)), float(bm.group(2))))
+        elif fs := _FREEZE_START.search(line):
+            self.freeze_starts.append(float(fs.group(1)))
+        elif fe := _FREEZE_END.search(line):
+            self.freeze_ends.append(float(fe.group(1)))
+        else:
+            self.partial = self.partial or "partial file" in line
+            self._decoding = self._decoding or line.startswith("Stream mapping:")
+            if self._decoding and any(w in line for w in CORRUPT_WORDS):
+                self.damage.append((len(self.times), line))
+
+
+class _Thumbs:
+    """The tiny grey copies of the frames as they come, each kept only while a later frame may be compared
+    with it: how much every frame differs from each of the ``_THUMB_BACK`` before it."""
+
+    def __init__(self) -> None:
+        self._recent: deque[npt.NDArray[np.float32]] = deque(maxlen=_THUMB_BACK)
+        self._diffs = array("f")
+        self.count = 0
+
+    def add(self, block: bytes) -> None:
+        frame = np.frombuffer(block, dtype=np.uint8).astype(np.float32)
+        if frame.size != _THUMB_W * _THUMB_H:
+            return  # a short last block: not a frame
+        # the newest first: the k-th value is the difference from the frame k back (NaN before the first)
+        back = [float(np.mean(np.abs(frame - f))) for f in reversed(self._recent)]
+        self._diffs.extend(back + [float("nan")] * (_THUMB_BACK - len(back)))
+        self._recent.append(frame)
+        self.count += 1
+
+    def diffs(self) -> npt.NDArray[np.float32]:
+        """``(frames, _THUMB_BACK)``: row ``i``, column ``k - 1`` is how much frame ``i`` differs from
+        frame ``i - k``. Index ``[i, j]`` compares frame ``i`` with frame ``i - j - 1``."""
+        return np.frombuffer(self._diffs, dtype=np.float32).reshape(-1, _THUMB_BACK)
 
 
 def _order_blocks(orders: list[tuple[int, str]]) -> list[tuple[int, int, str]] | None:
@@ -365,34 +442,17 @@ def video_qc(
         thumb = f"scale={_THUMB_W}:{_THUMB_H}:flags=area,format=gray"
         graph = f"[0:V:0]split[q][t];[q]{','.join(chain)}[qo];[t]{thumb}[to]"
         outputs += ["-map", "[to]", "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"]
-    proc = run_ffmpeg(
-        ["-i", str(path), "-an", "-sn", "-filter_complex", graph, *outputs], what=f"video QC of {path}"
+    log = _Log()
+    thumbs = _Thumbs()
+    stream_ffmpeg(
+        ["-nostats", "-i", str(path), "-an", "-sn", "-filter_complex", graph, *outputs],
+        on_line=log.line,
+        on_block=thumbs.add if thumbs_wanted else None,
+        block_bytes=_THUMB_W * _THUMB_H,
+        what=f"video QC of {path}",
     )
-    log = proc.stderr.decode("utf-8", "replace")
-    # every frame passes the metadata printer: its last timestamp + one frame is where the video ends
-    frame_times: list[float] = []
-    scene: list[float] = []
-    idet_single: list[str] = []
-    idet_multi: list[str] = []
-    # ffmpeg's decode errors (after its probe, which reads the damage too): each line with the number of
-    # frames printed before it, which places it
-    decoding = False
-    damage: list[tuple[int, str]] = []
-    for line in log.splitlines():
-        if "Parsed_metadata" not in line:
-            decoding = decoding or line.startswith("Stream mapping:")
-            if decoding and any(w in line for w in CORRUPT_WORDS):
-                damage.append((len(frame_times), line))
-            continue
-        if fm := _META_FRAME.search(line):
-            frame_times.append(float(fm.group(1)))
-            scene.append(0.0)
-            idet_single.append("undetermined")
-            idet_multi.append("undetermined")
-        elif (sm := _META_SCENE.search(line)) and frame_times:
-            scene[-1] = float(sm.group(1))
-        elif (im := _META_IDET.search(line)) and frame_times:
-            (idet_single if im.group(1) == "single" else idet_multi)[-1] = im.group(2)
+    frame_times, scene, idet_single, idet_multi = log.times, log.scene, log.single, log.multi
+    damage = log.damage
     video_end = frame_times[-1] + frame_s if frame_times else (info.duration_s or 0.0)
     duration = video_end
 
@@ -403,7 +463,7 @@ def video_qc(
     # The container's duration is the longest stream's, so without that word it speaks for the picture
     # only when there is no sound
     declared = info.duration_s
-    if declared is not None and ends_short(declared, video_end) and ("partial file" in log or not info.audio):
+    if declared is not None and ends_short(declared, video_end) and (log.partial or not info.audio):
         findings.append(
             Finding(
                 "truncated",
@@ -451,7 +511,7 @@ def video_qc(
                 )
 
     # black
-    blacks = [(float(a), float(b)) for a, b in _BLACK.findall(log)]
+    blacks = log.blacks
     blacks = [(a, duration if b >= duration - 1.5 * frame_s else b) for a, b in blacks]
     blacks = [(a, b) for a, b in blacks if b - a >= opts.black_min_s - 1e-6]
     if "black" in want:
@@ -469,8 +529,7 @@ def video_qc(
 
     # freeze
     if "freeze" in want:
-        starts = [float(x) for x in _FREEZE_START.findall(log)]
-        ends = [float(x) for x in _FREEZE_END.findall(log)]
+        starts, ends = log.freeze_starts, log.freeze_ends
         for i, a in enumerate(starts):
             b = ends[i] if i < len(ends) else duration
             if b - a < opts.freeze_min_s - 1e-6:
@@ -488,9 +547,7 @@ def video_qc(
         # an all-black frame has no picture to crop to (cropdetect prints x1 > x2, y1 > y2): left out, as
         # black frames are, even when too short to be a black finding (a flash)
         crops = [
-            (float(t), int(x1), W - 1 - int(x2), int(y1), H - 1 - int(y2))
-            for x1, x2, y1, y2, t in _CROP.findall(log)
-            if int(x1) <= int(x2) and int(y1) <= int(y2)
+            (t, x1, W - 1 - x2, y1, H - 1 - y2) for t, x1, x2, y1, y2 in log.crops if x1 <= x2 and y1 <= y2
         ]
         crops = [c for c in crops if not _inside(c[0], blacks)]
         times = [c[0] for c in crops]
@@ -532,12 +589,9 @@ def video_qc(
                 groups[-1].append(i)
             else:
                 groups.append([i])
-        frames = None
-        size = _THUMB_W * _THUMB_H
-        if thumbs_wanted and frame_times and len(proc.stdout) == len(frame_times) * size:
-            frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(-1, size).astype(np.float32)
+        diffs = thumbs.diffs() if thumbs_wanted and frame_times and thumbs.count == len(frame_times) else None
         for g in groups:
-            span = _flash(frames, g) if "flash" in want else None
+            span = _flash(diffs, g) if "flash" in want else None
             if span is None:
                 # a cut (each change of a short shot between two others is one); without the flash
                 # check, each change of a flash is one too
