@@ -251,6 +251,25 @@ def test_bars_are_measured_against_the_height_and_reported_as_the_median_frame(t
     assert "160x90 picture in 160x120, bars 15 px top and 15 px bottom" in m.message
 
 
+def test_text_on_black_has_no_bars(tmp_path: Path) -> None:
+    """A slate (3 s of black with a white 280x18 line of 'text' across the middle) was a letterbox and a
+    pillarbox of a 280x18 picture: frames mostly black, and a box under 40% of the frame, have no bars."""
+    slate = _make(
+        tmp_path / "slate.mp4",
+        ["color=black:size=320x180:rate=25:duration=3"],
+        "drawbox=x=20:y=81:w=280:h=18:c=white:t=fill",
+    )
+    assert video_qc(slate, QCOptions(checks=("letterbox", "pillarbox"))) == []
+    # a credit roll's box (top bar 55, 48, 41, ... px as the lines move up, 2 s) jumps; bars that change
+    # size once (23 px, then 12 px) do not
+    from reelkit.post.video.qc import _bars_jump
+
+    roll = [(i * 0.04, 96, 97, 55 - 7 * (i % 8), 7 * (i % 4)) for i in range(50)]
+    assert _bars_jump(roll, (3, 4), 2.0) and not _bars_jump(roll, (1, 2), 2.0)
+    change = [(i * 0.04, 0, 0, 23 if i < 50 else 12, 23 if i < 50 else 12) for i in range(100)]
+    assert not _bars_jump(change, (3, 4), 4.0)
+
+
 def test_pillarbox_bars_are_measured_against_the_width(tmp_path: Path) -> None:
     """Pillarbox bars need 4% of the width (13 px of 320, whatever the height): 8 px side bars in 320x120
     (2.5% of the width, 6.7% of the height) are none; 14 px ones are."""

@@ -8,6 +8,8 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   ``warning`` (``error`` when the whole video is frozen). A frozen stretch that is black is reported as black.
 - ``letterbox`` / ``pillarbox`` (``cropdetect`` per frame, black and all-black frames left out): bars of at
   least ``bar_min_fraction`` of the height (width) on both sides for at least ``bars_min_s``; ``warning``.
+  Frames mostly black (``MOSTLY_BLACK``: a title card, a credit roll) or whose picture would be under
+  ``BAR_PICTURE_MIN`` of the frame are not measured, and bars that jump (moving text) are none.
 - ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
   interlaced on their own single-frame verdict, with edges where the single-frame verdicts change (the
   multi-frame one lags by a few frames), cut at scene cuts and split where the field order changes;
@@ -64,6 +66,14 @@ KINDS: tuple[str, ...] = (
     "flash",
     "av_mismatch",
 )
+#: a frame with at least this percentage of black pixels (text on black: a title card, a credit roll) is
+#: not measured for bars
+MOSTLY_BLACK = 80
+#: the picture between bars is at least this share of the frame's height and width (else it is a caption
+#: or a logo on black)
+BAR_PICTURE_MIN = 0.4
+#: bars that change size by more than this (pixels) more than about once a second are not bars
+BAR_JUMP_PX = 4
 #: the order findings of one time are listed in: the checks', each with the kinds it adds after it
 _ORDER: tuple[str, ...] = (*KINDS[:5], "field_order", *KINDS[5:], "decode_errors", "frames_missing")
 #: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
@@ -111,6 +121,7 @@ _CROP = re.compile(r"Parsed_cropdetect.*?x1:(\d+)\s+x2:(\d+)\s+y1:(\d+)\s+y2:(\d
 _META_FRAME = re.compile(r"Parsed_metadata.*?\bframe:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)")
 _META_IDET = re.compile(r"Parsed_metadata.*?lavfi\.idet\.(single|multiple)\.current_frame=(\w+)")
 _META_SCENE = re.compile(r"Parsed_metadata.*?lavfi\.scene_score=([\d.eE+-]+)")
+_PBLACK = re.compile(r"pblack:(\d+).*?\bt:\s*(-?[\d.]+)")
 _TIME = re.compile(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
@@ -184,6 +195,7 @@ class _Log:
         self.freeze_starts: list[float] = []
         self.freeze_ends: list[float] = []
         self.crops: list[tuple[float, int, int, int, int]] = []  # time, x1, x2, y1, y2
+        self.pblack: dict[float, int] = {}  # time: percent of the frame's pixels that are black
         self.partial = False
         # ffmpeg's decode errors (after its probe, which reads the damage too): each line with the number
         # of frames printed before it, which places it
@@ -205,6 +217,9 @@ class _Log:
             if cm := _CROP.search(line):
                 x1, x2, y1, y2, t = cm.groups()
                 self.crops.append((float(t), int(x1), int(x2), int(y1), int(y2)))
+        elif "Parsed_blackframe" in line:
+            if pm := _PBLACK.search(line):
+                self.pblack[round(float(pm.group(2)), 4)] = int(pm.group(1))
         elif bm := _BLACK.search(line):
             self.blacks.append((float(bm.group(1)), float(bm.group(2))))
         elif fs := _FREEZE_START.search(line):
@@ -380,6 +395,15 @@ def _interlace_findings(
     return out
 
 
+def _bars_jump(
+    crops: list[tuple[float, int, int, int, int]], sides: tuple[int, int], length_s: float
+) -> bool:
+    """Whether the bars on ``sides`` (indices into each crop) of a run of frames change size more than about
+    once a second (by over ``BAR_JUMP_PX``): bars stay put; a credit roll's or moving text's box does not."""
+    changes = sum(any(abs(c[k] - p[k]) > BAR_JUMP_PX for k in sides) for p, c in pairwise(crops))
+    return changes > 1 + length_s
+
+
 def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
     if start <= frame_s and end >= duration - frame_s:
         return "error"
@@ -431,6 +455,7 @@ def video_qc(
         f"cropdetect=limit={opts.crop_limit / 255:.6f}:round=2:reset=1:skip=0",
         "idet",
         "select='gte(scene\\,0)'",  # every frame passes, with its scene score, for the printer to print
+        "blackframe=amount=0:threshold=24",  # every frame's share of black pixels (text on black)
         "metadata=mode=print",
     ]
     # with the flash check, a tiny grey copy of every frame comes out on stdout in the same pass: it tells
@@ -550,6 +575,15 @@ def video_qc(
             (t, x1, W - 1 - x2, y1, H - 1 - y2) for t, x1, x2, y1, y2 in log.crops if x1 <= x2 and y1 <= y2
         ]
         crops = [c for c in crops if not _inside(c[0], blacks)]
+        # a title card or a credit roll (text on black: mostly black, its box the text's) has no bars;
+        # nor has a box under BAR_PICTURE_MIN of the frame either way (a caption, a logo on black)
+        crops = [
+            c
+            for c in crops
+            if log.pblack.get(round(c[0], 4), 0) < MOSTLY_BLACK
+            and W - c[1] - c[2] >= BAR_PICTURE_MIN * W
+            and H - c[3] - c[4] >= BAR_PICTURE_MIN * H
+        ]
         times = [c[0] for c in crops]
         min_v = max(2, round(opts.bar_min_fraction * H))
         min_h = max(2, round(opts.bar_min_fraction * W))
@@ -560,6 +594,8 @@ def video_qc(
                 continue
             for a, b in _runs(times, flags, frame_s, duration, opts.bars_min_s, merge_gap_s=0.5):
                 sel = [c for c in crops if a <= c[0] < b]
+                if _bars_jump(sel, (1, 2) if kind == "pillarbox" else (3, 4), b - a):
+                    continue  # moving text or shapes on black, not bars
                 left, right, up, down = (sorted(c[k] for c in sel)[len(sel) // 2] for k in (1, 2, 3, 4))
                 # the picture's size counts the bars on both axes (a windowboxed picture has all four)
                 what = f"{W - left - right}x{H - up - down} picture in {W}x{H}, " + (
