@@ -515,6 +515,29 @@ def test_interlacing_is_judged_per_run_and_a_change_of_field_order_is_a_finding(
     assert found[1:] and all(sev == "info" and start >= 2.0 for _, start, _, sev in found[1:])
 
 
+def test_telecine_and_a_field_order_mismatch_get_their_own_advice(tmp_path: Path) -> None:
+    """3:2 pulldown (idet finds a field repeated in 2 frames of 5) was told 'deinterlace before delivery';
+    it is to be inverse-telecined to 23.976p. BFF content flagged TFF was 'interlaced (BFF)' without a word
+    on the flag."""
+    telecined = _make(
+        tmp_path / "telecine.mp4",
+        ["mandelbrot=size=160x120:rate=24000/1001"],
+        "trim=duration=3,telecine=first_field=top:pattern=23,setfield=tff",
+        ["-flags", "+ildct+ilme"],
+    )
+    (tele,) = video_qc(telecined, QCOptions(checks=("interlaced",)))
+    assert tele.severity == "warning" and "telecined (3:2 pulldown)" in tele.message
+    assert "inverse-telecine to 23.976p" in tele.message and "deinterlace before" not in tele.message
+    mismatch = _make(
+        tmp_path / "bff-flagged-tff.mp4",
+        ["mandelbrot=size=160x120:rate=50"],
+        "trim=duration=2,tinterlace=mode=interleave_bottom,setfield=tff",
+        ["-flags", "+ildct+ilme", "-x264opts", "tff=1"],
+    )
+    (bff,) = video_qc(mismatch, QCOptions(checks=("interlaced",)))
+    assert "field order mismatch: flagged top first, content bottom first" in bff.message
+
+
 def test_letterbox_in_a_10_bit_master_and_flashes_against_short_shots(tmp_path: Path) -> None:
     # cropdetect read the limit 24 as a 10-bit level, below limited-range black (64): no bars found
     lbox10 = tmp_path / "lbox10.mov"

@@ -13,7 +13,9 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
 - ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
   interlaced on their own single-frame verdict, with edges where the single-frame verdicts change (the
   multi-frame one lags by a few frames), cut at scene cuts and split where the field order changes;
-  ``warning``. ``field_order``: the order changing between such runs (at a cut, or from one frame to the
+  ``warning``; a run with a repeated field in ``TELECINE_SHARE`` of its frames is telecined (inverse-
+  telecine, not deinterlace), and content of the other order than the stream's flag is named a mismatch.
+  ``field_order``: the order changing between such runs (at a cut, or from one frame to the
   next: material of both orders joined); ``warning``.
 - ``cut`` (the ``select`` filter's scene score of every frame, over ``scene_threshold``): an instant
   (``end_s`` is ``None``); ``info``.
@@ -66,6 +68,9 @@ KINDS: tuple[str, ...] = (
     "flash",
     "av_mismatch",
 )
+#: a run with a repeated field (idet) in at least this share of its frames is telecined: 3:2 pulldown
+#: repeats one in 2 frames of 5
+TELECINE_SHARE = 0.25
 #: a frame with at least this percentage of black pixels (text on black: a title card, a credit roll) is
 #: not measured for bars
 MOSTLY_BLACK = 80
@@ -119,7 +124,7 @@ _FREEZE_START = re.compile(r"lavfi\.freezedetect\.freeze_start:\s*([\d.]+)")
 _FREEZE_END = re.compile(r"lavfi\.freezedetect\.freeze_end:\s*([\d.]+)")
 _CROP = re.compile(r"Parsed_cropdetect.*?x1:(\d+)\s+x2:(\d+)\s+y1:(\d+)\s+y2:(\d+).*?\bt:\s*(-?[\d.]+)")
 _META_FRAME = re.compile(r"Parsed_metadata.*?\bframe:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)")
-_META_IDET = re.compile(r"Parsed_metadata.*?lavfi\.idet\.(single|multiple)\.current_frame=(\w+)")
+_META_IDET = re.compile(r"Parsed_metadata.*?lavfi\.idet\.(single|multiple|repeated)\.current_frame=(\w+)")
 _META_SCENE = re.compile(r"Parsed_metadata.*?lavfi\.scene_score=([\d.eE+-]+)")
 _PBLACK = re.compile(r"pblack:(\d+).*?\bt:\s*(-?[\d.]+)")
 _TIME = re.compile(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -191,6 +196,7 @@ class _Log:
         self.scene: list[float] = []
         self.single: list[str] = []
         self.multi: list[str] = []
+        self.repeated: list[bool] = []  # idet found a field repeated from the frame before (pulldown)
         self.blacks: list[tuple[float, float]] = []
         self.freeze_starts: list[float] = []
         self.freeze_ends: list[float] = []
@@ -209,10 +215,14 @@ class _Log:
                 self.scene.append(0.0)
                 self.single.append("undetermined")
                 self.multi.append("undetermined")
+                self.repeated.append(False)
             elif (sm := _META_SCENE.search(line)) and self.times:
                 self.scene[-1] = float(sm.group(1))
             elif (im := _META_IDET.search(line)) and self.times:
-                (self.single if im.group(1) == "single" else self.multi)[-1] = im.group(2)
+                if im.group(1) == "repeated":
+                    self.repeated[-1] = im.group(2) in ("top", "bottom")
+                else:
+                    (self.single if im.group(1) == "single" else self.multi)[-1] = im.group(2)
         elif "Parsed_cropdetect" in line:
             if cm := _CROP.search(line):
                 x1, x2, y1, y2, t = cm.groups()
@@ -295,6 +305,7 @@ def _interlace_findings(
     flagged: str | None,
     fps: float,
     tc0: str | None,
+    repeated: list[bool] | None = None,
 ) -> list[Finding]:
     """Interlaced stretches from idet's verdicts of every frame, each judged on its own verdicts.
 
@@ -371,11 +382,23 @@ def _interlace_findings(
                 f"frames {span} look combed ({order.upper()}), but the field order flips within the shot: "
                 "likely fine horizontal detail, not interlacing; check by eye"
             )
+        elif repeated is not None and sum(repeated[i0 : i1 + 1]) >= TELECINE_SHARE * (i1 + 1 - i0):
+            # 3:2 pulldown repeats a field in 2 frames of 5: film frames, not interlaced pictures
+            message = (
+                f"telecined (3:2 pulldown) frames {span}: inverse-telecine to {fps * 0.8:.3f}p (fieldmatch, "
+                "decimate) rather than deinterlace"
+            )
         elif flagged == "progressive":  # combing in a stream flagged progressive
             message = (
                 f"frames {span} look interlaced ({order.upper()}) in a stream flagged progressive: "
                 "interlaced material encoded without deinterlacing, or fine moving detail fooling the "
                 "detector; check by eye"
+            )
+        elif flagged in ("tff", "bff") and flagged != order:
+            said = {"tff": "top", "bff": "bottom"}
+            message = (
+                f"interlaced ({order.upper()}) frames {span}: field order mismatch: flagged {said[flagged]} "
+                f"first, content {said[order]} first; fix the flag (or the fields) before delivery"
             )
         else:
             message = f"interlaced ({order.upper()}) frames {span}; deinterlace before delivery"
@@ -611,7 +634,17 @@ def video_qc(
     if "interlaced" in want:
         cuts = [i for i, v in enumerate(scene) if v > opts.scene_threshold]
         findings += _interlace_findings(
-            frame_times, idet_single, idet_multi, cuts, frame_s, duration, opts, vs.field_order, fps, tc0
+            frame_times,
+            idet_single,
+            idet_multi,
+            cuts,
+            frame_s,
+            duration,
+            opts,
+            vs.field_order,
+            fps,
+            tc0,
+            log.repeated,
         )
 
     # scene cuts; a change and a change back within a few frames is a flash (a frame or two of something
