@@ -9,7 +9,8 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
 - ``letterbox`` / ``pillarbox`` (``cropdetect`` per frame, black and all-black frames left out): bars of at
   least ``bar_min_fraction`` of the height (width) on both sides for at least ``bars_min_s``; ``warning``.
   Frames mostly black (``MOSTLY_BLACK``: a title card, a credit roll) or whose picture would be under
-  ``BAR_PICTURE_MIN`` of the frame are not measured, and bars that jump (moving text) are none.
+  ``BAR_PICTURE_MIN`` of the frame are not measured, and bars that jump (moving text) are none; bars that
+  change size once (a picture of another aspect) are a finding for each size.
 - ``interlaced`` (``idet``): runs of frames whose multi-frame verdict is TFF/BFF, kept when enough of them are
   interlaced on their own single-frame verdict, with edges where the single-frame verdicts change (the
   multi-frame one lags by a few frames), cut at scene cuts and split where the field order changes;
@@ -427,6 +428,33 @@ def _bars_jump(
     return changes > 1 + length_s
 
 
+def _bar_segments(
+    crops: list[tuple[float, int, int, int, int]],
+    sides: tuple[int, int],
+    start: float,
+    end: float,
+    min_s: float,
+) -> list[tuple[float, float, list[tuple[float, int, int, int, int]]]]:
+    """A run of bars ``[start, end)`` cut where the bars on ``sides`` change size by more than
+    ``BAR_JUMP_PX`` (a picture of another aspect): ``(start, end, frames)`` of each size, a stretch shorter
+    than ``min_s`` left in the one before it."""
+    segments: list[tuple[float, float, list[tuple[float, int, int, int, int]]]] = []
+    for c in crops:
+        first = segments[-1][2][0] if segments else None
+        if first is not None and all(abs(c[k] - first[k]) <= BAR_JUMP_PX for k in sides):
+            segments[-1][2].append(c)
+        else:
+            segments.append((c[0], end, [c]))
+    merged: list[tuple[float, float, list[tuple[float, int, int, int, int]]]] = []
+    for k, (a, _, frames) in enumerate(segments):
+        b = segments[k + 1][0] if k + 1 < len(segments) else end
+        if merged and (b - a < min_s - 1e-9 or merged[-1][1] - merged[-1][0] < min_s - 1e-9):
+            merged[-1] = (merged[-1][0], b, merged[-1][2] + frames)
+        else:
+            merged.append((start if not merged else a, b, frames))
+    return merged
+
+
 def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
     if start <= frame_s and end >= duration - frame_s:
         return "error"
@@ -617,18 +645,20 @@ def video_qc(
                 continue
             for a, b in _runs(times, flags, frame_s, duration, opts.bars_min_s, merge_gap_s=0.5):
                 sel = [c for c in crops if a <= c[0] < b]
-                if _bars_jump(sel, (1, 2) if kind == "pillarbox" else (3, 4), b - a):
+                sides = (1, 2) if kind == "pillarbox" else (3, 4)
+                if _bars_jump(sel, sides, b - a):
                     continue  # moving text or shapes on black, not bars
-                left, right, up, down = (sorted(c[k] for c in sel)[len(sel) // 2] for k in (1, 2, 3, 4))
-                # the picture's size counts the bars on both axes (a windowboxed picture has all four)
-                what = f"{W - left - right}x{H - up - down} picture in {W}x{H}, " + (
-                    f"bars {up} px top and {down} px bottom"
-                    if kind == "letterbox"
-                    else f"bars {left} px left and {right} px right"
-                )
-                findings.append(
-                    Finding(kind, a, b, "warning", f"{kind} {_span(a, b, fps, tc0)}: {what}", "video")
-                )
+                for sa, sb, seg in _bar_segments(sel, sides, a, b, opts.bars_min_s):
+                    left, right, up, down = (sorted(c[k] for c in seg)[len(seg) // 2] for k in (1, 2, 3, 4))
+                    # the picture's size counts the bars on both axes (a windowboxed picture has all four)
+                    what = f"{W - left - right}x{H - up - down} picture in {W}x{H}, " + (
+                        f"bars {up} px top and {down} px bottom"
+                        if kind == "letterbox"
+                        else f"bars {left} px left and {right} px right"
+                    )
+                    findings.append(
+                        Finding(kind, sa, sb, "warning", f"{kind} {_span(sa, sb, fps, tc0)}: {what}", "video")
+                    )
 
     # interlacing
     if "interlaced" in want:
