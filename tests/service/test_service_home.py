@@ -708,11 +708,12 @@ def test_new_releases_are_released(builder: HomeBuilder) -> None:
 
 
 def test_release_pool_by_hand(builder: HomeBuilder) -> None:
-    """Pins the New Releases pool: release dates (else 1 January of the year) at most a day past the data's
-    clock, within new_release_days of the newest of them (the edge included), newest first."""
+    """Pins the New Releases pool: release dates (else 1 January of the year) at most a day past now (the
+    later of the data's clock and the wall clock, as for _not_out_yet), within new_release_days of the newest
+    of them (the edge included), newest first."""
     import datetime as dt
 
-    ref, day = float(builder.models.trending.reference_time_), 86400.0
+    ref, day = max(float(builder.models.trending.reference_time_), time.time()), 86400.0
     ids = [str(x) for x in builder.title_ids[:6]]
     cat = builder.models.titles.reindex(builder.title_ids).copy()
     cat["released"], cat["year"] = np.nan, np.nan
@@ -728,6 +729,30 @@ def test_release_pool_by_hand(builder: HomeBuilder) -> None:
     pool = [str(builder.title_ids[c]) for c in fake._release_pool(cat)]
     assert fake.release_dates[4] == dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()
     assert pool == [ids[0], ids[4], ids[2]]
+
+
+def test_a_title_released_after_the_datas_clock_is_a_new_release(
+    builder: HomeBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's "now" was the data's clock alone: a title released 3 days ago on a store whose events
+    ended long before was out (on Top Picks) but never new. Now is the later of the data and wall clocks,
+    as for _not_out_yet, and a title announced for later joins the pool the day it comes out."""
+    ref, day, wall = float(builder.models.trending.reference_time_), 86400.0, time.time()
+    assert ref < wall - 10 * day  # the small data ends in 2024
+    ids = [str(x) for x in builder.title_ids[:4]]
+    cat = builder.models.titles.reindex(builder.title_ids).copy()
+    cat["released"], cat["year"] = np.nan, np.nan
+    cat.loc[ids[0], "released"] = wall - 3 * day
+    cat.loc[ids[1], "released"] = ref - day
+    cat.loc[ids[2], "released"] = ref - 2 * day
+    cat.loc[ids[3], "released"] = wall + 5 * day  # announced
+    fake = copy.copy(builder)
+    fake.config = HomeConfig(new_release_days=3650)
+    fake._new_releases = fake._release_pool(cat)
+    assert [str(builder.title_ids[c]) for c in fake._new_releases] == ids[:3]
+    assert not fake._not_out_yet()[0]  # out, so new
+    monkeypatch.setattr(time, "time", lambda: wall + 4.5 * day)  # the announced title is out (a day's grace)
+    assert [str(builder.title_ids[c]) for c in fake._new_release_cols()] == [ids[3], *ids[:3]]
 
 
 def test_release_pool_holds_new_release_pool_titles(builder: HomeBuilder) -> None:

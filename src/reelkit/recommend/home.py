@@ -479,7 +479,8 @@ class HomeBuilder:
 
     # ------------------------------------------------------------------ precomputation
     def _release_pool(self, cat: pd.DataFrame) -> np.ndarray:
-        cfg = self.config
+        """Sets ``release_dates`` from the catalog (``released``, else 1 January of ``year``) and returns
+        the New Releases pool (:meth:`_release_window`)."""
         released = (
             pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
             if "released" in cat
@@ -497,15 +498,22 @@ class HomeBuilder:
             )
             released = np.where(np.isnan(released), from_year, released)
         self.release_dates: np.ndarray = released
-        # "now" is the data's latest event (the trending model's clock): a title dated after it is not out
-        # yet for the New Releases window, and a far-future date must not move that window past every real
-        # release (titles not out yet are kept off every row by fold(), see _not_out_yet)
-        now = float(getattr(self.models.trending, "reference_time_", 0))
-        ok = np.flatnonzero(np.isfinite(released))
-        if len(ok) == 0:
-            return np.zeros(0, dtype=np.int64)
-        if now > 0:
-            ok = ok[released[ok] <= now + 86400.0]
+        return self._release_window()
+
+    def _release_window(self) -> np.ndarray:
+        """The New Releases pool from ``release_dates`` at :meth:`_now`: a title dated more than a day after
+        it is not out yet (and a far-future date must not move the window past every real release). The
+        wall clock counts, as in :meth:`_not_out_yet`: a title released after the data's last event is out
+        (on Top Picks), so it is new; the pool is made again once the next announced title comes out."""
+        cfg = self.config
+        released = self.release_dates
+        now = self._now() + 86400.0
+        finite = np.isfinite(released)
+        with np.errstate(invalid="ignore"):
+            upcoming = released[finite & (released > now)]
+        self._release_pool_until = float(upcoming.min()) - 86400.0 if len(upcoming) else np.inf
+        ok = np.flatnonzero(finite)
+        ok = ok[released[ok] <= now]
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
         newest = float(released[ok].max())
@@ -513,12 +521,22 @@ class HomeBuilder:
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
         return np.asarray(recent, dtype=np.int64)
 
+    def _now(self) -> float:
+        """Now, for what is out: the later of the data's clock (the trending model's) and the wall clock."""
+        return max(float(getattr(self.models.trending, "reference_time_", 0)), time.time())
+
+    def _new_release_cols(self) -> np.ndarray:
+        """The New Releases pool, made again when an announced title has come out since it was made."""
+        if time.time() >= self._release_pool_until:
+            self._new_releases = self._release_window()
+        return self._new_releases
+
     def _not_out_yet(self) -> np.ndarray:
         """Titles dated after now that nobody has watched: a catalog title without events scores 0 under
         EASE, above every title a member with a clear taste dislikes, and filled the end of Top Picks. "Now"
         is the later of the data's clock and the wall clock (a title announced for next week is out once that
         day comes, without a retrain; one watched in the data is out, whatever its catalog date says)."""
-        now = max(float(getattr(self.models.trending, "reference_time_", 0)), time.time())
+        now = self._now()
         with np.errstate(invalid="ignore"):
             future = np.isfinite(self.release_dates) & (self.release_dates > now + 86400.0)
         return np.asarray(future & (self._global_popularity <= 0), dtype=bool)
@@ -866,7 +884,7 @@ class HomeBuilder:
             )
 
         # 4. New Releases (ranked for the member)
-        nr = take(self._ranked(folded, self._new_releases, size + _POOL, used))
+        nr = take(self._ranked(folded, self._new_release_cols(), size + _POOL, used))
         pct = self._percentile(folded, np.asarray(nr, dtype=np.int64))
         keep(
             6,
