@@ -542,3 +542,23 @@ def test_a_tolerance_of_zero_chooses_the_best_community_count() -> None:
     model = CommunityPopularity(candidates=(2, 3, 4, 6), tolerance=0.0, dims=4).fit(_ratings().interactions())
     scores = model.k_scores_
     assert model.n_communities_ == int(scores[np.argmax(scores[:, 1]), 0])
+
+
+def test_new_members_go_to_the_nearest_k_means_centre_and_old_files_still_load(tmp_path: Path) -> None:
+    """A new member goes to the nearest k-means centre (Euclidean, k-means' rule): the training members'
+    own taste vectors fall in their communities. A file saved before the centres were kept rebuilds them as
+    the communities' mean vectors, which place the members alike."""
+    from reelkit.recommend.communities import CommunityPopularity
+
+    model = CommunityPopularity(n_communities=4, dims=4).fit(_ratings().interactions())
+    assert np.array_equal(model.nearest_centre(model.embedding_), model.labels_)
+    new = model.assign_rows(np.full(len(model.member_ids_), -1), model.history_)
+    assert np.array_equal(new, model.labels_)
+    path = model.save(tmp_path / "m.npz")
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files if k != "centers"}
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+    old = load_model(path)
+    assert isinstance(old, CommunityPopularity)
+    np.testing.assert_allclose(old.centers_, model.centers_, atol=1e-4)
+    assert np.array_equal(old.nearest_centre(old.embedding_), model.labels_)

@@ -491,6 +491,44 @@ def test_fast_community_assignment_matches_the_model(builder: HomeBuilder) -> No
             (np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)), shape=(1, builder.n_titles)
         )
         assert builder._assign_community(cols) == int(comm.assign_rows(np.full(1, -1), hist)[0])
+    # a known member: their trained label, as assign_rows has it (whatever titles they have since)
+    for row in rng.choice(len(comm.member_ids_), size=40, replace=False).tolist():
+        cols = np.sort(rng.choice(builder.n_titles, size=int(rng.integers(1, 15)), replace=False))
+        member = str(comm.member_ids_[row])
+        assert builder._assign_community(cols, member) == int(comm.labels_[row])
+        assert builder._assign_community(cols, member) == int(comm.assign_rows(np.full(1, row), hist)[0])
+    # placed as new members, the training members' taste vectors fall in their k-means communities
+    assert np.array_equal(comm.nearest_centre(comm.embedding_), comm.labels_)
+
+
+def test_a_known_members_page_shows_the_community_they_were_clustered_into(builder: HomeBuilder) -> None:
+    """Every member was placed by the largest cosine to unit-length centroids, while k-means clustered them
+    by the nearest (not unit-length) centre: on ml-latest-small 12 of 610 members were shown another
+    community's row. Centres where the two rules disagree for member 0: a short centre of their own
+    community at cosine 0.71 (distance 0.71) and a long one at cosine 0.9 (distance 1.18)."""
+    import dataclasses
+
+    comm = copy.copy(builder.models.communities)
+    e = comm.embedding_[0].astype(np.float64)  # unit length
+    rng = np.random.default_rng(1)
+    u, w = rng.normal(size=(2, e.shape[0]))
+    u -= (u @ e) * e
+    u /= np.linalg.norm(u)
+    w -= (w @ e) * e + (w @ u) * u
+    w /= np.linalg.norm(w)
+    own = int(comm.labels_[0])
+    other = (own + 1) % comm.n_communities_
+    centers = np.tile(-5.0 * e, (comm.n_communities_, 1))  # the others: far, on the opposite side
+    centers[own] = 0.5 * (e + u)
+    centers[other] = 2.0 * (0.9 * e + np.sqrt(1 - 0.81) * w)
+    comm.centers_ = centers.astype(np.float32)
+    comm.centroids_ = (centers / np.linalg.norm(centers, axis=1, keepdims=True)).astype(np.float32)
+    fake = HomeBuilder(dataclasses.replace(builder.models, communities=comm), builder.config)
+    titles = comm.title_ids_[comm.history_[0].indices]
+    h = history(*[(str(t), "play", 100 + i, 6000, 1.0) for i, t in enumerate(titles)])
+    assert fake.build(str(comm.member_ids_[0]), h).community_id == own
+    # a new member with that taste vector: the nearest centre, not the largest cosine
+    assert int(comm.nearest_centre(e[None, :].astype(np.float32))[0]) == own
 
 
 def test_cache_warm_up_after_a_switch(data_dir: Path) -> None:

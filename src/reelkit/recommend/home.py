@@ -20,7 +20,8 @@ Rows
     Time-decayed popularity (:class:`~reelkit.recommend.popularity.Trending`), unseen titles only.
 ``community``
     The most watched titles within the member's taste community
-    (:class:`~reelkit.recommend.communities.CommunityPopularity`; a new member is placed by projection).
+    (:class:`~reelkit.recommend.communities.CommunityPopularity`): a known member's trained community, a
+    new member's by projection (the nearest k-means centre).
 ``new-releases``
     The ``new_release_pool`` most recently released catalog titles (``released``, else 1 January of
     ``year``) within ``new_release_days`` of the newest release, ranked by the personal model.
@@ -545,8 +546,9 @@ class HomeBuilder:
     def _col(self, title_id: str) -> int:
         return self._col_of.get(title_id, -1)
 
-    def fold(self, history: MemberHistory) -> _Folded:
-        """Aggregate a history with the confidence formula and score it with the personal model."""
+    def fold(self, history: MemberHistory, member_id: str | None = None) -> _Folded:
+        """Aggregate a history with the confidence formula and score it with the personal model.
+        ``member_id``: the member, when known to the models, is in the community they were clustered into."""
         cfg = self.config
         n = self.n_titles
         seen = np.zeros(n, dtype=bool)
@@ -611,7 +613,7 @@ class HomeBuilder:
         if hist.nnz:
             rows = np.full(1, -1, dtype=np.int64)
             scores = np.asarray(self.models.personal.score_rows(rows, hist, ratings_csr)[0], dtype=np.float32)
-            community = self._assign_community(cols_pos)
+            community = self._assign_community(cols_pos, member_id)
         else:
             scores = self._global_popularity.copy()
             community = self._largest_community
@@ -630,11 +632,15 @@ class HomeBuilder:
             n_titles_seen=n_seen,
         )
 
-    def _assign_community(self, cols: np.ndarray) -> int:
-        """The nearest community of a member given by the titles they engaged with: the fold-in of
-        :meth:`CommunityPopularity.assign_rows` (idf-weighted, normalised, projected on the SVD components,
-        nearest unit centroid), computed on the member's few titles instead of sparse rows."""
+    def _assign_community(self, cols: np.ndarray, member_id: str | None = None) -> int:
+        """A member's community: :meth:`CommunityPopularity.assign_rows`. A member the model was trained on
+        has their trained label; another is placed by the titles they engaged with (idf-weighted,
+        normalised, projected on the SVD components, nearest k-means centre), computed on the member's few
+        titles instead of sparse rows."""
         comm = self.models.communities
+        row = int(comm.member_rows([member_id], missing_ok=True)[0]) if member_id is not None else -1
+        if row >= 0:
+            return int(comm.labels_[row])
         v = comm.idf_[cols].astype(np.float64)
         norm = np.sqrt(float(v @ v))
         if norm == 0:
@@ -643,7 +649,7 @@ class HomeBuilder:
         length = np.linalg.norm(emb)
         if length > 0:
             emb = emb / length
-        return int(np.argmax(comm.centroids_ @ emb))
+        return int(comm.nearest_centre(emb[None, :])[0])
 
     def _continue_watching(
         self, history: MemberHistory, thumbed_down: set[str]
@@ -796,7 +802,7 @@ class HomeBuilder:
     def build(self, member_id: str, history: MemberHistory) -> HomePage:
         """The member's home page (see the module docstring for the rules)."""
         cfg = self.config
-        folded = self.fold(history)
+        folded = self.fold(history, member_id)
         used = folded.seen.copy()
         size = cfg.row_size
         rows: list[tuple[int, HomeRow]] = []  # (priority, row)
