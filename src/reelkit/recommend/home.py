@@ -9,7 +9,8 @@ Rows
 ----
 ``continue-watching``
     Titles whose last play stopped between ``continue_min_fraction`` and the completion threshold of the
-    confidence formula (not thumbed down), most recent play first. The reason is the progress.
+    confidence formula (not thumbed down, nor rated low where the formula's ``low_rating`` is
+    ``"dislike"``), most recent play first. The reason is the progress.
 ``top-picks``
     The personal model's best titles (fold-in scores), unseen titles only.
 ``because-you-watched``
@@ -603,8 +604,11 @@ class HomeBuilder:
             for i in np.flatnonzero(is_strong)[np.argsort(-ts[is_strong], kind="stable")][: cfg.because_rows]:
                 verb = "watched" if completions[i] >= 1 else ("liked" if thumb[i] > 0 else "rated")
                 strong.append((tids[i], verb))
-            # neither a thumbs-down nor a low rating is a title to resume
-            dropped = {tids[i] for i in np.flatnonzero((thumb < 0) | disliked)}
+            # neither a thumbs-down nor a low rating is a title to resume, when the formula makes a low
+            # rating a dislike: with "positive" it is an interaction, as the service has it while the rating
+            # scale is not known (a 4 read on the 0-10 assumed may be a 4 of 5)
+            dropped_low = disliked if cfg.confidence.low_rating == "dislike" else np.zeros_like(disliked)
+            dropped = {tids[i] for i in np.flatnonzero((thumb < 0) | dropped_low)}
             continue_rows = self._continue_watching(history, dropped)
         order = np.argsort(cols_pos, kind="stable")
         hist = sp.csr_matrix(
