@@ -239,6 +239,31 @@ def test_trending_by_weight_leaves_out_sample_plays() -> None:
     assert scores == {"hit": pytest.approx(float(hit[0])), "promo": 0.0}
 
 
+def test_trending_counts_plays_not_thumbs_unless_the_data_has_no_plays() -> None:
+    """Trending decayed each pair by its latest event of any kind: three thumbs-up today made a title
+    nobody had played for 200 days the first (3 against a title played by two this week, 1.5). Where the
+    data has plays, a pair counts at its last play, and a pair of thumbs or ratings only not at all; data
+    with no plays (a ratings file) still counts every rating at its time."""
+    from reelkit.recommend.popularity import Trending
+
+    day, now = 86400, 1_790_000_000
+    rows = [(f"a{m}", "old", "play", now - 200 * day, 6000.0, 1.0) for m in range(3)]
+    rows += [(f"a{m}", "old", "thumb", now, 1.0, np.nan) for m in range(3)]
+    rows += [(f"b{m}", "old", "thumb", now, 1.0, np.nan) for m in range(2)]
+    rows += [(f"c{m}", "new", "play", now - 7 * day, 6000.0, 1.0) for m in range(2)]
+    rows += [("c0", "new", "rating", now, 5.0, np.nan)]
+    cols = ["member_id", "title_id", "kind", "timestamp", "value", "fraction"]
+    inter = Dataset.from_events(pd.DataFrame(rows, columns=cols)).interactions()
+    model = Trending().fit(inter)
+    scores = dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+    assert scores == {"new": pytest.approx(2 * 0.5), "old": pytest.approx(3 * 2 ** (-200 / 7), rel=1e-5)}
+    assert model.counts_plays_ and model.reference_time_ == now
+    ratings = [(f"r{m}", "x", "rating", now - 7 * day * m, 4.0, np.nan) for m in range(3)]
+    only_ratings = Dataset.from_events(pd.DataFrame(ratings, columns=cols)).interactions()
+    model = Trending().fit(only_ratings)
+    assert not model.counts_plays_ and model.item_scores_[0] == pytest.approx(1 + 0.5 + 0.25)
+
+
 def test_previews_are_not_views_for_trending_nor_communities() -> None:
     """Six 100 s autoplays of a 22-minute episode outranked four full views in Trending, a 10 s preview
     today of a title finished 60 days ago counted as viewed today, and previews counted as "watched by" a

@@ -793,6 +793,22 @@ def test_a_title_released_after_the_datas_clock_is_a_new_release(
     assert [str(builder.title_ids[c]) for c in fake._new_release_cols()] == [ids[3], *ids[:3]]
 
 
+def test_the_trending_row_says_what_it_counts(builder: HomeBuilder) -> None:
+    """ "Most watched recently" where the data has plays; a ratings data set's row says ratings counted."""
+    import dataclasses
+
+    def reason(counts_plays: bool) -> str:
+        trending = copy.copy(builder.models.trending)
+        trending.counts_plays_ = counts_plays
+        fake = HomeBuilder(dataclasses.replace(builder.models, trending=trending), builder.config)
+        (row,) = [r for r in fake.build("new", MemberHistory.empty()).rows if r.kind == "trending"]
+        return row.reason
+
+    assert builder.models.trending.counts_plays_  # the small data has plays
+    assert reason(True) == "Most watched recently (plays halve in weight every 7 days)"
+    assert reason(False) == "Most rated recently (ratings stand for views and halve in weight every 7 days)"
+
+
 def test_release_pool_holds_new_release_pool_titles(builder: HomeBuilder) -> None:
     """Pins the pool's size: the new_release_pool newest titles (2 of the 3 in the window, not 1)."""
     ref, day = float(builder.models.trending.reference_time_), 86400.0

@@ -48,7 +48,8 @@ def test_other_personal_models_and_bad_names(data_dir: Path) -> None:
 def test_training_weighs_events_with_the_services_home_settings(tmp_path: Path) -> None:
     """A service whose home page counts 100 s of a 22-minute episode as a start (``continue_min_seconds``
     60) and thumbs as nothing (``thumb_weight`` 0) trains with those rules too: the default rules make the
-    100 s plays samples (no view in Trending) and count the thumbs up."""
+    100 s plays samples (no view in Trending) and count the thumbs up (in the personal model's history;
+    Trending counts plays, never thumbs)."""
     from reelkit.data.confidence import ConfidenceConfig
     from reelkit.recommend.base import load_model
     from reelkit.recommend.home import HomeConfig
@@ -64,14 +65,17 @@ def test_training_weighs_events_with_the_services_home_settings(tmp_path: Path) 
     store.append_events(events)
     store.close()
 
-    def trending(**home: object) -> dict[str, float]:
+    def trained(**home: object) -> tuple[dict[str, float], int]:
+        """Trending's scores, and how many members' histories hold the liked title."""
         rec = train_store(tmp_path, personal="itemknn", home=HomeConfig(**home) if home else None)  # type: ignore[arg-type]
         model = load_model(models_dir(tmp_path) / rec.version / "trending.npz")
-        return dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True))
+        personal = load_model(models_dir(tmp_path) / rec.version / "personal.npz")
+        liked = int(personal.history_[:, personal.title_cols(["liked"])[0]].nnz)
+        return dict(zip(model.title_ids_.tolist(), model.item_scores_.tolist(), strict=True)), liked
 
-    assert trending() == pytest.approx({"ep": 0.0, "hit": 6.0, "liked": 3.0})
-    ours = trending(continue_min_seconds=60.0, confidence=ConfidenceConfig(thumb_weight=0.0))
-    assert ours == pytest.approx({"ep": 4.0, "hit": 6.0, "liked": 0.0})
+    assert trained() == (pytest.approx({"ep": 0.0, "hit": 6.0, "liked": 0.0}), 3)
+    ours = trained(continue_min_seconds=60.0, confidence=ConfidenceConfig(thumb_weight=0.0))
+    assert ours == (pytest.approx({"ep": 4.0, "hit": 6.0, "liked": 0.0}), 0)
 
 
 def test_training_takes_the_services_sample_fraction(tmp_path: Path) -> None:

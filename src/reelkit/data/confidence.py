@@ -11,6 +11,8 @@ Events of a pair are first aggregated:
   fraction each reached, capped at 1 (a play with no fraction counts as ``unknown_fraction``);
 * ``completions``: viewings that reached ``completion_threshold``;
 * ``timestamp``: the latest event that is not a sample play (the latest sample when there is nothing else);
+* ``play_timestamp``: the latest play that is not a sample (:data:`NO_PLAY` when there is none: a pair of
+  ratings or thumbs only), the time a title was last *watched* (Trending decays by it);
 * ``sample_only``: whether every event of the pair is a sample play.
 
 A *sample* play (:func:`sample_plays`: an autoplay preview, a misclick) is too short to be a viewing: it
@@ -50,6 +52,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "NO_PLAY",
     "SAMPLE_FRACTION",
     "SAMPLE_SECONDS",
     "ConfidenceConfig",
@@ -65,6 +68,8 @@ SAMPLE_FRACTION = 0.02
 #: ... or under this many seconds while also under a tenth of the title (30 s of a 22-minute episode is a
 #: sample; 100 s of a 200-second title is half of it).
 SAMPLE_SECONDS = 120.0
+#: ``play_timestamp`` of a pair with no play that is not a sample.
+NO_PLAY = int(np.iinfo(np.int64).min)
 
 
 def sample_plays(
@@ -122,6 +127,7 @@ class PairAggregates:
     timestamp: np.ndarray
     weight: np.ndarray
     sample_only: np.ndarray
+    play_timestamp: np.ndarray
 
 
 def aggregate_pairs(
@@ -172,6 +178,10 @@ def aggregate_pairs(
         last_any = np.full(n_pairs, np.iinfo(np.int64).min)
         np.maximum.at(last_any, pair, ts)
         last_ts = np.where(sample_only, last_any, last_ts)
+    # a thumb or a rating is no viewing: the time a title was last watched is its latest play alone
+    played = (kind == "play") & ~is_sample
+    last_play = np.full(n_pairs, NO_PLAY, dtype=np.int64)
+    np.maximum.at(last_play, pair[played], ts[played])
 
     lo, hi = rating_scale
     span = hi - lo if hi > lo else 1.0
@@ -186,7 +196,7 @@ def aggregate_pairs(
     weight = np.where(thumb < 0, 0.0, weight)
     if cfg.low_rating == "dislike":
         weight = np.where(rated_low(rating, rating_scale), 0.0, weight)
-    return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only)
+    return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only, last_play)
 
 
 def _viewings(
@@ -217,7 +227,7 @@ def aggregate_events(
     sample_seconds: float = SAMPLE_SECONDS,
 ) -> pd.DataFrame:
     """One row per (member_id, title_id) with ``rating``, ``thumb``, ``watched``, ``completions``,
-    ``timestamp``, ``weight`` and ``sample_only``; ``events`` must be normalised (see
+    ``timestamp``, ``weight``, ``sample_only`` and ``play_timestamp``; ``events`` must be normalised (see
     :func:`normalize_events`). Sample plays are those of :func:`sample_plays` with the given thresholds
     (a service's home page settings, so that training and the page weigh a history alike)."""
     ev = events
@@ -254,5 +264,6 @@ def aggregate_events(
             "timestamp": agg.timestamp,
             "weight": agg.weight,
             "sample_only": agg.sample_only,
+            "play_timestamp": agg.play_timestamp,
         }
     )

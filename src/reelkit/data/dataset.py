@@ -265,6 +265,10 @@ class Interactions:
     #: Per entry: whether every event of the pair is a sample play (an autoplay preview, a misclick; see
     #: :func:`reelkit.data.confidence.sample_plays`): a weak interaction, not a viewing. ``None``: none is.
     sample_only: np.ndarray | None = field(default=None, repr=False)
+    #: Per entry: the pair's latest play that is not a sample (:data:`~reelkit.data.confidence.NO_PLAY`
+    #: for a pair of ratings or thumbs only): when the title was last watched. ``None``: not known (the
+    #: entries' ``timestamp`` stands for it).
+    play_timestamp: np.ndarray | None = field(default=None, repr=False)
 
     def viewed(self) -> np.ndarray:
         """Per entry: whether the pair was viewed (it is not made of sample plays only)."""
@@ -512,6 +516,7 @@ class Dataset:
             seen_rows=seen_r[both].astype(np.int32),
             seen_cols=seen_c[both].astype(np.int32),
             sample_only=agg["sample_only"].to_numpy(bool)[order],
+            play_timestamp=agg["play_timestamp"].to_numpy(np.int64)[order],
         )
 
     # ------------------------------------------------------------------ persistence

@@ -18,7 +18,8 @@ Rows
     thumb up, or a rating in the top quarter of the rating scale), that title's nearest neighbours by item
     similarity (the :class:`~reelkit.recommend.itemknn.ItemKNN` top-k list, most similar first).
 ``trending``
-    Time-decayed popularity (:class:`~reelkit.recommend.popularity.Trending`), unseen titles only.
+    Time-decayed popularity (:class:`~reelkit.recommend.popularity.Trending`: plays, or ratings in data
+    without plays), unseen titles only.
 ``community``
     The most watched titles within the member's taste community
     (:class:`~reelkit.recommend.communities.CommunityPopularity`): a known member's trained community, a
@@ -950,14 +951,18 @@ class HomeBuilder:
 
         # 6. Trending Now
         trend_scores = self.models.trending.item_scores_
+        half_life = self.models.trending.config.half_life_days
         tr = take(self._trending)
         keep(
             8,
             HomeRow(
                 "trending",
                 "Trending Now",
-                f"Most watched recently (plays halve in weight every "
-                f"{self.models.trending.config.half_life_days:g} days)",
+                f"Most watched recently (plays halve in weight every {half_life:g} days)"
+                if self.models.trending.counts_plays_
+                # a ratings data set has no plays: say what was counted
+                else f"Most rated recently (ratings stand for views and halve in weight every "
+                f"{half_life:g} days)",
                 tuple(
                     self._title(
                         c, f"Trending now: #{self._trending_rank[c]} on the service", float(trend_scores[c])

@@ -3,8 +3,11 @@
 ``Popularity`` scores a title by how many members interacted with it (or the sum of their confidence
 weights). ``Trending`` decays each interaction exponentially with its age at the reference time (the latest
 training event unless given), so a title watched by many this week outranks one watched by many years ago:
-``score = sum_k w_k * 2 ** (-(t_ref - t_k) / half_life)``, over the pairs viewed (not made of sample plays
-only), each at its latest event that is not a sample.
+``score = sum_k w_k * 2 ** (-(t_ref - t_k) / half_life)``, over the pairs *watched*, each at its latest play
+that is not a sample: a thumbs-up or a rating is no viewing (three thumbs made a title nobody had played for
+200 days the first). Data with no plays at all (a ratings file such as MovieLens, where a rating stands for a
+viewing) counts every pair viewed (not made of sample plays only) at its latest event that is not a sample;
+``counts_plays_`` says which.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from reelkit.data.confidence import NO_PLAY
 from reelkit.data.dataset import Interactions
 from reelkit.progress import Progress
 from reelkit.recommend.base import ModelConfig, Recommender, register
@@ -89,23 +93,41 @@ class Trending(_ItemScores):
             if self.config.now is not None
             else min(int(data.timestamp.max()), int(time.time()))
         )
-        age_days = np.maximum(0, t_ref - data.timestamp).astype(np.float64) / 86400.0
+        # a preview is not a viewing (the home page's rule): six 100 s autoplays outranked four full views
+        viewed = data.viewed()
+        # nor is a thumb or a rating, where the data has plays: each pair counts at its last play (three
+        # thumbs-up made a title nobody had played for 200 days the first); with none at all (a ratings
+        # file), ratings stand for viewings and each pair counts at its latest event
+        plays = data.play_timestamp
+        by_plays = plays is not None and bool(((plays != NO_PLAY) & viewed).any())
+        if plays is not None and by_plays:
+            viewed = viewed & (plays != NO_PLAY)
+            when = np.where(plays != NO_PLAY, plays, t_ref)
+        else:
+            when = data.timestamp
+        age_days = np.maximum(0, t_ref - when).astype(np.float64) / 86400.0
         # activity older than MAX_HALF_LIVES counts at the floor weight: one live play in 2026 made every
         # 1998 view decay to 0 (2^-1460) and the trending row vanished; now the old titles still rank, by
         # their count, below anything recent
         decay = np.exp2(-np.minimum(age_days / self.config.half_life_days, MAX_HALF_LIVES))
-        # a preview is not a viewing (the home page's rule): six 100 s autoplays outranked four full views
-        viewed = data.viewed()
         if self.config.weighting == "count":
             vals = np.where(viewed & (data.weight >= self.config.min_weight), decay, 0.0)
         else:
             vals = np.where(viewed, decay * data.weight, 0.0)
         self.reference_time_ = t_ref
+        #: Whether plays were counted (else every event: the data has no plays).
+        self.counts_plays_: bool = by_plays
         self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {**super()._state(), "reference_time": np.asarray(self.reference_time_)}
+        return {
+            **super()._state(),
+            "reference_time": np.asarray(self.reference_time_),
+            "counts_plays": np.asarray(self.counts_plays_),
+        }
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         super()._set_state(state)
         self.reference_time_ = int(state["reference_time"])
+        # a file saved before this was kept counted every event, as plays were named then
+        self.counts_plays_ = bool(state["counts_plays"]) if "counts_plays" in state else True
