@@ -251,6 +251,36 @@ def test_communities_seed_reaches_the_model(
         assert [c["size"] for c in json.loads(out)["communities"]] == want
 
 
+def test_communities_with_low_ratings_dislike_are_the_services(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path], tmp_path: Path
+) -> None:
+    """``communities`` counted every rating where the service trains with the home page's formula (a low
+    rating is a dislike, on the 0-5 scale): on ml-latest-small 8 communities against the service's 24.
+    ``--low-ratings dislike`` makes the service's communities (``reelkit retrain`` on the same file)."""
+    from reelkit.data.loaders import load_events
+    from reelkit.recommend import load_model
+    from reelkit.service.ingest import import_dataset
+    from reelkit.service.models import models_dir, train_store
+    from reelkit.service.store import open_store
+
+    store = open_store(tmp_path / "data")
+    import_dataset(store, load_events(files["all"]))
+    store.close()
+    rec = train_store(tmp_path / "data", personal="popular")
+    service = load_model(models_dir(tmp_path / "data") / rec.version / "communities.npz")
+    want = [(c.name, c.size) for c in service.communities()]  # type: ignore[attr-defined]
+
+    def made(*extra: str) -> list[tuple[str, int]]:
+        code, out, err = run(capsys, "communities", "--ratings", str(files["all"]), *extra, "--json")
+        assert code == 0, err
+        return [(c["name"], c["size"]) for c in json.loads(out)["communities"]]
+
+    assert made("--low-ratings", "dislike") == want
+    assert made() != want  # every rating an interaction: other communities on this data
+    code, _, err = run(capsys, "communities", "--ratings", str(files["all"]), "--low-ratings", "hate")
+    assert code == 2 and "--low-ratings 'hate': use positive or dislike" in err
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -573,7 +603,12 @@ def test_communities_from_a_model_refuses_options_it_would_ignore(
     assert run(capsys, *args, "--param", "n_communities=4")[0] == 0
     code, out, err = run(capsys, "communities", "-m", str(model), "--json")
     assert code == 0 and json.loads(out)["n_communities"] == 4, err
-    for extra in (["--n", "3"], ["--ratings", str(files["all"])], ["--seed", "5"]):
+    for extra in (
+        ["--n", "3"],
+        ["--ratings", str(files["all"])],
+        ["--seed", "5"],
+        ["--low-ratings", "dislike"],
+    ):
         code, _, err = run(capsys, "communities", "-m", str(model), *extra)
         assert code == 2 and f"{extra[0]} would be ignored with --model-file" in err
 

@@ -17,7 +17,7 @@ from reelkit.cli.common import (
     refuse_unused,
 )
 from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, parse_columns, read_data
-from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, model_class
+from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, low_ratings_rule, model_class
 from reelkit.errors import ConfigError
 
 
@@ -88,9 +88,7 @@ def evaluate_cmd(
     cls(**params)  # validate parameters before any data is read
     parse_columns(columns)  # a malformed --columns is refused before the model is checked against data
     ks = tuple(sorted(set(k or [10, 20])))
-    if low_ratings not in ("positive", "dislike"):
-        raise ConfigError(f"--low-ratings {low_ratings!r}: use positive or dislike")
-    confidence = ConfidenceConfig(low_rating=low_ratings)
+    confidence = ConfidenceConfig(low_rating=low_ratings_rule(low_ratings))
     if not tune:
         refuse_unused(ctx, "--tune", "budget", "tune_metric")
     if ratings is None:

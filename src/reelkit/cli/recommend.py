@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -45,6 +45,13 @@ def model_class(name: str) -> Any:
             f"unknown model {name!r}; choose one of {', '.join(sorted(models))} ('reelkit models')"
         )
     return models[name]
+
+
+def low_ratings_rule(value: str) -> Literal["positive", "dislike"]:
+    """``--low-ratings``: ``positive`` or ``dislike`` (evaluate's and communities' option)."""
+    if value not in ("positive", "dislike"):
+        raise ConfigError(f"--low-ratings {value!r}: use positive or dislike")
+    return "dislike" if value == "dislike" else "positive"
 
 
 def _title_label(model: Any, title_id: str) -> str:
@@ -305,10 +312,21 @@ def communities_cmd(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
     top: Annotated[int, typer.Option(min=1, help="Titles listed per community.")] = 5,
+    low_ratings: Annotated[
+        str | None,
+        typer.Option(
+            help="positive (default): every rating is an interaction, on the scale of the data's ratings; "
+            "dislike: the home page's formula, which the service trains its communities with (a rating in "
+            "the lower half of the 0-1, 0-5 or 0-10 scale holding the ratings is a dislike, as a "
+            "thumbs-down; none is until 20 ratings are stored)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Group members into taste communities and describe each one."""
+    """Group members into taste communities and describe each one (--low-ratings dislike: the service's)."""
     from reelkit.recommend import CommunityPopularity, load_model
+
+    rule = low_ratings_rule(low_ratings) if low_ratings is not None else "positive"
 
     if model_file is not None:
         given = [
@@ -320,6 +338,7 @@ def communities_cmd(
                 ("--sep", sep),
                 ("--header", header),
                 ("--n", n_communities),
+                ("--low-ratings", low_ratings),
             )
             if value is not None
         ] + (["--seed"] if seed != 0 else [])
@@ -339,7 +358,13 @@ def communities_cmd(
             ds = read_data(
                 ratings, data, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles
             )
-            est.fit(ds.interactions(), progress=progress)
+            if rule == "dislike":  # as the service trains (reelkit retrain), on its default settings
+                from reelkit.service.models import training_interactions
+
+                inter = training_interactions(ds)
+            else:
+                inter = ds.interactions()
+            est.fit(inter, progress=progress)
     comms = est.communities(top=top)
 
     def named(items: list[tuple[str, Any]]) -> list[dict[str, Any]]:

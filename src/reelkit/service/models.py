@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from reelkit.data.dataset import Dataset
+from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.base import Recommender, load_model, registered_models
@@ -67,6 +67,7 @@ __all__ = [
     "load_bundle",
     "models_dir",
     "train_store",
+    "training_interactions",
 ]
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,36 @@ def _home_for_scale(home: HomeConfig, scale_known: bool) -> HomeConfig:
     )
 
 
+def training_interactions(
+    ds: Dataset, home: HomeConfig | None = None, rated: np.ndarray | None = None
+) -> Interactions:
+    """The interactions the service trains on from ``ds``: weighed by the home page's formula (``home``,
+    default :class:`HomeConfig`'s: a low rating is a dislike) with its sample-play thresholds, every catalog
+    title a column, the ratings read on the scale of the stored ones (``rated``: the stored ratings, by
+    default ``ds``'s), where no rating is a dislike until :data:`MIN_RATINGS_FOR_SCALE` are stored. Also
+    ``reelkit communities --low-ratings dislike``, so that it makes the service's communities."""
+    if rated is None:
+        rated = ds.events.loc[ds.events["kind"] == "rating", "value"].dropna().to_numpy(np.float64)
+    # the scale the events endpoint accepts ratings on: with few ratings stored (none: a service of plays
+    # so far) it is 0-10, and a rating posted later is read on it, not on the 1-5 a model without
+    # ratings assumed (a 4 of 10 was "liked", 0.75 of 1-5, and named a Because You Rated row)
+    # enough ratings: the usual scale that holds them (0-5 or 0-10), widened to their own range; their
+    # range alone made a service whose members rate 4 and 5 a 4-5 scale, where a 4 is the lowest (a
+    # dislike, under the page's formula)
+    scale_known = len(rated) >= MIN_RATINGS_FOR_SCALE
+    stored = (float(rated.min()), float(rated.max()), len(rated)) if len(rated) else None
+    lo, hi = stored_scale(stored)
+    scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
+    h = _home_for_scale(home or HomeConfig(), scale_known)
+    return ds.interactions(
+        all_titles=True,
+        rating_scale=scale,
+        confidence=h.confidence,
+        sample_fraction=h.continue_min_fraction,
+        sample_seconds=h.continue_min_seconds,
+    )
+
+
 def train_store(
     data_dir: str | Path,
     *,
@@ -231,27 +262,12 @@ def train_store(
             # two stored plays with the same second and value are both real; training may merge them
             warnings.simplefilter("ignore", ReelkitWarning)
             ds = Dataset.from_events(events, titles.drop(columns=["duration"]), members, source=str(data_dir))
-        # the scale the events endpoint accepts ratings on: with few ratings stored (none: a service of plays
-        # so far) it is 0-10, and a rating posted later is read on it, not on the 1-5 a model without
-        # ratings assumed (a 4 of 10 was "liked", 0.75 of 1-5, and named a Because You Rated row)
         rated = events.loc[events["kind"] == "rating", "value"].dropna().to_numpy(np.float64)
-        # enough ratings: the usual scale that holds them (0-5 or 0-10), widened to their own range; their
-        # range alone made a service whose members rate 4 and 5 a 4-5 scale, where a 4 is the lowest (a
-        # dislike, under the page's formula)
         scale_known = len(rated) >= MIN_RATINGS_FOR_SCALE
-        stored = (float(rated.min()), float(rated.max()), len(rated)) if len(rated) else None
-        lo, hi = stored_scale(stored)
-        scale = (float(np.min(rated, initial=lo)), float(np.max(rated, initial=hi)))
-        h = _home_for_scale(home or HomeConfig(), scale_known)
         try:
-            inter = ds.interactions(
-                all_titles=True,
-                rating_scale=scale,
-                confidence=h.confidence,
-                sample_fraction=h.continue_min_fraction,
-                sample_seconds=h.continue_min_seconds,
-            )
+            inter = training_interactions(ds, home, rated)
         except EmptyDataError as exc:  # its advice names the library's options, not the service's
+            h = _home_for_scale(home or HomeConfig(), scale_known)
             advice = (
                 'to count low ratings as interactions, set "home": {"confidence": {"low_rating": '
                 '"positive"}} in the service\'s settings (service.json) and retrain'
