@@ -199,6 +199,59 @@ def test_a_freeze_from_the_first_frame_is_a_warning(tmp_path: Path) -> None:
     assert _rows(frozen, checks=("freeze",)) == [("freeze", 0.0, 2.0, "warning")]
 
 
+def test_a_picture_that_starts_after_the_sound_is_a_finding_and_its_head_is_its_first_frame(
+    tmp_path: Path,
+) -> None:
+    """A video stream muxed 0.5 s after its sound gave no finding (a delayed soundtrack is qc's audio_start),
+    and the black at the picture's head (0.5-0.9 s) was a warning, measured from the file's start."""
+    pic = _make(
+        tmp_path / "pic.mp4",
+        ["color=black:size=160x120:rate=25:duration=0.4", "mandelbrot=size=160x120:rate=25"],
+        "[1]trim=duration=1.6[p];[0][p]concat=n=2",
+    )
+    clip = tmp_path / "vdelay.mov"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2.5:sample_rate=48000"),
+            *("-itsoffset", "0.5", "-i", str(pic), "-map", "1:v", "-map", "0:a", "-c:v", "copy"),
+            *("-c:a", "pcm_s16le", str(clip)),
+        ]
+    )  # fmt: skip
+    assert _rows(clip, checks=("black",)) == [
+        ("video_start", 0.0, 0.5, "warning"),
+        ("black", 0.5, 0.9, "info"),
+    ]
+    assert _rows(pic, checks=("black",)) == [("black", 0.0, 0.4, "info")]  # the picture alone: no lead
+
+
+def test_a_stray_frame_at_an_edit_and_a_flash_before_a_cut_are_flashes(tmp_path: Path) -> None:
+    """One frame of bars between two shots was one cut (the scene score is held down right after a change:
+    the bars' change to the next shot went unseen), and a white frame 3 frames before a cut made the two
+    changes one group judged as cuts (the picture after the cut is not the one before the flash)."""
+    size = "size=160x120:rate=25"
+    stray = _make(
+        tmp_path / "stray.mp4",
+        [f"mandelbrot={size}", f"smptebars={size}", f"testsrc={size}"],
+        "[0]trim=end_frame=50[a];[1]trim=end_frame=1[b];[2]trim=end_frame=50[c];[a][b][c]concat=n=3",
+    )
+    assert _rows(stray, checks=("cut", "flash")) == [
+        ("flash", 2.0, 2.04, "warning"),
+        ("cut", 2.04, None, "info"),
+    ]
+    f = video_qc(stray, QCOptions(checks=("flash",)))[0]
+    assert "third picture between two shots" in f.message
+    flash_cut = _make(
+        tmp_path / "flash-cut.mp4",
+        [f"mandelbrot={size}", f"testsrc2={size}"],
+        "[0]trim=end_frame=52,drawbox=c=white:t=fill:enable='eq(n\\,49)'[a];[1]trim=end_frame=50[b];"
+        "[a][b]concat=n=2",
+    )
+    assert _rows(flash_cut, checks=("cut", "flash")) == [
+        ("flash", 1.96, 2.0, "warning"),
+        ("cut", 2.08, None, "info"),
+    ]
+
+
 def test_black_at_the_head_hides_neither_a_later_freeze_nor_a_later_flash(tmp_path: Path) -> None:
     """0-0.4 s black, then moving picture: frames 1.36-2.4 s frozen (one clip) or one white frame at
     1.4 s (another) are reported; only a freeze or flash inside the black is left to the black finding."""

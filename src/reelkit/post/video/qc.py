@@ -24,10 +24,16 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   left in an edit), reported once instead of as cuts; ``warning``. A tiny grey copy of every frame, made in
   the same pass, says whether the picture after the changes is the one before them (a flash, also of a
   single frame, which the scene score marks as one change) or another one (cuts, also around a short shot).
+  Changes a few frames apart are split into flashes and cuts (a flash then a cut); one frame of a third
+  picture between two shots (a frame left at an edit, whose change to the next shot the scene score often
+  misses) is a one-frame flash and a cut after it.
 - ``av_mismatch`` (a stream-copy pass over the first audio stream): video and audio end more than
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
 - ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
   ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
+- ``video_start`` (always checked): the picture starts more than ``audio.LEAD_IN_MIN_S`` after the file
+  (a delayed video stream: the sound plays over nothing before it, as ``qc``'s ``audio_start`` says of a
+  delayed soundtrack); ``warning``. Black at the picture's head counts as the head (``info``).
 - ``decode_errors`` (always checked): ffmpeg reports packets or pictures it could not decode whole
   (:data:`~reelkit.media.CORRUPT_WORDS`: a damaged stream); ``error``. ``frames_missing``: a gap in the
   picture's timestamps (not in a variable-rate stream); ``error`` with decode errors, else ``warning``.
@@ -55,6 +61,7 @@ import numpy.typing as npt
 
 from reelkit.errors import ConfigError, MediaError
 from reelkit.media import CORRUPT_WORDS, MediaInfo, ends_short, probe, run_ffmpeg, stream_ffmpeg
+from reelkit.post.audio import LEAD_IN_MIN_S
 from reelkit.post.findings import Finding, Severity, timecode
 
 __all__ = ["QCOptions", "video_qc"]
@@ -81,7 +88,14 @@ BAR_PICTURE_MIN = 0.4
 #: bars that change size by more than this (pixels) more than about once a second are not bars
 BAR_JUMP_PX = 4
 #: the order findings of one time are listed in: the checks', each with the kinds it adds after it
-_ORDER: tuple[str, ...] = (*KINDS[:5], "field_order", *KINDS[5:], "decode_errors", "frames_missing")
+_ORDER: tuple[str, ...] = (
+    "video_start",
+    *KINDS[:5],
+    "field_order",
+    *KINDS[5:],
+    "decode_errors",
+    "frames_missing",
+)
 #: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
 FLASH_MAX_FRAMES = 3
 #: a stretch of one field order inside an interlaced run lasts at least this many combed frames; shorter
@@ -185,6 +199,15 @@ def _flash(diffs: npt.NDArray[np.float32] | None, changes: list[int]) -> tuple[i
     if not jump > 0 or not float(diffs[back, back - a]) <= FLASH_RETURN * jump:
         return None
     return a, back
+
+
+def _stray(diffs: npt.NDArray[np.float32] | None, a: int) -> bool:
+    """Whether the change of picture at frame ``a`` lasts one frame before another change to a third picture:
+    frame ``a + 1`` differs from ``a`` and from ``a - 1`` about as much as ``a`` differs from ``a - 1``."""
+    if diffs is None or a < 1 or a + 1 >= len(diffs):
+        return False
+    jump = float(diffs[a, 0])
+    return jump > 0 and min(float(diffs[a + 1, 0]), float(diffs[a + 1, 1])) >= FLASH_RETURN * jump
 
 
 class _Log:
@@ -455,10 +478,11 @@ def _bar_segments(
     return merged
 
 
-def _black_severity(start: float, end: float, duration: float, frame_s: float) -> Severity:
-    if start <= frame_s and end >= duration - frame_s:
+def _black_severity(start: float, end: float, duration: float, frame_s: float, head: float = 0.0) -> Severity:
+    """``head``: where the picture starts (a delayed video stream's first frame is its head, not 0)."""
+    if start <= head + frame_s and end >= duration - frame_s:
         return "error"
-    if start <= frame_s or end >= duration - frame_s:
+    if start <= head + frame_s or end >= duration - frame_s:
         return "info"
     return "warning"
 
@@ -534,6 +558,21 @@ def video_qc(
 
     findings: list[Finding] = []
 
+    # a delayed video stream (muxed after the sound, -itsoffset): the sound plays over no picture first
+    head = frame_times[0] if frame_times else 0.0
+    if head >= LEAD_IN_MIN_S:
+        findings.append(
+            Finding(
+                "video_start",
+                0.0,
+                head,
+                "warning",
+                f"the picture starts {head:.3f} s into the programme (a delayed video stream): the sound "
+                "plays over no picture before it",
+                "video",
+            )
+        )
+
     # cut short (an MP4 whose index in front lists more than its data holds): ffmpeg says 'partial file'
     # and the picture ends early; what is missing cannot be checked, whichever checks were asked for.
     # The container's duration is the longest stream's, so without that word it speaks for the picture
@@ -597,7 +636,7 @@ def video_qc(
                     "black",
                     a,
                     b,
-                    _black_severity(a, b, duration, frame_s),
+                    _black_severity(a, b, duration, frame_s, head),
                     f"black picture {_span(a, b, fps, tc0)}",
                     "video",
                 )
@@ -689,31 +728,47 @@ def video_qc(
             else:
                 groups.append([i])
         diffs = thumbs.diffs() if thumbs_wanted and frame_times and thumbs.count == len(frame_times) else None
-        for g in groups:
-            span = _flash(diffs, g) if "flash" in want else None
-            if span is None:
-                # a cut (each change of a short shot between two others is one); without the flash
-                # check, each change of a flash is one too
-                if "cut" in want:
-                    findings += [
-                        Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps, tc0)}", "video")
-                        for t in (frame_times[i] for i in g)
-                    ]
-            else:
-                a, b = frame_times[span[0]], frame_times[span[1]]
-                if any(ba - frame_s <= a and b <= bb + frame_s for ba, bb in blacks):
-                    continue  # a black insert: the black finding says it
+
+        def cut(i: int) -> None:
+            if "cut" in want:
+                t = frame_times[i]
                 findings.append(
-                    Finding(
-                        "flash",
-                        a,
-                        b,
-                        "warning",
-                        f"flash frame(s) {_span(a, b, fps, tc0)}: {round((b - a) / frame_s)} frame(s) of "
-                        "another picture within one shot",
-                        "video",
-                    )
+                    Finding("cut", t, None, "info", f"scene cut {_span(t, None, fps, tc0)}", "video")
                 )
+
+        def flash(first: int, back: int, what: str) -> None:
+            a, b = frame_times[first], frame_times[back]
+            if any(ba - frame_s <= a and b <= bb + frame_s for ba, bb in blacks):
+                return  # a black insert: the black finding says it
+            n = round((b - a) / frame_s)
+            findings.append(
+                Finding(
+                    "flash", a, b, "warning", f"flash frame(s) {_span(a, b, fps, tc0)}: {n} {what}", "video"
+                )
+            )
+
+        for g in groups:
+            # the longest run of the group's changes from each one that is a flash (a flash then a cut a
+            # few frames on: the flash, then the cut; the whole group was judged as one and read as cuts)
+            p = 0
+            while p < len(g):
+                span = None
+                if "flash" in want:
+                    span = next((sp for q in range(len(g), p, -1) if (sp := _flash(diffs, g[p:q]))), None)
+                if span is not None:
+                    flash(*span, "frame(s) of another picture within one shot")
+                    p = next((k for k in range(p, len(g)) if g[k] > span[1]), len(g))
+                    continue
+                a = g[p]
+                if "flash" in want and _stray(diffs, a):
+                    # one frame of a third picture at an edit (its change to the next shot often scores low:
+                    # the scene score is held down right after a change, so it was one cut)
+                    flash(a, a + 1, "frame of a third picture between two shots (a frame left at an edit?)")
+                    cut(a + 1)
+                    p += 2 if p + 1 < len(g) and g[p + 1] == a + 1 else 1
+                else:  # a cut (each change of a short shot between two others is one)
+                    cut(a)
+                    p += 1
 
     # A/V duration
     if "av_mismatch" in want and info.audio:
