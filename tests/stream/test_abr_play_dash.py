@@ -240,9 +240,35 @@ def test_encoder_arguments_by_hand(tmp_path: Path) -> None:
         return args[args.index(flag) + 1]
 
     assert value("-g") == "120" and value("-keyint_min") == "120"
-    assert value("-force_key_frames") == "expr:gte(t,n_forced*4)"
+    assert value("-force_key_frames") == "expr:gte(n,n_forced*120)"  # the GOP's frames
     assert [value(f"-{k}:v:1") for k in ("b", "maxrate", "bufsize")] == ["750k", "750k", "1500k"]
-    assert value("-seg_duration") == "4" and "-an" in args
+    assert value("-seg_duration") == "4.004000" and "-an" in args  # 120 frames at 29.97 fps
+
+
+def _segment_frames(stream_dir: Path, level: int, number: int, tmp_path: Path) -> list[bool]:
+    """Whether each frame of one media segment is a keyframe (init + segment, stream-copied)."""
+    one = tmp_path / f"seg-{level}-{number}.mp4"
+    one.write_bytes(
+        (stream_dir / f"init-{level}.m4s").read_bytes()
+        + (stream_dir / f"chunk-{level}-{number:05d}.m4s").read_bytes()
+    )
+    args = ["-v", "error", "-i", str(one), "-map", "0:v", "-c", "copy", "-f", "framecrc", "-"]
+    out = media.run_ffmpeg(args)
+    lines = [x for x in out.stdout.decode().splitlines() if x and not x.startswith("#")]
+    return [not (m := re.search(r"F=0x([0-9a-fA-F]+)", x)) or bool(int(m.group(1), 16) & 1) for x in lines]
+
+
+def test_a_segment_length_between_frames_is_rounded_to_whole_frames(tmp_path: Path) -> None:
+    """--segment 4.1 at 24 fps (98.4 frames): the GOP was 98 frames while keyframes were forced at t >= 4.1
+    s (frame 99), so segments held 99, 196 and 89 frames with keyframes on frames 98 and 99, and
+    stream.json said 4.1 s. Segments are 98 frames (4.083 s), each with one keyframe, at its start."""
+    clip = make_sample_clip(tmp_path / "c.mp4", duration_s=10, size=(160, 90), fps=24, audio=False)
+    stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:1], segment_s=4.1, preset="ultrafast")
+    assert stream.segment_s == pytest.approx(98 / 24) and stream.n_segments == 2
+    assert load_stream(stream.folder).segment_s == pytest.approx(98 / 24)
+    assert [_segment_frames(stream.folder, 0, k, tmp_path) for k in (1, 2)] == [[True] + [False] * 97] * 2
+    last = _segment_frames(stream.folder, 0, 3, tmp_path)  # the rest: 240 - 196 frames
+    assert last == [True] + [False] * 43
 
 
 def _iso_s(text: str) -> float:

@@ -117,7 +117,13 @@ def package_cmd(
         from reelkit import media
 
         length = media.probe(src).duration_s
-    held_s = stream.n_segments * segment
+    frames = round(stream.segment_s * stream.fps)
+    if abs(stream.segment_s - segment) > 1e-6:  # the GOP is whole frames: say what a segment lasts
+        err_console.print(
+            f"segments of {frames} frames at {stream.fps:.4g} fps: {stream.segment_s:.4g} s "
+            f"(--segment {segment:g} rounded to whole frames)"
+        )
+    held_s = stream.n_segments * stream.segment_s
     if length and cut is not None:
         length = min(length, cut)
     if length and length < held_s:
@@ -136,7 +142,7 @@ def package_cmd(
         emit_json(info)
         return
     print_table(
-        f"DASH stream {out} ({stream.n_segments} segments of {segment:g} s)",
+        f"DASH stream {out} ({stream.n_segments} segments of {stream.segment_s:.4g} s)",
         ["level", "size", "kbps", "mean segment bytes", "measured kbps"],
         [
             (i, f"{r.width}x{r.height}", r.bitrate_kbps, int(m), k)

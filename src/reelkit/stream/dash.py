@@ -1,13 +1,15 @@
 """Build a DASH stream (a ladder of H.264 renditions, fixed-length segments, an MPD) from a clip with ffmpeg.
 
 Each rendition is encoded with libx264 in constant-bitrate mode (``nal-hrd=cbr``), so a segment's size is
-close to ``bitrate x segment length``, as in the streams ABR research uses. Keyframes are forced every
-``segment_s`` seconds (fixed GOP, no scene-cut keyframes) so that every rendition's segments align and the
-player may switch at any segment. ffmpeg's ``dash`` muxer writes the MPD with a ``SegmentTemplate``
-(``$Number$``, a ``SegmentTimeline``), which :func:`reelkit.stream.abr.load_mpd` reads; its segment lengths,
-presentation length and bandwidths are then made to state the segments written (whole frames: 4.004 s at
-29.97 fps; each ``bandwidth`` the rate ISO 23009-1 asks of them under ``minBufferTime``, container included,
-so slightly above the ladder's kbps). Players and the service tell levels by Representation id (0 = lowest).
+close to ``bitrate x segment length``, as in the streams ABR research uses. A segment is ``segment_s``
+rounded to whole frames (:func:`segment_frames`; ``stream.json`` states the length that gives), and each
+starts with the one keyframe its GOP has (fixed GOP, no scene-cut keyframes), so that every rendition's
+segments align and the player may switch at any segment. ffmpeg's ``dash`` muxer writes the MPD with a
+``SegmentTemplate`` (``$Number$``, a ``SegmentTimeline``), which :func:`reelkit.stream.abr.load_mpd`
+reads; its segment lengths, presentation length and bandwidths are then made to state the segments written
+(whole frames: 4.004 s at 29.97 fps; each ``bandwidth`` the rate ISO 23009-1 asks of them under
+``minBufferTime``, container included, so slightly above the ladder's kbps). Players and the service tell
+levels by Representation id (0 = lowest).
 
 :func:`make_sample_clip` generates a clip from ffmpeg's test sources (``testsrc2`` or ``mandelbrot``, with a
 sine tone), so nothing needs downloading; :func:`package_dash` takes that or any file ffmpeg reads.
@@ -44,6 +46,7 @@ __all__ = [
     "load_stream",
     "make_sample_clip",
     "package_dash",
+    "segment_frames",
 ]
 
 STREAM_JSON = "stream.json"
@@ -227,7 +230,7 @@ def _dash_args(
     max_duration_s: float | None,
 ) -> list[str]:
     n = len(renditions)
-    gop = max(1, round(float(fps) * segment_s))
+    gop = segment_frames(segment_s, fps)
     chains = [f"[0:V]fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n))]
     chains += [f"[s{i}]scale={r.width}:{r.height},setsar=1[v{i}]" for i, r in enumerate(renditions)]
     args = ["-v", "error", "-y", "-i", str(clip)]
@@ -242,17 +245,29 @@ def _dash_args(
         args += ["-an"]
     args += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-profile:v", "main"]
     args += ["-x264-params", "nal-hrd=cbr:force-cfr=1", "-g", str(gop), "-keyint_min", str(gop)]
-    args += ["-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{segment_s:g})"]
+    # keyframes forced on the GOP's frames (by frame number): forced by time, at 4.1 s of 24 fps frames, they
+    # fell on frame 99 while the GOP of 98 put another on frame 98 (segments of 99, 196 and 89 frames)
+    args += ["-sc_threshold", "0", "-force_key_frames", f"expr:gte(n,n_forced*{gop})"]
     for i, r in enumerate(renditions):
         k = f"{r.bitrate_kbps:g}k"
         args += [f"-b:v:{i}", k, f"-maxrate:v:{i}", k, f"-bufsize:v:{i}", f"{r.bitrate_kbps * 2:g}k"]
     sets = "id=0,streams=v" + (" id=1,streams=a" if audio else "")
     # a timeline states each segment's real length (a GOP of whole frames: 4.004 s at 29.97 fps)
-    args += ["-f", "dash", "-seg_duration", f"{segment_s:g}", "-use_template", "1", "-use_timeline", "1"]
+    # the muxer cuts at the first keyframe at or past each multiple of -seg_duration: the GOP's length,
+    # rounded down to the microsecond (ffmpeg's unit) so that a keyframe is never just short of it
+    seg = f"{math.floor(Fraction(gop) / fps * 10**6) / 10**6:.6f}"
+    args += ["-f", "dash", "-seg_duration", seg, "-use_template", "1", "-use_timeline", "1"]
     args += ["-init_seg_name", "init-$RepresentationID$.m4s"]
     args += ["-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s"]
     args += ["-adaptation_sets", sets, media.local_output(out_mpd)]
     return args
+
+
+def segment_frames(segment_s: float, fps: Fraction | float) -> int:
+    """Frames in a segment of about ``segment_s`` seconds at ``fps``: a whole number, at least one (a
+    segment holds whole frames, so it lasts ``segment_frames / fps``: 98 frames, 4.083 s, for 4.1 s at 24
+    fps; 120 frames, 4.004 s, for 4 s at 29.97)."""
+    return max(1, round(float(fps) * segment_s))
 
 
 def _even(x: float) -> int:
@@ -358,9 +373,10 @@ def package_dash(
 ) -> DashStream:
     """Encode ``clip`` into a DASH stream in ``out_dir`` (see the module docstring) and describe it.
 
-    ``audio`` adds the clip's first audio track as its own adaptation set (AAC). A trailing segment shorter
-    than ``segment_s`` is dropped from the description (the ABR simulator wants whole chunks); it stays in
-    the MPD so the player still plays to the end.
+    ``segment_s`` is rounded to whole frames at the stream's rate (:func:`segment_frames`); the stream's
+    ``segment_s`` is the length that gives. ``audio`` adds the clip's first audio track as its own
+    adaptation set (AAC). A trailing segment shorter than the others is dropped from the description (the
+    ABR simulator wants whole chunks); it stays in the MPD so the player still plays to the end.
     """
     src = Path(clip)
     info = media.probe(src)
@@ -397,12 +413,13 @@ def package_dash(
         # own init segment, its own SPS/PPS); then bandwidths ascend with the ladder, whose order players
         # and load_mpd take from them
         state_segments(work / MPD_NAME, ascending=True)
-        video = load_mpd(work / MPD_NAME, chunk_s=segment_s)
+        seg_s = segment_frames(segment_s, rate) / float(rate)  # what a segment of whole frames lasts
+        video = load_mpd(work / MPD_NAME, chunk_s=seg_s)
         sizes = np.asarray(video.sizes)
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)
-        if dur and sizes.shape[1] * segment_s > dur + 1e-3 and sizes.shape[1] > 1:
+        if dur and sizes.shape[1] * seg_s > dur + 1e-3 and sizes.shape[1] > 1:
             sizes = sizes[:, :-1]  # a short last segment
-        stream = DashStream(name or out.name, out, ladder, float(segment_s), sizes, float(rate), audio)
+        stream = DashStream(name or out.name, out, ladder, seg_s, sizes, float(rate), audio)
         (work / STREAM_JSON).write_text(json.dumps(stream.to_json(), indent=1), encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
