@@ -113,7 +113,8 @@ def state_segments(mpd: Path, *, ascending: bool = False) -> None:
             return rep
         bits = [8 * f.stat().st_size for f in files]
         total_s = sum(d for _, d in times) / scale
-        duration = max(duration, total_s)
+        duration = max(duration, (times[-1][0] + times[-1][1]) / scale)  # its end, not its length: a
+        # timeline may start after 0 (a delayed audio track)
         need = max(min_bandwidth(bits, [t / scale for t, _ in times], min_buffer), sum(bits) / total_s)
         return re.sub(r'\bbandwidth="\d+"', f'bandwidth="{math.ceil(need)}"', rep, count=1)
 

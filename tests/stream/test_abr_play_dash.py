@@ -334,6 +334,64 @@ def test_segment_times_and_min_bandwidth_by_hand() -> None:
     assert min_bandwidth([1000, 8000], [0.0, 1.0], 1.0) == pytest.approx(8000.0)
 
 
+def test_the_presentation_ends_where_the_latest_timeline_ends(tmp_path: Path) -> None:
+    """mediaPresentationDuration was the sum of a Representation's segment lengths: a timeline starting at
+    1 s with two 2 s segments ends at 5 s, not 4 s."""
+    from reelkit._mpd import state_segments
+
+    for k in (1, 2):
+        (tmp_path / f"chunk-0-{k:05d}.m4s").write_bytes(b"x" * 1000)
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        '<MPD minBufferTime="PT2.0S" mediaPresentationDuration="PT4.0S" maxSegmentDuration="PT2.0S">'
+        '<AdaptationSet contentType="audio"><Representation id="0" bandwidth="1">'
+        '<SegmentTemplate timescale="1000" media="chunk-$RepresentationID$-$Number%05d$.m4s" startNumber="1">'
+        '<SegmentTimeline><S t="1000" d="2000" r="1"/></SegmentTimeline></SegmentTemplate>'
+        "</Representation></AdaptationSet></MPD>"
+    )
+    state_segments(mpd)
+    assert 'mediaPresentationDuration="PT5S"' in mpd.read_text()
+
+
+def test_audio_starting_after_the_picture_is_padded_to_start_with_it(tmp_path: Path) -> None:
+    """Audio 1 s after the picture kept its delay in an edit list alone (MSE ignores it: the tone played
+    1 s early), the timeline said it started at 0.98 s while the segment's tfdt said 0, and the presentation
+    was the audio's length (6.05 s), ending before the audio. The audio starts at 0 with 1 s of silence."""
+    import xml.etree.ElementTree as ET
+
+    clip = tmp_path / "late.mp4"
+    tone = "sine=frequency=440:sample_rate=48000"
+    media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-t", "6", "-i", "testsrc2=size=160x90:rate=24",
+                      "-itsoffset", "1", "-f", "lavfi", "-t", "6", "-i", tone,
+                      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                      str(clip)])  # fmt: skip
+    assert media.probe(clip).audio[0].start_s == pytest.approx(1.0, abs=0.05)
+    stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:1], audio=True, preset="ultrafast")
+    root = ET.parse(stream.mpd).getroot()
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    (aset,) = [a for a in root.iterfind(".//d:AdaptationSet", ns) if a.attrib["contentType"] == "audio"]
+    tpl = aset.find(".//d:SegmentTemplate", ns)
+    assert tpl is not None
+    scale = int(tpl.attrib["timescale"])
+    t, end = 0, 0
+    for s in tpl.iterfind(".//d:S", ns):
+        t = int(s.attrib.get("t", t))
+        if end == 0:
+            assert t == 0  # was 0.98 s
+        t += int(s.attrib["d"]) * (int(s.attrib.get("r", 0)) + 1)
+        end = t
+    assert end / scale == pytest.approx(7.0, abs=0.06)
+    assert _iso_s(root.attrib["mediaPresentationDuration"]) == pytest.approx(end / scale, abs=0.0011)
+    # the samples as MSE appends them (no edit list): 1 s of silence, then the tone
+    joined = tmp_path / "audio.mp4"
+    rid = len(LADDER[:1])
+    parts = [stream.folder / f"init-{rid}.m4s", *sorted(stream.folder.glob(f"chunk-{rid}-*.m4s"))]
+    joined.write_bytes(b"".join(p.read_bytes() for p in parts))
+    samples, rate = media.decode_audio(joined, channels=1)
+    level = np.abs(samples[:, 0])
+    assert level[: int(0.9 * rate)].max() < 1e-3 and level[int(1.1 * rate) : int(1.5 * rate)].max() > 0.05
+
+
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
