@@ -13,7 +13,7 @@ import numpy as np
 from reelkit._files import atomic_write_text
 from reelkit.errors import MediaError
 
-__all__ = ["min_bandwidth", "segment_times", "state_segments"]
+__all__ = ["min_bandwidth", "presentation_s", "segment_times", "state_segments"]
 
 _S = re.compile(r"<S\b([^>]*)/?>")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
@@ -26,6 +26,12 @@ def _iso_seconds(text: str) -> float:
         raise MediaError(f"unexpected duration {text!r} in the DASH manifest", path=None)
     h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
     return 3600 * h + 60 * mi + sec
+
+
+def presentation_s(mpd: Path) -> float:
+    """The manifest's ``mediaPresentationDuration`` in seconds (0 where it has none)."""
+    m = re.search(r'mediaPresentationDuration="([^"]+)"', mpd.read_text())
+    return _iso_seconds(m.group(1)) if m else 0.0
 
 
 def segment_times(representation: str) -> list[tuple[int, int]]:

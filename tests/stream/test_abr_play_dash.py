@@ -392,6 +392,29 @@ def test_audio_starting_after_the_picture_is_padded_to_start_with_it(tmp_path: P
     assert level[: int(0.9 * rate)].max() < 1e-3 and level[int(1.1 * rate) : int(1.5 * rate)].max() > 0.05
 
 
+def test_a_truncated_clip_is_refused_not_packaged_short(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A faststart copy of the 8 s clip cut to half its bytes packaged 'successfully' into about 4 s (exit
+    0; ffmpeg's 'partial file' and 'Invalid data' were discarded). It is refused, naming the file and where
+    its stream would end; a cut (--duration) inside the intact part is packaged."""
+    from reelkit.cli import main
+
+    whole = tmp_path / "fs.mp4"
+    media.run_ffmpeg(["-v", "error", "-i", str(clip), "-c", "copy", "-movflags", "+faststart", str(whole)])
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert media.probe(cut).duration_s == pytest.approx(8.0, abs=0.1)
+    with pytest.raises(SystemExit) as exc:
+        main(["abr", "package", str(cut), "-o", str(tmp_path / "out"), "--small", "--preset", "ultrafast"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{cut}: is damaged or cut short" in err and "of the 8.0 s the file declares" in err
+    assert not (tmp_path / "out").exists()
+    stream = package_dash(cut, tmp_path / "head", renditions=LADDER[:1], max_duration_s=2, preset="ultrafast")
+    assert stream.n_segments == 1
+
+
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -32,7 +33,7 @@ import numpy as np
 
 from reelkit import media
 from reelkit._files import atomic_path, give_folder_umask, naming_output, resolve_path
-from reelkit._mpd import state_segments
+from reelkit._mpd import presentation_s, state_segments
 from reelkit.errors import ConfigError, DataFormatError, MediaError
 from reelkit.stream.abr.base import Video, load_mpd
 from reelkit.stream.advice import MAX_RUNG_KBPS
@@ -273,6 +274,22 @@ def segment_frames(segment_s: float, fps: Fraction | float) -> int:
     return max(1, round(float(fps) * segment_s))
 
 
+def _check_not_cut_short(src: Path, log: str, declared_s: float | None, packaged_s: float) -> None:
+    """Refuse a stream that ends short of the clip's duration where ffmpeg said the clip's data is damaged
+    or ends early (:data:`reelkit.media.DAMAGED_WORDS`): a truncated download packaged 'successfully' into
+    6.6 s of a 12 s clip. A stream merely shorter than the container (a soundtrack outlasting the picture)
+    passes."""
+    damaged = [line for line in log.splitlines() if any(w in line for w in media.DAMAGED_WORDS)]
+    if damaged and declared_s and media.ends_short(declared_s, packaged_s):
+        said = re.sub(r"^(?:\[[^\]]*\]\s*)+", "", damaged[-1])  # without ffmpeg's [component @ 0x...]
+        raise MediaError(
+            f"is damaged or cut short (a truncated or partial download?): its stream would end at "
+            f"{packaged_s:.1f} s of the {declared_s:.1f} s the file declares (ffmpeg: {said!r}); repair it "
+            "or fetch it again",
+            path=str(src),
+        )
+
+
 def _even(x: float) -> int:
     return max(16, round(x / 2.0) * 2)
 
@@ -408,7 +425,7 @@ def package_dash(
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         give_folder_umask(work)  # mkdtemp's 0700 would keep a web server running as another user out
     try:
-        media.run_ffmpeg(
+        proc = media.run_ffmpeg(
             _dash_args(src, work / MPD_NAME, ladder, segment_s, rate, audio, preset, max_duration_s),
             what=f"packaging {src} as DASH",
         )
@@ -421,6 +438,8 @@ def package_dash(
         video = load_mpd(work / MPD_NAME, chunk_s=seg_s)
         sizes = np.asarray(video.sizes)
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)
+        log = proc.stderr.decode("utf-8", "replace")
+        _check_not_cut_short(src, log, dur, presentation_s(work / MPD_NAME))
         if dur and sizes.shape[1] * seg_s > dur + 1e-3 and sizes.shape[1] > 1:
             sizes = sizes[:, :-1]  # a short last segment
         stream = DashStream(name or out.name, out, ladder, seg_s, sizes, float(rate), audio)
