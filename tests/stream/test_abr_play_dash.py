@@ -415,6 +415,26 @@ def test_a_truncated_clip_is_refused_not_packaged_short(
     assert stream.n_segments == 1
 
 
+def test_an_interlaced_clip_is_deinterlaced(tmp_path: Path) -> None:
+    """A TFF clip (50p motion woven into 25 fps frames) was scaled and encoded as progressive frames: every
+    frame combed (idet: all TFF). It is deinterlaced at its own rate: 25 fps, idet finds progressive."""
+    clip = tmp_path / "tff.mp4"
+    weave = "tinterlace=mode=interleave_top,setfield=tff"
+    media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "mandelbrot=size=320x180:rate=50", "-vf", weave,
+                      "-t", "4", "-flags", "+ildct+ilme", "-c:v", "libx264", "-preset", "ultrafast",
+                      "-pix_fmt", "yuv420p", str(clip)])  # fmt: skip
+    assert media.probe(clip).video[0].field_order == "tff"
+    stream = package_dash(clip, tmp_path / "s", renditions=LADDER[2:], preset="ultrafast")
+    assert stream.fps == 25.0 and stream.n_segments == 1
+    joined = tmp_path / "out.mp4"
+    parts = [stream.folder / "init-0.m4s", *sorted(stream.folder.glob("chunk-0-*.m4s"))]
+    joined.write_bytes(b"".join(p.read_bytes() for p in parts))
+    log = media.run_ffmpeg(["-i", str(joined), "-vf", "idet", "-f", "null", "-"]).stderr.decode()
+    counts = re.findall(r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)", log)
+    tff, bff, progressive = (int(x) for x in counts[-1])
+    assert tff + bff + progressive == 100 and progressive >= 90, counts
+
+
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -115,8 +115,15 @@ def package_cmd(
         )
         # the seconds the segments hold: a clip shorter than one segment is that one segment, shorter
         from reelkit import media
+        from reelkit.stream.dash import INTERLACED
 
-        length = media.probe(src).duration_s
+        probed = media.probe(src)
+        length = probed.duration_s
+    order = probed.video[0].field_order if probed.video else None
+    if order in INTERLACED:
+        err_console.print(
+            f"the clip is interlaced ({str(order).upper()}): deinterlaced (bwdif, a frame per frame)"
+        )
     frames = round(stream.segment_s * stream.fps)
     if abs(stream.segment_s - segment) > 1e-6:  # the GOP is whole frames: say what a segment lasts
         err_console.print(

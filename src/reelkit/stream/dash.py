@@ -40,6 +40,7 @@ from reelkit.stream.advice import MAX_RUNG_KBPS
 
 __all__ = [
     "DEFAULT_LADDER",
+    "INTERLACED",
     "SMALL_LADDER",
     "DashStream",
     "Rendition",
@@ -175,6 +176,9 @@ def load_stream(folder: str | Path) -> DashStream:
 MAX_SEGMENT_S = 60.0
 MAX_DURATION_S = 86_400.0
 
+#: the field orders (:attr:`reelkit.media.VideoStream.field_order`) of a clip that is deinterlaced
+INTERLACED = ("tff", "bff")
+
 #: ffmpeg's test sources a sample clip is made of
 SAMPLE_SOURCES = ("testsrc2", "mandelbrot")
 
@@ -229,10 +233,15 @@ def _dash_args(
     audio: bool,
     preset: str,
     max_duration_s: float | None,
+    *,
+    field_order: str | None = None,
 ) -> list[str]:
     n = len(renditions)
     gop = segment_frames(segment_s, fps)
-    chains = [f"[0:V]fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    # interlaced fields scaled as progressive frames came out combed in every frame: bwdif makes a frame of
+    # each frame (send_frame: the clip's frame rate, not doubled), from the fields in the probed order
+    deint = f"bwdif=mode=send_frame:parity={field_order}:deint=all," if field_order in INTERLACED else ""
+    chains = [f"[0:V]{deint}fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n))]
     chains += [f"[s{i}]scale={r.width}:{r.height},setsar=1[v{i}]" for i, r in enumerate(renditions)]
     if audio:  # a track starting after the picture is padded with silence to start with it: its delay was
         # an edit list alone, which MSE ignores (Chromium played a 0.98 s delay that much early)
@@ -395,7 +404,8 @@ def package_dash(
 
     ``segment_s`` is rounded to whole frames at the stream's rate (:func:`segment_frames`); the stream's
     ``segment_s`` is the length that gives. ``audio`` adds the clip's first audio track as its own
-    adaptation set (AAC), padded with silence where it starts after the picture. A trailing segment shorter
+    adaptation set (AAC), padded with silence where it starts after the picture. An interlaced clip (its
+    field order :data:`INTERLACED`) is deinterlaced (bwdif, a frame per frame). A trailing segment shorter
     than the others is dropped from the description (the ABR simulator wants whole chunks); it stays in the
     MPD so the player still plays to the end.
     """
@@ -426,7 +436,17 @@ def package_dash(
         give_folder_umask(work)  # mkdtemp's 0700 would keep a web server running as another user out
     try:
         proc = media.run_ffmpeg(
-            _dash_args(src, work / MPD_NAME, ladder, segment_s, rate, audio, preset, max_duration_s),
+            _dash_args(
+                src,
+                work / MPD_NAME,
+                ladder,
+                segment_s,
+                rate,
+                audio,
+                preset,
+                max_duration_s,
+                field_order=info.video[0].field_order,
+            ),
             what=f"packaging {src} as DASH",
         )
         # the real segment lengths, presentation length and bandwidths (ffmpeg's are the targets, which
