@@ -516,7 +516,7 @@ def test_audio_segments_are_no_video_level(tmp_path: Path) -> None:
     from reelkit.stream.dash import SMALL_LADDER, make_sample_clip, package_dash
 
     data = tmp_path / "data"
-    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(160, 90))
+    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(192, 108))  # both rungs
     package_dash(clip, data / "abr" / "streams" / "av", renditions=SMALL_LADDER[:2], audio=True,
                  preset="ultrafast")  # fmt: skip
     with TestClient(create_app(_settings(data))) as c:

@@ -96,7 +96,7 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
 
     from .test_qc_page import wav_bytes
 
-    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(160, 90), audio=False)
+    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(192, 108), audio=False)  # both rungs
     package_dash(clip, data_dir / "abr" / "streams" / "tiny", renditions=SMALL_LADDER[:2], preset="ultrafast")
     production = tmp_path / "gen.yaml"
     dump_production(generate_production(6, 0), production)

@@ -435,6 +435,22 @@ def test_an_interlaced_clip_is_deinterlaced(tmp_path: Path) -> None:
     assert tff + bff + progressive == 100 and progressive >= 90, counts
 
 
+def test_rungs_larger_than_the_clip_are_left_out(clip: Path, tmp_path: Path) -> None:
+    """A 1280x720 rung of a 320x180 clip was upscaled without a word; as ``video ladder`` does, rungs above
+    the clip are left out with a warning, and a ladder of none of its size is refused before encoding."""
+    from reelkit.errors import ReelkitWarning
+
+    big = (Rendition(640, 360, 1500), Rendition(1280, 720, 2850))
+    left_out = r"clip's 320x180 picture left out.*: 640x360@1500, 1280x720@2850$"
+    with pytest.warns(ReelkitWarning, match=left_out):
+        stream = package_dash(clip, tmp_path / "s", renditions=(*LADDER[:2], *big), preset="ultrafast")
+    assert stream.renditions == LADDER[:2] and stream.sizes.shape[0] == 2
+    assert load_stream(stream.folder).renditions == LADDER[:2]
+    with pytest.raises(ConfigError, match="every rung is larger than the clip's 320x180 picture"):
+        package_dash(clip, tmp_path / "none", renditions=big, preset="ultrafast")
+    assert not (tmp_path / "none").exists()
+
+
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

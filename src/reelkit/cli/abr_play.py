@@ -55,7 +55,9 @@ def package_cmd(
     """Encode a clip into a DASH stream (H.264 ladder, fixed GOP, MPD) that the service can serve.
 
     For the service's demo page, write it to <data dir>/abr/streams/<name>. The renditions must have the
-    clip's shape as shown (within 3%): a ladder that would stretch the picture is refused.
+    clip's shape as shown (within 3%): a ladder that would stretch the picture is refused. Rungs larger than
+    the clip are left out (with a warning), and an interlaced clip is deinterlaced; --segment is rounded to
+    whole frames.
     """
     from reelkit.stream.dash import (
         MAX_DURATION_S,

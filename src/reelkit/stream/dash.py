@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -34,7 +35,7 @@ import numpy as np
 from reelkit import media
 from reelkit._files import atomic_path, give_folder_umask, naming_output, resolve_path
 from reelkit._mpd import presentation_s, state_segments
-from reelkit.errors import ConfigError, DataFormatError, MediaError
+from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitWarning
 from reelkit.stream.abr.base import Video, load_mpd
 from reelkit.stream.advice import MAX_RUNG_KBPS
 
@@ -299,6 +300,31 @@ def _check_not_cut_short(src: Path, log: str, declared_s: float | None, packaged
         )
 
 
+def _rungs_within(
+    ladder: tuple[Rendition, ...], source: media.VideoStream, src: Path
+) -> tuple[Rendition, ...]:
+    """The rungs not taller than the clip's picture (the ladder has its shape), as ``reelkit video ladder``
+    leaves out rungs above the source: upscaling spends bits on no more detail. A warning names those left
+    out; a ladder of none is refused."""
+    if source.height <= 0:
+        return ladder
+    kept = tuple(r for r in ladder if r.height <= source.height)
+    if not kept:
+        raise ConfigError(
+            f"{src}: every rung is larger than the clip's {source.width}x{source.height} picture; give "
+            f"--ladder (renditions=) sizes at most {source.height} lines high"
+        )
+    if len(kept) < len(ladder):
+        dropped = ", ".join(f"{r.width}x{r.height}@{r.bitrate_kbps:g}" for r in ladder if r not in kept)
+        warnings.warn(
+            f"{src}: rungs larger than the clip's {source.width}x{source.height} picture left out "
+            f"(no upscaling): {dropped}",
+            ReelkitWarning,
+            stacklevel=3,
+        )
+    return kept
+
+
 def _even(x: float) -> int:
     return max(16, round(x / 2.0) * 2)
 
@@ -405,7 +431,9 @@ def package_dash(
     ``segment_s`` is rounded to whole frames at the stream's rate (:func:`segment_frames`); the stream's
     ``segment_s`` is the length that gives. ``audio`` adds the clip's first audio track as its own
     adaptation set (AAC), padded with silence where it starts after the picture. An interlaced clip (its
-    field order :data:`INTERLACED`) is deinterlaced (bwdif, a frame per frame). A trailing segment shorter
+    field order :data:`INTERLACED`) is deinterlaced (bwdif, a frame per frame). Rungs taller than the clip's
+    picture are left out with a :class:`~reelkit.errors.ReelkitWarning` (none left: :class:`ConfigError`). A
+    trailing segment shorter
     than the others is dropped from the description (the ABR simulator wants whole chunks); it stays in the
     MPD so the player still plays to the end.
     """
@@ -429,6 +457,7 @@ def package_dash(
         source=info.video[0],
         fps=float(rate),
     )
+    ladder = _rungs_within(ladder, info.video[0], src)
     out = resolve_path(out_dir)  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
