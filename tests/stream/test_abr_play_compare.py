@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,6 +115,24 @@ def test_served_trace_names_match_the_servers_pattern() -> None:
         served = _served_trace_name(name)
         assert re.fullmatch(_NAME, served), (name, served)
     assert _served_trace_name("café 1.log") == "trace-caf__1.log"
+    # a long gzipped trace's name was cut to 100 characters, '.gz' with it, and the server read gzip as text
+    long = _served_trace_name("t" * 100 + ".txt.gz")
+    assert long == "trace-" + "t" * 87 + ".txt.gz" and len(long) == 100
+
+
+def test_a_long_gzipped_trace_is_served_gzipped(tmp_path: Path) -> None:
+    """The served copy of a gzipped trace with a long name is read as the original is (it was text)."""
+    import gzip
+
+    from reelkit.stream.abr.traces import load_trace
+    from reelkit.stream.playback import _served_trace_name
+
+    original = tmp_path / ("t" * 100 + ".txt.gz")
+    original.write_bytes(gzip.compress(b"0 1.5\n1 2.5\n2 0.5\n"))
+    served = tmp_path / "served" / _served_trace_name(original.name)
+    served.parent.mkdir()
+    served.write_bytes(original.read_bytes())
+    assert load_trace(served).mbps.tolist() == load_trace(original).mbps.tolist() == [1.5, 2.5, 0.5]
 
 
 def test_playback_json_keys_are_snake_case_one_per_column() -> None:

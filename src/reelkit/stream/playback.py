@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -220,9 +220,14 @@ def compare_with_simulator(
 
 def _served_trace_name(file_name: str) -> str:
     """The name the segment server knows a trace file by: ASCII letters, digits, ``._-``, at most 100
-    characters (the server's pattern for names)."""
+    characters (the server's pattern for names). A longer name is shortened before its extensions, which
+    say how it is read (a ``.gz`` cut off was parsed as text)."""
     safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "._-" else "_" for ch in file_name)
-    return ("trace-" + safe)[:100]
+    full = "trace-" + safe
+    if len(full) <= 100:
+        return full
+    suffix = "".join(PurePosixPath(safe).suffixes)[-20:]
+    return full[: 100 - len(suffix)] + suffix
 
 
 def _copy_into(src: Path, dest: Path) -> None:
