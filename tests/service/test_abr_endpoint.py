@@ -538,6 +538,25 @@ def test_audio_segments_are_no_video_level(tmp_path: Path) -> None:
 
 
 @pytest.mark.media
+def test_a_damaged_trace_is_a_server_error_without_its_path(
+    stream_client: TestClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trace file that does not parse ('0 abc') was a 400 bad_request naming the server's absolute path,
+    and the demo page played it until the first segment failed."""
+    (tmp_path / "data" / "abr" / "traces" / "bad.txt").write_text("0 abc\n")
+    _decide(stream_client, session_id="bt", algo="rate", ladder_kbps=[100.0, 250.0], stream="tiny")
+    with caplog.at_level("ERROR"):
+        for r in (
+            stream_client.get("/abr/stream/tiny/bad.txt/bt/chunk-0-00001.m4s"),
+            stream_client.get("/abr/demo?stream=tiny&trace=bad.txt&session=bt2"),
+        ):
+            assert r.status_code == 500, r.text
+            assert "trace 'bad.txt' is damaged on the server" in r.json()["message"], r.text
+            assert str(tmp_path) not in r.text
+    assert str(tmp_path / "data" / "abr" / "traces" / "bad.txt") in caplog.text  # the log keeps it
+
+
+@pytest.mark.media
 def test_a_damaged_stream_is_a_server_error_without_its_path(
     stream_client: TestClient, tmp_path: Path
 ) -> None:

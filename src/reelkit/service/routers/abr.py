@@ -638,7 +638,13 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
             f"no trace {name!r}: put a cooked trace file in DATA/abr/traces (DATA: the server's data "
             "folder), or use const-<Mbps> or none",
         )
-    return load_trace(path)
+    try:
+        return load_trace(path)
+    except ReelkitError as exc:  # the server's file, not the request: a 500 that keeps its path to the log
+        log.error("trace %r: %s", name, exc)
+        raise HTTPException(
+            500, f"trace {name!r} is damaged on the server (unreadable); replace it in DATA/abr/traces"
+        ) from None
 
 
 _STREAM_FILE = "/abr/stream/{stream}/{trace}/{session_id}/{file}"
@@ -781,10 +787,10 @@ async def demo(
     if chosen is None:
         raise HTTPException(404, f"unknown algo {algo!r}; choose one of {', '.join(names)}")
     traces = _trace_names(rt)
-    if trace not in traces:
-        if not re.fullmatch(r"const-\d+(\.\d+)?", trace):
-            raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
-        _load_link_trace(rt, trace)  # a rate the segment server refuses (const-0) is refused here too
+    if trace not in traces and not re.fullmatch(r"const-\d+(\.\d+)?", trace):
+        raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
+    if trace != "none":  # a trace the segment server refuses (const-0, a damaged file) is refused here too
+        _load_link_trace(rt, trace)
     sid = session or f"demo-{os.urandom(6).hex()}"
     config = {
         "sessionId": sid,
