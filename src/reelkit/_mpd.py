@@ -13,7 +13,7 @@ import numpy as np
 from reelkit._files import atomic_write_text
 from reelkit.errors import MediaError
 
-__all__ = ["min_bandwidth", "presentation_s", "segment_times", "state_segments"]
+__all__ = ["min_bandwidth", "presentation_s", "referenced_files", "segment_times", "state_segments"]
 
 _S = re.compile(r"<S\b([^>]*)/?>")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
@@ -32,6 +32,30 @@ def presentation_s(mpd: Path) -> float:
     """The manifest's ``mediaPresentationDuration`` in seconds (0 where it has none)."""
     m = re.search(r'mediaPresentationDuration="([^"]+)"', mpd.read_text())
     return _iso_seconds(m.group(1)) if m else 0.0
+
+
+def _numbered(template: str, n: int) -> str:
+    """``template`` with ``$Number$`` (or ``$Number%05d$``) filled in."""
+    return re.sub(r"\$Number(?:%0(\d+)d)?\$", lambda x: str(n).zfill(int(x.group(1) or 0)), template)
+
+
+def referenced_files(mpd: Path) -> list[str]:
+    """The file names the manifest's Representations reference: each init segment and every media segment
+    of its ``SegmentTimeline``, in document order."""
+    out: list[str] = []
+    for rep in re.findall(r"<Representation\b.*?</Representation>", mpd.read_text(), flags=re.S):
+        rid = re.search(r'\bid="([^"]+)"', rep)
+        tmpl = re.search(r"<SegmentTemplate\b([^>]*)>", rep)
+        if rid is None or tmpl is None:
+            continue
+        a = dict(_ATTR.findall(tmpl.group(1)))
+        if "initialization" in a:
+            out.append(a["initialization"].replace("$RepresentationID$", rid.group(1)))
+        if "media" in a:
+            media = a["media"].replace("$RepresentationID$", rid.group(1))
+            first = int(a.get("startNumber", 1))
+            out += [_numbered(media, first + k) for k in range(len(segment_times(rep)))]
+    return out
 
 
 def segment_times(representation: str) -> list[tuple[int, int]]:
@@ -111,10 +135,7 @@ def state_segments(mpd: Path, *, ascending: bool = False) -> None:
         media = a["media"].replace("$RepresentationID$", rid.group(1))
         first = int(a.get("startNumber", 1))
 
-        def name(n: int) -> str:
-            return re.sub(r"\$Number(?:%0(\d+)d)?\$", lambda x: str(n).zfill(int(x.group(1) or 0)), media)
-
-        files = [mpd.parent / name(first + k) for k in range(len(times))]
+        files = [mpd.parent / _numbered(media, first + k) for k in range(len(times))]
         if not all(f.exists() for f in files):
             return rep
         bits = [8 * f.stat().st_size for f in files]

@@ -451,6 +451,31 @@ def test_rungs_larger_than_the_clip_are_left_out(clip: Path, tmp_path: Path) -> 
     assert not (tmp_path / "none").exists()
 
 
+def test_a_stream_missing_a_segment_is_refused_before_playing(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder with a segment deleted: playback started a server and a browser and exited 1 with a JSON
+    blob. load_stream checks that every file the MPD references is there (exit 2, naming the file)."""
+    from reelkit.cli import main
+
+    stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:2], preset="ultrafast")
+    assert load_stream(stream.folder).n_segments == 2
+    (stream.folder / "chunk-1-00002.m4s").unlink()
+    with pytest.raises(DataFormatError, match=r"s: chunk-1-00002\.m4s missing \(repackage"):
+        load_stream(stream.folder)
+    trace = tmp_path / "t.txt"
+    trace.write_text("0 1\n1 1\n")
+    play = ["abr", "playback", "--trace", str(trace), "--stream", str(stream.folder)]
+    with pytest.raises(SystemExit) as exc:  # before chromium is looked for: none is given that exists
+        main([*play, "--chromium", str(tmp_path / "no-chromium")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{stream.folder}: chunk-1-00002.m4s missing" in err
+    (stream.folder / "manifest.mpd").unlink()
+    with pytest.raises(DataFormatError, match=r"manifest\.mpd missing"):
+        load_stream(stream.folder)
+
+
 def test_a_ladder_of_another_shape_than_the_clip_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

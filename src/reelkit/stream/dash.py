@@ -34,7 +34,7 @@ import numpy as np
 
 from reelkit import media
 from reelkit._files import atomic_path, give_folder_umask, naming_output, resolve_path
-from reelkit._mpd import presentation_s, state_segments
+from reelkit._mpd import presentation_s, referenced_files, state_segments
 from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitWarning
 from reelkit.stream.abr.base import Video, load_mpd
 from reelkit.stream.advice import MAX_RUNG_KBPS
@@ -145,7 +145,8 @@ class DashStream:
 
 
 def load_stream(folder: str | Path) -> DashStream:
-    """Read a folder written by :func:`package_dash` (its ``stream.json``)."""
+    """Read a folder written by :func:`package_dash` (its ``stream.json``), whose MPD and every file the
+    MPD references must be there (a player fails on the first one missing, after starting)."""
     f = Path(folder)
     path = f / STREAM_JSON
     if not path.is_file():
@@ -158,7 +159,7 @@ def load_stream(folder: str | Path) -> DashStream:
             raise DataFormatError(f"unsupported stream format {doc.get('format')!r}", path=str(path))
         renditions = tuple(Rendition(**r) for r in doc["renditions"])
         sizes = np.asarray(doc["sizes"], dtype=np.float64)
-        return DashStream(
+        stream = DashStream(
             str(doc["name"]),
             f,
             renditions,
@@ -171,6 +172,15 @@ def load_stream(folder: str | Path) -> DashStream:
         raise DataFormatError(f"unreadable stream description ({exc})", path=str(path)) from None
     except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
         raise DataFormatError("unreadable stream description (nested too deeply)", path=str(path)) from None
+    mpd = f / MPD_NAME
+    try:
+        missing = [n for n in referenced_files(mpd) if not (f / n).is_file()] if mpd.is_file() else [MPD_NAME]
+    except (OSError, ValueError) as exc:  # unreadable, or a startNumber that is not a number
+        raise DataFormatError(f"unreadable manifest ({exc}); repackage it", path=str(mpd)) from None
+    if missing:
+        more = f" and {len(missing) - 1} more files" if len(missing) > 1 else ""
+        raise DataFormatError(f"{missing[0]}{more} missing (repackage it: reelkit abr package)", path=str(f))
+    return stream
 
 
 #: the longest segment, and the longest clip or cut, taken (ffmpeg fails on 1e20 s with a raw option error)

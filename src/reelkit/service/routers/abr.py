@@ -560,7 +560,9 @@ def _load_stream(rt: AbrRuntime, name: str) -> Any:
     except ReelkitError as exc:  # the server's file, not the request: a 500 that keeps its path to the log
         log.error("stream %r: %s", name, exc)
         raise HTTPException(
-            500, f"stream {name!r} is damaged on the server (its stream.json is unreadable); repackage it"
+            500,
+            f"stream {name!r} is damaged on the server (its stream.json is unreadable or a file its MPD "
+            "names is missing); repackage it",
         ) from None
 
 
