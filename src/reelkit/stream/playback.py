@@ -7,12 +7,13 @@ policy.
 trace, opens ``/abr/demo`` in chromium (Playwright driving Debian's ``/usr/bin/chromium``) and waits until
 every segment has loaded; :func:`compare_with_simulator` lines the two up chunk by chunk.
 
-Where the two can differ, by construction: the real link's clock runs on wall time, so the player's idle
+Where the two can differ, by construction: with the default ``busy`` trace clock the link's trace moves only
+while payload moves, as the simulator's does; with ``wall`` it runs on wall time, so the player's idle
 moments (between the first decision and the first segment, while appending) advance the trace, which the
-simulator's clock does not; the player measures download time from its request to the last byte, with HTTP
-overhead on top of the 80 ms RTT; and its buffer level is read from the media element. A stream with audio
-plays it unshaped (the segment server paces the video rungs only), so the link carries what the simulator's
-does; on a real network the audio would take its share (64 kbps here) from the video.
+simulator's clock does not. Either way the player measures download time from its request to the last
+byte, with HTTP overhead on top of the 80 ms RTT, and its buffer level is read from the media element. A
+stream with audio plays it unshaped (the segment server paces the video rungs only), so the link carries
+what the simulator's does; on a real network the audio would take its share (64 kbps here) from the video.
 """
 
 from __future__ import annotations
