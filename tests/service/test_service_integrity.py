@@ -45,6 +45,25 @@ from reelkit.service.store import (
 from .conftest import COMMUNITY, TestClient, make_settings
 
 
+def _import_killed_after_one_chunk(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, ds: Dataset, label: str
+) -> None:
+    """Import ``ds`` one event a chunk, stopped (Ctrl-C) after its first chunk was stored."""
+    append = store.append_events
+    calls = {"n": 0}
+
+    def dies_after_one_chunk(batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return append(batch)
+
+    monkeypatch.setattr(store, "append_events", dies_after_one_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        import_dataset(store, ds, chunk=1, label=label)
+    monkeypatch.setattr(store, "append_events", append)
+
+
 def _events_only(members: list[str], titles: list[str]) -> Dataset:
     ev = pd.DataFrame(
         {
@@ -487,19 +506,7 @@ def test_the_same_data_from_another_path_completes_an_unfinished_import(
     its import (the note was kept for good: retrain and serve refused the folder with no way out)."""
     store = SQLiteStore(tmp_path / "reelkit.db")
     ds = _events_only(["a", "b", "c"], ["1", "2", "3"])
-    append = store.append_events
-    calls = {"n": 0}
-
-    def dies_after_one_chunk(batch: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise KeyboardInterrupt
-        return append(batch)
-
-    monkeypatch.setattr(store, "append_events", dies_after_one_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        import_dataset(store, ds, chunk=1, label="/tmp/copy/ratings.csv")
-    monkeypatch.setattr(store, "append_events", append)
+    _import_killed_after_one_chunk(store, monkeypatch, ds, "/tmp/copy/ratings.csv")
     assert list(pending_imports(store).values()) == ["/tmp/copy/ratings.csv"] and store.count_events() == 1
     other = _events_only(["z"], ["9"])  # other data does not complete it
     import_dataset(store, other, label="other.csv")
@@ -518,22 +525,8 @@ def test_every_unfinished_import_is_remembered_and_only_its_own_completion_clear
     store = SQLiteStore(tmp_path / "reelkit.db")
     a = _events_only(["a1", "a2", "a3"], ["1", "2", "3"])
     b = _events_only(["b1", "b2", "b3"], ["4", "5", "6"])
-    append = store.append_events
-    calls = {"n": 0}
-
-    def dies_after_one_chunk(batch: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise KeyboardInterrupt
-        return append(batch)
-
-    monkeypatch.setattr(store, "append_events", dies_after_one_chunk)
-    with pytest.raises(KeyboardInterrupt):
-        import_dataset(store, a, chunk=1, label="a.csv")
-    calls["n"] = 0
-    with pytest.raises(KeyboardInterrupt):
-        import_dataset(store, b, chunk=1, label="b.csv")
-    monkeypatch.setattr(store, "append_events", append)
+    _import_killed_after_one_chunk(store, monkeypatch, a, "a.csv")
+    _import_killed_after_one_chunk(store, monkeypatch, b, "b.csv")
     assert sorted(pending_imports(store).values()) == ["a.csv", "b.csv"] and store.count_events() == 2
     with pytest.raises(ConfigError, match=r"the imports of (a\.csv, b\.csv|b\.csv, a\.csv) did not finish"):
         refuse_unfinished_import(store, tmp_path, "training")
