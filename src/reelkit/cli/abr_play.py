@@ -151,7 +151,8 @@ def package_cmd(
         emit_json(info)
         return
     print_table(
-        f"DASH stream {out} ({stream.n_segments} segments of {stream.segment_s:.4g} s)",
+        f"DASH stream {out} ({stream.n_segments} segment{'s' * (stream.n_segments != 1)} of "
+        f"{stream.segment_s:.4g} s)",
         ["level", "size", "kbps", "mean segment bytes", "measured kbps"],
         [
             (i, f"{r.width}x{r.height}", r.bitrate_kbps, int(m), k)
@@ -213,7 +214,9 @@ def playback_cmd(
         else:
             folder = stream
         video = given if given is not None else load_stream(folder).video()
-        err_console.print(f"playing {video.n_chunks} segments through {trace.name} with {algo}")
+        err_console.print(
+            f"playing {video.n_chunks} segment{'s' * (video.n_chunks != 1)} through {trace.name} with {algo}"
+        )
         run = run_headless_playback(
             folder, trace, algo=algo, chromium=chromium, timeout_s=timeout, trace_clock=clock
         )
