@@ -308,13 +308,22 @@ def test_bars_are_measured_against_the_height_and_reported_as_the_median_frame(t
 
 def test_text_on_black_has_no_bars(tmp_path: Path) -> None:
     """A slate (3 s of black with a white 280x18 line of 'text' across the middle) was a letterbox and a
-    pillarbox of a 280x18 picture: frames mostly black, and a box under 40% of the frame, have no bars."""
+    pillarbox of a 280x18 picture: frames mostly black, and a box under 25% of the frame, have no bars.
+    A 9:16 picture in a 16:9 frame (32% of its width) and the reverse are bars."""
     slate = _make(
         tmp_path / "slate.mp4",
         ["color=black:size=320x180:rate=25:duration=3"],
         "drawbox=x=20:y=81:w=280:h=18:c=white:t=fill",
     )
     assert video_qc(slate, QCOptions(checks=("letterbox", "pillarbox"))) == []
+    phone = _make(
+        tmp_path / "phone.mp4", ["mandelbrot=size=102x180:rate=25"], "pad=320:180:109:0,trim=duration=1"
+    )
+    assert _rows(phone, checks=("letterbox", "pillarbox")) == [("pillarbox", 0.0, 1.0, "warning")]
+    wide = _make(
+        tmp_path / "wide.mp4", ["mandelbrot=size=180x102:rate=25"], "pad=180:320:0:109,trim=duration=1"
+    )
+    assert _rows(wide, checks=("letterbox", "pillarbox")) == [("letterbox", 0.0, 1.0, "warning")]
     # a credit roll's box (top bar 55, 48, 41, ... px as the lines move up, 2 s) jumps; bars that change
     # size once (23 px, then 12 px) do not
     from reelkit.post.video.qc import _bars_jump

@@ -83,8 +83,8 @@ TELECINE_SHARE = 0.25
 #: not measured for bars
 MOSTLY_BLACK = 80
 #: the picture between bars is at least this share of the frame's height and width (else it is a caption
-#: or a logo on black)
-BAR_PICTURE_MIN = 0.4
+#: or a logo on black); a 9:16 phone picture pillarboxed in 16:9 is 32% of the width (at 40% it was missed)
+BAR_PICTURE_MIN = 0.25
 #: bars that change size by more than this (pixels) more than about once a second are not bars
 BAR_JUMP_PX = 4
 #: the order findings of one time are listed in: the checks', each with the kinds it adds after it
