@@ -696,6 +696,9 @@ def test_findings_carry_the_files_own_timecode(tmp_path: Path, capsys: pytest.Ca
     data = json.loads(out)
     assert data["start_timecode"] == "00:00:59;28"
     assert [(f["kind"], f["timecode"]) for f in data["findings"]] == [("black", "00:01:00;02")]
+    # checks may be given comma-separated too ('black,freeze' was an unknown check)
+    code, out, err = run_cli(capsys, "video", "qc", str(clip), "--check", "black, freeze", "--json")
+    assert code == 0 and json.loads(out)["findings"] == data["findings"], err
     report = run_qc(clip, spec="ebu-r128", plot=False)
     assert report.start_timecode == "00:00:59;28"
     row = next(f for f in report.to_dict()["findings"] if f["kind"] == "black")

@@ -335,8 +335,8 @@ def qc_cmd(
         list[str] | None,
         typer.Option(
             "--check",
-            help="Only these checks (repeatable): black, freeze, letterbox, pillarbox, interlaced, "
-            "cut, flash, av_mismatch.",
+            help="Only these checks (repeatable, or comma-separated): black, freeze, letterbox, pillarbox, "
+            "interlaced, cut, flash, av_mismatch.",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -349,7 +349,8 @@ def qc_cmd(
     from reelkit.post.video.qc import KINDS, QCOptions, video_qc
 
     info = probe(input)
-    findings = video_qc(input, QCOptions(checks=tuple(check) if check else KINDS), info=info)
+    checks = tuple(c.strip() for given in check or () for c in given.split(",") if c.strip())
+    findings = video_qc(input, QCOptions(checks=checks or KINDS), info=info)
     if json_out:
         fps, first = info.picture_fps or 25.0, info.start_timecode  # the rate video_qc labels its messages at
         emit_json(
