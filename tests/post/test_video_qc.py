@@ -222,6 +222,25 @@ def test_a_picture_that_starts_after_the_sound_is_a_finding_and_its_head_is_its_
         ("black", 0.5, 0.9, "info"),
     ]
     assert _rows(pic, checks=("black",)) == [("black", 0.0, 0.4, "info")]  # the picture alone: no lead
+    # a B-frame stream without an edit list (a fragmented MP4) starts at x264's reorder delay, 2 frames
+    bframes = tmp_path / "bframes.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:v", "libx264", "-preset", "veryfast"),
+            *("-c:a", "aac", "-movflags", "frag_keyframe+empty_moov", str(bframes)),
+        ]
+    )  # fmt: skip
+    assert video_qc(bframes, QCOptions(checks=("black",))) == []
+
+
+def test_an_order_that_flips_again_within_a_shot_is_no_change_of_field_order(tmp_path: Path) -> None:
+    """Progressive testsrc2 (8 s at 24 fps) reads TFF, BFF, TFF, BFF to idet within one shot: one flip
+    was judged alone as 'material of both orders joined' (a warning); a shot whose order flips more than
+    once is the detector's, all notes."""
+    clip = _make(tmp_path / "plain24.mp4", ["testsrc2=size=320x240:rate=24:duration=8"])
+    rows = _rows(clip, checks=("interlaced",))
+    assert rows and {(kind, severity) for kind, *_, severity in rows} == {("interlaced", "info")}, rows
 
 
 def test_a_stray_frame_at_an_edit_and_a_flash_before_a_cut_are_flashes(tmp_path: Path) -> None:

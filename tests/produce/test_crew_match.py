@@ -263,6 +263,50 @@ def test_of_two_teams_of_equal_fit_the_cheaper_is_chosen() -> None:
         assert [(c.loss_without, c.next_best) for c in team.choices] == [(0.0, "dear_dir"), (0.0, "dear_dop")]
 
 
+def test_the_cost_tie_break_resolves_small_differences_and_leaves_large_weights_room() -> None:
+    """With 20 roles a director at 1,050 a day tied with one at 1,000 (the penalty's step was 1/1024 of the
+    dearest team), and weights of 1e6 over 100 candidates sharing work overflowed CP-SAT's int64 once the
+    objective was multiplied for the tie-break ('no team found ... give it more time', at once)."""
+    roles = [{"id": "dir", "kind": "director", "skills": {"drama": 1}}]
+    roles += [{"id": f"k{i}", "kind": "crew", "skills": {"drama": 1}} for i in range(19)]
+    cands = [
+        {"id": "dear", "roles": ["director"], "skills": {"drama": 0.5}, "daily_rate": 1050.0},
+        {"id": "cheap", "roles": ["director"], "skills": {"drama": 0.5}, "daily_rate": 1000.0},
+    ]
+    cands += [
+        {"id": f"c{i}", "roles": ["crew"], "skills": {"drama": 0.5}, "daily_rate": 9000.0} for i in range(19)
+    ]
+    prod = production(roles)
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    team = match_team(prod, Pool.model_validate({"candidates": cands}), sched, explain=False)
+    assert team.choices[0].candidate_id == "cheap"
+    rng = np.random.default_rng(0)
+    kinds = ["director", "dop", "editor"]
+    big = [
+        {
+            "id": f"c{i}",
+            "roles": [kinds[i % 3]],
+            "skills": {
+                "drama": float(rng.random()),
+                "lighting": float(rng.random()),
+                "pace": float(rng.random()),
+            },
+            "credits": ["p1", "p2"],
+        }
+        for i in range(100)
+    ]
+    w = {"skill": 1e6, "genre": 1e6, "shared": 1e6, "cap": 1}
+    three = [
+        {"id": "dir", "kind": "director", "skills": {"drama": 1}},
+        {"id": "dop", "kind": "dop", "skills": {"lighting": 1}},
+        {"id": "ed", "kind": "editor", "skills": {"pace": 1}},
+    ]
+    prod = production(three)
+    pool = Pool.model_validate({"candidates": big, "weights": w})
+    team = match_team(prod, pool, plan_shoot(prod, SolveOptions(time_limit=5)), time_limit=3, explain=False)
+    assert len(team.choices) == 3 and team.fit >= 3e6  # the pairs' shared work counted
+
+
 def test_budget_holds_to_the_cent() -> None:
     prod = production(ROLES[:1], budget=300)  # the director works the 3 shooting days
     sched = plan_shoot(prod, SolveOptions(time_limit=5))

@@ -15,10 +15,12 @@ needs: the character's paid dates for cast roles (the schedule's days for the sc
 shooting day for the director, director of photography, editor and crew roles, none for the composer
 (post-production). The cost of a role is ``days x (daily rate + per diem when the home city is not the
 production's city, whatever its case)``; the team's cost is at most the production's ``budget``, and of
-teams of equal fit the cheaper is chosen (a cost penalty below the least step of fit). Each choice is
-explained by its fit components and by what the team would lose if that candidate could not take the role
-(a re-solve without them, in one worker so that ties come out alike every run; when such a re-solve finds a
-better team than the first solve, stopped unproven, did, that team is the one reported and explained).
+teams of equal fit the cheaper is chosen (a cost penalty below the least step of fit, resolving costs to
+about a millionth of the dearest team's; coarser, or none, when very large weights leave int64 no room).
+Each choice is explained by its fit components and by what the team would lose if that candidate could not
+take the role (a re-solve without them, in one worker so that ties come out alike every run; when such a
+re-solve finds a better team than the first solve, stopped unproven, did, that team is the one reported and
+explained).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from ortools.sat.python import cp_model
 from pydantic import Field
 from scipy.optimize import linear_sum_assignment
 
-from reelkit.errors import InfeasibleError, ReelkitError
+from reelkit.errors import ConfigError, InfeasibleError, ReelkitError
 from reelkit.produce.production import (
     Production,
     ProductionFormatError,
@@ -71,9 +73,10 @@ _SCALE = 1_000_000  # fit terms in millionths: rounding moves a team's fit by fa
 _CAST_KINDS = {"lead", "supporting"}
 #: Seconds each explanation's re-solve has at least, when the time limit is spent.
 _EXPLAIN_FLOOR = 0.5
-#: The objective is fit x _TIE plus a cost penalty under _TIE: of two teams of equal fit the cheaper wins,
-#: and no cost outweighs the least difference in fit (a millionth)
-_TIE = 1024
+#: The objective is fit x tie less a cost penalty under tie (tie: a power of two up to this, as int64 leaves
+#: room for): of two teams of equal fit the cheaper wins, to about 1/tie of the dearest team's cost, and no
+#: cost outweighs the least difference in fit (a millionth)
+_TIE = 1 << 20
 
 
 class Candidate(_Available):
@@ -317,6 +320,19 @@ def match_team(
         )
     # costs in whole units of 1/money_scale (cents when rates have cents): the budget holds exactly
     money_scale = cost_scale([v[2] for v in eligible.values()] + ([prod.budget] if prod.budget else []))
+    # the objective in whole numbers: each pick's fit and each pair's shared work in millionths, times
+    # ``tie`` (a power of two up to _TIE, as large as int64 leaves room for: weights up to 1e6 over
+    # thousands of pairs overflowed at 1024), less each pick's cost as a share of the dearest team's
+    fit_coef = {k: round(_SCALE * (w.skill * v[0] + w.genre * v[1])) for k, v in eligible.items()}
+    bonus = {
+        (a, b): bonus_ab
+        for a, b in itertools.combinations(sorted({c for c, _ in eligible}), 2)
+        if (bonus_ab := round(_SCALE * w.shared * _shared(cands[a], cands[b], w.cap))) > 0
+    }
+    total = sum(fit_coef.values()) + sum(bonus.values())
+    tie = 1 << max(0, min(_TIE.bit_length() - 1, (2**60 // max(total, 1)).bit_length() - 1))
+    all_costs = {k: round(money_scale * v[2]) for k, v in eligible.items()}
+    dearest_team = sum(max(v for (_, rr), v in all_costs.items() if rr == r) for r in range(len(roles))) or 1
 
     def solve(
         forbid: tuple[int, int] | None, limit: float, hint: Mapping[int, int] | None = None
@@ -336,18 +352,15 @@ def match_team(
             if vs:
                 m.add_at_most_one(vs)
                 chosen[c] = sum(vs)
-        costs = {k: round(money_scale * eligible[k][2]) for k in x}
+        costs = {k: all_costs[k] for k in x}
         # a budget above every pick together binds nothing (and 1e15 in cents would overflow CP-SAT's int64)
         if prod.budget is not None and money_scale * prod.budget < sum(costs.values()):
             m.add(sum(costs[k] * v for k, v in x.items()) <= math.floor(money_scale * prod.budget + 1e-6))
-        terms = [
-            round(_SCALE * (w.skill * eligible[k][0] + w.genre * eligible[k][1])) * v for k, v in x.items()
-        ]
+        terms = [fit_coef[k] * v for k, v in x.items()]
         z: dict[tuple[int, int], Any] = {}
         pairs_of: dict[int, list[Any]] = {c: [] for c in chosen}
-        for a, b in itertools.combinations(sorted(chosen), 2):
-            bonus = round(_SCALE * w.shared * _shared(cands[a], cands[b], w.cap))
-            if bonus > 0:
+        for (a, b), pair_bonus in bonus.items():
+            if a in chosen and b in chosen:
                 zv = m.new_bool_var(f"z{a},{b}")
                 m.add(zv <= chosen[a])
                 m.add(zv <= chosen[b])
@@ -356,17 +369,16 @@ def match_team(
                     m.add_hint(zv, a in hinted and b in hinted)
                 pairs_of[a].append(zv)
                 pairs_of[b].append(zv)
-                terms.append(bonus * zv)
+                terms.append(pair_bonus * zv)
         # a chosen person pairs with at most the other roles' people, one not chosen with nobody: with the
         # pairwise bounds alone the relaxation was weak (150 candidates: 20 s ended FEASIBLE at 7.32, bound
         # far above; with these, OPTIMAL 7.79 in 7 s)
         for c, zs in pairs_of.items():
             if len(zs) > len(roles) - 1:
                 m.add(sum(zs) <= (len(roles) - 1) * chosen[c])
-        # each pick's cost, as a share of the dearest pick's over the roles: the team's sum stays under _TIE
-        dearest = max(costs.values(), default=0) or 1
-        penalty = [((_TIE - 1) * costs[k] // (dearest * len(roles))) * v for k, v in x.items()]
-        m.maximize(_TIE * sum(terms) - sum(penalty))
+        # each pick's cost as a share of the dearest team's: a team's sum stays under ``tie``
+        penalty = [((tie - 1) * costs[k] // dearest_team) * v for k, v in x.items()]
+        m.maximize(tie * sum(terms) - sum(penalty))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = float(limit)
         # a re-solve in one worker: two return either of two teams of equal worth, and the explanations
@@ -400,10 +412,15 @@ def match_team(
             f"{sum(cheapest.values()):,.0f} (one person per role, each person in one role)",
             conflicts=conflicts,
         )
+    if status == cp_model.MODEL_INVALID:  # the objective's whole numbers past int64: time cannot help
+        raise ConfigError(
+            "the pool's weights are too large for the solver's whole numbers (fit in millionths over "
+            f"{len(bonus)} pairs of shared work); use smaller weights (their ratios are what count)"
+        )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ReelkitError(f"no team found within {first:g} s; give it more time")
     best_value = round(solver.objective_value)
-    best = _fit_of(best_value)
+    best = _fit_of(best_value, tie)
     picks = {r: c for (c, r), v in x.items() if solver.value(v)}
     # (candidate, role) -> the best team's fit without that pick and who took the role there (None: none)
     without: dict[tuple[int, int], tuple[float, str] | None] = {}
@@ -414,7 +431,7 @@ def match_team(
             without[todo[0]] = None
             continue
         other_value = round(s2.objective_value)
-        other = _fit_of(other_value)
+        other = _fit_of(other_value, tie)
         r = todo[0][1]
         without[todo[0]] = (
             other,
@@ -455,16 +472,16 @@ def match_team(
     return Team(
         status=solver.status_name(status),
         fit=fit,
-        bound=max(_fit_of(math.ceil(solver.best_objective_bound - 1e-6)), fit),
+        bound=max(_fit_of(math.ceil(solver.best_objective_bound - 1e-6), tie), fit),
         cost=sum(ch.cost for ch in choices),
         budget=prod.budget,
         choices=tuple(choices),
     )
 
 
-def _fit_of(objective: int) -> float:
-    """The fit of a team from the solver's objective (fit x _TIE less a cost penalty under _TIE)."""
-    return -(-objective // _TIE) / _SCALE
+def _fit_of(objective: int, tie: int) -> float:
+    """The fit of a team from the solver's objective (fit x ``tie`` less a cost penalty under ``tie``)."""
+    return -(-objective // tie) / _SCALE
 
 
 def _hall_violation(

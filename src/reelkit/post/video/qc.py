@@ -31,7 +31,8 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
 - ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
   ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
-- ``video_start`` (always checked): the picture starts more than ``audio.LEAD_IN_MIN_S`` after the file
+- ``video_start`` (always checked): the picture starts more than ``audio.LEAD_IN_MIN_S`` and
+  ``REORDER_FRAMES`` frames (a B-frame stream without an edit list starts at its reorder delay) after the file
   (a delayed video stream: the sound plays over nothing before it, as ``qc``'s ``audio_start`` says of a
   delayed soundtrack); ``warning``. Black at the picture's head counts as the head (``info``).
 - ``decode_errors`` (always checked): ffmpeg reports packets or pictures it could not decode whole
@@ -50,7 +51,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -96,6 +97,9 @@ _ORDER: tuple[str, ...] = (
     "decode_errors",
     "frames_missing",
 )
+#: A picture starting this many frames after the file (an H.264 encoder's B-frame reorder delay, kept
+#: where no edit list hides it) is not a delayed video stream
+REORDER_FRAMES = 3
 #: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
 FLASH_MAX_FRAMES = 3
 #: a stretch of one field order inside an interlaced run lasts at least this many combed frames; shorter
@@ -380,15 +384,22 @@ def _interlace_findings(
     # the order changing at a cut, or from one frame to the next, is material of both orders joined; an
     # order that flips within a shot after frames that look progressive is the detector, not the video
     notes = [False] * len(stretches)
-    changes: list[tuple[int, str, str]] = []
+    changes: list[tuple[int, str, str, int]] = []  # first frame, orders, the later stretch
     for k in range(1, len(stretches)):
         (*_, o0, _, l0), (f1, _, o1, c1, _) = stretches[k - 1], stretches[k]
         if o0 == o1 or "both" in (o0, o1):
             continue
         if c1 - l0 <= 3 or any(l0 < c <= c1 for c in cuts):
-            changes.append((f1, o0, o1))
+            changes.append((f1, o0, o1, k))
         else:
             notes[k - 1] = notes[k] = True
+    # material of both orders joined changes order once in a shot; an order that flips again within the
+    # shot (a pan over fine detail, testsrc2) is the detector: the shot's stretches are notes, no change
+    shot = [sum(c <= f for c in cuts) for f, *_ in stretches]
+    flips = Counter(shot[k] for _, _, _, k in changes if shot[k] == shot[k - 1])
+    noisy = {sh for sh, n in flips.items() if n > 1} | {shot[k] for k, n in enumerate(notes) if n}
+    notes = [n or shot[k] in noisy for k, n in enumerate(notes)]
+    changes = [c for c in changes if not (notes[c[3]] or notes[c[3] - 1])]
     out: list[Finding] = []
     for (i0, i1, order, _, _), note in zip(stretches, notes, strict=True):
         a, b = times[i0], end(i1)
@@ -427,7 +438,7 @@ def _interlace_findings(
         else:
             message = f"interlaced ({order.upper()}) frames {span}; deinterlace before delivery"
         out.append(Finding("interlaced", a, b, severity, message, "video"))
-    for i, o0, o1 in changes:
+    for i, o0, o1, _ in changes:
         out.append(
             Finding(
                 "field_order",
@@ -558,9 +569,11 @@ def video_qc(
 
     findings: list[Finding] = []
 
-    # a delayed video stream (muxed after the sound, -itsoffset): the sound plays over no picture first
+    # a delayed video stream (muxed after the sound, -itsoffset): the sound plays over no picture first.
+    # An H.264 stream with B-frames and no edit list starts its first picture at the encoder's reorder
+    # delay (2 frames for x264: 0.08 s at 25 fps, in a fragmented MP4): not a delayed stream
     head = frame_times[0] if frame_times else 0.0
-    if head >= LEAD_IN_MIN_S:
+    if head >= max(LEAD_IN_MIN_S, (REORDER_FRAMES + 0.5) * frame_s):
         findings.append(
             Finding(
                 "video_start",
