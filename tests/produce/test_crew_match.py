@@ -936,12 +936,14 @@ def test_cli_crew_match_table_shows_what_each_pick_is_worth(
     data["roles"][0]["skills"] = {"drama": 1}
     prod_path.write_text(yaml.safe_dump(data))
     cands = [
-        {"id": "d", "roles": ["director"], "skills": {"drama": 0.9}},
+        {"id": "d", "roles": ["director"], "skills": {"drama": 0.9}, "daily_rate": 12345},
         {"id": "d2", "roles": ["director"], "skills": {"drama": 0.4}},
         {"id": "a", "roles": ["actor"]},
     ]
     pool_path.write_text(json.dumps({"candidates": cands}))
-    code, out, err = run(capsys, "crew", "match", str(prod_path), "--pool", str(pool_path))
+    code, out, err = run(
+        capsys, "crew", "match", str(prod_path), "--pool", str(pool_path), "--time-limit", "5"
+    )
     assert code == 0, err
     rows = {
         line.split("│")[1].strip(): [v.strip() for v in line.split("│")[1:-1]]
@@ -949,4 +951,7 @@ def test_cli_crew_match_table_shows_what_each_pick_is_worth(
         if line.count("│") > 8
     }
     assert rows["dir"][-2:] == ["0.5", "d2"] and rows["lead"][-2:] == ["-", "-"]
+    # money in whole units, every digit (12,345 a day was 1.234e+04 a day's worth)
+    days = round(float(rows["dir"][-3].replace(",", "")) / 12345)
+    assert days >= 1 and rows["dir"][-3] == f"{12345 * days:,}"
     assert "next best" in " ".join(out.split())

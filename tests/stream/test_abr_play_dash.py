@@ -287,6 +287,12 @@ def test_the_mpd_states_the_segments_written(tmp_path: Path) -> None:
     media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", src, "-t", "6", "-c:v", "libx264", "-preset",
                       "ultrafast", "-pix_fmt", "yuv420p", str(clip)])  # fmt: skip
     stream = package_dash(clip, tmp_path / "s", renditions=LADDER[:2], segment_s=2.0, preset="ultrafast")
+    assert stream.n_segments == 3
+    # cut to 4 s: two whole segments, though 2 x 2.002 s runs past the 4.0 s asked for (the second was
+    # dropped from stream.json as short, never played nor simulated)
+    cut = package_dash(clip, tmp_path / "c", renditions=LADDER[:1], segment_s=2.0, preset="ultrafast",
+                       max_duration_s=4.0)  # fmt: skip
+    assert cut.n_segments == 2 and load_stream(cut.folder).n_segments == 2
     root = ET.parse(stream.mpd).getroot()
     ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
     min_buffer = _iso_s(root.attrib["minBufferTime"])

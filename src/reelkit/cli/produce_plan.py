@@ -222,7 +222,7 @@ def crew_match_cmd(
                 c.skill,
                 c.genre,
                 c.shared,
-                c.cost,
+                f"{c.cost:,.0f}" if c.cost == round(c.cost) else f"{c.cost:,.2f}",  # money, never 3e+04
                 "-" if c.loss_without is None else c.loss_without,
                 c.next_best or "-",
             )

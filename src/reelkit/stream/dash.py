@@ -499,8 +499,10 @@ def package_dash(
         dur = info.duration_s if max_duration_s is None else min(info.duration_s or 0.0, max_duration_s)
         log = proc.stderr.decode("utf-8", "replace")
         _check_not_cut_short(src, log, dur, presentation_s(work / MPD_NAME))
-        if dur and sizes.shape[1] * seg_s > dur + 1e-3 and sizes.shape[1] > 1:
-            sizes = sizes[:, :-1]  # a short last segment
+        # a short last segment (whole frames at an NTSC rate run past the container's rounded duration:
+        # 2 x 2.002 s of a 4.0 s cut is no short segment, and dropping it lost a whole one)
+        if dur and sizes.shape[1] * seg_s > dur + 1.0 / float(rate) and sizes.shape[1] > 1:
+            sizes = sizes[:, :-1]
         stream = DashStream(name or out.name, out, ladder, seg_s, sizes, float(rate), audio)
         (work / STREAM_JSON).write_text(json.dumps(stream.to_json(), indent=1), encoding="utf-8")
         if out.exists():
