@@ -569,12 +569,13 @@ def test_json_keeps_numpy_integers_whole_and_takes_them_as_keys(capsys: pytest.C
 
 
 def test_tables_show_four_significant_digits(capsys: pytest.CaptureFixture[str]) -> None:
-    """Pins print_table's number format: 0.123456 reads 0.1235, 1234567.0 reads 1.235e+06, text as given."""
+    """Pins print_table's number format: 0.123456 reads 0.1235, 1234567.0 reads 1,234,567 (money, bytes and
+    counts read as 1.235e+06 lost their digits), 1e20 1e+20, text as given."""
     from reelkit.cli.common import print_table
 
-    print_table("scores", ["metric", "a", "b"], [["ndcg", 0.123456, 1234567.0]])
+    print_table("scores", ["metric", "a", "b", "c", "d"], [["ndcg", 0.123456, 1234567.0, 9999.5, 1e20]])
     row = next(line for line in capsys.readouterr().out.splitlines() if "ndcg" in line)
-    assert row.replace("│", " ").split() == ["ndcg", "0.1235", "1.235e+06"]
+    assert row.replace("│", " ").split() == ["ndcg", "0.1235", "1,234,567", "1e+04", "1e+20"]
     import numpy as np
 
     print_table("scores", ["metric", "a"], [["map", np.float32(0.123456789)]])  # printed 0.12345679

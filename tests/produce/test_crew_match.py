@@ -280,31 +280,12 @@ def test_the_cost_tie_break_resolves_small_differences_and_leaves_large_weights_
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
     team = match_team(prod, Pool.model_validate({"candidates": cands}), sched, explain=False)
     assert team.choices[0].candidate_id == "cheap"
-    rng = np.random.default_rng(0)
-    kinds = ["director", "dop", "editor"]
-    big = [
-        {
-            "id": f"c{i}",
-            "roles": [kinds[i % 3]],
-            "skills": {
-                "drama": float(rng.random()),
-                "lighting": float(rng.random()),
-                "pace": float(rng.random()),
-            },
-            "credits": ["p1", "p2"],
-        }
-        for i in range(100)
-    ]
-    w = {"skill": 1e6, "genre": 1e6, "shared": 1e6, "cap": 1}
-    three = [
-        {"id": "dir", "kind": "director", "skills": {"drama": 1}},
-        {"id": "dop", "kind": "dop", "skills": {"lighting": 1}},
-        {"id": "ed", "kind": "editor", "skills": {"pace": 1}},
-    ]
-    prod = production(three)
-    pool = Pool.model_validate({"candidates": big, "weights": w})
-    team = match_team(prod, pool, plan_shoot(prod, SolveOptions(time_limit=5)), time_limit=3, explain=False)
-    assert len(team.choices) == 3 and team.fit >= 3e6  # the pairs' shared work counted
+    from reelkit.produce.crew import _TIE, _tie_for
+
+    # 4,950 pairs sharing work at weights of 1e6 sum to about 5e15: x1024 left CP-SAT no room
+    assert _tie_for(10**6) == _TIE and _tie_for(5 * 10**15) == 128 and _tie_for(2**61) == 1
+    for total in (1, 10**6, 5 * 10**15, 2**59, 2**60, 2**61):
+        assert _tie_for(total) * total <= max(2**60, total)
 
 
 def test_budget_holds_to_the_cent() -> None:

@@ -130,8 +130,19 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for c in columns:
         table.add_column(escape(c))
     for r in rows:
-        table.add_row(*[escape(f"{v:.4g}" if isinstance(v, float | np.floating) else str(v)) for v in r])
+        table.add_row(*[escape(_cell(v)) for v in r])
     console.print(table)
+
+
+def _cell(v: Any) -> str:
+    """A table cell: floats to 4 significant digits, but from 10,000 up in whole units with separators
+    (money, bytes and counts read as 1.234e+04 lost their digits)."""
+    if not isinstance(v, float | np.floating):
+        return str(v)
+    x = float(v)
+    if 1e4 <= abs(x) < 1e18:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
 
 
 def refuse_unused(ctx: typer.Context, unless: str, *params: str, fix: str | None = None) -> None:

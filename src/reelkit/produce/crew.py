@@ -330,7 +330,7 @@ def match_team(
         if (bonus_ab := round(_SCALE * w.shared * _shared(cands[a], cands[b], w.cap))) > 0
     }
     total = sum(fit_coef.values()) + sum(bonus.values())
-    tie = 1 << max(0, min(_TIE.bit_length() - 1, (2**60 // max(total, 1)).bit_length() - 1))
+    tie = _tie_for(total)
     all_costs = {k: round(money_scale * v[2]) for k, v in eligible.items()}
     dearest_team = sum(max(v for (_, rr), v in all_costs.items() if rr == r) for r in range(len(roles))) or 1
 
@@ -477,6 +477,13 @@ def match_team(
         budget=prod.budget,
         choices=tuple(choices),
     )
+
+
+def _tie_for(total: int) -> int:
+    """The objective's multiplier for a fit of ``total`` at most (its coefficients' sum): the largest power
+    of two up to _TIE with ``tie * total`` under 2^60 (CP-SAT refuses a model whose objective could pass
+    int64: weights of 1e6 over 100 candidates sharing work did at 1024), 1 (no tie-break) past that."""
+    return 1 << max(0, min(_TIE.bit_length() - 1, (2**60 // max(total, 1)).bit_length() - 1))
 
 
 def _fit_of(objective: int, tie: int) -> float:
