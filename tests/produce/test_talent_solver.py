@@ -189,6 +189,48 @@ def test_lower_bound_never_exceeds_the_exact_value(inst: TalentInstance) -> None
         assert lb <= v, (q, lb, v)
 
 
+def test_lower_bound_never_exceeds_the_exact_value_with_large_costs() -> None:
+    """Costs of 1e8..1e12 (the reader's limit): the bound's float sums carry noise of 1e-4 where the exact
+    holding bound is a whole number, which must not be rounded up (18 of these 40 instances had a state
+    bounded one over its exact cost, and a stopped search one over the optimum, 46086711610041)."""
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n, m = int(rng.integers(4, 8)), int(rng.integers(2, 7))
+        inst = TalentInstance(
+            requires=rng.random((m, n)) < 0.5,
+            durations=rng.integers(1, 6, n),
+            costs=rng.integers(10**8, 10**12, m),
+        )
+        red = reduce_instance(inst)
+        a = _arrays(red)
+        if a.n == 0 or a.m == 0:
+            continue
+        z = (np.zeros(a.m, np.int8), np.zeros(a.m), np.zeros(a.m, np.int64))
+        for q, v in _exact_values(red.requires, red.durations, red.costs).items():
+            lb = K.lower_bound(
+                np.uint64(q), a.full, a.n, a.m, a.sc, a.cost, a.dur, a.base, a.sa_ptr, a.sa_idx, *z
+            )
+            assert lb <= v, (seed, q, lb, v)
+    inst = TalentInstance(
+        requires=np.array(
+            [
+                [1, 1, 1, 0, 0, 0, 0],
+                [0, 0, 1, 1, 0, 1, 0],
+                [1, 1, 1, 1, 1, 0, 0],
+                [1, 1, 1, 0, 0, 0, 0],
+                [1, 0, 0, 0, 1, 0, 1],
+                [1, 1, 1, 1, 1, 1, 0],
+            ],
+            dtype=bool,
+        ),
+        durations=np.array([3, 6, 1, 1, 3, 1, 3]),
+        costs=np.array([614604705962, 622688851565, 598779506277, 891283725739, 817419909042, 894671231272]),
+    )
+    sol = solve_talent(inst, TalentConfig(time_limit=1e-9, chunk=1, ils_iters=0))
+    assert sol.status == "time_limit" and sol.lower_bound <= 46086711610041 == brute_force(inst)
+    assert solve_talent(inst).total_cost == 46086711610041
+
+
 def test_lower_bound_of_a_hand_computed_state() -> None:
     """TINY with scenes 1 and 4 shot: own pay 22; actors 1 and 2 wait, Smith's rule gives 9 - 7 = 2 more."""
     a = _arrays(reduce_instance(TINY))

@@ -107,8 +107,12 @@ def lower_bound(Q, full, n, m, sc, cost, dur, base, sa_ptr, sa_idx, onloc, ratio
         a = order[i]
         sum_e += ratio[a] * cost[a]
         wspt += cost[a] * sum_e
+    # wspt and corr are sums of positive terms, each within a relative (n + 3k + 3)·eps of its exact value,
+    # while their difference can be 0 exactly: the margin scales with the terms, not with the difference,
+    # so that float noise is never rounded up into the bound (costs of 1e12 left 1e-4 over an exact 0,
+    # which ceil made 1, one over the optimum)
     hold = wspt - corr
-    hold -= 1e-7 * (1.0 + abs(hold))
+    hold -= 1e-7 * (1.0 + abs(hold)) + 4.5e-16 * (n + 2 * k + 4) * (wspt + corr)
     if hold > 0.0:
         lb += np.int64(np.ceil(hold))
     return lb
