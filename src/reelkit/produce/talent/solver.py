@@ -200,11 +200,17 @@ def solve_talent(
         n, m, arr.cost, arr.dur, arr.base, arr.sa_ptr, arr.sa_idx, arr.sc, arr.full, fits
     )
     best_order = np.asarray(order_ub, dtype=np.int64)
-    # local search, then iterated local search in rounds, within a tenth of the time limit, or all of it
-    # when no exact search follows (over 63 scenes); one sweep of moves costs O(n^3 m): the clock is read
-    # between sweeps so that large instances stay within the limit
-    ils_end = None if deadline is None else (t0 + 0.1 * (deadline - t0) if fits else deadline)
-    while ils_end is None or time.perf_counter() < ils_end:
+    # local search, then iterated local search in rounds, within a tenth of the time left after the greedy
+    # start (the first compiled call: in a new process it loads the kernels, about 0.3-0.5 s, which had
+    # used up the tenth of a limit under 5 s and left the greedy schedule as it was), or all of it when no
+    # exact search follows (over 63 scenes). The first descent runs to its end up to 63 scenes (sweeps of
+    # O(n^3 m), milliseconds there); over 63 scenes the clock is read between sweeps, after the first, so
+    # that large instances stay within the limit
+    t1 = time.perf_counter()
+    ils_end = None if deadline is None else (t1 + 0.1 * max(0.0, deadline - t1) if fits else deadline)
+    first = True
+    while first or fits or ils_end is None or time.perf_counter() < ils_end:
+        first = False
         new = K.descend(best_order, ub, n, m, arr.cost, arr.dur, arr.sa_ptr, arr.sa_idx, 1)
         if new >= ub:
             break
