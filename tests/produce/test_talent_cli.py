@@ -42,7 +42,10 @@ def test_solve_table(capsys: pytest.CaptureFixture[str], tiny: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--time-limit", "0"], "time limit must be positive"),
+        (["--time-limit", "0"], "--time-limit must be a positive, finite number"),
+        # over 63 scenes an infinite limit never ended the local search; "1e400" reads as inf too
+        (["--time-limit", "inf"], "--time-limit must be a positive, finite number"),
+        (["--time-limit", "1e400"], "(leave it out for no limit), not inf"),
         (["--method", "mip"], "--method must be dp or cpsat"),
         (["--memory-mb", "8"], "--memory-mb must be at least 16"),  # named as the user typed it
     ],

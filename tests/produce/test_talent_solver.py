@@ -488,6 +488,8 @@ def test_trivial_instances() -> None:
 def test_config_validation() -> None:
     with pytest.raises(ConfigError):
         TalentConfig(time_limit=0)
+    with pytest.raises(ConfigError, match="positive and finite"):  # over 63 scenes it never returned
+        TalentConfig(time_limit=float("inf"))
     with pytest.raises(ConfigError):
         TalentConfig(method="mip")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):

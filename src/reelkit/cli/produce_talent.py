@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,7 +19,10 @@ def solve_cmd(
     ],
     time_limit: Annotated[
         float | None,
-        typer.Option("--time-limit", help="Stop after S seconds with the best schedule and a lower bound."),
+        typer.Option(
+            "--time-limit",
+            help="Stop after S seconds with the best schedule and a lower bound (leave it out for no limit).",
+        ),
     ] = None,
     method: Annotated[
         str, typer.Option("--method", help="dp: exact dynamic program (default); cpsat: the CP-SAT model.")
@@ -31,13 +35,21 @@ def solve_cmd(
     """Order the scenes so that the actors' pay is least; prove it optimal or report a lower bound.
 
     Scene ids in the output are the file's 1-based scene (column) numbers. Total cost counts every paid day;
-    holding cost only the days actors wait.
+    holding cost only the days actors wait. The exact search takes up to 63 distinct scenes (after actors in
+    one or every scene leave and identical scenes merge); a larger instance gets the local search's best
+    schedule (it searches for the whole --time-limit when one is given) and the fixed pay as its lower bound
+    (status too_large).
     """
     from reelkit.errors import ConfigError
     from reelkit.produce.talent import TalentConfig, read_instance, solve_talent
 
     if method not in ("dp", "cpsat"):
         raise ConfigError(f"--method must be dp or cpsat, not {method!r}")
+    if time_limit is not None and not 0 < time_limit < math.inf:
+        raise ConfigError(
+            f"--time-limit must be a positive, finite number of seconds (leave it out for no limit), "
+            f"not {time_limit}"
+        )
     if memory_mb < 16:
         raise ConfigError(f"--memory-mb must be at least 16 (megabytes), not {memory_mb}")
     meth: Literal["dp", "cpsat"] = "dp" if method == "dp" else "cpsat"

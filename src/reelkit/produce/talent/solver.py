@@ -10,6 +10,7 @@ runs the CP-SAT model of :mod:`.cpsat` instead.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -34,8 +35,8 @@ Method = Literal["dp", "cpsat"]
 class TalentConfig:
     """Settings of :func:`solve_talent`.
 
-    ``time_limit`` in seconds (None: none); ``memory_mb`` caps the state table, heap and bound cache of the
-    exact search;
+    ``time_limit`` in seconds, finite (None: none); ``memory_mb`` caps the state table, heap and bound
+    cache of the exact search;
     ``ils_iters`` rounds of iterated local search for the first upper bound; ``chunk`` expansions between
     clock checks; ``seed`` for the local search's perturbations. ``eager_bound`` says when a new state's full
     bound is computed: 0 when it first reaches the front of the open list (every generated state is stored),
@@ -65,8 +66,11 @@ class TalentConfig:
             cpsat_workers=(self.cpsat_workers, int),
             cache_bits=(self.cache_bits, int),
         )
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise ConfigError(f"time limit must be positive (seconds), not {self.time_limit}")
+        # an infinite limit had no end: over 63 scenes the local search runs until the limit passes
+        if self.time_limit is not None and not 0 < self.time_limit < math.inf:
+            raise ConfigError(
+                f"time limit must be positive and finite (seconds; None for no limit), not {self.time_limit}"
+            )
         if self.method not in ("dp", "cpsat"):
             raise ConfigError(f"method must be 'dp' or 'cpsat', not {self.method!r}")
         if self.memory_mb < 16:
