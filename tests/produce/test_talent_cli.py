@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reelkit.testing.cli import run_cli as run
 
 TINY_DAT = "tiny\n4\n3\n1 0 1 0 1\n1 1 0 1 2\n0 1 1 0 3\n1 2 3 1\n"
-KEYS = {"total_cost", "holding_cost", "optimal", "lower_bound", "order"}
+KEYS = {"total_cost", "holding_cost", "optimal", "status", "lower_bound", "order"}
 
 
 @pytest.fixture()
@@ -29,8 +30,48 @@ def test_solve_json(capsys: pytest.CaptureFixture[str], tiny: Path, method: str)
     res = json.loads(out)
     assert set(res) == KEYS
     assert res["total_cost"] == 29 and res["holding_cost"] == 2
-    assert res["optimal"] is True and res["lower_bound"] == 29
+    assert res["optimal"] is True and res["status"] == "optimal" and res["lower_bound"] == 29
     assert sorted(res["order"]) == [1, 2, 3, 4]  # the file's 1-based scene ids
+
+
+def _random_dat(path: Path, n: int, m: int, seed: int, p: float) -> int:
+    """Write a random instance as .dat (the solver tests' generator); returns its fixed pay."""
+    rng = np.random.default_rng(seed)
+    req = rng.random((m, n)) < p
+    dur, cost = rng.integers(1, 5, n), rng.integers(1, 50, m)
+    rows = [" ".join(map(str, [*req[a].astype(int), cost[a]])) for a in range(m)]
+    path.write_text("\n".join(["r", str(n), str(m), *rows, " ".join(map(str, dur))]) + "\n")
+    return int(cost @ (req.astype(np.int64) @ dur))
+
+
+@pytest.mark.parametrize(
+    ("size", "args", "status", "words"),
+    [
+        ((34, 14, 1, 0.35), ["--time-limit", "0.3"], "time_limit", "the time limit (0.3 s) passed"),
+        ((34, 14, 2, 0.35), ["--memory-mb", "16"], "memory_limit", "the search reached its memory cap"),
+        ((64, 30, 5, 0.2), ["--time-limit", "0.3"], "too_large", "more than 63 distinct scenes"),
+    ],
+)
+def test_a_schedule_not_proved_says_why(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    size: tuple[int, int, int, float],
+    args: list[str],
+    status: str,
+    words: str,
+) -> None:
+    """The JSON of a stopped search was the same whatever stopped it; its status says, so does a note."""
+    fixed = _random_dat(tmp_path / "r.dat", *size)
+    code, out, err = run(capsys, "schedule", "solve", str(tmp_path / "r.dat"), *args, "--json")
+    res = json.loads(out)
+    assert code == 0 and set(res) == KEYS
+    assert res["status"] == status and res["optimal"] is False
+    assert fixed <= res["lower_bound"] < res["total_cost"]
+    if status == "too_large":
+        assert res["lower_bound"] == fixed == 28264
+    note = f"note: not proved optimal ({status}): {words}"
+    assert err.startswith(note) and f"lower bound {res['lower_bound']}, gap" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_solve_table(capsys: pytest.CaptureFixture[str], tiny: Path) -> None:

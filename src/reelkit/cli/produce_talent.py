@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from reelkit.cli.common import emit_json, print_table, progress_for
+from reelkit.cli.common import emit_json, err_console, print_table, progress_for
 
 __all__ = ["add_commands", "solve_cmd"]
 
@@ -57,12 +57,26 @@ def solve_cmd(
     inst = read_instance(file)
     with progress_for(not json_out) as progress:
         sol = solve_talent(inst, cfg, progress=progress)
+    # why a schedule is not proved optimal, which the JSON's fields alone did not say
+    why = {
+        "time_limit": f"the time limit ({time_limit} s) passed",
+        "memory_limit": f"the search reached its memory cap (--memory-mb {memory_mb}; more may prove it)",
+        "too_large": "more than 63 distinct scenes are beyond the exact search (local search only)",
+    }.get(sol.status, sol.status)
+    if not sol.optimal:
+        err_console.print(
+            f"note: not proved optimal ({sol.status}): {why}; lower bound {sol.lower_bound}, "
+            f"gap {sol.gap:.1%}",
+            highlight=False,
+            markup=False,
+        )
     if json_out:
         emit_json(
             {
                 "total_cost": sol.total_cost,
                 "holding_cost": sol.holding_cost,
                 "optimal": sol.optimal,
+                "status": sol.status,
                 "lower_bound": sol.lower_bound,
                 "order": list(sol.order_ids),
             }
