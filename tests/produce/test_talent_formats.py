@@ -139,11 +139,20 @@ def test_dzn_errors(text: str, words: str) -> None:
     assert str(exc.value).startswith("bad.dzn")
 
 
-def test_costs_times_days_beyond_64_bits_are_refused() -> None:
-    from reelkit.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="exceed 2\\^62"):
-        parse_dat("x\n2\n2\n1 1 1000000000000\n1 1 1000000000000\n10000000 10000000\n")
+def test_costs_times_days_beyond_64_bits_are_refused(tmp_path: Path) -> None:
+    """The error names the file, not the instance (a .dat file's first line: it said 'big: costs ...')."""
+    text = "big\n2\n2\n1 1 1000000000000\n1 1 1000000000000\n10000000 10000000\n"
+    with pytest.raises(DataFormatError, match=r"^<string>: costs times durations exceed 2\^62"):
+        parse_dat(text)
+    (tmp_path / "over.dat").write_text(text)
+    (tmp_path / "over.dzn").write_text(
+        "numScenes = 2; numActors = 2; ia = [| 1, 1 | 1, 1 |]; c = [1000000000000, 1000000000000];\n"
+        "d = [10000000, 10000000];\n"
+    )
+    for name in ("over.dat", "over.dzn"):
+        with pytest.raises(DataFormatError) as err:
+            read_instance(tmp_path / name)
+        assert str(err.value).startswith(f"{tmp_path / name}: costs times durations exceed 2^62")
 
 
 def test_costs_times_days_of_exactly_2_62_are_refused() -> None:

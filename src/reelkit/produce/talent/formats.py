@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelkit.errors import DataFormatError, EmptyDataError
+from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
 
 from .instance import TalentInstance
 
@@ -127,7 +127,7 @@ def parse_dat(text: str, *, source: str = "<string>") -> TalentInstance:
             path=source,
             line=extra.line,
         )
-    return TalentInstance(requires=req, durations=durations, costs=costs, name=name, source=source)
+    return _instance(req, durations, costs, name, source)
 
 
 # ----------------------------------------------------------------------------------------------- .dzn ---
@@ -370,4 +370,13 @@ def parse_dzn(text: str, *, source: str = "<string>") -> TalentInstance:
     dur = vector(keys["dur"], n, 0)
     cost = vector(keys["cost"], m, 0) if keys["cost"] else np.ones(m, dtype=np.int64)
     name = Path(source).stem if source != "<string>" else "dzn"
-    return TalentInstance(requires=req.astype(bool), durations=dur, costs=cost, name=name, source=source)
+    return _instance(req.astype(bool), dur, cost, name, source)
+
+
+def _instance(req: np.ndarray, dur: np.ndarray, cost: np.ndarray, name: str, source: str) -> TalentInstance:
+    """The instance, its checks' errors (costs x days beyond 64 bits) naming the file, not the instance's
+    name (a .dat file's first line)."""
+    try:
+        return TalentInstance(requires=req, durations=dur, costs=cost, name=name, source=source)
+    except ConfigError as exc:
+        raise DataFormatError(str(exc).removeprefix(f"{name}: "), path=source) from exc
