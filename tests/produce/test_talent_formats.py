@@ -53,6 +53,38 @@ def test_dzn_talent_scheduling_ignores_sample_schedule() -> None:
     check_tiny(parse_dzn(TINY_DZN))
 
 
+def test_dzn_assignments_in_any_order_and_other_parameters_of_any_type() -> None:
+    """MiniZinc takes assignments in any order and parameters the model does not read; ia used numActors
+    before its assignment ("expected a number, found 'numActors'") and a set was refused ("unexpected
+    character '{'")."""
+    text = """ia = array2d(1..numActors, 1..numScenes, [1,0,1,0, 1,1,0,1, 0,1,1,0]);
+numScenes = n;
+n = 4;
+numActors = 3;
+s = {1, 2};
+empty = {};
+rate = 1.5e3;
+scale = -0.25;
+title = "film; \\"tiny\\"";
+c = [1,2,3];
+d = [1,2,3,1];
+"""
+    check_tiny(parse_dzn(text))
+    # a name refers to itself through another, a value ends before it started, a float where a count goes
+    for bad, words in (
+        ("a = b;\nb = a;\nnumScenes = a;\n", r"^bad\.dzn:1: a's value refers to itself \(a -> b -> a\)"),
+        ("numScenes = ;\n", r"^bad\.dzn:1: expected a value, found ';'"),
+        ("s = {1, 2}\nnumScenes = 4;\n", r"^bad\.dzn:2: expected ';', found 'numScenes'"),  # not skipped
+        ("numScenes = 2.5;\nnumActors = 1;\n", r"^bad\.dzn:1: expected a number, found '2\.5'"),
+        (
+            "numScenes = 2;\nnumActors = 1;\nia = [|1,0\n;\nc = [1];\nd = [1,1];\n",
+            r"^bad\.dzn:4: expected '\|]' closing the \[\| \.\.\. \|] array of",
+        ),
+    ):
+        with pytest.raises(DataFormatError, match=words):
+            parse_dzn(bad, source="bad.dzn")
+
+
 def test_dzn_rehearsal_array2d_unit_costs() -> None:
     text = """% Choco example
 num_pieces = 5;

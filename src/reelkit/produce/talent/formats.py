@@ -5,7 +5,8 @@
   actor's daily cost, then ``n`` scene durations. Parsed by tokens (CRLF, blank lines and ``n m`` on one
   line all work).
 * MiniZinc ``talent_scheduling.mzn`` data (``.dzn``): ``numScenes``, ``numActors``, ``ia`` (2-D actors ×
-  scenes), ``c`` (costs), ``d`` (durations); other parameters (such as a sample schedule ``s``) are ignored.
+  scenes), ``c`` (costs), ``d`` (durations); other parameters (such as a sample schedule ``s``, sets, floats
+  or strings) are ignored, and assignments may come in any order (a name is read where it is used).
 * CSPLib prob039 ``rehearsal.mzn`` data (``.dzn``): ``num_pieces``, ``num_players``, ``duration``,
   ``rehearsal`` (``array2d(players, pieces, [...])``); every player costs 1 per time unit.
 
@@ -134,8 +135,9 @@ def parse_dat(text: str, *, source: str = "<string>") -> TalentInstance:
 
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>%[^\n]*)|(?P<block>/\*.*?\*/)"
-    r"|(?P<range>\.\.)|(?P<int>-?\d+)|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<sym>\[\||\|\]|[\[\]|(),;=])",
+    r"|(?P<range>\.\.)|(?P<float>-?\d+(?:\.\d+(?:[eE][-+]?\d+)?|[eE][-+]?\d+))|(?P<int>-?\d+)"
+    r'|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<string>"(?:[^"\\\n]|\\.)*")'
+    r"|(?P<sym>\[\||\|\]|[\[\]|(),;={}+\-*/<>:!.])",
     re.S,
 )
 
@@ -162,7 +164,7 @@ def _tokenize(text: str, source: str) -> list[_Tok]:
             raise DataFormatError(f"unexpected character {text[i]!r}", path=source, line=line)
         kind = mt.lastgroup
         chunk = mt.group()
-        if kind in ("int", "ident", "sym", "range"):
+        if kind in ("int", "float", "string", "ident", "sym", "range"):
             out.append(_Tok(chunk, line))
         line += chunk.count("\n")
         i = mt.end()
@@ -170,24 +172,37 @@ def _tokenize(text: str, source: str) -> list[_Tok]:
 
 
 class _DznParser:
+    """Reads the assignments ``name = value;`` first, then a value when it is asked for (:meth:`value`), so
+    that a name may be used before its assignment and parameters nobody asks for are skipped whatever their
+    syntax (sets, floats, strings)."""
+
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         self.toks = _tokenize(text, source)
         self.pos = 0
-        self.env: dict[str, _Value] = {}
+        self.end = len(self.toks)  # the end of the value being read: its ';'
+        self.spans: dict[str, tuple[int, int]] = {}  # each name's value tokens
+        self.env: dict[str, _Value] = {}  # the values read so far
         self.lines: dict[str, int] = {}
+        self.reading: list[str] = []  # names whose values are being read, to refuse a cycle
 
     def error(self, msg: str, tok: _Tok | None = None) -> DataFormatError:
         line = tok.line if tok is not None else (self.toks[-1].line if self.toks else 1)
         return DataFormatError(msg, path=self.source, line=line)
 
     def peek(self) -> _Tok | None:
-        return self.toks[self.pos] if self.pos < len(self.toks) else None
+        return self.toks[self.pos] if self.pos < self.end else None
+
+    def missing(self, what: str) -> DataFormatError:
+        """The error for a value that ends (at its ';' or the file's end) where ``what`` was expected."""
+        if self.end < len(self.toks):
+            return self.error(f"expected {what}, found ';'", self.toks[self.end])
+        return self.error(f"file ends early: expected {what}")
 
     def next(self, what: str) -> _Tok:
         tok = self.peek()
         if tok is None:
-            raise self.error(f"file ends early: expected {what}")
+            raise self.missing(what)
         self.pos += 1
         return tok
 
@@ -202,18 +217,44 @@ class _DznParser:
             name = self.next("a parameter name")
             if not re.fullmatch(r"[A-Za-z_]\w*", name.text):
                 raise self.error(f"expected a parameter name, found {name.text!r}", name)
-            if name.text in self.env:
+            if name.text in self.spans:
                 raise self.error(
                     f"{name.text} is given twice (first at line {self.lines[name.text]}); keep one", name
                 )
             self.expect("=")
-            value = self.expr()
-            self.env[name.text] = value
+            start = self.pos
+            while self.pos < len(self.toks) and self.toks[self.pos].text != ";":
+                if self.toks[self.pos].text == "=":  # 'name =': the ';' before it is missing
+                    if self.pos == start:
+                        raise self.error("expected a value, found '='", self.toks[self.pos])
+                    before = self.toks[self.pos - 1]
+                    raise self.error(f"expected ';', found {before.text!r}", before)
+                self.pos += 1
+            self.spans[name.text] = (start, self.pos)
             self.lines[name.text] = name.line
+            self.pos += 1
+
+    def value(self, name: str) -> _Value:
+        """The value assigned to ``name`` (read on first use)."""
+        if name in self.env:
+            return self.env[name]
+        start, stop = self.spans[name]
+        if name in self.reading:
+            chain = " -> ".join([*self.reading[self.reading.index(name) :], name])
+            raise self.error(f"{name}'s value refers to itself ({chain})", self.toks[start - 1])
+        saved = self.pos, self.end
+        self.pos, self.end = start, stop
+        self.reading.append(name)
+        try:
+            v = self.expr()
             tok = self.peek()
-            if tok is None:
-                break
-            self.expect(";")
+            if tok is not None:
+                raise self.error(f"expected ';', found {tok.text!r}", tok)
+        finally:
+            self.reading.pop()
+            self.pos, self.end = saved
+        self.env[name] = v
+        return v
 
     def scalar(self) -> int:
         tok = self.next("a number")
@@ -224,14 +265,16 @@ class _DznParser:
             return v
         if tok.text in ("true", "false"):
             return int(tok.text == "true")
-        if tok.text in self.env and isinstance(self.env[tok.text], int):
-            return int(self.env[tok.text])  # type: ignore[arg-type]
+        if tok.text in self.spans:
+            named = self.value(tok.text)
+            if isinstance(named, int):
+                return named
         raise self.error(f"expected a number, found {tok.text!r}", tok)
 
     def expr(self) -> _Value:
         tok = self.peek()
         if tok is None:
-            raise self.error("file ends early: expected a value")
+            raise self.missing("a value")
         if tok.text == "[|":
             return self.array2d_literal()
         if tok.text == "[":
@@ -265,7 +308,7 @@ class _DznParser:
         while True:
             tok = self.peek()
             if tok is None:
-                raise self.error("file ends inside a [| ... |] array", start)
+                raise self.missing(f"'|]' closing the [| ... |] array of line {start.line}")
             if tok.text == "|]":
                 self.pos += 1
                 break
@@ -309,7 +352,7 @@ def parse_dzn(text: str, *, source: str = "<string>") -> TalentInstance:
     """Parse MiniZinc talent-scheduling or CSPLib rehearsal data (see the module docstring)."""
     p = _DznParser(text, source)
     p.parse()
-    env = p.env
+    env = p.spans
     if "ia" in env or "numScenes" in env:
         keys = {"n": "numScenes", "m": "numActors", "req": "ia", "cost": "c", "dur": "d"}
     elif "rehearsal" in env or "num_pieces" in env:
@@ -324,7 +367,7 @@ def parse_dzn(text: str, *, source: str = "<string>") -> TalentInstance:
     def get(key: str) -> _Value:
         if key not in env:
             raise DataFormatError(f"missing parameter {key!r}", path=source)
-        return env[key]
+        return p.value(key)
 
     def line(key: str) -> int | None:
         return p.lines.get(key)
