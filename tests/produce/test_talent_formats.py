@@ -171,6 +171,21 @@ def test_dzn_errors(text: str, words: str) -> None:
     assert str(exc.value).startswith("bad.dzn")
 
 
+def test_dat_without_its_name_line_says_the_first_line_was_read_as_the_name() -> None:
+    """TINY without its name line: the 4 was the name, so 3 scenes and 1 actor, and the error said only
+    that; it says line 1 was read as the name. A name that is not a number gets no such note."""
+    text = "4\n3\n1 0 1 0 1\n1 1 0 1 2\n0 1 1 0 3\n1 2 3 1\n"
+    with pytest.raises(DataFormatError) as exc:
+        parse_dat(text, source="noname.dat")
+    assert str(exc.value) == (
+        "noname.dat:4: unexpected token '1' after the 3 scene durations (the header says 3 scenes and 1 "
+        "actors); line 1 ('4') was read as the instance's name: a .dat file starts with a name line"
+    )
+    with pytest.raises(DataFormatError) as exc:
+        parse_dat("tiny\n" + text + "9\n", source="extra.dat")
+    assert "read as the instance's name" not in str(exc.value)
+
+
 def test_costs_times_days_beyond_64_bits_are_refused(tmp_path: Path) -> None:
     """The error names the file, not the instance (a .dat file's first line: it said 'big: costs ...')."""
     text = "big\n2\n2\n1 1 1000000000000\n1 1 1000000000000\n10000000 10000000\n"

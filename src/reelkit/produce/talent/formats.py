@@ -69,6 +69,22 @@ def parse_dat(text: str, *, source: str = "<string>") -> TalentInstance:
     if first is None:
         raise EmptyDataError("empty file", path=source)
     name = lines[first].strip()
+    try:
+        return _dat_after_name(lines, first, name, source)
+    except DataFormatError as exc:
+        if exc.path != source or not re.fullmatch(r"[\d\s]+", name):
+            raise
+        # numbers where the name goes: the file likely has no name line, and every count is one off
+        raise DataFormatError(
+            f"{exc.message}; line {first + 1} ({name!r}) was read as the instance's name: a .dat file "
+            "starts with a name line",
+            path=exc.path,
+            line=exc.line,
+        ) from exc
+
+
+def _dat_after_name(lines: list[str], first: int, name: str, source: str) -> TalentInstance:
+    """The counts, rows and durations that follow the name line (``first``)."""
     toks = [_Tok(t, i + 1) for i, ln in enumerate(lines) if i > first for t in ln.split()]
     pos = 0
     last_line = len(lines)
