@@ -79,3 +79,24 @@ def test_every_generated_section_file_has_the_notes_line(name: str) -> None:
 def test_the_scripts_write_through_the_section_writer(script: str) -> None:
     src = (ROOT / "benchmarks" / f"{script}.py").read_text(encoding="utf-8")
     assert "write_section(" in src
+
+
+def test_talent_note_counts_what_the_files_not_proved_returned() -> None:
+    """The note said every file not proved within the limit returned the listed optimum, unchecked; it
+    counts them (1 of 2 here), and with every file proved it says so, as RESULTS.d/talent.md does."""
+    bt = _module("bench_talent")
+    ours = {"reduced_scenes": 4, "reduced_actors": 3, "nodes": 1, "wall_median_s": 1.0, "cpu_median_s": 1.0}
+
+    def row(total: int, optimal: bool) -> dict[str, object]:
+        status = "optimal" if optimal else "time_limit"
+        return {"file": "x.dat", "size": "4×3", "opt_total": 29,
+                "ours": {**ours, "total": total, "optimal": optimal, "status": status}}  # fmt: skip
+
+    meta = {"command": "c", "machine": "m", "load_before": "0", "load_after": "0", "note": "n",
+            "time_limit": 10.0, "repeats": 1, "cold_cli_s": "1 s", "long_limit": 10.0}  # fmt: skip
+    text = bt._md([row(29, True), row(29, False), row(31, False)], meta)
+    assert (
+        "within the limit; 1 of the 2 files not proved within the limit returned a schedule of the " in text
+    )
+    text = bt._md([row(29, True)], meta)
+    assert "within the limit (all 1 files in this run). A file not proved within the limit still " in text
