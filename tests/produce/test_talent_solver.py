@@ -437,6 +437,33 @@ def test_loading_the_kernels_leaves_the_local_search_its_share(monkeypatch: pyte
     assert rounds and sol.total_cost <= descent + red.offset
 
 
+def test_under_a_time_limit_the_clock_is_read_about_every_10_ms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock was read every 5,000 expansions (0.4 s past a 0.2 s limit at 63 scenes); under a limit the
+    first chunk is 64 expansions, then 10 ms at the measured rate. The fake clock moves only in the search,
+    0.1 ms an expansion: chunks of 64, then 100, and the search stops within a chunk of the limit."""
+    from types import SimpleNamespace
+
+    clock = [0.0]
+    steps: list[int] = []
+    real = K.dp_run
+
+    def run(*args):  # type: ignore[no-untyped-def]
+        ctr = args[16]
+        before = int(ctr[2])
+        code = real(*args)
+        steps.append(int(args[20]))
+        clock[0] += (int(ctr[2]) - before) * 1e-4
+        return code
+
+    monkeypatch.setattr(talent_solver, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(K, "dp_run", run)
+    inst = _random_instance(34, 14, seed=1)
+    sol = solve_talent(inst, TalentConfig(time_limit=0.2, ils_iters=0))
+    assert sol.status == "time_limit" and sol.total_cost == inst.cost(sol.order)
+    assert steps[0] == 64 and set(steps[1:]) == {100} and len(steps) > 10
+    assert 0.2 <= clock[0] <= 0.2 + 0.01
+
+
 def test_ils_rounds_and_seed_reach_the_local_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """ils_iters rounds run, ten a call to 63 scenes, one beyond, each call seeded seed·1000003 + call."""
     calls: list[tuple[int, int]] = []
