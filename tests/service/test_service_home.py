@@ -1030,6 +1030,42 @@ def test_a_page_built_while_the_catalog_changes_is_not_kept(data_dir: Path) -> N
     store.close()
 
 
+def test_a_page_cached_before_a_title_comes_out_is_built_again(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages were cached by (member, last event) alone: once an announced title came out, the New Releases
+    pool was made again but every cached page kept the old rows. The builder's release epoch (how many
+    titles are out) moves when a title comes out, and the cached pages go with it."""
+    from reelkit.service.store import TitleRecord
+
+    store, holder, member, _, _ = _served_with_a_play(data_dir)
+    bundle = holder.require()
+    wall, day = time.time(), 86400.0
+    *out, tid = (str(t) for t in bundle.home.title_ids[-6:])  # out, and the newest announced
+    dates = {**{t: wall - (i + 1) * day for i, t in enumerate(out)}, tid: wall + 2 * day}  # tid announced
+    for t, released in dates.items():
+        old = store.get_title(t)
+        assert old is not None
+        store.upsert_titles([TitleRecord(t, old.name, old.genres, old.year, old.kind, int(released))])
+    holder.refresh()  # the catalog taken again
+    epoch = bundle.home.release_epoch()
+
+    def new_releases(page: HomePage) -> list[str]:
+        return [t.title_id for r in page.rows if r.kind == "new-releases" for t in r.titles]
+
+    before, _ = bundle.home_page(store, member)
+    assert new_releases(before) == ["t119", "t117", "t116"]  # those out, not on an earlier row
+    assert bundle.cached_page(member, store.member_last_seq(member)) is not None
+    monkeypatch.setattr(time, "time", lambda: wall + 3.5 * day)  # out (a day's grace), no new event
+    assert bundle.home.release_epoch() == epoch + 1
+    assert bundle.cached_page(member, store.member_last_seq(member)) is None  # built before it came out
+    served, _ = bundle.home_page(store, member)
+    assert tid == "t120" and new_releases(served) == ["t120", "t119", "t117", "t116"]
+    bundle._pages.clear()
+    assert bundle.home_page(store, member)[0] == served  # what a fresh build gives
+    store.close()
+
+
 def test_a_rating_on_a_plays_only_service_is_read_on_the_scale_it_was_accepted_on(tmp_path: Path) -> None:
     """The events endpoint accepts 0-10 until ratings are stored; a model trained on plays only read a
     posted 4 on 1-5 (0.75: "liked") and named a "Because You Rated" row after it. Until 20 ratings are

@@ -501,6 +501,7 @@ class HomeBuilder:
             )
             released = np.where(np.isnan(released), from_year, released)
         self.release_dates: np.ndarray = released
+        self._release_sorted = np.sort(released[np.isfinite(released)])
         return self._release_window()
 
     def _release_window(self) -> np.ndarray:
@@ -533,6 +534,12 @@ class HomeBuilder:
         if time.time() >= self._release_pool_until:
             self._new_releases = self._release_window()
         return self._new_releases
+
+    def release_epoch(self) -> int:
+        """How many catalog titles are out now (dated up to a day past :meth:`_now`, as the New Releases
+        pool and :meth:`_not_out_yet` take them): a page built at another count may be stale (a title came
+        out since). A binary search, cheap enough for every cached page served."""
+        return int(np.searchsorted(self._release_sorted, self._now() + 86400.0, side="right"))
 
     def _not_out_yet(self) -> np.ndarray:
         """Titles dated after now that nobody has watched: a catalog title without events scores 0 under

@@ -19,7 +19,8 @@ Serving
 Fresh events
     A home page is built from the member's full history as stored (fold-in), so an event is reflected on
     the next page without retraining. Pages are cached per bundle, keyed by the member and the sequence
-    number of their latest event: a new event changes the key. After a switch, a background thread fills
+    number of their latest event: a new event changes the key. When an announced title comes out (the
+    builder's ``release_epoch`` moves), the cached pages go. After a switch, a background thread fills
     the new bundle's cache with the pages of the most recently active members (``warm_pages``), pausing
     between pages so that requests come first.
 """
@@ -430,6 +431,8 @@ class ModelBundle:
         #: The store's catalog stamp the names and genres were read at (see ``Store.catalog_stamp``).
         self.catalog_stamp = 0
         self._catalog_lock = threading.Lock()
+        #: How many catalog titles were out when the cached pages were built (see ``_release_epoch_now``).
+        self.release_epoch = home.release_epoch()
         self._computed: dict[str, Any] = {}
 
     def update_catalog(self, titles: pd.DataFrame, stamp: int) -> None:
@@ -438,6 +441,7 @@ class ModelBundle:
             self.home.update_catalog(titles)
             self._pages.clear()
             self.catalog_stamp = stamp
+            self.release_epoch = self.home.release_epoch()
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per loaded version (what is costly to read and may lag until the next one, such
@@ -446,11 +450,25 @@ class ModelBundle:
             self._computed[name] = compute()
         return self._computed[name]
 
-    def _keep(self, key: tuple[str, int], value: tuple[HomePage, bytes | None], stamp: int) -> None:
-        """Cache a page built at catalog ``stamp``; one built while the catalog was taken again may hold the
-        old names: served once, not kept."""
+    def _release_epoch_now(self) -> int:
+        """The builder's release epoch now; when a title has come out since the cached pages were built
+        (the New Releases pool and the Top Picks filter moved with the clock), they go."""
+        epoch = self.home.release_epoch()
+        if epoch != self.release_epoch:
+            with self._catalog_lock:
+                if epoch != self.release_epoch:
+                    self._pages.clear()
+                    self.release_epoch = epoch
+        return epoch
+
+    def _keep(
+        self, key: tuple[str, int], value: tuple[HomePage, bytes | None], stamp: int, epoch: int
+    ) -> None:
+        """Cache a page built at catalog ``stamp`` and release ``epoch``; one built while the catalog was
+        taken again may hold the old names, or one built as a title came out the old rows: served once, not
+        kept."""
         with self._catalog_lock:
-            if stamp == self.catalog_stamp:
+            if stamp == self.catalog_stamp and epoch == self.release_epoch:
                 self._pages.put(key, value)
 
     @property
@@ -466,7 +484,9 @@ class ModelBundle:
         return self.home.models.personal.rating_scale_
 
     def cached_page(self, member_id: str, last_seq: int) -> tuple[HomePage, bytes | None] | None:
-        """The cached page of a member whose latest event has sequence ``last_seq``, if any."""
+        """The cached page of a member whose latest event has sequence ``last_seq``, if any (none built
+        before a title came out)."""
+        self._release_epoch_now()
         return self._pages.get((member_id, last_seq))
 
     def home_page(
@@ -477,25 +497,27 @@ class ModelBundle:
         last_seq: int | None = None,
         render: Callable[[HomePage], bytes] | None = None,
     ) -> tuple[HomePage, bytes | None]:
-        """The member's home page (cached by their latest event), and ``render(page)`` when given.
+        """The member's home page (cached by their latest event and the release epoch), and
+        ``render(page)`` when given.
 
         The member must exist (callers check); their full stored history is folded in.
         """
         seq = store.member_last_seq(member_id) if last_seq is None else last_seq
         key = (member_id, seq)
+        epoch = self._release_epoch_now()
         stamp = self.catalog_stamp
         hit = self._pages.get(key)
         if hit is not None:
             if render is None or hit[1] is not None:
                 return hit
             rendered: tuple[HomePage, bytes | None] = (hit[0], render(hit[0]))  # cached without JSON
-            self._keep(key, rendered, stamp)
+            self._keep(key, rendered, stamp, epoch)
             return rendered
         history = store.member_history(member_id)
         page = _with_new_titles(self.home.build(member_id, history), self.home, store)
         value = (page, render(page) if render is not None else None)
         # the key is the sequence number the history was read at (a newer event makes a newer key)
-        self._keep((member_id, history.last_seq), value, stamp)
+        self._keep((member_id, history.last_seq), value, stamp, epoch)
         return value
 
 
