@@ -572,3 +572,22 @@ def test_a_damaged_stream_is_a_server_error_without_its_path(
         assert r.status_code == 500 and "'broken' is damaged on the server" in r.json()["message"], r.text
         assert str(tmp_path) not in r.text
     assert [s["name"] for s in stream_client.get("/v1/abr/streams").json()["streams"]] == ["tiny"]
+
+
+def test_openapi_says_what_the_stream_files_are_answered_with(abr_client: TestClient) -> None:
+    """The stream's files were documented as an empty JSON body and a 422 only; they are an MPD, video and
+    audio segments or stream.json, and 404, 500 (damaged on the server) and 503 (with Retry-After)."""
+    ops = abr_client.get("/openapi.json").json()["paths"]["/abr/stream/{stream}/{trace}/{session_id}/{file}"]
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    for method in ("get", "head"):
+        resp = ops[method]["responses"]
+        assert sorted(resp) == ["200", "404", "422", "500", "503"]
+        kinds = resp["200"]["content"]
+        assert sorted(kinds) == ["application/dash+xml", "application/json", "audio/mp4", "video/mp4"]
+        assert kinds["video/mp4"]["schema"] == {"type": "string", "format": "binary"}
+        assert all(
+            resp[code]["content"] == {"application/json": {"schema": error}} for code in resp if code != "200"
+        )
+        assert resp["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    missing = abr_client.get("/abr/stream/nothing/none/-/manifest.mpd")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"

@@ -650,12 +650,46 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
 
 
 _STREAM_FILE = "/abr/stream/{stream}/{trace}/{session_id}/{file}"
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+#: what the stream's files are answered with (FastAPI's default said an empty JSON body, and no 404/500/503)
+_STREAM_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file (HEAD: its headers alone): the MPD, a video or audio segment, stream.json",
+        "content": {
+            "application/dash+xml": {"schema": {"type": "string"}},
+            "video/mp4": _BINARY,
+            "audio/mp4": _BINARY,
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    404: {"model": ErrorBody, "description": "No such stream, file or trace"},
+    500: {
+        "model": ErrorBody,
+        "description": "The stream or trace is damaged on the server, or building the sample failed",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "The sample stream is being built: retry after Retry-After",
+        "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+    },
+}
 
 
 # one route per method: a route of both gave both operations one operationId in the OpenAPI schema (FastAPI
 # warned; client generators refuse duplicates)
-@router.get(_STREAM_FILE, dependencies=[Depends(require_read)])
-@router.head(_STREAM_FILE, dependencies=[Depends(require_read)], operation_id="stream_file_head")
+@router.get(
+    _STREAM_FILE,
+    response_class=Response,
+    responses=_STREAM_FILE_RESPONSES,
+    dependencies=[Depends(require_read)],
+)
+@router.head(
+    _STREAM_FILE,
+    response_class=Response,
+    responses=_STREAM_FILE_RESPONSES,
+    dependencies=[Depends(require_read)],
+    operation_id="stream_file_head",
+)
 async def stream_file(
     request: Request, stream: Name, trace: TracePath, session_id: SessionPath, file: str, state: StateDep
 ) -> Response:
