@@ -130,8 +130,10 @@ def test_a_session_keeps_its_algorithm_and_zero_bytes_is_a_client_error(abr_clie
         "last_chunk_bytes": 0,
         "download_s": 1.0,
     }
-    r = abr_client.post("/v1/abr/decide", json=body)  # a zero throughput divided by zero: a 500
-    assert r.status_code == 400 and "last_chunk_bytes must be positive" in r.json()["message"]
+    r = abr_client.post("/v1/abr/decide", json=body)  # a zero throughput divided by zero: a 500, then a 400
+    assert r.status_code == 422 and r.json()["fields"] == [
+        {"field": "last_chunk_bytes", "message": "last_chunk_bytes must be positive; got 0.0"}
+    ]
 
 
 def test_default_algo_is_listed(abr_client: TestClient) -> None:
@@ -232,6 +234,27 @@ def test_player_log_round_trip(abr_client: TestClient) -> None:
     bad = abr_client.post("/v1/abr/sessions/log1/log", json={"events": [{"kind": "explode", "t_s": 1}]})
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"].startswith("events[0]")
     assert abr_client.post("/v1/abr/sessions/none/log", json={"events": []}).status_code == 404
+
+
+def test_unknown_fields_are_422_naming_them(abr_client: TestClient) -> None:
+    """A decision and a player log dropped unknown fields: a misspelled ``bufer_s`` decided on a buffer of 0,
+    and a chunk's ``chunkIndex`` and ``lvl`` were stored as ``{"kind": "chunk", "t_s": 1.0}``."""
+    _decide(abr_client, session_id="x1", algo="bba")
+    r = abr_client.post("/v1/abr/decide", json={"session_id": "x1", "chunk_index": 1, "ladder_kbps": LADDER,
+                                                "bufer_s": 30})  # fmt: skip
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["bufer_s"], r.text
+    chunk = {"kind": "chunk", "t_s": 1, "chunkIndex": 3, "lvl": 2}
+    r = abr_client.post("/v1/abr/sessions/x1/log", json={"events": [chunk]})
+    assert r.status_code == 422, r.text
+    assert sorted(f["field"] for f in r.json()["fields"]) == ["events[0].chunkIndex", "events[0].lvl"]
+    r = abr_client.post("/v1/abr/sessions/x1/log", json={"events": [], "session": "x1"})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["session"], r.text
+    assert abr_client.get("/v1/abr/sessions/x1").json()["log"] == []
+    # what the demo page's abr_rule.js sends is taken whole
+    sent = {"kind": "chunk", "t_s": 2.5, "chunk_index": 0, "level": 1, "bytes": 375000, "download_s": 0.9,
+            "buffer_s": 8.0, "stall_s": 0.0}  # fmt: skip
+    assert abr_client.post("/v1/abr/sessions/x1/log", json={"events": [sent]}).status_code == 200
+    assert abr_client.get("/v1/abr/sessions/x1").json()["log"] == [{**sent, "bytes": 375000.0}]
 
 
 def test_session_table_is_bounded_and_expires() -> None:
@@ -436,8 +459,11 @@ def test_a_missing_download_time_is_named_as_the_api_names_it(abr_client: TestCl
                                             "ladder_kbps": ladder})  # fmt: skip
     r = abr_client.post("/v1/abr/decide", json={"session_id": "dl", "chunk_index": 1, "ladder_kbps": ladder,
                                                 "last_chunk_bytes": 100_000.0})  # fmt: skip
-    assert r.status_code == 400
-    assert "download_s must be positive" in r.json()["message"] and "last_download_s" not in r.text
+    # a 400 with no field named; a misspelled field was taken as this one missing
+    assert r.status_code == 422 and r.json()["fields"] == [
+        {"field": "download_s", "message": "download_s must be positive; got 0.0"}
+    ]
+    assert "last_download_s" not in r.text
 
 
 @pytest.mark.media

@@ -40,7 +40,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reelkit.errors import ConfigError, ReelkitError
 from reelkit.service.deps import ServiceState, StateDep, require_pages, require_read
@@ -190,6 +190,9 @@ def _runtime(state: ServiceState) -> AbrRuntime:
 class DecideRequest(BaseModel):
     """What the player saw; ``chunk_index`` is the chunk it is about to fetch (0: a new playback)."""
 
+    # a misspelled field ("bufer_s") was dropped and its default (a buffer of 0) decided on
+    model_config = ConfigDict(extra="forbid")
+
     session_id: str = Field(pattern=_NAME, max_length=100)
     chunk_index: int = Field(ge=0, le=10_000_000)
     last_chunk_bytes: float = Field(0.0, ge=0, le=1e10)
@@ -228,6 +231,8 @@ class LogEvent(BaseModel):
     """One player event: ``chunk`` (a segment loaded), ``stall`` / ``resume`` (playback waiting / playing),
     ``play`` (playback started), ``buffer`` (a buffer sample), ``end``."""
 
+    model_config = ConfigDict(extra="forbid")  # an unknown field was dropped, so stored as if never sent
+
     kind: Literal["chunk", "stall", "resume", "play", "buffer", "end"]
     t_s: float = Field(ge=0, le=86_400, description="Seconds since the player started.")
     chunk_index: int | None = Field(None, ge=0)
@@ -239,6 +244,8 @@ class LogEvent(BaseModel):
 
 
 class LogBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     events: list[LogEvent] = Field(max_length=1000)
 
 
@@ -409,8 +416,12 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
             )
             try:
                 level = int(session.policy.choose(obs))
-            except ConfigError as exc:  # a measurement the policy cannot use (400): named as the API names it
-                raise ConfigError(str(exc).replace("last_download_s", "download_s")) from None
+            except ConfigError as exc:  # a measurement the policy cannot use: a 422 naming its field
+                message = str(exc).replace("last_download_s", "download_s")
+                field = next((f for f in ("download_s", "last_chunk_bytes") if message.startswith(f)), None)
+                if field is None:
+                    raise ConfigError(message) from None
+                raise _invalid(field, message) from None
             if not 0 <= level < n_levels:  # pragma: no cover - every policy passes the conformance suite
                 raise ReelkitError(f"policy {session.algo!r} chose level {level} of {n_levels}")
         session.last_level = level
