@@ -110,6 +110,7 @@ def test_validation(client: TestClient, body: dict[str, object]) -> None:
         ("quality_kbps", '"quality_kbps": Infinity'),
         ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [300, 1e300]'),
         ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [NaN]'),
+        ("ladder_kbps", '"quality_kbps": 750, "ladder_kbps": [1000, 1000]'),  # a 400 naming no field
         ("now", '"quality_kbps": 750, "now": NaN'),
         ("now", '"quality_kbps": 750, "now": 1e300'),
         ("now", '"quality_kbps": 750, "now": -1'),

@@ -8,6 +8,7 @@ Picks) unless titles are given, and answers, per title, stream / download now / 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -92,8 +93,11 @@ class AdviceRequest(BaseModel):
     @field_validator("ladder_kbps")
     @classmethod
     def _ascending(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and (not all(0 < b <= MAX_KBPS for b in v) or v != sorted(v)):
-            raise ValueError(f"ladder_kbps must be finite, in (0, {MAX_KBPS:g}] kbps and ascending")
+        # strictly: equal rungs passed v == sorted(v), and the library refused them (a 400 naming no field)
+        if v is not None and (
+            not all(0 < b <= MAX_KBPS for b in v) or any(b <= a for a, b in itertools.pairwise(v))
+        ):
+            raise ValueError(f"ladder_kbps must be finite, in (0, {MAX_KBPS:g}] kbps and strictly ascending")
         return v
 
 
