@@ -745,6 +745,24 @@ def test_metrics_label_a_wrong_method_by_the_route_it_asked(data_dir: Path) -> N
     assert 'route="<unmatched>"' not in text
 
 
+def test_a_405_allows_every_method_of_its_path(client: TestClient) -> None:
+    """Each method is a route of its own and Starlette's 405 named the first matching the path alone:
+    DELETE /v1/members said 'Allow: GET' (POST creates one), /v1/events 'POST', /health 'HEAD'."""
+    for path, allow in (
+        ("/v1/members", "GET, POST"),
+        ("/v1/events", "GET, POST"),
+        ("/health", "GET, HEAD"),
+        ("/v1/abr/decide", "POST"),
+        ("/abr/stream/tiny/none/-/manifest.mpd", "GET, HEAD"),
+    ):
+        r = client.delete(path, headers=AUTH)
+        assert r.status_code == 405 and r.headers["allow"] == allow, (path, r.headers)
+        assert r.json() == {"error": "method_not_allowed", "message": "Method Not Allowed", "fields": []}
+    page = client.post("/abr/demo", headers={"accept": "text/html"})  # the error page keeps it too
+    assert page.status_code == 405 and page.headers["allow"] == "GET, HEAD"
+    assert page.headers["content-type"].startswith("text/html")
+
+
 def test_models_endpoints(client: TestClient) -> None:
     m = client.get("/v1/models").json()
     assert m["serving"] == m["current"] == "v0001" and len(m["versions"]) == 1

@@ -68,6 +68,8 @@ _CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+#: the methods a 405's Allow header is made from (see ``_allowed_methods``)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 #: Paths that take file uploads (larger body limit, ``settings.max_upload_bytes``): media for QC and the
 #: stripboard page's production file. The JSON API (``/v1/produce/plan`` included) keeps the API's limit.
 UPLOAD_PATHS = ("/qc", "/v1/qc", "/produce/stripboard")
@@ -178,9 +180,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             # FastAPI's words for a body it could not decode (not UTF-8) or parse (nested too deep)
             message = "the body is not valid JSON (it is not UTF-8 text, or it is nested too deeply)"
             fields = [("body", message)]
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers = {**headers, "Allow": _allowed_methods(request) or headers.get("Allow", "")}
         if _wants_html(request):
-            return _html_error(request, exc.status_code, message)
-        return _error(exc.status_code, message, fields, headers=dict(exc.headers or {}))
+            page = _html_error(request, exc.status_code, message)
+            if "Allow" in headers:
+                page.headers["Allow"] = headers["Allow"]
+            return page
+        return _error(exc.status_code, message, fields, headers=headers)
 
     @app.exception_handler(ReelkitError)
     async def reelkit_error(request: Request, exc: ReelkitError) -> Response:
@@ -228,6 +236,22 @@ def _install_error_handlers(app: FastAPI) -> None:
                 request, 500, "Something went wrong on our side; the server log has the details."
             )
         return _error(500, "internal error; the server log has the details")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method a route takes at the request's path, for a 405's Allow (RFC 9110 §10.2.1): each method
+    is a route of its own, and Starlette named the first route matching the path alone (DELETE /v1/members
+    said GET, though POST is one too). Each method is tried on the app's routes (FastAPI nests included
+    routers, so the routes cannot simply be listed); a mount (static files) takes any method and says none."""
+    from starlette.routing import Match, Mount
+
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
 
 
 def _html_error(request: Request, status: int, message: str) -> Response:
