@@ -801,6 +801,9 @@ def test_web_pages_and_play(ui_client: TestClient) -> None:
     assert client.post("/ui/play", json={"title_id": tid}).status_code == 403
     r = client.post("/ui/play", json={"title_id": tid, "fraction": 0.25}, headers={"X-Reelkit-UI": "1"})
     assert r.status_code == 200 and r.json()["member_id"] == member
+    # a misspelled field is refused (it was dropped: the play stored at the default fraction)
+    typo = client.post("/ui/play", json={"title_id": tid, "fracton": 0.9}, headers={"X-Reelkit-UI": "1"})
+    assert typo.status_code == 422 and "fracton" in typo.text
     home = client.get("/").text
     cw = home.split('data-row-kind="continue-watching"')[1].split("</section>")[0]
     assert f'data-title-id="{tid}"' in cw

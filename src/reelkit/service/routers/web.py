@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit.recommend.home import resume_points
 from reelkit.service.deps import PROFILE_COOKIE, ServiceState, StateDep
@@ -196,6 +196,8 @@ def events_page(
 
 
 class PlayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # 'fracton' was dropped and the play stored at 0.35
+
     title_id: str = Field(min_length=1, max_length=128)
     fraction: float = Field(0.35, ge=0.0, le=1.0, allow_inf_nan=False)
 
