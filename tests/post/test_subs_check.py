@@ -86,6 +86,30 @@ def test_combining_accents_count_with_their_letter() -> None:
         assert check_subtitles(sub) == [], form
 
 
+def test_an_ass_drawing_is_no_text_and_no_overlapping_subtitle() -> None:
+    """A vector drawing ({\\p1}m 0 0 l ...{\\p0}, a box behind the dialogue) was read as 51 characters of
+    text: line_length and reading_speed findings, and an overlap error against the dialogue it sits under
+    (--strict exit 1). libass draws a shape for text in drawing mode: it shows no characters, and an event
+    that only draws is not a subtitle to read or keep apart from the others."""
+    box = "{\\an7\\pos(0,0)\\p1}m 0 0 l 1920 0 1920 1080 0 1080 0 0 m 10 10 l 20 20{\\p0}"
+    ass = (
+        "[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        f"Dialogue: 0,0:00:01.00,0:00:05.00,Default,,0,0,0,,{box}\n"
+        "Dialogue: 1,0:00:02.00,0:00:04.00,Default,,0,0,0,,Hello there.\n"
+        "Dialogue: 1,0:00:05.00,0:00:07.00,Default,,0,0,0,,"
+        "{\\p2}m 0 0 l 9 0 9 9{\\p0}Boxed {\\pos(1,2)}words.\n"
+    )
+    sub = from_string(ass)
+    assert [c.text for c in sub.cues] == ["", "Hello there.", "Boxed words."]
+    assert check_subtitles(sub) == []
+    # the box alone still has its times checked
+    late = from_string(ass.replace("0:00:01.00,0:00:05.00", "0:00:01.00,0:00:00.50"))
+    assert [(f.kind, f.message) for f in check_subtitles(late)] == [
+        ("bad_timing", "cue 1 at 00:00:01.000 ends before it starts")
+    ]
+
+
 def test_overlap_gap_and_order() -> None:
     sub = from_string(
         _srt(

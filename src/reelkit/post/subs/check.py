@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from reelkit.errors import ConfigError
 from reelkit.post.findings import Finding, Severity, timecode
-from reelkit.post.subs.io import Cue, SubtitleFile, load_subtitles
+from reelkit.post.subs.io import Cue, SubtitleFile, is_drawing, load_subtitles
 
 __all__ = ["SubtitleRules", "check_subtitles"]
 
@@ -102,7 +102,8 @@ def check_subtitles(
     milliseconds, which browsers refuse: read, so that rewriting the file fixes them), ``before_zero``,
     ``past_end`` (needs ``media_duration_s``), ``overlap``, ``gap`` (shorter than ``min_gap_frames``),
     ``out_of_order``, ``min_duration``, ``max_duration``, ``reading_speed``, ``line_length``, ``line_count``,
-    ``empty`` (a cue without text, or a file without cues).
+    ``empty`` (a cue without text, or a file without cues). An ASS/SSA event that only draws a shape
+    (``{\\p1}m 0 0 l ...``) is checked for its times alone: no text or duration rules, no overlap or gap.
     """
     r = rules or SubtitleRules()
     sub = path_or_file if isinstance(path_or_file, SubtitleFile) else load_subtitles(path_or_file)
@@ -111,7 +112,10 @@ def check_subtitles(
     if not cues:
         return [_f("empty", 0.0, None, "error", "the file holds no subtitle cues; is it the right file?")]
     out.extend(_vtt_comma_times(sub))
-    for c in cues:
+    # ASS events that only draw a shape ({\p1}m 0 0 l ...): signs and boxes, not subtitles to read or to keep
+    # apart from the dialogue
+    drawn = {k for k, c in enumerate(cues) if sub.format in ("ass", "ssa") and is_drawing(c.raw)}
+    for k, c in enumerate(cues):
         n = _name(c)
         tc = timecode(c.start_s)
         if c.end_s <= c.start_s:
@@ -133,6 +137,8 @@ def check_subtitles(
                     f"{n} ends at {timecode(c.end_s)}, after the media's end ({timecode(media_duration_s)})",
                 )
             )
+        if k in drawn:
+            continue
         if not c.text.strip():
             out.append(_f("empty", c.start_s, c.end_s, "warning", f"{n} at {tc} has no text"))
             continue
@@ -212,7 +218,7 @@ def check_subtitles(
     latest_idx = -1
     for i in order:
         c = cues[i]
-        if c.end_s <= c.start_s:
+        if c.end_s <= c.start_s or i in drawn:
             continue
         if latest_idx >= 0:
             p = cues[latest_idx]

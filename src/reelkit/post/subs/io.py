@@ -50,6 +50,7 @@ __all__ = [
     "check_output_path",
     "check_writable",
     "decode_text",
+    "is_drawing",
     "load_subtitles",
     "parse_subtitles",
     "plain_text",
@@ -346,20 +347,12 @@ def plain_text(raw: str, format: str = "srt", *, wrap_style: int = 2) -> str:
     shows ``<`` and ``&`` as written), and without invisible format characters (the direction marks of
     right-to-left subtitles), so lengths count what a viewer reads; ``\\N`` becomes a line break, ``\\h`` a
     space, and ``\\n`` a line break but in ASS/SSA under a ``wrap_style`` (the script's WrapStyle, or the
-    event's ``\\q`` before it) other than 2, where libass shows it as a space. ``format`` is the file's
-    (pysubs2's texts, in its ASS form: ``"ass"``)."""
+    event's ``\\q`` before it) other than 2, where libass shows it as a space; an ASS drawing (``{\\p1}m 0 0
+    l ...{\\p0}``) shows no characters. ``format`` is the file's (pysubs2's texts, in its ASS form:
+    ``"ass"``)."""
     ass = format in ("ass", "ssa")
     if ass:
-        # a \q holds from where it stands, as libass and VSFilter read the event: a \n takes the wrap style in
-        # effect where it is (a \q after it does not reach back)
-        shown = []
-        for k, part in enumerate(re.split(r"(\{[^}]*\})", raw)):  # text, override block, text, ...
-            if k % 2:
-                q = re.findall(r"\\q([0-3])", part)
-                wrap_style = int(q[-1]) if q else wrap_style
-            else:
-                shown.append(part.replace("\\N", "\n").replace("\\n", "\n" if wrap_style == 2 else " "))
-        t = "".join(shown)
+        t = _ass_shown(raw, wrap_style)[0]
     else:
         t = _OVERRIDE.sub("", raw).replace("\\N", "\n").replace("\\n", "\n")
     t = t.replace("\\h", " ")
@@ -369,6 +362,32 @@ def plain_text(raw: str, format: str = "srt", *, wrap_style: int = 2) -> str:
     t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
     lines = [ln.strip() for ln in t.replace("\r", "").split("\n")]
     return "\n".join(ln for ln in lines if ln)
+
+
+def _ass_shown(raw: str, wrap_style: int = 2) -> tuple[str, bool]:
+    """An ASS/SSA event's text as libass and VSFilter show it, override blocks removed, and whether it draws
+    a shape. A ``\\q`` holds from where it stands: a ``\\n`` takes the wrap style in effect where it is (a
+    ``\\q`` after it does not reach back); text after ``\\p1`` (``\\p2``...) up to ``\\p0`` is drawing
+    commands ('m 0 0 l 100 0 ...'), a shape drawn, no characters shown."""
+    shown = []
+    drawing = drew = False
+    for k, part in enumerate(re.split(r"(\{[^}]*\})", raw)):  # text, override block, text, ...
+        if k % 2:
+            q = re.findall(r"\\q([0-3])", part)
+            wrap_style = int(q[-1]) if q else wrap_style
+            p = re.findall(r"\\p(\d+)", part)  # not \pos or \pbo: a digit follows
+            drawing = int(p[-1]) > 0 if p else drawing
+        elif drawing:
+            drew = drew or bool(part.strip())
+        else:
+            shown.append(part.replace("\\N", "\n").replace("\\n", "\n" if wrap_style == 2 else " "))
+    return "".join(shown), drew
+
+
+def is_drawing(raw: str) -> bool:
+    """Whether an ASS/SSA event's text (``Cue.raw``) is a vector drawing alone (``{\\p1}m 0 0 l ...``), with
+    no text shown: a sign or a box, not a subtitle to read."""
+    return _ass_shown(raw)[1] and not plain_text(raw, "ass")
 
 
 def _detect_format(text: str, path: str | None) -> str:
