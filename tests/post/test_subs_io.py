@@ -950,6 +950,32 @@ def test_ttml_sub_frame_rate_and_time_base_are_read_from_the_document(tmp_path: 
         load_subtitles(smpte)
 
 
+@pytest.mark.parametrize("ns", ["http://www.w3.org/2006/10/ttaf1", "http://www.w3.org/2006/04/ttaf1"])
+def test_dfxp_in_its_2006_namespaces_is_read_and_rewritten_in_place(tmp_path: Path, ns: str) -> None:
+    """DFXP in the namespaces before the TTML Recommendation ('.../2006/10/ttaf1') was refused ('the root
+    element is not <tt> in the TTML namespace'); it is read as TTML, its ttp: parameters from
+    '<namespace>#parameter', and written back with only the times changed."""
+    doc = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<tt xmlns="{ns}" xmlns:tts="{ns}#styling" xmlns:ttp="{ns}#parameter" ttp:frameRate="25" '
+        'xml:lang="en">\n<body><div>\n'
+        '<p begin="00:00:01:00" end="00:00:02:12" tts:color="white">Hello</p>\n'
+        '<p begin="3s" dur="1s">World</p>\n</div></body></tt>\n'
+    )
+    path = tmp_path / "old.dfxp"
+    path.write_text(doc, encoding="utf-8")
+    sub = load_subtitles(path)
+    assert sub.format == "ttml"
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 2.48, "Hello"), (3.0, 4.0, "World")]
+    out = tmp_path / "out.dfxp"
+    write_subtitles(sub.retimed(lambda t: t + 0.5), out)
+    assert out.read_text(encoding="utf-8") == (
+        doc.replace('"00:00:01:00"', '"00:00:01:12"')
+        .replace('"00:00:02:12"', '"00:00:02:24"')
+        .replace('"3s"', '"3.5s"')
+    )
+
+
 def test_ttml_hour_and_minute_offsets_keep_the_millisecond(tmp_path: Path) -> None:
     path = _ttml(tmp_path, '<div><p begin="1h" end="1.001h">Late</p></div>')
     out = tmp_path / "o.ttml"

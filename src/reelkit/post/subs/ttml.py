@@ -13,7 +13,8 @@ Every ``<p>`` with text is a cue; a ``<p>`` whose text all lies in timed ``<span
 the first span's begin to the last one's end (the spans' times count from the ``<p>``'s begin, as the
 ``<p>``'s from its parent's). Writing edits only each ``<p>``'s own ``begin`` and ``end``/``dur`` values, in
 the notation each was written in; a document whose cues take their times from elsewhere (a ``<div begin>``
-alone, timed ``<span>`` elements) can be read but not written back this way.
+alone, timed ``<span>`` elements) can be read but not written back this way. DFXP in the namespaces before
+the TTML Recommendation (``http://www.w3.org/2006/10/ttaf1``, ``.../2006/04/ttaf1``) is read alike.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from reelkit.post.findings import timecode
 __all__ = ["TimeBase", "TtmlCue", "TtmlSlot", "format_time", "parse_time", "read_ttml"]
 
 TT_NS = "http://www.w3.org/ns/ttml"
-_TTP = "{http://www.w3.org/ns/ttml#parameter}"
+#: TTML's namespace and DFXP's before the Recommendation (2006 drafts), read alike; each has its parameters
+#: (ttp:) in ``<namespace>#parameter``
+_TT_NAMESPACES = (TT_NS, "http://www.w3.org/2006/10/ttaf1", "http://www.w3.org/2006/04/ttaf1")
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _CLOCK = re.compile(r"^(\d{2,}):(\d{2}):(\d{2})(?:(\.\d+)|:(\d{2,})(?:\.(\d+))?)?$")
 _OFFSET = re.compile(r"^(\d+(?:\.\d+)?)(h|m|s|ms|f|t)$")
@@ -75,9 +78,11 @@ class TtmlCue:
     parent_end_s: float | None = None
 
 
-def _time_base(root: ET.Element) -> TimeBase:
+def _time_base(root: ET.Element, ns: str = TT_NS) -> TimeBase:
+    ttp = f"{{{ns}#parameter}}"
+
     def num(name: str, default: str) -> str:
-        return root.get(_TTP + name, default).strip()
+        return root.get(ttp + name, default).strip()
 
     if num("timeBase", "media") != "media":
         raise ValueError(f"ttp:timeBase {num('timeBase', 'media')!r} is not supported (only 'media')")
@@ -86,9 +91,9 @@ def _time_base(root: ET.Element) -> TimeBase:
         mult = num("frameRateMultiplier", "1 1").split()
         multiplier = Fraction(int(mult[0]), int(mult[1])) if len(mult) == 2 else Fraction(1)
         sub = int(num("subFrameRate", "1"))
-        has_rate = root.get(_TTP + "frameRate") is not None
+        has_rate = root.get(ttp + "frameRate") is not None
         # TTML1 (ttp:tickRate): by default a tick is a sub-frame of the effective rate (29.97 fps, not 30)
-        given = root.get(_TTP + "tickRate")
+        given = root.get(ttp + "tickRate")
         tick = float(given) if given is not None else float(nominal * multiplier * sub) if has_rate else 1.0
     except (ValueError, ZeroDivisionError) as exc:
         raise ValueError(f"a ttp: time parameter is not a number ({exc})") from None
@@ -245,29 +250,30 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise ValueError(f"not well-formed XML ({exc})") from None
-    if root.tag != f"{{{TT_NS}}}tt":
-        raise ValueError("the root element is not <tt> in the TTML namespace")
-    tb = _time_base(root)
+    ns = next((n for n in _TT_NAMESPACES if root.tag == f"{{{n}}}tt"), None)
+    if ns is None:
+        raise ValueError("the root element is not <tt> in the TTML namespace (or DFXP's 2006 ones)")
+    tb = _time_base(root, ns)
     # p, its begin, its end, the parent's begin and end, its xml:space
     found: list[tuple[ET.Element, float, float | None, float, float | None, str]] = []
 
     def visit(el: ET.Element, parent_begin: float, parent_end: float | None, space: str) -> None:
         begin, end = _interval(el, parent_begin, parent_end, tb, text)
         space = el.get(_XML_SPACE, space)
-        if el.tag == f"{{{TT_NS}}}p":
+        if el.tag == f"{{{ns}}}p":
             found.append((el, begin, end, parent_begin, parent_end, space))
             return
         for child in el:
             visit(child, begin, end, space)
 
-    body = root.find(f"{{{TT_NS}}}body")
+    body = root.find(f"{{{ns}}}body")
     if body is None:
         return [], tb
     visit(body, 0.0, None, root.get(_XML_SPACE, "default"))
     # the <p> start tags in the text, in document order, with where their times sit
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     tags = [m for m in _P_TAG.finditer(text) if m.group("tag")]  # not comments or CDATA
-    all_p = [el for el in root.iter() if el.tag == f"{{{TT_NS}}}p"]
+    all_p = [el for el in root.iter() if el.tag == f"{{{ns}}}p"]
     place = len(tags) == len(all_p)  # else a <p> of another namespace: times cannot be placed
     tag_of = dict(zip(map(id, all_p), tags, strict=False)) if place else {}
     cues: list[TtmlCue] = []
