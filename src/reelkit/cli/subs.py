@@ -222,7 +222,9 @@ def check_cmd(
         )
     else:
         console.print(
-            f"{subs}: {len(sub.cues)} cues, {sub.format}, {sub.encoding}", highlight=False, markup=False
+            f"{subs}: {len(sub.cues)} cue{'s' * (len(sub.cues) != 1)}, {sub.format}, {sub.encoding}",
+            highlight=False,
+            markup=False,
         )
         for note in notes:  # how the file was read (an assumed frame rate, times before zero)
             console.print(f"note: {note}", highlight=False, markup=False)
