@@ -231,7 +231,25 @@ def test_a_picture_that_starts_after_the_sound_is_a_finding_and_its_head_is_its_
             *("-c:a", "aac", "-movflags", "frag_keyframe+empty_moov", str(bframes)),
         ]
     )  # fmt: skip
-    assert video_qc(bframes, QCOptions(checks=("black",))) == []
+    (note,) = video_qc(bframes, QCOptions(checks=("black",)))
+    assert (note.kind, note.end_s, note.severity) == (
+        "video_start",
+        0.08,
+        "info",
+    ) and "reorder" in note.message
+    # three frames late with no B-frames at all is a delayed stream (3.5 frames of allowance let it pass)
+    src = tmp_path / "nob.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:v", "libx264", "-bf", "0"),
+            *("-pix_fmt", "yuv420p", "-c:a", "aac", str(src)),
+        ]
+    )  # fmt: skip
+    late = tmp_path / "late.mp4"
+    run_ffmpeg(["-v", "error", "-itsoffset", "0.12", "-i", str(src), "-i", str(src),
+                "-map", "0:v", "-map", "1:a", "-c", "copy", str(late)])  # fmt: skip
+    assert _rows(late, checks=("black",)) == [("video_start", 0.0, 0.12, "warning")]
 
 
 def test_an_order_that_flips_again_within_a_shot_is_no_change_of_field_order(tmp_path: Path) -> None:
@@ -715,9 +733,11 @@ def test_findings_carry_the_files_own_timecode(tmp_path: Path, capsys: pytest.Ca
     data = json.loads(out)
     assert data["start_timecode"] == "00:00:59;28"
     assert [(f["kind"], f["timecode"]) for f in data["findings"]] == [("black", "00:01:00;02")]
-    # checks may be given comma-separated too ('black,freeze' was an unknown check)
+    # checks may be given comma-separated too ('black,freeze' was an unknown check); none is refused
     code, out, err = run_cli(capsys, "video", "qc", str(clip), "--check", "black, freeze", "--json")
     assert code == 0 and json.loads(out)["findings"] == data["findings"], err
+    code, out, err = run_cli(capsys, "video", "qc", str(clip), "--check", ",", "--json")
+    assert code == 2 and "names no check" in err and not out
     report = run_qc(clip, spec="ebu-r128", plot=False)
     assert report.start_timecode == "00:00:59;28"
     row = next(f for f in report.to_dict()["findings"] if f["kind"] == "black")

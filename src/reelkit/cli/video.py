@@ -350,6 +350,8 @@ def qc_cmd(
 
     info = probe(input)
     checks = tuple(c.strip() for given in check or () for c in given.split(",") if c.strip())
+    if check and not checks:  # an empty variable in a script ran every check
+        raise ConfigError(f"--check {','.join(check)!r} names no check; choose from {', '.join(KINDS)}")
     findings = video_qc(input, QCOptions(checks=checks or KINDS), info=info)
     if json_out:
         fps, first = info.picture_fps or 25.0, info.start_timecode  # the rate video_qc labels its messages at

@@ -31,10 +31,10 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
 - ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
   ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
-- ``video_start`` (always checked): the picture starts more than ``audio.LEAD_IN_MIN_S`` and
-  ``REORDER_FRAMES`` frames (a B-frame stream without an edit list starts at its reorder delay) after the file
+- ``video_start`` (always checked): the picture starts more than ``audio.LEAD_IN_MIN_S`` after the file
   (a delayed video stream: the sound plays over nothing before it, as ``qc``'s ``audio_start`` says of a
-  delayed soundtrack); ``warning``. Black at the picture's head counts as the head (``info``).
+  delayed soundtrack); ``warning``, ``info`` within ``REORDER_FRAMES`` frames (a B-frame stream without an
+  edit list starts at its reorder delay). Black at the picture's head counts as the head (``info``).
 - ``decode_errors`` (always checked): ffmpeg reports packets or pictures it could not decode whole
   (:data:`~reelkit.media.CORRUPT_WORDS`: a damaged stream); ``error``. ``frames_missing``: a gap in the
   picture's timestamps (not in a variable-rate stream); ``error`` with decode errors, else ``warning``.
@@ -97,9 +97,9 @@ _ORDER: tuple[str, ...] = (
     "decode_errors",
     "frames_missing",
 )
-#: A picture starting this many frames after the file (an H.264 encoder's B-frame reorder delay, kept
-#: where no edit list hides it) is not a delayed video stream
-REORDER_FRAMES = 3
+#: A picture starting up to this many frames after the file is likely an H.264 encoder's B-frame reorder
+#: delay (x264's is 2) kept where no edit list hides it: a note; later, a delayed video stream: a warning
+REORDER_FRAMES = 2
 #: A change of picture and a change back at most this many frames apart is a flash, not two cuts.
 FLASH_MAX_FRAMES = 3
 #: a stretch of one field order inside an interlaced run lasts at least this many combed frames; shorter
@@ -570,18 +570,25 @@ def video_qc(
     findings: list[Finding] = []
 
     # a delayed video stream (muxed after the sound, -itsoffset): the sound plays over no picture first.
-    # An H.264 stream with B-frames and no edit list starts its first picture at the encoder's reorder
-    # delay (2 frames for x264: 0.08 s at 25 fps, in a fragmented MP4): not a delayed stream
+    # An H.264 stream with B-frames and no edit list (a fragmented MP4) starts its first picture at the
+    # encoder's reorder delay (2 frames for x264: 0.08 s at 25 fps): a note, not a delayed stream
     head = frame_times[0] if frame_times else 0.0
-    if head >= max(LEAD_IN_MIN_S, (REORDER_FRAMES + 0.5) * frame_s):
+    if head >= LEAD_IN_MIN_S:
+        frames = round(head / frame_s)
+        reorder = head <= (REORDER_FRAMES + 0.5) * frame_s
         findings.append(
             Finding(
                 "video_start",
                 0.0,
                 head,
-                "warning",
-                f"the picture starts {head:.3f} s into the programme (a delayed video stream): the sound "
-                "plays over no picture before it",
+                "info" if reorder else "warning",
+                f"the picture starts {head:.3f} s ({frames} frame{'s' * (frames != 1)}) into the programme"
+                + (
+                    ": likely an encoder's B-frame reorder delay kept without an edit list (players that "
+                    "follow the timestamps show the sound that much early)"
+                    if reorder
+                    else " (a delayed video stream): the sound plays over no picture before it"
+                ),
                 "video",
             )
         )
