@@ -301,15 +301,9 @@ _TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
 # settings (after a space), an invisible zero-width space or BOM, or a stray full stop (pysubs2 and ffmpeg
 # read those too)
 _TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:[\s\u200b\ufeff].*|\.)?)$")
-# a time as a timing line writes it: with hours, or MM:SS with three-digit milliseconds (colon milliseconds
-# only as three digits: '09:15:00 - 09:45:00' in a cue's text is a clock range; '1:32.45' a lap time)
-_FULL_TS = r"-?(?:\d+:\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})|\d{2}:\d{2}[,.]\d{3})"
 # a timing line whose arrow is mistyped ("->", "=>", "- ->" or none): a time to the millisecond, then another
-# (its milliseconds may be missing); the separator is kept, to tell an arrow from other text
-_TIMING_TYPO = re.compile(rf"^\s*{_FULL_TS}(?P<sep>\W{{0,8}}?)(?:{_FULL_TS}|\d+:\d{{1,2}}:\d{{1,2}})")
-# an SRT line with '-->' after a time or before one, read or not ('00:00:4X,000 --> ...'); SRT has no rule
-# against an arrow in text ('London --> Paris')
-_ARROW_TIMING = re.compile(r"^\s*(?:-?\d+[:.,]\S*\s*-->|-->\s*-?\d+[:.,])")
+# (colon milliseconds only as three digits: '09:15:00 - 09:45:00' in a cue's text is a clock range, not times)
+_TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}(?:[,.]\d{{1,3}}|:\d{{3}})\W{{0,8}}{_TS}")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 # markup SRT and WebVTT players hide: their tags (<i>, </b>, <font ...>, <c.class>, <v Name>, <br/>) and
@@ -422,16 +416,10 @@ def _bad_timing(line: str, fmt: str, path: str | None, i: int) -> NoReturn:
 _CUE_NUMBER = re.compile(r"\s*\d+\s*")  # an SRT cue's number, on its own line
 
 
-def _timing_like(line: str, fmt: str, *, after_text: bool = False) -> bool:
-    """Whether ``line`` is a timing line, read or not: in WebVTT one with ``-->`` (forbidden in cue text), in
-    SRT one with ``-->`` after something like a time (a mistyped time, '00:00:4X,000 --> ...', was taken for
-    text of the cue above; 'London --> Paris' is text, as pysubs2 and ffmpeg read it), or two times with a
-    mistyped arrow. ``after_text``: the line follows a line of a cue's text, where it starts no cue unless
-    it has an arrow ('00:01:32.450 / 00:01:33.020' there is text, as pysubs2 reads it)."""
-    if "-->" in line and (fmt != "srt" or _ARROW_TIMING.match(line)):
-        return True
-    m = _TIMING_TYPO.match(line)
-    return m is not None and (not after_text or re.search("[>\u2192]", m.group("sep")) is not None)
+def _timing_like(line: str) -> bool:
+    """Whether ``line`` is a timing line, read or not: one with ``-->`` (which WebVTT forbids in cue text; in
+    SRT a mistyped time, '00:00:4X,000 --> ...', was taken for text of the cue above) or a mistyped arrow."""
+    return "-->" in line or _TIMING_TYPO.match(line) is not None
 
 
 def _srt_text_after_gap(lines: list[str], j: int) -> int:
@@ -440,10 +428,10 @@ def _srt_text_after_gap(lines: list[str], j: int) -> int:
     k = j
     while k < len(lines) and not lines[k].strip():
         k += 1
-    if k == len(lines) or _timing_like(lines[k], "srt"):
+    if k == len(lines) or _timing_like(lines[k]):
         return j
     nxt = lines[k + 1] if k + 1 < len(lines) else ""
-    if _CUE_NUMBER.fullmatch(lines[k]) and (not nxt.strip() or _timing_like(nxt, "srt")):
+    if _CUE_NUMBER.fullmatch(lines[k]) and (not nxt.strip() or _timing_like(nxt)):
         return j  # a cue's number (the next cue's, or a stray one at the end, as pysubs2 drops it)
     return k
 
@@ -479,7 +467,7 @@ def _parse_srt_vtt(
         m = _TIMING.match(line)
         if not m:
             # a cue whose times cannot be read: say so (skipped, it would be left at its old time)
-            if _timing_like(line, fmt) and not (fmt == "vtt" and i == 0):
+            if _timing_like(line) and not (fmt == "vtt" and i == 0):
                 _bad_timing(line, fmt, path, i)
             i += 1
             continue
@@ -499,10 +487,7 @@ def _parse_srt_vtt(
                 if body and _CUE_NUMBER.fullmatch(body[-1]):
                     body.pop()
                 break
-            # ... whose times or arrow are mistyped: not text of this cue (where a cue could start: after the
-            # times, an empty line or a cue number; after a line of text, only with an arrow)
-            after_text = bool(body) and bool(body[-1].strip()) and not _CUE_NUMBER.fullmatch(body[-1])
-            if _timing_like(lines[j], fmt, after_text=after_text):
+            if _timing_like(lines[j]):  # ... whose times or arrow are mistyped: not text of this cue
                 _bad_timing(lines[j].rstrip("\r"), fmt, path, j)
             body.append(lines[j].rstrip("\r"))
             j += 1
