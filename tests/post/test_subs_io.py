@@ -1152,6 +1152,25 @@ def test_an_arrow_line_in_a_webvtt_note_is_a_cue() -> None:
     )
 
 
+def test_lap_times_in_cue_text_are_text_and_mistyped_timings_are_still_refused() -> None:
+    """'1:32.45 / 1:33.02' (lap times) in a cue refused the whole file as a mistyped timing line; times
+    joined by a slash are text (pysubs2 and ffmpeg read it so). A first fix that let text have any two
+    times without an arrow, and SRT any '-->' line not led by a clean time, merged mistyped cues into the
+    cue above in silence (a diff review): those are still refused at their line."""
+    from reelkit.post.subs.io import from_string
+
+    srt = "1\n00:00:01,000 --> 00:00:04,000\nFastest laps:\n1:32.45 / 1:33.02\n"
+    assert [c.text for c in from_string(srt).cues] == ["Fastest laps:\n1:32.45 / 1:33.02"]
+    for bad, line in (
+        ("1\n00:00:01,000 --> 00:00:02,000\nHello\n\n2\nO0:00:05,000 --> 00:00:06,000\nWorld\n", 6),
+        ("1\n00:00:01,000 --> 00:00:02,000\nHello\n00:00:05,000 - 00:00:06,000\nWorld\n", 4),
+        ("WEBVTT\n\n00:01.000 --> 00:02.000\nHello\n\n00:05.000 -> 00:06.00\nWorld\n", 6),
+    ):
+        with pytest.raises(DataFormatError, match="cannot read the times") as exc:
+            from_string(bad)
+        assert exc.value.line == line
+
+
 def test_a_clock_range_in_cue_text_is_text() -> None:
     """'09:15:00 - 09:45:00' in a cue's text was refused as a timing line with a mistyped arrow (':00' taken
     for milliseconds); colon milliseconds are three digits, so it is text, as pysubs2 reads it."""

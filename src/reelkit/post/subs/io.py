@@ -301,9 +301,12 @@ _TS = r"-?(?:\d+:)?\d{1,2}:\d{1,2}(?:[,.]\d{1,3}|:\d{3})?"
 # settings (after a space), an invisible zero-width space or BOM, or a stray full stop (pysubs2 and ffmpeg
 # read those too)
 _TIMING = re.compile(rf"^\s*(?P<a>{_TS})\s*-->\s*(?P<b>{_TS})(?P<rest>(?:[\s\u200b\ufeff].*|\.)?)$")
-# a timing line whose arrow is mistyped ("->", "=>", "- ->" or none): a time to the millisecond, then another
-# (colon milliseconds only as three digits: '09:15:00 - 09:45:00' in a cue's text is a clock range, not times)
-_TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}(?:[,.]\d{{1,3}}|:\d{{3}})\W{{0,8}}{_TS}")
+# a timing line whose arrow is mistyped ("->", "=>", "- ->", a dash or none): a time to the millisecond, then
+# another (colon milliseconds only as three digits: '09:15:00 - 09:45:00' in a cue's text is a clock range,
+# not times), joined by dashes, arrows or spaces only: 'Laps: 1:32.45 / 1:33.02' is text (a file with it was
+# refused whole), as pysubs2 and ffmpeg read it
+_TYPO_JOIN = r"[\s\-\u2010-\u2015=>~\u2192]{0,8}"
+_TIMING_TYPO = re.compile(rf"^\s*-?(?:\d+:)?\d{{1,2}}:\d{{1,2}}(?:[,.]\d{{1,3}}|:\d{{3}}){_TYPO_JOIN}{_TS}")
 _ASS_EVENT = re.compile(r"^(?P<kind>Dialogue|Comment)\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _VTT_INLINE = re.compile(r"<((?:\d{2,}:)?\d{2}:\d{2}\.\d{3})>")
 # markup SRT and WebVTT players hide: their tags (<i>, </b>, <font ...>, <c.class>, <v Name>, <br/>) and
