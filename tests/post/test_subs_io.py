@@ -976,6 +976,28 @@ def test_dfxp_in_its_2006_namespaces_is_read_and_rewritten_in_place(tmp_path: Pa
     )
 
 
+def test_a_dfxp_root_over_ttml_parameters_or_content_is_read_at_its_rate(tmp_path: Path) -> None:
+    """A 2006 DFXP root with TTML's own ttp: namespace read 00:00:01:12 at the default 30 fps (1.4 s, not
+    1.48 at its 25), and one over TTML's body and p gave no cues, both in silence (a diff review)."""
+    old, ttml = "http://www.w3.org/2006/10/ttaf1", "http://www.w3.org/ns/ttml"
+    mixed = tmp_path / "mixed.dfxp"
+    mixed.write_text(
+        f'<tt xmlns="{old}" xmlns:ttp="{ttml}#parameter" ttp:frameRate="25"><body><div>'
+        '<p begin="00:00:01:12" end="00:00:02:00">Frame</p></div></body></tt>\n'
+    )
+    assert [(c.start_s, c.end_s) for c in load_subtitles(mixed).cues] == [(1.48, 2.0)]
+    content = tmp_path / "content.dfxp"
+    content.write_text(
+        f'<tt xmlns="{old}" xmlns:t="{ttml}"><t:body><t:div><t:p begin="1s" end="2s">Hi</t:p></t:div>'
+        "</t:body></tt>\n"
+    )
+    sub = load_subtitles(content)
+    assert [(c.start_s, c.end_s, c.text) for c in sub.cues] == [(1.0, 2.0, "Hi")]
+    out = tmp_path / "out.dfxp"
+    write_subtitles(sub.retimed(lambda t: t + 0.5), out)
+    assert out.read_text() == content.read_text().replace('"1s" end="2s"', '"1.5s" end="2.5s"')
+
+
 def test_ttml_hour_and_minute_offsets_keep_the_millisecond(tmp_path: Path) -> None:
     path = _ttml(tmp_path, '<div><p begin="1h" end="1.001h">Late</p></div>')
     out = tmp_path / "o.ttml"

@@ -79,10 +79,15 @@ class TtmlCue:
 
 
 def _time_base(root: ET.Element, ns: str = TT_NS) -> TimeBase:
-    ttp = f"{{{ns}#parameter}}"
+    # a DFXP root may carry TTML's own ttp: namespace (a 25 fps file was read at the default 30 in silence)
+    params = [f"{{{ns}#parameter}}"] + ([f"{{{TT_NS}#parameter}}"] if ns != TT_NS else [])
+
+    def get(name: str) -> str | None:
+        return next((v for p in params if (v := root.get(p + name)) is not None), None)
 
     def num(name: str, default: str) -> str:
-        return root.get(ttp + name, default).strip()
+        value = get(name)
+        return (default if value is None else value).strip()
 
     if num("timeBase", "media") != "media":
         raise ValueError(f"ttp:timeBase {num('timeBase', 'media')!r} is not supported (only 'media')")
@@ -91,9 +96,9 @@ def _time_base(root: ET.Element, ns: str = TT_NS) -> TimeBase:
         mult = num("frameRateMultiplier", "1 1").split()
         multiplier = Fraction(int(mult[0]), int(mult[1])) if len(mult) == 2 else Fraction(1)
         sub = int(num("subFrameRate", "1"))
-        has_rate = root.get(ttp + "frameRate") is not None
+        has_rate = get("frameRate") is not None
         # TTML1 (ttp:tickRate): by default a tick is a sub-frame of the effective rate (29.97 fps, not 30)
-        given = root.get(ttp + "tickRate")
+        given = get("tickRate")
         tick = float(given) if given is not None else float(nominal * multiplier * sub) if has_rate else 1.0
     except (ValueError, ZeroDivisionError) as exc:
         raise ValueError(f"a ttp: time parameter is not a number ({exc})") from None
@@ -267,8 +272,11 @@ def read_ttml(text: str) -> tuple[list[TtmlCue], TimeBase]:
             visit(child, begin, end, space)
 
     body = root.find(f"{{{ns}}}body")
-    if body is None:
-        return [], tb
+    if body is None:  # a DFXP root over TTML's body and p (mixed exports): their namespace is the content's
+        body = next((el for o in _TT_NAMESPACES if (el := root.find(f"{{{o}}}body")) is not None), None)
+        if body is None:
+            return [], tb
+        ns = body.tag[1 : body.tag.index("}")]
     visit(body, 0.0, None, root.get(_XML_SPACE, "default"))
     # the <p> start tags in the text, in document order, with where their times sit
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
