@@ -902,3 +902,67 @@ def test_a_scene_no_day_is_open_to_is_named_without_the_solver() -> None:
             "the days the scenes need + 5)",
         ]
     )
+
+
+def test_a_same_day_group_longer_than_the_working_day_is_refused_before_any_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """5 h + 4 h to shoot on one 8 h day: refused up front naming the group and both durations (a short
+    --time-limit let the explanation's re-solves time out and blame calendar.max_days too)."""
+    import reelkit.produce.shoot as shoot
+
+    def no_solve(*a: Any, **k: Any) -> None:
+        raise AssertionError("solved")
+
+    monkeypatch.setattr(shoot, "_build", no_solve)
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 5},
+            scenes=[scene("1", 5), scene("2", 4), scene("3", 1)],
+            constraints={"same_day": [{"scenes": ["3", "1"]}, {"scenes": ["1", "2"]}]},
+        )
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, OPTS)
+    assert str(info.value) == (
+        "no shooting schedule satisfies every constraint: the scenes of constraints.same_day[1] (1, 2) take "
+        "9 h, more than a working day of 8 h (calendar.hours_per_day); split the group or lengthen the "
+        "working day"
+    )
+    assert info.value.conflicts == [
+        "scenes 1, 2 on the same day (constraints.same_day[1])",
+        "working hours: 8 h a day (calendar.hours_per_day)",
+    ]
+
+
+def test_an_explanation_whose_checks_ran_out_of_time_says_it_may_not_be_minimal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each shrinking re-solve gets a tenth of the time limit; one cut short kept the group it tested as if it
+    were needed, and the message still said "these conflict". Here every re-solve is cut short."""
+    import reelkit.produce.shoot as shoot
+
+    real = shoot._solver
+
+    def starved(opts: SolveOptions, *, workers: int | None = None, time_limit: float | None = None) -> Any:
+        s = real(opts, workers=workers, time_limit=time_limit)
+        if time_limit is not None:  # a re-solve of the explanation: no search at all
+            s.parameters.max_number_of_conflicts = 0
+            s.parameters.cp_model_presolve = False
+        return s
+
+    monkeypatch.setattr(shoot, "_solver", starved)
+    p = parse_production(
+        prod(
+            calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 2},
+            scenes=[scene("1", 6), scene("2", 6), scene("3", 6)],
+        )
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_shoot(p, OPTS)
+    window = "the shoot ends within 2 working days of its start (calendar.max_days)"
+    hours = "working hours: 8 h a day (calendar.hours_per_day)"
+    assert sorted(info.value.conflicts) == [window, hours]
+    assert "these constraints conflict, possibly not all of them: " in str(info.value)
+    assert str(info.value).endswith("; give a longer --time-limit to narrow the list)")
+    assert "the time ran out checking " in str(info.value)

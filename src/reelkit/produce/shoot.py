@@ -877,33 +877,41 @@ def _solver(
     return solver
 
 
-def _explain(prod: Production, opts: SolveOptions) -> list[str]:
-    """A small set of constraint groups that cannot hold together (deletion-minimised core)."""
+def _explain(prod: Production, opts: SolveOptions) -> tuple[list[str], list[str]]:
+    """A small set of constraint groups that cannot hold together (deletion-minimised core), and those of
+    them whose check ran out of time: they were kept though they may not be needed (the set may not be
+    minimal)."""
     built = _build(prod, explain=True)
     groups = built.groups
     index_to_key = {v.index: k for k, v in groups.lits.items()}
     solver = _solver(opts, workers=1)
     status = solver.solve(built.model)
     if status != cp_model.INFEASIBLE:
-        return []
+        return [], []
     core = [index_to_key[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index_to_key]
     if not core:
         core = list(groups.lits)
 
-    def infeasible(keys: Sequence[str]) -> bool:
+    def solve_without(keys: Sequence[str]) -> cp_model.CpSolverStatus:
         built.model.clear_assumptions()
         built.model.add_assumptions([groups.lits[k] for k in keys])
         # groups left out must not constrain: they are free literals, the solver may set them false
         s = _solver(opts, workers=1, time_limit=max(1.0, opts.time_limit / 10))
-        return s.solve(built.model) == cp_model.INFEASIBLE
+        return s.solve(built.model)
 
     kept = list(core)
+    unsure: list[str] = []
     for key in list(core):
         trial = [k for k in kept if k != key]
-        if trial and infeasible(trial):
+        if not trial:
+            continue
+        status = solve_without(trial)
+        if status == cp_model.INFEASIBLE:
             kept = trial
+        elif status == cp_model.UNKNOWN:  # cut short: kept without knowing it is needed
+            unsure.append(key)
     kept.sort(key=lambda k: k == "visits")  # the rule after the constraints of the file it binds
-    return [groups.text[k] for k in kept]
+    return [groups.text[k] for k in kept], [groups.text[k] for k in unsure]
 
 
 def _order_block(prod: Production, ids: list[str]) -> list[str]:
@@ -1102,6 +1110,21 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
             "the precedences form a cycle, so no order satisfies them: " + "; ".join(conflicts),
             conflicts=conflicts,
         )
+    cal = prod.calendar
+    for k, g in enumerate(prod.constraints.same_day):  # no day can hold it: refused before any solve
+        group = [prod.scene(sid) for sid in dict.fromkeys(g.scenes)]
+        if sum(sc.seconds for sc in group) > cal.seconds:
+            ids = ", ".join(g.scenes)
+            hours = sum(sc.duration for sc in group)
+            raise InfeasibleError(
+                f"no shooting schedule satisfies every constraint: the scenes of constraints.same_day[{k}] "
+                f"({ids}) take {hours:g} h, more than a working day of {cal.hours_per_day:g} h "
+                "(calendar.hours_per_day); split the group or lengthen the working day",
+                conflicts=[
+                    f"scenes {ids} on the same day (constraints.same_day[{k}])",
+                    f"working hours: {cal.hours_per_day:g} h a day (calendar.hours_per_day)",
+                ],
+            )
     built = _build(prod, explain=False)
     open_days: dict[int, list[int]] = defaultdict(list)
     for si, d in built.x:
@@ -1123,11 +1146,18 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
             raise InfeasibleError(
                 f"no shooting schedule satisfies every constraint: {named}{more}", conflicts=conflicts
             )
-        conflicts = _explain(prod, opts)
+        conflicts, unsure = _explain(prod, opts)
         if not conflicts:
             raise InfeasibleError(
                 "no shooting schedule satisfies every constraint; the conflicting ones were not isolated "
                 f"within the time limit ({opts.time_limit:g} s): give a longer --time-limit to name them"
+            )
+        if unsure:
+            raise InfeasibleError(
+                "no shooting schedule satisfies every constraint; these constraints conflict, possibly not "
+                f"all of them: {'; '.join(conflicts)} (the time ran out checking {'; '.join(unsure)}; give "
+                "a longer --time-limit to narrow the list)",
+                conflicts=conflicts,
             )
         raise InfeasibleError(
             "no shooting schedule satisfies every constraint; these conflict: " + "; ".join(conflicts),
