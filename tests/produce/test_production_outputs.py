@@ -945,6 +945,38 @@ def test_a_night_across_the_spring_clock_change_runs_its_real_hours(tmp_path: Pa
     assert Schedule.from_dict(json.loads(json.dumps(sched.to_dict()))) == sched
 
 
+def test_a_night_ending_in_the_repeated_autumn_hour_is_written_in_utc() -> None:
+    """20:00 plus 6.5 h on the night Lisbon's clocks go back ends at the second 01:30 (+00:00); written as
+    TZID=Europe/Lisbon:...T013000, which RFC 5545 3.3.5 reads as the first 01:30, the event was an hour
+    short. A time the zone's wall clock does not name once is written in UTC; the rest keep the TZID."""
+    prod = parse_production(
+        {
+            "name": "dst",
+            "calendar": {
+                "start": "2026-10-24",
+                "hours_per_day": 12,
+                "call_time": "20:00",
+                "rest_days": [],
+                "timezone": "Europe/Lisbon",
+            },
+            "people": [{"id": "ana", "daily_rate": 100}],
+            "locations": [{"id": "pier"}],
+            "scenes": [
+                {"id": "1", "duration": 3, "cast": ["ana"], "location": "pier", "day_night": "NIGHT"},
+                {"id": "2", "duration": 3.5, "cast": ["ana"], "location": "pier", "day_night": "NIGHT"},
+            ],
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    assert sched.days[0].scenes[-1].end_at == "2026-10-25T01:30+00:00"
+    text = person_calendar(sched, prod, "ana").decode()
+    assert "DTSTART;TZID=Europe/Lisbon:20261024T200000\r\n" in text
+    assert "DTEND:20261025T013000Z\r\n" in text
+    (ev,) = list(icalendar.Calendar.from_ical(text).walk("VEVENT"))
+    start, end = ev.decoded("dtstart"), ev.decoded("dtend")
+    assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 6.5 * 3600
+
+
 def test_a_person_id_with_the_csv_list_separator_is_refused() -> None:
     with pytest.raises(ProductionFormatError, match="cannot hold ';'"):
         parse_production(

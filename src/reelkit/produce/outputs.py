@@ -238,8 +238,8 @@ def person_calendar(
             start, end = at(mine[0].start), at(mine[-1].end)
             if end <= start:
                 end += timedelta(days=1)  # past midnight
-        ev.add("dtstart", start)
-        ev.add("dtend", end)
+        ev.add("dtstart", _as_written(start))
+        ev.add("dtend", _as_written(end))
         ev.add("summary", f"Shoot day {day.number}: scenes {', '.join(s.scene_id for s in mine)}")
         locs = list(dict.fromkeys(production.location(s.location).label for s in mine))
         ev.add("location", ", ".join(locs))
@@ -274,6 +274,16 @@ def person_calendar(
         )
     data: bytes = cal.to_ical()
     return data
+
+
+def _as_written(moment: datetime) -> datetime:
+    """``moment`` as an event writes it: in its zone (TZID and wall time) when that wall time is one instant,
+    in UTC when it is not: RFC 5545 3.3.5 reads a time in the repeated hour of an autumn change as the first
+    occurrence (an end at the second 01:30 in Lisbon was an hour short) and one skipped in spring is no time.
+    """
+    if moment.tzinfo is not None and moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset():
+        return moment.astimezone(UTC)
+    return moment
 
 
 _CANCELLED = "Cancelled: "
