@@ -63,6 +63,52 @@ def test_upload_infeasible_lists_conflicts(client: TestClient) -> None:
     assert "calendar.max_days" in r.text and 'class="conflict"' in r.text
 
 
+def test_upload_infeasible_shows_the_errors_own_message(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scenes with no open day: the page merged their reasons into one list of constraints "that
+    conflict" under a fixed sentence; it shows the error's message, naming each scene with its reasons. With
+    no conflicts isolated in time the advice to allow more time was dropped; it is shown."""
+    prod = {
+        "name": "p",
+        "calendar": {"start": "2026-03-02", "max_days": 5},
+        "people": [
+            {"id": "ann", "name": "Ann", "available": [{"start": "2026-04-01", "end": "2026-04-03"}]},
+            {"id": "bob", "name": "Bob", "available": [{"start": "2026-05-01", "end": "2026-05-03"}]},
+        ],
+        "locations": [{"id": "A", "name": "Studio"}],
+        "scenes": [
+            {"id": "s1", "duration": 2, "location": "A", "cast": ["ann"]},
+            {"id": "s2", "duration": 2, "location": "A", "cast": ["bob"]},
+            {"id": "s3", "duration": 2, "location": "A"},
+        ],
+    }
+    r = client.post("/produce/stripboard", files={"file": ("p.yaml", yaml.safe_dump(prod).encode())})
+    assert r.status_code == 409
+    window = "the shoot ends within 5 working days of its start (calendar.max_days)"
+    assert (
+        "<p>no shooting schedule satisfies every constraint: scene s1 has no day open to it (availability of "
+        f"Ann (2026-04-01 to 2026-04-03) and {window}); scene s2 has no day open to it (availability of Bob "
+        f"(2026-05-01 to 2026-05-03) and {window})</p>"
+    ) in r.text
+    assert "These constraints conflict" not in r.text
+
+    from reelkit.errors import InfeasibleError
+    from reelkit.produce import shoot
+
+    advice = (
+        "no shooting schedule satisfies every constraint; the conflicting ones were not isolated within the "
+        "time limit (5 s): give a longer --time-limit to name them"
+    )
+
+    def not_isolated(*args: object, **kwargs: object) -> None:
+        raise InfeasibleError(advice)
+
+    monkeypatch.setattr(shoot, "plan_shoot", not_isolated)
+    r = client.post("/produce/stripboard", files={"file": ("p.yaml", yaml.safe_dump(prod).encode())})
+    assert r.status_code == 409 and f"<p>{advice}</p>" in r.text
+
+
 def test_json_plan_api(client: TestClient) -> None:
     r = client.post("/v1/produce/plan?time_limit=5", json=PROD)
     assert r.status_code == 200, r.text

@@ -1,7 +1,7 @@
 """Pre-production routes: a stripboard page for an uploaded production file, and the plan as JSON.
 
 ``GET /produce/stripboard`` shows an upload form; ``POST /produce/stripboard`` (multipart ``file``) solves the
-schedule and shows the stripboard, or the errors naming each invalid field, or the conflicting constraints.
+schedule and shows the stripboard, or the errors naming each invalid field, or why no schedule exists.
 ``POST /v1/produce/plan`` takes the production as JSON and answers the schedule (422 naming fields for an
 invalid production; 409 with ``conflicts`` when no schedule exists); it needs the API token when reads are
 protected, like every read endpoint. The pages are off when the web pages are (or reads are protected).
@@ -92,7 +92,7 @@ async def stripboard_upload(
             request,
             state,
             409,
-            error="No schedule satisfies every constraint.",
+            error=str(exc),  # its own words: each scene with no open day and why, or to allow more time
             conflicts=exc.conflicts,
             time_limit=time_limit,
         )
