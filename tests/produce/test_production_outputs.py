@@ -1200,3 +1200,42 @@ def test_a_deleted_earlier_calendar_still_gets_its_cancellations_from_the_earlie
         for f in (tmp_path / "calendars").iterdir():
             f.unlink()
         assert write_plan(after, second, tmp_path).cancelled == {}
+
+
+def test_deleted_calendars_of_two_dropped_people_whose_ids_slug_alike_get_one_calendar_each(
+    tmp_path: Path,
+) -> None:
+    """山田 and 田中 both slug to "person" (person.ics and person_.ics in the first plan); with their
+    calendars deleted and both dropped, their cancellations were made from the earlier schedule.json into
+    one person.ics (Yamada's) for the two of them. Each gets their own, named as write_plan names them."""
+
+    def jp(casts: list[str]) -> Production:
+        return parse_production(
+            {
+                "name": "jp",
+                "calendar": {"start": "2026-03-02"},
+                "people": [{"id": "山田", "name": "Yamada"}, {"id": "田中", "name": "Tanaka"}, {"id": "x"}],
+                "locations": [{"id": "a"}],
+                "scenes": [
+                    {"id": str(i), "duration": 8, "location": "a", "cast": [c]} for i, c in enumerate(casts)
+                ],
+            }
+        )
+
+    opts = SolveOptions(time_limit=5)
+    first = jp(["山田", "田中", "x"])
+    before = plan_shoot(first, opts)
+    files = write_plan(before, first, tmp_path)
+    assert sorted(p.name for p in files.calendars.values()) == ["person.ics", "person_.ics", "x.ics"]
+    days = {c.person_id: c.work_days for c in before.people}
+    for f in (tmp_path / "calendars").iterdir():
+        f.unlink()
+    second = jp(["x", "x", "x"])
+    files = write_plan(plan_shoot(second, opts), second, tmp_path)
+    cals = tmp_path / "calendars"
+    assert files.cancelled == {cals / "person.ics": 1, cals / "person_.ics": 1}
+    for name, pid, label in (("person.ics", "山田", "Yamada"), ("person_.ics", "田中", "Tanaka")):
+        cal = icalendar.Calendar.from_ical((cals / name).read_bytes())
+        assert str(cal["x-wr-calname"]) == f"jp — {label}"
+        (d,) = days[pid]
+        assert list(_events(cals / name).values()) == [(d, "CANCELLED", "Cancelled: Shoot day")]

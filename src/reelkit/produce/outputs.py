@@ -390,7 +390,8 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     }
     owner = {_uid_stem(schedule.production, pid): pid for pid in cals}
     mine: dict[str, list[icalendar.Event]] = {}
-    orphans: dict[Path, tuple[icalendar.Calendar, list[icalendar.Event]]] = {}
+    # by file and person: two people dropped whose ids slug alike get a calendar each, not one between them
+    orphans: dict[tuple[Path, str], tuple[icalendar.Calendar, list[icalendar.Event]]] = {}
     seen: set[str] = set()
     for old, old_cal in _earlier_calendars(out / "calendars", schedule.production):
         for ev in old_cal.events:
@@ -402,7 +403,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             if stem in owner:
                 mine.setdefault(owner[stem], []).append(ev)
             else:
-                orphans.setdefault(old, (old_cal, []))[1].append(ev)
+                orphans.setdefault((old, ""), (old_cal, []))[1].append(ev)
     # a day the earlier schedule.json gave someone whose earlier calendar is gone (deleted, moved): its
     # cancellation is made from the schedule alone (all day: a calendar matches it by its UID)
     for pid, days in _earlier_days(out / "schedule.json", schedule.production).items():
@@ -423,12 +424,12 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
                 label = next((x.label for x in production.people if x.id == pid), pid)
                 own = icalendar.Calendar()
                 own.add("x-wr-calname", icalendar.vText(f"{schedule.production} — {label}"))
-                orphans.setdefault(path, (own, []))[1].append(ev)
+                orphans.setdefault((path, pid), (own, []))[1].append(ev)
     cancelled: dict[Path, int] = {}
     for pid, events in mine.items():
         contents[cals[pid]] = person_calendar(schedule, production, pid, stamp=stamp, cancelled=events)
         cancelled[cals[pid]] = len(events)
-    for old, (old_cal, events) in orphans.items():
+    for (old, _), (old_cal, events) in orphans.items():
         name = old.stem
         while name.lower() in used:  # the file now belongs to someone else: the old name, made unique
             name += "_"
