@@ -415,6 +415,46 @@ def test_a_store_held_by_another_writer_is_one_line(
     )
 
 
+def test_a_full_disk_during_an_import_is_one_line_and_the_import_stays_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk mid-import ended in two chained tracebacks (the OperationalError, then 'cannot rollback -
+    no transaction is active': SQLite had already rolled back) and exit 1."""
+    import sqlite3
+
+    from reelkit.service import ingest
+    from reelkit.service.store import SQLiteStore
+    from reelkit.testing.cli import run_cli
+
+    chunks = ingest.dataset_events
+    monkeypatch.setattr(ingest, "dataset_events", lambda ds, chunk: chunks(ds, 100))
+    append = SQLiteStore._append
+    calls = []
+
+    def full(self: SQLiteStore, con: sqlite3.Connection, *args: Any, **kwargs: Any) -> tuple[int, int]:
+        calls.append(1)
+        if len(calls) == 2:  # the second chunk: SQLite rolls back by itself on SQLITE_FULL
+            con.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return append(self, con, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteStore, "_append", full)
+    ratings = write_ratings(tmp_path / "r.csv")
+    code, _, err = run_cli(capsys, "import", "--data-dir", str(tmp_path / "d"), "--ratings", str(ratings))
+    assert code == 2 and err.count("\n") == 1, err
+    assert err == (
+        f"error: {tmp_path / 'd' / 'reelkit.db'}: disk full while storing events (100 stored; free space and "
+        "run again to complete)\n"
+    )
+    store = open_store(tmp_path / "d")
+    try:
+        assert store.count_events() == 100 and list(ingest.pending_imports(store).values()) == [
+            str(ratings.resolve())
+        ]
+    finally:
+        store.close()
+
+
 def test_opening_a_store_another_writer_holds_says_busy_not_unwritable(tmp_path: Path) -> None:
     import sqlite3
 

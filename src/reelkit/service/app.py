@@ -44,6 +44,7 @@ from reelkit.service.errors import (
     EventConflictError,
     MemberExistsError,
     NoModelError,
+    StoreFullError,
     UnknownReferenceError,
 )
 from reelkit.service.metrics import Metrics, MetricsMiddleware
@@ -193,6 +194,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReelkitError)
     async def reelkit_error(request: Request, exc: ReelkitError) -> Response:
         fields: list[tuple[str, str]] = []
+        message = str(exc)
         if isinstance(exc, UnknownReferenceError):
             status, fields = 404, [(loc, f"unknown id {value!r}") for loc, value in exc.fields]
         elif isinstance(exc, EventConflictError):
@@ -206,14 +208,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             status = 404
         elif isinstance(exc, NoModelError):
             status = 503
+        elif isinstance(exc, StoreFullError):  # the server's disk, not the request: nothing was stored
+            log.error("request %s failed: %s", request.url.path, exc)
+            status, message = 507, "the server's storage is full; nothing was stored, retry later"
         elif isinstance(exc, UserInputError):
             status = 400
         else:
             log.error("request %s failed: %s", request.url.path, exc)
             status = 500
         if _wants_html(request):
-            return _html_error(request, status, str(exc))
-        return _error(status, str(exc), fields)
+            return _html_error(request, status, message)
+        return _error(status, message, fields)
 
     @app.exception_handler(sqlite3.OperationalError)
     async def busy(request: Request, exc: sqlite3.OperationalError) -> Response:

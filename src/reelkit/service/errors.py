@@ -9,6 +9,7 @@ __all__ = [
     "MemberExistsError",
     "NoModelError",
     "StoreError",
+    "StoreFullError",
     "StoreLocationError",
     "UnknownReferenceError",
 ]
@@ -21,6 +22,19 @@ class StoreError(ReelkitError):
 class StoreLocationError(StoreError, UserInputError):
     """The data folder given is not a usable store: not a database, read-only, or not there (the CLI exits
     2: the user points at another folder)."""
+
+
+class StoreFullError(StoreError):
+    """A write failed for want of space (or an I/O error, most often the same): SQLite rolled the
+    transaction back, so what was stored before stays. ``path`` is the database, ``reason`` the short
+    cause ("disk full"); the CLI exits 2, as the user frees space and runs again."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
 
 
 class UnknownReferenceError(UnknownIdError):

@@ -22,6 +22,7 @@ import pandas as pd
 from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.progress import SILENT, Progress
+from reelkit.service.errors import StoreFullError
 from reelkit.service.store import EventRecord, MemberRecord, Store, TitleRecord
 
 __all__ = ["ImportSummary", "dataset_events", "import_dataset"]
@@ -314,7 +315,15 @@ def import_dataset(
     n_chunks = max(1, math.ceil(ds.n_events / chunk))
     with progress.task("storing events", total=n_chunks) as task:
         for batch in dataset_events(ds, chunk):
-            res = store.append_events(batch)
+            try:
+                res = store.append_events(batch)
+            except StoreFullError as exc:  # the chunk was rolled back; the pending note stays
+                raise StoreFullError(
+                    f"{exc.path}: {exc.reason} while storing events ({stored:,} stored; free space and run "
+                    "again to complete)",
+                    path=exc.path,
+                    reason=exc.reason,
+                ) from None
             stored += res.stored
             dup += res.duplicates
             task.advance()

@@ -55,6 +55,7 @@ from reelkit.service.errors import (
     EventConflictError,
     MemberExistsError,
     StoreError,
+    StoreFullError,
     StoreLocationError,
     UnknownReferenceError,
 )
@@ -359,6 +360,11 @@ class SQLiteStore:
                 what = "is not a reelkit store (not an SQLite database); give another --data-dir"
             elif "malformed" in text:  # SQLITE_CORRUPT: damaged, not unwritable
                 what = f"is damaged ({text}); restore it from a backup, or give another --data-dir"
+            elif "full" in text or "disk I/O error" in text:
+                what = (
+                    f"cannot be used ({text}: disk full or not writable); free space or give another "
+                    "--data-dir"
+                )
             else:
                 what = f"cannot be used ({text}; is the folder writable?); give another --data-dir"
             raise StoreLocationError(f"{self.path}: {what}") from None
@@ -392,17 +398,31 @@ class SQLiteStore:
             con.execute("BEGIN IMMEDIATE")  # busy past the timeout: OperationalError (the server's 503)
             try:
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            try:
                 con.execute("COMMIT")
-            except BaseException:
-                # a failed COMMIT (disk full, I/O error) may leave the transaction open: end it
+            except BaseException as exc:
+                # SQLite has already rolled back after a full disk or an I/O error (a second ROLLBACK
+                # fails: "no transaction is active"); a failed COMMIT may leave it open: end it
                 if con.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         con.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and (full := self._full(exc)) is not None:
+                    raise full from None
                 raise
+
+    def _full(self, exc: sqlite3.OperationalError) -> StoreFullError | None:
+        """The store's error for a write that failed for want of space (SQLITE_FULL, or SQLITE_IOERR,
+        which a full disk gives as often as a read-only one); None for any other error (busy: the
+        server's 503)."""
+        text = str(exc)
+        if "full" in text:
+            reason = "disk full"
+        elif "disk I/O error" in text:
+            reason = "disk full or not writable"
+        else:
+            return None
+        return StoreFullError(
+            f"{self.path}: {reason} ({text}); free space and run again", path=str(self.path), reason=reason
+        )
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
