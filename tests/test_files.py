@@ -375,3 +375,46 @@ def test_a_symbolic_link_loop_is_refused_not_a_traceback(tmp_path: Path) -> None
         atomic_write_text(loop, "{}")
     assert loop.is_symlink() and os.readlink(loop) == "lp"
     assert resolve_path(tmp_path / "x" / ".." / "f") == tmp_path.resolve() / "f"
+
+
+def test_readers_refuse_a_fifo_before_opening_it_and_name_a_folder_or_a_link_loop(tmp_path: Path) -> None:
+    """A FIFO given as input hung for ever (subs check, schedule solve, crew match, forecast, video qc: the
+    read waited for a writer); a folder was 'no such samples file' and a link loop 'no such file'."""
+    import threading
+
+    from reelkit.cli.cache_plan import _read_samples
+    from reelkit.media import probe
+    from reelkit.post.subs import load_subtitles
+    from reelkit.produce.production import read_structured
+    from reelkit.produce.talent import read_instance
+    from reelkit.stream.cache.trace import read_trace
+
+    fifo = tmp_path / "x.fifo"
+    os.mkfifo(fifo)
+    # without the check a reader blocks in open(): a writer that opens and closes at once lets it go on (to
+    # another error, so the test fails instead of hanging)
+    writer = threading.Thread(target=lambda: os.close(os.open(fifo, os.O_WRONLY)), daemon=True)
+    writer.start()
+    loop = tmp_path / "lp"
+    loop.symlink_to(loop)
+    readers = [load_subtitles, read_instance, read_structured, probe, read_trace, _read_samples]
+    try:
+        for read in readers:
+            with pytest.raises(DataFormatError) as info:
+                read(fifo)
+            assert str(info.value) == f"{fifo}: is a pipe or device, not a file: give a file", read
+            with pytest.raises(DataFormatError) as info:
+                read(loop)
+            assert str(
+                info.value
+            ) == f"{loop}: is a symbolic link loop (it leads back to itself); remove " + (
+                "the link or give another path"
+            ), read
+        with pytest.raises(DataFormatError, match=r": is a folder; give a samples file \(timestamp,mbps\)$"):
+            _read_samples(tmp_path)
+        with pytest.raises(DataFormatError, match=r"x.csv: no such samples file; check the path$"):
+            _read_samples(tmp_path / "x.csv")
+    finally:
+        if writer.is_alive():  # nothing opened the FIFO: let the writer's open return
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(5)

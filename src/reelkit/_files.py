@@ -100,6 +100,31 @@ def is_special(path: str | os.PathLike[str]) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+NOT_A_FILE = "is a pipe or device, not a file: give a file"
+
+
+def check_input_file(
+    path: str | os.PathLike[str], error: type[ReelkitError], folder: str, missing: str = "no such file"
+) -> Path:
+    """``path`` as a Path when it is a regular file (a link followed) to read; otherwise raises ``error``
+    (as :func:`check_output_file` does): ``missing`` (``"no such trace file"``) when nothing is there, a
+    symbolic link loop as one (it does not exist for :meth:`Path.exists`), ``folder`` (``"is a folder,
+    not a subtitle file"``) for a folder, and a FIFO or device before it is opened: reading a FIFO waits
+    for a writer, for ever."""
+    p = Path(path)
+    if is_link_loop(p):
+        problem = LINK_LOOP
+    elif p.is_dir():
+        problem = folder
+    elif is_special(p):
+        problem = NOT_A_FILE
+    elif not p.is_file():
+        problem = f"{missing}; check the path"
+    else:
+        return p
+    raise _refusal(error, p, problem)
+
+
 def check_output_file(
     path: str | os.PathLike[str],
     error: type[ReelkitError],

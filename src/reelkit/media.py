@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from reelkit._files import atomic_path
+from reelkit._files import atomic_path, check_input_file
 from reelkit.errors import MediaError, TimeLimitError, ToolError
 
 __all__ = [
@@ -483,12 +483,7 @@ def layout_channels(layout: str | None) -> tuple[str, ...] | None:
 
 
 def _check_file(path: str | Path) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise MediaError("no such file; check the path", path=str(p))
-    if p.is_dir():
-        raise MediaError("is a folder, not a media file", path=str(p))
-    return p
+    return check_input_file(path, MediaError, "is a folder, not a media file")
 
 
 def probe(path: str | Path) -> MediaInfo:

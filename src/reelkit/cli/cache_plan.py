@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reelkit._files import check_input_file
 from reelkit.cli.cache_sim import TraceOpt, _check_plot_path, _gb, _save_figure, _split
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
 from reelkit.errors import ConfigError, DataFormatError
@@ -235,8 +236,9 @@ def _read_samples(path: Path) -> tuple[Any, Any]:
 
     from reelkit.stream.advice import MAX_SAMPLE_MBPS, MAX_SAMPLE_TIME_S
 
-    if not path.is_file():
-        raise DataFormatError("no such samples file", path=str(path))
+    check_input_file(
+        path, DataFormatError, "is a folder; give a samples file (timestamp,mbps)", "no such samples file"
+    )
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = [(no, r) for no, r in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in r)]

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from reelkit._files import atomic_write_bytes, atomic_write_text
+from reelkit._files import atomic_write_bytes, atomic_write_text, check_input_file
 from reelkit.config import error_message
 from reelkit.errors import DataFormatError
 
@@ -645,11 +645,7 @@ _TOO_DEEP = "nested too deeply (lists or mappings hundreds of levels inside each
 
 def read_structured(path: str | Path) -> Any:
     """Parsed YAML or JSON (by extension; YAML otherwise, which also reads JSON)."""
-    p = Path(path)
-    if p.is_dir():
-        raise ProductionFormatError("is a folder; give a YAML or JSON file", path=str(p))
-    if not p.exists():
-        raise ProductionFormatError("no such file; check the path", path=str(p))
+    p = check_input_file(path, ProductionFormatError, "is a folder; give a YAML or JSON file")
     try:
         text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
     except UnicodeDecodeError as exc:

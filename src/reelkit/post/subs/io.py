@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from reelkit._files import atomic_write_bytes, check_output_file
+from reelkit._files import atomic_write_bytes, check_input_file, check_output_file
 from reelkit.errors import ConfigError, DataFormatError, ReelkitWarning
 
 __all__ = [
@@ -743,11 +743,7 @@ def load_subtitles(
     """Read a subtitle file (format from the content, else the extension; encoding detected). ``fps``: the
     frame rate of the picture it goes with: a MicroDVD file without a frame-rate line counts its frames
     (else 23.976 is assumed), and is written back in them; a note says which rate was used."""
-    p = Path(path)
-    if not p.exists():
-        raise DataFormatError("no such file; check the path", path=str(p))
-    if p.is_dir():
-        raise DataFormatError("is a folder, not a subtitle file", path=str(p))
+    p = check_input_file(path, DataFormatError, "is a folder, not a subtitle file")
     data = p.read_bytes()
     text, enc, bom = decode_text(data, path=str(p), encoding=encoding)
     if text.startswith("\ufeff"):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reelkit._files import check_input_file
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError
 
 from .instance import TalentInstance
@@ -36,11 +37,8 @@ class _Tok:
 
 def read_instance(path: str | Path) -> TalentInstance:
     """Read a talent-scheduling instance; the format follows from the extension, else from the content."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except IsADirectoryError as exc:
-        raise DataFormatError("is a directory, not an instance file", path=str(p)) from exc
+    p = check_input_file(path, DataFormatError, "is a directory, not an instance file")
+    raw = p.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit._files import atomic_path, csv_records
+from reelkit._files import atomic_path, check_input_file, csv_records
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError, ReelkitWarning
 
 __all__ = [
@@ -502,13 +502,12 @@ def _read_oracle(path: Path) -> RequestTrace:
 def read_trace(path: str | Path, *, fmt: TraceFormat | None = None) -> RequestTrace:
     """Read a CSV, Parquet or oracleGeneral trace; bad input raises :class:`DataFormatError` naming
     file:line."""
-    p = Path(path)
-    if p.is_dir():
-        raise DataFormatError(
-            "is a folder; give a trace file (.csv, .parquet or .oracleGeneral)", path=str(p)
-        )
-    if not p.is_file():
-        raise DataFormatError("no such trace file", path=str(p))
+    p = check_input_file(
+        path,
+        DataFormatError,
+        "is a folder; give a trace file (.csv, .parquet or .oracleGeneral)",
+        "no such trace file",
+    )
     kind = fmt or trace_format(p)
     if kind == "csv":
         return _read_csv(p)
