@@ -526,6 +526,31 @@ def test_trace_and_catalogue_are_written_as_a_pair(
     assert code == 2 and "object catalogue" in err and out.read_bytes() == before  # the trace is untouched
 
 
+def test_a_failed_catalogue_write_leaves_the_old_trace_and_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trace was replaced before the catalogue was written: a full disk at the catalogue left a new
+    trace beside the old catalogue (of other objects)."""
+    import errno
+
+    import reelkit._files
+
+    out = tmp_path / "pair.parquet"
+    catalogue = out.with_name("pair.parquet.objects.csv")
+    args = ("--days", "1", "--titles", "50", "--views-per-day", "200")
+    assert run(capsys, "cache", "synth", "-o", str(out), "--seed", "1", *args)[0] == 0
+    before = out.read_bytes(), catalogue.read_bytes()
+
+    def full(path: Path, text: str) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(reelkit._files, "atomic_write_text", full)
+    code, _, err = run(capsys, "cache", "synth", "-o", str(out), "--seed", "2", *args)
+    assert code == 2 and err == f"error: {catalogue}: No space left on device\n"
+    assert (out.read_bytes(), catalogue.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name, catalogue.name]  # no temporary left
+
+
 def test_review_three_cache_edges(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     import numpy as np
 

@@ -285,16 +285,32 @@ def compare_cmd(
 
 def _write_workload(workload: Any, out: Path) -> dict[str, Any]:
     """Write the trace and, next to it, its object catalogue (what ``reelkit cache plan`` pools by)."""
-    from reelkit._files import atomic_write_text
-    from reelkit.stream.cache import catalog_path, write_trace
+    from reelkit._files import atomic_path, atomic_write_bytes, atomic_write_text
+    from reelkit.stream.cache import catalog_path, trace_format, write_trace
 
     target = catalog_path(out)
     if target.is_dir():  # checked before the trace is replaced: the two are written as a pair
         raise ConfigError(f"{target}: is a folder; the trace's object catalogue is written there")
     catalog_text = workload.object_catalog().to_csv(index=False)
-    path = write_trace(workload.trace, out)
-    catalog = atomic_write_text(catalog_path(path), catalog_text)
-    return _summary(workload, path) | {"objects_file": str(catalog)}
+    kind = trace_format(out)
+    old = target.read_bytes() if target.is_file() else None
+    replaced = False
+    try:
+        # all or nothing: the trace is written (and synced) to a temporary file, then the catalogue is put
+        # in place, then the trace is renamed: a failed write of either (a full disk) replaces neither, and
+        # the old catalogue is put back should the last rename fail
+        with atomic_path(out, suffix=".csv.gz" if out.name.lower().endswith(".gz") else ".tmp") as tmp:
+            write_trace(workload.trace, tmp, fmt=kind, shown_as=out)
+            catalog = atomic_write_text(target, catalog_text)
+            replaced = True
+    except BaseException:
+        if replaced:
+            if old is None:
+                target.unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(target, old)
+        raise
+    return _summary(workload, out) | {"objects_file": str(catalog)}
 
 
 def _summary(workload: Any, path: Path) -> dict[str, Any]:

@@ -531,12 +531,20 @@ def _oracle_ids(trace: RequestTrace) -> npt.NDArray[np.uint64]:
     return out
 
 
-def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | None = None) -> Path:
-    """Write ``trace`` atomically in the format its name implies (or ``fmt``); returns the path."""
+def write_trace(
+    trace: RequestTrace,
+    path: str | Path,
+    *,
+    fmt: TraceFormat | None = None,
+    shown_as: str | Path | None = None,
+) -> Path:
+    """Write ``trace`` atomically in the format its name implies (or ``fmt``); returns the path.
+    ``shown_as``: the name messages give, when ``path`` is a temporary file to be renamed to it."""
     p = Path(path)
-    kind = fmt or trace_format(p)
+    name = Path(shown_as) if shown_as is not None else p
+    kind = fmt or trace_format(name)
     if p.is_dir():
-        raise ConfigError(f"{p}: is a folder; give a file name for the trace (e.g. trace.parquet)")
+        raise ConfigError(f"{name}: is a folder; give a file name for the trace (e.g. trace.parquet)")
     # what oracleGeneral cannot hold is said, not dropped in silence (a synth trace's 3 regions were gone
     # when the file was simulated)
     lost = []
@@ -573,7 +581,7 @@ def write_trace(trace: RequestTrace, path: str | Path, *, fmt: TraceFormat | Non
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
     if lost:
         warnings.warn(
-            f"{p}: oracleGeneral holds time, object, size and next use only; not kept: {'; '.join(lost)}",
+            f"{name}: oracleGeneral holds time, object, size and next use only; not kept: {'; '.join(lost)}",
             ReelkitWarning,
             stacklevel=2,
         )
