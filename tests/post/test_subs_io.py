@@ -669,6 +669,18 @@ def test_header_only_webvtt_is_an_empty_file_not_an_error(tmp_path: Path) -> Non
         load_subtitles(bad)
 
 
+def test_a_vtt_without_the_header_or_timing_lines_is_refused_not_an_empty_file(tmp_path: Path) -> None:
+    """'hello world' named .vtt passed as a WebVTT file of no cues (the same text as .srt was refused): only
+    a file that starts with the WEBVTT header may hold no cues."""
+    path = tmp_path / "g.vtt"
+    path.write_text("hello world\nnot a subtitle\n")
+    with pytest.raises(DataFormatError) as info:
+        load_subtitles(path)
+    assert str(info.value) == f"{path}: no VTT cues found (no 'start --> end' timing lines)"
+    path.write_text("\ufeffWEBVTT - a title\r\n\r\nNOTE nothing yet\r\n")
+    assert load_subtitles(path).cues == []
+
+
 @pytest.mark.parametrize("end", ["00:00:04,5000", "00:00:xx", "00:00:08,00O", "00:00:04,500-"])
 def test_an_end_time_with_stray_characters_is_refused(tmp_path: Path, end: str) -> None:
     """A readable prefix of the end time was taken and the rest written back after re-timing."""

@@ -512,8 +512,10 @@ def _parse_srt_vtt(
         if start < 0 or end < 0:
             notes.append(f"cue {len(cues)} ({a} --> {b}) has a time before zero")
         i = j
-    # a WebVTT file of its header (and notes) alone is an empty file, as an empty SRT is
-    if not cues and text.strip() and not (fmt == "vtt" and "-->" not in text):
+    # a WebVTT file of its header (and notes) alone is an empty file, as an empty SRT is; text without the
+    # header is no WebVTT file, empty or not
+    header = re.match(r"WEBVTT(?:[ \t]|\r?$)", text.lstrip("\ufeff"), re.M) is not None
+    if not cues and text.strip() and not (fmt == "vtt" and header and "-->" not in text):
         raise DataFormatError(f"no {fmt.upper()} cues found (no 'start --> end' timing lines)", path=path)
     return cues, spans, notes, inline
 
