@@ -308,6 +308,18 @@ def test_samples_read_outages_and_naive_iso_times_as_utc(
         ("timestamp,mbps\n1700000000,5\n1e300,5\n", [], "s.csv:3: timestamp '1e300' is outside 1970-2100"),
         ("timestamp,mbps\n-1e12,5\n", [], "s.csv:2: timestamp '-1e12' is outside 1970-2100"),
         ("timestamp,mbps\n2100-01-02T00:00Z,5\n", [], "s.csv:2: timestamp '2100-01-02T00:00Z' is outside"),
+        # --at and --title within the same bounds: 1e308 and -5 were taken, a:1e308 said "download inf min"
+        (
+            "timestamp,mbps\n1700000000,5\n",
+            ["--at", "1e308"],
+            "error: --at '1e308': give a time from 1970 to 2100 (unix seconds 0..4102444800)",
+        ),
+        ("timestamp,mbps\n1700000000,5\n", ["--at", "-5"], "error: --at '-5': give a time from 1970 to 2100"),
+        (
+            "timestamp,mbps\n1700000000,5\n",
+            ["--title", "a:1e308"],
+            "error: --title 'a:1e308': the duration is at most 1,000,000 s (about 11 days)",
+        ),
     ],
 )
 def test_advise_bad_input(

@@ -289,6 +289,10 @@ def _read_samples(path: Path) -> tuple[Any, Any]:
     return times, mbps
 
 
+#: the longest title --title takes, seconds (as the service's play events): 1e308 advised "download inf min"
+MAX_TITLE_S = 1_000_000
+
+
 def _parse_title(text: str) -> tuple[str, float]:
     tid, sep, dur = text.rpartition(":")
     try:
@@ -297,6 +301,8 @@ def _parse_title(text: str) -> tuple[str, float]:
         seconds = float("nan")
     if not sep or not tid or not 0 < seconds < math.inf:
         raise ConfigError(f"--title {text!r}: expected ID:DURATION_S, for example tt0111161:8520")
+    if seconds > MAX_TITLE_S:
+        raise ConfigError(f"--title {text!r}: the duration is at most {MAX_TITLE_S:,} s (about 11 days)")
     return tid, seconds
 
 
@@ -327,7 +333,7 @@ def advise_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Stream, download now, or wait: will this network hold the quality for these titles?"""
-    from reelkit.stream.advice import AdviceConfig, NetworkProfile, TitleToWatch, advise
+    from reelkit.stream.advice import MAX_SAMPLE_TIME_S, AdviceConfig, NetworkProfile, TitleToWatch, advise
 
     titles = [TitleToWatch(*_parse_title(t), reason="requested") for t in title]
     if not titles:
@@ -340,6 +346,10 @@ def advise_cmd(
             raise ConfigError(f"--ladder {ladder!r}: expected numbers such as 300,750,1200") from None
         cfg = AdviceConfig(ladder_kbps=rungs)
     now = None if at is None else _parse_time(at)
+    if now is not None and not 0 <= now <= MAX_SAMPLE_TIME_S:  # the samples' bounds: 1e308 was taken
+        raise ConfigError(
+            f"--at {at!r}: give a time from 1970 to 2100 (unix seconds 0..{MAX_SAMPLE_TIME_S:.0f})"
+        )
     times, mbps = _read_samples(samples)
     profile = NetworkProfile.from_samples(times, mbps, utc_offset_h=utc_offset)
     res = advise(profile, titles, quality_kbps=quality, now_s=now, config=cfg)
