@@ -566,6 +566,13 @@ def probe(path: str | Path) -> MediaInfo:
     return MediaInfo(str(p), duration, audio, video, subs, estimated, tc.group(1) if tc else None)
 
 
+def check_picture(info: MediaInfo) -> None:
+    """Refuse a first video stream of no size where the picture is needed: ffmpeg lists a damaged image or
+    stream ("Picture size 0x0 is invalid") as one, and decoding it failed later in ffmpeg's own words."""
+    if info.video and not (info.video[0].width and info.video[0].height):
+        raise MediaError("has no picture size (damaged?); ffmpeg cannot decode its video", path=info.path)
+
+
 #: ffmpeg's words (at ``-v error``) when a file's data ends before what its container lists, or a packet
 #: cannot be decoded: a decode's ``messages`` holding one say the file is damaged or cut short
 DAMAGED_WORDS = ("partial file", "Invalid data", "ended prematurely")

@@ -452,6 +452,22 @@ def test_errors(tmp_path: Path, clips: dict[str, Path]) -> None:
         video_qc(clips["freeze"], QCOptions(checks=("nope",)))
 
 
+def test_an_image_of_no_size_is_refused_before_the_decode(tmp_path: Path) -> None:
+    """A PNG with a 0x0 header named .mp4: ffmpeg lists a video stream of no size, and video qc and abr
+    package failed later with ffmpeg's internals ('Nothing was written into output file', exit 1)."""
+    from reelkit.stream.dash import package_dash
+
+    bad = tmp_path / "png.mp4"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(30))
+    message = f"{bad}: has no picture size (damaged?); ffmpeg cannot decode its video"
+    with pytest.raises(MediaError) as info:
+        video_qc(bad)
+    assert str(info.value) == message
+    with pytest.raises(MediaError) as info:
+        package_dash(bad, tmp_path / "stream")
+    assert str(info.value) == message and not (tmp_path / "stream").exists()
+
+
 @pytest.mark.media
 def test_ffmpeg_runs_end_at_the_time_limit() -> None:
     import time

@@ -451,6 +451,7 @@ def package_dash(
     info = media.probe(src)
     if not info.video:
         raise MediaError("has no video stream", path=str(src))
+    media.check_picture(info)
     if audio and not info.audio:
         raise MediaError("has no audio stream; package it without audio", path=str(src))
     # the exact rate: ffmpeg prints 23.98 for 24000/1001, and resampling to that duplicated a frame every

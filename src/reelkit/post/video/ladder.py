@@ -50,7 +50,7 @@ from reelkit._files import atomic_write_text, read_keyed_json, resolve_path
 from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
-from reelkit.media import VideoStream, local_output, probe, run_ffmpeg
+from reelkit.media import VideoStream, check_picture, local_output, probe, run_ffmpeg
 from reelkit.post.video.bdrate import bd_rate
 from reelkit.post.video.codecs import hevc_codec_string
 from reelkit.post.video.encode import (
@@ -264,6 +264,7 @@ def check_ladder_inputs(
     info = probe(source)
     if not info.video:
         raise MediaError("has no video stream", path=str(source))
+    check_picture(info)
     stream = info.video[0]
     width, height = stream.width, stream.height
     if min(width, height) < VMAF_MIN_SIDE:  # found after every candidate was encoded, as a libvmaf crash

@@ -61,7 +61,15 @@ import numpy as np
 import numpy.typing as npt
 
 from reelkit.errors import ConfigError, MediaError
-from reelkit.media import CORRUPT_WORDS, MediaInfo, ends_short, probe, run_ffmpeg, stream_ffmpeg
+from reelkit.media import (
+    CORRUPT_WORDS,
+    MediaInfo,
+    check_picture,
+    ends_short,
+    probe,
+    run_ffmpeg,
+    stream_ffmpeg,
+)
 from reelkit.post.audio import LEAD_IN_MIN_S
 from reelkit.post.findings import Finding, Severity, timecode
 
@@ -523,6 +531,7 @@ def video_qc(
         info = probe(path)
     if not info.video:
         raise MediaError("has no video stream; video QC needs one", path=str(path))
+    check_picture(info)
     vs = info.video[0]
     fps = float(vs.rate) if vs.rate else 25.0  # exact: 23.98 as printed labelled 2400 as 00:01:40:02
     tc0 = info.start_timecode  # the messages give the timecodes the file's own timecode track shows

@@ -37,7 +37,7 @@ import numpy as np
 
 from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, MediaError, ToolError, UserInputError
-from reelkit.media import ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg
+from reelkit.media import check_picture, ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg
 
 __all__ = [
     "FEATURES",
@@ -296,6 +296,7 @@ def measure_quality(
     for info, role in ((ref_info, "reference"), (dis_info, "distorted")):
         if not info.video:
             raise MediaError(f"has no video stream (needed as the {role})", path=info.path)
+        check_picture(info)
     rv, dv = ref_info.video[0], dis_info.video[0]
     W = width or rv.width
     H = height or rv.height

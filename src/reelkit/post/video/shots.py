@@ -48,7 +48,7 @@ from typing import Any, Literal
 from reelkit._files import atomic_write_text, read_keyed_json
 from reelkit.errors import ConfigError, InfeasibleError, MediaError
 from reelkit.executor import Executor, LocalExecutor
-from reelkit.media import probe, run_ffmpeg
+from reelkit.media import check_picture, probe, run_ffmpeg
 from reelkit.post.video.codecs import joined_codec_string
 from reelkit.post.video.encode import EncodeResult, EncodeSpec, default_cache_dir, packet_bytes
 from reelkit.post.video.ladder import (
@@ -110,6 +110,7 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
     info = probe(path)
     if not info.video:
         raise MediaError("has no video stream", path=str(path))
+    check_picture(info)
     fps = float(info.video[0].rate or 25)  # exact: 23.98 for 24000/1001 put a cut 1 frame late per 4 min
     # one decode gives both: the frames shown (the first output's count; an edit list may hide packets,
     # so packets are not counted) and the cuts among them (a second output of the same frames, which
