@@ -766,3 +766,25 @@ def test_a_millisecond_trace_is_simulated_in_seconds_and_says_so(
     assert code == 0, err
     assert json.loads(out)["warmup_requests"] == 10
     assert "warning:" in err and "ms.csv: timestamps read as milliseconds" in err
+
+
+def test_trace_regions_has_a_bound_named_in_the_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--regions 99999999999999999999 reached numpy (a cast warning, then an error naming no option)."""
+    events = tmp_path / "ratings.csv"
+    events.write_text("userId,movieId,rating,timestamp\n1,10,4,964982703\n2,10,5,964982704\n")
+    out = tmp_path / "q.parquet"
+    code, _, err = run(
+        capsys,
+        "cache",
+        "trace",
+        "--from-events",
+        str(events),
+        "-o",
+        str(out),
+        "--regions",
+        "99999999999999999999",
+    )
+    assert code == 2 and err.startswith("error: reelkit cache trace: Invalid value for '--regions'"), err
+    assert "1000000" in err and err.count("\n") == 1 and not out.exists()

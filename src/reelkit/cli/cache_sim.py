@@ -362,7 +362,8 @@ def trace_cmd(
     ],
     chunk_s: ChunkOpt = None,
     regions: Annotated[
-        int, typer.Option("--regions", min=1, help="Split members into this many regions.")
+        # a bound: 99999999999999999999 reached numpy as a cast warning and an error naming no option
+        int, typer.Option("--regions", min=1, max=1_000_000, help="Split members into this many regions.")
     ] = 1,
     kinds: Annotated[str, typer.Option("--kinds", help="Event kinds that count as views.")] = "rating,play",
     seed: Annotated[
