@@ -681,13 +681,18 @@ def test_precedences_that_send_a_day_back_to_a_location_name_the_one_visit_rule(
     ]
 
 
-def test_too_few_days() -> None:
-    p = parse_production(
+def _three_six_hour_scenes_in_two_days() -> Any:
+    """18 h of scenes in 2 days of 8 h: infeasible by max_days and hours_per_day together."""
+    return parse_production(
         prod(
             calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 2},
             scenes=[scene("1", 6), scene("2", 6), scene("3", 6)],
         )
     )
+
+
+def test_too_few_days() -> None:
+    p = _three_six_hour_scenes_in_two_days()
     with pytest.raises(InfeasibleError) as info:
         plan_shoot(p, OPTS)
     assert sorted(info.value.conflicts) == [
@@ -952,12 +957,7 @@ def test_an_explanation_whose_checks_ran_out_of_time_says_it_may_not_be_minimal(
         return s
 
     monkeypatch.setattr(shoot, "_solver", starved)
-    p = parse_production(
-        prod(
-            calendar={"start": "2026-03-02", "hours_per_day": 8, "max_days": 2},
-            scenes=[scene("1", 6), scene("2", 6), scene("3", 6)],
-        )
-    )
+    p = _three_six_hour_scenes_in_two_days()
     with pytest.raises(InfeasibleError) as info:
         plan_shoot(p, OPTS)
     window = "the shoot ends within 2 working days of its start (calendar.max_days)"
