@@ -172,6 +172,33 @@ def allow_children() -> None:
         _STOPPING.clear()
 
 
+def _start(
+    cmd: list[str], what: str, *, stdin: int | None = None, stdout: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """Start ffmpeg as one of :data:`_LIVE` (killed by :func:`stop_children`), unless the process is
+    stopping, even while it starts (the SIGTERM handler ran in this thread)."""
+    with _LIVE_LOCK:
+        if _STOPPING.is_set():
+            raise ToolError(f"{what}: not started, the process is stopping")
+        child = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+        try:
+            _LIVE.add(child)
+            if _STOPPING.is_set():
+                raise ToolError(f"{what}: stopped as it started")
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+    return child
+
+
+def _over_time(what: str, limit: float | None, timeout: float | None) -> ToolError:
+    """The error for a run stopped at ``limit``: the job's time limit, or this run's own ``timeout``."""
+    if limit != timeout:
+        return TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit")
+    return ToolError(f"{what}: ffmpeg did not finish within {timeout} s")
+
+
 def run_ffmpeg(
     args: Sequence[str],
     *,
@@ -185,23 +212,7 @@ def run_ffmpeg(
     """
     cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *_inputs(args)]
     limit = _limit(timeout, what)
-    with _LIVE_LOCK:
-        if _STOPPING.is_set():
-            raise ToolError(f"{what}: not started, the process is stopping")
-        child = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE if input_bytes is not None else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            _LIVE.add(child)
-            if _STOPPING.is_set():  # told to stop while it started (the handler ran in this thread)
-                raise ToolError(f"{what}: stopped as it started")
-        except BaseException:
-            child.kill()
-            child.wait()
-            raise
+    child = _start(cmd, what, stdin=subprocess.PIPE if input_bytes is not None else None)
     try:
         with child:
             try:
@@ -209,9 +220,7 @@ def run_ffmpeg(
             except subprocess.TimeoutExpired as exc:
                 child.kill()
                 child.communicate()
-                if limit != timeout:  # the job's time limit, not this run's own
-                    raise TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit") from exc
-                raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s") from exc
+                raise _over_time(what, limit, timeout) from exc
             except BaseException:  # interrupted: the child must not outlive the call
                 child.kill()
                 raise
@@ -244,13 +253,7 @@ def stream_ffmpeg(
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *_inputs(args)]
     limit = _limit(timeout, what)
     reading = on_block is not None and block_bytes > 0
-    with _LIVE_LOCK:
-        if _STOPPING.is_set():
-            raise ToolError(f"{what}: not started, the process is stopping")
-        child = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE if reading else subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        _LIVE.add(child)
+    child = _start(cmd, what, stdout=subprocess.PIPE if reading else subprocess.DEVNULL)
     timed_out = threading.Event()
 
     def stop_at_limit() -> None:
@@ -302,9 +305,7 @@ def stream_ffmpeg(
     if failed:
         raise failed[0]
     if timed_out.is_set():
-        if limit != timeout:  # the job's time limit, not this run's own
-            raise TimeLimitError(f"{what}: ffmpeg was stopped at the job's time limit")
-        raise ToolError(f"{what}: ffmpeg did not finish within {timeout} s")
+        raise _over_time(what, limit, timeout)
     if child.returncode != 0:
         raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")
 
