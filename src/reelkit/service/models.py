@@ -196,7 +196,7 @@ def training_interactions(
     # the scale the events endpoint accepts ratings on: with few ratings stored (none: a service of plays
     # so far) it is 0-10, and a rating posted later is read on it, not on the 1-5 a model without
     # ratings assumed (a 4 of 10 was "liked", 0.75 of 1-5, and named a Because You Rated row)
-    # enough ratings: the usual scale that holds them (0-5 or 0-10), widened to their own range; their
+    # enough ratings: the usual scale that holds them (0-1, 0-5 or 0-10), widened to their own range; their
     # range alone made a service whose members rate 4 and 5 a 4-5 scale, where a 4 is the lowest (a
     # dislike, under the page's formula)
     scale_known = len(rated) >= MIN_RATINGS_FOR_SCALE
