@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from reelkit.data.dataset import Interactions
 from reelkit.recommend.als import ALS
@@ -552,6 +555,37 @@ def test_top_k_breaks_ties_by_the_lower_index() -> None:
     idx, val = top_k(scores, 3)
     assert idx.tolist() == [[9, 0, 1]]
     assert val.tolist() == [[1.0, 0.0, 0.0]]
+
+
+def test_top_k_never_lists_non_finite_scores_and_pads_only_at_the_end() -> None:
+    """A +inf score was ranked first and then masked to padding in place: [-1, 0, 3, 4, -1], so a list read
+    by its count of valid entries took the pad and lost the last real title."""
+    idx, val = top_k(np.array([[2.0, -np.inf, np.inf, 2.0, 0.0]], np.float32), 5)
+    assert idx.tolist() == [[0, 3, 4, -1, -1]]
+    assert val.tolist() == [[2.0, 2.0, 0.0, -np.inf, -np.inf]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hnp.arrays(
+        np.float32,
+        hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+        elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, -np.inf, np.inf, np.nan]),
+    ),
+    st.integers(1, 15),
+)
+def test_top_k_matches_a_lexsort_of_the_finite_scores(scores: np.ndarray, k: int) -> None:
+    """The k largest finite scores (few values: many ties), ties by the lower index, then -1 padding, as a
+    reference lexsort of each row's finite entries gives them."""
+    idx, val = top_k(scores, k)
+    for r, row in enumerate(scores):
+        fin = np.flatnonzero(np.isfinite(row))
+        order = fin[np.lexsort((fin, -row[fin]))][:k]
+        expected = np.full(k, -1)
+        expected[: len(order)] = order
+        assert idx[r].tolist() == expected.tolist()
+        assert val[r, : len(order)].tolist() == row[order].tolist()
+        assert np.all(val[r, len(order) :] == -np.inf)
 
 
 def test_recommend_rows_only_lists_the_candidates() -> None:

@@ -152,10 +152,15 @@ def _check_list_length(n: int, n_titles: int) -> None:
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``k`` largest finite scores per row, best first.
 
-    Ties break by the lower index (deterministic). Rows with fewer than ``k`` finite scores are padded with
-    index -1 and value -inf. ``scores`` is ``(m, n)``; returns ``(m, k)`` int32 and float32 arrays.
+    Ties break by the lower index (deterministic). NaN, -inf and +inf are not scores (callers mask titles
+    with -inf; +inf is an overflow, not a best title) and are never listed; rows with fewer than ``k`` finite
+    scores are padded at the end with index -1 and value -inf. ``scores`` is ``(m, n)``; returns ``(m, k)``
+    int32 and float32 arrays.
     """
     scores = np.asarray(scores, dtype=np.float32)
+    # every non-finite entry to -inf before sorting, so that all sort after the finite ones (a +inf ranked
+    # first and then masked left its padding at rank 1, ahead of real titles)
+    scores = np.where(np.isfinite(scores), scores, np.float32(-np.inf))
     m, n = scores.shape
     k_eff = min(k, n)
     if k_eff <= 0:
