@@ -225,6 +225,27 @@ def test_a_model_file_whose_arrays_do_not_fit_is_a_format_error(tmp_path) -> Non
             load_model(tmp_path / "bad.npz")
 
 
+def test_a_model_file_with_repeated_ids_or_names_not_one_per_title_is_a_format_error(tmp_path: Path) -> None:
+    """Such a file loaded, then recommend and similar ended in pandas' InvalidIndexError or an IndexError."""
+    from reelkit.recommend.ease import EASE
+
+    EASE().fit(_ratings().interactions()).save(tmp_path / "ok.npz")
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    members, titles = arrays["__member_ids__"], arrays["__title_ids__"]
+    for change, message in (
+        ({"__member_ids__": np.r_[members[:1], members[:-1]]}, "member id 'u0' is listed 2 times"),
+        ({"__title_ids__": np.r_[titles[1:], titles[:1]][::-1]}, None),  # a shuffle: still unique
+        ({"__title_ids__": np.r_[titles[:-1], titles[:1]]}, "title id 't0' is listed 2 times"),
+        ({"__title_names__": arrays["__title_names__"][:3]}, "3 title names for 12 titles"),
+    ):
+        np.savez(tmp_path / "bad.npz", **{**arrays, **change})
+        if message is None:
+            assert load_model(tmp_path / "bad.npz").recommend(["u0"], 3).lengths[0] == 3
+            continue
+        with pytest.raises(ModelFormatError, match=f"incomplete or corrupt model file \\({message}\\)"):
+            load_model(tmp_path / "bad.npz")
+
+
 def test_a_blend_of_nothing_is_refused_and_one_candidate_is_not_blown_up() -> None:
     import pytest
 

@@ -667,6 +667,16 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
     model.member_ids_ = arrays.pop("__member_ids__").astype(str)
     model.title_ids_ = arrays.pop("__title_ids__").astype(str)
     model.title_names_ = arrays.pop("__title_names__", model.title_ids_).astype(str)
+    # ids index the rows and columns (a repeated one failed every look-up later) and names go one per title
+    for what, ids in (("member", model.member_ids_), ("title", model.title_ids_)):
+        if ids.ndim != 1:
+            raise ValueError(f"its {what} ids are of shape {ids.shape}, not a list")
+        uniq, counts = np.unique(ids, return_counts=True)
+        dup = np.flatnonzero(counts > 1)
+        if len(dup):
+            raise ValueError(f"{what} id {str(uniq[dup[0]])!r} is listed {int(counts[dup[0]])} times")
+    if model.title_names_.shape != model.title_ids_.shape:
+        raise ValueError(f"{model.title_names_.size} title names for {model.title_ids_.size} titles")
     shape = (len(model.member_ids_), len(model.title_ids_))
     for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_"), ("__seen", "seen_")):
         if prefix == "__seen" and f"{prefix}_data__" not in arrays:  # saved before seen pairs were kept
