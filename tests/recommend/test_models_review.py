@@ -246,6 +246,39 @@ def test_a_model_file_with_repeated_ids_or_names_not_one_per_title_is_a_format_e
             load_model(tmp_path / "bad.npz")
 
 
+@pytest.mark.parametrize(
+    ("model", "key", "value"),
+    [
+        ("ease", "weights", np.nan),
+        ("ease", "__history_data__", np.nan),
+        ("als", "item_factors", np.nan),
+        ("bmf", "mu", np.inf),
+        ("bmf", "item_factors", -np.inf),
+        ("itemknn", "sim_data", np.nan),
+        ("blend", "ease.weights", np.inf),
+    ],
+)
+def test_a_model_file_with_non_finite_learned_numbers_is_a_format_error(
+    tmp_path: Path, model: str, key: str, value: float
+) -> None:
+    """NaN or infinity edited into a learned array loaded in silence: titles dropped out of every list or the
+    lists came back empty, exit 0."""
+    from reelkit.recommend import registered_models
+
+    cls = registered_models()[model]
+    cls(**cls.fast_params).fit(_ratings().interactions()).save(tmp_path / "ok.npz")
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    assert key in arrays, sorted(arrays)
+    assert load_model(tmp_path / "ok.npz").recommend(["u0"], 3).lengths[0] == 3
+    bad = np.array(arrays[key], dtype=np.float64 if arrays[key].ndim == 0 else arrays[key].dtype)
+    bad.reshape(-1)[:1] = value
+    np.savez(tmp_path / "bad.npz", **{**arrays, key: bad})
+    name = key.strip("_")
+    message = f"incomplete or corrupt model file \\({name} holds NaN or infinite values \\(1 of"
+    with pytest.raises(ModelFormatError, match=message):
+        load_model(tmp_path / "bad.npz")
+
+
 def test_a_blend_of_nothing_is_refused_and_one_candidate_is_not_blown_up() -> None:
     import pytest
 

@@ -677,6 +677,12 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
             raise ValueError(f"{what} id {str(uniq[dup[0]])!r} is listed {int(counts[dup[0]])} times")
     if model.title_names_.shape != model.title_ids_.shape:
         raise ValueError(f"{model.title_names_.size} title names for {model.title_ids_.size} titles")
+    # learned numbers are finite (a fit never saves NaN or infinity): a NaN weight or factor edited in
+    # dropped titles from every list, or emptied the lists, in silence
+    for key, values in arrays.items():
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            raise ValueError(f"{key.strip('_')} holds NaN or infinite values ({bad:,} of {values.size:,})")
     shape = (len(model.member_ids_), len(model.title_ids_))
     for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_"), ("__seen", "seen_")):
         if prefix == "__seen" and f"{prefix}_data__" not in arrays:  # saved before seen pairs were kept
