@@ -385,6 +385,19 @@ def test_recommend_for_a_new_member_from_history(
         assert code == 2, args
         assert needle in err and "Traceback" not in err
         assert "recommend_history" not in err
+    # a rating model reads a rating as it is (50 of 1-5 stars predicted 33): one off its scale is refused;
+    # item-kNN clips a rating into a weight and takes it
+    assert run(capsys, "recommend", "-m", str(model), "--history", "t0=50", "--json")[0] == 0
+    bmf = files["dir"] / "bmf.npz"
+    args = ["train", "--ratings", str(files["all"]), "--model", "bmf", "--param", "n_iter=20", "-o", str(bmf)]
+    assert run(capsys, *args)[0] == 0
+    for history, needle in (
+        ("t0=5,t1=50", "--history entry 't1=50': "),
+        ("t0=-40", "trained on ratings 1-5; give ratings on that scale"),
+    ):
+        code, out, err = run(capsys, "recommend", "-m", str(bmf), "--history", history)
+        assert code == 2 and needle in err and "Traceback" not in err, err
+    assert run(capsys, "recommend", "-m", str(bmf), "--history", "t0=5,t1=1", "--json")[0] == 0
 
 
 def test_recommend_ranks_include_seen_and_train_min_rating(

@@ -16,6 +16,8 @@ from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.progress import ProgressTask
 from reelkit.recommend.base import load_model
 from reelkit.recommend.bayes_mf import BayesianMF
+from reelkit.recommend.blend import Blend
+from reelkit.recommend.ease import EASE
 
 FAST = {"rank": 4, "n_iter": 40, "burn_in": 5}
 
@@ -178,6 +180,36 @@ def test_fold_in_of_an_unrated_history_is_the_prior_plus_its_scaled_implicit_sum
     got = model._fold_in(hist, sp.csr_matrix((1, 15)))[0]
     expected = model.prior_mean_ + model.implicit_factors_[:4].sum(axis=0) / 2.0
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_a_history_rating_off_the_trained_scale_is_refused_where_the_scale_is_known() -> None:
+    """The fold-in reads a rating as it is: 50 on a 1-5 scale predicted 33 stars, -40 a negative rating.
+    A model trained without ratings has only a default scale, and a top-n model clips a rating into a
+    weight: both take any finite rating, as before."""
+    model = _random_stars(5)
+    assert model.explicit_rating_scale == (1.0, 5.0)
+    for rating, shown in ((50.0, "50"), (-40.0, "-40"), (5.0001, "5.0001")):
+        message = f"history 1: t2={shown} is outside the model's rating scale 1-5"
+        with pytest.raises(ConfigError, match=message):
+            model.recommend_history([{"t0": 5.0}, {"t1": 1.0, "t2": rating}], 3)
+    ok = model.recommend_history([{"t0": 1.0, "t1": 5.0, "t2": float("nan")}, ["t3"]], 3)
+    assert ok.lengths.tolist() == [3, 3]
+    rows, cols = np.nonzero(np.random.default_rng(0).random((20, 15)) < 0.5)
+    unrated = make_interactions(rows, cols, np.full(rows.shape[0], np.nan), (20, 15))
+    plays_only = EASE(regularization=10.0).fit(unrated)
+    assert plays_only.explicit_rating_scale is None
+    assert plays_only.recommend_history([{"t0": 50.0}], 3).lengths.tolist() == [3]
+    stars = make_interactions(rows, cols, 1.0 + rows % 5, (20, 15))
+    assert EASE(regularization=10.0).fit(stars).recommend_history([{"t0": 50.0}], 3).lengths.tolist() == [3]
+    # a blend reads ratings as they are through its Bayesian MF, and only then
+    for bmf_weight, refused in ((0.3, True), (0.0, False)):
+        blend = Blend(**{**Blend.fast_params, "bmf_weight": bmf_weight}).fit(stars)
+        assert (blend.explicit_rating_scale == (1.0, 5.0)) is refused
+        if refused:
+            with pytest.raises(ConfigError, match="t0=50 is outside the model's rating scale 1-5"):
+                blend.recommend_history([{"t0": 50.0}], 3)
+        else:
+            assert blend.recommend_history([{"t0": 50.0}], 3).lengths.tolist() == [3]
 
 
 def test_similar_titles_are_the_cosine_of_the_title_vectors_without_their_biases() -> None:

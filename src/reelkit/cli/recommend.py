@@ -218,6 +218,15 @@ def recommend_cmd(
                 f"--history: unknown title id(s) {', '.join(map(repr, bad[:5]))}: {model_file} was not "
                 'trained on them; give titles the model knows (quote an id with a comma: "a, b")'
             )
+        scale = est.explicit_rating_scale
+        if isinstance(hist, dict) and scale is not None:
+            lo, hi = scale
+            for title, rating in hist.items():
+                if not lo <= rating <= hi:
+                    raise ConfigError(
+                        f"--history entry '{title}={rating:g}': {model_file} was trained on ratings "
+                        f"{lo:g}-{hi:g}; give ratings on that scale"
+                    )
         recs = est.recommend_history([hist], n, exclude_seen=not include_seen, queries=["new member"])
         hist_rows, hist_ratings = est.histories_matrix([hist])
     else:

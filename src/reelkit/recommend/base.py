@@ -324,6 +324,19 @@ class Recommender(ABC):
         self._check_fitted()
         return int(self.title_ids_.shape[0])
 
+    def _reads_ratings(self) -> bool:
+        """Whether a given history's ratings reach the scores as they are (a top-n model clips each into a
+        weight, see :meth:`histories_matrix`)."""
+        return self.kind != "top-n"
+
+    @property
+    def explicit_rating_scale(self) -> tuple[float, float] | None:
+        """The scale a given history's ratings must lie on: the one trained on, for a model that reads
+        ratings as they are; None for one that clips them into weights or was trained without ratings (its
+        ``rating_scale_`` is then a default that no rating was read on)."""
+        self._check_fitted()
+        return self.rating_scale_ if self.ratings_.nnz and self._reads_ratings() else None
+
     def member_rows(self, members: Sequence[str] | np.ndarray, *, missing_ok: bool = False) -> np.ndarray:
         """Training rows of ``members`` (-1 for unknown ones when ``missing_ok``)."""
         self._check_fitted()
@@ -351,8 +364,9 @@ class Recommender(ABC):
 
         A list gives each title weight 1 (a title listed twice still 1) and no rating; a mapping gives the
         rating and a weight by the default confidence formula (``1 + normalised rating``), NaN meaning seen
-        but not rated. Unknown titles are ignored, and so are ratings under the ``min_rating`` the model was
-        trained with (as in training: seen, not liked).
+        but not rated; a rating outside the :attr:`explicit_rating_scale` (a rating model's) is a
+        ``ConfigError``. Unknown titles are ignored, and so are ratings under the ``min_rating`` the model
+        was trained with (as in training: seen, not liked).
         """
         hist, ratings, _ = self._histories(histories)
         return hist, ratings
@@ -363,6 +377,7 @@ class Recommender(ABC):
         self._check_fitted()
         floor = getattr(self, "min_rating_", None)
         lo, hi = self.rating_scale_
+        explicit = self.explicit_rating_scale is not None
         span = hi - lo if hi > lo else 1.0
         w_rows, w_cols, w_vals, r_vals = [], [], [], []
         s_rows: list[int] = []
@@ -379,6 +394,13 @@ class Recommender(ABC):
                     ) from None
                 if np.isinf(rates).any():
                     raise ConfigError(f"history {i}: ratings must be finite (NaN: seen, not rated)")
+                # a rating model reads the rating as it is: 50 on a 0.5-5 scale predicted 33 "stars"
+                out = np.flatnonzero(((rates < lo) | (rates > hi)) & explicit)
+                if len(out):
+                    raise ConfigError(
+                        f"history {i}: {titles[out[0]]}={rates[out[0]]:g} is outside the model's rating "
+                        f"scale {lo:g}-{hi:g}; give ratings on that scale"
+                    )
             else:
                 if isinstance(h, str):
                     raise ConfigError(f"history {i}: give a list of title ids, e.g. [{h!r}], not one string")

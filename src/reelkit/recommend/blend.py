@@ -141,6 +141,9 @@ class Blend(Recommender):
     def _similar(self, items: np.ndarray) -> np.ndarray:
         return self.components_["itemknn"]._similar(items)
 
+    def _reads_ratings(self) -> bool:
+        return "bmf" in self.components_  # Bayesian MF reads a given rating as it is
+
     def _state(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for name, model in self.components_.items():
