@@ -173,10 +173,14 @@ def existing_ancestor(path: str | os.PathLike[str]) -> Path:
     return above
 
 
-def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], example: str) -> Path:
+def check_creatable(
+    path: str | os.PathLike[str], error: type[ReelkitError], example: str, *, try_write: bool = False
+) -> Path:
     """``path`` as a Path when a file can be written there, creating any missing folders on the way: it is
     not a folder, and its nearest existing folder is one this process may write in. Raises ``error`` as
-    :func:`check_output_file` does. For outputs checked before another output is written."""
+    :func:`check_output_file` does. For outputs checked before another output is written, or before long
+    work. ``try_write`` also makes (and removes) an empty file in that folder: ``os.access`` lets root write
+    anywhere, /proc and /sys included, where no file can be made."""
     out = Path(path)
     problem = None
     if out.is_dir():
@@ -191,6 +195,14 @@ def check_creatable(path: str | os.PathLike[str], error: type[ReelkitError], exa
             problem = f"{above} is a file, not a folder"
         elif not os.access(above, os.W_OK | os.X_OK):
             problem = f"cannot write in {above}"
+        elif try_write:
+            try:
+                fd, name = tempfile.mkstemp(prefix=".reelkit-check.", dir=above)
+            except OSError as exc:
+                problem = f"cannot write in {above} ({exc.strerror or exc})"
+            else:
+                os.close(fd)
+                os.unlink(name)
     if problem is None:
         return out
     raise _refusal(error, out, problem)

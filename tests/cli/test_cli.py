@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -679,6 +680,38 @@ def test_damaged_models_bad_outputs_and_infinite_ratings_exit_2(
     assert code == 2 and "inf.csv:3" in err and "not a finite number" in err, err
     code, _, err = run(capsys, "communities", "--ratings", str(files["all"]), "--n", "4", "--top", "-1")
     assert code == 2 and "--top" in err, err
+
+
+def test_train_checks_its_output_before_reading_the_data(
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """-o /proc/x.npz fitted for the whole run (25 s on ml-latest-small) and only then failed: as root,
+    os.access allows a folder that takes no file. A folder where no file can be made is refused first."""
+    import tempfile
+
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args: Any, dir: Any = None, **kwargs: Any) -> tuple[int, str]:
+        if dir is not None and Path(dir) == blocked:  # as /proc takes no file, even from root
+            raise FileNotFoundError(2, "No such file or directory")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr("reelkit.cli.recommend.read_data", lambda *a, **k: pytest.fail("data read first"))
+    outs = [(blocked / "m.npz", f"cannot write in {blocked} (No such file or directory)")]
+    if Path("/proc/self").is_dir():
+        outs.append((Path("/proc/x.npz"), "cannot write in /proc"))
+    for out, needle in outs:
+        code, _, err = run(
+            capsys, "train", "--ratings", str(files["all"]), "--model", "popular", "-o", str(out)
+        )
+        assert code == 2 and f"{out}: {needle}" in err and "Traceback" not in err, err
+    assert list(blocked.iterdir()) == []
 
 
 def test_evaluate_refuses_options_it_would_ignore(

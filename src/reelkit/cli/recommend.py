@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from reelkit._files import check_creatable
 from reelkit.cli.common import (
     JsonOpt,
     console,
@@ -128,6 +129,7 @@ def train_cmd(
     est = cls(**parse_params(param))
     if out.is_dir():  # before the fit, not after it
         raise ConfigError(f"{out}: is a folder; give a file name for the model (e.g. {out / 'model.npz'})")
+    check_creatable(out, ConfigError, "model.npz", try_write=True)  # -o /proc/m.npz failed after the fit
     with progress_for(not json_out) as progress:
         ds = read_data(ratings, data, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
         inter = ds.interactions(min_rating=min_rating)
