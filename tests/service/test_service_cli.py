@@ -157,15 +157,7 @@ def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> No
     store = open_store(newer)
     store._con().execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")  # type: ignore[attr-defined]
     store.close()
-    half = tmp_path / "half"  # an import that did not finish: pages would stand on part of the data
-    store = open_store(half)
-    store.set_note("import_pending", "ratings.csv")
-    store.close()
-    for folder, why in (
-        (garbage, "not an SQLite database"),
-        (newer, "schema version 2"),
-        (half, "the import of ratings.csv did not finish"),
-    ):
+    for folder, why in ((garbage, "not an SQLite database"), (newer, "schema version 2")):
         r = subprocess.run(
             [sys.executable, "-m", "reelkit.cli.service", "serve", "--data-dir", str(folder), "--port", "0"],
             capture_output=True,
@@ -175,6 +167,50 @@ def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> No
         assert r.returncode == 2, r.stderr
         assert why in r.stderr and "Traceback" not in r.stderr and "serving" not in r.stdout
     assert (garbage / "reelkit.db").read_text() == "not a database"
+
+
+def test_serve_starts_on_a_store_whose_import_did_not_finish_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An import killed part-way (a restart during it) made serve exit 2, so the service stayed down until
+    a person acted, while a server already running kept serving the same store: serve starts on the current
+    model, warns once naming the file and the commands, and /health names the import."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from reelkit.cli.service import serve_cmd
+
+    data = tmp_path / "svc"
+    bootstrap(data, n_members=80, n_titles=60, seed=1)
+    store = open_store(data)
+    store.set_note("import_pending:0123", "/data/ratings.csv")  # an import of it was killed
+    store.close()
+    apps: list[Any] = []
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        apps.append(self.config.app)
+        for sock in sockets:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    serve_cmd(host="127.0.0.1", port=0, data_dir=data, demo=False, config=None, log_level="warning")
+    captured = capsys.readouterr()
+    assert "reelkit serving" in captured.out
+    warned = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1, captured.err
+    assert "the import of /data/ratings.csv did not finish" in warned[0]
+    assert f"reelkit import --data-dir {data} --abandon-pending" in warned[0]
+    with TestClient(apps[0]) as client:
+        h = client.get("/health").json()
+    assert h["status"] == "ok" and h["model_version"] == "v0001"
+    assert h["pending_imports"] == ["/data/ratings.csv"]
+    # serve --demo's setup too (a model is there to serve); retrain keeps refusing (a model of part of
+    # the data)
+    assert bootstrap(data, n_members=80, n_titles=60, seed=1).trained is None
+    with pytest.raises(ConfigError, match=r"ratings\.csv did not finish; run it again .* before training"):
+        from reelkit.service.models import train_store
+
+        train_store(data)
 
 
 def test_serve_announces_an_ipv6_host_in_brackets(

@@ -163,13 +163,17 @@ def serve_cmd(
             "--ratings FILE' or start with 'reelkit serve --demo'"
         )
     # the app opens the store at startup, inside the server, where an unusable one is a traceback
-    from reelkit.service.ingest import refuse_unfinished_import
+    from reelkit.service.ingest import unfinished_import_warning
 
     store = open_store(data_dir, create=False)
     try:
-        refuse_unfinished_import(store, data_dir, "serving")  # pages would stand on part of the data
+        # an import killed part-way (a restart during it) does not keep the service down: it serves the
+        # current model and says so here and in /health (pending_imports)
+        pending = unfinished_import_warning(store, data_dir)
     finally:
         store.close()
+    if pending is not None:
+        err_console.print(f"warning: {pending}", highlight=False, markup=False)
     if settings is None:  # the data folder's service.json, which --demo may just have written
         settings = ServiceSettings.load(data_dir)
     if demo and settings.web_ui_writes is None:
@@ -204,7 +208,7 @@ def import_cmd(
         typer.Option(
             "--abandon-pending",
             help="Give up the data folder's unfinished imports instead of completing them (the events they "
-            "stored stay: events are append-only); retrain and serve accept the folder again.",
+            "stored stay: events are append-only); retrain accepts the folder again.",
         ),
     ] = False,
     json_out: JsonOpt = False,
@@ -212,8 +216,8 @@ def import_cmd(
     """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store.
 
     Events are stored in chunks, each its own transaction: an import stopped part-way is completed by
-    running it again (what is stored counts as duplicates); retrain and serve refuse the store until then,
-    or until it is given up with --abandon-pending.
+    running it again (what is stored counts as duplicates); retrain refuses the store until then, or until
+    it is given up with --abandon-pending (serve warns, and /health names it).
     """
     from reelkit.service.ingest import import_dataset, import_key, pending_imports, read_source
     from reelkit.service.store import DB_NAME, open_store
@@ -251,8 +255,8 @@ def import_cmd(
             except KeyboardInterrupt:
                 err_console.print(
                     "the import did not finish: run the same command again to complete it (what is stored "
-                    "counts as duplicates); retrain and serve refuse this data folder until then (or until "
-                    "it is given up with --abandon-pending)",
+                    "counts as duplicates); retrain refuses this data folder until then (or until it is "
+                    "given up with --abandon-pending), and serve warns",
                     highlight=False,
                     markup=False,
                 )

@@ -19,7 +19,6 @@ from reelkit.service.ingest import (
     import_dataset,
     pending_imports,
     read_source,
-    refuse_unfinished_import,
 )
 from reelkit.service.models import DEFAULT_PERSONAL, train_store
 from reelkit.service.settings import ensure_token
@@ -114,7 +113,7 @@ def bootstrap(
                     )
             imported = import_dataset(store, ds, progress=progress, label=label)
             store.set_note(BOOTSTRAP_SOURCE, label)
-        refuse_unfinished_import(store, data_dir, "serving")
+        # another import that did not finish: serve warns (see reelkit.cli.service), and training refuses
         need_model = store.current_model_version() is None
     finally:
         store.close()

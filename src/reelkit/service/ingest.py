@@ -25,7 +25,7 @@ from reelkit.progress import SILENT, Progress
 from reelkit.service.errors import StoreFullError
 from reelkit.service.store import EventRecord, MemberRecord, Store, TitleRecord
 
-__all__ = ["ImportSummary", "dataset_events", "import_dataset"]
+__all__ = ["ImportSummary", "dataset_events", "import_dataset", "unfinished_import_warning"]
 
 
 @dataclass(frozen=True)
@@ -255,8 +255,9 @@ def abandon_pending_imports(store: Store) -> list[str]:
 
 
 def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) -> None:
-    """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: serving or training
-    ``before`` it would stand on part of the data (every such import is named)."""
+    """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: training ``before`` it
+    would make a model of part of the data (every such import is named). Serving warns instead
+    (:func:`unfinished_import_warning`)."""
     labels = list(dict.fromkeys(pending_imports(store).values()))
     if labels:
         what = (
@@ -270,6 +271,27 @@ def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) ->
             f"{'it' if len(labels) == 1 else 'them'} with 'reelkit import --data-dir {data_dir} "
             "--abandon-pending' (what was stored stays)"
         )
+
+
+def unfinished_import_warning(store: Store, data_dir: str | Path) -> str | None:
+    """The warning ``serve`` gives when an import into ``store`` stopped part-way (``None`` when none did):
+    the server still starts (a restart during an import must not leave the service down), its pages folding
+    in the events stored so far, and names the command that completes or abandons each import."""
+    labels = list(dict.fromkeys(pending_imports(store).values()))
+    if not labels:
+        return None
+    what = (
+        f"the import of {labels[0]} did not finish"
+        if len(labels) == 1
+        else f"the imports of {', '.join(labels)} did not finish"
+    )
+    return (
+        f"{data_dir}: {what}; serving the current model version anyway (pages fold in the events "
+        f"stored so far); complete "
+        f"{'it' if len(labels) == 1 else 'each'} with 'reelkit import --data-dir {data_dir} ...' from that "
+        f"file (or a copy of it), or give up on {'it' if len(labels) == 1 else 'them'} with 'reelkit import "
+        f"--data-dir {data_dir} --abandon-pending'"
+    )
 
 
 def import_dataset(

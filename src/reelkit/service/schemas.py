@@ -406,9 +406,18 @@ class CommunityDetail(CommunitySummary):
 
 # ---------------------------------------------------------------------- system
 class HealthOut(BaseModel):
-    status: Literal["ok", "no_model"]
+    status: Literal["ok", "no_model"] = Field(
+        description="ok once a model version is loaded (an unfinished import does not change it: the model "
+        "serves, and pending_imports names the import)."
+    )
     model_version: str | None
     store: str
     events: int
     cached_pages: int = Field(description="Home pages in the served version's cache.")
     warmed: bool = Field(description="Whether the cache warm-up of the served version has finished.")
+    pending_imports: list[str] = Field(
+        default_factory=list,
+        description="The files of imports that did not finish (killed part-way, or still running): the "
+        "pages fold in what they stored, and retrain refuses the store until each is completed or abandoned "
+        "(reelkit import --abandon-pending).",
+    )

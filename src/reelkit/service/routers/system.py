@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from reelkit.service.deps import StateDep, require_read, require_write
+from reelkit.service.ingest import pending_imports
 from reelkit.service.metrics import Gauge
 from reelkit.service.models import models_dir
 from reelkit.service.schemas import ErrorBody, HealthOut
@@ -22,7 +23,7 @@ router = APIRouter(tags=["system"])
 @router.head("/health", response_model=HealthOut, operation_id="health_head", include_in_schema=False)
 def health(state: StateDep) -> HealthOut:
     """Liveness (always 200); ``status`` is ``ok`` once a model version is loaded (``/ready`` answers 503
-    until then)."""
+    until then); ``pending_imports`` names the imports that did not finish (the server serves anyway)."""
     bundle = state.models.current
     return HealthOut(
         status="ok" if bundle is not None else "no_model",
@@ -31,6 +32,7 @@ def health(state: StateDep) -> HealthOut:
         events=state.store.count_events(),
         cached_pages=bundle.cached_pages if bundle is not None else 0,
         warmed=bundle.warmed if bundle is not None else False,
+        pending_imports=list(dict.fromkeys(pending_imports(state.store).values())),
     )
 
 
