@@ -295,6 +295,42 @@ def test_a_broken_version_is_never_served(data_dir: Path) -> None:
     store.close()
 
 
+def test_pages_use_the_home_settings_their_version_was_trained_with(data_dir: Path) -> None:
+    """A server kept the home settings it started with for every version it switched to, while retrain
+    read service.json afresh: a restart gave other pages for the same version. A version keeps its
+    settings and its pages use them; one written before versions kept them uses the server's."""
+    import json
+
+    from reelkit.recommend.home import HomeConfig
+    from reelkit.service.models import load_bundle
+
+    store = open_store(data_dir)
+    started_with = HomeConfig(row_size=6)  # service.json when the server started
+    holder = ModelHolder(data_dir, store, config=started_with)
+    holder.refresh()
+    member = store.active_members(1)[0]
+
+    def widest(bundle: ModelBundle) -> int:
+        page, _ = bundle.home_page(store, member)
+        return max(len(r.titles) for r in page.rows)
+
+    assert widest(holder.require()) == 10  # v0001 was trained with the default settings
+    train_store(data_dir, community_params=COMMUNITY, home=HomeConfig(row_size=4))  # service.json edited
+    assert holder.refresh() and holder.require().version == "v0002"
+    assert widest(holder.require()) == 4 and manifest_of(data_dir, "v0002").home == HomeConfig(row_size=4)
+    restarted = ModelHolder(data_dir, store, config=HomeConfig(row_size=4))
+    restarted.refresh()
+    assert widest(restarted.require()) == 4
+    # a version written before versions kept their settings: the server's
+    path = models_dir(data_dir) / "v0001" / "manifest.json"
+    old = json.loads(path.read_text())
+    del old["home"]
+    path.write_text(json.dumps(old))
+    v1 = next(r for r in store.model_versions() if r.version == "v0001")
+    assert widest(load_bundle(data_dir, v1, store.titles_frame(), config=started_with)) == 6
+    store.close()
+
+
 def test_old_versions_are_pruned(data_dir: Path) -> None:
     for _ in range(3):
         train_store(data_dir, community_params=COMMUNITY, keep_versions=2)

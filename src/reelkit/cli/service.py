@@ -319,7 +319,8 @@ def retrain_cmd(
     """Train a new model version from the stored events; a running server switches to it by itself.
 
     Events are weighed by the confidence formula and sample-play thresholds of the service's ``home``
-    settings, as the home page weighs a member's history: retrain after changing them."""
+    settings, as the home page weighs a member's history; the version keeps those settings and its pages
+    are built with them (a server started earlier too): retrain after changing them."""
     from reelkit.service.models import describe_record, train_store
     from reelkit.service.settings import ServiceSettings
     from reelkit.service.store import open_store

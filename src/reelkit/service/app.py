@@ -355,7 +355,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         holder = ModelHolder(
             settings.data_dir,
             st,
-            config=settings.home,
+            config=settings.home,  # for versions trained before they kept their own home settings
             cache_size=settings.page_cache_size,
             warm_pages=settings.warm_pages,
         )

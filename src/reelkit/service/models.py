@@ -103,6 +103,10 @@ class BundleManifest(pydantic.BaseModel):
     #: Whether enough ratings were stored to know the rating scale (:data:`MIN_RATINGS_FOR_SCALE`): until
     #: then a rating is never a dislike (a 4 of 5 on the 0-10 scale assumed would read as one).
     rating_scale_known: bool = True
+    #: The home settings the version was trained with (their formula weighed its events): pages built on
+    #: it use them, so a server that switched to it and one restarted on it agree, and a rollback brings
+    #: its own back. ``None`` in versions written before they were kept: the server's settings serve.
+    home: HomeConfig | None = None
 
 
 #: Model modules imported before training or loading, so that their models are registered even when
@@ -229,8 +233,9 @@ def train_store(
     ``personal`` names the personal model (any registered top-N model; see ``reelkit models``) and
     ``params`` its parameters. ``home``: the service's home page settings, whose confidence formula and
     sample-play thresholds weigh the stored events as the page weighs a member's history (default:
-    :class:`HomeConfig`'s). The files of all but the newest ``keep_versions`` versions are deleted (the
-    current one is always kept; a server keeps serving a version it has loaded). Returns the new record.
+    :class:`HomeConfig`'s); the version keeps them, and its pages are built with them. The files of all
+    but the newest ``keep_versions`` versions are deleted (the current one is always kept; a server keeps
+    serving a version it has loaded). Returns the new record.
     """
     _register_models()
     models = registered_models()
@@ -309,6 +314,7 @@ def train_store(
                     train_seconds=round(train_s, 3),
                     files=dict(BUNDLE_FILES),
                     rating_scale_known=scale_known,
+                    home=home or HomeConfig(),
                 )
                 (tmp / "manifest.json").write_text(
                     manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
@@ -547,7 +553,8 @@ def load_bundle(
     config: HomeConfig | None = None,
     cache_size: int = 10_000,
 ) -> ModelBundle:
-    """Load a saved version completely and precompute what its pages share."""
+    """Load a saved version completely and precompute what its pages share; its pages use the home
+    settings it was trained with (``config``, the server's, for a version that kept none)."""
     _register_models()
     folder = _version_path(data_dir, record.version)
     try:
@@ -571,7 +578,8 @@ def load_bundle(
     models = HomeModels(
         personal=loaded["personal"], similar=similar, trending=trending, communities=comm, titles=titles
     )
-    home = _home_for_scale(config or HomeConfig(), manifest.rating_scale_known)
+    trained = manifest.home if manifest.home is not None else config
+    home = _home_for_scale(trained or HomeConfig(), manifest.rating_scale_known)
     return ModelBundle(record, HomeBuilder(models, home), cache_size=cache_size)
 
 
@@ -589,6 +597,7 @@ class ModelHolder:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.store = store
+        #: the home settings for versions that kept none of their own (trained before they were kept)
         self.config = config
         self.cache_size = cache_size
         self.warm_pages = min(warm_pages, cache_size)

@@ -134,7 +134,9 @@ def title_page(request: Request, title_id: TitlePath, state: StateDep) -> Respon
     if member_id:
         # as Continue Watching resumes it: a preview after a real start does not reset it to 0%
         history = state.store.member_history(member_id)
-        latest = resume_points(history, state.settings.home, known_fraction=True).get(title_id)
+        # the served version's home settings (those it was trained with), as its Continue Watching row
+        home = bundle.home.config if bundle is not None else state.settings.home
+        latest = resume_points(history, home, known_fraction=True).get(title_id)
         progress = latest.fraction if latest is not None else None
     genres = [g for g in t.genres.split("|") if g]
     return _render(
