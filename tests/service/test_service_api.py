@@ -1254,6 +1254,38 @@ def test_reload_retries_a_version_that_failed_to_load(client: TestClient, data_d
     assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == rec.version
 
 
+def test_a_kept_older_version_is_activated_through_the_api(client: TestClient, data_dir: Path) -> None:
+    """A kept older version (files_kept: "it can be served") could never be made current again: POST
+    /v1/models/{version}/activate makes it current and serves it; an unknown version is a 404, one whose
+    files were pruned or do not load a 409, and the token is needed."""
+    import shutil
+
+    from reelkit.service.models import models_dir, train_store
+    from reelkit.service.store import open_store
+
+    rec = train_store(data_dir, community_params=COMMUNITY)
+    assert client.post("/v1/models/reload", headers=AUTH).json()["serving"] == rec.version == "v0002"
+    assert client.post("/v1/models/v0001/activate").status_code == 401
+    r = client.post("/v1/models/v0001/activate", headers=AUTH)
+    assert r.status_code == 200 and r.json()["serving"] == r.json()["current"] == "v0001"
+    store = open_store(data_dir)
+    current = store.current_model_version()
+    store.close()
+    assert current is not None and current.version == "v0001"  # recorded: a restart serves it too
+    assert client.get("/health").json()["model_version"] == "v0001"
+    r = client.post("/v1/models/v0042/activate", headers=AUTH)
+    assert r.status_code == 404 and r.json()["error"] == "not_found" and "v0042" in r.json()["message"]
+    (models_dir(data_dir) / "v0002" / "personal.npz").write_bytes(b"not a model")
+    r = client.post("/v1/models/v0002/activate", headers=AUTH)
+    assert r.status_code == 409 and r.json()["error"] == "conflict" and "does not load" in r.json()["message"]
+    shutil.rmtree(models_dir(data_dir) / "v0002")
+    r = client.post("/v1/models/v0002/activate", headers=AUTH)
+    assert r.status_code == 409 and "files were deleted" in r.json()["message"]
+    assert client.get("/v1/models").json()["serving"] == "v0001"  # the refused ones changed nothing
+    responses = client.get("/openapi.json").json()["paths"]["/v1/models/{version}/activate"]["post"]
+    assert {"401", "404", "409"} <= set(responses["responses"])
+
+
 def count_events(data_dir: Path) -> int:
     from reelkit.service.store import open_store
 

@@ -169,6 +169,32 @@ def test_serve_on_an_unusable_store_exits_2_before_serving(tmp_path: Path) -> No
     assert (garbage / "reelkit.db").read_text() == "not a database"
 
 
+def test_activate_makes_a_kept_version_current(cli: typer.Typer, tmp_path: Path) -> None:
+    """``reelkit activate VERSION``: a rollback to a kept version (JSON as retrain's); an unknown one exits 2
+    naming it."""
+    from reelkit.service.models import train_store
+
+    data = tmp_path / "svc"
+    bootstrap(data, n_members=80, n_titles=60, seed=1)
+    train_store(data)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["activate", "v0001", "--data-dir", str(data), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["version"] == "v0001" and out["current"] is True and out["n_events"] > 0
+    store = open_store(data)
+    current = store.current_model_version()
+    store.close()
+    assert current is not None and current.version == "v0001"
+    r = subprocess.run(
+        [sys.executable, "-m", "reelkit.cli.service", "activate", "v0042", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "no model version 'v0042' is recorded" in r.stderr, r.stderr
+
+
 def test_serve_starts_on_a_store_whose_import_did_not_finish_and_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

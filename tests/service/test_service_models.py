@@ -331,6 +331,42 @@ def test_pages_use_the_home_settings_their_version_was_trained_with(data_dir: Pa
     store.close()
 
 
+def test_activating_a_kept_version_rolls_back_until_the_next_retrain(data_dir: Path) -> None:
+    """``reelkit activate``: a recorded version with kept files becomes current (a running server's poll
+    switches to it); one not recorded, pruned or damaged is refused and changes nothing; the next retrain
+    is current again (it saw at least the events the activated one did)."""
+    import shutil
+
+    from reelkit.errors import UnknownIdError
+    from reelkit.service.errors import ModelVersionUnusableError
+    from reelkit.service.models import activate_version
+
+    store = open_store(data_dir)
+    holder = ModelHolder(data_dir, store)
+    train_store(data_dir, community_params=COMMUNITY)
+    holder.refresh()
+    assert holder.require().version == "v0002"
+
+    def current() -> str | None:
+        rec = store.current_model_version()
+        return rec.version if rec is not None else None
+
+    assert activate_version(data_dir, "v0001").version == "v0001" and current() == "v0001"
+    assert holder.refresh() and holder.require().version == "v0001"
+    with pytest.raises(UnknownIdError, match="no model version 'v0042' is recorded"):
+        activate_version(data_dir, "v0042")
+    personal = models_dir(data_dir) / "v0002" / "personal.npz"
+    personal.write_bytes(b"not a model")
+    with pytest.raises(ModelVersionUnusableError, match="v0002 does not load"):
+        activate_version(data_dir, "v0002")
+    shutil.rmtree(personal.parent)
+    with pytest.raises(ModelVersionUnusableError, match="v0002's files were deleted"):
+        activate_version(data_dir, "v0002")
+    assert current() == "v0001"
+    assert train_store(data_dir, community_params=COMMUNITY).version == "v0003" and current() == "v0003"
+    store.close()
+
+
 def test_old_versions_are_pruned(data_dir: Path) -> None:
     for _ in range(3):
         train_store(data_dir, community_params=COMMUNITY, keep_versions=2)

@@ -1,4 +1,4 @@
-"""``reelkit serve | import | retrain``: run the member-facing service and manage its data folder.
+"""``reelkit serve | import | retrain | activate``: run the member-facing service and manage its data folder.
 
 A thin layer: parse options, call :mod:`reelkit.service`, print. ``serve --demo`` sets a data folder up
 first (the demo catalog, or MovieLens when ``REELKIT_DATA`` points at a ratings file or folder), so
@@ -21,7 +21,15 @@ from reelkit.cli.common import console, emit_json, err_console, parse_params, pr
 from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
 from reelkit.errors import ConfigError
 
-__all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "import_cmd", "register", "retrain_cmd", "serve_cmd"]
+__all__ = [
+    "DATA_ENV",
+    "DEFAULT_DATA_DIR",
+    "activate_cmd",
+    "import_cmd",
+    "register",
+    "retrain_cmd",
+    "serve_cmd",
+]
 
 DATA_ENV = "REELKIT_DATA"
 DEFAULT_DATA_DIR = Path(".reelkit/service")
@@ -318,6 +326,9 @@ def retrain_cmd(
 ) -> None:
     """Train a new model version from the stored events; a running server switches to it by itself.
 
+    The new version becomes current unless the current one was trained on later events (a retrain that
+    finished after a later one); after 'reelkit activate' (a rollback), the next retrain is current again.
+
     Events are weighed by the confidence formula and sample-play thresholds of the service's ``home``
     settings, as the home page weighs a member's history; the version keeps those settings and its pages
     are built with them (a server started earlier too): retrain after changing them."""
@@ -352,10 +363,35 @@ def retrain_cmd(
         )
 
 
+def activate_cmd(
+    version: Annotated[str, typer.Argument(help="The version to make current (e.g. v0002).")],
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make a recorded model version whose files are kept the current one (a rollback); a running server
+    switches to it by itself.
+
+    The version is loaded first (one that does not load stays inactive). The next retrain's version becomes
+    current again (it is trained on at least the events this one was)."""
+    from reelkit.service.models import activate_version, describe_record
+
+    record = activate_version(data_dir, version)
+    if json_out:
+        emit_json({**describe_record(record), "current": True})
+    else:
+        console.print(
+            f"model version {record.version} ({record.personal_model} on {record.n_events:,} events) is "
+            f"current; a running server on {data_dir} switches to it by itself",
+            highlight=False,
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_cmd)
     app.command("import")(import_cmd)
     app.command("retrain")(retrain_cmd)
+    app.command("activate")(activate_cmd)
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ Errors are JSON everywhere under ``/v1`` (and for ``/health``, ``/metrics``, ``/
 
 with ``fields`` naming each invalid field for 422s (``events[3].position``). Unknown ids: 404; invalid
 payloads: 422; a body that is not JSON: 400; batches or bodies too large: 413; a JSON body sent under another
-Content-Type: 415; missing or wrong token: 401; event id reused with other content, or a member id taken:
-409; no model trained yet, or a write while another writer holds the database: 503 (with Retry-After). Web
-pages get an HTML error page.
+Content-Type: 415; missing or wrong token: 401; event id reused with other content, a member id taken, or a
+model version to activate whose files are gone: 409; no model trained yet, or a write while another writer
+holds the database: 503 (with Retry-After). Web pages get an HTML error page.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from reelkit.service.deps import BodyLimitMiddleware, ServiceState
 from reelkit.service.errors import (
     EventConflictError,
     MemberExistsError,
+    ModelVersionUnusableError,
     NoModelError,
     StoreFullError,
     UnknownReferenceError,
@@ -204,6 +205,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         elif isinstance(exc, MemberExistsError):
             status, fields = 409, [("member_id", str(exc))]
+        elif isinstance(exc, ModelVersionUnusableError):
+            status = 409
         elif isinstance(exc, UnknownIdError):
             status = 404
         elif isinstance(exc, NoModelError):

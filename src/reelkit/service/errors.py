@@ -7,6 +7,7 @@ from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
 __all__ = [
     "EventConflictError",
     "MemberExistsError",
+    "ModelVersionUnusableError",
     "NoModelError",
     "StoreError",
     "StoreFullError",
@@ -61,6 +62,11 @@ class EventConflictError(UserInputError):
 
 class MemberExistsError(UserInputError):
     """A member with this id already exists."""
+
+
+class ModelVersionUnusableError(UserInputError):
+    """A recorded model version cannot be made current: its files were deleted (pruned by later retrains)
+    or do not load (the service's 409)."""
 
 
 class NoModelError(ReelkitError):

@@ -49,14 +49,14 @@ import pandas as pd
 import pydantic
 
 from reelkit.data.dataset import Dataset, Interactions
-from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning
+from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning, UnknownIdError
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.base import Recommender, load_model, registered_models
 from reelkit.recommend.communities import CommunityPopularity
 from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Trending
-from reelkit.service.errors import NoModelError
+from reelkit.service.errors import ModelVersionUnusableError, NoModelError
 from reelkit.service.store import ModelVersionRecord, Store, open_store
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "BundleManifest",
     "ModelBundle",
     "ModelHolder",
+    "activate_version",
     "load_bundle",
     "models_dir",
     "train_store",
@@ -354,6 +355,45 @@ def train_store(
 
 #: what loading a version may raise when its files are damaged or incompatible
 _LOAD_ERRORS = (ModelFormatError, ConfigError, OSError, ValueError)
+
+
+def _recorded_with_files(store: Store, data_dir: str | Path, version: str) -> ModelVersionRecord:
+    """The record of ``version`` when its files are kept (:class:`UnknownIdError`: not recorded;
+    :class:`ModelVersionUnusableError`: its files were deleted)."""
+    record = next((r for r in store.model_versions() if r.version == version), None)
+    if record is None or not _VERSION_RE.match(version):
+        known = ", ".join(r.version for r in store.model_versions()[-5:]) or "none yet"
+        raise UnknownIdError(
+            f"no model version {version!r} is recorded in {data_dir} (the newest recorded: {known})"
+        )
+    if not (models_dir(data_dir) / version).is_dir():
+        raise ModelVersionUnusableError(
+            f"model version {version}'s files were deleted (retraining keeps the newest few); activate a "
+            "version whose files are kept (GET /v1/models: files_kept), or retrain"
+        )
+    return record
+
+
+def _unusable(version: str, exc: Exception) -> ModelVersionUnusableError:
+    return ModelVersionUnusableError(f"model version {version} does not load ({exc}); activate another one")
+
+
+def activate_version(data_dir: str | Path, version: str) -> ModelVersionRecord:
+    """Make a recorded version whose files are kept the current one (a rollback), once it is known to
+    load; a running server switches to it by itself. The next retrain's version becomes current again (it
+    saw at least the events this one did)."""
+    store = open_store(data_dir, create=False)
+    try:
+        record = _recorded_with_files(store, data_dir, version)
+        try:
+            load_bundle(data_dir, record, store.titles_frame(), cache_size=0)
+        except _LOAD_ERRORS as exc:
+            raise _unusable(version, exc) from None
+        store.set_current_model(version)
+        return record
+    finally:
+        store.close()
+
 
 #: age after which a trainer's temporary folder is taken as abandoned (see :func:`_prune`)
 STALE_TMP_S = 3600.0
@@ -680,6 +720,8 @@ class ModelHolder:
             return False
         with self._load_lock:
             current = self._bundle
+            # read again under the lock: an activation may have switched since (it must not be undone)
+            record = self.store.current_model_version() or record
             if current is not None and current.version == record.version:
                 return False
             try:
@@ -698,6 +740,29 @@ class ModelHolder:
             log.info("serving model version %s", bundle.version)
         self._start_warmup(bundle)
         return True
+
+    def activate(self, version: str) -> ModelBundle:
+        """Make a recorded version with kept files current and serve it now (``POST
+        /v1/models/{version}/activate``): loaded first, then recorded as current (one store transaction),
+        then switched to. Raises as :func:`activate_version`."""
+        record = _recorded_with_files(self.store, self.data_dir, version)
+        with self._load_lock:
+            current = self._bundle
+            if current is not None and current.version == version:
+                bundle = current
+            else:
+                try:
+                    bundle = self._load(record)
+                except _LOAD_ERRORS as exc:
+                    raise _unusable(version, exc) from None
+            self.store.set_current_model(version)
+            self._failed.discard(version)
+            switched = bundle is not current
+            self._bundle = bundle
+        if switched:
+            log.info("serving model version %s (activated)", version)
+            self._start_warmup(bundle)
+        return bundle
 
     def _load(self, record: ModelVersionRecord) -> ModelBundle:
         stamp = self.store.catalog_stamp()  # before the titles: a change in between is taken next refresh

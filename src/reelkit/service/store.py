@@ -196,6 +196,7 @@ class Store(Protocol):
 
     # model versions
     def add_model_version(self, record: ModelVersionRecord, *, make_current: bool = True) -> None: ...
+    def set_current_model(self, version: str) -> ModelVersionRecord | None: ...
     def current_model_version(self) -> ModelVersionRecord | None: ...
     def model_versions(self) -> list[ModelVersionRecord]: ...
 
@@ -824,6 +825,19 @@ class SQLiteStore:
                 ).fetchone()
                 if newer is None:
                     _put_meta(con, "current_model", record.version)
+
+    def set_current_model(self, version: str) -> ModelVersionRecord | None:
+        """Make a recorded version the current one (``reelkit activate``: a rollback), in one transaction;
+        ``None`` (nothing changed) when no such version is recorded."""
+        with self._write() as con:
+            row = con.execute(
+                "SELECT version, created_at, personal_model, events_seq, n_events, n_members, n_titles, "
+                "train_seconds FROM model_versions WHERE version = ?",
+                (version,),
+            ).fetchone()
+            if row is not None:
+                _put_meta(con, "current_model", version)
+        return ModelVersionRecord(*row) if row is not None else None
 
     def current_model_version(self) -> ModelVersionRecord | None:
         row = (

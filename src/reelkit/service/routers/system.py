@@ -102,7 +102,8 @@ class ModelVersionOut(BaseModel):
     n_members: int
     n_titles: int
     train_seconds: float
-    #: Whether its files are still kept (retraining deletes all but the newest few): it can be served.
+    #: Whether its files are still kept (retraining deletes all but the newest few): it can be served
+    #: (``POST /v1/models/{version}/activate``, ``reelkit activate``).
     files_kept: bool
 
 
@@ -144,4 +145,22 @@ async def reload_models(state: StateDep) -> ModelsOut:
     """Switch to the store's current version now (the server also checks every few seconds); a version
     that failed to load before is tried again."""
     await run_in_threadpool(lambda: state.models.refresh(force=True))
+    return _models(state)
+
+
+@router.post(
+    "/v1/models/{version}/activate",
+    response_model=ModelsOut,
+    tags=["models"],
+    responses={
+        404: {"model": ErrorBody, "description": "No such version is recorded"},
+        409: {"model": ErrorBody, "description": "The version's files were deleted, or do not load"},
+    },
+    dependencies=[Depends(require_write)],
+)
+async def activate_model(version: str, state: StateDep) -> ModelsOut:
+    """Make a recorded version with kept files the current one and serve it (a rollback; ``reelkit
+    activate`` does the same from the command line): it is loaded first, and then recorded as current.
+    The next retrain's version becomes current again."""
+    await run_in_threadpool(lambda: state.models.activate(version))
     return _models(state)
