@@ -555,6 +555,42 @@ def test_an_old_folders_single_pending_note_is_kept_beside_new_ones(tmp_path: Pa
     store.close()
 
 
+def test_a_retrain_during_an_import_is_told_it_is_in_progress(tmp_path: Path) -> None:
+    """A retrain started while an import ran was told the import 'did not finish' and to run it again or
+    abandon it (a second import beside the live one, or giving up a live one): while the importing process
+    lives on this host it is named, with its start, and the advice is to retry when it ends; a killed one,
+    one elsewhere and a note from before owners were kept read as before."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    store.set_note("import_pending:0123", "big.csv")
+    started = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    store.set_note("import_owner:0123", json.dumps(owner))
+    with pytest.raises(ConfigError) as live:
+        refuse_unfinished_import(store, tmp_path, "training")
+    assert str(live.value) == (
+        f"{tmp_path}: an import of big.csv is in progress (pid {os.getpid()}, started 2026-01-01 00:00 UTC); "
+        "retry training when it ends"
+    )
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # an importer killed with -9: its process is gone
+    for other in ({**owner, "pid": gone.pid}, {**owner, "host": "another-host"}, None):
+        store.set_note("import_owner:0123", json.dumps(other) if other is not None else None)
+        with pytest.raises(ConfigError, match=r"the import of big\.csv did not finish; run it again"):
+            refuse_unfinished_import(store, tmp_path, "training")
+    # an import that stopped in this process (an error) is no longer in progress: its owner goes
+    with pytest.raises(RuntimeError):
+        import_dataset(
+            store, _events_only(["a", "b", "c"], ["1", "2", "3"]), chunk=1, progress=_FailAfter(1), label="x"
+        )
+    assert store.notes("import_owner:") == {} and "x" in pending_imports(store).values()
+    store.close()
+
+
 def test_serve_demo_does_not_serve_one_source_from_anothers_folder(tmp_path: Path) -> None:
     """`REELKIT_DATA=ml make run` after a demo run printed 'reusing the data' and served the demo."""
     data = tmp_path / "data"

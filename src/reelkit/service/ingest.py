@@ -7,8 +7,13 @@ from the web page, are estimated from plays that carry both a position in second
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import hashlib
+import json
 import math
+import os
+import socket
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -67,6 +72,47 @@ IMPORT_PENDING = "import_pending"
 IMPORT_PENDING_KEY = "import_pending_key"
 
 
+#: ``import_owner:<fingerprint>``: the process running that import (JSON: pid, host, started), so that a
+#: retrain meeting the pending note can tell an import in progress from one that was killed
+OWNER_PREFIX = "import_owner:"
+
+
+def _running_import(store: Store, key: str) -> dict[str, Any] | None:
+    """The owner of the import with fingerprint ``key`` when that process is alive on this host (``None``:
+    killed, on another host, or a note written before owners were kept)."""
+    text = store.get_note(OWNER_PREFIX + key)
+    if text is None:
+        return None
+    try:
+        owner = json.loads(text)
+        pid, host, started = int(owner["pid"]), str(owner["host"]), float(owner["started"])
+    except (TypeError, ValueError, KeyError):
+        return None
+    if pid <= 0 or host != socket.gethostname():  # kill(0) would signal our own process group
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: is it there?
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # another user's process: alive
+        pass
+    return {"pid": pid, "host": host, "started": started}
+
+
+def _in_progress(store: Store) -> list[tuple[str, dict[str, Any]]]:
+    """The unfinished imports whose process is still running here: (label, owner)."""
+    running = []
+    for key, label in pending_imports(store).items():
+        owner = _running_import(store, key) if key else None
+        if owner is not None:
+            running.append((label, owner))
+    return running
+
+
+def _started(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def import_key(ds: Dataset) -> str:
     """A fingerprint of a dataset's events (member, title, kind, time, value, fraction; in order)."""
     cols = ["member_id", "title_id", "kind", "timestamp", "value", "fraction"]
@@ -94,6 +140,8 @@ def _clear_pending(store: Store, label: str, key: str) -> None:
         if k == key or v == label:
             if store.get_note(PENDING_PREFIX + k) is not None:
                 store.set_note(PENDING_PREFIX + k, None)
+            if store.get_note(OWNER_PREFIX + k) is not None:
+                store.set_note(OWNER_PREFIX + k, None)
             if store.get_note(IMPORT_PENDING) == v:
                 store.set_note(IMPORT_PENDING, None)
                 store.set_note(IMPORT_PENDING_KEY, None)
@@ -247,7 +295,7 @@ def abandon_pending_imports(store: Store) -> list[str]:
     their labels. The events they stored stay: events are append-only, and an imported event's id is a hash
     of its content, the same from any import, so nothing tells which import stored it."""
     labels = list(dict.fromkeys(pending_imports(store).values()))
-    for k in store.notes(PENDING_PREFIX):
+    for k in [*store.notes(PENDING_PREFIX), *store.notes(OWNER_PREFIX)]:
         store.set_note(k, None)
     store.set_note(IMPORT_PENDING, None)
     store.set_note(IMPORT_PENDING_KEY, None)
@@ -258,6 +306,13 @@ def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) ->
     """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: training ``before`` it
     would make a model of part of the data (every such import is named). Serving warns instead
     (:func:`unfinished_import_warning`)."""
+    running = _in_progress(store)
+    if running:  # rerunning or abandoning it would be wrong advice: it is being done
+        label, owner = running[0]
+        raise ConfigError(
+            f"{data_dir}: an import of {label} is in progress (pid {owner['pid']}, started "
+            f"{_started(owner['started'])}); retry {before} when it ends"
+        )
     labels = list(dict.fromkeys(pending_imports(store).values()))
     if labels:
         what = (
@@ -277,6 +332,14 @@ def unfinished_import_warning(store: Store, data_dir: str | Path) -> str | None:
     """The warning ``serve`` gives when an import into ``store`` stopped part-way (``None`` when none did):
     the server still starts (a restart during an import must not leave the service down), its pages folding
     in the events stored so far, and names the command that completes or abandons each import."""
+    running = _in_progress(store)
+    if running:
+        label, owner = running[0]
+        return (
+            f"{data_dir}: an import of {label} is in progress (pid {owner['pid']}, started "
+            f"{_started(owner['started'])}); serving the current model version meanwhile (pages fold in "
+            "its events as they are stored); retrain when it ends"
+        )
     labels = list(dict.fromkeys(pending_imports(store).values()))
     if not labels:
         return None
@@ -317,6 +380,21 @@ def import_dataset(
     if key is None:
         key = import_key(ds)
     store.set_note(PENDING_PREFIX + key, label)
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+    store.set_note(OWNER_PREFIX + key, json.dumps(owner))
+    try:
+        return _import(store, ds, label=label, key=key, chunk=chunk, progress=progress)
+    except BaseException:
+        # stopped here (an error, Ctrl-C): not in progress any more, still pending (a kill -9 leaves the
+        # note, whose process is then gone)
+        with contextlib.suppress(Exception):
+            store.set_note(OWNER_PREFIX + key, None)
+        raise
+
+
+def _import(
+    store: Store, ds: Dataset, *, label: str, key: str, chunk: int, progress: Progress
+) -> ImportSummary:
     # an events-only file has no catalog: its titles and members carry names made up from their ids
     # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
     titles = _titles(ds)
