@@ -385,8 +385,28 @@ def test_abandoned_trainer_folders_are_pruned(tmp_path: Path) -> None:
         (d / "x.npz").write_bytes(b"x")
     past = time.time() - STALE_TMP_S - 60
     os.utime(old, (past, past))
-    _prune(tmp_path, keep=3, protect=set())
+    _prune(tmp_path, keep=3, protect=set(), recorded=[])
     assert not old.exists() and fresh.exists()  # one being written right now is left alone
+
+
+def test_pruning_ranks_recorded_versions_and_removes_old_orphan_folders(data_dir: Path) -> None:
+    """A retrain killed between renaming its folder into place and recording it left a folder no store
+    names (~400 MB); pruning ranked folders, so later retrains deleted a recorded usable version and kept
+    the orphan for ever. The newest recorded versions are kept; an orphan goes once it is an hour old (a
+    younger one may be a retrain about to record it)."""
+    import shutil
+
+    from reelkit.service.models import models_dir
+
+    train_store(data_dir, community_params=COMMUNITY)  # v0002, recorded
+    root = models_dir(data_dir)
+    for orphan in ("v0003", "v0009"):  # killed before its record
+        shutil.copytree(root / "v0002", root / orphan)
+    past = time.time() - STALE_TMP_S - 60
+    os.utime(root / "v0003", (past, past))
+    rec = train_store(data_dir, community_params=COMMUNITY, keep_versions=2)
+    assert rec.version == "v0010"
+    assert sorted(p.name for p in root.iterdir()) == ["v0002", "v0009", "v0010"]
 
 
 def test_a_damaged_current_model_falls_back_to_the_previous_version(data_dir: Path) -> None:

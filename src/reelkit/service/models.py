@@ -40,7 +40,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -235,8 +235,9 @@ def train_store(
     ``params`` its parameters. ``home``: the service's home page settings, whose confidence formula and
     sample-play thresholds weigh the stored events as the page weighs a member's history (default:
     :class:`HomeConfig`'s); the version keeps them, and its pages are built with them. The files of all
-    but the newest ``keep_versions`` versions are deleted (the current one is always kept; a server keeps
-    serving a version it has loaded). Returns the new record.
+    but the newest ``keep_versions`` recorded versions are deleted (the current one is always kept; a
+    server keeps serving a version it has loaded), and a folder no record names once it is an hour old.
+    Returns the new record.
     """
     _register_models()
     models = registered_models()
@@ -347,7 +348,12 @@ def train_store(
         )
         store.add_model_version(record, make_current=make_current)
         current = store.current_model_version()
-        _prune(root, keep=max(1, keep_versions), protect={record.version, current.version if current else ""})
+        _prune(
+            root,
+            keep=max(1, keep_versions),
+            protect={record.version, current.version if current else ""},
+            recorded=[r.version for r in store.model_versions()],
+        )
         return record
     finally:
         store.close()
@@ -399,19 +405,25 @@ def activate_version(data_dir: str | Path, version: str) -> ModelVersionRecord:
 STALE_TMP_S = 3600.0
 
 
-def _prune(root: Path, *, keep: int, protect: set[str]) -> None:
-    """Delete the folders of old versions beyond the newest ``keep`` (never those in ``protect``)."""
-    versions = sorted(
-        (int(m.group(1)), child)
-        for child in root.iterdir()
-        if (m := _VERSION_RE.match(child.name)) and child.is_dir()
-    )
-    for _, child in versions[:-keep]:
-        if child.name not in protect:
-            shutil.rmtree(child, ignore_errors=True)
+def _prune(root: Path, *, keep: int, protect: set[str], recorded: Sequence[str]) -> None:
+    """Delete the folders of the ``recorded`` versions beyond the newest ``keep`` of them (never those in
+    ``protect``), and version folders no record names once they are :data:`STALE_TMP_S` old.
+
+    Recorded versions are ranked, not folders: a trainer killed between renaming its folder into place and
+    recording it leaves a folder no store names, which ranked among them pushed out a usable recorded
+    version and stayed for ever. Such a folder younger than the cutoff may be a trainer about to record it.
+    """
+    cutoff = time.time() - STALE_TMP_S
+    names = set(recorded)
+    kept = set(sorted(names, key=lambda v: int(m.group(1)) if (m := _VERSION_RE.match(v)) else -1)[-keep:])
+    for child in root.iterdir():
+        if not _VERSION_RE.match(child.name) or child.name in protect or child.name in kept:
+            continue
+        with contextlib.suppress(OSError):
+            if child.is_dir() and (child.name in names or child.stat().st_mtime < cutoff):
+                shutil.rmtree(child, ignore_errors=True)
     # a trainer killed while saving leaves its temporary folder; one lives only while its files are written
     # (seconds), so one an hour old is abandoned
-    cutoff = time.time() - STALE_TMP_S
     for child in root.glob(".tmp-*"):
         with contextlib.suppress(OSError):
             if child.is_dir() and child.stat().st_mtime < cutoff:
