@@ -175,6 +175,31 @@ def test_an_unknown_path_is_named_in_its_404(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["message"] == "no such page or endpoint: /v1/nope"
 
 
+def test_a_full_disk_is_a_507_with_its_own_error_code(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk answered 507 with the generic "error" code, which every other error names; it is
+    "storage_full", and the OpenAPI document lists it beside the other errors of a write that stores."""
+    from reelkit.service.errors import StoreFullError
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise StoreFullError("reelkit.db: disk full", path="reelkit.db", reason="disk full")
+
+    monkeypatch.setattr(client.app.state.reelkit.store, "append_events", full)  # type: ignore[attr-defined]
+    member = first_member(client)
+    batch = {"events": [play("full-1", member, unseen_title(client, member), 0.3)]}
+    r = client.post("/v1/events", json=batch, headers=AUTH)
+    assert r.status_code == 507 and r.json() == {
+        "error": "storage_full",
+        "message": "the server's storage is full; nothing was stored, retry later",
+        "fields": [],
+    }
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "507" in paths["/v1/events"]["post"]["responses"]
+    assert "507" in paths["/v1/members"]["post"]["responses"]
+    assert "507" not in paths["/v1/models/reload"]["post"]["responses"]  # it stores nothing
+
+
 def test_events_need_the_token(client: TestClient) -> None:
     member = first_member(client)
     batch = {"events": [play("a1", member, unseen_title(client, member), 0.3)]}

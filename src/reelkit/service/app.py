@@ -12,7 +12,8 @@ with ``fields`` naming each invalid field for 422s (``events[3].position``). Unk
 payloads: 422; a body that is not JSON: 400; batches or bodies too large: 413; a JSON body sent under another
 Content-Type: 415; missing or wrong token: 401; event id reused with other content, a member id taken, or a
 model version to activate whose files are gone: 409; no model trained yet, or a write while another writer
-holds the database: 503 (with Retry-After). Web pages get an HTML error page.
+holds the database: 503 (with Retry-After); the server's disk full: 507 (nothing stored). Web pages get an
+HTML error page.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ _CODES = {
     422: "invalid_request",
     500: "internal_error",
     503: "unavailable",
+    507: "storage_full",
 }
 #: the methods a 405's Allow header is made from (see ``_allowed_methods``)
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -298,6 +300,7 @@ _ERROR_TITLES = {
     413: "Too large",
     422: "Cannot use this address",
     503: "Not ready yet",
+    507: "Storage full",
 }
 
 
@@ -420,7 +423,8 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
     ``ErrorBody`` (not FastAPI's ``HTTPValidationError``), a body that is not JSON is a 400 and one too
     large a 413, an operation that needs a model can be a 503 until one is trained, writes can be 401/403
     (no or a wrong token, none configured) and 503 with Retry-After while another writer holds the database;
-    reads need the token (and say so) only when ``protect_reads`` is set."""
+    reads need the token (and say so) only when ``protect_reads`` is set; writes that store can be a 507 when
+    the server's disk is full."""
     from fastapi.dependencies.models import Dependant
     from fastapi.openapi.utils import get_openapi
     from fastapi.routing import APIRoute
@@ -469,6 +473,10 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
                     resp["503"] = {"description": text[0].upper() + text[1:], **body}
                     if stores:
                         resp["503"]["headers"] = {"Retry-After": {"description": "Seconds", **seconds}}
+                if stores:
+                    resp.setdefault(
+                        "507", {"description": "The server's storage is full: nothing was stored", **body}
+                    )
                 if writes or (settings.protect_reads and calls(route.dependant, require_read)):
                     what = "Writes" if writes else "Reads"
                     resp.setdefault("401", {"description": "No token, or a wrong one", **body})
