@@ -297,10 +297,12 @@ def test_a_broken_version_is_never_served(data_dir: Path) -> None:
 
 def test_pages_use_the_home_settings_their_version_was_trained_with(data_dir: Path) -> None:
     """A server kept the home settings it started with for every version it switched to, while retrain
-    read service.json afresh: a restart gave other pages for the same version. A version keeps its
-    settings and its pages use them; one written before versions kept them uses the server's."""
+    read service.json afresh: a restart gave other pages for the same version. A version keeps the
+    settings that weighed its events and its pages read a history with them; the display settings (row
+    sizes) are the server's; a version written before versions kept them uses the server's throughout."""
     import json
 
+    from reelkit.data.confidence import ConfidenceConfig
     from reelkit.recommend.home import HomeConfig
     from reelkit.service.models import load_bundle
 
@@ -314,12 +316,19 @@ def test_pages_use_the_home_settings_their_version_was_trained_with(data_dir: Pa
         page, _ = bundle.home_page(store, member)
         return max(len(r.titles) for r in page.rows)
 
-    assert widest(holder.require()) == 10  # v0001 was trained with the default settings
-    train_store(data_dir, community_params=COMMUNITY, home=HomeConfig(row_size=4))  # service.json edited
+    assert widest(holder.require()) == 6  # the server's row size
+    assert holder.require().home.config.confidence.low_rating == "dislike"  # v0001: the default formula
+    positive = ConfidenceConfig(low_rating="positive")
+    edited = HomeConfig(row_size=4, confidence=positive, continue_min_seconds=5)
+    train_store(data_dir, community_params=COMMUNITY, home=edited)  # service.json edited, then retrain
     assert holder.refresh() and holder.require().version == "v0002"
-    assert widest(holder.require()) == 4 and manifest_of(data_dir, "v0002").home == HomeConfig(row_size=4)
+    assert manifest_of(data_dir, "v0002").home == edited
+    switched = holder.require().home.config
+    assert switched.confidence.low_rating == "positive" and switched.continue_min_seconds == 5
+    assert widest(holder.require()) == 6  # row sizes stay the running server's until it restarts
     restarted = ModelHolder(data_dir, store, config=HomeConfig(row_size=4))
     restarted.refresh()
+    assert restarted.require().home.config.confidence == switched.confidence
     assert widest(restarted.require()) == 4
     # a version written before versions kept their settings: the server's
     path = models_dir(data_dir) / "v0001" / "manifest.json"
@@ -327,43 +336,8 @@ def test_pages_use_the_home_settings_their_version_was_trained_with(data_dir: Pa
     del old["home"]
     path.write_text(json.dumps(old))
     v1 = next(r for r in store.model_versions() if r.version == "v0001")
-    assert widest(load_bundle(data_dir, v1, store.titles_frame(), config=started_with)) == 6
-    store.close()
-
-
-def test_activating_a_kept_version_rolls_back_until_the_next_retrain(data_dir: Path) -> None:
-    """``reelkit activate``: a recorded version with kept files becomes current (a running server's poll
-    switches to it); one not recorded, pruned or damaged is refused and changes nothing; the next retrain
-    is current again (it saw at least the events the activated one did)."""
-    import shutil
-
-    from reelkit.errors import UnknownIdError
-    from reelkit.service.errors import ModelVersionUnusableError
-    from reelkit.service.models import activate_version
-
-    store = open_store(data_dir)
-    holder = ModelHolder(data_dir, store)
-    train_store(data_dir, community_params=COMMUNITY)
-    holder.refresh()
-    assert holder.require().version == "v0002"
-
-    def current() -> str | None:
-        rec = store.current_model_version()
-        return rec.version if rec is not None else None
-
-    assert activate_version(data_dir, "v0001").version == "v0001" and current() == "v0001"
-    assert holder.refresh() and holder.require().version == "v0001"
-    with pytest.raises(UnknownIdError, match="no model version 'v0042' is recorded"):
-        activate_version(data_dir, "v0042")
-    personal = models_dir(data_dir) / "v0002" / "personal.npz"
-    personal.write_bytes(b"not a model")
-    with pytest.raises(ModelVersionUnusableError, match="v0002 does not load"):
-        activate_version(data_dir, "v0002")
-    shutil.rmtree(personal.parent)
-    with pytest.raises(ModelVersionUnusableError, match="v0002's files were deleted"):
-        activate_version(data_dir, "v0002")
-    assert current() == "v0001"
-    assert train_store(data_dir, community_params=COMMUNITY).version == "v0003" and current() == "v0003"
+    legacy = load_bundle(data_dir, v1, store.titles_frame(), config=edited)
+    assert legacy.home.config.confidence.low_rating == "positive" and widest(legacy) == 4
     store.close()
 
 

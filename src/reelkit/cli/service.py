@@ -331,7 +331,7 @@ def retrain_cmd(
 
     Events are weighed by the confidence formula and sample-play thresholds of the service's ``home``
     settings, as the home page weighs a member's history; the version keeps those settings and its pages
-    are built with them (a server started earlier too): retrain after changing them."""
+    weigh a history with them (a server started earlier too): retrain after changing them."""
     from reelkit.service.models import describe_record, train_store
     from reelkit.service.settings import ServiceSettings
     from reelkit.service.store import open_store

@@ -104,10 +104,16 @@ class BundleManifest(pydantic.BaseModel):
     #: Whether enough ratings were stored to know the rating scale (:data:`MIN_RATINGS_FOR_SCALE`): until
     #: then a rating is never a dislike (a 4 of 5 on the 0-10 scale assumed would read as one).
     rating_scale_known: bool = True
-    #: The home settings the version was trained with (their formula weighed its events): pages built on
-    #: it use them, so a server that switched to it and one restarted on it agree, and a rollback brings
-    #: its own back. ``None`` in versions written before they were kept: the server's settings serve.
+    #: The home settings the version was trained with: pages built on it weigh a history with their
+    #: :data:`TRAINED_HOME_FIELDS` (the formula that weighed its events), so a server that switched to it
+    #: and one restarted on it agree, and a rollback brings its own back; the display settings (row sizes,
+    #: new-release window) are the server's. ``None`` in versions written before they were kept.
     home: HomeConfig | None = None
+
+
+#: The home settings that weigh the events a version trains on (:func:`training_interactions`): a
+#: version's pages read a history with the values it was trained with, whatever the server started with.
+TRAINED_HOME_FIELDS = ("confidence", "continue_min_fraction", "continue_min_seconds")
 
 
 #: Model modules imported before training or loading, so that their models are registered even when
@@ -605,8 +611,9 @@ def load_bundle(
     config: HomeConfig | None = None,
     cache_size: int = 10_000,
 ) -> ModelBundle:
-    """Load a saved version completely and precompute what its pages share; its pages use the home
-    settings it was trained with (``config``, the server's, for a version that kept none)."""
+    """Load a saved version completely and precompute what its pages share; its pages weigh a history
+    with the home settings it was trained with (:data:`TRAINED_HOME_FIELDS`) and are laid out with
+    ``config``'s (the server's, which also stand in for a version that kept none)."""
     _register_models()
     folder = _version_path(data_dir, record.version)
     try:
@@ -630,8 +637,10 @@ def load_bundle(
     models = HomeModels(
         personal=loaded["personal"], similar=similar, trending=trending, communities=comm, titles=titles
     )
-    trained = manifest.home if manifest.home is not None else config
-    home = _home_for_scale(trained or HomeConfig(), manifest.rating_scale_known)
+    home = config or HomeConfig()
+    if manifest.home is not None:  # how the version weighed its events; the display settings: the server's
+        home = home.model_copy(update={f: getattr(manifest.home, f) for f in TRAINED_HOME_FIELDS})
+    home = _home_for_scale(home, manifest.rating_scale_known)
     return ModelBundle(record, HomeBuilder(models, home), cache_size=cache_size)
 
 
