@@ -13,13 +13,25 @@ NTSC, NTSC_FILM, NTSC_60 = 30000 / 1001, 24000 / 1001, 60000 / 1001
 
 def test_labels_count_on_from_the_files_start_timecode() -> None:
     """Hand-computed: 2 s at 25 fps from 10:00:00:00 is 10:00:02:00; an hour of 23.976 from 01:00:00:00 is
-    86313.6 frames labelled at 24 (3.6 s behind the clock); a frame before 00:00:00:00 wraps to the day
-    before; a second's 25th frame carries."""
+    86313.7 frames, frame 86313 on screen, labelled at 24 (3.6 s behind the clock); a frame before
+    00:00:00:00 wraps to the day before; a second's 25th frame carries."""
     assert timecode(2.0, 25, "10:00:00:00") == "10:00:02:00"
     assert timecode(0.04, 25, "00:59:59:24") == "01:00:00:00"
-    assert timecode(3600, NTSC_FILM, "01:00:00:00") == "01:59:56:10"
+    assert timecode(3600, NTSC_FILM, "01:00:00:00") == "01:59:56:09"
     assert timecode(-1.0, 25, "00:00:00:00") == "23:59:59:00"
     assert timecode(1.0, 25, "23:59:59:00") == "00:00:00:00"
+
+
+def test_the_label_is_the_frame_on_screen_not_the_nearest_one() -> None:
+    """Hand-computed: at 25 fps frame 199 runs 7.96-8.00 s, so 7.991 s from 01:00:00:00 is 01:00:07:24 (it
+    read 01:00:08:00, the frame not yet shown), 0.021 s is frame 0; a frame's own start, computed as k / fps
+    or as ffmpeg prints it (0.0417083 for frame 1 at 23.976), is that frame; the same at 29.97 DF and 12.5."""
+    assert timecode(7.991, 25, "01:00:00:00") == "01:00:07:24"
+    assert timecode(0.021, 25) == "00:00:00:00" and timecode(0.039, 25) == "00:00:00:00"
+    assert [timecode(k / 25, 25) for k in (1, 3, 7)] == ["00:00:00:01", "00:00:00:03", "00:00:00:07"]
+    assert timecode(0.0417083, NTSC_FILM) == "00:00:00:01" and timecode(0.0415, NTSC_FILM) == "00:00:00:00"
+    assert timecode(1800 / NTSC - 0.001, NTSC, "00:00:00;00") == "00:00:59;29"  # frame 1799 still on screen
+    assert timecode(0.159, 12.5) == "00:00:00:01" and timecode(1.0 - 1e-9, 12.5) == "00:00:01:00"
 
 
 def test_drop_frame_labels_skip_two_frame_numbers_a_minute_but_each_tenth() -> None:

@@ -828,8 +828,8 @@ def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> 
     assert timecode(59.9996) == "00:01:00.000"
     assert timecode(-2.25) == "-00:00:02.250"
     assert timecode(2.5, 24) == "00:00:02:12"
-    assert timecode(0.999, 24) == "00:00:01:00"  # 23.98 frames round to 24: the next second
-    assert timecode(59.99, 25) == "00:01:00:00"
+    assert timecode(0.999, 24) == "00:00:00:23"  # frame 23 (of 23.98) is still on screen
+    assert timecode(59.99, 25) == "00:00:59:24" and timecode(60.0, 25) == "00:01:00:00"
     # frames counted at 23.976 / 29.97 and labelled at 24 / 30, as an edit system labels them (the clock's
     # second plus its frames gave 00:01:40:02 for frame 2400 and 01:00:03:14 for frame 86400)
     ntsc_film, ntsc = 24000 / 1001, 30000 / 1001
@@ -845,12 +845,12 @@ def test_timecodes_carry_instead_of_showing_60_seconds_or_a_frame_too_many() -> 
     assert timecode(3600, 12.5) == "01:00:00:00" and timecode(3.0, 21.57) == "00:00:03:00"
 
 
-def test_timecode_frames_past_the_last_label_carry_and_slow_whole_rates_are_not_ntsc() -> None:
-    """At 21.57 fps a second's frames are 00..21, so 2.998 s (frame 21.5 rounds to 22) is 00:00:03:00; a
+def test_timecode_frames_stay_within_the_second_and_slow_whole_rates_are_not_ntsc() -> None:
+    """At 21.57 fps a second's frames are 00..21, so 2.998 s (frame 21.5 of that second) is 00:00:02:21; a
     whole rate of 1..6 fps lies within 0.006 of rate/1.001 but is not an NTSC one (3600 s at 5 fps)."""
     from reelkit.post.findings import timecode
 
-    assert timecode(2.998, 21.57) == "00:00:03:00" and timecode(2.95, 21.57) == "00:00:02:20"
+    assert timecode(2.998, 21.57) == "00:00:02:21" and timecode(2.95, 21.57) == "00:00:02:20"
     assert timecode(3600, 5) == "01:00:00:00" and timecode(7.5, 2) == "00:00:07:01"
 
 

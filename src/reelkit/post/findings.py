@@ -77,6 +77,9 @@ def _nominal(fps: float) -> tuple[int | None, float]:
     return None, fps
 
 
+_EPS = 1e-3  # of a frame: float noise on a frame's start time, never a frame's worth of time
+
+
 def timecode(seconds: float, fps: float | None = None, start: str | None = None) -> str:
     """``HH:MM:SS.mmm``, or with ``fps`` the frame's SMPTE non-drop-frame timecode ``HH:MM:SS:FF``: frames
     counted at the video's rate and labelled at the nominal one (24 at 23.976, 30 at 29.97), as an edit
@@ -94,17 +97,21 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
     if fps:
         nominal, exact = _nominal(fps)
         if nominal is not None:
-            n = round(s * exact)  # the frame shown at this time (frame 2400 at 23.976 is 00:01:40:00)
+            # the frame shown at this time: the last one started by then (7.991 s at 25 fps is frame 199,
+            # frame 2400 at 23.976 is 00:01:40:00); _EPS takes a frame's start computed as k / fps, or
+            # printed to 6 digits by ffmpeg, a hair early as that frame
+            n = math.floor(seconds * exact + _EPS)
+            sign = "-" if n < 0 else ""
             first = parse_timecode(start, fps) if start else None
             if first is None:
-                whole, frames = divmod(n, nominal)
+                whole, frames = divmod(abs(n), nominal)
                 return _label(sign, whole, frames, ":")
             day = 24 * 3600 * nominal
             drop = first[1]
             if drop:
                 per = nominal // 15
                 day -= per * 9 * 24 * 6  # the frames a day of drop-frame labels skips
-            n = (first[0] + (-n if sign else n)) % day
+            n = (first[0] + n) % day
             if drop:  # the frame count to its drop-frame label: skipped labels added back
                 ten = nominal * 600 - per * 9  # frames in ten minutes
                 tens, rest = divmod(n, ten)
@@ -117,10 +124,9 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
         if got is not None:
             h, mi, sec, _, f = got
             sign, s = "", (h * 3600 + mi * 60 + sec + f / fps + (-s if sign else s)) % 86400.0
+        s += _EPS / fps  # a frame's start a hair early is that frame (as above)
         whole = math.floor(s)
-        frames = round((s - whole) * fps)
-        if frames >= math.ceil(fps):  # rounds up to the next second
-            whole, frames = whole + 1, 0
+        frames = min(math.floor((s - whole) * fps), math.ceil(fps) - 1)  # the frame shown in that second
         return _label(sign, whole % 86400 if got is not None else whole, frames, ":")
     ms = round(s * 1000)  # rounded once, so 59.9996 s is 00:01:00.000, never 00:00:60.000
     h, rem = divmod(ms, 3_600_000)
