@@ -250,6 +250,26 @@ def test_a_loudness_finding_says_too_short_under_one_400_ms_block_else_silent() 
         assert loud.severity == "error" and why in loud.message
 
 
+def test_a_loudness_finding_names_an_unmeasured_channel_or_the_absolute_gate_not_silence() -> None:
+    """An LFE stream alone at -6 dBTP read "the programme is silent" (BS.1770 weights no channel of it), as
+    did noise at -88 LUFS (every block under the -70 LUFS absolute gate); digital silence is silent."""
+    from reelkit.post.loudness import Meter
+    from reelkit.post.qc import _loudness_findings
+
+    t = np.arange(RATE * 2) / RATE
+    lfe = (0.5 * np.sin(2 * np.pi * 60 * t)).astype(np.float32)[:, None]
+    quiet = programme(2.0) * np.float32(10 ** (-70 / 20))
+    for x, layout, why in (
+        (lfe, "LFE", "BS.1770 measures none of these channels (it leaves LFE"),
+        (quiet, None, "below BS.1770's absolute gate (-70 LUFS; loudest 400 ms block -9"),
+        (np.zeros((RATE, 2), np.float32), None, "the programme is silent"),
+    ):
+        lo = Meter().measure(x, RATE, layout=layout)
+        found, _, _ = _loudness_findings(x, RATE, lo, get_spec("ebu-r128"), QCOptions())
+        loud = next(f for f in found if f.kind == "loudness")
+        assert loud.severity == "error" and why in loud.message, loud.message
+
+
 @pytest.mark.parametrize(("peak_dbtp", "severity"), [(-0.998, "info"), (-0.98, "error")])
 def test_a_true_peak_just_over_the_ceiling_is_an_error(
     tmp_path: Path, peak_dbtp: float, severity: str

@@ -208,6 +208,9 @@ class LoudnessResult:
     #: The speech activity the dialogue was gated on, ``(frame_s, mask)`` (given or detected; None without),
     #: to measure a processed copy of the same programme on the same speech.
     speech_mask: tuple[float, npt.NDArray[Any]] | None = field(default=None, repr=False, compare=False)
+    #: How many channels BS.1770 weights (0: an LFE stream on its own, or channels of an unknown layout),
+    #: to tell "nothing measured" from silence; None where not known.
+    measured_channels: int | None = None
 
     def summary(self) -> dict[str, float | None]:
         """The headline figures (``reelkit loudness --json``); non-finite values become ``None``.
@@ -684,6 +687,7 @@ class Meter:
             notes=tuple(notes),
             dialogue_isolated_lufs=isolated,
             speech_mask=None if mask_src is None else (float(mask_src[0]), np.asarray(mask_src[1])),
+            measured_channels=int(np.count_nonzero(weights)),
         )
 
 
