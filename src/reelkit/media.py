@@ -687,6 +687,7 @@ def write_audio(
     replace_in: str | Path | None = None,
     replace_stream: int = 0,
     subtitles: bool = True,
+    picture: bool = True,
     metadata_from: str | Path | None = None,
     layout: str | None = None,
     extra: Sequence[str] = (),
@@ -696,12 +697,13 @@ def write_audio(
 
     Writes to a temporary file beside ``path`` and renames it, so an existing file is never half-written.
     ``replace_in``: a programme whose audio stream ``replace_stream`` the samples replace, every other stream
-    (picture, other soundtracks, and with ``subtitles`` the subtitle streams) copied, not re-encoded, with its
-    tags; ``metadata_from``: a file whose tags (title, artist, ...) the output keeps; ``layout``: the
-    channels' layout (``5.1(side)``, ``FL+FR+LFE``; by default ffmpeg's for the count, which labels four
-    channels 4.0 where a WAV's are quad); ``extra``: more output options (``-sample_fmt s32``); ``start_s``:
-    where the samples start on the output's timeline (a delayed soundtrack replaced in its programme keeps
-    its place against the picture, ``AudioStream.start_s``).
+    (with ``picture`` the picture, other soundtracks, and with ``subtitles`` the subtitle streams) copied, not
+    re-encoded, with its tags (``picture`` off for an audio container: .mka, .m4a); ``metadata_from``: a file
+    whose tags (title, artist, ...) the output keeps; ``layout``: the channels' layout (``5.1(side)``,
+    ``FL+FR+LFE``; by default ffmpeg's for the count, which labels four channels 4.0 where a WAV's are quad);
+    ``extra``: more output options (``-sample_fmt s32``); ``start_s``: where the samples start on the
+    output's timeline (a delayed soundtrack replaced in its programme keeps its place against the picture,
+    ``AudioStream.start_s``).
     """
     out = Path(path)
     x = np.asarray(samples, dtype="<f4")
@@ -718,14 +720,15 @@ def write_audio(
     if replace_in is not None:
         info = probe(replace_in)
         n_audio = max(len(info.audio), replace_stream + 1)
-        args += ["-map", "1:v?", "-c:v", "copy"]
+        args += ["-map", "1:v?", "-c:v", "copy"] if picture else []
         for i in range(n_audio):  # the soundtracks in their order, one replaced
             args += ["-map", "0:a"] if i == replace_stream else ["-map", f"1:a:{i}", f"-c:a:{i}", "copy"]
         if subtitles:
             args += ["-map", "1:s?", "-c:s", "copy", "-map", "1:t?", "-c:t", "copy"]  # and fonts for them
         # every stream keeps its tags (language, title), the replaced one too: naming one stream's source
         # turns ffmpeg's own copying off for all
-        kinds = [("v", len(info.video)), ("a", n_audio), ("s", info.subtitles if subtitles else 0)]
+        pictures = len(info.video) if picture else 0
+        kinds = [("v", pictures), ("a", n_audio), ("s", info.subtitles if subtitles else 0)]
         for kind, count in kinds:
             for i in range(count):
                 args += [f"-map_metadata:s:{kind}:{i}", f"1:s:{kind}:{i}"]

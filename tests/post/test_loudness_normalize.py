@@ -532,6 +532,50 @@ def test_normalising_one_soundtrack_of_a_programme_keeps_the_rest(tmp_path: Path
 
 
 @pytest.mark.media
+def test_an_audio_container_keeps_the_other_soundtracks_and_no_picture(tmp_path: Path) -> None:
+    """One of two soundtracks normalised into .mka or .m4a kept only that one (the source was probed for
+    other streams only for a video container's extension); the other is copied, the picture left out."""
+    from reelkit import media
+    from reelkit.errors import ReelkitWarning
+    from reelkit.post.audio import read_audio
+
+    sine = "sine=frequency={}:sample_rate=48000:duration=4"
+    for name, codec in (("two.mka", "flac"), ("two.m4a", "aac")):
+        media.run_ffmpeg(
+            [
+                *("-v", "error", "-y", "-f", "lavfi", "-i", sine.format(440), "-f", "lavfi"),
+                *("-i", sine.format(660), "-map", "0:a", "-map", "1:a", "-c:a", codec, str(tmp_path / name)),
+            ],
+            what="making a two-soundtrack file",
+        )
+        out = tmp_path / name.replace("two", "out")
+        normalize_file(tmp_path / name, out, target_lufs=-20.0, true_peak_dbtp=-1.0, stream=1)
+        assert [a.codec for a in media.probe(out).audio] == [codec, codec]
+        assert np.array_equal(read_audio(out).samples, read_audio(tmp_path / name).samples)  # copied
+        second = read_audio(out, stream=1)
+        assert measure(second.samples, second.sample_rate).integrated_lufs == pytest.approx(-20.0, abs=0.1)
+    # a video's two soundtracks and its subtitles into an audio container: no picture; .m4a holds no SRT
+    subs = tmp_path / "s.srt"
+    subs.write_text("1\n00:00:00,500 --> 00:00:01,500\nhello\n")
+    media.run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=4"),
+            *("-f", "lavfi", "-i", sine.format(440), "-f", "lavfi", "-i", sine.format(660), "-i", str(subs)),
+            *("-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-c:v", "libx264", "-c:a", "aac"),
+            str(tmp_path / "two.mkv"),
+        ],
+        what="making a test programme",
+    )
+    normalize_file(tmp_path / "two.mkv", tmp_path / "v.mka", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    info = media.probe(tmp_path / "v.mka")
+    assert (len(info.video), len(info.audio), info.subtitles) == (0, 2, 1)
+    with pytest.warns(ReelkitWarning, match="subtitle streams .* cannot go into a .m4a"):
+        normalize_file(tmp_path / "two.mkv", tmp_path / "v.m4a", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    info = media.probe(tmp_path / "v.m4a")
+    assert (len(info.video), len(info.audio), info.subtitles) == (0, 2, 0)
+
+
+@pytest.mark.media
 @pytest.mark.parametrize(
     ("layout", "name"), [("2.1", "out.flac"), ("2.1", "out.wav"), ("FL+FR+TBL", "out.m4a")]
 )

@@ -239,7 +239,8 @@ def normalize_cmd(
         Path,
         typer.Argument(
             help="Audio (or video) file to normalise; a video written as .mkv/.mp4/.mov keeps its picture, "
-            "subtitles and other soundtracks (one soundtrack replaced: --stream)."
+            "subtitles and other soundtracks (one soundtrack replaced: --stream); written as .mka/.m4a, "
+            "its other soundtracks."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the normalised audio.")],

@@ -361,6 +361,7 @@ def write_audio_file(
     *,
     replace_in: str | Path | None = None,
     replace_stream: int = 0,
+    picture: bool = True,
     metadata_from: str | Path | None = None,
     layout: str | None = None,
     start_s: float = 0.0,
@@ -371,12 +372,12 @@ def write_audio_file(
     the channel count: soundfile writes no channel mask); any other extension is encoded by ffmpeg
     (:func:`reelkit.media.write_audio`, which is atomic too). ``replace_in``: a programme (a video) whose
     audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
-    cannot hold are left out, with a warning). ``metadata_from``: a file whose tags (title, artist, ...) go
-    with it; ``layout``: the channels' layout as ffmpeg names it (``Audio.layout``), written into ffmpeg's
-    outputs; ``start_s``: with ``replace_in``, where the samples start on the programme's timeline (its
-    soundtrack's ``Audio.start_s``: a delayed track stays in its place against the picture). A WAV written
-    from a broadcast WAV (``metadata_from``) keeps its ``bext``, ``iXML`` and ``axml``
-    chunks (:mod:`reelkit.post.bwf`).
+    cannot hold are left out, with a warning; the picture too without ``picture``: an audio container).
+    ``metadata_from``: a file whose tags (title, artist, ...) go with it; ``layout``: the channels' layout as
+    ffmpeg names it (``Audio.layout``), written into ffmpeg's outputs; ``start_s``: with ``replace_in``,
+    where the samples start on the programme's timeline (its soundtrack's ``Audio.start_s``: a delayed track
+    stays in its place against the picture). A WAV written from a broadcast WAV (``metadata_from``) keeps its
+    ``bext``, ``iXML`` and ``axml`` chunks (:mod:`reelkit.post.bwf`).
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -406,6 +407,7 @@ def write_audio_file(
                 replace_in=replace_in,
                 replace_stream=replace_stream,
                 subtitles=subtitles,
+                picture=picture,
                 metadata_from=metadata_from,
                 layout=labelled,
                 start_s=start_s if replace_in is not None else 0.0,
@@ -443,7 +445,7 @@ def write_audio_file(
             raise MediaError(
                 f"ffmpeg cannot copy the other streams of {replace_in} into a {ext} file with the new "
                 f"audio ({errors[0]}); choose a container that holds their codecs (.mkv holds them all), or "
-                "write the audio alone (.wav, .flac, .m4a)",
+                "write the audio alone (.wav, .flac)",
                 path=str(out),
             )
         reason = str(errors[0])

@@ -64,6 +64,8 @@ FINE_SPAN_DB = 6.0
 filter reads 23.9 kHz 5.8 dB low): elsewhere no sample can be over."""
 VIDEO_CONTAINERS = frozenset((".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts"))
 """Output extensions that hold a picture: a video source written to one keeps its picture."""
+AUDIO_CONTAINERS = frozenset((".mka", ".m4a", ".m4b"))
+"""Output extensions that hold several soundtracks but no picture: a source's other soundtracks are kept."""
 LOSSY_PASSES = 5
 """Encodes at most, for a lossy output, each corrected by the measurement of the one before."""
 LOSSY_LOUDNESS_TOLERANCE_LU = 0.1
@@ -420,7 +422,8 @@ def normalize_file(
 ) -> NormalizeResult:
     """Read audio stream ``stream`` of ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit;
     others through ffmpeg). A video written to a video container keeps everything else: the picture, its
-    other soundtracks and its subtitles, copied; only that soundtrack is replaced, at its start time (a
+    other soundtracks and its subtitles, copied (to an audio container, .mka or .m4a: its other soundtracks,
+    and the subtitles the container holds); only that soundtrack is replaced, at its start time (a
     delayed soundtrack, ``start 3.0``, stays 3 s after the picture). Written alone, a delayed soundtrack
     starts with its lead-in as silence (a WAV has no start time), with a warning, and is normalised as
     written; a lead-in under ``audio.LEAD_IN_MIN_S`` (an encoder's priming, a transport stream's few ms) is
@@ -441,9 +444,11 @@ def normalize_file(
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     ext = output_extension(dst_p)
     audio = read_audio(src_p, stream=stream)
-    # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced
-    info = media.probe(src_p) if ext in VIDEO_CONTAINERS else None
-    whole = src_p if info is not None and (info.video or len(info.audio) > 1) else None
+    # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced;
+    # written to an audio container (.mka, .m4a) it keeps its other soundtracks (and subtitles .mka holds)
+    picture = ext in VIDEO_CONTAINERS
+    info = media.probe(src_p) if picture or ext in AUDIO_CONTAINERS else None
+    whole = src_p if info is not None and ((picture and info.video) or len(info.audio) > 1) else None
     if whole is None and audio.start_s >= LEAD_IN_MIN_S:
         # written alone (a WAV has no start time), a delayed soundtrack keeps its place against the picture
         # with its lead-in as silence in front, normalised as written (the windows over its start count);
@@ -505,6 +510,7 @@ def normalize_file(
                         audio.sample_rate,
                         replace_in=whole,
                         replace_stream=stream,
+                        picture=picture,
                         metadata_from=src_p,
                         layout=audio.layout or DEFAULT_LAYOUTS.get(audio.channels),
                         start_s=audio.start_s,  # a delayed track keeps its start time in the programme
