@@ -188,6 +188,46 @@ def test_a_lossy_output_is_measured_and_corrected(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.m4a"]  # no pass left behind
 
 
+@pytest.mark.media
+def test_a_lossy_output_is_judged_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """White noise at -13.8 LUFS to MP3 under -1 dBTP: the limiter plateaus at -7.1 LUFS and the encoder takes
+    about 1.6 LU. For -7 it warned of the samples' -7.18 LUFS with 6.5 dB of limiting, then wrote a file of
+    -8.79 LUFS with 22.4 dB (the second pass aimed higher, gained 0.001 LU and won), exit 0: the written
+    file's 1.8 LU miss is refused, nothing written. For -8.5 it is -9.06 as written, warned of with that
+    figure and no more limiting than the loudness pays for; -9 is reached in two encodes, as before."""
+    from reelkit.errors import ReelkitWarning
+    from reelkit.post.audio import read_audio
+    from reelkit.testing.cli import run_cli
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "in.wav"
+    sf.write(src, (0.1 * rng.standard_normal((4 * RATE, 2))).astype(np.float32), RATE, subtype="PCM_24")
+    out = tmp_path / "out.mp3"
+    with pytest.raises(
+        MediaError, match=r"in\.wav: cannot reach -7 LUFS in a \.mp3 file: .* measures -8\.\d\d LUFS"
+    ):
+        normalize_file(src, out, target_lufs=-7.0, true_peak_dbtp=-1.0)
+    code, _, err = run_cli(
+        capsys, "loudness", "normalize", str(src), "-o", str(out), "--target", "-7", "--true-peak", "-1"
+    )
+    assert code == 2 and "cannot reach -7 LUFS" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]  # nothing written, no pass left
+    with pytest.warns(
+        ReelkitWarning, match=r"-8\.5 LUFS is not reached in out\.mp3: .* measures (-9\.\d\d) LUFS"
+    ) as w:
+        res = normalize_file(src, out, target_lufs=-8.5, true_peak_dbtp=-1.0)
+    written = read_audio(out)
+    level = measure(written.samples, written.sample_rate).integrated_lufs
+    assert f"measures {level:.2f} LUFS" in str(w[0].message) and res.output_lufs == pytest.approx(
+        level, abs=1e-6
+    )
+    assert not res.target_reached and res.max_reduction_db < 8.0  # not the plateau's 20 dB and more
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = normalize_file(src, out, target_lufs=-9.0, true_peak_dbtp=-1.0)
+    assert res.target_reached and res.encode_passes == 2 and res.max_reduction_db < 5.0
+
+
 def test_envelope_agrees_with_the_meter_across_chunks() -> None:
     rng = np.random.default_rng(2)
     x = (0.2 * rng.standard_normal((RATE * 25, 1))).astype(np.float32)  # longer than one 2**20 chunk

@@ -74,6 +74,9 @@ MAX_EXTRA_GAIN_DB = 20.0
 """The most gain past the plain gain (target less level) spent to win back what the limiter takes: a target
 the ceiling forbids ran the gain to +403 dB. It bounds the make-up gain, not the depth of limiting (one
 sample 40 dB over, on a quiet programme, is a fine thing to limit)."""
+LU_PER_DB_OF_LIMITING = 0.05
+"""The least loudness (LU) each extra dB of limiting must bring a result nearer its target to be preferred:
+past the limiter's plateau more make-up gain only deepens the limiting (22 dB more for 0.001 LU)."""
 UNREACHABLE_LU = 1.0
 """A target missed by more than this is refused (nothing written); a smaller miss is written, with a
 warning."""
@@ -290,6 +293,7 @@ def normalize_samples(
     headroom_db: float = PCM_HEADROOM_DB,
     measured: LoudnessResult | None = None,
     check_target: bool = True,
+    warn_miss: bool = True,
     layout: str | None = None,
     speech: VadMethod | SpeechDetector = "silero",
 ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
@@ -303,9 +307,10 @@ def normalize_samples(
 
     A target the ceiling keeps out of reach by more than :data:`UNREACHABLE_LU` is a :class:`ConfigError`; a
     smaller miss (over 0.1 LU) a warning. ``check_target=False`` returns the closest without either (an
-    encoder's correction may aim past what the samples can reach). ``layout``: ffmpeg's name of the channel
-    layout (``Audio.layout``), which sets the channel weights. ``speech``: the speech detector of the
-    ``dialogue`` reference (as :class:`~reelkit.post.loudness.Meter` takes it).
+    encoder's correction may aim past what the samples can reach); ``warn_miss=False`` refuses but leaves a
+    smaller miss to the caller (a lossy output is judged on the file written). ``layout``: ffmpeg's name of
+    the channel layout (``Audio.layout``), which sets the channel weights. ``speech``: the speech detector of
+    the ``dialogue`` reference (as :class:`~reelkit.post.loudness.Meter` takes it).
     """
     _check_targets(target_lufs, true_peak_dbtp)
     x = np.asarray(samples, dtype=np.float32)
@@ -341,7 +346,7 @@ def normalize_samples(
         else:
             reached = plain.measure(out, sample_rate, layout=layout).integrated_lufs
         shortfall = target_lufs - reached
-        if best is None or abs(shortfall) < best[0]:
+        if best is None or _nearer(abs(shortfall), reduction, best[0], best[3]):
             best = (abs(shortfall), out, gain_db, reduction)
         if abs(shortfall) < 0.05 or exact:
             break
@@ -385,7 +390,7 @@ def normalize_samples(
             f"closest is {reached_level:.1f} LUFS (with {reduction:.1f} dB of limiting); lower --target or "
             "raise --true-peak"
         )
-    if check_target and miss > 0.1:
+    if check_target and warn_miss and miss > 0.1:
         why = (
             f"under the {true_peak_dbtp:g} dBTP ceiling: {reached_level:.2f} LUFS with {reduction:.1f} dB of "
             "limiting"
@@ -431,8 +436,11 @@ def normalize_file(
 
     A lossy output (anything but WAV/FLAC) is decoded and measured again once written: when the encoder
     pushed the true peak over the ceiling or moved the loudness more than 0.1 LU, it is encoded again with
-    both corrected (at most :data:`LOSSY_PASSES` encodes). The result's output figures are those of the
-    written file. ``speech``: the speech detector of the ``dialogue`` reference.
+    both corrected (at most :data:`LOSSY_PASSES` encodes; none more once a higher aim gains no loudness
+    before the encoder, the limiter at its plateau). The result's output figures are those of the written
+    file, and they are judged as a WAV's: a target it misses by more than :data:`UNREACHABLE_LU` is refused
+    (nothing written), a smaller miss warned of. ``speech``: the speech detector of the ``dialogue``
+    reference.
     """
     from dataclasses import replace
 
@@ -467,7 +475,7 @@ def normalize_file(
         source = meter.measure(audio.samples, audio.sample_rate, layout=audio.layout)  # once, not each pass
 
     def gain(
-        aim: float, headroom: float, check_target: bool = True
+        aim: float, headroom: float, check_target: bool = True, warn_miss: bool = True
     ) -> tuple[npt.NDArray[np.float32], NormalizeResult]:
         with _naming(src_p):
             return normalize_samples(
@@ -479,6 +487,7 @@ def normalize_file(
                 headroom_db=headroom,
                 measured=source,
                 check_target=check_target,
+                warn_miss=warn_miss,
                 layout=audio.layout,
                 speech=speech,
             )
@@ -490,15 +499,23 @@ def normalize_file(
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
     # encoder did. The pass kept is the first that meets both, else the best: under the ceiling and
-    # nearest the target, else nearest the ceiling.
+    # nearest the target, else nearest the ceiling; more limiting must bring the written file nearer the
+    # target to win (past the limiter's plateau a higher aim only adds limiting, 22 dB for 0.001 LU).
     aim, headroom = target_lufs, PCM_HEADROOM_DB
     best: tuple[tuple[float, float], Path, NormalizeResult] | None = None
+    before: tuple[float, float, float] | None = None  # the last pass's (aim, headroom, loudness pre-encode)
     # as atomic_path writes: through a symbolic link, and pass names any valid output name has room for
     dest = write_target(dst_p)
     head = temp_head(dest.name)
     try:
         for attempt in range(1, LOSSY_PASSES + 1):
-            out, result = gain(aim, headroom, check_target=attempt == 1)  # later aims correct the encoder
+            # the first pass refuses a target out of reach before any encode; later aims correct the encoder
+            # (past the target), and the written file is judged once the passes are done
+            out, result = gain(aim, headroom, check_target=attempt == 1, warn_miss=False)
+            pre = result.output_lufs
+            if before is not None and aim > before[0] and headroom == before[1] and pre < before[2] + 0.05:
+                break  # the limiter's plateau: a higher aim gains no loudness, only limiting
+            before = (aim, headroom, pre)
             # each pass beside the output: the output is replaced once, by the pass kept (an interrupted
             # run leaves the file that was there)
             part = dest.with_name(f".{head}.pass{attempt}{dest.suffix}")
@@ -535,7 +552,10 @@ def normalize_file(
             over = m.true_peak_dbtp - true_peak_dbtp
             miss = target_lufs - level
             rank = (max(over, 0.0), abs(miss))
-            if best is None or rank < best[0]:
+            wins = best is None or rank < best[0]
+            if wins and best is not None and rank[0] == best[0][0]:  # as near the ceiling: limiting must pay
+                wins = _nearer(rank[1], result.max_reduction_db, best[0][1], best[2].max_reduction_db)
+            if wins:
                 if best is not None:
                     best[1].unlink(missing_ok=True)
                 best = (rank, part, result)
@@ -547,11 +567,43 @@ def normalize_file(
                 headroom += over + 0.1
             aim = min(max(aim + miss, -69.9), -0.1)
         assert best is not None
+        kept = best[2]
+        _judge_written(kept, src_p, dst_p, ext)  # a target missed as written: refused, or warned of
         replace_file(best[1], dest)
-        return best[2]
+        return kept
     finally:
         for stale in dest.parent.glob(f".{glob.escape(head)}.pass[0-9]{glob.escape(dest.suffix)}"):
             stale.unlink(missing_ok=True)
+
+
+def _nearer(miss: float, reduction: float, best_miss: float, best_reduction: float) -> bool:
+    """Whether a result ``miss`` LU from its target with ``reduction`` dB of limiting beats the best so far:
+    nearer, and by at least :data:`LU_PER_DB_OF_LIMITING` for each dB of limiting it adds."""
+    return miss < best_miss and best_miss - miss >= LU_PER_DB_OF_LIMITING * (reduction - best_reduction)
+
+
+def _judge_written(result: NormalizeResult, src: Path, dst: Path, ext: str) -> None:
+    """Judge a lossy output's loudness as written, as a WAV's is before it: a target missed by more than
+    :data:`UNREACHABLE_LU` is a :class:`MediaError` about ``src``, a smaller miss (over
+    :data:`LOSSY_LOUDNESS_TOLERANCE_LU`) a warning with the written file's figures."""
+    miss = abs(result.target_lufs - result.output_lufs)
+    if miss <= LOSSY_LOUDNESS_TOLERANCE_LU:
+        return
+    # the limiting named is that of the pass written; with none, the ceiling is not to blame
+    ceiling = result.true_peak_ceiling_dbtp
+    how = f" with {result.max_reduction_db:.1f} dB of limiting under the {ceiling:g} dBTP ceiling"
+    how = how if result.limited else ""
+    found = f"written as {ext} it measures {result.output_lufs:.2f} LUFS{how}"
+    if miss > UNREACHABLE_LU:
+        raise MediaError(
+            f"cannot reach {result.target_lufs:g} LUFS in a {ext} file: {found}; lower --target"
+            + (" or raise --true-peak" if result.limited else "")
+            + ", or write WAV/FLAC",
+            path=str(src),
+        )
+    warnings.warn(
+        f"{result.target_lufs:g} LUFS is not reached in {dst.name}: {found}", ReelkitWarning, stacklevel=3
+    )
 
 
 @contextmanager
