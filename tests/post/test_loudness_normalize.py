@@ -135,6 +135,13 @@ def test_normalize_file_and_errors(tmp_path: Path) -> None:
         normalize_samples(noisy(1.0), RATE, true_peak_dbtp=1.0)
     with pytest.raises(ConfigError, match="silent"):
         normalize_samples(np.zeros((RATE, 2), dtype=np.float32), RATE)
+    # an LFE stream alone is not silent: BS.1770 measures none of its channels (it read "it is silent")
+    lfe = (0.5 * np.sin(2 * np.pi * 60 * np.arange(RATE) / RATE)).astype(np.float32)
+    with pytest.raises(ConfigError, match="measures none of these channels") as info:
+        normalize_samples(lfe, RATE, layout="LFE")
+    assert "silent" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"below BS\.1770's absolute gate"):
+        normalize_samples(noisy(1.0) * np.float32(10 ** (-70 / 20)), RATE)
     with pytest.raises(MediaError, match="folder"):
         normalize_file(src, tmp_path / "missing" / "o.wav")
     assert math.isfinite(res.gain_db)

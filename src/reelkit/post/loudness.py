@@ -212,6 +212,29 @@ class LoudnessResult:
     #: to tell "nothing measured" from silence; None where not known.
     measured_channels: int | None = None
 
+    def why_no_loudness(self) -> str:
+        """Why the meter has no integrated loudness (when it has none): too short, no channel it measures,
+        every block under the absolute gate (its loudest block still has a loudness), or digital silence
+        in the channels it measures. A clause to follow "no loudness: " or stand alone."""
+        if self.duration_s < 0.4:
+            return "the programme is shorter than one 400 ms block: too short for integrated loudness"
+        if self.measured_channels == 0:
+            return (
+                "BS.1770 measures none of these channels (it leaves LFE and channels of an unknown layout "
+                "out); check the loudness of the full mix"
+            )
+        if math.isfinite(self.momentary_max_lufs):
+            return (
+                f"the programme is below BS.1770's absolute gate ({ABSOLUTE_GATE_LUFS:g} LUFS; loudest "
+                f"400 ms block {self.momentary_max_lufs:.1f} LUFS)"
+            )
+        if math.isfinite(self.sample_peak_dbfs):
+            return (
+                "the channels BS.1770 measures are silent (sound only in LFE or channels of an unknown "
+                "layout)"
+            )
+        return "the programme is silent"
+
     def summary(self) -> dict[str, float | None]:
         """The headline figures (``reelkit loudness --json``); non-finite values become ``None``.
 

@@ -320,8 +320,15 @@ def normalize_samples(
     before = measured if measured is not None else meter.measure(x, sample_rate, layout=layout)
     level = before.dialogue_lufs if reference == "dialogue" else before.integrated_lufs
     if level is None or not math.isfinite(level):
-        what = "no speech was found" if reference == "dialogue" else "it is silent (or under 400 ms)"
-        raise ConfigError(f"cannot normalise: {what}, so its loudness is undefined")
+        if (
+            reference == "dialogue"
+            and before.integrated_lufs is not None
+            and math.isfinite(before.integrated_lufs)
+        ):
+            what = "no speech was found, so its dialogue loudness is undefined"
+        else:
+            what = f"no loudness: {before.why_no_loudness()}"
+        raise ConfigError(f"cannot normalise: {what}")
     gain_db = target_lufs - level
     max_gain = gain_db + MAX_EXTRA_GAIN_DB
     plain = Meter(true_peak=True)

@@ -38,7 +38,7 @@ from reelkit._files import atomic_path, check_output_file
 from reelkit.errors import ConfigError, ReelkitError, TimeLimitError
 from reelkit.post.audio import LEAD_IN_MIN_S, Audio
 from reelkit.post.findings import Finding, Severity, timecode
-from reelkit.post.loudness import ABSOLUTE_GATE_LUFS, LoudnessResult, Meter, channel_names
+from reelkit.post.loudness import LoudnessResult, Meter, channel_names
 from reelkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
@@ -538,27 +538,8 @@ def _loudness_findings(
     if lead:
         label = f"{lead}the full programme's integrated loudness"
     if programme is None or not math.isfinite(programme):
-        # why the meter has no figure: too short, no channel it measures, every block under the absolute
-        # gate (its loudest block still has a loudness), or digital silence in the channels it measures
-        if lo.duration_s < 0.4:
-            why = "the programme is shorter than one 400 ms block: too short for integrated loudness"
-        elif lo.measured_channels == 0:
-            why = (
-                "no loudness: BS.1770 measures none of these channels (it leaves LFE and channels of an "
-                "unknown layout out); check the loudness of the full mix"
-            )
-        elif math.isfinite(lo.momentary_max_lufs):
-            why = (
-                f"the programme is below BS.1770's absolute gate ({ABSOLUTE_GATE_LUFS:g} LUFS; loudest "
-                f"400 ms block {lo.momentary_max_lufs:.1f} LUFS): no integrated loudness"
-            )
-        elif math.isfinite(lo.sample_peak_dbfs):
-            why = (
-                "the channels BS.1770 measures are silent (sound only in LFE or channels of an unknown "
-                "layout): no loudness"
-            )
-        else:
-            why = "the programme is silent: no loudness"
+        reason = lo.why_no_loudness()
+        why = reason if lo.duration_s < 0.4 else f"no loudness: {reason}"
         out.append(Finding("loudness", 0.0, duration, "error", why, "loudness"))
         programme = None
     else:
