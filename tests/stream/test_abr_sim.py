@@ -333,6 +333,14 @@ def test_video_dir_with_ladder(tmp_path: Path) -> None:
         load_video_dir(tmp_path)
 
 
+def test_a_size_file_of_index_and_size_lines_is_refused(tmp_path: Path) -> None:
+    """'1 181801' (chunk index, then size) was read as a chunk of 1 byte, the size dropped unread."""
+    for lv in range(6):
+        (tmp_path / f"video_size_{lv}").write_text("".join(f"{k} {181800 + k}\n" for k in range(1, 4)))
+    with pytest.raises(DataFormatError, match=r"video_size_0:1: expected one size per line, got '1 181801'$"):
+        load_video_dir(tmp_path)
+
+
 def test_ladder_and_size_files_saved_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
     """A ladder JSON saved with a UTF-8 BOM was refused ("Unexpected UTF-8 BOM"), and a size file's first
     size read as '\ufeff...', not a number."""

@@ -197,7 +197,12 @@ def _read_size_file(path: Path) -> np.ndarray:
             line = raw.strip()
             if not line:
                 continue
-            tok = line.split()[0]
+            toks = line.split()
+            if len(toks) != 1:  # 'index size' lines were read as their index, in bytes
+                raise DataFormatError(
+                    f"expected one size per line, got {shown(repr(line))}", path=str(path), line=lineno
+                )
+            tok = toks[0]
             try:
                 v = float(tok)
             except ValueError:
