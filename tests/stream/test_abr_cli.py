@@ -305,6 +305,28 @@ def test_a_short_video_plays_all_its_chunks_by_default(
     assert code == 2 and "has only 12 chunks" in err
 
 
+def test_bitrates_of_the_wrong_count_for_an_mpd_are_refused(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """--bitrates with an MPD was dropped unread, 2 rates for a 4-level stream included."""
+    traces, _ = inputs
+    rungs = "".join(f'<Representation id="{i}" bandwidth="{(i + 1) * 300_000}"/>' for i in range(4))
+    (tmp_path / "m.mpd").write_text(
+        '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><Period><AdaptationSet mimeType="video/mp4">'
+        f'<SegmentTemplate timescale="1" duration="4" media="c-$RepresentationID$-$Number$.m4s"/>{rungs}'
+        "</AdaptationSet></Period></MPD>"
+    )
+    for i in range(4):
+        for k in range(1, 13):
+            (tmp_path / f"c-{i}-{k}.m4s").write_bytes(b"x" * (i + 1) * 150_000)
+    code, out, err = _simulate(capsys, traces, tmp_path, "--algo", "bba", "--json", "--bitrates", "1,2")
+    assert code == 2 and err.count("\n") == 1
+    assert "--bitrates: " in err and "m.mpd has 4 video Representations but 2 bitrates were given" in err
+    code, out, err = _simulate(capsys, traces, tmp_path, "--algo", "bba", "--json", "--bitrates", "5,6,7,8")
+    assert code == 0, err
+    assert 5 <= json.loads(out)["avg_bitrate_kbps"] <= 8
+
+
 def test_a_plot_kept_in_the_trace_folder_does_not_block_the_next_run(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -452,6 +452,33 @@ def test_mpd_reader(tmp_path: Path) -> None:
     assert v.sizes.tolist() == [[101, 102, 103], [401, 402, 403]]
 
 
+def test_bitrates_and_chunk_length_given_override_an_mpds(tmp_path: Path) -> None:
+    """--bitrates (and a chunk length) given with an MPD, or a folder holding one, were dropped unread:
+    the ladder stayed the bandwidths' whatever was given, and a wrong count was not refused."""
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        """<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>
+        <AdaptationSet mimeType="video/mp4">
+        <SegmentTemplate timescale="1" duration="4" media="$RepresentationID$-$Number$.m4s"/>
+        <Representation id="lo" bandwidth="300000"/><Representation id="hi" bandwidth="1200000"/>
+        </AdaptationSet></Period></MPD>"""
+    )
+    for k in range(1, 4):
+        (tmp_path / f"lo-{k}.m4s").write_bytes(b"x" * 100)
+        (tmp_path / f"hi-{k}.m4s").write_bytes(b"x" * 400)
+    for given in (mpd, tmp_path):
+        v = load_video_dir(given, bitrates_kbps=[250, 1000], chunk_s=2.0)
+        assert v.bitrates_kbps.tolist() == [250.0, 1000.0] and v.chunk_s == 2.0
+        assert v.sizes.tolist() == [[100, 100, 100], [400, 400, 400]]
+    assert load_video_dir(tmp_path).bitrates_kbps.tolist() == [300.0, 1200.0]
+    with pytest.raises(
+        ConfigError, match=r"^--bitrates: .*m\.mpd has 2 video Representations but 3 bitrates"
+    ):
+        load_video_dir(tmp_path, bitrates_kbps=[1, 2, 3])
+    with pytest.raises(ConfigError, match=r"^--bitrates: bitrates must be .* ascending; got \[2\.0, 1\.0\]"):
+        load_mpd(mpd, bitrates_kbps=[2, 1])
+
+
 def test_mpd_reader_counts_each_representation_from_its_own_start_number(tmp_path: Path) -> None:
     """Pins chunk k as each Representation's startNumber + k: lo numbers its files from 1, hi from 0."""
     mpd = tmp_path / "m.mpd"

@@ -33,7 +33,9 @@ QoeOpt = Annotated[
 BitratesOpt = Annotated[
     str | None,
     typer.Option(
-        "--bitrates", help="Ladder in kbps (e.g. 300,750,1200); overrides the folder's *ladder*.json."
+        "--bitrates",
+        help="Ladder in kbps (e.g. 300,750,1200); overrides the folder's *ladder*.json or the MPD's "
+        "bandwidths.",
     ),
 ]
 ChunksOpt = Annotated[

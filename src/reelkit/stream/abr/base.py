@@ -229,14 +229,15 @@ def load_video_dir(
 
     Bitrates and chunk length come from an ``*ladder*.json`` beside the files (keys ``bitrate_index_to_kbps``
     or ``bitrates_kbps``, ``chunk_length_s`` or ``chunk_s``) when present; explicit arguments win; otherwise
-    Pensieve's 300..4300 kbps ladder and 4 s chunks. Every level needs one size per chunk.
+    Pensieve's 300..4300 kbps ladder and 4 s chunks. Every level needs one size per chunk. A folder of no
+    size files but an MPD (or an MPD given) is read by :func:`load_mpd`, the arguments passed on.
     """
     p = Path(path)
     if not p.exists():
         raise DataFormatError("video directory does not exist", path=str(p))
     if p.is_file():
         if p.suffix.lower() == ".mpd":
-            return load_mpd(p)
+            return load_mpd(p, bitrates_kbps=bitrates_kbps, chunk_s=chunk_s)
         p = p.parent
     files: dict[int, Path] = {}
     for f in p.iterdir():
@@ -246,7 +247,7 @@ def load_video_dir(
     if not files:
         mpds = sorted(p.glob("*.mpd"))
         if mpds:
-            return load_mpd(mpds[0])
+            return load_mpd(mpds[0], bitrates_kbps=bitrates_kbps, chunk_s=chunk_s)
         raise EmptyDataError("no video_size_<level> files (or .mpd) in directory", path=str(p))
     levels = sorted(files)
     if levels != list(range(len(levels))):
@@ -350,11 +351,17 @@ def _fill_template(tpl: str, rep_id: str, bandwidth: int, number: int) -> str:
     return re.sub(r"\$(RepresentationID|Number|Bandwidth|)(%0\d+d)?\$", sub, tpl)
 
 
-def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
+def load_mpd(
+    path: str | Path,
+    *,
+    chunk_s: float | None = None,
+    bitrates_kbps: list[float] | tuple[float, ...] | np.ndarray | None = None,
+) -> Video:
     """Read a static DASH MPD (SegmentTemplate with ``$Number$``) and size its segment files on disk.
 
-    Levels are the video Representations sorted by ``bandwidth``; the chunk length is the template's
-    ``duration / timescale`` (Pensieve's 3.99342 s is rounded to 4 s when within 1%), or ``chunk_s``.
+    Levels are the video Representations sorted by ``bandwidth``, their kbps its ``bandwidth / 1000`` or
+    ``bitrates_kbps`` (one per Representation); the chunk length is the template's ``duration /
+    timescale`` (Pensieve's 3.99342 s is rounded to 4 s when within 1%), or ``chunk_s``.
     Chunks are counted from ``startNumber`` while every level's file exists; a last segment shorter than
     the others (``mediaPresentationDuration`` ends inside it) is left out, as :func:`reelkit.stream.dash.
     package_dash` leaves it out of ``stream.json``: the simulator plays whole chunks.
@@ -447,4 +454,20 @@ def load_mpd(path: str | Path, *, chunk_s: float | None = None) -> Video:
     if total_s > 0 and sizes.shape[1] > 1 and sizes.shape[1] * seg_s > total_s + 1e-3:
         sizes = sizes[:, : max(1, math.floor(total_s / seg_s + 1e-6))]
     bitrates = np.asarray([r[0] / 1000.0 for r in reps], dtype=np.float64)
+    if bitrates_kbps is not None:  # --bitrates was dropped unread for an MPD, whatever its count
+        bitrates = _given_bitrates(bitrates_kbps, len(reps), f"{p} has {len(reps)} video Representations")
     return Video(bitrates, float(chunk_s), sizes, name=p.stem)
+
+
+def _given_bitrates(
+    bitrates_kbps: list[float] | tuple[float, ...] | np.ndarray, n_levels: int, levels_said: str
+) -> np.ndarray:
+    """``bitrates_kbps`` (``--bitrates``) as an array: one positive, finite kbps per level, ascending."""
+    b = np.asarray(bitrates_kbps, dtype=np.float64).reshape(-1)
+    if b.shape[0] != n_levels:
+        raise ConfigError(f"--bitrates: {levels_said} but {b.shape[0]} bitrates were given")
+    if not np.all(np.isfinite(b)) or np.any(b <= 0) or np.any(np.diff(b) <= 0):
+        raise ConfigError(
+            f"--bitrates: bitrates must be positive, finite kbps and strictly ascending; got {b.tolist()}"
+        )
+    return b
