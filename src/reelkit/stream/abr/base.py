@@ -230,14 +230,17 @@ def load_video_dir(
     Bitrates and chunk length come from an ``*ladder*.json`` beside the files (keys ``bitrate_index_to_kbps``
     or ``bitrates_kbps``, ``chunk_length_s`` or ``chunk_s``) when present; explicit arguments win; otherwise
     Pensieve's 300..4300 kbps ladder and 4 s chunks. Every level needs one size per chunk. A folder of no
-    size files but an MPD (or an MPD given) is read by :func:`load_mpd`, the arguments passed on.
+    size files but an MPD (or an MPD given) is read by :func:`load_mpd`, the arguments passed on; the MPD
+    of a folder from ``abr package`` is read from its ``stream.json``, whose ladder is the renditions'
+    nominal kbps (the QoE's bitrate utility, as ``abr playback`` and the service score it), not the
+    MPD's ``bandwidth`` (the peak rate the segments need, container included, a few % above).
     """
     p = Path(path)
     if not p.exists():
         raise DataFormatError("video directory does not exist", path=str(p))
     if p.is_file():
         if p.suffix.lower() == ".mpd":
-            return load_mpd(p, bitrates_kbps=bitrates_kbps, chunk_s=chunk_s)
+            return _mpd_video(p, bitrates_kbps, chunk_s)
         p = p.parent
     files: dict[int, Path] = {}
     for f in p.iterdir():
@@ -247,7 +250,7 @@ def load_video_dir(
     if not files:
         mpds = sorted(p.glob("*.mpd"))
         if mpds:
-            return load_mpd(mpds[0], bitrates_kbps=bitrates_kbps, chunk_s=chunk_s)
+            return _mpd_video(mpds[0], bitrates_kbps, chunk_s)
         raise EmptyDataError("no video_size_<level> files (or .mpd) in directory", path=str(p))
     levels = sorted(files)
     if levels != list(range(len(levels))):
@@ -318,6 +321,22 @@ def load_video_dir(
             stacklevel=2,
         )
     return Video(b, c, sizes, name=p.name)
+
+
+def _mpd_video(
+    mpd: Path, bitrates_kbps: list[float] | tuple[float, ...] | np.ndarray | None, chunk_s: float | None
+) -> Video:
+    """The video of ``mpd``: from the ``stream.json`` beside it when ``abr package`` wrote both (its
+    nominal ladder, segment length and sizes), else :func:`load_mpd`; ``bitrates_kbps``/``chunk_s`` win."""
+    from reelkit.stream.dash import MPD_NAME, STREAM_JSON, load_stream  # dash imports this module
+
+    if mpd.name != MPD_NAME or not (mpd.parent / STREAM_JSON).is_file():
+        return load_mpd(mpd, bitrates_kbps=bitrates_kbps, chunk_s=chunk_s)
+    v = load_stream(mpd.parent).video()
+    b = v.bitrates_kbps
+    if bitrates_kbps is not None:
+        b = _given_bitrates(bitrates_kbps, v.n_levels, f"{mpd} has {v.n_levels} video Representations")
+    return Video(b, v.chunk_s if chunk_s is None else float(chunk_s), v.sizes, name=v.name)
 
 
 def _is_number(x: object) -> bool:
