@@ -384,6 +384,31 @@ def test_ladder_files_of_the_wrong_types_are_refused(tmp_path: Path, ladder: dic
         load_video_dir(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("ladder", "said"),
+    [
+        ([100, 200, 400], "ladder file must be a JSON object; the keys read are"),
+        ({"bitrates": [100, 200, 400]}, "unknown key 'bitrates' in the ladder file; the keys read are"),
+        ({"bitrates_kbps": [100, 200, 400], "chunk_seconds": 2}, "unknown key 'chunk_seconds' in the ladder"),
+        ({}, "ladder file names no bitrates or chunk length; the keys read are"),
+    ],
+)
+def test_a_ladder_file_of_no_key_it_reads_is_refused(tmp_path: Path, ladder: object, said: str) -> None:
+    """A list, or an object of misspelt keys, was passed over in silence: Pensieve's 300..4300 kbps ladder
+    or 4 s chunks stood in for what the file meant (2 s chunks as chunk_seconds)."""
+    for lv in range(3):
+        (tmp_path / f"video_size_{lv}").write_text("1000\n2000\n")
+    (tmp_path / "ladder.json").write_text(json.dumps(ladder))
+    with pytest.raises(DataFormatError) as info:
+        load_video_dir(tmp_path)
+    msg = str(info.value)
+    assert msg.startswith(f"{tmp_path / 'ladder.json'}: ") and said in msg, msg
+    assert "bitrate_index_to_kbps or bitrates_kbps (kbps per level) and chunk_length_s or chunk_s" in msg
+    # beside both settings any other key is a note, as in Pensieve's ladder file
+    (tmp_path / "ladder.json").write_text(json.dumps({"bitrates_kbps": [8, 16, 32], "chunk_s": 1, "note": 2}))
+    assert load_video_dir(tmp_path).chunk_s == 1.0
+
+
 def test_a_ladder_file_nested_too_deeply_is_refused(tmp_path: Path) -> None:
     """``'[' * 1000`` as *ladder*.json gave a RecursionError traceback."""
     for lv in range(3):

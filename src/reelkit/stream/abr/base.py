@@ -228,9 +228,10 @@ def load_video_dir(
     """Read ``video_size_0..L-1`` (bytes per chunk, one per line) from ``path``.
 
     Bitrates and chunk length come from an ``*ladder*.json`` beside the files (keys ``bitrate_index_to_kbps``
-    or ``bitrates_kbps``, ``chunk_length_s`` or ``chunk_s``) when present; explicit arguments win; otherwise
-    Pensieve's 300..4300 kbps ladder and 4 s chunks. Every level needs one size per chunk. A folder of no
-    size files but an MPD (or an MPD given) is read by :func:`load_mpd`, the arguments passed on; the MPD
+    or ``bitrates_kbps``, ``chunk_length_s`` or ``chunk_s``; other keys only beside both) when present;
+    explicit arguments win; otherwise Pensieve's 300..4300 kbps ladder and 4 s chunks. Every level needs
+    one size per chunk. A folder of no size files but an MPD (or an MPD given) is read by
+    :func:`load_mpd`, the arguments passed on; the MPD
     of a folder from ``abr package`` is read from its ``stream.json``, whose ladder is the renditions'
     nominal kbps (the QoE's bitrate utility, as ``abr playback`` and the service score it), not the
     MPD's ``bandwidth`` (the peak rate the segments need, container included, a few % above).
@@ -275,21 +276,21 @@ def load_video_dir(
             raise DataFormatError(f"ladder file is not JSON ({exc})", path=str(lf)) from None
         except RecursionError:  # json recurses per level: '[' * 1000 was a traceback
             raise DataFormatError("ladder file is not JSON (nested too deeply)", path=str(lf)) from None
-        if isinstance(doc, dict):
-            raw_b = doc.get("bitrate_index_to_kbps", doc.get("bitrates_kbps"))
-            if raw_b is not None:
-                if not isinstance(raw_b, list) or not all(_is_number(x) for x in raw_b):
-                    raise DataFormatError(
-                        f"bitrates must be a list of numbers (kbps); got {shown(repr(raw_b))}", path=str(lf)
-                    )
-                lad_b = [float(x) for x in raw_b]
-            raw_c = doc.get("chunk_length_s", doc.get("chunk_s"))
-            if raw_c is not None:  # "2" or true was skipped or read as 1 s
-                if not _is_number(raw_c) or not 0 < float(raw_c) < math.inf:
-                    raise DataFormatError(
-                        f"chunk_s must be a number of seconds > 0; got {shown(repr(raw_c))}", path=str(lf)
-                    )
-                lad_c = float(raw_c)
+        _check_ladder_keys(doc, lf)
+        raw_b = doc.get("bitrate_index_to_kbps", doc.get("bitrates_kbps"))
+        if raw_b is not None:
+            if not isinstance(raw_b, list) or not all(_is_number(x) for x in raw_b):
+                raise DataFormatError(
+                    f"bitrates must be a list of numbers (kbps); got {shown(repr(raw_b))}", path=str(lf)
+                )
+            lad_b = [float(x) for x in raw_b]
+        raw_c = doc.get("chunk_length_s", doc.get("chunk_s"))
+        if raw_c is not None:  # "2" or true was skipped or read as 1 s
+            if not _is_number(raw_c) or not 0 < float(raw_c) < math.inf:
+                raise DataFormatError(
+                    f"chunk_s must be a number of seconds > 0; got {shown(repr(raw_c))}", path=str(lf)
+                )
+            lad_c = float(raw_c)
         break
     if bitrates_kbps is not None:
         b = np.asarray(bitrates_kbps, dtype=np.float64).reshape(-1)
@@ -337,6 +338,38 @@ def _mpd_video(
     if bitrates_kbps is not None:
         b = _given_bitrates(bitrates_kbps, v.n_levels, f"{mpd} has {v.n_levels} video Representations")
     return Video(b, v.chunk_s if chunk_s is None else float(chunk_s), v.sizes, name=v.name)
+
+
+_LADDER_KEYS = (
+    "the keys read are bitrate_index_to_kbps or bitrates_kbps (kbps per level) and chunk_length_s or chunk_s "
+    "(seconds per chunk)"
+)
+
+
+def _check_ladder_keys(doc: object, path: Path) -> None:
+    """Refuse a ladder document that is not an object, or one that names neither setting, or an unknown key
+    while a setting is missing (a misspelt ``chunk_seconds`` kept 4 s chunks, ``bitrates`` Pensieve's
+    ladder, in silence). Beside both settings other keys are notes (Pensieve's ladder file has many)."""
+    if not isinstance(doc, dict):
+        raise DataFormatError(
+            f"ladder file must be a JSON object; {_LADDER_KEYS}; got {shown(repr(doc))}", path=str(path)
+        )
+    has_b = "bitrate_index_to_kbps" in doc or "bitrates_kbps" in doc
+    has_c = "chunk_length_s" in doc or "chunk_s" in doc
+    unknown = [
+        k for k in doc if k not in ("bitrate_index_to_kbps", "bitrates_kbps", "chunk_length_s", "chunk_s")
+    ]
+    if unknown and not (has_b and has_c):
+        said = shown(", ".join(repr(k) for k in unknown))
+        raise DataFormatError(
+            f"unknown key{'s' * (len(unknown) > 1)} {said} in the ladder file; {_LADDER_KEYS} (beside both, "
+            "other keys are notes)",
+            path=str(path),
+        )
+    if not (has_b or has_c):
+        raise DataFormatError(
+            f"ladder file names no bitrates or chunk length; {_LADDER_KEYS}", path=str(path)
+        )
 
 
 def _is_number(x: object) -> bool:
