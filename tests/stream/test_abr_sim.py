@@ -45,6 +45,37 @@ def test_download_spans_intervals_and_wraps() -> None:
     assert s2.download_s[0] == s.download_s[0]
 
 
+@pytest.mark.parametrize("second", ["1e-300", "0.000001", "0.0009"])
+def test_a_trace_of_under_a_millisecond_is_refused(tmp_path: Path, second: str) -> None:
+    """A trace whose period was 1e-300 s hung the simulator (it walks the trace a period at a time)."""
+    f = tmp_path / "tiny"
+    f.write_text(f"0 1\n{second} 1\n")
+    with pytest.raises(DataFormatError, match=rf"tiny: the trace lasts {float(second):g} s, under 0.001 s"):
+        load_trace(f)
+    f.write_text("0 0\n1e-300 1\n1 0\n")  # a spike of 1e-300 s: as slow a link, over a period of 1 s
+    with pytest.raises(
+        DataFormatError, match=r"tiny: the trace delivers 1e-300 Mbit/s over its 1 s, under 1e-06"
+    ):
+        load_trace(f)
+
+
+def test_a_download_of_many_periods_takes_them_whole() -> None:
+    """A period of 1 ms at 1 kbit/s moves 0.11875 bytes (payload 0.95): a 118750-byte chunk walked a million
+    periods, one by one; it takes 999,998 at once and walks the last two, 1000 s in all."""
+    tr = Trace(np.array([0.0, 0.001]), np.array([0.0, 0.001]))
+    video = Video(np.array([300.0]), 4.0, np.full((1, 2), 118750.0))
+    s = simulate_levels([0, 0], tr, video, config=SimConfig(start_level=0))
+    assert s.download_s.tolist() == pytest.approx([1000.08, 1000.08], rel=1e-9)
+    # ten billion periods: walked one by one this took minutes (the call above compiled the simulator)
+    import time
+
+    video = Video(np.array([300.0]), 4.0, np.full((1, 2), 118750.0 * 1e4))
+    started = time.perf_counter()
+    s = simulate_levels([0, 0], tr, video, config=SimConfig(start_level=0))
+    assert time.perf_counter() - started < 2.0
+    assert s.download_s.tolist() == pytest.approx([1e7 + 0.08, 1e7 + 0.08], rel=1e-9)
+
+
 def test_session_means_leave_out_the_startup_chunk() -> None:
     """Pins the per-chunk QoE as sum / (N - 1) and the mean bitrate over chunks 1..N-1 (test/plot_results)."""
     video = Video(np.array([300.0, 750.0]), 4.0, np.full((2, 5), 95000.0))

@@ -81,11 +81,15 @@ PENSIEVE = SimConfig()
 def _download(
     times: np.ndarray, bw: np.ndarray, ptr: int, last_t: float, size: float, payload: float
 ) -> tuple[float, int, float]:
-    """Seconds to deliver ``size`` bytes from trace position (ptr, last_t); returns (delay_s, ptr, last_t)."""
+    """Seconds to deliver ``size`` bytes from trace position (ptr, last_t); returns (delay_s, ptr, last_t).
+
+    At a wrap, all but the last whole periods the rest needs are taken at once (a slow, short trace took one
+    pass per period: millions for one chunk); a download of under two periods' payload walks as Pensieve's."""
     n = times.shape[0]
     last_t = float(last_t)
     delay = 0.0
     sent = 0.0
+    period_bytes = -1.0  # one period's payload from index 1 with the clock at 0, found at the first wrap
     done = False
     while not done:
         throughput = bw[ptr] * 1000000.0 / 8.0
@@ -104,6 +108,15 @@ def _download(
         if ptr >= n:
             ptr = 1
             last_t = 0.0
+            if period_bytes < 0.0:
+                period_bytes = 0.0
+                for i in range(1, n):
+                    start = times[i - 1] if i > 1 else 0.0
+                    period_bytes += bw[i] * 1000000.0 / 8.0 * (times[i] - start) * payload
+            whole = np.floor((size - sent) / period_bytes) - 1.0
+            if whole > 0.0:
+                sent += whole * period_bytes
+                delay += whole * times[n - 1]
     return delay, ptr, last_t
 
 

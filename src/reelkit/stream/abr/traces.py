@@ -36,6 +36,9 @@ MAHIMAHI_PACKET_BYTES = 1500
 #: Throughputs a trace may hold, Mbit/s: below 1 bit/s a chunk would take years of simulated time, above
 #: 1 Tbit/s the value is not in Mbit/s.
 MIN_MBPS, MAX_MBPS = 1e-6, 1e6
+#: the shortest period a trace may have, s: Mahimahi's resolution (1 ms); the simulator plays a trace one
+#: period at a time, so a period of 1e-300 s ran for ever
+MIN_PERIOD_S = 1e-3
 #: a cooked trace whose median throughput is above this, Mbit/s, is warned about: it looks like kbps (a
 #: 0.5 Mbit/s trace written as 500 played every chunk at 4300 kbps without a stall), and is ten times a 4K
 #: ladder's top rung (about 20 Mbit/s) even if it is not; a warning, not an error, as such links exist
@@ -86,10 +89,20 @@ class Trace:
             # after a wrap was t0 seconds long
             t = t - t[0]
             d = np.diff(t)
+        if t[-1] < MIN_PERIOD_S:
+            raise DataFormatError(
+                f"the trace lasts {t[-1]:g} s, under {MIN_PERIOD_S:g} s (times are seconds)", path=where
+            )
         # the simulator wraps to index 1 with the clock at 0: the payload of one period must be positive
         first = t[1] - 0.0
-        if not (np.sum(b[2:] * d[1:]) + b[1] * first > 0):
+        bits = np.sum(b[2:] * d[1:]) + b[1] * first
+        if not (bits > 0):
             raise DataFormatError("trace delivers no data (all throughputs zero)", path=where)
+        if bits / t[-1] < MIN_MBPS:  # a spike of 1e-300 s in zeros: a chunk took 1e300 periods
+            raise DataFormatError(
+                f"the trace delivers {bits / t[-1]:g} Mbit/s over its {t[-1]:g} s, under {MIN_MBPS:g}",
+                path=where,
+            )
         t.setflags(write=False)
         b.setflags(write=False)
         object.__setattr__(self, "times_s", t)
