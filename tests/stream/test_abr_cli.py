@@ -367,6 +367,10 @@ def _damaged(tmp_path: Path, change: str) -> Path:
         m["meta_json"] = np.array(json.dumps({**meta, "format": "x"}))
     elif change == "zero-buffer-step":
         m["meta_json"] = np.array(json.dumps({**meta, "buffer_step_s": 0}))
+    elif change == "tiny-buffer-step":
+        m["meta_json"] = np.array(json.dumps({**meta, "buffer_step_s": 1e-9}))
+    elif change == "nan-smooth-weight":
+        m["meta_json"] = np.array(json.dumps({**meta, "smooth_weight": float("nan")}))
     elif change == "nan-weights":
         m[f"{first}w0"] = m[f"{first}w0"] * np.nan
     elif change == "short-bins":
@@ -389,6 +393,8 @@ def _damaged(tmp_path: Path, change: str) -> Path:
         "meta-not-object",
         "format-text",
         "zero-buffer-step",
+        "tiny-buffer-step",
+        "nan-smooth-weight",
         "nan-weights",
         "short-bins",
         "repeated-bin",
@@ -405,3 +411,22 @@ def test_a_damaged_model_is_refused_at_load_in_one_line(
     model = _damaged(tmp_path, change)
     code, _, err = _simulate(capsys, traces, video, "--algo", "fugu", "--model", str(model))
     assert code == 2 and err.startswith(f"error: {model}: ") and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("tiny-buffer-step", "buffer_step_s 1e-09 cuts buffer_cap_s 60 into 6e+10 steps, more than 10,000"),
+        ("nan-smooth-weight", "smooth_weight nan is not a finite number"),
+    ],
+)
+def test_a_models_planning_settings_are_checked_at_load(tmp_path: Path, change: str, said: str) -> None:
+    """A smooth_weight of NaN planned level 0 at every chunk (exit 0); a buffer step of 1e-9 s asked for a
+    grid of 6e10 buffer steps at the first decision (MemoryError traceback)."""
+    from reelkit.errors import ModelFormatError
+    from reelkit.stream.abr.stochastic import StochasticMPC
+
+    model = _damaged(tmp_path, change)
+    with pytest.raises(ModelFormatError) as info:
+        StochasticMPC.load(model)
+    assert str(info.value) == f"{model}: {said}; retrain it"

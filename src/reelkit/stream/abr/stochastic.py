@@ -58,6 +58,10 @@ SMOOTH_FADE_CANDIDATES = (0, 8, 12, 16, 20, 24)
 #: predictors in the trained ensemble (:meth:`StochasticMPC.train`); see benchmarks/RESULTS.d/abr.md
 ENSEMBLE_MEMBERS = 2
 
+#: most buffer steps (``buffer_cap_s / buffer_step_s``) a loaded model may plan over: the default is 120
+#: (0.5 s to 60 s); a step of 1e-9 s asked for 6e10 and failed on memory
+MAX_BUFFER_STEPS = 10_000
+
 
 @numba.njit(cache=True)
 def _interp(v: np.ndarray, b: float, step: float, lv: int) -> float:
@@ -357,6 +361,15 @@ class StochasticMPC(AbrPolicy):
         for key in ("buffer_step_s", "buffer_cap_s"):  # 0 divided, a negative one sized arrays below zero
             if not 0 < float(meta[key]) < math.inf:  # type: ignore[arg-type]
                 raise ValueError(f"{key} {meta[key]!r} is not a positive number of seconds")
+        step, cap = float(meta["buffer_step_s"]), float(meta["buffer_cap_s"])  # type: ignore[arg-type]
+        if cap / step > MAX_BUFFER_STEPS:
+            raise ModelFormatError(
+                f"buffer_step_s {step:g} cuts buffer_cap_s {cap:g} into {cap / step:.3g} steps, more than "
+                f"{MAX_BUFFER_STEPS:,}"
+            )
+        for key in ("terminal_weight", "smooth_weight", "rebuf_weight"):  # NaN planned level 0 for ever
+            if key in meta and not math.isfinite(float(meta[key])):  # type: ignore[arg-type]
+                raise ModelFormatError(f"{key} {meta[key]!r} is not a finite number")
         return cls(
             load_distribution(arrays),
             horizon=int(meta["horizon"]),  # type: ignore[call-overload]
