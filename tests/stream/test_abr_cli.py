@@ -325,6 +325,10 @@ def test_bitrates_of_the_wrong_count_for_an_mpd_are_refused(
     code, out, err = _simulate(capsys, traces, tmp_path, "--algo", "bba", "--json", "--bitrates", "5,6,7,8")
     assert code == 0, err
     assert 5 <= json.loads(out)["avg_bitrate_kbps"] <= 8
+    # a folder of size files: the message names the option too (it read '6 video_size_ files but 2 bitrates')
+    code, out, err = _simulate(capsys, traces, inputs[1], "--algo", "bba", "--json", "--bitrates", "1,2")
+    assert code == 2 and err.count("\n") == 1
+    assert "--bitrates: " in err and "has 6 video_size_ files but 2 bitrates were given" in err
 
 
 def test_a_plot_kept_in_the_trace_folder_does_not_block_the_next_run(

@@ -293,7 +293,7 @@ def load_video_dir(
             lad_c = float(raw_c)
         break
     if bitrates_kbps is not None:
-        b = np.asarray(bitrates_kbps, dtype=np.float64).reshape(-1)
+        b = _given_bitrates(bitrates_kbps, len(levels), f"{p} has {len(levels)} video_size_ files")
     elif lad_b is not None:
         b = np.asarray(lad_b, dtype=np.float64)
     else:
