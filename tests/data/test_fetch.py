@@ -179,7 +179,7 @@ def test_a_damaged_or_unverified_cached_copy_is_downloaded_again(server: Server,
         os.utime(folder / "u.data", ns=(1, 1))  # copied without its times (cp -r): the same data, reused
         fetch(entry, cache_dir=tmp_path, base_url=server.url)
     assert len(server.requests) == 2
-    unverified = DATASETS["movielens-latest-small"]
+    unverified = replace(DATASETS["movielens-latest-small"], sha256=None)  # a dataset of no known checksum
     publish(server, "ml-latest-small.zip", make_zip({"ml-latest-small/ratings.csv": "userId,movieId\n1,1\n"}))
     fetch(unverified, cache_dir=tmp_path, base_url=server.url, allow_unverified=True)
     # one message: the copy was not verified, and a download would not be either
@@ -244,9 +244,9 @@ def test_a_cache_folder_given_with_a_tilde_is_in_the_home_folder(
 def test_md5_only_entry(server: Server, tmp_path: Path) -> None:
     payload = make_zip({"ml-1m/ratings.dat": "1::1::5::978300760\n"})
     publish(server, "ml-1m.zip", payload)
-    good = replace(DATASETS["movielens-1m"], md5=hashlib.md5(payload).hexdigest())
+    good = replace(DATASETS["movielens-1m"], sha256=None, md5=hashlib.md5(payload).hexdigest())
     assert load_dataset(fetch(good, cache_dir=tmp_path, base_url=server.url)).n_events == 1
-    bad = replace(DATASETS["movielens-1m"], md5="0" * 32)
+    bad = replace(DATASETS["movielens-1m"], sha256=None, md5="0" * 32)
     with pytest.raises(ChecksumError, match="md5 is"):
         fetch(bad, cache_dir=tmp_path / "other", base_url=server.url)
 
@@ -446,8 +446,8 @@ def test_mismatch_does_not_touch_a_good_cached_copy(server: Server, tmp_path: Pa
 def test_unverifiable_downloads_are_refused_unless_allowed(server: Server, tmp_path: Path) -> None:
     payload = make_zip({"ml-latest-small/ratings.csv": "userId,movieId,rating,timestamp\n1,1,4,1\n"})
     publish(server, "ml-latest-small.zip", payload)
-    entry = DATASETS["movielens-latest-small"]
-    assert entry.sha256 is None and entry.md5 is None
+    entry = replace(DATASETS["movielens-latest-small"], sha256=None)  # a dataset of no known checksum
+    assert entry.sha256 is None and entry.md5 is None and not entry.verifiable
     with pytest.raises(FetchError, match=r"cannot be verified; refusing.*allow_unverified=True") as info:
         fetch(entry, cache_dir=tmp_path, base_url=server.url)
     assert isinstance(info.value, UserInputError)  # the user's choice to make: the CLI exits 2, not 1
@@ -607,6 +607,12 @@ def test_default_source_is_grouplens(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_registry_and_unknown_names() -> None:
     assert set(DATASETS) == {"movielens-100k", "movielens-latest-small", "movielens-1m", "movielens-25m"}
+    # each archive's sha256 is pinned: 'reelkit data fetch movielens-latest-small' (the issue's command)
+    # was refused for want of one, and 1m/25m were checked by MD5 alone
+    assert all(d.sha256 is not None and len(d.sha256) == 64 for d in DATASETS.values())
+    assert DATASETS["movielens-latest-small"].sha256 == (
+        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"
+    )
     assert (
         DATASETS["movielens-100k"].sha256
         == "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229"
@@ -631,3 +637,22 @@ def test_nothing_happens_at_import(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
     assert not (tmp_path / "never").exists()
+
+
+def test_a_regenerated_latest_small_fails_its_pin_unless_allowed(server: Server, tmp_path: Path) -> None:
+    """ml-latest-small is pinned to its 2018-09-26 snapshot: another file fails the check (saying why and
+    how to use it anyway); with allow_unverified it is used, with a warning, and kept as unverified."""
+    payload = make_zip({"ml-latest-small/ratings.csv": "userId,movieId,rating,timestamp\n1,1,4,1\n"})
+    publish(server, "ml-latest-small.zip", payload)
+    entry = DATASETS["movielens-latest-small"]
+    with pytest.raises(ChecksumError, match=r"sha256 is .*regenerated.*2018-09-26.*--insecure-skip-checksum"):
+        fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    assert leftovers(tmp_path, "ml-latest-small") == [] and not (tmp_path / "ml-latest-small").exists()
+    with pytest.warns(ReelkitWarning, match="used without any integrity check"):
+        folder = fetch(entry, cache_dir=tmp_path, base_url=server.url, allow_unverified=True)
+    assert load_dataset(folder).n_events == 1
+    assert json.loads((folder / ".reelkit-fetch.json").read_text())["verified"] is False
+    # not reused as verified: downloaded again, which fails the pin; the unverified copy stays as it was
+    with pytest.warns(ReelkitWarning, match="downloaded without a checksum"), pytest.raises(ChecksumError):
+        fetch(entry, cache_dir=tmp_path, base_url=server.url)
+    assert load_dataset(folder).n_events == 1

@@ -30,8 +30,9 @@ def fetch_cmd(
         bool,
         typer.Option(
             "--insecure-skip-checksum",
-            help="Accept a download that has no published checksum (e.g. movielens-latest-small, which "
-            "GroupLens regenerates). Nothing then checks the file's integrity.",
+            help="Accept a download that has no known checksum, or does not match it (e.g. a "
+            "movielens-latest-small that GroupLens regenerated after the pinned 2018-09-26 snapshot). "
+            "Nothing then checks the file's integrity.",
         ),
     ] = False,
     json_out: JsonOpt = False,

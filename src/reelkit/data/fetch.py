@@ -13,12 +13,14 @@ Nothing is downloaded or read at import: :func:`fetch` does the work when called
 * Never deleted: a folder in the way that a fetch did not make (it has no marker) is refused, and a fetched
   folder is downloaded again only while it holds no files but those its marker lists.
 
-Checksums: ``movielens-100k`` has a pinned sha256. ``movielens-1m`` and ``movielens-25m`` are verified
-against the MD5 sums GroupLens publishes next to each archive (``<archive>.md5``); no sha256 of those
-archives could be confirmed from an independent source, so none is pinned. ``movielens-latest-small`` is
-a development snapshot that GroupLens regenerates, so it has no fixed checksum at all: fetching it (or
-anything else without a checksum) is refused unless ``allow_unverified=True`` (CLI:
-``--insecure-skip-checksum``), in which case the download is used without any integrity check.
+Checksums: every archive has a pinned sha256, each the digest that several independent projects
+record for GroupLens's file (TensorFlow Datasets' ``url_checksums/movielens.txt`` among them);
+``movielens-1m`` and ``movielens-25m`` are also checked against the MD5 sums GroupLens publishes next to
+each archive (``<archive>.md5``). ``movielens-latest-small`` is a development set that GroupLens may
+regenerate: its pin is the snapshot generated on 2018-09-26 (100,836 ratings), still the one served in
+2026; should a new one appear, its download fails the check and ``allow_unverified=True`` (CLI:
+``--insecure-skip-checksum``) uses it without any integrity check. Anything else without a checksum (a
+:class:`RemoteDataset` of your own) is refused unless allowed so.
 
 MovieLens data is for research use under the GroupLens terms (cite Harper & Konstan 2015; ML-100K and
 ML-1M may not be redistributed): the cache is local and nothing here re-publishes it.
@@ -95,12 +97,15 @@ DATASETS: dict[str, RemoteDataset] = {
             "movielens-latest-small",
             "ml-latest-small.zip",
             "ml-latest-small",
-            description="MovieLens latest-small: ~100k ratings, ~600 users, ~9,700 movies; changes over time",
+            # the snapshot of 2018-09-26 (a development set GroupLens may regenerate)
+            sha256="696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+            description="MovieLens latest-small: 100,836 ratings, 610 users, 9,742 movies (2018-09-26)",
         ),
         RemoteDataset(
             "movielens-1m",
             "ml-1m.zip",
             "ml-1m",
+            sha256="a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
             md5="c4d9eecfca2ab87c1945afe126590906",
             description="MovieLens 1M: 1,000,209 ratings, 6,040 users, ~3,900 movies (2003)",
         ),
@@ -108,7 +113,9 @@ DATASETS: dict[str, RemoteDataset] = {
             "movielens-25m",
             "ml-25m.zip",
             "ml-25m",
+            sha256="8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa",
             md5="6b51fb2759a8657d3bfcbfc42b592ada",
+            size=261_978_986,
             description="MovieLens 25M: 25,000,095 ratings, 162,541 users, 62,423 movies (2019)",
         ),
     )
@@ -190,17 +197,31 @@ def _download(
     return sha.hexdigest(), md5.hexdigest()
 
 
-def _verify(entry: RemoteDataset, url: str, sha256: str, md5: str) -> None:
+def _verify(entry: RemoteDataset, url: str, sha256: str, md5: str, allow_unverified: bool) -> bool:
+    """Whether the download matches ``entry``'s digests (``False``: it has none, or, when
+    ``allow_unverified``, it does not match and is used unverified with a warning); a mismatch raises
+    :class:`ChecksumError` otherwise."""
     if entry.sha256 is not None and sha256 != entry.sha256:
-        raise ChecksumError(
-            f"{url}: sha256 is {sha256}, expected {entry.sha256}; the download was deleted. Try again; if it "
-            "persists, the file on the server (or the mirror) is not the published one"
+        said = f"sha256 is {sha256}, expected {entry.sha256}"
+        why = "the file on the server (or the mirror) is not the published one"
+        if entry.name == "movielens-latest-small":
+            why = (
+                "GroupLens may have regenerated this development set (the pinned one is the 2018-09-26 "
+                "snapshot): pass allow_unverified=True (CLI: --insecure-skip-checksum) to use it unverified"
+            )
+    elif entry.md5 is not None and md5 != entry.md5:
+        said = f"md5 is {md5}, expected {entry.md5} (published by GroupLens)"
+        why = "the file on the server (or the mirror) is not the published one"
+    else:
+        return entry.verifiable
+    if allow_unverified:
+        warnings.warn(
+            f"{url}: {said}; used without any integrity check, as allowed (--insecure-skip-checksum)",
+            ReelkitWarning,
+            stacklevel=3,
         )
-    if entry.md5 is not None and md5 != entry.md5:
-        raise ChecksumError(
-            f"{url}: md5 is {md5}, expected {entry.md5} (published by GroupLens); the download was deleted. "
-            "Try again; if it persists, the file on the server (or the mirror) is not the published one"
-        )
+        return False
+    raise ChecksumError(f"{url}: {said}; the download was deleted. Try again; if it persists, {why}")
 
 
 def _safe_members(zf: zipfile.ZipFile, url: str) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
@@ -306,7 +327,8 @@ def fetch(
 
     A cached copy is reused unless ``force``, or unless its files changed since they were unpacked (then it
     is downloaded again, with a warning). Archives without a known checksum are refused unless
-    ``allow_unverified`` (then nothing checks their integrity). Raises :class:`FetchError` when the
+    ``allow_unverified`` (then nothing checks their integrity, and a download that does not match its
+    checksum is used with a warning). Raises :class:`FetchError` when the
     download fails and :class:`ChecksumError` when it does not match; neither leaves files behind. A
     :class:`ConfigError` refuses a folder in the way that is not a fetched copy, or one holding files a fetch
     did not unpack (replacing it would delete them).
@@ -354,7 +376,7 @@ def fetch(
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder}.{token}.", suffix=".extract", dir=root))
     try:
         sha256, md5 = _download(url, archive, entry, progress, timeout)
-        _verify(entry, url, sha256, md5)
+        verified = _verify(entry, url, sha256, md5, allow_unverified)
         with progress.task(f"unpacking {entry.filename}", total=None):
             folder = _extract(archive, staging, url)
         give_folder_umask(folder)  # an archive without a top folder is unpacked into mkdtemp's 0700 one
@@ -365,7 +387,7 @@ def fetch(
                     "url": url,
                     "sha256": sha256,
                     "md5": md5,
-                    "verified": entry.verifiable,
+                    "verified": verified,
                     "files": _file_stamps(folder),
                 }
             )
