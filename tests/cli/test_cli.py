@@ -791,6 +791,31 @@ def test_demo_checks_the_member_first_and_a_new_seed_makes_a_new_catalog(
     assert code == 2 and "reusing the demo dataset" in out
 
 
+@pytest.mark.slow
+def test_demo_json_reports_the_evaluation_communities_and_picks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """demo printed tables only, though it reports results (the issue: --json on every such command); its
+    document holds the evaluation best first, the saved model that best one names, and the picks."""
+    from reelkit.recommend.base import load_model
+
+    code, out, err = run(capsys, "demo", "--workdir", str(tmp_path / "demo"), "--json")
+    assert code == 0, err
+    doc = json.loads(out)  # nothing but the document on stdout
+    assert doc["catalog"]["members"] == 2000 and doc["catalog"]["titles"] == 1000
+    ndcg = [r["metrics"]["ndcg@10"] for r in doc["evaluation"]]
+    assert (
+        len(ndcg) == 7 and ndcg == sorted(ndcg, reverse=True) and doc["best"] == doc["evaluation"][0]["model"]
+    )
+    assert {r["model"] for r in doc["evaluation"]} >= {"popular", "ease", "als"}
+    model = load_model(doc["model"])
+    assert model.name == doc["best"] and doc["member_id"] == str(model.member_ids_[0])
+    recs = doc["recommendations"]
+    assert len(recs) == 10 and all(r["reason"] and r["title"] for r in recs)
+    assert [r["title_id"] for r in recs] == [t for t, _ in model.recommend([doc["member_id"]], 10).items(0)]
+    assert doc["communities"] and all(c["size"] > 0 and c["distinctive"] for c in doc["communities"])
+
+
 def test_progress_bars_write_nothing_to_a_stderr_that_is_not_a_terminal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

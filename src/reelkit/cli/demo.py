@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from reelkit._files import atomic_write_bytes
-from reelkit.cli.common import check_folder, console, print_table, progress_for
+from reelkit.cli.common import JsonOpt, check_folder, console, emit_json, print_table, progress_for
 from reelkit.errors import UnknownIdError
 
 DEMO_MODELS = ("popular", "trending", "community-pop", "itemknn", "rp3beta", "ease", "als")
@@ -26,8 +26,12 @@ def demo_cmd(
     seed: Annotated[
         int, typer.Option(min=0, help="Seed of the demo catalog and the split (a new seed, a new catalog).")
     ] = 0,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Build the demo catalog, evaluate models, train, and show recommendations and communities."""
+    """Build the demo catalog, evaluate models, train, and show recommendations and communities.
+
+    ``--json``: one document with the catalog's counts, the evaluation (per model: NDCG@10, Recall@10,
+    coverage@10, fit seconds, best first), the communities and the member's top picks with reasons."""
     from reelkit.data.dataset import Dataset
     from reelkit.data.demo import make_demo
     from reelkit.evaluate import evaluate, split_random
@@ -39,18 +43,21 @@ def demo_cmd(
     marker = workdir / "demo-seed"  # the seed the kept catalog was made with (none: 0, as before)
     kept = marker.read_text().strip() if marker.is_file() else ""
     made_with = int(kept) if kept.isdigit() else 0
-    with progress_for() as progress:
+
+    def say(text: str) -> None:
+        if not json_out:
+            console.print(text)
+
+    with progress_for(not json_out) as progress:
         if (data_dir / "events.parquet").exists() and made_with == seed:
-            console.print(f"reusing the demo dataset in {data_dir}")
+            say(f"reusing the demo dataset in {data_dir}")
             ds = Dataset.load(data_dir)
         else:
             with progress.task("generating the demo catalog", total=None):
                 ds = make_demo(seed=seed)
             ds.save(data_dir)
             atomic_write_bytes(marker, str(seed).encode())
-        console.print(
-            f"demo catalog: {len(ds.members):,} members, {len(ds.titles):,} titles, {ds.n_events:,} events"
-        )
+        say(f"demo catalog: {len(ds.members):,} members, {len(ds.titles):,} titles, {ds.n_events:,} events")
         if member is not None and member not in set(ds.members.index.astype(str)):
             raise UnknownIdError(
                 f"--member {member!r}: no such member in the demo catalog (its ids are like "
@@ -67,44 +74,75 @@ def demo_cmd(
                 results.append(res)
                 task.advance()
     results.sort(key=lambda r: -r.metrics["ndcg@10"])
-    print_table(
-        "held-out evaluation (per-member random 20%)",
-        ["model", "NDCG@10", "Recall@10", "coverage@10", "fit s"],
-        [
-            (r.model, r.metrics["ndcg@10"], r.metrics["recall@10"], r.metrics["coverage@10"], r.fit_seconds)
-            for r in results
-        ],
-    )
+    if not json_out:
+        print_table(
+            "held-out evaluation (per-member random 20%)",
+            ["model", "NDCG@10", "Recall@10", "coverage@10", "fit s"],
+            [
+                (
+                    r.model,
+                    r.metrics["ndcg@10"],
+                    r.metrics["recall@10"],
+                    r.metrics["coverage@10"],
+                    r.fit_seconds,
+                )
+                for r in results
+            ],
+        )
     best = results[0].model
-    with progress_for() as progress:
+    with progress_for(not json_out) as progress:
         inter = ds.interactions()
         model = models[best]().fit(inter, progress=progress)
         model.save(workdir / "model.npz")
         comm = CommunityPopularity().fit(inter, progress=progress)
         comm.save(workdir / "communities.npz")
     comms = comm.communities(top=3)
-    print_table(
-        f"{len(comms)} taste communities",
-        ["name", "members", "distinctive titles"],
-        [
-            (
-                c.name,
-                c.size,
-                "; ".join(str(comm.title_names_[comm.title_cols([t])[0]]) for t, _ in c.distinctive[:3]),
-            )
-            for c in comms
-        ],
-    )
+
+    def comm_name(title: str) -> str:
+        return str(comm.title_names_[comm.title_cols([title])[0]])
+
     who = member or str(model.member_ids_[0])
     recs = model.recommend([who], 10)
     reasons = explain_recommendations(model, recs)[0]
+    picks = [
+        (str(t), str(model.title_names_[model.title_cols([t])[0]]), float(score), reasons[i])
+        for i, (t, score) in enumerate(recs.items(0))
+    ]
+    if json_out:
+        emit_json(
+            {
+                "catalog": {"members": len(ds.members), "titles": len(ds.titles), "events": ds.n_events},
+                "evaluation": [
+                    {"model": r.model, "metrics": r.metrics, "fit_seconds": r.fit_seconds} for r in results
+                ],
+                "best": best,
+                "model": str(workdir / "model.npz"),
+                "communities_model": str(workdir / "communities.npz"),
+                "communities": [
+                    {
+                        "name": c.name,
+                        "size": c.size,
+                        "distinctive": [comm_name(t) for t, _ in c.distinctive[:3]],
+                    }
+                    for c in comms
+                ],
+                "member_id": who,
+                "recommendations": [
+                    {"title_id": t, "title": name, "score": score, "reason": reason}
+                    for t, name, score, reason in picks
+                ],
+            }
+        )
+        return
+    print_table(
+        f"{len(comms)} taste communities",
+        ["name", "members", "distinctive titles"],
+        [(c.name, c.size, "; ".join(comm_name(t) for t, _ in c.distinctive[:3])) for c in comms],
+    )
     print_table(
         f"top picks for member {who} ({best})",
         ["#", "title", "reason"],
-        [
-            (i + 1, str(model.title_names_[model.title_cols([t])[0]]), reasons[i])
-            for i, (t, _) in enumerate(recs.items(0))
-        ],
+        [(i + 1, name, reason) for i, (_, name, _, reason) in enumerate(picks)],
     )
     console.print(
         f"models saved in {workdir}; try: reelkit recommend -m {workdir / 'model.npz'} --member {who}"
