@@ -29,9 +29,24 @@ def test_the_label_is_the_frame_on_screen_not_the_nearest_one() -> None:
     assert timecode(7.991, 25, "01:00:00:00") == "01:00:07:24"
     assert timecode(0.021, 25) == "00:00:00:00" and timecode(0.039, 25) == "00:00:00:00"
     assert [timecode(k / 25, 25) for k in (1, 3, 7)] == ["00:00:00:01", "00:00:00:03", "00:00:00:07"]
-    assert timecode(0.0417083, NTSC_FILM) == "00:00:00:01" and timecode(0.0415, NTSC_FILM) == "00:00:00:00"
+    assert timecode(0.0417083, NTSC_FILM) == "00:00:00:01" and timecode(0.0405, NTSC_FILM) == "00:00:00:00"
     assert timecode(1800 / NTSC - 0.001, NTSC, "00:00:00;00") == "00:00:59;29"  # frame 1799 still on screen
     assert timecode(0.159, 12.5) == "00:00:00:01" and timecode(1.0 - 1e-9, 12.5) == "00:00:01:00"
+
+
+def test_a_frame_start_in_millisecond_timestamps_is_that_frame() -> None:
+    """Matroska/WebM keep times to the millisecond: frame 99 at 29.97 fps starts at 3.3033 s and is stored
+    (and reported by ffmpeg's blackdetect) as 3.303 s, which labelled frame 98 (00:00:03:08). Every frame's
+    millisecond-rounded start is that frame, at every common rate, and a time 1 ms before it is not."""
+    assert timecode(3.303, NTSC) == "00:00:03:09"
+    for fps, nominal in ((NTSC_FILM, 24), (24.0, 24), (25.0, 25), (NTSC, 30), (NTSC_60, 60), (120.0, 120)):
+        for k in range(0, 20_000, 7):
+            start = k / fps
+            want = f"{k // nominal // 3600:02d}:{k // nominal // 60 % 60:02d}:{k // nominal % 60:02d}:"
+            want += f"{k % nominal:02d}"
+            assert timecode(round(start * 1000) / 1000, fps) == want, (fps, k)
+            if k:
+                assert timecode(start - 0.001, fps) != want, (fps, k)
 
 
 def test_drop_frame_labels_skip_two_frame_numbers_a_minute_but_each_tenth() -> None:

@@ -77,7 +77,11 @@ def _nominal(fps: float) -> tuple[int | None, float]:
     return None, fps
 
 
-_EPS = 1e-3  # of a frame: float noise on a frame's start time, never a frame's worth of time
+#: How early a time may be and still count as the frame starting just after it: a frame's start computed
+#: as k / fps (float noise), printed by ffmpeg to 6 digits, or stored in a container of millisecond
+#: timestamps (Matroska/WebM: a frame at 29.97 fps lands up to 0.5 ms before its start, which ffmpeg's
+#: blackdetect and freezedetect report as it is). Under a tenth of the shortest frame here (8 ms at 120 fps).
+_SLACK_S = 0.6e-3
 
 
 def timecode(seconds: float, fps: float | None = None, start: str | None = None) -> str:
@@ -98,9 +102,8 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
         nominal, exact = _nominal(fps)
         if nominal is not None:
             # the frame shown at this time: the last one started by then (7.991 s at 25 fps is frame 199,
-            # frame 2400 at 23.976 is 00:01:40:00); _EPS takes a frame's start computed as k / fps, or
-            # printed to 6 digits by ffmpeg, a hair early as that frame
-            n = math.floor(seconds * exact + _EPS)
+            # frame 2400 at 23.976 is 00:01:40:00); a frame's start up to _SLACK_S early is that frame
+            n = math.floor((seconds + _SLACK_S) * exact)
             sign = "-" if n < 0 else ""
             first = parse_timecode(start, fps) if start else None
             if first is None:
@@ -124,7 +127,7 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
         if got is not None:
             h, mi, sec, _, f = got
             sign, s = "", (h * 3600 + mi * 60 + sec + f / fps + (-s if sign else s)) % 86400.0
-        s += _EPS / fps  # a frame's start a hair early is that frame (as above)
+        s += _SLACK_S  # a frame's start a hair early is that frame (as above)
         whole = math.floor(s)
         frames = min(math.floor((s - whole) * fps), math.ceil(fps) - 1)  # the frame shown in that second
         return _label(sign, whole % 86400 if got is not None else whole, frames, ":")
