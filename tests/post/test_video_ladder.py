@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 from reelkit._mpd import min_bandwidth, segment_times
 from reelkit.cli import app, main
 from reelkit.errors import ConfigError, MediaError
-from reelkit.executor import LocalExecutor
+from reelkit.executor import LocalExecutor, SerialExecutor
 from reelkit.media import probe, run_ffmpeg
 from reelkit.post.video.encode import (
     EncodeSpec,
@@ -39,6 +41,7 @@ from reelkit.post.video.ladder import (
     write_dash,
 )
 from reelkit.post.video.shots import detect_shots, per_shot_ladder
+from reelkit.progress import SILENT, Progress
 
 pytestmark = pytest.mark.media
 
@@ -162,6 +165,55 @@ def test_shot_detection_and_shot_ladder(clips: dict[str, Path]) -> None:
     )
     assert len(split_only.candidates) == 4
     assert all(not r["whole_title"] and len(r["shot_crfs"]) == 2 for r in split_only.rung_rows())
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _ElsewhereExecutor(SerialExecutor):
+    """Runs each task in another working folder, as a cluster's worker does: a path a task carries relative
+    to the caller's folder names nothing (or something else) there."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        tasks: Iterable[T],
+        *,
+        progress: Progress = SILENT,
+        description: str = "working",
+    ) -> list[R]:
+        here = os.getcwd()
+
+        def elsewhere(item: T) -> R:
+            os.chdir(self.folder)
+            try:
+                return fn(item)
+            finally:
+                os.chdir(here)
+
+        return super().map(elsewhere, tasks, progress=progress, description=description)
+
+
+def test_a_per_title_ladder_with_a_relative_cache_runs_on_workers_elsewhere(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative cache folder is the caller's: the workers encode into it and the results name it
+    absolutely (the workers made ./relcache in their own folder, and the caller failed on 'relcache/...')."""
+    caller, worker = tmp_path / "caller", tmp_path / "worker"
+    caller.mkdir()
+    worker.mkdir()
+    monkeypatch.chdir(caller)
+    kw: dict[str, Any] = {"heights": (72,), "crfs": (40,), "compare_fixed": False}
+    ladder = per_title_ladder(
+        clips["one"], "out", cache_dir="relcache", executor=_ElsewhereExecutor(worker), **kw
+    )
+    assert len(ladder.candidates) == 2  # 72 lines and the source's own 144
+    assert all(Path(c.path).parent == caller / "relcache" for c in ladder.candidates)
+    assert (caller / "out" / "ladder.json").is_file() and not any(worker.iterdir())
 
 
 def test_cli_video_commands(clips: dict[str, Path]) -> None:

@@ -643,7 +643,9 @@ def run_encodes(
     """Encode and score every spec (in parallel, cached); results in spec order."""
     src = str(Path(source).resolve())
     h = file_hash(src)
-    cache = str(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    # absolute, as the source: a worker may run in another folder (a cluster's), and the results' paths are
+    # read here
+    cache = str((Path(cache_dir) if cache_dir is not None else default_cache_dir()).resolve())
     tasks = [EncodeTask(src, h, s, cache, display[0], display[1], vmaf_subsample) for s in specs]
     ex = executor or LocalExecutor(kind="thread")
     return ex.map(encode_and_score, tasks, progress=progress, description=description)
