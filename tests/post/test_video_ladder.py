@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -214,6 +215,32 @@ def test_a_per_title_ladder_with_a_relative_cache_runs_on_workers_elsewhere(
     assert len(ladder.candidates) == 2  # 72 lines and the source's own 144
     assert all(Path(c.path).parent == caller / "relcache" for c in ladder.candidates)
     assert (caller / "out" / "ladder.json").is_file() and not any(worker.iterdir())
+
+
+def test_a_shot_ladder_of_a_relative_source_runs_on_workers_elsewhere(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The joining tasks carry the source and the assembly folder absolutely, as the encodes do (they
+    carried 'two.mp4' as given and failed: 'no such file')."""
+    caller, worker = tmp_path / "caller", tmp_path / "worker"
+    caller.mkdir()
+    worker.mkdir()
+    shutil.copyfile(clips["two"], caller / "two.mp4")
+    monkeypatch.chdir(caller)
+    ladder = per_shot_ladder(
+        "two.mp4",
+        None,
+        heights=(72,),
+        crfs=(40,),
+        compare_fixed=False,
+        cache_dir="relcache",
+        executor=_ElsewhereExecutor(worker),
+        dash=False,
+    )
+    assert ladder.rungs and not any(worker.iterdir())
+    for p in ladder.rungs:
+        assert Path(p.ref["path"]).parent == caller / "relcache" / "assembled"
+        assert p.ref["measured"] == "joined"
 
 
 def test_cli_video_commands(clips: dict[str, Path]) -> None:

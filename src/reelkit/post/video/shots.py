@@ -550,15 +550,16 @@ def per_shot_ladder(
     planned = select_rungs(hull, rule or RungRule())
 
     # joined rungs are kept with the encodes they are made of (the default cache too), so a rerun joins and
-    # scores none of them again
+    # scores none of them again; every path a task carries is absolute (a worker may run in another folder)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    assemble_dir = Path(work_dir) if work_dir is not None else cache / "assembled"
+    assemble_dir = (Path(work_dir) if work_dir is not None else cache / "assembled").resolve()
+    src = str(Path(source).resolve())
     tasks = []
     for p in planned:
         tag = hashlib.sha256("|".join(o.ref.path for o in p.ref.choice).encode()).hexdigest()[:16]
         out = assemble_dir / f"{Path(source).stem}_{tag}.mp4"
         # a joined rung is what ships: scored on every frame whatever the candidates were scored on
-        tasks.append(_AssembleTask(str(source), p.ref, str(out), (W, H), fps, codec, 1, measure))
+        tasks.append(_AssembleTask(src, p.ref, str(out), (W, H), fps, codec, 1, measure))
     ex = executor or LocalExecutor(kind="thread")
     assembled = ex.map(_assemble, tasks, progress=progress, description="joining and scoring rungs")
     rungs: list[RDPoint] = []
