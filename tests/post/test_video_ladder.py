@@ -867,6 +867,47 @@ def test_the_same_rc_fixed_ladder_by_hand(monkeypatch: pytest.MonkeyPatch) -> No
     assert ladder.extra["bd_rate_vs_fixed_same_rc"] == pytest.approx(-0.5, abs=1e-9)
 
 
+def test_the_same_rc_fixed_ladder_shows_its_every_frame_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --subsample the every-frame scores of the encodes around each fixed rung are a bar of their own
+    (the step ran with no progress at all)."""
+    from contextlib import contextmanager
+
+    from reelkit.post.video import ladder as lad
+    from reelkit.post.video.encode import EncodeResult
+    from reelkit.post.video.quality import Pooled
+
+    rates = [400.0, 200.0, 100.0, 1000.0, 500.0, 250.0]  # 145 and 365 kbps fall between two encodes each
+
+    def fake_encodes(source: Any, specs: Any, **kw: Any) -> list[EncodeResult]:
+        return [
+            EncodeResult(s, f"e{i}", 0, 25, 1.0, r, 50.0, 50.0, 50.0, 40.0, 0.0)
+            for i, (s, r) in enumerate(zip(specs, rates, strict=True))
+        ]
+
+    bars: list[list[Any]] = []
+
+    class Recording:
+        @contextmanager
+        def task(self, description: str, total: float | None = None) -> Any:
+            bars.append([description, total, 0])
+            yield self
+
+        def advance(self, n: float = 1) -> None:
+            bars[-1][2] += n
+
+    monkeypatch.setattr(lad, "run_encodes", fake_encodes)
+    monkeypatch.setattr(lad, "_every_frame", lambda task: Pooled(52.0, 52.0, 52.0, 52.0, 52.0))
+    ladder = lad.Ladder("src.mp4", 640, 360, "title", [], [RDPoint(100.0, 50.0), RDPoint(300.0, 60.0)], [])
+    kw: dict[str, Any] = {
+        "display": (640, 360),
+        "executor": SerialExecutor(),
+        "vmaf_subsample": 2,
+        "progress": Recording(),
+    }
+    lad.same_rc_fixed(ladder, "src.mp4", "x264", "veryfast", "crf", (20.0, 30.0, 40.0), **kw)
+    assert bars == [["VMAF, every frame", 4, 4]]
+
+
 def test_rescore_every_frame_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     """Encode rungs and fixed encodes take their every-frame mean, hmean and p5; shot rungs keep theirs."""
     from reelkit.post.video import ladder as lad

@@ -759,7 +759,10 @@ def same_rc_fixed(
         ex = kw.get("executor") or LocalExecutor(kind="thread")
         needed = sorted({k for _, _, pair in brackets for k in pair})
         full = ex.map(
-            _every_frame, [(src, encodes[k].path, display) for k in needed], description="VMAF, every frame"
+            _every_frame,
+            [(src, encodes[k].path, display) for k in needed],
+            progress=kw.get("progress", SILENT),
+            description="VMAF, every frame",
         )
         every = {k: q.mean for k, q in zip(needed, full, strict=True)}
     sub_pts: list[RDPoint] = []
