@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from reelkit.errors import ConfigError, UserInputError
+from reelkit.progress import SILENT
 from reelkit.stream.abr import AbrPolicy, Observation, Video, available_policies, load_video_dir, make_policy
 from reelkit.stream.abr.algos import BBA, RobustMPC, mpc_plan
 from reelkit.stream.abr.sim import simulate, simulate_levels
@@ -460,6 +462,39 @@ def test_run_algorithm_plans_with_the_qoe_it_scores() -> None:
     lin_planned = simulate(RobustMPC(), trace, video, qoe="hd")
     assert not np.array_equal(want.levels, lin_planned.levels)  # the case tells the two apart
     assert np.array_equal(got.levels, want.levels) and got.qoe_sum == pytest.approx(want.qoe_sum)
+
+
+class _ReverseExecutor:
+    """Runs the tasks last first (as a pool may finish them) and returns them in task order; records each
+    map's description and task count."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def map(self, fn: Any, tasks: Any, *, progress: Any = SILENT, description: str = "working") -> list[Any]:
+        items = list(tasks)
+        self.calls.append((description, len(items)))
+        out: list[Any] = [None] * len(items)
+        for i in reversed(range(len(items))):
+            out[i] = fn(items[i])
+        return out
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_run_algorithm_maps_the_traces_through_the_executor(name: str, tiny_fugu_model: Path) -> None:
+    """Every algorithm's traces are tasks of the executor (only the optimum's were; the rest ran in a loop
+    here whatever executor was given), and a session is the same run last first as a fresh policy's alone."""
+    from reelkit.stream.abr.evaluate import run_algorithm
+
+    video = synthetic_video(0)
+    traces = [synthetic_trace(s, n=80) for s in range(4)]
+    ex = _ReverseExecutor()
+    got = run_algorithm(name, traces, video, policy=_make(name, tiny_fugu_model), executor=ex)
+    assert ex.calls == [(f"simulating {name}", 4)]
+    for tr, s in zip(traces, got.sessions, strict=True):
+        want = simulate(_make(name, tiny_fugu_model), tr, video)
+        assert s.trace == tr.name and np.array_equal(s.levels, want.levels)
+        assert s.qoe_sum == want.qoe_sum
 
 
 def test_the_comparison_plot_draws_the_median_trace_by_default(

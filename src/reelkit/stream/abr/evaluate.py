@@ -3,6 +3,7 @@ k-fold splits over trace files for learned policies, and the comparison plot."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from reelkit.stream.abr.traces import Trace
 __all__ = [
     "OPTIMAL_BASELINES",
     "OptimalTask",
+    "SimTask",
     "kfold_splits",
     "plot_comparison",
     "run_algorithm",
@@ -41,6 +43,23 @@ class OptimalTask:
     config: SimConfig
     time_step_s: float
     buffer_step_s: float
+
+
+@dataclass(frozen=True)
+class SimTask:
+    """One trace for one policy (picklable for process executors)."""
+
+    policy: AbrPolicy
+    trace: Trace
+    video: Video
+    qoe: QoE
+    config: SimConfig
+
+
+def _simulate_one(task: SimTask) -> Session:
+    # a copy per task: tasks on threads of one process must not share a policy's state between reset and
+    # the last chunk (simulate resets it, so a session does not depend on the others or their order)
+    return simulate(copy.deepcopy(task.policy), task.trace, task.video, qoe=task.qoe, config=task.config)
 
 
 #: the policies whose plans the offline optimum is never below (achievable plans; fugu with its shipped model)
@@ -106,9 +125,10 @@ def run_algorithm(
     executor: Executor | None = None,
     policy: AbrPolicy | None = None,
 ) -> RunResult:
-    """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace; MPC-type
-    planners plan with the QoE they are scored on. ``policy``: a fresh policy already made for ``name``
-    (so that its model file is not loaded again)."""
+    """Simulate algorithm ``name`` (any :func:`make_policy` name, or ``optimal``) on every trace, one task
+    per trace through ``executor`` (in this process by default); MPC-type planners plan with the QoE they
+    are scored on. ``policy``: a fresh policy already made for ``name`` (so that its model file is not
+    loaded again); each task simulates a copy of it."""
     if is_optimal(name):
         return run_optimal(traces, video, qoe=qoe, config=config, progress=progress, executor=executor)
     if policy is None:
@@ -116,13 +136,11 @@ def run_algorithm(
     q = get_qoe(qoe)
     if isinstance(getattr(policy, "qoe", None), QoE):  # planners optimise the metric they are scored on
         policy.qoe = q  # type: ignore[attr-defined]
+    ex = executor if executor is not None else SerialExecutor()
     t0 = time.perf_counter()
-    sessions: list[Session] = []
-    with progress.task(f"simulating {name}", total=len(traces)) as bar:
-        for tr in traces:
-            sessions.append(simulate(policy, tr, video, qoe=qoe, config=config))
-            bar.advance()
-    return RunResult(name, sessions, time.perf_counter() - t0)
+    tasks = [SimTask(policy, tr, video, q, config) for tr in traces]
+    sessions = ex.map(_simulate_one, tasks, progress=progress, description=f"simulating {name}")
+    return RunResult(name, list(sessions), time.perf_counter() - t0)
 
 
 def kfold_splits(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
