@@ -199,6 +199,47 @@ class _ElsewhereExecutor(SerialExecutor):
         return super().map(elsewhere, tasks, progress=progress, description=description)
 
 
+#: the worker counts $REELKIT_EXECUTOR's factory below was called with
+_factory_calls: list[int] = []
+
+
+def elsewhere_executor(workers: int) -> _ElsewhereExecutor:
+    _factory_calls.append(workers)
+    return _ElsewhereExecutor(Path(os.environ["LADDER_TEST_WORKER_DIR"]))
+
+
+def test_video_ladder_runs_on_the_executor_reelkit_executor_names(
+    clips: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The ladder's --workers goes through the same helper as the simulations': $REELKIT_EXECUTOR's factory
+    gets the count and its executor runs the encodes; a bad value is one line naming it, before encoding."""
+    from reelkit.testing.cli import run_cli
+
+    worker = tmp_path / "worker"
+    worker.mkdir()
+    monkeypatch.setenv("LADDER_TEST_WORKER_DIR", str(worker))
+    monkeypatch.setenv("REELKIT_EXECUTOR", f"{__name__}:elsewhere_executor")
+    args = ["-o", str(tmp_path / "out"), "--heights", "72", "--crf", "40", "--no-fixed", "--no-dash"]
+    ladder = ("video", "ladder", str(clips["one"]), *args, "--cache")
+    code, out, err = run_cli(capsys, *ladder, str(tmp_path / "c"), "--workers", "5", "--json")
+    assert code == 0, err
+    assert _factory_calls == [5] and json.loads(out)["rungs"]
+    assert len(list((tmp_path / "c").glob("*.mp4"))) == 2  # 72 lines and the source's own 144
+    monkeypatch.setenv("REELKIT_EXECUTOR", f"{__name__}:no_such_factory")
+    code, _, err = run_cli(
+        capsys, "video", "ladder", str(clips["one"]), *args, "--cache", str(tmp_path / "d")
+    )
+    assert (
+        code == 2
+        and err.strip()
+        == f"error: REELKIT_EXECUTOR={__name__}:no_such_factory: {__name__} has no callable no_such_factory"
+    )
+    assert not (tmp_path / "d").exists()
+
+
 def test_a_per_title_ladder_with_a_relative_cache_runs_on_workers_elsewhere(
     clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

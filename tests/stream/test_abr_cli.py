@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from reelkit.cli import main
+from reelkit.executor import SerialExecutor
+from reelkit.progress import SILENT, Progress
 
 KEYS = {
     "algo",
@@ -96,6 +99,70 @@ def test_results_name_the_policy_not_the_spelling_typed(
     )
     assert code == 0 and [r["algo"] for r in json.loads(out)["results"]] == ["bba", "robustmpc", "optimal"]
     assert all(len(r["per_trace"]) == r["traces"] for r in json.loads(out)["results"])
+
+
+def _without_timing(doc: dict[str, Any]) -> dict[str, Any]:
+    for r in doc["results"]:
+        r.pop("seconds")
+    return doc
+
+
+#: (workers the factory was given, description, tasks) of each map of the recording executor
+_maps: list[tuple[int, str, int]] = []
+
+
+class _RecordingExecutor(SerialExecutor):
+    """Runs in this process, recording each map (what $REELKIT_EXECUTOR's factory is tested with)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map(self, fn: Any, tasks: Any, *, progress: Progress = SILENT, description: str = "working") -> Any:
+        items = list(tasks)
+        _maps.append((self.workers, description, len(items)))
+        return super().map(fn, items, progress=progress, description=description)
+
+
+def recording_executor(workers: int) -> _RecordingExecutor:
+    return _RecordingExecutor(workers)
+
+
+def test_compare_on_two_workers_is_the_same_as_on_one(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]
+) -> None:
+    """--workers simulates the traces in parallel (the command was serial, with no way to use another core);
+    the results, sessions included, are the same, timing aside."""
+    traces, video = inputs
+    docs = []
+    for workers in ("1", "2"):
+        args = ("--algos", "bba,bola,robustmpc,best", "--json", "--workers", workers)
+        code, out, err = _simulate(capsys, traces, video, *args, cmd="compare")
+        assert code == 0, err
+        docs.append(_without_timing(json.loads(out)))
+    assert [len(r["per_trace"]) for r in docs[0]["results"]] == [3] * 4 and docs[0] == docs[1]
+
+
+@pytest.mark.parametrize(("cmd", "algo"), [("simulate", "robustmpc"), ("optimal", None)])
+def test_simulate_and_optimal_run_on_the_executor_reelkit_executor_names(
+    capsys: pytest.CaptureFixture[str],
+    inputs: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    cmd: str,
+    algo: str | None,
+) -> None:
+    """$REELKIT_EXECUTOR plugs another executor into abr simulate and abr optimal (with --workers' count)."""
+    traces, video = inputs
+    args = ("--json", "--workers", "3", *(("--algo", algo) if algo else ()))
+    code, out, _ = _simulate(capsys, traces, video, *args, cmd=cmd)
+    assert code == 0
+    local = json.loads(out)
+    _maps.clear()
+    monkeypatch.setenv("REELKIT_EXECUTOR", f"{__name__}:recording_executor")
+    code, out, err = _simulate(capsys, traces, video, *args, cmd=cmd)
+    assert code == 0, err
+    assert _maps == [(3, f"simulating {algo}" if algo else "offline optimum", 3)]
+    local.pop("seconds")
+    assert {k: v for k, v in json.loads(out).items() if k != "seconds"} == local
 
 
 def test_simulate_qoe_variants_differ(capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from reelkit.cli import main
 from reelkit.errors import ConfigError
+from reelkit.executor import SerialExecutor
+from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache import RequestTrace, read_trace, simulate
 from reelkit.testing.cli import run_cli as run
 
@@ -242,6 +244,107 @@ def test_compare_table_json_and_plot(
         "1%,10%",
     )
     assert code == 0 and "sieve" in out and "upper bound" in out
+
+
+def _without_timing(doc: dict[str, Any]) -> dict[str, Any]:
+    for r in doc["results"]:
+        r.pop("requests_per_s")
+    return doc
+
+
+#: (workers the factory was given, description, tasks) of each map of the recording executor
+_maps: list[tuple[int | None, str, int]] = []
+
+
+class _RecordingExecutor(SerialExecutor):
+    """Runs in this process, recording each map (what $REELKIT_EXECUTOR's factory is tested with)."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers
+
+    def map(self, fn: Any, tasks: Any, *, progress: Progress = SILENT, description: str = "working") -> Any:
+        items = list(tasks)
+        _maps.append((self.workers, description, len(items)))
+        return super().map(fn, items, progress=progress, description=description)
+
+
+def recording_executor(workers: int) -> _RecordingExecutor:
+    return _RecordingExecutor(workers)
+
+
+def recording_executor_of_no_arguments() -> _RecordingExecutor:
+    return _RecordingExecutor(None)
+
+
+NOT_AN_EXECUTOR = "text"
+
+
+def _not_an_executor(workers: int) -> str:
+    return "text"
+
+
+COMPARE = ("--policies", "lru,s3fifo,gdsf,belady", "--capacities", "1%,5%", "--json")
+
+
+def test_compare_on_two_workers_is_the_same_as_on_one(
+    synth_trace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--workers runs the policy x capacity simulations in parallel (the command was serial, with no way to
+    use another core); the results are the same, timing aside."""
+    docs = []
+    for workers in ("1", "2"):
+        code, out, err = run(
+            capsys, "cache", "compare", "--trace", str(synth_trace), *COMPARE, "--workers", workers
+        )
+        assert code == 0, err
+        docs.append(_without_timing(json.loads(out)))
+    assert len(docs[0]["results"]) == 8 and docs[0] == docs[1]
+
+
+@pytest.mark.parametrize(
+    ("factory", "workers"), [("recording_executor", 3), ("recording_executor_of_no_arguments", None)]
+)
+def test_compare_runs_on_the_executor_reelkit_executor_names(
+    synth_trace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    factory: str,
+    workers: int | None,
+) -> None:
+    """$REELKIT_EXECUTOR=module:factory plugs in another executor: called with --workers when it takes an
+    argument, its map given the 8 simulations; the results are the local pool's."""
+    code, out, _ = run(capsys, "cache", "compare", "--trace", str(synth_trace), *COMPARE)
+    assert code == 0
+    local = _without_timing(json.loads(out))
+    _maps.clear()
+    monkeypatch.setenv("REELKIT_EXECUTOR", f"{__name__}:{factory}")
+    code, out, err = run(capsys, "cache", "compare", "--trace", str(synth_trace), *COMPARE, "--workers", "3")
+    assert code == 0, err
+    assert _maps == [(workers, "simulating", 8)]
+    assert _without_timing(json.loads(out)) == local
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("reelkit.executor", "give package.module:factory"),
+        ("no_such_module_here:make", "cannot import no_such_module_here (ModuleNotFoundError"),
+        (f"{__name__}:missing", f"{__name__} has no callable missing"),
+        (f"{__name__}:NOT_AN_EXECUTOR", "has no callable NOT_AN_EXECUTOR"),
+        (f"{__name__}:_not_an_executor", "_not_an_executor returned a str, not an executor"),
+    ],
+)
+def test_a_bad_reelkit_executor_is_one_line_naming_the_variable(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    needle: str,
+) -> None:
+    monkeypatch.setenv("REELKIT_EXECUTOR", value)
+    code, _, err = run(capsys, "cache", "compare", "--trace", str(tmp_path / "none.csv"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"REELKIT_EXECUTOR={value}: " in err and needle in err
 
 
 def test_trace_from_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reelkit._files import check_output_file
-from reelkit.cli.common import JsonOpt, emit_json, print_table, progress_for
+from reelkit.cli.common import JsonOpt, WorkersOpt, emit_json, executor_for, print_table, progress_for
 from reelkit.errors import ConfigError
 
 TracesOpt = Annotated[
@@ -99,6 +99,7 @@ def simulate_cmd(
     bitrates: BitratesOpt = None,
     chunks: ChunksOpt = None,
     mahimahi_window: WindowOpt = 1.0,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Simulate one algorithm on every trace (Pensieve's test semantics) and print the mean QoE."""
     from reelkit.stream.abr.evaluate import run_algorithm
@@ -110,9 +111,10 @@ def simulate_cmd(
         make_policy(algo)  # the registry's own message: unknown, and the names it knows
     if model is not None and not takes_model(algo):
         raise ConfigError(f"--model is for the learned policies (fugu, best); {algo!r} takes none")
+    ex = executor_for(workers)
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     with progress_for(not json_out) as prog:
-        res = run_algorithm(algo, trs, vid, model=model, qoe=qoe, config=cfg, progress=prog)
+        res = run_algorithm(algo, trs, vid, model=model, qoe=qoe, config=cfg, progress=prog, executor=ex)
     summary = res.summary()
     summary["algo"] = _canonical(algo)
     summary["seconds"] = res.seconds
@@ -142,6 +144,7 @@ def compare_cmd(
     bitrates: BitratesOpt = None,
     chunks: ChunksOpt = None,
     mahimahi_window: WindowOpt = 1.0,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Run several algorithms on the same traces: a table (and plots) side by side."""
     from reelkit.stream.abr.evaluate import plot_comparison, run_algorithm
@@ -174,6 +177,7 @@ def compare_cmd(
         for i, n in enumerate(names)
         if not is_optimal(n)
     }
+    ex = executor_for(workers)
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     chosen = [t.strip() for t in plot_traces.split(",") if t.strip()] if plot_traces else []
     unknown = sorted(set(chosen) - {t.name for t in trs})
@@ -181,7 +185,9 @@ def compare_cmd(
         raise ConfigError(f"--plot-traces: no trace named {', '.join(unknown)} in {traces}")
     with progress_for(not json_out) as prog:
         results = [
-            run_algorithm(n, trs, vid, qoe=qoe, config=cfg, progress=prog, policy=policies.get(i))
+            run_algorithm(
+                n, trs, vid, qoe=qoe, config=cfg, progress=prog, policy=policies.get(i), executor=ex
+            )
             for i, n in enumerate(names)
         ]
     summaries = [r.summary() | {"seconds": r.seconds} for r in results]
@@ -304,6 +310,7 @@ def optimal_cmd(
     bitrates: BitratesOpt = None,
     chunks: ChunksOpt = None,
     mahimahi_window: WindowOpt = 1.0,
+    workers: WorkersOpt = 2,
 ) -> None:
     """The offline optimum on every trace, and its levels: dynamic programming with the whole trace known
     (states merged in cells; smaller cells come closer to the exact optimum), never below a fixed policy."""
@@ -315,10 +322,18 @@ def optimal_cmd(
 
     if not (MIN_CELL_S <= time_step < math.inf and MIN_CELL_S <= buffer_step < math.inf):
         raise ConfigError(f"--time-step and --buffer-step must be at least {MIN_CELL_S:g} s (and finite)")
+    ex = executor_for(workers)
     trs, vid, cfg = _inputs(traces, video, bitrates, chunks, mahimahi_window)
     with progress_for(not json_out) as prog:
         res = run_optimal(
-            trs, vid, qoe=qoe, config=cfg, time_step_s=time_step, buffer_step_s=buffer_step, progress=prog
+            trs,
+            vid,
+            qoe=qoe,
+            config=cfg,
+            time_step_s=time_step,
+            buffer_step_s=buffer_step,
+            executor=ex,
+            progress=prog,
         )
     summary = res.summary() | {"seconds": res.seconds, "time_step_s": time_step, "buffer_step_s": buffer_step}
     per = [s.summary() | {"levels": s.levels.tolist()} for s in res.sessions]

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 
 from reelkit._files import atomic_path
-from reelkit.cli.common import JsonOpt, console, emit_json, parse_params, print_table, progress_for
+from reelkit.cli.common import (
+    JsonOpt,
+    WorkersOpt,
+    console,
+    emit_json,
+    executor_for,
+    parse_params,
+    print_table,
+    progress_for,
+)
 from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
 from reelkit.errors import ConfigError
@@ -224,6 +233,7 @@ def compare_cmd(
     ] = True,
     warmup: WarmupOpt = "0",
     json_out: JsonOpt = False,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Several policies at several capacities: a table, and a plot with --plot."""
     from reelkit.stream.cache import compare, make_policy, offline_upper_bound, parse_capacity, read_trace
@@ -233,10 +243,11 @@ def compare_cmd(
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
     _check_plot_path(plot)
+    ex = executor_for(workers, "thread")  # the simulators release the GIL: threads share the trace
     tr = read_trace(trace)
     caps = [parse_capacity(c, tr) for c in cap_texts]
     with progress_for(not json_out) as progress:
-        results = compare(tr, pols, caps, warmup=warmup, progress=progress)
+        results = compare(tr, pols, caps, warmup=warmup, executor=ex, progress=progress)
     bounds = [offline_upper_bound(tr, c, warmup=warmup) for c in caps] if bound else []
     label: dict[int, str] = {}
     for c, text in zip(caps, cap_texts, strict=True):  # two texts of one size keep both ("40% = 20B")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import math
 import os
@@ -9,7 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import typer
@@ -27,15 +29,19 @@ from rich.table import Table
 
 from reelkit._files import existing_ancestor
 from reelkit.errors import ConfigError
+from reelkit.executor import Executor, LocalExecutor
 from reelkit.progress import ProgressTask
 
 __all__ = [
+    "EXECUTOR_ENV",
     "JsonOpt",
     "RichProgress",
+    "WorkersOpt",
     "check_folder",
     "console",
     "emit_json",
     "err_console",
+    "executor_for",
     "parse_params",
     "print_table",
     "progress_for",
@@ -43,6 +49,19 @@ __all__ = [
 
 #: The ``--json`` switch every reporting command takes.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+#: The variable naming a custom executor (``package.module:factory``) for every command that takes --workers.
+EXECUTOR_ENV = "REELKIT_EXECUTOR"
+
+#: The ``--workers`` option of the commands made of independent tasks (see :func:`executor_for`).
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        help=f"Tasks in parallel on this machine; ${EXECUTOR_ENV}=package.module:factory runs them on "
+        "another executor instead.",
+    ),
+]
 
 # ":b:" in a title id is text, not an emoji code. Piped or redirected, rich would lay tables out for 80
 # columns and cut their cells ("robust…") and wrap long lines mid-command: out of a terminal, as $COLUMNS
@@ -182,3 +201,37 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
             value = raw
         out[key.strip()] = value
     return out
+
+
+def executor_for(workers: int, kind: Literal["process", "thread"] = "process") -> Executor:
+    """The executor of a command's ``--workers``: a local pool of ``workers`` (``kind``: threads for tasks
+    that wait on ffmpeg or release the GIL), or, when ``$REELKIT_EXECUTOR`` is set, what its
+    ``package.module:factory`` returns (a distributed engine's executor). The factory is called with the
+    worker count when it takes an argument, else with none; a bad value is refused naming the variable."""
+    if isinstance(workers, bool) or workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    spec = os.environ.get(EXECUTOR_ENV, "").strip()
+    if not spec:
+        return LocalExecutor(workers, kind=kind)
+    where = f"{EXECUTOR_ENV}={spec}"
+    module_name, sep, attr = (part.strip() for part in spec.partition(":"))
+    if not sep or not module_name or not attr:
+        raise ConfigError(f"{where}: give package.module:factory, a callable that returns an executor")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # a missing module, or one that fails as it is imported: said in one line
+        raise ConfigError(f"{where}: cannot import {module_name} ({type(e).__name__}: {e})") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ConfigError(f"{where}: {module_name} has no callable {attr}")
+    try:
+        inspect.signature(factory).bind(workers)
+        takes_workers = True
+    except TypeError:  # a factory of no arguments
+        takes_workers = False
+    except ValueError:  # no signature to read (a builtin): given the count
+        takes_workers = True
+    executor = factory(workers) if takes_workers else factory()
+    if not callable(getattr(executor, "map", None)):
+        raise ConfigError(f"{where}: {attr} returned a {type(executor).__name__}, not an executor (no map)")
+    return executor  # type: ignore[no-any-return]

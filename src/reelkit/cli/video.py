@@ -11,11 +11,13 @@ import typer
 
 from reelkit._files import check_output_file
 from reelkit.cli.common import (
+    EXECUTOR_ENV,
     JsonOpt,
     check_folder,
     console,
     emit_json,
     err_console,
+    executor_for,
     print_table,
     progress_for,
 )
@@ -200,7 +202,14 @@ def ladder_cmd(
     rate_control: Annotated[
         str, typer.Option("--rate-control", help="Candidates at constant CRF (crf) or constant QP (qp).")
     ] = "crf",
-    workers: Annotated[int, typer.Option("--workers", help="Encodes in parallel (threads).")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help=f"Encodes in parallel (threads); ${EXECUTOR_ENV}=package.module:factory runs them on "
+            "another executor instead.",
+        ),
+    ] = 2,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -229,7 +238,6 @@ def ladder_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Build a per-title (or shot-based) ladder: candidates, hull, rungs, BD-rate vs the fixed ladder."""
-    from reelkit.executor import LocalExecutor
     from reelkit.post.video.ladder import Ladder, per_title_ladder
     from reelkit.post.video.shots import per_shot_ladder
 
@@ -252,8 +260,7 @@ def ladder_cmd(
         raise ConfigError(f"--shot-resolution {shot_resolution!r}: use shot or rung")
     if rate_control not in ("crf", "qp"):
         raise ConfigError(f"--rate-control {rate_control!r}: use crf or qp")
-    if workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    executor = executor_for(workers, "thread")  # ffmpeg runs in subprocesses: threads suffice
     if subsample < 1:
         raise ConfigError("--subsample must be at least 1 (score every n-th frame)")
     from reelkit.media import X264_PRESETS
@@ -278,7 +285,7 @@ def ladder_cmd(
             rate_control=rate_control,
             compare_fixed=fixed,
             cache_dir=cache,
-            executor=LocalExecutor(workers, kind="thread"),
+            executor=executor,
             progress=progress,
             vmaf_subsample=subsample,
             dash=dash,
