@@ -22,6 +22,7 @@ from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.evaluate.runner import LOWER_IS_BETTER, evaluate
 from reelkit.evaluate.splits import split_random
+from reelkit.executor import Executor, SerialExecutor
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.base import Recommender
 
@@ -89,6 +90,40 @@ def _metric_cutoff(metric: str) -> int | None:
     return int(k)
 
 
+@dataclass(frozen=True)
+class _TrialTask:
+    """One configuration to fit and score on the validation split (picklable for process executors)."""
+
+    model: Recommender
+    fit_part: Dataset
+    valid_part: Dataset
+    metric: str
+    ks: tuple[int, ...]
+    min_rating: float | None
+    confidence: ConfidenceConfig | None
+    seed: int
+
+
+def _run_trial(task: _TrialTask) -> tuple[dict[str, float], float]:
+    """The metrics and fit seconds of one configuration."""
+    result = evaluate(
+        task.model,
+        task.fit_part,
+        task.valid_part,
+        ks=task.ks,
+        min_rating=task.min_rating,
+        confidence=task.confidence,
+        seed=task.seed,
+        n_resamples=0,
+    )
+    if task.metric not in result.metrics:  # raised by the first trial: the others are not started
+        raise ConfigError(
+            f"metric {task.metric!r} is not available for model {task.model.name!r}; "
+            f"choose one of {', '.join(result.metrics)}"
+        )
+    return dict(result.metrics), result.fit_seconds
+
+
 def tune(
     model_cls: type[Recommender],
     train: Dataset,
@@ -99,6 +134,7 @@ def tune(
     base_params: Mapping[str, Any] | None = None,
     min_rating: float | None = None,
     confidence: ConfidenceConfig | None = None,
+    executor: Executor | None = None,
     progress: Progress = SILENT,
 ) -> TuneResult:
     """Random search over ``model_cls.search_space`` on a validation split of ``train``.
@@ -109,7 +145,9 @@ def tune(
     failed trials. ``metric`` defaults to ``ndcg@10`` for ``top-n`` and ``both`` models and ``rmse`` for
     ``rating`` models (``ndcg@10`` with ``min_rating`` or low ratings as dislikes, which keep the lower
     ratings out of training);
-    ``rmse``/``mae`` are minimised, every other metric maximised. Ties keep the earlier trial.
+    ``rmse``/``mae`` are minimised, every other metric maximised. Ties keep the earlier trial. The
+    configurations are drawn first; each distinct one is then a task of ``executor`` (in this process by
+    default), so the results do not depend on where or in which order they run.
     """
     if budget < 1:
         raise ConfigError(f"budget must be at least 1, got {budget}")
@@ -143,46 +181,41 @@ def tune(
     rng = np.random.default_rng(seed)
     free = {name: space for name, space in model_cls.search_space.items() if name not in fixed}
 
-    trials: list[Trial] = []
-    cache: dict[str, Trial] = {}
-    with progress.task(f"tuning {model_cls.name}", total=budget) as task:
-        for i in range(budget):
-            params = dict(fixed)
-            if i > 0:
-                params.update({name: space.sample(rng) for name, space in free.items()})
-            try:
-                model = model_cls(**params)
-            except ConfigError as exc:
-                failed = Trial(params=params, score=float("nan"), metrics={}, fit_seconds=0.0, error=str(exc))
-                trials.append(failed)
-                task.advance()
-                continue
-            full = model.get_params()
-            key = json.dumps(full, sort_keys=True, default=str)
-            if key not in cache:
-                result = evaluate(
-                    model,
-                    fit_part,
-                    valid_part,
-                    ks=ks,
-                    min_rating=min_rating,
-                    confidence=confidence,
-                    seed=seed,
-                    n_resamples=0,
-                )
-                if metric not in result.metrics:
-                    raise ConfigError(
-                        f"metric {metric!r} is not available for model {model_cls.name!r}; "
-                        f"choose one of {', '.join(result.metrics)}"
-                    )
-                cache[key] = Trial(
-                    params=full,
-                    score=float(result.metrics[metric]),
-                    metrics=dict(result.metrics),
-                    fit_seconds=result.fit_seconds,
-                )
-            trials.append(cache[key])
-            task.advance()
+    planned: list[Trial | str] = []  # a configuration its config refused, or the key of one to score
+    models: dict[str, Recommender] = {}
+    configs: dict[str, dict[str, Any]] = {}  # each one's full parameters, as drawn (before any fit)
+    for i in range(budget):
+        params = dict(fixed)
+        if i > 0:
+            params.update({name: space.sample(rng) for name, space in free.items()})
+        try:
+            model = model_cls(**params)
+        except ConfigError as exc:
+            failed = Trial(params=params, score=float("nan"), metrics={}, fit_seconds=0.0, error=str(exc))
+            planned.append(failed)
+            continue
+        full = model.get_params()
+        key = json.dumps(full, sort_keys=True, default=str)
+        if key not in models:  # a repeated draw reuses the first one's score
+            models[key], configs[key] = model, full
+        planned.append(key)
+    keys = list(models)
+    tasks = [
+        _TrialTask(models[key], fit_part, valid_part, metric, ks, min_rating, confidence, seed)
+        for key in keys
+    ]
+    ex = executor if executor is not None else SerialExecutor()
+    outcomes = ex.map(_run_trial, tasks, progress=progress, description=f"tuning {model_cls.name}")
+    cache = {
+        key: Trial(
+            params=configs[key],
+            score=float(metrics[metric]),
+            metrics=metrics,
+            fit_seconds=fit_seconds,
+        )
+        for key, (metrics, fit_seconds) in zip(keys, outcomes, strict=True)
+    }
+    trials = [p if isinstance(p, Trial) else cache[p] for p in planned]
 
     scored = [t for t in trials if np.isfinite(t.score)]
     if not scored:
