@@ -620,6 +620,43 @@ def test_an_audio_container_keeps_the_other_soundtracks_and_no_picture(tmp_path:
         normalize_file(tmp_path / "two.mkv", tmp_path / "v.m4a", target_lufs=-20.0, true_peak_dbtp=-1.0)
     info = media.probe(tmp_path / "v.m4a")
     assert (len(info.video), len(info.audio), info.subtitles) == (0, 2, 0)
+    # soundtracks .m4a cannot hold (Opus): this one alone, as before audio containers kept the others (the
+    # diff review found it refused, nothing written)
+    media.run_ffmpeg(
+        [
+            *(
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                sine.format(440),
+                "-f",
+                "lavfi",
+                "-i",
+                sine.format(660),
+            ),
+            *(
+                "-map",
+                "0:a",
+                "-map",
+                "1:a",
+                "-c:a",
+                "libopus",
+                "-output_ts_offset",
+                "0.5",
+                str(tmp_path / "o.mkv"),
+            ),
+        ],
+        what="making a two-Opus-soundtrack file",
+    )
+    with pytest.warns(ReelkitWarning, match=r"other streams of .*o\.mkv cannot go into a \.m4a file"):
+        normalize_file(tmp_path / "o.mkv", tmp_path / "o.m4a", target_lufs=-20.0, true_peak_dbtp=-1.0)
+    info = media.probe(tmp_path / "o.m4a")
+    assert [a.codec for a in info.audio] == ["aac"]
+    alone = read_audio(tmp_path / "o.m4a")
+    assert measure(alone.samples, alone.sample_rate).integrated_lufs == pytest.approx(-20.0, abs=0.3)
 
 
 @pytest.mark.media

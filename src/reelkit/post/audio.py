@@ -397,26 +397,35 @@ def write_audio_file(
 
         pcm = {".wav": ("pcm_s24le", ()), ".flac": ("flac", ("-sample_fmt", "s32"))}.get(ext)
 
-        def write(subtitles: bool, labelled: str | None = layout) -> Path:
+        def write(
+            subtitles: bool,
+            labelled: str | None = layout,
+            into: str | Path | None = replace_in,
+            data: npt.NDArray[np.float32] = x,
+        ) -> Path:
             return media.write_audio(
                 out,
-                x,
+                data,
                 sample_rate,
                 codec=pcm[0] if pcm else None,
                 extra=pcm[1] if pcm else (),
-                replace_in=replace_in,
+                replace_in=into,
                 replace_stream=replace_stream,
                 subtitles=subtitles,
                 picture=picture,
                 metadata_from=metadata_from,
                 layout=labelled,
-                start_s=start_s if replace_in is not None else 0.0,
+                start_s=start_s if into is not None else 0.0,
             )
 
         errors: list[ToolError] = []
 
-        def tried(subtitles: bool, labelled: str | None) -> Path | None:
+        def tried(subtitles: bool, labelled: str | None, alone: bool = False) -> Path | None:
             try:
+                if alone:  # without the programme's other streams: the lead-in as silence keeps the sync
+                    lead = round(start_s * sample_rate) if start_s >= LEAD_IN_MIN_S else 0
+                    pad = np.zeros((lead, x.shape[1]), np.float32)
+                    return write(subtitles, labelled, None, np.concatenate([pad, x]) if lead else x)
                 return write(subtitles, labelled)
             except TimeLimitError:
                 raise  # the job's time limit, not this file's fault: no other attempt
@@ -433,6 +442,17 @@ def write_audio_file(
                 warnings.warn(
                     f"the subtitle streams of {replace_in} cannot go into a {ext} file and were left out "
                     "(write .mkv to keep them)",
+                    ReelkitWarning,
+                    stacklevel=2,
+                )
+        if written is None and replace_in is not None and not picture:
+            # an audio container that cannot hold the other soundtracks' codecs (Opus or Vorbis in .m4a):
+            # this soundtrack alone, as it was written before audio containers kept the others
+            written = tried(False, layout, alone=True)
+            if written is not None:
+                warnings.warn(
+                    f"the other streams of {replace_in} cannot go into a {ext} file and were left out: it "
+                    "holds this soundtrack alone (write .mka or .mkv to keep them)",
                     ReelkitWarning,
                     stacklevel=2,
                 )
