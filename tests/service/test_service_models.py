@@ -341,6 +341,36 @@ def test_pages_use_the_home_settings_their_version_was_trained_with(data_dir: Pa
     store.close()
 
 
+def test_an_activation_racing_a_retrain_never_records_a_pruned_version(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retrain that pruned v0001 while an activation of v0001 was loading it (seconds) let the activation
+    record a deleted version as current: a restarted server then had no model. Pruning and recording the
+    activation take one lock, and the activation checks the files again under it."""
+    import reelkit.service.models as models
+    from reelkit.service.errors import ModelVersionUnusableError
+
+    store = open_store(data_dir)
+    train_store(data_dir, community_params=COMMUNITY)  # v0002, current
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    load = models.load_bundle
+
+    def load_while_a_retrain_prunes(*args: object, **kwargs: object) -> ModelBundle:
+        bundle = load(*args, **kwargs)  # type: ignore[arg-type]
+        train_store(data_dir, community_params=COMMUNITY, keep_versions=1)  # another process's retrain
+        return bundle
+
+    monkeypatch.setattr(models, "load_bundle", load_while_a_retrain_prunes)
+    with pytest.raises(ModelVersionUnusableError, match="v0001's files were deleted"):
+        holder.activate("v0001")
+    current = store.current_model_version()
+    assert current is not None and current.version == "v0003"
+    assert (models_dir(data_dir) / "v0003" / "manifest.json").is_file()
+    assert not (models_dir(data_dir) / "v0001").exists()
+    store.close()
+
+
 def test_old_versions_are_pruned(data_dir: Path) -> None:
     for _ in range(3):
         train_store(data_dir, community_params=COMMUNITY, keep_versions=2)

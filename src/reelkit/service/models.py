@@ -40,13 +40,18 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pydantic
+
+try:  # POSIX; elsewhere pruning and activation are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning, UnknownIdError
@@ -353,13 +358,14 @@ def train_store(
             train_seconds=manifest.train_seconds,
         )
         store.add_model_version(record, make_current=make_current)
-        current = store.current_model_version()
-        _prune(
-            root,
-            keep=max(1, keep_versions),
-            protect={record.version, current.version if current else ""},
-            recorded=[r.version for r in store.model_versions()],
-        )
+        with _versions_lock(data_dir):  # the current version read and kept as one step (see the lock)
+            current = store.current_model_version()
+            _prune(
+                root,
+                keep=max(1, keep_versions),
+                protect={record.version, current.version if current else ""},
+                recorded=[r.version for r in store.model_versions()],
+            )
         return record
     finally:
         store.close()
@@ -386,6 +392,30 @@ def _recorded_with_files(store: Store, data_dir: str | Path, version: str) -> Mo
     return record
 
 
+@contextlib.contextmanager
+def _versions_lock(data_dir: str | Path) -> Iterator[None]:
+    """Hold the lock that pruning and activation share (an exclusive lock on the ``models`` folder itself,
+    released by the system when the process ends): an activation that loaded a version for seconds while a
+    retrain pruned it recorded a deleted version as current, and a restarted server had no model to serve."""
+    root = models_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _record_current(store: Store, data_dir: str | Path, version: str) -> None:
+    """Record ``version`` current, its files checked again under the lock pruning takes (they may have
+    been deleted while it loaded)."""
+    with _versions_lock(data_dir):
+        _recorded_with_files(store, data_dir, version)
+        store.set_current_model(version)
+
+
 def _unusable(version: str, exc: Exception) -> ModelVersionUnusableError:
     return ModelVersionUnusableError(f"model version {version} does not load ({exc}); activate another one")
 
@@ -401,7 +431,7 @@ def activate_version(data_dir: str | Path, version: str) -> ModelVersionRecord:
             load_bundle(data_dir, record, store.titles_frame(), cache_size=0)
         except _LOAD_ERRORS as exc:
             raise _unusable(version, exc) from None
-        store.set_current_model(version)
+        _record_current(store, data_dir, version)
         return record
     finally:
         store.close()
@@ -776,7 +806,7 @@ class ModelHolder:
                     bundle = self._load(record)
                 except _LOAD_ERRORS as exc:
                     raise _unusable(version, exc) from None
-            self.store.set_current_model(version)
+            _record_current(self.store, self.data_dir, version)
             self._failed.discard(version)
             switched = bundle is not current
             self._bundle = bundle
