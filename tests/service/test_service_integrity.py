@@ -587,18 +587,25 @@ def test_a_retrain_during_an_import_is_told_it_is_in_progress(tmp_path: Path) ->
 
     store = SQLiteStore(tmp_path / "reelkit.db")
     store.set_note("import_pending:0123", "big.csv")
-    started = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+    import datetime as dt
+    import time
+
+    started = time.time()  # this process (the "importer") started before it wrote its note
     owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
     store.set_note("import_owner:0123", json.dumps(owner))
     with pytest.raises(ConfigError) as live:
         refuse_unfinished_import(store, tmp_path, "training")
+    when = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%d %H:%M")
     assert str(live.value) == (
-        f"{tmp_path}: an import of big.csv is in progress (pid {os.getpid()}, started 2026-01-01 00:00 UTC); "
+        f"{tmp_path}: an import of big.csv is in progress (pid {os.getpid()}, started {when} UTC); "
         "retry training when it ends"
     )
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # an importer killed with -9: its process is gone
-    for other in ({**owner, "pid": gone.pid}, {**owner, "host": "another-host"}, None):
+    # its pid reused after a restart by a process that started later than the import (this one, against
+    # an import of 2026-01-01): not the importer (it read 'in progress' for as long as that process ran)
+    reused = {**owner, "started": 1_767_225_600.0}
+    for other in ({**owner, "pid": gone.pid}, {**owner, "host": "another-host"}, reused, None):
         store.set_note("import_owner:0123", json.dumps(other) if other is not None else None)
         with pytest.raises(ConfigError, match=r"the import of big\.csv did not finish; run it again"):
             refuse_unfinished_import(store, tmp_path, "training")

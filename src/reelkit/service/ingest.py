@@ -96,7 +96,25 @@ def _running_import(store: Store, key: str) -> dict[str, Any] | None:
         return None
     except PermissionError:  # another user's process: alive
         pass
+    began = _process_start(pid)
+    if began is not None and began > started + 2.0:  # the pid reused by a later process (a restart)
+        return None
     return {"pid": pid, "host": host, "started": started}
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (Unix time), from Linux's ``/proc``; ``None`` where not known."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        ticks = float(stat[stat.rindex(")") + 2 :].split()[19])  # field 22, after the name in parentheses
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _in_progress(store: Store) -> list[tuple[str, dict[str, Any]]]:
