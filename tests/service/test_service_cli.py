@@ -229,7 +229,7 @@ def test_serve_starts_on_a_store_whose_import_did_not_finish_and_warns(
     with TestClient(apps[0]) as client:
         h = client.get("/health").json()
     assert h["status"] == "ok" and h["model_version"] == "v0001"
-    assert h["pending_imports"] == ["/data/ratings.csv"]
+    assert h["pending_imports"] == ["ratings.csv"]  # no server folder to an unauthenticated caller
     # serve --demo's setup too (a model is there to serve); retrain keeps refusing (a model of part of
     # the data)
     assert bootstrap(data, n_members=80, n_titles=60, seed=1).trained is None

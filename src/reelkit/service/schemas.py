@@ -417,7 +417,7 @@ class HealthOut(BaseModel):
     warmed: bool = Field(description="Whether the cache warm-up of the served version has finished.")
     pending_imports: list[str] = Field(
         default_factory=list,
-        description="The files of imports that did not finish (killed part-way, or still running): the "
-        "pages fold in what they stored, and retrain refuses the store until each is completed or abandoned "
-        "(reelkit import --abandon-pending).",
+        description="The file names (without their folders) of imports that did not finish (killed "
+        "part-way, or still running): the pages fold in what they stored, and retrain refuses the store "
+        "until each is completed or abandoned (reelkit import --abandon-pending).",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
@@ -32,7 +34,8 @@ def health(state: StateDep) -> HealthOut:
         events=state.store.count_events(),
         cached_pages=bundle.cached_pages if bundle is not None else 0,
         warmed=bundle.warmed if bundle is not None else False,
-        pending_imports=list(dict.fromkeys(pending_imports(state.store).values())),
+        # file names only: /health answers without a token, and the server's folders are not its callers'
+        pending_imports=list(dict.fromkeys(PurePath(p).name for p in pending_imports(state.store).values())),
     )
 
 
