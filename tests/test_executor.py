@@ -3,10 +3,12 @@ time limit reaches the workers, and bad settings are refused."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +190,42 @@ def test_every_core_is_the_affinity_not_the_machines_count(monkeypatch: pytest.M
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 5, 9}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     assert available_cores() == 3
+
+
+_CTRL_C_JOB = """
+import sys, time
+from reelkit.executor import LocalExecutor
+
+def work(i):
+    t = time.monotonic()
+    while time.monotonic() - t < 0.5:
+        pass
+    return i
+
+if __name__ == "__main__":
+    print("started", flush=True)
+    try:
+        LocalExecutor(2).map(work, range(60))  # 15 s of work on two workers
+    except KeyboardInterrupt:
+        sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_a_process_pool_at_once(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals the whole process group: each worker took it as its task's error and
+    went on with the next task, so `abr simulate` on two workers ran all its traces before exiting."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "job.py"
+    script.write_text(_CTRL_C_JOB)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    time.sleep(1.5)  # the pool is running its first tasks
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    assert proc.wait(timeout=60) == 130
+    assert time.monotonic() - sent < 5.0  # it took the rest of the job, about 13 s, before

@@ -115,8 +115,13 @@ class LocalExecutor:
             # a failed task: the tasks not started are dropped (they all ran before the error was raised)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-        except BaseException:  # interrupted: drop what has not started and do not wait for what runs
+        except BaseException:  # interrupted: drop what has not started and stop what runs
+            # a worker process takes Ctrl-C (the terminal signals the whole group) as its task's error and
+            # goes on with the next task: shut down alone, the pool ran the whole job before the exit
+            running = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            for proc in running:
+                proc.terminate()
             raise
         pool.shutdown(wait=True)
         return results  # type: ignore[return-value]
