@@ -657,6 +657,15 @@ def test_an_audio_container_keeps_the_other_soundtracks_and_no_picture(tmp_path:
     assert [a.codec for a in info.audio] == ["aac"]
     alone = read_audio(tmp_path / "o.m4a")
     assert measure(alone.samples, alone.sample_rate).integrated_lufs == pytest.approx(-20.0, abs=0.3)
+    # the second soundtrack alone: each pass was read back as stream 1 of a file of one ('stream 1 does not
+    # exist', naming a hidden pass file)
+    with pytest.warns(ReelkitWarning, match="cannot go into a"):
+        normalize_file(
+            tmp_path / "o.mkv", tmp_path / "o1.m4a", target_lufs=-20.0, true_peak_dbtp=-1.0, stream=1
+        )
+    second = read_audio(tmp_path / "o1.m4a")
+    assert len(media.probe(tmp_path / "o1.m4a").audio) == 1
+    assert measure(second.samples, second.sample_rate).integrated_lufs == pytest.approx(-20.0, abs=0.3)
 
 
 @pytest.mark.media

@@ -541,7 +541,10 @@ def normalize_file(
                     )
             except MediaError as exc:
                 raise MediaError(exc.message, path=str(dst_p)) from None
-            written = read_audio(part, stream=stream if whole is not None else 0)
+            # the soundtrack in its place among the programme's, or alone (a container that cannot hold
+            # the others' codecs: write_audio_file falls back to this one; --stream 1 read stream 1 of one)
+            kept_all = whole is not None and len(media.probe(part).audio) > 1
+            written = read_audio(part, stream=stream if kept_all else 0)
             # the channels are in the source's order, whatever label the container kept (Matroska drops some)
             m = meter.measure(written.samples, written.sample_rate, layout=audio.layout)
             level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
