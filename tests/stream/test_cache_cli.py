@@ -279,6 +279,10 @@ def recording_executor_of_no_arguments() -> _RecordingExecutor:
 NOT_AN_EXECUTOR = "text"
 
 
+def _failing_factory() -> object:
+    raise RuntimeError("no cluster")
+
+
 def _not_an_executor(workers: int) -> str:
     return "text"
 
@@ -332,6 +336,9 @@ def test_compare_runs_on_the_executor_reelkit_executor_names(
         (f"{__name__}:missing", f"{__name__} has no callable missing"),
         (f"{__name__}:NOT_AN_EXECUTOR", "has no callable NOT_AN_EXECUTOR"),
         (f"{__name__}:_not_an_executor", "_not_an_executor returned a str, not an executor"),
+        # a factory that fails, and a standard-library pool (map(fn, *iterables)): tracebacks before
+        (f"{__name__}:_failing_factory", "_failing_factory failed (RuntimeError: no cluster)"),
+        ("concurrent.futures:ThreadPoolExecutor", "whose map does not take reelkit's map(fn, tasks"),
     ],
 )
 def test_a_bad_reelkit_executor_is_one_line_naming_the_variable(

@@ -30,7 +30,7 @@ from rich.table import Table
 from reelkit._files import existing_ancestor
 from reelkit.errors import ConfigError
 from reelkit.executor import Executor, LocalExecutor
-from reelkit.progress import ProgressTask
+from reelkit.progress import SILENT, ProgressTask
 
 __all__ = [
     "EXECUTOR_ENV",
@@ -231,7 +231,21 @@ def executor_for(workers: int, kind: Literal["process", "thread"] = "process") -
         takes_workers = False
     except ValueError:  # no signature to read (a builtin): given the count
         takes_workers = True
-    executor = factory(workers) if takes_workers else factory()
-    if not callable(getattr(executor, "map", None)):
+    try:
+        executor = factory(workers) if takes_workers else factory()
+    except Exception as e:  # the factory's own failure: one line, as a bad value is
+        raise ConfigError(f"{where}: {attr} failed ({type(e).__name__}: {e})") from None
+    run = getattr(executor, "map", None)
+    if not callable(run):
         raise ConfigError(f"{where}: {attr} returned a {type(executor).__name__}, not an executor (no map)")
+    try:  # reelkit's contract (reelkit.executor.Executor), not concurrent.futures' map(fn, *iterables)
+        inspect.signature(run).bind(len, [], progress=SILENT, description="")
+    except TypeError:
+        raise ConfigError(
+            f"{where}: {attr} returned a {type(executor).__name__}, whose map does not take reelkit's "
+            "map(fn, tasks, *, progress, description) (wrap a concurrent.futures executor as the README "
+            "shows)"
+        ) from None
+    except ValueError:  # no signature to read: taken as it is
+        pass
     return executor  # type: ignore[no-any-return]
