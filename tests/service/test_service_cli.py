@@ -228,8 +228,16 @@ def test_serve_starts_on_a_store_whose_import_did_not_finish_and_warns(
     assert f"reelkit import --data-dir {data} --abandon-pending" in warned[0]
     with TestClient(apps[0]) as client:
         h = client.get("/health").json()
+        other = open_store(data)
+        other.set_note("import_pending:4567", "/data/2025/ratings.csv")  # another killed import, same name
+        other.close()
+        both = client.get("/health").json()["pending_imports"]
     assert h["status"] == "ok" and h["model_version"] == "v0001"
     assert h["pending_imports"] == ["ratings.csv"]  # no server folder to an unauthenticated caller
+    assert both == ["ratings.csv", "ratings.csv"]  # one per import (two of one name read as one)
+    other = open_store(data)
+    other.set_note("import_pending:4567", None)
+    other.close()
     # serve --demo's setup too (a model is there to serve); retrain keeps refusing (a model of part of
     # the data)
     assert bootstrap(data, n_members=80, n_titles=60, seed=1).trained is None

@@ -35,7 +35,8 @@ def health(state: StateDep) -> HealthOut:
         cached_pages=bundle.cached_pages if bundle is not None else 0,
         warmed=bundle.warmed if bundle is not None else False,
         # file names only: /health answers without a token, and the server's folders are not its callers'
-        pending_imports=list(dict.fromkeys(PurePath(p).name for p in pending_imports(state.store).values())),
+        # one per unfinished import (two ratings.csv of different folders are two)
+        pending_imports=[PurePath(p).name for p in dict.fromkeys(pending_imports(state.store).values())],
     )
 
 
