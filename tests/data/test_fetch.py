@@ -656,3 +656,21 @@ def test_a_regenerated_latest_small_fails_its_pin_unless_allowed(server: Server,
     with pytest.warns(ReelkitWarning, match="downloaded without a checksum"), pytest.raises(ChecksumError):
         fetch(entry, cache_dir=tmp_path, base_url=server.url)
     assert load_dataset(folder).n_events == 1
+
+
+def test_an_unverified_copy_of_the_pinned_archive_is_reused(server: Server, tmp_path: Path) -> None:
+    """A copy fetched with --insecure-skip-checksum before ml-latest-small had a pin was downloaded again
+    (offline: the cache was lost) even when its recorded digest is the pin's: it is the published file."""
+    payload = make_zip({"ml-latest-small/ratings.csv": "userId,movieId,rating,timestamp\n1,1,4,1\n"})
+    publish(server, "ml-latest-small.zip", payload)
+    before = replace(DATASETS["movielens-latest-small"], sha256=None)  # as an older reelkit had it
+    folder = fetch(before, cache_dir=tmp_path, base_url=server.url, allow_unverified=True)
+    assert json.loads((folder / ".reelkit-fetch.json").read_text())["verified"] is False
+    pinned = replace(before, sha256=hashlib.sha256(payload).hexdigest())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reused in silence, nothing downloaded
+        assert fetch(pinned, cache_dir=tmp_path, base_url=server.url) == folder
+    assert len(server.requests) == 1
+    other = replace(before, sha256="0" * 64)  # another pin: not the same file, downloaded again (and refused)
+    with pytest.warns(ReelkitWarning, match="downloaded without a checksum"), pytest.raises(ChecksumError):
+        fetch(other, cache_dir=tmp_path, base_url=server.url)

@@ -290,14 +290,17 @@ def _file_stamps(folder: Path) -> dict[str, list[int | str]]:
     return out
 
 
-def _cached_copy_problem(folder: Path, allow_unverified: bool) -> str | None:
+def _cached_copy_problem(folder: Path, allow_unverified: bool, pinned: str | None = None) -> str | None:
     """Why the cached copy in ``folder`` may not be reused (``None``: it may): a file changed, cut short or
     missing since it was unpacked, or a copy downloaded without a checksum when one is now required."""
     try:
         marker = json.loads((folder / _MARKER).read_text())
     except (OSError, ValueError):
         return "its marker file is unreadable"
-    if not marker.get("verified", True) and not allow_unverified:
+    # a copy fetched unverified whose archive matched the checksum pinned since (an older reelkit had none
+    # for ml-latest-small) is the published file: verified
+    matches_pin = pinned is not None and marker.get("sha256") == pinned
+    if not marker.get("verified", True) and not allow_unverified and not matches_pin:
         return "it was downloaded without a checksum (--insecure-skip-checksum)"
     stamps = marker.get("files")
     if stamps is None:  # a copy unpacked before the marker kept its files
@@ -339,7 +342,7 @@ def fetch(
     _recover_swap(root, final)
     problem: str | None = None
     if not force and _is_complete(final):
-        problem = _cached_copy_problem(final, allow_unverified)
+        problem = _cached_copy_problem(final, allow_unverified, entry.sha256)
         if problem is None:
             return final
         if not entry.verifiable and not allow_unverified:  # downloading it again would be refused too
