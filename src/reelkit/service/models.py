@@ -402,7 +402,10 @@ def _versions_lock(data_dir: str | Path) -> Iterator[None]:
     fd = os.open(root, os.O_RDONLY)
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:  # a file system without it (NFS emulates flock on writable handles only)
+                log.warning("cannot lock %s: pruning and activation are not serialised there", root)
         yield
     finally:
         os.close(fd)  # releases the lock
