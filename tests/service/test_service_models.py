@@ -527,3 +527,28 @@ def test_with_a_damaged_current_version_the_newest_earlier_one_is_served(data_di
     holder = ModelHolder(data_dir, store)  # v0003 has no folder
     assert holder.refresh() and holder.require().version == "v0002"
     store.close()
+
+
+def test_a_file_system_without_folder_locks_still_activates(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NFS emulates flock with byte-range locks, which a read-only folder handle cannot take (EBADF): the
+    versions lock is skipped with a warning, not a failure of every activation and retrain."""
+    import errno
+    import types
+
+    import reelkit.service.models as models
+
+    def refuse(fd: int, op: int) -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(models, "fcntl", types.SimpleNamespace(flock=refuse, LOCK_EX=2))
+    store = open_store(data_dir)
+    train_store(data_dir, community_params=COMMUNITY)  # prunes under the (skipped) lock
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    assert holder.activate("v0001").version == "v0001"
+    current = store.current_model_version()
+    assert current is not None and current.version == "v0001"
+    assert "are not serialised there" in caplog.text
+    store.close()
