@@ -481,6 +481,38 @@ def test_an_os_error_naming_a_file_exits_2_in_one_line(
     assert code == 2 and err.strip() == f"error: {tmp_path / 'x.csv'}: Permission denied"
 
 
+def test_out_of_memory_exits_2_in_one_line_naming_the_command_and_the_array(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, files: dict[str, Path]
+) -> None:
+    """A MemoryError (numpy's, for an array it could not allocate) was a traceback and exit 1; it is one
+    line naming the command, the array's size and shape and what to reduce, exit 2."""
+    import numpy as np
+    from numpy._core._exceptions import _ArrayMemoryError
+
+    from reelkit.recommend import CommunityPopularity
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise _ArrayMemoryError((48704, 20000), np.dtype(np.float64))
+
+    monkeypatch.setattr(CommunityPopularity, "fit", too_big)
+    code, out, err = run(capsys, "communities", "--ratings", str(files["all"]), "--json")
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "error: out of memory (needed 7.26 GiB for a 48704 x 20000 array) while running reelkit communities; "
+        "use a smaller input (fewer members or titles) or a machine with more memory"
+    )
+
+    def bare(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr("reelkit.cli.inputs.read_data", bare)
+    code, _, err = run(capsys, "data", "info", str(files["all"]))
+    assert code == 2 and err.strip() == (
+        "error: out of memory while running reelkit data info; use a smaller input (fewer members or "
+        "titles) or a machine with more memory"
+    )
+
+
 def test_info_counts_titles_with_events_apart_from_the_catalog(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -200,6 +200,27 @@ def test_a_full_disk_is_a_507_with_its_own_error_code(
     assert "507" not in paths["/v1/models/reload"]["post"]["responses"]  # it stores nothing
 
 
+def test_out_of_memory_in_a_request_is_a_503_in_the_error_shape(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MemoryError in a handler (numpy's, for an array it could not allocate) was a bare 500 "internal
+    error" with a traceback; it is a 503 in the service's error shape saying what ran out."""
+    import numpy as np
+    from numpy._core._exceptions import _ArrayMemoryError
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise _ArrayMemoryError((48704, 20000), np.dtype(np.float64))
+
+    member = first_member(client)
+    monkeypatch.setattr(client.app.state.reelkit.store, "member_history", too_big)  # type: ignore[attr-defined]
+    r = client.get(f"/v1/members/{member}/recommendations?n=3")
+    assert r.status_code == 503 and r.json() == {
+        "error": "unavailable",
+        "message": "the server ran out of memory for this request; retry later or ask for less",
+        "fields": [],
+    }
+
+
 def test_events_need_the_token(client: TestClient) -> None:
     member = first_member(client)
     batch = {"events": [play("a1", member, unseen_title(client, member), 0.3)]}

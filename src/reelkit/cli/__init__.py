@@ -1,7 +1,8 @@
 """The ``reelkit`` command line: a thin layer over the library.
 
 Exceptions map to exit codes in one place (:func:`main`): user errors (:class:`~reelkit.errors.UserInputError`
-and bad command-line usage) print one line and exit 2; other reelkit errors exit 1; no tracebacks.
+and bad command-line usage) print one line and exit 2; other reelkit errors exit 1; no tracebacks. Running out
+of memory (an input too large for this machine) is one line naming the command and what to reduce, exit 2.
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ def _by_interrupt(exc: BaseException) -> bool:
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
     return False
+
+
+def _command_path(argv: Sequence[str] | None) -> str:
+    """The command ``argv`` runs (``reelkit data info``), its words matched against the command tree."""
+    words = list(argv) if argv is not None else sys.argv[1:]
+    command: object = typer.main.get_command(app)
+    path = ["reelkit"]
+    for word in words:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -141,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ReelkitError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(int(getattr(exc, "exit_code", 1)))
+    except MemoryError as exc:  # an input too large for this machine (numpy's array it could not allocate)
+        from reelkit.cli.common import out_of_memory_message
+
+        message = out_of_memory_message(exc, _command_path(argv))
+        err_console.print(f"error: {message}", highlight=False, markup=False)
+        sys.exit(2)
     except UnicodeEncodeError as exc:  # bytes that are not UTF-8 in an argument or a file name (surrogates)
         err_console.print(
             f"error: an argument or file name is not UTF-8 text ({exc.object[exc.start : exc.end]!a}); give "

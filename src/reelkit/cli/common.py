@@ -42,6 +42,7 @@ __all__ = [
     "emit_json",
     "err_console",
     "executor_for",
+    "out_of_memory_message",
     "parse_params",
     "print_table",
     "progress_for",
@@ -249,3 +250,18 @@ def executor_for(workers: int, kind: Literal["process", "thread"] = "process") -
     except ValueError:  # no signature to read: taken as it is
         pass
     return executor  # type: ignore[no-any-return]
+
+
+def out_of_memory_message(exc: MemoryError, command: str) -> str:
+    """The one line a command that ran out of memory ends with: what ran out (numpy names the array it
+    could not allocate: its size and shape), the command, and what to reduce."""
+    size, shape = getattr(exc, "_total_size", None), getattr(exc, "shape", None)
+    needed = ""
+    if isinstance(size, int) and shape is not None:
+        unit, scale = ("GiB", 2**30) if size >= 2**30 else ("MiB", 2**20)
+        dims = " x ".join(str(int(n)) for n in shape)
+        needed = f" (needed {size / scale:.3g} {unit} for a {dims} array)"
+    return (
+        f"out of memory{needed} while running {command}; use a smaller input (fewer members or titles) "
+        "or a machine with more memory"
+    )

@@ -414,6 +414,12 @@ def main() -> None:
     except ReelkitError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(1)
+    except MemoryError as exc:
+        from reelkit.cli.common import out_of_memory_message
+
+        command = " ".join(["reelkit", *sys.argv[1:2]])
+        err_console.print(f"error: {out_of_memory_message(exc, command)}", highlight=False, markup=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ with ``fields`` naming each invalid field for 422s (``events[3].position``). Unk
 payloads: 422; a body that is not JSON: 400; batches or bodies too large: 413; a JSON body sent under another
 Content-Type: 415; missing or wrong token: 401; event id reused with other content, a member id taken, or a
 model version to activate whose files are gone: 409; no model trained yet, or a write while another writer
-holds the database: 503 (with Retry-After); the server's disk full: 507 (nothing stored). Web pages get an
-HTML error page.
+holds the database: 503 (with Retry-After); out of memory for a request: 503; the server's disk full: 507
+(nothing stored). Web pages get an HTML error page.
 """
 
 from __future__ import annotations
@@ -237,6 +237,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         log.exception("database error in %s %s", request.method, request.url.path)
         return _error(500, "internal error; the server log has the details")
+
+    @app.exception_handler(MemoryError)
+    async def out_of_memory(request: Request, exc: MemoryError) -> Response:
+        # a request too large for the server's memory (numpy's array it could not allocate): the server is
+        # fine and can answer others, so a 503 in the error shape, not an internal error's traceback
+        log.error("out of memory in %s %s: %s", request.method, request.url.path, exc or "MemoryError")
+        message = "the server ran out of memory for this request; retry later or ask for less"
+        if _wants_html(request):
+            return _html_error(request, 503, message)
+        return _error(503, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
