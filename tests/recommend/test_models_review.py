@@ -516,13 +516,54 @@ def test_community_ndcg_and_empty_history_by_hand() -> None:
     from reelkit.recommend.communities import CommunityPopularity, _ndcg10
 
     truth = sp.csr_matrix(np.array([[0, 1, 0, 0]], dtype=np.float32))
-    assert _ndcg10(np.array([[3.0, 2.0, 1.0, 0.0]]), truth) == pytest.approx(1 / np.log2(3))
+    nothing_seen = sp.csr_matrix((1, 4), dtype=np.float32)
+    got = _ndcg10(np.array([[3.0, 2.0, 1.0, 0.0]]), np.array([0]), nothing_seen, truth)
+    assert got == pytest.approx(1 / np.log2(3))
     model = CommunityPopularity(n_communities=3, dims=4).fit(_ratings().interactions())
     largest = int(np.argmax(np.bincount(model.labels_, minlength=3)))
     assert len(set(np.bincount(model.labels_).tolist())) > 1  # sizes differ: one community is the largest
     assert model.assign_history([[]]).tolist() == [largest]
     # a catalogue of fewer than 10 titles: the count's nDCG@10 failed on a broadcast error
     assert CommunityPopularity().fit(_ratings(n_members=10, n_titles=8).interactions()).n_communities_ >= 1
+
+
+def test_community_ndcg_is_the_dense_rankings_without_a_members_x_titles_matrix() -> None:
+    """_ndcg10 scored a dense (members x titles) float64 matrix per community count, which ran out of
+    memory on 50,000 members x 20,000 titles; it ranks each community once and skips the seen titles.
+    Pinned against the dense computation it replaced (stable argsort, seen titles at -inf): the same value,
+    to the bit, on random data with many ties, members who have seen all but a few titles (or all), and
+    members with nothing held out, also with fewer than 10 titles and with no member held out at all."""
+    import scipy.sparse as sp
+
+    from reelkit.recommend.communities import _ndcg10
+
+    def dense(pop: np.ndarray, labels: np.ndarray, seen: sp.csr_matrix, truth: sp.csr_matrix) -> float:
+        scores = pop[labels].astype(np.float64)
+        coo = seen.tocoo()
+        scores[coo.row, coo.col] = -np.inf
+        k = min(10, scores.shape[1])
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        disc = 1.0 / np.log2(np.arange(2, k + 2))
+        hits = np.asarray(truth[np.arange(truth.shape[0])[:, None], top].todense()) > 0
+        n_rel = np.diff(truth.indptr)
+        idcg = np.array([disc[: min(int(r), k)].sum() for r in n_rel])
+        ok = n_rel > 0
+        return float(np.mean((hits * disc).sum(axis=1)[ok] / idcg[ok])) if ok.any() else 0.0
+
+    rng = np.random.default_rng(7)
+    for n_members, n_titles, n_comm in [(200, 60, 5), (150, 7, 3), (80, 12, 1), (0, 30, 2), (300, 400, 8)]:
+        pop = rng.integers(0, 4, (n_comm, n_titles)).astype(np.float32)  # few values: ties everywhere
+        labels = rng.integers(0, n_comm, n_members)
+        # each title seen, held out or neither; some members have seen all but a few titles, or all
+        state = rng.choice(3, (n_members, n_titles), p=[0.6, 0.25, 0.15])
+        for i in rng.choice(n_members, n_members // 10, replace=False) if n_members else []:
+            state[i] = np.where(rng.random(n_titles) < 0.95, 1, state[i])
+        if n_members:
+            state[0] = 1  # every title seen, none held out
+        seen = sp.csr_matrix((state == 1).astype(np.float32))
+        truth = sp.csr_matrix((state == 2).astype(np.float32))
+        assert _ndcg10(pop, labels, seen, truth) == dense(pop, labels, seen, truth)
+        assert n_members == 0 or 0 < dense(pop, labels, seen, truth) < 1
 
 
 def test_community_weights_and_idf_by_their_definition() -> None:
