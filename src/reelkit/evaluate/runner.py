@@ -237,7 +237,7 @@ def _metric_order(cutoffs: Sequence[int]) -> list[str]:
 
 def _top_lists(model: Recommender, rows: np.ndarray, n: int, progress: Progress) -> np.ndarray:
     """Top-``n`` title columns of every training row in ``rows`` (seen titles excluded), batched."""
-    batch = max(int(model.score_batch), 1)
+    batch = model.score_batch_rows()
     parts = []
     with progress.task("evaluating", total=len(rows)) as task:
         for start in range(0, len(rows), batch):

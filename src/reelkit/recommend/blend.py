@@ -66,15 +66,22 @@ def _unseen_mask(seen: sp.csr_matrix) -> np.ndarray:
 
 def _standardise(scores: np.ndarray, unseen: np.ndarray) -> np.ndarray:
     """Per-row z-scores, with the mean and spread taken over the unseen titles (the candidates) and applied
-    to every title, so seen titles keep their standing when they are not excluded."""
-    s = np.asarray(scores, dtype=np.float64)
+    to every title, so seen titles keep their standing when they are not excluded. Computed in place in two
+    float64 arrays of the scores' shape (the arithmetic of the plain expressions, which took six)."""
+    s = np.array(scores, dtype=np.float64)  # a copy: standardised in place
     n = np.maximum(unseen.sum(axis=1, keepdims=True), 1)
-    mean = np.where(unseen, s, 0.0).sum(axis=1, keepdims=True) / n
-    var = np.where(unseen, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n
+    masked = np.where(unseen, s, 0.0)
+    mean = masked.sum(axis=1, keepdims=True) / n
+    s -= mean
+    np.square(s, out=masked)
+    masked[~unseen] = 0.0
+    var = masked.sum(axis=1, keepdims=True) / n
+    del masked
     # a row with no spread (one or no candidate) has nothing to standardise: its scores are only centred
     # (a 1e-12 floor blew them up to a million)
     sd = np.sqrt(var)
-    return np.asarray((s - mean) / np.where(sd > 1e-6, sd, 1.0))
+    s /= np.where(sd > 1e-6, sd, 1.0)
+    return s
 
 
 @register
@@ -134,8 +141,10 @@ class Blend(Recommender):
         for name, w in self._weights().items():
             if w <= 0 or name not in self.components_:
                 continue
-            model = self.components_[name]
-            total += w * _standardise(model._score(rows, history, ratings), unseen)
+            z = _standardise(self.components_[name]._score(rows, history, ratings), unseen)
+            z *= w
+            total += z
+            del z  # not held while the next component scores
         return total.astype(np.float32)
 
     def _similar(self, items: np.ndarray) -> np.ndarray:
