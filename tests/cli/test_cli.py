@@ -501,6 +501,11 @@ def test_out_of_memory_exits_2_in_one_line_naming_the_command_and_the_array(
         "error: out of memory (needed 7.26 GiB for a 48704 x 20000 array) while running reelkit communities; "
         "use a smaller input (fewer members or titles) or a machine with more memory"
     )
+    from reelkit.cli.common import out_of_memory_message
+
+    for shape, said in (((1_000_000, 200_000), "1.46 TiB"), ((300_000, 60_000), "134 GiB")):
+        text = out_of_memory_message(_ArrayMemoryError(shape, np.dtype(np.float64)), "reelkit train")
+        assert f"(needed {said} for a " in text  # it read 1.49e+03 GiB
 
     def bare(*args: object, **kwargs: object) -> None:
         raise MemoryError

@@ -258,9 +258,12 @@ def out_of_memory_message(exc: MemoryError, command: str) -> str:
     size, shape = getattr(exc, "_total_size", None), getattr(exc, "shape", None)
     needed = ""
     if isinstance(size, int) and shape is not None:
-        unit, scale = ("GiB", 2**30) if size >= 2**30 else ("MiB", 2**20)
+        unit, scale = next(
+            ((u, 2**e) for u, e in (("PiB", 50), ("TiB", 40), ("GiB", 30)) if size >= 2**e), ("MiB", 2**20)
+        )
         dims = " x ".join(str(int(n)) for n in shape)
-        needed = f" (needed {size / scale:.3g} {unit} for a {dims} array)"
+        amount = f"{size / scale:,.0f}" if size / scale >= 100 else f"{size / scale:.3g}"  # never 1.49e+03
+        needed = f" (needed {amount} {unit} for a {dims} array)"
     return (
         f"out of memory{needed} while running {command}; use a smaller input (fewer members or titles) "
         "or a machine with more memory"
