@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from reelkit.evaluate.runner import evaluate
 from reelkit.evaluate.splits import split_random
 from reelkit.progress import Progress
 from reelkit.recommend.base import ModelConfig, Recommender, Space
+from reelkit.testing.executors import ReverseExecutor
 
 
 class ToyConfig(ModelConfig):
@@ -177,36 +178,21 @@ def test_deterministic_by_seed() -> None:
     assert [t.params for t in a.trials] != [t.params for t in c.trials]
 
 
-class _ReverseExecutor:
-    """Runs the tasks last first (as a pool may finish them), results in task order; counts the tasks."""
-
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, int]] = []
-
-    def map(self, fn: Any, tasks: Any, *, progress: Any = None, description: str = "working") -> list[Any]:
-        items = list(tasks)
-        self.tasks.append((description, len(items)))
-        out: list[Any] = [None] * len(items)
-        for i in reversed(range(len(items))):
-            out[i] = fn(items[i])
-        return out
-
-
 def test_trials_run_through_the_executor_with_the_same_results_and_pick() -> None:
     """Each distinct configuration is a task of the executor (the trials were a loop here); run last first
     they give the serial run's trials, and the tied best is still the earliest (the defaults)."""
     serial = tune(Toy, DS, budget=10, seed=3)
-    ex = _ReverseExecutor()
+    ex = ReverseExecutor()
     rev = tune(Toy, DS, budget=10, seed=3, executor=ex)
     distinct = {json.dumps(t.params, sort_keys=True) for t in serial.trials if t.error is None}
-    assert ex.tasks == [("tuning test-toy", len(distinct))] and len(distinct) > 1
+    assert ex.calls == [("tuning test-toy", len(distinct))] and len(distinct) > 1
     assert outcome(rev) == outcome(serial) and [t.error for t in rev.trials] == [
         t.error for t in serial.trials
     ]
     assert (rev.best_params, rev.best_score) == (serial.best_params, serial.best_score)
-    tied = _ReverseExecutor()
+    tied = ReverseExecutor()
     assert tune(Tied, DS, budget=5, seed=0, executor=tied).best_params["tag"] == 0
-    assert tied.tasks == [("tuning test-tied", 5)]
+    assert tied.calls == [("tuning test-tied", 5)]
 
 
 def test_base_params_stay_fixed_and_repeats_are_not_refitted() -> None:

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from reelkit.cli import main
-from reelkit.executor import SerialExecutor
-from reelkit.progress import SILENT, Progress
+from reelkit.testing.executors import MAPS
 
 KEYS = {
     "algo",
@@ -107,26 +106,6 @@ def _without_timing(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-#: (workers the factory was given, description, tasks) of each map of the recording executor
-_maps: list[tuple[int, str, int]] = []
-
-
-class _RecordingExecutor(SerialExecutor):
-    """Runs in this process, recording each map (what $REELKIT_EXECUTOR's factory is tested with)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def map(self, fn: Any, tasks: Any, *, progress: Progress = SILENT, description: str = "working") -> Any:
-        items = list(tasks)
-        _maps.append((self.workers, description, len(items)))
-        return super().map(fn, items, progress=progress, description=description)
-
-
-def recording_executor(workers: int) -> _RecordingExecutor:
-    return _RecordingExecutor(workers)
-
-
 def test_compare_on_two_workers_is_the_same_as_on_one(
     capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path]
 ) -> None:
@@ -156,11 +135,11 @@ def test_simulate_and_optimal_run_on_the_executor_reelkit_executor_names(
     code, out, _ = _simulate(capsys, traces, video, *args, cmd=cmd)
     assert code == 0
     local = json.loads(out)
-    _maps.clear()
-    monkeypatch.setenv("REELKIT_EXECUTOR", f"{__name__}:recording_executor")
+    MAPS.clear()
+    monkeypatch.setenv("REELKIT_EXECUTOR", "reelkit.testing.executors:recording_executor")
     code, out, err = _simulate(capsys, traces, video, *args, cmd=cmd)
     assert code == 0, err
-    assert _maps == [(3, f"simulating {algo}" if algo else "offline optimum", 3)]
+    assert [(3, f"simulating {algo}" if algo else "offline optimum", 3)] == MAPS
     local.pop("seconds")
     assert {k: v for k, v in json.loads(out).items() if k != "seconds"} == local
 

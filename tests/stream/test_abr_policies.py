@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from reelkit.stream.abr.algos import BBA, RobustMPC, mpc_plan
 from reelkit.stream.abr.sim import simulate, simulate_levels
 from reelkit.stream.abr.stochastic import StochasticMPC
 from reelkit.stream.abr.traces import Trace, load_traces
+from reelkit.testing.executors import ReverseExecutor
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "abr"
 LADDER = np.array([300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0])
@@ -464,22 +464,6 @@ def test_run_algorithm_plans_with_the_qoe_it_scores() -> None:
     assert np.array_equal(got.levels, want.levels) and got.qoe_sum == pytest.approx(want.qoe_sum)
 
 
-class _ReverseExecutor:
-    """Runs the tasks last first (as a pool may finish them) and returns them in task order; records each
-    map's description and task count."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, int]] = []
-
-    def map(self, fn: Any, tasks: Any, *, progress: Any = SILENT, description: str = "working") -> list[Any]:
-        items = list(tasks)
-        self.calls.append((description, len(items)))
-        out: list[Any] = [None] * len(items)
-        for i in reversed(range(len(items))):
-            out[i] = fn(items[i])
-        return out
-
-
 @pytest.mark.parametrize("name", POLICIES)
 def test_run_algorithm_maps_the_traces_through_the_executor(name: str, tiny_fugu_model: Path) -> None:
     """Every algorithm's traces are tasks of the executor (only the optimum's were; the rest ran in a loop
@@ -488,7 +472,7 @@ def test_run_algorithm_maps_the_traces_through_the_executor(name: str, tiny_fugu
 
     video = synthetic_video(0)
     traces = [synthetic_trace(s, n=80) for s in range(4)]
-    ex = _ReverseExecutor()
+    ex = ReverseExecutor()
     got = run_algorithm(name, traces, video, policy=_make(name, tiny_fugu_model), executor=ex)
     assert ex.calls == [(f"simulating {name}", 4)]
     for tr, s in zip(traces, got.sessions, strict=True):
@@ -650,7 +634,6 @@ def test_fade_fit_keeps_the_shortest_of_the_tied_best(monkeypatch: pytest.Monkey
     import types
 
     import reelkit.stream.abr.stochastic as stochastic_mod
-    from reelkit.progress import SILENT
 
     def scored(pol: StochasticMPC, *args: object, **kwargs: object) -> object:
         return types.SimpleNamespace(qoe_sum=1.0 if pol.smooth_fade_chunks in (8, 16) else 0.0)

@@ -12,10 +12,9 @@ import pytest
 
 from reelkit.cli import main
 from reelkit.errors import ConfigError
-from reelkit.executor import SerialExecutor
-from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache import RequestTrace, read_trace, simulate
 from reelkit.testing.cli import run_cli as run
+from reelkit.testing.executors import MAPS
 
 SYNTH_ARGS = ("--seed", "3", "--days", "2", "--titles", "300", "--views-per-day", "3000", "--json")
 
@@ -252,30 +251,6 @@ def _without_timing(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-#: (workers the factory was given, description, tasks) of each map of the recording executor
-_maps: list[tuple[int | None, str, int]] = []
-
-
-class _RecordingExecutor(SerialExecutor):
-    """Runs in this process, recording each map (what $REELKIT_EXECUTOR's factory is tested with)."""
-
-    def __init__(self, workers: int | None) -> None:
-        self.workers = workers
-
-    def map(self, fn: Any, tasks: Any, *, progress: Progress = SILENT, description: str = "working") -> Any:
-        items = list(tasks)
-        _maps.append((self.workers, description, len(items)))
-        return super().map(fn, items, progress=progress, description=description)
-
-
-def recording_executor(workers: int) -> _RecordingExecutor:
-    return _RecordingExecutor(workers)
-
-
-def recording_executor_of_no_arguments() -> _RecordingExecutor:
-    return _RecordingExecutor(None)
-
-
 NOT_AN_EXECUTOR = "text"
 
 
@@ -320,11 +295,11 @@ def test_compare_runs_on_the_executor_reelkit_executor_names(
     code, out, _ = run(capsys, "cache", "compare", "--trace", str(synth_trace), *COMPARE)
     assert code == 0
     local = _without_timing(json.loads(out))
-    _maps.clear()
-    monkeypatch.setenv("REELKIT_EXECUTOR", f"{__name__}:{factory}")
+    MAPS.clear()
+    monkeypatch.setenv("REELKIT_EXECUTOR", f"reelkit.testing.executors:{factory}")
     code, out, err = run(capsys, "cache", "compare", "--trace", str(synth_trace), *COMPARE, "--workers", "3")
     assert code == 0, err
-    assert _maps == [(workers, "simulating", 8)]
+    assert [(workers, "simulating", 8)] == MAPS
     assert _without_timing(json.loads(out)) == local
 
 
