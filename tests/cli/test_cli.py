@@ -180,6 +180,44 @@ def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path
     assert "tuned on ndcg@10 (2 trials): " in out and "n_iter=12" in out
 
 
+def test_evaluate_tune_runs_its_trials_on_workers_with_the_same_result(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--tune had no --workers (its trials ran one after another here); on two workers, or on the executor
+    $REELKIT_EXECUTOR names, the result is the same; --workers without --tune is refused."""
+    from reelkit.testing.executors import MAPS
+
+    base = [
+        "evaluate",
+        "--ratings",
+        str(files["all"]),
+        "--model",
+        "itemknn",
+        "--tune",
+        "--budget",
+        "4",
+        "--json",
+    ]
+
+    def result(*extra: str) -> dict[str, object]:
+        code, out, err = run(capsys, *base, *extra)
+        assert code == 0, err
+        doc = json.loads(out)
+        doc.pop("fit_seconds", None)
+        return doc
+
+    one = result()
+    assert result("--workers", "2") == one
+    MAPS.clear()
+    monkeypatch.setenv("REELKIT_EXECUTOR", "reelkit.testing.executors:recording_executor")
+    assert result("--workers", "3") == one
+    assert len(MAPS) == 1 and MAPS[0][0] == 3 and MAPS[0][1].startswith("tuning ")
+    code, _, err = run(
+        capsys, "evaluate", "--ratings", str(files["all"]), "--model", "itemknn", "--workers", "2"
+    )
+    assert code == 2 and "--workers: only with --tune" in err
+
+
 def test_evaluate_tune_trains_its_trials_with_the_low_ratings_rule(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:

@@ -11,6 +11,7 @@ from reelkit.cli.common import (
     JsonOpt,
     console,
     emit_json,
+    executor_for,
     parse_params,
     print_table,
     progress_for,
@@ -72,6 +73,15 @@ def evaluate_cmd(
             "rank, which no built-in one is: pass rmse to tune bmf on RMSE)."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="With --tune: trials in parallel on this machine (each worker holds a copy of the training "
+            "data); $REELKIT_EXECUTOR=package.module:factory runs them on another executor instead.",
+        ),
+    ] = 1,
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate a model: given train/test files, or one ratings file split by --split."""
@@ -90,7 +100,8 @@ def evaluate_cmd(
     ks = tuple(sorted(set(k or [10, 20])))
     confidence = ConfidenceConfig(low_rating=low_ratings_rule(low_ratings))
     if not tune:
-        refuse_unused(ctx, "--tune", "budget", "tune_metric")
+        refuse_unused(ctx, "--tune", "budget", "tune_metric", "workers")
+    executor = executor_for(workers) if tune else None  # a bad $REELKIT_EXECUTOR before any data is read
     if ratings is None:
         refuse_unused(ctx, "--ratings", "split", "test_fraction", "last_n", "cut")
     elif split != "random":
@@ -123,6 +134,7 @@ def evaluate_cmd(
                 "seed": seed,
                 "base_params": params,
                 "progress": progress,
+                "executor": executor,
             }
             if budget is not None:
                 kwargs["budget"] = budget
