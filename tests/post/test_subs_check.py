@@ -305,6 +305,23 @@ def test_strict_check_exits_1_on_an_error(tmp_path: Path, capsys: pytest.Capture
     assert code == 1 and '"error"' in out
 
 
+def test_bad_rule_options_are_named_as_typed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad rule option was named by the rules' field ('subtitle rule max_cps', 'max_line_chars and
+    max_lines >= 1, min_gap_frames >= 0': no option, no value); each is the flag and the value, exit 2."""
+    from reelkit.testing.cli import run_cli as run
+
+    subs = tmp_path / "one.srt"
+    subs.write_text("1\n00:00:01,000 --> 00:00:04,000\nHello.\n")
+    for option, value, said in (
+        ("--max-cps", "-1", "--max-cps must be a positive, finite number; got -1"),
+        ("--fps", "0", "--fps must be a positive, finite number; got 0"),
+        ("--max-chars", "0", "--max-chars must be at least 1; got 0"),
+        ("--max-lines", "0", "--max-lines must be at least 1; got 0"),
+    ):
+        code, _, err = run(capsys, "subs", "check", str(subs), option, value)
+        assert code == 2 and err.strip() == f"error: {said}", err
+
+
 def test_max_lines_reaches_the_rules_and_strict_passes_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

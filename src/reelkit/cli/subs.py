@@ -189,6 +189,13 @@ def check_cmd(
     from reelkit.post.findings import timecode
     from reelkit.post.subs import SubtitleRules, check_subtitles, load_subtitles
 
+    # the options by their names (the rules' own check names its fields: 'subtitle rule max_cps')
+    for flag, value in (("--max-cps", max_cps), ("--fps", fps)):
+        if value is not None and not 0 < value < math.inf:
+            raise ConfigError(f"{flag} must be a positive, finite number; got {value:g}")
+    for flag, count in (("--max-chars", max_chars), ("--max-lines", max_lines)):
+        if count < 1:
+            raise ConfigError(f"{flag} must be at least 1; got {count}")
     duration = None
     media_fps = None
     if media is not None:

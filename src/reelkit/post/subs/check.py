@@ -42,9 +42,12 @@ class SubtitleRules:
     def __post_init__(self) -> None:
         for name in ("min_duration_s", "max_duration_s", "max_cps", "fps"):
             if not 0 < getattr(self, name) < math.inf:  # fps inf turned the gap rule off silently
-                raise ConfigError(f"subtitle rule {name} must be a positive, finite number")
-        if self.max_line_chars < 1 or self.max_lines < 1 or self.min_gap_frames < 0:
-            raise ConfigError("subtitle rules: max_line_chars and max_lines >= 1, min_gap_frames >= 0")
+                raise ConfigError(
+                    f"subtitle rule {name} must be a positive, finite number; got {getattr(self, name)}"
+                )
+        for name, least in (("max_line_chars", 1), ("max_lines", 1), ("min_gap_frames", 0)):
+            if not getattr(self, name) >= least:
+                raise ConfigError(f"subtitle rule {name} must be at least {least}; got {getattr(self, name)}")
 
 
 def _f(kind: str, start: float, end: float | None, sev: Severity, msg: str) -> Finding:
