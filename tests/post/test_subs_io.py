@@ -172,6 +172,14 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
         (_CUE.format("Příliš žluťoučký kůň úpěl ďábelské ódy."), "cp1250"),
         (_CUE.format("Привет, как дела? Всё хорошо, спасибо."), "cp1251"),
         (_CUE.format("Καλημέρα, τι κάνεις σήμερα;"), "cp1253"),
+        # three short Greek cues read as mac_greek ("Οεια σοθ"): the Windows page of the script wins
+        (
+            "".join(
+                _CUE.format(t)
+                for t in ("Γεια σου, τι κάνεις;", "Δεν ξέρω τι να πω.", "Πού ήσουν χθες το βράδυ;")
+            ),
+            "cp1253",
+        ),
         (_CUE.format("你好，你今天怎么样？天气很好。"), "gb18030"),
     ],
 )

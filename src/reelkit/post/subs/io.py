@@ -177,6 +177,15 @@ _MEDIA_MAGIC = (b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x1aE\xdf\xa3", b"FORM")
 #: 199 before cp1252 was compared at all. Czech ě/ì, Turkish ş/þ and Hungarian ő/õ read as letters both
 #: ways: those files need --encoding.
 _CP1252_SLACK = 0.1
+#: the Windows code page of the script each Mac one writes (charset-normalizer's names)
+_WINDOWS_FOR_MAC = {
+    "mac_greek": "cp1253",
+    "mac_cyrillic": "cp1251",
+    "mac_latin2": "cp1250",
+    "mac_turkish": "cp1254",
+    "mac_roman": "cp1252",
+    "mac_iceland": "cp1252",
+}
 
 
 #: Kana, CJK ideographs and Hangul: what a text read in a Chinese, Japanese or Korean codec is written in
@@ -284,6 +293,14 @@ def decode_text(
                     return alt, "cp1250", False
             return text, "cp1252", False
         if best is not None:
+            # a short file gives a Mac code page as readily as the Windows one its script is usually in
+            # (three Greek cues read as mac_greek: "Οεια σοθ" for "Γεια σου"); the Windows page wins when
+            # it reads the file nearly as cleanly
+            windows = _WINDOWS_FOR_MAC.get(str(best.encoding))
+            if windows is not None:
+                win = from_bytes(data, cp_isolation=[windows]).best()
+                if win is not None and win.chaos <= best.chaos + _CP1252_SLACK:
+                    return str(win), windows, False
             return str(best), str(best.encoding), False
     if b"\x00" in data:  # NUL bytes outside a UTF-16 pattern: media or some other binary file
         raise DataFormatError(_BINARY, path=path)
