@@ -7,10 +7,9 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,7 +41,7 @@ from reelkit.post.video.ladder import (
     write_dash,
 )
 from reelkit.post.video.shots import detect_shots, per_shot_ladder
-from reelkit.progress import SILENT, Progress
+from reelkit.testing.executors import ElsewhereExecutor
 
 pytestmark = pytest.mark.media
 
@@ -168,44 +167,13 @@ def test_shot_detection_and_shot_ladder(clips: dict[str, Path]) -> None:
     assert all(not r["whole_title"] and len(r["shot_crfs"]) == 2 for r in split_only.rung_rows())
 
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class _ElsewhereExecutor(SerialExecutor):
-    """Runs each task in another working folder, as a cluster's worker does: a path a task carries relative
-    to the caller's folder names nothing (or something else) there."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def map(
-        self,
-        fn: Callable[[T], R],
-        tasks: Iterable[T],
-        *,
-        progress: Progress = SILENT,
-        description: str = "working",
-    ) -> list[R]:
-        here = os.getcwd()
-
-        def elsewhere(item: T) -> R:
-            os.chdir(self.folder)
-            try:
-                return fn(item)
-            finally:
-                os.chdir(here)
-
-        return super().map(elsewhere, tasks, progress=progress, description=description)
-
-
 #: the worker counts $REELKIT_EXECUTOR's factory below was called with
 _factory_calls: list[int] = []
 
 
-def elsewhere_executor(workers: int) -> _ElsewhereExecutor:
+def elsewhere_executor(workers: int) -> ElsewhereExecutor:
     _factory_calls.append(workers)
-    return _ElsewhereExecutor(Path(os.environ["LADDER_TEST_WORKER_DIR"]))
+    return ElsewhereExecutor(Path(os.environ["LADDER_TEST_WORKER_DIR"]))
 
 
 def test_video_ladder_runs_on_the_executor_reelkit_executor_names(
@@ -251,7 +219,7 @@ def test_a_per_title_ladder_with_a_relative_cache_runs_on_workers_elsewhere(
     monkeypatch.chdir(caller)
     kw: dict[str, Any] = {"heights": (72,), "crfs": (40,), "compare_fixed": False}
     ladder = per_title_ladder(
-        clips["one"], "out", cache_dir="relcache", executor=_ElsewhereExecutor(worker), **kw
+        clips["one"], "out", cache_dir="relcache", executor=ElsewhereExecutor(worker), **kw
     )
     assert len(ladder.candidates) == 2  # 72 lines and the source's own 144
     assert all(Path(c.path).parent == caller / "relcache" for c in ladder.candidates)
@@ -275,7 +243,7 @@ def test_a_shot_ladder_of_a_relative_source_runs_on_workers_elsewhere(
         crfs=(40,),
         compare_fixed=False,
         cache_dir="relcache",
-        executor=_ElsewhereExecutor(worker),
+        executor=ElsewhereExecutor(worker),
         dash=False,
     )
     assert ladder.rungs and not any(worker.iterdir())

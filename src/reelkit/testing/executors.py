@@ -2,6 +2,8 @@
 
 * :class:`ReverseExecutor` runs the tasks last first, as a pool may finish them, and returns the results in
   task order: a job whose results depend on the order its tasks run in gives other results under it.
+* :class:`ElsewhereExecutor` runs each task in another working folder, as a cluster's worker does: a path a
+  task carries relative to the caller's folder names nothing (or something else) there.
 * :class:`RecordingExecutor` runs in this process and records each ``map`` (the worker count its factory was
   given, the description, the number of tasks) in :data:`MAPS`; :func:`recording_executor` and
   :func:`recording_executor_of_no_arguments` are factories for ``REELKIT_EXECUTOR``
@@ -10,7 +12,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TypeVar
 
 from reelkit.executor import SerialExecutor
@@ -18,6 +22,7 @@ from reelkit.progress import SILENT, Progress
 
 __all__ = [
     "MAPS",
+    "ElsewhereExecutor",
     "RecordingExecutor",
     "ReverseExecutor",
     "recording_executor",
@@ -73,6 +78,32 @@ class RecordingExecutor(SerialExecutor):
         items = list(tasks)
         MAPS.append((self.workers, description, len(items)))
         return super().map(fn, items, progress=progress, description=description)
+
+
+class ElsewhereExecutor(SerialExecutor):
+    """Runs each task in this process with ``folder`` as the working folder (restored after each task)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        tasks: Iterable[T],
+        *,
+        progress: Progress = SILENT,
+        description: str = "working",
+    ) -> list[R]:
+        here = os.getcwd()
+
+        def elsewhere(item: T) -> R:
+            os.chdir(self.folder)
+            try:
+                return fn(item)
+            finally:
+                os.chdir(here)
+
+        return super().map(elsewhere, tasks, progress=progress, description=description)
 
 
 def recording_executor(workers: int) -> RecordingExecutor:
