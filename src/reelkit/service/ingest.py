@@ -320,29 +320,37 @@ def abandon_pending_imports(store: Store) -> list[str]:
     return labels
 
 
+def _in_progress_said(store: Store, data_dir: str | Path) -> str | None:
+    """ "DIR: an import of FILE is in progress (pid, start)" when one is (``None`` otherwise)."""
+    running = _in_progress(store)
+    if not running:
+        return None
+    label, owner = running[0]
+    started = _started(owner["started"])
+    return f"{data_dir}: an import of {label} is in progress (pid {owner['pid']}, started {started})"
+
+
+def _did_not_finish(labels: Sequence[str]) -> str:
+    if len(labels) == 1:
+        return f"the import of {labels[0]} did not finish"
+    return f"the imports of {', '.join(labels)} did not finish"
+
+
 def refuse_unfinished_import(store: Store, data_dir: str | Path, before: str) -> None:
     """Raise :class:`ConfigError` when an import into ``store`` stopped part-way: training ``before`` it
     would make a model of part of the data (every such import is named). Serving warns instead
     (:func:`unfinished_import_warning`)."""
-    running = _in_progress(store)
+    running = _in_progress_said(store, data_dir)
     if running:  # rerunning or abandoning it would be wrong advice: it is being done
-        label, owner = running[0]
-        raise ConfigError(
-            f"{data_dir}: an import of {label} is in progress (pid {owner['pid']}, started "
-            f"{_started(owner['started'])}); retry {before} when it ends"
-        )
+        raise ConfigError(f"{running}; retry {before} when it ends")
     labels = list(dict.fromkeys(pending_imports(store).values()))
     if labels:
-        what = (
-            f"the import of {labels[0]} did not finish; run it again"
-            if len(labels) == 1
-            else f"the imports of {', '.join(labels)} did not finish; run each again"
-        )
+        one = len(labels) == 1
         raise ConfigError(
-            f"{data_dir}: {what} (reelkit import --data-dir {data_dir} ..., from that file or a copy of it: "
-            f"what is stored counts as duplicates) before {before}, or give up on "
-            f"{'it' if len(labels) == 1 else 'them'} with 'reelkit import --data-dir {data_dir} "
-            "--abandon-pending' (what was stored stays)"
+            f"{data_dir}: {_did_not_finish(labels)}; run {'it' if one else 'each'} again (reelkit import "
+            f"--data-dir {data_dir} ..., from that file or a copy of it: what is stored counts as "
+            f"duplicates) before {before}, or give up on {'it' if one else 'them'} with 'reelkit import "
+            f"--data-dir {data_dir} --abandon-pending' (what was stored stays)"
         )
 
 
@@ -350,28 +358,21 @@ def unfinished_import_warning(store: Store, data_dir: str | Path) -> str | None:
     """The warning ``serve`` gives when an import into ``store`` stopped part-way (``None`` when none did):
     the server still starts (a restart during an import must not leave the service down), its pages folding
     in the events stored so far, and names the command that completes or abandons each import."""
-    running = _in_progress(store)
+    running = _in_progress_said(store, data_dir)
     if running:
-        label, owner = running[0]
         return (
-            f"{data_dir}: an import of {label} is in progress (pid {owner['pid']}, started "
-            f"{_started(owner['started'])}); serving the current model version meanwhile (pages fold in "
-            "its events as they are stored); retrain when it ends"
+            f"{running}; serving the current model version meanwhile (pages fold in its events as they are "
+            "stored); retrain when it ends"
         )
     labels = list(dict.fromkeys(pending_imports(store).values()))
     if not labels:
         return None
-    what = (
-        f"the import of {labels[0]} did not finish"
-        if len(labels) == 1
-        else f"the imports of {', '.join(labels)} did not finish"
-    )
+    one = len(labels) == 1
     return (
-        f"{data_dir}: {what}; serving the current model version anyway (pages fold in the events "
-        f"stored so far); complete "
-        f"{'it' if len(labels) == 1 else 'each'} with 'reelkit import --data-dir {data_dir} ...' from that "
-        f"file (or a copy of it), or give up on {'it' if len(labels) == 1 else 'them'} with 'reelkit import "
-        f"--data-dir {data_dir} --abandon-pending'"
+        f"{data_dir}: {_did_not_finish(labels)}; serving the current model version anyway (pages fold in the "
+        f"events stored so far); complete {'it' if one else 'each'} with 'reelkit import --data-dir "
+        f"{data_dir} ...' from that file (or a copy of it), or give up on {'it' if one else 'them'} with "
+        f"'reelkit import --data-dir {data_dir} --abandon-pending'"
     )
 
 
