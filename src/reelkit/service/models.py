@@ -245,7 +245,8 @@ def train_store(
     ``personal`` names the personal model (any registered top-N model; see ``reelkit models``) and
     ``params`` its parameters. ``home``: the service's home page settings, whose confidence formula and
     sample-play thresholds weigh the stored events as the page weighs a member's history (default:
-    :class:`HomeConfig`'s); the version keeps them, and its pages are built with them. The files of all
+    :class:`HomeConfig`'s); the version keeps them and its pages weigh a history with them
+    (:data:`TRAINED_HOME_FIELDS`; the display settings are the server's). The files of all
     but the newest ``keep_versions`` recorded versions are deleted (the current one is always kept; a
     server keeps serving a version it has loaded), and a folder no record names once it is an hour old.
     Returns the new record.
