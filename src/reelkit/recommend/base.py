@@ -159,8 +159,11 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """
     scores = np.asarray(scores, dtype=np.float32)
     # every non-finite entry to -inf before sorting, so that all sort after the finite ones (a +inf ranked
-    # first and then masked left its padding at rank 1, ahead of real titles)
-    scores = np.where(np.isfinite(scores), scores, np.float32(-np.inf))
+    # first and then masked left its padding at rank 1, ahead of real titles); -inf, the callers' mask, is
+    # already there, so the scores are copied only when a NaN or +inf is among them (this is the hot path)
+    odd = ~(scores < np.inf)
+    if odd.any():
+        scores = np.where(odd, np.float32(-np.inf), scores)
     m, n = scores.shape
     k_eff = min(k, n)
     if k_eff <= 0:
