@@ -39,7 +39,7 @@ from reelkit.recommend import registered_models
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens"
 FILES = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-latest-small": DATA / "ml-latest-small" / "ratings.csv"}
-OURS = ("popular", "community-pop", "itemknn", "rp3beta", "ease", "als")
+OURS = ("popular", "community-pop", "itemknn", "rp3beta", "ease", "session-ease", "als")
 THEIRS = ("implicit-als", "implicit-bpr", "cornac-ease")
 
 

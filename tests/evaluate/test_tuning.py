@@ -275,3 +275,26 @@ def test_members_with_too_few_titles_for_validation_are_named_as_the_tuners_prob
     )
     with pytest.raises(EmptyDataError, match=r"^tuning holds out 20% .* at least 3 training titles"):
         tune(Toy, two, budget=2)
+
+
+class FussyToy(Toy):
+    """Toy whose fit refuses the ``antipop`` mode, as EASE refuses a regularization too small to invert."""
+
+    name = "test-fussy-toy"
+
+    def _fit(self, data: Interactions, progress: Progress) -> None:
+        if self.config.mode == "antipop":
+            raise ConfigError("antipop cannot be fitted on this data; choose pop")
+        super()._fit(data, progress)
+
+
+def test_a_configuration_the_fit_refuses_is_a_skipped_trial_not_the_end_of_the_search() -> None:
+    """A fit-time ConfigError (EASE: a drawn regularization too small for float32) ended the whole search
+    with a traceback (a 5-seed benchmark died at its first such draw); the trial is recorded as failed with
+    the fit's message and the others decide."""
+    res = tune(FussyToy, DS, budget=10, seed=3)
+    refused = [t for t in res.trials if t.error and "antipop cannot" in t.error]
+    assert refused and all(np.isnan(t.score) and t.params["mode"] == "antipop" for t in refused)
+    assert res.best_params["mode"] == "pop" and np.isfinite(res.best_score)
+    with pytest.raises(ConfigError, match=r"no configuration .* antipop cannot"):
+        tune(FussyToy, DS, budget=3, seed=3, base_params={"mode": "antipop"})

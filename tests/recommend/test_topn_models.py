@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reelkit.data.dataset import Interactions
+from reelkit.errors import ConfigError
 from reelkit.recommend.als import ALS
 from reelkit.recommend.base import Recommender, load_model, top_k
-from reelkit.recommend.ease import EASE
+from reelkit.recommend.ease import EASE, SessionEASE, add_session_gram
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.rp3beta import RP3beta
 
@@ -134,7 +136,7 @@ def test_ease_auto_precision_switches_above_4000_titles(
 
     used: list[type] = []
 
-    def record(x: object, regularization: float, dt: type = np.float64) -> np.ndarray:
+    def record(x: object, regularization: float, dt: type = np.float64, **kw: object) -> np.ndarray:
         used.append(dt)
         return np.zeros((n_titles, n_titles), dtype=np.float32)
 
@@ -160,6 +162,135 @@ def test_ease_binary_weighting_learns_and_scores_who_watched_not_how_much() -> N
     np.testing.assert_allclose(weighted.weights_, bw, rtol=1e-4, atol=1e-6)
     expected_w = x.astype(np.float64) @ weighted.weights_.astype(np.float64)
     np.testing.assert_allclose(weighted.score_rows(np.arange(10)), expected_w[:10], rtol=1e-4, atol=1e-4)
+
+
+def _with_times(matrix: np.ndarray, times: np.ndarray) -> Interactions:
+    """``make_interactions(matrix)`` with each pair's timestamp taken from ``times`` (same shape)."""
+    inter = make_interactions(matrix)
+    stamps = np.asarray(times)[inter.rows, inter.cols].astype(np.int64) + 1_700_000_000  # real unix seconds
+    return dataclasses.replace(inter, timestamp=stamps)
+
+
+def _session_gram_by_hand(inter: Interactions, weight: float, seconds: float) -> np.ndarray:
+    """The session term as documented, pair by pair."""
+    g = np.zeros((inter.n_titles, inter.n_titles))
+    for m in range(inter.n_members):
+        k = np.flatnonzero(inter.rows == m)
+        t = inter.timestamp[k].astype(np.float64)
+        if len(k) < 2 or t.max() == t.min():
+            continue
+        for a in k:
+            for b in k:
+                dt = abs(float(inter.timestamp[a]) - float(inter.timestamp[b]))
+                if dt < seconds:
+                    g[inter.cols[a], inter.cols[b]] += weight * (1 - dt / seconds) ** 2
+    return g
+
+
+def test_session_gram_known_answer() -> None:
+    """Hand-computed: titles 0 and 1 watched 30 s apart with a 60 s window ((1 - 1/2)^2 = 1/4), title 2 an
+    hour later (outside: only its own diagonal); a member whose pairs share one time adds nothing."""
+    x = np.array([[1, 1, 1], [1, 1, 0]], dtype=np.float32)
+    times = np.array([[0, 30, 3600], [500, 500, 0]])
+    g = np.zeros((3, 3))
+    add_session_gram(g, _with_times(x, times), weight=2.0, seconds=60.0)
+    e = 2.0 * 0.25
+    np.testing.assert_allclose(g, [[2.0, e, 0.0], [e, 2.0, 0.0], [0.0, 0.0, 2.0]], rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hnp.arrays(np.int8, (5, 6), elements=st.integers(0, 1)),
+    hnp.arrays(np.int64, (5, 6), elements=st.integers(0, 400)),
+    st.floats(1.0, 200.0),
+)
+def test_session_gram_matches_the_pairwise_definition(
+    x: np.ndarray, times: np.ndarray, seconds: float
+) -> None:
+    """Property: the compiled kernel equals the definition summed pair by pair (symmetric, ties included)."""
+    x[:, 0] = 1  # nobody empty
+    inter = _with_times(x.astype(np.float32), times)
+    g = np.zeros((6, 6))
+    add_session_gram(g, inter, weight=1.5, seconds=seconds)
+    np.testing.assert_allclose(g, _session_gram_by_hand(inter, 1.5, seconds), rtol=1e-9, atol=1e-12)
+    assert np.linalg.eigvalsh(g).min() > -1e-9  # positive semi-definite: EASE's inverse always exists
+
+
+def test_session_ease_without_times_or_weight_is_ease() -> None:
+    """No timestamps (all 0), or session_weight 0: exactly EASE with the same regularization."""
+    inter = make_interactions(synthetic())
+    plain = EASE(regularization=20.0, weighting="weight").fit(inter).weights_
+    no_times = SessionEASE(regularization=20.0).fit(inter).weights_
+    timed = _with_times(synthetic(), np.arange(120 * 60).reshape(120, 60))
+    off = SessionEASE(regularization=20.0, session_weight=0.0).fit(timed).weights_
+    assert np.array_equal(no_times, plain)
+    assert np.array_equal(off, plain)
+    assert not np.allclose(SessionEASE(regularization=20.0).fit(timed).weights_, plain)
+
+
+def test_session_ease_ranks_the_title_watched_in_the_same_session_first() -> None:
+    """Every member watched titles 0-3; 0 and 1 in the same minute, 2 and 3 days apart. EASE cannot tell
+    1, 2 and 3 apart for a member who has seen 0; with sessions, 1 comes first."""
+    x = np.zeros((30, 5), dtype=np.float32)
+    x[:, :4] = 1.0
+    x[::3, 4] = 1.0
+    day = 86_400
+    times = np.tile(np.array([0, 40, 3 * day, 6 * day, 9 * day]), (30, 1)) + np.arange(30)[:, None] * 10 * day
+    inter = _with_times(x, times)
+    one = {"t0": 1.0}
+    plain = EASE(regularization=5.0).fit(inter).recommend_history([one], 3)
+    sess = SessionEASE(regularization=5.0, weighting="binary").fit(inter).recommend_history([one], 3)
+    plain_scores = dict(plain.items(0))
+    assert plain_scores["t1"] == pytest.approx(plain_scores["t2"]) == pytest.approx(plain_scores["t3"])
+    assert sess.items(0)[0][0] == "t1"
+    got = dict(sess.items(0))
+    assert got["t1"] > got["t2"] + 0.05
+
+
+def test_session_ease_fits_a_bulk_import_with_little_regularization() -> None:
+    """A member who rated 350 titles in one second (a bulk import) beside spread-out ones: the session term
+    stays positive semi-definite, so a small regularization and a large weight still invert (a neighbour
+    limit in time made it indefinite and the fit failed on ML-100K)."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((12, 400)) < 0.3).astype(np.float32)
+    x[0] = 1.0
+    times = rng.integers(0, 10_000, size=x.shape)
+    times[0, :350] = 5_000
+    model = SessionEASE(regularization=1.0, session_weight=32.0, session_seconds=3600.0)
+    weights = model.fit(_with_times(x, times)).weights_
+    assert np.isfinite(weights).all()
+
+
+def test_blend_ease_component_from_old_files_and_plain_configs_has_no_sessions() -> None:
+    """The blend's EASE learns from sessions by default; a blend saved before the session fields existed
+    (its EASE dump names precision but not session_weight) keeps the EASE it was fitted with, and an
+    EASEConfig passed in is taken as given (it failed validation as not a SessionEASEConfig)."""
+    from reelkit.recommend.blend import Blend
+    from reelkit.recommend.ease import EASEConfig
+
+    assert Blend().config.ease.session_weight == 8.0
+    assert Blend(ease={"regularization": 50.0}).config.ease.session_weight == 8.0  # partial: defaults
+    old = Blend(ease={"regularization": 300.0, "weighting": "binary", "precision": "auto"}).config.ease
+    assert (old.session_weight, old.regularization, old.weighting) == (0.0, 300.0, "binary")
+    plain = Blend(ease=EASEConfig(regularization=50.0)).config.ease
+    assert (plain.session_weight, plain.regularization, plain.weighting) == (0.0, 50.0, "binary")
+    sess = Blend(ease=EASEConfig(regularization=50.0, session_weight=2.0)).config.ease
+    assert sess.session_weight == 2.0
+
+
+def test_session_ease_skips_sample_plays() -> None:
+    """Pairs made of sample plays only (autoplay previews) add no session term."""
+    x = np.array([[1, 1, 1]], dtype=np.float32)
+    inter = _with_times(x, np.array([[0, 10, 20]]))
+    inter = dataclasses.replace(inter, sample_only=np.array([False, True, False]))
+    g = np.zeros((3, 3))
+    add_session_gram(g, inter, weight=1.0, seconds=40.0)
+    np.testing.assert_allclose(g, [[1.0, 0.0, 0.25], [0.0, 0.0, 0.0], [0.25, 0.0, 1.0]], rtol=1e-12)
+
+
+def test_session_ease_rejects_a_non_positive_time_scale() -> None:
+    with pytest.raises(ConfigError, match="session_seconds"):
+        SessionEASE(session_seconds=0)
 
 
 def test_ease_similar_titles_are_rows_of_b() -> None:

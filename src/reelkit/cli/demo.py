@@ -15,7 +15,7 @@ from reelkit._files import atomic_write_bytes
 from reelkit.cli.common import JsonOpt, check_folder, console, emit_json, print_table, progress_for
 from reelkit.errors import UnknownIdError
 
-DEMO_MODELS = ("popular", "trending", "community-pop", "itemknn", "rp3beta", "ease", "als")
+DEMO_MODELS = ("popular", "trending", "community-pop", "itemknn", "rp3beta", "ease", "session-ease", "als")
 
 
 def demo_cmd(

@@ -104,18 +104,22 @@ class _TrialTask:
     seed: int
 
 
-def _run_trial(task: _TrialTask) -> tuple[dict[str, float], float]:
-    """The metrics and fit seconds of one configuration."""
-    result = evaluate(
-        task.model,
-        task.fit_part,
-        task.valid_part,
-        ks=task.ks,
-        min_rating=task.min_rating,
-        confidence=task.confidence,
-        seed=task.seed,
-        n_resamples=0,
-    )
+def _run_trial(task: _TrialTask) -> tuple[dict[str, float], float] | str:
+    """The metrics and fit seconds of one configuration, or why its fit refused it (a parameter the data
+    cannot take, e.g. a regularization too small to invert: the trial is skipped, not the search)."""
+    try:
+        result = evaluate(
+            task.model,
+            task.fit_part,
+            task.valid_part,
+            ks=task.ks,
+            min_rating=task.min_rating,
+            confidence=task.confidence,
+            seed=task.seed,
+            n_resamples=0,
+        )
+    except ConfigError as exc:
+        return str(exc)
     if task.metric not in result.metrics:  # raised by the first trial: the others are not started
         raise ConfigError(
             f"metric {task.metric!r} is not available for model {task.model.name!r}; "
@@ -206,15 +210,12 @@ def tune(
     ]
     ex = executor if executor is not None else SerialExecutor()
     outcomes = ex.map(_run_trial, tasks, progress=progress, description=f"tuning {model_cls.name}")
-    cache = {
-        key: Trial(
-            params=configs[key],
-            score=float(metrics[metric]),
-            metrics=metrics,
-            fit_seconds=fit_seconds,
-        )
-        for key, (metrics, fit_seconds) in zip(keys, outcomes, strict=True)
-    }
+    cache: dict[str, Trial] = {}
+    for key, outcome in zip(keys, outcomes, strict=True):
+        if isinstance(outcome, str):  # the fit refused it
+            cache[key] = Trial(configs[key], float("nan"), {}, 0.0, error=outcome)
+        else:
+            cache[key] = Trial(configs[key], float(outcome[0][metric]), outcome[0], outcome[1])
     trials = [p if isinstance(p, Trial) else cache[p] for p in planned]
 
     scored = [t for t in trials if np.isfinite(t.score)]

@@ -15,7 +15,7 @@ from reelkit.recommend.base import (
 from reelkit.recommend.bayes_mf import BayesianMF
 from reelkit.recommend.blend import Blend
 from reelkit.recommend.communities import Community, CommunityPopularity
-from reelkit.recommend.ease import EASE
+from reelkit.recommend.ease import EASE, SessionEASE
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Popularity, Trending
 from reelkit.recommend.rp3beta import RP3beta
@@ -32,6 +32,7 @@ __all__ = [
     "RP3beta",
     "Recommendations",
     "Recommender",
+    "SessionEASE",
     "Trending",
     "load_model",
     "registered_models",

@@ -1,4 +1,4 @@
-"""A blend of complementary models: EASE, implicit ALS, item-kNN and Bayesian MF.
+"""A blend of complementary models: EASE (with sessions), implicit ALS, item-kNN and Bayesian MF.
 
 Each component scores every title for the member; the scores are standardised per member over the titles
 the member has not seen (z-scores, so the components' scales do not matter), and summed with weights:
@@ -7,7 +7,8 @@ the member has not seen (z-scores, so the components' scales do not matter), and
 
     score = ease_weight * z(EASE) + als_weight * z(ALS) + knn_weight * z(ItemKNN) + bmf_weight * z(BMF)
 
-The components make different errors (a linear item-item model, a low-rank factorisation of who watched
+The components make different errors (a linear item-item model that also knows what was watched together
+in time, a low-rank factorisation of who watched
 what, a sparse neighbourhood, and a rating model that knows how much each member liked each title), so the
 blend ranks better than any of them alone (``benchmarks/RESULTS.md``). A component with weight 0 is not
 fitted (item-kNN always is). Fold-in,
@@ -30,7 +31,7 @@ from reelkit.progress import Progress
 from reelkit.recommend.als import ALS, ALSConfig
 from reelkit.recommend.base import ModelConfig, Recommender, Space, register
 from reelkit.recommend.bayes_mf import BayesianMF, BayesianMFConfig
-from reelkit.recommend.ease import EASE, EASEConfig
+from reelkit.recommend.ease import EASE, EASEConfig, SessionEASEConfig
 from reelkit.recommend.itemknn import ItemKNN, ItemKNNConfig
 
 __all__ = ["Blend", "BlendConfig"]
@@ -44,10 +45,27 @@ class BlendConfig(ModelConfig):
     als_weight: float = Field(0.75, ge=0)
     knn_weight: float = Field(0.15, ge=0)
     bmf_weight: float = Field(0.3, ge=0)
-    ease: EASEConfig = EASEConfig()
+    #: The EASE component learns from sessions too (``session-ease``'s defaults; on data without times it is
+    #: EASE with regularization 600 and confidence weights); see ``benchmarks/RESULTS.md``.
+    ease: SessionEASEConfig = SessionEASEConfig()
     als: ALSConfig = ALSConfig()
     itemknn: ItemKNNConfig = ItemKNNConfig()
     bmf: BayesianMFConfig = BayesianMFConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ease_as_saved(cls, data: Any) -> Any:
+        """An :class:`EASEConfig` is taken as its fields; a complete EASE configuration without the session
+        fields (a blend saved before they existed: its dump always names ``precision``) keeps its EASE
+        without sessions, as it was fitted."""
+        if not isinstance(data, Mapping) or "ease" not in data:
+            return data
+        ease = data["ease"]
+        if isinstance(ease, EASEConfig) and not isinstance(ease, SessionEASEConfig):
+            ease = {**ease.model_dump(), "session_weight": ease.session_weight}
+        elif isinstance(ease, Mapping) and "precision" in ease and "session_weight" not in ease:
+            ease = {**ease, "session_weight": 0.0}
+        return {**data, "ease": ease}
 
     @model_validator(mode="after")
     def _weighs_something(self) -> BlendConfig:
