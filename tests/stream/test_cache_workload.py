@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+from reelkit.errors import (
+    ConfigError,
+    DataFormatError,
+    EmptyDataError,
+    MissingColumnsError,
+    TimestampUnitWarning,
+)
 from reelkit.stream.cache import (
     AbrChoice,
     SynthConfig,
@@ -378,6 +384,24 @@ def test_object_catalog_without_release_and_in_any_order(tmp_path: Path) -> None
         assert (cat.kinds[i] == cat.kinds[j]) == same_k
 
 
+def test_release_times_in_milliseconds_are_converted_to_seconds(tmp_path: Path) -> None:
+    """Release times written in milliseconds are read as the trace reader reads its times, with its warning
+    (read as seconds, every title was 50,000 years from its release)."""
+    tr = read_trace(_write(tmp_path / "t.csv", "timestamp,object_id,size_bytes\n1,a,5\n2,b,5\n3,c,7\n"))
+    f = _write(
+        tmp_path / "o.csv",
+        "object_id,title_id,rendition,release_s\na,T1,sd,1699597590993.5\nb,T1,hd,1699597590993.5\nc,T2,hd,\n",
+    )
+    with pytest.warns(
+        TimestampUnitWarning, match=r"o\.csv column release_s: timestamps read as milliseconds"
+    ):
+        cat = read_object_catalog(f, tr)
+    assert cat.release_s is not None
+    order = [str(v) for v in tr.original_ids]
+    want = {"a": 1699597590.9935, "b": 1699597590.9935, "c": np.nan}
+    np.testing.assert_allclose(cat.release_s, [want[o] for o in order])
+
+
 def test_a_catalogue_written_with_another_trace_is_refused(tmp_path: Path) -> None:
     tr = read_trace(_write(tmp_path / "t.csv", "timestamp,object_id,size_bytes\n1,a,5\n2,b,5\n3,c,7\n"))
     good = "object_id,title_id,rendition,release_s,size_bytes\na,T1,sd,,5\nb,T1,hd,,5\nc,T2,hd,,7\n"
@@ -427,6 +451,22 @@ def _write(path: Path, text: str) -> Path:
             "object_id,title_id,rendition,release_s\na,T,sd,inf\nb,T,sd,\n",
             DataFormatError,
             ":2: release_s 'inf' is not a number",  # not np.float64(inf)
+        ),
+        # no date from 1900 to 2200, as seconds or converted from milliseconds
+        (
+            "object_id,title_id,rendition,release_s\na,T,sd,1700000000\nb,T,sd,90000000000\n",
+            DataFormatError,
+            ":3: release_s '90000000000' is no date from 1900 to 2200",
+        ),
+        (
+            "object_id,title_id,rendition,release_s\na,T,sd,-3000000000\nb,T,sd,\n",
+            DataFormatError,
+            ":2: release_s '-3000000000.0' is no date from 1900 to 2200",
+        ),
+        (
+            "object_id,title_id,rendition,release_s\na,T,sd,1700000000000\nb,T,sd,99000000000000\n",
+            DataFormatError,
+            ":3: release_s '99000000000000' is no date from 1900 to 2200",
         ),
     ],
 )

@@ -185,9 +185,12 @@ def decode_object_ids(ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], ...]:
     return a >> _TITLE_SHIFT, (a >> _REND_SHIFT) & (_MAX_RENDITIONS - 1), a & (_MAX_CHUNKS - 1)
 
 
-#: Columns of an object catalogue: ``release_s`` may be empty (unknown) or left out; ``size_bytes`` (each
-#: object's size in the trace it was written with) may be left out.
+#: Columns of an object catalogue: ``release_s`` (unix seconds; milliseconds are converted) may be empty
+#: (unknown) or left out; ``size_bytes`` (each object's size in the trace it was written with) may be
+#: left out.
 CATALOG_COLUMNS: tuple[str, ...] = ("object_id", "title_id", "rendition", "release_s", "size_bytes")
+_MIN_RELEASE_S = -2_208_988_800.0  # 1900-01-01: a release time before it is no date
+_MAX_RELEASE_S = 7_258_118_400.0  # 2200-01-01
 
 
 def catalog_path(trace_path: str | Path) -> Path:
@@ -257,13 +260,31 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
         )
     release: npt.NDArray[np.float64] | None = None
     if "release_s" in frame.columns:
-        rel = pd.to_numeric(frame["release_s"], errors="coerce").to_numpy(dtype=np.float64)
+        rel = np.array(
+            pd.to_numeric(frame["release_s"], errors="coerce"), dtype=np.float64
+        )  # a copy to convert
         bad = (np.isnan(rel) & frame["release_s"].notna().to_numpy()) | np.isinf(rel)
         if bad.any():
             i = int(np.argmax(bad))
             raise DataFormatError(
                 f"release_s {str(frame['release_s'].iloc[i])!r} is not a number of seconds (leave it empty "
                 "when unknown)",
+                path=str(p),
+                line=_csv_line(p, i),
+            )
+        known = np.isfinite(rel)
+        if known.any() and rel[known].max() >= 1e11:
+            # unix milli-, micro- or nanoseconds (year 5138 on as seconds): converted as the trace reader
+            # converts its times, with its warning; read as seconds, every title was 50,000 years old
+            from reelkit.data.dataset import epoch_seconds
+
+            rel[known] = epoch_seconds(rel[known], f"{p} column release_s", whole=False)
+        implausible = known & ((rel < _MIN_RELEASE_S) | (rel > _MAX_RELEASE_S))
+        if implausible.any():
+            i = int(np.argmax(implausible))
+            raise DataFormatError(
+                f"release_s {str(frame['release_s'].iloc[i])!r} is no date from 1900 to 2200; write release "
+                "times as unix seconds, as the trace's times (leave it empty when unknown)",
                 path=str(p),
                 line=_csv_line(p, i),
             )
