@@ -17,6 +17,7 @@ from reelkit.produce.forecast import (
     TitlePlacer,
     community_shares,
     concept_base,
+    evaluate_assumed_budget,
     evaluate_communities,
     evaluate_time_split,
     load_concept,
@@ -249,6 +250,57 @@ def test_time_split_mae_and_genre_mean_baseline_by_hand() -> None:
     # errors 0, 0, 14/3, 6
     assert report.mae["genre_mean"] == pytest.approx((14 / 3 + 6) / 4)
     assert report.mae["nearest_comparables"] == pytest.approx((2 + 9 + 2 + 5) / 4)  # 0, 1, 2, 3
+
+
+@pytest.mark.parametrize("cutoff", [1980, 1995])
+def test_the_assumed_budget_evaluation_fits_on_no_film_after_its_cutoff(cutoff: int) -> None:
+    """The comparables behind each training film are found among the films up to the cutoff: the cached
+    ones (searched among the films up to 1995) only serve the cutoff of 1995. Films from 1981 to 1995 have
+    100 log votes, the others at most 3: for the cutoff of 1980 none of them may be a comparable."""
+    from reelkit.produce.forecast import GENRES, K_COMPARABLES, _base_matrix, _knn_space, knn_comparables
+
+    seen: list[np.ndarray] = []
+
+    class Spy(AudienceModel):
+        def _fit_trees(self, x: np.ndarray, target: np.ndarray, intervals: bool) -> None:
+            seen.append(x[:, -1].copy())  # the comparables column the trees are fitted on
+            super()._fit_trees(x, target, intervals)
+
+    rng = np.random.default_rng(0)
+    year = np.repeat([1975, 1990, 2000], [60, 60, 30])
+    n = len(year)
+    genres = np.zeros((n, len(GENRES)))
+    genres[:, GENRES.index("Drama")] = 1.0
+    base = _base_matrix(
+        genres, rng.uniform(80, 150, n), rng.uniform(1e6, 1e8, n), np.array(["R"] * n, dtype=object)
+    )
+    target = np.where((year > 1980) & (year <= 1995), 100.0, rng.uniform(0, 3, n))
+    space = _knn_space(base)
+    upto = year <= 1995  # as movie_features caches them
+    comps_split = np.empty(n)
+    comps_split[upto] = knn_comparables(
+        space[upto], target[upto], space[upto], K_COMPARABLES, leave_one_out=True
+    )
+    comps_split[~upto] = knn_comparables(
+        space[upto], target[upto], space[~upto], K_COMPARABLES, leave_one_out=False
+    )
+    fs = FeatureSet(
+        base=base,
+        target=target,
+        year=year,
+        titles=np.array([f"t{i}" for i in range(n)]),
+        genre_key=np.ones(n, dtype=np.int64),
+        comps_all=np.zeros(n),
+        comps_split=comps_split,
+    )
+    report = evaluate_assumed_budget(fs, cutoff=cutoff, model=Spy(max_iter=5))
+    tr = year <= cutoff
+    assert report.n_films == int((~tr).sum())
+    assert len(seen) == 1
+    honest = knn_comparables(space[tr], target[tr], space[tr], K_COMPARABLES, leave_one_out=True)
+    np.testing.assert_allclose(seen[0], honest)
+    if cutoff == 1980:
+        assert seen[0].max() <= 3.0
 
 
 @pytest.mark.data

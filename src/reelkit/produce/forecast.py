@@ -829,7 +829,10 @@ def evaluate_assumed_budget(
     tr = fs.year <= cutoff
     train = FeatureSet(**{a: getattr(fs, a)[tr] for a in _ARRAYS})
     est = model or AudienceModel()
-    est.fit(fs.base[tr], fs.target[tr], comparables=fs.comps_split[tr], intervals=True)
+    # the cached comparables are searched among the films up to SPLIT_YEAR with k=K_COMPARABLES: for another
+    # cutoff or k, the fit searches among the training films (films after the cutoff were among them)
+    cached = cutoff == SPLIT_YEAR and est.k == K_COMPARABLES
+    est.fit(fs.base[tr], fs.target[tr], comparables=fs.comps_split[tr] if cached else None, intervals=True)
     nb = len(GENRES)
     films = np.flatnonzero(~tr & ~np.isnan(fs.base[:, nb + 1]))
     rows_true, rows_point, rows_spread, weights, owner = [], [], [], [], []
