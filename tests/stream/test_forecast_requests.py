@@ -309,6 +309,25 @@ def test_signal_reaches_items_without_history() -> None:
         assert f[never_seen, j].max() < 0.1
 
 
+def test_predict_refuses_inputs_unlike_the_fits(
+    fitted: tuple[DailyCounts, RequestForecaster, RequestForecaster],
+) -> None:
+    """A model fitted with a signal predicting without one (a new title's forecast fell from 0.96 to
+    0.007), a signal given to a model fitted without one (ignored), and counts of other items are refused."""
+    data, plain, with_signal = fitted
+    with pytest.raises(ConfigError, match="fitted with a signal; pass the same signal= to predict"):
+        with_signal.predict(data, 15)
+    with pytest.raises(ConfigError, match="fitted without a signal, which it would ignore"):
+        plain.predict_days(data, range(15, 17), signal=SIGNAL)
+    fewer = DailyCounts(counts=data.counts[:20], day0_s=data.day0_s, release_day=data.release_day[:20])
+    with pytest.raises(ConfigError, match="fitted on 30 items but these counts have 20"):
+        plain.predict(fewer, 15)
+    rates = RequestForecaster(ForecastConfig(model="rates")).fit(data, range(1, 12))
+    with pytest.raises(ConfigError, match="fitted on 30 items but these counts have 20"):
+        rates.predict(fewer, 15)
+    assert with_signal.predict(data, 15, signal=SIGNAL).shape == plain.predict(data, 15).shape == (30,)
+
+
 def test_rates_known_answer_with_title_split() -> None:
     # a title of two files (renditions 0 and 1): file 0 requested once a day for 10 days, file 1 never
     counts = np.zeros((2, 11), dtype=np.float32)

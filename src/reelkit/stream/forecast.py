@@ -380,6 +380,7 @@ class RequestForecaster:
         if len(target_days) == 0 or target_days.min() < 1 or target_days.max() >= data.n_days:
             raise ConfigError(f"fit days must lie in 1..{data.n_days - 1}")
         self.n_items_ = data.n_items
+        self.with_signal_ = signal is not None
         if cfg.model != "gbm":
             self.model_ = None
             return self
@@ -485,6 +486,18 @@ class RequestForecaster:
         the model is evaluated on batches of days (one call per batch is much faster)."""
         if not hasattr(self, "n_items_"):
             raise NotFittedError("RequestForecaster: call fit() first")
+        if data.n_items != self.n_items_:
+            raise ConfigError(
+                f"the forecaster was fitted on {self.n_items_} items but these counts have {data.n_items}; "
+                "predict on the counts it was fitted on (or on more days of the same items)"
+            )
+        if self.config.model == "gbm" and (signal is not None) != self.with_signal_:
+            raise ConfigError(
+                "the forecaster was fitted with a signal; pass the same signal= to predict"
+                if self.with_signal_
+                else "the forecaster was fitted without a signal, which it would ignore; fit it with "
+                "signal= to use one, or predict without"
+            )
         day_list = list(days)
         if day_list and not (min(day_list) >= 1 and max(day_list) <= data.n_days):
             raise ConfigError(f"days must lie in 1..{data.n_days}")
