@@ -466,6 +466,31 @@ def test_the_training_rows_stay_within_max_rows() -> None:
     assert fc.train_rows_ == 1000
 
 
+@pytest.mark.parametrize(("n_fit_days", "rows_a_day"), [(10, 100), (60, 20)])
+def test_max_rows_bounds_the_training_rows_however_many_fit_days(
+    monkeypatch: pytest.MonkeyPatch, n_fit_days: int, rows_a_day: int
+) -> None:
+    """max_rows=1000 over 10 fit days is 100 rows a day (at least 200 a day made 2000 rows); over 60 days,
+    50 of them evenly spread (the first and last among them) of 20 rows each."""
+    import reelkit.stream.forecast as fc
+
+    walked: list[list[int]] = []
+    walk = fc._walk_features
+
+    def spied(data, days, signal, pick):  # type: ignore[no-untyped-def]
+        walked.append(sorted(np.unique(days).tolist()))
+        yield from walk(data, days, signal, pick)
+
+    monkeypatch.setattr(fc, "_walk_features", spied)
+    counts = np.zeros((3000, n_fit_days + 2), np.float32)
+    counts[:600, 0] = 1.0
+    data = DailyCounts(counts=counts, day0_s=19676 * 86400.0, release_day=np.full(3000, np.nan))
+    model = RequestForecaster(ForecastConfig(max_rows=1000, max_iter=10)).fit(data, range(1, n_fit_days + 1))
+    assert model.train_rows_ == 1000
+    (days,) = walked
+    assert len(days) == 1000 // rows_a_day and days[0] == 1 and days[-1] == n_fit_days
+
+
 def test_ewma_weighs_yesterday_most() -> None:
     """Pins the EWMA on a hand case: 8 requests two days ago, none yesterday, half-life 1 day: 8 * 0.5 /
     (1 + 0.5) = 8/3; the day after the data and a window of 8 half-lives."""

@@ -104,6 +104,8 @@ class DailyCounts:
 
 
 _MAX_DAYS = 100 * 366  # a century of days: beyond it the timestamps are not seconds
+#: The fewest training rows a fit day is sampled with (past ``max_rows / 20`` fit days, some are left out)
+_MIN_DAY_ROWS = 20
 
 
 def daily_counts(
@@ -179,7 +181,12 @@ class ForecastConfig(Config):
         description="log: squared error on log1p counts, rescaled to the mean (smearing); poisson: the "
         "Poisson deviance on the counts themselves",
     )
-    max_rows: int = Field(default=150_000, ge=1000, description="training rows sampled at most")
+    max_rows: int = Field(
+        default=150_000,
+        ge=1000,
+        description="training rows sampled at most, spread evenly over the fit days (at least 20 a day: past "
+        "max_rows / 20 fit days, days evenly spread over them)",
+    )
     cold_rows: float = Field(
         default=0.1,
         ge=0,
@@ -387,10 +394,16 @@ class RequestForecaster:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         rng = np.random.default_rng(cfg.seed)
-        n_fit_days = len(np.unique(target_days))
-        per_day = max(200, cfg.max_rows // n_fit_days)
-        n_cold = round(per_day * cfg.cold_rows)
         last = int(target_days.max())
+        fit_days = np.unique(target_days)
+        if len(fit_days) * _MIN_DAY_ROWS > cfg.max_rows:
+            # more fit days than max_rows can sample well: days evenly spread over them, the first and last
+            # among them
+            keep = np.round(np.linspace(0, len(fit_days) - 1, cfg.max_rows // _MIN_DAY_ROWS)).astype(np.int64)
+            fit_days = fit_days[keep]
+        # max_rows holds (at least 200 rows a day made 2000 rows of 10 fit days for max_rows=1000)
+        per_day = cfg.max_rows // len(fit_days)
+        n_cold = round(per_day * cfg.cold_rows)
         weights: dict[int, npt.NDArray[np.float64]] = {}
 
         def pick(day: int, known: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
@@ -414,7 +427,7 @@ class RequestForecaster:
         xs: list[npt.NDArray[np.float64]] = []
         ys: list[npt.NDArray[np.float64]] = []
         ws: list[npt.NDArray[np.float64]] = []
-        for day, idx, x in _walk_features(data, target_days, signal, pick):
+        for day, idx, x in _walk_features(data, fit_days, signal, pick):
             assert idx is not None
             # the horizon never reaches past the last fit day (the days after it are the future)
             hi = min(last + 1, day + cfg.horizon_days)
