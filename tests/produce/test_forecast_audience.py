@@ -790,6 +790,54 @@ def test_the_forecast_help_says_what_scale_its_votes_and_budgets_are_on(
     assert "nominal US dollars of the release year" in text
 
 
+@pytest.mark.parametrize(
+    ("rows", "args", "message"),
+    [
+        (
+            "1,1,4,1000\n2,1,5,1000\n",
+            [],
+            "ratings.csv: --communities 8 asks for more taste communities than the file's 2 members; give "
+            "--communities 2 or fewer, ratings of more members (--ratings), or leave --ratings out",
+        ),
+        (
+            "1,1,4,1000\n",
+            [],
+            "ratings.csv: too little data for taste communities (--communities 8): they need ratings of at "
+            "least 2 members and 2 titles; give a larger ratings file (--ratings), or leave --ratings out",
+        ),
+        (
+            "1,1,4,1000\n2,1,5,1000\n",
+            ["--communities", "2"],
+            "ratings.csv: too little data for taste communities (--communities 2)",
+        ),
+        (
+            "1,1,4,1000\n2,1,5,1000\n",
+            ["catalog"],
+            "ratings.csv: --communities 8 asks for more taste communities than the file's 2 members; give "
+            "--communities 2 or fewer, ratings of more members ('catalog:'), or leave 'catalog:' out",
+        ),
+    ],
+)
+def test_cli_forecast_on_too_few_members_names_the_ratings_and_communities(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: str, args: list[str], message: str
+) -> None:
+    """A ratings file of 1 member answered 'asked for 8 communities but the data has only 1 members; ask for
+    at most 1' (naming neither the file nor --communities, which takes 2 or more)."""
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,Heat (1995),Drama\n")
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + rows)
+    concept = tmp_path / "c.yaml"
+    text = "title: X\ngenres: [Drama]\nruntime: 100\nbudget: 1000000\nrating: R\n"
+    if args == ["catalog"]:
+        concept.write_text(text + "catalog: ratings.csv\n")
+        args = []
+    else:
+        concept.write_text(text)
+        args = ["--ratings", str(tmp_path / "ratings.csv"), *args]
+    code, _, err = run(capsys, "forecast", "--concept", str(concept), *args)
+    assert code == 2
+    assert message in " ".join(err.split()) and "at most 1" not in err
+
+
 def test_cli_forecast_on_a_movies_file_names_what_forecast_reads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

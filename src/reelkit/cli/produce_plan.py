@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -232,6 +233,30 @@ def crew_match_cmd(
     console.print("loss without: the team's fit lost without that pick; next best: who takes the role then")
 
 
+def _communities_error(
+    exc: ConfigError, source: Path | str | None, option: str, communities: int
+) -> ConfigError | None:
+    """The communities' errors in forecast's terms, naming the ratings file, the ``option`` that gave it
+    and --communities (which takes 2 or more: the model's 'ask for at most 1' was advice it refuses); None
+    for another error."""
+    msg = str(exc)
+    alone = f"or leave {option} out for the audience alone"
+    few = re.match(r"asked for \d+ communities but the data has only (\d+) members", msg)
+    if few is not None and int(few.group(1)) >= 2:
+        members = int(few.group(1))
+        return ConfigError(
+            f"{source}: --communities {communities} asks for more taste communities than the file's "
+            f"{members} members; give --communities {members} or fewer, ratings of more members ({option}), "
+            f"{alone}"
+        )
+    if few is not None or msg.startswith("too little data for taste communities"):
+        return ConfigError(
+            f"{source}: too little data for taste communities (--communities {communities}): they need "
+            f"ratings of at least 2 members and 2 titles; give a larger ratings file ({option}), {alone}"
+        )
+    return None
+
+
 def forecast_cmd(
     concept: Annotated[Path, typer.Option("--concept", help="Concept file (YAML or JSON).")],
     ratings: Annotated[
@@ -267,6 +292,12 @@ def forecast_cmd(
     try:
         with progress_for(not json_out) as progress:
             result = forecast_concept(c, ratings=ratings, n_communities=communities, progress=progress)
+    except ConfigError as exc:
+        source, option = (ratings, "--ratings") if ratings is not None else (c.catalog, "'catalog:'")
+        better = _communities_error(exc, source, option, communities)
+        if better is None:
+            raise
+        raise better from exc
     except DataFormatError as exc:
         if "--columns" not in exc.message:
             raise
