@@ -880,9 +880,9 @@ def test_demo_json_reports_the_evaluation_communities_and_picks(
     assert doc["catalog"]["members"] == 2000 and doc["catalog"]["titles"] == 1000
     ndcg = [r["metrics"]["ndcg@10"] for r in doc["evaluation"]]
     assert (
-        len(ndcg) == 7 and ndcg == sorted(ndcg, reverse=True) and doc["best"] == doc["evaluation"][0]["model"]
+        len(ndcg) == 8 and ndcg == sorted(ndcg, reverse=True) and doc["best"] == doc["evaluation"][0]["model"]
     )
-    assert {r["model"] for r in doc["evaluation"]} >= {"popular", "ease", "als"}
+    assert {r["model"] for r in doc["evaluation"]} >= {"popular", "ease", "session-ease", "als"}
     model = load_model(doc["model"])
     assert model.name == doc["best"] and doc["member_id"] == str(model.member_ids_[0])
     recs = doc["recommendations"]
