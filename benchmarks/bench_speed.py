@@ -2,7 +2,8 @@
 
 Measures, each as the median of ``--repeats`` runs:
 
-* fit time and peak traced memory (``tracemalloc``, a separate untimed fit) of EASE, ItemKNN, RP3beta, ALS;
+* fit time and peak traced memory (``tracemalloc``, a separate untimed fit) of EASE, session-EASE, ItemKNN,
+  RP3beta, ALS (``--models`` picks some);
 * ALS time per iteration against ``implicit``'s CPU ALS (conjugate gradient, same factors, same confidence
   ``1 + alpha * w``, same thread count; BLAS limited to the same count when ``threadpoolctl`` is present);
 * top-10 for every member in one ``recommend`` call (target < 0.5 s);
@@ -35,13 +36,14 @@ import pandas as pd
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.recommend.als import ALS
 from reelkit.recommend.base import Recommender
-from reelkit.recommend.ease import EASE
+from reelkit.recommend.ease import EASE, SessionEASE
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.rp3beta import RP3beta
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens" / "ml-100k" / "u.data"
 MODELS: dict[str, Callable[[], Recommender]] = {
     "ease": EASE,
+    "session-ease": SessionEASE,
     "itemknn": ItemKNN,
     "rp3beta": RP3beta,
     "als": ALS,
@@ -97,10 +99,13 @@ def latency_ms(model: Recommender, members: np.ndarray, queries: int, seed: int 
     return float(np.percentile(out, 50)), float(np.percentile(out, 99))
 
 
-def bench_models(inter: Interactions, threads: int, repeats: int, queries: int) -> list[dict[str, Any]]:
+def bench_models(
+    inter: Interactions, threads: int, repeats: int, queries: int, names: list[str] | None = None
+) -> list[dict[str, Any]]:
     rows = []
     members = np.asarray(inter.member_ids)
-    for name, factory in MODELS.items():
+    for name in names if names is not None else list(MODELS):
+        factory = MODELS[name]
         params: dict[str, Any] = {"num_threads": threads} if name == "als" else {}
         factory(**params).fit(inter)  # warm up (numba compile, caches)
         fit_s = median_time(lambda f=factory, p=params: f(**p).fit(inter), repeats)
@@ -169,14 +174,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, default=15, help="ALS iterations per timed fit")
     ap.add_argument("--als-factors", type=int, default=None, help="ALS factors (default: the model's)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated models to time")
+    ap.add_argument("--skip-implicit", action="store_true", help="leave out the ALS vs implicit timing")
     args = ap.parse_args(argv)
     if not args.data.is_file():
         print(f"skipped: {args.data} not found (pass --data PATH/u.data)")
         return 0
     inter = load_ml100k(args.data)
     with blas_threads(args.threads):
-        rows = bench_models(inter, args.threads, args.repeats, args.queries)
-        als = bench_als_vs_implicit(inter, args.threads, args.repeats, args.iterations, args.als_factors)
+        names = [m for m in args.models.split(",") if m]
+        unknown = sorted(set(names) - set(MODELS))
+        if unknown:
+            ap.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+        rows = bench_models(inter, args.threads, args.repeats, args.queries, names)
+        als = (
+            None
+            if args.skip_implicit
+            else bench_als_vs_implicit(inter, args.threads, args.repeats, args.iterations, args.als_factors)
+        )
     result = {
         "data": {"members": inter.n_members, "titles": inter.n_titles, "interactions": inter.nnz},
         "threads": args.threads,
@@ -192,16 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         f"threads={args.threads}, median of {args.repeats}"
     )
     head = (
-        f"{'model':<9} {'fit s':>8} {'fit peak MB':>12} {'top10 all s':>12} "
+        f"{'model':<12} {'fit s':>8} {'fit peak MB':>12} {'top10 all s':>12} "
         f"{'one p50 ms':>11} {'one p99 ms':>11}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
-            f"{r['model']:<9} {r['fit_s']:>8.3f} {r['fit_peak_mb']:>12.1f} {r['top10_all_members_s']:>12.3f} "
-            f"{r['top10_one_p50_ms']:>11.3f} {r['top10_one_p99_ms']:>11.3f}"
+            f"{r['model']:<12} {r['fit_s']:>8.3f} {r['fit_peak_mb']:>12.1f} "
+            f"{r['top10_all_members_s']:>12.3f} {r['top10_one_p50_ms']:>11.3f} {r['top10_one_p99_ms']:>11.3f}"
         )
+    if als is None:
+        return 0
     imp = als["implicit_s_per_iter"]
     print(
         f"\nALS per iteration ({als['factors']} factors, CG, {als['threads']} thread(s)): "

@@ -794,7 +794,7 @@ def test_the_forecast_help_says_what_scale_its_votes_and_budgets_are_on(
     ("rows", "args", "message"),
     [
         (
-            "1,1,4,1000\n2,1,5,1000\n",
+            "1,1,4,1000\n1,2,3,1000\n2,1,5,1000\n2,2,4,1000\n",
             [],
             "ratings.csv: --communities 8 asks for more taste communities than the file's 2 members; give "
             "--communities 2 or fewer, ratings of more members (--ratings), or leave --ratings out",
@@ -805,13 +805,13 @@ def test_the_forecast_help_says_what_scale_its_votes_and_budgets_are_on(
             "ratings.csv: too little data for taste communities (--communities 8): they need ratings of at "
             "least 2 members and 2 titles; give a larger ratings file (--ratings), or leave --ratings out",
         ),
-        (
+        (  # 2 members, 1 title: said at once, not "give --communities 2 or fewer" and then this
             "1,1,4,1000\n2,1,5,1000\n",
-            ["--communities", "2"],
-            "ratings.csv: too little data for taste communities (--communities 2)",
+            [],
+            "ratings.csv: too little data for taste communities (--communities 8)",
         ),
         (
-            "1,1,4,1000\n2,1,5,1000\n",
+            "1,1,4,1000\n1,2,3,1000\n2,1,5,1000\n2,2,4,1000\n",
             ["catalog"],
             "ratings.csv: --communities 8 asks for more taste communities than the file's 2 members; give "
             "--communities 2 or fewer, ratings of more members ('catalog:'), or leave 'catalog:' out",
@@ -823,7 +823,7 @@ def test_cli_forecast_on_too_few_members_names_the_ratings_and_communities(
 ) -> None:
     """A ratings file of 1 member answered 'asked for 8 communities but the data has only 1 members; ask for
     at most 1' (naming neither the file nor --communities, which takes 2 or more)."""
-    (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,Heat (1995),Drama\n")
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,Heat (1995),Drama\n2,Ronin (1998),Action\n")
     (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + rows)
     concept = tmp_path / "c.yaml"
     text = "title: X\ngenres: [Drama]\nruntime: 100\nbudget: 1000000\nrating: R\n"

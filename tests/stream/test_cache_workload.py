@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -393,12 +394,34 @@ def test_release_times_in_milliseconds_are_converted_to_seconds(tmp_path: Path) 
         "object_id,title_id,rendition,release_s\na,T1,sd,1699597590993.5\nb,T1,hd,1699597590993.5\nc,T2,hd,\n",
     )
     with pytest.warns(
-        TimestampUnitWarning, match=r"o\.csv column release_s: timestamps read as milliseconds"
+        TimestampUnitWarning, match=r"o\.csv column release_s: release times read as milliseconds"
     ):
         cat = read_object_catalog(f, tr)
     assert cat.release_s is not None
     order = [str(v) for v in tr.original_ids]
     want = {"a": 1699597590.9935, "b": 1699597590.9935, "c": np.nan}
+    np.testing.assert_allclose(cat.release_s, [want[o] for o in order])
+    # films from before 1970 (negative), in milliseconds or in seconds (an 1895 film): read as written
+    old = _write(
+        tmp_path / "old.csv",
+        "object_id,title_id,rendition,release_s\na,T1,sd,-631152000000\n"
+        "b,T1,hd,-631152000000\nc,T2,hd,1699597590993\n",
+    )
+    with pytest.warns(TimestampUnitWarning, match="release times read as milliseconds"):
+        cat = read_object_catalog(old, tr)
+    want = {"a": -631152000.0, "b": -631152000.0, "c": 1699597590.993}
+    np.testing.assert_allclose(cat.release_s, [want[o] for o in order])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # seconds: no warning
+        cat = read_object_catalog(
+            _write(
+                tmp_path / "s.csv",
+                "object_id,title_id,rendition,release_s\na,T1,sd,-2366755200\n"
+                "b,T1,hd,-2366755200\nc,T2,hd,1699597590\n",
+            ),
+            tr,
+        )
+    want = {"a": -2366755200.0, "b": -2366755200.0, "c": 1699597590.0}
     np.testing.assert_allclose(cat.release_s, [want[o] for o in order])
 
 
@@ -452,21 +475,22 @@ def _write(path: Path, text: str) -> Path:
             DataFormatError,
             ":2: release_s 'inf' is not a number",  # not np.float64(inf)
         ),
-        # no date from 1900 to 2200, as seconds or converted from milliseconds
+        # no date from 1850 to 2200 in the unit the median release time gives the file
         (
-            "object_id,title_id,rendition,release_s\na,T,sd,1700000000\nb,T,sd,90000000000\n",
+            "object_id,title_id,rendition,release_s\na,T,sd,1700000000\nb,T,sd,90000000000\nc,T,sd,1600000000\n",
             DataFormatError,
-            ":3: release_s '90000000000' is no date from 1900 to 2200",
+            ":3: release_s '90000000000' is no date from 1850 to 2200 in seconds",
         ),
         (
-            "object_id,title_id,rendition,release_s\na,T,sd,-3000000000\nb,T,sd,\n",
+            "object_id,title_id,rendition,release_s\na,T,sd,1700000000000\nb,T,sd,99000000000000\n"
+            "c,T,sd,1600000000000\n",
             DataFormatError,
-            ":2: release_s '-3000000000.0' is no date from 1900 to 2200",
+            ":3: release_s '99000000000000' is no date from 1850 to 2200 in milliseconds",
         ),
         (
-            "object_id,title_id,rendition,release_s\na,T,sd,1700000000000\nb,T,sd,99000000000000\n",
+            "object_id,title_id,rendition,release_s\na,T,sd,-5000000000\nb,T,sd,1700000000\nc,T,sd,1600000000\n",
             DataFormatError,
-            ":3: release_s '99000000000000' is no date from 1900 to 2200",
+            ":2: release_s '-5000000000' is no date from 1850 to 2200 in seconds",
         ),
     ],
 )

@@ -189,6 +189,8 @@ class CommunityPopularity(Recommender):
     def _fit(self, data: Interactions, progress: Progress) -> None:
         # titles watched: a 1 s preview is not "watched by X% of" a community (nor popular with all members)
         binary = data.matrix("viewed")
+        if min(binary.shape) < 2:  # said first: asking for fewer communities would not help
+            raise ConfigError("too little data for taste communities: need at least 2 members and 2 titles")
         if self.config.n_communities is None:
             k = self._choose_k(binary, progress)
         else:

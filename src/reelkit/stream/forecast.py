@@ -496,7 +496,9 @@ class RequestForecaster:
         self, data: DailyCounts, days: range, *, signal: npt.NDArray[np.float64] | None = None
     ) -> npt.NDArray[np.float64]:
         """Forecasts for several days at once: ``(n_items, len(days))``, each day from the days before it;
-        the model is evaluated on batches of days (one call per batch is much faster)."""
+        the model is evaluated on batches of days (one call per batch is much faster). ``signal`` is read
+        only by a model fitted with one (which then needs it); others ignore it, so one call can compare
+        models with and without (``evaluate_forecast``)."""
         if not hasattr(self, "n_items_"):
             raise NotFittedError("RequestForecaster: call fit() first")
         if data.n_items != self.n_items_:
@@ -504,13 +506,8 @@ class RequestForecaster:
                 f"the forecaster was fitted on {self.n_items_} items but these counts have {data.n_items}; "
                 "predict on the counts it was fitted on (or on more days of the same items)"
             )
-        if self.config.model == "gbm" and (signal is not None) != self.with_signal_:
-            raise ConfigError(
-                "the forecaster was fitted with a signal; pass the same signal= to predict"
-                if self.with_signal_
-                else "the forecaster was fitted without a signal, which it would ignore; fit it with "
-                "signal= to use one, or predict without"
-            )
+        if self.config.model == "gbm" and self.with_signal_ and signal is None:
+            raise ConfigError("the forecaster was fitted with a signal; pass the same signal= to predict")
         day_list = list(days)
         if day_list and not (min(day_list) >= 1 and max(day_list) <= data.n_days):
             raise ConfigError(f"days must lie in 1..{data.n_days}")

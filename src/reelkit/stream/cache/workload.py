@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError
+from reelkit.errors import (
+    ConfigError,
+    DataFormatError,
+    EmptyDataError,
+    MissingColumnsError,
+    TimestampUnitWarning,
+)
 from reelkit.stream.cache.trace import RequestTrace, _csv_line, _find_bad_csv_line
 
 __all__ = [
@@ -185,12 +192,47 @@ def decode_object_ids(ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], ...]:
     return a >> _TITLE_SHIFT, (a >> _REND_SHIFT) & (_MAX_RENDITIONS - 1), a & (_MAX_CHUNKS - 1)
 
 
-#: Columns of an object catalogue: ``release_s`` (unix seconds; milliseconds are converted) may be empty
+#: Columns of an object catalogue: ``release_s`` (unix seconds; a file in milli-, micro- or nanoseconds is
+#: converted, the unit read from the median) may be empty
 #: (unknown) or left out; ``size_bytes`` (each object's size in the trace it was written with) may be
 #: left out.
 CATALOG_COLUMNS: tuple[str, ...] = ("object_id", "title_id", "rendition", "release_s", "size_bytes")
-_MIN_RELEASE_S = -2_208_988_800.0  # 1900-01-01: a release time before it is no date
+_MIN_RELEASE_S = -3_786_825_600.0  # 1850-01-01: before the first films; a release time before it is no date
 _MAX_RELEASE_S = 7_258_118_400.0  # 2200-01-01
+#: Units release times may be written in, tried in this order for the median release time; the first in which
+#: it is a date from 1850 to 2200 is the file's, and every release time must then be a date in it (release
+#: dates go back before 1970, so event times' rule, "from 1e11 up", does not tell a catalogue's unit; the
+#: median keeps one mistyped value from choosing the unit).
+_RELEASE_UNITS = ((1.0, "seconds"), (1e3, "milliseconds"), (1e6, "microseconds"), (1e9, "nanoseconds"))
+
+
+def _release_seconds(
+    rel: npt.NDArray[np.float64], known: npt.NDArray[np.bool_], p: Path, column: pd.Series
+) -> npt.NDArray[np.float64]:
+    """Release times in unix seconds, in the unit :data:`_RELEASE_UNITS` gives the file (converted with a
+    warning unless it is seconds); a release time that is no date in that unit is refused, naming its line."""
+    median = float(np.median(rel[known]))
+    fits = [(d, n) for d, n in _RELEASE_UNITS if _MIN_RELEASE_S <= median / d <= _MAX_RELEASE_S]
+    div, name = fits[0] if fits else _RELEASE_UNITS[0]
+    out = rel / div
+    implausible = known & ((out < _MIN_RELEASE_S) | (out > _MAX_RELEASE_S))
+    if implausible.any():
+        i = int(np.argmax(implausible))
+        raise DataFormatError(
+            f"release_s {str(column.iloc[i])!r} is no date from 1850 to 2200 in {name}, the unit of the "
+            f"file's other release times; write them all as unix seconds, as the trace's times (leave one "
+            "empty when unknown)",
+            path=str(p),
+            line=_csv_line(p, i),
+        )
+    if div != 1.0:
+        warnings.warn(
+            f"{p} column release_s: release times read as {name} (e.g. {int(rel[known].max())}) and "
+            "converted to seconds",
+            TimestampUnitWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def catalog_path(trace_path: str | Path) -> Path:
@@ -273,21 +315,8 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
                 line=_csv_line(p, i),
             )
         known = np.isfinite(rel)
-        if known.any() and rel[known].max() >= 1e11:
-            # unix milli-, micro- or nanoseconds (year 5138 on as seconds): converted as the trace reader
-            # converts its times, with its warning; read as seconds, every title was 50,000 years old
-            from reelkit.data.dataset import epoch_seconds
-
-            rel[known] = epoch_seconds(rel[known], f"{p} column release_s", whole=False)
-        implausible = known & ((rel < _MIN_RELEASE_S) | (rel > _MAX_RELEASE_S))
-        if implausible.any():
-            i = int(np.argmax(implausible))
-            raise DataFormatError(
-                f"release_s {str(frame['release_s'].iloc[i])!r} is no date from 1900 to 2200; write release "
-                "times as unix seconds, as the trace's times (leave it empty when unknown)",
-                path=str(p),
-                line=_csv_line(p, i),
-            )
+        if known.any():
+            rel = _release_seconds(rel, known, p, frame["release_s"])
         release = rel
     row = pd.Series(np.arange(len(frame)), index=frame["object_id"].to_numpy())
     want = pd.Index([str(v) for v in trace.original_ids])
