@@ -31,8 +31,8 @@ autoplay preview, a misclick: ``Interactions.viewed``) are in ``X`` with their s
 session term. The default window, 120 s, suits rating bursts; for plays, where the next film starts a
 runtime later, a window of hours is the one to try (the search space reaches 3,600 s). The extra cost is
 one pass over each member's pairs that lie within the window of each other, at most what ``X^T X`` costs.
-Measured in ``benchmarks/RESULTS.md``: the gain is on random holdouts (titles rated in the same burst);
-on a split by time it adds nothing over EASE with the same regularization.
+Measured in ``benchmarks/RESULTS.md``: the gain is largest on random holdouts (titles rated in the same
+burst); split by time, it adds nothing on ML-100K and 3-15% on ml-latest-small.
 """
 
 from __future__ import annotations
