@@ -85,10 +85,29 @@ def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) ->
             browser.close()
 
 
+def test_the_api_docs_render_every_endpoint(live_server: LiveServer) -> None:
+    """/docs answered 200 but Swagger UI 4.15 (swagger-ui-bundle) cannot read the OpenAPI 3.1 FastAPI writes:
+    the page said "Unable to render this definition" and listed no endpoint. Swagger UI 5 lists them all."""
+    sync_api = _playwright()
+    with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
+        browser = _launch(p)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(live_server.url + "/docs")
+            page.wait_for_selector(".opblock")
+            assert "Unable to render" not in page.inner_text("body")
+            paths = page.locator(".opblock-summary-path").all_inner_texts()
+            assert "/v1/members/{member_id}/home" in [t.replace("\u200b", "") for t in paths]
+        finally:
+            browser.close()
+
+
 def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     """At 375 px no page scrolls sideways (a wide table scrolls in its own box): the stripboard, a QC report
     and the ABR demo were wider (548, 547, 554 px), the stripboard's tables past their white box; a title
-    named by one long word made its page and its card wider."""
+    named by one long word made its page and its card wider. A QC finding's message keeps a readable width
+    in its scrolling box, and the profile avatars' letters are hidden from screen readers."""
     sync_api = _playwright()
     from reelkit.produce.generator import generate_production
     from reelkit.produce.production import dump_production
@@ -135,6 +154,12 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
                 page.click('form.qc-form button[type="submit"]')
                 page.wait_for_selector("#qc-findings")
                 widths["qc"] = page.evaluate("document.documentElement.scrollWidth")
+                # the findings' message (what to fix) was squeezed to 94 px, 185 px tall per row
+                messages = page.locator("#qc-findings tbody tr td:last-child")
+                message_width = messages.first.evaluate("e => e.getBoundingClientRect().width")
+                page.goto(f"{server.url}/")
+                avatar = page.locator("span.avatar").first  # the chosen profile's, in the header
+                avatars_hidden = avatar.get_attribute("aria-hidden")
                 page.goto(server.url + "/abr/demo?stream=tiny")
                 page.wait_for_selector("#abr-chunks")
                 widths["abr"] = page.evaluate("document.documentElement.scrollWidth")
@@ -144,3 +169,5 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
         server.stop()
     assert widths == {"title": 375, "stripboard": 375, "qc form": 375, "qc": 375, "abr": 375}
     assert card_width == 168  # as every card (a long name made it wider)
+    assert message_width >= 200
+    assert avatars_hidden == "true"  # a screen reader read each profile as "C Clara Z."

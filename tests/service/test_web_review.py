@@ -141,3 +141,33 @@ def test_every_page_answers_head_as_get(client: TestClient) -> None:
         assert r.status_code == client.get(path, headers=HTML).status_code, path
         assert r.status_code == (404 if path == "/titles/no-such" else 200) and r.content == b"", path
         assert r.headers["content-type"].startswith("text/html"), path
+
+
+def test_a_restart_keeps_the_chosen_profile(data_dir: Path) -> None:
+    """The profile cookie was signed with a key random per process: a restart signed every browser out (an
+    open title page's Play then failed: "choose a profile on the home page first"). The key is kept in the
+    data folder (session.key, 0600), so a restarted server reads the cookie the first one set."""
+    import html
+
+    with TestClient(create_app(make_settings(data_dir))) as first:
+        member = first.get("/v1/members?limit=1").json()["members"][0]
+        first.get(f"/?member={member['member_id']}", headers=HTML)
+        cookies = dict(first.cookies)
+    key = data_dir / "session.key"
+    assert key.is_file() and (key.stat().st_mode & 0o777) == 0o600 and len(key.read_bytes()) == 32
+    with TestClient(create_app(make_settings(data_dir)), cookies=cookies) as second:
+        assert f"<h1>Home of {html.escape(member['name'])}</h1>" in second.get("/", headers=HTML).text
+    assert len(key.read_bytes()) == 32  # the same file, not a new key
+
+
+def test_the_session_key_falls_back_to_one_per_process_where_it_cannot_be_kept(tmp_path: Path) -> None:
+    from reelkit.service.settings import session_key
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    a, b = session_key(blocker), session_key(blocker)  # cannot make file/session.key
+    assert len(a) == len(b) == 32 and a != b
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "session.key").write_bytes(b"abc")  # damaged: not used
+    assert session_key(short) != b"abc" and len(session_key(short)) == 32

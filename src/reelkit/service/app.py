@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
-import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -51,7 +51,7 @@ from reelkit.service.errors import (
 )
 from reelkit.service.metrics import Metrics, MetricsMiddleware
 from reelkit.service.models import ModelHolder
-from reelkit.service.settings import ServiceSettings
+from reelkit.service.settings import ServiceSettings, session_key
 from reelkit.service.store import Store, open_store
 
 __all__ = ["create_app"]
@@ -315,14 +315,16 @@ _ERROR_TITLES = {
 
 
 def _swagger_assets() -> Path | None:
-    """Swagger UI's files from the ``swagger-ui-bundle`` wheel, so that ``/docs`` works without internet
-    (FastAPI's default page loads them from a CDN and is blank offline); ``None`` when it is not installed."""
-    try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:
+    """Swagger UI 5's files from the ``swagger-ui-py`` wheel, so that ``/docs`` works without internet
+    (FastAPI's default page loads them from a CDN and is blank offline); ``None`` when it is not installed.
+    (``swagger-ui-bundle``'s Swagger UI 4.15 cannot read the OpenAPI 3.1 FastAPI writes: the page said
+    "Unable to render this definition".) The package is located, not imported: its ``__init__`` is for
+    frameworks it plugs into, which reelkit does not use."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(str(swagger_ui_path))
-    return path if (path / "swagger-ui-bundle.js").is_file() else None
+    path = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return path if (path / "swagger-ui-bundle.js").is_file() and (path / "swagger-ui.css").is_file() else None
 
 
 def _serve_docs_offline(app: FastAPI, assets: Path) -> None:
@@ -379,7 +381,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         key = (
             settings.session_secret.get_secret_value().encode()
             if settings.session_secret is not None
-            else secrets.token_bytes(32)
+            else session_key(settings.data_dir)
         )
         app.state.reelkit = ServiceState(
             settings=settings, store=st, models=holder, metrics=metrics, templates=templates, session_key=key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -16,7 +17,9 @@ from reelkit.config import error_message
 from reelkit.errors import ConfigError
 from reelkit.recommend.home import HomeConfig
 
-__all__ = ["CONFIG_NAME", "TOKEN_ENV", "ServiceSettings", "ensure_token"]
+__all__ = ["CONFIG_NAME", "SESSION_KEY_NAME", "TOKEN_ENV", "ServiceSettings", "ensure_token", "session_key"]
+
+log = logging.getLogger(__name__)
 
 CONFIG_NAME = "service.json"
 TOKEN_ENV = "REELKIT_API_TOKEN"
@@ -62,7 +65,9 @@ class ServiceSettings(BaseModel):
     model_poll_seconds: float = Field(2.0, ge=0)
     #: Assumed length of titles without a known duration, for plays from the web page.
     default_duration_seconds: float = Field(6000.0, gt=0)
-    #: Secret that signs the web page's profile cookie (random per process when not set).
+    #: Secret that signs the web page's profile cookie. When not set, a random one kept in the data folder
+    #: (``session.key``, mode 0600), so that a restart keeps every browser's profile; random per process
+    #: only where that file cannot be written.
     session_secret: SecretStr | None = None
     home: HomeConfig = HomeConfig()
 
@@ -154,6 +159,36 @@ def _check_data_dir(path: Path, given: object, data_dir: Path) -> None:
         f"{path}: data_dir {given!r} is not the data folder in use ({data_dir}); the config file cannot "
         "choose it: give the folder with --data-dir (reelkit serve) and remove data_dir from the file"
     )
+
+
+SESSION_KEY_NAME = "session.key"
+
+
+def session_key(data_dir: str | Path) -> bytes:
+    """The data folder's cookie-signing key (``session.key``, 32 random bytes, mode 0600), made on first
+    use. A server restarted on the folder, or a second one on it, signs as the first did (a key random per
+    process signed every browser out at each restart: a title page's Play then failed). Where the file
+    cannot be made or read, a random key for this process, with a warning."""
+    path = Path(data_dir) / SESSION_KEY_NAME
+    try:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_bytes()
+            if len(key) >= 16:
+                return key
+            raise OSError(f"{path} holds {len(key)} bytes, fewer than 16") from None
+        key = secrets.token_bytes(32)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return key
+    except OSError as exc:
+        log.warning(
+            "profile cookies are signed with a key for this process only (%s): a restart signs out", exc
+        )
+        return secrets.token_bytes(32)
 
 
 def ensure_token(data_dir: str | Path, environ: Mapping[str, str] | None = None) -> Path | None:
