@@ -155,6 +155,36 @@ def test_evaluate_refuses_an_unknown_low_ratings_setting(
     assert code == 2 and "--low-ratings 'hate'" in err and "Traceback" not in err
 
 
+def test_evaluate_tune_says_how_many_trials_the_fit_refused(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial whose fit refuses its parameters is skipped (it ended the search); the table and the JSON say
+    how many were and why, not only "N trials"."""
+    from reelkit.errors import ConfigError
+    from reelkit.recommend import base
+    from reelkit.recommend.itemknn import ItemKNN
+
+    class Fussy(ItemKNN):
+        name = "test-fussy-knn"
+
+        def _fit(self, data: Any, progress: Any) -> None:
+            if self.config.k > 50:
+                raise ConfigError(f"k={self.config.k} is too many neighbours for this test")
+            super()._fit(data, progress)
+
+    monkeypatch.setitem(base._REGISTRY, Fussy.name, Fussy)
+    args = ["evaluate", "--ratings", str(files["all"]), "--model", Fussy.name, "--tune", "--budget", "8"]
+    code, out, err = run(capsys, *args, "--param", "k=20", "--json")
+    assert code == 0, err  # k fixed at 20: nothing refused
+    assert json.loads(out)["tuning"]["skipped"] == 0
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    tuning = json.loads(out)["tuning"]
+    assert tuning["skipped"] > 0 and "too many neighbours" in tuning["first_skip_reason"]
+    code, out, err = run(capsys, *args)
+    assert code == 0 and f"{tuning['skipped']} skipped: k=" in " ".join(out.split())
+
+
 def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     code, out, err = run(
         capsys,
@@ -172,6 +202,7 @@ def test_evaluate_tune(capsys: pytest.CaptureFixture[str], files: dict[str, Path
     res = json.loads(out)
     assert res["tuning"]["trials"] == 3
     assert res["tuning"]["metric"] == "ndcg@10"
+    assert res["tuning"]["skipped"] == 0 and res["tuning"]["first_skip_reason"] is None
     # bmf rates and ranks ("both"): tuned on ndcg@10 by default, as --help and tune() say; the table shows
     # what was chosen
     args = ["evaluate", "--ratings", str(files["all"]), "--model", "bmf", "--tune", "--budget", "2"]

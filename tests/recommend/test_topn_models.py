@@ -270,6 +270,7 @@ def test_blend_ease_component_from_old_files_and_plain_configs_has_no_sessions()
 
     assert Blend().config.ease.session_weight == 8.0
     assert Blend(ease={"regularization": 50.0}).config.ease.session_weight == 8.0  # partial: defaults
+    assert Blend(ease={"precision": "float32"}).config.ease.session_weight == 8.0
     old = Blend(ease={"regularization": 300.0, "weighting": "binary", "precision": "auto"}).config.ease
     assert (old.session_weight, old.regularization, old.weighting) == (0.0, 300.0, "binary")
     plain = Blend(ease=EASEConfig(regularization=50.0)).config.ease

@@ -7,6 +7,8 @@ import colorsys
 import re
 from pathlib import Path
 
+import pytest
+
 from reelkit.service.app import create_app
 from reelkit.service.routers.web import genre_colour, poster_style
 
@@ -122,6 +124,9 @@ def test_api_docs_work_without_internet(client: TestClient) -> None:
     assert scripts and all(s.startswith("/docs-assets/") for s in scripts)  # no CDN
     for s in scripts:
         assert client.get(s).status_code == 200
+    # only what the page loads is served from the wheel's folder
+    assert client.get("/docs-assets/swagger-editor-bundle.js").status_code == 404
+    assert client.get("/docs-assets/swagger-initializer.js").status_code == 404
 
 
 def test_every_page_keeps_the_chosen_profile_in_its_header(client: TestClient) -> None:
@@ -160,14 +165,54 @@ def test_a_restart_keeps_the_chosen_profile(data_dir: Path) -> None:
     assert len(key.read_bytes()) == 32  # the same file, not a new key
 
 
-def test_the_session_key_falls_back_to_one_per_process_where_it_cannot_be_kept(tmp_path: Path) -> None:
-    from reelkit.service.settings import session_key
+def test_the_session_key_is_private_whole_and_shared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """session.key is made whole (written aside, then linked), so a second server starting at once reads
+    the first one's key (it read an empty file and signed alone); a damaged short key is replaced; a link,
+    a file others may read, or a folder that cannot hold it gives a key for this process, with a warning."""
+    import os
 
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    a, b = session_key(blocker), session_key(blocker)  # cannot make file/session.key
-    assert len(a) == len(b) == 32 and a != b
+    from reelkit.service import settings as st
+
+    key = st.session_key(tmp_path)
+    path = tmp_path / "session.key"
+    assert len(key) == 32 and (path.stat().st_mode & 0o777) == 0o600 and st.session_key(tmp_path) == key
+    # another server links its key in first: this one reads that, not its own
+    other = tmp_path / "other"
+    other.mkdir()
+    theirs = b"k" * 32
+    real_link = os.link
+
+    def first_elsewhere(src: object, dst: object) -> None:
+        fd = os.open(str(dst), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, theirs)
+        os.close(fd)
+        real_link(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(st.os, "link", first_elsewhere)
+    assert st.session_key(other) == theirs and sorted(p.name for p in other.iterdir()) == ["session.key"]
+    monkeypatch.undo()
     short = tmp_path / "short"
     short.mkdir()
-    (short / "session.key").write_bytes(b"abc")  # damaged: not used
-    assert session_key(short) != b"abc" and len(session_key(short)) == 32
+    (short / "session.key").write_bytes(b"")
+    (short / "session.key").chmod(0o600)
+    fixed = st.session_key(short)
+    assert len(fixed) == 32 and st.session_key(short) == fixed  # replaced, then kept
+    caplog.set_level("WARNING", logger="reelkit.service.settings")
+    public = tmp_path / "public"
+    public.mkdir()
+    (public / "session.key").write_bytes(b"p" * 32)
+    (public / "session.key").chmod(0o644)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (tmp_path / "secret.txt").write_bytes(b"s" * 32)
+    (linked / "session.key").symlink_to(tmp_path / "secret.txt")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for folder in (public, linked, blocker):
+        caplog.clear()
+        a, b = st.session_key(folder), st.session_key(folder)
+        assert len(a) == len(b) == 32 and a != b and b"p" * 32 not in (a, b) and b"s" * 32 not in (a, b)
+        assert "for this process only" in caplog.text and "session.key" in caplog.text, folder
+    assert (public / "session.key").read_bytes() == b"p" * 32  # left as it was

@@ -140,7 +140,14 @@ def evaluate_cmd(
                 kwargs["budget"] = budget
             result = tune_fn(cls, train_ds, min_rating=min_rating, confidence=confidence, **kwargs)
             params = dict(result.best_params)
-            tuned = {"metric": result.metric, "best_score": result.best_score, "trials": len(result.trials)}
+            failed = [t for t in result.trials if t.error is not None]
+            tuned = {
+                "metric": result.metric,
+                "best_score": result.best_score,
+                "trials": len(result.trials),
+                "skipped": len(failed),
+                "first_skip_reason": failed[0].error if failed else None,
+            }
         est = cls(**params)
         res = evaluate(
             est,
@@ -160,8 +167,9 @@ def evaluate_cmd(
         return
     if tuned is not None:
         chosen = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+        skipped = f", {tuned['skipped']} skipped: {tuned['first_skip_reason']}" if tuned["skipped"] else ""
         console.print(
-            f"tuned on {tuned['metric']} ({tuned['trials']} trials): {chosen or 'the defaults'}",
+            f"tuned on {tuned['metric']} ({tuned['trials']} trials{skipped}): {chosen or 'the defaults'}",
             highlight=False,
             markup=False,
         )

@@ -37,6 +37,11 @@ from reelkit.recommend.itemknn import ItemKNN, ItemKNNConfig
 __all__ = ["Blend", "BlendConfig"]
 
 
+#: Every field of a blend's EASE settings as saved before the session fields, and those fields.
+_OLD_EASE_DUMP = frozenset({"regularization", "weighting", "precision"})
+_SESSION_FIELDS = frozenset({"session_weight", "session_seconds"})
+
+
 class BlendConfig(ModelConfig):
     """Weights of the components and each component's own parameters."""
 
@@ -56,14 +61,15 @@ class BlendConfig(ModelConfig):
     @classmethod
     def _ease_as_saved(cls, data: Any) -> Any:
         """An :class:`EASEConfig` is taken as its fields; a complete EASE configuration without the session
-        fields (a blend saved before they existed: its dump always names ``precision``) keeps its EASE
-        without sessions, as it was fitted."""
+        fields (a blend saved before they existed: its dump names regularization, weighting and precision)
+        keeps its EASE without sessions, as it was fitted. A partial one (``{"precision": "float32"}``)
+        keeps the session defaults."""
         if not isinstance(data, Mapping) or "ease" not in data:
             return data
         ease = data["ease"]
         if isinstance(ease, EASEConfig) and not isinstance(ease, SessionEASEConfig):
             ease = {**ease.model_dump(), "session_weight": ease.session_weight}
-        elif isinstance(ease, Mapping) and "precision" in ease and "session_weight" not in ease:
+        elif isinstance(ease, Mapping) and set(ease) >= _OLD_EASE_DUMP and not _SESSION_FIELDS & set(ease):
             ease = {**ease, "session_weight": 0.0}
         return {**data, "ease": ease}
 

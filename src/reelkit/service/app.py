@@ -329,9 +329,16 @@ def _swagger_assets() -> Path | None:
 
 def _serve_docs_offline(app: FastAPI, assets: Path) -> None:
     from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
+    from fastapi.responses import FileResponse, HTMLResponse
 
-    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
+    # the two files the page loads, not the wheel's whole folder (20 MB of the Swagger editor, source maps)
+    files = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+    @app.get("/docs-assets/{name}", include_in_schema=False)
+    async def docs_asset(name: str) -> FileResponse:
+        if name not in files:
+            raise StarletteHTTPException(status_code=404)
+        return FileResponse(assets / name, media_type=files[name])
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -167,28 +169,56 @@ SESSION_KEY_NAME = "session.key"
 def session_key(data_dir: str | Path) -> bytes:
     """The data folder's cookie-signing key (``session.key``, 32 random bytes, mode 0600), made on first
     use. A server restarted on the folder, or a second one on it, signs as the first did (a key random per
-    process signed every browser out at each restart: a title page's Play then failed). Where the file
-    cannot be made or read, a random key for this process, with a warning."""
+    process signed every browser out at each restart: a title page's Play then failed). The file appears
+    whole (written aside, then linked into place), so two servers starting at once read the same key; a
+    damaged one (short) is replaced. A link, a file others may read, or one that cannot be made: a random
+    key for this process, with a warning naming the file."""
     path = Path(data_dir) / SESSION_KEY_NAME
     try:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_bytes()
-            if len(key) >= 16:
+        for _ in range(3):
+            key = _read_session_key(path)
+            if key is not None:
                 return key
-            raise OSError(f"{path} holds {len(key)} bytes, fewer than 16") from None
-        key = secrets.token_bytes(32)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return key
+            tmp = path.with_name(f".{SESSION_KEY_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(secrets.token_bytes(32))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                with contextlib.suppress(FileExistsError):  # a server that got there first wins
+                    os.link(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        raise OSError(f"{path} could not be made")
     except OSError as exc:
         log.warning(
-            "profile cookies are signed with a key for this process only (%s): a restart signs out", exc
+            "profile cookies are signed with a key for this process only (%s): a restart signs out; remove "
+            "%s or fix its permissions (0600), or set session_secret",
+            exc,
+            path,
         )
         return secrets.token_bytes(32)
+
+
+def _read_session_key(path: Path) -> bytes | None:
+    """The key in ``path``; ``None`` where there is none (or a damaged, short one, which is removed);
+    ``OSError`` for a link, or a file that is not private or not a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OSError(f"{path} cannot be read as a plain file ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
+            raise OSError(f"{path} is not a private regular file (mode {stat.filemode(st.st_mode)})")
+        key = fh.read(4096)
+    if len(key) < 16:
+        path.unlink(missing_ok=True)
+        return None
+    return key
 
 
 def ensure_token(data_dir: str | Path, environ: Mapping[str, str] | None = None) -> Path | None:
