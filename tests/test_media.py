@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reelkit import media
-from reelkit.errors import MediaError
+from reelkit.errors import MediaError, ToolError
 
 #: What ``ffmpeg -i`` prints for a sideways phone clip of an hour, a PAL interlaced stream and a WebM stream
 #: whose base rate is the 1 kHz timebase (no ffprobe: probe parses this text).
@@ -131,3 +131,23 @@ def test_a_wav_keeps_a_layout_of_its_own(tmp_path: Path) -> None:
     out = media.write_audio(tmp_path / "x.wav", np.zeros((480, 3), np.float32), 48000, layout="FL+FR+TBL")
     (audio,) = media.probe(out).audio
     assert (audio.channels, audio.layout) == (3, "FL+FR+TBL")
+
+
+def test_a_failure_quotes_the_lines_that_say_what_went_wrong() -> None:
+    """ffmpeg's last three lines were quoted: the statistics and "Conversion failed!", not the cause."""
+    with pytest.raises(ToolError, match="No such filter: 'nosuchfilter'"):  # its last three lines lack it
+        media.run_ffmpeg(["-f", "lavfi", "-i", "nosuchfilter", "-f", "null", "-"])
+    lines = [
+        "[in#0/mpegts @ 0x1] Packet corrupt (stream = 0, dts = 140400).",
+        "[Parsed_libvmaf_8 @ 0x2] input width must match.",
+        "[Parsed_libvmaf_8 @ 0x2] input height must match.",
+        "[fc#0 @ 0x3] Error reinitializing filters!",
+        "[fc#0 @ 0x3] Task finished with error code: -22 (Invalid argument)",
+        "[out#0/null @ 0x4] video:1KiB audio:0KiB subtitle:0KiB other streams:0KiB global headers:0KiB",
+        "frame=    2 fps=0.0 q=-0.0 Lsize=N/A time=00:00:00.08 bitrate=N/A speed=4.33x",
+        "Conversion failed!",
+    ]
+    said = media._failure(lines)
+    assert said.startswith("[Parsed_libvmaf_8 @ 0x2] input width must match. / ")
+    assert said.endswith(" / Conversion failed!") and "\n" not in said and "frame=" not in said
+    assert media._failure(["a", "b", "c", "d"]) == "b / c / d"  # nothing says why: the last three

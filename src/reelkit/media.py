@@ -199,6 +199,20 @@ def _over_time(what: str, limit: float | None, timeout: float | None) -> ToolErr
     return ToolError(f"{what}: ffmpeg did not finish within {timeout} s")
 
 
+#: ffmpeg's lines that say what went wrong: its last lines are often only "Conversion failed!" after the
+#: statistics, the cause ("input width must match.") further up
+_SAYS_WHY = re.compile(r"error|must|invalid|failed|no such|not found", re.IGNORECASE)
+
+
+def _failure(lines: Sequence[str]) -> str:
+    """ffmpeg's account of a failure, one line: the first three lines that say what went wrong and its last
+    such line, or else its last three lines."""
+    lines = [t.strip() for t in lines if t.strip()]
+    said = list(dict.fromkeys(t for t in lines if _SAYS_WHY.search(t)))
+    kept = said[:3] + said[-1:] if len(said) > 3 else said or lines[-3:]
+    return " / ".join(kept) or "no message"
+
+
 def run_ffmpeg(
     args: Sequence[str],
     *,
@@ -208,7 +222,8 @@ def run_ffmpeg(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``ffmpeg -hide_banner -nostdin <args>`` and return the finished process (stdout/stderr as bytes).
 
-    A non-zero exit raises :class:`ToolError` quoting ffmpeg's last lines; ``what`` names the job in it.
+    A non-zero exit raises :class:`ToolError` quoting the lines where ffmpeg says what went wrong (else its
+    last lines); ``what`` names the job in it.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", *([] if input_bytes is not None else ["-nostdin"]), *_inputs(args)]
     limit = _limit(timeout, what)
@@ -229,8 +244,9 @@ def run_ffmpeg(
             _LIVE.discard(child)
     proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
     if proc.returncode != 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")
+        raise ToolError(
+            f"{what}: ffmpeg failed: {_failure(proc.stderr.decode('utf-8', 'replace').splitlines())}"
+        )
     return proc
 
 
@@ -247,8 +263,8 @@ def stream_ffmpeg(
     stderr to ``on_line`` as it comes and its stdout to ``on_block`` in blocks of ``block_bytes`` (a raw
     frame each; a thread reads them), so that a long programme's log and pictures are never held whole.
 
-    A non-zero exit raises :class:`ToolError` quoting ffmpeg's last lines; the time limits are
-    :func:`run_ffmpeg`'s. An exception in a callback stops ffmpeg and is raised here.
+    A non-zero exit raises :class:`ToolError` quoting ffmpeg's lines as :func:`run_ffmpeg` does; the time
+    limits are :func:`run_ffmpeg`'s. An exception in a callback stops ffmpeg and is raised here.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *_inputs(args)]
     limit = _limit(timeout, what)
@@ -276,6 +292,7 @@ def stream_ffmpeg(
 
     reader = threading.Thread(target=read_blocks, daemon=True) if reading else None
     tail: deque[str] = deque(maxlen=3)
+    said: list[str] = []  # the first lines that say what went wrong (the tail has the last)
     try:
         if timer is not None:
             timer.start()
@@ -286,6 +303,8 @@ def stream_ffmpeg(
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if line.strip():
                 tail.append(line.strip())
+                if len(said) < 3 and _SAYS_WHY.search(line):
+                    said.append(line.strip())
             on_line(line)
         child.wait()
         if reader is not None:
@@ -307,7 +326,7 @@ def stream_ffmpeg(
     if timed_out.is_set():
         raise _over_time(what, limit, timeout)
     if child.returncode != 0:
-        raise ToolError(f"{what}: ffmpeg failed: {' / '.join(tail) or 'no message'}")
+        raise ToolError(f"{what}: ffmpeg failed: {_failure([*said, *tail])}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelkit.errors import ConfigError, MediaError
+from reelkit.errors import ConfigError, MediaError, ToolError
 from reelkit.media import run_ffmpeg
 from reelkit.post.video.quality import FrameMismatchError, measure_quality, pool
 
@@ -170,7 +170,7 @@ def test_frame_mismatch_and_alignment(pair: dict[str, Path]) -> None:
     )
     with pytest.raises(FrameMismatchError, match=r"10 frames.*7 frames"):
         measure_quality(pair["ref"], short)
-    with pytest.raises(FrameMismatchError, match="--align"):
+    with pytest.raises(FrameMismatchError, match="align=True"):
         measure_quality(pair["ref"], fast)
     cut = measure_quality(pair["ref"], short, align=True, features=())
     assert cut.frames == 7 and len(cut.per_frame["vmaf"]) == 7
@@ -508,3 +508,125 @@ def test_align_resamples_a_variable_rate_encode_that_dropped_frames(tmp_path: Pa
     psnr = q.per_frame["psnr_y"]
     assert (psnr[np.arange(75) != 10] == 60).all()  # every other frame is its own counterpart
     assert psnr[10] < 40  # frame 10 is missing: frame 9 stands in for it
+
+
+def _strict_json(text: str) -> dict:
+    """JSON parsed as the standard has it: a bare NaN or Infinity is an error."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_pool_leaves_out_frames_without_a_value(tmp_path: Path) -> None:
+    """A frame libvmaf gave no value for (NaN) is left out of the pooled figures, and written as null."""
+    from reelkit.post.video.quality import QualityResult
+
+    p = pool([np.nan, 1.0, 3.0])
+    assert p.mean == pytest.approx(2.0) and p.min == 1 and p.max == 3
+    assert np.isnan(pool([np.nan, np.nan]).mean)
+    per = {"ssim": np.array([0.5, 0.7]), "ms_ssim": np.array([np.nan, 0.6]), "psnr_y": np.array([np.nan] * 2)}
+    q = QualityResult(per, np.array([0, 1]), 320, 180, 2, 25.0, ())
+    data = _strict_json(q.write_per_frame(tmp_path / "pf.json").read_text())
+    assert data["frames"][0] == {"frame": 0, "ssim": 0.5, "ms_ssim": None, "psnr_y": None}
+    assert data["pooled"]["ms_ssim"]["mean"] == pytest.approx(0.6)
+    assert data["pooled"]["psnr_y"]["mean"] is None
+
+
+def _clip(path: Path, source: str, *vf: str, preset: str = "ultrafast") -> Path:
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", source, *vf),
+            *("-c:v", "libx264", "-preset", preset, "-crf", "30", "-pix_fmt", "yuv420p", str(path)),
+        ]
+    )
+    return path
+
+
+def test_a_null_ms_ssim_from_libvmaf_is_scored_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """libvmaf writes MS-SSIM as null for a frame of very different pictures (testsrc2 against smptebars):
+    float(None) was a TypeError traceback (exit 1); now the frame is null in the per-frame JSON, left out of
+    the pooled figures, and a note says how many frames had no value."""
+    from reelkit.testing.cli import run_cli
+
+    ref = _clip(tmp_path / "ref.mp4", "testsrc2=size=320x180:rate=25:duration=0.2")
+    bars = _clip(tmp_path / "bars.mp4", "smptebars=size=320x180:rate=25:duration=0.2")
+    scores = tmp_path / "scores.json"
+    code, out, err = run_cli(
+        capsys, "video", "quality", str(ref), str(bars), "--per-frame", str(scores), "--json"
+    )
+    assert code == 0, err
+    doc = _strict_json(out)
+    per_frame = _strict_json(scores.read_text())
+    empty = sum(row["ms_ssim"] is None for row in per_frame["frames"])
+    assert 0 < empty < 5
+    assert 0 < doc["ms_ssim"] < 1
+    assert f"ms_ssim: libvmaf gave no value (null) for {empty} of 5 frames" in " ".join(doc["notes"])
+
+
+@pytest.mark.parametrize("preset", ["medium", "ultrafast"])
+def test_cli_scores_a_distorted_video_whose_size_changes_mid_stream(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], preset: str
+) -> None:
+    """Two transport-stream segments, 320x180 then 160x90, joined: the CLI failed with ffmpeg's last lines
+    only ("Conversion failed!"), or (x264 ultrafast) scored only the 5 frames after the change as frames 0-4;
+    now each frame is scaled to the reference's size and all are scored. Without variable_size the library
+    says why it cannot score the file."""
+    from reelkit.testing.cli import run_cli
+
+    source = "testsrc2=size=320x180:rate=25:duration=0.4"
+    ref = _clip(tmp_path / "ref.mp4", source)
+    one = _clip(tmp_path / "one.ts", source, "-vf", "trim=end_frame=5", preset=preset)
+    two = _clip(tmp_path / "two.ts", source, "-vf", "trim=start_frame=5,scale=160:90", preset=preset)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(one.read_bytes() + two.read_bytes())
+    with pytest.raises((ToolError, MediaError), match=r"input width must match|changes picture size"):
+        measure_quality(ref, joined, features=("psnr",))
+    code, out, err = run_cli(
+        capsys, "video", "quality", str(ref), str(joined), "--per-frame", str(tmp_path / "s.json"), "--json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["frames"] == doc["frames_scored"] == 10 and 0 < doc["vmaf"] < 100
+    whole = measure_quality(ref, joined, features=("psnr",), variable_size=True)
+    assert whole.frame_numbers.tolist() == list(range(10))
+    assert doc["psnr_y"] == pytest.approx(whole.psnr_y)
+
+
+def test_cli_says_when_align_scored_fewer_frames_than_the_reference_has(
+    tmp_path: Path, pair: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truncated distorted video (6 of 10 frames) with --align was scored on 6 frames and nothing said so;
+    now the frame counts of both are reported and a note says that 4 of the reference's were left out."""
+    from reelkit.testing.cli import run_cli
+
+    cut = tmp_path / "cut.mp4"
+    run_ffmpeg(
+        ["-v", "error", "-i", str(pair["ref"]), "-frames:v", "6", "-c:v", "libx264", "-qp", "0", str(cut)]
+    )
+    args = ["video", "quality", str(pair["ref"]), str(cut), "--per-frame", str(tmp_path / "s.json"), "--json"]
+    code, out, err = run_cli(capsys, *args, "--align")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["frames"] == 6 and doc["reference_frames"] == 10 and doc["distorted_frames"] == 6
+    assert any("only the first 6 of the reference's 10 frames were compared" in n for n in doc["notes"])
+    full = json.loads(run_cli(capsys, "video", "quality", str(pair["ref"]), str(pair["ref"]), "--json",
+                              "--per-frame", str(tmp_path / "t.json"))[1])  # fmt: skip
+    assert full["reference_frames"] == full["distorted_frames"] == 10 and full["notes"] == []
+    # without --align the advice names the option, not the library's keyword
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "pass --align" in err and "align=True" not in err, err
+
+
+def test_cli_help_says_how_the_scores_are_made(capsys: pytest.CaptureFixture[str]) -> None:
+    from reelkit.testing.cli import run_cli
+
+    code, out, _ = run_cli(capsys, "video", "quality", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0
+    for said in ("scaled (bicubic)", "capped at 60 dB for 8-bit", "mean of the per-frame PSNR", "float_ssim",
+                 "frame counts"):  # fmt: skip
+        assert said in text, said

@@ -84,7 +84,9 @@ def quality_cmd(
         bool,
         typer.Option(
             "--align",
-            help="Resample a different frame rate; compare the common frames (both from their first frame).",
+            help="Compare videos of different frame rates or frame counts: the distorted video is resampled "
+            "to the reference's rate and the frames both have, from the first of each, are scored (a note "
+            "says how many of the reference's were left out).",
         ),
     ] = False,
     subsample: Annotated[
@@ -96,9 +98,15 @@ def quality_cmd(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Score DIST against REF: VMAF (libvmaf), PSNR-Y, SSIM, MS-SSIM, per frame and pooled."""
+    """Score DIST against REF: VMAF (libvmaf), PSNR-Y, SSIM, MS-SSIM, per frame and pooled.
+
+    DIST is scaled (bicubic) to REF's size, also when its size changes mid-stream. All scores are libvmaf's:
+    PSNR is its psnr feature (capped at 60 dB for 8-bit video, so identical frames score 60), pooled as the
+    mean of the per-frame PSNR (not the PSNR of the mean error); ssim is its float_ssim, ms_ssim its
+    float_ms_ssim. The frames must match one for one unless --align is given.
+    """
     from reelkit.media import probe
-    from reelkit.post.video.quality import measure_quality, model_name
+    from reelkit.post.video.quality import FrameMismatchError, measure_quality, model_name
 
     models = tuple(dict.fromkeys(model_name(m) for m in model or ["vmaf"]))
     # before the scoring pass: the per-frame file may not replace either video, and its folder must exist
@@ -125,15 +133,22 @@ def quality_cmd(
             f"no MS-SSIM (null): it needs a picture of at least 176x176 for its five scales, and "
             f"{reference.name} is {ref_video[0].width}x{ref_video[0].height}"
         )
-    res = measure_quality(
-        reference,
-        distorted,
-        models=models,
-        features=features,
-        align=align,
-        subsample=subsample,
-        threads=threads,
-    )
+    try:
+        # variable_size: a distorted video whose size changes mid-stream (joined segments) is scaled frame by
+        # frame (without it ffmpeg failed at the change); the scores of one size throughout are the same
+        res = measure_quality(
+            reference,
+            distorted,
+            models=models,
+            features=features,
+            align=align,
+            subsample=subsample,
+            threads=threads,
+            variable_size=True,
+        )
+    except FrameMismatchError as exc:  # the library's advice names its keyword argument
+        raise FrameMismatchError(str(exc).replace("pass align=True", "pass --align")) from None
+    notes += res.notes
     res.write_per_frame(path)
     out: dict[str, Any] = {
         "vmaf": res.vmaf,
@@ -143,6 +158,8 @@ def quality_cmd(
         "ms_ssim": res.ms_ssim,
         "frames": res.frames,
         "frames_scored": len(res.frame_numbers),  # fewer than frames with --subsample
+        "reference_frames": res.reference_frames,
+        "distorted_frames": res.distorted_frames,
         "per_frame": str(path),
         "models": {m: res.mean(m) for m in models},
         "pooled": {k: p.to_dict() for k, p in res.pooled.items()},

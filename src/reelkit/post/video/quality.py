@@ -11,12 +11,15 @@ The scores come from libvmaf inside the ffmpeg of the ``imageio-ffmpeg`` wheel (
   (``float_ms_ssim``).
 
 Each metric is reported per frame and pooled over frames: mean, harmonic mean (libvmaf's:
-``1 / mean(1 / (1 + x)) - 1``), 5th percentile, min and max. The headline numbers are means.
+``1 / mean(1 / (1 + x)) - 1``), 5th percentile, min and max. The headline numbers are means. A frame libvmaf
+gives no value for (``null`` in its log: MS-SSIM of very different pictures) is NaN, left out of the pooled
+figures and said in a note; the per-frame JSON writes it as ``null``.
 
 A distorted video of another size is scaled to the reference's size with a bicubic filter (Netflix's
 practice: quality at the display resolution); ``width``/``height`` pick another display size for both. A
 different frame count or frame rate is an error unless ``align=True``: then the distorted video is resampled
-to the reference's frame rate and both are cut to the shorter one. Both start at their first frame: a
+to the reference's frame rate and both are cut to the shorter one (a note says how many frames were left
+out). Both start at their first frame: a
 container's start time is not read as a delay (a transport stream starts at an arbitrary clock value, an MP4
 at 0), so a distorted video that lost leading frames must be trimmed to match first.
 """
@@ -109,10 +112,13 @@ class Pooled:
 
 def pool(values: Sequence[float] | np.ndarray) -> Pooled:
     """Mean, libvmaf's harmonic mean (``1/mean(1/(1+x)) - 1``), 5th percentile, min and max of per-frame
-    scores."""
+    scores; NaN (a frame libvmaf gave no value for) is left out, and all NaN pools to NaN."""
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         raise ConfigError("no frames to pool")
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return Pooled(math.nan, math.nan, math.nan, math.nan, math.nan)
     hm = float(1.0 / np.mean(1.0 / (1.0 + x)) - 1.0) if np.all(x > -1) else math.nan
     return Pooled(float(x.mean()), hm, float(np.percentile(x, 5)), float(x.min()), float(x.max()))
 
@@ -122,8 +128,10 @@ class QualityResult:
     """Scores of a distorted video against its reference.
 
     ``per_frame`` maps a metric (``vmaf``, ``vmaf_phone``, ``psnr_y``, ``psnr_yuv``, ``ssim``, ...) to its
-    per-frame values; ``pooled`` holds the same metrics pooled. ``frame_numbers`` are the reference frame
-    numbers that were scored (every ``subsample``-th).
+    per-frame values (NaN where libvmaf gave none); ``pooled`` holds the same metrics pooled.
+    ``frame_numbers`` are the reference frame numbers that were scored (every ``subsample``-th). ``frames``
+    is the frames compared, ``reference_frames`` and ``distorted_frames`` the frames each video has (the
+    reference's within ``reference_frames=(a, b)``); ``notes`` say what the figures leave out.
     """
 
     per_frame: dict[str, np.ndarray]
@@ -134,6 +142,9 @@ class QualityResult:
     fps: float | None
     models: tuple[str, ...]
     libvmaf_version: str = ""
+    reference_frames: int | None = None
+    distorted_frames: int | None = None
+    notes: list[str] = field(default_factory=list)
     pooled: dict[str, Pooled] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +182,8 @@ class QualityResult:
             "ssim": self.ssim,
             "ms_ssim": self.ms_ssim,
             "frames": self.frames,
+            "reference_frames": self.reference_frames,
+            "distorted_frames": self.distorted_frames,
             "width": self.width,
             "height": self.height,
             "models": list(self.models),
@@ -178,21 +191,27 @@ class QualityResult:
         }
 
     def write_per_frame(self, path: str | Path) -> Path:
-        """Write the per-frame scores as JSON: ``{"frames": [{"frame": n, "vmaf": ..., ...}, ...]}``."""
+        """Write the per-frame scores as JSON: ``{"frames": [{"frame": n, "vmaf": ..., ...}, ...]}`` (a frame
+        without a value, NaN, as ``null``)."""
         out = Path(path)
         keys = list(self.per_frame)
         rows = [
-            {"frame": int(n), **{k: float(self.per_frame[k][i]) for k in keys}}
+            {"frame": int(n), **{k: _number(self.per_frame[k][i]) for k in keys}}
             for i, n in enumerate(self.frame_numbers)
         ]
         payload = {
             "metrics": keys,
-            "pooled": {k: p.to_dict() for k, p in self.pooled.items()},
+            "pooled": {k: {s: _number(v) for s, v in p.to_dict().items()} for k, p in self.pooled.items()},
             "frames": rows,
         }
         out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out, json.dumps(payload, indent=1))
+        atomic_write_text(out, json.dumps(payload, indent=1, allow_nan=False))
         return out
+
+
+def _number(x: float) -> float | None:
+    """A score for JSON: NaN (no value) as None, which is null (bare NaN is not JSON)."""
+    return None if math.isnan(x) else float(x)
 
 
 _FRAME = re.compile(r"frame=\s*(\d+)")
@@ -333,8 +352,8 @@ def measure_quality(
             )
         raise FrameMismatchError(
             f"the reference has {ref_n} frames at {rv.fps} fps, the distorted video {dis_n} frames at "
-            f"{dv.fps} fps; they must match frame for frame (pass align=True, or --align, to resample the "
-            "distorted video to the reference's rate and compare the frames both have)"
+            f"{dv.fps} fps; they must match frame for frame (pass align=True to resample the distorted video "
+            "to the reference's rate and compare the frames both have)"
         )
     # aligned, a distorted video that differs in rate or in frame count is resampled to the reference's exact
     # rate by its timestamps: a variable-rate encode that dropped frames prints the reference's rate (an
@@ -351,6 +370,7 @@ def measure_quality(
     # with its neighbour half the time when timestamps are compared
     rate = rv.rate or Fraction(25)
     n = ref_n
+    dis_after = dis_n
     if align:
         # what the resample gives, counted (an estimate from rounded average rates dropped the last frame)
         dis_after = count_frames(distorted, rate=rate) if resample else dis_n
@@ -396,10 +416,17 @@ def measure_quality(
             f"[dis][ref]libvmaf={':'.join(opts)}"
         )
         keep = ["-reinit_filter", "0"] if variable_size else []
-        run_ffmpeg(
+        proc = run_ffmpeg(
             [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, "-f", "null", "-"],
             what=f"VMAF of {distorted}",
         )
+        if not variable_size and b"Reconfiguring filter graph" in proc.stderr:
+            # ffmpeg restarted the graph at the change, and libvmaf's log holds only the frames after it
+            raise MediaError(
+                "changes picture size or format mid-stream, so libvmaf scored only the frames after the "
+                "change; pass variable_size=True to scale every frame to the display size",
+                path=str(distorted),
+            )
         text = log.read_text()
         if log_path is not None:
             Path(log_path).parent.mkdir(parents=True, exist_ok=True)
@@ -411,7 +438,8 @@ def measure_quality(
     for fr in frames:
         for key, value in fr["metrics"].items():
             if key in wanted:
-                per.setdefault(_RENAME.get(key, key), []).append(float(value))
+                # null in the log: libvmaf had no value (MS-SSIM of very different pictures)
+                per.setdefault(_RENAME.get(key, key), []).append(math.nan if value is None else float(value))
     if "psnr_y" in per and "psnr_cb" in per and "psnr_cr" in per:
         y, cb, cr = (np.asarray(per[k]) for k in ("psnr_y", "psnr_cb", "psnr_cr"))
         per["psnr_yuv"] = list((6 * y + cb + cr) / 8)
@@ -423,6 +451,23 @@ def measure_quality(
     if missing or not frames:
         raise ToolError(f"libvmaf returned no {', '.join(missing) or 'frames'} for {distorted}")
     per_frame = {k: np.asarray(v, dtype=np.float64) for k, v in per.items()}
+    notes: list[str] = []  # what the figures leave out
+    resampled = f" ({dis_after} at the reference's {rv.fps:g} fps)" if dis_after != dis_n else ""
+    if n < ref_n:  # aligned: the distorted video is shorter
+        notes.append(
+            f"only the first {n} of the reference's {ref_n} frames were compared: the distorted video has "
+            f"{dis_n} frames{resampled}"
+        )
+    elif dis_after > n:
+        notes.append(
+            f"only the first {n} of the distorted video's {dis_n} frames{resampled} were compared: the "
+            f"reference has {ref_n}"
+        )
+    for k, v in per_frame.items():
+        empty = int(np.isnan(v).sum())
+        if empty:
+            pooled = f"pooled over the {len(v) - empty} that have one" if empty < len(v) else "pooled as null"
+            notes.append(f"{k}: libvmaf gave no value (null) for {empty} of {len(v)} frames; {pooled}")
     numbers = np.asarray([int(fr.get("frameNum", i)) for i, fr in enumerate(frames)], dtype=np.int64)
     numbers += first_frame + (reference_frames[0] if reference_frames is not None else 0)
     return QualityResult(
@@ -434,4 +479,7 @@ def measure_quality(
         fps=rv.fps,
         models=tuple(models),
         libvmaf_version=str(data.get("version", "")),
+        reference_frames=ref_n,
+        distorted_frames=dis_n,
+        notes=notes,
     )
