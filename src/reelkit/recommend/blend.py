@@ -8,10 +8,9 @@ the member has not seen (z-scores, so the components' scales do not matter), and
     score = ease_weight * z(EASE) + als_weight * z(ALS) + knn_weight * z(ItemKNN) + bmf_weight * z(BMF)
 
 The components make different errors (a linear item-item model that also knows what was watched together
-in time, a low-rank factorisation of who watched
-what, a sparse neighbourhood, and a rating model that knows how much each member liked each title), so the
-blend ranks better than any of them alone (``benchmarks/RESULTS.md``). A component with weight 0 is not
-fitted (item-kNN always is). Fold-in,
+in time, a low-rank factorisation of who watched what, a sparse neighbourhood, and a rating model that knows
+how much each member liked each title), so the blend ranks better than any of them alone
+(``benchmarks/RESULTS.md``). A component with weight 0 is not fitted (item-kNN always is). Fold-in,
 save/load and similar titles come from the components: ``similar_titles`` uses item-kNN, the "because you
 watched" engine.
 """
@@ -68,7 +67,7 @@ class BlendConfig(ModelConfig):
             return data
         ease = data["ease"]
         if isinstance(ease, EASEConfig) and not isinstance(ease, SessionEASEConfig):
-            ease = {**ease.model_dump(), "session_weight": ease.session_weight}
+            ease = ease.model_dump()  # its own session fields (0: plain EASE) with it
         elif isinstance(ease, Mapping) and set(ease) >= _OLD_EASE_DUMP and not _SESSION_FIELDS & set(ease):
             ease = {**ease, "session_weight": 0.0}
         return {**data, "ease": ease}
