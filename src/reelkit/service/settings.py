@@ -69,7 +69,7 @@ class ServiceSettings(BaseModel):
     default_duration_seconds: float = Field(6000.0, gt=0)
     #: Secret that signs the web page's profile cookie. When not set, a random one kept in the data folder
     #: (``session.key``, mode 0600), so that a restart keeps every browser's profile; random per process
-    #: only where that file cannot be written.
+    #: only where that file cannot be made, or is a link or readable by others (with a warning).
     session_secret: SecretStr | None = None
     home: HomeConfig = HomeConfig()
 

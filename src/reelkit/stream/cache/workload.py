@@ -193,9 +193,8 @@ def decode_object_ids(ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], ...]:
 
 
 #: Columns of an object catalogue: ``release_s`` (unix seconds; a file in milli-, micro- or nanoseconds is
-#: converted, the unit read from the median) may be empty
-#: (unknown) or left out; ``size_bytes`` (each object's size in the trace it was written with) may be
-#: left out.
+#: converted, the unit read from the median) may be empty (unknown) or left out; ``size_bytes`` (each
+#: object's size in the trace it was written with) may be left out.
 CATALOG_COLUMNS: tuple[str, ...] = ("object_id", "title_id", "rendition", "release_s", "size_bytes")
 _MIN_RELEASE_S = -3_786_825_600.0  # 1850-01-01: before the first films; a release time before it is no date
 _MAX_RELEASE_S = 7_258_118_400.0  # 2200-01-01
