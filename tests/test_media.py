@@ -151,3 +151,13 @@ def test_a_failure_quotes_the_lines_that_say_what_went_wrong() -> None:
     assert said.startswith("[Parsed_libvmaf_8 @ 0x2] input width must match. / ")
     assert said.endswith(" / Conversion failed!") and "\n" not in said and "frame=" not in said
     assert media._failure(["a", "b", "c", "d"]) == "b / c / d"  # nothing says why: the last three
+    # the cause said without "error": an unknown option (the first cut quoted only "Error splitting ...")
+    with pytest.raises(ToolError, match="Unrecognized option 'bogusopt'"):
+        media.run_ffmpeg(["-bogusopt", "1", "-f", "lavfi", "-i", "testsrc2=d=0.1", "-f", "null", "-"])
+    # a damaged picture's decoder lines say "error" on every block: they do not crowd out the cause
+    noisy = [
+        "[h264 @ 0x5] error while decoding MB 9 2, bytestream -7",
+        "[h264 @ 0x5] concealing 120 DC, 120 AC, 120 MV errors in P frame",
+        *lines,
+    ]
+    assert "input width must match" in media._failure(noisy) and "decoding MB" not in media._failure(noisy)

@@ -200,16 +200,33 @@ def _over_time(what: str, limit: float | None, timeout: float | None) -> ToolErr
 
 
 #: ffmpeg's lines that say what went wrong: its last lines are often only "Conversion failed!" after the
-#: statistics, the cause ("input width must match.") further up
-_SAYS_WHY = re.compile(r"error|must|invalid|failed|no such|not found", re.IGNORECASE)
+#: statistics, the cause ("input width must match.", "Unrecognized option", "does not contain any stream")
+#: just before them
+_SAYS_WHY = re.compile(
+    r"error|must|invalid|failed|no such|not found|unrecognized|unknown|does not|cannot|could not|unable|"
+    r"denied|unsupported",
+    re.IGNORECASE,
+)
+#: Lines that match but say nothing of the cause: a damaged picture's decoder lines ("error" on every
+#: damaged block), the muxer's statistics ("muxing overhead: unknown") and a thread's closing line
+_DECODER_NOISE = re.compile(
+    r"error while decoding MB|concealing \d+ .*errors|muxing overhead|^frame=|Terminating thread",
+    re.IGNORECASE,
+)
+#: The lines of a failure that are kept (the cause comes last, just before ffmpeg's closing lines)
+_SAID_KEPT = 5
+
+
+def _says_why(line: str) -> bool:
+    return bool(_SAYS_WHY.search(line)) and not _DECODER_NOISE.search(line)
 
 
 def _failure(lines: Sequence[str]) -> str:
-    """ffmpeg's account of a failure, one line: the first three lines that say what went wrong and its last
-    such line, or else its last three lines."""
+    """ffmpeg's account of a failure, one line: its last lines that say what went wrong (decoder noise left
+    out), or else its last three lines."""
     lines = [t.strip() for t in lines if t.strip()]
-    said = list(dict.fromkeys(t for t in lines if _SAYS_WHY.search(t)))
-    kept = said[:3] + said[-1:] if len(said) > 3 else said or lines[-3:]
+    said = list(dict.fromkeys(t for t in lines if _says_why(t)))
+    kept = said[-_SAID_KEPT:] or lines[-3:]
     return " / ".join(kept) or "no message"
 
 
@@ -292,7 +309,7 @@ def stream_ffmpeg(
 
     reader = threading.Thread(target=read_blocks, daemon=True) if reading else None
     tail: deque[str] = deque(maxlen=3)
-    said: list[str] = []  # the first lines that say what went wrong (the tail has the last)
+    said: deque[str] = deque(maxlen=_SAID_KEPT)  # the last lines that say what went wrong
     try:
         if timer is not None:
             timer.start()
@@ -303,7 +320,7 @@ def stream_ffmpeg(
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if line.strip():
                 tail.append(line.strip())
-                if len(said) < 3 and _SAYS_WHY.search(line):
+                if _says_why(line):
                     said.append(line.strip())
             on_line(line)
         child.wait()

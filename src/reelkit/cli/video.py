@@ -105,8 +105,15 @@ def quality_cmd(
     mean of the per-frame PSNR (not the PSNR of the mean error); ssim is its float_ssim, ms_ssim its
     float_ms_ssim. The frames must match one for one unless --align is given.
     """
+    from reelkit.errors import ToolError
     from reelkit.media import probe
-    from reelkit.post.video.quality import FrameMismatchError, measure_quality, model_name
+    from reelkit.post.video.quality import (
+        FrameMismatchError,
+        QualityResult,
+        StreamChangeError,
+        measure_quality,
+        model_name,
+    )
 
     models = tuple(dict.fromkeys(model_name(m) for m in model or ["vmaf"]))
     # before the scoring pass: the per-frame file may not replace either video, and its folder must exist
@@ -133,10 +140,9 @@ def quality_cmd(
             f"no MS-SSIM (null): it needs a picture of at least 176x176 for its five scales, and "
             f"{reference.name} is {ref_video[0].width}x{ref_video[0].height}"
         )
-    try:
-        # variable_size: a distorted video whose size changes mid-stream (joined segments) is scaled frame by
-        # frame (without it ffmpeg failed at the change); the scores of one size throughout are the same
-        res = measure_quality(
+
+    def score(variable_size: bool) -> QualityResult:
+        return measure_quality(
             reference,
             distorted,
             models=models,
@@ -144,8 +150,18 @@ def quality_cmd(
             align=align,
             subsample=subsample,
             threads=threads,
-            variable_size=True,
+            variable_size=variable_size,
         )
+
+    try:
+        try:
+            res = score(False)
+        except (StreamChangeError, ToolError) as exc:
+            if isinstance(exc, ToolError) and "must match" not in str(exc):
+                raise
+            # a distorted video whose size changes mid-stream (joined segments): scored again with every
+            # frame scaled to the display size (only then: that scaling can change a pair's colour range)
+            res = score(True)
     except FrameMismatchError as exc:  # the library's advice names its keyword argument
         raise FrameMismatchError(str(exc).replace("pass align=True", "pass --align")) from None
     notes += res.notes

@@ -50,6 +50,7 @@ __all__ = [
     "FrameMismatchError",
     "Pooled",
     "QualityResult",
+    "StreamChangeError",
     "count_frames",
     "measure_quality",
     "model_name",
@@ -88,6 +89,15 @@ VMAF_MIN_SIDE = 17
 
 class FrameMismatchError(UserInputError):
     """The reference and the distorted video differ in frame count or frame rate (and ``align`` was off)."""
+
+
+class StreamChangeError(MediaError):
+    """A video's picture (size, pixel format, colour space) changes mid-stream where the scoring cannot follow
+    it: ffmpeg restarted its filter graph there and libvmaf's log would hold only the frames after it."""
+
+
+#: ffmpeg's line when a video's frames change mid-stream (audio, subtitles and data are not decoded here)
+_VIDEO_CHANGED = b"Reconfiguring filter graph because video parameters changed"
 
 
 @dataclass(frozen=True)
@@ -415,16 +425,26 @@ def measure_quality(
             f"{prep('1', rv.width, rv.height, reference_frames, False)}[ref];"
             f"[dis][ref]libvmaf={':'.join(opts)}"
         )
-        keep = ["-reinit_filter", "0"] if variable_size else []
+        keep = ["-reinit_filter", "0"] if variable_size else []  # the distorted video's chain only
+        # pictures only (-an -sn -dn): an audio change mid-stream reconfigured the graph too
+        out = ["-an", "-sn", "-dn", "-f", "null", "-"]
         proc = run_ffmpeg(
-            [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, "-f", "null", "-"],
+            [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, *out],
             what=f"VMAF of {distorted}",
         )
-        if not variable_size and b"Reconfiguring filter graph" in proc.stderr:
+        if _VIDEO_CHANGED in proc.stderr:
             # ffmpeg restarted the graph at the change, and libvmaf's log holds only the frames after it
-            raise MediaError(
-                "changes picture size or format mid-stream, so libvmaf scored only the frames after the "
-                "change; pass variable_size=True to scale every frame to the display size",
+            if variable_size:
+                raise StreamChangeError(
+                    f"the reference {Path(reference).name} changes picture size or format mid-stream, so "
+                    "only the frames after the change could be scored; give a reference of one picture "
+                    "format throughout",
+                    path=str(reference),
+                )
+            raise StreamChangeError(
+                f"{Path(distorted).name} or {Path(reference).name} changes picture size or format "
+                "mid-stream, so libvmaf scored only the frames after the change; pass variable_size=True to "
+                "scale every distorted frame to the display size (the reference must not change)",
                 path=str(distorted),
             )
         text = log.read_text()
