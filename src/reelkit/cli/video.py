@@ -162,6 +162,10 @@ def quality_cmd(
             # a distorted video whose size changes mid-stream (joined segments): scored again with every
             # frame scaled to the display size (only then: that scaling can change a pair's colour range)
             res = score(True)
+            notes.append(
+                f"{distorted.name} changes picture size mid-stream: every frame was scaled to "
+                f"{res.width}x{res.height} (bicubic)"
+            )
     except FrameMismatchError as exc:  # the library's advice names its keyword argument
         raise FrameMismatchError(str(exc).replace("pass align=True", "pass --align")) from None
     notes += res.notes
