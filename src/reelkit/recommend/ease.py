@@ -199,26 +199,28 @@ class EASE(Recommender):
         prec = self.config.precision
         if prec == "auto":
             prec = "float64" if x.shape[1] <= 4000 else "float32"
-        dtype = np.float64 if prec == "float64" else np.float32
+        dtype: type[np.floating] = np.float64 if prec == "float64" else np.float32
         cfg = self.config
         sessions = (data, cfg.session_weight, cfg.session_seconds) if cfg.session_weight > 0 else None
+        # auto chose float32 for speed; a small regularization can need float64's digits: tried next
+        dtypes: list[type[np.floating]] = [dtype]
+        if cfg.precision == "auto" and dtype == np.float32:
+            dtypes.append(np.float64)
         with progress.task("EASE: inverting the Gram matrix", total=1) as task:
-            try:
+            for dtype in dtypes:
                 try:
                     self.weights_: np.ndarray = ease_weights(x, cfg.regularization, dtype, sessions=sessions)
+                    break
                 except np.linalg.LinAlgError:
-                    if self.config.precision != "auto" or dtype == np.float64:
-                        raise
-                    # auto chose float32 for speed; a small regularization can need float64's digits
-                    prec, dtype = "float64", np.float64
-                    self.weights_ = ease_weights(x, cfg.regularization, dtype, sessions=sessions)
-            except np.linalg.LinAlgError:  # was a traceback; the fix is the user's parameter
+                    continue
+            else:  # was a traceback; the fix is the user's parameter
+                prec = "float64" if dtype == np.float64 else "float32"
                 other = " or use precision=float64" if prec == "float32" else ""
                 default = type(cfg).model_fields["regularization"].default
                 raise ConfigError(
                     f"EASE: regularization={cfg.regularization:g} is too small to invert the Gram matrix in "
                     f"{prec} ({x.shape[1]:,} titles); raise regularization (default {default:g}){other}"
-                ) from None
+                )
             task.advance()
 
     def _score(self, rows: np.ndarray, history: sp.csr_matrix, ratings: sp.csr_matrix) -> np.ndarray:
