@@ -453,6 +453,16 @@ def measure_quality(
             atomic_write_text(log_path, text)
         data = json.loads(text)
     frames = data.get("frames", [])
+    expected = -(-(n - first_frame) // subsample)
+    if frames and len(frames) < expected:
+        # ffmpeg does not always say it restarted the graph (or a stream stopped decoding part way): the
+        # count tells a partial log either way
+        raise StreamChangeError(
+            f"libvmaf scored {len(frames)} of the {expected} frames expected: {Path(distorted).name} or "
+            f"{Path(reference).name} changes picture size or format mid-stream, or stops decoding part way; "
+            "pass variable_size=True for a distorted video whose size changes",
+            path=str(distorted),
+        )
     per: dict[str, list[float]] = {}
     wanted = set(models) | {"psnr_y", "psnr_cb", "psnr_cr"} | {FEATURES[f] for f in features}
     for fr in frames:
