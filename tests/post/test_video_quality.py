@@ -703,3 +703,21 @@ def test_the_cli_scores_a_full_range_reference_as_the_library_does(
     assert code == 0, err
     doc = json.loads(out)
     assert doc["vmaf"] == pytest.approx(lib.vmaf, abs=1e-9) and doc["psnr_y"] == pytest.approx(lib.psnr_y)
+
+
+def test_a_partial_libvmaf_log_is_refused_even_when_ffmpeg_does_not_say_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ffmpeg did not always print that it restarted its filter graph at a size change (a full-suite run
+    under load scored the joined clip without the line): the frames in libvmaf's log are counted too."""
+    import reelkit.post.video.quality as quality
+
+    source = "testsrc2=size=320x180:rate=25:duration=0.4"
+    ref = _clip(tmp_path / "ref.mp4", source)
+    one = _clip(tmp_path / "one.ts", source, "-vf", "trim=end_frame=5")
+    two = _clip(tmp_path / "two.ts", source, "-vf", "trim=start_frame=5,scale=160:90")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(one.read_bytes() + two.read_bytes())
+    monkeypatch.setattr(quality, "_VIDEO_CHANGED", b"a line ffmpeg never prints")
+    with pytest.raises(quality.StreamChangeError, match=r"libvmaf scored \d of the 10 frames expected"):
+        measure_quality(ref, joined, features=("psnr",))
