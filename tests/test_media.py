@@ -161,3 +161,24 @@ def test_a_failure_quotes_the_lines_that_say_what_went_wrong() -> None:
         *lines,
     ]
     assert "input width must match" in media._failure(noisy) and "decoding MB" not in media._failure(noisy)
+
+
+def test_a_streamed_failure_quotes_ffmpegs_lines_not_its_progress_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``-progress pipe:2`` (the VMAF pass's progress bar) ffmpeg's stderr ends in ``key=value`` lines:
+    where no line says why, the failure quotes ffmpeg's own last lines, not ``progress=end``."""
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(
+        "#!/bin/sh\necho 'Stream #0:0: Video: rawvideo' >&2\necho 'the last line of its own' >&2\n"
+        "printf 'frame=3\\nfps=0.0\\nout_time=00:00:00.120000\\nprogress=end\\n' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(media, "ffmpeg_exe", lambda: str(fake))
+    seen: list[str] = []
+    with pytest.raises(ToolError) as err:
+        media.stream_ffmpeg(["-progress", "pipe:2"], on_line=seen.append, what="scoring")
+    assert str(err.value) == (
+        "scoring: ffmpeg failed: Stream #0:0: Video: rawvideo / the last line of its own"
+    )
+    assert seen[-1] == "progress=end"  # the caller still sees every line

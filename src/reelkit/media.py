@@ -213,6 +213,8 @@ _DECODER_NOISE = re.compile(
     r"error while decoding MB|concealing \d+ .*errors|muxing overhead|^frame=|Terminating thread",
     re.IGNORECASE,
 )
+#: The ``key=value`` lines of ffmpeg's ``-progress`` report: never a reason for a failure
+_PROGRESS_LINE = re.compile(r"[a-z_0-9]+=\S*")
 #: The lines of a failure that are kept (the cause comes last, just before ffmpeg's closing lines)
 _SAID_KEPT = 5
 
@@ -318,7 +320,7 @@ def stream_ffmpeg(
         assert child.stderr is not None
         for raw in child.stderr:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if line.strip():
+            if line.strip() and not _PROGRESS_LINE.fullmatch(line.strip()):
                 tail.append(line.strip())
                 if _says_why(line):
                     said.append(line.strip())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -718,6 +719,31 @@ def test_a_partial_libvmaf_log_is_refused_even_when_ffmpeg_does_not_say_why(
     two = _clip(tmp_path / "two.ts", source, "-vf", "trim=start_frame=5,scale=160:90")
     joined = tmp_path / "joined.ts"
     joined.write_bytes(one.read_bytes() + two.read_bytes())
-    monkeypatch.setattr(quality, "_VIDEO_CHANGED", b"a line ffmpeg never prints")
+    monkeypatch.setattr(quality, "_VIDEO_CHANGED", "a line ffmpeg never prints")
     with pytest.raises(quality.StreamChangeError, match=r"libvmaf scored \d of the 10 frames expected"):
         measure_quality(ref, joined, features=("psnr",))
+
+
+class _CountingProgress:
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, float | None]] = []
+        self.advanced: list[float] = []
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[_CountingProgress]:
+        self.tasks.append((description, total))
+        yield self
+
+    def advance(self, n: float = 1) -> None:
+        self.advanced.append(n)
+
+
+def test_the_scoring_pass_reports_its_frames_as_it_goes(pair: dict[str, Path]) -> None:
+    """A long title's VMAF pass takes an hour: the progress bar counts the frames ffmpeg has scored, to the
+    frames compared (first_frame left out), and the figures are those of a silent run."""
+    progress = _CountingProgress()
+    res = measure_quality(pair["ref"], pair["enc"], features=("psnr",), first_frame=2, progress=progress)
+    assert progress.tasks == [("scoring enc.mp4", 8)]
+    assert sum(progress.advanced) == 8 and all(n > 0 for n in progress.advanced)
+    silent = measure_quality(pair["ref"], pair["enc"], features=("psnr",), first_frame=2)
+    assert res.vmaf == silent.vmaf and len(res.frame_numbers) == 8

@@ -142,16 +142,18 @@ def quality_cmd(
         )
 
     def score(variable_size: bool) -> QualityResult:
-        return measure_quality(
-            reference,
-            distorted,
-            models=models,
-            features=features,
-            align=align,
-            subsample=subsample,
-            threads=threads,
-            variable_size=variable_size,
-        )
+        with progress_for(sys.stderr.isatty()) as progress:
+            return measure_quality(
+                reference,
+                distorted,
+                models=models,
+                features=features,
+                align=align,
+                subsample=subsample,
+                threads=threads,
+                variable_size=variable_size,
+                progress=progress,
+            )
 
     try:
         try:

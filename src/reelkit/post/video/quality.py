@@ -40,7 +40,8 @@ import numpy as np
 
 from reelkit._files import atomic_write_text
 from reelkit.errors import ConfigError, MediaError, ToolError, UserInputError
-from reelkit.media import check_picture, ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg
+from reelkit.media import check_picture, ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg, stream_ffmpeg
+from reelkit.progress import SILENT, Progress
 
 __all__ = [
     "FEATURES",
@@ -97,7 +98,9 @@ class StreamChangeError(MediaError):
 
 
 #: ffmpeg's line when a video's frames change mid-stream (audio, subtitles and data are not decoded here)
-_VIDEO_CHANGED = b"Reconfiguring filter graph because video parameters changed"
+_VIDEO_CHANGED = "Reconfiguring filter graph because video parameters changed"
+#: ffmpeg's ``-progress`` line with the frames written so far
+_PROGRESS_FRAME = re.compile(r"frame=(\d+)")
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,7 @@ def measure_quality(
     log_path: str | Path | None = None,
     variable_size: bool = False,
     first_frame: int = 0,
+    progress: Progress = SILENT,
 ) -> QualityResult:
     """Score ``distorted`` against ``reference`` with libvmaf (see the module text).
 
@@ -306,7 +310,8 @@ def measure_quality(
     at an odd frame of its title is then scored on the title's own even frames, as the title and the joined
     rungs are (x264's B-frames alternate with P-frames, and sampling the other phase of that pattern moves
     the mean VMAF by up to a point). ``frame_numbers`` are the reference's frame numbers (counting from its
-    first frame, ``reference_frames`` or not).
+    first frame, ``reference_frames`` or not). ``progress``: the scoring pass's frames as it goes (ffmpeg's
+    own progress report; a feature film takes an hour at one thread).
     """
     require_filter("libvmaf")
     models = tuple(dict.fromkeys(model_name(m) for m in models))
@@ -427,12 +432,28 @@ def measure_quality(
         )
         keep = ["-reinit_filter", "0"] if variable_size else []  # the distorted video's chain only
         # pictures only (-an -sn -dn): an audio change mid-stream reconfigured the graph too
-        out = ["-an", "-sn", "-dn", "-f", "null", "-"]
-        proc = run_ffmpeg(
-            [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, *out],
-            what=f"VMAF of {distorted}",
-        )
-        if _VIDEO_CHANGED in proc.stderr:
+        # with ffmpeg's progress report (key=value lines on stderr) for the bar, in place of its stats line
+        out = ["-an", "-sn", "-dn", "-f", "null", "-nostats", "-progress", "pipe:2", "-"]
+        changed = False
+        with progress.task(f"scoring {Path(distorted).name}", total=n - first_frame) as bar:
+            done = 0
+
+            def on_line(line: str) -> None:
+                nonlocal changed, done
+                if m := _PROGRESS_FRAME.fullmatch(line):
+                    now = min(int(m.group(1)), n - first_frame)
+                    if now > done:
+                        bar.advance(now - done)
+                        done = now
+                elif _VIDEO_CHANGED in line:
+                    changed = True
+
+            stream_ffmpeg(
+                [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, *out],
+                on_line=on_line,
+                what=f"VMAF of {distorted}",
+            )
+        if changed:
             # ffmpeg restarted the graph at the change, and libvmaf's log holds only the frames after it
             if variable_size:
                 raise StreamChangeError(
