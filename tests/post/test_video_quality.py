@@ -747,3 +747,32 @@ def test_the_scoring_pass_reports_its_frames_as_it_goes(pair: dict[str, Path]) -
     assert sum(progress.advanced) == 8 and all(n > 0 for n in progress.advanced)
     silent = measure_quality(pair["ref"], pair["enc"], features=("psnr",), first_frame=2)
     assert res.vmaf == silent.vmaf and len(res.frame_numbers) == 8
+
+
+def test_cli_scores_at_a_display_size_as_the_library_does(
+    tmp_path: Path, pair: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--display WxH scales both videos to that size (a rung scored at the player's size): the figures are
+    the library's with width/height, the JSON says the size, and a bad size exits 2 before any scoring."""
+    from reelkit.testing.cli import run_cli
+
+    per_frame = tmp_path / "scores.json"
+    base = ["video", "quality", str(pair["ref"]), str(pair["half"]), "--per-frame", str(per_frame), "--json"]
+    code, out, err = run_cli(capsys, *base, "--display", "320x240")
+    assert code == 0, err
+    doc = json.loads(out)
+    lib = measure_quality(pair["ref"], pair["half"], width=320, height=240)
+    assert (doc["width"], doc["height"]) == (320, 240)
+    assert doc["vmaf"] == pytest.approx(lib.vmaf, abs=1e-9) and doc["ssim"] == pytest.approx(lib.ssim)
+    at_ref = measure_quality(pair["ref"], pair["half"])
+    assert abs(lib.vmaf - at_ref.vmaf) > 1e-6  # the size is really used
+    code, out, _ = run_cli(capsys, *base, "--display", "160x120")  # below MS-SSIM's 176 lines: said
+    doc = json.loads(out)
+    assert code == 0 and doc["ms_ssim"] is None
+    assert doc["notes"] == [
+        "no MS-SSIM (null): it needs a picture of at least 176x176 for its five scales, and the display "
+        "size is 160x120"
+    ]
+    for bad in ("1920", "1920x0", "321x240", "axb"):
+        code, _, err = run_cli(capsys, *base, "--display", bad)
+        assert code == 2 and "--display" in err and "Traceback" not in err, (bad, err)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -70,6 +71,17 @@ def _quality_grid(text: str, rate_control: str) -> list[float]:
     return out
 
 
+def _display_size(text: str) -> tuple[int, int]:
+    """``--display WxH`` as two even numbers of pixels (4:2:0 pictures have whole chroma samples)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if m is None:
+        raise ConfigError(f"--display {text!r}: give the width and height in pixels, e.g. 1920x1080")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (2 <= w <= 16384 and 2 <= h <= 16384) or w % 2 or h % 2:
+        raise ConfigError(f"--display {text}: give even sizes from 2 to 16384 pixels, e.g. 1920x1080")
+    return w, h
+
+
 @group.command("quality")
 def quality_cmd(
     reference: Annotated[Path, typer.Argument(help="Reference (source) video.")],
@@ -95,6 +107,15 @@ def quality_cmd(
     threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="libvmaf threads.")] = 2,
     per_frame: Annotated[
         Path | None, typer.Option("--per-frame", help="Per-frame JSON (default: DIST.quality.json).")
+    ] = None,
+    display: Annotated[
+        str | None,
+        typer.Option(
+            "--display",
+            metavar="WxH",
+            help="Score at this display size (e.g. 1920x1080): both videos are scaled to it (bicubic), as "
+            "a rung is scored at the player's size. Default: the reference's size.",
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -131,14 +152,17 @@ def quality_cmd(
         raise ConfigError(
             f"{exc} (the per-frame scores go beside the distorted video; give --per-frame FILE)"
         ) from None
+    size = _display_size(display) if display is not None else None
     features = ["psnr", "ssim", "ms_ssim"]
     notes: list[str] = []  # what the figures leave out, and why
     ref_video = probe(reference).video
-    if ref_video and min(ref_video[0].width, ref_video[0].height) < 176:
+    scored = size or ((ref_video[0].width, ref_video[0].height) if ref_video else None)
+    if scored is not None and min(scored) < 176:
         features.remove("ms_ssim")  # MS-SSIM's five scales need 176 lines; reported as null
+        what = "the display size" if size else reference.name
         notes.append(
             f"no MS-SSIM (null): it needs a picture of at least 176x176 for its five scales, and "
-            f"{reference.name} is {ref_video[0].width}x{ref_video[0].height}"
+            f"{what} is {scored[0]}x{scored[1]}"
         )
 
     def score(variable_size: bool) -> QualityResult:
@@ -152,6 +176,8 @@ def quality_cmd(
                 subsample=subsample,
                 threads=threads,
                 variable_size=variable_size,
+                width=size[0] if size else None,
+                height=size[1] if size else None,
                 progress=progress,
             )
 
@@ -179,6 +205,8 @@ def quality_cmd(
         "ssim": res.ssim,
         "ms_ssim": res.ms_ssim,
         "frames": res.frames,
+        "width": res.width,  # the size scored at: the reference's, or --display
+        "height": res.height,
         "frames_scored": len(res.frame_numbers),  # fewer than frames with --subsample
         "reference_frames": res.reference_frames,
         "distorted_frames": res.distorted_frames,
