@@ -776,3 +776,19 @@ def test_cli_scores_at_a_display_size_as_the_library_does(
     for bad in ("1920", "1920x0", "321x240", "axb"):
         code, _, err = run_cli(capsys, *base, "--display", bad)
         assert code == 2 and "--display" in err and "Traceback" not in err, (bad, err)
+
+
+def test_an_interlaced_video_is_scored_with_a_note(tmp_path: Path, pair: dict[str, Path]) -> None:
+    """VMAF models progressive pictures: a video flagged interlaced is scored as woven frames, and said."""
+    woven = tmp_path / "woven.mp4"
+    interlaced = ["-flags", "+ildct+ilme", "-x264-params", "tff=1"]
+    run_ffmpeg(
+        ["-v", "error", "-y", "-i", str(pair["ref"]), "-c:v", "libx264", "-qp", "0", *interlaced, str(woven)]
+    )
+    res = measure_quality(woven, pair["enc"], features=())
+    assert res.notes == [
+        "woven.mp4 is flagged interlaced (tff): its fields were scored as woven frames, which VMAF was not "
+        "trained on; deinterlace both first (ffmpeg -vf bwdif) for figures comparable with progressive "
+        "deliveries"
+    ]
+    assert measure_quality(pair["ref"], pair["enc"], features=()).notes == []

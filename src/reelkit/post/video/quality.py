@@ -519,6 +519,13 @@ def measure_quality(
         if empty:
             pooled = f"pooled over the {len(v) - empty} that have one" if empty < len(v) else "pooled as null"
             notes.append(f"{k}: libvmaf gave no value (null) for {empty} of {len(v)} frames; {pooled}")
+    for info, vs in ((ref_info, rv), (dis_info, dv)):
+        if vs.field_order in ("tff", "bff"):  # VMAF models progressive pictures: woven fields comb in motion
+            notes.append(
+                f"{Path(info.path).name} is flagged interlaced ({vs.field_order}): its fields were scored as "
+                "woven frames, which VMAF was not trained on; deinterlace both first (ffmpeg -vf bwdif) for "
+                "figures comparable with progressive deliveries"
+            )
     numbers = np.asarray([int(fr.get("frameNum", i)) for i, fr in enumerate(frames)], dtype=np.int64)
     numbers += first_frame + (reference_frames[0] if reference_frames is not None else 0)
     return QualityResult(
