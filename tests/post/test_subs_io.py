@@ -181,12 +181,44 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
             "cp1253",
         ),
         (_CUE.format("你好，你今天怎么样？天气很好。"), "gb18030"),
+        # charset-normalizer named Baltic cp1257 ("Ēa alors ! Tu es déją lą ?"): é and ą in one word
+        (
+            "".join(_CUE.format(t) for t in ("Ça alors ! Tu es déjà là ?", "Où est la gare ? Très bien.")),
+            "cp1252",
+        ),
+        # the Baltic, Turkish and Hungarian pages were read as cp1252 ("Àþuolas", "Teþekkür") or cp775
+        (_CUE.format("Labas, kaip sekasi? Ąžuolas žydi. Ačiū, viskas gerai."), "cp1257"),
+        (_CUE.format("Tänan, kõik on hästi. Tere, kuidas läheb? Šokolaad."), "cp1257"),
+        (_CUE.format("Teşekkür ederim, çok güzel. Günaydın, nasılsın?"), "cp1254"),
+        (_CUE.format("Árvíztűrő tükörfúrógép. Köszönöm, nagyon jó."), "cp1250"),
+        (_CUE.format("Nu ştiu ce s-a întâmplat. Bună ziua, ce mai faci?"), "cp1250"),
     ],
 )
 def test_eight_bit_encodings_are_told_apart(text: str, encoding: str) -> None:
     """cp1252 is taken when it reads the file as well as the best guess, and only then."""
     decoded, found, bom = decode_text(text.encode(encoding))
     assert (decoded, found, bom) == (text, encoding, False)
+
+
+def test_utf8_with_a_few_bytes_of_another_encoding_is_refused_naming_the_line(tmp_path: Path) -> None:
+    """One line pasted from a cp1252 file into a UTF-8 one: no code page reads it, and the guess (cp932)
+    turned every cue into mojibake ("dﾃｩjﾃ"); it is refused, naming the line of the first stray byte."""
+    cues = "".join(_CUE.format("C'est déjà l'été, où êtes-vous ? Très bien.") for _ in range(5))
+    data = bytearray(cues.encode("utf-8"))
+    at = data.index("Très".encode(), 200)  # in the fourth cue
+    data[at : at + 5] = "Très".encode("cp1252")
+    path = tmp_path / "mixed.srt"
+    path.write_bytes(bytes(data))
+    line = data[:at].count(b"\n") + 1
+    with pytest.raises(DataFormatError) as err:
+        load_subtitles(path)
+    assert str(err.value) == (
+        f"{path}: line {line}: byte 0xE8 is not UTF-8, though the rest of the file is: it mixes two "
+        "encodings (1 byte of another); re-save that line as UTF-8"
+    )
+    # a cp1252 file whose accents happen to pair into a UTF-8 character ("Ã©") is still read as cp1252
+    text = _CUE.format("Voilà, c'est l'été à Paris: Ã© est rare.")
+    assert decode_text(text.encode("cp1252")) == (text, "cp1252", False)
 
 
 def test_unknown_encoding_is_a_clear_error(tmp_path: Path) -> None:
@@ -1256,3 +1288,64 @@ def test_a_number_alone_after_a_cue_is_no_text_of_it() -> None:
     assert [c.text for c in from_string(end).cues] == ["Hello", "World"]
     mid = "1\n00:00:01,000 --> 00:00:03,000\nHello\n\n2\n\n3\n00:00:04,000 --> 00:00:06,000\nWorld\n"
     assert [c.text for c in from_string(mid).cues] == ["Hello", "World"]
+
+
+def test_scc_and_ebu_stl_are_refused_by_name(tmp_path: Path) -> None:
+    """pysubs2 read a Scenarist SCC file as "TMP" cues whose text was the CEA-608 codes (cue 1 at 0.0 s, not
+    the 22nd frame), and sync wrote TMP back under the .scc name; EBU STL is binary. Both are named."""
+    scc = tmp_path / "a.scc"
+    scc.write_text(
+        "Scenarist_SCC V1.0\n\n00:00:00:22\t9420 9420 94ae 94ae 9452 9452 97a2 97a2 c845 d94c cf80\n"
+    )
+    with pytest.raises(DataFormatError) as err:
+        load_subtitles(scc)
+    assert str(err.value) == (
+        f"{scc}: is a Scenarist SCC caption file (CEA-608 codes), which reelkit does not read: convert it to "
+        "SRT, WebVTT or TTML first"
+    )
+    stl = tmp_path / "a.stl"
+    stl.write_bytes(b"850STL25.01" + b" " * 1013 + bytes(range(128)) * 2)
+    with pytest.raises(DataFormatError, match=r"a\.stl: is an EBU STL \(Tech 3264\) subtitle file"):
+        load_subtitles(stl)
+
+
+POLISH = "Dziękuję, żółw źle się czuje. Łódź."
+
+
+def test_an_xml_declaration_names_the_encoding(tmp_path: Path) -> None:
+    """XML 1.0 §4.3.3: without a mark, a TTML document's declaration says its encoding (ISO-8859-2 Polish
+    was guessed as cp1250: "Ľle" for "źle"); it is written back in it, and a declaration the bytes belie
+    is left to detection."""
+    doc = (
+        '<?xml version="1.0" encoding="ISO-8859-2"?>\n<tt xmlns="http://www.w3.org/ns/ttml"><body><div>'
+        f'<p begin="00:00:01.000" end="00:00:02.000">{POLISH}</p></div></body></tt>\n'
+    )
+    path = tmp_path / "z.ttml"
+    path.write_bytes(doc.encode("iso8859-2"))
+    sub = load_subtitles(path)
+    assert sub.cues[0].text == POLISH and sub.encoding == "iso8859-2"
+    out = tmp_path / "moved.ttml"
+    write_subtitles(sub.retimed(lambda t: t + 1), out)
+    assert out.read_bytes() == doc.replace("00:00:01.000", "00:00:02.000", 1).replace(
+        'end="00:00:02.000"', 'end="00:00:03.000"'
+    ).encode("iso8859-2")
+    liar = tmp_path / "liar.ttml"  # declares UTF-8, written in cp1252: detected
+    liar.write_bytes(doc.replace("ISO-8859-2", "UTF-8").replace(POLISH, "Déjà là.").encode("cp1252"))
+    assert load_subtitles(liar).cues[0].text == "Déjà là."
+
+
+def test_a_byte_order_mark_wins_over_a_given_encoding() -> None:
+    """As the WHATWG encoding standard does: the mark says what the file is, whatever encoding is given."""
+    text = _CUE.format("Привет")
+    assert decode_text(codecs.BOM_UTF16_LE + text.encode("utf-16-le"), encoding="cp1250") == (
+        text,
+        "utf-16-le",
+        True,
+    )
+    assert decode_text(codecs.BOM_UTF8 + text.encode(), encoding="latin-1") == (text, "utf-8", True)
+    # a given encoding of the mark's own family still reads it as before
+    assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be"), encoding="utf-16") == (
+        text,
+        "utf-16-be",
+        True,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import json
 import re
@@ -954,3 +955,27 @@ def test_a_file_on_a_ten_hour_timeline_keeps_scale_one(tmp_path: Path) -> None:
             SpeechActivity(dt, v), _write(tmp_path / "in.srt", late), options=SyncOptions(max_offset_s=37000)
         )
         assert res.scale == 1.0 and res.offset_s == pytest.approx(-36000, abs=0.25)
+
+
+def test_cli_sync_reads_the_reference_in_its_own_encoding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--encoding is SUBS's: a UTF-16 reference (with its mark) beside cp1250 subtitles was decoded as
+    cp1250 too and had "no SRT cues"; --reference-encoding gives the reference's when detection cannot."""
+    truth = [SynthCue(c.start_s, c.end_s, f"Dziękuję, żółw {k}.") for k, c in enumerate(_cues(2, 30))]
+    ref = tmp_path / "ref.srt"
+    ref.write_bytes(codecs.BOM_UTF16_LE + to_srt(truth).encode("utf-16-le"))
+    subs = tmp_path / "in.srt"
+    subs.write_bytes(
+        to_srt([SynthCue(c.start_s + 4.5, c.end_s + 4.5, c.text) for c in truth]).encode("cp1250")
+    )
+    out = tmp_path / "out.srt"
+    base = ["subs", "sync", "-", str(subs), "--reference", str(ref), "-o", str(out), "--encoding", "cp1250"]
+    code, _, err = run(capsys, *base, "--json")
+    assert code == 0, err
+    assert np.abs(_starts(out) - _starts(ref)).max() <= 0.02
+    assert out.read_bytes().decode("cp1250").startswith("1\n")  # written back in the subtitles' encoding
+    plain = tmp_path / "ref8.srt"  # the reference's own encoding, given, is used for it (and only for it)
+    plain.write_bytes(to_srt(truth).encode("cp1250"))
+    code, _, err = run(capsys, *base[:5], str(plain), *base[6:], "--reference-encoding", "ascii")
+    assert code == 2 and f"{plain}: cannot decode as ascii" in err

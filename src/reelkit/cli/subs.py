@@ -20,7 +20,14 @@ group = typer.Typer(
 
 EncodingOpt = Annotated[
     str | None,
-    typer.Option("--encoding", help="Text encoding of the subtitle files (detected by default)."),
+    typer.Option(
+        "--encoding",
+        help="Text encoding of SUBS (detected by default; a byte-order mark in the file wins over it).",
+    ),
+]
+RefEncodingOpt = Annotated[
+    str | None,
+    typer.Option("--reference-encoding", help="Text encoding of --reference (detected by default)."),
 ]
 
 
@@ -66,6 +73,7 @@ def sync_cmd(
         float, typer.Option("--min-confidence", help="Refuse (exit 3, nothing written) below this.")
     ] = 0.5,
     encoding: EncodingOpt = None,
+    reference_encoding: RefEncodingOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit SUBS to the speech in MEDIA (offset, frame-rate scale, splits) and write OUT.
@@ -102,7 +110,11 @@ def sync_cmd(
     fps = picture_fps(media_arg) if media_arg is not None else None
     sub = load_subtitles(subs, encoding=encoding, fps=fps)
     check_writable(sub, out)  # SAMI, or an SRT to out.vtt: refused now, not after the fit
-    ref_file = load_subtitles(reference, encoding=encoding, fps=fps) if reference is not None else None
+    # the reference is its own file: SUBS's --encoding does not apply to it (a UTF-16 reference read as
+    # cp1250 had "no SRT cues")
+    ref_file = None
+    if reference is not None:
+        ref_file = load_subtitles(reference, encoding=reference_encoding, fps=fps)
     for note in sub.notes:  # how it was read (an assumed frame rate)
         err_console.print(f"note: {subs}: {note}", highlight=False, markup=False)
     if media_arg is None and reference is None:
