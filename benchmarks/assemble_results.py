@@ -19,7 +19,7 @@ END = "<!-- end of pillars -->"
 SECTIONS: list[tuple[str, list[str]]] = [
     ("5. Adaptive streaming (issue 4)", ["abr.md", "abr_shift.md", "abr_playback.md"]),
     ("6. Edge caching, nightly fill and download advice (issue 5)", ["cache.md", "fill.md"]),
-    ("7. Loudness and subtitle sync (issue 6)", ["loudness.md", "subsync.md"]),
+    ("7. Loudness and subtitle sync (issue 6)", ["loudness.md", "subsync.md", "subs_encoding.md"]),
     ("8. Video quality and encoding ladders (issue 7)", ["video.md"]),
     ("9. Pre-production (issue 8)", ["talent.md", "production.md", "forecast.md"]),
 ]

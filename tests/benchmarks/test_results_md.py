@@ -55,7 +55,17 @@ def test_a_file_without_the_notes_line_is_copied_before_it_is_replaced(
 
 
 @pytest.mark.parametrize(
-    "name", ["abr.md", "abr_shift.md", "cache.md", "forecast.md", "production.md", "subsync.md", "talent.md"]
+    "name",
+    [
+        "abr.md",
+        "abr_shift.md",
+        "cache.md",
+        "forecast.md",
+        "production.md",
+        "subsync.md",
+        "subs_encoding.md",
+        "talent.md",
+    ],
 )
 def test_every_generated_section_file_has_the_notes_line(name: str) -> None:
     # these six are rewritten by their scripts (bench_abr, bench_abr_shift, bench_cache, bench_forecast,
