@@ -28,6 +28,15 @@ def _iso_seconds(text: str) -> float:
     return 3600 * h + 60 * mi + sec
 
 
+def iso_duration(seconds: float) -> str:
+    """``seconds`` as an ISO 8601 duration (``PT7199.192S``), rounded *up* to the millisecond: a stated
+    duration is never below where the timeline ends (``:g``'s six digits wrote 7199.192 s as ``PT7199.19S``,
+    and a player, or :func:`reelkit.stream.abr.load_mpd`, dropped the last whole segment)."""
+    ms = math.ceil(round(seconds * 1000, 6))  # 3.128 * 1000 is 3128.0000000000005: not 3.129
+    whole, frac = divmod(ms, 1000)
+    return f"PT{whole}.{frac:03d}".rstrip("0").rstrip(".") + "S"
+
+
 def presentation_s(mpd: Path) -> float:
     """The manifest's ``mediaPresentationDuration`` in seconds (0 where it has none)."""
     m = re.search(r'mediaPresentationDuration="([^"]+)"', mpd.read_text())
@@ -112,7 +121,7 @@ def state_segments(mpd: Path, *, ascending: bool = False) -> None:
         min_buffer = max(spans, default=1.0)
         text = re.sub(
             r'minBufferTime="[^"]*"',
-            f'minBufferTime="PT{math.ceil(min_buffer * 1000) / 1000:g}S"',
+            f'minBufferTime="{iso_duration(min_buffer)}"',
             text,
             count=1,
         )
@@ -147,10 +156,10 @@ def state_segments(mpd: Path, *, ascending: bool = False) -> None:
 
     text = re.sub(r"<Representation\b.*?</Representation>", fix, text, flags=re.S)
     if longest > 0:
-        stated = f'maxSegmentDuration="PT{math.ceil(longest * 1000) / 1000:g}S"'
+        stated = f'maxSegmentDuration="{iso_duration(longest)}"'
         text = re.sub(r'maxSegmentDuration="[^"]*"', stated, text)
     if duration > 0:  # ffmpeg rounds it to tenths (PT3.1S for 3.128 s): a player could stop a frame short
-        stated = f'mediaPresentationDuration="PT{math.ceil(duration * 1000) / 1000:g}S"'
+        stated = f'mediaPresentationDuration="{iso_duration(duration)}"'
         text = re.sub(r'mediaPresentationDuration="[^"]*"', stated, text, count=1)
     text = text.replace(' bitstreamSwitching="true"', "")
     if ascending:

@@ -359,6 +359,37 @@ def test_the_presentation_ends_where_the_latest_timeline_ends(tmp_path: Path) ->
     assert 'mediaPresentationDuration="PT5S"' in mpd.read_text()
 
 
+def test_a_two_hour_presentation_states_every_millisecond_and_keeps_its_last_segment(tmp_path: Path) -> None:
+    """:g kept six digits: 1798 segments of 4.004 s (120 frames at 29.97 fps) end at 7199.192 s, stated as
+    PT7199.19S, and load_mpd (so stream.json, the simulator and the service) dropped the last segment."""
+    from reelkit._mpd import iso_duration, state_segments
+
+    assert [iso_duration(s) for s in (3.128, 7199.192, 5.0, 2.0, 0.0004, 12016.004, 59.9991)] == [
+        "PT3.128S",
+        "PT7199.192S",
+        "PT5S",
+        "PT2S",
+        "PT0.001S",
+        "PT12016.004S",
+        "PT60S",
+    ]
+    n = 1798
+    for k in range(1, n + 1):
+        (tmp_path / f"chunk-0-{k:05d}.m4s").write_bytes(b"x" * 100)
+    mpd = tmp_path / "m.mpd"
+    mpd.write_text(
+        '<MPD minBufferTime="PT8.0S" mediaPresentationDuration="PT2H0M0.0S" maxSegmentDuration="PT4.0S">'
+        '<AdaptationSet contentType="video"><Representation id="0" bandwidth="1">'
+        '<SegmentTemplate timescale="30000" media="chunk-$RepresentationID$-$Number%05d$.m4s">'
+        f'<SegmentTimeline><S t="0" d="120120" r="{n - 1}"/></SegmentTimeline></SegmentTemplate>'
+        "</Representation></AdaptationSet></MPD>"
+    )
+    state_segments(mpd)
+    text = mpd.read_text()
+    assert 'mediaPresentationDuration="PT7199.192S"' in text and 'maxSegmentDuration="PT4.004S"' in text
+    assert load_mpd(mpd, chunk_s=4.004).n_chunks == n
+
+
 def test_audio_starting_after_the_picture_is_padded_to_start_with_it(tmp_path: Path) -> None:
     """Audio 1 s after the picture kept its delay in an edit list alone (MSE ignores it: the tone played
     1 s early), the timeline said it started at 0.98 s while the segment's tfdt said 0, and the presentation

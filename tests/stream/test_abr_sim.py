@@ -277,6 +277,9 @@ def test_empty_and_dead_traces(tmp_path: Path) -> None:
         load_trace(tmp_path / "dead")
     with pytest.raises(DataFormatError, match="does not exist"):
         load_traces(tmp_path / "missing")
+    # a folder given where one trace is wanted (playback's --trace) is said to be one, not "missing"
+    with pytest.raises(DataFormatError, match="is a folder, not a trace file: give one trace file from it"):
+        load_trace(tmp_path)
 
 
 def test_a_trace_stamped_from_a_later_start_plays_as_one_from_zero(tmp_path: Path) -> None:
@@ -551,6 +554,30 @@ def test_mpd_reader_counts_each_representation_from_its_own_start_number(tmp_pat
         (tmp_path / f"lo-{k + 1}.m4s").write_bytes(b"x" * (100 + k))
         (tmp_path / f"hi-{k}.m4s").write_bytes(b"x" * (400 + k))
     assert load_mpd(mpd).sizes.tolist() == [[100, 101, 102], [400, 401, 402]]
+
+
+def test_mpd_reader_reads_time_templates_over_a_segment_timeline(tmp_path: Path) -> None:
+    """Shaka Packager and Bento4 name segments by $Time$ (the timeline's t): it was "no segment files found
+    beside the MPD". Hand case: <S t=0 d=4000 r=2/><S d=2000/> starts 0, 4000, 8000, 12000 (the last 2 s long,
+    left out as a short last segment: the presentation is 14 s)."""
+    mpd = tmp_path / "x.mpd"
+    mpd.write_text(
+        """<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT14S">
+        <Period><AdaptationSet contentType="video">
+        <SegmentTemplate timescale="1000" media="v_$RepresentationID$_$Time$.m4s"><SegmentTimeline>
+        <S t="0" d="4000" r="2"/><S d="2000"/></SegmentTimeline></SegmentTemplate>
+        <Representation id="lo" bandwidth="300000" mimeType="video/mp4"/>
+        <Representation id="hi" bandwidth="1000000" mimeType="video/mp4"/>
+        </AdaptationSet></Period></MPD>"""
+    )
+    for rid, size in (("lo", 1000), ("hi", 3000)):
+        for t in (0, 4000, 8000, 12000):
+            (tmp_path / f"v_{rid}_{t}.m4s").write_bytes(b"x" * (size + t // 1000))
+    video = load_mpd(mpd)
+    assert video.sizes.tolist() == [[1000, 1004, 1008], [3000, 3004, 3008]] and video.chunk_s == 4.0
+    mpd.write_text(mpd.read_text().replace('<S d="2000"/>', '<S d="2000" r="-1"/>'))
+    with pytest.raises(DataFormatError, match=r"an open r=-1 is not read"):
+        load_mpd(mpd)
 
 
 def test_mpd_reader_reads_ffmpegs_layout_of_padded_numbers_and_an_audio_set(tmp_path: Path) -> None:

@@ -218,7 +218,7 @@ def make_sample_clip(
         args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     args += [
         "-t",
-        f"{duration_s:g}",
+        f"{duration_s:.6f}",
         "-c:v",
         "libx264",
         "-preset",
@@ -259,7 +259,7 @@ def _dash_args(
         chains += ["[0:a:0]aresample=async=1:first_pts=0[a]"]
     args = ["-v", "error", "-y", "-i", str(clip)]
     if max_duration_s is not None:
-        args += ["-t", f"{max_duration_s:g}"]
+        args += ["-t", f"{max_duration_s:.6f}"]  # :g kept six digits: 12345.67 s cut at 12345.7
     args += ["-filter_complex", ";".join(chains)]
     for i in range(n):
         args += ["-map", f"[v{i}]"]

@@ -275,6 +275,8 @@ def run_headless_playback(
     if trace_clock not in ("wall", "busy"):
         raise ConfigError(f"trace clock must be wall or busy; got {trace_clock!r}")
     trace_path = Path(trace_file)
+    if trace_path.is_dir():
+        raise ConfigError(f"{trace_path}: is a folder, not a trace file: give one trace file from it")
     if not trace_path.is_file():
         raise ConfigError(f"{trace_path}: no such trace file")
     if not Path(chromium).exists():

@@ -16,6 +16,7 @@ import math
 import re
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -387,7 +388,7 @@ def _iso_duration_s(text: str) -> float:
     return d * 86400 + h * 3600 + mi * 60 + s
 
 
-def _fill_template(tpl: str, rep_id: str, bandwidth: int, number: int) -> str:
+def _fill_template(tpl: str, rep_id: str, bandwidth: int, number: int, time: int = 0) -> str:
     def sub(m: re.Match[str]) -> str:
         key, fmt = m.group(1), m.group(2)
         if key == "":
@@ -395,12 +396,37 @@ def _fill_template(tpl: str, rep_id: str, bandwidth: int, number: int) -> str:
         val: str | int
         if key == "RepresentationID":
             return rep_id
-        val = bandwidth if key == "Bandwidth" else number
+        val = {"Bandwidth": bandwidth, "Time": time}.get(key, number)
         if fmt:
             return ("%" + fmt[1:]) % val
         return str(val)
 
-    return re.sub(r"\$(RepresentationID|Number|Bandwidth|)(%0\d+d)?\$", sub, tpl)
+    return re.sub(r"\$(RepresentationID|Number|Bandwidth|Time|)(%0\d+d)?\$", sub, tpl)
+
+
+def _timeline_starts(timeline: ET.Element, local: Callable[[str], str], rep_id: str, path: str) -> list[int]:
+    """Each segment's start (``$Time$``) in a SegmentTimeline: ``<S t d r>``, ``t`` defaulting to where the
+    segment before ended (ISO 23009-1 5.3.9.6)."""
+    starts: list[int] = []
+    at = 0
+    for s_el in (c for c in timeline if local(c.tag) == "S"):
+        try:
+            at = int(s_el.get("t", at))
+            d, r = int(s_el.get("d", "")), int(s_el.get("r", "0"))
+        except ValueError:
+            raise DataFormatError(
+                f"Representation {rep_id!r}: a SegmentTimeline <S> needs whole numbers t, d and r", path=path
+            ) from None
+        if d <= 0 or r < 0:
+            raise DataFormatError(
+                f"Representation {rep_id!r}: SegmentTimeline <S d={d} r={r}>: durations must be > 0 and "
+                "repeats given (an open r=-1 is not read)",
+                path=path,
+            )
+        for _ in range(r + 1):
+            starts.append(at)
+            at += d
+    return starts
 
 
 def load_mpd(
@@ -409,7 +435,8 @@ def load_mpd(
     chunk_s: float | None = None,
     bitrates_kbps: list[float] | tuple[float, ...] | np.ndarray | None = None,
 ) -> Video:
-    """Read a static DASH MPD (SegmentTemplate with ``$Number$``) and size its segment files on disk.
+    """Read a static DASH MPD (SegmentTemplate with ``$Number$``, or ``$Time$`` over a SegmentTimeline, as
+    Shaka Packager and Bento4 write) and size its segment files on disk.
 
     Levels are the video Representations sorted by ``bandwidth``, their kbps its ``bandwidth / 1000`` or
     ``bitrates_kbps`` (one per Representation); the chunk length is the template's ``duration /
@@ -432,6 +459,7 @@ def load_mpd(
     reps: list[
         tuple[int, str, str, int, float, float]
     ] = []  # bandwidth, id, media tpl, start, dur, timescale
+    starts: list[list[int] | None] = []  # each Representation's segment starts, for $Time$
     for aset in (e for e in root.iter() if local(e.tag) == "AdaptationSet"):
         mime = aset.get("mimeType", "") or aset.get("contentType", "")
         aset_tpl = next((c for c in aset if local(c.tag) == "SegmentTemplate"), None)
@@ -443,8 +471,17 @@ def load_mpd(
             if tpl is None or tpl.get("media") is None:
                 raise DataFormatError("Representation without a SegmentTemplate media attribute", path=str(p))
             dur = tpl.get("duration")
+            timeline = next((c for c in tpl if local(c.tag) == "SegmentTimeline"), None)
+            if "$Time" in str(tpl.get("media")):
+                if timeline is None:
+                    raise DataFormatError(
+                        f"Representation {rep.get('id', '?')!r}: a $Time$ template needs a SegmentTimeline",
+                        path=str(p),
+                    )
+                starts.append(_timeline_starts(timeline, local, rep.get("id", "?"), str(p)))
+            else:
+                starts.append(None)
             if dur is None:
-                timeline = next((c for c in tpl if local(c.tag) == "SegmentTimeline"), None)
                 s_el = (
                     next((c for c in timeline if local(c.tag) == "S"), None) if timeline is not None else None
                 )
@@ -476,7 +513,8 @@ def load_mpd(
             )
     if not reps:
         raise EmptyDataError("no video Representation in MPD", path=str(p))
-    reps.sort(key=lambda r: r[0])
+    order = sorted(range(len(reps)), key=lambda i: reps[i][0])
+    reps, starts = [reps[i] for i in order], [starts[i] for i in order]
     seg_s = reps[0][4] / reps[0][5]
     if chunk_s is None:
         chunk_s = float(round(seg_s)) if abs(seg_s - round(seg_s)) <= 0.01 * seg_s else seg_s
@@ -485,8 +523,12 @@ def load_mpd(
     number = reps[0][3]
     while True:
         row: list[float] = []
-        for bw, rid, media, start, _, _ in reps:
-            f = base / _fill_template(media, rid, bw, number - reps[0][3] + start)
+        k = number - reps[0][3]  # the segment's index
+        for (bw, rid, media, start, _, _), times in zip(reps, starts, strict=True):
+            if times is not None and k >= len(times):
+                row = []
+                break
+            f = base / _fill_template(media, rid, bw, k + start, times[k] if times is not None else 0)
             if not f.is_file():
                 row = []
                 break

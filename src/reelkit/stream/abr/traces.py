@@ -205,6 +205,8 @@ def load_trace(path: str | Path, *, mahimahi_window_s: float = 1.0) -> Trace:
     a name ending in ``.gz`` is read gzip-compressed."""
     p = Path(path)
     sp = str(p)
+    if p.is_dir():  # simulate's --traces takes folders, playback's --trace one file: said, not "missing"
+        raise DataFormatError("is a folder, not a trace file: give one trace file from it", path=sp)
     if not p.is_file():
         raise DataFormatError("trace file does not exist", path=sp)
     text = _read_text(p, sp)
