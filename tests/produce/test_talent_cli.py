@@ -129,6 +129,15 @@ def test_bad_file_exit_2_names_line(capsys: pytest.CaptureFixture[str], tmp_path
     assert code == 2 and "missing.dat" in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_1d_ia_array_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """ia = array1d(...) crashed with an IndexError traceback (exit 1) while the message was formatted."""
+    bad = tmp_path / "v.dzn"
+    bad.write_text("numScenes = 2; numActors=2; ia=array1d(1..4,[1,1,1,0]); c=[5,3]; d=[1,2];\n")
+    code, out, err = run(capsys, "schedule", "solve", str(bad))
+    assert code == 2 and out == ""
+    assert f"{bad}:1: ia is a 1-dimensional array of shape 4" in err and len(err.strip().splitlines()) == 1
+
+
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "schedule", "solve", "--help")
     assert code == 0 and "--time-limit" in out

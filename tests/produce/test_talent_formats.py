@@ -171,6 +171,26 @@ def test_dzn_errors(text: str, words: str) -> None:
     assert str(exc.value).startswith("bad.dzn")
 
 
+@pytest.mark.parametrize(
+    ("ia", "words"),
+    [
+        # array1d: the message read req_v.dims[1] of a 1-tuple and raised IndexError (a traceback, exit 1)
+        ("array1d(1..4,[1,1,1,0])", "ia is a 1-dimensional array of shape 4; expected a 2-dimensional 2×2"),
+        # array3d 2×2×1 was reported as "shape 2×2, expected 2×2": the third dimension was not printed
+        (
+            "array3d(1..2,1..2,1..1,[1,1,1,0])",
+            "ia is a 3-dimensional array of shape 2×2×1; expected a 2-dimensional 2×2",
+        ),
+        ("array2d(1..4,1..1,[1,1,1,0])", "ia has shape 4×1, expected 2×2"),
+    ],
+)
+def test_dzn_ia_of_the_wrong_dimensions_is_named(ia: str, words: str) -> None:
+    text = f"numScenes = 2; numActors=2; ia={ia}; c=[5,3]; d=[1,2];\n"
+    with pytest.raises(DataFormatError) as exc:
+        parse_dzn(text, source="v.dzn")
+    assert str(exc.value) == f"v.dzn:1: {words} (actors × scenes)"
+
+
 def test_dat_without_its_name_line_says_the_first_line_was_read_as_the_name() -> None:
     """TINY without its name line: the 4 was the name, so 3 scenes and 1 actor, and the error said only
     that; it says line 1 was read as the name. A name that is not a number gets no such note."""

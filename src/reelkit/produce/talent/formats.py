@@ -416,8 +416,17 @@ def parse_dzn(text: str, *, source: str = "<string>") -> TalentInstance:
             line=line(keys["req"]),
         )
     if req_v.dims is not None and req_v.dims != (m, n) and m > 0:
+        # every dimension is printed: a 1-d array has no second one, and a 2×2×1 array read as "2×2"
+        shape = "×".join(map(str, req_v.dims))
+        if len(req_v.dims) != 2:
+            raise DataFormatError(
+                f"{keys['req']} is a {len(req_v.dims)}-dimensional array of shape {shape}; expected a "
+                f"2-dimensional {m}×{n} (actors × scenes)",
+                path=source,
+                line=line(keys["req"]),
+            )
         raise DataFormatError(
-            f"{keys['req']} has shape {req_v.dims[0]}×{req_v.dims[1]}, expected {m}×{n} (actors × scenes)",
+            f"{keys['req']} has shape {shape}, expected {m}×{n} (actors × scenes)",
             path=source,
             line=line(keys["req"]),
         )
