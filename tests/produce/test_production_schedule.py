@@ -417,6 +417,66 @@ def test_of_three_locations_at_equal_move_cost_the_night_only_one_goes_last(nigh
     ]
 
 
+@pytest.mark.parametrize("street_first", [True, False])
+def test_of_orders_of_equal_move_cost_the_one_with_no_day_scene_after_a_night_scene_is_taken(
+    street_first: bool,
+) -> None:
+    """house holds a NIGHT and a DAY scene, street a DAY one; moves cost 500 each way. house then street
+    (s2 DAY 07:00, s1 NIGHT 09:00, s3 DAY 11:00) and street then house (s3, s2, s1) both cost 500; only
+    the last keeps every DAY scene before the NIGHT one. house was not night-only, so it was left first. A
+    precedence s1 before s3 sends house first, its DAY scene still ahead of its NIGHT one."""
+    locations = [{"id": "street"}, {"id": "house"}]
+    base = {
+        "locations": locations if street_first else locations[::-1],
+        "costs": {"day_cost": 1000, "default_move_cost": 500},
+        "scenes": [
+            scene("s1", 2, "house", day_night="NIGHT"),
+            scene("s2", 2, "house"),
+            scene("s3", 2, "street"),
+        ],
+    }
+    s = plan_shoot(parse_production(prod(**base)), OPTS)
+    (day,) = s.days
+    assert s.objective == pytest.approx(1500) and day.move_cost == pytest.approx(500)
+    assert day.locations == ("street", "house")
+    assert [(x.scene_id, x.day_night, x.start) for x in day.scenes] == [
+        ("s3", "DAY", "07:00"),
+        ("s2", "DAY", "09:00"),
+        ("s1", "NIGHT", "11:00"),
+    ]
+    forced = prod(**base, constraints={"precedences": [{"before": "s1", "after": "s3"}]})
+    (day,) = plan_shoot(parse_production(forced), OPTS).days
+    assert [x.scene_id for x in day.scenes] == ["s2", "s1", "s3"]
+
+
+def test_without_move_costs_locations_go_in_the_order_with_fewest_day_scenes_after_night_scenes() -> None:
+    """No move costs: B (a NIGHT and a DAY scene, listed first) went first as it holds the first scene:
+    b2 DAY, b1 NIGHT, then A's two DAY scenes after a night (2 such pairs). A first (a2, a3 DAY, a1 NIGHT,
+    b2 DAY, b1 NIGHT) leaves one (a1 before b2): A has 1 night per 2 days, B 1 per 1."""
+    p = parse_production(
+        prod(
+            locations=[{"id": "B"}, {"id": "A"}],
+            costs={"day_cost": 1000},
+            scenes=[
+                scene("b1", 1, "B", day_night="NIGHT"),
+                scene("b2", 1, "B"),
+                scene("a1", 1, "A", day_night="NIGHT"),
+                scene("a2", 1, "A"),
+                scene("a3", 1, "A"),
+            ],
+        )
+    )
+    (day,) = plan_shoot(p, OPTS).days
+    assert day.locations == ("A", "B")
+    assert [(x.scene_id, x.start) for x in day.scenes] == [
+        ("a2", "07:00"),
+        ("a3", "08:00"),
+        ("a1", "09:00"),
+        ("b2", "10:00"),
+        ("b1", "11:00"),
+    ]
+
+
 def test_same_day_and_not_before() -> None:
     p = parse_production(
         prod(

@@ -9,11 +9,12 @@ Model
     ``used[d + 1] => used[d]``). The order of a day's locations is a circuit through a depot
     (``AddCircuit``; an unused location takes its self-loop) whose arcs carry the company-move costs; a
     day's scenes at one location are shot together (day scenes before night scenes), so a day visits each
-    location once; without a circuit (no move costs, no precedence across locations) a day's locations go in
-    file order, those with only night scenes last, and of the circuit's orders of equal move cost that keep
-    the day's precedences, one with those last is taken. Precedences bound the scenes' days (and, on a
-    shared day, the locations' positions in the circuit: precedences that would send a day back to a
-    location cannot hold on one day); "same day" groups share their day.
+    location once. A day's locations go in the order that shoots the fewest DAY scenes after NIGHT scenes:
+    without a circuit (no move costs, no precedence across locations) by night scenes per day scene
+    (night-only locations last), then in scene order; with one, the fewest of the circuit's orders of equal
+    move cost that keep the day's precedences (days of up to 7 locations). Precedences bound the scenes'
+    days (and, on a shared day, the locations' positions in the circuit: precedences that would send a day
+    back to a location cannot hold on one day); "same day" groups share their day.
 
     Cast pay is the holding rule of talent scheduling: a person is paid ``daily_rate`` for every shooting day
     from their first working day to their last. In a continuous shoot that is ``last - first + 1`` with
@@ -51,6 +52,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -949,21 +951,33 @@ def _scenes_at(prod: Production, locs: Iterable[int], on_day: list[int]) -> dict
     return {li: [si for si in on_day if prod.scenes[si].location == prod.locations[li].id] for li in locs}
 
 
-def _night_only(prod: Production, scene_ids: list[int]) -> bool:
-    """Whether every one of the scenes is a NIGHT scene."""
-    return all(prod.scenes[si].day_night == "NIGHT" for si in scene_ids)
+def _day_night_counts(prod: Production, scene_ids: list[int]) -> tuple[int, int]:
+    """How many of the scenes are NIGHT scenes and how many DAY scenes."""
+    nights = sum(prod.scenes[si].day_night == "NIGHT" for si in scene_ids)
+    return nights, len(scene_ids) - nights
+
+
+def _day_after_night(counts: Sequence[tuple[int, int]]) -> int:
+    """DAY scenes shot after NIGHT scenes of an earlier location, for locations in this order with these
+    (night, day) counts (a location's own scenes go day first, see :func:`_order_block`)."""
+    out = nights = 0
+    for n, dd in counts:
+        out += nights * dd
+        nights += n
+    return out
 
 
 def _night_last(prod: Production, order: list[int], on_day: list[int]) -> list[int]:
-    """``order`` (a day's locations as the circuit visits them) with locations whose scenes are all NIGHT
-    moved last where an order of the same move cost that keeps the day's precedences allows it: the circuit
-    prices moves only, and symmetric costs left a night scene opening the day at the call time ahead of day
-    scenes elsewhere (days of up to 7 locations; more are left as the circuit has them)."""
+    """``order`` (a day's locations as the circuit visits them) changed to the order of the same move cost,
+    keeping the day's precedences, with the fewest DAY scenes after NIGHT scenes (the circuit itself, of
+    those as few): the circuit prices moves only, and symmetric costs left a night scene opening the day
+    at the call time ahead of day scenes elsewhere, or a location's night scene ahead of another's day
+    scenes (days of up to 7 locations; more are left as the circuit has them)."""
     scenes = prod.scenes
     here = _scenes_at(prod, order, on_day)
-    night = {li: _night_only(prod, here[li]) for li in order}
-    flags = [night[li] for li in order]
-    if flags == sorted(flags) or len(order) > 7:
+    counts = {li: _day_night_counts(prod, here[li]) for li in order}
+    worst = _day_after_night([counts[li] for li in order])
+    if worst == 0 or len(order) > 7:
         return order
     where = {scenes[si].id: li for li in order for si in here[li]}
     pairs = [
@@ -978,17 +992,32 @@ def _night_last(prod: Production, order: list[int], on_day: list[int]) -> list[i
         )
 
     cost = moves(order)
-    best, best_flags = order, flags
-    for perm in itertools.permutations(order):
+    best, fewest = order, worst
+    for perm in itertools.permutations(order):  # the circuit's own order first: it is kept on a tie
         at = {li: k for k, li in enumerate(perm)}
-        key = [night[li] for li in perm]
+        bad = _day_after_night([counts[li] for li in perm])
         if (
-            key < best_flags
+            bad < fewest
             and all(at[a] < at[b] for a, b in pairs)
             and abs(moves(perm) - cost) <= 1e-9 * max(1.0, abs(cost))
         ):
-            best, best_flags = list(perm), key
+            best, fewest = list(perm), bad
     return best
+
+
+def _fewest_day_after_night(prod: Production, locs: list[int], on_day: list[int]) -> list[int]:
+    """A day's locations when no move is priced and no precedence joins two of them: the order with the
+    fewest DAY scenes after NIGHT scenes, then in scene order. Swapping neighbours X, Y changes that count
+    by nights(Y) x days(X) - nights(X) x days(Y), so sorting by nights per day scene is an optimal order
+    (night-only locations last)."""
+    here = _scenes_at(prod, locs, on_day)
+    counts = {li: _day_night_counts(prod, here[li]) for li in locs}
+
+    def key(li: int) -> tuple[bool, Fraction, int]:
+        n, dd = counts[li]
+        return (dd == 0, Fraction(n, dd) if dd else Fraction(0), min(here[li]))
+
+    return sorted(locs, key=key)
 
 
 def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tuple[list[ShootDay], int]:
@@ -1015,10 +1044,9 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
                 cur = nxt.get(cur, -1)
             order = _night_last(prod, order, on_day)
         else:
-            # no moves to price and no precedence across locations: locations whose scenes are all NIGHT
-            # last (a night scene opened the day ahead of a day scene elsewhere), then in scene order
-            here = _scenes_at(prod, locs_used, on_day)
-            order = sorted(locs_used, key=lambda li: (_night_only(prod, here[li]), min(here[li])))
+            # no moves to price and no precedence across locations: the fewest DAY scenes after NIGHT
+            # ones (a night scene opened the day ahead of a day scene elsewhere), then in scene order
+            order = _fewest_day_after_night(prod, locs_used, on_day)
         clock = datetime.combine(day, cal.call_time, tzinfo=zone)
         clock = call = _after(
             clock, 0
