@@ -530,6 +530,65 @@ def test_the_stripboard_shows_name_and_description_and_isolates_names() -> None:
     assert re.findall(r"<h(\d)", html) == ["1", "2"]
 
 
+def _paged() -> Production:
+    """Two days at one set: day 1 scenes 1 (1 3/8 pages) and 2 (4 pages), 3 h each; day 2 scenes 3 (no
+    pages, 6 h) and 4 (4/8 page, 1 h), on one day by rule, after scene 2 by precedence."""
+    return parse_production(
+        {
+            "name": "paged",
+            "calendar": {"start": "2026-03-02", "hours_per_day": 8},
+            "costs": {"day_cost": 1000},
+            "locations": [{"id": "A"}],
+            "scenes": [
+                {"id": "1", "duration": 3, "location": "A", "pages": 1.375},
+                {"id": "2", "duration": 3, "location": "A", "pages": 4},
+                {"id": "3", "duration": 6, "location": "A"},
+                {"id": "4", "duration": 1, "location": "A", "pages": 0.5},
+            ],
+            "constraints": {
+                "precedences": [{"before": "2", "after": "3"}],
+                "same_day": [{"scenes": ["3", "4"]}],
+            },
+        }
+    )
+
+
+def test_page_counts_reach_the_schedule_the_csv_and_the_stripboard_in_eighths() -> None:
+    """A scene's pages were read and never written: the JSON and CSV carry them (empty for scene 3, which
+    has none), and the stripboard shows each strip's count in eighths (1 3/8, 4, 4/8) and each day's total
+    at its black strip: 1 3/8 + 4 = 5 3/8 pages on day 1, 4/8 on day 2 (scene 3 counts nothing)."""
+    prod = _paged()
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    assert [[s.scene_id for s in d.scenes] for d in sched.days] == [["1", "2"], ["3", "4"]]
+    assert [s.pages for d in sched.days for s in d.scenes] == [1.375, 4, None, 0.5]
+    data = json.loads(json.dumps(sched.to_dict()))
+    assert [s["pages"] for d in data["days"] for s in d["scenes"]] == [1.375, 4, None, 0.5]
+    assert Schedule.from_dict(data) == sched
+    rows = list(csv.DictReader(io.StringIO(schedule_csv(sched))))
+    assert [r["pages"] for r in rows] == ["1.375", "4", "", "0.5"]
+    html = stripboard_html(sched, prod)
+    assert "<th>Description</th><th>Pages</th><th>Hours</th>" in html
+    cells = re.findall(r'data-scene="(\w+)".*?<td class="pages">([^<]*)</td>', html, re.S)
+    assert cells == [("1", "1 3/8"), ("2", "4"), ("3", ""), ("4", "4/8")]
+    assert '<td colspan="10">END OF DAY 1 — Mon 02 Mar 2026 — 5 3/8 pages — 6 h</td>' in html
+    assert '<td colspan="10">END OF DAY 2 — Tue 03 Mar 2026 — 4/8 page — 7 h</td>' in html
+
+
+def test_a_schedule_without_page_counts_reads_and_shows_none() -> None:
+    """A schedule.json written before pages were carried (no "pages" key) still reads; with no page
+    counts in the production the stripboard has no Pages column and its black strips no total."""
+    prod = _two_sets()
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    data = sched.to_dict()
+    for d in data["days"]:
+        for s in d["scenes"]:
+            assert s.pop("pages") is None
+    assert Schedule.from_dict(data) == sched
+    html = stripboard_html(sched, prod)
+    assert "Pages" not in html and "page" not in html.split("END OF DAY 1")[1].split("</td>")[0]
+    assert '<td colspan="9">END OF DAY 1' in html
+
+
 def test_the_stripboard_cast_list_numbers_cast_as_the_strips_do() -> None:
     """Cast member 1 in no scene: Bob is "2. Bob" on the strip and #2 in the cast list (it said #1)."""
     prod = parse_production(

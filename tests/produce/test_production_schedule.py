@@ -100,6 +100,8 @@ def test_unknown_cast_member_names_the_field(tmp_path: Path) -> None:
             "scenes[0].crew",
         ),
         ({"scenes": [scene("1", 1)], "budget": float("inf")}, "budget"),
+        ({"scenes": [scene("1", 1, pages=float("inf"))]}, "scenes[0].pages"),  # crashed the stripboard
+        ({"scenes": [scene("1", 1, pages=1001)]}, "scenes[0].pages"),
         (
             {"scenes": [scene("1", 1)], "roles": [{"id": "r", "kind": "dop", "skills": {"drama": -1.5}}]},
             "roles[0].skills.drama",

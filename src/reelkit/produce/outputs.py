@@ -2,8 +2,9 @@
 per person.
 
 The stripboard follows the production-office convention: one strip per scene coloured by interior/exterior
-and day/night (white INT DAY, yellow EXT DAY, blue INT NIGHT, green EXT NIGHT) and a black strip at the end
-of each shooting day. Every file is written atomically (temporary file and ``os.replace``).
+and day/night (white INT DAY, yellow EXT DAY, blue INT NIGHT, green EXT NIGHT) with its page count in
+eighths (``5 3/8``) when the production gives one, and a black strip at the end of each shooting day (with
+the day's total pages). Every file is written atomically (temporary file and ``os.replace``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ CSV_COLUMNS = (
     "crew",
     "start_at",
     "end_at",
+    "pages",
 )
 
 
@@ -70,6 +72,26 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _number(x: float) -> str:
+    """A number as written in the CSV: ``4`` for 4.0, and every digit otherwise (``%g`` keeps six)."""
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _eighths(pages: float) -> int:
+    """A page count in eighths of a page, the stripboard's unit: the nearest eighth, and at least one for
+    a scene with any pages (a few lines are 1/8)."""
+    n = round(pages * 8)
+    return 1 if n == 0 and pages > 0 else n
+
+
+def _in_eighths(n: int) -> str:
+    """Eighths written as a stripboard does: ``5 3/8``, ``4/8`` (never reduced), ``4``."""
+    whole, part = divmod(n, 8)
+    if not part:
+        return str(whole)
+    return f"{whole} {part}/8" if whole else f"{part}/8"
 
 
 def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
@@ -88,6 +110,19 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
 
     cast = [p for p in schedule.people if p.kind == "cast" and p.work_days]
     cast.sort(key=lambda p: numbers.get(p.person_id, 10**6))
+    # page counts in eighths, a strip's and a day's total (of its scenes that have one); none, no column
+    strip_pages = {
+        s.scene_id: _in_eighths(_eighths(s.pages))
+        for d in schedule.days
+        for s in d.scenes
+        if s.pages is not None
+    }
+    day_pages: dict[int, str] = {}
+    for d in schedule.days:
+        counted = [_eighths(s.pages) for s in d.scenes if s.pages is not None]
+        if counted:
+            total = sum(counted)
+            day_pages[d.number] = f"{_in_eighths(total)} page{'' if 0 < total <= 8 else 's'}"
     html = (
         _env()
         .get_template("_strips.html")
@@ -100,6 +135,9 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
             cast=cast,
             numbers=numbers,
             roles={p.id: p.role for p in production.people},
+            show_pages=bool(strip_pages),
+            strip_pages=strip_pages,
+            day_pages=day_pages,
         )
     )
     return Markup(html)
@@ -113,7 +151,8 @@ def stripboard_html(schedule: Schedule, production: Production) -> str:
 
 def schedule_csv(schedule: Schedule) -> str:
     """One row per scene in shooting order (columns :data:`CSV_COLUMNS`; cast and crew ``;``-joined; ``date``
-    is the shoot day's, ``start_at``/``end_at`` the scene's own date-times, past midnight included)."""
+    is the shoot day's, ``start_at``/``end_at`` the scene's own date-times, past midnight included;
+    ``pages`` as a number, empty for a scene without a page count)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -136,6 +175,7 @@ def schedule_csv(schedule: Schedule) -> str:
                     ";".join(s.crew),
                     s.start_at,
                     s.end_at,
+                    "" if s.pages is None else _number(s.pages),
                 ]
             )
     return buf.getvalue()

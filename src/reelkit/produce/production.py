@@ -215,7 +215,9 @@ class Scene(_Model):
     location: Id
     int_ext: Literal["INT", "EXT"] = "INT"
     day_night: Literal["DAY", "NIGHT"] = "DAY"
-    pages: float | None = Field(None, ge=0)
+    #: Script pages (a stripboard shows them in eighths); at most 1000, and finite: they are summed and
+    #: shown, and an infinite count crashed the stripboard.
+    pages: float | None = Field(None, ge=0, le=1000, allow_inf_nan=False)
 
     @field_validator("int_ext", "day_night", mode="before")
     @classmethod

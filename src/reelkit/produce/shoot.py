@@ -122,6 +122,8 @@ class ScheduledScene:
     #: the date a scene after midnight falls on, and real elapsed time across a clock change.
     start_at: str = ""
     end_at: str = ""
+    #: The scene's script pages (the production's ``pages``; ``None`` when it gives none).
+    pages: float | None = None
 
 
 @dataclass(frozen=True)
@@ -1078,6 +1080,7 @@ def _extract(prod: Production, built: _Built, solver: cp_model.CpSolver) -> tupl
                         crew=tuple(s.crew),
                         start_at=clock.isoformat(timespec="minutes"),
                         end_at=end.isoformat(timespec="minutes"),
+                        pages=s.pages,
                     )
                 )
                 clock = end
