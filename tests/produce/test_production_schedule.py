@@ -60,6 +60,28 @@ def test_unknown_cast_member_names_the_field(tmp_path: Path) -> None:
     assert info.value.fields[0][0] == "scenes[3].cast[1]"
 
 
+def test_a_person_listed_under_the_other_kind_is_named_at_the_line(tmp_path: Path) -> None:
+    """HERO is cast and GRIP crew: a scene's cast naming GRIP and another's crew naming HERO were planned
+    (the stripboard showed "?. GRIP", and GRIP's pay went by their kind, not the list). Each is a field
+    error at its line, saying which list the person belongs in."""
+    data = prod(
+        people=[{"id": "HERO", "daily_rate": 100}, {"id": "GRIP", "kind": "crew"}],
+        scenes=[scene("1", 2, cast=["HERO", "GRIP"]), scene("2", 2, crew=["HERO"])],
+    )
+    path = tmp_path / "kinds.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ProductionFormatError) as info:
+        load_production(path)
+    assert info.value.fields == [
+        ("scenes[0].cast[1]", "GRIP is crew (people[1].kind); list them under crew"),
+        ("scenes[1].crew[0]", "HERO is cast (people[0].kind); list them under cast"),
+    ]
+    assert str(info.value).startswith(
+        f"{path}:{info.value.line}: scenes[0].cast[1]: GRIP is crew (people[1].kind); list them under crew"
+    )
+    assert path.read_text().splitlines()[(info.value.line or 0) - 1].strip() == "- GRIP"
+
+
 @pytest.mark.parametrize(
     ("patch", "field"),
     [

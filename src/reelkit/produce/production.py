@@ -452,13 +452,20 @@ def _cross_check(prod: Production) -> list[tuple[str, str]]:
     locs = {loc.id for loc in prod.locations}
     scenes = {s.id for s in prod.scenes}
     cap = prod.calendar.seconds
+    person_at = {p.id: k for k, p in enumerate(prod.people)}  # the entry `people` holds
     for i, s in enumerate(prod.scenes):
-        for j, c in enumerate(s.cast):
-            if c not in people:
-                errs.append((f"scenes[{i}].cast[{j}]", f"unknown person {c!r}; add it to people"))
-        for j, c in enumerate(s.crew):
-            if c not in people:
-                errs.append((f"scenes[{i}].crew[{j}]", f"unknown person {c!r}; add it to people"))
+        for part in ("cast", "crew"):
+            for j, c in enumerate(getattr(s, part)):
+                if c not in people:
+                    errs.append((f"scenes[{i}].{part}[{j}]", f"unknown person {c!r}; add it to people"))
+                elif people[c].kind != part:  # paid and numbered by their kind, not by the list
+                    kind = people[c].kind
+                    errs.append(
+                        (
+                            f"scenes[{i}].{part}[{j}]",
+                            f"{c} is {kind} (people[{person_at[c]}].kind); list them under {kind}",
+                        )
+                    )
         for part in ("cast", "crew"):
             listed = getattr(s, part)
             if len(set(listed)) != len(listed):
