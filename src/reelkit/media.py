@@ -525,12 +525,13 @@ def _check_file(path: str | Path) -> Path:
     return check_input_file(path, MediaError, "is a folder, not a media file")
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Duration and streams of a media file (raises :class:`MediaError` when ffmpeg cannot read it)."""
+def probe(path: str | Path, *, input_args: Sequence[str] = ()) -> MediaInfo:
+    """Duration and streams of a media file (raises :class:`MediaError` when ffmpeg cannot read it).
+    ``input_args``: ffmpeg's options for reading it, before its ``-i`` (a headerless .yuv file's format)."""
     p = _check_file(path)
     try:
         proc = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _local_input(str(p))],
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", _local_input(str(p))],
             capture_output=True,
             text=True,
             # ffmpeg echoes tags and file names as the bytes it read: a Latin-1 title tag is no UTF-8

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -792,3 +793,39 @@ def test_an_interlaced_video_is_scored_with_a_note(tmp_path: Path, pair: dict[st
         "deliveries"
     ]
     assert measure_quality(pair["ref"], pair["enc"], features=()).notes == []
+
+
+def test_a_raw_yuv_file_is_read_with_its_size_format_and_rate(
+    tmp_path: Path, pair: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """libvmaf's own tool takes headerless .yuv files with -w -h -p: --yuv reads one as such; its frames
+    score as the same frames in an MP4 do, and a size or format that does not divide the file is refused."""
+    from reelkit.post.video.quality import RawVideo
+    from reelkit.testing.cli import run_cli
+
+    yuv = tmp_path / "ref.yuv"
+    run_ffmpeg(
+        ["-v", "error", "-y", "-i", str(pair["ref"]), "-f", "rawvideo", "-pix_fmt", "yuv420p", str(yuv)]
+    )
+    assert yuv.stat().st_size == 10 * RawVideo(240, 176).frame_bytes == 10 * 240 * 176 * 3 // 2
+    lib = measure_quality(pair["ref"], pair["enc"], features=("psnr",))
+    raw = measure_quality(
+        yuv, pair["enc"], features=("psnr",), raw_reference=RawVideo(240, 176, fps=Fraction(25))
+    )
+    assert raw.vmaf == pytest.approx(lib.vmaf, abs=1e-9) and raw.psnr_y == pytest.approx(lib.psnr_y, abs=1e-9)
+    per_frame = tmp_path / "s.json"
+    args = ["video", "quality", str(yuv), str(pair["enc"]), "--per-frame", str(per_frame), "--json"]
+    code, out, err = run_cli(capsys, *args, "--yuv", "240x176:yuv420p:25")
+    assert code == 0, err
+    assert json.loads(out)["vmaf"] == pytest.approx(lib.vmaf, abs=1e-9)
+    code, _, err = run_cli(capsys, *args)  # no --yuv for a .yuv input
+    assert code == 2 and "ref.yuv is raw video with no header: give its size and format with --yuv" in err
+    code, _, err = run_cli(
+        capsys, *args, "--yuv", "240x170"
+    )  # 10 frames of 240x176 are not whole 240x170 ones
+    assert code == 2 and "not a whole number of 240x170 yuv420p frames (61,200 bytes each)" in err
+    for bad in ("240", "240x176:rgb24", "240x176:yuv420p:fast", "240x176:yuv420p:0"):
+        code, _, err = run_cli(capsys, *args, "--yuv", bad)
+        assert code == 2 and "--yuv" in err and "Traceback" not in err, (bad, err)
+    assert RawVideo(5, 3).frame_bytes == 15 + 2 * 3 * 2  # odd sizes: chroma rounds up
+    assert RawVideo(4, 2, "yuv444p10le").frame_bytes == 2 * 3 * 8

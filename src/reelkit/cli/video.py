@@ -82,6 +82,32 @@ def _display_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _raw_video(text: str) -> Any:
+    """``--yuv WxH[:PIX_FMT[:FPS]]`` as a :class:`~reelkit.post.video.quality.RawVideo`."""
+    from fractions import Fraction
+
+    from reelkit.media import frame_rate
+    from reelkit.post.video.quality import RawVideo
+
+    parts = text.split(":")
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", parts[0])
+    if m is None or len(parts) > 3:
+        raise ConfigError(f"--yuv {text!r}: give WxH[:PIX_FMT[:FPS]], e.g. 1920x1080:yuv420p:24000/1001")
+    pix_fmt = parts[1].strip() if len(parts) > 1 and parts[1].strip() else "yuv420p"
+    fps = Fraction(24)
+    if len(parts) > 2:
+        try:
+            fps = Fraction(parts[2].strip()) if "/" in parts[2] else frame_rate(float(parts[2]))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise ConfigError(
+                f"--yuv {text!r}: the frame rate {parts[2]!r} is not a number (24, 25, 24000/1001)"
+            ) from None
+    try:
+        return RawVideo(int(m.group(1)), int(m.group(2)), pix_fmt, fps)
+    except ConfigError as exc:
+        raise ConfigError(f"--yuv {text}: {exc}") from None
+
+
 @group.command("quality")
 def quality_cmd(
     reference: Annotated[Path, typer.Argument(help="Reference (source) video.")],
@@ -115,6 +141,16 @@ def quality_cmd(
             metavar="WxH",
             help="Score at this display size (e.g. 1920x1080): both videos are scaled to it (bicubic), as "
             "a rung is scored at the player's size. Default: the reference's size.",
+        ),
+    ] = None,
+    yuv: Annotated[
+        str | None,
+        typer.Option(
+            "--yuv",
+            metavar="WxH[:PIX_FMT[:FPS]]",
+            help="How to read a headerless .yuv input (REF or DIST named *.yuv), as libvmaf's -w -h -p: "
+            "picture size, pixel format (default yuv420p; also yuv422p, yuv444p, their 10le/12le forms, "
+            "gray) and frame rate (default 24; 24000/1001 or 23.976).",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -153,9 +189,19 @@ def quality_cmd(
             f"{exc} (the per-frame scores go beside the distorted video; give --per-frame FILE)"
         ) from None
     size = _display_size(display) if display is not None else None
+    raw = _raw_video(yuv) if yuv is not None else None
+    is_yuv = [p.suffix.lower() == ".yuv" for p in (reference, distorted)]
+    if raw is None and any(is_yuv):
+        name = (reference, distorted)[is_yuv.index(True)].name
+        raise ConfigError(
+            f"{name} is raw video with no header: give its size and format with --yuv WxH:PIX_FMT:FPS"
+        )
+    if raw is not None and not any(is_yuv):
+        raise ConfigError("--yuv is for inputs named *.yuv, and neither REF nor DIST is one")
+    raw_ref, raw_dis = (raw if y else None for y in is_yuv)
     features = ["psnr", "ssim", "ms_ssim"]
     notes: list[str] = []  # what the figures leave out, and why
-    ref_video = probe(reference).video
+    ref_video = probe(reference, input_args=raw_ref.input_args() if raw_ref else ()).video
     scored = size or ((ref_video[0].width, ref_video[0].height) if ref_video else None)
     if scored is not None and min(scored) < 176:
         features.remove("ms_ssim")  # MS-SSIM's five scales need 176 lines; reported as null
@@ -179,6 +225,8 @@ def quality_cmd(
                 width=size[0] if size else None,
                 height=size[1] if size else None,
                 progress=progress,
+                raw_reference=raw_ref,
+                raw_distorted=raw_dis,
             )
 
     try:

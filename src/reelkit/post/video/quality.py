@@ -51,6 +51,7 @@ __all__ = [
     "FrameMismatchError",
     "Pooled",
     "QualityResult",
+    "RawVideo",
     "StreamChangeError",
     "count_frames",
     "measure_quality",
@@ -239,17 +240,83 @@ def require_filter(name: str, kind: str = "filters") -> None:
         )
 
 
-def count_frames(path: str | Path, *, decode: bool = False, rate: Fraction | None = None) -> int:
+#: Raw pixel formats a headerless .yuv file may be in: (bytes per sample, chroma subsampling x, y; 0: none)
+RAW_FORMATS: dict[str, tuple[int, int, int]] = {
+    "yuv420p": (1, 2, 2),
+    "yuv422p": (1, 2, 1),
+    "yuv444p": (1, 1, 1),
+    "yuv420p10le": (2, 2, 2),
+    "yuv422p10le": (2, 2, 1),
+    "yuv444p10le": (2, 1, 1),
+    "yuv420p12le": (2, 2, 2),
+    "yuv422p12le": (2, 2, 1),
+    "yuv444p12le": (2, 1, 1),
+    "gray": (1, 0, 0),
+    "gray10le": (2, 0, 0),
+}
+
+
+@dataclass(frozen=True)
+class RawVideo:
+    """How to read a headerless .yuv file (libvmaf's ``-w -h -p -b``): picture size, pixel format (planar,
+    from :data:`RAW_FORMATS`) and frame rate. The file must hold whole frames of that size and format."""
+
+    width: int
+    height: int
+    pix_fmt: str = "yuv420p"
+    fps: Fraction = Fraction(24)
+
+    def __post_init__(self) -> None:
+        if self.pix_fmt not in RAW_FORMATS:
+            raise ConfigError(f"raw pixel format {self.pix_fmt!r}: use one of {', '.join(RAW_FORMATS)}")
+        if not (2 <= self.width <= 16384 and 2 <= self.height <= 16384):
+            raise ConfigError(f"raw picture size {self.width}x{self.height}: give 2 to 16384 pixels a side")
+        if not 0 < self.fps <= 1000:
+            raise ConfigError(f"raw frame rate {self.fps}: give more than 0 and at most 1000 frames a second")
+
+    @property
+    def frame_bytes(self) -> int:
+        """The bytes of one frame: the luma plane and two chroma planes, each rounded up to whole samples."""
+        size, sx, sy = RAW_FORMATS[self.pix_fmt]
+        luma = self.width * self.height
+        chroma = 2 * (-(-self.width // sx)) * (-(-self.height // sy)) if sx else 0
+        return size * (luma + chroma)
+
+    def input_args(self) -> list[str]:
+        """ffmpeg's options for reading the file, before its ``-i``."""
+        rate = f"{self.fps.numerator}/{self.fps.denominator}"
+        size = f"{self.width}x{self.height}"
+        return ["-f", "rawvideo", "-pix_fmt", self.pix_fmt, "-video_size", size, "-framerate", rate]
+
+    def check(self, path: str | Path) -> None:
+        """Refuse a file that is not a whole number of frames: a wrong size or format reads as noise."""
+        n = Path(path).stat().st_size
+        if n == 0 or n % self.frame_bytes:
+            raise MediaError(
+                f"holds {n:,} bytes, not a whole number of {self.width}x{self.height} {self.pix_fmt} frames "
+                f"({self.frame_bytes:,} bytes each): check the raw picture size and pixel format",
+                path=str(path),
+            )
+
+
+def _raw_args(raw: RawVideo | None) -> list[str]:
+    return raw.input_args() if raw is not None else []
+
+
+def count_frames(
+    path: str | Path, *, decode: bool = False, rate: Fraction | None = None, raw: RawVideo | None = None
+) -> int:
     """Frames in the first video stream: packets by a stream-copy pass (fast), or with ``decode`` the
     frames decoded, which is what is shown when an edit list hides some packets (an MP4 cut with
     ``-c copy``). ``rate``: the frames once resampled to that rate by their timestamps (decoded), as
-    :func:`measure_quality` resamples a distorted video with ``align``."""
+    :func:`measure_quality` resamples a distorted video with ``align``. ``raw``: how to read a .yuv file."""
     copy = [] if decode or rate is not None else ["-c", "copy"]
     resample = (
         ["-vf", f"setpts=PTS-STARTPTS,fps={rate.numerator}/{rate.denominator}"] if rate is not None else []
     )
     proc = run_ffmpeg(
-        ["-i", str(path), "-map", "0:V:0", *copy, *resample, "-f", "null", "-"], what=f"counting {path}"
+        [*_raw_args(raw), "-i", str(path), "-map", "0:V:0", *copy, *resample, "-f", "null", "-"],
+        what=f"counting {path}",
     )
     return frames_output(proc.stderr.decode("utf-8", "replace"), path)
 
@@ -295,6 +362,8 @@ def measure_quality(
     variable_size: bool = False,
     first_frame: int = 0,
     progress: Progress = SILENT,
+    raw_reference: RawVideo | None = None,
+    raw_distorted: RawVideo | None = None,
 ) -> QualityResult:
     """Score ``distorted`` against ``reference`` with libvmaf (see the module text).
 
@@ -311,7 +380,8 @@ def measure_quality(
     rungs are (x264's B-frames alternate with P-frames, and sampling the other phase of that pattern moves
     the mean VMAF by up to a point). ``frame_numbers`` are the reference's frame numbers (counting from its
     first frame, ``reference_frames`` or not). ``progress``: the scoring pass's frames as it goes (ffmpeg's
-    own progress report; a feature film takes an hour at one thread).
+    own progress report; a feature film takes an hour at one thread). ``raw_reference``/``raw_distorted``:
+    how to read a headerless .yuv file (:class:`RawVideo`), as libvmaf's own tool takes them.
     """
     require_filter("libvmaf")
     models = tuple(dict.fromkeys(model_name(m) for m in models))
@@ -326,7 +396,11 @@ def measure_quality(
             raise ConfigError(f"unknown quality feature {f!r}; choose from {sorted(FEATURES)}")
     if subsample < 1:
         raise ConfigError("subsample must be >= 1")
-    ref_info, dis_info = probe(reference), probe(distorted)
+    for raw, path in ((raw_reference, reference), (raw_distorted, distorted)):
+        if raw is not None:
+            raw.check(path)
+    ref_in, dis_in = _raw_args(raw_reference), _raw_args(raw_distorted)
+    ref_info, dis_info = probe(reference, input_args=ref_in), probe(distorted, input_args=dis_in)
     for info, role in ((ref_info, "reference"), (dis_info, "distorted")):
         if not info.video:
             raise MediaError(f"has no video stream (needed as the {role})", path=info.path)
@@ -342,16 +416,16 @@ def measure_quality(
             f"is {W}x{H}: libvmaf scores pictures of at least {low}; scale both videos up first",
             path=str(reference),
         )
-    ref_n = count_frames(reference)
-    dis_n = count_frames(distorted)
+    ref_n = count_frames(reference, raw=raw_reference)
+    dis_n = count_frames(distorted, raw=raw_distorted)
     fps_differs = rv.fps is not None and dv.fps is not None and abs(rv.fps - dv.fps) > 1e-3
     want = reference_frames[1] - reference_frames[0] if reference_frames is not None else ref_n
     if want != dis_n and not fps_differs:
         # the packets may include frames an edit list hides (an MP4 cut with -c copy): count what decodes,
         # in the files that disagree (a shot against its title recounts neither when they agree)
         if reference_frames is None:
-            ref_n = count_frames(reference, decode=True)
-        dis_n = count_frames(distorted, decode=True)
+            ref_n = count_frames(reference, decode=True, raw=raw_reference)
+        dis_n = count_frames(distorted, decode=True, raw=raw_distorted)
     if reference_frames is not None:
         a, b = reference_frames
         if not 0 <= a < b <= ref_n:
@@ -388,7 +462,7 @@ def measure_quality(
     dis_after = dis_n
     if align:
         # what the resample gives, counted (an estimate from rounded average rates dropped the last frame)
-        dis_after = count_frames(distorted, rate=rate) if resample else dis_n
+        dis_after = count_frames(distorted, rate=rate, raw=raw_distorted) if resample else dis_n
         n = min(ref_n, dis_after)
         if n <= 0:
             raise FrameMismatchError("no frames in common after alignment")
@@ -434,6 +508,7 @@ def measure_quality(
         # pictures only (-an -sn -dn): an audio change mid-stream reconfigured the graph too
         # with ffmpeg's progress report (key=value lines on stderr) for the bar, in place of its stats line
         out = ["-an", "-sn", "-dn", "-f", "null", "-nostats", "-progress", "pipe:2", "-"]
+        inputs = [*keep, *dis_in, "-i", str(distorted), *ref_in, "-i", str(reference)]
         changed = False
         with progress.task(f"scoring {Path(distorted).name}", total=n - first_frame) as bar:
             done = 0
@@ -449,7 +524,7 @@ def measure_quality(
                     changed = True
 
             stream_ffmpeg(
-                [*keep, "-i", str(distorted), "-i", str(reference), "-filter_complex", graph, *out],
+                [*inputs, "-filter_complex", graph, *out],
                 on_line=on_line,
                 what=f"VMAF of {distorted}",
             )
