@@ -182,3 +182,17 @@ def test_a_streamed_failure_quotes_ffmpegs_lines_not_its_progress_report(
         "scoring: ffmpeg failed: Stream #0:0: Video: rawvideo / the last line of its own"
     )
     assert seen[-1] == "progress=end"  # the caller still sees every line
+
+
+@pytest.mark.media
+def test_a_written_file_holding_fewer_channels_than_given_is_refused(tmp_path: Path) -> None:
+    """Six channels encoded with an option that downmixes (``-ac 2``, as an encoder's limit would): the
+    file read back holds 2, so nothing is written and the error says so (a downmix was reported as a
+    success)."""
+    x = np.tile(np.linspace(-0.1, 0.1, 4800, dtype=np.float32)[:, None], (1, 6))
+    out = tmp_path / "o.m4a"
+    with pytest.raises(MediaError, match=r"o\.m4a: the file written holds 2 channels, not the 6 given"):
+        media.write_audio(out, x, 48000, layout="5.1", extra=("-ac", "2"))
+    assert list(tmp_path.iterdir()) == []
+    media.write_audio(out, x, 48000, layout="5.1")  # without it, all six
+    assert [(a.channels, a.layout) for a in media.probe(out).audio] == [(6, "5.1")]

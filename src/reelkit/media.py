@@ -36,6 +36,7 @@ __all__ = [
     "MediaInfo",
     "VideoStream",
     "allow_children",
+    "check_channels",
     "decode_audio",
     "ffmpeg_exe",
     "ffmpeg_has",
@@ -717,6 +718,54 @@ _SAME_ENCODER = {
 }
 
 
+#: Encoders that hold fewer channels than a programme may have: their format's name and the most they hold.
+#: Past it ffmpeg downmixes without a word (5.1 into an MP3 came out stereo, 7.1 into an AC-3 5.1(side)).
+_ENCODER_CHANNELS: dict[str, tuple[str, int]] = {
+    "mp3": ("MP3", 2),
+    "libmp3lame": ("MP3", 2),
+    "mp2": ("MP2", 2),
+    "mp2fixed": ("MP2", 2),
+    "libtwolame": ("MP2", 2),
+    "ac3": ("AC-3", 6),
+    "ac3_fixed": ("AC-3", 6),
+    "eac3": ("E-AC-3", 6),
+    "wmav1": ("WMA", 2),
+    "wmav2": ("WMA", 2),
+}
+#: The audio encoder ffmpeg picks for an extension when none is named, where it is one of those.
+_DEFAULT_ENCODER = {
+    **dict.fromkeys((".mp3", ".avi", ".flv"), "mp3"),
+    **dict.fromkeys((".mp2", ".m2a", ".mpa", ".ts", ".mts", ".m2t", ".m2ts", ".mpg", ".mpeg", ".vob"), "mp2"),
+    ".ac3": "ac3",
+    **dict.fromkeys((".eac3", ".ec3"), "eac3"),
+    **dict.fromkeys((".wma", ".wmv", ".asf"), "wmav2"),
+}
+#: Extensions of a raw stream of one of those formats: their name says the format
+_RAW_AUDIO = frozenset((".mp3", ".mp2", ".m2a", ".mpa", ".ac3", ".eac3", ".ec3", ".wma"))
+
+
+def check_channels(
+    path: str | Path, channels: int, *, codec: str | None = None, replacing: str | None = None
+) -> None:
+    """Refuse to write ``channels`` channels to ``path`` with the encoder ``codec`` when it holds fewer:
+    ffmpeg would downmix them in silence. By default the encoder is the one :func:`write_audio` uses: the
+    codec of the soundtrack ``replacing`` (its codec name, when a programme's soundtrack is replaced) where
+    ffmpeg encodes it, else ffmpeg's for the extension. A :class:`MediaError` naming the output, the format's
+    limit and what to write instead."""
+    ext = Path(path).suffix.lower()
+    codec = codec or _SAME_ENCODER.get(replacing or "")
+    encoder = codec or _DEFAULT_ENCODER.get(ext)
+    limit = _ENCODER_CHANNELS.get(encoder or "")
+    if limit is None or channels <= limit[1]:
+        return
+    name, most = limit
+    said = name if ext in _RAW_AUDIO and codec is None else f"{name} (the audio codec of this {ext} file)"
+    raise MediaError(
+        f"{said} holds at most {most} channels, the programme has {channels}; write .m4a, .flac or .wav",
+        path=str(path),
+    )
+
+
 def write_audio(
     path: str | Path,
     samples: npt.ArrayLike,
@@ -777,8 +826,10 @@ def write_audio(
             args += [f"-c:a:{replace_stream}", encoder]
     else:
         args += ["-map", "0:a"] if source is not None else []
+        encoder = codec
         if codec:
             args += ["-c:a", codec]
+    check_channels(out, x.shape[1], codec=encoder)  # before encoding: no downmix written in silence
     if start_s > 0:  # the samples' timestamps moved (-itsoffset leaves a raw input's first at 0), on the new
         # stream only: a filter on a copied soundtrack is refused (codec copy)
         where = f"-filter:a:{replace_stream}" if replace_in is not None else "-filter:a"
@@ -786,4 +837,14 @@ def write_audio(
     args += list(extra)
     with atomic_path(out, f".part{out.suffix}") as tmp:
         run_ffmpeg([*args, str(tmp)], input_bytes=np.ascontiguousarray(x).tobytes(), what=f"writing {out}")
+        # and in any case as read back: an encoder or an option (-ac) that downmixed is no success
+        written = probe(tmp).audio
+        index = replace_stream if replace_in is not None else 0
+        held = written[index].channels if index < len(written) else 0
+        if held and held != x.shape[1]:  # 0: a layout probe cannot count (decoding it would say)
+            raise MediaError(
+                f"the file written holds {held} channels, not the {x.shape[1]} given (the encoder "
+                "downmixed them); nothing was written: write .m4a, .flac or .wav",
+                path=str(out),
+            )
     return out

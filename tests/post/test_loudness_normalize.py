@@ -1081,3 +1081,40 @@ def test_a_lossy_output_writes_through_a_link_and_takes_any_name(tmp_path: Path)
     assert normalize_file(src, long, target_lufs=-23.0).encode_passes >= 1
     assert long.stat().st_size > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.wav", "tgt", "link.mp3", long.name])
+
+
+@pytest.mark.media
+@pytest.mark.parametrize(
+    ("channels", "name", "says"),
+    [
+        (6, "s51.mp3", "MP3 holds at most 2 channels, the programme has 6"),
+        (8, "s71.ac3", "AC-3 holds at most 6 channels, the programme has 8"),
+        (3, "s30.mp2", "MP2 holds at most 2 channels, the programme has 3"),
+    ],
+)
+def test_surround_is_refused_where_the_format_holds_fewer_channels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], channels: int, name: str, says: str
+) -> None:
+    """ffmpeg downmixed 5.1 to stereo in an MP3 (7.1 to 5.1(side) in an AC-3), normalize measured the
+    downmix again and reported it as normalised: refused before any encode, one line, exit 2, nothing
+    written; the same format takes a stereo programme."""
+    from reelkit import media
+    from reelkit.post.audio import write_audio_file
+    from reelkit.testing.cli import run_cli
+
+    rng = np.random.default_rng(5)
+    x = (0.05 * rng.standard_normal((2 * RATE, channels))).astype(np.float32)
+    src, out = tmp_path / "in.flac", tmp_path / name
+    sf.write(src, x, RATE, subtype="PCM_24")
+    with pytest.raises(MediaError) as info:
+        normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    assert str(info.value) == f"{out}: {says}; write .m4a, .flac or .wav"
+    with pytest.raises(MediaError, match=says):  # the library's writer refuses too
+        write_audio_file(out, x, RATE)
+    code, _, err = run_cli(capsys, "loudness", "normalize", str(src), "-o", str(out), "--target", "-23")
+    assert code == 2 and says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.flac"]
+    stereo = tmp_path / "st.flac"
+    sf.write(stereo, x[:, :2], RATE, subtype="PCM_24")
+    normalize_file(stereo, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    assert [a.channels for a in media.probe(out).audio] == [2]

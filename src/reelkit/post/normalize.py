@@ -464,6 +464,9 @@ def normalize_file(
     picture = ext in VIDEO_CONTAINERS
     info = media.probe(src_p) if picture or ext in AUDIO_CONTAINERS else None
     whole = src_p if info is not None and ((picture and info.video) or len(info.audio) > 1) else None
+    if ext not in (".wav", ".flac"):  # a format that holds fewer channels: refused before the measurement
+        replacing = info.audio[stream].codec if whole is not None and info is not None else None
+        media.check_channels(dst_p, audio.channels, replacing=replacing)
     if whole is None and audio.start_s >= LEAD_IN_MIN_S:
         # written alone (a WAV has no start time), a delayed soundtrack keeps its place against the picture
         # with its lead-in as silence in front, normalised as written (the windows over its start count);
