@@ -1118,3 +1118,75 @@ def test_surround_is_refused_where_the_format_holds_fewer_channels(
     sf.write(stereo, x[:, :2], RATE, subtype="PCM_24")
     normalize_file(stereo, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
     assert [a.channels for a in media.probe(out).audio] == [2]
+
+
+def _wav_mask(path: Path) -> tuple[int, int, int | None]:
+    """(format tag, bits per sample, channel mask or None) of a WAV's ``fmt `` chunk."""
+    import struct
+
+    from reelkit.post.bwf import riff_chunks
+
+    found = riff_chunks(path)
+    assert found is not None
+    at = next(at for cid, at, *_ in found[0] if cid == b"fmt ")
+    with path.open("rb") as f:
+        f.seek(at)
+        fmt = f.read(40)
+    tag, bits = struct.unpack_from("<H", fmt, 0)[0], struct.unpack_from("<H", fmt, 14)[0]
+    return tag, bits, struct.unpack_from("<I", fmt, 20)[0] if tag == 0xFFFE else None
+
+
+@pytest.mark.media
+@pytest.mark.parametrize(("layout", "mask"), [("3.0", 0x7), ("quad", 0x33), ("5.1", 0x3F), (None, 0x7)])
+def test_a_surround_wav_keeps_its_channel_mask(tmp_path: Path, layout: str | None, mask: int) -> None:
+    """A 3.0 or quad WAV (its layout reelkit's default for the count) was written by soundfile with a plain
+    header and no mask: ffmpeg read the 3.0 one as 2.1 (the centre as LFE, -24.8 LUFS for -23), quad as 4.0;
+    a 5.1 one lost its mask too. Every WAV of more than two channels is written WAVE_FORMAT_EXTENSIBLE, 24
+    bits, with the source's mask (FL FR FC = 0x7, FL FR BL BR = 0x33, + LFE BL BR = 0x3F), or, from a WAV
+    without one, the count's default it was measured in; ffmpeg's own meter reads the target."""
+    import re
+
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    src, out = tmp_path / "src.wav", tmp_path / "out.wav"
+    if layout is None:  # three channels, no mask: reelkit measures them as 3.0
+        rng = np.random.default_rng(2)
+        sf.write(src, (0.05 * rng.standard_normal((4 * RATE, 3))).astype(np.float32), RATE, subtype="PCM_24")
+        assert _wav_mask(src) == (1, 24, None)
+    else:
+        n = len(media.CHANNEL_LAYOUTS[layout])
+        gains = "|".join(f"c{i}={0.05 + 0.04 * i:.2f}*c{i % 2}" for i in range(n))
+        media.run_ffmpeg(
+            [
+                *("-v", "error", "-f", "lavfi", "-i", "anoisesrc=sample_rate=48000:duration=4:seed=1"),
+                *("-af", f"pan=stereo|c0=c0|c1=0.7*c0,pan={layout}|{gains}", "-c:a", "pcm_s24le", str(src)),
+            ],
+            what="making a test file",
+        )
+        assert _wav_mask(src) == (0xFFFE, 24, mask)
+    res = normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    assert _wav_mask(out) == (0xFFFE, 24, mask)
+    (probed,) = media.probe(out).audio
+    assert probed.layout == (layout or "3.0") == read_audio(out).layout
+    written = read_audio(out)
+    again = Meter().measure(written.samples, written.sample_rate, layout=probed.layout).integrated_lufs
+    assert again == pytest.approx(-23.0, abs=0.1) and res.output_lufs == pytest.approx(again, abs=0.02)
+    ebur128 = media.run_ffmpeg(["-i", str(out), "-af", "ebur128", "-f", "null", "-"], what="ffmpeg's meter")
+    found = re.findall(r"I:\s+(-?\d+\.\d) LUFS", ebur128.stderr.decode())
+    assert float(found[-1]) == pytest.approx(-23.0, abs=0.1)  # the summary's, to 0.1 LU as it prints
+
+
+@pytest.mark.media
+def test_ten_channels_without_a_mask_are_not_given_one(tmp_path: Path) -> None:
+    """Past 8 channels a WAV without a mask has no default layout: it is written as it came (no mask), not
+    through ffmpeg, which labelled ten raw channels 5.1.4 (its fourth then read as an LFE)."""
+    from reelkit import media
+    from reelkit.post.audio import read_audio
+
+    rng = np.random.default_rng(4)
+    src, out = tmp_path / "ten.wav", tmp_path / "out.wav"
+    sf.write(src, (0.05 * rng.standard_normal((3 * RATE, 10))).astype(np.float32), RATE, subtype="PCM_24")
+    normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    assert _wav_mask(out)[2] in (None, 0) and read_audio(out).layout is None
+    assert media.probe(out).audio[0].channels == 10

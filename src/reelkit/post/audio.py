@@ -368,15 +368,16 @@ def write_audio_file(
 ) -> Path:
     """Write ``samples`` ``(n, channels)`` to ``path`` atomically (temporary file beside it, then rename).
 
-    WAV and FLAC are written as 24-bit PCM by soundfile (by ffmpeg when ``layout`` is not the default for
-    the channel count: soundfile writes no channel mask); any other extension is encoded by ffmpeg
-    (:func:`reelkit.media.write_audio`, which is atomic too). ``replace_in``: a programme (a video) whose
-    audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
+    WAV and FLAC are written as 24-bit PCM by soundfile (by ffmpeg, which writes the channel mask, when
+    ``layout`` is not the default for the channel count, and for a WAV of more than two channels: it is
+    WAVE_FORMAT_EXTENSIBLE with ``layout``'s mask, or the count's default one); any other extension is encoded
+    by ffmpeg (:func:`reelkit.media.write_audio`, which is atomic too). ``replace_in``: a programme (a video)
+    whose audio stream ``replace_stream`` the samples replace, its other streams copied (subtitles a container
     cannot hold are left out, with a warning; the picture too without ``picture``: an audio container).
     ``metadata_from``: a file whose tags (title, artist, ...) go with it; ``layout``: the channels' layout as
-    ffmpeg names it (``Audio.layout``), written into ffmpeg's outputs; ``start_s``: with ``replace_in``,
-    where the samples start on the programme's timeline (its soundtrack's ``Audio.start_s``: a delayed track
-    stays in its place against the picture). A WAV written from a broadcast WAV (``metadata_from``) keeps its
+    ffmpeg names it (``Audio.layout``), written into ffmpeg's outputs; ``start_s``: with ``replace_in``, where
+    the samples start on the programme's timeline (its soundtrack's ``Audio.start_s``: a delayed track stays
+    in its place against the picture). A WAV written from a broadcast WAV (``metadata_from``) keeps its
     ``bext``, ``iXML`` and ``axml`` chunks (:mod:`reelkit.post.bwf`).
     """
     x = np.asarray(samples, dtype=np.float32)
@@ -388,10 +389,18 @@ def write_audio_file(
     ext = output_extension(out)
     from reelkit.media import CHANNEL_LAYOUTS, DEFAULT_LAYOUTS
 
-    # WAV/FLAC by soundfile carry no channel mask: a layout other than the count's default (2.1, quad(side))
-    # goes through ffmpeg, which writes it (FLAC: standard layouts only), 24-bit as soundfile would
+    # WAV/FLAC by soundfile carry no channel mask: a WAV of more than two channels goes through ffmpeg,
+    # which writes it WAVE_FORMAT_EXTENSIBLE with the layout's mask (the count's default, which it was
+    # measured in, when none is given: soundfile's plain header had ffmpeg read 3.0 as 2.1, the centre as
+    # LFE, and quad as 4.0), as does any other layout than the count's default (2.1, quad(side); FLAC:
+    # standard layouts only), 24-bit as soundfile would
     default = DEFAULT_LAYOUTS.get(x.shape[1])
-    masked = bool(layout) and layout != default and (ext == ".wav" or layout in CHANNEL_LAYOUTS)
+    # (more than 8 channels without a layout: no mask is known, and ffmpeg would label them one of its own)
+    surround_wav = ext == ".wav" and x.shape[1] > 2 and bool(layout or default)
+    layout = layout or (default if surround_wav else None)
+    masked = surround_wav or (
+        bool(layout) and layout != default and (ext == ".wav" or layout in CHANNEL_LAYOUTS)
+    )
     if ext not in (".wav", ".flac") or masked:
         from reelkit import media
 
