@@ -1190,3 +1190,190 @@ def test_ten_channels_without_a_mask_are_not_given_one(tmp_path: Path) -> None:
     normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
     assert _wav_mask(out)[2] in (None, 0) and read_audio(out).layout is None
     assert media.probe(out).audio[0].channels == 10
+
+
+def _pcm24(samples: np.ndarray) -> bytes:
+    """Interleaved 24-bit little-endian PCM of float samples ``(n, channels)``."""
+    q = np.clip(np.round(samples.astype(np.float64) * 2**23), -(2**23), 2**23 - 1).astype("<i4")
+    return q.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+
+def _wav(path: Path, samples: np.ndarray, *chunks: tuple[bytes, bytes]) -> None:
+    """A 24-bit WAV of ``samples`` written by hand, with ``chunks`` between ``fmt `` and ``data``."""
+    import struct
+
+    n = samples.shape[1]
+    fmt = struct.pack("<HHIIHH", 1, n, RATE, RATE * 3 * n, 3 * n, 24)
+    body = b"WAVE" + _chunk(b"fmt ", fmt) + b"".join(_chunk(c, b) for c, b in chunks)
+    body += _chunk(b"data", _pcm24(samples))
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+#: An ADM ``axml`` (ITU-R BS.2076, default namespace) with its programme's loudness and a content's.
+_AXML = (
+    '<?xml version="1.0"?><ebuCoreMain xmlns="urn:ebu:metadata-schema:ebuCore_2014"><coreMetadata><format>'
+    '<audioFormatExtended><audioProgramme audioProgrammeID="APR_1001" audioProgrammeName="Main">'
+    "<audioContentIDRef>ACO_1001</audioContentIDRef>"
+    '<loudnessMetadata loudnessMethod="ITU-R BS.1770" loudnessRecType="EBU R128">\n'
+    "  <integratedLoudness>{i}</integratedLoudness>\n  <loudnessRange>{lra}</loudnessRange>\n"
+    "  <maxTruePeak>{tp}</maxTruePeak>\n  <maxMomentary>{m}</maxMomentary>\n"
+    "  <maxShortTerm>{s}</maxShortTerm>\n  {dialogue}</loudnessMetadata></audioProgramme>"
+    '<audioContent audioContentID="ACO_1001" audioContentName="Dialogue">{content}</audioContent>'
+    "</audioFormatExtended></format></coreMetadata></ebuCoreMain>"
+)
+
+
+def test_an_adm_wav_keeps_its_chna_and_its_axml_says_the_new_loudness(tmp_path: Path) -> None:
+    """An ADM broadcast WAV kept its axml, still saying -19.9 LUFS, and lost its chna (the track list the
+    axml's ids need). The chna is kept byte for byte; the programme's loudnessMetadata says the written
+    samples' figures (the bext's, to 0.01), the dialogue loudness and a content's loudness, which reelkit
+    does not measure and the gain changed, are taken out; every other byte of the axml is kept."""
+    import re
+    import struct
+
+    from reelkit.post.audio import read_audio
+    from reelkit.post.bwf import read_chunks
+
+    chna = struct.pack("<HH", 2, 2) + b"".join(
+        struct.pack("<H", i + 1) + b"ATU_0000000%d" % (i + 1) + b"AT_00010001_01\0" + b"AP_00010002\0"
+        for i in range(2)
+    )
+    source_axml = _AXML.format(
+        i="-19.90",
+        lra="6.00",
+        tp="-3.10",
+        m="-15.00",
+        s="-17.00",
+        dialogue="<dialogueLoudness>-21.00</dialogueLoudness>\n",
+        content="<loudnessMetadata><integratedLoudness>-21.0</integratedLoudness></loudnessMetadata>",
+    ).encode()
+    src, out = tmp_path / "adm.wav", tmp_path / "out.wav"
+    _wav(src, noisy(4.0), (b"chna", chna), (b"axml", source_axml))
+    res = normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+    kept = dict(read_chunks(out, (b"chna", b"axml")))
+    assert kept[b"chna"] == chna
+    axml = kept[b"axml"].decode()
+    names = ("integratedLoudness", "loudnessRange", "maxTruePeak", "maxMomentary", "maxShortTerm")
+    said = {k: re.findall(rf"<{k}>([^<]*)</{k}>", axml) for k in names}
+    assert all(len(v) == 1 and re.fullmatch(r"-?\d+\.\d\d", v[0]) for v in said.values()), said
+    back = read_audio(out)
+    m = Meter().measure(back.samples, back.sample_rate)
+    figures = (m.integrated_lufs, m.lra_lu, m.true_peak_dbtp, m.momentary_max_lufs, m.short_term_max_lufs)
+    for name, value in zip(names, figures, strict=True):
+        assert float(said[name][0]) == pytest.approx(value, abs=0.011), name
+    assert float(said["integratedLoudness"][0]) == pytest.approx(-23.0, abs=0.1)
+    assert float(said["maxTruePeak"][0]) == pytest.approx(res.output_true_peak_dbtp, abs=0.011)
+    i, lra, tp, mom, st = (said[k][0] for k in names)
+    assert axml == _AXML.format(i=i, lra=lra, tp=tp, m=mom, s=st, dialogue="", content="")
+
+
+def test_cue_markers_and_their_labels_are_kept(tmp_path: Path) -> None:
+    """The cue chunk (markers at sample positions) and the LIST adtl chunk that names them were dropped;
+    normalising keeps the length and the start, so both are kept byte for byte (a 16-bit source written
+    24-bit: positions count sample frames). A 5.1 WAV is written by ffmpeg, whose own LIST INFO stays."""
+    import struct
+
+    from reelkit.post.audio import read_audio
+    from reelkit.post.bwf import riff_chunks
+
+    cue = struct.pack("<I", 2) + b"".join(
+        struct.pack("<II4sIII", k, pos, b"data", 0, 0, pos) for k, pos in ((1, 24000), (2, 120000))
+    )
+    adtl = (
+        b"adtl"
+        + _chunk(b"labl", struct.pack("<I", 1) + b"Scene 1\0")
+        + _chunk(b"labl", struct.pack("<I", 2) + b"Act 2\0")
+    )
+    rng = np.random.default_rng(6)
+    for n in (2, 6):
+        x = (0.05 * rng.standard_normal((4 * RATE, n))).astype(np.float32)
+        src, out = tmp_path / f"cue{n}.wav", tmp_path / f"out{n}.wav"
+        _wav(src, x, (b"cue ", cue), (b"LIST", adtl))
+        normalize_file(src, out, target_lufs=-23.0, true_peak_dbtp=-1.0)
+        found = riff_chunks(out)
+        assert found is not None
+        bodies = []
+        with out.open("rb") as f:
+            for cid, at, size, _ in found[0]:
+                f.seek(at)
+                bodies.append((cid, f.read(size)))
+        assert (b"cue ", cue) in bodies and (b"LIST", adtl) in bodies
+        assert [c for c, _ in bodies].index(b"cue ") < [c for c, _ in bodies].index(b"data")
+        lists = sorted(b[:4] for c, b in bodies if c == b"LIST")
+        assert lists == ([b"INFO", b"adtl"] if n == 6 else [b"adtl"])
+        assert read_audio(out).frames == 4 * RATE
+
+
+def test_cue_markers_are_dropped_with_a_warning_when_the_samples_move(tmp_path: Path) -> None:
+    """A written file of another length than its source (a lead-in padded in front) would put every marker
+    at the wrong sample: the cue and adtl chunks are left out with a warning, the bext kept."""
+    import struct
+
+    from reelkit.errors import ReelkitWarning
+    from reelkit.post.bwf import copy_chunks, read_chunks
+
+    fmt = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 8000, 1, 8))
+    cue = struct.pack("<I", 1) + struct.pack("<II4sIII", 1, 2, b"data", 0, 0, 2)
+    bext = bytes(602)
+    src, out = tmp_path / "src.wav", tmp_path / "out.wav"
+    body = (
+        fmt
+        + _chunk(b"bext", bext)
+        + _chunk(b"cue ", cue)
+        + _chunk(b"LIST", b"adtl" + _chunk(b"labl", b"\1\0\0\0x\0"))
+    )
+    body += _chunk(b"data", b"\x80" * 4)
+    src.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    written = fmt + _chunk(b"data", b"\x80" * 6)  # two frames more
+    out.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(written)) + b"WAVE" + written)
+    with pytest.warns(ReelkitWarning, match=r"src\.wav: its cue markers .* left out"):
+        assert copy_chunks(src, out) == "copied"
+    assert [c for c, _ in read_chunks(out, (b"bext", b"cue ", b"LIST"))] == [b"bext"]
+    # the same length: kept
+    out.write_bytes(
+        b"RIFF" + struct.pack("<I", 4 + len(fmt) + 12) + b"WAVE" + fmt + _chunk(b"data", b"\0" * 4)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        copy_chunks(src, out)
+    assert [c for c, _ in read_chunks(out, (b"bext", b"cue ", b"LIST"))] == [b"bext", b"cue ", b"LIST"]
+
+
+def test_adm_loudness_with_a_prefix_several_programmes_or_no_figures() -> None:
+    """A prefixed ADM (``adm:``) is updated alike, ``truePeak`` as ``maxTruePeak``, a figure not known
+    (NaN) taken out; with two programmes (one measurement cannot speak for each) or no figures at all,
+    every loudnessMetadata is removed; a tag that only begins alike (``audioProgrammeRef``) is no
+    programme."""
+    from reelkit.post.bwf import _updated_axml
+
+    one = (
+        b'<adm:audioProgramme audioProgrammeID="APR_1001"><adm:audioProgrammeRef>x</adm:audioProgrammeRef>'
+        b"<adm:loudnessMetadata><adm:integratedLoudness>-18</adm:integratedLoudness>"
+        b"<adm:truePeak>-0.5</adm:truePeak> <adm:maxShortTerm>-10</adm:maxShortTerm></adm:loudnessMetadata>"
+        b"</adm:audioProgramme>"
+    )
+    figures = (-23.004, 3.0, -1.456, -20.0, math.nan)
+    assert _updated_axml(one, figures) == (
+        b'<adm:audioProgramme audioProgrammeID="APR_1001"><adm:audioProgrammeRef>x</adm:audioProgrammeRef>'
+        b"<adm:loudnessMetadata><adm:integratedLoudness>-23.00</adm:integratedLoudness>"
+        b"<adm:truePeak>-1.46</adm:truePeak> </adm:loudnessMetadata></adm:audioProgramme>"
+    )
+    assert _updated_axml(one, None) == (
+        b'<adm:audioProgramme audioProgrammeID="APR_1001"><adm:audioProgrammeRef>x</adm:audioProgrammeRef>'
+        b"</adm:audioProgramme>"
+    )
+    two = (
+        b"<audioProgramme audioProgrammeID='A'><loudnessMetadata><integratedLoudness>-18"
+        b"</integratedLoudness></loudnessMetadata></audioProgramme>\n"
+        b"<audioProgramme audioProgrammeID='B'><loudnessMetadata><integratedLoudness>-20"
+        b"</integratedLoudness></loudnessMetadata></audioProgramme>"
+    )
+    assert _updated_axml(two, figures) == (
+        b"<audioProgramme audioProgrammeID='A'></audioProgramme>\n<audioProgramme audioProgrammeID='B'>"
+        b"</audioProgramme>"
+    )
+    # only a dialogue loudness, which reelkit does not measure: nothing is left to say
+    dialogue = (
+        b"<audioProgramme><loudnessMetadata><dialogueLoudness>-26</dialogueLoudness></loudnessMetadata>"
+    )
+    assert _updated_axml(dialogue + b"</audioProgramme>", figures) == b"<audioProgramme></audioProgramme>"

@@ -378,7 +378,7 @@ def write_audio_file(
     ffmpeg names it (``Audio.layout``), written into ffmpeg's outputs; ``start_s``: with ``replace_in``, where
     the samples start on the programme's timeline (its soundtrack's ``Audio.start_s``: a delayed track stays
     in its place against the picture). A WAV written from a broadcast WAV (``metadata_from``) keeps its
-    ``bext``, ``iXML`` and ``axml`` chunks (:mod:`reelkit.post.bwf`).
+    ``bext``, ``iXML``, ``chna`` and ``axml`` chunks and its markers (:mod:`reelkit.post.bwf`).
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
@@ -507,9 +507,10 @@ def write_audio_file(
 def _keep_broadcast_chunks(
     source: Path, written: Path, x: npt.NDArray[np.float32], sample_rate: int, layout: str | None
 ) -> None:
-    """A broadcast WAV's ``bext`` / ``iXML`` / ``axml`` chunks (time reference, originator, coding history)
-    into the WAV written from it (:mod:`reelkit.post.bwf`): libsndfile and ffmpeg would drop or rewrite
-    them. A version 2 ``bext``'s loudness fields are measured on the samples written."""
+    """A broadcast WAV's ``bext`` / ``iXML`` / ``chna`` / ``axml`` chunks (time reference, originator,
+    coding history, ADM) and markers into the WAV written from it (:mod:`reelkit.post.bwf`): libsndfile and
+    ffmpeg would drop or rewrite them. A version 2 ``bext``'s loudness fields and an ``axml``'s ADM loudness
+    are measured on the samples written."""
     from reelkit.post import bwf
 
     def loudness() -> bwf.Loudness:
@@ -522,8 +523,8 @@ def _keep_broadcast_chunks(
     history = f"A=PCM,F={sample_rate},W=24{mode},T=reelkit"
     if bwf.copy_chunks(source, written, loudness=loudness, history=history) == "not kept":
         warnings.warn(
-            f"{source}: its bext/iXML/axml chunks (time reference, originator) could not be kept in the WAV "
-            "written (past RIFF's 4 GiB); carry them over with a BWF tool",
+            f"{source}: its bext/iXML/chna/axml chunks (time reference, originator, ADM) and markers could "
+            "not be kept in the WAV written (past RIFF's 4 GiB); carry them over with a BWF tool",
             ReelkitWarning,
             stacklevel=3,
         )
