@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -1226,3 +1227,61 @@ def test_subtitle_gaps_count_frames_of_the_picture(tmp_path: Path) -> None:
     report = run_qc(clip, subs=subs, options=QCOptions(video=False, sync=False), plot=False)
     gaps = [f for f in report.findings if f.kind == "gap"]
     assert [(f.start_s, f.end_s) for f in gaps] == [(1.5, 1.6)] and "(200 ms)" in gaps[0].message
+
+
+def test_cli_loudness_says_why_a_silent_file_has_no_figures(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Every figure of a silent file printed as n/a with no word why: the table is followed by the reason
+    'reelkit qc' gives (its loudness finding's words), and the JSON's notes say it too; a file with a
+    loudness gets no such note."""
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros((5 * RATE, 2), np.float32), RATE, subtype="PCM_24")
+    code, out, err = run(capsys, "loudness", str(silent), "--vad", "none")
+    assert code == 0, err
+    assert "integrated_lufs" in out and "note: no loudness: the programme is silent" in out
+    code, out, _ = run(capsys, "loudness", str(silent), "--vad", "none", "--json")
+    assert code == 0 and json.loads(out)["notes"] == ["no loudness: the programme is silent"]
+    short = tmp_path / "short.wav"  # under one 400 ms block: the reason stands alone, as qc gives it
+    sf.write(short, 0.1 * np.ones((RATE // 5, 1), np.float32), RATE, subtype="PCM_24")
+    code, out, _ = run(capsys, "loudness", str(short), "--vad", "none")
+    assert "note: the programme is shorter than one 400 ms block: too short for integrated loudness" in out
+    loud = tmp_path / "tone.wav"
+    sf.write(loud, programme(3.0), RATE, subtype="PCM_24")
+    code, out, _ = run(capsys, "loudness", str(loud), "--vad", "none")
+    assert code == 0 and "no loudness" not in out
+
+
+def test_the_html_headers_counts_say_what_they_count(tmp_path: Path) -> None:
+    """The header said '2 note(s)' over a Notes section of 3: it counted info findings. It now says
+    '2 info finding(s)', and the notes below are counted as notes (3)."""
+    import re
+
+    t = np.arange(3 * RATE) / RATE
+    x = np.concatenate([np.zeros(3 * RATE), 0.1 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
+    path, srt = tmp_path / "p.wav", tmp_path / "p.srt"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    srt.write_text("1\n00:00:04,000 --> 00:00:05,000\nHello.\n", encoding="utf-8")
+    spec = DeliverySpec(
+        name="t", title="t", measure="dialogue", target_lufs=-20.0, tolerance_lu=10.0, max_true_peak_dbtp=0.0
+    )
+    report = run_qc(path, subs=srt, spec=spec, plot=False, options=QCOptions(vad="none"))
+    assert report.counts() == {"error": 0, "warning": 1, "info": 2} and len(report.notes) == 3
+    html = render_html(report)
+    header = re.sub(r"\s+", " ", html.split('id="verdict">PASS</span>')[1].split("</p>")[0])
+    assert header == " &nbsp;0 error(s), 1 warning(s), 2 info finding(s) · 3 note(s) below"
+    assert html.count("<li>") == 3
+
+
+def test_cli_qc_table_gives_start_and_end_as_timecodes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The start column was HH:MM:SS.mmm, the end column raw seconds (5.000): both are timecodes now."""
+    t = np.arange(8 * RATE) / RATE
+    x = np.concatenate([np.zeros(65 * RATE // 10), 0.1 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
+    path = tmp_path / "p.wav"
+    sf.write(path, x, RATE, subtype="PCM_24")
+    code, out, err = run(capsys, "qc", str(path), "--vad", "none")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "silence of 6.5 s" in line)
+    assert re.search(r"00:00:00\.000 .* 00:00:06\.500 .* warning", row), row

@@ -208,8 +208,11 @@ def loudness_cmd(
     except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
         raise ConfigError(f"{file}: {exc}") from None
     summary = result.summary()
+    notes = list(result.notes)
+    if not math.isfinite(result.integrated_lufs):  # every figure n/a: why, in 'reelkit qc''s words
+        notes.append(result.no_loudness_note())
     if json_out:  # the notes say what the figures leave out (channels 9+, a clip under 400 ms)
-        emit_json({**summary, "notes": list(result.notes)})
+        emit_json({**summary, "notes": notes})
         return
     units = {
         "integrated_lufs": "LUFS",
@@ -228,7 +231,7 @@ def loudness_cmd(
         ["measure", "value"],
         rows,
     )
-    for note in result.notes:
+    for note in notes:
         console.print(f"note: {note}", highlight=False, markup=False)
 
 
@@ -334,6 +337,7 @@ def qc_cmd(
 ) -> None:
     """Quality control of a deliverable: loudness against the spec, clipping, silences, channel problems,
     subtitle timing (--subs) and video findings; an HTML report with -o."""
+    from reelkit.post.findings import timecode
     from reelkit.post.qc import QCOptions, get_spec, run_qc, write_report
 
     sp = get_spec(spec)
@@ -366,7 +370,7 @@ def qc_cmd(
             [
                 (
                     f["timecode"],
-                    "" if f["end_s"] is None else f"{f['end_s']:.3f}",
+                    "" if f["end_s"] is None else timecode(f["end_s"]),  # as the start: HH:MM:SS.mmm
                     f["severity"],
                     f["kind"],
                     f["message"],

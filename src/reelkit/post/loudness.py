@@ -235,6 +235,12 @@ class LoudnessResult:
             )
         return "the programme is silent"
 
+    def no_loudness_note(self) -> str:
+        """:meth:`why_no_loudness` as ``reelkit qc``'s finding and ``reelkit loudness``'s note say it:
+        ``no loudness: ...``, or the reason alone for a clip under one 400 ms block (it says so itself)."""
+        reason = self.why_no_loudness()
+        return reason if self.duration_s < 0.4 else f"no loudness: {reason}"
+
     def summary(self) -> dict[str, float | None]:
         """The headline figures (``reelkit loudness --json``); non-finite values become ``None``.
 

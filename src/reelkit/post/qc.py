@@ -538,9 +538,7 @@ def _loudness_findings(
     if lead:
         label = f"{lead}the full programme's integrated loudness"
     if programme is None or not math.isfinite(programme):
-        reason = lo.why_no_loudness()
-        why = reason if lo.duration_s < 0.4 else f"no loudness: {reason}"
-        out.append(Finding("loudness", 0.0, duration, "error", why, "loudness"))
+        out.append(Finding("loudness", 0.0, duration, "error", lo.no_loudness_note(), "loudness"))
         programme = None
     else:
         diff = programme - check.target
