@@ -181,6 +181,15 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
             "cp1253",
         ),
         (_CUE.format("你好，你今天怎么样？天气很好。"), "gb18030"),
+        # kanji and kana in one word are one script: two cues were read as Korean, four as Cyrillic
+        ("".join(_CUE.format(t) for t in ("今日は寒いですね。", "駅まで歩きます。")), "cp932"),
+        (
+            "".join(_CUE.format(t) for t in ("先生に聞いてください。", "家族と一緒に住んでいます。") * 2),
+            "cp932",
+        ),
+        (_CUE.format("안녕하세요, 잘 지내세요? 정말 감사합니다."), "cp949"),
+        # short Russian: chardet named Mac Cyrillic ("я не знаю"); the Windows page of the script wins a tie
+        ("".join(_CUE.format(t) for t in ("Я не знаю, что случилось.", "Привет, как дела?")), "cp1251"),
         # charset-normalizer named Baltic cp1257 ("Ēa alors ! Tu es déją lą ?"): é and ą in one word
         (
             "".join(_CUE.format(t) for t in ("Ça alors ! Tu es déjà là ?", "Où est la gare ? Très bien.")),
@@ -1329,6 +1338,14 @@ def test_an_xml_declaration_names_the_encoding(tmp_path: Path) -> None:
     assert out.read_bytes() == doc.replace("00:00:01.000", "00:00:02.000", 1).replace(
         'end="00:00:02.000"', 'end="00:00:03.000"'
     ).encode("iso8859-2")
+    # a UTF-8 document declared ISO-8859-1 or UTF-16 (common mislabels; an ASCII-readable declaration cannot
+    # be UTF-16, XML 1.0 appendix F) is read as UTF-8
+    for label in ("ISO-8859-1", "UTF-16"):
+        mislabel = tmp_path / f"mislabel-{label}.ttml"
+        mislabel.write_bytes(doc.replace("ISO-8859-2", label).encode("utf-8") + b"\n" * (len(doc) % 2))
+        assert (
+            load_subtitles(mislabel).cues[0].text == POLISH and load_subtitles(mislabel).encoding == "utf-8"
+        )
     liar = tmp_path / "liar.ttml"  # declares UTF-8, written in cp1252: detected
     liar.write_bytes(doc.replace("ISO-8859-2", "UTF-8").replace(POLISH, "Déjà là.").encode("cp1252"))
     assert load_subtitles(liar).cues[0].text == "Déjà là."
@@ -1343,6 +1360,12 @@ def test_a_byte_order_mark_wins_over_a_given_encoding() -> None:
         True,
     )
     assert decode_text(codecs.BOM_UTF8 + text.encode(), encoding="latin-1") == (text, "utf-8", True)
+    # the other byte order of the mark's family given: the mark wins
+    assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be"), encoding="utf-16-le") == (
+        text,
+        "utf-16-be",
+        True,
+    )
     # a given encoding of the mark's own family still reads it as before
     assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be"), encoding="utf-16") == (
         text,

@@ -576,8 +576,30 @@ def test_mpd_reader_reads_time_templates_over_a_segment_timeline(tmp_path: Path)
     video = load_mpd(mpd)
     assert video.sizes.tolist() == [[1000, 1004, 1008], [3000, 3004, 3008]] and video.chunk_s == 4.0
     mpd.write_text(mpd.read_text().replace('<S d="2000"/>', '<S d="2000" r="-1"/>'))
-    with pytest.raises(DataFormatError, match=r"an open r=-1 is not read"):
+    with pytest.raises(
+        DataFormatError, match=r'a \$Time\$ template over a SegmentTimeline with an open r="-1"'
+    ):
         load_mpd(mpd)
+
+
+def test_mpd_reader_keeps_every_whole_segment_of_an_uneven_timeline(tmp_path: Path) -> None:
+    """The chunk length and the presentation's end came from the first <S d>: a first segment of 4.171 s
+    before 99 of 4.004 s (400.567 s) loaded 96 chunks of 4.171 s; each segment's own end counts, and the
+    chunk length is the typical (median) segment's. An open r="-1" with $Number$ reads the files there."""
+    mpd = tmp_path / "m.mpd"
+    body = """<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT400.567S">
+        <Period><AdaptationSet contentType="video">
+        <SegmentTemplate timescale="1000" media="v_$Number$.m4s"><SegmentTimeline>
+        <S t="0" d="4171"/><S d="4004" r="98"/></SegmentTimeline></SegmentTemplate>
+        <Representation id="a" bandwidth="300000" mimeType="video/mp4"/>
+        </AdaptationSet></Period></MPD>"""
+    mpd.write_text(body)
+    for k in range(1, 101):
+        (tmp_path / f"v_{k}.m4s").write_bytes(b"x" * (100 + k))
+    video = load_mpd(mpd)
+    assert video.sizes.shape == (1, 100) and video.chunk_s == 4.0  # 4.004 s, within 1% of 4
+    mpd.write_text(body.replace('r="98"', 'r="-1"'))
+    assert load_mpd(mpd).sizes.shape == (1, 96)  # open: sized by the first <S>, as before (4.171 s chunks)
 
 
 def test_mpd_reader_reads_ffmpegs_layout_of_padded_numbers_and_an_audio_set(tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 """Reading and writing subtitle files: SRT, WebVTT, ASS/SSA, TTML (and the other formats pysubs2 reads).
 
 Text encoding is detected from the bytes: a byte-order mark (UTF-8, UTF-16, UTF-32), then strict UTF-8,
-then UTF-16 without a mark (NUL bytes in alternate positions); a UTF-8 file with a few bytes of another
-encoding is refused, naming the line. Otherwise chardet's and charset-normalizer's guesses and the common
-8-bit code pages (cp1252, cp1250, cp1257, cp1254, cp1251, cp1253) each read the file, and the reading with
+then UTF-16 without a mark (NUL bytes in alternate positions), then an XML document's declared encoding; a
+UTF-8 file with a few bytes of another encoding is refused, naming the line. Otherwise chardet's and
+charset-normalizer's guesses and the common code pages (cp1252, cp1250, cp1257, cp1254, cp1251, cp1253,
+cp932, gb18030, big5, cp949) each read the file's lines that hold a byte beyond ASCII, and the reading with
 the fewest implausible letters wins (letters no one language writes together, scripts mixed inside a word,
-symbols inside words, C1 controls); ties go to chardet's guess, or to cp1252 on a file of few bytes beyond
-ASCII. ``benchmarks/bench_subs_encoding.py`` measures it on 560 generated files in 21 languages and 7
-legacy code pages (RESULTS.md). A file none of
+symbols inside words, C1 controls); ties go to chardet's guess (the Windows page for a Mac one), or to
+cp1252 on a file of few bytes beyond ASCII. ``benchmarks/bench_subs_encoding.py`` measures it on 640
+generated files in 25 languages and 7 legacy code pages (RESULTS.md). A file none of
 these read raises :class:`~reelkit.errors.DataFormatError` naming the file and asking for ``encoding=``.
 
 SRT, WebVTT and ASS/SSA are parsed here line by line, so that writing a re-timed file changes *only the
@@ -182,9 +183,25 @@ _MEDIA_MAGIC = (b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x1aE\xdf\xa3", b"FORM")
 #: The 8-bit code pages a subtitle file is most often in, in the order a tie between their readings is
 #: settled, after chardet's guess (cp1252 first: most 8-bit subtitles are Western European)
 _EIGHT_BIT = ("cp1252", "cp1250", "cp1257", "cp1254", "cp1251", "cp1253")
+#: The Windows code page of the script each Mac one writes (Python's names): a tie between the two goes to
+#: Windows' (short Russian in cp1251 read as Mac Cyrillic: "я не знаю" for "Я не знаю")
+_WINDOWS_FOR_MAC = {
+    "mac-cyrillic": "cp1251",
+    "mac-greek": "cp1253",
+    "mac-latin2": "cp1250",
+    "mac-turkish": "cp1254",
+    "mac-roman": "cp1252",
+    "mac-iceland": "cp1252",
+}
+#: The multi-byte code pages of Chinese, Japanese and Korean subtitles, read too (after the 8-bit ones): both
+#: detectors named ISO-8859-5 for three cues of half-width katakana
+_MULTI_BYTE = ("cp932", "gb18030", "big5", "cp949")
 #: Bytes beyond ASCII below which a tie goes to cp1252 rather than to chardet's guess (chosen on
 #: ``benchmarks/bench_subs_encoding.py`` and the test cases: 4 read a short Italian file as Czech)
 _FEW_HIGH_BYTES = 8
+#: A line holding a byte beyond ASCII, and how many bytes of them :func:`decode_text` weighs
+_HIGH_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_SAMPLE_BYTES = 1 << 16
 #: C1 control characters: never in text, the sign of a Latin-1 page read where Windows' puts ’ or “
 _C1 = re.compile(r"[\x80-\x9f]")
 #: The letters beyond ASCII each language written in Latin letters uses: a reading in the right code page
@@ -223,12 +240,13 @@ _SCRIPTS = (
     ("greek", 0x0370, 0x03FF),
     ("hebrew", 0x0590, 0x05FF),
     ("arabic", 0x0600, 0x06FF),
-    ("kana", 0x3040, 0x30FF),
+    # kana and ideographs are one script here: Japanese writes them in one word (駅まで)
+    ("cjk", 0x3040, 0x30FF),
     ("cjk", 0x3400, 0x4DBF),
     ("cjk", 0x4E00, 0x9FFF),
     ("hangul", 0xAC00, 0xD7AF),
     ("cjk", 0xF900, 0xFAFF),
-    ("kana", 0xFF61, 0xFF9F),  # half-width katakana
+    ("cjk", 0xFF61, 0xFF9F),  # half-width katakana
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: a word with a letter beyond ASCII in it
@@ -286,13 +304,14 @@ def _symbols_in_words(text: str) -> int:
 
 
 def _same_family(encoding: str, marked: str) -> bool:
-    """Whether ``encoding`` (as given) is the Unicode encoding a byte-order mark says (``utf-16`` for a
-    ``utf-16-le`` mark): the mark is then read by the code for a given encoding."""
+    """Whether ``encoding`` (as given) reads the Unicode encoding a byte-order mark says: the mark's own
+    codec, or its family's codec of no byte order (``utf-16`` for a ``utf-16-le`` mark, ``utf-8-sig``);
+    ``utf-16-le`` given for a big-endian mark is not (the mark wins)."""
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
         return False
-    return name.removesuffix("-sig").split("-")[:2] == marked.split("-")[:2]
+    return name.removesuffix("-sig") in (marked, marked.removesuffix("-le").removesuffix("-be"))
 
 
 _XML_DECLARATION = re.compile(rb"""<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
@@ -311,7 +330,10 @@ def _codec(name: str | None) -> str | None:
 def _xml_declared(data: bytes) -> str | None:
     """The codec an XML document (TTML) declares in ``<?xml ... encoding="..."?>``, if Python has it."""
     m = _XML_DECLARATION.match(data.lstrip()[:200])
-    return None if m is None else _codec(m.group(1).decode("ascii"))
+    name = None if m is None else _codec(m.group(1).decode("ascii"))
+    # XML 1.0 appendix F: a declaration readable as ASCII cannot be in UTF-16 or UTF-32 (a .NET writer's
+    # mislabel of a UTF-8 string)
+    return None if name is None or name.startswith(("utf-16", "utf-32")) else name
 
 
 def _refuse_mixed_utf8(data: bytes, first_bad: int, path: str | None) -> None:
@@ -336,7 +358,7 @@ def decode_text(
 
     A byte-order mark wins over ``encoding`` (as the WHATWG encoding standard has it: a UTF-16 file with its
     mark, forced to cp1250, read as no cues at all); an XML file's declared encoding is taken when none is
-    given and it reads the file."""
+    given, the bytes are not UTF-8, and it reads them."""
     for mark, enc in _BOMS:
         if data.startswith(mark) and not (encoding and _same_family(encoding, enc)):
             try:
@@ -345,9 +367,6 @@ def decode_text(
                 raise DataFormatError(
                     f"has a {enc} byte-order mark but is not {enc}: {exc}", path=path
                 ) from exc
-    if not encoding and (declared := _xml_declared(data)) is not None:
-        with contextlib.suppress(UnicodeDecodeError):  # a declaration the bytes belie: detected instead
-            return data.decode(declared), declared, False
     if encoding:
         try:
             name = codecs.lookup(encoding).name
@@ -380,6 +399,11 @@ def decode_text(
         return data.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    # after UTF-8: a UTF-8 document declared ISO-8859-1 (a common mislabel) is read as what it is; an 8-bit
+    # codec reads any bytes, so only a multi-byte one can be belied
+    if (declared := _xml_declared(data)) is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode(declared), declared, False
     if media:
         raise DataFormatError(_BINARY, path=path)
     _refuse_mixed_utf8(data, first_bad, path)
@@ -392,24 +416,29 @@ def decode_text(
         # names cp932 for half-width katakana): both and the common code pages read the file, and the reading
         # with the fewest implausible letters wins. Ties go to chardet, or to cp1252 on a file with few
         # bytes beyond ASCII, too few for chardet's statistics ("Ça va? Très bien." as Latvian "Ēa va? Trčs")
-        normalizer = from_bytes(data).best()
-        order = [_codec(chardet.detect(data).get("encoding")), "cp1252"]
-        if sum(b >= 0x80 for b in data) < _FEW_HIGH_BYTES:
-            order.reverse()
+        # the lines that hold a byte beyond ASCII say which code page it is (a feature's 1.4 MB took
+        # seconds read whole nine times); 0x0A is never part of a multi-byte character in these codecs
+        sample = b"\n".join(_HIGH_LINE.findall(data))[:_SAMPLE_BYTES]
+        normalizer = from_bytes(sample).best()
+        guess = _codec(chardet.detect(sample).get("encoding"))
+        order = [_WINDOWS_FOR_MAC.get(guess or ""), guess, "cp1252"]
+        if sum(b >= 0x80 for b in sample) < _FEW_HIGH_BYTES:
+            order.insert(0, "cp1252")
         order.append(_codec(str(normalizer.encoding)) if normalizer is not None else None)
         readings: list[tuple[int, int, str, str]] = []
-        for enc in dict.fromkeys(e for e in [*order, *_EIGHT_BIT] if e is not None):
+        for enc in dict.fromkeys(e for e in [*order, *_EIGHT_BIT, *_MULTI_BYTE] if e is not None):
             try:
-                text = data.decode(enc)
+                readings.append(
+                    (_implausible(sample.decode(enc, "ignore")), len(readings), enc, data.decode(enc))
+                )
             except UnicodeDecodeError:  # a byte the code page leaves undefined
                 continue
-            readings.append((_implausible(text), len(readings), enc, text))
         if readings:
-            text = min(readings)[3]
-            # the same text in a common Windows page is named by it (cp1252, not ISO-8859-15 for a file
-            # without € or Œ): written back, the characters the two place apart keep the usual place
-            same = [enc for _, _, enc, t in readings if t == text and enc in _EIGHT_BIT]
-            return text, same[0] if same else min(readings)[2], False
+            _, _, enc, text = min(readings)
+            # the same text in a common code page is named by it (cp1252, not ISO-8859-15 for a file
+            # without € or Œ; cp932, not Shift_JIS): written back, what they differ in keeps its usual place
+            same = [e for _, _, e, t in readings if t == text and e in (*_EIGHT_BIT, *_MULTI_BYTE)]
+            return text, same[0] if same else enc, False
     if b"\x00" in data:  # NUL bytes outside a UTF-16 pattern: media or some other binary file
         raise DataFormatError(_BINARY, path=path)
     raise DataFormatError(

@@ -404,10 +404,13 @@ def _fill_template(tpl: str, rep_id: str, bandwidth: int, number: int, time: int
     return re.sub(r"\$(RepresentationID|Number|Bandwidth|Time|)(%0\d+d)?\$", sub, tpl)
 
 
-def _timeline_starts(timeline: ET.Element, local: Callable[[str], str], rep_id: str, path: str) -> list[int]:
-    """Each segment's start (``$Time$``) in a SegmentTimeline: ``<S t d r>``, ``t`` defaulting to where the
-    segment before ended (ISO 23009-1 5.3.9.6)."""
-    starts: list[int] = []
+def _timeline_starts(
+    timeline: ET.Element, local: Callable[[str], str], rep_id: str, path: str
+) -> list[tuple[int, int]] | None:
+    """Each segment's start (``$Time$``) and duration in a SegmentTimeline: ``<S t d r>``, ``t`` defaulting
+    to where the segment before ended (ISO 23009-1 5.3.9.6); ``None`` for an open ``r="-1"`` (repeated to
+    the period's end: the files on disk say how far)."""
+    starts: list[tuple[int, int]] = []
     at = 0
     for s_el in (c for c in timeline if local(c.tag) == "S"):
         try:
@@ -417,15 +420,19 @@ def _timeline_starts(timeline: ET.Element, local: Callable[[str], str], rep_id: 
             raise DataFormatError(
                 f"Representation {rep_id!r}: a SegmentTimeline <S> needs whole numbers t, d and r", path=path
             ) from None
-        if d <= 0 or r < 0:
+        if d <= 0 or r < -1:
             raise DataFormatError(
                 f"Representation {rep_id!r}: SegmentTimeline <S d={d} r={r}>: durations must be > 0 and "
-                "repeats given (an open r=-1 is not read)",
+                "repeats -1 or more",
                 path=path,
             )
+        if r == -1:
+            return None
         for _ in range(r + 1):
-            starts.append(at)
+            starts.append((at, d))
             at += d
+    if not starts:
+        raise DataFormatError(f"Representation {rep_id!r}: its SegmentTimeline has no <S>", path=path)
     return starts
 
 
@@ -459,7 +466,8 @@ def load_mpd(
     reps: list[
         tuple[int, str, str, int, float, float]
     ] = []  # bandwidth, id, media tpl, start, dur, timescale
-    starts: list[list[int] | None] = []  # each Representation's segment starts, for $Time$
+    # each Representation's SegmentTimeline: (start, duration) of every segment, for $Time$ and the end
+    timelines: list[list[tuple[int, int]] | None] = []
     for aset in (e for e in root.iter() if local(e.tag) == "AdaptationSet"):
         mime = aset.get("mimeType", "") or aset.get("contentType", "")
         aset_tpl = next((c for c in aset if local(c.tag) == "SegmentTemplate"), None)
@@ -472,24 +480,28 @@ def load_mpd(
                 raise DataFormatError("Representation without a SegmentTemplate media attribute", path=str(p))
             dur = tpl.get("duration")
             timeline = next((c for c in tpl if local(c.tag) == "SegmentTimeline"), None)
-            if "$Time" in str(tpl.get("media")):
-                if timeline is None:
+            if timeline is None and "$Time" in str(tpl.get("media")):
+                raise DataFormatError(
+                    f"Representation {rep.get('id', '?')!r}: a $Time$ template needs a SegmentTimeline",
+                    path=str(p),
+                )
+            if timeline is None and dur is None:
+                raise DataFormatError("SegmentTemplate has neither duration nor SegmentTimeline", path=str(p))
+            spans = (
+                None if timeline is None else _timeline_starts(timeline, local, rep.get("id", "?"), str(p))
+            )
+            if timeline is not None and spans is None:  # an open r="-1"
+                if "$Time" in str(tpl.get("media")):
                     raise DataFormatError(
-                        f"Representation {rep.get('id', '?')!r}: a $Time$ template needs a SegmentTimeline",
+                        f"Representation {rep.get('id', '?')!r}: a $Time$ template over a SegmentTimeline "
+                        'with an open r="-1" is not read (give the repeats)',
                         path=str(p),
                     )
-                starts.append(_timeline_starts(timeline, local, rep.get("id", "?"), str(p)))
-            else:
-                starts.append(None)
-            if dur is None:
-                s_el = (
-                    next((c for c in timeline if local(c.tag) == "S"), None) if timeline is not None else None
-                )
-                if s_el is None or s_el.get("d") is None:
-                    raise DataFormatError(
-                        "SegmentTemplate has neither duration nor SegmentTimeline", path=str(p)
-                    )
-                dur = s_el.get("d")
+                dur = dur or next((c.get("d") for c in timeline if local(c.tag) == "S"), None)
+            timelines.append(spans)
+            if dur is None and spans is not None:
+                # the typical segment: a timeline's first one may be longer (a cut, a priming segment)
+                dur = str(sorted(d for _, d in spans)[len(spans) // 2])
             try:
                 numbers = (
                     int(float(rep.get("bandwidth", "0"))),
@@ -514,7 +526,7 @@ def load_mpd(
     if not reps:
         raise EmptyDataError("no video Representation in MPD", path=str(p))
     order = sorted(range(len(reps)), key=lambda i: reps[i][0])
-    reps, starts = [reps[i] for i in order], [starts[i] for i in order]
+    reps, timelines = [reps[i] for i in order], [timelines[i] for i in order]
     seg_s = reps[0][4] / reps[0][5]
     if chunk_s is None:
         chunk_s = float(round(seg_s)) if abs(seg_s - round(seg_s)) <= 0.01 * seg_s else seg_s
@@ -524,11 +536,11 @@ def load_mpd(
     while True:
         row: list[float] = []
         k = number - reps[0][3]  # the segment's index
-        for (bw, rid, media, start, _, _), times in zip(reps, starts, strict=True):
-            if times is not None and k >= len(times):
+        for (bw, rid, media, start, _, _), spans in zip(reps, timelines, strict=True):
+            if spans is not None and k >= len(spans):
                 row = []
                 break
-            f = base / _fill_template(media, rid, bw, k + start, times[k] if times is not None else 0)
+            f = base / _fill_template(media, rid, bw, k + start, spans[k][0] if spans is not None else 0)
             if not f.is_file():
                 row = []
                 break
@@ -545,7 +557,14 @@ def load_mpd(
         total_s = _iso_duration_s(root.get("mediaPresentationDuration", "").strip())
     except ValueError:
         total_s = 0.0  # absent or unreadable: every segment found counts
-    if total_s > 0 and sizes.shape[1] > 1 and sizes.shape[1] * seg_s > total_s + 1e-3:
+    first = timelines[0]
+    if first is not None:  # each segment's own end and length: a longer first one moves them all
+        spans = first[: sizes.shape[1]]
+        n = len(spans) if total_s <= 0 else sum((t + d) / reps[0][5] <= total_s + 1e-3 for t, d in spans)
+        while n > 1 and spans[n - 1][1] < 0.99 * reps[0][4]:  # a short last segment
+            n -= 1
+        sizes = sizes[:, : max(1, n)]
+    elif total_s > 0 and sizes.shape[1] > 1 and sizes.shape[1] * seg_s > total_s + 1e-3:
         sizes = sizes[:, : max(1, math.floor(total_s / seg_s + 1e-6))]
     bitrates = np.asarray([r[0] / 1000.0 for r in reps], dtype=np.float64)
     if bitrates_kbps is not None:  # --bitrates was dropped unread for an MPD, whatever its count
