@@ -366,10 +366,8 @@ def test_html_report(faulty: Path, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left behind
 
 
-def test_the_report_orders_findings_by_time_then_severity_and_keeps_notes_in_order(tmp_path: Path) -> None:
-    """3 s of silence then a tone: at 0 s the silence warning comes before the loudness note (by severity,
-    not kind); the JSON gives the band checked (-20 +-10), the counts and a pass; notes keep the order
-    they were made in; the page is titled by the file's name."""
+def _silence_then_tone(tmp_path: Path) -> QCReport:
+    """The QC report of 3 s of silence then 3 s of a tone, with one cue at 4 s, in a -20 +-10 band."""
     t = np.arange(3 * RATE) / RATE
     x = np.concatenate([np.zeros(3 * RATE), 0.1 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
     path, srt = tmp_path / "p.wav", tmp_path / "p.srt"
@@ -378,7 +376,14 @@ def test_the_report_orders_findings_by_time_then_severity_and_keeps_notes_in_ord
     spec = DeliverySpec(
         name="t", title="t", measure="dialogue", target_lufs=-20.0, tolerance_lu=10.0, max_true_peak_dbtp=0.0
     )
-    report = run_qc(path, subs=srt, spec=spec, plot=False, options=QCOptions(vad="none"))
+    return run_qc(path, subs=srt, spec=spec, plot=False, options=QCOptions(vad="none"))
+
+
+def test_the_report_orders_findings_by_time_then_severity_and_keeps_notes_in_order(tmp_path: Path) -> None:
+    """3 s of silence then a tone: at 0 s the silence warning comes before the loudness note (by severity,
+    not kind); the JSON gives the band checked (-20 +-10), the counts and a pass; notes keep the order
+    they were made in; the page is titled by the file's name."""
+    report = _silence_then_tone(tmp_path)
     assert [(f.kind, f.start_s) for f in report.findings[:2]] == [("silence", 0.0), ("loudness", 0.0)]
     data = report.to_dict()
     assert data["passed"] is True and data["counts"] == {"error": 0, "warning": 1, "info": 2}
@@ -1257,15 +1262,7 @@ def test_the_html_headers_counts_say_what_they_count(tmp_path: Path) -> None:
     '2 info finding(s)', and the notes below are counted as notes (3)."""
     import re
 
-    t = np.arange(3 * RATE) / RATE
-    x = np.concatenate([np.zeros(3 * RATE), 0.1 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
-    path, srt = tmp_path / "p.wav", tmp_path / "p.srt"
-    sf.write(path, x, RATE, subtype="FLOAT")
-    srt.write_text("1\n00:00:04,000 --> 00:00:05,000\nHello.\n", encoding="utf-8")
-    spec = DeliverySpec(
-        name="t", title="t", measure="dialogue", target_lufs=-20.0, tolerance_lu=10.0, max_true_peak_dbtp=0.0
-    )
-    report = run_qc(path, subs=srt, spec=spec, plot=False, options=QCOptions(vad="none"))
+    report = _silence_then_tone(tmp_path)
     assert report.counts() == {"error": 0, "warning": 1, "info": 2} and len(report.notes) == 3
     html = render_html(report)
     header = re.sub(r"\s+", " ", html.split('id="verdict">PASS</span>')[1].split("</p>")[0])
