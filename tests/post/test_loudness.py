@@ -128,6 +128,9 @@ def test_a_known_layout_names_the_channels_its_count_does_not() -> None:
     x[:, 2] = s  # the third channel: C in a 4.0 file (weight 1), Ls by count (1.41)
     assert measure(x, rate).integrated_lufs == pytest.approx(-3.01 + 10 * math.log10(1.41), abs=0.02)
     assert Meter().measure(x, rate, layout="4.0").integrated_lufs == pytest.approx(-3.01, abs=0.02)
+    # a layout of another count is refused by the meter: a stereo downmix measured as 5.1 gave a figure
+    with pytest.raises(ConfigError, match=r"layout '5.1\(side\)' has 6 channels, the samples 4"):
+        Meter().measure(x, rate, layout="5.1(side)")
 
 
 def test_second_lfe_and_wide_pairs_are_weighed_by_position() -> None:

@@ -628,6 +628,12 @@ class Meter:
         frames, channels = x.shape
         if not np.isfinite(x).all():
             raise ConfigError("samples hold NaN or infinite values")
+        named = layout_channels(layout)
+        if named is not None and len(named) != channels:  # weights for other channels than those measured
+            raise ConfigError(
+                f"layout {layout!r} has {len(named)} channels, the samples {channels}: give the samples' own "
+                "layout (or none: the default for the count)"
+            )
         weights = self._weights(channels, layout)
         p = _analyse(x, sample_rate, weights, true_peak=self.true_peak)
         notes: list[str] = []
