@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -42,7 +43,7 @@ from reelkit.service.store import (
     open_store,
 )
 
-from .conftest import COMMUNITY, TestClient, make_settings
+from .conftest import AUTH, COMMUNITY, TestClient, make_settings
 
 
 def _import_killed_after_one_chunk(
@@ -434,6 +435,93 @@ def test_a_busy_database_is_503_with_retry_after(data_dir: Path, monkeypatch: py
         r = c.get("/v1/members")
         assert r.status_code == 503 and r.headers["Retry-After"] == "2"
         assert r.json()["error"] == "unavailable"
+
+
+def _hold_the_database(data_dir: Path) -> sqlite3.Connection:
+    """Another process's writer (an import, a retrain): a connection holding ``BEGIN IMMEDIATE``."""
+    holder = sqlite3.connect(data_dir / "reelkit.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_writers_queued_behind_a_busy_database_each_answer_within_the_busy_timeout(tmp_path: Path) -> None:
+    """Four writers waiting on a database another process held failed after 10, 20, 30 and 40 s: each
+    waited for the process's write lock (no timeout of its own), then for its own busy timeout."""
+    store = SQLiteStore(tmp_path / "reelkit.db", busy_timeout_s=0.5)
+    holder = _hold_the_database(tmp_path)
+    took: list[tuple[float, str]] = []
+
+    def write(i: int) -> None:
+        start = time.monotonic()
+        try:
+            store.set_note(f"n{i}", "x")
+            outcome = "stored"
+        except sqlite3.OperationalError as exc:
+            outcome = str(exc)
+        took.append((time.monotonic() - start, outcome))
+
+    try:
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # each answers after about the busy timeout (0.5 s), not 0.5, 1.0, 1.5 and 2.0 s
+    assert len(took) == 4 and all("locked" in what for _, what in took), took
+    assert max(s for s, _ in took) < 1.2, took
+    store.set_note("after", "x")  # the lock is free again
+    assert store.get_note("after") == "x" and store.notes("n") == {}
+    store.close()
+
+
+def test_health_and_ready_answer_while_waiting_writers_fill_the_thread_pool(data_dir: Path) -> None:
+    """With 45 writers waiting on a busy database, GET /health took 17 s: it ran in the thread pool the
+    waiting writers filled. Here the pool has one thread, which a waiting writer takes."""
+    import anyio.to_thread
+
+    async def one_thread() -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+    async def borrowed() -> int:
+        return int(anyio.to_thread.current_default_thread_limiter().borrowed_tokens)
+
+    with TestClient(create_app(make_settings(data_dir, busy_timeout_s=2.0))) as c:
+        member = c.get("/v1/members?limit=1").json()["members"][0]["member_id"]
+        title = c.get("/v1/events?limit=1").json()["events"][0]["title_id"]
+        assert c.portal is not None
+        c.portal.call(one_thread)
+        holder = _hold_the_database(data_dir)
+        answers: list[tuple[float, Any]] = []
+
+        def post() -> None:
+            start = time.monotonic()
+            event = {"event_id": "busy-1", "member_id": member, "title_id": title, "kind": "thumb"}
+            event["value"] = 1
+            r = c.post("/v1/events", json={"events": [event]}, headers=AUTH)
+            answers.append((time.monotonic() - start, r))
+
+        writer = threading.Thread(target=post)
+        try:
+            writer.start()
+            deadline = time.monotonic() + 5
+            while c.portal.call(borrowed) < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert c.portal.call(borrowed) == 1  # the writer waits in the pool's only thread
+            for path in ("/health", "/ready"):
+                start = time.monotonic()
+                r = c.get(path)
+                assert r.status_code == 200 and time.monotonic() - start < 1.0, (path, r.text)
+                assert r.json()["status"] == "ok"
+            writer.join(10)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        (took, r), *_ = answers
+        assert r.status_code == 503 and r.headers["Retry-After"] == "2" and took < 3.5, (took, r.text)
+        assert c.get("/health").json()["events"] == c.get("/v1/events?limit=1").json()["total"]
 
 
 def test_the_plan_api_has_the_api_body_limit(data_dir: Path) -> None:

@@ -376,7 +376,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_store = store is None
-        st = open_store(settings.data_dir) if store is None else store
+        st = open_store(settings.data_dir, busy_timeout_s=settings.busy_timeout_s) if store is None else store
         holder = ModelHolder(
             settings.data_dir,
             st,
@@ -404,6 +404,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
             await run_in_threadpool(holder.close)  # waits for the cache warm-up to stop
+            await run_in_threadpool(app.state.reelkit.probes.shutdown)  # a probe reading now finishes
             if own_store:
                 st.close()
 

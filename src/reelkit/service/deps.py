@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -48,6 +49,11 @@ class ServiceState:
     templates: Jinja2Templates
     session_key: bytes
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The threads ``/health`` and ``/ready`` read the store on, apart from the shared thread pool, which
+    #: writers waiting on a busy database can fill (threads are started on first use)
+    probes: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="reelkit-probe")
+    )
 
     # profile cookies of the web pages: base64url(member id) "." hmac
     def sign_member(self, member_id: str) -> str:

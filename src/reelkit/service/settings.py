@@ -65,6 +65,9 @@ class ServiceSettings(BaseModel):
     warm_pages: int = Field(5_000, ge=0)
     #: How often the server checks the store for a newly trained model version (0: never).
     model_poll_seconds: float = Field(2.0, ge=0)
+    #: How long a write waits for another writer holding the database (an import, a retrain, another server
+    #: process) before it is refused with 503 and Retry-After; every write answers within about this long.
+    busy_timeout_s: float = Field(10.0, gt=0, le=600)
     #: Assumed length of titles without a known duration, for plays from the web page.
     default_duration_seconds: float = Field(6000.0, gt=0)
     #: Secret that signs the web page's profile cookie. When not set, a random one kept in the data folder

@@ -217,26 +217,29 @@ def _put_meta(con: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
-def open_store(location: str | Path, *, create: bool = True) -> Store:
+def open_store(location: str | Path, *, create: bool = True, busy_timeout_s: float = 10.0) -> Store:
     """Open the store at ``location``: a data folder or ``sqlite:///path/to/file.db``.
 
     Other URL schemes (``postgresql://``) are reserved for implementations to come. With ``create=False``
-    a store that is not there is an error instead of a new, empty one (a mistyped ``--data-dir``).
+    a store that is not there is an error instead of a new, empty one (a mistyped ``--data-dir``). A write
+    waiting for another writer longer than ``busy_timeout_s`` fails (the server's 503).
     """
     text = str(location)
     if "://" in text:
         scheme, _, rest = text.partition("://")
         if scheme == "sqlite":
             return SQLiteStore(
-                Path(rest.removeprefix("/")) if rest.startswith("//") else Path(rest), create=create
+                Path(rest.removeprefix("/")) if rest.startswith("//") else Path(rest),
+                create=create,
+                busy_timeout_s=busy_timeout_s,
             )
         raise ConfigError(
             f"store URL scheme {scheme!r} is not supported yet; use a data folder or sqlite:///path/file.db"
         )
     path = Path(text)
     if path.suffix == ".db":
-        return SQLiteStore(path, create=create)
-    return SQLiteStore(path / DB_NAME, create=create)
+        return SQLiteStore(path, create=create, busy_timeout_s=busy_timeout_s)
+    return SQLiteStore(path / DB_NAME, create=create, busy_timeout_s=busy_timeout_s)
 
 
 _SCHEMA = """
@@ -393,10 +396,27 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
+        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error.
+
+        The busy timeout bounds the whole wait, for this process's write lock and then for SQLite's: a
+        writer queued behind others waiting on a busy database fails after about the timeout (the server's
+        503), not after the timeouts of every writer ahead of it in turn."""
         con = self._con()
-        with self._write_lock:
-            con.execute("BEGIN IMMEDIATE")  # busy past the timeout: OperationalError (the server's 503)
+        budget = self._busy_ms / 1000
+        start = time.monotonic()
+        if not self._write_lock.acquire(timeout=budget):
+            raise sqlite3.OperationalError(
+                "database is locked (another write of this process waited past the busy timeout)"
+            )
+        try:
+            left_ms = max(0, int((budget - (time.monotonic() - start)) * 1000))
+            if left_ms < self._busy_ms:
+                con.execute(f"PRAGMA busy_timeout={left_ms}")
+            try:
+                con.execute("BEGIN IMMEDIATE")  # busy past the timeout: OperationalError (the server's 503)
+            finally:
+                if left_ms < self._busy_ms:
+                    con.execute(f"PRAGMA busy_timeout={self._busy_ms}")
             try:
                 yield con
                 con.execute("COMMIT")
@@ -409,6 +429,8 @@ class SQLiteStore:
                 if isinstance(exc, sqlite3.OperationalError) and (full := self._full(exc)) is not None:
                     raise full from None
                 raise
+        finally:
+            self._write_lock.release()
 
     def _full(self, exc: sqlite3.OperationalError) -> StoreFullError | None:
         """The store's error for a write that failed for want of space (SQLITE_FULL, or SQLITE_IOERR,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import PurePath
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from reelkit.service.deps import StateDep, require_read, require_write
+from reelkit.service.deps import ServiceState, StateDep, require_read, require_write
 from reelkit.service.ingest import pending_imports
 from reelkit.service.metrics import Gauge
 from reelkit.service.models import models_dir
@@ -23,9 +24,20 @@ router = APIRouter(tags=["system"])
 # route per method, so that the two operations do not share an operationId
 @router.get("/health", response_model=HealthOut)
 @router.head("/health", response_model=HealthOut, operation_id="health_head", include_in_schema=False)
-def health(state: StateDep) -> HealthOut:
+async def health(state: StateDep) -> HealthOut:
     """Liveness (always 200); ``status`` is ``ok`` once a model version is loaded (``/ready`` answers 503
     until then); ``pending_imports`` names the imports that did not finish (the server serves anyway)."""
+    return await _probe(state)
+
+
+async def _probe(state: ServiceState) -> HealthOut:
+    """The health figures, read on the probes' own threads (``state.probes``): a probe answers while
+    requests fill the shared thread pool (writers waiting on a busy database), and its store reads do not
+    block the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(state.probes, _health, state)
+
+
+def _health(state: ServiceState) -> HealthOut:
     bundle = state.models.current
     return HealthOut(
         status="ok" if bundle is not None else "no_model",
@@ -46,11 +58,11 @@ def health(state: StateDep) -> HealthOut:
     responses={503: {"model": ErrorBody, "description": "No model version is loaded yet"}},
 )
 @router.head("/ready", response_model=HealthOut, operation_id="ready_head", include_in_schema=False)
-def ready(state: StateDep) -> HealthOut:
+async def ready(state: StateDep) -> HealthOut:
     """Readiness for a load balancer: 200 once a model version is loaded, 503 until then (``/health``
     answers 200 either way, for liveness)."""
     state.models.require()  # 503 naming the command that trains one, as every endpoint needing a model
-    return health(state)
+    return await _probe(state)
 
 
 @router.get(
