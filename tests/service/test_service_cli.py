@@ -425,10 +425,12 @@ def test_a_database_url_as_the_data_folder_is_refused(
     assert code == 0 and (tmp_path / "backup-12:00" / "reelkit.db").is_file(), err
 
 
-def test_importing_another_catalogue_over_a_store_says_so(
+def test_importing_another_catalogue_over_a_store_is_refused_unless_renaming_is_asked_for(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """ml-100k over ml-latest-small renamed 1,265 titles ("2": Jumanji -> GoldenEye) without a word."""
+    """ml-100k over ml-latest-small renamed 1,265 titles ("2": Jumanji -> GoldenEye) without a word; then
+    with only a warning, its events mixed in with the stored ones. It is refused now, nothing written,
+    unless --rename-titles says the new names are right."""
     from reelkit.testing.cli import run_cli
 
     def catalogue(folder: Path, names: list[str]) -> Path:
@@ -449,10 +451,31 @@ def test_importing_another_catalogue_over_a_store_says_so(
     assert code == 0 and "warning" not in err, err
     code, _, err = run_cli(capsys, "import", "--data", str(same), "--data-dir", str(store))
     assert code == 0 and "warning" not in err, err
+    before = (store / "reelkit.db").read_bytes()
     code, _, err = run_cli(capsys, "import", "--data", str(other), "--data-dir", str(store))
-    assert (
-        code == 0 and "12 of the 12 titles it shares ids with are renamed ('1': 'Film 0' -> 'Other 0')" in err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(
+        f"error: {other.resolve()}: 12 of the 12 titles it shares ids with would be renamed ('1': 'Film 0' "
+        "-> 'Other 0') and its events mixed with the stored ones; nothing was imported"
+    ), err
+    assert "--rename-titles" in err and "another --data-dir" in err
+    assert (store / "reelkit.db").read_bytes() == before  # no title, no event, no note of an import
+    st = open_store(store)
+    try:
+        title = st.get_title("1")
+        assert title is not None and title.name == "Film 0" and st.count_events() == 12
+    finally:
+        st.close()
+    code, out, err = run_cli(
+        capsys, "import", "--data", str(other), "--data-dir", str(store), "--rename-titles", "--json"
     )
+    assert code == 0 and "renamed" not in err and json.loads(out)["titles"] == 12, err
+    st = open_store(store)
+    try:
+        title = st.get_title("1")
+        assert title is not None and title.name == "Other 0"
+    finally:
+        st.close()
     # a catalogue naming titles an events-only import stored as "Title N" renames nothing
     fresh = tmp_path / "st2"
     alone = tmp_path / "events.csv"  # no movies.csv beside it

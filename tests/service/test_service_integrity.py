@@ -155,9 +155,12 @@ def test_a_play_at_zero_seconds_says_nothing_of_the_duration(tmp_path: Path) -> 
     store.close()
 
 
-def test_a_catalogue_renaming_a_fifth_of_the_shared_titles_is_warned_about(tmp_path: Path) -> None:
-    """40 shared titles: 10 renamed (a quarter: at least 10 and a fifth) warns; 9 renamed does not."""
+def test_a_catalogue_renaming_a_fifth_of_the_shared_titles_is_refused(tmp_path: Path) -> None:
+    """40 shared titles: 10 renamed (a quarter: at least 10 and a fifth) is refused, nothing written (it
+    was a warning, after which the other catalogue's events mixed with the stored ones); 9 renamed is
+    taken without a word; ``rename_titles=True`` takes the 10."""
     from reelkit.errors import ReelkitWarning
+    from reelkit.service.errors import TitlesRenamedError
 
     ev = pd.DataFrame({"member_id": "m", "title_id": [str(i) for i in range(40)], "value": 4.0})
 
@@ -171,14 +174,25 @@ def test_a_catalogue_renaming_a_fifth_of_the_shared_titles_is_warned_about(tmp_p
         warnings.simplefilter("error", ReelkitWarning)
         import_dataset(store, catalogue(9), label="nine.csv")
     store.upsert_titles([TitleRecord(str(i), f"Film {i}", "", None, "movie", None) for i in range(40)])
-    with pytest.warns(ReelkitWarning, match=r"nb\.csv: 10 of the 40 titles it shares ids with are renamed"):
+    events = store.count_events()
+    with pytest.raises(
+        TitlesRenamedError, match=r"^nb\.csv: 10 of the 40 titles it shares ids with would be renamed"
+    ):
         import_dataset(store, catalogue(10), label="nb.csv")
+    title = store.get_title("0")
+    assert title is not None and title.name == "Film 0"
+    assert store.count_events() == events and pending_imports(store) == {} and store.notes("") == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        import_dataset(store, catalogue(10), label="nb.csv", rename_titles=True)
+    title = store.get_title("0")
+    assert title is not None and title.name == "Other 0"
     store.close()
 
 
-def test_a_catalogue_renaming_exactly_a_fifth_of_the_shared_titles_is_warned_about(tmp_path: Path) -> None:
-    """60 shared titles, 12 renamed (at least 10 and exactly a fifth): warned about."""
-    from reelkit.errors import ReelkitWarning
+def test_a_catalogue_renaming_exactly_a_fifth_of_the_shared_titles_is_refused(tmp_path: Path) -> None:
+    """60 shared titles, 12 renamed (at least 10 and exactly a fifth): refused."""
+    from reelkit.service.errors import TitlesRenamedError
 
     ids = [str(i) for i in range(60)]
     ev = pd.DataFrame({"member_id": "m", "title_id": ids, "value": 4.0})
@@ -187,7 +201,7 @@ def test_a_catalogue_renaming_exactly_a_fifth_of_the_shared_titles_is_warned_abo
         store, Dataset.from_events(ev, pd.DataFrame({"title_id": ids, "name": [f"F{i}" for i in ids]}))
     )
     names = [f"Other {i}" if int(i) < 12 else f"F{i}" for i in ids]
-    with pytest.warns(ReelkitWarning, match=r"12 of the 60 titles it shares ids with are renamed"):
+    with pytest.raises(TitlesRenamedError, match=r"12 of the 60 titles it shares ids with would be renamed"):
         import_dataset(store, Dataset.from_events(ev, pd.DataFrame({"title_id": ids, "name": names})))
     store.close()
 

@@ -219,6 +219,15 @@ def import_cmd(
             "stored stay: events are append-only); retrain accepts the folder again.",
         ),
     ] = False,
+    rename_titles: Annotated[
+        bool,
+        typer.Option(
+            "--rename-titles",
+            help="Take a catalogue that renames many stored titles (without it such an import is refused, "
+            "nothing written: it is most likely another catalogue whose ids overlap, and its events would "
+            "mix with the stored ones).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Load a catalog and events (MovieLens, CSV, Parquet, a reelkit dataset) into the service's store.
@@ -259,7 +268,9 @@ def import_cmd(
                     markup=False,
                 )
             try:
-                summary = import_dataset(store, ds, progress=progress, label=label, key=key)
+                summary = import_dataset(
+                    store, ds, progress=progress, label=label, key=key, rename_titles=rename_titles
+                )
             except KeyboardInterrupt:
                 err_console.print(
                     "the import did not finish: run the same command again to complete it (what is stored "

@@ -12,6 +12,7 @@ __all__ = [
     "StoreError",
     "StoreFullError",
     "StoreLocationError",
+    "TitlesRenamedError",
     "UnknownReferenceError",
 ]
 
@@ -67,6 +68,12 @@ class MemberExistsError(UserInputError):
 class ModelVersionUnusableError(UserInputError):
     """A recorded model version cannot be made current: its files were deleted (pruned by later retrains)
     or do not load (the service's 409)."""
+
+
+class TitlesRenamedError(UserInputError):
+    """An import would rename many stored titles: most likely another catalogue whose ids overlap the stored
+    one, whose events would count for the wrong titles. Nothing was imported (the CLI exits 2); ``reelkit
+    import --rename-titles`` takes it anyway."""
 
 
 class NoModelError(ReelkitError):

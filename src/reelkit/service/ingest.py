@@ -27,7 +27,7 @@ import pandas as pd
 from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.progress import SILENT, Progress
-from reelkit.service.errors import StoreFullError
+from reelkit.service.errors import StoreFullError, TitlesRenamedError
 from reelkit.service.store import EventRecord, MemberRecord, Store, TitleRecord
 
 __all__ = ["ImportSummary", "dataset_events", "import_dataset", "unfinished_import_warning"]
@@ -283,10 +283,11 @@ def _warn_unreachable_ids(ds: Dataset) -> None:
             )
 
 
-def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str) -> None:
-    """A catalogue that renames many stored titles is most likely another catalogue whose ids overlap
-    (ml-100k's "2" is GoldenEye, ml-latest-small's Jumanji): the stored events would count for the new
-    titles. Re-importing the same catalogue, or correcting a few names, renames nothing or little."""
+def _refuse_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str) -> None:
+    """Raise :class:`TitlesRenamedError` when a catalogue renames many stored titles: it is most likely
+    another catalogue whose ids overlap (ml-100k's "2" is GoldenEye, ml-latest-small's Jumanji), and the
+    stored events would count for the new titles (a warning let it happen). Re-importing the same
+    catalogue, or correcting a few names, renames nothing or little."""
     stored = store.titles_frame()["name"]
     if stored.empty:
         return
@@ -299,12 +300,11 @@ def _warn_renamed_titles(store: Store, titles: Sequence[TitleRecord], label: str
     ]
     if len(renamed) >= 10 and len(renamed) >= 0.2 * len(new):
         tid, old, name = renamed[0]
-        warnings.warn(
-            f"{label}: {len(renamed):,} of the {len(new):,} titles it shares ids with are renamed ({tid!r}: "
-            f"{old!r} -> {name!r}); if it is another catalogue, its events now mix with the stored ones: "
-            "import it into another --data-dir",
-            ReelkitWarning,
-            stacklevel=3,
+        raise TitlesRenamedError(
+            f"{label}: {len(renamed):,} of the {len(new):,} titles it shares ids with would be renamed "
+            f"({tid!r}: {old!r} -> {name!r}) and its events mixed with the stored ones; nothing was "
+            "imported. If it is another catalogue, import it into another --data-dir; if these are the "
+            "right names, import it with --rename-titles"
         )
 
 
@@ -384,6 +384,7 @@ def import_dataset(
     progress: Progress = SILENT,
     label: str = "a dataset",
     key: str | None = None,
+    rename_titles: bool = False,
 ) -> ImportSummary:
     """Store a dataset's catalog, members and events (each chunk of events is one transaction).
 
@@ -391,9 +392,17 @@ def import_dataset(
     unfinished import), so a run killed half-way is known as such: importing the same data again completes
     it (event ids are deterministic, so what is stored already counts as duplicates), from that path or any
     other (the note is keyed by the events' fingerprint, :func:`import_key`; ``key`` when the caller has
-    it), and ``serve --demo`` does so by itself. Only the notes this import completes are cleared."""
+    it), and ``serve --demo`` does so by itself. Only the notes this import completes are cleared.
+
+    A catalogue that would rename many stored titles (another catalogue, most likely) is refused with
+    :class:`TitlesRenamedError` before anything is written, unless ``rename_titles`` is set."""
     ds = _without_future_events(ds, label)
     _warn_unreachable_ids(ds)
+    # an events-only file has no catalog: its titles and members carry names made up from their ids
+    # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
+    titles = _titles(ds)
+    if not rename_titles:
+        _refuse_renamed_titles(store, [t for t in titles if not _made_up_title(t)], label)
     # each unfinished import keeps its own note: other imports' notes are kept (they are still unfinished),
     # and only the notes this import completes are cleared when it completes
     if key is None:
@@ -402,7 +411,7 @@ def import_dataset(
     owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
     store.set_note(OWNER_PREFIX + key, json.dumps(owner))
     try:
-        return _import(store, ds, label=label, key=key, chunk=chunk, progress=progress)
+        return _import(store, ds, titles, label=label, key=key, chunk=chunk, progress=progress)
     except BaseException:
         # stopped here (an error, Ctrl-C): not in progress any more, still pending (a kill -9 leaves the
         # note, whose process is then gone)
@@ -412,13 +421,16 @@ def import_dataset(
 
 
 def _import(
-    store: Store, ds: Dataset, *, label: str, key: str, chunk: int, progress: Progress
+    store: Store,
+    ds: Dataset,
+    titles: Sequence[TitleRecord],
+    *,
+    label: str,
+    key: str,
+    chunk: int,
+    progress: Progress,
 ) -> ImportSummary:
-    # an events-only file has no catalog: its titles and members carry names made up from their ids
-    # ("Title 1", "Member 7"), which must not replace what an earlier import or the service stored
-    titles = _titles(ds)
     known = [t for t in titles if not _made_up_title(t)]
-    _warn_renamed_titles(store, known, label)
     n_titles = store.upsert_titles(known) + store.upsert_titles(
         [t for t in titles if _made_up_title(t)], only_new=True
     )
