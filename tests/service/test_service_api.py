@@ -468,6 +468,49 @@ def test_health_and_ready_answer_head_as_get(client: TestClient) -> None:
     assert "415" in paths["/v1/events"]["post"]["responses"]
 
 
+def test_every_get_route_answers_head_as_get_without_a_body(client: TestClient) -> None:
+    """RFC 9110 §9.1: wherever GET is, HEAD is too. Every API read but /health and /ready answered HEAD
+    with 405 (Allow: GET): a client or monitor checking a member's home page with HEAD saw it as broken."""
+    member = first_member(client)
+    title = unseen_title(client, member)
+    community = client.get("/v1/communities").json()["communities"][0]["id"]
+    paths = [
+        f"/v1/members/{member}/home",
+        f"/v1/members/{member}/recommendations?n=3",
+        f"/v1/members/{member}",
+        "/v1/members?limit=5",
+        f"/v1/titles/{title}",
+        f"/v1/titles/{title}/similar",
+        "/v1/events?limit=3",
+        "/v1/models",
+        "/v1/communities",
+        f"/v1/communities/{community}",
+        "/openapi.json",
+        "/docs",
+    ]
+    for path in paths:
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200 and head.content == b"", (path, head.text)
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["content-length"] == str(len(get.content)), path  # the GET's length
+    metrics = client.head("/metrics")  # its counts change between two requests: no length compared
+    assert metrics.status_code == 200 and metrics.content == b""
+    assert metrics.headers["content-type"].startswith("text/plain")
+    missing = client.head("/v1/members/nobody-here/home")  # an error, as GET's, without its body
+    assert missing.status_code == 404 and missing.content == b""
+    assert client.head("/v1/models/reload").status_code == 405  # POST only: no GET to answer it as
+    # the 405s say HEAD wherever GET is
+    for path, allow in ((f"/v1/members/{member}/home", "GET, HEAD"), ("/v1/members", "GET, HEAD, POST")):
+        r = client.delete(path, headers=AUTH)
+        assert r.status_code == 405 and r.headers["allow"] == allow, (path, r.headers)
+    text = client.get("/metrics").text  # counted as the HEADs they were, by route
+    assert (
+        'reelkit_http_requests_total{method="HEAD",route="/v1/members/{member_id}/home",status="200"} 1'
+        in text
+    )
+    assert 'method="GET",route="/v1/models/reload"' not in text
+
+
 def test_unknown_ids_in_events_are_404_and_store_nothing(client: TestClient) -> None:
     member = first_member(client)
     tid = unseen_title(client, member)
@@ -795,8 +838,8 @@ def test_a_405_allows_every_method_of_its_path(client: TestClient) -> None:
     """Each method is a route of its own and Starlette's 405 named the first matching the path alone:
     DELETE /v1/members said 'Allow: GET' (POST creates one), /v1/events 'POST', /health 'HEAD'."""
     for path, allow in (
-        ("/v1/members", "GET, POST"),
-        ("/v1/events", "GET, POST"),
+        ("/v1/members", "GET, HEAD, POST"),
+        ("/v1/events", "GET, HEAD, POST"),
         ("/health", "GET, HEAD"),
         ("/v1/abr/decide", "POST"),
         ("/abr/stream/tiny/none/-/manifest.mpd", "GET, HEAD"),

@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelkit.config import error_message
 from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
-from reelkit.service.deps import BodyLimitMiddleware, ServiceState
+from reelkit.service.deps import BodyLimitMiddleware, HeadAsGetMiddleware, ServiceState
 from reelkit.service.errors import (
     EventConflictError,
     MemberExistsError,
@@ -266,12 +266,14 @@ def _allowed_methods(request: Request) -> str:
     from starlette.routing import Match, Mount
 
     routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
-    allowed = [
+    allowed = {
         method
         for method in _METHODS
         if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
-    ]
-    return ", ".join(allowed)
+    }
+    if "GET" in allowed:  # HEAD is answered as GET (HeadAsGetMiddleware)
+        allowed.add("HEAD")
+    return ", ".join(m for m in _METHODS if m in allowed)
 
 
 def _html_error(request: Request, status: int, message: str) -> Response:
@@ -427,6 +429,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
     if settings.web_ui and not settings.protect_reads:
         app.include_router(web.router)
         app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
+    app.add_middleware(HeadAsGetMiddleware, router=app.router)  # inside the metrics: counted as HEAD
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

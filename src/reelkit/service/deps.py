@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelkit.service.metrics import Metrics
@@ -24,6 +25,7 @@ from reelkit.service.store import Store
 __all__ = [
     "BodyLimitMiddleware",
     "BundleDep",
+    "HeadAsGetMiddleware",
     "ServiceState",
     "StateDep",
     "app_semaphore",
@@ -155,6 +157,36 @@ def app_semaphore(state: ServiceState, key: str, limit: int) -> asyncio.Semaphor
     if not isinstance(gate, asyncio.Semaphore):
         gate = state.extra[key] = asyncio.Semaphore(limit)
     return gate
+
+
+class HeadAsGetMiddleware:
+    """HEAD wherever GET is (RFC 9110 §9.1: a server supporting GET supports HEAD): a HEAD that no route
+    takes, at a path a GET route takes, runs as that GET and its body is dropped; the status and headers
+    (Content-Type, Content-Length) are the GET's. Routes taking HEAD themselves (``/health``, the pages,
+    the ABR segments) get it as it is; a path without GET answers HEAD 405, as before."""
+
+    def __init__(self, app: ASGIApp, router: Router) -> None:
+        self.app = app
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or not self._answered_by_get(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+    def _answered_by_get(self, scope: Scope) -> bool:
+        def taken(method: str) -> bool:
+            probe = {**scope, "method": method}
+            return any(route.matches(probe)[0] is Match.FULL for route in self.router.routes)
+
+        return not taken("HEAD") and taken("GET")
 
 
 class BodyLimitMiddleware:
