@@ -1297,6 +1297,41 @@ def test_openapi_matches_the_configured_apps_answers(data_dir: Path) -> None:
         assert ("security" in paths["/metrics"]["get"]) is protect
 
 
+def test_every_route_that_writes_documents_the_busy_503_and_the_full_507(data_dir: Path) -> None:
+    """POST /v1/models/{version}/activate writes (the current version) and answers 503 while another
+    writer holds the database, but its OpenAPI said nothing of it (nor of a full disk's 507): a route was
+    taken to write only when it had a request body."""
+    import sqlite3
+
+    with TestClient(create_app(make_settings(data_dir, busy_timeout_s=0.3))) as c:
+        member = first_member(c)
+        thumb = {"event_id": "w-1", "member_id": member, "title_id": unseen_title(c, member), "kind": "thumb"}
+        writes = {
+            ("/v1/events", "post"): ("/v1/events", {"events": [{**thumb, "value": 1}]}),
+            ("/v1/members", "post"): ("/v1/members", {"member_id": "w-new", "name": "New"}),
+            ("/v1/models/{version}/activate", "post"): ("/v1/models/v0001/activate", None),
+        }
+        holder = sqlite3.connect(data_dir / "reelkit.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer (an import, a retrain)
+        try:
+            for url, body in writes.values():
+                r = c.post(url, json=body, headers=AUTH)
+                assert r.status_code == 503 and r.headers["Retry-After"] == "2", (url, r.text)
+            assert c.post("/v1/models/reload", headers=AUTH).status_code == 200  # it writes nothing
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        paths = c.get("/openapi.json").json()["paths"]
+    for path, method in writes:
+        resp = paths[path][method]["responses"]
+        assert "busy" in resp["503"]["description"] and "Retry-After" in resp["503"]["headers"], path
+        assert resp["507"]["description"].startswith("The server's storage is full"), path
+    documented = {(p, m) for p, ops in paths.items() for m, op in ops.items() if "507" in op["responses"]}
+    assert documented == set(writes)
+    busy = {(p, m) for p, ops in paths.items() for m, op in ops.items() if "busy" in str(op["responses"])}
+    assert busy == set(writes)
+
+
 def test_openapi_says_whether_reads_or_writes_are_off_without_a_token(data_dir: Path) -> None:
     """With protected reads, a read's documented 403 says "Reads are off", a write's "Writes are off"."""
     with TestClient(create_app(make_settings(data_dir, protect_reads=True))) as c:

@@ -445,14 +445,14 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
     """Make the OpenAPI document say what the error handlers answer on this configuration: every 422 is an
     ``ErrorBody`` (not FastAPI's ``HTTPValidationError``), a body that is not JSON is a 400 and one too
     large a 413, an operation that needs a model can be a 503 until one is trained, writes can be 401/403
-    (no or a wrong token, none configured) and 503 with Retry-After while another writer holds the database;
-    reads need the token (and say so) only when ``protect_reads`` is set; writes that store can be a 507 when
-    the server's disk is full."""
+    (no or a wrong token, none configured); reads need the token (and say so) only when ``protect_reads`` is
+    set; writes that change the store (marked by their ``require_store_write`` dependency) can be a 503 with
+    Retry-After while another writer holds the database, and a 507 when the server's disk is full."""
     from fastapi.dependencies.models import Dependant
     from fastapi.openapi.utils import get_openapi
     from fastapi.routing import APIRoute
 
-    from reelkit.service.deps import get_bundle, require_read, require_write
+    from reelkit.service.deps import get_bundle, require_read, require_store_write, require_write
     from reelkit.service.schemas import ErrorBody
 
     def calls(dep: Dependant, fn: Any) -> bool:
@@ -488,7 +488,7 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
                 if calls(route.dependant, get_bundle):
                     unavailable.append("no model is trained yet")
                 writes = calls(route.dependant, require_write)
-                stores = writes and "requestBody" in op  # events, a new member: written to the store
+                stores = calls(route.dependant, require_store_write)  # events, a member, the current model
                 if stores:
                     unavailable.append("the database is busy with another writer: retry after Retry-After")
                 if unavailable and "503" not in resp:

@@ -32,6 +32,7 @@ __all__ = [
     "get_state",
     "require_pages",
     "require_read",
+    "require_store_write",
     "require_write",
 ]
 
@@ -133,6 +134,12 @@ async def require_write(
 ) -> None:
     """Write endpoints always need the API token."""
     _check_token(state, creds, "writes")
+
+
+async def require_store_write(_: Annotated[None, Depends(require_write)]) -> None:
+    """A write that changes the store (events, a member, the current model version): the token, as every
+    write; marks the route for the OpenAPI document, which says it can be 503 while another writer holds
+    the database (Retry-After) and 507 when the server's disk is full."""
 
 
 async def require_read(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from reelkit.service.deps import StateDep, require_read, require_write
+from reelkit.service.deps import StateDep, require_read, require_store_write
 from reelkit.service.models import stored_scale
 from reelkit.service.schemas import (
     ErrorBody,
@@ -70,7 +70,7 @@ def to_record(event: PlayEvent | RatingEvent | ThumbEvent, now: int) -> EventRec
         413: {"model": ErrorBody},
         422: {"model": ErrorBody},
     },
-    dependencies=[Depends(require_write), Depends(batch_limit)],
+    dependencies=[Depends(require_store_write), Depends(batch_limit)],
 )
 def post_events(batch: EventBatch, state: StateDep) -> EventBatchResult:
     """Store a batch of events: all of them or none; repeated event ids are acknowledged, not stored twice.

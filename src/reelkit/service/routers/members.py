@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from reelkit.errors import UnknownIdError
-from reelkit.service.deps import BundleDep, StateDep, require_read, require_write
+from reelkit.service.deps import BundleDep, StateDep, require_read, require_store_write
 from reelkit.service.schemas import (
     RESERVED_EVENT_PREFIX,
     ErrorBody,
@@ -123,7 +123,7 @@ def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
     status_code=201,
     response_model=MemberCreated,
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
-    dependencies=[Depends(require_write)],
+    dependencies=[Depends(require_store_write)],
 )
 def create_member(body: NewMember, state: StateDep) -> MemberCreated:
     """Add a member; their liked titles are recorded as thumbs up and shape the cold-start home page."""

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from reelkit.service.deps import ServiceState, StateDep, require_read, require_write
+from reelkit.service.deps import (
+    ServiceState,
+    StateDep,
+    require_read,
+    require_store_write,
+    require_write,
+)
 from reelkit.service.ingest import pending_imports
 from reelkit.service.metrics import Gauge
 from reelkit.service.models import models_dir
@@ -172,7 +178,7 @@ async def reload_models(state: StateDep) -> ModelsOut:
         404: {"model": ErrorBody, "description": "No such version is recorded"},
         409: {"model": ErrorBody, "description": "The version's files were deleted, or do not load"},
     },
-    dependencies=[Depends(require_write)],
+    dependencies=[Depends(require_store_write)],
 )
 async def activate_model(version: str, state: StateDep) -> ModelsOut:
     """Make a recorded version with kept files the current one and serve it (a rollback; ``reelkit
