@@ -428,6 +428,40 @@ def test_a_json_body_sent_without_its_content_type_is_named_so(client: TestClien
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "events"
 
 
+def test_a_compressed_request_body_is_a_415_naming_its_content_coding(client: TestClient) -> None:
+    """A gzipped batch sent with Content-Encoding: gzip was a 400 ("not UTF-8 text"), and a plain batch
+    sent with Content-Encoding: br was stored, the header ignored. Bodies are taken uncompressed only."""
+    import gzip
+
+    member = first_member(client)
+    thumb = {"event_id": "ce-1", "member_id": member, "title_id": unseen_title(client, member)}
+    raw = json.dumps({"events": [{**thumb, "kind": "thumb", "value": 1}]}).encode()
+    total = client.get("/v1/events?limit=1").json()["total"]
+    for coding, body, named in (
+        ("gzip", gzip.compress(raw), "'gzip'"),
+        ("br", raw, "'br'"),
+        ("GZIP, identity", gzip.compress(raw), "'gzip'"),
+        ("deflate, x-custom", raw, "'deflate', 'x-custom'"),
+    ):
+        headers = {**AUTH, "content-type": "application/json", "content-encoding": coding}
+        r = client.post("/v1/events", content=body, headers=headers)
+        assert r.status_code == 415 and r.headers["accept-encoding"] == "identity", (coding, r.text)
+        assert r.json() == {
+            "error": "unsupported_media_type",
+            "message": f"the body's Content-Encoding {named} is not supported: send it uncompressed",
+            "fields": [],
+        }
+    assert client.get("/v1/events?limit=1").json()["total"] == total  # nothing stored
+    headers = {**AUTH, "content-type": "application/json", "content-encoding": "identity"}
+    r = client.post("/v1/events", content=raw, headers=headers)  # identity: the body as it is
+    assert r.status_code == 200 and r.json()["stored"] == 1
+    text = client.get("/metrics").text
+    assert 'reelkit_http_requests_total{method="POST",route="/v1/events",status="415"} 4' in text
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/events", "/v1/members", "/v1/qc"):  # an upload's form too
+        assert "Content-Encoding" in paths[path]["post"]["responses"]["415"]["description"], path
+
+
 def test_a_body_missing_not_an_object_or_unreadable_is_named_body(client: TestClient) -> None:
     """An empty body was "(request): Field required", a list "(request): Input should be a valid
     dictionary", and a body not UTF-8 FastAPI's "There was an error parsing the body" naming nothing."""

@@ -10,7 +10,8 @@ Errors are JSON everywhere under ``/v1`` (and for ``/health``, ``/metrics``, ``/
 
 with ``fields`` naming each invalid field for 422s (``events[3].position``). Unknown ids: 404; invalid
 payloads: 422; a body that is not JSON: 400; batches or bodies too large: 413; a JSON body sent under another
-Content-Type: 415; missing or wrong token: 401; event id reused with other content, a member id taken, or a
+Content-Type, or compressed (a Content-Encoding other than identity: bodies are taken uncompressed only):
+415; missing or wrong token: 401; event id reused with other content, a member id taken, or a
 model version to activate whose files are gone: 409; no model trained yet, or a write while another writer
 holds the database: 503 (with Retry-After); out of memory for a request: 503; the server's disk full: 507
 (nothing stored). Web pages get an HTML error page.
@@ -40,7 +41,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelkit.config import error_message
 from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
-from reelkit.service.deps import BodyLimitMiddleware, HeadAsGetMiddleware, ServiceState
+from reelkit.service.deps import (
+    BodyLimitMiddleware,
+    ContentEncodingMiddleware,
+    HeadAsGetMiddleware,
+    ServiceState,
+)
 from reelkit.service.errors import (
     EventConflictError,
     MemberExistsError,
@@ -430,6 +436,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         app.include_router(web.router)
         app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     app.add_middleware(HeadAsGetMiddleware, router=app.router)  # inside the metrics: counted as HEAD
+    app.add_middleware(ContentEncodingMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -482,8 +489,16 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
                 if "requestBody" in op:
                     resp.setdefault("400", {"description": "The body is not valid JSON", **body})
                     resp.setdefault("413", {"description": "The body is too large", **body})
+                    compressed = "compressed (a Content-Encoding other than identity: bodies are taken "
+                    compressed += "uncompressed only)"
                     if "application/json" in op["requestBody"].get("content", {}):  # not an upload's form
-                        resp.setdefault("415", {"description": "The body is not sent as JSON", **body})
+                        text = f"The body is not sent as JSON, or is {compressed}"
+                    else:
+                        text = f"The body is {compressed}"
+                    resp.setdefault("415", {"description": text, **body})
+                    resp["415"]["headers"] = {
+                        "Accept-Encoding": {"description": "identity", "schema": {"type": "string"}}
+                    }
                 unavailable = []
                 if calls(route.dependant, get_bundle):
                     unavailable.append("no model is trained yet")

@@ -25,6 +25,7 @@ from reelkit.service.store import Store
 __all__ = [
     "BodyLimitMiddleware",
     "BundleDep",
+    "ContentEncodingMiddleware",
     "HeadAsGetMiddleware",
     "ServiceState",
     "StateDep",
@@ -194,6 +195,50 @@ class HeadAsGetMiddleware:
             return any(route.matches(probe)[0] is Match.FULL for route in self.router.routes)
 
         return not taken("HEAD") and taken("GET")
+
+
+class ContentEncodingMiddleware:
+    """Refuses a request whose Content-Encoding is other than ``identity`` with 415 naming the codings, and
+    ``Accept-Encoding: identity`` (RFC 9110 §15.5.16): bodies are taken uncompressed only. A gzipped JSON
+    body was read as text (a 400 saying it is not UTF-8), and a plain one labelled ``br`` was stored as if
+    the label were not there."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            codings = [
+                c.strip().lower()
+                for name, value in scope.get("headers", [])
+                if name == b"content-encoding"
+                for c in value.decode("latin-1").split(",")
+            ]
+            refused = list(dict.fromkeys(c for c in codings if c and c != "identity"))
+            if refused:
+                await self._refuse(send, refused)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(send: Send, codings: list[str]) -> None:
+        import json
+
+        named = ", ".join(repr(c) for c in codings)
+        message = f"the body's Content-Encoding {named} is not supported: send it uncompressed"
+        body = json.dumps({"error": "unsupported_media_type", "message": message, "fields": []}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 415,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"accept-encoding", b"identity"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:
