@@ -492,6 +492,43 @@ def test_a_taken_member_id_is_a_409_naming_the_field(client: TestClient) -> None
     assert r.status_code == 409 and [f["field"] for f in r.json()["fields"]] == ["member_id"]
 
 
+def test_a_created_member_has_a_location_and_a_repeated_create_returns_it(client: TestClient) -> None:
+    """POST /v1/members answered 201 without a Location, and a retried create (a lost response) was a 409
+    with no way to tell a retry from a taken id. With the member id chosen by the client, the same body
+    again answers 200 with the member, storing nothing; another body is still a 409."""
+    member = first_member(client)
+    recs = client.get(f"/v1/members/{member}/recommendations?n=3").json()["titles"]
+    t1, t2, t3 = (r["title_id"] for r in recs)
+    body = {"member_id": "ny ü:1", "name": "Ny", "liked_titles": [t1, t2, t1]}
+    first = client.post("/v1/members", json=body, headers=AUTH)
+    assert first.status_code == 201 and first.headers["location"] == "/v1/members/ny%20%C3%BC%3A1"
+    assert client.get(first.headers["location"]).json() == {"member_id": "ny ü:1", "name": "Ny"}
+    counts = client.get("/v1/events?limit=1").json()["total"], client.get("/v1/members").json()["total"]
+    for same in (body, {**body, "name": "  Ny "}):  # the name is stored stripped: the same body
+        again = client.post("/v1/members", json=same, headers=AUTH)
+        assert again.status_code == 200 and "location" not in again.headers, again.text
+        assert again.json() == first.json()  # the member, and the same cold-start page
+    assert (
+        client.get("/v1/events?limit=1").json()["total"],
+        client.get("/v1/members").json()["total"],
+    ) == counts
+    # the member's later events do not make a repeated create another body
+    play_ = play("ny-play", "ny ü:1", t3, 0.5)
+    assert client.post("/v1/events", json={"events": [play_]}, headers=AUTH).status_code == 200
+    assert client.post("/v1/members", json=body, headers=AUTH).status_code == 200
+    for other in (
+        {**body, "name": "Nyx"},
+        {**body, "liked_titles": [t1]},
+        {**body, "liked_titles": [t1, t2, t3]},
+        {**body, "liked_titles": [t2, t1]},
+    ):
+        r = client.post("/v1/members", json=other, headers=AUTH)
+        assert r.status_code == 409 and [f["field"] for f in r.json()["fields"]] == ["member_id"], other
+        assert "another name or other liked titles" in r.json()["message"]
+    doc = client.get("/openapi.json").json()["paths"]["/v1/members"]["post"]["responses"]
+    assert "Location" in doc["201"]["headers"] and "200" in doc and "member_id" in doc["200"]["description"]
+
+
 def test_health_and_ready_answer_head_as_get(client: TestClient) -> None:
     """A load balancer's ``HEAD /health`` was a 405 (the backend marked down while healthy)."""
     for path in ("/health", "/ready"):

@@ -330,7 +330,9 @@ class NewMember(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: NewMemberId | None = Field(
-        None, description="Chosen by the server when omitted; printable characters but '/', not '.' or '..'."
+        None,
+        description="Chosen by the server when omitted; printable characters but '/', not '.' or '..'. "
+        "Choose it to retry a create safely: the same body again returns the member (200).",
     )
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
     liked_titles: list[Id] = Field(default_factory=list, max_length=100)

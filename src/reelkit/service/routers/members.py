@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from reelkit.errors import UnknownIdError
 from reelkit.service.deps import BundleDep, StateDep, require_read, require_store_write
+from reelkit.service.errors import MemberExistsError
 from reelkit.service.schemas import (
     RESERVED_EVENT_PREFIX,
     ErrorBody,
@@ -118,15 +120,35 @@ def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
     return MemberOut(member_id=member.member_id, name=member.name)
 
 
+_CREATED_AGAIN = (
+    "The member already existed with this member_id, name and liked titles (a create repeated, as a client "
+    "retrying after a lost response does): the member as created, nothing stored again"
+)
+
+
 @router.post(
     "",
     status_code=201,
     response_model=MemberCreated,
-    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    responses={
+        200: {"model": MemberCreated, "description": _CREATED_AGAIN},
+        201: {
+            "description": "The member was created",
+            "headers": {"Location": {"description": "The member's address", "schema": {"type": "string"}}},
+        },
+        401: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "The member_id is taken by another name or liked titles"},
+    },
     dependencies=[Depends(require_store_write)],
 )
-def create_member(body: NewMember, state: StateDep) -> MemberCreated:
-    """Add a member; their liked titles are recorded as thumbs up and shape the cold-start home page."""
+def create_member(body: NewMember, state: StateDep, response: Response) -> MemberCreated:
+    """Add a member; their liked titles are recorded as thumbs up and shape the cold-start home page.
+
+    201 with ``Location: /v1/members/{member_id}``. To retry safely (a response lost), choose the
+    ``member_id``: the same body sent again answers 200 with the member, storing nothing again (another
+    name or other liked titles under that id: 409). Without one the server chooses an id, and a retry
+    makes a second member."""
     member_id = body.member_id or f"u-{secrets.token_hex(6)}"
     now = int(time.time())
     # one event per title as sent, a repeated title under its first position's id: the store keeps one
@@ -143,13 +165,33 @@ def create_member(body: NewMember, state: StateDep) -> MemberCreated:
         )
         for i, t in enumerate(body.liked_titles)
     ]
-    result = state.store.create_member(
-        MemberRecord(member_id=member_id, name=body.name, created_at=now), events
-    )
-    state.metrics.count_events(result.stored, 0)
+    try:
+        result = state.store.create_member(
+            MemberRecord(member_id=member_id, name=body.name, created_at=now), events
+        )
+    except MemberExistsError:
+        if not _created_alike(state, member_id, body.name, events):
+            raise MemberExistsError(
+                f"member {member_id!r} already exists with another name or other liked titles; choose "
+                "another id (a create repeated with the same body returns the member)"
+            ) from None
+        response.status_code = 200
+    else:
+        state.metrics.count_events(result.stored, 0)
+        response.headers["Location"] = f"{router.prefix}/{quote(member_id, safe='')}"
     bundle = state.models.current
     home = None
     if bundle is not None:
         page, _ = bundle.home_page(state.store, member_id)
         home = home_out(page, bundle.version)
     return MemberCreated(member=MemberOut(member_id=member_id, name=body.name), home=home)
+
+
+def _created_alike(state: StateDep, member_id: str, name: str, events: list[EventRecord]) -> bool:
+    """Whether the stored member ``member_id`` is the one this create makes: the same name, and the same
+    liked titles at the same positions (its sign-up events; those it sent later do not count)."""
+    member = state.store.get_member(member_id)
+    if member is None or member.name != name:
+        return False
+    stored = state.store.member_events(member_id, id_prefix=f"{RESERVED_EVENT_PREFIX}{member_id}:")
+    return {(e.event_id, e.title_id) for e in stored} == {(e.event_id, e.title_id) for e in events}
