@@ -538,6 +538,42 @@ def test_health_and_ready_answer_while_waiting_writers_fill_the_thread_pool(data
         assert c.get("/health").json()["events"] == c.get("/v1/events?limit=1").json()["total"]
 
 
+def test_a_write_queued_for_a_thread_counts_its_wait_from_its_arrival(data_dir: Path) -> None:
+    """More writers than the thread pool has threads: those queued for a thread waited for one (a busy
+    timeout, as the writers ahead of them) and then their own busy timeout: 45 writers on 40 threads
+    answered after up to twice the timeout. Here the pool has one thread and two writers arrive at once."""
+    import anyio.to_thread
+
+    async def one_thread() -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+    with TestClient(create_app(make_settings(data_dir, busy_timeout_s=1.0))) as c:
+        member = c.get("/v1/members?limit=1").json()["members"][0]["member_id"]
+        title = c.get("/v1/events?limit=1").json()["events"][0]["title_id"]
+        assert c.portal is not None
+        c.portal.call(one_thread)
+        holder = _hold_the_database(data_dir)
+        answers: list[tuple[float, int]] = []
+
+        def post(i: int) -> None:
+            start = time.monotonic()
+            event = {"event_id": f"q-{i}", "member_id": member, "title_id": title, "kind": "thumb"}
+            r = c.post("/v1/events", json={"events": [{**event, "value": 1}]}, headers=AUTH)
+            answers.append((time.monotonic() - start, r.status_code))
+
+        writers = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+        try:
+            for w in writers:
+                w.start()
+            for w in writers:
+                w.join(10)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    # both answer after about the busy timeout (1 s), not 1 and 2 s
+    assert [code for _, code in answers] == [503, 503] and max(t for t, _ in answers) < 1.6, answers
+
+
 def test_the_plan_api_has_the_api_body_limit(data_dir: Path) -> None:
     with TestClient(create_app(make_settings(data_dir, max_body_bytes=64 * 1024))) as c:
         body = '{"scenes": [' + ",".join(["[]"] * 40_000) + "]}"

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reelkit.service.metrics import Metrics
 from reelkit.service.models import ModelBundle, ModelHolder
 from reelkit.service.settings import ServiceSettings
-from reelkit.service.store import Store
+from reelkit.service.store import Store, write_deadline
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -137,10 +138,13 @@ async def require_write(
     _check_token(state, creds, "writes")
 
 
-async def require_store_write(_: Annotated[None, Depends(require_write)]) -> None:
+async def require_store_write(state: StateDep, _: Annotated[None, Depends(require_write)]) -> None:
     """A write that changes the store (events, a member, the current model version): the token, as every
     write; marks the route for the OpenAPI document, which says it can be 503 while another writer holds
-    the database (Retry-After) and 507 when the server's disk is full."""
+    the database (Retry-After) and 507 when the server's disk is full. The wait for another writer counts
+    from here, the request's arrival (``write_deadline``): time queued for a thread of the pool, which
+    writers waiting on a busy database can fill, counts against the busy timeout."""
+    write_deadline.set(time.monotonic() + state.settings.busy_timeout_s)
 
 
 async def require_read(

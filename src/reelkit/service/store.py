@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -82,6 +83,10 @@ BUSY_MESSAGE = (
     "than the wait; retry when it is done"
 )
 DB_NAME = "reelkit.db"
+#: When a write of the current context stops waiting for another writer (``time.monotonic()`` seconds),
+#: earlier than its busy timeout would: the server sets it as a write request arrives, so that the time it
+#: spent queued for a thread counts (see :meth:`SQLiteStore._write`); unset, the busy timeout alone counts.
+write_deadline: ContextVar[float | None] = ContextVar("reelkit_write_deadline", default=None)
 EventKind = Literal["play", "rating", "thumb"]
 _IN_CHUNK = 500  # ids per "IN (...)" query (well under SQLite's parameter limit)
 
@@ -401,16 +406,20 @@ class SQLiteStore:
 
         The busy timeout bounds the whole wait, for this process's write lock and then for SQLite's: a
         writer queued behind others waiting on a busy database fails after about the timeout (the server's
-        503), not after the timeouts of every writer ahead of it in turn."""
+        503), not after the timeouts of every writer ahead of it in turn. A :data:`write_deadline` set
+        earlier (the request's arrival plus the timeout) ends the wait then; a write whose deadline has
+        passed is still made when nobody holds the database."""
         con = self._con()
-        budget = self._busy_ms / 1000
-        start = time.monotonic()
-        if not self._write_lock.acquire(timeout=budget):
+        deadline = time.monotonic() + self._busy_ms / 1000
+        given = write_deadline.get()
+        if given is not None:
+            deadline = min(deadline, given)
+        if not self._write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise sqlite3.OperationalError(
                 "database is locked (another write of this process waited past the busy timeout)"
             )
         try:
-            left_ms = max(0, int((budget - (time.monotonic() - start)) * 1000))
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
             if left_ms < self._busy_ms:
                 con.execute(f"PRAGMA busy_timeout={left_ms}")
             try:

@@ -20,6 +20,7 @@ from reelkit.service.ingest import pending_imports
 from reelkit.service.metrics import Gauge
 from reelkit.service.models import models_dir
 from reelkit.service.schemas import ErrorBody, HealthOut
+from reelkit.service.store import write_deadline
 
 __all__ = ["router"]
 
@@ -184,5 +185,12 @@ async def activate_model(version: str, state: StateDep) -> ModelsOut:
     """Make a recorded version with kept files the current one and serve it (a rollback; ``reelkit
     activate`` does the same from the command line): it is loaded first, and then recorded as current.
     The next retrain's version becomes current again."""
-    await run_in_threadpool(lambda: state.models.activate(version))
+
+    def activate() -> None:
+        # loading a version can take long: the wait for another writer counts from the write, not from the
+        # request's arrival (require_store_write's deadline)
+        write_deadline.set(None)
+        state.models.activate(version)
+
+    await run_in_threadpool(activate)
     return _models(state)
