@@ -311,3 +311,69 @@ def test_a_missing_text_id_is_refused_not_given_to_another_member(tmp_path: Path
     titles = pd.DataFrame({"member_id": ["a"], "title_id": [missing]})
     with pytest.raises(EmptyDataError, match="an id column has missing values"):
         Dataset.from_events(titles)
+
+
+def test_a_frame_names_its_columns_as_a_file_may(tmp_path: Path) -> None:
+    """A frame's ``rating`` column (LensKit's, Surprise's, RecBole's name) was dropped without a word: the
+    ratings became plays with no value, so ``min_rating`` kept every pair. A frame's columns are now read
+    by the names a file's header may use (``userId``, ``movieId``, ``rating``; case and ``_`` ignored)."""
+    from reelkit.data.loaders import load_delimited
+
+    frame = pd.DataFrame(
+        {"userId": [1, 1, 2], "movieId": [10, 11, 10], "rating": [5.0, 2.0, 4.0], "timestamp": [1, 2, 3]}
+    )
+    ds = Dataset.from_events(frame)
+    assert ds.events["member_id"].tolist() == ["1", "1", "2"]
+    assert ds.events["title_id"].tolist() == ["10", "11", "10"]
+    assert ds.events["kind"].tolist() == ["rating"] * 3
+    assert ds.events["value"].tolist() == [5.0, 2.0, 4.0]
+    # min_rating 4 keeps the 5 and the 4; the 2 is a pair seen, not liked
+    inter = ds.interactions(min_rating=4.0)
+    got = list(zip(inter.member_ids[inter.rows], inter.title_ids[inter.cols], inter.rating, strict=True))
+    assert got == [("1", "10", 5.0), ("2", "10", 4.0)]
+    # the same table as a file reads the same
+    path = tmp_path / "ratings.csv"
+    frame.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(load_delimited(path).events, ds.events)
+    # the file reader's other rules hold too: a column called rating beside fractions stays ratings
+    both = Dataset.from_events(
+        pd.DataFrame({"user": ["a"], "item": ["x"], "rating": [3.0], "progress": [0.5], "time": [7]})
+    )
+    assert both.events[
+        ["member_id", "title_id", "timestamp", "kind", "value", "fraction"]
+    ].values.tolist() == [["a", "x", 7, "rating", 3.0, 0.5]]
+    # and the canonical name wins over an alias (value, not score)
+    pick = Dataset.from_events(
+        pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [4.0], "score": [9], "timestamp": [1]})
+    )
+    assert pick.events["value"].tolist() == [4.0]
+
+
+def test_a_frame_column_that_may_be_the_missing_rating_is_named_in_a_warning() -> None:
+    """As for a file: a numeric column no name matches, while the events have no rating, is said (the
+    events are read as plays), not dropped silently; a text column beside a rating is ignored quietly."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+
+    stars = pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "stars": [4.0], "timestamp": [1]})
+    with pytest.warns(
+        ReelkitWarning,
+        match=r"'stars' not used and no rating column .* \(implicit.*rename\(columns=\{'stars': 'rating'\}\)",
+    ):
+        ds = Dataset.from_events(stars)
+    assert ds.events["kind"].tolist() == ["play"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rated = Dataset.from_events(
+            pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "rating": [4.0], "note": ["good"]})
+        )
+    assert rated.events["value"].tolist() == [4.0]
+
+
+def test_two_frame_columns_that_name_one_field_alike_are_refused() -> None:
+    from reelkit.errors import DataFormatError
+
+    frame = pd.DataFrame({"user_id": ["a"], "userId": ["b"], "title_id": ["x"]})
+    with pytest.raises(DataFormatError, match="'user_id' and 'userId' both look like member_id"):
+        Dataset.from_events(frame)

@@ -36,6 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from reelkit._files import _umask, existing_ancestor, naming_output
+from reelkit.data._columns import RATING_NAMES, dtype_kinds, fields_from_header, norm_name, warn_unused
 from reelkit.data.confidence import SAMPLE_FRACTION, SAMPLE_SECONDS, ConfidenceConfig, aggregate_events
 from reelkit.errors import (
     DataFormatError,
@@ -108,20 +109,54 @@ def epoch_seconds(ts: np.ndarray, source: str, *, whole: bool = True) -> np.ndar
     )
 
 
+def _numbers(col: pd.Series, field: str, source: str) -> pd.Series:
+    """A numeric column as numbers; text that is no number (a date as text, a word) is refused naming the
+    row, as a Parquet file's is (a raw pandas "Unable to parse string")."""
+    if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        return col
+    num = pd.to_numeric(col, errors="coerce")
+    bad = (num.isna() & col.notna()).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        dates = " or datetimes (pd.to_datetime)" if field == "timestamp" else ""
+        shown = str(col.iloc[i])[:40]
+        raise DataFormatError(
+            f"row {i + 1}: {field} {shown!r} is not a number; give numbers{dates}", path=source
+        )
+    return num
+
+
 def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.DataFrame:
     """Return ``events`` with the canonical columns and dtypes; missing optional columns are filled.
 
+    Columns are found by the names a file's header may use (:data:`~reelkit.data.loaders.EVENT_ALIASES`:
+    ``user``/``userId`` is the member, ``item``/``movieId`` the title, ``rating`` the value; case, ``_``,
+    ``-`` and spaces ignored; a canonical name wins over an alias), and, as for a file, a numeric column no
+    name matches while there is no rating or time is named in a :class:`~reelkit.errors.ReelkitWarning`;
+    other columns are ignored.
     ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given
-    and to ``play`` otherwise (a bare member-title list is implicit feedback); a datetime ``timestamp`` is
-    converted to unix seconds,
+    and to ``play`` otherwise (a bare member-title list is implicit feedback; a value beside fractions
+    watched is a play's position unless its column is called ``rating`` or ``score``); a datetime
+    ``timestamp`` is converted to unix seconds,
     ``timestamp`` to 0 (an empty one in a given column is an error), ``fraction`` to NaN.
     """
+    names = [str(c) for c in events.columns]
+    fields = fields_from_header(names, source, None)
+    kinds = dtype_kinds(events)
+    value_named_rating = any(
+        f == "value" and norm_name(n) in RATING_NAMES for n, f in zip(names, fields, strict=True)
+    )
+    if fields != names:  # named otherwise than canonically: the columns as their fields, others left out
+        events = pd.DataFrame(
+            {f: events.iloc[:, i] for i, f in enumerate(fields) if f is not None}, index=events.index
+        )
     missing = [c for c in ("member_id", "title_id") if c not in events.columns]
     if missing:
         raise MissingColumnsError(
-            f"missing column(s) {', '.join(missing)}; have {', '.join(map(str, events.columns)) or 'none'}",
+            f"missing column(s) {', '.join(missing)}; have {', '.join(names) or 'none'}",
             path=source,
         )
+    warn_unused(names, fields, source, kinds, frame=True, stacklevel=4)
     out = pd.DataFrame(
         {
             "member_id": _as_id(events["member_id"]),
@@ -141,7 +176,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     elif pd.api.types.is_datetime64_any_dtype(events["timestamp"]):
         out["timestamp"] = datetime_to_unix(events["timestamp"]).astype(np.int64).to_numpy()
     else:
-        stamps = pd.to_numeric(events["timestamp"], errors="raise")
+        stamps = _numbers(events["timestamp"], "timestamp", source)
         if stamps.dtype == object or (len(stamps) and float(stamps.abs().max()) >= 2.0**63):
             # beyond 64 bits (1e30, 99999999999999999999999): it wrapped to -2^63, the earliest event
             raise DataFormatError(
@@ -162,16 +197,16 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     else:  # one kind for all: codes directly (a list of n strings is slow for tens of millions of rows)
         # a value beside fractions watched is a position in seconds (a play log), not a rating
         fractions = "fraction" in events.columns and bool(events["fraction"].notna().any())
-        default = "rating" if "value" in events.columns and not fractions else "play"
+        default = "rating" if "value" in events.columns and (value_named_rating or not fractions) else "play"
         codes = np.full(n, EVENT_KINDS.index(default), dtype=np.int8)
         out["kind"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(EVENT_KINDS)))
     out["value"] = (
-        pd.to_numeric(events["value"], errors="raise").astype(np.float64).to_numpy()
+        _numbers(events["value"], "value", source).astype(np.float64).to_numpy()
         if "value" in events.columns
         else np.full(n, np.nan)
     )
     out["fraction"] = (
-        pd.to_numeric(events["fraction"], errors="raise").astype(np.float64).to_numpy()
+        _numbers(events["fraction"], "fraction", source).astype(np.float64).to_numpy()
         if "fraction" in events.columns
         else np.full(n, np.nan)
     )

@@ -75,6 +75,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from reelkit._files import csv_records
+from reelkit.data._columns import EVENT_ALIASES, RATING_NAMES, dtype_kinds
+from reelkit.data._columns import EVENT_LOOKUP as _EVENT_LOOKUP
+from reelkit.data._columns import alias_lookup as _alias_lookup
+from reelkit.data._columns import fields_from_header as _fields_from_header
+from reelkit.data._columns import norm_name as _norm_name
+from reelkit.data._columns import warn_unused as _warn_unused
 from reelkit.data.dataset import Dataset, _as_id, datetime_to_unix
 from reelkit.errors import (
     ConfigError,
@@ -110,16 +116,6 @@ ML100K_GENRES: tuple[str, ...] = (
     "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
 )  # fmt: skip
 
-#: Accepted column names of event files per canonical field (compared without case, ``_``, ``-``, spaces).
-#: ``title`` is a last-resort alias of ``title_id``: a real id column wins over it.
-EVENT_ALIASES: dict[str, tuple[str, ...]] = {
-    "member_id": ("member_id", "member", "user_id", "user", "uid", "customer_id"),
-    "title_id": ("title_id", "movie_id", "movie", "item_id", "item", "iid", "title"),
-    "value": ("value", "rating", "score"),
-    "timestamp": ("timestamp", "time", "ts", "datetime", "date"),
-    "kind": ("kind", "event", "event_type"),
-    "fraction": ("fraction", "progress"),
-}
 #: Accepted column names of catalog files per canonical title column.
 TITLE_ALIASES: dict[str, tuple[str, ...]] = {
     "title_id": ("title_id", "movie_id", "item_id", "item", "id", "movie"),
@@ -147,19 +143,6 @@ _YEAR_RE = re.compile(r"\s*\((\d{4})(?:\s*[-–]\s*(?:\d{4})?)?\)\s*$")
 _CATALOG_NAMES = ("titles.parquet", "titles.csv", "titles.tsv", "movies.csv", "items.csv")
 
 
-def _norm_name(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name.strip().strip('"').lstrip("\ufeff").lower())
-
-
-def _alias_lookup(table: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, int]]:
-    out: dict[str, tuple[str, int]] = {}
-    for field, names in table.items():
-        for prio, name in enumerate(names):
-            out.setdefault(_norm_name(name), (field, prio))
-    return out
-
-
-_EVENT_LOOKUP = _alias_lookup(EVENT_ALIASES)
 _TITLE_LOOKUP = _alias_lookup(TITLE_ALIASES)
 
 
@@ -465,73 +448,6 @@ def _parse_columns_spec(columns: ColumnsSpec) -> tuple[list[str | None] | None, 
     return fields, None
 
 
-def _fields_from_header(names: Sequence[str], path: Path, line: int = 1) -> list[str | None]:
-    best: dict[str, tuple[int, int]] = {}  # field -> (priority, position)
-    for pos, name in enumerate(names):
-        hit = _EVENT_LOOKUP.get(_norm_name(name))
-        if hit is None:
-            continue
-        field, prio = hit
-        if field in best and best[field][0] == prio:
-            raise DataFormatError(
-                f"columns {names[best[field][1]]!r} and {name!r} both look like {field}; "
-                "pass columns= to say which to use",
-                path=str(path),
-                line=line,
-            )
-        if field not in best or prio < best[field][0]:
-            best[field] = (prio, pos)
-    fields: list[str | None] = [None] * len(names)
-    for field, (_, pos) in best.items():
-        fields[pos] = field
-    return fields
-
-
-def _warn_unused(
-    names: Sequence[str], fields: Sequence[str | None], path: Path, kinds: Sequence[tuple[bool, bool]]
-) -> None:
-    """Warn when a header column that could be the rating (numbers) or the time (numbers or dates) goes
-    unused while the events have none: a ``stars`` or ``watched_at`` column was dropped without a word,
-    and ratings became plays at time 0. ``kinds``: per column, (numbers, numbers or dates) in a sample."""
-    no_value = "value" not in fields and "kind" not in fields  # with a kind column a rating needs a value
-    no_time = "timestamp" not in fields
-    unused = [
-        (str(n), k) for n, f, k in zip(names, fields, kinds, strict=True) if f is None and str(n).strip()
-    ]
-    rating = [n for n, (numbers, _) in unused if no_value and numbers]
-    time = [n for n, (_, timelike) in unused if no_time and timelike]
-    if not rating and not time:  # a tag or a title: nothing that could be read as what is missing
-        return
-    lacking = " or ".join(w for w, gone in (("rating", no_value), ("time", no_time)) if gone)
-    read_as = "plays" if no_value else "events"
-    read_as += " without times (all at 0)" if no_time else " (implicit feedback)"
-    name, field = (rating[0], "rating") if rating else (time[0], "timestamp")
-    advice = f"if one is the {lacking}, say so: --columns '{name}={field}' (columns= in Python)"
-    # a rating is not what every number is: seconds watched and thumbs read as ratings were stars (3000 of
-    # them) and liked thumbs-down
-    key = {n: _norm_name(n) for n in rating}
-    seconds = [n for n in rating if any(w in key[n] for w in ("sec", "watch", "position", "duration"))]
-    share = [n for n in rating if any(w in key[n] for w in ("complet", "frac", "percent", "share"))]
-    thumbs = [n for n in rating if "thumb" in key[n]]
-    if thumbs:
-        advice = (
-            f"'{thumbs[0]}' as a rating would make a thumbs-down (-1) the low end of a rating scale: for "
-            f"thumbs (1 up, -1 down) add a kind column saying thumb and map --columns '{thumbs[0]}=value'"
-        )
-    elif seconds:
-        frac = share[0] if share else "FRACTION_COLUMN"
-        advice = (
-            f"for a play log (seconds watched, a fraction of the title) say so: --columns "
-            f"'{seconds[0]}=value,{frac}=fraction' (events with a fraction are plays; columns= in Python)"
-        )
-    warnings.warn(
-        f"{path}: column(s) {', '.join(map(repr, dict.fromkeys(rating + time)))} not used and no {lacking} "
-        f"column found, so the events are read as {read_as}; {advice}",
-        ReelkitWarning,
-        stacklevel=2,
-    )
-
-
 def _sample_kinds(rows: Sequence[Sequence[str]], n: int) -> list[tuple[bool, bool]]:
     """Per column of sampled data rows: (all numbers, all numbers or dates); empty cells are skipped."""
     out = []
@@ -667,7 +583,7 @@ def _says_rating(columns: ColumnsSpec | None, value_header: str | None) -> bool:
     elif columns is not None:
         items = columns.split(",") if isinstance(columns, str) else [c for c in columns if c]
         words += [c.split("=", 1)[-1] for c in items if c]
-    return any(_norm_name(w) in ("rating", "score") for w in words)
+    return any(_norm_name(w) in RATING_NAMES for w in words)
 
 
 # ---------------------------------------------------------------------------------------------- fast read
@@ -1474,13 +1390,7 @@ def load_parquet(
         [str(c) for c in raw.columns],
         fields,
         p,
-        [
-            (
-                (num := pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)),
-                num or pd.api.types.is_datetime64_any_dtype(t),
-            )
-            for t in raw.dtypes
-        ],
+        dtype_kinds(raw),
     )
     for field in ("member_id", "title_id"):
         col = frame[field]
