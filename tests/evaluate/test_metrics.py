@@ -151,6 +151,24 @@ def test_novelty_hand_computed() -> None:
         novelty(np.array([[0]]), np.array([0.0]))
 
 
+@pytest.mark.parametrize("k", [0, -1])
+def test_coverage_and_novelty_refuse_a_cutoff_below_one_as_the_ranking_metrics_do(k: int) -> None:
+    """k=0 gave coverage 0.0 and novelty NaN for everyone, and k=-1 measured all but the last slot
+    (coverage of [[0, 1]] over 2 titles: 0.5), where nDCG and the others refuse such a cutoff."""
+    from reelkit.errors import ConfigError
+
+    recs = np.array([[0, 1], [1, 0]])
+    with pytest.raises(ConfigError, match=f"k must be at least 1, got {k}"):
+        ndcg_at_k(recs, np.eye(2), k=k)
+    with pytest.raises(ConfigError, match=f"k must be at least 1, got {k}"):
+        coverage(recs, 2, k=k)
+    with pytest.raises(ConfigError, match=f"k must be at least 1, got {k}"):
+        novelty(recs, np.array([0.5, 0.25]), k=k)
+    # k=1 still works: titles 0 and 1 both lead a list (coverage 1); 1 bit and 2 bits
+    assert coverage(recs, 2, k=1) == pytest.approx(1.0)
+    np.testing.assert_allclose(novelty(recs, np.array([0.5, 0.25]), k=1), [1.0, 2.0])
+
+
 def test_rmse_mae_hand_computed() -> None:
     # errors -1, 0, +2: MSE = (1 + 0 + 4) / 3 = 5/3 -> RMSE = 1.29099; MAE = (1 + 0 + 2) / 3 = 1
     p, a = np.array([3.0, 4.0, 5.0]), np.array([4.0, 4.0, 3.0])
