@@ -162,6 +162,29 @@ def test_members_without_training_are_skipped() -> None:
     assert result.n_cold_members == 1
 
 
+def test_a_member_with_no_rating_at_min_rating_in_training_is_scored_with_an_empty_history() -> None:
+    """With min_rating, a member whose training ratings all lie under it has no interactions, but is no
+    cold member: u4 was counted as "without training data" and left out of the top-N metrics. It is now
+    ranked as an empty history is (a personal model: by popularity), without the titles it rated in
+    training, which are not held out either; only u5, absent from training, is left out."""
+    # min_rating 4: positives u1 A B C, u2 A B, u3 A (A by 3 members, B by 2, C by 1); u2's D 2 and u4's
+    # B 1, C 2 are seen, not liked; D has no positive, so no column
+    liked = [("u1", "A", 5), ("u1", "B", 5), ("u1", "C", 5), ("u2", "A", 5), ("u2", "B", 4), ("u3", "A", 4)]
+    train = ratings([*liked, ("u2", "D", 2), ("u4", "B", 1), ("u4", "C", 2)])
+    test = ratings([("u3", "B", 5), ("u4", "A", 5), ("u4", "C", 4), ("u4", "D", 5), ("u5", "A", 5)])
+    result = evaluate(FixedOrder(order=("C", "B", "A")), train, test, ks=(10,), min_rating=4, n_resamples=0)
+    # u3 (history A): the fixed order less A -> [C, B]; relevant {B}: nDCG = (1/log2 3) / 1, recall 1
+    # u4 (no history): popularity [A, B, C] less its seen B, C -> [A]; relevant {A, D} (C it rated in
+    #     training is not held out; D, unknown to the model, counts): nDCG = 1 / (1 + 1/log2 3), recall 1/2
+    assert result.metrics["ndcg@10"] == pytest.approx((1 / LOG2_3 + 1 / (1 + 1 / LOG2_3)) / 2)
+    assert result.metrics["recall@10"] == pytest.approx((1 + 0.5) / 2)
+    assert result.metrics["hitrate@10"] == pytest.approx(1.0)
+    assert result.metrics["coverage@10"] == pytest.approx(1.0)  # A, B, C of the 3 training titles
+    assert result.n_members == 2
+    assert result.n_test_pairs == 3  # (u3, B), (u4, A), (u4, D)
+    assert result.n_cold_members == 1  # u5
+
+
 def test_seen_pairs_and_thumbs_down_are_not_held_out_titles() -> None:
     ev = pd.DataFrame(
         {

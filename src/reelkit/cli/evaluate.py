@@ -177,7 +177,12 @@ def evaluate_cmd(
     cold = int(out.get("n_cold_members", 0))
     print_table(
         f"{model}  (fit {out['fit_seconds']:.2f} s, {out.get('n_members', '?')} members"
-        + (f"; {cold} test members without training data left out" if cold else "")
+        + (
+            f"; {cold} test member{'s' if cold != 1 else ''} with no training events left out of the top-N "
+            "metrics"
+            if cold
+            else ""
+        )
         + ")",
         ["metric", "value", "95% CI"],
         [

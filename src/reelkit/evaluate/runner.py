@@ -7,7 +7,10 @@
   is not relevant) and, when ``min_rating`` is given, whose rating is ``>= min_rating`` or that have no
   rating. Titles the member already has in training are excluded from the ranking (``exclude_seen``) and so
   are not held-out titles; a test title never seen in training cannot be recommended but still counts in the
-  ideal DCG and in recall's denominator. Members without training data are skipped. One top-``max(ks)``
+  ideal DCG and in recall's denominator. Members absent from the training events are skipped (counted in
+  ``n_cold_members``); a member in them without a positive interaction (every rating under ``min_rating``,
+  thumbs-down only) is ranked as an empty history is (a personal model: by popularity), the titles it saw
+  in training excluded and not held out. One top-``max(ks)``
   list per member is computed (batched through :meth:`Recommender.recommend_rows`) and cut at each ``k``.
   Per-member metrics get a paired percentile bootstrap confidence interval over members.
 * **rating metrics** (``rmse``, ``mae``), for models of kind ``rating``/``both``: over *all* test pairs with
@@ -78,7 +81,7 @@ class EvalResult:
     gives a bootstrap interval for each per-member metric (all top-N metrics but coverage). ``n_members`` is
     the number of members evaluated for top-N, ``n_test_pairs`` their relevant held-out pairs, and
     ``n_rating_pairs`` the rated test pairs behind ``rmse``/``mae``. ``n_cold_members`` counts the test
-    members with relevant held-out titles but no training data, left out of the top-N metrics.
+    members with relevant held-out titles but no training events, left out of the top-N metrics.
     """
 
     model: str
@@ -168,6 +171,16 @@ def evaluate(
     # titles seen in training are not held out: interactions, and pairs kept out of them (a thumbs-down, a
     # rating under min_rating), which the model does not recommend again either
     seen = _csr_contains(_sorted_history(model), rows, cols) | _csr_contains(model.seen_, rows, cols)
+    # a member in the training events with no interaction (every rating under min_rating, thumbs-down
+    # only) is no cold member: it is ranked as an empty history is, its training titles excluded, and gets
+    # a row after the model's (n_members + its code)
+    fresh_ids, fresh_seen, fresh_pairs = _members_without_interactions(model, train, member_ids, rows)
+    if len(fresh_ids):
+        code = pd.Index(fresh_ids).get_indexer(member_ids)
+        fresh = code >= 0
+        rows = np.where(fresh, model.history_.shape[0] + code, rows)
+        at = np.flatnonzero(fresh)
+        seen[at] |= pd.MultiIndex.from_arrays([member_ids[at], title_ids[at]]).isin(fresh_pairs)
     keep = relevant & (rows >= 0) & ~seen
     n_model = model.n_titles
     unknown = keep & (cols < 0)
@@ -193,7 +206,7 @@ def evaluate(
             (np.ones(int(keep.sum()), dtype=np.float32), (member_pos.ravel(), cols[keep])),
             shape=(n_eval, max(n_all, n_model)),
         )
-        recs = _top_lists(model, eval_rows, max_k, progress)
+        recs = _top_lists(model, eval_rows, max_k, progress, fresh_seen)
         n_train_members = max(int(model.history_.shape[0]), 1)
         popularity = np.bincount(model.history_.indices, minlength=n_model) / n_train_members
         series: dict[str, np.ndarray] = {}
@@ -235,14 +248,60 @@ def _metric_order(cutoffs: Sequence[int]) -> list[str]:
     return [f"{name}@{k}" for k in cutoffs for name in names]
 
 
-def _top_lists(model: Recommender, rows: np.ndarray, n: int, progress: Progress) -> np.ndarray:
-    """Top-``n`` title columns of every training row in ``rows`` (seen titles excluded), batched."""
+def _members_without_interactions(
+    model: Recommender, train: Dataset, member_ids: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, sp.csr_matrix, pd.MultiIndex]:
+    """The test members the model has no row for that are in ``train``'s events (sorted), the titles each
+    saw there as a matrix over the model's titles, and all their training pairs (member, title)."""
+    unknown = np.unique(member_ids[rows < 0])
+    events = train.events
+    in_train = events["member_id"].isin(unknown).to_numpy()
+    if not in_train.any():
+        return (
+            np.zeros(0, dtype=str),
+            sp.csr_matrix((0, model.n_titles), dtype=np.bool_),
+            pd.MultiIndex.from_arrays([[], []]),
+        )
+    pairs = events.loc[in_train, ["member_id", "title_id"]].drop_duplicates()
+    who = np.asarray(pairs["member_id"], dtype=str)
+    what = np.asarray(pairs["title_id"], dtype=str)
+    ids = np.unique(who)
+    r = np.searchsorted(ids, who)
+    c = model.title_cols(what, missing_ok=True)
+    known = c >= 0
+    seen = sp.csr_matrix(
+        (np.ones(int(known.sum()), dtype=np.bool_), (r[known], c[known])), shape=(len(ids), model.n_titles)
+    )
+    return ids, seen, pd.MultiIndex.from_arrays([who, what])
+
+
+def _top_lists(
+    model: Recommender, rows: np.ndarray, n: int, progress: Progress, fresh_seen: sp.csr_matrix
+) -> np.ndarray:
+    """Top-``n`` title columns of every row in ``rows``, batched: a training row's with its seen titles
+    excluded; a row ``n_members + i`` is the member ``fresh_seen[i]`` describes, scored as an empty history
+    with the titles it saw excluded."""
+    n_model = int(model.history_.shape[0])
+    trained, fresh = rows[rows < n_model], rows[rows >= n_model] - n_model
     batch = model.score_batch_rows()
     parts = []
     with progress.task("evaluating", total=len(rows)) as task:
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
+        for start in range(0, len(trained), batch):
+            chunk = trained[start : start + batch]
             idx, _ = model.recommend_rows(chunk, n, exclude_seen=True)
+            parts.append(np.asarray(idx))
+            task.advance(len(chunk))
+        for start in range(0, len(fresh), batch):
+            chunk = fresh[start : start + batch]
+            empty = sp.csr_matrix((len(chunk), model.n_titles), dtype=np.float32)
+            idx, _ = model.recommend_rows(
+                np.full(len(chunk), -1, dtype=np.int64),
+                n,
+                exclude_seen=True,
+                history=empty,
+                ratings=empty,
+                seen=fresh_seen[chunk],
+            )
             parts.append(np.asarray(idx))
             task.advance(len(chunk))
     return np.vstack(parts)
