@@ -17,6 +17,7 @@ from reelkit.evaluate.metrics import (
     hit_rate_at_k,
     mae,
     map_at_k,
+    mrr_at_k,
     ndcg_at_k,
     novelty,
     precision_at_k,
@@ -64,6 +65,15 @@ def test_hit_rate_hand_computed() -> None:
     # member 0 hits at rank 2, so hitrate@1 = 0 and hitrate@2 = 1; member 1 never hits
     np.testing.assert_allclose(hit_rate_at_k(RECS, TRUTH, 1), [0.0, 0.0])
     np.testing.assert_allclose(hit_rate_at_k(RECS, TRUTH, 2), [1.0, 0.0])
+
+
+def test_mrr_hand_computed() -> None:
+    # member 0's first relevant title is at rank 2: 1/2 at k >= 2, 0 at k = 1; member 1 never hits: 0;
+    # a member with no relevant title: NaN (left out of the mean, as for recall)
+    np.testing.assert_allclose(mrr_at_k(RECS, TRUTH), [0.5, 0.0])
+    np.testing.assert_allclose(mrr_at_k(RECS, TRUTH, 1), [0.0, 0.0])
+    both = mrr_at_k(np.array([[3, 1, 0], [2, 0, 1]]), truth_matrix([[1, 3], []], n_all=4))
+    assert both[0] == 1.0 and np.isnan(both[1])
 
 
 def test_ndcg_hand_computed() -> None:

@@ -380,7 +380,7 @@ def test_popularity_end_to_end_batched() -> None:
     expected = [
         f"{n}@{k}"
         for k in (10, 20)
-        for n in ("ndcg", "recall", "map", "hitrate", "precision", "coverage", "novelty")
+        for n in ("ndcg", "recall", "map", "mrr", "hitrate", "precision", "coverage", "novelty")
     ]
     assert list(result.metrics) == expected
     assert all(0 <= result.metrics[k] <= 1 for k in expected if not k.startswith("novelty"))

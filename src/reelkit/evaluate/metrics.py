@@ -24,6 +24,7 @@ and return one value per member (``float64``) so a confidence interval can be co
     IDCG@k      = sum_{r<=min(|R|, k)} 1 / log2(r + 1)
     nDCG@k      = DCG@k / IDCG@k
     AP@k        = sum_{r<=k} P@r * rel_r / min(|R|, k)        (P@r = hits@r / r)
+    RR@k        = 1 / (rank of the first relevant title), 0 when none is in the top k
 
 A member with no relevant title gets NaN for the metrics divided by ``|R|``; the caller excludes such
 members. ``k`` defaults to the width of ``recs``.
@@ -45,6 +46,7 @@ __all__ = [
     "hit_rate_at_k",
     "mae",
     "map_at_k",
+    "mrr_at_k",
     "ndcg_at_k",
     "novelty",
     "precision_at_k",
@@ -150,6 +152,15 @@ def map_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray
     h = hits.astype(np.float64)
     prec = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1, dtype=np.float64)
     return _ratio((prec * h).sum(axis=1), np.minimum(n_rel, k))
+
+
+def mrr_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
+    """Reciprocal rank per member: ``1 / r`` for the first relevant title at rank ``r <= k``, else 0 (NaN
+    when ``|R| = 0``); its mean over members is MRR@k (LensKit's ``RecipRank``, RecBole's ``MRR``)."""
+    hits, n_rel, _ = _hits(recs, truth, k)
+    first = np.argmax(hits, axis=1)
+    rr = np.where(hits.any(axis=1), 1.0 / (first + 1.0), 0.0)
+    return np.where(n_rel > 0, rr, np.nan)
 
 
 def coverage(recs: np.ndarray, n_titles: int, k: int | None = None) -> float:

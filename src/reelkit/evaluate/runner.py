@@ -44,6 +44,7 @@ from reelkit.evaluate.metrics import (
     hit_rate_at_k,
     mae,
     map_at_k,
+    mrr_at_k,
     ndcg_at_k,
     novelty,
     precision_at_k,
@@ -60,6 +61,7 @@ _RANKING = {
     "ndcg": ndcg_at_k,
     "recall": recall_at_k,
     "map": map_at_k,
+    "mrr": mrr_at_k,
     "hitrate": hit_rate_at_k,
     "precision": precision_at_k,
 }
