@@ -761,9 +761,14 @@ def check_channels(
     name, most = limit
     said = name if ext in _RAW_AUDIO and codec is None else f"{name} (the audio codec of this {ext} file)"
     raise MediaError(
-        f"{said} holds at most {most} channels, the programme has {channels}; write .m4a, .flac or .wav",
+        f"{said} holds at most {most} channels, the programme has {channels}; write {_holds(channels)}",
         path=str(path),
     )
+
+
+def _holds(channels: int) -> str:
+    """Formats that hold ``channels`` channels (AAC in .m4a and FLAC stop at 8)."""
+    return ".m4a, .flac or .wav" if channels <= 8 else ".wav (or .mka)"
 
 
 def write_audio(
@@ -844,7 +849,7 @@ def write_audio(
         if held and held != x.shape[1]:  # 0: a layout probe cannot count (decoding it would say)
             raise MediaError(
                 f"the file written holds {held} channels, not the {x.shape[1]} given (the encoder "
-                "downmixed them); nothing was written: write .m4a, .flac or .wav",
+                f"downmixed them); nothing was written: write {_holds(x.shape[1])}",
                 path=str(out),
             )
     return out

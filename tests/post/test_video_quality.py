@@ -461,6 +461,8 @@ def test_a_read_only_folder_for_the_scores_is_said_before_scoring(
         ("gbrp", "yuv444p"),
         ("yuvj444p", "yuv444p"),  # full-range (MJPEG) 4:4:4 keeps its chroma too
         ("yuv420p9le", "yuv420p10le"),
+        ("gray", "yuv420p"),
+        ("gray10le", "yuv420p10le"),  # a grey .yuv at 10 bits was scored at 8 (PSNR capped at 60 dB)
         (None, "yuv420p"),
     ],
 )
@@ -827,5 +829,12 @@ def test_a_raw_yuv_file_is_read_with_its_size_format_and_rate(
     for bad in ("240", "240x176:rgb24", "240x176:yuv420p:fast", "240x176:yuv420p:0"):
         code, _, err = run_cli(capsys, *args, "--yuv", bad)
         assert code == 2 and "--yuv" in err and "Traceback" not in err, (bad, err)
+    # no frame rate given: the other video's (a default of 24 against this 25 fps encode was refused as a
+    # PAL speed-up)
+    code, out, err = run_cli(capsys, *args, "--yuv", "240x176")
+    assert code == 0 and json.loads(out)["vmaf"] == pytest.approx(lib.vmaf, abs=1e-9), err
+    for missing in (tmp_path / "nope.yuv", tmp_path):  # a missing file or a folder: said as for any input
+        with pytest.raises(MediaError, match=r"no such file|is a folder"):
+            measure_quality(pair["enc"], missing, raw_distorted=RawVideo(240, 176))
     assert RawVideo(5, 3).frame_bytes == 15 + 2 * 3 * 2  # odd sizes: chroma rounds up
     assert RawVideo(4, 2, "yuv444p10le").frame_bytes == 2 * 3 * 8

@@ -598,8 +598,12 @@ def test_mpd_reader_keeps_every_whole_segment_of_an_uneven_timeline(tmp_path: Pa
         (tmp_path / f"v_{k}.m4s").write_bytes(b"x" * (100 + k))
     video = load_mpd(mpd)
     assert video.sizes.shape == (1, 100) and video.chunk_s == 4.0  # 4.004 s, within 1% of 4
-    mpd.write_text(body.replace('r="98"', 'r="-1"'))
-    assert load_mpd(mpd).sizes.shape == (1, 96)  # open: sized by the first <S>, as before (4.171 s chunks)
+    mpd.write_text(body.replace('r="98"', 'r="-1"'))  # open: the repeated <S> sizes the chunks, files count
+    video = load_mpd(mpd)
+    assert video.sizes.shape == (1, 100) and video.chunk_s == 4.0
+    # a timeline that does not start at 0 (a presentationTimeOffset): its ends count from its own start
+    mpd.write_text(body.replace('t="0" d="4171"', 't="100000" d="4171"'))
+    assert load_mpd(mpd).sizes.shape == (1, 100)
 
 
 def test_mpd_reader_reads_ffmpegs_layout_of_padded_numbers_and_an_audio_set(tmp_path: Path) -> None:

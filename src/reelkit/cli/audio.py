@@ -210,7 +210,10 @@ def loudness_cmd(
     summary = result.summary()
     notes = list(result.notes)
     if not math.isfinite(result.integrated_lufs):  # every figure n/a: why, in 'reelkit qc''s words
-        notes.append(result.no_loudness_note())
+        why = result.no_loudness_note()
+        said = any(n.startswith("no loudness") or ("400 ms" in why and "400 ms" in n) for n in notes)
+        if not said:  # the meter's own note says why already (a clip under 400 ms, an LFE track alone)
+            notes.append(why)
     if json_out:  # the notes say what the figures leave out (channels 9+, a clip under 400 ms)
         emit_json({**summary, "notes": notes})
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import sys
@@ -150,7 +151,7 @@ def quality_cmd(
             metavar="WxH[:PIX_FMT[:FPS]]",
             help="How to read a headerless .yuv input (REF or DIST named *.yuv), as libvmaf's -w -h -p: "
             "picture size, pixel format (default yuv420p; also yuv422p, yuv444p, their 10le/12le forms, "
-            "gray) and frame rate (default 24; 24000/1001 or 23.976).",
+            "gray) and frame rate (24000/1001 or 23.976; default: the other video's, else 24).",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -198,6 +199,13 @@ def quality_cmd(
         )
     if raw is not None and not any(is_yuv):
         raise ConfigError("--yuv is for inputs named *.yuv, and neither REF nor DIST is one")
+    if raw is not None and yuv is not None and yuv.count(":") < 2 and not all(is_yuv):
+        # no rate given: the other video's (libvmaf's tool pairs frames by index; a default of 24 against
+        # a 25 fps encode was refused as a PAL speed-up)
+        other = distorted if is_yuv[0] else reference
+        other_video = probe(other).video
+        if other_video and other_video[0].rate:
+            raw = dataclasses.replace(raw, fps=other_video[0].rate)
     raw_ref, raw_dis = (raw if y else None for y in is_yuv)
     features = ["psnr", "ssim", "ms_ssim"]
     notes: list[str] = []  # what the figures leave out, and why

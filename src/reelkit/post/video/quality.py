@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from reelkit._files import atomic_write_text
+from reelkit._files import atomic_write_text, check_input_file
 from reelkit.errors import ConfigError, MediaError, ToolError, UserInputError
 from reelkit.media import check_picture, ffmpeg_exe, ffmpeg_has, probe, run_ffmpeg, stream_ffmpeg
 from reelkit.progress import SILENT, Progress
@@ -290,7 +290,7 @@ class RawVideo:
 
     def check(self, path: str | Path) -> None:
         """Refuse a file that is not a whole number of frames: a wrong size or format reads as noise."""
-        n = Path(path).stat().st_size
+        n = check_input_file(path, MediaError, "is a folder, not a video").stat().st_size
         if n == 0 or n % self.frame_bytes:
             raise MediaError(
                 f"holds {n:,} bytes, not a whole number of {self.width}x{self.height} {self.pix_fmt} frames "
@@ -338,7 +338,7 @@ def _escape(path: Path) -> str:
 def _scoring_format(pix_fmt: str | None) -> str:
     """The pixel format libvmaf scores in: the reference's chroma layout and bit depth (4:2:0 at 8 bits
     halved a 4:4:4 source's chroma errors and capped a 12-bit one's PSNR at 8 bits' 60 dB); RGB as 4:4:4."""
-    fmt = pix_fmt or ""
+    fmt = re.sub(r"^gray", "yuv420p", pix_fmt or "")  # grey: luma at its depth, chroma flat
     m = re.match(r"yuvj?(420|422|444)p(\d+)?", fmt)
     chroma = m.group(1) if m else ("444" if fmt.startswith(("gbr", "rgb", "bgr")) else "420")
     depth = int(m.group(2)) if m and m.group(2) else 8

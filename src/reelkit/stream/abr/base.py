@@ -497,7 +497,10 @@ def load_mpd(
                         'with an open r="-1" is not read (give the repeats)',
                         path=str(p),
                     )
-                dur = dur or next((c.get("d") for c in timeline if local(c.tag) == "S"), None)
+                # the repeated (open) segment's length: the one most segments have
+                dur = dur or next(
+                    (c.get("d") for c in timeline if local(c.tag) == "S" and c.get("r") == "-1"), None
+                )
             timelines.append(spans)
             if dur is None and spans is not None:
                 # the typical segment: a timeline's first one may be longer (a cut, a priming segment)
@@ -560,7 +563,8 @@ def load_mpd(
     first = timelines[0]
     if first is not None:  # each segment's own end and length: a longer first one moves them all
         spans = first[: sizes.shape[1]]
-        n = len(spans) if total_s <= 0 else sum((t + d) / reps[0][5] <= total_s + 1e-3 for t, d in spans)
+        t0 = spans[0][0]  # ends from the timeline's own start (presentationTimeOffset, a priming delay)
+        n = len(spans) if total_s <= 0 else sum((t - t0 + d) / reps[0][5] <= total_s + 1e-3 for t, d in spans)
         while n > 1 and spans[n - 1][1] < 0.99 * reps[0][4]:  # a short last segment
             n -= 1
         sizes = sizes[:, : max(1, n)]
