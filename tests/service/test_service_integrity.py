@@ -574,6 +574,42 @@ def test_a_write_queued_for_a_thread_counts_its_wait_from_its_arrival(data_dir: 
     assert [code for _, code in answers] == [503, 503] and max(t for t, _ in answers) < 1.6, answers
 
 
+def test_a_web_play_queued_for_a_thread_counts_its_wait_from_its_arrival(data_dir: Path) -> None:
+    """The page's play button (``/ui/play``) is a write too: queued for a thread behind another play
+    waiting on a busy database, it waited for the thread (a busy timeout) and then its own busy timeout
+    (about 2 s here); its wait counts from its arrival, as the API's writes do."""
+    import anyio.to_thread
+
+    async def one_thread() -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+    with TestClient(create_app(make_settings(data_dir, busy_timeout_s=1.0, web_ui_writes=True))) as c:
+        member = c.get("/v1/members?limit=1").json()["members"][0]["member_id"]
+        title = c.get("/v1/events?limit=1").json()["events"][0]["title_id"]
+        assert c.get(f"/?member={member}").status_code == 200  # the profile cookie
+        assert c.portal is not None
+        c.portal.call(one_thread)
+        holder = _hold_the_database(data_dir)
+        answers: list[tuple[float, int]] = []
+
+        def play() -> None:
+            start = time.monotonic()
+            r = c.post("/ui/play", json={"title_id": title, "fraction": 0.3}, headers={"X-Reelkit-UI": "1"})
+            answers.append((time.monotonic() - start, r.status_code))
+
+        players = [threading.Thread(target=play) for _ in range(2)]
+        try:
+            for p in players:
+                p.start()
+            for p in players:
+                p.join(10)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    # both answer after about the busy timeout (1 s), not 1 and 2 s
+    assert [code for _, code in answers] == [503, 503] and max(t for t, _ in answers) < 1.6, answers
+
+
 def test_the_plan_api_has_the_api_body_limit(data_dir: Path) -> None:
     with TestClient(create_app(make_settings(data_dir, max_body_bytes=64 * 1024))) as c:
         body = '{"scenes": [' + ",".join(["[]"] * 40_000) + "]}"

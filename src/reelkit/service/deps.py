@@ -36,6 +36,7 @@ __all__ = [
     "require_read",
     "require_store_write",
     "require_write",
+    "write_arrival",
 ]
 
 
@@ -138,13 +139,21 @@ async def require_write(
     _check_token(state, creds, "writes")
 
 
-async def require_store_write(state: StateDep, _: Annotated[None, Depends(require_write)]) -> None:
+async def write_arrival(state: StateDep) -> None:
+    """A write's wait for another writer counts from here, the request's arrival (``write_deadline``):
+    time queued for a thread of the pool, which writers waiting on a busy database can fill, counts against
+    the busy timeout. For every route writing to the store, the API's (through ``require_store_write``) and
+    the web page's play button."""
+    write_deadline.set(time.monotonic() + state.settings.busy_timeout_s)
+
+
+async def require_store_write(
+    _: Annotated[None, Depends(require_write)], __: Annotated[None, Depends(write_arrival)]
+) -> None:
     """A write that changes the store (events, a member, the current model version): the token, as every
     write; marks the route for the OpenAPI document, which says it can be 503 while another writer holds
-    the database (Retry-After) and 507 when the server's disk is full. The wait for another writer counts
-    from here, the request's arrival (``write_deadline``): time queued for a thread of the pool, which
-    writers waiting on a busy database can fill, counts against the busy timeout."""
-    write_deadline.set(time.monotonic() + state.settings.busy_timeout_s)
+    the database (Retry-After) and 507 when the server's disk is full. Its wait for another writer counts
+    from its arrival (``write_arrival``)."""
 
 
 async def require_read(

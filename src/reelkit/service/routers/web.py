@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit.recommend.home import resume_points
-from reelkit.service.deps import PROFILE_COOKIE, ServiceState, StateDep
+from reelkit.service.deps import PROFILE_COOKIE, ServiceState, StateDep, write_arrival
 from reelkit.service.models import format_time
 from reelkit.service.routers.members import MemberPath
 from reelkit.service.routers.titles import TitlePath
@@ -214,7 +214,8 @@ class PlayOut(BaseModel):
     continue_watching: bool
 
 
-@router.post("/ui/play", response_model=PlayOut)
+# a write: its wait for another writer counts from its arrival, as the API's writes
+@router.post("/ui/play", response_model=PlayOut, dependencies=[Depends(write_arrival)])
 def ui_play(
     body: PlayIn,
     request: Request,
