@@ -492,6 +492,22 @@ def test_a_taken_member_id_is_a_409_naming_the_field(client: TestClient) -> None
     assert r.status_code == 409 and [f["field"] for f in r.json()["fields"]] == ["member_id"]
 
 
+def test_a_create_under_an_imported_members_id_is_a_409_even_with_its_name(client: TestClient) -> None:
+    """A create repeated is 200 only for a member created through the API with that body: an imported
+    member (no sign-up events) under its own name and no liked titles answered 200 "already existed ... a
+    create repeated", taking it for the caller's own. A member created with no liked titles is still
+    recognised on a retry."""
+    member = client.get("/v1/members?limit=1").json()["members"][0]
+    r = client.post(
+        "/v1/members", json={"member_id": member["member_id"], "name": member["name"]}, headers=AUTH
+    )
+    assert r.status_code == 409 and [f["field"] for f in r.json()["fields"]] == ["member_id"]
+    body = {"member_id": "bare-1", "name": "Bare"}
+    assert client.post("/v1/members", json=body, headers=AUTH).status_code == 201
+    assert client.post("/v1/members", json=body, headers=AUTH).status_code == 200
+    assert client.post("/v1/members", json={**body, "name": "Other"}, headers=AUTH).status_code == 409
+
+
 def test_a_created_member_has_a_location_and_a_repeated_create_returns_it(client: TestClient) -> None:
     """POST /v1/members answered 201 without a Location, and a retried create (a lost response) was a 409
     with no way to tell a retry from a taken id. With the member id chosen by the client, the same body

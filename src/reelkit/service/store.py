@@ -8,7 +8,8 @@ callers.
 SQLite schema (``reelkit.db``)
 ------------------------------
 ``meta(key, value)``
-    ``schema_version``; ``current_model`` (the model version the service serves).
+    ``schema_version``; ``current_model`` (the model version the service serves); ``created:<member_id>``
+    (the digest of the request that created a member through the API).
 ``titles(title_id PK, name, genres, year, kind, released, duration)``
     the catalog; ``released`` in unix seconds, ``duration`` in seconds (both nullable).
 ``members(member_id PK, name, created_at)``
@@ -89,6 +90,7 @@ DB_NAME = "reelkit.db"
 write_deadline: ContextVar[float | None] = ContextVar("reelkit_write_deadline", default=None)
 EventKind = Literal["play", "rating", "thumb"]
 _IN_CHUNK = 500  # ids per "IN (...)" query (well under SQLite's parameter limit)
+_CREATED_BY = "created:"  # meta key prefix: a member's creating request's digest (create_member)
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,10 @@ class Store(Protocol):
 
     # members
     def upsert_members(self, members: Iterable[MemberRecord], *, only_new: bool = False) -> int: ...
-    def create_member(self, member: MemberRecord, events: Sequence[EventRecord] = ()) -> AppendResult: ...
+    def create_member(
+        self, member: MemberRecord, events: Sequence[EventRecord] = (), *, signature: str | None = None
+    ) -> AppendResult: ...
+    def created_signature(self, member_id: str) -> str | None: ...
     def get_member(self, member_id: str) -> MemberRecord | None: ...
     def list_members(self, limit: int, offset: int = 0) -> list[MemberRecord]: ...
     def count_members(self) -> int: ...
@@ -586,8 +591,14 @@ class SQLiteStore:
             )
         return len(rows)
 
-    def create_member(self, member: MemberRecord, events: Sequence[EventRecord] = ()) -> AppendResult:
-        """Add a new member and their first events in one transaction (refused if the id exists)."""
+    def create_member(
+        self, member: MemberRecord, events: Sequence[EventRecord] = (), *, signature: str | None = None
+    ) -> AppendResult:
+        """Add a new member and their first events in one transaction (refused if the id exists).
+
+        ``signature`` (the creating request's digest) is kept with them, in the same transaction, for
+        :meth:`created_signature`: a create repeated tells its own member from one imported or created
+        with another body under that id."""
         created = member.created_at or int(time.time())
         with self._write() as con:
             exists = con.execute("SELECT 1 FROM members WHERE member_id = ?", (member.member_id,)).fetchone()
@@ -598,8 +609,17 @@ class SQLiteStore:
                 (member.member_id, member.name, created),
             )
             stored, dup = self._append(con, events, created, field="liked_titles")
+            if signature is not None:
+                _put_meta(con, _CREATED_BY + member.member_id, signature)
             last = self._last_seq(con)
         return AppendResult(stored, dup, last)
+
+    def created_signature(self, member_id: str) -> str | None:
+        """The ``signature`` the member was created with (:meth:`create_member`); None for a member
+        imported, or created without one."""
+        key = _CREATED_BY + member_id
+        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row is not None else None
 
     def get_member(self, member_id: str) -> MemberRecord | None:
         row = (

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import quote
 
@@ -121,8 +124,9 @@ def get_member(member_id: MemberPath, state: StateDep) -> MemberOut:
 
 
 _CREATED_AGAIN = (
-    "The member already existed with this member_id, name and liked titles (a create repeated, as a client "
-    "retrying after a lost response does): the member as created, nothing stored again"
+    "The member already existed, created through the API with this member_id, name and liked titles (a "
+    "create repeated, as a client retrying after a lost response does): the member as created, nothing "
+    "stored again"
 )
 
 
@@ -165,15 +169,17 @@ def create_member(body: NewMember, state: StateDep, response: Response) -> Membe
         )
         for i, t in enumerate(body.liked_titles)
     ]
+    signature = _signature(body.name, body.liked_titles)
     try:
         result = state.store.create_member(
-            MemberRecord(member_id=member_id, name=body.name, created_at=now), events
+            MemberRecord(member_id=member_id, name=body.name, created_at=now), events, signature=signature
         )
     except MemberExistsError:
-        if not _created_alike(state, member_id, body.name, events):
+        if not _created_alike(state, member_id, body.name, signature):
             raise MemberExistsError(
-                f"member {member_id!r} already exists with another name or other liked titles; choose "
-                "another id (a create repeated with the same body returns the member)"
+                f"member {member_id!r} already exists with another name or other liked titles, or was not "
+                "created through the API (imported); choose another id (a create repeated with the same "
+                "body returns the member)"
             ) from None
         response.status_code = 200
     else:
@@ -187,11 +193,15 @@ def create_member(body: NewMember, state: StateDep, response: Response) -> Membe
     return MemberCreated(member=MemberOut(member_id=member_id, name=body.name), home=home)
 
 
-def _created_alike(state: StateDep, member_id: str, name: str, events: list[EventRecord]) -> bool:
-    """Whether the stored member ``member_id`` is the one this create makes: the same name, and the same
-    liked titles at the same positions (its sign-up events; those it sent later do not count)."""
+def _signature(name: str, liked_titles: Sequence[str]) -> str:
+    """The digest of a create's body (its name and liked titles as sent), kept with the member it made."""
+    return hashlib.sha256(json.dumps([name, list(liked_titles)]).encode()).hexdigest()
+
+
+def _created_alike(state: StateDep, member_id: str, name: str, signature: str) -> bool:
+    """Whether the stored member ``member_id`` is the one this create makes: created through the API with
+    the same body (its signature; a member imported has none), and still under that name."""
     member = state.store.get_member(member_id)
-    if member is None or member.name != name:
-        return False
-    stored = state.store.member_events(member_id, id_prefix=f"{RESERVED_EVENT_PREFIX}{member_id}:")
-    return {(e.event_id, e.title_id) for e in stored} == {(e.event_id, e.title_id) for e in events}
+    return (
+        member is not None and member.name == name and state.store.created_signature(member_id) == signature
+    )
