@@ -1,7 +1,8 @@
 """How the columns of an events table are named: the aliases a file's header or a frame's columns may use
 (:data:`EVENT_ALIASES`), and the warning for a column that may be the missing rating or time. Shared by the
 file readers (:mod:`reelkit.data.loaders`) and :meth:`~reelkit.data.dataset.Dataset.from_events`, so that
-a frame and a file with the same columns read alike."""
+a frame and a file with the same columns read alike (but for one thing: a frame's column named exactly as
+its field wins over its twins, ``member_id`` over ``memberId``, which a file's header refuses)."""
 
 from __future__ import annotations
 
@@ -55,15 +56,25 @@ RATING_NAMES = frozenset({"rating", "score"})
 EVENT_LOOKUP = alias_lookup(EVENT_ALIASES)
 
 
-def fields_from_header(names: Sequence[str], path: str | Path, line: int | None = 1) -> list[str | None]:
+def fields_from_header(
+    names: Sequence[str], path: str | Path, line: int | None = 1, *, exact_wins: bool = False
+) -> list[str | None]:
     """The event field of each column name (None: no known name); two names of one field at the same
-    priority (``user_id`` and ``userId``) are an error, otherwise the earlier alias wins."""
-    best: dict[str, tuple[int, int]] = {}  # field -> (priority, position)
+    priority (``user_id`` and ``userId``) are an error, otherwise the earlier alias wins.
+
+    ``exact_wins`` (a frame's columns): a column named exactly as its field (``member_id``) is that field,
+    whatever other names of it there are (``memberId`` beside it, as a merge leaves): frames were read by
+    their exact names before they were read by aliases too. A file's header refuses such twins, as it
+    always did."""
+    exact = {f: names.index(f) for f in EVENT_ALIASES if exact_wins and list(names).count(f) == 1}
+    best: dict[str, tuple[int, int]] = {f: (0, pos) for f, pos in exact.items()}  # field -> (prio, position)
     for pos, name in enumerate(names):
         hit = EVENT_LOOKUP.get(norm_name(name))
         if hit is None:
             continue
         field, prio = hit
+        if field in exact:
+            continue
         if field in best and best[field][0] == prio:
             raise DataFormatError(
                 f"columns {names[best[field][1]]!r} and {name!r} both look like {field}; "

@@ -131,9 +131,10 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
 
     Columns are found by the names a file's header may use (:data:`~reelkit.data.loaders.EVENT_ALIASES`:
     ``user``/``userId`` is the member, ``item``/``movieId`` the title, ``rating`` the value; case, ``_``,
-    ``-`` and spaces ignored; a canonical name wins over an alias), and, as for a file, a numeric column no
-    name matches while there is no rating or time is named in a :class:`~reelkit.errors.ReelkitWarning`;
-    other columns are ignored.
+    ``-`` and spaces ignored; a canonical name wins over an alias, and a column named exactly as its field
+    over its other names: ``member_id`` beside ``memberId`` is read, where a file refuses the pair), and,
+    as for a file, a numeric column no name matches while there is no rating or time is named in a
+    :class:`~reelkit.errors.ReelkitWarning`; other columns are ignored.
     ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given
     and to ``play`` otherwise (a bare member-title list is implicit feedback; a value beside fractions
     watched is a play's position unless its column is called ``rating`` or ``score``); a datetime
@@ -141,7 +142,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     ``timestamp`` to 0 (an empty one in a given column is an error), ``fraction`` to NaN.
     """
     names = [str(c) for c in events.columns]
-    fields = fields_from_header(names, source, None)
+    fields = fields_from_header(names, source, None, exact_wins=True)
     kinds = dtype_kinds(events)
     value_named_rating = any(
         f == "value" and norm_name(n) in RATING_NAMES for n, f in zip(names, fields, strict=True)
