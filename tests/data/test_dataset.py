@@ -410,3 +410,63 @@ def test_a_frame_with_a_canonical_column_and_its_camel_case_twin_reads_the_canon
     frame.to_csv(path, index=False)
     with pytest.raises(DataFormatError, match="'member_id' and 'memberId' both look like member_id"):
         load_events_file(path)
+
+
+@pytest.mark.parametrize(
+    ("time_column", "cells", "seconds"),
+    [
+        # 2020-01-01 10:00 UTC is 18262 days * 86400 + 36000 s; the next line a day and an hour later
+        ("timestamp", ["2020-01-01 10:00:00", "2020-01-02 11:00:00"], [1577872800, 1577962800]),
+        ("date", ["2020-01-01", "2020-01-02"], [1577836800, 1577923200]),
+    ],
+)
+def test_a_frame_with_dates_as_text_reads_them_as_its_file_does(
+    tmp_path: Path, time_column: str, cells: list[str], seconds: list[int]
+) -> None:
+    """``pd.read_csv`` of a file the loader reads (ISO dates as text) was refused: "timestamp
+    '2020-01-01 10:00:00' is not a number". A frame's text dates are parsed as the file's are."""
+    from reelkit.data.loaders import load_events_file
+
+    path = tmp_path / "dates.csv"
+    pd.DataFrame({"userId": [1, 2], "movieId": [10, 11], "rating": [4, 5], time_column: cells}).to_csv(
+        path, index=False
+    )
+    ds = Dataset.from_events(pd.read_csv(path))
+    assert ds.events["timestamp"].tolist() == seconds
+    pd.testing.assert_frame_equal(ds.events, load_events_file(path).events)
+
+
+def test_a_frame_date_text_that_is_no_date_names_its_row() -> None:
+    from reelkit.errors import DataFormatError
+
+    frame = pd.DataFrame(
+        {"member_id": ["a", "b"], "title_id": ["x", "y"], "timestamp": ["2020-01-01", "soon"]}
+    )
+    with pytest.raises(
+        DataFormatError, match="row 2: timestamp 'soon' is not an ISO 8601 date like the others"
+    ):
+        Dataset.from_events(frame)
+    # a blank one is empty, as a file's empty cell (not a time of 0, the oldest event)
+    with pytest.raises(DataFormatError, match="row 2: empty timestamp"):
+        Dataset.from_events(frame.assign(timestamp=["2020-01-01", " "]))
+
+
+def test_a_column_that_lost_to_another_name_of_its_field_is_not_offered_as_the_time(tmp_path: Path) -> None:
+    """With ``value`` and ``rating`` (or ``rating`` and ``score``) and no time, the column that lost to the
+    higher-priority name was offered as the time: ``.rename(columns={'rating': 'timestamp'})``, and
+    ``--columns 'rating=timestamp'`` for the file. It is a rating, not a time: no such advice."""
+    import warnings
+
+    from reelkit.data.loaders import load_events_file
+
+    for second in ("rating", "score"):
+        frame = pd.DataFrame(
+            {"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [1, 2], second: [4, 5]}
+        )
+        path = tmp_path / f"{second}.csv"
+        frame.to_csv(path, index=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ds = Dataset.from_events(frame)
+            from_file = load_events_file(path)
+        assert ds.events["value"].tolist() == from_file.events["value"].tolist() == [1.0, 2.0]

@@ -111,8 +111,12 @@ def warn_unused(
 
     no_value = "value" not in fields and "kind" not in fields  # with a kind column a rating needs a value
     no_time = "timestamp" not in fields
+    # a column named as a field another column took (``rating`` beside ``value``, ``memberId`` beside
+    # ``member_id``) is that field's, not a candidate for what is missing: ``rating`` was offered as the time
     unused = [
-        (str(n), k) for n, f, k in zip(names, fields, kinds, strict=True) if f is None and str(n).strip()
+        (str(n), k)
+        for n, f, k in zip(names, fields, kinds, strict=True)
+        if f is None and str(n).strip() and norm_name(str(n)) not in EVENT_LOOKUP
     ]
     rating = [n for n, (numbers, _) in unused if no_value and numbers]
     time = [n for n, (_, timelike) in unused if no_time and timelike]

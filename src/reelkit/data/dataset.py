@@ -109,20 +109,72 @@ def epoch_seconds(ts: np.ndarray, source: str, *, whole: bool = True) -> np.ndar
     )
 
 
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _dates(given: pd.Series, fmt: str | None) -> pd.Series | None:
+    """``given`` parsed as dates in one format (``None``: the one pandas infers from the first), or ``None``
+    when pandas refuses the format outright."""
+    try:
+        with warnings.catch_warnings():  # "could not infer format": then it is each date on its own
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(given, errors="coerce", utc=True, format=fmt)
+    except (ValueError, TypeError):
+        return None
+
+
+def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+    """Numbers as they are; otherwise dates parsed to unix seconds, in one format for the whole column.
+    Returns values, a bad-value mask and what is wrong with the first bad value."""
+    raw = col.astype(str)
+    filled = (raw.str.strip() != "").to_numpy()
+    given = raw.where(filled, None)
+    num = pd.to_numeric(given, errors="coerce")
+    bad = num.isna().to_numpy() & filled
+    if not bad.any() or _is_number(str(raw[bad].iloc[0])):
+        return num.astype("float64"), bad, "a number (unix seconds) or a date"
+    # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
+    # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
+    tried = [(d, fmt) for fmt in ("ISO8601", None) if (d := _dates(given, fmt)) is not None]
+    if not tried:
+        return num.astype("float64"), bad, "a number (unix seconds) or a date"
+    dates, fmt = min(tried, key=lambda t: int((t[0].isna().to_numpy() & filled).sum()))  # the first on ties
+    date_bad = dates.isna().to_numpy() & filled
+    if date_bad.sum() >= bad.sum():  # numbers read more of it: the dates are the odd ones
+        mixed = bool(num.notna().any() and dates.notna().to_numpy()[bad].any())
+        why = "a number like the others (the column mixes unix seconds and dates)" if mixed else None
+        return num.astype("float64"), bad, why or "a number (unix seconds) or a date"
+    iso = "an ISO 8601 date like the others" if fmt == "ISO8601" else None  # name the format that read it
+    why = iso or "a date in the format of the column's first date"
+    if date_bad.any():
+        each = _dates(given, "mixed")
+        if each is not None and not (each.isna().to_numpy() & filled).any():  # each parses: formats differ
+            why = (
+                iso or "in the format of the column's first date"
+            ) + " (one format a column: 2020-02-13 is safe)"
+        elif num.notna().to_numpy()[date_bad].any():
+            why = "a date like the others (the column mixes unix seconds and dates)"
+    # whole seconds as datetime_to_unix counts them (a date before 1677 or after 2262 included)
+    secs = datetime_to_unix(dates).astype("float64")
+    return pd.Series(secs.to_numpy(), index=col.index), date_bad, why
+
+
 def _numbers(col: pd.Series, field: str, source: str) -> pd.Series:
-    """A numeric column as numbers; text that is no number (a date as text, a word) is refused naming the
-    row, as a Parquet file's is (a raw pandas "Unable to parse string")."""
+    """A numeric column (a value, a fraction) as numbers; text that is no number (a word) is refused naming
+    the row, as a Parquet file's is (a raw pandas "Unable to parse string")."""
     if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
         return col
     num = pd.to_numeric(col, errors="coerce")
     bad = (num.isna() & col.notna()).to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        dates = " or datetimes (pd.to_datetime)" if field == "timestamp" else ""
         shown = str(col.iloc[i])[:40]
-        raise DataFormatError(
-            f"row {i + 1}: {field} {shown!r} is not a number; give numbers{dates}", path=source
-        )
+        raise DataFormatError(f"row {i + 1}: {field} {shown!r} is not a number; give numbers", path=source)
     return num
 
 
@@ -138,7 +190,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     ``member_id`` and ``title_id`` are required; ``kind`` defaults to ``rating`` when a ``value`` is given
     and to ``play`` otherwise (a bare member-title list is implicit feedback; a value beside fractions
     watched is a play's position unless its column is called ``rating`` or ``score``); a datetime
-    ``timestamp`` is converted to unix seconds,
+    ``timestamp`` is converted to unix seconds, and dates as text (``pd.read_csv``'s) as a file's are,
     ``timestamp`` to 0 (an empty one in a given column is an error), ``fraction`` to NaN.
     """
     names = [str(c) for c in events.columns]
@@ -177,7 +229,21 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
     elif pd.api.types.is_datetime64_any_dtype(events["timestamp"]):
         out["timestamp"] = datetime_to_unix(events["timestamp"]).astype(np.int64).to_numpy()
     else:
-        stamps = _numbers(events["timestamp"], "timestamp", source)
+        stamps = events["timestamp"]
+        if not (pd.api.types.is_numeric_dtype(stamps.dtype) or pd.api.types.is_bool_dtype(stamps.dtype)):
+            # dates as text (pd.read_csv's): parsed as a file's are, one format for the column
+            stamps, undated, what = _to_unix_seconds(stamps)
+            if undated.any():
+                i = int(np.argmax(undated))
+                shown = str(events["timestamp"].iloc[i])[:40]
+                raise DataFormatError(f"row {i + 1}: timestamp {shown!r} is not {what}", path=source)
+            if stamps.isna().any():  # blank text, as an empty cell (see above)
+                i = int(np.argmax(stamps.isna().to_numpy()))
+                raise DataFormatError(
+                    f"row {i + 1}: empty timestamp; give every event a time, or leave the column out (all "
+                    "at 0)",
+                    path=source,
+                )
         if stamps.dtype == object or (len(stamps) and float(stamps.abs().max()) >= 2.0**63):
             # beyond 64 bits (1e30, 99999999999999999999999): it wrapped to -2^63, the earliest event
             raise DataFormatError(

@@ -81,7 +81,7 @@ from reelkit.data._columns import alias_lookup as _alias_lookup
 from reelkit.data._columns import fields_from_header as _fields_from_header
 from reelkit.data._columns import norm_name as _norm_name
 from reelkit.data._columns import warn_unused as _warn_unused
-from reelkit.data.dataset import Dataset, _as_id, datetime_to_unix
+from reelkit.data.dataset import Dataset, _as_id, _is_number, _to_unix_seconds, datetime_to_unix
 from reelkit.errors import (
     ConfigError,
     DataFormatError,
@@ -402,14 +402,6 @@ def _detect_sep(lines: Sequence[str]) -> str | None:
     return None
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
 def _detect_header(first: list[str], second: list[str] | None) -> bool:
     # a column name is never a number: a first line holding one (a rating, a time) is data, whatever text
     # ids or title names stand beside it ("a1b2,77,5,1000" and "u1,movie,5,1000" were taken for headers
@@ -722,53 +714,6 @@ def _value_word(layout: _Layout, kind: str) -> str:
     word = _field_word(layout, "value")
     rest = word[len(_FIELD_WORDS["value"]) :]  # ' (... column)' when the file names it
     return noun.get(kind.strip().lower(), "value") + rest
-
-
-def _dates(given: pd.Series, fmt: str | None) -> pd.Series | None:
-    """``given`` parsed as dates in one format (``None``: the one pandas infers from the first), or ``None``
-    when pandas refuses the format outright."""
-    try:
-        with warnings.catch_warnings():  # "could not infer format": then it is each date on its own
-            warnings.simplefilter("ignore", UserWarning)
-            return pd.to_datetime(given, errors="coerce", utc=True, format=fmt)
-    except (ValueError, TypeError):
-        return None
-
-
-def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
-    """Numbers as they are; otherwise dates parsed to unix seconds, in one format for the whole column.
-    Returns values, a bad-value mask and what is wrong with the first bad value."""
-    raw = col.astype(str)
-    filled = (raw.str.strip() != "").to_numpy()
-    given = raw.where(filled, None)
-    num = pd.to_numeric(given, errors="coerce")
-    bad = num.isna().to_numpy() & filled
-    if not bad.any() or _is_number(str(raw[bad].iloc[0])):
-        return num.astype("float64"), bad, "a number (unix seconds) or a date"
-    # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
-    # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
-    tried = [(d, fmt) for fmt in ("ISO8601", None) if (d := _dates(given, fmt)) is not None]
-    if not tried:
-        return num.astype("float64"), bad, "a number (unix seconds) or a date"
-    dates, fmt = min(tried, key=lambda t: int((t[0].isna().to_numpy() & filled).sum()))  # the first on ties
-    date_bad = dates.isna().to_numpy() & filled
-    if date_bad.sum() >= bad.sum():  # numbers read more of it: the dates are the odd ones
-        mixed = bool(num.notna().any() and dates.notna().to_numpy()[bad].any())
-        why = "a number like the others (the column mixes unix seconds and dates)" if mixed else None
-        return num.astype("float64"), bad, why or "a number (unix seconds) or a date"
-    iso = "an ISO 8601 date like the others" if fmt == "ISO8601" else None  # name the format that read it
-    why = iso or "a date in the format of the column's first date"
-    if date_bad.any():
-        each = _dates(given, "mixed")
-        if each is not None and not (each.isna().to_numpy() & filled).any():  # each parses: formats differ
-            why = (
-                iso or "in the format of the column's first date"
-            ) + " (one format a column: 2020-02-13 is safe)"
-        elif num.notna().to_numpy()[date_bad].any():
-            why = "a date like the others (the column mixes unix seconds and dates)"
-    # whole seconds as dataset.datetime_to_unix counts them (a date before 1677 or after 2262 included)
-    secs = datetime_to_unix(dates).astype("float64")
-    return pd.Series(secs.to_numpy(), index=col.index), date_bad, why
 
 
 def _events_from_table(
