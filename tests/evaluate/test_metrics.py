@@ -179,6 +179,27 @@ def test_coverage_and_novelty_refuse_a_cutoff_below_one_as_the_ranking_metrics_d
     np.testing.assert_allclose(novelty(recs, np.array([0.5, 0.25]), k=1), [1.0, 2.0])
 
 
+def test_coverage_and_novelty_take_lists_with_no_slots_and_refuse_a_flat_list() -> None:
+    """With no k given, every column counts, even none: lists with no slots (5 members, width 0) were
+    refused "k must be at least 1, got 0" though no k was given; they recommend nothing: coverage 0, and
+    novelty NaN per member (an empty list). A 1-d array raised a raw IndexError: it is refused as the
+    ranking metrics refuse it."""
+    from reelkit.errors import ConfigError
+
+    assert coverage(np.zeros((5, 0), dtype=int), 10) == 0.0
+    assert coverage(np.zeros((0, 0), dtype=int), 10) == 0.0
+    got = novelty(np.zeros((3, 0), dtype=int), np.array([0.5, 0.25]))
+    assert got.shape == (3,) and np.isnan(got).all()
+    for flat in (np.array([1, 2, 3]), np.array(7)):
+        with pytest.raises(ConfigError, match=r"recs must be a 2-d \(members, k\) array"):
+            coverage(flat, 10)
+        with pytest.raises(ConfigError, match=r"recs must be a 2-d \(members, k\) array"):
+            novelty(flat, np.full(10, 0.5))
+    # the ranking metrics still refuse lists with no slots: precision@0 has no meaning
+    with pytest.raises(ConfigError, match="k must be at least 1, got 0"):
+        ndcg_at_k(np.zeros((2, 0), dtype=int), np.eye(2))
+
+
 def test_rmse_mae_hand_computed() -> None:
     # errors -1, 0, +2: MSE = (1 + 0 + 4) / 3 = 5/3 -> RMSE = 1.29099; MAE = (1 + 0 + 2) / 3 = 1
     p, a = np.array([3.0, 4.0, 5.0]), np.array([4.0, 4.0, 3.0])

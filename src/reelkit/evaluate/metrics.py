@@ -87,10 +87,22 @@ def _csr_contains(mat: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.
     return found
 
 
+def _two_d(recs: np.ndarray) -> np.ndarray:
+    """``recs`` as an array, refused unless it is ``(members, k)`` (a flat list raised a raw IndexError)."""
+    recs = np.asarray(recs)
+    if recs.ndim != 2:
+        raise ConfigError(f"recs must be a 2-d (members, k) array, got shape {recs.shape}")
+    return recs
+
+
 def _top(recs: np.ndarray, k: int | None) -> tuple[np.ndarray, int]:
-    """The first ``k`` columns of ``recs`` (all for ``None``) and ``k``; a cutoff under 1 is refused (``0``
-    measured nothing, ``-1`` all but the last slot)."""
-    k = recs.shape[1] if k is None else int(k)
+    """The first ``k`` columns of ``recs`` and ``k``; with ``None`` all of them and their number, even 0
+    (lists with no slots). A cutoff given under 1 is refused (``0`` measured nothing, ``-1`` all but the
+    last slot)."""
+    recs = _two_d(recs)
+    if k is None:
+        return recs, recs.shape[1]
+    k = int(k)
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")
     return recs[:, :k], k
@@ -98,13 +110,13 @@ def _top(recs: np.ndarray, k: int | None) -> tuple[np.ndarray, int]:
 
 def _hits(recs: np.ndarray, truth: Truth, k: int | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Boolean ``(m, min(k, width))`` hit matrix, ``|R|`` per member, and the effective ``k``."""
-    recs = np.asarray(recs)
-    if recs.ndim != 2:
-        raise ConfigError(f"recs must be a 2-d (members, k) array, got shape {recs.shape}")
+    recs = _two_d(recs)
     t = _relevant(truth)
     if t.shape[0] != recs.shape[0]:
         raise ConfigError(f"recs has {recs.shape[0]} rows but truth has {t.shape[0]}")
     top, k = _top(recs, k)
+    if k < 1:  # lists with no slots: precision@0 and the ideal DCG@0 have no meaning
+        raise ConfigError(f"k must be at least 1, got {k}")
     hits = _csr_contains(t, np.arange(top.shape[0])[:, None], top)
     return hits, np.diff(t.indptr).astype(np.float64), k
 
@@ -167,7 +179,7 @@ def coverage(recs: np.ndarray, n_titles: int, k: int | None = None) -> float:
     """Catalog coverage: the fraction of the ``n_titles`` catalog recommended (in the top ``k``) to anyone."""
     if n_titles < 1:
         raise ConfigError(f"n_titles must be at least 1, got {n_titles}")
-    top, _ = _top(np.asarray(recs), k)
+    top, _ = _top(recs, k)
     valid = top[(top >= 0) & (top < n_titles)]
     return float(np.unique(valid).shape[0] / n_titles)
 
@@ -179,7 +191,7 @@ def novelty(recs: np.ndarray, item_popularity: np.ndarray, k: int | None = None)
     title everyone has seen carries 0 bits, one seen by 1 member in 1024 carries 10 bits. Padding (``-1``)
     is skipped.
     """
-    top, _ = _top(np.asarray(recs), k)
+    top, _ = _top(recs, k)
     pop = np.asarray(item_popularity, dtype=np.float64)
     valid = (top >= 0) & (top < pop.shape[0])
     p = pop[np.where(valid, top, 0)]
