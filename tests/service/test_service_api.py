@@ -462,6 +462,29 @@ def test_a_compressed_request_body_is_a_415_naming_its_content_coding(client: Te
         assert "Content-Encoding" in paths[path]["post"]["responses"]["415"]["description"], path
 
 
+def test_a_content_coding_is_refused_only_with_a_body_and_a_page_gets_a_page(client: TestClient) -> None:
+    """Any request labelled Content-Encoding was a 415, with no body at all (``curl -H 'Content-Encoding:
+    gzip' /health``), and a page asked for with ``Accept: text/html`` got the API's JSON 415. Only a body
+    sent compressed is refused, and a page's form (the QC upload) gets the error page."""
+    gz = {"content-encoding": "gzip"}
+    r = client.get("/health", headers=gz)
+    assert r.status_code == 200 and r.json()["status"] == "ok", r.text
+    page = client.get("/", headers={**gz, "accept": "text/html"})
+    assert page.status_code == 200 and "Who's watching?" in page.text
+    assert client.get("/v1/members?limit=1", headers={**gz, "content-length": "0"}).status_code == 200
+    form = client.post(
+        "/qc", files={"media": ("x.wav", b"RIFF" * 100, "audio/wav")}, headers={**gz, "accept": "text/html"}
+    )
+    assert form.status_code == 415 and form.headers["content-type"].startswith("text/html"), form.text
+    assert form.headers["accept-encoding"] == "identity"
+    assert "Content-Encoding &#39;gzip&#39; is not supported" in form.text and "<html" in form.text
+    # the API keeps its JSON, a body sent chunked (no length) included
+    chunked = client.post(
+        "/v1/events", content=iter([b'{"events": []}']), headers={**AUTH, **gz, "accept": "text/html"}
+    )
+    assert chunked.status_code == 415 and chunked.json()["error"] == "unsupported_media_type"
+
+
 def test_a_body_missing_not_an_object_or_unreadable_is_named_body(client: TestClient) -> None:
     """An empty body was "(request): Field required", a list "(request): Input should be a valid
     dictionary", and a body not UTF-8 FastAPI's "There was an error parsing the body" naming nothing."""

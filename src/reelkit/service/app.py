@@ -282,6 +282,12 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(m for m in _METHODS if m in allowed)
 
 
+def _page_error(request: Request, status: int, message: str) -> Response | None:
+    """The error page for a request that wants one (a page's link or form), else None (the API's JSON):
+    for a middleware answering before the exception handlers."""
+    return _html_error(request, status, message) if _wants_html(request) else None
+
+
 def _html_error(request: Request, status: int, message: str) -> Response:
     state: ServiceState | None = getattr(request.app.state, "reelkit", None)
     if state is None:  # pragma: no cover - only before startup
@@ -436,7 +442,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
         app.include_router(web.router)
         app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     app.add_middleware(HeadAsGetMiddleware, router=app.router)  # inside the metrics: counted as HEAD
-    app.add_middleware(ContentEncodingMiddleware)
+    app.add_middleware(ContentEncodingMiddleware, page=_page_error)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -8,11 +8,13 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from starlette.routing import Match, Router
@@ -210,17 +212,24 @@ class HeadAsGetMiddleware:
         return not taken("HEAD") and taken("GET")
 
 
-class ContentEncodingMiddleware:
-    """Refuses a request whose Content-Encoding is other than ``identity`` with 415 naming the codings, and
-    ``Accept-Encoding: identity`` (RFC 9110 §15.5.16): bodies are taken uncompressed only. A gzipped JSON
-    body was read as text (a 400 saying it is not UTF-8), and a plain one labelled ``br`` was stored as if
-    the label were not there."""
+#: An error page for a request that wants one (a browser's, on a page route), or None for the API's JSON
+ErrorPage = Callable[[Request, int, str], Response | None]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class ContentEncodingMiddleware:
+    """Refuses a request whose body is sent with a Content-Encoding other than ``identity`` with 415 naming
+    the codings, and ``Accept-Encoding: identity`` (RFC 9110 §15.5.16): bodies are taken uncompressed only.
+    A gzipped JSON body was read as text (a 400 saying it is not UTF-8), and a plain one labelled ``br`` was
+    stored as if the label were not there. A request without a body (no Content-Length over 0, no
+    Transfer-Encoding) is taken whatever its label says; ``page`` renders the error page a page's form gets
+    (the other errors' page), the API answering JSON."""
+
+    def __init__(self, app: ASGIApp, page: ErrorPage | None = None) -> None:
         self.app = app
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and self._has_body(scope):
             codings = [
                 c.strip().lower()
                 for name, value in scope.get("headers", [])
@@ -229,29 +238,33 @@ class ContentEncodingMiddleware:
             ]
             refused = list(dict.fromkeys(c for c in codings if c and c != "identity"))
             if refused:
-                await self._refuse(send, refused)
+                await self._refuse(scope, receive, send, refused)
                 return
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _refuse(send: Send, codings: list[str]) -> None:
-        import json
+    def _has_body(scope: Scope) -> bool:
+        for name, value in scope.get("headers", []):
+            if name == b"transfer-encoding":
+                return True
+            if name == b"content-length":
+                try:
+                    if int(value) > 0:
+                        return True
+                except ValueError:  # not a length: taken as a body, as the server will read one
+                    return True
+        return False
 
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, codings: list[str]) -> None:
         named = ", ".join(repr(c) for c in codings)
         message = f"the body's Content-Encoding {named} is not supported: send it uncompressed"
-        body = json.dumps({"error": "unsupported_media_type", "message": message, "fields": []}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 415,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"accept-encoding", b"identity"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        response = self.page(Request(scope), 415, message) if self.page is not None else None
+        if response is None:
+            response = JSONResponse(
+                {"error": "unsupported_media_type", "message": message, "fields": []}, status_code=415
+            )
+        response.headers["Accept-Encoding"] = "identity"
+        await response(scope, receive, send)
 
 
 class BodyLimitMiddleware:
