@@ -96,6 +96,38 @@ def test_frame_rate_snaps_47_95_to_48000_over_1001() -> None:
     assert media.frame_rate(47.95) == Fraction(48000, 1001)
 
 
+def test_a_few_dropped_frames_leave_the_rate_at_the_base_rate() -> None:
+    """ffmpeg prints the average: 25 fps missing 1 frame in 250 averages 24.90, 29.97 missing 1 in 120
+    29.72. Both are within 1% of their base rate (tbr), which is their rate (24.90 labelled the frames at
+    the clock's second, 29.72 lost drop-frame). An NTSC average under a whole base (29.97 fps, 30 tbr) stays
+    NTSC, 25 fps at a 50 tbr field rate stays 25, and 21 fps at 30 tbr (30 then 15 fps) is its average."""
+
+    def stream(fps: float, tbr: float) -> media.VideoStream:
+        return media.VideoStream(0, "h264", 320, 180, fps, "yuv420p", tbr=tbr)
+
+    assert stream(24.90, 25.0).rate == 25 and not stream(24.90, 25.0).variable_rate
+    assert stream(29.72, 29.97).rate == Fraction(30000, 1001)
+    assert stream(29.97, 30.0).rate == Fraction(30000, 1001)
+    assert stream(25.0, 50.0).rate == 25
+    assert stream(21.0, 30.0).rate == 21 and stream(21.0, 30.0).variable_rate
+
+
+def test_frame_times_on_one_grid_with_holes_are_a_constant_rate() -> None:
+    """Frames every 40 ms with frame 5 missing (0.16 to 0.24 s) or frames 50-54 missing (1.96 to 2.16 s) are
+    25 fps; 29.97 fps at a millisecond clock (33 or 34 ms apart) with frame 7 missing is 30000/1001 (120
+    frames in 4.004 s). 30 then 15 fps (a run of 1/15 s intervals: another rate, not holes) and
+    24 then 30 fps (41.7 and 33.4 ms: no one grid) are variable: None. So are fewer than 4 intervals."""
+    assert media.steady_rate([k * 0.04 for k in range(12) if k != 5], 25.0) == 25
+    assert media.steady_rate([k * 0.04 for k in range(100) if not 50 <= k <= 54], 23.75) == 25
+    ms = [round(k * 1001 / 30) / 1000 for k in range(121) if k != 7]
+    assert media.steady_rate(ms, 29.97) == Fraction(30000, 1001)
+    assert media.steady_rate(ms, None) == Fraction(30000, 1001)
+    assert media.steady_rate([k / 30 for k in range(60)] + [2 + k / 15 for k in range(30)], 30.0) is None
+    mixed = [k * 1001 / 24000 for k in range(24)] + [1.001 + k * 1001 / 30000 for k in range(30)]
+    assert media.steady_rate(mixed, 29.97) is None
+    assert media.steady_rate([0.0, 0.04, 0.12, 0.16], 25.0) is None
+
+
 def test_a_sideways_clips_aspect_stretches_its_stored_width() -> None:
     """Stored 1920x1080 at SAR 4:3 and turned 90 degrees it shows 1080 wide and 2560 tall: 0.421875."""
     clip = media.VideoStream(0, "h264", 1080, 1920, 25.0, "yuv420p", rotation=90, sar=Fraction(4, 3))

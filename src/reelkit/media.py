@@ -413,8 +413,88 @@ class VideoStream:
 
     @property
     def rate(self) -> Fraction | None:
-        """The exact frame rate (see :func:`frame_rate`)."""
-        return frame_rate(self.fps) if self.fps else None
+        """The exact frame rate (see :func:`frame_rate`). ffmpeg's ``fps`` is the average: a constant-rate
+        stream with a few frames dropped averages under its rate (25 fps missing 1 frame in 250 prints 24.90,
+        29.97 missing 1 in 120 29.72), so an average that is no timecode rate (neither whole nor NTSC) within
+        1% of the base rate (``tbr``) is taken for that base rate. Further off, the rate is variable or has
+        more frames missing, which only the frames' times tell (:func:`picture_rate`): the average."""
+        if not self.fps:
+            return None
+        exact = frame_rate(self.fps)
+        standard = exact.denominator in (1, 1001)
+        if self.tbr and not standard and abs(self.fps / self.tbr - 1.0) <= 0.01:
+            return frame_rate(self.tbr)
+        return exact
+
+
+#: a stretch of at least this many intervals in a row of one whole multiple (> 1) of the base interval is
+#: another rate (30 fps then 15), not frames dropped here and there
+RATE_RUN = 3
+
+
+def steady_rate(times: Sequence[float], tbr: float | None = None) -> Fraction | None:
+    """The constant rate of frames starting at ``times`` (seconds, any order), frames missing or not, or
+    ``None`` when the rate varies (or there are fewer than 4 intervals to tell).
+
+    The base interval is the median one; the rate is constant when every interval is a whole multiple of it
+    (within a tenth: a millisecond clock's 33/34 ms at 29.97 fps), the longer ones holes where frames are
+    missing, not a run of :data:`RATE_RUN` or more of one length (a stretch at another rate). The rate is
+    the frames the span holds, the missing ones counted, over the span: ``tbr`` (or half of it, a field
+    rate) when within 0.2% of it, else that rate as :func:`frame_rate` reads it (NTSC exact)."""
+    t = np.unique(np.asarray(times, dtype=np.float64))
+    gaps = np.diff(t)
+    if len(gaps) < 4:
+        return None
+    unit = float(np.median(gaps))
+    if not unit > 0:
+        return None
+    steps = np.rint(gaps / unit)
+    if np.any(steps < 1) or np.any(np.abs(gaps - steps * unit) > 0.1 * unit):
+        return None
+    run = 0
+    for prev, step in zip(np.concatenate(([0.0], steps[:-1])), steps, strict=True):
+        run = run + 1 if step > 1 and step == prev else 1
+        if step > 1 and run >= RATE_RUN:
+            return None
+    est = float(steps.sum()) / float(t[-1] - t[0])
+    for base in (tbr, tbr / 2) if tbr else ():
+        if abs(est / base - 1.0) <= 0.002:
+            return frame_rate(base)
+    return frame_rate(round(est, 2))
+
+
+_TIMEBASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
+_PTS = re.compile(r"^0,\s*-?\d+,\s*(-?\d+),", re.MULTILINE)
+
+
+def video_times(path: str | Path) -> list[float]:
+    """The first video stream's packets' times (seconds, in file order) from ffmpeg's ``framecrc`` listing
+    of a stream copy: no decoding."""
+    proc = run_ffmpeg(
+        ["-v", "error", "-i", str(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
+        what=f"reading the video timestamps of {path}",
+    )
+    text = proc.stdout.decode("ascii", "replace")
+    tb = _TIMEBASE.search(text)
+    if tb is None:
+        return []
+    unit = int(tb.group(1)) / int(tb.group(2))
+    return [int(p) * unit for p in _PTS.findall(text)]
+
+
+def picture_rate(path: str | Path, info: MediaInfo) -> tuple[Fraction | None, bool]:
+    """The rate the first picture's frames are labelled at (timecodes, frame counts) and whether the rate
+    varies. ffmpeg's probe gives the average rate: where it is neither the base rate (``tbr``) nor half of
+    it (:attr:`VideoStream.variable_rate`), the packets' times tell a constant-rate stream with frames
+    missing (its base rate, not variable: the gaps are holes) from a variable one (the average, as
+    before); see :func:`steady_rate`. ``(None, False)`` without a picture."""
+    if not info.video:
+        return None, False
+    vs = info.video[0]
+    if not vs.variable_rate:
+        return vs.rate, False
+    steady = steady_rate(video_times(path), vs.tbr)
+    return (steady, False) if steady is not None else (vs.rate, True)
 
 
 @dataclass(frozen=True)

@@ -770,3 +770,81 @@ def test_findings_carry_the_files_own_timecode(tmp_path: Path, capsys: pytest.Ca
     assert probe(plain).start_timecode is None
     code, out, err = run_cli(capsys, "video", "qc", str(plain), "--check", "black", "--json")
     assert code == 0 and json.loads(out) == {"start_timecode": None, "findings": []}
+
+
+def _gappy(path: Path, source: str, graph: str, extra: list[str] | None = None) -> Path:
+    """A clip of ``source`` through ``graph`` (which drops frames with ``select``), its timestamps kept."""
+    args = ["-v", "error", "-y", "-f", "lavfi", "-i", source, "-vf", graph, "-fps_mode", "passthrough"]
+    codec = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    run_ffmpeg([*args, *codec, *(extra or []), str(path)])
+    return path
+
+
+def test_dropped_frames_are_reported_and_the_rest_labelled_at_the_base_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """25p for 4 s from 01:00:00:00, black on frames 24-33, frame 60 dropped: ffmpeg averages 24.75 fps (99
+    frames in 4 s), but the frames are on the 25 fps grid with one hole. The black is labelled
+    01:00:00:24-01:00:01:09, as an edit system shows it (01:00:00:23-01:00:01:08 at the average), and frame 60
+    is missing from 2.4 to 2.44 s (01:00:02:10), also in ``--json`` (the average had it for a variable rate:
+    no finding). Frames 50-54 dropped from an MP4 (23.75 fps): 5 frames missing from 2.0 to 2.2 s. 29.97
+    fps from 00:59:59;00 missing frame 110 of 120 (29.72 fps): the black on frames 90-104 is
+    01:00:02;00-01:00:02;15, drop-frame (not 01:00:02:00), the hole 110 * 1001/30000 to 111 * 1001/30000 s."""
+    import json
+
+    from reelkit.testing.cli import run_cli
+
+    black = "drawbox=t=fill:c=black:enable='between(n,24,33)'"
+    one = _gappy(
+        tmp_path / "one.mov",
+        "testsrc2=s=96x64:r=25:d=4",
+        f"{black},select='not(eq(n,60))'",
+        ["-timecode", "01:00:00:00"],
+    )
+    found = [f for f in video_qc(one, QCOptions(checks=("black",)))]
+    assert [(f.kind, f.start_s, f.end_s) for f in found] == [
+        ("black", 0.96, 1.36),
+        ("frames_missing", 2.4, 2.44),
+    ]
+    assert "black picture 01:00:00:24-01:00:01:09 (0.40 s)" in found[0].message
+    assert "1 frame(s) missing 01:00:02:10-01:00:02:11 (0.04 s)" in found[1].message
+    code, out, err = run_cli(capsys, "video", "qc", str(one), "--check", "black", "--json")
+    assert code == 0, err
+    rows = [(f["kind"], f["timecode"]) for f in json.loads(out)["findings"]]
+    assert rows == [("black", "01:00:00:24"), ("frames_missing", "01:00:02:10")]
+
+    five = _gappy(tmp_path / "five.mp4", "testsrc2=s=96x64:r=25:d=4", "select='not(between(n,50,54))'")
+    (gap,) = video_qc(five, QCOptions(checks=("black",)))
+    assert (gap.kind, gap.start_s, gap.end_s, gap.severity) == ("frames_missing", 2.0, 2.2, "warning")
+    assert "5 frame(s) missing 00:00:02:00-00:00:02:05" in gap.message
+
+    df = _gappy(
+        tmp_path / "df.mov",
+        "testsrc2=s=96x64:r=30000/1001:d=4.004",
+        "drawbox=t=fill:c=black:enable='between(n,90,104)',select='not(eq(n,110))'",
+        ["-timecode", "00:59:59;00"],
+    )
+    dark, hole = video_qc(df, QCOptions(checks=("black",)))
+    assert (dark.start_s, dark.end_s) == (pytest.approx(3.003), pytest.approx(3.5035))
+    assert "01:00:02;00-01:00:02;15" in dark.message
+    assert hole.kind == "frames_missing" and "01:00:02;20-01:00:02;21" in hole.message
+    assert (hole.start_s, hole.end_s) == (pytest.approx(110 * 1001 / 30000, abs=1e-5), pytest.approx(3.7037))
+
+
+def test_a_variable_rate_is_not_frames_missing(tmp_path: Path) -> None:
+    """2 s at 30 fps then 3 s at 15 fps, black from 3 to 4 s: the 1/15 s intervals are whole multiples of
+    1/30 s, but a run of them is another rate, not dropped frames: no frames_missing; the black is 3-4 s."""
+    clip = _make(
+        tmp_path / "vfr.mp4",
+        [
+            "testsrc2=s=96x64:r=30:d=2",
+            "testsrc2=s=96x64:r=15:d=1",
+            "color=black:s=96x64:r=15:d=1",
+            "testsrc2=s=96x64:r=15:d=1",
+        ],
+        "[0][1][2][3]concat=n=4",
+        ["-fps_mode", "vfr", "-preset", "ultrafast"],
+    )
+    assert [(f.kind, f.start_s, f.end_s) for f in video_qc(clip, QCOptions(checks=("black",)))] == [
+        ("black", 3.0, 4.0)
+    ]

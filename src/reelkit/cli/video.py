@@ -474,7 +474,7 @@ def qc_cmd(
     """Black, frozen and flash frames, letterbox/pillarbox, interlacing, cuts and A/V length, with
     timecodes (counted on from the file's own start timecode when it has one, drop-frame included); a file
     cut short (truncated) is always an error."""
-    from reelkit.media import probe
+    from reelkit.media import picture_rate, probe
     from reelkit.post.findings import timecode
     from reelkit.post.video.qc import KINDS, QCOptions, video_qc
 
@@ -484,7 +484,8 @@ def qc_cmd(
         raise ConfigError(f"--check {','.join(check)!r} names no check; choose from {', '.join(KINDS)}")
     findings = video_qc(input, QCOptions(checks=checks or KINDS), info=info)
     if json_out:
-        fps, first = info.picture_fps or 25.0, info.start_timecode  # the rate video_qc labels its messages at
+        rate, _ = picture_rate(input, info)  # the rate video_qc labels its messages at
+        fps, first = float(rate) if rate else 25.0, info.start_timecode
         emit_json(
             {
                 "start_timecode": first,

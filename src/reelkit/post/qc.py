@@ -945,6 +945,15 @@ def run_qc(
             programme_end = info.duration_s or programme_end
             has_video = opt.video and bool(info.video)
             video_fps = info.picture_fps
+            try:
+                # the rate video_qc labels at: a constant rate with frames dropped at its base rate, which
+                # ffmpeg's average (24.90 for 25) is not
+                label_rate, _ = media_mod.picture_rate(media_p, info)
+                video_fps = float(label_rate) if label_rate else video_fps
+            except TimeLimitError:
+                raise
+            except ReelkitError as exc:  # its timestamps unreadable: the probe's rate, and say so
+                notes.append(f"the picture's frame times could not be read ({exc}): timecodes at its average")
             start_tc = info.start_timecode
             if has_video:
                 findings.extend(_video_findings(media_p, info, notes))

@@ -38,6 +38,9 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
 - ``decode_errors`` (always checked): ffmpeg reports packets or pictures it could not decode whole
   (:data:`~reelkit.media.CORRUPT_WORDS`: a damaged stream); ``error``. ``frames_missing``: a gap in the
   picture's timestamps (not in a variable-rate stream); ``error`` with decode errors, else ``warning``.
+  A stream whose frames are on one grid with holes (frames dropped: ffmpeg's average rate is under the base
+  rate) is labelled at its base rate and its holes reported; only frames off one grid are a variable rate
+  (:func:`~reelkit.media.picture_rate`).
 
 ``idet`` is a heuristic: progressive synthetic patterns with fine horizontal detail (ffmpeg's ``testsrc2``, a
 credit roll) can read as interlaced. Each run is judged on its own verdicts: one whose order alternates
@@ -66,6 +69,7 @@ from reelkit.media import (
     MediaInfo,
     check_picture,
     ends_short,
+    picture_rate,
     probe,
     run_ffmpeg,
     stream_ffmpeg,
@@ -533,7 +537,10 @@ def video_qc(
         raise MediaError("has no video stream; video QC needs one", path=str(path))
     check_picture(info)
     vs = info.video[0]
-    fps = float(vs.rate) if vs.rate else 25.0  # exact: 23.98 as printed labelled 2400 as 00:01:40:02
+    # exact: 23.98 as printed labelled 2400 as 00:01:40:02; a constant rate with frames dropped at its base
+    # rate (the average, 24.90 for 25, labelled every frame after a gap one early and lost drop-frame)
+    rate, variable = picture_rate(path, info)
+    fps = float(rate) if rate else 25.0
     tc0 = info.start_timecode  # the messages give the timecodes the file's own timecode track shows
     frame_s = 1.0 / fps
     want = set(opts.checks)
@@ -621,7 +628,8 @@ def video_qc(
         )
 
     # a damaged stream (bytes overwritten in a copy or transfer): decode errors, and frames left out where
-    # the damage hid them (a gap in the timestamps; not in a variable-rate stream, where gaps are its own)
+    # the damage hid them (a gap in the timestamps; not in a variable-rate stream, where gaps are its own:
+    # a constant-rate one with frames dropped, which ffmpeg averages under its rate, is checked)
     if damage:
         # the decoder runs some frames ahead of the printer: the errors are at or a little after that frame
         t0 = frame_times[min(damage[0][0], len(frame_times) - 1)] if frame_times else 0.0
@@ -638,7 +646,7 @@ def video_qc(
                 "video",
             )
         )
-    if not vs.variable_rate:
+    if not variable:
         for prev, nxt in pairwise(frame_times):
             missing = round((nxt - prev) / frame_s) - 1
             if missing >= 1:
