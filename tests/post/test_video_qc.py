@@ -162,14 +162,34 @@ def test_av_mismatch(clips: dict[str, Path], tmp_path: Path) -> None:
     assert _rows(clips["av"], av_tolerance_s=0.6) == []
 
 
-def test_the_audio_end_reads_hours_minutes_and_seconds() -> None:
-    """ffmpeg's progress line time=HH:MM:SS.ss: 00:01:02.50 is 62.5 s, 01:00:00.04 is 3600.04 s (the last
-    line counts), so a programme over a minute long is not taken as ending in its first minute."""
-    from reelkit.post.video.qc import _end_time
+def test_the_sound_ends_where_its_last_packet_ends_against_the_pictures_start() -> None:
+    """framecrc's listing of both streams with their own timestamps, by hand. An MPEG-TS (90 kHz): the
+    picture's first packet at 133200 (1.48 s), the sound's last at 492784 lasting 2089 (5.498589 s): with
+    the picture's first frame at 0 in the QC pass, the sound ends 4.018589 s in, wherever a block splits a
+    line. A millisecond picture from 80 ms (a B-frame delay the QC pass keeps: 0.08) and sound at 48 kHz
+    ending at 172801920 ticks: 3600.04 s, an hour in, not its first minute; a packet without a timestamp
+    is passed over. No sound packets: ``None``."""
+    from reelkit.post.video.qc import _Ends
 
-    assert _end_time("frame=1 time=00:00:01.00 bitrate=N/A\nsize=N/A time=00:01:02.50 bitrate=N/A") == 62.5
-    assert _end_time("size=N/A time=01:00:00.04 bitrate=N/A speed= 900x") == pytest.approx(3600.04)
-    assert _end_time("no progress line") is None
+    ts = (
+        b"#tb 0: 1/90000\n#tb 1: 1/90000\n0,     126000,     133200,     3600,     2967, 0x16aa6f17\n"
+        b"1,     221110,     221110,     2089,      263, 0x98187cc5, S=1, MPEGTS Stream ID, 1, 0x00c000c0\n"
+        b"0,     129600,     136800,     3600,      350, 0xbb0ca693, F=0x0\n"
+        b"1,     492784,     492784,     2089,       12, 0x29b805da\n"
+    )
+    ends = _Ends()
+    for k in range(0, len(ts), 50):
+        ends.add(ts[k : k + 50])
+    assert ends.audio_end(0.0) == pytest.approx(494873 / 90000 - 1.48)
+    hour = _Ends()
+    hour.add(b"#tb 0: 1/1000\n#tb 1: 1/48000\n0, -40, 80, 40, 9, 0x0\n0, 0, 120, 40, 9, 0x0\n")
+    hour.add(
+        b"1, -9223372036854775808, -9223372036854775808, 0, 4, 0x0\n1, 172800000, 172800000, 1920, 9, 0x0"
+    )
+    assert hour.audio_end(0.08) == pytest.approx(3600.04)
+    silent = _Ends()
+    silent.add(b"#tb 0: 1/1000\n0, 0, 0, 40, 9, 0x0\n")
+    assert silent.audio_end(0.0) is None
 
 
 def test_av_mismatch_names_the_longer_stream_and_over_a_second_is_an_error(
@@ -848,3 +868,33 @@ def test_a_variable_rate_is_not_frames_missing(tmp_path: Path) -> None:
     assert [(f.kind, f.start_s, f.end_s) for f in video_qc(clip, QCOptions(checks=("black",)))] == [
         ("black", 3.0, 4.0)
     ]
+
+
+def test_av_mismatch_in_an_mpeg_ts_counts_where_each_stream_starts(tmp_path: Path) -> None:
+    """MPEG-TS, 4 s of picture: sound 1 s late and 3 s long ends with it (no finding; the sound's own
+    length, 3.04 s, was taken for its end: "video is 0.960 s longer"); sound 1 s late and 2.5 s long ends
+    at 3.5 s, 0.5 s before the picture (a warning, not 1.46 s and an error); a picture 1 s late and 3 s
+    long under 4 s of sound ends with it (no finding; "audio is 1.040 s longer")."""
+
+    def ts(name: str, video: str, audio: str, video_late: bool) -> Path:
+        late = ["-itsoffset", "1"]
+        args = ["-v", "error", "-y", *(late if video_late else []), "-f", "lavfi", "-i", video]
+        args += [*([] if video_late else late), "-f", "lavfi", "-i", audio, "-map", "0", "-map", "1"]
+        codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+        run_ffmpeg([*args, *codecs, "-f", "mpegts", str(tmp_path / name)])
+        return tmp_path / name
+
+    av = QCOptions(checks=("av_mismatch",))
+    ends = ts("ends.ts", "testsrc=s=96x64:r=25:d=4", "sine=f=440:d=3", video_late=False)
+    assert video_qc(ends, av) == []
+    short = ts("short.ts", "testsrc=s=96x64:r=25:d=4", "sine=f=440:d=2.5", video_late=False)
+    (f,) = video_qc(short, av)
+    assert (f.kind, f.start_s, f.end_s, f.severity) == (
+        "av_mismatch",
+        pytest.approx(3.5, abs=0.03),
+        4.0,
+        "warning",
+    )
+    assert "video is 0.4" in f.message or "video is 0.5" in f.message
+    late = ts("late.ts", "testsrc=s=96x64:r=25:d=3", "sine=f=440:d=4", video_late=True)
+    assert [g for g in video_qc(late, av) if g.kind == "av_mismatch"] == []

@@ -27,8 +27,9 @@ One decoding pass runs ffmpeg's detection filters in a chain and this module par
   Changes a few frames apart are split into flashes and cuts (a flash then a cut); one frame of a third
   picture between two shots (a frame left at an edit, whose change to the next shot the scene score often
   misses) is a one-frame flash and a cut after it.
-- ``av_mismatch`` (a stream-copy pass over the first audio stream): video and audio end more than
-  ``av_tolerance_s`` apart; ``warning``, ``error`` beyond ``av_error_s``.
+- ``av_mismatch`` (a stream-copy pass over the picture and the first audio stream, their timestamps as
+  the file has them): video and audio end more than ``av_tolerance_s`` apart; ``warning``, ``error``
+  beyond ``av_error_s``.
 - ``truncated`` (always checked): the picture ends more than 0.5 s (2%) before the container's duration and
   ffmpeg reports a ``partial file`` (or the file has no sound); ``error``.
 - ``video_start`` (always checked): the picture starts more than ``audio.LEAD_IN_MIN_S`` after the file
@@ -71,7 +72,6 @@ from reelkit.media import (
     ends_short,
     picture_rate,
     probe,
-    run_ffmpeg,
     stream_ffmpeg,
 )
 from reelkit.post.audio import LEAD_IN_MIN_S
@@ -158,16 +158,47 @@ _META_FRAME = re.compile(r"Parsed_metadata.*?\bframe:\s*\d+\s+pts:\s*-?\d+\s+pts
 _META_IDET = re.compile(r"Parsed_metadata.*?lavfi\.idet\.(single|multiple|repeated)\.current_frame=(\w+)")
 _META_SCENE = re.compile(r"Parsed_metadata.*?lavfi\.scene_score=([\d.eE+-]+)")
 _PBLACK = re.compile(r"pblack:(\d+).*?\bt:\s*(-?[\d.]+)")
-_TIME = re.compile(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_PACKET_TB = re.compile(r"#tb (\d+): (\d+)/(\d+)")
+_PACKET = re.compile(r"(\d+),\s*-?\d+,\s*(-?\d+),\s*(\d+),")
+#: ffmpeg's "no timestamp" (AV_NOPTS_VALUE) as framecrc prints it
+_NOPTS = -(2**63)
 
 
-def _end_time(stderr: str) -> float | None:
-    """The last ``time=`` of ffmpeg's progress line: where the output ends."""
-    found = _TIME.findall(stderr)
-    if not found:
-        return None
-    h, m, s = found[-1]
-    return int(h) * 3600 + int(m) * 60 + float(s)
+class _Ends:
+    """Where the picture starts and the sound ends, read from ffmpeg's ``framecrc`` listing of a stream copy
+    of both with ``-copyts`` (stream 0 the picture, 1 the sound) as it comes: the timestamps as the file
+    has them, so that the sound's end is placed against the picture however ffmpeg would shift each (it
+    starts an MPEG-TS stream copied or decoded alone at 0, a MOV's at its place in the file)."""
+
+    def __init__(self) -> None:
+        self._unit: dict[int, float] = {}  # seconds a tick, by stream
+        self._first: dict[int, int] = {}  # earliest pts, by stream
+        self._end: dict[int, int] = {}  # latest pts + duration, by stream
+        self._rest = b""
+
+    def add(self, block: bytes) -> None:
+        *lines, self._rest = (self._rest + block).split(b"\n")
+        for line in lines:
+            self.line(line.decode("ascii", "replace"))
+
+    def line(self, line: str) -> None:
+        if line.startswith("#"):
+            if tb := _PACKET_TB.match(line):
+                self._unit[int(tb.group(1))] = int(tb.group(2)) / int(tb.group(3))
+        elif (pm := _PACKET.match(line)) and int(pm.group(2)) != _NOPTS:
+            k, pts, dur = int(pm.group(1)), int(pm.group(2)), int(pm.group(3))
+            self._first[k] = min(self._first.get(k, pts), pts)
+            self._end[k] = max(self._end.get(k, pts + dur), pts + dur)
+
+    def audio_end(self, video_start: float) -> float | None:
+        """The sound's end on the timeline where the picture starts at ``video_start`` (its first frame's
+        time in the QC pass); ``None`` without the timestamps of both."""
+        if self._rest:
+            self.line(self._rest.decode("ascii", "replace"))
+            self._rest = b""
+        if not {0, 1} <= self._unit.keys() or 0 not in self._first or 1 not in self._end:
+            return None
+        return self._end[1] * self._unit[1] - (self._first[0] * self._unit[0] - video_start)
 
 
 def _runs(
@@ -809,11 +840,18 @@ def video_qc(
 
     # A/V duration
     if "av_mismatch" in want and info.audio:
-        aproc = run_ffmpeg(
-            ["-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "null", "-"],
+        # the packets' own times (-copyts): an MPEG-TS sound copied alone started at 0, so its length was
+        # taken for its end (1 s late and 3 s long it 'ended' at 3 s under 4 s of picture ending with it)
+        stamps = _Ends()
+        both = ["-map", "0:V:0", "-map", "0:a:0"]
+        stream_ffmpeg(
+            ["-v", "error", "-copyts", "-i", str(path), *both, "-c", "copy", "-f", "framecrc", "-"],
+            on_line=lambda _: None,
+            on_block=stamps.add,
+            block_bytes=1 << 16,
             what=f"audio length of {path}",
         )
-        audio_end = _end_time(aproc.stderr.decode("utf-8", "replace"))
+        audio_end = stamps.audio_end(head) if frame_times else None
         if audio_end is not None:
             diff = audio_end - video_end
             if abs(diff) > opts.av_tolerance_s:
