@@ -898,3 +898,18 @@ def test_av_mismatch_in_an_mpeg_ts_counts_where_each_stream_starts(tmp_path: Pat
     assert "video is 0.4" in f.message or "video is 0.5" in f.message
     late = ts("late.ts", "testsrc=s=96x64:r=25:d=3", "sine=f=440:d=4", video_late=True)
     assert [g for g in video_qc(late, av) if g.kind == "av_mismatch"] == []
+
+
+def test_av_mismatch_gives_the_files_own_timecodes(tmp_path: Path) -> None:
+    """3 s of 25 fps picture and 2.5 s of sound in a MOV from 01:00:00:00: the sound ends at frame 62.5,
+    labelled 01:00:02:12, the picture at frame 75, 01:00:03:00, as every other finding labels its times
+    (the clock's 00:00:02.500 and 00:00:03.000 before)."""
+    clip = _make(
+        tmp_path / "tc.mov",
+        ["testsrc=size=160x120:rate=25:duration=3", "sine=f=440:duration=2.5:sample_rate=48000"],
+        None,
+        ["-c:a", "pcm_s16le", "-timecode", "01:00:00:00"],
+    )
+    (f,) = video_qc(clip, QCOptions(checks=("av_mismatch",)))
+    assert (f.kind, f.start_s, f.end_s) == ("av_mismatch", 2.5, 3.0)
+    assert "audio ends at 01:00:02:12, video at 01:00:03:00: video is 0.500 s longer" in f.message

@@ -864,7 +864,8 @@ def video_qc(
                         a,
                         b,
                         sev2,
-                        f"audio ends at {timecode(audio_end)}, video at {timecode(video_end)}: "
+                        f"audio ends at {timecode(audio_end, fps, tc0)}, video at "
+                        f"{timecode(video_end, fps, tc0)}: "
                         f"{longer} is {abs(diff):.3f} s longer",
                         "video",
                     )
