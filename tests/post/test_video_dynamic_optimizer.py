@@ -292,6 +292,58 @@ def test_cuts_count_from_a_first_frame_stamped_before_zero(
 
 
 @pytest.mark.media
+def test_a_short_shot_is_merged_into_the_one_before(tmp_path: Path) -> None:
+    """2 s of testsrc2, 0.2 s (5 frames) of bars, 2 s of mandelbrot at 25 fps, cuts at frames 50 and 55:
+    the bars shot is under min_shot_s (0.5 s), so it joins the shot before it and the cut at 55, into the
+    next real shot, starts a shot (it was [0, 50), [50, 105): the keyframe on the insert, none at 55)."""
+    clip = tmp_path / "insert.mp4"
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=2"),
+            *("-f", "lavfi", "-i", "smptebars=size=96x64:rate=25:duration=0.2"),
+            *("-f", "lavfi", "-i", "mandelbrot=size=96x64:rate=25:maxiter=64:end_pts=2"),
+            *("-filter_complex", "[2]trim=end_frame=50[m];[0][1][m]concat=n=3,format=yuv420p"),
+            *("-c:v", "libx264", "-preset", "ultrafast", str(clip)),
+        ]
+    )
+    assert [(s.start_frame, s.end_frame) for s in detect_shots(clip)] == [(0, 55), (55, 105)]
+
+
+@pytest.mark.parametrize(
+    ("cuts", "shots"),
+    [
+        # two short shots in a row (5 frames each): both join the shot before, the last cut starts a shot
+        ([2.0, 2.2, 2.4], [(0, 60), (60, 100)]),
+        # a short first shot has none before it: it joins the one after
+        ([0.2, 2.0], [(0, 50), (50, 100)]),
+        # a short last shot joins the one before
+        ([2.0, 3.8], [(0, 50), (50, 100)]),
+        # two short shots at the end (8 and 12 frames): the last joins the one before, which is then long
+        ([2.0, 3.2, 3.52], [(0, 50), (50, 80), (80, 100)]),
+    ],
+)
+def test_short_shots_join_the_shot_before_by_hand(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cuts: list[float], shots: list[tuple[int, int]]
+) -> None:
+    """Cuts at these times of a 100-frame title at 25 fps (min_shot_s 0.5 s: 12.5 frames)."""
+    from reelkit import media
+    from reelkit.post.video import shots as shots_mod
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    stream = media.VideoStream(0, "h264", 96, 64, 25.0, "yuv420p")
+    monkeypatch.setattr(shots_mod, "probe", lambda _p: media.MediaInfo(str(clip), 4.0, video=[stream]))
+    err = "".join(
+        f"[Parsed_showinfo_2 @ 0x1] n: {k} pts: {round(t * 12800)} pts_time:{t} duration: 512\n"
+        for k, t in enumerate([0.0, *cuts])
+    )
+    err += "frame=  100 fps=0.0 q=-0.0 Lsize=N/A time=00:00:04.00 bitrate=N/A speed= 50x\n"
+    done = subprocess.CompletedProcess([], 0, b"", err.encode())
+    monkeypatch.setattr(shots_mod, "run_ffmpeg", lambda *_a, **_k: done)
+    assert [(s.start_frame, s.end_frame) for s in detect_shots(clip)] == shots
+
+
+@pytest.mark.media
 def test_a_title_without_cuts_is_one_shot_of_the_frames_shown(tmp_path: Path) -> None:
     """A 2 s clip at 25 fps cut at 0.4 s with ``-c copy`` keeps its 50 packets behind an edit list that
     shows 40 frames: one shot of 40 frames (the single decode's count; a scene-score output that receives no

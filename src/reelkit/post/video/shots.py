@@ -1,7 +1,7 @@
 """Shot-based encoding (Netflix's dynamic optimizer): shots, per-shot hulls, a Lagrangian choice per shot.
 
 1. Shots: ffmpeg's scene score (``select='gt(scene,T)'`` + ``showinfo``) marks cuts; shots shorter than
-   ``min_shot_s`` are merged into the one before.
+   ``min_shot_s`` are merged into the one before (a short first shot into the one after).
 2. Every shot is encoded over the resolution x CRF (or QP) grid and scored with VMAF against the same frames
    of the source, scaled to the display (source) size (:mod:`reelkit.post.video.encode`, cached). Each shot
    keeps its convex hull **across all resolutions** (Netflix's dynamic optimizer: a shot's best encode at a
@@ -140,11 +140,17 @@ def detect_shots(path: str | Path, *, threshold: float = 0.3, min_shot_s: float 
     # behind B-frames, put every cut that many frames late)
     times = [float(t) for t in _SHOWINFO.findall(err)]
     cuts = sorted({round((t - times[0]) * fps) for t in times[1:]})
-    bounds = [0]
-    for c in cuts:
-        if c - bounds[-1] >= min_shot_s * fps and total - c >= min_shot_s * fps:
-            bounds.append(c)
-    bounds.append(total)
+    # a shot under min_shot_s joins the one before it: its own cut is dropped and the cut after it kept
+    # (an insert of a few frames kept its cut and lost the next one: the keyframe on the insert, none at
+    # the real shot after it). From the last shot back, so that a short shot joined by a short one after
+    # it is judged on both; the first shot, with none before it, joins the one after
+    shortest = min_shot_s * fps
+    bounds = [0, *(c for c in cuts if 0 < c < total), total]
+    for i in range(len(bounds) - 2, 0, -1):
+        if bounds[i + 1] - bounds[i] < shortest:
+            del bounds[i]
+    if len(bounds) > 2 and bounds[1] < shortest:
+        del bounds[1]
     return [Shot(i, a, b, a / fps, b / fps) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
 
