@@ -96,20 +96,34 @@ def test_frame_rate_snaps_47_95_to_48000_over_1001() -> None:
     assert media.frame_rate(47.95) == Fraction(48000, 1001)
 
 
-def test_a_few_dropped_frames_leave_the_rate_at_the_base_rate() -> None:
-    """ffmpeg prints the average: 25 fps missing 1 frame in 250 averages 24.90, 29.97 missing 1 in 120
-    29.72. Both are within 1% of their base rate (tbr), which is their rate (24.90 labelled the frames at
-    the clock's second, 29.72 lost drop-frame). An NTSC average under a whole base (29.97 fps, 30 tbr) stays
-    NTSC, 25 fps at a 50 tbr field rate stays 25, and 21 fps at 30 tbr (30 then 15 fps) is its average."""
+def test_the_rate_is_the_average_and_frames_are_labelled_at_the_base_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ffmpeg prints the average: 25 fps missing 1 frame in 250 averages 24.90. The stream's rate stays that
+    average (encodes, frame pairing and --align match the frames' own times over the title: the base rate
+    moved a phone clip's VMAF from 96 to 77); what QC labels the frames at is picture_rate's, read from the
+    packets' times: 25 for an MP4 (24.90 fps, 25 tbr) and for the same stream in Matroska (24.90 for both),
+    the average again for a timecode rate that is its base rate (no packets read)."""
 
     def stream(fps: float, tbr: float) -> media.VideoStream:
         return media.VideoStream(0, "h264", 320, 180, fps, "yuv420p", tbr=tbr)
 
-    assert stream(24.90, 25.0).rate == 25 and not stream(24.90, 25.0).variable_rate
-    assert stream(29.72, 29.97).rate == Fraction(30000, 1001)
+    assert stream(24.90, 25.0).rate == Fraction(249, 10)
     assert stream(29.97, 30.0).rate == Fraction(30000, 1001)
-    assert stream(25.0, 50.0).rate == 25
-    assert stream(21.0, 30.0).rate == 21 and stream(21.0, 30.0).variable_rate
+    holes = [k * 0.04 for k in range(250) if k != 10]
+    monkeypatch.setattr(media, "video_times", lambda path: holes)
+    for fps, tbr in ((24.90, 25.0), (24.90, 24.90)):
+        info = media.MediaInfo("x.mp4", 10.0, video=[stream(fps, tbr)])
+        assert media.picture_rate("x.mp4", info) == (25, False)
+
+    def no_packets(path: str) -> list[float]:
+        raise AssertionError("a timecode rate that is its base rate needs no packet times")
+
+    monkeypatch.setattr(media, "video_times", no_packets)
+    assert media.picture_rate("x.mp4", media.MediaInfo("x.mp4", 10.0, video=[stream(25.0, 25.0)])) == (
+        25,
+        False,
+    )
 
 
 def test_frame_times_on_one_grid_with_holes_are_a_constant_rate() -> None:
@@ -126,6 +140,21 @@ def test_frame_times_on_one_grid_with_holes_are_a_constant_rate() -> None:
     mixed = [k * 1001 / 24000 for k in range(24)] + [1.001 + k * 1001 / 30000 for k in range(30)]
     assert media.steady_rate(mixed, 29.97) is None
     assert media.steady_rate([0.0, 0.04, 0.12, 0.16], 25.0) is None
+    # a screen recorder's holds of a still picture (20 and 30 frames left out at 30 fps) are a variable
+    # rate, not frames missing; so are holes leaving out more than a tenth of the frames
+    held = [k / 30 for k in range(300) if not (40 <= k < 70 or 200 <= k < 220)]
+    assert media.steady_rate(held, 30.0) is None
+    sparse = [k * 0.04 for k in range(200) if k % 8 not in (3, 4)]  # 2 of every 8 frames missing
+    assert media.steady_rate(sparse, 25.0) is None
+
+
+def test_packets_an_edit_list_hides_are_not_the_pictures_times() -> None:
+    """An MP4 cut with -c copy keeps the frames before the cut's keyframe, flagged discard (F=0x4), at times
+    before 0: they are not the picture's (its first packet read -1.32 s: audio '1.139 s longer', an error)."""
+    assert media.discarded("0,     -17920,     -16896,      512,     4739, 0xbf06af3e, F=0x5")
+    assert media.discarded("0,     -17408,     -14848,      512,     2193, 0xc0163ddb, F=0x4")
+    assert not media.discarded("0,          0,          0,      512,     4739, 0xbf06af3e, F=0x1")
+    assert not media.discarded("1,       1024,       1024,     1024,      371, 0x9ed2b0a1")
 
 
 def test_a_sideways_clips_aspect_stretches_its_stored_width() -> None:

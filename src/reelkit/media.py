@@ -413,23 +413,20 @@ class VideoStream:
 
     @property
     def rate(self) -> Fraction | None:
-        """The exact frame rate (see :func:`frame_rate`). ffmpeg's ``fps`` is the average: a constant-rate
-        stream with a few frames dropped averages under its rate (25 fps missing 1 frame in 250 prints 24.90,
-        29.97 missing 1 in 120 29.72), so an average that is no timecode rate (neither whole nor NTSC) within
-        1% of the base rate (``tbr``) is taken for that base rate. Further off, the rate is variable or has
-        more frames missing, which only the frames' times tell (:func:`picture_rate`): the average."""
-        if not self.fps:
-            return None
-        exact = frame_rate(self.fps)
-        standard = exact.denominator in (1, 1001)
-        if self.tbr and not standard and abs(self.fps / self.tbr - 1.0) <= 0.01:
-            return frame_rate(self.tbr)
-        return exact
+        """The exact frame rate (see :func:`frame_rate`): ffmpeg's average. A constant-rate stream with a
+        few frames dropped averages under its rate (25 fps missing 1 frame in 250 prints 24.90); what its
+        frames are labelled at is :func:`picture_rate`'s (QC only: encodes and frame pairing keep the
+        average, which matches the frames' own times over the title)."""
+        return frame_rate(self.fps) if self.fps else None
 
 
 #: a stretch of at least this many intervals in a row of one whole multiple (> 1) of the base interval is
 #: another rate (30 fps then 15), not frames dropped here and there
 RATE_RUN = 3
+#: the most frames one hole of a constant-rate stream may miss, and the share of its frames all holes may:
+#: longer or more holes are holds of a variable-rate recording (a screen capture's 20-44 frames)
+MAX_HOLE_FRAMES = 12
+MAX_MISSING_SHARE = 0.1
 
 
 def steady_rate(times: Sequence[float], tbr: float | None = None) -> Fraction | None:
@@ -456,6 +453,11 @@ def steady_rate(times: Sequence[float], tbr: float | None = None) -> Fraction | 
         run = run + 1 if step > 1 and step == prev else 1
         if step > 1 and run >= RATE_RUN:
             return None
+    # frames dropped here and there leave short holes in a few places; a screen recorder or a
+    # duplicate-dropping encoder (mpdecimate) leaves long ones, holds of a still picture: variable rate
+    missing = steps - 1
+    if missing.max() > MAX_HOLE_FRAMES or missing.sum() > MAX_MISSING_SHARE * steps.sum():
+        return None
     est = float(steps.sum()) / float(t[-1] - t[0])
     for base in (tbr, tbr / 2) if tbr else ():
         if abs(est / base - 1.0) <= 0.002:
@@ -464,7 +466,15 @@ def steady_rate(times: Sequence[float], tbr: float | None = None) -> Fraction | 
 
 
 _TIMEBASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
-_PTS = re.compile(r"^0,\s*-?\d+,\s*(-?\d+),", re.MULTILINE)
+_PTS = re.compile(r"^0,\s*-?\d+,\s*(-?\d+),.*$", re.MULTILINE)
+_FLAGS = re.compile(r"F=0x([0-9A-Fa-f]+)")
+
+
+def discarded(packet_line: str) -> bool:
+    """Whether a ``framecrc`` packet line is flagged discard (``F=0x4``): a packet an MP4's edit list hides
+    (a cut made with ``-c copy`` keeps the frames before the cut's keyframe, not shown)."""
+    m = _FLAGS.search(packet_line)
+    return m is not None and bool(int(m.group(1), 16) & 4)
 
 
 def video_times(path: str | Path) -> list[float]:
@@ -479,7 +489,7 @@ def video_times(path: str | Path) -> list[float]:
     if tb is None:
         return []
     unit = int(tb.group(1)) / int(tb.group(2))
-    return [int(p) * unit for p in _PTS.findall(text)]
+    return [int(m.group(1)) * unit for m in _PTS.finditer(text) if not discarded(m.group(0))]
 
 
 def picture_rate(path: str | Path, info: MediaInfo) -> tuple[Fraction | None, bool]:
@@ -491,10 +501,13 @@ def picture_rate(path: str | Path, info: MediaInfo) -> tuple[Fraction | None, bo
     if not info.video:
         return None, False
     vs = info.video[0]
-    if not vs.variable_rate:
-        return vs.rate, False
+    exact = vs.rate
+    if exact is None or (not vs.variable_rate and exact.denominator in (1, 1001)):
+        return exact, False  # a timecode rate (whole or NTSC) that is the base rate too
+    # an average off the base rate, or one that is no timecode rate (a Matroska file missing a frame prints
+    # 24.90 for both): the frames' times tell
     steady = steady_rate(video_times(path), vs.tbr)
-    return (steady, False) if steady is not None else (vs.rate, True)
+    return (steady, False) if steady is not None else (exact, vs.variable_rate)
 
 
 @dataclass(frozen=True)
@@ -811,6 +824,8 @@ _ENCODER_CHANNELS: dict[str, tuple[str, int]] = {
     "eac3": ("E-AC-3", 6),
     "wmav1": ("WMA", 2),
     "wmav2": ("WMA", 2),
+    "aac": ("AAC", 8),
+    "flac": ("FLAC", 8),
 }
 #: The audio encoder ffmpeg picks for an extension when none is named, where it is one of those.
 _DEFAULT_ENCODER = {
@@ -819,9 +834,11 @@ _DEFAULT_ENCODER = {
     ".ac3": "ac3",
     **dict.fromkeys((".eac3", ".ec3"), "eac3"),
     **dict.fromkeys((".wma", ".wmv", ".asf"), "wmav2"),
+    **dict.fromkeys((".m4a", ".aac", ".mp4", ".mov"), "aac"),
+    ".flac": "flac",
 }
 #: Extensions of a raw stream of one of those formats: their name says the format
-_RAW_AUDIO = frozenset((".mp3", ".mp2", ".m2a", ".mpa", ".ac3", ".eac3", ".ec3", ".wma"))
+_RAW_AUDIO = frozenset((".mp3", ".mp2", ".m2a", ".mpa", ".ac3", ".eac3", ".ec3", ".wma", ".aac", ".flac"))
 
 
 def check_channels(

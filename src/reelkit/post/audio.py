@@ -482,8 +482,8 @@ def write_audio_file(
             # ffmpeg's text names the temporary file it was given, not the output asked for
             reason = f"no ffmpeg format writes audio to {ext} files"
         raise MediaError(
-            f"ffmpeg cannot write this audio as {ext!r} ({reason}); WAV and FLAC hold any, or use .mp3, "
-            ".m4a, .ogg, .opus",
+            f"ffmpeg cannot write this audio as {ext!r} ({reason}); write .wav (any number of channels), "
+            ".flac or .m4a (up to 8), or .mp3 (up to 2)",
             path=str(out),
         )
     import soundfile

@@ -69,6 +69,7 @@ from reelkit.media import (
     CORRUPT_WORDS,
     MediaInfo,
     check_picture,
+    discarded,
     ends_short,
     picture_rate,
     probe,
@@ -185,7 +186,7 @@ class _Ends:
         if line.startswith("#"):
             if tb := _PACKET_TB.match(line):
                 self._unit[int(tb.group(1))] = int(tb.group(2)) / int(tb.group(3))
-        elif (pm := _PACKET.match(line)) and int(pm.group(2)) != _NOPTS:
+        elif (pm := _PACKET.match(line)) and int(pm.group(2)) != _NOPTS and not discarded(line):
             k, pts, dur = int(pm.group(1)), int(pm.group(2)), int(pm.group(3))
             self._first[k] = min(self._first.get(k, pts), pts)
             self._end[k] = max(self._end.get(k, pts + dur), pts + dur)
