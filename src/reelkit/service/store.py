@@ -197,7 +197,6 @@ class Store(Protocol):
         self, events: Sequence[EventRecord], *, received_at: int | None = None
     ) -> AppendResult: ...
     def member_history(self, member_id: str) -> MemberHistory: ...
-    def member_events(self, member_id: str, *, id_prefix: str = "") -> list[StoredEvent]: ...
     def member_last_seq(self, member_id: str) -> int: ...
     def active_members(self, limit: int) -> list[str]: ...
     def latest_events(self, limit: int = 50, *, before_seq: int | None = None) -> list[StoredEvent]: ...
@@ -768,19 +767,6 @@ class SQLiteStore:
             fractions=np.asarray([np.nan if f is None else f for f in fracs], dtype=np.float64),
             seqs=np.asarray(seqs, dtype=np.int64),
         )
-
-    def member_events(self, member_id: str, *, id_prefix: str = "") -> list[StoredEvent]:
-        """The member's events whose ids start with ``id_prefix`` (all with ``""``), oldest first."""
-        rows = (
-            self._con()
-            .execute(
-                "SELECT seq, event_id, member_id, title_id, kind, timestamp, value, fraction, received_at "
-                "FROM events WHERE member_id = ? AND substr(event_id, 1, ?) = ? ORDER BY seq",
-                (member_id, len(id_prefix), id_prefix),
-            )
-            .fetchall()
-        )
-        return [StoredEvent(*r) for r in rows]
 
     def member_last_seq(self, member_id: str) -> int:
         row = self._con().execute("SELECT max(seq) FROM events WHERE member_id = ?", (member_id,)).fetchone()
