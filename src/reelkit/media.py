@@ -423,10 +423,6 @@ class VideoStream:
 #: a stretch of at least this many intervals in a row of one whole multiple (> 1) of the base interval is
 #: another rate (30 fps then 15), not frames dropped here and there
 RATE_RUN = 3
-#: the most frames one hole of a constant-rate stream may miss, and the share of its frames all holes may:
-#: longer or more holes are holds of a variable-rate recording (a screen capture's 20-44 frames)
-MAX_HOLE_FRAMES = 12
-MAX_MISSING_SHARE = 0.1
 
 
 def steady_rate(times: Sequence[float], tbr: float | None = None) -> Fraction | None:
@@ -453,11 +449,6 @@ def steady_rate(times: Sequence[float], tbr: float | None = None) -> Fraction | 
         run = run + 1 if step > 1 and step == prev else 1
         if step > 1 and run >= RATE_RUN:
             return None
-    # frames dropped here and there leave short holes in a few places; a screen recorder or a
-    # duplicate-dropping encoder (mpdecimate) leaves long ones, holds of a still picture: variable rate
-    missing = steps - 1
-    if missing.max() > MAX_HOLE_FRAMES or missing.sum() > MAX_MISSING_SHARE * steps.sum():
-        return None
     est = float(steps.sum()) / float(t[-1] - t[0])
     for base in (tbr, tbr / 2) if tbr else ():
         if abs(est / base - 1.0) <= 0.002:
@@ -807,7 +798,12 @@ def decode_audio(
 
 #: Codecs ffmpeg encodes natively, by the name its probe gives them: a replaced soundtrack keeps its codec.
 _SAME_ENCODER = {
-    c: c for c in ("aac", "ac3", "eac3", "flac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le")
+    c: c
+    for c in (
+        *("aac", "ac3", "eac3", "flac", "alac"),
+        # and the big-endian PCM of QuickTime (in24, lpcm): a lossless master stays lossless
+        *(f"pcm_{f}{e}" for f in ("s16", "s24", "s32", "f32", "f64") for e in ("le", "be")),
+    )
 }
 
 
