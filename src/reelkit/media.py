@@ -486,9 +486,9 @@ def video_times(path: str | Path) -> list[float]:
 def picture_rate(path: str | Path, info: MediaInfo) -> tuple[Fraction | None, bool]:
     """The rate the first picture's frames are labelled at (timecodes, frame counts) and whether the rate
     varies. ffmpeg's probe gives the average rate: where it is neither the base rate (``tbr``) nor half of
-    it (:attr:`VideoStream.variable_rate`), the packets' times tell a constant-rate stream with frames
-    missing (its base rate, not variable: the gaps are holes) from a variable one (the average, as
-    before); see :func:`steady_rate`. ``(None, False)`` without a picture."""
+    it (:attr:`VideoStream.variable_rate`), or is no timecode rate (whole or NTSC), the packets' times tell
+    a constant-rate stream with frames missing (its base rate, not variable: the gaps are holes) from a
+    variable one (the average); see :func:`steady_rate`. ``(None, False)`` without a picture."""
     if not info.video:
         return None, False
     vs = info.video[0]
