@@ -667,6 +667,20 @@ def test_review_three_cache_edges(capsys: pytest.CaptureFixture[str], tmp_path: 
     )
     assert code == 0, err
     assert "40% = 20B" in out
+    # ... and it is simulated once: one row (and one JSON result) per size, not one per text
+    code, out, err = run(
+        capsys,
+        "cache",
+        "compare",
+        "--trace",
+        str(h),
+        "--policies",
+        "lru",
+        "--capacities",
+        "40%,20B,40%",
+        "--json",
+    )
+    assert code == 0 and [r["capacity_bytes"] for r in json.loads(out)["results"]] == [20], err
 
 
 def test_csv_gz_traces_are_gzip_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -245,12 +245,13 @@ def compare_cmd(
     _check_plot_path(plot)
     ex = executor_for(workers, "thread")  # the simulators release the GIL: threads share the trace
     tr = read_trace(trace)
-    caps = [parse_capacity(c, tr) for c in cap_texts]
+    given = [parse_capacity(c, tr) for c in cap_texts]
+    caps = list(dict.fromkeys(given))  # a size given twice ("5%,5%", "40%,20B") is simulated once
     with progress_for(not json_out) as progress:
         results = compare(tr, pols, caps, warmup=warmup, executor=ex, progress=progress)
     bounds = [offline_upper_bound(tr, c, warmup=warmup) for c in caps] if bound else []
     label: dict[int, str] = {}
-    for c, text in zip(caps, cap_texts, strict=True):  # two texts of one size keep both ("40% = 20B")
+    for c, text in zip(given, cap_texts, strict=True):  # two texts of one size keep both ("40% = 20B")
         label[c] = text if c not in label or label[c] == text else f"{label[c]} = {text}"
     if json_out:
         out: dict[str, Any] = {"results": [r.summary() for r in results]}
