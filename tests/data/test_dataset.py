@@ -470,3 +470,16 @@ def test_a_column_that_lost_to_another_name_of_its_field_is_not_offered_as_the_t
             ds = Dataset.from_events(frame)
             from_file = load_events_file(path)
         assert ds.events["value"].tolist() == from_file.events["value"].tolist() == [1.0, 2.0]
+
+
+def test_a_damaged_parquet_file_of_a_dataset_folder_is_named(tmp_path: Path) -> None:
+    """A dataset folder whose events.parquet was cut short raised pyarrow's ArrowInvalid (a traceback in
+    'reelkit data info' and 'reelkit import'); it is a DataFormatError naming the file, as a lone file's."""
+    from reelkit.errors import DataFormatError
+
+    folder = tmp_path / "ds"
+    Dataset.from_events(pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"]})).save(folder)
+    data = (folder / "events.parquet").read_bytes()
+    (folder / "events.parquet").write_bytes(data[:300])
+    with pytest.raises(DataFormatError, match=r"events\.parquet: cannot read as Parquet"):
+        Dataset.load(folder)

@@ -1018,3 +1018,17 @@ def test_ids_are_stripped_in_tab_files_as_in_comma_files_and_catalogues(tmp_path
     ds = load_events_file(tmp_path / "events.tsv")
     assert sorted(ds.events["member_id"].unique()) == ["u1"]
     assert sorted(ds.events["title_id"].unique()) == ["t1", "t2"]
+
+
+def test_a_stray_quote_in_a_short_file_is_named_at_its_line(tmp_path: Path) -> None:
+    """The one bad line of a short file split into one field, so no separator 'tolerated' it: the file was
+    'cannot tell how fields are separated', with no line. The separator most lines agree on is taken and the
+    reader names the line; a file of one column says so, not 'pass sep='."""
+    quoted = tmp_path / "q4.csv"
+    quoted.write_text('user,item,rating\n1,10,4\n"2,11,3\n3,12,5\n')
+    with pytest.raises(DataFormatError, match=r"q4\.csv:3: expected 3 fields separated by commas, found 1"):
+        load_events_file(quoted)
+    single = tmp_path / "q3.csv"
+    single.write_text("user\n1\n2\n")
+    with pytest.raises(DataFormatError, match=r"q3\.csv: holds one column only \('user', \.\.\.\)"):
+        load_events_file(single)

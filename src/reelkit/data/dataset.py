@@ -650,15 +650,21 @@ class Dataset:
     @classmethod
     def load(cls, folder: str | Path) -> Dataset:
         """Read a dataset written by :meth:`save`."""
+        import pyarrow as pa
+
         folder = Path(folder)
-        try:
-            events = pd.read_parquet(folder / "events.parquet")
-            titles = pd.read_parquet(folder / "titles.parquet")
-            members = pd.read_parquet(folder / "members.parquet")
-        except FileNotFoundError as exc:
-            raise EmptyDataError(
-                "not a reelkit dataset folder (needs events/titles/members.parquet); "
-                "create one with 'reelkit data demo' or 'reelkit data convert'",
-                path=str(folder),
-            ) from exc
+        frames: list[pd.DataFrame] = []
+        for name in ("events", "titles", "members"):
+            path = folder / f"{name}.parquet"
+            try:
+                frames.append(pd.read_parquet(path))
+            except FileNotFoundError as exc:
+                raise EmptyDataError(
+                    "not a reelkit dataset folder (needs events/titles/members.parquet); "
+                    "create one with 'reelkit data demo' or 'reelkit data convert'",
+                    path=str(folder),
+                ) from exc
+            except (pa.ArrowInvalid, OSError) as exc:  # cut short or overwritten: as a lone file says it
+                raise DataFormatError(f"cannot read as Parquet: {exc}", path=str(path)) from None
+        events, titles, members = frames
         return cls.from_events(events, titles, members, source=str(folder))

@@ -391,13 +391,17 @@ def _detect_sep(lines: Sequence[str]) -> str | None:
             even.append((n, -rank, sep))
     if even:
         return max(even)[2]
-    # tolerate one bad line in the sample: the error is then reported precisely by the reader
+    # tolerate one bad line in the sample (a stray quote joins it to the next, or it lacks the separator):
+    # the reader then names it precisely
     for sep in _DETECT_ORDER:
         try:
             counts_list = [len(_split_line(ln, sep)) for ln in lines if sep == " " or sep in ln]
         except csv.Error:  # a field over csv's 128 KiB limit: the reader names the line
             continue
-        if len(counts_list) >= max(2, len(lines) - 1) and min(counts_list) >= 2:
+        if len(counts_list) < max(2, len(lines) - 1):
+            continue
+        usual, seen = Counter(counts_list).most_common(1)[0]
+        if min(counts_list) >= 2 or (usual >= 2 and seen >= len(lines) - 1):
             return sep
     return None
 
@@ -474,6 +478,14 @@ def _sniff_layout(
         raise EmptyDataError("the file is empty; it needs one event per line", path=str(path))
     if sep is None:
         detected = _detect_sep(lines)
+        if detected is None and all(
+            len(_split_line(ln, sep)) == 1 for ln in lines for sep in _DETECT_ORDER if sep != " "
+        ):
+            raise DataFormatError(
+                f"holds one column only ({lines[0].strip()[:40]!r}, ...); an events file needs a member and "
+                "a title column (and a rating, a time ...), separated by commas, tabs, ';', '|' or '::'",
+                path=str(path),
+            )
         if detected is None:
             raise DataFormatError(
                 "cannot tell how fields are separated (tried '::', tab, comma, ';', '|', whitespace); "
