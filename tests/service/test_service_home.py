@@ -204,6 +204,42 @@ def test_because_you_watched_anchors_are_recent_strong_engagement(builder: HomeB
             assert all(x.reason.startswith("Similar to") for x in r.titles)
 
 
+def test_a_duplicate_catalog_entry_of_the_anchor_is_not_on_its_because_row(builder: HomeBuilder) -> None:
+    """One film under two ids (same name and year: ml-100k's u.item 304 and 500) was its own nearest
+    neighbour, so "Because You Watched X" offered X itself. Neighbours with the anchor's (name, year) are
+    left out; the rest of the row is the neighbours in order, as before."""
+
+    def neighbours(title: str) -> list[str]:
+        col = builder._col(title)
+        lo, hi = builder._sim_indptr[col], builder._sim_indptr[col + 1]
+        return [str(builder.title_ids[c]) for c in builder._sim_indices[lo:hi]]
+
+    def picks(title: str) -> set[str]:
+        return {x.title_id for x in builder.top_picks(history((title, "play", 100, 6000, 1.0)), 10)}
+
+    # a title whose most similar title (where a duplicate entry of the film sits) is not a top pick
+    a = next(str(t) for t in builder.title_ids if neighbours(str(t))[0] not in picks(str(t)))
+    neigh = neighbours(a)
+    dup = neigh[0]
+    cat = builder.models.titles.copy()
+    cat.loc[dup, "name"], cat.loc[dup, "year"] = cat.loc[a, "name"], cat.loc[a, "year"]
+    cat.loc[dup, "released"] = cat.loc[a, "released"]
+    fake = copy.copy(builder)
+    fake.config = HomeConfig(because_rows=1, min_row_titles=1)
+    fake.update_catalog(cat)
+    h = history((a, "play", 100, 6000, 1.0))
+    folded = fake.fold(h)
+    page = fake.build("x", h)
+    (row,) = [r for r in page.rows if r.kind == "because-you-watched"]
+    assert row.anchor_title_id == a
+    taken = {x.title_id for r in page.rows if r.kind in ("continue-watching", "top-picks") for x in r.titles}
+    expected = [t for t in neigh if t != dup and t not in taken and not folded.seen[builder._col(t)]][
+        : fake.config.row_size
+    ]
+    assert dup not in [x.title_id for x in row.titles]
+    assert [x.title_id for x in row.titles] == expected
+
+
 def test_a_title_finished_and_thumbed_up_was_watched(builder: HomeBuilder) -> None:
     """Pins the heading verb's precedence: watched (a completed play), then liked (thumb up), then rated."""
     t = str(builder.title_ids[0])

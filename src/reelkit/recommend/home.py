@@ -16,7 +16,8 @@ Rows
 ``because-you-watched``
     For each of the member's ``because_rows`` most recent *strongly engaged* titles (a completed play, a
     thumb up, or a rating in the top quarter of the rating scale), that title's nearest neighbours by item
-    similarity (the :class:`~reelkit.recommend.itemknn.ItemKNN` top-k list, most similar first).
+    similarity (the :class:`~reelkit.recommend.itemknn.ItemKNN` top-k list, most similar first), but for
+    other catalog entries of the same film (the anchor's name and year under another id).
 ``trending``
     Time-decayed popularity (:class:`~reelkit.recommend.popularity.Trending`: plays, or ratings in data
     without plays), unseen titles only.
@@ -473,6 +474,16 @@ class HomeBuilder:
             tuple(g for g in s.split("|") if g and g != "(no genres listed)") for s in genres
         ]
         self.names: np.ndarray = names.astype(str).to_numpy(dtype=object)
+        # (name, year) per title: one film listed under two ids (ml-100k's u.item 304 and 500) is one film
+        years = (
+            pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
+            if "year" in cat
+            else np.full(self.n_titles, np.nan)
+        )
+        self._film_keys: list[tuple[str, float | None]] = [
+            (str(n).strip().casefold(), float(y) if np.isfinite(y) else None)
+            for n, y in zip(self.names, years, strict=True)
+        ]
         self._new_releases = self._release_pool(cat)
 
     def update_catalog(self, titles: pd.DataFrame) -> None:
@@ -883,7 +894,9 @@ class HomeBuilder:
             lo, hi = self._sim_indptr[a], self._sim_indptr[a + 1]
             neigh = self._sim_indices[lo:hi]
             sims = self._sim_data[lo:hi]
-            cols = take(neigh)
+            # a duplicate catalog entry of the anchor (same name and year, another id) is the film itself
+            key = self._film_keys[a]
+            cols = take(np.asarray([c for c in neigh.tolist() if self._film_keys[c] != key], dtype=np.int64))
             sim_of = dict(zip(neigh.tolist(), sims.tolist(), strict=True))
             name = str(self.names[a])
             keep(
