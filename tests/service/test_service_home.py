@@ -995,15 +995,77 @@ def test_previews_alone_are_no_taste(builder: HomeBuilder) -> None:
     ]
 
 
+def test_the_newest_title_with_no_plays_leads_new_releases(data_dir: Path) -> None:
+    """New Releases ranked its pool by the personal score alone: a title just released, with no plays,
+    scored 0 and fell below every older title (a premiere was on 0 of 500 pages). The row's first
+    NEW_RELEASE_NEWEST slots are now the newest titles of the pool the member may be shown (newest first,
+    "New: released <date>"), the rest ranked for the member as before."""
+    import datetime as dt
+
+    from reelkit.recommend.home import NEW_RELEASE_NEWEST
+    from reelkit.service.models import train_store
+    from reelkit.service.store import TitleRecord
+
+    from .conftest import COMMUNITY
+
+    assert NEW_RELEASE_NEWEST == 3
+    store = open_store(data_dir)
+    try:
+        # a day after the catalog's newest title (the small data ends in 2024: the pool's window is a year
+        # back from the newest release, and a premiere of today would be alone in it)
+        newest_before = int(store.titles_frame()["released"].max())
+        released = newest_before + 86400
+        store.upsert_titles([TitleRecord("premiere", "The Premiere", "Drama", None, "movie", released)])
+        train_store(data_dir, community_params=COMMUNITY)
+        holder = ModelHolder(data_dir, store)
+        assert holder.refresh()
+        home = holder.require().home
+        assert home._global_popularity[home._col("premiere")] == 0  # no events
+        pool = [str(home.title_ids[c]) for c in home._new_release_cols()]
+        assert pool[0] == "premiere"
+        date = dt.datetime.fromtimestamp(released, tz=dt.UTC).strftime("%Y-%m-%d")
+        members = [m.member_id for m in store.list_members(40)]
+        shown, pages = 0, []
+        for m in members:
+            h = store.member_history(m)
+            folded = home.fold(h, m)
+            page = home.build(m, h)
+            pages.append(page)
+            before = {
+                x.title_id
+                for r in page.rows
+                if r.kind in ("continue-watching", "top-picks", "because-you-watched")
+                for x in r.titles
+            }
+            newest = [t for t in pool if not folded.seen[home._col(t)] and t not in before][:3]
+            rows = [r for r in page.rows if r.kind == "new-releases"]
+            if len(newest) < home.config.min_row_titles:  # the member saw nearly all the pool: no row
+                assert not rows
+                continue
+            (row,) = rows
+            assert [x.title_id for x in row.titles[:3]] == newest
+            assert all(x.reason.startswith("New: released ") for x in row.titles[:3])
+            assert not any(x.reason.startswith("New: released ") for x in row.titles[3:])
+            if newest[0] == "premiere":
+                shown += 1
+                assert row.titles[0].reason == f"New: released {date}"
+        # nobody has seen it, and no earlier row took it: first on every New Releases row (on 0 before)
+        assert shown == sum(any(r.kind == "new-releases" for r in p.rows) for p in pages) >= 30
+    finally:
+        store.close()
+
+
 def test_new_releases_make_no_claim_of_a_new_members_taste(builder: HomeBuilder) -> None:
     page = builder.build("new", MemberHistory.empty())
     (row,) = [r for r in page.rows if r.kind == "new-releases"]
     assert "ranked for you" not in row.reason and row.reason.endswith("most popular first")
-    assert all(x.reason.endswith("popular with all members") for x in row.titles)
+    assert len(row.titles) > 3  # the newest three say when they came out; the rest what ranked them
+    assert all(x.reason.startswith("New: released ") for x in row.titles[:3])
+    assert all(x.reason.endswith("popular with all members") for x in row.titles[3:])
     t = list(builder.title_ids[:6])
     known = builder.build("x", history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)]))
     rows = [r for r in known.rows if r.kind == "new-releases"]
-    assert all(r.reason.endswith("ranked for you") and "in your top" in r.titles[0].reason for r in rows)
+    assert all(r.reason.endswith("ranked for you") and "in your top" in r.titles[3].reason for r in rows)
 
 
 def test_half_of_a_short_title_is_a_start(builder: HomeBuilder) -> None:
@@ -1108,13 +1170,15 @@ def test_a_page_cached_before_a_title_comes_out_is_built_again(
         return [t.title_id for r in page.rows if r.kind == "new-releases" for t in r.titles]
 
     before, _ = bundle.home_page(store, member)
-    assert new_releases(before) == ["t119", "t117", "t116"]  # those out, not on an earlier row
+    # those out and not on an earlier row, the newest first (t116 out 2 days ago, t117 3, t119 5)
+    assert new_releases(before) == ["t116", "t117", "t119"]
     assert bundle.cached_page(member, store.member_last_seq(member)) is not None
     monkeypatch.setattr(time, "time", lambda: wall + 3.5 * day)  # out (a day's grace), no new event
     assert bundle.home.release_epoch() == epoch + 1
     assert bundle.cached_page(member, store.member_last_seq(member)) is None  # built before it came out
     served, _ = bundle.home_page(store, member)
-    assert tid == "t120" and new_releases(served) == ["t120", "t119", "t117", "t116"]
+    # the three newest first, then the rest ranked for the member
+    assert tid == "t120" and new_releases(served) == ["t120", "t116", "t117", "t119"]
     bundle._pages.clear()
     assert bundle.home_page(store, member)[0] == served  # what a fresh build gives
     store.close()
@@ -1172,10 +1236,12 @@ def test_new_release_scores_are_the_share_of_other_titles_scored_below(builder: 
     scores = builder.fold(h).scores
     (row,) = [r for r in builder.build("x", h).rows if r.kind == "new-releases"]
     n = builder.n_titles
-    for x in row.titles:
+    assert len(row.titles) > 3
+    for i, x in enumerate(row.titles):
         below = int((scores < scores[builder.title_ids.tolist().index(x.title_id)]).sum())
         assert x.score == pytest.approx(below / (n - 1))
-        assert x.reason.endswith(f"in your top {max(1, -(-100 * (n - 1 - below) // (n - 1)))}%")
+        if i >= 3:  # the first three are the newest, "New: released <date>"
+            assert x.reason.endswith(f"in your top {max(1, -(-100 * (n - 1 - below) // (n - 1)))}%")
 
 
 def test_a_play_stopped_at_the_completion_threshold_is_not_resumed(builder: HomeBuilder) -> None:

@@ -27,7 +27,9 @@ Rows
     new member's by projection (the nearest k-means centre).
 ``new-releases``
     The ``new_release_pool`` most recently released catalog titles (``released``, else 1 January of
-    ``year``) within ``new_release_days`` of the newest release, ranked by the personal model.
+    ``year``) within ``new_release_days`` of the newest release: the first :data:`NEW_RELEASE_NEWEST` slots
+    go to the newest of them the member may be shown (newest first: a title out yesterday has no plays to
+    rank it by), the rest are ranked by the personal model.
 
 Every row skips titles the member has any event for (except Continue Watching, which is made of them), but for
 titles only sampled (plays too short to count as a start).
@@ -77,6 +79,7 @@ from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Trending
 
 __all__ = [
+    "NEW_RELEASE_NEWEST",
     "ROW_KINDS",
     "HomeBuilder",
     "HomeConfig",
@@ -106,6 +109,9 @@ ROW_KINDS: tuple[RowKind, ...] = (
 )
 #: How many candidates each row looks at beyond its size (so that dedupe rarely empties it).
 _POOL = 200
+#: New Releases' first slots go to this many of the newest titles the member may be shown, newest first: a
+#: title released yesterday has no plays yet, so the personal score alone ranked it below every older one.
+NEW_RELEASE_NEWEST = 3
 
 
 class HomeConfig(BaseModel):
@@ -914,25 +920,33 @@ class HomeBuilder:
                 cfg.min_row_titles,
             )
 
-        # 4. New Releases (ranked for the member)
-        nr = take(self._ranked(folded, self._new_release_cols(), size + _POOL, used))
+        # 4. New Releases: the newest few the member may be shown (newest first: a title out yesterday has no
+        # plays, and the personal score alone put it below every older one), then the rest ranked for them
+        pool = self._new_release_cols()
+        newest = take(pool)[: min(NEW_RELEASE_NEWEST, size)]
+        used[np.asarray(newest, dtype=np.int64)] = True  # for the ranked rest; kept or given back below
+        ranked = take(self._ranked(folded, pool, size + _POOL, used))[: size - len(newest)]
+        used[np.asarray(newest, dtype=np.int64)] = False
+        nr = newest + ranked
         pct = self._percentile(folded, np.asarray(nr, dtype=np.int64))
         keep(
             6,
             HomeRow(
                 "new-releases",
                 "New Releases",
-                f"Released in the last {cfg.new_release_days} days of the catalog, "
+                f"Released in the last {cfg.new_release_days} days of the catalog: the newest first, then "
                 + ("ranked for you" if folded.personal else "most popular first"),
                 tuple(
                     self._title(
                         c,
-                        f"New {self._date(c)}; in your top {_top_share(p)}%"
+                        f"New: released {self._date(c)}"
+                        if i < len(newest)
+                        else f"New {self._date(c)}; in your top {_top_share(p)}%"
                         if folded.personal  # a new member's order is everyone's: no claim of their taste
                         else f"New {self._date(c)}; popular with all members",
                         float(p),
                     )
-                    for c, p in zip(nr, pct.tolist(), strict=True)
+                    for i, (c, p) in enumerate(zip(nr, pct.tolist(), strict=True))
                 ),
                 self._engagement(folded, nr),
             ),
