@@ -94,6 +94,9 @@ def test_members_list_and_home(client: TestClient) -> None:
     kinds = {r["kind"] for r in home["rows"]}
     assert {"top-picks", "trending"} <= kinds
     HomeOut.model_validate(home)  # the hand-serialised JSON follows the documented schema
+    # Trending and community popularity are as of the version's training: the page says when that was
+    record = client.app.state.reelkit.store.current_model_version()  # type: ignore[attr-defined]
+    assert home["popularity_computed_at"] == record.created_at > 0
 
 
 def test_members_list_pages_are_slices_of_the_whole_list(client: TestClient) -> None:

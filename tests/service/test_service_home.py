@@ -315,8 +315,9 @@ def test_a_new_member_is_shown_the_largest_community(builder: HomeBuilder) -> No
     sizes = np.bincount(builder.models.communities.labels_)
     (row,) = [r for r in builder.build("new", MemberHistory.empty()).rows if r.kind == "community"]
     assert row.community_id == int(np.argmax(sizes)) and sizes.max() > sizes.min()
-    assert (
-        row.reason == f"Most watched by our largest taste community ({sizes.max()} members) until we know you"
+    assert row.reason == (
+        f"Most watched by our largest taste community ({sizes.max()} members) until we know you"
+        " (up to the last model update)"
     )
 
 
@@ -848,7 +849,8 @@ def test_a_title_released_after_the_datas_clock_is_a_new_release(
 
 
 def test_the_trending_row_says_what_it_counts(builder: HomeBuilder) -> None:
-    """ "Most watched recently" where the data has plays; a ratings data set's row says ratings counted."""
+    """The row says what it counts (plays, or ratings in a data set without plays) and that it is counted
+    at training ("Most watched recently" read as live)."""
     import dataclasses
 
     def reason(counts_plays: bool) -> str:
@@ -859,8 +861,20 @@ def test_the_trending_row_says_what_it_counts(builder: HomeBuilder) -> None:
         return row.reason
 
     assert builder.models.trending.counts_plays_  # the small data has plays
-    assert reason(True) == "Most watched recently (plays halve in weight every 7 days)"
-    assert reason(False) == "Most rated recently (ratings stand for views and halve in weight every 7 days)"
+    # counted when the model was trained: the row said "recently" while a retrain alone moved it
+    assert reason(True) == "Most watched up to the last model update (plays halve in weight every 7 days)"
+    assert reason(False) == (
+        "Most rated up to the last model update (ratings stand for views and halve in weight every 7 days)"
+    )
+
+
+def test_the_community_row_says_it_is_as_of_the_last_model_update(builder: HomeBuilder) -> None:
+    """Community popularity is counted when the model is trained, as Trending is: the row says so."""
+    t = list(builder.title_ids[:6])
+    h = history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)])
+    for page in (builder.build("x", h), builder.build("new", MemberHistory.empty())):
+        (row,) = [r for r in page.rows if r.kind == "community"]
+        assert row.reason.endswith(" (up to the last model update)")
 
 
 def test_release_pool_holds_new_release_pool_titles(builder: HomeBuilder) -> None:

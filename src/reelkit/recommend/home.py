@@ -31,6 +31,10 @@ Rows
     go to the newest of them the member may be shown (newest first: a title out yesterday has no plays to
     rank it by), the rest are ranked by the personal model.
 
+Trending and community popularity are as of the last training (``reelkit retrain`` refreshes them; the
+service's home page JSON says when, ``popularity_computed_at``); the member's own events (Continue
+Watching, Because You Watched, Top Picks' fold-in, and which titles are left out as seen) are live.
+
 Every row skips titles the member has any event for (except Continue Watching, which is made of them), but for
 titles only sampled (plays too short to count as a start).
 
@@ -112,6 +116,8 @@ _POOL = 200
 #: New Releases' first slots go to this many of the newest titles the member may be shown, newest first: a
 #: title released yesterday has no plays yet, so the personal score alone ranked it below every older one.
 NEW_RELEASE_NEWEST = 3
+#: Trending and community popularity are counted when the models are trained, not live: their rows say so.
+_AS_OF_TRAINING = " (up to the last model update)"
 
 
 class HomeConfig(BaseModel):
@@ -968,10 +974,12 @@ class HomeBuilder:
                 f"Popular in Your Taste Community: {cname}"
                 if folded.personal
                 else f"Popular in Our Largest Taste Community: {cname}",
-                f"Most watched by the {csize} members whose taste is closest to yours"
+                # counted when the model was trained, as Trending: a retrain refreshes it
+                f"Most watched by the {csize} members whose taste is closest to yours{_AS_OF_TRAINING}"
                 if folded.personal
                 # a member with no liked title yet has no taste to be close to: say which community this is
-                else f"Most watched by our largest taste community ({csize} members) until we know you",
+                else f"Most watched by our largest taste community ({csize} members) until we know you"
+                f"{_AS_OF_TRAINING}",
                 tuple(
                     self._title(c, f"Watched by {100 * share[c]:.0f}% of {cname}", float(share[c]))
                     for c in cc
@@ -992,11 +1000,12 @@ class HomeBuilder:
             HomeRow(
                 "trending",
                 "Trending Now",
-                f"Most watched recently (plays halve in weight every {half_life:g} days)"
+                # counted when the model was trained (HomeBuilder keeps the order): not "recently"
+                f"Most watched up to the last model update (plays halve in weight every {half_life:g} days)"
                 if self.models.trending.counts_plays_
                 # a ratings data set has no plays: say what was counted
-                else f"Most rated recently (ratings stand for views and halve in weight every "
-                f"{half_life:g} days)",
+                else f"Most rated up to the last model update (ratings stand for views and halve in weight "
+                f"every {half_life:g} days)",
                 tuple(
                     self._title(
                         c, f"Trending now: #{self._trending_rank[c]} on the service", float(trend_scores[c])

@@ -18,11 +18,13 @@ Serving
 
 Fresh events
     A home page is built from the member's full history as stored (fold-in), so an event is reflected on
-    the next page without retraining. Pages are cached per bundle, keyed by the member and the sequence
-    number of their latest event: a new event changes the key. When an announced title comes out (the
-    builder's ``release_epoch`` moves), the cached pages go. After a switch, a background thread fills
-    the new bundle's cache with the pages of the most recently active members (``warm_pages``), pausing
-    between pages so that requests come first.
+    the next page without retraining (Continue Watching, Top Picks, Because You Watched, the titles left
+    out as seen); Trending and community popularity are as of the bundle's training (a retrain refreshes
+    them; the page JSON's ``popularity_computed_at``). Pages are cached per bundle, keyed by the member and
+    the sequence number of their latest event: a new event changes the key. When an announced title comes
+    out (the builder's ``release_epoch`` moves), the cached pages go. After a switch, a background thread
+    fills the new bundle's cache with the pages of the most recently active members (``warm_pages``),
+    pausing between pages so that requests come first.
 """
 
 from __future__ import annotations
@@ -721,7 +723,11 @@ class ModelHolder:
             for member in members:
                 if self._closed.is_set() or self._bundle is not bundle:
                     return
-                bundle.home_page(self.store, member, render=lambda page: home_json(page, bundle.version))
+                bundle.home_page(
+                    self.store,
+                    member,
+                    render=lambda page: home_json(page, bundle.version, bundle.record.created_at),
+                )
                 time.sleep(0.002)
             bundle.warmed = True
         except Exception as exc:  # the store closed under us at shutdown, or a bad history: not fatal

@@ -225,6 +225,10 @@ class HomeOut(BaseModel):
         description="Titles the page was ranked from (previews and thumbs-down left out)."
     )
     ranking: str = Field(description="How the rows were ordered.")
+    popularity_computed_at: int = Field(
+        description="When the Trending and community rows' popularity was counted (Unix seconds): the model "
+        "version's training time; `reelkit retrain` refreshes it. The member's own events show at once."
+    )
     rows: list[RowOut]
 
 
@@ -251,7 +255,8 @@ def _row(r: HomeRow) -> RowOut:
     )
 
 
-def home_out(page: HomePage, version: str) -> HomeOut:
+def home_out(page: HomePage, version: str, computed_at: int) -> HomeOut:
+    """``computed_at``: the model version's training time (``ModelVersionRecord.created_at``)."""
     community = (
         CommunityRef(id=page.community_id, name=page.community_name)
         if page.community_id is not None and page.community_name is not None
@@ -263,12 +268,14 @@ def home_out(page: HomePage, version: str) -> HomeOut:
         community=community,
         history_titles=page.history_titles,
         ranking=page.ranking,
+        popularity_computed_at=computed_at,
         rows=[_row(r) for r in page.rows],
     )
 
 
-def home_json(page: HomePage, version: str) -> bytes:
-    """The :class:`HomeOut` JSON of a page, serialised directly (the hot path; a test checks the schema)."""
+def home_json(page: HomePage, version: str, computed_at: int) -> bytes:
+    """The :class:`HomeOut` JSON of a page, serialised directly (the hot path; a test checks the schema).
+    ``computed_at``: the model version's training time (``ModelVersionRecord.created_at``)."""
     community = (
         {"id": page.community_id, "name": page.community_name}
         if page.community_id is not None and page.community_name is not None
@@ -302,6 +309,7 @@ def home_json(page: HomePage, version: str) -> bytes:
         "community": community,
         "history_titles": page.history_titles,
         "ranking": page.ranking,
+        "popularity_computed_at": computed_at,
         "rows": rows,
     }
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

@@ -78,7 +78,8 @@ def list_members_slash(request: Request) -> RedirectResponse:
 async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) -> Response:
     """The member's personal home page: ordered rows, each title with its reason.
 
-    Built from the member's full stored history (fold-in), so fresh events show without retraining.
+    Built from the member's full stored history (fold-in), so fresh events show without retraining; the
+    Trending and community rows are as of the model version's training (``popularity_computed_at``).
     """
     # the cached path (two indexed lookups) runs on the event loop; building a page goes to the thread pool
     _require_member(state, member_id)
@@ -87,7 +88,10 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
     if cached is None or cached[1] is None:
         _, body = await run_in_threadpool(
             lambda: bundle.home_page(
-                state.store, member_id, last_seq=seq, render=lambda page: home_json(page, bundle.version)
+                state.store,
+                member_id,
+                last_seq=seq,
+                render=lambda page: home_json(page, bundle.version, bundle.record.created_at),
             )
         )
     else:
@@ -189,7 +193,7 @@ def create_member(body: NewMember, state: StateDep, response: Response) -> Membe
     home = None
     if bundle is not None:
         page, _ = bundle.home_page(state.store, member_id)
-        home = home_out(page, bundle.version)
+        home = home_out(page, bundle.version, bundle.record.created_at)
     return MemberCreated(member=MemberOut(member_id=member_id, name=body.name), home=home)
 
 
