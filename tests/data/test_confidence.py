@@ -272,42 +272,6 @@ def test_low_ratings_as_dislikes_weigh_nothing_but_stay_seen() -> None:
     assert seen == dropped
 
 
-def test_the_latest_of_a_rating_and_a_thumb_decides_like_and_dislike() -> None:
-    """A rating and a thumb on one title are one stream of explicit feedback: a thumb up 100 s after a 1-star
-    rating undid it no more than a thumbs-down undoes a 5-star rating (the title stayed disliked, weight 0).
-    When the two disagree (a low rating and a thumb up, or a high rating and a thumb down) the earlier one
-    is superseded; when they agree, both count as before."""
-    frame = pd.DataFrame(
-        [
-            ("m", "up_after_1", 100, "rating", 1.0, np.nan),
-            ("m", "up_after_1", 200, "thumb", 1.0, np.nan),
-            ("m", "1_after_up", 100, "thumb", 1.0, np.nan),
-            ("m", "1_after_up", 200, "rating", 1.0, np.nan),
-            ("m", "down_after_5", 100, "rating", 5.0, np.nan),
-            ("m", "down_after_5", 200, "thumb", -1.0, np.nan),
-            ("m", "5_after_down", 100, "thumb", -1.0, np.nan),
-            ("m", "5_after_down", 200, "rating", 5.0, np.nan),
-            ("m", "5_and_up", 100, "rating", 5.0, np.nan),
-            ("m", "5_and_up", 200, "thumb", 1.0, np.nan),
-        ],
-        columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"],
-    )
-    agg = aggregate_events(frame, ConfidenceConfig(low_rating="dislike"), (1.0, 5.0)).set_index("title_id")
-    weight = agg["weight"].to_dict()
-    assert weight == pytest.approx(
-        {
-            "up_after_1": 1.5,  # the thumb up decides: thumb_weight alone (the 1-star rating is superseded)
-            "1_after_up": 0.0,  # the later 1-star rating decides: a dislike
-            "down_after_5": 0.0,  # the later thumbs-down decides
-            "5_after_down": 2.0,  # the later 5-star rating decides: 1 + 1
-            "5_and_up": 3.5,  # agreeing feedback: both count, 1 + 1 + 1.5
-        }
-    )
-    assert np.isnan(agg.at["up_after_1", "rating"]) and agg.at["up_after_1", "thumb"] == 1.0
-    assert agg.at["1_after_up", "rating"] == 1.0 and np.isnan(agg.at["1_after_up", "thumb"])
-    assert np.isnan(agg.at["5_after_down", "thumb"]) and agg.at["5_after_down", "rating"] == 5.0
-
-
 # ------------------------------------------------------------------------------------ Parquet round-trip
 def test_roundtrip_hand_made(tmp_path: Path) -> None:
     titles = pd.DataFrame(

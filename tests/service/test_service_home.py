@@ -706,24 +706,6 @@ def test_a_title_rated_low_is_a_dislike_in_the_members_scores(builder: HomeBuild
     assert folded.history_weights[list(folded.history_cols).index(builder._col(t[1]))] == pytest.approx(1.0)
 
 
-def test_a_thumb_up_after_a_low_rating_is_a_like_and_the_reverse_a_dislike(builder: HomeBuilder) -> None:
-    """A rating and a thumb on one title are one stream of explicit feedback, the latest deciding: a thumb
-    up 100 s after a 1-star rating left the title disliked (history_titles 0, no row about it)."""
-    t = str(builder.title_ids[0])
-    lo, _hi = builder._rating_scale
-    up_after_low = history((t, "rating", 100, lo, np.nan), (t, "thumb", 200, 1, np.nan))
-    folded = builder.fold(up_after_low)
-    assert folded.n_titles_seen == 1 and list(folded.history_cols) == [builder._col(t)]
-    assert folded.history_weights[0] == pytest.approx(builder.config.confidence.thumb_weight)
-    assert folded.strong == [(t, "liked")]
-    page = builder.build("x", up_after_low)
-    assert page.history_titles == 1
-    assert any(r.anchor_title_id == t for r in page.rows if r.kind == "because-you-watched")
-    low_after_up = builder.fold(history((t, "thumb", 100, 1, np.nan), (t, "rating", 200, lo, np.nan)))
-    assert low_after_up.n_titles_seen == 0 and low_after_up.strong == []
-    assert low_after_up.seen[builder._col(t)]
-
-
 def test_the_page_counts_a_low_rating_as_a_dislike_unless_its_formula_says_otherwise() -> None:
     """The page's default differs from the library's (every rating an interaction, the offline protocol's):
     a partial formula in service.json keeps the page's, an explicit one is taken."""

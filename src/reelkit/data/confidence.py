@@ -4,10 +4,6 @@ Events of a pair are first aggregated:
 
 * ``rating``: the last explicit rating by timestamp (a later rating replaces an earlier one);
 * ``thumb``: the last thumb (+1 up, -1 down);
-* ratings and thumbs are one stream of explicit feedback: where the last rating and the last thumb disagree
-  (a rating in the lower half of the scale and a thumb up, or a higher rating and a thumb down), the earlier
-  of the two is dropped (NaN), so the latest decides like and dislike (a thumb up after a 1-star rating is
-  a like); where they agree both count;
 * ``watched``: plays are split into *viewings*: in time order (ties in event order), a play that reached
   further into the title than the play before continues that viewing, any other (a restart, a rewatch)
   starts a new one. A play's fraction is the position it reached, as the service records plays, so the
@@ -169,7 +165,6 @@ def aggregate_pairs(
 
     rating = last_value(kind == "rating")
     thumb = last_value(kind == "thumb")
-    rating, thumb = _latest_explicit_decides(pair, n_pairs, kind, ts, val, rating, thumb, rating_scale)
     # a preview today does not make a title watched 60 days ago recent: a pair's time is its latest event
     # that is not a sample (a pair of samples only: its latest sample)
     sample_only = np.bincount(pair, weights=(~is_sample).astype(np.float64), minlength=n_pairs) == 0
@@ -202,34 +197,6 @@ def aggregate_pairs(
     if cfg.low_rating == "dislike":
         weight = np.where(rated_low(rating, rating_scale), 0.0, weight)
     return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only, last_play)
-
-
-def _latest_explicit_decides(
-    pair: np.ndarray,
-    n_pairs: int,
-    kind: np.ndarray,
-    ts: np.ndarray,
-    val: np.ndarray,
-    rating: np.ndarray,
-    thumb: np.ndarray,
-    rating_scale: tuple[float, float],
-) -> tuple[np.ndarray, np.ndarray]:
-    """A pair's last rating and last thumb with the earlier of the two dropped (NaN) where they disagree (a
-    rating in the lower half of the scale and a thumb up, or a higher rating and a thumb down): ratings and
-    thumbs are one stream of explicit feedback, and its latest event (by timestamp, ties in event order)
-    decides like and dislike. A thumb up after a 1-star rating left the title disliked."""
-    disagree = ~np.isnan(rating) & ~np.isnan(thumb) & (rated_low(rating, rating_scale) != (thumb < 0))
-    if not disagree.any():
-        return rating, thumb
-    explicit = np.flatnonzero(((kind == "rating") | (kind == "thumb")) & ~np.isnan(val))
-    o = explicit[np.lexsort((ts[explicit], pair[explicit]))]  # stable: ties keep event order
-    p = pair[o]
-    last = np.r_[p[1:] != p[:-1], True]
-    thumb_last = np.zeros(n_pairs, dtype=bool)
-    thumb_last[p[last]] = kind[o[last]] == "thumb"
-    rating = np.where(disagree & thumb_last, np.nan, rating)
-    thumb = np.where(disagree & ~thumb_last, np.nan, thumb)
-    return rating, thumb
 
 
 def _viewings(
