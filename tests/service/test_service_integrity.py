@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pytest
@@ -452,6 +452,9 @@ def test_a_busy_database_is_503_with_retry_after(data_dir: Path, monkeypatch: py
         assert r.json()["error"] == "unavailable"
 
 
+T = TypeVar("T")
+
+
 def _hold_the_database(data_dir: Path) -> sqlite3.Connection:
     """Another process's writer (an import, a retrain): a connection holding ``BEGIN IMMEDIATE``."""
     holder = sqlite3.connect(data_dir / "reelkit.db", isolation_level=None)
@@ -459,24 +462,19 @@ def _hold_the_database(data_dir: Path) -> sqlite3.Connection:
     return holder
 
 
-def test_writers_queued_behind_a_busy_database_each_answer_within_the_busy_timeout(tmp_path: Path) -> None:
-    """Four writers waiting on a database another process held failed after 10, 20, 30 and 40 s: each
-    waited for the process's write lock (no timeout of its own), then for its own busy timeout."""
-    store = SQLiteStore(tmp_path / "reelkit.db", busy_timeout_s=0.5)
-    holder = _hold_the_database(tmp_path)
-    took: list[tuple[float, str]] = []
+def _at_once_on_a_held_database(data_dir: Path, n: int, write: Callable[[int], T]) -> list[tuple[float, T]]:
+    """``write(0)`` .. ``write(n - 1)`` in ``n`` threads at once while another connection holds the database:
+    each one's seconds and result (the hold is released once all have answered, or after 10 s each)."""
+    holder = _hold_the_database(data_dir)
+    took: list[tuple[float, T]] = []
 
-    def write(i: int) -> None:
+    def timed(i: int) -> None:
         start = time.monotonic()
-        try:
-            store.set_note(f"n{i}", "x")
-            outcome = "stored"
-        except sqlite3.OperationalError as exc:
-            outcome = str(exc)
-        took.append((time.monotonic() - start, outcome))
+        result = write(i)
+        took.append((time.monotonic() - start, result))
 
+    threads = [threading.Thread(target=timed, args=(i,)) for i in range(n)]
     try:
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
         for t in threads:
             t.start()
         for t in threads:
@@ -484,6 +482,22 @@ def test_writers_queued_behind_a_busy_database_each_answer_within_the_busy_timeo
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    return took
+
+
+def test_writers_queued_behind_a_busy_database_each_answer_within_the_busy_timeout(tmp_path: Path) -> None:
+    """Four writers waiting on a database another process held failed after 10, 20, 30 and 40 s: each
+    waited for the process's write lock (no timeout of its own), then for its own busy timeout."""
+    store = SQLiteStore(tmp_path / "reelkit.db", busy_timeout_s=0.5)
+
+    def write(i: int) -> str:
+        try:
+            store.set_note(f"n{i}", "x")
+            return "stored"
+        except sqlite3.OperationalError as exc:
+            return str(exc)
+
+    took = _at_once_on_a_held_database(tmp_path, 4, write)
     # each answers after about the busy timeout (0.5 s), not 0.5, 1.0, 1.5 and 2.0 s
     assert len(took) == 4 and all("locked" in what for _, what in took), took
     assert max(s for s, _ in took) < 1.2, took
@@ -549,23 +563,7 @@ def _two_writes_on_one_thread(c: TestClient, data_dir: Path, send: Callable[[int
 
     assert c.portal is not None
     c.portal.call(one_thread)
-    holder = _hold_the_database(data_dir)
-    answers: list[tuple[float, int]] = []
-
-    def write(i: int) -> None:
-        start = time.monotonic()
-        r = send(i)
-        answers.append((time.monotonic() - start, r.status_code))
-
-    writers = [threading.Thread(target=write, args=(i,)) for i in range(2)]
-    try:
-        for w in writers:
-            w.start()
-        for w in writers:
-            w.join(10)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    answers = _at_once_on_a_held_database(data_dir, 2, lambda i: send(i).status_code)
     # both answer after about the busy timeout (1 s), not 1 and 2 s
     assert max(t for t, _ in answers) < 1.6, answers
     return [code for _, code in answers]
