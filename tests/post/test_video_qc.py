@@ -913,3 +913,29 @@ def test_av_mismatch_gives_the_files_own_timecodes(tmp_path: Path) -> None:
     (f,) = video_qc(clip, QCOptions(checks=("av_mismatch",)))
     assert (f.kind, f.start_s, f.end_s) == ("av_mismatch", 2.5, 3.0)
     assert "audio ends at 01:00:02:12, video at 01:00:03:00: video is 0.500 s longer" in f.message
+
+
+def test_the_cli_reads_the_pictures_rate_once(
+    clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`video qc --json` labels its findings at the rate video_qc labels its messages at: read once and
+    handed to video_qc (on a variable-rate file each reading is a pass over every packet's time)."""
+    import json
+
+    import reelkit.media as media
+    import reelkit.post.video.qc as vqc
+    from reelkit.testing.cli import run_cli
+
+    calls: list[str] = []
+    real = media.picture_rate
+
+    def counted(path: str | Path, info: media.MediaInfo) -> tuple[object, bool]:
+        calls.append(str(path))
+        return real(path, info)
+
+    monkeypatch.setattr(media, "picture_rate", counted)
+    monkeypatch.setattr(vqc, "picture_rate", counted)
+    name = next(iter(clips))
+    code, out, err = run_cli(capsys, "video", "qc", str(clips[name]), "--check", "black", "--json")
+    assert code == 0 and "findings" in json.loads(out), err
+    assert calls == [str(clips[name])]

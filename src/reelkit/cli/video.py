@@ -482,10 +482,10 @@ def qc_cmd(
     checks = tuple(c.strip() for given in check or () for c in given.split(",") if c.strip())
     if check and not checks:  # an empty variable in a script ran every check
         raise ConfigError(f"--check {','.join(check)!r} names no check; choose from {', '.join(KINDS)}")
-    findings = video_qc(input, QCOptions(checks=checks or KINDS), info=info)
+    labels = picture_rate(input, info)  # the rate video_qc labels its messages at, read once
+    findings = video_qc(input, QCOptions(checks=checks or KINDS), info=info, rate=labels)
     if json_out:
-        rate, _ = picture_rate(input, info)  # the rate video_qc labels its messages at
-        fps, first = float(rate) if rate else 25.0, info.start_timecode
+        fps, first = float(labels[0]) if labels[0] else 25.0, info.start_timecode
         emit_json(
             {
                 "start_timecode": first,

@@ -26,6 +26,7 @@ import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -777,14 +778,16 @@ def _subtitle_findings(
     return out
 
 
-def _video_findings(media: Path, info: MediaInfo, notes: list[str]) -> list[Finding]:
+def _video_findings(
+    media: Path, info: MediaInfo, notes: list[str], rate: tuple[Fraction | None, bool] | None
+) -> list[Finding]:
     try:
         from reelkit.post.video import video_qc
     except ImportError:
         notes.append("video checks skipped: the video module (reelkit.post.video) is not installed")
         return []
     try:
-        return list(video_qc(media, info=info))
+        return list(video_qc(media, info=info, rate=rate))
     except TimeLimitError:
         raise  # the job's time limit: the whole QC stops, it is not a failed check
     except ReelkitError as exc:
@@ -945,18 +948,19 @@ def run_qc(
             programme_end = info.duration_s or programme_end
             has_video = opt.video and bool(info.video)
             video_fps = info.picture_fps
+            labels = None
             try:
-                # the rate video_qc labels at: a constant rate with frames dropped at its base rate, which
-                # ffmpeg's average (24.90 for 25) is not
-                label_rate, _ = media_mod.picture_rate(media_p, info)
-                video_fps = float(label_rate) if label_rate else video_fps
+                # the rate video_qc labels at (read once, for it too): a constant rate with frames dropped
+                # at its base rate, which ffmpeg's average (24.90 for 25) is not
+                labels = media_mod.picture_rate(media_p, info)
+                video_fps = float(labels[0]) if labels[0] else video_fps
             except TimeLimitError:
                 raise
             except ReelkitError as exc:  # its timestamps unreadable: the probe's rate, and say so
                 notes.append(f"the picture's frame times could not be read ({exc}): timecodes at its average")
             start_tc = info.start_timecode
             if has_video:
-                findings.extend(_video_findings(media_p, info, notes))
+                findings.extend(_video_findings(media_p, info, notes, labels))
         bar.advance()
         if subs_p is not None:
             findings.extend(_subtitle_findings(subs_p, activity, programme_end, opt, notes, video_fps))

@@ -58,6 +58,7 @@ from array import array
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 
@@ -554,11 +555,17 @@ def _inside(t: float, segments: Iterable[tuple[float, float]]) -> bool:
 
 
 def video_qc(
-    path: str | Path, options: QCOptions | None = None, *, info: MediaInfo | None = None
+    path: str | Path,
+    options: QCOptions | None = None,
+    *,
+    info: MediaInfo | None = None,
+    rate: tuple[Fraction | None, bool] | None = None,
 ) -> list[Finding]:
     """Run the video checks on ``path`` and return the findings, sorted by time then kind (``info``: the
-    file's probe when the caller has it already). The messages give timecodes from the file's own start
-    timecode where it has one (``01:00:00:00``); ``start_s``/``end_s`` are seconds from the file's start.
+    file's probe, ``rate``: its :func:`~reelkit.media.picture_rate`, when the caller has them already: the
+    rate of a variable-rate file reads every packet's time). The messages give timecodes from the file's own
+    start timecode where it has one (``01:00:00:00``); ``start_s``/``end_s`` are seconds from the file's
+    start.
 
     Raises :class:`~reelkit.errors.MediaError` when the file is missing, unreadable or has no video stream.
     """
@@ -571,8 +578,8 @@ def video_qc(
     vs = info.video[0]
     # exact: 23.98 as printed labelled 2400 as 00:01:40:02; a constant rate with frames dropped at its base
     # rate (the average, 24.90 for 25, labelled every frame after a gap one early and lost drop-frame)
-    rate, variable = picture_rate(path, info)
-    fps = float(rate) if rate else 25.0
+    label_rate, variable = rate if rate is not None else picture_rate(path, info)
+    fps = float(label_rate) if label_rate else 25.0
     tc0 = info.start_timecode  # the messages give the timecodes the file's own timecode track shows
     frame_s = 1.0 / fps
     want = set(opts.checks)
