@@ -480,3 +480,34 @@ def test_a_models_planning_settings_are_checked_at_load(tmp_path: Path, change: 
     with pytest.raises(ModelFormatError) as info:
         StochasticMPC.load(model)
     assert str(info.value) == f"{model}: {said}; retrain it"
+
+
+def test_a_ladder_numbered_top_down_is_refused(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Pensieve's video1 is its top rendition: size files copied the wrong way round (video_size_0 the
+    largest) passed the median check and every policy "streamed 4300 kbps" on the smallest chunks."""
+    import shutil
+
+    traces, video = inputs
+    flipped = tmp_path / "flipped"
+    flipped.mkdir()
+    for lv in range(6):
+        shutil.copy(video / f"video_size_{5 - lv}", flipped / f"video_size_{lv}")
+    code, _, err = _simulate(capsys, traces, flipped, "--algo", "rate")
+    assert code == 2
+    assert "video_size_1 (750 kbps) holds smaller chunks on average" in err and "top down" in err
+    assert "Traceback" not in err
+
+
+def test_a_mahimahi_window_too_small_is_refused_by_name(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """1e-9 s windows over a 1 s trace asked for 1e9 windows: "out of memory ... fewer members or titles"."""
+    _, video = inputs
+    folder = tmp_path / "mm"
+    folder.mkdir()
+    (folder / "one.down").write_text("\n".join(map(str, range(1, 1001))) + "\n")
+    code, _, err = _simulate(capsys, folder, video, "--algo", "bba", "--mahimahi-window", "1e-9")
+    assert code == 2 and "Mahimahi window of 1e-09 s" in err and "use a longer one" in err
+    assert "memory" not in err

@@ -312,7 +312,20 @@ def load_video_dir(
             f"{source}: bitrates must be positive, finite kbps and strictly ascending; got {b.tolist()}"
         )
     c = float(chunk_s) if chunk_s is not None else (lad_c if lad_c is not None else DEFAULT_CHUNK_S)
-    implied = sizes.mean(axis=1) * 8.0 / c / 1000.0  # kbps the chunk sizes carry
+    mean = sizes.mean(axis=1)
+    down = np.flatnonzero(np.diff(mean) < 0)
+    if len(down):
+        # Pensieve's own video1 is its top rendition: copying videoN to video_size_{N-1} turned the ladder
+        # upside down, and every policy then "streamed 4300 kbps" on the smallest chunks, without a word
+        lo = int(down[0])
+        raise DataFormatError(
+            f"video_size_{lo + 1} ({b[lo + 1]:g} kbps) holds smaller chunks on average "
+            f"({mean[lo + 1]:,.0f} bytes) than video_size_{lo} ({b[lo]:g} kbps, {mean[lo]:,.0f} bytes): "
+            "video_size_0 must be the "
+            "lowest bitrate and each next level a higher one (are the files numbered top down?)",
+            path=str(p),
+        )
+    implied = mean * 8.0 / c / 1000.0  # kbps the chunk sizes carry
     ratio = float(np.median(implied / b))
     if not 0.1 <= ratio <= 10.0:  # Mbit/s given as kbps (x1000), or bits for bytes (x8 stays inside)
         source = "--bitrates" if bitrates_kbps is not None else str(lf) if lad_b is not None else str(p)

@@ -328,6 +328,10 @@ def _trace_of_rows(
         raise type(exc)(exc.message, path=sp, line=at) from None
 
 
+#: At most this many windows per Mahimahi trace (a week at 10 ms).
+MAX_MAHIMAHI_WINDOWS = 60_480_000
+
+
 def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mahimahi") -> Trace:
     """Packet-delivery timestamps (ms, one 1500-byte packet each) → a cooked trace of ``window_s`` windows."""
     ms = np.asarray(ms, dtype=np.float64)
@@ -339,6 +343,12 @@ def mahimahi_to_trace(ms: np.ndarray, *, window_s: float = 1.0, name: str = "mah
     if not 0 < window_s < math.inf:
         raise ConfigError(f"the Mahimahi window must be a positive number of seconds; got {window_s}")
     w_ms = window_s * 1000.0
+    if period_ms / w_ms > MAX_MAHIMAHI_WINDOWS:  # 1e-9 s over a 1 s trace asked for 1e9 windows (7 GiB)
+        raise ConfigError(
+            f"the Mahimahi window of {window_s:g} s cuts {name}'s {period_ms / 1000:g} s into more than "
+            f"{MAX_MAHIMAHI_WINDOWS:,} windows; use a longer one (packets are 1 ms apart at best: 0.01 s or "
+            "more)"
+        )
     n = max(1, math.ceil(period_ms / w_ms))
     # a delivery at time t (ms) falls in window ceil(t / w) (1-based; t = 0 counts in window 1)
     idx = np.clip(np.ceil(ms / w_ms).astype(np.int64), 1, n)
