@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -850,3 +851,41 @@ def test_cli_forecast_on_a_movies_file_names_what_forecast_reads(
     )
     assert code == 2 and "--columns" not in err
     assert "movies.csv: no member_id column" in err and "forecast reads a MovieLens ratings file" in err
+
+
+def test_the_notes_say_where_an_assumed_budget_comes_from() -> None:
+    """Too few films of the genre: "the median of the 50 films with a budget, of any genre" (it read "the
+    median of the all 50 films"); a genre the audience model has no flag for is said to be left out."""
+    from reelkit.produce.forecast import GENRES, Concept, fill_unknowns
+
+    n = 50
+    genres = np.zeros((n, len(GENRES)))
+    genres[:19, GENRES.index("Drama")] = 1.0
+    fs = _films(genres, np.array([1e6] * 19 + [1e8] * 31), ["R"] * n)
+    _, notes = fill_unknowns(Concept(genres=["Drama"], runtime=100, rating="R"), fs)
+    assert "the median of the 50 films with a budget, of any genre (fewer than 20 Drama ones)" in notes[0]
+    _, notes = fill_unknowns(Concept(genres=["Thriller"], runtime=100, rating="R"), fs)
+    assert len(notes) == 2 and notes[0].startswith("Thriller: not among the audience model's genres")
+    _, notes = fill_unknowns(Concept(genres=["Thriller"], runtime=100, rating="R", budget=1e6), fs)
+    assert notes == ()  # nothing assumed: nothing compared
+
+
+def test_a_cache_folder_that_cannot_be_written_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The npz files only save time: a read-only cache (REELKIT_CACHE on a file here) gave an error after
+    the forecast was computed; now the model is returned and the warning names REELKIT_CACHE."""
+    from reelkit.errors import ReelkitWarning
+    from reelkit.produce.forecast import GENRES, audience_model
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("REELKIT_CACHE", str(blocker))
+    rng = np.random.default_rng(0)
+    n = 120
+    genres = (rng.random((n, len(GENRES))) < 0.3).astype(float)
+    fs = _films(genres, rng.uniform(1e5, 1e8, n), ["R"] * n)
+    fs = dataclasses.replace(fs, target=rng.normal(5, 1, n), comps_all=rng.normal(5, 1, n))
+    with pytest.warns(ReelkitWarning, match="could not write the forecast cache .*REELKIT_CACHE"):
+        model = audience_model(fs)
+    assert np.isfinite(model.predict(fs.base[:3], comparables=fs.comps_all[:3])).all()

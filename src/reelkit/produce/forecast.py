@@ -49,7 +49,7 @@ import hashlib
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from itertools import pairwise
 from pathlib import Path
@@ -223,6 +223,29 @@ def cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "reelkit") / "forecast"
 
 
+def _cached(path: Path) -> bool:
+    """Whether a cache file is there (a folder that cannot be read has none)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _keep_cache(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(path)``; the cache only saves time, so a folder that cannot be written is a warning, not an
+    error that throws away what was computed (a read-only home in a container)."""
+    try:
+        write(path)
+    except (OSError, ReelkitError) as exc:
+        detail = str(exc) if isinstance(exc, ReelkitError) else (exc.strerror or str(exc))
+        warnings.warn(
+            f"could not write the forecast cache {path} ({detail}); set REELKIT_CACHE to a writable folder "
+            "(it is rebuilt on the next run)",
+            ReelkitWarning,
+            stacklevel=3,
+        )
+
+
 def _base_matrix(genres: np.ndarray, length: np.ndarray, budget: np.ndarray, mpaa: np.ndarray) -> np.ndarray:
     """Everything but the comparables column."""
     n = len(length)
@@ -287,7 +310,7 @@ _ARRAYS = ("base", "target", "year", "titles", "genre_key", "comps_all", "comps_
 def movie_features(progress: Progress = SILENT, *, use_cache: bool = True) -> FeatureSet:
     """Features of every film (cached as npz; no pickle)."""
     path = cache_dir() / f"ggplot2movies-features-v{_FEATURE_VERSION}.npz"
-    if use_cache and path.exists():
+    if use_cache and _cached(path):
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in _ARRAYS}
@@ -324,7 +347,7 @@ def movie_features(progress: Progress = SILENT, *, use_cache: bool = True) -> Fe
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **{k: getattr(fs, k) for k in _ARRAYS})
-        atomic_write_bytes(path, buf.getvalue())
+        _keep_cache(path, lambda p: atomic_write_bytes(p, buf.getvalue()))
     return fs
 
 
@@ -681,7 +704,7 @@ def audience_model(fs: FeatureSet, progress: Progress = SILENT, *, use_cache: bo
         cache_dir()
         / f"audience-v{_FEATURE_VERSION}.{_MODEL_VERSION}-{est.max_iter}-{est.learning_rate:g}-{est.seed}.npz"
     )
-    if use_cache and path.exists():
+    if use_cache and _cached(path):
         try:
             return AudienceModel.load(path, fs.base, fs.target)
         except ReelkitError:
@@ -689,7 +712,7 @@ def audience_model(fs: FeatureSet, progress: Progress = SILENT, *, use_cache: bo
     with progress.task("fitting the audience model"):
         est.fit(fs.base, fs.target, comparables=fs.comps_all, intervals=True)
     if use_cache:
-        est.save(path)
+        _keep_cache(path, est.save)
     return est
 
 
@@ -744,8 +767,18 @@ def _fill(c: Concept, fs: FeatureSet) -> tuple[Concept, tuple[str, ...], list[tu
     def among(known: np.ndarray, what: str) -> tuple[np.ndarray, str]:
         if int((known & same).sum()) >= _MIN_KNOWN:
             return known & same, f"{int((known & same).sum()):,} {kind} films with a {what}"
-        return known, f"all {int(known.sum()):,} films with a {what} (fewer than {_MIN_KNOWN} {kind} ones)"
+        return (
+            known,
+            f"{int(known.sum()):,} films with a {what}, of any genre (fewer than {_MIN_KNOWN} {kind} ones)",
+        )
 
+    unflagged = [g for g in c.genres if not any(g.lower() == G.lower() for G in GENRES)]
+    if (c.budget is None or c.rating is None) and unflagged and not flags.any():
+        # "the 869 no-genre films" read as a mistake for a Thriller: say why its genre is not used here
+        notes.append(
+            f"{', '.join(unflagged)}: not among the audience model's genres ({', '.join(GENRES)}), so the "
+            "films compared below are those with none of them (the genre steers the communities only)"
+        )
     if c.budget is None:
         log_b = fs.base[:, len(GENRES) + 1]
         rows, whose = among(~np.isnan(log_b), "budget")
