@@ -58,6 +58,18 @@ def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) ->
             member = page.get_attribute("#profile-name", "data-member-id")
             assert member
             page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+            # a card reached by the keyboard has a ring on all four sides, inside its row (not clipped)
+            page.keyboard.press("Tab")
+            while not page.evaluate("document.activeElement.classList.contains('card')"):
+                page.keyboard.press("Tab")
+            ring = page.evaluate(
+                "(() => { const c = document.activeElement, s = getComputedStyle(c), "
+                "r = c.getBoundingClientRect(), row = c.parentElement.getBoundingClientRect(); "
+                "const out = parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset); "
+                "return [s.outlineStyle, parseFloat(s.outlineWidth), r.top - out >= row.top, "
+                "r.left - out >= row.left]; })()"
+            )
+            assert ring == ["solid", 3, True, True]
             # open a title from Top Picks (not yet watched)
             card = page.locator('section[data-row-kind="top-picks"] a.card').first
             title_id = card.get_attribute("data-title-id")
@@ -65,8 +77,11 @@ def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) ->
             card.click()
             page.wait_for_selector("#play")
             assert page.inner_text("#progress-note") == "Not watched yet."
-            page.click("#play")
+            # played from the keyboard: the button keeps the focus (disabled during the request, it lost it)
+            page.focus("#play")
+            page.keyboard.press("Enter")
             page.wait_for_selector('#play-status[data-state="recorded"]')
+            assert page.evaluate("document.activeElement.id") == "play"
             assert "35%" in page.inner_text("#progress-note")
             page.screenshot(path=str(tmp_path / "title.png"), full_page=True)
             # back to the home page: the title is now first in Continue Watching
@@ -163,11 +178,15 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
                 page.goto(server.url + "/abr/demo?stream=tiny")
                 page.wait_for_selector("#abr-chunks")
                 widths["abr"] = page.evaluate("document.documentElement.scrollWidth")
+                video = page.locator("#abr-video").evaluate(
+                    "e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height]"
+                )
             finally:
                 browser.close()
     finally:
         server.stop()
     assert widths == {"title": 375, "stripboard": 375, "qc form": 375, "qc": 375, "abr": 375}
+    assert video[0] / video[1] == pytest.approx(16 / 9, rel=0.01)  # it was 343 x 360
     assert card_width == 168  # as every card (a long name made it wider)
     assert message_width >= 200
     assert avatars_hidden == "true"  # a screen reader read each profile as "C Clara Z."

@@ -216,3 +216,22 @@ def test_the_session_key_is_private_whole_and_shared(
         assert len(a) == len(b) == 32 and a != b and b"p" * 32 not in (a, b) and b"s" * 32 not in (a, b)
         assert "for this process only" in caplog.text and "session.key" in caplog.text, folder
     assert (public / "session.key").read_bytes() == b"p" * 32  # left as it was
+
+
+def test_the_events_page_pages_back_and_says_its_units(client: TestClient) -> None:
+    """The page showed the latest 50 of 160,000 events with no way to older ones, and times without a zone."""
+    latest = client.get("/v1/events?limit=3").json()["events"]
+    r = client.get("/events?limit=2", headers=HTML)
+    assert r.status_code == 200 and "time (UTC)" in r.text and "position reached in seconds" in r.text
+    seqs = [int(x) for x in re.findall(r"<tr><td>(\d+)</td>", r.text)]
+    assert seqs == [latest[0]["seq"], latest[1]["seq"]]
+    older = re.search(r'href="(/events\?before=(\d+)&amp;limit=2)" rel="next"', r.text)
+    assert older is not None and int(older.group(2)) == seqs[-1]
+    page2 = client.get(older.group(1).replace("&amp;", "&"), headers=HTML)
+    assert re.findall(r"<tr><td>(\d+)</td>", page2.text)[0] == str(latest[2]["seq"])
+    assert f"Events stored before #{seqs[-1]}" in page2.text and 'href="/events?limit=2"' in page2.text
+    # the first event has nothing older
+    first = client.get("/events?before=2", headers=HTML)
+    assert 'rel="next"' not in first.text and [
+        int(x) for x in re.findall(r"<tr><td>(\d+)</td>", first.text)
+    ] == [1]

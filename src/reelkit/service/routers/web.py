@@ -181,9 +181,12 @@ def communities_page(request: Request, state: StateDep) -> Response:
 @router.get("/events", response_class=HTMLResponse)
 @router.head("/events", response_class=HTMLResponse)
 def events_page(
-    request: Request, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    request: Request,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="Only events stored before this seq")] = None,
 ) -> Response:
-    events = state.store.latest_events(limit)
+    events = state.store.latest_events(limit, before_seq=before)
     names: dict[str, str] = {}
     for e in events:
         if e.title_id not in names:
@@ -193,7 +196,15 @@ def events_page(
         request,
         state,
         "events.html",
-        {"events": events, "names": names, "total": state.store.count_events()},
+        {
+            "events": events,
+            "names": names,
+            "total": state.store.count_events(),
+            # the next page: the events stored before the oldest one shown (none when it is the first)
+            "older": events[-1].seq if len(events) == limit and events[-1].seq > 1 else None,
+            "limit": limit,
+            "before": before,
+        },
     )
 
 

@@ -33,6 +33,9 @@ async function play(button) {
     status.dataset.state = "error";
   } finally {
     button.disabled = false;
+    // a disabled button loses the focus to the page: give it back, so a keyboard or screen-reader user
+    // keeps their place (unless they moved on meanwhile)
+    if (document.activeElement === document.body || document.activeElement === null) { button.focus(); }
   }
 }
 
