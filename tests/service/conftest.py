@@ -59,7 +59,7 @@ def data_dir(small_dir: Path, tmp_path: Path) -> Path:
 
 def make_settings(data_dir: Path, **overrides: object) -> ServiceSettings:
     return ServiceSettings.load(
-        data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, model_poll_seconds=0, **overrides
+        data_dir, environ={"REELKIT_API_TOKEN": TOKEN}, **{"model_poll_seconds": 0, **overrides}
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -286,7 +287,8 @@ def test_new_member_with_no_history(builder: HomeBuilder) -> None:
 def test_rows_tied_on_engagement_keep_priority_order(builder: HomeBuilder) -> None:
     """Pins the row order's tie-break: rows of equal expected engagement are shown in priority order."""
     fake = copy.copy(builder)
-    fake._global_popularity = np.zeros_like(builder._global_popularity)  # every title at percentile 0
+    pop = builder._popularity
+    fake._popularity = dataclasses.replace(pop, global_popularity=np.zeros_like(pop.global_popularity))
     page = fake.build("new", MemberHistory.empty())
     assert {r.engagement for r in page.rows} == {0.0}
     assert [r.kind for r in page.rows] == ["top-picks", "new-releases", "community", "trending"]
@@ -317,8 +319,7 @@ def test_a_new_member_is_shown_the_largest_community(builder: HomeBuilder) -> No
     assert row.community_id == int(np.argmax(sizes)) and sizes.max() > sizes.min()
     assert row.reason == (
         f"Most watched by our largest taste community ({sizes.max()} members) until we know you"
-        " (up to the last model update)"
-    )
+    )  # the service keeps the counts live: no "(up to the last model update)"
 
 
 def test_trending_reasons_give_the_titles_place_on_the_service(builder: HomeBuilder) -> None:
@@ -339,7 +340,7 @@ def test_a_title_nobody_watched_lately_is_not_trending(builder: HomeBuilder) -> 
     trending.item_scores_ = np.zeros_like(trending.item_scores_)
     trending.item_scores_[:5] = [5, 4, 3, 2, 1]
     fresh = HomeBuilder(dataclasses.replace(builder.models, trending=trending), builder.config)
-    assert fresh._trending.tolist() == [0, 1, 2, 3, 4]
+    assert fresh._popularity.trending.tolist() == [0, 1, 2, 3, 4]
 
 
 def test_a_pick_is_like_a_liked_title_only_among_its_neighbours(builder: HomeBuilder) -> None:
@@ -835,10 +836,11 @@ def test_the_trending_row_says_what_it_counts(builder: HomeBuilder) -> None:
     at training ("Most watched recently" read as live)."""
     import dataclasses
 
-    def reason(counts_plays: bool) -> str:
+    def reason(counts_plays: bool, live: bool = False) -> str:
         trending = copy.copy(builder.models.trending)
         trending.counts_plays_ = counts_plays
         fake = HomeBuilder(dataclasses.replace(builder.models, trending=trending), builder.config)
+        fake.live_popularity = live
         (row,) = [r for r in fake.build("new", MemberHistory.empty()).rows if r.kind == "trending"]
         return row.reason
 
@@ -848,15 +850,22 @@ def test_the_trending_row_says_what_it_counts(builder: HomeBuilder) -> None:
     assert reason(False) == (
         "Most rated up to the last model update (ratings stand for views and halve in weight every 7 days)"
     )
+    # the service counts new events into it (count_member): then it is now
+    assert reason(True, live=True) == "Most watched on the service now (plays halve in weight every 7 days)"
+    assert builder.live_popularity  # the bundle's builder is the service's
 
 
 def test_the_community_row_says_it_is_as_of_the_last_model_update(builder: HomeBuilder) -> None:
-    """Community popularity is counted when the model is trained, as Trending is: the row says so."""
+    """Community popularity is counted when the model is trained, as Trending is: the row says so unless
+    the counts are kept live (the service's)."""
     t = list(builder.title_ids[:6])
     h = history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)])
-    for page in (builder.build("x", h), builder.build("new", MemberHistory.empty())):
-        (row,) = [r for r in page.rows if r.kind == "community"]
-        assert row.reason.endswith(" (up to the last model update)")
+    fresh = HomeBuilder(builder.models, builder.config)
+    for live in (False, True):
+        fresh.live_popularity = live
+        for page in (fresh.build("x", h), fresh.build("new", MemberHistory.empty())):
+            (row,) = [r for r in page.rows if r.kind == "community"]
+            assert row.reason.endswith(" (up to the last model update)") is not live
 
 
 def test_release_pool_holds_new_release_pool_titles(builder: HomeBuilder) -> None:
@@ -877,8 +886,9 @@ def test_not_out_yet_is_a_day_past_the_later_of_the_data_and_wall_clocks(builder
     ref, day, wall = float(builder.models.trending.reference_time_), 86400.0, time.time()
     assert ref < wall - 10 * day  # the small data ends in 2024
     fake = copy.copy(builder)
-    fake._global_popularity = np.zeros_like(builder._global_popularity)
-    fake._global_popularity[4] = 1  # watched in the data
+    glob = np.zeros_like(builder._popularity.global_popularity)
+    glob[4] = 1  # watched in the data
+    fake._popularity = dataclasses.replace(builder._popularity, global_popularity=glob)
     fake.release_dates = np.full(builder.n_titles, np.nan)
     fake.release_dates[:5] = [ref + 5 * day, wall + 0.5 * day, wall + 2 * day, wall - day, wall + 100 * day]
     assert np.flatnonzero(fake._not_out_yet()).tolist() == [2]
@@ -891,7 +901,7 @@ def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
     h = history(*[(x, "play", 100 + i, 6000, 1.0) for i, x in enumerate(t)])
     first = builder.top_picks(h, 5)[0].title_id
     col = builder._col(first)
-    original, popularity = builder.models.titles, builder._global_popularity.copy()
+    original, popularity = builder.models.titles, builder._popularity.global_popularity.copy()
     cat = original.copy()
     if "released" not in cat:
         cat["released"] = np.nan
@@ -899,7 +909,7 @@ def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
     try:
         builder.update_catalog(cat)
         assert builder.top_picks(h, 5)[0].title_id == first  # watched in the data: out, whatever the date
-        builder._global_popularity[col] = 0  # as a catalog title nobody has watched
+        builder._popularity.global_popularity[col] = 0  # as a catalog title nobody has watched
         assert first not in {x.title_id for x in builder.top_picks(h, 50)}
         offered = {x.title_id for row in builder.build("x", h).rows for x in row.titles}
         offered |= {
@@ -907,7 +917,7 @@ def test_a_title_not_out_yet_is_on_no_row(builder: HomeBuilder) -> None:
         }
         assert first not in offered
     finally:
-        builder._global_popularity[:] = popularity
+        builder._popularity.global_popularity[:] = popularity
         builder.update_catalog(original)
     assert builder.top_picks(h, 5)[0].title_id == first
 
@@ -1016,7 +1026,7 @@ def test_the_newest_title_with_no_plays_leads_new_releases(data_dir: Path) -> No
         holder = ModelHolder(data_dir, store)
         assert holder.refresh()
         home = holder.require().home
-        assert home._global_popularity[home._col("premiere")] == 0  # no events
+        assert home._popularity.global_popularity[home._col("premiere")] == 0  # no events
         pool = [str(home.title_ids[c]) for c in home._new_release_cols()]
         assert pool[0] == "premiere"
         date = dt.datetime.fromtimestamp(released, tz=dt.UTC).strftime("%Y-%m-%d")
@@ -1306,10 +1316,11 @@ def test_title_communities_by_their_definition(builder: HomeBuilder) -> None:
     # the small data's communities are too small to hold a title at under 5% (one member is more): by hand
     tid, col = str(builder.title_ids[0]), 0
     fake = copy.copy(builder)
-    fake._community_share = np.zeros_like(builder._community_share)
-    fake._community_share[:, col] = 0.04  # 4% of every community: lift 2 over 2% of all, still too few
-    fake._community_share[sorted(named)[0], col] = 0.06
-    fake._global_share = np.full_like(builder._global_share, 0.02)
+    share = np.zeros_like(builder._popularity.community_share)
+    share[:, col] = 0.04  # 4% of every community: lift 2 over 2% of all, still too few
+    share[sorted(named)[0], col] = 0.06
+    glob = np.full_like(builder._popularity.global_share, 0.02)
+    fake._popularity = dataclasses.replace(builder._popularity, community_share=share, global_share=glob)
     assert [c.community_id for c in fake.title_communities(tid)] == [sorted(named)[0]]
 
 
@@ -1318,12 +1329,14 @@ def test_title_communities_need_five_percent_and_a_lift_above_one(builder: HomeB
     a, b = sorted(c.id for c in builder.community_profiles)[:2]
     tid = str(builder.title_ids[0])
     fake = copy.copy(builder)
-    fake._community_share = np.zeros_like(builder._community_share)
-    fake._global_share = np.full_like(builder._global_share, 0.025)
-    fake._community_share[a, 0] = 0.05  # lift 2 at exactly 5%
+    share = np.zeros_like(builder._popularity.community_share)
+    glob = np.full_like(builder._popularity.global_share, 0.025)
+    share[a, 0] = 0.05  # lift 2 at exactly 5%
+    fake._popularity = dataclasses.replace(builder._popularity, community_share=share, global_share=glob)
     assert [(c.community_id, c.lift) for c in fake.title_communities(tid)] == [(a, 2.0)]
-    fake._global_share = np.full_like(builder._global_share, 0.05)
-    fake._community_share[b, 0] = 0.1  # lift 2; a's is 1, no more than among everyone
+    glob = np.full_like(builder._popularity.global_share, 0.05)
+    share[b, 0] = 0.1  # lift 2; a's is 1, no more than among everyone
+    fake._popularity = dataclasses.replace(builder._popularity, community_share=share, global_share=glob)
     assert [(c.community_id, c.lift) for c in fake.title_communities(tid)] == [(b, 2.0)]
 
 
@@ -1332,7 +1345,7 @@ def test_community_row_by_hand(builder: HomeBuilder) -> None:
     first, each 'Watched by X% of <name>' with X = 100 x watchers / community size."""
     comm = builder.models.communities
     sizes = np.bincount(comm.labels_, minlength=comm.n_communities_)
-    for c, order in enumerate(builder._community_order):
+    for c, order in enumerate(builder._popularity.community_order):
         pop = np.asarray(comm.community_popularity_[c])
         assert order.tolist() == [i for i in np.argsort(-pop, kind="stable").tolist() if pop[i] > 0]
     page = builder.build("new", MemberHistory.empty())

@@ -31,9 +31,11 @@ Rows
     go to the newest of them the member may be shown (newest first: a title out yesterday has no plays to
     rank it by), the rest are ranked by the personal model.
 
-Trending and community popularity are as of the last training (``reelkit retrain`` refreshes them; the
-service's home page JSON says when, ``popularity_computed_at``); the member's own events (Continue
-Watching, Because You Watched, Top Picks' fold-in, and which titles are left out as seen) are live.
+The member's own events (Continue Watching, Because You Watched, Top Picks' fold-in, and which titles are
+left out as seen) show on their next page. Trending and community popularity are as of the last training
+unless kept up to date: :meth:`HomeBuilder.count_member` counts a member's latest history into them by the
+rules the models were trained with, and :meth:`HomeBuilder.publish_popularity` makes the counts the pages
+read (the service does both for the events stored since, every ``model_poll_seconds``).
 
 Every row skips titles the member has any event for (except Continue Watching, which is made of them), but for
 titles only sampled (plays too short to count as a start).
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,7 +83,7 @@ from reelkit.errors import ConfigError, UnknownIdError
 from reelkit.recommend.base import Recommender
 from reelkit.recommend.communities import Community, CommunityPopularity
 from reelkit.recommend.itemknn import ItemKNN
-from reelkit.recommend.popularity import Trending
+from reelkit.recommend.popularity import MAX_HALF_LIVES, Trending
 
 __all__ = [
     "NEW_RELEASE_NEWEST",
@@ -116,7 +119,7 @@ _POOL = 200
 #: New Releases' first slots go to this many of the newest titles the member may be shown, newest first: a
 #: title released yesterday has no plays yet, so the personal score alone ranked it below every older one.
 NEW_RELEASE_NEWEST = 3
-#: Trending and community popularity are counted when the models are trained, not live: their rows say so.
+#: Trending and community popularity counted when the models were trained (not kept live): the rows say so.
 _AS_OF_TRAINING = " (up to the last model update)"
 
 
@@ -290,6 +293,8 @@ class MemberAggregate:
     timestamp: np.ndarray
     weight: np.ndarray
     sample_only: np.ndarray
+    #: The latest play that is not a sample (:data:`~reelkit.data.confidence.NO_PLAY` where none).
+    play_timestamp: np.ndarray
 
 
 def aggregate_member(
@@ -328,6 +333,7 @@ def aggregate_member(
         timestamp=agg.timestamp,
         weight=agg.weight,
         sample_only=agg.sample_only,
+        play_timestamp=agg.play_timestamp,
     )
 
 
@@ -405,6 +411,66 @@ RANKING_RULE = (
 )
 
 
+@dataclass(frozen=True)
+class _Popularity:
+    """What the Trending and community rows read. A live update (:meth:`HomeBuilder.count_member`, then
+    :meth:`HomeBuilder.publish_popularity`) replaces it whole, so a page reads one consistent set."""
+
+    #: Trending scores on the trending model's scale (weights at its reference time), per title.
+    trend: np.ndarray
+    #: ``trend * trend_scale``: the weighted views at the counts' clock (the latest event counted).
+    trend_scale: float
+    trending: np.ndarray  # titles by decreasing score (those with a score), the first _POOL * 5
+    trending_rank: np.ndarray  # 1-based rank per title in ``trending``, 0 outside it
+    community_sizes: np.ndarray  # members per community
+    community_share: np.ndarray  # (communities, titles): the share of each community that watched each title
+    community_order: list[np.ndarray]  # per community: titles by decreasing share (watched ones)
+    global_share: np.ndarray  # per title: the share of all members that watched it
+    global_popularity: np.ndarray  # per title (float32): the members that watched it
+    largest_community: int
+
+    def visible(self, other: _Popularity) -> bool:
+        """Whether ``other`` shows the same rows' heads as this one (orders, ranks, sizes, whole-percent
+        shares): otherwise a page built on this one is out of date."""
+        n = _POOL
+        if not np.array_equal(self.trending[:n], other.trending[:n]):
+            return False
+        if not np.array_equal(self.community_sizes, other.community_sizes):
+            return False
+        for a, b, sa, sb in zip(
+            self.community_order,
+            other.community_order,
+            self.community_share,
+            other.community_share,
+            strict=True,
+        ):
+            if not np.array_equal(a[:n], b[:n]) or not np.array_equal(
+                np.round(100 * sa[a[:n]]), np.round(100 * sb[b[:n]])
+            ):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What one member adds to the popularity counts (see :meth:`HomeBuilder.count_member`)."""
+
+    trend: dict[int, float]  # title column -> what the pair adds to its trending score
+    viewed: np.ndarray  # title columns the member watched (community and global popularity)
+    community: int | None  # the community they are counted in (None: none)
+
+
+def _history_subset(history: MemberHistory, keep: np.ndarray) -> MemberHistory:
+    return MemberHistory(
+        title_ids=history.title_ids[keep],
+        kinds=history.kinds[keep],
+        timestamps=history.timestamps[keep],
+        values=history.values[keep],
+        fractions=history.fractions[keep],
+        seqs=history.seqs[keep],
+    )
+
+
 @dataclass
 class _Folded:
     """A member's history folded into model space."""
@@ -443,27 +509,25 @@ class HomeBuilder:
         self.title_ids: np.ndarray = np.asarray(ids, dtype=str)
         self.n_titles = int(ids.shape[0])
         self._col_of: dict[str, int] = {str(t): i for i, t in enumerate(self.title_ids)}
-        # trending and community orders
-        trend = np.asarray(models.trending.item_scores_, dtype=np.float64)
-        self._trending = np.argsort(-trend, kind="stable")[: max(_POOL * 5, 1000)]
-        self._trending = self._trending[trend[self._trending] > 0]
-        self._trending_rank = np.zeros(self.n_titles, dtype=np.int64)
-        self._trending_rank[self._trending] = np.arange(1, len(self._trending) + 1)
         comm = models.communities
         self.community_profiles: list[Community] = comm.communities(top=20)
         self._community_by_id = {c.id: c for c in self.community_profiles}
-        pop = np.asarray(comm.community_popularity_, dtype=np.float64)
-        sizes = np.bincount(comm.labels_, minlength=comm.n_communities_).astype(np.float64)
-        self._community_sizes = sizes
-        self._community_share = pop / np.maximum(sizes, 1.0)[:, None]
-        glob = np.asarray(comm.global_popularity_, dtype=np.float64) / max(float(sizes.sum()), 1.0)
-        self._global_share = glob
-        self._global_popularity = np.asarray(comm.global_popularity_, dtype=np.float32)
-        self._community_order = [
-            np.asarray(o[pop[c, o] > 0])
-            for c, o in enumerate(np.argsort(-pop, axis=1, kind="stable")[:, : max(_POOL * 5, 1000)])
-        ]
-        self._largest_community = int(np.argmax(sizes)) if len(sizes) else 0
+        # popularity counts (float64: kept up to date by count_member) and the snapshot the pages read
+        self._trend_counts = np.asarray(models.trending.item_scores_, dtype=np.float64).copy()
+        self._community_counts = np.asarray(comm.community_popularity_, dtype=np.float64).copy()
+        self._size_counts = np.bincount(comm.labels_, minlength=comm.n_communities_).astype(np.float64)
+        self._global_counts = np.asarray(comm.global_popularity_, dtype=np.float64).copy()
+        self._counted: dict[str, _Counted] = {}
+        self._live_lock = threading.Lock()
+        #: Whether the Trending and community counts are kept up to date from events (the service's
+        #: :meth:`count_member` calls); their rows then say "now", not "up to the last model update".
+        self.live_popularity = False
+        #: Moves when a :meth:`publish_popularity` changed what pages show (pages built before are stale).
+        self.popularity_epoch = 0
+        #: The clock of the counts: the latest event counted (never past the wall clock), as Trending's own
+        #: reference time is the latest training event; the scores shown are the weighted views then.
+        self._popularity_clock = float(models.trending.reference_time_)
+        self._popularity = self._make_popularity(self._popularity_clock)
         # similarity lists, each sorted by decreasing similarity
         s = sp.csr_matrix(models.similar.similarity_)
         s.sort_indices()
@@ -474,6 +538,97 @@ class HomeBuilder:
         self._sim_data = s.data[order]
         self._rating_scale = p.rating_scale_
         self._set_catalog(models.titles)
+
+    # ------------------------------------------------------------------ live popularity
+    def _make_popularity(self, as_of: float) -> _Popularity:
+        trending = self.models.trending
+        trend = self._trend_counts.copy()
+        order = np.argsort(-trend, kind="stable")[: max(_POOL * 5, 1000)]
+        # every pair counted adds at least the floor weight: what is left of a subtracted one is rounding
+        order = order[trend[order] > 0.5 * 2.0**-MAX_HALF_LIVES]
+        rank = np.zeros(self.n_titles, dtype=np.int64)
+        rank[order] = np.arange(1, len(order) + 1)
+        pop = self._community_counts.copy()
+        sizes = self._size_counts.copy()
+        share = pop / np.maximum(sizes, 1.0)[:, None]
+        glob = self._global_counts.copy()
+        age = max(0.0, as_of - float(trending.reference_time_)) / 86400.0
+        return _Popularity(
+            trend=trend,
+            trend_scale=float(np.exp2(-age / trending.config.half_life_days)),
+            trending=order,
+            trending_rank=rank,
+            community_sizes=sizes,
+            community_share=share,
+            community_order=[
+                np.asarray(o[pop[c, o] > 0.5])
+                for c, o in enumerate(np.argsort(-pop, axis=1, kind="stable")[:, : max(_POOL * 5, 1000)])
+            ],
+            global_share=glob / max(float(sizes.sum()), 1.0),
+            global_popularity=glob.astype(np.float32),
+            largest_community=int(np.argmax(sizes)) if len(sizes) else 0,
+        )
+
+    def _member_counts(self, member_id: str, history: MemberHistory, *, trained: bool) -> _Counted:
+        """What ``history`` adds to the counts: as the models counted it when trained (``trained``: a
+        member they did not know is in no community), or now (a new member is in the community their
+        watched titles project to, as their page has it)."""
+        comm = self.models.communities
+        row = int(comm.member_rows([member_id], missing_ok=True)[0])
+        label = int(comm.labels_[row]) if row >= 0 else None
+        if not len(history):
+            return _Counted({}, np.zeros(0, dtype=np.int64), label)
+        agg = aggregate_member(
+            history, self.config.confidence, self._rating_scale, _sample_plays(history, self.config)
+        )
+        cols = np.fromiter(
+            (self._col_of.get(t, -1) for t in agg.title_ids), dtype=np.int64, count=len(agg.title_ids)
+        )
+        known = cols >= 0
+        vals = self.models.trending.pair_values(
+            agg.weight, agg.sample_only, agg.play_timestamp, agg.timestamp, clamp=trained
+        )
+        trend = {int(c): float(v) for c, v in zip(cols[known], vals[known], strict=True) if v > 0}
+        viewed = np.unique(cols[known & ~agg.sample_only & (agg.weight > 0)])
+        if label is None and not trained and len(viewed):
+            label = self._assign_community(viewed)
+        return _Counted(trend, viewed, label)
+
+    def count_member(self, member_id: str, history: MemberHistory, trained_through: int) -> None:
+        """Bring the Trending and community counts up to date with a member's full ``history``: their
+        events with store sequence numbers up to ``trained_through`` are in the trained counts already;
+        what the member adds now replaces what they added before, by the rules the models were trained
+        with (each pair counted once, at its latest viewing). Pages see it after :meth:`publish_popularity`.
+        """
+        with self._live_lock:
+            before = self._counted.get(member_id)
+            if before is None:
+                old = np.asarray(history.seqs) <= trained_through
+                before = self._member_counts(member_id, _history_subset(history, old), trained=True)
+            after = self._member_counts(member_id, history, trained=False)
+            if len(history):
+                latest = min(float(np.max(history.timestamps)), time.time())
+                self._popularity_clock = max(self._popularity_clock, latest)
+            for c in before.trend.keys() | after.trend.keys():
+                self._trend_counts[c] += after.trend.get(c, 0.0) - before.trend.get(c, 0.0)
+            for counted, sign in ((before, -1.0), (after, 1.0)):
+                if counted.community is None:
+                    continue
+                self._community_counts[counted.community, counted.viewed] += sign
+                self._size_counts[counted.community] += sign
+                self._global_counts[counted.viewed] += sign
+            self._counted[member_id] = after
+
+    def publish_popularity(self) -> bool:
+        """Make the counts the pages read; True when the rows' heads changed, so that pages built before are
+        out of date (``popularity_epoch`` moves)."""
+        with self._live_lock:
+            new = self._make_popularity(self._popularity_clock)
+            changed = not self._popularity.visible(new)
+            self._popularity = new
+            if changed:
+                self.popularity_epoch += 1
+            return changed
 
     def _set_catalog(self, titles: pd.DataFrame) -> None:
         """Names, genres and new releases from the catalog (the model's own names where it has none)."""
@@ -572,7 +727,7 @@ class HomeBuilder:
         now = self._now()
         with np.errstate(invalid="ignore"):
             future = np.isfinite(self.release_dates) & (self.release_dates > now + 86400.0)
-        return np.asarray(future & (self._global_popularity <= 0), dtype=bool)
+        return np.asarray(future & (self._popularity.global_popularity <= 0), dtype=bool)
 
     # ------------------------------------------------------------------ fold-in
     def _col(self, title_id: str) -> int:
@@ -650,8 +805,8 @@ class HomeBuilder:
             scores = np.asarray(self.models.personal.score_rows(rows, hist, ratings_csr)[0], dtype=np.float32)
             community = self._assign_community(cols_pos, member_id)
         else:
-            scores = self._global_popularity.copy()
-            community = self._largest_community
+            scores = self._popularity.global_popularity.copy()
+            community = self._popularity.largest_community
         scores = np.where(np.isfinite(scores), scores, np.float32(-np.inf)).astype(np.float32)
         return _Folded(
             seen=seen,
@@ -679,7 +834,7 @@ class HomeBuilder:
         v = comm.idf_[cols].astype(np.float64)
         norm = np.sqrt(float(v @ v))
         if norm == 0:
-            return self._largest_community
+            return self._popularity.largest_community
         emb = (comm.components_[:, cols].astype(np.float64) @ (v / norm)).astype(np.float32)
         length = np.linalg.norm(emb)
         if length > 0:
@@ -803,8 +958,9 @@ class HomeBuilder:
         col = self._col(title_id)
         if col < 0:
             return ()
-        share = self._community_share[:, col]
-        glob = self._global_share[col]
+        pop = self._popularity
+        share = pop.community_share[:, col]
+        glob = pop.global_share[col]
         if glob <= 0:
             return ()
         lift = share / glob
@@ -838,6 +994,7 @@ class HomeBuilder:
         """The member's home page (see the module docstring for the rules)."""
         cfg = self.config
         folded = self.fold(history, member_id)
+        pop = self._popularity  # read once: a live update replaces it whole
         used = folded.seen.copy()
         size = cfg.row_size
         rows: list[tuple[int, HomeRow]] = []  # (priority, row)
@@ -960,13 +1117,17 @@ class HomeBuilder:
             cfg.min_row_titles,
         )
 
+        # what the popularity rows are as of: the last training, or now where the counts are kept live
+        as_of = "" if self.live_popularity else _AS_OF_TRAINING
+        when = "on the service now" if self.live_popularity else "up to the last model update"
+
         # 5. Popular in Your Taste Community
         cid = folded.community
         prof = self._community_by_id.get(cid)
         cname = prof.name if prof is not None else f"community {cid}"
-        cc = take(self._community_order[cid]) if cid < len(self._community_order) else []
-        share = self._community_share[cid] if cid < len(self._community_share) else np.zeros(self.n_titles)
-        csize = int(self._community_sizes[cid]) if cid < len(self._community_sizes) else 0
+        cc = take(pop.community_order[cid]) if cid < len(pop.community_order) else []
+        share = pop.community_share[cid] if cid < len(pop.community_share) else np.zeros(self.n_titles)
+        csize = int(pop.community_sizes[cid]) if cid < len(pop.community_sizes) else 0
         keep(
             7,
             HomeRow(
@@ -974,12 +1135,12 @@ class HomeBuilder:
                 f"Popular in Your Taste Community: {cname}"
                 if folded.personal
                 else f"Popular in Our Largest Taste Community: {cname}",
-                # counted when the model was trained, as Trending: a retrain refreshes it
-                f"Most watched by the {csize} members whose taste is closest to yours{_AS_OF_TRAINING}"
+                # counted when the model was trained, as Trending, unless the counts are kept live
+                f"Most watched by the {csize} members whose taste is closest to yours{as_of}"
                 if folded.personal
                 # a member with no liked title yet has no taste to be close to: say which community this is
                 else f"Most watched by our largest taste community ({csize} members) until we know you"
-                f"{_AS_OF_TRAINING}",
+                f"{as_of}",
                 tuple(
                     self._title(c, f"Watched by {100 * share[c]:.0f}% of {cname}", float(share[c]))
                     for c in cc
@@ -992,23 +1153,24 @@ class HomeBuilder:
         )
 
         # 6. Trending Now
-        trend_scores = self.models.trending.item_scores_
         half_life = self.models.trending.config.half_life_days
-        tr = take(self._trending)
+        tr = take(pop.trending)
         keep(
             8,
             HomeRow(
                 "trending",
                 "Trending Now",
-                # counted when the model was trained (HomeBuilder keeps the order): not "recently"
-                f"Most watched up to the last model update (plays halve in weight every {half_life:g} days)"
+                # counted when the model was trained unless the counts are kept live: not "recently"
+                f"Most watched {when} (plays halve in weight every {half_life:g} days)"
                 if self.models.trending.counts_plays_
                 # a ratings data set has no plays: say what was counted
-                else f"Most rated up to the last model update (ratings stand for views and halve in weight "
-                f"every {half_life:g} days)",
+                else f"Most rated {when} (ratings stand for views and halve in weight every "
+                f"{half_life:g} days)",
                 tuple(
                     self._title(
-                        c, f"Trending now: #{self._trending_rank[c]} on the service", float(trend_scores[c])
+                        c,
+                        f"Trending now: #{pop.trending_rank[c]} on the service",
+                        float(pop.trend[c] * pop.trend_scale),
                     )
                     for c in tr
                 ),

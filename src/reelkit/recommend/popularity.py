@@ -93,31 +93,56 @@ class Trending(_ItemScores):
             if self.config.now is not None
             else min(int(data.timestamp.max()), int(time.time()))
         )
-        # a preview is not a viewing (the home page's rule): six 100 s autoplays outranked four full views
-        viewed = data.viewed()
-        # nor is a thumb or a rating, where the data has plays: each pair counts at its last play (three
-        # thumbs-up made a title nobody had played for 200 days the first); with none at all (a ratings
-        # file), ratings stand for viewings and each pair counts at its latest event
+        # a thumb or a rating is no viewing where the data has plays: each pair counts at its last play
+        # (three thumbs-up made a title nobody had played for 200 days the first); with none at all (a
+        # ratings file), ratings stand for viewings and each pair counts at its latest event
         plays = data.play_timestamp
-        by_plays = plays is not None and bool(((plays != NO_PLAY) & viewed).any())
-        if plays is not None and by_plays:
-            viewed = viewed & (plays != NO_PLAY)
-            when = np.where(plays != NO_PLAY, plays, t_ref)
+        viewed = data.viewed()
+        self.reference_time_ = t_ref
+        #: Whether plays were counted (else every event: the data has no plays).
+        self.counts_plays_: bool = plays is not None and bool(((plays != NO_PLAY) & viewed).any())
+        vals = self.pair_values(
+            data.weight, ~viewed, plays if plays is not None else None, data.timestamp, clamp=True
+        )
+        self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
+
+    def pair_values(
+        self,
+        weight: np.ndarray,
+        sample_only: np.ndarray,
+        play_timestamp: np.ndarray | None,
+        timestamp: np.ndarray,
+        *,
+        clamp: bool = False,
+    ) -> np.ndarray:
+        """What each (member, title) pair adds to its title's score, on the scale of ``item_scores_``
+        (weights at :attr:`reference_time_`): the rule of the module docstring, one value per pair.
+
+        A pair counts when it weighs something (``weight > 0``, ``>= min_weight`` when counting) and is not
+        made of sample plays only (a preview is not a viewing), at its latest play that is not a sample
+        (``play_timestamp``; a pair with none counts nothing where plays are counted) or else its latest
+        event. ``clamp``: activity after the reference time counts as at it (as fitting does); without,
+        it counts more (``2 ** (age / half_life)``), which keeps a later event's weight right when counts
+        are kept up to date after fitting (the home page's live rows)."""
+        weight = np.asarray(weight, dtype=np.float64)
+        viewed = ~np.asarray(sample_only, dtype=bool) & (weight > 0)
+        if self.counts_plays_ and play_timestamp is not None:
+            played = np.asarray(play_timestamp, dtype=np.int64) != NO_PLAY
+            viewed = viewed & played
+            when = np.where(played, play_timestamp, self.reference_time_)
         else:
-            when = data.timestamp
-        age_days = np.maximum(0, t_ref - when).astype(np.float64) / 86400.0
+            when = np.asarray(timestamp, dtype=np.int64)
+        age_days = (self.reference_time_ - when).astype(np.float64) / 86400.0
+        if clamp:
+            age_days = np.maximum(age_days, 0.0)
         # activity older than MAX_HALF_LIVES counts at the floor weight: one live play in 2026 made every
         # 1998 view decay to 0 (2^-1460) and the trending row vanished; now the old titles still rank, by
         # their count, below anything recent
-        decay = np.exp2(-np.minimum(age_days / self.config.half_life_days, MAX_HALF_LIVES))
+        # (and, unclamped, a later event's weight stays finite: 2^1000 is 19 years past a 7-day half-life)
+        decay = np.exp2(np.clip(-age_days / self.config.half_life_days, -MAX_HALF_LIVES, 1000.0))
         if self.config.weighting == "count":
-            vals = np.where(viewed & (data.weight >= self.config.min_weight), decay, 0.0)
-        else:
-            vals = np.where(viewed, decay * data.weight, 0.0)
-        self.reference_time_ = t_ref
-        #: Whether plays were counted (else every event: the data has no plays).
-        self.counts_plays_: bool = by_plays
-        self.item_scores_ = np.bincount(data.cols, weights=vals, minlength=data.n_titles).astype(np.float32)
+            return np.where(viewed & (weight >= self.config.min_weight), decay, 0.0)
+        return np.where(viewed, decay * weight, 0.0)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {

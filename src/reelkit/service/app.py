@@ -537,11 +537,13 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
 
 
 async def _poll(holder: ModelHolder, every: float) -> None:
-    """Switch to a newly trained version when the store names one (loading happens off the event loop)."""
+    """Switch to a newly trained version when the store names one, and count the events stored since into
+    the Trending and community rows (off the event loop)."""
     while True:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(holder.refresh)
+            await run_in_threadpool(holder.count_events)
         except ReelkitError as exc:  # pragma: no cover - logged, retried
             log.warning("model refresh failed: %s", exc)
         except Exception:  # pragma: no cover - a poll must never die

@@ -19,10 +19,12 @@ Serving
 Fresh events
     A home page is built from the member's full history as stored (fold-in), so an event is reflected on
     the next page without retraining (Continue Watching, Top Picks, Because You Watched, the titles left
-    out as seen); Trending and community popularity are as of the bundle's training (a retrain refreshes
-    them; the page JSON's ``popularity_computed_at``). Pages are cached per bundle, keyed by the member and
-    the sequence number of their latest event: a new event changes the key. When an announced title comes
-    out (the builder's ``release_epoch`` moves), the cached pages go. After a switch, a background thread
+    out as seen). Trending and community popularity are kept up to date too: the server's poll counts the
+    events stored since into them (:meth:`ModelBundle.count_new_events`, every ``model_poll_seconds``; the
+    page JSON's ``popularity_computed_at`` says when they were last up to date). Pages are cached per
+    bundle, keyed by the member and the sequence number of their latest event: a new event changes the key.
+    When an announced title comes out (the builder's ``release_epoch`` moves), or counting new events
+    changed the head of a popularity row, the cached pages go. After a switch, a background thread
     fills the new bundle's cache with the pages of the most recently active members (``warm_pages``),
     pausing between pages so that requests come first.
 """
@@ -534,6 +536,46 @@ class ModelBundle:
         #: How many catalog titles were out when the cached pages were built (see ``_release_epoch_now``).
         self.release_epoch = home.release_epoch()
         self._computed: dict[str, Any] = {}
+        # Trending and community popularity are kept up to date from the stored events (count_new_events)
+        home.live_popularity = True
+        #: The store sequence number up to which events are counted in the popularity rows.
+        self.counted_seq = record.events_seq
+        #: When the popularity rows were last brought up to date with every stored event (Unix seconds):
+        #: the training time until :meth:`count_new_events` first runs.
+        self.popularity_computed_at = record.created_at
+        self._count_lock = threading.Lock()
+
+    def count_new_events(self, store: Store, *, batch: int = 5_000, budget_s: float = 1.0) -> int:
+        """Count the events stored since the last call into the Trending and community rows (each member
+        they belong to is counted again from their full history, as training counts them: see
+        :meth:`HomeBuilder.count_member`); cached pages whose popularity rows changed go. Reads ``batch``
+        events at a time for up to about ``budget_s`` seconds (a backlog is taken over several calls).
+        Returns the number of members counted; 0 at once when another thread is counting."""
+        if not self._count_lock.acquire(blocking=False):
+            return 0
+        try:
+            t0 = time.monotonic()
+            counted = 0
+            caught_up = False
+            while time.monotonic() - t0 < budget_s:
+                members, last = store.members_after(self.counted_seq, batch)
+                if not members:
+                    caught_up = True
+                    break
+                for member in members:
+                    self.home.count_member(member, store.member_history(member), self.record.events_seq)
+                counted += len(members)
+                self.counted_seq = last
+            now = time.time()
+            if counted:
+                with self._catalog_lock:
+                    if self.home.publish_popularity():
+                        self._pages.clear()
+            if caught_up:
+                self.popularity_computed_at = int(now)
+            return counted
+        finally:
+            self._count_lock.release()
 
     def update_catalog(self, titles: pd.DataFrame, stamp: int) -> None:
         """Names, genres and release dates from a catalog changed since loading; cached pages go."""
@@ -562,13 +604,22 @@ class ModelBundle:
         return epoch
 
     def _keep(
-        self, key: tuple[str, int], value: tuple[HomePage, bytes | None], stamp: int, epoch: int
+        self,
+        key: tuple[str, int],
+        value: tuple[HomePage, bytes | None],
+        stamp: int,
+        epoch: int,
+        popularity: int,
     ) -> None:
-        """Cache a page built at catalog ``stamp`` and release ``epoch``; one built while the catalog was
-        taken again may hold the old names, or one built as a title came out the old rows: served once, not
-        kept."""
+        """Cache a page built at catalog ``stamp``, release ``epoch`` and ``popularity`` epoch; one built
+        while the catalog was taken again may hold the old names, one built as a title came out the old
+        rows, one built as new events were counted the old Trending: served once, not kept."""
         with self._catalog_lock:
-            if stamp == self.catalog_stamp and epoch == self.release_epoch:
+            if (
+                stamp == self.catalog_stamp
+                and epoch == self.release_epoch
+                and popularity == self.home.popularity_epoch
+            ):
                 self._pages.put(key, value)
 
     @property
@@ -606,18 +657,19 @@ class ModelBundle:
         key = (member_id, seq)
         epoch = self._release_epoch_now()
         stamp = self.catalog_stamp
+        popularity = self.home.popularity_epoch
         hit = self._pages.get(key)
         if hit is not None:
             if render is None or hit[1] is not None:
                 return hit
             rendered: tuple[HomePage, bytes | None] = (hit[0], render(hit[0]))  # cached without JSON
-            self._keep(key, rendered, stamp, epoch)
+            self._keep(key, rendered, stamp, epoch, popularity)
             return rendered
         history = store.member_history(member_id)
         page = _with_new_titles(self.home.build(member_id, history), self.home, store)
         value = (page, render(page) if render is not None else None)
         # the key is the sequence number the history was read at (a newer event makes a newer key)
-        self._keep((member_id, history.last_seq), value, stamp, epoch)
+        self._keep((member_id, history.last_seq), value, stamp, epoch, popularity)
         return value
 
 
@@ -726,7 +778,7 @@ class ModelHolder:
                 bundle.home_page(
                     self.store,
                     member,
-                    render=lambda page: home_json(page, bundle.version, bundle.record.created_at),
+                    render=lambda page: home_json(page, bundle.version, bundle.popularity_computed_at),
                 )
                 time.sleep(0.002)
             bundle.warmed = True
@@ -746,6 +798,12 @@ class ModelHolder:
             )
             self._warmers = [t for t in self._warmers if t.is_alive()] + [thread]
             thread.start()
+
+    def count_events(self) -> int:
+        """Count the events stored since into the served bundle's Trending and community rows
+        (:meth:`ModelBundle.count_new_events`; the server's poll does it every ``model_poll_seconds``)."""
+        bundle = self._bundle
+        return 0 if bundle is None else bundle.count_new_events(self.store)
 
     @property
     def current(self) -> ModelBundle | None:

@@ -226,8 +226,9 @@ class HomeOut(BaseModel):
     )
     ranking: str = Field(description="How the rows were ordered.")
     popularity_computed_at: int = Field(
-        description="When the Trending and community rows' popularity was counted (Unix seconds): the model "
-        "version's training time; `reelkit retrain` refreshes it. The member's own events show at once."
+        description="When the Trending and community rows' popularity was last up to date with every stored "
+        "event (Unix seconds; the server counts new events into it every `model_poll_seconds`, and until it "
+        "first has, the model version's training time). The member's own events show at once."
     )
     rows: list[RowOut]
 
@@ -256,7 +257,8 @@ def _row(r: HomeRow) -> RowOut:
 
 
 def home_out(page: HomePage, version: str, computed_at: int) -> HomeOut:
-    """``computed_at``: the model version's training time (``ModelVersionRecord.created_at``)."""
+    """``computed_at``: when the popularity rows were last up to date
+    (``ModelBundle.popularity_computed_at``)."""
     community = (
         CommunityRef(id=page.community_id, name=page.community_name)
         if page.community_id is not None and page.community_name is not None
@@ -275,7 +277,8 @@ def home_out(page: HomePage, version: str, computed_at: int) -> HomeOut:
 
 def home_json(page: HomePage, version: str, computed_at: int) -> bytes:
     """The :class:`HomeOut` JSON of a page, serialised directly (the hot path; a test checks the schema).
-    ``computed_at``: the model version's training time (``ModelVersionRecord.created_at``)."""
+    ``computed_at``: when the popularity rows were last up to date
+    (``ModelBundle.popularity_computed_at``)."""
     community = (
         {"id": page.community_id, "name": page.community_name}
         if page.community_id is not None and page.community_name is not None

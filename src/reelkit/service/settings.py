@@ -63,7 +63,8 @@ class ServiceSettings(BaseModel):
     #: After loading a model version, build the pages of this many most recently active members in the
     #: background (0: off; at most ``page_cache_size``).
     warm_pages: int = Field(5_000, ge=0)
-    #: How often the server checks the store for a newly trained model version (0: never).
+    #: How often the server checks the store for a newly trained model version and counts the events stored
+    #: since into the Trending and community rows (0: never; those rows then stay as trained).
     model_poll_seconds: float = Field(2.0, ge=0)
     #: How long a write waits for another writer holding the database (an import, a retrain, another server
     #: process) before it is refused with 503 and Retry-After; every write answers within about this long.

@@ -198,6 +198,7 @@ class Store(Protocol):
     ) -> AppendResult: ...
     def member_history(self, member_id: str) -> MemberHistory: ...
     def member_last_seq(self, member_id: str) -> int: ...
+    def members_after(self, seq: int, limit: int) -> tuple[list[str], int]: ...
     def active_members(self, limit: int) -> list[str]: ...
     def latest_events(self, limit: int = 50, *, before_seq: int | None = None) -> list[StoredEvent]: ...
     def count_events(self) -> int: ...
@@ -771,6 +772,20 @@ class SQLiteStore:
     def member_last_seq(self, member_id: str) -> int:
         row = self._con().execute("SELECT max(seq) FROM events WHERE member_id = ?", (member_id,)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def members_after(self, seq: int, limit: int) -> tuple[list[str], int]:
+        """The members of the first ``limit`` events stored after sequence number ``seq`` (each once, in
+        order), and the sequence number of the last of those events (``seq`` when there are none)."""
+        rows = (
+            self._con()
+            .execute(
+                "SELECT seq, member_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, int(limit))
+            )
+            .fetchall()
+        )
+        if not rows:
+            return [], seq
+        return list(dict.fromkeys(str(r[1]) for r in rows)), int(rows[-1][0])
 
     def active_members(self, limit: int) -> list[str]:
         """Up to ``limit`` member ids, the most recently active first (members without events last)."""

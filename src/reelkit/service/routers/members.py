@@ -79,7 +79,8 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
     """The member's personal home page: ordered rows, each title with its reason.
 
     Built from the member's full stored history (fold-in), so fresh events show without retraining; the
-    Trending and community rows are as of the model version's training (``popularity_computed_at``).
+    Trending and community rows count every member's events within ``model_poll_seconds``
+    (``popularity_computed_at``: when they were last up to date).
     """
     # the cached path (two indexed lookups) runs on the event loop; building a page goes to the thread pool
     _require_member(state, member_id)
@@ -91,7 +92,7 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
                 state.store,
                 member_id,
                 last_seq=seq,
-                render=lambda page: home_json(page, bundle.version, bundle.record.created_at),
+                render=lambda page: home_json(page, bundle.version, bundle.popularity_computed_at),
             )
         )
     else:
@@ -193,7 +194,7 @@ def create_member(body: NewMember, state: StateDep, response: Response) -> Membe
     home = None
     if bundle is not None:
         page, _ = bundle.home_page(state.store, member_id)
-        home = home_out(page, bundle.version, bundle.record.created_at)
+        home = home_out(page, bundle.version, bundle.popularity_computed_at)
     return MemberCreated(member=MemberOut(member_id=member_id, name=body.name), home=home)
 
 
