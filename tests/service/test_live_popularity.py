@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -192,10 +193,16 @@ def test_a_live_server_counts_new_events_on_its_poll(data_dir: Path) -> None:
             for i in range(1, 41)
         ]
         assert client.post("/v1/events", json={"events": events}, headers=AUTH).status_code == 200
+        behind = client.get("/health").json()["popularity_behind"]
+        assert behind in (0, 40)  # 40 until the next poll counts them
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and home._popularity.trending[0] != home._col(last):
             time.sleep(0.05)
         assert home._popularity.trending[0] == home._col(last)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and client.get("/health").json()["popularity_behind"]:
+            time.sleep(0.05)
+        assert client.get("/health").json()["popularity_behind"] == 0
         page = client.get(f"/v1/members/{ids[0]}/home").json()
         assert page["popularity_computed_at"] >= trained_at
         assert any(r["kind"] == "trending" and "now" in r["reason"] for r in page["rows"])
@@ -214,3 +221,21 @@ def test_history_subset_keeps_the_events_up_to_training() -> None:
     )
     sub = _history_subset(h, h.seqs <= 9)
     assert sub.title_ids.tolist() == ["a", "b"] and sub.seqs.tolist() == [4, 9] and len(sub) == 2
+
+
+def test_health_says_how_many_events_are_not_counted_yet(client: object) -> None:
+    """``popularity_behind``: events stored after the last count (no poll here: model_poll_seconds 0)."""
+    from tests.service.conftest import AUTH
+
+    c: Any = client
+    assert c.get("/health").json()["popularity_behind"] == 0  # trained on every stored event
+    member = c.get("/v1/members?limit=1").json()["members"][0]["member_id"]
+    title = c.get(f"/v1/members/{member}/home").json()["rows"][0]["titles"][0]["title_id"]
+    events = [
+        {"event_id": f"h{i}", "member_id": member, "title_id": title, "kind": "thumb", "value": 1}
+        for i in range(3)
+    ]
+    assert c.post("/v1/events", json={"events": events}, headers=AUTH).status_code == 200
+    assert c.get("/health").json()["popularity_behind"] == 3
+    assert c.app.state.reelkit.models.count_events() == 1  # one member counted again
+    assert c.get("/health").json()["popularity_behind"] == 0

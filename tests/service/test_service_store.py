@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reelkit.errors import ConfigError
@@ -154,6 +155,19 @@ def test_member_history_and_latest(store: SQLiteStore) -> None:
     assert len(store.member_history("nobody")) == 0
     latest = store.latest_events(2)
     assert [e.event_id for e in latest] == ["c", "b"]
+    # several at once, as one each; the members of the events after a sequence number, each once
+    many = store.member_histories(["m2", "nobody", "m1"])
+    assert list(many) == ["m2", "nobody", "m1"] and len(many["nobody"]) == 0
+    for m in ("m1", "m2"):
+        one = store.member_history(m)
+        for f in ("title_ids", "kinds", "timestamps", "seqs"):
+            assert getattr(many[m], f).tolist() == getattr(one, f).tolist()
+        np.testing.assert_array_equal(many[m].values, one.values)
+        np.testing.assert_array_equal(many[m].fractions, one.fractions)
+    assert store.members_after(0, 10) == (["m1", "m2"], 3)
+    assert store.members_after(0, 2) == (["m1"], 2)
+    assert store.members_after(2, 10) == (["m2"], 3)
+    assert store.members_after(3, 10) == ([], 3)
     frame, seq = store.events_frame()
     assert seq == 3 and list(frame.columns) == [
         "member_id",

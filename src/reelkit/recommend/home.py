@@ -62,7 +62,7 @@ import dataclasses
 import datetime as _dt
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -569,55 +569,92 @@ class HomeBuilder:
             largest_community=int(np.argmax(sizes)) if len(sizes) else 0,
         )
 
-    def _member_counts(self, member_id: str, history: MemberHistory, *, trained: bool) -> _Counted:
-        """What ``history`` adds to the counts: as the models counted it when trained (``trained``: a
-        member they did not know is in no community), or now (a new member is in the community their
-        watched titles project to, as their page has it)."""
+    def _counts_of(self, histories: Mapping[str, MemberHistory], *, trained: bool) -> dict[str, _Counted]:
+        """What each member's history adds to the counts: as the models counted it when trained
+        (``trained``: a member they did not know is in no community), or now (a new member is in the
+        community their watched titles project to, as their page has it). One aggregation for them all (the
+        confidence formula on every (member, title) pair at once: the per-member calls cost 1 ms each)."""
         comm = self.models.communities
-        row = int(comm.member_rows([member_id], missing_ok=True)[0])
-        label = int(comm.labels_[row]) if row >= 0 else None
-        if not len(history):
-            return _Counted({}, np.zeros(0, dtype=np.int64), label)
-        agg = aggregate_member(
-            history, self.config.confidence, self._rating_scale, _sample_plays(history, self.config)
+        names = list(histories)
+        rows = comm.member_rows(names, missing_ok=True) if names else np.zeros(0, dtype=np.int64)
+        labels = [int(comm.labels_[r]) if r >= 0 else None for r in rows]
+        hs = [histories[m] for m in names]
+        sizes = np.fromiter((len(h) for h in hs), dtype=np.int64, count=len(hs))
+        out = {
+            m: _Counted({}, np.zeros(0, dtype=np.int64), label)
+            for m, label in zip(names, labels, strict=True)
+        }
+        if int(sizes.sum()) == 0:
+            return out
+        whole = MemberHistory(
+            *(np.concatenate([getattr(h, f.name) for h in hs]) for f in dataclasses.fields(MemberHistory))
         )
+        owner = np.repeat(np.arange(len(names), dtype=np.int64), sizes)
         cols = np.fromiter(
-            (self._col_of.get(t, -1) for t in agg.title_ids), dtype=np.int64, count=len(agg.title_ids)
+            (self._col_of.get(str(t), -1) for t in whole.title_ids), dtype=np.int64, count=len(owner)
         )
-        known = cols >= 0
+        # one pair per (member, title); a member's titles unknown to the model share one pair, counted nowhere
+        keys, pair = np.unique(owner * (self.n_titles + 1) + cols + 1, return_inverse=True)
+        agg = aggregate_pairs(
+            pair,
+            len(keys),
+            whole.kinds,
+            whole.timestamps,
+            whole.values,
+            whole.fractions,
+            self.config.confidence,
+            self._rating_scale,
+            _sample_plays(whole, self.config),
+        )
+        p_owner, p_col = keys // (self.n_titles + 1), keys % (self.n_titles + 1) - 1
         vals = self.models.trending.pair_values(
             agg.weight, agg.sample_only, agg.play_timestamp, agg.timestamp, clamp=trained
         )
-        trend = {int(c): float(v) for c, v in zip(cols[known], vals[known], strict=True) if v > 0}
-        viewed = np.unique(cols[known & ~agg.sample_only & (agg.weight > 0)])
-        if label is None and not trained and len(viewed):
-            label = self._assign_community(viewed)
-        return _Counted(trend, viewed, label)
+        counted = (p_col >= 0) & (vals > 0)
+        viewed = (p_col >= 0) & ~agg.sample_only & (agg.weight > 0)
+        bounds = np.searchsorted(p_owner, np.arange(len(names) + 1))  # keys are sorted: by member, then title
+        for i, m in enumerate(names):
+            lo, hi = int(bounds[i]), int(bounds[i + 1])
+            k = counted[lo:hi]
+            trend = dict(zip(p_col[lo:hi][k].tolist(), vals[lo:hi][k].tolist(), strict=True))
+            seen = p_col[lo:hi][viewed[lo:hi]]
+            label = labels[i]
+            if label is None and not trained and len(seen):
+                label = self._assign_community(seen)
+            out[m] = _Counted(trend, seen, label)
+        return out
+
+    def count_members(self, histories: Mapping[str, MemberHistory], trained_through: int) -> None:
+        """Bring the Trending and community counts up to date with members' full histories: their events
+        with store sequence numbers up to ``trained_through`` are in the trained counts already; what each
+        member adds now replaces what they added before, by the rules the models were trained with (each
+        pair counted once, at its latest viewing). Pages see it after :meth:`publish_popularity`."""
+        with self._live_lock:
+            first = {
+                m: _history_subset(h, np.asarray(h.seqs) <= trained_through)
+                for m, h in histories.items()
+                if m not in self._counted
+            }
+            befores = self._counts_of(first, trained=True)
+            afters = self._counts_of(histories, trained=False)
+            for m, h in histories.items():
+                before, after = self._counted.get(m) or befores[m], afters[m]
+                if len(h):
+                    latest = min(float(np.max(h.timestamps)), time.time())
+                    self._popularity_clock = max(self._popularity_clock, latest)
+                for c in before.trend.keys() | after.trend.keys():
+                    self._trend_counts[c] += after.trend.get(c, 0.0) - before.trend.get(c, 0.0)
+                for counts, sign in ((before, -1.0), (after, 1.0)):
+                    if counts.community is None:
+                        continue
+                    self._community_counts[counts.community, counts.viewed] += sign
+                    self._size_counts[counts.community] += sign
+                    self._global_counts[counts.viewed] += sign
+                self._counted[m] = after
 
     def count_member(self, member_id: str, history: MemberHistory, trained_through: int) -> None:
-        """Bring the Trending and community counts up to date with a member's full ``history``: their
-        events with store sequence numbers up to ``trained_through`` are in the trained counts already;
-        what the member adds now replaces what they added before, by the rules the models were trained
-        with (each pair counted once, at its latest viewing). Pages see it after :meth:`publish_popularity`.
-        """
-        with self._live_lock:
-            before = self._counted.get(member_id)
-            if before is None:
-                old = np.asarray(history.seqs) <= trained_through
-                before = self._member_counts(member_id, _history_subset(history, old), trained=True)
-            after = self._member_counts(member_id, history, trained=False)
-            if len(history):
-                latest = min(float(np.max(history.timestamps)), time.time())
-                self._popularity_clock = max(self._popularity_clock, latest)
-            for c in before.trend.keys() | after.trend.keys():
-                self._trend_counts[c] += after.trend.get(c, 0.0) - before.trend.get(c, 0.0)
-            for counted, sign in ((before, -1.0), (after, 1.0)):
-                if counted.community is None:
-                    continue
-                self._community_counts[counted.community, counted.viewed] += sign
-                self._size_counts[counted.community] += sign
-                self._global_counts[counted.viewed] += sign
-            self._counted[member_id] = after
+        """:meth:`count_members` for one member."""
+        self.count_members({member_id: history}, trained_through)
 
     def publish_popularity(self) -> bool:
         """Make the counts the pages read; True when the rows' heads changed, so that pages built before are

@@ -521,7 +521,8 @@ class _PageCache:
 
 
 class ModelBundle:
-    """One loaded model version, ready to serve (immutable once built)."""
+    """One loaded model version, ready to serve: its models never change; its Trending and community counts
+    move with the events stored since training (:meth:`count_new_events`)."""
 
     def __init__(self, record: ModelVersionRecord, home: HomeBuilder, *, cache_size: int = 10_000) -> None:
         self.record = record
@@ -562,8 +563,7 @@ class ModelBundle:
                 if not members:
                     caught_up = True
                     break
-                for member in members:
-                    self.home.count_member(member, store.member_history(member), self.record.events_seq)
+                self.home.count_members(store.member_histories(members), self.record.events_seq)
                 counted += len(members)
                 self.counted_seq = last
             now = time.time()

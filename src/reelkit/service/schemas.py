@@ -428,6 +428,11 @@ class HealthOut(BaseModel):
     events: int
     cached_pages: int = Field(description="Home pages in the served version's cache.")
     warmed: bool = Field(description="Whether the cache warm-up of the served version has finished.")
+    popularity_behind: int = Field(
+        0,
+        description="Events stored but not yet counted into the Trending and community rows (the server "
+        "counts them every model_poll_seconds; a backlog after an import or a retrain takes a few polls).",
+    )
     pending_imports: list[str] = Field(
         default_factory=list,
         description="The file names (without their folders) of imports that did not finish (killed "

@@ -46,6 +46,8 @@ async def _probe(state: ServiceState) -> HealthOut:
 
 def _health(state: ServiceState) -> HealthOut:
     bundle = state.models.current
+    latest = state.store.latest_events(1)
+    last_seq = latest[0].seq if latest else 0
     return HealthOut(
         status="ok" if bundle is not None else "no_model",
         model_version=bundle.version if bundle is not None else None,
@@ -53,6 +55,7 @@ def _health(state: ServiceState) -> HealthOut:
         events=state.store.count_events(),
         cached_pages=bundle.cached_pages if bundle is not None else 0,
         warmed=bundle.warmed if bundle is not None else False,
+        popularity_behind=max(0, last_seq - bundle.counted_seq) if bundle is not None else 0,
         # file names only: /health answers without a token, and the server's folders are not its callers'
         # one per unfinished import (two ratings.csv of different folders are two)
         pending_imports=[PurePath(p).name for p in dict.fromkeys(pending_imports(state.store).values())],
