@@ -606,6 +606,29 @@ def test_mpd_reader_keeps_every_whole_segment_of_an_uneven_timeline(tmp_path: Pa
     assert load_mpd(mpd).sizes.shape == (1, 100)
 
 
+def test_mpd_reader_counts_segment_ends_from_the_presentation_time_offset(tmp_path: Path) -> None:
+    """Segment ends are (t + d - presentationTimeOffset) / timescale into the period (ISO/IEC 23009-1
+    5.3.9.6). Hand case: 5 segments of 4 s from t = 2 s in a 20 s presentation: with an offset of 0 they end
+    at 6, 10, 14, 18 and 22 s (the fifth is past the end: 4 chunks); with an offset of 2 s, at 4 ... 20 s (5
+    chunks); without one, the timeline's own start (5 chunks). It counted from the first t whatever the
+    offset said."""
+    mpd = tmp_path / "m.mpd"
+    body = """<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT20S">
+        <Period><AdaptationSet contentType="video">
+        <SegmentTemplate timescale="1000" media="v_$Number$.m4s"PTO><SegmentTimeline>
+        <S t="2000" d="4000" r="4"/></SegmentTimeline></SegmentTemplate>
+        <Representation id="a" bandwidth="300000" mimeType="video/mp4"/>
+        </AdaptationSet></Period></MPD>"""
+    for k in range(1, 6):
+        (tmp_path / f"v_{k}.m4s").write_bytes(b"x" * (100 + k))
+    for pto, chunks in ((' presentationTimeOffset="0"', 4), (' presentationTimeOffset="2000"', 5), ("", 5)):
+        mpd.write_text(body.replace("PTO", pto))
+        assert load_mpd(mpd).n_chunks == chunks, pto
+    mpd.write_text(body.replace("PTO", ' presentationTimeOffset="2.5"'))
+    with pytest.raises(DataFormatError, match="presentationTimeOffset must be a whole number"):
+        load_mpd(mpd)
+
+
 def test_mpd_reader_reads_ffmpegs_layout_of_padded_numbers_and_an_audio_set(tmp_path: Path) -> None:
     """Pins the MPD that `abr package` (ffmpeg's dash muxer) writes: $Number%05d$ names chunk-v0-00001.m4s,
     and the audio AdaptationSet's Representation is not a rung of the ladder."""

@@ -481,6 +481,8 @@ def load_mpd(
     ] = []  # bandwidth, id, media tpl, start, dur, timescale
     # each Representation's SegmentTimeline: (start, duration) of every segment, for $Time$ and the end
     timelines: list[list[tuple[int, int]] | None] = []
+    #: each Representation's presentationTimeOffset (timescale units), where its template gives one
+    offsets: list[int | None] = []
     for aset in (e for e in root.iter() if local(e.tag) == "AdaptationSet"):
         mime = aset.get("mimeType", "") or aset.get("contentType", "")
         aset_tpl = next((c for c in aset if local(c.tag) == "SegmentTemplate"), None)
@@ -515,6 +517,15 @@ def load_mpd(
                     (c.get("d") for c in timeline if local(c.tag) == "S" and c.get("r") == "-1"), None
                 )
             timelines.append(spans)
+            pto = tpl.get("presentationTimeOffset")
+            try:
+                offsets.append(None if pto is None else int(pto))
+            except ValueError:
+                raise DataFormatError(
+                    f"Representation {rep.get('id', '?')!r}: presentationTimeOffset must be a whole number "
+                    f"of timescale units; got {pto!r}",
+                    path=str(p),
+                ) from None
             if dur is None and spans is not None:
                 # the typical segment: a timeline's first one may be longer (a cut, a priming segment)
                 dur = str(sorted(d for _, d in spans)[len(spans) // 2])
@@ -576,7 +587,10 @@ def load_mpd(
     first = timelines[0]
     if first is not None:  # each segment's own end and length: a longer first one moves them all
         spans = first[: sizes.shape[1]]
-        t0 = spans[0][0]  # ends from the timeline's own start (presentationTimeOffset, a priming delay)
+        # a segment ends (t + d - presentationTimeOffset) / timescale into the period (ISO/IEC 23009-1
+        # 5.3.9.6); without an offset, from the timeline's own start (a priming delay, a packager that
+        # numbers time from the encoder's clock): a timeline starting at 100 s lost every segment
+        t0 = offsets[0] if offsets[0] is not None else spans[0][0]
         n = len(spans) if total_s <= 0 else sum((t - t0 + d) / reps[0][5] <= total_s + 1e-3 for t, d in spans)
         while n > 1 and spans[n - 1][1] < 0.99 * reps[0][4]:  # a short last segment
             n -= 1
