@@ -665,3 +665,25 @@ def test_a_config_file_cannot_choose_the_data_folder(cli: typer.Typer, tmp_path:
     result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path / "none"), "--config", str(cfg)])
     assert isinstance(result.exception, ConfigError)  # not "no reelkit store here"
     assert str(result.exception).startswith(f"{cfg}: data_dir")
+
+
+def test_the_demo_over_another_catalogue_names_another_data_folder(tmp_path: Path) -> None:
+    """A folder holding another catalogue (titles, no events yet): the demo import would rename its titles,
+    and the message named --rename-titles, an option of `reelkit import` that `serve --demo` lacks."""
+    from reelkit.data.demo import make_demo
+    from reelkit.errors import ConfigError
+    from reelkit.service.store import TitleRecord
+
+    data = tmp_path / "svc"
+    ids = make_demo(n_members=30, n_titles=20, seed=1).titles.index[:20]
+    store = open_store(data)
+    store.upsert_titles([TitleRecord(str(t), f"Other film {i}") for i, t in enumerate(ids)])
+    store.close()
+    with pytest.raises(ConfigError) as info:
+        bootstrap(data, n_members=30, n_titles=20, seed=1)
+    msg = str(info.value)
+    assert "already holds another catalogue (" in msg and "would be renamed" in msg
+    assert "give another data folder" in msg and "--rename-titles" not in msg
+    store = open_store(data)
+    assert store.count_events() == 0 and store.count_members() == 0  # nothing imported
+    store.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 from reelkit.errors import ConfigError
 from reelkit.progress import SILENT, Progress
 from reelkit.recommend.home import HomeConfig
+from reelkit.service.errors import TitlesRenamedError
 from reelkit.service.ingest import (
     ImportSummary,
     import_dataset,
@@ -111,7 +112,14 @@ def bootstrap(
                     ds = make_demo(
                         n_members=n_members, n_titles=n_titles, seed=seed, start=start, days=DEMO_DAYS
                     )
-            imported = import_dataset(store, ds, progress=progress, label=label)
+            try:
+                imported = import_dataset(store, ds, progress=progress, label=label)
+            except TitlesRenamedError as exc:  # its advice, --rename-titles, is reelkit import's
+                clash = str(exc).partition(": ")[2].partition("; nothing was imported")[0]
+                raise ConfigError(
+                    f"{data_dir} already holds another catalogue ({clash}); nothing was imported. To serve "
+                    f"{label}, give another data folder (--data-dir, or make run DATA_DIR=...)"
+                ) from None
             store.set_note(BOOTSTRAP_SOURCE, label)
         # another import that did not finish: serve warns (see reelkit.cli.service), and training refuses
         need_model = store.current_model_version() is None
