@@ -308,6 +308,8 @@ def test_compare_runs_on_the_executor_reelkit_executor_names(
     [
         ("reelkit.executor", "give package.module:factory"),
         ("no_such_module_here:make", "cannot import no_such_module_here (ModuleNotFoundError"),
+        # the README's mycluster.py in the current folder, run without PYTHONPATH: say what to do
+        ("no_such_module_here:make", "put the folder holding no_such_module_here on PYTHONPATH"),
         (f"{__name__}:missing", f"{__name__} has no callable missing"),
         (f"{__name__}:NOT_AN_EXECUTOR", "has no callable NOT_AN_EXECUTOR"),
         (f"{__name__}:_not_an_executor", "_not_an_executor returned a str, not an executor"),

@@ -220,7 +220,15 @@ def executor_for(workers: int, kind: Literal["process", "thread"] = "process") -
         raise ConfigError(f"{where}: give package.module:factory, a callable that returns an executor")
     try:
         module = importlib.import_module(module_name)
-    except Exception as e:  # a missing module, or one that fails as it is imported: said in one line
+    except ModuleNotFoundError as e:  # the README's mycluster.py in the current folder, without PYTHONPATH
+        hint = (
+            f"; put the folder holding {module_name.split('.')[0]} on PYTHONPATH (e.g. PYTHONPATH=. for the "
+            "current one)"
+            if e.name == module_name.split(".")[0]
+            else ""
+        )
+        raise ConfigError(f"{where}: cannot import {module_name} (ModuleNotFoundError: {e}){hint}") from None
+    except Exception as e:  # one that fails as it is imported: said in one line
         raise ConfigError(f"{where}: cannot import {module_name} ({type(e).__name__}: {e})") from None
     factory = getattr(module, attr, None)
     if not callable(factory):
