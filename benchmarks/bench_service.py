@@ -10,7 +10,12 @@ batch with ``synchronous=FULL`` (durability on) before answering.
 Scenarios: ``cached`` is the server as configured by default, measured after it has warmed its home page
 cache (the pages of the most recently active members, built in the background after a model version
 loads); ``uncached`` (``--uncached``) turns the page cache off, so every request folds the member's history
-in and builds the page.
+in and builds the page; ``live`` (``--live``) is the cached server while events stream in (``--live-events``
+play events per second, in batches of 20, from random members): the server counts them into Trending and the
+community rows every ``model_poll_seconds`` (2 s), which drops cached pages whose popularity rows changed.
+It also measures freshness: after a warm-up, 200 members play one title nobody was playing, and a new
+member's page (which shows the most popular titles) is read every 50 ms until it shows it; the seconds from
+the burst's acknowledgement to then are the lag.
 
 Data: the demo catalog (2,000 members, 1,000 titles) and MovieLens ml-latest-small when available; each is
 set up once under ``--workdir`` (imported and trained) and reused; every run serves a fresh copy of its store,
@@ -19,6 +24,7 @@ so runs do not see each other's ingested events.
     python benchmarks/bench_service.py                      # both data sets, 100 and 300 req/s, 60 s each
     python benchmarks/bench_service.py --data demo --duration 10 --json
     python benchmarks/bench_service.py --uncached    # also with the page cache off (every page folded in)
+    python benchmarks/bench_service.py --live --rates 100   # also reads while events stream in
 """
 
 from __future__ import annotations
@@ -59,6 +65,15 @@ class LoadResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
+
+
+@dataclass
+class LiveResult:
+    data: str
+    events_per_s: float  # asked for
+    events_stored: int
+    write_errors: int
+    freshness_s: float  # from the burst's acknowledgement to the probe page showing the title (nan: never)
 
 
 @dataclass
@@ -112,16 +127,7 @@ async def _open_loop(
     return latencies * 1000.0, errors
 
 
-def run_load(
-    server: LiveServer,
-    data: str,
-    scenario: str,
-    rate: float,
-    duration: float,
-    seed: int,
-    connections: int = 64,
-    timeout: float = 10.0,
-) -> LoadResult:
+def _all_members(server: LiveServer) -> list[str]:
     members = [
         m["member_id"] for m in httpx.get(server.url + "/v1/members?limit=1000", timeout=30).json()["members"]
     ]
@@ -131,9 +137,18 @@ def run_load(
         page = httpx.get(server.url + f"/v1/members?limit=1000&offset={offset}", timeout=30).json()["members"]
         members += [m["member_id"] for m in page]
         offset += len(page)
-    start = time.perf_counter()
-    lat, errors = asyncio.run(_open_loop(server.url, members, rate, duration, seed, connections, timeout))
-    wall = time.perf_counter() - start
+    return members
+
+
+def _load_result(
+    data: str,
+    scenario: str,
+    rate: float,
+    duration: float,
+    lat: np.ndarray,
+    errors: dict[str, int],
+    wall: float,
+) -> LoadResult:
     done = lat[np.isfinite(lat)]
     return LoadResult(
         data=data,
@@ -149,6 +164,22 @@ def run_load(
         p99_ms=float(np.percentile(done, 99)),
         max_ms=float(done.max()),
     )
+
+
+def run_load(
+    server: LiveServer,
+    data: str,
+    scenario: str,
+    rate: float,
+    duration: float,
+    seed: int,
+    connections: int = 64,
+    timeout: float = 10.0,
+) -> LoadResult:
+    members = _all_members(server)
+    start = time.perf_counter()
+    lat, errors = asyncio.run(_open_loop(server.url, members, rate, duration, seed, connections, timeout))
+    return _load_result(data, scenario, rate, duration, lat, errors, time.perf_counter() - start)
 
 
 async def _ingest(
@@ -228,6 +259,102 @@ def run_ingest(server: LiveServer, data: str, total: int, batch: int, conc: int)
     )
 
 
+async def _stream_events(
+    url: str, members: list[str], titles: list[str], per_s: float, duration: float, batch: int = 20
+) -> tuple[int, int]:
+    """Post ``per_s`` play events a second (batches of ``batch``, paced) for ``duration`` seconds."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+    rng, run = random.Random(2), uuid.uuid4().hex[:8]
+    stored = errors = 0
+    n = int(per_s * duration / batch)
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        t0 = time.perf_counter()
+        for b in range(n):
+            delay = t0 + b * batch / per_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            events = [
+                {
+                    "event_id": f"live-{run}-{b}-{i}",
+                    "member_id": rng.choice(members),
+                    "title_id": rng.choice(titles),
+                    "kind": "play",
+                    "position": 5400,
+                    "duration": 5400,
+                }
+                for i in range(batch)
+            ]
+            r = await client.post("/v1/events", content=json.dumps({"events": events}), headers=headers)
+            if r.status_code == 200:
+                stored += int(r.json()["stored"])
+            else:
+                errors += 1
+    return stored, errors
+
+
+async def _freshness(url: str, members: list[str], after: float, timeout: float = 60.0) -> float:
+    """Seconds from a burst of 200 plays of one title nobody was playing to a new member's page showing it."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    probe = f"probe-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        await asyncio.sleep(after)
+        r = await client.post("/v1/members", json={"member_id": probe, "name": "Probe"}, headers=headers)
+        r.raise_for_status()
+        shown = {t["title_id"] for row in r.json()["home"]["rows"] for t in row["titles"]}
+        # a title on some member's page (so known to the model) but not on the new member's: not popular now
+        cold = None
+        for m in reversed(members[-50:]):
+            rows = (await client.get(f"/v1/members/{m}/home")).json()["rows"]
+            picks = [t["title_id"] for r in rows if r["kind"] == "top-picks" for t in r["titles"]]
+            cold = next((t for t in picks if t not in shown), None)
+            if cold is not None:
+                break
+        assert cold is not None, "no title to play: every member's Top Picks are on the new member's page"
+        burst = [
+            {"event_id": f"{probe}-{i}", "member_id": m, "title_id": cold, "kind": "play", "position": 5400,
+             "duration": 5400}
+            for i, m in enumerate(members[:200])
+        ]  # fmt: skip
+        r = await client.post("/v1/events", json={"events": burst}, headers=headers)
+        r.raise_for_status()
+        acked = time.perf_counter()
+        while time.perf_counter() - acked < timeout:
+            page = (await client.get(f"/v1/members/{probe}/home")).json()
+            if any(t["title_id"] == cold for row in page["rows"] for t in row["titles"]):
+                return time.perf_counter() - acked
+            await asyncio.sleep(0.05)
+    return float("nan")
+
+
+def run_live(
+    server: LiveServer, data: str, rate: float, per_s: float, duration: float, seed: int, connections: int
+) -> tuple[LoadResult, LiveResult]:
+    """Home page reads at ``rate`` while ``per_s`` events a second stream in, and the freshness probe."""
+    members = _all_members(server)
+    titles = sorted(
+        {
+            t["title_id"]
+            for m in members[:20]
+            for r in httpx.get(server.url + f"/v1/members/{m}/home", timeout=30).json()["rows"]
+            for t in r["titles"]
+        }
+    )
+
+    async def both() -> tuple[tuple[np.ndarray, dict[str, int]], tuple[int, int], float]:
+        return await asyncio.gather(
+            _open_loop(server.url, members, rate, duration, seed, connections, 10.0),
+            _stream_events(server.url, members, titles, per_s, duration),
+            _freshness(server.url, members, after=duration / 3),
+        )
+
+    start = time.perf_counter()
+    (lat, errors), (stored, write_errors), fresh = asyncio.run(both())
+    wall = time.perf_counter() - start
+    return _load_result(data, "live", rate, duration, lat, errors, wall), LiveResult(
+        data=data, events_per_s=per_s, events_stored=stored, write_errors=write_errors, freshness_s=fresh
+    )
+
+
 def wait_warm(server: LiveServer, timeout: float) -> None:
     """Wait until the server has warmed its home page cache (it does so after loading a model version)."""
     deadline = time.monotonic() + timeout
@@ -266,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--ingest-concurrency", default="1,4", help="concurrent ingest clients, comma-separated")
     ap.add_argument("--uncached", action="store_true", help="also run with the home page cache off")
+    ap.add_argument("--live", action="store_true", help="also read while events stream in (and freshness)")
+    ap.add_argument("--live-events", type=float, default=500.0, help="events per second in the live scenario")
     ap.add_argument("--connections", type=int, default=64, help="load generator connections")
     ap.add_argument("--timeout", type=float, default=10.0, help="request timeout (an error when exceeded)")
     ap.add_argument("--warm-timeout", type=float, default=120.0, help="seconds to wait for the cache warm-up")
@@ -280,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     rates = [float(r) for r in args.rates.split(",") if r]
     loads: list[LoadResult] = []
     ingests: list[IngestResult] = []
+    lives: list[LiveResult] = []
     for data in datasets:
         pristine = prepare(args.workdir, data, args.ml_path)
         folder = args.workdir / f"{data}-run"
@@ -288,13 +418,26 @@ def main(argv: list[str] | None = None) -> int:
             cfg = args.workdir / f"{data}-uncached.json"
             cfg.write_text(json.dumps({"page_cache_size": 0}))
             scenarios.append(("uncached", cfg))
+        if args.live:
+            scenarios.append(("live", None))
         for scenario, cfg in scenarios:
             extra: list[str] = ["--config", str(cfg)] if cfg is not None else []
             # every scenario serves a fresh copy of the store (the ingest test adds events)
             fresh_copy(pristine, folder)
             with start_server(folder, token=TOKEN, extra_args=extra) as server:
-                if scenario == "cached":
+                if scenario in ("cached", "live"):
                     wait_warm(server, args.warm_timeout)
+                if scenario == "live":
+                    for rate in rates:
+                        res, live = run_live(
+                            server, data, rate, args.live_events, args.duration, args.seed, args.connections
+                        )
+                        loads.append(res)
+                        lives.append(live)
+                        print(f"[{data}/live] {rate:g} req/s with {args.live_events:g} events/s: p50 "
+                              f"{res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms, errors {res.error_kinds}; "
+                              f"freshness {live.freshness_s:.2f} s", file=sys.stderr)  # fmt: skip
+                    continue
                 for rate in rates:
                     res = run_load(
                         server, data, scenario, rate, args.duration, args.seed, args.connections, args.timeout
@@ -309,7 +452,14 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"[{data}] ingest x{conc}: {ing.events_per_s:,.0f} events/s", file=sys.stderr)
     if args.json:
         print(
-            json.dumps({"load": [asdict(r) for r in loads], "ingest": [asdict(r) for r in ingests]}, indent=2)
+            json.dumps(
+                {
+                    "load": [asdict(r) for r in loads],
+                    "ingest": [asdict(r) for r in ingests],
+                    "live": [asdict(r) for r in lives],
+                },
+                indent=2,
+            )
         )
         return 0
     print("\nhome page, open-loop load (latency from when each request was due)")
@@ -324,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
     for i in ingests:
         print(f"{i.data:6} {i.concurrency:7d} {i.events:8d} {i.errors:6d} {i.seconds:8.2f} "
               f"{i.events_per_s:9,.0f} {i.batch_p50_ms:8.1f}ms {i.batch_p99_ms:8.1f}ms")  # fmt: skip
+    if lives:
+        print("\nlive: events streaming in during the reads (the 'live' rows above); freshness of the rows")
+        for v in lives:
+            print(f"{v.data:6} {v.events_per_s:g} events/s asked, {v.events_stored:,} stored, "
+                  f"{v.write_errors} write errors, freshness {v.freshness_s:.2f} s")  # fmt: skip
     return 0
 
 
