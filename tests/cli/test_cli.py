@@ -602,6 +602,7 @@ def test_info_counts_titles_with_events_apart_from_the_catalog(
     assert code == 0, err
     info = json.loads(out)
     assert (info["titles_with_events"], info["catalog_titles"]) == (5, 40)
+    assert info["catalog"] == str(tmp_path / "part" / "titles.parquet")
     span = (int(ev["timestamp"].min()), int(ev["timestamp"].max()))
     assert span[0] < span[1] and (info["first_timestamp"], info["last_timestamp"]) == span
 
@@ -931,3 +932,21 @@ def test_progress_bars_write_nothing_to_a_stderr_that_is_not_a_terminal(
     with progress_for() as progress, progress.task("work", total=2) as task:
         task.advance()
     assert capsys.readouterr() == ("", "")
+
+
+def test_info_and_convert_say_which_catalogue_was_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A movies.csv left beside another data set's events file named its titles, and nothing said so (a
+    u.data extract read 'Jumanji' for ML-100K's item 2, GoldenEye)."""
+    (tmp_path / "mydata.tsv").write_text("1\t2\t5\t881250949\n2\t2\t3\t881250950\n")
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n2,Jumanji (1995),Adventure\n")
+    code, out, err = run(capsys, "data", "info", str(tmp_path / "mydata.tsv"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["catalog"] == str(tmp_path / "movies.csv")
+    code, out, err = run(capsys, "data", "convert", str(tmp_path / "mydata.tsv"), "-o", str(tmp_path / "c"))
+    assert code == 0, err
+    assert f"(titles from {tmp_path / 'movies.csv'})" in " ".join((out + err).split())
+    (tmp_path / "movies.csv").unlink()
+    code, out, err = run(capsys, "data", "info", str(tmp_path / "mydata.tsv"), "--json")
+    assert code == 0 and json.loads(out)["catalog"] == "none (placeholder titles)"

@@ -95,7 +95,7 @@ def info_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise a dataset: counts, event kinds, time span, density."""
-    from reelkit.cli.inputs import read_data
+    from reelkit.cli.inputs import catalog_used, read_data
 
     ds = read_data(None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
     ev = ds.events
@@ -106,6 +106,8 @@ def info_cmd(
         "members": int(n_m),
         "titles_with_events": int(n_t),
         "catalog_titles": len(ds.titles),
+        # the titles file read (one beside an events file is taken whatever data set it came with)
+        "catalog": catalog_used(path, columns=columns, sep=sep, header=header),
         "kinds": kinds,
         "first_timestamp": int(ev["timestamp"].min()),
         "last_timestamp": int(ev["timestamp"].max()),
@@ -129,7 +131,7 @@ def convert_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Convert any supported input into a reelkit Parquet dataset folder."""
-    from reelkit.cli.inputs import read_data
+    from reelkit.cli.inputs import catalog_used, read_data
     from reelkit.data.dataset import check_dataset_output
 
     check_dataset_output(out)  # a file (the input itself) or a folder of other files is never replaced
@@ -141,5 +143,6 @@ def convert_cmd(
         )
         return
     console.print(
-        f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out}"
+        f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out} "
+        f"(titles from {catalog_used(source, columns=columns, sep=sep, header=header)})"
     )

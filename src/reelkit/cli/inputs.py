@@ -65,3 +65,19 @@ def read_data(
     path = ratings if ratings is not None else data
     assert path is not None
     return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode)  # a file or a folder
+
+
+def catalog_used(path: Path, *, columns: str | None, sep: str | None, header: bool | None) -> str:
+    """The catalogue (titles) file the loaders read for ``path``, said to the user: a file beside an events
+    file is taken whatever its origin (a movies.csv left there from MovieLens named another data set's
+    titles, silently)."""
+    from reelkit.data.loaders import catalog_beside
+
+    if path.is_dir():
+        for name in ("titles.parquet", "movies.csv", "u.item", "movies.dat"):
+            if (path / name).is_file():
+                return str(path / name)
+        return "none (placeholder titles)"
+    generic = columns is not None or sep is not None or header is not None
+    found = catalog_beside(path, generic=generic)
+    return str(found) if found is not None else "none (placeholder titles)"
