@@ -65,7 +65,7 @@ def retrained(store: SQLiteStore, bundle: ModelBundle, now: int) -> tuple[np.nda
 def check_exact(store: SQLiteStore, bundle: ModelBundle, now: int) -> None:
     trend, pop, sizes = retrained(store, bundle, now)
     live = bundle.home._popularity
-    got = live.trend * live.trend_scale
+    got = live.shown
     # the same decayed counts up to the scale (the live ones are as of the wall clock)
     assert got / got.max() == pytest.approx(trend / trend.max(), rel=1e-5, abs=1e-9)
     np.testing.assert_array_equal(live.community_sizes, sizes)
@@ -172,7 +172,8 @@ def test_a_live_server_counts_new_events_on_its_poll(data_dir: Path) -> None:
     from reelkit.service.app import create_app
     from tests.service.conftest import AUTH, make_settings
 
-    with TestClient(create_app(make_settings(data_dir, model_poll_seconds=0.05))) as client:
+    settings = make_settings(data_dir, model_poll_seconds=0.05, popularity_refresh_s=0)
+    with TestClient(create_app(settings)) as client:
         ids = [m["member_id"] for m in client.get("/v1/members?limit=41").json()["members"]]
         first = client.get(f"/v1/members/{ids[0]}/home").json()
         trained_at = first["popularity_computed_at"]
@@ -239,3 +240,83 @@ def test_health_says_how_many_events_are_not_counted_yet(client: object) -> None
     assert c.get("/health").json()["popularity_behind"] == 3
     assert c.app.state.reelkit.models.count_events() == 1  # one member counted again
     assert c.get("/health").json()["popularity_behind"] == 0
+
+
+def test_a_play_decades_after_the_models_data_ranks_by_its_age(
+    served: tuple[SQLiteStore, ModelHolder, ModelBundle],
+) -> None:
+    """A model trained on 1998 ratings, played in 2026: each live play weighed 2^(age / half-life) on the
+    model's scale, clipped at 2^1000 (19 years): 10 plays 60 days ago outranked 3 today, and every score
+    shown was 0. Long doubles hold 2^16000 (300 years)."""
+    import copy
+    import dataclasses
+
+    from reelkit.recommend.home import HomeBuilder
+
+    _, _, bundle = served
+    trending = copy.copy(bundle.home.models.trending)
+    now = int(time.time())
+    trending.reference_time_ = now - 28 * 365 * DAY  # the model's data ends 28 years ago
+    home = HomeBuilder(dataclasses.replace(bundle.home.models, trending=trending), bundle.home.config)
+    a, b = (str(t) for t in home.title_ids[:2])
+
+    def plays(title: str, when: int) -> MemberHistory:
+        return MemberHistory(
+            title_ids=np.asarray([title], dtype=object),
+            kinds=np.asarray(["play"], dtype=object),
+            timestamps=np.asarray([when], dtype=np.int64),
+            values=np.asarray([6000.0]),
+            fractions=np.asarray([1.0]),
+            seqs=np.asarray([10**9], dtype=np.int64),
+        )
+
+    histories = {f"a{i}": plays(a, now - 60 * DAY) for i in range(10)}
+    histories |= {f"b{i}": plays(b, now) for i in range(3)}
+    home.count_members(histories, trained_through=0)
+    home.publish_popularity()
+    pop = home._popularity
+    assert pop.trending[:2].tolist() == [home._col(b), home._col(a)]  # 3 today, then 10 two months ago
+    assert pop.shown[home._col(b)] == pytest.approx(3.0)  # weighted views at the clock (now)
+    assert pop.shown[home._col(a)] == pytest.approx(10 * 2 ** (-60 / 7))
+
+
+def test_the_rows_say_now_only_once_the_counts_have_caught_up(
+    served: tuple[SQLiteStore, ModelHolder, ModelBundle],
+) -> None:
+    """Before any count (and on a server that never counts: model_poll_seconds 0) the rows are as trained
+    and say so; once counted, "now", and the pages built before go."""
+    store, _, bundle = served
+    store.upsert_members([MemberRecord("viewer", "Viewer", 0)])
+
+    def reason() -> str:
+        page, _ = bundle.home_page(store, "viewer")
+        return next(r.reason for r in page.rows if r.kind == "trending")
+
+    assert reason().startswith("Most watched up to the last model update")
+    assert bundle.count_new_events(store) == 0  # nothing new, but caught up: the counts are live now
+    assert reason().startswith("Most watched on the service now")
+
+
+def test_counts_reach_the_pages_at_most_every_refresh_interval(
+    served: tuple[SQLiteStore, ModelHolder, ModelBundle],
+) -> None:
+    """Every poll changes a busy service's Trending order: publishing at each one dropped every cached page
+    every 2 s. Counted events wait for the refresh interval; the cached pages stay until then."""
+    store, _, bundle = served
+    home = bundle.home
+    now = int(home.models.trending.reference_time_) + DAY
+    assert bundle.count_new_events(store, publish_every_s=3600) == 0  # caught up: published, live
+    store.upsert_members([MemberRecord("viewer", "Viewer", now)])
+    bundle.home_page(store, "viewer")
+    stamp, epoch = bundle.popularity_computed_at, home.popularity_epoch
+    last = str(home.title_ids[home._popularity.trending[-1]])
+    members = [m.member_id for m in store.list_members(40)]
+    store.append_events([play(f"q{i}", m, last, now + i) for i, m in enumerate(members)])
+    assert bundle.count_new_events(store, publish_every_s=3600) == len(members)
+    assert home.popularity_epoch == epoch and bundle.popularity_computed_at == stamp  # counted, not shown
+    assert bundle.cached_page("viewer", store.member_last_seq("viewer")) is not None
+    assert home._popularity.trending[0] != home._col(last)
+    assert bundle.count_new_events(store, publish_every_s=0) == 0  # the interval is over: shown now
+    assert home._popularity.trending[0] == home._col(last) and home.popularity_epoch == epoch + 1
+    assert bundle.cached_page("viewer", store.member_last_seq("viewer")) is None
+    assert bundle.popularity_computed_at >= stamp

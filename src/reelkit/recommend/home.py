@@ -35,7 +35,10 @@ The member's own events (Continue Watching, Because You Watched, Top Picks' fold
 left out as seen) show on their next page. Trending and community popularity are as of the last training
 unless kept up to date: :meth:`HomeBuilder.count_member` counts a member's latest history into them by the
 rules the models were trained with, and :meth:`HomeBuilder.publish_popularity` makes the counts the pages
-read (the service does both for the events stored since, every ``model_poll_seconds``).
+read (the service does both for the events stored since). One exception: whether Trending counts plays or, in
+data without any play (a ratings file), every event is fixed at training (``Trending.counts_plays_``): the
+first plays stored into a ratings-only service are counted with its ratings until a retrain, which then
+counts the plays only.
 
 Every row skips titles the member has any event for (except Continue Watching, which is made of them), but for
 titles only sampled (plays too short to count as a start).
@@ -64,7 +67,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -416,10 +419,12 @@ class _Popularity:
     """What the Trending and community rows read. A live update (:meth:`HomeBuilder.count_member`, then
     :meth:`HomeBuilder.publish_popularity`) replaces it whole, so a page reads one consistent set."""
 
-    #: Trending scores on the trending model's scale (weights at its reference time), per title.
+    #: Trending scores on the trending model's scale (weights at its reference time), per title; long
+    #: doubles: a play decades after the model's data weighs 2^(decades / half-life) on that scale.
     trend: np.ndarray
-    #: ``trend * trend_scale``: the weighted views at the counts' clock (the latest event counted).
-    trend_scale: float
+    #: The same as shown on a page (float64): the weighted views at the counts' clock (the latest event
+    #: counted), 0 for titles whose last views are more than ~1000 half-lives before it.
+    shown: np.ndarray
     trending: np.ndarray  # titles by decreasing score (those with a score), the first _POOL * 5
     trending_rank: np.ndarray  # 1-based rank per title in ``trending``, 0 outside it
     community_sizes: np.ndarray  # members per community
@@ -455,7 +460,7 @@ class _Popularity:
 class _Counted:
     """What one member adds to the popularity counts (see :meth:`HomeBuilder.count_member`)."""
 
-    trend: dict[int, float]  # title column -> what the pair adds to its trending score
+    trend: dict[int, Any]  # title column -> what the pair adds to its trending score (a long double)
     viewed: np.ndarray  # title columns the member watched (community and global popularity)
     community: int | None  # the community they are counted in (None: none)
 
@@ -513,7 +518,7 @@ class HomeBuilder:
         self.community_profiles: list[Community] = comm.communities(top=20)
         self._community_by_id = {c.id: c for c in self.community_profiles}
         # popularity counts (float64: kept up to date by count_member) and the snapshot the pages read
-        self._trend_counts = np.asarray(models.trending.item_scores_, dtype=np.float64).copy()
+        self._trend_counts = np.asarray(models.trending.item_scores_, dtype=np.longdouble).copy()
         self._community_counts = np.asarray(comm.community_popularity_, dtype=np.float64).copy()
         self._size_counts = np.bincount(comm.labels_, minlength=comm.n_communities_).astype(np.float64)
         self._global_counts = np.asarray(comm.global_popularity_, dtype=np.float64).copy()
@@ -553,9 +558,10 @@ class HomeBuilder:
         share = pop / np.maximum(sizes, 1.0)[:, None]
         glob = self._global_counts.copy()
         age = max(0.0, as_of - float(trending.reference_time_)) / 86400.0
+        scale = np.exp2(np.longdouble(-age / trending.config.half_life_days))
         return _Popularity(
             trend=trend,
-            trend_scale=float(np.exp2(-age / trending.config.half_life_days)),
+            shown=np.asarray(trend * scale, dtype=np.float64),
             trending=order,
             trending_rank=rank,
             community_sizes=sizes,
@@ -616,7 +622,7 @@ class HomeBuilder:
         for i, m in enumerate(names):
             lo, hi = int(bounds[i]), int(bounds[i + 1])
             k = counted[lo:hi]
-            trend = dict(zip(p_col[lo:hi][k].tolist(), vals[lo:hi][k].tolist(), strict=True))
+            trend = dict(zip(p_col[lo:hi][k].tolist(), vals[lo:hi][k], strict=True))  # long doubles kept
             seen = p_col[lo:hi][viewed[lo:hi]]
             label = labels[i]
             if label is None and not trained and len(seen):
@@ -1207,7 +1213,7 @@ class HomeBuilder:
                     self._title(
                         c,
                         f"Trending now: #{pop.trending_rank[c]} on the service",
-                        float(pop.trend[c] * pop.trend_scale),
+                        float(pop.shown[c]),
                     )
                     for c in tr
                 ),

@@ -123,7 +123,9 @@ class Trending(_ItemScores):
         (``play_timestamp``; a pair with none counts nothing where plays are counted) or else its latest
         event. ``clamp``: activity after the reference time counts as at it (as fitting does); without,
         it counts more (``2 ** (age / half_life)``), which keeps a later event's weight right when counts
-        are kept up to date after fitting (the home page's live rows)."""
+        are kept up to date after fitting (the home page's live rows); the values are then long doubles
+        (80-bit on x86: 2^16000 for a play 300 years of 7-day half-lives past the reference time, where a
+        float64 stops at 2^1023, 19 years: a service trained on 1998 ratings and played in 2026)."""
         weight = np.asarray(weight, dtype=np.float64)
         viewed = ~np.asarray(sample_only, dtype=bool) & (weight > 0)
         if self.counts_plays_ and play_timestamp is not None:
@@ -138,8 +140,8 @@ class Trending(_ItemScores):
         # activity older than MAX_HALF_LIVES counts at the floor weight: one live play in 2026 made every
         # 1998 view decay to 0 (2^-1460) and the trending row vanished; now the old titles still rank, by
         # their count, below anything recent
-        # (and, unclamped, a later event's weight stays finite: 2^1000 is 19 years past a 7-day half-life)
-        decay = np.exp2(np.clip(-age_days / self.config.half_life_days, -MAX_HALF_LIVES, 1000.0))
+        exponent = np.maximum(-age_days / self.config.half_life_days, -MAX_HALF_LIVES)
+        decay = np.exp2(exponent) if clamp else np.exp2(np.minimum(exponent, 16000.0).astype(np.longdouble))
         if self.config.weighting == "count":
             return np.where(viewed & (weight >= self.config.min_weight), decay, 0.0)
         return np.where(viewed, decay * weight, 0.0)

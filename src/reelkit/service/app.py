@@ -397,6 +397,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
             config=settings.home,  # for versions trained before they kept their own home settings
             cache_size=settings.page_cache_size,
             warm_pages=settings.warm_pages,
+            popularity_refresh_s=settings.popularity_refresh_s,
         )
         await run_in_threadpool(holder.refresh)
         key = (

@@ -20,8 +20,9 @@ Fresh events
     A home page is built from the member's full history as stored (fold-in), so an event is reflected on
     the next page without retraining (Continue Watching, Top Picks, Because You Watched, the titles left
     out as seen). Trending and community popularity are kept up to date too: the server's poll counts the
-    events stored since into them (:meth:`ModelBundle.count_new_events`, every ``model_poll_seconds``; the
-    page JSON's ``popularity_computed_at`` says when they were last up to date). Pages are cached per
+    events stored since into them (:meth:`ModelBundle.count_new_events`, every ``model_poll_seconds``), and
+    the pages see the counts every ``popularity_refresh_s`` (the page JSON's ``popularity_computed_at`` says
+    when they were last up to date). Pages are cached per
     bundle, keyed by the member and the sequence number of their latest event: a new event changes the key.
     When an announced title comes out (the builder's ``release_epoch`` moves), or counting new events
     changed the head of a popularity row, the cached pages go. After a switch, a background thread
@@ -537,21 +538,26 @@ class ModelBundle:
         #: How many catalog titles were out when the cached pages were built (see ``_release_epoch_now``).
         self.release_epoch = home.release_epoch()
         self._computed: dict[str, Any] = {}
-        # Trending and community popularity are kept up to date from the stored events (count_new_events)
-        home.live_popularity = True
         #: The store sequence number up to which events are counted in the popularity rows.
         self.counted_seq = record.events_seq
-        #: When the popularity rows were last brought up to date with every stored event (Unix seconds):
-        #: the training time until :meth:`count_new_events` first runs.
+        #: When the popularity rows the pages show were last up to date with every stored event (Unix
+        #: seconds): the training time until :meth:`count_new_events` has caught up and published.
         self.popularity_computed_at = record.created_at
         self._count_lock = threading.Lock()
+        self._unpublished = False
+        self._published_at = 0.0
 
-    def count_new_events(self, store: Store, *, batch: int = 5_000, budget_s: float = 1.0) -> int:
+    def count_new_events(
+        self, store: Store, *, batch: int = 5_000, budget_s: float = 1.0, publish_every_s: float = 0.0
+    ) -> int:
         """Count the events stored since the last call into the Trending and community rows (each member
         they belong to is counted again from their full history, as training counts them: see
-        :meth:`HomeBuilder.count_member`); cached pages whose popularity rows changed go. Reads ``batch``
-        events at a time for up to about ``budget_s`` seconds (a backlog is taken over several calls).
-        Returns the number of members counted; 0 at once when another thread is counting."""
+        :meth:`HomeBuilder.count_members`). Reads ``batch`` events at a time for up to about ``budget_s``
+        seconds (a backlog is taken over several calls). The counts reach the pages at most every
+        ``publish_every_s`` seconds (each time, the cached pages go when a popularity row's head changed:
+        on a busy service it always does, so publishing at every poll would leave no page cached). Once the
+        counts have caught up the rows say they are "now". Returns the number of members counted; 0 at once
+        when another thread is counting."""
         if not self._count_lock.acquire(blocking=False):
             return 0
         try:
@@ -566,12 +572,21 @@ class ModelBundle:
                 self.home.count_members(store.member_histories(members), self.record.events_seq)
                 counted += len(members)
                 self.counted_seq = last
+            self._unpublished |= counted > 0
             now = time.time()
-            if counted:
+            live = caught_up and not self.home.live_popularity  # the rows' wording changes once
+            if (self._unpublished and now - self._published_at >= publish_every_s) or live:
                 with self._catalog_lock:
-                    if self.home.publish_popularity():
+                    changed = self.home.publish_popularity()
+                    if live:
+                        self.home.live_popularity = True
+                    if changed or live:
                         self._pages.clear()
-            if caught_up:
+                self._unpublished = False
+                self._published_at = now
+                if caught_up:
+                    self.popularity_computed_at = int(now)
+            elif caught_up and not self._unpublished:
                 self.popularity_computed_at = int(now)
             return counted
         finally:
@@ -743,8 +758,11 @@ class ModelHolder:
         config: HomeConfig | None = None,
         cache_size: int = 10_000,
         warm_pages: int = 0,
+        popularity_refresh_s: float = 0.0,
     ) -> None:
         self.data_dir = Path(data_dir)
+        #: At most this often, counts of new events reach the pages (see ModelBundle.count_new_events).
+        self.popularity_refresh_s = popularity_refresh_s
         self.store = store
         #: the home settings for versions that kept none of their own (trained before they were kept)
         self.config = config
@@ -801,9 +819,12 @@ class ModelHolder:
 
     def count_events(self) -> int:
         """Count the events stored since into the served bundle's Trending and community rows
-        (:meth:`ModelBundle.count_new_events`; the server's poll does it every ``model_poll_seconds``)."""
+        (:meth:`ModelBundle.count_new_events`; the server's poll does it every ``model_poll_seconds``, and
+        the pages see the counts every ``popularity_refresh_s``)."""
         bundle = self._bundle
-        return 0 if bundle is None else bundle.count_new_events(self.store)
+        if bundle is None:
+            return 0
+        return bundle.count_new_events(self.store, publish_every_s=self.popularity_refresh_s)
 
     @property
     def current(self) -> ModelBundle | None:

@@ -227,8 +227,9 @@ class HomeOut(BaseModel):
     ranking: str = Field(description="How the rows were ordered.")
     popularity_computed_at: int = Field(
         description="When the Trending and community rows' popularity was last up to date with every stored "
-        "event (Unix seconds; the server counts new events into it every `model_poll_seconds`, and until it "
-        "first has, the model version's training time). The member's own events show at once."
+        "event (Unix seconds; the server counts new events every `model_poll_seconds` and shows the counts "
+        "every `popularity_refresh_s`; until it first has, the model version's training time). The member's "
+        "own events show at once."
     )
     rows: list[RowOut]
 

@@ -66,6 +66,10 @@ class ServiceSettings(BaseModel):
     #: How often the server checks the store for a newly trained model version and counts the events stored
     #: since into the Trending and community rows (0: never; those rows then stay as trained).
     model_poll_seconds: float = Field(2.0, ge=0)
+    #: At most this often the counts of new events reach the pages' Trending and community rows (each time,
+    #: cached pages whose popularity rows changed are built again: on a busy service, all of them; 0: at
+    #: every poll). The rows are then at most this plus ``model_poll_seconds`` behind.
+    popularity_refresh_s: float = Field(30.0, ge=0, le=86_400)
     #: How long a write waits for another writer holding the database (an import, a retrain, another server
     #: process) before it is refused with 503 and Retry-After; every write answers within about this long.
     busy_timeout_s: float = Field(10.0, gt=0, le=600)

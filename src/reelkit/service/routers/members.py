@@ -79,8 +79,8 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
     """The member's personal home page: ordered rows, each title with its reason.
 
     Built from the member's full stored history (fold-in), so fresh events show without retraining; the
-    Trending and community rows count every member's events within ``model_poll_seconds``
-    (``popularity_computed_at``: when they were last up to date).
+    Trending and community rows count every member's events within ``popularity_refresh_s`` +
+    ``model_poll_seconds`` (``popularity_computed_at``: when they were last up to date).
     """
     # the cached path (two indexed lookups) runs on the event loop; building a page goes to the thread pool
     _require_member(state, member_id)
