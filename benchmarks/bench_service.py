@@ -395,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uncached", action="store_true", help="also run with the home page cache off")
     ap.add_argument("--live", action="store_true", help="also read while events stream in (and freshness)")
     ap.add_argument("--live-events", type=float, default=500.0, help="events per second in the live scenario")
+    ap.add_argument("--only-live", action="store_true", help="run the live scenario only (no ingest test)")
     ap.add_argument("--connections", type=int, default=64, help="load generator connections")
     ap.add_argument("--timeout", type=float, default=10.0, help="request timeout (an error when exceeded)")
     ap.add_argument("--warm-timeout", type=float, default=120.0, help="seconds to wait for the cache warm-up")
@@ -413,12 +414,12 @@ def main(argv: list[str] | None = None) -> int:
     for data in datasets:
         pristine = prepare(args.workdir, data, args.ml_path)
         folder = args.workdir / f"{data}-run"
-        scenarios: list[tuple[str, Path | None]] = [("cached", None)]
-        if args.uncached:
+        scenarios: list[tuple[str, Path | None]] = [] if args.only_live else [("cached", None)]
+        if args.uncached and not args.only_live:
             cfg = args.workdir / f"{data}-uncached.json"
             cfg.write_text(json.dumps({"page_cache_size": 0}))
             scenarios.append(("uncached", cfg))
-        if args.live:
+        if args.live or args.only_live:
             scenarios.append(("live", None))
         for scenario, cfg in scenarios:
             extra: list[str] = ["--config", str(cfg)] if cfg is not None else []

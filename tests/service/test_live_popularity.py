@@ -320,3 +320,24 @@ def test_counts_reach_the_pages_at_most_every_refresh_interval(
     assert home._popularity.trending[0] == home._col(last) and home.popularity_epoch == epoch + 1
     assert bundle.cached_page("viewer", store.member_last_seq("viewer")) is None
     assert bundle.popularity_computed_at >= stamp
+
+
+def test_a_counting_server_brings_a_version_up_to_date_before_it_serves(data_dir: Path) -> None:
+    """The first poll's count (saying "now") dropped every page the warm-up had just built: a server that
+    counts counts the events stored since training as it loads a version, before pages are built."""
+    store: SQLiteStore = open_store(data_dir)  # type: ignore[assignment]
+    member = store.list_members(1)[0].member_id
+    title = str(store.member_history(member).title_ids[0])
+    store.append_events([play("late", member, title, 2_000_000_000)])
+    holder = ModelHolder(data_dir, store, live_popularity=True)
+    assert holder.refresh()
+    bundle = holder.require()
+    assert bundle.counted_seq == store.member_last_seq(member) and bundle.home.live_popularity
+    page, _ = bundle.home_page(store, member)
+    assert next(r.reason for r in page.rows if r.kind == "trending").startswith(
+        "Most watched on the service now"
+    )
+    quiet = ModelHolder(data_dir, store)  # a server that does not count: as trained
+    assert quiet.refresh() and not quiet.require().home.live_popularity
+    assert quiet.require().counted_seq < bundle.counted_seq
+    store.close()

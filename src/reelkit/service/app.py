@@ -398,6 +398,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
             cache_size=settings.page_cache_size,
             warm_pages=settings.warm_pages,
             popularity_refresh_s=settings.popularity_refresh_s,
+            live_popularity=settings.model_poll_seconds > 0,
         )
         await run_in_threadpool(holder.refresh)
         key = (

@@ -759,10 +759,14 @@ class ModelHolder:
         cache_size: int = 10_000,
         warm_pages: int = 0,
         popularity_refresh_s: float = 0.0,
+        live_popularity: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         #: At most this often, counts of new events reach the pages (see ModelBundle.count_new_events).
         self.popularity_refresh_s = popularity_refresh_s
+        #: Whether the server counts new events (its poll runs): a version loaded is then brought up to
+        #: date before it serves or warms its cache (else the first count, saying "now", dropped the pages)
+        self.live_popularity = live_popularity
         self.store = store
         #: the home settings for versions that kept none of their own (trained before they were kept)
         self.config = config
@@ -910,6 +914,8 @@ class ModelHolder:
             self.data_dir, record, self.store.titles_frame(), config=self.config, cache_size=self.cache_size
         )
         bundle.catalog_stamp = stamp
+        if self.live_popularity:  # the events stored since training, before any page is built
+            bundle.count_new_events(self.store, budget_s=5.0)
         return bundle
 
     def _load_fallback(self, broken: str) -> ModelBundle | None:
