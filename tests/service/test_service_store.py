@@ -155,19 +155,16 @@ def test_member_history_and_latest(store: SQLiteStore) -> None:
     assert len(store.member_history("nobody")) == 0
     latest = store.latest_events(2)
     assert [e.event_id for e in latest] == ["c", "b"]
-    # several at once, as one each; the members of the events after a sequence number, each once
-    many = store.member_histories(["m2", "nobody", "m1"])
-    assert list(many) == ["m2", "nobody", "m1"] and len(many["nobody"]) == 0
-    for m in ("m1", "m2"):
-        one = store.member_history(m)
-        for f in ("title_ids", "kinds", "timestamps", "seqs"):
-            assert getattr(many[m], f).tolist() == getattr(one, f).tolist()
-        np.testing.assert_array_equal(many[m].values, one.values)
-        np.testing.assert_array_equal(many[m].fractions, one.fractions)
-    assert store.members_after(0, 10) == (["m1", "m2"], 3)
-    assert store.members_after(0, 2) == (["m1"], 2)
-    assert store.members_after(2, 10) == (["m2"], 3)
-    assert store.members_after(3, 10) == ([], 3)
+    # the events of some (member, title) pairs, per member in store order; the pairs after a sequence number
+    some = store.pair_histories([("m1", "t1"), ("m2", "t0"), ("m1", "t0"), ("nobody", "t0")])
+    assert sorted(some) == ["m1", "m2"]  # a pair without events gives nothing
+    assert some["m1"].title_ids.tolist() == ["t0", "t1"] and some["m1"].seqs.tolist() == [1, 2]
+    np.testing.assert_array_equal(some["m1"].values, store.member_history("m1").values)
+    assert store.pair_histories([("m1", "t1")])["m1"].kinds.tolist() == ["rating"]
+    assert store.pairs_after(0, 10) == ([("m1", "t0"), ("m1", "t1"), ("m2", "t0")], 3)
+    assert store.pairs_after(0, 2) == ([("m1", "t0"), ("m1", "t1")], 2)
+    assert store.pairs_after(2, 10) == ([("m2", "t0")], 3)
+    assert store.pairs_after(3, 10) == ([], 3)
     frame, seq = store.events_frame()
     assert seq == 3 and list(frame.columns) == [
         "member_id",

@@ -456,15 +456,6 @@ class _Popularity:
         return True
 
 
-@dataclass(frozen=True)
-class _Counted:
-    """What one member adds to the popularity counts (see :meth:`HomeBuilder.count_member`)."""
-
-    trend: dict[int, Any]  # title column -> what the pair adds to its trending score (a long double)
-    viewed: np.ndarray  # title columns the member watched (community and global popularity)
-    community: int | None  # the community they are counted in (None: none)
-
-
 def _history_subset(history: MemberHistory, keep: np.ndarray) -> MemberHistory:
     return MemberHistory(
         title_ids=history.title_ids[keep],
@@ -522,7 +513,11 @@ class HomeBuilder:
         self._community_counts = np.asarray(comm.community_popularity_, dtype=np.float64).copy()
         self._size_counts = np.bincount(comm.labels_, minlength=comm.n_communities_).astype(np.float64)
         self._global_counts = np.asarray(comm.global_popularity_, dtype=np.float64).copy()
-        self._counted: dict[str, _Counted] = {}
+        #: (member, title column) -> (what the pair adds to the title's trending score, watched): the pairs
+        #: counted since training (count_members); the others are as the trained counts have them
+        self._pairs: dict[tuple[str, int], tuple[Any, bool]] = {}
+        #: members the models do not know -> (the community they are counted in, the titles they watched)
+        self._new_members: dict[str, tuple[int | None, frozenset[int]]] = {}
         self._live_lock = threading.Lock()
         #: Whether the Trending and community counts are kept up to date from events (the service's
         #: :meth:`count_member` calls); their rows then say "now", not "up to the last model update".
@@ -575,23 +570,18 @@ class HomeBuilder:
             largest_community=int(np.argmax(sizes)) if len(sizes) else 0,
         )
 
-    def _counts_of(self, histories: Mapping[str, MemberHistory], *, trained: bool) -> dict[str, _Counted]:
-        """What each member's history adds to the counts: as the models counted it when trained
-        (``trained``: a member they did not know is in no community), or now (a new member is in the
-        community their watched titles project to, as their page has it). One aggregation for them all (the
-        confidence formula on every (member, title) pair at once: the per-member calls cost 1 ms each)."""
-        comm = self.models.communities
-        names = list(histories)
-        rows = comm.member_rows(names, missing_ok=True) if names else np.zeros(0, dtype=np.int64)
-        labels = [int(comm.labels_[r]) if r >= 0 else None for r in rows]
+    def _pair_values(
+        self, histories: Mapping[str, MemberHistory], *, trained: bool
+    ) -> dict[tuple[str, int], tuple[Any, bool]]:
+        """Per (member, title) pair of the histories (titles the model knows): what it adds to the title's
+        trending score and whether it counts as watched for community popularity, as the models counted it
+        when trained (``trained``) or now. One aggregation for them all (the confidence formula on every
+        pair at once: one call per member cost 1 ms each)."""
+        names = [m for m, h in histories.items() if len(h)]
+        if not names:
+            return {}
         hs = [histories[m] for m in names]
         sizes = np.fromiter((len(h) for h in hs), dtype=np.int64, count=len(hs))
-        out = {
-            m: _Counted({}, np.zeros(0, dtype=np.int64), label)
-            for m, label in zip(names, labels, strict=True)
-        }
-        if int(sizes.sum()) == 0:
-            return out
         whole = MemberHistory(
             *(np.concatenate([getattr(h, f.name) for h in hs]) for f in dataclasses.fields(MemberHistory))
         )
@@ -616,47 +606,64 @@ class HomeBuilder:
         vals = self.models.trending.pair_values(
             agg.weight, agg.sample_only, agg.play_timestamp, agg.timestamp, clamp=trained
         )
-        counted = (p_col >= 0) & (vals > 0)
-        viewed = (p_col >= 0) & ~agg.sample_only & (agg.weight > 0)
-        bounds = np.searchsorted(p_owner, np.arange(len(names) + 1))  # keys are sorted: by member, then title
-        for i, m in enumerate(names):
-            lo, hi = int(bounds[i]), int(bounds[i + 1])
-            k = counted[lo:hi]
-            trend = dict(zip(p_col[lo:hi][k].tolist(), vals[lo:hi][k], strict=True))  # long doubles kept
-            seen = p_col[lo:hi][viewed[lo:hi]]
-            label = labels[i]
-            if label is None and not trained and len(seen):
-                label = self._assign_community(seen)
-            out[m] = _Counted(trend, seen, label)
-        return out
+        viewed = ~agg.sample_only & (agg.weight > 0)
+        known = np.flatnonzero(p_col >= 0)
+        return {(names[int(p_owner[i])], int(p_col[i])): (vals[i], bool(viewed[i])) for i in known}
 
     def count_members(self, histories: Mapping[str, MemberHistory], trained_through: int) -> None:
-        """Bring the Trending and community counts up to date with members' full histories: their events
-        with store sequence numbers up to ``trained_through`` are in the trained counts already; what each
-        member adds now replaces what they added before, by the rules the models were trained with (each
-        pair counted once, at its latest viewing). Pages see it after :meth:`publish_popularity`."""
+        """Bring the Trending and community counts up to date with members' events: ``histories`` holds,
+        per member, every event of the titles to count again (their other titles stay as counted; a full
+        history counts them all). Events with store sequence numbers up to ``trained_through`` are in the
+        trained counts already; what each (member, title) pair adds now replaces what it added before, by
+        the rules the models were trained with (each pair once, at its latest viewing); a member the model
+        does not know is counted in the community their watched titles project to, as their page has it.
+        Pages see it after :meth:`publish_popularity`."""
         with self._live_lock:
-            first = {
+            after = self._pair_values(histories, trained=False)
+            untrained = {
                 m: _history_subset(h, np.asarray(h.seqs) <= trained_through)
                 for m, h in histories.items()
-                if m not in self._counted
+                if any((m, c) not in self._pairs for c in self._cols_of(h))
             }
-            befores = self._counts_of(first, trained=True)
-            afters = self._counts_of(histories, trained=False)
+            trained = self._pair_values(untrained, trained=True)
+            comm = self.models.communities
+            names = list(histories)
+            rows = comm.member_rows(names, missing_ok=True) if names else np.zeros(0, dtype=np.int64)
+            label_of = {m: int(comm.labels_[r]) for m, r in zip(names, rows, strict=True) if r >= 0}
+            changed: dict[str, list[tuple[int, bool]]] = {}
+            for key, (value, watched) in after.items():
+                old_value, old_watched = self._pairs.get(key) or trained.get(key, (0.0, False))
+                self._trend_counts[key[1]] += value - old_value
+                self._pairs[key] = (value, watched)
+                if watched != old_watched:
+                    changed.setdefault(key[0], []).append((key[1], watched))
             for m, h in histories.items():
-                before, after = self._counted.get(m) or befores[m], afters[m]
                 if len(h):
                     latest = min(float(np.max(h.timestamps)), time.time())
                     self._popularity_clock = max(self._popularity_clock, latest)
-                for c in before.trend.keys() | after.trend.keys():
-                    self._trend_counts[c] += after.trend.get(c, 0.0) - before.trend.get(c, 0.0)
-                for counts, sign in ((before, -1.0), (after, 1.0)):
-                    if counts.community is None:
+                flips = changed.get(m, [])
+                if m in label_of:  # a known member stays in their community
+                    for c, watched in flips:
+                        sign = 1.0 if watched else -1.0
+                        self._community_counts[label_of[m], c] += sign
+                        self._global_counts[c] += sign
+                    continue
+                label, seen = self._new_members.get(m, (None, frozenset()))
+                now_seen = set(seen)
+                for c, watched in flips:
+                    (now_seen.add if watched else now_seen.discard)(c)
+                new_label = self._assign_community(np.asarray(sorted(now_seen))) if now_seen else None
+                for lab, cols_, sign in ((label, seen, -1.0), (new_label, now_seen, 1.0)):
+                    if lab is None:
                         continue
-                    self._community_counts[counts.community, counts.viewed] += sign
-                    self._size_counts[counts.community] += sign
-                    self._global_counts[counts.viewed] += sign
-                self._counted[m] = after
+                    idx = np.fromiter(cols_, dtype=np.int64, count=len(cols_))
+                    self._community_counts[lab, idx] += sign
+                    self._size_counts[lab] += sign
+                    self._global_counts[idx] += sign
+                self._new_members[m] = (new_label, frozenset(now_seen))
+
+    def _cols_of(self, history: MemberHistory) -> set[int]:
+        return {c for c in (self._col_of.get(str(t), -1) for t in history.title_ids) if c >= 0}
 
     def count_member(self, member_id: str, history: MemberHistory, trained_through: int) -> None:
         """:meth:`count_members` for one member."""

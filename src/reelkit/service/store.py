@@ -197,9 +197,9 @@ class Store(Protocol):
         self, events: Sequence[EventRecord], *, received_at: int | None = None
     ) -> AppendResult: ...
     def member_history(self, member_id: str) -> MemberHistory: ...
-    def member_histories(self, member_ids: Sequence[str]) -> dict[str, MemberHistory]: ...
+    def pair_histories(self, pairs: Sequence[tuple[str, str]]) -> dict[str, MemberHistory]: ...
     def member_last_seq(self, member_id: str) -> int: ...
-    def members_after(self, seq: int, limit: int) -> tuple[list[str], int]: ...
+    def pairs_after(self, seq: int, limit: int) -> tuple[list[tuple[str, str]], int]: ...
     def active_members(self, limit: int) -> list[str]: ...
     def latest_events(self, limit: int = 50, *, before_seq: int | None = None) -> list[StoredEvent]: ...
     def count_events(self) -> int: ...
@@ -775,19 +775,30 @@ class SQLiteStore:
             return MemberHistory.empty()
         return _history(rows)
 
-    def member_histories(self, member_ids: Sequence[str]) -> dict[str, MemberHistory]:
-        """:meth:`member_history` of several members (one query per few hundred; a member without events
-        has an empty history)."""
+    def pair_histories(self, pairs: Sequence[tuple[str, str]]) -> dict[str, MemberHistory]:
+        """Per member, the events of the given (member, title) pairs, in store order (one query per few
+        hundred pairs)."""
         rows: list[tuple[Any, ...]] = []
         con = self._con()
-        for chunk in _chunks(list(dict.fromkeys(member_ids))):
-            marks = ",".join("?" * len(chunk))
-            rows += con.execute(
-                "SELECT member_id, title_id, kind, timestamp, value, fraction, seq FROM events "
-                f"WHERE member_id IN ({marks}) ORDER BY member_id, seq",
-                tuple(chunk),
-            ).fetchall()
-        out = {m: MemberHistory.empty() for m in member_ids}
+        wanted = set(pairs)
+        unique = list(dict.fromkeys(pairs))
+        for i in range(0, len(unique), _IN_CHUNK // 2):
+            chunk = unique[i : i + _IN_CHUNK // 2]
+            members = list(dict.fromkeys(m for m, _ in chunk))
+            titles = list(dict.fromkeys(t for _, t in chunk))
+            # by member (the index), then title; "(member_id, title_id) IN (VALUES ...)" scanned the table
+            rows += [
+                r
+                for r in con.execute(
+                    "SELECT member_id, title_id, kind, timestamp, value, fraction, seq FROM events "
+                    f"WHERE member_id IN ({','.join('?' * len(members))}) "
+                    f"AND title_id IN ({','.join('?' * len(titles))}) ORDER BY member_id, seq",
+                    (*members, *titles),
+                ).fetchall()
+                if (r[0], r[1]) in wanted
+            ]
+        rows.sort(key=lambda r: (r[0], r[6]))  # chunks may split a member
+        out: dict[str, MemberHistory] = {}
         start = 0
         for i in range(1, len(rows) + 1):
             if i == len(rows) or rows[i][0] != rows[start][0]:
@@ -799,19 +810,20 @@ class SQLiteStore:
         row = self._con().execute("SELECT max(seq) FROM events WHERE member_id = ?", (member_id,)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def members_after(self, seq: int, limit: int) -> tuple[list[str], int]:
-        """The members of the first ``limit`` events stored after sequence number ``seq`` (each once, in
-        order), and the sequence number of the last of those events (``seq`` when there are none)."""
+    def pairs_after(self, seq: int, limit: int) -> tuple[list[tuple[str, str]], int]:
+        """The (member, title) pairs of the first ``limit`` events stored after sequence number ``seq``
+        (each once, in order), and the sequence number of the last of those events (``seq`` if none)."""
         rows = (
             self._con()
             .execute(
-                "SELECT seq, member_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, int(limit))
+                "SELECT seq, member_id, title_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, int(limit)),
             )
             .fetchall()
         )
         if not rows:
             return [], seq
-        return list(dict.fromkeys(str(r[1]) for r in rows)), int(rows[-1][0])
+        return list(dict.fromkeys((str(r[1]), str(r[2])) for r in rows)), int(rows[-1][0])
 
     def active_members(self, limit: int) -> list[str]:
         """Up to ``limit`` member ids, the most recently active first (members without events last)."""
