@@ -556,8 +556,8 @@ class ModelBundle:
     def count_new_events(
         self, store: Store, *, batch: int = 5_000, budget_s: float = 1.0, publish_every_s: float = 0.0
     ) -> int:
-        """Count the events stored since the last call into the Trending and community rows (each member
-        they belong to is counted again from their full history, as training counts them: see
+        """Count the events stored since the last call into the Trending and community rows (each (member,
+        title) pair they belong to is counted again from all its events, as training counts it: see
         :meth:`HomeBuilder.count_members`). Reads ``batch`` events at a time for up to about ``budget_s``
         seconds (a backlog is taken over several calls). The counts reach the pages at most every
         ``publish_every_s`` seconds (each time, the cached pages go when a popularity row's head changed:
@@ -575,9 +575,9 @@ class ModelBundle:
                 if not pairs:
                     caught_up = True
                     break
-                # only the (member, title) pairs with new events are counted again, a few hundred at a
-                # time with a pause between: counting whole histories (800 members, 64,000 events a poll)
-                # held the interpreter long enough to add 200 ms to the pages served meanwhile
+                # only the (member, title) pairs with new events are counted again, COUNT_CHUNK at a time
+                # with a pause between: counting whole histories (800 members, 64,000 events a poll) held
+                # the interpreter long enough to add 200 ms to the pages served meanwhile
                 for i in range(0, len(pairs), COUNT_CHUNK):
                     chunk = pairs[i : i + COUNT_CHUNK]
                     self.home.count_members(store.pair_histories(chunk), self.record.events_seq)
