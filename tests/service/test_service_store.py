@@ -176,6 +176,28 @@ def test_member_history_and_latest(store: SQLiteStore) -> None:
     ]
 
 
+def test_pair_histories_read_each_event_once_whatever_the_chunks(store: SQLiteStore) -> None:
+    """A member whose pairs fall in two query chunks (250 pairs each) had the second chunk's events read by
+    the first too: 245 events for 128."""
+    store.upsert_titles([TitleRecord(f"x{k}", f"X {k}") for k in range(260)])
+    store.upsert_members([MemberRecord("m8", "Cy"), MemberRecord("m9", "Di")])
+    store.append_events(
+        [
+            ev(f"e{m}{k}-{r}", member=m, title=f"x{k}", ts=k)
+            for m in ("m8", "m9")
+            for k in range(260)
+            for r in (0, 1)
+        ]
+    )
+    # chunk 1: m8's x250-x259 and m9's x0-x239 (so its query names m9 and x250-x259); chunk 2: m9's x250-x259
+    pairs = [("m8", f"x{k}") for k in range(250, 260)] + [
+        ("m9", f"x{k}") for k in [*range(240), *range(250, 260)]
+    ]
+    got = store.pair_histories(pairs)
+    assert len(got["m9"]) == 2 * 250 and len(set(got["m9"].seqs.tolist())) == 2 * 250
+    assert got["m9"].seqs.tolist() == sorted(got["m9"].seqs.tolist()) and len(got["m8"]) == 2 * 10
+
+
 def test_rating_range_counts_ratings_only(store: SQLiteStore) -> None:
     """rating_range is (min, max, count) of rating events: a 600 s play and a -1 thumb are not ratings."""
     assert store.rating_range() is None

@@ -780,10 +780,10 @@ class SQLiteStore:
         hundred pairs)."""
         rows: list[tuple[Any, ...]] = []
         con = self._con()
-        wanted = set(pairs)
         unique = list(dict.fromkeys(pairs))
         for i in range(0, len(unique), _IN_CHUNK // 2):
             chunk = unique[i : i + _IN_CHUNK // 2]
+            wanted = set(chunk)  # this chunk's own pairs: a member's others are another chunk's to read
             members = list(dict.fromkeys(m for m, _ in chunk))
             titles = list(dict.fromkeys(t for _, t in chunk))
             # by member (the index), then title; "(member_id, title_id) IN (VALUES ...)" scanned the table
