@@ -950,3 +950,49 @@ def test_info_and_convert_say_which_catalogue_was_read(
     (tmp_path / "movies.csv").unlink()
     code, out, err = run(capsys, "data", "info", str(tmp_path / "mydata.tsv"), "--json")
     assert code == 0 and json.loads(out)["catalog"] == "none (placeholder titles)"
+
+
+def test_titles_names_the_catalogue_instead_of_the_one_beside(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--titles reads another catalogue than the movies.csv beside the events (a u.data extract named by
+    ml-latest-small's titles), for data, train, evaluate and the rest; a dataset folder has its own."""
+    (tmp_path / "mydata.tsv").write_text("1\t2\t5\t881250949\n2\t2\t3\t881250950\n1\t3\t4\t881250951\n")
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n2,Jumanji (1995),Adventure\n3,X (1995),Drama\n"
+    )
+    own = tmp_path / "u.item.csv"
+    own.write_text("movieId,title,genres\n2,GoldenEye (1995),Action\n3,Four Rooms (1995),Thriller\n")
+    code, out, err = run(capsys, "data", "info", str(tmp_path / "mydata.tsv"), "--titles", str(own), "--json")
+    assert code == 0, err
+    assert json.loads(out)["catalog"] == str(own)
+    code, _, err = run(
+        capsys,
+        "data",
+        "convert",
+        str(tmp_path / "mydata.tsv"),
+        "--titles",
+        str(own),
+        "-o",
+        str(tmp_path / "c"),
+    )
+    assert code == 0, err
+    assert pd.read_parquet(tmp_path / "c" / "titles.parquet").loc["2", "name"] == "GoldenEye"
+    code, _, err = run(capsys, "data", "info", str(tmp_path / "c"), "--titles", str(own))
+    assert code == 2 and "is a dataset folder, with its own titles" in err
+    model = str(tmp_path / "m.npz")
+    args = [
+        "--ratings",
+        str(tmp_path / "mydata.tsv"),
+        "--titles",
+        str(own),
+        "--model",
+        "popular",
+        "-o",
+        model,
+    ]
+    code, _, err = run(capsys, "train", *args, "--json")
+    assert code == 0, err
+    code, out, err = run(capsys, "recommend", "-m", model, "--member", "2", "--json")
+    assert code == 0, err
+    assert "Four Rooms" in out and "X (1995)" not in out and '"X"' not in out

@@ -19,7 +19,7 @@ from reelkit.cli.common import (
     print_table,
     progress_for,
 )
-from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
+from reelkit.cli.inputs import HeaderOpt, TitlesOpt, UnknownTitlesOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
 from reelkit.errors import ConfigError
 
@@ -390,6 +390,7 @@ def trace_cmd(
     sep: SepOpt = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Turn viewing events (MovieLens ratings as views, or play events) into a request trace, with its object
@@ -403,12 +404,14 @@ def trace_cmd(
     _positive(chunk_s, "--chunk-s")
     # the titles' catalogue read beside an events file is an input too (a folder's files are inside it)
     generic = columns is not None or sep is not None or header is not None
-    inputs = [from_events, catalog_beside(from_events, generic=generic)]
+    inputs = [from_events, titles if titles is not None else catalog_beside(from_events, generic=generic)]
     check_output_file(out, ConfigError, "trace.parquet", inputs=inputs)
     # the catalogue written beside the trace is an output too (events named q.parquet.objects.csv)
     check_output_file(catalog_path(out), ConfigError, "trace.parquet", inputs=inputs)
     where = (from_events, None) if from_events.is_file() else (None, from_events)
-    ds = read_data(*where, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+    ds = read_data(
+        *where, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles, titles=titles
+    )
     wl = trace_from_events(
         ds,
         chunk_s=chunk_s,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
-from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
+from reelkit.cli.inputs import HeaderOpt, TitlesOpt, UnknownTitlesOpt
 from reelkit.cli.recommend import ColumnsOpt, SepOpt
 
 app = typer.Typer(help="Fetch, generate and inspect datasets.", no_args_is_help=True)
@@ -92,12 +92,15 @@ def info_cmd(
     sep: SepOpt = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise a dataset: counts, event kinds, time span, density."""
     from reelkit.cli.inputs import catalog_used, read_data
 
-    ds = read_data(None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+    ds = read_data(
+        None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles, titles=titles
+    )
     ev = ds.events
     kinds = {str(k): int(v) for k, v in ev["kind"].value_counts().items() if v}
     n_m, n_t = ev["member_id"].nunique(), ev["title_id"].nunique()
@@ -107,7 +110,7 @@ def info_cmd(
         "titles_with_events": int(n_t),
         "catalog_titles": len(ds.titles),
         # the titles file read (one beside an events file is taken whatever data set it came with)
-        "catalog": catalog_used(path, columns=columns, sep=sep, header=header),
+        "catalog": catalog_used(path, columns=columns, sep=sep, header=header, titles=titles),
         "kinds": kinds,
         "first_timestamp": int(ev["timestamp"].min()),
         "last_timestamp": int(ev["timestamp"].max()),
@@ -128,6 +131,7 @@ def convert_cmd(
     sep: SepOpt = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Convert any supported input into a reelkit Parquet dataset folder."""
@@ -135,7 +139,9 @@ def convert_cmd(
     from reelkit.data.dataset import check_dataset_output
 
     check_dataset_output(out)  # a file (the input itself) or a folder of other files is never replaced
-    ds = read_data(None, source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+    ds = read_data(
+        None, source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles, titles=titles
+    )
     ds.save(out)
     if json_out:
         emit_json(
@@ -144,5 +150,5 @@ def convert_cmd(
         return
     console.print(
         f"wrote {ds.n_events:,} events, {len(ds.titles):,} titles, {len(ds.members):,} members -> {out} "
-        f"(titles from {catalog_used(source, columns=columns, sep=sep, header=header)})"
+        f"(titles from {catalog_used(source, columns=columns, sep=sep, header=header, titles=titles)})"
     )

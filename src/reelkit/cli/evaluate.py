@@ -17,7 +17,7 @@ from reelkit.cli.common import (
     progress_for,
     refuse_unused,
 )
-from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, parse_columns, read_data
+from reelkit.cli.inputs import HeaderOpt, TitlesOpt, UnknownTitlesOpt, parse_columns, read_data
 from reelkit.cli.recommend import ColumnsOpt, ParamOpt, SepOpt, low_ratings_rule, model_class
 from reelkit.errors import ConfigError
 
@@ -46,6 +46,7 @@ def evaluate_cmd(
     sep: SepOpt = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     min_rating: Annotated[
         float | None, typer.Option(help="Only ratings >= this count as interactions (default: all).")
     ] = None,
@@ -88,7 +89,9 @@ def evaluate_cmd(
     from reelkit.evaluate import evaluate, split_last, split_random, split_time
 
     def load(path: Path) -> Any:  # a file, or a folder written by 'reelkit data' (or a MovieLens folder)
-        return read_data(None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+        return read_data(
+            None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles, titles=titles
+        )
 
     from reelkit.data.confidence import ConfidenceConfig
     from reelkit.evaluate import tune as tune_fn

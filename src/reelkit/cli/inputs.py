@@ -42,6 +42,16 @@ UnknownTitlesOpt = Annotated[
 ]
 
 
+TitlesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--titles",
+        help="Catalogue (titles) file to read instead of one found beside a ratings file (movies.csv, "
+        "titles.csv, u.item, ...): one left there from another data set names its titles.",
+    ),
+]
+
+
 def read_data(
     ratings: Path | None,
     data: Path | None,
@@ -50,6 +60,7 @@ def read_data(
     sep: str | None = None,
     header: bool | None = None,
     unknown_titles: str = "error",
+    titles: Path | None = None,
 ) -> Dataset:
     """Load events from a ratings/events file or a dataset folder (exactly one must be given)."""
     from reelkit.data.loaders import load_events
@@ -64,15 +75,20 @@ def read_data(
     cols = parse_columns(columns)
     path = ratings if ratings is not None else data
     assert path is not None
-    return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode)  # a file or a folder
+    # a file or a folder
+    return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode, titles_path=titles)
 
 
-def catalog_used(path: Path, *, columns: str | None, sep: str | None, header: bool | None) -> str:
+def catalog_used(
+    path: Path, *, columns: str | None, sep: str | None, header: bool | None, titles: Path | None = None
+) -> str:
     """The catalogue (titles) file the loaders read for ``path``, said to the user: a file beside an events
     file is taken whatever its origin (a movies.csv left there from MovieLens named another data set's
     titles, silently)."""
     from reelkit.data.loaders import catalog_beside
 
+    if titles is not None:
+        return str(titles)
     if path.is_dir():
         for name in ("titles.parquet", "movies.csv", "u.item", "movies.dat"):
             if (path / name).is_file():

@@ -18,7 +18,7 @@ from reelkit.cli.common import (
     progress_for,
     refuse_unused,
 )
-from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt, read_data
+from reelkit.cli.inputs import HeaderOpt, TitlesOpt, UnknownTitlesOpt, read_data
 from reelkit.cli.service import data_folder
 from reelkit.errors import ConfigError
 
@@ -93,6 +93,7 @@ def train_cmd(
     sep: SepOpt = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     param: ParamOpt = None,
     min_rating: Annotated[float | None, typer.Option(help="Ignore ratings below this.")] = None,
     data_dir: Annotated[
@@ -131,7 +132,15 @@ def train_cmd(
         raise ConfigError(f"{out}: is a folder; give a file name for the model (e.g. {out / 'model.npz'})")
     check_creatable(out, ConfigError, "model.npz", try_write=True)  # -o /proc/m.npz failed after the fit
     with progress_for(not json_out) as progress:
-        ds = read_data(ratings, data, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+        ds = read_data(
+            ratings,
+            data,
+            columns=columns,
+            sep=sep,
+            header=header,
+            unknown_titles=unknown_titles,
+            titles=titles,
+        )
         inter = ds.interactions(min_rating=min_rating)
         t0 = time.perf_counter()
         est.fit(inter, progress=progress)
@@ -315,6 +324,7 @@ def communities_cmd(
     sep: SepOpt = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     n_communities: Annotated[
         int | None,
         typer.Option(
@@ -367,7 +377,13 @@ def communities_cmd(
         est = CommunityPopularity(n_communities=n_communities, seed=seed)
         with progress_for(not json_out) as progress:
             ds = read_data(
-                ratings, data, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles
+                ratings,
+                data,
+                columns=columns,
+                sep=sep,
+                header=header,
+                unknown_titles=unknown_titles,
+                titles=titles,
             )
             if rule == "dislike":  # as the service trains (reelkit retrain), on its default settings
                 from reelkit.service.models import training_interactions

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from reelkit.cli.common import console, emit_json, err_console, parse_params, progress_for
-from reelkit.cli.inputs import HeaderOpt, UnknownTitlesOpt
+from reelkit.cli.inputs import HeaderOpt, TitlesOpt, UnknownTitlesOpt
 from reelkit.errors import ConfigError
 
 __all__ = [
@@ -211,6 +211,7 @@ def import_cmd(
     sep: Annotated[str | None, typer.Option(help="Field separator (auto-detected by default).")] = None,
     header: HeaderOpt = None,
     unknown_titles: UnknownTitlesOpt = "error",
+    titles: TitlesOpt = None,
     abandon_pending: Annotated[
         bool,
         typer.Option(
@@ -251,7 +252,9 @@ def import_cmd(
     source = ratings if ratings is not None else data
     assert source is not None
     with progress_for(not json_out) as progress:
-        ds = read_source(source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+        ds = read_source(
+            source, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles, titles=titles
+        )
         store = open_store(data_dir)
         try:
             label, key = str(source.resolve()), import_key(ds)

@@ -1518,11 +1518,25 @@ def load_events(
     sep: str | None = None,
     header: bool | None = None,
     unknown_titles: UnknownTitles = "error",
+    titles_path: str | Path | None = None,
 ) -> Dataset:
-    """A ratings/events file (:func:`load_events_file`, with ``columns``/``sep``/``header``) or a dataset
-    folder (:func:`load_dataset`): what a command or an import given either reads."""
+    """A ratings/events file (:func:`load_events_file`, with ``columns``/``sep``/``header`` and a catalogue
+    ``titles_path`` instead of the one beside it) or a dataset folder (:func:`load_dataset`): what a command
+    or an import given either reads."""
     if Path(path).is_file():
-        return load_events_file(path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles)
+        return load_events_file(
+            path,
+            columns=columns,
+            sep=sep,
+            header=header,
+            unknown_titles=unknown_titles,
+            titles_path=titles_path,
+        )
+    if Path(path).is_dir() and titles_path is not None:
+        raise ConfigError(
+            f"{path}: is a dataset folder, with its own titles; a titles file (--titles) is for a ratings "
+            "file (give the file inside it instead)"
+        )
     if Path(path).is_dir() and (columns is not None or sep is not None or header is not None):
         raise ConfigError(
             f"{path}: is a dataset folder, read by its own layout; the columns, separator and header options "

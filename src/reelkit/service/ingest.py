@@ -469,13 +469,15 @@ def read_source(
     sep: str | None = None,
     header: bool | None = None,
     unknown_titles: str = "error",
+    titles: Path | None = None,
 ) -> Dataset:
     """A dataset from a ratings/events file or folder (any format :mod:`reelkit.data.loaders` reads);
-    ``unknown_titles`` as the loaders take it (event titles missing from a catalog beside the events)."""
+    ``unknown_titles`` as the loaders take it (event titles missing from a catalog beside the events);
+    ``titles``: a catalogue file instead of the one beside a ratings file."""
     from reelkit.data.loaders import load_events
 
     if unknown_titles not in ("error", "keep", "drop"):
         raise ConfigError(f"unknown titles {unknown_titles!r}: use error, keep or drop")
     mode: Any = unknown_titles
     cols = [c.strip() for c in columns.split(",")] if columns else None
-    return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode)
+    return load_events(path, columns=cols, sep=sep, header=header, unknown_titles=mode, titles_path=titles)
