@@ -296,8 +296,6 @@ class MemberAggregate:
     timestamp: np.ndarray
     weight: np.ndarray
     sample_only: np.ndarray
-    #: The latest play that is not a sample (:data:`~reelkit.data.confidence.NO_PLAY` where none).
-    play_timestamp: np.ndarray
 
 
 def aggregate_member(
@@ -336,7 +334,6 @@ def aggregate_member(
         timestamp=agg.timestamp,
         weight=agg.weight,
         sample_only=agg.sample_only,
-        play_timestamp=agg.play_timestamp,
     )
 
 
@@ -457,14 +454,7 @@ class _Popularity:
 
 
 def _history_subset(history: MemberHistory, keep: np.ndarray) -> MemberHistory:
-    return MemberHistory(
-        title_ids=history.title_ids[keep],
-        kinds=history.kinds[keep],
-        timestamps=history.timestamps[keep],
-        values=history.values[keep],
-        fractions=history.fractions[keep],
-        seqs=history.seqs[keep],
-    )
+    return MemberHistory(*(getattr(history, f.name)[keep] for f in dataclasses.fields(MemberHistory)))
 
 
 @dataclass
@@ -508,7 +498,8 @@ class HomeBuilder:
         comm = models.communities
         self.community_profiles: list[Community] = comm.communities(top=20)
         self._community_by_id = {c.id: c for c in self.community_profiles}
-        # popularity counts (float64: kept up to date by count_member) and the snapshot the pages read
+        # popularity counts (kept up to date by count_members; Trending's in long doubles, see _Popularity)
+        # and the snapshot the pages read
         self._trend_counts = np.asarray(models.trending.item_scores_, dtype=np.longdouble).copy()
         self._community_counts = np.asarray(comm.community_popularity_, dtype=np.float64).copy()
         self._size_counts = np.bincount(comm.labels_, minlength=comm.n_communities_).astype(np.float64)
@@ -620,12 +611,11 @@ class HomeBuilder:
         Pages see it after :meth:`publish_popularity`."""
         with self._live_lock:
             after = self._pair_values(histories, trained=False)
-            untrained = {
-                m: _history_subset(h, np.asarray(h.seqs) <= trained_through)
-                for m, h in histories.items()
-                if any((m, c) not in self._pairs for c in self._cols_of(h))
-            }
-            trained = self._pair_values(untrained, trained=True)
+            # what each pair added when trained: read only for the pairs not counted since
+            trained = self._pair_values(
+                {m: _history_subset(h, np.asarray(h.seqs) <= trained_through) for m, h in histories.items()},
+                trained=True,
+            )
             comm = self.models.communities
             names = list(histories)
             rows = comm.member_rows(names, missing_ok=True) if names else np.zeros(0, dtype=np.int64)
@@ -661,9 +651,6 @@ class HomeBuilder:
                     self._size_counts[lab] += sign
                     self._global_counts[idx] += sign
                 self._new_members[m] = (new_label, frozenset(now_seen))
-
-    def _cols_of(self, history: MemberHistory) -> set[int]:
-        return {c for c in (self._col_of.get(str(t), -1) for t in history.title_ids) if c >= 0}
 
     def count_member(self, member_id: str, history: MemberHistory, trained_through: int) -> None:
         """:meth:`count_members` for one member."""

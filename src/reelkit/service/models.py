@@ -587,18 +587,16 @@ class ModelBundle:
             self._unpublished |= counted > 0
             now = time.time()
             live = caught_up and not self.home.live_popularity  # the rows' wording changes once
-            if (self._unpublished and now - self._published_at >= publish_every_s) or live:
+            publish = live or (self._unpublished and now - self._published_at >= publish_every_s)
+            if publish:
                 with self._catalog_lock:
                     changed = self.home.publish_popularity()
-                    if live:
-                        self.home.live_popularity = True
+                    self.home.live_popularity |= live
                     if changed or live:
                         self._pages.clear()
                 self._unpublished = False
                 self._published_at = now
-                if caught_up:
-                    self.popularity_computed_at = int(now)
-            elif caught_up and not self._unpublished:
+            if caught_up and not self._unpublished:
                 self.popularity_computed_at = int(now)
             return counted
         finally:
