@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reelkit.errors import ConfigError, EmptyDataError
+from reelkit.recommend.home import HomePage
 from reelkit.service.errors import NoModelError
 from reelkit.service.models import ModelBundle, ModelHolder, manifest_of, models_dir, train_store
 from reelkit.service.store import EventRecord, ModelVersionRecord, open_store
@@ -440,17 +441,17 @@ def test_page_cache_keeps_one_page_per_member() -> None:
     from reelkit.service.models import _PageCache
 
     cache = _PageCache(3)
-    page = (object(), None)
-    cache.put(("m1", 1), page)  # type: ignore[arg-type]
-    cache.put(("m1", 2), page)  # type: ignore[arg-type]
-    assert len(cache) == 1 and cache.get(("m1", 1)) is None and cache.get(("m1", 2)) is page
-    cache.put(("m1", 1), page)  # type: ignore[arg-type]  # built from an older history: not kept
+    page = (HomePage("m", (), None, None, 0), b"{}")
+    cache.put(("m1", 1), page)
+    cache.put(("m1", 2), page)
+    assert len(cache) == 1 and cache.get(("m1", 1)) is None and cache.get(("m1", 2)) == page
+    cache.put(("m1", 1), page)  # built from an older history: not kept
     assert len(cache) == 1 and cache.get(("m1", 1)) is None
     for m in ("m2", "m3", "m4"):  # the LRU still evicts, and forgets the evicted member's sequence
-        cache.put((m, 5), page)  # type: ignore[arg-type]
+        cache.put((m, 5), page)
     assert len(cache) == 3 and cache.get(("m1", 2)) is None
-    cache.put(("m1", 1), page)  # type: ignore[arg-type]
-    assert cache.get(("m1", 1)) is page
+    cache.put(("m1", 1), page)
+    assert cache.get(("m1", 1)) == page
 
 
 def test_page_cache_reading_a_page_keeps_it_recent() -> None:
@@ -458,12 +459,12 @@ def test_page_cache_reading_a_page_keeps_it_recent() -> None:
     from reelkit.service.models import _PageCache
 
     cache = _PageCache(2)
-    page = (object(), None)
-    cache.put(("m1", 1), page)  # type: ignore[arg-type]
-    cache.put(("m2", 1), page)  # type: ignore[arg-type]
-    assert cache.get(("m1", 1)) is page  # m1 is now the most recent
-    cache.put(("m3", 1), page)  # type: ignore[arg-type]
-    assert cache.get(("m2", 1)) is None and cache.get(("m1", 1)) is page
+    page = (HomePage("m", (), None, None, 0), b"{}")
+    cache.put(("m1", 1), page)
+    cache.put(("m2", 1), page)
+    assert cache.get(("m1", 1)) == page  # m1 is now the most recent
+    cache.put(("m3", 1), page)
+    assert cache.get(("m2", 1)) is None and cache.get(("m1", 1)) == page
 
 
 def test_the_stored_scale_is_taken_from_exactly_twenty_ratings() -> None:
@@ -552,3 +553,39 @@ def test_a_file_system_without_folder_locks_still_activates(
     assert current is not None and current.version == "v0001"
     assert "are not serialised there" in caplog.text
     store.close()
+
+
+def test_a_server_holder_freezes_the_heap_after_a_switch_and_frees_the_old_one(data_dir: Path) -> None:
+    """``freeze_heap``: after each switch the heap is collected and frozen out of later collections (their
+    full passes paused every request for 80-200 ms); the version switched from still goes, and closing the
+    holder gives the process its collector back. Without it, nothing is frozen."""
+    import gc
+    import weakref
+
+    store = open_store(data_dir)
+    train_store(data_dir, community_params=COMMUNITY)  # v0002 current, v0001 kept
+    plain = ModelHolder(data_dir, store)
+    assert plain.refresh() and gc.get_freeze_count() == 0
+    plain.close()
+    holder = ModelHolder(data_dir, store, freeze_heap=True)
+    try:
+        assert holder.refresh() and holder.require().version == "v0002"
+        assert gc.get_freeze_count() > 10_000  # the libraries' modules and the models
+        old = weakref.ref(holder.require().home)
+        assert holder.activate("v0001").version == "v0001"
+        assert old() is None and gc.get_freeze_count() > 10_000
+    finally:
+        holder.close()
+        store.close()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_page_the_cache_cannot_pack_is_served_not_cached(caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from reelkit.service.models import _PageCache
+
+    cache = _PageCache(3)
+    page = HomePage("m", (), None, None, np.int64(3))  # type: ignore[arg-type]
+    cache.put(("m", 1), (page, b"{}"))
+    assert len(cache) == 0 and "not cached" in caplog.text

@@ -25,7 +25,6 @@ import importlib.util
 import json
 import logging
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -392,11 +391,6 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_store = store is None
         st = open_store(settings.data_dir, busy_timeout_s=settings.busy_timeout_s) if store is None else store
-        if settings.model_poll_seconds > 0:
-            # the poll counts new events on a worker thread while the event loop serves pages: with the
-            # interpreter's default 5 ms switch interval, each of a request's I/O steps waited for that
-            # thread's slice (a page's p99 went from 18 ms to 250 ms at 500 events/s); 1 ms slices keep it
-            sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         holder = ModelHolder(
             settings.data_dir,
             st,
@@ -405,6 +399,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
             warm_pages=settings.warm_pages,
             popularity_refresh_s=settings.popularity_refresh_s,
             live_popularity=settings.model_poll_seconds > 0,
+            freeze_heap=settings.freeze_heap,
         )
         await run_in_threadpool(holder.refresh)
         key = (

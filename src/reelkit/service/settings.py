@@ -70,6 +70,11 @@ class ServiceSettings(BaseModel):
     #: cached pages whose popularity rows changed are built again: on a busy service, all of them; 0: at
     #: every poll). The rows are then at most this plus ``model_poll_seconds`` behind.
     popularity_refresh_s: float = Field(30.0, ge=0, le=86_400)
+    #: After a model version loads, collect the heap once and freeze it out of the garbage collector's
+    #: later passes (``gc.freeze``): full collections over the models and libraries otherwise stop every
+    #: request for 80-200 ms every few seconds under traffic. Off only for a process that embeds the app
+    #: beside other long-lived work of its own.
+    freeze_heap: bool = True
     #: How long a write waits for another writer holding the database (an import, a retrain, another server
     #: process) before it is refused with 503 and Retry-After; every write answers within about this long.
     busy_timeout_s: float = Field(10.0, gt=0, le=600)

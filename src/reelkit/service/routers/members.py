@@ -85,8 +85,8 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
     # the cached path (two indexed lookups) runs on the event loop; building a page goes to the thread pool
     _require_member(state, member_id)
     seq = state.store.member_last_seq(member_id)
-    cached = bundle.cached_page(member_id, seq)
-    if cached is None or cached[1] is None:
+    body = bundle.cached_json(member_id, seq)
+    if body is None:
         _, body = await run_in_threadpool(
             lambda: bundle.home_page(
                 state.store,
@@ -95,8 +95,6 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
                 render=lambda page: home_json(page, bundle.version, bundle.popularity_computed_at),
             )
         )
-    else:
-        body = cached[1]
     return Response(content=body, media_type="application/json")
 
 
