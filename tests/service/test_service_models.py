@@ -555,27 +555,42 @@ def test_a_file_system_without_folder_locks_still_activates(
     store.close()
 
 
-def test_a_server_holder_freezes_the_heap_after_a_switch_and_frees_the_old_one(data_dir: Path) -> None:
+def test_a_server_holder_freezes_the_heap_after_a_switch_and_frees_the_old_one(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``freeze_heap``: after each switch the heap is collected and frozen out of later collections (their
-    full passes paused every request for 80-200 ms); the version switched from still goes, and closing the
-    holder gives the process its collector back. Without it, nothing is frozen."""
+    full passes paused every request for 80-200 ms); the version switched from still goes, even held in a
+    reference cycle (only a collection over the thawed heap frees it); holders share the freeze (the last
+    one closed thaws it) and one closed freezes nothing again. Without it, nothing is frozen."""
     import gc
     import weakref
 
+    freezes: list[int] = []
+    real_freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (freezes.append(1), real_freeze())[1])
     store = open_store(data_dir)
     train_store(data_dir, community_params=COMMUNITY)  # v0002 current, v0001 kept
     plain = ModelHolder(data_dir, store)
-    assert plain.refresh() and gc.get_freeze_count() == 0
+    assert plain.refresh() and gc.get_freeze_count() == 0 and not freezes
     plain.close()
     holder = ModelHolder(data_dir, store, freeze_heap=True)
+    other = ModelHolder(data_dir, store, freeze_heap=True)
     try:
-        assert holder.refresh() and holder.require().version == "v0002"
+        assert holder.refresh() and holder.require().version == "v0002" and len(freezes) == 1
         assert gc.get_freeze_count() > 10_000  # the libraries' modules and the models
-        old = weakref.ref(holder.require().home)
-        assert holder.activate("v0001").version == "v0001"
-        assert old() is None and gc.get_freeze_count() > 10_000
+        old = holder.require()
+        old.cycle = old  # type: ignore[attr-defined]  # freed by a collection only
+        gone = weakref.ref(old)
+        del old
+        assert holder.activate("v0001").version == "v0001" and len(freezes) == 2
+        assert gone() is None and gc.get_freeze_count() > 10_000
+        assert other.refresh() and len(freezes) == 3
+        holder.close()
+        assert gc.get_freeze_count() > 10_000  # the other still serves frozen
+        assert holder.activate("v0002") and len(freezes) == 3  # closed: switches, freezes nothing
     finally:
         holder.close()
+        other.close()
         store.close()
     assert gc.get_freeze_count() == 0
 

@@ -817,6 +817,14 @@ def load_bundle(
     return ModelBundle(record, HomeBuilder(models, home), cache_size=cache_size)
 
 
+class _Freeze:
+    """The process's ``gc.freeze`` as the holders share it (``ModelHolder.freeze_heap``), under ``lock``."""
+
+    lock = threading.Lock()
+    holders = 0  # holders that froze the heap and are not closed
+    process_froze = False  # the process had frozen objects of its own before the first of them froze
+
+
 class ModelHolder:
     """The bundle being served, switched atomically (see the module docstring)."""
 
@@ -861,22 +869,36 @@ class ModelHolder:
         deadline = time.monotonic() + timeout
         for thread in self._warmers:
             thread.join(max(0.0, deadline - time.monotonic()))
-        if self._froze:  # the process's collector as it was
-            gc.unfreeze()
-            self._froze = False
+        with _Freeze.lock:
+            if self._froze:
+                self._froze = False
+                _Freeze.holders -= 1
+                if _Freeze.holders == 0 and not _Freeze.process_froze:  # the last one: as it was
+                    gc.unfreeze()
 
     def _settle_heap(self) -> None:
         """After a switch (``freeze_heap``): collect once, the old version's objects going with it, then
         freeze what is left (the models, the libraries' modules: 200,000 objects in the server) out of the
         later collections. A full collection walks every tracked object while holding the interpreter:
         80-200 ms every few seconds under traffic, the whole tail of the page latency (p99 of 70-200 ms at
-        500 events/s against 19 ms with the heap frozen); this one pause comes once per version."""
+        500 events/s against 19 ms with the heap frozen); this one pause comes once per version.
+
+        The freeze is the process's: holders that freeze share it (the last one closed thaws the heap,
+        unless the process had frozen objects of its own before the first, which then stay frozen), and
+        a holder closed does not freeze again (a load finishing after shutdown)."""
         if not self.freeze_heap:
             return
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        self._froze = True
+        with _Freeze.lock:
+            if self._closed.is_set():
+                return
+            if not self._froze:
+                if _Freeze.holders == 0:
+                    _Freeze.process_froze = gc.get_freeze_count() > 0
+                _Freeze.holders += 1
+                self._froze = True
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
     def _warm(self, bundle: ModelBundle) -> None:
         """Build the pages of the most recently active members into the new bundle's cache, in the
@@ -973,6 +995,7 @@ class ModelHolder:
                 bundle = fallback
             self._bundle = bundle  # the switch: one reference assignment
             log.info("serving model version %s", bundle.version)
+        current = None  # the version switched from, not held here while the heap is collected
         self._settle_heap()
         self._start_warmup(bundle)
         return True
@@ -997,6 +1020,7 @@ class ModelHolder:
             self._bundle = bundle
         if switched:
             log.info("serving model version %s (activated)", version)
+            current = None  # the version switched from, not held here while the heap is collected
             self._settle_heap()
             self._start_warmup(bundle)
         return bundle
