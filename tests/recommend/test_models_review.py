@@ -727,3 +727,33 @@ def test_new_members_go_to_the_nearest_k_means_centre_and_old_files_still_load(t
     assert isinstance(old, CommunityPopularity)
     np.testing.assert_allclose(old.centers_, model.centers_, atol=1e-4)
     assert np.array_equal(old.nearest_centre(old.embedding_), model.labels_)
+
+
+def test_community_profiles_on_other_counts_keep_the_names_given() -> None:
+    """``communities(popularity=, sizes=)``: profiles on counts kept up to date (the service's), by hand on
+    two groups of six; the trained counts given back give the trained profiles; names stay as given."""
+    from reelkit.errors import ConfigError
+    from reelkit.recommend.communities import CommunityPopularity
+
+    rows = [(f"a{m}", t, 4.0) for m in range(6) for t in ("x1", "x2", "x3")]
+    rows += [(f"b{m}", t, 4.0) for m in range(6) for t in ("y1", "y2", "y3")]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "value"])
+    ev["kind"], ev["timestamp"] = "rating", np.arange(len(ev))
+    model = CommunityPopularity(n_communities=2, dims=2).fit(Dataset.from_events(ev).interactions())
+    trained = model.communities()
+    pop = np.asarray(model.community_popularity_, dtype=np.float64)
+    sizes = np.bincount(model.labels_, minlength=2).astype(np.float64)
+    assert model.communities(popularity=pop, sizes=sizes) == trained
+    a = int(model.labels_[model.member_rows(["a0"])[0]])
+    x2 = list(model.title_ids_).index("x2")
+    pop[a, x2] = 0.0  # x2 forgotten by group a, and four members join it
+    sizes[a] += 4
+    names = {c.id: f"group {c.id}" for c in trained}
+    live = {c.id: c for c in model.communities(popularity=pop, sizes=sizes, names=names)}
+    assert live[a].name == f"group {a}" and live[a].size == 10
+    assert live[a].favourites == [("x1", 6), ("x3", 6)]
+    assert model.communities(popularity=pop, sizes=sizes)[0].id == a  # largest first
+    with pytest.raises(ConfigError, match="both"):
+        model.communities(popularity=pop)
+    with pytest.raises(ConfigError, match="must be"):
+        model.communities(popularity=pop[:, :2], sizes=sizes)

@@ -71,6 +71,17 @@ def check_exact(store: SQLiteStore, bundle: ModelBundle, now: int) -> None:
     np.testing.assert_array_equal(live.community_sizes, sizes)
     np.testing.assert_allclose(live.community_share * np.maximum(sizes, 1)[:, None], pop, atol=1e-9)
     np.testing.assert_allclose(live.global_popularity, pop.sum(axis=0), atol=1e-6)
+    # the communities' profiles (the communities page, a title's "loved by") count the same, names as trained
+    trained = {c.id: c.name for c in bundle.home.models.communities.communities(top=20)}
+    profiles = bundle.home.community_profiles
+    assert {c.id: c.name for c in profiles} == trained
+    assert [c.size for c in profiles] == sorted(sizes.astype(int).tolist(), reverse=True)
+    for c in profiles:
+        assert c.size == sizes[c.id] and c.favourites
+        assert [n for _, n in c.favourites] == sorted(pop[c.id], reverse=True)[: len(c.favourites)]
+        assert all(n == pop[c.id, bundle.home._col(t)] for t, n in c.favourites)
+    for t in bundle.home.title_ids[:50]:
+        assert all(tc.size == sizes[tc.community_id] for tc in bundle.home.title_communities(str(t)))
 
 
 def play(eid: str, member: str, title: str, ts: int, fraction: float = 1.0) -> EventRecord:

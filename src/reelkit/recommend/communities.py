@@ -306,32 +306,45 @@ class CommunityPopularity(Recommender):
         return np.asarray(weights @ self.community_popularity_, dtype=np.float32)
 
     # ------------------------------------------------------------------ profiles
-    def communities(self, *, top: int = 10) -> list[Community]:
+    def communities(
+        self,
+        *,
+        top: int = 10,
+        popularity: np.ndarray | None = None,
+        sizes: np.ndarray | None = None,
+        names: Mapping[int, str] | None = None,
+    ) -> list[Community]:
         """Profiles of every community, largest first: size, a name from its distinctive genres, and its
-        ``top`` distinctive and favourite titles (by id)."""
+        ``top`` distinctive and favourite titles (by id).
+
+        ``popularity`` (per community and title, the members who watched it) and ``sizes`` (members per
+        community) stand in for the trained counts: the service's counts kept up to date from events.
+        ``names`` (by community id) keeps each community's name as it was: a community renamed as its
+        counts move would read as another one."""
         self._check_fitted()
-        sizes = np.bincount(self.labels_, minlength=self.n_communities_)
+        if (popularity is None) != (sizes is None):
+            raise ConfigError("give both popularity and sizes, or neither")
+        if popularity is None or sizes is None:
+            popularity = self.community_popularity_
+            sizes = np.bincount(self.labels_, minlength=self.n_communities_)
+            global_popularity = self.global_popularity_
+        else:
+            if popularity.shape != self.community_popularity_.shape or sizes.shape != (self.n_communities_,):
+                raise ConfigError(
+                    f"popularity {popularity.shape} and sizes {sizes.shape} must be "
+                    f"{self.community_popularity_.shape} and ({self.n_communities_},), as the model's"
+                )
+            global_popularity = popularity.sum(axis=0)  # every member is in one community
         n_members = max(int(sizes.sum()), 1)
-        glob = self.global_popularity_ / n_members
-        genre_lists = [g.split("|") if g else [] for g in self.title_genres_]
-        all_genres = sorted({g for gl in genre_lists for g in gl if g and g != "(no genres listed)"})
-        g_index = {g: i for i, g in enumerate(all_genres)}
-        gm_rows, gm_cols = [], []
-        for t, gl in enumerate(genre_lists):
-            for g in gl:
-                if g in g_index:
-                    gm_rows.append(t)
-                    gm_cols.append(g_index[g])
-        genre_matrix = sp.csr_matrix(
-            (np.ones(len(gm_rows), np.float32), (gm_rows, gm_cols)), shape=(len(genre_lists), len(all_genres))
-        )
-        glob_genre = np.asarray(genre_matrix.T @ self.global_popularity_).ravel()
+        glob = global_popularity / n_members
+        genre_matrix, all_genres = self._genre_matrix()
+        glob_genre = np.asarray(genre_matrix.T @ global_popularity).ravel()
         glob_share = glob_genre / max(glob_genre.sum(), 1e-9)
         out: list[Community] = []
         used_names: dict[str, int] = {}
         for c in np.argsort(-sizes, kind="stable"):
             size = int(sizes[c])
-            counts = self.community_popularity_[c]
+            counts = popularity[c]
             share = counts / max(size, 1)
             lift = np.where(
                 (counts >= self.config.min_support) & (glob > 0), share / np.maximum(glob, 1e-12), 0
@@ -346,12 +359,15 @@ class CommunityPopularity(Recommender):
             )
             g_order = np.argsort(-g_lift, kind="stable")[:3]
             g_top = [(all_genres[i], float(g_lift[i])) for i in g_order if g_lift[i] > 0]
-            name = " & ".join(g for g, _ in g_top[:2]) or "Eclectic"
-            name += " fans"
-            n_seen = used_names.get(name, 0)
-            used_names[name] = n_seen + 1
-            if n_seen:  # one style however many (roman numerals, then "6", read as two styles)
-                name = f"{name} {n_seen + 1}"
+            if names is not None and int(c) in names:
+                name = names[int(c)]
+            else:
+                name = " & ".join(g for g, _ in g_top[:2]) or "Eclectic"
+                name += " fans"
+                n_seen = used_names.get(name, 0)
+                used_names[name] = n_seen + 1
+                if n_seen:  # one style however many (roman numerals, then "6", read as two styles)
+                    name = f"{name} {n_seen + 1}"
             out.append(
                 Community(
                     id=int(c),
@@ -363,6 +379,27 @@ class CommunityPopularity(Recommender):
                 )
             )
         return out
+
+    def _genre_matrix(self) -> tuple[sp.csr_matrix, list[str]]:
+        """Titles x genres (0/1) and the genres' names, made once per set of title genres (the service
+        profiles the communities again at each publish of its live counts: this was two thirds of it)."""
+        cached = getattr(self, "_genre_cache", None)
+        if cached is not None and cached[0] is self.title_genres_:
+            return cached[1], cached[2]
+        genre_lists = [g.split("|") if g else [] for g in self.title_genres_.tolist()]
+        all_genres = sorted({g for gl in genre_lists for g in gl if g and g != "(no genres listed)"})
+        g_index = {g: i for i, g in enumerate(all_genres)}
+        gm_rows, gm_cols = [], []
+        for t, gl in enumerate(genre_lists):
+            for g in gl:
+                if g in g_index:
+                    gm_rows.append(t)
+                    gm_cols.append(g_index[g])
+        matrix = sp.csr_matrix(
+            (np.ones(len(gm_rows), np.float32), (gm_rows, gm_cols)), shape=(len(genre_lists), len(all_genres))
+        )
+        self._genre_cache = (self.title_genres_, matrix, all_genres)
+        return matrix, all_genres
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> dict[str, np.ndarray]:

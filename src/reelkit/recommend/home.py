@@ -430,6 +430,11 @@ class _Popularity:
     global_share: np.ndarray  # per title: the share of all members that watched it
     global_popularity: np.ndarray  # per title (float32): the members that watched it
     largest_community: int
+    profiles: list[Community]  # every community's profile on these counts, largest first
+    profile_by_id: dict[int, Community] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "profile_by_id", {c.id: c for c in self.profiles})
 
     def visible(self, other: _Popularity) -> bool:
         """Whether ``other`` shows the same rows' heads as this one (orders, ranks, sizes, whole-percent
@@ -496,8 +501,8 @@ class HomeBuilder:
         self.n_titles = int(ids.shape[0])
         self._col_of: dict[str, int] = {str(t): i for i, t in enumerate(self.title_ids)}
         comm = models.communities
-        self.community_profiles: list[Community] = comm.communities(top=20)
-        self._community_by_id = {c.id: c for c in self.community_profiles}
+        #: each community's name as trained (kept while its counts move: see CommunityPopularity.communities)
+        self._community_names: dict[int, str] | None = None
         # popularity counts (kept up to date by count_members; Trending's in long doubles, see _Popularity)
         # and the snapshot the pages read
         self._trend_counts = np.asarray(models.trending.item_scores_, dtype=np.longdouble).copy()
@@ -519,6 +524,7 @@ class HomeBuilder:
         #: reference time is the latest training event; the scores shown are the weighted views then.
         self._popularity_clock = float(models.trending.reference_time_)
         self._popularity = self._make_popularity(self._popularity_clock)
+        self._community_names = {c.id: c.name for c in self._popularity.profiles}
         # similarity lists, each sorted by decreasing similarity
         s = sp.csr_matrix(models.similar.similarity_)
         s.sort_indices()
@@ -559,7 +565,20 @@ class HomeBuilder:
             global_share=glob / max(float(sizes.sum()), 1.0),
             global_popularity=glob.astype(np.float32),
             largest_community=int(np.argmax(sizes)) if len(sizes) else 0,
+            profiles=self.models.communities.communities(
+                top=20, popularity=pop, sizes=sizes, names=self._community_names
+            ),
         )
+
+    @property
+    def community_profiles(self) -> list[Community]:
+        """Every community's profile, largest first, with the counts the pages show (see
+        :meth:`publish_popularity`): sizes, favourites and distinctive titles move with them; names stay."""
+        return self._popularity.profiles
+
+    @property
+    def _community_by_id(self) -> dict[int, Community]:
+        return self._popularity.profile_by_id
 
     def _pair_values(
         self, histories: Mapping[str, MemberHistory], *, trained: bool
@@ -1006,7 +1025,7 @@ class HomeBuilder:
         for c in order:
             if share[c] < 0.05 or lift[c] <= 1.0 or len(out) >= top:
                 continue
-            prof = self._community_by_id.get(int(c))
+            prof = pop.profile_by_id.get(int(c))
             if prof is None:
                 continue
             out.append(
@@ -1160,7 +1179,7 @@ class HomeBuilder:
 
         # 5. Popular in Your Taste Community
         cid = folded.community
-        prof = self._community_by_id.get(cid)
+        prof = pop.profile_by_id.get(cid)
         cname = prof.name if prof is not None else f"community {cid}"
         cc = take(pop.community_order[cid]) if cid < len(pop.community_order) else []
         share = pop.community_share[cid] if cid < len(pop.community_share) else np.zeros(self.n_titles)

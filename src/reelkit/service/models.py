@@ -19,11 +19,12 @@ Serving
 Fresh events
     A home page is built from the member's full history as stored (fold-in), so an event is reflected on
     the next page without retraining (Continue Watching, Top Picks, Because You Watched, the titles left
-    out as seen). Trending and community popularity are kept up to date too: the server's poll counts the
-    events stored since into them (:meth:`ModelBundle.count_new_events`, every ``model_poll_seconds``), and
-    the pages see the counts every ``popularity_refresh_s`` (the page JSON's ``popularity_computed_at`` says
-    when they were last up to date). Pages are cached per
-    bundle, keyed by the member and the sequence number of their latest event: a new event changes the key.
+    out as seen). Trending and community popularity (and the communities' profiles: sizes, favourites,
+    distinctive titles) are kept up to date too: the server's poll counts the events stored since into
+    them (:meth:`ModelBundle.count_new_events`, every ``model_poll_seconds``), and the pages see the counts
+    every ``popularity_refresh_s`` (the page JSON's ``popularity_computed_at`` says when they were last up
+    to date). Pages are cached per bundle, keyed by the member and the sequence number of their latest
+    event: a new event changes the key.
     When an announced title comes out (the builder's ``release_epoch`` moves), or counting new events
     changed the head of a popularity row, the cached pages go. After a switch, a background thread
     fills the new bundle's cache with the pages of the most recently active members (``warm_pages``),

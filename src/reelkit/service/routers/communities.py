@@ -1,4 +1,5 @@
-"""``/v1/communities``: the taste communities of the current model version."""
+"""``/v1/communities``: the taste communities of the current model version (their members as trained; sizes,
+favourites and distinctive titles counting the events stored since, as the home page's community rows)."""
 
 from __future__ import annotations
 
