@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reelkit.errors import ConfigError, UnknownIdError
-from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage, MemberHistory
+from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage, HomeTitle, MemberHistory
 from reelkit.service.models import ModelBundle, ModelHolder
 from reelkit.service.store import EventRecord, SQLiteStore, open_store
 
@@ -1390,5 +1390,59 @@ def test_cached_pages_are_packed_into_bytes_and_come_back(bundle: ModelBundle, s
         assert kinds == {"continue-watching", "top-picks", "because-you-watched", "community", "trending"} | {
             "new-releases"
         }
+    finally:
+        store.close()
+
+
+def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A title added to the catalog after training reached no row but Continue Watching until a retrain
+    (the models do not know it). It now takes New Releases' first slots by its date, with its catalog
+    name and genres; not for a member who played it; one announced comes out with the release epoch."""
+    import datetime as dt
+
+    from reelkit.service.store import TitleRecord
+
+    store: SQLiteStore = open_store(data_dir)  # type: ignore[assignment]
+    try:
+        holder = ModelHolder(data_dir, store)
+        assert holder.refresh()
+        bundle = holder.require()
+        members = [m.member_id for m in store.list_members(3)]
+        # ten years of releases (the small data ends in 2024): the row keeps titles once one of 2026 is out
+        bundle.home.config = bundle.home.config.model_copy(update={"new_release_days": 3650})
+        released = int(store.titles_frame()["released"].max()) + 86400  # after every title the model knows
+        wall = time.time()
+        store.upsert_titles(
+            [
+                TitleRecord("premiere", "The Première", "Drama|Thriller", None, "movie", released),
+                TitleRecord("announced", "Coming Soon", "Comedy", None, "movie", int(wall + 10 * 86400)),
+            ]
+        )
+        holder.refresh()  # the catalog taken again, no retrain
+        assert holder.require() is bundle and not bundle.home.knows("premiere")
+
+        def new_releases(member: str) -> list[HomeTitle]:
+            page, _ = bundle.home_page(store, member)
+            return [t for r in page.rows if r.kind == "new-releases" for t in r.titles]
+
+        first = new_releases(members[0])[0]
+        day = dt.datetime.fromtimestamp(released, tz=dt.UTC).strftime("%Y-%m-%d")
+        assert (first.title_id, first.name, first.genres, first.reason) == (
+            "premiere",
+            "The Première",
+            ("Drama", "Thriller"),
+            f"New: released {day}",
+        )
+        assert "announced" not in [t.title_id for t in new_releases(members[0])]  # not out yet
+        store.append_events([EventRecord("p-1", members[1], "premiere", "play", released + 60, 600.0, 0.1)])
+        assert "premiere" not in [t.title_id for t in new_releases(members[1])]  # played: to resume instead
+        page, _ = bundle.home_page(store, members[1])
+        assert page.rows[0].kind == "continue-watching" and page.rows[0].titles[0].title_id == "premiere"
+        epoch = bundle.home.release_epoch()
+        monkeypatch.setattr(time, "time", lambda: wall + 10.5 * 86400)  # out (a day's grace)
+        assert bundle.home.release_epoch() == epoch + 1
+        assert [t.title_id for t in new_releases(members[2])[:2]] == ["announced", "premiere"]
     finally:
         store.close()

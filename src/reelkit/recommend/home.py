@@ -29,7 +29,8 @@ Rows
     The ``new_release_pool`` most recently released catalog titles (``released``, else 1 January of
     ``year``) within ``new_release_days`` of the newest release: the first :data:`NEW_RELEASE_NEWEST` slots
     go to the newest of them the member may be shown (newest first: a title out yesterday has no plays to
-    rank it by), the rest are ranked by the personal model.
+    rank it by), the rest are ranked by the personal model. A catalog title added after training, which
+    the models do not know, takes those first slots by its date as well (nothing else can rank it).
 
 The member's own events (Continue Watching, Because You Watched, Top Picks' fold-in, and which titles are
 left out as seen) show on their next page. Trending and community popularity are as of the last training
@@ -458,6 +459,36 @@ class _Popularity:
         return True
 
 
+def _release_dates(cat: pd.DataFrame) -> np.ndarray:
+    """Release times from a catalog: ``released`` (Unix seconds), else 1 January of ``year``; NaN if none."""
+    released = (
+        pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
+        if "released" in cat
+        else np.full(len(cat), np.nan)
+    )
+    if "year" in cat:
+        years = pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
+        from_year = np.array(
+            [
+                _dt.datetime(int(y), 1, 1, tzinfo=_dt.UTC).timestamp()
+                if np.isfinite(y) and 1800 < y < 3000
+                else np.nan
+                for y in years
+            ],
+            dtype=np.float64,
+        )
+        released = np.where(np.isnan(released), from_year, released)
+    return np.asarray(released, dtype=np.float64)
+
+
+def _genres(text: str) -> tuple[str, ...]:
+    return tuple(g for g in text.split("|") if g and g != "(no genres listed)")
+
+
+def _day(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d") if np.isfinite(ts) else "release"
+
+
 def _history_subset(history: MemberHistory, keep: np.ndarray) -> MemberHistory:
     return MemberHistory(*(getattr(history, f.name)[keep] for f in dataclasses.fields(MemberHistory)))
 
@@ -693,9 +724,7 @@ class HomeBuilder:
         fallback = pd.Series(self.models.personal.title_names_, index=cat.index)
         names = names.where(names.notna() & (names.astype(str) != ""), fallback)
         genres = cat["genres"].fillna("").astype(str) if "genres" in cat else pd.Series("", index=cat.index)
-        self.genres: list[tuple[str, ...]] = [
-            tuple(g for g in s.split("|") if g and g != "(no genres listed)") for s in genres
-        ]
+        self.genres: list[tuple[str, ...]] = [_genres(s) for s in genres]
         self.names: np.ndarray = names.astype(str).to_numpy(dtype=object)
         # (name, year) per title: one film listed under two ids (ml-100k's u.item 304 and 500) is one film
         years = (
@@ -706,6 +735,24 @@ class HomeBuilder:
         self._film_keys: list[tuple[str, float | None]] = [
             (str(n).strip().casefold(), float(y) if np.isfinite(y) else None)
             for n, y in zip(self.names, years, strict=True)
+        ]
+        # catalog titles the models do not know (added after training) that have a date: New Releases only
+        extra = titles.loc[~titles.index.astype(str).isin(list(self._col_of))]
+        dates = _release_dates(extra)
+        extra, dates = extra[np.isfinite(dates)], dates[np.isfinite(dates)]
+        order = np.argsort(-dates, kind="stable")
+        self._extra_ids: list[str] = [str(t) for t in extra.index[order]]
+        self._extra_dates: np.ndarray = dates[order]
+        extra_names = extra["name"] if "name" in extra else pd.Series("", index=extra.index)
+        extra_genres = extra["genres"] if "genres" in extra else pd.Series("", index=extra.index)
+        self._extra_titles: list[tuple[str, tuple[str, ...]]] = [
+            (
+                str(n) if pd.notna(n) and str(n) != "" else f"Title {t}",
+                _genres(str(gs) if pd.notna(gs) else ""),
+            )
+            for t, n, gs in zip(
+                self._extra_ids, extra_names.iloc[order], extra_genres.iloc[order], strict=True
+            )
         ]
         self._new_releases = self._release_pool(cat)
 
@@ -718,24 +765,10 @@ class HomeBuilder:
     def _release_pool(self, cat: pd.DataFrame) -> np.ndarray:
         """Sets ``release_dates`` from the catalog (``released``, else 1 January of ``year``) and returns
         the New Releases pool (:meth:`_release_window`)."""
-        released = (
-            pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
-            if "released" in cat
-            else np.full(self.n_titles, np.nan)
-        )
-        if "year" in cat:
-            years = pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
-            from_year = np.array(
-                [
-                    _dt.datetime(int(y), 1, 1, tzinfo=_dt.UTC).timestamp()
-                    if np.isfinite(y) and 1800 < y < 3000
-                    else np.nan
-                    for y in years
-                ]
-            )
-            released = np.where(np.isnan(released), from_year, released)
+        released = _release_dates(cat)
         self.release_dates: np.ndarray = released
-        self._release_sorted = np.sort(released[np.isfinite(released)])
+        # what is out, for release_epoch: the titles the models do not know come out too
+        self._release_sorted = np.sort(np.concatenate([released[np.isfinite(released)], self._extra_dates]))
         return self._release_window()
 
     def _release_window(self) -> np.ndarray:
@@ -747,15 +780,20 @@ class HomeBuilder:
         released = self.release_dates
         now = self._now() + 86400.0
         finite = np.isfinite(released)
+        extra = self._extra_dates
         with np.errstate(invalid="ignore"):
-            upcoming = released[finite & (released > now)]
+            upcoming = np.concatenate([released[finite & (released > now)], extra[extra > now]])
         self._release_pool_until = float(upcoming.min()) - 86400.0 if len(upcoming) else np.inf
         ok = np.flatnonzero(finite)
         ok = ok[released[ok] <= now]
-        if len(ok) == 0:
+        extra_out = np.flatnonzero(extra <= now)  # newest first, as the dates are sorted
+        if len(ok) == 0 and len(extra_out) == 0:
+            self._new_extras = np.zeros(0, dtype=np.int64)
             return np.zeros(0, dtype=np.int64)
-        newest = float(released[ok].max())
-        recent = ok[released[ok] >= newest - cfg.new_release_days * 86400.0]
+        newest = float(max(released[ok].max() if len(ok) else -np.inf, extra[extra_out].max(initial=-np.inf)))
+        since = newest - cfg.new_release_days * 86400.0
+        self._new_extras = extra_out[extra[extra_out] >= since][: cfg.new_release_pool]
+        recent = ok[released[ok] >= since]
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
         return np.asarray(recent, dtype=np.int64)
 
@@ -1141,13 +1179,34 @@ class HomeBuilder:
 
         # 4. New Releases: the newest few the member may be shown (newest first: a title out yesterday has no
         # plays, and the personal score alone put it below every older one), then the rest ranked for them
+        # (a title the models do not know, added to the catalog since, takes these slots by its date too)
         pool = self._new_release_cols()
-        newest = take(pool)[: min(NEW_RELEASE_NEWEST, size)]
+        n_newest = min(NEW_RELEASE_NEWEST, size)
+        extras = self._new_extra_titles(history, n_newest)
+        dated = [(float(self.release_dates[c]), 0, c) for c in take(pool)[:n_newest]] + extras
+        newest_all = sorted(dated, key=lambda d: -d[0])[:n_newest]  # stable: a known title first on a tie
+        newest = [int(c) for _, known, c in newest_all if known == 0]
         used[np.asarray(newest, dtype=np.int64)] = True  # for the ranked rest; kept or given back below
-        ranked = take(self._ranked(folded, pool, size + _POOL, used))[: size - len(newest)]
+        ranked = take(self._ranked(folded, pool, size + _POOL, used))[: size - len(newest_all)]
         used[np.asarray(newest, dtype=np.int64)] = False
-        nr = newest + ranked
-        pct = self._percentile(folded, np.asarray(nr, dtype=np.int64))
+        shown = newest + ranked
+        pcts = self._percentile(folded, np.asarray(shown, dtype=np.int64)).tolist()
+        pct = dict(zip(shown, pcts, strict=True))
+        nr_titles = [
+            self._title(int(c), f"New: released {self._date(int(c))}", float(pct[int(c)]))
+            if known == 0
+            else self._extra_title(int(c))
+            for _, known, c in newest_all
+        ] + [
+            self._title(
+                c,
+                f"New {self._date(c)}; in your top {_top_share(pct[c])}%"
+                if folded.personal  # a new member's order is everyone's: no claim of their taste
+                else f"New {self._date(c)}; popular with all members",
+                float(pct[c]),
+            )
+            for c in ranked
+        ]
         keep(
             6,
             HomeRow(
@@ -1155,21 +1214,10 @@ class HomeBuilder:
                 "New Releases",
                 f"Released in the last {cfg.new_release_days} days of the catalog: the newest first, then "
                 + ("ranked for you" if folded.personal else "most popular first"),
-                tuple(
-                    self._title(
-                        c,
-                        f"New: released {self._date(c)}"
-                        if i < len(newest)
-                        else f"New {self._date(c)}; in your top {_top_share(p)}%"
-                        if folded.personal  # a new member's order is everyone's: no claim of their taste
-                        else f"New {self._date(c)}; popular with all members",
-                        float(p),
-                    )
-                    for i, (c, p) in enumerate(zip(nr, pct.tolist(), strict=True))
-                ),
-                self._engagement(folded, nr),
+                tuple(nr_titles),
+                self._engagement(folded, shown),
             ),
-            nr,
+            shown,
             cfg.min_row_titles,
         )
 
@@ -1252,10 +1300,22 @@ class HomeBuilder:
         return float(np.mean(self._percentile(folded, np.asarray(cols, dtype=np.int64))))
 
     def _date(self, col: int) -> str:
-        ts = float(self.release_dates[col])
-        if not np.isfinite(ts):
-            return "release"
-        return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d")
+        return _day(float(self.release_dates[col]))
+
+    def _new_extra_titles(self, history: MemberHistory, n: int) -> list[tuple[float, int, int]]:
+        """The newest ``n`` of the New Releases window's titles the models do not know that the member has
+        not played, as (date, 1, index into the extra titles)."""
+        self._new_release_cols()  # the window as of now
+        if n <= 0 or len(self._new_extras) == 0:
+            return []
+        had = set(history.title_ids.tolist()) if len(history) else set()
+        out = [(float(self._extra_dates[i]), 1, int(i)) for i in self._new_extras]
+        return [x for x in out if self._extra_ids[x[2]] not in had][:n]
+
+    def _extra_title(self, i: int) -> HomeTitle:
+        name, genres = self._extra_titles[i]
+        day = _day(float(self._extra_dates[i]))
+        return HomeTitle(self._extra_ids[i], name, genres, f"New: released {day}", 0.0)
 
     def _catalog_name(self, title_id: str) -> str:
         titles = self.models.titles
