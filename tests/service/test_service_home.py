@@ -1399,7 +1399,9 @@ def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
 ) -> None:
     """A title added to the catalog after training reached no row but Continue Watching until a retrain
     (the models do not know it). It now takes New Releases' first slots by its date, with its catalog
-    name and genres; not for a member who played it; one announced comes out with the release epoch."""
+    name and genres, and the row keeps the titles the models know (a review found one title of today
+    moving the window past all of them: no row at all); not for a member who played it (a sample play
+    aside, as on every row); one announced comes out with the release epoch."""
     import datetime as dt
 
     from reelkit.service.store import TitleRecord
@@ -1409,11 +1411,16 @@ def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
         holder = ModelHolder(data_dir, store)
         assert holder.refresh()
         bundle = holder.require()
-        members = [m.member_id for m in store.list_members(3)]
-        # ten years of releases (the small data ends in 2024): the row keeps titles once one of 2026 is out
-        bundle.home.config = bundle.home.config.model_copy(update={"new_release_days": 3650})
-        released = int(store.titles_frame()["released"].max()) + 86400  # after every title the model knows
+        members = [m.member_id for m in store.list_members(4)]
+
+        def new_releases(member: str) -> list[HomeTitle]:
+            page, _ = bundle.home_page(store, member)
+            return [t for r in page.rows if r.kind == "new-releases" for t in r.titles]
+
+        before = [t.title_id for t in new_releases(members[0])]
+        assert len(before) == bundle.home.config.row_size
         wall = time.time()
+        released = int(wall - 86400)  # yesterday: two years after every title the models know
         store.upsert_titles(
             [
                 TitleRecord("premiere", "The Première", "Drama|Thriller", None, "movie", released),
@@ -1422,27 +1429,31 @@ def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
         )
         holder.refresh()  # the catalog taken again, no retrain
         assert holder.require() is bundle and not bundle.home.knows("premiere")
-
-        def new_releases(member: str) -> list[HomeTitle]:
-            page, _ = bundle.home_page(store, member)
-            return [t for r in page.rows if r.kind == "new-releases" for t in r.titles]
-
-        first = new_releases(members[0])[0]
+        row = new_releases(members[0])
         day = dt.datetime.fromtimestamp(released, tz=dt.UTC).strftime("%Y-%m-%d")
-        assert (first.title_id, first.name, first.genres, first.reason) == (
+        assert (row[0].title_id, row[0].name, row[0].genres, row[0].reason) == (
             "premiere",
             "The Première",
             ("Drama", "Thriller"),
             f"New: released {day}",
         )
-        assert "announced" not in [t.title_id for t in new_releases(members[0])]  # not out yet
-        store.append_events([EventRecord("p-1", members[1], "premiere", "play", released + 60, 600.0, 0.1)])
+        # then the newest the models know, as before, and a full row; the announced one is not out yet
+        assert [t.title_id for t in row[1:3]] == before[:2] and len(row) == len(before)
+        assert "announced" not in [t.title_id for t in row]
+        store.append_events(
+            [
+                EventRecord("p-1", members[1], "premiere", "play", released + 60, 600.0, 0.1),
+                EventRecord("s-1", members[2], "premiere", "play", released + 60, 20.0, 20.0 / 6000),
+            ]
+        )
         assert "premiere" not in [t.title_id for t in new_releases(members[1])]  # played: to resume instead
         page, _ = bundle.home_page(store, members[1])
         assert page.rows[0].kind == "continue-watching" and page.rows[0].titles[0].title_id == "premiere"
+        assert new_releases(members[2])[0].title_id == "premiere"  # a 20 s sample: still new to them
         epoch = bundle.home.release_epoch()
         monkeypatch.setattr(time, "time", lambda: wall + 10.5 * 86400)  # out (a day's grace)
         assert bundle.home.release_epoch() == epoch + 1
-        assert [t.title_id for t in new_releases(members[2])[:2]] == ["announced", "premiere"]
+        row = new_releases(members[3])
+        assert [t.title_id for t in row[:2]] == ["announced", "premiere"] and len(row) == len(before)
     finally:
         store.close()

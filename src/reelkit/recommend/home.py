@@ -786,14 +786,16 @@ class HomeBuilder:
         self._release_pool_until = float(upcoming.min()) - 86400.0 if len(upcoming) else np.inf
         ok = np.flatnonzero(finite)
         ok = ok[released[ok] <= now]
+        # titles the models do not know (added since training): within the window of the newest release of
+        # all; they do not move the known titles' window (one title of today left none of them in it)
         extra_out = np.flatnonzero(extra <= now)  # newest first, as the dates are sorted
-        if len(ok) == 0 and len(extra_out) == 0:
-            self._new_extras = np.zeros(0, dtype=np.int64)
+        days = cfg.new_release_days * 86400.0
+        known_newest = float(released[ok].max()) if len(ok) else -np.inf
+        newest = max(known_newest, float(extra[extra_out].max(initial=-np.inf)))
+        self._new_extras = extra_out[extra[extra_out] >= newest - days][: cfg.new_release_pool]
+        if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
-        newest = float(max(released[ok].max() if len(ok) else -np.inf, extra[extra_out].max(initial=-np.inf)))
-        since = newest - cfg.new_release_days * 86400.0
-        self._new_extras = extra_out[extra[extra_out] >= since][: cfg.new_release_pool]
-        recent = ok[released[ok] >= since]
+        recent = ok[released[ok] >= known_newest - days]
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
         return np.asarray(recent, dtype=np.int64)
 
@@ -1304,11 +1306,11 @@ class HomeBuilder:
 
     def _new_extra_titles(self, history: MemberHistory, n: int) -> list[tuple[float, int, int]]:
         """The newest ``n`` of the New Releases window's titles the models do not know that the member has
-        not played, as (date, 1, index into the extra titles)."""
+        no event of (a sample play aside, as on every row), as (date, 1, index into the extra titles)."""
         self._new_release_cols()  # the window as of now
         if n <= 0 or len(self._new_extras) == 0:
             return []
-        had = set(history.title_ids.tolist()) if len(history) else set()
+        had = set(history.title_ids[~_sample_plays(history, self.config)].tolist()) if len(history) else set()
         out = [(float(self._extra_dates[i]), 1, int(i)) for i in self._new_extras]
         return [x for x in out if self._extra_ids[x[2]] not in had][:n]
 
