@@ -1700,3 +1700,41 @@ def test_member_ids_that_are_dot_segments_are_refused(client: TestClient, member
     assert (
         client.post("/v1/members", json={"member_id": "...", "name": "Dots"}, headers=AUTH).status_code == 201
     )
+
+
+def test_home_pages_past_max_page_builds_are_refused_with_retry_after_not_queued(data_dir: Path) -> None:
+    """Past ``max_page_builds`` pages being built at once, a request for a page not in the cache is a 503
+    with Retry-After at once (a queue past what the CPU keeps up with only grows: requests waited 40 s);
+    a cached page is still served, and the slot is free again once the build is done."""
+    import threading
+
+    with TestClient(create_app(make_settings(data_dir, warm_pages=0, max_page_builds=1))) as c:
+        bundle = c.app.state.reelkit.models.require()  # type: ignore[attr-defined]
+        members = [m["member_id"] for m in c.get("/v1/members?limit=3").json()["members"]]
+        assert c.get(f"/v1/members/{members[2]}/home").status_code == 200  # cached from now on
+        started, release = threading.Event(), threading.Event()
+        build = bundle.home.build
+
+        def slow(*args: object, **kwargs: object) -> object:
+            started.set()
+            assert release.wait(10)
+            return build(*args, **kwargs)
+
+        bundle.home.build = slow
+        first: list[int] = []
+        t = threading.Thread(target=lambda: first.append(c.get(f"/v1/members/{members[0]}/home").status_code))
+        t.start()
+        try:
+            assert started.wait(10)
+            r = c.get(f"/v1/members/{members[1]}/home")
+            assert r.status_code == 503 and r.headers["retry-after"] == "1"
+            assert r.json()["error"] == "unavailable" and "max_page_builds" in r.json()["message"]
+            assert c.get(f"/v1/members/{members[2]}/home").status_code == 200  # cached: served
+        finally:
+            release.set()
+            t.join(10)
+        bundle.home.build = build
+        assert first == [200]
+        assert c.get(f"/v1/members/{members[1]}/home").status_code == 200  # the slot is free again
+        spec = c.get("/openapi.json").json()["paths"]["/v1/members/{member_id}/home"]["get"]["responses"]
+        assert "Retry-After" in spec["503"]["headers"] and "max_page_builds" in spec["503"]["description"]
