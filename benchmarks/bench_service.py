@@ -65,11 +65,6 @@ class LoadResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
-    #: the requests answered 200: how many a second, and their latency (a server shedding load answers the
-    #: rest at once with 503: see ``max_page_builds``)
-    served_per_s: float
-    served_p50_ms: float
-    served_p99_ms: float
 
 
 @dataclass
@@ -100,7 +95,6 @@ async def _open_loop(
     rng = random.Random(seed)
     n = int(rate * duration)
     latencies = np.full(n, np.nan)
-    ok = np.zeros(n, dtype=bool)
     errors: dict[str, int] = {}
     # at most `connections` requests in flight; the rest wait in a FIFO semaphore (cheap) rather than in
     # httpx's connection pool (slow with thousands of waiters); their wait counts in their latency
@@ -117,8 +111,6 @@ async def _open_loop(
                     r = await client.get(f"/v1/members/{member}/home")
                     if r.status_code != 200:
                         error = f"HTTP {r.status_code}"
-                    else:
-                        ok[i] = True
                 except httpx.HTTPError as exc:
                     error = type(exc).__name__
             latencies[i] = time.perf_counter() - due
@@ -132,7 +124,7 @@ async def _open_loop(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(i, rng.choice(members))))
         await asyncio.gather(*tasks)
-    return latencies * 1000.0, errors, ok
+    return latencies * 1000.0, errors
 
 
 def _all_members(server: LiveServer) -> list[str]:
@@ -156,10 +148,8 @@ def _load_result(
     lat: np.ndarray,
     errors: dict[str, int],
     wall: float,
-    ok: np.ndarray,
 ) -> LoadResult:
     done = lat[np.isfinite(lat)]
-    served = lat[ok] if ok.any() else np.full(1, np.nan)
     return LoadResult(
         data=data,
         scenario=scenario,
@@ -173,9 +163,6 @@ def _load_result(
         p90_ms=float(np.percentile(done, 90)),
         p99_ms=float(np.percentile(done, 99)),
         max_ms=float(done.max()),
-        served_per_s=float(ok.sum()) / wall,
-        served_p50_ms=float(np.percentile(served, 50)),
-        served_p99_ms=float(np.percentile(served, 99)),
     )
 
 
@@ -191,8 +178,8 @@ def run_load(
 ) -> LoadResult:
     members = _all_members(server)
     start = time.perf_counter()
-    lat, errors, ok = asyncio.run(_open_loop(server.url, members, rate, duration, seed, connections, timeout))
-    return _load_result(data, scenario, rate, duration, lat, errors, time.perf_counter() - start, ok)
+    lat, errors = asyncio.run(_open_loop(server.url, members, rate, duration, seed, connections, timeout))
+    return _load_result(data, scenario, rate, duration, lat, errors, time.perf_counter() - start)
 
 
 async def _ingest(
@@ -353,7 +340,7 @@ def run_live(
         }
     )
 
-    async def both() -> tuple[tuple[np.ndarray, dict[str, int], np.ndarray], tuple[int, int], float]:
+    async def both() -> tuple[tuple[np.ndarray, dict[str, int]], tuple[int, int], float]:
         return await asyncio.gather(
             _open_loop(server.url, members, rate, duration, seed, connections, 10.0),
             _stream_events(server.url, members, titles, per_s, duration),
@@ -361,9 +348,9 @@ def run_live(
         )
 
     start = time.perf_counter()
-    (lat, errors, ok), (stored, write_errors), fresh = asyncio.run(both())
+    (lat, errors), (stored, write_errors), fresh = asyncio.run(both())
     wall = time.perf_counter() - start
-    return _load_result(data, "live", rate, duration, lat, errors, wall, ok), LiveResult(
+    return _load_result(data, "live", rate, duration, lat, errors, wall), LiveResult(
         data=data, events_per_s=per_s, events_stored=stored, write_errors=write_errors, freshness_s=fresh
     )
 
@@ -450,7 +437,6 @@ def main(argv: list[str] | None = None) -> int:
                         lives.append(live)
                         print(f"[{data}/live] {rate:g} req/s with {args.live_events:g} events/s: p50 "
                               f"{res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms, errors {res.error_kinds}; "
-                              f"served {res.served_per_s:.0f}/s, p99 {res.served_p99_ms:.1f} ms; "
                               f"freshness {live.freshness_s:.2f} s", file=sys.stderr)  # fmt: skip
                     continue
                 for rate in rates:
@@ -459,9 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     loads.append(res)
                     print(f"[{data}/{scenario}] {rate:g} req/s: p50 {res.p50_ms:.1f} ms, "
-                          f"p99 {res.p99_ms:.1f} ms, errors {res.error_kinds}; served "
-                          f"{res.served_per_s:.0f}/s, p99 {res.served_p99_ms:.1f} ms",
-                          file=sys.stderr)  # fmt: skip
+                          f"p99 {res.p99_ms:.1f} ms, errors {res.error_kinds}", file=sys.stderr)  # fmt: skip
                 if scenario == "cached":
                     for conc in [int(c) for c in args.ingest_concurrency.split(",") if c]:
                         ing = run_ingest(server, data, args.ingest_events, args.batch, conc)
@@ -481,11 +465,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("\nhome page, open-loop load (latency from when each request was due)")
     print(f"{'data':6} {'cache':9} {'req/s':>6} {'sent':>6} {'errors':>6} {'got/s':>7} {'p50 ms':>7} "
-          f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'served/s':>8} {'its p99':>7}")  # fmt: skip
+          f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7}")  # fmt: skip
     for r in loads:
         print(f"{r.data:6} {r.scenario:9} {r.rate:6g} {r.requests:6d} {r.errors:6d} {r.achieved_rps:7.1f} "
-              f"{r.p50_ms:7.1f} {r.p90_ms:7.1f} {r.p99_ms:7.1f} {r.max_ms:7.1f} {r.served_per_s:8.1f} "
-              f"{r.served_p99_ms:7.1f}")  # fmt: skip
+              f"{r.p50_ms:7.1f} {r.p90_ms:7.1f} {r.p99_ms:7.1f} {r.max_ms:7.1f}")  # fmt: skip
     print(f"\nevent ingest, batches of {args.batch}, synchronous=FULL")
     print(f"{'data':6} {'clients':>7} {'events':>8} {'errors':>6} {'seconds':>8} {'events/s':>9} "
           f"{'batch p50':>9} {'batch p99':>9}")  # fmt: skip

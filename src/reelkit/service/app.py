@@ -52,7 +52,6 @@ from reelkit.service.errors import (
     MemberExistsError,
     ModelVersionUnusableError,
     NoModelError,
-    OverloadedError,
     StoreFullError,
     UnknownReferenceError,
 )
@@ -220,9 +219,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             status = 404
         elif isinstance(exc, NoModelError):
             status = 503
-        elif isinstance(exc, OverloadedError):
-            log.warning("%s %s: %s", request.method, request.url.path, exc)
-            return _error(503, message, headers={"Retry-After": "1"})
         elif isinstance(exc, StoreFullError):  # the server's disk, not the request: nothing was stored
             log.error("request %s failed: %s", request.url.path, exc)
             status, message = 507, "the server's storage is full; nothing was stored, retry later"

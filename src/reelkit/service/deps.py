@@ -57,8 +57,6 @@ class ServiceState:
     templates: Jinja2Templates
     session_key: bytes
     extra: dict[str, Any] = field(default_factory=dict)
-    #: Home pages being built (or queued for a thread) for the API now; read and changed on the event loop.
-    page_builds: int = 0
     #: The threads ``/health`` and ``/ready`` read the store on, apart from the shared thread pool, which
     #: writers waiting on a busy database can fill (threads are started on first use)
     probes: ThreadPoolExecutor = field(

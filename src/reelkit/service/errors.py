@@ -9,7 +9,6 @@ __all__ = [
     "MemberExistsError",
     "ModelVersionUnusableError",
     "NoModelError",
-    "OverloadedError",
     "StoreError",
     "StoreFullError",
     "StoreLocationError",
@@ -79,8 +78,3 @@ class TitlesRenamedError(UserInputError):
 
 class NoModelError(ReelkitError):
     """No model version has been trained for this data folder yet."""
-
-
-class OverloadedError(ReelkitError):
-    """More home pages are being built than the server keeps up with (``max_page_builds``): refused at once
-    with 503 and Retry-After, not queued behind the others."""

@@ -60,10 +60,6 @@ class ServiceSettings(BaseModel):
     qc_time_limit_s: float = Field(600.0, gt=0, le=86_400)
     #: Home pages cached per model version (one per member, for their last event); 30-55 KB each.
     page_cache_size: int = Field(10_000, ge=0)
-    #: Home pages built at once (queued for a thread included) past which a request for one more (a page not
-    #: in the cache) is refused with 503 and Retry-After: 1 instead of queueing. Past what the CPU keeps up
-    #: with, a queue only grows: at 300 uncached pages a second on 2 cores every request waited 40 s or more.
-    max_page_builds: int = Field(32, ge=1)
     #: After loading a model version, build the pages of this many most recently active members in the
     #: background (0: off; at most ``page_cache_size``).
     warm_pages: int = Field(5_000, ge=0)

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from reelkit.errors import UnknownIdError
 from reelkit.service.deps import BundleDep, StateDep, require_read, require_store_write
-from reelkit.service.errors import MemberExistsError, OverloadedError
+from reelkit.service.errors import MemberExistsError
 from reelkit.service.schemas import (
     RESERVED_EVENT_PREFIX,
     ErrorBody,
@@ -72,16 +72,7 @@ def list_members_slash(request: Request) -> RedirectResponse:
 @router.get(
     "/{member_id:path}/home",
     response_class=Response,
-    responses={
-        200: {"model": HomeOut, "description": "The home page rows"},
-        **_ERRORS,
-        503: {
-            "model": ErrorBody,
-            "description": "No model is trained yet; or more pages are being built than the server takes at "
-            "once (max_page_builds): retry after Retry-After",
-            "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
-        },
-    },
+    responses={200: {"model": HomeOut, "description": "The home page rows"}, **_ERRORS},
     dependencies=[Depends(require_read)],
 )
 async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) -> Response:
@@ -96,23 +87,14 @@ async def get_home(member_id: MemberPath, state: StateDep, bundle: BundleDep) ->
     seq = state.store.member_last_seq(member_id)
     body = bundle.cached_json(member_id, seq)
     if body is None:
-        if state.page_builds >= state.settings.max_page_builds:  # shed load rather than queue it
-            raise OverloadedError(
-                f"{state.page_builds} home pages are being built, the most this server takes at once "
-                "(max_page_builds); retry after Retry-After"
+        _, body = await run_in_threadpool(
+            lambda: bundle.home_page(
+                state.store,
+                member_id,
+                last_seq=seq,
+                render=lambda page: home_json(page, bundle.version, bundle.popularity_computed_at),
             )
-        state.page_builds += 1
-        try:
-            _, body = await run_in_threadpool(
-                lambda: bundle.home_page(
-                    state.store,
-                    member_id,
-                    last_seq=seq,
-                    render=lambda page: home_json(page, bundle.version, bundle.popularity_computed_at),
-                )
-            )
-        finally:
-            state.page_builds -= 1
+        )
     return Response(content=body, media_type="application/json")
 
 
