@@ -481,6 +481,15 @@ def _release_dates(cat: pd.DataFrame) -> np.ndarray:
     return np.asarray(released, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class _Extras:
+    """Catalog titles the models do not know (added after training) with a release date, newest first."""
+
+    ids: list[str]
+    dates: np.ndarray
+    titles: list[HomeTitle]  # as New Releases shows them
+
+
 def _genres(text: str) -> tuple[str, ...]:
     return tuple(g for g in text.split("|") if g and g != "(no genres listed)")
 
@@ -741,19 +750,26 @@ class HomeBuilder:
         dates = _release_dates(extra)
         extra, dates = extra[np.isfinite(dates)], dates[np.isfinite(dates)]
         order = np.argsort(-dates, kind="stable")
-        self._extra_ids: list[str] = [str(t) for t in extra.index[order]]
-        self._extra_dates: np.ndarray = dates[order]
+        ids = [str(t) for t in extra.index[order]]
         extra_names = extra["name"] if "name" in extra else pd.Series("", index=extra.index)
         extra_genres = extra["genres"] if "genres" in extra else pd.Series("", index=extra.index)
-        self._extra_titles: list[tuple[str, tuple[str, ...]]] = [
-            (
-                str(n) if pd.notna(n) and str(n) != "" else f"Title {t}",
-                _genres(str(gs) if pd.notna(gs) else ""),
-            )
-            for t, n, gs in zip(
-                self._extra_ids, extra_names.iloc[order], extra_genres.iloc[order], strict=True
-            )
-        ]
+        # one object, replaced whole: a page built while the catalog is taken again reads one set
+        self._extras = _Extras(
+            ids=ids,
+            dates=dates[order],
+            titles=[
+                HomeTitle(
+                    t,
+                    str(n) if pd.notna(n) and str(n) != "" else f"Title {t}",
+                    _genres(str(gs) if pd.notna(gs) else ""),
+                    f"New: released {_day(float(d))}",
+                    0.0,
+                )
+                for t, n, gs, d in zip(
+                    ids, extra_names.iloc[order], extra_genres.iloc[order], dates[order], strict=True
+                )
+            ],
+        )
         self._new_releases = self._release_pool(cat)
 
     def update_catalog(self, titles: pd.DataFrame) -> None:
@@ -768,7 +784,7 @@ class HomeBuilder:
         released = _release_dates(cat)
         self.release_dates: np.ndarray = released
         # what is out, for release_epoch: the titles the models do not know come out too
-        self._release_sorted = np.sort(np.concatenate([released[np.isfinite(released)], self._extra_dates]))
+        self._release_sorted = np.sort(np.concatenate([released[np.isfinite(released)], self._extras.dates]))
         return self._release_window()
 
     def _release_window(self) -> np.ndarray:
@@ -780,7 +796,8 @@ class HomeBuilder:
         released = self.release_dates
         now = self._now() + 86400.0
         finite = np.isfinite(released)
-        extra = self._extra_dates
+        extras = self._extras
+        extra = extras.dates
         with np.errstate(invalid="ignore"):
             upcoming = np.concatenate([released[finite & (released > now)], extra[extra > now]])
         self._release_pool_until = float(upcoming.min()) - 86400.0 if len(upcoming) else np.inf
@@ -792,7 +809,7 @@ class HomeBuilder:
         days = cfg.new_release_days * 86400.0
         known_newest = float(released[ok].max()) if len(ok) else -np.inf
         newest = max(known_newest, float(extra[extra_out].max(initial=-np.inf)))
-        self._new_extras = extra_out[extra[extra_out] >= newest - days][: cfg.new_release_pool]
+        self._new_extras = (extras, extra_out[extra[extra_out] >= newest - days][: cfg.new_release_pool])
         if len(ok) == 0:
             return np.zeros(0, dtype=np.int64)
         recent = ok[released[ok] >= known_newest - days]
@@ -1184,10 +1201,12 @@ class HomeBuilder:
         # (a title the models do not know, added to the catalog since, takes these slots by its date too)
         pool = self._new_release_cols()
         n_newest = min(NEW_RELEASE_NEWEST, size)
-        extras = self._new_extra_titles(history, n_newest)
-        dated = [(float(self.release_dates[c]), 0, c) for c in take(pool)[:n_newest]] + extras
+        dated: list[tuple[float, int | HomeTitle]] = [
+            (float(self.release_dates[c]), c) for c in take(pool)[:n_newest]
+        ]
+        dated += self._new_extra_titles(history, n_newest)
         newest_all = sorted(dated, key=lambda d: -d[0])[:n_newest]  # stable: a known title first on a tie
-        newest = [int(c) for _, known, c in newest_all if known == 0]
+        newest = [c for _, c in newest_all if isinstance(c, int)]
         used[np.asarray(newest, dtype=np.int64)] = True  # for the ranked rest; kept or given back below
         ranked = take(self._ranked(folded, pool, size + _POOL, used))[: size - len(newest_all)]
         used[np.asarray(newest, dtype=np.int64)] = False
@@ -1195,10 +1214,8 @@ class HomeBuilder:
         pcts = self._percentile(folded, np.asarray(shown, dtype=np.int64)).tolist()
         pct = dict(zip(shown, pcts, strict=True))
         nr_titles = [
-            self._title(int(c), f"New: released {self._date(int(c))}", float(pct[int(c)]))
-            if known == 0
-            else self._extra_title(int(c))
-            for _, known, c in newest_all
+            self._title(c, f"New: released {self._date(c)}", float(pct[c])) if isinstance(c, int) else c
+            for _, c in newest_all
         ] + [
             self._title(
                 c,
@@ -1304,20 +1321,18 @@ class HomeBuilder:
     def _date(self, col: int) -> str:
         return _day(float(self.release_dates[col]))
 
-    def _new_extra_titles(self, history: MemberHistory, n: int) -> list[tuple[float, int, int]]:
+    def _new_extra_titles(self, history: MemberHistory, n: int) -> list[tuple[float, int | HomeTitle]]:
         """The newest ``n`` of the New Releases window's titles the models do not know that the member has
-        no event of (a sample play aside, as on every row), as (date, 1, index into the extra titles)."""
+        no event of (a sample play aside, as on every row), as (date, title)."""
         self._new_release_cols()  # the window as of now
-        if n <= 0 or len(self._new_extras) == 0:
+        extras, window = self._new_extras  # one read: the catalog may be taken again meanwhile
+        if n <= 0 or len(window) == 0:
             return []
         had = set(history.title_ids[~_sample_plays(history, self.config)].tolist()) if len(history) else set()
-        out = [(float(self._extra_dates[i]), 1, int(i)) for i in self._new_extras]
-        return [x for x in out if self._extra_ids[x[2]] not in had][:n]
-
-    def _extra_title(self, i: int) -> HomeTitle:
-        name, genres = self._extra_titles[i]
-        day = _day(float(self._extra_dates[i]))
-        return HomeTitle(self._extra_ids[i], name, genres, f"New: released {day}", 0.0)
+        out: list[tuple[float, int | HomeTitle]] = [
+            (float(extras.dates[i]), extras.titles[i]) for i in window if extras.ids[i] not in had
+        ]
+        return out[:n]
 
     def _catalog_name(self, title_id: str) -> str:
         titles = self.models.titles
