@@ -1,5 +1,5 @@
-"""``/v1/communities``: the taste communities of the current model version (their members as trained; sizes,
-favourites and distinctive titles counting the events stored since, as the home page's community rows)."""
+"""``/v1/communities``: the taste communities of the current model version, named as trained; sizes,
+favourites and distinctive titles count the events stored since, as the home page's community rows do."""
 
 from __future__ import annotations
 
