@@ -1457,3 +1457,9 @@ def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
         assert [t.title_id for t in row[:2]] == ["announced", "premiere"] and len(row) == len(before)
     finally:
         store.close()
+
+
+def test_with_no_events_since_training_the_served_profiles_are_the_trained_ones(builder: HomeBuilder) -> None:
+    """The live profiles on unchanged counts are the trained profiles exactly, ties in lift included (they
+    were computed in float64 on the live counts, float32 on the trained ones: a tie broke the other way)."""
+    assert builder.community_profiles == builder.models.communities.communities(top=20)

@@ -334,7 +334,10 @@ class CommunityPopularity(Recommender):
                     f"popularity {popularity.shape} and sizes {sizes.shape} must be "
                     f"{self.community_popularity_.shape} and ({self.n_communities_},), as the model's"
                 )
-            global_popularity = popularity.sum(axis=0)  # every member is in one community
+            # in the trained counts' types, so that the same counts give the same profiles (ties included)
+            popularity = np.asarray(popularity, dtype=self.community_popularity_.dtype)
+            sizes = np.asarray(sizes).astype(np.int64)
+            global_popularity = popularity.sum(axis=0, dtype=self.global_popularity_.dtype)  # one each
         n_members = max(int(sizes.sum()), 1)
         glob = global_popularity / n_members
         genre_matrix, all_genres = self._genre_matrix()
