@@ -27,7 +27,9 @@ Rows
     new member's by projection (the nearest k-means centre).
 ``new-releases``
     The ``new_release_pool`` most recently released catalog titles (``released``, else 1 January of
-    ``year``) within ``new_release_days`` of the newest release: the first :data:`NEW_RELEASE_NEWEST` slots
+    ``year``) within ``new_release_days`` of the newest release (the newest with ``min_row_titles`` releases
+    in the ``new_release_days`` before it: a lone premiere long after the rest of the catalog does not
+    empty the row): the first :data:`NEW_RELEASE_NEWEST` slots
     go to the newest of them the member may be shown (newest first: a title out yesterday has no plays to
     rank it by), the rest are ranked by the personal model. A catalog title added after training, which
     the models do not know, takes those first slots by its date as well (nothing else can rank it).
@@ -490,6 +492,19 @@ class _Extras:
     titles: list[HomeTitle]  # as New Releases shows them
 
 
+def _window_start(dates: np.ndarray, days: float, enough: int) -> float:
+    """Where the New Releases window starts: ``days`` before the newest of ``dates`` (the titles out) that
+    has ``enough`` of them within ``days`` before it, else before the newest. A title or two released long
+    after the rest of the catalog (data that ends two years ago, and a premiere today) are in the window
+    with the titles before them, instead of alone in it, too few for a row."""
+    if len(dates) == 0:
+        return np.inf
+    d = np.sort(dates)
+    within = np.arange(1, len(d) + 1) - np.searchsorted(d, d - days, side="left")
+    dense = np.flatnonzero(within >= enough)
+    return float(d[dense[-1] if len(dense) else -1]) - days
+
+
 def _genres(text: str) -> tuple[str, ...]:
     return tuple(g for g in text.split("|") if g and g != "(no genres listed)")
 
@@ -803,16 +818,13 @@ class HomeBuilder:
         self._release_pool_until = float(upcoming.min()) - 86400.0 if len(upcoming) else np.inf
         ok = np.flatnonzero(finite)
         ok = ok[released[ok] <= now]
-        # titles the models do not know (added since training): within the window of the newest release of
-        # all; they do not move the known titles' window (one title of today left none of them in it)
         extra_out = np.flatnonzero(extra <= now)  # newest first, as the dates are sorted
-        days = cfg.new_release_days * 86400.0
-        known_newest = float(released[ok].max()) if len(ok) else -np.inf
-        newest = max(known_newest, float(extra[extra_out].max(initial=-np.inf)))
-        self._new_extras = (extras, extra_out[extra[extra_out] >= newest - days][: cfg.new_release_pool])
-        if len(ok) == 0:
-            return np.zeros(0, dtype=np.int64)
-        recent = ok[released[ok] >= known_newest - days]
+        out = np.concatenate([released[ok], extra[extra_out]])
+        since = _window_start(out, cfg.new_release_days * 86400.0, cfg.min_row_titles)
+        # titles the models do not know (added since training) in the same window: a retrain that comes to
+        # know one moves nothing
+        self._new_extras = (extras, extra_out[extra[extra_out] >= since][: cfg.new_release_pool])
+        recent = ok[released[ok] >= since]
         recent = recent[np.argsort(-released[recent], kind="stable")][: cfg.new_release_pool]
         return np.asarray(recent, dtype=np.int64)
 
