@@ -1417,8 +1417,14 @@ def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
             page, _ = bundle.home_page(store, member)
             return [t for r in page.rows if r.kind == "new-releases" for t in r.titles]
 
+        def heading(member: str) -> str:
+            page, _ = bundle.home_page(store, member)
+            return next(r.reason for r in page.rows if r.kind == "new-releases")
+
         before = [t.title_id for t in new_releases(members[0])]
         assert len(before) == bundle.home.config.row_size
+        assert heading(members[0]).startswith("Released in the last 365 days of the catalog")
+        known_newest = float(store.titles_frame()["released"].max())
         wall = time.time()
         released = int(wall - 86400)  # yesterday: two years after every title the models know
         store.upsert_titles(
@@ -1439,6 +1445,9 @@ def test_a_title_added_after_training_leads_new_releases_without_a_retrain(
         )
         # then the newest the models know, as before, and a full row; the announced one is not out yet
         assert [t.title_id for t in row[1:3]] == before[:2] and len(row) == len(before)
+        # the row says so: not "in the last 365 days" of a catalog whose newest title is the premiere
+        start = dt.datetime.fromtimestamp(known_newest - 365 * 86400, tz=dt.UTC).strftime("%Y-%m-%d")
+        assert heading(members[0]).startswith(f"Released since {start}: the newest first")
         assert "announced" not in [t.title_id for t in row]
         store.append_events(
             [

@@ -821,6 +821,9 @@ class HomeBuilder:
         extra_out = np.flatnonzero(extra <= now)  # newest first, as the dates are sorted
         out = np.concatenate([released[ok], extra[extra_out]])
         since = _window_start(out, cfg.new_release_days * 86400.0, cfg.min_row_titles)
+        # the row's heading: "in the last N days of the catalog" only where the window is that
+        newest = float(out.max()) if len(out) else np.inf
+        self._released_since = None if since >= newest - cfg.new_release_days * 86400.0 else _day(since)
         # titles the models do not know (added since training) in the same window: a retrain that comes to
         # know one moves nothing
         self._new_extras = (extras, extra_out[extra[extra_out] >= since][: cfg.new_release_pool])
@@ -1243,7 +1246,12 @@ class HomeBuilder:
             HomeRow(
                 "new-releases",
                 "New Releases",
-                f"Released in the last {cfg.new_release_days} days of the catalog: the newest first, then "
+                (
+                    f"Released in the last {cfg.new_release_days} days of the catalog"
+                    if self._released_since is None
+                    else f"Released since {self._released_since}"  # a premiere long after the rest
+                )
+                + ": the newest first, then "
                 + ("ranked for you" if folded.personal else "most popular first"),
                 tuple(nr_titles),
                 self._engagement(folded, shown),
