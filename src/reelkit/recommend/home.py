@@ -487,7 +487,6 @@ def _release_dates(cat: pd.DataFrame) -> np.ndarray:
 class _Extras:
     """Catalog titles the models do not know (added after training) with a release date, newest first."""
 
-    ids: list[str]
     dates: np.ndarray
     titles: list[HomeTitle]  # as New Releases shows them
 
@@ -631,10 +630,6 @@ class HomeBuilder:
         :meth:`publish_popularity`): sizes, favourites and distinctive titles move with them; names stay."""
         return self._popularity.profiles
 
-    @property
-    def _community_by_id(self) -> dict[int, Community]:
-        return self._popularity.profile_by_id
-
     def _pair_values(
         self, histories: Mapping[str, MemberHistory], *, trained: bool
     ) -> dict[tuple[str, int], tuple[Any, bool]]:
@@ -770,7 +765,6 @@ class HomeBuilder:
         extra_genres = extra["genres"] if "genres" in extra else pd.Series("", index=extra.index)
         # one object, replaced whole: a page built while the catalog is taken again reads one set
         self._extras = _Extras(
-            ids=ids,
             dates=dates[order],
             titles=[
                 HomeTitle(
@@ -1112,7 +1106,7 @@ class HomeBuilder:
         return tuple(out)
 
     def community(self, community_id: int) -> Community:
-        prof = self._community_by_id.get(community_id)
+        prof = self._popularity.profile_by_id.get(community_id)
         if prof is None:
             raise UnknownIdError(f"unknown community id {community_id}")
         return prof
@@ -1343,14 +1337,14 @@ class HomeBuilder:
 
     def _new_extra_titles(self, history: MemberHistory, n: int) -> list[tuple[float, int | HomeTitle]]:
         """The newest ``n`` of the New Releases window's titles the models do not know that the member has
-        no event of (a sample play aside, as on every row), as (date, title)."""
-        self._new_release_cols()  # the window as of now
+        no event of (a sample play aside, as on every row), as (date, title); the window is the one the
+        caller's :meth:`_new_release_cols` just brought up to date."""
         extras, window = self._new_extras  # one read: the catalog may be taken again meanwhile
         if n <= 0 or len(window) == 0:
             return []
         had = set(history.title_ids[~_sample_plays(history, self.config)].tolist()) if len(history) else set()
         out: list[tuple[float, int | HomeTitle]] = [
-            (float(extras.dates[i]), extras.titles[i]) for i in window if extras.ids[i] not in had
+            (float(extras.dates[i]), extras.titles[i]) for i in window if extras.titles[i].title_id not in had
         ]
         return out[:n]
 

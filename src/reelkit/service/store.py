@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -90,6 +90,7 @@ DB_NAME = "reelkit.db"
 write_deadline: ContextVar[float | None] = ContextVar("reelkit_write_deadline", default=None)
 EventKind = Literal["play", "rating", "thumb"]
 _IN_CHUNK = 500  # ids per "IN (...)" query (well under SQLite's parameter limit)
+_T = TypeVar("_T")
 _CREATED_BY = "created:"  # meta key prefix: a member's creating request's digest (create_member)
 
 
@@ -332,7 +333,7 @@ def _history(rows: Sequence[tuple[Any, ...]]) -> MemberHistory:
     )
 
 
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[_T], size: int = _IN_CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -780,9 +781,7 @@ class SQLiteStore:
         hundred pairs)."""
         rows: list[tuple[Any, ...]] = []
         con = self._con()
-        unique = list(dict.fromkeys(pairs))
-        for i in range(0, len(unique), _IN_CHUNK // 2):
-            chunk = unique[i : i + _IN_CHUNK // 2]
+        for chunk in _chunks(list(dict.fromkeys(pairs)), _IN_CHUNK // 2):
             wanted = set(chunk)  # this chunk's own pairs: a member's others are another chunk's to read
             members = list(dict.fromkeys(m for m, _ in chunk))
             titles = list(dict.fromkeys(t for _, t in chunk))
