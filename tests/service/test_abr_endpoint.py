@@ -602,12 +602,13 @@ def test_a_damaged_stream_is_a_server_error_without_its_path(
 
 def test_openapi_says_what_the_stream_files_are_answered_with(abr_client: TestClient) -> None:
     """The stream's files were documented as an empty JSON body and a 422 only; they are an MPD, video and
-    audio segments or stream.json, and 404, 500 (damaged on the server) and 503 (with Retry-After)."""
+    audio segments or stream.json, and 404, 409 (a paced session on a server of several processes), 500
+    (damaged on the server) and 503 (with Retry-After)."""
     ops = abr_client.get("/openapi.json").json()["paths"]["/abr/stream/{stream}/{trace}/{session_id}/{file}"]
     error = {"$ref": "#/components/schemas/ErrorBody"}
     for method in ("get", "head"):
         resp = ops[method]["responses"]
-        assert sorted(resp) == ["200", "404", "422", "500", "503"]
+        assert sorted(resp) == ["200", "404", "409", "422", "500", "503"]
         kinds = resp["200"]["content"]
         assert sorted(kinds) == ["application/dash+xml", "application/json", "audio/mp4", "video/mp4"]
         assert kinds["video/mp4"]["schema"] == {"type": "string", "format": "binary"}

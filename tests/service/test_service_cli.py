@@ -217,6 +217,7 @@ def test_serve_starts_on_a_store_whose_import_did_not_finish_and_warns(
         apps.append(self.config.app)
         for sock in sockets:
             sock.close()
+        self.started = True  # as a server that started and was then stopped
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     serve_cmd(host="127.0.0.1", port=0, data_dir=data, demo=False, config=None, log_level="warning")
@@ -261,6 +262,7 @@ def test_serve_announces_an_ipv6_host_in_brackets(
     def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:  # the line is printed before this
         for sock in sockets:
             sock.close()
+        self.started = True
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     try:

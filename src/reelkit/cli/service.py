@@ -121,6 +121,16 @@ def serve_cmd(
     ] = False,
     config: Annotated[Path | None, typer.Option(help="Config file (default: DATA_DIR/service.json).")] = None,
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "warning",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (default: the config's 'workers', 1). Each loads the "
+            "model and keeps its own page cache; the store is shared. More serve more pages a second where "
+            "there are the cores; ABR player sessions need one.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP service (API, web pages, /docs) on a data folder."""
     levels = ("critical", "error", "warning", "info", "debug", "trace")
@@ -129,6 +139,7 @@ def serve_cmd(
     log_level = log_level.lower()
     try:
         import uvicorn
+        from uvicorn.config import STARTUP_FAILURE
 
         from reelkit.service.app import create_app
     except ImportError as exc:
@@ -187,16 +198,47 @@ def serve_cmd(
     if demo and settings.web_ui_writes is None:
         # the demo's play button works even when the config file has no token (unless it turns it off)
         settings = settings.model_copy(update={"web_ui_writes": True})
-    app = create_app(settings)
+    if workers is not None:
+        if workers > 1 and settings.model_poll_seconds == 0:
+            raise ConfigError(
+                f"--workers {workers} needs model_poll_seconds above 0 in the config (the processes learn of "
+                "model switches and of each other's events from the store)"
+            )
+        settings = settings.model_copy(update={"workers": workers})
+    app = create_app(settings) if settings.workers == 1 else None
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    sys.stdout.write(f"reelkit serving {data_dir} on http://{shown}:{bound_port}/ (API docs: /docs)\n")
-    sys.stdout.flush()
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    processes = f" in {settings.workers} processes" if settings.workers > 1 else ""
+    sys.stdout.write(
+        f"reelkit serving {data_dir} on http://{shown}:{bound_port}/ (API docs: /docs){processes}\n"
     )
-    server.run(sockets=[sock])
+    sys.stdout.flush()
+    options = {"log_level": log_level, "access_log": False, "lifespan": "on", "timeout_graceful_shutdown": 5}
+    if app is not None:
+        server = uvicorn.Server(uvicorn.Config(app, **options))  # type: ignore[arg-type]
+        server.run(sockets=[sock])
+        if not server.started:  # the app's startup failed (said in the log above)
+            raise typer.Exit(STARTUP_FAILURE)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    from reelkit.service.app import worker_spec
+
+    # each worker is a fresh interpreter (spawned, as uvicorn does) that builds its app from the settings
+    # passed in the environment; the parent only supervises: it restarts a worker that dies, and stops all
+    # when one fails to start
+    os.environ.update(worker_spec(settings))
+    config_ = uvicorn.Config(
+        "reelkit.service.app:worker_app",
+        factory=True,
+        workers=settings.workers,
+        **options,  # type: ignore[arg-type]
+    )
+    supervisor = Multiprocess(config_, sockets=[sock])
+    supervisor.run()
+    if any(p.process.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 def import_cmd(

@@ -24,6 +24,8 @@ import contextlib
 import importlib.util
 import json
 import logging
+import os
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -37,10 +39,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelkit.config import error_message
-from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
+from reelkit.errors import ConfigError, ReelkitError, UnknownIdError, UserInputError
 from reelkit.service.deps import (
     BodyLimitMiddleware,
     ContentEncodingMiddleware,
@@ -57,7 +60,7 @@ from reelkit.service.errors import (
 )
 from reelkit.service.metrics import Metrics, MetricsMiddleware
 from reelkit.service.models import ModelHolder
-from reelkit.service.settings import ServiceSettings, session_key
+from reelkit.service.settings import ServiceSettings, session_key, session_key_kept
 from reelkit.service.store import Store, open_store
 
 __all__ = ["create_app"]
@@ -370,7 +373,7 @@ def create_app(settings: ServiceSettings, *, store: Store | None = None) -> Fast
 
     ``store`` overrides the store opened from ``settings.data_dir`` (it is then not closed on shutdown).
     """
-    metrics = Metrics()
+    metrics = Metrics(labels=(("worker", str(os.getpid())),) if settings.workers > 1 else ())
     templates = Jinja2Templates(directory=str(_package_dir("templates")))
     from reelkit.service.routers import (
         abr,
@@ -537,6 +540,38 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: The environment variable that gives each worker process of ``reelkit serve --workers N`` its settings.
+WORKER_ENV = "REELKIT_SERVE_WORKER"
+
+
+def worker_spec(settings: ServiceSettings) -> dict[str, str]:
+    """The environment that makes :func:`worker_app` build the app of ``settings`` in a worker process.
+
+    The settings go whole, secrets included (the environment of a process is its user's alone), with the
+    profile cookies' key fixed here: every worker must sign as the others do, also where the data folder's
+    ``session.key`` cannot be made (each process would then sign with its own random key)."""
+    if settings.session_secret is None:
+        key = session_key(settings.data_dir)
+        if not session_key_kept(settings.data_dir, key):  # a key for this process only: one for all
+            settings = settings.model_copy(update={"session_secret": SecretStr(secrets.token_urlsafe(32))})
+    values = settings.model_dump(mode="json")
+    for name in ("api_token", "session_secret"):
+        secret = getattr(settings, name)
+        values[name] = None if secret is None else secret.get_secret_value()
+    return {WORKER_ENV: json.dumps(values)}
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of ``reelkit serve --workers N`` (uvicorn's app factory): the settings
+    :func:`worker_spec` put in the environment, taken out of it (ffmpeg and other children get none)."""
+    spec = os.environ.pop(WORKER_ENV, None)
+    if spec is None:
+        raise ConfigError(
+            f"${WORKER_ENV} is not set: worker_app is for the processes of 'reelkit serve --workers'"
+        )
+    return create_app(ServiceSettings.model_validate_json(spec))
 
 
 async def _poll(holder: ModelHolder, every: float) -> None:

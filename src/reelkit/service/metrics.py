@@ -54,10 +54,17 @@ def _num(v: float) -> str:
 
 
 class Metrics:
-    """Counters and latency histograms of the HTTP requests, plus event ingest counters."""
+    """Counters and latency histograms of the HTTP requests, plus event ingest counters.
 
-    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+    ``labels`` go on every sample of these (a server of several processes labels each process's own,
+    ``worker="<pid>"``, so that the series of its processes, scraped in turn, are not read as one counter
+    going back and forth)."""
+
+    def __init__(
+        self, buckets: tuple[float, ...] = LATENCY_BUCKETS, *, labels: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.buckets = buckets
+        self.labels = labels
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
         self._hist: dict[tuple[str, str], list[float]] = {}
@@ -92,10 +99,11 @@ class Metrics:
             "# HELP reelkit_http_requests_total HTTP requests by method, route template and status.",
             "# TYPE reelkit_http_requests_total counter",
         ]
+        own = self.labels
         for (method, route, status), n in requests:
             lines.append(
                 f"reelkit_http_requests_total"
-                f"{_labels((('method', method), ('route', route), ('status', status)))}"
+                f"{_labels((*own, ('method', method), ('route', route), ('status', status)))}"
                 f" {n}"
             )
         lines += [
@@ -104,7 +112,7 @@ class Metrics:
         ]
         name = "reelkit_http_request_duration_seconds"
         for (method, route), h in hist:
-            base = (("method", method), ("route", route))
+            base = (*own, ("method", method), ("route", route))
             for i, b in enumerate(self.buckets):
                 lines.append(f"{name}_bucket{_labels((*base, ('le', _num(b))))} {_num(h[i])}")
             lines.append(f"{name}_bucket{_labels((*base, ('le', '+Inf')))} {_num(h[-2])}")
@@ -113,10 +121,10 @@ class Metrics:
         lines += [
             "# HELP reelkit_events_ingested_total Events stored through this process's API.",
             "# TYPE reelkit_events_ingested_total counter",
-            f"reelkit_events_ingested_total {ingested}",
+            f"reelkit_events_ingested_total{_labels(own)} {ingested}",
             "# HELP reelkit_events_duplicate_total Events acknowledged as duplicates by this process's API.",
             "# TYPE reelkit_events_duplicate_total counter",
-            f"reelkit_events_duplicate_total {dup}",
+            f"reelkit_events_duplicate_total{_labels(own)} {dup}",
         ]
         seen: set[str] = set()
         for g in gauges:

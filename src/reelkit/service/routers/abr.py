@@ -67,6 +67,8 @@ _CHUNK = re.compile(r"^chunk-(\d+)-(\d+)\.m4s$")
 _SEGMENT = re.compile(r"^(init|chunk)-(\d+)(-\d+)?\.m4s$")
 _NO_STORE = {"Cache-Control": "no-store"}
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+_SEVERAL = {"model": ErrorBody, "description": "The server runs several processes: player sessions need one"}
+_SESSION_ERRORS: dict[int | str, dict[str, Any]] = {**_ERRORS, 409: _SEVERAL}
 
 Name = Annotated[str, PathParam(pattern=_NAME, max_length=100)]
 #: a session id, or ``-`` for unshaped, session-less fetches
@@ -184,6 +186,19 @@ def _runtime(state: ServiceState) -> AbrRuntime:
         rt = state.extra.setdefault("abr", AbrRuntime(Path(state.settings.data_dir) / "abr"))
     assert isinstance(rt, AbrRuntime)
     return rt
+
+
+def _sessions(state: ServiceState) -> AbrRuntime:
+    """The runtime, for a route that reads or makes a player session: refused (409) by a server of several
+    processes, where a session's requests reach processes that do not hold it (its policy's history, its
+    link's clock), which would decide and pace as if each were the session's first."""
+    if state.settings.workers > 1:
+        raise HTTPException(
+            409,
+            f"ABR player sessions live in one server process and this server runs {state.settings.workers} "
+            "('workers'); serve the ABR demo and /v1/abr/decide with --workers 1",
+        )
+    return _runtime(state)
 
 
 # ---------------------------------------------------------------------------------------------------- schemas
@@ -453,7 +468,10 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
 
 # --------------------------------------------------------------------------------------------- routes: API
 @router.post(
-    "/v1/abr/decide", response_model=DecideResponse, responses=_ERRORS, dependencies=[Depends(require_read)]
+    "/v1/abr/decide",
+    response_model=DecideResponse,
+    responses=_SESSION_ERRORS,
+    dependencies=[Depends(require_read)],
 )
 def decide(req: DecideRequest, state: StateDep) -> DecideResponse:
     """The level of the session's next chunk, from its last chunk's size and download time and its buffer.
@@ -462,7 +480,7 @@ def decide(req: DecideRequest, state: StateDep) -> DecideResponse:
     session afresh. The first chunk is fetched at level 1 (as Pensieve's simulator does); later ones are
     the policy's choice. Without ``stream`` the policy assumes constant-bitrate chunks of the ladder.
     """
-    return _decide(_runtime(state), req)
+    return _decide(_sessions(state), req)
 
 
 @router.get("/v1/abr/algos", response_model=AlgoList, dependencies=[Depends(require_read)])
@@ -481,12 +499,12 @@ def _session_or_404(rt: AbrRuntime, session_id: str) -> AbrSession:
 @router.post(
     "/v1/abr/sessions/{session_id}/log",
     response_model=LogResult,
-    responses=_ERRORS,
+    responses=_SESSION_ERRORS,
     dependencies=[Depends(require_read)],
 )
 def post_log(session_id: Name, batch: LogBatch, state: StateDep) -> LogResult:
     """Append the player's events (chunk loaded, stall, resume, buffer samples) to its session."""
-    s = _session_or_404(_runtime(state), session_id)
+    s = _session_or_404(_sessions(state), session_id)
     with s.lock:
         s.log.extend(e.model_dump(exclude_none=True) for e in batch.events)
         if len(s.log) > MAX_LOG_EVENTS:
@@ -513,12 +531,12 @@ def _transfer_out(t: Any) -> TransferOut:
 @router.get(
     "/v1/abr/sessions/{session_id}",
     response_model=SessionOut,
-    responses=_ERRORS,
+    responses=_SESSION_ERRORS,
     dependencies=[Depends(require_read)],
 )
 def get_session(session_id: Name, state: StateDep) -> SessionOut:
     """A session's decisions, the player's log and the segment server's paced transfers."""
-    s = _session_or_404(_runtime(state), session_id)
+    s = _session_or_404(_sessions(state), session_id)
     with s.lock:
         transfers = [_transfer_out(t) for t in (s.link.transfers if s.link is not None else [])]
         return SessionOut(
@@ -674,6 +692,7 @@ _STREAM_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
     },
     404: {"model": ErrorBody, "description": "No such stream, file or trace"},
+    409: _SEVERAL,
     500: {
         "model": ErrorBody,
         "description": "The stream or trace is damaged on the server, or building the sample failed",
@@ -735,7 +754,7 @@ async def stream_file(
     paced = rep is not None and rep.group(1) == "chunk" and not audio and request.method == "GET"
     if unshaped or session_id == "-" or not paced:
         return FileResponse(path, media_type=media_type, headers=_NO_STORE)
-    link = await _session_link(rt, session_id, trace, stream, s)
+    link = await _session_link(_sessions(state), session_id, trace, stream, s)
     if link is None:
         return FileResponse(path, media_type=media_type, headers=_NO_STORE)
     body = await asyncio.to_thread(path.read_bytes)
@@ -816,7 +835,7 @@ async def demo(
 ) -> Response:
     """Play ``stream`` with dash.js: levels chosen by ``/v1/abr/decide``, segments paced by ``trace``."""
     require_pages(state)
-    rt = _runtime(state)
+    rt = _sessions(state)
     if not _ensure_stream(rt, stream):
         wait: dict[str, Any] = {
             **state.header(request),
