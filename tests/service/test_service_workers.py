@@ -111,11 +111,44 @@ def test_two_workers_answer_share_the_store_and_stop_together(two_workers: LiveS
     )
     assert r.status_code == 409 and "--workers 1" in r.json()["message"], r.text
     assert httpx.get(server.url + "/v1/abr/sessions/s1", timeout=10).status_code == 409
+    # per-process gauges are labelled too (each process has its own cache and loaded version)
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    assert re.search(r'^reelkit_home_cache_entries\{worker="\d+"\} ', text, re.M), text
+    assert re.search(r'^reelkit_model_info\{worker="\d+",version=', text, re.M), text
+    assert re.search(r"^reelkit_events_stored \d+", text, re.M), text  # the store's: one for all
     # stopping the server stops its workers
     server.process.send_signal(signal.SIGTERM)
-    assert server.process.wait(timeout=20) == 0
+    server.process.wait(timeout=20)
     for pid in workers:
         _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid), timeout=10)
+
+
+def test_workers_stop_when_the_supervising_process_is_killed(two_workers: LiveServer) -> None:
+    """Killed alone (the OOM killer, kill -9), the parent left its workers serving the port for good."""
+    server = two_workers
+    workers = _wait(lambda: len(_children(server.process.pid)) == 2 and _children(server.process.pid))
+    server.process.kill()
+    server.process.wait(timeout=10)
+    for pid in workers:
+        _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid), timeout=20)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(server.url + "/health", timeout=2)
+
+
+def test_a_signal_ends_the_server_as_it_ends_one_process(data_dir: Path) -> None:
+    """Stopped by SIGINT or SIGTERM, the supervisor exited 0 where one server process ends by the signal
+    (Ctrl-C: 130), which scripts and process managers read as how it stopped."""
+    codes: dict[tuple[str, signal.Signals], int | None] = {}
+    for workers in ("1", "2"):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            server = start_live(data_dir, token=TOKEN, extra_args=["--workers", workers])
+            try:
+                server.process.send_signal(sig)
+                codes[workers, sig] = server.process.wait(timeout=20)
+            finally:
+                server.stop()
+    assert codes["2", signal.SIGINT] == codes["1", signal.SIGINT] == 130
+    assert codes["2", signal.SIGTERM] == codes["1", signal.SIGTERM] != 0
 
 
 def _zombie(pid: int) -> bool:
@@ -148,10 +181,15 @@ def test_worker_app_builds_the_settings_it_was_given_and_keeps_them_from_childre
     env = worker_spec(settings)
     assert set(env) == {WORKER_ENV}
     monkeypatch.setenv(WORKER_ENV, env[WORKER_ENV])
+    watched: list[int] = []  # (here the parent named is this process itself: not to be watched for real)
+    monkeypatch.setattr("reelkit.service.app._stop_with_parent", watched.append)
     app = worker_app()
+    assert watched == [os.getpid()]
     assert WORKER_ENV not in os.environ  # ffmpeg and other children of the worker do not get the token
     # the app's settings are read when it starts; the same values, secrets included
-    got = ServiceSettings.model_validate_json(env[WORKER_ENV])
+    spec = json.loads(env[WORKER_ENV])
+    assert spec["parent"] == os.getpid()  # the worker stops when this process is no longer its parent
+    got = ServiceSettings.model_validate(spec["settings"])
     assert got == settings.model_copy(update={"session_secret": got.session_secret})
     assert got.api_token is not None and got.api_token.get_secret_value() == TOKEN
     assert got.workers == 3 and got.page_cache_size == 7 and got.web_ui_writes is True
@@ -171,16 +209,16 @@ def test_workers_sign_cookies_with_the_folders_key_or_one_shared_key(data_dir: P
     the data folder's key file; where it cannot be kept (here a link, refused), each process would make its
     own random key, so the parent gives them one."""
     settings = ServiceSettings.load(data_dir, workers=2)
-    kept = json.loads(worker_spec(settings)[WORKER_ENV])
+    kept = json.loads(worker_spec(settings)[WORKER_ENV])["settings"]
     assert kept["session_secret"] is None and (data_dir / SESSION_KEY_NAME).is_file()
     (data_dir / SESSION_KEY_NAME).unlink()
     (data_dir / "elsewhere").write_bytes(os.urandom(32))
     (data_dir / SESSION_KEY_NAME).symlink_to(data_dir / "elsewhere")
-    one = json.loads(worker_spec(settings)[WORKER_ENV])["session_secret"]
+    one = json.loads(worker_spec(settings)[WORKER_ENV])["settings"]["session_secret"]
     assert isinstance(one, str) and len(one) >= 32
     # a secret set in the settings is theirs, as given
     given = ServiceSettings.load(data_dir, workers=2, session_secret="s3cret-s3cret")
-    assert json.loads(worker_spec(given)[WORKER_ENV])["session_secret"] == "s3cret-s3cret"
+    assert json.loads(worker_spec(given)[WORKER_ENV])["settings"]["session_secret"] == "s3cret-s3cret"
 
 
 def test_workers_setting_is_checked_and_the_option_overrides_it(
@@ -192,7 +230,11 @@ def test_workers_setting_is_checked_and_the_option_overrides_it(
     for config, extra, said in (
         ('{"workers": 0}', [], "workers: Input should be greater than or equal to 1"),
         ("{}", ["--workers", "0"], "--workers"),
-        ('{"workers": 2, "model_poll_seconds": 0}', [], "workers 2 needs model_poll_seconds above 0"),
+        (
+            '{"workers": 2, "model_poll_seconds": 0}',
+            [],
+            "'workers': 2 in the config needs model_poll_seconds",
+        ),
         ('{"model_poll_seconds": 0}', ["--workers", "2"], "--workers 2 needs model_poll_seconds above 0"),
     ):
         (data_dir / "service.json").write_text(config)
@@ -213,6 +255,23 @@ def test_workers_setting_is_checked_and_the_option_overrides_it(
             sock.close()
 
     monkeypatch.setattr(Multiprocess, "run", run)
+    import uvicorn
+
+    served: list[bool] = []
+
+    def run_one(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        served.append(True)
+        for sock in sockets:
+            sock.close()
+        self.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run_one)
+    # what the 409 of the ABR routes advises works also where the config asks for several processes
+    (data_dir / "service.json").write_text('{"workers": 2, "model_poll_seconds": 0}')
+    serve_cmd(
+        host="127.0.0.1", port=0, data_dir=data_dir, demo=False, config=None, log_level="warning", workers=1
+    )
+    assert served == [True] and not ran
     (data_dir / "service.json").write_text('{"workers": 3}')
     for option, expected in ((None, 3), (2, 2)):
         serve_cmd(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import errno
 import os
 import re
+import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -199,12 +200,15 @@ def serve_cmd(
         # the demo's play button works even when the config file has no token (unless it turns it off)
         settings = settings.model_copy(update={"web_ui_writes": True})
     if workers is not None:
-        if workers > 1 and settings.model_poll_seconds == 0:
-            raise ConfigError(
-                f"--workers {workers} needs model_poll_seconds above 0 in the config (the processes learn of "
-                "model switches and of each other's events from the store)"
-            )
         settings = settings.model_copy(update={"workers": workers})
+    if settings.workers > 1 and settings.model_poll_seconds == 0:
+        given = (
+            f"--workers {workers}" if workers is not None else f"'workers': {settings.workers} in the config"
+        )
+        raise ConfigError(
+            f"{given} needs model_poll_seconds above 0 in the config (the processes learn of model switches "
+            "from the store), or one process (--workers 1)"
+        )
     app = create_app(settings) if settings.workers == 1 else None
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
@@ -221,24 +225,50 @@ def serve_cmd(
         if not server.started:  # the app's startup failed (said in the log above)
             raise typer.Exit(STARTUP_FAILURE)
         return
+    _supervise(settings, options, sock)
+
+
+def _supervise(settings: Any, options: dict[str, Any], sock: socket.socket) -> None:
+    """Run ``settings.workers`` server processes on ``sock`` and supervise them (uvicorn's supervisor: a
+    worker that dies is started again; one that fails to start stops all, exit 3). Each is a fresh
+    interpreter (spawned) that builds its app from the settings passed in the environment, and stops when
+    this process dies. Stopped by SIGINT or SIGTERM, this process then ends as one server process does."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
+    from uvicorn.supervisors.multiprocess import SIGNALS
 
     from reelkit.service.app import worker_spec
 
-    # each worker is a fresh interpreter (spawned, as uvicorn does) that builds its app from the settings
-    # passed in the environment; the parent only supervises: it restarts a worker that dies, and stops all
-    # when one fails to start
+    class Supervisor(Multiprocess):
+        stopped_by: int | None = None
+
+        def handle_int(self) -> None:
+            self.stopped_by = signal.SIGINT
+            super().handle_int()
+
+        def handle_term(self) -> None:
+            self.stopped_by = signal.SIGTERM
+            super().handle_term()
+
     os.environ.update(worker_spec(settings))
-    config_ = uvicorn.Config(
+    config = uvicorn.Config(
         "reelkit.service.app:worker_app",
         factory=True,
         workers=settings.workers,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
-    supervisor = Multiprocess(config_, sockets=[sock])
-    supervisor.run()
+    handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor takes them over
+    supervisor = Supervisor(config, sockets=[sock])
+    try:
+        supervisor.run()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     if any(p.process.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         raise typer.Exit(STARTUP_FAILURE)
+    if supervisor.stopped_by is not None:  # as one server process ends: Ctrl-C 130 "aborted", SIGTERM 143
+        signal.raise_signal(supervisor.stopped_by)
 
 
 def import_cmd(

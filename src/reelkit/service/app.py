@@ -560,18 +560,46 @@ def worker_spec(settings: ServiceSettings) -> dict[str, str]:
     for name in ("api_token", "session_secret"):
         secret = getattr(settings, name)
         values[name] = None if secret is None else secret.get_secret_value()
-    return {WORKER_ENV: json.dumps(values)}
+    return {WORKER_ENV: json.dumps({"parent": os.getpid(), "settings": values})}
 
 
 def worker_app() -> FastAPI:
     """The app of one worker process of ``reelkit serve --workers N`` (uvicorn's app factory): the settings
-    :func:`worker_spec` put in the environment, taken out of it (ffmpeg and other children get none)."""
+    :func:`worker_spec` put in the environment, taken out of it (ffmpeg and other children get none). The
+    worker stops (SIGTERM, as the supervisor stops it) when the supervising process dies: killed alone (the
+    OOM killer, ``kill -9``), it left its workers serving the port with nobody to stop them."""
     spec = os.environ.pop(WORKER_ENV, None)
     if spec is None:
         raise ConfigError(
             f"${WORKER_ENV} is not set: worker_app is for the processes of 'reelkit serve --workers'"
         )
-    return create_app(ServiceSettings.model_validate_json(spec))
+    given = json.loads(spec)
+    _stop_with_parent(int(given["parent"]))
+    return create_app(ServiceSettings.model_validate(given["settings"]))
+
+
+def _stop_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """SIGTERM to this process once ``parent`` is no longer its parent: at once on Linux (the kernel's
+    parent-death signal), else within ``every_s`` (a watching thread, which also covers a parent that died
+    before the signal was asked for)."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="reelkit-parent-watch", daemon=True).start()
 
 
 async def _poll(holder: ModelHolder, every: float) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from reelkit.config import error_message
 from reelkit.errors import ConfigError
@@ -79,7 +79,8 @@ class ServiceSettings(BaseModel):
     #: one core per process, so one process saturates between 100 and 200 uncached pages a second; each
     #: more process loads the model again (memory) and keeps its own page cache and counts. The store is
     #: shared. ABR player sessions (``/v1/abr/decide``, paced segments, session logs) live in one process's
-    #: memory, so a server of several processes refuses them (409): run the ABR demo with one.
+    #: memory, so a server of several processes refuses them (409): run the ABR demo with one. More than one
+    #: needs ``model_poll_seconds`` above 0: the processes learn of model switches from the store.
     workers: int = Field(1, ge=1, le=64)
     #: How long a write waits for another writer holding the database (an import, a retrain, another server
     #: process) before it is refused with 503 and Retry-After; every write answers within about this long.
@@ -100,18 +101,6 @@ class ServiceSettings(BaseModel):
         if v is not None and not v.get_secret_value().strip():
             raise ValueError("is empty; give a token (or leave the setting out)")
         return v
-
-    @model_validator(mode="after")
-    def _several_processes_poll(self) -> ServiceSettings:
-        """Processes of one server learn of a model switch (``/v1/models/reload``, ``activate``, a retrain)
-        and count the events stored through the others only by polling the store: without it they would
-        serve different versions for good."""
-        if self.workers > 1 and self.model_poll_seconds == 0:
-            raise ValueError(
-                f"workers {self.workers} needs model_poll_seconds above 0 (its processes learn of model "
-                "switches and of each other's events from the store)"
-            )
-        return self
 
     @classmethod
     def load(
@@ -159,12 +148,7 @@ class ServiceSettings(BaseModel):
 
 def _invalid(path: Path, exc: pydantic.ValidationError, within: tuple[str, ...]) -> ConfigError:
     """One line naming each invalid setting by its dotted path in the file (``home.row_size``)."""
-
-    def part(e: Any) -> str:
-        where = ".".join(str(x) for x in (*within, *e["loc"]))
-        return f"{where}: {error_message(e)}" if where else error_message(e)  # a rule between settings
-
-    parts = [part(e) for e in exc.errors()]
+    parts = [f"{'.'.join(str(x) for x in (*within, *e['loc']))}: {error_message(e)}" for e in exc.errors()]
     return ConfigError(f"{path}: invalid service setting(s): " + "; ".join(parts))
 
 

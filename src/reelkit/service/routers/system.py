@@ -85,6 +85,7 @@ def metrics(state: StateDep) -> Response:
     """Request counts and latency histograms, model version, events stored (Prometheus text format); with
     ``protect_reads``, a read like any other (a scraper sends the token: Prometheus' ``authorization``)."""
     bundle = state.models.current
+    own = state.metrics.labels  # what is this process's (the store's counts are everyone's)
     gauges = [
         Gauge("reelkit_events_stored", "Events in the store.", float(state.store.count_events())),
         Gauge("reelkit_members", "Members in the store.", float(state.store.count_members())),
@@ -96,26 +97,29 @@ def metrics(state: StateDep) -> Response:
                 "reelkit_model_info",
                 "The model version being served (value 1).",
                 1.0,
-                (("version", bundle.version), ("personal_model", bundle.record.personal_model)),
+                (*own, ("version", bundle.version), ("personal_model", bundle.record.personal_model)),
             ),
             Gauge(
                 "reelkit_model_loaded_timestamp_seconds",
                 "When the served version was loaded.",
                 bundle.loaded_at,
+                own,
             ),
             Gauge(
                 "reelkit_model_events_seq",
                 "Last event sequence the served version was trained on.",
                 float(bundle.record.events_seq),
+                own,
             ),
             Gauge(
                 "reelkit_home_cache_entries",
                 "Home pages cached for the served version.",
                 float(bundle.cached_pages),
+                own,
             ),
         ]
     else:
-        gauges.append(Gauge("reelkit_model_info", "The model version being served (value 1).", 0.0))
+        gauges.append(Gauge("reelkit_model_info", "The model version being served (value 1).", 0.0, own))
     return Response(state.metrics.render(gauges), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
