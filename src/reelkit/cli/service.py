@@ -14,13 +14,16 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from reelkit.cli.common import console, emit_json, err_console, parse_params, progress_for
 from reelkit.cli.inputs import HeaderOpt, TitlesOpt, UnknownTitlesOpt
 from reelkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reelkit.service.settings import ServiceSettings
 
 __all__ = [
     "DATA_ENV",
@@ -228,7 +231,7 @@ def serve_cmd(
     _supervise(settings, options, sock)
 
 
-def _supervise(settings: Any, options: dict[str, Any], sock: socket.socket) -> None:
+def _supervise(settings: ServiceSettings, options: dict[str, Any], sock: socket.socket) -> None:
     """Run ``settings.workers`` server processes on ``sock`` and supervise them (uvicorn's supervisor: a
     worker that dies is started again; one that fails to start stops all, exit 3). Each is a fresh
     interpreter (spawned) that builds its app from the settings passed in the environment, and stops when
@@ -267,7 +270,7 @@ def _supervise(settings: Any, options: dict[str, Any], sock: socket.socket) -> N
             signal.signal(sig, handler)
     if any(p.process.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         raise typer.Exit(STARTUP_FAILURE)
-    if supervisor.stopped_by is not None:  # as one server process ends: Ctrl-C 130 "aborted", SIGTERM 143
+    if supervisor.stopped_by is not None:  # ended by the signal, as one server process is (Ctrl-C: 130)
         signal.raise_signal(supervisor.stopped_by)
 
 
