@@ -80,8 +80,10 @@ def test_two_workers_answer_share_the_store_and_stop_together(two_workers: LiveS
     server = two_workers
     assert "in 2 processes" in "".join(server.output)
     workers = _wait(lambda: len(_children(server.process.pid)) == 2 and _children(server.process.pid))
-    # every request reaches one of the two, and both take requests
-    assert _answering(server.url) == {str(p) for p in workers}
+    # every request reaches one of the two, and both take requests (once both have loaded the model: the
+    # server answered its first /health from whichever was ready)
+    seen: set[str] = set()
+    _wait(lambda: (seen.update(_answering(server.url, tries=10)) or seen) == {str(p) for p in workers}, 60)
     # a play stored through whichever worker takes the write is on the page every worker builds
     member = httpx.get(server.url + "/v1/members?limit=1", timeout=10).json()["members"][0]["member_id"]
     before = httpx.get(server.url + f"/v1/members/{member}/home", timeout=10).json()
