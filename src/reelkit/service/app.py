@@ -26,7 +26,11 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sqlite3
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -582,11 +586,6 @@ def _stop_with_parent(parent: int, every_s: float = 0.5) -> None:
     """SIGTERM to this process once ``parent`` is no longer its parent: at once on Linux (the kernel's
     parent-death signal), else within ``every_s`` (a watching thread, which also covers a parent that died
     before the signal was asked for)."""
-    import signal
-    import sys
-    import threading
-    import time
-
     if sys.platform.startswith("linux"):
         import ctypes
 
