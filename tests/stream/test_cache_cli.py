@@ -683,6 +683,14 @@ def test_review_three_cache_edges(capsys: pytest.CaptureFixture[str], tmp_path: 
         "--json",
     )
     assert code == 0 and [r["capacity_bytes"] for r in json.loads(out)["results"]] == [20], err
+    # a policy given twice (any case) is simulated once too, in the order first given (it ran twice, and the
+    # plot drew both runs as one line doubling back)
+    code, out, err = run(
+        capsys, "cache", "compare", "--trace", str(h), "--policies", "lru,fifo,LRU",
+        "--capacities", "20B,40B", "--json", "--no-bound",
+    )  # fmt: skip
+    got = [(r["policy"], r["capacity_bytes"]) for r in json.loads(out)["results"]]
+    assert code == 0 and got == [("lru", 20), ("lru", 40), ("fifo", 20), ("fifo", 40)], err
 
 
 def test_csv_gz_traces_are_gzip_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

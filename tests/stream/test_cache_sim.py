@@ -137,6 +137,21 @@ def test_compare_serial_equals_threads() -> None:
     assert a[0].hit_ratio <= a[1].hit_ratio  # more space, more hits (LRU is a stack algorithm)
 
 
+def test_compare_runs_each_policy_and_size_once() -> None:
+    """A policy of the same name and config, or a size, given twice runs once, in the order first given;
+    the same policy with another config still runs."""
+    from reelkit.stream.cache import make_policy
+
+    tr = _trace()
+    got = compare(tr, ["lru", "LRU", "lfu", make_policy("lfu", aging=True), "lru"], ["1%", "10%", "1%"])
+    assert [(r.policy, r.capacity_bytes) for r in got] == [
+        (name, cap)
+        for name in ("lru", "lfu", "lfu")
+        for cap in (got[0].capacity_bytes, got[1].capacity_bytes)
+    ]
+    assert got[2].hits != got[4].hits  # plain LFU and LFU-DA both ran
+
+
 def test_lru_is_fast() -> None:
     """The speed target is measured by the benchmark; this only guards against a gross regression."""
     rng = np.random.default_rng(1)

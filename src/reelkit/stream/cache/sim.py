@@ -330,10 +330,12 @@ def compare(
     executor: Executor | None = None,
     progress: Progress = SILENT,
 ) -> list[SimResult]:
-    """Every policy at every capacity (policy-major order). The kernels release the GIL, so a thread
-    executor (``LocalExecutor(kind="thread")``) runs them in parallel without copying the trace."""
-    caps = [parse_capacity(c, trace) for c in capacities]
-    pols = [make_policy(p) for p in policies]
+    """Every policy at every capacity (policy-major order), each pair once: a policy (same name and config)
+    or a size given twice (``lru,LRU``; ``5%,5%``) is simulated once. The kernels release the GIL, so a
+    thread executor (``LocalExecutor(kind="thread")``) runs them in parallel without copying the trace."""
+    caps = list(dict.fromkeys(parse_capacity(c, trace) for c in capacities))
+    made = [make_policy(p) for p in policies]
+    pols = list({(p.name, p.config): p for p in made}.values())
     tasks = [(trace, p, c, warmup) for p in pols for c in caps]
     ex = executor or SerialExecutor()
     return ex.map(_compare_task, tasks, progress=progress, description="simulating")
