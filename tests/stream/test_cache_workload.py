@@ -158,6 +158,20 @@ def test_a_title_may_have_exactly_2_18_chunks() -> None:
         trace_from_events(ev, chunk_s=1.0, durations={"A": float(2**18 + 1)})
 
 
+def test_views_split_into_more_requests_than_a_trace_may_hold_are_refused_first() -> None:
+    """1,000 two-hour views in 50 ms chunks would be 144M requests (about 14 GB to build): refused at once,
+    naming the chunk size that fits; 1 s chunks (7.2M) are taken."""
+    from reelkit.stream.cache.workload import MAX_TRACE_REQUESTS
+
+    ev = pd.DataFrame({"member_id": [f"m{i}" for i in range(1000)], "title_id": "A", "timestamp": 0})
+    with pytest.raises(
+        ConfigError, match=r"144,000,000 requests, more than the 100,000,000 .* at least 0.072 s"
+    ):
+        trace_from_events(ev, chunk_s=0.05, durations={"A": 7200.0})
+    assert MAX_TRACE_REQUESTS == 100_000_000
+    assert trace_from_events(ev[:10], chunk_s=1.0, durations={"A": 7200.0}).trace.n_requests == 72_000
+
+
 def test_abr_choice() -> None:
     lad = default_ladder()
     rng = np.random.default_rng(0)

@@ -53,6 +53,8 @@ __all__ = [
 
 #: The most views a synthetic trace may be asked for (about 3 GB of arrays while it is built).
 MAX_SYNTH_VIEWS = 50_000_000
+#: The most requests views may be split into (chunks): about 100 bytes each while the trace is built.
+MAX_TRACE_REQUESTS = 100_000_000
 MAX_ZIPF_S = 20.0  # popularity exponent: 2 ** -20, a millionth of the top title's views for the second
 _TITLE_SHIFT = 24
 _REND_SHIFT = 18
@@ -393,6 +395,17 @@ def _expand_views(
         if int(total_chunks.max()) > _MAX_CHUNKS:
             raise ConfigError(f"chunk_s={chunk_s}: a title would have more than {_MAX_CHUNKS} chunks")
         n_chunks = np.minimum(n_chunks, total_chunks)
+        n_requests = int(n_chunks.sum())
+        if n_requests > MAX_TRACE_REQUESTS:  # ~100 bytes a request while building
+            need = chunk_s * n_requests / MAX_TRACE_REQUESTS
+            step = 10.0 ** (math.floor(math.log10(need)) - 1)  # rounded up to two significant digits
+            need = math.ceil(need / step - 1e-9) * step
+            raise ConfigError(
+                f"chunk_s (--chunk-s) {chunk_s:g}: these {len(view_time):,} views would make "
+                f"{n_requests:,} requests, more than the {MAX_TRACE_REQUESTS:,} a trace may have (about "
+                f"{MAX_TRACE_REQUESTS * 100 / 2**30:.0f} GiB to build); use chunks of at least "
+                f"{need:g} s, or fewer views"
+            )
     view_of = np.repeat(np.arange(len(view_time)), n_chunks)
     starts = np.cumsum(n_chunks) - n_chunks
     chunk = np.arange(len(view_of), dtype=np.int64) - starts[view_of]
