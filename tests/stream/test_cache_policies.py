@@ -555,3 +555,26 @@ def test_sizes_that_change_between_requests(reqs: list[tuple[int, int]], cap: in
     for name in ALL:
         run = make_policy(name).run(tr, cap)
         assert run.max_occupied_bytes <= cap, name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 25), min_size=1, max_size=300),
+    size_of=st.lists(st.integers(1, 30), min_size=26, max_size=26),
+    cap=st.integers(0, 200),
+)
+def test_lfu_count_lists_choose_as_the_heap_does(ids: list[int], size_of: list[int], cap: int) -> None:
+    """``lfu`` runs on per-count lists (O(1) a request); the heap kernel, which LFU-DA still uses, run
+    without aging makes the same hits and holds the same bytes at its fullest."""
+    from reelkit.stream.cache import _kernels as K
+
+    tr = _trace(ids, [size_of[i] for i in ids])
+    out = []
+    for kernel in (K.lfu_kernel, K.lfu_bucket_kernel):
+        hits = np.zeros(tr.n_requests, np.uint8)
+        most = kernel(tr.objects, tr.sizes, tr.next_use(), tr.n_objects, np.int64(cap), np.zeros(1), hits)
+        out.append((hits.tolist(), int(most)))
+    assert out[0] == out[1]
+    assert (
+        make_policy("lfu").kernel() is K.lfu_bucket_kernel and make_policy("lfuda").kernel() is K.lfu_kernel
+    )

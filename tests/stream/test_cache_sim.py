@@ -246,3 +246,36 @@ def test_a_duration_warmup_ends_before_a_request_on_its_boundary() -> None:
     r = simulate(trace, "lru", 10, warmup="1h")
     assert (r.measured_requests, r.hits) == (3, 2)
     assert r.hourly.key.tolist() == [3600.0] and r.hourly.requests.tolist() == [3]
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_hourly_windows_equal_a_count_window_by_window(in_time_order: bool) -> None:
+    """The hourly counts (runs of equal windows when the trace is in time order, a sort otherwise) equal
+    counting each window's measured requests, hits and bytes one window at a time, with and without a
+    warm-up; in 64-bit integers."""
+    import warnings
+
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n = int(rng.integers(1, 300))
+        ts = rng.uniform(0, float(rng.choice([10, 5000, 1e6])), n)
+        ts = np.sort(ts) if in_time_order else ts
+        ids, sz = rng.integers(0, 30, n), rng.integers(1, 100, n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # rows out of time order
+            tr = RequestTrace.from_arrays(ts, ids, sz)
+        for warm in (0.0, 0.3):
+            r = simulate(tr, "lru", 300, warmup=warm)
+            k = warmup_requests(tr, warm)
+            origin = np.floor(ts.min() / 3600) * 3600
+            win, hit, size = np.floor((ts[k:] - origin) / 3600), r.hit_mask[k:], sz[k:]
+            want = [
+                (origin + 3600 * w, (win == w).sum(), hit[win == w].sum(), size[win == w].sum(),
+                 size[(win == w) & hit].sum())
+                for w in sorted(set(win.tolist()))
+            ]  # fmt: skip
+            h = r.hourly
+            assert list(zip(h.key, h.requests, h.hits, h.bytes_requested, h.bytes_hit, strict=True)) == want
+            assert {a.dtype for a in (h.requests, h.hits, h.bytes_requested, h.bytes_hit)} == {
+                np.dtype(np.int64)
+            }

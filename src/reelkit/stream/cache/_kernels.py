@@ -270,6 +270,82 @@ def lfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
+def lfu_bucket_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
+    """LFU without aging in O(1) a request (Shah et al.'s frequency lists, as libCacheSim's LFU): one list per
+    count, oldest arrival at its tail, and the non-empty counts linked in increasing order; evicts the tail of
+    the lowest count. The same choices as ``lfu_kernel`` without aging (ties to the object that reached its
+    count first), without the heap's log n."""
+    top = 1  # the highest count an object can reach: its requests in the trace
+    seen = np.zeros(n_obj, np.int64)
+    for i in range(objs.shape[0]):
+        seen[objs[i]] += 1
+        if seen[objs[i]] > top:
+            top = seen[objs[i]]
+    prev = np.full(n_obj, -1, np.int64)
+    nxt = np.full(n_obj, -1, np.int64)
+    cnt = np.zeros(n_obj, np.int64)  # 0 = not cached
+    osz = np.zeros(n_obj, np.int64)
+    ht = np.full(2 * (top + 2), -1, np.int64)  # per count: head (newest arrival), tail (oldest)
+    up = np.full(top + 2, -1, np.int64)  # next non-empty count above (-1: none)
+    down = np.full(top + 2, -1, np.int64)  # next non-empty count below (-1: none)
+    low = -1  # the lowest non-empty count
+    used = 0
+    max_used = 0
+    for i in range(objs.shape[0]):
+        o = objs[i]
+        s = sizes[i]
+        c = cnt[o]
+        if c > 0:
+            hits[i] = 1
+            if ht[2 * (c + 1)] < 0:  # count c + 1 becomes non-empty: link it right after c
+                a = up[c]
+                down[c + 1] = c
+                up[c + 1] = a
+                up[c] = c + 1
+                if a >= 0:
+                    down[a] = c + 1
+            _unlink(prev, nxt, ht, c, o)
+            _push_head(prev, nxt, ht, c + 1, o)
+            cnt[o] = c + 1
+            if ht[2 * c] < 0:  # count c emptied: unlink it (c + 1, non-empty, is right above it)
+                b = down[c]
+                if b >= 0:
+                    up[b] = c + 1
+                down[c + 1] = b
+                if low == c:
+                    low = c + 1
+                up[c] = -1
+                down[c] = -1
+            continue
+        if s > capacity:
+            continue
+        while used + s > capacity:
+            v = ht[2 * low + 1]
+            _unlink(prev, nxt, ht, low, v)
+            cnt[v] = 0
+            used -= osz[v]
+            if ht[2 * low] < 0:
+                a = up[low]
+                up[low] = -1
+                if a >= 0:
+                    down[a] = -1
+                low = a
+        if ht[2] < 0:  # count 1 becomes non-empty: it is the lowest
+            up[1] = low
+            down[1] = -1
+            if low >= 0:
+                down[low] = 1
+            low = 1
+        _push_head(prev, nxt, ht, 1, o)
+        cnt[o] = 1
+        osz[o] = s
+        used += s
+        if used > max_used:
+            max_used = used
+    return max_used
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
 def gdsf_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
     """Greedy-Dual-Size-Frequency (Cherkasova 1998): priority = L + count x cost / size with L the priority of
     the last evicted object; cost 1 (``params[0] = 0``, favours object hits) or the size (``params[0] = 1``,

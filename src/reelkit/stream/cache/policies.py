@@ -184,7 +184,8 @@ class LFU(CachePolicy):
     config_type = LfuConfig
 
     def kernel(self) -> Kernel:
-        return K.lfu_kernel
+        # without aging the counts rise by one, so lists per count do in O(1) what the heap does in O(log n)
+        return K.lfu_kernel if self.config.aging else K.lfu_bucket_kernel
 
     def params(self, trace: RequestTrace) -> npt.NDArray[np.float64]:
         return _p(float(self.config.aging))
