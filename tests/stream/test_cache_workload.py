@@ -172,6 +172,30 @@ def test_views_split_into_more_requests_than_a_trace_may_hold_are_refused_first(
     assert trace_from_events(ev[:10], chunk_s=1.0, durations={"A": 7200.0}).trace.n_requests == 72_000
 
 
+def test_the_chunk_size_advised_fits_and_none_is_advised_when_none_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the limit at 1,000: 600 plays of a few seconds (one request each whatever the chunk) and one whole
+    view make 6,356 requests in 1 s chunks; the advice, found by bisection, is a size that fits (scaling 1 s
+    by 6,356 / 1,000 advised 6.4 s, refused again, four times over). 1,500 views cannot fit at any size."""
+    import reelkit.stream.cache.workload as workload
+
+    monkeypatch.setattr(workload, "MAX_TRACE_REQUESTS", 1000)
+    plays = pd.DataFrame(
+        {"member_id": [f"m{i}" for i in range(601)], "title_id": ["A"] * 600 + ["B"], "timestamp": 0,
+         "kind": "play", "fraction": [1e-4] * 600 + [1.0]}
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"6,356 requests.*use chunks of at least ([\d.]+) s") as info:
+        trace_from_events(plays, chunk_s=1.0)
+    advised = float(str(info.value).split("at least ")[1].split(" s")[0])
+    assert trace_from_events(plays, chunk_s=advised).trace.n_requests <= 1000
+    assert advised >= 10  # the scaled guess (6.4 s) makes 1,500 requests
+    many = pd.DataFrame({"member_id": [f"m{i}" for i in range(1500)], "title_id": "A", "timestamp": 0})
+    with pytest.raises(ConfigError, match="even one request a view is too many: use fewer views, or whole"):
+        trace_from_events(many, chunk_s=1e4)
+    assert trace_from_events(many).trace.n_requests == 1500  # whole files: one request a view
+
+
 def test_abr_choice() -> None:
     lad = default_ladder()
     rng = np.random.default_rng(0)

@@ -397,14 +397,11 @@ def _expand_views(
         n_chunks = np.minimum(n_chunks, total_chunks)
         n_requests = int(n_chunks.sum())
         if n_requests > MAX_TRACE_REQUESTS:  # ~100 bytes a request while building
-            need = chunk_s * n_requests / MAX_TRACE_REQUESTS
-            step = 10.0 ** (math.floor(math.log10(need)) - 1)  # rounded up to two significant digits
-            need = math.ceil(need / step - 1e-9) * step
             raise ConfigError(
                 f"chunk_s (--chunk-s) {chunk_s:g}: these {len(view_time):,} views would make "
                 f"{n_requests:,} requests, more than the {MAX_TRACE_REQUESTS:,} a trace may have (about "
-                f"{MAX_TRACE_REQUESTS * 100 / 2**30:.0f} GiB to build); use chunks of at least "
-                f"{need:g} s, or fewer views"
+                f"{MAX_TRACE_REQUESTS * 100 / 2**30:.0f} GiB to build); "
+                + _chunk_advice(watched, dur, chunk_s)
             )
     view_of = np.repeat(np.arange(len(view_time)), n_chunks)
     starts = np.cumsum(n_chunks) - n_chunks
@@ -424,6 +421,28 @@ def _expand_views(
     region = None if view_region is None else view_region[view_of][order]
     trace = RequestTrace.from_arrays(t[order], ids[order], sizes[order], regions=region, source=source)
     return trace, title[order], rend[order]
+
+
+def _requests_at(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64], chunk_s: float) -> int:
+    """How many requests the views make in chunks of ``chunk_s``: at least one a view, at most the title's."""
+    each = np.maximum(1.0, np.ceil(watched / chunk_s))
+    return int(np.minimum(each, np.ceil(dur / chunk_s)).sum())
+
+
+def _chunk_advice(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64], chunk_s: float) -> str:
+    """What to do when the views make too many requests: the smallest chunk (two significant digits,
+    rounded up) that fits, found by bisection (the count only falls as chunks grow, but not in proportion:
+    every view makes a request), or fewer views when even one request a view is too many."""
+    if len(watched) > MAX_TRACE_REQUESTS:
+        return "even one request a view is too many: use fewer views, or whole files (no chunk_s / --chunk-s)"
+    lo, hi = chunk_s, float(dur.max())  # chunks of a whole title: one request a view, which fits
+    while hi / lo > 1.0001:
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if _requests_at(watched, dur, mid) > MAX_TRACE_REQUESTS else (lo, mid)
+    step = 10.0 ** (math.floor(math.log10(hi)) - 1)
+    down = math.floor(hi / step) * step  # two significant digits: down when that still fits, else up
+    fits = _requests_at(watched, dur, down) <= MAX_TRACE_REQUESTS
+    return f"use chunks of at least {down if fits else math.ceil(hi / step) * step:.3g} s, or fewer views"
 
 
 _EVENTS_TITLE_SALT = 0  # salt of the titles' parameters in trace_from_events, whatever its seed
