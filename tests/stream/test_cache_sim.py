@@ -152,6 +152,41 @@ def test_compare_runs_each_policy_and_size_once() -> None:
     assert got[2].hits != got[4].hits  # plain LFU and LFU-DA both ran
 
 
+def test_compare_takes_a_policy_whose_config_does_not_hash() -> None:
+    """A policy of one's own with a plain (unfrozen) dataclass config runs, once when given twice (the
+    duplicate check hashed configs: TypeError)."""
+    from dataclasses import dataclass
+
+    from reelkit.stream.cache import _kernels as K
+    from reelkit.stream.cache.policies import CachePolicy, Kernel
+
+    @dataclass
+    class Plain:
+        k: int = 1
+
+    class Mine(CachePolicy):
+        name = "mine"
+        config_type = Plain
+
+        def kernel(self) -> Kernel:
+            return K.lru_kernel
+
+        def params(self, trace: RequestTrace) -> np.ndarray:
+            return np.ones(1)
+
+    tr = RequestTrace.from_arrays(np.arange(10.0), np.arange(10) % 3, np.ones(10, np.int64))
+    got = compare(tr, [Mine(), Mine(), Mine(Plain(2))], [2])
+    assert [r.policy for r in got] == ["mine", "mine"] and got[0].hits == simulate(tr, "lru", 2).hits
+
+
+def test_a_trace_keeps_its_own_sizes() -> None:
+    """The sizes are copied: changing the caller's array afterwards does not change the checked trace."""
+    sizes = np.array([5, 6])
+    tr = RequestTrace.from_arrays([0.0, 1.0], [1, 2], sizes)
+    sizes[0] = 0
+    assert tr.sizes.tolist() == [5, 6]
+
+
 def test_lru_is_fast() -> None:
     """The speed target is measured by the benchmark; this only guards against a gross regression."""
     rng = np.random.default_rng(1)

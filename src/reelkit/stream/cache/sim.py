@@ -343,8 +343,10 @@ def compare(
     or a size given twice (``lru,LRU``; ``5%,5%``) is simulated once. The kernels release the GIL, so a
     thread executor (``LocalExecutor(kind="thread")``) runs them in parallel without copying the trace."""
     caps = list(dict.fromkeys(parse_capacity(c, trace) for c in capacities))
-    made = [make_policy(p) for p in policies]
-    pols = list({(p.name, p.config): p for p in made}.values())
+    pols: list[CachePolicy] = []
+    for p in map(make_policy, policies):  # by ==, not hashing: a registered policy's config may not hash
+        if not any(q.name == p.name and q.config == p.config for q in pols):
+            pols.append(p)
     tasks = [(trace, p, c, warmup) for p in pols for c in caps]
     ex = executor or SerialExecutor()
     return ex.map(_compare_task, tasks, progress=progress, description="simulating")

@@ -154,7 +154,7 @@ class RequestTrace:
         return cls(
             timestamps=ts,
             objects=objects,
-            sizes=sz.astype(np.int64, copy=False),
+            sizes=sz.astype(np.int64),  # a copy: the caller's array may change after it was checked
             original_ids=original,
             regions=reg,
             source=source,
