@@ -806,7 +806,7 @@ def test_unsigned_64_bit_ids_survive_a_csv_round_trip(tmp_path: Path) -> None:
         (("cache", "plan", "--capacity", "5%", "--fill-rate", "1.2"), "give a unit"),
         (("cache", "synth", "--days", "0"), "--days 0: must be"),
         (("cache", "synth", "--chunk-s", "0"), "--chunk-s 0: must be"),
-        # refused before the requests are made (it ran for minutes into tens of GB)
+        # refused before the requests are made (8.2 billion of them: memory would run out first)
         (("cache", "synth", "--chunk-s", "0.1"), "(--chunk-s) 0.1: these"),
     ],
 )

@@ -430,9 +430,9 @@ def _requests_at(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64],
 
 
 def _chunk_advice(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64], chunk_s: float) -> str:
-    """What to do when the views make too many requests: the smallest chunk (two significant digits,
-    rounded up) that fits, found by bisection (the count only falls as chunks grow, but not in proportion:
-    every view makes a request), or fewer views when even one request a view is too many."""
+    """What to do when the views make too many requests: the smallest chunk of two significant digits that
+    fits, found by bisection (the count only falls as chunks grow, but not in proportion: every view makes
+    a request), or fewer views when even one request a view is too many."""
     if len(watched) > MAX_TRACE_REQUESTS:
         return "even one request a view is too many: use fewer views, or whole files (no chunk_s / --chunk-s)"
     lo, hi = chunk_s, float(dur.max())  # chunks of a whole title: one request a view, which fits
@@ -442,7 +442,7 @@ def _chunk_advice(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64]
     step = 10.0 ** (math.floor(math.log10(hi)) - 1)
     down = math.floor(hi / step) * step  # two significant digits: down when that still fits, else up
     fits = _requests_at(watched, dur, down) <= MAX_TRACE_REQUESTS
-    return f"use chunks of at least {down if fits else math.ceil(hi / step) * step:.3g} s, or fewer views"
+    return f"use chunks of at least {down if fits else math.ceil(hi / step) * step:g} s, or fewer views"
 
 
 _EVENTS_TITLE_SALT = 0  # salt of the titles' parameters in trace_from_events, whatever its seed
