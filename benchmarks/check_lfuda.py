@@ -41,9 +41,8 @@ def emulate_libcachesim(ids: Sequence[int], sizes: Sequence[int], capacity: int)
     size_of: dict[int, int] = {}
     used = min_f = max_f = hits = 0
 
-    def next_min() -> (
-        None
-    ):  # update_min_freq: the lowest non-empty bucket above min_freq, up to max_freq only
+    def next_min() -> None:
+        """update_min_freq: the lowest non-empty bucket above min_freq, up to max_freq only."""
         nonlocal min_f
         min_f = min((f for f, b in buckets.items() if b and min_f < f <= max_f), default=min_f)
 
