@@ -310,3 +310,18 @@ def test_hourly_windows_equal_a_count_window_by_window(in_time_order: bool) -> N
             assert {a.dtype for a in (h.requests, h.hits, h.bytes_requested, h.bytes_hit)} == {
                 np.dtype(np.int64)
             }
+
+
+def test_a_share_of_the_trace_below_one_byte_is_said() -> None:
+    """5% of a 4-byte working set is a cache of 0 bytes: the capacity is still 0 (as asked), with a warning
+    naming why every request misses; 0% asks for nothing and is not warned about."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+
+    tr = RequestTrace.from_arrays([0.0, 1.0, 2.0], ["a", "b", "a"], [1, 3, 1])
+    with pytest.warns(ReelkitWarning, match=r"'5%': 5% of the trace's 4 bytes is less than one byte"):
+        assert parse_capacity("5%", tr) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_capacity("0%", tr) == 0 and parse_capacity("25%", tr) == 1

@@ -9,6 +9,7 @@ bytes.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit.errors import ConfigError
+from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.executor import Executor, SerialExecutor
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache._kernels import interval_pack
@@ -78,7 +79,16 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
             raise ConfigError(f"capacity {text!r}: a percentage must be in [0, 100]")
         if trace is None:
             raise ConfigError(f"capacity {text!r}: a percentage needs a trace to take it of")
-        return int(trace.working_set_bytes() * pct / 100.0)
+        wss = trace.working_set_bytes()
+        out = int(wss * pct / 100.0)
+        if out == 0 and pct > 0:  # a cache of nothing, which every policy then misses on: say so
+            warnings.warn(
+                f"capacity {text!r}: {pct:g}% of the trace's {wss:,} bytes is less than one byte, so the "
+                "cache holds nothing; give a larger share or a size in bytes",
+                ReelkitWarning,
+                stacklevel=2,
+            )
+        return out
     if s.isdigit():  # whole bytes, exactly (a float would round 2^63-1 up)
         return parse_capacity(int(s))
     m = _SIZE_RE.match(s)
