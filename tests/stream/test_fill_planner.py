@@ -593,10 +593,10 @@ def test_sieve_takes_what_the_plan_hands_back_first() -> None:
     seq = np.array([0, 1, 2, 3, 0, 1, 4], dtype=np.int64)  # leaves SIEVE's hand on object 3
     cache.day(np.arange(7.0), seq, sizes, np.zeros(7, dtype=np.bool_))
     assert cache.st[3] >= 0
-    _next_to_go(cache.prev, cache.nxt, cache.st, 9, True)
+    _next_to_go(cache.links, cache.st, 9, True)
     cache.inres[9] = True
     cache.st[2] += 1
-    _reactive_trim(4.0, sizes, cache.inres, cache.prev, cache.nxt, cache.st, cache.visited, True)
+    _reactive_trim(4.0, sizes, cache.inres, cache.links, cache.st, cache.visited, True)
     assert not cache.inres[9] and cache.inres[3]  # object 3 (requested, unvisited) stays; 9 went first
 
 

@@ -303,8 +303,7 @@ def _reactive_trim(
     cap: float,
     sizes: npt.NDArray[np.int64],
     inres: npt.NDArray[np.bool_],
-    prev: npt.NDArray[np.int64],
-    nxt: npt.NDArray[np.int64],
+    lk: npt.NDArray[np.int64],
     st: npt.NDArray[np.int64],
     visited: npt.NDArray[np.bool_],
     sieve: bool,
@@ -317,13 +316,13 @@ def _reactive_trim(
             t = st[3] if st[3] >= 0 else st[1]
             while visited[t]:
                 visited[t] = False
-                t = prev[t]
+                t = lk[t, 0]
                 if t < 0:
                     t = st[1]
-            st[3] = prev[t]
+            st[3] = lk[t, 0]
         else:
             t = st[1]
-        _unlink(prev, nxt, st, 0, t)
+        _unlink(lk, st, 0, t)
         inres[t] = False
         st[2] -= sizes[t]
 
@@ -336,8 +335,7 @@ def _run_day(
     pinned: npt.NDArray[np.bool_],
     arrival: npt.NDArray[np.float64],
     inres: npt.NDArray[np.bool_],
-    prev: npt.NDArray[np.int64],
-    nxt: npt.NDArray[np.int64],
+    lk: npt.NDArray[np.int64],
     st: npt.NDArray[np.int64],
     visited: npt.NDArray[np.bool_],
     sieve: bool,
@@ -354,8 +352,8 @@ def _run_day(
             if sieve:
                 visited[o] = True
             else:
-                _unlink(prev, nxt, st, 0, o)
-                _push_head(prev, nxt, st, 0, o)
+                _unlink(lk, st, 0, o)
+                _push_head(lk, st, 0, o)
             continue
         if pinned[o]:  # on its way but not yet arrived: served from the backbone, not cached twice
             continue
@@ -364,28 +362,26 @@ def _run_day(
             continue
         st[2] += s
         if st[2] > res_cap:
-            _reactive_trim(res_cap, sizes, inres, prev, nxt, st, visited, sieve)
+            _reactive_trim(res_cap, sizes, inres, lk, st, visited, sieve)
         inres[o] = True
         visited[o] = False
-        _push_head(prev, nxt, st, 0, o)
+        _push_head(lk, st, 0, o)
 
 
-def _next_to_go(
-    prev: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64], st: npt.NDArray[np.int64], x: int, sieve: bool
-) -> None:
+def _next_to_go(lk: npt.NDArray[np.int64], st: npt.NDArray[np.int64], x: int, sieve: bool) -> None:
     """Put ``x`` where the reactive part evicts next: LRU's tail; for SIEVE, under its hand (which examines
     its object, then moves towards the head: an object put at the tail behind the hand would be examined
     only after the hand wraps, the last of the unvisited ones to go)."""
     hand = sieve and st[3] >= 0
     a = int(st[3]) if hand else int(st[1])  # x goes on the tail side of the hand's object, or the tail
     if a < 0:  # an empty list
-        prev[x] = nxt[x] = -1
+        lk[x, 0] = lk[x, 1] = -1
         st[0] = st[1] = x
     else:
-        n = int(nxt[a])
-        prev[x], nxt[x], nxt[a] = a, n, x
+        n = int(lk[a, 1])
+        lk[x, 0], lk[x, 1], lk[a, 1] = a, n, x
         if n >= 0:
-            prev[n] = x
+            lk[n, 0] = x
         else:
             st[1] = x
     if hand:
@@ -399,8 +395,7 @@ class _Cache:
         self.pinned = np.zeros(n_obj, dtype=np.bool_)
         self.arrival = np.full(n_obj, np.inf)
         self.inres = np.zeros(n_obj, dtype=np.bool_)
-        self.prev = np.full(n_obj, -1, np.int64)
-        self.nxt = np.full(n_obj, -1, np.int64)
+        self.links = np.full((n_obj, 2), -1, np.int64)  # the reactive part's list: previous, next
         self.st = np.array([-1, -1, 0, -1], dtype=np.int64)  # head, tail, bytes used, SIEVE's hand
         self.visited = np.zeros(n_obj, dtype=np.bool_)
         self.pinned_ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
@@ -440,7 +435,7 @@ class _Cache:
         # the whole catalogue 1.5 times over a disk that holds it
         for o in np.setdiff1d(self.pinned_ids, plan.pinned, assume_unique=True):
             if self.arrival[o] <= day_start:  # arrived (one still on its way was never stored)
-                _next_to_go(self.prev, self.nxt, self.st, int(o), self.sieve)
+                _next_to_go(self.links, self.st, int(o), self.sieve)
                 self.inres[o] = True
                 self.visited[o] = False
                 self.st[2] += sizes[o]
@@ -450,16 +445,14 @@ class _Cache:
         # objects now pinned leave the reactive part (they are held by the plan)
         for o in plan.pinned[self.inres[plan.pinned]]:
             if self.st[3] == o:  # SIEVE's hand moves on before its object leaves
-                self.st[3] = self.prev[o]
-            _unlink(self.prev, self.nxt, self.st, 0, int(o))
+                self.st[3] = self.links[o, 0]
+            _unlink(self.links, self.st, 0, int(o))
             self.inres[o] = False
             self.st[2] -= sizes[o]
         fetched = np.cumsum(sizes[plan.added].astype(np.float64))
         self.arrival[plan.added] = day_start + fetched / cfg.fill_rate_bytes_per_s
         self.res_cap = float(cfg.capacity_bytes - plan.pinned_bytes)
-        _reactive_trim(
-            self.res_cap, sizes, self.inres, self.prev, self.nxt, self.st, self.visited, self.sieve
-        )
+        _reactive_trim(self.res_cap, sizes, self.inres, self.links, self.st, self.visited, self.sieve)
         self.pinned_ids = plan.pinned
         return plan.fill_bytes
 
@@ -477,8 +470,7 @@ class _Cache:
             self.pinned,
             self.arrival,
             self.inres,
-            self.prev,
-            self.nxt,
+            self.links,
             self.st,
             self.visited,
             self.sieve,

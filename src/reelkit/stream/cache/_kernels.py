@@ -8,7 +8,8 @@ Every kernel has the same signature::
 request's next request to the same object (``len(objs)`` when none; only the offline policies read it),
 ``params`` the policy's float parameters, ``hits`` a uint8 array the kernel fills with 1 for each hit. State
 lives in arrays indexed by dense id; queues are doubly linked lists over those arrays (``head`` newest,
-``tail`` oldest).
+``tail`` oldest), a node's previous and next links side by side (``lk[x, 0]``, ``lk[x, 1]``: one cache line,
+1.1-1.35x faster than two arrays).
 
 Shared semantics (those of libCacheSim's ``cache_get_base``): a request is a hit when its object is cached; on
 a miss the object is admitted only when it fits in the cache at all (and the policy's own admission test
@@ -22,33 +23,33 @@ from numba import njit
 
 
 # ---------------------------------------------------------------------------------------------- linked lists
-# ht[2*L] is list L's head (newest), ht[2*L+1] its tail (oldest); -1 = empty / no neighbour.
+# ht[2*L] is list L's head (newest), ht[2*L+1] its tail (oldest); lk[x] = (previous, next); -1 = empty / none.
 @njit(cache=True, nogil=True, boundscheck=False)
-def _push_head(prev, nxt, ht, lst, x):  # type: ignore[no-untyped-def]
+def _push_head(lk, ht, lst, x):  # type: ignore[no-untyped-def]
     h = ht[2 * lst]
-    prev[x] = -1
-    nxt[x] = h
+    lk[x, 0] = -1
+    lk[x, 1] = h
     if h >= 0:
-        prev[h] = x
+        lk[h, 0] = x
     else:
         ht[2 * lst + 1] = x
     ht[2 * lst] = x
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _unlink(prev, nxt, ht, lst, x):  # type: ignore[no-untyped-def]
-    p = prev[x]
-    n = nxt[x]
+def _unlink(lk, ht, lst, x):  # type: ignore[no-untyped-def]
+    p = lk[x, 0]
+    n = lk[x, 1]
     if p >= 0:
-        nxt[p] = n
+        lk[p, 1] = n
     else:
         ht[2 * lst] = n
     if n >= 0:
-        prev[n] = p
+        lk[n, 0] = p
     else:
         ht[2 * lst + 1] = p
-    prev[x] = -1
-    nxt[x] = -1
+    lk[x, 0] = -1
+    lk[x, 1] = -1
 
 
 # ---------------------------------------------------------------------------------------------- indexed heap
@@ -150,8 +151,7 @@ def _h_update(heap, pos, hk, hs, hn, x, k, s):  # type: ignore[no-untyped-def]
 def lru_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ignore[no-untyped-def]
     """Least recently used: a hit moves the object to the head; evict from the tail."""
     promote = params[0] > 0.5  # 1 = LRU, 0 = FIFO
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
+    lk = np.full((n_obj, 2), -1, np.int64)  # previous, next
     ht = np.full(2, -1, np.int64)
     cached = np.zeros(n_obj, np.uint8)
     osz = np.zeros(n_obj, np.int64)
@@ -163,17 +163,17 @@ def lru_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
         if cached[o]:
             hits[i] = 1
             if promote and ht[0] != o:
-                _unlink(prev, nxt, ht, 0, o)
-                _push_head(prev, nxt, ht, 0, o)
+                _unlink(lk, ht, 0, o)
+                _push_head(lk, ht, 0, o)
             continue
         if s > capacity:
             continue
         while used + s > capacity:
             v = ht[1]
-            _unlink(prev, nxt, ht, 0, v)
+            _unlink(lk, ht, 0, v)
             cached[v] = 0
             used -= osz[v]
-        _push_head(prev, nxt, ht, 0, o)
+        _push_head(lk, ht, 0, o)
         cached[o] = 1
         osz[o] = s
         used += s
@@ -188,8 +188,7 @@ def sieve_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: 
     """SIEVE (Zhang et al., NSDI'24): FIFO order, a visited bit set on hit, and a hand that moves from the
     tail towards the head clearing visited bits and evicting the first unvisited object; new objects enter at
     the head and the hand stays where it stopped."""
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
+    lk = np.full((n_obj, 2), -1, np.int64)  # previous, next
     ht = np.full(2, -1, np.int64)
     cached = np.zeros(n_obj, np.uint8)
     visited = np.zeros(n_obj, np.uint8)
@@ -210,14 +209,14 @@ def sieve_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: 
             h = hand if hand >= 0 else ht[1]
             while visited[h]:
                 visited[h] = 0
-                h = prev[h]
+                h = lk[h, 0]
                 if h < 0:
                     h = ht[1]
-            hand = prev[h]
-            _unlink(prev, nxt, ht, 0, h)
+            hand = lk[h, 0]
+            _unlink(lk, ht, 0, h)
             cached[h] = 0
             used -= osz[h]
-        _push_head(prev, nxt, ht, 0, o)
+        _push_head(lk, ht, 0, o)
         cached[o] = 1
         visited[o] = 0
         osz[o] = s
@@ -281,8 +280,7 @@ def lfu_bucket_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # t
         seen[objs[i]] += 1
         if seen[objs[i]] > top:
             top = seen[objs[i]]
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
+    lk = np.full((n_obj, 2), -1, np.int64)  # previous, next
     cnt = np.zeros(n_obj, np.int64)  # 0 = not cached
     osz = np.zeros(n_obj, np.int64)
     ht = np.full(2 * (top + 2), -1, np.int64)  # per count: head (newest arrival), tail (oldest)
@@ -304,8 +302,8 @@ def lfu_bucket_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # t
                 up[c] = c + 1
                 if a >= 0:
                     down[a] = c + 1
-            _unlink(prev, nxt, ht, c, o)
-            _push_head(prev, nxt, ht, c + 1, o)
+            _unlink(lk, ht, c, o)
+            _push_head(lk, ht, c + 1, o)
             cnt[o] = c + 1
             if ht[2 * c] < 0:  # count c emptied: unlink it (c + 1, non-empty, is right above it)
                 b = down[c]
@@ -321,7 +319,7 @@ def lfu_bucket_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # t
             continue
         while used + s > capacity:
             v = ht[2 * low + 1]
-            _unlink(prev, nxt, ht, low, v)
+            _unlink(lk, ht, low, v)
             cnt[v] = 0
             used -= osz[v]
             if ht[2 * low] < 0:
@@ -336,7 +334,7 @@ def lfu_bucket_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # t
             if low >= 0:
                 down[low] = 1
             low = 1
-        _push_head(prev, nxt, ht, 1, o)
+        _push_head(lk, ht, 1, o)
         cnt[o] = 1
         osz[o] = s
         used += s
@@ -386,20 +384,20 @@ def gdsf_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: i
 
 # ---------------------------------------------------------------------------------------------- ARC
 @njit(cache=True, nogil=True, boundscheck=False)
-def _arc_replace(prev, nxt, ht, state, osz, sz, p, in_l2_ghost):  # type: ignore[no-untyped-def]
+def _arc_replace(lk, ht, state, osz, sz, p, in_l2_ghost):  # type: ignore[no-untyped-def]
     # sz = [L1 data, L1 ghost, L2 data, L2 ghost]; lists 0 T1, 1 B1, 2 T2, 3 B2
     l1d = sz[0]
     if (l1d > 0 and (l1d > p or (l1d == p and in_l2_ghost))) or sz[2] == 0:
         v = ht[1]
-        _unlink(prev, nxt, ht, 0, v)
-        _push_head(prev, nxt, ht, 1, v)
+        _unlink(lk, ht, 0, v)
+        _push_head(lk, ht, 1, v)
         state[v] = 2
         sz[0] -= osz[v]
         sz[1] += osz[v]
     else:
         v = ht[5]
-        _unlink(prev, nxt, ht, 2, v)
-        _push_head(prev, nxt, ht, 3, v)
+        _unlink(lk, ht, 2, v)
+        _push_head(lk, ht, 3, v)
         state[v] = 4
         sz[2] -= osz[v]
         sz[3] += osz[v]
@@ -410,8 +408,7 @@ def arc_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
     """ARC (Megiddo & Modha, FAST'03) in bytes, as libCacheSim implements it for variable sizes: T1/T2 hold
     data, B1/B2 ghosts; a ghost hit moves the target p (a float) by max(|B2|/|B1|, 1) or max(|B1|/|B2|, 1)
     bytes and the object enters T2."""
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
+    lk = np.full((n_obj, 2), -1, np.int64)  # previous, next
     ht = np.full(8, -1, np.int64)
     state = np.zeros(n_obj, np.uint8)  # 0 none, 1 T1, 2 B1, 3 T2, 4 B2
     osz = np.zeros(n_obj, np.int64)
@@ -426,8 +423,8 @@ def arc_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
         ghost = 0
         if st == 1:
             hits[i] = 1
-            _unlink(prev, nxt, ht, 0, o)
-            _push_head(prev, nxt, ht, 2, o)
+            _unlink(lk, ht, 0, o)
+            _push_head(lk, ht, 2, o)
             state[o] = 3
             sz[0] -= osz[o]
             sz[2] += osz[o]
@@ -435,54 +432,54 @@ def arc_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type: ig
         if st == 3:
             hits[i] = 1
             if ht[4] != o:
-                _unlink(prev, nxt, ht, 2, o)
-                _push_head(prev, nxt, ht, 2, o)
+                _unlink(lk, ht, 2, o)
+                _push_head(lk, ht, 2, o)
             continue
         if st == 2:
             delta = max(sz[3] / sz[1], 1.0)
             p = min(p + delta, float(cap))
             sz[1] -= osz[o]
-            _unlink(prev, nxt, ht, 1, o)
+            _unlink(lk, ht, 1, o)
             state[o] = 0
             ghost = 1
         elif st == 4:
             delta = max(sz[1] / sz[3], 1.0)
             p = max(p - delta, 0.0)
             sz[3] -= osz[o]
-            _unlink(prev, nxt, ht, 3, o)
+            _unlink(lk, ht, 3, o)
             state[o] = 0
             ghost = 2
         if s > cap:
             continue
         while sz[0] + sz[2] + s > cap:
             if ghost > 0:
-                _arc_replace(prev, nxt, ht, state, osz, sz, p, ghost == 2)
+                _arc_replace(lk, ht, state, osz, sz, p, ghost == 2)
             elif sz[0] + sz[1] + s > cap:
                 if sz[1] > 0:
                     v = ht[3]
-                    _unlink(prev, nxt, ht, 1, v)
+                    _unlink(lk, ht, 1, v)
                     state[v] = 0
                     sz[1] -= osz[v]
-                    _arc_replace(prev, nxt, ht, state, osz, sz, p, False)
+                    _arc_replace(lk, ht, state, osz, sz, p, False)
                 else:
                     v = ht[1]
-                    _unlink(prev, nxt, ht, 0, v)
+                    _unlink(lk, ht, 0, v)
                     state[v] = 0
                     sz[0] -= osz[v]
             else:
                 if sz[0] + sz[1] + sz[2] + sz[3] >= 2 * cap and sz[3] > 0:
                     v = ht[7]
-                    _unlink(prev, nxt, ht, 3, v)
+                    _unlink(lk, ht, 3, v)
                     state[v] = 0
                     sz[3] -= osz[v]
-                _arc_replace(prev, nxt, ht, state, osz, sz, p, False)
+                _arc_replace(lk, ht, state, osz, sz, p, False)
         osz[o] = s
         if ghost > 0:
-            _push_head(prev, nxt, ht, 2, o)
+            _push_head(lk, ht, 2, o)
             state[o] = 3
             sz[2] += s
         else:
-            _push_head(prev, nxt, ht, 0, o)
+            _push_head(lk, ht, 0, o)
             state[o] = 1
             sz[0] += s
         if sz[0] + sz[2] > max_used:
@@ -502,10 +499,8 @@ def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
     main_cap = capacity - small_cap
     ghost_cap = np.int64(capacity * params[1])
     threshold = params[2]
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
-    gprev = np.full(n_obj, -1, np.int64)
-    gnxt = np.full(n_obj, -1, np.int64)
+    lk = np.full((n_obj, 2), -1, np.int64)  # previous, next
+    glk = np.full((n_obj, 2), -1, np.int64)
     ht = np.full(4, -1, np.int64)  # list 0 small, list 1 main
     ght = np.full(2, -1, np.int64)
     state = np.zeros(n_obj, np.uint8)  # 0 none, 1 small, 2 main
@@ -527,7 +522,7 @@ def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
             continue
         hit_on_ghost = False
         if in_ghost[o]:
-            _unlink(gprev, gnxt, ght, 0, o)
+            _unlink(glk, ght, 0, o)
             in_ghost[o] = 0
             ghost_used -= gsz[o]
             hit_on_ghost = True
@@ -544,9 +539,9 @@ def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
                 while main_used > 0:
                     v = ht[3]
                     f = freq[v]
-                    _unlink(prev, nxt, ht, 1, v)
+                    _unlink(lk, ht, 1, v)
                     if f >= 1:
-                        _push_head(prev, nxt, ht, 1, v)
+                        _push_head(lk, ht, 1, v)
                         freq[v] = min(f, 3) - 1
                     else:
                         state[v] = 0
@@ -555,10 +550,10 @@ def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
             else:
                 while small_used > 0:
                     v = ht[1]
-                    _unlink(prev, nxt, ht, 0, v)
+                    _unlink(lk, ht, 0, v)
                     small_used -= osz[v]
                     if freq[v] >= threshold:
-                        _push_head(prev, nxt, ht, 1, v)
+                        _push_head(lk, ht, 1, v)
                         state[v] = 2
                         freq[v] = 0
                         main_used += osz[v]
@@ -568,10 +563,10 @@ def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
                         if vs <= ghost_cap:
                             while ghost_used + vs > ghost_cap:
                                 g = ght[1]
-                                _unlink(gprev, gnxt, ght, 0, g)
+                                _unlink(glk, ght, 0, g)
                                 in_ghost[g] = 0
                                 ghost_used -= gsz[g]
-                            _push_head(gprev, gnxt, ght, 0, v)
+                            _push_head(glk, ght, 0, v)
                             in_ghost[v] = 1
                             gsz[v] = vs
                             ghost_used += vs
@@ -579,18 +574,18 @@ def s3fifo_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type:
         osz[o] = s
         freq[o] = 0
         if hit_on_ghost:
-            _push_head(prev, nxt, ht, 1, o)
+            _push_head(lk, ht, 1, o)
             state[o] = 2
             main_used += s
         else:
             if s >= small_cap:
                 continue
             if not has_evicted and small_used >= small_cap:
-                _push_head(prev, nxt, ht, 1, o)
+                _push_head(lk, ht, 1, o)
                 state[o] = 2
                 main_used += s
             else:
-                _push_head(prev, nxt, ht, 0, o)
+                _push_head(lk, ht, 0, o)
                 state[o] = 1
                 small_used += s
         if small_used + main_used > max_used:
@@ -639,8 +634,7 @@ def tinylfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type
     sample = np.int64(params[2] * expected)
     cms = np.zeros((4, width), np.uint8)
     additions = 0
-    prev = np.full(n_obj, -1, np.int64)
-    nxt = np.full(n_obj, -1, np.int64)
+    lk = np.full((n_obj, 2), -1, np.int64)  # previous, next
     ht = np.full(6, -1, np.int64)  # 0 window, 1 probation, 2 protected
     state = np.zeros(n_obj, np.uint8)  # 0 none, 1 window, 2 probation, 3 protected
     osz = np.zeros(n_obj, np.int64)
@@ -665,38 +659,38 @@ def tinylfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type
         st = state[o]
         if st == 1:
             hits[i] = 1
-            _unlink(prev, nxt, ht, 0, o)
-            _push_head(prev, nxt, ht, 0, o)
+            _unlink(lk, ht, 0, o)
+            _push_head(lk, ht, 0, o)
             continue
         if st == 3:
             hits[i] = 1
-            _unlink(prev, nxt, ht, 2, o)
-            _push_head(prev, nxt, ht, 2, o)
+            _unlink(lk, ht, 2, o)
+            _push_head(lk, ht, 2, o)
             continue
         if st == 2:
             hits[i] = 1
-            _unlink(prev, nxt, ht, 1, o)
+            _unlink(lk, ht, 1, o)
             used[1] -= osz[o]
-            _push_head(prev, nxt, ht, 2, o)
+            _push_head(lk, ht, 2, o)
             state[o] = 3
             used[2] += osz[o]
             while used[2] > protected_cap:
                 d = ht[5]
-                _unlink(prev, nxt, ht, 2, d)
+                _unlink(lk, ht, 2, d)
                 used[2] -= osz[d]
-                _push_head(prev, nxt, ht, 1, d)
+                _push_head(lk, ht, 1, d)
                 state[d] = 2
                 used[1] += osz[d]
             continue
         if s > capacity:
             continue
-        _push_head(prev, nxt, ht, 0, o)
+        _push_head(lk, ht, 0, o)
         state[o] = 1
         osz[o] = s
         used[0] += s
         while used[0] > window_cap:
             c = ht[1]
-            _unlink(prev, nxt, ht, 0, c)
+            _unlink(lk, ht, 0, c)
             used[0] -= osz[c]
             state[c] = 0
             cs = osz[c]
@@ -709,14 +703,14 @@ def tinylfu_kernel(objs, sizes, nxt_use, n_obj, capacity, params, hits):  # type
                 while used[1] + used[2] + cs > main_cap:
                     if ht[3] >= 0:
                         v = ht[3]
-                        _unlink(prev, nxt, ht, 1, v)
+                        _unlink(lk, ht, 1, v)
                         used[1] -= osz[v]
                     else:
                         v = ht[5]
-                        _unlink(prev, nxt, ht, 2, v)
+                        _unlink(lk, ht, 2, v)
                         used[2] -= osz[v]
                     state[v] = 0
-            _push_head(prev, nxt, ht, 1, c)
+            _push_head(lk, ht, 1, c)
             state[c] = 2
             used[1] += cs
         total = used[0] + used[1] + used[2]
