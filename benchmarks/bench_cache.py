@@ -423,13 +423,11 @@ def write_markdown(report: dict[str, Any], out: Path, plot: Path) -> None:
     add("")
     load = (report.get("loadavg_start"), report.get("loadavg_end"))
     add(
-        "**Load.** The 2-core machine was shared with other jobs during this run (1-minute load average "
+        "**Load.** 1-minute load average of the 2-core machine during this run: "
         + (f"{load[0]:.1f} at the start, {load[1]:.1f} at the end" if None not in load else "not recorded")
-        + "), so absolute rates are depressed and noisy; the two simulators ran alternately in the same "
-        "process, so the ratios compare load-free; they are our kernel alone against libCacheSim reading its "
-        "file (see the end-to-end rows, `--end-to-end`). Earlier in the same session, on a less loaded "
-        "machine (load not recorded), our LRU ran at 25-50 million requests/s on a 200,000-request Zipf "
-        "trace."
+        + " (above 2, other jobs shared it and absolute rates are depressed and noisy). The two simulators "
+        "ran alternately in the same process, so the ratios compare under the same load; they are our "
+        "kernel alone against libCacheSim reading its file (see the end-to-end rows, `--end-to-end`)."
     )
     add("")
     add(
