@@ -78,24 +78,31 @@ def emulate_libcachesim(ids: Sequence[int], sizes: Sequence[int], capacity: int)
     return hits
 
 
-def libcachesim_miss_ratio(trace: RequestTrace, capacity: int, timeout_s: float = 300.0) -> float | None:
-    """libCacheSim's LFUDA miss ratio, run in a child interpreter (it can crash): None when it did, inf when
-    it ran past ``timeout_s`` (its scan for the next non-empty bucket walks every priority up to the top)."""
+def libcachesim_miss_ratio(
+    trace: RequestTrace, capacities: Sequence[int], timeout_s: float = 300.0
+) -> list[float | None]:
+    """libCacheSim's LFUDA miss ratio at each capacity, each run in a child interpreter (it can crash) on the
+    trace written once: None where it crashed, inf where it ran past ``timeout_s`` (its scan for the next
+    non-empty bucket walks every priority up to the top)."""
+    out: list[float | None] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trace.oracleGeneral"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the format keeps no regions and whole seconds: irrelevant here
             write_trace(trace, path)
-        try:
-            run = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(path), str(capacity)],
-                capture_output=True,
-                timeout=timeout_s,
-            )
-        except subprocess.TimeoutExpired:
-            return math.inf
-    lines = run.stdout.decode().split()
-    return float(lines[-1]) if run.returncode == 0 and lines else None
+        for capacity in capacities:
+            try:
+                run = subprocess.run(
+                    [sys.executable, "-c", _CHILD, str(path), str(capacity)],
+                    capture_output=True,
+                    timeout=timeout_s,
+                )
+            except subprocess.TimeoutExpired:
+                out.append(math.inf)
+                continue
+            lines = run.stdout.decode().split()
+            out.append(float(lines[-1]) if run.returncode == 0 and lines else None)
+    return out
 
 
 _CHILD = """
@@ -130,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         biggest = int(size_of.max())
         cap = int(rng.integers(biggest, max(biggest + 1, int(sizes.sum()) // 4)))
         trace = RequestTrace.from_arrays(np.arange(n, dtype=float), ids, sizes)
-        theirs = libcachesim_miss_ratio(trace, cap)
+        (theirs,) = libcachesim_miss_ratio(trace, [cap])
         emu = emulate_libcachesim(ids.tolist(), sizes.tolist(), cap)
         if theirs is None or emu is None:
             crashed_both += theirs is None and emu is None
@@ -154,10 +161,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.bench_traces:
         print("| trace | size | ours lfuda | libCacheSim LFUDA | ours lfu |")
         for name, trace in _bench_traces(args.data):
-            wss = trace.working_set_bytes()
-            for frac in (0.01, 0.05, 0.10):
-                cap = int(wss * frac)
-                theirs = libcachesim_miss_ratio(trace, cap)
+            fracs = (0.01, 0.05, 0.10)
+            caps = [int(trace.working_set_bytes() * frac) for frac in fracs]
+            for frac, cap, theirs in zip(fracs, caps, libcachesim_miss_ratio(trace, caps), strict=True):
                 cells = [
                     simulate(trace, "lfuda", cap).miss_ratio,
                     theirs,

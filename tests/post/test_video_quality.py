@@ -15,19 +15,9 @@ import pytest
 from reelkit.errors import ConfigError, MediaError, ToolError
 from reelkit.media import run_ffmpeg
 from reelkit.post.video.quality import FrameMismatchError, measure_quality, pool
+from reelkit.testing.video import write_y4m
 
 pytestmark = pytest.mark.media
-
-
-def _write_y4m(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
-    """8-bit 4:2:0 Y4M with flat (128) chroma; ``frames`` are luma planes."""
-    h, w = frames[0].shape
-    chroma = np.full((h // 2, w // 2), 128, np.uint8).tobytes()
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for y in frames:
-            fh.write(b"FRAME\n" + y.astype(np.uint8).tobytes() + chroma + chroma)
-    return path
 
 
 def _checkerboard(shift: int, frames: int = 3) -> list[np.ndarray]:
@@ -40,8 +30,8 @@ def _checkerboard(shift: int, frames: int = 3) -> list[np.ndarray]:
 def test_vmaf_matches_netflix_published_scores(tmp_path: Path) -> None:
     """Netflix/vmaf python/test/quality_runner_test.py (test_run_vmaf_runner_checkerboard, integer features,
     vmaf_v0.6.1): reference vs itself 99.14289994394608, vs the opposite-phase board 7.985898744818505."""
-    ref = _write_y4m(tmp_path / "ref.y4m", _checkerboard(0))
-    opposite = _write_y4m(tmp_path / "opp.y4m", _checkerboard(10))
+    ref = write_y4m(tmp_path / "ref.y4m", _checkerboard(0))
+    opposite = write_y4m(tmp_path / "opp.y4m", _checkerboard(10))
     same = measure_quality(ref, ref, features=(), threads=2)
     opp = measure_quality(ref, opposite, features=(), threads=2)
     assert same.frames == 3 and (same.width, same.height) == (1920, 1080)

@@ -24,6 +24,7 @@ import pytest
 from scipy import ndimage
 
 from reelkit.post.video.quality import measure_quality
+from reelkit.testing.video import write_y4m
 
 pytestmark = pytest.mark.media
 
@@ -124,17 +125,6 @@ def ref_ms_ssim(ref: npt.ArrayLike, dist: npt.ArrayLike) -> float:
     return score
 
 
-def _write_y4m(path: Path, frames: list[npt.NDArray[np.uint8]]) -> Path:
-    """8-bit 4:2:0 Y4M with flat chroma (SSIM and MS-SSIM read luma only)."""
-    h, w = frames[0].shape
-    chroma = np.full(((h + 1) // 2, (w + 1) // 2), 128, np.uint8).tobytes()
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n".encode())
-        for y in frames:
-            fh.write(b"FRAME\n" + np.ascontiguousarray(y, np.uint8).tobytes() + chroma + chroma)
-    return path
-
-
 def _picture(w: int, h: int, kind: str, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     if kind == "gradient":
@@ -172,8 +162,8 @@ def test_ssim_and_ms_ssim_match_the_reference_frame_by_frame(
     ref = _picture(w, h, kind, rng)
     dists = _distorted(ref, rng)
     got = measure_quality(
-        _write_y4m(tmp_path / "ref.y4m", [ref] * len(dists)),
-        _write_y4m(tmp_path / "dist.y4m", dists),
+        write_y4m(tmp_path / "ref.y4m", [ref] * len(dists)),
+        write_y4m(tmp_path / "dist.y4m", dists),
         models=(),
         features=("ssim", "ms_ssim"),
     )
@@ -194,8 +184,8 @@ def test_flat_pictures_have_closed_forms(tmp_path: Path) -> None:
         refs = [np.full((h, w), a, np.uint8) for a, _ in pairs]
         dists = [np.full((h, w), b, np.uint8) for _, b in pairs]
         got = measure_quality(
-            _write_y4m(tmp_path / f"r{w}.y4m", refs),
-            _write_y4m(tmp_path / f"d{w}.y4m", dists),
+            write_y4m(tmp_path / f"r{w}.y4m", refs),
+            write_y4m(tmp_path / f"d{w}.y4m", dists),
             models=(),
             features=("ssim", "ms_ssim"),
         )

@@ -390,11 +390,9 @@ def _expand_views(
         n_chunks = np.ones(len(view_time), dtype=np.int64)
     else:
         watched = np.clip(view_fraction, 0.0, 1.0) * dur
-        n_chunks = np.maximum(1, np.ceil(watched / chunk_s)).astype(np.int64)
-        total_chunks = np.ceil(dur / chunk_s).astype(np.int64)
-        if int(total_chunks.max()) > _MAX_CHUNKS:
+        if int(np.ceil(dur / chunk_s).max()) > _MAX_CHUNKS:
             raise ConfigError(f"chunk_s={chunk_s}: a title would have more than {_MAX_CHUNKS} chunks")
-        n_chunks = np.minimum(n_chunks, total_chunks)
+        n_chunks = _chunks_per_view(watched, dur, chunk_s)
         n_requests = int(n_chunks.sum())
         if n_requests > MAX_TRACE_REQUESTS:  # ~100 bytes a request while building
             raise ConfigError(
@@ -423,10 +421,12 @@ def _expand_views(
     return trace, title[order], rend[order]
 
 
-def _requests_at(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64], chunk_s: float) -> int:
-    """How many requests the views make in chunks of ``chunk_s``: at least one a view, at most the title's."""
-    each = np.maximum(1.0, np.ceil(watched / chunk_s))
-    return int(np.minimum(each, np.ceil(dur / chunk_s)).sum())
+def _chunks_per_view(
+    watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64], chunk_s: float
+) -> npt.NDArray[np.int64]:
+    """The requests each view makes in chunks of ``chunk_s``: the chunks it watched, at least one, at most its
+    title's."""
+    return np.minimum(np.maximum(1.0, np.ceil(watched / chunk_s)), np.ceil(dur / chunk_s)).astype(np.int64)
 
 
 def _chunk_advice(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64], chunk_s: float) -> str:
@@ -438,10 +438,12 @@ def _chunk_advice(watched: npt.NDArray[np.float64], dur: npt.NDArray[np.float64]
     lo, hi = chunk_s, float(dur.max())  # chunks of a whole title: one request a view, which fits
     while hi / lo > 1.0001:
         mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if _requests_at(watched, dur, mid) > MAX_TRACE_REQUESTS else (lo, mid)
+        lo, hi = (
+            (mid, hi) if int(_chunks_per_view(watched, dur, mid).sum()) > MAX_TRACE_REQUESTS else (lo, mid)
+        )
     step = 10.0 ** (math.floor(math.log10(hi)) - 1)
     down = math.floor(hi / step) * step  # two significant digits: down when that still fits, else up
-    fits = _requests_at(watched, dur, down) <= MAX_TRACE_REQUESTS
+    fits = int(_chunks_per_view(watched, dur, down).sum()) <= MAX_TRACE_REQUESTS
     return f"use chunks of at least {down if fits else math.ceil(hi / step) * step:g} s, or fewer views"
 
 
