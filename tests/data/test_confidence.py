@@ -272,6 +272,44 @@ def test_low_ratings_as_dislikes_weigh_nothing_but_stay_seen() -> None:
     assert seen == dropped
 
 
+def test_the_later_of_a_thumb_and_a_rating_says_whether_the_title_is_disliked() -> None:
+    """A low rating followed by a thumb up is no dislike, and a thumbs-down followed by a rating not in the
+    lower half no longer counts; the reverse orders still do; ties in time go by event order. Both signals
+    stay as data (the rating is still the pair's rating). Weights by the formula: rating 1 + (r - 1) / 4,
+    thumb up +1.5."""
+    rows = [
+        ("a", "up_after_low", 10, "rating", 1.0, np.nan),
+        ("a", "up_after_low", 11, "thumb", 1.0, np.nan),  # 1 + 0 + 1.5
+        ("a", "low_after_up", 20, "thumb", 1.0, np.nan),
+        ("a", "low_after_up", 21, "rating", 2.0, np.nan),  # dislike: 0
+        ("a", "good_after_down", 30, "thumb", -1.0, np.nan),
+        ("a", "good_after_down", 31, "rating", 3.0, np.nan),  # the midpoint is not low: 1 + 0.5
+        ("a", "low_after_down", 40, "thumb", -1.0, np.nan),
+        ("a", "low_after_down", 41, "rating", 1.0, np.nan),  # 0 however low ratings count
+        ("a", "down_after_good", 50, "rating", 5.0, np.nan),
+        ("a", "down_after_good", 51, "thumb", -1.0, np.nan),  # 0
+        ("a", "tie_thumb_last", 60, "rating", 1.0, np.nan),
+        ("a", "tie_thumb_last", 60, "thumb", 1.0, np.nan),  # same time, the thumb listed later: 1 + 1.5
+        ("a", "tie_rating_last", 70, "thumb", 1.0, np.nan),
+        ("a", "tie_rating_last", 70, "rating", 1.0, np.nan),  # same time, the rating listed later: 0
+        ("b", "anchor", 80, "rating", 5.0, np.nan),  # fixes the scale at 1-5
+    ]
+    frame = pd.DataFrame(rows, columns=["member_id", "title_id", "timestamp", "kind", "value", "fraction"])
+    cfg = ConfidenceConfig(low_rating="dislike")
+    agg = aggregate_events(frame, cfg, (1.0, 5.0)).set_index("title_id")
+    w = agg["weight"].to_dict()
+    assert w["up_after_low"] == pytest.approx(2.5) and w["tie_thumb_last"] == pytest.approx(2.5)
+    assert w["good_after_down"] == pytest.approx(1.5)
+    assert w["low_after_up"] == 0 and w["low_after_down"] == 0 and w["down_after_good"] == 0
+    assert w["tie_rating_last"] == 0
+    assert agg.loc["up_after_low", "rating"] == 1.0 and agg.loc["good_after_down", "thumb"] == -1.0
+    # counting every rating as an interaction: only the thumbs-downs that stand weigh nothing
+    pos = aggregate_events(frame, ConfidenceConfig(), (1.0, 5.0)).set_index("title_id")["weight"].to_dict()
+    assert pos["low_after_up"] == pytest.approx(1.25 + 1.5) and pos["tie_rating_last"] == pytest.approx(2.5)
+    assert pos["good_after_down"] == pytest.approx(1.5)
+    assert pos["low_after_down"] == 0 and pos["down_after_good"] == 0
+
+
 # ------------------------------------------------------------------------------------ Parquet round-trip
 def test_roundtrip_hand_made(tmp_path: Path) -> None:
     titles = pd.DataFrame(

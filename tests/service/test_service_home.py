@@ -683,6 +683,33 @@ def test_a_title_rated_low_explains_nothing_and_is_not_resumed(builder: HomeBuil
     assert any(builder.name_of(t[0]) in r.heading for r in page.rows if r.kind.startswith("because"))
 
 
+def test_a_thumb_up_after_a_low_rating_makes_the_title_liked_and_the_reverse_a_dislike(
+    builder: HomeBuilder,
+) -> None:
+    """The later of a rating and a thumb is what the member thinks now: a title rated 1 and then thumbed up
+    names a "Because You Liked" row and weighs in the scores; one thumbed up and then rated 1 does neither,
+    nor one rated top marks and then thumbed down, which stays off Continue Watching too."""
+    t = list(builder.title_ids[:3])
+    lo, hi = builder._rating_scale
+    changed_mind = history((t[0], "rating", 100, lo, np.nan), (t[0], "thumb", 101, 1.0, np.nan))
+    page = builder.build("x", changed_mind)
+    assert any(builder.name_of(t[0]) in r.heading for r in page.rows if r.kind.startswith("because")), [
+        r.heading for r in page.rows
+    ]
+    assert list(builder.fold(changed_mind).history_cols) == [builder._col(t[0])]
+    went_off = history(
+        (t[1], "thumb", 100, 1.0, np.nan),
+        (t[1], "rating", 101, lo, np.nan),
+        (t[2], "play", 200, 3000, 0.5),
+        (t[2], "rating", 201, hi, np.nan),
+        (t[2], "thumb", 202, -1.0, np.nan),
+    )
+    page = builder.build("x", went_off)
+    assert not any(r.kind.startswith("because") for r in page.rows), [r.heading for r in page.rows]
+    assert all(x.title_id not in (t[1], t[2]) for r in page.rows for x in r.titles)
+    assert len(builder.fold(went_off).history_cols) == 0
+
+
 def test_a_title_rated_low_explains_nothing_when_the_formula_counts_it_positive(builder: HomeBuilder) -> None:
     """Pins 'like X' to titles not rated low even when the page's formula gives a low rating weight (the
     library's 'positive'): the pick is ranked from it, but the model, not the disliked title, explains it."""

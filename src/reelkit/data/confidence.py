@@ -32,7 +32,9 @@ The weight (engagement strength) is then
 and a pair whose last thumb is down gets weight 0 (it is not a positive interaction). With
 ``low_rating="dislike"`` so does a pair whose last rating lies in the lower half of the scale (a 1-star
 rating is a dislike, however far the title was watched; the home page's setting, which found the titles
-members rated 4+ better on MovieLens, benchmarks/RESULTS.md section 1); the default, ``"positive"``, counts
+members rated 4+ better on MovieLens, benchmarks/RESULTS.md section 1). Where a pair has both, the later
+says what the member thinks now: a thumbs-down followed by a rating not in the lower half no longer
+counts, nor does a low rating followed by a thumb up. The default, ``"positive"``, counts
 every rating as an interaction, as the field's offline protocol and its peer libraries do. ``lo``/``hi`` are
 the rating scale (inferred from the data unless given). A pair with only a 5-star rating on a 1-5 scale gets
 ``1 + 1 = 2``; a half-watched title ``0.5``; a title watched to the end in three sittings (plays to 0.3,
@@ -60,7 +62,9 @@ __all__ = [
     "aggregate_events",
     "aggregate_pairs",
     "rated_low",
+    "rated_low_now",
     "sample_plays",
+    "thumb_down",
 ]
 
 #: A play is a sample, not a viewing, under this fraction of the title ...
@@ -128,6 +132,9 @@ class PairAggregates:
     weight: np.ndarray
     sample_only: np.ndarray
     play_timestamp: np.ndarray
+    #: The pair's last thumb came after its last rating (True for a thumb without a rating): the later of
+    #: the two is what the member thinks now (see :func:`thumb_down` and :func:`rated_low_now`).
+    thumb_last: np.ndarray
 
 
 def aggregate_pairs(
@@ -152,8 +159,10 @@ def aggregate_pairs(
     frac = np.asarray(fraction, dtype=np.float64)
     is_sample = sample_plays(kind, val, frac) if sample is None else np.asarray(sample, dtype=bool)
 
-    def last_value(mask: np.ndarray) -> np.ndarray:
+    def last_value(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's last value among ``mask``'s events, and that event's place in time (-1: none)."""
         out = np.full(n_pairs, np.nan)
+        when = np.full(n_pairs, -1, dtype=np.int64)
         idx = np.flatnonzero(mask & ~np.isnan(val))
         if len(idx):
             # order by (pair, timestamp), stable so that ties keep event order; keep each pair's last
@@ -161,10 +170,15 @@ def aggregate_pairs(
             p = pair[o]
             last = np.r_[p[1:] != p[:-1], True]
             out[p[last]] = val[o[last]]
-        return out
+            when[p[last]] = place[o[last]]
+        return out, when
 
-    rating = last_value(kind == "rating")
-    thumb = last_value(kind == "thumb")
+    # every event's place in time (ties in event order), to tell which of a rating and a thumb came last
+    place = np.empty(len(ts), dtype=np.int64)
+    place[np.argsort(ts, kind="stable")] = np.arange(len(ts))
+    rating, rating_at = last_value(kind == "rating")
+    thumb, thumb_at = last_value(kind == "thumb")
+    thumb_last = thumb_at > rating_at
     # a preview today does not make a title watched 60 days ago recent: a pair's time is its latest event
     # that is not a sample (a pair of samples only: its latest sample)
     sample_only = np.bincount(pair, weights=(~is_sample).astype(np.float64), minlength=n_pairs) == 0
@@ -193,10 +207,27 @@ def aggregate_pairs(
         + np.where(np.isnan(rating), 0.0, cfg.rating_base + cfg.rating_weight * np.nan_to_num(rnorm))
         + np.where(thumb > 0, cfg.thumb_weight, 0.0)
     )
-    weight = np.where(thumb < 0, 0.0, weight)
+    # the later of a pair's thumb and rating says what the member thinks of the title now: a thumbs-down
+    # followed by a rating in the upper half of the scale is forgiven, a low rating followed by a thumb up
+    # is no dislike (the signals themselves stay, as data)
+    low = rated_low(rating, rating_scale)
+    weight = np.where(thumb_down(thumb, low, thumb_last), 0.0, weight)
     if cfg.low_rating == "dislike":
-        weight = np.where(rated_low(rating, rating_scale), 0.0, weight)
-    return PairAggregates(rating, thumb, watched, completions, last_ts, weight, sample_only, last_play)
+        weight = np.where(rated_low_now(thumb, low, thumb_last), 0.0, weight)
+    return PairAggregates(
+        rating, thumb, watched, completions, last_ts, weight, sample_only, last_play, thumb_last
+    )
+
+
+def thumb_down(thumb: np.ndarray, low: np.ndarray, thumb_last: np.ndarray) -> np.ndarray:
+    """Pairs whose thumbs-down stands: not followed by a rating in the upper half of the scale (``low``:
+    :func:`rated_low` of the pair's last rating; ``thumb_last``: :attr:`PairAggregates.thumb_last`)."""
+    return np.asarray((thumb < 0) & (thumb_last | low), dtype=bool)
+
+
+def rated_low_now(thumb: np.ndarray, low: np.ndarray, thumb_last: np.ndarray) -> np.ndarray:
+    """Pairs whose low rating stands: not followed by a thumb up (arguments as :func:`thumb_down`'s)."""
+    return np.asarray(low & ~(thumb_last & (thumb > 0)), dtype=bool)
 
 
 def _viewings(

@@ -83,7 +83,9 @@ from reelkit.data.confidence import (
     ConfidenceConfig,
     aggregate_pairs,
     rated_low,
+    rated_low_now,
     sample_plays,
+    thumb_down,
 )
 from reelkit.errors import ConfigError, UnknownIdError
 from reelkit.recommend.base import Recommender
@@ -299,6 +301,8 @@ class MemberAggregate:
     timestamp: np.ndarray
     weight: np.ndarray
     sample_only: np.ndarray
+    #: As :attr:`reelkit.data.confidence.PairAggregates.thumb_last`: the later of a thumb and a rating counts.
+    thumb_last: np.ndarray
 
 
 def aggregate_member(
@@ -337,6 +341,7 @@ def aggregate_member(
         timestamp=agg.timestamp,
         weight=agg.weight,
         sample_only=agg.sample_only,
+        thumb_last=agg.thumb_last,
     )
 
 
@@ -900,8 +905,10 @@ class HomeBuilder:
             thumb = agg.thumb
             completions = agg.completions
             # a title rated in the lower half of the scale was not liked, however far it was watched: it
-            # names no "Because You Watched" row and supports no "like X" reason
-            disliked = rated_low(rating, self._rating_scale)
+            # names no "Because You Watched" row and supports no "like X" reason (unless a thumb up came
+            # after the rating: the later of the two counts, as in training)
+            low = rated_low(rating, self._rating_scale)
+            disliked = rated_low_now(thumb, low, agg.thumb_last)
             is_strong = (
                 pos
                 & ~disliked
@@ -916,7 +923,7 @@ class HomeBuilder:
             # rating a dislike: with "positive" it is an interaction, as the service has it while the rating
             # scale is not known (a 4 read on the 0-10 assumed may be a 4 of 5)
             dropped_low = disliked if cfg.confidence.low_rating == "dislike" else np.zeros_like(disliked)
-            dropped = {tids[i] for i in np.flatnonzero((thumb < 0) | dropped_low)}
+            dropped = {tids[i] for i in np.flatnonzero(thumb_down(thumb, low, agg.thumb_last) | dropped_low)}
             continue_rows = self._continue_watching(history, dropped)
         order = np.argsort(cols_pos, kind="stable")
         hist = sp.csr_matrix(
