@@ -482,6 +482,31 @@ def test_lfu_aging_flag_accepts_words(tmp_path: Path) -> None:
     assert make_policy("belady-size", n_samples=np.int64(32)).config.n_samples == 32  # type: ignore[attr-defined]
 
 
+def test_a_run_with_parameters_reports_them_beside_the_policy(
+    synth_trace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--policy lfu --param aging=true`` runs LFU-DA and reported ``"policy": "lfu"``, as plain LFU does;
+    the policy now carries the fields that differ from its defaults (lfuda's own default is aging on)."""
+    from reelkit.stream.cache import make_policy
+
+    code, out, _ = run(
+        capsys, "cache", "simulate", "--trace", str(synth_trace), "--policy", "lfu", "--capacity", "5%",
+        "--param", "aging=true", "--json",
+    )  # fmt: skip
+    doc = json.loads(out)
+    assert code == 0 and doc["policy"] == "lfu(aging=true)"
+    lfuda = json.loads(
+        run(capsys, "cache", "simulate", "--trace", str(synth_trace), "--policy", "lfuda", "--capacity", "5%",
+            "--json")[1]
+    )  # fmt: skip
+    assert lfuda["policy"] == "lfuda" and lfuda["hit_ratio"] == doc["hit_ratio"]
+    assert make_policy("lfuda", aging=False).label == "lfuda(aging=false)"
+    assert make_policy("s3fifo", small_size_ratio=0.2, move_to_main_threshold=3).label == (
+        "s3fifo(small_size_ratio=0.2, move_to_main_threshold=3)"
+    )
+    assert make_policy("lfu").label == "lfu" and make_policy("belady-bypass").label == "belady-bypass"
+
+
 def test_a_flag_takes_only_true_false_one_or_zero() -> None:
     """Pins the flag parse: 1 and 0 are the only numbers read as true/false; 2 or -1 is a one-line error,
     not a truthy value."""

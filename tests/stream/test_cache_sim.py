@@ -146,7 +146,7 @@ def test_compare_runs_each_policy_and_size_once() -> None:
     got = compare(tr, ["lru", "LRU", "lfu", make_policy("lfu", aging=True), "lru"], ["1%", "10%", "1%"])
     assert [(r.policy, r.capacity_bytes) for r in got] == [
         (name, cap)
-        for name in ("lru", "lfu", "lfu")
+        for name in ("lru", "lfu", "lfu(aging=true)")  # each result names its config
         for cap in (got[0].capacity_bytes, got[1].capacity_bytes)
     ]
     assert got[2].hits != got[4].hits  # plain LFU and LFU-DA both ran
@@ -176,7 +176,7 @@ def test_compare_takes_a_policy_whose_config_does_not_hash() -> None:
 
     tr = RequestTrace.from_arrays(np.arange(10.0), np.arange(10) % 3, np.ones(10, np.int64))
     got = compare(tr, [Mine(), Mine(), Mine(Plain(2))], [2])
-    assert [r.policy for r in got] == ["mine", "mine"] and got[0].hits == simulate(tr, "lru", 2).hits
+    assert [r.policy for r in got] == ["mine", "mine(k=2)"] and got[0].hits == simulate(tr, "lru", 2).hits
 
 
 def test_a_trace_keeps_its_own_sizes() -> None:

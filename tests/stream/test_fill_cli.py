@@ -491,3 +491,14 @@ def test_the_plan_does_not_depend_on_the_order_of_the_rows(
     cmp = compare_fill(tr, cfg, train_days=3, policies=("tinylfu",), oracle=False, offline=False)
     sim = simulate(tr, "tinylfu", cfg.capacity_bytes, warmup=(cmp.warmup_requests + 0.5) / tr.n_requests)
     assert cmp.get("tinylfu").byte_hit_ratio == sim.byte_hit_ratio
+    # a policy given with a config runs with it, under its label (it ran by name, the plain policy's config)
+    from reelkit.stream.cache import make_policy
+
+    aged = make_policy("lfu", aging=True)
+    cmp = compare_fill(tr, cfg, train_days=3, policies=("lfu", aged, "LFU"), oracle=False, offline=False)
+    assert [a.name for a in cmp.approaches] == ["fill", "lfu", "lfu(aging=true)"]
+    warm = (cmp.warmup_requests + 0.5) / tr.n_requests
+    assert (
+        cmp.get("lfu(aging=true)").hit_ratio == simulate(tr, aged, cfg.capacity_bytes, warmup=warm).hit_ratio
+    )
+    assert cmp.get("lfu(aging=true)").hit_ratio != cmp.get("lfu").hit_ratio

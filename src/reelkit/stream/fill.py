@@ -64,6 +64,7 @@ from reelkit.stream.forecast import (
 )
 
 if TYPE_CHECKING:
+    from reelkit.stream.cache.policies import CachePolicy
     from reelkit.stream.cache.trace import RequestTrace
 
 __all__ = [
@@ -787,7 +788,7 @@ def compare_fill(
     config: FillConfig,
     *,
     train_days: int = 14,
-    policies: Sequence[str] = ("lru", "s3fifo"),
+    policies: Sequence[str | CachePolicy] = ("lru", "s3fifo"),
     forecaster: RequestForecaster | None = None,
     forecast: npt.NDArray[np.float64] | Mapping[str, npt.NDArray[np.float64]] | None = None,
     release_s: npt.NDArray[np.float64] | None = None,
@@ -843,7 +844,10 @@ def compare_fill(
             f"policies: {', '.join(not_reactive)} cannot be compared as reactive (belady-size and the "
             "bound are always added)"
         )
-    policies = list(dict.fromkeys(p.name for p in pols))
+    reactive: list[CachePolicy] = []
+    for p in pols:  # each (name, config) once, by == (a registered policy's config may not hash)
+        if not any(q.name == p.name and q.config == p.config for q in reactive):
+            reactive.append(p)
     sizes = trace.object_sizes()
     args = (trace.timestamps, trace.objects, trace.sizes, sizes, config)
     fill = simulate_fill(
@@ -863,12 +867,12 @@ def compare_fill(
     # the reactive policies skip the same leading requests (half a request of slack against float rounding)
     n = trace.n_requests
     warm = (fill.measured_from + 0.5) / n
-    names = list(policies) + (["belady-size"] if offline else [])
-    with progress.task("reactive policies", total=len(names)) as bar:
-        for name in names:
-            r = simulate(as_read, name, config.capacity_bytes, warmup=warm)
+    runs: list[CachePolicy] = reactive + ([make_policy("belady-size")] if offline else [])
+    with progress.task("reactive policies", total=len(runs)) as bar:
+        for pol in runs:
+            r = simulate(as_read, pol, config.capacity_bytes, warmup=warm)
             miss = float(r.bytes_requested - r.bytes_hit)
-            kind: Literal["reactive", "offline"] = "offline" if name == "belady-size" else "reactive"
+            kind: Literal["reactive", "offline"] = "offline" if pol.offline else "reactive"
             out.append(ApproachResult(r.policy, kind, r.hit_ratio, r.byte_hit_ratio, 0, miss))
             bar.advance()
     if offline:

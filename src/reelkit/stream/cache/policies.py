@@ -101,6 +101,21 @@ class CachePolicy(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
 
+    @property
+    def label(self) -> str:
+        """The name, with the config fields that differ from this policy's defaults: ``lfu(aging=true)``
+        (what results report, so that a run with parameters does not read as the plain policy's)."""
+        try:
+            default = type(self)().config  # a policy's own default (lfuda's has aging on)
+        except TypeError:  # a registered policy that needs arguments
+            default = self.config_type()
+        changed = [
+            f"{f.name}={_show(getattr(self.config, f.name))}"
+            for f in fields(self.config)
+            if getattr(self.config, f.name) != getattr(default, f.name)
+        ]
+        return f"{self.name}({', '.join(changed)})" if changed else self.name
+
     @abstractmethod
     def kernel(self) -> Kernel:
         """The numba kernel (see :mod:`reelkit.stream.cache._kernels` for its signature)."""
@@ -124,6 +139,17 @@ class CachePolicy(ABC):
         )
         seconds = time.perf_counter() - t0
         return PolicyRun(hits.view(np.bool_), int(max_used), seconds)
+
+
+def _show(value: object) -> str:
+    """A config value as ``--param`` takes it (``true``, ``0.1``)."""
+    return (
+        str(value).lower()
+        if isinstance(value, bool)
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
 
 
 _NO_NEXT = np.zeros(0, dtype=np.int64)

@@ -316,7 +316,7 @@ def simulate(
         by_region = WindowStats(labels.astype(np.int64), req, hit, byt, bhit)
     rps = trace.n_requests / run.seconds if run.seconds > 0 else float("inf")
     return SimResult(
-        policy=pol.name,
+        policy=pol.label,
         capacity_bytes=cap,
         requests=trace.n_requests,
         warmup_requests=n_warm,
