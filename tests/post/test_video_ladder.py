@@ -76,6 +76,12 @@ def test_per_title_ladder_outputs_and_cache(clips: dict[str, Path]) -> None:
     data = json.loads((out / "ladder.json").read_text())
     assert {"width", "height", "bitrate_kbps", "vmaf", "file"} <= set(data["rungs"][0])
     assert all((out / r["file"]).exists() for r in data["rungs"])
+    # a file is named by its rung's bitrate rounded to the nearest kbps (was rounded down: 92k for 93.0)
+    assert [r["file"] for r in data["rungs"]] == [
+        f"rung{i}_{r['width']}x{r['height']}_{round(p.rate)}k.mp4"
+        for i, (r, p) in enumerate(zip(data["rungs"], ladder.rungs, strict=True))
+    ]
+    assert all(abs(float(r["file"].split("_")[-1][:-5]) - r["bitrate_kbps"]) <= 0.5 for r in data["rungs"])
     assert (out / "dash" / "manifest.mpd").exists() and (out / "rd.png").exists()
     # a rerun encodes nothing
     again = per_title_ladder(clips["one"], None, compare_fixed=False, **kw)  # type: ignore[arg-type]

@@ -906,7 +906,7 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
         if not src:  # a shot-based rung measured per shot only: no joined file
             files.append(None)
             continue
-        name = f"rung{i}_{row['width']}x{row['height']}_{math.floor(p.rate)}k.mp4"
+        name = f"rung{i}_{row['width']}x{row['height']}_{round(p.rate)}k.mp4"
         shutil.copyfile(src, out / f".{name}.part")
         os.replace(out / f".{name}.part", out / name)
         files.append(out / name)
