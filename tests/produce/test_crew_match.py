@@ -82,6 +82,34 @@ def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
     assert lead.loss_without is None  # nobody else can play the lead
 
 
+def test_a_next_best_already_in_the_team_is_named_with_the_role_they_leave() -> None:
+    """x directs (0.9) and c shoots (0.8): 1.7. Without c the best team is d directing (0.5) and x shooting
+    (0.9): 1.4, so the dop's next best is x, who already directs here: a swap, said as ``next_best_from``
+    (it read as a spare). Without x as director the next best, d, is in no role of this team."""
+    roles = [
+        {"id": "dir", "kind": "director", "skills": {"drama": 1}},
+        {"id": "dop", "kind": "dop", "skills": {"lighting": 1}},
+    ]
+    prod = production(roles)
+    pool = Pool.model_validate(
+        {
+            "weights": {"skill": 1.0, "genre": 0.0, "shared": 0.0},
+            "candidates": [
+                {"id": "x", "roles": ["director", "dop"], "skills": {"drama": 0.9, "lighting": 0.9}},
+                {"id": "d", "roles": ["director"], "skills": {"drama": 0.5}},
+                {"id": "c", "roles": ["dop"], "skills": {"lighting": 0.8}},
+            ],
+        }
+    )
+    team = match_team(prod, pool, plan_shoot(prod, SolveOptions(time_limit=5)))
+    got = {c.role_id: (c.candidate_id, c.loss_without, c.next_best, c.next_best_from) for c in team.choices}
+    assert got == {
+        "dir": ("x", pytest.approx(1.7 - 1.4), "d", None),
+        "dop": ("c", pytest.approx(1.7 - 1.4), "x", "dir"),
+    }
+    assert team.to_dict()["choices"][1]["next_best_from"] == "dir"
+
+
 def test_the_pools_first_candidate_earns_the_shared_work_bonus_too() -> None:
     """The hand-computed pool with d2 listed first: d2 + c1 with their shared credit (2.8) still beats
     d1 + c2 (2.5); the pairwise bonus skipped the first candidate and picked d1 + c2."""
@@ -391,8 +419,12 @@ def test_a_schedule_of_another_production_and_a_role_without_days_are_refused(tm
         load_schedule(path, edited)
     with pytest.raises(ProductionFormatError, match="as it is now"):
         match_team(edited, Pool.model_validate({"candidates": [{"id": "a", "roles": ["actor"]}]}), sched)
-    path.write_text("{}")
-    with pytest.raises(ProductionFormatError, match=r"schedule\.json: not a schedule"):
+    path.write_text("{}")  # the field missing is named in words, not as a bare KeyError ('days')
+    with pytest.raises(
+        ProductionFormatError,
+        match=r"schedule\.json: not a schedule written by 'reelkit schedule plan' \(it has no field "
+        r"'days'\); give the schedule\.json that 'reelkit schedule plan -o DIR' writes in DIR$",
+    ):
         load_schedule(path)
     ghost = parse_production(
         {

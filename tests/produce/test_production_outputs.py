@@ -1264,16 +1264,21 @@ def test_a_deleted_earlier_calendar_still_gets_its_cancellations_from_the_earlie
 def test_deleted_calendars_of_two_dropped_people_whose_ids_slug_alike_get_one_calendar_each(
     tmp_path: Path,
 ) -> None:
-    """山田 and 田中 both slug to "person" (person.ics and person_.ics in the first plan); with their
-    calendars deleted and both dropped, their cancellations were made from the earlier schedule.json into
-    one person.ics (Yamada's) for the two of them. Each gets their own, named as write_plan names them."""
+    """ "山田/1" and "山田 1" both make the file name 山田-1 (山田-1.ics and 山田-1_.ics in the first plan;
+    ids in any script keep their letters: 山田 and 田中 were both "person.ics"); with their calendars
+    deleted and both dropped, their cancellations were made from the earlier schedule.json into one file
+    (Yamada's) for the two of them. Each gets their own, named as write_plan names them."""
 
     def jp(casts: list[str]) -> Production:
         return parse_production(
             {
                 "name": "jp",
                 "calendar": {"start": "2026-03-02"},
-                "people": [{"id": "山田", "name": "Yamada"}, {"id": "田中", "name": "Tanaka"}, {"id": "x"}],
+                "people": [
+                    {"id": "山田/1", "name": "Yamada"},
+                    {"id": "山田 1", "name": "Tanaka"},
+                    {"id": "x"},
+                ],
                 "locations": [{"id": "a"}],
                 "scenes": [
                     {"id": str(i), "duration": 8, "location": "a", "cast": [c]} for i, c in enumerate(casts)
@@ -1282,19 +1287,51 @@ def test_deleted_calendars_of_two_dropped_people_whose_ids_slug_alike_get_one_ca
         )
 
     opts = SolveOptions(time_limit=5)
-    first = jp(["山田", "田中", "x"])
+    first = jp(["山田/1", "山田 1", "x"])
     before = plan_shoot(first, opts)
     files = write_plan(before, first, tmp_path)
-    assert sorted(p.name for p in files.calendars.values()) == ["person.ics", "person_.ics", "x.ics"]
+    assert sorted(p.name for p in files.calendars.values()) == ["x.ics", "山田-1.ics", "山田-1_.ics"]
     days = {c.person_id: c.work_days for c in before.people}
     for f in (tmp_path / "calendars").iterdir():
         f.unlink()
     second = jp(["x", "x", "x"])
     files = write_plan(plan_shoot(second, opts), second, tmp_path)
     cals = tmp_path / "calendars"
-    assert files.cancelled == {cals / "person.ics": 1, cals / "person_.ics": 1}
-    for name, pid, label in (("person.ics", "山田", "Yamada"), ("person_.ics", "田中", "Tanaka")):
+    assert files.cancelled == {cals / "山田-1.ics": 1, cals / "山田-1_.ics": 1}
+    for name, pid, label in (("山田-1.ics", "山田/1", "Yamada"), ("山田-1_.ics", "山田 1", "Tanaka")):
         cal = icalendar.Calendar.from_ical((cals / name).read_bytes())
         assert str(cal["x-wr-calname"]) == f"jp — {label}"
         (d,) = days[pid]
         assert list(_events(cals / name).values()) == [(d, "CANCELLED", "Cancelled: Shoot day")]
+
+
+def test_calendar_files_keep_letters_of_any_script_and_differ_where_ids_do(tmp_path: Path) -> None:
+    """Calendar files are named by person id with letters of any script kept (李 and 王 were both
+    ``person.ics``, told apart only by an underscore); what a path or a shell would misread becomes ``-``,
+    ids written alike in that form or in case get ``_`` added, and a decomposed é is written composed."""
+    ids = ["李", "王", "zoé", "Zoé", "a/b", "a b", ".x", "ze\u0301"]
+    prod = parse_production(
+        {
+            "name": "names",
+            "calendar": {"start": "2026-03-02"},
+            "people": [{"id": i} for i in ids],
+            "locations": [{"id": "a"}],
+            "scenes": [
+                {"id": str(k), "duration": 8, "location": "a", "cast": [i]} for k, i in enumerate(ids)
+            ],
+        }
+    )
+    files = write_plan(plan_shoot(prod, SolveOptions(time_limit=5)), prod, tmp_path)
+    assert {pid: p.name for pid, p in files.calendars.items()} == {
+        "李": "李.ics",
+        "王": "王.ics",
+        "zoé": "zoé.ics",
+        "Zoé": "Zoé_.ics",
+        "a/b": "a-b.ics",
+        "a b": "a-b_.ics",
+        ".x": "x.ics",
+        "ze\u0301": "z\u00e9.ics",  # composed, as most file systems and tools write it
+    }
+    assert sorted(p.name for p in (tmp_path / "calendars").iterdir()) == sorted(
+        p.name for p in files.calendars.values()
+    )

@@ -225,12 +225,17 @@ def crew_match_cmd(
                 c.shared,
                 f"{c.cost:,.0f}" if c.cost == round(c.cost) else f"{c.cost:,.2f}",  # money, never 3e+04
                 "-" if c.loss_without is None else c.loss_without,
-                c.next_best or "-",
+                "-"
+                if c.next_best is None
+                else c.next_best + (f" (from {c.next_best_from})" if c.next_best_from else ""),
             )
             for c in team.choices
         ],
     )
-    console.print("loss without: the team's fit lost without that pick; next best: who takes the role then")
+    console.print(
+        "loss without: the team's fit lost without that pick; next best: who takes the role then (from R: "
+        "they leave role R of this team for it, a swap)"
+    )
 
 
 def _communities_error(

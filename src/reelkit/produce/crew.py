@@ -176,6 +176,9 @@ class Choice:
     #: re-solve found none in its share of the time limit).
     loss_without: float | None
     next_best: str | None
+    #: The role ``next_best`` holds in this team, if any: then taking this role is a swap, not a spare
+    #: stepping in (the role they leave is filled as the re-solved team has it).
+    next_best_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -423,7 +426,7 @@ def match_team(
     best = _fit_of(best_value, tie)
     picks = {r: c for (c, r), v in x.items() if solver.value(v)}
     # (candidate, role) -> the best team's fit without that pick and who took the role there (None: none)
-    without: dict[tuple[int, int], tuple[float, str] | None] = {}
+    without: dict[tuple[int, int], tuple[float, int] | None] = {}
     while explain and (todo := [(c, r) for r, c in sorted(picks.items()) if (c, r) not in without]):
         left = (deadline - time.monotonic()) / len(todo)
         st2, s2, x2, _ = solve(todo[0], max(left, _EXPLAIN_FLOOR), picks)
@@ -433,16 +436,14 @@ def match_team(
         other_value = round(s2.objective_value)
         other = _fit_of(other_value, tie)
         r = todo[0][1]
-        without[todo[0]] = (
-            other,
-            next(cands[cc].label for (cc, rr), v in x2.items() if rr == r and s2.value(v)),
-        )
+        without[todo[0]] = (other, next(cc for (cc, rr), v in x2.items() if rr == r and s2.value(v)))
         if other_value > best_value:
             # a team better than the one found (the first solve stopped unproven): it is reported and
             # explained; the re-solves of the picks it keeps still hold
             best_value, best = other_value, other
             picks = {rr: cc for (cc, rr), v in x2.items() if s2.value(v)}
     chosen_ids = set(picks.values())
+    role_of = {c: r for r, c in picks.items()}
     choices: list[Choice] = []
     for r, c in sorted(picks.items()):
         skill, genre, cost, days = eligible[c, r]
@@ -451,6 +452,7 @@ def match_team(
         shared = sum(w.shared * s for _, s in pairs if s > 0) / 2
         alt = without.get((c, r))
         loss, nxt = (best - alt[0], alt[1]) if alt is not None else (None, None)
+        moves = roles[role_of[nxt]].id if nxt is not None and nxt in role_of else None
         choices.append(
             Choice(
                 role_id=roles[r].id,
@@ -465,7 +467,8 @@ def match_team(
                 cost=cost,
                 days=days,
                 loss_without=loss,
-                next_best=nxt,
+                next_best=cands[nxt].label if nxt is not None else None,
+                next_best_from=moves,
             )
         )
     fit = sum(ch.fit for ch in choices)  # exact; the solver's objective sums rounded terms

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -213,7 +214,14 @@ def read_schedule_csv(text: str) -> list[CsvRow]:
 
 
 def _slug(text: str) -> str:
+    """``text`` in ASCII letters, digits and ``_.-`` (calendar UIDs, kept as earlier plans wrote them)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "person"
+
+
+def _file_slug(text: str) -> str:
+    """A calendar's file name for a person id: letters and digits of any script kept (李 and 王 were both
+    ``person``), anything else a path or a shell would read (``/``, spaces, ``:``) made ``-``."""
+    return re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", text)).strip("-.") or "person"
 
 
 PRODID = "-//reelkit//shoot schedule//EN"
@@ -414,7 +422,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     for call in schedule.people:
         if not call.work_days:
             continue
-        name = _slug(call.person_id)
+        name = _file_slug(call.person_id)
         while name.lower() in used:
             name += "_"
         used.add(name.lower())
@@ -460,7 +468,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             if pid in cals:
                 mine.setdefault(pid, []).append(ev)
             else:
-                path = out / "calendars" / f"{_slug(pid)}.ics"
+                path = out / "calendars" / f"{_file_slug(pid)}.ics"
                 label = next((x.label for x in production.people if x.id == pid), pid)
                 own = icalendar.Calendar()
                 own.add("x-wr-calname", icalendar.vText(f"{schedule.production} — {label}"))

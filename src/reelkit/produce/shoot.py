@@ -258,7 +258,11 @@ class Schedule:
         except (KeyError, TypeError, ValueError) as exc:
             from reelkit.produce.production import ProductionFormatError
 
-            raise ProductionFormatError(f"not a schedule written by 'reelkit schedule plan': {exc}") from None
+            why = f"it has no field {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise ProductionFormatError(
+                f"not a schedule written by 'reelkit schedule plan' ({why}); give the schedule.json that "
+                "'reelkit schedule plan -o DIR' writes in DIR"
+            ) from None
 
 
 def load_schedule(path: str | Path, prod: Production | None = None) -> Schedule:
