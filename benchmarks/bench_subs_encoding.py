@@ -184,6 +184,12 @@ SENTENCES: dict[tuple[str, str], list[str]] = {
         "شكرا جزيلا، كل شيء على ما يرام.",
         "مرحبا، كيف حالك؟",
     ],
+    ("th", "cp874"): [
+        "ฉันไม่รู้ว่าเกิดอะไรขึ้น",
+        "สถานีอยู่ที่ไหน",
+        "ขอบคุณมาก ทุกอย่างเรียบร้อยดี",
+        "สวัสดีครับ สบายดีไหม",
+    ],
 }
 #: legacy code pages and the language whose sentences they carry
 LEGACY = {

@@ -130,19 +130,32 @@ def test_overlap_gap_and_order() -> None:
 
 def test_overlap_gap_and_reading_speed_findings_say_where_and_how_much() -> None:
     """The overlap ends where the cue above does (3 s); the gap runs from cue 2's end (4 s) to cue 3's start,
-    50 ms against 2 frames of 24 fps (83 ms); 20 characters in 1 s are 20.0 a second."""
+    50 ms against 2 frames of 24 fps (83 ms); 20 characters in 1 s are 20.0 a second, 41 in 2.405 s 17.05
+    (the decimals that show it over the limit)."""
     sub = from_string(
         _srt(
             ("00:00:01,000", "00:00:03,000", "First."),
             ("00:00:02,500", "00:00:04,000", "Overlaps the first."),
             ("00:00:04,050", "00:00:06,000", "Only 50 ms later."),
             ("00:00:07,000", "00:00:08,000", "x" * 20),
+            ("00:00:09,000", "00:00:11,405", "x" * 41),  # 17.05 a second: "17.0 ..., over 17" before
         )
     )
     assert [(f.kind, f.start_s, f.end_s, f.message) for f in check_subtitles(sub)] == [
         ("overlap", 2.5, 3.0, "cue 2 at 00:00:02.500 overlaps cue 1 (which ends at 00:00:03.000)"),
         ("gap", 4.0, 4.05, "cue 3 at 00:00:04.050 follows cue 2 after 50 ms, under 2 frames (83 ms)"),
-        ("reading_speed", 7.0, 8.0, "cue 4 at 00:00:07.000: 20.0 characters per second, over 17"),
+        (
+            "reading_speed",
+            7.0,
+            8.0,
+            "cue 4 at 00:00:07.000: 20.0 characters per second (20 in 1.000 s), over 17",
+        ),
+        (
+            "reading_speed",
+            9.0,
+            11.405,
+            "cue 5 at 00:00:09.000: 17.05 characters per second (41 in 2.405 s), over 17",
+        ),
     ]
 
 

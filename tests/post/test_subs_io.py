@@ -201,6 +201,9 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
         (_CUE.format("Teşekkür ederim, çok güzel. Günaydın, nasılsın?"), "cp1254"),
         (_CUE.format("Árvíztűrő tükörfúrógép. Köszönöm, nagyon jó."), "cp1250"),
         (_CUE.format("Nu ştiu ce s-a întâmplat. Bună ziua, ce mai faci?"), "cp1250"),
+        # Thai letters counted as misspelt Latin ones, so the file read as Japanese cp932 (a review's 30 cues)
+        ("".join(_CUE.format(t) for t in ("สวัสดีครับ สบายดีไหม", "ขอบคุณมาก ทุกอย่างเรียบร้อยดี") * 15), "cp874"),
+        (_CUE.format("ฉันไม่รู้ว่าเกิดอะไรขึ้น"), "cp874"),
     ],
 )
 def test_eight_bit_encodings_are_told_apart(text: str, encoding: str) -> None:

@@ -50,6 +50,14 @@ class SubtitleRules:
                 raise ConfigError(f"subtitle rule {name} must be at least {least}; got {getattr(self, name)}")
 
 
+def _over(value: float, limit: float) -> str:
+    """``value`` (above ``limit``) with as many decimals as show it above: 17.05 over 17 read "17.0"."""
+    for digits in range(1, 6):
+        if round(value, digits) > limit:
+            return f"{value:.{digits}f}"
+    return f"{value:.6f}"
+
+
 def _f(kind: str, start: float, end: float | None, sev: Severity, msg: str) -> Finding:
     return Finding(kind=kind, start_s=start, end_s=end, severity=sev, message=msg, source="subtitles")
 
@@ -177,7 +185,8 @@ def check_subtitles(
                     c.start_s,
                     c.end_s,
                     "warning",
-                    f"{n} at {tc}: {chars / dur:.1f} characters per second, over {r.max_cps:g}",
+                    f"{n} at {tc}: {_over(chars / dur, r.max_cps)} characters per second ({chars} in "
+                    f"{dur:.3f} s), over {r.max_cps:g}",
                 )
             )
         longest = max(widths, default=0)

@@ -182,7 +182,7 @@ _MEDIA_MAGIC = (b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x1aE\xdf\xa3", b"FORM")
 
 #: The 8-bit code pages a subtitle file is most often in, in the order a tie between their readings is
 #: settled, after chardet's guess (cp1252 first: most 8-bit subtitles are Western European)
-_EIGHT_BIT = ("cp1252", "cp1250", "cp1257", "cp1254", "cp1251", "cp1253")
+_EIGHT_BIT = ("cp1252", "cp1250", "cp1257", "cp1254", "cp1251", "cp1253", "cp874")
 #: The Windows code page of the script each Mac one writes (Python's names): a tie between the two goes to
 #: Windows' (short Russian in cp1251 read as Mac Cyrillic: "я не знаю" for "Я не знаю")
 _WINDOWS_FOR_MAC = {
@@ -240,6 +240,7 @@ _SCRIPTS = (
     ("greek", 0x0370, 0x03FF),
     ("hebrew", 0x0590, 0x05FF),
     ("arabic", 0x0600, 0x06FF),
+    ("thai", 0x0E00, 0x0E7F),
     # kana and ideographs are one script here: Japanese writes them in one word (駅まで)
     ("cjk", 0x3040, 0x30FF),
     ("cjk", 0x3400, 0x4DBF),
@@ -253,14 +254,20 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _WORD_NON_ASCII = re.compile(r"\w*[^\x00-\x7f]\w*")
 
 
+#: Latin letters beyond ASCII: Latin-1's, Latin Extended-A and -B, and Latin Extended Additional's
+_LATIN = ((0x00C0, 0x024F), (0x1E00, 0x1EFF))
+
+
 def _script(c: str) -> str:
+    """The script of a character beyond ASCII: one of :data:`_SCRIPTS`, ``latin``, or ``other`` (a letter
+    of a script not listed is no misspelt Latin letter: Thai read as "latin" lost to its cp932 reading)."""
     o = ord(c)
     if o < 128:
         return "ascii"
     for name, lo, hi in _SCRIPTS:
         if lo <= o <= hi:
             return name
-    return "latin"
+    return "latin" if any(lo <= o <= hi for lo, hi in _LATIN) or o < 0xC0 else "other"
 
 
 def _implausible(text: str) -> int:
