@@ -115,7 +115,7 @@ def test_evaluate_passes_seed_last_n_and_min_rating_on(
 ) -> None:
     """Pins --seed, --last-n and --min-rating: the CLI's result is the library's on the same split."""
     from reelkit.cli.inputs import read_data
-    from reelkit.data.confidence import ConfidenceConfig
+    from reelkit.data.confidence import ConfidenceConfig, usual_scale
     from reelkit.evaluate import evaluate, split_last, split_random
     from reelkit.recommend import Popularity
 
@@ -142,8 +142,37 @@ def test_evaluate_passes_seed_last_n_and_min_rating_on(
     same(cli("--min-rating", "4"), evaluate(Popularity(), *split_random(ds, 0.2), min_rating=4).to_json())
     dislike = ConfidenceConfig(low_rating="dislike")
     got = cli("--low-ratings", "dislike")
-    same(got, evaluate(Popularity(), *split_random(ds, 0.2), confidence=dislike).to_json())
+    scale = usual_scale(ds.events.loc[ds.events["kind"] == "rating", "value"])
+    same(
+        got, evaluate(Popularity(), *split_random(ds, 0.2), confidence=dislike, rating_scale=scale).to_json()
+    )
     assert got["n_test_pairs"] != by_seed[0]["n_test_pairs"]  # held-out low ratings are not relevant
+
+
+def test_evaluate_with_low_ratings_as_dislikes_reads_the_services_scale(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Half-star ratings from 0.5 to 5: the service reads them on 0-5, where 2.5 is not low; evaluate read
+    them on their own range (0.5-5), where 2.5 was a dislike, so it judged other pairs relevant than the page
+    it claims to match. A held-out 2.5 now counts, a 2.0 does not; 4s and 5s alone read on 0-5 too (a 4 was
+    the lowest of a 4-5 scale)."""
+    from reelkit.data.confidence import usual_scale
+
+    assert usual_scale([0.5, 2.5, 5.0]) == (0.0, 5.0) and usual_scale([4.0, 5.0]) == (0.0, 5.0)
+    assert usual_scale([1.0, 7.0]) == (0.0, 10.0) and usual_scale([0.0, 1.0]) == (0.0, 1.0)
+    assert usual_scale([-1.0, 1.0]) == (-1.0, 1.0) and usual_scale([3.0, 12.0]) == (0.0, 12.0)
+    assert usual_scale([]) == (0.0, 10.0)
+    train = tmp_path / "train.csv"
+    test = tmp_path / "test.csv"
+    rows = [f"u{u},{t},{r}" for u in range(6) for t, r in (("A", 5.0), ("B", 0.5), ("C", 4.5))]
+    train.write_text("user,item,rating\n" + "\n".join(rows) + "\n")
+    test.write_text("user,item,rating\nu0,D,2.5\nu1,D,2.0\nu2,E,5\n")
+    code, out, err = run(
+        capsys, "evaluate", "--train", str(train), "--test", str(test), "--model", "popular",
+        "--low-ratings", "dislike", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["n_test_pairs"] == 2  # (u0, D) at 2.5 and (u2, E); not (u1, D) at 2.0
 
 
 def test_evaluate_refuses_an_unknown_low_ratings_setting(
@@ -253,14 +282,19 @@ def test_evaluate_tune_trains_its_trials_with_the_low_ratings_rule(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
     """``--low-ratings dislike`` reaches the tuner: its best score is tune()'s with that rule."""
-    from reelkit.data.confidence import ConfidenceConfig
+    from reelkit.data.confidence import ConfidenceConfig, usual_scale
     from reelkit.data.loaders import load_events
     from reelkit.evaluate.tuning import tune
     from reelkit.recommend import ItemKNN
 
     train = load_events(files["train"])
+    # with dislikes the ratings are read on the service's scale, from the ratings of both files
+    rated = pd.concat([load_events(files[k]).events for k in ("train", "test")])
+    scales = {"positive": None, "dislike": usual_scale(rated.loc[rated["kind"] == "rating", "value"])}
     scores = {
-        rule: tune(ItemKNN, train, budget=2, confidence=ConfidenceConfig(low_rating=rule)).best_score
+        rule: tune(
+            ItemKNN, train, budget=2, confidence=ConfidenceConfig(low_rating=rule), rating_scale=scales[rule]
+        ).best_score
         for rule in ("positive", "dislike")
     }
     assert scores["positive"] != scores["dislike"]  # the rule changes what the trials learn from
@@ -269,6 +303,30 @@ def test_evaluate_tune_trains_its_trials_with_the_low_ratings_rule(
         code, out, err = run(capsys, *base, "--tune", "--budget", "2", "--low-ratings", rule, "--json")
         assert code == 0, err
         assert json.loads(out)["tuning"]["best_score"] == pytest.approx(want, abs=1e-12)
+
+
+def test_recommend_says_why_a_member_of_the_training_file_is_unknown_and_how_history_is_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """z thumbed its only title down: it has no interactions, so the model leaves it out, and "was not
+    trained on them" read wrong for a member of the training file; a --history mixing rated and unrated
+    titles says that it takes all rated or none."""
+    data = tmp_path / "th.csv"
+    rows = [
+        ("a", "A", "rating", 5),
+        ("a", "B", "rating", 4),
+        ("b", "A", "rating", 3),
+        ("z", "B", "thumb", -1),
+    ]
+    data.write_text("member_id,title_id,kind,value\n" + "".join(f"{m},{t},{k},{v}\n" for m, t, k, v in rows))
+    model = tmp_path / "m.npz"
+    assert run(capsys, "train", "--ratings", str(data), "--model", "popular", "-o", str(model))[0] == 0
+    code, _, err = run(capsys, "recommend", "-m", str(model), "--member", "z")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"unknown member id(s) z: {model} has no interactions of theirs (a member whose every title" in err
+    code, _, err = run(capsys, "recommend", "-m", str(model), "--history", "A=5,B")
+    assert code == 2 and "--history entry 'B': give every title as TITLE=RATING" in err
+    assert "(all rated or none)" in err
 
 
 def test_train_recommend_similar(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:

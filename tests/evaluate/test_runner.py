@@ -235,6 +235,28 @@ def test_min_rating_keeps_a_rating_at_the_threshold_and_unrated_pairs() -> None:
     assert result.metrics["precision@2"] == pytest.approx(1.0)
 
 
+def test_min_rating_keeps_a_low_rating_that_a_later_thumb_up_overrules() -> None:
+    """A held-out pair rated 2 and then thumbed up is liked now: relevant under min_rating 3 (it dropped
+    the whole pair); one thumbed up and then rated 2 is not."""
+    train = ratings([("u1", "A", 5), ("u2", "A", 4), ("u2", "C", 5), ("u2", "D", 4)])
+    test = Dataset.from_events(
+        pd.DataFrame(
+            {
+                "member_id": ["u1"] * 4,
+                "title_id": ["C", "C", "D", "D"],
+                "kind": ["rating", "thumb", "thumb", "rating"],
+                "value": [2.0, 1.0, 1.0, 2.0],
+                "timestamp": [10, 11, 12, 13],
+            }
+        )
+    )
+    result = evaluate(FixedOrder(order=("C", "D", "A")), train, test, min_rating=3, ks=(1,))
+    # u1 sees A -> recs [C]; relevant {C}: a hit at 1
+    assert result.n_test_pairs == 1 and result.metrics["precision@1"] == pytest.approx(1.0)
+    flipped = evaluate(FixedOrder(order=("D", "C", "A")), train, test, min_rating=3, ks=(1,))
+    assert flipped.n_test_pairs == 1 and flipped.metrics["precision@1"] == pytest.approx(0.0)
+
+
 def test_a_pair_kept_out_of_training_by_min_rating_is_not_held_out() -> None:
     """Pins the seen-pair rule for pairs outside the interactions: u1 rated B 1 in training (dropped by
     min_rating, and never recommended to u1), so u1's later B 4 in test is not a held-out title."""

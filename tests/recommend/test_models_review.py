@@ -105,6 +105,31 @@ def test_a_title_rated_low_is_no_reason() -> None:
     assert not any(r == "because you watched Title B1" for r in named)
 
 
+def test_a_title_rated_low_and_then_liked_is_a_reason_again_also_after_saving(tmp_path: Path) -> None:
+    """The later of a rating and a thumb counts: q rated B1 1 of 5 and then gave it a thumb up, so B1 may
+    name a reason ("because you watched Title B1" was never given); the model file keeps it. A thumb up
+    given before the low rating does not count (r)."""
+    from reelkit.recommend.ease import EASE
+
+    rows = [(f"a{u}", t, "rating", 5.0, 0) for u in range(20) for t in ("A1", "A2", "A3", "A4")]
+    rows += [(f"b{u}", t, "rating", 5.0, 0) for u in range(20) for t in ("B1", "B2", "B3", "B4")]
+    for m, first, second in (("q", ("rating", 1.0), ("thumb", 1.0)), ("r", ("thumb", 1.0), ("rating", 1.0))):
+        rows += [(m, "A1", "rating", 5.0, 0), (m, "B1", *first, 10), (m, "B1", *second, 20)]
+    ev = pd.DataFrame(rows, columns=["member_id", "title_id", "kind", "value", "timestamp"])
+    inter = Dataset.from_events(ev).interactions()
+    model = EASE().fit(inter)
+    recs = model.recommend(["q", "r"], 6)
+    q_reasons, r_reasons = explain_recommendations(model, recs)
+    assert "because you watched Title B1" in q_reasons, q_reasons
+    assert "because you watched Title B1" not in r_reasons, r_reasons
+    again = load_model(model.save(tmp_path / "m.npz"))
+    assert explain_recommendations(again, again.recommend(["q", "r"], 6)) == [q_reasons, r_reasons]
+    # --min-rating 3 drops r's B1 (its 1 stands) and keeps q's (a thumb up overrules it)
+    kept = Dataset.from_events(ev).interactions(min_rating=3.0)
+    pairs = {(kept.member_ids[a], kept.title_ids[b]) for a, b in zip(kept.rows, kept.cols, strict=True)}
+    assert ("q", "B1") in pairs and ("r", "B1") not in pairs
+
+
 def test_rated_low_is_strictly_the_lower_half_of_the_scale() -> None:
     """rated_low: (r - lo) / (hi - lo) < 0.5; the midpoint (3 of 1-5) is not low, no rating (NaN) is not."""
     from reelkit.data.confidence import rated_low

@@ -55,7 +55,7 @@ def evaluate_cmd(
         typer.Option(
             help="positive: a rating in the lower half of the scale is an interaction like any (the offline "
             "protocol's); dislike: weight 0, as a thumbs-down, in training and in what counts as relevant "
-            "(the home page's setting)."
+            "(the home page's setting, with its scale: 0-1, 0-5 or 0-10, the first that holds the ratings)."
         ),
     ] = "positive",
     k: Annotated[
@@ -93,7 +93,7 @@ def evaluate_cmd(
             None, path, columns=columns, sep=sep, header=header, unknown_titles=unknown_titles, titles=titles
         )
 
-    from reelkit.data.confidence import ConfidenceConfig
+    from reelkit.data.confidence import ConfidenceConfig, usual_scale
     from reelkit.evaluate import tune as tune_fn
 
     cls = model_class(model)
@@ -130,6 +130,13 @@ def evaluate_cmd(
                 raise ConfigError(f"--split {split!r}: use random, last or time")
         else:
             raise ConfigError("give --train FILE --test FILE, or --ratings FILE --split random|last|time")
+        # low ratings as dislikes read the ratings on the service's scale (0-1, 0-5 or 0-10, widened to the
+        # data's range), as the home page does: on their own range (0.5-5) a 2.5 was a dislike here only
+        scale = None
+        if confidence.low_rating == "dislike":
+            scale = usual_scale(
+                [v for d in (train_ds, test_ds) for v in d.events.loc[d.events["kind"] == "rating", "value"]]
+            )
         tuned: dict[str, Any] | None = None
         if tune:
             kwargs: dict[str, Any] = {
@@ -141,7 +148,9 @@ def evaluate_cmd(
             }
             if budget is not None:
                 kwargs["budget"] = budget
-            result = tune_fn(cls, train_ds, min_rating=min_rating, confidence=confidence, **kwargs)
+            result = tune_fn(
+                cls, train_ds, min_rating=min_rating, confidence=confidence, rating_scale=scale, **kwargs
+            )
             params = dict(result.best_params)
             failed = [t for t in result.trials if t.error is not None]
             tuned = {
@@ -161,6 +170,7 @@ def evaluate_cmd(
             confidence=confidence,
             progress=progress,
             seed=seed,
+            rating_scale=scale,
         )
     out = res.to_json()
     if tuned is not None:

@@ -189,7 +189,10 @@ def _parse_history(text: str) -> dict[str, float] | list[str]:
         except ValueError:
             rating = math.nan
         if not sep or not title.strip() or not math.isfinite(rating):
-            raise ConfigError(f"--history entry {p!r}: give every title as TITLE=RATING with a finite rating")
+            raise ConfigError(
+                f"--history entry {p!r}: give every title as TITLE=RATING with a finite rating once one is "
+                "rated (all rated or none)"
+            )
         rated[title.strip()] = rating
     return rated
 
@@ -200,8 +203,8 @@ def recommend_cmd(
         str | None,
         typer.Option(
             "--history",
-            help="A new member's watched titles, TITLE[=RATING],... (folded in, no retraining); "
-            "instead of --member.",
+            help="A new member's watched titles, TITLE,... or TITLE=RATING,... (all rated or none; folded "
+            "in, no retraining); instead of --member.",
         ),
     ] = None,
     model_file: ModelFileOpt = Path("model.npz"),
@@ -248,8 +251,9 @@ def recommend_cmd(
         except UnknownIdError:
             bad = [m for m, r in zip(member, est.member_rows(member, missing_ok=True), strict=True) if r < 0]
             raise UnknownIdError(
-                f"unknown member id(s) {', '.join(bad[:5])}: {model_file} was not trained on them; "
-                "for a new member give their titles with --history"
+                f"unknown member id(s) {', '.join(bad[:5])}: {model_file} has no interactions of theirs "
+                "(a member whose every title was thumbed down or rated under --min-rating is left out, as "
+                "one never seen); for a new member give their titles with --history"
             ) from None
     reasons = (
         explain_recommendations(est, recs, histories=hist_rows, ratings=hist_ratings) if explain else None

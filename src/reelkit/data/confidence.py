@@ -63,8 +63,10 @@ __all__ = [
     "aggregate_pairs",
     "rated_low",
     "rated_low_now",
+    "rated_under",
     "sample_plays",
     "thumb_down",
+    "usual_scale",
 ]
 
 #: A play is a sample, not a viewing, under this fraction of the title ...
@@ -110,6 +112,19 @@ class ConfidenceConfig(BaseModel):
     #: A rating in the lower half of the scale: an interaction like any (``positive``) or, like a
     #: thumbs-down, weight 0 (``dislike``).
     low_rating: Literal["positive", "dislike"] = "positive"
+
+
+def usual_scale(ratings: npt.ArrayLike) -> tuple[float, float]:
+    """The usual rating scale that holds ``ratings``: from 0 to 1, 5 or 10, the first that holds the
+    highest, widened to their own range (the service's, where 2.5 of ratings from 0.5 to 5 is not low; their
+    range alone, 0.5-5, makes it a dislike, and a 4 of ratings that are all 4s and 5s). 0-10 with none."""
+    r = np.asarray(ratings, dtype=np.float64)
+    r = r[~np.isnan(r)]
+    if not len(r):
+        return 0.0, 10.0
+    top = float(r.max())
+    hi = 1.0 if top <= 1.0 else 5.0 if top <= 5.0 else 10.0
+    return min(0.0, float(r.min())), max(hi, top)
 
 
 def rated_low(ratings: npt.ArrayLike, scale: tuple[float, float]) -> np.ndarray:
@@ -225,6 +240,15 @@ def thumb_down(thumb: np.ndarray, low: np.ndarray, thumb_last: np.ndarray) -> np
     return np.asarray((thumb < 0) & (thumb_last | low), dtype=bool)
 
 
+def rated_under(
+    rating: np.ndarray, thumb: np.ndarray, thumb_last: np.ndarray, min_rating: float
+) -> np.ndarray:
+    """Pairs whose rating under ``min_rating`` stands (not followed by a thumb up): what ``min_rating``
+    (``--min-rating``) leaves out; a pair without a rating is never under it."""
+    r = np.asarray(rating, dtype=np.float64)
+    return np.asarray(np.nan_to_num(r, nan=np.inf) < min_rating, dtype=bool) & ~(thumb_last & (thumb > 0))
+
+
 def rated_low_now(thumb: np.ndarray, low: np.ndarray, thumb_last: np.ndarray) -> np.ndarray:
     """Pairs whose low rating stands: not followed by a thumb up (arguments as :func:`thumb_down`'s)."""
     return np.asarray(low & ~(thumb_last & (thumb > 0)), dtype=bool)
@@ -258,9 +282,9 @@ def aggregate_events(
     sample_seconds: float = SAMPLE_SECONDS,
 ) -> pd.DataFrame:
     """One row per (member_id, title_id) with ``rating``, ``thumb``, ``watched``, ``completions``,
-    ``timestamp``, ``weight``, ``sample_only`` and ``play_timestamp``; ``events`` must be normalised (see
-    :func:`normalize_events`). Sample plays are those of :func:`sample_plays` with the given thresholds
-    (a service's home page settings, so that training and the page weigh a history alike)."""
+    ``timestamp``, ``weight``, ``sample_only``, ``play_timestamp`` and ``thumb_last``; ``events`` must be
+    normalised (see :func:`normalize_events`). Sample plays are those of :func:`sample_plays` with the given
+    thresholds (a service's home page settings, so that training and the page weigh a history alike)."""
     ev = events
     key_m, members = pd.factorize(ev["member_id"])
     key_t, titles = pd.factorize(ev["title_id"])
@@ -296,5 +320,6 @@ def aggregate_events(
             "weight": agg.weight,
             "sample_only": agg.sample_only,
             "play_timestamp": agg.play_timestamp,
+            "thumb_last": agg.thumb_last,
         }
     )

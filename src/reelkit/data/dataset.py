@@ -37,7 +37,13 @@ import scipy.sparse as sp
 
 from reelkit._files import _umask, existing_ancestor, naming_output
 from reelkit.data._columns import RATING_NAMES, dtype_kinds, fields_from_header, norm_name, warn_unused
-from reelkit.data.confidence import SAMPLE_FRACTION, SAMPLE_SECONDS, ConfidenceConfig, aggregate_events
+from reelkit.data.confidence import (
+    SAMPLE_FRACTION,
+    SAMPLE_SECONDS,
+    ConfidenceConfig,
+    aggregate_events,
+    rated_under,
+)
 from reelkit.errors import (
     DataFormatError,
     DuplicateEventsWarning,
@@ -371,6 +377,9 @@ class Interactions:
     #: for a pair of ratings or thumbs only): when the title was last watched. ``None``: not known (the
     #: entries' ``timestamp`` stands for it).
     play_timestamp: np.ndarray | None = field(default=None, repr=False)
+    #: Per entry: the pair's last thumb is up and came after its last rating (a low rating it overrules is
+    #: a reason for recommendations again). ``None``: no entry's is.
+    thumb_up_last: np.ndarray | None = field(default=None, repr=False)
 
     def viewed(self) -> np.ndarray:
         """Per entry: whether the pair was viewed (it is not made of sample plays only)."""
@@ -399,12 +408,12 @@ class Interactions:
         return int(self.rows.shape[0])
 
     def matrix(
-        self, values: Literal["binary", "viewed", "weight", "rating", "timestamp"] = "weight"
+        self, values: Literal["binary", "viewed", "weight", "rating", "timestamp", "thumb_up_last"] = "weight"
     ) -> sp.csr_matrix:
         """Members x titles CSR matrix (float32; float64 for timestamps) of the chosen values.
 
         ``rating`` keeps only entries with an explicit rating; ``viewed`` is ``binary`` without the pairs
-        made of sample plays only (see :meth:`viewed`).
+        made of sample plays only (see :meth:`viewed`); ``thumb_up_last`` is 1 where that flag is set.
         """
         rows, cols = self.rows, self.cols
         if values == "binary":
@@ -419,6 +428,9 @@ class Interactions:
             rows, cols, data = rows[keep], cols[keep], self.rating[keep].astype(np.float32)
         elif values == "timestamp":
             data = self.timestamp.astype(np.float64)
+        elif values == "thumb_up_last":
+            keep = np.zeros(self.nnz, dtype=bool) if self.thumb_up_last is None else self.thumb_up_last
+            rows, cols, data = rows[keep], cols[keep], np.ones(int(keep.sum()), dtype=np.float32)
         else:  # pragma: no cover - guarded by the Literal type
             raise ValueError(f"unknown values {values!r}")
         m = sp.csr_matrix((data, (rows, cols)), shape=(self.n_members, self.n_titles))
@@ -560,7 +572,8 @@ class Dataset:
     ) -> Interactions:
         """Aggregate events into one entry per (member, title); see :mod:`reelkit.data.confidence`.
 
-        ``min_rating`` drops pairs whose explicit rating is below it (pairs with no rating are kept).
+        ``min_rating`` drops pairs whose explicit rating is below it (pairs with no rating are kept, and so
+        are those whose low rating a later thumb up overrules).
         ``all_titles`` keeps every catalog title as a column, not only those with interactions.
         ``sample_fraction`` / ``sample_seconds``: the thresholds of
         :func:`~reelkit.data.confidence.sample_plays`.
@@ -577,8 +590,11 @@ class Dataset:
             ev, cfg, rating_scale, sample_fraction=sample_fraction, sample_seconds=sample_seconds
         )
         agg = everything
-        if min_rating is not None:
-            agg = agg.loc[agg["rating"].isna() | (agg["rating"] >= min_rating)]
+        if min_rating is not None:  # a rating under it followed by a thumb up no longer stands
+            under = rated_under(
+                agg["rating"].to_numpy(), agg["thumb"].to_numpy(), agg["thumb_last"].to_numpy(), min_rating
+            )
+            agg = agg.loc[~under]
         agg = agg.loc[agg["weight"] > 0]
         dropped = everything.loc[everything.index.difference(agg.index)]
         if len(agg) == 0:
@@ -619,6 +635,7 @@ class Dataset:
             seen_cols=seen_c[both].astype(np.int32),
             sample_only=agg["sample_only"].to_numpy(bool)[order],
             play_timestamp=agg["play_timestamp"].to_numpy(np.int64)[order],
+            thumb_up_last=(agg["thumb_last"].to_numpy(bool) & (agg["thumb"].to_numpy() > 0))[order],
         )
 
     # ------------------------------------------------------------------ persistence

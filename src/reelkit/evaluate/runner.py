@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from reelkit.data.confidence import ConfidenceConfig, aggregate_events
+from reelkit.data.confidence import ConfidenceConfig, aggregate_events, rated_under
 from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError, EmptyDataError
 from reelkit.evaluate.metrics import (
@@ -136,11 +136,13 @@ def evaluate(
     progress: Progress = SILENT,
     seed: int = 0,
     n_resamples: int = 1000,
+    rating_scale: tuple[float, float] | None = None,
 ) -> EvalResult:
     """Fit ``model`` on ``train`` and evaluate it on ``test`` (see the module docstring).
 
-    The model is fitted in place on ``train.interactions(confidence=confidence, min_rating=min_rating)``;
-    ``fit_seconds`` times that fit alone. ``seed`` and ``n_resamples`` drive the bootstrap intervals
+    The model is fitted in place on ``train.interactions(confidence=confidence, min_rating=min_rating,
+    rating_scale=rating_scale)`` (``None``: the training ratings' range); the test pairs are read on the same
+    scale. ``fit_seconds`` times that fit alone. ``seed`` and ``n_resamples`` drive the bootstrap intervals
     (``n_resamples=0``: no intervals, ``ci`` is empty).
     Raises :class:`~reelkit.errors.EmptyDataError` when nothing can be evaluated.
     """
@@ -149,7 +151,7 @@ def evaluate(
     if test.n_events == 0:
         raise EmptyDataError("the test set has no events")
     cfg = confidence or ConfidenceConfig()
-    inter = train.interactions(confidence=cfg, min_rating=min_rating)
+    inter = train.interactions(confidence=cfg, min_rating=min_rating, rating_scale=rating_scale)
     limit = max(inter.n_titles, MAX_LIST_PADDING)
     if max_k > limit:  # said before the fit, naming the cutoff (recommend_rows would say "n=")
         raise ConfigError(
@@ -166,7 +168,9 @@ def evaluate(
     rating = pairs["rating"].to_numpy(np.float64)
     relevant = pairs["weight"].to_numpy(np.float64) > 0
     if min_rating is not None:
-        relevant &= np.isnan(rating) | (rating >= min_rating)
+        relevant &= ~rated_under(
+            rating, pairs["thumb"].to_numpy(), pairs["thumb_last"].to_numpy(bool), min_rating
+        )
 
     rows = model.member_rows(member_ids, missing_ok=True)
     cols = model.title_cols(title_ids, missing_ok=True)
@@ -347,6 +351,7 @@ def evaluate_folds(
     confidence: ConfidenceConfig | None = None,
     progress: Progress = SILENT,
     seed: int = 0,
+    rating_scale: tuple[float, float] | None = None,
 ) -> FoldsResult:
     """Evaluate a fresh copy of ``model`` (same parameters) on each ``(train, test)`` fold and average.
 
@@ -362,7 +367,16 @@ def evaluate_folds(
         for train, test in fold_list:
             fresh = type(model)(**params)
             results.append(
-                evaluate(fresh, train, test, ks=ks, min_rating=min_rating, confidence=confidence, seed=seed)
+                evaluate(
+                    fresh,
+                    train,
+                    test,
+                    ks=ks,
+                    min_rating=min_rating,
+                    confidence=confidence,
+                    seed=seed,
+                    rating_scale=rating_scale,
+                )
             )
             task.advance()
     keys = [k for k in results[0].metrics if all(k in r.metrics for r in results)]

@@ -102,6 +102,7 @@ class _TrialTask:
     min_rating: float | None
     confidence: ConfidenceConfig | None
     seed: int
+    rating_scale: tuple[float, float] | None = None
 
 
 def _run_trial(task: _TrialTask) -> tuple[dict[str, float], float] | str:
@@ -117,6 +118,7 @@ def _run_trial(task: _TrialTask) -> tuple[dict[str, float], float] | str:
             confidence=task.confidence,
             seed=task.seed,
             n_resamples=0,
+            rating_scale=task.rating_scale,
         )
     except ConfigError as exc:
         return str(exc)
@@ -140,6 +142,7 @@ def tune(
     confidence: ConfidenceConfig | None = None,
     executor: Executor | None = None,
     progress: Progress = SILENT,
+    rating_scale: tuple[float, float] | None = None,
 ) -> TuneResult:
     """Random search over ``model_cls.search_space`` on a validation split of ``train``.
 
@@ -148,7 +151,7 @@ def tune(
     the earlier score but still counts. Configurations that the model's config rejects are recorded as
     failed trials. ``metric`` defaults to ``ndcg@10`` for ``top-n`` and ``both`` models and ``rmse`` for
     ``rating`` models (``ndcg@10`` with ``min_rating`` or low ratings as dislikes, which keep the lower
-    ratings out of training);
+    ratings out of training); ``rating_scale``: as :func:`~reelkit.evaluate.evaluate`'s.
     ``rmse``/``mae`` are minimised, every other metric maximised. Ties keep the earlier trial. The
     configurations are drawn first; each distinct one is then a task of ``executor`` (in this process by
     default), so the results do not depend on where or in which order they run.
@@ -205,7 +208,7 @@ def tune(
         planned.append(key)
     keys = list(models)
     tasks = [
-        _TrialTask(models[key], fit_part, valid_part, metric, ks, min_rating, confidence, seed)
+        _TrialTask(models[key], fit_part, valid_part, metric, ks, min_rating, confidence, seed, rating_scale)
         for key in keys
     ]
     ex = executor if executor is not None else SerialExecutor()

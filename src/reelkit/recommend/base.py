@@ -255,6 +255,8 @@ class Recommender(ABC):
         self.title_ids_: np.ndarray = np.asarray(inter.title_ids, dtype=str)
         self.history_: sp.csr_matrix = inter.matrix("weight")
         self.ratings_: sp.csr_matrix = inter.matrix("rating")
+        # pairs liked (a thumb up) after their rating: a low rating there explains recommendations again
+        self.liked_since_rated_: sp.csr_matrix = inter.matrix("thumb_up_last").astype(np.bool_)
         # seen but not interactions (a thumbs-down, a rating under min_rating): not recommended again
         self.seen_: sp.csr_matrix = inter.seen_matrix()
         self.rating_scale_: tuple[float, float] = inter.rating_scale
@@ -615,7 +617,12 @@ class Recommender(ABC):
             "__title_ids__": self.title_ids_.astype(str),
             "__title_names__": self.title_names_.astype(str),
         }
-        for prefix, m in (("__history", self.history_), ("__ratings", self.ratings_), ("__seen", self.seen_)):
+        for prefix, m in (
+            ("__history", self.history_),
+            ("__ratings", self.ratings_),
+            ("__seen", self.seen_),
+            ("__liked", self.liked_since_rated_),
+        ):
             arrays[f"{prefix}_data__"] = m.data
             arrays[f"{prefix}_indices__"] = m.indices
             arrays[f"{prefix}_indptr__"] = m.indptr
@@ -719,8 +726,15 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
             bad = int(np.count_nonzero(~np.isfinite(values)))
             raise ValueError(f"{key.strip('_')} holds NaN or infinite values ({bad:,} of {values.size:,})")
     shape = (len(model.member_ids_), len(model.title_ids_))
-    for prefix, attr in (("__history", "history_"), ("__ratings", "ratings_"), ("__seen", "seen_")):
-        if prefix == "__seen" and f"{prefix}_data__" not in arrays:  # saved before seen pairs were kept
+    for prefix, attr in (
+        ("__history", "history_"),
+        ("__ratings", "ratings_"),
+        ("__seen", "seen_"),
+        ("__liked", "liked_since_rated_"),
+    ):
+        if (
+            prefix in ("__seen", "__liked") and f"{prefix}_data__" not in arrays
+        ):  # saved before they were kept
             setattr(model, attr, sp.csr_matrix(shape, dtype=np.bool_))
             continue
         m = sp.csr_matrix(

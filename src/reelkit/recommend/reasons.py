@@ -42,10 +42,12 @@ def explain_recommendations(
         rows = model.member_rows(recs.queries)
         hist_of = model.history_
         rated_of: sp.csr_matrix | None = model.ratings_
+        liked_of: sp.csr_matrix | None = getattr(model, "liked_since_rated_", None)
     else:
         rows = np.arange(histories.shape[0])
         hist_of = histories.tocsr()
         rated_of = ratings.tocsr() if ratings is not None else None
+        liked_of = None  # a history given as titles and ratings has no thumbs
     scale = model.rating_scale_
     if isinstance(model, CommunityPopularity):
         # each title is named by the community whose share of its blended score is largest: with a
@@ -86,9 +88,11 @@ def explain_recommendations(
         if not k or not len(hist):  # nothing known of the member: ranked by popularity (recommend_rows)
             out.append(["popular on the service"] * k)
             continue
-        if rated_of is not None:  # a title rated low is no reason
+        if rated_of is not None:  # a title rated low is no reason (unless a thumb up came after the rating)
             rated = rated_of[r]
             low = rated.indices[rated_low(rated.data, scale)]
+            if liked_of is not None:
+                low = np.setdiff1d(low, liked_of[r].indices)
             hist = np.setdiff1d(hist, low, assume_unique=True)
             if not len(hist):
                 out.append([fallback] * k)
