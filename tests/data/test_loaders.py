@@ -322,6 +322,36 @@ def test_generic_explicit_sep_and_columns(tmp_path: Path) -> None:
     assert ds.n_events == 2
 
 
+def test_positional_columns_naming_fewer_fields_than_the_lines_warn_of_a_time_or_rating_left_unread(
+    tmp_path: Path,
+) -> None:
+    """``item,user,rating`` on MovieLens' four fields (user, item, rating, time) stored every event at time
+    0 without a word, and the events are append-only in a service's store: a warning names the fields not
+    read and the --columns that reads them (a time told by numbers past 1e6), or '-' to skip them; nothing
+    is said when the fields left could be no time or rating, or when both are named."""
+    p = write(tmp_path / "u.tsv", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
+    with pytest.warns(ReelkitWarning) as w:
+        ds = load_events_file(p, columns="user,item,rating")
+    assert str(w[0].message) == (
+        f"{p}: the lines have 4 fields and columns= names 3: field 4 is not read and no time field is named, "
+        "so every event is at time 0; name it (CLI: --columns user,item,rating,timestamp), or skip the rest "
+        "on purpose with '-' (user,item,rating,-)"
+    )
+    assert ds.events["timestamp"].tolist() == [0, 0]
+    both_missing = r"fields 3, 4 are not read and no rating or time field .* read as plays at time 0; name it"
+    with pytest.warns(ReelkitWarning, match=both_missing + r" \(CLI: --columns user,item,rating,timestamp\)"):
+        load_events_file(p, columns="user,item")
+    with pytest.warns(ReelkitWarning, match=r"--columns user,item,-,timestamp\)"):
+        load_events_file(p, columns="user,item,-")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_events_file(p, columns="user,item,rating,-")  # skipped on purpose
+        load_events_file(p, columns="user,item,rating,timestamp")
+        both = write(tmp_path / "t.tsv", "196\t242\t3\t881250949\tdrama\n")
+        load_events_file(both, columns="user,item,rating,timestamp")  # the genre left is neither
+        load_events_file(write(tmp_path / "g.tsv", "196\t242\tdrama\n"), columns="user,item")
+
+
 def test_generic_columns_by_name(tmp_path: Path) -> None:
     p = write(tmp_path / "log.csv", "when,uid,sku,stars\n100,a,x,5\n")
     ds = load_events_file(p, columns="uid=member_id,sku=title_id,stars=rating,when=timestamp")

@@ -62,6 +62,13 @@ def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
     from reelkit.service.models import manifest_of
 
     assert manifest_of(data, "v0001").personal_params["k"] == 20  # --param reached the model
+    # the version folder is readable as the rest of the folder is (it kept mkdtemp's 0700: a server run
+    # as another account could not load it), and so are its files
+    umask = os.umask(0)
+    os.umask(umask)
+    version = data / "models" / "v0001"
+    assert version.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert all(f.stat().st_mode & 0o777 == 0o666 & ~umask for f in version.iterdir() if f.is_file())
     r = runner.invoke(cli, ["import", "--data-dir", str(data)])
     assert isinstance(r.exception, ConfigError)
 

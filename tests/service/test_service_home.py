@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -1031,6 +1033,28 @@ def test_previews_alone_are_no_taste(builder: HomeBuilder) -> None:
     assert [[x.title_id for x in r.titles] for r in previews.rows] == [
         [x.title_id for x in r.titles] for r in new.rows
     ]
+
+
+def test_a_release_known_by_its_year_only_is_shown_as_the_year(builder: HomeBuilder) -> None:
+    """A title whose catalog row has a year and no release day was shown "New: released 2018-01-01", a day
+    the catalog does not give (the 1 January it is ranked by): it reads "2018"; a title with its day keeps
+    it, and so does a title the models do not know (New Releases' titles added since training)."""
+    fake = copy.copy(builder)
+    cat = builder.models.titles.copy()
+    known = [str(t) for t in cat.index[:2]]
+    cat["released"] = pd.to_numeric(cat.get("released"), errors="coerce").astype("float64")
+    cat["year"] = pd.to_numeric(cat.get("year"), errors="coerce").astype("float64")
+    cat.loc[known[0], ["released", "year"]] = [np.nan, 2018.0]
+    cat.loc[known[1], ["released", "year"]] = [dt.datetime(2017, 5, 4, tzinfo=dt.UTC).timestamp(), 2017.0]
+    extra = cat.iloc[:2].copy()
+    extra.index = pd.Index(["added-year", "added-day"], name=cat.index.name)
+    extra["released"] = [np.nan, dt.datetime(2016, 3, 2, tzinfo=dt.UTC).timestamp()]
+    extra["year"] = [2019.0, 2016.0]
+    fake.update_catalog(pd.concat([cat, extra]))
+    assert fake._date(builder._col(known[0])) == "2018"
+    assert fake._date(builder._col(known[1])) == "2017-05-04"
+    reasons = {t.title_id: t.reason for t in fake._extras.titles}
+    assert reasons == {"added-year": "New: released 2019", "added-day": "New: released 2016-03-02"}
 
 
 def test_the_newest_title_with_no_plays_leads_new_releases(data_dir: Path) -> None:

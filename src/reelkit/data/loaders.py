@@ -470,6 +470,52 @@ def _check_dup_fields(fields: Sequence[str | None]) -> None:
         raise ConfigError(f"columns= names {', '.join(dups)} more than once; each field may appear once")
 
 
+def _warn_unnamed_fields(
+    positional: Sequence[str | None], n: int, lines: Sequence[str], sep: str, path: Path
+) -> None:
+    """Warn when ``columns=`` names fewer fields than the lines have and one left unnamed could be the time
+    or the rating that no field is: ``item,user,rating`` on a file of four stored every event at time 0
+    without a word (the unread fields are dropped; ``-`` skips one on purpose)."""
+    no_time = "timestamp" not in positional
+    no_value = "value" not in positional and "kind" not in positional
+    if not (no_time or no_value):
+        return
+    rows = [_split_line(ln, sep) for ln in lines]
+    kinds = _sample_kinds(rows, n)
+    extra = range(len(positional), n)
+    could = [i + 1 for i in extra if (no_time and kinds[i][1]) or (no_value and kinds[i][0])]
+    if not could:
+        return
+    lacking = " or ".join(w for w, gone in (("rating", no_value), ("time", no_time)) if gone)
+    token = {"member_id": "user", "title_id": "item", "value": "rating"}  # as --columns takes them
+    guess = ["-"] * len(extra)  # per unnamed field: what it looks like (a time: dates, or numbers past 1e6)
+    for i in extra:
+        cells = [r[i].strip().strip('"') for r in rows if i < len(r)]
+        big = kinds[i][0] and all(abs(float(c)) > 1e6 for c in cells if c)
+        if no_time and "timestamp" not in guess and kinds[i][1] and (big or not kinds[i][0]):
+            guess[i - len(positional)] = "timestamp"
+        elif no_value and "rating" not in guess and kinds[i][0] and not big:
+            guess[i - len(positional)] = "rating"
+    named = ",".join("-" if f is None else token.get(f, f) for f in positional)
+    suggest = ",".join([named, *guess])
+    skip = named + ",-" * len(extra)
+    which = f"field {could[0]} is" if len(could) == 1 else f"fields {', '.join(map(str, could))} are"
+    so = (
+        "the events are read as plays at time 0"
+        if no_value and no_time
+        else "the events are read as plays (implicit feedback)"
+        if no_value
+        else "every event is at time 0"
+    )
+    warnings.warn(
+        f"{path}: the lines have {n} fields and columns= names {len(positional)}: {which} not read and no "
+        f"{lacking} field is named, so {so}; name it (CLI: --columns {suggest}), or skip the rest on purpose "
+        f"with '-' ({skip})",
+        ReelkitWarning,
+        stacklevel=3,
+    )
+
+
 def _sniff_layout(
     path: Path, *, sep: str | None, columns: ColumnsSpec | None, header: bool | None, encoding: str | None
 ) -> _Layout:
@@ -548,6 +594,8 @@ def _sniff_layout(
                 path=str(path),
             )
         fields = [*positional, *([None] * (n - len(positional)))]
+        if len(positional) < n:
+            _warn_unnamed_fields(positional, n, lines[1:] if has_header else lines, sep, path)
     elif has_header:
         fields = _fields_from_header(header_names, path, header_line)
     else:

@@ -488,6 +488,17 @@ def _release_dates(cat: pd.DataFrame) -> np.ndarray:
     return np.asarray(released, dtype=np.float64)
 
 
+def _dated_by_year(cat: pd.DataFrame) -> np.ndarray:
+    """Which of :func:`_release_dates` are 1 January of the ``year`` only (no ``released`` day): shown as
+    the year, not as a day the catalog does not give ("released 2018-01-01" for a film of 2018)."""
+    released = (
+        pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
+        if "released" in cat
+        else np.full(len(cat), np.nan)
+    )
+    return np.asarray(np.isnan(released) & np.isfinite(_release_dates(cat)), dtype=bool)
+
+
 @dataclass(frozen=True)
 class _Extras:
     """Catalog titles the models do not know (added after training) with a release date, newest first."""
@@ -513,8 +524,10 @@ def _genres(text: str) -> tuple[str, ...]:
     return tuple(g for g in text.split("|") if g and g != "(no genres listed)")
 
 
-def _day(ts: float) -> str:
-    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d") if np.isfinite(ts) else "release"
+def _day(ts: float, year_only: bool = False) -> str:
+    """A release time as its day (``2018-05-04``), or as its year when that is all the catalog gives."""
+    fmt = "%Y" if year_only else "%Y-%m-%d"
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime(fmt) if np.isfinite(ts) else "release"
 
 
 def _history_subset(history: MemberHistory, keep: np.ndarray) -> MemberHistory:
@@ -762,8 +775,12 @@ class HomeBuilder:
         ]
         # catalog titles the models do not know (added after training) that have a date: New Releases only
         extra = titles.loc[~titles.index.astype(str).isin(list(self._col_of))]
-        dates = _release_dates(extra)
-        extra, dates = extra[np.isfinite(dates)], dates[np.isfinite(dates)]
+        dates, by_year = _release_dates(extra), _dated_by_year(extra)
+        extra, dates, by_year = (
+            extra[np.isfinite(dates)],
+            dates[np.isfinite(dates)],
+            by_year[np.isfinite(dates)],
+        )
         order = np.argsort(-dates, kind="stable")
         ids = [str(t) for t in extra.index[order]]
         extra_names = extra["name"] if "name" in extra else pd.Series("", index=extra.index)
@@ -776,11 +793,16 @@ class HomeBuilder:
                     t,
                     str(n) if pd.notna(n) and str(n) != "" else f"Title {t}",
                     _genres(str(gs) if pd.notna(gs) else ""),
-                    f"New: released {_day(float(d))}",
+                    f"New: released {_day(float(d), bool(y))}",
                     0.0,
                 )
-                for t, n, gs, d in zip(
-                    ids, extra_names.iloc[order], extra_genres.iloc[order], dates[order], strict=True
+                for t, n, gs, d, y in zip(
+                    ids,
+                    extra_names.iloc[order],
+                    extra_genres.iloc[order],
+                    dates[order],
+                    by_year[order],
+                    strict=True,
                 )
             ],
         )
@@ -797,6 +819,7 @@ class HomeBuilder:
         the New Releases pool (:meth:`_release_window`)."""
         released = _release_dates(cat)
         self.release_dates: np.ndarray = released
+        self._dated_by_year = _dated_by_year(cat)
         # what is out, for release_epoch: the titles the models do not know come out too
         self._release_sorted = np.sort(np.concatenate([released[np.isfinite(released)], self._extras.dates]))
         return self._release_window()
@@ -1340,7 +1363,7 @@ class HomeBuilder:
         return float(np.mean(self._percentile(folded, np.asarray(cols, dtype=np.int64))))
 
     def _date(self, col: int) -> str:
-        return _day(float(self.release_dates[col]))
+        return _day(float(self.release_dates[col]), bool(self._dated_by_year[col]))
 
     def _new_extra_titles(self, history: MemberHistory, n: int) -> list[tuple[float, int | HomeTitle]]:
         """The newest ``n`` of the New Releases window's titles the models do not know that the member has

@@ -68,6 +68,7 @@ try:  # POSIX; elsewhere pruning and activation are not serialised
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
+from reelkit._files import give_folder_umask
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning, UnknownIdError
 from reelkit.progress import SILENT, Progress
@@ -327,6 +328,9 @@ def train_store(
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
         try:
+            # readable as the rest of the data folder is (mkdtemp's 0700: a server run as another account
+            # than the retrain could not load the version)
+            give_folder_umask(tmp)
             for key, model in fitted.items():
                 model.save(tmp / BUNDLE_FILES[key])
             for _ in range(100):
