@@ -118,6 +118,38 @@ def test_the_api_docs_render_every_endpoint(live_server: LiveServer) -> None:
             browser.close()
 
 
+def test_after_an_unknown_typed_id_the_profile_list_can_be_chosen_again(live_server: LiveServer) -> None:
+    """ "Type an id" turned the profile list off and nothing turned it back on: after an unknown id (a 404
+    page with the field kept) the list and its Open button were dead until the page was left. The button
+    now switches between the two pickers, and the list opens the profile chosen in it."""
+    sync_api = _playwright()
+    with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
+        browser = _launch(p)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(live_server.url + "/")
+            page.click("#type-id")
+            assert page.is_disabled("#member-select") and page.is_enabled("#member-id")
+            page.fill("#member-id", "nobody-42")
+            page.press("#member-id", "Enter")
+            page.wait_for_selector("#member-error")
+            assert (
+                page.is_disabled("#member-select") and page.inner_text("#type-id") == "Choose from the list"
+            )
+            page.click("#type-id")
+            assert page.is_enabled("#member-select") and page.is_disabled("#member-id")
+            assert page.inner_text("#type-id") == "Type an id"
+            assert page.evaluate("document.activeElement.id") == "member-select"
+            chosen = page.eval_on_selector("#member-select", "s => s.options[s.options.length - 1].value")
+            page.select_option("#member-select", chosen)
+            page.click("#member-go")
+            page.wait_for_selector("#profile-name")
+            assert page.get_attribute("#profile-name", "data-member-id") == chosen
+        finally:
+            browser.close()
+
+
 def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     """At 375 px no page scrolls sideways (a wide table scrolls in its own box): the stripboard, a QC report
     and the ABR demo were wider (548, 547, 554 px), the stripboard's tables past their white box; a title

@@ -70,12 +70,15 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   const typeId = document.getElementById("type-id");
   if (typeId) {
+    // switches between the two pickers: after an unknown typed id the list was left off for good
     typeId.addEventListener("click", () => {
       const select = document.getElementById("member-select");
       const input = document.getElementById("member-id");
-      select.disabled = true;
-      input.disabled = false;
-      input.focus();
+      const typing = !input.disabled;
+      select.disabled = !typing;
+      input.disabled = typing;
+      typeId.textContent = typing ? "Type an id" : "Choose from the list";
+      (typing ? select : input).focus();
     });
   }
 });
