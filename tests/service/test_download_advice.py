@@ -16,6 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
+from reelkit.errors import ReelkitWarning
 from reelkit.service.app import create_app
 from reelkit.service.settings import ServiceSettings
 
@@ -48,6 +49,27 @@ def test_fast_network_streams(client: TestClient) -> None:
     assert [t["title_id"] for t in out["titles"]] == ["tt1", "tt2"]
     assert [t["action"] for t in out["titles"]] == ["stream", "stream"]
     assert out["titles"][0]["reason"] == "requested"
+
+
+def test_a_quality_above_the_top_rung_is_said_in_the_reply(client: TestClient) -> None:
+    """quality_kbps 99999 was advised at the top rung (4300) with nothing in the reply but quality_kbps (the
+    CLI warns): quality_note says so; a quality on the ladder has none."""
+    body = {
+        "samples": _samples(40.0),
+        "quality_kbps": 99999,
+        "titles": [{"title_id": "tt1", "duration_s": 1200}],
+        "now": BASE + 20 * 3600 + 600,
+    }
+    with pytest.warns(ReelkitWarning, match="above the top rung"):
+        out = client.post("/v1/download-advice", json=body).json()
+    assert out["titles"][0]["quality_kbps"] == 4300
+    assert out["quality_note"] == (
+        "quality 99999 kbps is above the top rung: advised at 4300 kbps, the ladder's highest (give a "
+        "ladder_kbps that reaches it to ask about more)"
+    )
+    assert (
+        client.post("/v1/download-advice", json={**body, "quality_kbps": 4300}).json()["quality_note"] is None
+    )
 
 
 def test_the_hour_is_the_members_local_hour(client: TestClient) -> None:

@@ -120,6 +120,10 @@ class AdviceOut(BaseModel):
     samples_now: int = Field(description="Measurements the network now was judged on.")
     hours_from_now: int = Field(description="How far in hours of the day the farthest of them was taken.")
     note: str | None = Field(description="Set when that is thin evidence (few or far samples).")
+    quality_note: str | None = Field(
+        None,
+        description="Set when the quality asked for is above the ladder's top rung (advised at the top).",
+    )
     titles: list[TitleAdviceOut]
 
 
@@ -197,5 +201,13 @@ async def download_advice(body: AdviceRequest, state: StateDep) -> AdviceOut:
         samples_now=result.samples_now,
         hours_from_now=result.hours_from_now,
         note=result.note,
+        # the library warns of it (the CLI prints that); a reply said nothing but quality_kbps
+        quality_note=(
+            f"quality {body.quality_kbps:g} kbps is above the top rung: advised at "
+            f"{cfg.ladder_kbps[-1]:g} kbps, the ladder's highest (give a ladder_kbps that reaches it to ask "
+            "about more)"
+            if body.quality_kbps > cfg.ladder_kbps[-1]
+            else None
+        ),
         titles=[TitleAdviceOut(**vars(t)) for t in result.titles],
     )
