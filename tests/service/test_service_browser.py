@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,111 +45,102 @@ def _launch(p: Any) -> Any:
     )
 
 
-def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) -> None:
+@contextmanager
+def _browser_page(**kw: Any) -> Iterator[Any]:
+    """A page of Debian's chromium (headless; 20 s timeouts), closed with its browser on leaving."""
     sync_api = _playwright()
     with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
         browser = _launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(**kw)
             page.set_default_timeout(20_000)
-            page.goto(live_server.url + "/")
-            assert "Who's watching?" in page.inner_text("h1")
-            # choose the first profile
-            page.click(".profiles a.profile >> nth=0")
-            page.wait_for_selector('section.row[data-row-kind="top-picks"]')
-            member = page.get_attribute("#profile-name", "data-member-id")
-            assert member
-            page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
-            # a card reached by the keyboard has a ring on all four sides, inside its row (not clipped)
-            page.keyboard.press("Tab")
-            while not page.evaluate("document.activeElement.classList.contains('card')"):
-                page.keyboard.press("Tab")
-            ring = page.evaluate(
-                "(() => { const c = document.activeElement, s = getComputedStyle(c), "
-                "r = c.getBoundingClientRect(), row = c.parentElement.getBoundingClientRect(); "
-                "const out = parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset); "
-                "return [s.outlineStyle, parseFloat(s.outlineWidth), r.top - out >= row.top, "
-                "r.left - out >= row.left]; })()"
-            )
-            assert ring == ["solid", 3, True, True]
-            # open a title from Top Picks (not yet watched)
-            card = page.locator('section[data-row-kind="top-picks"] a.card').first
-            title_id = card.get_attribute("data-title-id")
-            assert title_id
-            card.click()
-            page.wait_for_selector("#play")
-            assert page.inner_text("#progress-note") == "Not watched yet."
-            # played from the keyboard: the button keeps the focus (disabled during the request, it lost it)
-            page.focus("#play")
-            page.keyboard.press("Enter")
-            page.wait_for_selector('#play-status[data-state="recorded"]')
-            assert page.evaluate("document.activeElement.id") == "play"
-            assert "35%" in page.inner_text("#progress-note")
-            page.screenshot(path=str(tmp_path / "title.png"), full_page=True)
-            # back to the home page: the title is now first in Continue Watching
-            page.go_back()
-            cw = page.wait_for_selector('section[data-row-kind="continue-watching"]')
-            assert cw is not None
-            first = page.locator('section[data-row-kind="continue-watching"] a.card').first
-            assert first.get_attribute("data-title-id") == title_id
-            # and it left the other rows (a title appears once per page)
-            assert page.locator(f'a.card[data-title-id="{title_id}"]').count() == 1
-            page.goto(live_server.url + "/communities")
-            assert page.locator("section.community").count() >= 2
-            page.goto(live_server.url + "/events")
-            assert page.locator(f'table.events a[href="/titles/{title_id}"]').count() >= 1
+            yield page
         finally:
             browser.close()
+
+
+def test_play_then_continue_watching(live_server: LiveServer, tmp_path: Path) -> None:
+    with _browser_page(viewport={"width": 1280, "height": 900}) as page:
+        page.goto(live_server.url + "/")
+        assert "Who's watching?" in page.inner_text("h1")
+        # choose the first profile
+        page.click(".profiles a.profile >> nth=0")
+        page.wait_for_selector('section.row[data-row-kind="top-picks"]')
+        member = page.get_attribute("#profile-name", "data-member-id")
+        assert member
+        page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+        # a card reached by the keyboard has a ring on all four sides, inside its row (not clipped)
+        page.keyboard.press("Tab")
+        while not page.evaluate("document.activeElement.classList.contains('card')"):
+            page.keyboard.press("Tab")
+        ring = page.evaluate(
+            "(() => { const c = document.activeElement, s = getComputedStyle(c), "
+            "r = c.getBoundingClientRect(), row = c.parentElement.getBoundingClientRect(); "
+            "const out = parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset); "
+            "return [s.outlineStyle, parseFloat(s.outlineWidth), r.top - out >= row.top, "
+            "r.left - out >= row.left]; })()"
+        )
+        assert ring == ["solid", 3, True, True]
+        # open a title from Top Picks (not yet watched)
+        card = page.locator('section[data-row-kind="top-picks"] a.card').first
+        title_id = card.get_attribute("data-title-id")
+        assert title_id
+        card.click()
+        page.wait_for_selector("#play")
+        assert page.inner_text("#progress-note") == "Not watched yet."
+        # played from the keyboard: the button keeps the focus (disabled during the request, it lost it)
+        page.focus("#play")
+        page.keyboard.press("Enter")
+        page.wait_for_selector('#play-status[data-state="recorded"]')
+        assert page.evaluate("document.activeElement.id") == "play"
+        assert "35%" in page.inner_text("#progress-note")
+        page.screenshot(path=str(tmp_path / "title.png"), full_page=True)
+        # back to the home page: the title is now first in Continue Watching
+        page.go_back()
+        cw = page.wait_for_selector('section[data-row-kind="continue-watching"]')
+        assert cw is not None
+        first = page.locator('section[data-row-kind="continue-watching"] a.card').first
+        assert first.get_attribute("data-title-id") == title_id
+        # and it left the other rows (a title appears once per page)
+        assert page.locator(f'a.card[data-title-id="{title_id}"]').count() == 1
+        page.goto(live_server.url + "/communities")
+        assert page.locator("section.community").count() >= 2
+        page.goto(live_server.url + "/events")
+        assert page.locator(f'table.events a[href="/titles/{title_id}"]').count() >= 1
 
 
 def test_the_api_docs_render_every_endpoint(live_server: LiveServer) -> None:
     """/docs answered 200 but Swagger UI 4.15 (swagger-ui-bundle) cannot read the OpenAPI 3.1 FastAPI writes:
     the page said "Unable to render this definition" and listed no endpoint. Swagger UI 5 lists them all."""
-    sync_api = _playwright()
-    with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
-        browser = _launch(p)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(live_server.url + "/docs")
-            page.wait_for_selector(".opblock")
-            assert "Unable to render" not in page.inner_text("body")
-            paths = page.locator(".opblock-summary-path").all_inner_texts()
-            assert "/v1/members/{member_id}/home" in [t.replace("\u200b", "") for t in paths]
-        finally:
-            browser.close()
+    with _browser_page() as page:
+        page.goto(live_server.url + "/docs")
+        page.wait_for_selector(".opblock")
+        assert "Unable to render" not in page.inner_text("body")
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert "/v1/members/{member_id}/home" in [t.replace("\u200b", "") for t in paths]
 
 
 def test_after_an_unknown_typed_id_the_profile_list_can_be_chosen_again(live_server: LiveServer) -> None:
-    """ "Type an id" turned the profile list off and nothing turned it back on: after an unknown id (a 404
-    page with the field kept) the list and its Open button were dead until the page was left. The button
-    now switches between the two pickers, and the list opens the profile chosen in it."""
-    sync_api = _playwright()
-    with sync_api.sync_playwright() as p:  # type: ignore[attr-defined]
-        browser = _launch(p)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(live_server.url + "/")
-            page.click("#type-id")
-            assert page.is_disabled("#member-select") and page.is_enabled("#member-id")
-            page.fill("#member-id", "nobody-42")
-            page.press("#member-id", "Enter")
-            page.wait_for_selector("#member-error")
-            assert (
-                page.is_disabled("#member-select") and page.inner_text("#type-id") == "Choose from the list"
-            )
-            page.click("#type-id")
-            assert page.is_enabled("#member-select") and page.is_disabled("#member-id")
-            assert page.inner_text("#type-id") == "Type an id"
-            assert page.evaluate("document.activeElement.id") == "member-select"
-            chosen = page.eval_on_selector("#member-select", "s => s.options[s.options.length - 1].value")
-            page.select_option("#member-select", chosen)
-            page.click("#member-go")
-            page.wait_for_selector("#profile-name")
-            assert page.get_attribute("#profile-name", "data-member-id") == chosen
-        finally:
-            browser.close()
+    """The "Type an id" button turned the profile list off and nothing turned it back on: after an unknown
+    id (a 404 page with the field kept) the list and its Open button were dead until the page was left. The
+    button now switches between the two pickers, and the list opens the profile chosen in it."""
+    with _browser_page() as page:
+        page.goto(live_server.url + "/")
+        page.click("#type-id")
+        assert page.is_disabled("#member-select") and page.is_enabled("#member-id")
+        page.fill("#member-id", "nobody-42")
+        page.press("#member-id", "Enter")
+        page.wait_for_selector("#member-error")
+        assert page.is_disabled("#member-select") and page.inner_text("#type-id") == "Choose from the list"
+        page.click("#type-id")
+        assert page.is_enabled("#member-select") and page.is_disabled("#member-id")
+        assert page.inner_text("#type-id") == "Type an id"
+        assert page.evaluate("document.activeElement.id") == "member-select"
+        chosen = page.eval_on_selector("#member-select", "s => s.options[s.options.length - 1].value")
+        page.select_option("#member-select", chosen)
+        page.click("#member-go")
+        page.wait_for_selector("#profile-name")
+        assert page.get_attribute("#profile-name", "data-member-id") == chosen
 
 
 def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
