@@ -9,7 +9,10 @@ fits each model both ways on the same training split and scores both on the same
 * **every**: every held-out rating (the protocol of section 1), for the other side of the trade.
 
 Splits: per-member random 20% holdout (seeds as given) and each member's last 5 ratings. Default parameters
-(no tuning; the same for both settings). Figures are means over the random seeds, and the last-5 split.
+(no tuning; the same for both settings). The dislike setting reads the ratings on the service's scale
+(:func:`~reelkit.data.confidence.usual_scale`: 0-5 for MovieLens, where 2.5 is not low), as the home page and
+``reelkit evaluate --low-ratings dislike`` do; the positive one on their own range, as the protocol does.
+Figures are means over the random seeds, and the last-5 split.
 
 Usage::
 
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from reelkit.data.confidence import ConfidenceConfig
+from reelkit.data.confidence import ConfidenceConfig, usual_scale
 from reelkit.data.dataset import Dataset
 from reelkit.data.loaders import load_events_file
 from reelkit.evaluate import evaluate, split_last, split_random
@@ -63,6 +66,7 @@ def main() -> None:
         print(f"skipped: {path} not found (needs ../shared/data/movielens)")
         return
     ds = load_events_file(path)
+    service_scale = usual_scale(ds.events.loc[ds.events["kind"] == "rating", "value"])
     catalog = registered_models()
     splits = {f"random{s}": split_random(ds, test_fraction=0.2, seed=s) for s in args.seeds}
     splits["last5"] = split_last(ds, n=5)
@@ -73,7 +77,10 @@ def main() -> None:
                 cfg = ConfidenceConfig(low_rating=setting)  # type: ignore[arg-type]
                 for target, held in (("liked", _liked(test)), ("every", _every(test))):
                     model = catalog[name]()
-                    res = evaluate(model, train, held, ks=(10,), confidence=cfg, n_resamples=0)
+                    scale = service_scale if setting == "dislike" else None
+                    res = evaluate(
+                        model, train, held, ks=(10,), confidence=cfg, n_resamples=0, rating_scale=scale
+                    )
                     row = {"split": split, "model": name, "low_rating": setting, "target": target}
                     row |= {k: res.metrics[k] for k in ("ndcg@10", "recall@10")}
                     rows.append(row)
