@@ -204,6 +204,9 @@ _CUE = "1\n00:00:01,000 --> 00:00:02,000\n{}\n\n"
         # Thai letters counted as misspelt Latin ones, so the file read as Japanese cp932 (a review's 30 cues)
         ("".join(_CUE.format(t) for t in ("สวัสดีครับ สบายดีไหม", "ขอบคุณมาก ทุกอย่างเรียบร้อยดี") * 15), "cp874"),
         (_CUE.format("ฉันไม่รู้ว่าเกิดอะไรขึ้น"), "cp874"),
+        # read as EBCDIC ("uY}": chardet's cp037) and as Urdu cp1006's presentation forms
+        (_CUE.format("ค่ะ"), "cp874"),
+        (_CUE.format("๑๒๓ บาท"), "cp874"),
     ],
 )
 def test_eight_bit_encodings_are_told_apart(text: str, encoding: str) -> None:

@@ -422,8 +422,8 @@ def test_a_schedule_of_another_production_and_a_role_without_days_are_refused(tm
     path.write_text("{}")  # the field missing is named in words, not as a bare KeyError ('days')
     with pytest.raises(
         ProductionFormatError,
-        match=r"schedule\.json: not a schedule written by 'reelkit schedule plan' \(it has no field "
-        r"'days'\); give the schedule\.json that 'reelkit schedule plan -o DIR' writes in DIR$",
+        match=r"schedule\.json: not a schedule written by 'reelkit schedule plan' \(a field 'days' is "
+        r"missing\); give the schedule\.json that 'reelkit schedule plan -o DIR' writes in DIR$",
     ):
         load_schedule(path)
     ghost = parse_production(

@@ -7,7 +7,7 @@ import pytest
 
 from reelkit.errors import ConfigError
 from reelkit.executor import LocalExecutor
-from reelkit.stream.cache import RequestTrace, compare, parse_capacity, simulate, warmup_requests
+from reelkit.stream.cache import RequestTrace, compare, make_policy, parse_capacity, simulate, warmup_requests
 
 
 def _trace() -> RequestTrace:
@@ -140,7 +140,6 @@ def test_compare_serial_equals_threads() -> None:
 def test_compare_runs_each_policy_and_size_once() -> None:
     """A policy of the same name and config, or a size, given twice runs once, in the order first given;
     the same policy with another config still runs."""
-    from reelkit.stream.cache import make_policy
 
     tr = _trace()
     got = compare(tr, ["lru", "LRU", "lfu", make_policy("lfu", aging=True), "lru"], ["1%", "10%", "1%"])
@@ -177,6 +176,23 @@ def test_compare_takes_a_policy_whose_config_does_not_hash() -> None:
     tr = RequestTrace.from_arrays(np.arange(10.0), np.arange(10) % 3, np.ones(10, np.int64))
     got = compare(tr, [Mine(), Mine(), Mine(Plain(2))], [2])
     assert [r.policy for r in got] == ["mine", "mine(k=2)"] and got[0].hits == simulate(tr, "lru", 2).hits
+
+    # a config with a required field has no default to compare with: its label shows every field (building
+    # the default raised TypeError out of simulate)
+    @dataclass(frozen=True)
+    class Needs:
+        k: int
+        ratio: float = 0.1
+
+    class Strict(Mine):
+        name = "strict"
+        config_type = Needs
+
+        def __init__(self, config: Needs) -> None:
+            super().__init__(config)
+
+    assert simulate(tr, Strict(Needs(3)), 2).policy == "strict(k=3, ratio=0.1)"
+    assert make_policy("s3fifo", small_size_ratio=0.1000001).label == "s3fifo(small_size_ratio=0.1000001)"
 
 
 def test_a_trace_keeps_its_own_sizes() -> None:

@@ -483,19 +483,22 @@ def _warn_unnamed_fields(
     rows = [_split_line(ln, sep) for ln in lines]
     kinds = _sample_kinds(rows, n)
     extra = range(len(positional), n)
-    could = [i + 1 for i in extra if (no_time and kinds[i][1]) or (no_value and kinds[i][0])]
-    if not could:
-        return
-    lacking = " or ".join(w for w, gone in (("rating", no_value), ("time", no_time)) if gone)
-    token = {"member_id": "user", "title_id": "item", "value": "rating"}  # as --columns takes them
-    guess = ["-"] * len(extra)  # per unnamed field: what it looks like (a time: dates, or numbers past 1e6)
+    # per unnamed field, what it could be: a time (dates, or numbers past 1e6) or a rating (other numbers)
+    guess: list[str] = []
     for i in extra:
         cells = [r[i].strip().strip('"') for r in rows if i < len(r)]
         big = kinds[i][0] and all(abs(float(c)) > 1e6 for c in cells if c)
         if no_time and "timestamp" not in guess and kinds[i][1] and (big or not kinds[i][0]):
-            guess[i - len(positional)] = "timestamp"
+            guess.append("timestamp")
         elif no_value and "rating" not in guess and kinds[i][0] and not big:
-            guess[i - len(positional)] = "rating"
+            guess.append("rating")
+        else:
+            guess.append("-")
+    could = [i + 1 for i, g in zip(extra, guess, strict=True) if g != "-"]
+    if not could:  # nothing left that could be what is missing (a genre, a second time)
+        return
+    lacking = " or ".join(w for w, gone in (("rating", no_value), ("time", no_time)) if gone)
+    token = {"member_id": "user", "title_id": "item", "value": "rating"}  # as --columns takes them
     named = ",".join("-" if f is None else token.get(f, f) for f in positional)
     suggest = ",".join([named, *guess])
     skip = named + ",-" * len(extra)

@@ -258,7 +258,10 @@ class Schedule:
         except (KeyError, TypeError, ValueError) as exc:
             from reelkit.produce.production import ProductionFormatError
 
-            why = f"it has no field {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
+            # a KeyError's text is the bare key ('days'): said as the field missing (at the top or in a day)
+            why = (
+                f"a field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) and exc.args else str(exc)
+            )
             raise ProductionFormatError(
                 f"not a schedule written by 'reelkit schedule plan' ({why}); give the schedule.json that "
                 "'reelkit schedule plan -o DIR' writes in DIR"

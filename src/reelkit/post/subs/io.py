@@ -250,6 +250,7 @@ _SCRIPTS = (
     ("cjk", 0xFF61, 0xFF9F),  # half-width katakana
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_PRESENTATION_FORMS = re.compile(r"[\ufb50-\ufdff\ufe70-\ufefc]")
 #: a word with a letter beyond ASCII in it
 _WORD_NON_ASCII = re.compile(r"\w*[^\x00-\x7f]\w*")
 
@@ -294,6 +295,9 @@ def _implausible(text: str) -> int:
         if len(kinds) > 1 and kinds - {"ascii", "latin"}:
             n += 1
         n += sum(a.islower() and b.isupper() and max(a, b) > "\x7f" for a, b in itertools.pairwise(word))
+    # Arabic presentation forms are glyphs a renderer picks, not letters anyone types: an old Urdu page's
+    # (cp1006, chardet's guess for a short Thai cue) whole reading was in them
+    n += len(_PRESENTATION_FORMS.findall(text))
     return n + _symbols_in_words(text) + len(_C1.findall(text))
 
 
@@ -308,6 +312,18 @@ def _symbols_in_words(text: str) -> int:
         if (i > 0 and text[i - 1].isalpha()) or (i + 1 < len(text) and text[i + 1].isalpha()):
             n += 1
     return n
+
+
+#: What every subtitle file holds in ASCII (timings, numbers, arrows): a code page that reads it otherwise
+#: cannot be the file's
+_ASCII_PROBE = b"0123456789 :,.-->\nABCXYZabcxyz"
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return _ASCII_PROBE.decode(encoding) == _ASCII_PROBE.decode("ascii")
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 def _same_family(encoding: str, marked: str) -> bool:
@@ -434,6 +450,8 @@ def decode_text(
         order.append(_codec(str(normalizer.encoding)) if normalizer is not None else None)
         readings: list[tuple[int, int, str, str]] = []
         for enc in dict.fromkeys(e for e in [*order, *_EIGHT_BIT, *_MULTI_BYTE] if e is not None):
+            if not _ascii_compatible(enc):  # EBCDIC (chardet's cp037 for a short Thai cue) read "ค่ะ" as "uY}"
+                continue
             try:
                 readings.append(
                     (_implausible(sample.decode(enc, "ignore")), len(readings), enc, data.decode(enc))

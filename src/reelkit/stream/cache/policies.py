@@ -104,15 +104,19 @@ class CachePolicy(ABC):
     @property
     def label(self) -> str:
         """The name, with the config fields that differ from this policy's defaults: ``lfu(aging=true)``
-        (what results report, so that a run with parameters does not read as the plain policy's)."""
-        try:
-            default = type(self)().config  # a policy's own default (lfuda's has aging on)
-        except TypeError:  # a registered policy that needs arguments
-            default = self.config_type()
+        (what results report, so that a run with parameters does not read as the plain policy's); every
+        field when the config has no default (a registered policy's config with a required field)."""
+        default: Any = None
+        for make in (lambda: type(self)().config, self.config_type):  # a policy's own (lfuda: aging on)
+            try:
+                default = make()
+                break
+            except TypeError:  # a registered policy, or its config, that needs arguments
+                continue
         changed = [
             f"{f.name}={_show(getattr(self.config, f.name))}"
             for f in fields(self.config)
-            if getattr(self.config, f.name) != getattr(default, f.name)
+            if default is None or getattr(self.config, f.name) != getattr(default, f.name)
         ]
         return f"{self.name}({', '.join(changed)})" if changed else self.name
 
@@ -142,11 +146,12 @@ class CachePolicy(ABC):
 
 
 def _show(value: object) -> str:
-    """A config value as ``--param`` takes it (``true``, ``0.1``)."""
+    """A config value as ``--param`` takes it (``true``, ``0.1``; a float in full, ``0.1000001``, so that
+    configs that differ read differently)."""
     return (
         str(value).lower()
         if isinstance(value, bool)
-        else f"{value:g}"
+        else repr(value)
         if isinstance(value, float)
         else str(value)
     )
