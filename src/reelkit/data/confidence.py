@@ -223,8 +223,8 @@ def aggregate_pairs(
         + np.where(thumb > 0, cfg.thumb_weight, 0.0)
     )
     # the later of a pair's thumb and rating says what the member thinks of the title now: a thumbs-down
-    # followed by a rating in the upper half of the scale is forgiven, a low rating followed by a thumb up
-    # is no dislike (the signals themselves stay, as data)
+    # followed by a rating not in the lower half of the scale is forgiven, a low rating followed by a thumb
+    # up is no dislike (the signals themselves stay, as data)
     low = rated_low(rating, rating_scale)
     weight = np.where(thumb_down(thumb, low, thumb_last), 0.0, weight)
     if cfg.low_rating == "dislike":
@@ -235,7 +235,7 @@ def aggregate_pairs(
 
 
 def thumb_down(thumb: np.ndarray, low: np.ndarray, thumb_last: np.ndarray) -> np.ndarray:
-    """Pairs whose thumbs-down stands: not followed by a rating in the upper half of the scale (``low``:
+    """Pairs whose thumbs-down stands: not followed by a rating outside the lower half of the scale (``low``:
     :func:`rated_low` of the pair's last rating; ``thumb_last``: :attr:`PairAggregates.thumb_last`)."""
     return np.asarray((thumb < 0) & (thumb_last | low), dtype=bool)
 

@@ -732,9 +732,8 @@ def _restore(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.
         ("__seen", "seen_"),
         ("__liked", "liked_since_rated_"),
     ):
-        if (
-            prefix in ("__seen", "__liked") and f"{prefix}_data__" not in arrays
-        ):  # saved before they were kept
+        saved_later = prefix in ("__seen", "__liked")  # a file written before they were kept has none
+        if saved_later and f"{prefix}_data__" not in arrays:
             setattr(model, attr, sp.csr_matrix(shape, dtype=np.bool_))
             continue
         m = sp.csr_matrix(
