@@ -143,3 +143,19 @@ def test_playback_json_keys_are_snake_case_one_per_column() -> None:
     # the JSON used the table's headings ("sim download s (player's levels)") as keys
     assert len(_KEYS) == len(_COLUMNS) == len(set(_KEYS))
     assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", k) for k in _KEYS)
+
+
+def test_playback_json_keeps_the_chunk_count_beside_the_rows() -> None:
+    """The per-chunk rows went under "chunks", replacing the summary's count of chunks (the table's)."""
+    from reelkit.cli.abr_play import _KEYS, playback_doc
+
+    video, trace = _video(), step_trace([(2.0, 4.0), (200.0, 0.3)])
+    sim = simulate(make_policy("robustmpc"), trace, video, config=PENSIEVE)
+    played = [
+        PlayedChunk(k, int(sim.levels[k]), float(sim.chunk_bytes[k]), float(sim.download_s[k]), 0.0, 0.0, 0.0)
+        for k in range(4)
+    ]
+    cmp = compare_with_simulator(played, trace, video, "robustmpc")
+    doc = playback_doc(cmp.summary(), cmp.rows())
+    assert doc["chunks"] == cmp.summary()["chunks"] == len(doc["per_chunk"]) == len(cmp.rows())
+    assert list(doc["per_chunk"][0]) == list(_KEYS)

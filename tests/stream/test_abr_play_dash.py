@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from reelkit import media
 from reelkit.cli import app
-from reelkit.errors import ConfigError, DataFormatError
+from reelkit.errors import ConfigError, DataFormatError, ToolError
 from reelkit.stream.abr import load_mpd
 from reelkit.stream.dash import Rendition, load_stream, make_sample_clip, package_dash
 
@@ -155,6 +155,31 @@ def test_cli_playback_bad_input(tmp_path: Path) -> None:
     # a --chromium given that is not there: the user's error, said before a stream is built for it
     r = runner.invoke(app, ["abr", "playback", "--trace", str(trace), "--chromium", str(tmp_path / "nope")])
     assert isinstance(r.exception, ConfigError) and "--chromium" in str(r.exception)
+
+
+def test_cli_playback_says_dashjs_is_missing_before_building_a_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without dash.js the 24 s sample stream was built (about 8 s) and chromium started before the error,
+    which named a script of the source checkout only: it is said first, with $REELKIT_DASHJS."""
+    import reelkit.service.routers.abr as abr_routes
+    import reelkit.stream.dash as dash
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a stream was built before dash.js was looked for")
+
+    monkeypatch.setattr(abr_routes, "dashjs_path", lambda: None)
+    monkeypatch.setattr(dash, "make_sample_clip", no_build)
+    trace = tmp_path / "t.txt"
+    trace.write_text("0 1\n1 1\n")
+    chromium = tmp_path / "chromium"
+    chromium.write_text("")  # a file: the chromium check passes
+    r = CliRunner().invoke(app, ["abr", "playback", "--trace", str(trace), "--chromium", str(chromium)])
+    assert isinstance(r.exception, ToolError), r.exception
+    assert str(r.exception) == (
+        "dash.js is not installed: run scripts/vendor_dashjs.sh (npm ci in web/abr) or set REELKIT_DASHJS to "
+        "a dash.all.min.js"
+    )
 
 
 @pytest.mark.parametrize(

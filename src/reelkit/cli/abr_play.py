@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -204,6 +204,10 @@ def playback_cmd(
         if source is not None and source.name == "COMMANDLINE":
             raise ConfigError(f"--chromium {chromium}: no such file; give the chromium binary")
         raise ToolError(f"no chromium at {chromium}; install the chromium package (apt-get install chromium)")
+    from reelkit.service.routers.abr import DASHJS_MISSING, dashjs_path
+
+    if dashjs_path() is None:  # said before a stream is built for it (it came after 8 s of packaging)
+        raise ToolError(DASHJS_MISSING)
     with tempfile.TemporaryDirectory(prefix="reelkit-playback-") as tmp:
         if stream is None:
             err_console.print("building a tiny 24 s DASH stream (4 levels, 100..1000 kbps)")
@@ -229,10 +233,16 @@ def playback_cmd(
         "wall_s": run.wall_s,
     }
     if json_out:
-        emit_json({**summary, "chunks": [dict(zip(_KEYS, r, strict=True)) for r in cmp.rows()]})
+        emit_json(playback_doc(summary, cmp.rows()))
         return
     print_table(f"playback of {run.stream} through {trace.name} ({algo})", _COLUMNS, cmp.rows())
     print_table("summary", ["metric", "value"], list(summary.items()))
+
+
+def playback_doc(summary: dict[str, Any], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """``abr playback --json``: the summary, and the per-chunk rows under their own key (under "chunks" they
+    replaced the summary's count of chunks, which the table shows)."""
+    return {**summary, "per_chunk": [dict(zip(_KEYS, r, strict=True)) for r in rows]}
 
 
 _COLUMNS = [

@@ -312,7 +312,9 @@ def run_headless_playback(
                     page = browser.new_page()
                     page.goto(server.url + url)
                     if page.locator("#abr-missing").count():
-                        raise ToolError("dash.js is not installed: run scripts/vendor_dashjs.sh")
+                        from reelkit.service.routers.abr import DASHJS_MISSING
+
+                        raise ToolError(DASHJS_MISSING)
                     try:
                         page.wait_for_function(
                             "n => window.reelkitAbr"

@@ -788,6 +788,13 @@ async def _session_link(
 
 
 # ------------------------------------------------------------------------------------------------ page, JS
+#: What to do when dash.js is not found (the service's 404, ``abr playback``, the demo page say it alike)
+DASHJS_MISSING = (
+    "dash.js is not installed: run scripts/vendor_dashjs.sh (npm ci in web/abr) or set REELKIT_DASHJS to a "
+    "dash.all.min.js"
+)
+
+
 def dashjs_path() -> Path | None:
     """Where dash.js is: ``$REELKIT_DASHJS``, ``static/vendor/dash.all.min.js``, or the npm install in
     ``web/abr``."""
@@ -807,11 +814,7 @@ def dashjs() -> Response:
     """dash.js from the local npm install (``scripts/vendor_dashjs.sh``)."""
     path = dashjs_path()
     if path is None:
-        raise HTTPException(
-            404,
-            "dash.js is not installed: run scripts/vendor_dashjs.sh (npm ci in web/abr) "
-            "or set REELKIT_DASHJS",
-        )
+        raise HTTPException(404, DASHJS_MISSING)
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
 
