@@ -376,6 +376,15 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
     else:
         assert js.status_code == 200 and "dashjs" in js.text[:5000].lower()
     assert stream_client.get("/abr/demo?stream=tiny&algo=magic").status_code == 404
+    # a trained model is passed on to the player's decisions; one the decisions could not use is refused
+    settings = stream_client.app.state.reelkit.settings  # type: ignore[attr-defined]
+    models = Path(settings.data_dir) / "abr" / "models"
+    models.mkdir(parents=True)
+    (models / "mine.npz").write_bytes(b"")
+    own = stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=mine.npz&session=demo4")
+    assert own.status_code == 200 and '"model": "mine.npz"' in own.text and 'id="abr-model"' in own.text
+    bad = stream_client.get("/abr/demo?stream=tiny&algo=bba&model=mine.npz", headers={"accept": "text/html"})
+    assert bad.status_code == 404 and "bba takes none" in bad.text
     alias = stream_client.get("/abr/demo?stream=tiny&algo=rmpc&session=demo2")  # as /v1/abr/decide takes
     assert alias.status_code == 200 and '"algo": "robustmpc"' in alias.text
     assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404
@@ -426,6 +435,50 @@ def test_demo_page_is_gone_when_pages_are_off(tmp_path: Path, overrides: dict[st
         r = c.get("/abr/demo")
     assert r.status_code == 404
     assert "turned off" in r.text
+
+
+def test_a_trained_model_in_the_data_folder_decides_for_a_learned_algo(
+    abr_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy from 'reelkit abr train' could not be played: the decide endpoint (and so the demo page and
+    'abr playback') knew only the shipped models. ``model`` names a file in DATA/abr/models for the learned
+    algos; a session keeps it, another model starts a new one, and what cannot be used is a 422 naming it."""
+    import reelkit.stream.abr as abr
+
+    models = tmp_path / "data" / "abr" / "models"
+    models.mkdir(parents=True)
+    shipped = Path(abr.__file__).parent / "models" / "fugu_ttp.npz"
+    shutil.copyfile(shipped, models / "mine.npz")
+    (models / "junk.npz").write_text("not a model")
+    made: list[object] = []
+    real = abr.make_policy
+
+    def spy(name: str, *, model: object = None) -> object:
+        made.append(model)
+        return real(name, model=model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(abr, "make_policy", spy)
+    first = _decide(abr_client, algo="fugu", model="mine.npz")
+    assert first["new_session"] is True and made == [models / "mine.npz"]
+    size = LADDER[1] * 1000 / 8 * 4
+    step = {"chunk_index": 1, "last_chunk_bytes": size, "download_s": 1.0, "buffer_s": 4.0}
+    assert _decide(abr_client, algo="fugu", model="mine.npz", **step)["new_session"] is False
+    assert _decide(abr_client, algo="fugu", **step)["new_session"] is True  # the shipped model now
+    assert made[-1] is None
+    for model, algo, message in (
+        ("mine.npz", "rate", "model 'mine.npz': rate takes none (the learned algos do: fugu, best)"),
+        (
+            "nope.npz",
+            "fugu",
+            "no model 'nope.npz': put a file from 'reelkit abr train -o' in DATA/abr/models",
+        ),
+        ("junk.npz", "fugu", "model 'junk.npz' does not load as a fugu model"),
+        ("../mine.npz", "fugu", "String should match pattern"),
+    ):
+        body = {"session_id": "s2", "chunk_index": 0, "ladder_kbps": LADDER, "algo": algo, "model": model}
+        r = abr_client.post("/v1/abr/decide", json=body)
+        assert r.status_code == 422 and message in r.text, r.text
+        assert r.json()["fields"][0]["field"] == "model", r.text
 
 
 def test_an_mpc_over_a_long_ladder_is_refused_not_enumerated(abr_client: TestClient) -> None:

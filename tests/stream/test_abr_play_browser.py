@@ -76,6 +76,39 @@ def test_dashjs_adapts_to_a_shaped_trace_like_the_simulator(tmp_path: Path) -> N
     assert cmp.sim_levels.tolist() == [1, 3, 3, 0, 0]
 
 
+def test_a_trained_model_plays_as_it_simulates(tmp_path: Path) -> None:
+    """A policy from 'reelkit abr train' could not be played back (the player's decisions used the shipped
+    model): trained here on two steady links (one episode; its choices differ from the shipped model's on
+    the fast one), it decides the player's levels, which are the simulator's with the same model."""
+    _requirements()
+    from typer.testing import CliRunner
+
+    from reelkit.cli import app
+    from reelkit.stream.abr import make_policy
+    from reelkit.stream.abr.sim import simulate
+
+    clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=24, size=(320, 180), audio=False)
+    stream = package_dash(clip, tmp_path / "stream", renditions=SMALL_LADDER, preset="ultrafast")
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    for name, mbps in (("fast.txt", 3.0), ("slow.txt", 0.4)):
+        (traces / name).write_text(f"0 {mbps}\n1000 {mbps}\n")
+    model = tmp_path / "trained.npz"
+    train = ["abr", "train", "--traces", str(traces), "--video", str(stream.folder), "-o", str(model)]
+    r = CliRunner().invoke(app, [*train, "--episodes", "1", "--epochs", "2", "--members", "1", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    video, fast = load_stream(stream.folder).video(), load_trace(traces / "fast.txt")
+    mine = simulate(make_policy("fugu", model=model), fast, video).levels.tolist()
+    assert mine != simulate(make_policy("fugu"), fast, video).levels.tolist()  # else nothing is shown
+
+    chromium = DEFAULT_CHROMIUM if DEFAULT_CHROMIUM.exists() else Path(str(shutil.which("chromium")))
+    run = run_headless_playback(
+        stream.folder, traces / "fast.txt", algo="fugu", model=model, chromium=chromium, timeout_s=90
+    )
+    cmp = compare_with_simulator(run.chunks, fast, video, "fugu", model=model)
+    assert run.levels.tolist() == cmp.sim_levels.tolist() == mine[: len(run.chunks)], cmp.summary()
+
+
 # dash.js stubbed: only the events the rule listens to, fired by hand (no stream, no server)
 _STUB_DASHJS = """
 window.player = { handlers: {}, updateSettings() {}, addABRCustomRule() {}, initialize() {},

@@ -155,6 +155,16 @@ def test_cli_playback_bad_input(tmp_path: Path) -> None:
     # a --chromium given that is not there: the user's error, said before a stream is built for it
     r = runner.invoke(app, ["abr", "playback", "--trace", str(trace), "--chromium", str(tmp_path / "nope")])
     assert isinstance(r.exception, ConfigError) and "--chromium" in str(r.exception)
+    # a trained model (abr train) for a learned algo: refused for another, and a file that is none is said
+    # before anything is built
+    model = tmp_path / "m.npz"
+    model.write_text("not a model")
+    r = runner.invoke(app, ["abr", "playback", "--trace", str(trace), "--algo", "bba", "--model", str(model)])
+    assert isinstance(r.exception, ConfigError) and "--model is for the learned policies" in str(r.exception)
+    r = runner.invoke(
+        app, ["abr", "playback", "--trace", str(trace), "--algo", "fugu", "--model", str(model)]
+    )
+    assert f"{model}: not a reelkit ABR model file" in str(r.exception), r.output
 
 
 def test_cli_playback_says_dashjs_is_missing_before_building_a_stream(

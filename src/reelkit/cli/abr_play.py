@@ -175,6 +175,10 @@ def playback_cmd(
         typer.Option(help="A folder from 'reelkit abr package' (default: a tiny 24 s stream built now)."),
     ] = None,
     algo: Annotated[str, typer.Option(help="Policy that /v1/abr/decide uses.")] = "robustmpc",
+    model: Annotated[
+        Path | None,
+        typer.Option(help="A trained policy ('reelkit abr train -o') for a learned --algo (fugu, best)."),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 120.0,
     chromium: Annotated[Path, typer.Option(help="The chromium binary.")] = Path("/usr/bin/chromium"),
     clock: Annotated[
@@ -197,6 +201,12 @@ def playback_cmd(
     if name is None:
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(available_policies())}")
     algo = name
+    if model is not None:  # refused before a stream is built, as simulate refuses it
+        from reelkit.stream.abr.registry import make_policy, takes_model
+
+        if not takes_model(algo):
+            raise ConfigError(f"--model is for the learned policies (fugu, best); {algo!r} takes none")
+        make_policy(algo, model=model)  # loads it: a missing or foreign file is said now
     tr = load_trace(trace)
     given = load_stream(stream).video() if stream is not None else None  # a bad folder is the user's error
     if not chromium.is_file():  # said before a stream is built for it
@@ -222,9 +232,9 @@ def playback_cmd(
             f"playing {video.n_chunks} segment{'s' * (video.n_chunks != 1)} through {trace.name} with {algo}"
         )
         run = run_headless_playback(
-            folder, trace, algo=algo, chromium=chromium, timeout_s=timeout, trace_clock=clock
+            folder, trace, algo=algo, chromium=chromium, timeout_s=timeout, trace_clock=clock, model=model
         )
-    cmp = compare_with_simulator(run.chunks, tr, video, algo)
+    cmp = compare_with_simulator(run.chunks, tr, video, algo, model=model)
     summary = {
         **cmp.summary(),
         "player_stalls": run.stalls,

@@ -249,13 +249,15 @@ def run_headless_playback(
     trace_clock: str = "busy",
     chunks: int | None = None,
     work_dir: str | Path | None = None,
+    model: str | Path | None = None,
 ) -> PlaybackRun:
     """Play the stream in ``stream_dir`` (from :func:`reelkit.stream.dash.package_dash`) in headless chromium,
     its segments paced by ``trace_file``, and return the player's log once every segment has loaded.
 
     ``trace_clock`` ``busy`` (the default here) moves the trace only while payload moves, as the simulator
     does; ``wall`` runs it on wall time (see :mod:`reelkit.stream.shaping`). ``chunks`` stops after that
-    many segments have loaded (default: all)."""
+    many segments have loaded (default: all). ``model``: a trained policy's file (``reelkit abr train``) that
+    a learned ``algo`` decides with instead of its shipped one."""
     from reelkit.stream.dash import load_stream
 
     try:
@@ -289,9 +291,13 @@ def run_headless_playback(
         trace_name = _served_trace_name(trace_path.name)
         _copy_into(Path(stream.folder), data / "abr" / "streams" / name)
         _copy_into(trace_path, data / "abr" / "traces" / trace_name)
+        if model is not None:  # served by name from the data folder, as streams and traces are
+            _copy_into(Path(model), data / "abr" / "models" / "trained.npz")
         open_store(data).close()
         session = f"play-{secrets.token_hex(4)}"
         url = f"/abr/demo?stream={name}&trace={trace_name}&algo={algo}&session={session}&clock={trace_clock}"
+        if model is not None:
+            url += "&model=trained.npz"
         server = start_server(data, token=secrets.token_urlsafe(16))
         t0 = time.monotonic()
         try:

@@ -89,6 +89,8 @@ class AbrSession:
     chunk_s: float
     stream: str | None
     policy: Any
+    #: A trained policy's file in ``DATA/abr/models`` the policy runs (``None``: its shipped model, if any).
+    model: str | None = None
     created: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
     last_level: int | None = None
@@ -179,6 +181,10 @@ class AbrRuntime:
     def traces_dir(self) -> Path:
         return self.folder / "traces"
 
+    @property
+    def models_dir(self) -> Path:
+        return self.folder / "models"
+
 
 def _runtime(state: ServiceState) -> AbrRuntime:
     rt = state.extra.get("abr")
@@ -221,6 +227,13 @@ class DecideRequest(BaseModel):
     algo: str | None = Field(None, max_length=64, description="Policy name (see GET /v1/abr/algos).")
     chunk_s: float = Field(4.0, gt=0, le=60)
     stream: str | None = Field(None, pattern=_NAME, max_length=100, description="A packaged stream's name.")
+    model: str | None = Field(
+        None,
+        pattern=_NAME,
+        max_length=100,
+        description="A trained policy's file in DATA/abr/models ('reelkit abr train -o'), for the learned "
+        "algos (fugu, best); default: their shipped model.",
+    )
 
     @field_validator("ladder_kbps")
     @classmethod
@@ -356,6 +369,7 @@ def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None
     if algo is None:
         names = _algos()
         raise _invalid("algo", f"unknown algo {asked!r}; choose one of {', '.join(names)}")
+    model = _model_file(rt, req.model, algo)
     ladder = tuple(float(x) for x in req.ladder_kbps)
     video = None
     if req.stream is not None:
@@ -368,10 +382,34 @@ def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None
         video = stream.video()
     if video is None:
         video = _constant_video(ladder, float(req.chunk_s))
-    policy = make_policy(algo)
+    try:
+        policy = make_policy(algo, model=model)
+    except ReelkitError as exc:
+        if model is None:
+            raise
+        # the server's file: damaged, or another kind of model
+        raise _invalid("model", f"model {req.model!r} does not load as a {algo} model: {exc}") from None
     _warm_up(policy, video)
     policy.reset(video)
-    return AbrSession(req.session_id, algo, ladder, float(req.chunk_s), req.stream, policy)
+    return AbrSession(req.session_id, algo, ladder, float(req.chunk_s), req.stream, policy, model=req.model)
+
+
+def _model_file(rt: AbrRuntime, name: str | None, algo: str) -> Path | None:
+    """The file of a trained policy named in a request (``DATA/abr/models/<name>``)."""
+    from reelkit.stream.abr.registry import takes_model
+
+    if name is None:
+        return None
+    if not takes_model(algo):
+        raise _invalid("model", f"model {name!r}: {algo} takes none (the learned algos do: fugu, best)")
+    path = rt.models_dir / name
+    if not path.is_file():
+        raise _invalid(
+            "model",
+            f"no model {name!r}: put a file from 'reelkit abr train -o' in DATA/abr/models (DATA: the "
+            "server's data folder)",
+        )
+    return path
 
 
 def _warm_up(policy: Any, video: Any) -> None:
@@ -398,6 +436,7 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
         or tuple(req.ladder_kbps) != session.ladder_kbps
         or req.stream != session.stream
         or float(req.chunk_s) != session.chunk_s
+        or req.model != session.model
     )
     if fresh:
         old = session
@@ -835,8 +874,10 @@ async def demo(
     algo: Annotated[str | None, Query(max_length=64)] = None,
     session: Annotated[str | None, Query(pattern=_NAME, max_length=100)] = None,
     clock: Literal["wall", "busy"] = "wall",
+    model: Annotated[str | None, Query(pattern=_NAME, max_length=100)] = None,
 ) -> Response:
-    """Play ``stream`` with dash.js: levels chosen by ``/v1/abr/decide``, segments paced by ``trace``."""
+    """Play ``stream`` with dash.js: levels chosen by ``/v1/abr/decide`` (with ``model``, a trained policy's
+    file in ``DATA/abr/models``), segments paced by ``trace``."""
     require_pages(state)
     rt = _sessions(state)
     if not _ensure_stream(rt, stream):
@@ -860,12 +901,17 @@ async def demo(
         raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
     if trace != "none":  # a trace the segment server refuses (const-0, a damaged file) is refused here too
         _load_link_trace(rt, trace)
+    try:  # a model the decisions could not use is refused before the player starts
+        _model_file(rt, model, chosen)
+    except RequestValidationError as exc:
+        raise HTTPException(404, str(exc.errors()[0]["msg"])) from None
     sid = session or f"demo-{os.urandom(6).hex()}"
     config = {
         "sessionId": sid,
         "stream": stream,
         "trace": trace,
         "algo": chosen,
+        "model": model,
         "ladderKbps": list(s.bitrates_kbps),
         "segmentS": s.segment_s,
         "segments": s.n_segments,

@@ -7,7 +7,7 @@
  * simulator's cap). The player's own log (chunks, buffer, stalls) is kept in `controller.log` and posted
  * to the service (`cfg.logUrl`).
  *
- * Usage: ReelkitAbr.start(videoElement, cfg) with cfg = {sessionId, stream, algo, ladderKbps, segmentS,
+ * Usage: ReelkitAbr.start(videoElement, cfg) with cfg = {sessionId, stream, algo, model, ladderKbps, segmentS,
  * segments, mpd, decideUrl, logUrl}; returns the controller (also window.reelkitAbr).
  */
 (function () {
@@ -161,7 +161,7 @@
         session_id: this.cfg.sessionId, chunk_index: index + 1, last_chunk_bytes: bytes,
         download_s: isFinite(downloadS) ? downloadS : 0, buffer_s: bufferS, rebuffer_s: rebufferS,
         ladder_kbps: this.cfg.ladderKbps, last_level: level, algo: this.cfg.algo,
-        chunk_s: this.cfg.segmentS, stream: this.cfg.stream,
+        chunk_s: this.cfg.segmentS, stream: this.cfg.stream, model: this.cfg.model || null,
       });
     }
     this.flush();
@@ -197,7 +197,7 @@
     const c = new Controller(video, cfg);
     active = c;
     c.decide({ session_id: cfg.sessionId, chunk_index: 0, ladder_kbps: cfg.ladderKbps, algo: cfg.algo,
-      chunk_s: cfg.segmentS, stream: cfg.stream });
+      chunk_s: cfg.segmentS, stream: cfg.stream, model: cfg.model || null });
     const player = dashjs.MediaPlayer().create();
     c.player = player;
     const off = { active: false };
