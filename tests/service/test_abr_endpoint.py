@@ -380,11 +380,25 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
     settings = stream_client.app.state.reelkit.settings  # type: ignore[attr-defined]
     models = Path(settings.data_dir) / "abr" / "models"
     models.mkdir(parents=True)
-    (models / "mine.npz").write_bytes(b"")
+    import reelkit.stream.abr as abr
+
+    shutil.copyfile(Path(abr.__file__).parent / "models" / "fugu_ttp.npz", models / "mine.npz")
+    (models / "junk.npz").write_text("not a model")
     own = stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=mine.npz&session=demo4")
     assert own.status_code == 200 and '"model": "mine.npz"' in own.text and 'id="abr-model"' in own.text
-    bad = stream_client.get("/abr/demo?stream=tiny&algo=bba&model=mine.npz", headers={"accept": "text/html"})
+    # the form keeps it (pressing Play to change the trace played the shipped model), and offers the others
+    assert re.search(r'<select name="model">.*<option value="mine.npz" selected>', own.text, re.S)
+    assert '<option value="junk.npz">' in own.text and '<option value="">shipped' in own.text
+    shipped = stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=&session=demo5")  # "shipped"
+    assert shipped.status_code == 200 and '"model": null' in shipped.text
+    html = {"accept": "text/html"}
+    bad = stream_client.get("/abr/demo?stream=tiny&algo=bba&model=mine.npz", headers=html)
     assert bad.status_code == 404 and "bba takes none" in bad.text
+    junk = stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=junk.npz", headers=html)  # it played on
+    assert (
+        junk.status_code == 404 and "not a usable fugu model" in junk.text and "/abr/models/" not in junk.text
+    )
+    assert stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=..", headers=html).status_code == 404
     alias = stream_client.get("/abr/demo?stream=tiny&algo=rmpc&session=demo2")  # as /v1/abr/decide takes
     assert alias.status_code == 200 and '"algo": "robustmpc"' in alias.text
     assert stream_client.get("/abr/demo?stream=tiny&trace=unknown.txt").status_code == 404
@@ -459,12 +473,24 @@ def test_a_trained_model_in_the_data_folder_decides_for_a_learned_algo(
 
     monkeypatch.setattr(abr, "make_policy", spy)
     first = _decide(abr_client, algo="fugu", model="mine.npz")
-    assert first["new_session"] is True and made == [models / "mine.npz"]
+    assert first["new_session"] is True and first["model"] == "mine.npz" and made == [models / "mine.npz"]
     size = LADDER[1] * 1000 / 8 * 4
     step = {"chunk_index": 1, "last_chunk_bytes": size, "download_s": 1.0, "buffer_s": 4.0}
     assert _decide(abr_client, algo="fugu", model="mine.npz", **step)["new_session"] is False
-    assert _decide(abr_client, algo="fugu", **step)["new_session"] is True  # the shipped model now
-    assert made[-1] is None
+    # a request that names no model keeps the session's, as one naming no algo keeps its algo (it fell back
+    # to the shipped model mid-playback), also across a restart at chunk 0; another algo drops it
+    kept = _decide(abr_client, **{**step, "chunk_index": 2})
+    assert kept["new_session"] is False and kept["model"] == "mine.npz"
+    restart = _decide(abr_client, algo="fugu")
+    assert (
+        restart["new_session"] is True and restart["model"] == "mine.npz" and made[-1] == models / "mine.npz"
+    )
+    other = _decide(abr_client, algo="rate", **step)
+    assert other["new_session"] is True and other["model"] is None and made[-1] is None
+    assert abr_client.get("/v1/abr/sessions/s1").json()["model"] is None
+    _decide(abr_client, session_id="s3", algo="fugu", model="mine.npz")
+    assert abr_client.get("/v1/abr/sessions/s3").json()["model"] == "mine.npz"
+    assert abr_client.get("/v1/abr/streams").json()["models"] == ["junk.npz", "mine.npz"]
     for model, algo, message in (
         ("mine.npz", "rate", "model 'mine.npz': rate takes none (the learned algos do: fugu, best)"),
         (
@@ -472,13 +498,15 @@ def test_a_trained_model_in_the_data_folder_decides_for_a_learned_algo(
             "fugu",
             "no model 'nope.npz': put a file from 'reelkit abr train -o' in DATA/abr/models",
         ),
-        ("junk.npz", "fugu", "model 'junk.npz' does not load as a fugu model"),
+        # the server's own file: said without its path (a damaged trace or stream is too)
+        ("junk.npz", "fugu", "model 'junk.npz' is not a usable fugu model on the server; retrain it"),
         ("../mine.npz", "fugu", "String should match pattern"),
     ):
         body = {"session_id": "s2", "chunk_index": 0, "ladder_kbps": LADDER, "algo": algo, "model": model}
         r = abr_client.post("/v1/abr/decide", json=body)
         assert r.status_code == 422 and message in r.text, r.text
         assert r.json()["fields"][0]["field"] == "model", r.text
+        assert str(tmp_path) not in r.text
 
 
 def test_an_mpc_over_a_long_ladder_is_refused_not_enumerated(abr_client: TestClient) -> None:

@@ -230,6 +230,7 @@ def playback_cmd(
         video = given if given is not None else load_stream(folder).video()
         err_console.print(
             f"playing {video.n_chunks} segment{'s' * (video.n_chunks != 1)} through {trace.name} with {algo}"
+            + (f" (model {model})" if model is not None else "")
         )
         run = run_headless_playback(
             folder, trace, algo=algo, chromium=chromium, timeout_s=timeout, trace_clock=clock, model=model
@@ -237,6 +238,7 @@ def playback_cmd(
     cmp = compare_with_simulator(run.chunks, tr, video, algo, model=model)
     summary = {
         **cmp.summary(),
+        "model": None if model is None else str(model),  # a run of a trained policy tells itself apart
         "player_stalls": run.stalls,
         "player_stall_s": run.stall_s,
         "player_startup_s": run.startup_s,
@@ -245,7 +247,8 @@ def playback_cmd(
     if json_out:
         emit_json(playback_doc(summary, cmp.rows()))
         return
-    print_table(f"playback of {run.stream} through {trace.name} ({algo})", _COLUMNS, cmp.rows())
+    played = algo if model is None else f"{algo}, model {model.name}"
+    print_table(f"playback of {run.stream} through {trace.name} ({played})", _COLUMNS, cmp.rows())
     print_table("summary", ["metric", "value"], list(summary.items()))
 
 

@@ -245,12 +245,16 @@ class DecideRequest(BaseModel):
         return v
 
 
+_MODEL_OUT = "The trained policy's file in DATA/abr/models (null: the algo's shipped model, if any)."
+
+
 class DecideResponse(BaseModel):
     session_id: str
     chunk_index: int
     level: int
     bitrate_kbps: float
     algo: str
+    model: str | None = Field(None, description=_MODEL_OUT)
     new_session: bool
     decisions: int
 
@@ -296,6 +300,7 @@ class TransferOut(BaseModel):
 class SessionOut(BaseModel):
     session_id: str
     algo: str
+    model: str | None = Field(None, description=_MODEL_OUT)
     ladder_kbps: list[float]
     stream: str | None
     trace: str | None
@@ -321,6 +326,9 @@ class StreamOut(BaseModel):
 class StreamList(BaseModel):
     streams: list[StreamOut]
     traces: list[str]
+    models: list[str] = Field(
+        default_factory=list, description="Trained policies in DATA/abr/models (the decide endpoint's model)."
+    )
 
 
 # ------------------------------------------------------------------------------------------------ policies
@@ -359,8 +367,6 @@ def _invalid(field_name: str, message: str) -> RequestValidationError:
 
 
 def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None = None) -> AbrSession:
-    from reelkit.stream.abr import make_policy
-
     # a request that names no algorithm keeps the session's (a restart or a ladder change included)
     from reelkit.stream.abr.registry import policy_name
 
@@ -369,7 +375,11 @@ def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None
     if algo is None:
         names = _algos()
         raise _invalid("algo", f"unknown algo {asked!r}; choose one of {', '.join(names)}")
-    model = _model_file(rt, req.model, algo)
+    # a request that names no model keeps the session's, as for the algorithm (unless the algorithm changes)
+    name = req.model
+    if name is None and previous is not None and (req.algo is None or algo == previous.algo):
+        name = previous.model
+    model = _model_file(rt, name, algo)
     ladder = tuple(float(x) for x in req.ladder_kbps)
     video = None
     if req.stream is not None:
@@ -382,29 +392,42 @@ def _new_session(rt: AbrRuntime, req: DecideRequest, previous: AbrSession | None
         video = stream.video()
     if video is None:
         video = _constant_video(ladder, float(req.chunk_s))
+    policy = _policy_with(algo, model, name, _invalid)
+    _warm_up(policy, video)
+    policy.reset(video)
+    return AbrSession(req.session_id, algo, ladder, float(req.chunk_s), req.stream, policy, model=name)
+
+
+def _policy_with(algo: str, model: Path | None, name: str | None, refuse: Any) -> Any:
+    """``algo``'s policy with the trained ``model`` (``name`` in DATA/abr/models); a file that does not load
+    is refused by ``refuse(field, message)`` without its path (logged), as a damaged trace or stream is."""
+    from reelkit.stream.abr import make_policy
+
     try:
-        policy = make_policy(algo, model=model)
+        return make_policy(algo, model=model)
     except ReelkitError as exc:
         if model is None:
             raise
-        # the server's file: damaged, or another kind of model
-        raise _invalid("model", f"model {req.model!r} does not load as a {algo} model: {exc}") from None
-    _warm_up(policy, video)
-    policy.reset(video)
-    return AbrSession(req.session_id, algo, ladder, float(req.chunk_s), req.stream, policy, model=req.model)
+        log.error("model %r: %s", name, exc)
+        raise refuse(
+            "model",
+            f"model {name!r} is not a usable {algo} model on the server; retrain it ('reelkit abr train') or "
+            "replace it in DATA/abr/models",
+        ) from None
 
 
-def _model_file(rt: AbrRuntime, name: str | None, algo: str) -> Path | None:
-    """The file of a trained policy named in a request (``DATA/abr/models/<name>``)."""
+def _model_file(rt: AbrRuntime, name: str | None, algo: str, refuse: Any = _invalid) -> Path | None:
+    """The file of a trained policy named in a request (``DATA/abr/models/<name>``); ``refuse(field,
+    message)`` makes the error (the API's 422, the page's 404)."""
     from reelkit.stream.abr.registry import takes_model
 
     if name is None:
         return None
     if not takes_model(algo):
-        raise _invalid("model", f"model {name!r}: {algo} takes none (the learned algos do: fugu, best)")
+        raise refuse("model", f"model {name!r}: {algo} takes none (the learned algos do: fugu, best)")
     path = rt.models_dir / name
     if not path.is_file():
-        raise _invalid(
+        raise refuse(
             "model",
             f"no model {name!r}: put a file from 'reelkit abr train -o' in DATA/abr/models (DATA: the "
             "server's data folder)",
@@ -436,7 +459,7 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
         or tuple(req.ladder_kbps) != session.ladder_kbps
         or req.stream != session.stream
         or float(req.chunk_s) != session.chunk_s
-        or req.model != session.model
+        or (req.model is not None and req.model != session.model)
     )
     if fresh:
         old = session
@@ -500,6 +523,7 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
         level=level,
         bitrate_kbps=session.ladder_kbps[level],
         algo=session.algo,
+        model=session.model,
         new_session=fresh,
         decisions=count,
     )
@@ -515,9 +539,10 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
 def decide(req: DecideRequest, state: StateDep) -> DecideResponse:
     """The level of the session's next chunk, from its last chunk's size and download time and its buffer.
 
-    A request with ``chunk_index`` 0, or another ladder, algo or stream than the session had, starts the
-    session afresh. The first chunk is fetched at level 1 (as Pensieve's simulator does); later ones are
-    the policy's choice. Without ``stream`` the policy assumes constant-bitrate chunks of the ladder.
+    A request with ``chunk_index`` 0, or another ladder, algo, stream or model than the session had, starts
+    the session afresh; one that names no algo or no model keeps the session's (a new algo without a model
+    runs its shipped one). The first chunk is fetched at level 1 (as Pensieve's simulator does); later ones
+    are the policy's choice. Without ``stream`` the policy assumes constant-bitrate chunks of the ladder.
     """
     return _decide(_sessions(state), req)
 
@@ -581,6 +606,7 @@ def get_session(session_id: Name, state: StateDep) -> SessionOut:
         return SessionOut(
             session_id=s.session_id,
             algo=s.algo,
+            model=s.model,
             ladder_kbps=list(s.ladder_kbps),
             stream=s.stream,
             trace=s.trace,
@@ -610,7 +636,7 @@ def streams(state: StateDep) -> StreamList:
                 mpd=f"/abr/stream/{name}/none/-/manifest.mpd",
             )
         )
-    return StreamList(streams=out, traces=_trace_names(rt))
+    return StreamList(streams=out, traces=_trace_names(rt), models=_model_names(rt))
 
 
 # ---------------------------------------------------------------------------------------------------- streams
@@ -682,6 +708,12 @@ def _stream_names(rt: AbrRuntime) -> list[str]:
     return sorted(
         d.name for d in rt.streams_dir.iterdir() if re.match(_NAME, d.name) and (d / "stream.json").is_file()
     )
+
+
+def _model_names(rt: AbrRuntime) -> list[str]:
+    if not rt.models_dir.is_dir():
+        return []
+    return sorted(p.name for p in rt.models_dir.iterdir() if p.is_file() and re.match(_NAME, p.name))
 
 
 def _trace_names(rt: AbrRuntime) -> list[str]:
@@ -874,7 +906,7 @@ async def demo(
     algo: Annotated[str | None, Query(max_length=64)] = None,
     session: Annotated[str | None, Query(pattern=_NAME, max_length=100)] = None,
     clock: Literal["wall", "busy"] = "wall",
-    model: Annotated[str | None, Query(pattern=_NAME, max_length=100)] = None,
+    model: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """Play ``stream`` with dash.js: levels chosen by ``/v1/abr/decide`` (with ``model``, a trained policy's
     file in ``DATA/abr/models``), segments paced by ``trace``."""
@@ -901,10 +933,15 @@ async def demo(
         raise HTTPException(404, f"no trace {trace!r}; available: {', '.join(traces)} or const-<Mbps>")
     if trace != "none":  # a trace the segment server refuses (const-0, a damaged file) is refused here too
         _load_link_trace(rt, trace)
-    try:  # a model the decisions could not use is refused before the player starts
-        _model_file(rt, model, chosen)
-    except RequestValidationError as exc:
-        raise HTTPException(404, str(exc.errors()[0]["msg"])) from None
+    # a model the decisions could not use is refused before the player starts; the form's "shipped" is none
+    model = model or None
+    if model is not None and not re.fullmatch(_NAME, model):
+        raise HTTPException(404, f"no model {model!r}: a model is a file name in DATA/abr/models")
+
+    def not_found(field: str, message: str) -> HTTPException:
+        return HTTPException(404, message)
+
+    _policy_with(chosen, _model_file(rt, model, chosen, not_found), model, not_found)
     sid = session or f"demo-{os.urandom(6).hex()}"
     config = {
         "sessionId": sid,
@@ -927,6 +964,7 @@ async def demo(
         "traces": traces,
         "streams": _stream_names(rt) or [stream],
         "algos": names,
+        "models": _model_names(rt),
         "dashjs_ok": dashjs_path() is not None,
         "ladder": list(zip(s.renditions, np.arange(len(s.renditions)), strict=True)),
     }
