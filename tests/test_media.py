@@ -263,3 +263,21 @@ def test_a_quicktime_pcm_soundtrack_is_replaced_in_its_own_codec() -> None:
     media.check_channels("out.mov", 10, replacing="pcm_s24be")  # no refusal: PCM holds them
     with pytest.raises(MediaError, match=r"AAC \(the audio codec of this \.mov file\) holds at most 8"):
         media.check_channels("out.mov", 10, replacing="aac")
+
+
+def test_stopping_kills_and_reaps_every_child_before_returning() -> None:
+    """stop_children killed the ffmpeg runs and returned at once: a fresh-clone CI run found a killed libvmaf
+    run still exiting after the command had returned. It waits (bounded) until each is gone, and starts no
+    more until allowed again."""
+    child = media._start(["sleep", "60"], "a stand-in run")
+    try:
+        media.stop_children(wait_s=10.0)
+        assert child.returncode is not None and child.returncode < 0  # killed and reaped, not just signalled
+        with pytest.raises(ToolError, match="not started, the process is stopping"):
+            media._start(["sleep", "1"], "another run")
+    finally:
+        media.allow_children()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        media._LIVE.discard(child)

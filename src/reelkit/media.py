@@ -155,15 +155,22 @@ _LIVE_LOCK = threading.RLock()
 _STOPPING = threading.Event()
 
 
-def stop_children() -> None:
+def stop_children(wait_s: float = 3.0) -> None:
     """Kill every ffmpeg this process started that still runs, and start no more: the CLI calls it when it
-    is told to stop (SIGTERM), so that encodes running in worker threads do not outlive it."""
+    is told to stop (SIGTERM), so that encodes running in worker threads do not outlive it. Waits up to
+    ``wait_s`` in all for them to be gone (a killed libvmaf run under load was still exiting when the CLI
+    had returned)."""
     with _LIVE_LOCK:
         _STOPPING.set()
         live = list(_LIVE)
     for child in live:
         with contextlib.suppress(OSError):
             child.kill()
+    deadline = time.monotonic() + wait_s
+    for child in live:
+        # bounded: a thread (or the code this handler interrupted) may be reaping the same child
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def allow_children() -> None:
