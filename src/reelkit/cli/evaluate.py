@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from reelkit.cli.common import (
@@ -135,7 +136,12 @@ def evaluate_cmd(
         scale = None
         if confidence.low_rating == "dislike":
             scale = usual_scale(
-                [v for d in (train_ds, test_ds) for v in d.events.loc[d.events["kind"] == "rating", "value"]]
+                np.concatenate(
+                    [
+                        d.events.loc[d.events["kind"] == "rating", "value"].to_numpy(float)
+                        for d in (train_ds, test_ds)
+                    ]
+                )
             )
         tuned: dict[str, Any] | None = None
         if tune:

@@ -67,6 +67,7 @@ __all__ = [
     "sample_plays",
     "thumb_down",
     "usual_scale",
+    "usual_top",
 ]
 
 #: A play is a sample, not a viewing, under this fraction of the title ...
@@ -114,6 +115,11 @@ class ConfidenceConfig(BaseModel):
     low_rating: Literal["positive", "dislike"] = "positive"
 
 
+def usual_top(highest: float) -> float:
+    """The top of the usual rating scale that holds ``highest``: 1, 5 or 10 (10 past it too)."""
+    return 1.0 if highest <= 1.0 else 5.0 if highest <= 5.0 else 10.0
+
+
 def usual_scale(ratings: npt.ArrayLike) -> tuple[float, float]:
     """The usual rating scale that holds ``ratings``: from 0 to 1, 5 or 10, the first that holds the
     highest, widened to their own range (the service's, where 2.5 of ratings from 0.5 to 5 is not low; their
@@ -123,8 +129,7 @@ def usual_scale(ratings: npt.ArrayLike) -> tuple[float, float]:
     if not len(r):
         return 0.0, 10.0
     top = float(r.max())
-    hi = 1.0 if top <= 1.0 else 5.0 if top <= 5.0 else 10.0
-    return min(0.0, float(r.min())), max(hi, top)
+    return min(0.0, float(r.min())), max(usual_top(top), top)
 
 
 def rated_low(ratings: npt.ArrayLike, scale: tuple[float, float]) -> np.ndarray:

@@ -466,13 +466,16 @@ class _Popularity:
         return True
 
 
-def _release_dates(cat: pd.DataFrame) -> np.ndarray:
-    """Release times from a catalog: ``released`` (Unix seconds), else 1 January of ``year``; NaN if none."""
+def _release_dates(cat: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Release times from a catalog: ``released`` (Unix seconds), else 1 January of ``year``; NaN if none.
+    With them, which are that 1 January only (no ``released`` day): shown as the year, not as a day the
+    catalog does not give ("released 2018-01-01" for a film of 2018)."""
     released = (
         pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
         if "released" in cat
         else np.full(len(cat), np.nan)
     )
+    dates = released
     if "year" in cat:
         years = pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
         from_year = np.array(
@@ -484,19 +487,9 @@ def _release_dates(cat: pd.DataFrame) -> np.ndarray:
             ],
             dtype=np.float64,
         )
-        released = np.where(np.isnan(released), from_year, released)
-    return np.asarray(released, dtype=np.float64)
-
-
-def _dated_by_year(cat: pd.DataFrame) -> np.ndarray:
-    """Which of :func:`_release_dates` are 1 January of the ``year`` only (no ``released`` day): shown as
-    the year, not as a day the catalog does not give ("released 2018-01-01" for a film of 2018)."""
-    released = (
-        pd.to_numeric(cat["released"], errors="coerce").astype("float64").to_numpy()
-        if "released" in cat
-        else np.full(len(cat), np.nan)
-    )
-    return np.asarray(np.isnan(released) & np.isfinite(_release_dates(cat)), dtype=bool)
+        dates = np.where(np.isnan(released), from_year, released)
+    dates = np.asarray(dates, dtype=np.float64)
+    return dates, np.asarray(np.isnan(released) & np.isfinite(dates), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -775,7 +768,7 @@ class HomeBuilder:
         ]
         # catalog titles the models do not know (added after training) that have a date: New Releases only
         extra = titles.loc[~titles.index.astype(str).isin(list(self._col_of))]
-        dates, by_year = _release_dates(extra), _dated_by_year(extra)
+        dates, by_year = _release_dates(extra)
         extra, dates, by_year = (
             extra[np.isfinite(dates)],
             dates[np.isfinite(dates)],
@@ -817,9 +810,8 @@ class HomeBuilder:
     def _release_pool(self, cat: pd.DataFrame) -> np.ndarray:
         """Sets ``release_dates`` from the catalog (``released``, else 1 January of ``year``) and returns
         the New Releases pool (:meth:`_release_window`)."""
-        released = _release_dates(cat)
+        released, self._dated_by_year = _release_dates(cat)
         self.release_dates: np.ndarray = released
-        self._dated_by_year = _dated_by_year(cat)
         # what is out, for release_epoch: the titles the models do not know come out too
         self._release_sorted = np.sort(np.concatenate([released[np.isfinite(released)], self._extras.dates]))
         return self._release_window()

@@ -69,6 +69,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 from reelkit._files import give_folder_umask
+from reelkit.data.confidence import usual_top
 from reelkit.data.dataset import Dataset, Interactions
 from reelkit.errors import ConfigError, EmptyDataError, ModelFormatError, ReelkitWarning, UnknownIdError
 from reelkit.progress import SILENT, Progress
@@ -202,7 +203,7 @@ def stored_scale(stored: tuple[float, float, int] | None) -> tuple[float, float]
     if stored is None or stored[2] < MIN_RATINGS_FOR_SCALE:
         return 0.0, 10.0
     lo, hi, _ = stored
-    return min(0.0, lo), 1.0 if hi <= 1.0 else 5.0 if hi <= 5.0 else 10.0
+    return min(0.0, lo), usual_top(hi)
 
 
 def _home_for_scale(home: HomeConfig, scale_known: bool) -> HomeConfig:

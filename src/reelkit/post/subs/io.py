@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import contextlib
+import functools
 import html
 import itertools
 import math
@@ -319,6 +320,7 @@ def _symbols_in_words(text: str) -> int:
 _ASCII_PROBE = b"0123456789 :,.-->\nABCXYZabcxyz"
 
 
+@functools.lru_cache(maxsize=64)
 def _ascii_compatible(encoding: str) -> bool:
     try:
         return _ASCII_PROBE.decode(encoding) == _ASCII_PROBE.decode("ascii")

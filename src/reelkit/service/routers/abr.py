@@ -710,17 +710,19 @@ def _stream_names(rt: AbrRuntime) -> list[str]:
     )
 
 
-def _model_names(rt: AbrRuntime) -> list[str]:
-    if not rt.models_dir.is_dir():
+def _file_names(folder: Path) -> list[str]:
+    """The files in ``folder`` a request may name (traces, models), sorted; none when it is missing."""
+    if not folder.is_dir():
         return []
-    return sorted(p.name for p in rt.models_dir.iterdir() if p.is_file() and re.match(_NAME, p.name))
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and re.match(_NAME, p.name))
+
+
+def _model_names(rt: AbrRuntime) -> list[str]:
+    return _file_names(rt.models_dir)
 
 
 def _trace_names(rt: AbrRuntime) -> list[str]:
-    names = ["none"]
-    if rt.traces_dir.is_dir():
-        names += sorted(p.name for p in rt.traces_dir.iterdir() if p.is_file() and re.match(_NAME, p.name))
-    return names
+    return ["none", *_file_names(rt.traces_dir)]
 
 
 def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
