@@ -387,7 +387,12 @@ def test_demo_page_and_scripts(stream_client: TestClient) -> None:
     own = stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=mine.npz&session=demo4")
     assert own.status_code == 200 and '"model": "mine.npz"' in own.text and 'id="abr-model"' in own.text
     # the form keeps it (pressing Play to change the trace played the shipped model), and offers the others
-    assert re.search(r'<select name="model">.*<option value="mine.npz" selected>', own.text, re.S)
+    chosen = r'<select name="model" id="abr-model-choice">.*<option value="mine.npz" selected>'
+    assert re.search(chosen, own.text, re.S)
+    # for an algo that takes no model the choice is off (a disabled select is not sent; it gave a 404)
+    plain = stream_client.get("/abr/demo?stream=tiny&algo=bba&session=demo6")
+    assert re.search(r'<select name="model" id="abr-model-choice" disabled', plain.text)
+    assert '"fugu"' in plain.text and "learned.indexOf(algo.value)" in plain.text
     assert '<option value="junk.npz">' in own.text and '<option value="">shipped' in own.text
     shipped = stream_client.get("/abr/demo?stream=tiny&algo=fugu&model=&session=demo5")  # "shipped"
     assert shipped.status_code == 200 and '"model": null' in shipped.text

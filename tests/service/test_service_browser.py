@@ -157,6 +157,11 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
 
     clip = make_sample_clip(tmp_path / "clip.mp4", duration_s=4, size=(192, 108), audio=False)  # both rungs
     package_dash(clip, data_dir / "abr" / "streams" / "tiny", renditions=SMALL_LADDER[:2], preset="ultrafast")
+    import reelkit.stream.abr as abr
+
+    models = data_dir / "abr" / "models"  # a trained model, so that the demo's form offers the choice
+    models.mkdir()
+    shutil.copyfile(Path(abr.__file__).parent / "models" / "fugu_ttp.npz", models / "m.npz")
     production = tmp_path / "gen.yaml"
     dump_production(generate_production(6, 0), production)
     (tmp_path / "tone.wav").write_bytes(wav_bytes(2.0))
@@ -206,6 +211,11 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
                 video = page.locator("#abr-video").evaluate(
                     "e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height]"
                 )
+                # the model choice is off for an algo that takes none (Play gave a 404), on again for fugu
+                model_off = []
+                for algo in ("bba", "fugu"):
+                    page.select_option('form.chooser select[name="algo"]', algo)
+                    model_off.append(page.locator("#abr-model-choice").is_disabled())
             finally:
                 browser.close()
     finally:
@@ -214,4 +224,5 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     assert video[0] / video[1] == pytest.approx(16 / 9, rel=0.01)  # it was 343 x 360
     assert card_width == 168  # as every card (a long name made it wider)
     assert message_width >= 200
+    assert model_off == [True, False]
     assert avatars_hidden == "true"  # a screen reader read each profile as "C Clara Z."

@@ -924,7 +924,7 @@ async def demo(
             request, "abr_demo.html", wait, status_code=503, headers={**_NO_STORE, "Retry-After": "5"}
         )
     s = _load_stream(rt, stream)
-    from reelkit.stream.abr.registry import policy_name
+    from reelkit.stream.abr.registry import policy_name, takes_model
 
     names = _algos()
     chosen = policy_name(algo or default_algo())  # the aliases /v1/abr/decide takes (rmpc, bb)
@@ -967,6 +967,7 @@ async def demo(
         "streams": _stream_names(rt) or [stream],
         "algos": names,
         "models": _model_names(rt),
+        "learned": [a for a in names if takes_model(a)],  # the algos the model choice applies to
         "dashjs_ok": dashjs_path() is not None,
         "ladder": list(zip(s.renditions, np.arange(len(s.renditions)), strict=True)),
     }
