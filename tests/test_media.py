@@ -281,3 +281,33 @@ def test_stopping_kills_and_reaps_every_child_before_returning() -> None:
             child.kill()
             child.wait()
         media._LIVE.discard(child)
+
+
+_MANIFEST = """<!-- an XML comment first: ffmpeg still finds the MPD -->
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"
+ type="static" mediaPresentationDuration="PT10S" minBufferTime="PT1S"><Period>
+ <AdaptationSet mimeType="video/mp4"><Representation id="v" bandwidth="64000" codecs="avc1.64000a">
+ <BaseURL>{target}</BaseURL></Representation></AdaptationSet></Period></MPD>
+"""
+
+
+@pytest.mark.media
+def test_untrusted_inputs_do_not_open_the_files_a_manifest_names(tmp_path: Path) -> None:
+    """An upload that was a DASH manifest (an XML comment first passed the service's test of its first
+    bytes) made ffmpeg open a file of the server it named: within ``untrusted_inputs`` it is unreadable,
+    while media files, pipes and filter graphs read as before."""
+    clip = tmp_path / "private.mp4"
+    media.run_ffmpeg(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc=d=1:s=64x48:r=10", "-c:v", "libx264", str(clip)]
+    )
+    upload = tmp_path / "upload.mp4"
+    upload.write_text(_MANIFEST.format(target=clip))
+    assert media.probe(upload).duration_s == 10.0  # read as a manifest, which opens the clip
+    with media.untrusted_inputs():
+        with pytest.raises(MediaError, match="cannot read this file"):
+            media.probe(upload)
+        with pytest.raises(ToolError):
+            media.run_ffmpeg(["-v", "error", "-i", str(upload), "-f", "null", "-"])
+        assert media.probe(clip).duration_s == pytest.approx(1.0)
+        media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "sine=d=0.1", "-f", "null", "-"])
+    assert media.probe(upload).duration_s == 10.0  # only within the block

@@ -106,6 +106,38 @@ def time_limit(seconds: float) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+#: The demuxers a file from an untrusted source (an upload to the service) may be read with: media
+#: containers and elementary streams, none that opens the files or URLs it names (HLS, DASH and its WebM
+#: manifest, concat, IMF, SDP/RTP/RTSP, image sequences, scripts such as AviSynth). ffmpeg finds a DASH
+#: manifest anywhere in its first bytes (after an XML comment too), so no test of the bytes replaces this.
+UNTRUSTED_FORMATS = (
+    "mov", "matroska", "avi", "mxf", "mpegts", "mpeg", "mpegvideo", "asf", "flv", "ogg", "nut", "dv", "gxf",
+    "wav", "w64", "aiff", "caf", "flac", "mp3", "aac", "loas", "ac3", "eac3", "dts", "dtshd", "truehd", "mlp",
+    "wv", "tta", "ape", "amr", "au", "dsf", "h264", "hevc", "vvc", "m4v", "av1", "obu", "ivf", "yuv4mpegpipe",
+)  # fmt: skip
+_UNTRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("reelkit_untrusted_inputs", default=False)
+
+
+@contextmanager
+def untrusted_inputs() -> Iterator[None]:
+    """Within this block every ffmpeg run reads its input files with :data:`UNTRUSTED_FORMATS` only, and
+    through the ``file`` protocol only: an upload that is a manifest or playlist cannot make ffmpeg open
+    other files of the server (or URLs); it fails as a file ffmpeg cannot read."""
+    token = _UNTRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _UNTRUSTED.reset(token)
+
+
+def _guard(operand: str) -> list[str]:
+    """The options before ``-i operand`` that :func:`untrusted_inputs` asks for (none outside it, and none
+    for a pipe or a filter graph, which are not files)."""
+    if not _UNTRUSTED.get() or not os.path.exists(operand):
+        return []
+    return ["-protocol_whitelist", "file", "-format_whitelist", ",".join(UNTRUSTED_FORMATS)]
+
+
 def _local_input(arg: str) -> str:
     """An input file as ffmpeg must be given it: ffmpeg reads ``ep:1.mp4`` as the URL scheme ``ep``
     ("Protocol not found"), so an existing file whose name has a ``:`` before any ``/`` goes by its absolute
@@ -124,11 +156,16 @@ def local_output(path: str | Path) -> str:
 
 
 def _inputs(args: Sequence[str]) -> list[str]:
-    """``args`` with each ``-i`` operand made safe for ffmpeg (:func:`_local_input`)."""
-    out = list(args)
-    for i in range(len(out) - 1):
-        if out[i] == "-i":
-            out[i + 1] = _local_input(out[i + 1])
+    """``args`` with each ``-i`` operand made safe for ffmpeg (:func:`_local_input`, :func:`_guard`)."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] == "-i" and i + 1 < len(args):
+            out += [*_guard(args[i + 1]), "-i", _local_input(args[i + 1])]
+            i += 2
+        else:
+            out.append(args[i])
+            i += 1
     return out
 
 
@@ -623,7 +660,7 @@ def probe(path: str | Path, *, input_args: Sequence[str] = ()) -> MediaInfo:
     p = _check_file(path)
     try:
         proc = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", _local_input(str(p))],
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, *_inputs(["-i", str(p)])],
             capture_output=True,
             text=True,
             # ffmpeg echoes tags and file names as the bytes it read: a Latin-1 title tag is no UTF-8

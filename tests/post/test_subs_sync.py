@@ -979,3 +979,23 @@ def test_cli_sync_reads_the_reference_in_its_own_encoding(
     plain.write_bytes(to_srt(truth).encode("cp1250"))
     code, _, err = run(capsys, *base[:5], str(plain), *base[6:], "--reference-encoding", "ascii")
     assert code == 2 and f"{plain}: cannot decode as ascii" in err
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("split_radius_s", -1.0),  # an IndexError deep in the fit
+        ("split_radius_s", 0.0),  # read as "the default"
+        ("split_radius_s", float("nan")),
+        ("snap_s", -1.0),  # taken in silence
+        ("snap_s", float("nan")),
+        ("min_confidence", 1.5),
+        ("dt", 0.0),
+    ],
+)
+def test_bad_sync_options_are_refused_by_name(field: str, value: float) -> None:
+    from reelkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"^{field} must be"):
+        SyncOptions(**{field: value})  # type: ignore[arg-type]
+    assert SyncOptions(split_radius_s=45.0, snap_s=0.0).split_radius_s == 45.0

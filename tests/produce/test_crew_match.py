@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from reelkit.cli import main
-from reelkit.errors import InfeasibleError
+from reelkit.errors import ConfigError, InfeasibleError
 from reelkit.produce.crew import Pool, brute_force_team, load_pool, match_team, role_dates
 from reelkit.produce.production import ProductionFormatError, parse_production
 from reelkit.produce.shoot import SolveOptions, plan_shoot
@@ -67,6 +67,10 @@ def test_hand_computed_optimum_prefers_the_pair_with_shared_work() -> None:
             ],
         }
     )
+    # a time limit the solver refuses was said as "the pool's weights are too large"
+    for limit in (-1.0, 0.0, float("nan")):
+        with pytest.raises(ConfigError, match=r"^time_limit must be a positive number of seconds"):
+            match_team(prod, pool, sched, time_limit=limit)
     team = match_team(prod, pool, sched)
     # d1 + c2: 0.9 + 0.9 + 0.7 = 2.5; d2 + c1 with the shared credit: 0.8 + 0.8 + 0.7 + 0.5 = 2.8
     assert team.status == "OPTIMAL" and team.fit == pytest.approx(2.8)

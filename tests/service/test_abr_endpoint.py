@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -134,6 +135,19 @@ def test_a_session_keeps_its_algorithm_and_zero_bytes_is_a_client_error(abr_clie
     assert r.status_code == 422 and r.json()["fields"] == [
         {"field": "last_chunk_bytes", "message": "last_chunk_bytes must be positive; got 0.0"}
     ]
+    # a throughput that underflows to 0 MB/s divided by zero in every throughput-based algo: a 500
+    for algo in ("rate", "robustmpc", "fugu"):
+        tiny = {
+            **body,
+            "session_id": f"t{algo}",
+            "algo": algo,
+            "last_chunk_bytes": 5e-324,
+            "download_s": 86400,
+        }
+        _decide(abr_client, session_id=f"t{algo}", algo=algo)
+        r = abr_client.post("/v1/abr/decide", json=tiny)
+        assert r.status_code == 422 and r.json()["fields"][0]["field"] == "last_chunk_bytes", r.text
+        assert "below the least a throughput predictor takes" in r.text
 
 
 def test_default_algo_is_listed(abr_client: TestClient) -> None:
@@ -234,6 +248,15 @@ def test_player_log_round_trip(abr_client: TestClient) -> None:
     bad = abr_client.post("/v1/abr/sessions/log1/log", json={"events": [{"kind": "explode", "t_s": 1}]})
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"].startswith("events[0]")
     assert abr_client.post("/v1/abr/sessions/none/log", json={"events": []}).status_code == 404
+    # Infinity was stored and read back as null; a level of 10^23 was stored as sent: the decide bounds
+    for field, value in (("bytes", float("inf")), ("level", 10**23), ("level", 32), ("stall_s", 1e9)):
+        odd = {"kind": "chunk", "t_s": 1, field: value}
+        body = json.dumps({"events": [odd]})  # with Infinity (json.dumps writes it; httpx refuses to)
+        r = abr_client.post(
+            "/v1/abr/sessions/log1/log", content=body, headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 422 and r.json()["fields"][0]["field"] == f"events[0].{field}", r.text
+    assert len(abr_client.get("/v1/abr/sessions/log1").json()["log"]) == 4
 
 
 def test_unknown_fields_are_422_naming_them(abr_client: TestClient) -> None:

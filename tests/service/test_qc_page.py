@@ -192,6 +192,21 @@ def test_playlists_are_refused_before_ffmpeg_opens_what_they_name(
         r = client.post("/v1/qc", files={"media": ("q.m3u8", text.encode(), "application/vnd.apple.mpegurl")})
         assert r.status_code == 400 and "playlists and manifests" in r.json()["message"], r.text
     assert not any(d.exists() for d in made_dirs)
+    # a manifest whose first bytes are a comment passed that test, and ffmpeg read the server's file it
+    # named (a 200 with its loudness): ffmpeg itself now reads an upload as media containers only
+    from reelkit.media import run_ffmpeg
+
+    clip = tmp_path / "private.mp4"
+    run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", str(clip)])
+    manifest = (
+        '<!-- c --><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT2S" '
+        'profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" minBufferTime="PT1S"><Period>'
+        '<AdaptationSet mimeType="audio/mp4"><Representation id="a" '
+        f'bandwidth="64000" codecs="mp4a.40.2"><BaseURL>{clip}</BaseURL></Representation></AdaptationSet>'
+        "</Period></MPD>"
+    )
+    r = client.post("/v1/qc", files={"media": ("upload.mp4", manifest.encode(), "video/mp4")})
+    assert r.status_code in (400, 422) and "integrated_lufs" not in r.text, r.text
 
 
 def test_uploads_that_decode_to_too_much_audio_are_refused(

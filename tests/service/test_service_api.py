@@ -1128,6 +1128,12 @@ def test_forged_profile_cookie_is_ignored(ui_client: TestClient) -> None:
     client.cookies.set("rk_profile", "bTAwMQ.deadbeef")
     r = client.post("/ui/play", json={"title_id": "t001"}, headers={"X-Reelkit-UI": "1"})
     assert r.status_code == 401
+    # a MAC with a non-ASCII letter raised TypeError in the comparison: a 500 on every page
+    client.cookies.clear()
+    odd = {"cookie": "rk_profile=bTAwMQ.\u00e9".encode(), "accept": b"text/html"}
+    assert client.get("/", headers=odd).status_code == 200
+    r = client.post("/ui/play", json={"title_id": "t001"}, headers={**odd, "X-Reelkit-UI": "1"})
+    assert r.status_code == 401
 
 
 def test_no_model_yet(tmp_path: Path) -> None:
@@ -1512,9 +1518,13 @@ def test_a_kept_older_version_is_activated_through_the_api(client: TestClient, d
     assert client.get("/health").json()["model_version"] == "v0001"
     r = client.post("/v1/models/v0042/activate", headers=AUTH)
     assert r.status_code == 404 and r.json()["error"] == "not_found" and "v0042" in r.json()["message"]
+    assert str(data_dir) not in r.text  # the reply named the server's data folder
+    r = client.post(f"/v1/models/{'v' * 5000}/activate", headers=AUTH)
+    assert r.status_code == 404 and len(r.json()["message"]) < 200  # and echoed a 5000-letter name whole
     (models_dir(data_dir) / "v0002" / "personal.npz").write_bytes(b"not a model")
     r = client.post("/v1/models/v0002/activate", headers=AUTH)
     assert r.status_code == 409 and r.json()["error"] == "conflict" and "does not load" in r.json()["message"]
+    assert str(data_dir) not in r.text, r.text
     shutil.rmtree(models_dir(data_dir) / "v0002")
     r = client.post("/v1/models/v0002/activate", headers=AUTH)
     assert r.status_code == 409 and "files were deleted" in r.json()["message"]

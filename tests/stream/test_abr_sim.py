@@ -904,3 +904,23 @@ def test_comma_separated_and_gzipped_traces_are_read(tmp_path: Path) -> None:
     (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"0 1.5\n1 2.0\n")[:-6])
     with pytest.raises(DataFormatError, match=r"cut\.txt\.gz: not a readable gzip file"):
         load_trace(tmp_path / "cut.txt.gz")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("payload", 0.0),  # a ZeroDivisionError deep in a chunk's download
+        ("payload", 1.5),
+        ("rtt_s", -5.0),  # refused later as "last_download_s", a field the caller never set
+        ("rtt_s", float("nan")),
+        ("buffer_cap_s", 0.0),
+        ("sleep_step_s", float("inf")),
+        ("start_level", -1),
+        ("total_chunks", 2.5),
+        ("noise", (1.1, 0.9)),
+    ],
+)
+def test_a_bad_sim_config_is_refused_by_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"^SimConfig.{field} must be"):
+        SimConfig(**{field: value})  # type: ignore[arg-type]
+    assert SimConfig(payload=1.0, rtt_s=0.0, noise=(1.0, 1.0)).payload == 1.0

@@ -171,6 +171,20 @@ def test_bad_input() -> None:
     assert len(NetworkProfile.from_samples([0.0, 4_102_444_800.0], [0.0, 1e6]).times_s) == 2
     with pytest.raises(ConfigError, match="ascending"):
         AdviceConfig(ladder_kbps=(750.0, 300.0))
+    # NaN passed the checks (NaN <= 0 is False) and failed deep inside; a negative deadline advised "wait"
+    for field, value in (
+        ("chunk_s", float("nan")),
+        ("max_session_s", float("inf")),
+        ("deadline_s", -5.0),
+        ("deadline_s", float("nan")),
+        ("sessions", 1.5),
+        ("hour_window", -3),
+        ("min_samples", True),
+        ("confidence", float("nan")),
+    ):
+        with pytest.raises(ConfigError, match=f"^{field} must be"):
+            AdviceConfig(**{field: value})  # type: ignore[arg-type]
+    assert AdviceConfig(deadline_s=0.0, hour_window=0, sessions=np.int64(3)).sessions == 3
 
 
 def test_a_measured_throughput_is_not_charged_its_overheads_twice() -> None:
@@ -230,7 +244,7 @@ def test_a_small_min_samples_is_still_a_config() -> None:
             prof, [FILM], quality_kbps=4300, now_s=BASE, config=AdviceConfig(min_samples=n, sessions=4)
         )
         assert res.titles[0].action == "stream"
-    with pytest.raises(ConfigError, match="1 or more"):
+    with pytest.raises(ConfigError, match="min_samples must be a whole number >= 1"):
         AdviceConfig(min_samples=0)
 
 

@@ -341,3 +341,24 @@ def test_a_share_of_the_trace_below_one_byte_is_said() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert parse_capacity("0%", tr) == 0 and parse_capacity("25%", tr) == 1
+
+
+def test_a_workload_or_a_bad_window_is_refused_before_the_run() -> None:
+    """A Workload (what ``synthesize`` returns) where its trace is meant failed on a missing attribute (the
+    package's own example passed one); a NaN window came back as one window keyed NaN, after the run."""
+    from reelkit.stream.cache import SynthConfig, offline_upper_bound, synthesize
+
+    work = synthesize(SynthConfig(seed=0, days=1, n_titles=20, views_per_day=100, n_members=50))
+    for call in (
+        lambda: simulate(work, "lru", "5%"),  # type: ignore[arg-type]
+        lambda: compare(work, ["lru"], ["5%"]),  # type: ignore[arg-type]
+        lambda: offline_upper_bound(work, "5%"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(
+            ConfigError, match=r"expected a RequestTrace, got Workload \(a Workload: pass its "
+        ):
+            call()
+    assert simulate(work.trace, "lru", "5%").requests == work.trace.n_requests
+    for window in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="window_s must be a finite number of seconds > 0"):
+            simulate(_trace(), "lru", "5%", window_s=window)

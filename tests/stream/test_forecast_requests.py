@@ -156,6 +156,12 @@ def test_daily_counts_and_errors() -> None:
     assert dc.counts.tolist() == [[1, 0, 1], [1, 0, 1]]
     with pytest.raises(ConfigError):
         daily_counts(ts, np.array([0, 1]), 2)
+    # negative or NaN weights made negative or NaN counts (and forecasts of them) in silence
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match=r"weights must be finite and >= 0; request 2 has"):
+            daily_counts(ts, np.array([0, 1, 0, 1]), 2, weights=[1.0, 0.0, bad, 1.0])
+    weighted = daily_counts(ts, np.array([0, 1, 0, 1]), 2, day_start_hour=2.0, weights=[0.5, 0.0, 2.0, 1.0])
+    assert weighted.counts.tolist() == [[0.5, 0, 2.0], [0, 0, 1.0]]
     with pytest.raises(NotFittedError):
         RequestForecaster().predict(dc, 1)
     with pytest.raises(ConfigError):

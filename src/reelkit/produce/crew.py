@@ -278,6 +278,8 @@ def match_team(
 
     ``time_limit`` covers every solve: the first has two thirds of it (all of it without ``explain``), and
     the explanations' re-solves share what it leaves, each at least ``_EXPLAIN_FLOOR`` seconds."""
+    if not time_limit > 0:  # the solver's "model invalid" was read as weights too large for it
+        raise ConfigError(f"time_limit must be a positive number of seconds, not {time_limit}")
     deadline = time.monotonic() + time_limit
     roles = list(prod.roles)
     if not roles:

@@ -84,7 +84,9 @@ class ServiceState:
             return None
         raw, _, mac = value.rpartition(".")
         good = hmac.new(self.session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]
-        if not hmac.compare_digest(mac, good):
+        # as bytes: compare_digest raises TypeError on a str with non-ASCII letters (a 500 on every page
+        # for as long as the browser kept such a cookie)
+        if not hmac.compare_digest(mac.encode("utf-8", "surrogateescape"), good.encode()):
             return None
         try:
             return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()

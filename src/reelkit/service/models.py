@@ -396,15 +396,18 @@ def train_store(
 _LOAD_ERRORS = (ModelFormatError, ConfigError, OSError, ValueError)
 
 
-def _recorded_with_files(store: Store, data_dir: str | Path, version: str) -> ModelVersionRecord:
+def _recorded_with_files(
+    store: Store, data_dir: str | Path, version: str, *, name_folder: bool = True
+) -> ModelVersionRecord:
     """The record of ``version`` when its files are kept (:class:`UnknownIdError`: not recorded;
-    :class:`ModelVersionUnusableError`: its files were deleted)."""
+    :class:`ModelVersionUnusableError`: its files were deleted). ``name_folder=False``: the message does
+    not name the data folder (an HTTP reply keeps the server's paths to itself)."""
     record = next((r for r in store.model_versions() if r.version == version), None)
     if record is None or not _VERSION_RE.match(version):
         known = ", ".join(r.version for r in store.model_versions()[-5:]) or "none yet"
-        raise UnknownIdError(
-            f"no model version {version!r} is recorded in {data_dir} (the newest recorded: {known})"
-        )
+        shown = version if len(version) <= 60 else version[:57] + "..."  # a 5000-letter one came back whole
+        where = f" in {data_dir}" if name_folder else ""
+        raise UnknownIdError(f"no model version {shown!r} is recorded{where} (the newest recorded: {known})")
     if not (models_dir(data_dir) / version).is_dir():
         raise ModelVersionUnusableError(
             f"model version {version}'s files were deleted (retraining keeps the newest few); activate a "
@@ -1010,7 +1013,7 @@ class ModelHolder:
         """Make a recorded version with kept files current and serve it now (``POST
         /v1/models/{version}/activate``): loaded first, then recorded as current (one store transaction),
         then switched to. Raises as :func:`activate_version`."""
-        record = _recorded_with_files(self.store, self.data_dir, version)
+        record = _recorded_with_files(self.store, self.data_dir, version, name_folder=False)
         with self._load_lock:
             current = self._bundle
             if current is not None and current.version == version:
@@ -1019,7 +1022,17 @@ class ModelHolder:
                 try:
                     bundle = self._load(record)
                 except _LOAD_ERRORS as exc:
-                    raise _unusable(version, exc) from None
+                    # the reply names the version's folder by DATA (it gave the server's whole path); the
+                    # log keeps the path
+                    log.warning("model version %s does not load: %s", version, exc)
+                    why = str(exc)
+                    for here in sorted({str(Path(self.data_dir).resolve()), str(self.data_dir)}, key=len)[
+                        ::-1
+                    ]:
+                        why = why.replace(here, "DATA")
+                    raise ModelVersionUnusableError(
+                        f"model version {version} does not load ({why}); activate another one"
+                    ) from None
             _record_current(self.store, self.data_dir, version)
             self._failed.discard(version)
             switched = bundle is not current

@@ -91,12 +91,25 @@ class AdviceConfig:
             )
         if list(self.ladder_kbps) != sorted(self.ladder_kbps):
             raise ConfigError("ladder_kbps must be ascending")
+        # written so that NaN fails them (NaN <= 0 is False: a NaN chunk_s passed, then failed deep inside)
         if not 0 < self.confidence <= 1:
-            raise ConfigError("confidence must be in (0, 1]")
-        if self.chunk_s <= 0 or self.sessions < 1 or self.max_session_s <= 0:
-            raise ConfigError("chunk_s, sessions and max_session_s must be positive")
-        if self.min_samples < 1 or self.min_samples_at_hour < 1:
-            raise ConfigError("min_samples and min_samples_at_hour must be 1 or more")
+            raise ConfigError(f"confidence must be in (0, 1]; got {self.confidence!r}")
+        for name in ("chunk_s", "max_session_s"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise ConfigError(
+                    f"{name} must be a finite number of seconds > 0; got {getattr(self, name)!r}"
+                )
+        if not 0 <= self.deadline_s < math.inf:  # a negative or NaN one advised "wait" in silence
+            raise ConfigError(f"deadline_s must be a finite number of seconds >= 0; got {self.deadline_s!r}")
+        for name, low in (
+            ("sessions", 1),
+            ("min_samples", 1),
+            ("min_samples_at_hour", 1),
+            ("hour_window", 0),
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ConfigError(f"{name} must be a whole number >= {low}; got {v!r}")
 
 
 @dataclass(frozen=True)

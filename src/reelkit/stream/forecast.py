@@ -134,6 +134,11 @@ def daily_counts(
         raise ConfigError("timestamps must be finite numbers of seconds")
     if weights is not None and np.shape(weights) != ts.shape:
         raise ConfigError(f"weights need one value per request ({len(ts)}), got shape {np.shape(weights)}")
+    if weights is not None:  # negative or NaN weights made negative or NaN counts, and forecasts of them
+        wa = np.asarray(weights, dtype=np.float64)
+        bad = np.flatnonzero(~(np.isfinite(wa) & (wa >= 0)))
+        if bad.size:
+            raise ConfigError(f"weights must be finite and >= 0; request {int(bad[0])} has {wa[bad[0]]!r}")
     offset = day_start_hour * 3600.0
     lo = float(ts.min()) if start_s is None else float(start_s)
     hi = float(ts.max()) + 1.0 if end_s is None else float(end_s)

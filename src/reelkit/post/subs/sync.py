@@ -130,6 +130,13 @@ class SyncOptions:
             raise ConfigError(f"split_penalty must be 0 or more seconds, not {self.split_penalty}")
         if not 0 <= self.min_confidence <= 1:
             raise ConfigError(f"min_confidence must be from 0 to 1, not {self.min_confidence}")
+        # a negative radius failed deep in the fit (an IndexError); 0 read as "the default"
+        if self.split_radius_s is not None and not 0 < self.split_radius_s < math.inf:
+            raise ConfigError(
+                f"split_radius_s must be a positive number of seconds, not {self.split_radius_s}"
+            )
+        if not 0 <= self.snap_s < math.inf:  # a negative or NaN one was taken in silence
+            raise ConfigError(f"snap_s must be 0 or more seconds, not {self.snap_s}")
 
 
 @dataclass(frozen=True)
@@ -512,7 +519,7 @@ def _fit_from(
     dropped = np.zeros(len(c.starts), dtype=bool)
     # splits: DP, then the scale again with the segments fixed, then DP once more at that scale
     if opts.splits and len(c.starts) >= 4:
-        radius = opts.split_radius_s or max(30.0, min(max_off, 600.0))
+        radius = opts.split_radius_s if opts.split_radius_s is not None else max(30.0, min(max_off, 600.0))
         split_offsets, n_seg, split_drop = _split_pass(ref, cum, c, opts, scale, offset, radius)
         if n_seg > 1 and _penalised(ref, cum, c, opts, scale, split_offsets, split_drop) > total:
             order = np.argsort(c.starts, kind="stable")

@@ -263,16 +263,18 @@ class LogEvent(BaseModel):
     """One player event: ``chunk`` (a segment loaded), ``stall`` / ``resume`` (playback waiting / playing),
     ``play`` (playback started), ``buffer`` (a buffer sample), ``end``."""
 
-    model_config = ConfigDict(extra="forbid")  # an unknown field was dropped, so stored as if never sent
+    # an unknown field was dropped, so stored as if never sent; Infinity was stored, and read back as null
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["chunk", "stall", "resume", "play", "buffer", "end"]
     t_s: float = Field(ge=0, le=86_400, description="Seconds since the player started.")
-    chunk_index: int | None = Field(None, ge=0)
-    level: int | None = Field(None, ge=0)
-    bytes: float | None = Field(None, ge=0)
-    download_s: float | None = Field(None, ge=0)
-    buffer_s: float | None = Field(None, ge=0)
-    stall_s: float | None = Field(None, ge=0)
+    # the bounds of DecideRequest (a level of 10^23 was stored as sent)
+    chunk_index: int | None = Field(None, ge=0, le=10_000_000)
+    level: int | None = Field(None, ge=0, le=31)
+    bytes: float | None = Field(None, ge=0, le=1e10)
+    download_s: float | None = Field(None, ge=0, le=86_400)
+    buffer_s: float | None = Field(None, ge=0, le=86_400)
+    stall_s: float | None = Field(None, ge=0, le=86_400)
 
 
 class LogBatch(BaseModel):

@@ -85,10 +85,11 @@ MAX_DECODED_BYTES = 2 * 1024**3
 def _decoded_too_big(path: Path) -> str | None:
     """A message when the upload's audio would decode to more than :data:`MAX_DECODED_BYTES`; ``None``
     otherwise, or when the file cannot be probed (the QC then reports why)."""
-    from reelkit.media import probe
+    from reelkit.media import probe, untrusted_inputs
 
     try:
-        info = probe(path)
+        with untrusted_inputs():  # an upload (a manifest would open the files it names)
+            info = probe(path)
     except ReelkitError:
         return None
     if info.duration_s is None:
@@ -146,10 +147,10 @@ async def _run(
 
 def _qc_within(seconds: float, media: Path, subs: Path | None, spec: Any) -> Any:
     """:func:`run_qc` with every ffmpeg run ending within ``seconds`` in all (in the worker thread)."""
-    from reelkit.media import time_limit
+    from reelkit.media import time_limit, untrusted_inputs
     from reelkit.post.qc import run_qc
 
-    with time_limit(seconds):
+    with time_limit(seconds), untrusted_inputs():
         return run_qc(media, subs=subs, spec=spec)
 
 

@@ -21,7 +21,21 @@ def measured_mbyteps(obs: Observation) -> float:
         raise ConfigError(f"last_download_s must be positive; got {obs.last_download_s}")
     if obs.last_chunk_bytes <= 0:  # a zero throughput would divide every planned download time by zero
         raise ConfigError(f"last_chunk_bytes must be positive; got {obs.last_chunk_bytes}")
-    return float(obs.last_chunk_bytes) / (obs.last_download_s * 1000.0) / 1000.0
+    mbyteps = float(obs.last_chunk_bytes) / (obs.last_download_s * 1000.0) / 1000.0
+    if (
+        not mbyteps >= MIN_MBYTEPS
+    ):  # 5e-324 bytes underflowed to 0 MB/s: a ZeroDivisionError in the predictors
+        raise ConfigError(
+            f"last_chunk_bytes ({obs.last_chunk_bytes:g}) over last_download_s ({obs.last_download_s:g}) is "
+            f"{mbyteps * 1e6:.3g} bytes a second, below the least a throughput predictor takes "
+            f"({MIN_MBYTEPS * 1e6:g}); give the chunk's bytes as loaded"
+        )
+    return mbyteps
+
+
+#: The least measured throughput (MB/s): 0.001 bytes a second (a real chunk over a day's download is more
+#: than a byte a second); the harmonic means and planned download times divide by it.
+MIN_MBYTEPS = 1e-9
 
 
 class ThroughputPredictor:

@@ -53,12 +53,32 @@ class SimConfig:
     payload: float = 0.95
     buffer_cap_s: float = 60.0
     sleep_step_s: float = 0.5
+    #: chunks a session plays: at most this many, at most the video's
     total_chunks: int = 48
     start_level: int = 1
     #: training switch: multiply each delay by U(lo, hi) (``sim/env.py`` NOISE_LOW/HIGH); None = off
     noise: tuple[float, float] | None = None
     #: training switch: start at a random trace line (``sim/env.py``)
     random_start: bool = False
+
+    def __post_init__(self) -> None:
+        # said here, by field: a zero payload divided by zero deep in a chunk's download, a negative RTT was
+        # refused later as a "last_download_s" the caller never set
+        def need(ok: bool, field: str, rule: str) -> None:
+            if not ok:
+                raise ConfigError(f"SimConfig.{field} must be {rule}; got {getattr(self, field)!r}")
+
+        need(0 < self.payload <= 1, "payload", "in (0, 1] (the share of the link's bytes that is video)")
+        need(0 <= self.rtt_s < math.inf, "rtt_s", "a finite number of seconds >= 0")
+        need(0 < self.buffer_cap_s < math.inf, "buffer_cap_s", "a finite number of seconds > 0")
+        need(0 < self.sleep_step_s < math.inf, "sleep_step_s", "a finite number of seconds > 0")
+        need(int(self.total_chunks) == self.total_chunks, "total_chunks", "a whole number")
+        need(
+            int(self.start_level) == self.start_level and self.start_level >= 0, "start_level", "a level >= 0"
+        )
+        if self.noise is not None:
+            lo, hi = self.noise
+            need(0 < lo <= hi < math.inf, "noise", "None or (low, high) with 0 < low <= high")
 
     def training(self) -> SimConfig:
         """The same constants with ``sim/env.py``'s training switches on (noise 0.9-1.1, random start)."""

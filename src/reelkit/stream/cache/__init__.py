@@ -4,7 +4,8 @@ The public surface::
 
     from reelkit.stream.cache import read_trace, simulate, synthesize
 
-    trace = read_trace("trace.parquet")          # or synthesize(SynthConfig(seed=0)), trace_from_events(...)
+    trace = read_trace("trace.parquet")          # or synthesize(SynthConfig(seed=0)).trace,
+                                                 # trace_from_events(...).trace
     result = simulate(trace, "s3fifo", "5%")     # 5% of the bytes of all distinct objects
     result.hit_ratio, result.byte_hit_ratio, result.hourly.to_frame(), result.by_region
 

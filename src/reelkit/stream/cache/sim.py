@@ -8,6 +8,7 @@ bytes.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -260,6 +261,13 @@ def _window_stats(
     return req, hit, byt, bhit
 
 
+def _need_trace(trace: object) -> None:
+    """A workload passed where its trace is meant says so (it failed on a missing attribute)."""
+    if not isinstance(trace, RequestTrace):
+        hint = " (a Workload: pass its .trace)" if hasattr(trace, "trace") else ""
+        raise ConfigError(f"expected a RequestTrace, got {type(trace).__name__}{hint}")
+
+
 def simulate(
     trace: RequestTrace,
     policy: str | CachePolicy,
@@ -275,6 +283,9 @@ def simulate(
     counts every request, as libCacheSim does). ``window_s`` is the width of the time windows of
     :attr:`SimResult.hourly` (an hour by default; windows start at the first request's hour boundary).
     """
+    _need_trace(trace)
+    if not 0 < window_s < math.inf:  # checked before the run (a NaN gave one window keyed NaN)
+        raise ConfigError(f"window_s must be a finite number of seconds > 0; got {window_s!r}")
     pol = make_policy(policy)
     cap = parse_capacity(capacity_bytes, trace)
     n_warm = warmup_requests(trace, warmup)
@@ -287,8 +298,6 @@ def simulate(
     n_hits = int(h.sum())
     b_req = int(sz.sum())
     b_hit = int(sz[h].sum())
-    if window_s <= 0:
-        raise ConfigError("window_s must be > 0")
     ts = trace.timestamps[measured]
     if n_meas:
         # only the windows that have requests (a trace in nanoseconds spans ~10^12 hour-long windows)
@@ -352,6 +361,7 @@ def compare(
     """Every policy at every capacity (policy-major order), each pair once: a policy (same name and config)
     or a size given twice (``lru,LRU``; ``5%,5%``) is simulated once. The kernels release the GIL, so a
     thread executor (``LocalExecutor(kind="thread")``) runs them in parallel without copying the trace."""
+    _need_trace(trace)
     caps = list(dict.fromkeys(parse_capacity(c, trace) for c in capacities))
     pols: list[CachePolicy] = []
     for p in map(make_policy, policies):  # by ==, not hashing: a registered policy's config may not hash
@@ -392,6 +402,7 @@ def offline_upper_bound(
     left out of the relaxation and every request to it after its first counts as a hit: the simulators
     keep an object at the size it was admitted with and count a hit at the size requested, so its
     footprint is not known in advance. A looser bound, but still a bound."""
+    _need_trace(trace)
     cap = parse_capacity(capacity_bytes, trace)
     n = trace.n_requests
     n_warm = warmup_requests(trace, warmup)

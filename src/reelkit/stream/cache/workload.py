@@ -634,6 +634,15 @@ class SynthConfig:
             raise ConfigError("synth: chunk_s must be a number of seconds > 0, or None")
         if self.seed < 0:
             raise ConfigError(f"synth: seed must be >= 0, got {self.seed}")
+        if self.n_members < 1:  # none failed in numpy's draw of who watches ("high <= 0")
+            raise ConfigError(f"synth: n_members must be 1 or more, got {self.n_members}")
+        if not (0 < self.watch_fraction_a < math.inf and 0 < self.watch_fraction_b < math.inf):
+            raise ConfigError(
+                "synth: watch_fraction_a and watch_fraction_b (the Beta distribution of the share of a title "
+                f"watched) must be finite numbers > 0; got {self.watch_fraction_a}, {self.watch_fraction_b}"
+            )
+        if self.release_sigma < 0:
+            raise ConfigError(f"synth: release_sigma must be >= 0, got {self.release_sigma}")
         if any(abs(tz) > 14 for tz in self.timezones):
             raise ConfigError("synth: time zones are hours from UTC, between -14 and +14")
 
