@@ -17,6 +17,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -292,6 +293,184 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
             replace_file(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process (a pid past the largest cannot be one)
+        return False
+    except OSError:  # PermissionError: another user's
+        return True
+    return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system or the
+    file system has no such call."""
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def staging_folder(final: Path) -> Path:
+    """A new empty folder beside ``final`` to build its replacement in (``.NAME.tmp-PID-xxxx``, with the
+    umask's mode, not mkdtemp's 0700); :func:`recover_folder` removes those of processes that died."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{os.getpid()}-", dir=final.parent))
+    give_folder_umask(tmp)
+    return tmp
+
+
+def swap_in_folder(staged: Path, final: Path) -> None:
+    """Put the complete folder ``staged`` at ``final``, replacing what is there: in one step where the
+    system can (the old folder then sits at ``staged`` and is removed); elsewhere by two renames, whose gap
+    (a kill between them) :func:`recover_folder` closes by putting the old folder back."""
+    if final.exists() and _exchange(staged, final):
+        shutil.rmtree(staged, ignore_errors=True)
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    try:
+        staged.rename(final)
+    except BaseException:
+        if old.exists() and not final.exists():
+            old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_folder(final: Path) -> None:
+    """Close what a writer killed in :func:`swap_in_folder` (or while staging) left beside ``final``: its
+    old folder is put back where none is in place (it was complete), else removed; staging folders of
+    processes that are gone are removed. A running writer's are left alone."""
+    try:
+        names = os.listdir(final.parent)
+    except OSError:
+        return
+    for kind in ("old", "tmp"):
+        head = f".{final.name}.{kind}-"
+        for name in sorted(n for n in names if n.startswith(head)):
+            pid = name[len(head) :].split("-", 1)[0]
+            if not pid.isdigit() or int(pid) == os.getpid() or pid_alive(int(pid)):
+                continue
+            path = final.parent / name
+            if not path.is_dir() or path.is_symlink():
+                continue
+            try:
+                if kind == "old" and not final.exists():
+                    path.rename(final)
+                else:
+                    shutil.rmtree(path)
+            except OSError:
+                continue
+
+
+#: The journal of a commit of several files (:func:`atomic_paths`) in its folder, while it renames them.
+_JOURNAL_HEAD = ".reelkit-commit-"
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (in the main thread; a worker thread gets none)."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def finish_commits(folder: str | os.PathLike[str]) -> int:
+    """Complete the commits of :func:`atomic_paths` in ``folder`` that were stopped (a kill, a power
+    loss) while they renamed their files: their temporary files are complete and synced, so each one left
+    is renamed into place. Returns how many were completed; a folder that cannot be written is left as
+    it is (its reader sees what the stopped commit left)."""
+    done = 0
+    base = Path(folder)
+    for journal in sorted(base.glob(f"{_JOURNAL_HEAD}*.json")) if base.is_dir() else ():
+        try:
+            pairs = json.loads(journal.read_text(encoding="utf-8"))["renames"]
+            for tmp, dest in pairs:
+                if (base / tmp).exists():
+                    replace_file(base / tmp, base / dest)
+            journal.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        done += 1
+    return done
+
+
+@contextmanager
+def atomic_paths(
+    paths: Sequence[str | os.PathLike[str]], folder: str | os.PathLike[str]
+) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for several files under ``folder`` that must change together (a plan's files, a
+    trace and its catalogue): a temporary file each for the block to write; when it ends normally all are
+    synced, a journal naming them is written in ``folder``, they are renamed into place (Ctrl-C and
+    SIGTERM held meanwhile) and the journal is removed. A commit stopped among its renames (SIGKILL, power)
+    is completed by :func:`finish_commits`, which the readers and the next writer call, so the files are
+    all old or all new; a block that fails leaves every file as it was."""
+    base = Path(folder)
+    finish_commits(base)
+    dests = [write_target(Path(p)) for p in paths]
+    temps: list[Path] = []
+    committing = False
+    try:
+        for p, dest in zip(paths, dests, strict=True):
+            check_creatable(dest, ConfigError, f"out{Path(p).suffix}")
+            with naming_output(p):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(
+                    prefix=f".{temp_head(dest.name)}.", suffix=Path(p).suffix or ".tmp", dir=dest.parent
+                )
+            os.close(fd)
+            temps.append(Path(name))
+        yield temps
+        for p, tmp, dest in zip(paths, temps, dests, strict=True):
+            with naming_output(p), open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            if dest.exists() and not (dest.is_file() or dest.is_dir()):  # refused before any is renamed
+                raise ConfigError(f"{dest}: {NOT_REGULAR}")
+        rel = [
+            [os.path.relpath(t, base), os.path.relpath(d, base)] for t, d in zip(temps, dests, strict=True)
+        ]
+        with naming_output(base):
+            fd, name = tempfile.mkstemp(prefix=_JOURNAL_HEAD, suffix=".part", dir=base)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"renames": rel}, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            journal = Path(name).with_suffix(".json")
+            with _signals_held():
+                os.replace(name, journal)  # from here on the commit is made (by us, or by finish_commits)
+                committing = True
+                for p, tmp, dest in zip(paths, temps, dests, strict=True):
+                    with naming_output(p):
+                        replace_file(tmp, dest)
+                committing = False
+                journal.unlink()
+    finally:
+        if not committing:  # a rename that failed leaves the rest, and the journal, to finish_commits
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -15,6 +15,8 @@ from reelkit.errors import MediaError
 
 __all__ = ["min_bandwidth", "presentation_s", "referenced_files", "segment_times", "state_segments"]
 
+#: The MPD's XML namespace (ISO/IEC 23009-1), as a document and its schema hint must both name it.
+MPD_NAMESPACE = "urn:mpeg:dash:schema:mpd:2011"
 _S = re.compile(r"<S\b([^>]*)/?>")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _ISO_DURATION = re.compile(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
@@ -162,6 +164,11 @@ def state_segments(mpd: Path, *, ascending: bool = False) -> None:
         stated = f'mediaPresentationDuration="{iso_duration(duration)}"'
         text = re.sub(r'mediaPresentationDuration="[^"]*"', stated, text, count=1)
     text = text.replace(' bitstreamSwitching="true"', "")
+    # ffmpeg's schema hint names the namespace in capitals (urn:mpeg:DASH:schema:MPD:2011), not the one the
+    # document uses: a validator following it found no schema for <MPD> (namespaces are case-sensitive)
+    text = text.replace(
+        'schemaLocation="urn:mpeg:DASH:schema:MPD:2011 ', f'schemaLocation="{MPD_NAMESPACE} ', 1
+    )
     if ascending:
         text = _ascending_bandwidths(text)
     atomic_write_text(mpd, text)

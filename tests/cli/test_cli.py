@@ -552,6 +552,8 @@ def test_recommend_ranks_include_seen_and_train_min_rating(
     assert code == 0, err
     got = json.loads(out)[0]["recommendations"]
     assert [r["title_id"] for r in got] == ["a", "c"] and not any("reason" in r for r in got)
+    code, out, err = run(capsys, *args[:-1])  # the table's heading read "member new member"
+    assert code == 0 and "new member (history: a, b)" in out and "member new member" not in out, out
     # ratings >= 3 only: u1-b (1) and u3-d (2) are dropped, so the model knows a and c from 5 interactions
     model3 = tmp_path / "pop3.npz"
     args = ["train", "--ratings", str(p), "--model", "popular", "--min-rating", "3", "-o", str(model3)]

@@ -221,14 +221,18 @@ def test_save_failure_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_save_failing_between_its_renames_puts_the_previous_folder_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The old folder is moved aside before the new one is renamed in: when that last rename fails, the
-    old one is renamed back (the dataset is not left under a hidden .ds.old-* name)."""
+    """Where the system cannot swap two folders in one step, the old folder is moved aside before the new
+    one is renamed in: when that last rename fails, the old one is renamed back (the dataset is not left
+    under a hidden .ds.old-* name)."""
+    import reelkit._files
+
     one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
     two = Dataset.from_events(
         pd.DataFrame({"member_id": ["a", "b"], "title_id": ["x", "y"], "value": [3.0, 4.0]})
     )
     folder = tmp_path / "ds"
     one.save(folder)
+    monkeypatch.setattr(reelkit._files, "_exchange", lambda a, b: False)
     rename = Path.rename
 
     def fail_into_place(self: Path, target: str | Path) -> Path:
@@ -242,6 +246,62 @@ def test_save_failing_between_its_renames_puts_the_previous_folder_back(
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
     assert Dataset.load(folder).n_events == 1
+
+
+def test_a_save_killed_between_its_renames_or_while_staging_is_recovered(tmp_path: Path) -> None:
+    """A save killed between moving the old folder aside and renaming the new one in left no dataset at the
+    folder (its complete copy hidden as .ds.old-PID, for good); one killed while writing left its
+    .ds.tmp-PID-* folder for good. The next load puts the old folder back; the next save removes the dead
+    process's staging folder, not a running one's."""
+    import subprocess
+    import sys
+
+    one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    folder = tmp_path / "ds"
+    one.save(folder)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # the killed writer
+    folder.rename(tmp_path / f".ds.old-{gone.pid}")
+    (tmp_path / f".ds.tmp-{gone.pid}-abc").mkdir()
+    (tmp_path / f".ds.tmp-{gone.pid}-abc" / "events.parquet").write_bytes(b"PAR1 half")
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            (tmp_path / f".ds.tmp-{live.pid}-xyz").mkdir()  # another save, still writing
+            assert Dataset.load(folder).n_events == 1
+            one.save(folder)
+            left = sorted(p.name for p in tmp_path.iterdir())
+        finally:
+            live.kill()
+    assert left == [f".ds.tmp-{live.pid}-xyz", "ds"]
+
+
+def test_a_save_swaps_the_folder_in_one_step_and_names_it_when_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Linux the new folder replaces the old in one rename (no moment without a dataset); a full disk
+    named no file (pyarrow's error; the command exited 1, not 2)."""
+    import errno
+
+    import reelkit._files
+
+    one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    folder = tmp_path / "ds"
+    one.save(folder)
+    swaps: list[bool] = []
+    real = reelkit._files._exchange
+    monkeypatch.setattr(reelkit._files, "_exchange", lambda a, b: swaps.append(real(a, b)) or swaps[-1])
+    one.save(folder)
+    assert swaps == [True] and sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+    def full(self: pd.DataFrame, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    with pytest.raises(OSError) as info:
+        one.save(folder)
+    assert info.value.filename == str(folder) and "No space left" in str(info.value)
+    monkeypatch.undo()
+    assert Dataset.load(folder).n_events == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
 
 
 def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:

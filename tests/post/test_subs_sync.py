@@ -534,6 +534,16 @@ def test_cues_shifted_wholly_before_zero_are_said_to_be_hidden(
     code, stdout, _ = run(capsys, "subs", "check", str(out), "--json")  # a table wraps at the terminal width
     messages = [f["message"] for f in json.loads(stdout)["findings"]]
     assert "cue 1 at 00:00:00.000 has no length (ends as it starts): not shown" in messages
+    # in WebVTT a cue must end after it starts (it was written 00:00.000 --> 00:00.000): 1 ms
+    vtt = tmp_path / "in.vtt"
+    vtt.write_text("WEBVTT\n\n" + inp.read_text().replace(",", ".").split("\n", 1)[1])
+    assert (
+        run(capsys, "subs", "sync", "-", str(vtt), "-o", str(tmp_path / "out.vtt"), "--reference", str(ref))[
+            0
+        ]
+        == 0
+    )
+    assert "00:00:00.000 --> 00:00:00.001\nA cue before the programme." in (tmp_path / "out.vtt").read_text()
     assert not any("ends before it starts" in m for m in messages)
 
 

@@ -807,6 +807,57 @@ def test_a_plan_that_cannot_be_written_whole_leaves_the_earlier_one(
     assert after == {p: b for p, b in before.items() if p != blocked}  # nothing replaced, no temporary files
 
 
+def test_a_plan_stopped_among_its_renames_is_completed_by_the_next_reader(
+    small: tuple[object, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or a kill) among the renames left the new plan's first files beside the earlier plan's
+    others: Ctrl-C now waits for the renames, and a commit stopped among them (a kill, a power loss) is
+    completed by the next reader (load_schedule, crew match) or writer, from its journal."""
+    import dataclasses
+
+    import reelkit._files
+    from reelkit.produce.shoot import load_schedule
+
+    prod, sched = small
+    write_plan(sched, prod, tmp_path)  # type: ignore[arg-type]
+    renamed = dataclasses.replace(sched, production="renamed")  # type: ignore[type-var]
+    real = reelkit._files.replace_file
+    calls: list[Path] = []
+
+    def stop_at_the_second(tmp: Path, final: Path) -> None:
+        calls.append(Path(final))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as a kill would stop it here
+        real(tmp, final)
+
+    monkeypatch.setattr(reelkit._files, "replace_file", stop_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        write_plan(renamed, prod, tmp_path)  # type: ignore[arg-type]
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "schedule.json").read_text())["production"] == "renamed"  # the first one
+    assert "renamed" not in (tmp_path / "stripboard.html").read_text()  # not yet: mixed on disk
+    assert load_schedule(tmp_path / "schedule.json").production == "renamed"
+    assert "renamed" in (tmp_path / "stripboard.html").read_text()  # completed
+    assert not [p for p in tmp_path.rglob(".*")]  # no journal or temporary file left
+
+
+def test_ctrl_c_waits_for_a_commits_renames() -> None:
+    """SIGINT during the renames is held until they are done (then raised)."""
+    import signal
+    import threading
+
+    from reelkit._files import _signals_held
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), _signals_held():
+        signal.raise_signal(signal.SIGINT)
+        done.append("renamed")
+    assert done == ["renamed"]
+
+
 def test_calendars_carry_the_time_zone() -> None:
     data = production_to_data(generate_production(6, seed=1))
     data["calendar"]["timezone"] = "Europe/Lisbon"

@@ -1050,3 +1050,24 @@ def test_an_explanation_whose_checks_ran_out_of_time_says_it_may_not_be_minimal(
     assert "these constraints conflict, possibly not all of them: " in str(info.value)
     assert str(info.value).endswith("; give a longer --time-limit to narrow the list)")
     assert "the time ran out checking " in str(info.value)
+
+
+def test_ctrl_c_still_interrupts_after_a_solve_in_this_thread_or_another() -> None:
+    """CP-SAT left its own SIGINT handler (or the system's default) after a solve: a later Ctrl-C killed
+    the process outright (`schedule plan` then left its temporary files, and a server that solved a
+    stripboard could not be stopped cleanly). After a solve here and one in a worker thread, Ctrl-C is
+    Python's KeyboardInterrupt again."""
+    import signal
+    import threading
+
+    from reelkit.produce.generator import generate_production
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    prod = generate_production(6, 0)
+    plan_shoot(prod, SolveOptions(time_limit=5))
+    worker = threading.Thread(target=plan_shoot, args=(prod, SolveOptions(time_limit=5)))
+    worker.start()
+    worker.join()
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)

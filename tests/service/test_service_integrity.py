@@ -32,6 +32,7 @@ from reelkit.service.ingest import (
     import_dataset,
     pending_imports,
     refuse_unfinished_import,
+    stopped_imports,
 )
 from reelkit.service.models import STALE_TMP_S, ModelHolder, _prune, train_store
 from reelkit.service.routers.abr import AbrSession, SessionTable
@@ -764,6 +765,8 @@ def test_a_retrain_during_an_import_is_told_it_is_in_progress(tmp_path: Path) ->
         f"{tmp_path}: an import of big.csv is in progress (pid {os.getpid()}, started {when} UTC); "
         "retry training when it ends"
     )
+    # nor is a running import one that "did not finish" to `reelkit import` (it warned so beside a live one)
+    assert stopped_imports(store) == {}
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # an importer killed with -9: its process is gone
     # its pid reused after a restart by a process that started later than the import (this one, against
@@ -773,6 +776,7 @@ def test_a_retrain_during_an_import_is_told_it_is_in_progress(tmp_path: Path) ->
         store.set_note("import_owner:0123", json.dumps(other) if other is not None else None)
         with pytest.raises(ConfigError, match=r"the import of big\.csv did not finish; run it again"):
             refuse_unfinished_import(store, tmp_path, "training")
+        assert stopped_imports(store) == {"0123": "big.csv"}
     # an import that stopped in this process (an error) is no longer in progress: its owner goes
     with pytest.raises(RuntimeError):
         import_dataset(

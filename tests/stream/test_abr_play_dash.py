@@ -383,8 +383,11 @@ def test_the_presentation_ends_where_the_latest_timeline_ends(tmp_path: Path) ->
     for k in (1, 2):
         (tmp_path / f"chunk-0-{k:05d}.m4s").write_bytes(b"x" * 1000)
     mpd = tmp_path / "m.mpd"
-    mpd.write_text(
-        '<MPD minBufferTime="PT2.0S" mediaPresentationDuration="PT4.0S" maxSegmentDuration="PT2.0S">'
+    hint = "http://standards.iso.org/ittf/PubliclyAvailableStandards/MPEG-DASH_schema_files/DASH-MPD.xsd"
+    mpd.write_text(  # ffmpeg's head: its schema hint names the namespace in capitals
+        '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" '
+        f'xsi:schemaLocation="urn:mpeg:DASH:schema:MPD:2011 {hint}" '
+        'minBufferTime="PT2.0S" mediaPresentationDuration="PT4.0S" maxSegmentDuration="PT2.0S">'
         '<AdaptationSet contentType="audio"><Representation id="0" bandwidth="1">'
         '<SegmentTemplate timescale="1000" media="chunk-$RepresentationID$-$Number%05d$.m4s" startNumber="1">'
         '<SegmentTimeline><S t="1000" d="2000" r="1"/></SegmentTimeline></SegmentTemplate>'
@@ -392,6 +395,8 @@ def test_the_presentation_ends_where_the_latest_timeline_ends(tmp_path: Path) ->
     )
     state_segments(mpd)
     assert 'mediaPresentationDuration="PT5S"' in mpd.read_text()
+    # the hint names the namespace the document uses (a validator following it found no schema for <MPD>)
+    assert f'xsi:schemaLocation="urn:mpeg:dash:schema:mpd:2011 {hint}"' in mpd.read_text()
 
 
 def test_a_two_hour_presentation_states_every_millisecond_and_keeps_its_last_segment(tmp_path: Path) -> None:

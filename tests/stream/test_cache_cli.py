@@ -645,22 +645,47 @@ def test_a_failed_catalogue_write_leaves_the_old_trace_and_catalogue(
     trace beside the old catalogue (of other objects)."""
     import errno
 
-    import reelkit._files
-
     out = tmp_path / "pair.parquet"
     catalogue = out.with_name("pair.parquet.objects.csv")
     args = ("--days", "1", "--titles", "50", "--views-per-day", "200")
     assert run(capsys, "cache", "synth", "-o", str(out), "--seed", "1", *args)[0] == 0
     before = out.read_bytes(), catalogue.read_bytes()
 
-    def full(path: Path, text: str) -> Path:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    write_text = Path.write_text
 
-    monkeypatch.setattr(reelkit._files, "atomic_write_text", full)
+    def full(path: Path, text: str, **kwargs: Any) -> int:
+        if path.name.startswith(f".{catalogue.name}."):  # the catalogue's temporary file
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(path, text, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
     code, _, err = run(capsys, "cache", "synth", "-o", str(out), "--seed", "2", *args)
     assert code == 2 and err == f"error: {catalogue}: No space left on device\n"
     assert (out.read_bytes(), catalogue.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name, catalogue.name]  # no temporary left
+    monkeypatch.undo()
+    # killed among the two renames (the catalogue renamed, the trace not): the old trace beside the new
+    # catalogue was refused by every reader, and the old pair was gone; the next reader completes the pair
+    import subprocess
+    import sys
+
+    kill = (
+        "import os, sys, reelkit._files as f; real = f.replace_file; n = []\n"
+        "def once(a, b):\n    n.append(1)\n    if len(n) == 2: os._exit(9)\n    real(a, b)\n"
+        "f.replace_file = once\nfrom reelkit.cli import main\nmain(sys.argv[1:])\n"
+    )
+    synth = ["cache", "synth", "-o", str(out), "--seed", "2", *args, "--json"]
+    killed = subprocess.run([sys.executable, "-c", kill, *synth], capture_output=True, check=False)
+    assert killed.returncode == 9
+    assert out.read_bytes() == before[0] and any(
+        p.name.startswith(".reelkit-commit-") for p in tmp_path.iterdir()
+    )
+    trace = read_trace(out)  # completes the commit
+    assert out.read_bytes() != before[0] and catalogue.read_bytes() != before[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name, catalogue.name]
+    from reelkit.stream.cache import read_object_catalog
+
+    assert len(read_object_catalog(catalogue, trace).groups) == trace.n_objects
 
 
 def test_review_three_cache_edges(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -22,7 +22,11 @@ TracesOpt = Annotated[
 ]
 VideoOpt = Annotated[
     Path,
-    typer.Option("--video", help="Folder with video_size_<level> files (and a *ladder*.json), or an MPD."),
+    typer.Option(
+        "--video",
+        help="Folder with video_size_<level> files (and a *ladder*.json), an MPD, or a folder from 'reelkit "
+        "abr package' (scored on its stream.json's nominal ladder).",
+    ),
 ]
 QoeOpt = Annotated[
     str,

@@ -297,7 +297,7 @@ def compare_cmd(
 
 def _write_workload(workload: Any, out: Path) -> dict[str, Any]:
     """Write the trace and, next to it, its object catalogue (what ``reelkit cache plan`` pools by)."""
-    from reelkit._files import atomic_path, atomic_write_bytes, atomic_write_text
+    from reelkit._files import atomic_paths, naming_output
     from reelkit.stream.cache import catalog_path, trace_format, write_trace
 
     target = catalog_path(out)
@@ -305,24 +305,13 @@ def _write_workload(workload: Any, out: Path) -> dict[str, Any]:
         raise ConfigError(f"{target}: is a folder; the trace's object catalogue is written there")
     catalog_text = workload.object_catalog().to_csv(index=False)
     kind = trace_format(out)
-    old = target.read_bytes() if target.is_file() else None
-    replaced = False
-    try:
-        # all or nothing: the trace is written (and synced) to a temporary file, then the catalogue is put
-        # in place, then the trace is renamed: a failed write of either (a full disk) replaces neither, and
-        # the old catalogue is put back should the last rename fail
-        with atomic_path(out, suffix=".csv.gz" if out.name.lower().endswith(".gz") else ".tmp") as tmp:
-            write_trace(workload.trace, tmp, fmt=kind, shown_as=out)
-            catalog = atomic_write_text(target, catalog_text)
-            replaced = True
-    except BaseException:
-        if replaced:
-            if old is None:
-                target.unlink(missing_ok=True)
-            else:
-                atomic_write_bytes(target, old)
-        raise
-    return _summary(workload, out) | {"objects_file": str(catalog)}
+    # all or nothing: both written (and synced) to temporary files, then renamed together; a kill among the
+    # renames is completed by the next reader (read_trace), so the pair never mixes an old and a new file
+    with atomic_paths([out, target], out.parent) as (tmp, tmp_catalog):
+        write_trace(workload.trace, tmp, fmt=kind, shown_as=out)
+        with naming_output(target):  # a full disk named no file
+            tmp_catalog.write_text(catalog_text, encoding="utf-8")
+    return _summary(workload, out) | {"objects_file": str(target)}
 
 
 def _summary(workload: Any, path: Path) -> dict[str, Any]:

@@ -276,8 +276,14 @@ def recommend_cmd(
         emit_json(out)
         return
     for block in out:
+        if member is None:  # the table read "member new member"
+            shown = list(hist)
+            titles = ", ".join(map(str, shown[:5])) + (", ..." if len(shown) > 5 else "")
+            heading = f"new member (history: {titles})"
+        else:
+            heading = f"member {block['member_id']}"
         print_table(
-            f"member {block['member_id']}",
+            heading,
             ["#", "id", "title", "score", *(["reason"] if explain else [])],  # the id: names repeat
             [
                 (e["rank"], e["title_id"], e["title"], e["score"], *([e["reason"]] if explain else []))

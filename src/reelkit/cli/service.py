@@ -312,7 +312,7 @@ def import_cmd(
     running it again (what is stored counts as duplicates); retrain refuses the store until then, or until
     it is given up with --abandon-pending (serve warns, and /health names it).
     """
-    from reelkit.service.ingest import import_dataset, import_key, pending_imports, read_source
+    from reelkit.service.ingest import import_dataset, import_key, read_source, stopped_imports
     from reelkit.service.store import DB_NAME, open_store
 
     if abandon_pending:
@@ -333,7 +333,8 @@ def import_cmd(
         store = open_store(data_dir)
         try:
             label, key = str(source.resolve()), import_key(ds)
-            others = [v for k, v in pending_imports(store).items() if k != key and v != label]
+            # not those still running (a concurrent import was said not to have finished)
+            others = [v for k, v in stopped_imports(store).items() if k != key and v != label]
             if others:
                 what = (
                     f"an earlier import of {others[0]}"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from reelkit._files import _umask, existing_ancestor, naming_output
+from reelkit._files import existing_ancestor, naming_output, recover_folder, staging_folder, swap_in_folder
 from reelkit.data._columns import RATING_NAMES, dtype_kinds, fields_from_header, norm_name, warn_unused
 from reelkit.data.confidence import (
     SAMPLE_FRACTION,
@@ -644,25 +643,23 @@ class Dataset:
         fsynced in a temporary folder beside it, which then replaces ``folder`` by renames."""
         folder = Path(folder)
         check_dataset_output(folder)
-        with naming_output(folder):
+        with naming_output(folder):  # a full disk names the folder given (it named no file, and exit 1)
             folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        old = folder.parent / f".{folder.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
-        try:
-            os.chmod(tmp, 0o777 & ~_umask())  # a folder like any other the user makes, not mkdtemp's 0700
-            for name, frame in (("events", self.events), ("titles", self.titles), ("members", self.members)):
-                frame.to_parquet(tmp / f"{name}.parquet")
-                with open(tmp / f"{name}.parquet", "rb") as fh:
-                    os.fsync(fh.fileno())
-            if folder.exists():
-                folder.rename(old)
-            tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old.exists() and not folder.exists():
-                old.rename(folder)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+            recover_folder(folder)  # what a killed save left: the old folder put back, its staging removed
+            tmp = staging_folder(folder)
+            try:
+                for name, frame in (
+                    ("events", self.events),
+                    ("titles", self.titles),
+                    ("members", self.members),
+                ):
+                    frame.to_parquet(tmp / f"{name}.parquet")
+                    with open(tmp / f"{name}.parquet", "rb") as fh:
+                        os.fsync(fh.fileno())
+                swap_in_folder(tmp, folder)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
 
     @classmethod
     def load(cls, folder: str | Path) -> Dataset:
@@ -670,6 +667,8 @@ class Dataset:
         import pyarrow as pa
 
         folder = Path(folder)
+        if not folder.exists():  # a save killed between its renames left the complete old folder beside it
+            recover_folder(folder)
         frames: list[pd.DataFrame] = []
         for name in ("events", "titles", "members"):
             path = folder / f"{name}.parquet"

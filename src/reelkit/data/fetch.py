@@ -43,7 +43,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from reelkit._files import give_folder_umask, sha256_file
+from reelkit._files import give_folder_umask, pid_alive, sha256_file
 from reelkit.errors import ChecksumError, ConfigError, FetchError, ReelkitWarning, UnverifiableDownloadError
 from reelkit.progress import SILENT, Progress
 
@@ -455,7 +455,7 @@ def _recover_swap(root: Path, final: Path) -> None:
         return
     for name in names:
         pid = int(name[len(head) :])
-        if pid != os.getpid() and _alive(pid):
+        if pid != os.getpid() and pid_alive(pid):
             continue
         old = root / name
         if not old.is_dir() or old.is_symlink():
@@ -464,17 +464,6 @@ def _recover_swap(root: Path, final: Path) -> None:
             old.rename(final)
         else:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (one of another user counts)."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # no such process (a pid past the largest cannot be one)
-        return False
-    except OSError:  # PermissionError: another user's
-        return True
-    return True
 
 
 def _sweep(root: Path, entry: RemoteDataset) -> None:

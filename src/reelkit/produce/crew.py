@@ -42,6 +42,7 @@ from pydantic import Field
 from scipy.optimize import linear_sum_assignment
 
 from reelkit.errors import ConfigError, InfeasibleError, ReelkitError
+from reelkit.produce._cpsat import solve as cpsat_solve
 from reelkit.produce.production import (
     Production,
     ProductionFormatError,
@@ -392,7 +393,7 @@ def match_team(
         solver.parameters.random_seed = seed
         if forbid is not None:  # it starts from the team hinted; presolving 150 candidates took 1-2 s of it
             solver.parameters.cp_model_presolve = False
-        status = solver.solve(m)
+        status = cpsat_solve(solver, m)
         return status, solver, x, z
 
     # a start for the first solve: each role's person of the best fit without the pairs (an assignment)

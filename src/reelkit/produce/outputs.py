@@ -16,7 +16,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -28,7 +27,7 @@ import icalendar
 import jinja2
 from markupsafe import Markup
 
-from reelkit._files import atomic_path, resolve_path
+from reelkit._files import atomic_paths, finish_commits, naming_output, resolve_path
 from reelkit.errors import ConfigError
 from reelkit.produce.production import Production
 from reelkit.produce.shoot import Schedule
@@ -410,6 +409,7 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     leaves the folder's earlier plan as it was, not half replaced. Days an earlier plan of the same
     production there gave someone, and this one does not, are written again as cancelled events."""
     out = Path(out_dir)
+    finish_commits(out)  # an earlier plan stopped among its renames is completed before it is read
     sj, sc, sb = out / "schedule.json", out / "schedule.csv", out / "stripboard.html"
     contents: dict[Path, bytes] = {
         sj: (json.dumps(schedule.to_dict(), indent=2) + "\n").encode(),
@@ -485,9 +485,11 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
         path = out / "calendars" / f"{name}.ics"
         contents[path] = _cancellations_calendar(old_cal, events, stamp)
         cancelled[path] = len(events)
-    with ExitStack() as renames:  # on leaving, every temporary file is renamed over its file
-        for path, data in contents.items():
-            renames.enter_context(atomic_path(path, path.suffix)).write_bytes(data)
+    # all renamed together, or (a kill among the renames) completed by the next reader or writer
+    with atomic_paths(list(contents), out) as temps:
+        for tmp, (path, data) in zip(temps, contents.items(), strict=True):
+            with naming_output(path):  # a full disk named no file
+                tmp.write_bytes(data)
     # other calendars of ours here (another production's, or an earlier plan's with nothing left to cancel)
     # would be sent out with the new ones: they go (only ours: a calendar of the user's own stays)
     # by file, not name: on a case-insensitive disk the listing may give an earlier plan's "Ana.ics" for the

@@ -61,6 +61,7 @@ from ortools.sat.python import cp_model
 
 from reelkit.config import check_numbers
 from reelkit.errors import ConfigError, InfeasibleError, ReelkitError
+from reelkit.produce._cpsat import solve
 from reelkit.produce.production import Location, Person, Production
 
 __all__ = [
@@ -271,8 +272,10 @@ class Schedule:
 def load_schedule(path: str | Path, prod: Production | None = None) -> Schedule:
     """Read a ``schedule.json`` written by ``reelkit schedule plan``; with ``prod``, check that it schedules
     that production (its name, and exactly its scenes). Errors name the file."""
+    from reelkit._files import finish_commits
     from reelkit.produce.production import ProductionFormatError, read_structured
 
+    finish_commits(Path(path).parent)  # a plan stopped among its renames is completed first
     data = read_structured(path)
     if not isinstance(data, Mapping):
         raise ProductionFormatError("not a schedule written by 'reelkit schedule plan'", path=str(path))
@@ -896,7 +899,7 @@ def _explain(prod: Production, opts: SolveOptions) -> tuple[list[str], list[str]
     groups = built.groups
     index_to_key = {v.index: k for k, v in groups.lits.items()}
     solver = _solver(opts, workers=1)
-    status = solver.solve(built.model)
+    status = solve(solver, built.model)
     if status != cp_model.INFEASIBLE:
         return [], []
     core = [index_to_key[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index_to_key]
@@ -1172,7 +1175,7 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
         for (si, d), var in built.x.items():
             built.model.add_hint(var, hint[si] == d)
     solver = _solver(opts)
-    status = solver.solve(built.model)
+    status = solve(solver, built.model)
     if status == cp_model.INFEASIBLE:
         closed = _ClosedDays(prod).scene_conflicts()
         if closed:

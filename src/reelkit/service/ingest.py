@@ -127,6 +127,12 @@ def _in_progress(store: Store) -> list[tuple[str, dict[str, Any]]]:
     return running
 
 
+def stopped_imports(store: Store) -> dict[str, str]:
+    """The unfinished imports whose process is gone (killed, or another host's): fingerprint -> label; one
+    still running here is not "an import that did not finish"."""
+    return {k: v for k, v in pending_imports(store).items() if not k or _running_import(store, k) is None}
+
+
 def _started(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -24,8 +24,9 @@ caption lasts to the next ``<SYNC>``, and a SYNC that clears the screen (``&nbsp
 Timestamps before zero are kept as negative times on reading (pysubs2 would drop the sign of an SRT
 ``-00:00:01,000``) and reported as :attr:`SubtitleFile.notes`; :func:`check_subtitles` reports them as
 findings. On writing, no format can hold a negative time: cues that start before zero are moved to start at
-zero, cues that end before zero are written as zero-length cues at 0, and each such cue is listed in the
-list :func:`write_subtitles` returns — never dropped silently.
+zero, cues that end before zero are written as zero-length cues at 0 (in WebVTT, whose cues must end after
+they start, 1 ms long), and each such cue is listed in the list :func:`write_subtitles` returns — never
+dropped silently.
 """
 
 from __future__ import annotations
@@ -1040,6 +1041,11 @@ def _edited(sub: SubtitleFile, edits: Sequence[tuple[tuple[int, int, int], str]]
     return text.replace("\n", "\r") if sub.newline == "\r" else text
 
 
+#: How long a WebVTT cue written with no length lasts (one that ended before zero, a cut scene's): WebVTT
+#: wants every cue to end after it starts.
+VTT_MIN_CUE_S = 0.001
+
+
 def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     """The text of a file :func:`check_writable` passed (see :meth:`SubtitleFile.to_string`)."""
     clamped = [c for c in sub.cues if c.start_s < 0 or c.end_s < 0]
@@ -1047,6 +1053,8 @@ def _render(sub: SubtitleFile) -> tuple[str, list[Cue]]:
     edits: list[tuple[tuple[int, int, int], str]] = []
     if sub.format in _TEXT_FORMATS:
         moves = [(sa, sb, cue.start_s, cue.end_s) for cue, (sa, sb) in zip(sub.cues, sub._spans, strict=True)]
+        if sub.format == "vtt":  # WebVTT wants each cue to end after it starts: a hidden one lasts 1 ms
+            moves = [(sa, sb, t0, max(t1, max(t0, 0.0) + VTT_MIN_CUE_S)) for sa, sb, t0, t1 in moves]
         for sa, sb, t_start, t_end in moves + _passenger_times(sub):
             for (ln, c0, c1), t in ((sa, t_start), (sb, t_end)):
                 edits.append(((ln, c0, c1), _fmt_ts(t, sub.format, lines[ln][c0:c1], sub.fps)))

@@ -14,6 +14,8 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
+from reelkit.produce._cpsat import solve
+
 from .instance import TalentInstance, TalentSolution
 from .preprocess import reduce_instance
 
@@ -48,7 +50,7 @@ def solve_cpsat(inst: TalentInstance, *, time_limit: float | None = None, worker
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
-    status = solver.solve(model)
+    status = solve(solver, model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # a zero-length scene starting where another starts goes first (it lies where the model put it)
         order_red = sorted(range(n), key=lambda s: (solver.value(start[s]), int(dur[s])))

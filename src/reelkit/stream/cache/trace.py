@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reelkit._files import atomic_path, check_input_file, csv_records
+from reelkit._files import atomic_path, check_input_file, csv_records, finish_commits
 from reelkit.errors import ConfigError, DataFormatError, EmptyDataError, MissingColumnsError, ReelkitWarning
 
 __all__ = [
@@ -507,6 +507,7 @@ def _read_oracle(path: Path) -> RequestTrace:
 def read_trace(path: str | Path, *, fmt: TraceFormat | None = None) -> RequestTrace:
     """Read a CSV, Parquet or oracleGeneral trace; bad input raises :class:`DataFormatError` naming
     file:line."""
+    finish_commits(Path(path).parent)  # a trace and its catalogue stopped among their renames: completed
     p = check_input_file(
         path,
         DataFormatError,

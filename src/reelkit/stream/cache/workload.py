@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from reelkit._files import finish_commits
 from reelkit.errors import (
     ConfigError,
     DataFormatError,
@@ -258,6 +259,7 @@ def read_object_catalog(path: str | Path, trace: RequestTrace) -> ObjectCatalog:
     """Read a CSV catalogue (:data:`CATALOG_COLUMNS`, one row per object id) for ``trace``; every object of
     the trace must be listed. Bad input raises :class:`DataFormatError` naming the file and line."""
     p = Path(path)
+    finish_commits(p.parent)  # a trace and catalogue stopped among their renames are completed first
     if not p.is_file():
         raise DataFormatError("no such object catalogue", path=str(p))
     bad_line = _find_bad_csv_line(p)  # before pandas, which takes a first row's extra field for an index
