@@ -159,7 +159,11 @@ def ndcg_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarra
 
 
 def map_at_k(recs: np.ndarray, truth: Truth, k: int | None = None) -> np.ndarray:
-    """AP@k per member: ``sum_{r<=k} P@r * rel_r / min(|R|, k)``; its mean over members is MAP@k."""
+    """AP@k per member: ``sum_{r<=k} P@r * rel_r / min(|R|, k)``; its mean over members is MAP@k.
+
+    With ``min(|R|, k)`` (the usual AP@k of top-N recommendation) a list of ``k`` hits scores 1; trec_eval
+    and ranx divide by ``|R|``, so they read lower for members with more than ``k`` relevant titles (equal
+    where ``|R| <= k``)."""
     hits, n_rel, k = _hits(recs, truth, k)
     h = hits.astype(np.float64)
     prec = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1, dtype=np.float64)
