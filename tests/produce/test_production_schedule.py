@@ -1071,3 +1071,14 @@ def test_ctrl_c_still_interrupts_after_a_solve_in_this_thread_or_another() -> No
     worker.join()
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+    # a Ctrl-C during a long search stops it at once, as a KeyboardInterrupt
+    import os
+    import time
+
+    big = generate_production(120, 0)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        plan_shoot(big, SolveOptions(time_limit=60, hint=False))
+    assert time.monotonic() - started < 20

@@ -456,6 +456,9 @@ def test_sample_stream_is_built_on_first_use(
     monkeypatch.setattr(abr_router, "build_sample_stream", fast_build)
     first = abr_client.get("/abr/demo")
     assert first.status_code == 503 and 'id="abr-building"' in first.text
+    # no timed reload of the whole page (a screen reader started again from the top every 5 s): it asks
+    assert 'http-equiv="refresh"' not in first.text and 'role="status"' in first.text
+    assert "method: 'HEAD'" in first.text
     assert abr_client.get("/abr/stream/sample/none/-/manifest.mpd").status_code == 503
     release.set()
     assert built.wait(30)

@@ -76,6 +76,16 @@ def test_api_json(client: TestClient, made_dirs: list[Path]) -> None:
     assert {"clipping", "loudness"} <= kinds
     assert all("timecode" in f for f in data["findings"])
     assert not any(d.exists() for d in made_dirs)
+    # a note quoting the subtitles' path named the server's temporary folder
+    one = b"1\n00:00:00,500 --> 00:00:02,000\nHello.\n"
+    r = client.post(
+        "/v1/qc",
+        files={"media": ("mix.wav", wav_bytes(), "audio/wav"), "subs": ("one.srt", one, "text/plain")},
+        data={"spec": "netflix"},
+    )
+    notes = r.json()["notes"]
+    assert any(n.startswith("subtitle sync check failed: one.srt: ") for n in notes), notes
+    assert "reelkit-qc-" not in r.text
 
 
 def test_bad_uploads(client: TestClient, made_dirs: list[Path]) -> None:

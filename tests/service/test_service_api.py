@@ -995,6 +995,11 @@ def test_web_pages_and_play(ui_client: TestClient) -> None:
     home = client.get(f"/?member={member}")
     assert home.status_code == 200 and 'data-row-kind="top-picks"' in home.text
     assert home.headers["cache-control"] == "no-store"
+    # how the rows are ordered is text a keyboard and a screen reader reach (it was a hover tooltip)
+    assert re.search(
+        r'<details class="ranking[^"]*"><summary>Rows ordered by expected engagement</summary><p>\w',
+        home.text,
+    )
     tid = unseen_title(client, member)
     page = client.get(f"/titles/{tid}")
     assert page.status_code == 200 and 'id="play"' in page.text

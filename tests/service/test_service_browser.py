@@ -216,6 +216,17 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
                 for algo in ("bba", "fugu"):
                     page.select_option('form.chooser select[name="algo"]', algo)
                     model_off.append(page.locator("#abr-model-choice").is_disabled())
+                # at 200% zoom (640 x 360) the sticky header (125 px) hid half the focused links: static there
+                positions = {}
+                for size in ((640, 360), (1280, 800)):
+                    page.set_viewport_size({"width": size[0], "height": size[1]})
+                    page.goto(server.url + "/events")
+                    positions[size] = page.evaluate(
+                        "getComputedStyle(document.querySelector('header.top')).position"
+                    )
+                    # a table that scrolls sideways is a region a keyboard can reach
+                    wrap = page.locator(".table-wrap").first
+                    positions[(*size, "wrap")] = (wrap.get_attribute("tabindex"), wrap.get_attribute("role"))
             finally:
                 browser.close()
     finally:
@@ -225,4 +236,10 @@ def test_the_pages_fit_a_phone(data_dir: Path, tmp_path: Path) -> None:
     assert card_width == 168  # as every card (a long name made it wider)
     assert message_width >= 200
     assert model_off == [True, False]
+    assert positions == {
+        (640, 360): "static",
+        (1280, 800): "sticky",
+        (640, 360, "wrap"): ("0", "region"),
+        (1280, 800, "wrap"): ("0", "region"),
+    }
     assert avatars_hidden == "true"  # a screen reader read each profile as "C Clara Z."

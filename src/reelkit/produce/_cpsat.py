@@ -1,28 +1,44 @@
-"""One way to run CP-SAT: its Ctrl-C handling without losing the process's own.
+"""One way to run CP-SAT that leaves the process's Ctrl-C to Python.
 
-CP-SAT installs a C-level SIGINT handler while it solves (``catch_sigint_signal``, on by default) and leaves
-it, or the system's default, in place afterwards: a Ctrl-C later in the same process killed it outright (no
-"aborted", temporary files left behind), and a server that solved one schedule could no longer be stopped
-cleanly. In the main thread CP-SAT still takes a Ctrl-C during the search (it stops and returns the best
-plan found), and Python's handler is put back after; elsewhere (the service's worker threads) it takes
-none, as the process's signals are not a worker's to change.
+CP-SAT's own SIGINT handling (``catch_sigint_signal``, on by default) installs a C handler for the solve and
+sets the system's default back when its solver is destroyed, perhaps long after: a Ctrl-C later in the same
+process killed it outright (no "aborted", temporary files left behind), and a server that had solved a
+schedule could no longer be stopped cleanly. So CP-SAT takes no signal here; in the main thread the search
+runs in a worker thread (CP-SAT releases the GIL) while the main thread waits, so that a Ctrl-C stops the
+search at once and is raised as KeyboardInterrupt, as anywhere else.
 """
 
 from __future__ import annotations
 
-import signal
 import threading
 from typing import Any
 
 from ortools.sat.python import cp_model
 
 
-def solve(solver: cp_model.CpSolver, model: cp_model.CpModel) -> Any:
-    """``solver.solve(model)`` with the process's SIGINT handler as it was before."""
-    main = threading.current_thread() is threading.main_thread()
-    solver.parameters.catch_sigint_signal = main
-    try:
+def solve(solver: cp_model.CpSolver, model: cp_model.CpModel) -> cp_model.CpSolverStatus:
+    """``solver.solve(model)``, stopped by a Ctrl-C (raised as KeyboardInterrupt once the search stopped)."""
+    solver.parameters.catch_sigint_signal = False
+    if threading.current_thread() is not threading.main_thread():
         return solver.solve(model)
-    finally:
-        if main:  # re-installs, at the C level, the handler Python believes is there
-            signal.signal(signal.SIGINT, signal.getsignal(signal.SIGINT))
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["status"] = solver.solve(model)
+        except BaseException as exc:  # raised in the caller's thread
+            out["error"] = exc
+
+    worker = threading.Thread(target=run, name="cp-sat", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        solver.stop_search()
+        worker.join()
+        raise
+    if "error" in out:
+        raise out["error"]
+    status: cp_model.CpSolverStatus = out["status"]
+    return status

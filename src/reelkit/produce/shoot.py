@@ -911,7 +911,7 @@ def _explain(prod: Production, opts: SolveOptions) -> tuple[list[str], list[str]
         built.model.add_assumptions([groups.lits[k] for k in keys])
         # groups left out must not constrain: they are free literals, the solver may set them false
         s = _solver(opts, workers=1, time_limit=max(1.0, opts.time_limit / 10))
-        return s.solve(built.model)
+        return solve(s, built.model)
 
     kept = list(core)
     unsure: list[str] = []
@@ -1216,7 +1216,7 @@ def plan_shoot(prod: Production, options: SolveOptions | None = None) -> Schedul
             for (si, d), var in built.x.items():
                 built.model.add(var == int(hint[si] == d))  # the first solver's values stay readable
             completed = _solver(opts, time_limit=max(5.0, opts.time_limit / 4))
-            done = completed.solve(built.model)
+            done = solve(completed, built.model)
             if done in (cp_model.OPTIMAL, cp_model.FEASIBLE) and (
                 status != cp_model.FEASIBLE or completed.objective_value < solver.objective_value
             ):

@@ -12,6 +12,7 @@ free.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
@@ -136,13 +137,25 @@ async def _run(
                     "'reelkit qc' on the file locally, or upload a shorter part"
                 )
             except UserInputError as exc:
-                msg = str(exc)
-                for sub in ("media", "subs"):
-                    msg = msg.replace(str(folder / sub) + "/", "")
-                return None, msg.replace(str(folder) + "/", "")
-        return report, None
+                return None, _unfoldered(str(exc), folder)
+        # a note or finding may quote the upload's path (a failed subtitle sync check named the server's
+        # temporary folder): the user reads their file's name
+        return dataclasses.replace(
+            report,
+            notes=tuple(_unfoldered(n, folder) for n in report.notes),
+            findings=tuple(
+                dataclasses.replace(f, message=_unfoldered(f.message, folder)) for f in report.findings
+            ),
+        ), None
     finally:
         await run_in_threadpool(shutil.rmtree, folder, True)
+
+
+def _unfoldered(text: str, folder: Path) -> str:
+    """``text`` with the uploads' temporary folder left out of the paths it names."""
+    for sub in ("media", "subs"):
+        text = text.replace(str(folder / sub) + "/", "")
+    return text.replace(str(folder) + "/", "")
 
 
 def _qc_within(seconds: float, media: Path, subs: Path | None, spec: Any) -> Any:
