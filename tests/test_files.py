@@ -418,3 +418,63 @@ def test_readers_refuse_a_fifo_before_opening_it_and_name_a_folder_or_a_link_loo
         if writer.is_alive():  # nothing opened the FIFO: let the writer's open return
             os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
         writer.join(5)
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_finish_commits_takes_only_a_dead_writers_own_renames(tmp_path: Path) -> None:
+    """A journal could rename any file (``../home/notes.txt`` onto another name): a reader of a shared
+    folder moved the user's files. Only a temporary file made for its destination, beside it and under the
+    folder, is renamed; a live writer's journal is left to it; a dead writer's half-written journal goes."""
+    from reelkit._files import finish_commits
+
+    shared, home = tmp_path / "shared", tmp_path / "home"
+    shared.mkdir()
+    home.mkdir()
+    (home / "notes.txt").write_text("mine")
+    dead = _dead_pid()
+    for k, renames in enumerate(
+        [
+            [["../home/notes.txt", "stolen.txt"]],
+            [[str(home / "notes.txt"), "stolen.txt"]],
+            [["other.txt", "trace.csv"]],  # not a temporary file of trace.csv
+        ]
+    ):
+        (shared / f".reelkit-commit-{dead}-{k}.json").write_text(json.dumps({"renames": renames}))
+    (shared / "other.txt").write_text("x")
+    assert finish_commits(shared) == 0
+    assert (home / "notes.txt").read_text() == "mine" and not (shared / "stolen.txt").exists()
+    assert (shared / "other.txt").exists() and not (shared / "trace.csv").exists()
+    # a commit of this (live) process: left; a dead one's: completed; a dead one's .part: removed
+    (shared / ".trace.csv.abc.csv").write_text("new")
+    good = {"renames": [[".trace.csv.abc.csv", "trace.csv"]]}
+    (shared / f".reelkit-commit-{os.getpid()}-live.json").write_text(json.dumps(good))
+    assert finish_commits(shared) == 0 and not (shared / "trace.csv").exists()
+    (shared / f".reelkit-commit-{os.getpid()}-live.json").rename(shared / f".reelkit-commit-{dead}-x.json")
+    (shared / f".reelkit-commit-{dead}-y.part").write_text("{")
+    assert finish_commits(shared) == 1 and (shared / "trace.csv").read_text() == "new"
+    assert sorted(p.name for p in shared.iterdir() if p.name.startswith(".reelkit-commit-")) == [
+        f".reelkit-commit-{dead}-{k}.json" for k in range(3)
+    ]
+
+
+def test_atomic_paths_without_a_signal_mask_still_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Python has no pthread_sigmask (Windows) every multi-file write failed, leaving its journal."""
+    import signal
+
+    from reelkit._files import atomic_paths
+
+    monkeypatch.delattr(signal, "pthread_sigmask")
+    with atomic_paths([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path) as (a, b):
+        a.write_text("a")
+        b.write_text("b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]

@@ -12,6 +12,7 @@ destination.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -310,10 +311,13 @@ def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system or the
     file system has no such call."""
     import ctypes
+    import sys
 
+    if not sys.platform.startswith("linux"):
+        return False
     try:
         fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return False
     at_fdcwd, rename_exchange = -100, 2
     if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
@@ -337,19 +341,27 @@ def swap_in_folder(staged: Path, final: Path) -> None:
     system can (the old folder then sits at ``staged`` and is removed); elsewhere by two renames, whose gap
     (a kill between them) :func:`recover_folder` closes by putting the old folder back."""
     if final.exists() and _exchange(staged, final):
-        shutil.rmtree(staged, ignore_errors=True)
+        _remove(staged)
         return
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
         final.rename(old)
     try:
         staged.rename(final)
     except BaseException:
-        if old.exists() and not final.exists():
+        if (old.exists() or old.is_symlink()) and not final.exists():
             old.rename(final)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or the link in its place (rmtree does not remove a link: it stayed for good)."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def recover_folder(final: Path) -> None:
@@ -384,11 +396,12 @@ _JOURNAL_HEAD = ".reelkit-commit-"
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (in the main thread; a worker thread gets none)."""
+    """SIGINT and SIGTERM wait until the block ends (in the main thread, where the system can hold them; a
+    worker thread gets none)."""
     import signal
 
     held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
     before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
@@ -398,21 +411,67 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
+def _journal_pid(name: str) -> int | None:
+    """The writer's pid in a journal's name (``.reelkit-commit-PID-xxxx.json``)."""
+    pid = name[len(_JOURNAL_HEAD) :].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _journal_renames(base: Path, journal: Path) -> list[tuple[Path, Path]] | None:
+    """The renames a journal asks for, when it is one :func:`atomic_paths` of this user wrote: each a
+    temporary file made for its destination, beside it, both under ``base`` (``None`` otherwise: a journal
+    that could move any file would let whoever can write to a shared folder move a reader's files)."""
+    try:
+        if journal.is_symlink() or journal.stat().st_uid != os.getuid():
+            return None
+        pairs = json.loads(journal.read_text(encoding="utf-8"))["renames"]
+        out = []
+        for tmp, dest in pairs:
+            t, d = Path(tmp), Path(dest)
+            if t.is_absolute() or d.is_absolute() or ".." in t.parts or ".." in d.parts:
+                return None
+            if t.parent != d.parent or not t.name.startswith(f".{temp_head(d.name)}."):
+                return None
+            out.append((base / t, base / d))
+        return out
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def finish_commits(folder: str | os.PathLike[str]) -> int:
     """Complete the commits of :func:`atomic_paths` in ``folder`` that were stopped (a kill, a power
     loss) while they renamed their files: their temporary files are complete and synced, so each one left
-    is renamed into place. Returns how many were completed; a folder that cannot be written is left as
-    it is (its reader sees what the stopped commit left)."""
+    is renamed into place. Only commits of processes that are gone are touched (a running writer finishes
+    its own), only journals this user wrote, and only the renames such a commit can ask for. Returns how
+    many were completed; a folder that cannot be written is left as it is."""
     done = 0
     base = Path(folder)
-    for journal in sorted(base.glob(f"{_JOURNAL_HEAD}*.json")) if base.is_dir() else ():
+    try:
+        names = sorted(os.listdir(base)) if base.is_dir() else []
+    except OSError:
+        return 0
+    for name in names:
+        if not name.startswith(_JOURNAL_HEAD):
+            continue
+        pid = _journal_pid(name)
+        if pid is None or pid == os.getpid() or pid_alive(pid):
+            continue
+        journal = base / name
+        if name.endswith(".part"):  # a journal not yet written whole: its commit never started
+            with contextlib.suppress(OSError):
+                journal.unlink()
+            continue
+        if not name.endswith(".json"):
+            continue
+        renames = _journal_renames(base, journal)
+        if renames is None:
+            continue
         try:
-            pairs = json.loads(journal.read_text(encoding="utf-8"))["renames"]
-            for tmp, dest in pairs:
-                if (base / tmp).exists():
-                    replace_file(base / tmp, base / dest)
+            for tmp, dest in renames:
+                if tmp.exists():
+                    replace_file(tmp, dest)
             journal.unlink(missing_ok=True)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ConfigError):
             continue
         done += 1
     return done
@@ -432,6 +491,7 @@ def atomic_paths(
     finish_commits(base)
     dests = [write_target(Path(p)) for p in paths]
     temps: list[Path] = []
+    journal_part: str | None = None
     committing = False
     try:
         for p, dest in zip(paths, dests, strict=True):
@@ -453,14 +513,17 @@ def atomic_paths(
             [os.path.relpath(t, base), os.path.relpath(d, base)] for t, d in zip(temps, dests, strict=True)
         ]
         with naming_output(base):
-            fd, name = tempfile.mkstemp(prefix=_JOURNAL_HEAD, suffix=".part", dir=base)
+            fd, journal_part = tempfile.mkstemp(
+                prefix=f"{_JOURNAL_HEAD}{os.getpid()}-", suffix=".part", dir=base
+            )
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump({"renames": rel}, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            journal = Path(name).with_suffix(".json")
+            journal = Path(journal_part).with_suffix(".json")
             with _signals_held():
-                os.replace(name, journal)  # from here on the commit is made (by us, or by finish_commits)
+                os.replace(journal_part, journal)  # from here the commit is made (by us, or finish_commits)
+                journal_part = None
                 committing = True
                 for p, tmp, dest in zip(paths, temps, dests, strict=True):
                     with naming_output(p):
@@ -468,6 +531,9 @@ def atomic_paths(
                 committing = False
                 journal.unlink()
     finally:
+        if journal_part is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(journal_part)
         if not committing:  # a rename that failed leaves the rest, and the journal, to finish_commits
             for tmp in temps:
                 tmp.unlink(missing_ok=True)

@@ -304,6 +304,21 @@ def test_a_save_swaps_the_folder_in_one_step_and_names_it_when_the_disk_is_full(
     assert Dataset.load(folder).n_events == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
 
 
+def test_a_save_over_a_link_to_a_folder_leaves_no_link_behind(tmp_path: Path) -> None:
+    """The link swapped out of the way was "removed" by rmtree, which does not remove a link: a hidden
+    .link.tmp-* link stayed for good."""
+    one = Dataset.from_events(pd.DataFrame({"member_id": ["a"], "title_id": ["x"], "value": [3.0]}))
+    (tmp_path / "real").mkdir()
+    one.save(tmp_path / "real" / "data")
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "data")
+    one.save(tmp_path / "link")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+    assert (
+        Dataset.load(tmp_path / "link").n_events == 1
+        and Dataset.load(tmp_path / "real" / "data").n_events == 1
+    )
+
+
 def test_values_beyond_64_bits_are_refused_or_kept_apart() -> None:
     from reelkit.errors import DataFormatError
 

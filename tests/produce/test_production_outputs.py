@@ -836,6 +836,18 @@ def test_a_plan_stopped_among_its_renames_is_completed_by_the_next_reader(
     monkeypatch.undo()
     assert json.loads((tmp_path / "schedule.json").read_text())["production"] == "renamed"  # the first one
     assert "renamed" not in (tmp_path / "stripboard.html").read_text()  # not yet: mixed on disk
+    # a running writer's commit is its own to finish: a reader leaves it
+    assert load_schedule(tmp_path / "schedule.json").production == "renamed"
+    assert "renamed" not in (tmp_path / "stripboard.html").read_text()
+    # ... a killed one's is completed (its journal named by a process that is gone)
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (journal,) = tmp_path.glob(f".reelkit-commit-{os.getpid()}-*.json")
+    journal.rename(journal.with_name(journal.name.replace(f"-{os.getpid()}-", f"-{gone.pid}-")))
     assert load_schedule(tmp_path / "schedule.json").production == "renamed"
     assert "renamed" in (tmp_path / "stripboard.html").read_text()  # completed
     assert not [p for p in tmp_path.rglob(".*")]  # no journal or temporary file left

@@ -1082,3 +1082,27 @@ def test_ctrl_c_still_interrupts_after_a_solve_in_this_thread_or_another() -> No
     with pytest.raises(KeyboardInterrupt):
         plan_shoot(big, SolveOptions(time_limit=60, hint=False))
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_long_search_aborts_the_command_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C during `schedule plan`'s search: "aborted", exit 130, and the earlier plan untouched (a stopped
+    CP-SAT search raised from a joined thread made the process abort at exit, rc 134, "terminate called")."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from reelkit.produce.generator import generate_production
+    from reelkit.produce.production import dump_production
+
+    prod = tmp_path / "big.yaml"
+    dump_production(generate_production(150, 0), prod)
+    cmd = [sys.executable, "-m", "reelkit", "schedule", "plan", str(prod), "-o", str(tmp_path / "plan")]
+    child = subprocess.Popen([*cmd, "--time-limit", "120"], stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # past the start-up and the model's build, into the search
+    os.kill(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and "aborted" in err and "terminate" not in err, err
+    assert not (tmp_path / "plan").exists()

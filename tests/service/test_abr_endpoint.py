@@ -468,6 +468,29 @@ def test_sample_stream_is_built_on_first_use(
     assert page.status_code == 200 and "/abr/stream/sample/none/" in page.text
 
 
+def test_a_failed_sample_build_reaches_the_page_that_polls_for_it(
+    abr_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The building page asks with HEAD: that HEAD took the failed build's report, and the page's reload (a
+    GET) started a new build, for ever. A HEAD reports it and keeps it; the GET shows it (naming the data
+    folder DATA, not the server's path), once."""
+    import reelkit.service.routers.abr as abr_router
+    from reelkit.errors import ReelkitError
+
+    def failing_build(folder: Path) -> None:
+        raise ReelkitError(f"{folder} is a file; remove it")
+
+    monkeypatch.setattr(abr_router, "build_sample_stream", failing_build)
+    assert abr_client.get("/abr/demo").status_code == 503
+    rt = abr_client.app.state.reelkit.extra["abr"]  # type: ignore[attr-defined]
+    rt.builder.join(10)
+    assert [abr_client.head("/abr/demo").status_code for _ in range(2)] == [500, 500]
+    shown = abr_client.get("/abr/demo", headers={"accept": "text/html"})
+    assert shown.status_code == 500 and "DATA/abr/streams/sample is a file" in shown.text
+    assert str(tmp_path) not in shown.text
+    assert abr_client.get("/abr/demo").status_code == 503  # reported once: the next request tries again
+
+
 @pytest.mark.parametrize(
     "overrides", [{"web_ui": False}, {"protect_reads": True, "api_token": "s3cret-token"}]
 )

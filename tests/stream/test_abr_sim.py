@@ -917,7 +917,11 @@ def test_comma_separated_and_gzipped_traces_are_read(tmp_path: Path) -> None:
         ("sleep_step_s", float("inf")),
         ("start_level", -1),
         ("total_chunks", 2.5),
+        ("total_chunks", float("nan")),  # a ValueError from int()
+        ("total_chunks", float("inf")),  # an OverflowError
+        ("start_level", float("nan")),
         ("noise", (1.1, 0.9)),
+        ("noise", (1.0,)),  # an unpacking ValueError
     ],
 )
 def test_a_bad_sim_config_is_refused_by_field(field: str, value: object) -> None:

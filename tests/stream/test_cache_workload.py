@@ -556,7 +556,12 @@ def test_synth_bad_config() -> None:
         with pytest.raises(ConfigError):
             SynthConfig(**bad)  # type: ignore[arg-type]
     # each named (no members failed in numpy's draw: "high <= 0"; a Beta of 0 or NaN in numpy's too)
-    for field, value in (("n_members", 0), ("watch_fraction_a", 0.0), ("watch_fraction_b", float("nan"))):
+    for field, value in (
+        ("n_members", 0),
+        ("n_members", float("nan")),  # passed "< 1", then failed in numpy
+        ("watch_fraction_a", 0.0),
+        ("watch_fraction_b", float("nan")),
+    ):
         with pytest.raises(ConfigError, match=f"synth: .*{field}.* got .*{value}"):
             SynthConfig(**{field: value})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="release_sigma must be >= 0"):

@@ -161,7 +161,8 @@ def quality_cmd(
     DIST is scaled (bicubic) to REF's size, also when its size changes mid-stream. All scores are libvmaf's:
     PSNR is its psnr feature (capped at 60 dB for 8-bit video, so identical frames score 60), pooled as the
     mean of the per-frame PSNR (not the PSNR of the mean error); ssim is its float_ssim, ms_ssim its
-    float_ms_ssim. The frames must match one for one unless --align is given.
+    float_ms_ssim. VMAF of identical files is about 97-100, not exactly 100 (vmaf_v0.6.1's prediction for a
+    perfect copy varies with the clip's content). The frames must match one for one unless --align is given.
     """
     from reelkit.errors import ToolError
     from reelkit.media import probe

@@ -22,21 +22,30 @@ def solve(solver: cp_model.CpSolver, model: cp_model.CpModel) -> cp_model.CpSolv
     if threading.current_thread() is not threading.main_thread():
         return solver.solve(model)
     out: dict[str, Any] = {}
+    done = threading.Event()
 
     def run() -> None:
         try:
             out["status"] = solver.solve(model)
         except BaseException as exc:  # raised in the caller's thread
             out["error"] = exc
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=run, name="cp-sat", daemon=True)
-    worker.start()
+    threading.Thread(target=run, name="cp-sat", daemon=True).start()
+    # waited on an Event, not Thread.join: a KeyboardInterrupt inside join can leave the thread marked
+    # stopped while CP-SAT still runs (the process then aborted at exit, "terminate called ...")
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         solver.stop_search()
-        worker.join()
+        while True:  # a second Ctrl-C while it stops: still waited for
+            try:
+                if done.wait(0.1):
+                    break
+            except KeyboardInterrupt:
+                solver.stop_search()
         raise
     if "error" in out:
         raise out["error"]

@@ -681,16 +681,23 @@ def build_sample_stream(folder: Path) -> Any:
         return package_dash(clip, folder, renditions=DEFAULT_LADDER, segment_s=4.0, preset="ultrafast")
 
 
-def _ensure_stream(rt: AbrRuntime, name: str) -> bool:
-    """Whether stream ``name`` can be served now; for ``sample``, start building it in the background."""
+def _ensure_stream(rt: AbrRuntime, name: str, *, consume: bool = True) -> bool:
+    """Whether stream ``name`` can be served now; for ``sample``, start building it in the background.
+    ``consume=False`` (a HEAD, as the building page's poll): a failed build is reported but kept, for the
+    GET that shows it (the poll took it, and the page's reload started a new build, for ever)."""
     folder = rt.streams_dir / name
     if name != SAMPLE_STREAM or (folder / "stream.json").is_file():
         return True
     with rt.build_lock:
         if rt.builder is not None and not rt.builder.is_alive() and rt.build_error is not None:
-            # the last build failed: report it once, and let the next request try again
-            error, rt.build_error, rt.builder = rt.build_error, None, None
-            raise HTTPException(500, f"building the sample stream failed: {error}")
+            # the last build failed: report it once, and let the next request try again; the server's
+            # folder is said as DATA (the log keeps the path)
+            error = rt.build_error
+            if consume:
+                rt.build_error, rt.builder = None, None
+                log.warning("building the sample stream failed: %s", error)
+            shown = error.replace(str(rt.folder.parent), "DATA")
+            raise HTTPException(500, f"building the sample stream failed: {shown}")
         if rt.builder is None or not rt.builder.is_alive():
 
             def build() -> None:
@@ -809,7 +816,7 @@ async def stream_file(
     rt = _runtime(state)
     if not _FILE.fullmatch(file):
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
-    if not _ensure_stream(rt, stream):
+    if not _ensure_stream(rt, stream, consume=request.method != "HEAD"):
         raise HTTPException(503, "the sample stream is being built; retry in a minute", {"Retry-After": "10"})
     s = _load_stream(rt, stream)
     path = Path(s.folder) / file
@@ -916,7 +923,7 @@ async def demo(
     file in ``DATA/abr/models``), segments paced by ``trace``."""
     require_pages(state)
     rt = _sessions(state)
-    if not _ensure_stream(rt, stream):
+    if not _ensure_stream(rt, stream, consume=request.method != "HEAD"):
         wait: dict[str, Any] = {
             **state.header(request),
             "building": True,

@@ -72,13 +72,16 @@ class SimConfig:
         need(0 <= self.rtt_s < math.inf, "rtt_s", "a finite number of seconds >= 0")
         need(0 < self.buffer_cap_s < math.inf, "buffer_cap_s", "a finite number of seconds > 0")
         need(0 < self.sleep_step_s < math.inf, "sleep_step_s", "a finite number of seconds > 0")
-        need(int(self.total_chunks) == self.total_chunks, "total_chunks", "a whole number")
-        need(
-            int(self.start_level) == self.start_level and self.start_level >= 0, "start_level", "a level >= 0"
-        )
+
+        def whole(x: object) -> bool:  # NaN and infinity are not (int() of them raised)
+            return isinstance(x, (int, float, np.integer, np.floating)) and math.isfinite(x) and int(x) == x
+
+        need(whole(self.total_chunks), "total_chunks", "a whole number")
+        need(whole(self.start_level) and self.start_level >= 0, "start_level", "a level >= 0")
         if self.noise is not None:
-            lo, hi = self.noise
-            need(0 < lo <= hi < math.inf, "noise", "None or (low, high) with 0 < low <= high")
+            ok = isinstance(self.noise, tuple) and len(self.noise) == 2
+            rule = "None or (low, high) with 0 < low <= high"
+            need(ok and 0 < self.noise[0] <= self.noise[1] < math.inf, "noise", rule)
 
     def training(self) -> SimConfig:
         """The same constants with ``sim/env.py``'s training switches on (noise 0.9-1.1, random start)."""

@@ -636,7 +636,7 @@ class SynthConfig:
             raise ConfigError("synth: chunk_s must be a number of seconds > 0, or None")
         if self.seed < 0:
             raise ConfigError(f"synth: seed must be >= 0, got {self.seed}")
-        if self.n_members < 1:  # none failed in numpy's draw of who watches ("high <= 0")
+        if not (isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1):  # numpy's "high <= 0"
             raise ConfigError(f"synth: n_members must be 1 or more, got {self.n_members}")
         if not (0 < self.watch_fraction_a < math.inf and 0 < self.watch_fraction_b < math.inf):
             raise ConfigError(
