@@ -949,3 +949,30 @@ def test_trace_regions_has_a_bound_named_in_the_error(
     )
     assert code == 2 and err.startswith("error: reelkit cache trace: Invalid value for '--regions'"), err
     assert "1000000" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_objects_that_change_size_are_said_and_compare_names_its_warm_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An object requested at 10 then 1000 bytes showed 2000 bytes hit from a 15-byte cache with no word;
+    compare's table did not say it measured after a warm-up (simulate's does)."""
+    trace = tmp_path / "vs.csv"
+    trace.write_text("timestamp,object_id,size_bytes\n1,a,10\n2,a,1000\n3,a,1000\n4,b,5\n5,b,5\n")
+    code, out, err = run(
+        capsys, "cache", "compare", "--trace", str(trace), "--capacities", "15", "--policies", "lru"
+    )
+    assert code == 0 and "1 object(s) change size between requests (first: a, 10 then 1000 bytes)" in err
+    code, out, err = run(
+        capsys,
+        "cache",
+        "compare",
+        "--trace",
+        str(trace),
+        "--policies",
+        "lru",
+        "--capacities",
+        "15",
+        "--warmup",
+        "40%",
+    )
+    assert code == 0 and "measured after 2 warm-up requests" in out

@@ -168,6 +168,14 @@ def test_daily_counts_and_errors() -> None:
         RequestForecaster().fit(dc, range(0, 2))
 
 
+def test_a_last_request_just_before_midnight_makes_no_empty_day() -> None:
+    """The data's end was its last request + 1 s: with fractional times (synthetic traces, traces from
+    events) a last request 0.5 s before midnight opened an empty day, which `cache plan` filled for a night
+    and forecasts were scored on."""
+    assert daily_counts(np.array([0.0, 2 * 86400 - 0.5]), np.array([0, 0]), 1).counts.tolist() == [[1.0, 1.0]]
+    assert daily_counts(np.array([0.0, 2 * 86400 - 1.0]), np.array([0, 0]), 1).n_days == 2
+
+
 def test_a_request_on_the_last_instant_of_a_day_boundary_is_counted() -> None:
     """Pins the data's end as past its last request: one at exactly 24:00 opens day 1 (it was dropped)."""
     dc = daily_counts(np.array([0.0, 86400.0]), np.array([0, 0]), 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ import typer
 from reelkit._files import check_input_file
 from reelkit.cli.cache_sim import TraceOpt, _check_plot_path, _gb, _save_figure, _split
 from reelkit.cli.common import JsonOpt, console, emit_json, print_table, progress_for
-from reelkit.errors import ConfigError, DataFormatError
+from reelkit.errors import ConfigError, DataFormatError, ReelkitWarning
 
 
 def _write_plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
@@ -108,7 +109,12 @@ def plan_cmd(
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the plot is written as PNG; use a name ending in .png")
     _check_plot_path(plot)
-    tr = read_trace(trace)
+    with warnings.catch_warnings():  # the plan sorts the requests, and says so itself
+        warnings.filterwarnings(
+            "ignore", message=r".* come before the one above them", category=ReelkitWarning
+        )
+        tr = read_trace(trace)
+    tr.warn_if_sizes_change()
     if objects is None and catalog_path(trace).is_file():
         objects = catalog_path(trace)
     catalog = read_object_catalog(objects, tr) if objects is not None else None
@@ -173,6 +179,10 @@ def plan_cmd(
         "fill_rate_bytes_per_s": rate,
         "objects_file": None if objects is None else str(objects),
         "config": cfg.model_dump(mode="json"),
+        # what --reserve auto chose (config.reserve reads 0 then), and the forecast used, night by night
+        "reserve": "auto" if choices else fixed,
+        "reserve_per_day": list(res.reserve_per_day),
+        "forecast_per_day": list(res.forecast_per_day),
         "approaches": rows,
         "fill_ratio_to": ratios,
         "best_reactive": best.name if best else None,

@@ -110,6 +110,7 @@ def simulate_cmd(
 
     pol = make_policy(policy, **parse_params(param))
     tr = read_trace(trace)
+    tr.warn_if_sizes_change()
     cap = parse_capacity(capacity, tr)
     res = simulate(tr, pol, cap, warmup=warmup)
     if json_out:
@@ -245,6 +246,7 @@ def compare_cmd(
     _check_plot_path(plot)
     ex = executor_for(workers, "thread")  # the simulators release the GIL: threads share the trace
     tr = read_trace(trace)
+    tr.warn_if_sizes_change()
     given = [parse_capacity(c, tr) for c in cap_texts]
     caps = list(dict.fromkeys(given))  # a size given twice ("5%,5%", "40%,20B") is simulated once
     with progress_for(not json_out) as progress:
@@ -284,9 +286,11 @@ def compare_cmd(
         ("upper bound", label[b.capacity_bytes], _gb(b.capacity_bytes), b.hit_ratio, b.byte_hit_ratio, "")
         for b in bounds
     ]
+    warm = results[0].warmup_requests if results else 0  # said as simulate's table says it (it was not)
+    measured = f"; measured after {warm:,} warm-up requests" if warm else ""
     print_table(
         f"{trace.name}: {tr.n_requests:,} requests, {tr.n_objects:,} objects, "
-        f"{_gb(tr.working_set_bytes())} distinct",
+        f"{_gb(tr.working_set_bytes())} distinct{measured}",
         ["policy", "size", "capacity", "hit ratio", "byte hit ratio", "requests/s"],
         rows,
     )

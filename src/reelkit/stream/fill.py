@@ -762,6 +762,8 @@ class FillComparison:
     approaches: tuple[ApproachResult, ...]
     #: The forecast the fill planner used each measured night (see :class:`FillResult`).
     forecast_per_day: tuple[str, ...] = ()
+    #: The share of the disk the fill planner left to the reactive policy each measured night.
+    reserve_per_day: tuple[float, ...] = ()
 
     def get(self, name: str) -> ApproachResult:
         for a in self.approaches:
@@ -805,7 +807,8 @@ def compare_fill(
     from reelkit.stream.cache.sim import offline_upper_bound, simulate
     from reelkit.stream.cache.trace import RequestTrace as _Trace
 
-    if np.any(np.diff(trace.timestamps) < 0):
+    late = int(np.count_nonzero(np.diff(trace.timestamps) < 0))
+    if late:
         # nights come in time order: every approach is measured on the requests sorted by time (stably),
         # as a file of several servers' logs one after the other is meant to be read here
         order = np.argsort(trace.timestamps, kind="stable")
@@ -819,8 +822,8 @@ def compare_fill(
             source=trace.source,
         )
         warnings.warn(
-            f"{trace.source}: the nightly plan and every approach compared with it run on the requests "
-            "sorted by time",
+            f"{trace.source}: {late:,} request(s) come before the one above them; the nightly plan and "
+            "every approach compared with it run on the requests sorted by time",
             ReelkitWarning,
             stacklevel=2,
         )
@@ -891,6 +894,7 @@ def compare_fill(
         warmup_requests=fill.measured_from,
         approaches=tuple(out),
         forecast_per_day=fill.forecast_per_day,
+        reserve_per_day=tuple(float(r) for r in fill.reserve_per_day),
     )
 
 

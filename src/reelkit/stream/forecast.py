@@ -141,9 +141,12 @@ def daily_counts(
             raise ConfigError(f"weights must be finite and >= 0; request {int(bad[0])} has {wa[bad[0]]!r}")
     offset = day_start_hour * 3600.0
     lo = float(ts.min()) if start_s is None else float(start_s)
-    hi = float(ts.max()) + 1.0 if end_s is None else float(end_s)
     day0 = np.floor((lo - offset) / DAY_S) * DAY_S + offset
-    n_days = max(1, int(np.ceil((hi - day0) / DAY_S)))
+    if end_s is None:  # through the day of the last request (its time + 1 s made an empty day of a last
+        # request less than a second before midnight: fractional times, a night's fill for nothing)
+        n_days = max(1, int(np.floor((float(ts.max()) - day0) / DAY_S)) + 1)
+    else:
+        n_days = max(1, int(np.ceil((float(end_s) - day0) / DAY_S)))
     if n_days > _MAX_DAYS:
         raise ConfigError(
             f"the requests span {n_days:,} days; timestamps must be in seconds (these look like milli- or "

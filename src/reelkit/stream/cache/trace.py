@@ -187,6 +187,27 @@ class RequestTrace:
         """Bytes of all distinct objects (what ``5%`` capacities refer to)."""
         return int(self.object_sizes().sum())
 
+    def warn_if_sizes_change(self) -> int:
+        """Warn (ReelkitWarning) when objects change size between requests, and return how many do: the
+        simulators keep an object at the size it was admitted with and count a hit at the size requested (as
+        libCacheSim does), and ``5%`` capacities count each object at its first size, so such a trace can
+        show more bytes hit than the cache holds."""
+        first = self.object_sizes()
+        changed = np.flatnonzero(self.sizes != first[self.objects])
+        if changed.size == 0:
+            return 0
+        n = len(np.unique(self.objects[changed]))
+        k = int(changed[0])
+        warnings.warn(
+            f"{self.source or 'trace'}: {n:,} object(s) change size between requests (first: "
+            f"{self.original_ids[self.objects[k]]}, {int(first[self.objects[k]])} then {int(self.sizes[k])} "
+            "bytes); an object is kept at the size it was admitted with and a hit counts the bytes "
+            "requested, as libCacheSim counts them, and capacities in % use each object's first size",
+            ReelkitWarning,
+            stacklevel=2,
+        )
+        return n
+
     def next_use(self) -> npt.NDArray[np.int64]:
         """Index of each request's next request to the same object (``n_requests`` when none); cached."""
         if not self._next:
