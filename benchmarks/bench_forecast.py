@@ -3,7 +3,8 @@ MovieLens titles.
 
     .venv/bin/python benchmarks/bench_forecast.py [--ratings PATH/ml-latest-small/ratings.csv] [--seeds 0 1 2]
 
-Writes benchmarks/out/forecast.json and benchmarks/RESULTS.d/forecast.md.
+Writes benchmarks/out/forecast.json and benchmarks/RESULTS.d/forecast.md (``--out-dir`` and ``--md``:
+elsewhere).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--hidden", type=int, default=200)
     ap.add_argument("--note", default="")
+    ap.add_argument("--out-dir", type=Path, default=HERE / "out", help="folder for forecast.json")
+    ap.add_argument(
+        "--md", type=Path, default=HERE / "RESULTS.d" / "forecast.md", help="the RESULTS section to rewrite"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     fs = movie_features()
@@ -53,8 +58,8 @@ def main() -> None:
         r = evaluate_communities(args.ratings, n_hidden=args.hidden, seed=seed)
         comms.append(r)
         print(json.dumps(asdict(r)), flush=True)
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
+    out = args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
     (out / "forecast.json").write_text(
         json.dumps(
             {
@@ -142,8 +147,8 @@ def main() -> None:
         ("popularity", "baseline: overall activity share"),
     ):
         lines.append(f"| {label} | {med(k, 'overlap'):.3f} | {med(k, 'top_hit'):.3f} |")
-    (HERE / "RESULTS.d").mkdir(exist_ok=True)
-    write_section(HERE / "RESULTS.d" / "forecast.md", "\n".join(lines) + "\n")
+    args.md.parent.mkdir(parents=True, exist_ok=True)
+    write_section(args.md, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,10 @@ pyebur128, and dialogue-gated loudness on espeak-ng speech mixed with a music be
 
     .venv/bin/python benchmarks/bench_loudness.py [--data ../shared/data/loudness] [--repeats 7]
 
-Prints markdown tables and writes ``benchmarks/out/loudness.json``. Every library gets the same float32
-samples (decoded once by soundfile), so the timings are of the meters alone. pyebur128's momentary and
-short-term maxima are read every 10 ms (the grid EBU Tech 3341 asks for); pyloudnorm has no true peak,
-momentary or short-term measures.
+Prints markdown tables and writes ``benchmarks/out/loudness.json`` (``--out``: elsewhere). Every library
+gets the same float32 samples (decoded once by soundfile), so the timings are of the meters alone.
+pyebur128's momentary and short-term maxima are read every 10 ms (the grid EBU Tech 3341 asks for);
+pyloudnorm has no true peak, momentary or short-term measures.
 """
 
 from __future__ import annotations
@@ -365,6 +365,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--skip", nargs="*", default=[], choices=["conformance", "speed", "dialogue"])
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "loudness.json", help="the JSON results")
     args = ap.parse_args()
     result: dict[str, Any] = {
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()}
@@ -384,8 +385,8 @@ def main() -> None:
         rows = dialogue([-20.0, -15.0, -10.0, -6.0, -3.0, 0.0], [1, 2, 3, 4])
         result["dialogue"] = rows
         print("## Dialogue-gated loudness\n\n" + dialogue_markdown(rows) + "\n")
-    out = ROOT / "out" / "loudness.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
     print(f"-> {out}")
 

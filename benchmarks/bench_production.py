@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_production.py [--sizes 10 30 60 100 150] [--seeds 0 1 2] \
         [--time-limit 30]
 
-Writes benchmarks/out/production.json and benchmarks/RESULTS.d/production.md (medians over seeds).
+Writes benchmarks/out/production.json and benchmarks/RESULTS.d/production.md (medians over seeds);
+``--out-dir`` and ``--md`` write them elsewhere (a rerun that leaves the repository as it is).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=30.0)  # as RESULTS.d/production.md states
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--note", default="")
+    ap.add_argument("--out-dir", type=Path, default=HERE / "out", help="folder for production.json")
+    ap.add_argument(
+        "--md", type=Path, default=HERE / "RESULTS.d" / "production.md", help="the RESULTS section to rewrite"
+    )
     args = ap.parse_args()
     rows = []
     for n in args.sizes:
@@ -66,8 +71,8 @@ def main() -> None:
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
+    out = args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
     (out / "production.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [
         "# Shoot scheduling on generated productions (CP-SAT)",
@@ -108,8 +113,8 @@ def main() -> None:
         f"per location a day): "
         f"{sum(r.get('violations', 0) for r in rows)} violations in {len(rows)} runs.",
     ]
-    (HERE / "RESULTS.d").mkdir(exist_ok=True)
-    write_section(HERE / "RESULTS.d" / "production.md", "\n".join(lines) + "\n")
+    args.md.parent.mkdir(parents=True, exist_ok=True)
+    write_section(args.md, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ Usage::
 
     python benchmarks/bench_subs_encoding.py
 
-Writes ``benchmarks/out/subs_encoding.json`` and ``benchmarks/RESULTS.d/subs_encoding.md``.
+Writes ``benchmarks/out/subs_encoding.json`` and ``benchmarks/RESULTS.d/subs_encoding.md`` (``--out`` and
+``--md``: elsewhere).
 """
 
 from __future__ import annotations
@@ -266,6 +267,7 @@ def _right(data: bytes, text: str, codec: str | None) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "out" / "subs_encoding.json")
+    ap.add_argument("--md", type=Path, default=RESULTS_MD, help="the RESULTS section to rewrite")
     args = ap.parse_args(argv)
     files = corpus()
     right: dict[str, Counter[str]] = {t: Counter() for t in TOOLS}
@@ -322,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["| language | " + " | ".join(TOOLS) + " |", "|---|" + "---:|" * len(TOOLS)]
     for g in total:
         lines.append(f"| {g} | " + " | ".join(str(right[t][g]) for t in TOOLS) + " |")
-    write_section(RESULTS_MD, "\n".join(lines) + "\n")
+    write_section(args.md, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
