@@ -1065,3 +1065,62 @@ def test_a_stray_quote_in_a_short_file_is_named_at_its_line(tmp_path: Path) -> N
     single.write_text("user\n1\n2\n")
     with pytest.raises(DataFormatError, match=r"q3\.csv: holds one column only \('user', \.\.\.\)"):
         load_events_file(single)
+
+
+def test_user_files_from_a_data_ingestion_review(tmp_path: Path) -> None:
+    """What users' own files held, each once read wrongly or refused with the wrong advice: a quoted line
+    break in a catalogue's title (refused as a short line), a titles.csv beside a MovieLens-style
+    ratings.csv (ignored: placeholder titles), JSON lines (read as CSV), an Excel workbook (said to be
+    UTF-16), a decimal comma (no hint), a float id column with one fraction (7.0 became '7.0')."""
+    from reelkit.data.loaders import load_events_file
+
+    ml = tmp_path / "ml"
+    ml.mkdir()
+    (ml / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,7,4,1000\n1,8,3,1001\n")
+    (ml / "movies.csv").write_text('movieId,title,genres\n7,"Line1\nLine2 (1999)",Drama\n8,"A, B",Comedy\n')
+    titles = load_events_file(ml / "ratings.csv").titles
+    assert titles.loc["7", "name"] == "Line1\nLine2" and titles.loc["7", "year"] == 1999
+    assert titles.loc["8", "name"] == "A, B"
+    (ml / "movies.csv").unlink()
+    (ml / "titles.csv").write_text("title_id,name,genres\n7,Seven (1995),Drama\n8,Eight,Comedy\n")
+    assert load_events_file(ml / "ratings.csv").titles.loc["7", "name"] == "Seven"
+    for name, body, message in (
+        ("x.jsonl", '{"user":"1","item":"2","rating":3.5}\n', "is a JSONL file, not a ratings/events table"),
+        ("x.xlsx", "PK\x03\x04", "is an Excel workbook, not a ratings/events table; save it as CSV"),
+        ("x.csv", "PK\x03\x04rest", "is a zip archive \\(an Excel workbook\\?\\), not a text table"),
+        (
+            "y.csv",
+            "user;item;rating\n1;10;3,5\n",
+            "'3,5' is not a number \\(a decimal comma: write it with a",
+        ),
+    ):
+        (tmp_path / name).write_text(body)
+        with pytest.raises(DataFormatError, match=message):
+            load_events_file(tmp_path / name)
+    ids = Dataset.from_events(
+        pd.DataFrame({"member_id": [7.0, 9.5], "title_id": ["a", "b"], "value": [1, 2]})
+    )
+    assert sorted(ids.events["member_id"].unique()) == ["7", "9.5"]
+
+
+def test_dates_that_read_either_way_and_yyyymmdd_numbers_are_said(tmp_path: Path) -> None:
+    """04/03/2021 was read month first (the column's first date decided) in silence, months off for a
+    dd/mm file whose days are all 12 or less; 20210304 was read as unix seconds (1970) in silence."""
+    from reelkit.data.loaders import load_events_file
+
+    both = tmp_path / "both.csv"
+    both.write_text("user,item,rating,timestamp\n1,10,3.5,04/03/2021 05:06\n2,11,4,05/03/2021 05:06\n")
+    with pytest.warns(ReelkitWarning, match="'04/03/2021 05:06' read month first .*ISO dates"):
+        load_events_file(both, unknown_titles="keep")
+    one = tmp_path / "one.csv"  # 13/03 can only be day first: no warning
+    one.write_text("user,item,rating,timestamp\n1,10,3.5,13/03/2021\n2,11,4,04/03/2021\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        assert sorted(load_events_file(one, unknown_titles="keep").events["timestamp"]) == [
+            1614816000,
+            1615593600,
+        ]
+    numbers = tmp_path / "n.csv"
+    numbers.write_text("user,item,rating,timestamp\n1,10,3.5,20210304\n2,10,3,20210305\n")
+    with pytest.warns(ReelkitWarning, match="such as 20210305 look like dates written YYYYMMDD"):
+        load_events_file(numbers, unknown_titles="keep")

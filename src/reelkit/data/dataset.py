@@ -24,6 +24,7 @@ the models: see :mod:`reelkit.data.confidence` for how implicit signals become w
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from reelkit.errors import (
     EmptyDataError,
     MissingColumnsError,
     RatingScaleWarning,
+    ReelkitWarning,
     TimestampUnitWarning,
     UnknownIdError,
 )
@@ -67,11 +69,13 @@ def _as_id(series: pd.Series) -> pd.Series:
     to another member) is an error."""
     if series.isna().any():
         raise EmptyDataError("an id column has missing values; every event needs a member and a title id")
-    if pd.api.types.is_float_dtype(series.dtype) and bool((series == np.floor(series)).all()):
-        if float(series.abs().max()) < 2.0**63:
-            series = series.astype(np.int64)
-        else:  # beyond 64 bits (1e20, 2e20 both became -9223372036854775808): each float's exact integer
-            return series.map(lambda v: str(int(v)))
+    if pd.api.types.is_float_dtype(series.dtype):
+        whole = series == np.floor(series)
+        if bool(whole.all()) and float(series.abs().max()) < 2.0**63:
+            return series.astype(np.int64).astype(str)
+        # value by value: 7.0 is '7' whatever the other rows hold (one 9.5 made it '7.0', so a train file
+        # and a test file converted apart disagreed on member 7); beyond 64 bits each float's exact integer
+        return series.map(lambda v: str(int(v)) if v == np.floor(v) else str(v))
     return series.astype(str)
 
 
@@ -92,6 +96,16 @@ def epoch_seconds(ts: np.ndarray, source: str, *, whole: bool = True) -> np.ndar
     :class:`~reelkit.errors.TimestampUnitWarning`); a mix of units is an error. ``whole=False`` keeps the
     fractions of a second (float seconds, as request traces hold them)."""
     set_ = ts[ts != 0]
+    if len(set_) and set_.min() >= 19000101 and set_.max() <= 21001231 and np.all(set_ == np.floor(set_)):
+        # 20210304 as a date, written as a number: read as unix seconds it is 1970-08-23, in silence
+        day, month = set_ % 100, (set_ // 100) % 100
+        if np.all((day >= 1) & (day <= 31) & (month >= 1) & (month <= 12)):
+            warnings.warn(
+                f"{source}: timestamps such as {int(set_.max())} look like dates written YYYYMMDD; they are "
+                "read as unix seconds (1970); write them as dates (2021-03-04) if they are dates",
+                TimestampUnitWarning,
+                stacklevel=3,
+            )
     if len(set_) == 0 or set_.max() < 1e11:
         return ts
     for lower, div, name in _TIME_UNITS:
@@ -133,7 +147,36 @@ def _dates(given: pd.Series, fmt: str | None) -> pd.Series | None:
         return None
 
 
-def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
+
+
+def _warn_if_day_month_ambiguous(given: pd.Series, dates: pd.Series, source: str | None) -> None:
+    """Warn when every date of a column reads day first as well as month first (``04/03/2021``): the
+    column's first date chose one, and a European file whose days are all 12 or less was read months off in
+    silence."""
+    texts = given.dropna().astype(str)
+    parts = texts.str.extract(_DAY_MONTH)
+    if len(texts) == 0 or parts.isna().any().any():
+        return
+    a, b = parts[0].astype(int), parts[1].astype(int)
+    if (a > 12).any() or (b > 12).any() or (a == b).all():
+        return
+    first = texts.iloc[0].strip()
+    parsed = dates.dropna()
+    if len(parsed) == 0:
+        return
+    month_first = int(parsed.iloc[0].month) == int(a.iloc[0])
+    reading = "month first (mm/dd)" if month_first else "day first (dd/mm)"
+    warnings.warn(
+        f"{source + ': ' if source else ''}dates such as {first!r} read {reading}, as the column's first "
+        f"date suggests ({parsed.iloc[0]:%Y-%m-%d}); every date there reads either way: write them as ISO "
+        "dates (2021-03-04) to be sure",
+        ReelkitWarning,
+        stacklevel=4,
+    )
+
+
+def _to_unix_seconds(col: pd.Series, source: str | None = None) -> tuple[pd.Series, np.ndarray, str]:
     """Numbers as they are; otherwise dates parsed to unix seconds, in one format for the whole column.
     Returns values, a bad-value mask and what is wrong with the first bad value."""
     raw = col.astype(str)
@@ -154,6 +197,8 @@ def _to_unix_seconds(col: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
         mixed = bool(num.notna().any() and dates.notna().to_numpy()[bad].any())
         why = "a number like the others (the column mixes unix seconds and dates)" if mixed else None
         return num.astype("float64"), bad, why or "a number (unix seconds) or a date"
+    if fmt is None:
+        _warn_if_day_month_ambiguous(given, dates, source)
     iso = "an ISO 8601 date like the others" if fmt == "ISO8601" else None  # name the format that read it
     why = iso or "a date in the format of the column's first date"
     if date_bad.any():
@@ -237,7 +282,7 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         stamps = events["timestamp"]
         if not (pd.api.types.is_numeric_dtype(stamps.dtype) or pd.api.types.is_bool_dtype(stamps.dtype)):
             # dates as text (pd.read_csv's): parsed as a file's are, one format for the column
-            stamps, undated, what = _to_unix_seconds(stamps)
+            stamps, undated, what = _to_unix_seconds(stamps, source)
             if undated.any():
                 i = int(np.argmax(undated))
                 shown = str(events["timestamp"].iloc[i])[:40]

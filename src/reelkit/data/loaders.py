@@ -318,6 +318,11 @@ def _sniff_encoding(path: Path) -> str | None:
         head = fh.read(4096)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if head.startswith(b"PK\x03\x04"):  # a zip: an Excel workbook (.xlsx) under another name, most often
+        raise DataFormatError(
+            "is a zip archive (an Excel workbook?), not a text table; save it as CSV (UTF-8), or unzip it",
+            path=str(path),
+        )
     if b"\x00" in head:
         raise DataFormatError(
             "holds NUL bytes: not a text file, or UTF-16/32 text without a byte-order mark; convert it to "
@@ -821,7 +826,7 @@ def _events_from_table(
         if not pd.api.types.is_numeric_dtype(col.dtype):
             what = "a number"
             if field == "timestamp":
-                values, bad, what = _to_unix_seconds(col)
+                values, bad, what = _to_unix_seconds(col, str(path))
             else:
                 raw = col.astype(str).str.strip()
                 values = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
@@ -829,7 +834,10 @@ def _events_from_table(
             if (i := _first(bad)) is not None:
                 if field == "value" and "kind" in frame:  # the row's own kind: 'up' is a thumb, not a rating
                     word = _value_word(layout, str(frame["kind"].iloc[i]))
-                at(i, f"{word} {_shown(str(col.iloc[i]))!r} is not {what}; fix or remove this line")
+                shown = str(col.iloc[i])
+                if re.fullmatch(r"\s*-?\d+,\d+\s*", shown):  # a European spreadsheet's decimal comma
+                    what += " (a decimal comma: write it with a point, 3.5)"
+                at(i, f"{word} {_shown(shown)!r} is not {what}; fix or remove this line")
             frame[field] = values
         if (i := _first(np.isinf(frame[field].to_numpy(np.float64)))) is not None:
             at(i, f"{word} {str(col.iloc[i])!r} is not a finite number; fix or remove this line")
@@ -965,10 +973,14 @@ def _dedupe_titles(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
-def _catalog_lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str]]:
+def _catalog_text(path: Path, encoding: str | None) -> str:
     with _open_binary(path) as fh:
         raw = fh.read()
-    text = _decode(raw, encoding, path)
+    return _decode(raw, encoding, path)
+
+
+def _catalog_lines(path: Path, encoding: str | None, text: str | None = None) -> Iterator[tuple[int, str]]:
+    text = _catalog_text(path, encoding) if text is None else text
     for no, line in enumerate(_LINE_BREAK.split(text), start=1):
         if line.strip():
             yield no, line
@@ -1033,15 +1045,34 @@ def _clean_genres(text: str) -> str:
 
 def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | None = None) -> pd.DataFrame:
     """``movies.csv``-style catalog: a header naming an id column (plus name/title, genres, …)."""
-    lines = list(_catalog_lines(path, encoding))
+    text = _catalog_text(path, encoding)
+    lines = list(_catalog_lines(path, encoding, text))
     if not lines:
         raise EmptyDataError("the catalog is empty; it needs a header and one title per line", path=str(path))
     sep = (_detect_sep([ln for _, ln in lines[:50]]) or ",") if sep is None else _normalize_sep(sep)
+    records: list[tuple[int, list[str] | str]]
+    if sep in (",", ";", "|"):
+        # as the CSV reader reads records: a quoted name may hold the separator or a line break (it was cut
+        # at the break and refused as a short line); each record named by the line it starts on
+        records = []
+        for no, fields in csv_records(io.StringIO(text, newline=""), sep):
+            if fields is None:
+                what = "line" if records else "header"
+                msg = f"unreadable {what} (an unclosed quote, or a field past csv's 128 KiB limit); fix it"
+                raise DataFormatError(msg, path=str(path), line=no)
+            if any(f.strip() for f in fields):
+                records.append((no, fields))
+    else:
+        records = [(no, line) for no, line in lines]
+
+    def fields_of(record: list[str] | str) -> list[str]:
+        return _split_line(record, sep) if isinstance(record, str) else record
+
     try:
-        header = [_norm_name(h) for h in _split_line(lines[0][1], sep)]
+        header = [_norm_name(h) for h in fields_of(records[0][1])]
     except csv.Error as exc:
         msg = f"unreadable header ({exc}); fix it"
-        raise DataFormatError(msg, path=str(path), line=lines[0][0]) from None
+        raise DataFormatError(msg, path=str(path), line=records[0][0]) from None
     pos: dict[str, int] = {}
     for i, h in enumerate(header):
         hit = _TITLE_LOOKUP.get(h)
@@ -1052,12 +1083,12 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
             f"no title id column in the catalog header (have {lines[0][1].strip()}); "
             f"name it one of {', '.join(TITLE_ALIASES['title_id'])}",
             path=str(path),
-            line=lines[0][0],
+            line=records[0][0],
         )
     rows: list[_TitleRow] = []
-    for no, line in lines[1:]:
+    for no, record in records[1:]:
         try:
-            parts = _split_line(line, sep)
+            parts = fields_of(record)
         except csv.Error as exc:
             raise DataFormatError(f"unreadable line ({exc}); fix it", path=str(path), line=no) from None
         if len(parts) != len(header):
@@ -1291,7 +1322,12 @@ def load_movielens_csv(
             line=layout.header_line or 1,
         )
     events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
-    cat_path = Path(titles_path) if titles_path is not None else p.with_name("movies.csv")
+    if titles_path is not None:
+        cat_path = Path(titles_path)
+    else:  # movies.csv, else the catalogue any events file finds beside it (a titles.csv was passed over)
+        cat_path = p.with_name("movies.csv")
+        if not cat_path.is_file():
+            cat_path = _sibling_catalog(p) or cat_path
     titles, used = _optional_catalog(cat_path)
     return _build(events, titles, p, used, unknown_titles)
 
@@ -1470,7 +1506,9 @@ _ML100K_RATINGS = re.compile(r"^u(\.data|[1-5ab]\.(base|test))$")
 
 
 #: suffixes that are never an events table (read as delimited text they made up members and titles)
-_NOT_EVENTS = frozenset({".yaml", ".yml", ".json", ".toml", ".ini", ".html", ".md", ".xml"})
+_NOT_EVENTS = frozenset(
+    {".yaml", ".yml", ".json", ".jsonl", ".ndjson", ".toml", ".ini", ".html", ".md", ".xml", ".xlsx", ".xls"}
+)
 
 
 @_names_damaged_input
@@ -1502,9 +1540,15 @@ def load_events_file(
         )
     name = _base_name(p)
     if p.suffix.lower() in _NOT_EVENTS:  # a concept, production or config file given by mistake
+        # JSON lines were read as comma-separated text ("rating 'rating:3.5' is not a number"), a workbook
+        # as a binary file ("holds NUL bytes ... convert it to UTF-8")
+        kind = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook"}.get(
+            p.suffix.lower(), f"a {p.suffix.lower().lstrip('.').upper()} file"
+        )
+        hint = "save it as CSV (UTF-8) from Excel, or " if "Excel" in kind else ""
         raise DataFormatError(
-            f"is a {p.suffix.lower().lstrip('.').upper()} file, not a ratings/events table; give a CSV, "
-            "TSV or Parquet file of member, title[, rating, timestamp] rows",
+            f"is {kind}, not a ratings/events table; {hint}give a CSV, TSV or Parquet file of member, "
+            "title[, rating, timestamp] rows",
             path=str(p),
         )
     generic = columns is not None or sep is not None or header is not None or encoding is not None
@@ -1554,6 +1598,8 @@ def catalog_beside(path: str | Path, *, generic: bool = False) -> Path | None:
         cand = p.with_name("u.item")
     elif name == "ratings.csv" and _movielens_csv_header(p):
         cand = p.with_name("movies.csv")
+        if not cand.is_file():
+            cand = _sibling_catalog(p)
     elif name == "ratings.dat":
         cand = p.with_name("movies.dat")
     else:
