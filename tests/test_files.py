@@ -452,12 +452,19 @@ def test_finish_commits_takes_only_a_dead_writers_own_renames(tmp_path: Path) ->
     assert finish_commits(shared) == 0
     assert (home / "notes.txt").read_text() == "mine" and not (shared / "stolen.txt").exists()
     assert (shared / "other.txt").exists() and not (shared / "trace.csv").exists()
-    # a commit of this (live) process: left; a dead one's: completed; a dead one's .part: removed
+    # a commit of another live process: left; a dead one's: completed; a dead one's .part: removed
+    import subprocess
+    import sys
+
     (shared / ".trace.csv.abc.csv").write_text("new")
     good = {"renames": [[".trace.csv.abc.csv", "trace.csv"]]}
-    (shared / f".reelkit-commit-{os.getpid()}-live.json").write_text(json.dumps(good))
-    assert finish_commits(shared) == 0 and not (shared / "trace.csv").exists()
-    (shared / f".reelkit-commit-{os.getpid()}-live.json").rename(shared / f".reelkit-commit-{dead}-x.json")
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            (shared / f".reelkit-commit-{live.pid}-live.json").write_text(json.dumps(good))
+            assert finish_commits(shared) == 0 and not (shared / "trace.csv").exists()
+        finally:
+            live.kill()
+    (shared / f".reelkit-commit-{live.pid}-live.json").rename(shared / f".reelkit-commit-{dead}-x.json")
     (shared / f".reelkit-commit-{dead}-y.part").write_text("{")
     assert finish_commits(shared) == 1 and (shared / "trace.csv").read_text() == "new"
     assert sorted(p.name for p in shared.iterdir() if p.name.startswith(".reelkit-commit-")) == [
@@ -478,3 +485,43 @@ def test_atomic_paths_without_a_signal_mask_still_commits(
         a.write_text("a")
         b.write_text("b")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_a_commit_this_process_left_is_finished_before_its_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename that failed (a full disk) left a journal; the same process's next commit of newer files
+    went ahead, and a later reader replayed the old journal over them (a2 beside b1). The next commit
+    finishes it first; a commit running in another thread is left to it; a journal through a link (a
+    destination outside the folder) and one from before pids were kept are finished too."""
+    import reelkit._files as files
+    from reelkit._files import atomic_paths, finish_commits
+
+    real = files.replace_file
+    calls: list[int] = []
+
+    def second_fails(tmp: Path, final: Path) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(tmp, final)
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    monkeypatch.setattr(files, "replace_file", second_fails)
+    with pytest.raises(OSError), atomic_paths([a, b], tmp_path) as (ta, tb):
+        ta.write_text("a1")
+        tb.write_text("b1")
+    monkeypatch.undo()
+    with atomic_paths([a, b], tmp_path) as (ta, tb):
+        ta.write_text("a2")
+        tb.write_text("b2")
+    assert finish_commits(tmp_path) == 0 and (a.read_text(), b.read_text()) == ("a2", "b2")
+    # through a link: the journal names the target's folder
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.csv").symlink_to(tmp_path / "elsewhere" / "b.csv")
+    temp = tmp_path / "elsewhere" / ".b.csv.xyz.csv"
+    temp.write_text("new")
+    old_style = tmp_path / "out" / ".reelkit-commit-k3j_x9qa.json"  # no pid in the name
+    old_style.write_text(json.dumps({"renames": [["../elsewhere/.b.csv.xyz.csv", "../elsewhere/b.csv"]]}))
+    assert finish_commits(tmp_path / "out") == 1 and (tmp_path / "out" / "b.csv").read_text() == "new"

@@ -392,6 +392,9 @@ def recover_folder(final: Path) -> None:
 
 #: The journal of a commit of several files (:func:`atomic_paths`) in its folder, while it renames them.
 _JOURNAL_HEAD = ".reelkit-commit-"
+#: The journals this process is committing now (by path): another thread's reader leaves them alone, while
+#: one this process left behind (a rename that failed) is finished by its next reader or writer.
+_COMMITTING: set[str] = set()
 
 
 @contextmanager
@@ -412,27 +415,27 @@ def _signals_held() -> Iterator[None]:
 
 
 def _journal_pid(name: str) -> int | None:
-    """The writer's pid in a journal's name (``.reelkit-commit-PID-xxxx.json``)."""
+    """The writer's pid in a journal's name (``.reelkit-commit-PID-xxxx.json``; ``None``: a name without
+    one, from before pids were kept, read as a writer that is gone)."""
     pid = name[len(_JOURNAL_HEAD) :].split("-", 1)[0]
     return int(pid) if pid.isdigit() else None
 
 
 def _journal_renames(base: Path, journal: Path) -> list[tuple[Path, Path]] | None:
     """The renames a journal asks for, when it is one :func:`atomic_paths` of this user wrote: each a
-    temporary file made for its destination, beside it, both under ``base`` (``None`` otherwise: a journal
-    that could move any file would let whoever can write to a shared folder move a reader's files)."""
+    temporary file made for its destination (named after it) beside it (``None`` otherwise: a journal that
+    could move any file would let whoever can write to a shared folder move a reader's files). A
+    destination may be outside ``base``: an output given as a link is written where the link points."""
     try:
         if journal.is_symlink() or journal.stat().st_uid != os.getuid():
             return None
         pairs = json.loads(journal.read_text(encoding="utf-8"))["renames"]
         out = []
         for tmp, dest in pairs:
-            t, d = Path(tmp), Path(dest)
-            if t.is_absolute() or d.is_absolute() or ".." in t.parts or ".." in d.parts:
-                return None
+            t, d = base / tmp, base / dest
             if t.parent != d.parent or not t.name.startswith(f".{temp_head(d.name)}."):
                 return None
-            out.append((base / t, base / d))
+            out.append((t, d))
         return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -454,9 +457,10 @@ def finish_commits(folder: str | os.PathLike[str]) -> int:
         if not name.startswith(_JOURNAL_HEAD):
             continue
         pid = _journal_pid(name)
-        if pid is None or pid == os.getpid() or pid_alive(pid):
-            continue
         journal = base / name
+        running = os.path.realpath(journal) in _COMMITTING
+        if running or (pid is not None and pid != os.getpid() and pid_alive(pid)):
+            continue  # a commit running now finishes itself
         if name.endswith(".part"):  # a journal not yet written whole: its commit never started
             with contextlib.suppress(OSError):
                 journal.unlink()
@@ -492,6 +496,7 @@ def atomic_paths(
     dests = [write_target(Path(p)) for p in paths]
     temps: list[Path] = []
     journal_part: str | None = None
+    active: str | None = None
     committing = False
     try:
         for p, dest in zip(paths, dests, strict=True):
@@ -522,6 +527,8 @@ def atomic_paths(
                 os.fsync(fh.fileno())
             journal = Path(journal_part).with_suffix(".json")
             with _signals_held():
+                active = os.path.realpath(journal)
+                _COMMITTING.add(active)
                 os.replace(journal_part, journal)  # from here the commit is made (by us, or finish_commits)
                 journal_part = None
                 committing = True
@@ -531,6 +538,8 @@ def atomic_paths(
                 committing = False
                 journal.unlink()
     finally:
+        if active is not None:  # a failed commit's journal is now this process's next reader's to finish
+            _COMMITTING.discard(active)
         if journal_part is not None:
             with contextlib.suppress(OSError):
                 os.unlink(journal_part)

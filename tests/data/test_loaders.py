@@ -1087,7 +1087,7 @@ def test_user_files_from_a_data_ingestion_review(tmp_path: Path) -> None:
     for name, body, message in (
         ("x.jsonl", '{"user":"1","item":"2","rating":3.5}\n', "is a JSONL file, not a ratings/events table"),
         ("x.xlsx", "PK\x03\x04", "is an Excel workbook, not a ratings/events table; save it as CSV"),
-        ("x.csv", "PK\x03\x04rest", "is a zip archive \\(an Excel workbook\\?\\), not a text table"),
+        ("x.csv", "PK\x03\x04rest", "is a zip archive \\(an Excel workbook\\?\\), not a ratings/events"),
         (
             "y.csv",
             "user;item;rating\n1;10;3,5\n",
@@ -1124,3 +1124,48 @@ def test_dates_that_read_either_way_and_yyyymmdd_numbers_are_said(tmp_path: Path
     numbers.write_text("user,item,rating,timestamp\n1,10,3.5,20210304\n2,10,3,20210305\n")
     with pytest.warns(ReelkitWarning, match="such as 20210305 look like dates written YYYYMMDD"):
         load_events_file(numbers, unknown_titles="keep")
+
+
+def test_a_read_of_the_ingestion_fixes(tmp_path: Path) -> None:
+    """What a read of the ingestion fixes found left: a catalogue's release dates read one by one (04/03 month
+    first, 13/02 day first, in one column); times with a decimal comma read as dates in year 1; compressed
+    JSON lines and a workbook given as the catalogue not named; ratings.dat beside a titles.csv (no
+    movies.dat) with placeholder titles."""
+    from reelkit.data.loaders import load_events_file
+
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    (cat / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,7,4,1000\n1,8,3,1001\n")
+    (cat / "titles.csv").write_text("title_id,name,released\n7,A,04/03/2021\n8,B,13/02/2021\n")
+    # one format for the column, as for events: the first date's (month first) cannot read 13/02
+    message = r"titles.csv:3: release date '13/02/2021' is neither unix seconds nor a date in the format"
+    with pytest.raises(DataFormatError, match=message):
+        load_events_file(cat / "ratings.csv")
+    (cat / "titles.csv").write_text("title_id,name,released\n7,A,13/02/2021\n8,B,04/03/2021\n")
+    released = load_events_file(cat / "ratings.csv").titles["released"]
+    assert released.to_dict() == {"7": 1613174400, "8": 1614816000}  # day first, as 13/02 says
+    (cat / "titles.csv").write_text("title_id,name,released\n7,A,04/03/2021\n8,B,05/03/2021\n")
+    with pytest.warns(ReelkitWarning, match="'04/03/2021' read month first"):
+        load_events_file(cat / "ratings.csv")
+    comma = tmp_path / "comma.csv"
+    comma.write_text("user;item;rating;timestamp\n1;10;3;3,5\n2;10;4;12,25\n")
+    with pytest.raises(
+        DataFormatError, match=r"'3,5' is not a number \(a decimal comma: write it with a point"
+    ):
+        load_events_file(comma, unknown_titles="keep")
+    jl = tmp_path / "ev.jsonl.gz"
+    jl.write_bytes(gzip.compress(b'{"user": "1", "item": "2", "rating": 3.5}\n'))
+    with pytest.raises(DataFormatError, match="is a JSONL file, not a ratings/events table"):
+        load_events_file(jl)
+    (tmp_path / "titles.xlsx").write_bytes(b"PK\x03\x04rest")
+    (tmp_path / "titles_in_disguise.csv").write_bytes(b"PK\x03\x04rest")
+    with pytest.raises(DataFormatError, match="is an Excel workbook, not a catalog; save it as CSV"):
+        load_titles(tmp_path / "titles.xlsx")
+    with pytest.raises(DataFormatError, match=r"is a zip archive \(an Excel workbook\?\), not a catalog"):
+        load_titles(tmp_path / "titles_in_disguise.csv")
+    m1 = tmp_path / "m1"
+    m1.mkdir()
+    (m1 / "ratings.dat").write_text("1::7::4::1000\n")
+    (m1 / "titles.csv").write_text("title_id,name\n7,Seven\n")
+    assert load_events_file(m1 / "ratings.dat").titles.loc["7", "name"] == "Seven"
+    assert catalog_beside(m1 / "ratings.dat") == m1 / "titles.csv"

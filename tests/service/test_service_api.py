@@ -571,6 +571,25 @@ def test_a_created_member_has_a_location_and_a_repeated_create_returns_it(client
     assert "Location" in doc["201"]["headers"] and "200" in doc and "member_id" in doc["200"]["description"]
 
 
+def test_a_create_repeated_after_an_upgrade_returns_the_member(client: TestClient) -> None:
+    """Members created by a version that kept no signature of the create: the same body again (a retry
+    after the upgrade) was a 409 telling the client to choose another id. It is compared by the sign-up
+    events such a create stored; another body is still a 409, as is an imported member with no sign-up."""
+    import sqlite3
+
+    member = first_member(client)
+    recs = client.get(f"/v1/members/{member}/recommendations?n=2").json()["titles"]
+    t1, t2 = (r["title_id"] for r in recs)
+    body = {"member_id": "old-1", "name": "Old", "liked_titles": [t1, t2, t1]}
+    assert client.post("/v1/members", json=body, headers=AUTH).status_code == 201
+    settings = client.app.state.reelkit.settings  # type: ignore[attr-defined]
+    with sqlite3.connect(Path(settings.data_dir) / "reelkit.db") as con:  # as an earlier version left it
+        con.execute("DELETE FROM meta WHERE key = 'created:old-1'")
+    assert client.post("/v1/members", json=body, headers=AUTH).status_code == 200
+    for other in ({**body, "liked_titles": [t1]}, {**body, "liked_titles": [t2, t1]}, {**body, "name": "O"}):
+        assert client.post("/v1/members", json=other, headers=AUTH).status_code == 409, other
+
+
 def test_health_and_ready_answer_head_as_get(client: TestClient) -> None:
     """A load balancer's ``HEAD /health`` was a 405 (the backend marked down while healthy)."""
     for path in ("/health", "/ready"):

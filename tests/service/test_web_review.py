@@ -235,3 +235,18 @@ def test_the_events_page_pages_back_and_says_its_units(client: TestClient) -> No
     assert 'rel="next"' not in first.text and [
         int(x) for x in re.findall(r"<tr><td>(\d+)</td>", first.text)
     ] == [1]
+
+
+def test_replies_say_the_data_folder_as_data_whole_components_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data folder given as ``.`` made every dot of a message DATA ("v1DATA2DATAmp4") and left the
+    absolute path; one given relative left the absolute prefix."""
+    from reelkit.service.errors import without_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "svc").mkdir()
+    assert without_folder(f"{tmp_path}/abr/x failed (v1.2.mp4)", ".") == "DATA/abr/x failed (v1.2.mp4)"
+    text = f"svc/abr/streams/sample is a file; {tmp_path}/svc/abr"
+    assert without_folder(text, "svc") == "DATA/abr/streams/sample is a file; DATA/abr"
+    assert without_folder(f"{tmp_path}/svcx/y", "svc") == f"{tmp_path}/svcx/y"  # another folder, kept

@@ -928,3 +928,4 @@ def test_a_bad_sim_config_is_refused_by_field(field: str, value: object) -> None
     with pytest.raises(ConfigError, match=f"^SimConfig.{field} must be"):
         SimConfig(**{field: value})  # type: ignore[arg-type]
     assert SimConfig(payload=1.0, rtt_s=0.0, noise=(1.0, 1.0)).payload == 1.0
+    assert SimConfig(noise=[0.9, 1.1]).noise == (0.9, 1.1)  # a JSON config's list, kept hashable

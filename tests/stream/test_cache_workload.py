@@ -564,6 +564,7 @@ def test_synth_bad_config() -> None:
     ):
         with pytest.raises(ConfigError, match=f"synth: .*{field}.* got .*{value}"):
             SynthConfig(**{field: value})  # type: ignore[arg-type]
+    assert SynthConfig(n_members=100.0).n_members == 100  # a whole float is a count
     with pytest.raises(ConfigError, match="release_sigma must be >= 0"):
         SynthConfig(release_sigma=-1.0)
     # huge but finite: NaN popularities ('Probabilities contain NaN' from numpy, a traceback)

@@ -147,6 +147,9 @@ def _dates(given: pd.Series, fmt: str | None) -> pd.Series | None:
         return None
 
 
+#: A number written with a decimal comma (a European spreadsheet's 3,5), not a date (pandas read 3,5 as a
+#: date in year 1)
+_DECIMAL_COMMA = re.compile(r"\s*-?\d+,\d+\s*")
 _DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
 
 
@@ -186,6 +189,8 @@ def _to_unix_seconds(col: pd.Series, source: str | None = None) -> tuple[pd.Seri
     bad = num.isna().to_numpy() & filled
     if not bad.any() or _is_number(str(raw[bad].iloc[0])):
         return num.astype("float64"), bad, "a number (unix seconds) or a date"
+    if raw[bad].str.fullmatch(_DECIMAL_COMMA).any():
+        return num.astype("float64"), bad, "a number (a decimal comma: write it with a point, 3.5)"
     # one format for the column: ISO 8601 (of any precision), else the one pandas infers from the first
     # date. Each date on its own ("mixed") read 01/02/2020 month first and 13/02/2020 day first.
     tried = [(d, fmt) for fmt in ("ISO8601", None) if (d := _dates(given, fmt)) is not None]

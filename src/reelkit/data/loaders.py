@@ -81,7 +81,14 @@ from reelkit.data._columns import alias_lookup as _alias_lookup
 from reelkit.data._columns import fields_from_header as _fields_from_header
 from reelkit.data._columns import norm_name as _norm_name
 from reelkit.data._columns import warn_unused as _warn_unused
-from reelkit.data.dataset import Dataset, _as_id, _is_number, _to_unix_seconds, datetime_to_unix
+from reelkit.data.dataset import (
+    _DECIMAL_COMMA,
+    Dataset,
+    _as_id,
+    _is_number,
+    _to_unix_seconds,
+    datetime_to_unix,
+)
 from reelkit.errors import (
     ConfigError,
     DataFormatError,
@@ -835,7 +842,8 @@ def _events_from_table(
                 if field == "value" and "kind" in frame:  # the row's own kind: 'up' is a thumb, not a rating
                     word = _value_word(layout, str(frame["kind"].iloc[i]))
                 shown = str(col.iloc[i])
-                if re.fullmatch(r"\s*-?\d+,\d+\s*", shown):  # a European spreadsheet's decimal comma
+                # a European spreadsheet's 3,5 (for a time, _to_unix_seconds says so already)
+                if _DECIMAL_COMMA.fullmatch(shown) and "decimal comma" not in what:
                     what += " (a decimal comma: write it with a point, 3.5)"
                 at(i, f"{word} {_shown(shown)!r} is not {what}; fix or remove this line")
             frame[field] = values
@@ -1086,6 +1094,7 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
             line=records[0][0],
         )
     rows: list[_TitleRow] = []
+    dated: list[tuple[int, int, str]] = []  # (row, line, text) of release dates written as dates
     for no, record in records[1:]:
         try:
             parts = fields_of(record)
@@ -1116,18 +1125,26 @@ def _read_catalog_delimited(path: Path, encoding: str | None = None, sep: str | 
             rel = parts[pos["released"]].strip()
             if _is_number(rel):
                 released = int(float(rel))
-            else:
-                stamp = pd.to_datetime(rel, errors="coerce", utc=True)
-                if pd.isna(stamp):
-                    raise DataFormatError(
-                        f"release date {_shown(rel)!r} is neither unix seconds nor a date",
-                        path=str(path),
-                        line=no,
-                    )
-                released = int(stamp.timestamp())
+            else:  # read below, the column at once
+                dated.append((len(rows), no, rel))
         genres = _clean_genres(parts[pos["genres"]]) if "genres" in pos else ""
         kind = (parts[pos["kind"]].strip() if "kind" in pos else "") or "movie"
         rows.append(_TitleRow(tid, name or None, genres, year, released, kind))
+    if dated:
+        # in one format for the column, as an events file's times (each on its own read 04/03/2021 month
+        # first and 13/02/2021 day first in one column), with the same warning when either reading fits
+        values, bad, what = _to_unix_seconds(pd.Series([t for _, _, t in dated]), str(path))
+        if bad.any():
+            k = int(np.argmax(bad))
+            what = "a date" if what.startswith("a number") else what
+            what = "a date " + what if what.startswith("in the format") else what
+            raise DataFormatError(
+                f"release date {_shown(dated[k][2])!r} is neither unix seconds nor {what}",
+                path=str(path),
+                line=dated[k][1],
+            )
+        for (i, _, _), secs in zip(dated, values.to_numpy(), strict=True):
+            rows[i] = rows[i]._replace(released=int(secs))
     return _titles_frame(rows, path)
 
 
@@ -1183,6 +1200,7 @@ def load_titles(path: str | Path, *, encoding: str | None = None) -> pd.DataFram
     if not p.is_file():
         raise DataFormatError("no such catalog file", path=str(p))
     name = _base_name(p)
+    _refuse_not_a_table(p, "catalog")
     if name == "u.item":
         return _read_u_item(p, encoding)
     if name.endswith(".dat"):
@@ -1344,7 +1362,12 @@ def load_movielens_1m(
     _need_file(p)
     layout = _Layout(sep="::", header=False, fields=_ML_FIELDS)
     events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
-    cat_path = Path(titles_path) if titles_path is not None else p.with_name("movies.dat")
+    if titles_path is not None:
+        cat_path = Path(titles_path)
+    else:  # movies.dat, else the catalogue any events file finds beside it (a titles.csv was passed over)
+        cat_path = p.with_name("movies.dat")
+        if not cat_path.is_file():
+            cat_path = _sibling_catalog(p) or cat_path
     titles, used = _optional_catalog(cat_path)
     return _build(events, titles, p, used, unknown_titles)
 
@@ -1511,6 +1534,31 @@ _NOT_EVENTS = frozenset(
 )
 
 
+def _refuse_not_a_table(p: Path, what: Literal["events", "catalog"]) -> None:
+    """Refuse, by name, a file that is no table given by mistake: a concept or config file, JSON lines (read
+    as comma-separated text they said "rating 'rating:3.5' is not a number"), an Excel workbook (said to be
+    UTF-16 text, or a catalogue header of zip bytes), compressed or not."""
+    suffix = Path(_base_name(p)).suffix  # ev.jsonl.gz is JSON lines too
+    kind = None
+    if suffix in _NOT_EVENTS:
+        kind = "an Excel workbook" if suffix in (".xlsx", ".xls") else f"a {suffix.lstrip('.').upper()} file"
+    else:
+        try:
+            with _open_binary(p) as fh:
+                if fh.read(4) == b"PK\x03\x04":
+                    kind = "a zip archive (an Excel workbook?)"
+        except (OSError, EOFError):
+            return
+    if kind is None:
+        return
+    hint = "save it as CSV (UTF-8) from Excel, or " if "Excel" in kind else ""
+    rows = "member, title[, rating, timestamp]" if what == "events" else "title_id, name, genres, ..."
+    table = "a ratings/events table" if what == "events" else "a catalog"
+    raise DataFormatError(
+        f"is {kind}, not {table}; {hint}give a CSV, TSV or Parquet file of {rows} rows", path=str(p)
+    )
+
+
 @_names_damaged_input
 def load_events_file(
     path: str | Path,
@@ -1539,18 +1587,7 @@ def load_events_file(
             path=str(p),
         )
     name = _base_name(p)
-    if p.suffix.lower() in _NOT_EVENTS:  # a concept, production or config file given by mistake
-        # JSON lines were read as comma-separated text ("rating 'rating:3.5' is not a number"), a workbook
-        # as a binary file ("holds NUL bytes ... convert it to UTF-8")
-        kind = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook"}.get(
-            p.suffix.lower(), f"a {p.suffix.lower().lstrip('.').upper()} file"
-        )
-        hint = "save it as CSV (UTF-8) from Excel, or " if "Excel" in kind else ""
-        raise DataFormatError(
-            f"is {kind}, not a ratings/events table; {hint}give a CSV, TSV or Parquet file of member, "
-            "title[, rating, timestamp] rows",
-            path=str(p),
-        )
+    _refuse_not_a_table(p, "events")
     generic = columns is not None or sep is not None or header is not None or encoding is not None
     if _is_parquet(p):
         by_name: Mapping[str, str] | None = None
@@ -1602,6 +1639,8 @@ def catalog_beside(path: str | Path, *, generic: bool = False) -> Path | None:
             cand = _sibling_catalog(p)
     elif name == "ratings.dat":
         cand = p.with_name("movies.dat")
+        if not cand.is_file():
+            cand = _sibling_catalog(p)
     else:
         cand = _sibling_catalog(p)
     return cand if cand is not None and cand.is_file() else None

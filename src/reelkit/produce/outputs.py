@@ -444,10 +444,13 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     for old, old_cal in _earlier_calendars(out / "calendars", schedule.production):
         for ev in old_cal.events:
             uid = str(ev.get("uid", ""))
-            stem = uid[: -len("-YYYY-MM-DD@reelkit")]
-            if uid in live or uid in seen or not uid.endswith("@reelkit"):
+            # plans written before a held day shared its UID with a worked day named it ...-DATE-hold: the
+            # same day (a re-plan cancelled holds still held, in extra calendars for people still called)
+            day_uid = uid[: -len("-hold@reelkit")] + "@reelkit" if uid.endswith("-hold@reelkit") else uid
+            stem = day_uid[: -len("-YYYY-MM-DD@reelkit")]
+            if day_uid in live or uid in seen or day_uid in seen or not uid.endswith("@reelkit"):
                 continue
-            seen.add(uid)
+            seen.update((uid, day_uid))
             if stem in owner:
                 mine.setdefault(owner[stem], []).append(ev)
             else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 from reelkit.errors import ReelkitError, UnknownIdError, UserInputError
 
 __all__ = [
@@ -14,6 +17,7 @@ __all__ = [
     "StoreLocationError",
     "TitlesRenamedError",
     "UnknownReferenceError",
+    "without_folder",
 ]
 
 
@@ -78,3 +82,18 @@ class TitlesRenamedError(UserInputError):
 
 class NoModelError(ReelkitError):
     """No model version has been trained for this data folder yet."""
+
+
+def without_folder(text: str, folder: str | os.PathLike[str], label: str = "DATA") -> str:
+    """``text`` with the server's ``folder`` (as given, absolute, or resolved) said as ``label``: replies
+    keep the server's paths to themselves (the log keeps them). Only whole path components are replaced (a
+    data folder given as ``.`` made every dot ``DATA``)."""
+    given = os.fspath(folder)
+    forms = {os.path.realpath(given), os.path.abspath(given)}
+    if given not in ("", ".", "/") and not os.path.isabs(given):
+        forms.add(os.path.normpath(given))
+    for form in sorted(forms, key=len, reverse=True):
+        if form in ("", "/"):
+            continue
+        text = re.sub(rf"(?<![\w.\-/]){re.escape(form)}(?=/|$|[\s'\":;,)])", label, text)
+    return text

@@ -78,7 +78,7 @@ from reelkit.recommend.communities import CommunityPopularity
 from reelkit.recommend.home import HomeBuilder, HomeConfig, HomeModels, HomePage, HomeRow, HomeTitle
 from reelkit.recommend.itemknn import ItemKNN
 from reelkit.recommend.popularity import Trending
-from reelkit.service.errors import ModelVersionUnusableError, NoModelError
+from reelkit.service.errors import ModelVersionUnusableError, NoModelError, without_folder
 from reelkit.service.store import ModelVersionRecord, Store, open_store
 
 __all__ = [
@@ -1025,11 +1025,7 @@ class ModelHolder:
                     # the reply names the version's folder by DATA (it gave the server's whole path); the
                     # log keeps the path
                     log.warning("model version %s does not load: %s", version, exc)
-                    why = str(exc)
-                    for here in sorted({str(Path(self.data_dir).resolve()), str(self.data_dir)}, key=len)[
-                        ::-1
-                    ]:
-                        why = why.replace(here, "DATA")
+                    why = without_folder(str(exc), self.data_dir)
                     raise ModelVersionUnusableError(
                         f"model version {version} does not load ({why}); activate another one"
                     ) from None

@@ -188,6 +188,7 @@ class Store(Protocol):
         self, member: MemberRecord, events: Sequence[EventRecord] = (), *, signature: str | None = None
     ) -> AppendResult: ...
     def created_signature(self, member_id: str) -> str | None: ...
+    def events_with_prefix(self, member_id: str, prefix: str) -> list[tuple[str, str]]: ...
     def get_member(self, member_id: str) -> MemberRecord | None: ...
     def list_members(self, limit: int, offset: int = 0) -> list[MemberRecord]: ...
     def count_members(self) -> int: ...
@@ -635,6 +636,20 @@ class SQLiteStore:
         key = _CREATED_BY + member_id
         row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row is not None else None
+
+    def events_with_prefix(self, member_id: str, prefix: str) -> list[tuple[str, str]]:
+        """``(event_id, title_id)`` of the member's events whose id starts with ``prefix``, in store order
+        (a create's sign-up events, for members created before their create's signature was kept)."""
+        rows = (
+            self._con()
+            .execute(
+                "SELECT event_id, title_id FROM events WHERE member_id = ? AND substr(event_id, 1, ?) = ? "
+                "ORDER BY seq",
+                (member_id, len(prefix), prefix),
+            )
+            .fetchall()
+        )
+        return [(str(e), str(t)) for e, t in rows]
 
     def get_member(self, member_id: str) -> MemberRecord | None:
         row = (

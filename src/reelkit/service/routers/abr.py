@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reelkit.errors import ConfigError, ReelkitError
 from reelkit.service.deps import ServiceState, StateDep, require_pages, require_read
+from reelkit.service.errors import without_folder
 from reelkit.service.schemas import ErrorBody
 from reelkit.stream.advice import MAX_RUNG_KBPS
 
@@ -696,7 +697,7 @@ def _ensure_stream(rt: AbrRuntime, name: str, *, consume: bool = True) -> bool:
             if consume:
                 rt.build_error, rt.builder = None, None
                 log.warning("building the sample stream failed: %s", error)
-            shown = error.replace(str(rt.folder.parent), "DATA")
+            shown = without_folder(error, rt.folder.parent)
             raise HTTPException(500, f"building the sample stream failed: {shown}")
         if rt.builder is None or not rt.builder.is_alive():
 

@@ -178,7 +178,7 @@ def create_member(body: NewMember, state: StateDep, response: Response) -> Membe
             MemberRecord(member_id=member_id, name=body.name, created_at=now), events, signature=signature
         )
     except MemberExistsError:
-        if not _created_alike(state, member_id, body.name, signature):
+        if not _created_alike(state, member_id, body.name, signature, events):
             raise MemberExistsError(
                 f"member {member_id!r} already exists with another name or other liked titles, or was not "
                 "created through the API (imported); choose another id (a create repeated with the same "
@@ -201,10 +201,20 @@ def _signature(name: str, liked_titles: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps([name, list(liked_titles)]).encode()).hexdigest()
 
 
-def _created_alike(state: StateDep, member_id: str, name: str, signature: str) -> bool:
+def _created_alike(
+    state: StateDep, member_id: str, name: str, signature: str, events: Sequence[EventRecord]
+) -> bool:
     """Whether the stored member ``member_id`` is the one this create makes: created through the API with
-    the same body (its signature; a member imported has none), and still under that name."""
+    the same body (its signature; a member imported has none), and still under that name. A member created
+    before signatures were kept (an earlier version) is compared by its sign-up events, which such a create
+    stored as these ``events`` are (a retry after an upgrade was a 409 telling the client to pick another id).
+    """
     member = state.store.get_member(member_id)
-    return (
-        member is not None and member.name == name and state.store.created_signature(member_id) == signature
-    )
+    if member is None or member.name != name:
+        return False
+    stored = state.store.created_signature(member_id)
+    if stored is not None:
+        return stored == signature
+    signed = state.store.events_with_prefix(member_id, f"{RESERVED_EVENT_PREFIX}{member_id}:")
+    wanted = list(dict.fromkeys((e.event_id, e.title_id) for e in events))
+    return bool(signed) and signed == wanted

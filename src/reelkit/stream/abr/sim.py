@@ -79,9 +79,12 @@ class SimConfig:
         need(whole(self.total_chunks), "total_chunks", "a whole number")
         need(whole(self.start_level) and self.start_level >= 0, "start_level", "a level >= 0")
         if self.noise is not None:
-            ok = isinstance(self.noise, tuple) and len(self.noise) == 2
+            # any pair (a JSON config gives a list), of numbers
+            ok = isinstance(self.noise, (tuple, list)) and len(self.noise) == 2
+            ok = ok and all(isinstance(x, (int, float, np.integer, np.floating)) for x in self.noise)
             rule = "None or (low, high) with 0 < low <= high"
             need(ok and 0 < self.noise[0] <= self.noise[1] < math.inf, "noise", rule)
+            object.__setattr__(self, "noise", (float(self.noise[0]), float(self.noise[1])))  # hashable
 
     def training(self) -> SimConfig:
         """The same constants with ``sim/env.py``'s training switches on (noise 0.9-1.1, random start)."""

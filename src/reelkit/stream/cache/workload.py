@@ -636,8 +636,11 @@ class SynthConfig:
             raise ConfigError("synth: chunk_s must be a number of seconds > 0, or None")
         if self.seed < 0:
             raise ConfigError(f"synth: seed must be >= 0, got {self.seed}")
-        if not (isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1):  # numpy's "high <= 0"
-            raise ConfigError(f"synth: n_members must be 1 or more, got {self.n_members}")
+        whole = isinstance(self.n_members, (int, float, np.integer, np.floating)) and math.isfinite(
+            self.n_members
+        )  # 100.0 is 100 members; NaN passed "< 1" and failed in numpy ("high <= 0" for none)
+        if not (whole and self.n_members == int(self.n_members) and self.n_members >= 1):
+            raise ConfigError(f"synth: n_members must be a whole number, 1 or more; got {self.n_members}")
         if not (0 < self.watch_fraction_a < math.inf and 0 < self.watch_fraction_b < math.inf):
             raise ConfigError(
                 "synth: watch_fraction_a and watch_fraction_b (the Beta distribution of the share of a title "
@@ -729,8 +732,8 @@ def synthesize(
     vreg = np.concatenate(regions)
     if len(vt) == 0:
         raise EmptyDataError("synth: the configuration produced no views; raise views_per_day or days")
-    member = rng.integers(0, cfg.n_members, size=len(vt)).astype(np.int64)
-    rend = choice.choose(lad, member, cfg.n_members, rng)
+    member = rng.integers(0, int(cfg.n_members), size=len(vt)).astype(np.int64)
+    rend = choice.choose(lad, member, int(cfg.n_members), rng)
     frac = rng.beta(cfg.watch_fraction_a, cfg.watch_fraction_b, size=len(vt))
     tids = np.asarray([f"t{k:05d}" for k in range(cfg.n_titles)], dtype=str)
     dur, cx = _title_params(tids, cfg.seed, None)
