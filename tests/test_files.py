@@ -466,7 +466,9 @@ def test_finish_commits_takes_only_a_dead_writers_own_renames(tmp_path: Path) ->
             live.kill()
     (shared / f".reelkit-commit-{live.pid}-live.json").rename(shared / f".reelkit-commit-{dead}-x.json")
     (shared / f".reelkit-commit-{dead}-y.part").write_text("{")
+    (shared / f".reelkit-commit-{os.getpid()}-z.part").write_text("{")  # another thread's, being written
     assert finish_commits(shared) == 1 and (shared / "trace.csv").read_text() == "new"
+    (shared / f".reelkit-commit-{os.getpid()}-z.part").unlink()
     assert sorted(p.name for p in shared.iterdir() if p.name.startswith(".reelkit-commit-")) == [
         f".reelkit-commit-{dead}-{k}.json" for k in range(3)
     ]

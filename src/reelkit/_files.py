@@ -462,8 +462,9 @@ def finish_commits(folder: str | os.PathLike[str]) -> int:
         if running or (pid is not None and pid != os.getpid() and pid_alive(pid)):
             continue  # a commit running now finishes itself
         if name.endswith(".part"):  # a journal not yet written whole: its commit never started
-            with contextlib.suppress(OSError):
-                journal.unlink()
+            if pid != os.getpid():  # this process's may be another thread's, being written
+                with contextlib.suppress(OSError):
+                    journal.unlink()
             continue
         if not name.endswith(".json"):
             continue
