@@ -1340,14 +1340,17 @@ def load_movielens_csv(
             line=layout.header_line or 1,
         )
     events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
-    if titles_path is not None:
-        cat_path = Path(titles_path)
-    else:  # movies.csv, else the catalogue any events file finds beside it (a titles.csv was passed over)
-        cat_path = p.with_name("movies.csv")
-        if not cat_path.is_file():
-            cat_path = _sibling_catalog(p) or cat_path
-    titles, used = _optional_catalog(cat_path)
+    titles, used = _optional_catalog(_movielens_catalog(p, titles_path, "movies.csv"))
     return _build(events, titles, p, used, unknown_titles)
+
+
+def _movielens_catalog(ratings: Path, given: str | Path | None, usual: str) -> Path:
+    """The catalogue of a MovieLens ratings file: the one given, else ``usual`` beside it (movies.csv,
+    movies.dat), else the one any events file finds beside it (a titles.csv was passed over in silence)."""
+    if given is not None:
+        return Path(given)
+    cat = ratings.with_name(usual)
+    return cat if cat.is_file() else (_sibling_catalog(ratings) or cat)
 
 
 @_names_damaged_input
@@ -1362,13 +1365,7 @@ def load_movielens_1m(
     _need_file(p)
     layout = _Layout(sep="::", header=False, fields=_ML_FIELDS)
     events = _read_events(p, layout, None, required=_ML_FIELDS, strip_ids=False)
-    if titles_path is not None:
-        cat_path = Path(titles_path)
-    else:  # movies.dat, else the catalogue any events file finds beside it (a titles.csv was passed over)
-        cat_path = p.with_name("movies.dat")
-        if not cat_path.is_file():
-            cat_path = _sibling_catalog(p) or cat_path
-    titles, used = _optional_catalog(cat_path)
+    titles, used = _optional_catalog(_movielens_catalog(p, titles_path, "movies.dat"))
     return _build(events, titles, p, used, unknown_titles)
 
 
