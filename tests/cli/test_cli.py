@@ -1056,3 +1056,46 @@ def test_titles_names_the_catalogue_instead_of_the_one_beside(
     code, out, err = run(capsys, "recommend", "-m", model, "--member", "2", "--json")
     assert code == 0, err
     assert "Four Rooms" in out and "X (1995)" not in out and '"X"' not in out
+
+
+def test_a_ctrl_c_inside_a_library_says_aborted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while numba loaded a cached function came back as a SystemError (exit 1, a traceback)."""
+    import reelkit.cli.inputs as inputs
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError(
+                "CPUDispatcher(<function _dp>) returned a result with an exception set"
+            ) from None
+
+    monkeypatch.setattr(inputs, "read_data", interrupted)
+    (tmp_path / "r.csv").write_text("user,item,rating\n1,2,3\n")
+    code, _, err = run(capsys, "data", "info", str(tmp_path / "r.csv"))
+    assert code == 130 and err.strip() == "aborted" and "Traceback" not in err
+
+
+def test_one_tool_review(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review of the command line as one tool: `loudness` without a file printed its help on stdout (no
+    JSON there with --json); communities took --n but not -n, and --n 0 was named as n_communities; a
+    negative seed of cache synth and cache trace passed the parser; a bad cache --param showed a
+    recommender's example; abr's model file was --model (recommend's is --model-file)."""
+    code, out, err = run(capsys, "loudness", "--json")
+    assert code == 2 and out == "" and "Usage" in err
+    ratings = tmp_path / "r.csv"
+    rows = "".join(f"{u},{i},4\n" for u in range(6) for i in range(5))
+    ratings.write_text("user,item,rating\n" + rows)
+    code, _, err = run(capsys, "communities", "--ratings", str(ratings), "-n", "0", "--json")
+    assert code == 2 and "'-n' / '--n' / '--communities'" in err, err
+    code, _, err = run(capsys, "cache", "synth", "-o", str(tmp_path / "t.csv"), "--seed", "-1")
+    assert code == 2 and "Invalid value for '--seed'" in err
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,object_id,size_bytes\n1,a,10\n")
+    args = ("--trace", str(trace), "--policy", "lfu", "--capacity", "5", "--param", "aging")
+    code, _, err = run(capsys, "cache", "simulate", *args)
+    assert code == 2 and "e.g. --param aging=true" in err
+    code, out, _ = run(capsys, "abr", "simulate", "--help")
+    assert "--model-file" in out and "-m" in out

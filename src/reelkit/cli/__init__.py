@@ -190,6 +190,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         # the system's, naming no file (a full disk in a library's own write): one line, not a traceback
         err_console.print(f"error: {exc.strerror or exc}", highlight=False, markup=False)
         sys.exit(1)
+    except Exception as exc:
+        # Ctrl-C that landed inside a library (numba loading a cached function turns the KeyboardInterrupt
+        # into a SystemError): "aborted", not a traceback
+        if not _by_interrupt(exc):
+            raise
+        _stop_children()
+        err_console.print("aborted")
+        sys.exit(130)
     finally:
         warnings.showwarning = python_show
         if in_main:

@@ -97,7 +97,11 @@ def simulate_cmd(
     algo: Annotated[
         str, typer.Option("--algo", help="rate, bba, bola, mpc, robustmpc, fugu, optimal, best, ...")
     ],
-    model: Annotated[Path | None, typer.Option("--model", help="Model file for a learned policy.")] = None,
+    model: Annotated[
+        Path | None,
+        # --model-file as recommend's; --model as before (a model's name elsewhere, a file here)
+        typer.Option("--model-file", "--model", "-m", help="Model file for a learned policy."),
+    ] = None,
     qoe: QoeOpt = "lin",
     json_out: JsonOpt = False,
     bitrates: BitratesOpt = None,
@@ -141,7 +145,8 @@ def compare_cmd(
         str | None, typer.Option("--plot-traces", help="Comma-separated trace file names to plot over time.")
     ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model file for the learned policies.")
+        Path | None,
+        typer.Option("--model-file", "--model", "-m", help="Model file for the learned policies."),
     ] = None,
     qoe: QoeOpt = "lin",
     json_out: JsonOpt = False,

@@ -177,7 +177,12 @@ def playback_cmd(
     algo: Annotated[str, typer.Option(help="Policy that /v1/abr/decide uses.")] = "robustmpc",
     model: Annotated[
         Path | None,
-        typer.Option(help="A trained policy ('reelkit abr train -o') for a learned --algo (fugu, best)."),
+        typer.Option(
+            "--model-file",
+            "--model",
+            "-m",
+            help="A trained policy ('reelkit abr train -o') for a learned --algo (fugu, best).",
+        ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 120.0,
     chromium: Annotated[Path, typer.Option(help="The chromium binary.")] = Path("/usr/bin/chromium"),

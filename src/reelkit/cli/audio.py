@@ -180,8 +180,8 @@ def loudness_cmd(
             )
         return
     file = ctx.meta.get("loudness_file")
-    if file is None:
-        console.print(ctx.get_help())
+    if file is None:  # on stderr, as a bare group's help: stdout carries only results (--json's JSON)
+        err_console.print(ctx.get_help(), highlight=False, markup=False)
         raise typer.Exit(2)
     _check_vad(vad)
     from reelkit.post.audio import LEAD_IN_MIN_S, read_audio

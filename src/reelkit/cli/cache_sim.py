@@ -108,7 +108,7 @@ def simulate_cmd(
     """Simulate one policy at one capacity over a trace."""
     from reelkit.stream.cache import make_policy, parse_capacity, read_trace, simulate
 
-    pol = make_policy(policy, **parse_params(param))
+    pol = make_policy(policy, **parse_params(param, "aging=true"))
     tr = read_trace(trace)
     tr.warn_if_sizes_change()
     cap = parse_capacity(capacity, tr)
@@ -375,6 +375,7 @@ def trace_cmd(
         int,
         typer.Option(
             "--seed",
+            min=0,
             help="Seed of the ABR throughput draws (which rendition each view fetches); the titles' "
             "durations and file sizes do not depend on it.",
         ),
@@ -419,7 +420,7 @@ def synth_cmd(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Trace to write (.parquet, .csv, .oracleGeneral).")
     ],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same trace).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (same seed, same trace).")] = 0,
     days: Annotated[float, typer.Option("--days", help="Length of the trace in days.")] = 7.0,
     titles: Annotated[int, typer.Option("--titles", min=1, max=10_000_000, help="Catalogue size.")] = 2000,
     views_per_day: Annotated[

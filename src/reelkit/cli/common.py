@@ -189,13 +189,14 @@ def check_folder(path: Path, option: str, holds: str) -> Path:
     return path
 
 
-def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["l2=500", "factors=64", "weighting=binary"]`` -> typed values (JSON literals where they parse)."""
+def parse_params(items: Sequence[str] | None, example: str = "factors=64") -> dict[str, Any]:
+    """``["l2=500", "factors=64", "weighting=binary"]`` -> typed values (JSON literals where they parse);
+    ``example``: one of the command's own, for the error (a cache policy's is not a recommender's)."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--param {item!r}: expected key=value, e.g. --param factors=64")
+            raise ConfigError(f"--param {item!r}: expected key=value, e.g. --param {example}")
         try:
             value: Any = json.loads(raw)
         except (json.JSONDecodeError, RecursionError):  # not JSON (or nested too deeply): the text

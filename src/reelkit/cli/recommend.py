@@ -338,7 +338,11 @@ def communities_cmd(
     n_communities: Annotated[
         int | None,
         typer.Option(
-            "--n", "--communities", help="Number of communities (default: chosen by held-out NDCG)."
+            "-n",
+            "--n",
+            "--communities",
+            min=1,
+            help="Number of communities (default: chosen by held-out NDCG).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
