@@ -278,15 +278,8 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     file replaced are kept (see :func:`replace_file`)."""
     p = Path(path)
     dest = write_target(p)
-    check_creatable(dest, ConfigError, f"out{p.suffix}")  # a file in the path said only "File exists"
-    head = temp_head(dest.name)
-    if len(os.fsencode(suffix)) > 64:
-        suffix = ".tmp"
     with naming_output(p):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{head}.", suffix=suffix, dir=dest.parent)
-        os.close(fd)
-        tmp = Path(name)
+        tmp = _temp_beside(p, dest, suffix)
         try:
             yield tmp
             with open(tmp, "rb") as fh:
@@ -294,6 +287,18 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
             replace_file(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _temp_beside(given: Path, dest: Path, suffix: str) -> Path:
+    """A new empty temporary file beside ``dest`` (the file a write to ``given`` replaces), named after it
+    (``.NAME.xxxx<suffix>``), its folder made if need be."""
+    check_creatable(dest, ConfigError, f"out{given.suffix}")  # a file in the path said only "File exists"
+    if len(os.fsencode(suffix)) > 64:
+        suffix = ".tmp"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{temp_head(dest.name)}.", suffix=suffix, dir=dest.parent)
+    os.close(fd)
+    return Path(name)
 
 
 def pid_alive(pid: int) -> bool:
@@ -501,14 +506,8 @@ def atomic_paths(
     committing = False
     try:
         for p, dest in zip(paths, dests, strict=True):
-            check_creatable(dest, ConfigError, f"out{Path(p).suffix}")
             with naming_output(p):
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(
-                    prefix=f".{temp_head(dest.name)}.", suffix=Path(p).suffix or ".tmp", dir=dest.parent
-                )
-            os.close(fd)
-            temps.append(Path(name))
+                temps.append(_temp_beside(Path(p), dest, Path(p).suffix or ".tmp"))
         yield temps
         for p, tmp, dest in zip(paths, temps, dests, strict=True):
             with naming_output(p), open(tmp, "rb") as fh:

@@ -325,11 +325,8 @@ def _sniff_encoding(path: Path) -> str | None:
         head = fh.read(4096)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    if head.startswith(b"PK\x03\x04"):  # a zip: an Excel workbook (.xlsx) under another name, most often
-        raise DataFormatError(
-            "is a zip archive (an Excel workbook?), not a text table; save it as CSV (UTF-8), or unzip it",
-            path=str(path),
-        )
+    if head.startswith(_ZIP):  # an Excel workbook (.xlsx) under another name, most often
+        raise _not_a_table(path, _ZIP_KIND, "events")
     if b"\x00" in head:
         raise DataFormatError(
             "holds NUL bytes: not a text file, or UTF-16/32 text without a byte-order mark; convert it to "
@@ -1536,22 +1533,28 @@ def _refuse_not_a_table(p: Path, what: Literal["events", "catalog"]) -> None:
     as comma-separated text they said "rating 'rating:3.5' is not a number"), an Excel workbook (said to be
     UTF-16 text, or a catalogue header of zip bytes), compressed or not."""
     suffix = Path(_base_name(p)).suffix  # ev.jsonl.gz is JSON lines too
-    kind = None
     if suffix in _NOT_EVENTS:
         kind = "an Excel workbook" if suffix in (".xlsx", ".xls") else f"a {suffix.lstrip('.').upper()} file"
-    else:
-        try:
-            with _open_binary(p) as fh:
-                if fh.read(4) == b"PK\x03\x04":
-                    kind = "a zip archive (an Excel workbook?)"
-        except (OSError, EOFError):
-            return
-    if kind is None:
+        raise _not_a_table(p, kind, what)
+    try:
+        with _open_binary(p) as fh:
+            zipped = fh.read(len(_ZIP)) == _ZIP
+    except (OSError, EOFError):
         return
+    if zipped:
+        raise _not_a_table(p, _ZIP_KIND, what)
+
+
+#: A zip archive's first bytes (an .xlsx workbook is one), and what it is said to be
+_ZIP = b"PK\x03\x04"
+_ZIP_KIND = "a zip archive (an Excel workbook?)"
+
+
+def _not_a_table(p: Path, kind: str, what: Literal["events", "catalog"]) -> DataFormatError:
     hint = "save it as CSV (UTF-8) from Excel, or " if "Excel" in kind else ""
     rows = "member, title[, rating, timestamp]" if what == "events" else "title_id, name, genres, ..."
     table = "a ratings/events table" if what == "events" else "a catalog"
-    raise DataFormatError(
+    return DataFormatError(
         f"is {kind}, not {table}; {hint}give a CSV, TSV or Parquet file of {rows} rows", path=str(p)
     )
 
@@ -1631,13 +1634,9 @@ def catalog_beside(path: str | Path, *, generic: bool = False) -> Path | None:
     elif _ML100K_RATINGS.match(name):
         cand = p.with_name("u.item")
     elif name == "ratings.csv" and _movielens_csv_header(p):
-        cand = p.with_name("movies.csv")
-        if not cand.is_file():
-            cand = _sibling_catalog(p)
+        cand = _movielens_catalog(p, None, "movies.csv")
     elif name == "ratings.dat":
-        cand = p.with_name("movies.dat")
-        if not cand.is_file():
-            cand = _sibling_catalog(p)
+        cand = _movielens_catalog(p, None, "movies.dat")
     else:
         cand = _sibling_catalog(p)
     return cand if cand is not None and cand.is_file() else None

@@ -443,8 +443,10 @@ def _record_current(store: Store, data_dir: str | Path, version: str) -> None:
         store.set_current_model(version)
 
 
-def _unusable(version: str, exc: Exception) -> ModelVersionUnusableError:
-    return ModelVersionUnusableError(f"model version {version} does not load ({exc}); activate another one")
+def _unusable(version: str, exc: Exception, hide: str | Path | None = None) -> ModelVersionUnusableError:
+    """``hide``: a data folder said as DATA in the message (an HTTP reply keeps the server's paths)."""
+    why = str(exc) if hide is None else without_folder(str(exc), hide)
+    return ModelVersionUnusableError(f"model version {version} does not load ({why}); activate another one")
 
 
 def activate_version(data_dir: str | Path, version: str) -> ModelVersionRecord:
@@ -1025,10 +1027,7 @@ class ModelHolder:
                     # the reply names the version's folder by DATA (it gave the server's whole path); the
                     # log keeps the path
                     log.warning("model version %s does not load: %s", version, exc)
-                    why = without_folder(str(exc), self.data_dir)
-                    raise ModelVersionUnusableError(
-                        f"model version {version} does not load ({why}); activate another one"
-                    ) from None
+                    raise _unusable(version, exc, hide=self.data_dir) from None
             _record_current(self.store, self.data_dir, version)
             self._failed.discard(version)
             switched = bundle is not current
