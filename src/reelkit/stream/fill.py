@@ -803,7 +803,7 @@ def compare_fill(
 ) -> FillComparison:
     """Run the fill planner on ``trace`` (measured after ``train_days``), the perfect-knowledge fill, the
     reactive ``policies`` with the same warm-up, ``belady-size`` and :func:`offline_upper_bound`."""
-    from reelkit.stream.cache.policies import make_policy
+    from reelkit.stream.cache.policies import distinct_policies, make_policy
     from reelkit.stream.cache.sim import offline_upper_bound, simulate
     from reelkit.stream.cache.trace import RequestTrace as _Trace
 
@@ -840,17 +840,13 @@ def compare_fill(
             forecast = forecast[perm]
         elif forecast is not None:
             forecast = {k: np.asarray(v)[perm] for k, v in forecast.items()}
-    pols = [make_policy(p) for p in policies]
-    not_reactive = [p.name for p in pols if p.offline]
+    reactive = distinct_policies(policies)  # each (name, config) once
+    not_reactive = [p.name for p in reactive if p.offline]
     if not_reactive:
         raise ConfigError(
             f"policies: {', '.join(not_reactive)} cannot be compared as reactive (belady-size and the "
             "bound are always added)"
         )
-    reactive: list[CachePolicy] = []
-    for p in pols:  # each (name, config) once, by == (a registered policy's config may not hash)
-        if not any(q.name == p.name and q.config == p.config for q in reactive):
-            reactive.append(p)
     sizes = trace.object_sizes()
     args = (trace.timestamps, trace.objects, trace.sizes, sizes, config)
     fill = simulate_fill(

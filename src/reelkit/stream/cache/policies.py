@@ -27,7 +27,7 @@ import math
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
@@ -483,6 +483,16 @@ def make_policy(name: str | CachePolicy, **params: Any) -> CachePolicy:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
     return cls(config)
+
+
+def distinct_policies(policies: Iterable[str | CachePolicy]) -> list[CachePolicy]:
+    """The policies made (:func:`make_policy`), each name and config once, in order given (compared by ==,
+    not hashing: a registered policy's config may not hash)."""
+    out: list[CachePolicy] = []
+    for p in map(make_policy, policies):
+        if not any(q.name == p.name and q.config == p.config for q in out):
+            out.append(p)
+    return out
 
 
 def _typed_param(policy: str, name: str, value: Any, default: Any) -> Any:

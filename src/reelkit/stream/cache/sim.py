@@ -23,7 +23,7 @@ from reelkit.errors import ConfigError, ReelkitWarning
 from reelkit.executor import Executor, SerialExecutor
 from reelkit.progress import SILENT, Progress
 from reelkit.stream.cache._kernels import interval_pack
-from reelkit.stream.cache.policies import CachePolicy, make_policy
+from reelkit.stream.cache.policies import CachePolicy, distinct_policies, make_policy
 from reelkit.stream.cache.trace import RequestTrace
 
 __all__ = [
@@ -363,10 +363,7 @@ def compare(
     thread executor (``LocalExecutor(kind="thread")``) runs them in parallel without copying the trace."""
     _need_trace(trace)
     caps = list(dict.fromkeys(parse_capacity(c, trace) for c in capacities))
-    pols: list[CachePolicy] = []
-    for p in map(make_policy, policies):  # by ==, not hashing: a registered policy's config may not hash
-        if not any(q.name == p.name and q.config == p.config for q in pols):
-            pols.append(p)
+    pols = distinct_policies(policies)
     tasks = [(trace, p, c, warmup) for p in pols for c in caps]
     ex = executor or SerialExecutor()
     return ex.map(_compare_task, tasks, progress=progress, description="simulating")
