@@ -9,6 +9,7 @@ import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -19,6 +20,7 @@ from reelkit.produce.outputs import (
     check_plan_folder,
     person_calendar,
     read_schedule_csv,
+    scene_times,
     schedule_csv,
     stripboard_html,
     write_plan,
@@ -1086,6 +1088,50 @@ def test_a_night_ending_in_the_repeated_autumn_hour_is_written_in_utc() -> None:
     (ev,) = list(icalendar.Calendar.from_ical(text).walk("VEVENT"))
     start, end = ev.decoded("dtstart"), ev.decoded("dtend")
     assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 6.5 * 3600
+
+
+def test_times_in_the_repeated_autumn_hour_carry_the_zone_on_the_stripboard_and_calendar() -> None:
+    """Three one-hour scenes from 00:30 on the night Lisbon's clocks go back: the middle one runs from the
+    first 01:30 to the second, which read "01:30–01:30" (no time, overlapping the next)."""
+    prod = parse_production(
+        {
+            "name": "dst",
+            "calendar": {
+                "start": "2026-10-25",
+                "hours_per_day": 12,
+                "call_time": "00:30",
+                "rest_days": [],
+                "timezone": "Europe/Lisbon",
+            },
+            "people": [{"id": "ana", "daily_rate": 100}],
+            "locations": [{"id": "pier"}],
+            "scenes": [
+                {"id": f"s{i}", "duration": 1, "cast": ["ana"], "location": "pier", "day_night": "NIGHT"}
+                for i in (1, 2, 3)
+            ],
+            "constraints": {
+                "precedences": [{"before": "s1", "after": "s2"}, {"before": "s2", "after": "s3"}]
+            },
+        }
+    )
+    sched = plan_shoot(prod, SolveOptions(time_limit=5))
+    (day,) = sched.days
+    assert [(s.start, s.end) for s in day.scenes] == [
+        ("00:30", "01:30"),
+        ("01:30", "01:30"),
+        ("01:30", "02:30"),
+    ]
+    zone = ZoneInfo("Europe/Lisbon")
+    assert [scene_times(s, zone) for s in day.scenes] == [
+        "00:30–01:30 WEST",
+        "01:30 WEST–01:30 WET",
+        "01:30 WET–02:30",
+    ]
+    assert scene_times(day.scenes[1], None) == "01:30–01:30"  # no zone: the wall times as planned
+    board = stripboard_html(sched, prod)
+    assert "<td>01:30 WEST–01:30 WET</td>" in board and "<td>01:30 WET–02:30</td>" in board
+    (ev,) = list(icalendar.Calendar.from_ical(person_calendar(sched, prod, "ana")).walk("VEVENT"))
+    assert str(ev["description"]).splitlines()[1].startswith("01:30 WEST-01:30 WET scene s2 ")
 
 
 def test_a_person_id_with_the_csv_list_separator_is_refused() -> None:

@@ -30,7 +30,7 @@ from markupsafe import Markup
 from reelkit._files import atomic_paths, finish_commits, naming_output, resolve_path
 from reelkit.errors import ConfigError
 from reelkit.produce.production import Production
-from reelkit.produce.shoot import Schedule
+from reelkit.produce.shoot import Schedule, ScheduledScene
 
 __all__ = [
     "CSV_COLUMNS",
@@ -94,6 +94,22 @@ def _in_eighths(n: int) -> str:
     return f"{whole} {part}/8" if whole else f"{part}/8"
 
 
+def scene_times(scene: ScheduledScene, zone: ZoneInfo | None, sep: str = "–") -> str:
+    """A scene's wall-clock times as a call sheet shows them, with the zone's abbreviation on a time in the
+    repeated hour of an autumn change: a scene from the first 01:30 to the second read "01:30–01:30", as if
+    it took no time and overlapped the next (now "01:30 EDT–01:30 EST")."""
+
+    def label(hhmm: str, at: str) -> str:
+        if zone is None or not at:
+            return hhmm
+        moment = datetime.fromisoformat(at).astimezone(zone)
+        if moment.replace(fold=0).utcoffset() == moment.replace(fold=1).utcoffset():
+            return hhmm
+        return f"{hhmm} {moment.tzname()}"
+
+    return f"{label(scene.start, scene.start_at)}{sep}{label(scene.end, scene.end_at)}"
+
+
 def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
     """The stripboard as an HTML fragment (its own scoped styles), for the standalone page and the service.
 
@@ -123,6 +139,7 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
         if counted:
             total = sum(counted)
             day_pages[d.number] = f"{_in_eighths(total)} page{'' if 0 < total <= 8 else 's'}"
+    zone = ZoneInfo(schedule.timezone) if schedule.timezone else None
     html = (
         _env()
         .get_template("_strips.html")
@@ -138,6 +155,7 @@ def stripboard_fragment(schedule: Schedule, production: Production) -> Markup:
             show_pages=bool(strip_pages),
             strip_pages=strip_pages,
             day_pages=day_pages,
+            times={s.scene_id: scene_times(s, zone) for d in schedule.days for s in d.scenes},
         )
     )
     return Markup(html)
@@ -293,7 +311,8 @@ def person_calendar(
         ev.add(
             "description",
             "\n".join(
-                f"{s.start}-{s.end} scene {s.scene_id} {s.int_ext} {s.day_night} {s.name}" for s in mine
+                f"{scene_times(s, zone, '-')} scene {s.scene_id} {s.int_ext} {s.day_night} {s.name}"
+                for s in mine
             ),
         )
         cal.add_component(ev)

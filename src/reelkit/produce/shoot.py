@@ -51,7 +51,7 @@ import time as _time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -1321,7 +1321,3 @@ def check_schedule(prod: Production, schedule: Schedule) -> list[str]:
     if cal.max_days is not None and dates and dates[-1] > working[cal.max_days - 1]:
         out.append("the shoot runs past calendar.max_days")
     return out
-
-
-def scene_start(day: ShootDay, scene: ScheduledScene) -> datetime:
-    return datetime.combine(day.date, time.fromisoformat(scene.start))
