@@ -10,13 +10,13 @@ DATA_DIR ?= $(if $(REELKIT_DATA),.reelkit/service-$(notdir $(patsubst %/,%,$(REE
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-bench browser run demo test lint typecheck unit bench clean
+.PHONY: setup setup-bench browser run demo test lint typecheck unit bench dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,service]'
-	# silero-vad's model files only (run through onnxruntime); its torch dependency is not wanted
+	# silero-vad without its torch: its streamed model, the tests' reference for the export reelkit ships
 	$(PY) -m pip install -q --no-deps 'silero-vad>=5'
 	touch $(STAMP)
 
@@ -80,6 +80,16 @@ bench: setup-bench
 	$(PY) benchmarks/bench_production.py
 	$(PY) benchmarks/bench_forecast.py
 	$(PY) benchmarks/assemble_results.py
+
+# A wheel in dist/ for installing elsewhere: with dash.js copied into the package (an installed
+# reelkit has no web/ folder beside it; a wheel without it had an ABR demo page that cannot play)
+dist: setup
+	scripts/vendor_dashjs.sh --copy
+	@test -f src/reelkit/service/static/vendor/dash.all.min.js \
+	  || { echo "error: dash.js is missing (npm could not be installed?): no wheel built" >&2; exit 1; }
+	rm -rf dist
+	$(PY) -m pip wheel -q --no-deps -w dist .
+	@ls dist
 
 clean:
 	rm -rf $(VENV) .reelkit .mypy_cache .ruff_cache .pytest_cache

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -50,8 +53,8 @@ def test_silero_finds_the_speech_and_not_the_music(speech_signal: tuple[np.ndarr
 def test_sequence_export_is_bit_identical_to_the_streamed_model(
     speech_signal: tuple[np.ndarray, list],
 ) -> None:
-    if vad.silero_model_path("sequence") is None:
-        pytest.skip("this silero-vad has no sequence export")
+    if vad.silero_model_path("stream") is None:
+        pytest.skip("the silero-vad package (its streamed model, the reference here) is not installed")
     x, _ = speech_signal
     x = x[: 12 * 16000]  # crosses no block boundary; the boundary itself is checked below
     assert np.array_equal(vad._silero_probs(x), vad._silero_probs_stream(x))
@@ -164,3 +167,31 @@ def test_bad_input() -> None:
         speech_activity(np.zeros(100, dtype=np.float32), 0)
     with pytest.raises(ConfigError, match="unknown VAD"):
         speech_activity(np.zeros(100, dtype=np.float32), 16000, method="nope")  # type: ignore[arg-type]
+
+
+def test_the_default_detector_needs_no_silero_vad_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pip install reelkit`` cannot install silero-vad (it needs torch): the shipped sequence export is what
+    runs, so silero works where the package is absent (it was "the silero VAD model is not installed")."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "silero_vad" else real(name, *a)
+    )
+    vad._silero_session.cache_clear()
+    try:
+        assert vad.silero_model_path("stream") is None
+        packaged = vad.silero_model_path("sequence")
+        assert packaged is not None and packaged.is_relative_to(Path(vad.__file__).parent)
+        rng = np.random.default_rng(0)
+        act = vad.speech_activity(rng.normal(0, 0.01, 16000).astype(np.float32), 16000, method="silero")
+        assert len(act.prob) == 32 and float(np.max(act.prob)) < 0.5  # quiet noise: no speech
+    finally:
+        vad._silero_session.cache_clear()
+
+
+def test_the_shipped_model_is_silero_vads_own_file() -> None:
+    data = vad._silero_dir()
+    if data is None or not (data / "silero_vad_16k_sequence.onnx").is_file():
+        pytest.skip("no silero-vad package with a sequence export to compare with")
+    shipped = vad.silero_model_path("sequence")
+    assert shipped is not None
+    assert shipped.read_bytes() == (data / "silero_vad_16k_sequence.onnx").read_bytes()

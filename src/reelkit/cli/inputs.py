@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from reelkit.data.dataset import Dataset
 from reelkit.errors import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported by the commands that read data, not by every `reelkit --help`
+    from reelkit.data.dataset import Dataset
 
 
 def parse_columns(columns: str | None) -> list[str] | None:

@@ -4,15 +4,16 @@ Two detectors:
 
 ``silero`` (default)
     The Silero VAD neural model (an LSTM over learned filter banks), robust to music and effects. Its ONNX
-    file ships in the ``silero-vad`` pip package, which reelkit installs without its torch dependency; the
-    model is run here with onnxruntime. The model reads 16 kHz audio in 512-sample windows (32 ms), each
-    prefixed with the last 64 samples of the previous window (the "context"), and carries an LSTM state of
-    shape ``(2, batch, 128)`` from one window to the next — the same handling as ``OnnxWrapper`` in the
-    package's ``utils_vad.py``.
+    files ship in the ``silero-vad`` pip package (which needs torch); the model is run here with
+    onnxruntime. The model reads 16 kHz audio in 512-sample windows (32 ms), each prefixed with the last 64
+    samples of the previous window (the "context"), and carries an LSTM state of shape
+    ``(2, batch, 128)`` from one window to the next — the same handling as ``OnnxWrapper`` in the package's
+    ``utils_vad.py``.
 
     The same package ships a "sequence" export of the network (``silero_vad_16k_sequence.onnx``, 6.2 and
     later) that takes many windows per call with the LSTM state as explicit inputs; it gives bit-identical
-    probabilities about twice as fast, so it is used where installed (the tests check the two agree).
+    probabilities about twice as fast (the tests check the two agree). reelkit ships that file (MIT,
+    ``models/SILERO-LICENSE.txt``) and runs it, so the default detector needs no ``silero-vad`` install.
 
 ``webrtc``
     The WebRTC GMM detector (``webrtcvad``), light and fast but easily triggered by music; its per-frame
@@ -31,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from reelkit.errors import ConfigError, ToolError
+from reelkit.errors import ConfigError
 
 __all__ = ["SpeechActivity", "silero_model_path", "speech_activity"]
 
@@ -97,29 +98,32 @@ def mask_segments(
     return [(s * frame_s, e * frame_s) for s, e in merged if (e - s) * frame_s >= min_speech_s]
 
 
-def _silero_dir() -> Path:
+#: The sequence export, shipped with reelkit (MIT, ``models/SILERO-LICENSE.txt``): ``pip install reelkit``
+#: cannot install ``silero-vad`` itself without torch, and the default detector must work without it
+_PACKAGED = Path(__file__).resolve().parent / "models" / "silero_vad_16k_sequence.onnx"
+
+
+def _silero_dir() -> Path | None:
     # find the package without importing it: its ``__init__`` needs torch, which reelkit does not install
     spec = importlib.util.find_spec("silero_vad")
     for loc in list(spec.submodule_search_locations or []) if spec is not None else []:
         if (Path(loc) / "data" / "silero_vad.onnx").is_file():
             return Path(loc) / "data"
-    raise ToolError(
-        "the silero VAD model is not installed: run `pip install --no-deps 'silero-vad>=5'` "
-        "(or use method='webrtc')"
-    )
+    return None
 
 
 def silero_model_path(kind: Literal["stream", "sequence"] = "stream") -> Path | None:
-    """Path of the Silero ONNX model inside the installed ``silero-vad`` package.
+    """Path of a Silero ONNX model.
 
-    ``stream`` is ``silero_vad.onnx`` (always there); ``sequence`` is ``silero_vad_16k_sequence.onnx``
-    (silero-vad 6.2 and later), or ``None`` where the installed version lacks it.
+    ``sequence`` is ``silero_vad_16k_sequence.onnx`` (silero-vad 6.2.3's export), shipped with reelkit: what
+    ``speech_activity`` runs. ``stream`` is ``silero_vad.onnx`` of an installed ``silero-vad`` package (the
+    network one window per call; the tests check it gives the same probabilities), or ``None`` where that
+    package is not installed.
     """
+    if kind == "sequence":
+        return _PACKAGED
     data = _silero_dir()
-    if kind == "stream":
-        return data / "silero_vad.onnx"
-    seq = data / "silero_vad_16k_sequence.onnx"
-    return seq if seq.is_file() else None
+    return None if data is None else data / "silero_vad.onnx"
 
 
 @lru_cache(maxsize=2)
@@ -185,12 +189,10 @@ def _silero_probs_stream(x16: npt.NDArray[np.float32]) -> npt.NDArray[np.float32
 def _silero_probs(x16: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Per-window speech probabilities of 16 kHz audio.
 
-    Uses the package's sequence export (the same network, many windows per call; bit-identical to the
-    streamed run, about twice as fast) where it exists, else the streamed ``silero_vad.onnx``.
+    Runs the sequence export shipped with reelkit (the same network, many windows per call; bit-identical
+    to the streamed run, about twice as fast).
     """
     sess = _silero_session("sequence")
-    if sess is None:
-        return _silero_probs_stream(x16)
     inputs = _silero_inputs(x16)
     h = np.zeros((1, 1, 128), dtype=np.float32)
     c = np.zeros((1, 1, 128), dtype=np.float32)

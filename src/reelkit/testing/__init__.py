@@ -1,7 +1,8 @@
 """A conformance kit that every reelkit recommender passes (shipped, so third-party models can use it).
 
 Use :class:`RecommenderConformance` as a pytest mixin: subclass it and set ``model_class`` (and optionally
-``params``). :func:`synthetic_dataset` makes small data with planted taste communities.
+``params``). :func:`synthetic_dataset` makes small data with planted taste communities. Needs pytest
+(``pip install 'reelkit[testing]'``).
 """
 
 from __future__ import annotations
