@@ -132,9 +132,10 @@ def test_every_movielens_split_name_reads_as_100k_with_its_catalog(ml100k: Path,
 
 
 def test_catalog_lines_end_only_at_newlines(tmp_path: Path) -> None:
-    # latin-1 0x85 decodes to NEL; \x0c, \x1c and \u2028 are line breaks to str.splitlines() too
+    # latin-1 0x85 decodes to NEL (0x81 makes the file latin-1, not Windows-1252, where 0x85 is an ellipsis);
+    # \x0c, \x1c and \u2028 are line breaks to str.splitlines() too
     p = tmp_path / "movies.dat"
-    p.write_bytes(b"1::Caf\x85 Story (1995)::Drama\r\n2::Plain::Comedy\r3::Three::Drama\n")
+    p.write_bytes(b"1::Caf\x85 Story (1995)::Drama\r\n2::Plain\x81::Comedy\r3::Three::Drama\n")
     titles = load_titles(p)
     assert titles.loc["1", "name"] == "Caf\x85 Story"
     assert titles.loc["1", "year"] == 1995
@@ -143,9 +144,33 @@ def test_catalog_lines_end_only_at_newlines(tmp_path: Path) -> None:
     assert load_titles(p)["name"].tolist() == ["Up\u2028Down", "Form\x0cFeed", "Group\x1cSep"]
     u_item = write(tmp_path / "ml" / "u.data", "1\t10\t5\t881250949\n").with_name("u.item")
     u_item.write_bytes(
-        f"10|Caf\x85 Society (1995)|01-Jan-1995||http://x|{flags('Drama')}\n".encode("latin-1")
+        f"10|Caf\x85 Society\x90 (1995)|01-Jan-1995||http://x|{flags('Drama')}\n".encode("latin-1")
     )
-    assert load_movielens_100k(u_item.parent).titles.loc["10", "name"] == "Caf\x85 Society"
+    assert load_movielens_100k(u_item.parent).titles.loc["10", "name"] == "Caf\x85 Society\x90"
+
+
+def test_a_legacy_catalogue_reads_as_windows_1252_and_a_utf16_one_by_its_mark(tmp_path: Path) -> None:
+    """Excel writes Windows-1252: read as latin-1 its curly quotes were C1 control characters in the titles.
+    A UTF-16 catalogue (byte-order mark) was read as UTF-8/latin-1 ("no title id column ... ÿþm o v i e")
+    where a UTF-16 events file beside it read."""
+    write(
+        tmp_path / "cp" / "ratings.csv",
+        "userId,movieId,rating\n1,1,4\n\u201cq\u201d,1,3\n",
+        encoding="cp1252",
+    )
+    write(
+        tmp_path / "cp" / "movies.csv",
+        'movieId,title\n1,"Caf\u00e9 \u201cquoted\u201d \u2013 \u20ac5 (1999)"\n',
+        encoding="cp1252",
+    )
+    ds = load_events_file(tmp_path / "cp" / "ratings.csv")
+    assert ds.titles.loc["1", "name"] == "Caf\u00e9 \u201cquoted\u201d \u2013 \u20ac5"
+    assert sorted(ds.events["member_id"].unique()) == ["1", "\u201cq\u201d"]  # the events file alike
+    write(tmp_path / "u16" / "ratings.csv", "userId,movieId,rating\n1,1,4\n")
+    write(
+        tmp_path / "u16" / "movies.csv", "movieId,title,genres\n1,A\u00e9 (2000),Drama\n", encoding="utf-16"
+    )
+    assert load_events_file(tmp_path / "u16" / "ratings.csv").titles.loc["1", "name"] == "A\u00e9"
 
 
 def test_movielens_100k_bad_catalog_line(ml100k: Path) -> None:

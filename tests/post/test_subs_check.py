@@ -86,6 +86,20 @@ def test_combining_accents_count_with_their_letter() -> None:
         assert check_subtitles(sub) == [], form
 
 
+def test_marks_without_precomposed_forms_and_direction_marks_count_nothing() -> None:
+    """Arabic harakat and Hebrew niqqud have no precomposed letters: a vowelled line of 30 letters and
+    spaces counted 48 (line_length over 42); right-to-left marks and joiners show nothing. The limit still
+    applies to what is seen: 43 letters are over 42 whatever their marks."""
+    arabic = "مَرْحَبًا بِكُمْ فِي الْعَالَمِ الْجَمِيلِ هُنَا"
+    hebrew = "\u200fשָׁלוֹם, מַה שְּׁלוֹמְךָ הַיּוֹם? אֲנִי בְּסֵדֶר גָּמוּר\u200f"
+    assert len(arabic) == 48 and len(hebrew) > 42
+    for line in (arabic, hebrew):
+        assert check_subtitles(from_string(_srt(("00:00:01,000", "00:00:05,000", line)))) == []
+    long = "\u0628\u064e" * 43  # 43 letters, each with a fatha
+    (finding,) = check_subtitles(from_string(_srt(("00:00:01,000", "00:00:05,000", long))))
+    assert finding.kind == "line_length" and "43 characters" in finding.message
+
+
 def test_an_ass_drawing_is_no_text_and_no_overlapping_subtitle() -> None:
     """A vector drawing ({\\p1}m 0 0 l ...{\\p0}, a box behind the dialogue) was read as 51 characters of
     text: line_length and reading_speed findings, and an overlap error against the dialogue it sits under

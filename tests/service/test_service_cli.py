@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -71,6 +72,20 @@ def test_import_then_retrain(cli: typer.Typer, tmp_path: Path) -> None:
     assert all(f.stat().st_mode & 0o777 == 0o666 & ~umask for f in version.iterdir() if f.is_file())
     r = runner.invoke(cli, ["import", "--data-dir", str(data)])
     assert isinstance(r.exception, ConfigError)
+
+
+def test_import_names_a_folder_with_brackets_and_spaces_as_written_and_quoted(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
+    """ "[b]" in a folder's name was taken for rich's bold markup and dropped from every message naming it,
+    and the "next:" hint pasted into a shell ran `reelkit retrain --data-dir svc` with a stray argument."""
+    ratings = write_ratings(tmp_path / "ratings.csv")
+    data = tmp_path / "svc [b] é"
+    r = CliRunner().invoke(cli, ["import", "--data-dir", str(data), "--ratings", str(ratings)])
+    assert r.exit_code == 0, r.output
+    assert f"into {data};" in r.stdout
+    hint = r.stdout.split("next: ", 1)[1].strip()
+    assert shlex.split(hint) == ["reelkit", "retrain", "--data-dir", str(data)]
 
 
 def test_import_takes_exactly_one_source(cli: typer.Typer, tmp_path: Path) -> None:

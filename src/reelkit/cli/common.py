@@ -69,12 +69,15 @@ WorkersOpt = Annotated[
 # says or 200 wide, and lines are not wrapped
 _piped = not sys.stdout.isatty()
 _columns = os.environ.get("COLUMNS", "")
+# no rich markup: what is printed holds file names and user data, and "[b]" in a folder's name was taken for
+# bold and dropped from every message naming it
 console = Console(
     emoji=False,
+    markup=False,
     soft_wrap=_piped,
     width=(int(_columns) if _columns.isdigit() and int(_columns) > 0 else 200) if _piped else None,
 )
-err_console = Console(stderr=True, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, emoji=False, markup=False)
 
 
 class _RichTask:
@@ -94,7 +97,7 @@ class RichProgress:
 
     @contextmanager
     def task(self, description: str, total: float | None = None) -> Iterator[ProgressTask]:
-        task_id = self._progress.add_task(description, total=total)
+        task_id = self._progress.add_task(escape(description), total=total)  # its column reads markup
         try:
             yield _RichTask(self._progress, task_id)
         finally:
@@ -145,12 +148,12 @@ def emit_json(obj: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    # file names and user data ("[INT] kitchen.srt") are plain text, not rich markup
-    table = Table(title=escape(title), title_justify="left")
+    # file names and user data ("[INT] kitchen.srt") are plain text: the consoles take no markup
+    table = Table(title=title, title_justify="left")
     for c in columns:
-        table.add_column(escape(c))
+        table.add_column(c)
     for r in rows:
-        table.add_row(*[escape(_cell(v)) for v in r])
+        table.add_row(*[_cell(v) for v in r])
     console.print(table)
 
 

@@ -6,6 +6,7 @@ one and the taste communities on everything, and prints a member's recommendatio
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -145,7 +146,8 @@ def demo_cmd(
         [(i + 1, name, reason) for i, (_, name, _, reason) in enumerate(picks)],
     )
     console.print(
-        f"models saved in {workdir}; try: reelkit recommend -m {workdir / 'model.npz'} --member {who}"
+        f"models saved in {workdir}; try: reelkit recommend -m {shlex.quote(str(workdir / 'model.npz'))} "
+        f"--member {shlex.quote(str(who))}"
     )
 
 

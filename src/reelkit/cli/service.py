@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shlex
 import signal
 import socket
 import sys
@@ -182,8 +183,8 @@ def serve_cmd(
             err_console.print(f"API token for writes: in {report.token_file}")
     elif not (data_dir / DB_NAME).exists():
         raise ConfigError(
-            f"{data_dir}: no reelkit store here; load data with 'reelkit import --data-dir {data_dir} "
-            "--ratings FILE' or start with 'reelkit serve --demo'"
+            f"{data_dir}: no reelkit store here; load data with 'reelkit import --data-dir "
+            f"{shlex.quote(str(data_dir))} --ratings FILE' or start with 'reelkit serve --demo'"
         )
     # the app opens the store at startup, inside the server, where an unusable one is a traceback
     from reelkit.service.ingest import unfinished_import_warning
@@ -368,7 +369,7 @@ def import_cmd(
         console.print(
             f"imported {summary.titles:,} titles, {summary.members:,} members and "
             f"{summary.events_stored:,} new events ({summary.events_duplicate:,} already stored) "
-            f"into {data_dir}; next: reelkit retrain --data-dir {data_dir}"
+            f"into {data_dir}; next: reelkit retrain --data-dir {shlex.quote(str(data_dir))}"
         )
 
 

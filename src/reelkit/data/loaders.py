@@ -227,9 +227,36 @@ def _base_name(path: Path) -> str:
     return name
 
 
+#: Bytes Windows-1252 leaves undefined: a legacy file holding one is read as latin-1
+_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def _legacy_encoding(raw: bytes) -> str:
+    """The encoding of a text file that is not UTF-8: Windows-1252 (what Excel and Windows tools write; read
+    as latin-1 its quotes, dashes, euro sign and ellipsis were invisible control characters), or latin-1
+    where a byte is not in it (both read every other byte alike)."""
+    return "latin-1" if _NOT_CP1252.search(raw) else "cp1252"
+
+
+def _legacy_encoding_of(path: Path) -> str:
+    """:func:`_legacy_encoding` of a whole file, read in blocks."""
+    with _open_binary(path) as fh:
+        while block := fh.read(1 << 20):
+            if _NOT_CP1252.search(block):
+                return "latin-1"
+    return "cp1252"
+
+
 def _decode(raw: bytes, encoding: str | None, path: Path | None = None) -> str:
-    """Bytes as text: the given encoding, else UTF-8, falling back to latin-1 (which never fails) unless
-    some lines are UTF-8 and others not (``path`` names the file then)."""
+    """Bytes as text: the given encoding, else UTF-16/32 by a byte-order mark, else UTF-8, falling back to
+    Windows-1252 / latin-1 (:func:`_legacy_encoding`) unless some lines are UTF-8 and others not (``path``
+    names the file then)."""
+    if encoding is None and raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif encoding is None and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = (
+            "utf-16"  # as the events reader (_sniff_encoding): a UTF-16 catalogue was "ÿþm o v i e I d"
+        )
     if encoding is not None:
         try:
             return raw.decode(encoding)
@@ -239,7 +266,7 @@ def _decode(raw: bytes, encoding: str | None, path: Path | None = None) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         _check_one_encoding(raw.splitlines(), None if path is None else str(path))
-        return raw.decode("latin-1")
+        return raw.decode(_legacy_encoding(raw))
 
 
 def _refuse_mixed_encodings(path: Path) -> None:
@@ -910,7 +937,8 @@ def _read_events(
         msg = str(exc)
         if "UTF8" in msg and encoding is None:
             _refuse_mixed_encodings(path)
-            return _read_events(path, layout, "latin-1", required=required, strip_ids=strip_ids)
+            legacy = _legacy_encoding_of(path)  # as the catalogue beside it is read
+            return _read_events(path, layout, legacy, required=required, strip_ids=strip_ids)
         if "Empty CSV file" in msg:
             raise EmptyDataError("no data rows; it needs one event per line", path=str(path)) from None
         table = None
@@ -1379,7 +1407,8 @@ def load_delimited(
 ) -> Dataset:
     """A generic delimited events file (see the module docstring for separators, headers and ``columns``).
 
-    ``encoding`` defaults to UTF-8 with a latin-1 fallback. ``titles_path`` names a catalog to join.
+    ``encoding`` defaults to UTF-8 with a Windows-1252 (latin-1) fallback. ``titles_path`` names a catalog
+    to join.
     """
     p = Path(path)
     _need_file(p)

@@ -48,6 +48,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -668,33 +670,84 @@ class Forecast:
         return asdict(self)
 
 
+_ARTICLES = ("the", "a", "an", "le", "la", "les", "l'", "el", "il", "los", "las", "der", "die", "das")
+_AKA = ("a.k.a. ", "aka ")
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+
+
+def _fold(t: str) -> str:
+    """Lower case without accents, spaces collapsed: ggplot2movies is ASCII ("Leon"), MovieLens is not
+    ("Léon")."""
+    t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+    return " ".join(t.lower().split())
+
+
+def _article_first(t: str) -> str:
+    """ "Matrix, The" as "the matrix", "Fabuleux destin d'Amélie Poulain, Le" as "le fabuleux ..." """
+    for art in _ARTICLES:
+        if t.endswith(f", {art}"):
+            return f"{art}{'' if art.endswith(chr(39)) else ' '}{t[: -len(art) - 2]}"
+    return t
+
+
 def _split_title(t: str) -> tuple[str, int | None]:
-    """A title for lookups (lower case, "Matrix, The" as "the matrix") and its year when it ends in one,
-    as in "Heat (1995)"."""
-    t = t.strip().lower()
+    """A title for lookups (lower case, no accents, "Matrix, The" as "the matrix") and its year when it ends
+    in one, as in "Heat (1995)"."""
+    t = _fold(t)
     year = None
     if t.endswith(")") and "(" in t:
         head, _, tail = t.rpartition("(")
         if tail[:-1].strip().isdigit():
             t, year = head.strip(), int(tail[:-1].strip())
-    for art in ("the", "a", "an"):
-        if t.endswith(f", {art}"):
-            t = f"{art} {t[: -len(art) - 2]}"
-    return t, year
+    return _article_first(t), year
 
 
-def _norm_title(t: str) -> str:
-    return _split_title(t)[0]
+@dataclass(frozen=True)
+class _TitleKeys:
+    """What a catalogue's film answers to: its title as written and without the alternate titles MovieLens
+    adds in brackets ("Amelie (Fabuleux destin d'Amélie Poulain, Le)" is "amelie"), then, only where no film
+    answers so, those alternate titles ("Wo hu cang long", "a.k.a. The Professional")."""
+
+    names: frozenset[str]
+    aliases: frozenset[str]
 
 
-def _title_matches(names: Sequence[str], years: Sequence[int | None], wanted: str) -> list[int]:
-    """Indices of the films ``wanted`` names: same title, and same year when it gives one."""
+def _title_keys(t: str) -> tuple[_TitleKeys, int | None]:
+    full, year = _split_title(t)
+    raw = _fold(t)
+    if year is not None:
+        raw = raw[: raw.rfind("(")].strip()
+    groups = _BRACKETED.findall(raw)
+    main = _BRACKETED.sub(" ", raw)
+    aliases: set[str] = set()
+    for g in groups:
+        for aka in _AKA:
+            if g.startswith(aka):
+                g = g[len(aka) :]
+        if g:
+            aliases.add(_article_first(g))
+    names = {full, _article_first(" ".join(main.split()))} - {""}
+    return _TitleKeys(frozenset(names), frozenset(aliases - names)), year
+
+
+def _norm_title(t: str) -> _TitleKeys:
+    return _title_keys(t)[0]
+
+
+def _title_matches(names: Sequence[str | _TitleKeys], years: Sequence[int | None], wanted: str) -> list[int]:
+    """Indices of the films ``wanted`` names: same title (else same alternate title), and same year when it
+    gives one."""
     key, year = _split_title(wanted)
-    return [
-        i
-        for i, (n, y) in enumerate(zip(names, years, strict=True))
-        if n == key and (year is None or y == year)
-    ]
+
+    def found(alias: bool) -> list[int]:
+        return [
+            i
+            for i, (n, y) in enumerate(zip(names, years, strict=True))
+            if (year is None or y == year)
+            and (key == n if isinstance(n, str) else key in (n.aliases if alias else n.names))
+        ]
+
+    return found(False) or found(True)
 
 
 def audience_model(fs: FeatureSet, progress: Progress = SILENT, *, use_cache: bool = True) -> AudienceModel:
@@ -1151,7 +1204,7 @@ def _community_forecast(
     year = min(max(float(concept.year), lo_year), hi_year) if concept.year is not None else hi_year
     meta = metadata_matrix(pd.Series([genres]), pd.Series([year]), cat.vocab)
     # MovieLens names lose their "(1995)" to the year column: without it a comparable's year matched nothing
-    split = [_split_title(t) for t in cat.titles["name"].astype(str)]
+    split = [_title_keys(t) for t in cat.titles["name"].astype(str)]
     listed = pd.to_numeric(cat.titles["year"], errors="coerce")
     names = [n for n, _ in split]
     years = [

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import shlex
 import socket
 import time
 import warnings
@@ -374,11 +375,12 @@ def unfinished_import_warning(store: Store, data_dir: str | Path) -> str | None:
     if not labels:
         return None
     one = len(labels) == 1
+    shown = shlex.quote(str(data_dir))
     return (
         f"{data_dir}: {_did_not_finish(labels)}; serving the current model version anyway (pages fold in the "
         f"events stored so far); complete {'it' if one else 'each'} with 'reelkit import --data-dir "
-        f"{data_dir} ...' from that file (or a copy of it), or give up on {'it' if one else 'them'} with "
-        f"'reelkit import --data-dir {data_dir} --abandon-pending'"
+        f"{shown} ...' from that file (or a copy of it), or give up on {'it' if one else 'them'} with "
+        f"'reelkit import --data-dir {shown} --abandon-pending'"
     )
 
 
