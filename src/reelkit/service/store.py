@@ -354,6 +354,8 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._counted = (0, 0)  # (the last seq counted, the events up to it): count_events
         self._closed = False
         if self.path.is_dir():  # said "cannot open the database (unable to open database file)", exit 1
             raise StoreLocationError(
@@ -866,7 +868,21 @@ class SQLiteStore:
         return [StoredEvent(*r) for r in rows]
 
     def count_events(self) -> int:
-        return int(self._con().execute("SELECT count(*) FROM events").fetchone()[0])
+        """How many events are stored: counted once, then only those stored since (events are append-only
+        and ``seq`` grows), so ``/health``, ``/metrics`` and the event list do not scan the table on every
+        request (26-41 ms a million events, per probe and scrape)."""
+        con = self._con()
+        with self._count_lock:
+            top = self._last_seq(con)
+            last, counted = self._counted
+            if top < last:  # a store put back from an earlier copy under this process: count it all again
+                last, counted = 0, 0
+            if top != last:
+                # every seq up to ``top`` is final once ``top`` is seen: SQLite has one writer at a time
+                row = con.execute("SELECT count(*) FROM events WHERE seq > ? AND seq <= ?", (last, top))
+                counted += int(row.fetchone()[0])
+                self._counted = (top, counted)
+            return counted
 
     def get_note(self, key: str) -> str | None:
         """A note kept in the store's ``meta`` table under ``note:<key>`` (``None`` when there is none)."""
