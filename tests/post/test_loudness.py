@@ -223,6 +223,32 @@ def test_loudness_range_takes_the_10th_and_95th_percentiles() -> None:
     assert (lra, low, high) == (pytest.approx(16.0), pytest.approx(-28.0), pytest.approx(-12.0))
 
 
+def test_loudness_range_percentiles_are_pinned_to_the_block() -> None:
+    """101 gated blocks at -40, -39.8, ..., -20 LUFS: the 10th and 95th percentiles are blocks 10 and 95
+    exactly, -38 and -21 LUFS (with twenty blocks, 0.10 and 0.11 or 0.95 and 0.94 gave the same blocks)."""
+    st_energy = np.array([_energy(-40 + 0.2 * k) for k in range(101)])
+    lra, low, high = _loudness_range(st_energy)
+    assert (low, high) == (pytest.approx(-38.0, abs=1e-9), pytest.approx(-21.0, abs=1e-9))
+    assert lra == pytest.approx(17.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(("quiet", "lra"), [(-42.9, 22.9), (-43.1, 0.0)])
+def test_loudness_range_relative_gate_is_20_lu_under_the_mean(quiet: float, lra: float) -> None:
+    """Half the blocks at -20 LUFS, half at ``quiet``: the mean is -20 + 10 log10((1 + 10^((quiet+20)/10))
+    / 2) = -22.99 LUFS, so the relative gate (-20 LU) is at -42.99: a half 0.1 LU over it is kept (LRA from
+    it to -20), one 0.1 LU under it is not (LRA 0). No test moved when the gate moved by 2 LU."""
+    st_energy = np.array([_energy(-20.0)] * 50 + [_energy(quiet)] * 50)
+    assert _loudness_range(st_energy)[0] == pytest.approx(lra, abs=1e-9)
+
+
+@pytest.mark.parametrize(("quiet", "lra"), [(-69.9, 11.9), (-70.1, 0.0)])
+def test_loudness_range_absolute_gate_is_minus_70_lufs(quiet: float, lra: float) -> None:
+    """A quiet programme, half at -58 LUFS and half at ``quiet``: the relative gate is near -81 LUFS, so only
+    the absolute gate (-70 LUFS) can drop the quiet half. Without it, LRA was 18 LU for -58/-76."""
+    st_energy = np.array([_energy(-58.0)] * 50 + [_energy(quiet)] * 50)
+    assert _loudness_range(st_energy)[0] == pytest.approx(lra, abs=1e-9)
+
+
 def test_shorter_than_a_block() -> None:
     r = measure(sine(997, 0.3, 48000), 48000)
     assert math.isinf(r.integrated_lufs) and math.isinf(r.momentary_max_lufs)
