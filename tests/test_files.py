@@ -15,6 +15,16 @@ from reelkit._files import atomic_write_text, check_creatable, check_output_file
 from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitError
 
 
+def test_check_output_file_refuses_a_name_longer_than_the_file_system_takes(tmp_path: Path) -> None:
+    """`video quality REF DIST` with a 245-letter DIST scored the whole pair, then failed writing
+    DIST.quality.json ("File name too long"): the name is refused before the work, in bytes (é is two)."""
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    fits = "é" * ((limit - 5) // 2) + ".json"
+    assert check_output_file(tmp_path / fits, ConfigError, "out.json") == tmp_path / fits
+    with pytest.raises(ConfigError, match=rf"is {limit + 1} bytes long, over the {limit} this file system"):
+        check_output_file(tmp_path / ("x" * (limit - 4) + ".json"), ConfigError, "out.json")
+
+
 @pytest.mark.parametrize("error", [ConfigError, DataFormatError, MediaError])
 def test_check_output_file_refuses_a_folder_or_a_missing_folder(
     tmp_path: Path, error: type[ReelkitError]

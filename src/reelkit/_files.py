@@ -142,7 +142,12 @@ def check_output_file(
     ``example`` is a file name the message suggests (``out.wav``, ``report.html``).
     """
     out = Path(path)
-    if out.is_dir():
+    if len(os.fsencode(out.name)) > _name_max(out.parent):  # found now: it was "File name too long" after
+        problem = (  # the work (and is_dir() below raises it)
+            f"its name is {len(os.fsencode(out.name))} bytes long, over the {_name_max(out.parent)} this "
+            "file system allows; choose a shorter name"
+        )
+    elif out.is_dir():
         problem = f"is a folder; give a file name for the output (e.g. {example})"
     elif is_special(out):
         problem = NOT_REGULAR
@@ -157,6 +162,14 @@ def check_output_file(
     else:
         return out
     raise _refusal(error, out, problem)
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` takes (255 where it does not say)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # AttributeError: no pathconf (Windows)
+        return 255
 
 
 def _refusal(error: type[ReelkitError], out: Path, problem: str) -> ReelkitError:
