@@ -480,3 +480,66 @@ def test_the_hour_before_now_can_be_the_better_hour() -> None:
     cfg = AdviceConfig(sessions=8, max_session_s=600.0, hour_window=0)
     t = advise(prof, [FILM], quality_kbps=4300, now_s=BASE + 20 * 3600, config=cfg).titles[0]
     assert t.action == "wait" and t.better_hour == 19
+
+
+# ------------------------------------------------------------- boundaries a mutation pass found unpinned
+_MIDNIGHT = 1_700_000_000 - 1_700_000_000 % 86400  # a UTC midnight
+_H = 3600.0
+
+
+def test_a_network_that_holds_only_the_lowest_rung_says_that_rung_streams() -> None:
+    """0.6 Mbit/s asked 750 kbps: 300 kbps (the ladder's lowest) is what streams; a search that stopped
+    above the lowest rung said nothing did."""
+    t = _MIDNIGHT + np.arange(60) * 60.0
+    a = advise(
+        NetworkProfile.from_samples(t, np.full(60, 0.6)),
+        [TitleToWatch("x", 600.0)],
+        quality_kbps=750,
+        now_s=_MIDNIGHT + 600,
+    )
+    assert a.titles[0].best_streamable_kbps == 300.0
+
+
+def test_a_faster_hour_is_named_when_its_download_fits_though_it_cannot_stream() -> None:
+    """Slow (0.1 Mbit/s) from 00:00 to 11:00, one 2 Mbit/s measurement at 18:00: 4300 kbps streams nowhere,
+    but at 2 Mbit/s a 600 s title downloads in time: that hour is the one to wait for."""
+    ts = [_MIDNIGHT + h * _H + i * 60.0 for h in range(12) for i in range(20)] + [_MIDNIGHT + 18 * _H + 60.0]
+    mbps = [0.1] * (len(ts) - 1) + [2.0]
+    a = advise(
+        NetworkProfile.from_samples(ts, mbps),
+        [TitleToWatch("x", 600.0)],
+        quality_kbps=4300,
+        now_s=_MIDNIGHT + 5 * _H + 30,
+    )
+    (title,) = a.titles
+    assert title.action == "wait" and "around 18:00 had a median of 2.0 Mbit/s" in title.message
+
+
+def test_an_hour_with_exactly_min_samples_is_judged_on_them_alone() -> None:
+    """8 measurements (min_samples) at 03:00 of 5 Mbit/s and 20 at 04:00 of 0.2: 03:00 is judged on its own
+    8 (stream), not pooled with the next hour's (download)."""
+    ts = [_MIDNIGHT + 3 * _H + i * 60.0 for i in range(8)] + [
+        _MIDNIGHT + 4 * _H + i * 60.0 for i in range(20)
+    ]
+    a = advise(
+        NetworkProfile.from_samples(ts, [5.0] * 8 + [0.2] * 20),
+        [TitleToWatch("x", 600.0)],
+        quality_kbps=750,
+        now_s=_MIDNIGHT + 3 * _H + 30,
+    )
+    assert AdviceConfig().min_samples == 8
+    assert a.samples_now == 8 and a.median_mbps_now == 5.0 and a.titles[0].action == "stream"
+
+
+def test_measurements_one_window_away_are_within_reach() -> None:
+    """None at 03:00, 5 at 04:00 (hour_window 1 h away): judged on those 5, said as few, not as taken
+    from beyond the window ("measure at this hour")."""
+    ts = [_MIDNIGHT + 4 * _H + i * 60.0 for i in range(5)]
+    a = advise(
+        NetworkProfile.from_samples(ts, [5.0] * 5),
+        [TitleToWatch("x", 600.0)],
+        quality_kbps=750,
+        now_s=_MIDNIGHT + 3 * _H + 30,
+    )
+    assert a.samples_now == 5 and a.hours_from_now == 1
+    assert a.note == "the network now is judged on 5 measurement(s) only"

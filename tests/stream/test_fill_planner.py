@@ -196,6 +196,10 @@ def test_parse_rate_and_window() -> None:
     assert parse_rate("100MB/s") == pytest.approx(1e8)
     assert parse_fill_window("02:00-14:00") == (2.0, 14.0)
     assert FillConfig(capacity_bytes=1, fill_window=parse_fill_window("22:00-06:00")).window_hours == 8.0
+    all_day = FillConfig(
+        capacity_bytes=1, fill_window=parse_fill_window("00:00-24:00"), fill_rate_bytes_per_s=1e8
+    )
+    assert all_day.window_hours == 24.0 and all_day.fill_budget_bytes == 24 * 3600 * 1e8  # not 0 h, 0 bytes
     for bad in ("fast", "-1Gbps", "0bps"):
         with pytest.raises(ConfigError):
             parse_rate(bad)
