@@ -420,6 +420,9 @@ class TestHandCases:
         pol = make_policy("tinylfu", window_ratio=0.25, protected_ratio=0.5)
         tr = _trace([1] * 16 + [2, 3] + [4] * 17 + [5, 1])
         assert simulate(tr, pol, 4).hit_mask.tolist()[-1] is True
+        # ... and not before 15 (4 bits, not 3): B read 12 times displaces A read 10 (both 7 in 3 bits: a tie)
+        tr = _trace([1] * 10 + [2, 3] + [4] * 12 + [5, 1])
+        assert simulate(tr, pol, 4).hit_mask.tolist()[-1] is False
 
     def test_tinylfu_sizes_its_sketch_by_the_mean_size_of_distinct_objects(self) -> None:
         """Pins the mean behind the expected number of cached objects: object 1 (10 bytes) read 9 times and
@@ -531,6 +534,15 @@ def test_byte_bound_solves_its_lp_exactly(ids: list[int], size_of: list[int], ca
     ub = offline_upper_bound(tr, cap, warmup=warm)
     measured = float(tr.sizes[n_warm:].sum())
     assert ub.byte_hit_ratio * measured == pytest.approx(_byte_lp(tr, cap, n_warm), abs=1e-6)
+
+
+def test_lfuda_hand_trace_a_hit_adds_the_age() -> None:
+    """LFU-DA (Arlitt et al. 2000), capacity 2, A C B B A C A: a key is the age L plus the count. A and C
+    enter at 1; B evicts A (the tie's first to reach 1), L = 1, and enters at 2; B's hit makes it L + 2 = 3;
+    A evicts C (1) and enters at 1 + 1 = 2; C evicts A (2 < 3): the last A misses. One hit. With a hit
+    setting the key to the count alone (B at 2), C evicted B in the tie and the last A hit."""
+    hits = simulate(_trace([1, 3, 2, 2, 1, 3, 1]), "lfuda", 2).hit_mask
+    assert "".join(str(int(h)) for h in hits) == "0001000"
 
 
 def test_lfu_aging_forgets_old_popularity() -> None:
