@@ -200,6 +200,7 @@ def test_confidence_is_on_the_onset_ramp_between_a_quarter_and_a_half() -> None:
         (-3.2, 1.0, ()),
         (4.0, 25 / _NTSC, ()),
         (0.0, 24 / 25, ()),
+        (1.5, 25 / 24, ()),
         (7.5, 1.0, ((60.0, 25.0),)),
         (-2.0, _NTSC / 24, ((50.0, 20.0), (110.0, -12.0))),
     ],
@@ -229,7 +230,7 @@ def test_sync_to_a_reference_file(tmp_path: Path, offset: float, ratio: float, b
     write_synced(load_subtitles(inp), res, out)
     err = np.abs(_starts(out) - _starts(ref))
     assert np.mean(err <= 0.05) == 1.0, (res, err)
-    assert res.scale == pytest.approx(1 / ratio, rel=1e-4)
+    assert res.scale == pytest.approx(1 / ratio, rel=1e-12) and res.scale in FRAME_RATIOS  # snapped to it
     assert len(res.splits) == len(breaks)
     assert res.confidence >= 0.5
     # the JSON names a split's first cue by its number in the file (from 1), as clamped_cues does
@@ -256,18 +257,29 @@ def test_a_drift_between_the_standard_ratios_is_fitted_by_the_fine_scale(tmp_pat
     assert np.abs(_starts(out) - _starts(ref)).max() <= 0.02
 
 
-@pytest.mark.parametrize("offset", [0.3, 100.0])
+@pytest.mark.parametrize("offset", [0.2, -0.2, 0.3, 100.0])
 def test_a_small_offset_is_applied_and_the_default_range_reaches_half_the_media(
     tmp_path: Path, offset: float
 ) -> None:
-    """0.3 s off is more than the 0.125 s snap, so the file is moved (not 'unchanged'); 100 s is within the
-    default range max(60 s, half the media), 118 s for these 235 s of cues, so it is found."""
+    """0.2 s (5 frames) and 0.3 s off are more than the 0.125 s snap, so the file is moved (not 'unchanged');
+    100 s is within the default range max(60 s, half the media), 118 s for these 235 s of cues, so it is
+    found."""
     truth = _cues(1)
     ref = _write(tmp_path / "ref.srt", truth)
     inp = _write(tmp_path / "in.srt", [SynthCue(c.start_s + offset, c.end_s + offset, c.text) for c in truth])
     res = sync_subtitles(None, inp, reference=ref)
     assert not res.unchanged
     assert res.offset_s == pytest.approx(-offset, abs=0.05) and res.scale == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("offset", [0.1, -0.1])
+def test_an_offset_within_the_snap_leaves_the_file_unchanged(tmp_path: Path, offset: float) -> None:
+    """0.1 s is within the 0.125 s snap (3 frames at 24 fps): the file is left as it is."""
+    truth = _cues(1)
+    ref = _write(tmp_path / "ref.srt", truth)
+    inp = _write(tmp_path / "in.srt", [SynthCue(c.start_s + offset, c.end_s + offset, c.text) for c in truth])
+    res = sync_subtitles(None, inp, reference=ref)
+    assert res.unchanged and res.offset_s == 0.0 and res.scale == 1.0
 
 
 def test_an_untimed_first_cue_takes_the_first_cues_offset(tmp_path: Path) -> None:
