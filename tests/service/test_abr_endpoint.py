@@ -162,8 +162,8 @@ def test_default_algo_is_listed(abr_client: TestClient) -> None:
     [
         ({"ladder_kbps": [750, 300]}, "ladder_kbps"),
         ({"ladder_kbps": []}, "ladder_kbps"),
-        ({"ladder_kbps": [300, -1]}, "ladder_kbps"),
-        ({"ladder_kbps": [1, 1e308]}, "ladder_kbps"),  # a 400 'chunk sizes must be positive and finite'
+        ({"ladder_kbps": [300, -1]}, "ladder_kbps[1]"),  # the rung named (its bounds are in the schema)
+        ({"ladder_kbps": [1, 1e308]}, "ladder_kbps[1]"),  # a 400 'chunk sizes must be positive and finite'
         ({"download_s": -1}, "download_s"),
         ({"buffer_s": "lots"}, "buffer_s"),
         ({"chunk_index": -2}, "chunk_index"),
@@ -594,11 +594,18 @@ def test_a_missing_download_time_is_named_as_the_api_names_it(abr_client: TestCl
                                             "ladder_kbps": ladder})  # fmt: skip
     r = abr_client.post("/v1/abr/decide", json={"session_id": "dl", "chunk_index": 1, "ladder_kbps": ladder,
                                                 "last_chunk_bytes": 100_000.0})  # fmt: skip
-    # a 400 with no field named; a misspelled field was taken as this one missing
+    # a 400 with no field named; a misspelled field was taken as this one missing; it was not sent, so the
+    # message is not "download_s must be positive; got 0.0"
     assert r.status_code == 422 and r.json()["fields"] == [
-        {"field": "download_s", "message": "download_s must be positive; got 0.0"}
+        {
+            "field": "download_s",
+            "message": "download_s is needed by robustmpc from chunk_index 1 on; it was not sent",
+        }
     ]
     assert "last_download_s" not in r.text
+    r = abr_client.post("/v1/abr/decide", json={"session_id": "dl", "chunk_index": 1, "ladder_kbps": ladder,
+                                                "last_chunk_bytes": 100_000.0, "download_s": 0})  # fmt: skip
+    assert r.json()["fields"] == [{"field": "download_s", "message": "download_s must be positive; got 0.0"}]
 
 
 @pytest.mark.media
@@ -743,13 +750,82 @@ def test_openapi_says_what_the_stream_files_are_answered_with(abr_client: TestCl
     error = {"$ref": "#/components/schemas/ErrorBody"}
     for method in ("get", "head"):
         resp = ops[method]["responses"]
-        assert sorted(resp) == ["200", "404", "409", "422", "500", "503"]
+        assert sorted(resp) == ["200", "206", "304", "400", "404", "409", "416", "422", "500", "503"]
         kinds = resp["200"]["content"]
         assert sorted(kinds) == ["application/dash+xml", "application/json", "audio/mp4", "video/mp4"]
         assert kinds["video/mp4"]["schema"] == {"type": "string", "format": "binary"}
-        assert all(
-            resp[code]["content"] == {"application/json": {"schema": error}} for code in resp if code != "200"
-        )
+        ours = ("404", "409", "422", "500", "503")  # Starlette's range answers (400, 416) are plain text
+        assert all(resp[code]["content"] == {"application/json": {"schema": error}} for code in ours)
+        assert "content" not in resp["304"] and list(resp["416"]["content"]) == ["text/plain"]
         assert resp["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     missing = abr_client.get("/abr/stream/nothing/none/-/manifest.mpd")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+@pytest.mark.media
+def test_stream_files_answer_preconditions_and_a_paced_heads_headers_are_its_gets(
+    stream_client: TestClient,
+) -> None:
+    """The ETag just sent came back in If-None-Match and got the whole file again (RFC 9110 13.1.2: an origin
+    server evaluates it); a HEAD of a paced segment said Accept-Ranges and an ETag while its GET ignores
+    Range and sends neither. Unpaced files keep their ranges (206, 416)."""
+    url = "/abr/stream/tiny/none/-/chunk-0-00001.m4s"
+    first = stream_client.get(url)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert first.status_code == 200 and first.headers["accept-ranges"] == "bytes"
+    for headers in ({"If-None-Match": etag}, {"If-None-Match": f'"x", W/{etag}'}, {"If-None-Match": "*"},
+                    {"If-Modified-Since": modified}):  # fmt: skip
+        again = stream_client.get(url, headers=headers)
+        assert again.status_code == 304 and not again.content and again.headers["etag"] == etag, headers
+    assert stream_client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert stream_client.get(url, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).content
+    assert stream_client.get(url, headers={"If-Modified-Since": "junk"}).status_code == 200
+    part = stream_client.get(url, headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206 and len(part.content) == 10
+    assert stream_client.get(url, headers={"Range": "bytes=99999999-"}).status_code == 416
+    _decide(stream_client, session_id="ph", algo="rate", ladder_kbps=[100.0, 250.0], stream="tiny")
+    paced = "/abr/stream/tiny/const-100/ph/chunk-0-00001.m4s"
+    head = stream_client.head(paced)
+    get = stream_client.get(paced, headers={"Range": "bytes=0-9"})
+    assert get.status_code == 200 and len(get.content) == int(head.headers["content-length"])
+    for name in ("accept-ranges", "etag", "last-modified"):
+        assert name not in head.headers and name not in get.headers, name
+    spec = stream_client.get("/openapi.json").json()["paths"][
+        "/abr/stream/{stream}/{trace}/{session_id}/{file}"
+    ]["get"]["responses"]
+    assert {"206", "304", "400", "416"} <= set(spec)
+
+
+def test_decide_says_what_the_client_sent_and_its_schema_says_the_rungs_bounds(
+    abr_client: TestClient,
+) -> None:
+    """A first decision at chunk 1 with a 1e-300 kbps rung was a 400 blaming "last_chunk_bytes (5e-298) over
+    last_download_s (1)", neither sent (the warm-up's own measurement); a download time never sent was
+    "download_s must be positive; got 0.0". The rungs' bounds were checked but not in the schema."""
+    body = {"session_id": "w1", "chunk_index": 1, "ladder_kbps": [1e-300, 750], "algo": "rate"}
+    r = abr_client.post("/v1/abr/decide", json={**body, "last_chunk_bytes": 50_000})
+    assert r.status_code == 422 and r.json()["fields"] == [
+        {
+            "field": "download_s",
+            "message": "download_s is needed by rate from chunk_index 1 on; it was not sent",
+        }
+    ]
+    r = abr_client.post("/v1/abr/decide", json={**body, "last_chunk_bytes": 50_000, "download_s": 1.0})
+    assert r.status_code == 200, r.text
+    spec = abr_client.get("/openapi.json").json()["components"]["schemas"]
+    for model in ("DecideRequest", "AdviceRequest"):
+        ladder = spec[model]["properties"]["ladder_kbps"]
+        items = ladder["items"] if "items" in ladder else ladder["anyOf"][0]["items"]
+        assert (items["exclusiveMinimum"], items["maximum"]) == (0, 100_000), model
+        assert "strictly ascending" in ladder["description"]
+
+
+def test_an_unknown_stream_and_a_misspelt_constant_trace_are_said_as_such(stream_client: TestClient) -> None:
+    """ "no such file 'a' in stream 'x'" for a stream x that does not exist; const-1e-9 was told to put a
+    cooked trace file in DATA/abr/traces."""
+    r = stream_client.get("/abr/stream/x/none/s1/a")
+    assert r.status_code == 404 and "no stream 'x'" in r.json()["message"], r.text
+    r = stream_client.get("/abr/stream/tiny/none/s1/a")
+    assert r.status_code == 404 and "no such file 'a' in stream 'tiny'" in r.json()["message"]
+    r = stream_client.get("/abr/stream/tiny/const-1e-9/s1/chunk-0-00001.m4s")
+    assert r.status_code == 404 and "write the rate as const-<Mbps>" in r.json()["message"], r.text

@@ -1363,6 +1363,9 @@ def test_a_new_members_name_is_stripped_and_likes_at_most_100_titles(client: Tes
     """A blank name is refused and one with spaces around is stored without them; 101 liked titles are 422."""
     r = client.post("/v1/members", json={"name": "   "}, headers=AUTH)
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "name"
+    assert "must not be blank" in r.json()["fields"][0]["message"]  # was "at least 1 character", to 3 spaces
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["NewMember"]["properties"]["name"]
+    assert schema["pattern"] == r"\S"  # blank is refused by the schema too
     r = client.post("/v1/members", json={"name": "  Ann Lee  "}, headers=AUTH)
     assert r.status_code == 201 and r.json()["member"]["name"] == "Ann Lee"
     r = client.post("/v1/members", json={"name": "Fan", "liked_titles": ["t001"] * 101}, headers=AUTH)

@@ -109,6 +109,12 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def _not_blank(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 def _whole_seconds(value: Any) -> Any:
     """A timestamp as a JSON number of whole seconds (``1700000000.0`` from ``time.time() // 1`` is one)."""
     value = _json_number(value)
@@ -124,7 +130,9 @@ class _EventBase(BaseModel):
     member_id: Id
     title_id: Id
     timestamp: Annotated[Timestamp, BeforeValidator(_whole_seconds)] | None = Field(
-        None, description="Unix seconds; the server's clock when omitted."
+        None,
+        description="Unix seconds; the server's clock when omitted. More than 300 s ahead of the server's "
+        "clock is refused (a client clock running fast, or milliseconds); a little ahead is taken as now.",
     )
 
 
@@ -346,7 +354,12 @@ class NewMember(BaseModel):
         description="Chosen by the server when omitted; printable characters but '/', not '.' or '..'. "
         "Choose it to retry a create safely: the same body again returns the member (200).",
     )
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    # "\S": not blank, in the schema too (spaces passed minLength 1, then read "at least 1 character")
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=r"\S"),
+        BeforeValidator(_not_blank),
+    ]
     liked_titles: list[Id] = Field(default_factory=list, max_length=100)
 
 

@@ -22,6 +22,7 @@ The stream ``sample`` is built on first use (a generated test clip, 180p..720p, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -217,11 +218,21 @@ class DecideRequest(BaseModel):
 
     session_id: str = Field(pattern=_NAME, max_length=100)
     chunk_index: int = Field(ge=0, le=10_000_000)
-    last_chunk_bytes: float = Field(0.0, ge=0, le=1e10)
-    download_s: float = Field(0.0, ge=0, le=86_400)
+    last_chunk_bytes: float = Field(
+        0.0, ge=0, le=1e10, description="Size of the last chunk (from chunk_index 1)."
+    )
+    download_s: float = Field(
+        0.0,
+        ge=0,
+        le=86_400,
+        description="Seconds the last chunk took: over 0 from chunk_index 1 on for the algos "
+        "that read the throughput (not bba, bola).",
+    )
     buffer_s: float = Field(0.0, ge=0, le=86_400)
     rebuffer_s: float = Field(0.0, ge=0, le=86_400)
-    ladder_kbps: list[float] = Field(min_length=1, max_length=32)
+    ladder_kbps: list[Annotated[float, Field(gt=0, le=MAX_RUNG_KBPS)]] = Field(
+        min_length=1, max_length=32, description="The rungs' bitrates, strictly ascending (lowest first)."
+    )
     last_level: int | None = Field(
         None, ge=0, description="Level of the last chunk (default: the last decision)."
     )
@@ -447,7 +458,10 @@ def _warm_up(policy: Any, video: Any) -> None:
         return
     policy.reset(video)
     bytes0 = float(video.sizes[0, 0])
-    policy.choose(Observation(1, 0, bytes0, 1.0, video.chunk_s))
+    # a made-up measurement the policy cannot use (a 1e-300 kbps rung) is no error of the client's, who sent
+    # no such fields (it was a 400 naming them): the first real decision compiles instead
+    with contextlib.suppress(ConfigError):
+        policy.choose(Observation(1, 0, bytes0, 1.0, video.chunk_s))
 
 
 def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
@@ -501,6 +515,8 @@ def _decide(rt: AbrRuntime, req: DecideRequest) -> DecideResponse:
                 field = next((f for f in ("download_s", "last_chunk_bytes") if message.startswith(f)), None)
                 if field is None:
                     raise ConfigError(message) from None
+                if field not in req.model_fields_set:  # "download_s must be positive; got 0.0", never sent
+                    message = f"{field} is needed by {session.algo} from chunk_index 1 on; it was not sent"
                 raise _invalid(field, message) from None
             if not 0 <= level < n_levels:  # pragma: no cover - every policy passes the conformance suite
                 raise ReelkitError(f"policy {session.algo!r} chose level {level} of {n_levels}")
@@ -747,6 +763,10 @@ def _load_link_trace(rt: AbrRuntime, name: str) -> Any:
         return Trace.constant(mbps, name=name)
     path = rt.traces_dir / name
     if not path.is_file():
+        if name.startswith("const-"):  # const-1e-9, const-fast: was "put a cooked trace file in ..."
+            raise HTTPException(
+                404, f"trace {name!r}: write the rate as const-<Mbps>, a decimal such as const-2.5"
+            )
         raise HTTPException(
             404,
             f"no trace {name!r}: put a cooked trace file in DATA/abr/traces (DATA: the server's data "
@@ -774,8 +794,22 @@ _STREAM_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
             "application/json": {"schema": {"type": "object"}},
         },
     },
+    206: {
+        "description": "The byte range(s) asked for with Range (files sent unpaced only; a paced segment is "
+        "sent whole, with no Accept-Ranges)",
+        "content": {"video/mp4": _BINARY, "audio/mp4": _BINARY, "multipart/byteranges": _BINARY},
+    },
+    304: {"description": "Not modified (If-None-Match or If-Modified-Since)"},
+    400: {
+        "description": "A malformed Range header",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
     404: {"model": ErrorBody, "description": "No such stream, file or trace"},
     409: _SEVERAL,
+    416: {
+        "description": "Range not satisfiable (Content-Range: bytes */SIZE)",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
     500: {
         "model": ErrorBody,
         "description": "The stream or trace is damaged on the server, or building the sample failed",
@@ -815,18 +849,16 @@ async def stream_file(
     with ``~wall``, it runs on wall time.
     """
     rt = _runtime(state)
-    if not _FILE.fullmatch(file):
-        raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
     if not _ensure_stream(rt, stream, consume=request.method != "HEAD"):
         raise HTTPException(503, "the sample stream is being built; retry in a minute", {"Retry-After": "10"})
-    s = _load_stream(rt, stream)
+    s = _load_stream(rt, stream)  # an unknown stream first: "no such file 'a' in stream 'x'" for no stream x
     path = Path(s.folder) / file
-    if not path.is_file():
+    if not _FILE.fullmatch(file) or not path.is_file():
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
     if file.endswith(".mpd"):
-        return FileResponse(path, media_type="application/dash+xml", headers=_NO_STORE)
+        return _file(request, path, "application/dash+xml")
     if file.endswith(".json"):
-        return FileResponse(path, media_type="application/json", headers=_NO_STORE)
+        return _file(request, path, "application/json")
     # Representation ids past the ladder's are the audio's (package_dash numbers the video rungs first)
     rep = _SEGMENT.fullmatch(file)
     audio = rep is not None and int(rep.group(2)) >= len(s.renditions)
@@ -834,15 +866,47 @@ async def stream_file(
     unshaped = trace.partition("~")[0] == "none"  # not every name starting so ("nonet.txt")
     # the video rungs' media segments only: an audio segment is no level, and the simulator the link is
     # compared with carries video alone; a HEAD moves no payload
-    paced = rep is not None and rep.group(1) == "chunk" and not audio and request.method == "GET"
-    if unshaped or session_id == "-" or not paced:
-        return FileResponse(path, media_type=media_type, headers=_NO_STORE)
+    paced = rep is not None and rep.group(1) == "chunk" and not audio and not unshaped and session_id != "-"
+    if not paced:
+        return _file(request, path, media_type)
+    if request.method == "HEAD":  # what the paced GET sends: the whole file, no ranges, no validators
+        size = (await asyncio.to_thread(path.stat)).st_size
+        return Response(media_type=media_type, headers={**_NO_STORE, "Content-Length": str(size)})
     link = await _session_link(_sessions(state), session_id, trace, stream, s)
     if link is None:
-        return FileResponse(path, media_type=media_type, headers=_NO_STORE)
+        return _file(request, path, media_type)
     body = await asyncio.to_thread(path.read_bytes)
     headers = {**_NO_STORE, "Content-Length": str(len(body))}
     return StreamingResponse(link.paced(body, label=file), media_type=media_type, headers=headers)
+
+
+def _file(request: Request, path: Path, media_type: str) -> Response:
+    """``path`` as a file response (ranges, ETag, Last-Modified), or 304 when the request's preconditions
+    say the client has it (RFC 9110 13.1.2-3: If-None-Match, weakly compared, else If-Modified-Since; both
+    were ignored, a 200 with the whole file to a client that sent the ETag just given)."""
+    response = FileResponse(path, media_type=media_type, headers=_NO_STORE, stat_result=path.stat())
+    etag = response.headers["etag"]
+    none_match = request.headers.get("if-none-match")
+    if none_match is not None:
+        tags = [t.strip().removeprefix("W/") for t in none_match.split(",")]
+        fresh = "*" in tags or etag in tags
+    else:
+        since = request.headers.get("if-modified-since")
+        fresh = since is not None and _not_after(response.headers["last-modified"], since)
+    if fresh:
+        kept = {k: response.headers[k] for k in ("etag", "last-modified", "cache-control")}
+        return Response(status_code=304, headers=kept)
+    return response
+
+
+def _not_after(modified: str, since: str) -> bool:
+    """Whether the HTTP date ``modified`` is no later than ``since`` (False when ``since`` does not parse)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
 
 
 async def _session_link(

@@ -9,7 +9,7 @@ Picks) unless titles are given, and answers, per title, stream / download now / 
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
@@ -87,7 +87,13 @@ class AdviceRequest(BaseModel):
         description="Unix seconds (default: the server's clock).",
     )
     utc_offset_h: float = Field(default=0.0, ge=-14, le=14)
-    ladder_kbps: list[float] | None = Field(default=None, min_length=1, max_length=20)
+    ladder_kbps: list[Annotated[float, Field(gt=0, le=MAX_KBPS)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="The rungs' bitrates, strictly ascending (lowest first); default: 300, 750, 1200, 1850, "
+        "2850, 4300.",
+    )
     limit: int = Field(default=3, ge=1, le=10, description="How many next titles to look at.")
 
     @field_validator("ladder_kbps")
