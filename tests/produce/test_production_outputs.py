@@ -719,6 +719,13 @@ def test_cli_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 2 and "is a folder" in err and not pool.exists()
     code, _, err = run(capsys, "schedule", "generate", "-o", str(binary / "p.yaml"), "--pool", str(pool))
     assert code == 2 and "bin.yaml is a file, not a folder" in err and not pool.exists()
+    # YAML is not written under another kind's name (p.csv held YAML)
+    for args in (
+        ["-o", str(tmp_path / "p.csv")],
+        ["-o", str(tmp_path / "p.yaml"), "--pool", str(tmp_path / "c.csv")],
+    ):
+        code, _, err = run(capsys, "schedule", "generate", "--scenes", "4", *args)
+        assert code == 2 and "name it .yaml or .json" in err and not list(tmp_path.glob("p.*")), err
     # a byte-order mark is fine
     bom = tmp_path / "bom.json"
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"calendar": {"start": "2026-03-02"}}).encode())

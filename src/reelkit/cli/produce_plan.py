@@ -126,6 +126,9 @@ def generate_cmd(
         if out.exists():  # a default name: a file of the user's own may hold it
             raise ConfigError(f"{out} exists; give -o {out} to replace it, or another name (-o FILE.yaml)")
     check_creatable(out, ConfigError, "production.yaml")  # both outputs checked before either is written
+    for option, path in (("-o", out), ("--pool", pool)):  # YAML went into p.csv without a word
+        if path is not None and path.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise ConfigError(f"{option} {path}: the file is written as YAML or JSON; name it .yaml or .json")
     prod = generate_production(scenes, seed)
     pool_path = None
     if pool is not None:
