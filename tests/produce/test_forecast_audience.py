@@ -384,6 +384,9 @@ def test_cli_forecast_prints_the_interval_it_was_given(
     code, out, err = run(capsys, "forecast", "--concept", str(concept))
     assert code == 0, err
     assert "Night Harbour: about 2,000 votes (80% interval 1,000–5,000)" in out
+    concept.write_text("title: '[b]Night [INT]'\ngenres: [Action]\nruntime: 118\n")  # text, not markup
+    code, out, err = run(capsys, "forecast", "--concept", str(concept))
+    assert code == 0 and out.startswith("[b]Night [INT]: about 2,000 votes"), out
 
 
 def test_a_comparable_with_a_year_is_that_film() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from reelkit.cli.common import JsonOpt, console, emit_json, err_console, print_table, progress_for
 from reelkit.errors import ConfigError, DataFormatError
@@ -320,9 +321,12 @@ def forecast_cmd(
     if json_out:
         emit_json(data)
         return
-    console.print(
-        f"[bold]{c.title}[/]: about {result.audience:,.0f} votes "
-        f"(80% interval {result.audience_low:,.0f}–{result.audience_high:,.0f})"
+    console.print(  # the title in bold as text, not markup: the consoles read none
+        Text.assemble(
+            (c.title, "bold"),
+            f": about {result.audience:,.0f} votes "
+            f"(80% interval {result.audience_low:,.0f}–{result.audience_high:,.0f})",
+        )
     )
     for line in result.assumed:
         err_console.print(f"note: {line}", highlight=False, markup=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.text import Text
 
 from reelkit._files import check_creatable
 from reelkit.cli.common import (
@@ -159,8 +160,12 @@ def train_cmd(
         emit_json(summary)
     else:
         console.print(
-            f"trained [bold]{model}[/] on {inter.nnz:,} interactions ({inter.n_members:,} members, "
-            f"{inter.n_titles:,} titles) in {fit_s:.2f} s -> {path}"
+            Text.assemble(
+                "trained ",
+                (model, "bold"),
+                f" on {inter.nnz:,} interactions ({inter.n_members:,} members, "
+                f"{inter.n_titles:,} titles) in {fit_s:.2f} s -> {path}",
+            )
         )
 
 
