@@ -111,3 +111,16 @@ def test_at_a_rate_neither_whole_nor_ntsc_the_label_counts_on_from_the_start_tim
     assert timecode(3.0, 12.5, "23:59:59:00") == "00:00:02:00"
     assert timecode(-1.0, 12.5, "00:00:00:00") == "23:59:59:00"
     assert timecode(1.0, 12.5, "01:00:00:13") == timecode(1.0, 12.5) == "00:00:01:00"  # no frame 13 at 12.5
+
+
+def test_drop_frame_and_odd_rate_labels_at_their_edges() -> None:
+    """Known answers a mutation pass found unpinned: 00:01:00;02 is the first label of minute 1 in drop
+    frame (frames 00 and 01 are skipped), 00:05:00;00 is no label (only every tenth minute keeps ;00 and
+    ;01); a drop-frame start near midnight wraps to 00:..., not 24:...; at 12.5 fps the start's frame counts
+    at 12.5; 29.95 fps is a clock rate of its own, not NTSC's 29.97."""
+    assert parse_timecode("00:01:00;02", 29.97) == (1800, True)
+    assert parse_timecode("00:05:00;00", 29.97) is None
+    assert parse_timecode("00:10:00;00", 29.97) == (17982, True)
+    assert timecode(120, 29.97, "23:59:00;02") == "00:00:59;28"
+    assert timecode(0, 12.5, "00:00:10:06") == "00:00:10:06"
+    assert timecode(1.0, 29.95) == "00:00:01:00"

@@ -508,3 +508,15 @@ def test_a_cue_is_named_by_its_place_and_by_the_number_the_file_gives_it() -> No
     assert [c.number for c in sub.cues] == ["intro", ""]
     (overlap,) = [f for f in check_subtitles(sub) if f.kind == "overlap"]
     assert overlap.message.startswith("cue 2 at 00:00:01.500 overlaps cue 1 ('intro') ")
+
+
+def test_duration_limits_on_both_sides() -> None:
+    """5/6 s minimum and 7 s maximum, times in files to the millisecond: 0.833 s and 7.000 s pass, 0.825 s
+    and 7.005 s do not. Widening either margin to 10 ms left every test passing."""
+    ok = _srt(("00:00:01,000", "00:00:01,833", "Hello there"), ("00:00:03,000", "00:00:10,000", "Hi"))
+    assert check_subtitles(from_string(ok)) == []
+    bad = _srt(("00:00:01,000", "00:00:01,825", "Hello there"), ("00:00:03,000", "00:00:10,005", "Hi"))
+    assert [(f.kind, f.message) for f in check_subtitles(from_string(bad))] == [
+        ("min_duration", "cue 1 at 00:00:01.000 lasts 0.825 s, under the minimum 0.833 s"),
+        ("max_duration", "cue 2 at 00:00:03.000 lasts 7.005 s, over the maximum 7 s"),
+    ]

@@ -939,3 +939,23 @@ def test_the_cli_reads_the_pictures_rate_once(
     code, out, err = run_cli(capsys, "video", "qc", str(clips[name]), "--check", "black", "--json")
     assert code == 0 and "findings" in json.loads(out), err
     assert calls == [str(clips[name])]
+
+
+@pytest.mark.parametrize(
+    ("audio_s", "expected"),
+    [(2.095, None), (2.105, "warning"), (2.95, "warning"), (3.05, "error")],
+)
+def test_av_mismatch_thresholds_on_both_sides(tmp_path: Path, audio_s: float, expected: str | None) -> None:
+    """2 s of picture and PCM sound (exact lengths): 95 ms apart is within av_tolerance_s (0.1 s), 105 ms is
+    a warning, 0.95 s still a warning, 1.05 s past av_error_s (1 s) an error. Moving either threshold by
+    10% left every test passing."""
+    clip = _make(
+        tmp_path / "av.mov",
+        ["testsrc2=size=96x64:rate=25:duration=2", f"sine=f=440:duration={audio_s}:sample_rate=48000"],
+        None,
+        ["-c:a", "pcm_s16le"],
+    )
+    found = video_qc(clip, QCOptions(checks=("av_mismatch",)))
+    assert [f.severity for f in found] == ([] if expected is None else [expected])
+    if found:
+        assert f"audio is {audio_s - 2:.3f} s longer" in found[0].message
