@@ -929,3 +929,9 @@ def test_a_bad_sim_config_is_refused_by_field(field: str, value: object) -> None
         SimConfig(**{field: value})  # type: ignore[arg-type]
     assert SimConfig(payload=1.0, rtt_s=0.0, noise=(1.0, 1.0)).payload == 1.0
     assert SimConfig(noise=[0.9, 1.1]).noise == (0.9, 1.1)  # a JSON config's list, kept hashable
+
+
+def test_hd_qoe_interpolates_other_ladders_between_its_points() -> None:
+    """Pensieve's HD rewards are given at its own rungs (300 ... 4300 kbps -> 1 ... 20); other ladders are
+    interpolated: 3575 kbps is halfway from 2850 (15) to 4300 (20), 17.5; above the top, 20."""
+    assert get_qoe("hd").quality(np.array([300.0, 3575.0, 5000.0])).tolist() == [1.0, 17.5, 20.0]

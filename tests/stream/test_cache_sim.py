@@ -362,3 +362,23 @@ def test_a_workload_or_a_bad_window_is_refused_before_the_run() -> None:
     for window in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="window_s must be a finite number of seconds > 0"):
             simulate(_trace(), "lru", "5%", window_s=window)
+
+
+def test_the_upper_bound_is_exact_on_hand_traces_and_never_below_a_policy() -> None:
+    """One object of 10 bytes requested 4 times on a 10-byte disk: 3 hits of 4 (the first is a cold miss), the
+    bound 0.75, what LRU gets. An object that changes size after the warm-up (1, 2, 1, 1 at 20 bytes, 2, 1 on
+    100 bytes, warm-up 2 requests): every measured request can hit, bound 1.0. A bound charged one byte too
+    many per kept interval, or counting the size change from the warm-up's side, fell below LRU."""
+    from reelkit.stream.cache.sim import offline_upper_bound
+
+    one = RequestTrace.from_arrays(np.arange(4.0), [1, 1, 1, 1], [10] * 4)
+    assert offline_upper_bound(one, 10).hit_ratio == 0.75 == simulate(one, "lru", 10).hit_ratio
+    varying = RequestTrace.from_arrays(np.arange(6.0), [1, 2, 1, 1, 2, 1], [10, 10, 10, 20, 10, 10])
+    warm = 2 / 6 + 1e-6
+    bound = offline_upper_bound(varying, 100, warmup=warm).hit_ratio
+    assert bound == 1.0 and bound >= simulate(varying, "lru", 100, warmup=warm).hit_ratio
+
+
+def test_a_warm_up_in_minutes_is_sixty_seconds_a_minute() -> None:
+    tr = RequestTrace.from_arrays(np.arange(3600.0), np.arange(3600) % 10, np.full(3600, 100))
+    assert warmup_requests(tr, "30m") == warmup_requests(tr, "1800s") == warmup_requests(tr, "0.5h") == 1800

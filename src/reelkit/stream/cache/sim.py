@@ -115,7 +115,7 @@ def parse_capacity(text: str | int | float, trace: RequestTrace | None = None) -
 
 def warmup_requests(trace: RequestTrace, warmup: float | str) -> int:
     """How many leading requests a warm-up covers: a fraction of the requests (``0.1``), a percentage
-    (``"10%"``), or a duration from the first request (``"3600s"``, ``"6h"``, ``"1d"``)."""
+    (``"10%"``), or a duration from the first request (``"3600s"``, ``"30m"``, ``"6h"``, ``"1d"``)."""
     n = trace.n_requests
     if isinstance(warmup, int | float):
         frac = float(warmup)
