@@ -80,6 +80,12 @@ def test_limiter_looks_ahead() -> None:
     peak = RATE // 2
     assert red == pytest.approx(6.0, abs=0.3)
     assert gain[peak - int(0.004 * RATE)] < 0.999  # already falling 4 ms before the peak
+    # held at the full reduction from one look-ahead (5 ms) before the peak to one after, then released:
+    # a hold half as long, or none after the peak, passed every test
+    for ms in (-5, -2, 2, 5):
+        assert 20 * math.log10(gain[peak + round(ms * RATE / 1000)]) == pytest.approx(-6.0, abs=0.01), ms
+    assert 20 * math.log10(gain[peak + round(0.007 * RATE)]) > -5.9  # releasing past the hold
+    assert 20 * math.log10(gain[peak - round(0.010 * RATE)]) > -0.1  # the ramp starts a look-ahead earlier
     step_db = np.abs(np.diff(20 * np.log10(gain.astype(np.float64)))).max()
     assert step_db < 0.2  # a ramp (a step clicks: it fell 5.2 dB in one sample)
     assert -20 * math.log10(gain[peak]) == pytest.approx(red, abs=1e-3)  # full reduction by the peak

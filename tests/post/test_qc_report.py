@@ -1282,3 +1282,56 @@ def test_cli_qc_table_gives_start_and_end_as_timecodes(
     assert code == 0, err
     row = next(line for line in out.splitlines() if "silence of 6.5 s" in line)
     assert re.search(r"00:00:00\.000 .* 00:00:06\.500 .* warning", row), row
+
+
+def test_the_verdict_fails_on_an_error_of_any_source_and_passes_on_warnings() -> None:
+    """Every report that failed in the tests also had an audio error: a verdict counting audio errors only
+    passed them all, and would have passed a programme 5 LU too loud (a loudness error) or a video error."""
+    from types import SimpleNamespace
+
+    from reelkit.post.findings import Finding
+    from reelkit.post.qc import QCReport
+
+    def report(*findings: Finding) -> QCReport:
+        return QCReport(media="x.wav", spec=get_spec("ebu-r128"), loudness=SimpleNamespace(),  # type: ignore[arg-type]
+                        programme_lufs=-18.0, findings=findings, notes=())  # fmt: skip
+
+    for source in ("loudness", "video", "subs", "audio"):
+        bad = report(Finding("x", 0.0, 10.0, "error", "an error", source))
+        assert bad.passed is False and bad.counts()["error"] == 1, source
+    fine = report(
+        Finding("x", 0.0, 1.0, "warning", "w", "video"), Finding("y", 0.0, 1.0, "info", "i", "subs")
+    )
+    assert fine.passed is True
+
+
+@pytest.mark.parametrize(
+    ("dialogue", "measure"), [(-25.0, "dialogue"), (-29.0, "dialogue"), (-24.99, "integrated")]
+)
+def test_dialogue_loudness_at_the_edges_of_its_band(dialogue: float, measure: str) -> None:
+    """Netflix: dialogue-gated -27 ±2 LKFS; a programme exactly at the band's edge (-25, -29) passes on its
+    dialogue; past it the integrated loudness is held to the fallback instead (a band closed at its edges
+    failed -25.0 on the integrated -20)."""
+    from types import SimpleNamespace
+
+    from reelkit.post.qc import _loudness_check
+
+    lo = SimpleNamespace(dialogue_lufs=dialogue, integrated_lufs=-20.0, speech_fraction=0.5)
+    check, _ = _loudness_check(get_spec("netflix"), lo, [])  # type: ignore[arg-type]
+    assert check.measure == measure
+
+
+@pytest.mark.parametrize(("lufs", "severity"), [(-22.5, "info"), (-23.5, "info"), (-22.49, "error")])
+def test_integrated_loudness_at_the_edges_of_the_tolerance(lufs: float, severity: str) -> None:
+    """EBU R128: -23 ±0.5 LUFS; -22.5 and -23.5 are within it (info), -22.49 is not."""
+    from types import SimpleNamespace
+
+    from reelkit.post.qc import _loudness_findings
+
+    lo = SimpleNamespace(dialogue_lufs=None, integrated_lufs=lufs, speech_fraction=None, duration_s=10.0,
+                         true_peak_dbtp=-10.0, true_peak_time_s=1.0, lra_lu=5.0)  # fmt: skip
+    found, _, _ = _loudness_findings(
+        np.zeros((10, 1), np.float32), RATE, lo, get_spec("ebu-r128"), QCOptions()
+    )  # type: ignore[arg-type]
+    (loud,) = [f for f in found if f.kind == "loudness"]
+    assert loud.severity == severity, loud.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from reelkit.post.subs.align import ActivityReference
 from reelkit.post.subs.io import Cue, SubtitleFile, from_string
 from reelkit.post.subs.sync import (
     _agreement,
+    _confidence,
     _Cues,
     _onset_contrast,
     _out_of_range,
@@ -1021,3 +1023,19 @@ def test_bad_sync_options_are_refused_by_name(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"^{field} must be"):
         SyncOptions(**{field: value})  # type: ignore[arg-type]
     assert SyncOptions(split_radius_s=45.0, snap_s=0.0).split_radius_s == 45.0
+
+
+@pytest.mark.parametrize(
+    ("onset", "lift", "confidence"),
+    [
+        (0.25, 0.9, 0.0),  # no onset contrast: nothing
+        (0.4, 0.3, math.sqrt(0.6 * 0.5)),  # onset ramp at 0.6; lift halfway up 0.15-0.45
+        (0.7, 0.2, 1.0),  # sharp onsets: the lift ramp has slid to 0.05-0.2, its top reached
+        (0.7, 0.125, math.sqrt(0.5)),  # halfway up 0.05-0.2
+        (0.55, 0.2125, math.sqrt(0.5)),  # the ramp halfway slid, 0.1-0.325; the onset part is 1
+    ],
+)
+def test_confidence_ramps_known_answers(onset: float, lift: float, confidence: float) -> None:
+    """The confidence's two ramps at known points (the lift ramp's top sliding 0.45 -> 0.2 was not pinned:
+    0.2 -> 0.25 moved a dense-dialogue fit's confidence from 0.84 to 0.81 and passed every test)."""
+    assert _confidence(onset, lift) == pytest.approx(confidence, abs=1e-12)

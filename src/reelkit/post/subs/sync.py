@@ -556,6 +556,25 @@ def _fit_from(
     return float(scale), offsets, float(total), dropped
 
 
+def _confidence(onset: float, lift: float) -> float:
+    """The fit's confidence from its onset contrast and its lift over chance: the geometric mean of two
+    ramps.
+
+    Subtitles of another programme reach onset 0.30 and lift 0.53 at most (not both at once), correct fits
+    onset 0.56 and lift 0.60 at least (the benchmark's cases and negative controls); the ramps sit between,
+    leaning towards accepting real files whose cues run long past the speech. Cues that cover the pauses
+    (chained line to line in dense dialogue, or one cue for several lines) lift little even where they
+    belong: right fits to dialogue with 0.1-0.8 s pauses lift 0.17-0.55 at onsets 0.6-0.84. Onsets that
+    sharp are never reached by the wrong file (0.30 at most, dense or not), so the lift ramp slides down from
+    0.15-0.45 at onset 0.4 to 0.05-0.2 at onset 0.7.
+    """
+    on_part = float(np.clip((onset - 0.25) / 0.25, 0.0, 1.0))
+    sharp = float(np.clip((onset - 0.4) / 0.3, 0.0, 1.0))
+    lift_lo, lift_hi = 0.15 - 0.1 * sharp, 0.45 - 0.25 * sharp
+    lift_part = float(np.clip((lift - lift_lo) / (lift_hi - lift_lo), 0.0, 1.0))
+    return float(np.sqrt(on_part * lift_part))
+
+
 def _free_scale(opts: SyncOptions, c: _Cues) -> bool:
     """Whether to search scales between the standard ratios (asked for, and enough cues to pin one)."""
     return opts.fine_scale and int((c.weights >= 1.0).sum()) >= _FREE_SCALE_CUES
@@ -796,18 +815,7 @@ def sync_subtitles(
     onset = _onset_contrast(ref, scored, scale, offsets)
     after = _agreement(ref, scored, scale, offsets)
     lift = float(np.clip((after - sf) / max(1e-6, 1.0 - sf), 0.0, 1.0))
-    # subtitles of another programme reach onset 0.30 and lift 0.53 at most (not both at once), correct fits
-    # onset 0.56 and lift 0.60 at least (the benchmark's cases and negative controls); the ramps sit
-    # between, leaning towards accepting real files whose cues run long past the speech
-    on_part = float(np.clip((onset - 0.25) / 0.25, 0.0, 1.0))
-    # Cues that cover the pauses (chained line to line in dense dialogue, or one cue for several lines)
-    # lift little even where they belong: right fits to dialogue with 0.1-0.8 s pauses lift 0.17-0.55 at
-    # onsets 0.6-0.84. Onsets that sharp are never reached by the wrong file (0.30 at most, dense or not), so
-    # the lift ramp slides down from 0.15-0.45 at onset 0.4 to 0.05-0.2 at onset 0.7.
-    sharp = float(np.clip((onset - 0.4) / 0.3, 0.0, 1.0))
-    lift_lo, lift_hi = 0.15 - 0.1 * sharp, 0.45 - 0.25 * sharp
-    lift_part = float(np.clip((lift - lift_lo) / (lift_hi - lift_lo), 0.0, 1.0))
-    confidence = float(np.sqrt(on_part * lift_part))
+    confidence = _confidence(onset, lift)
     n_speech = int((scored.weights >= 1.0).sum())
     ambiguous = False
     if n_speech < _FREE_SCALE_CUES:
