@@ -337,7 +337,9 @@ def test_budget_holds_to_the_cent() -> None:
 
 
 def test_a_team_costing_exactly_the_budget_is_within_it() -> None:
-    """The budget may be met: 3 days x 100 = 300 under a budget of 300 is allowed (the best fit is picked)."""
+    """The budget may be met: 3 days x 100 = 300 under a budget of 300 is allowed (the best fit is picked).
+    With two candidates the explanation's re-solve (without the first pick) dropped the budget constraint and
+    hid a budget read as strict; a third candidate keeps it, and without explanations there is no re-solve."""
     prod = production(ROLES[:1], budget=300)
     sched = plan_shoot(prod, SolveOptions(time_limit=5))
     assert len(sched.days) == 3
@@ -346,11 +348,13 @@ def test_a_team_costing_exactly_the_budget_is_within_it() -> None:
             "candidates": [
                 {"id": "best", "roles": ["director"], "skills": {"drama": 1.0}, "daily_rate": 100},
                 {"id": "next", "roles": ["director"], "skills": {"drama": 0.5}, "daily_rate": 50},
+                {"id": "third", "roles": ["director"], "skills": {"drama": 0.4}, "daily_rate": 60},
             ]
         }
     )
-    (choice,) = match_team(prod, pool, sched).choices
-    assert choice.candidate_id == "best" and choice.cost == pytest.approx(300)
+    for explain in (True, False):
+        (choice,) = match_team(prod, pool, sched, explain=explain).choices
+        assert choice.candidate_id == "best" and choice.cost == pytest.approx(300), explain
 
 
 def test_over_budget_names_the_cheapest_team_and_a_huge_budget_binds_nothing() -> None:

@@ -905,6 +905,9 @@ def test_the_notes_say_where_an_assumed_budget_comes_from() -> None:
     assert len(notes) == 2 and notes[0].startswith("Thriller: not among the audience model's genres")
     _, notes = fill_unknowns(Concept(genres=["Thriller"], runtime=100, rating="R", budget=1e6), fs)
     assert notes == ()  # nothing assumed: nothing compared
+    # a flagged genre beside it: the films compared are the Drama ones, so no note says they have no genre
+    _, notes = fill_unknowns(Concept(genres=["Drama", "Thriller"], runtime=100, rating="R"), fs)
+    assert len(notes) == 1 and notes[0].startswith("budget not given"), notes
 
 
 def test_a_cache_folder_that_cannot_be_written_is_a_warning(

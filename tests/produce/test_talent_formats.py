@@ -85,6 +85,15 @@ d = [1,2,3,1];
             parse_dzn(bad, source="bad.dzn")
 
 
+def test_dzn_scenes_of_zero_duration_are_read() -> None:
+    """A scene may take no time (the .dat reader's zero was pinned, the .dzn readers' was not: a reader
+    that wanted 1 or more refused both files)."""
+    minizinc = parse_dzn("numScenes = 2; numActors = 1; ia = [|1,1|]; c = [5]; d = [0, 3];")
+    rehearsal = parse_dzn("num_pieces = 2; num_players = 1; duration = [0, 3]; rehearsal = [|1,1|];")
+    for inst in (minizinc, rehearsal):
+        assert inst.durations.tolist() == [0, 3]
+
+
 def test_dzn_rehearsal_array2d_unit_costs() -> None:
     text = """% Choco example
 num_pieces = 5;
