@@ -684,6 +684,18 @@ def test_a_failed_import_leaves_no_note_and_another_import_keeps_a_pending_one(t
     store.close()
 
 
+def test_a_whole_import_of_the_same_file_completes_its_unfinished_import_though_it_changed(
+    tmp_path: Path,
+) -> None:
+    """An import of ratings.csv was killed, the file then edited (another fingerprint): importing it whole
+    under the same name completes it (the note was otherwise kept, and retrain refused the folder)."""
+    store = SQLiteStore(tmp_path / "reelkit.db")
+    store.set_note("import_pending:deadbeef", "ratings.csv")  # the killed import's content was other
+    import_dataset(store, _events_only(["a"], ["1"]), label="ratings.csv")
+    assert pending_imports(store) == {}
+    store.close()
+
+
 def test_the_same_data_from_another_path_completes_an_unfinished_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

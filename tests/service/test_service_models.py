@@ -604,3 +604,28 @@ def test_a_page_the_cache_cannot_pack_is_served_not_cached(caplog: pytest.LogCap
     page = HomePage("m", (), None, None, np.int64(3))  # type: ignore[arg-type]
     cache.put(("m", 1), (page, b"{}"))
     assert len(cache) == 0 and "not cached" in caplog.text
+
+
+def test_a_version_that_once_failed_to_load_is_served_again_once_activated(data_dir: Path) -> None:
+    """v0002 did not load when the server met it (a file missing), was repaired and activated over the API,
+    then rolled back and activated again from the command line: the server kept it on its list of versions
+    that do not load and went on serving v0001, while the store named v0002."""
+    from reelkit.service.models import activate_version
+
+    store = open_store(data_dir)
+    train_store(data_dir, community_params=COMMUNITY)  # v0002, current in the store
+    personal = models_dir(data_dir) / "v0002" / "personal.npz"
+    personal.rename(personal.with_suffix(".away"))
+    holder = ModelHolder(data_dir, store)
+    holder.refresh()
+    assert holder.current.version == "v0001"  # v0002 does not load: the newest that does is served
+    personal.with_suffix(".away").rename(personal)
+    assert holder.activate("v0002").version == "v0002"
+    activate_version(data_dir, "v0001")
+    holder.refresh()
+    assert holder.current.version == "v0001"
+    activate_version(data_dir, "v0002")
+    holder.refresh()
+    current = store.current_model_version()
+    assert holder.current.version == "v0002" and current is not None and current.version == "v0002"
+    store.close()

@@ -84,6 +84,21 @@ def test_counting_events_reads_only_those_stored_since_the_last_count(store: SQL
     assert store.count_events() == store._con().execute("SELECT count(*) FROM events").fetchone()[0]
 
 
+def test_the_event_count_follows_a_store_put_back_from_a_copy(store: SQLiteStore, tmp_path: Path) -> None:
+    """The store put back from a copy one event shorter, under the running process, is counted again (a
+    recount only at two or more events shorter passed every test, and kept the higher figure for good)."""
+    store.append_events([ev("a"), ev("b", title="t1")])
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    with sqlite3.connect(store.path) as live:
+        live.backup(copy)
+    store.append_events([ev("c", title="t2")])
+    assert store.count_events() == 3
+    with sqlite3.connect(store.path) as live:
+        copy.backup(live)
+    copy.close()
+    assert store.count_events() == 2 and [e.seq for e in store.latest_events(10)] == [2, 1]
+
+
 def test_idempotent_by_event_id(store: SQLiteStore) -> None:
     first = store.append_events([ev("a"), ev("b", title="t1")])
     assert (first.stored, first.duplicates) == (2, 0)
