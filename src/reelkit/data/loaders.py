@@ -254,9 +254,8 @@ def _decode(raw: bytes, encoding: str | None, path: Path | None = None) -> str:
     if encoding is None and raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         encoding = "utf-32"
     elif encoding is None and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = (
-            "utf-16"  # as the events reader (_sniff_encoding): a UTF-16 catalogue was "ÿþm o v i e I d"
-        )
+        # as the events reader (_sniff_encoding): a UTF-16 catalogue was "ÿþm o v i e I d"
+        encoding = "utf-16"
     if encoding is not None:
         try:
             return raw.decode(encoding)

@@ -683,10 +683,12 @@ def _fold(t: str) -> str:
 
 
 def _article_first(t: str) -> str:
-    """ "Matrix, The" as "the matrix", "Fabuleux destin d'Amélie Poulain, Le" as "le fabuleux ..." """
+    """A trailing article moved to the front: "matrix, the" as "the matrix", "fabuleux destin d'amelie
+    poulain, le" as "le fabuleux destin ..."."""
     for art in _ARTICLES:
         if t.endswith(f", {art}"):
-            return f"{art}{'' if art.endswith(chr(39)) else ' '}{t[: -len(art) - 2]}"
+            space = "" if art.endswith("'") else " "
+            return f"{art}{space}{t[: -len(art) - 2]}"
     return t
 
 
