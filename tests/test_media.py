@@ -140,6 +140,13 @@ def test_frame_times_on_one_grid_with_holes_are_a_constant_rate() -> None:
     mixed = [k * 1001 / 24000 for k in range(24)] + [1.001 + k * 1001 / 30000 for k in range(30)]
     assert media.steady_rate(mixed, 29.97) is None
     assert media.steady_rate([0.0, 0.04, 0.12, 0.16], 25.0) is None
+    # a run of 3 doubled intervals is another rate (variable); 2 are holes (RATE_RUN, not pinned before)
+    u = 1 / 30
+    for run, rate in ((3, None), (2, 30)):
+        t = [k * u for k in range(20)]
+        t += [t[-1] + 2 * u * k for k in range(1, run + 1)]
+        t += [t[-1] + u * k for k in range(1, 20)]
+        assert media.steady_rate(t, 30.0) == rate, run
     # a long hole on the grid is frames missing too (a clip that lost 0.8 s; a screen recorder's holds of a
     # still picture are reported so: a deliverable is at one rate)
     assert media.steady_rate([k * 0.04 for k in range(250) if not 100 <= k < 120], 25.0) == 25

@@ -871,6 +871,7 @@ def test_the_same_rc_fixed_ladder_by_hand(monkeypatch: pytest.MonkeyPatch) -> No
         (416, 234, 145.0),
         (640, 360, 365.0),
     ]
+    assert {r["rate_control"] for r in rows} == {"crf"}
     assert [r["vmaf"] for r in rows] == [round(q0 + 2, 3), round(q1 + 2, 3)]
     assert sorted(rescored) == ["e1", "e2", "e4", "e5"]
     assert ladder.extra["bd_rate_hull_vs_fixed_same_rc"] == pytest.approx(-0.2, abs=1e-9)
@@ -880,6 +881,9 @@ def test_the_same_rc_fixed_ladder_by_hand(monkeypatch: pytest.MonkeyPatch) -> No
         ladder, "src.mp4", "x264", "veryfast", compare_fixed=False, out_dir=None, dash=False, **kw
     )
     assert ladder.extra["bd_rate_vs_fixed_same_rc"] == pytest.approx(-0.5, abs=1e-9)
+    qp = lad.Ladder("src.mp4", 640, 360, "title", [], hull, [])  # the rows say the rate control used
+    lad.same_rc_fixed(qp, "src.mp4", "x264", "veryfast", "qp", (20.0, 30.0, 40.0), **kw)
+    assert {r["rate_control"] for r in qp.extra["fixed_same_rc"]} == {"qp"}
 
 
 def test_the_same_rc_fixed_ladder_shows_its_every_frame_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
