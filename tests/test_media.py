@@ -318,3 +318,42 @@ def test_untrusted_inputs_do_not_open_the_files_a_manifest_names(tmp_path: Path)
         assert media.probe(clip).duration_s == pytest.approx(1.0)
         media.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "sine=d=0.1", "-f", "null", "-"])
     assert media.probe(upload).duration_s == 10.0  # only within the block
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("offset", [None, "10"])
+def test_a_transport_streams_soundtrack_starts_with_its_picture(tmp_path: Path, offset: str | None) -> None:
+    """An MPEG-TS starts its timestamps at 1.4 s (and past 10 s with an offset): a stream's start is read
+    against the file's, so the soundtrack starts at 0, not 1.4 (or 11.38) s, which normalisation would
+    have padded with silence (subtracting the file's start was not tested: a MOV starts at 0)."""
+    ts = tmp_path / "prog.ts"
+    shift = ["-output_ts_offset", offset] if offset else []
+    media.run_ffmpeg(
+        ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=3", "-f", "lavfi",
+         "-i", "sine=d=3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", *shift, str(ts)]
+    )  # fmt: skip
+    (audio,) = media.probe(ts).audio
+    assert audio.start_s == pytest.approx(0.0, abs=0.05)
+
+
+@pytest.mark.media
+def test_an_mp3_whose_length_is_estimated_is_not_called_damaged(tmp_path: Path) -> None:
+    """A VBR MP3 without a Xing header declares 25.4 s (estimated from its first frames' bitrate) and
+    decodes 21 s: whole, so no "truncated or damaged" warning (the estimate's exemption was not tested)."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+    from reelkit.post.audio import read_audio
+
+    mp3 = tmp_path / "vbr.mp3"
+    media.run_ffmpeg(
+        ["-v", "error", "-y", "-f", "lavfi", "-i", "anoisesrc=d=20:a=0.5", "-f", "lavfi", "-i",
+         "anullsrc=d=1", "-filter_complex", "[1][0]concat=v=0:a=1", "-ar", "44100", "-c:a", "libmp3lame",
+         "-q:a", "9", "-write_xing", "0", str(mp3)]
+    )  # fmt: skip
+    info = media.probe(mp3)
+    assert info.duration_estimated and info.duration_s > 24
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        audio = read_audio(mp3)
+    assert audio.samples.shape[0] / audio.sample_rate == pytest.approx(21.0, abs=0.2)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from reelkit.errors import ConfigError, MediaError, ToolError
-from reelkit.media import run_ffmpeg
+from reelkit.media import probe, run_ffmpeg
 from reelkit.post.video.quality import FrameMismatchError, measure_quality, pool
 from reelkit.testing.video import write_y4m
 
@@ -480,26 +480,19 @@ def test_a_12_bit_pair_is_scored_at_12_bits(tmp_path: Path) -> None:
     assert res.psnr_y > 60.0
 
 
-def test_align_resamples_a_variable_rate_encode_that_dropped_frames(tmp_path: Path) -> None:
-    """A VFR encode missing frame 10 prints the reference's 25 fps (an average, rounded) with one frame fewer:
-    --align must pair it by time (frame 9 shown twice), not by index (every frame from 10 on one off)."""
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_align_resamples_a_variable_rate_encode_that_dropped_frames(tmp_path: Path, ext: str) -> None:
+    """A VFR encode missing frame 10 has one frame fewer: --align must pair it by time (frame 9 shown
+    twice), not by index (every frame from 10 on one off). The MP4 prints an average rate (24.67 fps), the
+    MKV the reference's 25 fps, so only the frame count tells it (that branch was not tested: the MP4 alone
+    went through the rate's)."""
     lossless = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
-    ref, dropped = tmp_path / "ref.mp4", tmp_path / "dropped.mp4"
+    ref, dropped = tmp_path / "ref.mp4", tmp_path / f"dropped.{ext}"
     run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3", *lossless, str(ref)])
-    run_ffmpeg(
-        [
-            "-v",
-            "error",
-            "-i",
-            str(ref),
-            "-vf",
-            r"select=not(eq(n\,10))",
-            "-fps_mode",
-            "vfr",
-            *lossless,
-            str(dropped),
-        ]
-    )
+    drop = ["-vf", r"select=not(eq(n\,10))", "-fps_mode", "vfr"]
+    run_ffmpeg(["-v", "error", "-i", str(ref), *drop, *lossless, str(dropped)])
+    fps = probe(dropped).video[0].fps
+    assert (fps == 25.0) == (ext == "mkv"), fps
     with pytest.raises(FrameMismatchError, match=r"75 frames.*74 frames"):
         measure_quality(ref, dropped, features=("psnr",))
     q = measure_quality(ref, dropped, features=("psnr",), align=True)
