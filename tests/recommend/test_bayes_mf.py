@@ -322,3 +322,24 @@ def test_member_side_implicit_terms_are_learnt_only_when_asked() -> None:
     none = BayesianMF(rank=2, n_iter=20, burn_in=5, implicit="none").fit(inter)
     assert np.abs(member.implicit_factors_).max() > 0.1 and not np.abs(none.implicit_factors_).any()
     assert not np.allclose(member.item_factors_, none.item_factors_)
+
+
+def test_the_hyperprior_draw_is_libfms_normal_gamma() -> None:
+    """libFM's normal-gamma hyperprior (alpha_0 = beta_0 = gamma_0 = 1, mu_0 = 0) for a block theta (k x n)
+    with the current mean m: precision ~ Gamma((n + 2) / 2, scale 2 / (1 + sum (theta - m)^2 + m^2)), then
+    mean ~ N(sum theta / (n + 1), 1 / ((n + 1) precision)). A shape of (n + 1) / 2, or the sum without the
+    m^2 of gamma_0, moved every score a little and passed every test."""
+    from types import SimpleNamespace
+
+    from reelkit.recommend.bayes_mf import _Sampler
+
+    theta = np.array([[0.2, -0.4, 1.1], [0.7, 0.0, -0.3]])
+    m_old = np.array([0.5, -1.0])
+    state = SimpleNamespace(hyper={"P": (m_old, np.ones(2))}, rng=np.random.default_rng(0), k=2)
+    _Sampler._sample_hyper(state, "P", theta)  # type: ignore[arg-type]
+    rng, n = np.random.default_rng(0), 3
+    sq = ((theta - m_old[:, None]) ** 2).sum(axis=1) + m_old**2
+    lam = rng.gamma((n + 2) / 2, 2 / (1 + sq))
+    mean = theta.sum(axis=1) / (n + 1) + rng.standard_normal(2) / np.sqrt((n + 1) * lam)
+    got_mean, got_lam = state.hyper["P"]
+    assert got_lam == pytest.approx(lam, rel=1e-12) and got_mean == pytest.approx(mean, rel=1e-12)
