@@ -86,7 +86,8 @@ bench: setup-bench
 dist: setup
 	scripts/vendor_dashjs.sh --copy
 	@test -f src/reelkit/service/static/vendor/dash.all.min.js \
-	  || { echo "error: dash.js is missing (npm could not be installed?): no wheel built" >&2; exit 1; }
+	  && test -f src/reelkit/service/static/vendor/dash.all.min.js.LICENSE.txt \
+	  || { echo "error: dash.js or its notices are missing (npm could not be installed?): no wheel built" >&2; exit 1; }
 	rm -rf dist
 	$(PY) -m pip wheel -q --no-deps -w dist .
 	@ls dist

@@ -23,6 +23,8 @@ if [[ "${1:-}" == "--copy" ]]; then
   mkdir -p "$dest"
   cp "$src" "$dest/dash.all.min.js"
   cp node_modules/dashjs/LICENSE.md "$dest/dashjs-LICENSE.md"
+  # the notices of what the bundle includes (buffer, ieee754, codem-isoboxer, ...), which its first line names
+  cp "$src.LICENSE.txt" "$dest/dash.all.min.js.LICENSE.txt"
   echo "copied dash.js $(node -p "require('./node_modules/dashjs/package.json').version") to $dest"
 else
   echo "dash.js $(node -p "require('./node_modules/dashjs/package.json').version") installed in web/abr/node_modules"

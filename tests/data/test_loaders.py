@@ -132,12 +132,13 @@ def test_every_movielens_split_name_reads_as_100k_with_its_catalog(ml100k: Path,
 
 
 def test_catalog_lines_end_only_at_newlines(tmp_path: Path) -> None:
-    # latin-1 0x85 decodes to NEL (0x81 makes the file latin-1, not Windows-1252, where 0x85 is an ellipsis);
-    # \x0c, \x1c and \u2028 are line breaks to str.splitlines() too
+    # read as latin-1, 0x85 was NEL, a line break to str.splitlines() (Windows-1252: an ellipsis); \x0c,
+    # \x1c and \u2028 are line breaks to it too; 0x81, undefined in Windows-1252, is U+0081
     p = tmp_path / "movies.dat"
     p.write_bytes(b"1::Caf\x85 Story (1995)::Drama\r\n2::Plain\x81::Comedy\r3::Three::Drama\n")
     titles = load_titles(p)
-    assert titles.loc["1", "name"] == "Caf\x85 Story"
+    assert titles.loc["1", "name"] == "Caf\u2026 Story" and titles.loc["2", "name"] == "Plain\x81"
+    assert load_titles(p, encoding="latin-1").loc["1", "name"] == "Caf\x85 Story"
     assert titles.loc["1", "year"] == 1995
     assert list(titles.index) == ["1", "2", "3"]
     p = write(tmp_path / "titles.csv", "id,name\n1,Up\u2028Down\n2,Form\x0cFeed\n3,Group\x1cSep\n")
@@ -146,7 +147,7 @@ def test_catalog_lines_end_only_at_newlines(tmp_path: Path) -> None:
     u_item.write_bytes(
         f"10|Caf\x85 Society\x90 (1995)|01-Jan-1995||http://x|{flags('Drama')}\n".encode("latin-1")
     )
-    assert load_movielens_100k(u_item.parent).titles.loc["10", "name"] == "Caf\x85 Society\x90"
+    assert load_movielens_100k(u_item.parent).titles.loc["10", "name"] == "Caf\u2026 Society\x90"
 
 
 def test_a_legacy_catalogue_reads_as_windows_1252_and_a_utf16_one_by_its_mark(tmp_path: Path) -> None:
@@ -166,6 +167,18 @@ def test_a_legacy_catalogue_reads_as_windows_1252_and_a_utf16_one_by_its_mark(tm
     ds = load_events_file(tmp_path / "cp" / "ratings.csv")
     assert ds.titles.loc["1", "name"] == "Caf\u00e9 \u201cquoted\u201d \u2013 \u20ac5"
     assert sorted(ds.events["member_id"].unique()) == ["1", "\u201cq\u201d"]  # the events file alike
+    # a byte Windows-1252 leaves undefined (0x81) in one title does not change how the rest reads: an id
+    # with curly quotes in the events still matches the catalogue's (each file chose its own code page)
+    (tmp_path / "mix").mkdir()
+    (tmp_path / "mix" / "ratings.csv").write_bytes(b"userId,movieId,rating\n1,Caf\x93e\x94,4\n")
+    (tmp_path / "mix" / "movies.csv").write_bytes(
+        b"movieId,title\nCaf\x93e\x94,One (1999)\nx,Two\x81 (2000)\n"
+    )
+    mixed = load_events_file(tmp_path / "mix" / "ratings.csv")
+    assert (
+        mixed.events["title_id"].tolist() == ["Caf\u201ce\u201d"]
+        and mixed.titles.loc["x", "name"] == "Two\x81"
+    )
     write(tmp_path / "u16" / "ratings.csv", "userId,movieId,rating\n1,1,4\n")
     write(
         tmp_path / "u16" / "movies.csv", "movieId,title,genres\n1,A\u00e9 (2000),Drama\n", encoding="utf-16"

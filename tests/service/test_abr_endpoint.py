@@ -790,6 +790,16 @@ def test_stream_files_answer_preconditions_and_a_paced_heads_headers_are_its_get
     assert get.status_code == 200 and len(get.content) == int(head.headers["content-length"])
     for name in ("accept-ranges", "etag", "last-modified"):
         assert name not in head.headers and name not in get.headers, name
+    for trace in ("nosuch.txt", "const-0", "const-abc"):  # a HEAD answers as its GET does: 200 was any
+        bad = f"/abr/stream/tiny/{trace}/ph/chunk-0-00001.m4s"
+        assert stream_client.head(bad).status_code == stream_client.get(bad).status_code == 404, trace
+    # an If-Modified-Since in any of HTTP's three date forms (asctime has no zone: GMT)
+    for since in (
+        "Sun, 06 Nov 2094 08:49:37 GMT",
+        "Thursday, 06-Nov-36 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 2094",
+    ):
+        assert stream_client.get(url, headers={"If-Modified-Since": since}).status_code == 304, since
     spec = stream_client.get("/openapi.json").json()["paths"][
         "/abr/stream/{stream}/{trace}/{session_id}/{file}"
     ]["get"]["responses"]

@@ -53,6 +53,7 @@ Rules
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import functools
 import gzip
@@ -227,29 +228,47 @@ def _base_name(path: Path) -> str:
     return name
 
 
-#: Bytes Windows-1252 leaves undefined: a legacy file holding one is read as latin-1
-_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+def _windows_1252_codec() -> codecs.CodecInfo:
+    """Windows-1252 as the WHATWG Encoding Standard (and every browser) reads it: the five bytes the code
+    page leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are U+0081 ... U+009D, so any byte string decodes,
+    one byte to one character, whatever else the file holds."""
+    chars = []
+    for b in range(256):
+        try:
+            chars.append(bytes([b]).decode("cp1252"))
+        except UnicodeDecodeError:
+            chars.append(chr(b))
+    decoding = "".join(chars)
+    encoding_map = codecs.charmap_build(decoding)
+
+    class Decoder(codecs.IncrementalDecoder):
+        def decode(self, data: Any, final: bool = False) -> str:  # bytes-like (typing.Buffer: 3.12)
+            return codecs.charmap_decode(bytes(data), self.errors, decoding)[0]
+
+    class Encoder(codecs.IncrementalEncoder):
+        def encode(self, text: str, final: bool = False) -> bytes:
+            return codecs.charmap_encode(text, self.errors, encoding_map)[0]
+
+    return codecs.CodecInfo(
+        name=_LEGACY,
+        encode=lambda text, errors="strict": codecs.charmap_encode(text, errors, encoding_map),
+        decode=lambda data, errors="strict": codecs.charmap_decode(data, errors, decoding),
+        incrementalencoder=Encoder,
+        incrementaldecoder=Decoder,
+    )
 
 
-def _legacy_encoding(raw: bytes) -> str:
-    """The encoding of a text file that is not UTF-8: Windows-1252 (what Excel and Windows tools write; read
-    as latin-1 its quotes, dashes, euro sign and ellipsis were invisible control characters), or latin-1
-    where a byte is not in it (both read every other byte alike)."""
-    return "latin-1" if _NOT_CP1252.search(raw) else "cp1252"
-
-
-def _legacy_encoding_of(path: Path) -> str:
-    """:func:`_legacy_encoding` of a whole file, read in blocks."""
-    with _open_binary(path) as fh:
-        while block := fh.read(1 << 20):
-            if _NOT_CP1252.search(block):
-                return "latin-1"
-    return "cp1252"
+#: What a text file that is not UTF-8 is read as, events and catalogues alike (pyarrow's CSV reader takes
+#: it by name): Windows-1252, what Excel and Windows tools write (read as latin-1 its quotes, dashes, euro
+#: sign and ellipsis were invisible control characters); latin-1 reads every other byte alike
+_LEGACY = "reelkit-windows-1252"
+_LEGACY_CODEC = _windows_1252_codec()
+codecs.register(lambda name: _LEGACY_CODEC if name == _LEGACY.replace("-", "_") else None)
 
 
 def _decode(raw: bytes, encoding: str | None, path: Path | None = None) -> str:
     """Bytes as text: the given encoding, else UTF-16/32 by a byte-order mark, else UTF-8, falling back to
-    Windows-1252 / latin-1 (:func:`_legacy_encoding`) unless some lines are UTF-8 and others not (``path``
+    Windows-1252 (:data:`_LEGACY`, which never fails) unless some lines are UTF-8 and others not (``path``
     names the file then)."""
     if encoding is None and raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         encoding = "utf-32"
@@ -265,12 +284,12 @@ def _decode(raw: bytes, encoding: str | None, path: Path | None = None) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         _check_one_encoding(raw.splitlines(), None if path is None else str(path))
-        return raw.decode(_legacy_encoding(raw))
+        return raw.decode(_LEGACY)
 
 
 def _refuse_mixed_encodings(path: Path) -> None:
-    """A file that is not UTF-8 throughout is read as latin-1, unless some of its lines are UTF-8 (an
-    appended log, old lines latin-1 and new ones UTF-8): read as latin-1 those lines' ids changed ("josé"
+    """A file that is not UTF-8 throughout is read as Windows-1252, unless some of its lines are UTF-8 (an
+    appended log, old lines latin-1 and new ones UTF-8): read so those lines' ids changed ("josé"
     became "josÃ©", a second member) without a word. Refused, naming the first line that is not UTF-8."""
     with _open_binary(path) as fh:
         _check_one_encoding(fh, str(path))
@@ -346,7 +365,7 @@ def _first_line_no(path: Path, encoding: str | None, sep: str) -> int:
 
 
 def _sniff_encoding(path: Path) -> str | None:
-    """``utf-16`` when the file starts with a UTF-16 byte-order mark; None (UTF-8 / latin-1) otherwise."""
+    """``utf-16`` when the file starts with a UTF-16 byte-order mark; None (UTF-8, else Windows-1252)."""
     with _open_binary(path) as fh:
         head = fh.read(4096)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -936,8 +955,8 @@ def _read_events(
         msg = str(exc)
         if "UTF8" in msg and encoding is None:
             _refuse_mixed_encodings(path)
-            legacy = _legacy_encoding_of(path)  # as the catalogue beside it is read
-            return _read_events(path, layout, legacy, required=required, strip_ids=strip_ids)
+            # as the catalogue beside it is read, byte for byte: ids in both decode alike
+            return _read_events(path, layout, _LEGACY, required=required, strip_ids=strip_ids)
         if "Empty CSV file" in msg:
             raise EmptyDataError("no data rows; it needs one event per line", path=str(path)) from None
         table = None
@@ -1406,7 +1425,7 @@ def load_delimited(
 ) -> Dataset:
     """A generic delimited events file (see the module docstring for separators, headers and ``columns``).
 
-    ``encoding`` defaults to UTF-8 with a Windows-1252 (latin-1) fallback. ``titles_path`` names a catalog
+    ``encoding`` defaults to UTF-8 with a Windows-1252 fallback. ``titles_path`` names a catalog
     to join.
     """
     p = Path(path)

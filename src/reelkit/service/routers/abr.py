@@ -31,6 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -869,7 +870,9 @@ async def stream_file(
     paced = rep is not None and rep.group(1) == "chunk" and not audio and not unshaped and session_id != "-"
     if not paced:
         return _file(request, path, media_type)
-    if request.method == "HEAD":  # what the paced GET sends: the whole file, no ranges, no validators
+    if request.method == "HEAD":  # what the paced GET sends: the whole file, no ranges, no validators,
+        # and its answer to a trace it cannot use (404, 409 or 500; the HEAD was a 200 to any trace)
+        await run_in_threadpool(_load_link_trace, _sessions(state), trace.partition("~")[0])
         size = (await asyncio.to_thread(path.stat)).st_size
         return Response(media_type=media_type, headers={**_NO_STORE, "Content-Length": str(size)})
     link = await _session_link(_sessions(state), session_id, trace, stream, s)
@@ -904,9 +907,11 @@ def _not_after(modified: str, since: str) -> bool:
     from email.utils import parsedate_to_datetime
 
     try:
-        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+        when = parsedate_to_datetime(since)
     except (TypeError, ValueError):
         return False
+    # asctime ("Sun Nov  6 08:49:37 1994") parses without a zone: HTTP dates are all GMT (RFC 9110 5.6.7)
+    return parsedate_to_datetime(modified) <= (when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
 async def _session_link(
