@@ -371,6 +371,14 @@ def test_communities_json(capsys: pytest.CaptureFixture[str], files: dict[str, P
     assert res["n_communities"] == 4
     assert sum(c["size"] for c in res["communities"]) == 160
     assert all(c["name"] for c in res["communities"])
+    # --top reaches the library: at most 2 distinctive titles and favourites a community
+    code, out, err = run(
+        capsys, "communities", "--ratings", str(files["all"]), "--n", "4", "--top", "2", "--json"
+    )
+    assert code == 0, err
+    top = json.loads(out)["communities"]
+    assert all(len(c["distinctive"]) <= 2 and len(c["favourites"]) <= 2 for c in top)
+    assert any(len(c["distinctive"]) == 2 for c in top)
 
 
 def test_communities_seed_reaches_the_model(

@@ -976,3 +976,72 @@ def test_objects_that_change_size_are_said_and_compare_names_its_warm_up(
         "40%",
     )
     assert code == 0 and "measured after 2 warm-up requests" in out
+
+
+# ------------------------------------------------------- options that reach the library (a mutation pass)
+def test_compare_measures_the_bound_after_the_same_warm_up(
+    synth_trace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--warmup reached the policies but not the upper bound, which was then over other requests."""
+    from reelkit.stream.cache.sim import offline_upper_bound, parse_capacity
+
+    args = ("--trace", str(synth_trace), "--policies", "lru", "--capacities", "5%", "--json")
+    code, out, _ = run(capsys, "cache", "compare", *args, "--warmup", "50%")
+    assert code == 0
+    bound = json.loads(out)["upper_bound"][0]["hit_ratio"]
+    tr = read_trace(synth_trace)
+    cap = parse_capacity("5%", tr)
+    assert bound == pytest.approx(offline_upper_bound(tr, cap, warmup="50%").hit_ratio, abs=1e-6)
+    assert bound != pytest.approx(offline_upper_bound(tr, cap).hit_ratio, abs=1e-3)
+
+
+def test_trace_from_events_takes_its_seed_and_regions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    ev = pd.DataFrame(
+        {
+            "userId": rng.integers(1, 40, 300),
+            "movieId": rng.integers(1, 30, 300),
+            "rating": 4,
+            "timestamp": np.sort(rng.integers(0, 5 * 86400, 300)),
+        }
+    )
+    src = tmp_path / "ratings.csv"
+    ev.to_csv(src, index=False)
+
+    def made(name: str, *args: str) -> tuple[dict[str, Any], RequestTrace]:
+        code, text, _ = run(capsys, "cache", "trace", "--from-events", str(src), "-o", str(tmp_path / name),
+                            *args, "--json")  # fmt: skip
+        assert code == 0, text
+        return json.loads(text), read_trace(tmp_path / name)
+
+    info, three = made("r3.parquet", "--regions", "3", "--seed", "1")
+    assert info["regions"] == 3 and sorted(set(three.regions.tolist())) == [0, 1, 2]
+    _, again = made("again.parquet", "--regions", "3", "--seed", "1")
+    _, other = made("other.parquet", "--regions", "3", "--seed", "2")
+    assert (again.objects == three.objects).all() and (again.regions == three.regions).all()
+    assert not (
+        len(other.objects) == len(three.objects)
+        and (other.objects == three.objects).all()
+        and (other.regions == three.regions).all()
+    )
+
+
+def test_synth_takes_its_zipf_offset_and_release_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ("--seed", "1", "--days", "1", "--titles", "100", "--views-per-day", "1000")
+
+    def made(name: str, *args: str) -> RequestTrace:
+        code, text, _ = run(capsys, "cache", "synth", "-o", str(tmp_path / name), *base, *args)
+        assert code == 0, text
+        return read_trace(tmp_path / name)
+
+    default = made("d.parquet")
+    for option in (("--zipf-q", "1"), ("--releases-per-day", "20")):
+        other = made(f"{option[0][2:]}.parquet", *option)
+        assert not (len(other.objects) == len(default.objects) and (other.objects == default.objects).all())
+    released = pd.read_csv(tmp_path / "releases-per-day.parquet.objects.csv")
+    fewer = pd.read_csv(tmp_path / "d.parquet.objects.csv")
+    assert released["title_id"].nunique() > fewer["title_id"].nunique()

@@ -524,3 +524,26 @@ def test_the_plan_does_not_depend_on_the_order_of_the_rows(
         cmp.get("lfu(aging=true)").hit_ratio == simulate(tr, aged, cfg.capacity_bytes, warmup=warm).hit_ratio
     )
     assert cmp.get("lfu(aging=true)").hit_ratio != cmp.get("lfu").hit_ratio
+
+
+def test_plan_takes_its_reactive_policy(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--reactive lru reached nothing a test read: the fill's reactive part is the one asked for."""
+    base = (
+        "--trace",
+        str(trace_file),
+        "--capacity",
+        "5%",
+        "--train-days",
+        "5",
+        "--reserve",
+        "0.25",
+        "--json",
+    )
+    found = {}
+    for reactive in ("lru", "sieve"):
+        code, out, err = run(capsys, "cache", "plan", *base, "--reactive", reactive)
+        assert code == 0, err
+        res = json.loads(out)
+        assert res["config"]["reactive"] == reactive
+        found[reactive] = next(a for a in res["approaches"] if a["name"] == "fill")["hit_ratio"]
+    assert found["lru"] != found["sieve"]
