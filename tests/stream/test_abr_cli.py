@@ -511,3 +511,39 @@ def test_a_mahimahi_window_too_small_is_refused_by_name(
     code, _, err = _simulate(capsys, folder, video, "--algo", "bba", "--mahimahi-window", "1e-9")
     assert code == 2 and "Mahimahi window of 1e-09 s" in err and "use a longer one" in err
     assert "memory" not in err
+
+
+def test_train_takes_its_seed_and_ensemble_size(
+    capsys: pytest.CaptureFixture[str], inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """--seed and --members reached the trainer, but no test read them (a trainer seeded 0 whatever was
+    asked passed, while --json said the seed asked for): seeds 1 and 2 train different models, seed 1 twice
+    the same one, and --members 1 saves a one-member ensemble."""
+    from reelkit.stream.abr.stochastic import StochasticMPC
+
+    traces, video = inputs
+
+    def trained(name: str, seed: str) -> Path:
+        out = tmp_path / name
+        args = (
+            "-o",
+            str(out),
+            "--episodes",
+            "1",
+            "--epochs",
+            "1",
+            "--members",
+            "1",
+            "--seed",
+            seed,
+            "--json",
+        )
+        code, text, err = _simulate(capsys, traces, video, *args, cmd="train")
+        assert code == 0, err
+        assert json.loads(text)["seed"] == int(seed)
+        return out
+
+    one, again, two = trained("a.npz", "1"), trained("b.npz", "1"), trained("c.npz", "2")
+    assert one.read_bytes() == again.read_bytes() and one.read_bytes() != two.read_bytes()
+    predictor = StochasticMPC.load(one).predictor
+    assert len(getattr(predictor, "members", [predictor])) == 1  # one member: no ensemble around it
