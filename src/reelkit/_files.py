@@ -142,10 +142,11 @@ def check_output_file(
     ``example`` is a file name the message suggests (``out.wav``, ``report.html``).
     """
     out = Path(path)
-    if len(os.fsencode(out.name)) > _name_max(out.parent):  # found now: it was "File name too long" after
-        problem = (  # the work (and is_dir() below raises it)
-            f"its name is {len(os.fsencode(out.name))} bytes long, over the {_name_max(out.parent)} this "
-            "file system allows; choose a shorter name"
+    name_bytes, name_max = len(os.fsencode(out.name)), _name_max(out.parent)
+    if name_bytes > name_max:  # found now: it was "File name too long" after the work (is_dir() raises it)
+        problem = (
+            f"its name is {name_bytes} bytes long, over the {name_max} this file system allows; choose a "
+            "shorter name"
         )
     elif out.is_dir():
         problem = f"is a folder; give a file name for the output (e.g. {example})"

@@ -857,9 +857,9 @@ async def stream_file(
     if not _FILE.fullmatch(file) or not path.is_file():
         raise HTTPException(404, f"no such file {file!r} in stream {stream!r}")
     if file.endswith(".mpd"):
-        return _file(request, path, "application/dash+xml")
+        return await _file(request, path, "application/dash+xml")
     if file.endswith(".json"):
-        return _file(request, path, "application/json")
+        return await _file(request, path, "application/json")
     # Representation ids past the ladder's are the audio's (package_dash numbers the video rungs first)
     rep = _SEGMENT.fullmatch(file)
     audio = rep is not None and int(rep.group(2)) >= len(s.renditions)
@@ -869,7 +869,7 @@ async def stream_file(
     # compared with carries video alone; a HEAD moves no payload
     paced = rep is not None and rep.group(1) == "chunk" and not audio and not unshaped and session_id != "-"
     if not paced:
-        return _file(request, path, media_type)
+        return await _file(request, path, media_type)
     if request.method == "HEAD":  # what the paced GET sends: the whole file, no ranges, no validators,
         # and its answer to a trace it cannot use (404, 409 or 500; the HEAD was a 200 to any trace)
         await run_in_threadpool(_load_link_trace, _sessions(state), trace.partition("~")[0])
@@ -877,17 +877,18 @@ async def stream_file(
         return Response(media_type=media_type, headers={**_NO_STORE, "Content-Length": str(size)})
     link = await _session_link(_sessions(state), session_id, trace, stream, s)
     if link is None:
-        return _file(request, path, media_type)
+        return await _file(request, path, media_type)
     body = await asyncio.to_thread(path.read_bytes)
     headers = {**_NO_STORE, "Content-Length": str(len(body))}
     return StreamingResponse(link.paced(body, label=file), media_type=media_type, headers=headers)
 
 
-def _file(request: Request, path: Path, media_type: str) -> Response:
+async def _file(request: Request, path: Path, media_type: str) -> Response:
     """``path`` as a file response (ranges, ETag, Last-Modified), or 304 when the request's preconditions
     say the client has it (RFC 9110 13.1.2-3: If-None-Match, weakly compared, else If-Modified-Since; both
     were ignored, a 200 with the whole file to a client that sent the ETag just given)."""
-    response = FileResponse(path, media_type=media_type, headers=_NO_STORE, stat_result=path.stat())
+    stat = await asyncio.to_thread(path.stat)  # off the event loop, as FileResponse would stat it
+    response = FileResponse(path, media_type=media_type, headers=_NO_STORE, stat_result=stat)
     etag = response.headers["etag"]
     none_match = request.headers.get("if-none-match")
     if none_match is not None:
