@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reelkit.errors import ConfigError
 from reelkit.evaluate.metrics import (
     bootstrap_ci,
     bootstrap_cis,
@@ -132,6 +133,16 @@ def test_a_column_past_the_truth_is_no_hit_on_the_next_row() -> None:
     """Member 0's title 3, one past a 3-column truth, is no hit, not member 1's title 0 (row * 3 + 3)."""
     t = truth_matrix([[], [0]], n_all=3)
     np.testing.assert_allclose(precision_at_k(np.array([[3], [2]]), t), [0.0, 0.0])
+
+
+def test_a_title_twice_in_a_list_is_an_error() -> None:
+    """A title counted at two ranks gave recall@3 3.0, AP@3 3.0 and nDCG@3 2.13 for one relevant title;
+    padding repeats and a repeat past the cut-off are fine."""
+    truth = sp.csr_matrix(np.array([[0, 0, 0, 1], [0, 1, 0, 0]]))
+    for metric in (precision_at_k, recall_at_k, ndcg_at_k, map_at_k, mrr_at_k, hit_rate_at_k):
+        with pytest.raises(ConfigError, match="recs row 1 names a title twice in its top 3"):
+            metric(np.array([[3, -1, -1], [0, 1, 1]]), truth)
+    assert recall_at_k(np.array([[3, -1, -1, 2], [1, 0, 2, 1]]), truth, k=3).tolist() == [1.0, 1.0]
 
 
 def test_shape_mismatch_is_an_error() -> None:

@@ -1277,6 +1277,50 @@ def test_a_replan_sends_the_days_it_drops_as_cancelled_events(tmp_path: Path) ->
     assert not cancelled_uids & live_uids
 
 
+def _revisions(folder: Path) -> dict[str, tuple[int, tuple[object, ...]]]:
+    """uid -> (SEQUENCE, what a revision changes) of every event in the folder's calendars."""
+    keys = ("dtstart", "dtend", "summary", "location", "description", "status", "transp")
+    out = {}
+    for path in folder.glob("*.ics"):
+        for e in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT"):
+            assert "sequence" in e, (path.name, str(e["uid"]))
+            out[str(e["uid"])] = (int(e["sequence"]), tuple(e.decoded(k) if k in e else None for k in keys))
+    return out
+
+
+def test_a_replan_numbers_each_revision_of_an_event(tmp_path: Path) -> None:
+    """RFC 5545 SEQUENCE: 0 for a new event, the same for an unchanged one however often the plan is
+    written, one more for each change (moved, cancelled, live again); every event was 0, so an app going by
+    it kept a moved or cancelled day as the first file had it."""
+    opts = SolveOptions(time_limit=5)
+    s1, s2, s3 = _SCENES
+    first = _replan([s1, s2, s3])
+    cal = tmp_path / "calendars"
+    write_plan(plan_shoot(first, opts), first, tmp_path)
+    one = _revisions(cal)
+    assert {seq for seq, _ in one.values()} == {0}
+    write_plan(plan_shoot(first, opts), first, tmp_path)  # the same plan again: no revision
+    assert _revisions(cal) == one
+    second = _replan([s1, {**s2, "cast": ["bo"]}])  # Ann leaves scene 2, Cy's scene is cut
+    write_plan(plan_shoot(second, opts), second, tmp_path)
+    two = _revisions(cal)
+    assert set(one) <= set(two)
+    for uid, (seq, what) in two.items():
+        if uid in one:
+            assert seq == (0 if what == one[uid][1] else 1), uid
+        else:
+            assert seq == 0, uid
+    cy = [uid for uid in two if "-cy-" in uid]
+    assert len(cy) == 1 and two[cy[0]][0] == 1 and two[cy[0]][1][5] == "CANCELLED"
+    write_plan(plan_shoot(first, opts), first, tmp_path)  # Cy's scene is back
+    three = _revisions(cal)
+    cy_live = [uid for uid in three if "-cy-" in uid and three[uid][1][5] is None]
+    assert len(cy_live) == 1
+    # on the same date as before (the solver's choice among equal days): a third revision of that event
+    assert three[cy[0]] == ((2, three[cy[0]][1]) if cy_live == cy else two[cy[0]]), (cy, cy_live)
+    assert all(three[uid][0] in (seq, seq + 1) for uid, (seq, _) in two.items())
+
+
 def test_a_replan_of_another_production_cancels_nothing_of_the_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -75,6 +75,9 @@ def test_api_json(client: TestClient, made_dirs: list[Path]) -> None:
     kinds = {f["kind"] for f in data["findings"]}
     assert {"clipping", "loudness"} <= kinds
     assert all("timecode" in f for f in data["findings"])
+    # the document is what the schema declares, field for field (its models take no field they do not name)
+    report = post_router.QcOut.model_validate(data)
+    assert report.loudness.channels == 2 and report.counts["error"] >= 2
     assert not any(d.exists() for d in made_dirs)
     # a note quoting the subtitles' path named the server's temporary folder
     one = b"1\n00:00:00,500 --> 00:00:02,000\nHello.\n"
@@ -239,6 +242,7 @@ def test_openapi_documents_the_error_bodies(client: TestClient) -> None:
     qc = paths["/v1/qc"]["post"]["responses"]
     for code in ("400", "413", "422"):
         assert qc[code]["content"]["application/json"]["schema"] == ref, code
+    assert qc["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/QcOut"}
     advice = paths["/v1/download-advice"]["post"]["responses"]
     assert advice["400"]["content"]["application/json"]["schema"] == ref
 

@@ -180,3 +180,66 @@ def test_json_plan_api_needs_the_token_when_reads_are_protected(
         r = c.post("/v1/produce/plan?time_limit=5", json=PROD, headers=auth)
         assert r.status_code == 200, r.text
         assert r.json()["n_days"] == 2
+
+
+def test_openapi_documents_the_plan_api(client: TestClient) -> None:
+    """The body is the production file's own schema (it was an opaque object), the answers are declared, and
+    every reference in the document names a schema it holds."""
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/v1/produce/plan"]["post"]
+    schemas = doc["components"]["schemas"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"] == "#/components/schemas/Production"
+    prod = schemas["Production"]
+    assert sorted(prod["required"]) == ["calendar", "locations", "scenes"]
+    assert prod["properties"]["scenes"]["items"] == {"$ref": "#/components/schemas/Scene"}
+    assert "duration" in schemas["Scene"]["properties"] and "start" in schemas["Calendar"]["required"]
+    refs = {
+        "200": "#/components/schemas/PlanOut",
+        "409": "#/components/schemas/ConflictBody",
+        "503": "#/components/schemas/ErrorBody",
+        "422": "#/components/schemas/ErrorBody",
+    }
+    for status, ref in refs.items():
+        assert op["responses"][status]["content"]["application/json"]["schema"] == {"$ref": ref}, status
+    assert "conflicts" in schemas["ConflictBody"]["properties"]
+    for ref in set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', __import__("json").dumps(doc))):
+        assert ref in schemas, ref
+
+
+def test_the_plan_and_its_conflicts_are_what_the_schema_says(client: TestClient) -> None:
+    """Each answer validates against its declared model, which takes no field it does not name (a field
+    renamed in the library without the schema fails here): a zoned production with pages and a hold day."""
+    from reelkit.service.routers.produce import ConflictBody, PlanOut
+
+    zoned = {
+        **PROD,
+        "calendar": {"start": "2026-03-02", "hours_per_day": 8, "timezone": "Europe/Lisbon"},
+        "scenes": [{**s, "pages": 1.5} for s in PROD["scenes"]],  # type: ignore[dict-item]
+    }
+    r = client.post("/v1/produce/plan?time_limit=5", json=zoned)
+    assert r.status_code == 200, r.text
+    plan = PlanOut.model_validate(r.json())
+    assert plan.timezone == "Europe/Lisbon" and plan.days[0].scenes[0].start_at.endswith("+00:00")
+    assert plan.days[0].scenes[0].pages == 1.5
+    assert plan.people[0].first == plan.days[0].date and plan.stats["variables"] > 0
+    bad = {**PROD, "calendar": {"start": "2026-03-02", "hours_per_day": 8, "max_days": 1}}
+    r = client.post("/v1/produce/plan?time_limit=5", json=bad)
+    assert r.status_code == 409
+    assert ConflictBody.model_validate(r.json()).conflicts
+
+
+def test_a_schema_name_taken_twice_is_refused(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production's own models share a namespace with the service's: a clash would document one body
+    with another's fields, so building the document refuses it."""
+    from pydantic import BaseModel
+
+    from reelkit.service import app as app_module
+
+    class ErrorBody(BaseModel):  # not the service's ErrorBody
+        other: int
+
+    monkeypatch.setattr(app_module, "_library_bodies", lambda: {"/v1/produce/plan": ErrorBody})
+    client.app.openapi_schema = None  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="two schemas named ErrorBody"):
+        client.app.openapi()  # type: ignore[attr-defined]

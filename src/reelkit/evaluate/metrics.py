@@ -117,6 +117,13 @@ def _hits(recs: np.ndarray, truth: Truth, k: int | None) -> tuple[np.ndarray, np
     top, k = _top(recs, k)
     if k < 1:  # lists with no slots: precision@0 and the ideal DCG@0 have no meaning
         raise ConfigError(f"k must be at least 1, got {k}")
+    ordered = np.sort(top, axis=1)
+    repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    if repeated.any():  # a title counted at two ranks made recall, AP and nDCG exceed 1
+        row = int(np.flatnonzero(repeated)[0])
+        raise ConfigError(
+            f"recs row {row} names a title twice in its top {k}; each row holds distinct titles"
+        )
     hits = _csr_contains(t, np.arange(top.shape[0])[:, None], top)
     return hits, np.diff(t.indptr).astype(np.float64), k
 

@@ -15,12 +15,13 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -261,6 +262,7 @@ def person_calendar(
     *,
     stamp: datetime | None = None,
     cancelled: Sequence[icalendar.Event] = (),
+    earlier: Mapping[str, icalendar.Event] | None = None,
 ) -> bytes:
     """An iCalendar file for one person: a timed event per working day (their first scene's start to their
     last scene's end, with the scenes and locations) and an all-day "hold" event per paid day off set.
@@ -269,7 +271,9 @@ def person_calendar(
     replaces what an earlier one put on that date; ``DTSTAMP`` is ``stamp`` (default now), the revision
     time RFC 5545 asks for when there is no METHOD (a fixed one told a calendar app that a changed day was
     the one it had). ``cancelled`` are events of an earlier plan this one drops (:func:`write_plan` finds
-    them), written after the plan's own."""
+    them), written after the plan's own. ``earlier``: the earlier plan's events by UID, whose ``SEQUENCE``
+    each event carries on (one more where it changed, :func:`_sequence`)."""
+    earlier = earlier or {}
     person = production.person(person_id)
     call = next(p for p in schedule.people if p.person_id == person_id)
     cal = icalendar.Calendar()
@@ -315,6 +319,7 @@ def person_calendar(
                 for s in mine
             ),
         )
+        ev.add("sequence", _sequence(ev, earlier.get(str(ev["uid"]))))
         cal.add_component(ev)
     for d in call.hold_days:
         ev = icalendar.Event()
@@ -324,6 +329,7 @@ def person_calendar(
         ev.add("dtend", d + timedelta(days=1))
         ev.add("summary", "On hold (paid, not called)")
         ev.add("transp", "TRANSPARENT")
+        ev.add("sequence", _sequence(ev, earlier.get(str(ev["uid"]))))
         cal.add_component(ev)
     for ev in cancelled:
         cal.add_component(_cancellation(ev, stamp))
@@ -369,7 +375,29 @@ def _cancellation(event: icalendar.Event, stamp: datetime) -> icalendar.Event:
     ev.add("summary", summary if summary.startswith(_CANCELLED) else _CANCELLED + summary)
     ev.add("status", "CANCELLED")
     ev.add("transp", "TRANSPARENT")
+    ev.add("sequence", _sequence(ev, event))
     return ev
+
+
+#: What a revision of an event changes (RFC 5545 3.8.7.4: DTSTAMP alone is not a revision).
+_REVISED = ("dtstart", "dtend", "summary", "location", "description", "status", "transp")
+
+
+def _sequence(event: icalendar.Event, earlier: icalendar.Event | None) -> int:
+    """The event's ``SEQUENCE`` (RFC 5545 3.8.7.4): 0 when it is new, the earlier one's when unchanged, one
+    more when its times, summary, place, description or status changed. Calendar apps that go by it
+    (Outlook's import among them) kept a moved day where the earlier file put it: every event was 0."""
+    if earlier is None:
+        return 0
+    try:
+        seq = int(earlier.get("sequence", 0))
+    except (TypeError, ValueError):  # not a number: written by hand, not by us
+        seq = 0
+
+    def value(ev: icalendar.Event, key: str) -> Any:
+        return ev.decoded(key) if key in ev else None
+
+    return seq if all(value(event, k) == value(earlier, k) for k in _REVISED) else seq + 1
 
 
 def _event_date(event: icalendar.Event) -> date:
@@ -446,7 +474,6 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
             name += "_"
         used.add(name.lower())
         cals[call.person_id] = out / "calendars" / f"{name}.ics"
-        contents[cals[call.person_id]] = person_calendar(schedule, production, call.person_id, stamp=stamp)
     # days an earlier plan of this production in the folder gave someone and this one does not: written
     # again as cancelled, in the person's new calendar or, for someone no longer called, in their old file
     live = {  # the events person_calendar wrote: each day worked or held
@@ -460,7 +487,11 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     # by file and person: two people dropped whose ids slug alike get a calendar each, not one between them
     orphans: dict[tuple[Path, str], tuple[icalendar.Calendar, list[icalendar.Event]]] = {}
     seen: set[str] = set()
-    for old, old_cal in _earlier_calendars(out / "calendars", schedule.production):
+    earlier_cals = _earlier_calendars(out / "calendars", schedule.production)
+    earlier = {str(ev.get("uid", "")): ev for _, old_cal in earlier_cals for ev in old_cal.events}
+    for pid, path in cals.items():  # each event carries on its earlier SEQUENCE
+        contents[path] = person_calendar(schedule, production, pid, stamp=stamp, earlier=earlier)
+    for old, old_cal in earlier_cals:
         for ev in old_cal.events:
             uid = str(ev.get("uid", ""))
             # plans written before a held day shared its UID with a worked day named it ...-DATE-hold: the
@@ -497,7 +528,9 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
                 orphans.setdefault((path, pid), (own, []))[1].append(ev)
     cancelled: dict[Path, int] = {}
     for pid, events in mine.items():
-        contents[cals[pid]] = person_calendar(schedule, production, pid, stamp=stamp, cancelled=events)
+        contents[cals[pid]] = person_calendar(
+            schedule, production, pid, stamp=stamp, cancelled=events, earlier=earlier
+        )
         cancelled[cals[pid]] = len(events)
     for (old, _), (old_cal, events) in orphans.items():
         name = old.stem

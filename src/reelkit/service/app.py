@@ -43,7 +43,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelkit.config import error_message
@@ -486,11 +486,22 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in error_schema.pop("$defs", {}).items():
-            components.setdefault(name, sub)
-        components.setdefault("ErrorBody", error_schema)
-        body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+
+        def register(model: type[BaseModel]) -> dict[str, str]:
+            """``model``'s schema (and those it refers to) among the components; a name taken by another
+            schema is an error here, where it would otherwise document one body with another's fields."""
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in [*model_schema.pop("$defs", {}).items(), (model.__name__, model_schema)]:
+                if components.setdefault(name, sub) != sub:
+                    raise RuntimeError(f"two schemas named {name} in the OpenAPI document")
+            return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+        body = {"content": {"application/json": {"schema": register(ErrorBody)}}}
+        # a body taken as JSON and validated by the library's own parser (its messages name the fields as
+        # the file's), documented here by the model that parser validates against
+        for path, model in _library_bodies().items():
+            content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+            content["schema"] = {**register(model), "description": content["schema"].get("description", "")}
         seconds = {"schema": {"type": "integer"}}
         for route in (r for router in routers for r in router.routes):
             if not isinstance(route, APIRoute) or not route.include_in_schema:
@@ -544,6 +555,13 @@ def _document_errors(app: FastAPI, routers: Sequence[APIRouter], settings: Servi
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _library_bodies() -> dict[str, type[BaseModel]]:
+    """The JSON bodies the library validates (the route takes a plain object), by path."""
+    from reelkit.produce.production import Production
+
+    return {"/v1/produce/plan": Production}
 
 
 #: The environment variable that gives each worker process of ``reelkit serve --workers N`` its settings.

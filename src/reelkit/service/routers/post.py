@@ -22,12 +22,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit.errors import ReelkitError, TimeLimitError, UserInputError
+from reelkit.post.findings import Severity
+from reelkit.post.qc import DeliverySpec
 from reelkit.service.deps import ServiceState, StateDep, app_semaphore, require_pages, require_read
 from reelkit.service.schemas import ErrorBody
 
-__all__ = ["MAX_CONCURRENT", "MAX_UPLOAD_BYTES", "router"]
+__all__ = ["MAX_CONCURRENT", "MAX_UPLOAD_BYTES", "QcOut", "router"]
 
 router = APIRouter(tags=["post"])
 
@@ -218,8 +221,62 @@ async def qc_page(
     return _page(request, state, {**ctx, "chosen_spec": spec})
 
 
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QcLoudness(_Out):
+    """The loudness measured (null where undefined: silence, no speech found)."""
+
+    integrated_lufs: float | None
+    lra_lu: float | None
+    true_peak_dbtp: float | None
+    sample_peak_dbfs: float | None
+    momentary_max_lufs: float | None
+    short_term_max_lufs: float | None
+    dialogue_lufs: float | None = Field(
+        description="The dialogue's own loudness (the bed under it subtracted) where it could be estimated"
+    )
+    speech_fraction: float | None
+    dialogue_gated_lufs: float | None = Field(description="The mix while someone speaks")
+    duration_s: float
+    sample_rate: int
+    channels: int
+    true_peak_time_s: float | None
+    dialogue_isolated_lufs: float | None
+
+
+class QcFinding(_Out):
+    kind: str = Field(description="black, freeze, clipping, silence, overlap, loudness, sync, ...")
+    start_s: float
+    end_s: float | None = Field(description="null for an instant")
+    severity: Severity
+    message: str
+    source: str = Field(description="The check that found it: audio, subtitles, video or loudness")
+    timecode: str
+    source_timecode: str | None = Field(description="On the source's own timecode, when it carries one")
+
+
+class QcOut(_Out):
+    """The QC report (the ``reelkit qc --json`` document; ``media`` and ``subs`` name the uploads)."""
+
+    media: str
+    subs: str | None
+    spec: DeliverySpec
+    passed: bool = Field(description="No finding of severity error")
+    counts: dict[str, int] = Field(description="Findings by severity")
+    programme_lufs: float | None
+    programme_measure: str
+    programme_target_lufs: float | None
+    programme_tolerance_lu: float | None
+    loudness: QcLoudness
+    start_timecode: str | None
+    findings: list[QcFinding]
+    notes: list[str]
+
+
 _QC_ERRORS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The QC report (the ``reelkit qc --json`` document)"},
+    200: {"model": QcOut, "description": "The QC report (the ``reelkit qc --json`` document)"},
     400: {
         "model": ErrorBody,
         "description": "The upload cannot be checked (not media, a playlist, too long)",

@@ -16,12 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from reelkit.errors import InfeasibleError, ReelkitError
 from reelkit.produce.production import ProductionFormatError, parse_production, parse_production_text
 from reelkit.service.deps import StateDep, app_semaphore, require_pages, require_read
+from reelkit.service.schemas import ErrorBody
 
-__all__ = ["MAX_CONCURRENT", "MAX_TIME_LIMIT", "router"]
+__all__ = ["MAX_CONCURRENT", "MAX_TIME_LIMIT", "ConflictBody", "PlanOut", "router"]
 
 router = APIRouter()
 #: The longest a request may make the solver run (seconds).
@@ -29,6 +31,89 @@ MAX_TIME_LIMIT = 30.0
 _MAX_UPLOAD = 2 * 1024 * 1024
 #: Solves running at once (each holds the solver's two workers for up to ``time_limit``).
 MAX_CONCURRENT = 2
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlannedScene(_Out):
+    scene_id: str
+    name: str
+    location: str
+    int_ext: str
+    day_night: str
+    hours: float
+    start: str = Field(description="HH:MM, local")
+    end: str = Field(description="HH:MM, local (earlier than start past midnight)")
+    cast: list[str]
+    crew: list[str]
+    start_at: str = Field(
+        description="ISO 8601 local date-time, with the UTC offset when the production has a time zone"
+    )
+    end_at: str
+    pages: float | None = Field(description="The scene's script pages (null when the production gives none)")
+
+
+class PlannedDay(_Out):
+    number: int
+    date: str = Field(description="ISO 8601 date")
+    scenes: list[PlannedScene]
+    locations: list[str]
+    hours: float
+    setup_cost: float
+    move_cost: float
+
+
+class PlannedCall(_Out):
+    person_id: str
+    name: str
+    kind: str = Field(description="cast or crew")
+    work_days: list[str] = Field(description="ISO 8601 dates")
+    hold_days: list[str] = Field(description="Paid days without work (cast only), ISO 8601 dates")
+    cost: float
+    first: str | None = Field(description="First working day (null when never called)")
+    last: str | None
+
+
+class PlanCosts(_Out):
+    cast_pay: float
+    holding: float = Field(description="The part of cast pay for days on hold")
+    crew_pay: float
+    days: float
+    setup: float
+    moves: float
+    total: float
+
+
+class PlanOut(_Out):
+    """The shooting schedule (the ``schedule.json`` that ``reelkit schedule plan`` writes)."""
+
+    production: str
+    status: str = Field(description="OPTIMAL (proven) or FEASIBLE (the best found within the time limit)")
+    objective: float
+    bound: float = Field(description="The solver's lower bound on the objective")
+    gap: float
+    wall_s: float
+    days: list[PlannedDay]
+    people: list[PlannedCall]
+    costs: PlanCosts
+    n_moves: int
+    timezone: str
+    stats: dict[str, int]
+    optimal: bool
+    n_days: int
+
+
+class ConflictBody(ErrorBody):
+    conflicts: list[str] = Field(description="The constraints that together leave no schedule")
+
+
+_PLAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": PlanOut, "description": "The schedule"},
+    409: {"model": ConflictBody, "description": "No schedule meets every constraint: the conflicts named"},
+    503: {"model": ErrorBody, "description": "No schedule found within the time limit: give a longer one"},
+}
 
 
 def _solve(data_or_text: Any, time_limit: float, source: str) -> tuple[Any, Any]:
@@ -102,7 +187,9 @@ async def stripboard_upload(
     return _page(request, state, board=board, time_limit=time_limit)
 
 
-@router.post("/v1/produce/plan", tags=["produce"], dependencies=[Depends(require_read)])
+@router.post(
+    "/v1/produce/plan", tags=["produce"], dependencies=[Depends(require_read)], responses=_PLAN_RESPONSES
+)
 async def plan(
     state: StateDep,
     production: Annotated[dict[str, Any], Body(description="The production file's content as JSON.")],
