@@ -197,7 +197,39 @@ def test_quality_below_the_ladder_and_no_titles(client: TestClient) -> None:
         "/v1/download-advice",
         json={"samples": _samples(5.0), "quality_kbps": 100, "titles": [{"title_id": "t", "duration_s": 60}]},
     )
-    assert r.status_code == 400 and "lowest rung" in r.text  # a ConfigError is a 400
+    assert r.status_code == 422, r.text  # the field is named (it was a 400 naming none)
+    assert r.json()["fields"] == [
+        {"field": "quality_kbps", "message": "100 kbps is below the default ladder's lowest rung, 300 kbps"}
+    ]
+    r = client.post(
+        "/v1/download-advice",
+        json={
+            "samples": _samples(5.0),
+            "quality_kbps": 400,
+            "ladder_kbps": [500, 900],
+            "titles": [{"title_id": "t", "duration_s": 60}],
+        },
+    )
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "quality_kbps"
+    assert r.json()["fields"][0]["message"] == "400 kbps is below ladder_kbps' lowest rung, 500 kbps"
+    for quality, ladder in ((500, [500, 900]), (300, None)):  # the lowest rung itself is advised on
+        body = {
+            "samples": _samples(5.0),
+            "quality_kbps": quality,
+            "titles": [{"title_id": "t", "duration_s": 60}],
+        }
+        r = client.post("/v1/download-advice", json={**body, **({"ladder_kbps": ladder} if ladder else {})})
+        assert r.status_code == 200, r.text
+    r = client.post(  # a refused ladder is named alone
+        "/v1/download-advice",
+        json={
+            "samples": _samples(5.0),
+            "quality_kbps": 1,
+            "ladder_kbps": [900, 500],
+            "titles": [{"title_id": "t", "duration_s": 60}],
+        },
+    )
+    assert [f["field"] for f in r.json()["fields"]] == ["ladder_kbps"]
     r = client.post("/v1/download-advice", json={"samples": _samples(5.0), "quality_kbps": 750})
     assert r.status_code == 400 and "member_id or titles" in r.text
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from reelkit.errors import ConfigError, UnknownIdError
 from reelkit.service.deps import StateDep, app_semaphore, require_read
@@ -26,7 +26,8 @@ router = APIRouter(tags=["streaming"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "model": ErrorBody,
-        "description": "The request cannot be advised on (e.g. a quality below the ladder)",
+        "description": "The request cannot be advised on (neither member_id nor titles, or the member has no "
+        "titles to advise on yet)",
     },
     404: {"model": ErrorBody},
     422: {"model": ErrorBody},
@@ -72,12 +73,6 @@ class AdviceRequest(BaseModel):
         default=None, description="Whose next titles to advise on (from the home page)."
     )
     samples: list[Sample] = Field(min_length=1, max_length=20_000)
-    quality_kbps: float = Field(
-        gt=0,
-        le=MAX_KBPS,
-        allow_inf_nan=False,
-        description="The quality the member wants (a ladder rung or above).",
-    )
     titles: list[TitleIn] | None = Field(default=None, min_length=1, max_length=20)
     now: float | None = Field(
         default=None,
@@ -95,6 +90,13 @@ class AdviceRequest(BaseModel):
         "2850, 4300.",
     )
     limit: int = Field(default=3, ge=1, le=10, description="How many next titles to look at.")
+    # after the ladder, which its check reads
+    quality_kbps: float = Field(
+        gt=0,
+        le=MAX_KBPS,
+        allow_inf_nan=False,
+        description="The quality the member wants: the ladder's lowest rung or above.",
+    )
 
     @field_validator("ladder_kbps")
     @classmethod
@@ -104,6 +106,20 @@ class AdviceRequest(BaseModel):
             not all(0 < b <= MAX_KBPS for b in v) or any(b <= a for a, b in itertools.pairwise(v))
         ):
             raise ValueError(f"ladder_kbps must be finite, in (0, {MAX_KBPS:g}] kbps and strictly ascending")
+        return v
+
+    @field_validator("quality_kbps")
+    @classmethod
+    def _on_the_ladder(cls, v: float, info: ValidationInfo) -> float:
+        """At or above the lowest rung, named as this field (a 400 from the library named none)."""
+        from reelkit.stream.advice import AdviceConfig
+
+        if "ladder_kbps" not in info.data:  # the ladder was refused: its own error says why
+            return v
+        ladder = info.data["ladder_kbps"] or AdviceConfig().ladder_kbps
+        if v < ladder[0]:
+            which = "ladder_kbps'" if info.data["ladder_kbps"] else "the default ladder's"
+            raise ValueError(f"{v:g} kbps is below {which} lowest rung, {ladder[0]:g} kbps")
         return v
 
 
