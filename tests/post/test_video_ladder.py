@@ -1017,3 +1017,27 @@ def test_a_dash_folder_named_with_a_colon_is_written(
     monkeypatch.chdir(tmp_path)
     mpd = write_dash([clips["one"]], Path("ep:o3"))
     assert mpd == Path("ep:o3/manifest.mpd") and "<MPD" in (tmp_path / "ep:o3" / "manifest.mpd").read_text()
+
+
+def test_a_plot_stopped_mid_write_leaves_the_earlier_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rd.png`` is written beside and renamed: a run stopped (or failing) mid-write left a torn PNG under
+    the final name, which a second run into the same folder could also show half-written."""
+    import matplotlib.figure
+
+    from reelkit.post.video.ladder import plot_curves
+
+    curves = {"hull": [RDPoint(rate=300.0, quality=60.0), RDPoint(rate=1200.0, quality=90.0)]}
+    out = plot_curves(curves, tmp_path / "rd.png", title="first")
+    before = out.read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    def torn(self: Any, fname: Any, **kwargs: Any) -> None:
+        Path(fname).write_bytes(before[:100])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", torn)
+    with pytest.raises(KeyboardInterrupt):
+        plot_curves(curves, tmp_path / "rd.png", title="second")
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["rd.png"]

@@ -46,7 +46,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
-from reelkit._files import atomic_write_text, read_keyed_json, resolve_path
+from reelkit._files import atomic_path, atomic_write_text, read_keyed_json, resolve_path
 from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
@@ -623,9 +623,12 @@ def plot_curves(
         ax.set_title(title)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    try:
+        fig.tight_layout()
+        with atomic_path(out, ".png") as tmp:  # a run stopped mid-write left a torn rd.png
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
     return out
 
 
