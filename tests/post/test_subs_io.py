@@ -972,6 +972,16 @@ def test_a_ttml_p_that_begins_as_its_div_ends_is_not_a_cue(tmp_path: Path) -> No
     assert [(c.start_s, c.end_s, c.text) for c in load_subtitles(path).cues] == [(1.0, 2.0, "Yes")]
 
 
+def test_an_unchanged_ttml_file_is_written_as_it_was_read(tmp_path: Path) -> None:
+    """Offsets in seconds kept their digits only down to the last non-zero one: 1.500s came back 1.5s."""
+    path = _ttml(
+        tmp_path, '<div><p begin="1.500s" end="3.250s">A</p><p begin="4.0s" end="4500ms">B</p></div>'
+    )
+    out = tmp_path / "out.ttml"
+    write_subtitles(load_subtitles(path).retimed(lambda t: t), out)
+    assert out.read_bytes() == path.read_bytes()
+
+
 def test_ttml_frame_times_survive_a_round_trip_at_29_97(tmp_path: Path) -> None:
     from reelkit.post.subs.ttml import TimeBase, format_time, parse_time
 
@@ -993,6 +1003,10 @@ def test_ttml_sub_frames_fractions_and_a_frame_rounded_into_the_next_second() ->
     assert format_time(0.99, "00:00:00:00", tb) == "00:00:01:00"
     assert format_time(59.99, "00:00:00:00", tb) == "00:01:00:00"
     assert format_time(1.234, "1.5s", tb) == "1.234s"
+    # the decimals of the value replaced are kept (an unchanged file is written as it was read)
+    assert format_time(1.5, "1.500s", tb) == "1.500s" and format_time(2.0, "1.50s", tb) == "2.00s"
+    assert format_time(1.5, "1s", tb) == "1.5s" and format_time(2.0, "1.5s", tb) == "2.0s"
+    assert format_time(90.0, "1.25m", tb) == "1.50m" and format_time(3.0, "3s", tb) == "3s"
 
 
 def test_ttml_clock_frames_are_counted_at_the_effective_rate() -> None:
