@@ -184,6 +184,16 @@ def test_a_legacy_catalogue_reads_as_windows_1252_and_a_utf16_one_by_its_mark(tm
         tmp_path / "u16" / "movies.csv", "movieId,title,genres\n1,A\u00e9 (2000),Drama\n", encoding="utf-16"
     )
     assert load_events_file(tmp_path / "u16" / "ratings.csv").titles.loc["1", "name"] == "A\u00e9"
+    for name in ("utf-32", "utf-32-be"):  # UTF-32's little-endian mark starts with UTF-16's
+        bom = "\ufeff" if name.endswith("be") else ""
+        write(tmp_path / name / "ratings.csv", "userId,movieId,rating\n1,1,4\n")
+        write(
+            tmp_path / name / "movies.csv",
+            bom + "movieId,title,genres\n1,Am\u00e9lie (2001),Comedy\n",
+            encoding=name,
+        )
+        cat = load_events_file(tmp_path / name / "ratings.csv").titles
+        assert cat.loc["1", ["name", "genres"]].tolist() == ["Am\u00e9lie", "Comedy"], name
 
 
 def test_movielens_100k_bad_catalog_line(ml100k: Path) -> None:
@@ -822,6 +832,11 @@ def test_encodings(tmp_path: Path) -> None:
     p = write(tmp_path / "wide_bad.csv", "user,item,rating\nx,2,3\r\n\r\ny,2,z\n", encoding="utf-16")
     with pytest.raises(DataFormatError, match=r"wide_bad\.csv:4: rating .* 'z' is not a number"):
         load_events_file(p)
+    for name in ("utf-32", "utf-32-be"):  # UTF-32's little-endian mark starts with UTF-16's: "expected 3
+        # fields separated by commas, found 1: '\x00'"
+        bom = "\ufeff" if name.endswith("be") else ""
+        p = write(tmp_path / "wide32.csv", bom + "user,item,rating\nzo\u00eb,2,3\n", encoding=name)
+        assert load_events_file(p).events["member_id"].tolist() == ["zo\u00eb"], name
     p = write(tmp_path / "wide.csv", "user,item,rating\nx,2,3\n", encoding="utf-16-le")  # no byte-order mark
     with pytest.raises(DataFormatError, match="NUL bytes"):
         load_events_file(p)
@@ -1029,6 +1044,35 @@ def test_a_thumb_is_up_or_down(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFormatError, match=r"thumb value 0\.5"):
         Dataset.from_events(frame)
+    frame = pd.DataFrame(  # a table's 0 (a 0/1 column's dislike) as the file's
+        {
+            "member_id": ["u1", "u2"],
+            "title_id": ["A"] * 2,
+            "kind": ["thumb"] * 2,
+            "value": [1, 0],
+            "timestamp": [1, 2],
+        }
+    )
+    with pytest.raises(DataFormatError, match=r"thumb value 0: a thumb is 1 \(up\) or -1 \(down\)"):
+        Dataset.from_events(frame)
+
+
+def test_a_rating_beyond_any_scale_is_refused(tmp_path: Path) -> None:
+    """1e39 passed as finite, became inf as the models' float32: train exited 0 and wrote a model that every
+    load refused ("retrain the model", which wrote the same)."""
+    path = tmp_path / "r.csv"
+    for value in ("1e39", "1e308", "-2e6"):
+        path.write_text(f"userId,movieId,rating,timestamp\n1,1,4,100\n2,1,{value},200\n")
+        with pytest.raises(
+            DataFormatError, match=rf"r\.csv: rating {re.escape(f'{float(value):g}')} \(row 2\) is beyond"
+        ):
+            load_events(path)
+    path.write_text("userId,movieId,rating,timestamp\n1,1,4,100\n2,1,-1e6,200\n")
+    assert load_events(path).events["value"].tolist() == [4.0, -1e6]  # the bound itself is a rating
+    frame = pd.DataFrame(  # a play's position is not a rating: a long one is kept
+        {"member_id": ["u1"], "title_id": ["A"], "kind": ["play"], "value": [2e6], "timestamp": [1]}
+    )
+    assert Dataset.from_events(frame).events["value"].tolist() == [2e6]
 
 
 def test_a_bad_value_is_named_by_its_rows_kind_and_line(tmp_path: Path) -> None:
@@ -1074,6 +1118,10 @@ def test_a_file_mixing_utf8_and_latin1_lines_is_refused_naming_the_line(tmp_path
     mixed = tmp_path / "mixed.csv"
     mixed.write_bytes(b"user,item,rating\njos\xc3\xa9,t1,4\nbob,t2,5\nren\xe9e,t1,3\n")
     with pytest.raises(DataFormatError, match=r"mixed\.csv:4: mixes text encodings"):
+        load_events_file(mixed)
+    # the first line that is not UTF-8 is named, not the last before a UTF-8 one
+    mixed.write_bytes(b"user,item,rating\nren\xe9e,t1,3\nzo\xeb,t2,5\njos\xc3\xa9,t1,4\n")
+    with pytest.raises(DataFormatError, match=r"mixed\.csv:2: mixes text encodings"):
         load_events_file(mixed)
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"user,item,rating\nren\xe9e,t1,3\nbob,t2,5\n")
@@ -1161,6 +1209,9 @@ def test_dates_that_read_either_way_and_yyyymmdd_numbers_are_said(tmp_path: Path
     numbers = tmp_path / "n.csv"
     numbers.write_text("user,item,rating,timestamp\n1,10,3.5,20210304\n2,10,3,20210305\n")
     with pytest.warns(ReelkitWarning, match="such as 20210305 look like dates written YYYYMMDD"):
+        load_events_file(numbers, unknown_titles="keep")
+    numbers.write_text("user,item,rating,timestamp\n1,10,3.5,20210131\n2,10,3,20210331\n")  # day 31 too
+    with pytest.warns(ReelkitWarning, match="such as 20210331 look like dates written YYYYMMDD"):
         load_events_file(numbers, unknown_titles="keep")
 
 

@@ -162,6 +162,12 @@ def test_daily_counts_and_errors() -> None:
             daily_counts(ts, np.array([0, 1, 0, 1]), 2, weights=[1.0, 0.0, bad, 1.0])
     weighted = daily_counts(ts, np.array([0, 1, 0, 1]), 2, day_start_hour=2.0, weights=[0.5, 0.0, 2.0, 1.0])
     assert weighted.counts.tolist() == [[0.5, 0, 2.0], [0, 0, 1.0]]
+    # a clock in milliseconds is named as such; a time past any clock is not blamed on the unit (it was
+    # "the requests span 1,157,407,407,...(a 300-digit count) days ... look like milli- or nanoseconds")
+    with pytest.raises(ConfigError, match=r"span 11,574,074,075 days; .* look like milli- or nanoseconds"):
+        daily_counts(np.array([0.0, 1e15]), np.array([0, 1]), 2)
+    with pytest.raises(ConfigError, match=r"^a request's timestamp, 1e\+308, is beyond any date"):
+        daily_counts(np.array([0.0, 1e308]), np.array([0, 1]), 2)
     with pytest.raises(NotFittedError):
         RequestForecaster().predict(dc, 1)
     with pytest.raises(ConfigError):

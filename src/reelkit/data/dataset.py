@@ -55,9 +55,11 @@ from reelkit.errors import (
     UnknownIdError,
 )
 
-__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "Dataset", "Interactions", "epoch_seconds"]
+__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "MAX_RATING", "Dataset", "Interactions", "epoch_seconds"]
 
 EVENT_KINDS: tuple[str, ...] = ("rating", "thumb", "play")
+#: The largest rating (either sign) taken: past any rating scale, and far inside the float32 the models hold.
+MAX_RATING = 1e6
 EVENT_COLUMNS: tuple[str, ...] = ("member_id", "title_id", "timestamp", "kind", "value", "fraction")
 TITLE_COLUMNS: tuple[str, ...] = ("name", "genres", "year", "kind", "released")
 
@@ -341,6 +343,14 @@ def normalize_events(events: pd.DataFrame, *, source: str = "events") -> pd.Data
         row = int(np.flatnonzero(rating & np.isnan(value))[0])
         raise DataFormatError(
             f"a rating event (row {row + 1}) has no value; give each rating its number", path=source
+        )
+    huge = rating & (np.abs(value) > MAX_RATING)
+    if huge.any():  # 1e39 is inf as the float32 the models hold: a model trained that no load would take
+        row = int(np.flatnonzero(huge)[0])
+        raise DataFormatError(
+            f"rating {float(value[row]):g} (row {row + 1}) is beyond any rating scale (at most "
+            f"{MAX_RATING:,.0f} either way); fix or remove it",
+            path=source,
         )
     thumb = (out["kind"] == "thumb").to_numpy()
     bad_thumb = value[thumb][~np.isin(value[thumb], (1.0, -1.0))]

@@ -365,9 +365,12 @@ def _first_line_no(path: Path, encoding: str | None, sep: str) -> int:
 
 
 def _sniff_encoding(path: Path) -> str | None:
-    """``utf-16`` when the file starts with a UTF-16 byte-order mark; None (UTF-8, else Windows-1252)."""
+    """``utf-32`` or ``utf-16`` when the file starts with that byte-order mark; None (UTF-8, else
+    Windows-1252)."""
     with _open_binary(path) as fh:
         head = fh.read(4096)
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # before UTF-16's, which it starts with
+        return "utf-32"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     if head.startswith(_ZIP):  # an Excel workbook (.xlsx) under another name, most often

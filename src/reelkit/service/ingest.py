@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from reelkit.data.dataset import Dataset
-from reelkit.errors import ConfigError, ReelkitWarning
+from reelkit.errors import ConfigError, DataFormatError, ReelkitWarning
 from reelkit.progress import SILENT, Progress
 from reelkit.service.errors import StoreFullError, TitlesRenamedError
 from reelkit.service.store import EventRecord, MemberRecord, Store, TitleRecord
@@ -183,6 +183,12 @@ def _without_future_events(ds: Dataset, label: str) -> Dataset:
     late = ts > int(time.time()) + FUTURE_SLACK_S
     if not late.any():
         return ds
+    if late.all():  # the empty rest was refused as "no data rows", after this warning
+        raise DataFormatError(
+            f"every event ({int(late.sum())}) is dated more than a day after now (e.g. {int(ts.max())}); "
+            "check the timestamps: seconds since 1970 in UTC",
+            path=label,
+        )
     warnings.warn(
         f"{label}: {int(late.sum())} event(s) dated after today (e.g. {int(ts[late].max())}) were not "
         "imported; check the timestamps",

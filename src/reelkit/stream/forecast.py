@@ -148,9 +148,15 @@ def daily_counts(
     else:
         n_days = max(1, int(np.ceil((float(end_s) - day0) / DAY_S)))
     if n_days > _MAX_DAYS:
-        raise ConfigError(
-            f"the requests span {n_days:,} days; timestamps must be in seconds (these look like milli- or "
-            "nanoseconds)"
+        latest = float(ts.max())
+        if latest < 2.0**63:  # what a clock in milli-, micro- or nanoseconds gives
+            raise ConfigError(
+                f"the requests span {n_days:,} days; timestamps must be in seconds (these look like milli- "
+                "or nanoseconds)"
+            )
+        raise ConfigError(  # a 300-digit count of days, blamed on the unit
+            f"a request's timestamp, {latest:g}, is beyond any date (in seconds, or even nanoseconds); "
+            "fix or remove it"
         )
     keep = (ts >= day0) & (ts < day0 + n_days * DAY_S)
     if keep.any() and (it[keep].min() < 0 or it[keep].max() >= n_items):
