@@ -251,6 +251,16 @@ def test_the_days_paid_follow_a_roles_own_days_and_the_pools_post_days() -> None
     comp = next(r for r in prod.roles if r.id == "comp")
     assert role_dates(prod, comp, sched, post_days=7) == ([], 7)
     assert role_dates(prod, comp, sched) == ([], 20)
+    # a composer's own days win over the pool's; a pool that gives none pays 20
+    own = comp.model_copy(update={"days": 10})
+    assert role_dates(prod, own, sched, post_days=7) == ([], 10)
+    data["roles"][1]["days"] = 10
+    by_role = {c.role_id: c for c in match_team(parse_production(data), pool, sched, explain=False).choices}
+    assert (by_role["comp"].days, by_role["comp"].cost) == (10, pytest.approx(100))
+    data["roles"][1].pop("days")
+    no_post_days = Pool.model_validate(pool.model_dump(exclude={"post_days"}))
+    by_role = {c.role_id: c for c in match_team(parse_production(data), no_post_days, sched).choices}
+    assert (by_role["comp"].days, by_role["comp"].cost) == (20, pytest.approx(200))
 
 
 def test_no_per_diem_for_a_home_city_that_differs_only_in_case_or_spacing() -> None:

@@ -237,6 +237,12 @@ def test_pair_histories_read_each_event_once_whatever_the_chunks(store: SQLiteSt
     got = store.pair_histories(pairs)
     assert len(got["m9"]) == 2 * 250 and len(set(got["m9"].seqs.tolist())) == 2 * 250
     assert got["m9"].seqs.tolist() == sorted(got["m9"].seqs.tolist()) and len(got["m8"]) == 2 * 10
+    # a member's pairs in two chunks with another member's between: the rows, read chunk by chunk as
+    # m9, m8, m9, are grouped by member (unsorted, m9's first run was replaced by its last: 20 of 520)
+    pairs = [("m9", f"x{k}") for k in range(250)] + [("m8", f"x{k}") for k in range(10)]
+    got = store.pair_histories([*pairs, *[("m9", f"x{k}") for k in range(250, 260)]])
+    assert len(got["m9"]) == 2 * 260 and len(got["m8"]) == 2 * 10
+    assert got["m9"].seqs.tolist() == sorted(got["m9"].seqs.tolist())
 
 
 def test_rating_range_counts_ratings_only(store: SQLiteStore) -> None:

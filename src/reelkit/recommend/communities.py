@@ -78,6 +78,17 @@ def _taste_matrix(binary: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(x.multiply(1.0 / norms[:, None]))
 
 
+#: Choosing the number of communities holds out this share of each member's titles (rounded) to score
+#: "popular in your community" on, for members with at least ``_HOLDOUT_MIN`` titles (fewer: none).
+_HOLDOUT_SHARE = 0.2
+_HOLDOUT_MIN = 5
+
+
+def _held_out(counts: np.ndarray) -> np.ndarray:
+    """How many of each member's titles (``counts``) are held out when the number of communities is chosen."""
+    return np.where(counts >= _HOLDOUT_MIN, np.round(counts * _HOLDOUT_SHARE), 0).astype(np.int64)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=1, keepdims=True)
     n[n == 0] = 1.0
@@ -162,7 +173,7 @@ class CommunityPopularity(Recommender):
         start = np.repeat(binary.indptr[:-1], counts)
         rank = np.empty(coo.nnz, dtype=np.int64)
         rank[order] = np.arange(coo.nnz) - start
-        n_test = np.where(counts >= 5, np.round(counts * 0.2), 0).astype(np.int64)
+        n_test = _held_out(counts)
         is_test = np.zeros(coo.nnz, bool)
         is_test[order] = rank[order] < n_test[coo.row[order]]
         shape = binary.shape
