@@ -1041,3 +1041,42 @@ def test_a_plot_stopped_mid_write_leaves_the_earlier_one(
     with pytest.raises(KeyboardInterrupt):
         plot_curves(curves, tmp_path / "rd.png", title="second")
     assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["rd.png"]
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["one-step", "two-renames"])
+def test_a_rerun_stopped_mid_swap_leaves_the_manifest_its_ladder_json_names(
+    clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    """A rerun into the same folder removed the old dash/ before moving the new one in: a Ctrl-C there left
+    ladder.json naming dash/manifest.mpd with the manifest and init segments gone. Now the folder holds a
+    whole manifest whenever the swap is stopped."""
+    from reelkit import _files
+    from reelkit.post.video.ladder import write_outputs
+
+    out = clips["dir"] / f"swap-{exchange}"
+    kw = dict(heights=(144,), crfs=(30,), cache_dir=clips["dir"] / "cache", executor=SerialExecutor())
+    ladder = per_title_ladder(clips["one"], out, compare_fixed=False, **kw)  # type: ignore[arg-type]
+    whole = sorted(p.name for p in (out / "dash").iterdir())
+    assert "manifest.mpd" in whole
+    if not exchange:
+        monkeypatch.setattr(_files, "_exchange", lambda a, b: False)
+    real = shutil.rmtree
+    stopped: list[str] = []
+
+    def stop_first(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).is_dir() and not stopped:  # the first removal of a folder: stopped after a file
+            stopped.append(str(path))
+            next(p for p in Path(path).iterdir() if p.is_file()).unlink()
+            raise KeyboardInterrupt
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", stop_first)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(ladder, out)
+    monkeypatch.setattr(shutil, "rmtree", real)
+    assert stopped
+    data = json.loads((out / "ladder.json").read_text())
+    assert (out / data["dash_manifest"]).is_file()
+    assert sorted(p.name for p in (out / "dash").iterdir()) == whole
+    write_outputs(ladder, out)  # the next run clears what the stopped one left beside
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]

@@ -678,3 +678,44 @@ def test_simulate_and_playback_score_a_packaged_stream_on_one_ladder(
     rewards = get_qoe("lin").rewards(levels, np.zeros(2), np.asarray([150.0, 400.0, 900.0]), 1)
     assert simulated["per_trace"][0]["qoe_per_chunk"] == pytest.approx(played.sim_qoe)
     assert played.sim_qoe == pytest.approx(float(rewards[1]))
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["one-step", "two-renames"])
+def test_an_overwrite_stopped_mid_swap_leaves_a_whole_package(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    """``--overwrite`` removed the old folder, then moved the new one in: a Ctrl-C during the removal left
+    half the old package (19 of 22 files) and removed the new one too. Whatever the swap is stopped in,
+    the folder holds one whole package, and the next packaging clears what was left beside it."""
+    import shutil
+
+    from reelkit import _files
+
+    one = (Rendition(160, 90, 150),)
+    package_dash(clip, tmp_path / "s", renditions=one, preset="ultrafast", max_duration_s=4)
+    if not exchange:
+        monkeypatch.setattr(_files, "_exchange", lambda a, b: False)
+    real = shutil.rmtree
+    calls: list[str] = []
+
+    def stopped(path: object, *args: object, **kwargs: object) -> None:
+        if Path(str(path)).is_dir():
+            calls.append(str(path))
+        if (
+            len(calls) == 1 and Path(str(path)).is_dir()
+        ):  # the first removal of a folder: stopped after a file
+            next(p for p in Path(str(path)).iterdir() if p.is_file()).unlink()
+            raise KeyboardInterrupt
+        real(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(shutil, "rmtree", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        package_dash(
+            clip, tmp_path / "s", renditions=one, preset="ultrafast", max_duration_s=4, overwrite=True
+        )
+    monkeypatch.setattr(shutil, "rmtree", real)
+    assert calls, "the swap removed nothing"
+    stream = load_stream(tmp_path / "s")  # every file its MPD names is there
+    assert stream.sizes.shape == (1, 1)
+    package_dash(clip, tmp_path / "s", renditions=one, preset="ultrafast", max_duration_s=4, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]

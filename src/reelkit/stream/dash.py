@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -33,7 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from reelkit import media
-from reelkit._files import atomic_path, give_folder_umask, naming_output, resolve_path
+from reelkit._files import (
+    atomic_path,
+    naming_output,
+    recover_folder,
+    resolve_path,
+    staging_folder,
+    swap_in_folder,
+)
 from reelkit._mpd import presentation_s, referenced_files, state_segments
 from reelkit.errors import ConfigError, DataFormatError, MediaError, ReelkitWarning
 from reelkit.stream.abr.base import Video, load_mpd
@@ -149,6 +154,8 @@ def load_stream(folder: str | Path) -> DashStream:
     MPD references must be there (a player fails on the first one missing, after starting)."""
     f = Path(folder)
     path = f / STREAM_JSON
+    if not f.exists():  # a packaging killed between its two renames left the complete old folder beside it
+        recover_folder(f)
     if not path.is_file():
         raise DataFormatError(
             f"not a reelkit DASH folder (no {STREAM_JSON}); run 'reelkit abr package'", path=str(f)
@@ -472,8 +479,8 @@ def package_dash(
     out = resolve_path(out_dir)  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        give_folder_umask(work)  # mkdtemp's 0700 would keep a web server running as another user out
+        recover_folder(out)  # what a packaging killed mid-swap left beside it
+        work = staging_folder(out)  # with the umask's mode: mkdtemp's 0700 kept a web server out
     try:
         proc = media.run_ffmpeg(
             _dash_args(
@@ -506,9 +513,9 @@ def package_dash(
             sizes = sizes[:, :-1]
         stream = DashStream(name or out.name, out, ladder, seg_s, sizes, float(rate), audio)
         (work / STREAM_JSON).write_text(json.dumps(stream.to_json(), indent=1), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
+        # in one step where the system can, else by two renames a reader's recover_folder completes: a
+        # Ctrl-C while the old folder was removed left half a package, and then removed the new one
+        swap_in_folder(work, out)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

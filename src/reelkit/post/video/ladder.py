@@ -46,7 +46,14 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
-from reelkit._files import atomic_path, atomic_write_text, read_keyed_json, resolve_path
+from reelkit._files import (
+    atomic_path,
+    atomic_write_text,
+    read_keyed_json,
+    recover_folder,
+    resolve_path,
+    swap_in_folder,
+)
 from reelkit._mpd import state_segments
 from reelkit.errors import ConfigError, MediaError
 from reelkit.executor import Executor, LocalExecutor
@@ -900,6 +907,7 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     ``rd.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    recover_folder(out / "dash")  # what a run killed between the swap's two renames left
     if dash:
         _refuse_foreign_dash(out)  # before anything is written (the command checked it before encoding)
     earlier_dash = _earlier_ladders_dash(out)
@@ -937,12 +945,15 @@ def write_outputs(ladder: Ladder, out_dir: str | Path, *, dash: bool = True) -> 
     cand = [RDPoint(c.bitrate_kbps, c.vmaf) for c in ladder.candidates if c.spec.start_frame is None]
     plot_curves(curves, out / "rd.png", title=Path(ladder.source).name, points=cand)
     payload["plot"] = "rd.png"
-    # swap in the new manifest, then the JSON (atomically), then drop an earlier run's other rungs
-    if new_dash.exists() or earlier_dash:  # never a dash/ folder that is not a ladder's own
-        shutil.rmtree(out / "dash", ignore_errors=True)
-    if new_dash.exists():
-        os.replace(new_dash, out / "dash")
+    # swap in the new manifest (in one step where the system can: removing the old one first, a Ctrl-C
+    # left a ladder.json naming a manifest gone), then the JSON (atomically), then drop an earlier run's
+    # manifest (never a dash/ folder that is not a ladder's own) and other rungs, which it no longer names
+    swapped = new_dash.exists()
+    if swapped:
+        swap_in_folder(new_dash, out / "dash")
     atomic_write_text(out / "ladder.json", json.dumps(payload, indent=1, default=str))
+    if earlier_dash and not swapped:
+        shutil.rmtree(out / "dash", ignore_errors=True)
     keep = {f.name for f in present}
     for stale in out.glob(_RUNG_GLOB):
         if stale.name not in keep and stale.resolve() != Path(ladder.source).resolve():
