@@ -1,5 +1,5 @@
 """``python -m reelkit`` runs the command line."""
 
-from reelkit.cli import main
+from reelkit._entry import main
 
 main()

@@ -1100,6 +1100,37 @@ def test_a_ctrl_c_inside_a_library_says_aborted(
     assert code == 130 and err.strip() == "aborted" and "Traceback" not in err
 
 
+@pytest.mark.parametrize("delay_s", [0.02, 0.1, 0.2])
+def test_a_ctrl_c_while_the_command_line_loads_says_aborted(tmp_path: Path, delay_s: float) -> None:
+    """A real SIGINT in the first half second (the commands' modules loading, before ``main`` could catch
+    it) printed a traceback of the imports. The script's entry point, run as the installed script runs it."""
+    code = (
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))\n"
+        f"signal.setitimer(signal.ITIMER_REAL, {delay_s})\n"
+        "from reelkit._entry import main\n"
+        "sys.argv = ['reelkit', 'models', '--data-dir', sys.argv[1]]\n"
+        "sys.exit(main())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "none")], capture_output=True, text=True
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if proc.returncode != 2:  # not finished before the signal (exit 2: no store there)
+        assert (proc.returncode, proc.stderr) == (130, "aborted\n")
+
+
+def test_the_script_and_python_m_run_the_entry_point_that_catches_an_early_ctrl_c() -> None:
+    import tomllib
+
+    meta = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert meta["project"]["scripts"]["reelkit"] == "reelkit._entry:main"
+    assert (
+        "from reelkit._entry import main"
+        in (Path(__file__).parents[2] / "src/reelkit/__main__.py").read_text()
+    )
+
+
 def test_one_tool_review(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A review of the command line as one tool: `loudness` without a file printed its help on stdout (no
     JSON there with --json); communities took --n but not -n, and --n 0 was named as n_communities; a

@@ -7,6 +7,7 @@ import math
 import os
 import re
 import shutil
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -1080,3 +1081,35 @@ def test_a_rerun_stopped_mid_swap_leaves_the_manifest_its_ladder_json_names(
     assert sorted(p.name for p in (out / "dash").iterdir()) == whole
     write_outputs(ladder, out)  # the next run clears what the stopped one left beside
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_killed_runs_part_written_encodes_are_cleared_from_the_cache(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """A SIGKILL left ``reelkit-enc-*`` (a part-written encode, up to the title's size) in the cache for good,
+    one more each kill. A folder nothing was written to for an hour is a dead run's; one being written
+    (another run's, maybe on another machine sharing the cache) and the cache's own files stay."""
+    from reelkit.post.video.encode import DEAD_ENCODE_S, clear_dead_encodes
+
+    cache = tmp_path / "cache"
+    old = time.time() - DEAD_ENCODE_S - 60
+    for name, file_age in (
+        ("reelkit-enc-dead", old),
+        ("reelkit-enc-live", None),
+        ("reelkit-enc-writing", None),
+    ):
+        (cache / name).mkdir(parents=True)
+        (cache / name / "enc.mp4").write_bytes(b"x" * 10)
+        if file_age is not None:
+            os.utime(cache / name / "enc.mp4", (file_age, file_age))
+        if name != "reelkit-enc-live":
+            os.utime(cache / name, (old, old))  # the folder made long ago; the writing one's file is fresh
+    (cache / "ab12.mp4").write_bytes(b"y")
+    os.utime(cache / "ab12.mp4", (old, old))
+    assert clear_dead_encodes(cache) == 1
+    assert sorted(p.name for p in cache.iterdir()) == ["ab12.mp4", "reelkit-enc-live", "reelkit-enc-writing"]
+    # a ladder's run clears them
+    os.utime(cache / "reelkit-enc-live" / "enc.mp4", (old, old))
+    os.utime(cache / "reelkit-enc-live", (old, old))
+    per_title_ladder(clips["one"], None, heights=(72,), crfs=(40,), cache_dir=cache, compare_fixed=False)
+    assert not (cache / "reelkit-enc-live").exists() and (cache / "reelkit-enc-writing").exists()

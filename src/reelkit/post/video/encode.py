@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -34,10 +35,12 @@ from reelkit.post.video.quality import measure_quality, require_filter
 
 __all__ = [
     "CODECS",
+    "DEAD_ENCODE_S",
     "QUALITY_RANGE",
     "EncodeResult",
     "EncodeSpec",
     "EncodeTask",
+    "clear_dead_encodes",
     "default_cache_dir",
     "encode_and_score",
     "file_hash",
@@ -154,6 +157,35 @@ class EncodeTask:
     display_width: int
     display_height: int
     vmaf_subsample: int = 1
+
+
+#: A temporary encode folder in the cache with nothing written for this long is a killed run's (ffmpeg
+#: writes its output as it encodes); it is removed.
+DEAD_ENCODE_S = 3600.0
+_ENCODE_TMP = "reelkit-enc-"
+
+
+def clear_dead_encodes(cache_dir: str | Path, *, idle_s: float = DEAD_ENCODE_S) -> int:
+    """Remove the temporary encode folders of runs that were killed (SIGKILL, power: nothing removed them)
+    from ``cache_dir``, each a part-written encode up to the title's size: by the last write in them, not by
+    process id (workers on other machines share the cache). Returns how many were removed."""
+    removed = 0
+    now = time.time()
+    try:
+        folders = [p for p in Path(cache_dir).iterdir() if p.name.startswith(_ENCODE_TMP)]
+    except OSError:
+        return 0
+    for folder in folders:
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            latest = max([folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())])
+        except OSError:  # removed meanwhile (its run finished), or unreadable: not ours to judge
+            continue
+        if now - latest > idle_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def default_cache_dir() -> Path:
@@ -335,7 +367,7 @@ def encode_and_score(task: EncodeTask) -> EncodeResult:
     cached = enc is not None
     if enc is None:
         require_filter(CODECS[spec.codec], "encoders")
-        with tempfile.TemporaryDirectory(prefix="reelkit-enc-", dir=cache) as tmp:
+        with tempfile.TemporaryDirectory(prefix=_ENCODE_TMP, dir=cache) as tmp:
             out = Path(tmp) / "enc.mp4"
             t0 = time.perf_counter()
             run_ffmpeg(encode_args(task.source, spec, fps, str(out)), what=f"encoding {spec.label}")

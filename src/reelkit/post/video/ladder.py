@@ -64,6 +64,7 @@ from reelkit.post.video.encode import (
     EncodeResult,
     EncodeSpec,
     EncodeTask,
+    clear_dead_encodes,
     default_cache_dir,
     encode_and_score,
     file_hash,
@@ -656,6 +657,7 @@ def run_encodes(
     # absolute, as the source: a worker may run in another folder (a cluster's), and the results' paths are
     # read here
     cache = str((Path(cache_dir) if cache_dir is not None else default_cache_dir()).resolve())
+    clear_dead_encodes(cache)  # what killed runs left there: a part-written encode each
     tasks = [EncodeTask(src, h, s, cache, display[0], display[1], vmaf_subsample) for s in specs]
     ex = executor or LocalExecutor(kind="thread")
     return ex.map(encode_and_score, tasks, progress=progress, description=description)
