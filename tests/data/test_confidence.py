@@ -136,6 +136,9 @@ def test_sample_cut_completion_threshold_and_rating_clip_boundaries() -> None:
         True,
         True,
     ]
+    # past 120 s only the share counts: under 2% is a sample, 2% itself is not
+    long = sample_plays(plays[:2], np.array([600.0, 600.0]), np.array([0.0199, 0.02]))
+    assert long.tolist() == [True, False]
 
     def one(kind: str, value: float, fraction: float, cfg: ConfidenceConfig) -> tuple[int, float]:
         agg = aggregate_pairs(
