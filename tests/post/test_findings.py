@@ -124,3 +124,12 @@ def test_drop_frame_and_odd_rate_labels_at_their_edges() -> None:
     assert timecode(120, 29.97, "23:59:00;02") == "00:00:59;28"
     assert timecode(0, 12.5, "00:00:10:06") == "00:00:10:06"
     assert timecode(1.0, 29.95) == "00:00:01:00"
+    # past the first ten minutes (a sampled round trip found a wrong frame count per ten minutes only by
+    # chance): the last labels before minutes 16 and 17 at 29.97, and before minute 15 at 59.94
+    assert timecode(28770 * 1001 / 30000, NTSC, "00:00:00;00") == "00:15:59;28"
+    assert timecode(30569 * 1001 / 30000, NTSC, "00:00:00;00") == "00:16:59;29"
+    assert timecode(53944 * 1001 / 60000, NTSC_60, "00:00:00;00") == "00:14:59;56"
+    # a start a frame before midnight at 12.5 fps: the frame a hair early is midnight, 00:00:00, not 24:00:00
+    assert timecode(0.9997, 12.5, "23:59:59:00") == "00:00:00:00"
+    assert timecode(1.0, 12.5, "23:59:59:12") == "00:00:00:12"
+    assert timecode(-0.0004) == "00:00:00.000" and timecode(-0.0006) == "-00:00:00.001"  # no minus zero

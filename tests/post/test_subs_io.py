@@ -1392,3 +1392,17 @@ def test_a_byte_order_mark_wins_over_a_given_encoding() -> None:
         "utf-16-be",
         True,
     )
+
+
+def test_a_webvtt_identifier_is_the_line_after_a_blank_one() -> None:
+    """A cue's last text line just before the next cue's times (no blank line between: players read it as
+    the cue's text) is not the next cue's identifier; one after a blank line is."""
+    from reelkit.post.subs.io import from_string
+
+    sub = from_string(
+        "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\nworld\n00:03.000 --> 00:04.000\nb\n\n"
+        "intro\n00:05.000 --> 00:06.000\nc\n",
+        format="vtt",
+    )
+    assert [c.number for c in sub.cues] == ["", "", "intro"]
+    assert [c.text for c in sub.cues] == ["hello\nworld", "b", "c"]

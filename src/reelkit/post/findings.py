@@ -132,6 +132,7 @@ def timecode(seconds: float, fps: float | None = None, start: str | None = None)
         frames = min(math.floor((s - whole) * fps), math.ceil(fps) - 1)  # the frame shown in that second
         return _label(sign, whole % 86400 if got is not None else whole, frames, ":")
     ms = round(s * 1000)  # rounded once, so 59.9996 s is 00:01:00.000, never 00:00:60.000
+    sign = sign if ms else ""  # -0.0004 s is 00:00:00.000, not "-00:00:00.000"
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
     sec, ms = divmod(rem, 1000)
