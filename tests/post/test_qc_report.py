@@ -179,6 +179,36 @@ def test_a_low_tone_near_full_scale_is_not_clipping_but_a_flat_top_is() -> None:
     assert [f for f in audio_findings(overs, RATE) if f.kind == "clipping"]
 
 
+def test_clipping_is_found_a_chunk_at_a_time_as_on_the_whole_programme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whole-channel masks made QC need 3.6 times a 2 h programme's samples (10 GB): the runs are found a
+    chunk at a time, with a run carried across chunks, and are the same whatever the chunk (runs across,
+    ending on and starting after a chunk's edge); the work stays a small part of the samples."""
+    import tracemalloc
+
+    from reelkit.post import qc
+
+    x = programme(2.0)
+    for a, b in ((0, 3), (95, 105), (200, 203), (298, 300), (300, 304), (RATE, RATE + 700)):
+        x[a:b, 0] = 0.9999  # stuck at the rail
+    x[RATE + 5 : RATE + 9, 1] = 1.3  # a float file's overs, in the other channel
+    whole = [(f.start_s, f.end_s, f.message) for f in audio_findings(x, RATE) if f.kind == "clipping"]
+    assert [m.split(" stuck")[0] for _, _, m in whole] == ["4 run(s) of 3+ samples", "2 run(s) of 3+ samples"]
+    for chunk in (1, 2, 100, 300):
+        monkeypatch.setattr(qc, "_CHUNK_FRAMES", chunk)
+        got = [(f.start_s, f.end_s, f.message) for f in audio_findings(x, RATE) if f.kind == "clipping"]
+        assert got == whole, chunk
+    runs = qc._clipped_runs(x[:, 0], 0.999, 3)
+    assert runs == [(0, 3), (95, 105), (200, 203), (298, 304), (RATE, RATE + 700)]
+    monkeypatch.setattr(qc, "_CHUNK_FRAMES", 1 << 12)
+    tracemalloc.start()
+    qc._clipping(x, RATE, QCOptions(), ["L", "R"])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.2 * x.nbytes, peak / x.nbytes
+
+
 def test_an_8_bit_files_positive_clipping_is_found(tmp_path: Path) -> None:
     """An 8-bit file's largest positive code reads 127/128 = 0.99219, under clip_level: a hard-clipped 50 Hz
     sine gave 100 runs (the negative rail only) where its 16-bit copy gives 200 (both)."""

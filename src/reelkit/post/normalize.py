@@ -217,15 +217,78 @@ def _limiter_envelope(x: npt.NDArray[np.float32], sample_rate: int, floor: float
 
 
 @njit(cache=True, nogil=True)
-def _release(gain: npt.NDArray[np.float64], coeff: float) -> npt.NDArray[np.float64]:  # pragma: no cover
-    """Falls at once to any lower gain; rises back with a one-pole release (never above the input)."""
+def _release(
+    gain: npt.NDArray[np.float64], coeff: float, g: float
+) -> tuple[npt.NDArray[np.float64], float]:  # pragma: no cover - compiled
+    """Falls at once to any lower gain; rises back with a one-pole release (never above the input), from
+    the gain ``g`` the samples before left it at (1 at the start); returns the gains and where they end."""
     out = np.empty_like(gain)
-    g = 1.0
     for i in range(gain.shape[0]):
         target = gain[i]
         g = target if target < g else g + (target - g) * coeff
         out[i] = g
-    return out
+    return out, g
+
+
+#: Frames the limiter works on at a time: it keeps two values a frame for the whole programme (the
+#: envelope and the gain, float32) besides the samples, and block-sized work arrays (a 2 h stereo programme
+#: made full-length float64 copies of 24 GB, and was killed for want of memory).
+_LIMIT_BLOCK = 1 << 20
+
+
+def _envelope_reach(sample_rate: int) -> int:
+    """Input samples either side of a sample that its limiter envelope reads (the meter's interpolation
+    filter, the finer estimate's): a block computed with this much context around it is exact."""
+    factor = oversampling_factor(sample_rate)
+    meter = 0
+    if factor > 1:
+        coef, o_min = _polyphase_table(factor)
+        meter = max(-o_min, o_min + coef.shape[1] - 1)
+    return max(meter, FINE_HALF_TAPS) + 1
+
+
+def _envelope_blocks(
+    x: npt.NDArray[np.float32],
+    sample_rate: int,
+    floor: float,
+    gain: npt.NDArray[np.float32] | None = None,
+) -> Iterator[tuple[int, int, npt.NDArray[np.float32]]]:
+    """``(a, b, envelope)`` of frames ``a:b`` of ``x`` (times ``gain`` when given), block by block: each
+    block is computed with its context (:func:`_envelope_reach`), so the values are the whole signal's."""
+    n = x.shape[0]
+    reach = _envelope_reach(sample_rate)
+    for a in range(0, n, _LIMIT_BLOCK):
+        b = min(n, a + _LIMIT_BLOCK)
+        lo, hi = max(0, a - reach), min(n, b + reach)
+        part = x[lo:hi] if gain is None else x[lo:hi] * gain[lo:hi, None]
+        yield a, b, _limiter_envelope(part, sample_rate, floor)[a - lo : b - lo].astype(np.float32)
+
+
+def _gain_curve(
+    env: npt.NDArray[np.float32], ceiling: float, la: int, coeff: float
+) -> tuple[npt.NDArray[np.float32], float]:
+    """The limiter's gain for every frame (steps 2-4 of the module docstring) and its lowest value, block by
+    block: the sliding minimum reads one look-ahead each side and the average the next, so a block with two
+    look-aheads of context each side is the whole signal's; the release carries on from the block before."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    n = env.shape[0]
+    gain = np.empty(n, dtype=np.float32)
+    ctx = 2 * la + 1
+    g, lowest = 1.0, 1.0
+    for a in range(0, n, _LIMIT_BLOCK):
+        b = min(n, a + _LIMIT_BLOCK)
+        lo, hi = max(0, a - ctx), min(n, b + ctx)
+        need = np.minimum(1.0, ceiling / np.maximum(env[lo:hi].astype(np.float64), 1e-12))
+        held = minimum_filter1d(need, size=2 * la + 1, mode="nearest")
+        # averaged over the next look-ahead (not the past one: that fell with ``held``, whose step the
+        # minimum below then kept, a click): a ramp down to each hold, never above it
+        smooth = uniform_filter1d(held, size=la, mode="nearest", origin=-(la // 2))
+        smooth = np.minimum(smooth, held)[a - lo : b - lo]
+        part, g = _release(np.ascontiguousarray(smooth), coeff, g)
+        lowest = min(lowest, float(part.min()))
+        gain[a:b] = part
+    return gain, lowest
 
 
 def limit_true_peak(
@@ -235,42 +298,40 @@ def limit_true_peak(
     *,
     lookahead_ms: float = 5.0,
     release_ms: float = 80.0,
+    overwrite: bool = False,
 ) -> tuple[npt.NDArray[np.float32], float]:
     """Limit ``samples`` ``(frames, channels)`` so that their true peak stays at or under ``ceiling_dbtp``.
 
     Returns the limited samples and the largest gain reduction in dB (0 when nothing was over). Peaks are
     found on the meter's envelope and a finer (16x) estimate of the continuous signal (see the module's
-    docstring), so the ceiling holds on the meter and, closely, on the continuous signal.
+    docstring), so the ceiling holds on the meter and, closely, on the continuous signal. ``overwrite``:
+    limit a float32 ``samples`` in place (and return it), where the caller has no more use for the input.
+    Besides the samples (and the output, unless in place) it holds 8 bytes a frame, whatever the channels.
     """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
     la = max(1, round(lookahead_ms * 1e-3 * sample_rate))
-    y = x
-    reduction_db = 0.0
-    margin = 0.0
+    coeff = 1.0 - math.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
     floor = ceiling * 10.0 ** (-FINE_SPAN_DB / 20.0)
-    env = _limiter_envelope(x, sample_rate, floor)  # the input's: the same every round
+    env = np.empty(x.shape[0], dtype=np.float32)  # the input's: the same every round
+    for a, b, part in _envelope_blocks(x, sample_rate, floor):
+        env[a:b] = part
+    if not env.size or float(env.max()) <= ceiling:  # every sample's need is 1: nothing to limit
+        return (x if overwrite else x.copy()), 0.0
+    margin = 0.0
     for _ in range(6):  # modulation adds a little peak of its own: tighten and rerun when needed
-        need = np.minimum(1.0, (ceiling * 10.0 ** (-margin / 20.0)) / np.maximum(env, 1e-12))
-        if need.min() >= 1.0:
-            return x.copy(), 0.0
-        held = minimum_filter1d(need, size=2 * la + 1, mode="nearest")
-        # averaged over the next look-ahead (not the past one: that fell with ``held``, whose step the
-        # minimum below then kept, a click): a ramp down to each hold, never above it
-        smooth = uniform_filter1d(held, size=la, mode="nearest", origin=-(la // 2))
-        smooth = np.minimum(smooth, held)
-        coeff = 1.0 - math.exp(-1.0 / (release_ms * 1e-3 * sample_rate))
-        gain = _release(smooth, coeff)
-        y = (x * gain[:, None].astype(np.float32)).astype(np.float32)
-        reduction_db = float(-20.0 * np.log10(max(gain.min(), 1e-12)))
-        over = float(_limiter_envelope(y, sample_rate, floor).max())
+        gain, lowest = _gain_curve(env, ceiling * 10.0 ** (-margin / 20.0), la, coeff)
+        reduction_db = float(-20.0 * np.log10(max(lowest, 1e-12)))
+        over = max(float(part.max()) for _, _, part in _envelope_blocks(x, sample_rate, floor, gain))
         if over <= ceiling * (1.0 + 1e-6):
             break
         margin += 20.0 * math.log10(over / ceiling) + 0.02
+    del env
+    y = x if overwrite else np.empty_like(x)
+    for a in range(0, x.shape[0], _LIMIT_BLOCK):
+        np.multiply(x[a : a + _LIMIT_BLOCK], gain[a : a + _LIMIT_BLOCK, None], out=y[a : a + _LIMIT_BLOCK])
     return y, reduction_db
 
 
@@ -333,16 +394,25 @@ def normalize_samples(
     max_gain = gain_db + MAX_EXTRA_GAIN_DB
     plain = Meter(true_peak=True)
     tried: list[tuple[float, float]] = []  # (gain, level reached) of the limited rounds
-    best: tuple[float, npt.NDArray[np.float32], float, float] | None = None  # (|miss|, out, gain, reduction)
-    for _ in range(8):
+    best: tuple[float, float, float] | None = None  # (|miss|, gain, reduction) of the round nearest
+
+    def limited_at(gain_db: float) -> tuple[npt.NDArray[np.float32], float]:
+        # one gained copy, limited in place: a round held the input, its gain, the limiter's output and the
+        # best round's (a feature-length programme ran out of memory)
         gained = x * np.float32(10.0 ** (gain_db / 20.0))
-        out, reduction = limit_true_peak(
+        return limit_true_peak(
             gained,
             sample_rate,
             true_peak_dbtp - headroom_db,
             lookahead_ms=lookahead_ms,
             release_ms=release_ms,
+            overwrite=True,
         )
+
+    out: npt.NDArray[np.float32] | None = None
+    for _ in range(8):
+        out = None  # the last round's output goes before this round's is made
+        out, reduction = limited_at(gain_db)
         # plain gain on a programme well over the absolute gate: the level is the input's plus the gain
         exact = reduction <= 0.0 and min(level, level + gain_db) > GAIN_EXACT_ABOVE_LUFS
         if exact:
@@ -353,8 +423,8 @@ def normalize_samples(
         else:
             reached = plain.measure(out, sample_rate, layout=layout).integrated_lufs
         shortfall = target_lufs - reached
-        if best is None or _nearer(abs(shortfall), reduction, best[0], best[3]):
-            best = (abs(shortfall), out, gain_db, reduction)
+        if best is None or _nearer(abs(shortfall), reduction, best[0], best[2]):
+            best = (abs(shortfall), gain_db, reduction)
         if abs(shortfall) < 0.05 or exact:
             break
         # under heavy limiting a dB of gain brings back well under a dB of loudness (0.4 in a review's case,
@@ -369,8 +439,12 @@ def normalize_samples(
         if step <= gain_db and shortfall > 0:  # at the most limiting asked for: louder is out of reach
             break
         gain_db = step
-    assert best is not None
-    miss, out, gain_db, reduction = best
+    assert best is not None and out is not None
+    last_gain = gain_db
+    miss, gain_db, reduction = best
+    if gain_db != last_gain:  # an earlier round was nearer: made again (the same samples), not kept
+        out = None
+        out, _ = limited_at(gain_db)
     capped = gain_db >= max_gain - 1e-9  # stopped by MAX_EXTRA_GAIN_DB, not shown to be out of reach
     limited = reduction > 0.0
     final = meter.measure(out, sample_rate, layout=layout)

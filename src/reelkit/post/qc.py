@@ -275,6 +275,41 @@ def _capped(findings: list[Finding], kind: str, cap: int) -> list[Finding]:
     return [*findings[:cap], note]
 
 
+def _clipped_runs(a: npt.NDArray[np.float32], level: float, min_run: int) -> list[tuple[int, int]]:
+    """Runs (start, end exclusive) of at least ``min_run`` clipped samples of one channel: stuck at one value
+    at full scale (a low tone near full scale has many samples over ``level``, all different), or over full
+    scale (a float file's overs). A chunk at a time (with a sample of context each side, a run carried
+    across): whole-channel masks made QC need 3.6 times a feature-length programme's samples."""
+    n = a.shape[0]
+    out: list[tuple[int, int]] = []
+    open_start: int | None = None  # a run reaching the end of the chunk before
+    for s in range(0, n, _CHUNK_FRAMES):
+        e = min(n, s + _CHUNK_FRAMES)
+        lo, hi = max(0, s - 1), min(n, e + 1)
+        mag = np.abs(a[lo:hi])
+        full = mag >= level
+        stuck = full  # a run of one sample (min_run 1): any at full scale
+        if min_run > 1:
+            seg = a[lo:hi]
+            step = full[1:] & full[:-1] & (seg[1:] == seg[:-1])
+            stuck = np.zeros_like(full)
+            stuck[1:] |= step
+            stuck[:-1] |= step
+        mask = (stuck | (mag > 1.0))[s - lo : e - lo]
+        starts, ends = _runs(mask)
+        runs = [(int(b) + s, int(f) + s) for b, f in zip(starts, ends, strict=True)]
+        if open_start is not None:
+            if runs and runs[0][0] == s:
+                runs[0] = (open_start, runs[0][1])
+            else:
+                runs.insert(0, (open_start, s))
+            open_start = None
+        if runs and runs[-1][1] == e and e < n:  # it may go on in the next chunk
+            open_start = runs.pop()[0]
+        out.extend(r for r in runs if r[1] - r[0] >= min_run)
+    return out
+
+
 def _clipping(
     x: npt.NDArray[np.float32], rate: int, opt: QCOptions, names: list[str], bits: int | None = None
 ) -> list[Finding]:
@@ -284,19 +319,7 @@ def _clipping(
     spans: list[tuple[float, float]] = []
     chans: dict[tuple[float, float], set[int]] = {}
     for c in range(x.shape[1]):
-        # clipped: stuck at one value at full scale (a low tone near full scale has many samples over
-        # clip_level, all different), or over full scale (a float file's overs)
-        a = x[:, c]
-        full = np.abs(a) >= level
-        stuck = full  # a run of one sample (clip_run_samples 1): any at full scale
-        if opt.clip_run_samples > 1:
-            step = full[1:] & full[:-1] & (a[1:] == a[:-1])
-            stuck = np.zeros_like(full)
-            stuck[1:] |= step
-            stuck[:-1] |= step
-        starts, ends = _runs(stuck | (np.abs(a) > 1.0))
-        keep = (ends - starts) >= opt.clip_run_samples
-        for s, e in zip(starts[keep], ends[keep], strict=True):
+        for s, e in _clipped_runs(x[:, c], level, opt.clip_run_samples):
             span = (s / rate, e / rate)
             spans.append(span)
             chans.setdefault(span, set()).add(c)
