@@ -319,8 +319,8 @@ def _clipping(
     spans: list[tuple[float, float]] = []
     chans: dict[tuple[float, float], set[int]] = {}
     for c in range(x.shape[1]):
-        for s, e in _clipped_runs(x[:, c], level, opt.clip_run_samples):
-            span = (s / rate, e / rate)
+        for first, end in _clipped_runs(x[:, c], level, opt.clip_run_samples):
+            span = (first / rate, end / rate)
             spans.append(span)
             chans.setdefault(span, set()).add(c)
     out: list[Finding] = []
