@@ -63,6 +63,26 @@ def test_concept_features() -> None:
     assert base[0, :7].tolist() == [0, 0, 0, 1, 0, 1, 0]
     assert base[0, 7] == pytest.approx(np.log(120)) and base[0, 8] == pytest.approx(np.log(1e6))
     assert base[0, 9:].tolist() == [0, 0, 1, 0, 0]
+    # a running time under a minute is log(1) = 0, not negative (a short's 0.5 min was -0.69)
+    short = concept_base(Concept(runtime=0.5, genres=["Drama"], budget=1e6, rating="R"))
+    assert short[0, 7] == 0.0
+
+
+def test_comparables_leave_each_film_out_even_among_identical_ones() -> None:
+    """30 films with the same features: each one's k nearest are all at distance 0 and the film itself need
+    not be among the k + 1 found; its own audience is never its comparable (the farthest found goes)."""
+    from reelkit.produce.forecast import knn_comparables
+
+    ref = np.zeros((30, 3))
+    y = np.arange(30.0)
+    got = knn_comparables(ref, y, ref, 2, leave_one_out=True)
+    assert got.shape == (30,) and np.isfinite(got).all()
+    from sklearn.neighbors import NearestNeighbors
+
+    _, idx = NearestNeighbors(n_neighbors=3).fit(ref).kneighbors(ref)
+    for i in range(30):
+        others = [j for j in idx[i] if j != i][:2]
+        assert got[i] == pytest.approx(y[others].mean()), i
 
 
 def test_title_placer_recovers_a_linear_map() -> None:

@@ -935,3 +935,36 @@ def test_hd_qoe_interpolates_other_ladders_between_its_points() -> None:
     """Pensieve's HD rewards are given at its own rungs (300 ... 4300 kbps -> 1 ... 20); other ladders are
     interpolated: 3575 kbps is halfway from 2850 (15) to 4300 (20), 17.5; above the top, 20."""
     assert get_qoe("hd").quality(np.array([300.0, 3575.0, 5000.0])).tolist() == [1.0, 17.5, 20.0]
+
+
+def test_trace_readers_at_their_edges(tmp_path: Path) -> None:
+    """Known answers a mutation pass found unpinned: an HSDPA line that took 0 ms is no throughput (a
+    division by zero); Mahimahi counts packets at t = 0 in the first window and takes whole milliseconds
+    only; a trace delivering a millionth of the floor is refused; a median of 250 is warned about as kbps."""
+    import warnings
+
+    from reelkit.errors import ReelkitWarning
+
+    log = tmp_path / "n.log"
+    log.write_text(
+        "1205848334 1000 59.85 10.82 2000 1000\n1205848335 2000 59.85 10.82 2000 0\n1205848336 3000 59.85 10.82 "
+        "2000 1000\n"
+    )
+    with pytest.raises(DataFormatError, match=r"n\.log:2: bytes '2000' over '0' ms is not a throughput"):
+        load_trace(log)
+    tr = mahimahi_to_trace(np.array([0.0, 0.0, 0.0, 1000.0]))
+    assert tr.mbps.tolist() == pytest.approx([0.048, 0.048])  # 4 packets of 1500 B in its second (not 1)
+    frac = tmp_path / "m.txt"
+    frac.write_text("0.5\n1000\n2000\n")
+    with pytest.raises(DataFormatError, match=r"m\.txt:1: timestamp '0\.5' must be a non-negative integer"):
+        load_trace(frac)
+    with pytest.raises(DataFormatError, match=r"delivers 1e-09 Mbit/s over its 1000 s, under 1e-06"):
+        Trace(np.array([0.0, 1.0, 1.000001, 1000.0]), np.array([0.0, 0.0, 1.0, 0.0]))
+    kbps = tmp_path / "k.txt"
+    kbps.write_text("0 250\n1 250\n2 250\n")
+    with pytest.warns(ReelkitWarning, match="median throughput is 250 Mbit/s"):
+        load_trace(kbps)
+    kbps.write_text("0 199\n1 199\n2 199\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReelkitWarning)
+        load_trace(kbps)

@@ -442,3 +442,20 @@ def test_whole_number_columns_are_read_exactly_past_2_53(tmp_path: Path) -> None
     p.write_text(f"timestamp,object_id,size_bytes,region\n0,a,5,{2**64}\n")
     with pytest.raises(DataFormatError, match=r"big\.csv:2: region must be an int from 0 to below 2\^63"):
         read_trace(p)
+
+
+def test_request_arrays_are_checked_as_files_are(tmp_path: Path) -> None:
+    """The library's own constructor refuses what the file readers do (a mutation pass found these checks
+    unpinned): a size of 0 (integer or float), a negative region, a total past 2^62 bytes; oracleGeneral
+    refuses a size past 32 bits instead of writing its low bits (2^32 + 5 bytes written as 5)."""
+    for sizes in ([5, 0], [5.0, 0.0]):
+        with pytest.raises(DataFormatError):
+            RequestTrace.from_arrays([0, 1], [1, 2], sizes)
+    with pytest.raises(DataFormatError):
+        RequestTrace.from_arrays([0, 1], [1, 2], [5, 5], regions=[-1, 0])
+    with pytest.raises(DataFormatError):
+        RequestTrace.from_arrays([0, 1], [1, 2], [2**61, 2**61])
+    big = RequestTrace.from_arrays([0, 1], [1, 2], [2**32 + 5, 5])
+    with pytest.raises(ConfigError, match="oracleGeneral stores sizes in 32 bits"):
+        write_trace(big, tmp_path / "x.oracleGeneral")
+    assert not (tmp_path / "x.oracleGeneral").exists()
