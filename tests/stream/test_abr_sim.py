@@ -947,8 +947,9 @@ def test_trace_readers_at_their_edges(tmp_path: Path) -> None:
 
     log = tmp_path / "n.log"
     log.write_text(
-        "1205848334 1000 59.85 10.82 2000 1000\n1205848335 2000 59.85 10.82 2000 0\n1205848336 3000 59.85 10.82 "
-        "2000 1000\n"
+        "1205848334 1000 59.85 10.82 2000 1000\n"
+        "1205848335 2000 59.85 10.82 2000 0\n"
+        "1205848336 3000 59.85 10.82 2000 1000\n"
     )
     with pytest.raises(DataFormatError, match=r"n\.log:2: bytes '2000' over '0' ms is not a throughput"):
         load_trace(log)
