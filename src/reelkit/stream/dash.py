@@ -464,6 +464,9 @@ def package_dash(
     # the exact rate: ffmpeg prints 23.98 for 24000/1001, and resampling to that duplicated a frame every
     # ~250 s
     rate = media.frame_rate(fps) if fps else (info.video[0].rate or Fraction(24))
+    # a packaging killed between its swap's two renames left the old folder beside: put back before the
+    # folder is judged (else it read as absent, and was replaced without --overwrite)
+    recover_folder(resolve_path(out_dir))
     ladder = check_package_options(
         out_dir,
         renditions,
@@ -479,7 +482,6 @@ def package_dash(
     out = resolve_path(out_dir)  # "." has no name and is its own parent: the build folder goes beside it
     out.parent.mkdir(parents=True, exist_ok=True)
     with naming_output(out):
-        recover_folder(out)  # what a packaging killed mid-swap left beside it
         work = staging_folder(out)  # with the umask's mode: mkdtemp's 0700 kept a web server out
     try:
         proc = media.run_ffmpeg(
