@@ -975,7 +975,9 @@ def test_a_ttml_p_that_begins_as_its_div_ends_is_not_a_cue(tmp_path: Path) -> No
 def test_an_unchanged_ttml_file_is_written_as_it_was_read(tmp_path: Path) -> None:
     """Offsets in seconds kept their digits only down to the last non-zero one: 1.500s came back 1.5s."""
     path = _ttml(
-        tmp_path, '<div><p begin="1.500s" end="3.250s">A</p><p begin="4.0s" end="4500ms">B</p></div>'
+        tmp_path,
+        '<div><p begin="1.500s" end="3.250s">A</p><p begin="4.0s" end="4500ms">B</p>'
+        '<p begin="10.0417s" end="12.5834s">C</p></div>',  # finer than a millisecond: came back 10.0420s
     )
     out = tmp_path / "out.ttml"
     write_subtitles(load_subtitles(path).retimed(lambda t: t), out)
@@ -1007,6 +1009,8 @@ def test_ttml_sub_frames_fractions_and_a_frame_rounded_into_the_next_second() ->
     assert format_time(1.5, "1.500s", tb) == "1.500s" and format_time(2.0, "1.50s", tb) == "2.00s"
     assert format_time(1.5, "1s", tb) == "1.5s" and format_time(2.0, "1.5s", tb) == "2.0s"
     assert format_time(90.0, "1.25m", tb) == "1.50m" and format_time(3.0, "3s", tb) == "3s"
+    assert format_time(10.0417, "10.0417s", tb) == "10.0417s"  # finer than a millisecond: kept, not 10.0420s
+    assert format_time(1.23456, "1.2s", tb) == "1.235s"
 
 
 def test_ttml_clock_frames_are_counted_at_the_effective_rate() -> None:

@@ -839,3 +839,23 @@ def test_an_unknown_stream_and_a_misspelt_constant_trace_are_said_as_such(stream
     assert r.status_code == 404 and "no such file 'a' in stream 'tiny'" in r.json()["message"]
     r = stream_client.get("/abr/stream/tiny/const-1e-9/s1/chunk-0-00001.m4s")
     assert r.status_code == 404 and "write the rate as const-<Mbps>" in r.json()["message"], r.text
+
+
+@pytest.mark.media
+def test_a_stream_a_killed_packaging_left_beside_is_served_again(
+    stream_client: TestClient, tmp_path: Path
+) -> None:
+    """Where the system has no one-step exchange, a re-packaging killed between its two renames leaves the
+    complete old folder as .NAME.old-PID: the service put it back nowhere (404, and missing from the list),
+    though a library reader does. It lists and serves it again, as it was."""
+    import subprocess
+    import sys
+
+    streams = tmp_path / "data" / "abr" / "streams"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # the killed packaging
+    (streams / "tiny").rename(streams / f".tiny.old-{gone.pid}")
+    assert [s["name"] for s in stream_client.get("/v1/abr/streams").json()["streams"]] == ["tiny"]
+    assert (streams / "tiny" / "stream.json").is_file() and not list(streams.glob(".tiny.old-*"))
+    (streams / "tiny").rename(streams / f".tiny.old-{gone.pid}")  # and by a request for one of its files
+    assert stream_client.get("/abr/stream/tiny/none/-/manifest.mpd").status_code == 200

@@ -166,8 +166,24 @@ def test_daily_counts_and_errors() -> None:
     # "the requests span 1,157,407,407,...(a 300-digit count) days ... look like milli- or nanoseconds")
     with pytest.raises(ConfigError, match=r"span 11,574,074,075 days; .* look like milli- or nanoseconds"):
         daily_counts(np.array([0.0, 1e15]), np.array([0, 1]), 2)
-    with pytest.raises(ConfigError, match=r"^a request's timestamp, 1e\+308, is beyond any date"):
-        daily_counts(np.array([0.0, 1e308]), np.array([0, 1]), 2)
+    # the second was an overflow (a traceback), the third blamed on milliseconds
+    for bad, shown in (
+        ([0.0, 1e308], "1e\\+308"),
+        ([-1e308, 1e308], "-1e\\+308"),
+        ([-1e20, 0.0], "-1e\\+20"),
+    ):
+        with pytest.raises(ConfigError, match=rf"^a request's timestamp, {shown}, is beyond any date"):
+            daily_counts(np.array(bad), np.array([0, 1]), 2)
+    with pytest.raises(
+        ConfigError, match=r"span 11,574,076 days; timestamps must be in seconds \(from -1e\+12 s"
+    ):
+        daily_counts(np.array([-1e12, 0.0]), np.array([0, 1]), 2)  # before 1970: no clock's unit to blame
+    with pytest.raises(
+        ConfigError, match=r"^start_s\.\.end_s spans 11,574,074,075 days, more than a century"
+    ):
+        daily_counts(ts, np.array([0, 1, 0, 1]), 2, end_s=1e15)  # the caller's end, not the requests
+    with pytest.raises(ConfigError, match=r"^end_s 1e\+20 is beyond any date in seconds"):
+        daily_counts(ts, np.array([0, 1, 0, 1]), 2, end_s=1e20)
     with pytest.raises(NotFittedError):
         RequestForecaster().predict(dc, 1)
     with pytest.raises(ConfigError):

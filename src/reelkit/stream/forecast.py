@@ -139,25 +139,30 @@ def daily_counts(
         bad = np.flatnonzero(~(np.isfinite(wa) & (wa >= 0)))
         if bad.size:
             raise ConfigError(f"weights must be finite and >= 0; request {int(bad[0])} has {wa[bad[0]]!r}")
-    offset = day_start_hour * 3600.0
-    lo = float(ts.min()) if start_s is None else float(start_s)
-    day0 = np.floor((lo - offset) / DAY_S) * DAY_S + offset
-    if end_s is None:  # through the day of the last request (its time + 1 s made an empty day of a last
-        # request less than a second before midnight: fractional times, a night's fill for nothing)
-        n_days = max(1, int(np.floor((float(ts.max()) - day0) / DAY_S)) + 1)
-    else:
-        n_days = max(1, int(np.ceil((float(end_s) - day0) / DAY_S)))
-    if n_days > _MAX_DAYS:
-        latest = float(ts.max())
-        if latest < 2.0**63:  # what a clock in milli-, micro- or nanoseconds gives
+    first, latest = float(ts.min()), float(ts.max())
+    for t in (first, latest):  # a 300-digit count of days (or an overflow) was blamed on the unit
+        if not abs(t) < 2.0**63:
             raise ConfigError(
-                f"the requests span {n_days:,} days; timestamps must be in seconds (these look like milli- "
-                "or nanoseconds)"
+                f"a request's timestamp, {t:g}, is beyond any date (in seconds, or even nanoseconds); fix or "
+                "remove it"
             )
-        raise ConfigError(  # a 300-digit count of days, blamed on the unit
-            f"a request's timestamp, {latest:g}, is beyond any date (in seconds, or even nanoseconds); "
-            "fix or remove it"
-        )
+    offset = day_start_hour * 3600.0
+    for name, given in (("start_s", start_s), ("end_s", end_s)):
+        if given is not None and not abs(float(given)) < 2.0**63:
+            raise ConfigError(f"{name} {float(given):g} is beyond any date in seconds")
+    lo = first if start_s is None else float(start_s)
+    day0 = np.floor((lo - offset) / DAY_S) * DAY_S + offset
+    # through the day of the last request (its time + 1 s made an empty day of a last request less than a
+    # second before midnight: fractional times, a night's fill for nothing), or to end_s
+    span = np.floor((latest - day0) / DAY_S) + 1 if end_s is None else np.ceil((float(end_s) - day0) / DAY_S)
+    if span > _MAX_DAYS:
+        if (start_s is not None or end_s is not None) and (latest - first) / DAY_S < _MAX_DAYS:
+            raise ConfigError(  # the requests are fine: the range asked for is not
+                f"start_s..end_s spans {span:,.0f} days, more than a century; give a range in seconds"
+            )
+        why = "these look like milli- or nanoseconds" if first >= 0 else f"from {first:g} s to {latest:g} s"
+        raise ConfigError(f"the requests span {span:,.0f} days; timestamps must be in seconds ({why})")
+    n_days = max(1, int(span))
     keep = (ts >= day0) & (ts < day0 + n_days * DAY_S)
     if keep.any() and (it[keep].min() < 0 or it[keep].max() >= n_items):
         raise ConfigError(

@@ -144,10 +144,13 @@ def format_time(t: float, template: str, tb: TimeBase) -> str:
         if unit == "ms":
             return f"{round(t * 1000)}ms"
         value = t / _UNIT_S[unit]
-        places = {"h": 7, "m": 5, "s": 3}[unit]  # to the millisecond in any unit (1h + 1.5 s was "1h")
+        # to the millisecond in any unit (1h + 1.5 s was "1h"), or as finely as the value replaced (a 24 fps
+        # frame's 10.0417s came back 10.042s)
+        given = len(m.group(1).partition(".")[2])
+        places = max({"h": 7, "m": 5, "s": 3}[unit], given)
         whole, _, frac = f"{value:.{places}f}".partition(".")
         # as many decimals as the value replaced had, at least: an unchanged 1.500s was rewritten 1.5s
-        frac = frac.rstrip("0").ljust(len(m.group(1).partition(".")[2]), "0")
+        frac = frac.rstrip("0").ljust(given, "0")
         return f"{whole}.{frac}{unit}" if frac else f"{whole}{unit}"
     m = _CLOCK.match(e)
     if m and m.group(5):  # frames: whole seconds, then the frames of the effective rate into that second

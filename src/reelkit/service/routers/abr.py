@@ -44,6 +44,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reelkit._files import recover_folder
 from reelkit.errors import ConfigError, ReelkitError
 from reelkit.service.deps import ServiceState, StateDep, require_pages, require_read
 from reelkit.service.errors import without_folder
@@ -663,6 +664,8 @@ def streams(state: StateDep) -> StreamList:
 def _load_stream(rt: AbrRuntime, name: str) -> Any:
 
     folder = rt.streams_dir / name
+    if not folder.exists():  # a packaging killed between its swap's two renames left it beside
+        recover_folder(folder)
     if not (folder / "stream.json").is_file():
         raise HTTPException(
             404,
@@ -732,6 +735,9 @@ def _ensure_stream(rt: AbrRuntime, name: str, *, consume: bool = True) -> bool:
 def _stream_names(rt: AbrRuntime) -> list[str]:
     if not rt.streams_dir.is_dir():
         return []
+    for entry in os.listdir(rt.streams_dir):  # what packagings killed between two renames left
+        if entry.startswith(".") and ".old-" in entry:
+            recover_folder(rt.streams_dir / entry[1:].rpartition(".old-")[0])
     return sorted(
         d.name for d in rt.streams_dir.iterdir() if re.match(_NAME, d.name) and (d / "stream.json").is_file()
     )
