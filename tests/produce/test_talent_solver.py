@@ -7,6 +7,7 @@ import itertools
 import time
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -688,3 +689,31 @@ def test_gap_is_relative_to_the_schedules_cost() -> None:
         status="time_limit",
     )
     assert sol.gap == pytest.approx(0.2)
+
+
+def test_a_time_limited_cpsat_run_reports_the_bound_cp_sat_proved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped unproven, the lower bound is CP-SAT's own best bound rounded up (costs are whole), plus the
+    reduction's fixed pay, never more: one more was reported as proven and passed every test."""
+    from ortools.sat.python import cp_model
+
+    from reelkit.produce.talent import cpsat
+    from reelkit.produce.talent.preprocess import reduce_instance
+
+    class Stopped(cp_model.CpSolver):  # type: ignore[misc]
+        @property
+        def best_objective_bound(self) -> float:
+            return 10.4
+
+    real = cpsat.solve
+
+    def stopped(solver: Any, model: Any) -> Any:  # solved, but reported as stopped by the time limit
+        real(solver, model)
+        return cp_model.FEASIBLE
+
+    monkeypatch.setattr(cpsat.cp_model, "CpSolver", Stopped)
+    monkeypatch.setattr(cpsat, "solve", stopped)
+    inst = _random_instance(12, 6, seed=3)
+    sol = cpsat.solve_cpsat(inst, time_limit=5)
+    offset = reduce_instance(inst).offset
+    assert not sol.optimal and sol.status == "time_limit"
+    assert sol.total_cost > 11 + offset and sol.lower_bound == 11 + offset
