@@ -140,6 +140,10 @@ def test_titles_similar_and_communities(client: TestClient) -> None:
     assert all(c["name"] for c in comms)
     one = client.get(f"/v1/communities/{comms[0]['id']}").json()
     assert one["name"] == comms[0]["name"] and one["favourites"]
+    # the list names each community's 5 most distinctive titles, one community its 20 and 20 favourites
+    assert [len(c["distinctive"]) for c in comms] == [5] * 4
+    assert (len(one["distinctive"]), len(one["favourites"])) == (20, 20)
+    assert one["distinctive"][:5] == comms[0]["distinctive"]
 
 
 def test_title_details_without_genres_and_similar_titles_by_default(
@@ -1145,6 +1149,9 @@ def test_the_events_page_shows_the_latest_50_by_default(client: TestClient) -> N
     """``/events`` without ``limit`` lists 50 events (the store holds more), newest first."""
     text = client.get("/events").text
     assert text.count("<tr><td>") == 50
+    # past SQLite's 64-bit integers the store's query raised: a 500 to anyone, where the API says 422
+    assert client.get(f"/events?before={2**63}").status_code == 422
+    assert client.get(f"/events?before={2**63 - 1}").status_code == 200
 
 
 def test_forged_profile_cookie_is_ignored(ui_client: TestClient) -> None:

@@ -379,6 +379,24 @@ def test_old_versions_are_pruned(data_dir: Path) -> None:
     assert names == ["v0003", "v0004"]
 
 
+def test_pruning_keeps_the_version_being_served(data_dir: Path) -> None:
+    """After a rollback to v0001, retrains that do not make their version current prune the older ones but
+    never the one the service serves (its files deleted, a restarted server had no model: a mutant that
+    ignored the protection passed every test)."""
+    from reelkit.service.models import activate_version
+
+    train_store(data_dir, community_params=COMMUNITY)  # v0002, current
+    activate_version(data_dir, "v0001")  # rolled back
+    for _ in range(3):
+        train_store(data_dir, community_params=COMMUNITY, keep_versions=2, make_current=False)
+    assert sorted(p.name for p in models_dir(data_dir).iterdir()) == ["v0001", "v0004", "v0005"]
+    store = open_store(data_dir)
+    current = store.current_model_version()
+    store.close()
+    assert current is not None and current.version == "v0001"
+    assert (models_dir(data_dir) / "v0001" / "manifest.json").is_file()
+
+
 def test_keeping_no_versions_keeps_only_the_new_one(data_dir: Path) -> None:
     """``keep_versions=0`` deletes every version but the one just trained (which serves), not none."""
     train_store(data_dir, community_params=COMMUNITY, keep_versions=0)

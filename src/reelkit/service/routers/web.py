@@ -184,7 +184,10 @@ def events_page(
     request: Request,
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="Only events stored before this seq")] = None,
+    # bounded as the API's: past SQLite's 64-bit integers the store's query raised (a 500)
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Only events stored before this seq")
+    ] = None,
 ) -> Response:
     events = state.store.latest_events(limit, before_seq=before)
     names: dict[str, str] = {}
