@@ -403,15 +403,24 @@ def test_a_stopped_command_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
             return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         return ""
 
-    def alive(pid: int) -> bool:
+    def started(pid: int) -> str:
+        """The process's start time (its identity with the pid: a pid freed is soon another process's)."""
         with contextlib.suppress(OSError):
-            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+            return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+        return ""
+
+    def alive(pid: int) -> bool:
+        # the same process, not yet a zombie: pids are reused (pid_max 32768 here), and a fresh-clone CI run
+        # with the machine under load read one killed ffmpeg's pid as alive 5 s after the command returned
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            return fields[0] != "Z" and fields[19] == kids[pid]
         return False
 
     deadline = time.monotonic() + 60
-    kids: set[int] = set()
+    kids: dict[int, str] = {}
     while time.monotonic() < deadline and proc.poll() is None:
-        kids = {k for k in children() if "libvmaf" in cmdline(k)}
+        kids = {k: started(k) for k in children() if "libvmaf" in cmdline(k)}
         if kids:
             break
         time.sleep(0.2)
@@ -423,7 +432,8 @@ def test_a_stopped_command_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
     end = time.monotonic() + 5
     while [k for k in kids if alive(k)] and time.monotonic() < end:
         time.sleep(0.1)
-    assert not [k for k in kids if alive(k)]
+    still = [k for k in kids if alive(k)]
+    assert not still, [(k, cmdline(k), Path(f"/proc/{k}/status").read_text()[:300]) for k in still]
 
 
 def test_a_read_only_folder_for_the_scores_is_said_before_scoring(
