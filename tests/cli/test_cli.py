@@ -1116,7 +1116,9 @@ def test_a_ctrl_c_while_the_command_line_loads_says_aborted(tmp_path: Path, dela
         [sys.executable, "-c", code, str(tmp_path / "none")], capture_output=True, text=True
     )
     assert "Traceback" not in proc.stderr, proc.stderr
-    if proc.returncode != 2:  # not finished before the signal (exit 2: no store there)
+    # at 20 ms the commands are still loading (half a second); later ones may find the command done (exit 2:
+    # no store there)
+    if delay_s == 0.02 or proc.returncode != 2:
         assert (proc.returncode, proc.stderr) == (130, "aborted\n")
 
 

@@ -489,8 +489,6 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
     seen: set[str] = set()
     earlier_cals = _earlier_calendars(out / "calendars", schedule.production)
     earlier = {str(ev.get("uid", "")): ev for _, old_cal in earlier_cals for ev in old_cal.events}
-    for pid, path in cals.items():  # each event carries on its earlier SEQUENCE
-        contents[path] = person_calendar(schedule, production, pid, stamp=stamp, earlier=earlier)
     for old, old_cal in earlier_cals:
         for ev in old_cal.events:
             uid = str(ev.get("uid", ""))
@@ -527,11 +525,13 @@ def write_plan(schedule: Schedule, production: Production, out_dir: str | Path) 
                 own.add("x-wr-calname", icalendar.vText(f"{schedule.production} — {label}"))
                 orphans.setdefault((path, pid), (own, []))[1].append(ev)
     cancelled: dict[Path, int] = {}
-    for pid, events in mine.items():
-        contents[cals[pid]] = person_calendar(
+    for pid, path in cals.items():  # each event carries on its earlier SEQUENCE
+        events = mine.get(pid, [])
+        contents[path] = person_calendar(
             schedule, production, pid, stamp=stamp, cancelled=events, earlier=earlier
         )
-        cancelled[cals[pid]] = len(events)
+        if events:
+            cancelled[path] = len(events)
     for (old, _), (old_cal, events) in orphans.items():
         name = old.stem
         while name.lower() in used:  # the file now belongs to someone else: the old name, made unique

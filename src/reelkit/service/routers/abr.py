@@ -664,8 +664,8 @@ def streams(state: StateDep) -> StreamList:
 def _load_stream(rt: AbrRuntime, name: str) -> Any:
 
     folder = rt.streams_dir / name
-    if not folder.exists():  # a packaging killed between its swap's two renames left it beside
-        recover_folder(folder)
+    if not (folder / "stream.json").is_file() and not folder.exists():
+        recover_folder(folder)  # a packaging killed between its swap's two renames left it beside
     if not (folder / "stream.json").is_file():
         raise HTTPException(
             404,
@@ -735,11 +735,13 @@ def _ensure_stream(rt: AbrRuntime, name: str, *, consume: bool = True) -> bool:
 def _stream_names(rt: AbrRuntime) -> list[str]:
     if not rt.streams_dir.is_dir():
         return []
-    for entry in os.listdir(rt.streams_dir):  # what packagings killed between two renames left
-        if entry.startswith(".") and ".old-" in entry:
-            recover_folder(rt.streams_dir / entry[1:].rpartition(".old-")[0])
+    entries = set(os.listdir(rt.streams_dir))
+    # what packagings killed between two renames left: the old folder put back under its name
+    aside = {e[1:].rpartition(".old-")[0] for e in entries if e.startswith(".") and ".old-" in e}
+    for name in aside:
+        recover_folder(rt.streams_dir / name)
     return sorted(
-        d.name for d in rt.streams_dir.iterdir() if re.match(_NAME, d.name) and (d / "stream.json").is_file()
+        e for e in entries | aside if re.match(_NAME, e) and (rt.streams_dir / e / "stream.json").is_file()
     )
 
 
