@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +14,29 @@ import soundfile as sf
 
 from reelkit.errors import ConfigError, MediaError
 from reelkit.post.loudness import Meter, measure
-from reelkit.post.normalize import limit_true_peak, normalize_file, normalize_samples, true_peak_envelope
+from reelkit.post.normalize import (
+    LOSSY_PASSES,
+    limit_true_peak,
+    normalize_file,
+    normalize_samples,
+    true_peak_envelope,
+)
 
 RATE = 48000
+
+
+class _CountingProgress:
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, float | None]] = []
+        self.advanced: list[float] = []
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: float | None = None) -> Iterator[_CountingProgress]:
+        self.tasks.append((description, total))
+        yield self
+
+    def advance(self, n: float = 1) -> None:
+        self.advanced.append(n)
 
 
 def noisy(seconds: float = 10.0, spikes: bool = True) -> np.ndarray:
@@ -163,7 +185,10 @@ def test_normalize_file_and_errors(tmp_path: Path) -> None:
     src = tmp_path / "in.wav"
     sf.write(src, noisy(4.0), RATE, subtype="PCM_24")
     out = tmp_path / "out.wav"
-    res = normalize_file(src, out, target_lufs=-18.0, true_peak_dbtp=-1.0)
+    progress = _CountingProgress()
+    res = normalize_file(src, out, target_lufs=-18.0, true_peak_dbtp=-1.0, progress=progress)
+    # one bar, its four stages (read, measured, gained, written) each told once
+    assert progress.tasks == [("normalise in.wav", 4)] and progress.advanced == [1, 1, 1, 1]
     y, rate = sf.read(out, dtype="float32")
     assert rate == RATE and res.output_path == str(out)
     assert measure(y, rate).integrated_lufs == pytest.approx(-18.0, abs=0.1)
@@ -222,7 +247,12 @@ def test_a_lossy_output_is_measured_and_corrected(tmp_path: Path) -> None:
     src = tmp_path / "in.wav"
     sf.write(src, np.stack([x, 0.9 * x], axis=1).astype(np.float32), RATE, subtype="PCM_24")
     out = tmp_path / "out.m4a"
-    res = normalize_file(src, out, target_lufs=-10.0, true_peak_dbtp=-1.0)
+    progress = _CountingProgress()
+    res = normalize_file(src, out, target_lufs=-10.0, true_peak_dbtp=-1.0, progress=progress)
+    # read and measured, then each pass gained and written (measured as written); the bar's total allows
+    # every pass
+    assert progress.tasks == [("normalise in.wav", 2 + 2 * LOSSY_PASSES)]
+    assert progress.advanced == [1] * (2 + 2 * res.encode_passes)
     written = read_audio(out)
     m = measure(written.samples, written.sample_rate)
     # the AAC encoder puts the limited peaks back over the ceiling on the first pass: a second one fixes it

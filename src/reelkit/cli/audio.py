@@ -188,7 +188,16 @@ def loudness_cmd(
     from reelkit.post.loudness import Meter
     from reelkit.post.qc import measure_soundtrack
 
-    audio = read_audio(Path(file), stream=stream, on_timeline=True)  # its duration as 'reelkit qc' gives it
+    speech = None if vad == "none" else vad
+    with progress_for(not json_out) as progress, progress.task(f"loudness {Path(file).name}", total=2) as bar:
+        audio = read_audio(
+            Path(file), stream=stream, on_timeline=True
+        )  # its duration as 'reelkit qc' gives it
+        bar.advance()
+        try:
+            result = measure_soundtrack(audio, Meter(speech=speech))  # type: ignore[arg-type]
+        except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
+            raise ConfigError(f"{file}: {exc}") from None
     if audio.streams > 1:
         err_console.print(
             f"note: {file} has {audio.streams} audio streams; this is stream {audio.stream} (--stream N)",
@@ -202,11 +211,6 @@ def loudness_cmd(
             highlight=False,
             markup=False,
         )
-    speech = None if vad == "none" else vad
-    try:
-        result = measure_soundtrack(audio, Meter(speech=speech))  # type: ignore[arg-type]
-    except ConfigError as exc:  # about the programme (its sample rate, ...): name the file
-        raise ConfigError(f"{file}: {exc}") from None
     summary = result.summary()
     notes = list(result.notes)
     if not math.isfinite(result.integrated_lufs):  # every figure n/a: why, in 'reelkit qc''s words
@@ -284,15 +288,17 @@ def normalize_cmd(
         raise ConfigError(f"--vad {vad!r}: --reference dialogue needs a speech detector: silero or webrtc")
     from reelkit.post.normalize import normalize_file
 
-    result = normalize_file(
-        file,
-        out,
-        target_lufs=target,
-        true_peak_dbtp=true_peak,
-        reference=reference,  # type: ignore[arg-type]
-        stream=stream,
-        speech=vad,  # type: ignore[arg-type]
-    )
+    with progress_for(not json_out) as progress:
+        result = normalize_file(
+            file,
+            out,
+            target_lufs=target,
+            true_peak_dbtp=true_peak,
+            reference=reference,  # type: ignore[arg-type]
+            stream=stream,
+            speech=vad,  # type: ignore[arg-type]
+            progress=progress,
+        )
     if json_out:
         emit_json(result.to_dict())
         return

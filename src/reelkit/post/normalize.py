@@ -44,6 +44,7 @@ from reelkit.post.loudness import (
     _polyphase_table,
     oversampling_factor,
 )
+from reelkit.progress import SILENT, Progress, ProgressTask
 
 __all__ = ["NormalizeResult", "limit_true_peak", "normalize_file", "normalize_samples", "true_peak_envelope"]
 
@@ -505,6 +506,7 @@ def normalize_file(
     reference: Reference = "integrated",
     stream: int = 0,
     speech: VadMethod | SpeechDetector = "silero",
+    progress: Progress = SILENT,
 ) -> NormalizeResult:
     """Read audio stream ``stream`` of ``src``, normalise it, and write ``dst`` atomically (WAV/FLAC 24-bit;
     others through ffmpeg). A video written to a video container keeps everything else: the picture, its
@@ -521,18 +523,52 @@ def normalize_file(
     before the encoder, the limiter at its plateau). The result's output figures are those of the written
     file, and they are judged as a WAV's: a target it misses by more than :data:`UNREACHABLE_LU` is refused
     (nothing written), a smaller miss warned of. ``speech``: the speech detector of the ``dialogue``
-    reference.
+    reference. ``progress``: told of each stage (read, measured, gained, written; a lossy output's passes),
+    silent by default.
     """
-    from dataclasses import replace
-
-    from reelkit import media
-    from reelkit.post.audio import LEAD_IN_MIN_S, output_extension, read_audio, write_audio_file
+    from reelkit.post.audio import output_extension
 
     src_p, dst_p = Path(src), Path(dst)
     _check_targets(target_lufs, true_peak_dbtp)  # option errors as such; the rest are about the file
     check_output_file(dst_p, MediaError, "out.wav", inputs=[src_p])  # before the (long) measurement
     ext = output_extension(dst_p)
+    total = (
+        4 if ext in (".wav", ".flac") else 2 + 2 * LOSSY_PASSES
+    )  # a lossy output: gained, written per pass
+    with progress.task(f"normalise {src_p.name}", total=total) as bar:
+        return _normalize_to(
+            src_p,
+            dst_p,
+            ext,
+            target_lufs=target_lufs,
+            true_peak_dbtp=true_peak_dbtp,
+            reference=reference,
+            stream=stream,
+            speech=speech,
+            bar=bar,
+        )
+
+
+def _normalize_to(
+    src_p: Path,
+    dst_p: Path,
+    ext: str,
+    *,
+    target_lufs: float,
+    true_peak_dbtp: float,
+    reference: Reference,
+    stream: int,
+    speech: VadMethod | SpeechDetector,
+    bar: ProgressTask,
+) -> NormalizeResult:
+    """:func:`normalize_file` once its options and output are checked; ``bar`` advanced at each stage."""
+    from dataclasses import replace
+
+    from reelkit import media
+    from reelkit.post.audio import LEAD_IN_MIN_S, read_audio, write_audio_file
+
     audio = read_audio(src_p, stream=stream)
+    bar.advance()
     # a programme written as a video keeps its picture, other soundtracks and subtitles: one track replaced;
     # written to an audio container (.mka, .m4a) it keeps its other soundtracks (and subtitles .mka holds)
     picture = ext in VIDEO_CONTAINERS
@@ -551,12 +587,13 @@ def normalize_file(
             f"{dst_p.name} starts with {audio.start_s:.3f} s of silence so that it stays in sync with the "
             "picture",
             ReelkitWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of normalize_file
         )
         audio = replace(audio, samples=np.concatenate([lead, audio.samples]), start_s=0.0)
     meter = Meter(speech=speech if reference == "dialogue" else None)
     with _naming(src_p):
         source = meter.measure(audio.samples, audio.sample_rate, layout=audio.layout)  # once, not each pass
+    bar.advance()
 
     def gain(
         aim: float, headroom: float, check_target: bool = True, warn_miss: bool = True
@@ -578,7 +615,9 @@ def normalize_file(
 
     if ext in (".wav", ".flac"):
         out, result = gain(target_lufs, PCM_HEADROOM_DB)
+        bar.advance()
         write_audio_file(dst_p, out, audio.sample_rate, metadata_from=src_p, layout=audio.layout)
+        bar.advance()
         return replace(result, output_path=str(dst_p))
     # A lossy encoder moves peaks (often by a dB or more) and loudness. Each pass is written beside the
     # output, decoded and measured; the next one corrects the loudness and the limiter's aim by what the
@@ -596,6 +635,7 @@ def normalize_file(
             # the first pass refuses a target out of reach before any encode; later aims correct the encoder
             # (past the target), and the written file is judged once the passes are done
             out, result = gain(aim, headroom, check_target=attempt == 1, warn_miss=False)
+            bar.advance()
             pre = result.output_lufs
             if before is not None and aim > before[0] and headroom == before[1] and pre < before[2] + 0.05:
                 break  # the limiter's plateau: a higher aim gains no loudness, only limiting
@@ -624,6 +664,7 @@ def normalize_file(
             written = read_audio(part, stream=stream if kept_all else 0)
             # the channels are in the source's order, whatever label the container kept (Matroska drops some)
             m = meter.measure(written.samples, written.sample_rate, layout=audio.layout)
+            bar.advance()
             level = m.dialogue_lufs if reference == "dialogue" else m.integrated_lufs
             if level is None or not math.isfinite(level):
                 level = result.output_lufs
@@ -689,7 +730,7 @@ def _judge_written(result: NormalizeResult, src: Path, dst: Path, ext: str) -> N
             path=str(src),
         )
     warnings.warn(
-        f"{result.target_lufs:g} LUFS is not reached in {dst.name}: {found}", ReelkitWarning, stacklevel=3
+        f"{result.target_lufs:g} LUFS is not reached in {dst.name}: {found}", ReelkitWarning, stacklevel=4
     )
 
 
